@@ -1,0 +1,117 @@
+//! clap definitions only.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "afk",
+    version,
+    about = "Leave coding agents working while nobody is at the keyboard, safely.",
+    long_about = "afk runs one bounded tick per invocation (from cron, a systemd timer, a \
+                  Kubernetes CronJob or CI): it reads the forge, the agent runner and one \
+                  SQLite file, does one step of work, and exits."
+)]
+pub struct Cli {
+    /// Config file [default: $AFK_CONFIG, ./afk.toml, ~/.config/afk/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The SQLite state file; overrides state_path
+    #[arg(long, global = true, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Decide and report everything, change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Print exactly one JSON document on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Less logging on stderr
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// One dispatch tick: ready issues -> coding agents
+    Poll,
+    /// One lifecycle tick over runs in flight (not yet implemented)
+    Watch(Pending),
+    /// One outcome + canary tick over prompt-template versions (not yet implemented)
+    Harvest(Pending),
+    /// The lessons journal: record | list | update | snapshot (not yet implemented)
+    Lessons(Pending),
+    /// One recipe-upgrade tick (not yet implemented)
+    Upgrade(Pending),
+    /// Prompt-template versions: list | add | promote | reject | show
+    #[command(subcommand)]
+    Template(TemplateCmd),
+    /// What is in flight, canary state, recent events (not yet implemented)
+    Status(Pending),
+    /// Read-only checks of config, state, forge, labels and runner
+    Doctor,
+    /// Write a commented starter config
+    Init(InitArgs),
+    /// A throwaway loopback forge for trying afk and for tests
+    Sandbox(SandboxArgs),
+    /// The whole lifecycle against the sandbox, no network, no accounts
+    Demo,
+}
+
+/// Arguments of a command that is not built yet (accepted so the error is ours).
+#[derive(Args, Debug)]
+pub struct Pending {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCmd {
+    /// Add a version: the first of a name becomes current, later ones candidates
+    Add {
+        name: String,
+        #[arg(long, value_name = "F")]
+        file: PathBuf,
+        /// Make it the live canary (needs harvest.canary)
+        #[arg(long)]
+        canary: bool,
+    },
+    /// Versions with their status
+    List { name: Option<String> },
+    /// One version's text (default: the current one)
+    Show {
+        #[arg(value_name = "NAME[@VERSION]")]
+        spec: String,
+    },
+    /// Make a version current by hand; the old current becomes retired
+    Promote { name: String, version: i64 },
+    /// Reject a version
+    Reject { name: String, version: i64 },
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub force: bool,
+    /// Also create afk's labels in every allowlisted repo
+    #[arg(long)]
+    pub create_labels: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SandboxArgs {
+    /// Loopback address to listen on
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: String,
+    /// JSON file with users, repos, labels, issues (see README)
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Directory for the sandbox's repositories
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}

@@ -1,0 +1,112 @@
+//! `afk doctor`: read-only checks, one line each; exit 1 if any fails.
+
+use super::{Ctx, emit};
+use crate::forge::{ForgeError, fan_out};
+use crate::runner::command as runner;
+use crate::store::Store;
+use anyhow::Result;
+use serde_json::json;
+
+struct Check {
+    name: String,
+    ok: bool,
+    detail: String,
+}
+
+pub fn run(ctx: &Ctx) -> Result<u8> {
+    let c = &ctx.config;
+    let mut checks = vec![Check {
+        name: "config".into(),
+        ok: true,
+        detail: format!("{} parses and validates", ctx.config_path.display()),
+    }];
+    let mut add = |name: &str, ok: bool, detail: String| {
+        checks.push(Check {
+            name: name.into(),
+            ok,
+            detail,
+        })
+    };
+    add(
+        "poll",
+        true,
+        if c.poll.enabled {
+            format!("enabled, {} repos allowlisted", c.poll.allowlist.len())
+        } else {
+            "disabled (poll.enabled = false): ticks do nothing".into()
+        },
+    );
+    let sp = ctx.state_path();
+    match Store::open_existing(&sp) {
+        Ok(Some(_)) => add("state", true, format!("{} opens and passes its check", sp.display())),
+        Ok(None) => add("state", true, format!("{} does not exist yet; the first tick creates it", sp.display())),
+        Err(e) => add("state", false, e.to_string()),
+    }
+    if ctx.stop_file().exists() {
+        add("stop file", true, format!("{} exists: every tick does nothing", ctx.stop_file().display()));
+    }
+    if c.runner.kind == "command" {
+        let ok = runner::program_exists(&c.runner.command);
+        add(
+            "runner",
+            ok,
+            if ok {
+                format!("\"{}\" found", c.runner.command[0])
+            } else {
+                format!("\"{}\" not found on PATH (runner.command)", c.runner.command.first().map(String::as_str).unwrap_or(""))
+            },
+        );
+    }
+    match super::poll::make_forge(ctx) {
+        Err(e) => add("forge", false, e.to_string()),
+        Ok(forge) => match forge.me() {
+            Err(e) => add("forge", false, e.to_string()),
+            Ok(me) => {
+                add("forge", true, format!("{} answers; token is {}", c.api_root()?, me.login));
+                let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
+                    let mut out = vec![];
+                    match forge.repo_labels(repo) {
+                        Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
+                        Ok(labels) => {
+                            let missing: Vec<&String> = [&c.poll.ready_label, &c.poll.in_progress_label, &c.watch.human_label]
+                                .into_iter()
+                                .filter(|n| !labels.iter().any(|l| &l.name == *n))
+                                .collect();
+                            if missing.is_empty() {
+                                out.push((format!("repo {repo}"), true, "labels present".to_string()));
+                            } else {
+                                out.push((format!("repo {repo}"), false, format!(
+                                    "missing labels {} (afk init --create-labels)",
+                                    missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
+                                )));
+                            }
+                        }
+                    }
+                    match forge.permission(repo, &me.login) {
+                        Ok(p) => out.push((format!("repo {repo}"), true, format!(
+                            "collaborator permissions readable ({} has {})", me.login, p.unwrap_or_default()))),
+                        Err(e) if ForgeError::status_of(&e) == Some(403) => out.push((format!("repo {repo}"), false, format!(
+                            "{e}: afk's account must be a repo admin to check who armed an issue"))),
+                        Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
+                    }
+                    out
+                });
+                for r in results.into_iter().flatten() {
+                    add(&r.0, r.1, r.2);
+                }
+            }
+        },
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    let report = json!({
+        "command": "doctor",
+        "ok": failed == 0,
+        "checks": checks.iter().map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
+    });
+    let human: String = checks
+        .iter()
+        .map(|c| format!("{} {}: {}\n", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail))
+        .collect();
+    emit(ctx.json, &report, &human);
+    Ok(if failed == 0 { 0 } else { 1 })
+}

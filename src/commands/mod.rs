@@ -1,0 +1,119 @@
+//! One file per subcommand; each only wires the core to the adapters.
+
+pub mod demo;
+pub mod doctor;
+pub mod init;
+pub mod poll;
+pub mod sandbox;
+pub mod template;
+
+use crate::cli::{Cli, Cmd};
+use crate::config::{self, Config};
+use anyhow::Result;
+use std::path::PathBuf;
+
+/// A usage error found after parsing (exit 2).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+/// What every command gets: the parsed config and the global flags.
+pub struct Ctx {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub state_flag: Option<PathBuf>,
+    pub dry_run: bool,
+    pub json: bool,
+}
+
+impl Ctx {
+    pub fn state_path(&self) -> PathBuf {
+        self.config.state_path(self.state_flag.as_deref())
+    }
+    pub fn state_dir(&self) -> PathBuf {
+        self.config.state_dir(self.state_flag.as_deref())
+    }
+    pub fn stop_file(&self) -> PathBuf {
+        self.config.stop_file(self.state_flag.as_deref())
+    }
+    pub fn runs_dir(&self) -> PathBuf {
+        self.config.runs_dir(self.state_flag.as_deref())
+    }
+}
+
+fn load(cli: &Cli) -> Result<Ctx> {
+    let path = cli.config.clone().unwrap_or_else(config::default_config_path);
+    let config = Config::load(&path)?;
+    Ok(Ctx {
+        config,
+        config_path: path,
+        state_flag: cli.state.clone(),
+        dry_run: cli.dry_run,
+        json: cli.json,
+    })
+}
+
+fn not_yet(name: &str) -> Result<u8> {
+    Err(anyhow::Error::new(UsageError(format!(
+        "{name}: not yet implemented in this version of afk"
+    ))))
+}
+
+pub fn run(cli: Cli) -> Result<u8> {
+    match &cli.command {
+        Cmd::Init(a) => init::run(&cli, a),
+        Cmd::Sandbox(a) => sandbox::run(a),
+        Cmd::Demo => demo::run(cli.json),
+        Cmd::Watch(_) => not_yet("watch"),
+        Cmd::Harvest(_) => not_yet("harvest"),
+        Cmd::Lessons(_) => not_yet("lessons"),
+        Cmd::Upgrade(_) => not_yet("upgrade"),
+        Cmd::Status(_) => not_yet("status"),
+        Cmd::Poll => poll::run(&load(&cli)?),
+        Cmd::Doctor => doctor::run(&load(&cli)?),
+        Cmd::Template(t) => template::run(&load(&cli)?, t),
+    }
+}
+
+/// Print a report: the JSON document with `--json`, else the human text.
+pub fn emit(json: bool, report: &serde_json::Value, human: &str) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+    } else {
+        print!("{human}");
+    }
+}
+
+/// A plain text table: columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut w: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+            + "\n"
+    };
+    let mut s = line(headers.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        s.push_str(&line(r.clone()));
+    }
+    s
+}

@@ -1,0 +1,415 @@
+//! The dispatch policy (SPEC 3, steps 4-6): which ready issue of a repo wins its
+//! one slot, why every other one was skipped, and the global capacity cut.
+//!
+//! Facts that need the forge (who armed the issue, is it blocked) are supplied by
+//! the caller through a closure, called lazily in priority order, so a tick asks
+//! the forge only about the issues that could still win.
+
+use serde::Serialize;
+use std::fmt;
+
+/// Why an issue was not dispatched; `Display` is the string in the JSON report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    NotAllowlisted,
+    Untrusted,
+    Blocked,
+    RepoLocked,
+    RepoFrozen,
+    LowerPriority,
+    Capacity,
+    AlreadyHandled,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::NotAllowlisted => "not-allowlisted",
+            Reason::Untrusted => "untrusted",
+            Reason::Blocked => "blocked",
+            Reason::RepoLocked => "repo-locked",
+            Reason::RepoFrozen => "repo-frozen",
+            Reason::LowerPriority => "lower-priority",
+            Reason::Capacity => "capacity",
+            Reason::AlreadyHandled => "already-handled",
+        })
+    }
+}
+
+/// A ready issue as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyIssue {
+    pub number: u64,
+    pub priority: i64,
+}
+
+/// Highest priority first; ties go to the lower issue number.
+pub fn order(issues: &mut [ReadyIssue]) {
+    issues.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.number.cmp(&b.number)));
+}
+
+/// Whether a whole repo is closed to dispatch this tick. Frozen is reported first:
+/// it needs a person, a lock clears by itself.
+pub fn repo_gate(allowlisted: bool, frozen: bool, locked: bool) -> Option<Reason> {
+    if !allowlisted {
+        Some(Reason::NotAllowlisted)
+    } else if frozen {
+        Some(Reason::RepoFrozen)
+    } else if locked {
+        Some(Reason::RepoLocked)
+    } else {
+        None
+    }
+}
+
+/// What is known about one arming of an issue, in the order the checks run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueFacts {
+    /// The forge's full name of the repo matches the allowlist entry.
+    pub repo_matches: bool,
+    /// afk already has a run for this ready-label event (not a failed start).
+    pub already_handled: bool,
+    /// The person who added the ready label is trusted.
+    pub trusted: bool,
+    /// An open issue blocks this one.
+    pub blocked: bool,
+}
+
+/// The first rule an issue breaks, if any.
+pub fn eligibility(f: &IssueFacts) -> Result<(), Reason> {
+    if !f.repo_matches {
+        Err(Reason::NotAllowlisted)
+    } else if f.already_handled {
+        Err(Reason::AlreadyHandled)
+    } else if !f.trusted {
+        Err(Reason::Untrusted)
+    } else if f.blocked {
+        Err(Reason::Blocked)
+    } else {
+        Ok(())
+    }
+}
+
+/// The outcome for one repo.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RepoPick {
+    pub winner: Option<ReadyIssue>,
+    pub skipped: Vec<(u64, Reason)>,
+}
+
+/// Walk the issues in priority order; the first eligible one wins the repo's slot,
+/// every later one is `lower-priority` without being examined. `check` returns
+/// the issue's eligibility (it may do I/O in the caller; the policy does none).
+pub fn pick_in_repo<F>(mut issues: Vec<ReadyIssue>, mut check: F) -> RepoPick
+where
+    F: FnMut(&ReadyIssue) -> Result<(), Reason>,
+{
+    order(&mut issues);
+    let mut pick = RepoPick::default();
+    for issue in issues {
+        if pick.winner.is_some() {
+            pick.skipped.push((issue.number, Reason::LowerPriority));
+            continue;
+        }
+        match check(&issue) {
+            Ok(()) => pick.winner = Some(issue),
+            Err(r) => pick.skipped.push((issue.number, r)),
+        }
+    }
+    pick
+}
+
+/// All issues of a gated repo share its reason.
+pub fn skip_all(issues: &[ReadyIssue], reason: Reason) -> RepoPick {
+    let mut issues = issues.to_vec();
+    order(&mut issues);
+    RepoPick {
+        winner: None,
+        skipped: issues.into_iter().map(|i| (i.number, reason)).collect(),
+    }
+}
+
+/// The global cut: at most `max_in_flight` runs in flight and `max_per_tick`
+/// dispatches. Winners are taken by priority, then in the order given (the
+/// allowlist order); the rest are skipped with `capacity`.
+pub fn apply_capacity<T: Clone>(
+    mut winners: Vec<(T, ReadyIssue)>,
+    in_flight: usize,
+    max_in_flight: usize,
+    max_per_tick: usize,
+) -> (Vec<(T, ReadyIssue)>, Vec<(T, ReadyIssue)>) {
+    // stable sort keeps the allowlist order among equal priorities
+    winners.sort_by(|a, b| b.1.priority.cmp(&a.1.priority));
+    let room = max_in_flight.saturating_sub(in_flight).min(max_per_tick);
+    let rest = if winners.len() > room {
+        winners.split_off(room)
+    } else {
+        vec![]
+    };
+    (winners, rest)
+}
+
+/// Issue references named on `Blocked by` / `Depends on` lines of a body:
+/// `(Some("owner/repo"), N)` or `(None, N)` for the same repo.
+pub fn body_blockers(body: &str) -> Vec<(Option<String>, u64)> {
+    let mut out = vec![];
+    for line in body.lines() {
+        let mut l = line.trim_start();
+        // an optional list marker: -, *, +, or "1." / "1)"
+        if let Some(rest) = l.strip_prefix(['-', '*', '+']) {
+            l = rest.trim_start();
+        } else {
+            let digits = l.chars().take_while(|c| c.is_ascii_digit()).count();
+            if digits > 0 && l[digits..].starts_with(['.', ')']) {
+                l = l[digits + 1..].trim_start();
+            }
+        }
+        if let Some(rest) = l.strip_prefix("[ ]").or_else(|| l.strip_prefix("[x]")) {
+            l = rest.trim_start();
+        }
+        let lower = l.to_ascii_lowercase();
+        let rest = if lower.starts_with("blocked by") || lower.starts_with("depends on") {
+            &l[10..]
+        } else {
+            continue;
+        };
+        out.extend(refs_in(rest));
+    }
+    out
+}
+
+fn refs_in(s: &str) -> Vec<(Option<String>, u64)> {
+    let mut out = vec![];
+    let bytes: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == '#' {
+            let digits: String = bytes[i + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            if let Ok(n) = digits.parse::<u64>() {
+                // walk back over an owner/repo prefix
+                let mut j = i;
+                while j > 0
+                    && (bytes[j - 1].is_ascii_alphanumeric()
+                        || matches!(bytes[j - 1], '-' | '_' | '.' | '/'))
+                {
+                    j -= 1;
+                }
+                let prefix: String = bytes[j..i].iter().collect();
+                let repo = if crate::config::is_repo_name(&prefix) {
+                    Some(prefix)
+                } else {
+                    None
+                };
+                out.push((repo, n));
+            }
+            i += 1 + digits.len();
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether `login` is trusted to arm an issue: named in `trusted_users`, or (not a
+/// bot) holding at least `needed` permission. `permission` is None when the forge
+/// refused the lookup: that is untrusted.
+pub fn is_trusted(
+    login: &str,
+    trusted_users: &[String],
+    needed: &str,
+    permission: Option<&str>,
+) -> bool {
+    if trusted_users.iter().any(|u| u.eq_ignore_ascii_case(login)) {
+        return true;
+    }
+    if login.ends_with("[bot]") {
+        return false;
+    }
+    match permission {
+        Some(p) => permission_rank(p) >= permission_rank(needed) && permission_rank(p) > 0,
+        None => false,
+    }
+}
+
+/// Gitea's access modes (none/read/write/admin/owner) and GitHub's (with maintain
+/// and triage) on one scale.
+pub fn permission_rank(p: &str) -> u8 {
+    match p.to_ascii_lowercase().as_str() {
+        "owner" => 4,
+        "admin" => 3,
+        "write" | "maintain" => 2,
+        "read" | "triage" => 1,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ri(number: u64, priority: i64) -> ReadyIssue {
+        ReadyIssue { number, priority }
+    }
+    fn ok_facts() -> IssueFacts {
+        IssueFacts {
+            repo_matches: true,
+            already_handled: false,
+            trusted: true,
+            blocked: false,
+        }
+    }
+
+    #[test]
+    fn highest_priority_wins_the_slot() {
+        let p = pick_in_repo(vec![ri(1, 1), ri(2, 9), ri(3, 5)], |_| Ok(()));
+        assert_eq!(p.winner, Some(ri(2, 9)));
+        assert_eq!(
+            p.skipped,
+            vec![(3, Reason::LowerPriority), (1, Reason::LowerPriority)]
+        );
+    }
+
+    #[test]
+    fn tie_goes_to_lower_issue_number() {
+        let p = pick_in_repo(vec![ri(8, 2), ri(3, 2), ri(5, 2)], |_| Ok(()));
+        assert_eq!(p.winner.unwrap().number, 3);
+        assert_eq!(
+            p.skipped,
+            vec![(5, Reason::LowerPriority), (8, Reason::LowerPriority)]
+        );
+    }
+
+    #[test]
+    fn ineligible_top_issue_passes_the_slot_down() {
+        let p = pick_in_repo(vec![ri(1, 9), ri(2, 1)], |i| {
+            if i.number == 1 {
+                Err(Reason::Untrusted)
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(p.winner.unwrap().number, 2);
+        assert_eq!(p.skipped, vec![(1, Reason::Untrusted)]);
+    }
+
+    #[test]
+    fn issues_below_the_winner_are_not_examined() {
+        let mut seen = vec![];
+        let _ = pick_in_repo(vec![ri(1, 1), ri(2, 2), ri(3, 3)], |i| {
+            seen.push(i.number);
+            Ok(())
+        });
+        assert_eq!(seen, vec![3]);
+    }
+
+    #[test]
+    fn no_eligible_issue_means_no_winner() {
+        let p = pick_in_repo(vec![ri(1, 0), ri(2, 0)], |_| Err(Reason::Blocked));
+        assert_eq!(p.winner, None);
+        assert_eq!(p.skipped.len(), 2);
+    }
+
+    #[test]
+    fn eligibility_rules_in_order() {
+        assert_eq!(eligibility(&ok_facts()), Ok(()));
+        let f = |m: fn(&mut IssueFacts)| {
+            let mut x = ok_facts();
+            m(&mut x);
+            eligibility(&x)
+        };
+        assert_eq!(f(|x| x.repo_matches = false), Err(Reason::NotAllowlisted));
+        assert_eq!(f(|x| x.already_handled = true), Err(Reason::AlreadyHandled));
+        assert_eq!(f(|x| x.trusted = false), Err(Reason::Untrusted));
+        assert_eq!(f(|x| x.blocked = true), Err(Reason::Blocked));
+        // a renamed repo is never touched, whatever else holds
+        assert_eq!(
+            f(|x| {
+                x.repo_matches = false;
+                x.trusted = false
+            }),
+            Err(Reason::NotAllowlisted)
+        );
+    }
+
+    #[test]
+    fn repo_gates() {
+        assert_eq!(repo_gate(true, false, false), None);
+        assert_eq!(repo_gate(true, false, true), Some(Reason::RepoLocked));
+        assert_eq!(repo_gate(true, true, false), Some(Reason::RepoFrozen));
+        assert_eq!(repo_gate(true, true, true), Some(Reason::RepoFrozen));
+        assert_eq!(repo_gate(false, true, true), Some(Reason::NotAllowlisted));
+    }
+
+    #[test]
+    fn skip_all_orders_and_tags() {
+        let p = skip_all(&[ri(2, 0), ri(1, 5)], Reason::RepoLocked);
+        assert_eq!(
+            p.skipped,
+            vec![(1, Reason::RepoLocked), (2, Reason::RepoLocked)]
+        );
+    }
+
+    #[test]
+    fn capacity_respects_max_in_flight_and_max_per_tick() {
+        let w = vec![("a", ri(1, 1)), ("b", ri(2, 3)), ("c", ri(3, 2))];
+        let (take, rest) = apply_capacity(w.clone(), 0, 4, 2);
+        assert_eq!(take.iter().map(|x| x.0).collect::<Vec<_>>(), vec!["b", "c"]);
+        assert_eq!(rest.iter().map(|x| x.0).collect::<Vec<_>>(), vec!["a"]);
+        let (take, rest) = apply_capacity(w.clone(), 3, 4, 4);
+        assert_eq!(take.len(), 1);
+        assert_eq!(rest.len(), 2);
+        let (take, _) = apply_capacity(w.clone(), 5, 4, 4);
+        assert!(take.is_empty());
+        let (take, rest) = apply_capacity(w, 0, 10, 10);
+        assert_eq!((take.len(), rest.len()), (3, 0));
+    }
+
+    #[test]
+    fn capacity_keeps_allowlist_order_among_equals() {
+        let w = vec![("x", ri(9, 0)), ("y", ri(1, 0))];
+        let (take, _) = apply_capacity(w, 0, 1, 1);
+        assert_eq!(take[0].0, "x");
+    }
+
+    #[test]
+    fn body_blockers_are_found() {
+        let body = "Intro\nBlocked by #12\n- depends on acme/lib#3, #4\n* DEPENDS ON #5\n1. Blocked by #6\nnot blocked by #7\n  blocked by nothing\n";
+        assert_eq!(
+            body_blockers(body),
+            vec![
+                (None, 12),
+                (Some("acme/lib".into()), 3),
+                (None, 4),
+                (None, 5),
+                (None, 6)
+            ]
+        );
+        assert!(body_blockers("see #3\nfixes #4").is_empty());
+    }
+
+    #[test]
+    fn trust_rules() {
+        let named = vec!["renovate[bot]".to_string(), "carol".to_string()];
+        assert!(is_trusted("alice", &[], "write", Some("write")));
+        assert!(is_trusted("alice", &[], "write", Some("admin")));
+        assert!(is_trusted("alice", &[], "write", Some("owner")));
+        assert!(!is_trusted("alice", &[], "write", Some("read")));
+        assert!(!is_trusted("alice", &[], "write", Some("none")));
+        assert!(is_trusted("alice", &[], "read", Some("read")));
+        assert!(!is_trusted("alice", &[], "admin", Some("write")));
+        // a refused lookup is untrusted
+        assert!(!is_trusted("alice", &[], "write", None));
+        // bots only by name, even with permission
+        assert!(!is_trusted("ci[bot]", &[], "write", Some("admin")));
+        assert!(is_trusted("renovate[bot]", &named, "write", None));
+        // named users need no permission
+        assert!(is_trusted("Carol", &named, "admin", Some("none")));
+        // GitHub's names
+        assert!(is_trusted("dan", &[], "write", Some("maintain")));
+        assert!(!is_trusted("dan", &[], "write", Some("triage")));
+    }
+}

@@ -1,0 +1,15 @@
+//! afk as a library: the binary (`main.rs`), the tests and the benchmark use it.
+//!
+//! `core` holds the pure decisions; `forge`, `runner`, `store`, `sandbox` are the
+//! adapters at the edges; `commands` wires them, one file per subcommand.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod core;
+pub mod forge;
+pub mod lock;
+pub mod log;
+pub mod runner;
+pub mod sandbox;
+pub mod store;

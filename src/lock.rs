@@ -1,0 +1,30 @@
+//! The per-kind tick lock: an exclusive, non-blocking advisory lock on
+//! `<state dir>/<kind>.lock`, released when the process exits (even on a crash).
+
+use anyhow::{Context, Result};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::Path;
+
+pub struct TickLock {
+    _file: File,
+}
+
+/// Some(lock) when acquired, None when another process holds it.
+pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
+    std::fs::create_dir_all(state_dir)
+        .with_context(|| format!("state: cannot create {}", state_dir.display()))?;
+    let path = state_dir.join(format!("{kind}.lock"));
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("lock: cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(TickLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("lock: cannot lock {}", path.display()))
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The command runner (SPEC 5.1): the agent runs detached in its own session and
+//! process group, a small `sh` wrapper writes its exit status to
+//! `<run_dir>/exit_status` (atomically, via rename) even after afk has exited.
+
+use anyhow::{Context, Result, bail};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+pub struct StartSpec<'a> {
+    pub run_id: i64,
+    pub repo: &'a str,
+    pub issue: u64,
+    pub branch: &'a str,
+    pub prompt: &'a str,
+    pub run_dir: &'a Path,
+    pub turn: u32,
+    pub command: &'a [String],
+    pub workdir: &'a str,
+    /// Environment variables the agent must not inherit (the config's secrets).
+    pub strip_env: &'a [String],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle {
+    pub pid: i32,
+    /// Process start time in clock ticks since boot (/proc/PID/stat field 22).
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Liveness {
+    Running,
+    Exited(i32),
+    /// The process is gone (or its pid reused) and left no exit status.
+    Vanished,
+}
+
+pub fn substitute(s: &str, run_dir: &Path, repo: &str, issue: u64, branch: &str, prompt_file: &Path) -> String {
+    s.replace("{run_dir}", &run_dir.to_string_lossy())
+        .replace("{repo}", repo)
+        .replace("{issue}", &issue.to_string())
+        .replace("{branch}", branch)
+        .replace("{prompt_file}", &prompt_file.to_string_lossy())
+}
+
+fn on_path(prog: &str) -> bool {
+    if prog.contains('/') {
+        return Path::new(prog).is_file();
+    }
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| d.join(prog).is_file())
+    })
+}
+
+/// Whether the runner command's program can be found (doctor, and before a start).
+pub fn program_exists(command: &[String]) -> bool {
+    command.first().is_some_and(|p| on_path(p))
+}
+
+const WRAPPER: &str = r#"es="$1"; shift; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
+
+pub fn start(spec: &StartSpec) -> Result<Handle> {
+    let rd = spec.run_dir;
+    std::fs::create_dir_all(rd).with_context(|| format!("runner: cannot create {}", rd.display()))?;
+    let prompt_file = rd.join(format!("prompt-{}.md", spec.turn));
+    std::fs::write(&prompt_file, spec.prompt)
+        .with_context(|| format!("runner: cannot write {}", prompt_file.display()))?;
+    let progress = rd.join("progress.jsonl");
+    if !progress.exists() {
+        std::fs::write(&progress, "").context("runner: cannot create the progress file")?;
+    }
+    let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
+    let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
+    if !program_exists(&argv) {
+        bail!(
+            "runner: command \"{}\" not found (runner.command)",
+            argv.first().map(String::as_str).unwrap_or("")
+        );
+    }
+    let workdir = PathBuf::from(sub(spec.workdir));
+    std::fs::create_dir_all(&workdir)
+        .with_context(|| format!("runner: cannot create workdir {}", workdir.display()))?;
+    let exit_status = rd.join("exit_status");
+    let _ = std::fs::remove_file(&exit_status);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(rd.join("agent.log"))
+        .context("runner: cannot open agent.log")?;
+    let stdin = std::fs::File::open(&prompt_file)?;
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(WRAPPER)
+        .arg("afk-agent")
+        .arg(&exit_status)
+        .args(&argv)
+        .current_dir(&workdir)
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::from(log.try_clone()?))
+        .stderr(Stdio::from(log));
+    for k in spec.strip_env {
+        cmd.env_remove(k);
+    }
+    cmd.env("AFK_RUN_ID", spec.run_id.to_string())
+        .env("AFK_REPO", spec.repo)
+        .env("AFK_ISSUE", spec.issue.to_string())
+        .env("AFK_BRANCH", spec.branch)
+        .env("AFK_PROMPT_FILE", &prompt_file)
+        .env("AFK_RUN_DIR", rd)
+        .env("AFK_PROGRESS_FILE", &progress)
+        .env("AFK_TURN", spec.turn.to_string());
+    // SAFETY: setsid is async-signal-safe; it detaches the agent into its own
+    // session and process group so a stop can signal the whole group.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("runner: cannot start \"{}\"", argv[0]))?;
+    let pid = child.id() as i32;
+    // The child is not waited for: afk exits and the agent goes on.
+    std::mem::forget(child);
+    let start_time = process_start_time(pid).unwrap_or(0);
+    Ok(Handle { pid, start_time })
+}
+
+pub fn process_start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the command name (field 2) may hold spaces: split after its closing paren
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn alive(h: &Handle) -> bool {
+    match process_start_time(h.pid) {
+        Some(t) => t == h.start_time || h.start_time == 0,
+        None => false,
+    }
+}
+
+/// Running, exited with a status, or vanished.
+pub fn liveness(h: &Handle, run_dir: &Path) -> Liveness {
+    if let Ok(s) = std::fs::read_to_string(run_dir.join("exit_status"))
+        && let Ok(code) = s.trim().parse()
+    {
+        return Liveness::Exited(code);
+    }
+    if alive(h) {
+        // a zombie has exited; its status file is being written or was lost
+        let zombie = std::fs::read_to_string(format!("/proc/{}/stat", h.pid))
+            .ok()
+            .and_then(|s| s[s.rfind(')')? + 2..].chars().next())
+            == Some('Z');
+        if !zombie {
+            return Liveness::Running;
+        }
+    }
+    Liveness::Vanished
+}
+
+/// SIGTERM to the agent's process group, SIGKILL after `grace`.
+pub fn stop(h: &Handle, grace: Duration) {
+    if !alive(h) {
+        return;
+    }
+    // SAFETY: plain kill(2) on the agent's own process group.
+    unsafe {
+        libc::kill(-h.pid, libc::SIGTERM);
+    }
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        // SAFETY: signal 0 only checks for existence.
+        if unsafe { libc::kill(-h.pid, 0) } != 0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::kill(-h.pid, libc::SIGKILL);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wait_for(p: &Path) -> String {
+        // the wrapper writes the status atomically; poll for it with a bound
+        for _ in 0..500 {
+            if let Ok(s) = std::fs::read_to_string(p) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no {}", p.display());
+    }
+
+    #[test]
+    fn placeholders_are_substituted() {
+        let s = substitute(
+            "{run_dir}/w/{repo}/{issue}/{branch}/{prompt_file}",
+            Path::new("/r"),
+            "a/b",
+            7,
+            "afk/issue-7",
+            Path::new("/r/prompt-1.md"),
+        );
+        assert_eq!(s, "/r/w/a/b/7/afk/issue-7//r/prompt-1.md");
+    }
+
+    #[test]
+    fn agent_gets_env_prompt_on_stdin_and_exit_status_lands() {
+        let rd = std::env::temp_dir().join(format!("afk-runner-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&rd);
+        // SAFETY: test-only; no other thread of this test reads this variable.
+        unsafe { std::env::set_var("AFK_TEST_SECRET_X", "hunter2") };
+        let cmd: Vec<String> = vec![
+            "sh".into(),
+            "-c".into(),
+            "cat > got-stdin; env > got-env; exit 3".into(),
+        ];
+        let h = start(&StartSpec {
+            run_id: 9,
+            repo: "acme/api",
+            issue: 7,
+            branch: "afk/issue-7",
+            prompt: "PROMPT TEXT",
+            run_dir: &rd,
+            turn: 1,
+            command: &cmd,
+            workdir: "{run_dir}/work",
+            strip_env: &["AFK_TEST_SECRET_X".to_string()],
+        })
+        .unwrap();
+        assert!(h.pid > 0);
+        assert_eq!(wait_for(&rd.join("exit_status")).trim(), "3");
+        assert_eq!(liveness(&h, &rd), Liveness::Exited(3));
+        let stdin = std::fs::read_to_string(rd.join("work/got-stdin")).unwrap();
+        assert_eq!(stdin, "PROMPT TEXT");
+        let env = std::fs::read_to_string(rd.join("work/got-env")).unwrap();
+        assert!(env.contains("AFK_ISSUE=7"));
+        assert!(env.contains("AFK_TURN=1"));
+        assert!(env.contains("AFK_BRANCH=afk/issue-7"));
+        assert!(env.contains(&format!("AFK_PROGRESS_FILE={}", rd.join("progress.jsonl").display())));
+        assert!(!env.contains("hunter2"));
+        let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    #[test]
+    fn missing_program_fails_the_start() {
+        let rd = std::env::temp_dir().join(format!("afk-runner-missing-{}", std::process::id()));
+        let cmd = vec!["definitely-not-a-program-afk".to_string()];
+        let e = start(&StartSpec {
+            run_id: 1,
+            repo: "a/b",
+            issue: 1,
+            branch: "afk/issue-1",
+            prompt: "",
+            run_dir: &rd,
+            turn: 1,
+            command: &cmd,
+            workdir: "{run_dir}",
+            strip_env: &[],
+        })
+        .unwrap_err();
+        assert!(e.to_string().contains("not found"));
+        let _ = std::fs::remove_dir_all(&rd);
+    }
+}

@@ -1,0 +1,208 @@
+//! A minimal HTTP/1.1 server on std: one thread per connection, keep-alive,
+//! Content-Length bodies. Enough for a loopback test forge, nothing more.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub raw_query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+pub enum Reply {
+    Send {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Close the connection without answering.
+    Drop,
+}
+
+impl Reply {
+    pub fn json(status: u16, v: &serde_json::Value) -> Reply {
+        Reply::Send {
+            status,
+            headers: vec![],
+            body: serde_json::to_vec(v).unwrap_or_default(),
+        }
+    }
+    pub fn with_header(mut self, k: &str, v: &str) -> Reply {
+        if let Reply::Send { headers, .. } = &mut self {
+            headers.push((k.to_string(), v.to_string()));
+        }
+        self
+    }
+}
+
+pub fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let target = parts.next()?.to_string();
+    let mut headers = vec![];
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    let (path, raw_query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (target.clone(), String::new()),
+    };
+    let query = raw_query
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(kv), String::new()),
+        })
+        .collect();
+    Some(Request {
+        method,
+        path: decode(&path),
+        query,
+        raw_query,
+        headers,
+        body,
+    })
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
+
+/// Serve forever on `listener`, one thread per connection.
+pub fn serve(listener: TcpListener, handler: Handler) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let h = handler.clone();
+        std::thread::spawn(move || connection(stream, h));
+    }
+}
+
+fn connection(stream: TcpStream, handler: Handler) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let _ = stream.set_nodelay(true);
+    let Ok(mut w) = stream.try_clone() else { return };
+    let mut r = BufReader::new(stream);
+    while let Some(req) = read_request(&mut r) {
+        let close = req
+            .header("connection")
+            .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        match handler(req) {
+            Reply::Drop => return,
+            Reply::Send {
+                status,
+                headers,
+                body,
+            } => {
+                let mut head = format!(
+                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
+                    reason(status),
+                    body.len()
+                );
+                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                    head.push_str("Content-Type: application/json;charset=utf-8\r\n");
+                }
+                for (k, v) in &headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                if close {
+                    head.push_str("Connection: close\r\n");
+                }
+                head.push_str("\r\n");
+                if w.write_all(head.as_bytes()).is_err() || w.write_all(&body).is_err() {
+                    return;
+                }
+                let _ = w.flush();
+                if close {
+                    return;
+                }
+            }
+        }
+    }
+}

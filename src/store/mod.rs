@@ -1,0 +1,250 @@
+//! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
+//! `PRAGMA user_version`. One file per table family.
+
+pub mod runs;
+pub mod templates;
+
+use anyhow::{Context, Result, bail};
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Forward-only migrations; entry i takes the schema from version i to i+1.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, template versions, frozen repos, the event outbox
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        repo TEXT NOT NULL,
+        issue INTEGER NOT NULL,
+        title TEXT NOT NULL DEFAULT '',
+        url TEXT NOT NULL DEFAULT '',
+        ready_event_id INTEGER,
+        state TEXT NOT NULL,
+        template_name TEXT,
+        template_version_id INTEGER,
+        template_version INTEGER,
+        template_hash TEXT,
+        runner_kind TEXT NOT NULL DEFAULT 'command',
+        runner_handle TEXT,
+        runner_pid INTEGER,
+        runner_start_time INTEGER,
+        run_dir TEXT,
+        branch TEXT NOT NULL DEFAULT '',
+        turns INTEGER NOT NULL DEFAULT 0,
+        end_reason TEXT,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        ended_at TEXT
+    );
+    CREATE INDEX runs_by_state ON runs(state);
+    CREATE INDEX runs_by_issue ON runs(repo, issue, ready_event_id);
+    CREATE TABLE template_versions (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        status_at TEXT NOT NULL,
+        UNIQUE(name, version)
+    );
+    CREATE TABLE frozen_repos (
+        repo TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        run_id INTEGER,
+        frozen_at TEXT NOT NULL
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        at TEXT NOT NULL,
+        repo TEXT,
+        issue INTEGER,
+        run_id INTEGER,
+        reason TEXT,
+        url TEXT,
+        text TEXT NOT NULL,
+        sent_at TEXT
+    );",
+];
+
+pub struct Store {
+    pub conn: Connection,
+    pub path: PathBuf,
+}
+
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn describe(path: &Path, e: &rusqlite::Error) -> String {
+    let s = e.to_string();
+    if s.contains("not a database") || s.contains("malformed") {
+        format!(
+            "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
+            path.display()
+        )
+    } else if s.contains("locked") || s.contains("busy") {
+        format!(
+            "state: {} is locked by another process ({s}): try again when it finishes",
+            path.display()
+        )
+    } else {
+        format!("state: {}: {s}", path.display())
+    }
+}
+
+impl Store {
+    /// Open (creating when missing) and migrate. A file that is not an afk
+    /// state file is reported and left untouched.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("state: cannot create {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        conn.busy_timeout(busy_timeout())
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        // Reading the schema version first proves this is a SQLite file before anything is written.
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        if version as usize > MIGRATIONS.len() {
+            bail!(
+                "state: {} was written by a newer afk (schema {version}, this one knows {}): upgrade afk",
+                path.display(),
+                MIGRATIONS.len()
+            );
+        }
+        let _: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(version as usize)?;
+        Ok(store)
+    }
+
+    /// For `--dry-run`: the existing file read-only, or an empty in-memory store
+    /// when there is none yet, so nothing is ever written.
+    pub fn open_for_read(path: &Path) -> Result<Store> {
+        if let Some(s) = Store::open_existing(path)? {
+            return Ok(s);
+        }
+        let conn = Connection::open_in_memory()?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.migrate(0)?;
+        Ok(store)
+    }
+
+    /// Open an existing file read-only (doctor); None when it does not exist.
+    pub fn open_existing(path: &Path) -> Result<Option<Store>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        conn.busy_timeout(busy_timeout())?;
+        let _: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        let ok: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        if ok != "ok" {
+            bail!("state: {} failed its integrity check: {ok}", path.display());
+        }
+        Ok(Some(Store {
+            conn,
+            path: path.to_path_buf(),
+        }))
+    }
+
+    fn migrate(&mut self, from: usize) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
+            let tx = self
+                .conn
+                .transaction()
+                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+            tx.execute_batch(sql)
+                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()
+                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+        }
+        Ok(())
+    }
+
+    pub fn err(&self, e: rusqlite::Error) -> anyhow::Error {
+        anyhow::anyhow!(describe(&self.path, &e))
+    }
+
+    pub fn frozen_repos(&self) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT repo FROM frozen_repos ORDER BY repo")?;
+        let rows = st.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// How long a write waits for another afk process's transaction.
+fn busy_timeout() -> Duration {
+    std::env::var("AFK_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_applied_once_and_reopen_is_a_no_op() {
+        let dir = std::env::temp_dir().join(format!("afk-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = dir.join("sub/afk.db");
+        let s = Store::open(&p).unwrap();
+        let v: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v as usize, MIGRATIONS.len());
+        drop(s);
+        let s = Store::open(&p).unwrap();
+        let mode: String = s
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_garbage_file_is_refused_and_left_alone() {
+        let dir = std::env::temp_dir().join(format!("afk-store-bad-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let p = dir.join("afk.db");
+        let junk = b"this is not sqlite at all, it is sixty-four bytes of plain text!".repeat(20);
+        std::fs::write(&p, &junk).unwrap();
+        let e = Store::open(&p).err().unwrap().to_string();
+        assert!(e.contains("is not a valid afk state file"), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), junk);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
