@@ -1,0 +1,297 @@
+//! Shared test helpers: the sandbox as a child process on port 0, a scratch
+//! directory with a config, and the afk binary run through assert_cmd.
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub const TOKEN: &str = "sandbox-token";
+
+pub fn afk_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_afk"))
+}
+
+/// A running `afk sandbox`, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    _stdout: BufReader<std::process::ChildStdout>,
+    pub url: String,
+    agent: ureq::Agent,
+}
+
+impl Sandbox {
+    pub fn start(seed: Value) -> Sandbox {
+        let mut child = Command::new(afk_bin())
+            .args(["sandbox", "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start afk sandbox");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("AFK_SANDBOX_URL=")
+            .expect("sandbox prints its URL first")
+            .to_string();
+        let sb = Sandbox {
+            child,
+            _stdout: stdout,
+            url,
+            agent: ureq::AgentBuilder::new().build(),
+        };
+        sb.admin("POST", "/seed", Some(seed));
+        sb
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let req = self
+            .agent
+            .request(method, &format!("{}/_admin{path}", self.url));
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        }
+        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
+        resp.into_json().unwrap()
+    }
+
+    /// Every API request the sandbox received: {method, path, query, body}.
+    pub fn requests(&self) -> Vec<Value> {
+        self.admin("GET", "/requests", None)
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn writes(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["method"] != "GET")
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.admin("DELETE", "/requests", None);
+    }
+
+    pub fn faults(&self, faults: Value) {
+        self.admin("POST", "/faults", Some(json!({ "faults": faults })));
+    }
+
+    pub fn label(&self, repo: &str, issue: u64, label: &str, by: &str, add: bool) {
+        self.admin(
+            "POST",
+            "/label",
+            Some(json!({"repo": repo, "issue": issue, "label": label, "by": by, "add": add})),
+        );
+    }
+
+    pub fn issue(&self, repo: &str, number: u64) -> Value {
+        let st = self.admin("GET", "/state", None);
+        st["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == repo)
+            .and_then(|r| {
+                r["issues"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|i| i["number"] == number)
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("no issue {repo}#{number}"))
+    }
+
+    pub fn labels_of(&self, repo: &str, number: u64) -> Vec<String> {
+        self.issue(repo, number)["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A GET through the API with the token, as afk would make it.
+    pub fn api(&self, path: &str) -> (u16, Value) {
+        match self
+            .agent
+            .get(&format!("{}/api/v1{path}", self.url))
+            .set("Authorization", &format!("token {TOKEN}"))
+            .call()
+        {
+            Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static N: AtomicUsize = AtomicUsize::new(0);
+
+/// A scratch directory removed on drop.
+pub struct Scratch {
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "afk-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch { dir }
+    }
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.join(p)
+    }
+    pub fn write(&self, p: &str, text: &str) -> PathBuf {
+        let path = self.path(p);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn demo_agent() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-agent.sh")
+}
+
+/// An afk setup: scratch dir, config pointing at the sandbox, state inside.
+pub struct Afk {
+    pub scratch: Scratch,
+    pub config: PathBuf,
+}
+
+impl Afk {
+    /// `extra` is appended to a config with [forge] filled in; it may add keys to
+    /// [poll] because [poll] is written last when `poll` is given.
+    pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
+        let scratch = Scratch::new();
+        let text = format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\nurl = \"{}\"\ntimeout = \"5s\"\nretries = 2\n\n\
+             [runner]\ncommand = [\"sh\", \"{}\"]\n\n{extra}\n\n[poll]\n{poll}\n",
+            sb.url,
+            demo_agent().display()
+        );
+        let config = scratch.write("afk.toml", &text);
+        Afk { scratch, config }
+    }
+
+    pub fn with_text(text: &str) -> Afk {
+        let scratch = Scratch::new();
+        let config = scratch.write("afk.toml", text);
+        Afk { scratch, config }
+    }
+
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(afk_bin());
+        c.env("AFK_FORGE_TOKEN", TOKEN)
+            .env_remove("AFK_CONFIG")
+            .arg("--config")
+            .arg(&self.config)
+            .timeout(std::time::Duration::from_secs(60));
+        c
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.scratch.path("state/afk.db")
+    }
+
+    /// Run `afk --json <args>` and return (exit code, report, stderr).
+    pub fn json(&self, args: &[&str]) -> (i32, Value, String) {
+        let out = self.cmd().arg("--json").args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let report = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            report,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
+    pub fn poll(&self) -> (i32, Value, String) {
+        self.json(&["poll"])
+    }
+
+    pub fn sql(&self, q: &str) {
+        let c = rusqlite::Connection::open(self.state()).unwrap();
+        c.execute_batch(q).unwrap();
+    }
+
+    pub fn sql_rows(&self, q: &str) -> Vec<Vec<String>> {
+        let c = rusqlite::Connection::open(self.state()).unwrap();
+        let mut st = c.prepare(q).unwrap();
+        let n = st.column_count();
+        st.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| {
+                    r.get::<_, rusqlite::types::Value>(i)
+                        .map(|v| match v {
+                            rusqlite::types::Value::Null => "NULL".to_string(),
+                            rusqlite::types::Value::Integer(i) => i.to_string(),
+                            rusqlite::types::Value::Text(t) => t,
+                            other => format!("{other:?}"),
+                        })
+                        .unwrap()
+                })
+                .collect())
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+}
+
+/// `(repo, issue)` pairs of a report list.
+pub fn pairs(v: &Value) -> Vec<(String, u64)> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["repo"].as_str().unwrap_or("").to_string(),
+                        x["issue"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn reason_of(report: &Value, repo: &str, issue: u64) -> Option<String> {
+    report["skipped"]
+        .as_array()?
+        .iter()
+        .find(|s| s["repo"] == repo && s["issue"] == issue)
+        .map(|s| s["reason"].as_str().unwrap().to_string())
+}
+
+pub fn repo(name: &str, issues: Value) -> Value {
+    json!({"name": name, "collaborators": {"alice": "write", "mallory": "read", "root": "admin"}, "issues": issues})
+}
+
+pub fn ready(number: u64, by: &str) -> Value {
+    json!({"number": number, "title": format!("Issue {number}"), "body": "do it", "labels": ["ready-for-agent"], "labeled_by": by})
+}
