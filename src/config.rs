@@ -396,11 +396,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
-        None => return Err(format!("\"{s}\" has no unit (use s, m, h or d, e.g. \"30m\")")),
+        None => {
+            return Err(format!(
+                "\"{s}\" has no unit (use s, m, h or d, e.g. \"30m\")"
+            ));
+        }
     };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")"))?;
+    let n: u64 = num.parse().map_err(|_| {
+        format!("\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")")
+    })?;
     let secs = match unit {
         "ms" => return Ok(Duration::from_millis(n)),
         "s" => n,
@@ -460,7 +464,12 @@ fn find_key_line(text: &str, table: &str, key: &str) -> Option<usize> {
         if current != table {
             continue;
         }
-        let lhs = line.split('=').next().unwrap_or("").trim().trim_matches('"');
+        let lhs = line
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches('"');
         if line.contains('=') && lhs == key {
             return Some(i + 1);
         }
@@ -551,11 +560,9 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from("."));
         Config::parse(&text, &base).map_err(|e| {
             if e.is::<ConfigError>() {
-                let msg = e.to_string().replacen(
-                    "config:",
-                    &format!("config: {}:", path.display()),
-                    1,
-                );
+                let msg =
+                    e.to_string()
+                        .replacen("config:", &format!("config: {}:", path.display()), 1);
                 cfg_err(msg)
             } else {
                 e
@@ -571,7 +578,11 @@ impl Config {
         dur("forge.timeout", &self.forge.timeout)?;
         dur("runner.stall_after", &self.runner.stall_after)?;
         dur("lessons.dedup_window", &self.lessons.dedup_window)?;
-        one_of("forge.kind", &self.forge.kind, &["gitea", "forgejo", "github"])?;
+        one_of(
+            "forge.kind",
+            &self.forge.kind,
+            &["gitea", "forgejo", "github"],
+        )?;
         one_of("runner.kind", &self.runner.kind, &["command", "http"])?;
         one_of(
             "poll.trusted_permission",
@@ -605,7 +616,9 @@ impl Config {
             bail!(cfg_err("config: runner.command must not be empty"));
         }
         if self.runner.kind == "http" && self.runner.url.is_empty() {
-            bail!(cfg_err("config: runner.url is required when runner.kind = \"http\""));
+            bail!(cfg_err(
+                "config: runner.url is required when runner.kind = \"http\""
+            ));
         }
         for ev in &self.notify.events {
             if !NOTIFY_EVENTS.contains(&ev.as_str()) {
@@ -824,7 +837,10 @@ mod tests {
     #[test]
     fn unknown_top_level_table_is_rejected() {
         let e = parse("[polll]\nenabled = true\n").unwrap_err().to_string();
-        assert!(e.contains("unknown key \"polll\" at the top level at line 1"), "{e}");
+        assert!(
+            e.contains("unknown key \"polll\" at the top level at line 1"),
+            "{e}"
+        );
         assert!(e.contains("did you mean \"poll\""), "{e}");
     }
 
@@ -849,7 +865,9 @@ mod tests {
 
     #[test]
     fn bad_duration_is_rejected() {
-        let e = parse("[runner]\nstall_after = \"soon\"\n").unwrap_err().to_string();
+        let e = parse("[runner]\nstall_after = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("config: runner.stall_after:"), "{e}");
     }
 

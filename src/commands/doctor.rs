@@ -38,12 +38,30 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     );
     let sp = ctx.state_path();
     match Store::open_existing(&sp) {
-        Ok(Some(_)) => add("state", true, format!("{} opens and passes its check", sp.display())),
-        Ok(None) => add("state", true, format!("{} does not exist yet; the first tick creates it", sp.display())),
+        Ok(Some(_)) => add(
+            "state",
+            true,
+            format!("{} opens and passes its check", sp.display()),
+        ),
+        Ok(None) => add(
+            "state",
+            true,
+            format!(
+                "{} does not exist yet; the first tick creates it",
+                sp.display()
+            ),
+        ),
         Err(e) => add("state", false, e.to_string()),
     }
     if ctx.stop_file().exists() {
-        add("stop file", true, format!("{} exists: every tick does nothing", ctx.stop_file().display()));
+        add(
+            "stop file",
+            true,
+            format!(
+                "{} exists: every tick does nothing",
+                ctx.stop_file().display()
+            ),
+        );
     }
     if c.runner.kind == "command" {
         let ok = runner::program_exists(&c.runner.command);
@@ -53,7 +71,10 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
             if ok {
                 format!("\"{}\" found", c.runner.command[0])
             } else {
-                format!("\"{}\" not found on PATH (runner.command)", c.runner.command.first().map(String::as_str).unwrap_or(""))
+                format!(
+                    "\"{}\" not found on PATH (runner.command)",
+                    c.runner.command.first().map(String::as_str).unwrap_or("")
+                )
             },
         );
     }
@@ -62,23 +83,43 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         Ok(forge) => match forge.me() {
             Err(e) => add("forge", false, e.to_string()),
             Ok(me) => {
-                add("forge", true, format!("{} answers; token is {}", c.api_root()?, me.login));
+                add(
+                    "forge",
+                    true,
+                    format!("{} answers; token is {}", c.api_root()?, me.login),
+                );
                 let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
                     let mut out = vec![];
                     match forge.repo_labels(repo) {
                         Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
                         Ok(labels) => {
-                            let missing: Vec<&String> = [&c.poll.ready_label, &c.poll.in_progress_label, &c.watch.human_label]
-                                .into_iter()
-                                .filter(|n| !labels.iter().any(|l| &l.name == *n))
-                                .collect();
+                            let missing: Vec<&String> = [
+                                &c.poll.ready_label,
+                                &c.poll.in_progress_label,
+                                &c.watch.human_label,
+                            ]
+                            .into_iter()
+                            .filter(|n| !labels.iter().any(|l| &l.name == *n))
+                            .collect();
                             if missing.is_empty() {
-                                out.push((format!("repo {repo}"), true, "labels present".to_string()));
+                                out.push((
+                                    format!("repo {repo}"),
+                                    true,
+                                    "labels present".to_string(),
+                                ));
                             } else {
-                                out.push((format!("repo {repo}"), false, format!(
-                                    "missing labels {} (afk init --create-labels)",
-                                    missing.iter().map(|m| format!("\"{m}\"")).collect::<Vec<_>>().join(", ")
-                                )));
+                                out.push((
+                                    format!("repo {repo}"),
+                                    false,
+                                    format!(
+                                        "missing labels {} (afk init --create-labels)",
+                                        missing
+                                            .iter()
+                                            .map(|m| format!("\"{m}\""))
+                                            .collect::<Vec<_>>()
+                                            .join(", ")
+                                    ),
+                                ));
                             }
                         }
                     }
@@ -105,7 +146,14 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     });
     let human: String = checks
         .iter()
-        .map(|c| format!("{} {}: {}\n", if c.ok { "ok  " } else { "FAIL" }, c.name, c.detail))
+        .map(|c| {
+            format!(
+                "{} {}: {}\n",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                c.detail
+            )
+        })
         .collect();
     emit(ctx.json, &report, &human);
     Ok(if failed == 0 { 0 } else { 1 })

@@ -55,13 +55,15 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
         return Ok(0);
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("init: cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("init: cannot create {}", dir.display()))?;
     }
     // write beside, then rename: never a half-written config
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, config::STARTER)
         .with_context(|| format!("init: cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("init: cannot write {}", path.display()))?;
+    std::fs::rename(&tmp, &path)
+        .with_context(|| format!("init: cannot write {}", path.display()))?;
     println!(
         "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)",
         path.display()

@@ -47,7 +47,10 @@ impl Ctx {
 }
 
 fn load(cli: &Cli) -> Result<Ctx> {
-    let path = cli.config.clone().unwrap_or_else(config::default_config_path);
+    let path = cli
+        .config
+        .clone()
+        .unwrap_or_else(config::default_config_path);
     let config = Config::load(&path)?;
     Ok(Ctx {
         config,

@@ -90,7 +90,11 @@ fn disabled(ctx: &Ctx, why: &str) -> Result<u8> {
         "tick": "poll", "dry_run": ctx.dry_run, "enabled": false, "reason": why,
         "reconciled": [], "dispatched": [], "skipped": [], "errors": [],
     });
-    emit(ctx.json, &report, &format!("poll: disabled ({why}); nothing done\n"));
+    emit(
+        ctx.json,
+        &report,
+        &format!("poll: disabled ({why}); nothing done\n"),
+    );
     Ok(0)
 }
 
@@ -101,7 +105,10 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         return disabled(ctx, "poll.enabled = false");
     }
     if ctx.stop_file().exists() {
-        return disabled(ctx, &format!("stop file {} exists", ctx.stop_file().display()));
+        return disabled(
+            ctx,
+            &format!("stop file {} exists", ctx.stop_file().display()),
+        );
     }
     if cfg.runner.kind != "command" {
         return Err(anyhow::Error::new(UsageError(
@@ -324,7 +331,10 @@ fn examine_repo(
             priority: cfg.priority_of(i.labels.iter().map(|l| l.name.as_str())),
         })
         .collect();
-    let mut locked = busy || issues.iter().any(|i| i.has_label(&cfg.poll.in_progress_label));
+    let mut locked = busy
+        || issues
+            .iter()
+            .any(|i| i.has_label(&cfg.poll.in_progress_label));
     if !locked && !frozen {
         match forge.issues_with_label(repo, &cfg.poll.in_progress_label) {
             Ok(v) => locked = !v.is_empty(),

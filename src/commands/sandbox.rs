@@ -11,14 +11,16 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .with_context(|| format!("sandbox: cannot read seed {}", p.display()))?;
-            Some(serde_json::from_str::<Seed>(&text).map_err(|e| {
-                UsageError(format!("sandbox: seed {}: {e}", p.display()))
-            })?)
+            Some(
+                serde_json::from_str::<Seed>(&text)
+                    .map_err(|e| UsageError(format!("sandbox: seed {}: {e}", p.display())))?,
+            )
         }
         None => None,
     };
     if let Some(d) = &a.dir {
-        std::fs::create_dir_all(d).with_context(|| format!("sandbox: cannot create {}", d.display()))?;
+        std::fs::create_dir_all(d)
+            .with_context(|| format!("sandbox: cannot create {}", d.display()))?;
     }
     let sb = sandbox::start(&a.addr, seed).map_err(|e| UsageError(e.to_string()))?;
     // Whoever reads this may close the pipe after the first line (`| head -1`):

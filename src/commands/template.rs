@@ -22,15 +22,24 @@ pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
                 bail!(UsageError(format!("template: {} is empty", file.display())));
             }
             if ctx.dry_run {
-                emit(ctx.json, &json!({"command": "template add", "dry_run": true, "name": name}),
-                    &format!("template add (dry run): would add a version of {name}\n"));
+                emit(
+                    ctx.json,
+                    &json!({"command": "template add", "dry_run": true, "name": name}),
+                    &format!("template add (dry run): would add a version of {name}\n"),
+                );
                 return Ok(0);
             }
             let v = store.add_template(name, &body, *canary)?;
             emit(
                 ctx.json,
                 &json!({"command": "template add", "dry_run": false, "template": v}),
-                &format!("{}@{} added as {} (sha256 {})\n", v.name, v.version, v.status, &v.hash[..12]),
+                &format!(
+                    "{}@{} added as {} (sha256 {})\n",
+                    v.name,
+                    v.version,
+                    v.status,
+                    &v.hash[..12]
+                ),
             );
         }
         TemplateCmd::List { name } => {
@@ -52,7 +61,11 @@ pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
             } else {
                 table(&["NAME", "VERSION", "STATUS", "SHA256", "CREATED"], &rows)
             };
-            emit(ctx.json, &json!({"command": "template list", "templates": vs}), &human);
+            emit(
+                ctx.json,
+                &json!({"command": "template list", "templates": vs}),
+                &human,
+            );
         }
         TemplateCmd::Show { spec } => {
             let (name, version) = match spec.split_once('@') {
@@ -73,21 +86,31 @@ pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
             };
             let mut doc = serde_json::to_value(&v)?;
             doc["body"] = json!(v.body);
-            emit(ctx.json, &json!({"command": "template show", "template": doc}), &v.body);
+            emit(
+                ctx.json,
+                &json!({"command": "template show", "template": doc}),
+                &v.body,
+            );
         }
         TemplateCmd::Promote { name, version } => {
             if !ctx.dry_run {
                 store.promote_template(name, *version)?;
             }
-            emit(ctx.json, &json!({"command": "template promote", "dry_run": ctx.dry_run, "name": name, "version": version}),
-                &format!("{name}@{version} is current\n"));
+            emit(
+                ctx.json,
+                &json!({"command": "template promote", "dry_run": ctx.dry_run, "name": name, "version": version}),
+                &format!("{name}@{version} is current\n"),
+            );
         }
         TemplateCmd::Reject { name, version } => {
             if !ctx.dry_run {
                 store.reject_template(name, *version)?;
             }
-            emit(ctx.json, &json!({"command": "template reject", "dry_run": ctx.dry_run, "name": name, "version": version}),
-                &format!("{name}@{version} is rejected\n"));
+            emit(
+                ctx.json,
+                &json!({"command": "template reject", "dry_run": ctx.dry_run, "name": name, "version": version}),
+                &format!("{name}@{version} is rejected\n"),
+            );
         }
     }
     Ok(0)

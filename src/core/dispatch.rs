@@ -130,6 +130,9 @@ pub fn skip_all(issues: &[ReadyIssue], reason: Reason) -> RepoPick {
     }
 }
 
+/// Winners taken, and winners cut for capacity.
+pub type Cut<T> = (Vec<(T, ReadyIssue)>, Vec<(T, ReadyIssue)>);
+
 /// The global cut: at most `max_in_flight` runs in flight and `max_per_tick`
 /// dispatches. Winners are taken by priority, then in the order given (the
 /// allowlist order); the rest are skipped with `capacity`.
@@ -138,9 +141,9 @@ pub fn apply_capacity<T: Clone>(
     in_flight: usize,
     max_in_flight: usize,
     max_per_tick: usize,
-) -> (Vec<(T, ReadyIssue)>, Vec<(T, ReadyIssue)>) {
+) -> Cut<T> {
     // stable sort keeps the allowlist order among equal priorities
-    winners.sort_by(|a, b| b.1.priority.cmp(&a.1.priority));
+    winners.sort_by_key(|w| std::cmp::Reverse(w.1.priority));
     let room = max_in_flight.saturating_sub(in_flight).min(max_per_tick);
     let rest = if winners.len() > room {
         winners.split_off(room)

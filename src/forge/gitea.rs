@@ -240,8 +240,11 @@ impl Gitea {
 
     pub fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
-        self.http
-            .json("GET", &format!("/repos/{repo}/issues/{number}/comments"), None)
+        self.http.json(
+            "GET",
+            &format!("/repos/{repo}/issues/{number}/comments"),
+            None,
+        )
     }
 
     pub fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {

@@ -24,7 +24,11 @@ impl std::fmt::Display for ForgeError {
                 "forge: {} {} returned {s}: {}",
                 self.method, self.path, self.message
             ),
-            None => write!(f, "forge: {} {} failed: {}", self.method, self.path, self.message),
+            None => write!(
+                f,
+                "forge: {} {} failed: {}",
+                self.method, self.path, self.message
+            ),
         }
     }
 }
@@ -89,7 +93,13 @@ impl Http {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn error(&self, method: &str, path: &str, status: Option<u16>, message: String) -> anyhow::Error {
+    fn error(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        message: String,
+    ) -> anyhow::Error {
         anyhow::Error::new(ForgeError {
             method: method.into(),
             path: path.split('?').next().unwrap_or(path).into(),
@@ -215,7 +225,13 @@ impl Http {
         self.parse(method, path, r.status, &r.body)
     }
 
-    fn parse<T: DeserializeOwned>(&self, method: &str, path: &str, status: u16, body: &str) -> Result<T> {
+    fn parse<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<T> {
         serde_json::from_str(body).map_err(|e| {
             self.error(
                 method,

@@ -37,7 +37,14 @@ pub enum Liveness {
     Vanished,
 }
 
-pub fn substitute(s: &str, run_dir: &Path, repo: &str, issue: u64, branch: &str, prompt_file: &Path) -> String {
+pub fn substitute(
+    s: &str,
+    run_dir: &Path,
+    repo: &str,
+    issue: u64,
+    branch: &str,
+    prompt_file: &Path,
+) -> String {
     s.replace("{run_dir}", &run_dir.to_string_lossy())
         .replace("{repo}", repo)
         .replace("{issue}", &issue.to_string())
@@ -49,9 +56,8 @@ fn on_path(prog: &str) -> bool {
     if prog.contains('/') {
         return Path::new(prog).is_file();
     }
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(prog).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(prog).is_file()))
 }
 
 /// Whether the runner command's program can be found (doctor, and before a start).
@@ -63,7 +69,8 @@ const WRAPPER: &str = r#"es="$1"; shift; "$@"; s=$?; printf '%s\n' "$s" > "$es.t
 
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
-    std::fs::create_dir_all(rd).with_context(|| format!("runner: cannot create {}", rd.display()))?;
+    std::fs::create_dir_all(rd)
+        .with_context(|| format!("runner: cannot create {}", rd.display()))?;
     let prompt_file = rd.join(format!("prompt-{}.md", spec.turn));
     std::fs::write(&prompt_file, spec.prompt)
         .with_context(|| format!("runner: cannot write {}", prompt_file.display()))?;
@@ -249,7 +256,10 @@ mod tests {
         assert!(env.contains("AFK_ISSUE=7"));
         assert!(env.contains("AFK_TURN=1"));
         assert!(env.contains("AFK_BRANCH=afk/issue-7"));
-        assert!(env.contains(&format!("AFK_PROGRESS_FILE={}", rd.join("progress.jsonl").display())));
+        assert!(env.contains(&format!(
+            "AFK_PROGRESS_FILE={}",
+            rd.join("progress.jsonl").display()
+        )));
         assert!(!env.contains("hunter2"));
         let _ = std::fs::remove_dir_all(&rd);
     }

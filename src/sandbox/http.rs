@@ -67,7 +67,8 @@ pub fn decode(s: &str) -> String {
         match b[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < b.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -167,7 +168,9 @@ pub fn serve(listener: TcpListener, handler: Handler) {
 fn connection(stream: TcpStream, handler: Handler) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
-    let Ok(mut w) = stream.try_clone() else { return };
+    let Ok(mut w) = stream.try_clone() else {
+        return;
+    };
     let mut r = BufReader::new(stream);
     while let Some(req) = read_request(&mut r) {
         let close = req
@@ -185,7 +188,10 @@ fn connection(stream: TcpStream, handler: Handler) {
                     reason(status),
                     body.len()
                 );
-                if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+                if !headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+                {
                     head.push_str("Content-Type: application/json;charset=utf-8\r\n");
                 }
                 for (k, v) in &headers {

@@ -129,14 +129,19 @@ const DEFAULT_LABELS: &[&str] = &[
 ];
 
 fn user(login: &str) -> Value {
-    let id = login.bytes().fold(7i64, |a, b| (a * 31 + b as i64) % 100_000);
+    let id = login
+        .bytes()
+        .fold(7i64, |a, b| (a * 31 + b as i64) % 100_000);
     json!({"id": id, "login": login, "full_name": login, "email": format!("{login}@sandbox.invalid"),
            "avatar_url": "", "is_admin": false, "created": TS, "last_login": TS, "active": true,
            "restricted": false, "prohibit_login": false, "visibility": "public"})
 }
 
 fn err(status: u16, msg: &str) -> Reply {
-    Reply::json(status, &json!({"message": msg, "url": "https://sandbox.invalid/api/swagger"}))
+    Reply::json(
+        status,
+        &json!({"message": msg, "url": "https://sandbox.invalid/api/swagger"}),
+    )
 }
 
 impl Forge {
@@ -239,7 +244,14 @@ impl Forge {
     }
 
     /// Add or remove a label as `by`, with its timeline event (body "1" added, "" removed).
-    fn label(&mut self, repo: &str, number: u64, name: &str, by: &str, add: bool) -> Result<(), String> {
+    fn label(
+        &mut self,
+        repo: &str,
+        number: u64,
+        name: &str,
+        by: &str,
+        add: bool,
+    ) -> Result<(), String> {
         let ev = self.id();
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let (lid, lname) = r
@@ -249,7 +261,10 @@ impl Forge {
             .cloned()
             .ok_or(format!("no label {name} in {repo}"))?;
         let label = label_json(&self.base, repo, lid, &lname);
-        let issue = r.issues.get_mut(&number).ok_or(format!("no issue {repo}#{number}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
         let has = issue.labels.contains(&lid);
         if add && !has {
             issue.labels.push(lid);
@@ -316,8 +331,13 @@ fn paged(req: &Request, items: Vec<Value>) -> Reply {
         .filter(|v| *v > 0)
         .unwrap_or(1);
     let total = items.len();
-    let slice: Vec<Value> = items.into_iter().skip((page - 1) * limit).take(limit).collect();
-    let mut reply = Reply::json(200, &Value::Array(slice)).with_header("X-Total-Count", &total.to_string());
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
+    let mut reply =
+        Reply::json(200, &Value::Array(slice)).with_header("X-Total-Count", &total.to_string());
     if page * limit < total {
         let q: Vec<String> = req
             .query
@@ -341,17 +361,22 @@ pub struct Sandbox {
 
 /// Start the sandbox on `addr` (loopback only) in background threads.
 pub fn start(addr: &str, seed: Option<Seed>) -> anyhow::Result<Sandbox> {
-    let sa: SocketAddr = addr
-        .parse()
-        .map_err(|_| anyhow::anyhow!("sandbox: \"{addr}\" is not an address such as 127.0.0.1:0"))?;
+    let sa: SocketAddr = addr.parse().map_err(|_| {
+        anyhow::anyhow!("sandbox: \"{addr}\" is not an address such as 127.0.0.1:0")
+    })?;
     if !sa.ip().is_loopback() {
-        anyhow::bail!("sandbox: {addr} is not a loopback address; the sandbox only listens on loopback");
+        anyhow::bail!(
+            "sandbox: {addr} is not a loopback address; the sandbox only listens on loopback"
+        );
     }
-    let listener = TcpListener::bind(sa).map_err(|e| anyhow::anyhow!("sandbox: cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(sa)
+        .map_err(|e| anyhow::anyhow!("sandbox: cannot listen on {addr}: {e}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let mut forge = Forge::new(url.clone());
     if let Some(s) = seed {
-        forge.seed(s).map_err(|e| anyhow::anyhow!("sandbox: seed: {e}"))?;
+        forge
+            .seed(s)
+            .map_err(|e| anyhow::anyhow!("sandbox: seed: {e}"))?;
     }
     let state = Arc::new(Mutex::new(forge));
     let st = state.clone();
@@ -371,13 +396,25 @@ fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
     let (fault, latency) = {
         let mut f = st.lock().unwrap();
         let body = req.json().unwrap_or_else(|| {
-            if req.body.is_empty() { Value::Null } else { json!(String::from_utf8_lossy(&req.body)) }
+            if req.body.is_empty() {
+                Value::Null
+            } else {
+                json!(String::from_utf8_lossy(&req.body))
+            }
         });
-        f.log.push(json!({"method": req.method, "path": api_path, "query": req.raw_query, "body": body}));
+        f.log.push(
+            json!({"method": req.method, "path": api_path, "query": req.raw_query, "body": body}),
+        );
         let mut hit = None;
         for fault in f.faults.iter_mut() {
-            let m = fault.method.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&req.method));
-            let p = fault.path.as_ref().is_none_or(|p| api_path.contains(p.as_str()));
+            let m = fault
+                .method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&req.method));
+            let p = fault
+                .path
+                .as_ref()
+                .is_none_or(|p| api_path.contains(p.as_str()));
             let left = fault.times.is_none_or(|t| t > 0);
             if m && p && left {
                 if let Some(t) = fault.times.as_mut() {
@@ -402,7 +439,11 @@ fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
             return Reply::Drop;
         }
         if f.malformed {
-            return Reply::Send { status: 200, headers: vec![], body: b"{\"id\": 1, \"broken\": [".to_vec() };
+            return Reply::Send {
+                status: 200,
+                headers: vec![],
+                body: b"{\"id\": 1, \"broken\": [".to_vec(),
+            };
         }
         if let Some(s) = f.status {
             let mut r = err(s, "injected fault");
@@ -414,7 +455,10 @@ fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
     }
     let mut f = st.lock().unwrap();
     let auth = req.header("authorization").unwrap_or("");
-    let tok = auth.strip_prefix("token ").or_else(|| auth.strip_prefix("Bearer ")).unwrap_or("");
+    let tok = auth
+        .strip_prefix("token ")
+        .or_else(|| auth.strip_prefix("Bearer "))
+        .unwrap_or("");
     if tok != f.token {
         return err(401, "token is required");
     }
@@ -445,9 +489,12 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
     match (m, rest) {
         ("GET", []) => {
             let (o, n) = full.split_once('/').unwrap();
-            Reply::json(200, &json!({"id": repo.id, "name": n, "full_name": full, "owner": user(o),
+            Reply::json(
+                200,
+                &json!({"id": repo.id, "name": n, "full_name": full, "owner": user(o),
                 "html_url": format!("{base}/{full}"), "default_branch": "main", "private": false,
-                "internal_tracker": {"enable_issue_dependencies": repo.deps_enabled}}))
+                "internal_tracker": {"enable_issue_dependencies": repo.deps_enabled}}),
+            )
         }
         ("GET", ["issues"]) => {
             let state = req.q("state").unwrap_or("open");
@@ -476,11 +523,18 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
             paged(req, items)
         }
         ("GET", ["labels"]) => {
-            let items = repo.labels.iter().map(|(id, n)| label_json(&base, &full, *id, n)).collect();
+            let items = repo
+                .labels
+                .iter()
+                .map(|(id, n)| label_json(&base, &full, *id, n))
+                .collect();
             paged(req, items)
         }
         ("POST", ["labels"]) => {
-            let Some(n) = req.json().and_then(|v| v["name"].as_str().map(str::to_string)) else {
+            let Some(n) = req
+                .json()
+                .and_then(|v| v["name"].as_str().map(str::to_string))
+            else {
                 return err(422, "name is required");
             };
             if repo.labels.iter().any(|(_, l)| *l == n) {
@@ -495,18 +549,26 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
                 return err(403, "user is not an admin of this repository");
             }
             match repo.collaborators.get(*who) {
-                Some(p) => Reply::json(200, &json!({"permission": p, "role_name": p, "user": user(who)})),
+                Some(p) => Reply::json(
+                    200,
+                    &json!({"permission": p, "role_name": p, "user": user(who)}),
+                ),
                 None => err(404, "user is not a collaborator"),
             }
         }
         ("PATCH", ["issues", "comments", id]) | ("GET", ["issues", "comments", id]) => {
-            let Ok(id) = id.parse::<i64>() else { return err(404, "not found") };
+            let Ok(id) = id.parse::<i64>() else {
+                return err(404, "not found");
+            };
             let me = f.me.clone();
             let Some(c) = f.comments.get_mut(&id).filter(|c| c.repo == full) else {
                 return err(404, "comment does not exist");
             };
             if m == "PATCH" {
-                let Some(b) = req.json().and_then(|v| v["body"].as_str().map(str::to_string)) else {
+                let Some(b) = req
+                    .json()
+                    .and_then(|v| v["body"].as_str().map(str::to_string))
+                else {
                     return err(422, "body is required");
                 };
                 c.body = b;
@@ -515,7 +577,9 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
             Reply::json(200, &comment_json(&base, c))
         }
         (_, ["issues", idx, tail @ ..]) => {
-            let Ok(n) = idx.parse::<u64>() else { return err(404, "not found") };
+            let Ok(n) = idx.parse::<u64>() else {
+                return err(404, "not found");
+            };
             if !repo.issues.contains_key(&n) {
                 return err(404, "issue does not exist");
             }
@@ -544,10 +608,18 @@ fn issue_api(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&str]) ->
         ("GET", ["timeline"]) => {
             let r = &f.repos[full];
             let mut items: Vec<Value> = r.issues[&n].timeline.clone();
-            for c in f.comments.values().filter(|c| c.repo == full && c.issue == n) {
-                let mut v = comment_json(&base, c);
-                v["type"] = json!("comment");
-                items.push(v);
+            for c in f
+                .comments
+                .values()
+                .filter(|c| c.repo == full && c.issue == n)
+            {
+                items.push(json!({
+                    "id": c.id, "type": "comment", "body": c.body, "user": user(&c.user),
+                    "created_at": TS, "updated_at": TS,
+                    "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
+                    "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue),
+                    "pull_request_url": "",
+                }));
             }
             items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
             paged(req, items)
@@ -581,7 +653,12 @@ fn issue_api(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&str]) ->
             let names: Vec<String> = {
                 let r = &f.repos[full];
                 ids.iter()
-                    .filter_map(|id| r.labels.iter().find(|(l, _)| l == id).map(|(_, n)| n.clone()))
+                    .filter_map(|id| {
+                        r.labels
+                            .iter()
+                            .find(|(l, _)| l == id)
+                            .map(|(_, n)| n.clone())
+                    })
                     .collect()
             };
             if names.len() != ids.len() || ids.is_empty() {
@@ -595,11 +672,23 @@ fn issue_api(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&str]) ->
             Reply::json(200, &v["labels"])
         }
         ("DELETE", ["labels", id]) => {
-            let Ok(id) = id.parse::<i64>() else { return err(404, "not found") };
-            let name = f.repos[full].labels.iter().find(|(l, _)| *l == id).map(|(_, n)| n.clone());
-            let Some(name) = name else { return err(404, "label does not exist") };
+            let Ok(id) = id.parse::<i64>() else {
+                return err(404, "not found");
+            };
+            let name = f.repos[full]
+                .labels
+                .iter()
+                .find(|(l, _)| *l == id)
+                .map(|(_, n)| n.clone());
+            let Some(name) = name else {
+                return err(404, "label does not exist");
+            };
             let _ = f.label(full, n, &name, &me, false);
-            Reply::Send { status: 204, headers: vec![], body: vec![] }
+            Reply::Send {
+                status: 204,
+                headers: vec![],
+                body: vec![],
+            }
         }
         ("GET", ["comments"]) => {
             let items: Vec<Value> = f
@@ -611,11 +700,20 @@ fn issue_api(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&str]) ->
             Reply::json(200, &Value::Array(items))
         }
         ("POST", ["comments"]) => {
-            let Some(b) = req.json().and_then(|v| v["body"].as_str().map(str::to_string)) else {
+            let Some(b) = req
+                .json()
+                .and_then(|v| v["body"].as_str().map(str::to_string))
+            else {
                 return err(422, "body is required");
             };
             let id = f.id();
-            let c = Comment { id, repo: full.to_string(), issue: n, body: b, user: me };
+            let c = Comment {
+                id,
+                repo: full.to_string(),
+                issue: n,
+                body: b,
+                user: me,
+            };
             let v = comment_json(&base, &c);
             f.comments.insert(id, c);
             Reply::json(201, &v)
@@ -638,9 +736,11 @@ fn admin(st: &Arc<Mutex<Forge>>, path: String, req: &Request) -> Reply {
         },
         ("POST", "/issues") => {
             let repo = body["repo"].as_str().unwrap_or("").to_string();
-            match serde_json::from_value::<SeedIssue>(body.get("issue").cloned().unwrap_or(Value::Null))
-                .map_err(|e| e.to_string())
-                .and_then(|i| f.add_issue(&repo, i))
+            match serde_json::from_value::<SeedIssue>(
+                body.get("issue").cloned().unwrap_or(Value::Null),
+            )
+            .map_err(|e| e.to_string())
+            .and_then(|i| f.add_issue(&repo, i))
             {
                 Ok(n) => Reply::json(201, &json!({"number": n})),
                 Err(e) => err(400, &e),
@@ -670,7 +770,8 @@ fn admin(st: &Arc<Mutex<Forge>>, path: String, req: &Request) -> Reply {
             }
         }
         ("POST", "/faults") => {
-            let faults = serde_json::from_value::<Vec<Fault>>(body["faults"].clone()).unwrap_or_default();
+            let faults =
+                serde_json::from_value::<Vec<Fault>>(body["faults"].clone()).unwrap_or_default();
             f.faults = faults;
             f.latency_ms = body["latency_ms"].as_u64().unwrap_or(0);
             Reply::json(200, &json!({"ok": true}))

@@ -39,7 +39,12 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<TemplateVersion> {
 impl Store {
     /// Add a version: the first of a name becomes `current`, later ones `candidate`
     /// (or `canary` when asked, replacing no live canary). One transaction.
-    pub fn add_template(&mut self, name: &str, body: &str, canary: bool) -> Result<TemplateVersion> {
+    pub fn add_template(
+        &mut self,
+        name: &str,
+        body: &str,
+        canary: bool,
+    ) -> Result<TemplateVersion> {
         let tx = self.conn.transaction()?;
         let last: Option<i64> = tx.query_row(
             "SELECT MAX(version) FROM template_versions WHERE name=?1",
@@ -58,7 +63,9 @@ impl Store {
                 )
                 .optional()?;
             if let Some(v) = live {
-                bail!("template: {name} already has a live canary (version {v}): reject or promote it first");
+                bail!(
+                    "template: {name} already has a live canary (version {v}): reject or promote it first"
+                );
             }
             "canary"
         } else {
@@ -97,7 +104,11 @@ impl Store {
             .optional()?)
     }
 
-    pub fn template_with_status(&self, name: &str, status: &str) -> Result<Option<TemplateVersion>> {
+    pub fn template_with_status(
+        &self,
+        name: &str,
+        status: &str,
+    ) -> Result<Option<TemplateVersion>> {
         Ok(self
             .conn
             .query_row(
@@ -132,7 +143,10 @@ impl Store {
             None => bail!("template: {name}@{version} does not exist"),
             Some("current") => return Ok(()),
             Some("rejected") | Some("retired") => {
-                bail!("template: {name}@{version} is {} and cannot be promoted", status.unwrap())
+                bail!(
+                    "template: {name}@{version} is {} and cannot be promoted",
+                    status.unwrap()
+                )
             }
             _ => {}
         }
@@ -160,9 +174,9 @@ impl Store {
             .optional()?;
         match status.as_deref() {
             None => bail!("template: {name}@{version} does not exist"),
-            Some("current") => bail!(
-                "template: {name}@{version} is current; promote another version first"
-            ),
+            Some("current") => {
+                bail!("template: {name}@{version} is current; promote another version first")
+            }
             Some("rejected") => return Ok(()),
             _ => {}
         }
