@@ -1,0 +1,266 @@
+//! template, doctor, init, sandbox and demo through the binary.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+
+#[test]
+fn template_versions_add_list_show_promote_reject() {
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n");
+    let v1 = afk.scratch.write("v1.md", "first\n");
+    let v2 = afk.scratch.write("v2.md", "second\n");
+    let (code, r, _) = afk.json(&[
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        v1.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(r["template"]["status"], "current");
+    assert_eq!(r["template"]["version"], 1);
+    let (_, r, _) = afk.json(&[
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        v2.to_str().unwrap(),
+    ]);
+    assert_eq!(r["template"]["status"], "candidate");
+    assert_eq!(r["template"]["version"], 2);
+    let (_, r, _) = afk.json(&["template", "list"]);
+    let statuses: Vec<_> = r["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, vec!["current", "candidate"]);
+    let out = afk
+        .cmd()
+        .args(["template", "show", "implementer"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first\n");
+    let out = afk
+        .cmd()
+        .args(["template", "show", "implementer@2"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "second\n");
+    assert!(
+        afk.cmd()
+            .args(["template", "promote", "implementer", "2"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let (_, r, _) = afk.json(&["template", "list", "implementer"]);
+    let statuses: Vec<_> = r["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(statuses, vec!["retired", "current"]);
+    // the current version cannot be rejected; unknown versions are errors
+    assert_eq!(
+        afk.cmd()
+            .args(["template", "reject", "implementer", "2"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        afk.cmd()
+            .args(["template", "show", "implementer@9"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        afk.cmd()
+            .args(["template", "show", "implementer@x"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+    // --canary needs harvest.canary
+    let out = afk
+        .cmd()
+        .args(["template", "add", "implementer", "--canary", "--file"])
+        .arg(&v1)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("harvest.canary"));
+    // a missing file is an error and adds nothing
+    assert_eq!(
+        afk.cmd()
+            .args(["template", "add", "implementer", "--file", "/nonexistent"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
+    let (_, r, _) = afk.json(&["template", "list"]);
+    assert_eq!(r["templates"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn doctor_passes_against_a_ready_sandbox() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["ok"], true);
+    assert!(sb.writes().is_empty(), "doctor is read-only");
+    assert!(
+        !afk.state().exists(),
+        "doctor does not create the state file"
+    );
+}
+
+#[test]
+fn doctor_fails_on_missing_labels_refused_permissions_and_a_bad_token() {
+    let sb = Sandbox::start(json!({"repos": [
+        {"name": "acme/api", "labels": ["bug"], "permission_lookup": false, "issues": []}
+    ]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("missing labels \"ready-for-agent\""),
+        "{text}"
+    );
+    assert!(text.contains("403"), "{text}");
+    let out = afk
+        .cmd()
+        .env("AFK_FORGE_TOKEN", "wrong")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL forge: forge: GET /user returned 401: check AFK_FORGE_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong"));
+}
+
+#[test]
+fn init_writes_a_starter_config_once() {
+    let s = Scratch::new();
+    let path = s.path("afk.toml");
+    let run = |extra: &[&str]| {
+        assert_cmd::Command::new(afk_bin())
+            .arg("--config")
+            .arg(&path)
+            .arg("init")
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&[]).status.success());
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("enabled = false"));
+    assert_eq!(run(&[]).status.code(), Some(2), "refuses to overwrite");
+    assert!(run(&["--force"]).status.success());
+    // the starter config is valid and disabled
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("--config")
+        .arg(&path)
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["enabled"], false);
+}
+
+#[test]
+fn init_create_labels_makes_the_missing_ones() {
+    let sb =
+        Sandbox::start(json!({"repos": [{"name": "acme/api", "labels": ["bug"], "issues": []}]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let out = afk
+        .cmd()
+        .args(["init", "--create-labels"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Vec<String> = sb
+        .writes()
+        .iter()
+        .map(|w| w["body"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        created,
+        vec!["ready-for-agent", "agent-in-progress", "ready-for-human"]
+    );
+    sb.clear_requests();
+    assert!(
+        afk.cmd()
+            .args(["init", "--create-labels"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert!(sb.writes().is_empty(), "idempotent");
+}
+
+#[test]
+fn sandbox_refuses_non_loopback_addresses() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["sandbox", "--addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[test]
+fn sandbox_requires_the_token_and_pages_like_gitea() {
+    let issues: Vec<_> = (1..=120).map(|n| ready(n, "alice")).collect();
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!(issues))]}));
+    let resp = ureq::get(&format!("{}/api/v1/user", sb.url)).call();
+    assert!(matches!(resp, Err(ureq::Error::Status(401, _))));
+    let (_, page) = sb.api("/repos/acme/api/issues?limit=100");
+    assert_eq!(page.as_array().unwrap().len(), 50, "limit is capped at 50");
+}
+
+#[test]
+fn demo_runs_the_lifecycle_on_the_sandbox() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("demo")
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("acme/api#1  dispatched"), "{text}");
+    assert!(text.contains("acme/api#3  skipped     untrusted"), "{text}");
+    assert!(text.contains("acme/web#1  skipped     blocked"), "{text}");
+    assert!(text.contains("repo-locked"), "{text}");
+}
