@@ -85,20 +85,33 @@ pub fn make_forge(ctx: &Ctx) -> Result<Gitea> {
     )))
 }
 
-fn disabled(ctx: &Ctx, why: &str) -> Result<u8> {
+/// What one tick did: the JSON report, its human text, and the exit code.
+pub struct Tick {
+    pub report: serde_json::Value,
+    pub human: String,
+    pub code: u8,
+}
+
+fn disabled(ctx: &Ctx, why: &str) -> Result<Tick> {
     let report = json!({
         "tick": "poll", "dry_run": ctx.dry_run, "enabled": false, "reason": why,
         "reconciled": [], "dispatched": [], "skipped": [], "errors": [],
     });
-    emit(
-        ctx.json,
-        &report,
-        &format!("poll: disabled ({why}); nothing done\n"),
-    );
-    Ok(0)
+    Ok(Tick {
+        report,
+        human: format!("poll: disabled ({why}); nothing done\n"),
+        code: 0,
+    })
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
+    let t = tick(ctx)?;
+    emit(ctx.json, &t.report, &t.human);
+    Ok(t.code)
+}
+
+/// One poll tick; `run` prints it, the benchmark and the demo read it.
+pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let cfg = &ctx.config;
     // 1. The kill switch: decided from the config alone, before any I/O.
     if !cfg.poll.enabled {
@@ -119,7 +132,12 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     let forge = make_forge(ctx)?;
     let Some(_lock) = crate::lock::try_acquire(&ctx.state_dir(), "poll")? else {
         eprintln!("afk: another poll tick holds the lock; stepping aside");
-        return Ok(0);
+        return Ok(Tick {
+            report: json!({"tick": "poll", "dry_run": ctx.dry_run, "enabled": true, "stepped_aside": true,
+                "reconciled": [], "dispatched": [], "skipped": [], "errors": []}),
+            human: String::new(),
+            code: 0,
+        });
     };
     let store = if ctx.dry_run {
         Store::open_for_read(&ctx.state_path())?
@@ -232,12 +250,11 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         "errors": errors,
         "requests": requests,
     });
-    emit(
-        ctx.json,
-        &report,
-        &human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors),
-    );
-    Ok(if errors.is_empty() { 0 } else { 1 })
+    Ok(Tick {
+        human: human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors),
+        code: if errors.is_empty() { 0 } else { 1 },
+        report,
+    })
 }
 
 fn human(

@@ -1,0 +1,158 @@
+//! The benchmark: `cargo run --release --example bench`.
+//!
+//! Measures, against the sandbox with injected latency per request:
+//! - `afk poll` with the kill switch on (the real binary, median of 20 runs);
+//! - one poll tick over 50 allowlisted repos x 20 ready issues each, then the
+//!   tick after it: wall time, requests, the time if every request were made one
+//!   after another, and the ratio to the critical-path limit
+//!   max(longest dependent chain, requests / concurrency) x latency.
+
+use afk::commands::{Ctx, poll};
+use afk::config::Config;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const REPOS: usize = 50;
+const ISSUES: u64 = 20;
+const LATENCY_MS: u64 = 20;
+const CONCURRENCY: usize = 8;
+/// The longest chain of requests that depend on each other in one repo:
+/// list ready, list in-progress, timeline, permission, dependencies, labels, add label.
+const CHAIN: usize = 7;
+
+fn release_afk() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/release/examples/bench -> target/release/afk
+    let bin = exe.parent().unwrap().parent().unwrap().join("afk");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "afk", "--quiet"])
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    bin
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("afk-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // 1. the kill switch, as cron runs it: a process that reads its config and exits
+    let afk = release_afk();
+    let off = dir.join("off.toml");
+    std::fs::write(&off, "state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\n[poll]\nenabled = false\nallowlist = [\"a/b\"]\n").unwrap();
+    let mut times = vec![];
+    for _ in 0..20 {
+        let t = Instant::now();
+        let out = Command::new(&afk)
+            .arg("--config")
+            .arg(&off)
+            .arg("poll")
+            .output()
+            .unwrap();
+        times.push(t.elapsed());
+        assert!(out.status.success());
+    }
+    assert!(
+        !dir.join("state").exists(),
+        "the kill switch created nothing"
+    );
+    let ks = median(times);
+
+    // 2. a loaded forge with latency
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=ISSUES)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
+                    "labels": ["ready-for-agent", if n % 5 == 0 { "priority/high" } else { "priority/low" }],
+                    "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/repo{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed)).unwrap();
+    let admin = |m: &str, p: &str, body: Option<Value>| -> Value {
+        let r = ureq::request(m, &format!("{}/_admin{p}", sb.url));
+        match body {
+            Some(b) => r.send_json(b),
+            None => r.call(),
+        }
+        .unwrap()
+        .into_json()
+        .unwrap()
+    };
+    admin(
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
+    );
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let allow: Vec<String> = (0..REPOS)
+        .map(|r| format!("\"bench/repo{r:02}\""))
+        .collect();
+    let cfg_path = dir.join("afk.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
+             [runner]\ncommand = [\"true\"]\n",
+            sb.url,
+            allow.join(", ")
+        ),
+    )
+    .unwrap();
+    let ctx = Ctx {
+        config: Config::load(&cfg_path).unwrap(),
+        config_path: cfg_path,
+        state_flag: None,
+        dry_run: false,
+        json: true,
+    };
+
+    println!(
+        "afk bench: {REPOS} repos x {ISSUES} ready issues, {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}\n"
+    );
+    println!(
+        "kill switch on (`afk poll`, release, median of 20 processes): {:.2} ms\n",
+        ks.as_secs_f64() * 1e3
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>7} {:>11} {:>11} {:>6}",
+        "tick", "wall ms", "requests", "writes", "serial ms", "limit ms", "ratio"
+    );
+    for name in [
+        "poll, first tick (50 dispatches)",
+        "poll, second tick (all locked)",
+    ] {
+        admin("DELETE", "/requests", None);
+        let t = Instant::now();
+        let tick = poll::tick(&ctx).unwrap();
+        let wall = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(tick.code, 0, "{}", tick.report);
+        let log = admin("GET", "/requests", None);
+        let reqs = log.as_array().unwrap();
+        let n = reqs.len();
+        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        let dispatched = tick.report["dispatched"].as_array().unwrap().len();
+        let chain = if dispatched > 0 { CHAIN } else { 1 };
+        let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
+        let serial = (n as u64 * LATENCY_MS) as f64;
+        println!(
+            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            wall / limit
+        );
+    }
+    println!(
+        "\nserial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
