@@ -265,6 +265,43 @@ mod tests {
     }
 
     #[test]
+    fn stop_ends_the_whole_process_group() {
+        let rd = std::env::temp_dir().join(format!("afk-runner-stop-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&rd);
+        // the agent starts a grandchild: stopping must reach it too
+        let cmd: Vec<String> = vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 60 & echo $! > grandchild; wait".into(),
+        ];
+        let h = start(&StartSpec {
+            run_id: 1,
+            repo: "a/b",
+            issue: 1,
+            branch: "afk/issue-1",
+            prompt: "",
+            run_dir: &rd,
+            turn: 1,
+            command: &cmd,
+            workdir: "{run_dir}",
+            strip_env: &[],
+        })
+        .unwrap();
+        let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
+        assert_eq!(liveness(&h, &rd), Liveness::Running);
+        stop(&h, Duration::from_secs(5));
+        // SAFETY: signal 0 only checks for existence.
+        let gc_alive = unsafe { libc::kill(grandchild, 0) } == 0
+            && std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+                .map(|s| !s.contains(") Z"))
+                .unwrap_or(false);
+        assert!(!gc_alive, "the grandchild was stopped with its group");
+        // killed agents leave no exit status: vanished
+        assert_eq!(liveness(&h, &rd), Liveness::Vanished);
+        let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    #[test]
     fn missing_program_fails_the_start() {
         let rd = std::env::temp_dir().join(format!("afk-runner-missing-{}", std::process::id()));
         let cmd = vec!["definitely-not-a-program-afk".to_string()];
