@@ -43,8 +43,9 @@ pub enum Cmd {
     Watch(Pending),
     /// One outcome + canary tick over prompt-template versions (not yet implemented)
     Harvest(Pending),
-    /// The lessons journal: record | list | update | snapshot (not yet implemented)
-    Lessons(Pending),
+    /// The lessons journal: record | list | update | snapshot
+    #[command(subcommand)]
+    Lessons(LessonsCmd),
     /// One recipe-upgrade tick (not yet implemented)
     Upgrade(Pending),
     /// Prompt-template versions: list | add | promote | reject | show
@@ -114,4 +115,83 @@ pub struct SandboxArgs {
     /// Directory for the sandbox's repositories
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LessonsCmd {
+    /// Record a lesson by hand (source = manual; never deduplicated)
+    Record(LessonRecord),
+    /// Lessons, newest first
+    List(LessonList),
+    /// Change a lesson's status or attribution; stamps updated_at
+    Update(LessonUpdate),
+    /// Totals by type and status, and the open count
+    Snapshot,
+}
+
+#[derive(Args, Debug)]
+pub struct LessonRecord {
+    /// Lesson type, a slug such as gate_failure or flaky_test
+    #[arg(long = "type", value_name = "T")]
+    pub lesson_type: String,
+    #[arg(long, value_name = "R")]
+    pub repo: Option<String>,
+    /// e.g. owner/repo#7
+    #[arg(long, value_name = "W")]
+    pub work_item: Option<String>,
+    #[arg(long, value_name = "S")]
+    pub stage: Option<String>,
+    #[arg(long, value_name = "A")]
+    pub agent: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub root_cause: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub suggestion: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub detail: Option<String>,
+    /// platform | repo | both
+    #[arg(long, value_name = "A")]
+    pub attribution: Option<String>,
+    #[arg(long, value_name = "R")]
+    pub target_repo: Option<String>,
+    /// reliability | quality | speed | cost | security
+    #[arg(long, value_name = "D")]
+    pub target_domain: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LessonList {
+    #[arg(long = "type", value_name = "T")]
+    pub lesson_type: Option<String>,
+    /// new | in_progress | closed
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    #[arg(long, value_name = "R")]
+    pub repo: Option<String>,
+    #[arg(long, value_name = "W")]
+    pub work_item: Option<String>,
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub limit: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct LessonUpdate {
+    pub id: i64,
+    /// new | in_progress | closed
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// platform | repo | both
+    #[arg(long, value_name = "A")]
+    pub attribution: Option<String>,
+    #[arg(long, value_name = "R")]
+    pub target_repo: Option<String>,
+    /// reliability | quality | speed | cost | security
+    #[arg(long, value_name = "D")]
+    pub target_domain: Option<String>,
+    #[arg(long, value_name = "X")]
+    pub related_item: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub root_cause: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub suggestion: Option<String>,
 }

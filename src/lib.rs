@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod forge;
+pub mod lessons;
 pub mod lock;
 pub mod log;
 pub mod runner;

@@ -263,4 +263,16 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
     assert!(text.contains("acme/api#3  skipped     untrusted"), "{text}");
     assert!(text.contains("acme/web#1  skipped     blocked"), "{text}");
     assert!(text.contains("repo-locked"), "{text}");
+    assert!(
+        text.contains("[gate_failure] CI failed on formatting — run the formatter before pushing"),
+        "{text}"
+    );
+    // --json: exactly one document
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--json", "demo"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["ticks"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["ticks"][0]["dispatched"][0]["issue"], 1);
 }

@@ -97,31 +97,71 @@ pub fn run(json: bool) -> Result<u8> {
         dry_run: false,
         json,
     };
-    if !json {
-        println!(
-            "afk demo: sandbox forge at {} (state in {})",
-            sb.url,
-            dir.display()
-        );
-        println!("  acme/api #1 high priority, armed by alice (write)");
-        println!("  acme/api #2 low priority, armed by alice");
-        println!("  acme/api #3 critical, armed by mallory (read only: untrusted)");
-        println!("  acme/web #1 armed by alice, but blocked by #2\n");
-        println!("== tick 1: afk poll");
+    // a lesson from an earlier run, recorded by hand: it goes into the next prompt
+    crate::store::Store::open(&ctx.state_path())?.insert_lesson(
+        &crate::store::lessons::NewLesson {
+            lesson_type: "gate_failure".into(),
+            source: "manual".into(),
+            repo: Some("acme/api".into()),
+            root_cause: Some("CI failed on formatting".into()),
+            suggestion: Some("run the formatter before pushing".into()),
+            ..Default::default()
+        },
+        None,
+    )?;
+    let say = |s: &str| {
+        if !json {
+            println!("{s}");
+        }
+    };
+    say(&format!(
+        "afk demo: sandbox forge at {} (state in {})",
+        sb.url,
+        dir.display()
+    ));
+    say("  acme/api #1 high priority, armed by alice (write)");
+    say("  acme/api #2 low priority, armed by alice");
+    say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
+    say("  acme/web #1 armed by alice, but blocked by #2");
+    say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
+    let mut ticks = vec![];
+    let mut worst = 0;
+    for title in [
+        "tick 1: afk poll",
+        "tick 2: afk poll (acme/api is now locked by the run in flight)",
+    ] {
+        say(&format!("== {title}"));
+        let t = super::poll::tick(&ctx)?;
+        if !json {
+            print!("{}", t.human);
+        }
+        worst = worst.max(t.code);
+        ticks.push(t.report);
+        say("");
     }
-    let mut worst = super::poll::run(&ctx)?;
-    if !json {
-        println!("\n== tick 2: afk poll (the repo is now locked by the run in flight)");
+    let prompt = std::fs::read_to_string(ctx.runs_dir().join("1/prompt-1.md")).unwrap_or_default();
+    if let Some(section) = prompt
+        .split("## Lessons from earlier runs in this repo")
+        .nth(1)
+    {
+        let line = section.trim().lines().next().unwrap_or("");
+        say(&format!(
+            "== the prompt of run 1 carries the repo's open lessons:\n  {line}\n"
+        ));
     }
-    worst = worst.max(super::poll::run(&ctx)?);
-    if !json {
-        println!(
-            "\nwatch, harvest, lessons and upgrade are not built yet; the demo grows with them."
-        );
-        println!(
-            "run directories (prompt, agent.log, progress.jsonl): {}",
-            dir.join("runs").display()
-        );
+    let snap = crate::store::Store::open(&ctx.state_path())?.lesson_snapshot()?;
+    say(&format!(
+        "== afk lessons snapshot\nlessons: {} in all, {} open\n",
+        snap.total, snap.open
+    ));
+    say("watch, harvest and upgrade are not built yet; the demo grows with them.");
+    say(&format!(
+        "run directories (prompt, agent.log, progress.jsonl): {}",
+        dir.join("runs").display()
+    ));
+    if json {
+        let doc = serde_json::json!({"command": "demo", "ticks": ticks, "lessons": snap});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(worst)
 }

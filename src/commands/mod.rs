@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod doctor;
 pub mod init;
+pub mod lessons;
 pub mod poll;
 pub mod sandbox;
 pub mod template;
@@ -74,12 +75,12 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Demo => demo::run(cli.json),
         Cmd::Watch(_) => not_yet("watch"),
         Cmd::Harvest(_) => not_yet("harvest"),
-        Cmd::Lessons(_) => not_yet("lessons"),
         Cmd::Upgrade(_) => not_yet("upgrade"),
         Cmd::Status(_) => not_yet("status"),
         Cmd::Poll => poll::run(&load(&cli)?),
         Cmd::Doctor => doctor::run(&load(&cli)?),
         Cmd::Template(t) => template::run(&load(&cli)?, t),
+        Cmd::Lessons(l) => lessons::run(&load(&cli)?, l),
     }
 }
 

@@ -38,6 +38,28 @@ struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     issue: Option<u64>,
     message: String,
+    /// a forge call that exhausted its retries: a `transient_retry` lesson
+    #[serde(skip)]
+    transient: bool,
+}
+
+impl ErrorItem {
+    fn from_err(repo: &str, issue: Option<u64>, e: &anyhow::Error) -> ErrorItem {
+        ErrorItem {
+            repo: repo.to_string(),
+            issue,
+            message: e.to_string(),
+            transient: ForgeError::is_exhausted(e),
+        }
+    }
+    fn msg(repo: &str, issue: Option<u64>, message: String) -> ErrorItem {
+        ErrorItem {
+            repo: repo.to_string(),
+            issue,
+            message,
+            transient: false,
+        }
+    }
 }
 
 #[derive(Serialize, Clone)]
@@ -163,11 +185,11 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
                         run_id: r.id,
                     });
                 }
-                Err(e) => errors.push(ErrorItem {
-                    repo: r.repo.clone(),
-                    issue: Some(r.issue),
-                    message: format!("reconcile run {}: {e}", r.id),
-                }),
+                Err(e) => {
+                    let mut item = ErrorItem::from_err(&r.repo, Some(r.issue), &e);
+                    item.message = format!("reconcile run {}: {e}", r.id);
+                    errors.push(item)
+                }
             }
         }
     }
@@ -218,6 +240,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
     let template = resolve_template(&store, &cfg.poll.template)?;
+    let journal = crate::lessons::Journal::new(cfg, &state_path, ctx.dry_run);
     let mut dispatched = vec![];
     if ctx.dry_run {
         for (w, _) in &take {
@@ -231,12 +254,33 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         }
     } else {
         let results = fan_out(&take, cfg.forge.concurrency, |(w, _)| {
-            dispatch_one(ctx, &forge, &state_path, &template, w)
+            let lessons: Vec<String> = journal
+                .for_prompt(&w.repo, cfg.lessons.in_prompt)
+                .iter()
+                .map(crate::lessons::prompt_line)
+                .collect();
+            dispatch_one(ctx, &forge, &state_path, &template, w, &lessons)
         });
         for (d, e) in results {
             dispatched.extend(d);
             errors.extend(e);
         }
+    }
+
+    // Forge calls that exhausted their retries: one transient_retry lesson each
+    // (deduplicated by the journal). The journal never changes the tick.
+    for e in errors.iter().filter(|e| e.transient) {
+        journal.auto(crate::store::lessons::NewLesson {
+            lesson_type: "transient_retry".into(),
+            repo: Some(e.repo.clone()),
+            work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
+            stage: Some("poll".into()),
+            agent: Some("afk".into()),
+            root_cause: Some("a forge call failed after all retries".into()),
+            suggestion: Some("check the forge's health and rate limits; raise forge.retries or forge.timeout if it is slow".into()),
+            detail: Some(e.message.clone()),
+            ..Default::default()
+        });
     }
 
     let requests = forge.http.requests();
@@ -326,11 +370,7 @@ fn examine_repo(
 ) -> RepoOutcome {
     let cfg = &ctx.config;
     let mut out = RepoOutcome::default();
-    let err = |issue: Option<u64>, e: &anyhow::Error| ErrorItem {
-        repo: repo.to_string(),
-        issue,
-        message: e.to_string(),
-    };
+    let err = |issue: Option<u64>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
         Ok(v) => v,
         Err(e) => {
@@ -468,13 +508,13 @@ fn issue_facts(
         let p = match forge.permission(repo, &login) {
             Ok(p) => p,
             Err(e) if ForgeError::status_of(&e) == Some(403) => {
-                errors.push(ErrorItem {
-                    repo: repo.to_string(),
-                    issue: Some(issue.number),
-                    message: format!(
+                errors.push(ErrorItem::msg(
+                    repo,
+                    Some(issue.number),
+                    format!(
                         "{e}; afk's account must be an admin of {repo} to check who armed issues (treated as untrusted)"
                     ),
-                });
+                ));
                 None
             }
             Err(e) => return Err(e),
@@ -542,13 +582,10 @@ fn dispatch_one(
     state_path: &Path,
     t: &ResolvedTemplate,
     w: &Winner,
+    lessons: &[String],
 ) -> (Option<Dispatched>, Option<ErrorItem>) {
     let cfg = &ctx.config;
-    let fail = |m: String| ErrorItem {
-        repo: w.repo.clone(),
-        issue: Some(w.issue.number),
-        message: m,
-    };
+    let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
     let store = match Store::open(state_path) {
         Ok(s) => s,
         Err(e) => return (None, Some(fail(e.to_string()))),
@@ -581,7 +618,7 @@ fn dispatch_one(
         issue: w.issue.number,
         title: &w.issue.title,
         url: &w.issue.html_url,
-        lessons: &[],
+        lessons,
         body,
     });
     let run_dir = ctx.runs_dir().join(run_id.to_string());
@@ -626,12 +663,11 @@ fn dispatch_one(
     };
     // Only after a successful start: the in-progress label.
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
-        return (
-            Some(d),
-            Some(fail(format!(
-                "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
-            ))),
+        let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
+        item.message = format!(
+            "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
         );
+        return (Some(d), Some(item));
     }
     if let Err(e) = store.set_state(run_id, "dispatched") {
         return (Some(d), Some(fail(e.to_string())));

@@ -14,6 +14,8 @@ pub struct ForgeError {
     pub path: String,
     pub status: Option<u16>,
     pub message: String,
+    /// A retryable failure (connect, time-out, 5xx, 429) that used up `forge.retries`.
+    pub exhausted: bool,
 }
 
 impl std::fmt::Display for ForgeError {
@@ -37,6 +39,11 @@ impl std::error::Error for ForgeError {}
 impl ForgeError {
     pub fn status_of(e: &anyhow::Error) -> Option<u16> {
         e.downcast_ref::<ForgeError>().and_then(|f| f.status)
+    }
+
+    /// Whether `e` is a forge call that exhausted its retries.
+    pub fn is_exhausted(e: &anyhow::Error) -> bool {
+        e.downcast_ref::<ForgeError>().is_some_and(|f| f.exhausted)
     }
 }
 
@@ -100,11 +107,23 @@ impl Http {
         status: Option<u16>,
         message: String,
     ) -> anyhow::Error {
+        self.error_x(method, path, status, message, false)
+    }
+
+    fn error_x(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        message: String,
+        exhausted: bool,
+    ) -> anyhow::Error {
         anyhow::Error::new(ForgeError {
             method: method.into(),
             path: path.split('?').next().unwrap_or(path).into(),
             status,
             message,
+            exhausted,
         })
     }
 
@@ -175,7 +194,7 @@ impl Http {
                     let msg = self.status_message(status, &body);
                     let retryable = status == 429 || (status >= 500 && idempotent);
                     if !retryable || attempt >= self.retries {
-                        return Err(self.error(method, path, Some(status), msg));
+                        return Err(self.error_x(method, path, Some(status), msg, retryable));
                     }
                     (ra, (status, msg))
                 }
@@ -193,8 +212,9 @@ impl Http {
                         }
                         _ => short(&t.to_string().replace(&url, "")),
                     };
-                    if !(connect || idempotent) || attempt >= self.retries {
-                        return Err(self.error(method, path, None, msg));
+                    let retryable = connect || idempotent;
+                    if !retryable || attempt >= self.retries {
+                        return Err(self.error_x(method, path, None, msg, retryable));
                     }
                     (None, (0, msg))
                 }
@@ -325,6 +345,7 @@ mod tests {
             path: "/repos/a/b/issues".into(),
             status: Some(401),
             message: "check AFK_FORGE_TOKEN".into(),
+            exhausted: false,
         };
         assert_eq!(
             e.to_string(),

@@ -1,6 +1,7 @@
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
 
+pub mod lessons;
 pub mod runs;
 pub mod templates;
 
@@ -68,7 +69,36 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL,
         sent_at TEXT
     );",
+    // 2: the lessons journal (SPEC 6). Additive and idempotent: nothing else changes shape.
+    LESSONS_SCHEMA,
 ];
+
+/// The lessons table and its indexes; safe to run any number of times.
+pub const LESSONS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS lessons (
+        id INTEGER PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        updated_at TEXT,
+        lesson_type TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        repo TEXT,
+        work_item TEXT,
+        run_id INTEGER,
+        stage TEXT,
+        agent TEXT,
+        root_cause TEXT,
+        suggestion TEXT,
+        detail TEXT,
+        attribution TEXT,
+        target_repo TEXT,
+        target_domain TEXT,
+        related_item TEXT
+    );
+    CREATE INDEX IF NOT EXISTS lessons_by_type ON lessons(lesson_type, id);
+    CREATE INDEX IF NOT EXISTS lessons_by_status ON lessons(status, id);
+    CREATE INDEX IF NOT EXISTS lessons_by_repo ON lessons(repo, id);
+    CREATE INDEX IF NOT EXISTS lessons_by_work_item ON lessons(work_item, id);
+    CREATE INDEX IF NOT EXISTS lessons_dedup ON lessons(lesson_type, repo, work_item, stage, created_at);";
 
 pub struct Store {
     pub conn: Connection,
@@ -83,7 +113,7 @@ pub fn now() -> String {
         .unwrap_or_default()
 }
 
-fn describe(path: &Path, e: &rusqlite::Error) -> String {
+pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     let s = e.to_string();
     if s.contains("not a database") || s.contains("malformed") {
         format!(
@@ -148,6 +178,16 @@ impl Store {
         };
         store.migrate(0)?;
         Ok(store)
+    }
+
+    /// For commands that only read: the file (migrated) when it exists, else an
+    /// empty in-memory store, so reading never creates a state file.
+    pub fn open_reading(path: &Path) -> Result<Store> {
+        if path.exists() {
+            Store::open(path)
+        } else {
+            Store::open_for_read(path)
+        }
     }
 
     /// Open an existing file read-only (doctor); None when it does not exist.
@@ -233,6 +273,56 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn schema(c: &Connection) -> Vec<(String, String)> {
+        let mut st = c
+            .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn the_lessons_migration_is_additive_and_idempotent() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(MIGRATIONS[0]).unwrap();
+        let before = schema(&c);
+        c.execute_batch(LESSONS_SCHEMA).unwrap();
+        let once = schema(&c);
+        c.execute_batch(LESSONS_SCHEMA).unwrap();
+        assert_eq!(schema(&c), once, "running it twice changes nothing");
+        // every table that existed keeps its exact shape
+        for (name, sql) in &before {
+            assert!(
+                once.contains(&(name.clone(), sql.clone())),
+                "{name} changed"
+            );
+        }
+        let added: Vec<&String> = once
+            .iter()
+            .filter(|x| !before.contains(x))
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            added,
+            vec![
+                "lessons",
+                "lessons_by_repo",
+                "lessons_by_status",
+                "lessons_by_type",
+                "lessons_by_work_item",
+                "lessons_dedup"
+            ]
+        );
+        // attribution columns are nullable from the start
+        c.execute(
+            "INSERT INTO lessons (created_at, lesson_type, source) VALUES ('t', 'x', 'manual')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]
