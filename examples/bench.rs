@@ -154,5 +154,87 @@ fn main() {
     println!(
         "\nserial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
     );
+
+    // 3. the lessons journal with 100,000 lessons, listed with filters by the real binary
+    let lessons_cfg = dir.join("lessons.toml");
+    std::fs::write(&lessons_cfg, "state_path = \"lessons/afk.db\"\n").unwrap();
+    let lessons = |args: &[&str]| {
+        let out = Command::new(&afk)
+            .arg("--config")
+            .arg(&lessons_cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    lessons(&["lessons", "record", "--type", "seed"]);
+    {
+        let mut c = rusqlite::Connection::open(dir.join("lessons/afk.db")).unwrap();
+        let tx = c.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO lessons (created_at, lesson_type, source, status, repo, work_item) \
+                     VALUES ('2026-01-01T00:00:00Z', ?1, 'auto', ?2, ?3, ?4)",
+                )
+                .unwrap();
+            for i in 0..100_000usize {
+                let ty = [
+                    "gate_failure",
+                    "merge_hold",
+                    "transient_retry",
+                    "deploy_degraded",
+                ][i % 4];
+                let status = ["new", "in_progress", "closed"][i % 3];
+                let repo = format!("acme/r{}", i % 50);
+                st.execute(rusqlite::params![
+                    ty,
+                    status,
+                    repo,
+                    format!("{repo}#{}", i % 200)
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    println!(
+        "\nlessons journal with 100,000 lessons (`afk --json lessons ...`, release, median of 10 processes):"
+    );
+    for args in [
+        vec!["--json", "lessons", "list", "--limit", "100"],
+        vec![
+            "--json",
+            "lessons",
+            "list",
+            "--type",
+            "merge_hold",
+            "--status",
+            "closed",
+            "--repo",
+            "acme/r7",
+            "--limit",
+            "20",
+        ],
+        vec!["--json", "lessons", "list", "--work-item", "acme/r7#107"],
+        vec!["--json", "lessons", "snapshot"],
+    ] {
+        let mut times = vec![];
+        for _ in 0..10 {
+            let t = Instant::now();
+            lessons(&args);
+            times.push(t.elapsed());
+        }
+        println!(
+            "  {:<82} {:>7.1} ms",
+            args[1..].join(" "),
+            median(times).as_secs_f64() * 1e3
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
