@@ -1,0 +1,134 @@
+//! The progress checklist comment (SPEC 4): one per issue, found again by its
+//! hidden marker, rendered from what watch knows. Pure text.
+
+pub const MARKER: &str = "<!-- afk:checklist -->";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub text: String,
+    pub url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    Succeeded,
+    Escalated(String),
+    Abandoned,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checklist {
+    pub run_id: i64,
+    /// agent starts so far, and the most there can be (1 + fix_forward_max)
+    pub turn: u32,
+    pub max_turns: u32,
+    pub pr: Option<Link>,
+    pub ci_green: bool,
+    pub ci_build: Option<String>,
+    pub merged: bool,
+    /// None when no deploy context is configured
+    pub deployed: Option<bool>,
+    pub end: Option<End>,
+}
+
+fn tick(done: bool) -> &'static str {
+    if done { "[x]" } else { "[ ]" }
+}
+
+pub fn render(c: &Checklist) -> String {
+    let mut s = format!("{MARKER}\n**afk** progress for run {}\n\n", c.run_id);
+    s.push_str(&format!(
+        "- [x] dispatched (agent turn {} of at most {})\n",
+        c.turn, c.max_turns
+    ));
+    match &c.pr {
+        Some(l) => s.push_str(&format!("- [x] PR opened: [{}]({})\n", l.text, l.url)),
+        None => s.push_str("- [ ] PR opened\n"),
+    }
+    let build = c
+        .ci_build
+        .as_ref()
+        .map(|u| format!(" ([build]({u}))"))
+        .unwrap_or_default();
+    s.push_str(&format!("- {} CI green{build}\n", tick(c.ci_green)));
+    s.push_str(&format!("- {} merged\n", tick(c.merged)));
+    if let Some(d) = c.deployed {
+        s.push_str(&format!("- {} deployed\n", tick(d)));
+    }
+    s.push('\n');
+    s.push_str(match &c.end {
+        None => "Status: in progress.",
+        Some(End::Succeeded) => "Status: **done**: merged and closed.",
+        Some(End::Escalated(_)) => "Status: **needs a human**",
+        Some(End::Abandoned) => "Status: stopped: the issue was closed or unlabelled by a person.",
+    });
+    if let Some(End::Escalated(r)) = &c.end {
+        s.push_str(&format!(" (reason: `{r}`)."));
+    }
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Checklist {
+        Checklist {
+            run_id: 4,
+            turn: 1,
+            max_turns: 3,
+            pr: None,
+            ci_green: false,
+            ci_build: None,
+            merged: false,
+            deployed: None,
+            end: None,
+        }
+    }
+
+    #[test]
+    fn fresh_run() {
+        let t = render(&base());
+        assert!(t.starts_with(MARKER));
+        assert!(t.contains("- [x] dispatched (agent turn 1 of at most 3)"));
+        assert!(t.contains("- [ ] PR opened\n"));
+        assert!(t.contains("- [ ] CI green\n"));
+        assert!(!t.contains("deployed"));
+        assert!(t.contains("Status: in progress."));
+    }
+
+    #[test]
+    fn links_and_ticks() {
+        let mut c = base();
+        c.pr = Some(Link {
+            text: "#5".into(),
+            url: "http://f/a/b/pulls/5".into(),
+        });
+        c.ci_green = true;
+        c.ci_build = Some("http://ci/1".into());
+        c.merged = true;
+        c.deployed = Some(false);
+        let t = render(&c);
+        assert!(t.contains("- [x] PR opened: [#5](http://f/a/b/pulls/5)"));
+        assert!(t.contains("- [x] CI green ([build](http://ci/1))"));
+        assert!(t.contains("- [x] merged"));
+        assert!(t.contains("- [ ] deployed"));
+    }
+
+    #[test]
+    fn end_states_are_rendered() {
+        let mut c = base();
+        c.end = Some(End::Escalated("ci-red".into()));
+        assert!(render(&c).contains("needs a human** (reason: `ci-red`)."));
+        c.end = Some(End::Succeeded);
+        assert!(render(&c).contains("**done**"));
+        c.end = Some(End::Abandoned);
+        assert!(render(&c).contains("stopped"));
+    }
+
+    #[test]
+    fn same_input_same_text() {
+        assert_eq!(render(&base()), render(&base()));
+    }
+}
