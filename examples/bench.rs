@@ -78,7 +78,7 @@ fn main() {
         })
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
-    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed)).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
     let admin = |m: &str, p: &str, body: Option<Value>| -> Value {
         let r = ureq::request(m, &format!("{}/_admin{p}", sb.url));
         match body {

@@ -148,6 +148,10 @@ fn every_path_afk_calls_exists_in_the_contract() {
         ("post", "/repos/{owner}/{repo}/labels"),
         ("post", "/repos/{owner}/{repo}/issues/{index}/labels"),
         ("delete", "/repos/{owner}/{repo}/issues/{index}/labels/{id}"),
+        ("patch", "/repos/{owner}/{repo}/issues/{index}"),
+        ("get", "/repos/{owner}/{repo}/pulls"),
+        ("get", "/repos/{owner}/{repo}/pulls/{index}"),
+        ("get", "/repos/{owner}/{repo}/commits/{ref}/status"),
         ("get", "/repos/{owner}/{repo}/issues/{index}/comments"),
         ("post", "/repos/{owner}/{repo}/issues/{index}/comments"),
         ("patch", "/repos/{owner}/{repo}/issues/comments/{id}"),
@@ -193,6 +197,21 @@ fn fields_afk_reads_are_in_the_contract() {
         ("Comment", &["id", "body", "html_url"][..]),
         ("User", &["id", "login"][..]),
         ("RepositoryMeta", &["full_name"][..]),
+        (
+            "PullRequest",
+            &[
+                "number",
+                "state",
+                "merged",
+                "merge_commit_sha",
+                "head",
+                "body",
+                "html_url",
+            ][..],
+        ),
+        ("PRBranchInfo", &["ref", "sha"][..]),
+        ("CombinedStatus", &["state", "sha", "statuses"][..]),
+        ("CommitStatus", &["context", "status", "target_url"][..]),
     ] {
         for f in fields {
             assert!(
@@ -201,4 +220,49 @@ fn fields_afk_reads_are_in_the_contract() {
             );
         }
     }
+}
+
+#[test]
+fn pulls_and_statuses_match_the_gitea_contract() {
+    let c = contract();
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let sha = sb.push_commit("acme/api", "afk/issue-1", "fix.txt");
+    let pr = sb.open_pr("acme/api", "afk/issue-1", "Closes #1");
+    assert_eq!(
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success"),
+        sha
+    );
+    sb.status("acme/api", "afk/issue-1", "ci/test", "pending");
+    let mut problems = vec![];
+    let (_, v) = sb.api(&format!("/repos/acme/api/pulls/{pr}"));
+    assert_eq!(
+        v["head"]["sha"],
+        sha.as_str(),
+        "the head sha is the real pushed commit"
+    );
+    check(&c, &def("PullRequest"), &v, "pull", &mut problems);
+    let (_, v) = sb.api("/repos/acme/api/pulls?state=open");
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    check(&c, &list("PullRequest"), &v, "pulls", &mut problems);
+    let (_, v) = sb.api(&format!("/repos/acme/api/commits/{sha}/status"));
+    assert_eq!(v["state"], "pending");
+    assert_eq!(v["statuses"].as_array().unwrap().len(), 2);
+    check(&c, &def("CombinedStatus"), &v, "combined", &mut problems);
+    let (_, v) = sb.api(&format!("/repos/acme/api/statuses/{sha}"));
+    check(&c, &list("CommitStatus"), &v, "statuses", &mut problems);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // merging makes a real merge commit and closes the issue the body names
+    let merge = sb.merge("acme/api", pr);
+    let (_, v) = sb.api(&format!("/repos/acme/api/pulls/{pr}"));
+    assert_eq!(
+        (v["merged"].as_bool(), v["merge_commit_sha"].as_str()),
+        (Some(true), Some(merge.as_str()))
+    );
+    let remote = sb.git.join("acme/api.git");
+    let parents = git(&remote, &["rev-list", "--parents", "-n", "1", &merge]);
+    assert!(
+        parents.contains(&sha),
+        "the head is a parent of the merge commit"
+    );
+    assert_eq!(sb.issue("acme/api", 1)["state"], "closed");
 }

@@ -77,7 +77,7 @@ pub fn run(json: bool) -> Result<u8> {
             },
         ],
     };
-    let sb = sandbox::start("127.0.0.1:0", Some(seed))?;
+    let sb = sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     std::fs::write(dir.join("token"), sandbox::DEFAULT_TOKEN)?;

@@ -22,14 +22,15 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         std::fs::create_dir_all(d)
             .with_context(|| format!("sandbox: cannot create {}", d.display()))?;
     }
-    let sb = sandbox::start(&a.addr, seed).map_err(|e| UsageError(e.to_string()))?;
+    let sb = sandbox::start(&a.addr, seed, a.dir.clone()).map_err(|e| UsageError(e.to_string()))?;
     // Whoever reads this may close the pipe after the first line (`| head -1`):
     // a failed write to stdout must not stop the server.
     let text = format!(
-        "AFK_SANDBOX_URL={url}\n# a config for this sandbox (export AFK_FORGE_TOKEN={tok}):\n\
+        "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n# a config for this sandbox (export AFK_FORGE_TOKEN={tok}):\n\
          [forge]\nkind = \"gitea\"\nurl = \"{url}\"\ntoken_env = \"AFK_FORGE_TOKEN\"\n\
          # admin API: {url}/_admin/{{seed,issues,label,issue_state,faults,requests,state}}\n",
         url = sb.url,
+        git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN
     );
     let mut out = std::io::stdout().lock();

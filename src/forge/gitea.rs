@@ -84,6 +84,82 @@ pub struct Comment {
     pub html_url: String,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct Branch {
+    #[serde(rename = "ref", default)]
+    pub name: String,
+    #[serde(default)]
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct PullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub merged: bool,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+    #[serde(default)]
+    pub head: Branch,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub html_url: String,
+}
+
+impl PullRequest {
+    /// Whether this PR is the one for `issue`: its head is `afk/issue-<N>` or its
+    /// body says `Closes #N` / `Fixes #N` (or close/closed/fix/fixed/resolve(s|d)).
+    pub fn closes(&self, issue: u64) -> bool {
+        if self.head.name == format!("afk/issue-{issue}") {
+            return true;
+        }
+        let body = self.body.as_deref().unwrap_or("").to_ascii_lowercase();
+        let words = [
+            "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+        ];
+        let needle = format!("#{issue}");
+        body.match_indices(&needle).any(|(i, _)| {
+            let after = body[i + needle.len()..].chars().next();
+            if after.is_some_and(|c| c.is_ascii_digit()) {
+                return false;
+            }
+            let before = body[..i].trim_end();
+            let before = before.trim_end_matches(':').trim_end();
+            words.iter().any(|w| {
+                before.ends_with(w)
+                    && !before[..before.len() - w.len()]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CommitStatus {
+    #[serde(default)]
+    pub context: String,
+    /// Gitea names the state `status` in this object (`state` when creating one).
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub target_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CombinedStatus {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub sha: String,
+    #[serde(default)]
+    pub statuses: Option<Vec<CommitStatus>>,
+}
+
 /// The latest timeline event that added `label`: (event id, who added it).
 /// Gitea marks an added label with body "1" and a removed one with "".
 pub fn last_label_added(events: &[TimelineEvent], label: &str) -> Option<(i64, String)> {
@@ -247,6 +323,44 @@ impl Gitea {
         )
     }
 
+    /// Open pull requests of a repo, every page.
+    pub fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.http
+            .get_all(&format!("/repos/{repo}/pulls?state=open"))
+    }
+
+    /// The most recently updated closed (or merged) pull requests: one page.
+    pub fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.http.json(
+            "GET",
+            &format!("/repos/{repo}/pulls?state=closed&sort=recentupdate&page=1&limit=50"),
+            None,
+        )
+    }
+
+    pub fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
+        self.http
+            .json("GET", &format!("/repos/{repo}/pulls/{number}"), None)
+    }
+
+    /// The combined status of a commit (its latest status per context).
+    pub fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+        self.http.json(
+            "GET",
+            &format!("/repos/{repo}/commits/{sha}/status?limit=50"),
+            None,
+        )
+    }
+
+    pub fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{repo}/issues/{number}"),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
     pub fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
         self.http.json(
             "POST",
@@ -294,6 +408,33 @@ mod tests {
         ];
         assert_eq!(last_label_added(&evs, "ready"), Some((3, "mallory".into())));
         assert_eq!(last_label_added(&evs, "missing"), None);
+    }
+
+    fn pr(head: &str, body: &str) -> PullRequest {
+        PullRequest {
+            number: 9,
+            state: "open".into(),
+            merged: false,
+            merge_commit_sha: None,
+            head: Branch {
+                name: head.into(),
+                sha: "abc".into(),
+            },
+            body: Some(body.into()),
+            html_url: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_pr_for_an_issue_is_found_by_branch_or_closing_reference() {
+        assert!(pr("afk/issue-7", "").closes(7));
+        assert!(!pr("afk/issue-70", "").closes(7));
+        assert!(pr("feature", "This Closes #7.").closes(7));
+        assert!(pr("feature", "fixes: #7").closes(7));
+        assert!(pr("feature", "Resolves #7").closes(7));
+        assert!(!pr("feature", "Closes #70").closes(7));
+        assert!(!pr("feature", "see #7").closes(7));
+        assert!(!pr("feature", "prefixes #7").closes(7));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! unless `type=issues`, timestamps carry a +02:00 offset, a renamed repo
 //! answers its old path with a redirect, permission lookups need an admin.
 
+pub mod git;
 pub mod http;
 
 use http::{Reply, Request};
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +33,8 @@ pub struct SeedIssue {
     pub author: Option<String>,
     pub state: Option<String>,
     pub pull: bool,
+    /// For a pull request: its head branch (in the repo's git repository).
+    pub head: Option<String>,
     /// Issue numbers in the same repo this one depends on (dependencies API).
     pub depends_on: Vec<u64>,
 }
@@ -85,6 +89,10 @@ struct Issue {
     author: String,
     deps: Vec<u64>,
     timeline: Vec<Value>,
+    head: Option<String>,
+    base: String,
+    merged: bool,
+    merge_sha: Option<String>,
 }
 
 struct Repo {
@@ -116,6 +124,13 @@ pub struct Forge {
     log: Vec<Value>,
     faults: Vec<Fault>,
     latency_ms: u64,
+    /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
+    dir: PathBuf,
+    /// commit statuses by (repo, sha), oldest first
+    statuses: BTreeMap<(String, String), Vec<Value>>,
+    /// bodies received by the webhook receiver `/_hooks/<name>`
+    hooks: Vec<Value>,
+    hook_failures: u32,
 }
 
 const DEFAULT_LABELS: &[&str] = &[
@@ -145,8 +160,12 @@ fn err(status: u16, msg: &str) -> Reply {
 }
 
 impl Forge {
-    fn new(base: String) -> Forge {
+    fn new(base: String, dir: PathBuf) -> Forge {
         Forge {
+            dir,
+            statuses: BTreeMap::new(),
+            hooks: vec![],
+            hook_failures: 0,
             token: DEFAULT_TOKEN.into(),
             me: "afk-bot".into(),
             base,
@@ -157,6 +176,135 @@ impl Forge {
             faults: vec![],
             latency_ms: 0,
         }
+    }
+
+    pub fn git_dir(&self, repo: &str) -> PathBuf {
+        self.dir.join(format!("{repo}.git"))
+    }
+
+    fn head_sha(&self, repo: &str, i: &Issue) -> String {
+        i.head
+            .as_deref()
+            .and_then(|h| git::head(&self.git_dir(repo), h))
+            .unwrap_or_default()
+    }
+
+    fn pr_json(&self, repo: &Repo, i: &Issue) -> Value {
+        let head = i.head.clone().unwrap_or_default();
+        let sha = self.head_sha(&repo.full_name, i);
+        let base_sha = git::head(&self.git_dir(&repo.full_name), &i.base).unwrap_or_default();
+        let issue = self.issue_json(repo, i);
+        json!({
+            "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
+            "user": user(&i.author), "labels": issue["labels"], "milestone": null, "assignee": null,
+            "assignees": null, "requested_reviewers": null, "comments": 0,
+            "html_url": issue["html_url"], "url": format!("{}/api/v1/repos/{}/pulls/{}", self.base, repo.full_name, i.number),
+            "diff_url": format!("{}/{}/pulls/{}.diff", self.base, repo.full_name, i.number),
+            "patch_url": format!("{}/{}/pulls/{}.patch", self.base, repo.full_name, i.number),
+            "is_locked": false, "mergeable": !i.merged && i.state == "open",
+            "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
+            "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
+            "allow_maintainer_edit": false, "merge_base": base_sha,
+            "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id},
+            "head": {"label": head, "ref": head, "sha": sha, "repo_id": repo.id},
+            "due_date": null, "created_at": TS, "updated_at": TS,
+            "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "pin_order": 0,
+        })
+    }
+
+    fn combined(&self, repo: &str, sha: &str) -> Value {
+        let all = self
+            .statuses
+            .get(&(repo.to_string(), sha.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        // the latest status per context
+        let mut latest: Vec<Value> = vec![];
+        for st in all.iter().rev() {
+            if !latest.iter().any(|l| l["context"] == st["context"]) {
+                latest.push(st.clone());
+            }
+        }
+        latest.reverse();
+        let states: Vec<&str> = latest.iter().filter_map(|v| v["status"].as_str()).collect();
+        let state = if states.iter().any(|s| *s == "failure" || *s == "error") {
+            "failure"
+        } else if states.is_empty() || states.iter().any(|s| *s != "success") {
+            "pending"
+        } else {
+            "success"
+        };
+        json!({"state": state, "sha": sha, "total_count": latest.len(), "statuses": latest,
+               "url": format!("{}/api/v1/repos/{repo}/commits/{sha}/status", self.base),
+               "commit_url": format!("{}/api/v1/repos/{repo}/git/commits/{sha}", self.base),
+               "repository": null})
+    }
+
+    fn add_status(&mut self, repo: &str, sha: &str, body: &Value) -> Result<Value, String> {
+        let state = body["state"].as_str().unwrap_or("");
+        if !["pending", "success", "error", "failure", "warning"].contains(&state) {
+            return Err(format!("invalid state \"{state}\""));
+        }
+        let id = self.id();
+        let v = json!({
+            "id": id, "status": state, "context": body["context"].as_str().unwrap_or("default"),
+            "target_url": body["target_url"].as_str().unwrap_or(""),
+            "description": body["description"].as_str().unwrap_or(""),
+            "created_at": TS, "updated_at": TS, "creator": user(&self.me),
+            "url": format!("{}/api/v1/repos/{repo}/statuses/{sha}", self.base),
+        });
+        self.statuses
+            .entry((repo.to_string(), sha.to_string()))
+            .or_default()
+            .push(v.clone());
+        Ok(v)
+    }
+
+    /// Merge a PR like a person would: a merge commit, the PR closed and merged,
+    /// and every issue its body closes (`Closes #N`) closed.
+    fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
+        let gd = self.git_dir(repo);
+        let r = self.repos.get_mut(repo).ok_or("no such repo")?;
+        let pr = r
+            .issues
+            .get_mut(&number)
+            .filter(|i| i.pull)
+            .ok_or("no such pull request")?;
+        if pr.merged || pr.state != "open" {
+            return Err("the pull request is not open".into());
+        }
+        let head = pr
+            .head
+            .clone()
+            .ok_or("the pull request has no head branch")?;
+        let sha = git::merge(
+            &gd,
+            &pr.base,
+            &head,
+            &format!("Merge pull request #{number}"),
+        )?;
+        pr.merged = true;
+        pr.state = "closed".into();
+        pr.merge_sha = Some(sha.clone());
+        let closer = crate::forge::gitea::PullRequest {
+            number,
+            state: "closed".into(),
+            merged: true,
+            merge_commit_sha: None,
+            head: Default::default(),
+            body: Some(pr.body.clone()),
+            html_url: String::new(),
+        };
+        for i in r
+            .issues
+            .values_mut()
+            .filter(|i| !i.pull && i.state == "open")
+        {
+            if closer.closes(i.number) {
+                i.state = "closed".into();
+            }
+        }
+        Ok(sha)
     }
 
     fn id(&mut self) -> i64 {
@@ -176,6 +324,7 @@ impl Forge {
                 return Err(format!("repo name \"{}\" is not owner/repo", r.name));
             }
             if !self.repos.contains_key(&r.name) {
+                git::init_bare(&self.git_dir(&r.name), &r.name)?;
                 let id = self.id();
                 let names = r
                     .labels
@@ -234,6 +383,10 @@ impl Forge {
                 author: author.clone(),
                 deps: i.depends_on,
                 timeline: vec![],
+                head: i.head,
+                base: "main".into(),
+                merged: false,
+                merge_sha: None,
             },
         );
         let by = i.labeled_by.unwrap_or(author);
@@ -304,7 +457,7 @@ impl Forge {
             "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
             "html_url": format!("{}/{}/{}/{}", self.base, repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
             "url": format!("{}/api/v1/repos/{}/issues/{}", self.base, repo.full_name, i.number),
-            "pull_request": if i.pull { json!({"merged": false, "merged_at": null, "draft": false}) } else { Value::Null },
+            "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null }, "draft": false}) } else { Value::Null },
             "repository": {"id": repo.id, "name": name, "owner": owner, "full_name": repo.full_name},
             "is_locked": false, "ref": "", "assets": [], "original_author": "", "original_author_id": 0, "pin_order": 0,
         })
@@ -356,11 +509,13 @@ fn paged(req: &Request, items: Vec<Value>) -> Reply {
 
 pub struct Sandbox {
     pub url: String,
+    /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
+    pub dir: PathBuf,
     pub state: Arc<Mutex<Forge>>,
 }
 
 /// Start the sandbox on `addr` (loopback only) in background threads.
-pub fn start(addr: &str, seed: Option<Seed>) -> anyhow::Result<Sandbox> {
+pub fn start(addr: &str, seed: Option<Seed>, dir: Option<PathBuf>) -> anyhow::Result<Sandbox> {
     let sa: SocketAddr = addr.parse().map_err(|_| {
         anyhow::anyhow!("sandbox: \"{addr}\" is not an address such as 127.0.0.1:0")
     })?;
@@ -372,7 +527,18 @@ pub fn start(addr: &str, seed: Option<Seed>) -> anyhow::Result<Sandbox> {
     let listener = TcpListener::bind(sa)
         .map_err(|e| anyhow::anyhow!("sandbox: cannot listen on {addr}: {e}"))?;
     let url = format!("http://{}", listener.local_addr()?);
-    let mut forge = Forge::new(url.clone());
+    let dir = match dir {
+        Some(d) => d,
+        None => std::env::temp_dir().join(format!(
+            "afk-sandbox-{}-{}",
+            std::process::id(),
+            listener.local_addr()?.port()
+        )),
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| anyhow::anyhow!("sandbox: cannot create {}: {e}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+    let mut forge = Forge::new(url.clone(), dir.clone());
     if let Some(s) = seed {
         forge
             .seed(s)
@@ -382,12 +548,27 @@ pub fn start(addr: &str, seed: Option<Seed>) -> anyhow::Result<Sandbox> {
     let st = state.clone();
     let handler: http::Handler = Arc::new(move |req| handle(&st, req));
     std::thread::spawn(move || http::serve(listener, handler));
-    Ok(Sandbox { url, state })
+    Ok(Sandbox { url, dir, state })
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
     if let Some(rest) = req.path.strip_prefix("/_admin") {
         return admin(st, rest.to_string(), &req);
+    }
+    if let Some(name) = req.path.strip_prefix("/_hooks/") {
+        // a webhook receiver (Slack-style and generic) for notifier tests
+        let mut f = st.lock().unwrap();
+        if f.hook_failures > 0 {
+            f.hook_failures -= 1;
+            return err(500, "injected webhook failure");
+        }
+        let body = req.json().unwrap_or(Value::Null);
+        f.hooks.push(json!({"hook": name, "body": body}));
+        return Reply::Send {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/plain".into())],
+            body: b"ok".to_vec(),
+        };
     }
     let Some(api_path) = req.path.strip_prefix("/api/v1").map(str::to_string) else {
         return err(404, "not found");
@@ -493,7 +674,8 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
                 200,
                 &json!({"id": repo.id, "name": n, "full_name": full, "owner": user(o),
                 "html_url": format!("{base}/{full}"), "default_branch": "main", "private": false,
-                "internal_tracker": {"enable_issue_dependencies": repo.deps_enabled}}),
+                "internal_tracker": {"enable_issue_dependencies": repo.deps_enabled},
+                "clone_url": f.git_dir(&full).to_string_lossy()}),
             )
         }
         ("GET", ["issues"]) => {
@@ -521,6 +703,78 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
                 .map(|i| f.issue_json(repo, i))
                 .collect();
             paged(req, items)
+        }
+        ("GET", ["pulls"]) => {
+            let state = req.q("state").unwrap_or("open");
+            let items: Vec<Value> = repo
+                .issues
+                .values()
+                .rev()
+                .filter(|i| i.pull && (state == "all" || i.state == state))
+                .map(|i| f.pr_json(repo, i))
+                .collect();
+            paged(req, items)
+        }
+        ("GET", ["pulls", idx]) => {
+            let Ok(n) = idx.parse::<u64>() else {
+                return err(404, "not found");
+            };
+            match repo.issues.get(&n).filter(|i| i.pull) {
+                Some(i) => Reply::json(200, &f.pr_json(repo, i)),
+                None => err(404, "pull request does not exist"),
+            }
+        }
+        ("POST", ["pulls"]) => {
+            let b = req.json().unwrap_or(Value::Null);
+            let (Some(head), Some(title)) = (b["head"].as_str(), b["title"].as_str()) else {
+                return err(422, "head and title are required");
+            };
+            if git::head(&f.git_dir(&full), head).is_none() {
+                return err(422, "head branch does not exist");
+            }
+            if repo
+                .issues
+                .values()
+                .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
+            {
+                return err(409, "pull request already exists for these targets");
+            }
+            let me = f.me.clone();
+            let seed = SeedIssue {
+                title: title.to_string(),
+                body: b["body"].as_str().unwrap_or("").to_string(),
+                author: Some(me),
+                pull: true,
+                head: Some(head.to_string()),
+                ..Default::default()
+            };
+            match f.add_issue(&full, seed) {
+                Ok(n) => {
+                    let r = &f.repos[&full];
+                    Reply::json(201, &f.pr_json(r, &r.issues[&n]))
+                }
+                Err(e) => err(422, &e),
+            }
+        }
+        ("GET", ["commits", reference, "status"]) => {
+            let sha =
+                git::head(&f.git_dir(&full), reference).unwrap_or_else(|| reference.to_string());
+            Reply::json(200, &f.combined(&full, &sha))
+        }
+        ("GET", ["statuses", sha]) => {
+            let items = f
+                .statuses
+                .get(&(full.clone(), sha.to_string()))
+                .cloned()
+                .unwrap_or_default();
+            paged(req, items.into_iter().rev().collect())
+        }
+        ("POST", ["statuses", sha]) => {
+            let sha = sha.to_string();
+            match f.add_status(&full, &sha, &req.json().unwrap_or(Value::Null)) {
+                Ok(v) => Reply::json(201, &v),
+                Err(e) => err(422, &e),
+            }
         }
         ("GET", ["labels"]) => {
             let items = repo
@@ -604,6 +858,22 @@ fn issue_api(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&str]) ->
         ("GET", []) => {
             let r = &f.repos[full];
             Reply::json(200, &f.issue_json(r, &r.issues[&n]))
+        }
+        ("PATCH", []) => {
+            let b = req.json().unwrap_or(Value::Null);
+            let r = f.repos.get_mut(full).unwrap();
+            let i = r.issues.get_mut(&n).unwrap();
+            if let Some(st) = b["state"].as_str() {
+                if st != "open" && st != "closed" {
+                    return err(422, "state must be open or closed");
+                }
+                i.state = st.to_string();
+            }
+            if let Some(t) = b["title"].as_str() {
+                i.title = t.to_string();
+            }
+            let r = &f.repos[full];
+            Reply::json(201, &f.issue_json(r, &r.issues[&n]))
         }
         ("GET", ["timeline"]) => {
             let r = &f.repos[full];
@@ -768,6 +1038,34 @@ fn admin(st: &Arc<Mutex<Forge>>, path: String, req: &Request) -> Reply {
                 }
                 None => err(404, "no such issue"),
             }
+        }
+        ("POST", "/merge") => {
+            let repo = body["repo"].as_str().unwrap_or("").to_string();
+            let n = body["pr"].as_u64().unwrap_or(0);
+            match f.merge(&repo, n) {
+                Ok(sha) => Reply::json(200, &json!({"merge_commit_sha": sha})),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("POST", "/status") => {
+            let repo = body["repo"].as_str().unwrap_or("").to_string();
+            let sha = match (body["sha"].as_str(), body["branch"].as_str()) {
+                (Some(s), _) => Some(s.to_string()),
+                (None, Some(b)) => git::head(&f.git_dir(&repo), b),
+                _ => None,
+            };
+            let Some(sha) = sha else {
+                return err(400, "give sha, or a branch that exists");
+            };
+            match f.add_status(&repo, &sha, &body) {
+                Ok(v) => Reply::json(200, &json!({"sha": sha, "status": v})),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.clone())),
+        ("POST", "/hooks_fail") => {
+            f.hook_failures = body["times"].as_u64().unwrap_or(1) as u32;
+            Reply::json(200, &json!({"ok": true}))
         }
         ("POST", "/faults") => {
             let faults =

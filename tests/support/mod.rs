@@ -19,6 +19,8 @@ pub struct Sandbox {
     child: Child,
     _stdout: BufReader<std::process::ChildStdout>,
     pub url: String,
+    /// `<git>/<owner>/<repo>.git` are the sandbox's bare repositories
+    pub git: PathBuf,
     agent: ureq::Agent,
 }
 
@@ -38,9 +40,17 @@ impl Sandbox {
             .strip_prefix("AFK_SANDBOX_URL=")
             .expect("sandbox prints its URL first")
             .to_string();
+        let mut git = String::new();
+        stdout.read_line(&mut git).unwrap();
+        let git = PathBuf::from(
+            git.trim()
+                .strip_prefix("AFK_SANDBOX_GIT=")
+                .expect("then its git directory"),
+        );
         let sb = Sandbox {
             child,
             _stdout: stdout,
+            git,
             url,
             agent: ureq::AgentBuilder::new().build(),
         };
@@ -137,6 +147,87 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.git);
+    }
+}
+
+/// Run git in `dir`, panicking with its stderr on failure; returns stdout.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t.invalid")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl Sandbox {
+    /// Push a commit to `branch` of `repo` (as an agent would); returns its sha.
+    pub fn push_commit(&self, repo: &str, branch: &str, file: &str) -> String {
+        let s = Scratch::new();
+        let remote = self.git.join(format!("{repo}.git"));
+        git(&s.dir, &["clone", "-q", remote.to_str().unwrap(), "w"]);
+        let w = s.dir.join("w");
+        let exists = !git(&w, &["ls-remote", "--heads", "origin", branch]).is_empty();
+        if exists {
+            git(
+                &w,
+                &["checkout", "-q", "-B", branch, &format!("origin/{branch}")],
+            );
+        } else {
+            git(&w, &["checkout", "-q", "-b", branch]);
+        }
+        std::fs::write(w.join(file), format!("{file}\n")).unwrap();
+        git(&w, &["add", "."]);
+        git(&w, &["commit", "-q", "-m", &format!("add {file}")]);
+        git(&w, &["push", "-q", "origin", branch]);
+        git(&w, &["rev-parse", "HEAD"])
+    }
+
+    /// Open a PR through the API as an agent would; returns its number.
+    pub fn open_pr(&self, repo: &str, head: &str, body: &str) -> u64 {
+        let r: Value = self
+            .agent
+            .post(&format!("{}/api/v1/repos/{repo}/pulls", self.url))
+            .set("Authorization", &format!("token {TOKEN}"))
+            .send_json(json!({"head": head, "base": "main", "title": format!("work on {head}"), "body": body}))
+            .unwrap()
+            .into_json()
+            .unwrap();
+        r["number"].as_u64().unwrap()
+    }
+
+    pub fn status(&self, repo: &str, branch: &str, context: &str, state: &str) -> String {
+        let r = self.admin(
+            "POST",
+            "/status",
+            Some(
+                json!({"repo": repo, "branch": branch, "context": context, "state": state,
+                        "target_url": format!("http://ci.invalid/{context}/{state}")}),
+            ),
+        );
+        r["sha"].as_str().unwrap().to_string()
+    }
+
+    pub fn merge(&self, repo: &str, pr: u64) -> String {
+        let r = self.admin("POST", "/merge", Some(json!({"repo": repo, "pr": pr})));
+        r["merge_commit_sha"].as_str().unwrap().to_string()
+    }
+
+    pub fn hooks(&self) -> Vec<Value> {
+        self.admin("GET", "/hooks", None)
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
