@@ -1,11 +1,52 @@
 #!/bin/sh
 # The scripted demo agent: it stands in for a coding agent in `afk demo` and in
-# the tests. It reads its prompt on stdin, reports progress the way a real
-# agent should (JSON lines appended to $AFK_PROGRESS_FILE), and exits 0.
+# the tests. It reads its prompt on stdin, works on $AFK_BRANCH in a clone of
+# the sandbox's git repository, pushes, opens a pull request through the API
+# and reports progress as a real agent should (JSON lines appended to
+# $AFK_PROGRESS_FILE).
+#
+# It brings its own credentials, like any agent (afk strips its own secrets):
+#   AFK_DEMO_GIT    the sandbox's git directory (<dir>/<owner>/<repo>.git)
+#   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
+#   AFK_DEMO_TOKEN  a token for it
+#   AFK_DEMO_MODE   pr (default) | nopr | late-pr (no PR on turn 1) | crash | blocked
+# Without AFK_DEMO_GIT it only reports progress (the poll-only demo).
 set -eu
 prompt=$(cat)
-printf '%s\n' "demo agent: run $AFK_RUN_ID on $AFK_REPO#$AFK_ISSUE (turn $AFK_TURN), branch $AFK_BRANCH"
+mode=${AFK_DEMO_MODE:-pr}
+progress() { printf '%s\n' "$1" >> "$AFK_PROGRESS_FILE"; }
+printf '%s\n' "demo agent: run $AFK_RUN_ID on $AFK_REPO#$AFK_ISSUE (turn $AFK_TURN, mode $mode), branch $AFK_BRANCH"
 printf '%s\n' "demo agent: prompt has $(printf '%s' "$prompt" | wc -l) lines"
-printf '{"phase":"tests-red"}\n' >> "$AFK_PROGRESS_FILE"
-printf '{"phase":"green"}\n' >> "$AFK_PROGRESS_FILE"
-printf '{"phase":"pushed"}\n' >> "$AFK_PROGRESS_FILE"
+[ "$mode" = late-pr ] && { [ "$AFK_TURN" = 1 ] && mode=nopr || mode=pr; }
+case "$mode" in
+  crash) echo "demo agent: crashing on purpose"; exit 3 ;;
+  blocked)
+    progress '{"status":"blocked","reason":"the issue does not say which database to use","questions":["PostgreSQL or SQLite?"]}'
+    exit 0 ;;
+  nopr) progress '{"phase":"tests-red"}'; exit 0 ;;
+esac
+if [ -z "${AFK_DEMO_GIT:-}" ]; then
+  progress '{"phase":"tests-red"}'; progress '{"phase":"green"}'; progress '{"phase":"pushed"}'
+  exit 0
+fi
+work="$AFK_RUN_DIR/checkout"
+rm -rf "$work"
+git clone -q "$AFK_DEMO_GIT/$AFK_REPO.git" "$work"
+cd "$work"
+if git ls-remote --exit-code --heads origin "$AFK_BRANCH" >/dev/null 2>&1; then
+  git checkout -q -B "$AFK_BRANCH" "origin/$AFK_BRANCH"
+else
+  git checkout -q -b "$AFK_BRANCH"
+fi
+progress '{"phase":"tests-red"}'
+echo "turn $AFK_TURN" >> "afk-issue-$AFK_ISSUE.txt"
+git add -A
+git -c user.name="afk demo agent" -c user.email="agent@afk.invalid" commit -q -m "Work on #$AFK_ISSUE (turn $AFK_TURN)"
+progress '{"phase":"green"}'
+git push -q origin "$AFK_BRANCH"
+progress '{"phase":"pushed"}'
+# open the PR (a second attempt answers 409: it exists already)
+curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
+  -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
+  "$AFK_DEMO_API/repos/$AFK_REPO/pulls" || true
+echo "demo agent: pushed $(git rev-parse HEAD)"

@@ -39,8 +39,8 @@ pub struct Cli {
 pub enum Cmd {
     /// One dispatch tick: ready issues -> coding agents
     Poll,
-    /// One lifecycle tick over runs in flight (not yet implemented)
-    Watch(Pending),
+    /// One lifecycle tick over runs in flight
+    Watch,
     /// One outcome + canary tick over prompt-template versions (not yet implemented)
     Harvest(Pending),
     /// The lessons journal: record | list | update | snapshot
@@ -51,8 +51,8 @@ pub enum Cmd {
     /// Prompt-template versions: list | add | promote | reject | show
     #[command(subcommand)]
     Template(TemplateCmd),
-    /// What is in flight, canary state, recent events (not yet implemented)
-    Status(Pending),
+    /// What is in flight, frozen repos, recent events
+    Status(StatusArgs),
     /// Read-only checks of config, state, forge, labels and runner
     Doctor,
     /// Write a commented starter config
@@ -194,4 +194,11 @@ pub struct LessonUpdate {
     pub root_cause: Option<String>,
     #[arg(long, value_name = "TEXT")]
     pub suggestion: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Lift the freeze a degraded deploy put on REPO
+    #[arg(long, value_name = "REPO")]
+    pub unfreeze: Option<String>,
 }

@@ -11,6 +11,7 @@ pub mod forge;
 pub mod lessons;
 pub mod lock;
 pub mod log;
+pub mod notify;
 pub mod runner;
 pub mod sandbox;
 pub mod store;

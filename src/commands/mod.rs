@@ -6,7 +6,9 @@ pub mod init;
 pub mod lessons;
 pub mod poll;
 pub mod sandbox;
+pub mod status;
 pub mod template;
+pub mod watch;
 
 use crate::cli::{Cli, Cmd};
 use crate::config::{self, Config};
@@ -73,10 +75,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
         Cmd::Demo => demo::run(cli.json),
-        Cmd::Watch(_) => not_yet("watch"),
+        Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest(_) => not_yet("harvest"),
         Cmd::Upgrade(_) => not_yet("upgrade"),
-        Cmd::Status(_) => not_yet("status"),
+        Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
         Cmd::Doctor => doctor::run(&load(&cli)?),
         Cmd::Template(t) => template::run(&load(&cli)?, t),

@@ -100,6 +100,42 @@ pub fn build(p: &PromptInput) -> String {
     s
 }
 
+/// What a corrective turn is about.
+pub enum Correction<'a> {
+    NoPr,
+    /// failing contexts with their build URLs
+    CiRed(&'a [(String, Option<String>)]),
+}
+
+/// The corrective prompt (SPEC 5.2): what is wrong, and the same branch.
+pub fn corrective(repo: &str, issue: u64, turn: u32, what: &Correction) -> String {
+    let branch = branch_for(issue);
+    let mut s = format!(
+        "This is corrective turn {turn} on {repo} issue #{issue}. Keep working on the branch `{branch}`.\n\n"
+    );
+    match what {
+        Correction::NoPr => s.push_str(&format!(
+            "You stopped without opening a pull request. Finish the change, push `{branch}` and open a \
+             pull request from it whose description says `Closes #{issue}`.\n"
+        )),
+        Correction::CiRed(failing) => {
+            s.push_str("CI is red on the head of your pull request. Failing checks:\n\n");
+            for (ctx, url) in failing.iter() {
+                match url {
+                    Some(u) if !u.is_empty() => s.push_str(&format!("- {ctx}: {u}\n")),
+                    _ => s.push_str(&format!("- {ctx}\n")),
+                }
+            }
+            s.push_str(&format!(
+                "\nRead the build logs, fix the cause (not the test), run the tests, and push to `{branch}`. \
+                 The pull request updates itself.\n"
+            ));
+        }
+    }
+    s.push_str("Never merge anything yourself.\n");
+    s
+}
+
 /// The built-in implementer preamble, used until a template version exists.
 pub const DEFAULT_PREAMBLE: &str = "You are a careful software engineer working alone on one issue. \
 Read the repository, write a failing test that captures the issue, make it pass with the smallest \
@@ -155,6 +191,22 @@ mod tests {
         // the fence is longer than the body's own backtick runs
         assert!(p.contains("````text\n"));
         assert!(p.trim_end().ends_with("````"));
+    }
+
+    #[test]
+    fn corrective_prompts_say_what_is_wrong_and_the_branch() {
+        let failing = vec![
+            ("ci/test".to_string(), Some("http://ci/9".to_string())),
+            ("ci/lint".to_string(), None),
+        ];
+        let p = corrective("acme/api", 7, 2, &Correction::CiRed(&failing));
+        assert!(p.contains("corrective turn 2"));
+        assert!(p.contains("afk/issue-7"));
+        assert!(p.contains("- ci/test: http://ci/9"));
+        assert!(p.contains("- ci/lint\n"));
+        let p = corrective("acme/api", 7, 2, &Correction::NoPr);
+        assert!(p.contains("without opening a pull request"));
+        assert!(p.contains("Closes #7"));
     }
 
     #[test]

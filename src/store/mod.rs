@@ -4,6 +4,7 @@
 pub mod lessons;
 pub mod runs;
 pub mod templates;
+pub mod watch;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -71,6 +72,19 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: the lessons journal (SPEC 6). Additive and idempotent: nothing else changes shape.
     LESSONS_SCHEMA,
+    // 3: what watch tracks per run, and per-channel delivery marks on the outbox
+    "ALTER TABLE runs ADD COLUMN pr_number INTEGER;
+    ALTER TABLE runs ADD COLUMN pr_url TEXT;
+    ALTER TABLE runs ADD COLUMN head_sha TEXT;
+    ALTER TABLE runs ADD COLUMN progress_fp TEXT;
+    ALTER TABLE runs ADD COLUMN last_progress_at TEXT;
+    ALTER TABLE runs ADD COLUMN green_since TEXT;
+    ALTER TABLE runs ADD COLUMN checklist_comment_id INTEGER;
+    ALTER TABLE runs ADD COLUMN checklist_text TEXT;
+    ALTER TABLE runs ADD COLUMN escalation_comment_id INTEGER;
+    ALTER TABLE events ADD COLUMN slack_sent_at TEXT;
+    ALTER TABLE events ADD COLUMN webhook_sent_at TEXT;
+    CREATE INDEX events_unsent ON events(sent_at);",
 ];
 
 /// The lessons table and its indexes; safe to run any number of times.

@@ -273,6 +273,8 @@ pub fn demo_agent() -> PathBuf {
 pub struct Afk {
     pub scratch: Scratch,
     pub config: PathBuf,
+    /// the sandbox URL whose `/_hooks/slack` and `/_hooks/webhook` receive notifications
+    pub hooks: Option<String>,
 }
 
 impl Afk {
@@ -287,13 +289,21 @@ impl Afk {
             demo_agent().display()
         );
         let config = scratch.write("afk.toml", &text);
-        Afk { scratch, config }
+        Afk {
+            scratch,
+            config,
+            hooks: None,
+        }
     }
 
     pub fn with_text(text: &str) -> Afk {
         let scratch = Scratch::new();
         let config = scratch.write("afk.toml", text);
-        Afk { scratch, config }
+        Afk {
+            scratch,
+            config,
+            hooks: None,
+        }
     }
 
     pub fn cmd(&self) -> assert_cmd::Command {
@@ -303,6 +313,10 @@ impl Afk {
             .arg("--config")
             .arg(&self.config)
             .timeout(std::time::Duration::from_secs(60));
+        if let Some(h) = &self.hooks {
+            c.env("AFK_TEST_SLACK", format!("{h}/_hooks/slack"))
+                .env("AFK_TEST_WEBHOOK", format!("{h}/_hooks/webhook"));
+        }
         c
     }
 
@@ -385,4 +399,62 @@ pub fn repo(name: &str, issues: Value) -> Value {
 
 pub fn ready(number: u64, by: &str) -> Value {
     json!({"number": number, "title": format!("Issue {number}"), "body": "do it", "labels": ["ready-for-agent"], "labeled_by": by})
+}
+
+impl Afk {
+    /// A config for watch tests: the scripted agent works against the sandbox's
+    /// git and API in `mode`; `watch` and `extra` add keys to [watch] and elsewhere.
+    pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
+        let scratch = Scratch::new();
+        let text = format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\nurl = \"{url}\"\ntimeout = \"5s\"\nretries = 1\n\n\
+             [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={url}/api/v1\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n\n{extra}\n",
+            url = sb.url,
+            git = sb.git.display(),
+            agent = demo_agent().display(),
+        );
+        let config = scratch.write("afk.toml", &text);
+        Afk {
+            scratch,
+            config,
+            hooks: Some(sb.url.clone()),
+        }
+    }
+
+    /// Wait (bounded) until run `id`'s agent has written its exit status.
+    pub fn wait_agent(&self, id: i64) -> i32 {
+        let p = self.scratch.path(&format!("state/runs/{id}/exit_status"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if let Ok(s) = std::fs::read_to_string(&p) {
+                return s.trim().parse().unwrap();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "agent of run {id} did not finish; log: {}",
+                std::fs::read_to_string(self.scratch.path(&format!("state/runs/{id}/agent.log")))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    pub fn watch(&self) -> (i32, Value, String) {
+        self.json(&["watch"])
+    }
+}
+
+/// The `action` (and reason) watch reported for an issue.
+pub fn action_of(report: &Value, issue: u64) -> (String, Option<String>) {
+    let a = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["issue"] == issue)
+        .unwrap_or_else(|| panic!("no action for #{issue} in {report}"));
+    (
+        a["action"].as_str().unwrap().to_string(),
+        a["reason"].as_str().map(str::to_string),
+    )
 }

@@ -1,0 +1,123 @@
+//! `afk status`: runs in flight, frozen repos, recent events (for people);
+//! `--unfreeze REPO` lifts a freeze.
+
+use super::{Ctx, UsageError, emit, table};
+use crate::cli::StatusArgs;
+use crate::store::Store;
+use anyhow::{Result, bail};
+use serde_json::json;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+fn age(since: &str, now: OffsetDateTime) -> String {
+    let Ok(t) = OffsetDateTime::parse(since, &Rfc3339) else {
+        return String::new();
+    };
+    let s = (now - t).whole_seconds().max(0);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
+    let path = ctx.state_path();
+    if let Some(repo) = &a.unfreeze {
+        if !crate::config::is_repo_name(repo) {
+            bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
+        }
+        if ctx.dry_run {
+            emit(
+                ctx.json,
+                &json!({"command": "status", "dry_run": true, "unfrozen": repo}),
+                "status (dry run): nothing changed\n",
+            );
+            return Ok(0);
+        }
+        let s = Store::open(&path)?;
+        if !s.unfreeze(repo)? {
+            bail!("status: {repo} is not frozen");
+        }
+        emit(
+            ctx.json,
+            &json!({"command": "status", "unfrozen": repo}),
+            &format!("{repo} is no longer frozen\n"),
+        );
+        return Ok(0);
+    }
+    let s = Store::open_reading(&path)?;
+    let now = OffsetDateTime::now_utc();
+    let runs = s.run_rows(
+        "state IN ('dispatching','started','dispatched','escalating','succeeding','abandoning')",
+    )?;
+    let frozen = s.frozen_details()?;
+    let events = s.recent_events(10)?;
+    let cfg = &ctx.config;
+    let runs_json: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            json!({"repo": r.repo, "issue": r.issue, "run_id": r.id, "state": r.state,
+                   "age": age(&r.created_at, now), "created_at": r.created_at,
+                   "pr": r.pr_number, "pr_url": r.pr_url, "head_sha": r.head_sha,
+                   "turns_used": r.turns, "turns_max": 1 + cfg.watch.fix_forward_max,
+                   "last_progress_at": r.last_progress_at})
+        })
+        .collect();
+    let report = json!({
+        "command": "status",
+        "poll": {"enabled": cfg.poll.enabled, "allowlist": cfg.poll.allowlist, "max_in_flight": cfg.poll.max_in_flight},
+        "stop_file": ctx.stop_file().exists(),
+        "runs": runs_json,
+        "frozen": frozen.iter().map(|(r, why, at)| json!({"repo": r, "reason": why, "since": at})).collect::<Vec<_>>(),
+        "events": events,
+    });
+    let mut h = format!(
+        "poll {} ({} repos allowlisted){}; {} runs in flight\n",
+        if cfg.poll.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        cfg.poll.allowlist.len(),
+        if ctx.stop_file().exists() {
+            "; STOP FILE PRESENT"
+        } else {
+            ""
+        },
+        runs.len()
+    );
+    if !runs.is_empty() {
+        let rows: Vec<Vec<String>> = runs
+            .iter()
+            .map(|r| {
+                vec![
+                    format!("{}#{}", r.repo, r.issue),
+                    r.id.to_string(),
+                    r.state.clone(),
+                    age(&r.created_at, now),
+                    r.pr_number.map(|n| format!("#{n}")).unwrap_or("-".into()),
+                    format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS"],
+            &rows,
+        ));
+    }
+    for (r, why, at) in &frozen {
+        h.push_str(&format!(
+            "frozen: {r} ({why} since {at}); lift with `afk status --unfreeze {r}`\n"
+        ));
+    }
+    if !events.is_empty() {
+        h.push_str("recent events:\n");
+        for e in &events {
+            h.push_str(&format!("  {} {} {}\n", e.at, e.kind, e.text));
+        }
+    }
+    emit(ctx.json, &report, &h);
+    Ok(0)
+}

@@ -1,0 +1,132 @@
+//! The notifier: delivers the committed event outbox to a Slack incoming webhook
+//! (`{"text"}`) and a generic JSON webhook. Each channel is marked delivered per
+//! event, so nothing is sent twice once marked; a failed send is retried on the
+//! next tick and never fails or blocks the tick. Webhook URLs are secrets: they
+//! never appear in output or errors.
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::store::watch::Event;
+use serde_json::json;
+use std::time::Duration;
+
+pub struct Notifier {
+    slack: Option<String>,
+    webhook: Option<String>,
+    events: Vec<String>,
+    agent: ureq::Agent,
+}
+
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct Delivery {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+fn env_url(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return None;
+    }
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+pub fn webhook_body(e: &Event) -> serde_json::Value {
+    let mut v = json!({"event": e.kind, "at": e.at, "text": e.text});
+    for (k, val) in [
+        ("repo", e.repo.clone().map(serde_json::Value::from)),
+        ("issue", e.issue.map(serde_json::Value::from)),
+        ("run_id", e.run_id.map(serde_json::Value::from)),
+        ("reason", e.reason.clone().map(serde_json::Value::from)),
+        ("url", e.url.clone().map(serde_json::Value::from)),
+    ] {
+        if let Some(val) = val {
+            v[k] = val;
+        }
+    }
+    v
+}
+
+impl Notifier {
+    pub fn new(cfg: &Config) -> Notifier {
+        Notifier {
+            slack: env_url(&cfg.notify.slack_webhook_env),
+            webhook: env_url(&cfg.notify.webhook_env),
+            events: cfg.notify.events.clone(),
+            agent: ureq::AgentBuilder::new()
+                .timeout(Duration::from_secs(10))
+                .build(),
+        }
+    }
+
+    fn post(&self, channel: &str, url: &str, body: serde_json::Value) -> Result<(), String> {
+        match self.agent.post(url).send_json(body) {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(s, _)) => {
+                Err(format!("notify: the {channel} webhook answered {s}"))
+            }
+            Err(ureq::Error::Transport(t)) => Err(format!(
+                "notify: the {channel} webhook could not be reached ({})",
+                t.kind()
+            )),
+        }
+    }
+
+    /// Deliver every undelivered event. Never fails: problems are warnings.
+    pub fn flush(&self, store: &Store) -> Delivery {
+        let mut d = Delivery::default();
+        let events = match store.unsent_events() {
+            Ok(v) => v,
+            Err(e) => {
+                crate::log::warn(&format!("notify: cannot read the outbox: {e}"));
+                return d;
+            }
+        };
+        for e in events {
+            let wanted = self.events.contains(&e.kind);
+            let mut pending = vec![];
+            if wanted && self.slack.is_some() && e.slack_sent_at.is_none() {
+                pending.push("slack");
+            }
+            if wanted && self.webhook.is_some() && e.webhook_sent_at.is_none() {
+                pending.push("webhook");
+            }
+            if pending.is_empty() {
+                let _ = store.mark_sent(e.id, "webhook", true);
+                continue;
+            }
+            let mut all_ok = true;
+            for (i, ch) in pending.iter().enumerate() {
+                let res = if *ch == "slack" {
+                    self.post(
+                        "Slack",
+                        self.slack.as_deref().unwrap(),
+                        json!({"text": e.text}),
+                    )
+                } else {
+                    self.post("event", self.webhook.as_deref().unwrap(), webhook_body(&e))
+                };
+                match res {
+                    Ok(()) => {
+                        d.sent += 1;
+                        let last = i + 1 == pending.len() && all_ok;
+                        if let Err(err) = store.mark_sent(e.id, ch, last) {
+                            crate::log::warn(&format!(
+                                "notify: event {} sent but not marked: {err}",
+                                e.id
+                            ));
+                        }
+                    }
+                    Err(msg) => {
+                        d.failed += 1;
+                        all_ok = false;
+                        crate::log::warn(&format!(
+                            "{msg}; event {} ({}) is retried on the next tick",
+                            e.id, e.kind
+                        ));
+                    }
+                }
+            }
+        }
+        d
+    }
+}
