@@ -236,5 +236,137 @@ fn main() {
             median(times).as_secs_f64() * 1e3
         );
     }
+    watch_bench(&dir);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One watch tick over 200 runs in flight across 50 repos (4 each), every run
+/// with a real branch, an open PR and a green status: the first tick writes the
+/// checklists, the second must write nothing.
+fn watch_bench(dir: &std::path::Path) {
+    const RUNS_PER_REPO: u64 = 4;
+    let dir = dir.join("watch");
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=RUNS_PER_REPO)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"),
+                    "labels": ["ready-for-agent", "agent-in-progress"], "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/w{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let cfg_path = dir.join("afk.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [poll]\nenabled = true\n[runner]\ncommand = [\"true\"]\n",
+            sb.url
+        ),
+    )
+    .unwrap();
+    let ctx = Ctx {
+        config: Config::load(&cfg_path).unwrap(),
+        config_path: cfg_path,
+        state_flag: None,
+        dry_run: false,
+        json: true,
+    };
+    let store = afk::store::Store::open(&ctx.state_path()).unwrap();
+    let agent = ureq::AgentBuilder::new().build();
+    for r in 0..REPOS {
+        let repo = format!("bench/w{r:02}");
+        let gd = sb.dir.join(format!("{repo}.git"));
+        for n in 1..=RUNS_PER_REPO {
+            let g = |args: &[&str], input: Option<&str>| {
+                afk::sandbox::git::git(&gd, args, input).unwrap()
+            };
+            let main = g(&["rev-parse", "refs/heads/main"], None);
+            let blob = g(
+                &["hash-object", "-w", "--stdin"],
+                Some(&format!("fix {n}\n")),
+            );
+            let tree = g(&["mktree"], Some(&format!("100644 blob {blob}\tfix.txt\n")));
+            let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "fix"], None);
+            g(
+                &["update-ref", &format!("refs/heads/afk/issue-{n}"), &commit],
+                None,
+            );
+            agent
+                .post(&format!("{}/api/v1/repos/{repo}/pulls", sb.url))
+                .set("Authorization", &format!("token {}", afk::sandbox::DEFAULT_TOKEN))
+                .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
+                .unwrap();
+            agent
+                .post(&format!("{}/_admin/status", sb.url))
+                .send_json(
+                    json!({"repo": repo, "sha": commit, "context": "ci", "state": "success"}),
+                )
+                .unwrap();
+            let id = store
+                .claim_run(&afk::store::runs::NewRun {
+                    repo: &repo,
+                    issue: n,
+                    title: "fix",
+                    url: "",
+                    ready_event_id: Some(1),
+                    template_name: "implementer",
+                    template_version_id: None,
+                    template_version: None,
+                    template_hash: None,
+                    runner_kind: "command",
+                    branch: &format!("afk/issue-{n}"),
+                })
+                .unwrap();
+            store.set_state(id, "dispatched").unwrap();
+        }
+    }
+    let admin = |m: &str, p: &str, body: Option<Value>| -> Value {
+        let r = ureq::request(m, &format!("{}/_admin{p}", sb.url));
+        match body {
+            Some(b) => r.send_json(b),
+            None => r.call(),
+        }
+        .unwrap()
+        .into_json()
+        .unwrap()
+    };
+    admin(
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
+    );
+    let runs = REPOS as u64 * RUNS_PER_REPO;
+    println!(
+        "\nwatch: {runs} runs in flight across {REPOS} repos, each with an open PR and green CI, {LATENCY_MS} ms per request"
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>7} {:>11} {:>11} {:>6}",
+        "tick", "wall ms", "requests", "writes", "serial ms", "limit ms", "ratio"
+    );
+    for name in [
+        "watch, first tick (checklists)",
+        "watch, second tick (no change)",
+    ] {
+        admin("DELETE", "/requests", None);
+        let t = Instant::now();
+        let tick = afk::commands::watch::tick(&ctx).unwrap();
+        let wall = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(tick.code, 0, "{}", tick.report);
+        let log = admin("GET", "/requests", None);
+        let reqs = log.as_array().unwrap();
+        let n = reqs.len();
+        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        // chain: in-progress issues list, open PR list, status (+ comments list, comment post)
+        let chain = if writes > 0 { 5 } else { 3 };
+        let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
+        let serial = (n as u64 * LATENCY_MS) as f64;
+        println!(
+            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            wall / limit
+        );
+    }
 }

@@ -50,12 +50,14 @@ struct ErrorItem {
 
 /// Lists fetched at most once per repo per tick, shared by the runs of a repo.
 type PullCache = Mutex<HashMap<(String, bool), Arc<OnceLock<Result<Vec<PullRequest>, String>>>>>;
+type IssueCache = Mutex<HashMap<String, Arc<OnceLock<Result<Vec<u64>, String>>>>>;
 
 struct Env<'a> {
     ctx: &'a Ctx,
     forge: &'a Gitea,
     journal: Journal,
     pulls: PullCache,
+    issues: IssueCache,
     now: OffsetDateTime,
     runs_dir: PathBuf,
 }
@@ -169,9 +171,27 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         forge: &forge,
         journal: Journal::new(cfg, &state_path, ctx.dry_run),
         pulls: Mutex::new(HashMap::new()),
+        issues: Mutex::new(HashMap::new()),
         now,
         runs_dir: ctx.runs_dir(),
     };
+    // The per-repo lists every run of a repo shares, fetched first and all at
+    // once, so no worker waits on another's list.
+    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    repos.sort();
+    repos.dedup();
+    let lists: Vec<(String, bool)> = repos
+        .iter()
+        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
+        .collect();
+    fan_out(&lists, cfg.forge.concurrency, |(repo, pulls)| {
+        // errors stay in the cache and are reported by each run that needs them
+        if *pulls {
+            let _ = cached_pulls(&env, repo, true);
+        } else {
+            let _ = issue_state_list(&env, repo);
+        }
+    });
     let results = fan_out(&runs, cfg.forge.concurrency, |r| {
         process(&env, &state_path, r)
     });
@@ -344,13 +364,17 @@ fn cached_pulls(env: &Env, repo: &str, open: bool) -> Result<Vec<PullRequest>> {
     r.clone().map_err(|e| anyhow::anyhow!(e))
 }
 
-/// The PR for a run: the one recorded, else an open one closing the issue, else
-/// a recently closed or merged one.
+/// The PR for a run: from the repo's open PRs (one list per repo per tick) —
+/// the recorded one, else one that closes the issue — else the recorded one
+/// by number (merged or closed since), else a recently closed one.
 fn find_pr(env: &Env, run: &RunRow) -> Result<Option<PullRequest>> {
+    let open = cached_pulls(env, &run.repo, true)?;
     if let Some(n) = run.pr_number {
+        if let Some(p) = open.into_iter().find(|p| p.number == n) {
+            return Ok(Some(p));
+        }
         return Ok(Some(env.forge.pull(&run.repo, n)?));
     }
-    let open = cached_pulls(env, &run.repo, true)?;
     let pick = |v: Vec<PullRequest>| {
         let mut c: Vec<PullRequest> = v.into_iter().filter(|p| p.closes(run.issue)).collect();
         // the branch afk named wins over a mere reference; then the newest
@@ -361,6 +385,39 @@ fn find_pr(env: &Env, run: &RunRow) -> Result<Option<PullRequest>> {
         return Ok(Some(p));
     }
     Ok(pick(cached_pulls(env, &run.repo, false)?))
+}
+
+/// The repo's open issues carrying the in-progress label (one list per repo per tick).
+fn issue_state_list(env: &Env, repo: &str) -> Result<Vec<u64>> {
+    let label = &env.ctx.config.poll.in_progress_label;
+    let cell = env
+        .issues
+        .lock()
+        .unwrap()
+        .entry(repo.to_string())
+        .or_default()
+        .clone();
+    cell.get_or_init(|| {
+        env.forge
+            .issues_with_label(repo, label)
+            .map(|v| v.into_iter().map(|i| i.number).collect())
+            .map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Whether the issue is open and carries the in-progress label: from the
+/// repo's list, else one GET for the issue.
+fn issue_state(env: &Env, run: &RunRow) -> Result<(bool, bool)> {
+    if issue_state_list(env, &run.repo)?.contains(&run.issue) {
+        return Ok((true, true));
+    }
+    let issue = env.forge.issue(&run.repo, run.issue)?;
+    Ok((
+        issue.state != "closed",
+        issue.has_label(&env.ctx.config.poll.in_progress_label),
+    ))
 }
 
 /// A verdict, the failing contexts with their build URLs, and one build URL to show.
@@ -421,7 +478,7 @@ fn read_progress(path: &Path) -> (u64, Option<(String, Vec<String>)>) {
 
 fn observe(env: &Env, store: &Store, run: &RunRow) -> Result<Seen> {
     let cfg = &env.ctx.config;
-    let issue = env.forge.issue(&run.repo, run.issue)?;
+    let (issue_open, in_progress_label) = issue_state(env, run)?;
     let pr = find_pr(env, run)?;
     let (mut ci, mut ci_sha, mut failing, mut build_url) = (Checks::None, None, vec![], None);
     if let Some(p) = pr.as_ref().filter(|p| !p.head.sha.is_empty()) {
@@ -487,7 +544,11 @@ fn observe(env: &Env, store: &Store, run: &RunRow) -> Result<Seen> {
     } else {
         None
     };
-    if !env.ctx.dry_run {
+    let changed = run.pr_number != pr.as_ref().map(|p| p.number)
+        || run.head_sha.as_deref() != pr.as_ref().map(|p| p.head.sha.as_str())
+        || run.progress_fp.as_deref() != Some(fp.as_str())
+        || run.green_since != green_since;
+    if changed && !env.ctx.dry_run {
         store.observe(
             run.id,
             pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
@@ -513,8 +574,8 @@ fn observe(env: &Env, store: &Store, run: &RunRow) -> Result<Seen> {
         });
     }
     Ok(Seen {
-        issue_open: issue.state != "closed",
-        in_progress_label: issue.has_label(&cfg.poll.in_progress_label),
+        issue_open,
+        in_progress_label,
         pr,
         ci,
         ci_sha,
