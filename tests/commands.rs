@@ -262,7 +262,11 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
     assert!(text.contains("acme/api#1  dispatched"), "{text}");
     assert!(text.contains("acme/api#3  skipped     untrusted"), "{text}");
     assert!(text.contains("acme/web#1  skipped     blocked"), "{text}");
-    assert!(text.contains("repo-locked"), "{text}");
+    assert!(text.contains("wait    ci-pending"), "{text}");
+    assert!(text.contains("wait    awaiting-merge"), "{text}");
+    assert!(text.contains("acme/api#1  1    succeed"), "{text}");
+    assert!(text.contains("acme/api#2  dispatched"), "{text}");
+    assert!(text.contains("event: run.succeeded"), "{text}");
     assert!(
         text.contains("[gate_failure] CI failed on formatting — run the formatter before pushing"),
         "{text}"
@@ -273,6 +277,7 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["ticks"].as_array().unwrap().len(), 2);
+    assert_eq!(doc["ticks"].as_array().unwrap().len(), 6);
+    assert_eq!(doc["ticks"][3]["actions"][0]["action"], "succeed");
     assert_eq!(doc["ticks"][0]["dispatched"][0]["issue"], 1);
 }

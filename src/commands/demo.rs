@@ -81,12 +81,16 @@ pub fn run(json: bool) -> Result<u8> {
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     std::fs::write(dir.join("token"), sandbox::DEFAULT_TOKEN)?;
+    // the scripted agent brings its own credentials, like any agent
     let config_text = format!(
-        "state_path = \"afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+        "state_path = \"afk.db\"\n[forge]\nurl = \"{url}\"\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\", \"acme/web\"]\n\
-         [runner]\ncommand = [\"sh\", \"{}\"]\n",
-        sb.url,
-        agent.display()
+         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={url}/api/v1\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [watch]\nci_contexts = [\"ci/build\"]\n",
+        url = sb.url,
+        git = sb.dir.display(),
+        tok = sandbox::DEFAULT_TOKEN,
+        agent = agent.display()
     );
     let config_path = dir.join("afk.toml");
     std::fs::write(&config_path, &config_text)?;
@@ -115,7 +119,7 @@ pub fn run(json: bool) -> Result<u8> {
         }
     };
     say(&format!(
-        "afk demo: sandbox forge at {} (state in {})",
+        "afk demo: sandbox forge at {} (git and state in {})",
         sb.url,
         dir.display()
     ));
@@ -126,19 +130,16 @@ pub fn run(json: bool) -> Result<u8> {
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
     let mut ticks = vec![];
     let mut worst = 0;
-    for title in [
-        "tick 1: afk poll",
-        "tick 2: afk poll (acme/api is now locked by the run in flight)",
-    ] {
+    let mut step = |title: &str, t: super::poll::Tick, ticks: &mut Vec<serde_json::Value>| {
         say(&format!("== {title}"));
-        let t = super::poll::tick(&ctx)?;
         if !json {
             print!("{}", t.human);
         }
         worst = worst.max(t.code);
         ticks.push(t.report);
         say("");
-    }
+    };
+    step("afk poll", super::poll::tick(&ctx)?, &mut ticks);
     let prompt = std::fs::read_to_string(ctx.runs_dir().join("1/prompt-1.md")).unwrap_or_default();
     if let Some(section) = prompt
         .split("## Lessons from earlier runs in this repo")
@@ -146,22 +147,98 @@ pub fn run(json: bool) -> Result<u8> {
     {
         let line = section.trim().lines().next().unwrap_or("");
         say(&format!(
-            "== the prompt of run 1 carries the repo's open lessons:\n  {line}\n"
+            "   the prompt of run 1 carries the repo's open lessons:\n  {line}\n"
         ));
     }
-    let snap = crate::store::Store::open(&ctx.state_path())?.lesson_snapshot()?;
+    say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
+    wait_for(&ctx.runs_dir().join("1/exit_status"))?;
+    say("");
+    step(
+        "afk watch (PR open, no CI verdict yet)",
+        super::watch::tick(&ctx)?,
+        &mut ticks,
+    );
+    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+    let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
+    say(&format!(
+        "   CI reports ci/build = success on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .add_status(
+            "acme/api",
+            &head,
+            &serde_json::json!({"state": "success", "context": "ci/build",
+                                "target_url": "https://ci.example.org/acme/api/1"}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    step(
+        "afk watch (green: merging is a person's call)",
+        super::watch::tick(&ctx)?,
+        &mut ticks,
+    );
+    let store = crate::store::Store::open(&ctx.state_path())?;
+    let pr = store
+        .run_row(1)?
+        .and_then(|r| r.pr_number)
+        .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
+    say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #1\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    step(
+        "afk watch (merged: success)",
+        super::watch::tick(&ctx)?,
+        &mut ticks,
+    );
+    step(
+        "afk watch again (nothing left to do, nothing written)",
+        super::watch::tick(&ctx)?,
+        &mut ticks,
+    );
+    step(
+        "afk poll (acme/api is free again: the next issue)",
+        super::poll::tick(&ctx)?,
+        &mut ticks,
+    );
+    let snap = store.lesson_snapshot()?;
     say(&format!(
         "== afk lessons snapshot\nlessons: {} in all, {} open\n",
         snap.total, snap.open
     ));
-    say("watch, harvest and upgrade are not built yet; the demo grows with them.");
+    let events = store.recent_events(5)?;
+    for e in &events {
+        say(&format!("== event: {} {}", e.kind, e.text));
+    }
+    say("\nharvest and upgrade are not built yet; the demo grows with them.");
     say(&format!(
         "run directories (prompt, agent.log, progress.jsonl): {}",
         dir.join("runs").display()
     ));
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": ticks, "lessons": snap});
+        let doc = serde_json::json!({"command": "demo", "ticks": ticks, "lessons": snap, "events": events});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(worst)
+}
+
+/// Wait (bounded) for the scripted agent to finish.
+fn wait_for(p: &std::path::Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !p.exists() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "demo: the scripted agent did not finish within 30 s ({})",
+                p.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
 }

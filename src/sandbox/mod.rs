@@ -240,7 +240,7 @@ impl Forge {
                "repository": null})
     }
 
-    fn add_status(&mut self, repo: &str, sha: &str, body: &Value) -> Result<Value, String> {
+    pub fn add_status(&mut self, repo: &str, sha: &str, body: &Value) -> Result<Value, String> {
         let state = body["state"].as_str().unwrap_or("");
         if !["pending", "success", "error", "failure", "warning"].contains(&state) {
             return Err(format!("invalid state \"{state}\""));
@@ -262,7 +262,7 @@ impl Forge {
 
     /// Merge a PR like a person would: a merge commit, the PR closed and merged,
     /// and every issue its body closes (`Closes #N`) closed.
-    fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
+    pub fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
         let gd = self.git_dir(repo);
         let r = self.repos.get_mut(repo).ok_or("no such repo")?;
         let pr = r
