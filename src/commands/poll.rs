@@ -145,13 +145,12 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         );
     }
-    if cfg.runner.kind != "command" {
-        return Err(anyhow::Error::new(UsageError(
-            "config: runner.kind = \"http\" is not supported yet in this version (use command)"
-                .into(),
-        )));
-    }
     let forge = make_forge(ctx)?;
+    let http_runner = if cfg.runner.kind == "http" {
+        Some(crate::runner::http::HttpRunner::new(cfg)?)
+    } else {
+        None
+    };
     let Some(_lock) = crate::lock::try_acquire(&ctx.state_dir(), "poll")? else {
         eprintln!("afk: another poll tick holds the lock; stepping aside");
         return Ok(Tick {
@@ -259,7 +258,15 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
                 .iter()
                 .map(crate::lessons::prompt_line)
                 .collect();
-            dispatch_one(ctx, &forge, &state_path, &template, w, &lessons)
+            dispatch_one(
+                ctx,
+                &forge,
+                http_runner.as_ref(),
+                &state_path,
+                &template,
+                w,
+                &lessons,
+            )
         });
         for (d, e) in results {
             dispatched.extend(d);
@@ -579,6 +586,7 @@ fn resolve_template(store: &Store, name: &str) -> Result<ResolvedTemplate> {
 fn dispatch_one(
     ctx: &Ctx,
     forge: &Gitea,
+    http_runner: Option<&crate::runner::http::HttpRunner>,
     state_path: &Path,
     t: &ResolvedTemplate,
     w: &Winner,
@@ -623,19 +631,35 @@ fn dispatch_one(
     });
     let run_dir = ctx.runs_dir().join(run_id.to_string());
     let secrets = cfg.secret_env_names();
-    let started = runner::start(&runner::StartSpec {
-        run_id,
-        repo: &w.repo,
-        issue: w.issue.number,
-        branch: &branch,
-        prompt: &text,
-        run_dir: &run_dir,
-        turn: 1,
-        command: &cfg.runner.command,
-        workdir: &cfg.runner.workdir,
-        strip_env: &secrets,
-    });
-    let handle = match started {
+    let started: Result<(String, Option<i64>, Option<i64>)> = match http_runner {
+        Some(h) => {
+            // keep the prompt with the run, as the command runner does
+            let _ = std::fs::create_dir_all(&run_dir)
+                .and_then(|_| std::fs::write(run_dir.join("prompt-1.md"), &text));
+            h.start(&w.repo, w.issue.number, &w.issue.title, &text)
+                .map(|id| (format!("thread:{id}"), None, None))
+        }
+        None => runner::start(&runner::StartSpec {
+            run_id,
+            repo: &w.repo,
+            issue: w.issue.number,
+            branch: &branch,
+            prompt: &text,
+            run_dir: &run_dir,
+            turn: 1,
+            command: &cfg.runner.command,
+            workdir: &cfg.runner.workdir,
+            strip_env: &secrets,
+        })
+        .map(|h| {
+            (
+                format!("pid:{}", h.pid),
+                Some(h.pid as i64),
+                Some(h.start_time as i64),
+            )
+        }),
+    };
+    let (handle, pid, start_time) = match started {
         Ok(h) => h,
         Err(e) => {
             let msg = format!("agent start failed: {e}");
@@ -645,13 +669,8 @@ fn dispatch_one(
             return (None, Some(fail(msg)));
         }
     };
-    if let Err(e) = store.mark_started(
-        run_id,
-        &run_dir.to_string_lossy(),
-        &format!("pid:{}", handle.pid),
-        Some(handle.pid as i64),
-        Some(handle.start_time as i64),
-    ) {
+    if let Err(e) = store.mark_started(run_id, &run_dir.to_string_lossy(), &handle, pid, start_time)
+    {
         return (None, Some(fail(e.to_string())));
     }
     let d = Dispatched {

@@ -5,7 +5,7 @@
 //! are resumed on the next tick if one fails, so every step is idempotent.
 
 use super::poll::{Tick, make_forge};
-use super::{Ctx, UsageError, emit, table};
+use super::{Ctx, emit, table};
 use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::prompt;
 use crate::core::run_state::{
@@ -58,6 +58,7 @@ struct Env<'a> {
     journal: Journal,
     pulls: PullCache,
     issues: IssueCache,
+    http_runner: Option<crate::runner::http::HttpRunner>,
     now: OffsetDateTime,
     runs_dir: PathBuf,
 }
@@ -112,13 +113,12 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    if cfg.runner.kind != "command" {
-        return Err(anyhow::Error::new(UsageError(
-            "config: runner.kind = \"http\" is not supported yet in this version (use command)"
-                .into(),
-        )));
-    }
     let forge = make_forge(ctx)?;
+    let http_runner = if cfg.runner.kind == "http" {
+        Some(crate::runner::http::HttpRunner::new(cfg)?)
+    } else {
+        None
+    };
     let state_path = ctx.state_path();
     if !state_path.exists() {
         // nothing was ever dispatched: nothing to watch, and nothing to create
@@ -172,6 +172,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         journal: Journal::new(cfg, &state_path, ctx.dry_run),
         pulls: Mutex::new(HashMap::new()),
         issues: Mutex::new(HashMap::new()),
+        http_runner,
         now,
         runs_dir: ctx.runs_dir(),
     };
@@ -506,13 +507,35 @@ fn observe(env: &Env, store: &Store, run: &RunRow) -> Result<Seen> {
         pid: pid as i32,
         start_time: run.runner_start_time.unwrap_or(0) as u64,
     });
-    let agent = match &handle {
-        Some(h) => match runner::liveness(h, &run_dir) {
+    let thread = run
+        .runner_handle
+        .as_deref()
+        .and_then(|h| h.strip_prefix("thread:"));
+    let mut thread_marks = String::new();
+    let agent = match (thread, &env.http_runner, &handle) {
+        (Some(id), Some(http), _) => {
+            let t = http.status(id)?;
+            thread_marks = format!(
+                "{}:{}",
+                t.phase.unwrap_or_default(),
+                t.updated_at.unwrap_or_default()
+            );
+            match t.status.as_str() {
+                "running" => Agent::Running,
+                "idle" => Agent::Exited(0),
+                _ => Agent::Exited(1),
+            }
+        }
+        (Some(_), None, _) => anyhow::bail!(
+            "the run was started by the http runner but runner.kind is now \"{}\"",
+            cfg.runner.kind
+        ),
+        (None, _, Some(h)) => match runner::liveness(h, &run_dir) {
             runner::Liveness::Running => Agent::Running,
             runner::Liveness::Exited(c) => Agent::Exited(c),
             runner::Liveness::Vanished => Agent::Vanished,
         },
-        None => Agent::Vanished,
+        (None, _, None) => Agent::Vanished,
     };
     let (progress_len, blocked) = read_progress(&run_dir.join("progress.jsonl"));
     let log_len = std::fs::metadata(run_dir.join("agent.log"))
@@ -523,7 +546,7 @@ fn observe(env: &Env, store: &Store, run: &RunRow) -> Result<Seen> {
         .map(|p| format!("{}:{}", p.state, p.merged))
         .unwrap_or_default();
     let fp = format!(
-        "p{progress_len}:l{log_len}:h{}:c{ci:?}:r{pr_state}:d{deploy:?}:t{}",
+        "p{progress_len}:l{log_len}:a{thread_marks}:h{}:c{ci:?}:r{pr_state}:d{deploy:?}:t{}",
         pr.as_ref().map(|p| p.head.sha.as_str()).unwrap_or(""),
         run.turns
     );
@@ -696,6 +719,20 @@ fn act(env: &Env, store: &Store, run: &RunRow, seen: &Seen, action: Action) -> R
                 .as_ref()
                 .map(PathBuf::from)
                 .unwrap_or_else(|| env.runs_dir.join(run.id.to_string()));
+            if let (Some(http), Some(id)) = (
+                &env.http_runner,
+                run.runner_handle
+                    .as_deref()
+                    .and_then(|h| h.strip_prefix("thread:")),
+            ) {
+                http.message(id, &text)?;
+                return update_checklist(
+                    env,
+                    store,
+                    run,
+                    &checklist_for(env, run, seen, turn, None),
+                );
+            }
             let h = runner::start(&runner::StartSpec {
                 run_id: run.id,
                 repo: &run.repo,

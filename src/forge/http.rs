@@ -10,6 +10,8 @@ use std::time::Duration;
 /// A failed forge request. `status` is None for transport failures.
 #[derive(Debug)]
 pub struct ForgeError {
+    /// "forge" or "runner": which service answered
+    pub service: &'static str,
     pub method: String,
     pub path: String,
     pub status: Option<u16>,
@@ -23,13 +25,13 @@ impl std::fmt::Display for ForgeError {
         match self.status {
             Some(s) => write!(
                 f,
-                "forge: {} {} returned {s}: {}",
-                self.method, self.path, self.message
+                "{}: {} {} returned {s}: {}",
+                self.service, self.method, self.path, self.message
             ),
             None => write!(
                 f,
-                "forge: {} {} failed: {}",
-                self.method, self.path, self.message
+                "{}: {} {} failed: {}",
+                self.service, self.method, self.path, self.message
             ),
         }
     }
@@ -54,6 +56,7 @@ pub struct Response {
 }
 
 pub struct Http {
+    service: &'static str,
     agent: ureq::Agent,
     root: String,
     auth: String,
@@ -87,6 +90,7 @@ impl Http {
             .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
             .build();
         Http {
+            service: "forge",
             agent,
             root: root.trim_end_matches('/').to_string(),
             auth: format!("token {token}"),
@@ -94,6 +98,22 @@ impl Http {
             retries,
             requests: AtomicUsize::new(0),
         }
+    }
+
+    /// A client for another JSON service (the agent-thread runner): bearer
+    /// auth when a token is given, errors prefixed with `service`.
+    pub fn service(
+        service: &'static str,
+        root: &str,
+        bearer: Option<&str>,
+        token_source: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Http {
+        let mut h = Http::new(root, "", token_source, timeout, retries);
+        h.service = service;
+        h.auth = bearer.map(|t| format!("Bearer {t}")).unwrap_or_default();
+        h
     }
 
     pub fn requests(&self) -> usize {
@@ -119,6 +139,7 @@ impl Http {
         exhausted: bool,
     ) -> anyhow::Error {
         anyhow::Error::new(ForgeError {
+            service: self.service,
             method: method.into(),
             path: path.split('?').next().unwrap_or(path).into(),
             status,
@@ -159,11 +180,13 @@ impl Http {
         let mut attempt = 0;
         loop {
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let req = self
+            let mut req = self
                 .agent
                 .request(method, &url)
-                .set("Authorization", &self.auth)
                 .set("Accept", "application/json");
+            if !self.auth.is_empty() {
+                req = req.set("Authorization", &self.auth);
+            }
             let res = match body {
                 Some(b) => req.send_json(b.clone()),
                 None => req.call(),
@@ -341,6 +364,7 @@ mod tests {
     #[test]
     fn forge_error_names_method_path_status() {
         let e = ForgeError {
+            service: "forge",
             method: "GET".into(),
             path: "/repos/a/b/issues".into(),
             status: Some(401),

@@ -1,3 +1,4 @@
-//! Agent runners: `command` (a detached local process) for now; `http` comes with watch.
+//! Agent runners: `command` (a detached local process) and `http` (an agent-thread service).
 
 pub mod command;
+pub mod http;

@@ -19,6 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const DEFAULT_TOKEN: &str = "sandbox-token";
+/// The bearer token of the sandbox's agent-thread service (`/agent`).
+pub const AGENT_TOKEN: &str = "agent-token";
 const TS: &str = "2026-01-01T12:00:00+02:00";
 
 #[derive(Deserialize, Default, Clone)]
@@ -131,6 +133,8 @@ pub struct Forge {
     /// bodies received by the webhook receiver `/_hooks/<name>`
     hooks: Vec<Value>,
     hook_failures: u32,
+    /// the agent-thread service: id -> {repo, issue, title, prompt, status, phase, messages}
+    threads: BTreeMap<String, Value>,
 }
 
 const DEFAULT_LABELS: &[&str] = &[
@@ -166,6 +170,7 @@ impl Forge {
             statuses: BTreeMap::new(),
             hooks: vec![],
             hook_failures: 0,
+            threads: BTreeMap::new(),
             token: DEFAULT_TOKEN.into(),
             me: "afk-bot".into(),
             base,
@@ -570,8 +575,14 @@ fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
             body: b"ok".to_vec(),
         };
     }
-    let Some(api_path) = req.path.strip_prefix("/api/v1").map(str::to_string) else {
-        return err(404, "not found");
+    let agent_service = req.path.starts_with("/agent/");
+    let api_path = if agent_service {
+        req.path.clone()
+    } else {
+        match req.path.strip_prefix("/api/v1") {
+            Some(p) => p.to_string(),
+            None => return err(404, "not found"),
+        }
     };
     // log first, then faults, then the answer
     let (fault, latency) = {
@@ -636,6 +647,12 @@ fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
     }
     let mut f = st.lock().unwrap();
     let auth = req.header("authorization").unwrap_or("");
+    if agent_service {
+        if auth != format!("Bearer {AGENT_TOKEN}") {
+            return err(401, "bearer token required");
+        }
+        return agent_api(&mut f, &req, &api_path);
+    }
     let tok = auth
         .strip_prefix("token ")
         .or_else(|| auth.strip_prefix("Bearer "))
@@ -839,6 +856,52 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
             }
             issue_api(f, req, &full, n, tail)
         }
+        _ => err(404, "not found"),
+    }
+}
+
+/// A small agent-thread service (SPEC 5.3) for the http runner's tests: threads
+/// are created and messaged through the API and driven through the admin API.
+fn agent_api(f: &mut Forge, req: &Request, path: &str) -> Reply {
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method.as_str(), seg.as_slice()) {
+        ("POST", ["agent", "threads"]) => {
+            let b = req.json().unwrap_or(Value::Null);
+            if b["repo"].as_str().is_none() || b["prompt"].as_str().is_none() {
+                return err(422, "repo and prompt are required");
+            }
+            let id = format!("t{}", f.id());
+            let mut t = b.clone();
+            t["id"] = json!(id);
+            t["status"] = json!("running");
+            t["messages"] = json!([]);
+            t["updated_at"] = json!(TS);
+            f.threads.insert(id.clone(), t);
+            Reply::json(201, &json!({"id": id}))
+        }
+        ("POST", ["agent", "threads", id, "messages"]) => {
+            let Some(text) = req
+                .json()
+                .and_then(|v| v["text"].as_str().map(str::to_string))
+            else {
+                return err(422, "text is required");
+            };
+            match f.threads.get_mut(*id) {
+                Some(t) => {
+                    t["messages"].as_array_mut().unwrap().push(json!(text));
+                    t["status"] = json!("running");
+                    Reply::json(201, &json!({"ok": true}))
+                }
+                None => err(404, "no such thread"),
+            }
+        }
+        ("GET", ["agent", "threads", id]) => match f.threads.get(*id) {
+            Some(t) => Reply::json(
+                200,
+                &json!({"status": t["status"], "phase": t["phase"], "updated_at": t["updated_at"]}),
+            ),
+            None => err(404, "no such thread"),
+        },
         _ => err(404, "not found"),
     }
 }
@@ -1063,6 +1126,25 @@ fn admin(st: &Arc<Mutex<Forge>>, path: String, req: &Request) -> Reply {
             }
         }
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.clone())),
+        ("GET", "/threads") => {
+            Reply::json(200, &Value::Array(f.threads.values().cloned().collect()))
+        }
+        ("POST", "/thread") => {
+            let id = body["id"].as_str().unwrap_or("").to_string();
+            match f.threads.get_mut(&id) {
+                Some(t) => {
+                    if let Some(st) = body.get("status") {
+                        t["status"] = st.clone();
+                    }
+                    if let Some(ph) = body.get("phase") {
+                        t["phase"] = ph.clone();
+                    }
+                    t["updated_at"] = json!("2026-01-01T12:05:00+02:00");
+                    Reply::json(200, &json!({"ok": true}))
+                }
+                None => err(404, "no such thread"),
+            }
+        }
         ("POST", "/hooks_fail") => {
             f.hook_failures = body["times"].as_u64().unwrap_or(1) as u32;
             Reply::json(200, &json!({"ok": true}))

@@ -20,6 +20,7 @@ pub struct RunRow {
     pub state: String,
     pub branch: String,
     pub turns: u32,
+    pub runner_handle: Option<String>,
     pub runner_pid: Option<i64>,
     pub runner_start_time: Option<i64>,
     pub run_dir: Option<String>,
@@ -41,7 +42,7 @@ pub struct RunRow {
 
 const COLS: &str = "id, repo, issue, title, url, state, branch, turns, runner_pid, runner_start_time, run_dir, \
     pr_number, pr_url, head_sha, progress_fp, last_progress_at, green_since, checklist_comment_id, checklist_text, \
-    escalation_comment_id, end_reason, created_at, updated_at, ended_at, template_version_id";
+    escalation_comment_id, end_reason, created_at, updated_at, ended_at, template_version_id, runner_handle";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -70,6 +71,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<RunRow> {
         updated_at: r.get(22)?,
         ended_at: r.get(23)?,
         template_version_id: r.get(24)?,
+        runner_handle: r.get(25)?,
     })
 }
 

@@ -1,0 +1,95 @@
+//! The http runner (SPEC 5.3): an agent-thread service.
+//! `POST {url}/threads` {repo, issue, title, prompt} -> {id};
+//! `POST {url}/threads/{id}/messages` {text} for corrective turns;
+//! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?}.
+//! Bearer token from `runner.token_env`; same timeouts, retries and error shape
+//! as the forge client.
+
+use crate::config::Config;
+use crate::forge::http::Http;
+use anyhow::{Result, bail};
+use serde::Deserialize;
+use serde_json::json;
+
+pub struct HttpRunner {
+    http: Http,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Thread {
+    pub status: String,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Created {
+    id: serde_json::Value,
+}
+
+impl HttpRunner {
+    pub fn new(cfg: &Config) -> Result<HttpRunner> {
+        let token = if cfg.runner.token_env.is_empty() {
+            None
+        } else {
+            match std::env::var(&cfg.runner.token_env) {
+                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                _ => bail!(crate::config::ConfigError(format!(
+                    "config: the runner token is missing: set the environment variable {} (runner.token_env)",
+                    cfg.runner.token_env
+                ))),
+            }
+        };
+        Ok(HttpRunner {
+            http: Http::service(
+                "runner",
+                &cfg.runner.url,
+                token.as_deref(),
+                &cfg.runner.token_env,
+                cfg.forge_timeout(),
+                cfg.forge.retries,
+            ),
+        })
+    }
+
+    /// Start a thread; its id is the run's handle.
+    pub fn start(&self, repo: &str, issue: u64, title: &str, prompt: &str) -> Result<String> {
+        let c: Created = self.http.json(
+            "POST",
+            "/threads",
+            Some(&json!({"repo": repo, "issue": issue, "title": title, "prompt": prompt})),
+        )?;
+        let id = match c.id {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            other => bail!("runner: POST /threads answered an id that is not a string: {other}"),
+        };
+        if id.is_empty() || id.contains('/') {
+            bail!("runner: POST /threads answered an unusable thread id \"{id}\"");
+        }
+        Ok(id)
+    }
+
+    /// A corrective turn: one more message on the thread.
+    pub fn message(&self, id: &str, text: &str) -> Result<()> {
+        self.http.send(
+            "POST",
+            &format!("/threads/{id}/messages"),
+            Some(&json!({ "text": text })),
+        )?;
+        Ok(())
+    }
+
+    pub fn status(&self, id: &str) -> Result<Thread> {
+        let t: Thread = self.http.json("GET", &format!("/threads/{id}"), None)?;
+        if !["running", "idle", "error"].contains(&t.status.as_str()) {
+            bail!(
+                "runner: GET /threads/{id} answered status \"{}\" (expected running, idle or error)",
+                t.status
+            );
+        }
+        Ok(t)
+    }
+}

@@ -1,0 +1,175 @@
+//! The http runner (SPEC 5.3) against the sandbox's agent-thread service:
+//! dispatch, status, corrective turns as messages, failures, the bearer token.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::*;
+
+fn setup(watch: &str) -> (Sandbox, Afk) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\ntimeout = \"5s\"\nretries = 1\n\
+         [runner]\nkind = \"http\"\nurl = \"{url}/agent\"\ntoken_env = \"AFK_AGENT_TOKEN\"\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n[watch]\n{watch}\n",
+        url = sb.url
+    ));
+    (sb, afk)
+}
+
+fn run(afk: &Afk, args: &[&str]) -> (i32, Value, String) {
+    let out = afk
+        .cmd()
+        .env("AFK_AGENT_TOKEN", "agent-token")
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn threads(sb: &Sandbox) -> Vec<Value> {
+    sb.admin("GET", "/threads", None)
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn poll_starts_a_thread_then_labels() {
+    let (sb, afk) = setup("");
+    let (code, r, err) = run(&afk, &["poll"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    let t = threads(&sb);
+    assert_eq!(t.len(), 1);
+    assert_eq!(
+        (
+            t[0]["repo"].as_str(),
+            t[0]["issue"].as_u64(),
+            t[0]["title"].as_str()
+        ),
+        (Some("acme/api"), Some(1), Some("Issue 1"))
+    );
+    assert!(t[0]["prompt"].as_str().unwrap().contains("Closes #1"));
+    assert!(
+        sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
+    let h = afk.sql_rows("SELECT runner_handle, runner_kind FROM runs");
+    assert_eq!(h[0][0], format!("thread:{}", t[0]["id"].as_str().unwrap()));
+    assert_eq!(h[0][1], "http");
+    assert!(
+        afk.scratch.path("state/runs/1/prompt-1.md").exists(),
+        "the prompt is kept with the run"
+    );
+}
+
+#[test]
+fn watch_follows_the_thread_and_sends_corrective_turns_as_messages() {
+    let (sb, afk) = setup("fix_forward_max = 1");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("agent-running".into()))
+    );
+    // the thread goes idle without a PR: a corrective turn is one more message
+    sb.admin(
+        "POST",
+        "/thread",
+        Some(json!({"id": id, "status": "idle", "phase": "done"})),
+    );
+    let (_, r, _) = run(&afk, &["watch"]);
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    let t = &threads(&sb)[0];
+    assert_eq!(t["messages"].as_array().unwrap().len(), 1);
+    assert!(
+        t["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("without opening a pull request")
+    );
+    assert_eq!(afk.sql_rows("SELECT turns FROM runs")[0][0], "2");
+    assert_eq!(threads(&sb).len(), 1, "no new thread for a corrective turn");
+    // it errors out: the budget is spent, escalate
+    sb.admin(
+        "POST",
+        "/thread",
+        Some(json!({"id": id, "status": "error"})),
+    );
+    let (_, r, _) = run(&afk, &["watch"]);
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("no-pr".into())));
+}
+
+#[test]
+fn a_failed_thread_start_leaves_no_label() {
+    let (sb, afk) = setup("");
+    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));
+    let (code, r, _) = run(&afk, &["poll"]);
+    assert_eq!(code, 1);
+    let msg = r["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("agent start failed: runner: POST /threads returned 500"),
+        "{msg}"
+    );
+    assert!(
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
+    assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "failed");
+}
+
+#[test]
+fn the_runner_token_is_required_and_never_shown() {
+    let (sb, afk) = setup("");
+    let out = afk
+        .cmd()
+        .env_remove("AFK_AGENT_TOKEN")
+        .arg("poll")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AFK_AGENT_TOKEN"));
+    assert!(sb.requests().is_empty());
+    // a wrong token: a clear 401 naming the variable, not the value
+    let out = afk
+        .cmd()
+        .env("AFK_AGENT_TOKEN", "wrong-secret")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("runner: POST /threads returned 401: check AFK_AGENT_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong-secret"));
+}
+
+#[test]
+fn a_malformed_thread_status_is_an_error_and_the_run_stays() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    sb.faults(json!([{"method": "GET", "path": "/agent/threads/", "malformed": true}]));
+    let (code, r, _) = run(&afk, &["watch"]);
+    assert_eq!(code, 1);
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("malformed JSON")
+    );
+    assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatched");
+}
