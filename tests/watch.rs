@@ -482,3 +482,53 @@ fn watch_with_no_state_file_does_nothing() {
     assert!(sb.requests().is_empty());
     assert!(!afk.state().exists());
 }
+
+#[test]
+fn notify_events_filters_what_is_sent() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(
+        &sb,
+        "pr",
+        "fix_forward_max = 0",
+        &format!("{NOTIFY}\nevents = [\"run.succeeded\"]"),
+    );
+    afk.poll();
+    afk.wait_agent(1);
+    sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "escalate");
+    assert!(sb.hooks().is_empty(), "run.escalated is filtered out");
+    let (_, s, _) = afk.json(&["status"]);
+    assert_eq!(
+        s["events"][0]["kind"], "run.escalated",
+        "the event is still recorded"
+    );
+}
+
+#[test]
+fn a_pr_green_and_unmerged_for_a_day_records_merge_hold() {
+    let (sb, afk) = setup("pr", "");
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    afk.watch();
+    afk.sql("UPDATE runs SET green_since = '2020-01-01T00:00:00Z'");
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("awaiting-merge".into()))
+    );
+    let (_, l, _) = afk.json(&["lessons", "list", "--type", "merge_hold"]);
+    assert_eq!(l["lessons"].as_array().unwrap().len(), 1);
+    assert_eq!(l["lessons"][0]["work_item"], "acme/api#1");
+}
+
+#[test]
+fn a_second_watch_steps_aside_while_the_lock_is_held() {
+    let (sb, afk) = setup("pr", "");
+    let f = std::fs::File::create(afk.scratch.path("state/watch.lock")).unwrap();
+    f.try_lock().unwrap();
+    sb.clear_requests();
+    let out = afk.cmd().arg("watch").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another watch tick holds the lock"));
+    assert!(sb.requests().is_empty());
+}
