@@ -34,6 +34,18 @@ fn release_afk() -> PathBuf {
     bin
 }
 
+/// A call to the sandbox's admin API.
+fn admin(url: &str, method: &str, path: &str, body: Option<Value>) -> Value {
+    let r = ureq::request(method, &format!("{url}/_admin{path}"));
+    match body {
+        Some(b) => r.send_json(b),
+        None => r.call(),
+    }
+    .unwrap()
+    .into_json()
+    .unwrap()
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -79,16 +91,7 @@ fn main() {
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
     let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
-    let admin = |m: &str, p: &str, body: Option<Value>| -> Value {
-        let r = ureq::request(m, &format!("{}/_admin{p}", sb.url));
-        match body {
-            Some(b) => r.send_json(b),
-            None => r.call(),
-        }
-        .unwrap()
-        .into_json()
-        .unwrap()
-    };
+    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
     admin(
         "POST",
         "/faults",
@@ -324,16 +327,7 @@ fn watch_bench(dir: &std::path::Path) {
             store.set_state(id, "dispatched").unwrap();
         }
     }
-    let admin = |m: &str, p: &str, body: Option<Value>| -> Value {
-        let r = ureq::request(m, &format!("{}/_admin{p}", sb.url));
-        match body {
-            Some(b) => r.send_json(b),
-            None => r.call(),
-        }
-        .unwrap()
-        .into_json()
-        .unwrap()
-    };
+    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
     admin(
         "POST",
         "/faults",

@@ -130,7 +130,7 @@ pub fn run(json: bool) -> Result<u8> {
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
     let mut ticks = vec![];
     let mut worst = 0;
-    let mut step = |title: &str, t: super::poll::Tick, ticks: &mut Vec<serde_json::Value>| {
+    let mut step = |title: &str, t: super::Tick, ticks: &mut Vec<serde_json::Value>| {
         say(&format!("== {title}"));
         if !json {
             print!("{}", t.human);

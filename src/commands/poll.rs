@@ -1,7 +1,7 @@
 //! `afk poll`: one dispatch tick (SPEC 3). Kill switch, reconcile, list, decide
 //! (core::dispatch), then per winner: claim in SQLite -> start the agent -> label.
 
-use super::{Ctx, UsageError, emit, table};
+use super::{Ctx, ErrorItem, Tick, UsageError, emit, record_transient, stepped_aside, table};
 use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason};
 use crate::core::prompt;
 use crate::forge::gitea::{self, Issue};
@@ -30,36 +30,6 @@ struct Skipped {
     repo: String,
     issue: u64,
     reason: Reason,
-}
-
-#[derive(Serialize, Clone)]
-struct ErrorItem {
-    repo: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issue: Option<u64>,
-    message: String,
-    /// a forge call that exhausted its retries: a `transient_retry` lesson
-    #[serde(skip)]
-    transient: bool,
-}
-
-impl ErrorItem {
-    fn from_err(repo: &str, issue: Option<u64>, e: &anyhow::Error) -> ErrorItem {
-        ErrorItem {
-            repo: repo.to_string(),
-            issue,
-            message: e.to_string(),
-            transient: ForgeError::is_exhausted(e),
-        }
-    }
-    fn msg(repo: &str, issue: Option<u64>, message: String) -> ErrorItem {
-        ErrorItem {
-            repo: repo.to_string(),
-            issue,
-            message,
-            transient: false,
-        }
-    }
 }
 
 #[derive(Serialize, Clone)]
@@ -107,13 +77,6 @@ pub fn make_forge(ctx: &Ctx) -> Result<Gitea> {
     )))
 }
 
-/// What one tick did: the JSON report, its human text, and the exit code.
-pub struct Tick {
-    pub report: serde_json::Value,
-    pub human: String,
-    pub code: u8,
-}
-
 fn disabled(ctx: &Ctx, why: &str) -> Result<Tick> {
     let report = json!({
         "tick": "poll", "dry_run": ctx.dry_run, "enabled": false, "reason": why,
@@ -152,13 +115,11 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         None
     };
     let Some(_lock) = crate::lock::try_acquire(&ctx.state_dir(), "poll")? else {
-        eprintln!("afk: another poll tick holds the lock; stepping aside");
-        return Ok(Tick {
-            report: json!({"tick": "poll", "dry_run": ctx.dry_run, "enabled": true, "stepped_aside": true,
-                "reconciled": [], "dispatched": [], "skipped": [], "errors": []}),
-            human: String::new(),
-            code: 0,
-        });
+        return Ok(stepped_aside(
+            "poll",
+            ctx.dry_run,
+            json!({"reconciled": [], "dispatched": [], "skipped": [], "errors": []}),
+        ));
     };
     let store = if ctx.dry_run {
         Store::open_for_read(&ctx.state_path())?
@@ -274,21 +235,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         }
     }
 
-    // Forge calls that exhausted their retries: one transient_retry lesson each
-    // (deduplicated by the journal). The journal never changes the tick.
-    for e in errors.iter().filter(|e| e.transient) {
-        journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "transient_retry".into(),
-            repo: Some(e.repo.clone()),
-            work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
-            stage: Some("poll".into()),
-            agent: Some("afk".into()),
-            root_cause: Some("a forge call failed after all retries".into()),
-            suggestion: Some("check the forge's health and rate limits; raise forge.retries or forge.timeout if it is slow".into()),
-            detail: Some(e.message.clone()),
-            ..Default::default()
-        });
-    }
+    record_transient(&journal, &errors, "poll");
 
     let requests = forge.http.requests();
     let report = json!({

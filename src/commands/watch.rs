@@ -4,8 +4,8 @@
 //! first (with their outbox event, in one transaction) and their forge writes
 //! are resumed on the next tick if one fails, so every step is idempotent.
 
-use super::poll::{Tick, make_forge};
-use super::{Ctx, emit, table};
+use super::poll::make_forge;
+use super::{Ctx, ErrorItem, Tick, emit, record_transient, stepped_aside, table};
 use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::prompt;
 use crate::core::run_state::{
@@ -36,16 +36,6 @@ struct ActionItem {
     action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-}
-
-#[derive(Serialize, Clone)]
-struct ErrorItem {
-    repo: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issue: Option<u64>,
-    message: String,
-    #[serde(skip)]
-    transient: bool,
 }
 
 /// Lists fetched at most once per repo per tick, shared by the runs of a repo.
@@ -130,13 +120,11 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         });
     }
     let Some(_lock) = crate::lock::try_acquire(&ctx.state_dir(), "watch")? else {
-        eprintln!("afk: another watch tick holds the lock; stepping aside");
-        return Ok(Tick {
-            report: json!({"tick": "watch", "dry_run": ctx.dry_run, "enabled": true, "stepped_aside": true,
-                "actions": [], "errors": [], "events": {"sent": 0, "failed": 0}}),
-            human: String::new(),
-            code: 0,
-        });
+        return Ok(stepped_aside(
+            "watch",
+            ctx.dry_run,
+            json!({"actions": [], "errors": [], "events": {"sent": 0, "failed": 0}}),
+        ));
     };
     let store = if ctx.dry_run {
         Store::open_for_read(&state_path)?
@@ -201,18 +189,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         actions.extend(a);
         errors.extend(e);
     }
-    for e in errors.iter().filter(|e| e.transient) {
-        env.journal.auto(NewLesson {
-            lesson_type: "transient_retry".into(),
-            repo: Some(e.repo.clone()),
-            work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
-            stage: Some("watch".into()),
-            agent: Some("afk".into()),
-            root_cause: Some("a forge call failed after all retries".into()),
-            detail: Some(e.message.clone()),
-            ..Default::default()
-        });
-    }
+    record_transient(&env.journal, &errors, "watch");
     let delivery = if ctx.dry_run {
         crate::notify::Delivery::default()
     } else {
