@@ -380,6 +380,14 @@ fn forge_faults_during_an_escalation_are_finished_next_tick() {
     assert_eq!(code, 1);
     assert!(r["errors"][0]["message"].as_str().unwrap().contains("500"));
     assert_eq!(state_of(&afk, 1), "escalating", "decided, writes pending");
+    // a half-finished escalation still holds the repo's slot
+    sb.admin(
+        "POST",
+        "/issues",
+        Some(json!({"repo": "acme/api", "issue": ready(7, "alice")})),
+    );
+    let (_, p, _) = afk.poll();
+    assert_eq!(reason_of(&p, "acme/api", 7).as_deref(), Some("repo-locked"));
     sb.faults(json!([]));
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");

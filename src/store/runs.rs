@@ -4,8 +4,16 @@ use super::{Store, now};
 use anyhow::Result;
 use rusqlite::params;
 
-/// States in which a run holds its repo's slot.
-pub const IN_FLIGHT: &[&str] = &["dispatching", "started", "dispatched"];
+/// States in which a run holds its repo's slot: also the decided end states
+/// whose forge writes are not all done yet.
+pub const IN_FLIGHT: &[&str] = &[
+    "dispatching",
+    "started",
+    "dispatched",
+    "escalating",
+    "succeeding",
+    "abandoning",
+];
 
 #[derive(Debug, Clone)]
 pub struct Run {
