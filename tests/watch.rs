@@ -540,3 +540,23 @@ fn a_second_watch_steps_aside_while_the_lock_is_held() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("another watch tick holds the lock"));
     assert!(sb.requests().is_empty());
 }
+
+#[test]
+fn a_deleted_checklist_is_posted_again() {
+    let (sb, afk) = setup("pr", "");
+    afk.watch();
+    let st = sb.admin("GET", "/state", None);
+    let id = st["repos"][0]["comments"][0]["id"].as_i64().unwrap();
+    let resp = ureq::delete(&format!(
+        "{}/api/v1/repos/acme/api/issues/comments/{id}",
+        sb.url
+    ))
+    .set("Authorization", &format!("token {TOKEN}"))
+    .call()
+    .unwrap();
+    assert_eq!(resp.status(), 204);
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert!(checklist(&sb).contains("- [x] CI green"));
+}

@@ -634,7 +634,14 @@ fn update_checklist(env: &Env, store: &Store, run: &RunRow, text: &str) -> Resul
     };
     let id = match id {
         Some(neg) if neg < 0 => -neg,
-        Some(id) => env.forge.edit_comment(&run.repo, id, text)?.id,
+        Some(id) => match env.forge.edit_comment(&run.repo, id, text) {
+            Ok(c) => c.id,
+            // a person deleted it: post it again rather than fail every tick
+            Err(e) if ForgeError::status_of(&e) == Some(404) => {
+                env.forge.create_comment(&run.repo, run.issue, text)?.id
+            }
+            Err(e) => return Err(e),
+        },
         None => env.forge.create_comment(&run.repo, run.issue, text)?.id,
     };
     store.set_checklist(run.id, id, text)

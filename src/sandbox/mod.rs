@@ -827,6 +827,22 @@ fn api(f: &mut Forge, req: &Request, path: &str) -> Reply {
                 None => err(404, "user is not a collaborator"),
             }
         }
+        ("DELETE", ["issues", "comments", id]) => {
+            let Ok(id) = id.parse::<i64>() else {
+                return err(404, "not found");
+            };
+            match f.comments.get(&id).filter(|c| c.repo == full) {
+                Some(_) => {
+                    f.comments.remove(&id);
+                    Reply::Send {
+                        status: 204,
+                        headers: vec![],
+                        body: vec![],
+                    }
+                }
+                None => err(404, "comment does not exist"),
+            }
+        }
         ("PATCH", ["issues", "comments", id]) | ("GET", ["issues", "comments", id]) => {
             let Ok(id) = id.parse::<i64>() else {
                 return err(404, "not found");
