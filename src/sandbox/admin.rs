@@ -1,0 +1,156 @@
+//! The admin API for tests, `/_admin/...`: seed and change the forge as people
+//! would (issues, labels, states, merges, CI statuses), drive agent threads,
+//! set faults, and read back what the sandbox received and holds.
+
+use super::http::{Reply, Request};
+use super::model::Forge;
+use super::routes::gitea::shapes;
+use super::{SeedIssue, agent, err, git};
+use serde_json::{Value, json};
+
+/// Answer `/_admin<path>`.
+pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
+    let body = req.json().unwrap_or(Value::Null);
+    match (req.method.as_str(), path) {
+        ("GET", "/health") => ok(),
+        ("POST", "/seed") => seed(f, body),
+        ("POST", "/issues") => add_issue(f, &body),
+        ("POST", "/label") => label(f, &body),
+        ("POST", "/issue_state") => issue_state(f, &body),
+        ("POST", "/merge") => merge(f, &body),
+        ("POST", "/status") => status(f, &body),
+        ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
+        ("POST", "/hooks_fail") => {
+            f.hooks.failures = body["times"].as_u64().unwrap_or(1) as u32;
+            ok()
+        }
+        ("GET", "/threads") => {
+            Reply::json(200, &Value::Array(f.threads.values().cloned().collect()))
+        }
+        ("POST", "/thread") => agent::drive(f, &body),
+        ("POST", "/faults") => {
+            f.faults.set(&body);
+            ok()
+        }
+        ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
+        ("DELETE", "/requests") => {
+            f.log.clear();
+            ok()
+        }
+        ("GET", "/state") => state(f),
+        _ => err(404, "unknown admin call"),
+    }
+}
+
+/// Keep a forge or agent-service request in the log `/_admin/requests` reads:
+/// `{method, path, query, body}`, the body as JSON when it is JSON.
+pub(super) fn record(f: &mut Forge, req: &Request, path: &str) {
+    let body = req.json().unwrap_or_else(|| {
+        if req.body.is_empty() {
+            Value::Null
+        } else {
+            json!(String::from_utf8_lossy(&req.body))
+        }
+    });
+    f.log
+        .push(json!({"method": req.method, "path": path, "query": req.raw_query, "body": body}));
+}
+
+fn ok() -> Reply {
+    Reply::json(200, &json!({"ok": true}))
+}
+
+fn seed(f: &mut Forge, body: Value) -> Reply {
+    match serde_json::from_value(body) {
+        Ok(s) => match f.seed(s) {
+            Ok(()) => ok(),
+            Err(e) => err(400, &e),
+        },
+        Err(e) => err(400, &format!("seed: {e}")),
+    }
+}
+
+/// `{repo, issue: SeedIssue}` -> `{number}`
+fn add_issue(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    match serde_json::from_value::<SeedIssue>(body.get("issue").cloned().unwrap_or(Value::Null))
+        .map_err(|e| e.to_string())
+        .and_then(|i| f.add_issue(repo, i))
+    {
+        Ok(n) => Reply::json(201, &json!({"number": n})),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// `{repo, issue, label, by = alice, add = true}`
+fn label(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let issue = body["issue"].as_u64().unwrap_or(0);
+    let label = body["label"].as_str().unwrap_or("");
+    let by = body["by"].as_str().unwrap_or("alice");
+    let add = body["add"].as_bool().unwrap_or(true);
+    match f.label(repo, issue, label, by, add) {
+        Ok(()) => ok(),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// `{repo, issue, state = closed}`
+fn issue_state(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let n = body["issue"].as_u64().unwrap_or(0);
+    let state = body["state"].as_str().unwrap_or("closed");
+    match f.repos.get_mut(repo).and_then(|r| r.issues.get_mut(&n)) {
+        Some(i) => {
+            i.state = state.to_string();
+            ok()
+        }
+        None => err(404, "no such issue"),
+    }
+}
+
+/// `{repo, pr}` -> `{merge_commit_sha}`
+fn merge(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let n = body["pr"].as_u64().unwrap_or(0);
+    match f.merge(repo, n) {
+        Ok(sha) => Reply::json(200, &json!({"merge_commit_sha": sha})),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// A CI status, `{repo, sha | branch, state, context, ...}` -> `{sha, status}`
+fn status(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let sha = match (body["sha"].as_str(), body["branch"].as_str()) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(b)) => git::head(&f.git_dir(repo), b),
+        _ => None,
+    };
+    let Some(sha) = sha else {
+        return err(400, "give sha, or a branch that exists");
+    };
+    match f.add_status(repo, &sha, body) {
+        Ok(v) => Reply::json(200, &json!({"sha": sha, "status": v})),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// Every repo's issues (as the Gitea API shows them) and comments.
+fn state(f: &Forge) -> Reply {
+    let repos: Vec<Value> = f
+        .repos
+        .values()
+        .map(|r| {
+            let issues: Vec<Value> = r.issues.values().map(|i| shapes::issue(f, r, i)).collect();
+            let comments: Vec<Value> = f
+                .comments
+                .values()
+                .filter(|c| c.repo == r.full_name)
+                .map(|c| json!({"id": c.id, "issue": c.issue, "body": c.body, "user": c.user}))
+                .collect();
+            json!({"name": r.full_name, "issues": issues, "comments": comments})
+        })
+        .collect();
+    Reply::json(200, &json!({"repos": repos}))
+}

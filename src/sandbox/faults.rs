@@ -1,0 +1,90 @@
+//! Injected misbehaviour for the forge and agent-service APIs: latency, error
+//! statuses (with `Retry-After`), hangs, dropped connections and malformed
+//! bodies, each for matching requests and optionally only so many times.
+
+use super::err;
+use super::http::Reply;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fault {
+    pub method: Option<String>,
+    /// substring of the API path (without /api/v1)
+    pub path: Option<String>,
+    pub status: Option<u16>,
+    pub retry_after: Option<u64>,
+    pub latency_ms: Option<u64>,
+    pub hang: bool,
+    pub drop: bool,
+    pub malformed: bool,
+    /// how many matching requests it applies to; absent: all
+    pub times: Option<u32>,
+}
+
+/// The faults in force, set as a whole by `/_admin/faults`.
+#[derive(Default)]
+pub(super) struct Faults {
+    rules: Vec<Fault>,
+    /// added to every request
+    latency_ms: u64,
+}
+
+impl Faults {
+    /// Replace the faults from `{faults: [Fault], latency_ms}`; a malformed list clears them.
+    pub(super) fn set(&mut self, body: &Value) {
+        self.rules = serde_json::from_value(body["faults"].clone()).unwrap_or_default();
+        self.latency_ms = body["latency_ms"].as_u64().unwrap_or(0);
+    }
+
+    /// The first fault matching this request (using up one of its `times`),
+    /// and the latency every request gets.
+    pub(super) fn pick(&mut self, method: &str, path: &str) -> (Option<Fault>, u64) {
+        let hit = self.rules.iter_mut().find(|f| {
+            f.method
+                .as_ref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.path.as_ref().is_none_or(|p| path.contains(p.as_str()))
+                && f.times.is_none_or(|t| t > 0)
+        });
+        let hit = hit.map(|f| {
+            if let Some(t) = f.times.as_mut() {
+                *t -= 1;
+            }
+            f.clone()
+        });
+        (hit, self.latency_ms)
+    }
+}
+
+/// Wait out the latency, then misbehave as `fault` says; None: answer normally.
+/// Called without the forge locked, so other requests go on meanwhile.
+pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
+    let extra = fault.as_ref().and_then(|f| f.latency_ms).unwrap_or(0);
+    if latency_ms + extra > 0 {
+        std::thread::sleep(Duration::from_millis(latency_ms + extra));
+    }
+    let f = fault?;
+    if f.hang {
+        std::thread::sleep(Duration::from_secs(120));
+        return Some(Reply::Drop);
+    }
+    if f.drop {
+        return Some(Reply::Drop);
+    }
+    if f.malformed {
+        return Some(Reply::Send {
+            status: 200,
+            headers: vec![],
+            body: b"{\"id\": 1, \"broken\": [".to_vec(),
+        });
+    }
+    let s = f.status?;
+    let mut r = err(s, "injected fault");
+    if let Some(ra) = f.retry_after {
+        r = r.with_header("Retry-After", &ra.to_string());
+    }
+    Some(r)
+}

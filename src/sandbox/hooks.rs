@@ -1,0 +1,30 @@
+//! A webhook receiver (Slack-style and generic) for notifier tests: bodies
+//! posted to `/_hooks/<name>` are kept for `/_admin/hooks` to read back, and
+//! the next few can be made to fail.
+
+use super::err;
+use super::http::{Reply, Request};
+use super::model::Forge;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+pub(super) struct Hooks {
+    /// `{hook: name, body}`, in arrival order
+    pub(super) received: Vec<Value>,
+    /// how many of the next deliveries answer 500
+    pub(super) failures: u32,
+}
+
+pub(super) fn receive(f: &mut Forge, name: &str, req: &Request) -> Reply {
+    if f.hooks.failures > 0 {
+        f.hooks.failures -= 1;
+        return err(500, "injected webhook failure");
+    }
+    let body = req.json().unwrap_or(Value::Null);
+    f.hooks.received.push(json!({"hook": name, "body": body}));
+    Reply::Send {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/plain".into())],
+        body: b"ok".to_vec(),
+    }
+}

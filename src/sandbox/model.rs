@@ -1,0 +1,272 @@
+//! The forge's state, independent of any API dialect: repositories with their
+//! labels, issues and pull requests (one numbering), comments, each issue's
+//! label timeline, and commit statuses; plus the rules that change it (label,
+//! merge, add a status). The routes render it in a forge's shapes.
+
+use super::agent::Threads;
+use super::faults::Faults;
+use super::git;
+use super::hooks::Hooks;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub(super) struct Issue {
+    pub(super) id: i64,
+    pub(super) number: u64,
+    pub(super) title: String,
+    pub(super) body: String,
+    pub(super) state: String,
+    /// label ids, in the order they were added
+    pub(super) labels: Vec<i64>,
+    pub(super) pull: bool,
+    pub(super) author: String,
+    /// issue numbers in the same repo this one depends on
+    pub(super) deps: Vec<u64>,
+    pub(super) timeline: Vec<LabelEvent>,
+    /// for a pull request: its head branch
+    pub(super) head: Option<String>,
+    pub(super) base: String,
+    pub(super) merged: bool,
+    pub(super) merge_sha: Option<String>,
+}
+
+/// A label added to or removed from an issue, as its timeline shows it.
+pub(super) struct LabelEvent {
+    pub(super) id: i64,
+    pub(super) label: i64,
+    pub(super) name: String,
+    pub(super) by: String,
+    pub(super) added: bool,
+}
+
+pub(super) struct Repo {
+    pub(super) id: i64,
+    pub(super) full_name: String,
+    /// (id, name), in creation order
+    pub(super) labels: Vec<(i64, String)>,
+    pub(super) issues: BTreeMap<u64, Issue>,
+    /// login -> permission ("read", "write", "admin")
+    pub(super) collaborators: BTreeMap<String, String>,
+    pub(super) deps_enabled: bool,
+    pub(super) permission_lookup: bool,
+    pub(super) renamed_to: Option<String>,
+}
+
+pub(super) struct Comment {
+    pub(super) id: i64,
+    pub(super) repo: String,
+    pub(super) issue: u64,
+    pub(super) body: String,
+    pub(super) user: String,
+}
+
+/// A commit status as a CI reported it.
+pub(super) struct Status {
+    pub(super) id: i64,
+    pub(super) state: String,
+    pub(super) context: String,
+    pub(super) target_url: String,
+    pub(super) description: String,
+    pub(super) creator: String,
+}
+
+/// The states a commit status can be in.
+const STATUS_STATES: &[&str] = &["pending", "success", "error", "failure", "warning"];
+
+/// Everything the sandbox holds: the forge model, and the test machinery's
+/// state beside it (request log, faults, webhooks received, agent threads).
+pub struct Forge {
+    pub(super) token: String,
+    pub(super) me: String,
+    /// the sandbox's URL, for the links in answers
+    pub(super) base: String,
+    next_id: i64,
+    pub(super) repos: BTreeMap<String, Repo>,
+    pub(super) comments: BTreeMap<i64, Comment>,
+    /// commit statuses by (repo, sha), oldest first
+    pub(super) statuses: BTreeMap<(String, String), Vec<Status>>,
+    /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
+    dir: PathBuf,
+    /// every forge and agent-service request received: {method, path, query, body}
+    pub(super) log: Vec<Value>,
+    pub(super) faults: Faults,
+    pub(super) hooks: Hooks,
+    pub(super) threads: Threads,
+}
+
+impl Forge {
+    pub(super) fn new(base: String, dir: PathBuf) -> Forge {
+        Forge {
+            token: super::DEFAULT_TOKEN.into(),
+            me: "afk-bot".into(),
+            base,
+            next_id: 1,
+            repos: BTreeMap::new(),
+            comments: BTreeMap::new(),
+            statuses: BTreeMap::new(),
+            dir,
+            log: vec![],
+            faults: Faults::default(),
+            hooks: Hooks::default(),
+            threads: Threads::new(),
+        }
+    }
+
+    pub fn git_dir(&self, repo: &str) -> PathBuf {
+        self.dir.join(format!("{repo}.git"))
+    }
+
+    /// A fresh id; issues, labels, comments, events and statuses share one sequence.
+    pub(super) fn id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    /// The commit a pull request's head branch points at ("" if none).
+    pub(super) fn head_sha(&self, repo: &str, i: &Issue) -> String {
+        i.head
+            .as_deref()
+            .and_then(|h| git::head(&self.git_dir(repo), h))
+            .unwrap_or_default()
+    }
+
+    /// Add or remove a label as `by`, with its timeline event.
+    pub(super) fn label(
+        &mut self,
+        repo: &str,
+        number: u64,
+        name: &str,
+        by: &str,
+        add: bool,
+    ) -> Result<(), String> {
+        let ev = self.id();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let (lid, lname) = r
+            .labels
+            .iter()
+            .find(|(_, n)| n == name)
+            .cloned()
+            .ok_or(format!("no label {name} in {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        let has = issue.labels.contains(&lid);
+        if add && !has {
+            issue.labels.push(lid);
+        } else if !add && has {
+            issue.labels.retain(|l| *l != lid);
+        } else {
+            return Ok(());
+        }
+        issue.timeline.push(LabelEvent {
+            id: ev,
+            label: lid,
+            name: lname,
+            by: by.to_string(),
+            added: add,
+        });
+        Ok(())
+    }
+
+    /// Merge a PR like a person would: a merge commit, the PR closed and merged,
+    /// and every issue its body closes (`Closes #N`) closed.
+    pub fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
+        let gd = self.git_dir(repo);
+        let r = self.repos.get_mut(repo).ok_or("no such repo")?;
+        let pr = r
+            .issues
+            .get_mut(&number)
+            .filter(|i| i.pull)
+            .ok_or("no such pull request")?;
+        if pr.merged || pr.state != "open" {
+            return Err("the pull request is not open".into());
+        }
+        let head = pr
+            .head
+            .clone()
+            .ok_or("the pull request has no head branch")?;
+        let sha = git::merge(
+            &gd,
+            &pr.base,
+            &head,
+            &format!("Merge pull request #{number}"),
+        )?;
+        pr.merged = true;
+        pr.state = "closed".into();
+        pr.merge_sha = Some(sha.clone());
+        // the client's own reading of closing keywords, so both agree
+        let closer = crate::forge::gitea::PullRequest {
+            number,
+            state: "closed".into(),
+            merged: true,
+            merge_commit_sha: None,
+            head: Default::default(),
+            body: Some(pr.body.clone()),
+            html_url: String::new(),
+        };
+        for i in r
+            .issues
+            .values_mut()
+            .filter(|i| !i.pull && i.state == "open")
+        {
+            if closer.closes(i.number) {
+                i.state = "closed".into();
+            }
+        }
+        Ok(sha)
+    }
+
+    /// Record a commit status on `sha` (the repo need not be seeded, like a
+    /// forge that accepts statuses for any commit it will later see).
+    pub(super) fn push_status(
+        &mut self,
+        repo: &str,
+        sha: &str,
+        mut status: Status,
+    ) -> Result<(), String> {
+        if !STATUS_STATES.contains(&status.state.as_str()) {
+            return Err(format!("invalid state \"{}\"", status.state));
+        }
+        status.id = self.id();
+        self.statuses
+            .entry((repo.to_string(), sha.to_string()))
+            .or_default()
+            .push(status);
+        Ok(())
+    }
+
+    /// Every status on `sha`, oldest first.
+    pub(super) fn statuses(&self, repo: &str, sha: &str) -> &[Status] {
+        self.statuses
+            .get(&(repo.to_string(), sha.to_string()))
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The latest status per context on `sha`, in the order the contexts last reported.
+    pub(super) fn latest_statuses(&self, repo: &str, sha: &str) -> Vec<&Status> {
+        let mut latest: Vec<&Status> = vec![];
+        for st in self.statuses(repo, sha).iter().rev() {
+            if !latest.iter().any(|l| l.context == st.context) {
+                latest.push(st);
+            }
+        }
+        latest.reverse();
+        latest
+    }
+}
+
+/// The combined state of the latest statuses: any failure or error fails it,
+/// anything not yet successful (or nothing at all) leaves it pending.
+pub(super) fn combined_state(latest: &[&Status]) -> &'static str {
+    let states: Vec<&str> = latest.iter().map(|s| s.state.as_str()).collect();
+    if states.iter().any(|s| *s == "failure" || *s == "error") {
+        "failure"
+    } else if states.is_empty() || states.iter().any(|s| *s != "success") {
+        "pending"
+    } else {
+        "success"
+    }
+}

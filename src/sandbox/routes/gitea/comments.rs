@@ -1,0 +1,77 @@
+//! Comments: an issue's list and new ones (posted as afk's account), and one
+//! comment by its repo-wide id.
+
+use super::{no_content, not_found, shapes};
+use crate::sandbox::err;
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::{Comment, Forge};
+use serde_json::Value;
+
+/// The `body` string of a request, which comment writes require.
+fn body(req: &Request) -> Option<String> {
+    req.json()
+        .and_then(|v| v["body"].as_str().map(str::to_string))
+}
+
+/// `GET` or `POST` (`{body}`) `/repos/{full}/issues/{n}/comments`
+pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
+    let base = f.base.clone();
+    match req.method.as_str() {
+        "GET" => {
+            let items: Vec<Value> = f
+                .comments
+                .values()
+                .filter(|c| c.repo == full && c.issue == n)
+                .map(|c| shapes::comment(&base, c))
+                .collect();
+            Reply::json(200, &Value::Array(items))
+        }
+        "POST" => {
+            let Some(b) = body(req) else {
+                return err(422, "body is required");
+            };
+            let id = f.id();
+            let c = Comment {
+                id,
+                repo: full.to_string(),
+                issue: n,
+                body: b,
+                user: f.me.clone(),
+            };
+            let v = shapes::comment(&base, &c);
+            f.comments.insert(id, c);
+            Reply::json(201, &v)
+        }
+        _ => not_found(),
+    }
+}
+
+/// `GET`, `PATCH` (`{body}`) or `DELETE` `/repos/{full}/issues/comments/{id}`;
+/// a comment of another repo does not exist here.
+pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply {
+    let m = req.method.as_str();
+    if !matches!(m, "GET" | "PATCH" | "DELETE") {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    let base = f.base.clone();
+    let Some(c) = f.comments.get_mut(&id).filter(|c| c.repo == full) else {
+        return err(404, "comment does not exist");
+    };
+    match m {
+        "DELETE" => {
+            f.comments.remove(&id);
+            no_content()
+        }
+        "PATCH" => {
+            let Some(b) = body(req) else {
+                return err(422, "body is required");
+            };
+            c.body = b;
+            Reply::json(200, &shapes::comment(&base, c))
+        }
+        _ => Reply::json(200, &shapes::comment(&base, c)),
+    }
+}

@@ -1,0 +1,103 @@
+//! Issues (pull requests included, as Gitea lists them), an issue's timeline
+//! and its dependencies.
+
+use super::{not_found, paged, shapes};
+use crate::sandbox::err;
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use serde_json::Value;
+
+/// `GET /repos/{full}/issues?state&type&labels`
+pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let repo = &f.repos[full];
+    let state = req.q("state").unwrap_or("open");
+    let kind = req.q("type").unwrap_or("");
+    // like Gitea: label names that do not exist are dropped from the filter
+    let wanted: Vec<i64> = req
+        .q("labels")
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .filter_map(|n| repo.labels.iter().find(|(_, l)| l == n).map(|(id, _)| *id))
+        .collect();
+    let items: Vec<Value> = repo
+        .issues
+        .values()
+        .rev()
+        .filter(|i| state == "all" || i.state == state)
+        .filter(|i| match kind {
+            "issues" => !i.pull,
+            "pulls" => i.pull,
+            _ => true,
+        })
+        .filter(|i| wanted.iter().all(|w| i.labels.contains(w)))
+        .map(|i| shapes::issue(f, repo, i))
+        .collect();
+    paged(req, items)
+}
+
+/// `GET` or `PATCH` (state, title) `/repos/{full}/issues/{n}`
+pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
+    let status = match req.method.as_str() {
+        "GET" => 200,
+        "PATCH" => {
+            let b = req.json().unwrap_or(Value::Null);
+            let i = f.repos.get_mut(full).unwrap().issues.get_mut(&n).unwrap();
+            if let Some(st) = b["state"].as_str() {
+                if st != "open" && st != "closed" {
+                    return err(422, "state must be open or closed");
+                }
+                i.state = st.to_string();
+            }
+            if let Some(t) = b["title"].as_str() {
+                i.title = t.to_string();
+            }
+            201
+        }
+        _ => return not_found(),
+    };
+    let r = &f.repos[full];
+    Reply::json(status, &shapes::issue(f, r, &r.issues[&n]))
+}
+
+/// `GET /repos/{full}/issues/{n}/timeline`: label events and comments, by id.
+pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let base = &f.base;
+    let mut items: Vec<Value> = f.repos[full].issues[&n]
+        .timeline
+        .iter()
+        .map(|ev| shapes::label_event(base, full, n, ev))
+        .collect();
+    items.extend(
+        f.comments
+            .values()
+            .filter(|c| c.repo == full && c.issue == n)
+            .map(|c| shapes::comment_event(base, c)),
+    );
+    items.sort_by_key(|v| v["id"].as_i64().unwrap_or(0));
+    paged(req, items)
+}
+
+/// `GET /repos/{full}/issues/{n}/dependencies`: 404 when the repo has them off.
+pub(super) fn dependencies(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let r = &f.repos[full];
+    if !r.deps_enabled {
+        return err(404, "dependencies are disabled for this repository");
+    }
+    let items = r.issues[&n]
+        .deps
+        .iter()
+        .filter_map(|d| r.issues.get(d))
+        .map(|i| shapes::issue(f, r, i))
+        .collect();
+    paged(req, items)
+}

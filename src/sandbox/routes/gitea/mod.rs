@@ -1,0 +1,133 @@
+//! The Gitea API v1 dialect, `/api/v1/...`: token auth, the repo lookup (with
+//! a renamed repo's redirect), then one handler per resource family.
+
+mod comments;
+mod issues;
+mod labels;
+mod pulls;
+mod repo;
+pub(in crate::sandbox) mod shapes;
+mod statuses;
+
+use crate::sandbox::err;
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use serde_json::{Value, json};
+
+/// Answer a Gitea API request; `path` is without `/api/v1`.
+pub(in crate::sandbox) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
+    let auth = req.header("authorization").unwrap_or("");
+    let tok = auth
+        .strip_prefix("token ")
+        .or_else(|| auth.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if tok != f.token {
+        return err(401, "token is required");
+    }
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (req.method.as_str(), seg.as_slice()) {
+        ("GET", ["version"]) => return repo::version(),
+        ("GET", ["user"]) => return repo::me(f),
+        _ => {}
+    }
+    let ["repos", owner, name, rest @ ..] = seg.as_slice() else {
+        return err(404, "not found");
+    };
+    let full = format!("{owner}/{name}");
+    let Some(repo) = f.repos.get(&full) else {
+        return err(404, "repository does not exist");
+    };
+    if let Some(to) = &repo.renamed_to {
+        let new_path = format!("/api/v1/repos/{to}/{}", rest.join("/"));
+        return Reply::json(301, &json!({"full_name": to}))
+            .with_header("Location", new_path.trim_end_matches('/'));
+    }
+    in_repo(f, req, &full, rest)
+}
+
+/// Route `/repos/{full}/<rest>` of a repo that exists; each handler answers
+/// 404 "not found" to a method it does not serve.
+fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
+    match rest {
+        [] => repo::get(f, req, full),
+        ["collaborators", who, "permission"] => repo::permission(f, req, full, who),
+        ["labels"] => labels::of_repo(f, req, full),
+        ["issues"] => issues::list(f, req, full),
+        ["issues", "comments", id] => comments::by_id(f, req, full, id),
+        ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
+        ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
+        ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
+        ["statuses", sha] => statuses::serve(f, req, full, sha),
+        _ => err(404, "not found"),
+    }
+}
+
+/// Route `/repos/{full}/issues/{idx}/<tail>`: the issue must exist first.
+fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) -> Reply {
+    let Ok(n) = idx.parse::<u64>() else {
+        return err(404, "not found");
+    };
+    if !f.repos[full].issues.contains_key(&n) {
+        return err(404, "issue does not exist");
+    }
+    match tail {
+        [] => issues::one(f, req, full, n),
+        ["timeline"] => issues::timeline(f, req, full, n),
+        ["dependencies"] => issues::dependencies(f, req, full, n),
+        ["labels", rest @ ..] => labels::of_issue(f, req, full, n, rest),
+        ["comments"] => comments::of_issue(f, req, full, n),
+        _ => err(404, "not found"),
+    }
+}
+
+/// A page of `items` per Gitea's `page` / `limit` (default 30, at most 50), with
+/// `Link` and `X-Total-Count` headers.
+fn paged(req: &Request, items: Vec<Value>) -> Reply {
+    let limit = req
+        .q("limit")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(30)
+        .min(50);
+    let page = req
+        .q("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(1);
+    let total = items.len();
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * limit)
+        .take(limit)
+        .collect();
+    let mut reply =
+        Reply::json(200, &Value::Array(slice)).with_header("X-Total-Count", &total.to_string());
+    if page * limit < total {
+        let q: Vec<String> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "page")
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain([format!("page={}", page + 1)])
+            .collect();
+        reply = reply.with_header(
+            "Link",
+            &format!("<{}?{}>; rel=\"next\"", req.path, q.join("&")),
+        );
+    }
+    reply
+}
+
+/// 204 with no body, Gitea's answer to a delete.
+fn no_content() -> Reply {
+    Reply::Send {
+        status: 204,
+        headers: vec![],
+        body: vec![],
+    }
+}
+
+/// 404 "not found": the path exists but not for this method.
+fn not_found() -> Reply {
+    err(404, "not found")
+}

@@ -1,0 +1,74 @@
+//! Pull requests: list, one, and opening one from a branch that exists.
+
+use super::{not_found, paged, shapes};
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use crate::sandbox::{SeedIssue, err, git};
+use serde_json::Value;
+
+/// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.
+pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, tail: &[&str]) -> Reply {
+    match (req.method.as_str(), tail) {
+        ("GET", []) => list(f, req, full),
+        ("GET", [idx]) => one(f, full, idx),
+        ("POST", []) => open(f, req, full),
+        _ => not_found(),
+    }
+}
+
+fn list(f: &Forge, req: &Request, full: &str) -> Reply {
+    let repo = &f.repos[full];
+    let state = req.q("state").unwrap_or("open");
+    let items: Vec<Value> = repo
+        .issues
+        .values()
+        .rev()
+        .filter(|i| i.pull && (state == "all" || i.state == state))
+        .map(|i| shapes::pull(f, repo, i))
+        .collect();
+    paged(req, items)
+}
+
+fn one(f: &Forge, full: &str, idx: &str) -> Reply {
+    let Ok(n) = idx.parse::<u64>() else {
+        return not_found();
+    };
+    let repo = &f.repos[full];
+    match repo.issues.get(&n).filter(|i| i.pull) {
+        Some(i) => Reply::json(200, &shapes::pull(f, repo, i)),
+        None => err(404, "pull request does not exist"),
+    }
+}
+
+/// `{head, title, body}` into `main`; one open pull request per head branch.
+fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
+    let b = req.json().unwrap_or(Value::Null);
+    let (Some(head), Some(title)) = (b["head"].as_str(), b["title"].as_str()) else {
+        return err(422, "head and title are required");
+    };
+    if git::head(&f.git_dir(full), head).is_none() {
+        return err(422, "head branch does not exist");
+    }
+    if f.repos[full]
+        .issues
+        .values()
+        .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
+    {
+        return err(409, "pull request already exists for these targets");
+    }
+    let seed = SeedIssue {
+        title: title.to_string(),
+        body: b["body"].as_str().unwrap_or("").to_string(),
+        author: Some(f.me.clone()),
+        pull: true,
+        head: Some(head.to_string()),
+        ..Default::default()
+    };
+    match f.add_issue(full, seed) {
+        Ok(n) => {
+            let r = &f.repos[full];
+            Reply::json(201, &shapes::pull(f, r, &r.issues[&n]))
+        }
+        Err(e) => err(422, &e),
+    }
+}

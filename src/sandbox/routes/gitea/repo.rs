@@ -1,0 +1,43 @@
+//! The server, the signed-in user, a repository and a collaborator's permission.
+
+use super::{not_found, shapes};
+use crate::sandbox::err;
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use serde_json::json;
+
+/// `GET /version`
+pub(super) fn version() -> Reply {
+    Reply::json(200, &json!({"version": "1.22.0+afk-sandbox"}))
+}
+
+/// `GET /user`: the account the token belongs to.
+pub(super) fn me(f: &Forge) -> Reply {
+    Reply::json(200, &shapes::user(&f.me))
+}
+
+/// `GET /repos/{full}`
+pub(super) fn get(f: &Forge, req: &Request, full: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    Reply::json(200, &shapes::repo(f, &f.repos[full]))
+}
+
+/// `GET /repos/{full}/collaborators/{who}/permission`: needs an admin, like Gitea.
+pub(super) fn permission(f: &Forge, req: &Request, full: &str, who: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let repo = &f.repos[full];
+    if !repo.permission_lookup {
+        return err(403, "user is not an admin of this repository");
+    }
+    match repo.collaborators.get(who) {
+        Some(p) => Reply::json(
+            200,
+            &json!({"permission": p, "role_name": p, "user": shapes::user(who)}),
+        ),
+        None => err(404, "user is not a collaborator"),
+    }
+}

@@ -1,0 +1,135 @@
+//! The model in Gitea's JSON shapes (fields as `gitea-v1-subset.json` declares
+//! them), with every timestamp the fixed `TS`.
+
+use crate::sandbox::TS;
+use crate::sandbox::git;
+use crate::sandbox::model::{Comment, Forge, Issue, LabelEvent, Repo, Status, combined_state};
+use serde_json::{Value, json};
+
+/// A user; the id is derived from the login so it is stable.
+pub(super) fn user(login: &str) -> Value {
+    let id = login
+        .bytes()
+        .fold(7i64, |a, b| (a * 31 + b as i64) % 100_000);
+    json!({"id": id, "login": login, "full_name": login, "email": format!("{login}@sandbox.invalid"),
+           "avatar_url": "", "is_admin": false, "created": TS, "last_login": TS, "active": true,
+           "restricted": false, "prohibit_login": false, "visibility": "public"})
+}
+
+pub(super) fn repo(f: &Forge, r: &Repo) -> Value {
+    let full = &r.full_name;
+    let (o, n) = full.split_once('/').unwrap();
+    json!({"id": r.id, "name": n, "full_name": full, "owner": user(o),
+           "html_url": format!("{}/{full}", f.base), "default_branch": "main", "private": false,
+           "internal_tracker": {"enable_issue_dependencies": r.deps_enabled},
+           "clone_url": f.git_dir(full).to_string_lossy()})
+}
+
+pub(super) fn label(base: &str, repo: &str, id: i64, name: &str) -> Value {
+    json!({"id": id, "name": name, "color": "00aabb", "description": "", "exclusive": false,
+           "is_archived": false, "url": format!("{base}/api/v1/repos/{repo}/labels/{id}")})
+}
+
+/// An issue, or a pull request seen through the issues API.
+pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
+    let base = &f.base;
+    let (owner, name) = repo.full_name.split_once('/').unwrap_or(("", ""));
+    let labels: Vec<Value> = i
+        .labels
+        .iter()
+        .filter_map(|id| repo.labels.iter().find(|(l, _)| l == id))
+        .map(|(id, n)| label(base, &repo.full_name, *id, n))
+        .collect();
+    let comments = f
+        .comments
+        .values()
+        .filter(|c| c.repo == repo.full_name && c.issue == i.number)
+        .count();
+    json!({
+        "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
+        "labels": labels, "user": user(&i.author), "assignee": null, "assignees": null,
+        "milestone": null, "comments": comments, "created_at": TS, "updated_at": TS,
+        "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
+        "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
+        "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
+        "pull_request": if i.pull { json!({"merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null }, "draft": false}) } else { Value::Null },
+        "repository": {"id": repo.id, "name": name, "owner": owner, "full_name": repo.full_name},
+        "is_locked": false, "ref": "", "assets": [], "original_author": "", "original_author_id": 0, "pin_order": 0,
+    })
+}
+
+pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
+    let (base, full) = (&f.base, &repo.full_name);
+    let head = i.head.clone().unwrap_or_default();
+    let sha = f.head_sha(full, i);
+    let base_sha = git::head(&f.git_dir(full), &i.base).unwrap_or_default();
+    let issue = issue(f, repo, i);
+    json!({
+        "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
+        "user": user(&i.author), "labels": issue["labels"], "milestone": null, "assignee": null,
+        "assignees": null, "requested_reviewers": null, "comments": 0,
+        "html_url": issue["html_url"], "url": format!("{base}/api/v1/repos/{full}/pulls/{}", i.number),
+        "diff_url": format!("{base}/{full}/pulls/{}.diff", i.number),
+        "patch_url": format!("{base}/{full}/pulls/{}.patch", i.number),
+        "is_locked": false, "mergeable": !i.merged && i.state == "open",
+        "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
+        "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
+        "allow_maintainer_edit": false, "merge_base": base_sha,
+        "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id},
+        "head": {"label": head, "ref": head, "sha": sha, "repo_id": repo.id},
+        "due_date": null, "created_at": TS, "updated_at": TS,
+        "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "pin_order": 0,
+    })
+}
+
+pub(super) fn comment(base: &str, c: &Comment) -> Value {
+    json!({"id": c.id, "body": c.body, "user": user(&c.user), "created_at": TS, "updated_at": TS,
+           "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
+           "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue), "pull_request_url": "",
+           "assets": [], "original_author": "", "original_author_id": 0})
+}
+
+/// A timeline item for a comment.
+pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
+    json!({
+        "id": c.id, "type": "comment", "body": c.body, "user": user(&c.user),
+        "created_at": TS, "updated_at": TS,
+        "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
+        "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue),
+        "pull_request_url": "",
+    })
+}
+
+/// A timeline item for a label added (body "1") or removed (body "").
+pub(super) fn label_event(base: &str, repo: &str, number: u64, ev: &LabelEvent) -> Value {
+    json!({
+        "id": ev.id, "type": "label", "body": if ev.added { "1" } else { "" },
+        "label": label(base, repo, ev.label, &ev.name), "user": user(&ev.by), "created_at": TS, "updated_at": TS,
+        "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{}", ev.id),
+        "issue_url": format!("{base}/{repo}/issues/{number}"),
+        "pull_request_url": "", "ref_action": "", "ref_commit_sha": "", "old_title": "", "new_title": "",
+        "old_ref": "", "new_ref": "", "old_project_id": 0, "project_id": 0, "review_id": 0,
+    })
+}
+
+pub(in crate::sandbox) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
+    json!({
+        "id": s.id, "status": s.state, "context": s.context,
+        "target_url": s.target_url,
+        "description": s.description,
+        "created_at": TS, "updated_at": TS, "creator": user(&s.creator),
+        "url": format!("{base}/api/v1/repos/{repo}/statuses/{sha}"),
+    })
+}
+
+/// The combined status of a commit: the latest status per context.
+pub(super) fn combined(f: &Forge, repo: &str, sha: &str) -> Value {
+    let base = &f.base;
+    let latest = f.latest_statuses(repo, sha);
+    let state = combined_state(&latest);
+    let statuses: Vec<Value> = latest.iter().map(|s| status(base, repo, sha, s)).collect();
+    json!({"state": state, "sha": sha, "total_count": latest.len(), "statuses": statuses,
+           "url": format!("{base}/api/v1/repos/{repo}/commits/{sha}/status"),
+           "commit_url": format!("{base}/api/v1/repos/{repo}/git/commits/{sha}"),
+           "repository": null})
+}

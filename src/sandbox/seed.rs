@@ -1,0 +1,159 @@
+//! What tests load into the forge (`sandbox --seed`, `/_admin/seed`,
+//! `/_admin/issues`), and how it lands in the model.
+
+use super::git;
+use super::model::{Forge, Issue, Repo};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedIssue {
+    pub number: Option<u64>,
+    pub title: String,
+    pub body: String,
+    pub labels: Vec<String>,
+    /// Who added each label (a timeline event per label). Default: the author.
+    pub labeled_by: Option<String>,
+    pub author: Option<String>,
+    pub state: Option<String>,
+    pub pull: bool,
+    /// For a pull request: its head branch (in the repo's git repository).
+    pub head: Option<String>,
+    /// Issue numbers in the same repo this one depends on (dependencies API).
+    pub depends_on: Vec<u64>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedRepo {
+    pub name: String,
+    pub labels: Option<Vec<String>>,
+    pub collaborators: BTreeMap<String, String>,
+    /// false: the dependencies endpoint answers 404 (feature off)
+    pub dependencies: Option<bool>,
+    /// false: permission lookups answer 403 (afk's account is not an admin)
+    pub permission_lookup: Option<bool>,
+    /// the repo was renamed: its old path redirects here
+    pub renamed_to: Option<String>,
+    pub issues: Vec<SeedIssue>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields, default)]
+pub struct Seed {
+    pub token: Option<String>,
+    pub me: Option<String>,
+    pub repos: Vec<SeedRepo>,
+}
+
+/// The labels a seeded repo gets when the seed names none: afk's own.
+const DEFAULT_LABELS: &[&str] = &[
+    "ready-for-agent",
+    "agent-in-progress",
+    "ready-for-human",
+    "priority/critical",
+    "priority/high",
+    "priority/medium",
+    "priority/low",
+];
+
+impl Forge {
+    /// Add to the forge: a repo seeded again keeps its issues and gains the new ones.
+    pub fn seed(&mut self, s: Seed) -> Result<(), String> {
+        if let Some(t) = s.token {
+            self.token = t;
+        }
+        if let Some(m) = s.me {
+            self.me = m;
+        }
+        for r in s.repos {
+            self.seed_repo(r)?;
+        }
+        Ok(())
+    }
+
+    fn seed_repo(&mut self, r: SeedRepo) -> Result<(), String> {
+        if !crate::config::is_repo_name(&r.name) {
+            return Err(format!("repo name \"{}\" is not owner/repo", r.name));
+        }
+        if !self.repos.contains_key(&r.name) {
+            self.create_repo(&r)?;
+        }
+        let repo = self.repos.get_mut(&r.name).unwrap();
+        repo.collaborators.extend(r.collaborators);
+        if let Some(d) = r.dependencies {
+            repo.deps_enabled = d;
+        }
+        if let Some(p) = r.permission_lookup {
+            repo.permission_lookup = p;
+        }
+        if r.renamed_to.is_some() {
+            repo.renamed_to = r.renamed_to;
+        }
+        for i in r.issues {
+            self.add_issue(&r.name, i)?;
+        }
+        Ok(())
+    }
+
+    /// A new repo with its git repository and labels, nothing else yet.
+    fn create_repo(&mut self, r: &SeedRepo) -> Result<(), String> {
+        git::init_bare(&self.git_dir(&r.name), &r.name)?;
+        let id = self.id();
+        let names = r
+            .labels
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LABELS.iter().map(|s| s.to_string()).collect());
+        let labels = names.into_iter().map(|n| (self.id(), n)).collect();
+        self.repos.insert(
+            r.name.clone(),
+            Repo {
+                id,
+                full_name: r.name.clone(),
+                labels,
+                issues: BTreeMap::new(),
+                collaborators: BTreeMap::new(),
+                deps_enabled: true,
+                permission_lookup: true,
+                renamed_to: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Add an issue or pull request (numbered after the highest unless given),
+    /// its labels added by `labeled_by` or the author.
+    pub(super) fn add_issue(&mut self, repo: &str, i: SeedIssue) -> Result<u64, String> {
+        let id = self.id();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let number = i
+            .number
+            .unwrap_or_else(|| r.issues.keys().max().copied().unwrap_or(0) + 1);
+        let author = i.author.unwrap_or_else(|| "alice".into());
+        r.issues.insert(
+            number,
+            Issue {
+                id,
+                number,
+                title: i.title,
+                body: i.body,
+                state: i.state.unwrap_or_else(|| "open".into()),
+                labels: vec![],
+                pull: i.pull,
+                author: author.clone(),
+                deps: i.depends_on,
+                timeline: vec![],
+                head: i.head,
+                base: "main".into(),
+                merged: false,
+                merge_sha: None,
+            },
+        );
+        let by = i.labeled_by.unwrap_or(author);
+        for l in i.labels {
+            self.label(repo, number, &l, &by, true)?;
+        }
+        Ok(number)
+    }
+}
