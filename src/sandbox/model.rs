@@ -270,3 +270,36 @@ pub(super) fn combined_state(latest: &[&Status]) -> &'static str {
         "success"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(context: &str, state: &str) -> Status {
+        Status {
+            id: 0,
+            state: state.into(),
+            context: context.into(),
+            target_url: String::new(),
+            description: String::new(),
+            creator: String::new(),
+        }
+    }
+
+    #[test]
+    fn any_failure_fails_the_combined_status_and_anything_unfinished_leaves_it_pending() {
+        let cases: [(&[(&str, &str)], &str); 6] = [
+            (&[], "pending"),
+            (&[("a", "success")], "success"),
+            (&[("a", "success"), ("b", "pending")], "pending"),
+            (&[("a", "success"), ("b", "warning")], "pending"),
+            (&[("a", "pending"), ("b", "error")], "failure"),
+            (&[("a", "success"), ("b", "failure")], "failure"),
+        ];
+        for (statuses, expected) in cases {
+            let owned: Vec<Status> = statuses.iter().map(|(c, s)| st(c, s)).collect();
+            let latest: Vec<&Status> = owned.iter().collect();
+            assert_eq!(combined_state(&latest), expected, "case {statuses:?}");
+        }
+    }
+}
