@@ -668,6 +668,9 @@ mod tests {
         }
     }
 
+    /// An expected (tag, update type), if any.
+    type Want<'a> = Option<(&'a str, &'a str)>;
+
     #[test]
     fn realistic_registries() {
         let nginx = [
@@ -729,7 +732,7 @@ mod tests {
             "3.12.2-alpine3.19",
             "3.12.1-alpine3.19",
         ];
-        let cases: [(&str, &[&str], Option<(&str, &str)>, Option<(&str, &str)>); 15] = [
+        let cases: [(&str, &[&str], Want, Want); 15] = [
             ("1.25.3", &nginx, Some(("1.26.0", "minor")), None),
             (
                 "1.25.3-alpine",
@@ -784,7 +787,7 @@ mod tests {
         for (cur, list, want_same, want_higher) in cases {
             let s = select(cur, &tags(list));
             let got = |c: Option<Candidate>| c.map(|c| (c.tag, c.update_type.to_string()));
-            let exp = |w: Option<(&str, &str)>| w.map(|(t, u)| (t.to_string(), u.to_string()));
+            let exp = |w: Want| w.map(|(t, u)| (t.to_string(), u.to_string()));
             assert_eq!(got(s.same_major), exp(want_same), "same major for {cur}");
             assert_eq!(
                 got(s.higher_major),
