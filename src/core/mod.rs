@@ -1,6 +1,8 @@
 //! Pure decisions: no I/O, no clock, no randomness. Time and draws come in as arguments.
 
 pub mod checklist;
+pub mod compose;
 pub mod dispatch;
 pub mod prompt;
 pub mod run_state;
+pub mod tags;

@@ -1,0 +1,708 @@
+//! Images and the Co-op Cloud version label in a recipe's compose files
+//! (SPEC 8.2-8.3): where they are, and edits that change only their text.
+//!
+//! YAML is parsed only to *locate* things: yaml-rust2's event parser gives each
+//! scalar's source position, and edits are splices at that position, so
+//! comments, quoting, key order and CRLF line endings stay byte-for-byte as
+//! they were. A value the parser had to unescape or fold (an escape in a
+//! quoted string, a multi-line or block scalar) cannot be spliced safely and
+//! is refused with an error instead of being rewritten.
+
+use crate::core::tags::UpdateType;
+use std::ops::Range;
+use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
+
+/// Docker Hub's names; its registry API is served by `registry-1.docker.io`.
+const DOCKER_HUB: [&str; 4] = [
+    "docker.io",
+    "index.docker.io",
+    "registry-1.docker.io",
+    "registry.hub.docker.com",
+];
+
+/// An image reference as written in a compose file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// The registry host (with port) when the reference names one.
+    pub registry: Option<String>,
+    /// The path as written, without the registry host: `nginx`, `bitnami/postgresql`.
+    pub path: String,
+    /// The repository name for the registry API and reports: `library/nginx`.
+    pub repository: String,
+    pub tag: Option<String>,
+    /// `sha256:…` when the image is pinned by digest.
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// The host whose `/v2/` API lists this image's tags.
+    pub fn api_host(&self) -> &str {
+        match self.registry.as_deref() {
+            Some(r) if !DOCKER_HUB.contains(&r) => r,
+            _ => "registry-1.docker.io",
+        }
+    }
+}
+
+/// Splits `[host[:port]/]path[:tag][@digest]`. The first path component is a
+/// host when it has a `.` or `:` or is `localhost`, as Docker decides.
+pub fn parse_image(s: &str) -> ImageRef {
+    let (name_tag, digest) = match s.split_once('@') {
+        Some((n, d)) => (n, Some(d.to_string())),
+        None => (s, None),
+    };
+    let last = name_tag.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match name_tag[last..].rfind(':') {
+        Some(i) => (&name_tag[..last + i], &name_tag[last + i + 1..]),
+        None => (name_tag, ""),
+    };
+    let (registry, path) = match name.split_once('/') {
+        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => {
+            (Some(host.to_string()), rest)
+        }
+        _ => (None, name),
+    };
+    let on_hub = registry.as_deref().is_none_or(|r| DOCKER_HUB.contains(&r));
+    let repository = if on_hub && !path.contains('/') {
+        format!("library/{path}")
+    } else {
+        path.to_string()
+    };
+    ImageRef {
+        registry,
+        path: path.to_string(),
+        repository,
+        tag: (!tag.is_empty()).then(|| tag.to_string()),
+        digest,
+    }
+}
+
+/// A service's image that afk can upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceImage {
+    pub service: String,
+    /// The `image:` value as written (unquoted).
+    pub written: String,
+    pub image: ImageRef,
+}
+
+/// `compose.yml` and its `compose.<name>.yml` overrides (`.yaml` too).
+pub fn is_compose_file(file_name: &str) -> bool {
+    let Some(stem) = file_name
+        .strip_suffix(".yml")
+        .or_else(|| file_name.strip_suffix(".yaml"))
+    else {
+        return false;
+    };
+    stem == "compose" || stem.strip_prefix("compose.").is_some_and(|o| !o.is_empty())
+}
+
+/// Every service's image with a tag, in file order. Images that cannot move by
+/// tag are left out: pinned by digest, without a tag (implicitly `latest`), or
+/// built from a variable (`${APP_IMAGE}`).
+pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
+    let root = load(text)?;
+    let mut found = Vec::new();
+    for (name, svc) in services(&root) {
+        let Some(Node::Scalar { value, .. }) = get(svc, "image") else {
+            continue;
+        };
+        let image = parse_image(value);
+        if image.tag.is_none() || image.digest.is_some() || value.contains('$') {
+            continue;
+        }
+        found.push(ServiceImage {
+            service: name.to_string(),
+            written: value.clone(),
+            image,
+        });
+    }
+    Ok(found)
+}
+
+/// Replaces the tag of `service`'s `image:` with `new_tag`, changing nothing else.
+pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String, String> {
+    if !is_valid_tag(new_tag) {
+        return Err(format!("`{new_tag}` is not a valid image tag"));
+    }
+    let root = load(text)?;
+    let svc = service_node(&root, service)?;
+    let node = get(svc, "image").ok_or_else(|| format!("service `{service}` has no image"))?;
+    let span = span(text, node).map_err(|e| format!("service `{service}` image: {e}"))?;
+    let value = &text[span.clone()];
+    let image = parse_image(value);
+    if image.digest.is_some() {
+        return Err(format!(
+            "service `{service}` image `{value}` is pinned by digest"
+        ));
+    }
+    let tag = image
+        .tag
+        .ok_or_else(|| format!("service `{service}` image `{value}` has no tag"))?;
+    Ok(splice(text, span.end - tag.len()..span.end, new_tag))
+}
+
+/// Bumps the `coop-cloud.${STACK_NAME}.version=X.Y.Z+APP` label of `service`
+/// (under `deploy.labels` or `labels`, list or map form): a major or minor
+/// image update bumps the minor and resets the patch, a patch or revision
+/// update bumps the patch; `APP` becomes `new_app_tag`. A service without the
+/// label is returned unchanged; a label that is not `X.Y.Z[+APP]` is an error.
+pub fn bump_version_label(
+    text: &str,
+    service: &str,
+    update_type: UpdateType,
+    new_app_tag: &str,
+) -> Result<String, String> {
+    if !is_valid_tag(new_app_tag) {
+        return Err(format!("`{new_app_tag}` is not a valid image tag"));
+    }
+    let root = load(text)?;
+    let svc = service_node(&root, service)?;
+    let mut edits = Vec::new();
+    let label_lists = [
+        get(svc, "deploy").and_then(|d| get(d, "labels")),
+        get(svc, "labels"),
+    ];
+    for labels in label_lists.into_iter().flatten() {
+        for range in version_label_spans(text, labels)? {
+            let bumped = bump(&text[range.clone()], update_type, new_app_tag)
+                .map_err(|e| format!("service `{service}` version label: {e}"))?;
+            edits.push((range, bumped));
+        }
+    }
+    edits.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+    Ok(edits
+        .into_iter()
+        .fold(text.to_string(), |t, (r, new)| splice(&t, r, &new)))
+}
+
+/// `afk/upgrade-<path with / as ->-<tag>`, the branch of an upgrade PR (SPEC 8).
+pub fn upgrade_branch(path: &str, tag: &str) -> String {
+    format!("afk/upgrade-{}-{tag}", path.replace('/', "-"))
+}
+
+/// The byte ranges of the `X.Y.Z+APP` values of version labels in a labels node.
+fn version_label_spans(text: &str, labels: &Node) -> Result<Vec<Range<usize>>, String> {
+    let mut spans = Vec::new();
+    match labels {
+        Node::Seq(items) => {
+            for item in items {
+                let Node::Scalar { value, .. } = item else {
+                    continue;
+                };
+                let Some((key, _)) = value.split_once('=') else {
+                    continue;
+                };
+                if is_version_label(key) {
+                    let s = span(text, item)?;
+                    spans.push(s.start + key.len() + 1..s.end);
+                }
+            }
+        }
+        Node::Map(entries) => {
+            for (k, v) in entries {
+                if matches!(k, Node::Scalar { value, .. } if is_version_label(value)) {
+                    spans.push(span(text, v)?);
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(spans)
+}
+
+/// `coop-cloud.<stack>.version`, the stack being `${STACK_NAME}` in recipes.
+fn is_version_label(key: &str) -> bool {
+    key.strip_prefix("coop-cloud.")
+        .and_then(|k| k.strip_suffix(".version"))
+        .is_some_and(|stack| !stack.is_empty() && !stack.contains('.'))
+}
+
+fn bump(value: &str, update_type: UpdateType, app: &str) -> Result<String, String> {
+    let version = value.split_once('+').map_or(value, |(v, _)| v);
+    let n: Vec<u64> = version
+        .split('.')
+        .map(|p| {
+            p.parse()
+                .ok()
+                .filter(|_| p.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect::<Option<_>>()
+        .filter(|n: &Vec<u64>| n.len() == 3)
+        .ok_or_else(|| format!("`{value}` is not X.Y.Z+APP"))?;
+    let (x, y, z) = match update_type {
+        UpdateType::Major | UpdateType::Minor => (n[0], n[1] + 1, 0),
+        UpdateType::Patch | UpdateType::Revision => (n[0], n[1], n[2] + 1),
+    };
+    Ok(format!("{x}.{y}.{z}+{app}"))
+}
+
+/// The OCI distribution spec's tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+/// Checked before splicing so a registry's answer can never inject YAML.
+fn is_valid_tag(tag: &str) -> bool {
+    let b = tag.as_bytes();
+    (1..=128).contains(&b.len())
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+fn splice(text: &str, range: Range<usize>, with: &str) -> String {
+    let mut out = String::with_capacity(text.len() + with.len());
+    out.push_str(&text[..range.start]);
+    out.push_str(with);
+    out.push_str(&text[range.end..]);
+    out
+}
+
+/// The first document, as much of it as locating needs.
+#[derive(Debug)]
+enum Node {
+    Scalar {
+        value: String,
+        style: TScalarStyle,
+        /// Where the scalar starts (at its opening quote if quoted), in chars.
+        at: usize,
+    },
+    Map(Vec<(Node, Node)>),
+    Seq(Vec<Node>),
+    /// An alias: its value lives elsewhere and cannot be edited here.
+    Alias,
+}
+
+fn load(text: &str) -> Result<Node, String> {
+    enum Frame {
+        Map(Vec<(Node, Node)>, Option<Node>),
+        Seq(Vec<Node>),
+    }
+    fn add(stack: &mut [Frame], root: &mut Option<Node>, node: Node) {
+        match stack.last_mut() {
+            None => *root = Some(node),
+            Some(Frame::Seq(items)) => items.push(node),
+            Some(Frame::Map(entries, key)) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+    let mut parser = Parser::new_from_str(text);
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut root = None;
+    loop {
+        let (event, mark) = parser
+            .next_token()
+            .map_err(|e| format!("not valid YAML: {e}"))?;
+        match event {
+            Event::Scalar(value, style, ..) => {
+                let node = Node::Scalar {
+                    value,
+                    style,
+                    at: mark.index(),
+                };
+                add(&mut stack, &mut root, node);
+            }
+            Event::Alias(_) => add(&mut stack, &mut root, Node::Alias),
+            Event::SequenceStart(..) => stack.push(Frame::Seq(Vec::new())),
+            Event::MappingStart(..) => stack.push(Frame::Map(Vec::new(), None)),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let node = match stack.pop() {
+                    Some(Frame::Seq(items)) => Node::Seq(items),
+                    Some(Frame::Map(entries, _)) => Node::Map(entries),
+                    None => return Err("not valid YAML: unbalanced collection".into()),
+                };
+                add(&mut stack, &mut root, node);
+            }
+            Event::DocumentEnd | Event::StreamEnd => break,
+            Event::Nothing | Event::StreamStart | Event::DocumentStart => {}
+        }
+    }
+    Ok(root.unwrap_or(Node::Alias))
+}
+
+fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    let Node::Map(entries) = node else {
+        return None;
+    };
+    entries.iter().find_map(|(k, v)| match k {
+        Node::Scalar { value, .. } if value == key => Some(v),
+        _ => None,
+    })
+}
+
+fn services(root: &Node) -> impl Iterator<Item = (&str, &Node)> {
+    let entries = match get(root, "services") {
+        Some(Node::Map(entries)) => entries.as_slice(),
+        _ => &[],
+    };
+    entries.iter().filter_map(|(k, v)| match k {
+        Node::Scalar { value, .. } => Some((value.as_str(), v)),
+        _ => None,
+    })
+}
+
+fn service_node<'n>(root: &'n Node, service: &str) -> Result<&'n Node, String> {
+    services(root)
+        .find(|(name, _)| *name == service)
+        .map(|(_, node)| node)
+        .ok_or_else(|| format!("no service `{service}` in this file"))
+}
+
+/// The byte range of a scalar's text in the source, provided the text is the
+/// value verbatim (no escapes, no folding); quotes are outside the range.
+fn span(text: &str, node: &Node) -> Result<Range<usize>, String> {
+    let Node::Scalar { value, style, at } = node else {
+        return Err("is not a plain value".into());
+    };
+    // yaml-rust2 counts positions in chars, not bytes.
+    let start = text.char_indices().nth(*at).map_or(text.len(), |(b, _)| b);
+    let start = match style {
+        TScalarStyle::Plain => start,
+        TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => start + 1,
+        _ => return Err("is a block scalar".into()),
+    };
+    match text.get(start..) {
+        Some(rest) if rest.starts_with(value.as_str()) => Ok(start..start + value.len()),
+        _ => Err(format!("`{value}` is not written verbatim on one line")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECIPE: &str = r#"---
+# A Co-op Cloud recipe, é and all.
+version: "3.8"
+
+services:
+  app:
+    image: "nginx:1.25.3" # pinned by hand
+    networks:
+      - proxy
+    deploy:
+      restart_policy:
+        condition: on-failure
+      labels:
+        - "traefik.enable=true"
+        - "coop-cloud.${STACK_NAME}.version=1.2.3+1.25.3"
+  db:
+    image: 'bitnami/postgresql:15.4.0-debian-11-r10'
+    deploy:
+      labels:
+        coop-cloud.${STACK_NAME}.version: 0.4.9+15.4.0-debian-11-r10
+  cache:
+    image: registry.example.org:5000/team/redis:7.2   # a private registry
+  pinned:
+    image: nginx:1.25.3@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+  worker:
+    image: ${WORKER_IMAGE}
+  untagged:
+    image: busybox
+  built:
+    build: .
+
+networks:
+  proxy:
+    external: true
+"#;
+
+    fn crlf(s: &str) -> String {
+        s.replace('\n', "\r\n")
+    }
+
+    #[test]
+    fn image_references_split_into_registry_path_repository_tag() {
+        let cases = [
+            (
+                "nginx:1.25",
+                None,
+                "nginx",
+                "library/nginx",
+                Some("1.25"),
+                "registry-1.docker.io",
+            ),
+            (
+                "nginx",
+                None,
+                "nginx",
+                "library/nginx",
+                None,
+                "registry-1.docker.io",
+            ),
+            (
+                "docker.io/nginx:1",
+                Some("docker.io"),
+                "nginx",
+                "library/nginx",
+                Some("1"),
+                "registry-1.docker.io",
+            ),
+            (
+                "docker.io/library/nginx:1",
+                Some("docker.io"),
+                "library/nginx",
+                "library/nginx",
+                Some("1"),
+                "registry-1.docker.io",
+            ),
+            (
+                "bitnami/postgresql:15.4.0-debian-11-r10",
+                None,
+                "bitnami/postgresql",
+                "bitnami/postgresql",
+                Some("15.4.0-debian-11-r10"),
+                "registry-1.docker.io",
+            ),
+            (
+                "ghcr.io/owner/app:v2.1.0",
+                Some("ghcr.io"),
+                "owner/app",
+                "owner/app",
+                Some("v2.1.0"),
+                "ghcr.io",
+            ),
+            (
+                "host:5000/a/b:tag",
+                Some("host:5000"),
+                "a/b",
+                "a/b",
+                Some("tag"),
+                "host:5000",
+            ),
+            (
+                "host:5000/a/b",
+                Some("host:5000"),
+                "a/b",
+                "a/b",
+                None,
+                "host:5000",
+            ),
+            (
+                "localhost/app:1",
+                Some("localhost"),
+                "app",
+                "app",
+                Some("1"),
+                "localhost",
+            ),
+            (
+                "127.0.0.1:5000/app:1.0",
+                Some("127.0.0.1:5000"),
+                "app",
+                "app",
+                Some("1.0"),
+                "127.0.0.1:5000",
+            ),
+        ];
+        for (s, registry, path, repository, tag, host) in cases {
+            let r = parse_image(s);
+            assert_eq!(r.registry.as_deref(), registry, "registry of {s}");
+            assert_eq!(r.path, path, "path of {s}");
+            assert_eq!(r.repository, repository, "repository of {s}");
+            assert_eq!(r.tag.as_deref(), tag, "tag of {s}");
+            assert_eq!(r.api_host(), host, "api host of {s}");
+            assert_eq!(r.digest, None, "digest of {s}");
+        }
+        let pinned = parse_image("nginx:1.25@sha256:abc");
+        assert_eq!(
+            (pinned.tag.as_deref(), pinned.digest.as_deref()),
+            (Some("1.25"), Some("sha256:abc"))
+        );
+    }
+
+    #[test]
+    fn finds_every_tagged_image_and_skips_digests_variables_and_untagged() {
+        for text in [RECIPE.to_string(), crlf(RECIPE)] {
+            let found: Vec<(String, String, Option<String>)> = find_images(&text)
+                .unwrap()
+                .into_iter()
+                .map(|i| (i.service, i.image.path, i.image.tag))
+                .collect();
+            let want = [
+                ("app", "nginx", "1.25.3"),
+                ("db", "bitnami/postgresql", "15.4.0-debian-11-r10"),
+                ("cache", "team/redis", "7.2"),
+            ]
+            .map(|(s, p, t)| (s.to_string(), p.to_string(), Some(t.to_string())));
+            assert_eq!(found, want, "crlf: {}", text.contains('\r'));
+        }
+    }
+
+    #[test]
+    fn files_without_services_have_no_images_and_bad_yaml_is_an_error() {
+        assert_eq!(find_images("").unwrap(), vec![]);
+        assert_eq!(find_images("volumes:\n  data:\n").unwrap(), vec![]);
+        assert_eq!(
+            find_images("services:\n  web:\n    image: x:1\n")
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(find_images("services:\n  web: [\n").is_err());
+    }
+
+    #[test]
+    fn set_image_tag_changes_only_the_tag_text() {
+        let cases = [
+            (
+                "app",
+                "1.26.0",
+                "\"nginx:1.25.3\" # pinned",
+                "\"nginx:1.26.0\" # pinned",
+            ),
+            (
+                "db",
+                "15.5.0-debian-11-r20",
+                "'bitnami/postgresql:15.4.0-debian-11-r10'",
+                "'bitnami/postgresql:15.5.0-debian-11-r20'",
+            ),
+            ("cache", "7.4", "team/redis:7.2   #", "team/redis:7.4   #"),
+        ];
+        for (service, tag, old, new) in cases {
+            for text in [RECIPE.to_string(), crlf(RECIPE)] {
+                let out = set_image_tag(&text, service, tag).unwrap();
+                assert_eq!(
+                    out,
+                    text.replacen(old, new, 1),
+                    "{service}, crlf: {}",
+                    text.contains('\r')
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn set_image_tag_refuses_what_it_cannot_edit_in_place() {
+        let cases = [
+            (RECIPE, "pinned", "1.26.0", "pinned by digest"),
+            (RECIPE, "untagged", "1.26.0", "has no tag"),
+            (RECIPE, "built", "1.26.0", "has no image"),
+            (RECIPE, "nope", "1.26.0", "no service `nope`"),
+            (
+                RECIPE,
+                "app",
+                "1.26.0\n    evil: 1",
+                "not a valid image tag",
+            ),
+            (RECIPE, "app", "", "not a valid image tag"),
+            (
+                "services:\n  a:\n    image: \"x:\\x31\"\n",
+                "a",
+                "2",
+                "not written verbatim",
+            ),
+            (
+                "services:\n  a:\n    image: >\n      x:1\n",
+                "a",
+                "2",
+                "block scalar",
+            ),
+        ];
+        for (text, service, tag, why) in cases {
+            let err = set_image_tag(text, service, tag).unwrap_err();
+            assert!(err.contains(why), "{service} -> {tag:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn flow_style_services_are_edited_too() {
+        let text = "services: {web: {image: nginx:1.25, ports: ['80:80']}}\n";
+        assert_eq!(
+            set_image_tag(text, "web", "1.26").unwrap(),
+            "services: {web: {image: nginx:1.26, ports: ['80:80']}}\n"
+        );
+    }
+
+    #[test]
+    fn version_label_minor_for_minor_or_major_patch_for_patch_or_revision() {
+        let cases = [
+            (UpdateType::Minor, "1.26.0", "1.3.0+1.26.0"),
+            (UpdateType::Major, "2.0.0", "1.3.0+2.0.0"),
+            (UpdateType::Patch, "1.25.4", "1.2.4+1.25.4"),
+            (UpdateType::Revision, "1.25.3", "1.2.4+1.25.3"),
+        ];
+        for (update, tag, label) in cases {
+            for text in [RECIPE.to_string(), crlf(RECIPE)] {
+                let out = bump_version_label(&text, "app", update, tag).unwrap();
+                let want = text.replace("version=1.2.3+1.25.3", &format!("version={label}"));
+                assert_eq!(out, want, "{update} to {tag}");
+            }
+        }
+    }
+
+    #[test]
+    fn version_label_in_map_form_and_plain_list_items() {
+        let out =
+            bump_version_label(RECIPE, "db", UpdateType::Minor, "15.5.0-debian-11-r20").unwrap();
+        assert_eq!(
+            out,
+            RECIPE.replace(
+                "version: 0.4.9+15.4.0-debian-11-r10",
+                "version: 0.5.0+15.5.0-debian-11-r20"
+            )
+        );
+        let plain = "services:\n  app:\n    labels:\n      - coop-cloud.${STACK_NAME}.version=0.1.0+1 # why\n";
+        assert_eq!(
+            bump_version_label(plain, "app", UpdateType::Patch, "2").unwrap(),
+            plain.replace("=0.1.0+1 ", "=0.1.1+2 ")
+        );
+    }
+
+    #[test]
+    fn version_label_absent_leaves_the_file_alone_and_malformed_is_an_error() {
+        assert_eq!(
+            bump_version_label(RECIPE, "cache", UpdateType::Minor, "7.4").unwrap(),
+            RECIPE
+        );
+        let other = "services:\n  a:\n    deploy:\n      labels:\n        - coop-cloud.${STACK_NAME}.timeout=30\n        - coop-cloud.x.y.version=1\n";
+        assert_eq!(
+            bump_version_label(other, "a", UpdateType::Minor, "2").unwrap(),
+            other
+        );
+        let bad = "services:\n  a:\n    deploy:\n      labels:\n        - coop-cloud.${STACK_NAME}.version=1.2+3\n";
+        assert!(
+            bump_version_label(bad, "a", UpdateType::Minor, "4")
+                .unwrap_err()
+                .contains("not X.Y.Z+APP")
+        );
+        let bare = "services:\n  a:\n    deploy:\n      labels: [\"coop-cloud.${STACK_NAME}.version=1.2.3\"]\n";
+        assert_eq!(
+            bump_version_label(bare, "a", UpdateType::Patch, "4").unwrap(),
+            bare.replace("1.2.3", "1.2.4+4")
+        );
+    }
+
+    #[test]
+    fn compose_files_are_compose_yml_and_its_overrides() {
+        let cases = [
+            ("compose.yml", true),
+            ("compose.yaml", true),
+            ("compose.smtp.yml", true),
+            ("compose.mariadb.yaml", true),
+            ("compose..yml", false),
+            ("docker-compose.yml", false),
+            ("compose.yml.bak", false),
+            ("abra.sh", false),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(is_compose_file(name), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn branch_is_the_path_with_dashes_and_the_tag() {
+        let cases = [
+            (
+                "bitnami/postgresql",
+                "15.5.0-debian-11-r20",
+                "afk/upgrade-bitnami-postgresql-15.5.0-debian-11-r20",
+            ),
+            ("nginx", "1.26.0", "afk/upgrade-nginx-1.26.0"),
+            ("team/sub/redis", "7.4", "afk/upgrade-team-sub-redis-7.4"),
+        ];
+        for (path, tag, expected) in cases {
+            assert_eq!(upgrade_branch(path, tag), expected, "{path}:{tag}");
+        }
+    }
+}
