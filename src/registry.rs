@@ -427,10 +427,8 @@ impl OciRegistry {
         let get = |k: &str| params.get(k).cloned().unwrap_or_default();
         let (realm, service, scope) = (get("realm"), get("service"), get("scope"));
         let key = (realm.clone(), scope.clone());
-        if !stale {
-            if let Some(t) = self.tokens.lock().unwrap().get(&key) {
-                return Ok(format!("Bearer {t}"));
-            }
+        if !stale && let Some(t) = self.tokens.lock().unwrap().get(&key) {
+            return Ok(format!("Bearer {t}"));
         }
         let token = self.fetch_token(origin, &realm, &service, &scope)?;
         self.tokens.lock().unwrap().insert(key, token.clone());
