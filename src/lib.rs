@@ -12,6 +12,7 @@ pub mod lessons;
 pub mod lock;
 pub mod log;
 pub mod notify;
+pub mod registry;
 pub mod runner;
 pub mod sandbox;
 pub mod store;
