@@ -4,3 +4,4 @@ pub mod checklist;
 pub mod dispatch;
 pub mod prompt;
 pub mod run_state;
+pub mod sanitize;
