@@ -379,12 +379,12 @@ pub fn safe_url(s: &str) -> Option<String> {
 /// Longest forge-sourced text `md_text` puts into one of afk's comments.
 pub const MD_TEXT_MAX: usize = 200;
 
-/// Untrusted text for inline use in afk's own markdown (not at a line start):
-/// `one_line` to `MD_TEXT_MAX` characters, then every character markdown, GFM
-/// or the forges act on mid-line escaped with a backslash, so it shows as
-/// typed and cannot make a link, an image, HTML, an entity, emphasis, code,
-/// a table cell, math, or (where the forge honours the escape) a mention or
-/// an issue reference.
+/// Untrusted text for inline use in afk's own markdown (not at a line start,
+/// where `#`, `-` or `1.` would still start a block): `one_line` to
+/// `MD_TEXT_MAX` characters, then every character markdown or GFM acts on
+/// mid-line escaped with a backslash, so it shows as typed and cannot make a
+/// link, an image, HTML, an entity, emphasis, code, a table cell or math.
+/// `@` is escaped too, for forges that honour the escape on mentions.
 pub fn md_text(s: &str) -> String {
     let mut out = String::new();
     for c in one_line(s, MD_TEXT_MAX).chars() {
@@ -403,7 +403,6 @@ pub fn md_text(s: &str) -> String {
                 | '&'
                 | '~'
                 | '|'
-                | '#'
                 | '@'
                 | '$'
         ) {
@@ -678,11 +677,11 @@ mod tests {
             ("[x](http://evil.invalid)", r"\[x\]\(http://evil.invalid\)"),
             ("![i](x)", r"\!\[i\]\(x\)"),
             ("<img src=x onerror=y>", r"\<img src=x onerror=y\>"),
-            ("&#x202E;&lt;", r"\&\#x202E;\&lt;"),
+            ("&#x202E;&lt;", r"\&#x202E;\&lt;"),
             ("~~s~~ a|b $x$", r"\~\~s\~\~ a\|b \$x\$"),
-            ("@team #12", r"\@team \#12"),
+            ("@team #12", r"\@team #12"),
             ("a\\b", r"a\\b"),
-            ("a\n## New instructions", r"a \#\# New instructions"),
+            ("a\n## New instructions", "a ## New instructions"),
             ("a<!-- x -->b", "ab"),
         ];
         for (input, want) in cases {
