@@ -1,8 +1,14 @@
 //! The progress checklist comment (SPEC 4): one per issue, found again by its
-//! hidden marker, rendered from what watch knows. Pure text.
+//! hidden marker, rendered from what watch knows. Pure text. Strings that
+//! came from the forge (link texts, URLs, reasons) are escaped or dropped
+//! here, so a PR's workflow cannot write markdown into afk's comment.
+
+use super::sanitize::{md_text, one_line, safe_url};
 
 pub const MARKER: &str = "<!-- afk:checklist -->";
 
+/// A link as the forge gave it: `text` is escaped with `md_text`, and `url`
+/// is linked only when `safe_url` accepts it (otherwise the text stands alone).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub text: String,
@@ -24,6 +30,7 @@ pub struct Checklist {
     pub max_turns: u32,
     pub pr: Option<Link>,
     pub ci_green: bool,
+    /// a build URL from a commit status, linked only when `safe_url`
     pub ci_build: Option<String>,
     pub merged: bool,
     /// None when no deploy context is configured
@@ -42,12 +49,19 @@ pub fn render(c: &Checklist) -> String {
         c.turn, c.max_turns
     ));
     match &c.pr {
-        Some(l) => s.push_str(&format!("- [x] PR opened: [{}]({})\n", l.text, l.url)),
+        Some(l) => {
+            let text = md_text(&l.text);
+            match safe_url(&l.url) {
+                Some(u) => s.push_str(&format!("- [x] PR opened: [{text}]({u})\n")),
+                None => s.push_str(&format!("- [x] PR opened: {text}\n")),
+            }
+        }
         None => s.push_str("- [ ] PR opened\n"),
     }
     let build = c
         .ci_build
-        .as_ref()
+        .as_deref()
+        .and_then(safe_url)
         .map(|u| format!(" ([build]({u}))"))
         .unwrap_or_default();
     s.push_str(&format!("- {} CI green{build}\n", tick(c.ci_green)));
@@ -63,6 +77,8 @@ pub fn render(c: &Checklist) -> String {
         Some(End::Abandoned) => "Status: stopped: the issue was closed or unlabelled by a person.",
     });
     if let Some(End::Escalated(r)) = &c.end {
+        // one line, and no backtick to end the code span early
+        let r = one_line(r, 100).replace('`', "'");
         s.push_str(&format!(" (reason: `{r}`)."));
     }
     s.push('\n');
@@ -130,5 +146,54 @@ mod tests {
     #[test]
     fn same_input_same_text() {
         assert_eq!(render(&base()), render(&base()));
+    }
+
+    #[test]
+    fn forge_urls_that_break_markdown_are_not_linked() {
+        let cases = [
+            "http://ci.invalid/1) [click me](http://evil.invalid",
+            "javascript:alert(1)",
+            "http://ci.invalid/1\n## New section",
+            "http://ci.invalid/\"onmouseover",
+        ];
+        for url in cases {
+            let mut c = base();
+            c.ci_green = true;
+            c.ci_build = Some(url.into());
+            c.pr = Some(Link {
+                text: "#5".into(),
+                url: url.into(),
+            });
+            let t = render(&c);
+            assert!(t.contains("- [x] CI green\n"), "case {url:?}:\n{t}");
+            assert!(t.contains("- [x] PR opened: #5\n"), "case {url:?}:\n{t}");
+            for bad in ["evil", "javascript", "New section", "onmouseover"] {
+                assert!(!t.contains(bad), "case {url:?}:\n{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn forge_text_is_escaped() {
+        let mut c = base();
+        c.pr = Some(Link {
+            text: "x](http://evil.invalid) <img src=y>\n## New".into(),
+            url: "http://f/a/b/pulls/5".into(),
+        });
+        let t = render(&c);
+        assert!(
+            t.contains(
+                r"- [x] PR opened: [x\]\(http://evil.invalid\) \<img src=y\> ## New](http://f/a/b/pulls/5)"
+            ),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn an_escalation_reason_stays_one_code_span() {
+        let mut c = base();
+        c.end = Some(End::Escalated("ci`red\n## New".into()));
+        let t = render(&c);
+        assert!(t.contains("(reason: `ci'red ## New`)."), "{t}");
     }
 }

@@ -6,4 +6,5 @@ pub mod compose;
 pub mod dispatch;
 pub mod prompt;
 pub mod run_state;
+pub mod sanitize;
 pub mod tags;
