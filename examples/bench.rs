@@ -138,7 +138,7 @@ fn main() {
     ] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
-        let tick = poll::tick(&ctx).unwrap();
+        let tick = poll::tick(&ctx).unwrap().done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);
@@ -324,7 +324,13 @@ fn watch_bench(dir: &std::path::Path) {
                     branch: &format!("afk/issue-{n}"),
                 })
                 .unwrap();
-            store.set_state(id, "dispatched").unwrap();
+            store
+                .transition(
+                    id,
+                    afk::core::run_state::RunStatus::Dispatching,
+                    afk::core::run_state::RunStatus::Dispatched,
+                )
+                .unwrap();
         }
     }
     let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
@@ -347,7 +353,7 @@ fn watch_bench(dir: &std::path::Path) {
     ] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
-        let tick = afk::commands::watch::tick(&ctx).unwrap();
+        let tick = afk::commands::watch::tick(&ctx).unwrap().done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);

@@ -4,6 +4,7 @@
 //! adapters at the edges; `commands` wires them, one file per subcommand.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod core;

@@ -28,3 +28,26 @@ pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
         }
     }
 }
+
+/// For a dry run, which creates nothing: the lock when its file already exists.
+pub enum Existing {
+    Acquired(TickLock),
+    Held,
+    Absent,
+}
+
+pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
+    let path = state_dir.join(format!("{kind}.lock"));
+    let file = match OpenOptions::new().write(true).open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Absent),
+        Err(e) => return Err(e).with_context(|| format!("lock: cannot open {}", path.display())),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Existing::Acquired(TickLock { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(Existing::Held),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("lock: cannot lock {}", path.display()))
+        }
+    }
+}

@@ -6,7 +6,7 @@
 
 use crate::config::Config;
 use crate::store::Store;
-use crate::store::watch::Event;
+use crate::store::events::{Channel, Event};
 use serde_json::json;
 use std::time::Duration;
 
@@ -85,46 +85,53 @@ impl Notifier {
             let wanted = self.events.contains(&e.kind);
             let mut pending = vec![];
             if wanted && self.slack.is_some() && e.slack_sent_at.is_none() {
-                pending.push("slack");
+                pending.push(Channel::Slack);
             }
             if wanted && self.webhook.is_some() && e.webhook_sent_at.is_none() {
-                pending.push("webhook");
-            }
-            if pending.is_empty() {
-                let _ = store.mark_sent(e.id, "webhook", true);
-                continue;
+                pending.push(Channel::Webhook);
             }
             let mut all_ok = true;
-            for (i, ch) in pending.iter().enumerate() {
-                let res = if *ch == "slack" {
-                    self.post(
+            for ch in pending {
+                match store.claim_delivery(e.id, ch) {
+                    Ok(true) => {}
+                    // another tick has it
+                    Ok(false) => continue,
+                    Err(err) => {
+                        all_ok = false;
+                        crate::log::warn(&format!("notify: event {}: {err}", e.id));
+                        continue;
+                    }
+                }
+                let res = match ch {
+                    Channel::Slack => self.post(
                         "Slack",
-                        self.slack.as_deref().unwrap(),
+                        self.slack.as_deref().unwrap_or_default(),
                         json!({"text": e.text}),
-                    )
-                } else {
-                    self.post("event", self.webhook.as_deref().unwrap(), webhook_body(&e))
+                    ),
+                    Channel::Webhook => self.post(
+                        "event",
+                        self.webhook.as_deref().unwrap_or_default(),
+                        webhook_body(&e),
+                    ),
                 };
                 match res {
-                    Ok(()) => {
-                        d.sent += 1;
-                        let last = i + 1 == pending.len() && all_ok;
-                        if let Err(err) = store.mark_sent(e.id, ch, last) {
-                            crate::log::warn(&format!(
-                                "notify: event {} sent but not marked: {err}",
-                                e.id
-                            ));
-                        }
-                    }
+                    Ok(()) => d.sent += 1,
                     Err(msg) => {
                         d.failed += 1;
                         all_ok = false;
+                        let _ = store.release_delivery(e.id, ch);
                         crate::log::warn(&format!(
                             "{msg}; event {} ({}) is retried on the next tick",
                             e.id, e.kind
                         ));
                     }
                 }
+            }
+            if all_ok && let Err(err) = store.mark_delivered(e.id) {
+                crate::log::warn(&format!(
+                    "notify: event {} sent but not marked: {err}",
+                    e.id
+                ));
             }
         }
         d

@@ -130,7 +130,7 @@ pub fn run(json: bool) -> Result<u8> {
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
     let mut ticks = vec![];
     let mut worst = 0;
-    let mut step = |title: &str, t: super::Tick, ticks: &mut Vec<serde_json::Value>| {
+    let mut step = |title: &str, t: super::Done, ticks: &mut Vec<serde_json::Value>| {
         say(&format!("== {title}"));
         if !json {
             print!("{}", t.human);
@@ -139,13 +139,14 @@ pub fn run(json: bool) -> Result<u8> {
         ticks.push(t.report);
         say("");
     };
-    step("afk poll", super::poll::tick(&ctx)?, &mut ticks);
+    step("afk poll", super::poll::tick(&ctx)?.done(), &mut ticks);
     let prompt = std::fs::read_to_string(ctx.runs_dir().join("1/prompt-1.md")).unwrap_or_default();
     if let Some(section) = prompt
         .split("## Lessons from earlier runs in this repo")
         .nth(1)
     {
-        let line = section.trim().lines().next().unwrap_or("");
+        // the first lesson line inside the untrusted-data fence
+        let line = section.lines().find(|l| l.starts_with("- ")).unwrap_or("");
         say(&format!(
             "   the prompt of run 1 carries the repo's open lessons:\n  {line}\n"
         ));
@@ -155,7 +156,7 @@ pub fn run(json: bool) -> Result<u8> {
     say("");
     step(
         "afk watch (PR open, no CI verdict yet)",
-        super::watch::tick(&ctx)?,
+        super::watch::tick(&ctx)?.done(),
         &mut ticks,
     );
     let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
@@ -176,12 +177,12 @@ pub fn run(json: bool) -> Result<u8> {
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     step(
         "afk watch (green: merging is a person's call)",
-        super::watch::tick(&ctx)?,
+        super::watch::tick(&ctx)?.done(),
         &mut ticks,
     );
     let store = crate::store::Store::open(&ctx.state_path())?;
     let pr = store
-        .run_row(1)?
+        .run(1)?
         .and_then(|r| r.pr_number)
         .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
     say(&format!(
@@ -194,17 +195,17 @@ pub fn run(json: bool) -> Result<u8> {
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     step(
         "afk watch (merged: success)",
-        super::watch::tick(&ctx)?,
+        super::watch::tick(&ctx)?.done(),
         &mut ticks,
     );
     step(
         "afk watch again (nothing left to do, nothing written)",
-        super::watch::tick(&ctx)?,
+        super::watch::tick(&ctx)?.done(),
         &mut ticks,
     );
     step(
         "afk poll (acme/api is free again: the next issue)",
-        super::poll::tick(&ctx)?,
+        super::poll::tick(&ctx)?.done(),
         &mut ticks,
     );
     let snap = store.lesson_snapshot()?;

@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
             },
         );
     }
-    match super::poll::make_forge(ctx) {
+    match crate::forge::from_config(&ctx.config) {
         Err(e) => add("forge", false, e.to_string()),
         Ok(forge) => match forge.me() {
             Err(e) => add("forge", false, e.to_string()),

@@ -16,7 +16,7 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
             dry_run: cli.dry_run,
             json: cli.json,
         };
-        let forge = super::poll::make_forge(&ctx)?;
+        let forge = crate::forge::from_config(&ctx.config)?;
         let c = &ctx.config;
         let wanted = [
             (&c.poll.ready_label, "0e8a16"),

@@ -8,6 +8,7 @@ pub mod poll;
 pub mod sandbox;
 pub mod status;
 pub mod template;
+pub mod tick;
 pub mod watch;
 
 use crate::cli::{Cli, Cmd};
@@ -86,82 +87,18 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// What one tick did: the JSON report, its human text, and the exit code.
-pub struct Tick {
+pub use tick::ErrorItem;
+
+/// A finished tick in a form every caller can hold: the report as JSON, the
+/// human text, the exit code (the demo and the benchmark collect these).
+pub struct Done {
     pub report: serde_json::Value,
     pub human: String,
     pub code: u8,
 }
 
-/// The tick another process of the same kind holds the lock for: one line on
-/// stderr, no I/O, exit 0. `empty` lists the report's (empty) fields.
-pub fn stepped_aside(kind: &str, dry_run: bool, empty: serde_json::Value) -> Tick {
-    eprintln!("afk: another {kind} tick holds the lock; stepping aside");
-    let mut report = serde_json::json!({"tick": kind, "dry_run": dry_run, "enabled": true, "stepped_aside": true});
-    if let (Some(r), Some(e)) = (report.as_object_mut(), empty.as_object()) {
-        r.extend(e.clone());
-    }
-    Tick {
-        report,
-        human: String::new(),
-        code: 0,
-    }
-}
-
-/// One failed part of a tick, as the report lists it.
-#[derive(serde::Serialize, Clone)]
-pub struct ErrorItem {
-    pub repo: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub issue: Option<u64>,
-    pub message: String,
-    /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
-    #[serde(skip)]
-    pub transient: bool,
-}
-
-impl ErrorItem {
-    pub fn from_err(repo: &str, issue: Option<u64>, e: &anyhow::Error) -> ErrorItem {
-        ErrorItem {
-            repo: repo.to_string(),
-            issue,
-            message: e.to_string(),
-            transient: crate::forge::ForgeError::is_exhausted(e),
-        }
-    }
-    pub fn msg(repo: &str, issue: Option<u64>, message: String) -> ErrorItem {
-        ErrorItem {
-            repo: repo.to_string(),
-            issue,
-            message,
-            transient: false,
-        }
-    }
-}
-
-/// Calls that exhausted their retries become `transient_retry` lessons (the
-/// journal deduplicates them and never changes the tick).
-pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: &str) {
-    for e in errors.iter().filter(|e| e.transient) {
-        journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "transient_retry".into(),
-            repo: Some(e.repo.clone()),
-            work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
-            stage: Some(stage.into()),
-            agent: Some("afk".into()),
-            root_cause: Some("a forge or runner call failed after all retries".into()),
-            suggestion: Some(
-                "check the service's health and rate limits; raise forge.retries or forge.timeout if it is slow"
-                    .into(),
-            ),
-            detail: Some(e.message.clone()),
-            ..Default::default()
-        });
-    }
-}
-
 /// Print a report: the JSON document with `--json`, else the human text.
-pub fn emit(json: bool, report: &serde_json::Value, human: &str) {
+pub fn emit<T: serde::Serialize>(json: bool, report: &T, human: &str) {
     if json {
         println!(
             "{}",

@@ -48,11 +48,9 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         return Ok(0);
     }
     let s = Store::open_reading(&path)?;
-    let now = OffsetDateTime::now_utc();
-    let runs = s.run_rows(
-        "state IN ('dispatching','started','dispatched','escalating','succeeding','abandoning')",
-    )?;
-    let frozen = s.frozen_details()?;
+    let now = crate::clock::now();
+    let runs = s.runs_in_flight()?;
+    let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
     let runs_json: Vec<_> = runs
@@ -70,7 +68,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         "poll": {"enabled": cfg.poll.enabled, "allowlist": cfg.poll.allowlist, "max_in_flight": cfg.poll.max_in_flight},
         "stop_file": ctx.stop_file().exists(),
         "runs": runs_json,
-        "frozen": frozen.iter().map(|(r, why, at)| json!({"repo": r, "reason": why, "since": at})).collect::<Vec<_>>(),
+        "frozen": frozen,
         "events": events,
     });
     let mut h = format!(
@@ -95,7 +93,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
                 vec![
                     format!("{}#{}", r.repo, r.issue),
                     r.id.to_string(),
-                    r.state.clone(),
+                    r.state.to_string(),
                     age(&r.created_at, now),
                     r.pr_number.map(|n| format!("#{n}")).unwrap_or("-".into()),
                     format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
@@ -107,9 +105,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             &rows,
         ));
     }
-    for (r, why, at) in &frozen {
+    for f in &frozen {
         h.push_str(&format!(
-            "frozen: {r} ({why} since {at}); lift with `afk status --unfreeze {r}`\n"
+            "frozen: {} ({} since {}); lift with `afk status --unfreeze {}`\n",
+            f.repo, f.reason, f.since, f.repo
         ));
     }
     if !events.is_empty() {

@@ -20,6 +20,7 @@ pub enum Reason {
     LowerPriority,
     Capacity,
     AlreadyHandled,
+    EditedAfterArming,
 }
 
 impl fmt::Display for Reason {
@@ -33,6 +34,7 @@ impl fmt::Display for Reason {
             Reason::LowerPriority => "lower-priority",
             Reason::Capacity => "capacity",
             Reason::AlreadyHandled => "already-handled",
+            Reason::EditedAfterArming => "edited-after-arming",
         })
     }
 }
@@ -72,6 +74,8 @@ pub struct IssueFacts {
     pub already_handled: bool,
     /// The person who added the ready label is trusted.
     pub trusted: bool,
+    /// The title was changed after the arming: a trusted person must re-arm.
+    pub edited_after_arming: bool,
     /// An open issue blocks this one.
     pub blocked: bool,
 }
@@ -84,6 +88,8 @@ pub fn eligibility(f: &IssueFacts) -> Result<(), Reason> {
         Err(Reason::AlreadyHandled)
     } else if !f.trusted {
         Err(Reason::Untrusted)
+    } else if f.edited_after_arming {
+        Err(Reason::EditedAfterArming)
     } else if f.blocked {
         Err(Reason::Blocked)
     } else {
@@ -217,6 +223,78 @@ fn refs_in(s: &str) -> Vec<(Option<String>, u64)> {
     out
 }
 
+/// SPEC 3 step 4: a repo is locked while any of its open issues carries the
+/// in-progress label or afk has a run in flight there.
+pub fn repo_locked(run_in_flight: bool, any_issue_in_progress: bool) -> bool {
+    run_in_flight || any_issue_in_progress
+}
+
+/// The event that armed an issue: the latest addition of the ready label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arming {
+    pub event_id: i64,
+    pub login: String,
+}
+
+/// The latest timeline event that added `label`, and who made it.
+pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arming> {
+    use crate::forge::EventKind;
+    events
+        .iter()
+        .filter(|e| e.kind == EventKind::LabelAdded && e.label.as_deref() == Some(label))
+        .max_by_key(|e| e.id)
+        .map(|e| Arming {
+            event_id: e.id,
+            login: e.actor.clone(),
+        })
+}
+
+/// A title change recorded after the arming (timeline order): what the
+/// trusted person armed is not what would reach the agent. Body edits leave
+/// no timeline event on either forge; see the README.
+pub fn edited_after_arming(events: &[crate::forge::TimelineEvent], armed: &Arming) -> bool {
+    use crate::forge::EventKind;
+    let Some(pos) = events.iter().position(|e| e.id == armed.event_id) else {
+        return false;
+    };
+    events[pos + 1..]
+        .iter()
+        .any(|e| e.kind == EventKind::Renamed)
+}
+
+/// Whether the person who armed an issue may: named, by permission, or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trust {
+    Trusted,
+    Untrusted,
+    /// The forge refused the permission lookup (Gitea: afk's account is not an
+    /// admin of the repo): untrusted, and reported so the operator fixes it.
+    CouldNotCheck,
+}
+
+/// Whether the permission endpoint must be asked about `login` at all: named
+/// users and bots (never trusted unless named) need no lookup.
+pub fn needs_lookup(login: &str, trusted_users: &[String]) -> bool {
+    !login.is_empty()
+        && !login.ends_with("[bot]")
+        && !trusted_users.iter().any(|u| u.eq_ignore_ascii_case(login))
+}
+
+/// The one trust rule: `permission` is the lookup's answer — `Ok(None)` when
+/// no lookup was needed, `Err(())` when the forge refused it.
+pub fn trust(
+    login: &str,
+    trusted_users: &[String],
+    needed: &str,
+    permission: Result<Option<&str>, ()>,
+) -> Trust {
+    match permission {
+        Err(()) => Trust::CouldNotCheck,
+        Ok(p) if is_trusted(login, trusted_users, needed, p) => Trust::Trusted,
+        Ok(_) => Trust::Untrusted,
+    }
+}
+
 /// Whether `login` is trusted to arm an issue: named in `trusted_users`, or (not a
 /// bot) holding at least `needed` permission. `permission` is None when the forge
 /// refused the lookup: that is untrusted.
@@ -262,6 +340,7 @@ mod tests {
             repo_matches: true,
             already_handled: false,
             trusted: true,
+            edited_after_arming: false,
             blocked: false,
         }
     }
@@ -414,5 +493,121 @@ mod tests {
         // GitHub's names
         assert!(is_trusted("dan", &[], "write", Some("maintain")));
         assert!(!is_trusted("dan", &[], "write", Some("triage")));
+    }
+
+    fn tev(
+        id: i64,
+        kind: crate::forge::EventKind,
+        label: Option<&str>,
+        who: &str,
+    ) -> crate::forge::TimelineEvent {
+        crate::forge::TimelineEvent {
+            id,
+            kind,
+            label: label.map(str::to_string),
+            actor: who.into(),
+            created_at: None,
+        }
+    }
+
+    #[test]
+    fn latest_addition_of_the_label_is_the_arming_event() {
+        use crate::forge::EventKind::*;
+        let evs = vec![
+            tev(1, LabelAdded, Some("ready"), "alice"),
+            tev(2, LabelRemoved, Some("ready"), "alice"),
+            tev(3, LabelAdded, Some("ready"), "mallory"),
+            tev(4, LabelAdded, Some("other"), "bob"),
+        ];
+        assert_eq!(
+            arming(&evs, "ready"),
+            Some(Arming {
+                event_id: 3,
+                login: "mallory".into()
+            })
+        );
+        assert_eq!(arming(&evs, "missing"), None);
+    }
+
+    #[test]
+    fn a_rename_after_the_arming_needs_a_new_arming() {
+        use crate::forge::EventKind::*;
+        let armed = Arming {
+            event_id: 5,
+            login: "alice".into(),
+        };
+        let cases = [
+            (vec![tev(5, LabelAdded, Some("ready"), "alice")], false),
+            (
+                vec![
+                    tev(3, Renamed, None, "mallory"),
+                    tev(5, LabelAdded, Some("ready"), "alice"),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    tev(5, LabelAdded, Some("ready"), "alice"),
+                    tev(6, Renamed, None, "mallory"),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    tev(5, LabelAdded, Some("ready"), "alice"),
+                    tev(6, Other, None, "mallory"),
+                ],
+                false,
+            ),
+        ];
+        for (i, (evs, want)) in cases.into_iter().enumerate() {
+            assert_eq!(edited_after_arming(&evs, &armed), want, "case {i}");
+        }
+        let mut f = ok_facts();
+        f.edited_after_arming = true;
+        assert_eq!(eligibility(&f), Err(Reason::EditedAfterArming));
+        f.trusted = false;
+        assert_eq!(
+            eligibility(&f),
+            Err(Reason::Untrusted),
+            "untrusted is said first"
+        );
+    }
+
+    #[test]
+    fn one_trust_rule_with_an_explicit_could_not_check() {
+        let named = vec!["deploy-bot[bot]".to_string(), "Carol".to_string()];
+        type Case<'a> = (&'a str, Result<Option<&'a str>, ()>, Trust);
+        let cases: Vec<Case> = vec![
+            ("carol", Ok(None), Trust::Trusted),
+            ("deploy-bot[bot]", Ok(None), Trust::Trusted),
+            ("other-bot[bot]", Ok(Some("admin")), Trust::Untrusted),
+            ("alice", Ok(Some("write")), Trust::Trusted),
+            ("alice", Ok(Some("maintain")), Trust::Trusted),
+            ("bob", Ok(Some("read")), Trust::Untrusted),
+            ("bob", Ok(Some("triage")), Trust::Untrusted),
+            ("eve", Ok(Some("none")), Trust::Untrusted),
+            ("eve", Err(()), Trust::CouldNotCheck),
+            ("", Ok(None), Trust::Untrusted),
+        ];
+        for (login, perm, want) in cases {
+            assert_eq!(trust(login, &named, "write", perm), want, "{login}");
+        }
+        assert!(!needs_lookup("carol", &named));
+        assert!(!needs_lookup("x[bot]", &named));
+        assert!(!needs_lookup("", &named));
+        assert!(needs_lookup("alice", &named));
+    }
+
+    #[test]
+    fn repo_lock_rule() {
+        let cases = [
+            ((false, false), false),
+            ((true, false), true),
+            ((false, true), true),
+        ];
+        for ((run, label), want) in cases {
+            assert_eq!(repo_locked(run, label), want);
+        }
     }
 }

@@ -2,8 +2,12 @@
 
 pub mod canary;
 pub mod checklist;
+pub mod ci;
 pub mod compose;
 pub mod dispatch;
+pub mod end_plan;
+pub mod escalation;
+pub mod progress;
 pub mod prompt;
 pub mod run_state;
 pub mod sanitize;

@@ -4,6 +4,110 @@
 use std::fmt;
 use std::time::Duration;
 
+/// Where a run is in its life, as stored in the `runs.state` column.
+///
+/// `Dispatching` is poll's claim (before any side effect); `Started` means the
+/// agent runs but its in-progress label is not yet on the issue; `Dispatched`
+/// is followed by watch. The `*ing` end states are decided (with their event)
+/// but their forge writes are not all done yet; the rest are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Dispatching,
+    Started,
+    Dispatched,
+    Escalating,
+    Succeeding,
+    Abandoning,
+    Escalated,
+    Succeeded,
+    Abandoned,
+    Failed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 10] = [
+        RunStatus::Dispatching,
+        RunStatus::Started,
+        RunStatus::Dispatched,
+        RunStatus::Escalating,
+        RunStatus::Succeeding,
+        RunStatus::Abandoning,
+        RunStatus::Escalated,
+        RunStatus::Succeeded,
+        RunStatus::Abandoned,
+        RunStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Dispatching => "dispatching",
+            RunStatus::Started => "started",
+            RunStatus::Dispatched => "dispatched",
+            RunStatus::Escalating => "escalating",
+            RunStatus::Succeeding => "succeeding",
+            RunStatus::Abandoning => "abandoning",
+            RunStatus::Escalated => "escalated",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Abandoned => "abandoned",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Holds its repo's slot: a run not yet final.
+    pub fn in_flight(self) -> bool {
+        !self.is_final()
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Escalated | RunStatus::Succeeded | RunStatus::Abandoned | RunStatus::Failed
+        )
+    }
+
+    /// Followed by watch: an agent is (or may be) at work, or an end state's
+    /// forge writes are still to do. `Started` is followed too, so a run whose
+    /// label write keeps failing still stalls out instead of hiding.
+    pub fn watched(self) -> bool {
+        self.in_flight() && self != RunStatus::Dispatching
+    }
+
+    /// A decided end state still finishing its forge writes.
+    pub fn decided(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Escalating | RunStatus::Succeeding | RunStatus::Abandoning
+        )
+    }
+
+    pub fn in_flight_set() -> Vec<RunStatus> {
+        RunStatus::ALL
+            .into_iter()
+            .filter(|s| s.in_flight())
+            .collect()
+    }
+
+    pub fn watched_set() -> Vec<RunStatus> {
+        RunStatus::ALL.into_iter().filter(|s| s.watched()).collect()
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for RunStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Agent {
     Running,
@@ -32,6 +136,9 @@ pub enum Checks {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunState {
+    /// An end state already decided on an earlier tick whose forge writes are
+    /// not all done: it is carried on, whatever is observed now.
+    pub decided: Option<Action>,
     pub agent: Agent,
     /// The agent said it is blocked (progress line `{"status":"blocked"}`).
     pub blocked: bool,
@@ -69,6 +176,20 @@ pub enum Escalation {
     DeployFailed,
     PrClosed,
     Blocked,
+}
+
+impl Escalation {
+    pub const ALL: [Escalation; 6] = [
+        Escalation::Stalled,
+        Escalation::NoPr,
+        Escalation::CiRed,
+        Escalation::DeployFailed,
+        Escalation::PrClosed,
+        Escalation::Blocked,
+    ];
+    pub fn parse(s: &str) -> Option<Escalation> {
+        Escalation::ALL.into_iter().find(|e| e.to_string() == s)
+    }
 }
 
 impl fmt::Display for Escalation {
@@ -136,6 +257,9 @@ impl Action {
 /// the issue themselves on merge), and a person closing the issue or removing the
 /// label wins over everything else (stop the agent rather than wait for it).
 pub fn next_action(s: &RunState) -> Action {
+    if let Some(a) = s.decided {
+        return a;
+    }
     let budget_left = s.turns_used < s.fix_forward_max;
     if s.pr == Pr::Merged {
         if !s.deploy_configured || s.deploy == Checks::Success {
@@ -179,50 +303,27 @@ pub fn next_action(s: &RunState) -> Action {
     }
 }
 
-/// Combine the statuses of the contexts that matter into one verdict: any
-/// failure (or error) fails; all required present and successful succeeds;
-/// otherwise pending. `required` empty: the forge's combined state.
-pub fn combine(
-    required: &[String],
-    combined: Option<&str>,
-    statuses: &[(String, String)],
-) -> Checks {
-    let verdict = |state: &str| match state {
-        "success" => Checks::Success,
-        "failure" | "error" => Checks::Failure,
-        _ => Checks::Pending,
-    };
-    if required.is_empty() {
-        if statuses.is_empty() {
-            return Checks::None;
-        }
-        return combined.map(verdict).unwrap_or(Checks::Pending);
+/// The end state a run's stored status has decided, if any (`escalating`,
+/// `succeeding`, `abandoning`), with the stored escalation reason.
+pub fn decided_action(status: RunStatus, end_reason: Option<&str>) -> Option<Action> {
+    match status {
+        RunStatus::Escalating => Some(Action::Escalate(
+            Escalation::parse(end_reason.unwrap_or("")).unwrap_or(Escalation::Blocked),
+        )),
+        RunStatus::Succeeding => Some(Action::Succeed),
+        RunStatus::Abandoning => Some(Action::Abandon),
+        _ => None,
     }
-    let mut out = Checks::Success;
-    let mut any = false;
-    for ctx in required {
-        match statuses.iter().find(|(c, _)| c == ctx) {
-            None => {
-                out = if out == Checks::Failure {
-                    out
-                } else {
-                    Checks::Pending
-                }
-            }
-            Some((_, st)) => {
-                any = true;
-                match verdict(st) {
-                    Checks::Failure => out = Checks::Failure,
-                    Checks::Pending if out != Checks::Failure => out = Checks::Pending,
-                    _ => {}
-                }
-            }
-        }
+}
+
+/// The agent state an agent-thread service's status means (SPEC 5.3):
+/// `running` runs, `idle` finished its turn, anything else failed.
+pub fn thread_agent(status: &str) -> Agent {
+    match status {
+        "running" => Agent::Running,
+        "idle" => Agent::Exited(0),
+        _ => Agent::Exited(1),
     }
-    if !any && out != Checks::Failure {
-        return Checks::None;
-    }
-    out
 }
 
 #[cfg(test)]
@@ -231,6 +332,7 @@ mod tests {
 
     fn base() -> RunState {
         RunState {
+            decided: None,
             agent: Agent::Exited(0),
             blocked: false,
             pr: Pr::Open,
@@ -496,55 +598,81 @@ mod tests {
     }
 
     #[test]
-    fn combining_statuses() {
-        let st = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter()
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-                .collect()
-        };
-        let req = vec!["ci/build".to_string(), "ci/test".to_string()];
-        assert_eq!(combine(&[], None, &[]), Checks::None);
+    fn run_status_strings_round_trip_and_sets_are_derived_once() {
+        for s in RunStatus::ALL {
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s), "{s}");
+        }
+        assert_eq!(RunStatus::parse("bogus"), None);
+        let names = |v: Vec<RunStatus>| v.iter().map(|s| s.as_str()).collect::<Vec<_>>();
         assert_eq!(
-            combine(&[], Some("success"), &st(&[("x", "success")])),
-            Checks::Success
+            names(RunStatus::in_flight_set()),
+            [
+                "dispatching",
+                "started",
+                "dispatched",
+                "escalating",
+                "succeeding",
+                "abandoning"
+            ]
         );
         assert_eq!(
-            combine(&[], Some("failure"), &st(&[("x", "failure")])),
-            Checks::Failure
+            names(RunStatus::watched_set()),
+            [
+                "started",
+                "dispatched",
+                "escalating",
+                "succeeding",
+                "abandoning"
+            ]
         );
-        assert_eq!(
-            combine(&[], Some("pending"), &st(&[("x", "pending")])),
-            Checks::Pending
-        );
-        assert_eq!(combine(&req, None, &[]), Checks::None);
-        assert_eq!(
-            combine(&req, None, &st(&[("ci/build", "success")])),
-            Checks::Pending
-        );
-        assert_eq!(
-            combine(
-                &req,
-                None,
-                &st(&[
-                    ("ci/build", "success"),
-                    ("ci/test", "success"),
-                    ("other", "failure")
-                ])
+    }
+
+    #[test]
+    fn a_decided_end_state_is_carried_on_whatever_is_observed() {
+        let cases = [
+            (
+                RunStatus::Escalating,
+                Some("ci-red"),
+                Some(Action::Escalate(Escalation::CiRed)),
             ),
-            Checks::Success,
-            "contexts that are not required do not count"
-        );
-        assert_eq!(
-            combine(&req, None, &st(&[("ci/build", "error")])),
-            Checks::Failure
-        );
-        assert_eq!(
-            combine(
-                &req,
-                None,
-                &st(&[("ci/build", "pending"), ("ci/test", "failure")])
+            (
+                RunStatus::Escalating,
+                Some("junk"),
+                Some(Action::Escalate(Escalation::Blocked)),
             ),
-            Checks::Failure
-        );
+            (RunStatus::Succeeding, None, Some(Action::Succeed)),
+            (
+                RunStatus::Abandoning,
+                Some("abandoned"),
+                Some(Action::Abandon),
+            ),
+            (RunStatus::Dispatched, None, None),
+            (RunStatus::Started, None, None),
+        ];
+        for (status, reason, want) in cases {
+            assert_eq!(decided_action(status, reason), want, "{status}");
+            if let Some(a) = want {
+                // the observation says "wait", the decision wins
+                assert_eq!(
+                    with(|s| {
+                        s.decided = Some(a);
+                        s.agent = Agent::Running
+                    }),
+                    a
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn thread_status_maps_to_agent_state() {
+        let cases = [
+            ("running", Agent::Running),
+            ("idle", Agent::Exited(0)),
+            ("error", Agent::Exited(1)),
+        ];
+        for (s, want) in cases {
+            assert_eq!(thread_agent(s), want, "{s}");
+        }
     }
 }

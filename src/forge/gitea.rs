@@ -1,64 +1,18 @@
 //! Gitea / Forgejo API v1 endpoints afk uses, with the shapes of
 //! `contracts/gitea-v1-subset.json` (only the fields afk reads).
 
+use super::Forge;
 use super::http::{ForgeError, Http};
+pub use super::model::*;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-pub struct User {
-    #[serde(default)]
-    pub id: i64,
-    pub login: String,
-}
-
+/// Gitea's timeline entry (`TimelineComment`), only the fields afk reads.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Label {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct RepoMeta {
-    #[serde(default)]
-    pub full_name: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Issue {
-    #[serde(default)]
-    pub id: i64,
-    pub number: u64,
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub labels: Vec<Label>,
-    #[serde(default)]
-    pub html_url: String,
-    #[serde(default)]
-    pub pull_request: Option<serde_json::Value>,
-    #[serde(default)]
-    pub repository: Option<RepoMeta>,
-}
-
-impl Issue {
-    pub fn has_label(&self, name: &str) -> bool {
-        self.labels.iter().any(|l| l.name == name)
-    }
-    pub fn is_pull(&self) -> bool {
-        self.pull_request.as_ref().is_some_and(|v| !v.is_null())
-    }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct TimelineEvent {
+pub struct WireTimelineEvent {
     pub id: i64,
     #[serde(rename = "type", default)]
     pub kind: String,
@@ -68,115 +22,33 @@ pub struct TimelineEvent {
     pub label: Option<Label>,
     #[serde(default)]
     pub user: Option<User>,
+    #[serde(default)]
+    pub created_at: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Permission {
-    pub permission: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Comment {
-    pub id: i64,
-    #[serde(default)]
-    pub body: String,
-    #[serde(default)]
-    pub html_url: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
-pub struct Branch {
-    #[serde(rename = "ref", default)]
-    pub name: String,
-    #[serde(default)]
-    pub sha: String,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct PullRequest {
-    pub number: u64,
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub merged: bool,
-    #[serde(default)]
-    pub merge_commit_sha: Option<String>,
-    #[serde(default)]
-    pub head: Branch,
-    #[serde(default)]
-    pub body: Option<String>,
-    #[serde(default)]
-    pub html_url: String,
-}
-
-impl PullRequest {
-    /// Whether this PR is the one for `issue`: its head is `afk/issue-<N>` or its
-    /// body says `Closes #N` / `Fixes #N` (or close/closed/fix/fixed/resolve(s|d)).
-    pub fn closes(&self, issue: u64) -> bool {
-        if self.head.name == format!("afk/issue-{issue}") {
-            return true;
+impl WireTimelineEvent {
+    /// Gitea marks an added label with body "1" and a removed one with "";
+    /// a title change is `change_title`.
+    pub fn into_event(self) -> TimelineEvent {
+        let kind = match self.kind.as_str() {
+            "label" if self.body.as_deref() == Some("1") => EventKind::LabelAdded,
+            "label" => EventKind::LabelRemoved,
+            "change_title" => EventKind::Renamed,
+            _ => EventKind::Other,
+        };
+        TimelineEvent {
+            id: self.id,
+            kind,
+            label: self.label.map(|l| l.name),
+            actor: self.user.map(|u| u.login).unwrap_or_default(),
+            created_at: self.created_at,
         }
-        let body = self.body.as_deref().unwrap_or("").to_ascii_lowercase();
-        let words = [
-            "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
-        ];
-        let needle = format!("#{issue}");
-        body.match_indices(&needle).any(|(i, _)| {
-            let after = body[i + needle.len()..].chars().next();
-            if after.is_some_and(|c| c.is_ascii_digit()) {
-                return false;
-            }
-            let before = body[..i].trim_end();
-            let before = before.trim_end_matches(':').trim_end();
-            words.iter().any(|w| {
-                before.ends_with(w)
-                    && !before[..before.len() - w.len()]
-                        .chars()
-                        .last()
-                        .is_some_and(|c| c.is_ascii_alphanumeric())
-            })
-        })
     }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct CommitStatus {
-    #[serde(default)]
-    pub context: String,
-    /// Gitea names the state `status` in this object (`state` when creating one).
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub target_url: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct CombinedStatus {
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub sha: String,
-    #[serde(default)]
-    pub statuses: Option<Vec<CommitStatus>>,
-}
-
-/// The latest timeline event that added `label`: (event id, who added it).
-/// Gitea marks an added label with body "1" and a removed one with "".
-pub fn last_label_added(events: &[TimelineEvent], label: &str) -> Option<(i64, String)> {
-    events
-        .iter()
-        .filter(|e| {
-            e.kind == "label"
-                && e.body.as_deref() == Some("1")
-                && e.label.as_ref().is_some_and(|l| l.name == label)
-        })
-        .max_by_key(|e| e.id)
-        .map(|e| {
-            (
-                e.id,
-                e.user.as_ref().map(|u| u.login.clone()).unwrap_or_default(),
-            )
-        })
+struct Permission {
+    permission: String,
 }
 
 pub struct Gitea {
@@ -196,6 +68,14 @@ fn enc(s: &str) -> String {
     out
 }
 
+/// `owner/name` with each segment percent-encoded: a name never changes the path.
+fn rp(repo: &str) -> String {
+    match repo.split_once('/') {
+        Some((o, n)) => format!("{}/{}", enc(o), enc(n)),
+        None => enc(repo),
+    }
+}
+
 impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
@@ -204,73 +84,7 @@ impl Gitea {
         }
     }
 
-    pub fn me(&self) -> Result<User> {
-        self.http.json("GET", "/user", None)
-    }
-
-    /// Open issues (never pull requests) carrying `label`, every page. The label is
-    /// re-checked here: Gitea drops an unknown label name from the filter.
-    pub fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
-        let all: Vec<Issue> = self.http.get_all(&format!(
-            "/repos/{repo}/issues?state=open&type=issues&labels={}",
-            enc(label)
-        ))?;
-        Ok(all
-            .into_iter()
-            .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
-            .collect())
-    }
-
-    pub fn issue(&self, repo: &str, number: u64) -> Result<Issue> {
-        self.http
-            .json("GET", &format!("/repos/{repo}/issues/{number}"), None)
-    }
-
-    pub fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>> {
-        self.http
-            .get_all(&format!("/repos/{repo}/issues/{number}/timeline"))
-    }
-
-    /// The collaborator's permission; `Ok(None)` when the forge refuses the lookup (403).
-    pub fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
-        match self.http.json::<Permission>(
-            "GET",
-            &format!("/repos/{repo}/collaborators/{}/permission", enc(login)),
-            None,
-        ) {
-            Ok(p) => Ok(Some(p.permission)),
-            Err(e) if ForgeError::status_of(&e) == Some(403) => Err(e),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(Some("none".into())),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Issues this one depends on. A 404 means dependencies are off: none.
-    pub fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>> {
-        match self
-            .http
-            .get_all(&format!("/repos/{repo}/issues/{number}/dependencies"))
-        {
-            Ok(v) => Ok(v),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(vec![]),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The repo's labels, fetched at most once per tick.
-    pub fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
-        if let Some(l) = self.labels.lock().unwrap().get(repo) {
-            return Ok(l.clone());
-        }
-        let l: Vec<Label> = self.http.get_all(&format!("/repos/{repo}/labels"))?;
-        self.labels
-            .lock()
-            .unwrap()
-            .insert(repo.to_string(), l.clone());
-        Ok(l)
-    }
-
-    pub fn label_id(&self, repo: &str, name: &str) -> Result<i64> {
+    fn label_id(&self, repo: &str, name: &str) -> Result<i64> {
         self.repo_labels(repo)?
             .into_iter()
             .find(|l| l.name == name)
@@ -281,22 +95,104 @@ impl Gitea {
                 )
             })
     }
+}
 
-    pub fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+impl Forge for Gitea {
+    fn requests(&self) -> usize {
+        self.http.requests()
+    }
+
+    fn me(&self) -> Result<User> {
+        self.http.json("GET", "/user", None)
+    }
+
+    /// Open issues (never pull requests) carrying `label`, every page. The label is
+    /// re-checked here: Gitea drops an unknown label name from the filter.
+    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+        let all: Vec<Issue> = self.http.get_all(&format!(
+            "/repos/{}/issues?state=open&type=issues&labels={}",
+            rp(repo),
+            enc(label)
+        ))?;
+        Ok(all
+            .into_iter()
+            .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
+            .collect())
+    }
+
+    fn issue(&self, repo: &str, number: u64) -> Result<Issue> {
+        self.http
+            .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
+    }
+
+    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>> {
+        let wire: Vec<WireTimelineEvent> = self
+            .http
+            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
+        Ok(wire
+            .into_iter()
+            .map(WireTimelineEvent::into_event)
+            .collect())
+    }
+
+    /// The collaborator's permission; `Ok(None)` when the forge refuses the lookup (403).
+    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+        match self.http.json::<Permission>(
+            "GET",
+            &format!(
+                "/repos/{}/collaborators/{}/permission",
+                rp(repo),
+                enc(login)
+            ),
+            None,
+        ) {
+            Ok(p) => Ok(Some(p.permission)),
+            Err(e) if ForgeError::status_of(&e) == Some(403) => Err(e),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(Some("none".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Issues this one depends on. A 404 means dependencies are off: none.
+    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>> {
+        match self
+            .http
+            .get_all(&format!("/repos/{}/issues/{number}/dependencies", rp(repo)))
+        {
+            Ok(v) => Ok(v),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(vec![]),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The repo's labels, fetched at most once per tick.
+    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+        if let Some(l) = self.labels.lock().unwrap().get(repo) {
+            return Ok(l.clone());
+        }
+        let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
+        self.labels
+            .lock()
+            .unwrap()
+            .insert(repo.to_string(), l.clone());
+        Ok(l)
+    }
+
+    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         self.http.send(
             "POST",
-            &format!("/repos/{repo}/issues/{number}/labels"),
+            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
             Some(&json!({ "labels": [id] })),
         )?;
         Ok(())
     }
 
-    pub fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         match self.http.send(
             "DELETE",
-            &format!("/repos/{repo}/issues/{number}/labels/{id}"),
+            &format!("/repos/{}/issues/{number}/labels/{id}", rp(repo)),
             None,
         ) {
             Ok(_) => Ok(()),
@@ -305,74 +201,77 @@ impl Gitea {
         }
     }
 
-    pub fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
         self.http.send(
             "POST",
-            &format!("/repos/{repo}/labels"),
+            &format!("/repos/{}/labels", rp(repo)),
             Some(&json!({ "name": name, "color": color })),
         )?;
         Ok(())
     }
 
-    pub fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
         self.http.json(
             "GET",
-            &format!("/repos/{repo}/issues/{number}/comments"),
+            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
             None,
         )
     }
 
     /// Open pull requests of a repo, every page.
-    pub fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
         self.http
-            .get_all(&format!("/repos/{repo}/pulls?state=open"))
+            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.
-    pub fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
         self.http.json(
             "GET",
-            &format!("/repos/{repo}/pulls?state=closed&sort=recentupdate&page=1&limit=50"),
+            &format!(
+                "/repos/{}/pulls?state=closed&sort=recentupdate&page=1&limit=50",
+                rp(repo)
+            ),
             None,
         )
     }
 
-    pub fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
+    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
         self.http
-            .json("GET", &format!("/repos/{repo}/pulls/{number}"), None)
+            .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
     }
 
     /// The combined status of a commit (its latest status per context).
-    pub fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
         self.http.json(
             "GET",
-            &format!("/repos/{repo}/commits/{sha}/status?limit=50"),
+            &format!("/repos/{}/commits/{}/status?limit=50", rp(repo), enc(sha)),
             None,
         )
     }
 
-    pub fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
+    fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
         self.http.send(
             "PATCH",
-            &format!("/repos/{repo}/issues/{number}"),
+            &format!("/repos/{}/issues/{number}", rp(repo)),
             Some(&json!({ "state": "closed" })),
         )?;
         Ok(())
     }
 
-    pub fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
         self.http.json(
             "POST",
-            &format!("/repos/{repo}/issues/{number}/comments"),
+            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
             Some(&json!({ "body": body })),
         )
     }
 
-    pub fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
         self.http.json(
             "PATCH",
-            &format!("/repos/{repo}/issues/comments/{id}"),
+            &format!("/repos/{}/issues/comments/{id}", rp(repo)),
             Some(&json!({ "body": body })),
         )
     }
@@ -382,46 +281,17 @@ impl Gitea {
 mod tests {
     use super::*;
 
-    fn ev(id: i64, label: &str, body: &str, who: &str) -> TimelineEvent {
-        TimelineEvent {
-            id,
-            kind: "label".into(),
-            body: Some(body.into()),
-            label: Some(Label {
-                id: 1,
-                name: label.into(),
-            }),
-            user: Some(User {
-                id: 0,
-                login: who.into(),
-            }),
-        }
-    }
-
-    #[test]
-    fn latest_addition_of_the_label_is_the_arming_event() {
-        let evs = vec![
-            ev(1, "ready", "1", "alice"),
-            ev(2, "ready", "", "alice"),
-            ev(3, "ready", "1", "mallory"),
-            ev(4, "other", "1", "bob"),
-        ];
-        assert_eq!(last_label_added(&evs, "ready"), Some((3, "mallory".into())));
-        assert_eq!(last_label_added(&evs, "missing"), None);
-    }
-
     fn pr(head: &str, body: &str) -> PullRequest {
         PullRequest {
             number: 9,
             state: "open".into(),
-            merged: false,
-            merge_commit_sha: None,
             head: Branch {
                 name: head.into(),
                 sha: "abc".into(),
+                repo: None,
             },
             body: Some(body.into()),
-            html_url: String::new(),
+            ..Default::default()
         }
     }
 
@@ -441,5 +311,38 @@ mod tests {
     fn path_segments_are_encoded() {
         assert_eq!(enc("ready for agent"), "ready%20for%20agent");
         assert_eq!(enc("a/b"), "a%2Fb");
+        assert_eq!(rp("acme/api"), "acme/api");
+        assert_eq!(rp("x/.."), "x/..");
+        assert_eq!(rp("a b/c?d"), "a%20b/c%3Fd");
+    }
+
+    #[test]
+    fn gitea_label_events_map_to_added_removed_and_renames() {
+        let w = |kind: &str, body: &str| WireTimelineEvent {
+            id: 1,
+            kind: kind.into(),
+            body: Some(body.into()),
+            label: Some(Label {
+                id: 1,
+                name: "ready".into(),
+            }),
+            user: Some(User {
+                id: 0,
+                login: "alice".into(),
+            }),
+            created_at: None,
+        };
+        let cases = [
+            (w("label", "1"), EventKind::LabelAdded),
+            (w("label", ""), EventKind::LabelRemoved),
+            (w("change_title", ""), EventKind::Renamed),
+            (w("comment", ""), EventKind::Other),
+        ];
+        for (wire, want) in cases {
+            let k = wire.kind.clone();
+            let e = wire.into_event();
+            assert_eq!(e.kind, want, "{k}");
+            assert_eq!(e.actor, "alice");
+        }
     }
 }

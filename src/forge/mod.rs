@@ -1,7 +1,72 @@
-//! The forge adapter: HTTP plumbing (`http`) and the Gitea/Forgejo v1 endpoints (`gitea`).
+//! The forge adapter: the [`Forge`] trait every command talks to, its
+//! forge-neutral shapes (`model`), the HTTP plumbing (`http`) and the
+//! Gitea/Forgejo v1 implementation (`gitea`). [`from_config`] builds the one
+//! the config names.
 
 pub mod gitea;
 pub mod http;
+pub mod model;
 
 pub use gitea::Gitea;
 pub use http::{ForgeError, fan_out};
+pub use model::*;
+
+use crate::config::Config;
+use anyhow::Result;
+
+/// Everything afk reads and writes on a forge. `repo` is always `owner/name`
+/// from the allowlist (validated at config load); implementations encode it.
+pub trait Forge: Sync {
+    /// Requests sent so far in this tick (for reports and the benchmark).
+    fn requests(&self) -> usize;
+    /// afk's own account.
+    fn me(&self) -> Result<User>;
+    /// Open issues (never pull requests) carrying `label`, every page.
+    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>>;
+    fn issue(&self, repo: &str, number: u64) -> Result<Issue>;
+    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>>;
+    /// The collaborator's permission (`none` for a stranger); an error with
+    /// status 403 when the forge refuses the lookup.
+    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>>;
+    /// Issues this one depends on; none when the feature is off.
+    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>>;
+    /// The repo's labels, fetched at most once per tick.
+    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>>;
+    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()>;
+    /// Removing a label the issue does not carry is not an error.
+    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()>;
+    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()>;
+    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>>;
+    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment>;
+    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment>;
+    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
+    /// The most recently updated closed (or merged) pull requests: one page.
+    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
+    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest>;
+    /// The combined status of a commit (its latest status per context).
+    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
+    fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
+}
+
+/// The forge the config names, with its token.
+pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
+    if c.forge.kind == "github" {
+        return Err(anyhow::Error::new(crate::config::ConfigError(
+            "config: forge.kind = \"github\" is not supported yet in this version (use gitea or forgejo)"
+                .into(),
+        )));
+    }
+    let token = c.forge_token()?;
+    let source = if c.forge.token_file.is_empty() {
+        c.forge.token_env.clone()
+    } else {
+        format!("forge.token_file {}", c.forge.token_file)
+    };
+    Ok(Box::new(Gitea::new(http::Http::new(
+        &c.api_root()?,
+        &token,
+        &source,
+        c.forge_timeout(),
+        c.forge.retries,
+    ))))
+}

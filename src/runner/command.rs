@@ -65,7 +65,21 @@ pub fn program_exists(command: &[String]) -> bool {
     command.first().is_some_and(|p| on_path(p))
 }
 
-const WRAPPER: &str = r#"es="$1"; shift; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
+/// The wrapper the agent runs under. Before the agent starts it records its own
+/// pid and start time in `<run_dir>/agent.pid` (atomically), so a tick that dies
+/// between the fork and writing the run's row leaves a trace the next tick finds;
+/// after the agent exits it writes the exit status. Field 22 of /proc/$$/stat is
+/// the start time; `st` drops the 19 fields after the command name.
+const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
+
+/// The agent's own record of its start, if it got that far: (pid, start time).
+pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
+    let s = std::fs::read_to_string(run_dir.join("agent.pid")).ok()?;
+    let mut it = s.split_whitespace();
+    let pid = it.next()?.parse().ok()?;
+    let start_time = it.next()?.parse().ok()?;
+    Some(Handle { pid, start_time })
+}
 
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
@@ -91,6 +105,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .with_context(|| format!("runner: cannot create workdir {}", workdir.display()))?;
     let exit_status = rd.join("exit_status");
     let _ = std::fs::remove_file(&exit_status);
+    let _ = std::fs::remove_file(rd.join("agent.pid"));
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -102,6 +117,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .arg(WRAPPER)
         .arg("afk-agent")
         .arg(&exit_status)
+        .arg(rd.join("agent.pid"))
         .args(&argv)
         .current_dir(&workdir)
         .stdin(Stdio::from(stdin))
@@ -136,6 +152,105 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     std::mem::forget(child);
     let start_time = process_start_time(pid).unwrap_or(0);
     Ok(Handle { pid, start_time })
+}
+
+/// The command runner behind the [`super::Runner`] trait.
+pub struct CommandRunner {
+    command: Vec<String>,
+    resume_command: Vec<String>,
+    workdir: String,
+    strip_env: Vec<String>,
+}
+
+impl CommandRunner {
+    pub fn new(cfg: &crate::config::Config) -> CommandRunner {
+        CommandRunner {
+            command: cfg.runner.command.clone(),
+            resume_command: cfg.runner.resume_command.clone(),
+            workdir: cfg.runner.workdir.clone(),
+            strip_env: cfg.secret_env_names(),
+        }
+    }
+
+    fn spawn(&self, command: &[String], t: &super::Turn) -> Result<super::RunnerHandle> {
+        let h = start(&StartSpec {
+            run_id: t.run_id,
+            repo: t.repo,
+            issue: t.issue,
+            branch: t.branch,
+            prompt: t.prompt,
+            run_dir: t.run_dir,
+            turn: t.turn,
+            command,
+            workdir: &self.workdir,
+            strip_env: &self.strip_env,
+        })?;
+        Ok(super::RunnerHandle::Process {
+            pid: h.pid,
+            start_time: h.start_time,
+        })
+    }
+}
+
+impl super::Runner for CommandRunner {
+    fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
+        self.spawn(&self.command, t)
+    }
+
+    fn resume(
+        &self,
+        _: Option<&super::RunnerHandle>,
+        t: &super::Turn,
+    ) -> Result<super::RunnerHandle> {
+        if self.resume_command.is_empty() {
+            self.spawn(&self.command, t)
+        } else {
+            self.spawn(&self.resume_command, t)
+        }
+    }
+
+    fn observe(
+        &self,
+        handle: Option<&super::RunnerHandle>,
+        run_dir: &Path,
+    ) -> Result<super::Observed> {
+        use crate::core::run_state::Agent;
+        let agent = match handle {
+            Some(super::RunnerHandle::Process { pid, start_time }) => {
+                match liveness(
+                    &Handle {
+                        pid: *pid,
+                        start_time: *start_time,
+                    },
+                    run_dir,
+                ) {
+                    Liveness::Running => Agent::Running,
+                    Liveness::Exited(c) => Agent::Exited(c),
+                    Liveness::Vanished => Agent::Vanished,
+                }
+            }
+            Some(super::RunnerHandle::Thread { .. }) => {
+                bail!("the run was started by the http runner but runner.kind is now \"command\"")
+            }
+            None => Agent::Vanished,
+        };
+        Ok(super::Observed {
+            agent,
+            marks: String::new(),
+        })
+    }
+
+    fn stop(&self, handle: &super::RunnerHandle) {
+        if let super::RunnerHandle::Process { pid, start_time } = handle {
+            stop(
+                &Handle {
+                    pid: *pid,
+                    start_time: *start_time,
+                },
+                super::STOP_GRACE,
+            );
+        }
+    }
 }
 
 pub fn process_start_time(pid: i32) -> Option<u64> {

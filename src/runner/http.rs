@@ -93,3 +93,60 @@ impl HttpRunner {
         Ok(t)
     }
 }
+
+impl super::Runner for HttpRunner {
+    fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
+        // keep the prompt with the run, as the command runner does
+        let _ = std::fs::create_dir_all(t.run_dir).and_then(|_| {
+            std::fs::write(t.run_dir.join(format!("prompt-{}.md", t.turn)), t.prompt)
+        });
+        let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
+        Ok(super::RunnerHandle::Thread { id })
+    }
+
+    fn resume(
+        &self,
+        handle: Option<&super::RunnerHandle>,
+        t: &super::Turn,
+    ) -> Result<super::RunnerHandle> {
+        match handle {
+            Some(super::RunnerHandle::Thread { id }) => {
+                let _ = std::fs::write(t.run_dir.join(format!("prompt-{}.md", t.turn)), t.prompt);
+                self.message(id, t.prompt)?;
+                Ok(super::RunnerHandle::Thread { id: id.clone() })
+            }
+            _ => super::Runner::start(self, t),
+        }
+    }
+
+    fn observe(
+        &self,
+        handle: Option<&super::RunnerHandle>,
+        _run_dir: &std::path::Path,
+    ) -> Result<super::Observed> {
+        use crate::core::run_state::Agent;
+        match handle {
+            Some(super::RunnerHandle::Thread { id }) => {
+                let t = self.status(id)?;
+                Ok(super::Observed {
+                    agent: crate::core::run_state::thread_agent(&t.status),
+                    marks: format!(
+                        "{}:{}",
+                        t.phase.unwrap_or_default(),
+                        t.updated_at.unwrap_or_default()
+                    ),
+                })
+            }
+            Some(super::RunnerHandle::Process { .. }) => {
+                bail!("the run was started by the command runner but runner.kind is now \"http\"")
+            }
+            None => Ok(super::Observed {
+                agent: Agent::Vanished,
+                marks: String::new(),
+            }),
+        }
+    }
+
+    /// SPEC 5.3 has no stop call: an escalated thread is left to the service.
+    fn stop(&self, _: &super::RunnerHandle) {}
+}

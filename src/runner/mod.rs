@@ -1,4 +1,97 @@
-//! Agent runners: `command` (a detached local process) and `http` (an agent-thread service).
+//! Agent runners behind one trait: `command` (a detached local process) and
+//! `http` (an agent-thread service). Commands never branch on the kind: they
+//! hold a `Box<dyn Runner>` from [`from_config`] and a typed [`RunnerHandle`].
 
 pub mod command;
 pub mod http;
+
+use crate::config::Config;
+use crate::core::run_state::Agent;
+use anyhow::Result;
+use std::path::Path;
+use std::time::Duration;
+
+/// How to find a started agent again on a later tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunnerHandle {
+    /// A local process group: pid plus its start time, so a reused pid is not
+    /// mistaken for the agent.
+    Process { pid: i32, start_time: u64 },
+    /// A thread of the agent-thread service.
+    Thread { id: String },
+}
+
+impl RunnerHandle {
+    /// The form stored in `runs.runner_handle`.
+    pub fn stored(&self) -> String {
+        match self {
+            RunnerHandle::Process { pid, .. } => format!("pid:{pid}"),
+            RunnerHandle::Thread { id } => format!("thread:{id}"),
+        }
+    }
+
+    /// From the stored columns; None when nothing usable was recorded.
+    pub fn from_stored(
+        handle: Option<&str>,
+        pid: Option<i64>,
+        start_time: Option<i64>,
+    ) -> Option<RunnerHandle> {
+        if let Some(id) = handle.and_then(|h| h.strip_prefix("thread:")) {
+            return Some(RunnerHandle::Thread { id: id.to_string() });
+        }
+        pid.map(|pid| RunnerHandle::Process {
+            pid: pid as i32,
+            start_time: start_time.unwrap_or(0) as u64,
+        })
+    }
+
+    pub fn pid(&self) -> Option<(i64, i64)> {
+        match self {
+            RunnerHandle::Process { pid, start_time } => Some((*pid as i64, *start_time as i64)),
+            RunnerHandle::Thread { .. } => None,
+        }
+    }
+}
+
+/// What one agent turn needs.
+pub struct Turn<'a> {
+    pub run_id: i64,
+    pub repo: &'a str,
+    pub issue: u64,
+    pub title: &'a str,
+    pub branch: &'a str,
+    pub prompt: &'a str,
+    pub run_dir: &'a Path,
+    /// 1 for the first turn.
+    pub turn: u32,
+}
+
+/// What watch learns from the runner about an agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    pub agent: Agent,
+    /// Runner-side progress marks (phase, updated_at) that feed the progress fingerprint.
+    pub marks: String,
+}
+
+pub trait Runner: Sync {
+    /// Start the first turn of a run.
+    fn start(&self, t: &Turn) -> Result<RunnerHandle>;
+    /// A corrective turn on a run started before; the handle to track afterwards.
+    fn resume(&self, handle: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle>;
+    /// Is the agent running, exited, vanished?
+    fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
+    /// Stop the agent (a no-op where the runner cannot).
+    fn stop(&self, handle: &RunnerHandle);
+}
+
+/// The runner the config names.
+pub fn from_config(cfg: &Config) -> Result<Box<dyn Runner>> {
+    Ok(match cfg.runner.kind.as_str() {
+        "http" => Box::new(http::HttpRunner::new(cfg)?),
+        _ => Box::new(command::CommandRunner::new(cfg)),
+    })
+}
+
+/// The grace period between SIGTERM and SIGKILL (SPEC 5.1).
+pub const STOP_GRACE: Duration = Duration::from_secs(10);

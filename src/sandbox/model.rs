@@ -26,6 +26,8 @@ pub(super) struct Issue {
     pub(super) timeline: Vec<LabelEvent>,
     /// for a pull request: its head branch
     pub(super) head: Option<String>,
+    /// for a pull request from a fork: the fork's full name
+    pub(super) head_repo: Option<String>,
     pub(super) base: String,
     pub(super) merged: bool,
     pub(super) merge_sha: Option<String>,
@@ -204,7 +206,7 @@ impl Forge {
             merge_commit_sha: None,
             head: Default::default(),
             body: Some(pr.body.clone()),
-            html_url: String::new(),
+            ..Default::default()
         };
         for i in r
             .issues

@@ -20,6 +20,8 @@ pub struct SeedIssue {
     pub pull: bool,
     /// For a pull request: its head branch (in the repo's git repository).
     pub head: Option<String>,
+    /// For a pull request from a fork: the fork's `owner/name` (default: this repo).
+    pub head_repo: Option<String>,
     /// Issue numbers in the same repo this one depends on (dependencies API).
     pub depends_on: Vec<u64>,
 }
@@ -145,6 +147,7 @@ impl Forge {
                 deps: i.depends_on,
                 timeline: vec![],
                 head: i.head,
+                head_repo: i.head_repo,
                 base: "main".into(),
                 merged: false,
                 merge_sha: None,

@@ -1,10 +1,12 @@
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
 
+pub mod events;
+pub mod freezes;
 pub mod lessons;
+pub mod posts;
 pub mod runs;
 pub mod templates;
-pub mod watch;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -85,6 +87,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE events ADD COLUMN slack_sent_at TEXT;
     ALTER TABLE events ADD COLUMN webhook_sent_at TEXT;
     CREATE INDEX events_unsent ON events(sent_at);",
+    // 4: comment POSTs whose answer may have been lost (posts.rs)
+    "CREATE TABLE pending_posts (
+        key TEXT PRIMARY KEY,
+        attempted_at TEXT NOT NULL
+    );",
 ];
 
 /// The lessons table and its indexes; safe to run any number of times.
@@ -119,12 +126,9 @@ pub struct Store {
     pub path: PathBuf,
 }
 
+/// The tick's clock as stored text (RFC 3339, whole seconds).
 pub fn now() -> String {
-    time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    crate::clock::ts(crate::clock::now())
 }
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
@@ -244,14 +248,6 @@ impl Store {
 
     pub fn err(&self, e: rusqlite::Error) -> anyhow::Error {
         anyhow::anyhow!(describe(&self.path, &e))
-    }
-
-    pub fn frozen_repos(&self) -> Result<Vec<String>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT repo FROM frozen_repos ORDER BY repo")?;
-        let rows = st.query_map([], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

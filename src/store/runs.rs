@@ -1,31 +1,107 @@
-//! The runs table: one row per dispatch of an issue.
+//! The runs table: one row per dispatch of an issue, from poll's claim to its
+//! end. One row type, [`Run`]; states are [`RunStatus`], stored as their names.
 
+use super::events::{NewEvent, insert_event};
 use super::{Store, now};
+use crate::core::run_state::RunStatus;
+use crate::runner::RunnerHandle;
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
 
-/// States in which a run holds its repo's slot: also the decided end states
-/// whose forge writes are not all done yet.
-pub const IN_FLIGHT: &[&str] = &[
-    "dispatching",
-    "started",
-    "dispatched",
-    "escalating",
-    "succeeding",
-    "abandoning",
-];
+impl ToSql for RunStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
 
-#[derive(Debug, Clone)]
+impl FromSql for RunStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RunStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown run state \"{s}\"").into()))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Run {
     pub id: i64,
     pub repo: String,
     pub issue: u64,
-    pub state: String,
+    pub title: String,
+    pub url: String,
+    pub state: RunStatus,
     pub ready_event_id: Option<i64>,
+    pub branch: String,
+    pub turns: u32,
+    #[serde(skip)]
+    pub handle: Option<RunnerHandle>,
     pub run_dir: Option<String>,
+    pub pr_number: Option<u64>,
+    pub pr_url: Option<String>,
+    pub head_sha: Option<String>,
+    pub progress_fp: Option<String>,
+    pub last_progress_at: Option<String>,
+    pub green_since: Option<String>,
+    pub checklist_comment_id: Option<i64>,
+    pub checklist_text: Option<String>,
+    pub escalation_comment_id: Option<i64>,
+    pub end_reason: Option<String>,
+    pub error: Option<String>,
     pub created_at: String,
+    pub updated_at: String,
+    pub ended_at: Option<String>,
+    pub template_name: Option<String>,
+    pub template_version_id: Option<i64>,
+    pub template_version: Option<i64>,
+    pub runner_kind: String,
 }
 
+const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
+    runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
+    green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
+    updated_at, ended_at, template_name, template_version_id, template_version, runner_kind";
+
+fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+    Ok(Run {
+        id: r.get(0)?,
+        repo: r.get(1)?,
+        issue: r.get::<_, i64>(2)? as u64,
+        title: r.get(3)?,
+        url: r.get(4)?,
+        state: r.get(5)?,
+        ready_event_id: r.get(6)?,
+        branch: r.get(7)?,
+        turns: r.get::<_, i64>(8)? as u32,
+        handle: RunnerHandle::from_stored(
+            r.get::<_, Option<String>>(9)?.as_deref(),
+            r.get(10)?,
+            r.get(11)?,
+        ),
+        run_dir: r.get(12)?,
+        pr_number: r.get::<_, Option<i64>>(13)?.map(|n| n as u64),
+        pr_url: r.get(14)?,
+        head_sha: r.get(15)?,
+        progress_fp: r.get(16)?,
+        last_progress_at: r.get(17)?,
+        green_since: r.get(18)?,
+        checklist_comment_id: r.get(19)?,
+        checklist_text: r.get(20)?,
+        escalation_comment_id: r.get(21)?,
+        end_reason: r.get(22)?,
+        error: r.get(23)?,
+        created_at: r.get(24)?,
+        updated_at: r.get(25)?,
+        ended_at: r.get(26)?,
+        template_name: r.get(27)?,
+        template_version_id: r.get(28)?,
+        template_version: r.get(29)?,
+        runner_kind: r.get(30)?,
+    })
+}
+
+/// A new claim.
 pub struct NewRun<'a> {
     pub repo: &'a str,
     pub issue: u64,
@@ -40,114 +116,117 @@ pub struct NewRun<'a> {
     pub branch: &'a str,
 }
 
-fn in_flight_sql() -> String {
-    IN_FLIGHT
-        .iter()
-        .map(|s| format!("'{s}'"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// What watch observed of a run.
+pub struct Observation<'a> {
+    pub pr: Option<(u64, &'a str)>,
+    pub head_sha: Option<&'a str>,
+    pub fingerprint: &'a str,
+    pub changed_at: &'a str,
+    pub green_since: Option<&'a str>,
 }
 
 impl Store {
+    fn exec(&self, sql: &str, p: impl rusqlite::Params) -> Result<usize> {
+        self.conn.execute(sql, p).map_err(|e| self.err(e))
+    }
+
     /// The claim: a run in state `dispatching`, before any side effect.
     pub fn claim_run(&self, r: &NewRun) -> Result<i64> {
-        let t = now();
-        self.conn
-            .execute(
-                "INSERT INTO runs (repo, issue, title, url, ready_event_id, state, template_name,
-                  template_version_id, template_version, template_hash, runner_kind, branch,
-                  created_at, updated_at)
-                 VALUES (?1,?2,?3,?4,?5,'dispatching',?6,?7,?8,?9,?10,?11,?12,?12)",
-                params![
-                    r.repo,
-                    r.issue as i64,
-                    r.title,
-                    r.url,
-                    r.ready_event_id,
-                    r.template_name,
-                    r.template_version_id,
-                    r.template_version,
-                    r.template_hash,
-                    r.runner_kind,
-                    r.branch,
-                    t
-                ],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "INSERT INTO runs (repo, issue, title, url, ready_event_id, state, template_name,
+              template_version_id, template_version, template_hash, runner_kind, branch,
+              created_at, updated_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)",
+            params![
+                r.repo,
+                r.issue as i64,
+                r.title,
+                r.url,
+                r.ready_event_id,
+                RunStatus::Dispatching,
+                r.template_name,
+                r.template_version_id,
+                r.template_version,
+                r.template_hash,
+                r.runner_kind,
+                r.branch,
+                now()
+            ],
+        )?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// The agent started: record its handle with the state in one write.
-    pub fn mark_started(
-        &self,
-        id: i64,
-        run_dir: &str,
-        handle: &str,
-        pid: Option<i64>,
-        start_time: Option<i64>,
-    ) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE runs SET state='started', run_dir=?2, runner_handle=?3, runner_pid=?4,
-                  runner_start_time=?5, turns=1, updated_at=?6 WHERE id=?1",
-                params![id, run_dir, handle, pid, start_time, now()],
-            )
-            .map_err(|e| self.err(e))?;
+    /// The run's folder, recorded with the claim so a dead tick's agent can be found.
+    pub fn set_run_dir(&self, id: i64, run_dir: &str) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET run_dir=?2 WHERE id=?1",
+            params![id, run_dir],
+        )?;
         Ok(())
     }
 
-    pub fn set_state(&self, id: i64, state: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE runs SET state=?2, updated_at=?3 WHERE id=?1",
-                params![id, state, now()],
-            )
-            .map_err(|e| self.err(e))?;
+    /// The agent started: its handle and the state in one write.
+    pub fn mark_started(&self, id: i64, run_dir: &str, handle: &RunnerHandle) -> Result<()> {
+        let (pid, start) = handle.pid().unzip();
+        self.exec(
+            "UPDATE runs SET state=?2, run_dir=?3, runner_handle=?4, runner_pid=?5,
+              runner_start_time=?6, turns=MAX(turns, 1), updated_at=?7 WHERE id=?1",
+            params![
+                id,
+                RunStatus::Started,
+                run_dir,
+                handle.stored(),
+                pid,
+                start,
+                now()
+            ],
+        )?;
         Ok(())
+    }
+
+    /// Move a run from `from` to `to`; false when it was not in `from` any more.
+    pub fn transition(&self, id: i64, from: RunStatus, to: RunStatus) -> Result<bool> {
+        Ok(self.exec(
+            "UPDATE runs SET state=?3, updated_at=?4 WHERE id=?1 AND state=?2",
+            params![id, from, to, now()],
+        )? == 1)
     }
 
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
         let t = now();
-        self.conn
-            .execute(
-                "UPDATE runs SET state='failed', error=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
-                params![id, error, t],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
+            params![id, RunStatus::Failed, error, t],
+        )?;
         Ok(())
     }
 
-    fn runs_where(&self, cond: &str, p: impl rusqlite::Params) -> Result<Vec<Run>> {
-        let sql = format!(
-            "SELECT id, repo, issue, state, ready_event_id, run_dir, created_at FROM runs WHERE {cond} ORDER BY id"
-        );
-        let mut st = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map(p, |r| {
-                Ok(Run {
-                    id: r.get(0)?,
-                    repo: r.get(1)?,
-                    issue: r.get::<_, i64>(2)? as u64,
-                    state: r.get(3)?,
-                    ready_event_id: r.get(4)?,
-                    run_dir: r.get(5)?,
-                    created_at: r.get(6)?,
-                })
-            })
+    /// Runs in any of `states`, oldest first.
+    pub fn runs_in(&self, states: &[RunStatus]) -> Result<Vec<Run>> {
+        let list = states
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM runs WHERE state IN ({list}) ORDER BY id"
+            ))
             .map_err(|e| self.err(e))?;
+        let rows = st.query_map([], row).map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     pub fn runs_in_flight(&self) -> Result<Vec<Run>> {
-        self.runs_where(&format!("state IN ({})", in_flight_sql()), [])
-    }
-
-    pub fn runs_in_state(&self, state: &str) -> Result<Vec<Run>> {
-        self.runs_where("state = ?1", [state])
+        self.runs_in(&RunStatus::in_flight_set())
     }
 
     pub fn run(&self, id: i64) -> Result<Option<Run>> {
-        Ok(self.runs_where("id = ?1", [id])?.into_iter().next())
+        self.conn
+            .query_row(&format!("SELECT {COLS} FROM runs WHERE id=?1"), [id], row)
+            .optional()
+            .map_err(|e| self.err(e))
     }
 
     /// Every arming (repo, issue, ready-label event) already handled: any run
@@ -170,5 +249,100 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// What watch observed: the PR (re-checked every tick, so a pinned PR that
+    /// is no longer the run's is dropped), its head, the progress fingerprint
+    /// and when it last changed, and since when the PR has been green.
+    pub fn observe(&self, id: i64, o: &Observation) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET pr_number=?2, pr_url=?3, head_sha=?4, progress_fp=?5,
+              last_progress_at=?6, green_since=?7 WHERE id=?1",
+            params![
+                id,
+                o.pr.map(|p| p.0 as i64),
+                o.pr.map(|p| p.1),
+                o.head_sha,
+                o.fingerprint,
+                o.changed_at,
+                o.green_since
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_checklist(&self, id: i64, comment_id: i64, text: &str) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET checklist_comment_id=?2, checklist_text=?3 WHERE id=?1",
+            params![id, comment_id, text],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_escalation_comment(&self, id: i64, comment_id: i64) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET escalation_comment_id=?2 WHERE id=?1",
+            params![id, comment_id],
+        )?;
+        Ok(())
+    }
+
+    /// A corrective turn: one more agent start, recorded before the start.
+    pub fn begin_turn(&self, id: i64) -> Result<u32> {
+        self.exec(
+            "UPDATE runs SET turns=turns+1, updated_at=?2 WHERE id=?1",
+            params![id, now()],
+        )?;
+        Ok(self.run(id)?.map(|r| r.turns).unwrap_or(0))
+    }
+
+    pub fn set_handle(&self, id: i64, handle: &RunnerHandle) -> Result<()> {
+        let (pid, start) = handle.pid().unzip();
+        self.exec(
+            "UPDATE runs SET runner_pid=?2, runner_start_time=?3, runner_handle=?4, updated_at=?5 WHERE id=?1",
+            params![id, pid, start, handle.stored(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// Decide an end state: a followed run (`started` or `dispatched`) moves to
+    /// `to` with its reason, and its event (if any) enters the outbox, in one
+    /// transaction: the event exists exactly once however often this is tried.
+    pub fn decide_end(
+        &mut self,
+        id: i64,
+        to: RunStatus,
+        reason: Option<&str>,
+        event: Option<NewEvent>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map)?;
+        let n = tx
+            .execute(
+                "UPDATE runs SET state=?2, end_reason=?3, updated_at=?4 WHERE id=?1 AND state IN (?5, ?6)",
+                params![id, to, reason, now(), RunStatus::Started, RunStatus::Dispatched],
+            )
+            .map_err(map)?;
+        if n == 1
+            && let Some(e) = event
+        {
+            insert_event(&tx, &e).map_err(map)?;
+        }
+        tx.commit().map_err(map)?;
+        Ok(())
+    }
+
+    /// The end state's forge writes are done.
+    pub fn finish(&self, id: i64, to: RunStatus) -> Result<()> {
+        let t = now();
+        self.exec(
+            "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
+            params![id, to, t],
+        )?;
+        Ok(())
     }
 }

@@ -58,6 +58,12 @@ pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     })
 }
 
+/// The part of a `Repository` a branch reference carries.
+fn repo_ref(full: &str, id: i64) -> Value {
+    let (owner, name) = full.split_once('/').unwrap_or(("", full));
+    json!({"id": id, "name": name, "full_name": full, "owner": user(owner), "fork": false, "private": false})
+}
+
 pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let (base, full) = (&f.base, &repo.full_name);
     let head = i.head.clone().unwrap_or_default();
@@ -75,8 +81,10 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
         "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
         "allow_maintainer_edit": false, "merge_base": base_sha,
-        "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id},
-        "head": {"label": head, "ref": head, "sha": sha, "repo_id": repo.id},
+        "base": {"label": i.base, "ref": i.base, "sha": base_sha, "repo_id": repo.id,
+                 "repo": repo_ref(full, repo.id)},
+        "head": {"label": head, "ref": head, "sha": sha, "repo_id": repo.id,
+                 "repo": repo_ref(i.head_repo.as_deref().unwrap_or(full), repo.id)},
         "due_date": null, "created_at": TS, "updated_at": TS,
         "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "pin_order": 0,
     })

@@ -1,0 +1,46 @@
+//! The tick's clock. Commands read it once and pass `now` into the core; the
+//! store stamps rows with it. `AFK_NOW` (RFC 3339) pins it, so tests and the
+//! demo can say "three hours later" without sleeping or editing rows.
+
+use std::sync::OnceLock;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+static PINNED: OnceLock<Option<OffsetDateTime>> = OnceLock::new();
+
+fn pinned() -> Option<OffsetDateTime> {
+    *PINNED.get_or_init(|| {
+        std::env::var("AFK_NOW")
+            .ok()
+            .and_then(|s| OffsetDateTime::parse(s.trim(), &Rfc3339).ok())
+    })
+}
+
+/// A one-line error when `AFK_NOW` is set but is not an RFC 3339 time.
+pub fn check() -> Result<(), String> {
+    match std::env::var("AFK_NOW") {
+        Ok(s) if OffsetDateTime::parse(s.trim(), &Rfc3339).is_err() => Err(format!(
+            "AFK_NOW is set to \"{s}\", which is not an RFC 3339 time (like 2026-01-01T12:00:00Z)"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Now: `AFK_NOW` when set, else the system clock, in UTC.
+pub fn now() -> OffsetDateTime {
+    pinned().unwrap_or_else(OffsetDateTime::now_utc)
+}
+
+/// RFC 3339 text, whole seconds, UTC.
+pub fn ts(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Parse stored or forge RFC 3339 text (any offset).
+pub fn parse(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
+}

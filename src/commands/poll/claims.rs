@@ -1,0 +1,230 @@
+//! The claim → start → label sequence of a dispatch, and the resolution of
+//! whatever a dead tick left of it. The next tick holds the poll lock, so any
+//! claim still `dispatching` belongs to a tick that is gone: the agent's own
+//! record of its start (`agent.pid`, written by the process that becomes the
+//! agent before the agent runs) says whether it started.
+
+use super::examine::Winner;
+use super::{Dispatched, Reconciled};
+use crate::commands::Ctx;
+use crate::commands::tick::ErrorItem;
+use crate::core::prompt;
+use crate::core::run_state::RunStatus;
+use crate::forge::{Forge, fan_out};
+use crate::runner::{Runner, RunnerHandle, Turn};
+use crate::store::Store;
+use crate::store::runs::NewRun;
+use anyhow::Result;
+
+/// Resolve every `dispatching` claim at once: started → recorded (the label
+/// follows in [`reconcile_labels`]); never started → failed, so the issue is
+/// eligible again in this same tick. Call only while holding the poll lock.
+pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
+    let mut errors = vec![];
+    let claims = match store.runs_in(&[RunStatus::Dispatching]) {
+        Ok(v) => v,
+        Err(e) => return vec![ErrorItem::msg("", None, e.to_string())],
+    };
+    for r in claims {
+        let run_dir = r
+            .run_dir
+            .clone()
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
+        let res = match crate::runner::command::recorded_start(&run_dir) {
+            Some(h) => store.mark_started(
+                r.id,
+                &run_dir.to_string_lossy(),
+                &RunnerHandle::Process {
+                    pid: h.pid,
+                    start_time: h.start_time,
+                },
+            ),
+            None => {
+                if r.runner_kind == "http" {
+                    crate::log::warn(&format!(
+                        "run {} on {}#{} was interrupted while starting an agent thread; if the service started one, stop it there",
+                        r.id, r.repo, r.issue
+                    ));
+                }
+                store.mark_failed(r.id, "interrupted before the agent was started")
+            }
+        };
+        if let Err(e) = res {
+            errors.push(ErrorItem::msg(
+                &r.repo,
+                Some(r.issue),
+                format!("run {}: {e}", r.id),
+            ));
+        }
+    }
+    errors
+}
+
+/// For watch: resolve claims only when no poll tick is running (a live poll
+/// resolves its own), so a disabled poll leaves nothing hanging.
+pub fn recover_claims_if_idle(ctx: &Ctx, _forge: &dyn Forge, store: &Store) -> Vec<ErrorItem> {
+    match crate::lock::try_acquire(&ctx.state_dir(), "poll") {
+        Ok(Some(_lock)) => recover_claims(ctx, store),
+        _ => vec![],
+    }
+}
+
+/// An agent started but its label never landed: label it now, never dispatch again.
+pub fn reconcile_labels(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    store: &Store,
+) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
+    let cfg = &ctx.config;
+    let pending = store.runs_in(&[RunStatus::Started])?;
+    let (mut done, mut errors) = (vec![], vec![]);
+    if pending.is_empty() || ctx.dry_run {
+        return Ok((done, errors));
+    }
+    let results = fan_out(&pending, cfg.forge.concurrency, |r| {
+        forge.add_label(&r.repo, r.issue, &cfg.poll.in_progress_label)
+    });
+    for (r, res) in pending.iter().zip(results) {
+        match res.and_then(|()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched)) {
+            Ok(_) => done.push(Reconciled {
+                repo: r.repo.clone(),
+                issue: r.issue,
+                run_id: r.id,
+            }),
+            Err(e) => {
+                let mut item = ErrorItem::from_err(&r.repo, Some(r.issue), &e);
+                item.message = format!("reconcile run {}: {e}", r.id);
+                errors.push(item)
+            }
+        }
+    }
+    Ok((done, errors))
+}
+
+pub struct ResolvedTemplate {
+    pub preamble: String,
+    pub version_id: Option<i64>,
+    pub version: Option<i64>,
+    pub hash: Option<String>,
+}
+
+/// `poll.template`'s current version, else the built-in implementer preamble.
+pub fn resolve_template(store: &Store, name: &str) -> Result<ResolvedTemplate> {
+    Ok(match store.template_with_status(name, "current")? {
+        Some(v) => ResolvedTemplate {
+            preamble: v.body,
+            version_id: Some(v.id),
+            version: Some(v.version),
+            hash: Some(v.hash),
+        },
+        None => ResolvedTemplate {
+            preamble: prompt::DEFAULT_PREAMBLE.to_string(),
+            version_id: None,
+            version: None,
+            hash: None,
+        },
+    })
+}
+
+/// Claim → prompt → start → record → label → dispatched. Whatever step fails,
+/// the state left behind is one the next tick resolves.
+pub fn dispatch_one(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    runner: &dyn Runner,
+    journal: &crate::lessons::Journal,
+    t: &ResolvedTemplate,
+    w: &Winner,
+) -> (Option<Dispatched>, Option<ErrorItem>) {
+    let cfg = &ctx.config;
+    let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
+    let store = match Store::open(&ctx.state_path()) {
+        Ok(s) => s,
+        Err(e) => return (None, Some(fail(e.to_string()))),
+    };
+    let branch = prompt::branch_for(w.issue.number);
+    let run_id = match store.claim_run(&NewRun {
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        url: &w.issue.html_url,
+        ready_event_id: Some(w.ready_event_id),
+        template_name: &cfg.poll.template,
+        template_version_id: t.version_id,
+        template_version: t.version,
+        template_hash: t.hash.as_deref(),
+        runner_kind: cfg.runner.kind.as_str(),
+        branch: &branch,
+    }) {
+        Ok(id) => id,
+        Err(e) => return (None, Some(fail(e.to_string()))),
+    };
+    let lessons: Vec<String> = journal
+        .for_prompt(&w.repo, cfg.lessons.in_prompt)
+        .iter()
+        .map(crate::lessons::prompt_line)
+        .collect();
+    let text = prompt::build(&prompt::PromptInput {
+        preamble: &t.preamble,
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        url: &w.issue.html_url,
+        lessons: &lessons,
+        body: if cfg.poll.include_body {
+            w.issue.body.as_deref()
+        } else {
+            None
+        },
+    });
+    let run_dir = ctx.runs_dir().join(run_id.to_string());
+    let started = runner.start(&Turn {
+        run_id,
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        branch: &branch,
+        prompt: &text,
+        run_dir: &run_dir,
+        turn: 1,
+    });
+    let handle = match started {
+        Ok(h) => h,
+        Err(e) => {
+            let msg = format!("agent start failed: {e}");
+            if let Err(e2) = store.mark_failed(run_id, &msg) {
+                return (None, Some(fail(format!("{msg}; and {e2}"))));
+            }
+            return (None, Some(fail(msg)));
+        }
+    };
+    let d = Dispatched {
+        repo: w.repo.clone(),
+        issue: w.issue.number,
+        run_id: Some(run_id),
+        template: cfg.poll.template.clone(),
+        template_version: t.version,
+    };
+    if let Err(e) = store.mark_started(run_id, &run_dir.to_string_lossy(), &handle) {
+        // the agent runs and recorded its own start: the next tick finds it
+        return (
+            Some(d),
+            Some(fail(format!(
+                "agent started (run {run_id}) but could not be recorded: {e}; the next tick records and labels it"
+            ))),
+        );
+    }
+    // Only after a successful start: the in-progress label.
+    if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
+        let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
+        item.message = format!(
+            "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
+        );
+        return (Some(d), Some(item));
+    }
+    if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
+        return (Some(d), Some(fail(e.to_string())));
+    }
+    (Some(d), None)
+}

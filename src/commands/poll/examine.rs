@@ -1,0 +1,270 @@
+//! One allowlisted repo of a poll tick: list its ready issues, gate the repo,
+//! and gather each candidate's facts lazily (only for issues that could still
+//! win) for `core::dispatch` to decide on.
+
+use super::Skipped;
+use crate::commands::Ctx;
+use crate::commands::tick::ErrorItem;
+use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason, Trust};
+use crate::forge::{Forge, ForgeError, Issue};
+use anyhow::Result;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+pub type Handled = HashSet<(String, u64, i64)>;
+
+/// A repo's winner with what dispatch needs.
+#[derive(Clone, Debug)]
+pub struct Winner {
+    pub repo: String,
+    pub issue: Issue,
+    pub ready_event_id: i64,
+}
+
+#[derive(Default)]
+pub struct RepoOutcome {
+    pub winner: Option<(Winner, ReadyIssue)>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<ErrorItem>,
+}
+
+pub fn examine_repo(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    handled: &Handled,
+    repo: &str,
+    frozen: bool,
+    busy: bool,
+) -> RepoOutcome {
+    let cfg = &ctx.config;
+    let mut out = RepoOutcome::default();
+    let err = |issue: Option<u64>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
+    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
+        Ok(v) => v,
+        Err(e) => {
+            out.errors.push(err(None, &e));
+            return out;
+        }
+    };
+    if issues.is_empty() {
+        return out;
+    }
+    let ready: Vec<ReadyIssue> = issues
+        .iter()
+        .map(|i| ReadyIssue {
+            number: i.number,
+            priority: cfg.priority_of(i.labels.iter().map(|l| l.name.as_str())),
+        })
+        .collect();
+    let mut in_progress = issues
+        .iter()
+        .any(|i| i.has_label(&cfg.poll.in_progress_label));
+    if !busy && !in_progress && !frozen {
+        match forge.issues_with_label(repo, &cfg.poll.in_progress_label) {
+            Ok(v) => in_progress = !v.is_empty(),
+            Err(e) => {
+                out.errors.push(err(None, &e));
+                return out;
+            }
+        }
+    }
+    let push_skips = |out: &mut RepoOutcome, pick: dispatch::RepoPick| {
+        for (n, reason) in pick.skipped {
+            out.skipped.push(Skipped {
+                repo: repo.to_string(),
+                issue: n,
+                reason,
+            });
+        }
+    };
+    let locked = dispatch::repo_locked(busy, in_progress);
+    if let Some(reason) = dispatch::repo_gate(true, frozen, locked) {
+        push_skips(&mut out, dispatch::skip_all(&ready, reason));
+        return out;
+    }
+    // The label afk will add must exist before an agent is started for it.
+    match forge.repo_labels(repo) {
+        Ok(labels) if !labels.iter().any(|l| l.name == cfg.poll.in_progress_label) => {
+            out.errors.push(ErrorItem::msg(
+                repo,
+                None,
+                format!(
+                    "label \"{}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here",
+                    cfg.poll.in_progress_label
+                ),
+            ));
+            return out;
+        }
+        Ok(_) => {}
+        Err(e) => {
+            out.errors.push(err(None, &e));
+            return out;
+        }
+    }
+
+    let by_number: HashMap<u64, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
+    let mut lookup = Lookup {
+        ctx,
+        forge,
+        handled,
+        repo,
+        perms: HashMap::new(),
+        errors: vec![],
+    };
+    let mut armed: HashMap<u64, i64> = HashMap::new();
+    let mut failed: BTreeSet<u64> = BTreeSet::new();
+    let pick = dispatch::pick_in_repo(ready, |ri| {
+        let issue = by_number[&ri.number];
+        match lookup.facts(issue) {
+            Ok(Some((facts, event_id))) => {
+                armed.insert(issue.number, event_id);
+                dispatch::eligibility(&facts)
+            }
+            // nobody can be shown to have armed it
+            Ok(None) => Err(Reason::Untrusted),
+            Err(e) => {
+                lookup.errors.push(err(Some(issue.number), &e));
+                failed.insert(issue.number);
+                // an issue we could not examine is neither dispatched nor reported as skipped
+                Err(Reason::Untrusted)
+            }
+        }
+    });
+    out.errors.extend(lookup.errors);
+    let winner = pick.winner.clone();
+    push_skips(
+        &mut out,
+        dispatch::RepoPick {
+            winner: None,
+            skipped: pick
+                .skipped
+                .into_iter()
+                .filter(|(n, _)| !failed.contains(n))
+                .collect(),
+        },
+    );
+    if let Some(w) = winner {
+        out.winner = Some((
+            Winner {
+                repo: repo.to_string(),
+                issue: by_number[&w.number].clone(),
+                ready_event_id: armed[&w.number],
+            },
+            w,
+        ));
+    }
+    out
+}
+
+/// The facts of one repo's issues, with the permission answers of this tick.
+struct Lookup<'a> {
+    ctx: &'a Ctx,
+    forge: &'a dyn Forge,
+    handled: &'a Handled,
+    repo: &'a str,
+    /// login → the permission (Err: the forge refused the lookup)
+    perms: HashMap<String, Result<Option<String>, ()>>,
+    errors: Vec<ErrorItem>,
+}
+
+impl Lookup<'_> {
+    fn permission(&mut self, login: &str, issue: u64) -> Result<Result<Option<String>, ()>> {
+        let cfg = &self.ctx.config;
+        if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
+            return Ok(Ok(None));
+        }
+        if let Some(p) = self.perms.get(login) {
+            return Ok(p.clone());
+        }
+        let p = match self.forge.permission(self.repo, login) {
+            Ok(p) => Ok(p),
+            Err(e) if ForgeError::status_of(&e) == Some(403) => {
+                self.errors.push(ErrorItem::msg(
+                    self.repo,
+                    Some(issue),
+                    format!(
+                        "{e}; afk's account must be an admin of {} to check who armed issues (treated as untrusted)",
+                        self.repo
+                    ),
+                ));
+                Err(())
+            }
+            Err(e) => return Err(e),
+        };
+        self.perms.insert(login.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// The facts about one issue, or None when no ready-label event is visible.
+    fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
+        let cfg = &self.ctx.config;
+        let repo = self.repo;
+        let repo_matches = issue
+            .repository
+            .as_ref()
+            .is_none_or(|r| r.full_name.eq_ignore_ascii_case(repo));
+        let mut facts = IssueFacts {
+            repo_matches,
+            already_handled: false,
+            trusted: false,
+            edited_after_arming: false,
+            blocked: false,
+        };
+        if !repo_matches {
+            return Ok(Some((facts, 0)));
+        }
+        let timeline = self.forge.timeline(repo, issue.number)?;
+        let Some(armed) = dispatch::arming(&timeline, &cfg.poll.ready_label) else {
+            return Ok(None);
+        };
+        facts.already_handled =
+            self.handled
+                .contains(&(repo.to_string(), issue.number, armed.event_id));
+        if facts.already_handled {
+            return Ok(Some((facts, armed.event_id)));
+        }
+        let perm = self.permission(&armed.login, issue.number)?;
+        let trust = dispatch::trust(
+            &armed.login,
+            &cfg.poll.trusted_users,
+            cfg.poll.trusted_permission.as_str(),
+            perm.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+        );
+        facts.trusted = trust == Trust::Trusted;
+        if !facts.trusted {
+            return Ok(Some((facts, armed.event_id)));
+        }
+        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed);
+        if facts.edited_after_arming {
+            return Ok(Some((facts, armed.event_id)));
+        }
+        facts.blocked = self.blocked(issue)?;
+        Ok(Some((facts, armed.event_id)))
+    }
+
+    /// Blocked by an open dependency, or by a `Blocked by` line naming an open
+    /// issue. Cross-repo blockers are looked up only inside the allowlist: afk's
+    /// token never asks about a repo the operator did not name, and a blocker
+    /// it cannot check keeps the issue blocked (safety first; see the README).
+    fn blocked(&mut self, issue: &Issue) -> Result<bool> {
+        let repo = self.repo;
+        let deps = self.forge.dependencies(repo, issue.number)?;
+        if deps.iter().any(|d| d.state != "closed") {
+            return Ok(true);
+        }
+        let allow = &self.ctx.config.poll.allowlist;
+        for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
+            let r = other.as_deref().unwrap_or(repo);
+            if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
+                return Ok(true);
+            }
+            match self.forge.issue(r, n) {
+                Ok(i) if i.state != "closed" => return Ok(true),
+                Ok(_) => {}
+                // a blocker that does not exist blocks nothing
+                Err(e) if ForgeError::status_of(&e) == Some(404) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+}

@@ -1,0 +1,266 @@
+//! `afk poll`: one dispatch tick (SPEC 3). Kill switch → opening → resolve
+//! what a dead tick left (`claims.rs`) → per repo, in parallel, gather facts
+//! and let `core::dispatch` pick (`examine.rs`) → the global cut → per winner:
+//! claim in SQLite → start the agent → label (`claims.rs`).
+
+mod claims;
+mod examine;
+
+pub use claims::recover_claims_if_idle;
+
+use super::tick::{self, ErrorItem, Opening, error_lines, record_transient};
+use super::{Ctx, emit, table};
+use crate::core::dispatch::{self, Reason};
+use crate::forge::fan_out;
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Dispatched {
+    pub repo: String,
+    pub issue: u64,
+    pub run_id: Option<i64>,
+    pub template: String,
+    pub template_version: Option<i64>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Skipped {
+    pub repo: String,
+    pub issue: u64,
+    pub reason: Reason,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Reconciled {
+    pub repo: String,
+    pub issue: u64,
+    pub run_id: i64,
+}
+
+/// The poll report (`--json`).
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    pub tick: &'static str,
+    pub dry_run: bool,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped_aside: bool,
+    pub reconciled: Vec<Reconciled>,
+    pub dispatched: Vec<Dispatched>,
+    pub skipped: Vec<Skipped>,
+    pub errors: Vec<ErrorItem>,
+    pub requests: usize,
+}
+
+pub struct Tick {
+    pub report: Report,
+    pub human: String,
+    pub code: u8,
+}
+
+fn disabled(ctx: &Ctx, why: &str) -> Tick {
+    Tick {
+        report: Report {
+            tick: "poll",
+            dry_run: ctx.dry_run,
+            enabled: false,
+            reason: Some(why.to_string()),
+            ..Default::default()
+        },
+        human: format!("poll: disabled ({why}); nothing done\n"),
+        code: 0,
+    }
+}
+
+impl Tick {
+    pub fn done(self) -> super::Done {
+        super::Done {
+            report: serde_json::to_value(&self.report).unwrap_or_default(),
+            human: self.human,
+            code: self.code,
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<u8> {
+    let t = tick(ctx)?;
+    emit(ctx.json, &t.report, &t.human);
+    Ok(t.code)
+}
+
+/// One poll tick; `run` prints it, the benchmark and the demo read it.
+pub fn tick(ctx: &Ctx) -> Result<Tick> {
+    let cfg = &ctx.config;
+    // 1. The kill switch: decided from the config alone, before any I/O.
+    if !cfg.poll.enabled {
+        return Ok(disabled(ctx, "poll.enabled = false"));
+    }
+    if ctx.stop_file().exists() {
+        return Ok(disabled(
+            ctx,
+            &format!("stop file {} exists", ctx.stop_file().display()),
+        ));
+    }
+    let forge = crate::forge::from_config(cfg)?;
+    let runner = crate::runner::from_config(cfg)?;
+    let store = match tick::open(ctx, "poll")? {
+        Opening::Stopped(why) => return Ok(disabled(ctx, &why)),
+        Opening::SteppedAside => {
+            tick::stepping_aside("poll");
+            let mut t = disabled(ctx, "");
+            t.report.enabled = true;
+            t.report.reason = None;
+            t.report.stepped_aside = true;
+            t.human.clear();
+            return Ok(t);
+        }
+        Opening::Open { store, _lock } => (store, _lock),
+    };
+    let (store, _lock) = store;
+    let mut errors: Vec<ErrorItem> = vec![];
+
+    // 2. What a dead tick left: claims resolved, started agents labelled.
+    if !ctx.dry_run {
+        errors.extend(claims::recover_claims(ctx, &store));
+    }
+    let (reconciled, errs) = claims::reconcile_labels(ctx, forge.as_ref(), &store)?;
+    errors.extend(errs);
+
+    let in_flight = store.runs_in_flight()?;
+    let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
+    let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
+    let handled = store.handled_armings()?;
+
+    // 3-5. Per repo, in parallel: list, gate, pick.
+    let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
+    let outcomes = fan_out(&repos, cfg.forge.concurrency, |repo| {
+        examine::examine_repo(
+            ctx,
+            forge.as_ref(),
+            &handled,
+            repo,
+            frozen.contains(repo.as_str()),
+            busy.contains(repo.as_str()),
+        )
+    });
+    let mut skipped = vec![];
+    let mut winners = vec![];
+    for o in outcomes {
+        skipped.extend(o.skipped);
+        errors.extend(o.errors);
+        winners.extend(o.winner);
+    }
+
+    // 6. The global cut.
+    let (take, over) = dispatch::apply_capacity(
+        winners,
+        in_flight.len(),
+        cfg.poll.max_in_flight,
+        cfg.poll.max_per_tick,
+    );
+    for (w, _) in over {
+        skipped.push(Skipped {
+            repo: w.repo,
+            issue: w.issue.number,
+            reason: Reason::Capacity,
+        });
+    }
+
+    // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
+    let template = claims::resolve_template(&store, &cfg.poll.template)?;
+    let journal = crate::lessons::Journal::new(cfg, &ctx.state_path(), ctx.dry_run);
+    let mut dispatched = vec![];
+    if ctx.dry_run {
+        for (w, _) in &take {
+            dispatched.push(Dispatched {
+                repo: w.repo.clone(),
+                issue: w.issue.number,
+                run_id: None,
+                template: cfg.poll.template.clone(),
+                template_version: template.version,
+            });
+        }
+    } else {
+        let results = fan_out(&take, cfg.forge.concurrency, |(w, _)| {
+            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, &template, w)
+        });
+        for (d, e) in results {
+            dispatched.extend(d);
+            errors.extend(e);
+        }
+    }
+    record_transient(&journal, &errors, "poll");
+    let human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
+    Ok(Tick {
+        code: if errors.is_empty() { 0 } else { 1 },
+        report: Report {
+            tick: "poll",
+            dry_run: ctx.dry_run,
+            enabled: true,
+            reconciled,
+            dispatched,
+            skipped,
+            errors,
+            requests: forge.requests(),
+            ..Default::default()
+        },
+        human,
+    })
+}
+
+fn human(
+    dry: bool,
+    reconciled: &[Reconciled],
+    dispatched: &[Dispatched],
+    skipped: &[Skipped],
+    errors: &[ErrorItem],
+) -> String {
+    let verb = if dry { "would dispatch" } else { "dispatched" };
+    let mut s = format!(
+        "poll{}: {verb} {}, skipped {}, errors {}{}\n",
+        if dry { " (dry run)" } else { "" },
+        dispatched.len(),
+        skipped.len(),
+        errors.len(),
+        if reconciled.is_empty() {
+            String::new()
+        } else {
+            format!(", reconciled {}", reconciled.len())
+        }
+    );
+    let mut rows: Vec<Vec<String>> = vec![];
+    for r in reconciled {
+        rows.push(vec![
+            format!("{}#{}", r.repo, r.issue),
+            "labelled (reconciled)".into(),
+            format!("run {}", r.run_id),
+        ]);
+    }
+    for d in dispatched {
+        rows.push(vec![
+            format!("{}#{}", d.repo, d.issue),
+            verb.into(),
+            match (d.run_id, d.template_version) {
+                (Some(id), Some(v)) => format!("run {id}, {}@{v}", d.template),
+                (Some(id), None) => format!("run {id}, {} (built-in)", d.template),
+                (None, _) => String::new(),
+            },
+        ]);
+    }
+    for k in skipped {
+        rows.push(vec![
+            format!("{}#{}", k.repo, k.issue),
+            "skipped".into(),
+            k.reason.to_string(),
+        ]);
+    }
+    if !rows.is_empty() {
+        s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
+    }
+    s.push_str(&error_lines(errors));
+    s
+}

@@ -1,0 +1,126 @@
+//! What every tick command shares: the opening (stop file → lock → store in
+//! the right mode), the error item of a report, and the human error lines.
+
+use super::Ctx;
+use crate::lock::TickLock;
+use crate::store::Store;
+use anyhow::Result;
+use serde::Serialize;
+
+/// How a tick may go on after its opening.
+pub enum Opening {
+    /// The stop file exists: do nothing and say so.
+    Stopped(String),
+    /// Another tick of the same kind holds the lock: step aside, exit 0.
+    SteppedAside,
+    /// Go on with the lock held and the store open (read-only for a dry run).
+    Open {
+        store: Store,
+        _lock: Option<TickLock>,
+    },
+}
+
+/// Stop file, then the per-kind lock, then the store. A dry run creates
+/// nothing: no state directory, no lock file, no state file (it reads the
+/// existing one read-only, or an empty in-memory one).
+pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
+    let stop = ctx.stop_file();
+    if stop.exists() {
+        return Ok(Opening::Stopped(format!(
+            "stop file {} exists",
+            stop.display()
+        )));
+    }
+    let lock = if ctx.dry_run {
+        match crate::lock::try_acquire_existing(&ctx.state_dir(), kind)? {
+            crate::lock::Existing::Held => return Ok(Opening::SteppedAside),
+            crate::lock::Existing::Acquired(l) => Some(l),
+            crate::lock::Existing::Absent => None,
+        }
+    } else {
+        match crate::lock::try_acquire(&ctx.state_dir(), kind)? {
+            Some(l) => Some(l),
+            None => return Ok(Opening::SteppedAside),
+        }
+    };
+    let path = ctx.state_path();
+    let store = if ctx.dry_run {
+        Store::open_for_read(&path)?
+    } else {
+        Store::open(&path)?
+    };
+    Ok(Opening::Open { store, _lock: lock })
+}
+
+/// The line another tick's lock earns on stderr.
+pub fn stepping_aside(kind: &str) {
+    eprintln!("afk: another {kind} tick holds the lock; stepping aside");
+}
+
+/// One failed part of a tick, as the report lists it.
+#[derive(Serialize, Clone, Debug)]
+pub struct ErrorItem {
+    pub repo: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<u64>,
+    pub message: String,
+    /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
+    #[serde(skip)]
+    pub transient: bool,
+}
+
+impl ErrorItem {
+    pub fn from_err(repo: &str, issue: Option<u64>, e: &anyhow::Error) -> ErrorItem {
+        ErrorItem {
+            repo: repo.to_string(),
+            issue,
+            message: e.to_string(),
+            transient: crate::forge::ForgeError::is_exhausted(e),
+        }
+    }
+    pub fn msg(repo: &str, issue: Option<u64>, message: String) -> ErrorItem {
+        ErrorItem {
+            repo: repo.to_string(),
+            issue,
+            message,
+            transient: false,
+        }
+    }
+    /// `owner/repo#N` or `owner/repo`.
+    pub fn at(&self) -> String {
+        match self.issue {
+            Some(n) => format!("{}#{n}", self.repo),
+            None => self.repo.clone(),
+        }
+    }
+}
+
+/// `error: where: what` lines for the human summary.
+pub fn error_lines(errors: &[ErrorItem]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("error: {}: {}\n", e.at(), e.message))
+        .collect()
+}
+
+/// Calls that exhausted their retries become `transient_retry` lessons (the
+/// journal deduplicates them and never changes the tick). They are advice for
+/// the operator and never reach an agent's prompt.
+pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: &str) {
+    for e in errors.iter().filter(|e| e.transient) {
+        journal.auto(crate::store::lessons::NewLesson {
+            lesson_type: "transient_retry".into(),
+            repo: Some(e.repo.clone()),
+            work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
+            stage: Some(stage.into()),
+            agent: Some("afk".into()),
+            root_cause: Some("a forge or runner call failed after all retries".into()),
+            suggestion: Some(
+                "check the service's health and rate limits; raise forge.retries or forge.timeout if it is slow"
+                    .into(),
+            ),
+            detail: Some(e.message.clone()),
+            ..Default::default()
+        });
+    }
+}

@@ -1,0 +1,312 @@
+//! Carrying out watch's decision for one run: keep the checklist, start a
+//! corrective turn, or carry out an end state's `core::end_plan::EndPlan`.
+//! Every write is idempotent or guarded: comments are found again by their
+//! marker, and only among comments afk's own account wrote.
+
+use super::Watch;
+use super::observe::Seen;
+use crate::core::checklist::{self, Checklist, End, Link};
+use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
+use crate::core::escalation;
+use crate::core::prompt;
+use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
+use crate::forge::{Comment, ForgeError};
+use crate::runner::Turn;
+use crate::store::Store;
+use crate::store::events::NewEvent;
+use crate::store::lessons::NewLesson;
+use crate::store::runs::Run;
+use anyhow::Result;
+
+fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
+    let cfg = &w.ctx.config;
+    let pr = seen.pr.as_ref();
+    checklist::render(&Checklist {
+        run_id: run.id,
+        turn: turns.max(1),
+        max_turns: 1 + cfg.watch.fix_forward_max,
+        pr: pr.map(|p| Link {
+            text: format!("#{}", p.number),
+            url: p.html_url.clone(),
+        }),
+        ci_green: seen.ci.checks == Checks::Success && seen.ci_sha.is_some(),
+        ci_build: seen.ci.build_url.clone(),
+        merged: pr.is_some_and(|p| p.merged),
+        deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
+        end,
+    })
+}
+
+/// afk's own comment on the issue that starts with `marker`, if any.
+fn own_comment(w: &Watch, run: &Run, marker: &str) -> Result<Option<Comment>> {
+    let me = w.me()?;
+    Ok(w.forge
+        .comments(&run.repo, run.issue)?
+        .into_iter()
+        .find(|c| c.author().eq_ignore_ascii_case(&me) && c.body.starts_with(marker)))
+}
+
+/// Post a comment that must exist once. A POST whose answer was lost may
+/// still land: the attempt is written down first, and until the forge shows
+/// the comment or the attempt is old enough to have failed for sure, the next
+/// ticks look again instead of posting a second one.
+fn post_once(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    key: &str,
+    marker: &str,
+    body: &str,
+) -> Result<i64> {
+    if let Some(c) = own_comment(w, run, marker)? {
+        store.clear_post(key)?;
+        return Ok(c.id);
+    }
+    let grace = w.ctx.config.forge_timeout() * 2 + std::time::Duration::from_secs(5);
+    if let Some(at) = store.post_attempt(key)?
+        && crate::core::progress::since(at, w.now) < grace
+    {
+        anyhow::bail!(
+            "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
+        );
+    }
+    store.note_post(key)?;
+    match w.forge.create_comment(&run.repo, run.issue, body) {
+        Ok(c) => {
+            store.clear_post(key)?;
+            Ok(c.id)
+        }
+        // the forge answered "no": nothing landed, the next tick may post again
+        Err(e) if ForgeError::status_of(&e).is_some() => {
+            store.clear_post(key)?;
+            Err(e)
+        }
+        // no answer (a timeout, a dropped connection): it may have landed
+        Err(e) => Err(e),
+    }
+}
+
+/// Keep the one checklist comment: found by its marker among afk's own
+/// comments, edited only when its text changes.
+fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
+    if !w.ctx.config.watch.checklist {
+        return Ok(());
+    }
+    if run.checklist_text.as_deref() == Some(text) && run.checklist_comment_id.is_some() {
+        return Ok(());
+    }
+    let key = format!("run:{}:checklist", run.id);
+    let id = match run.checklist_comment_id {
+        Some(id) => match w.forge.edit_comment(&run.repo, id, text) {
+            Ok(c) => c.id,
+            // a person deleted it: post it again rather than fail every tick
+            Err(e) if ForgeError::status_of(&e) == Some(404) => {
+                post_once(w, store, run, &key, checklist::MARKER, text)?
+            }
+            Err(e) => return Err(e),
+        },
+        None => match own_comment(w, run, checklist::MARKER)? {
+            Some(c) if c.body == text => c.id,
+            Some(c) => w.forge.edit_comment(&run.repo, c.id, text)?.id,
+            None => post_once(w, store, run, &key, checklist::MARKER, text)?,
+        },
+    };
+    store.set_checklist(run.id, id, text)
+}
+
+pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
+    match action {
+        Action::Wait(_) => {
+            update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
+        }
+        Action::CorrectiveTurn(kind) => corrective_turn(w, store, run, seen, kind),
+        end => match end_plan::plan(end, seen.issue_open) {
+            Some(plan) => carry_out(w, store, run, seen, end, &plan),
+            None => Ok(()),
+        },
+    }
+}
+
+fn corrective_turn(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    kind: Correction,
+) -> Result<()> {
+    use crate::core::sanitize::one_line;
+    if kind == Correction::CiRed {
+        let contexts: Vec<String> = seen.ci.failing.iter().map(|f| one_line(&f.0, 80)).collect();
+        w.journal.auto(NewLesson {
+            lesson_type: "gate_failure".into(),
+            repo: Some(run.repo.clone()),
+            work_item: Some(format!("{}#{}", run.repo, run.issue)),
+            run_id: Some(run.id),
+            stage: Some("ci".into()),
+            root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
+            suggestion: Some("run the failing checks locally before pushing".into()),
+            detail: seen
+                .ci
+                .build_url
+                .as_deref()
+                .and_then(crate::core::sanitize::safe_url),
+            ..Default::default()
+        });
+    }
+    // the turn is recorded before the start: never two agents for one turn
+    let turn = store.begin_turn(run.id)?;
+    let what = match kind {
+        Correction::NoPr => prompt::Correction::NoPr,
+        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
+    };
+    let text = prompt::corrective(&run.repo, run.issue, turn, &what);
+    let handle = w.runner.resume(
+        seen.handle.as_ref(),
+        &Turn {
+            run_id: run.id,
+            repo: &run.repo,
+            issue: run.issue,
+            title: &run.title,
+            branch: &run.branch,
+            prompt: &text,
+            run_dir: &w.run_dir(run),
+            turn,
+        },
+    )?;
+    store.set_handle(run.id, &handle)?;
+    update_checklist(w, store, run, &checklist_for(w, seen, run, turn, None))
+}
+
+fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
+    let cfg = &w.ctx.config;
+    match role {
+        LabelRole::Ready => &cfg.poll.ready_label,
+        LabelRole::InProgress => &cfg.poll.in_progress_label,
+        LabelRole::Human => &cfg.watch.human_label,
+    }
+}
+
+/// Decide in SQLite (status + event in one transaction), then the forge
+/// writes, each idempotent, then the final status. A tick that dies midway
+/// leaves the decided status; the next tick carries the same plan on.
+fn carry_out(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    action: Action,
+    plan: &EndPlan,
+) -> Result<()> {
+    let cfg = &w.ctx.config;
+    let url = seen
+        .pr
+        .as_ref()
+        .map(|p| p.html_url.clone())
+        .unwrap_or(run.url.clone());
+    if !run.state.decided() {
+        let text = match action {
+            Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, &url),
+            _ => escalation::success_notification(&run.repo, run.issue, &url),
+        };
+        Store::open(&store.path)?.decide_end(
+            run.id,
+            plan.deciding,
+            plan.reason.as_deref(),
+            plan.event.map(|kind| NewEvent {
+                kind,
+                repo: &run.repo,
+                issue: run.issue,
+                run_id: run.id,
+                reason: plan
+                    .reason
+                    .as_deref()
+                    .filter(|_| plan.event == Some("run.escalated")),
+                url: Some(&url),
+                text: &text,
+            }),
+        )?;
+        if plan.freeze {
+            store.freeze(&run.repo, "deploy-failed", run.id)?;
+        }
+        if plan.lesson == Some(EndLesson::DeployDegraded) {
+            w.journal.auto(NewLesson {
+                lesson_type: "deploy_degraded".into(),
+                repo: Some(run.repo.clone()),
+                work_item: Some(format!("{}#{}", run.repo, run.issue)),
+                run_id: Some(run.id),
+                stage: Some("deploy".into()),
+                root_cause: Some(format!(
+                    "the deploy ({}) failed after merge",
+                    cfg.watch.deploy_context
+                )),
+                suggestion: Some(format!(
+                    "fix or roll back, then `afk status --unfreeze {}`",
+                    run.repo
+                )),
+                ..Default::default()
+            });
+        }
+    }
+    if plan.stop_agent
+        && seen.agent == Agent::Running
+        && let Some(h) = &seen.handle
+    {
+        w.runner.stop(h);
+    }
+    if plan.close_issue {
+        w.forge.close_issue(&run.repo, run.issue)?;
+    }
+    for role in &plan.remove_labels {
+        w.forge
+            .remove_label(&run.repo, run.issue, label_name(w, *role))?;
+    }
+    for role in &plan.add_labels {
+        w.forge
+            .add_label(&run.repo, run.issue, label_name(w, *role))?;
+    }
+    if plan.escalation_comment
+        && let Action::Escalate(why) = action
+    {
+        post_escalation_comment(w, store, run, seen, why)?;
+    }
+    let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
+    update_checklist(w, store, run, &end)?;
+    store.finish(run.id, plan.final_status)
+}
+
+/// One escalation comment per run, even when a tick dies after posting it or
+/// the POST's answer is lost.
+fn post_escalation_comment(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    why: Escalation,
+) -> Result<()> {
+    if run.escalation_comment_id.is_some() {
+        return Ok(());
+    }
+    let cfg = &w.ctx.config;
+    let run_dir = w.run_dir(run).to_string_lossy().to_string();
+    let stall_after = crate::core::progress::human_duration(cfg.stall_after());
+    let body = escalation::comment(&escalation::Escalated {
+        run_id: run.id,
+        why,
+        repo: &run.repo,
+        turns_used: run.turns.saturating_sub(1),
+        turns: run.turns,
+        stall_after: &stall_after,
+        pr: seen.pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
+        failing: &seen.ci.failing,
+        blocked: seen
+            .blocked
+            .as_ref()
+            .map(|b| (b.reason.as_str(), b.questions.as_slice())),
+        run_dir: &run_dir,
+        human_label: &cfg.watch.human_label,
+        ready_label: &cfg.poll.ready_label,
+    });
+    let key = format!("run:{}:escalation", run.id);
+    let id = post_once(w, store, run, &key, &escalation::marker(run.id), &body)?;
+    store.set_escalation_comment(run.id, id)
+}

@@ -1,0 +1,367 @@
+//! `afk watch`: one lifecycle tick over the runs in flight (SPEC 4). For each
+//! run, in parallel: observe (`observe.rs`: issue, PR, CI, deploy, agent,
+//! progress) → the pure `core::run_state::next_action` → act (`act.rs`,
+//! carrying out `core::end_plan` for end states). End states are decided in
+//! SQLite first (with their outbox event, in one transaction) and their forge
+//! writes are resumed on the next tick if one fails, so every step is idempotent.
+
+mod act;
+mod observe;
+
+use super::tick::{self, ErrorItem, Opening, error_lines, record_transient};
+use super::{Ctx, emit, table};
+use crate::core::run_state::{RunState, decided_action, next_action};
+use crate::forge::{Forge, PullRequest, fan_out};
+use crate::lessons::Journal;
+use crate::runner::Runner;
+use crate::store::Store;
+use crate::store::runs::Run;
+use anyhow::Result;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use time::OffsetDateTime;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct ActionItem {
+    pub repo: String,
+    pub issue: u64,
+    pub run_id: i64,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The watch report (`--json`).
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    pub tick: &'static str,
+    pub dry_run: bool,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped_aside: bool,
+    pub actions: Vec<ActionItem>,
+    pub errors: Vec<ErrorItem>,
+    pub events: crate::notify::Delivery,
+    pub requests: usize,
+}
+
+/// What one watch tick did: its report, human text and exit code.
+pub struct Tick {
+    pub report: Report,
+    pub human: String,
+    pub code: u8,
+}
+
+type Shared<T> = Arc<OnceLock<Result<T, String>>>;
+type PullLists = Mutex<HashMap<(String, bool), Shared<Vec<PullRequest>>>>;
+
+/// Everything a run's observation and action share within one tick. Per-repo
+/// lists are fetched at most once per tick and shared by the runs of a repo.
+pub(crate) struct Watch<'a> {
+    pub ctx: &'a Ctx,
+    pub forge: &'a dyn Forge,
+    pub runner: &'a dyn Runner,
+    pub journal: Journal,
+    pub now: OffsetDateTime,
+    pub runs_dir: PathBuf,
+    /// afk's own login: only its comments are afk's.
+    pub me: OnceLock<Result<String, String>>,
+    pulls: PullLists,
+    labelled: Mutex<HashMap<String, Shared<Vec<u64>>>>,
+}
+
+fn shared<T: Clone>(
+    map: &Mutex<HashMap<(String, bool), Shared<T>>>,
+    key: (String, bool),
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let cell = map.lock().unwrap().entry(key).or_default().clone();
+    cell.get_or_init(|| f().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+impl Watch<'_> {
+    /// The repo's open (or recently closed) pull requests, one list per tick.
+    pub fn pulls(&self, repo: &str, open: bool) -> Result<Vec<PullRequest>> {
+        shared(&self.pulls, (repo.to_string(), open), || {
+            if open {
+                self.forge.open_pulls(repo)
+            } else {
+                self.forge.recent_closed_pulls(repo)
+            }
+        })
+    }
+
+    /// The repo's open issues carrying the in-progress label, one list per tick.
+    pub fn labelled(&self, repo: &str) -> Result<Vec<u64>> {
+        let cell = self
+            .labelled
+            .lock()
+            .unwrap()
+            .entry(repo.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| {
+            self.forge
+                .issues_with_label(repo, &self.ctx.config.poll.in_progress_label)
+                .map(|v| v.into_iter().map(|i| i.number).collect())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// afk's own account, asked once per tick (`GET /user`).
+    pub fn me(&self) -> Result<String> {
+        self.me
+            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    pub fn run_dir(&self, run: &Run) -> PathBuf {
+        run.run_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| self.runs_dir.join(run.id.to_string()))
+    }
+}
+
+impl Tick {
+    pub fn done(self) -> super::Done {
+        super::Done {
+            report: serde_json::to_value(&self.report).unwrap_or_default(),
+            human: self.human,
+            code: self.code,
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<u8> {
+    let t = tick(ctx)?;
+    emit(ctx.json, &t.report, &t.human);
+    Ok(t.code)
+}
+
+fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
+    Tick {
+        report: Report {
+            tick: "watch",
+            dry_run: ctx.dry_run,
+            enabled: reason.is_none(),
+            reason,
+            ..Default::default()
+        },
+        human,
+        code: 0,
+    }
+}
+
+pub fn tick(ctx: &Ctx) -> Result<Tick> {
+    let cfg = &ctx.config;
+    if ctx.stop_file().exists() {
+        let why = format!("stop file {} exists", ctx.stop_file().display());
+        return Ok(quiet(
+            ctx,
+            Some(why.clone()),
+            format!("watch: disabled ({why}); nothing done\n"),
+        ));
+    }
+    let forge = crate::forge::from_config(cfg)?;
+    let runner = crate::runner::from_config(cfg)?;
+    let state_path = ctx.state_path();
+    if !state_path.exists() {
+        // nothing was ever dispatched: nothing to watch, and nothing to create
+        return Ok(quiet(ctx, None, "watch: no runs in flight\n".into()));
+    }
+    let store = match tick::open(ctx, "watch")? {
+        Opening::Stopped(why) => {
+            return Ok(quiet(
+                ctx,
+                Some(why.clone()),
+                format!("watch: disabled ({why}); nothing done\n"),
+            ));
+        }
+        Opening::SteppedAside => {
+            tick::stepping_aside("watch");
+            let mut t = quiet(ctx, None, String::new());
+            t.report.stepped_aside = true;
+            return Ok(t);
+        }
+        Opening::Open { store, _lock } => (store, _lock),
+    };
+    let (store, _lock) = store;
+    let mut errors: Vec<ErrorItem> = vec![];
+    let now = crate::clock::now();
+
+    // Claims a dead poll tick left behind are poll's to resolve; watch does it
+    // too when poll is not running, so a disabled poll leaves nothing hanging.
+    if !ctx.dry_run {
+        errors.extend(super::poll::recover_claims_if_idle(
+            ctx,
+            forge.as_ref(),
+            &store,
+        ));
+    }
+
+    let runs = store.runs_in(&crate::core::run_state::RunStatus::watched_set())?;
+    let w = Watch {
+        ctx,
+        forge: forge.as_ref(),
+        runner: runner.as_ref(),
+        journal: Journal::new(cfg, &state_path, ctx.dry_run),
+        now,
+        runs_dir: ctx.runs_dir(),
+        me: OnceLock::new(),
+        pulls: Mutex::new(HashMap::new()),
+        labelled: Mutex::new(HashMap::new()),
+    };
+    // The per-repo lists every run of a repo shares, fetched first and all at
+    // once, so no worker waits on another's list.
+    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    repos.sort();
+    repos.dedup();
+    let lists: Vec<(String, bool)> = repos
+        .iter()
+        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
+        .collect();
+    fan_out(&lists, cfg.forge.concurrency, |(repo, pulls)| {
+        // errors stay in the cache and are reported by each run that needs them
+        let _ = if *pulls {
+            w.pulls(repo, true).map(|_| ())
+        } else {
+            w.labelled(repo).map(|_| ())
+        };
+    });
+    let results = fan_out(&runs, cfg.forge.concurrency, |r| {
+        process(&w, &state_path, r)
+    });
+    let mut actions = vec![];
+    for (a, e) in results {
+        actions.extend(a);
+        errors.extend(e);
+    }
+    record_transient(&w.journal, &errors, "watch");
+    let delivery = if ctx.dry_run {
+        crate::notify::Delivery::default()
+    } else {
+        crate::notify::Notifier::new(cfg).flush(&store)
+    };
+    let human = human(ctx.dry_run, &actions, &errors, delivery);
+    Ok(Tick {
+        code: if errors.is_empty() { 0 } else { 1 },
+        report: Report {
+            tick: "watch",
+            dry_run: ctx.dry_run,
+            enabled: true,
+            actions,
+            errors,
+            events: delivery,
+            requests: forge.requests(),
+            ..Default::default()
+        },
+        human,
+    })
+}
+
+fn human(
+    dry: bool,
+    actions: &[ActionItem],
+    errors: &[ErrorItem],
+    d: crate::notify::Delivery,
+) -> String {
+    let mut s = format!(
+        "watch{}: {} runs, {} errors{}\n",
+        if dry { " (dry run)" } else { "" },
+        actions.len(),
+        errors.len(),
+        if d.sent + d.failed > 0 {
+            format!(", notifications sent {} failed {}", d.sent, d.failed)
+        } else {
+            String::new()
+        }
+    );
+    let rows: Vec<Vec<String>> = actions
+        .iter()
+        .map(|a| {
+            vec![
+                format!("{}#{}", a.repo, a.issue),
+                a.run_id.to_string(),
+                a.action.clone(),
+                a.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        s.push_str(&table(&["ISSUE", "RUN", "ACTION", "REASON"], &rows));
+    }
+    s.push_str(&error_lines(errors));
+    s
+}
+
+/// Observe one run, decide, act. Each run opens its own connection: the
+/// workers run in parallel.
+fn process(
+    w: &Watch,
+    state_path: &std::path::Path,
+    run: &Run,
+) -> (Option<ActionItem>, Vec<ErrorItem>) {
+    let err = |e: &anyhow::Error| ErrorItem {
+        repo: run.repo.clone(),
+        issue: Some(run.issue),
+        message: format!("run {}: {e}", run.id),
+        transient: crate::forge::ForgeError::is_exhausted(e),
+    };
+    let store = match if w.ctx.dry_run {
+        Store::open_for_read(state_path)
+    } else {
+        Store::open(state_path)
+    } {
+        Ok(s) => s,
+        Err(e) => return (None, vec![err(&e)]),
+    };
+    let seen = match observe::observe(w, &store, run) {
+        Ok(s) => s,
+        Err(e) => return (None, vec![err(&e)]),
+    };
+    let cfg = &w.ctx.config;
+    let action = next_action(&RunState {
+        decided: decided_action(run.state, run.end_reason.as_deref()),
+        agent: seen.agent,
+        blocked: seen.blocked.is_some(),
+        pr: seen.pr_state(),
+        head_sha: seen.pr.as_ref().map(|p| p.head.sha.clone()),
+        ci_sha: seen.ci_sha.clone(),
+        ci: seen.ci.checks,
+        deploy_configured: !cfg.watch.deploy_context.is_empty(),
+        deploy: seen.deploy,
+        turns_used: run.turns.saturating_sub(1),
+        fix_forward_max: cfg.watch.fix_forward_max,
+        since_progress: seen.since_progress,
+        stall_after: cfg.stall_after(),
+        issue_open: seen.issue_open,
+        // a started run's label is poll's to add: its absence is no person's doing
+        in_progress_label: seen.in_progress_label
+            || run.state == crate::core::run_state::RunStatus::Started,
+    });
+    let item = ActionItem {
+        repo: run.repo.clone(),
+        issue: run.issue,
+        run_id: run.id,
+        action: action.name().into(),
+        reason: action.reason(),
+    };
+    if w.ctx.dry_run {
+        return (Some(item), vec![]);
+    }
+    let res = act::act(w, &store, run, &seen, action);
+    (
+        Some(item),
+        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
+    )
+}

@@ -1,0 +1,229 @@
+//! What watch sees of one run: the issue, the run's PR (only afk's: see
+//! `core::ci::belongs`), CI on its head, the deploy on its merge commit, the
+//! agent and its progress file, and the progress clocks.
+
+use super::Watch;
+use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
+use crate::core::progress::{self, Blocked, Marks, Stored};
+use crate::core::run_state::{Agent, Checks, Pr};
+use crate::forge::{CombinedStatus, ForgeError, PullRequest};
+use crate::runner::RunnerHandle;
+use crate::store::Store;
+use crate::store::lessons::NewLesson;
+use crate::store::runs::{Observation, Run};
+use anyhow::Result;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// What watch saw of one run.
+pub(crate) struct Seen {
+    pub issue_open: bool,
+    pub in_progress_label: bool,
+    pub pr: Option<PullRequest>,
+    pub ci: Verdict,
+    pub ci_sha: Option<String>,
+    pub deploy: Checks,
+    pub agent: Agent,
+    pub handle: Option<RunnerHandle>,
+    pub blocked: Option<Blocked>,
+    pub since_progress: Duration,
+}
+
+impl Seen {
+    pub fn pr_state(&self) -> Pr {
+        match &self.pr {
+            None => Pr::None,
+            Some(p) if p.merged => Pr::Merged,
+            Some(p) if p.state == "closed" => Pr::Closed,
+            Some(_) => Pr::Open,
+        }
+    }
+}
+
+fn lines(st: &CombinedStatus) -> Vec<StatusLine> {
+    st.statuses
+        .iter()
+        .flatten()
+        .map(|s| StatusLine {
+            context: s.context.clone(),
+            state: s.status.clone(),
+            target_url: s.target_url.clone(),
+        })
+        .collect()
+}
+
+fn facts<'a>(p: &'a PullRequest, issue: u64) -> PrFacts<'a> {
+    PrFacts {
+        number: p.number,
+        head_ref: &p.head.name,
+        head_repo: p.head_repo(),
+        author: p.author(),
+        closes_issue: p.closes(issue),
+    }
+}
+
+/// The run's PR: among the repo's open PRs (one list per repo per tick), the
+/// recorded one fetched again when it is no longer open, else the recently
+/// closed ones — and in every case only a PR that is the run's by
+/// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
+fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
+    let who = RunIdentity {
+        repo: &run.repo,
+        branch: &run.branch,
+        agent_login: "", // TODO(config): runner.agent_login
+    };
+    let mut candidates = w.pulls(&run.repo, true)?;
+    if let Some(n) = run.pr_number
+        && !candidates.iter().any(|p| p.number == n)
+    {
+        match w.forge.pull(&run.repo, n) {
+            Ok(p) => candidates.push(p),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let pick = |v: &[PullRequest]| {
+        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue)).collect();
+        ci::choose_pr(&f, &who).and_then(|n| v.iter().find(|p| p.number == n).cloned())
+    };
+    if let Some(p) = pick(&candidates) {
+        return Ok(Some(p));
+    }
+    Ok(pick(&w.pulls(&run.repo, false)?))
+}
+
+/// Whether the issue is open and carries the in-progress label: from the
+/// repo's list, else one GET for the issue.
+fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
+    if w.labelled(&run.repo)?.contains(&run.issue) {
+        return Ok((true, true));
+    }
+    let issue = w.forge.issue(&run.repo, run.issue)?;
+    Ok((
+        issue.state != "closed",
+        issue.has_label(&w.ctx.config.poll.in_progress_label),
+    ))
+}
+
+fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
+    let m = std::fs::metadata(path).ok()?;
+    if m.len() == 0 {
+        return None;
+    }
+    Some(OffsetDateTime::from(m.modified().ok()?))
+}
+
+pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+    let cfg = &w.ctx.config;
+    let (issue_open, in_progress_label) = issue_state(w, run)?;
+    let pr = find_pr(w, run)?;
+    let mut ci = Verdict {
+        checks: Checks::None,
+        failing: vec![],
+        build_url: None,
+    };
+    let mut ci_sha = None;
+    if let Some(p) = pr.as_ref().filter(|p| !p.head.sha.is_empty()) {
+        let st = w.forge.combined_status(&run.repo, &p.head.sha)?;
+        ci = ci::verdict(&cfg.watch.ci_contexts, &st.state, &lines(&st));
+        ci_sha = Some(p.head.sha.clone());
+    }
+    let mut deploy = Checks::None;
+    if let Some(p) = pr.as_ref().filter(|p| p.merged)
+        && !cfg.watch.deploy_context.is_empty()
+        && let Some(sha) = p.merge_commit_sha.as_deref().filter(|s| !s.is_empty())
+    {
+        let st = w.forge.combined_status(&run.repo, sha)?;
+        let required = std::slice::from_ref(&cfg.watch.deploy_context);
+        deploy = ci::verdict(required, &st.state, &lines(&st)).checks;
+    }
+    let run_dir = w.run_dir(run);
+    let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let progress_path = run_dir.join("progress.jsonl");
+    let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
+    let blocked = progress::blocked_in(&progress_bytes);
+    let log_path = run_dir.join("agent.log");
+    let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+    let pr_state = pr
+        .as_ref()
+        .map(|p| format!("{}:{}", p.state, p.merged))
+        .unwrap_or_default();
+    let fp = progress::fingerprint(&Marks {
+        progress_len: progress_bytes.len() as u64,
+        log_len,
+        runner_marks: &agent.marks,
+        head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),
+        ci: ci.checks,
+        pr_state: &pr_state,
+        deploy,
+        turns: run.turns,
+    });
+    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.now);
+    let wrote_at = [modified(&progress_path), modified(&log_path)]
+        .into_iter()
+        .flatten()
+        .max();
+    let last = progress::last_change(
+        &Stored {
+            fingerprint: run.progress_fp.clone(),
+            changed_at: run
+                .last_progress_at
+                .as_deref()
+                .and_then(crate::clock::parse),
+        },
+        &fp,
+        dispatched_at,
+        wrote_at,
+        w.now,
+    );
+    let green =
+        pr.as_ref().is_some_and(|p| !p.merged && p.state == "open") && ci.checks == Checks::Success;
+    let green_since = progress::green_since(
+        run.green_since.as_deref().and_then(crate::clock::parse),
+        green,
+        w.now,
+    );
+    let green_text = green_since.map(crate::clock::ts);
+    let last_text = crate::clock::ts(last);
+    let changed = run.pr_number != pr.as_ref().map(|p| p.number)
+        || run.head_sha.as_deref() != pr.as_ref().map(|p| p.head.sha.as_str())
+        || run.progress_fp.as_deref() != Some(fp.as_str())
+        || run.last_progress_at.as_deref() != Some(last_text.as_str())
+        || run.green_since != green_text;
+    if changed && !w.ctx.dry_run {
+        store.observe(
+            run.id,
+            &Observation {
+                pr: pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
+                head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),
+                fingerprint: &fp,
+                changed_at: &last_text,
+                green_since: green_text.as_deref(),
+            },
+        )?;
+    }
+    if progress::merge_hold_due(green_since, w.now) {
+        w.journal.auto(NewLesson {
+            lesson_type: "merge_hold".into(),
+            repo: Some(run.repo.clone()),
+            work_item: Some(format!("{}#{}", run.repo, run.issue)),
+            run_id: Some(run.id),
+            stage: Some("merge".into()),
+            root_cause: Some("the agent's PR has been green and unmerged for over a day".into()),
+            suggestion: Some("review and merge it, or close it with a reason".into()),
+            ..Default::default()
+        });
+    }
+    Ok(Seen {
+        issue_open,
+        in_progress_label,
+        pr,
+        ci,
+        ci_sha,
+        deploy,
+        agent: agent.agent,
+        handle: run.handle.clone(),
+        blocked,
+        since_progress: progress::since(last, w.now),
+    })
+}

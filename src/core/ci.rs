@@ -1,0 +1,326 @@
+//! What the forge's commit statuses mean for a run, and which pull request is
+//! the run's. Pure: the forge's answers come in as plain values.
+//!
+//! Status contexts, descriptions and URLs are set by whatever a PR's workflow
+//! wants: they decide nothing here but the verdict over the contexts the
+//! operator named, and leave as data (sanitised by the renderers).
+
+use super::run_state::Checks;
+
+/// One commit status as the forge reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusLine {
+    pub context: String,
+    /// success | failure | error | pending | warning (Gitea), or a check
+    /// run's conclusion already mapped onto these.
+    pub state: String,
+    pub target_url: Option<String>,
+}
+
+/// The verdict over the contexts that matter, the failing ones with their
+/// build URLs, and one build URL to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub checks: Checks,
+    pub failing: Vec<(String, Option<String>)>,
+    pub build_url: Option<String>,
+}
+
+fn state_checks(state: &str) -> Checks {
+    match state {
+        "success" => Checks::Success,
+        "failure" | "error" => Checks::Failure,
+        _ => Checks::Pending,
+    }
+}
+
+/// Combine the statuses of the contexts that matter into one verdict: any
+/// failure (or error) fails; all required present and successful succeeds;
+/// otherwise pending. `required` empty: the forge's combined state, and no
+/// status at all is `None`.
+pub fn combine(required: &[String], combined: Option<&str>, statuses: &[StatusLine]) -> Checks {
+    if required.is_empty() {
+        if statuses.is_empty() {
+            return Checks::None;
+        }
+        return combined.map(state_checks).unwrap_or(Checks::Pending);
+    }
+    let mut out = Checks::Success;
+    let mut any = false;
+    for ctx in required {
+        match statuses.iter().find(|s| &s.context == ctx) {
+            None => {
+                if out != Checks::Failure {
+                    out = Checks::Pending
+                }
+            }
+            Some(s) => {
+                any = true;
+                match state_checks(&s.state) {
+                    Checks::Failure => out = Checks::Failure,
+                    Checks::Pending if out != Checks::Failure => out = Checks::Pending,
+                    _ => {}
+                }
+            }
+        }
+    }
+    if !any && out != Checks::Failure {
+        return Checks::None;
+    }
+    out
+}
+
+/// The verdict, the failing contexts (only those that count) and the build URL
+/// to show: a failing one's, else any counted one's.
+pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> Verdict {
+    let checks = combine(required, Some(combined), statuses);
+    let counts = |c: &str| required.is_empty() || required.iter().any(|r| r == c);
+    let failing: Vec<(String, Option<String>)> = statuses
+        .iter()
+        .filter(|s| counts(&s.context) && state_checks(&s.state) == Checks::Failure)
+        .map(|s| (s.context.clone(), s.target_url.clone()))
+        .collect();
+    let build_url = failing
+        .iter()
+        .find_map(|f| f.1.clone())
+        .or_else(|| {
+            statuses
+                .iter()
+                .filter(|s| counts(&s.context))
+                .find_map(|s| s.target_url.clone())
+        })
+        .filter(|u| !u.is_empty());
+    Verdict {
+        checks,
+        failing,
+        build_url,
+    }
+}
+
+/// What decides whether a pull request is the run's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrFacts<'a> {
+    pub number: u64,
+    pub head_ref: &'a str,
+    /// The repository the head branch lives in (`owner/name`); None when the
+    /// forge did not say (a deleted fork): never the run's by branch then.
+    pub head_repo: Option<&'a str>,
+    pub author: &'a str,
+    /// The body says `Closes #N` (or fixes/resolves) for the run's issue.
+    pub closes_issue: bool,
+}
+
+/// Who the run is: its repo, its branch, and the agent's forge account (empty: unset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunIdentity<'a> {
+    pub repo: &'a str,
+    pub branch: &'a str,
+    pub agent_login: &'a str,
+}
+
+/// How a pull request belongs to the run, best first; None: not the run's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Belongs {
+    /// Head branch `afk/issue-N` in the run's own repository (never a fork).
+    Branch,
+    /// Opened by `runner.agent_login` and says `Closes #N`.
+    AgentAccount,
+}
+
+/// SPEC 4: the run's PR has its head on the run's branch in the same
+/// repository, or was opened by the agent's account and closes the issue.
+/// Anyone else's PR — a fork's branch of the same name, a stranger's
+/// `Closes #N` — is never the run's.
+pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {
+    let same_repo = pr
+        .head_repo
+        .is_some_and(|r| r.eq_ignore_ascii_case(run.repo));
+    if same_repo && pr.head_ref == run.branch {
+        return Some(Belongs::Branch);
+    }
+    if !run.agent_login.is_empty()
+        && pr.author.eq_ignore_ascii_case(run.agent_login)
+        && pr.closes_issue
+    {
+        return Some(Belongs::AgentAccount);
+    }
+    None
+}
+
+/// Among candidates, the run's PR: the branch beats the account, then the newest.
+pub fn choose_pr(candidates: &[PrFacts], run: &RunIdentity) -> Option<u64> {
+    candidates
+        .iter()
+        .filter_map(|p| belongs(p, run).map(|b| (b, std::cmp::Reverse(p.number), p.number)))
+        .min()
+        .map(|(_, _, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(context: &str, state: &str, url: Option<&str>) -> StatusLine {
+        StatusLine {
+            context: context.into(),
+            state: state.into(),
+            target_url: url.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn combining_statuses_over_the_named_contexts() {
+        let req = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let cases: Vec<(Vec<String>, &str, Vec<StatusLine>, Checks)> = vec![
+            (req(&[]), "success", vec![], Checks::None),
+            (
+                req(&[]),
+                "success",
+                vec![st("ci", "success", None)],
+                Checks::Success,
+            ),
+            (
+                req(&[]),
+                "failure",
+                vec![st("ci", "failure", None)],
+                Checks::Failure,
+            ),
+            (
+                req(&[]),
+                "pending",
+                vec![st("ci", "pending", None)],
+                Checks::Pending,
+            ),
+            (
+                req(&["ci"]),
+                "failure",
+                vec![st("ci", "success", None), st("lint", "failure", None)],
+                Checks::Success,
+            ),
+            (
+                req(&["ci", "lint"]),
+                "success",
+                vec![st("ci", "success", None)],
+                Checks::Pending,
+            ),
+            (
+                req(&["ci"]),
+                "success",
+                vec![st("other", "success", None)],
+                Checks::None,
+            ),
+            (
+                req(&["ci", "e2e"]),
+                "failure",
+                vec![st("ci", "error", None)],
+                Checks::Failure,
+            ),
+            (
+                req(&["ci"]),
+                "pending",
+                vec![st("ci", "warning", None)],
+                Checks::Pending,
+            ),
+        ];
+        for (i, (required, combined, statuses, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                combine(&required, Some(combined), &statuses),
+                want,
+                "case {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn failing_contexts_and_build_url_only_from_contexts_that_count() {
+        let statuses = vec![
+            st("lint", "failure", Some("http://ci/lint")),
+            st("ci", "failure", Some("http://ci/1")),
+            st("e2e", "success", Some("http://ci/e2e")),
+        ];
+        let v = verdict(&["ci".to_string(), "e2e".to_string()], "failure", &statuses);
+        assert_eq!(v.checks, Checks::Failure);
+        assert_eq!(
+            v.failing,
+            vec![("ci".to_string(), Some("http://ci/1".to_string()))]
+        );
+        assert_eq!(v.build_url.as_deref(), Some("http://ci/1"));
+        let green = verdict(&[], "success", &[st("ci", "success", Some(""))]);
+        assert_eq!(green.build_url, None, "an empty URL is no URL");
+    }
+
+    fn pr<'a>(
+        n: u64,
+        head: &'a str,
+        repo: Option<&'a str>,
+        author: &'a str,
+        closes: bool,
+    ) -> PrFacts<'a> {
+        PrFacts {
+            number: n,
+            head_ref: head,
+            head_repo: repo,
+            author,
+            closes_issue: closes,
+        }
+    }
+
+    #[test]
+    fn only_the_runs_branch_in_the_same_repo_or_the_agents_account_counts() {
+        let run = RunIdentity {
+            repo: "acme/api",
+            branch: "afk/issue-7",
+            agent_login: "afk-bot",
+        };
+        let cases = [
+            (
+                pr(1, "afk/issue-7", Some("acme/api"), "anyone", false),
+                Some(Belongs::Branch),
+            ),
+            (
+                pr(2, "afk/issue-7", Some("mallory/api"), "mallory", true),
+                None,
+            ),
+            (pr(3, "afk/issue-7", None, "mallory", false), None),
+            (pr(4, "fix", Some("acme/api"), "mallory", true), None),
+            (
+                pr(5, "fix", Some("acme/api"), "afk-bot", true),
+                Some(Belongs::AgentAccount),
+            ),
+            (pr(6, "fix", Some("acme/api"), "afk-bot", false), None),
+            (
+                pr(7, "afk/issue-70", Some("acme/api"), "afk-bot", false),
+                None,
+            ),
+        ];
+        for (p, want) in cases {
+            assert_eq!(belongs(&p, &run), want, "PR #{}", p.number);
+        }
+        let no_login = RunIdentity {
+            agent_login: "",
+            ..run.clone()
+        };
+        assert_eq!(
+            belongs(&pr(8, "fix", Some("acme/api"), "", true), &no_login),
+            None
+        );
+    }
+
+    #[test]
+    fn the_branch_beats_the_account_then_the_newest_wins() {
+        let run = RunIdentity {
+            repo: "acme/api",
+            branch: "afk/issue-7",
+            agent_login: "afk-bot",
+        };
+        let c = [
+            pr(9, "other", Some("acme/api"), "afk-bot", true),
+            pr(4, "afk/issue-7", Some("acme/api"), "x", false),
+            pr(6, "afk/issue-7", Some("acme/api"), "x", false),
+            pr(12, "afk/issue-7", Some("fork/api"), "mallory", true),
+        ];
+        assert_eq!(choose_pr(&c, &run), Some(6));
+        assert_eq!(choose_pr(&c[..1], &run), Some(9));
+        assert_eq!(choose_pr(&c[3..], &run), None);
+    }
+}

@@ -1,0 +1,166 @@
+//! What an end state does (SPEC 4), as data: which labels go and come, whether
+//! the issue is closed, the repo frozen, a lesson and an event recorded, the
+//! agent stopped, a comment posted. `afk watch` only carries the plan out, and
+//! every step of it is idempotent so a tick that dies midway is resumed.
+
+use super::checklist::End;
+use super::run_state::{Action, Escalation, RunStatus};
+
+/// A label by the role the config gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelRole {
+    Ready,
+    InProgress,
+    Human,
+}
+
+/// The automatic lesson an end state records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndLesson {
+    DeployDegraded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndPlan {
+    /// The decided status (written with the event in one transaction) and the final one.
+    pub deciding: RunStatus,
+    pub final_status: RunStatus,
+    /// The stored reason (`end_reason`).
+    pub reason: Option<String>,
+    /// The outbox event, if this end notifies.
+    pub event: Option<&'static str>,
+    pub stop_agent: bool,
+    pub remove_labels: Vec<LabelRole>,
+    pub add_labels: Vec<LabelRole>,
+    pub close_issue: bool,
+    pub freeze: bool,
+    pub lesson: Option<EndLesson>,
+    /// Post the one escalation comment.
+    pub escalation_comment: bool,
+    /// How the checklist ends.
+    pub checklist_end: End,
+    /// An outcome for the template canary: true success, false failure, None none.
+    pub outcome: Option<bool>,
+}
+
+/// The plan for an end action; None for `wait` and corrective turns.
+/// `issue_open`: a merged PR usually closed the issue already.
+pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
+    Some(match action {
+        Action::Wait(_) | Action::CorrectiveTurn(_) => return None,
+        Action::Escalate(why) => EndPlan {
+            deciding: RunStatus::Escalating,
+            final_status: RunStatus::Escalated,
+            reason: Some(why.to_string()),
+            event: Some("run.escalated"),
+            stop_agent: true,
+            remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
+            add_labels: vec![LabelRole::Human],
+            close_issue: false,
+            freeze: why == Escalation::DeployFailed,
+            lesson: (why == Escalation::DeployFailed).then_some(EndLesson::DeployDegraded),
+            escalation_comment: true,
+            checklist_end: End::Escalated(why.to_string()),
+            outcome: Some(false),
+        },
+        Action::Succeed => EndPlan {
+            deciding: RunStatus::Succeeding,
+            final_status: RunStatus::Succeeded,
+            reason: None,
+            event: Some("run.succeeded"),
+            stop_agent: false,
+            remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
+            add_labels: vec![],
+            close_issue: issue_open,
+            freeze: false,
+            lesson: None,
+            escalation_comment: false,
+            checklist_end: End::Succeeded,
+            outcome: Some(true),
+        },
+        // A person closed the issue or took the label off: stop, and leave no
+        // contradictory label behind (the ready label is the person's to keep).
+        Action::Abandon => EndPlan {
+            deciding: RunStatus::Abandoning,
+            final_status: RunStatus::Abandoned,
+            reason: Some("abandoned".into()),
+            event: None,
+            stop_agent: true,
+            remove_labels: vec![LabelRole::InProgress],
+            add_labels: vec![],
+            close_issue: false,
+            freeze: false,
+            lesson: None,
+            escalation_comment: false,
+            checklist_end: End::Abandoned,
+            outcome: None,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::run_state::{Correction, Wait};
+
+    #[test]
+    fn only_end_actions_have_a_plan() {
+        assert_eq!(plan(Action::Wait(Wait::Ci), true), None);
+        assert_eq!(plan(Action::CorrectiveTurn(Correction::NoPr), true), None);
+    }
+
+    #[test]
+    fn escalation_hands_the_issue_to_a_human() {
+        let p = plan(Action::Escalate(Escalation::CiRed), true).unwrap();
+        assert_eq!(
+            (p.deciding, p.final_status),
+            (RunStatus::Escalating, RunStatus::Escalated)
+        );
+        assert_eq!(
+            p.remove_labels,
+            vec![LabelRole::InProgress, LabelRole::Ready]
+        );
+        assert_eq!(p.add_labels, vec![LabelRole::Human]);
+        assert_eq!(p.event, Some("run.escalated"));
+        assert!(p.escalation_comment && p.stop_agent && !p.close_issue && !p.freeze);
+        assert_eq!(p.outcome, Some(false));
+        assert_eq!(p.reason.as_deref(), Some("ci-red"));
+    }
+
+    #[test]
+    fn a_failed_deploy_freezes_the_repo_and_records_a_lesson() {
+        let cases = [
+            (Escalation::DeployFailed, true),
+            (Escalation::Stalled, false),
+            (Escalation::Blocked, false),
+        ];
+        for (why, freezes) in cases {
+            let p = plan(Action::Escalate(why), true).unwrap();
+            assert_eq!(p.freeze, freezes, "{why}");
+            assert_eq!(p.lesson.is_some(), freezes, "{why}");
+        }
+    }
+
+    #[test]
+    fn success_closes_an_open_issue_and_clears_the_labels() {
+        let open = plan(Action::Succeed, true).unwrap();
+        assert!(open.close_issue);
+        assert_eq!(
+            open.remove_labels,
+            vec![LabelRole::InProgress, LabelRole::Ready]
+        );
+        assert_eq!(open.event, Some("run.succeeded"));
+        assert_eq!(open.outcome, Some(true));
+        let closed = plan(Action::Succeed, false).unwrap();
+        assert!(!closed.close_issue, "the merge closed it already");
+    }
+
+    #[test]
+    fn abandonment_notifies_nothing_and_has_no_outcome() {
+        let p = plan(Action::Abandon, true).unwrap();
+        assert_eq!(p.event, None);
+        assert_eq!(p.outcome, None);
+        assert_eq!(p.remove_labels, vec![LabelRole::InProgress]);
+        assert!(p.add_labels.is_empty() && p.stop_agent && !p.escalation_comment);
+    }
+}

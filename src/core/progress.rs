@@ -1,0 +1,304 @@
+//! The clocks of a run (SPEC 4): what counts as progress, since when nothing
+//! changed, since when the PR has been green, and when that becomes a
+//! `merge_hold` lesson. Pure: `now` and the stored marks come in.
+
+use super::run_state::Checks;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A PR green and unmerged for longer than this is a `merge_hold` lesson.
+pub const MERGE_HOLD_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything whose change counts as progress: the agent's files growing, the
+/// runner's own marks, a new head, a CI or PR state change, a deploy state
+/// change, a new turn.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marks<'a> {
+    pub progress_len: u64,
+    pub log_len: u64,
+    pub runner_marks: &'a str,
+    pub head_sha: Option<&'a str>,
+    pub ci: Checks,
+    /// `state:merged` of the PR, empty without one.
+    pub pr_state: &'a str,
+    pub deploy: Checks,
+    pub turns: u32,
+}
+
+/// The progress fingerprint stored on the run: equal fingerprints mean nothing changed.
+pub fn fingerprint(m: &Marks) -> String {
+    format!(
+        "p{}:l{}:a{}:h{}:c{:?}:r{}:d{:?}:t{}",
+        m.progress_len,
+        m.log_len,
+        m.runner_marks,
+        m.head_sha.unwrap_or(""),
+        m.ci,
+        m.pr_state,
+        m.deploy,
+        m.turns
+    )
+}
+
+/// What the run row remembers of the last observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub fingerprint: Option<String>,
+    pub changed_at: Option<OffsetDateTime>,
+}
+
+/// When the last observed change happened. Dispatch is a change: the first
+/// observation of a run measures from its dispatch (or from the agent's last
+/// write, when its files show one later), never from "now" — otherwise a run
+/// first seen long after its agent went quiet would get a fresh stall clock.
+pub fn last_change(
+    stored: &Stored,
+    fp: &str,
+    dispatched_at: OffsetDateTime,
+    agent_wrote_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> OffsetDateTime {
+    match &stored.fingerprint {
+        None => agent_wrote_at
+            .map_or(dispatched_at, |w| w.max(dispatched_at))
+            .min(now),
+        Some(old) if old == fp => stored.changed_at.unwrap_or(dispatched_at),
+        Some(_) => now,
+    }
+}
+
+/// Time since the last change (zero when the clock went backwards).
+pub fn since(last: OffsetDateTime, now: OffsetDateTime) -> Duration {
+    let d = now - last;
+    Duration::from_secs(d.whole_seconds().max(0) as u64)
+}
+
+/// Since when the PR has been green: kept while it stays green, set now when it
+/// turns green, cleared otherwise.
+pub fn green_since(
+    prev: Option<OffsetDateTime>,
+    green_now: bool,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if green_now {
+        Some(prev.unwrap_or(now))
+    } else {
+        None
+    }
+}
+
+/// A PR green but unmerged for longer than [`MERGE_HOLD_AFTER`].
+pub fn merge_hold_due(green_since: Option<OffsetDateTime>, now: OffsetDateTime) -> bool {
+    green_since.is_some_and(|g| since(g, now) > MERGE_HOLD_AFTER)
+}
+
+/// A duration as config writes it: the largest whole unit (`3h`, `90m`, `45s`).
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if s >= n && s.is_multiple_of(n) {
+            return format!("{}{unit}", s / n);
+        }
+    }
+    format!("{s}s")
+}
+
+/// What a blocked agent said in its progress file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub reason: String,
+    pub questions: Vec<String>,
+}
+
+/// Read the agent's progress file (JSON lines): the last `{"status":"blocked"}`
+/// wins until a later `{"phase":…}` line replaces it. Lines are read one by
+/// one and lossily: a bad byte or a broken line is skipped, the rest counts.
+pub fn blocked_in(progress: &[u8]) -> Option<Blocked> {
+    let mut blocked = None;
+    for raw in progress.split(|b| *b == b'\n') {
+        let line = String::from_utf8_lossy(raw);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
+            continue;
+        };
+        if v["status"] == "blocked" {
+            blocked = Some(Blocked {
+                reason: v["reason"].as_str().unwrap_or("").to_string(),
+                questions: v["questions"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|q| q.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            });
+        } else if v.get("phase").is_some() {
+            blocked = None;
+        }
+    }
+    blocked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const T0: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);
+
+    fn m(progress_len: u64) -> Marks<'static> {
+        Marks {
+            progress_len,
+            log_len: 0,
+            runner_marks: "",
+            head_sha: None,
+            ci: Checks::None,
+            pr_state: "",
+            deploy: Checks::None,
+            turns: 1,
+        }
+    }
+
+    #[test]
+    fn fingerprint_changes_with_every_kind_of_progress() {
+        let base = fingerprint(&m(0));
+        let changed = [
+            fingerprint(&m(1)),
+            fingerprint(&Marks { log_len: 5, ..m(0) }),
+            fingerprint(&Marks {
+                runner_marks: "green:t",
+                ..m(0)
+            }),
+            fingerprint(&Marks {
+                head_sha: Some("abc"),
+                ..m(0)
+            }),
+            fingerprint(&Marks {
+                ci: Checks::Failure,
+                ..m(0)
+            }),
+            fingerprint(&Marks {
+                pr_state: "open:false",
+                ..m(0)
+            }),
+            fingerprint(&Marks {
+                deploy: Checks::Pending,
+                ..m(0)
+            }),
+            fingerprint(&Marks { turns: 2, ..m(0) }),
+        ];
+        for (i, f) in changed.iter().enumerate() {
+            assert_ne!(f, &base, "mark {i}");
+        }
+        assert_eq!(fingerprint(&m(0)), base);
+    }
+
+    #[test]
+    fn stall_clock_runs_from_the_last_observed_change_and_dispatch_is_one() {
+        let now = T0 + time::Duration::hours(5);
+        let dispatched = T0;
+        let seen_at = T0 + time::Duration::hours(1);
+        let stored = |fp: Option<&str>, at: Option<OffsetDateTime>| Stored {
+            fingerprint: fp.map(str::to_string),
+            changed_at: at,
+        };
+        let cases = [
+            // first observation: from dispatch, not from now
+            (stored(None, None), "a", None, dispatched),
+            // first observation, the agent wrote later than dispatch
+            (stored(None, None), "a", Some(seen_at), seen_at),
+            // a write time in the future (clock skew) is capped at now
+            (
+                stored(None, None),
+                "a",
+                Some(now + time::Duration::hours(1)),
+                now,
+            ),
+            // unchanged: the stored time stands
+            (stored(Some("a"), Some(seen_at)), "a", None, seen_at),
+            // unchanged but no time stored: dispatch
+            (stored(Some("a"), None), "a", None, dispatched),
+            // changed: now
+            (stored(Some("a"), Some(seen_at)), "b", None, now),
+        ];
+        for (i, (s, fp, wrote, want)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                last_change(&s, fp, dispatched, wrote, now),
+                want,
+                "case {i}"
+            );
+        }
+        assert_eq!(since(T0, now), Duration::from_secs(5 * 3600));
+        assert_eq!(since(now, T0), Duration::ZERO);
+    }
+
+    #[test]
+    fn green_since_is_kept_while_green_and_cleared_otherwise() {
+        let now = T0 + time::Duration::hours(2);
+        let cases = [
+            (None, true, Some(now)),
+            (Some(T0), true, Some(T0)),
+            (Some(T0), false, None),
+            (None, false, None),
+        ];
+        for (prev, green, want) in cases {
+            assert_eq!(green_since(prev, green, now), want, "{prev:?} {green}");
+        }
+    }
+
+    #[test]
+    fn merge_hold_is_due_after_a_day_green() {
+        let cases = [
+            (None, false),
+            (Some(T0), false),
+            (Some(T0 - time::Duration::hours(24)), false),
+            (Some(T0 - time::Duration::hours(25)), true),
+        ];
+        for (g, want) in cases {
+            assert_eq!(merge_hold_due(g, T0), want, "{g:?}");
+        }
+    }
+
+    #[test]
+    fn blocked_wins_until_a_later_phase_and_bad_lines_are_skipped() {
+        let b = |r: &str| {
+            Some(Blocked {
+                reason: r.into(),
+                questions: vec![],
+            })
+        };
+        let cases: Vec<(&[u8], Option<Blocked>)> = vec![
+            (b"", None),
+            (b"{\"phase\":\"green\"}\n", None),
+            (b"{\"status\":\"blocked\",\"reason\":\"key\"}\n", b("key")),
+            (b"{\"status\":\"blocked\",\"reason\":\"key\"}\n{\"phase\":\"pushed\"}\n", None),
+            // one bad byte hides nothing
+            (b"{\"phase\":\"x\xff\"}\n\xff\xfe garbage\n{\"status\":\"blocked\",\"reason\":\"r\"}\n", b("r")),
+            // a torn last line is skipped
+            (b"{\"status\":\"blocked\",\"reason\":\"a\"}\n{\"phase\":", b("a")),
+        ];
+        for (i, (bytes, want)) in cases.into_iter().enumerate() {
+            assert_eq!(blocked_in(bytes), want, "case {i}");
+        }
+        let q = blocked_in(
+            b"{\"status\":\"blocked\",\"reason\":\"r\",\"questions\":[\"a?\",1,\"b?\"]}",
+        )
+        .unwrap();
+        assert_eq!(q.questions, vec!["a?", "b?"]);
+    }
+
+    #[test]
+    fn durations_read_as_config_writes_them() {
+        let cases = [
+            (10_800, "3h"),
+            (5400, "90m"),
+            (45, "45s"),
+            (172_800, "2d"),
+            (0, "0s"),
+            (3601, "3601s"),
+        ];
+        for (secs, want) in cases {
+            assert_eq!(human_duration(Duration::from_secs(secs)), want);
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The forge-neutral shapes every [`super::Forge`] answers in. They deserialize
+//! from Gitea's JSON directly (its field names); other dialects map into them.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct User {
+    #[serde(default)]
+    pub id: i64,
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Label {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct RepoMeta {
+    #[serde(default)]
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Issue {
+    #[serde(default)]
+    pub id: i64,
+    pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub html_url: String,
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+    #[serde(default)]
+    pub repository: Option<RepoMeta>,
+}
+
+impl Issue {
+    pub fn has_label(&self, name: &str) -> bool {
+        self.labels.iter().any(|l| l.name == name)
+    }
+    pub fn is_pull(&self) -> bool {
+        self.pull_request.as_ref().is_some_and(|v| !v.is_null())
+    }
+}
+
+/// What an issue timeline entry is, across forges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    LabelAdded,
+    LabelRemoved,
+    /// The title was changed.
+    Renamed,
+    Other,
+}
+
+/// One issue timeline entry, forge-neutral.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    pub id: i64,
+    pub kind: EventKind,
+    /// The label's name for label events.
+    pub label: Option<String>,
+    /// Who made the change.
+    pub actor: String,
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Comment {
+    pub id: i64,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub html_url: String,
+    /// The author: only comments by afk's own account are afk's.
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+impl Comment {
+    pub fn author(&self) -> &str {
+        self.user.as_ref().map(|u| u.login.as_str()).unwrap_or("")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct Branch {
+    #[serde(rename = "ref", default)]
+    pub name: String,
+    #[serde(default)]
+    pub sha: String,
+    /// The repository the branch lives in: a fork's differs from the base's.
+    #[serde(default)]
+    pub repo: Option<RepoMeta>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct PullRequest {
+    pub number: u64,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub merged: bool,
+    #[serde(default)]
+    pub merge_commit_sha: Option<String>,
+    #[serde(default)]
+    pub head: Branch,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub html_url: String,
+    /// Who opened it.
+    #[serde(default)]
+    pub user: Option<User>,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+}
+
+impl PullRequest {
+    pub fn author(&self) -> &str {
+        self.user.as_ref().map(|u| u.login.as_str()).unwrap_or("")
+    }
+    pub fn head_repo(&self) -> Option<&str> {
+        self.head.repo.as_ref().map(|r| r.full_name.as_str())
+    }
+
+    /// Whether this PR is the one for `issue`: its head is `afk/issue-<N>` or its
+    /// body says `Closes #N` / `Fixes #N` (or close/closed/fix/fixed/resolve(s|d)).
+    pub fn closes(&self, issue: u64) -> bool {
+        if self.head.name == format!("afk/issue-{issue}") {
+            return true;
+        }
+        let body = self.body.as_deref().unwrap_or("").to_ascii_lowercase();
+        let words = [
+            "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+        ];
+        let needle = format!("#{issue}");
+        body.match_indices(&needle).any(|(i, _)| {
+            let after = body[i + needle.len()..].chars().next();
+            if after.is_some_and(|c| c.is_ascii_digit()) {
+                return false;
+            }
+            let before = body[..i].trim_end();
+            let before = before.trim_end_matches(':').trim_end();
+            words.iter().any(|w| {
+                before.ends_with(w)
+                    && !before[..before.len() - w.len()]
+                        .chars()
+                        .last()
+                        .is_some_and(|c| c.is_ascii_alphanumeric())
+            })
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CommitStatus {
+    #[serde(default)]
+    pub context: String,
+    /// Gitea names the state `status` in this object (`state` when creating one).
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub target_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct CombinedStatus {
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub sha: String,
+    #[serde(default)]
+    pub statuses: Option<Vec<CommitStatus>>,
+}

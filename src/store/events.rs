@@ -1,0 +1,131 @@
+//! The events table: the notification outbox. An event is inserted in the same
+//! transaction as the decision it reports, and delivered per channel at most once.
+
+use super::{Store, now};
+use anyhow::Result;
+use rusqlite::params;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub kind: String,
+    pub at: String,
+    pub repo: Option<String>,
+    pub issue: Option<u64>,
+    pub run_id: Option<i64>,
+    pub reason: Option<String>,
+    pub url: Option<String>,
+    pub text: String,
+    #[serde(skip)]
+    pub slack_sent_at: Option<String>,
+    #[serde(skip)]
+    pub webhook_sent_at: Option<String>,
+}
+
+pub struct NewEvent<'a> {
+    pub kind: &'a str,
+    pub repo: &'a str,
+    pub issue: u64,
+    pub run_id: i64,
+    pub reason: Option<&'a str>,
+    pub url: Option<&'a str>,
+    pub text: &'a str,
+}
+
+/// Insert inside the caller's transaction.
+pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
+        params![e.kind, now(), e.repo, e.issue as i64, e.run_id, e.reason, e.url, e.text],
+    )?;
+    Ok(())
+}
+
+/// Which delivery channel an event went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Slack,
+    Webhook,
+}
+
+impl Store {
+    fn events_where(&self, unsent_only: bool, limit: usize) -> Result<Vec<Event>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, kind, at, repo, issue, run_id, reason, url, text, slack_sent_at, webhook_sent_at
+                 FROM events WHERE (?1 = 0 OR sent_at IS NULL) ORDER BY id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![unsent_only as i64, limit as i64], |r| {
+                Ok(Event {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    at: r.get(2)?,
+                    repo: r.get(3)?,
+                    issue: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                    run_id: r.get(5)?,
+                    reason: r.get(6)?,
+                    url: r.get(7)?,
+                    text: r.get(8)?,
+                    slack_sent_at: r.get(9)?,
+                    webhook_sent_at: r.get(10)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Events not yet delivered everywhere, oldest first.
+    pub fn unsent_events(&self) -> Result<Vec<Event>> {
+        let mut v = self.events_where(true, 1000)?;
+        v.reverse();
+        Ok(v)
+    }
+
+    pub fn recent_events(&self, limit: usize) -> Result<Vec<Event>> {
+        self.events_where(false, limit)
+    }
+
+    /// Claim one channel's delivery of an event before sending it: true for
+    /// exactly one caller, however many ticks race. A crash after the claim
+    /// loses that one notification rather than sending it twice (at most once).
+    pub fn claim_delivery(&self, id: i64, channel: Channel) -> Result<bool> {
+        let sql = match channel {
+            Channel::Slack => {
+                "UPDATE events SET slack_sent_at=?2 WHERE id=?1 AND slack_sent_at IS NULL"
+            }
+            Channel::Webhook => {
+                "UPDATE events SET webhook_sent_at=?2 WHERE id=?1 AND webhook_sent_at IS NULL"
+            }
+        };
+        let n = self
+            .conn
+            .execute(sql, params![id, now()])
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    /// The send failed: give the claim back so the next tick retries.
+    pub fn release_delivery(&self, id: i64, channel: Channel) -> Result<()> {
+        let sql = match channel {
+            Channel::Slack => "UPDATE events SET slack_sent_at=NULL WHERE id=?1",
+            Channel::Webhook => "UPDATE events SET webhook_sent_at=NULL WHERE id=?1",
+        };
+        self.conn.execute(sql, [id]).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every channel is done with this event.
+    pub fn mark_delivered(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE events SET sent_at=COALESCE(sent_at, ?2) WHERE id=?1",
+                params![id, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,54 @@
+//! The frozen_repos table: repos where a deploy failed, closed to dispatch
+//! until a person runs `afk status --unfreeze REPO`.
+
+use super::{Store, now};
+use anyhow::Result;
+use rusqlite::params;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Freeze {
+    pub repo: String,
+    pub reason: String,
+    pub since: String,
+}
+
+impl Store {
+    pub fn freeze(&self, repo: &str, reason: &str, run_id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO frozen_repos (repo, reason, run_id, frozen_at) VALUES (?1,?2,?3,?4)",
+                params![repo, reason, run_id, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn unfreeze(&self, repo: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM frozen_repos WHERE repo=?1", [repo])
+            .map_err(|e| self.err(e))?;
+        Ok(n == 1)
+    }
+
+    pub fn freezes(&self) -> Result<Vec<Freeze>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT repo, reason, frozen_at FROM frozen_repos ORDER BY repo")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(Freeze {
+                    repo: r.get(0)?,
+                    reason: r.get(1)?,
+                    since: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    pub fn frozen_repos(&self) -> Result<Vec<String>> {
+        Ok(self.freezes()?.into_iter().map(|f| f.repo).collect())
+    }
+}
