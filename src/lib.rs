@@ -15,3 +15,4 @@ pub mod notify;
 pub mod runner;
 pub mod sandbox;
 pub mod store;
+pub mod types;
