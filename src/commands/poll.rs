@@ -56,17 +56,16 @@ struct RepoOutcome {
 
 pub fn make_forge(ctx: &Ctx) -> Result<Gitea> {
     let c = &ctx.config;
-    if c.forge.kind == "github" {
+    if c.forge.kind == crate::config::ForgeKind::Github {
         return Err(anyhow::Error::new(UsageError(
             "config: forge.kind = \"github\" is not supported yet in this version (use gitea or forgejo)"
                 .into(),
         )));
     }
     let token = c.forge_token()?;
-    let source = if c.forge.token_file.is_empty() {
-        c.forge.token_env.clone()
-    } else {
-        format!("forge.token_file {}", c.forge.token_file)
+    let source = match &c.forge.token_file {
+        None => c.forge.token_env.clone(),
+        Some(p) => format!("forge.token_file {}", p.display()),
     };
     Ok(Gitea::new(crate::forge::http::Http::new(
         &c.api_root()?,
@@ -109,7 +108,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         );
     }
     let forge = make_forge(ctx)?;
-    let http_runner = if cfg.runner.kind == "http" {
+    let http_runner = if cfg.runner.kind == crate::config::RunnerKind::Http {
         Some(crate::runner::http::HttpRunner::new(cfg)?)
     } else {
         None
@@ -168,7 +167,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &forge,
             &handled,
             repo,
-            frozen.contains(repo),
+            frozen.contains(repo.as_str()),
             busy.contains(repo.as_str()),
         )
     });
@@ -479,7 +478,7 @@ fn issue_facts(
     facts.trusted = dispatch::is_trusted(
         &login,
         &cfg.poll.trusted_users,
-        &cfg.poll.trusted_permission,
+        cfg.poll.trusted_permission.as_str(),
         permission.as_deref(),
     );
     if !facts.trusted {
@@ -556,7 +555,7 @@ fn dispatch_one(
         template_version_id: t.version_id,
         template_version: t.version,
         template_hash: t.hash.as_deref(),
-        runner_kind: &cfg.runner.kind,
+        runner_kind: cfg.runner.kind.as_str(),
         branch: &branch,
     }) {
         Ok(id) => id,

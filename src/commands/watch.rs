@@ -104,7 +104,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         ));
     }
     let forge = make_forge(ctx)?;
-    let http_runner = if cfg.runner.kind == "http" {
+    let http_runner = if cfg.runner.kind == crate::config::RunnerKind::Http {
         Some(crate::runner::http::HttpRunner::new(cfg)?)
     } else {
         None
@@ -869,7 +869,7 @@ fn escalation_text(env: &Env, run: &RunRow, seen: &Seen, why: Escalation) -> Str
     let what = match why {
         Escalation::Stalled => format!(
             "no progress for {} (runner.stall_after)",
-            cfg.runner.stall_after
+            crate::config::format_duration(cfg.runner.stall_after)
         ),
         Escalation::NoPr => format!(
             "the agent stopped without opening a pull request ({used} corrective turns used)"
