@@ -3,19 +3,27 @@
 //! Unknown keys are found by walking the parsed table against the schema below
 //! (so the error names the key, its table and its line, with a suggestion);
 //! then serde does the typing with `deny_unknown_fields` as a backstop.
+//!
+//! Everything is typed at load: durations are `Duration`s, kinds are enums,
+//! repositories are [`RepoName`]s and paths are absolute (relative ones are
+//! resolved against the config file's directory). A bad value is a
+//! [`ConfigError`] naming the key and its line; nothing falls back silently.
 
 use anyhow::{Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+pub use crate::types::{RepoName, is_repo_name};
 
 /// A configuration problem: exit code 2, nothing touched.
 #[derive(Debug)]
 pub struct ConfigError(pub String);
 
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
@@ -25,21 +33,92 @@ fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(ConfigError(msg.into()))
 }
 
+/// A closed set of config strings: `as_str()` and `Display` give the string
+/// written in the file; deserialising anything else is an error listing the set.
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($var),+ }
+        impl $name {
+            /// The string written in the config file.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+            /// Parse the config string; the error lists the accepted ones.
+            pub fn parse(s: &str) -> Result<$name, String> {
+                match s {
+                    $($s => Ok($name::$var),)+
+                    _ => Err(format!("\"{s}\" is not one of {}", [$($s),+].join(", "))),
+                }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<$name, String> {
+                $name::parse(s)
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// `forge.kind`.
+    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
+}
+
+string_enum! {
+    /// `runner.kind`.
+    RunnerKind { Command => "command", Http => "http" }
+}
+
+string_enum! {
+    /// `poll.trusted_permission`; ordered, so `have >= needed` means "at least".
+    Permission { Read => "read", Write => "write", Admin => "admin" }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Absolute once loaded; `None`: the XDG default.
+    #[serde(deserialize_with = "de_path")]
     pub state_path: Option<PathBuf>,
+    /// Absolute once loaded; `None`: "runs" beside the state file.
+    #[serde(deserialize_with = "de_path")]
     pub runs_dir: Option<PathBuf>,
+    /// Absolute once loaded; `None`: "STOP" beside the state file.
+    #[serde(deserialize_with = "de_path")]
     pub stop_file: Option<PathBuf>,
+    /// Absolute once loaded; `None` (or `""` in the file): no metrics file.
+    #[serde(deserialize_with = "de_path")]
+    pub metrics_file: Option<PathBuf>,
     pub forge: Forge,
     pub poll: Poll,
     pub runner: Runner,
     pub watch: Watch,
+    pub budget: Budget,
     pub notify: Notify,
     pub harvest: Harvest,
     pub lessons: Lessons,
     pub upgrade: Upgrade,
-    /// Directory of the config file; relative paths are resolved against it.
+    /// Directory of the config file (canonical, absolute); relative paths were
+    /// resolved against it at load.
     #[serde(skip)]
     pub base_dir: PathBuf,
 }
@@ -50,15 +129,17 @@ impl Default for Config {
             state_path: None,
             runs_dir: None,
             stop_file: None,
+            metrics_file: None,
             forge: Forge::default(),
             poll: Poll::default(),
             runner: Runner::default(),
             watch: Watch::default(),
+            budget: Budget::default(),
             notify: Notify::default(),
             harvest: Harvest::default(),
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
-            base_dir: PathBuf::from("."),
+            base_dir: absolute(Path::new(".")),
         }
     }
 }
@@ -66,24 +147,28 @@ impl Default for Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Forge {
-    pub kind: String,
+    pub kind: ForgeKind,
     pub url: String,
     pub api_url: String,
     pub token_env: String,
-    pub token_file: String,
-    pub timeout: String,
+    /// Absolute once loaded; when set it wins over `token_env`.
+    #[serde(deserialize_with = "de_path")]
+    pub token_file: Option<PathBuf>,
+    /// Per request; 1s..=10m.
+    #[serde(deserialize_with = "de_duration")]
+    pub timeout: Duration,
     pub concurrency: usize,
     pub retries: u32,
 }
 impl Default for Forge {
     fn default() -> Self {
         Forge {
-            kind: "gitea".into(),
+            kind: ForgeKind::Gitea,
             url: String::new(),
             api_url: String::new(),
             token_env: "AFK_FORGE_TOKEN".into(),
-            token_file: String::new(),
-            timeout: "30s".into(),
+            token_file: None,
+            timeout: Duration::from_secs(30),
             concurrency: 8,
             retries: 3,
         }
@@ -94,10 +179,10 @@ impl Default for Forge {
 #[serde(deny_unknown_fields, default)]
 pub struct Poll {
     pub enabled: bool,
-    pub allowlist: Vec<String>,
+    pub allowlist: Vec<RepoName>,
     pub ready_label: String,
     pub in_progress_label: String,
-    pub trusted_permission: String,
+    pub trusted_permission: Permission,
     pub trusted_users: Vec<String>,
     pub max_in_flight: usize,
     pub max_per_tick: usize,
@@ -121,7 +206,7 @@ impl Default for Poll {
             allowlist: vec![],
             ready_label: "ready-for-agent".into(),
             in_progress_label: "agent-in-progress".into(),
-            trusted_permission: "write".into(),
+            trusted_permission: Permission::Write,
             trusted_users: vec![],
             max_in_flight: 4,
             max_per_tick: 4,
@@ -135,18 +220,22 @@ impl Default for Poll {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Runner {
-    pub kind: String,
+    pub kind: RunnerKind,
     pub command: Vec<String>,
     pub resume_command: Vec<String>,
     pub workdir: String,
-    pub stall_after: String,
+    /// No progress for this long escalates the run; 1m..=30d.
+    #[serde(deserialize_with = "de_duration")]
+    pub stall_after: Duration,
+    /// The forge account the agent pushes and opens PRs as; empty: unknown.
+    pub agent_login: String,
     pub url: String,
     pub token_env: String,
 }
 impl Default for Runner {
     fn default() -> Self {
         Runner {
-            kind: "command".into(),
+            kind: RunnerKind::Command,
             command: vec![
                 "sh".into(),
                 "-c".into(),
@@ -154,7 +243,8 @@ impl Default for Runner {
             ],
             resume_command: vec![],
             workdir: "{run_dir}/work".into(),
-            stall_after: "3h".into(),
+            stall_after: Duration::from_secs(3 * 3600),
+            agent_login: String::new(),
             url: String::new(),
             token_env: String::new(),
         }
@@ -182,6 +272,19 @@ impl Default for Watch {
     }
 }
 
+/// `[budget]`: spend limits. 0 (or `run_time = ""`) means no limit.
+/// Parsed and validated only; nothing enforces them yet.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Budget {
+    pub run_usd: f64,
+    pub day_usd: f64,
+    pub repo_day_usd: f64,
+    /// Wall-clock limit of one run from dispatch; `None` (`""` or `"0s"`): no limit.
+    #[serde(deserialize_with = "de_opt_duration")]
+    pub run_time: Option<Duration>,
+}
+
 pub const NOTIFY_EVENTS: &[&str] = &[
     "run.escalated",
     "run.succeeded",
@@ -196,6 +299,8 @@ pub const NOTIFY_EVENTS: &[&str] = &[
 pub struct Notify {
     pub slack_webhook_env: String,
     pub webhook_env: String,
+    /// Env var holding a URL pinged after every finished tick; empty: none.
+    pub heartbeat_env: String,
     pub events: Vec<String>,
 }
 impl Default for Notify {
@@ -203,6 +308,7 @@ impl Default for Notify {
         Notify {
             slack_webhook_env: String::new(),
             webhook_env: String::new(),
+            heartbeat_env: String::new(),
             events: [
                 "run.escalated",
                 "run.succeeded",
@@ -226,7 +332,12 @@ pub struct Harvest {
     pub check_every: u32,
     pub max_samples: u32,
     pub confidence: f64,
+    pub graduate_at_max: f64,
     pub early_failures: u32,
+    /// A success whose merge is reverted within this window becomes a failure;
+    /// zero: off. 0..=365d.
+    #[serde(deserialize_with = "de_duration")]
+    pub revert_window: Duration,
 }
 impl Default for Harvest {
     fn default() -> Self {
@@ -237,7 +348,9 @@ impl Default for Harvest {
             check_every: 10,
             max_samples: 40,
             confidence: 0.975,
+            graduate_at_max: 0.5,
             early_failures: 5,
+            revert_window: Duration::from_secs(7 * DAY),
         }
     }
 }
@@ -246,14 +359,16 @@ impl Default for Harvest {
 #[serde(deny_unknown_fields, default)]
 pub struct Lessons {
     pub enabled: bool,
-    pub dedup_window: String,
+    /// Zero disables deduplication. 0..=365d.
+    #[serde(deserialize_with = "de_duration")]
+    pub dedup_window: Duration,
     pub in_prompt: usize,
 }
 impl Default for Lessons {
     fn default() -> Self {
         Lessons {
             enabled: true,
-            dedup_window: "1h".into(),
+            dedup_window: Duration::from_secs(3600),
             in_prompt: 5,
         }
     }
@@ -265,13 +380,19 @@ pub struct Upgrade {
     pub recipes: Vec<String>,
     pub upstream: String,
     pub mirror: String,
-    pub work_dir: String,
+    /// Absolute once loaded; `None`: "recipes" beside the state file
+    /// (see [`Config::upgrade_work_dir`]).
+    #[serde(deserialize_with = "de_path")]
+    pub work_dir: Option<PathBuf>,
     pub testme_comment: String,
     pub ci_context: String,
     pub max_test_runs: u32,
     pub allow_major: bool,
     pub max_open_prs: u32,
     pub registry_auth_env: String,
+    pub template: String,
+    /// Registry host -> http(s) base URL to ask instead.
+    pub registry_mirrors: BTreeMap<String, String>,
 }
 impl Default for Upgrade {
     fn default() -> Self {
@@ -279,19 +400,22 @@ impl Default for Upgrade {
             recipes: vec![],
             upstream: "https://git.coopcloud.tech/coop-cloud/{recipe}.git".into(),
             mirror: "recipe-maintainers/{recipe}".into(),
-            work_dir: String::new(),
+            work_dir: None,
             testme_comment: "!testme".into(),
             ci_context: "cc-ci/testme".into(),
             max_test_runs: 3,
             allow_major: false,
             max_open_prs: 10,
             registry_auth_env: String::new(),
+            template: "upgrader".into(),
+            registry_mirrors: BTreeMap::new(),
         }
     }
 }
 
 /// Every key the schema knows, per table ("" is the top level).
-/// `poll.priority` is a free map and is not checked key by key.
+/// `poll.priority` and `upgrade.registry_mirrors` are free maps and are not
+/// checked key by key.
 const SCHEMA: &[(&str, &[&str])] = &[
     (
         "",
@@ -299,10 +423,12 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "state_path",
             "runs_dir",
             "stop_file",
+            "metrics_file",
             "forge",
             "poll",
             "runner",
             "watch",
+            "budget",
             "notify",
             "harvest",
             "lessons",
@@ -346,6 +472,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "resume_command",
             "workdir",
             "stall_after",
+            "agent_login",
             "url",
             "token_env",
         ],
@@ -360,7 +487,19 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "checklist",
         ],
     ),
-    ("notify", &["slack_webhook_env", "webhook_env", "events"]),
+    (
+        "budget",
+        &["run_usd", "day_usd", "repo_day_usd", "run_time"],
+    ),
+    (
+        "notify",
+        &[
+            "slack_webhook_env",
+            "webhook_env",
+            "heartbeat_env",
+            "events",
+        ],
+    ),
     (
         "harvest",
         &[
@@ -370,7 +509,9 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "check_every",
             "max_samples",
             "confidence",
+            "graduate_at_max",
             "early_failures",
+            "revert_window",
         ],
     ),
     ("lessons", &["enabled", "dedup_window", "in_prompt"]),
@@ -387,11 +528,18 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "allow_major",
             "max_open_prs",
             "registry_auth_env",
+            "template",
+            "registry_mirrors",
         ],
     ),
 ];
 
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86400;
+
 /// Parse a duration string: `"90s"`, `"30m"`, `"2h"`, `"7d"` (also `"500ms"`).
+/// A number too large for a `Duration` in seconds is an error, never wrapped.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -402,22 +550,70 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    let n: u64 = num.parse().map_err(|_| {
-        format!("\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")")
-    })?;
-    let secs = match unit {
+    if num.is_empty() {
+        return Err(format!(
+            "\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")"
+        ));
+    }
+    let too_large = || format!("\"{s}\" is too large");
+    let n: u64 = num.parse().map_err(|_| too_large())?;
+    let per = match unit {
         "ms" => return Ok(Duration::from_millis(n)),
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86400,
+        "s" => 1,
+        "m" => MINUTE,
+        "h" => HOUR,
+        "d" => DAY,
         _ => {
             return Err(format!(
                 "\"{s}\" has an unknown unit \"{unit}\" (use s, m, h or d)"
             ));
         }
     };
-    Ok(Duration::from_secs(secs))
+    n.checked_mul(per)
+        .map(Duration::from_secs)
+        .ok_or_else(too_large)
+}
+
+/// The shortest config string for `d`: `"7d"`, `"3h"`, `"90s"`, `"500ms"`;
+/// `parse_duration(&format_duration(d)) == d` for whole milliseconds.
+pub fn format_duration(d: Duration) -> String {
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        _ if s.is_multiple_of(DAY) => format!("{}d", s / DAY),
+        _ if s.is_multiple_of(HOUR) => format!("{}h", s / HOUR),
+        _ if s.is_multiple_of(MINUTE) => format!("{}m", s / MINUTE),
+        _ => format!("{s}s"),
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+/// `""` and `"0s"` are `None` (no limit).
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    let v = parse_duration(&s).map_err(serde::de::Error::custom)?;
+    Ok(Some(v).filter(|v| !v.is_zero()))
+}
+
+/// `""` is `None`; relative paths are resolved later, in [`Config::parse`].
+fn de_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    let s = String::deserialize(d)?;
+    Ok(Some(PathBuf::from(s)).filter(|p| !p.as_os_str().is_empty()))
+}
+
+/// `p` made absolute against the current directory (without touching the disk).
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -438,9 +634,35 @@ fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(key, k), *k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3) || (key.len() >= 4 && k.starts_with(key)))
         .min()
         .map(|(_, k)| k)
+}
+
+/// The table named by a `[table]` header line.
+fn header_name(line: &str) -> String {
+    line.trim_start_matches('[')
+        .split(']')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// The key assigned on `line` (`key = ...`), if the line is an assignment.
+fn assigned_key(line: &str) -> Option<&str> {
+    let (lhs, _) = line.split_once('=')?;
+    let lhs = lhs.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = lhs.strip_prefix(q).and_then(|l| l.strip_suffix(q)) {
+            return (!inner.contains(q)).then_some(inner);
+        }
+    }
+    let bare = !lhs.is_empty()
+        && lhs
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
+    bare.then_some(lhs)
 }
 
 /// The 1-based line where `key` is assigned inside `[table]` (or at top level).
@@ -449,32 +671,44 @@ fn find_key_line(text: &str, table: &str, key: &str) -> Option<usize> {
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.starts_with('[') {
-            current = line
-                .trim_start_matches('[')
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            current = header_name(line);
             if current == table.to_string() + "." + key || (table.is_empty() && current == key) {
                 return Some(i + 1);
             }
             continue;
         }
-        if current != table {
-            continue;
-        }
-        let lhs = line
-            .split('=')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .trim_matches('"');
-        if line.contains('=') && lhs == key {
+        if current == table && assigned_key(line) == Some(key) {
             return Some(i + 1);
         }
     }
     None
+}
+
+/// The dotted key (`runner.stall_after`) whose value covers byte `offset`:
+/// the last key assigned at or before that line, in its table.
+fn key_at_offset(text: &str, offset: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut key: Option<String> = None;
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        if start > offset {
+            break;
+        }
+        start += raw.len();
+        let line = raw.trim();
+        if line.starts_with('[') {
+            table = header_name(line);
+            key = None;
+        } else if let Some(k) = assigned_key(line) {
+            key = Some(k.to_string());
+        }
+    }
+    let key = key?;
+    Some(if table.is_empty() {
+        key
+    } else {
+        format!("{table}.{key}")
+    })
 }
 
 fn check_unknown_keys(text: &str, value: &toml::Table) -> Result<()> {
@@ -512,9 +746,80 @@ fn line_of_offset(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
+/// Builds "config: table.key at line N: problem" errors for one config text.
+struct Checker<'a> {
+    text: &'a str,
+}
+
+impl Checker<'_> {
+    fn err(&self, table: &str, key: &str, problem: impl fmt::Display) -> anyhow::Error {
+        let line = find_key_line(self.text, table, key)
+            .map(|l| format!(" at line {l}"))
+            .unwrap_or_default();
+        let name = if table.is_empty() {
+            key.to_string()
+        } else {
+            format!("{table}.{key}")
+        };
+        cfg_err(format!("config: {name}{line}: {problem}"))
+    }
+
+    /// `lo <= v <= hi` for a duration.
+    fn duration(
+        &self,
+        table: &str,
+        key: &str,
+        v: Duration,
+        lo: Duration,
+        hi: Duration,
+    ) -> Result<()> {
+        if v < lo || v > hi {
+            return Err(self.err(
+                table,
+                key,
+                format!(
+                    "\"{}\" is out of range (from \"{}\" to \"{}\")",
+                    format_duration(v),
+                    format_duration(lo),
+                    format_duration(hi)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `ok(v)` for a number, else "`v` must be `rule`".
+    fn number<T: PartialOrd + fmt::Display + Copy>(
+        &self,
+        table: &str,
+        key: &str,
+        v: T,
+        ok: impl Fn(T) -> bool,
+        rule: &str,
+    ) -> Result<()> {
+        if ok(v) {
+            Ok(())
+        } else {
+            Err(self.err(table, key, format!("{v} must be {rule}")))
+        }
+    }
+}
+
 impl Config {
-    /// Parse and validate config text. `base_dir` anchors relative paths.
+    /// Parse and validate config text. `base_dir` anchors relative paths; it is
+    /// canonicalised when it exists and made absolute otherwise.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config> {
+        let serde_err = |message: &str, span: Option<std::ops::Range<usize>>| {
+            let first = message.lines().next().unwrap_or("");
+            let Some(span) = span else {
+                return cfg_err(format!("config: {first}"));
+            };
+            let line = line_of_offset(text, span.start);
+            match key_at_offset(text, span.start) {
+                Some(key) => cfg_err(format!("config: {key} at line {line}: {first}")),
+                None => cfg_err(format!("config: {first} at line {line}")),
+            }
+        };
         let table: toml::Table = toml::from_str(text).map_err(|e| {
             let line = e
                 .span()
@@ -526,18 +831,10 @@ impl Config {
             ))
         })?;
         check_unknown_keys(text, &table)?;
-        let mut cfg: Config = toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!(" at line {}", line_of_offset(text, s.start)))
-                .unwrap_or_default();
-            cfg_err(format!(
-                "config: {}{line}",
-                e.message().lines().next().unwrap_or("")
-            ))
-        })?;
-        cfg.base_dir = base_dir.to_path_buf();
-        cfg.validate()?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
+        cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
+        cfg.validate(text)?;
+        cfg.resolve_paths();
         Ok(cfg)
     }
 
@@ -550,15 +847,9 @@ impl Config {
         })?;
         let base = path
             .parent()
-            .map(|p| {
-                if p.as_os_str().is_empty() {
-                    PathBuf::from(".")
-                } else {
-                    p.to_path_buf()
-                }
-            })
-            .unwrap_or_else(|| PathBuf::from("."));
-        Config::parse(&text, &base).map_err(|e| {
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|e| {
             if e.is::<ConfigError>() {
                 let msg =
                     e.to_string()
@@ -570,135 +861,248 @@ impl Config {
         })
     }
 
-    fn validate(&self) -> Result<()> {
-        let dur = |key: &str, v: &str| -> Result<()> {
-            parse_duration(v).map_err(|e| cfg_err(format!("config: {key}: {e}")))?;
-            Ok(())
+    fn resolve_paths(&mut self) {
+        let base = self.base_dir.clone();
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(p) = p.as_mut().filter(|p| !p.is_absolute()) {
+                *p = absolute(&base.join(&*p));
+            }
         };
-        dur("forge.timeout", &self.forge.timeout)?;
-        dur("runner.stall_after", &self.runner.stall_after)?;
-        dur("lessons.dedup_window", &self.lessons.dedup_window)?;
-        one_of(
-            "forge.kind",
-            &self.forge.kind,
-            &["gitea", "forgejo", "github"],
+        resolve(&mut self.state_path);
+        resolve(&mut self.runs_dir);
+        resolve(&mut self.stop_file);
+        resolve(&mut self.metrics_file);
+        resolve(&mut self.forge.token_file);
+        resolve(&mut self.upgrade.work_dir);
+    }
+
+    fn validate(&self, text: &str) -> Result<()> {
+        let c = Checker { text };
+        let secs = Duration::from_secs;
+
+        let f = &self.forge;
+        c.duration("forge", "timeout", f.timeout, secs(1), secs(10 * MINUTE))?;
+        c.number(
+            "forge",
+            "concurrency",
+            f.concurrency,
+            |v| (1..=64).contains(&v),
+            "between 1 and 64",
         )?;
-        one_of("runner.kind", &self.runner.kind, &["command", "http"])?;
-        one_of(
-            "poll.trusted_permission",
-            &self.poll.trusted_permission,
-            &["read", "write", "admin"],
+        c.number(
+            "forge",
+            "retries",
+            f.retries,
+            |v| v <= 10,
+            "between 0 and 10",
         )?;
-        if self.forge.concurrency == 0 {
-            bail!(cfg_err("config: forge.concurrency must be at least 1"));
-        }
-        if !self.forge.token_env.is_empty() && !self.forge.token_file.is_empty() {
-            // token_env has a default, so an explicit token_file wins; nothing to reject.
-        }
-        for entry in &self.poll.allowlist {
-            if !is_repo_name(entry) {
-                bail!(cfg_err(format!(
-                    "config: poll.allowlist entry \"{entry}\" is not \"owner/repo\""
-                )));
+
+        for entry in &self.poll.trusted_users {
+            if entry.trim().is_empty() {
+                return Err(c.err("poll", "trusted_users", "an entry is empty"));
             }
         }
-        if self.poll.ready_label.is_empty() || self.poll.in_progress_label.is_empty() {
-            bail!(cfg_err(
-                "config: poll.ready_label and poll.in_progress_label must not be empty"
-            ));
+        if self.poll.ready_label.is_empty() {
+            return Err(c.err("poll", "ready_label", "must not be empty"));
+        }
+        if self.poll.in_progress_label.is_empty() {
+            return Err(c.err("poll", "in_progress_label", "must not be empty"));
         }
         if self.poll.ready_label == self.poll.in_progress_label {
-            bail!(cfg_err(
-                "config: poll.ready_label and poll.in_progress_label must differ"
+            return Err(c.err(
+                "poll",
+                "in_progress_label",
+                "must differ from poll.ready_label",
             ));
         }
-        if self.runner.kind == "command" && self.runner.command.is_empty() {
-            bail!(cfg_err("config: runner.command must not be empty"));
+
+        let r = &self.runner;
+        c.duration(
+            "runner",
+            "stall_after",
+            r.stall_after,
+            secs(MINUTE),
+            secs(30 * DAY),
+        )?;
+        if r.kind == RunnerKind::Command && r.command.is_empty() {
+            return Err(c.err("runner", "command", "must not be empty"));
         }
-        if self.runner.kind == "http" && self.runner.url.is_empty() {
-            bail!(cfg_err(
-                "config: runner.url is required when runner.kind = \"http\""
-            ));
+        if r.kind == RunnerKind::Http && r.url.is_empty() {
+            return Err(c.err("runner", "kind", "\"http\" needs runner.url"));
         }
+
+        let b = &self.budget;
+        for (key, v) in [
+            ("run_usd", b.run_usd),
+            ("day_usd", b.day_usd),
+            ("repo_day_usd", b.repo_day_usd),
+        ] {
+            c.number(
+                "budget",
+                key,
+                v,
+                |v| v.is_finite() && v >= 0.0,
+                "a number of at least 0",
+            )?;
+        }
+        if let Some(t) = b.run_time {
+            c.duration("budget", "run_time", t, secs(1), secs(30 * DAY))?;
+        }
+
         for ev in &self.notify.events {
             if !NOTIFY_EVENTS.contains(&ev.as_str()) {
-                bail!(cfg_err(format!(
-                    "config: notify.events: unknown event \"{ev}\" (known: {})",
-                    NOTIFY_EVENTS.join(", ")
-                )));
+                return Err(c.err(
+                    "notify",
+                    "events",
+                    format!(
+                        "unknown event \"{ev}\" (known: {})",
+                        NOTIFY_EVENTS.join(", ")
+                    ),
+                ));
             }
         }
+
         let h = &self.harvest;
-        if !(0.0..=1.0).contains(&h.sample) {
-            bail!(cfg_err("config: harvest.sample must be between 0 and 1"));
-        }
-        if !(0.5..1.0).contains(&h.confidence) {
-            bail!(cfg_err(
-                "config: harvest.confidence must be at least 0.5 and below 1"
-            ));
-        }
-        if h.min_samples == 0 || h.check_every == 0 || h.max_samples < h.min_samples {
-            bail!(cfg_err(
-                "config: harvest needs min_samples >= 1, check_every >= 1 and max_samples >= min_samples"
-            ));
-        }
-        if self.upgrade.max_test_runs == 0 {
-            bail!(cfg_err("config: upgrade.max_test_runs must be at least 1"));
+        c.number(
+            "harvest",
+            "sample",
+            h.sample,
+            |v| (0.0..=1.0).contains(&v),
+            "between 0 and 1",
+        )?;
+        c.number(
+            "harvest",
+            "confidence",
+            h.confidence,
+            |v| v > 0.5 && v < 1.0,
+            "above 0.5 and below 1",
+        )?;
+        c.number(
+            "harvest",
+            "graduate_at_max",
+            h.graduate_at_max,
+            |v| (0.0..1.0).contains(&v),
+            "at least 0 and below 1",
+        )?;
+        c.number(
+            "harvest",
+            "min_samples",
+            h.min_samples,
+            |v| v >= 1,
+            "at least 1",
+        )?;
+        c.number(
+            "harvest",
+            "check_every",
+            h.check_every,
+            |v| v >= 1,
+            "at least 1",
+        )?;
+        let min = h.min_samples;
+        c.number(
+            "harvest",
+            "max_samples",
+            h.max_samples,
+            |v| v >= min,
+            &format!("at least harvest.min_samples ({min})"),
+        )?;
+        c.duration(
+            "harvest",
+            "revert_window",
+            h.revert_window,
+            Duration::ZERO,
+            secs(365 * DAY),
+        )?;
+
+        c.duration(
+            "lessons",
+            "dedup_window",
+            self.lessons.dedup_window,
+            Duration::ZERO,
+            secs(365 * DAY),
+        )?;
+
+        let u = &self.upgrade;
+        c.number(
+            "upgrade",
+            "max_test_runs",
+            u.max_test_runs,
+            |v| v >= 1,
+            "at least 1",
+        )?;
+        for (host, url) in &u.registry_mirrors {
+            let table = "upgrade.registry_mirrors";
+            if host.is_empty() || host.contains(['/', ' ']) {
+                return Err(c.err(table, host, format!("\"{host}\" is not a registry host")));
+            }
+            if !is_http_url(url) {
+                return Err(c.err(table, host, format!("\"{url}\" is not an http(s) URL")));
+            }
         }
         Ok(())
     }
 
-    fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.base_dir.join(p)
-        }
-    }
-
-    /// The state file: `--state`, else `state_path`, else `$XDG_STATE_HOME/afk/afk.db`.
+    /// The state file: `--state` (relative to the current directory), else
+    /// `state_path`, else `$XDG_STATE_HOME/afk/afk.db`. Always absolute.
     pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
         if let Some(p) = flag {
-            return p.to_path_buf();
+            return absolute(p);
         }
         if let Some(p) = &self.state_path {
-            return self.resolve(p);
+            return p.clone();
         }
         let base = std::env::var_os("XDG_STATE_HOME")
             .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
             .unwrap_or_else(|| PathBuf::from("."));
-        base.join("afk").join("afk.db")
+        absolute(&base.join("afk").join("afk.db"))
     }
 
+    /// The directory holding the state file. Always absolute.
     pub fn state_dir(&self, flag: Option<&Path>) -> PathBuf {
         let p = self.state_path(flag);
         match p.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
+            _ => absolute(Path::new(".")),
         }
     }
 
+    /// One folder per run: `runs_dir`, else "runs" beside the state file.
     pub fn runs_dir(&self, flag: Option<&Path>) -> PathBuf {
         match &self.runs_dir {
-            Some(p) => self.resolve(p),
+            Some(p) => p.clone(),
             None => self.state_dir(flag).join("runs"),
         }
     }
 
+    /// `stop_file`, else "STOP" beside the state file.
     pub fn stop_file(&self, flag: Option<&Path>) -> PathBuf {
         match &self.stop_file {
-            Some(p) => self.resolve(p),
+            Some(p) => p.clone(),
             None => self.state_dir(flag).join("STOP"),
         }
     }
 
+    /// The Prometheus textfile to rewrite after every tick, if configured.
+    pub fn metrics_file(&self) -> Option<&Path> {
+        self.metrics_file.as_deref()
+    }
+
+    /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
+    pub fn upgrade_work_dir(&self, flag: Option<&Path>) -> PathBuf {
+        match &self.upgrade.work_dir {
+            Some(p) => p.clone(),
+            None => self.state_dir(flag).join("recipes"),
+        }
+    }
+
     pub fn forge_timeout(&self) -> Duration {
-        parse_duration(&self.forge.timeout).unwrap_or(Duration::from_secs(30))
+        self.forge.timeout
     }
 
     pub fn stall_after(&self) -> Duration {
-        parse_duration(&self.runner.stall_after).unwrap_or(Duration::from_secs(3 * 3600))
+        self.runner.stall_after
     }
 
     /// The API root: `api_url`, else `{url}/api/v1` (gitea/forgejo) or api.github.com.
@@ -706,7 +1110,7 @@ impl Config {
         if !self.forge.api_url.is_empty() {
             return Ok(self.forge.api_url.trim_end_matches('/').to_string());
         }
-        if self.forge.kind == "github" {
+        if self.forge.kind == ForgeKind::Github {
             return Ok("https://api.github.com".into());
         }
         if self.forge.url.is_empty() {
@@ -717,9 +1121,8 @@ impl Config {
 
     /// The forge token, from `token_file` or `token_env`. The value is never printed.
     pub fn forge_token(&self) -> Result<String> {
-        if !self.forge.token_file.is_empty() {
-            let p = self.resolve(Path::new(&self.forge.token_file));
-            let t = std::fs::read_to_string(&p).map_err(|e| {
+        if let Some(p) = &self.forge.token_file {
+            let t = std::fs::read_to_string(p).map_err(|e| {
                 cfg_err(format!(
                     "config: forge.token_file {}: cannot read: {e}",
                     p.display()
@@ -746,6 +1149,7 @@ impl Config {
             &self.runner.token_env,
             &self.notify.slack_webhook_env,
             &self.notify.webhook_env,
+            &self.notify.heartbeat_env,
             &self.upgrade.registry_auth_env,
         ]
         .into_iter()
@@ -764,27 +1168,15 @@ impl Config {
     }
 }
 
-fn one_of(key: &str, v: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&v) {
-        Ok(())
-    } else {
-        Err(cfg_err(format!(
-            "config: {key} = \"{v}\" is not one of {}",
-            allowed.join(", ")
-        )))
-    }
-}
-
-pub fn is_repo_name(s: &str) -> bool {
-    let mut parts = s.split('/');
-    let ok = |p: Option<&str>| {
-        p.is_some_and(|p| {
-            !p.is_empty()
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        })
-    };
-    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+/// `http://host...` or `https://host...` with a non-empty host and no whitespace.
+fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !s.contains(char::is_whitespace)
+    })
 }
 
 /// Where the config file is looked for when `--config` is not given.
@@ -810,8 +1202,20 @@ pub const STARTER: &str = include_str!("../examples/afk.toml");
 mod tests {
     use super::*;
 
+    const BASE: &str = "/nonexistent/afk-config-test";
+
     fn parse(s: &str) -> Result<Config> {
-        Config::parse(s, Path::new("/etc/afk"))
+        Config::parse(s, Path::new(BASE))
+    }
+
+    fn err(s: &str) -> String {
+        match parse(s) {
+            Ok(_) => panic!("config accepted:\n{s}"),
+            Err(e) => {
+                assert!(e.is::<ConfigError>(), "not a ConfigError: {e}");
+                e.to_string()
+            }
+        }
     }
 
     #[test]
@@ -821,13 +1225,25 @@ mod tests {
         assert!(c.poll.allowlist.is_empty());
         assert_eq!(c.poll.ready_label, "ready-for-agent");
         assert_eq!(c.forge.concurrency, 8);
+        assert_eq!(c.forge.kind, ForgeKind::Gitea);
+        assert_eq!(c.runner.kind, RunnerKind::Command);
+        assert_eq!(c.poll.trusted_permission, Permission::Write);
+        assert_eq!(c.forge_timeout(), Duration::from_secs(30));
+        assert_eq!(c.stall_after(), Duration::from_secs(3 * 3600));
+        assert_eq!(c.lessons.dedup_window, Duration::from_secs(3600));
+        assert_eq!(c.harvest.revert_window, Duration::from_secs(7 * 86400));
+        assert_eq!(c.harvest.graduate_at_max, 0.5);
+        assert_eq!(c.upgrade.template, "upgrader");
+        assert!(c.upgrade.registry_mirrors.is_empty());
+        assert_eq!(c.budget.run_usd, 0.0);
+        assert_eq!(c.budget.run_time, None);
+        assert_eq!(c.metrics_file(), None);
+        assert_eq!(c.runner.agent_login, "");
     }
 
     #[test]
     fn unknown_key_names_key_table_line_and_suggestion() {
-        let e = parse("[forge]\nurl = \"x\"\n\n[poll]\nenabled = true\nalowlist = []\n")
-            .unwrap_err()
-            .to_string();
+        let e = err("[forge]\nurl = \"x\"\n\n[poll]\nenabled = true\nalowlist = []\n");
         assert_eq!(
             e,
             "config: unknown key \"alowlist\" in [poll] at line 6 (did you mean \"allowlist\"?)"
@@ -835,8 +1251,30 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_in_new_tables_are_rejected_with_a_suggestion() {
+        let cases = [
+            (
+                "[budget]\nrun_usdd = 1.0\n",
+                "\"run_usdd\" in [budget] at line 2 (did you mean \"run_usd\"?)",
+            ),
+            (
+                "[notify]\nheartbeat = \"X\"\n",
+                "\"heartbeat\" in [notify] at line 2 (did you mean \"heartbeat_env\"?)",
+            ),
+            (
+                "metrics = \"m\"\n",
+                "\"metrics\" at the top level at line 1 (did you mean \"metrics_file\"?)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = err(text);
+            assert!(e.contains(want), "case {text:?}: {e}");
+        }
+    }
+
+    #[test]
     fn unknown_top_level_table_is_rejected() {
-        let e = parse("[polll]\nenabled = true\n").unwrap_err().to_string();
+        let e = err("[polll]\nenabled = true\n");
         assert!(
             e.contains("unknown key \"polll\" at the top level at line 1"),
             "{e}"
@@ -845,59 +1283,478 @@ mod tests {
     }
 
     #[test]
-    fn wrong_type_is_a_config_error_with_line() {
-        let e = parse("[poll]\nmax_in_flight = \"four\"\n").unwrap_err();
-        assert!(e.is::<ConfigError>());
-        assert!(e.to_string().contains("line 2"), "{e}");
+    fn wrong_type_is_a_config_error_naming_key_and_line() {
+        let e = err("[poll]\nmax_in_flight = \"four\"\n");
+        assert!(
+            e.starts_with("config: poll.max_in_flight at line 2: "),
+            "{e}"
+        );
     }
 
     #[test]
     fn durations_parse() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
-        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(604800));
-        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
-        assert!(parse_duration("10").is_err());
-        assert!(parse_duration("10w").is_err());
-        assert!(parse_duration("abc").is_err());
+        let cases = [
+            ("90s", Ok(Duration::from_secs(90))),
+            ("30m", Ok(Duration::from_secs(1800))),
+            ("2h", Ok(Duration::from_secs(7200))),
+            ("7d", Ok(Duration::from_secs(604800))),
+            ("0s", Ok(Duration::ZERO)),
+            ("500ms", Ok(Duration::from_millis(500))),
+            ("10", Err("has no unit")),
+            ("10w", Err("unknown unit")),
+            ("abc", Err("is not a duration")),
+            ("-5s", Err("is not a duration")),
+            ("s", Err("is not a duration")),
+        ];
+        for (input, want) in cases {
+            match (parse_duration(input), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "case {input:?}"),
+                (Err(e), Err(want)) => assert!(e.contains(want), "case {input:?}: {e}"),
+                (got, want) => panic!("case {input:?}: got {got:?}, want {want:?}"),
+            }
+        }
     }
 
     #[test]
-    fn bad_duration_is_rejected() {
-        let e = parse("[runner]\nstall_after = \"soon\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(e.starts_with("config: runner.stall_after:"), "{e}");
+    fn duration_overflow_is_an_error_not_a_wrap() {
+        let cases = [
+            "307445734561825861m",
+            "213503982334602d",
+            "5124095576030432h",
+            "99999999999999999999s",
+        ];
+        for input in cases {
+            let e = parse_duration(input).unwrap_err();
+            assert!(e.contains("too large"), "case {input:?}: {e}");
+        }
+        let e = err("[runner]\nstall_after = \"307445734561825861m\"\n");
+        assert!(
+            e.starts_with("config: runner.stall_after at line 2: "),
+            "{e}"
+        );
     }
 
     #[test]
-    fn bad_allowlist_entry_is_rejected() {
-        assert!(parse("[poll]\nallowlist = [\"noslash\"]\n").is_err());
-        assert!(parse("[poll]\nallowlist = [\"a/b/c\"]\n").is_err());
-        assert!(parse("[poll]\nallowlist = [\"acme/api\"]\n").is_ok());
+    fn format_duration_round_trips() {
+        let cases = [
+            (Duration::ZERO, "0s"),
+            (Duration::from_secs(90), "90s"),
+            (Duration::from_secs(1800), "30m"),
+            (Duration::from_secs(7200), "2h"),
+            (Duration::from_secs(7 * 86400), "7d"),
+            (Duration::from_millis(1500), "1500ms"),
+        ];
+        for (d, s) in cases {
+            assert_eq!(format_duration(d), s, "case {d:?}");
+            assert_eq!(parse_duration(s).unwrap(), d, "case {s:?}");
+        }
     }
 
     #[test]
-    fn enums_are_checked() {
-        assert!(parse("[forge]\nkind = \"gitlab\"\n").is_err());
-        assert!(parse("[poll]\ntrusted_permission = \"owner\"\n").is_err());
-        assert!(parse("[notify]\nevents = [\"run.exploded\"]\n").is_err());
+    fn bad_duration_is_rejected_naming_key_and_line() {
+        let e = err("[runner]\nstall_after = \"soon\"\n");
+        assert!(
+            e.starts_with("config: runner.stall_after at line 2:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn durations_out_of_their_key_bounds_are_rejected() {
+        let cases = [
+            (
+                "[forge]\ntimeout = \"0s\"\n",
+                Some("forge.timeout at line 2"),
+            ),
+            (
+                "[forge]\ntimeout = \"500ms\"\n",
+                Some("forge.timeout at line 2"),
+            ),
+            ("[forge]\ntimeout = \"1s\"\n", None),
+            ("[forge]\ntimeout = \"10m\"\n", None),
+            (
+                "[forge]\ntimeout = \"601s\"\n",
+                Some("forge.timeout at line 2"),
+            ),
+            (
+                "[runner]\nstall_after = \"0s\"\n",
+                Some("runner.stall_after at line 2"),
+            ),
+            (
+                "[runner]\nstall_after = \"59s\"\n",
+                Some("runner.stall_after at line 2"),
+            ),
+            ("[runner]\nstall_after = \"1m\"\n", None),
+            ("[runner]\nstall_after = \"30d\"\n", None),
+            (
+                "[runner]\nstall_after = \"31d\"\n",
+                Some("runner.stall_after at line 2"),
+            ),
+            ("[lessons]\ndedup_window = \"0s\"\n", None),
+            ("[lessons]\ndedup_window = \"365d\"\n", None),
+            (
+                "[lessons]\ndedup_window = \"366d\"\n",
+                Some("lessons.dedup_window at line 2"),
+            ),
+            ("[harvest]\nrevert_window = \"0s\"\n", None),
+            (
+                "[harvest]\nrevert_window = \"366d\"\n",
+                Some("harvest.revert_window at line 2"),
+            ),
+            ("[budget]\nrun_time = \"\"\n", None),
+            ("[budget]\nrun_time = \"4h\"\n", None),
+            (
+                "[budget]\nrun_time = \"31d\"\n",
+                Some("budget.run_time at line 2"),
+            ),
+            (
+                "[budget]\nrun_time = \"later\"\n",
+                Some("budget.run_time at line 2"),
+            ),
+        ];
+        for (text, want) in cases {
+            match (parse(text), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(w)) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.starts_with(&format!("config: {w}: ")),
+                        "case {text:?}: {e}"
+                    );
+                    assert_eq!(e.lines().count(), 1, "case {text:?}: {e}");
+                }
+                (got, want) => panic!("case {text:?}: got {:?}, want {want:?}", got.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn typed_durations_are_stored_at_load() {
+        let c = parse(
+            "[forge]\ntimeout = \"5s\"\n[runner]\nstall_after = \"2h\"\n\
+             [lessons]\ndedup_window = \"0s\"\n[harvest]\nrevert_window = \"3d\"\n\
+             [budget]\nrun_time = \"4h\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.forge_timeout(), Duration::from_secs(5));
+        assert_eq!(c.stall_after(), Duration::from_secs(7200));
+        assert_eq!(c.lessons.dedup_window, Duration::ZERO);
+        assert_eq!(c.harvest.revert_window, Duration::from_secs(3 * 86400));
+        assert_eq!(c.budget.run_time, Some(Duration::from_secs(4 * 3600)));
+        let c = parse("[budget]\nrun_time = \"0s\"\n").unwrap();
+        assert_eq!(c.budget.run_time, None, "\"0s\" means no limit");
+    }
+
+    #[test]
+    fn numbers_out_of_their_key_bounds_are_rejected() {
+        let cases = [
+            (
+                "[forge]\nconcurrency = 0\n",
+                Some("forge.concurrency at line 2"),
+            ),
+            ("[forge]\nconcurrency = 1\n", None),
+            ("[forge]\nconcurrency = 64\n", None),
+            (
+                "[forge]\nconcurrency = 65\n",
+                Some("forge.concurrency at line 2"),
+            ),
+            ("[forge]\nretries = 10\n", None),
+            ("[forge]\nretries = 11\n", Some("forge.retries at line 2")),
+            ("[forge]\nretries = -1\n", Some("forge.retries at line 2")),
+            ("[harvest]\nsample = 0.0\n", None),
+            ("[harvest]\nsample = 1.0\n", None),
+            (
+                "[harvest]\nsample = 1.5\n",
+                Some("harvest.sample at line 2"),
+            ),
+            (
+                "[harvest]\nsample = nan\n",
+                Some("harvest.sample at line 2"),
+            ),
+            (
+                "[harvest]\nconfidence = 0.5\n",
+                Some("harvest.confidence at line 2"),
+            ),
+            ("[harvest]\nconfidence = 0.51\n", None),
+            (
+                "[harvest]\nconfidence = 1.0\n",
+                Some("harvest.confidence at line 2"),
+            ),
+            ("[harvest]\ngraduate_at_max = 0.0\n", None),
+            (
+                "[harvest]\ngraduate_at_max = 1.0\n",
+                Some("harvest.graduate_at_max at line 2"),
+            ),
+            (
+                "[harvest]\ngraduate_at_max = -0.1\n",
+                Some("harvest.graduate_at_max at line 2"),
+            ),
+            (
+                "[harvest]\nmin_samples = 0\n",
+                Some("harvest.min_samples at line 2"),
+            ),
+            (
+                "[harvest]\ncheck_every = 0\n",
+                Some("harvest.check_every at line 2"),
+            ),
+            (
+                "[harvest]\nmin_samples = 30\nmax_samples = 29\n",
+                Some("harvest.max_samples at line 3"),
+            ),
+            ("[harvest]\nmin_samples = 30\nmax_samples = 30\n", None),
+            ("[harvest]\nearly_failures = 0\n", None),
+            (
+                "[harvest]\nearly_failures = -1\n",
+                Some("harvest.early_failures at line 2"),
+            ),
+            ("[budget]\nrun_usd = 2.5\nday_usd = 20\n", None),
+            (
+                "[budget]\nrun_usd = 2.5\nday_usd = 20.0\nrepo_day_usd = 5.0\n",
+                None,
+            ),
+            (
+                "[budget]\nrun_usd = -1.0\n",
+                Some("budget.run_usd at line 2"),
+            ),
+            (
+                "[budget]\nrepo_day_usd = inf\n",
+                Some("budget.repo_day_usd at line 2"),
+            ),
+            (
+                "[upgrade]\nmax_test_runs = 0\n",
+                Some("upgrade.max_test_runs at line 2"),
+            ),
+        ];
+        for (text, want) in cases {
+            match (parse(text), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(w)) => {
+                    let e = e.to_string();
+                    assert!(
+                        e.starts_with(&format!("config: {w}: ")),
+                        "case {text:?}: {e}"
+                    );
+                    assert_eq!(e.lines().count(), 1, "case {text:?}: {e}");
+                }
+                (got, want) => panic!("case {text:?}: got {:?}, want {want:?}", got.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn bad_allowlist_entry_is_rejected_naming_key_and_line() {
+        let cases = [
+            ("noslash", false),
+            ("a/b/c", false),
+            ("x/..", false),
+            ("../..", false),
+            ("./a", false),
+            ("a/b c", false),
+            ("acme/api", true),
+        ];
+        for (entry, ok) in cases {
+            let text = format!("[poll]\nallowlist = [\n  \"acme/web\",\n  \"{entry}\",\n]\n");
+            match parse(&text) {
+                Ok(c) => {
+                    assert!(ok, "case {entry:?} accepted");
+                    assert!(c.poll.allowlist[1] == entry, "case {entry:?}");
+                }
+                Err(e) => {
+                    assert!(!ok, "case {entry:?}: {e}");
+                    let e = e.to_string();
+                    assert!(
+                        e.starts_with("config: poll.allowlist at line 2: "),
+                        "case {entry:?}: {e}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn enums_are_typed_and_checked() {
+        let cases = [
+            (
+                "[forge]\nkind = \"gitlab\"\n",
+                "config: forge.kind at line 2: \"gitlab\" is not one of gitea, forgejo, github",
+            ),
+            (
+                "[runner]\nkind = \"ssh\"\n",
+                "config: runner.kind at line 2: \"ssh\" is not one of command, http",
+            ),
+            (
+                "[poll]\ntrusted_permission = \"owner\"\n",
+                "config: poll.trusted_permission at line 2: \"owner\" is not one of read, write, admin",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(err(text), want, "case {text:?}");
+        }
+        let e = err("[notify]\nevents = [\"run.exploded\"]\n");
+        assert!(
+            e.starts_with("config: notify.events at line 2: unknown event"),
+            "{e}"
+        );
+        let c = parse("[forge]\nkind = \"github\"\n[poll]\ntrusted_permission = \"admin\"\n[runner]\nkind = \"http\"\nurl = \"http://x\"\n").unwrap();
+        assert_eq!(c.forge.kind, ForgeKind::Github);
+        assert_eq!(c.poll.trusted_permission, Permission::Admin);
+        assert_eq!(c.runner.kind, RunnerKind::Http);
+        assert_eq!(c.runner.kind.to_string(), "http");
+        assert_eq!(ForgeKind::Forgejo.as_str(), "forgejo");
+        assert!(Permission::Admin > Permission::Write && Permission::Write > Permission::Read);
+    }
+
+    #[test]
+    fn http_runner_needs_a_url() {
+        let e = err("[runner]\nkind = \"http\"\n");
+        assert!(e.starts_with("config: runner.kind at line 2: "), "{e}");
     }
 
     #[test]
     fn relative_paths_are_relative_to_the_config_file() {
-        let c = parse("state_path = \"data/afk.db\"\n").unwrap();
-        assert_eq!(c.state_path(None), PathBuf::from("/etc/afk/data/afk.db"));
-        assert_eq!(c.stop_file(None), PathBuf::from("/etc/afk/data/STOP"));
-        assert_eq!(c.runs_dir(None), PathBuf::from("/etc/afk/data/runs"));
+        let c = parse(
+            "state_path = \"data/afk.db\"\nmetrics_file = \"m/afk.prom\"\n\
+             [forge]\ntoken_file = \"token\"\n[upgrade]\nwork_dir = \"clones\"\n",
+        )
+        .unwrap();
+        let base = PathBuf::from(BASE);
+        assert_eq!(c.state_path(None), base.join("data/afk.db"));
+        assert_eq!(c.stop_file(None), base.join("data/STOP"));
+        assert_eq!(c.runs_dir(None), base.join("data/runs"));
+        assert_eq!(c.metrics_file(), Some(base.join("m/afk.prom").as_path()));
+        assert_eq!(c.forge.token_file, Some(base.join("token")));
+        assert_eq!(c.upgrade_work_dir(None), base.join("clones"));
+        let c = parse("runs_dir = \"r\"\nstop_file = \"/abs/STOP\"\n").unwrap();
+        assert_eq!(c.runs_dir(None), base.join("r"));
+        assert_eq!(c.stop_file(None), PathBuf::from("/abs/STOP"));
     }
 
     #[test]
-    fn starter_config_parses() {
+    fn empty_paths_mean_the_default() {
+        let c = parse(
+            "state_path = \"s/afk.db\"\nmetrics_file = \"\"\n[forge]\ntoken_file = \"\"\n[upgrade]\nwork_dir = \"\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.metrics_file(), None);
+        assert_eq!(c.forge.token_file, None);
+        assert_eq!(
+            c.upgrade_work_dir(None),
+            PathBuf::from(BASE).join("s/recipes")
+        );
+    }
+
+    #[test]
+    fn every_path_accessor_is_absolute_even_for_a_relative_config_dir_or_flag() {
+        let c = Config::parse("state_path = \"d/afk.db\"\n", Path::new("rel/dir")).unwrap();
+        let flag = Path::new("elsewhere/afk.db");
+        let cwd = std::env::current_dir().unwrap();
+        assert!(c.base_dir.is_absolute());
+        for flag in [None, Some(flag)] {
+            for p in [
+                c.state_path(flag),
+                c.state_dir(flag),
+                c.runs_dir(flag),
+                c.stop_file(flag),
+                c.upgrade_work_dir(flag),
+            ] {
+                assert!(p.is_absolute(), "flag {flag:?}: {}", p.display());
+            }
+        }
+        assert_eq!(c.state_path(Some(flag)), cwd.join("elsewhere/afk.db"));
+        assert_eq!(c.runs_dir(Some(flag)), cwd.join("elsewhere/runs"));
+        assert!(parse("").unwrap().state_path(None).is_absolute());
+    }
+
+    #[test]
+    fn the_config_dir_is_canonicalised() {
+        let dir = std::env::temp_dir().join(format!("afk-config-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        let c = Config::parse("state_path = \"afk.db\"\n", &dir.join("sub/..")).unwrap();
+        let canon = std::fs::canonicalize(&dir).unwrap();
+        assert_eq!(c.state_path(None), canon.join("afk.db"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn registry_mirrors_must_be_http_urls() {
+        let cases = [
+            ("\"docker.io\" = \"https://mirror.example.org\"", None),
+            ("\"ghcr.io\" = \"http://10.0.0.1:5000/v2\"", None),
+            (
+                "\"docker.io\" = \"mirror.example.org\"",
+                Some("config: upgrade.registry_mirrors.docker.io at line 2: "),
+            ),
+            (
+                "\"docker.io\" = \"ftp://mirror\"",
+                Some("config: upgrade.registry_mirrors.docker.io at line 2: "),
+            ),
+            (
+                "\"docker.io\" = \"https://\"",
+                Some("config: upgrade.registry_mirrors.docker.io at line 2: "),
+            ),
+            (
+                "\"docker.io\" = \"https://a b\"",
+                Some("config: upgrade.registry_mirrors.docker.io at line 2: "),
+            ),
+            (
+                "\"a/b\" = \"https://m\"",
+                Some("config: upgrade.registry_mirrors.a/b at line 2: "),
+            ),
+            (
+                "\"docker.io\" = 3",
+                Some("config: upgrade.registry_mirrors.docker.io at line 2: "),
+            ),
+        ];
+        for (entry, want) in cases {
+            let text = format!("[upgrade.registry_mirrors]\n{entry}\n");
+            match (parse(&text), want) {
+                (Ok(c), None) => assert_eq!(c.upgrade.registry_mirrors.len(), 1, "case {entry:?}"),
+                (Err(e), Some(w)) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with(w), "case {entry:?}: {e}");
+                }
+                (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn heartbeat_env_is_a_secret() {
+        let c = parse("[notify]\nheartbeat_env = \"AFK_HEARTBEAT\"\n").unwrap();
+        assert!(c.secret_env_names().contains(&"AFK_HEARTBEAT".to_string()));
+    }
+
+    #[test]
+    fn starter_config_parses_with_the_defaults() {
         let c = parse(STARTER).unwrap();
+        let d = Config::default();
         assert!(!c.poll.enabled);
         assert!(c.poll.allowlist.is_empty());
+        assert_eq!(c.forge.timeout, d.forge.timeout);
+        assert_eq!(c.runner.stall_after, d.runner.stall_after);
+        assert_eq!(c.harvest.revert_window, d.harvest.revert_window);
+        assert_eq!(c.harvest.graduate_at_max, d.harvest.graduate_at_max);
+        assert_eq!(c.upgrade.template, d.upgrade.template);
+        assert_eq!(c.notify.events, d.notify.events);
+        assert_eq!(c.budget.run_time, None);
+        assert_eq!(c.metrics_file(), None);
+    }
+
+    #[test]
+    fn starter_config_shows_every_schema_key() {
+        for (table, keys) in SCHEMA {
+            for key in *keys {
+                let commented = STARTER.lines().any(|l| {
+                    let l = l.trim_start_matches('#').trim_start();
+                    l.split_once('=').is_some_and(|(k, _)| k.trim() == *key)
+                });
+                let shown = find_key_line(STARTER, table, key).is_some()
+                    || commented
+                    || STARTER.contains(&format!("# or {key} ="))
+                    || STARTER.contains(&format!("[{key}]"));
+                assert!(shown, "starter config lacks {table}.{key}");
+            }
+        }
     }
 
     #[test]

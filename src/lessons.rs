@@ -2,7 +2,7 @@
 //! `Journal::auto` is the one entry point for automatic lessons; whatever goes
 //! wrong inside it becomes one warning line and the tick goes on unchanged.
 
-use crate::config::{Config, parse_duration};
+use crate::config::Config;
 use crate::store::Store;
 use crate::store::lessons::{Lesson, NewLesson};
 use std::path::{Path, PathBuf};
@@ -60,7 +60,7 @@ impl Journal {
             enabled: cfg.lessons.enabled,
             dry_run,
             state_path: state_path.to_path_buf(),
-            dedup: parse_duration(&cfg.lessons.dedup_window).unwrap_or(Duration::from_secs(3600)),
+            dedup: cfg.lessons.dedup_window,
         }
     }
 

@@ -17,3 +17,4 @@ pub mod registry;
 pub mod runner;
 pub mod sandbox;
 pub mod store;
+pub mod types;

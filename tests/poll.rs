@@ -737,7 +737,7 @@ fn a_persistent_5xx_fails_the_tick_after_the_retries() {
 fn a_hanging_forge_times_out() {
     let (code, r, _, sb) = fault_run(
         json!([{"path": "/issues", "hang": true}]),
-        "timeout = \"300ms\"\nretries = 0",
+        "timeout = \"1s\"\nretries = 0",
     );
     assert_eq!(code, 1);
     let msg = r["errors"][0]["message"].as_str().unwrap();

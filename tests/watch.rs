@@ -206,10 +206,13 @@ fn a_stalled_run_is_escalated_and_its_agent_stopped() {
     let afk = Afk::agent(&sb, "pr", "", NOTIFY);
     let text = std::fs::read_to_string(&afk.config)
         .unwrap()
-        .replace("[runner]\n", "[runner]\nstall_after = \"0s\"\n");
+        .replace("[runner]\n", "[runner]\nstall_after = \"1h\"\n");
     std::fs::write(&afk.config, text).unwrap();
     afk.poll();
     afk.wait_agent(1);
+    // first seen two hours after dispatch, with nothing new since the agent
+    // stopped: the stall clock runs from dispatch (or its last write), not from now
+    afk.later(2);
     let (_, r, _) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
@@ -218,7 +221,7 @@ fn a_stalled_run_is_escalated_and_its_agent_stopped() {
     assert!(
         comments(&sb)
             .iter()
-            .any(|c| c.contains("`stalled`") && c.contains("no progress for 0s"))
+            .any(|c| c.contains("`stalled`") && c.contains("no progress for 1h"))
     );
 }
 
@@ -518,7 +521,7 @@ fn a_pr_green_and_unmerged_for_a_day_records_merge_hold() {
     let (sb, afk) = setup("pr", "");
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     afk.watch();
-    afk.sql("UPDATE runs SET green_since = '2020-01-01T00:00:00Z'");
+    afk.later(25);
     let (_, r, _) = afk.watch();
     assert_eq!(
         action_of(&r, 1),

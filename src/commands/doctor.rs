@@ -63,7 +63,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
             ),
         );
     }
-    if c.runner.kind == "command" {
+    if c.runner.kind == crate::config::RunnerKind::Command {
         let ok = runner::program_exists(&c.runner.command);
         add(
             "runner",

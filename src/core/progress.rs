@@ -92,17 +92,6 @@ pub fn merge_hold_due(green_since: Option<OffsetDateTime>, now: OffsetDateTime) 
     green_since.is_some_and(|g| since(g, now) > MERGE_HOLD_AFTER)
 }
 
-/// A duration as config writes it: the largest whole unit (`3h`, `90m`, `45s`).
-pub fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    for (unit, n) in [("d", 86_400), ("h", 3600), ("m", 60)] {
-        if s >= n && s.is_multiple_of(n) {
-            return format!("{}{unit}", s / n);
-        }
-    }
-    format!("{s}s")
-}
-
 /// What a blocked agent said in its progress file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
@@ -285,20 +274,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q.questions, vec!["a?", "b?"]);
-    }
-
-    #[test]
-    fn durations_read_as_config_writes_them() {
-        let cases = [
-            (10_800, "3h"),
-            (5400, "90m"),
-            (45, "45s"),
-            (172_800, "2d"),
-            (0, "0s"),
-            (3601, "3601s"),
-        ];
-        for (secs, want) in cases {
-            assert_eq!(human_duration(Duration::from_secs(secs)), want);
-        }
     }
 }

@@ -275,7 +275,14 @@ pub fn next_action(s: &RunState) -> Action {
     if s.blocked {
         return Action::Escalate(Escalation::Blocked);
     }
-    if s.since_progress >= s.stall_after {
+    // A green PR waits for a person, not for the agent: that is a merge hold
+    // (a lesson after a day), never a stall.
+    let awaiting_merge = s.pr == Pr::Open
+        && s.ci == Checks::Success
+        && s.ci_sha.is_some()
+        && s.ci_sha == s.head_sha
+        && s.agent != Agent::Running;
+    if s.since_progress >= s.stall_after && !awaiting_merge {
         return Action::Escalate(Escalation::Stalled);
     }
     if s.agent == Agent::Running {
@@ -674,5 +681,33 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(thread_agent(s), want, "{s}");
         }
+    }
+
+    #[test]
+    fn a_green_pr_waiting_for_a_person_is_never_stalled() {
+        let long = |s: &mut RunState| s.since_progress = s.stall_after * 10;
+        assert_eq!(
+            with(|s| {
+                long(s);
+                s.ci = Checks::Success;
+            }),
+            Action::Wait(Wait::Merge)
+        );
+        // green on an older head, or an agent still at work, is not waiting for a person
+        assert_eq!(
+            with(|s| {
+                long(s);
+                s.ci = Checks::Success;
+                s.ci_sha = Some("h1".into());
+            }),
+            Action::Escalate(Escalation::Stalled)
+        );
+        assert_eq!(
+            with(|s| {
+                long(s);
+                s.ci = Checks::Pending;
+            }),
+            Action::Escalate(Escalation::Stalled)
+        );
     }
 }

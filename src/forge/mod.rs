@@ -50,17 +50,16 @@ pub trait Forge: Sync {
 
 /// The forge the config names, with its token.
 pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    if c.forge.kind == "github" {
+    if c.forge.kind == crate::config::ForgeKind::Github {
         return Err(anyhow::Error::new(crate::config::ConfigError(
             "config: forge.kind = \"github\" is not supported yet in this version (use gitea or forgejo)"
                 .into(),
         )));
     }
     let token = c.forge_token()?;
-    let source = if c.forge.token_file.is_empty() {
-        c.forge.token_env.clone()
-    } else {
-        format!("forge.token_file {}", c.forge.token_file)
+    let source = match &c.forge.token_file {
+        None => c.forge.token_env.clone(),
+        Some(p) => format!("forge.token_file {}", p.display()),
     };
     Ok(Box::new(Gitea::new(http::Http::new(
         &c.api_root()?,

@@ -87,9 +87,9 @@ pub trait Runner: Sync {
 
 /// The runner the config names.
 pub fn from_config(cfg: &Config) -> Result<Box<dyn Runner>> {
-    Ok(match cfg.runner.kind.as_str() {
-        "http" => Box::new(http::HttpRunner::new(cfg)?),
-        _ => Box::new(command::CommandRunner::new(cfg)),
+    Ok(match cfg.runner.kind {
+        crate::config::RunnerKind::Http => Box::new(http::HttpRunner::new(cfg)?),
+        crate::config::RunnerKind::Command => Box::new(command::CommandRunner::new(cfg)),
     })
 }
 

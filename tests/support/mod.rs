@@ -275,9 +275,21 @@ pub struct Afk {
     pub config: PathBuf,
     /// the sandbox URL whose `/_hooks/slack` and `/_hooks/webhook` receive notifications
     pub hooks: Option<String>,
+    /// `AFK_NOW` for every later command: the clock, pinned (see `later`)
+    pub now: std::cell::RefCell<Option<String>>,
 }
 
 impl Afk {
+    /// Pin afk's clock `hours` from the real now for every later command, the
+    /// way a tick that runs that much later sees it.
+    pub fn later(&self, hours: i64) {
+        let t = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        *self.now.borrow_mut() = Some(text);
+    }
+
     /// `extra` is appended to a config with [forge] filled in; it may add keys to
     /// [poll] because [poll] is written last when `poll` is given.
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
@@ -293,6 +305,7 @@ impl Afk {
             scratch,
             config,
             hooks: None,
+            now: Default::default(),
         }
     }
 
@@ -303,6 +316,7 @@ impl Afk {
             scratch,
             config,
             hooks: None,
+            now: Default::default(),
         }
     }
 
@@ -317,6 +331,10 @@ impl Afk {
             c.env("AFK_TEST_SLACK", format!("{h}/_hooks/slack"))
                 .env("AFK_TEST_WEBHOOK", format!("{h}/_hooks/webhook"));
         }
+        match self.now.borrow().as_deref() {
+            Some(t) => c.env("AFK_NOW", t),
+            None => c.env_remove("AFK_NOW"),
+        };
         c
     }
 
@@ -419,6 +437,7 @@ impl Afk {
             scratch,
             config,
             hooks: Some(sb.url.clone()),
+            now: Default::default(),
         }
     }
 

@@ -288,7 +288,7 @@ fn post_escalation_comment(
     }
     let cfg = &w.ctx.config;
     let run_dir = w.run_dir(run).to_string_lossy().to_string();
-    let stall_after = crate::core::progress::human_duration(cfg.stall_after());
+    let stall_after = crate::config::format_duration(cfg.stall_after());
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,

@@ -70,7 +70,7 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     let who = RunIdentity {
         repo: &run.repo,
         branch: &run.branch,
-        agent_login: "", // TODO(config): runner.agent_login
+        agent_login: &w.ctx.config.runner.agent_login,
     };
     let mut candidates = w.pulls(&run.repo, true)?;
     if let Some(n) = run.pr_number

@@ -1,0 +1,207 @@
+//! Small validated value types shared by the config, the core and the adapters.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::ops::Deref;
+
+/// The longest owner or repository name accepted (GitHub allows 100 for repos).
+const MAX_SEGMENT: usize = 100;
+
+/// A forge repository, `owner/name`, validated once so it can be put into a URL path.
+///
+/// Each of owner and name is 1–100 characters of `[A-Za-z0-9._-]` and does not
+/// start with `.` or `-` (so never `.` or `..`, never an option-like `-x`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepoName(String);
+
+impl RepoName {
+    /// Validate `s` as `owner/name`; the error says what is wrong with it.
+    pub fn parse(s: &str) -> Result<RepoName, String> {
+        let mut parts = s.split('/');
+        let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(format!("\"{s}\" is not \"owner/repo\""));
+        };
+        for (what, seg) in [("owner", owner), ("name", name)] {
+            segment_problem(seg).map_or(Ok(()), |p| {
+                Err(format!("\"{s}\" is not \"owner/repo\": {what} {p}"))
+            })?;
+        }
+        Ok(RepoName(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The part before the `/`.
+    pub fn owner(&self) -> &str {
+        self.0.split_once('/').map_or("", |(o, _)| o)
+    }
+
+    /// The part after the `/`.
+    pub fn name(&self) -> &str {
+        self.0.split_once('/').map_or("", |(_, n)| n)
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+fn segment_problem(seg: &str) -> Option<&'static str> {
+    if seg.is_empty() {
+        Some("is empty")
+    } else if seg.len() > MAX_SEGMENT {
+        Some("is longer than 100 characters")
+    } else if !seg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Some("may only hold letters, digits, '-', '_' and '.'")
+    } else if seg.starts_with('.') || seg.starts_with('-') {
+        Some("must not start with '.' or '-'")
+    } else {
+        None
+    }
+}
+
+/// Whether `s` is a valid `owner/repo` (see [`RepoName`]).
+pub fn is_repo_name(s: &str) -> bool {
+    RepoName::parse(s).is_ok()
+}
+
+impl Deref for RepoName {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for RepoName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for RepoName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for RepoName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RepoName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for RepoName {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
+impl std::str::FromStr for RepoName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        RepoName::parse(s)
+    }
+}
+
+impl From<RepoName> for String {
+    fn from(r: RepoName) -> String {
+        r.0
+    }
+}
+
+impl Serialize for RepoName {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RepoName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        RepoName::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_names_are_owner_slash_name_without_dot_segments() {
+        let cases = [
+            ("acme/api", true),
+            ("Acme-Corp/my_repo.rs", true),
+            ("a/b", true),
+            ("a/b.", true),
+            ("a/.github", false),
+            ("../..", false),
+            ("x/..", false),
+            ("x/.", false),
+            ("./a", false),
+            ("../a", false),
+            ("a/b/c", false),
+            ("a/b c", false),
+            ("a b/c", false),
+            ("noslash", false),
+            ("/a", false),
+            ("a/", false),
+            ("", false),
+            ("/", false),
+            ("a//b", false),
+            ("-x/y", false),
+            ("x/-y", false),
+            ("a/b#1", false),
+            ("a/b?x=1", false),
+            ("a/b%2e", false),
+            ("ä/b", false),
+        ];
+        for (input, ok) in cases {
+            assert_eq!(is_repo_name(input), ok, "case {input:?}");
+        }
+    }
+
+    #[test]
+    fn a_segment_may_hold_at_most_100_characters() {
+        let long = "a".repeat(100);
+        let cases = [
+            (format!("{long}/b"), true),
+            (format!("a/{long}"), true),
+            (format!("{long}a/b"), false),
+            (format!("a/{long}a"), false),
+        ];
+        for (input, ok) in cases {
+            assert_eq!(is_repo_name(&input), ok, "case of length {}", input.len());
+        }
+    }
+
+    #[test]
+    fn repo_name_reads_like_a_str() {
+        let r = RepoName::parse("acme/api").unwrap();
+        assert_eq!(r.as_str(), "acme/api");
+        assert_eq!(r.owner(), "acme");
+        assert_eq!(r.name(), "api");
+        assert!(r == "acme/api");
+        assert!(r.starts_with("acme/"));
+        assert_eq!(r.to_string(), "acme/api");
+        assert_eq!(serde_json::to_string(&r).unwrap(), "\"acme/api\"");
+        let e = RepoName::parse("x/..").unwrap_err();
+        assert!(e.contains("must not start with '.'"), "{e}");
+    }
+}
