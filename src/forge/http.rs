@@ -1,9 +1,14 @@
 //! One HTTP helper for every forge call: per-request timeout, retries with
-//! backoff (connect errors, 5xx, 429 honouring `Retry-After`), pagination, a
-//! request counter, and errors that name method, path and status, never the token.
+//! backoff (connect errors, 5xx, 429 and secondary rate limits honouring
+//! `Retry-After` within the tick's wait budget), pagination in the caller's
+//! style (`page`/`limit` or `Link` + `per_page`), the primary rate limit read
+//! from every answer (spent: no more requests this tick), conditional GETs
+//! through a [`ConditionalCache`], request counters, and errors that name
+//! method, path and status, never the token.
 
 use anyhow::Result;
 use serde::de::DeserializeOwned;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -18,6 +23,9 @@ pub struct ForgeError {
     pub message: String,
     /// A retryable failure (connect, time-out, 5xx, 429) that used up `forge.retries`.
     pub exhausted: bool,
+    /// The primary rate limit is spent (this answer said so, or an earlier one
+    /// did and the request was never sent). Never a permission refusal.
+    pub rate_limited: bool,
 }
 
 impl std::fmt::Display for ForgeError {
@@ -39,20 +47,77 @@ impl std::fmt::Display for ForgeError {
 impl std::error::Error for ForgeError {}
 
 impl ForgeError {
+    /// The HTTP status of a forge refusal. A spent rate limit answers 403 or
+    /// 429 but is not a refusal of *this* request: it has no status here, so
+    /// no caller mistakes it for "not allowed" or "not found".
     pub fn status_of(e: &anyhow::Error) -> Option<u16> {
-        e.downcast_ref::<ForgeError>().and_then(|f| f.status)
+        e.downcast_ref::<ForgeError>()
+            .filter(|f| !f.rate_limited)
+            .and_then(|f| f.status)
     }
 
     /// Whether `e` is a forge call that exhausted its retries.
     pub fn is_exhausted(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ForgeError>().is_some_and(|f| f.exhausted)
     }
+
+    /// Whether `e` is the primary rate limit being spent.
+    pub fn is_rate_limited(e: &anyhow::Error) -> bool {
+        e.downcast_ref::<ForgeError>()
+            .is_some_and(|f| f.rate_limited)
+    }
 }
 
+/// An answer. A 304 to a conditional GET is answered from the cache: `status`
+/// 200, the stored body and `Link`, and `not_modified` set.
 pub struct Response {
     pub status: u16,
     pub link: Option<String>,
     pub body: String,
+    /// `x-oauth-scopes` (GitHub, classic tokens only)
+    pub scopes: Option<String>,
+    pub not_modified: bool,
+}
+
+/// What a conditional GET keeps per URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cached {
+    pub etag: String,
+    pub body: String,
+    pub link: Option<String>,
+}
+
+/// Where conditional GETs keep the `ETag` and body of each URL they fetched
+/// (the state file's `etags` table: `store::etags`).
+pub trait ConditionalCache: Send + Sync {
+    fn get(&self, url: &str) -> Option<Cached>;
+    fn put(&self, url: &str, entry: Cached);
+}
+
+/// How a list is paged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// `page` + `limit` on every request (Gitea). A `Link: rel="next"` decides
+    /// whether there is more when sent, else a full page does.
+    PageLimit { limit: usize },
+    /// `per_page` on the first request, then the `Link: rel="next"` URL as the
+    /// forge wrote it (GitHub), never one outside the API root.
+    Link { per_page: usize },
+}
+
+/// The most a tick waits in all for `Retry-After` answers (429, secondary
+/// rate limits); a longer wait is left to the next tick.
+const WAIT_BUDGET: Duration = Duration::from_secs(120);
+/// GitHub: a secondary limit without `Retry-After` asks for at least a minute.
+const SECONDARY_DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// The primary rate limit as the answers report it.
+#[derive(Default, Debug, Clone, Copy)]
+struct Rate {
+    remaining: Option<u64>,
+    reset: Option<u64>,
+    /// spent: no request goes out for the rest of the tick
+    spent: bool,
 }
 
 pub struct Http {
@@ -60,10 +125,18 @@ pub struct Http {
     agent: ureq::Agent,
     root: String,
     auth: String,
+    accept: &'static str,
+    /// more headers on every request (`X-GitHub-Api-Version`)
+    headers: Vec<(&'static str, &'static str)>,
     /// Where the token comes from, for the 401 hint ("AFK_FORGE_TOKEN").
     token_source: String,
     retries: u32,
+    paging: Paging,
     requests: AtomicUsize,
+    costly: AtomicUsize,
+    rate: Mutex<Rate>,
+    waited: Mutex<Duration>,
+    cache: Option<Box<dyn ConditionalCache>>,
 }
 
 fn short(s: &str) -> String {
@@ -73,6 +146,57 @@ fn short(s: &str) -> String {
     } else {
         one
     }
+}
+
+/// The `rel="next"` URL of a `Link` header. URLs may hold commas (a label
+/// list), so entries are found by their `<...>` brackets, not split on commas.
+pub fn next_link(link: &str) -> Option<String> {
+    let mut rest = link;
+    while let Some(open) = rest.find('<') {
+        let after = &rest[open + 1..];
+        let close = after.find('>')?;
+        let url = &after[..close];
+        let tail = &after[close + 1..];
+        let params = &tail[..tail.find('<').unwrap_or(tail.len())];
+        if params
+            .split(';')
+            .any(|p| matches!(p.trim().trim_end_matches(','), "rel=\"next\"" | "rel=next"))
+        {
+            return Some(url.to_string());
+        }
+        rest = tail;
+    }
+    None
+}
+
+/// A path segment, percent-encoded (everything but RFC 3986's unreserved
+/// characters): a label or login never changes the path.
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `owner/name` with each segment percent-encoded.
+pub fn repo_path(repo: &str) -> String {
+    match repo.split_once('/') {
+        Some((o, n)) => format!("{}/{}", enc(o), enc(n)),
+        None => enc(repo),
+    }
+}
+
+/// `x-ratelimit-reset` (epoch seconds) as RFC 3339 text.
+pub fn reset_text(reset: Option<u64>) -> String {
+    reset
+        .and_then(|r| time::OffsetDateTime::from_unix_timestamp(r as i64).ok())
+        .map(crate::clock::ts)
+        .unwrap_or_else(|| "the limit resets (the forge did not say when)".into())
 }
 
 impl Http {
@@ -94,10 +218,35 @@ impl Http {
             agent,
             root: root.trim_end_matches('/').to_string(),
             auth: format!("token {token}"),
+            accept: "application/json",
+            headers: vec![],
             token_source: token_source.to_string(),
             retries,
+            paging: Paging::PageLimit { limit: 50 },
             requests: AtomicUsize::new(0),
+            costly: AtomicUsize::new(0),
+            rate: Mutex::new(Rate::default()),
+            waited: Mutex::new(Duration::ZERO),
+            cache: None,
         }
+    }
+
+    /// A client for GitHub's REST API (`root`: `https://api.github.com` or a
+    /// GitHub Enterprise Server's `https://HOST/api/v3`): bearer auth, GitHub's
+    /// media type and API version, `Link` paging with 100 per page.
+    pub fn github(
+        root: &str,
+        token: &str,
+        token_source: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Http {
+        let mut h = Http::new(root, token, token_source, timeout, retries);
+        h.auth = format!("Bearer {token}");
+        h.accept = "application/vnd.github+json";
+        h.headers = vec![("X-GitHub-Api-Version", "2022-11-28")];
+        h.paging = Paging::Link { per_page: 100 };
+        h
     }
 
     /// A client for another JSON service (the agent-thread runner): bearer
@@ -116,8 +265,34 @@ impl Http {
         h
     }
 
+    /// Send `If-None-Match` on every GET with what `cache` holds for its URL,
+    /// and keep what answers with an `ETag`.
+    pub fn set_cache(&mut self, cache: Box<dyn ConditionalCache>) {
+        self.cache = Some(cache);
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    pub fn paging(&self) -> Paging {
+        self.paging
+    }
+
+    /// Requests sent (every attempt, 304s included).
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests that cost rate limit: every answer but a 304.
+    pub fn costly_requests(&self) -> usize {
+        self.costly.load(Ordering::Relaxed)
+    }
+
+    /// The rate limit left as the last answer reported it, and its reset (epoch seconds).
+    pub fn rate_limit(&self) -> (Option<u64>, Option<u64>) {
+        let r = self.rate.lock().unwrap();
+        (r.remaining, r.reset)
     }
 
     fn error(
@@ -145,6 +320,35 @@ impl Http {
             status,
             message,
             exhausted,
+            rate_limited: false,
+        })
+    }
+
+    fn limited(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        reset: Option<u64>,
+    ) -> anyhow::Error {
+        let message = match status {
+            Some(_) => format!(
+                "rate limit spent (x-ratelimit-remaining: 0) until {}; no more requests to the forge this tick",
+                reset_text(reset)
+            ),
+            None => format!(
+                "not sent: the rate limit is spent until {}; no more requests to the forge this tick",
+                reset_text(reset)
+            ),
+        };
+        anyhow::Error::new(ForgeError {
+            service: self.service,
+            method: method.into(),
+            path: path.split('?').next().unwrap_or(path).into(),
+            status,
+            message,
+            exhausted: false,
+            rate_limited: true,
         })
     }
 
@@ -168,6 +372,31 @@ impl Http {
         }
     }
 
+    /// Read `x-ratelimit-remaining` / `x-ratelimit-reset` from an answer; a
+    /// remaining of 0 spends the limit for the rest of the tick.
+    fn note_rate(&self, resp: &ureq::Response) -> Rate {
+        let num = |h: &str| resp.header(h).and_then(|v| v.trim().parse::<u64>().ok());
+        let mut r = self.rate.lock().unwrap();
+        if let Some(rem) = num("x-ratelimit-remaining") {
+            r.remaining = Some(rem);
+            r.reset = num("x-ratelimit-reset").or(r.reset);
+            if rem == 0 {
+                r.spent = true;
+            }
+        }
+        *r
+    }
+
+    /// Take `wait` from the tick's wait budget; false when it does not fit.
+    fn take_wait(&self, wait: Duration) -> bool {
+        let mut w = self.waited.lock().unwrap();
+        if *w + wait > WAIT_BUDGET {
+            return false;
+        }
+        *w += wait;
+        true
+    }
+
     /// One request with retries. `path` is relative to the API root and may carry a query.
     pub fn send(
         &self,
@@ -177,49 +406,127 @@ impl Http {
     ) -> Result<Response> {
         let url = format!("{}{}", self.root, path);
         let idempotent = method != "POST";
+        let cached = match (&self.cache, method) {
+            (Some(c), "GET") => c.get(&url),
+            _ => None,
+        };
         let mut attempt = 0;
         loop {
+            {
+                let r = self.rate.lock().unwrap();
+                if r.spent {
+                    return Err(self.limited(method, path, None, r.reset));
+                }
+            }
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = self
-                .agent
-                .request(method, &url)
-                .set("Accept", "application/json");
+            let mut req = self.agent.request(method, &url).set("Accept", self.accept);
+            for (k, v) in &self.headers {
+                req = req.set(k, v);
+            }
             if !self.auth.is_empty() {
                 req = req.set("Authorization", &self.auth);
+            }
+            if let Some(c) = &cached {
+                req = req.set("If-None-Match", &c.etag);
             }
             let res = match body {
                 Some(b) => req.send_json(b.clone()),
                 None => req.call(),
             };
-            let (retry_after, failure) = match res {
+            let wait = match res {
                 Ok(resp) => {
                     let status = resp.status();
+                    self.note_rate(&resp);
+                    if status == 304
+                        && let Some(c) = &cached
+                    {
+                        return Ok(Response {
+                            status: 200,
+                            link: c.link.clone(),
+                            body: c.body.clone(),
+                            scopes: resp.header("x-oauth-scopes").map(str::to_string),
+                            not_modified: true,
+                        });
+                    }
+                    self.costly.fetch_add(1, Ordering::Relaxed);
                     let link = resp.header("Link").map(str::to_string);
+                    let scopes = resp.header("x-oauth-scopes").map(str::to_string);
+                    let etag = resp.header("ETag").map(str::to_string);
                     if (300..400).contains(&status) {
                         let to = resp.header("Location").unwrap_or("").to_string();
                         return Err(self.error(
                             method,
                             path,
                             Some(status),
-                            format!("redirected to {to} (renamed or moved repository?)"),
+                            format!(
+                                "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
+                            ),
                         ));
                     }
                     let body = resp.into_string().map_err(|e| {
                         self.error(method, path, Some(status), format!("reading the body: {e}"))
                     })?;
-                    return Ok(Response { status, link, body });
+                    if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
+                        && (200..300).contains(&status)
+                    {
+                        c.put(
+                            &url,
+                            Cached {
+                                etag,
+                                body: body.clone(),
+                                link: link.clone(),
+                            },
+                        );
+                    }
+                    return Ok(Response {
+                        status,
+                        link,
+                        body,
+                        scopes,
+                        not_modified: false,
+                    });
                 }
                 Err(ureq::Error::Status(status, resp)) => {
+                    self.costly.fetch_add(1, Ordering::Relaxed);
+                    let rate = self.note_rate(&resp);
                     let ra = resp
                         .header("Retry-After")
-                        .and_then(|v| v.trim().parse::<u64>().ok());
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
                     let body = resp.into_string().unwrap_or_default();
-                    let msg = self.status_message(status, &body);
-                    let retryable = status == 429 || (status >= 500 && idempotent);
+                    let limit_status = status == 403 || status == 429;
+                    if limit_status && rate.remaining == Some(0) {
+                        return Err(self.limited(method, path, Some(status), rate.reset));
+                    }
+                    let secondary = limit_status
+                        && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
+                    let msg = if secondary && status == 403 {
+                        "secondary rate limit; try again later".to_string()
+                    } else {
+                        self.status_message(status, &body)
+                    };
+                    let retryable = status == 429 || secondary || (status >= 500 && idempotent);
                     if !retryable || attempt >= self.retries {
                         return Err(self.error_x(method, path, Some(status), msg, retryable));
                     }
-                    (ra, (status, msg))
+                    let wait = match ra {
+                        Some(w) => w,
+                        None if secondary => SECONDARY_DEFAULT_WAIT,
+                        None => Duration::from_millis(100u64 << attempt.min(6)),
+                    };
+                    if !self.take_wait(wait) {
+                        return Err(self.error_x(
+                            method,
+                            path,
+                            Some(status),
+                            format!(
+                                "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
+                                wait.as_secs()
+                            ),
+                            true,
+                        ));
+                    }
+                    wait
                 }
                 Err(ureq::Error::Transport(t)) => {
                     let connect = matches!(
@@ -239,13 +546,8 @@ impl Http {
                     if !retryable || attempt >= self.retries {
                         return Err(self.error_x(method, path, None, msg, retryable));
                     }
-                    (None, (0, msg))
+                    Duration::from_millis(100u64 << attempt.min(6))
                 }
-            };
-            let _ = failure;
-            let wait = match retry_after {
-                Some(s) => Duration::from_secs(s.min(120)),
-                None => Duration::from_millis(100u64 << attempt.min(6)),
             };
             crate::log::debug(&format!(
                 "forge: {method} {} failed, retry {} in {:?}",
@@ -285,23 +587,93 @@ impl Http {
         })
     }
 
-    /// GET every page of a list (`page` + `limit`; follows `Link: rel="next"` when sent).
+    /// The items of one page: the body itself, or its `field` (a list wrapped
+    /// in an object, like GitHub's check runs).
+    fn items<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        r: &Response,
+        field: Option<&str>,
+    ) -> Result<Vec<T>> {
+        match field {
+            None => self.parse("GET", path, r.status, &r.body),
+            Some(f) => {
+                let mut v: serde_json::Value = self.parse("GET", path, r.status, &r.body)?;
+                serde_json::from_value(v.get_mut(f).map(|x| x.take()).unwrap_or_default()).map_err(
+                    |e| {
+                        self.error(
+                            "GET",
+                            path,
+                            Some(r.status),
+                            format!("malformed JSON in the answer ({f}): {e}"),
+                        )
+                    },
+                )
+            }
+        }
+    }
+
+    /// A `Link` URL as a path under the API root; one elsewhere is refused,
+    /// so the token never goes to another host.
+    fn under_root(&self, path: &str, url: &str) -> Result<String> {
+        match url.strip_prefix(&self.root) {
+            Some(p) if p.starts_with('/') => Ok(p.to_string()),
+            _ => Err(self.error(
+                "GET",
+                path,
+                None,
+                format!("the next page's link {url} is outside the API root; not followed"),
+            )),
+        }
+    }
+
+    /// GET every page of a list, in this client's paging style.
     pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
-        const LIMIT: usize = 50;
+        self.pages(path, None)
+    }
+
+    /// GET every page of a list wrapped in an object under `field`.
+    pub fn get_all_in<T: DeserializeOwned>(&self, path: &str, field: &str) -> Result<Vec<T>> {
+        self.pages(path, Some(field))
+    }
+
+    fn pages<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut out = vec![];
-        for page in 1..=1000 {
-            let p = format!("{path}{sep}page={page}&limit={LIMIT}");
-            let r = self.send("GET", &p, None)?;
-            let items: Vec<T> = self.parse("GET", path, r.status, &r.body)?;
-            let n = items.len();
-            out.extend(items);
-            let more = match &r.link {
-                Some(l) => l.contains("rel=\"next\""),
-                None => n >= LIMIT,
-            };
-            if !more || n == 0 {
-                break;
+        match self.paging {
+            Paging::PageLimit { limit } => {
+                for page in 1..=1000 {
+                    let p = format!("{path}{sep}page={page}&limit={limit}");
+                    let r = self.send("GET", &p, None)?;
+                    let items: Vec<T> = self.items(path, &r, field)?;
+                    let n = items.len();
+                    out.extend(items);
+                    let more = match &r.link {
+                        Some(l) => l.contains("rel=\"next\""),
+                        None => n >= limit,
+                    };
+                    if !more || n == 0 {
+                        break;
+                    }
+                }
+            }
+            Paging::Link { per_page } => {
+                let mut next = Some(format!("{path}{sep}per_page={per_page}"));
+                let mut pages = 0;
+                while let Some(p) = next.take() {
+                    let r = self.send("GET", &p, None)?;
+                    let items: Vec<T> = self.items(&p, &r, field)?;
+                    let n = items.len();
+                    out.extend(items);
+                    pages += 1;
+                    if n == 0 || pages >= 1000 {
+                        break;
+                    }
+                    next = match r.link.as_deref().and_then(next_link) {
+                        Some(u) => Some(self.under_root(&p, &u)?),
+                        None => None,
+                    };
+                }
             }
         }
         Ok(out)
@@ -370,10 +742,49 @@ mod tests {
             status: Some(401),
             message: "check AFK_FORGE_TOKEN".into(),
             exhausted: false,
+            rate_limited: false,
         };
         assert_eq!(
             e.to_string(),
             "forge: GET /repos/a/b/issues returned 401: check AFK_FORGE_TOKEN"
         );
+    }
+
+    #[test]
+    fn the_next_link_is_found_by_its_brackets_not_by_commas() {
+        let cases = [
+            (
+                r#"<https://x/r?page=2>; rel="next", <https://x/r?page=5>; rel="last""#,
+                Some("https://x/r?page=2"),
+            ),
+            (
+                r#"<https://x/r?page=1>; rel="prev", <https://x/r?labels=a,b&page=3>; rel="next""#,
+                Some("https://x/r?labels=a,b&page=3"),
+            ),
+            (
+                r#"<https://x/r?page=1>; rel="first", <https://x/r?page=1>; rel="prev""#,
+                None,
+            ),
+            ("", None),
+            ("<https://x/r?page=2>; rel=next", Some("https://x/r?page=2")),
+        ];
+        for (link, want) in cases {
+            assert_eq!(next_link(link).as_deref(), want, "{link}");
+        }
+    }
+
+    #[test]
+    fn a_spent_rate_limit_is_not_a_refusal() {
+        let e = anyhow::Error::new(ForgeError {
+            service: "forge",
+            method: "GET".into(),
+            path: "/repos/a/b/collaborators/x/permission".into(),
+            status: Some(403),
+            message: "rate limit spent".into(),
+            exhausted: false,
+            rate_limited: true,
+        });
+        assert_eq!(ForgeError::status_of(&e), None);
+        assert!(ForgeError::is_rate_limited(&e));
     }
 }

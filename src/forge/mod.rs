@@ -1,24 +1,36 @@
 //! The forge adapter: the [`Forge`] trait every command talks to, its
-//! forge-neutral shapes (`model`), the HTTP plumbing (`http`) and the
-//! Gitea/Forgejo v1 implementation (`gitea`). [`from_config`] builds the one
-//! the config names.
+//! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
+//! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
+//! (`github`). [`from_config`] / [`for_tick`] build the one the config names.
 
 pub mod gitea;
+pub mod github;
 pub mod http;
 pub mod model;
 
 pub use gitea::Gitea;
+pub use github::Github;
 pub use http::{ForgeError, fan_out};
 pub use model::*;
 
 use crate::config::Config;
 use anyhow::Result;
+use std::path::Path;
 
 /// Everything afk reads and writes on a forge. `repo` is always `owner/name`
 /// from the allowlist (validated at config load); implementations encode it.
 pub trait Forge: Sync {
     /// Requests sent so far in this tick (for reports and the benchmark).
     fn requests(&self) -> usize;
+    /// Of those, the ones that cost rate limit (GitHub: every answer but a 304).
+    fn costly_requests(&self) -> usize {
+        self.requests()
+    }
+    /// Forge-specific `afk doctor` lines (GitHub: the token's kind and scopes,
+    /// the rate limit left). None by default.
+    fn diagnose(&self) -> Vec<Diagnosis> {
+        vec![]
+    }
     /// afk's own account.
     fn me(&self) -> Result<User>;
     /// Open issues (never pull requests) carrying `label`, every page.
@@ -48,21 +60,65 @@ pub trait Forge: Sync {
     fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
 }
 
-/// The forge the config names, with its token.
-pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    if c.forge.kind == crate::config::ForgeKind::Github {
-        return Err(anyhow::Error::new(crate::config::ConfigError(
-            "config: forge.kind = \"github\" is not supported yet in this version (use gitea or forgejo)"
-                .into(),
-        )));
+/// One forge-specific `afk doctor` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnosis {
+    pub check: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Diagnosis {
+    pub fn ok(check: &str, detail: String) -> Diagnosis {
+        Diagnosis {
+            check: check.into(),
+            ok: true,
+            detail,
+        }
     }
+    pub fn fail(check: &str, detail: String) -> Diagnosis {
+        Diagnosis {
+            check: check.into(),
+            ok: false,
+            detail,
+        }
+    }
+}
+
+/// The forge the config names, with its token; no conditional-request cache.
+pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
+    build(c, None)
+}
+
+/// The forge for a tick: as [`from_config`], and on GitHub every GET is
+/// conditional on the `ETag` kept in the state file at `state_path` (its
+/// `etags` table), so an unchanged answer is a 304 that costs no rate limit.
+/// A dry run reads that table and never writes it.
+pub fn for_tick(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
+    build(
+        c,
+        Some(Box::new(crate::store::etags::EtagCache::new(
+            state_path, dry_run,
+        ))),
+    )
+}
+
+fn build(c: &Config, cache: Option<Box<dyn http::ConditionalCache>>) -> Result<Box<dyn Forge>> {
     let token = c.forge_token()?;
     let source = match &c.forge.token_file {
         None => c.forge.token_env.clone(),
         Some(p) => format!("forge.token_file {}", p.display()),
     };
+    let root = c.api_root()?;
+    if c.forge.kind == crate::config::ForgeKind::Github {
+        let mut h = http::Http::github(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+        if let Some(cache) = cache {
+            h.set_cache(cache);
+        }
+        return Ok(Box::new(Github::new(h)));
+    }
     Ok(Box::new(Gitea::new(http::Http::new(
-        &c.api_root()?,
+        &root,
         &token,
         &source,
         c.forge_timeout(),

@@ -1,6 +1,7 @@
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
 
+pub mod etags;
 pub mod events;
 pub mod freezes;
 pub mod lessons;
@@ -91,6 +92,15 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE pending_posts (
         key TEXT PRIMARY KEY,
         attempted_at TEXT NOT NULL
+    );",
+    // 5: the conditional-request cache (etags.rs): GitHub answers 304 to an
+    // unchanged GET at no rate-limit cost, and the stored body is reused
+    "CREATE TABLE etags (
+        url TEXT PRIMARY KEY,
+        etag TEXT NOT NULL,
+        body TEXT NOT NULL,
+        link TEXT,
+        used_at INTEGER NOT NULL DEFAULT 0
     );",
 ];
 

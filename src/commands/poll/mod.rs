@@ -105,7 +105,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    let forge = crate::forge::from_config(cfg)?;
+    let forge = crate::forge::for_tick(cfg, &ctx.state_path(), ctx.dry_run)?;
     let runner = crate::runner::from_config(cfg)?;
     let store = match tick::open(ctx, "poll")? {
         Opening::Stopped(why) => return Ok(disabled(ctx, &why)),

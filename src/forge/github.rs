@@ -1,0 +1,625 @@
+//! GitHub REST (api.github.com, or GitHub Enterprise Server's `/api/v3`) with
+//! the shapes of `contracts/github-rest-subset.json`, mapped onto the
+//! forge-neutral model. Where GitHub differs from Gitea:
+//!
+//! - labels are added and removed by name (`priority/high` percent-encoded);
+//! - the issue list holds pull requests too (a `pull_request` key), never
+//!   dispatched; `type=` would filter by *issue type*, so it is not sent;
+//! - who added a label is the `actor` of a timeline `labeled` event;
+//! - permission `role_name` `maintain` is write and `triage` is read;
+//! - blockers come from `.../dependencies/blocked_by` (404/410: none);
+//! - CI is the combined status *and* the check runs of a commit, one verdict
+//!   per context name ([`merge_ci`]);
+//! - the pull request list has no `merged`: `merged_at` says it;
+//! - issues close with `state_reason: completed`.
+//!
+//! Rate limits and conditional requests live in [`super::http::Http`].
+
+use super::http::{ForgeError, Http, enc, repo_path as rp};
+pub use super::model::*;
+use super::{Diagnosis, Forge};
+use anyhow::Result;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// A login, wherever GitHub nests one (`actor`, `user`); null or absent: "".
+#[derive(Debug, Clone, Deserialize, Default)]
+struct Login {
+    #[serde(default)]
+    login: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+struct Named {
+    #[serde(default)]
+    name: String,
+}
+
+/// One timeline entry, only the fields afk reads. Some kinds (`committed`,
+/// `cross-referenced`) carry no `id`.
+#[derive(Debug, Clone, Deserialize)]
+struct WireEvent {
+    #[serde(default)]
+    id: i64,
+    #[serde(default)]
+    event: String,
+    #[serde(default)]
+    actor: Option<Login>,
+    #[serde(default)]
+    label: Option<Named>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+impl WireEvent {
+    fn into_event(self) -> TimelineEvent {
+        let kind = match self.event.as_str() {
+            "labeled" => EventKind::LabelAdded,
+            "unlabeled" => EventKind::LabelRemoved,
+            "renamed" => EventKind::Renamed,
+            _ => EventKind::Other,
+        };
+        TimelineEvent {
+            id: self.id,
+            kind,
+            label: self.label.map(|l| l.name),
+            actor: self.actor.map(|a| a.login).unwrap_or_default(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WirePermission {
+    #[serde(default)]
+    permission: String,
+    #[serde(default)]
+    role_name: String,
+}
+
+/// afk's permission level (`admin` / `write` / `read` / `none`) from GitHub's
+/// answer: the role when it is one of GitHub's five (`maintain` is write,
+/// `triage` is read), else `permission` (a custom organisation role says
+/// which base permission it has there).
+pub fn permission_level(permission: &str, role_name: &str) -> &'static str {
+    fn level(s: &str) -> Option<&'static str> {
+        match s.to_ascii_lowercase().as_str() {
+            "admin" => Some("admin"),
+            "maintain" | "write" | "push" => Some("write"),
+            "triage" | "read" | "pull" => Some("read"),
+            "none" => Some("none"),
+            _ => None,
+        }
+    }
+    level(role_name)
+        .or_else(|| level(permission))
+        .unwrap_or("none")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WireStatus {
+    #[serde(default)]
+    context: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    target_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WireCombined {
+    #[serde(default)]
+    sha: String,
+    #[serde(default)]
+    statuses: Vec<WireStatus>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct WireCheckRun {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    conclusion: Option<String>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    details_url: Option<String>,
+}
+
+/// A check run's state in commit-status terms: `success`/`neutral`/`skipped`
+/// succeed; `failure`/`timed_out`/`cancelled`/`action_required`/`stale` fail;
+/// anything not completed (`queued`, `in_progress`, ...) is pending.
+pub fn check_run_state(status: &str, conclusion: Option<&str>) -> &'static str {
+    if status != "completed" {
+        return "pending";
+    }
+    match conclusion.unwrap_or("") {
+        "success" | "neutral" | "skipped" => "success",
+        "failure" | "timed_out" | "cancelled" | "action_required" | "stale" => "failure",
+        _ => "pending",
+    }
+}
+
+/// 2 fails, 1 is unfinished, 0 succeeded.
+fn rank(state: &str) -> u8 {
+    match state {
+        "success" => 0,
+        "failure" | "error" => 2,
+        _ => 1,
+    }
+}
+
+/// One verdict per context name over a commit's statuses and check runs (a
+/// name reported by both, or by several check runs, takes the worst: failure,
+/// then pending, then success), each with its build URL (the status
+/// `target_url`, the check run's `html_url`); the combined state fails on any
+/// failure, succeeds only when every context did, and is pending otherwise
+/// (nothing reported at all included).
+pub fn merge_ci(sha: &str, lines: Vec<CommitStatus>) -> CombinedStatus {
+    let mut merged: Vec<CommitStatus> = vec![];
+    for l in lines {
+        match merged.iter_mut().find(|m| m.context == l.context) {
+            None => merged.push(l),
+            Some(m) if rank(&l.status) > rank(&m.status) => *m = l,
+            Some(_) => {}
+        }
+    }
+    let worst = merged.iter().map(|s| rank(&s.status)).max();
+    let state = match worst {
+        Some(2) => "failure",
+        Some(0) => "success",
+        _ => "pending",
+    };
+    CombinedStatus {
+        state: state.into(),
+        sha: sha.into(),
+        statuses: Some(merged),
+    }
+}
+
+pub struct Github {
+    pub http: Http,
+    labels: Mutex<HashMap<String, Vec<Label>>>,
+}
+
+/// GitHub's list has no `merged`: `merged_at` says it.
+fn with_merged(mut p: PullRequest) -> PullRequest {
+    p.merged = p.merged || p.merged_at.as_deref().is_some_and(|m| !m.is_empty());
+    p
+}
+
+impl Github {
+    pub fn new(http: Http) -> Github {
+        Github {
+            http,
+            labels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn require_label(&self, repo: &str, name: &str) -> Result<()> {
+        if self.repo_labels(repo)?.iter().any(|l| l.name == name) {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "forge: label \"{name}\" does not exist in {repo}: create it (afk init --create-labels)"
+        )
+    }
+}
+
+impl Forge for Github {
+    fn requests(&self) -> usize {
+        self.http.requests()
+    }
+
+    fn costly_requests(&self) -> usize {
+        self.http.costly_requests()
+    }
+
+    fn me(&self) -> Result<User> {
+        self.http.json("GET", "/user", None)
+    }
+
+    /// Open issues carrying `label`, every page; pull requests (a
+    /// `pull_request` key) are dropped and the label re-checked.
+    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+        let all: Vec<Issue> = self.http.get_all(&format!(
+            "/repos/{}/issues?state=open&labels={}",
+            rp(repo),
+            enc(label)
+        ))?;
+        Ok(all
+            .into_iter()
+            .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
+            .collect())
+    }
+
+    fn issue(&self, repo: &str, number: u64) -> Result<Issue> {
+        self.http
+            .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
+    }
+
+    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>> {
+        let wire: Vec<WireEvent> = self
+            .http
+            .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
+        Ok(wire.into_iter().map(WireEvent::into_event).collect())
+    }
+
+    /// The collaborator's level; 404 (not a user) is `none`; 403 (afk's
+    /// account may not look) is the error the caller reports as refused.
+    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+        match self.http.json::<WirePermission>(
+            "GET",
+            &format!(
+                "/repos/{}/collaborators/{}/permission",
+                rp(repo),
+                enc(login)
+            ),
+            None,
+        ) {
+            Ok(p) => Ok(Some(
+                permission_level(&p.permission, &p.role_name).to_string(),
+            )),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(Some("none".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The issues blocking this one; 404/410 means dependencies are off: none.
+    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>> {
+        match self.http.get_all(&format!(
+            "/repos/{}/issues/{number}/dependencies/blocked_by",
+            rp(repo)
+        )) {
+            Ok(v) => Ok(v),
+            Err(e) if matches!(ForgeError::status_of(&e), Some(404 | 410)) => Ok(vec![]),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+        if let Some(l) = self.labels.lock().unwrap().get(repo) {
+            return Ok(l.clone());
+        }
+        let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
+        self.labels
+            .lock()
+            .unwrap()
+            .insert(repo.to_string(), l.clone());
+        Ok(l)
+    }
+
+    /// By name. GitHub would create a label that does not exist; afk asks
+    /// for it to exist first, as on Gitea.
+    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+        self.require_label(repo, name)?;
+        self.http.send(
+            "POST",
+            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
+            Some(&json!({ "labels": [name] })),
+        )?;
+        Ok(())
+    }
+
+    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+        match self.http.send(
+            "DELETE",
+            &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
+            None,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+        self.http.send(
+            "POST",
+            &format!("/repos/{}/labels", rp(repo)),
+            Some(&json!({ "name": name, "color": color })),
+        )?;
+        self.labels.lock().unwrap().remove(repo);
+        Ok(())
+    }
+
+    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
+        self.http
+            .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
+    }
+
+    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
+        self.http.json(
+            "POST",
+            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
+            Some(&json!({ "body": body })),
+        )
+    }
+
+    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+        self.http.json(
+            "PATCH",
+            &format!("/repos/{}/issues/comments/{id}", rp(repo)),
+            Some(&json!({ "body": body })),
+        )
+    }
+
+    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        let v: Vec<PullRequest> = self
+            .http
+            .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))?;
+        Ok(v.into_iter().map(with_merged).collect())
+    }
+
+    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        let v: Vec<PullRequest> = self.http.json(
+            "GET",
+            &format!(
+                "/repos/{}/pulls?state=closed&sort=updated&direction=desc&per_page=50",
+                rp(repo)
+            ),
+            None,
+        )?;
+        Ok(v.into_iter().map(with_merged).collect())
+    }
+
+    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
+        self.http
+            .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
+            .map(with_merged)
+    }
+
+    /// The commit's combined status and its check runs, merged per context name.
+    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+        let st: WireCombined = self.http.json(
+            "GET",
+            &format!(
+                "/repos/{}/commits/{}/status?per_page=100",
+                rp(repo),
+                enc(sha)
+            ),
+            None,
+        )?;
+        let runs: Vec<WireCheckRun> = self.http.get_all_in(
+            &format!("/repos/{}/commits/{}/check-runs", rp(repo), enc(sha)),
+            "check_runs",
+        )?;
+        let mut lines: Vec<CommitStatus> = st
+            .statuses
+            .into_iter()
+            .map(|s| CommitStatus {
+                context: s.context,
+                status: s.state,
+                target_url: s.target_url,
+            })
+            .collect();
+        lines.extend(runs.into_iter().map(|r| CommitStatus {
+            status: check_run_state(&r.status, r.conclusion.as_deref()).into(),
+            context: r.name,
+            target_url: r.html_url.or(r.details_url),
+        }));
+        let sha = if st.sha.is_empty() { sha } else { &st.sha };
+        Ok(merge_ci(sha, lines))
+    }
+
+    fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/issues/{number}", rp(repo)),
+            Some(&json!({ "state": "closed", "state_reason": "completed" })),
+        )?;
+        Ok(())
+    }
+
+    /// The token's kind and scopes (`x-oauth-scopes`, classic tokens only)
+    /// and the rate limit left (`GET /rate_limit`, which costs none).
+    fn diagnose(&self) -> Vec<Diagnosis> {
+        let mut out = vec![];
+        match self.http.send("GET", "/user", None) {
+            Err(e) => out.push(Diagnosis::fail("token", e.to_string())),
+            Ok(r) => out.push(match r.scopes {
+                Some(s) => {
+                    let have: Vec<&str> = s
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|x| !x.is_empty())
+                        .collect();
+                    if have.contains(&"repo") {
+                        Diagnosis::ok("token", format!("a classic token with scopes {s}"))
+                    } else {
+                        Diagnosis::fail(
+                            "token",
+                            format!(
+                                "a classic token without the \"repo\" scope (it has: {}); afk reads and writes issues, pull requests and statuses",
+                                if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                            ),
+                        )
+                    }
+                }
+                None => Diagnosis::ok(
+                    "token",
+                    "a fine-grained or app token (no x-oauth-scopes): it needs Issues and Pull requests read/write, Commit statuses, Checks and Metadata read, Contents read/write for upgrade".into(),
+                ),
+            }),
+        }
+        match self
+            .http
+            .json::<serde_json::Value>("GET", "/rate_limit", None)
+        {
+            Err(e) => out.push(Diagnosis::fail("rate limit", e.to_string())),
+            Ok(v) => {
+                let core = if v["resources"]["core"].is_object() {
+                    &v["resources"]["core"]
+                } else {
+                    &v["rate"]
+                };
+                let remaining = core["remaining"].as_u64().unwrap_or(0);
+                let limit = core["limit"].as_u64().unwrap_or(0);
+                let reset = super::http::reset_text(core["reset"].as_u64());
+                let detail = format!("{remaining} of {limit} requests left, resets at {reset}");
+                out.push(if remaining > 0 {
+                    Diagnosis::ok("rate limit", detail)
+                } else {
+                    Diagnosis::fail("rate limit", format!("spent: {detail}"))
+                });
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maintain_is_write_and_triage_is_read() {
+        let cases = [
+            (("admin", "admin"), "admin"),
+            (("write", "maintain"), "write"),
+            (("write", "write"), "write"),
+            (("read", "triage"), "read"),
+            (("read", "read"), "read"),
+            (("none", "none"), "none"),
+            (("write", "security-reviewer"), "write"),
+            (("read", ""), "read"),
+            (("maintain", ""), "write"),
+            (("triage", ""), "read"),
+            (("", ""), "none"),
+        ];
+        for ((permission, role), want) in cases {
+            assert_eq!(
+                permission_level(permission, role),
+                want,
+                "permission {permission}, role {role}"
+            );
+        }
+    }
+
+    #[test]
+    fn check_run_conclusions_map_onto_status_states() {
+        let cases = [
+            (("completed", Some("success")), "success"),
+            (("completed", Some("neutral")), "success"),
+            (("completed", Some("skipped")), "success"),
+            (("completed", Some("failure")), "failure"),
+            (("completed", Some("timed_out")), "failure"),
+            (("completed", Some("cancelled")), "failure"),
+            (("completed", Some("action_required")), "failure"),
+            (("completed", Some("stale")), "failure"),
+            (("completed", None), "pending"),
+            (("queued", None), "pending"),
+            (("in_progress", None), "pending"),
+            (("waiting", None), "pending"),
+        ];
+        for ((status, conclusion), want) in cases {
+            assert_eq!(
+                check_run_state(status, conclusion),
+                want,
+                "{status} {conclusion:?}"
+            );
+        }
+    }
+
+    fn line(context: &str, state: &str, url: &str) -> CommitStatus {
+        CommitStatus {
+            context: context.into(),
+            status: state.into(),
+            target_url: Some(url.into()),
+        }
+    }
+
+    #[test]
+    fn statuses_and_check_runs_merge_into_one_verdict_per_context() {
+        let cases: Vec<(Vec<CommitStatus>, &str, Vec<(&str, &str, &str)>)> = vec![
+            (vec![], "pending", vec![]),
+            (
+                vec![
+                    line("ci/build", "success", "s"),
+                    line("test", "success", "r"),
+                ],
+                "success",
+                vec![("ci/build", "success", "s"), ("test", "success", "r")],
+            ),
+            // the same name from a status and a check run: the worse wins, with its URL
+            (
+                vec![line("ci", "success", "s"), line("ci", "failure", "r")],
+                "failure",
+                vec![("ci", "failure", "r")],
+            ),
+            (
+                vec![line("ci", "pending", "s"), line("ci", "success", "r")],
+                "pending",
+                vec![("ci", "pending", "s")],
+            ),
+            (
+                vec![line("a", "error", "s"), line("b", "pending", "r")],
+                "failure",
+                vec![("a", "error", "s"), ("b", "pending", "r")],
+            ),
+        ];
+        for (i, (lines, state, want)) in cases.into_iter().enumerate() {
+            let c = merge_ci("abc", lines);
+            assert_eq!(c.state, state, "case {i}");
+            let got: Vec<(String, String, String)> = c
+                .statuses
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.context, s.status, s.target_url.unwrap_or_default()))
+                .collect();
+            let want: Vec<(String, String, String)> = want
+                .into_iter()
+                .map(|(a, b, c)| (a.into(), b.into(), c.into()))
+                .collect();
+            assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn timeline_label_events_carry_their_actor() {
+        let wire: Vec<WireEvent> = serde_json::from_value(json!([
+            {"id": 1, "event": "labeled", "actor": {"login": "alice"}, "label": {"name": "ready", "color": "fff"}},
+            {"id": 2, "event": "unlabeled", "actor": {"login": "bob"}, "label": {"name": "ready", "color": "fff"}},
+            {"id": 3, "event": "renamed", "actor": {"login": "mallory"}, "rename": {"from": "a", "to": "b"}},
+            {"event": "committed", "sha": "abc"},
+            {"id": 5, "event": "labeled", "actor": null, "label": {"name": "x", "color": "fff"}},
+        ]))
+        .unwrap();
+        let got: Vec<(EventKind, Option<String>, String)> = wire
+            .into_iter()
+            .map(|w| w.into_event())
+            .map(|e| (e.kind, e.label, e.actor))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (EventKind::LabelAdded, Some("ready".into()), "alice".into()),
+                (EventKind::LabelRemoved, Some("ready".into()), "bob".into()),
+                (EventKind::Renamed, None, "mallory".into()),
+                (EventKind::Other, None, "".into()),
+                (EventKind::LabelAdded, Some("x".into()), "".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_pull_request_is_merged_when_merged_at_is_set() {
+        let cases = [
+            (
+                json!({"number": 1, "merged_at": "2026-01-01T00:00:00Z"}),
+                true,
+            ),
+            (json!({"number": 1, "merged_at": null}), false),
+            (json!({"number": 1, "merged": true}), true),
+            (json!({"number": 1}), false),
+        ];
+        for (v, want) in cases {
+            let p: PullRequest = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(with_merged(p).merged, want, "{v}");
+        }
+    }
+}
