@@ -115,6 +115,9 @@ pub struct SandboxArgs {
     /// Directory for the sandbox's repositories
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
+    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    pub dialect: String,
 }
 
 #[derive(Subcommand, Debug)]

@@ -22,13 +22,26 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         std::fs::create_dir_all(d)
             .with_context(|| format!("sandbox: cannot create {}", d.display()))?;
     }
-    let sb = sandbox::start(&a.addr, seed, a.dir.clone()).map_err(|e| UsageError(e.to_string()))?;
+    let dialect = sandbox::Dialect::parse(&a.dialect)
+        .ok_or_else(|| UsageError(format!("sandbox: unknown dialect \"{}\"", a.dialect)))?;
+    let sb = sandbox::start_with(dialect, &a.addr, seed, a.dir.clone())
+        .map_err(|e| UsageError(e.to_string()))?;
+    let forge = match dialect {
+        sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
+        sandbox::Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
+    };
+    let admin = match dialect {
+        sandbox::Dialect::Gitea => "seed,issues,label,issue_state,faults,requests,state",
+        sandbox::Dialect::Github => {
+            "seed,issues,label,issue_state,faults,requests,state,check_run,rename,rate_limit,scopes"
+        }
+    };
     // Whoever reads this may close the pipe after the first line (`| head -1`):
     // a failed write to stdout must not stop the server.
     let text = format!(
         "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n# a config for this sandbox (export AFK_FORGE_TOKEN={tok}):\n\
-         [forge]\nkind = \"gitea\"\nurl = \"{url}\"\ntoken_env = \"AFK_FORGE_TOKEN\"\n\
-         # admin API: {url}/_admin/{{seed,issues,label,issue_state,faults,requests,state}}\n",
+         [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\
+         # admin API: {url}/_admin/{{{admin}}}\n",
         url = sb.url,
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN

@@ -38,13 +38,22 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             ok()
         }
         ("GET", "/state") => state(f),
+        ("POST", "/check_run") => check_run(f, &body),
+        ("POST", "/rename") => rename(f, &body),
+        ("GET", "/rate_limit") => rate_limit(f),
+        ("POST", "/rate_limit") => set_rate_limit(f, &body),
+        ("POST", "/scopes") => {
+            f.gh.scopes = body["scopes"].as_str().map(str::to_string);
+            ok()
+        }
         _ => err(404, "unknown admin call"),
     }
 }
 
 /// Keep a forge or agent-service request in the log `/_admin/requests` reads:
-/// `{method, path, query, body}`, the body as JSON when it is JSON.
-pub(super) fn record(f: &mut Forge, req: &Request, path: &str) {
+/// `{method, path, query, body}`, the body as JSON when it is JSON; `status`
+/// is added once answered ([`note_status`]). Returns its place in the log.
+pub(super) fn record(f: &mut Forge, req: &Request, path: &str) -> usize {
     let body = req.json().unwrap_or_else(|| {
         if req.body.is_empty() {
             Value::Null
@@ -54,6 +63,76 @@ pub(super) fn record(f: &mut Forge, req: &Request, path: &str) {
     });
     f.log
         .push(json!({"method": req.method, "path": path, "query": req.raw_query, "body": body}));
+    f.log.len() - 1
+}
+
+/// The status the request at `entry` was answered with (a 304 is how a test
+/// sees a conditional GET that cost nothing). A log cleared meanwhile is left alone.
+pub(super) fn note_status(f: &mut Forge, entry: usize, status: u16) {
+    if let Some(e) = f.log.get_mut(entry) {
+        e["status"] = json!(status);
+    }
+}
+
+/// A check run on a commit: `{repo, sha | branch, name, status = completed,
+/// conclusion, html_url, details_url}` -> `{sha, id}`.
+fn check_run(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let sha = match (body["sha"].as_str(), body["branch"].as_str()) {
+        (Some(s), _) => Some(s.to_string()),
+        (None, Some(b)) => git::head(&f.git_dir(repo), b),
+        _ => None,
+    };
+    let Some(sha) = sha else {
+        return err(400, "give sha, or a branch that exists");
+    };
+    match f.push_check_run(repo, &sha, body) {
+        Ok(id) => Reply::json(200, &json!({"sha": sha, "id": id})),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// A person renames an issue: `{repo, issue, title, by = alice}` (a timeline event).
+fn rename(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let issue = body["issue"].as_u64().unwrap_or(0);
+    let title = body["title"].as_str().unwrap_or("");
+    let by = body["by"].as_str().unwrap_or("alice");
+    match f.rename(repo, issue, title, by) {
+        Ok(()) => ok(),
+        Err(e) => err(400, &e),
+    }
+}
+
+fn rate_limit(f: &Forge) -> Reply {
+    let r = &f.gh.rate;
+    Reply::json(
+        200,
+        &json!({"limit": r.limit, "remaining": r.remaining, "reset": r.reset, "used": r.used, "status": r.status}),
+    )
+}
+
+/// Set GitHub's rate limit: `{remaining, limit, reset, used, status}`, each
+/// optional (`remaining: 0` spends it; `status` 403 or 429 is what a spent
+/// limit answers).
+fn set_rate_limit(f: &mut Forge, body: &Value) -> Reply {
+    let r = &mut f.gh.rate;
+    if let Some(v) = body["limit"].as_u64() {
+        r.limit = v;
+    }
+    if let Some(v) = body["remaining"].as_u64() {
+        r.remaining = v;
+    }
+    if let Some(v) = body["reset"].as_u64() {
+        r.reset = v;
+    }
+    if let Some(v) = body["used"].as_u64() {
+        r.used = v;
+    }
+    if let Some(v) = body["status"].as_u64() {
+        r.status = if v == 429 { 429 } else { 403 };
+    }
+    rate_limit(f)
 }
 
 fn ok() -> Reply {

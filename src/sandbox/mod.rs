@@ -6,8 +6,14 @@
 //! unless `type=issues`, timestamps carry a +02:00 offset, a renamed repo
 //! answers its old path with a redirect, permission lookups need an admin.
 //!
+//! With [`Dialect::Github`] it speaks GitHub's REST API instead, at
+//! `/api/v3` (as GitHub Enterprise Server does), over the same model: label
+//! names, timeline actors, `maintain`/`triage` roles, check runs, `Link`
+//! paging (with GitHub's `/repositories/{id}` links), rate-limit headers (an
+//! admin knob spends them), `ETag`/304, 200 on PATCH, 301 for a renamed repo.
+//!
 //! Layout: `model` holds the forge's state and its rules, `seed` what tests
-//! load into it; `routes/` serves that model in a forge's dialect (Gitea);
+//! load into it; `routes/` serves that model in a forge's dialect (Gitea, GitHub);
 //! `admin`, `faults`, `hooks` and `agent` are the test machinery around it;
 //! `git` keeps real bare repositories, `http` is the server.
 
@@ -46,15 +52,69 @@ fn err(status: u16, msg: &str) -> Reply {
     )
 }
 
+/// Which forge API the sandbox speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Gitea API v1 at `/api/v1`
+    #[default]
+    Gitea,
+    /// GitHub REST at `/api/v3`
+    Github,
+}
+
+impl Dialect {
+    /// `gitea` or `github`.
+    pub fn parse(s: &str) -> Option<Dialect> {
+        match s {
+            "gitea" | "forgejo" => Some(Dialect::Gitea),
+            "github" => Some(Dialect::Github),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "gitea",
+            Dialect::Github => "github",
+        }
+    }
+
+    /// Where the API lives under the sandbox's URL.
+    pub fn api_prefix(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "/api/v1",
+            Dialect::Github => "/api/v3",
+        }
+    }
+}
+
 pub struct Sandbox {
     pub url: String,
+    pub dialect: Dialect,
     /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
     pub dir: PathBuf,
     pub state: Arc<Mutex<Forge>>,
 }
 
-/// Start the sandbox on `addr` (loopback only) in background threads.
+impl Sandbox {
+    /// The API root a client configures (`forge.api_url`).
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.url, self.dialect.api_prefix())
+    }
+}
+
+/// Start the sandbox on `addr` (loopback only) in background threads, speaking Gitea.
 pub fn start(addr: &str, seed: Option<Seed>, dir: Option<PathBuf>) -> anyhow::Result<Sandbox> {
+    start_with(Dialect::Gitea, addr, seed, dir)
+}
+
+/// Start the sandbox speaking `dialect`.
+pub fn start_with(
+    dialect: Dialect,
+    addr: &str,
+    seed: Option<Seed>,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<Sandbox> {
     let sa: SocketAddr = addr.parse().map_err(|_| {
         anyhow::anyhow!("sandbox: \"{addr}\" is not an address such as 127.0.0.1:0")
     })?;
@@ -85,47 +145,66 @@ pub fn start(addr: &str, seed: Option<Seed>, dir: Option<PathBuf>) -> anyhow::Re
     }
     let state = Arc::new(Mutex::new(forge));
     let st = state.clone();
-    let handler: http::Handler = Arc::new(move |req| handle(&st, req));
+    let handler: http::Handler = Arc::new(move |req| handle(&st, dialect, req));
     std::thread::spawn(move || http::serve(listener, handler));
-    Ok(Sandbox { url, dir, state })
+    Ok(Sandbox {
+        url,
+        dialect,
+        dir,
+        state,
+    })
 }
 
 /// What a request is for, by its path prefix.
 enum Service {
     /// the forge API in Gitea's dialect, `/api/v1/...`
     Gitea,
+    /// the forge API in GitHub's dialect, `/api/v3/...`
+    Github,
     /// the agent-thread service, `/agent/...`
     Agent,
 }
 
-fn handle(st: &Arc<Mutex<Forge>>, req: Request) -> Reply {
+fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     if let Some(rest) = req.path.strip_prefix("/_admin") {
         return admin::handle(&mut st.lock().unwrap(), rest, &req);
     }
     if let Some(name) = req.path.strip_prefix("/_hooks/") {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
     }
-    // A GitHub dialect or an OCI registry would be one more prefix here.
+    // An OCI registry would be one more prefix here.
     let (service, path) = if req.path.starts_with("/agent/") {
         (Service::Agent, req.path.clone())
     } else {
-        match req.path.strip_prefix("/api/v1") {
-            Some(p) => (Service::Gitea, p.to_string()),
+        let api = match dialect {
+            Dialect::Gitea => Service::Gitea,
+            Dialect::Github => Service::Github,
+        };
+        match req.path.strip_prefix(dialect.api_prefix()) {
+            Some(p) => (api, p.to_string()),
             None => return err(404, "not found"),
         }
     };
-    // log first, then faults, then the answer
-    let (fault, latency) = {
+    // log first, then faults, then the answer (its status noted in the log)
+    let (fault, latency, entry) = {
         let mut f = st.lock().unwrap();
-        admin::record(&mut f, &req, &path);
-        f.faults.pick(&req.method, &path)
+        let entry = admin::record(&mut f, &req, &path);
+        let (fault, latency) = f.faults.pick(&req.method, &path);
+        (fault, latency, entry)
     };
-    if let Some(reply) = faults::inject(fault, latency) {
-        return reply;
+    let reply = match faults::inject(fault, latency) {
+        Some(reply) => reply,
+        None => {
+            let mut f = st.lock().unwrap();
+            match service {
+                Service::Agent => agent::serve(&mut f, &req, &path),
+                Service::Gitea => routes::gitea::serve(&mut f, &req, &path),
+                Service::Github => routes::github::serve(&mut f, &req, &path),
+            }
+        }
+    };
+    if let Reply::Send { status, .. } = &reply {
+        admin::note_status(&mut st.lock().unwrap(), entry, *status);
     }
-    let mut f = st.lock().unwrap();
-    match service {
-        Service::Agent => agent::serve(&mut f, &req, &path),
-        Service::Gitea => routes::gitea::serve(&mut f, &req, &path),
-    }
+    reply
 }

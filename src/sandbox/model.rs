@@ -95,6 +95,8 @@ pub struct Forge {
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
+    /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
+    pub(super) gh: GithubSide,
 }
 
 impl Forge {
@@ -112,6 +114,7 @@ impl Forge {
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),
+            gh: GithubSide::default(),
         }
     }
 
@@ -257,6 +260,165 @@ impl Forge {
         }
         latest.reverse();
         latest
+    }
+}
+
+// ---- what only the GitHub dialect shows ------------------------------------------
+
+/// A check run as a CI app reported it (GitHub's Checks API).
+pub(super) struct CheckRun {
+    pub(super) id: i64,
+    pub(super) name: String,
+    /// queued | in_progress | completed | waiting | requested | pending
+    pub(super) status: String,
+    /// set once completed: success | failure | neutral | cancelled | skipped | timed_out | action_required | stale
+    pub(super) conclusion: Option<String>,
+    pub(super) html_url: String,
+    pub(super) details_url: String,
+}
+
+/// A title change, as GitHub's timeline shows it (`renamed`).
+pub(super) struct Rename {
+    pub(super) id: i64,
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) by: String,
+}
+
+/// GitHub's primary rate limit for afk's token, as the sandbox counts it:
+/// every API answer but a 304 (and `GET /rate_limit`) uses one.
+pub(super) struct RateLimit {
+    pub(super) limit: u64,
+    pub(super) remaining: u64,
+    /// epoch seconds
+    pub(super) reset: u64,
+    pub(super) used: u64,
+    /// what a spent limit answers: 403 (GitHub's usual) or 429
+    pub(super) status: u16,
+}
+
+/// The state beside the shared model that only GitHub's API shows.
+pub(super) struct GithubSide {
+    /// check runs by (repo, sha), oldest first
+    pub(super) check_runs: BTreeMap<(String, String), Vec<CheckRun>>,
+    /// title changes by (repo, issue)
+    pub(super) renames: BTreeMap<(String, u64), Vec<Rename>>,
+    /// why a closed issue was closed, when someone said (`state_reason`)
+    pub(super) state_reasons: BTreeMap<(String, u64), String>,
+    pub(super) rate: RateLimit,
+    /// `x-oauth-scopes` for a classic token; None: a fine-grained token
+    pub(super) scopes: Option<String>,
+}
+
+impl Default for GithubSide {
+    fn default() -> GithubSide {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        GithubSide {
+            check_runs: BTreeMap::new(),
+            renames: BTreeMap::new(),
+            state_reasons: BTreeMap::new(),
+            rate: RateLimit {
+                limit: 5000,
+                remaining: 5000,
+                reset: now + 3600,
+                used: 0,
+                status: 403,
+            },
+            scopes: None,
+        }
+    }
+}
+
+/// The states a check run's status and conclusion can be in.
+const CHECK_STATUSES: &[&str] = &[
+    "queued",
+    "in_progress",
+    "completed",
+    "waiting",
+    "requested",
+    "pending",
+];
+const CHECK_CONCLUSIONS: &[&str] = &[
+    "success",
+    "failure",
+    "neutral",
+    "cancelled",
+    "skipped",
+    "timed_out",
+    "action_required",
+    "stale",
+];
+
+impl Forge {
+    /// Record a check run on `sha`: `{name, status = completed, conclusion, html_url, details_url}`.
+    pub(super) fn push_check_run(
+        &mut self,
+        repo: &str,
+        sha: &str,
+        body: &Value,
+    ) -> Result<i64, String> {
+        let text = |k: &str| body[k].as_str().map(str::to_string);
+        let status = text("status").unwrap_or_else(|| "completed".into());
+        if !CHECK_STATUSES.contains(&status.as_str()) {
+            return Err(format!("invalid check run status \"{status}\""));
+        }
+        let conclusion = text("conclusion");
+        match (&conclusion, status.as_str()) {
+            (Some(c), "completed") if CHECK_CONCLUSIONS.contains(&c.as_str()) => {}
+            (None, s) if s != "completed" => {}
+            _ => return Err("a completed check run needs a valid conclusion; others none".into()),
+        }
+        let name = text("name").ok_or("name is required")?;
+        let id = self.id();
+        let html_url =
+            text("html_url").unwrap_or_else(|| format!("{}/{repo}/runs/{id}", self.base));
+        self.gh
+            .check_runs
+            .entry((repo.to_string(), sha.to_string()))
+            .or_default()
+            .push(CheckRun {
+                id,
+                name,
+                status,
+                conclusion,
+                html_url,
+                details_url: text("details_url").unwrap_or_default(),
+            });
+        Ok(id)
+    }
+
+    /// Change an issue's title as `by`, with its timeline event.
+    pub(super) fn rename(
+        &mut self,
+        repo: &str,
+        number: u64,
+        title: &str,
+        by: &str,
+    ) -> Result<(), String> {
+        let id = self.id();
+        let issue = self
+            .repos
+            .get_mut(repo)
+            .and_then(|r| r.issues.get_mut(&number))
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        if issue.title == title {
+            return Ok(());
+        }
+        let from = std::mem::replace(&mut issue.title, title.to_string());
+        self.gh
+            .renames
+            .entry((repo.to_string(), number))
+            .or_default()
+            .push(Rename {
+                id,
+                from,
+                to: title.to_string(),
+                by: by.to_string(),
+            });
+        Ok(())
     }
 }
 

@@ -3,4 +3,4 @@
 //! shapes, with its own paging, errors and auth.
 
 pub(super) mod gitea;
-// pub(super) mod github; // GitHub's REST shapes over the same model, mounted in `super::handle`.
+pub(super) mod github;

@@ -1,0 +1,73 @@
+//! Comments: an issue's list and new ones (posted as afk's account), and one
+//! comment by its repo-wide id (PATCH answers 200).
+
+use super::{invalid, no_content, not_found, paged, shapes};
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::{Comment, Forge};
+use serde_json::Value;
+
+fn body(req: &Request) -> Option<String> {
+    req.json()
+        .and_then(|v| v["body"].as_str().map(str::to_string))
+}
+
+/// `GET` or `POST` (`{body}`) `/repos/{full}/issues/{n}/comments`
+pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
+    match req.method.as_str() {
+        "GET" => {
+            let r = &f.repos[full];
+            let items: Vec<Value> = f
+                .comments
+                .values()
+                .filter(|c| c.repo == full && c.issue == n)
+                .map(|c| shapes::comment(f, r, c))
+                .collect();
+            paged(f, req, items)
+        }
+        "POST" => {
+            let Some(b) = body(req) else {
+                return invalid("IssueComment", "missing_field", "body");
+            };
+            let id = f.id();
+            let c = Comment {
+                id,
+                repo: full.to_string(),
+                issue: n,
+                body: b,
+                user: f.me.clone(),
+            };
+            let v = shapes::comment(f, &f.repos[full], &c);
+            f.comments.insert(id, c);
+            Reply::json(201, &v)
+        }
+        _ => not_found(),
+    }
+}
+
+/// `GET`, `PATCH` (`{body}`) or `DELETE` `/repos/{full}/issues/comments/{id}`.
+pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply {
+    let m = req.method.as_str();
+    if !matches!(m, "GET" | "PATCH" | "DELETE") {
+        return not_found();
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return not_found();
+    };
+    if !f.comments.get(&id).is_some_and(|c| c.repo == full) {
+        return not_found();
+    }
+    match m {
+        "DELETE" => {
+            f.comments.remove(&id);
+            no_content()
+        }
+        "PATCH" => {
+            let Some(b) = body(req) else {
+                return invalid("IssueComment", "missing_field", "body");
+            };
+            f.comments.get_mut(&id).unwrap().body = b;
+            Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id]))
+        }
+        _ => Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id])),
+    }
+}

@@ -1,0 +1,98 @@
+//! Pull requests: the list (`pull-request-simple`: no `merged`, only
+//! `merged_at`), one (`pull-request`), and opening one from a branch.
+
+use super::{invalid, not_found, paged, shapes};
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use crate::sandbox::{SeedIssue, git};
+use serde_json::{Value, json};
+
+/// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.
+pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, tail: &[&str]) -> Reply {
+    match (req.method.as_str(), tail) {
+        ("GET", []) => list(f, req, full),
+        ("GET", [idx]) => one(f, full, idx),
+        ("POST", []) => open(f, req, full),
+        _ => not_found(),
+    }
+}
+
+/// `?state&head=owner:branch&base&direction`, newest first.
+fn list(f: &Forge, req: &Request, full: &str) -> Reply {
+    let repo = &f.repos[full];
+    let state = req.q("state").unwrap_or("open");
+    let head = req
+        .q("head")
+        .map(|h| h.split_once(':').map(|(_, b)| b).unwrap_or(h));
+    let base = req.q("base");
+    let mut items: Vec<Value> = repo
+        .issues
+        .values()
+        .rev()
+        .filter(|i| i.pull && (state == "all" || i.state == state))
+        .filter(|i| head.is_none_or(|h| i.head.as_deref() == Some(h)))
+        .filter(|i| base.is_none_or(|b| i.base == b))
+        .map(|i| shapes::pull(f, repo, i, false))
+        .collect();
+    if req.q("direction") == Some("asc") {
+        items.reverse();
+    }
+    paged(f, req, items)
+}
+
+fn one(f: &Forge, full: &str, idx: &str) -> Reply {
+    let Ok(n) = idx.parse::<u64>() else {
+        return not_found();
+    };
+    let repo = &f.repos[full];
+    match repo.issues.get(&n).filter(|i| i.pull) {
+        Some(i) => Reply::json(200, &shapes::pull(f, repo, i, true)),
+        None => not_found(),
+    }
+}
+
+/// `{head, base, title, body}`: the head branch must exist; one open pull
+/// request per head (422 otherwise, as GitHub says it).
+fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
+    let b = req.json().unwrap_or(Value::Null);
+    let (Some(head), Some(title), Some(base)) =
+        (b["head"].as_str(), b["title"].as_str(), b["base"].as_str())
+    else {
+        return invalid("PullRequest", "missing_field", "head");
+    };
+    let head = head.split_once(':').map(|(_, h)| h).unwrap_or(head);
+    if base != "main" {
+        return invalid("PullRequest", "invalid", "base");
+    }
+    if git::head(&f.git_dir(full), head).is_none() {
+        return invalid("PullRequest", "invalid", "head");
+    }
+    if f.repos[full]
+        .issues
+        .values()
+        .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
+    {
+        return Reply::json(
+            422,
+            &json!({"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
+                    "errors": [{"resource": "PullRequest", "code": "custom",
+                                "message": format!("A pull request already exists for {head}.")}],
+                    "status": "422"}),
+        );
+    }
+    let seed = SeedIssue {
+        title: title.to_string(),
+        body: b["body"].as_str().unwrap_or("").to_string(),
+        author: Some(f.me.clone()),
+        pull: true,
+        head: Some(head.to_string()),
+        ..Default::default()
+    };
+    match f.add_issue(full, seed) {
+        Ok(n) => {
+            let r = &f.repos[full];
+            Reply::json(201, &shapes::pull(f, r, &r.issues[&n], true))
+        }
+        Err(e) => super::err(422, &e),
+    }
+}
