@@ -1,14 +1,80 @@
 //! Shared test helpers: the sandbox as a child process on port 0, a scratch
 //! directory with a config, and the afk binary run through assert_cmd.
+//!
+//! The sandbox speaks the [`Dialect`] of the running test: Gitea unless the
+//! test runs inside [`both_dialects!`], which makes one test per dialect from
+//! one body (`gitea::name` and `github::name`). `Afk` configs follow the
+//! sandbox they are made for.
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
+use std::cell::Cell;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub const TOKEN: &str = "sandbox-token";
+
+/// The forge API a test's sandbox speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Gitea,
+    Github,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "gitea",
+            Dialect::Github => "github",
+        }
+    }
+    /// Where its API lives under the sandbox's URL.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "/api/v1",
+            Dialect::Github => "/api/v3",
+        }
+    }
+}
+
+thread_local! {
+    static DIALECT: Cell<Dialect> = const { Cell::new(Dialect::Gitea) };
+}
+
+/// The dialect sandboxes started on this thread speak.
+pub fn dialect() -> Dialect {
+    DIALECT.with(|d| d.get())
+}
+
+/// Run `f` with sandboxes speaking `d`.
+pub fn with_dialect<R>(d: Dialect, f: impl FnOnce() -> R) -> R {
+    DIALECT.with(|c| c.set(d));
+    f()
+}
+
+/// One test per dialect from one body: wrap `#[test] fn name() { ... }`
+/// items; they become `gitea::name` and `github::name`.
+#[allow(unused_macros)]
+macro_rules! both_dialects {
+    ($($(#[$m:meta])* fn $name:ident() $body:block)*) => {
+        mod gitea {
+            #[allow(unused_imports)]
+            use super::*;
+            $($(#[$m])* fn $name() {
+                crate::support::with_dialect(crate::support::Dialect::Gitea, || $body)
+            })*
+        }
+        mod github {
+            #[allow(unused_imports)]
+            use super::*;
+            $($(#[$m])* fn $name() {
+                crate::support::with_dialect(crate::support::Dialect::Github, || $body)
+            })*
+        }
+    };
+}
 
 pub fn afk_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_afk"))
@@ -21,13 +87,25 @@ pub struct Sandbox {
     pub url: String,
     /// `<git>/<owner>/<repo>.git` are the sandbox's bare repositories
     pub git: PathBuf,
+    pub dialect: Dialect,
     agent: ureq::Agent,
 }
 
 impl Sandbox {
+    /// A sandbox in this thread's dialect, seeded.
     pub fn start(seed: Value) -> Sandbox {
+        Sandbox::start_in(dialect(), seed)
+    }
+
+    pub fn start_in(dialect: Dialect, seed: Value) -> Sandbox {
         let mut child = Command::new(afk_bin())
-            .args(["sandbox", "--addr", "127.0.0.1:0"])
+            .args([
+                "sandbox",
+                "--addr",
+                "127.0.0.1:0",
+                "--dialect",
+                dialect.name(),
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -52,10 +130,28 @@ impl Sandbox {
             _stdout: stdout,
             git,
             url,
+            dialect,
             agent: ureq::AgentBuilder::new().build(),
         };
         sb.admin("POST", "/seed", Some(seed));
         sb
+    }
+
+    /// The API root (`forge.api_url`).
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.url, self.dialect.prefix())
+    }
+
+    /// The `[forge]` keys that point afk at this sandbox (without the table name).
+    pub fn forge_keys(&self) -> String {
+        match self.dialect {
+            Dialect::Gitea => format!("url = \"{}\"\n", self.url),
+            Dialect::Github => format!(
+                "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"\n",
+                self.url,
+                self.api_url()
+            ),
+        }
     }
 
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -132,7 +228,7 @@ impl Sandbox {
     pub fn api(&self, path: &str) -> (u16, Value) {
         match self
             .agent
-            .get(&format!("{}/api/v1{path}", self.url))
+            .get(&format!("{}{path}", self.api_url()))
             .set("Authorization", &format!("token {TOKEN}"))
             .call()
         {
@@ -197,7 +293,7 @@ impl Sandbox {
     pub fn open_pr(&self, repo: &str, head: &str, body: &str) -> u64 {
         let r: Value = self
             .agent
-            .post(&format!("{}/api/v1/repos/{repo}/pulls", self.url))
+            .post(&format!("{}/repos/{repo}/pulls", self.api_url()))
             .set("Authorization", &format!("token {TOKEN}"))
             .send_json(json!({"head": head, "base": "main", "title": format!("work on {head}"), "body": body}))
             .unwrap()
@@ -295,9 +391,9 @@ impl Afk {
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
         let scratch = Scratch::new();
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\nurl = \"{}\"\ntimeout = \"5s\"\nretries = 2\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{}timeout = \"5s\"\nretries = 2\n\n\
              [runner]\ncommand = [\"sh\", \"{}\"]\n\n{extra}\n\n[poll]\n{poll}\n",
-            sb.url,
+            sb.forge_keys(),
             demo_agent().display()
         );
         let config = scratch.write("afk.toml", &text);
@@ -425,10 +521,11 @@ impl Afk {
     pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
         let scratch = Scratch::new();
         let text = format!(
-            "state_path = \"state/afk.db\"\n\n[forge]\nurl = \"{url}\"\ntimeout = \"5s\"\nretries = 1\n\n\
-             [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={url}/api/v1\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+             [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
              [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n\n{extra}\n",
-            url = sb.url,
+            forge = sb.forge_keys(),
+            api = sb.api_url(),
             git = sb.git.display(),
             agent = demo_agent().display(),
         );
