@@ -60,7 +60,14 @@ pub enum Cmd {
     /// A throwaway loopback forge for trying afk and for tests
     Sandbox(SandboxArgs),
     /// The whole lifecycle against the sandbox, no network, no accounts
-    Demo,
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Which forge the sandbox plays
+    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    pub forge: String,
 }
 
 /// Arguments of a command that is not built yet (accepted so the error is ours).

@@ -20,7 +20,8 @@ fn issue(number: u64, title: &str, labels: &[&str], by: &str, body: &str) -> See
     }
 }
 
-pub fn run(json: bool) -> Result<u8> {
+pub fn run(json: bool, forge: &str) -> Result<u8> {
+    let dialect = sandbox::Dialect::parse(forge).unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;
@@ -77,17 +78,22 @@ pub fn run(json: bool) -> Result<u8> {
             },
         ],
     };
-    let sb = sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
+    let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
+    // the forge the sandbox plays, as a config names it
+    let forge_keys = match dialect {
+        sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
+        sandbox::Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
+    };
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     std::fs::write(dir.join("token"), sandbox::DEFAULT_TOKEN)?;
     // the scripted agent brings its own credentials, like any agent
     let config_text = format!(
-        "state_path = \"afk.db\"\n[forge]\nurl = \"{url}\"\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+        "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\", \"acme/web\"]\n\
-         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={url}/api/v1\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
          [watch]\nci_contexts = [\"ci/build\"]\n",
-        url = sb.url,
+        api = sb.api_url(),
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN,
         agent = agent.display()
@@ -119,8 +125,9 @@ pub fn run(json: bool) -> Result<u8> {
         }
     };
     say(&format!(
-        "afk demo: sandbox forge at {} (git and state in {})",
-        sb.url,
+        "afk demo: sandbox forge ({}) at {} (git and state in {})",
+        dialect.as_str(),
+        sb.api_url(),
         dir.display()
     ));
     say("  acme/api #1 high priority, armed by alice (write)");
@@ -180,6 +187,16 @@ pub fn run(json: bool) -> Result<u8> {
         super::watch::tick(&ctx)?.done(),
         &mut ticks,
     );
+    if dialect == sandbox::Dialect::Github {
+        // nothing changed: every GET is conditional, and GitHub answers 304 for free
+        let idle = super::watch::tick(&ctx)?.done();
+        let line = format!(
+            "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
+            idle.report["requests"], idle.report["costly_requests"]
+        );
+        step("afk watch (nothing changed on GitHub)", idle, &mut ticks);
+        say(&line);
+    }
     let store = crate::store::Store::open(&ctx.state_path())?;
     let pr = store
         .run(1)?

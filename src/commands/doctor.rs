@@ -88,6 +88,10 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
                     true,
                     format!("{} answers; token is {}", c.api_root()?, me.login),
                 );
+                // what only this forge can say (GitHub: token scopes, rate limit left)
+                for d in forge.diagnose() {
+                    add(&d.check, d.ok, d.detail);
+                }
                 let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
                     let mut out = vec![];
                     match forge.repo_labels(repo) {
@@ -127,7 +131,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
                         Ok(p) => out.push((format!("repo {repo}"), true, format!(
                             "collaborator permissions readable ({} has {})", me.login, p.unwrap_or_default()))),
                         Err(e) if ForgeError::status_of(&e) == Some(403) => out.push((format!("repo {repo}"), false, format!(
-                            "{e}: afk's account must be a repo admin to check who armed an issue"))),
+                            "{e}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)"))),
                         Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
                     }
                     out

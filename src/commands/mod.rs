@@ -75,7 +75,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
-        Cmd::Demo => demo::run(cli.json),
+        Cmd::Demo(a) => demo::run(cli.json, &a.forge),
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest(_) => not_yet("harvest"),
         Cmd::Upgrade(_) => not_yet("upgrade"),

@@ -54,6 +54,8 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     pub errors: Vec<ErrorItem>,
     pub requests: usize,
+    /// of those, the ones that cost rate limit (GitHub: all but 304s)
+    pub costly_requests: usize,
 }
 
 pub struct Tick {
@@ -206,6 +208,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             skipped,
             errors,
             requests: forge.requests(),
+            costly_requests: forge.costly_requests(),
             ..Default::default()
         },
         human,

@@ -47,6 +47,8 @@ pub struct Report {
     pub errors: Vec<ErrorItem>,
     pub events: crate::notify::Delivery,
     pub requests: usize,
+    /// of those, the ones that cost rate limit (GitHub: all but 304s)
+    pub costly_requests: usize,
 }
 
 /// What one watch tick did: its report, human text and exit code.
@@ -263,6 +265,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             errors,
             events: delivery,
             requests: forge.requests(),
+            costly_requests: forge.costly_requests(),
             ..Default::default()
         },
         human,
