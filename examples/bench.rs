@@ -1,14 +1,20 @@
-//! The benchmark: `cargo run --release --example bench`.
+//! The benchmark: `cargo run --release --example bench` (everything), or
+//! `cargo run --release --example bench -- github` (the GitHub section alone;
+//! `-- gitea` likewise for Gitea's poll and watch).
 //!
 //! Measures, against the sandbox with injected latency per request:
 //! - `afk poll` with the kill switch on (the real binary, median of 20 runs);
 //! - one poll tick over 50 allowlisted repos x 20 ready issues each, then the
 //!   tick after it: wall time, requests, the time if every request were made one
 //!   after another, and the ratio to the critical-path limit
-//!   max(longest dependent chain, requests / concurrency) x latency.
+//!   max(longest dependent chain, requests / concurrency) x latency;
+//! - the same poll and watch ticks on the sandbox's GitHub dialect, with the
+//!   requests that cost rate limit (all but 304s) per tick: every GET is
+//!   conditional, so an unchanged tick should cost (almost) nothing.
 
 use afk::commands::{Ctx, poll};
 use afk::config::Config;
+use afk::sandbox::Dialect;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -55,6 +61,19 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("afk-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    // `-- github` or `-- gitea`: that forge's poll and watch sections alone
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    if only.iter().any(|a| a == "github" || a == "gitea") {
+        if only.iter().any(|a| a == "gitea") {
+            poll_bench(&dir, Dialect::Gitea);
+            watch_bench(&dir, Dialect::Gitea);
+        }
+        if only.iter().any(|a| a == "github") {
+            github_section(&dir);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
 
     // 1. the kill switch, as cron runs it: a process that reads its config and exits
     let afk = release_afk();
@@ -77,86 +96,13 @@ fn main() {
         "the kill switch created nothing"
     );
     let ks = median(times);
-
-    // 2. a loaded forge with latency
-    let repos: Vec<Value> = (0..REPOS)
-        .map(|r| {
-            let issues: Vec<Value> = (1..=ISSUES)
-                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
-                    "labels": ["ready-for-agent", if n % 5 == 0 { "priority/high" } else { "priority/low" }],
-                    "labeled_by": "alice"}))
-                .collect();
-            json!({"name": format!("bench/repo{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
-        })
-        .collect();
-    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
-    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
-    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
-    admin(
-        "POST",
-        "/faults",
-        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
-    );
-    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
-    let allow: Vec<String> = (0..REPOS)
-        .map(|r| format!("\"bench/repo{r:02}\""))
-        .collect();
-    let cfg_path = dir.join("afk.toml");
-    std::fs::write(
-        &cfg_path,
-        format!(
-            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
-             [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
-             [runner]\ncommand = [\"true\"]\n",
-            sb.url,
-            allow.join(", ")
-        ),
-    )
-    .unwrap();
-    let ctx = Ctx {
-        config: Config::load(&cfg_path).unwrap(),
-        config_path: cfg_path,
-        state_flag: None,
-        dry_run: false,
-        json: true,
-    };
-
     println!(
-        "afk bench: {REPOS} repos x {ISSUES} ready issues, {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}\n"
-    );
-    println!(
-        "kill switch on (`afk poll`, release, median of 20 processes): {:.2} ms\n",
+        "afk bench: {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}\n\nkill switch on (`afk poll`, release, median of 20 processes): {:.2} ms",
         ks.as_secs_f64() * 1e3
     );
-    println!(
-        "{:<34} {:>9} {:>9} {:>7} {:>11} {:>11} {:>6}",
-        "tick", "wall ms", "requests", "writes", "serial ms", "limit ms", "ratio"
-    );
-    for name in [
-        "poll, first tick (50 dispatches)",
-        "poll, second tick (all locked)",
-    ] {
-        admin("DELETE", "/requests", None);
-        let t = Instant::now();
-        let tick = poll::tick(&ctx).unwrap().done();
-        let wall = t.elapsed().as_secs_f64() * 1e3;
-        assert_eq!(tick.code, 0, "{}", tick.report);
-        let log = admin("GET", "/requests", None);
-        let reqs = log.as_array().unwrap();
-        let n = reqs.len();
-        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
-        let dispatched = tick.report["dispatched"].as_array().unwrap().len();
-        let chain = if dispatched > 0 { CHAIN } else { 1 };
-        let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
-        let serial = (n as u64 * LATENCY_MS) as f64;
-        println!(
-            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
-            wall / limit
-        );
-    }
-    println!(
-        "\nserial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
-    );
+
+    // 2. a loaded forge with latency
+    poll_bench(&dir, Dialect::Gitea);
 
     // 3. the lessons journal with 100,000 lessons, listed with filters by the real binary
     let lessons_cfg = dir.join("lessons.toml");
@@ -239,16 +185,127 @@ fn main() {
             median(times).as_secs_f64() * 1e3
         );
     }
-    watch_bench(&dir);
+    watch_bench(&dir, Dialect::Gitea);
+    github_section(&dir);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Poll and watch on the GitHub dialect (`-- github` runs this alone).
+fn github_section(dir: &std::path::Path) {
+    println!(
+        "\n== GitHub (the sandbox's GitHub dialect; costly: requests that used rate limit, all but 304s)"
+    );
+    poll_bench(dir, Dialect::Github);
+    watch_bench(dir, Dialect::Github);
+}
+
+/// The `[forge]` keys for a sandbox speaking `dialect`.
+fn forge_keys(sb: &afk::sandbox::Sandbox) -> String {
+    match sb.dialect {
+        Dialect::Gitea => format!("url = \"{}\"", sb.url),
+        Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
+    }
+}
+
+/// How many answers in the sandbox's request log were 304s.
+fn not_modified(log: &[Value]) -> usize {
+    log.iter().filter(|r| r["status"] == 304).count()
+}
+
+/// Poll ticks over 50 allowlisted repos x 20 ready issues each, with latency.
+fn poll_bench(dir: &std::path::Path, dialect: Dialect) {
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=ISSUES)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
+                    "labels": ["ready-for-agent", if n % 5 == 0 { "priority/high" } else { "priority/low" }],
+                    "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/repo{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let dir = dir.join(format!("poll-{}", dialect.as_str()));
+    let sb = afk::sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))
+        .unwrap();
+    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
+    admin(
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
+    );
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let allow: Vec<String> = (0..REPOS)
+        .map(|r| format!("\"bench/repo{r:02}\""))
+        .collect();
+    let cfg_path = dir.join("afk.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
+             [runner]\ncommand = [\"true\"]\n",
+            forge_keys(&sb),
+            allow.join(", ")
+        ),
+    )
+    .unwrap();
+    let ctx = Ctx {
+        config: Config::load(&cfg_path).unwrap(),
+        config_path: cfg_path,
+        state_flag: None,
+        dry_run: false,
+        json: true,
+    };
+
+    println!(
+        "\npoll ({}): {REPOS} repos x {ISSUES} ready issues, {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}",
+        dialect.as_str()
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11} {:>6}",
+        "tick", "wall ms", "requests", "writes", "costly", "serial ms", "limit ms", "ratio"
+    );
+    for name in [
+        "poll, first tick (50 dispatches)",
+        "poll, second tick (all locked)",
+        "poll, third tick (nothing changed)",
+    ] {
+        admin("DELETE", "/requests", None);
+        let t = Instant::now();
+        let tick = poll::tick(&ctx).unwrap().done();
+        let wall = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(tick.code, 0, "{}", tick.report);
+        let log = admin("GET", "/requests", None);
+        let reqs = log.as_array().unwrap();
+        let n = reqs.len();
+        let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        let costly = tick.report["costly_requests"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(
+            costly,
+            n - not_modified(reqs),
+            "the client counts what the forge saw"
+        );
+        let dispatched = tick.report["dispatched"].as_array().unwrap().len();
+        let chain = if dispatched > 0 { CHAIN } else { 1 };
+        let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
+        let serial = (n as u64 * LATENCY_MS) as f64;
+        println!(
+            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            wall / limit
+        );
+    }
+    println!(
+        "serial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
+    );
 }
 
 /// One watch tick over 200 runs in flight across 50 repos (4 each), every run
 /// with a real branch, an open PR and a green status: the first tick writes the
 /// checklists, the second must write nothing.
-fn watch_bench(dir: &std::path::Path) {
+fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     const RUNS_PER_REPO: u64 = 4;
-    let dir = dir.join("watch");
+    let dir = dir.join(format!("watch-{}", dialect.as_str()));
     let repos: Vec<Value> = (0..REPOS)
         .map(|r| {
             let issues: Vec<Value> = (1..=RUNS_PER_REPO)
@@ -259,15 +316,16 @@ fn watch_bench(dir: &std::path::Path) {
         })
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
-    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    let sb = afk::sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))
+        .unwrap();
     std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
     let cfg_path = dir.join("afk.toml");
     std::fs::write(
         &cfg_path,
         format!(
-            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+            "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\n[runner]\ncommand = [\"true\"]\n",
-            sb.url
+            forge_keys(&sb)
         ),
     )
     .unwrap();
@@ -299,7 +357,7 @@ fn watch_bench(dir: &std::path::Path) {
                 None,
             );
             agent
-                .post(&format!("{}/api/v1/repos/{repo}/pulls", sb.url))
+                .post(&format!("{}/repos/{repo}/pulls", sb.api_url()))
                 .set("Authorization", &format!("token {}", afk::sandbox::DEFAULT_TOKEN))
                 .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
                 .unwrap();
@@ -341,15 +399,17 @@ fn watch_bench(dir: &std::path::Path) {
     );
     let runs = REPOS as u64 * RUNS_PER_REPO;
     println!(
-        "\nwatch: {runs} runs in flight across {REPOS} repos, each with an open PR and green CI, {LATENCY_MS} ms per request"
+        "\nwatch ({}): {runs} runs in flight across {REPOS} repos, each with an open PR and green CI, {LATENCY_MS} ms per request",
+        dialect.as_str()
     );
     println!(
-        "{:<34} {:>9} {:>9} {:>7} {:>11} {:>11} {:>6}",
-        "tick", "wall ms", "requests", "writes", "serial ms", "limit ms", "ratio"
+        "{:<34} {:>9} {:>9} {:>7} {:>7} {:>11} {:>11} {:>6}",
+        "tick", "wall ms", "requests", "writes", "costly", "serial ms", "limit ms", "ratio"
     );
     for name in [
         "watch, first tick (checklists)",
         "watch, second tick (no change)",
+        "watch, third tick (no change)",
     ] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
@@ -360,13 +420,24 @@ fn watch_bench(dir: &std::path::Path) {
         let reqs = log.as_array().unwrap();
         let n = reqs.len();
         let writes = reqs.iter().filter(|r| r["method"] != "GET").count();
+        let costly = tick.report["costly_requests"].as_u64().unwrap_or(0) as usize;
+        assert_eq!(
+            costly,
+            n - not_modified(reqs),
+            "the client counts what the forge saw"
+        );
         // chain: in-progress issues list, open PR list, status (+ comments list, comment post)
         let chain = if writes > 0 { 5 } else { 3 };
         let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
         let serial = (n as u64 * LATENCY_MS) as f64;
         println!(
-            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
             wall / limit
+        );
+    }
+    if dialect == Dialect::Github {
+        println!(
+            "the second tick pays for each repo's issue list, which the first tick's checklist comments changed (GitHub counts comments there)"
         );
     }
 }
