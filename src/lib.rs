@@ -8,6 +8,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod core;
+pub mod crash;
 pub mod forge;
 pub mod lessons;
 pub mod lock;

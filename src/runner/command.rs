@@ -83,14 +83,16 @@ pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
 
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
-    std::fs::create_dir_all(rd)
+    // run files hold private issue text: 0700 folders, 0600 files
+    crate::store::private_dir(rd)
         .with_context(|| format!("runner: cannot create {}", rd.display()))?;
     let prompt_file = rd.join(format!("prompt-{}.md", spec.turn));
-    std::fs::write(&prompt_file, spec.prompt)
+    crate::store::private_write(&prompt_file, spec.prompt.as_bytes())
         .with_context(|| format!("runner: cannot write {}", prompt_file.display()))?;
     let progress = rd.join("progress.jsonl");
     if !progress.exists() {
-        std::fs::write(&progress, "").context("runner: cannot create the progress file")?;
+        crate::store::private_write(&progress, b"")
+            .context("runner: cannot create the progress file")?;
     }
     let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
     let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
@@ -106,11 +108,15 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let exit_status = rd.join("exit_status");
     let _ = std::fs::remove_file(&exit_status);
     let _ = std::fs::remove_file(rd.join("agent.pid"));
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(rd.join("agent.log"))
-        .context("runner: cannot open agent.log")?;
+    let log = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(rd.join("agent.log"))
+    }
+    .context("runner: cannot open agent.log")?;
     let stdin = std::fs::File::open(&prompt_file)?;
     let mut cmd = Command::new("sh");
     cmd.arg("-c")

@@ -18,6 +18,28 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/label") => label(f, &body),
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
+        ("POST", "/rename") => {
+            let (repo, n) = (
+                body["repo"].as_str().unwrap_or(""),
+                body["issue"].as_u64().unwrap_or(0),
+            );
+            let by = body["by"].as_str().unwrap_or("mallory");
+            match f.rename(repo, n, body["title"].as_str().unwrap_or(""), by) {
+                Ok(()) => ok(),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("POST", "/comment") => {
+            let (repo, n) = (
+                body["repo"].as_str().unwrap_or(""),
+                body["issue"].as_u64().unwrap_or(0),
+            );
+            let by = body["by"].as_str().unwrap_or("mallory");
+            match f.comment_as(repo, n, body["body"].as_str().unwrap_or(""), by) {
+                Ok(id) => Reply::json(201, &serde_json::json!({"id": id})),
+                Err(e) => err(400, &e),
+            }
+        }
         ("POST", "/status") => status(f, &body),
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         ("POST", "/hooks_fail") => {

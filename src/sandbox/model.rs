@@ -24,6 +24,8 @@ pub(super) struct Issue {
     /// issue numbers in the same repo this one depends on
     pub(super) deps: Vec<u64>,
     pub(super) timeline: Vec<LabelEvent>,
+    /// title changes: (event id, who, old title, new title)
+    pub(super) renames: Vec<(i64, String, String, String)>,
     /// for a pull request: its head branch
     pub(super) head: Option<String>,
     /// for a pull request from a fork: the fork's full name
@@ -134,6 +136,56 @@ impl Forge {
     }
 
     /// Add or remove a label as `by`, with its timeline event.
+    /// A person renames an issue: the title changes and the timeline says so.
+    pub(super) fn rename(
+        &mut self,
+        repo: &str,
+        number: u64,
+        title: &str,
+        by: &str,
+    ) -> Result<(), String> {
+        let ev = self.id();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        let old = std::mem::replace(&mut issue.title, title.to_string());
+        issue
+            .renames
+            .push((ev, by.to_string(), old, title.to_string()));
+        Ok(())
+    }
+
+    /// Someone (not afk's account) comments on an issue.
+    pub(super) fn comment_as(
+        &mut self,
+        repo: &str,
+        number: u64,
+        body: &str,
+        by: &str,
+    ) -> Result<i64, String> {
+        if !self
+            .repos
+            .get(repo)
+            .is_some_and(|r| r.issues.contains_key(&number))
+        {
+            return Err(format!("no issue {repo}#{number}"));
+        }
+        let id = self.id();
+        self.comments.insert(
+            id,
+            Comment {
+                id,
+                repo: repo.to_string(),
+                issue: number,
+                body: body.to_string(),
+                user: by.to_string(),
+            },
+        );
+        Ok(id)
+    }
+
     pub(super) fn label(
         &mut self,
         repo: &str,

@@ -148,6 +148,7 @@ impl Forge {
                 timeline: vec![],
                 head: i.head,
                 head_repo: i.head_repo,
+                renames: vec![],
                 base: "main".into(),
                 merged: false,
                 merge_sha: None,

@@ -204,12 +204,15 @@ impl Store {
     }
 
     /// Open lessons (new or in progress) of a repo, newest first.
+    /// Open lessons of a repo for an agent's prompt, newest first.
+    /// `transient_retry` lessons are advice for the operator (a slow forge),
+    /// nothing an agent can act on: they never reach a prompt.
     pub fn open_lessons(&self, repo: &str, limit: usize) -> Result<Vec<Lesson>> {
         let mut st = self
             .conn
             .prepare(&format!(
                 "SELECT {COLS} FROM lessons WHERE repo=?1 AND status IN ('new','in_progress')
-                 ORDER BY id DESC LIMIT ?2"
+                 AND lesson_type != 'transient_retry' ORDER BY id DESC LIMIT ?2"
             ))
             .map_err(|e| self.err(e))?;
         let rows = st

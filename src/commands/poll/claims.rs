@@ -160,6 +160,7 @@ pub fn dispatch_one(
         Ok(id) => id,
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
+    crate::crash::point("poll:claimed");
     let lessons: Vec<String> = journal
         .for_prompt(&w.repo, cfg.lessons.in_prompt)
         .iter()
@@ -189,6 +190,7 @@ pub fn dispatch_one(
         run_dir: &run_dir,
         turn: 1,
     });
+    crate::crash::point("poll:started");
     let handle = match started {
         Ok(h) => h,
         Err(e) => {
@@ -215,6 +217,7 @@ pub fn dispatch_one(
             ))),
         );
     }
+    crate::crash::point("poll:recorded");
     // Only after a successful start: the in-progress label.
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
         let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
@@ -223,6 +226,7 @@ pub fn dispatch_one(
         );
         return (Some(d), Some(item));
     }
+    crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
         return (Some(d), Some(fail(e.to_string())));
     }

@@ -109,6 +109,25 @@ pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
 }
 
 /// A timeline item for a label added (body "1") or removed (body "").
+/// A title change as Gitea's timeline shows it (`change_title`).
+pub(super) fn rename_event(
+    base: &str,
+    repo: &str,
+    number: u64,
+    id: i64,
+    by: &str,
+    old: &str,
+    new: &str,
+) -> Value {
+    json!({
+        "id": id, "type": "change_title", "body": "", "user": user(by), "created_at": TS, "updated_at": TS,
+        "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{id}"),
+        "issue_url": format!("{base}/{repo}/issues/{number}"),
+        "pull_request_url": "", "ref_action": "", "ref_commit_sha": "", "old_title": old, "new_title": new,
+        "old_ref": "", "new_ref": "", "old_project_id": 0, "project_id": 0, "review_id": 0,
+    })
+}
+
 pub(super) fn label_event(base: &str, repo: &str, number: u64, ev: &LabelEvent) -> Value {
     json!({
         "id": ev.id, "type": "label", "body": if ev.added { "1" } else { "" },
