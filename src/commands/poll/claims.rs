@@ -178,6 +178,8 @@ pub fn dispatch_one(
         } else {
             None
         },
+        answers: &w.answers,
+        answers_left_out: w.answers_left_out,
     });
     let run_dir = ctx.runs_dir().join(run_id.to_string());
     let started = runner.start(&Turn {
@@ -225,6 +227,15 @@ pub fn dispatch_one(
             "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
         );
         return (Some(d), Some(item));
+    }
+    // a re-armed issue is the agent's again, no longer a person's
+    if w.issue.has_label(&cfg.watch.human_label)
+        && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
+    {
+        crate::log::warn(&format!(
+            "{}#{}: could not remove \"{}\": {e}",
+            w.repo, w.issue.number, cfg.watch.human_label
+        ));
     }
     crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {

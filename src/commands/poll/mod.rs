@@ -134,6 +134,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
     let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
     let handled = store.handled_armings()?;
+    let escalated = store.latest_escalations()?;
 
     // 3-5. Per repo, in parallel: list, gate, pick.
     let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
@@ -142,6 +143,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             ctx,
             forge.as_ref(),
             &handled,
+            &escalated,
             repo,
             frozen.contains(repo.as_str()),
             busy.contains(repo.as_str()),
