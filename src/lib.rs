@@ -13,6 +13,7 @@ pub mod forge;
 pub mod lessons;
 pub mod lock;
 pub mod log;
+pub mod metrics;
 pub mod notify;
 pub mod registry;
 pub mod runner;

@@ -65,6 +65,92 @@ pub fn program_exists(command: &[String]) -> bool {
     command.first().is_some_and(|p| on_path(p))
 }
 
+/// What program a runner command really runs, for doctor: through `env
+/// VAR=x prog`, and through `sh -c "script"` (the script's first word).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invokes {
+    Program(String),
+    /// The script starts with shell syntax afk cannot resolve (a variable,
+    /// a subshell, a quote): say so plainly instead of guessing.
+    CannotTell(String),
+}
+
+pub fn invoked_program(command: &[String]) -> Option<Invokes> {
+    let mut args = command.iter().map(String::as_str).peekable();
+    let mut prog = args.next()?;
+    if prog == "env" || prog.ends_with("/env") {
+        while let Some(a) = args.peek() {
+            if matches!(
+                *a,
+                "-u" | "--unset" | "-C" | "--chdir" | "-S" | "--split-string"
+            ) {
+                args.next();
+                args.next();
+            } else if a.contains('=') || a.starts_with('-') {
+                args.next();
+            } else {
+                break;
+            }
+        }
+        prog = args.next()?;
+    }
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    if matches!(base, "sh" | "bash" | "dash" | "zsh" | "ksh") {
+        let rest: Vec<&str> = args.collect();
+        // `-c`, or combined short flags that include it (`-lc`, `-ec`)
+        let is_c = |a: &&str| a.starts_with('-') && !a.starts_with("--") && a.contains('c');
+        if let Some(i) = rest.iter().position(is_c)
+            && let Some(script) = rest.get(i + 1)
+        {
+            return Some(first_word(script));
+        }
+    }
+    Some(Invokes::Program(prog.to_string()))
+}
+
+fn first_word(script: &str) -> Invokes {
+    let mut words = script.split_whitespace().peekable();
+    while let Some(w) = words.peek() {
+        // assignments and `exec`/`env` come before the program
+        let assignment = w.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if assignment || matches!(*w, "exec" | "env" | "command" | "nohup") {
+            words.next();
+        } else {
+            break;
+        }
+    }
+    match words.next() {
+        Some(w)
+            if w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) =>
+        {
+            Invokes::Program(w.to_string())
+        }
+        Some(w) => Invokes::CannotTell(w.to_string()),
+        None => Invokes::CannotTell(String::new()),
+    }
+}
+
+/// Doctor's line about the runner command: ok, and what it says.
+pub fn program_check(command: &[String]) -> (bool, String) {
+    match invoked_program(command) {
+        None => (false, "runner.command is empty".into()),
+        Some(Invokes::Program(p)) if on_path(&p) => (true, format!("\"{p}\" found")),
+        Some(Invokes::Program(p)) => (
+            false,
+            format!("\"{p}\" not found on PATH (the program runner.command runs)"),
+        ),
+        Some(Invokes::CannotTell(w)) => (
+            true,
+            format!(
+                "cannot tell which program runner.command's script runs (it starts with \"{w}\"); check it by hand"
+            ),
+        ),
+    }
+}
+
 /// The wrapper the agent runs under. Before the agent starts it records its own
 /// pid and start time in `<run_dir>/agent.pid` (atomically), so a tick that dies
 /// between the fork and writing the run's row leaves a trace the next tick finds;
@@ -441,5 +527,47 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("not found"));
         let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    #[test]
+    fn doctor_looks_through_sh_c_and_env_to_the_real_program() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = |s: &str| Some(Invokes::Program(s.into()));
+        let cases = [
+            (v(&["claude", "-p"]), p("claude")),
+            (
+                v(&[
+                    "sh",
+                    "-c",
+                    "claude -p --output-format json < \"$AFK_PROMPT_FILE\"",
+                ]),
+                p("claude"),
+            ),
+            (v(&["/bin/bash", "-lc", "x"]), p("x")),
+            (
+                v(&["bash", "-e", "-c", "FOO=1 exec /opt/agent/run --x"]),
+                p("/opt/agent/run"),
+            ),
+            (
+                v(&["env", "A=1", "-u", "B", "sh", "-c", "codex exec"]),
+                p("codex"),
+            ),
+            (
+                v(&["sh", "-c", "$AGENT --go"]),
+                Some(Invokes::CannotTell("$AGENT".into())),
+            ),
+            (
+                v(&["sh", "-c", "(cd x && y)"]),
+                Some(Invokes::CannotTell("(cd".into())),
+            ),
+            (v(&[]), None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(invoked_program(&cmd), want, "{cmd:?}");
+        }
+        let (ok, msg) = program_check(&v(&["sh", "-c", "no-such-agent-afk-test -p"]));
+        assert!(!ok && msg.contains("no-such-agent-afk-test"), "{msg}");
+        let (ok, _) = program_check(&v(&["sh", "-c", "sh -c true"]));
+        assert!(ok);
     }
 }

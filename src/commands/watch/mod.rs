@@ -143,8 +143,31 @@ impl Tick {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    let t = tick(ctx)?;
+    let started = std::time::Instant::now();
+    let t = match tick(ctx) {
+        Ok(t) => t,
+        Err(e) => {
+            // a tick that could not run at all: the heartbeat says so
+            crate::metrics::heartbeat(&ctx.config, false);
+            return Err(e);
+        }
+    };
     emit(ctx.json, &t.report, &t.human);
+    if t.report.enabled && !t.report.stepped_aside {
+        crate::metrics::after_tick(
+            &ctx.config,
+            &ctx.state_path(),
+            ctx.dry_run,
+            &crate::metrics::TickStats {
+                kind: "watch",
+                seconds: started.elapsed().as_secs_f64(),
+                requests: t.report.requests,
+                errors: t.report.errors.len(),
+                dispatches: 0,
+                ok: t.code == 0,
+            },
+        );
+    }
     Ok(t.code)
 }
 
