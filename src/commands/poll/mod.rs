@@ -87,32 +87,20 @@ impl Tick {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    let started = std::time::Instant::now();
-    let t = match tick(ctx) {
-        Ok(t) => t,
-        Err(e) => {
-            // a tick that could not run at all: the heartbeat says so
-            crate::metrics::heartbeat(&ctx.config, false);
-            return Err(e);
-        }
-    };
-    emit(ctx.json, &t.report, &t.human);
-    if t.report.enabled && !t.report.stepped_aside {
-        crate::metrics::after_tick(
-            &ctx.config,
-            &ctx.state_path(),
-            ctx.dry_run,
-            &crate::metrics::TickStats {
-                kind: "poll",
-                seconds: started.elapsed().as_secs_f64(),
-                requests: t.report.requests,
-                errors: t.report.errors.len(),
-                dispatches: t.report.dispatched.len(),
-                ok: t.code == 0,
-            },
-        );
+    tick::run(ctx, "poll", tick)
+}
+
+impl tick::Finished for Tick {
+    fn emit(&self, json: bool) {
+        emit(json, &self.report, &self.human);
     }
-    Ok(t.code)
+    fn code(&self) -> u8 {
+        self.code
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        let r = &self.report;
+        (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), r.dispatched.len()))
+    }
 }
 
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
