@@ -24,6 +24,8 @@ pub(super) struct Issue {
     /// issue numbers in the same repo this one depends on
     pub(super) deps: Vec<u64>,
     pub(super) timeline: Vec<LabelEvent>,
+    /// when the body was last edited (an edit leaves no timeline event)
+    pub(super) edited_at: Option<String>,
     /// title changes: (event id, who, old title, new title)
     pub(super) renames: Vec<(i64, String, String, String)>,
     /// for a pull request: its head branch
@@ -154,6 +156,24 @@ impl Forge {
         issue
             .renames
             .push((ev, by.to_string(), old, title.to_string()));
+        Ok(())
+    }
+
+    /// The author edits the body: no timeline event, only `updated_at` moves.
+    pub(super) fn edit_body(
+        &mut self,
+        repo: &str,
+        number: u64,
+        body: &str,
+        at: &str,
+    ) -> Result<(), String> {
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        issue.body = body.to_string();
+        issue.edited_at = Some(at.to_string());
         Ok(())
     }
 

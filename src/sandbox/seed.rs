@@ -149,6 +149,7 @@ impl Forge {
                 head: i.head,
                 head_repo: i.head_repo,
                 renames: vec![],
+                edited_at: None,
                 base: "main".into(),
                 merged: false,
                 merge_sha: None,

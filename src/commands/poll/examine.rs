@@ -292,7 +292,8 @@ impl Lookup<'_> {
         if !facts.trusted {
             return Ok(Some((facts, armed.event_id)));
         }
-        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed);
+        let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
+        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
         if facts.edited_after_arming {
             return Ok(Some((facts, armed.event_id)));
         }

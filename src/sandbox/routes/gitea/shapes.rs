@@ -48,7 +48,8 @@ pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     json!({
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "labels": labels, "user": user(&i.author), "assignee": null, "assignees": null,
-        "milestone": null, "comments": comments, "created_at": TS, "updated_at": TS,
+        "milestone": null, "comments": comments, "created_at": TS,
+        "updated_at": i.edited_at.as_deref().unwrap_or(TS),
         "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
         "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
         "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
