@@ -158,6 +158,11 @@ pub fn program_check(command: &[String]) -> (bool, String) {
 /// the start time; `st` drops the 19 fields after the command name.
 const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
 
+/// Whether a start may have got as far as the fork (the marker written just before it).
+pub fn may_have_spawned(run_dir: &Path) -> bool {
+    run_dir.join("spawning").exists()
+}
+
 /// The agent's own record of its start, if it got that far: (pid, start time).
 pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
     let s = std::fs::read_to_string(run_dir.join("agent.pid")).ok()?;
@@ -236,6 +241,10 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
             Ok(())
         });
     }
+    // Written before the fork: a tick killed from here on may have started an
+    // agent whose own record (agent.pid) is still on its way.
+    crate::store::private_write(&rd.join("spawning"), b"")
+        .context("runner: cannot write the spawn marker")?;
     let child = cmd
         .spawn()
         .with_context(|| format!("runner: cannot start \"{}\"", argv[0]))?;

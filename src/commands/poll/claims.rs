@@ -31,7 +31,7 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let res = match crate::runner::command::recorded_start(&run_dir) {
+        let res = match agent_record(&run_dir) {
             Some(h) => store.mark_started(
                 r.id,
                 &run_dir.to_string_lossy(),
@@ -59,6 +59,27 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
         }
     }
     errors
+}
+
+/// The agent's own record of its start. When the dead tick got as far as the
+/// fork, the agent's wrapper writes its record within milliseconds: wait for
+/// it (bounded) rather than call a live agent "never started".
+fn agent_record(run_dir: &std::path::Path) -> Option<crate::runner::command::Handle> {
+    use crate::runner::command::{may_have_spawned, recorded_start};
+    if let Some(h) = recorded_start(run_dir) {
+        return Some(h);
+    }
+    if !may_have_spawned(run_dir) {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        if let Some(h) = recorded_start(run_dir) {
+            return Some(h);
+        }
+    }
+    None
 }
 
 /// For watch: resolve claims only when no poll tick is running (a live poll
