@@ -1,35 +1,84 @@
-//! clap definitions only.
+//! clap definitions only: every command, flag and value with its help text.
+//!
+//! Build the parser with [`command`] (not `Cli::command()`): it also hides the
+//! global flags that mean nothing for a command, so `--help`, the man page and
+//! the shell completions agree.
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::{PossibleValue, TypedValueParser};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::ffi::OsStr;
+use std::marker::PhantomData;
 use std::path::PathBuf;
+
+/// The exit codes of a tick command, as a literal for `concat!`.
+macro_rules! exit_tick {
+    () => {
+        "Exit status:
+  0  the tick ran (also when there was nothing to do, when it is disabled, and
+     when another tick of the same kind held the lock and this one stepped aside)
+  1  the tick failed in whole or in part (the report and stderr say which repo)
+  2  usage or configuration error; nothing was touched\n\n"
+    };
+}
+
+/// The exit codes of a command that is not a tick, as a literal for `concat!`.
+macro_rules! exit_command {
+    () => {
+        "Exit status:
+  0  done
+  1  it failed (one line on stderr says what, where and what to do)
+  2  usage or configuration error; nothing was touched\n\n"
+    };
+}
+
+/// The help heading of the flags every command takes.
+const GLOBAL: &str = "Global options";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "afk",
     version,
     about = "Leave coding agents working while nobody is at the keyboard, safely.",
-    long_about = "afk runs one bounded tick per invocation (from cron, a systemd timer, a \
+    long_about = "Leave coding agents working while nobody is at the keyboard, safely.\n\n\
+                  afk runs one bounded tick per invocation (from cron, a systemd timer, a \
                   Kubernetes CronJob or CI): it reads the forge, the agent runner and one \
-                  SQLite file, does one step of work, and exits."
+                  SQLite file, does one step of work, writes what it did, and exits. \
+                  Reports go to stdout (one JSON document with --json); logs go to stderr.",
+    after_long_help = "\
+Exit status:
+  0    ran (nothing to do, disabled and stepped-aside ticks count as ran)
+  1    the command or tick failed in whole or in part
+  2    usage or configuration error; nothing was touched
+  141  stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils
+
+Environment:
+  AFK_CONFIG  the config file when --config is not given
+  AFK_LOG     json: one JSON object per log line; plain: no timestamps
+              (default: timestamps and levels when stderr is not a terminal)
+
+Examples:
+  afk init                        write a commented starter config (./afk.toml)
+  afk doctor                      check config, state, forge and runner, read-only
+  afk --dry-run poll              decide and report one dispatch tick, change nothing"
 )]
 pub struct Cli {
     /// Config file [default: $AFK_CONFIG, ./afk.toml, ~/.config/afk/config.toml]
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub config: Option<PathBuf>,
     /// The SQLite state file; overrides state_path
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", help_heading = GLOBAL)]
     pub state: Option<PathBuf>,
-    /// Decide and report everything, change nothing
-    #[arg(long, global = true)]
+    /// Decide and report everything, change nothing (no forge write, no agent, no SQLite write)
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub dry_run: bool,
-    /// Print exactly one JSON document on stdout
-    #[arg(long, global = true)]
+    /// Print exactly one JSON document on stdout instead of the human summary
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
-    /// More logging on stderr
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// More logging on stderr: -v each request and decision, -vv more
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub verbose: u8,
-    /// Less logging on stderr
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Less output: -q nothing but warnings and errors on success, -qq errors only
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub quiet: u8,
     #[command(subcommand)]
     pub command: Cmd,
@@ -38,29 +87,181 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// One dispatch tick: ready issues -> coding agents
+    ///
+    /// For every allowlisted repo, list the open issues carrying poll.ready_label,
+    /// keep those a trusted person armed and nothing blocks, pick the
+    /// highest-priority one per repo, and start an agent on it (claim in SQLite,
+    /// start, then add poll.in_progress_label). With poll.enabled = false or the
+    /// stop file present it does no I/O at all and says so.
+    #[command(after_long_help = concat!(
+        exit_tick!(),
+        "Examples:
+  afk --dry-run poll              what would be dispatched, and why the rest is skipped
+  afk -q poll                     from cron: silent on success, errors on stderr
+  afk --json poll | jq .skipped   the skip reasons as JSON"
+    ))]
     Poll,
     /// One lifecycle tick over runs in flight
+    ///
+    /// Follows every run: agent -> pull request -> CI -> merged -> deployed.
+    /// Waits, starts a corrective turn on red CI or a missing PR (at most
+    /// watch.fix_forward_max), escalates to a person (watch.human_label plus one
+    /// comment), succeeds (closes the issue) or abandons. Running it twice in a
+    /// row changes nothing the second time.
+    #[command(after_long_help = concat!(
+        exit_tick!(),
+        "Examples:
+  afk watch                       follow the runs in flight once
+  afk --dry-run -v watch          what each run's next action would be, with requests"
+    ))]
     Watch,
     /// One outcome + canary tick over prompt-template versions (not yet implemented)
+    ///
+    /// Records the outcome of every ended run against its template version and
+    /// decides a live canary (roll back, graduate or keep sampling). Not built in
+    /// this version: it prints an error and exits 2.
+    #[command(after_long_help = concat!(
+        exit_tick!(),
+        "Examples:
+  afk harvest                     one outcome + canary tick"
+    ))]
     Harvest(Pending),
     /// The lessons journal: record | list | update | snapshot
-    #[command(subcommand)]
+    ///
+    /// A machine-readable journal of what went wrong, for people and for the next
+    /// agent, kept in the state file. Ticks record automatic lessons (source
+    /// auto); people record, triage and close them here. With
+    /// lessons.enabled = false every lessons command says so and touches nothing.
+    #[command(subcommand, after_long_help = concat!(
+        exit_command!(),
+        "Examples:
+  afk lessons list --status open
+  afk lessons record --type flaky_test --repo acme/api --root-cause \"a timing test\"
+  afk lessons update 12 --status closed"
+    ))]
     Lessons(LessonsCmd),
     /// One recipe-upgrade tick (not yet implemented)
+    ///
+    /// Looks up newer image tags for the configured recipes, opens one pull
+    /// request per upgrade on the mirror and follows its test runs. Not built in
+    /// this version: it prints an error and exits 2.
+    #[command(after_long_help = concat!(
+        exit_tick!(),
+        "Examples:
+  afk upgrade                     one tick over every configured recipe"
+    ))]
     Upgrade(Pending),
     /// Prompt-template versions: list | add | promote | reject | show
-    #[command(subcommand)]
+    ///
+    /// A template (e.g. implementer) has numbered versions; exactly one is
+    /// current and becomes the preamble of every dispatch prompt.
+    #[command(subcommand, after_long_help = concat!(
+        exit_command!(),
+        "Examples:
+  afk template add implementer --file prompts/implementer.md
+  afk template list
+  afk template show implementer@2"
+    ))]
     Template(TemplateCmd),
     /// What is in flight, frozen repos, recent events
+    ///
+    /// Reads the state file only (never the forge): the runs in flight with their
+    /// state, age, PR and turns, the repos frozen after a degraded deploy, and the
+    /// latest events. --unfreeze lifts a freeze.
+    #[command(after_long_help = concat!(
+        exit_command!(),
+        "Examples:
+  afk status
+  afk status --unfreeze acme/api  let poll dispatch into acme/api again
+  afk --json status | jq .runs"
+    ))]
     Status(StatusArgs),
     /// Read-only checks of config, state, forge, labels and runner
+    ///
+    /// One line per check: the config parses, the state file opens, the stop
+    /// file, the runner's program is found, the forge answers with the token
+    /// (GET /user), the labels exist and permission lookups are allowed in every
+    /// allowlisted repo. Changes nothing.
+    #[command(after_long_help = "\
+Exit status:
+  0  every check passed
+  1  at least one check failed (its line says what to fix)
+  2  the config cannot be read or is invalid
+
+Examples:
+  afk doctor
+  afk --config /etc/afk/afk.toml doctor
+  afk --json doctor | jq '.checks[] | select(.ok | not)'")]
     Doctor,
     /// Write a commented starter config
+    ///
+    /// Writes the starter config to --config (default ./afk.toml). It ships
+    /// disabled: set poll.enabled and poll.allowlist to arm it. With
+    /// --create-labels it instead creates afk's three labels in every
+    /// allowlisted repo of an existing config (idempotent).
+    #[command(after_long_help = "\
+Exit status:
+  0  written (or every label exists)
+  1  a label could not be created
+  2  the file exists (pass --force) or the config is invalid
+
+Examples:
+  afk init
+  afk --config /etc/afk/afk.toml init
+  afk --config /etc/afk/afk.toml init --create-labels")]
     Init(InitArgs),
     /// A throwaway loopback forge for trying afk and for tests
+    ///
+    /// Serves a small Gitea API v1 subset (or, with --dialect github, GitHub's
+    /// REST API at /api/v3), backed by real bare git repositories, on loopback
+    /// only, until killed. Prints AFK_SANDBOX_URL, AFK_SANDBOX_GIT and
+    /// a matching config on stdout. The token is sandbox-token.
+    #[command(after_long_help = "\
+Exit status:
+  serves until killed; 2 when the address is not loopback or the seed is invalid
+
+Examples:
+  afk sandbox
+  afk sandbox --addr 127.0.0.1:3000 --seed seed.json --dir /tmp/afk-sandbox
+  afk sandbox --dialect github     GitHub's shapes, rate limits and ETags")]
     Sandbox(SandboxArgs),
     /// The whole lifecycle against the sandbox, no network, no accounts
+    ///
+    /// Starts a sandbox in-process, seeds repos and issues, and runs poll and
+    /// watch ticks with a scripted agent, printing what each tick did.
+    #[command(after_long_help = "\
+Exit status:
+  0  the demo ran
+  1  a step failed
+
+Examples:
+  afk demo
+  afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
+  afk demo --json | jq '.ticks[0].dispatched'")]
     Demo(DemoArgs),
+    /// Print a shell completion script: bash | zsh | fish
+    ///
+    /// The script completes commands, flags and enumerated values. Install it
+    /// where your shell looks for completions (see the examples).
+    #[command(after_long_help = "\
+Exit status:
+  0  printed
+
+Examples:
+  afk completions bash > ~/.local/share/bash-completion/completions/afk
+  afk completions zsh > ~/.zfunc/_afk       # with fpath+=(~/.zfunc) before compinit
+  afk completions fish > ~/.config/fish/completions/afk.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), or write one page per command with --dir
+    #[command(after_long_help = "\
+Exit status:
+  0  printed or written
+  1  a page could not be written
+
+Examples:
+  afk man | man -l -
+  afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...")]
+    Man(ManArgs),
 }
 
 #[derive(Args, Debug)]
@@ -80,8 +281,14 @@ pub struct Pending {
 #[derive(Subcommand, Debug)]
 pub enum TemplateCmd {
     /// Add a version: the first of a name becomes current, later ones candidates
+    #[command(after_long_help = "\
+Examples:
+  afk template add implementer --file prompts/implementer.md
+  afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
     Add {
+        /// Template name: letters, digits, - _ . (poll uses poll.template, default implementer)
         name: String,
+        /// File holding the template text (the preamble of every prompt)
         #[arg(long, value_name = "F")]
         file: PathBuf,
         /// Make it the live canary (needs harvest.canary)
@@ -89,16 +296,44 @@ pub enum TemplateCmd {
         canary: bool,
     },
     /// Versions with their status
-    List { name: Option<String> },
+    #[command(after_long_help = "\
+Examples:
+  afk template list
+  afk template list implementer")]
+    List {
+        /// Only this template's versions [default: every template]
+        name: Option<String>,
+    },
     /// One version's text (default: the current one)
+    #[command(after_long_help = "\
+Examples:
+  afk template show implementer       the current version's text
+  afk template show implementer@2     version 2")]
     Show {
+        /// Template name, optionally with @VERSION (default: the current version)
         #[arg(value_name = "NAME[@VERSION]")]
         spec: String,
     },
     /// Make a version current by hand; the old current becomes retired
-    Promote { name: String, version: i64 },
+    #[command(after_long_help = "\
+Examples:
+  afk template promote implementer 2")]
+    Promote {
+        /// Template name
+        name: String,
+        /// Version number to make current
+        version: i64,
+    },
     /// Reject a version
-    Reject { name: String, version: i64 },
+    #[command(after_long_help = "\
+Examples:
+  afk template reject implementer 3")]
+    Reject {
+        /// Template name
+        name: String,
+        /// Version number to reject
+        version: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -113,13 +348,13 @@ pub struct InitArgs {
 
 #[derive(Args, Debug)]
 pub struct SandboxArgs {
-    /// Loopback address to listen on
+    /// Loopback address to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: String,
     /// JSON file with users, repos, labels, issues (see README)
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
-    /// Directory for the sandbox's repositories
+    /// Directory for the sandbox's repositories [default: a new temporary directory]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
@@ -127,15 +362,60 @@ pub struct SandboxArgs {
     pub dialect: String,
 }
 
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to print a completion script for
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write afk.1 and one afk-COMMAND.1 per command into DIR instead of printing afk.1
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Shells `afk completions` writes for.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum LessonsCmd {
     /// Record a lesson by hand (source = manual; never deduplicated)
+    #[command(after_long_help = "\
+Examples:
+  afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
+      --root-cause \"a timing test\" --suggestion \"use a fake clock\"
+  afk --json lessons record --type gate_failure --target-domain reliability")]
     Record(LessonRecord),
     /// Lessons, newest first
+    #[command(after_long_help = "\
+Examples:
+  afk lessons list --status open            new or in progress
+  afk lessons list --repo acme/api --limit 20
+  afk --json lessons list --type gate_failure")]
     List(LessonList),
     /// Change a lesson's status or attribution; stamps updated_at
+    #[command(after_long_help = "\
+Exit status:
+  0  updated
+  1  no lesson with that id, or nothing to update; nothing changed
+  2  a value outside the allowed ones
+
+Examples:
+  afk lessons update 12 --status in_progress --attribution repo --target-repo acme/api
+  afk lessons update 12 --status closed --related-item acme/api#9")]
     Update(LessonUpdate),
     /// Totals by type and status, and the open count
+    #[command(after_long_help = "\
+Examples:
+  afk lessons snapshot
+  afk --json lessons snapshot | jq .open")]
     Snapshot,
 }
 
@@ -144,71 +424,394 @@ pub struct LessonRecord {
     /// Lesson type, a slug such as gate_failure or flaky_test
     #[arg(long = "type", value_name = "T")]
     pub lesson_type: String,
+    /// Repository the lesson is about (owner/repo)
     #[arg(long, value_name = "R")]
     pub repo: Option<String>,
-    /// e.g. owner/repo#7
+    /// The issue or PR it came from, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
+    /// Stage where it went wrong, e.g. dispatch, ci, review, deploy
     #[arg(long, value_name = "S")]
     pub stage: Option<String>,
+    /// Who or what was at work: an agent program, a person, afk
     #[arg(long, value_name = "A")]
     pub agent: Option<String>,
+    /// Why it went wrong
     #[arg(long, value_name = "TEXT")]
     pub root_cause: Option<String>,
+    /// What to do next time (shown to the next agent in this repo)
     #[arg(long, value_name = "TEXT")]
     pub suggestion: Option<String>,
+    /// Anything else: logs, links, numbers
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
-    /// platform | repo | both
-    #[arg(long, value_name = "A")]
-    pub attribution: Option<String>,
+    /// Where the fix belongs
+    #[arg(long, value_name = "A", value_parser = Allowed::<Attribution>::new())]
+    pub attribution: Option<Attribution>,
+    /// The repository that should change to fix it (owner/repo)
     #[arg(long, value_name = "R")]
     pub target_repo: Option<String>,
-    /// reliability | quality | speed | cost | security
-    #[arg(long, value_name = "D")]
-    pub target_domain: Option<String>,
+    /// What the lesson is about
+    #[arg(long, value_name = "D", value_parser = Allowed::<TargetDomain>::new())]
+    pub target_domain: Option<TargetDomain>,
 }
 
 #[derive(Args, Debug)]
 pub struct LessonList {
+    /// Only lessons of this type (a slug such as gate_failure)
     #[arg(long = "type", value_name = "T")]
     pub lesson_type: Option<String>,
-    /// new | in_progress | closed
-    #[arg(long, value_name = "S")]
-    pub status: Option<String>,
+    /// Only lessons in this status; open = new or in_progress
+    #[arg(long, value_name = "S", value_parser = Allowed::<StatusFilter>::new())]
+    pub status: Option<StatusFilter>,
+    /// Only lessons about this repository (owner/repo)
     #[arg(long, value_name = "R")]
     pub repo: Option<String>,
+    /// Only lessons of this issue or PR, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
+    /// At most this many, newest first
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub limit: usize,
 }
 
 #[derive(Args, Debug)]
 pub struct LessonUpdate {
+    /// The lesson's id (see `afk lessons list`)
     pub id: i64,
-    /// new | in_progress | closed
-    #[arg(long, value_name = "S")]
-    pub status: Option<String>,
-    /// platform | repo | both
-    #[arg(long, value_name = "A")]
-    pub attribution: Option<String>,
+    /// New status
+    #[arg(long, value_name = "S", value_parser = Allowed::<LessonStatus>::new())]
+    pub status: Option<LessonStatus>,
+    /// Where the fix belongs
+    #[arg(long, value_name = "A", value_parser = Allowed::<Attribution>::new())]
+    pub attribution: Option<Attribution>,
+    /// The repository that should change to fix it (owner/repo)
     #[arg(long, value_name = "R")]
     pub target_repo: Option<String>,
-    /// reliability | quality | speed | cost | security
-    #[arg(long, value_name = "D")]
-    pub target_domain: Option<String>,
+    /// What the lesson is about
+    #[arg(long, value_name = "D", value_parser = Allowed::<TargetDomain>::new())]
+    pub target_domain: Option<TargetDomain>,
+    /// A related issue or PR that tracks the fix, e.g. owner/repo#9
     #[arg(long, value_name = "X")]
     pub related_item: Option<String>,
+    /// Replace the root cause
     #[arg(long, value_name = "TEXT")]
     pub root_cause: Option<String>,
+    /// Replace the suggestion
     #[arg(long, value_name = "TEXT")]
     pub suggestion: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct StatusArgs {
-    /// Lift the freeze a degraded deploy put on REPO
+    /// Lift the freeze a degraded deploy put on REPO (owner/repo)
     #[arg(long, value_name = "REPO")]
     pub unfreeze: Option<String>,
+}
+
+/// A lesson's status (SPEC 6).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LessonStatus {
+    /// Recorded, nobody has looked at it yet
+    New,
+    /// Someone is on it
+    #[value(name = "in_progress")]
+    InProgress,
+    /// Dealt with
+    Closed,
+}
+
+/// The statuses `lessons list --status` accepts: a status, or `open`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Recorded, nobody has looked at it yet
+    New,
+    /// Someone is on it
+    #[value(name = "in_progress")]
+    InProgress,
+    /// Dealt with
+    Closed,
+    /// new or in_progress (what `lessons snapshot` counts as open)
+    Open,
+}
+
+/// Where a lesson's fix belongs.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribution {
+    /// afk, the runner or the agent setup
+    Platform,
+    /// the repository the agent worked in
+    Repo,
+    /// both
+    Both,
+}
+
+/// What a lesson is about.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetDomain {
+    Reliability,
+    Quality,
+    Speed,
+    Cost,
+    Security,
+}
+
+/// The name a value has on the command line and in the state file.
+pub fn value_name<E: ValueEnum>(v: &E) -> String {
+    v.to_possible_value()
+        .map(|p| p.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// A value parser for a `ValueEnum` that lists the values in `--help` and the
+/// completions like clap's own, but words a wrong value the way afk always has:
+/// `--status "done" is not one of new, in_progress, closed` (exit 2).
+#[derive(Clone)]
+pub struct Allowed<E>(PhantomData<fn() -> E>);
+
+impl<E> Allowed<E> {
+    pub fn new() -> Self {
+        Allowed(PhantomData)
+    }
+}
+
+impl<E> Default for Allowed<E> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<E: ValueEnum + Clone + Send + Sync + 'static> TypedValueParser for Allowed<E> {
+    type Value = E;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<E, clap::Error> {
+        let text = value.to_string_lossy();
+        E::from_str(&text, false).map_err(|_| {
+            let flag = arg
+                .and_then(|a| a.get_long())
+                .map(|l| format!("--{l} "))
+                .unwrap_or_default();
+            let allowed: Vec<String> = E::value_variants().iter().map(value_name).collect();
+            clap::Error::raw(
+                clap::error::ErrorKind::InvalidValue,
+                format!("{flag}\"{text}\" is not one of {}\n", allowed.join(", ")),
+            )
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(
+            E::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value()),
+        ))
+    }
+}
+
+/// Global flags that mean nothing for a command, hidden from its help, man
+/// page and completions (still accepted, so scripts that pass them keep working).
+const HIDDEN_GLOBALS: &[(&[&str], &[&str])] = &[
+    (&["sandbox"], &["config", "state", "dry_run", "json"]),
+    (&["demo"], &["config", "state", "dry_run"]),
+    (&["init"], &["state", "json"]),
+    (&["doctor"], &["dry_run"]),
+    (&["lessons", "list"], &["dry_run"]),
+    (&["lessons", "snapshot"], &["dry_run"]),
+    (&["template", "list"], &["dry_run"]),
+    (&["template", "show"], &["dry_run"]),
+    (
+        &["completions"],
+        &["config", "state", "dry_run", "json", "verbose", "quiet"],
+    ),
+    (
+        &["man"],
+        &["config", "state", "dry_run", "json", "verbose", "quiet"],
+    ),
+];
+
+/// The whole command-line interface, with meaningless globals hidden.
+pub fn command() -> clap::Command {
+    let cmd = Cli::command();
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
+    HIDDEN_GLOBALS
+        .iter()
+        .fold(cmd, |c, (path, ids)| hide_in(c, path, ids, &globals))
+}
+
+/// clap copies a global flag into a subcommand only when the subcommand has no
+/// flag of that id: give it a hidden copy (still global, so its value reaches
+/// `Cli` as before). Subcommands keep their order.
+fn hide_in(
+    cmd: clap::Command,
+    path: &[&str],
+    ids: &[&str],
+    globals: &[clap::Arg],
+) -> clap::Command {
+    match path.split_first() {
+        None => ids.iter().fold(cmd, |c, id| {
+            let g = globals
+                .iter()
+                .find(|a| a.get_id() == id)
+                .unwrap_or_else(|| panic!("no global flag {id}"));
+            c.arg(g.clone().hide(true))
+        }),
+        Some((first, rest)) => cmd.mut_subcommands(|sc| {
+            if sc.get_name() == *first {
+                hide_in(sc, rest, ids, globals)
+            } else {
+                sc
+            }
+        }),
+    }
+}
+
+/// Parse `std::env::args`, exiting with clap's message (exit 2) on a usage error.
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names<E: ValueEnum>() -> Vec<String> {
+        E::value_variants().iter().map(value_name).collect()
+    }
+
+    #[test]
+    fn value_enums_spell_what_the_journal_stores() {
+        let cases = [
+            ("status", names::<LessonStatus>(), crate::lessons::STATUSES),
+            (
+                "attribution",
+                names::<Attribution>(),
+                crate::lessons::ATTRIBUTIONS,
+            ),
+            (
+                "target domain",
+                names::<TargetDomain>(),
+                crate::lessons::DOMAINS,
+            ),
+        ];
+        for (what, got, want) in cases {
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    #[test]
+    fn list_status_accepts_open_beside_every_status() {
+        let mut want: Vec<String> = crate::lessons::STATUSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        want.push("open".into());
+        assert_eq!(names::<StatusFilter>(), want);
+    }
+
+    #[test]
+    fn the_interface_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn meaningless_globals_are_hidden_but_still_accepted() {
+        let mut cmd = command();
+        cmd.build();
+        let cases: [(&[&str], &str, bool); 6] = [
+            (&["sandbox"], "dry_run", true),
+            (&["completions"], "json", true),
+            (&["demo"], "json", false),
+            (&["poll"], "dry_run", false),
+            (&["lessons", "list"], "dry_run", true),
+            (&["lessons", "update"], "dry_run", false),
+        ];
+        for (path, id, hidden) in cases {
+            let mut sc = &cmd;
+            for p in path {
+                sc = sc.find_subcommand(p).expect("subcommand exists");
+            }
+            let arg = sc
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .expect("global is there");
+            assert_eq!(arg.is_hide_set(), hidden, "{path:?} {id}");
+        }
+        let cases: [&[&str]; 4] = [
+            &["afk", "sandbox", "--dry-run"],
+            &["afk", "--dry-run", "sandbox"],
+            &["afk", "lessons", "list", "--dry-run"],
+            &["afk", "poll", "--dry-run"],
+        ];
+        for args in cases {
+            let m = command()
+                .try_get_matches_from(args)
+                .expect("a hidden global is still accepted");
+            assert!(Cli::from_arg_matches(&m).unwrap().dry_run, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn every_command_flag_and_argument_explains_itself() {
+        fn walk(c: &clap::Command, at: String, missing: &mut Vec<String>) {
+            if c.get_name() != "afk"
+                && c.get_long_about().is_none()
+                && c.get_after_long_help().is_none()
+            {
+                missing.push(format!("{at}: no long help"));
+            }
+            for a in c.get_arguments() {
+                if a.get_help().is_none()
+                    && !a.is_hide_set()
+                    && a.get_id() != "help"
+                    && a.get_id() != "version"
+                {
+                    missing.push(format!("{at} {}", a.get_id()));
+                }
+            }
+            for sc in c.get_subcommands().filter(|s| s.get_name() != "help") {
+                walk(sc, format!("{at} {}", sc.get_name()), missing);
+            }
+        }
+        let mut missing = vec![];
+        let mut cmd = command();
+        cmd.build();
+        walk(&cmd, "afk".into(), &mut missing);
+        assert!(missing.is_empty(), "undocumented: {missing:#?}");
+    }
+
+    #[test]
+    fn a_wrong_value_names_the_allowed_ones() {
+        let cases = [
+            (
+                vec!["lessons", "update", "1", "--status", "done"],
+                "--status \"done\" is not one of new, in_progress, closed",
+            ),
+            (
+                vec!["lessons", "list", "--status", "shut"],
+                "--status \"shut\" is not one of new, in_progress, closed, open",
+            ),
+            (
+                vec!["lessons", "record", "--type", "x", "--attribution", "me"],
+                "is not one of platform, repo, both",
+            ),
+            (vec!["completions", "tcsh"], "tcsh"),
+        ];
+        for (args, want) in cases {
+            let e = command()
+                .try_get_matches_from(std::iter::once("afk").chain(args.iter().copied()))
+                .expect_err("refused");
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            assert!(e.to_string().contains(want), "{args:?}: {e}");
+        }
+    }
 }

@@ -1,13 +1,14 @@
 //! afk: parse args, load config, run one command, map errors to exit codes
-//! (0 ran, 1 the tick failed in part or whole, 2 usage or configuration).
+//! (0 ran, 1 the tick failed in part or whole, 2 usage or configuration;
+//! killed by SIGPIPE, 141 in a shell, when stdout was closed early).
 
 use afk::{cli, commands, config, log};
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    end_quietly_on_closed_output();
+    let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -17,7 +18,7 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            eprintln!("afk: {}", one_line(&e));
+            log::error(&one_line(&e));
             ExitCode::from(code)
         }
     }
@@ -33,4 +34,30 @@ fn one_line(e: &anyhow::Error) -> String {
         }
     }
     parts.join(": ")
+}
+
+/// A closed stdout (`afk poll | head -1`) makes `println!` panic: Rust ignores
+/// SIGPIPE, so the write fails with EPIPE. End quietly instead, dying of
+/// SIGPIPE as cargo and coreutils do (141 in a shell), never exit 101.
+///
+/// SIGPIPE stays ignored while the tick works: cargo resets it to the default
+/// at start, but afk's HTTPS goes through rustls, which writes with `writev`,
+/// and a forge dropping a pooled connection would then kill a tick midway
+/// instead of being an error the tick reports.
+fn end_quietly_on_closed_output() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info.payload_as_str().unwrap_or("");
+        let epipe = format!("(os error {})", libc::EPIPE);
+        if msg.starts_with("failed printing to std") && msg.contains(&epipe) {
+            // SAFETY: restoring a default disposition and raising a signal are
+            // async-signal-safe; nothing runs after the process ends.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                libc::raise(libc::SIGPIPE);
+            }
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -281,3 +281,231 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
     assert_eq!(doc["ticks"][3]["actions"][0]["action"], "succeed");
     assert_eq!(doc["ticks"][0]["dispatched"][0]["issue"], 1);
 }
+
+/// Run afk with its stdout a pipe whose reader is already gone.
+fn with_closed_stdout(afk: &Afk, args: &[&str]) -> std::process::Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    std::process::Command::new(afk_bin())
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .arg("--config")
+        .arg(&afk.config)
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_ends_afk_quietly_never_with_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n[poll]\nenabled = false\n");
+    for args in [
+        vec!["poll"],
+        vec!["--json", "poll"],
+        vec!["lessons", "list"],
+        vec!["completions", "bash"],
+        vec!["man"],
+    ] {
+        let out = with_closed_stdout(&afk, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+        // like cargo and coreutils: killed by SIGPIPE (141 in a shell), or done
+        assert!(
+            out.status.signal() == Some(libc::SIGPIPE) || out.status.code() == Some(0),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}
+
+#[test]
+fn lessons_list_status_open_means_new_or_in_progress() {
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n");
+    let mut ids = vec![];
+    for _ in 0..3 {
+        let (code, r, err) = afk.json(&["lessons", "record", "--type", "flaky_test"]);
+        assert_eq!(code, 0, "{err}");
+        ids.push(r["id"].as_i64().unwrap());
+    }
+    for (id, status) in [(ids[1], "in_progress"), (ids[2], "closed")] {
+        let (code, _, err) = afk.json(&["lessons", "update", &id.to_string(), "--status", status]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let listed = |status: &str| -> Vec<i64> {
+        let (code, r, err) = afk.json(&["lessons", "list", "--status", status]);
+        assert_eq!(code, 0, "{status}: {err}");
+        r["lessons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_i64().unwrap())
+            .collect()
+    };
+    let cases = [
+        ("open", vec![ids[1], ids[0]]),
+        ("new", vec![ids[0]]),
+        ("in_progress", vec![ids[1]]),
+        ("closed", vec![ids[2]]),
+    ];
+    for (status, want) in cases {
+        assert_eq!(listed(status), want, "--status {status}");
+    }
+    // open is a filter, not a status a lesson can be given
+    let (code, _, err) = afk.json(&["lessons", "update", &ids[0].to_string(), "--status", "open"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("\"open\" is not one of new, in_progress, closed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cases = [
+        (
+            vec!["completions", "bash"],
+            vec!["_afk()", "in_progress", "--target-domain"],
+        ),
+        (
+            vec!["completions", "zsh"],
+            vec!["#compdef afk", "in_progress"],
+        ),
+        (
+            vec!["completions", "fish"],
+            vec!["complete -c afk", "in_progress"],
+        ),
+        (vec!["man"], vec![".TH afk 1", ".SH NAME", "Exit status"]),
+    ];
+    for (args, wanted) in cases {
+        let text = run(&args);
+        for w in wanted {
+            assert!(text.contains(w), "{args:?} lacks {w}");
+        }
+    }
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let dir = Scratch::new();
+    let listed = run(&["man", "--dir", dir.path("man1").to_str().unwrap()]);
+    for page in [
+        "afk.1",
+        "afk-poll.1",
+        "afk-lessons-list.1",
+        "afk-completions.1",
+    ] {
+        assert!(dir.path("man1").join(page).is_file(), "{page}");
+        assert!(listed.contains(page), "{page}");
+    }
+}
+
+#[test]
+fn help_shows_each_command_only_the_flags_that_mean_something_there() {
+    let help = |args: &[&str]| {
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cases = [
+        (
+            vec!["poll", "--help"],
+            vec!["--dry-run", "Exit status", "Examples"],
+            vec![],
+        ),
+        (
+            vec!["sandbox", "--help"],
+            vec!["--addr", "Examples"],
+            vec!["--dry-run", "--json", "--state"],
+        ),
+        (
+            vec!["completions", "--help"],
+            vec!["bash", "zsh", "fish"],
+            vec!["--dry-run", "--verbose"],
+        ),
+        (
+            vec!["lessons", "list", "--help"],
+            vec!["in_progress", "open"],
+            vec!["--dry-run"],
+        ),
+        (
+            vec!["lessons", "update", "--help"],
+            vec!["--dry-run", "reliability"],
+            vec![],
+        ),
+    ];
+    for (args, shown, hidden) in cases {
+        let text = help(&args);
+        for s in shown {
+            assert!(text.contains(s), "{args:?} lacks {s}:\n{text}");
+        }
+        for h in hidden {
+            assert!(!text.contains(h), "{args:?} shows {h}:\n{text}");
+        }
+    }
+    // hidden is not refused: scripts that pass a global everywhere keep working
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--dry-run", "completions", "fish"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn errors_reach_stderr_as_one_stamped_line_also_with_json() {
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n");
+    let (code, _, err) = afk.json(&["lessons", "update", "999", "--status", "closed"]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    // stderr is a pipe here, not a terminal: timestamp and level first
+    let (ts, rest) = lines[0].split_once(' ').unwrap();
+    assert!(
+        ts.len() == 24 && ts.ends_with('Z') && ts.as_bytes()[10] == b'T',
+        "{ts}"
+    );
+    assert!(
+        rest.starts_with("ERROR afk: lessons: no lesson with id 999"),
+        "{rest}"
+    );
+    // AFK_LOG=json: one object per line; AFK_LOG=plain: the terminal's form
+    let out = afk
+        .cmd()
+        .env("AFK_LOG", "json")
+        .args(["lessons", "update", "999", "--status", "closed"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stderr).expect("one JSON object");
+    assert_eq!(v["level"], "error");
+    assert!(
+        v["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("lessons: no lesson with id 999")
+    );
+    let out = afk
+        .cmd()
+        .env("AFK_LOG", "plain")
+        .args(["lessons", "update", "999", "--status", "closed"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("afk: lessons: no lesson with id 999"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -64,19 +64,8 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         );
     }
     if c.runner.kind == crate::config::RunnerKind::Command {
-        let ok = runner::program_exists(&c.runner.command);
-        add(
-            "runner",
-            ok,
-            if ok {
-                format!("\"{}\" found", c.runner.command[0])
-            } else {
-                format!(
-                    "\"{}\" not found on PATH (runner.command)",
-                    c.runner.command.first().map(String::as_str).unwrap_or("")
-                )
-            },
-        );
+        let (ok, detail) = runner::program_check(&c.runner.command);
+        add("runner", ok, detail);
     }
     match crate::forge::from_config(&ctx.config) {
         Err(e) => add("forge", false, e.to_string()),

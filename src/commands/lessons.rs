@@ -1,8 +1,8 @@
 //! `afk lessons record | list | update | snapshot`.
 
 use super::{Ctx, UsageError, emit, table};
-use crate::cli::LessonsCmd;
-use crate::lessons::{ATTRIBUTIONS, DOMAINS, STATUSES, check_enum, check_type};
+use crate::cli::{LessonsCmd, value_name};
+use crate::lessons::check_type;
 use crate::store::Store;
 use crate::store::lessons::{Filter, NewLesson, Update};
 use anyhow::{Result, bail};
@@ -12,11 +12,9 @@ fn usage(r: Result<(), String>) -> Result<()> {
     r.map_err(|m| anyhow::Error::new(UsageError(m)))
 }
 
-fn check_opt(flag: &str, v: &Option<String>, allowed: &[&str]) -> Result<()> {
-    match v {
-        Some(v) => usage(check_enum(flag, v, allowed)),
-        None => Ok(()),
-    }
+/// An enumerated flag's value as the journal stores it (clap has checked it).
+fn name<E: clap::ValueEnum>(v: &Option<E>) -> Option<String> {
+    v.as_ref().map(value_name)
 }
 
 pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
@@ -32,8 +30,6 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
     match cmd {
         LessonsCmd::Record(a) => {
             usage(check_type(&a.lesson_type))?;
-            check_opt("attribution", &a.attribution, ATTRIBUTIONS)?;
-            check_opt("target-domain", &a.target_domain, DOMAINS)?;
             let l = NewLesson {
                 lesson_type: a.lesson_type.clone(),
                 source: "manual".into(),
@@ -45,9 +41,9 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
                 root_cause: a.root_cause.clone(),
                 suggestion: a.suggestion.clone(),
                 detail: a.detail.clone(),
-                attribution: a.attribution.clone(),
+                attribution: name(&a.attribution),
                 target_repo: a.target_repo.clone(),
-                target_domain: a.target_domain.clone(),
+                target_domain: name(&a.target_domain),
             };
             if ctx.dry_run {
                 emit(
@@ -68,11 +64,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             );
         }
         LessonsCmd::List(a) => {
-            check_opt("status", &a.status, STATUSES)?;
             let s = Store::open_reading(&ctx.state_path())?;
             let lessons = s.lessons(&Filter {
                 lesson_type: a.lesson_type.clone(),
-                status: a.status.clone(),
+                // "open" is new or in_progress; the store's filter knows it
+                status: name(&a.status),
                 repo: a.repo.clone(),
                 work_item: a.work_item.clone(),
                 limit: a.limit,
@@ -120,14 +116,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             );
         }
         LessonsCmd::Update(a) => {
-            check_opt("status", &a.status, STATUSES)?;
-            check_opt("attribution", &a.attribution, ATTRIBUTIONS)?;
-            check_opt("target-domain", &a.target_domain, DOMAINS)?;
             let u = Update {
-                status: a.status.clone(),
-                attribution: a.attribution.clone(),
+                status: name(&a.status),
+                attribution: name(&a.attribution),
                 target_repo: a.target_repo.clone(),
-                target_domain: a.target_domain.clone(),
+                target_domain: name(&a.target_domain),
                 related_item: a.related_item.clone(),
                 root_cause: a.root_cause.clone(),
                 suggestion: a.suggestion.clone(),

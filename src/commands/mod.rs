@@ -1,5 +1,6 @@
 //! One file per subcommand; each only wires the core to the adapters.
 
+pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod init;
@@ -76,6 +77,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
         Cmd::Demo(a) => demo::run(cli.json, &a.forge),
+        Cmd::Completions(a) => completions::run(a),
+        Cmd::Man(a) => completions::man(a),
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest(_) => not_yet("harvest"),
         Cmd::Upgrade(_) => not_yet("upgrade"),

@@ -7,7 +7,12 @@ use anyhow::{Context, Result, bail};
 use serde_json::json;
 
 pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
-    let mut store = Store::open(&ctx.state_path())?;
+    // a dry run creates nothing: it reads the file if there is one
+    let mut store = if ctx.dry_run {
+        Store::open_for_read(&ctx.state_path())?
+    } else {
+        Store::open(&ctx.state_path())?
+    };
     match cmd {
         TemplateCmd::Add { name, file, canary } => {
             check_name(name)?;

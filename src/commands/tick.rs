@@ -52,6 +52,49 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     Ok(Opening::Open { store, _lock: lock })
 }
 
+/// What `run` needs of a finished tick to print it and record it.
+pub trait Finished {
+    fn emit(&self, json: bool);
+    fn code(&self) -> u8;
+    /// (requests, errors, dispatches) when the tick ran; None when it was
+    /// disabled, stopped or stepped aside (then nothing is recorded).
+    fn ran(&self) -> Option<(usize, usize, usize)>;
+}
+
+/// Run a tick: print it, then (when it ran) write the metrics file and ping
+/// the heartbeat; a tick that could not run at all pings the heartbeat's /fail.
+pub fn run<T: Finished>(
+    ctx: &Ctx,
+    kind: &'static str,
+    tick: impl FnOnce(&Ctx) -> Result<T>,
+) -> Result<u8> {
+    let started = std::time::Instant::now();
+    let t = match tick(ctx) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::metrics::heartbeat(&ctx.config, false);
+            return Err(e);
+        }
+    };
+    t.emit(ctx.json);
+    if let Some((requests, errors, dispatches)) = t.ran() {
+        crate::metrics::after_tick(
+            &ctx.config,
+            &ctx.state_path(),
+            ctx.dry_run,
+            &crate::metrics::TickStats {
+                kind,
+                seconds: started.elapsed().as_secs_f64(),
+                requests,
+                errors,
+                dispatches,
+                ok: t.code() == 0,
+            },
+        );
+    }
+    Ok(t.code())
+}
+
 /// The line another tick's lock earns on stderr.
 pub fn stepping_aside(kind: &str) {
     eprintln!("afk: another {kind} tick holds the lock; stepping aside");

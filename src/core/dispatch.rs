@@ -249,17 +249,36 @@ pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arm
         })
 }
 
-/// A title change recorded after the arming (timeline order): what the
-/// trusted person armed is not what would reach the agent. Body edits leave
-/// no timeline event on either forge; see the README.
-pub fn edited_after_arming(events: &[crate::forge::TimelineEvent], armed: &Arming) -> bool {
+/// Whether the issue changed after it was armed, so what the trusted person
+/// armed is not what would reach the agent: a title change recorded after the
+/// arming (timeline order), or an `updated_at` later than every timeline
+/// event by more than `SLACK` — a change the timeline does not record, which
+/// on both forges is a body edit. Comment edits may also move `updated_at`:
+/// then the issue waits for a re-arm too (the safe side). See the README.
+pub fn edited_after_arming(
+    events: &[crate::forge::TimelineEvent],
+    armed: &Arming,
+    issue_updated_at: Option<time::OffsetDateTime>,
+) -> bool {
     use crate::forge::EventKind;
+    const SLACK: time::Duration = time::Duration::seconds(2);
     let Some(pos) = events.iter().position(|e| e.id == armed.event_id) else {
         return false;
     };
-    events[pos + 1..]
+    if events[pos + 1..]
         .iter()
         .any(|e| e.kind == EventKind::Renamed)
+    {
+        return true;
+    }
+    let latest = events
+        .iter()
+        .filter_map(|e| e.created_at.as_deref())
+        .filter_map(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .max();
+    matches!((issue_updated_at, latest), (Some(u), Some(l)) if u > l + SLACK)
 }
 
 /// Whether the person who armed an issue may: named, by permission, or not.
@@ -561,7 +580,30 @@ mod tests {
             ),
         ];
         for (i, (evs, want)) in cases.into_iter().enumerate() {
-            assert_eq!(edited_after_arming(&evs, &armed), want, "case {i}");
+            assert_eq!(edited_after_arming(&evs, &armed, None), want, "case {i}");
+        }
+        // a body edit leaves no event, only a later updated_at
+        let at = |t: &str| {
+            Some(
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .unwrap(),
+            )
+        };
+        let mut armed_ev = tev(5, LabelAdded, Some("ready"), "alice");
+        armed_ev.created_at = Some("2026-01-01T12:00:00+02:00".into());
+        let evs = vec![armed_ev];
+        let cases = [
+            (at("2026-01-01T10:00:01Z"), false), // the arming itself (same instant, other zone)
+            (at("2026-01-01T10:00:02Z"), false), // within the slack
+            (at("2026-01-01T10:05:00Z"), true),  // edited five minutes later
+            (None, false),
+        ];
+        for (updated, want) in cases {
+            assert_eq!(
+                edited_after_arming(&evs, &armed, updated),
+                want,
+                "{updated:?}"
+            );
         }
         let mut f = ok_facts();
         f.edited_after_arming = true;

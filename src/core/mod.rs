@@ -1,5 +1,6 @@
 //! Pure decisions: no I/O, no clock, no randomness. Time and draws come in as arguments.
 
+pub mod answers;
 pub mod canary;
 pub mod checklist;
 pub mod ci;

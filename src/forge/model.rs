@@ -41,6 +41,9 @@ pub struct Issue {
     pub pull_request: Option<serde_json::Value>,
     #[serde(default)]
     pub repository: Option<RepoMeta>,
+    /// When anything about the issue last changed (RFC 3339).
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl Issue {

@@ -65,12 +65,103 @@ pub fn program_exists(command: &[String]) -> bool {
     command.first().is_some_and(|p| on_path(p))
 }
 
+/// What program a runner command really runs, for doctor: through `env
+/// VAR=x prog`, and through `sh -c "script"` (the script's first word).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invokes {
+    Program(String),
+    /// The script starts with shell syntax afk cannot resolve (a variable,
+    /// a subshell, a quote): say so plainly instead of guessing.
+    CannotTell(String),
+}
+
+pub fn invoked_program(command: &[String]) -> Option<Invokes> {
+    let mut args = command.iter().map(String::as_str).peekable();
+    let mut prog = args.next()?;
+    if prog == "env" || prog.ends_with("/env") {
+        while let Some(a) = args.peek() {
+            if matches!(
+                *a,
+                "-u" | "--unset" | "-C" | "--chdir" | "-S" | "--split-string"
+            ) {
+                args.next();
+                args.next();
+            } else if a.contains('=') || a.starts_with('-') {
+                args.next();
+            } else {
+                break;
+            }
+        }
+        prog = args.next()?;
+    }
+    let base = prog.rsplit('/').next().unwrap_or(prog);
+    if matches!(base, "sh" | "bash" | "dash" | "zsh" | "ksh") {
+        let rest: Vec<&str> = args.collect();
+        // `-c`, or combined short flags that include it (`-lc`, `-ec`)
+        let is_c = |a: &&str| a.starts_with('-') && !a.starts_with("--") && a.contains('c');
+        if let Some(i) = rest.iter().position(is_c)
+            && let Some(script) = rest.get(i + 1)
+        {
+            return Some(first_word(script));
+        }
+    }
+    Some(Invokes::Program(prog.to_string()))
+}
+
+fn first_word(script: &str) -> Invokes {
+    let mut words = script.split_whitespace().peekable();
+    while let Some(w) = words.peek() {
+        // assignments and `exec`/`env` come before the program
+        let assignment = w.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if assignment || matches!(*w, "exec" | "env" | "command" | "nohup") {
+            words.next();
+        } else {
+            break;
+        }
+    }
+    match words.next() {
+        Some(w)
+            if w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) =>
+        {
+            Invokes::Program(w.to_string())
+        }
+        Some(w) => Invokes::CannotTell(w.to_string()),
+        None => Invokes::CannotTell(String::new()),
+    }
+}
+
+/// Doctor's line about the runner command: ok, and what it says.
+pub fn program_check(command: &[String]) -> (bool, String) {
+    match invoked_program(command) {
+        None => (false, "runner.command is empty".into()),
+        Some(Invokes::Program(p)) if on_path(&p) => (true, format!("\"{p}\" found")),
+        Some(Invokes::Program(p)) => (
+            false,
+            format!("\"{p}\" not found on PATH (the program runner.command runs)"),
+        ),
+        Some(Invokes::CannotTell(w)) => (
+            true,
+            format!(
+                "cannot tell which program runner.command's script runs (it starts with \"{w}\"); check it by hand"
+            ),
+        ),
+    }
+}
+
 /// The wrapper the agent runs under. Before the agent starts it records its own
 /// pid and start time in `<run_dir>/agent.pid` (atomically), so a tick that dies
 /// between the fork and writing the run's row leaves a trace the next tick finds;
 /// after the agent exits it writes the exit status. Field 22 of /proc/$$/stat is
 /// the start time; `st` drops the 19 fields after the command name.
 const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
+
+/// Whether a start may have got as far as the fork (the marker written just before it).
+pub fn may_have_spawned(run_dir: &Path) -> bool {
+    run_dir.join("spawning").exists()
+}
 
 /// The agent's own record of its start, if it got that far: (pid, start time).
 pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
@@ -83,14 +174,16 @@ pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
 
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
-    std::fs::create_dir_all(rd)
+    // run files hold private issue text: 0700 folders, 0600 files
+    crate::store::private_dir(rd)
         .with_context(|| format!("runner: cannot create {}", rd.display()))?;
     let prompt_file = rd.join(format!("prompt-{}.md", spec.turn));
-    std::fs::write(&prompt_file, spec.prompt)
+    crate::store::private_write(&prompt_file, spec.prompt.as_bytes())
         .with_context(|| format!("runner: cannot write {}", prompt_file.display()))?;
     let progress = rd.join("progress.jsonl");
     if !progress.exists() {
-        std::fs::write(&progress, "").context("runner: cannot create the progress file")?;
+        crate::store::private_write(&progress, b"")
+            .context("runner: cannot create the progress file")?;
     }
     let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
     let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
@@ -106,11 +199,15 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let exit_status = rd.join("exit_status");
     let _ = std::fs::remove_file(&exit_status);
     let _ = std::fs::remove_file(rd.join("agent.pid"));
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(rd.join("agent.log"))
-        .context("runner: cannot open agent.log")?;
+    let log = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(rd.join("agent.log"))
+    }
+    .context("runner: cannot open agent.log")?;
     let stdin = std::fs::File::open(&prompt_file)?;
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
@@ -144,6 +241,10 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
             Ok(())
         });
     }
+    // Written before the fork: a tick killed from here on may have started an
+    // agent whose own record (agent.pid) is still on its way.
+    crate::store::private_write(&rd.join("spawning"), b"")
+        .context("runner: cannot write the spawn marker")?;
     let child = cmd
         .spawn()
         .with_context(|| format!("runner: cannot start \"{}\"", argv[0]))?;
@@ -435,5 +536,47 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("not found"));
         let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    #[test]
+    fn doctor_looks_through_sh_c_and_env_to_the_real_program() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let p = |s: &str| Some(Invokes::Program(s.into()));
+        let cases = [
+            (v(&["claude", "-p"]), p("claude")),
+            (
+                v(&[
+                    "sh",
+                    "-c",
+                    "claude -p --output-format json < \"$AFK_PROMPT_FILE\"",
+                ]),
+                p("claude"),
+            ),
+            (v(&["/bin/bash", "-lc", "x"]), p("x")),
+            (
+                v(&["bash", "-e", "-c", "FOO=1 exec /opt/agent/run --x"]),
+                p("/opt/agent/run"),
+            ),
+            (
+                v(&["env", "A=1", "-u", "B", "sh", "-c", "codex exec"]),
+                p("codex"),
+            ),
+            (
+                v(&["sh", "-c", "$AGENT --go"]),
+                Some(Invokes::CannotTell("$AGENT".into())),
+            ),
+            (
+                v(&["sh", "-c", "(cd x && y)"]),
+                Some(Invokes::CannotTell("(cd".into())),
+            ),
+            (v(&[]), None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(invoked_program(&cmd), want, "{cmd:?}");
+        }
+        let (ok, msg) = program_check(&v(&["sh", "-c", "no-such-agent-afk-test -p"]));
+        assert!(!ok && msg.contains("no-such-agent-afk-test"), "{msg}");
+        let (ok, _) = program_check(&v(&["sh", "-c", "sh -c true"]));
+        assert!(ok);
     }
 }

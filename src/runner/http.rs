@@ -97,8 +97,11 @@ impl HttpRunner {
 impl super::Runner for HttpRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
         // keep the prompt with the run, as the command runner does
-        let _ = std::fs::create_dir_all(t.run_dir).and_then(|_| {
-            std::fs::write(t.run_dir.join(format!("prompt-{}.md", t.turn)), t.prompt)
+        let _ = crate::store::private_dir(t.run_dir).and_then(|_| {
+            crate::store::private_write(
+                &t.run_dir.join(format!("prompt-{}.md", t.turn)),
+                t.prompt.as_bytes(),
+            )
         });
         let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
         Ok(super::RunnerHandle::Thread { id })
@@ -111,7 +114,10 @@ impl super::Runner for HttpRunner {
     ) -> Result<super::RunnerHandle> {
         match handle {
             Some(super::RunnerHandle::Thread { id }) => {
-                let _ = std::fs::write(t.run_dir.join(format!("prompt-{}.md", t.turn)), t.prompt);
+                let _ = crate::store::private_write(
+                    &t.run_dir.join(format!("prompt-{}.md", t.turn)),
+                    t.prompt.as_bytes(),
+                );
                 self.message(id, t.prompt)?;
                 Ok(super::RunnerHandle::Thread { id: id.clone() })
             }

@@ -18,6 +18,39 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/label") => label(f, &body),
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
+        ("POST", "/rename") => {
+            let (repo, n) = (
+                body["repo"].as_str().unwrap_or(""),
+                body["issue"].as_u64().unwrap_or(0),
+            );
+            let by = body["by"].as_str().unwrap_or("mallory");
+            match f.rename(repo, n, body["title"].as_str().unwrap_or(""), by) {
+                Ok(()) => ok(),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("POST", "/edit") => {
+            let (repo, n) = (
+                body["repo"].as_str().unwrap_or(""),
+                body["issue"].as_u64().unwrap_or(0),
+            );
+            let at = body["at"].as_str().unwrap_or("2026-01-01T13:00:00+02:00");
+            match f.edit_body(repo, n, body["body"].as_str().unwrap_or(""), at) {
+                Ok(()) => ok(),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("POST", "/comment") => {
+            let (repo, n) = (
+                body["repo"].as_str().unwrap_or(""),
+                body["issue"].as_u64().unwrap_or(0),
+            );
+            let by = body["by"].as_str().unwrap_or("mallory");
+            match f.comment_as(repo, n, body["body"].as_str().unwrap_or(""), by) {
+                Ok(id) => Reply::json(201, &serde_json::json!({"id": id})),
+                Err(e) => err(400, &e),
+            }
+        }
         ("POST", "/status") => status(f, &body),
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         ("POST", "/hooks_fail") => {
@@ -39,7 +72,6 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         ("GET", "/state") => state(f),
         ("POST", "/check_run") => check_run(f, &body),
-        ("POST", "/rename") => rename(f, &body),
         ("GET", "/rate_limit") => rate_limit(f),
         ("POST", "/rate_limit") => set_rate_limit(f, &body),
         ("POST", "/scopes") => {
@@ -88,18 +120,6 @@ fn check_run(f: &mut Forge, body: &Value) -> Reply {
     };
     match f.push_check_run(repo, &sha, body) {
         Ok(id) => Reply::json(200, &json!({"sha": sha, "id": id})),
-        Err(e) => err(400, &e),
-    }
-}
-
-/// A person renames an issue: `{repo, issue, title, by = alice}` (a timeline event).
-fn rename(f: &mut Forge, body: &Value) -> Reply {
-    let repo = body["repo"].as_str().unwrap_or("");
-    let issue = body["issue"].as_u64().unwrap_or(0);
-    let title = body["title"].as_str().unwrap_or("");
-    let by = body["by"].as_str().unwrap_or("alice");
-    match f.rename(repo, issue, title, by) {
-        Ok(()) => ok(),
         Err(e) => err(400, &e),
     }
 }

@@ -24,6 +24,10 @@ pub(super) struct Issue {
     /// issue numbers in the same repo this one depends on
     pub(super) deps: Vec<u64>,
     pub(super) timeline: Vec<LabelEvent>,
+    /// when the body was last edited (an edit leaves no timeline event)
+    pub(super) edited_at: Option<String>,
+    /// title changes: (event id, who, old title, new title)
+    pub(super) renames: Vec<(i64, String, String, String)>,
     /// for a pull request: its head branch
     pub(super) head: Option<String>,
     /// for a pull request from a fork: the fork's full name
@@ -137,6 +141,74 @@ impl Forge {
     }
 
     /// Add or remove a label as `by`, with its timeline event.
+    /// A person renames an issue: the title changes and the timeline says so.
+    pub(super) fn rename(
+        &mut self,
+        repo: &str,
+        number: u64,
+        title: &str,
+        by: &str,
+    ) -> Result<(), String> {
+        let ev = self.id();
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        let old = std::mem::replace(&mut issue.title, title.to_string());
+        issue
+            .renames
+            .push((ev, by.to_string(), old, title.to_string()));
+        Ok(())
+    }
+
+    /// The author edits the body: no timeline event, only `updated_at` moves.
+    pub(super) fn edit_body(
+        &mut self,
+        repo: &str,
+        number: u64,
+        body: &str,
+        at: &str,
+    ) -> Result<(), String> {
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
+        let issue = r
+            .issues
+            .get_mut(&number)
+            .ok_or(format!("no issue {repo}#{number}"))?;
+        issue.body = body.to_string();
+        issue.edited_at = Some(at.to_string());
+        Ok(())
+    }
+
+    /// Someone (not afk's account) comments on an issue.
+    pub(super) fn comment_as(
+        &mut self,
+        repo: &str,
+        number: u64,
+        body: &str,
+        by: &str,
+    ) -> Result<i64, String> {
+        if !self
+            .repos
+            .get(repo)
+            .is_some_and(|r| r.issues.contains_key(&number))
+        {
+            return Err(format!("no issue {repo}#{number}"));
+        }
+        let id = self.id();
+        self.comments.insert(
+            id,
+            Comment {
+                id,
+                repo: repo.to_string(),
+                issue: number,
+                body: body.to_string(),
+                user: by.to_string(),
+            },
+        );
+        Ok(id)
+    }
+
     pub(super) fn label(
         &mut self,
         repo: &str,
@@ -277,14 +349,6 @@ pub(super) struct CheckRun {
     pub(super) details_url: String,
 }
 
-/// A title change, as GitHub's timeline shows it (`renamed`).
-pub(super) struct Rename {
-    pub(super) id: i64,
-    pub(super) from: String,
-    pub(super) to: String,
-    pub(super) by: String,
-}
-
 /// GitHub's primary rate limit for afk's token, as the sandbox counts it:
 /// every API answer but a 304 (and `GET /rate_limit`) uses one.
 pub(super) struct RateLimit {
@@ -301,8 +365,6 @@ pub(super) struct RateLimit {
 pub(super) struct GithubSide {
     /// check runs by (repo, sha), oldest first
     pub(super) check_runs: BTreeMap<(String, String), Vec<CheckRun>>,
-    /// title changes by (repo, issue)
-    pub(super) renames: BTreeMap<(String, u64), Vec<Rename>>,
     /// why a closed issue was closed, when someone said (`state_reason`)
     pub(super) state_reasons: BTreeMap<(String, u64), String>,
     pub(super) rate: RateLimit,
@@ -318,7 +380,6 @@ impl Default for GithubSide {
             .unwrap_or(0);
         GithubSide {
             check_runs: BTreeMap::new(),
-            renames: BTreeMap::new(),
             state_reasons: BTreeMap::new(),
             rate: RateLimit {
                 limit: 5000,
@@ -388,37 +449,6 @@ impl Forge {
                 details_url: text("details_url").unwrap_or_default(),
             });
         Ok(id)
-    }
-
-    /// Change an issue's title as `by`, with its timeline event.
-    pub(super) fn rename(
-        &mut self,
-        repo: &str,
-        number: u64,
-        title: &str,
-        by: &str,
-    ) -> Result<(), String> {
-        let id = self.id();
-        let issue = self
-            .repos
-            .get_mut(repo)
-            .and_then(|r| r.issues.get_mut(&number))
-            .ok_or(format!("no issue {repo}#{number}"))?;
-        if issue.title == title {
-            return Ok(());
-        }
-        let from = std::mem::replace(&mut issue.title, title.to_string());
-        self.gh
-            .renames
-            .entry((repo.to_string(), number))
-            .or_default()
-            .push(Rename {
-                id,
-                from,
-                to: title.to_string(),
-                by: by.to_string(),
-            });
-        Ok(())
     }
 }
 

@@ -148,6 +148,8 @@ impl Forge {
                 timeline: vec![],
                 head: i.head,
                 head_repo: i.head_repo,
+                renames: vec![],
+                edited_at: None,
                 base: "main".into(),
                 merged: false,
                 merge_sha: None,

@@ -185,12 +185,14 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// Newest first, filtered, at most `limit`.
+    /// Newest first, filtered, at most `limit`. Status `open` means new or
+    /// in_progress, as the snapshot counts it.
     pub fn lessons(&self, f: &Filter) -> Result<Vec<Lesson>> {
         let mut st = self
             .conn
             .prepare(&format!(
-                "SELECT {COLS} FROM lessons WHERE (?1 IS NULL OR lesson_type=?1) AND (?2 IS NULL OR status=?2)
+                "SELECT {COLS} FROM lessons WHERE (?1 IS NULL OR lesson_type=?1)
+                 AND (?2 IS NULL OR status=?2 OR (?2='open' AND status IN ('new','in_progress')))
                  AND (?3 IS NULL OR repo=?3) AND (?4 IS NULL OR work_item=?4) ORDER BY id DESC LIMIT ?5"
             ))
             .map_err(|e| self.err(e))?;
@@ -204,12 +206,15 @@ impl Store {
     }
 
     /// Open lessons (new or in progress) of a repo, newest first.
+    /// Open lessons of a repo for an agent's prompt, newest first.
+    /// `transient_retry` lessons are advice for the operator (a slow forge),
+    /// nothing an agent can act on: they never reach a prompt.
     pub fn open_lessons(&self, repo: &str, limit: usize) -> Result<Vec<Lesson>> {
         let mut st = self
             .conn
             .prepare(&format!(
                 "SELECT {COLS} FROM lessons WHERE repo=?1 AND status IN ('new','in_progress')
-                 ORDER BY id DESC LIMIT ?2"
+                 AND lesson_type != 'transient_retry' ORDER BY id DESC LIMIT ?2"
             ))
             .map_err(|e| self.err(e))?;
         let rows = st

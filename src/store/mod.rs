@@ -158,30 +158,80 @@ pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     }
 }
 
+/// `PRAGMA application_id` of an afk state file ("afk1").
+pub const APPLICATION_ID: i64 = 0x6166_6b31;
+
+/// Create a private directory (0700), parents included.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Write a private file (0600): prompts and run files hold issue text.
+pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text)
+}
+
+/// Is this SQLite file afk's, and of a schema this afk knows? An empty file
+/// is afk's to initialise; a file with an older afk's tables (before the
+/// application id) is afk's; anything else is refused and never touched.
+fn check_identity(conn: &Connection, path: &Path) -> Result<i64> {
+    let q = |sql: &str| -> Result<i64> {
+        conn.query_row(sql, [], |r| r.get(0))
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))
+    };
+    // reading proves this is a SQLite file before anything is written
+    let version = q("PRAGMA user_version")?;
+    let app = q("PRAGMA application_id")?;
+    let tables = q("SELECT count(*) FROM sqlite_master WHERE type = 'table'")?;
+    let legacy_afk = app == 0
+        && version > 0
+        && q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'")? == 1;
+    if app != APPLICATION_ID && !(app == 0 && tables == 0) && !legacy_afk {
+        bail!(
+            "state: {} is not an afk state file (it holds another program's data): point state_path or --state at a new file",
+            path.display()
+        );
+    }
+    if version as usize > MIGRATIONS.len() {
+        bail!(
+            "state: {} was written by a newer afk (schema {version}, this one knows {}): upgrade afk",
+            path.display(),
+            MIGRATIONS.len()
+        );
+    }
+    Ok(version)
+}
+
 impl Store {
-    /// Open (creating when missing) and migrate. A file that is not an afk
-    /// state file is reported and left untouched.
+    /// Open (creating when missing, private: 0700 directory, 0600 file) and
+    /// migrate. A file that is not an afk state file is reported and left untouched.
     pub fn open(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
+            && !dir.exists()
         {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("state: cannot create {}", dir.display()))?;
+            private_dir(dir).with_context(|| format!("state: cannot create {}", dir.display()))?;
+        }
+        if !path.exists() {
+            private_write(path, b"")
+                .with_context(|| format!("state: cannot create {}", path.display()))?;
         }
         let conn = Connection::open(path).map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
         conn.busy_timeout(busy_timeout())
             .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
-        // Reading the schema version first proves this is a SQLite file before anything is written.
-        let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
-        if version as usize > MIGRATIONS.len() {
-            bail!(
-                "state: {} was written by a newer afk (schema {version}, this one knows {}): upgrade afk",
-                path.display(),
-                MIGRATIONS.len()
-            );
-        }
+        let version = check_identity(&conn, path)?;
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
             .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
@@ -190,6 +240,15 @@ impl Store {
             path: path.to_path_buf(),
         };
         store.migrate(version as usize)?;
+        let app: i64 = store
+            .conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        if app != APPLICATION_ID {
+            store
+                .conn
+                .pragma_update(None, "application_id", APPLICATION_ID)
+                .map_err(|e| store.err(e))?;
+        }
         Ok(store)
     }
 
@@ -226,14 +285,25 @@ impl Store {
         let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
         conn.busy_timeout(busy_timeout())?;
-        let _: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        let version = check_identity(&conn, path)?;
         let ok: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
         if ok != "ok" {
             bail!("state: {} failed its integrity check: {ok}", path.display());
+        }
+        if (version as usize) < MIGRATIONS.len() {
+            // an older schema, read without writing it: migrate a copy in memory
+            let mut mem = Connection::open_in_memory()?;
+            rusqlite::backup::Backup::new(&conn, &mut mem)
+                .and_then(|b| b.run_to_completion(1000, Duration::ZERO, None))
+                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            let mut store = Store {
+                conn: mem,
+                path: path.to_path_buf(),
+            };
+            store.migrate(version as usize)?;
+            return Ok(Some(store));
         }
         Ok(Some(Store {
             conn,

@@ -251,6 +251,29 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// For every issue whose latest run was escalated: afk's escalation comment
+    /// id (0 when none was recorded). A re-armed issue's prompt carries what
+    /// trusted people said after it.
+    pub fn latest_escalations(&self) -> Result<std::collections::HashMap<(String, u64), i64>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.repo, r.issue, COALESCE(r.escalation_comment_id, 0) FROM runs r
+                 WHERE r.state = 'escalated' AND r.id = (SELECT MAX(id) FROM runs x
+                   WHERE x.repo = r.repo AND x.issue = r.issue AND x.state != 'failed')",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
+                    r.get(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     /// What watch observed: the PR (re-checked every tick, so a pinned PR that
     /// is no longer the run's is dropped), its head, the progress fingerprint
     /// and when it last changed, and since when the PR has been green.

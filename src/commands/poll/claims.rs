@@ -31,7 +31,7 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let res = match crate::runner::command::recorded_start(&run_dir) {
+        let res = match agent_record(&run_dir) {
             Some(h) => store.mark_started(
                 r.id,
                 &run_dir.to_string_lossy(),
@@ -59,6 +59,27 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
         }
     }
     errors
+}
+
+/// The agent's own record of its start. When the dead tick got as far as the
+/// fork, the agent's wrapper writes its record within milliseconds: wait for
+/// it (bounded) rather than call a live agent "never started".
+fn agent_record(run_dir: &std::path::Path) -> Option<crate::runner::command::Handle> {
+    use crate::runner::command::{may_have_spawned, recorded_start};
+    if let Some(h) = recorded_start(run_dir) {
+        return Some(h);
+    }
+    if !may_have_spawned(run_dir) {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        if let Some(h) = recorded_start(run_dir) {
+            return Some(h);
+        }
+    }
+    None
 }
 
 /// For watch: resolve claims only when no poll tick is running (a live poll
@@ -160,6 +181,7 @@ pub fn dispatch_one(
         Ok(id) => id,
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
+    crate::crash::point("poll:claimed");
     let lessons: Vec<String> = journal
         .for_prompt(&w.repo, cfg.lessons.in_prompt)
         .iter()
@@ -177,6 +199,8 @@ pub fn dispatch_one(
         } else {
             None
         },
+        answers: &w.answers,
+        answers_left_out: w.answers_left_out,
     });
     let run_dir = ctx.runs_dir().join(run_id.to_string());
     let started = runner.start(&Turn {
@@ -189,6 +213,7 @@ pub fn dispatch_one(
         run_dir: &run_dir,
         turn: 1,
     });
+    crate::crash::point("poll:started");
     let handle = match started {
         Ok(h) => h,
         Err(e) => {
@@ -215,6 +240,7 @@ pub fn dispatch_one(
             ))),
         );
     }
+    crate::crash::point("poll:recorded");
     // Only after a successful start: the in-progress label.
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
         let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
@@ -223,6 +249,16 @@ pub fn dispatch_one(
         );
         return (Some(d), Some(item));
     }
+    // a re-armed issue is the agent's again, no longer a person's
+    if w.issue.has_label(&cfg.watch.human_label)
+        && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
+    {
+        crate::log::warn(&format!(
+            "{}#{}: could not remove \"{}\": {e}",
+            w.repo, w.issue.number, cfg.watch.human_label
+        ));
+    }
+    crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
         return (Some(d), Some(fail(e.to_string())));
     }

@@ -5,12 +5,15 @@
 use super::Skipped;
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
+use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::forge::{Forge, ForgeError, Issue};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 pub type Handled = HashSet<(String, u64, i64)>;
+/// (repo, issue) → afk's escalation comment of the issue's latest run, when it was escalated
+pub type Escalated = HashMap<(String, u64), i64>;
 
 /// A repo's winner with what dispatch needs.
 #[derive(Clone, Debug)]
@@ -18,6 +21,9 @@ pub struct Winner {
     pub repo: String,
     pub issue: Issue,
     pub ready_event_id: i64,
+    /// What trusted people said since afk's last escalation on this issue.
+    pub answers: Vec<Said>,
+    pub answers_left_out: usize,
 }
 
 #[derive(Default)]
@@ -31,6 +37,7 @@ pub fn examine_repo(
     ctx: &Ctx,
     forge: &dyn Forge,
     handled: &Handled,
+    escalated: &Escalated,
     repo: &str,
     frozen: bool,
     busy: bool,
@@ -129,8 +136,21 @@ pub fn examine_repo(
             }
         }
     });
-    out.errors.extend(lookup.errors);
     let winner = pick.winner.clone();
+    let mut heard = (vec![], 0);
+    if let Some(w) = &winner
+        && let Some(after) = escalated.get(&(repo.to_string(), w.number))
+    {
+        match lookup.answers(w.number, *after) {
+            Ok(a) => heard = a,
+            Err(e) => {
+                lookup.errors.push(err(Some(w.number), &e));
+                failed.insert(w.number);
+            }
+        }
+    }
+    out.errors.extend(lookup.errors);
+    let winner = winner.filter(|w| !failed.contains(&w.number));
     push_skips(
         &mut out,
         dispatch::RepoPick {
@@ -148,6 +168,8 @@ pub fn examine_repo(
                 repo: repo.to_string(),
                 issue: by_number[&w.number].clone(),
                 ready_event_id: armed[&w.number],
+                answers: heard.0,
+                answers_left_out: heard.1,
             },
             w,
         ));
@@ -194,6 +216,43 @@ impl Lookup<'_> {
         Ok(p)
     }
 
+    /// What trusted people said on the issue since afk's escalation comment.
+    fn answers(&mut self, issue: u64, after: i64) -> Result<(Vec<Said>, usize)> {
+        let me = self.forge.me()?.login;
+        let comments: Vec<Said> = self
+            .forge
+            .comments(self.repo, issue)?
+            .into_iter()
+            .map(|c| Said {
+                id: c.id,
+                author: c.author().to_string(),
+                body: c.body,
+            })
+            .collect();
+        let cfg = &self.ctx.config;
+        let mut failure = None;
+        let out = answers::since_escalation(&comments, after, &me, |who| {
+            match self.permission(who, issue) {
+                Ok(p) => {
+                    dispatch::trust(
+                        who,
+                        &cfg.poll.trusted_users,
+                        cfg.poll.trusted_permission.as_str(),
+                        p.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+                    ) == Trust::Trusted
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    false
+                }
+            }
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
     /// The facts about one issue, or None when no ready-label event is visible.
     fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
         let cfg = &self.ctx.config;
@@ -233,7 +292,8 @@ impl Lookup<'_> {
         if !facts.trusted {
             return Ok(Some((facts, armed.event_id)));
         }
-        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed);
+        let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
+        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
         if facts.edited_after_arming {
             return Ok(Some((facts, armed.event_id)));
         }

@@ -89,9 +89,20 @@ impl Tick {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    let t = tick(ctx)?;
-    emit(ctx.json, &t.report, &t.human);
-    Ok(t.code)
+    tick::run(ctx, "poll", tick)
+}
+
+impl tick::Finished for Tick {
+    fn emit(&self, json: bool) {
+        emit(json, &self.report, &self.human);
+    }
+    fn code(&self) -> u8 {
+        self.code
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        let r = &self.report;
+        (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), r.dispatched.len()))
+    }
 }
 
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
@@ -136,6 +147,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
     let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
     let handled = store.handled_armings()?;
+    let escalated = store.latest_escalations()?;
 
     // 3-5. Per repo, in parallel: list, gate, pick.
     let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
@@ -144,6 +156,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             ctx,
             forge.as_ref(),
             &handled,
+            &escalated,
             repo,
             frozen.contains(repo.as_str()),
             busy.contains(repo.as_str()),

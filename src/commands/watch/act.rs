@@ -37,11 +37,11 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
     })
 }
 
-/// afk's own comment on the issue that starts with `marker`, if any.
-fn own_comment(w: &Watch, run: &Run, marker: &str) -> Result<Option<Comment>> {
+/// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
+fn own_comment(w: &Watch, run: &Run, number: u64, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.forge
-        .comments(&run.repo, run.issue)?
+        .comments(&run.repo, number)?
         .into_iter()
         .find(|c| c.author().eq_ignore_ascii_case(&me) && c.body.starts_with(marker)))
 }
@@ -54,11 +54,11 @@ fn post_once(
     w: &Watch,
     store: &Store,
     run: &Run,
-    key: &str,
-    marker: &str,
+    number: u64,
+    (key, marker): (&str, &str),
     body: &str,
 ) -> Result<i64> {
-    if let Some(c) = own_comment(w, run, marker)? {
+    if let Some(c) = own_comment(w, run, number, marker)? {
         store.clear_post(key)?;
         return Ok(c.id);
     }
@@ -71,7 +71,7 @@ fn post_once(
         );
     }
     store.note_post(key)?;
-    match w.forge.create_comment(&run.repo, run.issue, body) {
+    match w.forge.create_comment(&run.repo, number, body) {
         Ok(c) => {
             store.clear_post(key)?;
             Ok(c.id)
@@ -101,14 +101,14 @@ fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<(
             Ok(c) => c.id,
             // a person deleted it: post it again rather than fail every tick
             Err(e) if ForgeError::status_of(&e) == Some(404) => {
-                post_once(w, store, run, &key, checklist::MARKER, text)?
+                post_once(w, store, run, run.issue, (&key, checklist::MARKER), text)?
             }
             Err(e) => return Err(e),
         },
-        None => match own_comment(w, run, checklist::MARKER)? {
+        None => match own_comment(w, run, run.issue, checklist::MARKER)? {
             Some(c) if c.body == text => c.id,
             Some(c) => w.forge.edit_comment(&run.repo, c.id, text)?.id,
-            None => post_once(w, store, run, &key, checklist::MARKER, text)?,
+            None => post_once(w, store, run, run.issue, (&key, checklist::MARKER), text)?,
         },
     };
     store.set_checklist(run.id, id, text)
@@ -269,6 +269,19 @@ fn carry_out(
     {
         post_escalation_comment(w, store, run, seen, why)?;
     }
+    if action == Action::Abandon
+        && let Some(pr) = seen.pr.as_ref().filter(|p| p.state == "open" && !p.merged)
+    {
+        // the PR stays for people to decide on; say that nobody follows it now
+        let marker = format!("<!-- afk:abandoned run={} -->", run.id);
+        let body = format!(
+            "{marker}\nafk stopped following this pull request: its issue #{} was closed or unlabelled by a person (run {}). \
+             It stays open for you to merge or close.\n",
+            run.issue, run.id
+        );
+        let key = format!("run:{}:abandoned", run.id);
+        post_once(w, store, run, pr.number, (&key, &marker), &body)?;
+    }
     let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
     update_checklist(w, store, run, &end)?;
     store.finish(run.id, plan.final_status)
@@ -307,6 +320,13 @@ fn post_escalation_comment(
         ready_label: &cfg.poll.ready_label,
     });
     let key = format!("run:{}:escalation", run.id);
-    let id = post_once(w, store, run, &key, &escalation::marker(run.id), &body)?;
+    let id = post_once(
+        w,
+        store,
+        run,
+        run.issue,
+        (&key, &escalation::marker(run.id)),
+        &body,
+    )?;
     store.set_escalation_comment(run.id, id)
 }

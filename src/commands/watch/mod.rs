@@ -145,9 +145,20 @@ impl Tick {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    let t = tick(ctx)?;
-    emit(ctx.json, &t.report, &t.human);
-    Ok(t.code)
+    tick::run(ctx, "watch", tick)
+}
+
+impl tick::Finished for Tick {
+    fn emit(&self, json: bool) {
+        emit(json, &self.report, &self.human);
+    }
+    fn code(&self) -> u8 {
+        self.code
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        let r = &self.report;
+        (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), 0))
+    }
 }
 
 fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {

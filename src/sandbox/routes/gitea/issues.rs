@@ -75,6 +75,12 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
         .map(|ev| shapes::label_event(base, full, n, ev))
         .collect();
     items.extend(
+        f.repos[full].issues[&n]
+            .renames
+            .iter()
+            .map(|(id, by, old, new)| shapes::rename_event(base, full, n, *id, by, old, new)),
+    );
+    items.extend(
         f.comments
             .values()
             .filter(|c| c.repo == full && c.issue == n)

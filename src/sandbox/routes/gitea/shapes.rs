@@ -48,7 +48,8 @@ pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     json!({
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "labels": labels, "user": user(&i.author), "assignee": null, "assignees": null,
-        "milestone": null, "comments": comments, "created_at": TS, "updated_at": TS,
+        "milestone": null, "comments": comments, "created_at": TS,
+        "updated_at": i.edited_at.as_deref().unwrap_or(TS),
         "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
         "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
         "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
@@ -109,6 +110,25 @@ pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
 }
 
 /// A timeline item for a label added (body "1") or removed (body "").
+/// A title change as Gitea's timeline shows it (`change_title`).
+pub(super) fn rename_event(
+    base: &str,
+    repo: &str,
+    number: u64,
+    id: i64,
+    by: &str,
+    old: &str,
+    new: &str,
+) -> Value {
+    json!({
+        "id": id, "type": "change_title", "body": "", "user": user(by), "created_at": TS, "updated_at": TS,
+        "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{id}"),
+        "issue_url": format!("{base}/{repo}/issues/{number}"),
+        "pull_request_url": "", "ref_action": "", "ref_commit_sha": "", "old_title": old, "new_title": new,
+        "old_ref": "", "new_ref": "", "old_project_id": 0, "project_id": 0, "review_id": 0,
+    })
+}
+
 pub(super) fn label_event(base: &str, repo: &str, number: u64, ev: &LabelEvent) -> Value {
     json!({
         "id": ev.id, "type": "label", "body": if ev.added { "1" } else { "" },

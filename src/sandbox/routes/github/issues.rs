@@ -111,13 +111,12 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
         .iter()
         .map(|ev| (ev.id, shapes::label_event(f, full, ev)))
         .collect();
-    if let Some(renames) = f.gh.renames.get(&(full.to_string(), n)) {
-        items.extend(
-            renames
-                .iter()
-                .map(|ev| (ev.id, shapes::rename_event(f, full, ev))),
-        );
-    }
+    items.extend(
+        r.issues[&n]
+            .renames
+            .iter()
+            .map(|ev| (ev.0, shapes::rename_event(f, full, ev))),
+    );
     items.extend(
         f.comments
             .values()

@@ -4,7 +4,7 @@
 
 use crate::forge::http::enc;
 use crate::sandbox::model::{
-    CheckRun, Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
+    CheckRun, Comment, Forge, Issue, LabelEvent, Repo, Status, combined_state,
 };
 use serde_json::{Map, Value, json};
 
@@ -235,7 +235,8 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
         "user": user(f, &i.author), "labels": labels, "assignee": null, "assignees": [],
         "milestone": null, "locked": false, "active_lock_reason": null, "comments": comments,
         "closed_at": if closed { json!(GH_TS) } else { Value::Null },
-        "created_at": GH_TS, "updated_at": GH_TS,
+        "created_at": GH_TS,
+        "updated_at": i.edited_at.as_deref().map(utc).unwrap_or_else(|| GH_TS.to_string()),
         "author_association": association(r, &i.author),
         "performed_via_github_app": null,
     });
@@ -268,11 +269,19 @@ pub(super) fn label_event(f: &Forge, repo: &str, ev: &LabelEvent) -> Value {
     v
 }
 
-/// A `renamed` timeline event.
-pub(super) fn rename_event(f: &Forge, repo: &str, ev: &Rename) -> Value {
-    let mut v = event_common(f, repo, ev.id, &ev.by, "renamed");
-    v["rename"] = json!({"from": ev.from, "to": ev.to});
+/// A `renamed` timeline event: (event id, who, old title, new title).
+pub(super) fn rename_event(f: &Forge, repo: &str, ev: &(i64, String, String, String)) -> Value {
+    let (id, by, from, to) = ev;
+    let mut v = event_common(f, repo, *id, by, "renamed");
+    v["rename"] = json!({"from": from, "to": to});
     v
+}
+
+/// A stored time (any offset) as GitHub writes it: UTC with a `Z`.
+fn utc(t: &str) -> String {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .map(crate::clock::ts)
+        .unwrap_or_else(|_| GH_TS.to_string())
 }
 
 /// `issue-comment`

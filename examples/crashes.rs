@@ -1,0 +1,232 @@
+//! Random kills of a busy poll tick: `cargo run --release --example crashes [N]`.
+//!
+//! Each round starts a fresh sandbox (4 repos × 3 ready issues, 25 ms injected
+//! per request), starts `afk poll`, kills it with SIGKILL after a random delay
+//! within the tick's duration, then runs one more `afk poll` to completion and
+//! checks the three things a dead tick must never leave:
+//! - a double start (an issue whose agent started twice),
+//! - an agent afk does not track (started, but no run in `dispatched` with the
+//!   in-progress label on its issue),
+//! - a label without an agent (the in-progress label on an issue no agent started for).
+//!
+//! The agent is a one-line script that appends "repo issue run" to a log.
+
+use afk::sandbox::{self, Seed};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const REPOS: usize = 4;
+const ISSUES: u64 = 3;
+const LATENCY_MS: u64 = 25;
+
+fn release_afk() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join("afk");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "afk", "--quiet"])
+        .status()
+        .expect("cargo build");
+    assert!(status.success());
+    bin
+}
+
+/// A small deterministic generator (splitmix64): the same N gives the same kill points.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+struct World {
+    _sb: sandbox::Sandbox,
+    url: String,
+    dir: PathBuf,
+    config: PathBuf,
+}
+
+fn world(root: &Path, round: usize) -> World {
+    let dir = root.join(format!("r{round}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let repos: Vec<_> = (0..REPOS)
+        .map(|r| {
+            json!({"name": format!("acme/r{r}"), "collaborators": {"alice": "write"},
+                   "issues": (1..=ISSUES).map(|n| json!({"number": n, "title": format!("t{n}"),
+                       "labels": ["ready-for-agent"], "labeled_by": "alice"})).collect::<Vec<_>>()})
+        })
+        .collect();
+    let seed: Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("git"))).unwrap();
+    let url = sb.url.clone();
+    ureq::post(&format!("{url}/_admin/faults"))
+        .send_json(json!({"faults": [], "latency_ms": LATENCY_MS}))
+        .unwrap();
+    let allow: Vec<String> = (0..REPOS).map(|r| format!("\"acme/r{r}\"")).collect();
+    let log = dir.join("starts.log");
+    let config = dir.join("afk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\nconcurrency = 8\n\
+             [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}\"]\n\
+             [poll]\nenabled = true\nmax_in_flight = 8\nmax_per_tick = 8\nallowlist = [{}]\n",
+            log.display(),
+            allow.join(", ")
+        ),
+    )
+    .unwrap();
+    World {
+        _sb: sb,
+        url,
+        dir,
+        config,
+    }
+}
+
+fn poll(afk: &Path, w: &World) -> std::process::Child {
+    Command::new(afk)
+        .env("AFK_FORGE_TOKEN", sandbox::DEFAULT_TOKEN)
+        .args(["-q", "--config"])
+        .arg(&w.config)
+        .arg("poll")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+#[derive(Default)]
+struct Tally {
+    double_starts: usize,
+    untracked: usize,
+    label_without_agent: usize,
+    rounds_with_a_start_before_the_kill: usize,
+}
+
+fn check(w: &World, t: &mut Tally) {
+    // agents write their line as they start; give the last ones a moment to land
+    let log = w.dir.join("starts.log");
+    let mut starts: Vec<(String, u64)> = vec![];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        starts = text
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                Some((it.next()?.to_string(), it.next()?.parse().ok()?))
+            })
+            .collect();
+        let pids = walk_pids(&w.dir.join("state/runs"));
+        if starts.len() >= pids || Instant::now() > deadline {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let state: serde_json::Value = ureq::get(&format!("{}/_admin/state", w.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let db = rusqlite::Connection::open(w.dir.join("state/afk.db")).unwrap();
+    for r in state["repos"].as_array().unwrap() {
+        let repo = r["name"].as_str().unwrap();
+        for i in r["issues"].as_array().unwrap() {
+            let n = i["number"].as_u64().unwrap();
+            let started = starts
+                .iter()
+                .filter(|(sr, sn)| sr == repo && *sn == n)
+                .count();
+            let labelled = i["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|l| l["name"] == "agent-in-progress");
+            let tracked: i64 = db
+                .query_row(
+                    "SELECT count(*) FROM runs WHERE repo = ?1 AND issue = ?2 AND state = 'dispatched'",
+                    rusqlite::params![repo, n as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if started > 1 {
+                t.double_starts += 1;
+            }
+            if started == 1 && (!labelled || tracked != 1) {
+                t.untracked += 1;
+            }
+            if labelled && started == 0 {
+                t.label_without_agent += 1;
+            }
+        }
+    }
+}
+
+fn walk_pids(runs: &Path) -> usize {
+    std::fs::read_dir(runs)
+        .map(|d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().join("agent.pid").exists())
+            })
+            .count()
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
+    let afk = release_afk();
+    let root = std::env::temp_dir().join(format!("afk-crashes-{}", std::process::id()));
+    std::fs::create_dir_all(&root).unwrap();
+    // how long an undisturbed tick takes: the kill window
+    let w = world(&root, 0);
+    let t0 = Instant::now();
+    assert!(poll(&afk, &w).wait().unwrap().success());
+    let tick = t0.elapsed();
+    drop(w);
+    println!(
+        "a busy tick ({REPOS} repos x {ISSUES} issues, {LATENCY_MS} ms per request) takes {} ms; killing at random points within it",
+        tick.as_millis()
+    );
+    let mut rng = Rng(42);
+    let mut t = Tally::default();
+    for round in 1..=rounds {
+        let w = world(&root, round);
+        let at = Duration::from_micros(rng.next() % (tick.as_micros() as u64 + 1));
+        let mut child = poll(&afk, &w);
+        std::thread::sleep(at);
+        // SAFETY: kill(2) on our own child process
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGKILL);
+        }
+        let _ = child.wait();
+        if w.dir.join("starts.log").exists() {
+            t.rounds_with_a_start_before_the_kill += 1;
+        }
+        let _ = poll(&afk, &w).wait();
+        check(&w, &mut t);
+        let _ = std::fs::remove_dir_all(&w.dir);
+        if round % 100 == 0 {
+            println!(
+                "{round} kills: double starts {}, untracked agents {}, labels without an agent {}",
+                t.double_starts, t.untracked, t.label_without_agent
+            );
+        }
+    }
+    println!(
+        "{rounds} random kills ({} after at least one agent had started): double starts {}, untracked agents {}, labels without an agent {}",
+        t.rounds_with_a_start_before_the_kill, t.double_starts, t.untracked, t.label_without_agent
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}

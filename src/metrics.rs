@@ -1,0 +1,248 @@
+//! What a finished tick leaves for the operator's monitoring: the Prometheus
+//! textfile-collector file (`metrics_file`, rewritten atomically after every
+//! tick: node_exporter's convention) and the heartbeat ping
+//! (`notify.heartbeat_env` names a URL; `/fail` is appended when the tick
+//! failed: the healthchecks.io / Cronitor convention). Neither ever fails a
+//! tick: problems are warnings. A disabled or stopped tick does neither.
+
+use crate::config::Config;
+use crate::store::Store;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+/// What one tick did, for the metrics file.
+#[derive(Debug, Clone, Default)]
+pub struct TickStats {
+    pub kind: &'static str,
+    pub seconds: f64,
+    pub requests: usize,
+    pub errors: usize,
+    pub dispatches: usize,
+    pub ok: bool,
+}
+
+/// Ping the heartbeat URL, `/fail` appended when the tick failed. The URL is a
+/// secret: it never appears in a message.
+pub fn heartbeat(cfg: &Config, ok: bool) {
+    let name = &cfg.notify.heartbeat_env;
+    if name.is_empty() {
+        return;
+    }
+    let Some(url) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
+        crate::log::warn(&format!(
+            "heartbeat: {name} (notify.heartbeat_env) is not set"
+        ));
+        return;
+    };
+    let url = url.trim().trim_end_matches('/');
+    let url = if ok {
+        url.to_string()
+    } else {
+        format!("{url}/fail")
+    };
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    if let Err(e) = agent.get(&url).call() {
+        let why = match e {
+            ureq::Error::Status(s, _) => format!("answered {s}"),
+            ureq::Error::Transport(t) => format!("could not be reached ({})", t.kind()),
+        };
+        crate::log::warn(&format!("heartbeat: the URL in {name} {why}"));
+    }
+}
+
+/// The metric lines of one tick kind, with `tick="<kind>"` labels.
+pub fn tick_lines(s: &TickStats, now_unix: i64) -> String {
+    let k = s.kind;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "afk_tick_duration_seconds{{tick=\"{k}\"}} {:.3}",
+        s.seconds
+    );
+    let _ = writeln!(o, "afk_tick_requests{{tick=\"{k}\"}} {}", s.requests);
+    let _ = writeln!(o, "afk_tick_errors{{tick=\"{k}\"}} {}", s.errors);
+    let _ = writeln!(o, "afk_tick_dispatches{{tick=\"{k}\"}} {}", s.dispatches);
+    let _ = writeln!(o, "afk_tick_success{{tick=\"{k}\"}} {}", u8::from(s.ok));
+    let _ = writeln!(
+        o,
+        "afk_tick_last_run_timestamp_seconds{{tick=\"{k}\"}} {now_unix}"
+    );
+    o
+}
+
+const TICK_HELP: &[(&str, &str)] = &[
+    (
+        "afk_tick_duration_seconds",
+        "Wall time of the last tick of each kind.",
+    ),
+    (
+        "afk_tick_requests",
+        "Forge and runner requests the last tick made.",
+    ),
+    ("afk_tick_errors", "Errors the last tick reported."),
+    ("afk_tick_dispatches", "Agents the last tick started."),
+    (
+        "afk_tick_success",
+        "1 when the last tick ran without an error.",
+    ),
+    (
+        "afk_tick_last_run_timestamp_seconds",
+        "When the last tick finished (Unix time).",
+    ),
+];
+
+/// The whole file: every tick kind's last lines (the other kinds' kept from
+/// the file as it was), then the state-file gauges.
+pub fn render(previous: &str, s: &TickStats, now_unix: i64, state: &str) -> String {
+    let own = format!("tick=\"{}\"", s.kind);
+    let mut ticks: Vec<String> = previous
+        .lines()
+        .filter(|l| l.starts_with("afk_tick_") && !l.contains(&own))
+        .map(str::to_string)
+        .collect();
+    ticks.extend(tick_lines(s, now_unix).lines().map(str::to_string));
+    let mut o = String::new();
+    for (name, help) in TICK_HELP {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for l in ticks.iter().filter(|l| l.starts_with(&format!("{name}{{"))) {
+            let _ = writeln!(o, "{l}");
+        }
+    }
+    o.push_str(state);
+    o
+}
+
+/// Gauges read from the state file: runs in flight by state, escalations by
+/// reason, the outbox backlog, live canaries.
+pub fn state_lines(store: &Store) -> anyhow::Result<String> {
+    let mut o = String::new();
+    let q = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
+        let mut st = store.conn.prepare(sql)?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    o.push_str("# HELP afk_runs_in_flight Runs not yet ended, by state.\n# TYPE afk_runs_in_flight gauge\n");
+    let in_flight = crate::core::run_state::RunStatus::in_flight_set();
+    let counts = q("SELECT state, count(*) FROM runs GROUP BY state")?;
+    for s in in_flight {
+        let n = counts
+            .iter()
+            .find(|(k, _)| k == s.as_str())
+            .map_or(0, |c| c.1);
+        let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
+    }
+    o.push_str("# HELP afk_escalations Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations gauge\n");
+    for (reason, n) in q(
+        "SELECT COALESCE(end_reason, ''), count(*) FROM runs WHERE state IN ('escalated', 'escalating') GROUP BY 1 ORDER BY 1",
+    )? {
+        let _ = writeln!(
+            o,
+            "afk_escalations{{reason=\"{}\"}} {n}",
+            label_value(&reason)
+        );
+    }
+    o.push_str("# HELP afk_outbox_backlog Events not yet delivered to every channel.\n# TYPE afk_outbox_backlog gauge\n");
+    let backlog = q("SELECT 'all', count(*) FROM events WHERE sent_at IS NULL")?;
+    let _ = writeln!(
+        o,
+        "afk_outbox_backlog {}",
+        backlog.first().map_or(0, |b| b.1)
+    );
+    o.push_str("# HELP afk_canary_live Live canary template versions (1 per live canary).\n# TYPE afk_canary_live gauge\n");
+    for (name, version) in
+        q("SELECT name, version FROM template_versions WHERE status = 'canary' ORDER BY name")?
+    {
+        let _ = writeln!(
+            o,
+            "afk_canary_live{{template=\"{}\",version=\"{version}\"}} 1",
+            label_value(&name)
+        );
+    }
+    Ok(o)
+}
+
+/// A Prometheus label value: backslash, quote and newline escaped.
+fn label_value(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Rewrite the metrics file atomically (a temporary file beside it, renamed).
+pub fn write(path: &Path, stats: &TickStats, state_path: &Path) {
+    let res = (|| -> anyhow::Result<()> {
+        let previous = std::fs::read_to_string(path).unwrap_or_default();
+        let state = match Store::open_existing(state_path)? {
+            Some(s) => state_lines(&s)?,
+            None => String::new(),
+        };
+        let now = crate::clock::now().unix_timestamp();
+        let text = render(&previous, stats, now, &state);
+        let tmp = path.with_extension("prom.tmp");
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if let Err(e) = res {
+        crate::log::warn(&format!("metrics: cannot write {}: {e}", path.display()));
+    }
+}
+
+/// After a tick that ran: the metrics file and the heartbeat.
+pub fn after_tick(cfg: &Config, state_path: &Path, dry_run: bool, stats: &TickStats) {
+    if dry_run {
+        return;
+    }
+    if let Some(p) = cfg.metrics_file() {
+        write(p, stats, state_path);
+    }
+    heartbeat(cfg, stats.ok);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_tick_kind_keeps_its_own_lines() {
+        let poll = TickStats {
+            kind: "poll",
+            seconds: 0.5,
+            requests: 7,
+            errors: 0,
+            dispatches: 2,
+            ok: true,
+        };
+        let first = render("", &poll, 100, "");
+        assert!(first.contains("afk_tick_dispatches{tick=\"poll\"} 2"));
+        let watch = TickStats {
+            kind: "watch",
+            ok: false,
+            errors: 1,
+            ..poll.clone()
+        };
+        let second = render(&first, &watch, 200, "afk_outbox_backlog 3\n");
+        assert!(
+            second.contains("afk_tick_dispatches{tick=\"poll\"} 2"),
+            "poll's kept"
+        );
+        assert!(second.contains("afk_tick_success{tick=\"watch\"} 0"));
+        assert!(second.contains("afk_tick_last_run_timestamp_seconds{tick=\"watch\"} 200"));
+        assert_eq!(second.matches("# TYPE afk_tick_errors gauge").count(), 1);
+        assert!(second.ends_with("afk_outbox_backlog 3\n"));
+        let third = render(&second, &poll, 300, "");
+        assert_eq!(
+            third.matches("afk_tick_requests{tick=\"poll\"}").count(),
+            1,
+            "replaced, not added"
+        );
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,508 @@
+//! The scheduling files in contrib/ work as written: the Kubernetes manifests
+//! parse and hang together (schedules, deadlines, security context, one
+//! volume, the Secret), the crontab lines are /etc/cron.d lines that export the
+//! env file, the systemd units avoid the known traps, and every config they
+//! carry is one afk accepts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use yaml_rust2::{Yaml, YamlLoader};
+
+fn contrib() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib")
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+}
+
+fn all_files() -> Vec<PathBuf> {
+    let mut v = vec![];
+    files(&contrib(), &mut v);
+    v
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// Every document of every YAML file in contrib/, with the file it came from.
+fn yaml_docs() -> Vec<(PathBuf, Yaml)> {
+    let mut docs = vec![];
+    for p in all_files() {
+        if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            let parsed = YamlLoader::load_from_str(&read(&p))
+                .unwrap_or_else(|e| panic!("{}: not YAML: {e}", p.display()));
+            assert!(!parsed.is_empty(), "{}: empty", p.display());
+            docs.extend(parsed.into_iter().map(|d| (p.clone(), d)));
+        }
+    }
+    docs
+}
+
+fn kind_of<'a>(docs: &'a [(PathBuf, Yaml)], kind: &str) -> Vec<&'a (PathBuf, Yaml)> {
+    docs.iter()
+        .filter(|(_, d)| d["kind"].as_str() == Some(kind))
+        .collect()
+}
+
+fn name(d: &Yaml) -> &str {
+    d["metadata"]["name"].as_str().expect("metadata.name")
+}
+
+fn int(y: &Yaml, what: &str) -> i64 {
+    y.as_i64()
+        .unwrap_or_else(|| panic!("{what} is not a number: {y:?}"))
+}
+
+/// The interval of a cron schedule that runs every N minutes
+/// (`*/N * * * *` or `A-59/N * * * *`), in seconds.
+fn interval_seconds(schedule: &str) -> i64 {
+    let f: Vec<&str> = schedule.split_whitespace().collect();
+    assert_eq!(f.len(), 5, "{schedule}: five fields");
+    assert!(
+        f[1..].iter().all(|x| *x == "*"),
+        "{schedule}: every hour and day"
+    );
+    let (range, step) = f[0].split_once('/').expect("a step in the minute field");
+    assert!(range == "*" || range.ends_with("-59"), "{schedule}");
+    step.parse::<i64>().expect("minutes") * 60
+}
+
+fn interval_cases() -> [(&'static str, i64); 3] {
+    [
+        ("*/5 * * * *", 300),
+        ("2-59/5 * * * *", 300),
+        ("*/15 * * * *", 900),
+    ]
+}
+
+#[test]
+fn schedule_intervals_are_read_right() {
+    for (schedule, want) in interval_cases() {
+        assert_eq!(interval_seconds(schedule), want, "{schedule}");
+    }
+}
+
+/// The config carried by the ConfigMap, as TOML, after afk itself accepted it.
+fn configmap_config(docs: &[(PathBuf, Yaml)], cm_name: &str) -> toml::Table {
+    let cm = kind_of(docs, "ConfigMap")
+        .into_iter()
+        .find(|(_, d)| name(d) == cm_name)
+        .unwrap_or_else(|| panic!("no ConfigMap {cm_name} in contrib/"));
+    let text = cm.1["data"]["afk.toml"].as_str().expect("data.afk.toml");
+    afk::config::Config::parse(text, Path::new("/etc/afk"))
+        .unwrap_or_else(|e| panic!("ConfigMap {cm_name}: afk refuses its afk.toml: {e:#}"));
+    text.parse().unwrap()
+}
+
+#[test]
+fn every_yaml_file_in_contrib_parses() {
+    let docs = yaml_docs();
+    assert!(docs.len() >= 4, "the manifests are there: {}", docs.len());
+    for (p, d) in &docs {
+        let k = d["kind"].as_str();
+        assert!(k.is_some(), "{}: a document without kind", p.display());
+    }
+}
+
+#[test]
+fn cronjobs_run_in_time_as_non_root_on_one_shared_volume() {
+    let docs = yaml_docs();
+    let jobs = kind_of(&docs, "CronJob");
+    let names: Vec<&str> = jobs.iter().map(|(_, d)| name(d)).collect();
+    assert!(
+        names.contains(&"afk-poll") && names.contains(&"afk-watch"),
+        "{names:?}"
+    );
+    let pvcs: BTreeMap<&str, &Yaml> = kind_of(&docs, "PersistentVolumeClaim")
+        .into_iter()
+        .map(|(_, d)| (name(d), d))
+        .collect();
+    let image_user = containerfile_user();
+    let mut claims = vec![];
+    for (p, job) in &jobs {
+        let at = format!("{} ({})", name(job), p.display());
+        let spec = &job["spec"];
+        let interval = interval_seconds(spec["schedule"].as_str().expect("schedule"));
+        assert_eq!(spec["concurrencyPolicy"].as_str(), Some("Forbid"), "{at}");
+        // the CronJob controller looks every 10 s: a shorter deadline can miss a tick
+        let starting = int(&spec["startingDeadlineSeconds"], "startingDeadlineSeconds");
+        assert!(
+            (10..interval).contains(&starting),
+            "{at}: startingDeadlineSeconds {starting}"
+        );
+        let job_spec = &spec["jobTemplate"]["spec"];
+        let active = int(&job_spec["activeDeadlineSeconds"], "activeDeadlineSeconds");
+        assert!(
+            active > 0 && active < interval,
+            "{at}: activeDeadlineSeconds {active} vs {interval}"
+        );
+        assert_eq!(
+            job_spec["backoffLimit"].as_i64(),
+            Some(0),
+            "{at}: a failed tick is not retried"
+        );
+
+        let pod = &job_spec["template"]["spec"];
+        assert_eq!(pod["restartPolicy"].as_str(), Some("Never"), "{at}");
+        let sc = &pod["securityContext"];
+        assert_eq!(sc["runAsNonRoot"].as_bool(), Some(true), "{at}");
+        let uid = int(&sc["runAsUser"], "runAsUser");
+        assert!(uid > 0, "{at}");
+        assert_eq!(
+            uid, image_user,
+            "{at}: runAsUser is the Containerfile's USER"
+        );
+        assert!(
+            int(&sc["fsGroup"], "fsGroup") > 0,
+            "{at}: fsGroup makes the volume writable"
+        );
+
+        let containers = pod["containers"].as_vec().expect("containers");
+        assert_eq!(containers.len(), 1, "{at}");
+        let c = &containers[0];
+        let args: Vec<&str> = c["args"]
+            .as_vec()
+            .expect("args")
+            .iter()
+            .filter_map(|a| a.as_str())
+            .collect();
+        let tick = args.last().copied().unwrap_or_default();
+        assert_eq!(format!("afk-{tick}"), name(job), "{at}: runs its own tick");
+        assert_eq!(
+            c["securityContext"]["allowPrivilegeEscalation"].as_bool(),
+            Some(false),
+            "{at}"
+        );
+
+        // volumes: the config from the ConfigMap, the state on a RWO claim
+        let volumes: BTreeMap<&str, &Yaml> = pod["volumes"]
+            .as_vec()
+            .expect("volumes")
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v))
+            .collect();
+        let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
+            .as_vec()
+            .expect("volumeMounts")
+            .iter()
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap(),
+                    m["mountPath"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let config_dir = args
+            .windows(2)
+            .find(|w| w[0] == "--config")
+            .map(|w| {
+                Path::new(w[1])
+                    .parent()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .expect("--config");
+        let (cfg_vol, _) = mounts
+            .iter()
+            .find(|(_, path)| **path == config_dir)
+            .expect("the config directory is mounted");
+        let cm_name = volumes[cfg_vol]["configMap"]["name"]
+            .as_str()
+            .expect("a ConfigMap");
+        let cfg = configmap_config(&docs, cm_name);
+
+        let state_path = cfg["state_path"].as_str().expect("state_path is explicit");
+        let (state_vol, _) = mounts
+            .iter()
+            .find(|(_, path)| Path::new(state_path).starts_with(path))
+            .unwrap_or_else(|| panic!("{at}: state_path {state_path} is on no mounted volume"));
+        let claim = volumes[state_vol]["persistentVolumeClaim"]["claimName"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: the state volume is a PVC"));
+        let pvc = pvcs
+            .get(claim)
+            .unwrap_or_else(|| panic!("{at}: no PVC {claim} in contrib/"));
+        let modes: Vec<&str> = pvc["spec"]["accessModes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .filter_map(|m| m.as_str())
+            .collect();
+        assert_eq!(modes, ["ReadWriteOnce"], "{claim}");
+        claims.push(claim);
+
+        // in a pod the agent cannot be a local process
+        assert_eq!(cfg["runner"]["kind"].as_str(), Some("http"), "{at}");
+
+        // every secret the config names by *_env comes from a Secret
+        let env: BTreeMap<&str, &Yaml> = c["env"]
+            .as_vec()
+            .expect("env")
+            .iter()
+            .map(|e| (e["name"].as_str().unwrap(), e))
+            .collect();
+        for table in ["forge", "runner"] {
+            let var = cfg[table]["token_env"].as_str().expect("token_env");
+            let e = env
+                .get(var)
+                .unwrap_or_else(|| panic!("{at}: {table}.token_env {var} is not set"));
+            let r = &e["valueFrom"]["secretKeyRef"];
+            assert!(
+                r["name"].as_str().is_some() && r["key"].as_str().is_some(),
+                "{at}: {var} comes from a Secret"
+            );
+        }
+
+        // RWO: pods on one node only. Each pod must follow any afk pod running.
+        let aff = &pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+        let term = &aff.as_vec().expect("required pod affinity")[0];
+        assert_eq!(
+            term["topologyKey"].as_str(),
+            Some("kubernetes.io/hostname"),
+            "{at}"
+        );
+        let labels = &job_spec["template"]["metadata"]["labels"];
+        for (k, v) in term["labelSelector"]["matchLabels"]
+            .as_hash()
+            .expect("matchLabels")
+        {
+            assert_eq!(
+                &labels[k.as_str().unwrap()],
+                v,
+                "{at}: the pod matches its own affinity"
+            );
+        }
+    }
+    claims.dedup();
+    assert_eq!(
+        claims.len(),
+        1,
+        "one state volume for every tick: {claims:?}"
+    );
+}
+
+#[test]
+fn the_kustomization_names_every_manifest_and_the_image() {
+    let dir = contrib().join("kubernetes");
+    let k = &YamlLoader::load_from_str(&read(&dir.join("kustomization.yaml"))).unwrap()[0];
+    let listed: Vec<&str> = k["resources"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r.as_str())
+        .collect();
+    for r in &listed {
+        assert!(dir.join(r).is_file(), "{r}");
+    }
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".yaml") && n != "kustomization.yaml")
+        .collect();
+    on_disk.sort();
+    let mut listed_sorted: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
+    listed_sorted.sort();
+    assert_eq!(listed_sorted, on_disk);
+    let images: Vec<&str> = k["images"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["name"].as_str())
+        .collect();
+    for (_, job) in kind_of(&yaml_docs(), "CronJob") {
+        let c = &job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+        let image = c["image"].as_str().unwrap();
+        assert!(
+            images.contains(&image),
+            "{image} is set by the kustomization"
+        );
+    }
+}
+
+/// The numeric user of the runtime image.
+fn containerfile_user() -> i64 {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Containerfile"));
+    let user = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("USER "))
+        .next_back()
+        .expect("a USER line");
+    user.split(':')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a numeric USER")
+}
+
+#[test]
+fn the_containerfile_builds_locked_and_runs_unprivileged() {
+    let text = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("Containerfile"));
+    let cases = [
+        "cargo build --release --locked",
+        "debian:bookworm-slim",
+        "git ca-certificates",
+        "VOLUME /var/lib/afk",
+        "ENTRYPOINT [\"afk\"]",
+        "podman build -t afk -f Containerfile .",
+    ];
+    for want in cases {
+        assert!(text.contains(want), "Containerfile lacks {want}");
+    }
+    assert!(containerfile_user() > 0, "not root");
+}
+
+#[test]
+fn crontab_lines_are_cron_d_lines_that_export_the_env_file() {
+    let text = read(&contrib().join("crontab"));
+    let mut ticks = vec![];
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        // VAR=value lines set cron's environment
+        let first = line.split_whitespace().next().unwrap();
+        if first.contains('=') {
+            continue;
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        assert!(f.len() >= 7, "five time fields, a user, a command: {line}");
+        assert_eq!(f[5], "afk", "the user field of /etc/cron.d: {line}");
+        let cmd = f[6..].join(" ");
+        let (a, b, c) = (
+            cmd.find("set -a;").expect("set -a"),
+            cmd.find(". /etc/afk/env;").expect("the env file"),
+            cmd.find("set +a;").expect("set +a"),
+        );
+        assert!(
+            a < b && b < c,
+            "the env file is sourced between set -a and set +a: {line}"
+        );
+        assert!(cmd.contains(" -q "), "quiet on success: {line}");
+        assert!(!cmd.contains('%'), "% is a newline to cron: {line}");
+        ticks.push((f[..5].join(" "), f.last().unwrap().to_string()));
+    }
+    let kinds: Vec<&str> = ticks.iter().map(|(_, t)| t.as_str()).collect();
+    for k in ["poll", "watch", "upgrade"] {
+        assert!(kinds.contains(&k), "a line for {k}: {kinds:?}");
+    }
+    let (when, _) = ticks.iter().find(|(_, t)| t == "upgrade").unwrap();
+    let w: Vec<&str> = when.split_whitespace().collect();
+    assert!(
+        w[0].parse::<u8>().is_ok() && w[1].parse::<u8>().is_ok() && w[4] != "*",
+        "upgrade runs weekly at a fixed time: {when}"
+    );
+}
+
+/// `Key=value` pairs of a unit file, section by section (comments dropped).
+fn unit(p: &Path) -> Vec<(String, String, String)> {
+    let mut section = String::new();
+    let mut out = vec![];
+    for line in read(p).lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            section = line.trim_matches(['[', ']']).to_string();
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("{}: {line}", p.display()));
+        out.push((section.clone(), k.trim().to_string(), v.trim().to_string()));
+    }
+    out
+}
+
+fn get<'a>(u: &'a [(String, String, String)], section: &str, key: &str) -> Vec<&'a str> {
+    u.iter()
+        .filter(|(s, k, _)| s == section && k == key)
+        .map(|(_, _, v)| v.as_str())
+        .collect()
+}
+
+#[test]
+fn systemd_units_avoid_the_known_traps() {
+    let dir = contrib().join("systemd");
+    let mut pages = vec![];
+    let mut cmd = afk::cli::command();
+    cmd.build();
+    for sc in cmd.get_subcommands() {
+        pages.push(format!("man:afk-{}(1)", sc.get_name()));
+    }
+    pages.push("man:afk(1)".into());
+    let mut services = 0;
+    for p in all_files().into_iter().filter(|p| p.starts_with(&dir)) {
+        let at = p.display().to_string();
+        let u = unit(&p);
+        // Documentation= only where something is installed: the man pages of
+        // `afk man --dir` (docs/operations.md) or the web
+        for doc in get(&u, "Unit", "Documentation")
+            .iter()
+            .flat_map(|d| d.split_whitespace())
+        {
+            assert!(
+                pages.iter().any(|m| m == doc) || doc.starts_with("https://"),
+                "{at}: Documentation={doc} points at nothing installed"
+            );
+        }
+        match p.extension().and_then(|e| e.to_str()) {
+            Some("timer") => {
+                assert!(
+                    get(&u, "Timer", "OnUnitActiveSec").is_empty()
+                        || get(&u, "Timer", "Persistent").is_empty(),
+                    "{at}: Persistent= does nothing with OnUnitActiveSec"
+                );
+                assert!(
+                    !get(&u, "Timer", "OnCalendar").is_empty(),
+                    "{at}: on the clock"
+                );
+                let service = p.with_extension("service");
+                assert!(service.is_file(), "{at}: its service is there");
+                assert_eq!(get(&u, "Install", "WantedBy"), ["timers.target"], "{at}");
+            }
+            Some("service") => {
+                services += 1;
+                assert_eq!(get(&u, "Service", "Type"), ["oneshot"], "{at}");
+                assert_eq!(get(&u, "Service", "StateDirectory"), ["afk"], "{at}");
+                let exec = get(&u, "Service", "ExecStart").join(" ");
+                assert!(exec.contains("--config /etc/afk/afk.toml"), "{at}");
+                assert!(exec.contains(" -q "), "{at}: quiet on success");
+                let tick = exec.split_whitespace().last().unwrap();
+                // agents outlive the oneshot tick only with KillMode=process
+                if ["poll", "watch", "upgrade"].contains(&tick) {
+                    assert_eq!(get(&u, "Service", "KillMode"), ["process"], "{at}");
+                }
+                assert!(
+                    p.file_name().unwrap().to_str().unwrap() == format!("afk-{tick}.service"),
+                    "{at}: runs its own tick"
+                );
+            }
+            _ => panic!("{at}: not a unit"),
+        }
+    }
+    assert!(services >= 4, "poll, watch, harvest, upgrade");
+}
+
+#[test]
+fn the_shipped_config_keeps_its_state_where_systemd_and_cron_expect_it() {
+    let text = read(&contrib().join("afk.toml"));
+    afk::config::Config::parse(&text, Path::new("/etc/afk"))
+        .unwrap_or_else(|e| panic!("afk refuses contrib/afk.toml: {e:#}"));
+    let t: toml::Table = text.parse().unwrap();
+    // StateDirectory=afk is /var/lib/afk
+    assert_eq!(t["state_path"].as_str(), Some("/var/lib/afk/afk.db"));
+    assert!(read(&contrib().join("crontab")).contains("/etc/afk/afk.toml"));
+}
