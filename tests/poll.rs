@@ -14,7 +14,6 @@ fn one_repo(issues: serde_json::Value) -> Sandbox {
 }
 
 /// One ready issue, `fault` injected, `extra_forge` in [forge]: one poll.
-
 fn fault_run(
     fault: serde_json::Value,
     extra_forge: &str,

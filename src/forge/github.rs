@@ -535,7 +535,12 @@ mod tests {
 
     #[test]
     fn statuses_and_check_runs_merge_into_one_verdict_per_context() {
-        let cases: Vec<(Vec<CommitStatus>, &str, Vec<(&str, &str, &str)>)> = vec![
+        type Case = (
+            Vec<CommitStatus>,
+            &'static str,
+            Vec<(&'static str, &'static str, &'static str)>,
+        );
+        let cases: Vec<Case> = vec![
             (vec![], "pending", vec![]),
             (
                 vec![

@@ -53,7 +53,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
     let Ok(id) = id.parse::<i64>() else {
         return not_found();
     };
-    if !f.comments.get(&id).is_some_and(|c| c.repo == full) {
+    if f.comments.get(&id).is_none_or(|c| c.repo != full) {
         return not_found();
     }
     match m {
