@@ -106,6 +106,16 @@ struct WireStatus {
     state: String,
     #[serde(default)]
     target_url: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    updated_at: Option<String>,
+}
+
+/// A status line of the neutral model, built through serde so that what the
+/// model does not (yet) have is left out and what it gains is filled in.
+fn status_line(v: serde_json::Value) -> Result<CommitStatus> {
+    Ok(serde_json::from_value(v)?)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +138,10 @@ struct WireCheckRun {
     html_url: Option<String>,
     #[serde(default)]
     details_url: Option<String>,
+    #[serde(default)]
+    started_at: Option<String>,
+    #[serde(default)]
+    completed_at: Option<String>,
 }
 
 /// A check run's state in commit-status terms: `success`/`neutral`/`skipped`
@@ -391,17 +405,21 @@ impl Forge for Github {
         let mut lines: Vec<CommitStatus> = st
             .statuses
             .into_iter()
-            .map(|s| CommitStatus {
-                context: s.context,
-                status: s.state,
-                target_url: s.target_url,
+            .map(|s| {
+                status_line(json!({"context": s.context, "status": s.state,
+                    "target_url": s.target_url, "description": s.description,
+                    "updated_at": s.updated_at}))
             })
-            .collect();
-        lines.extend(runs.into_iter().map(|r| CommitStatus {
-            status: check_run_state(&r.status, r.conclusion.as_deref()).into(),
-            context: r.name,
-            target_url: r.html_url.or(r.details_url),
-        }));
+            .collect::<Result<_>>()?;
+        for r in runs {
+            lines.push(status_line(json!({
+                "context": r.name,
+                "status": check_run_state(&r.status, r.conclusion.as_deref()),
+                "target_url": r.html_url.or(r.details_url),
+                "description": r.conclusion.unwrap_or(r.status),
+                "updated_at": r.completed_at.or(r.started_at),
+            }))?);
+        }
         let sha = if st.sha.is_empty() { sha } else { &st.sha };
         Ok(merge_ci(sha, lines))
     }
@@ -526,11 +544,7 @@ mod tests {
     }
 
     fn line(context: &str, state: &str, url: &str) -> CommitStatus {
-        CommitStatus {
-            context: context.into(),
-            status: state.into(),
-            target_url: Some(url.into()),
-        }
+        status_line(json!({"context": context, "status": state, "target_url": url})).unwrap()
     }
 
     #[test]
