@@ -241,6 +241,28 @@ fn check_runs_count_in_the_verdict_beside_statuses() {
 }
 
 #[test]
+fn a_missing_in_progress_label_is_created_by_adding_it() {
+    let sb = github(
+        json!({"repos": [{"name": "acme/api", "labels": ["ready-for-agent"],
+        "collaborators": {"alice": "write"}, "issues": [ready(1, "alice")]}]}),
+    );
+    let afk = Afk::new(&sb, ON, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    assert!(
+        sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
+    assert!(
+        sb.requests()
+            .iter()
+            .all(|q| q["path"] != "/repos/acme/api/labels"),
+        "poll needs no label list on GitHub"
+    );
+}
+
+#[test]
 fn maintain_arms_like_write_and_triage_like_read() {
     let sb = github(json!({"repos": [{"name": "acme/api",
         "collaborators": {"mona": "maintain", "tri": "triage"},

@@ -2,7 +2,9 @@
 //! the shapes of `contracts/github-rest-subset.json`, mapped onto the
 //! forge-neutral model. Where GitHub differs from Gitea:
 //!
-//! - labels are added and removed by name (`priority/high` percent-encoded);
+//! - labels are added and removed by name (`priority/high` percent-encoded),
+//!   and adding one the repo lacks creates it: poll needs no label list
+//!   (`GET .../labels`, outside the contract's subset, serves init and doctor);
 //! - the issue list holds pull requests too (a `pull_request` key), never
 //!   dispatched; `type=` would filter by *issue type*, so it is not sent;
 //! - who added a label is the `actor` of a timeline `labeled` event;
@@ -213,15 +215,6 @@ impl Github {
             labels: Mutex::new(HashMap::new()),
         }
     }
-
-    fn require_label(&self, repo: &str, name: &str) -> Result<()> {
-        if self.repo_labels(repo)?.iter().any(|l| l.name == name) {
-            return Ok(());
-        }
-        anyhow::bail!(
-            "forge: label \"{name}\" does not exist in {repo}: create it (afk init --create-labels)"
-        )
-    }
 }
 
 impl Forge for Github {
@@ -231,6 +224,10 @@ impl Forge for Github {
 
     fn costly_requests(&self) -> usize {
         self.http.costly_requests()
+    }
+
+    fn adds_missing_labels(&self) -> bool {
+        true
     }
 
     fn me(&self) -> Result<User> {
@@ -307,10 +304,8 @@ impl Forge for Github {
         Ok(l)
     }
 
-    /// By name. GitHub would create a label that does not exist; afk asks
-    /// for it to exist first, as on Gitea.
+    /// By name; GitHub creates a label the repo does not have yet.
     fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
-        self.require_label(repo, name)?;
         self.http.send(
             "POST",
             &format!("/repos/{}/issues/{number}/labels", rp(repo)),

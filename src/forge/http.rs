@@ -191,12 +191,27 @@ pub fn repo_path(repo: &str) -> String {
     }
 }
 
-/// `x-ratelimit-reset` (epoch seconds) as RFC 3339 text.
+/// `x-ratelimit-reset` (epoch seconds) as RFC 3339 text, with the epoch.
 pub fn reset_text(reset: Option<u64>) -> String {
-    reset
-        .and_then(|r| time::OffsetDateTime::from_unix_timestamp(r as i64).ok())
-        .map(crate::clock::ts)
-        .unwrap_or_else(|| "the limit resets (the forge did not say when)".into())
+    match reset.and_then(|r| time::OffsetDateTime::from_unix_timestamp(r as i64).ok()) {
+        Some(t) => format!(
+            "{} (x-ratelimit-reset {})",
+            crate::clock::ts(t),
+            t.unix_timestamp()
+        ),
+        None => "the limit resets (the forge did not say when)".into(),
+    }
+}
+
+/// The path (and query) of a URL: what follows `scheme://host[:port]`.
+fn url_path(u: &str) -> &str {
+    match u.find("://") {
+        Some(i) => {
+            let rest = &u[i + 3..];
+            rest.find('/').map(|j| &rest[j..]).unwrap_or("")
+        }
+        None => u,
+    }
 }
 
 impl Http {
@@ -613,10 +628,17 @@ impl Http {
         }
     }
 
-    /// A `Link` URL as a path under the API root; one elsewhere is refused,
-    /// so the token never goes to another host.
+    /// A `Link` URL as a path under the API root, always sent to the
+    /// configured root (a link naming another spelling of the host, a proxy's
+    /// say, is read by its path): the token never goes to another host. A
+    /// path outside the root's is refused.
     fn under_root(&self, path: &str, url: &str) -> Result<String> {
-        match url.strip_prefix(&self.root) {
+        if let Some(p) = url.strip_prefix(&self.root)
+            && p.starts_with('/')
+        {
+            return Ok(p.to_string());
+        }
+        match url_path(url).strip_prefix(url_path(&self.root)) {
             Some(p) if p.starts_with('/') => Ok(p.to_string()),
             _ => Err(self.error(
                 "GET",
@@ -770,6 +792,36 @@ mod tests {
         ];
         for (link, want) in cases {
             assert_eq!(next_link(link).as_deref(), want, "{link}");
+        }
+    }
+
+    #[test]
+    fn next_pages_stay_under_the_api_root_and_on_its_host() {
+        let h = Http::github(
+            "https://ghe.example/api/v3",
+            "t",
+            "T",
+            Duration::from_secs(1),
+            0,
+        );
+        let cases = [
+            (
+                "https://ghe.example/api/v3/repositories/1/issues?page=2",
+                Some("/repositories/1/issues?page=2"),
+            ),
+            (
+                "http://proxy.internal/api/v3/repos/a/b/issues?page=2",
+                Some("/repos/a/b/issues?page=2"),
+            ),
+            (
+                "/api/v3/repos/a/b/issues?page=3",
+                Some("/repos/a/b/issues?page=3"),
+            ),
+            ("https://ghe.example/other/repos?page=2", None),
+            ("https://ghe.example/api/v30/x", None),
+        ];
+        for (link, want) in cases {
+            assert_eq!(h.under_root("/x", link).ok().as_deref(), want, "{link}");
         }
     }
 

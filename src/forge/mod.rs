@@ -26,6 +26,12 @@ pub trait Forge: Sync {
     fn costly_requests(&self) -> usize {
         self.requests()
     }
+    /// Whether adding a label the repo does not have creates it (GitHub), so
+    /// a missing label need not stop a dispatch. False by default (Gitea
+    /// refuses an unknown label).
+    fn adds_missing_labels(&self) -> bool {
+        false
+    }
     /// Forge-specific `afk doctor` lines (GitHub: the token's kind and scopes,
     /// the rate limit left). None by default.
     fn diagnose(&self) -> Vec<Diagnosis> {

@@ -88,9 +88,14 @@ pub fn examine_repo(
         push_skips(&mut out, dispatch::skip_all(&ready, reason));
         return out;
     }
-    // The label afk will add must exist before an agent is started for it.
-    match forge.repo_labels(repo) {
-        Ok(labels) if !labels.iter().any(|l| l.name == cfg.poll.in_progress_label) => {
+    // The label afk will add must exist before an agent is started for it,
+    // unless the forge creates a missing label when one is added (GitHub).
+    let labels = match forge.adds_missing_labels() {
+        true => Ok(None),
+        false => forge.repo_labels(repo).map(Some),
+    };
+    match labels {
+        Ok(Some(labels)) if !labels.iter().any(|l| l.name == cfg.poll.in_progress_label) => {
             out.errors.push(ErrorItem::msg(
                 repo,
                 None,
