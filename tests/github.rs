@@ -74,6 +74,39 @@ fn a_spent_rate_limit_stops_the_tick_and_every_repo_says_until_when() {
 }
 
 #[test]
+fn parallel_requests_never_outrun_what_the_limit_has_left() {
+    let names: Vec<String> = (0..8).map(|i| format!("acme/r{i}")).collect();
+    let repos: Vec<Value> = names
+        .iter()
+        .map(|r| repo(r, json!([ready(1, "alice")])))
+        .collect();
+    let sb = github(json!({ "repos": repos }));
+    sb.admin(
+        "POST",
+        "/rate_limit",
+        Some(json!({"remaining": 3, "reset": RESET})),
+    );
+    let allow: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+    let afk = Afk::new(
+        &sb,
+        &format!("enabled = true\nallowlist = [{}]", allow.join(", ")),
+        "",
+    );
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[forge]\n", "[forge]\nconcurrency = 8\n");
+    std::fs::write(&afk.config, text).unwrap();
+    let (code, r, _) = afk.poll();
+    assert_eq!(code, 1);
+    assert_eq!(
+        statuses(&sb),
+        vec![200, 200, 200],
+        "three left, three sent, none refused"
+    );
+    assert_eq!(r["errors"].as_array().unwrap().len(), 8, "{r}");
+}
+
+#[test]
 fn a_spent_rate_limit_fails_each_watched_run_and_touches_nothing() {
     let sb = github(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::agent(&sb, "pr", "", "");

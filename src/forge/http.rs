@@ -8,8 +8,8 @@
 
 use anyhow::Result;
 use serde::de::DeserializeOwned;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 /// A failed forge request. `status` is None for transport failures.
@@ -94,6 +94,16 @@ pub trait ConditionalCache: Send + Sync {
     fn put(&self, url: &str, entry: Cached);
 }
 
+/// One request in flight under the rate limit; answered (or failed) when dropped.
+struct InFlight<'a>(&'a Http);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.rate.lock().unwrap().in_flight -= 1;
+        self.0.answered.notify_all();
+    }
+}
+
 /// How a list is paged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
@@ -118,6 +128,25 @@ struct Rate {
     reset: Option<u64>,
     /// spent: no request goes out for the rest of the tick
     spent: bool,
+    /// requests sent and not answered yet
+    in_flight: u64,
+    /// the first request goes alone, to learn the limit (GitHub)
+    probe: bool,
+    /// an answer has come back
+    seen: bool,
+}
+
+impl Rate {
+    /// Whether one more request may go out now: never more in flight than
+    /// the limit has left (a 304 costs nothing, so waiting for the answers
+    /// in flight may free the way again), and, when probing, nothing beside
+    /// the first request until it tells what is left.
+    fn room(&self) -> bool {
+        if self.probe && !self.seen {
+            return self.in_flight == 0;
+        }
+        self.remaining.is_none_or(|left| self.in_flight < left)
+    }
 }
 
 pub struct Http {
@@ -135,6 +164,8 @@ pub struct Http {
     requests: AtomicUsize,
     costly: AtomicUsize,
     rate: Mutex<Rate>,
+    /// signalled when a request in flight is answered
+    answered: Condvar,
     waited: Mutex<Duration>,
     cache: Option<Box<dyn ConditionalCache>>,
 }
@@ -241,6 +272,7 @@ impl Http {
             requests: AtomicUsize::new(0),
             costly: AtomicUsize::new(0),
             rate: Mutex::new(Rate::default()),
+            answered: Condvar::new(),
             waited: Mutex::new(Duration::ZERO),
             cache: None,
         }
@@ -261,6 +293,7 @@ impl Http {
         h.accept = "application/vnd.github+json";
         h.headers = vec![("X-GitHub-Api-Version", "2022-11-28")];
         h.paging = Paging::Link { per_page: 100 };
+        h.rate.get_mut().unwrap().probe = true;
         h
     }
 
@@ -389,17 +422,40 @@ impl Http {
 
     /// Read `x-ratelimit-remaining` / `x-ratelimit-reset` from an answer; a
     /// remaining of 0 spends the limit for the rest of the tick.
+    /// Within one window (the same reset) the count only goes down, so
+    /// answers arriving out of order keep the lowest.
     fn note_rate(&self, resp: &ureq::Response) -> Rate {
         let num = |h: &str| resp.header(h).and_then(|v| v.trim().parse::<u64>().ok());
         let mut r = self.rate.lock().unwrap();
+        r.seen = true;
         if let Some(rem) = num("x-ratelimit-remaining") {
-            r.remaining = Some(rem);
-            r.reset = num("x-ratelimit-reset").or(r.reset);
-            if rem == 0 {
+            let reset = num("x-ratelimit-reset");
+            r.remaining = match (r.remaining, reset.is_none() || reset == r.reset) {
+                (Some(old), true) => Some(old.min(rem)),
+                _ => Some(rem),
+            };
+            r.reset = reset.or(r.reset);
+            if r.remaining == Some(0) {
                 r.spent = true;
             }
         }
         *r
+    }
+
+    /// Wait for room under the rate limit, then count one more request in
+    /// flight; Err (the limit is spent) sends nothing.
+    fn admit(&self, method: &str, path: &str) -> Result<InFlight<'_>> {
+        let mut r = self.rate.lock().unwrap();
+        loop {
+            if r.spent {
+                return Err(self.limited(method, path, None, r.reset));
+            }
+            if r.room() {
+                r.in_flight += 1;
+                return Ok(InFlight(self));
+            }
+            r = self.answered.wait(r).unwrap();
+        }
     }
 
     /// Take `wait` from the tick's wait budget; false when it does not fit.
@@ -427,12 +483,7 @@ impl Http {
         };
         let mut attempt = 0;
         loop {
-            {
-                let r = self.rate.lock().unwrap();
-                if r.spent {
-                    return Err(self.limited(method, path, None, r.reset));
-                }
-            }
+            let slot = self.admit(method, path)?;
             self.requests.fetch_add(1, Ordering::Relaxed);
             let mut req = self.agent.request(method, &url).set("Accept", self.accept);
             for (k, v) in &self.headers {
@@ -564,6 +615,7 @@ impl Http {
                     Duration::from_millis(100u64 << attempt.min(6))
                 }
             };
+            drop(slot);
             crate::log::debug(&format!(
                 "forge: {method} {} failed, retry {} in {:?}",
                 path.split('?').next().unwrap_or(path),
