@@ -8,7 +8,7 @@ mod examine;
 
 pub use claims::recover_claims_if_idle;
 
-use super::tick::{self, ErrorItem, Opening, error_lines, record_transient};
+use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, emit, table};
 use crate::core::dispatch::{self, Reason};
 use crate::forge::fan_out;
@@ -96,6 +96,9 @@ impl tick::Finished for Tick {
     }
     fn code(&self) -> u8 {
         self.code
+    }
+    fn errors(&self) -> &[ErrorItem] {
+        &self.report.errors
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
         let r = &self.report;
@@ -274,6 +277,5 @@ fn human(
     if !rows.is_empty() {
         s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
     }
-    s.push_str(&error_lines(errors));
     s
 }
