@@ -18,6 +18,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/label") => label(f, &body),
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
+        ("POST", "/revert") => super::revert::revert(f, &body),
         ("POST", "/status") => status(f, &body),
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         ("POST", "/hooks_fail") => {
