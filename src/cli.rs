@@ -41,8 +41,8 @@ pub enum Cmd {
     Poll,
     /// One lifecycle tick over runs in flight
     Watch,
-    /// One outcome + canary tick over prompt-template versions (not yet implemented)
-    Harvest(Pending),
+    /// One outcome + canary tick over prompt-template versions
+    Harvest,
     /// The lessons journal: record | list | update | snapshot
     #[command(subcommand)]
     Lessons(LessonsCmd),
@@ -81,9 +81,11 @@ pub enum TemplateCmd {
         #[arg(long)]
         canary: bool,
     },
-    /// Versions with their status
+    /// Make a candidate the live canary (needs harvest.canary)
+    Canary { name: String, version: i64 },
+    /// Versions with their status, outcomes and success rate
     List { name: Option<String> },
-    /// One version's text (default: the current one)
+    /// One version's text (default: the current one) and its decision trail
     Show {
         #[arg(value_name = "NAME[@VERSION]")]
         spec: String,

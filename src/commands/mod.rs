@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod doctor;
+pub mod harvest;
 pub mod init;
 pub mod lessons;
 pub mod poll;
@@ -77,7 +78,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Sandbox(a) => sandbox::run(a),
         Cmd::Demo => demo::run(cli.json),
         Cmd::Watch => watch::run(&load(&cli)?),
-        Cmd::Harvest(_) => not_yet("harvest"),
+        Cmd::Harvest => harvest::run(&load(&cli)?),
         Cmd::Upgrade(_) => not_yet("upgrade"),
         Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
