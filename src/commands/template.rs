@@ -50,6 +50,17 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
     if body.trim().is_empty() {
         bail!(UsageError(format!("template: {} is empty", file.display())));
     }
+    if canary && !ctx.config.harvest.canary {
+        // refused before the state file is even opened
+        let t = HandTarget {
+            name,
+            version: 0,
+            status: Some("candidate"),
+            live_canary: None,
+            canary_on: false,
+        };
+        bail!(refusal(HandChange::StartCanary, &t).unwrap_or_default());
+    }
     if ctx.dry_run {
         let store = Store::open_reading(&ctx.state_path())?;
         let versions = store.templates(Some(name))?;
