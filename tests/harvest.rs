@@ -773,3 +773,33 @@ fn a_bad_seed_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AFK_CANARY_SEED"));
     assert_eq!(count(&afk, "SELECT COUNT(*) FROM runs"), 0);
 }
+
+#[test]
+fn the_demo_rolls_its_canary_back_once_with_the_numbers() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("demo")
+        .env_remove("AFK_FORGE_TOKEN")
+        .env_remove("AFK_CANARY_SEED")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("candidate.rolled_back").count(), 1, "{text}");
+    assert!(
+        text.contains("event: candidate.rolled_back implementer@2 rolled back (regression)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CANARY S/F  CONTROL S/F  P(WORSE)  P(BETTER)  RESULT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("implementer@1 current, implementer@2 rejected"),
+        "{text}"
+    );
+}

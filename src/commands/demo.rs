@@ -208,14 +208,17 @@ pub fn run(json: bool) -> Result<u8> {
     for e in &events {
         say(&format!("== event: {} {}", e.kind, e.text));
     }
+    let main_ticks = std::mem::take(&mut show.ticks);
     canary_act(&sb, &dir, &agent, &mut show)?;
+    let canary_ticks = std::mem::replace(&mut show.ticks, main_ticks);
     say("\nupgrade is not built yet; the demo grows with it.");
     say(&format!(
         "run directories (prompt, agent.log, progress.jsonl): {}",
         dir.join("runs").display()
     ));
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events});
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events,
+                                     "canary": {"ticks": canary_ticks}});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(show.worst)
