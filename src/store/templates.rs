@@ -73,12 +73,11 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<TemplateVersion> {
     })
 }
 
+/// A version's (id, status), if it exists, and its name's live canary version.
+type Target = (Option<(i64, String)>, Option<i64>);
+
 /// A version's status and its name's live canary, read inside a transaction.
-fn target(
-    tx: &Transaction,
-    name: &str,
-    version: i64,
-) -> rusqlite::Result<(Option<(i64, String)>, Option<i64>)> {
+fn target(tx: &Transaction, name: &str, version: i64) -> rusqlite::Result<Target> {
     let this = tx
         .query_row(
             "SELECT id, status FROM template_versions WHERE name=?1 AND version=?2",
