@@ -1,11 +1,19 @@
-//! The benchmark: `cargo run --release --example bench`.
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest]`
+//! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
 //! - `afk poll` with the kill switch on (the real binary, median of 20 runs);
 //! - one poll tick over 50 allowlisted repos x 20 ready issues each, then the
 //!   tick after it: wall time, requests, the time if every request were made one
 //!   after another, and the ratio to the critical-path limit
-//!   max(longest dependent chain, requests / concurrency) x latency.
+//!   max(longest dependent chain, requests / concurrency) x latency;
+//! - the lessons journal with 100,000 lessons and a watch tick over 200 runs;
+//! - harvest: a tick over 1,000,000 recorded outcomes (decision + report) and
+//!   `template list` over the same, as processes; poll with canary routing on
+//!   and off, as processes (`--dry-run`, so every run does the same work).
+//!
+//! The afk binary measured is the one of the bench's own profile (release
+//! under `--release`).
 
 use afk::commands::{Ctx, poll};
 use afk::config::Config;
@@ -24,12 +32,14 @@ const CHAIN: usize = 7;
 
 fn release_afk() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/release/examples/bench -> target/release/afk
+    // target/<profile>/examples/bench -> target/<profile>/afk
     let bin = exe.parent().unwrap().parent().unwrap().join("afk");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "afk", "--quiet"])
-        .status()
-        .expect("cargo build");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--bin", "afk", "--quiet"]);
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo build");
     assert!(status.success());
     bin
 }
@@ -55,15 +65,39 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("afk-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-
-    // 1. the kill switch, as cron runs it: a process that reads its config and exits
+    let only = std::env::args().nth(1);
+    let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let afk = release_afk();
+    if !cfg!(debug_assertions) {
+        println!("afk bench: release build\n");
+    } else {
+        println!("afk bench: DEBUG build (use --release for real numbers)\n");
+    }
+    if want("poll") {
+        poll_bench(&dir, &afk);
+    }
+    if want("lessons") {
+        lessons_bench(&dir, &afk);
+    }
+    if want("watch") {
+        watch_bench(&dir);
+    }
+    if want("harvest") {
+        harvest_bench(&dir, &afk);
+        routing_bench(&dir, &afk);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The kill switch as cron runs it, then a loaded forge with latency.
+fn poll_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    // 1. the kill switch, as cron runs it: a process that reads its config and exits
     let off = dir.join("off.toml");
     std::fs::write(&off, "state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\n[poll]\nenabled = false\nallowlist = [\"a/b\"]\n").unwrap();
     let mut times = vec![];
     for _ in 0..20 {
         let t = Instant::now();
-        let out = Command::new(&afk)
+        let out = Command::new(afk)
             .arg("--config")
             .arg(&off)
             .arg("poll")
@@ -157,12 +191,15 @@ fn main() {
     println!(
         "\nserial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
     );
+}
 
+/// The lessons journal with 100,000 lessons, listed by the real binary.
+fn lessons_bench(dir: &std::path::Path, afk: &std::path::Path) {
     // 3. the lessons journal with 100,000 lessons, listed with filters by the real binary
     let lessons_cfg = dir.join("lessons.toml");
     std::fs::write(&lessons_cfg, "state_path = \"lessons/afk.db\"\n").unwrap();
     let lessons = |args: &[&str]| {
-        let out = Command::new(&afk)
+        let out = Command::new(afk)
             .arg("--config")
             .arg(&lessons_cfg)
             .args(args)
@@ -239,8 +276,6 @@ fn main() {
             median(times).as_secs_f64() * 1e3
         );
     }
-    watch_bench(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One watch tick over 200 runs in flight across 50 repos (4 each), every run
@@ -369,4 +404,315 @@ fn watch_bench(dir: &std::path::Path) {
             wall / limit
         );
     }
+}
+
+/// Run `afk` with `args` `n` times (each after `before`), asserting success;
+/// the median wall time in ms and the last stdout.
+fn timed(
+    afk: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    n: usize,
+    mut before: impl FnMut(),
+) -> (f64, Vec<u8>) {
+    let mut times = vec![];
+    let mut last = vec![];
+    for _ in 0..n {
+        before();
+        let mut c = Command::new(afk);
+        c.args(args)
+            .env_remove("AFK_NOW")
+            .env_remove("AFK_CANARY_SEED");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        times.push(t.elapsed());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        last = out.stdout;
+    }
+    (median(times).as_secs_f64() * 1e3, last)
+}
+
+/// A harvest tick over 1,000,000 recorded outcomes: the champion's long
+/// history, a control since the canary went live, a canary with two
+/// checkpoints due, and 100 runs ended since the last tick. Every measured
+/// real tick starts from the same copy of the state; the dry run reads it as is.
+fn harvest_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    const OUTCOMES: i64 = 1_000_000;
+    const CONTROL: i64 = 150;
+    const CANARY: i64 = 30;
+    const NEW_RUNS: i64 = 100;
+    let dir = dir.join("harvest");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("afk.toml");
+    std::fs::write(
+        &cfg,
+        "state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\n[harvest]\ncanary = true\n",
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let v1 = dir.join("v1.md");
+    let v2 = dir.join("v2.md");
+    std::fs::write(&v1, "implementer v1\n").unwrap();
+    std::fs::write(&v2, "implementer v2\n").unwrap();
+    for (f, canary) in [(&v1, false), (&v2, true)] {
+        let mut args = vec![
+            "--config",
+            cfg_s,
+            "template",
+            "add",
+            "implementer",
+            "--file",
+        ];
+        args.push(f.to_str().unwrap());
+        if canary {
+            args.push("--canary");
+        }
+        timed(afk, &args, &[], 1, || {});
+    }
+    let db = dir.join("state/afk.db");
+    let t0 = Instant::now();
+    {
+        let mut c = rusqlite::Connection::open(&db).unwrap();
+        let since: String = c
+            .query_row(
+                "SELECT canary_since FROM template_versions WHERE version = 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let base =
+            time::OffsetDateTime::parse(&since, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let ts = |secs: i64| {
+            (base + time::Duration::seconds(secs))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let tx = c.transaction().unwrap();
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO outcomes (run_id, template_version_id, outcome, dispatched_at, ended_at, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )
+                .unwrap();
+            let history = OUTCOMES - CONTROL - CANARY;
+            for i in 0..history {
+                let end = ts(-(history - i) * 10);
+                let o = if i % 10 < 7 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![i + 1, 1, o, end, end])
+                    .unwrap();
+            }
+            for i in 0..CONTROL {
+                let (d, e) = (ts(i * 60 + 1), ts(i * 60 + 50));
+                let o = if i % 10 < 7 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![history + i + 1, 1, o, d, e])
+                    .unwrap();
+            }
+            for i in 0..CANARY {
+                let (d, e) = (ts(i * 300 + 2), ts(i * 300 + 55));
+                let o = if i % 10 < 6 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![history + CONTROL + i + 1, 2, o, d, e])
+                    .unwrap();
+            }
+            let mut run = tx
+                .prepare(
+                    "INSERT INTO runs (id, repo, issue, state, template_name, template_version_id, template_version,
+                       created_at, updated_at, ended_at)
+                     VALUES (?1, 'acme/api', ?2, ?3, 'implementer', 1, 1, ?4, ?5, ?5)",
+                )
+                .unwrap();
+            for i in 0..NEW_RUNS {
+                let state = if i % 3 == 0 { "escalated" } else { "succeeded" };
+                run.execute(rusqlite::params![
+                    OUTCOMES + i + 1,
+                    i + 1,
+                    state,
+                    ts(100_000 + i),
+                    ts(100_100 + i)
+                ])
+                .unwrap();
+            }
+        }
+        tx.execute_batch(
+            "UPDATE template_versions SET
+               successes = (SELECT COUNT(*) FROM outcomes o WHERE o.template_version_id = template_versions.id AND outcome = 'success'),
+               failures = (SELECT COUNT(*) FROM outcomes o WHERE o.template_version_id = template_versions.id AND outcome = 'failure');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+            .unwrap();
+    }
+    let golden = dir.join("golden.db");
+    std::fs::copy(&db, &golden).unwrap();
+    println!(
+        "\nharvest: {OUTCOMES} recorded outcomes ({CONTROL} control and {CANARY} canary since the canary went live), {NEW_RUNS} runs newly ended (setup {:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+    let fresh = || {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        }
+        std::fs::copy(&golden, &db).unwrap();
+    };
+    let (ms, out) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "harvest"],
+        &[],
+        7,
+        fresh,
+    );
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    println!(
+        "  {:<58} {ms:>7.1} ms  ({} outcomes recorded, {} checkpoints, {} decisions)",
+        "afk harvest (real tick, fresh copy each run, median of 7)",
+        r["outcomes"].as_array().unwrap().len(),
+        r["checkpoints"].as_array().unwrap().len(),
+        r["decisions"].as_array().unwrap().len()
+    );
+    fresh();
+    let (ms, _) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "--dry-run", "harvest"],
+        &[],
+        7,
+        || {},
+    );
+    println!(
+        "  {:<58} {ms:>7.1} ms",
+        "afk --dry-run harvest (median of 7)"
+    );
+    let (ms, out) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "template", "list"],
+        &[],
+        7,
+        || {},
+    );
+    let l: Value = serde_json::from_slice(&out).unwrap();
+    let total: u64 = l["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["outcomes"]["success"].as_u64().unwrap() + t["outcomes"]["failure"].as_u64().unwrap()
+        })
+        .sum();
+    println!(
+        "  {:<58} {ms:>7.1} ms  ({total} outcomes counted)",
+        "afk template list (median of 7)"
+    );
+}
+
+/// `afk --dry-run poll` over 50 repos x 20 ready issues (no latency), with a
+/// live canary routed by a seeded draw, and with routing off.
+fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    let dir = dir.join("routing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=ISSUES)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
+                    "labels": ["ready-for-agent"], "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/r{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let allow: Vec<String> = (0..REPOS).map(|r| format!("\"bench/r{r:02}\"")).collect();
+    let config = |on: bool| {
+        let p = dir.join(format!("routing-{on}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+                 [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
+                 [runner]\ncommand = [\"true\"]\n[harvest]\ncanary = {on}\nsample = 0.5\n",
+                sb.url,
+                allow.join(", ")
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let (on, off) = (config(true), config(false));
+    let v = dir.join("v.md");
+    for (text, canary) in [("v1\n", false), ("v2\n", true)] {
+        std::fs::write(&v, text).unwrap();
+        let mut args = vec![
+            "--config",
+            on.to_str().unwrap(),
+            "template",
+            "add",
+            "implementer",
+            "--file",
+            v.to_str().unwrap(),
+        ];
+        if canary {
+            args.push("--canary");
+        }
+        timed(afk, &args, &[], 1, || {});
+    }
+    println!(
+        "\npoll routing: {REPOS} repos x {ISSUES} ready issues, no latency, `afk --dry-run poll`, median of 9 alternating"
+    );
+    let (mut t_on, mut t_off) = (vec![], vec![]);
+    let mut canaries = 0;
+    for _ in 0..9 {
+        let (ms, out) = timed(
+            afk,
+            &[
+                "--config",
+                on.to_str().unwrap(),
+                "--json",
+                "--dry-run",
+                "poll",
+            ],
+            &[("AFK_CANARY_SEED", "1")],
+            1,
+            || {},
+        );
+        t_on.push(Duration::from_secs_f64(ms / 1e3));
+        let r: Value = serde_json::from_slice(&out).unwrap();
+        canaries = r["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["template_version"] == 2)
+            .count();
+        let (ms, _) = timed(
+            afk,
+            &[
+                "--config",
+                off.to_str().unwrap(),
+                "--json",
+                "--dry-run",
+                "poll",
+            ],
+            &[],
+            1,
+            || {},
+        );
+        t_off.push(Duration::from_secs_f64(ms / 1e3));
+    }
+    println!(
+        "  {:<58} {:>7.1} ms  ({canaries} of {REPOS} dispatches to the canary)",
+        "routing on (harvest.canary = true, sample 0.5, seeded)",
+        median(t_on).as_secs_f64() * 1e3
+    );
+    println!(
+        "  {:<58} {:>7.1} ms",
+        "routing off (harvest.canary = false)",
+        median(t_off).as_secs_f64() * 1e3
+    );
 }

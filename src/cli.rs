@@ -115,17 +115,21 @@ pub enum Cmd {
   afk --dry-run -v watch          what each run's next action would be, with requests"
     ))]
     Watch,
-    /// One outcome + canary tick over prompt-template versions (not yet implemented)
+    /// One outcome + canary tick over prompt-template versions
     ///
-    /// Records the outcome of every ended run against its template version and
-    /// decides a live canary (roll back, graduate or keep sampling). Not built in
-    /// this version: it prints an error and exits 2.
+    /// Records the outcome of every ended run against the template version that
+    /// handled it (a success whose merge is reverted within harvest.revert_window
+    /// becomes a failure), then evaluates a live canary at its checkpoints: roll
+    /// back, graduate, or keep sampling. Each decision is made and notified
+    /// exactly once, and explained by its checkpoint numbers.
     #[command(after_long_help = concat!(
         exit_tick!(),
         "Examples:
-  afk harvest                     one outcome + canary tick"
+  afk harvest                     one outcome + canary tick
+  afk --dry-run harvest           decide and report, write and notify nothing
+  afk --json harvest | jq .checkpoints"
     ))]
-    Harvest(Pending),
+    Harvest,
     /// The lessons journal: record | list | update | snapshot
     ///
     /// A machine-readable journal of what went wrong, for people and for the next
@@ -285,20 +289,30 @@ Examples:
         #[arg(long)]
         canary: bool,
     },
-    /// Versions with their status
+    /// Make a candidate the live canary (needs harvest.canary)
+    #[command(after_long_help = "\
+Examples:
+  afk template canary implementer 3")]
+    Canary {
+        /// Template name
+        name: String,
+        /// The candidate version to start as the canary
+        version: i64,
+    },
+    /// Versions with their status, outcomes and success rate
     #[command(after_long_help = "\
 Examples:
   afk template list
-  afk template list implementer")]
+  afk --json template list implementer")]
     List {
         /// Only this template's versions [default: every template]
         name: Option<String>,
     },
-    /// One version's text (default: the current one)
+    /// One version's text (default: the current one) and its decision trail
     #[command(after_long_help = "\
 Examples:
   afk template show implementer       the current version's text
-  afk template show implementer@2     version 2")]
+  afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
     Show {
         /// Template name, optionally with @VERSION (default: the current version)
         #[arg(value_name = "NAME[@VERSION]")]

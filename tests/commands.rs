@@ -93,14 +93,14 @@ fn template_versions_add_list_show_promote_reject() {
             .code(),
         Some(2)
     );
-    // --canary needs harvest.canary
+    // --canary needs harvest.canary: refused, exit 1 (SPEC 7.1)
     let out = afk
         .cmd()
         .args(["template", "add", "implementer", "--canary", "--file"])
         .arg(&v1)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("harvest.canary"));
     // a missing file is an error and adds nothing
     assert_eq!(

@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod harvest;
 pub mod init;
 pub mod lessons;
 pub mod poll;
@@ -80,7 +81,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Completions(a) => completions::run(a),
         Cmd::Man(a) => completions::man(a),
         Cmd::Watch => watch::run(&load(&cli)?),
-        Cmd::Harvest(_) => not_yet("harvest"),
+        Cmd::Harvest => harvest::run(&load(&cli)?),
         Cmd::Upgrade(_) => not_yet("upgrade"),
         Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),

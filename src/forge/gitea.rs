@@ -275,6 +275,47 @@ impl Forge for Gitea {
             Some(&json!({ "body": body })),
         )
     }
+
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<super::Commit>> {
+        self.list_commits(repo, branch, since)
+    }
+}
+
+impl Gitea {
+    /// `GET /repos/{o}/{r}/commits?sha=<branch>` page by page, newest first,
+    /// stopping at the first commit older than `since` (no diff stats, no
+    /// signature checks: only sha, message and date are read).
+    fn list_commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<super::Commit>> {
+        const LIMIT: usize = 50;
+        let mut out = vec![];
+        for page in 1..=1000 {
+            let wire: Vec<super::commits::WireCommit> = self.http.json(
+                "GET",
+                &format!(
+                    "/repos/{}/commits?sha={}&stat=false&verification=false&files=false&page={page}&limit={LIMIT}",
+                    rp(repo),
+                    enc(branch)
+                ),
+                None,
+            )?;
+            let n = wire.len();
+            let page = wire.into_iter().map(|w| w.into_commit()).collect();
+            if !super::commits::keep_until(page, since, &mut out) || n < LIMIT {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -3,10 +3,12 @@
 //! Gitea/Forgejo v1 implementation (`gitea`). [`from_config`] builds the one
 //! the config names.
 
+pub mod commits;
 pub mod gitea;
 pub mod http;
 pub mod model;
 
+pub use commits::Commit;
 pub use gitea::Gitea;
 pub use http::{ForgeError, fan_out};
 pub use model::*;
@@ -46,6 +48,18 @@ pub trait Forge: Sync {
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
     fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
+
+    /// The commits of `branch`, newest first, down to (without) the first one
+    /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<Commit>> {
+        let _ = (branch, since);
+        anyhow::bail!("forge: listing the commits of {repo} is not supported by this forge yet")
+    }
 }
 
 /// The forge the config names, with its token.

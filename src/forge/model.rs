@@ -128,6 +128,9 @@ pub struct PullRequest {
     pub user: Option<User>,
     #[serde(default)]
     pub merged_at: Option<String>,
+    /// The branch it merges into (harvest watches it for reverts).
+    #[serde(default)]
+    pub base: Branch,
 }
 
 impl PullRequest {

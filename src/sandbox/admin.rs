@@ -51,6 +51,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
                 Err(e) => err(400, &e),
             }
         }
+        ("POST", "/revert") => super::revert::revert(f, &body),
         ("POST", "/status") => status(f, &body),
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         ("POST", "/hooks_fail") => {

@@ -18,6 +18,7 @@ pub mod git;
 mod hooks;
 pub mod http;
 mod model;
+mod revert;
 mod routes;
 mod seed;
 

@@ -187,7 +187,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     }
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let template = claims::resolve_template(&store, &cfg.poll.template)?;
+    let templates = claims::resolve_templates(ctx, &store)?;
     let journal = crate::lessons::Journal::new(cfg, &ctx.state_path(), ctx.dry_run);
     let mut dispatched = vec![];
     if ctx.dry_run {
@@ -197,12 +197,13 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
                 issue: w.issue.number,
                 run_id: None,
                 template: cfg.poll.template.clone(),
-                template_version: template.version,
+                template_version: templates.route(w).version,
             });
         }
     } else {
         let results = fan_out(&take, cfg.forge.concurrency, |(w, _)| {
-            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, &template, w)
+            let template = templates.route(w);
+            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, template, w)
         });
         for (d, e) in results {
             dispatched.extend(d);

@@ -2,6 +2,7 @@
 //! a renamed repo's redirect), then one handler per resource family.
 
 mod comments;
+mod commits;
 mod issues;
 mod labels;
 mod pulls;
@@ -56,6 +57,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
         ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
+        ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
         ["statuses", sha] => statuses::serve(f, req, full, sha),
         _ => err(404, "not found"),
