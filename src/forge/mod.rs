@@ -46,6 +46,21 @@ pub trait Forge: Sync {
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
     fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
+
+    // upgrade
+    /// Open a pull request from `head` (a branch of `repo`) into `base`.
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest>;
+    /// Close a pull request without merging it.
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()>;
+    /// A branch and its head commit; `None` when the branch does not exist.
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>>;
 }
 
 /// The forge the config names, with its token.
