@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod forge;
+pub mod git;
 pub mod lessons;
 pub mod lock;
 pub mod log;

@@ -12,3 +12,5 @@ pub mod prompt;
 pub mod run_state;
 pub mod sanitize;
 pub mod tags;
+pub mod upgrade;
+pub mod verdict;
