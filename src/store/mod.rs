@@ -7,6 +7,7 @@ pub mod lessons;
 pub mod posts;
 pub mod runs;
 pub mod templates;
+pub mod upgrades;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -92,6 +93,8 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         attempted_at TEXT NOT NULL
     );",
+    // 5: afk upgrade's PRs and their flow (upgrades.rs)
+    upgrades::SCHEMA,
 ];
 
 /// The lessons table and its indexes; safe to run any number of times.
