@@ -46,8 +46,8 @@ pub enum Cmd {
     /// The lessons journal: record | list | update | snapshot
     #[command(subcommand)]
     Lessons(LessonsCmd),
-    /// One recipe-upgrade tick (not yet implemented)
-    Upgrade(Pending),
+    /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
+    Upgrade(UpgradeArgs),
     /// Prompt-template versions: list | add | promote | reject | show
     #[command(subcommand)]
     Template(TemplateCmd),
@@ -201,4 +201,35 @@ pub struct StatusArgs {
     /// Lift the freeze a degraded deploy put on REPO
     #[arg(long, value_name = "REPO")]
     pub unfreeze: Option<String>,
+}
+
+// upgrade
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct UpgradeArgs {
+    /// Recipes to upgrade [default: every one in upgrade.recipes]
+    #[arg(value_name = "RECIPE")]
+    pub recipes: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<UpgradeCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpgradeCmd {
+    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1 or 3
+    Verdict(VerdictArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerdictArgs {
+    /// The repository, OWNER/REPO
+    pub repo: String,
+    /// The pull request number
+    pub pr: u64,
+    /// Post exactly one test comment (upgrade.testme_comment) first
+    #[arg(long)]
+    pub post: bool,
+    /// Poll until the verdict is not PENDING or DURATION (e.g. 30m) ends
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }

@@ -9,6 +9,7 @@ pub mod sandbox;
 pub mod status;
 pub mod template;
 pub mod tick;
+pub mod upgrade;
 pub mod watch;
 
 use crate::cli::{Cli, Cmd};
@@ -78,7 +79,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Demo => demo::run(cli.json),
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest(_) => not_yet("harvest"),
-        Cmd::Upgrade(_) => not_yet("upgrade"),
+        Cmd::Upgrade(a) => upgrade::run(&cli, a),
         Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
         Cmd::Doctor => doctor::run(&load(&cli)?),

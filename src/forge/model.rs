@@ -181,7 +181,7 @@ pub struct CommitStatus {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct CombinedStatus {
     #[serde(default)]
     pub state: String,
