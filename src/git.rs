@@ -181,7 +181,8 @@ impl Git {
 
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
     /// the first time, fetched only when upstream `main` moved (one
-    /// `ls-remote` otherwise), checked out only when it changed.
+    /// `ls-remote` otherwise), checked out only when it changed. `url` is
+    /// asked each time, so a changed `upgrade.upstream` is followed.
     pub fn upstream(&self, recipe: &str, url: &str) -> Result<Checkout> {
         let dir = self.work_dir.join(recipe);
         let git_dir = dir.join(".git");
@@ -207,22 +208,19 @@ impl Git {
                     &tmp_s,
                 ],
                 None,
-            )
-            .with_context(|| format!("upstream {url}"))?;
+            )?;
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::rename(&tmp, &dir)
                 .with_context(|| format!("git: cannot move the clone to {}", dir.display()))?;
         }
-        let remote = self
-            .run(
-                Some(&dir),
-                false,
-                &["ls-remote", "origin", "refs/heads/main"],
-                None,
-            )
-            .with_context(|| format!("upstream {url}"))?;
+        let remote = self.run(
+            Some(&dir),
+            false,
+            &["ls-remote", url, "refs/heads/main"],
+            None,
+        )?;
         let Some(main) = remote.split_whitespace().next().map(str::to_string) else {
-            bail!("upstream {url} has no main branch");
+            bail!("it has no main branch");
         };
         if read_ref(&git_dir, "refs/remotes/origin/main").as_deref() != Some(main.as_str()) {
             self.run(
@@ -232,12 +230,11 @@ impl Git {
                     "fetch",
                     "-q",
                     "--no-tags",
-                    "origin",
+                    url,
                     "+refs/heads/main:refs/remotes/origin/main",
                 ],
                 None,
-            )
-            .with_context(|| format!("upstream {url}"))?;
+            )?;
         }
         if read_ref(&git_dir, "HEAD").as_deref() != Some(main.as_str()) {
             self.run(

@@ -162,4 +162,3 @@ impl Drop for RealRegistry {
         let _ = self.child.wait();
     }
 }
-

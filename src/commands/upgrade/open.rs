@@ -47,11 +47,11 @@ pub(super) fn open_bumps(
             }
             up.report.act(&r.name, "wait", None, Some(why));
         };
-        if let Some(c) = m
-            .closed
-            .iter()
-            .find(|p| p.head.name == branch && p.author() == up.me)
-        {
+        if let Some(c) = m.closed.iter().find(|p| {
+            p.head.name == branch
+                && p.author() == up.me
+                && p.head_repo().is_none_or(|h| h.is_empty() || h == r.mirror)
+        }) {
             let how = if c.merged { "merged" } else { "closed" };
             unselect(
                 format!(
