@@ -933,3 +933,42 @@ fn candidates_from_a_real_registry() {
         ]
     );
 }
+
+#[test]
+fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
+    let out = assert_cmd::Command::new(support::afk_bin())
+        .args(["--json", "demo"])
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let steps: Vec<(String, String, u64)> = doc["upgrade"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let pr = &t["prs"][0];
+            (
+                pr["verdict"].as_str().unwrap().to_string(),
+                pr["result"].as_str().unwrap().to_string(),
+                pr["test_runs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let s = |v: &str, r: &str, n: u64| (v.to_string(), r.to_string(), n);
+    assert_eq!(
+        steps,
+        vec![
+            s("PENDING", "PENDING", 1),
+            s("RED", "PENDING", 1),
+            s("PENDING", "PENDING", 2),
+            s("GREEN", "SUCCESS", 2)
+        ]
+    );
+}
