@@ -972,3 +972,40 @@ fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
         ]
     );
 }
+
+#[test]
+fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
+    let s = setup(COMPOSE, "push", "registry_auth_env = \"AFK_TEST_REG\"\n");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"auth": true, "credentials": "bot:reg-secret", "page_size": 2})),
+    );
+    let run = |secret: &str| {
+        let out = s
+            .afk
+            .cmd()
+            .env("AFK_TEST_REG", secret)
+            .args(["--json", "--dry-run", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), r)
+    };
+    let (code, r) = run("bot:reg-secret");
+    assert_eq!(code, 0, "{r}");
+    let proposed: Vec<&str> = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["proposed"].as_str().unwrap())
+        .collect();
+    assert_eq!(proposed, ["1.26.0", "2.0.0", "16.1"], "every page was read");
+    let (code, r) = run("bot:wrong");
+    assert_eq!(code, 1);
+    let reason = r["skipped"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("401") && !reason.contains("wrong"),
+        "{reason}"
+    );
+}
