@@ -1009,3 +1009,48 @@ fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
         "{reason}"
     );
 }
+
+#[test]
+fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_count() {
+    let s = setup(COMPOSE, "push", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    for (user, body) in [
+        ("alice", "!testme"),
+        ("afk-bot", "!testmexyz"),
+        ("mallory", "!testme"),
+    ] {
+        s.sb.admin(
+            "POST",
+            "/comment",
+            Some(json!({"repo": MIRROR, "issue": n, "body": body, "user": user})),
+        );
+    }
+    s.ci(branch, "failure");
+    s.upgrade(&[]);
+    s.wait_fixer(1);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["testme"]);
+    assert_eq!(
+        pr_of(&r)["test_runs"],
+        2,
+        "others' and look-alike comments are no runs"
+    );
+    // the state file is lost: the forge still says two runs, and the PR is afk's
+    std::fs::remove_dir_all(s.afk.scratch.path("state")).unwrap();
+    s.sb.clear_requests();
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let pr = pr_of(&r);
+    assert_eq!(
+        (pr["number"].as_u64(), pr["test_runs"].as_u64()),
+        (Some(n), Some(2))
+    );
+    assert_eq!(actions(&r), ["wait"]);
+    assert!(
+        s.sb.writes().is_empty(),
+        "no second PR, no extra test: {:?}",
+        s.sb.writes()
+    );
+}
