@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -14,6 +14,8 @@
 //!
 //! The afk binary measured is the one of the bench's own profile (release
 //! under `--release`).
+//! - `afk upgrade --dry-run` over 13 recipes (14 images, ~130 tags) with a
+//!   warm work dir, as cron runs it (the real binary, median of 11 runs).
 
 use afk::commands::{Ctx, poll};
 use afk::config::Config;
@@ -85,6 +87,9 @@ fn main() {
     if want("harvest") {
         harvest_bench(&dir, &afk);
         routing_bench(&dir, &afk);
+    }
+    if want("upgrade") {
+        upgrade_bench(&dir, &afk);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -714,5 +719,347 @@ fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
         "  {:<58} {:>7.1} ms",
         "routing off (harvest.canary = false)",
         median(t_off).as_secs_f64() * 1e3
+    );
+}
+
+// upgrade
+/// `afk upgrade --dry-run` as cron runs it: a process over 13 recipes (14
+/// images, ~130 tags) against the sandbox on loopback, upstreams on disk, the
+/// work dir warm (cloned by a first run). Median of 11 runs.
+fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    const RECIPES: &[(&str, &[(&str, &str)])] = &[
+        (
+            "nextcloud",
+            &[("app", "nextcloud:27.1.3"), ("db", "postgres:15.4")],
+        ),
+        ("gitea", &[("app", "gitea/gitea:1.21.1")]),
+        ("wordpress", &[("app", "wordpress:6.4.1")]),
+        ("ghost", &[("app", "ghost:5.74.0-alpine")]),
+        ("matrix", &[("app", "matrixdotorg/synapse:v1.96.0")]),
+        ("redis", &[("app", "redis:7.2.3-alpine")]),
+        ("mariadb", &[("app", "mariadb:10.11")]),
+        ("traefik", &[("app", "traefik:v2.10.4")]),
+        (
+            "keycloak",
+            &[("app", "bitnami/keycloak:22.0.5-debian-11-r2")],
+        ),
+        ("mediawiki", &[("app", "mediawiki:1.40.1")]),
+        ("discourse", &[("app", "bitnami/discourse:3.1.3")]),
+        ("nginx", &[("app", "nginx:1.25.3")]),
+        ("vaultwarden", &[("app", "vaultwarden/server:1.30.0")]),
+    ];
+    let tags: &[(&str, &[&str])] = &[
+        (
+            "library/nextcloud",
+            &[
+                "26.0.8",
+                "27.1.3",
+                "27.1.4",
+                "27.1.4-apache",
+                "28.0.0",
+                "28.0.1",
+                "latest",
+                "stable",
+                "production",
+                "27-apache",
+            ],
+        ),
+        (
+            "library/postgres",
+            &[
+                "15.4",
+                "15.5",
+                "15.5-alpine",
+                "16.0",
+                "16.1",
+                "16.1-bookworm",
+                "20240115",
+                "latest",
+                "14.10",
+                "15",
+            ],
+        ),
+        (
+            "gitea/gitea",
+            &[
+                "1.20.5",
+                "1.21.0",
+                "1.21.1",
+                "1.21.2",
+                "1.21.2-rootless",
+                "1.22.0-rc1",
+                "latest",
+                "nightly",
+                "dev",
+                "1",
+            ],
+        ),
+        (
+            "library/wordpress",
+            &[
+                "6.3.2",
+                "6.4.1",
+                "6.4.2",
+                "6.4.2-php8.2",
+                "6.4.2-fpm",
+                "beta-6.5",
+                "latest",
+                "php8.3",
+                "cli",
+                "6",
+            ],
+        ),
+        (
+            "library/ghost",
+            &[
+                "5.74.0-alpine",
+                "5.75.0-alpine",
+                "5.75.1-alpine",
+                "5.75.1",
+                "5.76.0-alpine",
+                "6.0.0-alpine",
+                "alpine",
+                "latest",
+                "5-alpine",
+                "5",
+            ],
+        ),
+        (
+            "matrixdotorg/synapse",
+            &[
+                "v1.95.1",
+                "v1.96.0",
+                "v1.96.1",
+                "v1.97.0",
+                "v1.98.0rc1",
+                "v1.98.0",
+                "latest",
+                "develop",
+                "sha-3f2a1bc",
+                "v2.0.0",
+            ],
+        ),
+        (
+            "library/redis",
+            &[
+                "7.2.3-alpine",
+                "7.2.4-alpine",
+                "7.2.4",
+                "7.2.4-bookworm",
+                "7.4.0-alpine",
+                "8.0-alpine",
+                "alpine",
+                "latest",
+                "7-alpine",
+                "7.2-rc1-alpine",
+            ],
+        ),
+        (
+            "library/mariadb",
+            &[
+                "10.11",
+                "10.11.6",
+                "10.11-jammy",
+                "11.2",
+                "11.2.2",
+                "11.3-rc",
+                "lts",
+                "latest",
+                "10.6",
+                "11",
+            ],
+        ),
+        (
+            "library/traefik",
+            &[
+                "v2.10.4",
+                "v2.10.7",
+                "v2.11.0",
+                "v3.0.0-rc1",
+                "v3.0.0",
+                "2.10.7",
+                "latest",
+                "v2.10",
+                "mimolette",
+                "v2",
+            ],
+        ),
+        (
+            "bitnami/keycloak",
+            &[
+                "22.0.5-debian-11-r2",
+                "22.0.5-debian-11-r4",
+                "22.0.5-debian-11-r10",
+                "23.0.1-debian-11-r0",
+                "23.0.3-debian-11-r1",
+                "latest",
+                "22",
+                "22.0.5",
+                "22-debian-11",
+                "23",
+            ],
+        ),
+        (
+            "library/mediawiki",
+            &[
+                "1.40.1",
+                "1.40.2",
+                "1.41.0",
+                "1.41.0-fpm",
+                "1.39.6",
+                "lts",
+                "latest",
+                "stable",
+                "1.41",
+                "legacy",
+            ],
+        ),
+        (
+            "bitnami/discourse",
+            &[
+                "3.1.3",
+                "3.1.4",
+                "3.1.4-debian-11-r0",
+                "3.2.0",
+                "3.2.0-beta1",
+                "latest",
+                "3",
+                "3.1",
+                "3.2",
+                "2.8.14",
+            ],
+        ),
+        (
+            "library/nginx",
+            &[
+                "1.25.3",
+                "1.25.4",
+                "1.25.5",
+                "1.26.0",
+                "1.26.0-alpine",
+                "1.27.1-alpine-perl",
+                "mainline",
+                "stable",
+                "latest",
+                "2.0.0",
+            ],
+        ),
+        (
+            "vaultwarden/server",
+            &[
+                "1.30.0",
+                "1.30.1",
+                "1.30.1-alpine",
+                "1.30.3",
+                "1.31.0",
+                "latest",
+                "alpine",
+                "testing",
+                "1.30.0-rc1",
+                "2.0.0",
+            ],
+        ),
+    ];
+    let dir = dir.join("upgrade");
+    let repos: Vec<Value> = RECIPES
+        .iter()
+        .map(|(r, _)| json!({"name": format!("recipe-maintainers/{r}")}))
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    let images: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|(i, t)| (i.to_string(), json!(t)))
+        .collect();
+    admin(
+        &sb.url,
+        "POST",
+        "/registry",
+        Some(json!({ "images": images })),
+    );
+    for (recipe, services) in RECIPES {
+        let bare = dir.join(format!("upstream/{recipe}.git"));
+        afk::sandbox::git::init_bare(&bare, recipe).unwrap();
+        let g = |args: &[&str], input: Option<&str>| {
+            afk::sandbox::git::git(&bare, args, input).unwrap()
+        };
+        let mut compose = String::from("version: \"3.8\"\n\nservices:\n");
+        for (svc, image) in services.iter() {
+            compose.push_str(&format!(
+                "  {svc}:\n    image: {image}\n    deploy:\n      labels:\n        - \"coop-cloud.${{STACK_NAME}}.version=1.0.0+{}\"\n",
+                image.rsplit(':').next().unwrap()
+            ));
+        }
+        let blob = g(&["hash-object", "-w", "--stdin"], Some(&compose));
+        let tree = g(
+            &["mktree"],
+            Some(&format!("100644 blob {blob}\tcompose.yml\n")),
+        );
+        let main = g(&["rev-parse", "refs/heads/main"], None);
+        let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "recipe"], None);
+        g(&["update-ref", "refs/heads/main", &commit], None);
+    }
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let names: Vec<String> = RECIPES.iter().map(|(r, _)| format!("\"{r}\"")).collect();
+    let cfg = dir.join("afk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [upgrade]\nrecipes = [{names}]\nupstream = \"{up}/{{recipe}}.git\"\nwork_dir = \"work\"\n\
+             [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
+            url = sb.url,
+            names = names.join(", "),
+            up = dir.join("upstream").display(),
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let t = Instant::now();
+        let out = Command::new(afk)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--dry-run", "--json", "upgrade"])
+            .output()
+            .unwrap();
+        let wall = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (wall, report)
+    };
+    let (cold, report) = run();
+    let selected = report["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["selected"] == true)
+        .count();
+    let n_tags: usize = tags.iter().map(|(_, t)| t.len()).sum();
+    admin(&sb.url, "DELETE", "/requests", None);
+    let mut times = vec![];
+    for _ in 0..11 {
+        times.push(run().0);
+    }
+    let requests = admin(&sb.url, "GET", "/requests", None)
+        .as_array()
+        .unwrap()
+        .len()
+        / 11;
+    let min = *times.iter().min().unwrap();
+    println!(
+        "\nupgrade --dry-run: {} recipes, {} images, {n_tags} tags, {selected} candidates selected, {requests} HTTP requests a run",
+        RECIPES.len(),
+        tags.len()
+    );
+    println!(
+        "  first run (clones {} upstreams): {:.0} ms; warm work dir, median of 11 processes: {:.1} ms (fastest {:.1} ms)",
+        RECIPES.len(),
+        cold.as_secs_f64() * 1e3,
+        median(times).as_secs_f64() * 1e3,
+        min.as_secs_f64() * 1e3
     );
 }

@@ -144,17 +144,21 @@ pub enum Cmd {
   afk lessons update 12 --status closed"
     ))]
     Lessons(LessonsCmd),
-    /// One recipe-upgrade tick (not yet implemented)
+    /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
     ///
-    /// Looks up newer image tags for the configured recipes, opens one pull
-    /// request per upgrade on the mirror and follows its test runs. Not built in
-    /// this version: it prints an error and exits 2.
+    /// For each recipe: make the mirror's main identical to upstream, look up
+    /// newer image tags (every registry in parallel, each image once), open one
+    /// pull request per bump, post the test comment, read the verdict, start a
+    /// fixer agent on RED, and close what upstream merged or a newer bump
+    /// superseded. Nothing is ever merged by afk.
     #[command(after_long_help = concat!(
         exit_tick!(),
         "Examples:
-  afk upgrade                     one tick over every configured recipe"
+  afk --dry-run upgrade                     candidates and the actions it would take
+  afk upgrade nextcloud                     one tick over one recipe
+  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING)"
     ))]
-    Upgrade(Pending),
+    Upgrade(UpgradeArgs),
     /// Prompt-template versions: list | add | promote | reject | show
     ///
     /// A template (e.g. implementer) has numbered versions; exactly one is
@@ -263,13 +267,6 @@ Examples:
   afk man | man -l -
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...")]
     Man(ManArgs),
-}
-
-/// Arguments of a command that is not built yet (accepted so the error is ours).
-#[derive(Args, Debug)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -679,6 +676,49 @@ fn hide_in(
 pub fn parse() -> Cli {
     let matches = command().get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+// upgrade
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct UpgradeArgs {
+    /// Recipes to upgrade [default: every one in upgrade.recipes]
+    #[arg(value_name = "RECIPE")]
+    pub recipes: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<UpgradeCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpgradeCmd {
+    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1 or 3
+    ///
+    /// Reads the upgrade.ci_context status on the PR's head, counting only a
+    /// status newer than afk's latest test comment (an older GREEN is stale).
+    /// With --post it first posts exactly one test comment; with --wait it polls
+    /// until the verdict is not PENDING or the duration ends.
+    #[command(after_long_help = "\
+Exit codes: 0 GREEN, 1 RED (or an error), 3 PENDING; 2 usage or configuration error.
+
+Examples:
+  afk upgrade verdict recipe-maintainers/nextcloud 12
+  afk upgrade verdict recipe-maintainers/nextcloud 12 --post --wait 30m
+  afk --json upgrade verdict recipe-maintainers/nextcloud 12")]
+    Verdict(VerdictArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerdictArgs {
+    /// The repository, OWNER/REPO
+    pub repo: String,
+    /// The pull request number
+    pub pr: u64,
+    /// Post exactly one test comment (upgrade.testme_comment) first
+    #[arg(long)]
+    pub post: bool,
+    /// Poll until the verdict is not PENDING or DURATION (e.g. 30m) ends
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[cfg(test)]

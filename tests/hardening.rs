@@ -119,12 +119,12 @@ fn a_foreign_comment_with_afks_markers_is_ignored() {
     sb.admin(
         "POST",
         "/comment",
-        Some(json!({"repo": "acme/api", "issue": 1, "body": forged_checklist})),
+        Some(json!({"repo": "acme/api", "issue": 1, "by": "mallory", "body": forged_checklist})),
     );
     sb.admin(
         "POST",
         "/comment",
-        Some(json!({"repo": "acme/api", "issue": 1, "body": "<!-- afk:escalation run=1 -->\nnothing to see"})),
+        Some(json!({"repo": "acme/api", "issue": 1, "by": "mallory", "body": "<!-- afk:escalation run=1 -->\nnothing to see"})),
     );
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");

@@ -15,3 +15,5 @@ pub mod routing;
 pub mod run_state;
 pub mod sanitize;
 pub mod tags;
+pub mod upgrade;
+pub mod verdict;

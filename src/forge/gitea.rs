@@ -276,6 +276,46 @@ impl Forge for Gitea {
         )
     }
 
+    // upgrade
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.http.json(
+            "POST",
+            &format!("/repos/{}/pulls", rp(repo)),
+            Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
+        )
+    }
+
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/pulls/{number}", rp(repo)),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
+    /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
+    /// segment encoded on its own.
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+        let path: Vec<String> = name.split('/').map(enc).collect();
+        match self.http.json(
+            "GET",
+            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
+            None,
+        ) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn commits(
         &self,
         repo: &str,

@@ -60,6 +60,20 @@ pub trait Forge: Sync {
         let _ = (branch, since);
         anyhow::bail!("forge: listing the commits of {repo} is not supported by this forge yet")
     }
+    // upgrade
+    /// Open a pull request from `head` (a branch of `repo`) into `base`.
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest>;
+    /// Close a pull request without merging it.
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()>;
+    /// A branch and its head commit; `None` when the branch does not exist.
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>>;
 }
 
 /// The forge the config names, with its token.

@@ -8,6 +8,7 @@ pub mod outcomes;
 pub mod posts;
 pub mod runs;
 pub mod templates;
+pub mod upgrades;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -95,6 +96,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 5: the template canary (SPEC 7; outcomes.rs, templates.rs)
     CANARY_SCHEMA,
+    // 6: afk upgrade's PRs and their flow (upgrades.rs)
+    upgrades::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

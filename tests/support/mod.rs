@@ -2,6 +2,8 @@
 //! directory with a config, and the afk binary run through assert_cmd.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! The Gitea API v1 dialect, `/api/v1/...`: token auth, the repo lookup (with
 //! a renamed repo's redirect), then one handler per resource family.
 
+mod branches;
 mod comments;
 mod commits;
 mod issues;
@@ -60,6 +61,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
         ["statuses", sha] => statuses::serve(f, req, full, sha),
+        ["branches", name @ ..] if !name.is_empty() => branches::one(f, req, full, &name.join("/")),
         _ => err(404, "not found"),
     }
 }
