@@ -509,3 +509,32 @@ fn errors_reach_stderr_as_one_stamped_line_also_with_json() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn every_json_command_prints_one_document_also_for_an_error() {
+    for args in [
+        vec!["--json", "--config", "/nonexistent/afk.toml", "poll"],
+        vec!["--json", "--config", "/nonexistent/afk.toml", "watch"],
+        vec!["--json", "--config", "/nonexistent/afk.toml", "harvest"],
+    ] {
+        let out = assert_cmd::Command::new(afk_bin())
+            .env_remove("AFK_CONFIG")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        assert_eq!(doc["exit"], 2);
+        assert!(
+            doc["error"].as_str().unwrap().contains("cannot read"),
+            "{doc}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "and one line on stderr: {err}"
+        );
+    }
+}
