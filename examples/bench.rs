@@ -1,6 +1,5 @@
-//! The benchmark: `cargo run --release --example bench` (everything), or
-//! `cargo run --release --example bench -- github` (the GitHub section alone;
-//! `-- gitea` likewise for Gitea's poll and watch).
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|github]`
+//! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
 //! - `afk poll` with the kill switch on (the real binary, median of 20 runs);
@@ -8,9 +7,18 @@
 //!   tick after it: wall time, requests, the time if every request were made one
 //!   after another, and the ratio to the critical-path limit
 //!   max(longest dependent chain, requests / concurrency) x latency;
-//! - the same poll and watch ticks on the sandbox's GitHub dialect, with the
-//!   requests that cost rate limit (all but 304s) per tick: every GET is
-//!   conditional, so an unchanged tick should cost (almost) nothing.
+//! - the lessons journal with 100,000 lessons and a watch tick over 200 runs;
+//! - harvest: a tick over 1,000,000 recorded outcomes (decision + report) and
+//!   `template list` over the same, as processes; poll with canary routing on
+//!   and off, as processes (`--dry-run`, so every run does the same work).
+//!
+//! The afk binary measured is the one of the bench's own profile (release
+//! under `--release`).
+//! - `afk upgrade --dry-run` over 13 recipes (14 images, ~130 tags) with a
+//!   warm work dir, as cron runs it (the real binary, median of 11 runs);
+//! - github: the same poll and watch ticks on the sandbox's GitHub dialect,
+//!   with the requests that cost rate limit (all but 304s) per tick: every
+//!   GET is conditional, so an unchanged tick should cost (almost) nothing.
 
 use afk::commands::{Ctx, poll};
 use afk::config::Config;
@@ -30,12 +38,14 @@ const CHAIN: usize = 7;
 
 fn release_afk() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    // target/release/examples/bench -> target/release/afk
+    // target/<profile>/examples/bench -> target/<profile>/afk
     let bin = exe.parent().unwrap().parent().unwrap().join("afk");
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--bin", "afk", "--quiet"])
-        .status()
-        .expect("cargo build");
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args(["build", "--bin", "afk", "--quiet"]);
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    let status = cmd.status().expect("cargo build");
     assert!(status.success());
     bin
 }
@@ -61,28 +71,73 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("afk-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    // `-- github` or `-- gitea`: that forge's poll and watch sections alone
-    let only: Vec<String> = std::env::args().skip(1).collect();
-    if only.iter().any(|a| a == "github" || a == "gitea") {
-        if only.iter().any(|a| a == "gitea") {
-            poll_bench(&dir, Dialect::Gitea);
-            watch_bench(&dir, Dialect::Gitea);
-        }
-        if only.iter().any(|a| a == "github") {
-            github_section(&dir);
-        }
+    let only = std::env::args().nth(1);
+    let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    if only.as_deref() == Some("github") {
+        // the GitHub section alone needs no afk binary
+        github_section(&dir);
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
-
-    // 1. the kill switch, as cron runs it: a process that reads its config and exits
     let afk = release_afk();
+    if !cfg!(debug_assertions) {
+        println!("afk bench: release build\n");
+    } else {
+        println!("afk bench: DEBUG build (use --release for real numbers)\n");
+    }
+    if want("poll") {
+        poll_bench(&dir, &afk);
+    }
+    if want("lessons") {
+        lessons_bench(&dir, &afk);
+    }
+    if want("watch") {
+        watch_bench(&dir, Dialect::Gitea);
+    }
+    if want("harvest") {
+        harvest_bench(&dir, &afk);
+        routing_bench(&dir, &afk);
+    }
+    if want("upgrade") {
+        upgrade_bench(&dir, &afk);
+    }
+    if want("github") {
+        github_section(&dir);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Poll and watch on the GitHub dialect (`-- github` runs this alone).
+fn github_section(dir: &std::path::Path) {
+    println!(
+        "\n== GitHub (the sandbox's GitHub dialect; costly: requests that used rate limit, all but 304s)"
+    );
+    poll_ticks(dir, Dialect::Github);
+    watch_bench(dir, Dialect::Github);
+}
+
+/// The `[forge]` keys for a sandbox.
+fn forge_keys(sb: &afk::sandbox::Sandbox) -> String {
+    match sb.dialect {
+        Dialect::Gitea => format!("url = \"{}\"", sb.url),
+        Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
+    }
+}
+
+/// How many answers in the sandbox's request log were 304s.
+fn not_modified(log: &[Value]) -> usize {
+    log.iter().filter(|r| r["status"] == 304).count()
+}
+
+/// The kill switch as cron runs it, then a loaded forge with latency.
+fn poll_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    // 1. the kill switch, as cron runs it: a process that reads its config and exits
     let off = dir.join("off.toml");
     std::fs::write(&off, "state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\n[poll]\nenabled = false\nallowlist = [\"a/b\"]\n").unwrap();
     let mut times = vec![];
     for _ in 0..20 {
         let t = Instant::now();
-        let out = Command::new(&afk)
+        let out = Command::new(afk)
             .arg("--config")
             .arg(&off)
             .arg("poll")
@@ -97,123 +152,16 @@ fn main() {
     );
     let ks = median(times);
     println!(
-        "afk bench: {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}\n\nkill switch on (`afk poll`, release, median of 20 processes): {:.2} ms",
+        "kill switch on (`afk poll`, release, median of 20 processes): {:.2} ms",
         ks.as_secs_f64() * 1e3
     );
 
     // 2. a loaded forge with latency
-    poll_bench(&dir, Dialect::Gitea);
-
-    // 3. the lessons journal with 100,000 lessons, listed with filters by the real binary
-    let lessons_cfg = dir.join("lessons.toml");
-    std::fs::write(&lessons_cfg, "state_path = \"lessons/afk.db\"\n").unwrap();
-    let lessons = |args: &[&str]| {
-        let out = Command::new(&afk)
-            .arg("--config")
-            .arg(&lessons_cfg)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
-    lessons(&["lessons", "record", "--type", "seed"]);
-    {
-        let mut c = rusqlite::Connection::open(dir.join("lessons/afk.db")).unwrap();
-        let tx = c.transaction().unwrap();
-        {
-            let mut st = tx
-                .prepare(
-                    "INSERT INTO lessons (created_at, lesson_type, source, status, repo, work_item) \
-                     VALUES ('2026-01-01T00:00:00Z', ?1, 'auto', ?2, ?3, ?4)",
-                )
-                .unwrap();
-            for i in 0..100_000usize {
-                let ty = [
-                    "gate_failure",
-                    "merge_hold",
-                    "transient_retry",
-                    "deploy_degraded",
-                ][i % 4];
-                let status = ["new", "in_progress", "closed"][i % 3];
-                let repo = format!("acme/r{}", i % 50);
-                st.execute(rusqlite::params![
-                    ty,
-                    status,
-                    repo,
-                    format!("{repo}#{}", i % 200)
-                ])
-                .unwrap();
-            }
-        }
-        tx.commit().unwrap();
-    }
-    println!(
-        "\nlessons journal with 100,000 lessons (`afk --json lessons ...`, release, median of 10 processes):"
-    );
-    for args in [
-        vec!["--json", "lessons", "list", "--limit", "100"],
-        vec![
-            "--json",
-            "lessons",
-            "list",
-            "--type",
-            "merge_hold",
-            "--status",
-            "closed",
-            "--repo",
-            "acme/r7",
-            "--limit",
-            "20",
-        ],
-        vec!["--json", "lessons", "list", "--work-item", "acme/r7#107"],
-        vec!["--json", "lessons", "snapshot"],
-    ] {
-        let mut times = vec![];
-        for _ in 0..10 {
-            let t = Instant::now();
-            lessons(&args);
-            times.push(t.elapsed());
-        }
-        println!(
-            "  {:<82} {:>7.1} ms",
-            args[1..].join(" "),
-            median(times).as_secs_f64() * 1e3
-        );
-    }
-    watch_bench(&dir, Dialect::Gitea);
-    github_section(&dir);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Poll and watch on the GitHub dialect (`-- github` runs this alone).
-fn github_section(dir: &std::path::Path) {
-    println!(
-        "\n== GitHub (the sandbox's GitHub dialect; costly: requests that used rate limit, all but 304s)"
-    );
-    poll_bench(dir, Dialect::Github);
-    watch_bench(dir, Dialect::Github);
-}
-
-/// The `[forge]` keys for a sandbox speaking `dialect`.
-fn forge_keys(sb: &afk::sandbox::Sandbox) -> String {
-    match sb.dialect {
-        Dialect::Gitea => format!("url = \"{}\"", sb.url),
-        Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
-    }
-}
-
-/// How many answers in the sandbox's request log were 304s.
-fn not_modified(log: &[Value]) -> usize {
-    log.iter().filter(|r| r["status"] == 304).count()
+    poll_ticks(dir, Dialect::Gitea);
 }
 
 /// Poll ticks over 50 allowlisted repos x 20 ready issues each, with latency.
-fn poll_bench(dir: &std::path::Path, dialect: Dialect) {
+fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
     let repos: Vec<Value> = (0..REPOS)
         .map(|r| {
             let issues: Vec<Value> = (1..=ISSUES)
@@ -298,6 +246,91 @@ fn poll_bench(dir: &std::path::Path, dialect: Dialect) {
     println!(
         "serial ms: every request one after another; limit ms: max(chain, requests/concurrency) x latency."
     );
+}
+
+/// The lessons journal with 100,000 lessons, listed by the real binary.
+fn lessons_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    // 3. the lessons journal with 100,000 lessons, listed with filters by the real binary
+    let lessons_cfg = dir.join("lessons.toml");
+    std::fs::write(&lessons_cfg, "state_path = \"lessons/afk.db\"\n").unwrap();
+    let lessons = |args: &[&str]| {
+        let out = Command::new(afk)
+            .arg("--config")
+            .arg(&lessons_cfg)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    lessons(&["lessons", "record", "--type", "seed"]);
+    {
+        let mut c = rusqlite::Connection::open(dir.join("lessons/afk.db")).unwrap();
+        let tx = c.transaction().unwrap();
+        {
+            let mut st = tx
+                .prepare(
+                    "INSERT INTO lessons (created_at, lesson_type, source, status, repo, work_item) \
+                     VALUES ('2026-01-01T00:00:00Z', ?1, 'auto', ?2, ?3, ?4)",
+                )
+                .unwrap();
+            for i in 0..100_000usize {
+                let ty = [
+                    "gate_failure",
+                    "merge_hold",
+                    "transient_retry",
+                    "deploy_degraded",
+                ][i % 4];
+                let status = ["new", "in_progress", "closed"][i % 3];
+                let repo = format!("acme/r{}", i % 50);
+                st.execute(rusqlite::params![
+                    ty,
+                    status,
+                    repo,
+                    format!("{repo}#{}", i % 200)
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    println!(
+        "\nlessons journal with 100,000 lessons (`afk --json lessons ...`, release, median of 10 processes):"
+    );
+    for args in [
+        vec!["--json", "lessons", "list", "--limit", "100"],
+        vec![
+            "--json",
+            "lessons",
+            "list",
+            "--type",
+            "merge_hold",
+            "--status",
+            "closed",
+            "--repo",
+            "acme/r7",
+            "--limit",
+            "20",
+        ],
+        vec!["--json", "lessons", "list", "--work-item", "acme/r7#107"],
+        vec!["--json", "lessons", "snapshot"],
+    ] {
+        let mut times = vec![];
+        for _ in 0..10 {
+            let t = Instant::now();
+            lessons(&args);
+            times.push(t.elapsed());
+        }
+        println!(
+            "  {:<82} {:>7.1} ms",
+            args[1..].join(" "),
+            median(times).as_secs_f64() * 1e3
+        );
+    }
 }
 
 /// One watch tick over 200 runs in flight across 50 repos (4 each), every run
@@ -440,4 +473,657 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             "the second tick pays for each repo's issue list, which the first tick's checklist comments changed (GitHub counts comments there)"
         );
     }
+}
+
+/// Run `afk` with `args` `n` times (each after `before`), asserting success;
+/// the median wall time in ms and the last stdout.
+fn timed(
+    afk: &std::path::Path,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    n: usize,
+    mut before: impl FnMut(),
+) -> (f64, Vec<u8>) {
+    let mut times = vec![];
+    let mut last = vec![];
+    for _ in 0..n {
+        before();
+        let mut c = Command::new(afk);
+        c.args(args)
+            .env_remove("AFK_NOW")
+            .env_remove("AFK_CANARY_SEED");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        times.push(t.elapsed());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        last = out.stdout;
+    }
+    (median(times).as_secs_f64() * 1e3, last)
+}
+
+/// A harvest tick over 1,000,000 recorded outcomes: the champion's long
+/// history, a control since the canary went live, a canary with two
+/// checkpoints due, and 100 runs ended since the last tick. Every measured
+/// real tick starts from the same copy of the state; the dry run reads it as is.
+fn harvest_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    const OUTCOMES: i64 = 1_000_000;
+    const CONTROL: i64 = 150;
+    const CANARY: i64 = 30;
+    const NEW_RUNS: i64 = 100;
+    let dir = dir.join("harvest");
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("afk.toml");
+    std::fs::write(
+        &cfg,
+        "state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\n[harvest]\ncanary = true\n",
+    )
+    .unwrap();
+    let cfg_s = cfg.to_str().unwrap();
+    let v1 = dir.join("v1.md");
+    let v2 = dir.join("v2.md");
+    std::fs::write(&v1, "implementer v1\n").unwrap();
+    std::fs::write(&v2, "implementer v2\n").unwrap();
+    for (f, canary) in [(&v1, false), (&v2, true)] {
+        let mut args = vec![
+            "--config",
+            cfg_s,
+            "template",
+            "add",
+            "implementer",
+            "--file",
+        ];
+        args.push(f.to_str().unwrap());
+        if canary {
+            args.push("--canary");
+        }
+        timed(afk, &args, &[], 1, || {});
+    }
+    let db = dir.join("state/afk.db");
+    let t0 = Instant::now();
+    {
+        let mut c = rusqlite::Connection::open(&db).unwrap();
+        let since: String = c
+            .query_row(
+                "SELECT canary_since FROM template_versions WHERE version = 2",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let base =
+            time::OffsetDateTime::parse(&since, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        let ts = |secs: i64| {
+            (base + time::Duration::seconds(secs))
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap()
+        };
+        let tx = c.transaction().unwrap();
+        {
+            let mut ins = tx
+                .prepare(
+                    "INSERT INTO outcomes (run_id, template_version_id, outcome, dispatched_at, ended_at, recorded_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                )
+                .unwrap();
+            let history = OUTCOMES - CONTROL - CANARY;
+            for i in 0..history {
+                let end = ts(-(history - i) * 10);
+                let o = if i % 10 < 7 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![i + 1, 1, o, end, end])
+                    .unwrap();
+            }
+            for i in 0..CONTROL {
+                let (d, e) = (ts(i * 60 + 1), ts(i * 60 + 50));
+                let o = if i % 10 < 7 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![history + i + 1, 1, o, d, e])
+                    .unwrap();
+            }
+            for i in 0..CANARY {
+                let (d, e) = (ts(i * 300 + 2), ts(i * 300 + 55));
+                let o = if i % 10 < 6 { "success" } else { "failure" };
+                ins.execute(rusqlite::params![history + CONTROL + i + 1, 2, o, d, e])
+                    .unwrap();
+            }
+            let mut run = tx
+                .prepare(
+                    "INSERT INTO runs (id, repo, issue, state, template_name, template_version_id, template_version,
+                       created_at, updated_at, ended_at)
+                     VALUES (?1, 'acme/api', ?2, ?3, 'implementer', 1, 1, ?4, ?5, ?5)",
+                )
+                .unwrap();
+            for i in 0..NEW_RUNS {
+                let state = if i % 3 == 0 { "escalated" } else { "succeeded" };
+                run.execute(rusqlite::params![
+                    OUTCOMES + i + 1,
+                    i + 1,
+                    state,
+                    ts(100_000 + i),
+                    ts(100_100 + i)
+                ])
+                .unwrap();
+            }
+        }
+        tx.execute_batch(
+            "UPDATE template_versions SET
+               successes = (SELECT COUNT(*) FROM outcomes o WHERE o.template_version_id = template_versions.id AND outcome = 'success'),
+               failures = (SELECT COUNT(*) FROM outcomes o WHERE o.template_version_id = template_versions.id AND outcome = 'failure');",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); ANALYZE;")
+            .unwrap();
+    }
+    let golden = dir.join("golden.db");
+    std::fs::copy(&db, &golden).unwrap();
+    println!(
+        "\nharvest: {OUTCOMES} recorded outcomes ({CONTROL} control and {CANARY} canary since the canary went live), {NEW_RUNS} runs newly ended (setup {:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+    let fresh = || {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+        }
+        std::fs::copy(&golden, &db).unwrap();
+    };
+    let (ms, out) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "harvest"],
+        &[],
+        7,
+        fresh,
+    );
+    let r: Value = serde_json::from_slice(&out).unwrap();
+    println!(
+        "  {:<58} {ms:>7.1} ms  ({} outcomes recorded, {} checkpoints, {} decisions)",
+        "afk harvest (real tick, fresh copy each run, median of 7)",
+        r["outcomes"].as_array().unwrap().len(),
+        r["checkpoints"].as_array().unwrap().len(),
+        r["decisions"].as_array().unwrap().len()
+    );
+    fresh();
+    let (ms, _) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "--dry-run", "harvest"],
+        &[],
+        7,
+        || {},
+    );
+    println!(
+        "  {:<58} {ms:>7.1} ms",
+        "afk --dry-run harvest (median of 7)"
+    );
+    let (ms, out) = timed(
+        afk,
+        &["--config", cfg_s, "--json", "template", "list"],
+        &[],
+        7,
+        || {},
+    );
+    let l: Value = serde_json::from_slice(&out).unwrap();
+    let total: u64 = l["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["outcomes"]["success"].as_u64().unwrap() + t["outcomes"]["failure"].as_u64().unwrap()
+        })
+        .sum();
+    println!(
+        "  {:<58} {ms:>7.1} ms  ({total} outcomes counted)",
+        "afk template list (median of 7)"
+    );
+}
+
+/// `afk --dry-run poll` over 50 repos x 20 ready issues (no latency), with a
+/// live canary routed by a seeded draw, and with routing off.
+fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    let dir = dir.join("routing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=ISSUES)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"), "body": "work",
+                    "labels": ["ready-for-agent"], "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/r{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let allow: Vec<String> = (0..REPOS).map(|r| format!("\"bench/r{r:02}\"")).collect();
+    let config = |on: bool| {
+        let p = dir.join(format!("routing-{on}.toml"));
+        std::fs::write(
+            &p,
+            format!(
+                "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+                 [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
+                 [runner]\ncommand = [\"true\"]\n[harvest]\ncanary = {on}\nsample = 0.5\n",
+                sb.url,
+                allow.join(", ")
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let (on, off) = (config(true), config(false));
+    let v = dir.join("v.md");
+    for (text, canary) in [("v1\n", false), ("v2\n", true)] {
+        std::fs::write(&v, text).unwrap();
+        let mut args = vec![
+            "--config",
+            on.to_str().unwrap(),
+            "template",
+            "add",
+            "implementer",
+            "--file",
+            v.to_str().unwrap(),
+        ];
+        if canary {
+            args.push("--canary");
+        }
+        timed(afk, &args, &[], 1, || {});
+    }
+    println!(
+        "\npoll routing: {REPOS} repos x {ISSUES} ready issues, no latency, `afk --dry-run poll`, median of 9 alternating"
+    );
+    let (mut t_on, mut t_off) = (vec![], vec![]);
+    let mut canaries = 0;
+    for _ in 0..9 {
+        let (ms, out) = timed(
+            afk,
+            &[
+                "--config",
+                on.to_str().unwrap(),
+                "--json",
+                "--dry-run",
+                "poll",
+            ],
+            &[("AFK_CANARY_SEED", "1")],
+            1,
+            || {},
+        );
+        t_on.push(Duration::from_secs_f64(ms / 1e3));
+        let r: Value = serde_json::from_slice(&out).unwrap();
+        canaries = r["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["template_version"] == 2)
+            .count();
+        let (ms, _) = timed(
+            afk,
+            &[
+                "--config",
+                off.to_str().unwrap(),
+                "--json",
+                "--dry-run",
+                "poll",
+            ],
+            &[],
+            1,
+            || {},
+        );
+        t_off.push(Duration::from_secs_f64(ms / 1e3));
+    }
+    println!(
+        "  {:<58} {:>7.1} ms  ({canaries} of {REPOS} dispatches to the canary)",
+        "routing on (harvest.canary = true, sample 0.5, seeded)",
+        median(t_on).as_secs_f64() * 1e3
+    );
+    println!(
+        "  {:<58} {:>7.1} ms",
+        "routing off (harvest.canary = false)",
+        median(t_off).as_secs_f64() * 1e3
+    );
+}
+
+// upgrade
+/// `afk upgrade --dry-run` as cron runs it: a process over 13 recipes (14
+/// images, ~130 tags) against the sandbox on loopback, upstreams on disk, the
+/// work dir warm (cloned by a first run). Median of 11 runs.
+fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
+    const RECIPES: &[(&str, &[(&str, &str)])] = &[
+        (
+            "nextcloud",
+            &[("app", "nextcloud:27.1.3"), ("db", "postgres:15.4")],
+        ),
+        ("gitea", &[("app", "gitea/gitea:1.21.1")]),
+        ("wordpress", &[("app", "wordpress:6.4.1")]),
+        ("ghost", &[("app", "ghost:5.74.0-alpine")]),
+        ("matrix", &[("app", "matrixdotorg/synapse:v1.96.0")]),
+        ("redis", &[("app", "redis:7.2.3-alpine")]),
+        ("mariadb", &[("app", "mariadb:10.11")]),
+        ("traefik", &[("app", "traefik:v2.10.4")]),
+        (
+            "keycloak",
+            &[("app", "bitnami/keycloak:22.0.5-debian-11-r2")],
+        ),
+        ("mediawiki", &[("app", "mediawiki:1.40.1")]),
+        ("discourse", &[("app", "bitnami/discourse:3.1.3")]),
+        ("nginx", &[("app", "nginx:1.25.3")]),
+        ("vaultwarden", &[("app", "vaultwarden/server:1.30.0")]),
+    ];
+    let tags: &[(&str, &[&str])] = &[
+        (
+            "library/nextcloud",
+            &[
+                "26.0.8",
+                "27.1.3",
+                "27.1.4",
+                "27.1.4-apache",
+                "28.0.0",
+                "28.0.1",
+                "latest",
+                "stable",
+                "production",
+                "27-apache",
+            ],
+        ),
+        (
+            "library/postgres",
+            &[
+                "15.4",
+                "15.5",
+                "15.5-alpine",
+                "16.0",
+                "16.1",
+                "16.1-bookworm",
+                "20240115",
+                "latest",
+                "14.10",
+                "15",
+            ],
+        ),
+        (
+            "gitea/gitea",
+            &[
+                "1.20.5",
+                "1.21.0",
+                "1.21.1",
+                "1.21.2",
+                "1.21.2-rootless",
+                "1.22.0-rc1",
+                "latest",
+                "nightly",
+                "dev",
+                "1",
+            ],
+        ),
+        (
+            "library/wordpress",
+            &[
+                "6.3.2",
+                "6.4.1",
+                "6.4.2",
+                "6.4.2-php8.2",
+                "6.4.2-fpm",
+                "beta-6.5",
+                "latest",
+                "php8.3",
+                "cli",
+                "6",
+            ],
+        ),
+        (
+            "library/ghost",
+            &[
+                "5.74.0-alpine",
+                "5.75.0-alpine",
+                "5.75.1-alpine",
+                "5.75.1",
+                "5.76.0-alpine",
+                "6.0.0-alpine",
+                "alpine",
+                "latest",
+                "5-alpine",
+                "5",
+            ],
+        ),
+        (
+            "matrixdotorg/synapse",
+            &[
+                "v1.95.1",
+                "v1.96.0",
+                "v1.96.1",
+                "v1.97.0",
+                "v1.98.0rc1",
+                "v1.98.0",
+                "latest",
+                "develop",
+                "sha-3f2a1bc",
+                "v2.0.0",
+            ],
+        ),
+        (
+            "library/redis",
+            &[
+                "7.2.3-alpine",
+                "7.2.4-alpine",
+                "7.2.4",
+                "7.2.4-bookworm",
+                "7.4.0-alpine",
+                "8.0-alpine",
+                "alpine",
+                "latest",
+                "7-alpine",
+                "7.2-rc1-alpine",
+            ],
+        ),
+        (
+            "library/mariadb",
+            &[
+                "10.11",
+                "10.11.6",
+                "10.11-jammy",
+                "11.2",
+                "11.2.2",
+                "11.3-rc",
+                "lts",
+                "latest",
+                "10.6",
+                "11",
+            ],
+        ),
+        (
+            "library/traefik",
+            &[
+                "v2.10.4",
+                "v2.10.7",
+                "v2.11.0",
+                "v3.0.0-rc1",
+                "v3.0.0",
+                "2.10.7",
+                "latest",
+                "v2.10",
+                "mimolette",
+                "v2",
+            ],
+        ),
+        (
+            "bitnami/keycloak",
+            &[
+                "22.0.5-debian-11-r2",
+                "22.0.5-debian-11-r4",
+                "22.0.5-debian-11-r10",
+                "23.0.1-debian-11-r0",
+                "23.0.3-debian-11-r1",
+                "latest",
+                "22",
+                "22.0.5",
+                "22-debian-11",
+                "23",
+            ],
+        ),
+        (
+            "library/mediawiki",
+            &[
+                "1.40.1",
+                "1.40.2",
+                "1.41.0",
+                "1.41.0-fpm",
+                "1.39.6",
+                "lts",
+                "latest",
+                "stable",
+                "1.41",
+                "legacy",
+            ],
+        ),
+        (
+            "bitnami/discourse",
+            &[
+                "3.1.3",
+                "3.1.4",
+                "3.1.4-debian-11-r0",
+                "3.2.0",
+                "3.2.0-beta1",
+                "latest",
+                "3",
+                "3.1",
+                "3.2",
+                "2.8.14",
+            ],
+        ),
+        (
+            "library/nginx",
+            &[
+                "1.25.3",
+                "1.25.4",
+                "1.25.5",
+                "1.26.0",
+                "1.26.0-alpine",
+                "1.27.1-alpine-perl",
+                "mainline",
+                "stable",
+                "latest",
+                "2.0.0",
+            ],
+        ),
+        (
+            "vaultwarden/server",
+            &[
+                "1.30.0",
+                "1.30.1",
+                "1.30.1-alpine",
+                "1.30.3",
+                "1.31.0",
+                "latest",
+                "alpine",
+                "testing",
+                "1.30.0-rc1",
+                "2.0.0",
+            ],
+        ),
+    ];
+    let dir = dir.join("upgrade");
+    let repos: Vec<Value> = RECIPES
+        .iter()
+        .map(|(r, _)| json!({"name": format!("recipe-maintainers/{r}")}))
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
+    let images: serde_json::Map<String, Value> = tags
+        .iter()
+        .map(|(i, t)| (i.to_string(), json!(t)))
+        .collect();
+    admin(
+        &sb.url,
+        "POST",
+        "/registry",
+        Some(json!({ "images": images })),
+    );
+    for (recipe, services) in RECIPES {
+        let bare = dir.join(format!("upstream/{recipe}.git"));
+        afk::sandbox::git::init_bare(&bare, recipe).unwrap();
+        let g = |args: &[&str], input: Option<&str>| {
+            afk::sandbox::git::git(&bare, args, input).unwrap()
+        };
+        let mut compose = String::from("version: \"3.8\"\n\nservices:\n");
+        for (svc, image) in services.iter() {
+            compose.push_str(&format!(
+                "  {svc}:\n    image: {image}\n    deploy:\n      labels:\n        - \"coop-cloud.${{STACK_NAME}}.version=1.0.0+{}\"\n",
+                image.rsplit(':').next().unwrap()
+            ));
+        }
+        let blob = g(&["hash-object", "-w", "--stdin"], Some(&compose));
+        let tree = g(
+            &["mktree"],
+            Some(&format!("100644 blob {blob}\tcompose.yml\n")),
+        );
+        let main = g(&["rev-parse", "refs/heads/main"], None);
+        let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "recipe"], None);
+        g(&["update-ref", "refs/heads/main", &commit], None);
+    }
+    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    let names: Vec<String> = RECIPES.iter().map(|(r, _)| format!("\"{r}\"")).collect();
+    let cfg = dir.join("afk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [upgrade]\nrecipes = [{names}]\nupstream = \"{up}/{{recipe}}.git\"\nwork_dir = \"work\"\n\
+             [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
+            url = sb.url,
+            names = names.join(", "),
+            up = dir.join("upstream").display(),
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let t = Instant::now();
+        let out = Command::new(afk)
+            .arg("--config")
+            .arg(&cfg)
+            .args(["--dry-run", "--json", "upgrade"])
+            .output()
+            .unwrap();
+        let wall = t.elapsed();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (wall, report)
+    };
+    let (cold, report) = run();
+    let selected = report["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["selected"] == true)
+        .count();
+    let n_tags: usize = tags.iter().map(|(_, t)| t.len()).sum();
+    admin(&sb.url, "DELETE", "/requests", None);
+    let mut times = vec![];
+    for _ in 0..11 {
+        times.push(run().0);
+    }
+    let requests = admin(&sb.url, "GET", "/requests", None)
+        .as_array()
+        .unwrap()
+        .len()
+        / 11;
+    let min = *times.iter().min().unwrap();
+    println!(
+        "\nupgrade --dry-run: {} recipes, {} images, {n_tags} tags, {selected} candidates selected, {requests} HTTP requests a run",
+        RECIPES.len(),
+        tags.len()
+    );
+    println!(
+        "  first run (clones {} upstreams): {:.0} ms; warm work dir, median of 11 processes: {:.1} ms (fastest {:.1} ms)",
+        RECIPES.len(),
+        cold.as_secs_f64() * 1e3,
+        median(times).as_secs_f64() * 1e3,
+        min.as_secs_f64() * 1e3
+    );
 }

@@ -10,6 +10,7 @@
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
 #   AFK_DEMO_TOKEN  a token for it
 #   AFK_DEMO_MODE   pr (default) | nopr | late-pr (no PR on turn 1) | crash | blocked
+# A prompt containing AFK-DEMO-WORSE switches it to nopr for the whole run.
 # Without AFK_DEMO_GIT it only reports progress (the poll-only demo).
 set -eu
 prompt=$(cat)
@@ -18,6 +19,10 @@ progress() { printf '%s\n' "$1" >> "$AFK_PROGRESS_FILE"; }
 printf '%s\n' "demo agent: run $AFK_RUN_ID on $AFK_REPO#$AFK_ISSUE (turn $AFK_TURN, mode $mode), branch $AFK_BRANCH"
 printf '%s\n' "demo agent: prompt has $(printf '%s' "$prompt" | wc -l) lines"
 [ "$mode" = late-pr ] && { [ "$AFK_TURN" = 1 ] && mode=nopr || mode=pr; }
+# The demo's canary template carries AFK-DEMO-WORSE: with it the agent does
+# worse, stopping without a pull request on that turn and every later one.
+case "$prompt" in *AFK-DEMO-WORSE*) : > "$AFK_RUN_DIR/worse" ;; esac
+if [ -f "$AFK_RUN_DIR/worse" ]; then echo "demo agent: the prompt's new instruction confuses me"; mode=nopr; fi
 case "$mode" in
   crash) echo "demo agent: crashing on purpose"; exit 3 ;;
   blocked)

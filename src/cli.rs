@@ -115,17 +115,21 @@ pub enum Cmd {
   afk --dry-run -v watch          what each run's next action would be, with requests"
     ))]
     Watch,
-    /// One outcome + canary tick over prompt-template versions (not yet implemented)
+    /// One outcome + canary tick over prompt-template versions
     ///
-    /// Records the outcome of every ended run against its template version and
-    /// decides a live canary (roll back, graduate or keep sampling). Not built in
-    /// this version: it prints an error and exits 2.
+    /// Records the outcome of every ended run against the template version that
+    /// handled it (a success whose merge is reverted within harvest.revert_window
+    /// becomes a failure), then evaluates a live canary at its checkpoints: roll
+    /// back, graduate, or keep sampling. Each decision is made and notified
+    /// exactly once, and explained by its checkpoint numbers.
     #[command(after_long_help = concat!(
         exit_tick!(),
         "Examples:
-  afk harvest                     one outcome + canary tick"
+  afk harvest                     one outcome + canary tick
+  afk --dry-run harvest           decide and report, write and notify nothing
+  afk --json harvest | jq .checkpoints"
     ))]
-    Harvest(Pending),
+    Harvest,
     /// The lessons journal: record | list | update | snapshot
     ///
     /// A machine-readable journal of what went wrong, for people and for the next
@@ -140,17 +144,21 @@ pub enum Cmd {
   afk lessons update 12 --status closed"
     ))]
     Lessons(LessonsCmd),
-    /// One recipe-upgrade tick (not yet implemented)
+    /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
     ///
-    /// Looks up newer image tags for the configured recipes, opens one pull
-    /// request per upgrade on the mirror and follows its test runs. Not built in
-    /// this version: it prints an error and exits 2.
+    /// For each recipe: make the mirror's main identical to upstream, look up
+    /// newer image tags (every registry in parallel, each image once), open one
+    /// pull request per bump, post the test comment, read the verdict, start a
+    /// fixer agent on RED, and close what upstream merged or a newer bump
+    /// superseded. Nothing is ever merged by afk.
     #[command(after_long_help = concat!(
         exit_tick!(),
         "Examples:
-  afk upgrade                     one tick over every configured recipe"
+  afk --dry-run upgrade                     candidates and the actions it would take
+  afk upgrade nextcloud                     one tick over one recipe
+  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING)"
     ))]
-    Upgrade(Pending),
+    Upgrade(UpgradeArgs),
     /// Prompt-template versions: list | add | promote | reject | show
     ///
     /// A template (e.g. implementer) has numbered versions; exactly one is
@@ -271,13 +279,6 @@ pub struct DemoArgs {
     pub forge: String,
 }
 
-/// Arguments of a command that is not built yet (accepted so the error is ours).
-#[derive(Args, Debug)]
-pub struct Pending {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub rest: Vec<String>,
-}
-
 #[derive(Subcommand, Debug)]
 pub enum TemplateCmd {
     /// Add a version: the first of a name becomes current, later ones candidates
@@ -295,20 +296,30 @@ Examples:
         #[arg(long)]
         canary: bool,
     },
-    /// Versions with their status
+    /// Make a candidate the live canary (needs harvest.canary)
+    #[command(after_long_help = "\
+Examples:
+  afk template canary implementer 3")]
+    Canary {
+        /// Template name
+        name: String,
+        /// The candidate version to start as the canary
+        version: i64,
+    },
+    /// Versions with their status, outcomes and success rate
     #[command(after_long_help = "\
 Examples:
   afk template list
-  afk template list implementer")]
+  afk --json template list implementer")]
     List {
         /// Only this template's versions [default: every template]
         name: Option<String>,
     },
-    /// One version's text (default: the current one)
+    /// One version's text (default: the current one) and its decision trail
     #[command(after_long_help = "\
 Examples:
   afk template show implementer       the current version's text
-  afk template show implementer@2     version 2")]
+  afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
     Show {
         /// Template name, optionally with @VERSION (default: the current version)
         #[arg(value_name = "NAME[@VERSION]")]
@@ -678,6 +689,49 @@ fn hide_in(
 pub fn parse() -> Cli {
     let matches = command().get_matches();
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+// upgrade
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct UpgradeArgs {
+    /// Recipes to upgrade [default: every one in upgrade.recipes]
+    #[arg(value_name = "RECIPE")]
+    pub recipes: Vec<String>,
+    #[command(subcommand)]
+    pub command: Option<UpgradeCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UpgradeCmd {
+    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1 or 3
+    ///
+    /// Reads the upgrade.ci_context status on the PR's head, counting only a
+    /// status newer than afk's latest test comment (an older GREEN is stale).
+    /// With --post it first posts exactly one test comment; with --wait it polls
+    /// until the verdict is not PENDING or the duration ends.
+    #[command(after_long_help = "\
+Exit codes: 0 GREEN, 1 RED (or an error), 3 PENDING; 2 usage or configuration error.
+
+Examples:
+  afk upgrade verdict recipe-maintainers/nextcloud 12
+  afk upgrade verdict recipe-maintainers/nextcloud 12 --post --wait 30m
+  afk --json upgrade verdict recipe-maintainers/nextcloud 12")]
+    Verdict(VerdictArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerdictArgs {
+    /// The repository, OWNER/REPO
+    pub repo: String,
+    /// The pull request number
+    pub pr: u64,
+    /// Post exactly one test comment (upgrade.testme_comment) first
+    #[arg(long)]
+    pub post: bool,
+    /// Poll until the verdict is not PENDING or DURATION (e.g. 30m) ends
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[cfg(test)]

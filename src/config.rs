@@ -291,6 +291,9 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "run.abandoned",
     "candidate.rolled_back",
     "candidate.auto_promoted",
+    // a person promoting or rejecting a version by hand (SPEC 7.1); not in the default list
+    "candidate.promoted",
+    "candidate.rejected",
     "upgrade.failed",
 ];
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod core;
 pub mod crash;
 pub mod forge;
+pub mod git;
 pub mod lessons;
 pub mod lock;
 pub mod log;

@@ -10,6 +10,11 @@ fn main() -> ExitCode {
     end_quietly_on_closed_output();
     let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);
+    let json = cli.json;
+    if let Err(e) = afk::clock::check() {
+        log::error(&e);
+        return ExitCode::from(2);
+    }
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -18,7 +23,13 @@ fn main() -> ExitCode {
             } else {
                 1
             };
-            log::error(&one_line(&e));
+            let line = one_line(&e);
+            log::error(&line);
+            if json {
+                // every --json command prints exactly one document, also for an error
+                let doc = serde_json::json!({"error": line, "exit": code});
+                println!("{doc}");
+            }
             ExitCode::from(code)
         }
     }

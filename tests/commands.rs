@@ -93,14 +93,14 @@ fn template_versions_add_list_show_promote_reject() {
             .code(),
         Some(2)
     );
-    // --canary needs harvest.canary
+    // --canary needs harvest.canary: refused, exit 1 (SPEC 7.1)
     let out = afk
         .cmd()
         .args(["template", "add", "implementer", "--canary", "--file"])
         .arg(&v1)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("harvest.canary"));
     // a missing file is an error and adds nothing
     assert_eq!(
@@ -508,4 +508,33 @@ fn errors_reach_stderr_as_one_stamped_line_also_with_json() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn every_json_command_prints_one_document_also_for_an_error() {
+    for args in [
+        vec!["--json", "--config", "/nonexistent/afk.toml", "poll"],
+        vec!["--json", "--config", "/nonexistent/afk.toml", "watch"],
+        vec!["--json", "--config", "/nonexistent/afk.toml", "harvest"],
+    ] {
+        let out = assert_cmd::Command::new(afk_bin())
+            .env_remove("AFK_CONFIG")
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let doc: serde_json::Value =
+            serde_json::from_slice(&out.stdout).expect("one JSON document");
+        assert_eq!(doc["exit"], 2);
+        assert!(
+            doc["error"].as_str().unwrap().contains("cannot read"),
+            "{doc}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "and one line on stderr: {err}"
+        );
+    }
 }

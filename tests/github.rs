@@ -441,3 +441,40 @@ fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
     assert_eq!(afk.json(&["doctor"]).0, 0);
     assert!(sb.writes().len() == 3, "doctor wrote nothing");
 }
+
+#[test]
+fn the_demo_runs_every_act_on_the_github_dialect() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--json", "demo", "--forge", "github"])
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let ticks = doc["ticks"].as_array().unwrap();
+    // poll, watch x3 (one of them unchanged: free), merged, again, poll
+    assert_eq!(ticks.len(), 7);
+    assert_eq!(ticks[0]["dispatched"][0]["issue"], 1);
+    assert_eq!(ticks[3]["costly_requests"], 0, "{}", ticks[3]);
+    assert_eq!(ticks[4]["actions"][0]["action"], "succeed");
+    // harvest reads the commit list; upgrade opens, tests and fixes its PR
+    let canary = doc["canary"]["ticks"].as_array().unwrap();
+    assert!(
+        canary.iter().all(|t| t["errors"] == json!([])),
+        "{canary:?}"
+    );
+    let upgrade = doc["upgrade"].as_array().unwrap();
+    assert!(
+        upgrade.iter().all(|t| t["errors"] == json!([])),
+        "{upgrade:?}"
+    );
+    assert!(
+        upgrade.iter().any(|t| t.to_string().contains("GREEN")),
+        "{upgrade:?}"
+    );
+}

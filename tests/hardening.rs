@@ -119,12 +119,12 @@ fn a_foreign_comment_with_afks_markers_is_ignored() {
     sb.admin(
         "POST",
         "/comment",
-        Some(json!({"repo": "acme/api", "issue": 1, "body": forged_checklist})),
+        Some(json!({"repo": "acme/api", "issue": 1, "by": "mallory", "body": forged_checklist})),
     );
     sb.admin(
         "POST",
         "/comment",
-        Some(json!({"repo": "acme/api", "issue": 1, "body": "<!-- afk:escalation run=1 -->\nnothing to see"})),
+        Some(json!({"repo": "acme/api", "issue": 1, "by": "mallory", "body": "<!-- afk:escalation run=1 -->\nnothing to see"})),
     );
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
@@ -565,4 +565,35 @@ fn operator_advice_never_reaches_an_agents_prompt() {
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     assert!(prompt.contains("lint failed"), "{prompt}");
     assert!(!prompt.contains("forge slow"), "{prompt}");
+}
+
+#[test]
+fn doctor_refuses_what_every_tick_refuses() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    afk.poll();
+    let c = rusqlite::Connection::open(afk.state()).unwrap();
+    c.pragma_update(None, "user_version", 99).unwrap();
+    drop(c);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("newer afk"), "{err}");
+    let out = afk.cmd().args(["--json", "doctor"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let state = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "state")
+        .unwrap()
+        .clone();
+    assert_eq!(state["ok"], false, "{doc}");
+    assert!(
+        state["detail"].as_str().unwrap().contains("newer afk"),
+        "{doc}"
+    );
+    let (code, _, err) = afk.json(&["--dry-run", "poll"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("newer afk"), "not 'no such table': {err}");
 }

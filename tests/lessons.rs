@@ -111,9 +111,12 @@ fn bad_updates_are_refused_and_change_nothing() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&out.stderr).trim(),
-        "afk: lessons: no lesson with id 999"
+    // one line (stamped with time and level when stderr is not a terminal)
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.trim().ends_with("lessons: no lesson with id 999"),
+        "{err}"
     );
     // nothing to update
     let out = afk

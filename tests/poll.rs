@@ -905,16 +905,3 @@ fn bad_flags_exit_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
-
-#[test]
-fn commands_not_built_yet_say_so_with_exit_2() {
-    for cmd in ["harvest", "upgrade"] {
-        let afk = Afk::with_text("");
-        let out = afk.cmd().arg(cmd).output().unwrap();
-        assert_eq!(out.status.code(), Some(2), "{cmd}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains("not yet implemented"),
-            "{cmd}"
-        );
-    }
-}

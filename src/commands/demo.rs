@@ -1,5 +1,7 @@
 //! `afk demo`: a sandbox in-process, a few repos and issues, the scripted agent,
-//! and the ticks that exist so far, printed as they run. No network, no accounts.
+//! and the ticks that exist so far, printed as they run; then the canary act
+//! (a second template version that does worse, rolled back by harvest). No
+//! network, no accounts.
 
 use super::Ctx;
 use crate::config::Config;
@@ -79,11 +81,7 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
         ],
     };
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
-    // the forge the sandbox plays, as a config names it
-    let forge_keys = match dialect {
-        sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
-        sandbox::Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
-    };
+    let forge_keys = forge_keys(&sb);
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     std::fs::write(dir.join("token"), sandbox::DEFAULT_TOKEN)?;
@@ -119,6 +117,11 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
         },
         None,
     )?;
+    let mut show = Show {
+        json,
+        ticks: vec![],
+        worst: 0,
+    };
     let say = |s: &str| {
         if !json {
             println!("{s}");
@@ -135,18 +138,7 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
     say("  acme/web #1 armed by alice, but blocked by #2");
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
-    let mut ticks = vec![];
-    let mut worst = 0;
-    let mut step = |title: &str, t: super::Done, ticks: &mut Vec<serde_json::Value>| {
-        say(&format!("== {title}"));
-        if !json {
-            print!("{}", t.human);
-        }
-        worst = worst.max(t.code);
-        ticks.push(t.report);
-        say("");
-    };
-    step("afk poll", super::poll::tick(&ctx)?.done(), &mut ticks);
+    show.step("afk poll", super::poll::tick(&ctx)?.done());
     let prompt = std::fs::read_to_string(ctx.runs_dir().join("1/prompt-1.md")).unwrap_or_default();
     if let Some(section) = prompt
         .split("## Lessons from earlier runs in this repo")
@@ -161,10 +153,9 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
     wait_for(&ctx.runs_dir().join("1/exit_status"))?;
     say("");
-    step(
+    show.step(
         "afk watch (PR open, no CI verdict yet)",
         super::watch::tick(&ctx)?.done(),
-        &mut ticks,
     );
     let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
     let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
@@ -182,10 +173,9 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
                                 "target_url": "https://ci.example.org/acme/api/1"}),
         )
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    step(
+    show.step(
         "afk watch (green: merging is a person's call)",
         super::watch::tick(&ctx)?.done(),
-        &mut ticks,
     );
     if dialect == sandbox::Dialect::Github {
         // nothing changed: every GET is conditional, and GitHub answers 304 for free
@@ -194,7 +184,7 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
             "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
             idle.report["requests"], idle.report["costly_requests"]
         );
-        step("afk watch (nothing changed on GitHub)", idle, &mut ticks);
+        show.step("afk watch (nothing changed on GitHub)", idle);
         say(&line);
     }
     let store = crate::store::Store::open(&ctx.state_path())?;
@@ -210,20 +200,17 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
         .unwrap()
         .merge("acme/api", pr)
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    step(
+    show.step(
         "afk watch (merged: success)",
         super::watch::tick(&ctx)?.done(),
-        &mut ticks,
     );
-    step(
+    show.step(
         "afk watch again (nothing left to do, nothing written)",
         super::watch::tick(&ctx)?.done(),
-        &mut ticks,
     );
-    step(
+    show.step(
         "afk poll (acme/api is free again: the next issue)",
         super::poll::tick(&ctx)?.done(),
-        &mut ticks,
     );
     let snap = store.lesson_snapshot()?;
     say(&format!(
@@ -234,16 +221,33 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     for e in &events {
         say(&format!("== event: {} {}", e.kind, e.text));
     }
-    say("\nharvest and upgrade are not built yet; the demo grows with them.");
+    let main_ticks = std::mem::take(&mut show.ticks);
+    canary_act(&sb, &dir, &agent, &mut show)?;
+    let canary_ticks = std::mem::replace(&mut show.ticks, main_ticks);
     say(&format!(
         "run directories (prompt, agent.log, progress.jsonl): {}",
         dir.join("runs").display()
     ));
+    let (upgrade_ticks, upgrade_worst) = upgrade_act(&sb, &dir, &agent, json)?;
+    show.worst = show.worst.max(upgrade_worst);
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": ticks, "lessons": snap, "events": events});
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events,
+                                     "canary": {"ticks": canary_ticks}, "upgrade": upgrade_ticks});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
-    Ok(worst)
+    Ok(show.worst)
+}
+
+/// The `[forge]` keys for the sandbox, in the dialect it speaks.
+fn forge_keys(sb: &sandbox::Sandbox) -> String {
+    match sb.dialect {
+        sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
+        sandbox::Dialect::Github => format!(
+            "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
+            sb.url,
+            sb.api_url()
+        ),
+    }
 }
 
 /// Wait (bounded) for the scripted agent to finish.
@@ -259,4 +263,327 @@ fn wait_for(p: &std::path::Path) -> Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// What the demo prints and collects: each tick's human text (or, with
+/// `--json`, its report) and the worst exit code.
+struct Show {
+    json: bool,
+    ticks: Vec<serde_json::Value>,
+    worst: u8,
+}
+
+impl Show {
+    fn say(&self, s: &str) {
+        if !self.json {
+            println!("{s}");
+        }
+    }
+
+    fn step(&mut self, title: &str, t: super::Done) {
+        self.say(&format!("== {title}"));
+        if !self.json {
+            print!("{}", t.human);
+        }
+        self.worst = self.worst.max(t.code);
+        self.ticks.push(t.report);
+        self.say("");
+    }
+}
+
+/// Repos of the canary act, each with a few ready issues.
+const LAB_REPOS: usize = 6;
+const LAB_ISSUES: u64 = 4;
+/// The line of the canary version the scripted agent does worse with.
+const WORSE: &str =
+    "Also try the new AFK-DEMO-WORSE shortcut: stop as soon as the tests look hard.";
+
+/// The canary act (SPEC 7): `implementer@2` goes live beside `implementer@1`;
+/// the scripted agent opens no PR when its prompt carries the canary's new
+/// line, so its runs escalate while the champion's succeed; harvest rolls the
+/// canary back at its first checkpoint that is sure, with the numbers. A
+/// world of its own (config, state, run folders) on the same sandbox.
+fn canary_act(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    show: &mut Show,
+) -> Result<()> {
+    let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
+    let repos: Vec<String> = (1..=LAB_REPOS).map(|i| format!("acme/lab{i}")).collect();
+    let seed = Seed {
+        repos: repos
+            .iter()
+            .map(|name| SeedRepo {
+                name: name.clone(),
+                collaborators: collab.clone(),
+                issues: (1..=LAB_ISSUES)
+                    .map(|n| issue(n, &format!("Task {n}"), &["ready-for-agent"], "alice", ""))
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    sb.state
+        .lock()
+        .unwrap()
+        .seed(seed)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
+    let config_text = format!(
+        "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
+         [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+         [poll]\nenabled = true\nallowlist = [{allow}]\nmax_in_flight = {LAB_REPOS}\nmax_per_tick = {LAB_REPOS}\n\
+         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
+         [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
+        forge = forge_keys(sb),
+        api = sb.api_url(),
+        allow = allow.join(", "),
+        git = sb.dir.display(),
+        tok = sandbox::DEFAULT_TOKEN,
+        agent = agent.display()
+    );
+    let config_path = dir.join("canary.toml");
+    std::fs::write(&config_path, &config_text)?;
+    let ctx = Ctx {
+        config: Config::load(&config_path)?,
+        config_path,
+        state_flag: None,
+        dry_run: false,
+        json: show.json,
+    };
+    let v1 =
+        "You are a careful software engineer. Work on one issue, test it, open a pull request.\n";
+    let mut store = crate::store::Store::open(&ctx.state_path())?;
+    store.add_template("implementer", v1, false, true)?;
+    let v2 = store.add_template("implementer", &format!("{v1}{WORSE}\n"), true, true)?;
+    show.say(&format!(
+        "== the canary act: {} repos with {} ready issues each, a world of its own ({})",
+        LAB_REPOS,
+        LAB_ISSUES,
+        dir.join("canary.toml").display()
+    ));
+    show.say(&format!(
+        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the scripted agent does worse with that line: it stops without a pull request\n"
+    ));
+    let forge = crate::forge::from_config(&ctx.config)?;
+    for round in 1..=5 {
+        let poll = super::poll::tick(&ctx)?;
+        let to_canary = poll
+            .report
+            .dispatched
+            .iter()
+            .filter(|d| d.template_version == Some(v2.version))
+            .count();
+        let ids: Vec<i64> = poll
+            .report
+            .dispatched
+            .iter()
+            .filter_map(|d| d.run_id)
+            .collect();
+        show.say(&format!(
+            "-- round {round}: poll dispatched {} runs, {to_canary} of them routed to implementer@2",
+            ids.len()
+        ));
+        show.worst = show.worst.max(poll.code);
+        show.ticks.push(serde_json::to_value(&poll.report)?);
+        for id in &ids {
+            wait_for(&ctx.runs_dir().join(format!("{id}/exit_status")))?;
+        }
+        // CI goes green on every PR and a person merges it
+        let mut merged = 0;
+        for repo in &repos {
+            for p in forge.open_pulls(repo)? {
+                let mut f = sb.state.lock().unwrap();
+                f.add_status(
+                    repo,
+                    &p.head.sha,
+                    &serde_json::json!({"state": "success", "context": "ci/build"}),
+                )
+                .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                f.merge(repo, p.number)
+                    .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                merged += 1;
+            }
+        }
+        let first = super::watch::tick(&ctx)?.done();
+        let second_at = crate::clock::ts(crate::clock::now());
+        show.say(&format!(
+            "   {merged} PRs green and merged; afk watch: {}",
+            first
+                .human
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("watch: ")
+        ));
+        show.ticks.push(first.report);
+        // the runs without a PR got one corrective turn; they fail again
+        let store = crate::store::Store::open(&ctx.state_path())?;
+        for r in store.runs_in_flight()? {
+            wait_for(&ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
+        }
+        // outcomes are ordered by end time in whole seconds: let the second
+        // turn, so the order shown is the order in which the runs ended
+        while crate::clock::ts(crate::clock::now()) == second_at {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let second = super::watch::tick(&ctx)?.done();
+        show.say(&format!(
+            "   the canary's runs failed their corrective turn too; afk watch: {}",
+            second
+                .human
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("watch: ")
+        ));
+        show.ticks.push(second.report);
+        let h = super::harvest::tick(&ctx)?;
+        let decided = !h.report.decisions.is_empty();
+        show.step(&format!("afk harvest (round {round})"), h.done());
+        if decided {
+            break;
+        }
+    }
+    let store = crate::store::Store::open(&ctx.state_path())?;
+    let rollbacks = store
+        .recent_events(20)?
+        .iter()
+        .filter(|e| e.kind == "candidate.rolled_back")
+        .count();
+    let statuses: Vec<String> = store
+        .templates(Some("implementer"))?
+        .iter()
+        .map(|v| format!("implementer@{} {}", v.version, v.status))
+        .collect();
+    show.say(&format!(
+        "   now: {}; the outbox holds {rollbacks} rollback event (see `afk template show implementer@2` for the trail)",
+        statuses.join(", ")
+    ));
+    Ok(())
+}
+
+// upgrade
+/// The upgrade act: a recipe whose upstream pins `nginx:1.25.3`, a newer tag
+/// in the sandbox's registry, the PR afk opens, CI's RED, the fixer's push,
+/// the next test, GREEN. Returns the ticks' reports and the worst exit code.
+fn upgrade_act(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    json: bool,
+) -> Result<(Vec<serde_json::Value>, u8)> {
+    use serde_json::json;
+    let say = |s: &str| {
+        if !json {
+            println!("{s}");
+        }
+    };
+    let mirror = "recipe-maintainers/web";
+    let seed: Seed = serde_json::from_value(json!({"repos": [{"name": mirror}]}))?;
+    {
+        let mut f = sb.state.lock().unwrap();
+        f.seed(seed).map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+        f.seed_registry(&json!({"images": {"library/nginx": ["1.25.3", "1.25.4", "1.26.0", "1.26.0-alpine", "2.0.0", "latest"]}}))
+            .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    }
+    // upstream: a bare repository with one commit of the recipe
+    let upstream = dir.join("upstream");
+    let bare = upstream.join("web.git");
+    sandbox::git::init_bare(&bare, "web").map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    let g = |args: &[&str], input: Option<&str>| {
+        sandbox::git::git(&bare, args, input).map_err(|e| anyhow::anyhow!("demo: {e}"))
+    };
+    let compose = "services:\n  app:\n    image: nginx:1.25.3  # the web server\n    deploy:\n      labels:\n        - \"coop-cloud.${STACK_NAME}.version=0.4.1+1.25.3\"\n";
+    let blob = g(&["hash-object", "-w", "--stdin"], Some(compose))?;
+    let tree = g(
+        &["mktree"],
+        Some(&format!("100644 blob {blob}\tcompose.yml\n")),
+    )?;
+    let main = g(&["rev-parse", "refs/heads/main"], None)?;
+    let commit = g(
+        &["commit-tree", &tree, "-p", &main, "-m", "web: nginx 1.25.3"],
+        None,
+    )?;
+    g(&["update-ref", "refs/heads/main", &commit], None)?;
+    let config_path = dir.join("upgrade.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "state_path = \"afk.db\"\n[forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+             [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [upgrade]\nrecipes = [\"web\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
+             [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
+            url = sb.url,
+            forge = forge_keys(sb),
+            api = sb.api_url(),
+            git = sb.dir.display(),
+            tok = sandbox::DEFAULT_TOKEN,
+            agent = agent.display(),
+            up = upstream.display(),
+        ),
+    )?;
+    let ctx = Ctx {
+        config: Config::load(&config_path)?,
+        config_path,
+        state_flag: None,
+        dry_run: false,
+        json,
+    };
+    say(
+        "== the upgrade act: recipe \"web\" pins nginx:1.25.3; the registry has 1.26.0 and 2.0.0\n",
+    );
+    let mut ticks = vec![];
+    let mut worst = 0;
+    let mut tick = |title: &str| -> Result<()> {
+        let t = super::upgrade::tick(&ctx, &[])?.done();
+        say(&format!("== {title}"));
+        if !json {
+            print!("{}", t.human);
+        }
+        say("");
+        worst = worst.max(t.code);
+        ticks.push(t.report);
+        Ok(())
+    };
+    let ci = |state: &str, n: u32| -> Result<()> {
+        let branch = "afk/upgrade-nginx-1.26.0";
+        let mut f = sb.state.lock().unwrap();
+        let head = sandbox::git::head(&f.git_dir(mirror), branch).unwrap_or_default();
+        f.add_status(
+            mirror,
+            &head,
+            &json!({"state": state, "context": "cc-ci/testme",
+                    "target_url": format!("https://ci.example.org/web/{n}")}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+        drop(f);
+        say(&format!(
+            "   CI reports cc-ci/testme = {state} on {}\n",
+            &head[..head.len().min(12)]
+        ));
+        Ok(())
+    };
+    tick("afk upgrade (mirror reconciled, PR opened, !testme posted)")?;
+    ci("failure", 1)?;
+    tick("afk upgrade (RED: the fixer starts on the PR branch)")?;
+    let runs = ctx.runs_dir();
+    let fixer_dir = std::fs::read_dir(&runs)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("upgrade-"))
+        })
+        .ok_or_else(|| anyhow::anyhow!("demo: the fixer did not start"))?;
+    say("   the fixer clones the mirror, commits on afk/upgrade-nginx-1.26.0 and pushes ...");
+    wait_for(&fixer_dir.join("exit_status"))?;
+    say("");
+    tick("afk upgrade (the fixer pushed: the next !testme)")?;
+    ci("success", 2)?;
+    tick("afk upgrade (GREEN: SUCCESS; merging is a person's call)")?;
+    Ok((ticks, worst))
 }

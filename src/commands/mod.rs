@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+pub mod harvest;
 pub mod init;
 pub mod lessons;
 pub mod poll;
@@ -10,6 +11,7 @@ pub mod sandbox;
 pub mod status;
 pub mod template;
 pub mod tick;
+pub mod upgrade;
 pub mod watch;
 
 use crate::cli::{Cli, Cmd};
@@ -66,12 +68,6 @@ fn load(cli: &Cli) -> Result<Ctx> {
     })
 }
 
-fn not_yet(name: &str) -> Result<u8> {
-    Err(anyhow::Error::new(UsageError(format!(
-        "{name}: not yet implemented in this version of afk"
-    ))))
-}
-
 pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Cmd::Init(a) => init::run(&cli, a),
@@ -80,8 +76,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Completions(a) => completions::run(a),
         Cmd::Man(a) => completions::man(a),
         Cmd::Watch => watch::run(&load(&cli)?),
-        Cmd::Harvest(_) => not_yet("harvest"),
-        Cmd::Upgrade(_) => not_yet("upgrade"),
+        Cmd::Harvest => harvest::run(&load(&cli)?),
+        Cmd::Upgrade(a) => upgrade::run(&cli, a),
         Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
         Cmd::Doctor => doctor::run(&load(&cli)?),

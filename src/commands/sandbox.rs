@@ -28,7 +28,11 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         .map_err(|e| UsageError(e.to_string()))?;
     let forge = match dialect {
         sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
-        sandbox::Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
+        sandbox::Dialect::Github => format!(
+            "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
+            sb.url,
+            sb.api_url()
+        ),
     };
     let admin = match dialect {
         sandbox::Dialect::Gitea => "seed,issues,label,issue_state,faults,requests,state",

@@ -63,8 +63,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
                    "last_progress_at": r.last_progress_at})
         })
         .collect();
+    let (canaries, canary_lines) = canaries(ctx, &s)?;
     let report = json!({
         "command": "status",
+        "canaries": canaries,
         "poll": {"enabled": cfg.poll.enabled, "allowlist": cfg.poll.allowlist, "max_in_flight": cfg.poll.max_in_flight},
         "stop_file": ctx.stop_file().exists(),
         "runs": runs_json,
@@ -105,6 +107,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             &rows,
         ));
     }
+    h.push_str(&canary_lines);
     for f in &frozen {
         h.push_str(&format!(
             "frozen: {} ({} since {}); lift with `afk status --unfreeze {}`\n",
@@ -119,4 +122,33 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     }
     emit(ctx.json, &report, &h);
     Ok(0)
+}
+
+/// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).
+fn canaries(ctx: &Ctx, s: &Store) -> Result<(Vec<serde_json::Value>, String)> {
+    let h = &ctx.config.harvest;
+    let policy = super::harvest::policy(h);
+    let (mut docs, mut text) = (vec![], String::new());
+    for c in s.live_canaries()? {
+        let (ok, failed) = c.tally();
+        let next = crate::core::canary::next_checkpoint(&policy, s.last_checkpoint(c.id)?);
+        docs.push(
+            json!({"template": c.name, "version": c.version, "canary_since": c.canary_since,
+                         "outcomes": {"success": ok, "failure": failed}, "next_checkpoint": next,
+                         "sample": h.sample, "routing": h.canary}),
+        );
+        text.push_str(&format!(
+            "{}@{} is the live canary: {} outcomes ({ok} success, {failed} failure), next checkpoint at {}{}\n",
+            c.name,
+            c.version,
+            ok + failed,
+            next.map_or("-".into(), |n| n.to_string()),
+            if h.canary {
+                format!("; {:.0}% of dispatches go to it", h.sample * 100.0)
+            } else {
+                "; routing is off (harvest.canary = false), harvest still decides it".into()
+            }
+        ));
+    }
+    Ok((docs, text))
 }

@@ -1,123 +1,372 @@
-//! `afk template`: add, list, show, promote, reject prompt-template versions.
+//! `afk template`: add, canary, list, show, promote, reject prompt-template
+//! versions (SPEC 7.1). Refusals are one line, exit 1, nothing changed; the
+//! rules are `core::canary::refusal`, the transactions `store::templates`.
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::TemplateCmd;
+use crate::core::canary::{Checkpoint, HandChange, HandTarget, refusal};
+use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::store::Store;
+use crate::store::templates::TemplateVersion;
 use anyhow::{Context, Result, bail};
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
-    // a dry run creates nothing: it reads the file if there is one
-    let mut store = if ctx.dry_run {
-        Store::open_for_read(&ctx.state_path())?
-    } else {
-        Store::open(&ctx.state_path())?
-    };
     match cmd {
-        TemplateCmd::Add { name, file, canary } => {
-            check_name(name)?;
-            if *canary && !ctx.config.harvest.canary {
-                bail!(UsageError(
-                    "template: --canary needs harvest.canary = true in the config".into()
-                ));
-            }
-            let body = std::fs::read_to_string(file)
-                .with_context(|| format!("template: cannot read {}", file.display()))?;
-            if body.trim().is_empty() {
-                bail!(UsageError(format!("template: {} is empty", file.display())));
-            }
-            if ctx.dry_run {
-                emit(
-                    ctx.json,
-                    &json!({"command": "template add", "dry_run": true, "name": name}),
-                    &format!("template add (dry run): would add a version of {name}\n"),
+        TemplateCmd::Add { name, file, canary } => add(ctx, name, file, *canary),
+        TemplateCmd::Canary { name, version } => start_canary(ctx, name, *version),
+        TemplateCmd::List { name } => list(ctx, name.as_deref()),
+        TemplateCmd::Show { spec } => show(ctx, spec),
+        TemplateCmd::Promote { name, version } => by_hand(ctx, HandChange::Promote, name, *version),
+        TemplateCmd::Reject { name, version } => by_hand(ctx, HandChange::Reject, name, *version),
+    }
+}
+
+/// A version as `template list --json` shows it (SPEC 7.1).
+pub fn version_json(v: &TemplateVersion) -> Value {
+    let (s, f) = v.tally();
+    let mut o = json!({
+        "name": v.name, "version": v.version, "status": v.status, "sha256": v.hash,
+        "created_at": v.created_at, "outcomes": {"success": s, "failure": f},
+    });
+    if let Some(since) = &v.canary_since {
+        o["canary_since"] = json!(since);
+    }
+    if let Some(rate) = success_rate(v) {
+        o["success_rate"] = json!(rate);
+    }
+    o
+}
+
+fn success_rate(v: &TemplateVersion) -> Option<f64> {
+    let (s, f) = v.tally();
+    (s + f > 0).then(|| s as f64 / (s + f) as f64)
+}
+
+fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8> {
+    check_name(name)?;
+    let body = std::fs::read_to_string(file)
+        .with_context(|| format!("template: cannot read {}", file.display()))?;
+    if body.trim().is_empty() {
+        bail!(UsageError(format!("template: {} is empty", file.display())));
+    }
+    if canary && !ctx.config.harvest.canary {
+        // refused before the state file is even opened
+        let t = HandTarget {
+            name,
+            version: 0,
+            status: Some("candidate"),
+            live_canary: None,
+            canary_on: false,
+        };
+        bail!(refusal(HandChange::StartCanary, &t).unwrap_or_default());
+    }
+    if ctx.dry_run {
+        let store = Store::open_reading(&ctx.state_path())?;
+        let versions = store.templates(Some(name))?;
+        let live = versions
+            .iter()
+            .find(|v| v.status == "canary")
+            .map(|v| v.version);
+        let next = versions.last().map_or(1, |v| v.version + 1);
+        if canary {
+            if versions.is_empty() {
+                bail!(
+                    "template: {name} has no current version yet: add one without --canary first"
                 );
-                return Ok(0);
             }
-            let v = store.add_template(name, &body, *canary)?;
-            emit(
-                ctx.json,
-                &json!({"command": "template add", "dry_run": false, "template": v}),
-                &format!(
-                    "{}@{} added as {} (sha256 {})\n",
-                    v.name,
-                    v.version,
-                    v.status,
-                    &v.hash[..12]
-                ),
-            );
+            if let Some(why) = refusal(
+                HandChange::StartCanary,
+                &HandTarget {
+                    name,
+                    version: next,
+                    status: Some("candidate"),
+                    live_canary: live,
+                    canary_on: ctx.config.harvest.canary,
+                },
+            ) {
+                bail!(why);
+            }
         }
-        TemplateCmd::List { name } => {
-            let vs = store.templates(name.as_deref())?;
-            let rows: Vec<Vec<String>> = vs
-                .iter()
-                .map(|v| {
-                    vec![
-                        v.name.clone(),
-                        v.version.to_string(),
-                        v.status.clone(),
-                        v.hash[..12].to_string(),
-                        v.created_at.clone(),
-                    ]
-                })
-                .collect();
-            let human = if rows.is_empty() {
-                "no template versions yet (poll uses the built-in implementer preamble)\n".into()
+        emit(
+            ctx.json,
+            &json!({"command": "template add", "dry_run": true, "name": name, "version": next}),
+            &format!("template add (dry run): would add {name}@{next}\n"),
+        );
+        return Ok(0);
+    }
+    let mut store = Store::open(&ctx.state_path())?;
+    let v = store.add_template(name, &body, canary, ctx.config.harvest.canary)?;
+    emit(
+        ctx.json,
+        &json!({"command": "template add", "dry_run": false, "template": version_json(&v)}),
+        &format!(
+            "{}@{} added as {} (sha256 {})\n",
+            v.name,
+            v.version,
+            if v.status == "canary" {
+                "the live canary"
             } else {
-                table(&["NAME", "VERSION", "STATUS", "SHA256", "CREATED"], &rows)
-            };
-            emit(
-                ctx.json,
-                &json!({"command": "template list", "templates": vs}),
-                &human,
-            );
+                &v.status
+            },
+            &v.hash[..12]
+        ),
+    );
+    Ok(0)
+}
+
+fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
+    let canary_on = ctx.config.harvest.canary;
+    if ctx.dry_run {
+        let store = Store::open_reading(&ctx.state_path())?;
+        let this = store.template_version(name, version)?;
+        let live = store
+            .template_with_status(name, "canary")?
+            .map(|v| v.version);
+        let t = HandTarget {
+            name,
+            version,
+            status: this.as_ref().map(|v| v.status.as_str()),
+            live_canary: live,
+            canary_on,
+        };
+        if let Some(why) = refusal(HandChange::StartCanary, &t) {
+            bail!(why);
         }
-        TemplateCmd::Show { spec } => {
-            let (name, version) = match spec.split_once('@') {
-                Some((n, v)) => (
-                    n,
-                    Some(v.parse::<i64>().map_err(|_| {
-                        UsageError(format!("template: \"{v}\" is not a version number"))
-                    })?),
-                ),
-                None => (spec.as_str(), None),
-            };
-            let v = match version {
-                Some(v) => store.template_version(name, v)?,
-                None => store.template_with_status(name, "current")?,
-            };
-            let Some(v) = v else {
-                bail!("template: {spec} does not exist (see `afk template list`)");
-            };
-            let mut doc = serde_json::to_value(&v)?;
-            doc["body"] = json!(v.body);
+        emit(
+            ctx.json,
+            &json!({"command": "template canary", "dry_run": true, "name": name, "version": version}),
+            &format!("template canary (dry run): {name}@{version} would become the live canary\n"),
+        );
+        return Ok(0);
+    }
+    let mut store = Store::open(&ctx.state_path())?;
+    let v = store.start_canary(name, version, canary_on)?;
+    emit(
+        ctx.json,
+        &json!({"command": "template canary", "dry_run": false, "template": version_json(&v)}),
+        &format!(
+            "{name}@{version} is the live canary since {} (sample {})\n",
+            v.canary_since.as_deref().unwrap_or(""),
+            ctx.config.harvest.sample
+        ),
+    );
+    Ok(0)
+}
+
+fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
+    let store = Store::open_reading(&ctx.state_path())?;
+    let vs = store.templates(name)?;
+    let rows: Vec<Vec<String>> = vs
+        .iter()
+        .map(|v| {
+            let (s, f) = v.tally();
+            vec![
+                v.name.clone(),
+                v.version.to_string(),
+                v.status.clone(),
+                format!("{s}/{f}"),
+                success_rate(v).map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
+                v.hash[..12].to_string(),
+                v.created_at.clone(),
+            ]
+        })
+        .collect();
+    let human = if rows.is_empty() {
+        "no template versions yet (poll uses the built-in implementer preamble; see `afk template show implementer`)\n".into()
+    } else {
+        table(
+            &[
+                "NAME", "VERSION", "STATUS", "S/F", "SUCCESS", "SHA256", "CREATED",
+            ],
+            &rows,
+        )
+    };
+    let docs: Vec<Value> = vs.iter().map(version_json).collect();
+    emit(
+        ctx.json,
+        &json!({"command": "template list", "templates": docs}),
+        &human,
+    );
+    Ok(0)
+}
+
+fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
+    let (name, version) =
+        match spec.split_once('@') {
+            Some((n, v)) => (
+                n,
+                Some(v.parse::<i64>().map_err(|_| {
+                    UsageError(format!("template: \"{v}\" is not a version number"))
+                })?),
+            ),
+            None => (spec, None),
+        };
+    let store = Store::open_reading(&ctx.state_path())?;
+    let v = match version {
+        Some(v) => store.template_version(name, v)?,
+        None => store.template_with_status(name, "current")?,
+    };
+    let Some(v) = v else {
+        let builtin = version.is_none()
+            && (name == "implementer" || name == ctx.config.poll.template)
+            && store.templates(Some(name))?.is_empty();
+        if builtin {
             emit(
                 ctx.json,
-                &json!({"command": "template show", "template": doc}),
-                &v.body,
+                &json!({"command": "template show", "template": {"name": name, "version": null,
+                        "status": "built-in", "body": DEFAULT_PREAMBLE}}),
+                &format!("{DEFAULT_PREAMBLE}\n"),
             );
+            return Ok(0);
         }
-        TemplateCmd::Promote { name, version } => {
-            if !ctx.dry_run {
-                store.promote_template(name, *version)?;
-            }
-            emit(
-                ctx.json,
-                &json!({"command": "template promote", "dry_run": ctx.dry_run, "name": name, "version": version}),
-                &format!("{name}@{version} is current\n"),
-            );
-        }
-        TemplateCmd::Reject { name, version } => {
-            if !ctx.dry_run {
-                store.reject_template(name, *version)?;
-            }
-            emit(
-                ctx.json,
-                &json!({"command": "template reject", "dry_run": ctx.dry_run, "name": name, "version": version}),
-                &format!("{name}@{version} is rejected\n"),
-            );
+        bail!("template: {spec} does not exist (see `afk template list`)");
+    };
+    let checkpoints = store.checkpoints(v.id)?;
+    let mut doc = version_json(&v);
+    doc["body"] = json!(v.body);
+    let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
+    if trail {
+        doc["checkpoints"] = json!(checkpoints);
+        if let Some(d) = &v.decision {
+            doc["decision"] =
+                json!({"decision": d, "reason": v.decision_reason, "at": v.status_at});
         }
     }
+    let mut human = v.body.clone();
+    if trail {
+        human.push_str(&trail_text(ctx, &v, &checkpoints));
+    }
+    emit(
+        ctx.json,
+        &json!({"command": "template show", "template": doc}),
+        &human,
+    );
+    Ok(0)
+}
+
+/// The decision trail under a canary's or decided version's text.
+fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoint]) -> String {
+    let (s, f) = v.tally();
+    let mut out = format!(
+        "\n---- {}@{} ({}): {s} successes, {f} failures{} ----\n",
+        v.name,
+        v.version,
+        v.status,
+        v.canary_since
+            .as_deref()
+            .map(|c| format!("; canary since {c}"))
+            .unwrap_or_default()
+    );
+    if checkpoints.is_empty() {
+        out.push_str("no checkpoint evaluated\n");
+    } else {
+        out.push_str(&checkpoint_table(checkpoints));
+    }
+    match &v.decision {
+        Some(d) => out.push_str(&format!(
+            "decision: {d}{} at {}\n",
+            v.decision_reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default(),
+            v.status_at
+        )),
+        None if v.status == "canary" => {
+            let h = &ctx.config.harvest;
+            let next = crate::core::canary::next_checkpoint(
+                &super::harvest::policy(h),
+                checkpoints.last().map(|c| c.at),
+            );
+            out.push_str(&format!(
+                "live: next checkpoint at {} outcomes (confidence {}, graduate_at_max {})\n",
+                next.map_or("-".into(), |n| n.to_string()),
+                h.confidence,
+                h.graduate_at_max
+            ));
+        }
+        None => {}
+    }
+    out
+}
+
+/// AT, canary s/f, control s/f, P(worse), P(better), result.
+pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
+    let rows: Vec<Vec<String>> = checkpoints
+        .iter()
+        .map(|c| {
+            vec![
+                c.at.to_string(),
+                format!("{}/{}", c.canary.success, c.canary.failure),
+                format!("{}/{}", c.control.success, c.control.failure),
+                format!("{:.3}", c.p_worse),
+                format!("{:.3}", c.p_better),
+                c.result.to_string(),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "AT",
+            "CANARY S/F",
+            "CONTROL S/F",
+            "P(WORSE)",
+            "P(BETTER)",
+            "RESULT",
+        ],
+        &rows,
+    )
+}
+
+fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8> {
+    let verb = match change {
+        HandChange::Promote => "promote",
+        _ => "reject",
+    };
+    if ctx.dry_run {
+        let store = Store::open_reading(&ctx.state_path())?;
+        let this = store.template_version(name, version)?;
+        let live = store
+            .template_with_status(name, "canary")?
+            .map(|v| v.version);
+        let t = HandTarget {
+            name,
+            version,
+            status: this.as_ref().map(|v| v.status.as_str()),
+            live_canary: live,
+            canary_on: true,
+        };
+        if let Some(why) = refusal(change, &t) {
+            bail!(why);
+        }
+        emit(
+            ctx.json,
+            &json!({"command": format!("template {verb}"), "dry_run": true, "name": name, "version": version}),
+            &format!("template {verb} (dry run): {name}@{version} would be {verb}d\n"),
+        );
+        return Ok(0);
+    }
+    let mut store = Store::open(&ctx.state_path())?;
+    let done = store.change_by_hand(change, name, version)?;
+    let delivery = crate::notify::Notifier::new(&ctx.config).flush(&store);
+    let mut human = match (change, done.retired) {
+        (HandChange::Promote, Some(old)) => {
+            format!("{name}@{version} is current; {name}@{old} is retired\n")
+        }
+        (HandChange::Promote, None) => format!("{name}@{version} is current\n"),
+        _ => format!("{name}@{version} is rejected\n"),
+    };
+    if let Some(kind) = done.event {
+        human.push_str(&format!("event: {kind}\n"));
+    }
+    emit(
+        ctx.json,
+        &json!({"command": format!("template {verb}"), "dry_run": false, "name": name,
+                "version": version, "template": version_json(&done.version),
+                "retired": done.retired, "events": done.event.into_iter().collect::<Vec<_>>(),
+                "notifications": delivery}),
+        &human,
+    );
     Ok(0)
 }
 

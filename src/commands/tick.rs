@@ -56,6 +56,8 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
 pub trait Finished {
     fn emit(&self, json: bool);
     fn code(&self) -> u8;
+    /// The report's error items (each also goes to stderr, one line).
+    fn errors(&self) -> &[ErrorItem];
     /// (requests, errors, dispatches) when the tick ran; None when it was
     /// disabled, stopped or stepped aside (then nothing is recorded).
     fn ran(&self) -> Option<(usize, usize, usize)>;
@@ -76,7 +78,14 @@ pub fn run<T: Finished>(
             return Err(e);
         }
     };
-    t.emit(ctx.json);
+    // errors always reach stderr, one line each, also with --json; a quiet
+    // (-q) tick that went well prints nothing at all, so cron mails nothing
+    for e in t.errors() {
+        crate::log::error(&format!("{}: {}", e.at(), e.message));
+    }
+    if ctx.json || !(crate::log::quiet() && t.code() == 0) {
+        t.emit(ctx.json);
+    }
     if let Some((requests, errors, dispatches)) = t.ran() {
         crate::metrics::after_tick(
             &ctx.config,
@@ -97,7 +106,9 @@ pub fn run<T: Finished>(
 
 /// The line another tick's lock earns on stderr.
 pub fn stepping_aside(kind: &str) {
-    eprintln!("afk: another {kind} tick holds the lock; stepping aside");
+    crate::log::info(&format!(
+        "another {kind} tick holds the lock; stepping aside"
+    ));
 }
 
 /// One failed part of a tick, as the report lists it.
@@ -136,14 +147,6 @@ impl ErrorItem {
             None => self.repo.clone(),
         }
     }
-}
-
-/// `error: where: what` lines for the human summary.
-pub fn error_lines(errors: &[ErrorItem]) -> String {
-    errors
-        .iter()
-        .map(|e| format!("error: {}: {}\n", e.at(), e.message))
-        .collect()
 }
 
 /// Calls that exhausted their retries become `transient_retry` lessons (the

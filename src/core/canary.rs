@@ -197,6 +197,13 @@ pub fn checkpoints(p: &Policy) -> Vec<u32> {
     out
 }
 
+/// The next checkpoint after `last_evaluated` (None: none is left).
+pub fn next_checkpoint(p: &Policy, last_evaluated: Option<u32>) -> Option<u32> {
+    checkpoints(p)
+        .into_iter()
+        .find(|&c| last_evaluated.is_none_or(|l| c > l))
+}
+
 /// Evaluates the checkpoints after `last_evaluated` that the canary's outcomes
 /// have reached, in order, stopping at the first decisive one.
 ///
@@ -333,6 +340,135 @@ fn ln_gamma(n: u64) -> f64 {
     let series = 1.0 / 12.0
         - (1.0 / 360.0 - (1.0 / 1260.0 - (1.0 / 1680.0 - 1.0 / (1188.0 * z2)) / z2) / z2) / z2;
     (z - 0.5) * z.ln() - z + 0.5 * (2.0 * std::f64::consts::PI).ln() + series / z
+}
+
+/// The text of the event a decision emits: what happened to which version,
+/// and the numbers that decided it (`last` is the deciding checkpoint; none
+/// for `early-failures`). `current` is the champion's version number.
+pub fn end_text(
+    p: &Policy,
+    name: &str,
+    version: i64,
+    current: Option<i64>,
+    d: Decision,
+    last: Option<&Checkpoint>,
+) -> String {
+    let champ = current.map_or_else(
+        || "the current version".to_string(),
+        |c| format!("{name}@{c}"),
+    );
+    let numbers = |c: &Checkpoint| {
+        format!(
+            "at {} outcomes: canary {}/{}, control {}/{} (success/failure), P(worse) {:.3}, P(better) {:.3}",
+            c.at,
+            c.canary.success,
+            c.canary.failure,
+            c.control.success,
+            c.control.failure,
+            c.p_worse,
+            c.p_better
+        )
+    };
+    match (d, last) {
+        (
+            Decision::RolledBack {
+                reason: Reason::EarlyFailures,
+            },
+            _,
+        ) => format!(
+            "{name}@{version} rolled back (early-failures): its first {} outcomes all failed; {champ} stays current",
+            p.early_failures
+        ),
+        (Decision::RolledBack { reason }, Some(c)) => format!(
+            "{name}@{version} rolled back ({reason}) {}; {champ} stays current",
+            numbers(c)
+        ),
+        (Decision::Rejected { reason }, Some(c)) => format!(
+            "{name}@{version} rejected ({reason}) {}, not above graduate_at_max {}; {champ} stays current",
+            numbers(c),
+            p.graduate_at_max
+        ),
+        (Decision::Graduated, Some(c)) => format!(
+            "{name}@{version} graduated to current {}; {champ} retired",
+            numbers(c)
+        ),
+        (d, None) => format!("{name}@{version} {}", d.result()),
+    }
+}
+
+/// A change a person makes to a template version by hand (SPEC 7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandChange {
+    /// `template canary NAME VERSION` (and `add --canary`, for the new version)
+    StartCanary,
+    Promote,
+    Reject,
+}
+
+/// What a hand change would act on: the version's status (None: no such
+/// version), the name's live canary, and whether `harvest.canary` is on.
+#[derive(Debug, Clone, Copy)]
+pub struct HandTarget<'a> {
+    pub name: &'a str,
+    pub version: i64,
+    pub status: Option<&'a str>,
+    pub live_canary: Option<i64>,
+    pub canary_on: bool,
+}
+
+/// Why a hand change is refused, as the one line a person reads; None when it
+/// is allowed. A refused change changes nothing (exit 1).
+///
+/// - a canary starts only from a candidate, with `harvest.canary` on and no
+///   other live canary;
+/// - promote takes a candidate or the live canary; with a canary live, only the
+///   canary (a new champion would change the canary's control mid-test);
+/// - reject takes a candidate or the live canary, never the current version.
+pub fn refusal(change: HandChange, t: &HandTarget) -> Option<String> {
+    let (name, v) = (t.name, t.version);
+    let Some(status) = t.status else {
+        return Some(format!(
+            "template: {name}@{v} does not exist (see `afk template list {name}`)"
+        ));
+    };
+    match change {
+        HandChange::StartCanary => {
+            if !t.canary_on {
+                Some("template: starting a canary needs harvest.canary = true in the config".into())
+            } else if status == "canary" {
+                Some(format!("template: {name}@{v} is already the live canary"))
+            } else if let Some(live) = t.live_canary {
+                Some(format!(
+                    "template: {name} already has a live canary (version {live}): promote or reject it first"
+                ))
+            } else if status != "candidate" {
+                Some(format!(
+                    "template: {name}@{v} is {status}; only a candidate can become the canary"
+                ))
+            } else {
+                None
+            }
+        }
+        HandChange::Promote => match status {
+            "current" => Some(format!("template: {name}@{v} is already current")),
+            "canary" => None,
+            "candidate" => t.live_canary.map(|live| {
+                format!(
+                    "template: {name} has a live canary (version {live}): promote or reject it before promoting another version"
+                )
+            }),
+            other => Some(format!(
+                "template: {name}@{v} is {other} and cannot be promoted"
+            )),
+        },
+        HandChange::Reject => match status {
+            "current" => Some(format!(
+                "template: {name}@{v} is current; promote another version first"
+            )),
+            "canary" | "candidate" => None,
+            other => Some(format!("template: {name}@{v} is already {other}")),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -1061,6 +1197,170 @@ mod tests {
                 "champion 0.70, canary {canary_rate:.2}: graduates {rate:.4} \
                  (unless rolled back: {lax_rate:.4})"
             );
+        }
+    }
+
+    // ---- hand changes (SPEC 7.1) -------------------------------------------
+
+    #[test]
+    fn hand_changes_are_refused_with_one_line_saying_why() {
+        use HandChange::*;
+        let t = |status, live_canary, canary_on| HandTarget {
+            name: "implementer",
+            version: 2,
+            status,
+            live_canary,
+            canary_on,
+        };
+        let cases = [
+            // (change, target, refused because ... (None: allowed))
+            (StartCanary, t(Some("candidate"), None, true), None),
+            (
+                StartCanary,
+                t(Some("candidate"), None, false),
+                Some("needs harvest.canary = true"),
+            ),
+            (
+                StartCanary,
+                t(Some("candidate"), Some(3), true),
+                Some("already has a live canary (version 3)"),
+            ),
+            (
+                StartCanary,
+                t(Some("canary"), Some(2), true),
+                Some("is already the live canary"),
+            ),
+            (
+                StartCanary,
+                t(Some("current"), None, true),
+                Some("is current; only a candidate"),
+            ),
+            (
+                StartCanary,
+                t(Some("rejected"), None, true),
+                Some("is rejected; only a candidate"),
+            ),
+            (
+                StartCanary,
+                t(None, None, true),
+                Some("implementer@2 does not exist"),
+            ),
+            (Promote, t(Some("candidate"), None, false), None),
+            (Promote, t(Some("canary"), Some(2), false), None),
+            (
+                Promote,
+                t(Some("candidate"), Some(3), true),
+                Some("has a live canary (version 3)"),
+            ),
+            (
+                Promote,
+                t(Some("current"), None, true),
+                Some("is already current"),
+            ),
+            (
+                Promote,
+                t(Some("retired"), None, true),
+                Some("is retired and cannot be promoted"),
+            ),
+            (
+                Promote,
+                t(Some("rejected"), None, true),
+                Some("is rejected and cannot be promoted"),
+            ),
+            (Promote, t(None, None, true), Some("does not exist")),
+            (Reject, t(Some("candidate"), Some(3), true), None),
+            (Reject, t(Some("canary"), Some(2), false), None),
+            (
+                Reject,
+                t(Some("current"), None, true),
+                Some("is current; promote another version first"),
+            ),
+            (
+                Reject,
+                t(Some("rejected"), None, true),
+                Some("is already rejected"),
+            ),
+            (
+                Reject,
+                t(Some("retired"), None, true),
+                Some("is already retired"),
+            ),
+            (Reject, t(None, None, true), Some("does not exist")),
+        ];
+        for (change, target, want) in cases {
+            let got = refusal(change, &target);
+            match (want, &got) {
+                (None, None) => {}
+                (Some(w), Some(g)) => {
+                    assert!(g.contains(w), "{change:?} {target:?}: {g}");
+                    assert!(!g.contains('\n'), "one line: {g}");
+                }
+                _ => panic!("{change:?} {target:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_next_checkpoint_follows_the_last_evaluated_one() {
+        let p = Policy::default();
+        let wide = Policy {
+            check_every: 100,
+            ..Policy::default()
+        };
+        let cases = [
+            (&p, None, Some(20)),
+            (&p, Some(20), Some(30)),
+            (&p, Some(30), Some(40)),
+            (&p, Some(40), None),
+            // check_every larger than the range: min_samples, then max_samples
+            (&wide, None, Some(20)),
+            (&wide, Some(20), Some(40)),
+        ];
+        for (policy, last, want) in cases {
+            assert_eq!(
+                next_checkpoint(policy, last),
+                want,
+                "{last:?} every {}",
+                policy.check_every
+            );
+        }
+    }
+
+    #[test]
+    fn the_event_text_names_the_version_and_the_deciding_numbers() {
+        let p = Policy::default();
+        let cp = Checkpoint {
+            at: 20,
+            canary: tally(8, 12),
+            control: tally(70, 10),
+            p_worse: 0.9991,
+            p_better: 0.0009,
+            result: CheckResult::RolledBack,
+        };
+        let cases = [
+            (
+                EARLY,
+                None,
+                "implementer@2 rolled back (early-failures): its first 5 outcomes all failed; implementer@1 stays current",
+            ),
+            (
+                REGRESSION,
+                Some(&cp),
+                "implementer@2 rolled back (regression) at 20 outcomes: canary 8/12, control 70/10 (success/failure), P(worse) 0.999, P(better) 0.001; implementer@1 stays current",
+            ),
+            (
+                Decision::Graduated,
+                Some(&cp),
+                "implementer@2 graduated to current at 20 outcomes: canary 8/12, control 70/10 (success/failure), P(worse) 0.999, P(better) 0.001; implementer@1 retired",
+            ),
+            (
+                INCONCLUSIVE,
+                Some(&cp),
+                "implementer@2 rejected (inconclusive) at 20 outcomes: canary 8/12, control 70/10 (success/failure), P(worse) 0.999, P(better) 0.001, not above graduate_at_max 0.5; implementer@1 stays current",
+            ),
+        ];
+        for (d, last, want) in cases {
+            assert_eq!(end_text(&p, "implementer", 2, Some(1), d, last), want);
         }
     }
 }

@@ -275,6 +275,87 @@ impl Forge for Gitea {
             Some(&json!({ "body": body })),
         )
     }
+
+    // upgrade
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.http.json(
+            "POST",
+            &format!("/repos/{}/pulls", rp(repo)),
+            Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
+        )
+    }
+
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/pulls/{number}", rp(repo)),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
+    /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
+    /// segment encoded on its own.
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+        let path: Vec<String> = name.split('/').map(enc).collect();
+        match self.http.json(
+            "GET",
+            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
+            None,
+        ) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<super::Commit>> {
+        self.list_commits(repo, branch, since)
+    }
+}
+
+impl Gitea {
+    /// `GET /repos/{o}/{r}/commits?sha=<branch>` page by page, newest first,
+    /// stopping at the first commit older than `since` (no diff stats, no
+    /// signature checks: only sha, message and date are read).
+    fn list_commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<super::Commit>> {
+        const LIMIT: usize = 50;
+        let mut out = vec![];
+        for page in 1..=1000 {
+            let wire: Vec<super::commits::WireCommit> = self.http.json(
+                "GET",
+                &format!(
+                    "/repos/{}/commits?sha={}&stat=false&verification=false&files=false&page={page}&limit={LIMIT}",
+                    rp(repo),
+                    enc(branch)
+                ),
+                None,
+            )?;
+            let n = wire.len();
+            let page = wire.into_iter().map(|w| w.into_commit()).collect();
+            if !super::commits::keep_until(page, since, &mut out) || n < LIMIT {
+                break;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -197,6 +197,31 @@ pub fn merge_ci(sha: &str, lines: Vec<CommitStatus>) -> CombinedStatus {
     }
 }
 
+#[derive(Debug, Clone, Deserialize, Default)]
+struct WireGitCommit {
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    committer: Option<CommitPerson>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+struct WireBranchCommit {
+    #[serde(default)]
+    sha: String,
+    #[serde(default)]
+    commit: WireGitCommit,
+}
+
+/// `branch-with-protection`, the fields afk reads.
+#[derive(Debug, Clone, Deserialize)]
+struct WireBranch {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    commit: WireBranchCommit,
+}
+
 pub struct Github {
     pub http: Http,
     labels: Mutex<HashMap<String, Vec<Label>>>,
@@ -426,6 +451,83 @@ impl Forge for Github {
             Some(&json!({ "state": "closed", "state_reason": "completed" })),
         )?;
         Ok(())
+    }
+
+    /// The branch's commits, newest first, down to the first older than
+    /// `since`. GitHub's `since` is sent rounded down to the day, so the URL
+    /// (and its ETag) stays the same all day and an unchanged branch is a 304.
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<super::Commit>> {
+        let day = since
+            .to_offset(time::UtcOffset::UTC)
+            .replace_time(time::Time::MIDNIGHT);
+        let mut out = vec![];
+        self.http.walk(
+            &format!(
+                "/repos/{}/commits?sha={}&since={}",
+                rp(repo),
+                enc(branch),
+                enc(&crate::clock::ts(day))
+            ),
+            |page: Vec<super::commits::WireCommit>| {
+                let page = page.into_iter().map(|w| w.into_commit()).collect();
+                super::commits::keep_until(page, since, &mut out)
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.http
+            .json(
+                "POST",
+                &format!("/repos/{}/pulls", rp(repo)),
+                Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
+            )
+            .map(with_merged)
+    }
+
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/pulls/{number}", rp(repo)),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
+    /// `GET .../branches/{branch}`: the head commit's sha, message and git
+    /// committer (`commit.commit.committer`; the outer `committer` is a
+    /// GitHub account, or null).
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+        let path: Vec<String> = name.split('/').map(enc).collect();
+        match self.http.json::<WireBranch>(
+            "GET",
+            &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
+            None,
+        ) {
+            Ok(b) => Ok(Some(BranchHead {
+                name: b.name,
+                commit: HeadCommit {
+                    id: b.commit.sha,
+                    message: b.commit.commit.message,
+                    committer: b.commit.commit.committer,
+                },
+            })),
+            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The token's kind and scopes (`x-oauth-scopes`, classic tokens only)

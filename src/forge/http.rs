@@ -712,8 +712,31 @@ impl Http {
     }
 
     fn pages<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
-        let sep = if path.contains('?') { '&' } else { '?' };
         let mut out = vec![];
+        self.walk_in(path, field, |items: Vec<T>| {
+            out.extend(items);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// GET a list page by page, in this client's paging style, handing each
+    /// page's items to `more`, which says whether to fetch the next.
+    pub fn walk<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        more: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<()> {
+        self.walk_in(path, None, more)
+    }
+
+    fn walk_in<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: Option<&str>,
+        mut more: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<()> {
+        let sep = if path.contains('?') { '&' } else { '?' };
         match self.paging {
             Paging::PageLimit { limit } => {
                 for page in 1..=1000 {
@@ -721,12 +744,12 @@ impl Http {
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(path, &r, field)?;
                     let n = items.len();
-                    out.extend(items);
-                    let more = match &r.link {
+                    let go_on = more(items);
+                    let next = match &r.link {
                         Some(l) => l.contains("rel=\"next\""),
                         None => n >= limit,
                     };
-                    if !more || n == 0 {
+                    if !go_on || !next || n == 0 {
                         break;
                     }
                 }
@@ -738,9 +761,8 @@ impl Http {
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(&p, &r, field)?;
                     let n = items.len();
-                    out.extend(items);
                     pages += 1;
-                    if n == 0 || pages >= 1000 {
+                    if !more(items) || n == 0 || pages >= 1000 {
                         break;
                     }
                     next = match r.link.as_deref().and_then(next_link) {
@@ -750,7 +772,7 @@ impl Http {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

@@ -3,11 +3,13 @@
 //! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
 //! (`github`). [`from_config`] / [`for_tick`] build the one the config names.
 
+pub mod commits;
 pub mod gitea;
 pub mod github;
 pub mod http;
 pub mod model;
 
+pub use commits::Commit;
 pub use gitea::Gitea;
 pub use github::Github;
 pub use http::{ForgeError, fan_out};
@@ -64,6 +66,32 @@ pub trait Forge: Sync {
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
     fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
+
+    /// The commits of `branch`, newest first, down to (without) the first one
+    /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<Commit>> {
+        let _ = (branch, since);
+        anyhow::bail!("forge: listing the commits of {repo} is not supported by this forge yet")
+    }
+    // upgrade
+    /// Open a pull request from `head` (a branch of `repo`) into `base`.
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest>;
+    /// Close a pull request without merging it.
+    fn close_pull(&self, repo: &str, number: u64) -> Result<()>;
+    /// A branch and its head commit; `None` when the branch does not exist.
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>>;
 }
 
 /// One forge-specific `afk doctor` line.

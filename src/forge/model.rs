@@ -128,6 +128,9 @@ pub struct PullRequest {
     pub user: Option<User>,
     #[serde(default)]
     pub merged_at: Option<String>,
+    /// The branch it merges into (harvest watches it for reverts).
+    #[serde(default)]
+    pub base: Branch,
 }
 
 impl PullRequest {
@@ -176,9 +179,15 @@ pub struct CommitStatus {
     pub status: String,
     #[serde(default)]
     pub target_url: Option<String>,
+    /// When the status was last set: the upgrade verdict counts only a status
+    /// newer than afk's latest test request (an older GREEN is stale).
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct CombinedStatus {
     #[serde(default)]
     pub state: String,
@@ -186,4 +195,37 @@ pub struct CombinedStatus {
     pub sha: String,
     #[serde(default)]
     pub statuses: Option<Vec<CommitStatus>>,
+}
+
+// upgrade
+
+/// The author or committer of a commit, as a branch's head names them.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct CommitPerson {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// A branch's head commit (Gitea's `PayloadCommit`, the fields afk reads).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct HeadCommit {
+    /// the commit's sha
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub committer: Option<CommitPerson>,
+}
+
+/// A branch and its head commit: who made the latest commit decides whether
+/// afk may push to it (only to branches whose head afk made).
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+pub struct BranchHead {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub commit: HeadCommit,
 }

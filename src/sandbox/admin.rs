@@ -40,18 +40,13 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
                 Err(e) => err(400, &e),
             }
         }
-        ("POST", "/comment") => {
-            let (repo, n) = (
-                body["repo"].as_str().unwrap_or(""),
-                body["issue"].as_u64().unwrap_or(0),
-            );
-            let by = body["by"].as_str().unwrap_or("mallory");
-            match f.comment_as(repo, n, body["body"].as_str().unwrap_or(""), by) {
-                Ok(id) => Reply::json(201, &serde_json::json!({"id": id})),
-                Err(e) => err(400, &e),
-            }
-        }
+        ("POST", "/revert") => super::revert::revert(f, &body),
         ("POST", "/status") => status(f, &body),
+        ("POST", "/comment") => comment(f, &body),
+        ("POST", "/registry") => match f.seed_registry(&body) {
+            Ok(()) => ok(),
+            Err(e) => err(400, &e),
+        },
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
         ("POST", "/hooks_fail") => {
             f.hooks.failures = body["times"].as_u64().unwrap_or(1) as u32;
@@ -231,6 +226,21 @@ fn status(f: &mut Forge, body: &Value) -> Reply {
     };
     match f.add_status(repo, &sha, body) {
         Ok(v) => Reply::json(200, &json!({"sha": sha, "status": v})),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// A comment by anyone, `{repo, issue, body, user = alice}` -> `{id, created_at}`
+fn comment(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let n = body["issue"].as_u64().unwrap_or(0);
+    let user = body["user"]
+        .as_str()
+        .or(body["by"].as_str())
+        .unwrap_or("alice")
+        .to_string();
+    match f.add_comment(repo, n, body["body"].as_str().unwrap_or(""), &user) {
+        Ok((id, at)) => Reply::json(201, &json!({"id": id, "created_at": at})),
         Err(e) => err(400, &e),
     }
 }

@@ -105,13 +105,27 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
             headers.push((k.trim().to_string(), v.trim().to_string()));
         }
     }
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    r.read_exact(&mut body).ok()?;
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    // git (through curl) may ask before sending a large body
+    if header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue")) {
+        let mut w = r.get_ref();
+        w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").ok()?;
+    }
+    let body = if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        read_chunked(r)?
+    } else {
+        let len: usize = header("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).ok()?;
+        body
+    };
     let (path, raw_query) = match target.split_once('?') {
         Some((p, q)) => (p.to_string(), q.to_string()),
         None => (target.clone(), String::new()),
@@ -132,6 +146,31 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
         headers,
         body,
     })
+}
+
+/// A `Transfer-Encoding: chunked` body (git sends large packs this way).
+fn read_chunked(r: &mut BufReader<TcpStream>) -> Option<Vec<u8>> {
+    let mut body = vec![];
+    loop {
+        let mut size = String::new();
+        r.read_line(&mut size).ok()?;
+        let size = size.trim().split(';').next()?;
+        let n = usize::from_str_radix(size, 16).ok()?;
+        if n == 0 {
+            // trailers, up to the blank line
+            loop {
+                let mut t = String::new();
+                if r.read_line(&mut t).ok()? == 0 || t.trim().is_empty() {
+                    return Some(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + n, 0);
+        r.read_exact(&mut body[start..]).ok()?;
+        let mut crlf = [0u8; 2];
+        r.read_exact(&mut crlf).ok()?;
+    }
 }
 
 fn reason(status: u16) -> &'static str {

@@ -15,15 +15,19 @@
 //! Layout: `model` holds the forge's state and its rules, `seed` what tests
 //! load into it; `routes/` serves that model in a forge's dialect (Gitea, GitHub);
 //! `admin`, `faults`, `hooks` and `agent` are the test machinery around it;
-//! `git` keeps real bare repositories, `http` is the server.
+//! `git` keeps real bare repositories (served over git's smart HTTP by
+//! `git_http`), `registry` is an OCI registry's tag listing, `http` is the server.
 
 mod admin;
 mod agent;
 mod faults;
 pub mod git;
+mod git_http;
 mod hooks;
 pub mod http;
 mod model;
+mod registry;
+mod revert;
 mod routes;
 mod seed;
 
@@ -163,6 +167,8 @@ enum Service {
     Github,
     /// the agent-thread service, `/agent/...`
     Agent,
+    /// the OCI registry, `/v2/...`
+    Registry,
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
@@ -172,9 +178,13 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     if let Some(name) = req.path.strip_prefix("/_hooks/") {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
     }
-    // An OCI registry would be one more prefix here.
+    if let Some((repo, rest)) = git_http::route(&req.path) {
+        return git_http::serve(st, &req, &repo, &rest);
+    }
     let (service, path) = if req.path.starts_with("/agent/") {
         (Service::Agent, req.path.clone())
+    } else if req.path == "/v2" || req.path.starts_with("/v2/") {
+        (Service::Registry, req.path.clone())
     } else {
         let api = match dialect {
             Dialect::Gitea => Service::Gitea,
@@ -200,6 +210,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
                 Service::Agent => agent::serve(&mut f, &req, &path),
                 Service::Gitea => routes::gitea::serve(&mut f, &req, &path),
                 Service::Github => routes::github::serve(&mut f, &req, &path),
+                Service::Registry => registry::serve(&f, &req, &path),
             }
         }
     };

@@ -65,6 +65,8 @@ pub(super) struct Comment {
     pub(super) issue: u64,
     pub(super) body: String,
     pub(super) user: String,
+    /// when it was posted (`Forge::stamp`)
+    pub(super) created_at: String,
 }
 
 /// A commit status as a CI reported it.
@@ -75,6 +77,8 @@ pub(super) struct Status {
     pub(super) target_url: String,
     pub(super) description: String,
     pub(super) creator: String,
+    /// when it was set (`Forge::stamp`)
+    pub(super) updated_at: String,
 }
 
 /// The states a commit status can be in.
@@ -99,6 +103,10 @@ pub struct Forge {
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
+    /// the OCI registry served at `/v2/` (`super::registry`)
+    pub(super) registry: super::registry::Registry,
+    /// the last time `stamp` handed out, in whole seconds
+    last_stamp: i64,
     /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
     pub(super) gh: GithubSide,
 }
@@ -118,8 +126,23 @@ impl Forge {
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),
+            registry: Default::default(),
+            last_stamp: 0,
             gh: GithubSide::default(),
         }
+    }
+
+    /// The time of a new comment or status: the wall clock in Gitea's local
+    /// offset, whole seconds, and strictly later than the one before, so
+    /// "newer than afk's latest comment" can be told apart even within a second.
+    pub(super) fn stamp(&mut self) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.last_stamp = now.max(self.last_stamp + 1);
+        let t = time::OffsetDateTime::from_unix_timestamp(self.last_stamp)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+            .to_offset(time::macros::offset!(+2));
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
     }
 
     pub fn git_dir(&self, repo: &str) -> PathBuf {
@@ -178,35 +201,6 @@ impl Forge {
         issue.body = body.to_string();
         issue.edited_at = Some(at.to_string());
         Ok(())
-    }
-
-    /// Someone (not afk's account) comments on an issue.
-    pub(super) fn comment_as(
-        &mut self,
-        repo: &str,
-        number: u64,
-        body: &str,
-        by: &str,
-    ) -> Result<i64, String> {
-        if !self
-            .repos
-            .get(repo)
-            .is_some_and(|r| r.issues.contains_key(&number))
-        {
-            return Err(format!("no issue {repo}#{number}"));
-        }
-        let id = self.id();
-        self.comments.insert(
-            id,
-            Comment {
-                id,
-                repo: repo.to_string(),
-                issue: number,
-                body: body.to_string(),
-                user: by.to_string(),
-            },
-        );
-        Ok(id)
     }
 
     pub(super) fn label(
@@ -307,6 +301,7 @@ impl Forge {
             return Err(format!("invalid state \"{}\"", status.state));
         }
         status.id = self.id();
+        status.updated_at = self.stamp();
         self.statuses
             .entry((repo.to_string(), sha.to_string()))
             .or_default()
@@ -477,6 +472,7 @@ mod tests {
             target_url: String::new(),
             description: String::new(),
             creator: String::new(),
+            updated_at: String::new(),
         }
     }
 

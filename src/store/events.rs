@@ -42,6 +42,28 @@ pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite
     Ok(())
 }
 
+/// An event that may exist only once, whoever tries to insert it: a template
+/// version's end (`template-version:<id>:end`). Not tied to a run.
+pub struct KeyedEvent<'a> {
+    pub kind: &'a str,
+    pub reason: Option<&'a str>,
+    pub text: &'a str,
+    pub dedup_key: &'a str,
+}
+
+/// Insert inside the caller's transaction; false when an event with the same
+/// `dedup_key` exists already (the unique index keeps it once).
+pub(crate) fn insert_keyed_event(
+    tx: &rusqlite::Transaction,
+    e: &KeyedEvent,
+) -> rusqlite::Result<bool> {
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO events (kind, at, reason, text, dedup_key) VALUES (?1,?2,?3,?4,?5)",
+        params![e.kind, now(), e.reason, e.text, e.dedup_key],
+    )?;
+    Ok(n == 1)
+}
+
 /// Which delivery channel an event went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {

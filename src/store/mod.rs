@@ -5,9 +5,11 @@ pub mod etags;
 pub mod events;
 pub mod freezes;
 pub mod lessons;
+pub mod outcomes;
 pub mod posts;
 pub mod runs;
 pub mod templates;
+pub mod upgrades;
 
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
@@ -93,7 +95,11 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         attempted_at TEXT NOT NULL
     );",
-    // 5: the conditional-request cache (etags.rs): GitHub answers 304 to an
+    // 5: the template canary (SPEC 7; outcomes.rs, templates.rs)
+    CANARY_SCHEMA,
+    // 6: afk upgrade's PRs and their flow (upgrades.rs)
+    upgrades::SCHEMA,
+    // 7: the conditional-request cache (etags.rs): GitHub answers 304 to an
     // unchanged GET at no rate-limit cost, and the stored body is reused
     "CREATE TABLE etags (
         url TEXT PRIMARY KEY,
@@ -103,6 +109,52 @@ const MIGRATIONS: &[&str] = &[
         used_at INTEGER NOT NULL DEFAULT 0
     );",
 ];
+
+/// Migration 5, the template canary: when a canary went live and how it ended,
+/// per-version outcome tallies (kept in the transaction that changes an
+/// outcome, so `template list` never counts a million rows), at most one
+/// current and one live canary per name; where a success merged (watch);
+/// which ended runs harvest has looked at; one outcome per run; every
+/// evaluated checkpoint; and a unique key that makes an event exist once.
+const CANARY_SCHEMA: &str = "ALTER TABLE template_versions ADD COLUMN canary_since TEXT;
+    ALTER TABLE template_versions ADD COLUMN decision TEXT;
+    ALTER TABLE template_versions ADD COLUMN decision_reason TEXT;
+    ALTER TABLE template_versions ADD COLUMN successes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE template_versions ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    CREATE UNIQUE INDEX template_one_current ON template_versions(name) WHERE status = 'current';
+    CREATE UNIQUE INDEX template_one_canary ON template_versions(name) WHERE status = 'canary';
+    ALTER TABLE runs ADD COLUMN merge_sha TEXT;
+    ALTER TABLE runs ADD COLUMN base_branch TEXT;
+    ALTER TABLE runs ADD COLUMN merged_at TEXT;
+    ALTER TABLE runs ADD COLUMN harvested INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX runs_unharvested ON runs(id) WHERE harvested = 0 AND ended_at IS NOT NULL;
+    CREATE INDEX runs_by_merge ON runs(merged_at) WHERE merge_sha IS NOT NULL;
+    CREATE TABLE outcomes (
+        run_id INTEGER PRIMARY KEY,
+        template_version_id INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        dispatched_at TEXT NOT NULL,
+        ended_at TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        reverted_by TEXT,
+        reverted_at TEXT
+    );
+    CREATE INDEX outcomes_by_version ON outcomes(template_version_id, ended_at, run_id);
+    CREATE TABLE canary_checkpoints (
+        template_version_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        canary_success INTEGER NOT NULL,
+        canary_failure INTEGER NOT NULL,
+        control_success INTEGER NOT NULL,
+        control_failure INTEGER NOT NULL,
+        p_worse REAL NOT NULL,
+        p_better REAL NOT NULL,
+        result TEXT NOT NULL,
+        evaluated_at TEXT NOT NULL,
+        PRIMARY KEY (template_version_id, at)
+    );
+    ALTER TABLE events ADD COLUMN dedup_key TEXT;
+    CREATE UNIQUE INDEX events_dedup ON events(dedup_key);";
 
 /// The lessons table and its indexes; safe to run any number of times.
 pub const LESSONS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS lessons (

@@ -7,6 +7,8 @@
 //! sandbox they are made for.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use serde_json::{Value, json};
 use std::cell::Cell;
 use std::io::{BufRead, BufReader};

@@ -9,6 +9,7 @@ use super::{Dispatched, Reconciled};
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::prompt;
+use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
 use crate::forge::{Forge, fan_out};
 use crate::runner::{Runner, RunnerHandle, Turn};
@@ -130,22 +131,103 @@ pub struct ResolvedTemplate {
     pub hash: Option<String>,
 }
 
-/// `poll.template`'s current version, else the built-in implementer preamble.
-pub fn resolve_template(store: &Store, name: &str) -> Result<ResolvedTemplate> {
-    Ok(match store.template_with_status(name, "current")? {
-        Some(v) => ResolvedTemplate {
+impl ResolvedTemplate {
+    fn of(v: crate::store::templates::TemplateVersion) -> ResolvedTemplate {
+        ResolvedTemplate {
             preamble: v.body,
             version_id: Some(v.id),
             version: Some(v.version),
             hash: Some(v.hash),
-        },
+        }
+    }
+}
+
+/// The versions a tick routes between (SPEC 7.2): `poll.template`'s current
+/// version (else the built-in implementer preamble) and its live canary, read
+/// once per tick, with `harvest.sample` and `AFK_CANARY_SEED` as this tick
+/// sees them.
+pub struct Templates {
+    pub current: ResolvedTemplate,
+    pub canary: Option<ResolvedTemplate>,
+    routing_on: bool,
+    sample: f64,
+    seed: Option<u64>,
+}
+
+pub fn resolve_templates(ctx: &Ctx, store: &Store) -> Result<Templates> {
+    let cfg = &ctx.config;
+    let name = &cfg.poll.template;
+    let current = match store.template_with_status(name, "current")? {
+        Some(v) => ResolvedTemplate::of(v),
         None => ResolvedTemplate {
             preamble: prompt::DEFAULT_PREAMBLE.to_string(),
             version_id: None,
             version: None,
             hash: None,
         },
+    };
+    let routing_on = cfg.harvest.canary;
+    let canary = if routing_on {
+        store
+            .template_with_status(name, "canary")?
+            .map(ResolvedTemplate::of)
+    } else {
+        None
+    };
+    let seed = if routing_on {
+        routing::parse_seed(std::env::var("AFK_CANARY_SEED").ok().as_deref())
+            .map_err(|e| anyhow::Error::new(crate::commands::UsageError(e)))?
+    } else {
+        None
+    };
+    Ok(Templates {
+        current,
+        canary,
+        routing_on,
+        sample: cfg.harvest.sample,
+        seed,
     })
+}
+
+impl Templates {
+    /// The version a winner's dispatch uses: the seeded draw when
+    /// `AFK_CANARY_SEED` is set (so a dry run predicts the real tick), else
+    /// a draw from the OS. No draw without a live canary.
+    pub fn route(&self, w: &Winner) -> &ResolvedTemplate {
+        let Some(canary) = self.canary.as_ref().filter(|_| self.routing_on) else {
+            return &self.current;
+        };
+        let u = match self.seed {
+            Some(seed) => routing::seeded_draw(seed, &w.repo, w.issue.number, w.ready_event_id),
+            None => os_draw(),
+        };
+        match routing::route(self.routing_on, true, self.sample, u) {
+            Route::Canary => canary,
+            Route::Current => &self.current,
+        }
+    }
+}
+
+/// A uniform draw in [0, 1) from the OS (`/dev/urandom`; std's randomly
+/// keyed hasher where there is none).
+fn os_draw() -> f64 {
+    use std::io::Read;
+    let mut b = [0u8; 8];
+    let bits = match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default(),
+            );
+            h.finish()
+        }
+    };
+    routing::unit(bits)
 }
 
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,

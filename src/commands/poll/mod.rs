@@ -8,7 +8,7 @@ mod examine;
 
 pub use claims::recover_claims_if_idle;
 
-use super::tick::{self, ErrorItem, Opening, error_lines, record_transient};
+use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, emit, table};
 use crate::core::dispatch::{self, Reason};
 use crate::forge::fan_out;
@@ -99,6 +99,9 @@ impl tick::Finished for Tick {
     fn code(&self) -> u8 {
         self.code
     }
+    fn errors(&self) -> &[ErrorItem] {
+        &self.report.errors
+    }
     fn ran(&self) -> Option<(usize, usize, usize)> {
         let r = &self.report;
         (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), r.dispatched.len()))
@@ -186,7 +189,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     }
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let template = claims::resolve_template(&store, &cfg.poll.template)?;
+    let templates = claims::resolve_templates(ctx, &store)?;
     let journal = crate::lessons::Journal::new(cfg, &ctx.state_path(), ctx.dry_run);
     let mut dispatched = vec![];
     if ctx.dry_run {
@@ -196,12 +199,13 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
                 issue: w.issue.number,
                 run_id: None,
                 template: cfg.poll.template.clone(),
-                template_version: template.version,
+                template_version: templates.route(w).version,
             });
         }
     } else {
         let results = fan_out(&take, cfg.forge.concurrency, |(w, _)| {
-            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, &template, w)
+            let template = templates.route(w);
+            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, template, w)
         });
         for (d, e) in results {
             dispatched.extend(d);
@@ -277,6 +281,5 @@ fn human(
     if !rows.is_empty() {
         s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
     }
-    s.push_str(&error_lines(errors));
     s
 }

@@ -247,6 +247,9 @@ fn carry_out(
             });
         }
     }
+    if action == Action::Succeed {
+        record_merge(w, store, run, seen)?;
+    }
     if plan.stop_agent
         && seen.agent == Agent::Running
         && let Some(h) = &seen.handle
@@ -285,6 +288,28 @@ fn carry_out(
     let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
     update_checklist(w, store, run, &end)?;
     store.finish(run.id, plan.final_status)
+}
+
+/// A success's merge commit, base branch and merge time, for harvest's revert
+/// watch (SPEC 7.3). Written once (the first time watch carries the success out).
+fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref().filter(|p| p.merged) else {
+        return Ok(());
+    };
+    let Some(sha) = pr.merge_commit_sha.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
+    let at = crate::core::outcome::merge_time(
+        pr.merged_at.as_deref().and_then(crate::clock::parse),
+        crate::clock::parse(&run.created_at),
+        w.now,
+    );
+    let base = if pr.base.name.is_empty() {
+        "main"
+    } else {
+        &pr.base.name
+    };
+    store.set_merge(run.id, sha, base, &crate::clock::ts(at))
 }
 
 /// One escalation comment per run, even when a tick dies after posting it or

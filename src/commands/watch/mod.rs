@@ -8,7 +8,7 @@
 mod act;
 mod observe;
 
-use super::tick::{self, ErrorItem, Opening, error_lines, record_transient};
+use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, emit, table};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::forge::{Forge, PullRequest, fan_out};
@@ -154,6 +154,9 @@ impl tick::Finished for Tick {
     }
     fn code(&self) -> u8 {
         self.code
+    }
+    fn errors(&self) -> &[ErrorItem] {
+        &self.report.errors
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
         let r = &self.report;
@@ -314,7 +317,6 @@ fn human(
     if !rows.is_empty() {
         s.push_str(&table(&["ISSUE", "RUN", "ACTION", "REASON"], &rows));
     }
-    s.push_str(&error_lines(errors));
     s
 }
 

@@ -30,17 +30,11 @@ pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Repl
             let Some(b) = body(req) else {
                 return err(422, "body is required");
             };
-            let id = f.id();
-            let c = Comment {
-                id,
-                repo: full.to_string(),
-                issue: n,
-                body: b,
-                user: f.me.clone(),
-            };
-            let v = shapes::comment(&base, &c);
-            f.comments.insert(id, c);
-            Reply::json(201, &v)
+            let me = f.me.clone();
+            match f.add_comment(full, n, &b, &me) {
+                Ok((id, _)) => Reply::json(201, &shapes::comment(&base, &f.comments[&id])),
+                Err(e) => err(422, &e),
+            }
         }
         _ => not_found(),
     }
@@ -73,5 +67,38 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             Reply::json(200, &shapes::comment(&base, c))
         }
         _ => Reply::json(200, &shapes::comment(&base, c)),
+    }
+}
+
+impl Forge {
+    /// A comment on `repo#n` by `user`, stamped now: `(id, created_at)`.
+    pub(in crate::sandbox) fn add_comment(
+        &mut self,
+        repo: &str,
+        n: u64,
+        body: &str,
+        user: &str,
+    ) -> Result<(i64, String), String> {
+        if !self
+            .repos
+            .get(repo)
+            .is_some_and(|r| r.issues.contains_key(&n))
+        {
+            return Err(format!("no issue {repo}#{n}"));
+        }
+        let id = self.id();
+        let created_at = self.stamp();
+        self.comments.insert(
+            id,
+            Comment {
+                id,
+                repo: repo.to_string(),
+                issue: n,
+                body: body.to_string(),
+                user: user.to_string(),
+                created_at: created_at.clone(),
+            },
+        );
+        Ok((id, created_at))
     }
 }

@@ -1,7 +1,9 @@
 //! The Gitea API v1 dialect, `/api/v1/...`: token auth, the repo lookup (with
 //! a renamed repo's redirect), then one handler per resource family.
 
+mod branches;
 mod comments;
+mod commits;
 mod issues;
 mod labels;
 mod pulls;
@@ -56,8 +58,10 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
         ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
+        ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
         ["statuses", sha] => statuses::serve(f, req, full, sha),
+        ["branches", name @ ..] if !name.is_empty() => branches::one(f, req, full, &name.join("/")),
         _ => err(404, "not found"),
     }
 }

@@ -1,4 +1,5 @@
-//! Pull requests: list, one, and opening one from a branch that exists.
+//! Pull requests: list, one, opening one from a branch that exists, and
+//! editing one (its title, body, or closing and reopening it).
 
 use super::{not_found, paged, shapes};
 use crate::sandbox::http::{Reply, Request};
@@ -12,6 +13,7 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, tail: &[&str]) -> 
         ("GET", []) => list(f, req, full),
         ("GET", [idx]) => one(f, full, idx),
         ("POST", []) => open(f, req, full),
+        ("PATCH", [idx]) => edit(f, req, full, idx),
         _ => not_found(),
     }
 }
@@ -71,4 +73,39 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
         }
         Err(e) => err(422, &e),
     }
+}
+
+/// `PATCH /repos/{full}/pulls/{n}` with `{state?, title?, body?}`: a merged
+/// pull request cannot be reopened.
+fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
+    let Ok(n) = idx.parse::<u64>() else {
+        return not_found();
+    };
+    let b = req.json().unwrap_or(Value::Null);
+    let Some(i) = f
+        .repos
+        .get_mut(full)
+        .and_then(|r| r.issues.get_mut(&n))
+        .filter(|i| i.pull)
+    else {
+        return err(404, "pull request does not exist");
+    };
+    match b["state"].as_str() {
+        Some(s @ ("open" | "closed")) => {
+            if i.merged && s == "open" {
+                return err(422, "a merged pull request cannot be reopened");
+            }
+            i.state = s.to_string();
+        }
+        Some(_) => return err(422, "state must be open or closed"),
+        None => {}
+    }
+    if let Some(t) = b["title"].as_str() {
+        i.title = t.to_string();
+    }
+    if let Some(t) = b["body"].as_str() {
+        i.body = t.to_string();
+    }
+    let r = &f.repos[full];
+    Reply::json(201, &shapes::pull(f, r, &r.issues[&n]))
 }

@@ -1,5 +1,6 @@
 //! The model in Gitea's JSON shapes (fields as `gitea-v1-subset.json` declares
-//! them), with every timestamp the fixed `TS`.
+//! them), with every timestamp the fixed `TS` except those of comments and
+//! statuses, which carry the time they were made (`Forge::stamp`).
 
 use crate::sandbox::TS;
 use crate::sandbox::git;
@@ -92,7 +93,7 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
 }
 
 pub(super) fn comment(base: &str, c: &Comment) -> Value {
-    json!({"id": c.id, "body": c.body, "user": user(&c.user), "created_at": TS, "updated_at": TS,
+    json!({"id": c.id, "body": c.body, "user": user(&c.user), "created_at": c.created_at, "updated_at": c.created_at,
            "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
            "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue), "pull_request_url": "",
            "assets": [], "original_author": "", "original_author_id": 0})
@@ -102,7 +103,7 @@ pub(super) fn comment(base: &str, c: &Comment) -> Value {
 pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
     json!({
         "id": c.id, "type": "comment", "body": c.body, "user": user(&c.user),
-        "created_at": TS, "updated_at": TS,
+        "created_at": c.created_at, "updated_at": c.created_at,
         "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
         "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue),
         "pull_request_url": "",
@@ -145,7 +146,7 @@ pub(in crate::sandbox) fn status(base: &str, repo: &str, sha: &str, s: &Status) 
         "id": s.id, "status": s.state, "context": s.context,
         "target_url": s.target_url,
         "description": s.description,
-        "created_at": TS, "updated_at": TS, "creator": user(&s.creator),
+        "created_at": s.updated_at, "updated_at": s.updated_at, "creator": user(&s.creator),
         "url": format!("{base}/api/v1/repos/{repo}/statuses/{sha}"),
     })
 }

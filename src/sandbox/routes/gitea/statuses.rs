@@ -47,6 +47,7 @@ impl Forge {
             target_url: text("target_url", ""),
             description: text("description", ""),
             creator: self.me.clone(),
+            updated_at: String::new(),
         };
         self.push_status(repo, sha, status)?;
         let s = self.statuses(repo, sha).last().expect("just added");

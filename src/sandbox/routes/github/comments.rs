@@ -3,7 +3,7 @@
 
 use super::{invalid, no_content, not_found, paged, shapes};
 use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::{Comment, Forge};
+use crate::sandbox::model::Forge;
 use serde_json::Value;
 
 fn body(req: &Request) -> Option<String> {
@@ -28,17 +28,13 @@ pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Repl
             let Some(b) = body(req) else {
                 return invalid("IssueComment", "missing_field", "body");
             };
-            let id = f.id();
-            let c = Comment {
-                id,
-                repo: full.to_string(),
-                issue: n,
-                body: b,
-                user: f.me.clone(),
-            };
-            let v = shapes::comment(f, &f.repos[full], &c);
-            f.comments.insert(id, c);
-            Reply::json(201, &v)
+            let me = f.me.clone();
+            match f.add_comment(full, n, &b, &me) {
+                Ok((id, _)) => {
+                    Reply::json(201, &shapes::comment(f, &f.repos[full], &f.comments[&id]))
+                }
+                Err(e) => super::err(422, &e),
+            }
         }
         _ => not_found(),
     }

@@ -7,6 +7,7 @@
 //! handler per resource family over the shared model.
 
 mod comments;
+mod commits;
 mod issues;
 mod labels;
 mod pulls;
@@ -219,6 +220,10 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
         ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
+        ["branches", name @ ..] if !name.is_empty() => {
+            commits::branch(f, req, full, &name.join("/"))
+        }
+        ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
         ["commits", reference, "check-runs"] => statuses::check_runs(f, req, full, reference),
         ["statuses", sha] => statuses::create(f, req, full, sha),

@@ -13,8 +13,43 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, tail: &[&str]) -> 
         ("GET", []) => list(f, req, full),
         ("GET", [idx]) => one(f, full, idx),
         ("POST", []) => open(f, req, full),
+        ("PATCH", [idx]) => edit(f, req, full, idx),
         _ => not_found(),
     }
+}
+
+/// `PATCH /pulls/{n}` (`state`, `title`, `body`): 200 with the pull request.
+fn edit(f: &mut Forge, req: &Request, full: &str, idx: &str) -> Reply {
+    let Ok(n) = idx.parse::<u64>() else {
+        return not_found();
+    };
+    let b = req.json().unwrap_or(Value::Null);
+    let Some(i) = f
+        .repos
+        .get_mut(full)
+        .and_then(|r| r.issues.get_mut(&n))
+        .filter(|i| i.pull)
+    else {
+        return not_found();
+    };
+    match b["state"].as_str() {
+        Some(s @ ("open" | "closed")) => {
+            if i.merged && s == "open" {
+                return invalid("PullRequest", "invalid", "state");
+            }
+            i.state = s.to_string();
+        }
+        Some(_) => return invalid("PullRequest", "invalid", "state"),
+        None => {}
+    }
+    if let Some(t) = b["title"].as_str() {
+        i.title = t.to_string();
+    }
+    if let Some(t) = b["body"].as_str() {
+        i.body = t.to_string();
+    }
+    let r = &f.repos[full];
+    Reply::json(200, &shapes::pull(f, r, &r.issues[&n], true))
 }
 
 /// `?state&head=owner:branch&base&direction`, newest first.

@@ -291,7 +291,7 @@ pub(super) fn comment(f: &Forge, r: &Repo, c: &Comment) -> Value {
         "url": format!("{}/repos/{}/issues/comments/{}", api(f), c.repo, c.id),
         "body": c.body,
         "html_url": format!("{}/{}/issues/{}#issuecomment-{}", f.base, c.repo, c.issue, c.id),
-        "user": user(f, &c.user), "created_at": GH_TS, "updated_at": GH_TS,
+        "user": user(f, &c.user), "created_at": utc(&c.created_at), "updated_at": utc(&c.created_at),
         "issue_url": format!("{}/repos/{}/issues/{}", api(f), c.repo, c.issue),
         "author_association": association(r, &c.user),
     })
@@ -382,7 +382,7 @@ pub(super) fn simple_status(f: &Forge, repo: &str, sha: &str, s: &Status) -> Val
         "context": s.context, "description": s.description,
         "target_url": if s.target_url.is_empty() { Value::Null } else { json!(s.target_url) },
         "avatar_url": null, "url": format!("{}/repos/{repo}/statuses/{sha}", api(f)),
-        "created_at": GH_TS, "updated_at": GH_TS,
+        "created_at": utc(&s.updated_at), "updated_at": utc(&s.updated_at),
     })
 }
 

@@ -87,6 +87,7 @@ pub(super) fn create(f: &mut Forge, req: &Request, full: &str, sha: &str) -> Rep
         target_url: text("target_url", ""),
         description: text("description", ""),
         creator: f.me.clone(),
+        updated_at: String::new(),
     };
     if let Err(e) = f.push_status(full, sha, status) {
         return super::err(422, &e);

@@ -1,0 +1,169 @@
+//! The harvest report (SPEC 7.4's `--json` shape) and its human summary.
+
+use crate::commands::table;
+use crate::commands::tick::ErrorItem;
+use crate::core::canary::{CheckResult, Checkpoint, Reason};
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct OutcomeItem {
+    pub run_id: i64,
+    pub template: String,
+    pub version: Option<i64>,
+    pub outcome: String,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct RevertItem {
+    pub run_id: i64,
+    pub reverted_by: String,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct CheckpointItem {
+    pub template: String,
+    pub version: i64,
+    #[serde(flatten)]
+    pub checkpoint: Checkpoint,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct DecisionItem {
+    pub template: String,
+    pub version: i64,
+    /// `rolled_back`, `auto_promoted` or `rejected`
+    pub decision: CheckResult,
+    pub reason: Option<Reason>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct EventItem {
+    pub event: String,
+    pub template: String,
+    pub version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub text: String,
+}
+
+/// A live canary that was not decided this tick: for the human summary.
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub template: String,
+    pub version: i64,
+    pub outcomes: usize,
+    pub next: Option<u32>,
+}
+
+/// The harvest report (`--json`).
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    pub tick: &'static str,
+    pub dry_run: bool,
+    pub enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped_aside: bool,
+    pub outcomes: Vec<OutcomeItem>,
+    pub reverted: Vec<RevertItem>,
+    pub checkpoints: Vec<CheckpointItem>,
+    pub decisions: Vec<DecisionItem>,
+    pub events: Vec<EventItem>,
+    pub errors: Vec<ErrorItem>,
+}
+
+/// A short summary: the counts, then one row per checkpoint or decision
+/// (template, version, canary s/f, control s/f, P(worse), P(better), result),
+/// the live canaries still running, the events and the errors.
+pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
+    let mut s = format!(
+        "harvest{}: {} outcomes {}, {} reverted, {} checkpoints, {} decisions, errors {}{}\n",
+        if r.dry_run { " (dry run)" } else { "" },
+        r.outcomes.len(),
+        if r.dry_run { "to record" } else { "recorded" },
+        r.reverted.len(),
+        r.checkpoints.len(),
+        r.decisions.len(),
+        r.errors.len(),
+        if notified.sent + notified.failed > 0 {
+            format!(
+                ", notifications sent {} failed {}",
+                notified.sent, notified.failed
+            )
+        } else {
+            String::new()
+        }
+    );
+    let mut rows: Vec<Vec<String>> = r
+        .checkpoints
+        .iter()
+        .map(|c| {
+            let k = &c.checkpoint;
+            vec![
+                c.template.clone(),
+                c.version.to_string(),
+                k.at.to_string(),
+                format!("{}/{}", k.canary.success, k.canary.failure),
+                format!("{}/{}", k.control.success, k.control.failure),
+                format!("{:.3}", k.p_worse),
+                format!("{:.3}", k.p_better),
+                k.result.to_string(),
+            ]
+        })
+        .collect();
+    // a decision without a checkpoint: the early-failure breaker
+    for d in r.decisions.iter().filter(|d| {
+        !r.checkpoints.iter().any(|c| {
+            c.template == d.template && c.version == d.version && c.checkpoint.result == d.decision
+        })
+    }) {
+        rows.push(vec![
+            d.template.clone(),
+            d.version.to_string(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            format!(
+                "{}{}",
+                d.decision,
+                d.reason.map(|x| format!(" ({x})")).unwrap_or_default()
+            ),
+        ]);
+    }
+    if !rows.is_empty() {
+        s.push_str(&table(
+            &[
+                "TEMPLATE",
+                "VERSION",
+                "AT",
+                "CANARY S/F",
+                "CONTROL S/F",
+                "P(WORSE)",
+                "P(BETTER)",
+                "RESULT",
+            ],
+            &rows,
+        ));
+    }
+    for l in live {
+        s.push_str(&format!(
+            "{}@{} is the live canary: {} outcomes, next checkpoint at {}\n",
+            l.template,
+            l.version,
+            l.outcomes,
+            l.next.map_or("-".into(), |n| n.to_string())
+        ));
+    }
+    for e in &r.events {
+        s.push_str(&format!(
+            "{}event: {} {}\n",
+            if r.dry_run { "would emit " } else { "" },
+            e.event,
+            e.text
+        ));
+    }
+    s
+}

@@ -1,0 +1,103 @@
+//! The fixer agent of a RED upgrade (SPEC 8 step 6): the runner, on the PR
+//! branch in a fresh clone of the mirror, with `upgrade.template`'s current
+//! version (or the built-in upgrader preamble), the failure and the build URL.
+
+use super::{Up, gather};
+use crate::core::run_state::Agent;
+use crate::core::upgrade::{self, Bump, FixerTask, StaleTest};
+use crate::core::verdict::{Fixer, Reading};
+use crate::forge::PullRequest;
+use crate::runner::{RunnerHandle, Turn};
+use crate::store::upgrades::Upgrade;
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+
+/// Start the fixer for test run `run` (which was RED) and record it.
+pub(super) fn start(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    bump: &Bump,
+    row: &Upgrade,
+    run: u32,
+    reading: &Reading,
+) -> Result<()> {
+    let cfg = &up.ctx.config;
+    let branch = pr.head.name.clone();
+    let run_dir = up.ctx.runs_dir().join(format!("upgrade-{}-{run}", row.id));
+    // the directory is this PR's and this run's alone: a start that failed before left it
+    let _ = std::fs::remove_dir_all(&run_dir);
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("fixer: cannot create {}", run_dir.display()))?;
+    let prompt_file = run_dir.join(format!("prompt-{run}.md"));
+    let workdir = PathBuf::from(crate::runner::command::substitute(
+        &cfg.runner.workdir,
+        &run_dir,
+        &r.mirror,
+        pr.number,
+        &branch,
+        &prompt_file,
+    ));
+    let url = up.mirror_url(&r.mirror)?;
+    up.git
+        .clone_branch(&url, &branch, &workdir)
+        .context("fixer: preparing its workdir")?;
+    let preamble = up
+        .store
+        .template_with_status(&cfg.upgrade.template, "current")?
+        .map(|t| t.body)
+        .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
+    let prompt = upgrade::fixer_prompt(&FixerTask {
+        preamble: &preamble,
+        bump,
+        mirror: &r.mirror,
+        pr: pr.number,
+        pr_url: &pr.html_url,
+        run,
+        max_runs: cfg.upgrade.max_test_runs,
+        build_url: reading.build_url.as_deref(),
+        description: reading.description.as_deref(),
+    });
+    let title = bump.title();
+    let handle = up.runner()?.start(&Turn {
+        run_id: row.id,
+        repo: &r.mirror,
+        issue: pr.number,
+        title: &title,
+        branch: &branch,
+        prompt: &prompt,
+        run_dir: &run_dir,
+        turn: run,
+    })?;
+    up.store.upgrade_fixer(
+        row.id,
+        run,
+        &pr.head.sha,
+        &handle,
+        &run_dir.to_string_lossy(),
+    )
+}
+
+/// The fixer of the current run: working, or exited (with a stale-test report or not).
+pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<Fixer> {
+    let handle = RunnerHandle::from_stored(
+        row.fixer_handle.as_deref(),
+        row.fixer_pid,
+        row.fixer_start_time,
+    );
+    let dir = PathBuf::from(row.fixer_dir.clone().unwrap_or_default());
+    let seen = up.runner()?.observe(handle.as_ref(), &dir)?;
+    Ok(match seen.agent {
+        Agent::Running => Fixer::Running,
+        Agent::Exited(_) | Agent::Vanished => Fixer::Exited {
+            stale_test: stale_report(row).is_some(),
+        },
+    })
+}
+
+/// The fixer's stale-test report, from its progress file.
+pub(super) fn stale_report(row: &Upgrade) -> Option<StaleTest> {
+    let dir = PathBuf::from(row.fixer_dir.as_deref()?);
+    let text = std::fs::read_to_string(dir.join("progress.jsonl")).ok()?;
+    upgrade::stale_test_report(&text)
+}

@@ -1,0 +1,165 @@
+//! The reads of one upgrade tick, all at once: each recipe's upstream clone
+//! and compose files, each mirror's PRs and `main`, all bounded by
+//! `forge.concurrency`; then every image's tags, each image once per tick.
+
+use crate::core::compose;
+use crate::core::upgrade::Site;
+use crate::forge::{Forge, PullRequest, fan_out};
+use crate::git::{Checkout, Git};
+use crate::registry::{self, Registry, RegistryError};
+
+/// What a recipe's upstream `main` holds.
+pub struct Upstream {
+    pub checkout: Checkout,
+    /// compose file name → text
+    pub files: Vec<(String, String)>,
+    pub sites: Vec<Site>,
+}
+
+impl Upstream {
+    pub fn text(&self, file: &str) -> Option<String> {
+        self.files
+            .iter()
+            .find(|(f, _)| f == file)
+            .map(|(_, t)| t.clone())
+    }
+}
+
+/// What the mirror shows.
+pub struct Mirror {
+    pub open: Vec<PullRequest>,
+    /// the most recently closed PRs (one page)
+    pub closed: Vec<PullRequest>,
+    /// the mirror's `main` head, if it has one
+    pub main: Option<String>,
+}
+
+/// One recipe, with everything its decisions read.
+pub struct Recipe {
+    pub name: String,
+    /// `owner/repo` on the forge
+    pub mirror: String,
+    pub upstream_url: String,
+    pub upstream: Result<Upstream, String>,
+    pub forge: Result<Mirror, String>,
+    /// the registry's tags of each site's image (same order as the sites);
+    /// `Err` for the first image whose lookup failed
+    pub tags: Result<Vec<Vec<String>>, String>,
+}
+
+enum Job<'a> {
+    Upstream(&'a str, &'a str),
+    Mirror(&'a str),
+}
+
+enum Got {
+    Upstream(Result<Upstream, String>),
+    Mirror(Result<Mirror, String>),
+}
+
+/// Clone or fetch each recipe's upstream and read the mirrors, in parallel.
+pub fn recipes(
+    names: &[(String, String, String)],
+    git: &Git,
+    forge: &dyn Forge,
+    concurrency: usize,
+) -> Vec<Recipe> {
+    let mut jobs = vec![];
+    for (name, mirror, url) in names {
+        jobs.push(Job::Upstream(name, url));
+        jobs.push(Job::Mirror(mirror));
+    }
+    let mut got = fan_out(&jobs, concurrency, |j| match j {
+        Job::Upstream(name, url) => Got::Upstream(upstream(git, name, url)),
+        Job::Mirror(m) => Got::Mirror(mirror(forge, m).map_err(|e| e.to_string())),
+    })
+    .into_iter();
+    names
+        .iter()
+        .map(|(name, mirror, url)| {
+            let (Some(Got::Upstream(up)), Some(Got::Mirror(m))) = (got.next(), got.next()) else {
+                unreachable!("jobs come back in order")
+            };
+            Recipe {
+                name: name.clone(),
+                mirror: mirror.clone(),
+                upstream_url: url.clone(),
+                upstream: up,
+                forge: m,
+                tags: Ok(vec![]),
+            }
+        })
+        .collect()
+}
+
+fn upstream(git: &Git, name: &str, url: &str) -> Result<Upstream, String> {
+    let checkout = git.upstream(name, url).map_err(|e| format!("{e:#}"))?;
+    let mut names: Vec<String> = std::fs::read_dir(&checkout.dir)
+        .map_err(|e| format!("cannot list {}: {e}", checkout.dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| compose::is_compose_file(n))
+        .collect();
+    // compose.yml first, then its overrides by name
+    names.sort_by_key(|n| (n != "compose.yml" && n != "compose.yaml", n.clone()));
+    let mut files = vec![];
+    let mut sites = vec![];
+    for file in names {
+        let text = std::fs::read_to_string(checkout.dir.join(&file))
+            .map_err(|e| format!("{file}: cannot read: {e}"))?;
+        for image in compose::find_images(&text).map_err(|e| format!("{file}: {e}"))? {
+            sites.push(Site {
+                file: file.clone(),
+                image,
+            });
+        }
+        files.push((file, text));
+    }
+    if files.is_empty() {
+        return Err("upstream main has no compose.yml".into());
+    }
+    Ok(Upstream {
+        checkout,
+        files,
+        sites,
+    })
+}
+
+fn mirror(forge: &dyn Forge, mirror: &str) -> anyhow::Result<Mirror> {
+    Ok(Mirror {
+        open: forge.open_pulls(mirror)?,
+        closed: forge.recent_closed_pulls(mirror)?,
+        main: forge.branch(mirror, "main")?.map(|b| b.commit.id),
+    })
+}
+
+/// The tags of every recipe's images: each image once, all at once.
+pub fn tags(recipes: &mut [Recipe], reg: &dyn Registry, concurrency: usize) {
+    let image_of = |s: &Site| registry::ImageRef::parse(&s.image.written);
+    let mut images = vec![];
+    for r in recipes.iter() {
+        if let Ok(up) = &r.upstream {
+            images.extend(up.sites.iter().filter_map(image_of));
+        }
+    }
+    let answers = registry::lookup_all(reg, &images, concurrency);
+    let find = |i: &registry::ImageRef| -> Result<Vec<String>, RegistryError> {
+        answers
+            .iter()
+            .find(|(a, _)| a == i)
+            .map(|(_, t)| t.clone())
+            .expect("every image was looked up")
+    };
+    for r in recipes.iter_mut() {
+        let Ok(up) = &r.upstream else { continue };
+        r.tags = up
+            .sites
+            .iter()
+            .map(|s| match image_of(s) {
+                Some(i) => find(&i).map_err(|e| e.to_string()),
+                None => Ok(vec![]),
+            })
+            .collect();
+    }
+}

@@ -1,0 +1,115 @@
+//! The mirror (SPEC 8 step 1): its `main` made identical to upstream `main`
+//! (the only branch afk force-pushes), and afk's open PRs that upstream made
+//! obsolete closed with a comment saying why.
+
+use super::Up;
+use super::flow::{self, Facts};
+use super::gather::{Mirror, Recipe, Upstream};
+use super::report::ClosedItem;
+use crate::core::upgrade::{Bump, CloseReason, obsolete};
+use crate::forge::PullRequest;
+use crate::git::Lease;
+use anyhow::Result;
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(10)]
+}
+
+/// Push upstream `main` to the mirror's `main` when they differ; the lease
+/// is the head afk read, so a push that raced another is refused, not lost.
+pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror) {
+    let want = &upstream.checkout.main;
+    if m.main.as_deref() == Some(want.as_str()) {
+        return;
+    }
+    let reason = format!(
+        "mirror main {} → upstream main {}",
+        m.main.as_deref().map(short).unwrap_or("(none)"),
+        short(want)
+    );
+    if !up.dry() {
+        let lease = match &m.main {
+            Some(s) => Lease::At(s.clone()),
+            None => Lease::Absent,
+        };
+        let res = up.mirror_url(&r.mirror).and_then(|url| {
+            up.git
+                .push(&upstream.checkout.dir, &url, want, "main", &lease)
+        });
+        if let Err(e) = res {
+            up.report
+                .error(&r.name, None, format!("reconcile {}: {e:#}", r.mirror));
+            return;
+        }
+    }
+    up.report.act(&r.name, "reconcile", None, Some(reason));
+}
+
+/// Close every PR whose target (or a newer tag) is already upstream, or whose
+/// image upstream changed; they leave `prs`.
+pub(super) fn close_obsolete(
+    up: &mut Up,
+    r: &Recipe,
+    upstream: &Upstream,
+    prs: &mut Vec<(PullRequest, Bump)>,
+    facts: &Facts,
+) {
+    let mut keep = vec![];
+    for (pr, bump) in prs.drain(..) {
+        match obsolete(&bump, &upstream.sites) {
+            Some(why) => close(up, r, &pr, &bump, &why, facts),
+            None => keep.push((pr, bump)),
+        }
+    }
+    *prs = keep;
+}
+
+/// Close one PR with a comment saying why (the comment is not repeated when
+/// an earlier tick posted it but failed to close).
+pub(super) fn close(
+    up: &mut Up,
+    r: &Recipe,
+    pr: &PullRequest,
+    bump: &Bump,
+    why: &CloseReason,
+    facts: &Facts,
+) {
+    if !up.dry()
+        && let Err(e) = close_now(up, r, pr, bump, why, facts)
+    {
+        up.report
+            .error(&r.name, Some(pr.number), format!("closing: {e:#}"));
+        return;
+    }
+    up.open_count = up.open_count.saturating_sub(1);
+    up.report
+        .act(&r.name, "close_pr", Some(pr.number), Some(why.reason()));
+    up.report.closed.push(ClosedItem {
+        recipe: r.name.clone(),
+        pr: pr.number,
+        reason: why.reason(),
+    });
+}
+
+fn close_now(
+    up: &mut Up,
+    r: &Recipe,
+    pr: &PullRequest,
+    bump: &Bump,
+    why: &CloseReason,
+    facts: &Facts,
+) -> Result<()> {
+    let commented = match facts.get(&(r.mirror.clone(), pr.number)) {
+        Some(Ok(f)) => flow::marked(&f.comments, &up.me, "closed").is_some(),
+        _ => false,
+    };
+    if !commented {
+        up.forge
+            .create_comment(&r.mirror, pr.number, &why.comment(bump))?;
+    }
+    up.forge.close_pull(&r.mirror, pr.number)?;
+    if let Some(row) = up.store.upgrade(&r.mirror, pr.number)? {
+        up.store.upgrade_closed(row.id, &why.reason())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,307 @@
+//! `afk upgrade`: one recipe-upgrade tick (SPEC 8), and `afk upgrade verdict`.
+//!
+//! The opening (stop file → lock → store), then every read at once
+//! (`gather.rs`: upstream clones, mirrors, then each image's tags once), the
+//! open PRs' comments and statuses (`flow::fetch`), and then, recipe by recipe:
+//! reconcile the mirror and close obsolete PRs (`mirror.rs`), open the
+//! selected bumps (`open.rs`), and move each PR's test flow one step
+//! (`flow.rs`, `fixer.rs`). The decisions are `core::upgrade` and
+//! `core::verdict`; `report.rs` renders what happened.
+
+mod fixer;
+mod flow;
+mod gather;
+mod mirror;
+mod open;
+pub mod report;
+mod verdict;
+
+use super::tick::{self, Opening};
+use super::{Ctx, UsageError};
+use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
+use crate::core::upgrade::{Bump, parse_marker, plan};
+use crate::forge::{Forge, PullRequest};
+use crate::git::{Credentials, Git};
+use crate::lessons::Journal;
+use crate::registry::{OciRegistry, Registry};
+use crate::runner::Runner;
+use crate::store::Store;
+use anyhow::Result;
+use report::{Report, SkippedItem};
+
+/// The prefix of every upgrade PR's branch.
+pub const BRANCH_PREFIX: &str = "afk/upgrade-";
+
+/// What one upgrade tick did.
+pub struct Tick {
+    pub report: Report,
+    pub human: String,
+    pub code: u8,
+}
+
+impl Tick {
+    pub fn done(self) -> super::Done {
+        super::Done {
+            report: serde_json::to_value(&self.report).unwrap_or_default(),
+            human: self.human,
+            code: self.code,
+        }
+    }
+}
+
+/// `afk upgrade [RECIPE...]` or `afk upgrade verdict …`. With `--json` one
+/// document is printed whatever happens, an error included.
+pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
+    if let Some(UpgradeCmd::Verdict(v)) = &a.command {
+        return verdict::run(cli, v);
+    }
+    match super::load(cli).and_then(|ctx| tick(&ctx, &a.recipes)) {
+        Ok(t) => {
+            super::emit(cli.json, &t.report, &t.human);
+            Ok(t.code)
+        }
+        Err(e) if cli.json => {
+            let mut r = Report::new(cli.dry_run);
+            r.error("", None, format!("{e:#}"));
+            super::emit(true, &r, "");
+            eprintln!("afk: {e:#}");
+            Ok(exit_code_of(&e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// 2 for a usage or configuration error, else 1.
+pub(super) fn exit_code_of(e: &anyhow::Error) -> u8 {
+    if e.is::<crate::config::ConfigError>() || e.is::<UsageError>() {
+        2
+    } else {
+        1
+    }
+}
+
+/// Recipe names become directory names and URL parts: letters, digits, `.`,
+/// `_`, `-`, not starting with `.` or `-`.
+fn valid_recipe(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 100
+        && !n.starts_with(['.', '-'])
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Everything the per-recipe steps share within one tick.
+pub(super) struct Up<'a> {
+    pub ctx: &'a Ctx,
+    pub forge: &'a dyn Forge,
+    pub git: &'a Git,
+    pub store: &'a mut Store,
+    /// afk's own login: only its PRs and comments are afk's
+    pub me: String,
+    pub journal: Journal,
+    pub report: Report,
+    /// afk's upgrade PRs open across all recipes (for `max_open_prs`)
+    pub open_count: usize,
+    runner: Option<Box<dyn Runner>>,
+}
+
+impl Up<'_> {
+    pub fn dry(&self) -> bool {
+        self.ctx.dry_run
+    }
+
+    /// The mirror's git URL on the forge's web root (`{forge.url}/{mirror}.git`).
+    pub fn mirror_url(&self, mirror: &str) -> Result<String> {
+        let url = self.ctx.config.forge.url.trim_end_matches('/');
+        if url.is_empty() {
+            anyhow::bail!("forge.url is needed to push to the mirror {mirror}");
+        }
+        Ok(format!("{url}/{mirror}.git"))
+    }
+
+    /// The runner, built when a fixer is first needed.
+    pub fn runner(&mut self) -> Result<&dyn Runner> {
+        if self.runner.is_none() {
+            self.runner = Some(crate::runner::from_config(&self.ctx.config)?);
+        }
+        Ok(self.runner.as_deref().expect("just built"))
+    }
+}
+
+/// One upgrade tick over `only` (default: every configured recipe).
+pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
+    let cfg = &ctx.config;
+    let names: Vec<String> = if only.is_empty() {
+        cfg.upgrade.recipes.clone()
+    } else {
+        only.to_vec()
+    };
+    let mut triples = vec![];
+    for n in &names {
+        let mirror = cfg.upgrade.mirror.replace("{recipe}", n);
+        if !valid_recipe(n) {
+            return Err(UsageError(format!(
+                "upgrade: \"{n}\" is not a recipe name (letters, digits, ., _ and -)"
+            ))
+            .into());
+        }
+        if !crate::config::is_repo_name(&mirror) {
+            return Err(UsageError(format!(
+                "upgrade: the mirror of {n} would be \"{mirror}\", which is not owner/repo (upgrade.mirror)"
+            ))
+            .into());
+        }
+        triples.push((
+            n.clone(),
+            mirror,
+            cfg.upgrade.upstream.replace("{recipe}", n),
+        ));
+    }
+    let mut report = Report::new(ctx.dry_run);
+    let finish = |report: Report| {
+        let human = report.human(&names);
+        let code = report.code();
+        Ok(Tick {
+            report,
+            human,
+            code,
+        })
+    };
+    if names.is_empty() {
+        report.reason = Some("no recipes: upgrade.recipes is empty and none were named".into());
+        return finish(report);
+    }
+    let (mut store, _lock) = match tick::open(ctx, "upgrade")? {
+        Opening::Stopped(why) => {
+            report.reason = Some(why);
+            return finish(report);
+        }
+        Opening::SteppedAside => {
+            tick::stepping_aside("upgrade");
+            report.stepped_aside = true;
+            report.reason = Some("another upgrade tick holds the lock".into());
+            return finish(report);
+        }
+        Opening::Open { store, _lock } => (store, _lock),
+    };
+    let forge = crate::forge::from_config(cfg)?;
+    let me = match forge.me() {
+        Ok(u) => u.login,
+        Err(e) => {
+            report.error("", None, e);
+            return finish(report);
+        }
+    };
+    let git = Git::new(
+        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
+        Some(Credentials {
+            username: me.clone(),
+            password: cfg.forge_token()?,
+        }),
+        cfg.secret_env_names(),
+    );
+    let conc = cfg.forge.concurrency;
+    let mut recipes = gather::recipes(&triples, &git, forge.as_ref(), conc);
+    match OciRegistry::new(cfg.forge_timeout())
+        .with_mirrors(cfg.upgrade.registry_mirrors.clone())
+        .with_auth_env(&cfg.upgrade.registry_auth_env)
+    {
+        Ok(reg) => gather::tags(&mut recipes, &reg as &dyn Registry, conc),
+        Err(e) => recipes.iter_mut().for_each(|r| r.tags = Err(e.to_string())),
+    }
+    let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
+        .iter()
+        .map(|r| match &r.forge {
+            Ok(m) => afk_prs(&m.open, &me, &r.mirror),
+            Err(_) => vec![],
+        })
+        .collect();
+    let facts = flow::fetch(forge.as_ref(), &recipes, &afk_prs, conc);
+    let mut up = Up {
+        ctx,
+        forge: forge.as_ref(),
+        git: &git,
+        store: &mut store,
+        me,
+        journal: Journal::new(cfg, &ctx.state_path(), ctx.dry_run),
+        report,
+        open_count: afk_prs.iter().map(Vec::len).sum(),
+        runner: None,
+    };
+    for (r, prs) in recipes.iter().zip(afk_prs) {
+        recipe(&mut up, r, prs, &facts);
+    }
+    let report = std::mem::take(&mut up.report);
+    if !ctx.dry_run {
+        crate::notify::Notifier::new(cfg).flush(&store);
+    }
+    finish(report)
+}
+
+/// afk's upgrade PRs among a mirror's open PRs: on an `afk/upgrade-` branch of
+/// the mirror itself (not a fork), opened by afk's account, with afk's marker.
+pub(super) fn afk_prs(open: &[PullRequest], me: &str, mirror: &str) -> Vec<(PullRequest, Bump)> {
+    open.iter()
+        .filter(|p| {
+            p.head.name.starts_with(BRANCH_PREFIX)
+                && p.author() == me
+                && p.head_repo().is_none_or(|r| r.is_empty() || r == mirror)
+        })
+        .filter_map(|p| {
+            let b = parse_marker(p.body.as_deref().unwrap_or(""))?;
+            (b.branch() == p.head.name).then(|| (p.clone(), b))
+        })
+        .collect()
+}
+
+/// One recipe, in order: skip it when a read failed; reconcile the mirror;
+/// close what upstream made obsolete; open the selected bumps; move every
+/// open PR's flow on.
+fn recipe(up: &mut Up, r: &gather::Recipe, mut prs: Vec<(PullRequest, Bump)>, facts: &flow::Facts) {
+    let skip = |up: &mut Up, reason: String| {
+        up.report.skipped.push(SkippedItem {
+            recipe: r.name.clone(),
+            reason,
+        })
+    };
+    let upstream = match &r.upstream {
+        Ok(u) => u,
+        Err(e) => return skip(up, format!("upstream {}: {e}", r.upstream_url)),
+    };
+    let m = match &r.forge {
+        Ok(m) => m,
+        Err(e) => return skip(up, format!("mirror {}: {e}", r.mirror)),
+    };
+    let tags = match &r.tags {
+        Ok(t) => t,
+        Err(e) => return skip(up, e.clone()),
+    };
+    mirror::reconcile(up, r, upstream, m);
+    mirror::close_obsolete(up, r, upstream, &mut prs, facts);
+    let sites = &upstream.sites;
+    let (mut rows, bumps) = plan(
+        &r.name,
+        sites,
+        |s| {
+            let i = sites.iter().position(|x| std::ptr::eq(x, s)).unwrap_or(0);
+            tags.get(i).map(Vec::as_slice).unwrap_or(&[])
+        },
+        up.ctx.config.upgrade.allow_major,
+    );
+    let opened = open::open_bumps(up, r, upstream, m, &mut prs, &mut rows, bumps, facts);
+    up.report.candidates.extend(rows);
+    for (pr, bump) in &prs {
+        let new = opened.contains(&pr.number);
+        flow::advance(
+            up,
+            r,
+            pr,
+            bump,
+            if new {
+                None
+            } else {
+                facts.get(&(r.mirror.clone(), pr.number))
+            },
+        );
+    }
+}

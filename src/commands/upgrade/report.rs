@@ -1,0 +1,265 @@
+//! The upgrade report: SPEC 8's `--json` shape, and the human summary that
+//! leads with the PR list, then "tests look stale", then candidates, then
+//! what was skipped and why.
+
+use crate::commands::table;
+use crate::core::upgrade::CandidateRow;
+use crate::core::verdict::{Outcome, Verdict};
+use serde::Serialize;
+
+/// One open upgrade PR and where its flow stands.
+#[derive(Serialize, Debug, Clone)]
+pub struct PrItem {
+    pub recipe: String,
+    pub url: String,
+    pub number: u64,
+    /// without a registry host: `library/nginx`
+    pub image: String,
+    pub from: String,
+    pub to: String,
+    pub result: Outcome,
+    pub verdict: Verdict,
+    pub build_url: Option<String>,
+    pub test_runs: u32,
+    pub max_test_runs: u32,
+    /// why a final result is what it is (human summary only)
+    #[serde(skip)]
+    pub why: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ActionItem {
+    pub recipe: String,
+    /// reconcile | open_pr | close_pr | testme | start_fixer | comment | wait
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ClosedItem {
+    pub recipe: String,
+    pub pr: u64,
+    pub reason: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct SkippedItem {
+    pub recipe: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Debug, Clone)]
+pub struct ErrorItem {
+    pub recipe: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr: Option<u64>,
+    pub message: String,
+}
+
+/// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
+/// `stepped_aside` only when the tick did nothing for one of those.
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    pub tick: &'static str,
+    pub dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped_aside: bool,
+    pub prs: Vec<PrItem>,
+    pub candidates: Vec<CandidateRow>,
+    pub actions: Vec<ActionItem>,
+    pub closed: Vec<ClosedItem>,
+    pub skipped: Vec<SkippedItem>,
+    pub errors: Vec<ErrorItem>,
+}
+
+impl Report {
+    pub fn new(dry_run: bool) -> Report {
+        Report {
+            tick: "upgrade",
+            dry_run,
+            ..Default::default()
+        }
+    }
+
+    pub fn act(
+        &mut self,
+        recipe: &str,
+        action: &'static str,
+        pr: Option<u64>,
+        reason: Option<String>,
+    ) {
+        self.actions.push(ActionItem {
+            recipe: recipe.to_string(),
+            action,
+            pr,
+            reason,
+        });
+    }
+
+    pub fn error(&mut self, recipe: &str, pr: Option<u64>, e: impl std::fmt::Display) {
+        self.errors.push(ErrorItem {
+            recipe: recipe.to_string(),
+            pr,
+            message: e.to_string(),
+        });
+    }
+
+    /// 1 when part of the tick failed (an error, or a recipe skipped because
+    /// its registry or upstream failed), else 0.
+    pub fn code(&self) -> u8 {
+        u8::from(!self.errors.is_empty() || !self.skipped.is_empty())
+    }
+
+    /// The human summary.
+    pub fn human(&self, recipes: &[String]) -> String {
+        let mut s = format!(
+            "upgrade{}: {} recipes, {} PRs open, {} candidates, {} skipped, {} errors\n",
+            if self.dry_run { " (dry run)" } else { "" },
+            recipes.len(),
+            self.prs.len(),
+            self.candidates.iter().filter(|c| c.selected).count(),
+            self.skipped.len(),
+            self.errors.len()
+        );
+        if let Some(r) = &self.reason {
+            s.push_str(&format!("nothing done: {r}\n"));
+            return s;
+        }
+        if !self.prs.is_empty() {
+            let rows: Vec<Vec<String>> = self
+                .prs
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.url.clone(),
+                        p.recipe.clone(),
+                        format!("{} {} → {}", p.image, p.from, p.to),
+                        p.verdict.to_string(),
+                        match &p.why {
+                            Some(w) => format!("{} — {w}", p.result),
+                            None => p.result.to_string(),
+                        },
+                        p.build_url.clone().unwrap_or_else(|| "-".into()),
+                        format!("{}/{}", p.test_runs, p.max_test_runs),
+                    ]
+                })
+                .collect();
+            s.push_str(&table(
+                &[
+                    "PR", "RECIPE", "IMAGE", "VERDICT", "RESULT", "BUILD", "RUNS",
+                ],
+                &rows,
+            ));
+        }
+        let stale: Vec<&PrItem> = self
+            .prs
+            .iter()
+            .filter(|p| p.result == Outcome::SuccessPendingTests)
+            .collect();
+        if !stale.is_empty() {
+            s.push_str("\ntests look stale:\n");
+            for p in stale {
+                s.push_str(&format!(
+                    "  {} ({} {} → {}): {}\n",
+                    p.url,
+                    p.image,
+                    p.from,
+                    p.to,
+                    p.why.as_deref().unwrap_or("a test looks stale")
+                ));
+            }
+        }
+        if !self.candidates.is_empty() {
+            s.push_str("\ncandidates:\n");
+            let rows: Vec<Vec<String>> = self
+                .candidates
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.recipe.clone(),
+                        c.file.clone(),
+                        c.service.clone(),
+                        c.image.clone(),
+                        c.current.clone(),
+                        c.proposed.clone(),
+                        c.update_type.to_string(),
+                        if c.selected { "yes" } else { "no" }.into(),
+                    ]
+                })
+                .collect();
+            s.push_str(&table(
+                &[
+                    "RECIPE", "FILE", "SERVICE", "IMAGE", "CURRENT", "PROPOSED", "TYPE", "SELECTED",
+                ],
+                &rows,
+            ));
+        }
+        if !self.actions.is_empty() {
+            s.push_str(if self.dry_run {
+                "\nwould do:\n"
+            } else {
+                "\ndone:\n"
+            });
+            for a in &self.actions {
+                s.push_str(&format!(
+                    "  {}: {}{}{}\n",
+                    a.recipe,
+                    a.action,
+                    a.pr.map(|n| format!(" #{n}")).unwrap_or_default(),
+                    a.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                ));
+            }
+        }
+        if !self.closed.is_empty() {
+            s.push_str("\nclosed:\n");
+            for c in &self.closed {
+                s.push_str(&format!("  {} #{}: {}\n", c.recipe, c.pr, c.reason));
+            }
+        }
+        if !self.skipped.is_empty() {
+            s.push_str("\nskipped:\n");
+            for k in &self.skipped {
+                s.push_str(&format!("  {}: SKIPPED — {}\n", k.recipe, k.reason));
+            }
+        }
+        let quiet: Vec<&String> = recipes
+            .iter()
+            .filter(|r| {
+                !self.prs.iter().any(|p| &p.recipe == *r)
+                    && !self
+                        .candidates
+                        .iter()
+                        .any(|c| &c.recipe == *r && c.selected)
+                    && !self.skipped.iter().any(|k| &k.recipe == *r)
+                    && !self.errors.iter().any(|e| &e.recipe == *r)
+            })
+            .collect();
+        if !quiet.is_empty() {
+            s.push_str(&format!(
+                "\nNO-UPGRADE: {}\n",
+                quiet
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        for e in &self.errors {
+            s.push_str(&format!(
+                "error: {}{}: {}\n",
+                e.recipe,
+                e.pr.map(|n| format!("#{n}")).unwrap_or_default(),
+                e.message
+            ));
+        }
+        s
+    }
+}

@@ -1,0 +1,106 @@
+//! `afk upgrade verdict OWNER/REPO PR [--post] [--wait D]`: one PR's test
+//! verdict, as `VERDICT=…` and `BUILD=…` lines (or one JSON document). Exit 0
+//! GREEN, 1 RED, 3 PENDING. `--post` posts exactly one test comment first;
+//! `--wait` polls until the verdict is not PENDING or the duration ends.
+
+use super::super::UsageError;
+use super::flow::{status_views, views};
+use crate::cli::{Cli, VerdictArgs};
+use crate::core::verdict::{self, Verdict};
+use anyhow::Result;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Serialize, Debug, Default)]
+struct Report {
+    command: &'static str,
+    dry_run: bool,
+    repo: String,
+    pr: u64,
+    head_sha: Option<String>,
+    verdict: Option<Verdict>,
+    build_url: Option<String>,
+    /// afk's own test comments on the PR
+    test_runs: u32,
+    posted: bool,
+    errors: Vec<String>,
+}
+
+/// How long `--wait` sleeps between reads.
+const POLL: Duration = Duration::from_secs(5);
+
+pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
+    let mut r = Report {
+        command: "upgrade verdict",
+        dry_run: cli.dry_run,
+        repo: a.repo.clone(),
+        pr: a.pr,
+        ..Default::default()
+    };
+    match read(cli, a, &mut r) {
+        Ok(v) => {
+            if cli.json {
+                super::super::emit(true, &r, "");
+            } else {
+                println!("VERDICT={v}");
+                println!("BUILD={}", r.build_url.as_deref().unwrap_or(""));
+            }
+            Ok(match v {
+                Verdict::Green => 0,
+                Verdict::Red => 1,
+                Verdict::Pending => 3,
+            })
+        }
+        Err(e) if cli.json => {
+            r.errors.push(format!("{e:#}"));
+            super::super::emit(true, &r, "");
+            eprintln!("afk: {e:#}");
+            Ok(super::exit_code_of(&e))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
+    if !crate::config::is_repo_name(&a.repo) {
+        return Err(
+            UsageError(format!("upgrade verdict: \"{}\" is not OWNER/REPO", a.repo)).into(),
+        );
+    }
+    let wait = match &a.wait {
+        Some(d) => crate::config::parse_duration(d)
+            .map_err(|e| UsageError(format!("upgrade verdict: --wait {d}: {e}")))?,
+        None => Duration::ZERO,
+    };
+    let ctx = super::super::load(cli)?;
+    let cfg = &ctx.config.upgrade;
+    let forge = crate::forge::from_config(&ctx.config)?;
+    let me = forge.me()?.login;
+    // the PR must exist before anything is posted on it
+    forge.pull(&a.repo, a.pr)?;
+    if a.post && !ctx.dry_run {
+        forge.create_comment(&a.repo, a.pr, &cfg.testme_comment)?;
+        r.posted = true;
+    }
+    let deadline = Instant::now() + wait;
+    loop {
+        let pull = forge.pull(&a.repo, a.pr)?;
+        let comments = forge.comments(&a.repo, a.pr)?;
+        let status = forge.combined_status(&a.repo, &pull.head.sha)?;
+        let cv = views(&comments);
+        let reading = verdict::read(
+            &status_views(&status),
+            &cfg.ci_context,
+            verdict::cutoff(&cv, &me, &cfg.testme_comment),
+        );
+        r.head_sha = Some(pull.head.sha.clone());
+        r.verdict = Some(reading.verdict);
+        r.build_url = reading.build_url;
+        r.test_runs = verdict::test_runs(&cv, &me, &cfg.testme_comment);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if reading.verdict != Verdict::Pending || left.is_zero() {
+            return Ok(reading.verdict);
+        }
+        std::thread::sleep(POLL.min(left));
+    }
+}

@@ -1,0 +1,546 @@
+//! The test verdict of an upgrade PR and the next step of its flow (SPEC 8
+//! steps 4-7): which `ci_context` status counts (only one updated after afk's
+//! latest test request: an older GREEN is stale), how many test runs afk
+//! has used (its own test comments, so a lost state file loses nothing),
+//! and what the flow does next. Time comes in as parsed values.
+
+use serde::Serialize;
+use std::fmt;
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Verdict {
+    Green,
+    Red,
+    Pending,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Green => "GREEN",
+            Verdict::Red => "RED",
+            Verdict::Pending => "PENDING",
+        })
+    }
+}
+
+/// A PR comment as the verdict sees it.
+#[derive(Debug, Clone)]
+pub struct CommentView<'a> {
+    pub author: &'a str,
+    pub body: &'a str,
+    pub created_at: Option<OffsetDateTime>,
+}
+
+/// A commit status as the verdict sees it.
+#[derive(Debug, Clone)]
+pub struct StatusView<'a> {
+    pub context: &'a str,
+    pub state: &'a str,
+    pub updated_at: Option<OffsetDateTime>,
+    pub target_url: Option<&'a str>,
+    pub description: Option<&'a str>,
+}
+
+/// Whether a comment is the test command: its first word is exactly
+/// `testme` (`!testme` and `!testme please` are; `!testmexyz` is not).
+pub fn is_testme(body: &str, testme: &str) -> bool {
+    body.split_whitespace().next() == Some(testme)
+}
+
+/// The test runs afk has used on a PR: its own test comments.
+pub fn test_runs(comments: &[CommentView], me: &str, testme: &str) -> u32 {
+    comments
+        .iter()
+        .filter(|c| c.author == me && is_testme(c.body, testme))
+        .count() as u32
+}
+
+/// The time a status must be strictly later than to count: afk's latest
+/// test comment; if afk posted none, the latest one by anyone; if there is
+/// none at all, `None` (the latest status counts).
+pub fn cutoff(comments: &[CommentView], me: &str, testme: &str) -> Option<OffsetDateTime> {
+    let latest = |mine: bool| {
+        comments
+            .iter()
+            .filter(|c| is_testme(c.body, testme) && (!mine || c.author == me))
+            .filter_map(|c| c.created_at)
+            .max()
+    };
+    latest(true).or_else(|| latest(false))
+}
+
+/// What the verdict rests on: the counted status, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    pub verdict: Verdict,
+    /// the counted status's target URL (the build)
+    pub build_url: Option<String>,
+    /// the counted status's description (set by CI: untrusted)
+    pub description: Option<String>,
+    /// a status of the context exists but is not newer than the cutoff
+    pub stale: bool,
+}
+
+/// The verdict of `context` among a head commit's statuses: the latest of
+/// that context counts only when updated strictly after `cutoff`. success →
+/// GREEN; failure, error (and any other finished state, like `warning`) →
+/// RED; pending or nothing that counts → PENDING.
+pub fn read(statuses: &[StatusView], context: &str, cutoff: Option<OffsetDateTime>) -> Reading {
+    let latest = statuses
+        .iter()
+        .filter(|s| s.context == context)
+        .max_by_key(|s| s.updated_at);
+    let counts = |s: &&StatusView| match (cutoff, s.updated_at) {
+        (None, _) => true,
+        (Some(c), Some(at)) => at > c,
+        (Some(_), None) => false,
+    };
+    match latest.filter(counts) {
+        None => Reading {
+            verdict: Verdict::Pending,
+            build_url: None,
+            description: None,
+            stale: latest.is_some(),
+        },
+        Some(s) => Reading {
+            verdict: match s.state {
+                "success" => Verdict::Green,
+                "pending" | "" => Verdict::Pending,
+                _ => Verdict::Red,
+            },
+            build_url: s.target_url.filter(|u| !u.is_empty()).map(str::to_string),
+            description: s.description.map(str::to_string),
+            stale: false,
+        },
+    }
+}
+
+/// A PR flow's result, as the report names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    #[serde(rename = "SUCCESS")]
+    Success,
+    #[serde(rename = "SUCCESS-PENDING-TESTS")]
+    SuccessPendingTests,
+    #[serde(rename = "FAILED")]
+    Failed,
+    #[serde(rename = "PENDING")]
+    Pending,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Success => "SUCCESS",
+            Outcome::SuccessPendingTests => "SUCCESS-PENDING-TESTS",
+            Outcome::Failed => "FAILED",
+            Outcome::Pending => "PENDING",
+        })
+    }
+}
+
+impl Outcome {
+    /// A final outcome from its stored or marked text.
+    pub fn parse_final(s: &str) -> Option<Outcome> {
+        match s {
+            "FAILED" => Some(Outcome::Failed),
+            "SUCCESS-PENDING-TESTS" => Some(Outcome::SuccessPendingTests),
+            _ => None,
+        }
+    }
+}
+
+/// The fixer of the current test run, as the runner and the PR show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fixer {
+    /// none started for the current run
+    None,
+    Running,
+    /// it exited (or vanished); `stale_test` when it reported a stale test
+    Exited {
+        stale_test: bool,
+    },
+}
+
+/// Everything the next step of one PR's flow depends on.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    /// a final outcome recorded before (store, or afk's marked comment)
+    pub final_outcome: Option<Outcome>,
+    pub test_runs: u32,
+    pub max_test_runs: u32,
+    pub verdict: Verdict,
+    pub fixer: Fixer,
+    /// the PR head moved past the commit the fixer started on
+    pub head_moved: bool,
+}
+
+/// Why a flow ends FAILED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    NotGreen { runs: u32 },
+    FixerPushedNothing,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::NotGreen { runs } => write!(
+                f,
+                "upgrade not green after {runs} test run{}",
+                if *runs == 1 { "" } else { "s" }
+            ),
+            Failure::FixerPushedNothing => f.write_str("the fixer pushed nothing"),
+        }
+    }
+}
+
+/// What one tick does for one open upgrade PR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// post the test comment (the first run, or after the fixer pushed)
+    Testme,
+    /// nothing to do yet (why)
+    Wait(&'static str),
+    /// RED with runs left: start the fixer on the branch
+    StartFixer,
+    /// GREEN: SUCCESS (nothing is merged)
+    Green,
+    /// end the flow FAILED: leave the PR open, lesson, `upgrade.failed`
+    Fail(Failure),
+    /// the fixer says a test is stale: one explanatory comment, SUCCESS-PENDING-TESTS
+    StaleTest,
+    /// the flow ended before: nothing more for this PR
+    Done(Outcome),
+}
+
+impl Step {
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Step::Testme | Step::Wait(_) | Step::StartFixer => Outcome::Pending,
+            Step::Green => Outcome::Success,
+            Step::Fail(_) => Outcome::Failed,
+            Step::StaleTest => Outcome::SuccessPendingTests,
+            Step::Done(o) => *o,
+        }
+    }
+}
+
+/// The next step of a PR's flow (SPEC 8 steps 4-7).
+pub fn next_step(f: &Facts) -> Step {
+    if let Some(o) = f.final_outcome {
+        return Step::Done(o);
+    }
+    if f.test_runs == 0 {
+        return Step::Testme;
+    }
+    match f.fixer {
+        Fixer::Running => return Step::Wait("the fixer is working"),
+        Fixer::Exited { stale_test: true } => return Step::StaleTest,
+        Fixer::Exited { stale_test: false } if f.head_moved => {
+            return if f.test_runs < f.max_test_runs {
+                Step::Testme
+            } else {
+                Step::Fail(Failure::NotGreen { runs: f.test_runs })
+            };
+        }
+        Fixer::Exited { stale_test: false } => return Step::Fail(Failure::FixerPushedNothing),
+        Fixer::None => {}
+    }
+    match f.verdict {
+        Verdict::Green => Step::Green,
+        Verdict::Pending => Step::Wait("waiting for the test verdict"),
+        Verdict::Red if f.test_runs >= f.max_test_runs => {
+            Step::Fail(Failure::NotGreen { runs: f.test_runs })
+        }
+        Verdict::Red => Step::StartFixer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn c<'a>(author: &'a str, body: &'a str, at: Option<OffsetDateTime>) -> CommentView<'a> {
+        CommentView {
+            author,
+            body,
+            created_at: at,
+        }
+    }
+
+    fn st<'a>(context: &'a str, state: &'a str, at: Option<OffsetDateTime>) -> StatusView<'a> {
+        StatusView {
+            context,
+            state,
+            updated_at: at,
+            target_url: Some("http://ci/1"),
+            description: None,
+        }
+    }
+
+    const T1: OffsetDateTime = datetime!(2026-01-01 10:00 UTC);
+    const T2: OffsetDateTime = datetime!(2026-01-01 11:00 UTC);
+    const T3: OffsetDateTime = datetime!(2026-01-01 12:00 UTC);
+
+    #[test]
+    fn only_the_exact_test_command_is_a_test_run_and_only_afks_count() {
+        let comments = [
+            c("afk-bot", "!testme", Some(T1)),
+            c("afk-bot", "!testmexyz", Some(T2)),
+            c("alice", "!testme", Some(T3)),
+            c("afk-bot", "  !testme please", Some(T2)),
+            c("afk-bot", "looks good", Some(T3)),
+        ];
+        assert_eq!(test_runs(&comments, "afk-bot", "!testme"), 2);
+        assert_eq!(test_runs(&comments, "alice", "!testme"), 1);
+        assert_eq!(test_runs(&[], "afk-bot", "!testme"), 0);
+    }
+
+    #[test]
+    fn the_cutoff_is_afks_latest_test_else_anyones_else_none() {
+        let cases: [(Vec<CommentView>, Option<OffsetDateTime>); 4] = [
+            (
+                vec![
+                    c("afk-bot", "!testme", Some(T1)),
+                    c("alice", "!testme", Some(T3)),
+                ],
+                Some(T1),
+            ),
+            (
+                vec![
+                    c("alice", "!testme", Some(T1)),
+                    c("bob", "!testme", Some(T2)),
+                ],
+                Some(T2),
+            ),
+            (vec![c("afk-bot", "hello", Some(T3))], None),
+            (vec![], None),
+        ];
+        for (comments, want) in cases {
+            assert_eq!(
+                cutoff(&comments, "afk-bot", "!testme"),
+                want,
+                "case {comments:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_green_older_than_the_latest_test_is_stale_and_pending() {
+        let ctx = "cc-ci/testme";
+        let cases = [
+            (
+                vec![st(ctx, "success", Some(T3))],
+                Some(T2),
+                Verdict::Green,
+                false,
+            ),
+            (
+                vec![st(ctx, "success", Some(T1))],
+                Some(T2),
+                Verdict::Pending,
+                true,
+            ),
+            (
+                vec![st(ctx, "success", Some(T2))],
+                Some(T2),
+                Verdict::Pending,
+                true,
+            ),
+            (
+                vec![st(ctx, "failure", Some(T3))],
+                Some(T2),
+                Verdict::Red,
+                false,
+            ),
+            (
+                vec![st(ctx, "error", Some(T3))],
+                Some(T2),
+                Verdict::Red,
+                false,
+            ),
+            (
+                vec![st(ctx, "warning", Some(T3))],
+                Some(T2),
+                Verdict::Red,
+                false,
+            ),
+            (
+                vec![st(ctx, "pending", Some(T3))],
+                Some(T2),
+                Verdict::Pending,
+                false,
+            ),
+            (
+                vec![st("other", "success", Some(T3))],
+                Some(T2),
+                Verdict::Pending,
+                false,
+            ),
+            (vec![], Some(T2), Verdict::Pending, false),
+            (
+                vec![st(ctx, "success", Some(T1))],
+                None,
+                Verdict::Green,
+                false,
+            ),
+            (
+                vec![st(ctx, "success", None)],
+                Some(T1),
+                Verdict::Pending,
+                true,
+            ),
+            (
+                vec![st(ctx, "failure", Some(T1)), st(ctx, "success", Some(T3))],
+                Some(T2),
+                Verdict::Green,
+                false,
+            ),
+        ];
+        for (statuses, cut, want, stale) in cases {
+            let r = read(&statuses, ctx, cut);
+            assert_eq!(
+                (r.verdict, r.stale),
+                (want, stale),
+                "case {statuses:?} after {cut:?}"
+            );
+        }
+        let r = read(&[st(ctx, "failure", Some(T3))], ctx, Some(T2));
+        assert_eq!(r.build_url.as_deref(), Some("http://ci/1"));
+    }
+
+    fn facts() -> Facts {
+        Facts {
+            final_outcome: None,
+            test_runs: 1,
+            max_test_runs: 3,
+            verdict: Verdict::Pending,
+            fixer: Fixer::None,
+            head_moved: false,
+        }
+    }
+
+    #[test]
+    fn row_each_state_of_the_flow_has_one_next_step() {
+        let cases = [
+            (
+                "a new PR is tested first",
+                Facts {
+                    test_runs: 0,
+                    ..facts()
+                },
+                Step::Testme,
+            ),
+            (
+                "a test in flight waits",
+                facts(),
+                Step::Wait("waiting for the test verdict"),
+            ),
+            (
+                "GREEN succeeds",
+                Facts {
+                    verdict: Verdict::Green,
+                    ..facts()
+                },
+                Step::Green,
+            ),
+            (
+                "RED with runs left starts the fixer",
+                Facts {
+                    verdict: Verdict::Red,
+                    ..facts()
+                },
+                Step::StartFixer,
+            ),
+            (
+                "RED on the last run fails",
+                Facts {
+                    verdict: Verdict::Red,
+                    test_runs: 3,
+                    ..facts()
+                },
+                Step::Fail(Failure::NotGreen { runs: 3 }),
+            ),
+            (
+                "a working fixer is waited for",
+                Facts {
+                    verdict: Verdict::Red,
+                    fixer: Fixer::Running,
+                    ..facts()
+                },
+                Step::Wait("the fixer is working"),
+            ),
+            (
+                "a fixer that pushed is followed by the next test",
+                Facts {
+                    verdict: Verdict::Red,
+                    fixer: Fixer::Exited { stale_test: false },
+                    head_moved: true,
+                    ..facts()
+                },
+                Step::Testme,
+            ),
+            (
+                "a fixer that pushed nothing fails the flow",
+                Facts {
+                    verdict: Verdict::Red,
+                    fixer: Fixer::Exited { stale_test: false },
+                    ..facts()
+                },
+                Step::Fail(Failure::FixerPushedNothing),
+            ),
+            (
+                "a stale test is reported, not fixed",
+                Facts {
+                    verdict: Verdict::Red,
+                    fixer: Fixer::Exited { stale_test: true },
+                    head_moved: true,
+                    ..facts()
+                },
+                Step::StaleTest,
+            ),
+            (
+                "a final flow stays final",
+                Facts {
+                    verdict: Verdict::Red,
+                    final_outcome: Some(Outcome::Failed),
+                    ..facts()
+                },
+                Step::Done(Outcome::Failed),
+            ),
+            (
+                "SUCCESS-PENDING-TESTS is final too",
+                Facts {
+                    test_runs: 0,
+                    final_outcome: Some(Outcome::SuccessPendingTests),
+                    ..facts()
+                },
+                Step::Done(Outcome::SuccessPendingTests),
+            ),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(next_step(&f), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn failures_read_as_the_report_says_them() {
+        assert_eq!(
+            Failure::NotGreen { runs: 3 }.to_string(),
+            "upgrade not green after 3 test runs"
+        );
+        assert_eq!(
+            Failure::FixerPushedNothing.to_string(),
+            "the fixer pushed nothing"
+        );
+        assert_eq!(
+            Step::StaleTest.outcome().to_string(),
+            "SUCCESS-PENDING-TESTS"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! Git's smart HTTP protocol over the sandbox's bare repositories, served by
+//! the real `git http-backend` (CGI) at `<url>/<owner>/<repo>.git`. Fetching is
+//! anonymous, as from a public repository; pushing needs HTTP basic auth whose
+//! password is the forge token, as Gitea asks for it, so a client that pushes
+//! here proves it can hand git the token without writing it anywhere.
+
+use super::err;
+use super::http::{Reply, Request};
+use super::model::Forge;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// `/<owner>/<repo>.git/<rest>` → (`owner/repo`, `rest`), for git's paths only.
+pub(super) fn route(path: &str) -> Option<(String, String)> {
+    let p = path.strip_prefix('/')?;
+    let (owner, rest) = p.split_once('/')?;
+    let (name, rest) = rest.split_once(".git/")?;
+    let known = ["info/refs", "git-upload-pack", "git-receive-pack"];
+    (!owner.is_empty() && !name.is_empty() && !name.contains('/') && known.contains(&rest))
+        .then(|| (format!("{owner}/{name}"), rest.to_string()))
+}
+
+/// Answer one git request; the forge is locked only to look the repo up.
+pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &str) -> Reply {
+    let (git_dir, token, exists) = {
+        let f = st.lock().unwrap();
+        (f.git_dir(repo), f.token.clone(), f.repos.contains_key(repo))
+    };
+    if !exists || !git_dir.join("HEAD").exists() {
+        return err(404, "repository does not exist");
+    }
+    let push = rest == "git-receive-pack" || req.q("service") == Some("git-receive-pack");
+    let user = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| base64_decode(b.trim()))
+        .and_then(|up| {
+            let (u, p) = up.split_once(':')?;
+            (p == token).then(|| u.to_string())
+        });
+    if push && user.is_none() {
+        return err(401, "push needs the forge token as the password")
+            .with_header("WWW-Authenticate", "Basic realm=\"afk sandbox\"");
+    }
+    let Some(root) = git_dir.parent().and_then(|p| p.parent()) else {
+        return err(500, "no project root");
+    };
+    let mut cmd = Command::new("git");
+    cmd.arg("http-backend")
+        .env("GIT_PROJECT_ROOT", root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("PATH_INFO", format!("/{repo}.git/{rest}"))
+        .env("REQUEST_METHOD", &req.method)
+        .env("QUERY_STRING", &req.raw_query)
+        .env("CONTENT_LENGTH", req.body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (var, header) in [
+        ("CONTENT_TYPE", "content-type"),
+        ("HTTP_CONTENT_ENCODING", "content-encoding"),
+        ("GIT_PROTOCOL", "git-protocol"),
+    ] {
+        if let Some(v) = req.header(header) {
+            cmd.env(var, v);
+        }
+    }
+    if let Some(u) = &user {
+        cmd.env("REMOTE_USER", u);
+    }
+    let Ok(mut child) = cmd.spawn() else {
+        return err(500, "cannot run git http-backend");
+    };
+    let mut stdin = child.stdin.take().expect("piped");
+    let body = req.body.clone();
+    // write on another thread: the backend may answer before reading everything
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&body);
+    });
+    let out = child.wait_with_output();
+    let _ = writer.join();
+    match out {
+        Ok(o) => cgi_reply(&o.stdout),
+        Err(_) => err(500, "git http-backend failed"),
+    }
+}
+
+/// A CGI answer (headers, a blank line, the body) as an HTTP reply.
+fn cgi_reply(out: &[u8]) -> Reply {
+    let (head_end, body_start) = match find(out, b"\r\n\r\n") {
+        Some(i) => (i, i + 4),
+        None => match find(out, b"\n\n") {
+            Some(i) => (i, i + 2),
+            None => return err(500, "git http-backend gave no headers"),
+        },
+    };
+    let head = String::from_utf8_lossy(&out[..head_end]);
+    let mut status = 200;
+    let mut headers = vec![];
+    for line in head.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        if k.eq_ignore_ascii_case("status") {
+            status = v
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(500);
+        } else {
+            headers.push((k.trim().to_string(), v.to_string()));
+        }
+    }
+    Reply::Send {
+        status,
+        headers,
+        body: out[body_start..].to_vec(),
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Standard base64 (with or without padding) to text; None when malformed.
+pub(super) fn base64_decode(s: &str) -> Option<String> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|b| *b != b'=').collect();
+    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
+    for chunk in bytes.chunks(4) {
+        if chunk.len() == 1 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * i);
+        }
+        out.push((n >> 16) as u8);
+        if chunk.len() > 2 {
+            out.push((n >> 8) as u8);
+        }
+        if chunk.len() > 3 {
+            out.push(n as u8);
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_paths_route_and_nothing_else_does() {
+        let cases = [
+            ("/acme/app.git/info/refs", Some(("acme/app", "info/refs"))),
+            (
+                "/acme/app.git/git-receive-pack",
+                Some(("acme/app", "git-receive-pack")),
+            ),
+            ("/acme/app.git/objects/info/packs", None),
+            ("/api/v1/repos/acme/app", None),
+            ("/a/b/c.git/info/refs", None),
+        ];
+        for (path, want) in cases {
+            let got = route(path);
+            let want = want.map(|(a, b)| (a.to_string(), b.to_string()));
+            assert_eq!(got, want, "case {path}");
+        }
+    }
+
+    #[test]
+    fn basic_credentials_decode() {
+        let cases = [
+            ("YWZrOnMzY3JldA==", Some("afk:s3cret")),
+            ("YWZrOnMzY3JldA", Some("afk:s3cret")),
+            ("!!!", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(base64_decode(input).as_deref(), want, "case {input}");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! A branch and its head commit (`branch-with-protection`), and a branch's
+//! commits (`GET /commits?sha&since`), read from the real git repository.
+
+use super::shapes;
+use super::{not_found, paged};
+use crate::forge::http::enc;
+use crate::sandbox::git;
+use crate::sandbox::http::{Reply, Request};
+use crate::sandbox::model::Forge;
+use serde_json::{Value, json};
+
+/// (sha, author name, email, date, committer name, email, date, parents, message) per
+/// commit of `git log` over `args`, newest first.
+fn log(f: &Forge, full: &str, args: &[&str]) -> Option<Vec<[String; 9]>> {
+    let mut a = vec![
+        "log",
+        "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B%x1e",
+    ];
+    a.extend_from_slice(args);
+    a.push("--");
+    let out = git::git(&f.git_dir(full), &a, None).ok()?;
+    Some(
+        out.split('\u{1e}')
+            .map(|c| c.trim_start_matches('\n'))
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let mut p = c.splitn(9, '\0').map(str::to_string);
+                std::array::from_fn(|_| p.next().unwrap_or_default())
+            })
+            .collect(),
+    )
+}
+
+/// `commit`: the git commit, its GitHub accounts (none in the sandbox: null).
+fn commit(f: &Forge, full: &str, c: &[String; 9]) -> Value {
+    let api = format!("{}/repos/{full}", shapes::api(f));
+    let sha = &c[0];
+    let person = |n: usize| json!({"name": c[n], "email": c[n + 1], "date": c[n + 2]});
+    let parents: Vec<Value> = c[7]
+        .split_whitespace()
+        .map(|p| {
+            json!({"sha": p, "url": format!("{api}/commits/{p}"),
+                        "html_url": format!("{}/{full}/commit/{p}", f.base)})
+        })
+        .collect();
+    json!({
+        "url": format!("{api}/commits/{sha}"), "sha": sha, "node_id": format!("C_{sha}"),
+        "html_url": format!("{}/{full}/commit/{sha}", f.base),
+        "comments_url": format!("{api}/commits/{sha}/comments"),
+        "commit": {
+            "url": format!("{api}/git/commits/{sha}"), "author": person(1), "committer": person(4),
+            "message": c[8].trim_end_matches('\n'), "comment_count": 0,
+            "tree": {"sha": sha, "url": format!("{api}/git/trees/{sha}")},
+        },
+        "author": null, "committer": null, "parents": parents,
+    })
+}
+
+/// `GET /repos/{full}/branches/{name}` (a name may hold `/`).
+pub(super) fn branch(f: &Forge, req: &Request, full: &str, name: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let Some(sha) = git::head(&f.git_dir(full), name) else {
+        return super::err(404, "Branch not found");
+    };
+    let Some(c) = log(f, full, &["-1", &sha]).and_then(|v| v.into_iter().next()) else {
+        return not_found();
+    };
+    let api = format!("{}/repos/{full}/branches/{}", shapes::api(f), enc(name));
+    Reply::json(
+        200,
+        &json!({
+            "name": name, "commit": commit(f, full, &c),
+            "_links": {"html": format!("{}/{full}/tree/{name}", f.base), "self": api},
+            "protected": false, "protection": {"enabled": false},
+            "protection_url": format!("{api}/protection"),
+        }),
+    )
+}
+
+/// `GET /repos/{full}/commits?sha=<branch or sha>&since` (default: `main`), newest first.
+pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
+    if req.method != "GET" {
+        return not_found();
+    }
+    let reference = req.q("sha").filter(|s| !s.is_empty()).unwrap_or("main");
+    if reference.starts_with('-') || reference.contains("..") {
+        return super::invalid("Commit", "invalid", "sha");
+    }
+    let since = req.q("since").map(|s| format!("--since={s}"));
+    let mut args = vec![reference];
+    if let Some(s) = &since {
+        args.push(s);
+    }
+    let Some(commits) = log(f, full, &args) else {
+        return not_found();
+    };
+    paged(f, req, commits.iter().map(|c| commit(f, full, c)).collect())
+}

@@ -1,0 +1,269 @@
+//! Outcomes (SPEC 7.3): one per ended run that used a stored template version,
+//! keyed by run, ordered by (end time, run id); a merged success's merge
+//! commit (written by watch) and its flip to failure when that merge is
+//! reverted. Each change also moves the version's tallies in the same
+//! transaction, so counts never need a scan.
+
+use super::{Store, now};
+use crate::core::canary::{Ended, Outcome};
+use crate::core::run_state::RunStatus;
+use anyhow::Result;
+use rusqlite::params;
+
+/// The order of outcomes: (ended_at, run id). `ended_at` is stored as UTC
+/// RFC 3339 text with whole seconds, so text order is time order.
+pub type Key = (String, i64);
+
+/// An ended run harvest has not looked at yet.
+#[derive(Debug, Clone)]
+pub struct EndedRun {
+    pub run_id: i64,
+    pub template_name: Option<String>,
+    pub version_id: Option<i64>,
+    pub version: Option<i64>,
+    pub state: RunStatus,
+    pub dispatched_at: String,
+    pub ended_at: String,
+}
+
+/// An outcome to record.
+#[derive(Debug, Clone)]
+pub struct NewOutcome {
+    pub run_id: i64,
+    pub version_id: i64,
+    pub outcome: Outcome,
+    pub dispatched_at: String,
+    pub ended_at: String,
+}
+
+/// A success whose merge is on record and not yet reverted.
+#[derive(Debug, Clone)]
+pub struct MergedRun {
+    pub run_id: i64,
+    pub repo: String,
+    pub branch: String,
+    pub merge_sha: String,
+    pub merged_at: String,
+}
+
+fn outcome_text(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Success => "success",
+        Outcome::Failure => "failure",
+    }
+}
+
+fn ended(r: &rusqlite::Row) -> rusqlite::Result<Ended<Key>> {
+    let o: String = r.get(2)?;
+    Ok(Ended {
+        key: (r.get(0)?, r.get(1)?),
+        outcome: if o == "success" {
+            Outcome::Success
+        } else {
+            Outcome::Failure
+        },
+    })
+}
+
+impl Store {
+    /// Ended runs harvest has not looked at yet, in end order. Cheap however
+    /// long the history: a partial index holds only these.
+    pub fn unharvested_runs(&self) -> Result<Vec<EndedRun>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, template_name, template_version_id, template_version, state, created_at, ended_at
+                 FROM runs WHERE harvested = 0 AND ended_at IS NOT NULL ORDER BY ended_at, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(EndedRun {
+                    run_id: r.get(0)?,
+                    template_name: r.get(1)?,
+                    version_id: r.get(2)?,
+                    version: r.get(3)?,
+                    state: r.get(4)?,
+                    dispatched_at: r.get(5)?,
+                    ended_at: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Record outcomes and mark every looked-at run harvested, in one
+    /// transaction. Idempotent: a run that has an outcome keeps it (and the
+    /// tallies move only for rows inserted here). Returns the run ids whose
+    /// outcome this call inserted.
+    pub fn record_outcomes(&mut self, looked_at: &[i64], new: &[NewOutcome]) -> Result<Vec<i64>> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map)?;
+        let mut inserted = vec![];
+        {
+            let t = now();
+            let mut ins = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO outcomes (run_id, template_version_id, outcome, dispatched_at, ended_at, recorded_at)
+                     VALUES (?1,?2,?3,?4,?5,?6)",
+                )
+                .map_err(map)?;
+            let mut tally = tx
+                .prepare(
+                    "UPDATE template_versions SET successes = successes + ?2, failures = failures + ?3 WHERE id = ?1",
+                )
+                .map_err(map)?;
+            for o in new {
+                let n = ins
+                    .execute(params![
+                        o.run_id,
+                        o.version_id,
+                        outcome_text(o.outcome),
+                        o.dispatched_at,
+                        o.ended_at,
+                        t
+                    ])
+                    .map_err(map)?;
+                if n == 1 {
+                    let s = (o.outcome == Outcome::Success) as i64;
+                    tally
+                        .execute(params![o.version_id, s, 1 - s])
+                        .map_err(map)?;
+                    inserted.push(o.run_id);
+                }
+            }
+            let mut mark = tx
+                .prepare("UPDATE runs SET harvested = 1 WHERE id = ?1")
+                .map_err(map)?;
+            for id in looked_at {
+                mark.execute([id]).map_err(map)?;
+            }
+        }
+        tx.commit().map_err(map)?;
+        Ok(inserted)
+    }
+
+    /// Watch saw a run's PR merged: its merge commit, base branch and time.
+    /// The first record stays (a resumed tick does not move the merge time).
+    pub fn set_merge(&self, run_id: i64, sha: &str, branch: &str, merged_at: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET merge_sha=?2, base_branch=?3, merged_at=?4 WHERE id=?1 AND merge_sha IS NULL",
+                params![run_id, sha, branch, merged_at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Successes merged at or after `cutoff` whose outcome is still a success,
+    /// and runs in `pending` (a dry run's successes not yet recorded).
+    pub fn merged_successes(
+        &self,
+        cutoff: &str,
+        pending: &std::collections::HashSet<i64>,
+    ) -> Result<Vec<MergedRun>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.repo, r.base_branch, r.merge_sha, r.merged_at, o.run_id IS NOT NULL
+                 FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
+                 WHERE r.merge_sha IS NOT NULL AND r.merged_at >= ?1
+                   AND (o.run_id IS NULL OR (o.outcome = 'success' AND o.reverted_by IS NULL))
+                 ORDER BY r.merged_at, r.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([cutoff], |r| {
+                Ok((
+                    MergedRun {
+                        run_id: r.get(0)?,
+                        repo: r.get(1)?,
+                        branch: r
+                            .get::<_, Option<String>>(2)?
+                            .unwrap_or_else(|| "main".into()),
+                        merge_sha: r.get(3)?,
+                        merged_at: r.get(4)?,
+                    },
+                    r.get::<_, bool>(5)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let all: Vec<(MergedRun, bool)> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(all
+            .into_iter()
+            .filter(|(m, recorded)| *recorded || pending.contains(&m.run_id))
+            .map(|(m, _)| m)
+            .collect())
+    }
+
+    /// A success whose merge was reverted becomes a failure, once, with the
+    /// reverting commit; false when it already was.
+    pub fn flip_reverted(&mut self, run_id: i64, reverted_by: &str) -> Result<bool> {
+        let path = self.path.clone();
+        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(map)?;
+        let n = tx
+            .execute(
+                "UPDATE outcomes SET outcome='failure', reverted_by=?2, reverted_at=?3
+                 WHERE run_id=?1 AND outcome='success' AND reverted_by IS NULL",
+                params![run_id, reverted_by, now()],
+            )
+            .map_err(map)?;
+        if n == 1 {
+            tx.execute(
+                "UPDATE template_versions SET successes = successes - 1, failures = failures + 1
+                 WHERE id = (SELECT template_version_id FROM outcomes WHERE run_id=?1)",
+                [run_id],
+            )
+            .map_err(map)?;
+        }
+        tx.commit().map_err(map)?;
+        Ok(n == 1)
+    }
+
+    /// A version's first `limit` outcomes in end order.
+    pub fn outcomes_of(&self, version_id: i64, limit: u32) -> Result<Vec<Ended<Key>>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT ended_at, run_id, outcome FROM outcomes
+                 WHERE template_version_id=?1 ORDER BY ended_at, run_id LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![version_id, limit], ended)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// A canary's control: the outcomes of `version_id` from runs dispatched at
+    /// or after `since` that ended no later than `until` (in outcome order).
+    pub fn control_outcomes(
+        &self,
+        version_id: i64,
+        since: &str,
+        until: &Key,
+    ) -> Result<Vec<Ended<Key>>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT ended_at, run_id, outcome FROM outcomes
+                 WHERE template_version_id=?1 AND ended_at >= ?2 AND dispatched_at >= ?2
+                   AND (ended_at < ?3 OR (ended_at = ?3 AND run_id <= ?4))
+                 ORDER BY ended_at, run_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![version_id, since, until.0, until.1], ended)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
