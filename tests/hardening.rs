@@ -319,6 +319,8 @@ fn a_poll_killed_at_any_step_of_a_dispatch_loses_no_agent() {
         assert_eq!(code, 0, "{point}: {err} {r}");
         let runs = afk.sql_rows("SELECT id, state FROM runs ORDER BY id");
         let labels = sb.labels_of("acme/api", 1);
+        // the started agent finishes (its start record is written before it runs)
+        afk.wait_agent(if agent_started { 1 } else { 2 });
         if agent_started {
             assert_eq!(runs.len(), 1, "{point}: no second start: {runs:?}");
             assert_eq!(runs[0][1], "dispatched", "{point}: tracked: {runs:?}");
