@@ -599,3 +599,25 @@ fn doctor_refuses_what_every_tick_refuses() {
     assert_eq!(code, 1);
     assert!(err.contains("newer afk"), "not 'no such table': {err}");
 }
+
+/// GitHub style: the client follows the `Link` URL, so a forge that always
+/// names a next page would be followed forever (Gitea's page numbers end on an
+/// empty page by themselves).
+#[test]
+fn a_list_that_never_ends_is_an_error_not_partial_data() {
+    with_dialect(Dialect::Github, || {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+        sb.faults(json!([{"method": "GET", "path": "/issues", "endless": true}]));
+        let (code, r, _) = afk.poll();
+        assert_eq!(code, 1, "{r}");
+        assert_eq!(r["dispatched"], json!([]));
+        let msg = r["errors"][0]["message"].as_str().unwrap();
+        assert!(msg.contains("did not end after 100 pages"), "{msg}");
+        assert!(
+            sb.requests().len() <= 105,
+            "bounded: {}",
+            sb.requests().len()
+        );
+    });
+}

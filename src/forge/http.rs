@@ -495,10 +495,21 @@ impl Http {
             if let Some(c) = &cached {
                 req = req.set("If-None-Match", &c.etag);
             }
+            let started = std::time::Instant::now();
             let res = match body {
                 Some(b) => req.send_json(b.clone()),
                 None => req.call(),
             };
+            crate::log::request(
+                method,
+                path,
+                match &res {
+                    Ok(r) => Some(r.status()),
+                    Err(ureq::Error::Status(s, _)) => Some(*s),
+                    Err(_) => None,
+                },
+                started.elapsed(),
+            );
             let wait = match res {
                 Ok(resp) => {
                     let status = resp.status();
@@ -701,6 +712,17 @@ impl Http {
         }
     }
 
+    /// A list that never ends (a forge that always sends `rel="next"`) is an
+    /// error, never partial data used as if it were all of it.
+    fn too_many_pages(&self, path: &str) -> anyhow::Error {
+        self.error(
+            "GET",
+            path,
+            None,
+            format!("the list did not end after {MAX_PAGES} pages; nothing of it was used"),
+        )
+    }
+
     /// GET every page of a list, in this client's paging style.
     pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
         self.pages(path, None)
@@ -739,7 +761,10 @@ impl Http {
         let sep = if path.contains('?') { '&' } else { '?' };
         match self.paging {
             Paging::PageLimit { limit } => {
-                for page in 1..=1000 {
+                for page in 1.. {
+                    if page > MAX_PAGES {
+                        return Err(self.too_many_pages(path));
+                    }
                     let p = format!("{path}{sep}page={page}&limit={limit}");
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(path, &r, field)?;
@@ -762,8 +787,11 @@ impl Http {
                     let items: Vec<T> = self.items(&p, &r, field)?;
                     let n = items.len();
                     pages += 1;
-                    if !more(items) || n == 0 || pages >= 1000 {
+                    if !more(items) || n == 0 {
                         break;
+                    }
+                    if pages >= MAX_PAGES && r.link.as_deref().and_then(next_link).is_some() {
+                        return Err(self.too_many_pages(path));
                     }
                     next = match r.link.as_deref().and_then(next_link) {
                         Some(u) => Some(self.under_root(&p, &u)?),
@@ -775,6 +803,9 @@ impl Http {
         Ok(())
     }
 }
+
+/// The most pages one list may take (5,000 items at Gitea's 50, 10,000 at GitHub's 100).
+pub const MAX_PAGES: usize = 100;
 
 /// Run `f` over `items` with at most `concurrency` in flight; results keep input order.
 pub fn fan_out<T: Sync, R: Send>(

@@ -20,6 +20,8 @@ pub struct Fault {
     pub hang: bool,
     pub drop: bool,
     pub malformed: bool,
+    /// answer normally but always claim another page (`Link: rel="next"`)
+    pub endless: bool,
     /// how many matching requests it applies to; absent: all
     pub times: Option<u32>,
 }
@@ -67,6 +69,9 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
         std::thread::sleep(Duration::from_millis(latency_ms + extra));
     }
     let f = fault?;
+    if f.endless {
+        return None;
+    }
     if f.hang {
         std::thread::sleep(Duration::from_secs(120));
         return Some(Reply::Drop);

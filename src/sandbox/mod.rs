@@ -202,6 +202,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         let (fault, latency) = f.faults.pick(&req.method, &path);
         (fault, latency, entry)
     };
+    let endless = fault.as_ref().is_some_and(|f| f.endless);
     let reply = match faults::inject(fault, latency) {
         Some(reply) => reply,
         None => {
@@ -213,6 +214,18 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
                 Service::Registry => registry::serve(&f, &req, &path),
             }
         }
+    };
+    // a forge that never stops saying there is more
+    let reply = if endless {
+        let mut reply = reply;
+        if let Reply::Send { headers, .. } = &mut reply {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("link"));
+        }
+        let base = st.lock().unwrap().base.clone();
+        let next = format!("<{base}{}?{}>; rel=\"next\"", req.path, req.raw_query);
+        reply.with_header("Link", &next)
+    } else {
+        reply
     };
     if let Reply::Send { status, .. } = &reply {
         admin::note_status(&mut st.lock().unwrap(), entry, *status);
