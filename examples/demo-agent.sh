@@ -22,6 +22,8 @@ printf '%s\n' "demo agent: prompt has $(printf '%s' "$prompt" | wc -l) lines"
 # The demo's canary template carries AFK-DEMO-WORSE: with it the agent does
 # worse, stopping without a pull request on that turn and every later one.
 case "$prompt" in *AFK-DEMO-WORSE*) : > "$AFK_RUN_DIR/worse" ;; esac
+# An issue whose text asks a question the agent cannot answer: it is blocked.
+case "$prompt" in *AFK-DEMO-BLOCKED*) mode=blocked ;; esac
 if [ -f "$AFK_RUN_DIR/worse" ]; then echo "demo agent: the prompt's new instruction confuses me"; mode=nopr; fi
 case "$mode" in
   crash) echo "demo agent: crashing on purpose"; exit 3 ;;

@@ -277,6 +277,9 @@ pub struct DemoArgs {
     /// Which forge the sandbox plays
     #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
     pub forge: String,
+    /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -371,6 +374,9 @@ pub struct SandboxArgs {
     /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
     #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
     pub dialect: String,
+    /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
+    #[arg(long)]
+    pub example: bool,
 }
 
 #[derive(Args, Debug)]

@@ -259,17 +259,41 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("acme/api#1  dispatched"), "{text}");
-    assert!(text.contains("acme/api#3  skipped     untrusted"), "{text}");
-    assert!(text.contains("acme/web#1  skipped     blocked"), "{text}");
-    assert!(text.contains("wait    ci-pending"), "{text}");
-    assert!(text.contains("wait    awaiting-merge"), "{text}");
-    assert!(text.contains("acme/api#1  1    succeed"), "{text}");
-    assert!(text.contains("acme/api#2  dispatched"), "{text}");
+    // a table row holding all these words, however the columns are padded
+    let row = |words: &[&str]| {
+        text.lines()
+            .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
+    };
+    let rows: &[&[&str]] = &[
+        &["acme/api#1", "dispatched"],
+        &["acme/docs#1", "dispatched"],
+        &["acme/api#3", "skipped", "untrusted"],
+        &["acme/web#1", "skipped", "blocked"],
+        &["acme/api#1", "wait", "ci-pending"],
+        &["acme/docs#1", "escalate", "blocked"],
+        &["acme/api#1", "wait", "awaiting-merge"],
+        &["acme/api#1", "succeed"],
+        &["acme/api#2", "dispatched"],
+        &["acme/api#2", "corrective_turn", "ci-red"],
+        &["acme/api#2", "wait", "awaiting-merge"],
+    ];
+    for words in rows {
+        assert!(row(words), "no row with {words:?}:\n{text}");
+    }
     assert!(text.contains("event: run.succeeded"), "{text}");
+    assert!(text.contains("event: run.escalated"), "{text}");
     assert!(
         text.contains("[gate_failure] CI failed on formatting — run the formatter before pushing"),
         "{text}"
+    );
+    let dir = text
+        .lines()
+        .find_map(|l| l.strip_prefix("the demo's folder "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("the demo says where its folder was");
+    assert!(
+        !std::path::Path::new(dir).exists(),
+        "removed without --keep"
     );
     // --json: exactly one document
     let out = assert_cmd::Command::new(afk_bin())
@@ -277,9 +301,16 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    assert_eq!(doc["ticks"].as_array().unwrap().len(), 6);
-    assert_eq!(doc["ticks"][3]["actions"][0]["action"], "succeed");
-    assert_eq!(doc["ticks"][0]["dispatched"][0]["issue"], 1);
+    let ticks = doc["ticks"].as_array().unwrap();
+    assert_eq!(ticks.len(), 8);
+    assert_eq!(ticks[3]["actions"][0]["action"], "succeed");
+    assert!(
+        ticks[0]["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["repo"] == "acme/api" && d["issue"] == 1)
+    );
 }
 
 /// Run afk with its stdout a pipe whose reader is already gone.

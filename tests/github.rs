@@ -457,9 +457,15 @@ fn the_demo_runs_every_act_on_the_github_dialect() {
     );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["ticks"].as_array().unwrap();
-    // poll, watch x3 (one of them unchanged: free), merged, again, poll
-    assert_eq!(ticks.len(), 7);
-    assert_eq!(ticks[0]["dispatched"][0]["issue"], 1);
+    // poll, watch x3 (one of them unchanged: free), merged, again, poll, red CI, green again
+    assert_eq!(ticks.len(), 9);
+    assert!(
+        ticks[0]["dispatched"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["repo"] == "acme/api" && d["issue"] == 1)
+    );
     assert_eq!(ticks[3]["costly_requests"], 0, "{}", ticks[3]);
     assert_eq!(ticks[4]["actions"][0]["action"], "succeed");
     // harvest reads the commit list; upgrade opens, tests and fixes its PR

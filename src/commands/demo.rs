@@ -22,16 +22,15 @@ fn issue(number: u64, title: &str, labels: &[&str], by: &str, body: &str) -> See
     }
 }
 
-pub fn run(json: bool, forge: &str) -> Result<u8> {
-    let dialect = sandbox::Dialect::parse(forge).unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("demo: cannot create {}", dir.display()))?;
+/// The demo's world, also what `afk sandbox --example` serves: acme/api with
+/// three armed issues (one armed by someone without write access), acme/web
+/// with a blocked one, acme/docs with a question only a person can answer.
+pub fn example_seed() -> Seed {
     let collab: BTreeMap<String, String> = [("alice", "write"), ("mallory", "read")]
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
-    let seed = Seed {
+    let mut seed = Seed {
         token: None,
         me: None,
         repos: vec![
@@ -80,6 +79,42 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
             },
         ],
     };
+    seed.repos.push(SeedRepo {
+        name: "acme/docs".into(),
+        collaborators: [("alice".to_string(), "write".to_string())].into(),
+        issues: vec![issue(
+            1,
+            "Document the storage layer",
+            &["ready-for-agent"],
+            "alice",
+            "Describe how we store data. (Which database do we use? AFK-DEMO-BLOCKED)",
+        )],
+        ..Default::default()
+    });
+    seed
+}
+
+/// The `[runner]` command that runs the scripted demo agent (written to
+/// `agent`) against `sb` with its own credentials, like any agent.
+pub fn agent_command(sb: &sandbox::Sandbox, agent: &std::path::Path) -> String {
+    format!(
+        "command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
+        api = sb.api_url(),
+        git = sb.dir.display(),
+        tok = sandbox::DEFAULT_TOKEN,
+        agent = agent.display()
+    )
+}
+
+/// The scripted agent's text.
+pub const DEMO_AGENT: &str = AGENT;
+
+pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
+    let dialect = sandbox::Dialect::parse(forge).unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("demo: cannot create {}", dir.display()))?;
+    let seed = example_seed();
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
     let forge_keys = forge_keys(&sb);
     let agent = dir.join("demo-agent.sh");
@@ -88,13 +123,10 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     // the scripted agent brings its own credentials, like any agent
     let config_text = format!(
         "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
-         [poll]\nenabled = true\nallowlist = [\"acme/api\", \"acme/web\"]\n\
-         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [poll]\nenabled = true\nmax_per_tick = 8\nallowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]\n\
+         [runner]\n{command}\n\
          [watch]\nci_contexts = [\"ci/build\"]\n",
-        api = sb.api_url(),
-        git = sb.dir.display(),
-        tok = sandbox::DEFAULT_TOKEN,
-        agent = agent.display()
+        command = agent_command(&sb, &agent),
     );
     let config_path = dir.join("afk.toml");
     std::fs::write(&config_path, &config_text)?;
@@ -137,9 +169,14 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     say("  acme/api #2 low priority, armed by alice");
     say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
     say("  acme/web #1 armed by alice, but blocked by #2");
+    say("  acme/docs #1 armed by alice; it asks something only a person can answer");
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
-    show.step("afk poll", super::poll::tick(&ctx)?.done());
-    let prompt = std::fs::read_to_string(ctx.runs_dir().join("1/prompt-1.md")).unwrap_or_default();
+    let first = super::poll::tick(&ctx)?.done();
+    let api1 = run_of(&first, "acme/api", 1)?;
+    let docs1 = run_of(&first, "acme/docs", 1)?;
+    show.step("afk poll", first);
+    let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
+        .unwrap_or_default();
     if let Some(section) = prompt
         .split("## Lessons from earlier runs in this repo")
         .nth(1)
@@ -147,15 +184,23 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
         // the first lesson line inside the untrusted-data fence
         let line = section.lines().find(|l| l.starts_with("- ")).unwrap_or("");
         say(&format!(
-            "   the prompt of run 1 carries the repo's open lessons:\n  {line}\n"
+            "   the prompt of run {api1} carries the repo's open lessons:\n  {line}\n"
         ));
     }
     say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
-    wait_for(&ctx.runs_dir().join("1/exit_status"))?;
+    say(
+        "   the agent on acme/docs#1 cannot tell which database to describe: it reports blocked ...",
+    );
+    wait_for(&ctx.runs_dir().join(format!("{api1}/exit_status")))?;
+    wait_for(&ctx.runs_dir().join(format!("{docs1}/exit_status")))?;
     say("");
     show.step(
-        "afk watch (PR open, no CI verdict yet)",
+        "afk watch (a PR open, no CI verdict yet; a blocked agent goes to a person)",
         super::watch::tick(&ctx)?.done(),
+    );
+    say("   acme/docs#1 now carries ready-for-human and one comment with the agent's question;");
+    say(
+        "   when someone answers and adds ready-for-agent again, the next prompt carries the answer.\n",
     );
     let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
     let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
@@ -189,7 +234,7 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     }
     let store = crate::store::Store::open(&ctx.state_path())?;
     let pr = store
-        .run(1)?
+        .run(api1)?
         .and_then(|r| r.pr_number)
         .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
     say(&format!(
@@ -208,10 +253,10 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
         "afk watch again (nothing left to do, nothing written)",
         super::watch::tick(&ctx)?.done(),
     );
-    show.step(
-        "afk poll (acme/api is free again: the next issue)",
-        super::poll::tick(&ctx)?.done(),
-    );
+    let next = super::poll::tick(&ctx)?.done();
+    let api2 = run_of(&next, "acme/api", 2)?;
+    show.step("afk poll (acme/api is free again: the next issue)", next);
+    red_ci_act(&sb, &ctx, api2, &mut show)?;
     let snap = store.lesson_snapshot()?;
     say(&format!(
         "== afk lessons snapshot\nlessons: {} in all, {} open\n",
@@ -224,12 +269,21 @@ pub fn run(json: bool, forge: &str) -> Result<u8> {
     let main_ticks = std::mem::take(&mut show.ticks);
     canary_act(&sb, &dir, &agent, &mut show)?;
     let canary_ticks = std::mem::replace(&mut show.ticks, main_ticks);
-    say(&format!(
-        "run directories (prompt, agent.log, progress.jsonl): {}",
-        dir.join("runs").display()
-    ));
     let (upgrade_ticks, upgrade_worst) = upgrade_act(&sb, &dir, &agent, json)?;
     show.worst = show.worst.max(upgrade_worst);
+    drop(sb);
+    if keep {
+        say(&format!(
+            "\nkept: {} (run folders with prompts, agent.log and progress.jsonl; the scripted agent demo-agent.sh; afk.toml)",
+            dir.display()
+        ));
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        say(&format!(
+            "\nthe demo's folder {} is removed (afk demo --keep keeps it)",
+            dir.display()
+        ));
+    }
     if json {
         let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events,
                                      "canary": {"ticks": canary_ticks}, "upgrade": upgrade_ticks});
@@ -248,6 +302,58 @@ fn forge_keys(sb: &sandbox::Sandbox) -> String {
             sb.api_url()
         ),
     }
+}
+
+/// The run a poll report dispatched for `repo#issue`.
+fn run_of(t: &super::Done, repo: &str, issue: u64) -> Result<i64> {
+    t.report["dispatched"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|d| d["repo"] == repo && d["issue"] == issue)
+        .and_then(|d| d["run_id"].as_i64())
+        .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
+}
+
+/// CI goes red on the agent's PR: watch starts a corrective turn with the
+/// failing check; the agent pushes a fix; CI is green again.
+fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: i64, show: &mut Show) -> Result<()> {
+    let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
+    wait_for(&exit)?;
+    let status = |state: &str, url: &str| -> Result<String> {
+        let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+        let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
+        sb.state
+            .lock()
+            .unwrap()
+            .add_status(
+                "acme/api",
+                &head,
+                &serde_json::json!({"state": state, "context": "ci/build", "target_url": url}),
+            )
+            .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+        Ok(head)
+    };
+    let head = status("failure", "https://ci.example.org/acme/api/2")?;
+    show.say(&format!(
+        "   CI reports ci/build = failure on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    show.step(
+        "afk watch (red CI: a corrective turn with the failing check and its build URL)",
+        super::watch::tick(ctx)?.done(),
+    );
+    wait_for(&exit)?;
+    let head = status("success", "https://ci.example.org/acme/api/3")?;
+    show.say(&format!(
+        "   the agent pushed a fix; CI reports ci/build = success on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    show.step(
+        "afk watch (green again: waiting for a person to merge)",
+        super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
 }
 
 /// Wait (bounded) for the scripted agent to finish.

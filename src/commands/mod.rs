@@ -72,7 +72,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
-        Cmd::Demo(a) => demo::run(cli.json, &a.forge),
+        Cmd::Demo(a) => demo::run(cli.json, &a.forge, a.keep),
         Cmd::Completions(a) => completions::run(a),
         Cmd::Man(a) => completions::man(a),
         Cmd::Watch => watch::run(&load(&cli)?),

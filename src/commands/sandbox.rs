@@ -16,6 +16,7 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
                     .map_err(|e| UsageError(format!("sandbox: seed {}: {e}", p.display())))?,
             )
         }
+        None if a.example => Some(super::demo::example_seed()),
         None => None,
     };
     if let Some(d) = &a.dir {
@@ -40,15 +41,35 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
             "seed,issues,label,issue_state,faults,requests,state,check_run,rename,rate_limit,scopes"
         }
     };
+    // A complete config for trying afk against this sandbox with only the
+    // binary: the scripted demo agent is written beside the repositories.
+    let agent = sb.dir.join("demo-agent.sh");
+    std::fs::write(&agent, super::demo::DEMO_AGENT)
+        .with_context(|| format!("sandbox: cannot write {}", agent.display()))?;
+    let allowlist: Vec<String> = sb
+        .state
+        .lock()
+        .unwrap()
+        .repo_names()
+        .into_iter()
+        .map(|r| format!("\"{r}\""))
+        .collect();
     // Whoever reads this may close the pipe after the first line (`| head -1`):
     // a failed write to stdout must not stop the server.
     let text = format!(
-        "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n# a config for this sandbox (export AFK_FORGE_TOKEN={tok}):\n\
-         [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\
-         # admin API: {url}/_admin/{{{admin}}}\n",
+        "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n\
+         # admin API: {url}/_admin/{{{admin}}}\n\
+         # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
+         state_path = \"{git}/afk-state/afk.db\"\n\n\
+         [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
+         [runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p < \\\"$AFK_PROMPT_FILE\\\"\"]\n{command}\n\n\
+         [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
+         [watch]\nci_contexts = []\n",
         url = sb.url,
         git = sb.dir.display(),
-        tok = sandbox::DEFAULT_TOKEN
+        tok = sandbox::DEFAULT_TOKEN,
+        command = super::demo::agent_command(&sb, &agent),
+        allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());

@@ -135,6 +135,11 @@ impl Forge {
     /// The time of a new comment or status: the wall clock in Gitea's local
     /// offset, whole seconds, and strictly later than the one before, so
     /// "newer than afk's latest comment" can be told apart even within a second.
+    /// The repositories it serves, `owner/name`, sorted.
+    pub fn repo_names(&self) -> Vec<String> {
+        self.repos.keys().cloned().collect()
+    }
+
     pub(super) fn stamp(&mut self) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         self.last_stamp = now.max(self.last_stamp + 1);
