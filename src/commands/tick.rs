@@ -56,8 +56,8 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
 pub trait Finished {
     fn emit(&self, json: bool);
     fn code(&self) -> u8;
-    /// The report's error items (each also goes to stderr, one line).
-    fn errors(&self) -> &[ErrorItem];
+    /// The report's errors as `where: what` lines (each also goes to stderr).
+    fn error_lines(&self) -> Vec<String>;
     /// (requests, errors, dispatches) when the tick ran; None when it was
     /// disabled, stopped or stepped aside (then nothing is recorded).
     fn ran(&self) -> Option<(usize, usize, usize)>;
@@ -80,8 +80,8 @@ pub fn run<T: Finished>(
     };
     // errors always reach stderr, one line each, also with --json; a quiet
     // (-q) tick that went well prints nothing at all, so cron mails nothing
-    for e in t.errors() {
-        crate::log::error(&format!("{}: {}", e.at(), e.message));
+    for line in t.error_lines() {
+        crate::log::error(&line);
     }
     if ctx.json || !(crate::log::quiet() && t.code() == 0) {
         t.emit(ctx.json);
@@ -102,6 +102,14 @@ pub fn run<T: Finished>(
         );
     }
     Ok(t.code())
+}
+
+/// `where: what` for each error item.
+pub fn lines_of(errors: &[ErrorItem]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.at(), e.message))
+        .collect()
 }
 
 /// The line another tick's lock earns on stderr.

@@ -99,8 +99,8 @@ impl tick::Finished for Tick {
     fn code(&self) -> u8 {
         self.code
     }
-    fn errors(&self) -> &[ErrorItem] {
-        &self.report.errors
+    fn error_lines(&self) -> Vec<String> {
+        tick::lines_of(&self.report.errors)
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
         let r = &self.report;

@@ -55,11 +55,10 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
     if let Some(UpgradeCmd::Verdict(v)) = &a.command {
         return verdict::run(cli, v);
     }
-    match super::load(cli).and_then(|ctx| tick(&ctx, &a.recipes)) {
-        Ok(t) => {
-            super::emit(cli.json, &t.report, &t.human);
-            Ok(t.code)
-        }
+    match super::load(cli)
+        .and_then(|ctx| super::tick::run(&ctx, "upgrade", |c| tick(c, &a.recipes)))
+    {
+        Ok(code) => Ok(code),
         Err(e) if cli.json => {
             let mut r = Report::new(cli.dry_run);
             r.error("", None, format!("{e:#}"));
@@ -68,6 +67,29 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
             Ok(exit_code_of(&e))
         }
         Err(e) => Err(e),
+    }
+}
+
+impl super::tick::Finished for Tick {
+    fn emit(&self, json: bool) {
+        super::emit(json, &self.report, &self.human);
+    }
+    fn code(&self) -> u8 {
+        self.code
+    }
+    fn error_lines(&self) -> Vec<String> {
+        self.report
+            .errors
+            .iter()
+            .map(|e| match e.pr {
+                Some(pr) => format!("{} (PR #{pr}): {}", e.recipe, e.message),
+                None => format!("{}: {}", e.recipe, e.message),
+            })
+            .collect()
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        let r = &self.report;
+        (r.reason.is_none() && !r.stepped_aside).then_some((0, r.errors.len(), 0))
     }
 }
 
