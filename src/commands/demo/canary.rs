@@ -1,0 +1,184 @@
+//! The demo's canary act (SPEC 7): a worse template version goes live as the
+//! canary and harvest rolls it back, with the numbers.
+
+use super::{Show, forge_keys, issue, wait_for};
+use crate::commands::Ctx;
+use crate::config::Config;
+use crate::sandbox::{self, Seed, SeedRepo};
+use anyhow::Result;
+use std::collections::BTreeMap;
+
+/// Repos of the canary act, each with a few ready issues.
+const LAB_REPOS: usize = 6;
+const LAB_ISSUES: u64 = 4;
+/// The line of the canary version the scripted agent does worse with.
+const WORSE: &str =
+    "Also try the new AFK-DEMO-WORSE shortcut: stop as soon as the tests look hard.";
+
+/// The canary act (SPEC 7): `implementer@2` goes live beside `implementer@1`;
+/// the scripted agent opens no PR when its prompt carries the canary's new
+/// line, so its runs escalate while the champion's succeed; harvest rolls the
+/// canary back at its first checkpoint that is sure, with the numbers. A
+/// world of its own (config, state, run folders) on the same sandbox.
+pub(super) fn act(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    show: &mut Show,
+) -> Result<()> {
+    let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
+    let repos: Vec<String> = (1..=LAB_REPOS).map(|i| format!("acme/lab{i}")).collect();
+    let seed = Seed {
+        repos: repos
+            .iter()
+            .map(|name| SeedRepo {
+                name: name.clone(),
+                collaborators: collab.clone(),
+                issues: (1..=LAB_ISSUES)
+                    .map(|n| issue(n, &format!("Task {n}"), &["ready-for-agent"], "alice", ""))
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    sb.state
+        .lock()
+        .unwrap()
+        .seed(seed)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
+    let config_text = format!(
+        "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
+         [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+         [poll]\nenabled = true\nallowlist = [{allow}]\nmax_in_flight = {LAB_REPOS}\nmax_per_tick = {LAB_REPOS}\n\
+         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
+         [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
+        forge = forge_keys(sb),
+        api = sb.api_url(),
+        allow = allow.join(", "),
+        git = sb.dir.display(),
+        tok = sandbox::DEFAULT_TOKEN,
+        agent = agent.display()
+    );
+    let config_path = dir.join("canary.toml");
+    std::fs::write(&config_path, &config_text)?;
+    let ctx = Ctx {
+        config: Config::load(&config_path)?,
+        config_path,
+        state_flag: None,
+        dry_run: false,
+        json: show.json,
+    };
+    let v1 =
+        "You are a careful software engineer. Work on one issue, test it, open a pull request.\n";
+    let mut store = crate::store::Store::open(&ctx.state_path())?;
+    store.add_template("implementer", v1, false, true)?;
+    let v2 = store.add_template("implementer", &format!("{v1}{WORSE}\n"), true, true)?;
+    show.say(&format!(
+        "== the canary act: {} repos with {} ready issues each, a world of its own ({})",
+        LAB_REPOS,
+        LAB_ISSUES,
+        dir.join("canary.toml").display()
+    ));
+    show.say(&format!(
+        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the scripted agent does worse with that line: it stops without a pull request\n"
+    ));
+    let forge = crate::forge::from_config(&ctx.config)?;
+    for round in 1..=5 {
+        let poll = crate::commands::poll::tick(&ctx)?;
+        let to_canary = poll
+            .report
+            .dispatched
+            .iter()
+            .filter(|d| d.template_version == Some(v2.version))
+            .count();
+        let ids: Vec<i64> = poll
+            .report
+            .dispatched
+            .iter()
+            .filter_map(|d| d.run_id)
+            .collect();
+        show.say(&format!(
+            "-- round {round}: poll dispatched {} runs, {to_canary} of them routed to implementer@2",
+            ids.len()
+        ));
+        show.worst = show.worst.max(poll.code);
+        show.ticks.push(serde_json::to_value(&poll.report)?);
+        for id in &ids {
+            wait_for(&ctx.runs_dir().join(format!("{id}/exit_status")))?;
+        }
+        // CI goes green on every PR and a person merges it
+        let mut merged = 0;
+        for repo in &repos {
+            for p in forge.open_pulls(repo)? {
+                let mut f = sb.state.lock().unwrap();
+                f.add_status(
+                    repo,
+                    &p.head.sha,
+                    &serde_json::json!({"state": "success", "context": "ci/build"}),
+                )
+                .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                f.merge(repo, p.number)
+                    .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+                merged += 1;
+            }
+        }
+        let first = crate::commands::watch::tick(&ctx)?.done();
+        let second_at = crate::clock::ts(crate::clock::now());
+        show.say(&format!(
+            "   {merged} PRs green and merged; afk watch: {}",
+            first
+                .human
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("watch: ")
+        ));
+        show.ticks.push(first.report);
+        // the runs without a PR got one corrective turn; they fail again
+        let store = crate::store::Store::open(&ctx.state_path())?;
+        for r in store.runs_in_flight()? {
+            wait_for(&ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
+        }
+        // outcomes are ordered by end time in whole seconds: let the second
+        // turn, so the order shown is the order in which the runs ended
+        while crate::clock::ts(crate::clock::now()) == second_at {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let second = crate::commands::watch::tick(&ctx)?.done();
+        show.say(&format!(
+            "   the canary's runs failed their corrective turn too; afk watch: {}",
+            second
+                .human
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("watch: ")
+        ));
+        show.ticks.push(second.report);
+        let h = crate::commands::harvest::tick(&ctx)?;
+        let decided = !h.report.decisions.is_empty();
+        show.step(&format!("afk harvest (round {round})"), h.done());
+        if decided {
+            break;
+        }
+    }
+    let store = crate::store::Store::open(&ctx.state_path())?;
+    let rollbacks = store
+        .recent_events(20)?
+        .iter()
+        .filter(|e| e.kind == "candidate.rolled_back")
+        .count();
+    let statuses: Vec<String> = store
+        .templates(Some("implementer"))?
+        .iter()
+        .map(|v| format!("implementer@{} {}", v.version, v.status))
+        .collect();
+    show.say(&format!(
+        "   now: {}; the outbox holds {rollbacks} rollback event (see `afk template show implementer@2` for the trail)",
+        statuses.join(", ")
+    ));
+    Ok(())
+}
