@@ -97,7 +97,7 @@ fn poll(afk: &Path, w: &World) -> std::process::Child {
         .arg(&w.config)
         .arg("poll")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
@@ -110,7 +110,7 @@ struct Tally {
     rounds_with_a_start_before_the_kill: usize,
 }
 
-fn check(w: &World, t: &mut Tally) {
+fn check(w: &World, t: &mut Tally, round: usize, second: &std::process::Output) {
     // agents write their line as they start; give the last ones a moment to land
     let log = w.dir.join("starts.log");
     let mut starts: Vec<(String, u64)> = vec![];
@@ -156,14 +156,33 @@ fn check(w: &World, t: &mut Tally) {
                     |r| r.get(0),
                 )
                 .unwrap();
-            if started > 1 {
+            let bad = if started > 1 {
                 t.double_starts += 1;
-            }
-            if started == 1 && (!labelled || tracked != 1) {
+                "double start"
+            } else if started == 1 && (!labelled || tracked != 1) {
                 t.untracked += 1;
-            }
-            if labelled && started == 0 {
+                "untracked agent"
+            } else if labelled && started == 0 {
                 t.label_without_agent += 1;
+                "label without an agent"
+            } else {
+                ""
+            };
+            if !bad.is_empty() {
+                let runs: Vec<String> = db
+                    .prepare("SELECT id, state, COALESCE(error, '') FROM runs WHERE repo = ?1 AND issue = ?2")
+                    .unwrap()
+                    .query_map(rusqlite::params![repo, n as i64], |r| {
+                        Ok(format!("{}:{}:{}", r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .unwrap()
+                    .filter_map(Result::ok)
+                    .collect();
+                println!(
+                    "round {round}: {bad} on {repo}#{n}: starts {started}, labelled {labelled}, runs {runs:?}; second poll exit {:?}: {}",
+                    second.status.code(),
+                    String::from_utf8_lossy(&second.stderr).trim()
+                );
             }
         }
     }
@@ -214,8 +233,8 @@ fn main() {
         if w.dir.join("starts.log").exists() {
             t.rounds_with_a_start_before_the_kill += 1;
         }
-        let _ = poll(&afk, &w).wait();
-        check(&w, &mut t);
+        let second = poll(&afk, &w).wait_with_output().unwrap();
+        check(&w, &mut t, round, &second);
         let _ = std::fs::remove_dir_all(&w.dir);
         if round % 100 == 0 {
             println!(

@@ -184,6 +184,21 @@ pub enum Cmd {
   afk --json status | jq .runs"
     ))]
     Status(StatusArgs),
+    /// Run history, and one run's timeline, prompts and agent log
+    ///
+    /// Recent runs with their end state, reason, PR, duration, agent turns and
+    /// template version (like `gh run list`); `afk runs show ID` gives one run's
+    /// timeline (dispatch, turns, PR, CI, end, its events and outcome) and the
+    /// files in its run folder, `--log` adds agent.log (like `gh run view
+    /// --log`). Reads the state file and the run folder only.
+    #[command(after_long_help = concat!(
+        exit_command!(),
+        "Examples:
+  afk runs                               the 20 most recent runs
+  afk runs --repo acme/api --status escalated --limit 50
+  afk runs show 12 --log                 one run's timeline and its agent.log"
+    ))]
+    Runs(RunsArgs),
     /// Read-only checks of config, state, forge, labels and runner
     ///
     /// One line per check: the config parses, the state file opens, the stop
@@ -517,6 +532,83 @@ pub struct LessonUpdate {
     /// Replace the suggestion
     #[arg(long, value_name = "TEXT")]
     pub suggestion: Option<String>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    /// Only runs on this repository (owner/repo)
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<String>,
+    /// Only runs in this state (`--status`, as `gh run list` has it: `--state`
+    /// is the global flag naming the state file)
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub status: Option<RunStateArg>,
+    /// How many runs, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(subcommand)]
+    pub command: Option<RunsCmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunsCmd {
+    /// One run's timeline and files
+    #[command(after_long_help = "\
+Examples:
+  afk runs show 12
+  afk runs show 12 --log
+  afk --json runs show 12 | jq .timeline")]
+    Show {
+        /// The run's id (the RUN column of `afk runs`)
+        id: i64,
+        /// Also print the agent's log
+        #[arg(long)]
+        log: bool,
+    },
+}
+
+/// A run's state, as `afk runs --state` takes it.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStateArg {
+    /// Claimed by poll; the agent is being started
+    Dispatching,
+    /// The agent runs; its label is not on the issue yet
+    Started,
+    /// Followed by watch
+    Dispatched,
+    /// Escalation decided, its forge writes not all done
+    Escalating,
+    /// Success decided, its forge writes not all done
+    Succeeding,
+    /// Abandonment decided, its forge writes not all done
+    Abandoning,
+    /// Handed to a person
+    Escalated,
+    /// Merged (and deployed)
+    Succeeded,
+    /// Stopped because a person closed or unlabelled the issue
+    Abandoned,
+    /// The agent never started
+    Failed,
+}
+
+impl RunStateArg {
+    pub fn status(self) -> crate::core::run_state::RunStatus {
+        use crate::core::run_state::RunStatus as S;
+        match self {
+            RunStateArg::Dispatching => S::Dispatching,
+            RunStateArg::Started => S::Started,
+            RunStateArg::Dispatched => S::Dispatched,
+            RunStateArg::Escalating => S::Escalating,
+            RunStateArg::Succeeding => S::Succeeding,
+            RunStateArg::Abandoning => S::Abandoning,
+            RunStateArg::Escalated => S::Escalated,
+            RunStateArg::Succeeded => S::Succeeded,
+            RunStateArg::Abandoned => S::Abandoned,
+            RunStateArg::Failed => S::Failed,
+        }
+    }
 }
 
 #[derive(Args, Debug)]

@@ -7,6 +7,7 @@ pub mod harvest;
 pub mod init;
 pub mod lessons;
 pub mod poll;
+pub mod runs;
 pub mod sandbox;
 pub mod status;
 pub mod template;
@@ -79,6 +80,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Harvest => harvest::run(&load(&cli)?),
         Cmd::Upgrade(a) => upgrade::run(&cli, a),
         Cmd::Status(a) => status::run(&load(&cli)?, a),
+        Cmd::Runs(a) => runs::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
         Cmd::Doctor => doctor::run(&load(&cli)?),
         Cmd::Template(t) => template::run(&load(&cli)?, t),

@@ -64,6 +64,22 @@ pub(crate) fn insert_keyed_event(
     Ok(n == 1)
 }
 
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    Ok(Event {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        at: r.get(2)?,
+        repo: r.get(3)?,
+        issue: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+        run_id: r.get(5)?,
+        reason: r.get(6)?,
+        url: r.get(7)?,
+        text: r.get(8)?,
+        slack_sent_at: r.get(9)?,
+        webhook_sent_at: r.get(10)?,
+    })
+}
+
 /// Which delivery channel an event went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -81,21 +97,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![unsent_only as i64, limit as i64], |r| {
-                Ok(Event {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    at: r.get(2)?,
-                    repo: r.get(3)?,
-                    issue: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
-                    run_id: r.get(5)?,
-                    reason: r.get(6)?,
-                    url: r.get(7)?,
-                    text: r.get(8)?,
-                    slack_sent_at: r.get(9)?,
-                    webhook_sent_at: r.get(10)?,
-                })
-            })
+            .query_map(params![unsent_only as i64, limit as i64], event_row)
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -105,6 +107,19 @@ impl Store {
         let mut v = self.events_where(true, 1000)?;
         v.reverse();
         Ok(v)
+    }
+
+    /// The events of one run, oldest first.
+    pub fn run_events(&self, run_id: i64) -> Result<Vec<Event>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, kind, at, repo, issue, run_id, reason, url, text, slack_sent_at, webhook_sent_at
+                 FROM events WHERE run_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st.query_map([run_id], event_row).map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
     pub fn recent_events(&self, limit: usize) -> Result<Vec<Event>> {

@@ -218,6 +218,38 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
+    /// Recent runs, newest first, optionally of one repo and in one state.
+    pub fn recent_runs(
+        &self,
+        repo: Option<&str>,
+        state: Option<RunStatus>,
+        limit: usize,
+    ) -> Result<Vec<Run>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM runs WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR state = ?2)
+                 ORDER BY id DESC LIMIT ?3"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![repo, state, limit as i64], row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The outcome harvest recorded for a run, and the commit that reverted it.
+    pub fn run_outcome(&self, id: i64) -> Result<Option<(String, Option<String>)>> {
+        self.conn
+            .query_row(
+                "SELECT outcome, reverted_by FROM outcomes WHERE run_id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     pub fn runs_in_flight(&self) -> Result<Vec<Run>> {
         self.runs_in(&RunStatus::in_flight_set())
     }

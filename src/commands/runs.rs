@@ -1,0 +1,221 @@
+//! `afk runs`: the run history (`gh run list` style) and one run's timeline
+//! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
+//! and the run folder only; never the forge, never writes.
+
+use super::{Ctx, UsageError, emit, table};
+use crate::cli::{RunsArgs, RunsCmd};
+use crate::core::run_state::RunStatus;
+use crate::store::Store;
+use crate::store::runs::Run;
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+#[derive(Serialize)]
+struct Row {
+    run_id: i64,
+    repo: String,
+    issue: u64,
+    state: RunStatus,
+    reason: Option<String>,
+    pr: Option<u64>,
+    pr_url: Option<String>,
+    turns: u32,
+    template: Option<String>,
+    template_version: Option<i64>,
+    created_at: String,
+    ended_at: Option<String>,
+    /// Seconds from dispatch to the end (or to now, for a run in flight).
+    duration_s: i64,
+}
+
+fn duration_s(r: &Run, now: OffsetDateTime) -> i64 {
+    let start = crate::clock::parse(&r.created_at).unwrap_or(now);
+    let end = r
+        .ended_at
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .unwrap_or(now);
+    (end - start).whole_seconds().max(0)
+}
+
+fn human_duration(s: i64) -> String {
+    match s {
+        s if s >= 86_400 => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
+        s if s >= 3600 => format!("{}h{}m", s / 3600, s % 3600 / 60),
+        s if s >= 60 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn row(r: &Run, now: OffsetDateTime) -> Row {
+    Row {
+        run_id: r.id,
+        repo: r.repo.clone(),
+        issue: r.issue,
+        state: r.state,
+        reason: r.end_reason.clone().or_else(|| r.error.clone()),
+        pr: r.pr_number,
+        pr_url: r.pr_url.clone(),
+        turns: r.turns,
+        template: r.template_name.clone(),
+        template_version: r.template_version,
+        created_at: r.created_at.clone(),
+        ended_at: r.ended_at.clone(),
+        duration_s: duration_s(r, now),
+    }
+}
+
+pub fn run(ctx: &Ctx, a: &RunsArgs) -> Result<u8> {
+    let store = Store::open_for_read(&ctx.state_path())?;
+    let now = crate::clock::now();
+    match &a.command {
+        Some(RunsCmd::Show { id, log }) => show(ctx, &store, *id, *log, now),
+        None => list(ctx, &store, a, now),
+    }
+}
+
+fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u8> {
+    let state = a.status.map(|s| s.status());
+    let runs = store.recent_runs(a.repo.as_deref(), state, a.limit)?;
+    let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
+    let mut h = String::new();
+    if rows.is_empty() {
+        h.push_str("no runs\n");
+    } else {
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.run_id.to_string(),
+                    format!("{}#{}", r.repo, r.issue),
+                    r.state.to_string(),
+                    r.reason.clone().unwrap_or_default(),
+                    r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
+                    human_duration(r.duration_s),
+                    r.turns.to_string(),
+                    match (&r.template, r.template_version) {
+                        (Some(t), Some(v)) => format!("{t}@{v}"),
+                        (Some(t), None) => format!("{t} (built-in)"),
+                        _ => "-".into(),
+                    },
+                ]
+            })
+            .collect();
+        h.push_str(&table(
+            &[
+                "RUN", "ISSUE", "STATE", "REASON", "PR", "DURATION", "TURNS", "TEMPLATE",
+            ],
+            &cells,
+        ));
+    }
+    emit(ctx.json, &json!({"command": "runs", "runs": rows}), &h);
+    Ok(0)
+}
+
+fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<u8> {
+    let Some(r) = store.run(id)? else {
+        return Err(anyhow::Error::new(UsageError(format!(
+            "runs: no run with id {id} (afk runs lists them)"
+        ))));
+    };
+    let run_dir = r
+        .run_dir
+        .clone()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ctx.runs_dir().join(id.to_string()));
+    // the timeline: what the state file knows, in order
+    let mut timeline: Vec<(String, String)> = vec![(r.created_at.clone(), "dispatched".into())];
+    if r.turns > 1 {
+        timeline.push((
+            r.updated_at.clone(),
+            format!("{} corrective turn(s)", r.turns - 1),
+        ));
+    }
+    if let (Some(n), Some(url)) = (r.pr_number, r.pr_url.as_ref()) {
+        timeline.push((String::new(), format!("PR #{n} {url}")));
+    }
+    if let Some(g) = &r.green_since {
+        timeline.push((g.clone(), "CI green".into()));
+    }
+    for e in store.run_events(id)? {
+        timeline.push((e.at.clone(), format!("{}: {}", e.kind, e.text)));
+    }
+    if let Some(end) = &r.ended_at {
+        let why = r.end_reason.as_deref().or(r.error.as_deref()).unwrap_or("");
+        timeline.push((end.clone(), format!("{} {why}", r.state).trim().to_string()));
+    }
+    let outcome = store.run_outcome(id)?;
+    if let Some((o, reverted)) = &outcome {
+        let text = match reverted {
+            Some(sha) => format!("outcome {o} (the merge was reverted by {sha})"),
+            None => format!("outcome {o}"),
+        };
+        timeline.push((String::new(), text));
+    }
+    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let agent_log = if log {
+        Some(
+            String::from_utf8_lossy(&std::fs::read(run_dir.join("agent.log")).unwrap_or_default())
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    let doc = json!({
+        "command": "runs show",
+        "run": row(&r, now),
+        "branch": r.branch,
+        "title": r.title,
+        "url": r.url,
+        "head_sha": r.head_sha,
+        "timeline": timeline.iter().map(|(at, what)| json!({"at": at, "what": what})).collect::<Vec<_>>(),
+        "outcome": outcome.as_ref().map(|o| &o.0),
+        "run_dir": run_dir,
+        "files": files,
+        "agent_log": agent_log,
+    });
+    let mut h = format!(
+        "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}\n\n",
+        r.repo,
+        r.issue,
+        crate::core::sanitize::one_line(&r.title, 120),
+        r.state,
+        r.end_reason
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default(),
+        r.branch,
+        r.turns,
+        human_duration(duration_s(&r, now)),
+    );
+    for (at, what) in &timeline {
+        h.push_str(&format!("  {at:<20}  {what}\n"));
+    }
+    h.push_str(&format!(
+        "\nfiles in {} (on this host):\n",
+        run_dir.display()
+    ));
+    for f in &files {
+        h.push_str(&format!("  {f}\n"));
+    }
+    if let Some(text) = &agent_log {
+        h.push_str("\n--- agent.log ---\n");
+        h.push_str(text);
+        if !text.ends_with('\n') {
+            h.push('\n');
+        }
+    }
+    emit(ctx.json, &doc, &h);
+    Ok(0)
+}
