@@ -617,7 +617,13 @@ impl Http {
                         {
                             "timed out (forge.timeout)".to_string()
                         }
-                        _ => short(&t.to_string().replace(&url, "")),
+                        // ureq says "<url>: <what>": drop the URL (it may carry a
+                        // query) and the separator it leaves behind
+                        _ => short(
+                            t.to_string()
+                                .replace(&url, "")
+                                .trim_start_matches([':', ' ']),
+                        ),
                     };
                     let retryable = connect || idempotent;
                     if !retryable || attempt >= self.retries {
