@@ -2,6 +2,7 @@
 //! binary against the sandbox: an outsider with an ordinary forge account, a
 //! hostile CI workflow, a tick killed at every step of a dispatch.
 
+#[macro_use]
 mod support;
 use serde_json::{Value, json};
 use support::*;
@@ -43,6 +44,7 @@ fn strangers_pr(sb: &Sandbox, head: &str, head_repo: Option<&str>, body: &str, s
 
 // ---- trust: only afk's own PRs and comments count ------------------------------
 
+both_dialects! {
 #[test]
 fn a_forks_branch_named_like_the_runs_is_never_the_runs_pr() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -255,27 +257,6 @@ fn one_bad_byte_does_not_hide_a_blocked_report() {
 // ---- never lose an agent --------------------------------------------------------
 
 #[test]
-fn a_missing_label_is_said_before_any_agent_starts() {
-    let sb = Sandbox::start(json!({"repos": [
-        {"name": "acme/api", "labels": ["ready-for-agent"], "collaborators": {"alice": "write"},
-         "issues": [ready(1, "alice")]}
-    ]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
-    let (code, r, _) = afk.poll();
-    assert_eq!(code, 1);
-    assert_eq!(r["dispatched"], json!([]));
-    let msg = r["errors"][0]["message"].as_str().unwrap();
-    assert!(
-        msg.contains("agent-in-progress") && msg.contains("does not exist"),
-        "{msg}"
-    );
-    assert!(
-        afk.sql_rows("SELECT id FROM runs").is_empty(),
-        "nothing claimed, nothing started"
-    );
-}
-
-#[test]
 fn a_run_whose_label_keeps_failing_is_still_watched() {
     let (sb, afk) = {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -297,6 +278,7 @@ fn a_run_whose_label_keeps_failing_is_still_watched() {
 
 /// Kill poll at each step of a dispatch; the next tick must leave every
 /// started agent labelled and tracked, no label without an agent, no double start.
+
 #[test]
 fn a_poll_killed_at_any_step_of_a_dispatch_loses_no_agent() {
     for point in [
@@ -392,8 +374,8 @@ fn relative_paths_reach_the_agent_as_absolute_ones() {
     let cfg = scratch.write(
         "conf/afk.toml",
         &format!(
-            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\n[runner]\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$AFK_PROMPT_FILE\\\" \\\"$AFK_RUN_DIR\\\" \\\"$AFK_PROGRESS_FILE\\\" > \\\"$AFK_RUN_DIR/seen\\\"\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
-            sb.url
+            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$AFK_PROMPT_FILE\\\" \\\"$AFK_RUN_DIR\\\" \\\"$AFK_PROGRESS_FILE\\\" > \\\"$AFK_RUN_DIR/seen\\\"\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
         ),
     );
     let elsewhere = Scratch::new();
@@ -444,21 +426,6 @@ fn traversal_names_never_reach_a_request_path() {
 }
 
 #[test]
-fn absurd_durations_are_config_errors() {
-    for extra in [
-        "[runner]\nstall_after = \"307445734561825861m\"\n",
-        "[runner]\nstall_after = \"0s\"\n",
-    ] {
-        let afk = Afk::with_text(&format!(
-            "[forge]\nurl = \"http://127.0.0.1:9\"\n{extra}[poll]\nenabled = true\n"
-        ));
-        let (code, _, err) = afk.poll();
-        assert_eq!(code, 2, "{extra}: {err}");
-        assert!(err.contains("stall_after"), "{err}");
-    }
-}
-
-#[test]
 fn a_dry_run_creates_nothing() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
@@ -487,31 +454,6 @@ fn a_dry_run_creates_nothing() {
         !afk.scratch.path("state").exists(),
         "no state dir, no lock, no state file"
     );
-}
-
-#[test]
-fn a_foreign_sqlite_file_is_never_migrated() {
-    let sb = Sandbox::start(json!({"repos": []}));
-    let afk = Afk::new(&sb, "enabled = true\n", "");
-    std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
-    let db = afk.state();
-    let c = rusqlite::Connection::open(&db).unwrap();
-    c.execute_batch("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO photos (name) VALUES ('cat');")
-        .unwrap();
-    drop(c);
-    let before = std::fs::read(&db).unwrap();
-    for args in [
-        vec!["lessons", "list"],
-        vec!["poll"],
-        vec!["watch"],
-        vec!["status"],
-    ] {
-        let out = afk.cmd().args(&args).output().unwrap();
-        assert!(!out.status.success(), "{args:?} must refuse");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("not an afk state file"), "{args:?}: {err}");
-    }
-    assert_eq!(std::fs::read(&db).unwrap(), before, "untouched");
 }
 
 #[test]
@@ -600,6 +542,48 @@ fn doctor_refuses_what_every_tick_refuses() {
     assert!(err.contains("newer afk"), "not 'no such table': {err}");
 }
 
+}
+
+#[test]
+fn absurd_durations_are_config_errors() {
+    for extra in [
+        "[runner]\nstall_after = \"307445734561825861m\"\n",
+        "[runner]\nstall_after = \"0s\"\n",
+    ] {
+        let afk = Afk::with_text(&format!(
+            "[forge]\nurl = \"http://127.0.0.1:9\"\n{extra}[poll]\nenabled = true\n"
+        ));
+        let (code, _, err) = afk.poll();
+        assert_eq!(code, 2, "{extra}: {err}");
+        assert!(err.contains("stall_after"), "{err}");
+    }
+}
+
+#[test]
+fn a_foreign_sqlite_file_is_never_migrated() {
+    let sb = Sandbox::start(json!({"repos": []}));
+    let afk = Afk::new(&sb, "enabled = true\n", "");
+    std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
+    let db = afk.state();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch("CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO photos (name) VALUES ('cat');")
+        .unwrap();
+    drop(c);
+    let before = std::fs::read(&db).unwrap();
+    for args in [
+        vec!["lessons", "list"],
+        vec!["poll"],
+        vec!["watch"],
+        vec!["status"],
+    ] {
+        let out = afk.cmd().args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?} must refuse");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not an afk state file"), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&db).unwrap(), before, "untouched");
+}
+
 /// GitHub style: the client follows the `Link` URL, so a forge that always
 /// names a next page would be followed forever (Gitea's page numbers end on an
 /// empty page by themselves).
@@ -620,4 +604,26 @@ fn a_list_that_never_ends_is_an_error_not_partial_data() {
             sb.requests().len()
         );
     });
+}
+
+/// Gitea only: GitHub creates a label the moment one is added by name.
+#[test]
+fn a_missing_label_is_said_before_any_agent_starts() {
+    let sb = Sandbox::start(json!({"repos": [
+        {"name": "acme/api", "labels": ["ready-for-agent"], "collaborators": {"alice": "write"},
+         "issues": [ready(1, "alice")]}
+    ]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let (code, r, _) = afk.poll();
+    assert_eq!(code, 1);
+    assert_eq!(r["dispatched"], json!([]));
+    let msg = r["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("agent-in-progress") && msg.contains("does not exist"),
+        "{msg}"
+    );
+    assert!(
+        afk.sql_rows("SELECT id FROM runs").is_empty(),
+        "nothing claimed, nothing started"
+    );
 }

@@ -1,6 +1,7 @@
 //! The metrics file and the heartbeat (issue 12): what a monitoring system
 //! reads after every tick, and what a disabled tick leaves alone.
 
+#[macro_use]
 mod support;
 use serde_json::json;
 use support::*;
@@ -8,10 +9,10 @@ use support::*;
 fn config(sb: &Sandbox, enabled: bool) -> String {
     format!(
         "metrics_file = \"metrics/afk.prom\"\nstate_path = \"state/afk.db\"\n\
-         [forge]\nurl = \"{}\"\nretries = 0\n[runner]\ncommand = [\"true\"]\n\
+         [forge]\n{}retries = 0\n[runner]\ncommand = [\"true\"]\n\
          [notify]\nheartbeat_env = \"AFK_TEST_HEARTBEAT\"\n\
          [poll]\nenabled = {enabled}\nallowlist = [\"acme/api\"]\n",
-        sb.url
+        sb.forge_keys()
     )
 }
 
@@ -44,6 +45,7 @@ fn check_exposition(text: &str) {
     }
 }
 
+both_dialects! {
 #[test]
 fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -115,4 +117,5 @@ fn the_kill_switch_writes_no_metrics_and_pings_nothing() {
     assert!(out.status.success());
     assert!(!afk.scratch.path("metrics/afk.prom").exists());
     assert!(hooks(&sb).is_empty());
+}
 }

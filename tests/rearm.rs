@@ -2,10 +2,12 @@
 //! next run's prompt carries the trusted answers; abandonment leaves no
 //! contradictory labels and tells the open PR nobody follows it now.
 
+#[macro_use]
 mod support;
 use serde_json::json;
 use support::*;
 
+both_dialects! {
 #[test]
 fn the_humans_answer_reaches_the_next_agent() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -83,4 +85,5 @@ fn an_abandoned_runs_open_pr_is_told_nobody_follows_it() {
     sb.clear_requests();
     afk.watch();
     assert!(sb.writes().is_empty(), "{:?}", sb.writes());
+}
 }

@@ -1,9 +1,11 @@
 //! `afk runs` and `afk runs show`: the history a person reads after the fact.
 
+#[macro_use]
 mod support;
 use serde_json::json;
 use support::*;
 
+both_dialects! {
 #[test]
 fn runs_lists_the_history_and_show_gives_one_runs_timeline() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
@@ -61,4 +63,5 @@ fn runs_lists_the_history_and_show_gives_one_runs_timeline() {
         text.contains("acme/api#1") && text.contains("escalated"),
         "{text}"
     );
+}
 }
