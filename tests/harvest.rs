@@ -4,6 +4,7 @@
 //! dry run, stop file, and routing in poll (sample, seeded twin worlds, the
 //! dry run's prediction, the prompt's text).
 
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
@@ -29,9 +30,9 @@ fn t(min: i64) -> String {
 fn world(harvest: &str) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
     let mut afk = Afk::with_text(&format!(
-        "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntimeout = \"5s\"\nretries = 1\n\
+        "state_path = \"state/afk.db\"\n[forge]\n{}timeout = \"5s\"\nretries = 1\n\
          [harvest]\ncanary = true\n{harvest}\n{NOTIFY}\n",
-        sb.url
+        sb.forge_keys()
     ));
     afk.hooks = Some(sb.url.clone());
     add(&afk, "v1.md", "implementer v1\n", false);
@@ -527,6 +528,92 @@ fn a_live_canary_is_still_decided_after_routing_is_turned_off() {
 
 // ---- reverts ------------------------------------------------------------------------
 
+const REPOS: usize = 12;
+
+/// `REPOS` repos with one ready issue each, v1 current and v2 the live canary.
+fn routing_world(sample: &str) -> (Sandbox, Afk) {
+    let repos: Vec<Value> = (0..REPOS)
+        .map(|i| repo(&format!("acme/r{i:02}"), json!([ready(1, "alice")])))
+        .collect();
+    let sb = Sandbox::start(json!({ "repos": repos }));
+    let allow: Vec<String> = (0..REPOS).map(|i| format!("\"acme/r{i:02}\"")).collect();
+    let afk = Afk::new(
+        &sb,
+        &format!(
+            "enabled = true\nallowlist = [{}]\nmax_in_flight = 50\nmax_per_tick = 50",
+            allow.join(", ")
+        ),
+        &format!("[harvest]\ncanary = true\nsample = {sample}"),
+    );
+    add(&afk, "v1.md", "implementer v1\n", false);
+    add(&afk, "v2.md", "implementer v2 CANARY\n", true);
+    (sb, afk)
+}
+
+fn poll_seeded(afk: &Afk, seed: &str, dry: bool) -> Value {
+    let mut c = afk.cmd();
+    c.env("AFK_CANARY_SEED", seed).arg("--json");
+    if dry {
+        c.arg("--dry-run");
+    }
+    let out = c.arg("poll").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (repo, version) per dispatch, sorted.
+fn routed(r: &Value) -> Vec<(String, i64)> {
+    let mut v: Vec<(String, i64)> = r["dispatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["repo"].as_str().unwrap().to_string(),
+                d["template_version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_demo_rolls_its_canary_back_once_with_the_numbers() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("demo")
+        .env_remove("AFK_FORGE_TOKEN")
+        .env_remove("AFK_CANARY_SEED")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("candidate.rolled_back").count(), 1, "{text}");
+    assert!(
+        text.contains("event: candidate.rolled_back implementer@2 rolled back (regression)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("CANARY S/F  CONTROL S/F  P(WORSE)  P(BETTER)  RESULT"),
+        "{text}"
+    );
+    assert!(
+        text.contains("implementer@1 current, implementer@2 rejected"),
+        "{text}"
+    );
+}
+
+// The cases that reach the forge (the commits list, poll) run on both dialects.
+both_dialects! {
 /// The whole chain on the sandbox: poll routes to a version, the agent opens a
 /// PR, CI goes green, a person merges, watch succeeds and records the merge,
 /// harvest records the success; a person reverts the merge and the next
@@ -629,60 +716,6 @@ fn reverts_are_looked_for_only_inside_the_window() {
 
 // ---- routing (SPEC 7.2) ---------------------------------------------------------------
 
-const REPOS: usize = 12;
-
-/// `REPOS` repos with one ready issue each, v1 current and v2 the live canary.
-fn routing_world(sample: &str) -> (Sandbox, Afk) {
-    let repos: Vec<Value> = (0..REPOS)
-        .map(|i| repo(&format!("acme/r{i:02}"), json!([ready(1, "alice")])))
-        .collect();
-    let sb = Sandbox::start(json!({ "repos": repos }));
-    let allow: Vec<String> = (0..REPOS).map(|i| format!("\"acme/r{i:02}\"")).collect();
-    let afk = Afk::new(
-        &sb,
-        &format!(
-            "enabled = true\nallowlist = [{}]\nmax_in_flight = 50\nmax_per_tick = 50",
-            allow.join(", ")
-        ),
-        &format!("[harvest]\ncanary = true\nsample = {sample}"),
-    );
-    add(&afk, "v1.md", "implementer v1\n", false);
-    add(&afk, "v2.md", "implementer v2 CANARY\n", true);
-    (sb, afk)
-}
-
-fn poll_seeded(afk: &Afk, seed: &str, dry: bool) -> Value {
-    let mut c = afk.cmd();
-    c.env("AFK_CANARY_SEED", seed).arg("--json");
-    if dry {
-        c.arg("--dry-run");
-    }
-    let out = c.arg("poll").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// (repo, version) per dispatch, sorted.
-fn routed(r: &Value) -> Vec<(String, i64)> {
-    let mut v: Vec<(String, i64)> = r["dispatched"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["repo"].as_str().unwrap().to_string(),
-                d["template_version"].as_i64().unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn sample_zero_and_one_route_everything_one_way() {
     for (sample, want) in [("0.0", 1), ("1.0", 2)] {
@@ -773,33 +806,4 @@ fn a_bad_seed_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AFK_CANARY_SEED"));
     assert_eq!(count(&afk, "SELECT COUNT(*) FROM runs"), 0);
 }
-
-#[test]
-fn the_demo_rolls_its_canary_back_once_with_the_numbers() {
-    let out = assert_cmd::Command::new(afk_bin())
-        .arg("demo")
-        .env_remove("AFK_FORGE_TOKEN")
-        .env_remove("AFK_CANARY_SEED")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("candidate.rolled_back").count(), 1, "{text}");
-    assert!(
-        text.contains("event: candidate.rolled_back implementer@2 rolled back (regression)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("CANARY S/F  CONTROL S/F  P(WORSE)  P(BETTER)  RESULT"),
-        "{text}"
-    );
-    assert!(
-        text.contains("implementer@1 current, implementer@2 rejected"),
-        "{text}"
-    );
 }
