@@ -3,6 +3,7 @@
 //! registry, CI statuses posted through its admin API) and an upstream git
 //! repository on disk. The seed's acceptance list (V1-V9) is the outline.
 
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
@@ -102,12 +103,13 @@ fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
     let afk_text = |scratch: &Scratch| {
         let fixer = scratch.write("fixer.sh", FIXER);
         format!(
-            "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\ntimeout = \"5s\"\nretries = 1\n\
+            "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
              [runner]\ncommand = [\"env\", \"FIXER_MODE={mode}\", \"FIXER_GIT={git}\", \"sh\", \"{fixer}\"]\n\
              [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
              [upgrade]\nrecipes = [\"nginx\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
              work_dir = \"work\"\n{extra}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
+            forge = sb.forge_keys(),
             git = sb.git.display(),
             fixer = fixer.display(),
             up = scratch.path("upstream").display(),
@@ -211,6 +213,272 @@ fn actions(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// A `git` on PATH that records its arguments, then runs the real one.
+fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
+    let real = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    let bin = s.path("shim");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = s.path("git-argv.log");
+    let shim = bin.join("git");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (bin, log)
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.is_symlink() {
+            files_under(&p, out);
+        } else if p.is_file() {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
+    const SECRET: &str = "tok-9f3a7c1e5b2d4a6f8e0c";
+    let s = setup(COMPOSE, "push", "");
+    s.sb.admin("POST", "/seed", Some(json!({"token": SECRET})));
+    let (shim, log) = git_shim(&s.afk.scratch);
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+    let run = || {
+        let out = s
+            .afk
+            .cmd()
+            .env("AFK_FORGE_TOKEN", SECRET)
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), r)
+    };
+    // the push to the mirror (which needs the token) succeeds
+    let (code, r) = run();
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
+    s.ci("afk/upgrade-nginx-1.26.0", "failure");
+    let (code, r) = run();
+    assert_eq!(code, 0, "{r}");
+    s.wait_fixer(1);
+    let argv = std::fs::read_to_string(&log).unwrap();
+    assert!(argv.contains("push"), "git was used: {argv}");
+    assert!(!argv.contains(SECRET), "the token is in a git command line");
+    let mut files = vec![];
+    files_under(&s.afk.scratch.dir, &mut files);
+    assert!(files.iter().any(|f| f.ends_with(".git/config")));
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+        assert!(!hit, "the token is written in {}", f.display());
+    }
+}
+
+#[test]
+fn candidates_from_a_real_registry() {
+    let reg = support::registry::RealRegistry::start();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    reg.push("library/nginx", &strings(NGINX));
+    reg.push(
+        "bitnami/postgresql",
+        &strings(&[
+            "15.4.0-debian-11-r10",
+            "15.4.0-debian-11-r12",
+            "15.5.0-debian-11-r20",
+            "16.1.0-debian-11-r1",
+            "latest",
+        ]),
+    );
+    let compose = "services:\n  app:\n    image: nginx:1.25.3-alpine\n  db:\n    image: bitnami/postgresql:15.4.0-debian-11-r10\n";
+    let s = setup(compose, "push", "");
+    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
+        &format!("\"docker.io\" = \"{}\"", s.sb.url),
+        &format!("\"docker.io\" = \"{}\"", reg.url),
+    );
+    std::fs::write(&s.afk.config, text).unwrap();
+    let (code, r, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{r} {err}");
+    let got: Vec<(String, String, String, String, bool)> = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["image"].as_str().unwrap().into(),
+                c["current"].as_str().unwrap().into(),
+                c["proposed"].as_str().unwrap().into(),
+                c["update_type"].as_str().unwrap().into(),
+                c["selected"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let row =
+        |i: &str, c: &str, p: &str, t: &str, s: bool| (i.into(), c.into(), p.into(), t.into(), s);
+    assert_eq!(
+        got,
+        vec![
+            row(
+                "library/nginx",
+                "1.25.3-alpine",
+                "1.26.0-alpine",
+                "minor",
+                true
+            ),
+            row(
+                "bitnami/postgresql",
+                "15.4.0-debian-11-r10",
+                "15.5.0-debian-11-r20",
+                "minor",
+                true
+            ),
+            row(
+                "bitnami/postgresql",
+                "15.4.0-debian-11-r10",
+                "16.1.0-debian-11-r1",
+                "major",
+                false
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
+    let out = assert_cmd::Command::new(support::afk_bin())
+        .args(["--json", "demo"])
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let steps: Vec<(String, String, u64)> = doc["upgrade"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let pr = &t["prs"][0];
+            (
+                pr["verdict"].as_str().unwrap().to_string(),
+                pr["result"].as_str().unwrap().to_string(),
+                pr["test_runs"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let s = |v: &str, r: &str, n: u64| (v.to_string(), r.to_string(), n);
+    assert_eq!(
+        steps,
+        vec![
+            s("PENDING", "PENDING", 1),
+            s("RED", "PENDING", 1),
+            s("PENDING", "PENDING", 2),
+            s("GREEN", "SUCCESS", 2)
+        ]
+    );
+}
+
+#[test]
+fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
+    let s = setup(COMPOSE, "push", "registry_auth_env = \"AFK_TEST_REG\"\n");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"auth": true, "credentials": "bot:reg-secret", "page_size": 2})),
+    );
+    let run = |secret: &str| {
+        let out = s
+            .afk
+            .cmd()
+            .env("AFK_TEST_REG", secret)
+            .args(["--json", "--dry-run", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), r)
+    };
+    let (code, r) = run("bot:reg-secret");
+    assert_eq!(code, 0, "{r}");
+    let proposed: Vec<&str> = r["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["proposed"].as_str().unwrap())
+        .collect();
+    assert_eq!(proposed, ["1.26.0", "2.0.0", "16.1"], "every page was read");
+    let (code, r) = run("bot:wrong");
+    assert_eq!(code, 1);
+    let reason = r["skipped"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("401") && !reason.contains("wrong"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_count() {
+    let s = setup(COMPOSE, "push", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    for (user, body) in [
+        ("alice", "!testme"),
+        ("afk-bot", "!testmexyz"),
+        ("mallory", "!testme"),
+    ] {
+        s.sb.admin(
+            "POST",
+            "/comment",
+            Some(json!({"repo": MIRROR, "issue": n, "body": body, "user": user})),
+        );
+    }
+    s.ci(branch, "failure");
+    s.upgrade(&[]);
+    s.wait_fixer(1);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["testme"]);
+    assert_eq!(
+        pr_of(&r)["test_runs"],
+        2,
+        "others' and look-alike comments are no runs"
+    );
+    // the state file is lost: the forge still says two runs, and the PR is afk's
+    std::fs::remove_dir_all(s.afk.scratch.path("state")).unwrap();
+    s.sb.clear_requests();
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let pr = pr_of(&r);
+    assert_eq!(
+        (pr["number"].as_u64(), pr["test_runs"].as_u64()),
+        (Some(n), Some(2))
+    );
+    assert_eq!(actions(&r), ["wait"]);
+    assert!(
+        s.sb.writes().is_empty(),
+        "no second PR, no extra test: {:?}",
+        s.sb.writes()
+    );
+}
+
+// The flow on the forge (PRs, comments, statuses, the verdict) runs on both dialects.
+both_dialects! {
 #[test]
 fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     let s = setup(COMPOSE, "push", "");
@@ -791,266 +1059,4 @@ fn v2_verdict_posts_once_reads_without_posting_and_exits_by_verdict() {
     assert!(r["errors"][0].as_str().unwrap().contains("404"), "{r}");
 }
 
-/// A `git` on PATH that records its arguments, then runs the real one.
-fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
-    let real = std::process::Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
-    let bin = s.path("shim");
-    std::fs::create_dir_all(&bin).unwrap();
-    let log = s.path("git-argv.log");
-    let shim = bin.join("git");
-    std::fs::write(
-        &shim,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (bin, log)
-}
-
-fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() && !p.is_symlink() {
-            files_under(&p, out);
-        } else if p.is_file() {
-            out.push(p);
-        }
-    }
-}
-
-#[test]
-fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
-    const SECRET: &str = "tok-9f3a7c1e5b2d4a6f8e0c";
-    let s = setup(COMPOSE, "push", "");
-    s.sb.admin("POST", "/seed", Some(json!({"token": SECRET})));
-    let (shim, log) = git_shim(&s.afk.scratch);
-    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
-    let run = || {
-        let out = s
-            .afk
-            .cmd()
-            .env("AFK_FORGE_TOKEN", SECRET)
-            .env("PATH", &path)
-            .args(["--json", "upgrade"])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code().unwrap(), r)
-    };
-    // the push to the mirror (which needs the token) succeeds
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
-    s.ci("afk/upgrade-nginx-1.26.0", "failure");
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    s.wait_fixer(1);
-    let argv = std::fs::read_to_string(&log).unwrap();
-    assert!(argv.contains("push"), "git was used: {argv}");
-    assert!(!argv.contains(SECRET), "the token is in a git command line");
-    let mut files = vec![];
-    files_under(&s.afk.scratch.dir, &mut files);
-    assert!(files.iter().any(|f| f.ends_with(".git/config")));
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
-        let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
-        assert!(!hit, "the token is written in {}", f.display());
-    }
-}
-
-#[test]
-fn candidates_from_a_real_registry() {
-    let reg = support::registry::RealRegistry::start();
-    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    reg.push("library/nginx", &strings(NGINX));
-    reg.push(
-        "bitnami/postgresql",
-        &strings(&[
-            "15.4.0-debian-11-r10",
-            "15.4.0-debian-11-r12",
-            "15.5.0-debian-11-r20",
-            "16.1.0-debian-11-r1",
-            "latest",
-        ]),
-    );
-    let compose = "services:\n  app:\n    image: nginx:1.25.3-alpine\n  db:\n    image: bitnami/postgresql:15.4.0-debian-11-r10\n";
-    let s = setup(compose, "push", "");
-    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
-        &format!("\"docker.io\" = \"{}\"", s.sb.url),
-        &format!("\"docker.io\" = \"{}\"", reg.url),
-    );
-    std::fs::write(&s.afk.config, text).unwrap();
-    let (code, r, err) = s.upgrade(&["--dry-run"]);
-    assert_eq!(code, 0, "{r} {err}");
-    let got: Vec<(String, String, String, String, bool)> = r["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["image"].as_str().unwrap().into(),
-                c["current"].as_str().unwrap().into(),
-                c["proposed"].as_str().unwrap().into(),
-                c["update_type"].as_str().unwrap().into(),
-                c["selected"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    let row =
-        |i: &str, c: &str, p: &str, t: &str, s: bool| (i.into(), c.into(), p.into(), t.into(), s);
-    assert_eq!(
-        got,
-        vec![
-            row(
-                "library/nginx",
-                "1.25.3-alpine",
-                "1.26.0-alpine",
-                "minor",
-                true
-            ),
-            row(
-                "bitnami/postgresql",
-                "15.4.0-debian-11-r10",
-                "15.5.0-debian-11-r20",
-                "minor",
-                true
-            ),
-            row(
-                "bitnami/postgresql",
-                "15.4.0-debian-11-r10",
-                "16.1.0-debian-11-r1",
-                "major",
-                false
-            ),
-        ]
-    );
-}
-
-#[test]
-fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
-    let out = assert_cmd::Command::new(support::afk_bin())
-        .args(["--json", "demo"])
-        .env_remove("AFK_FORGE_TOKEN")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    let steps: Vec<(String, String, u64)> = doc["upgrade"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            let pr = &t["prs"][0];
-            (
-                pr["verdict"].as_str().unwrap().to_string(),
-                pr["result"].as_str().unwrap().to_string(),
-                pr["test_runs"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let s = |v: &str, r: &str, n: u64| (v.to_string(), r.to_string(), n);
-    assert_eq!(
-        steps,
-        vec![
-            s("PENDING", "PENDING", 1),
-            s("RED", "PENDING", 1),
-            s("PENDING", "PENDING", 2),
-            s("GREEN", "SUCCESS", 2)
-        ]
-    );
-}
-
-#[test]
-fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
-    let s = setup(COMPOSE, "push", "registry_auth_env = \"AFK_TEST_REG\"\n");
-    s.sb.admin(
-        "POST",
-        "/registry",
-        Some(json!({"auth": true, "credentials": "bot:reg-secret", "page_size": 2})),
-    );
-    let run = |secret: &str| {
-        let out = s
-            .afk
-            .cmd()
-            .env("AFK_TEST_REG", secret)
-            .args(["--json", "--dry-run", "upgrade"])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code().unwrap(), r)
-    };
-    let (code, r) = run("bot:reg-secret");
-    assert_eq!(code, 0, "{r}");
-    let proposed: Vec<&str> = r["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["proposed"].as_str().unwrap())
-        .collect();
-    assert_eq!(proposed, ["1.26.0", "2.0.0", "16.1"], "every page was read");
-    let (code, r) = run("bot:wrong");
-    assert_eq!(code, 1);
-    let reason = r["skipped"][0]["reason"].as_str().unwrap();
-    assert!(
-        reason.contains("401") && !reason.contains("wrong"),
-        "{reason}"
-    );
-}
-
-#[test]
-fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_count() {
-    let s = setup(COMPOSE, "push", "");
-    let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
-    for (user, body) in [
-        ("alice", "!testme"),
-        ("afk-bot", "!testmexyz"),
-        ("mallory", "!testme"),
-    ] {
-        s.sb.admin(
-            "POST",
-            "/comment",
-            Some(json!({"repo": MIRROR, "issue": n, "body": body, "user": user})),
-        );
-    }
-    s.ci(branch, "failure");
-    s.upgrade(&[]);
-    s.wait_fixer(1);
-    let (_, r, _) = s.upgrade(&[]);
-    assert_eq!(actions(&r), ["testme"]);
-    assert_eq!(
-        pr_of(&r)["test_runs"],
-        2,
-        "others' and look-alike comments are no runs"
-    );
-    // the state file is lost: the forge still says two runs, and the PR is afk's
-    std::fs::remove_dir_all(s.afk.scratch.path("state")).unwrap();
-    s.sb.clear_requests();
-    let (code, r, _) = s.upgrade(&[]);
-    assert_eq!(code, 0, "{r}");
-    let pr = pr_of(&r);
-    assert_eq!(
-        (pr["number"].as_u64(), pr["test_runs"].as_u64()),
-        (Some(n), Some(2))
-    );
-    assert_eq!(actions(&r), ["wait"]);
-    assert!(
-        s.sb.writes().is_empty(),
-        "no second PR, no extra test: {:?}",
-        s.sb.writes()
-    );
 }
