@@ -1,6 +1,7 @@
 //! The http runner (SPEC 5.3) against the sandbox's agent-thread service:
 //! dispatch, status, corrective turns as messages, failures, the bearer token.
 
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
@@ -9,10 +10,11 @@ use support::*;
 fn setup(watch: &str) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::with_text(&format!(
-        "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\ntimeout = \"5s\"\nretries = 1\n\
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
          [runner]\nkind = \"http\"\nurl = \"{url}/agent\"\ntoken_env = \"AFK_AGENT_TOKEN\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n[watch]\n{watch}\n",
-        url = sb.url
+        url = sb.url,
+        forge = sb.forge_keys()
     ));
     (sb, afk)
 }
@@ -39,6 +41,7 @@ fn threads(sb: &Sandbox) -> Vec<Value> {
         .clone()
 }
 
+both_dialects! {
 #[test]
 fn poll_starts_a_thread_then_labels() {
     let (sb, afk) = setup("");
@@ -172,4 +175,5 @@ fn a_malformed_thread_status_is_an_error_and_the_run_stays() {
             .contains("malformed JSON")
     );
     assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatched");
+}
 }
