@@ -52,10 +52,8 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     Ok(Opening::Open { store, _lock: lock })
 }
 
-/// What `run` needs of a finished tick to print it and record it.
-pub trait Finished {
-    fn emit(&self, json: bool);
-    fn code(&self) -> u8;
+/// What a tick's report tells the tick runner.
+pub trait TickReport: serde::Serialize {
     /// The report's errors as `where: what` lines (each also goes to stderr).
     fn error_lines(&self) -> Vec<String>;
     /// (requests, errors, dispatches) when the tick ran; None when it was
@@ -63,12 +61,31 @@ pub trait Finished {
     fn ran(&self) -> Option<(usize, usize, usize)>;
 }
 
-/// Run a tick: print it, then (when it ran) write the metrics file and ping
-/// the heartbeat; a tick that could not run at all pings the heartbeat's /fail.
-pub fn run<T: Finished>(
+/// What one tick did: its report, its human text and its exit code.
+pub struct Tick<R> {
+    pub report: R,
+    pub human: String,
+    pub code: u8,
+}
+
+impl<R: TickReport> Tick<R> {
+    /// The tick in a form every caller can hold (the demo, the benchmark).
+    pub fn done(self) -> super::Done {
+        super::Done {
+            report: serde_json::to_value(&self.report).unwrap_or_default(),
+            human: self.human,
+            code: self.code,
+        }
+    }
+}
+
+/// Run a tick: its errors to stderr, then print it (nothing with -q when it
+/// went well), then (when it ran) write the metrics file and ping the
+/// heartbeat; a tick that could not run at all pings the heartbeat's /fail.
+pub fn run<R: TickReport>(
     ctx: &Ctx,
     kind: &'static str,
-    tick: impl FnOnce(&Ctx) -> Result<T>,
+    tick: impl FnOnce(&Ctx) -> Result<Tick<R>>,
 ) -> Result<u8> {
     let started = std::time::Instant::now();
     let t = match tick(ctx) {
@@ -78,15 +95,13 @@ pub fn run<T: Finished>(
             return Err(e);
         }
     };
-    // errors always reach stderr, one line each, also with --json; a quiet
-    // (-q) tick that went well prints nothing at all, so cron mails nothing
-    for line in t.error_lines() {
+    for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if ctx.json || !(crate::log::quiet() && t.code() == 0) {
-        t.emit(ctx.json);
+    if ctx.json || !(crate::log::quiet() && t.code == 0) {
+        super::emit(ctx.json, &t.report, &t.human);
     }
-    if let Some((requests, errors, dispatches)) = t.ran() {
+    if let Some((requests, errors, dispatches)) = t.report.ran() {
         crate::metrics::after_tick(
             &ctx.config,
             &ctx.state_path(),
@@ -97,11 +112,11 @@ pub fn run<T: Finished>(
                 requests,
                 errors,
                 dispatches,
-                ok: t.code() == 0,
+                ok: t.code == 0,
             },
         );
     }
-    Ok(t.code())
+    Ok(t.code)
 }
 
 /// `where: what` for each error item.

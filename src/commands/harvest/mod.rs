@@ -13,8 +13,8 @@ mod reverts;
 
 pub use report::Report;
 
+use super::Ctx;
 use super::tick::{self, ErrorItem, Opening};
-use super::{Ctx, emit};
 use crate::config::Harvest;
 use crate::core::canary::Policy;
 use crate::core::outcome;
@@ -35,40 +35,20 @@ pub fn policy(h: &Harvest) -> Policy {
     }
 }
 
-pub struct Tick {
-    pub report: Report,
-    pub human: String,
-    pub code: u8,
-}
+/// What one tick did.
+pub type Tick = tick::Tick<Report>;
 
-impl Tick {
-    pub fn done(self) -> super::Done {
-        super::Done {
-            report: serde_json::to_value(&self.report).unwrap_or_default(),
-            human: self.human,
-            code: self.code,
-        }
+impl tick::TickReport for Report {
+    fn error_lines(&self) -> Vec<String> {
+        tick::lines_of(&self.errors)
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        (self.enabled && !self.stepped_aside).then_some((0, self.errors.len(), 0))
     }
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "harvest", tick)
-}
-
-impl tick::Finished for Tick {
-    fn emit(&self, json: bool) {
-        emit(json, &self.report, &self.human);
-    }
-    fn code(&self) -> u8 {
-        self.code
-    }
-    fn error_lines(&self) -> Vec<String> {
-        tick::lines_of(&self.report.errors)
-    }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        let r = &self.report;
-        (r.enabled && !r.stepped_aside).then_some((0, r.errors.len(), 0))
-    }
 }
 
 fn idle(ctx: &Ctx, enabled: bool, reason: Option<String>, stepped_aside: bool) -> Tick {

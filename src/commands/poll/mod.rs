@@ -9,7 +9,7 @@ mod examine;
 pub use claims::recover_claims_if_idle;
 
 use super::tick::{self, ErrorItem, Opening, record_transient};
-use super::{Ctx, emit, table};
+use super::{Ctx, table};
 use crate::core::dispatch::{self, Reason};
 use crate::forge::fan_out;
 use anyhow::Result;
@@ -58,12 +58,6 @@ pub struct Report {
     pub costly_requests: usize,
 }
 
-pub struct Tick {
-    pub report: Report,
-    pub human: String,
-    pub code: u8,
-}
-
 fn disabled(ctx: &Ctx, why: &str) -> Tick {
     Tick {
         report: Report {
@@ -78,34 +72,24 @@ fn disabled(ctx: &Ctx, why: &str) -> Tick {
     }
 }
 
-impl Tick {
-    pub fn done(self) -> super::Done {
-        super::Done {
-            report: serde_json::to_value(&self.report).unwrap_or_default(),
-            human: self.human,
-            code: self.code,
-        }
+/// What one tick did.
+pub type Tick = tick::Tick<Report>;
+
+impl tick::TickReport for Report {
+    fn error_lines(&self) -> Vec<String> {
+        tick::lines_of(&self.errors)
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        (self.enabled && !self.stepped_aside).then_some((
+            self.requests,
+            self.errors.len(),
+            self.dispatched.len(),
+        ))
     }
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "poll", tick)
-}
-
-impl tick::Finished for Tick {
-    fn emit(&self, json: bool) {
-        emit(json, &self.report, &self.human);
-    }
-    fn code(&self) -> u8 {
-        self.code
-    }
-    fn error_lines(&self) -> Vec<String> {
-        tick::lines_of(&self.report.errors)
-    }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        let r = &self.report;
-        (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), r.dispatched.len()))
-    }
 }
 
 /// One poll tick; `run` prints it, the benchmark and the demo read it.

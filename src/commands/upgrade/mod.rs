@@ -33,21 +33,7 @@ use report::{Report, SkippedItem};
 pub const BRANCH_PREFIX: &str = "afk/upgrade-";
 
 /// What one upgrade tick did.
-pub struct Tick {
-    pub report: Report,
-    pub human: String,
-    pub code: u8,
-}
-
-impl Tick {
-    pub fn done(self) -> super::Done {
-        super::Done {
-            report: serde_json::to_value(&self.report).unwrap_or_default(),
-            human: self.human,
-            code: self.code,
-        }
-    }
-}
+pub type Tick = super::tick::Tick<Report>;
 
 /// `afk upgrade [RECIPE...]` or `afk upgrade verdict …`. With `--json` one
 /// document is printed whatever happens, an error included.
@@ -70,16 +56,9 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
     }
 }
 
-impl super::tick::Finished for Tick {
-    fn emit(&self, json: bool) {
-        super::emit(json, &self.report, &self.human);
-    }
-    fn code(&self) -> u8 {
-        self.code
-    }
+impl super::tick::TickReport for Report {
     fn error_lines(&self) -> Vec<String> {
-        self.report
-            .errors
+        self.errors
             .iter()
             .map(|e| match e.pr {
                 Some(pr) => format!("{} (PR #{pr}): {}", e.recipe, e.message),
@@ -88,8 +67,7 @@ impl super::tick::Finished for Tick {
             .collect()
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
-        let r = &self.report;
-        (r.reason.is_none() && !r.stepped_aside).then_some((0, r.errors.len(), 0))
+        (self.reason.is_none() && !self.stepped_aside).then_some((0, self.errors.len(), 0))
     }
 }
 

@@ -9,7 +9,7 @@ mod act;
 mod observe;
 
 use super::tick::{self, ErrorItem, Opening, record_transient};
-use super::{Ctx, emit, table};
+use super::{Ctx, table};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::forge::{Forge, PullRequest, fan_out};
 use crate::lessons::Journal;
@@ -49,13 +49,6 @@ pub struct Report {
     pub requests: usize,
     /// of those, the ones that cost rate limit (GitHub: all but 304s)
     pub costly_requests: usize,
-}
-
-/// What one watch tick did: its report, human text and exit code.
-pub struct Tick {
-    pub report: Report,
-    pub human: String,
-    pub code: u8,
 }
 
 type Shared<T> = Arc<OnceLock<Result<T, String>>>;
@@ -134,34 +127,20 @@ impl Watch<'_> {
     }
 }
 
-impl Tick {
-    pub fn done(self) -> super::Done {
-        super::Done {
-            report: serde_json::to_value(&self.report).unwrap_or_default(),
-            human: self.human,
-            code: self.code,
-        }
+/// What one tick did.
+pub type Tick = tick::Tick<Report>;
+
+impl tick::TickReport for Report {
+    fn error_lines(&self) -> Vec<String> {
+        tick::lines_of(&self.errors)
+    }
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        (self.enabled && !self.stepped_aside).then_some((self.requests, self.errors.len(), 0))
     }
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "watch", tick)
-}
-
-impl tick::Finished for Tick {
-    fn emit(&self, json: bool) {
-        emit(json, &self.report, &self.human);
-    }
-    fn code(&self) -> u8 {
-        self.code
-    }
-    fn error_lines(&self) -> Vec<String> {
-        tick::lines_of(&self.report.errors)
-    }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        let r = &self.report;
-        (r.enabled && !r.stepped_aside).then_some((r.requests, r.errors.len(), 0))
-    }
 }
 
 fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
