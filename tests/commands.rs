@@ -1,5 +1,6 @@
 //! template, doctor, init, sandbox and demo through the binary.
 
+#[macro_use]
 mod support;
 
 use serde_json::json;
@@ -117,49 +118,6 @@ fn template_versions_add_list_show_promote_reject() {
 }
 
 #[test]
-fn doctor_passes_against_a_ready_sandbox() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
-    let (code, r, err) = afk.json(&["doctor"]);
-    assert_eq!(code, 0, "{err} {r}");
-    assert_eq!(r["ok"], true);
-    assert!(sb.writes().is_empty(), "doctor is read-only");
-    assert!(
-        !afk.state().exists(),
-        "doctor does not create the state file"
-    );
-}
-
-#[test]
-fn doctor_fails_on_missing_labels_refused_permissions_and_a_bad_token() {
-    let sb = Sandbox::start(json!({"repos": [
-        {"name": "acme/api", "labels": ["bug"], "permission_lookup": false, "issues": []}
-    ]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
-    let out = afk.cmd().arg("doctor").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("missing labels \"ready-for-agent\""),
-        "{text}"
-    );
-    assert!(text.contains("403"), "{text}");
-    let out = afk
-        .cmd()
-        .env("AFK_FORGE_TOKEN", "wrong")
-        .arg("doctor")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("FAIL forge: forge: GET /user returned 401: check AFK_FORGE_TOKEN"),
-        "{text}"
-    );
-    assert!(!text.contains("wrong"));
-}
-
-#[test]
 fn init_writes_a_starter_config_once() {
     let s = Scratch::new();
     let path = s.path("afk.toml");
@@ -187,42 +145,6 @@ fn init_writes_a_starter_config_once() {
     assert!(out.status.success());
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["enabled"], false);
-}
-
-#[test]
-fn init_create_labels_makes_the_missing_ones() {
-    let sb =
-        Sandbox::start(json!({"repos": [{"name": "acme/api", "labels": ["bug"], "issues": []}]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
-    let out = afk
-        .cmd()
-        .args(["init", "--create-labels"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: Vec<String> = sb
-        .writes()
-        .iter()
-        .map(|w| w["body"]["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(
-        created,
-        vec!["ready-for-agent", "agent-in-progress", "ready-for-human"]
-    );
-    sb.clear_requests();
-    assert!(
-        afk.cmd()
-            .args(["init", "--create-labels"])
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    assert!(sb.writes().is_empty(), "idempotent");
 }
 
 #[test]
@@ -583,4 +505,86 @@ fn a_forge_that_is_down_reads_as_one_clean_line() {
         "{err}"
     );
     assert!(!err.contains(": :"), "{err}");
+}
+
+// doctor and init --create-labels talk to the forge: both dialects.
+both_dialects! {
+#[test]
+fn doctor_passes_against_a_ready_sandbox() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["ok"], true);
+    assert!(sb.writes().is_empty(), "doctor is read-only");
+    assert!(
+        !afk.state().exists(),
+        "doctor does not create the state file"
+    );
+}
+
+#[test]
+fn doctor_fails_on_missing_labels_refused_permissions_and_a_bad_token() {
+    let sb = Sandbox::start(json!({"repos": [
+        {"name": "acme/api", "labels": ["bug"], "permission_lookup": false, "issues": []}
+    ]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("missing labels \"ready-for-agent\""),
+        "{text}"
+    );
+    assert!(text.contains("403"), "{text}");
+    let out = afk
+        .cmd()
+        .env("AFK_FORGE_TOKEN", "wrong")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL forge: forge: GET /user returned 401: check AFK_FORGE_TOKEN"),
+        "{text}"
+    );
+    assert!(!text.contains("wrong"));
+}
+
+#[test]
+fn init_create_labels_makes_the_missing_ones() {
+    let sb =
+        Sandbox::start(json!({"repos": [{"name": "acme/api", "labels": ["bug"], "issues": []}]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let out = afk
+        .cmd()
+        .args(["init", "--create-labels"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Vec<String> = sb
+        .writes()
+        .iter()
+        .map(|w| w["body"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        created,
+        vec!["ready-for-agent", "agent-in-progress", "ready-for-human"]
+    );
+    sb.clear_requests();
+    assert!(
+        afk.cmd()
+            .args(["init", "--create-labels"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    assert!(sb.writes().is_empty(), "idempotent");
+}
 }
