@@ -2,6 +2,7 @@
 //! poll, the observer rule (a failing journal never changes the tick), the kill
 //! switch, and lessons fed back into the dispatch prompt.
 
+#[macro_use]
 mod support;
 
 use serde_json::{Value, json};
@@ -292,58 +293,6 @@ fn failing_forge() -> (Sandbox, Afk) {
     (sb, afk)
 }
 
-#[test]
-fn exhausted_forge_retries_record_one_transient_retry_lesson() {
-    let (_sb, afk) = failing_forge();
-    let (code, r, _) = afk.poll();
-    assert_eq!(code, 1);
-    assert!(r["errors"][0]["message"].as_str().unwrap().contains("503"));
-    let ls = list(&afk, &["--type", "transient_retry"]);
-    assert_eq!(ls.len(), 1);
-    assert_eq!(ls[0]["source"], "auto");
-    assert_eq!(ls[0]["repo"], "acme/api");
-    assert_eq!(ls[0]["stage"], "poll");
-    assert!(
-        ls[0]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("GET /repos/acme/api/issues returned 503")
-    );
-    // the next tick hits the same failure: deduplicated within the window
-    afk.poll();
-    assert_eq!(list(&afk, &["--type", "transient_retry"]).len(), 1);
-}
-
-#[test]
-fn a_zero_dedup_window_records_every_time() {
-    let (sb, _) = failing_forge();
-    let afk = Afk::new(
-        &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
-        "[lessons]\ndedup_window = \"0s\"",
-    );
-    afk.poll();
-    afk.poll();
-    assert_eq!(list(&afk, &["--type", "transient_retry"]).len(), 2);
-}
-
-#[test]
-fn a_disabled_journal_records_nothing_automatically() {
-    let (sb, _) = failing_forge();
-    let afk = Afk::new(
-        &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
-        "[lessons]\nenabled = false",
-    );
-    assert_eq!(afk.poll().0, 1);
-    let c = rusqlite::Connection::open(afk.state()).unwrap();
-    let n: i64 = c
-        .query_row("SELECT count(*) FROM lessons", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 0);
-}
-
-/// The tick's outcome with a healthy journal, for comparison.
 fn baseline() -> (i32, Value) {
     let (_sb, afk) = failing_forge();
     let (code, mut r, _) = afk.poll();
@@ -415,6 +364,61 @@ fn a_read_only_state_file_never_changes_a_tick_that_only_reads() {
 }
 
 // ---- fed back into prompts ------------------------------------------------------
+
+// The cases where a tick meets the forge run on both dialects.
+both_dialects! {
+#[test]
+fn exhausted_forge_retries_record_one_transient_retry_lesson() {
+    let (_sb, afk) = failing_forge();
+    let (code, r, _) = afk.poll();
+    assert_eq!(code, 1);
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("503"));
+    let ls = list(&afk, &["--type", "transient_retry"]);
+    assert_eq!(ls.len(), 1);
+    assert_eq!(ls[0]["source"], "auto");
+    assert_eq!(ls[0]["repo"], "acme/api");
+    assert_eq!(ls[0]["stage"], "poll");
+    assert!(
+        ls[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("GET /repos/acme/api/issues returned 503")
+    );
+    // the next tick hits the same failure: deduplicated within the window
+    afk.poll();
+    assert_eq!(list(&afk, &["--type", "transient_retry"]).len(), 1);
+}
+
+#[test]
+fn a_zero_dedup_window_records_every_time() {
+    let (sb, _) = failing_forge();
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[lessons]\ndedup_window = \"0s\"",
+    );
+    afk.poll();
+    afk.poll();
+    assert_eq!(list(&afk, &["--type", "transient_retry"]).len(), 2);
+}
+
+#[test]
+fn a_disabled_journal_records_nothing_automatically() {
+    let (sb, _) = failing_forge();
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[lessons]\nenabled = false",
+    );
+    assert_eq!(afk.poll().0, 1);
+    let c = rusqlite::Connection::open(afk.state()).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM lessons", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// The tick's outcome with a healthy journal, for comparison.
 
 #[test]
 fn open_lessons_of_the_repo_go_into_the_prompt_newest_first() {
@@ -527,4 +531,5 @@ fn in_prompt_zero_leaves_the_section_out() {
     afk.poll();
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
     assert!(!prompt.contains("Lessons from earlier runs"));
+}
 }
