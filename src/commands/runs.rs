@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 #[derive(Serialize)]
 struct Row {
-    run_id: i64,
+    run_id: crate::types::RunId,
     repo: String,
     issue: u64,
     state: RunStatus,
@@ -116,6 +116,7 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
 }
 
 fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<u8> {
+    let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
         return Err(anyhow::Error::new(UsageError(format!(
             "runs: no run with id {id} (afk runs lists them)"

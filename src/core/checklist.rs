@@ -24,7 +24,7 @@ pub enum End {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checklist {
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     /// agent starts so far, and the most there can be (1 + fix_forward_max)
     pub turn: u32,
     pub max_turns: u32,
@@ -91,7 +91,7 @@ mod tests {
 
     fn base() -> Checklist {
         Checklist {
-            run_id: 4,
+            run_id: crate::types::RunId(4),
             turn: 1,
             max_turns: 3,
             pr: None,

@@ -5,14 +5,14 @@ use super::run_state::Escalation;
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
-pub fn marker(run_id: i64) -> String {
+pub fn marker(run_id: crate::types::RunId) -> String {
     format!("<!-- afk:escalation run={run_id} -->")
 }
 
 /// What the escalation comment says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalated<'a> {
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub why: Escalation,
     pub repo: &'a str,
     /// Corrective turns used, agent starts in all.
@@ -104,7 +104,7 @@ mod tests {
 
     fn base<'a>(failing: &'a [(String, Option<String>)], qs: &'a [String]) -> Escalated<'a> {
         Escalated {
-            run_id: 3,
+            run_id: crate::types::RunId(3),
             why: Escalation::Blocked,
             repo: "acme/api",
             turns_used: 1,
@@ -123,7 +123,7 @@ mod tests {
     fn escalation_comment_starts_with_its_marker_and_says_why() {
         let qs = vec!["which key?".to_string()];
         let t = comment(&base(&[], &qs));
-        assert!(t.starts_with(&marker(3)));
+        assert!(t.starts_with(&marker(crate::types::RunId(3))));
         assert!(t.contains("(`blocked`)"));
         assert!(t.contains("[#5](http://forge/acme/api/pulls/5)"));
         assert!(t.contains("- question: which key?"));

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub struct StartSpec<'a> {
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub repo: &'a str,
     pub issue: u64,
     pub branch: &'a str,
@@ -451,7 +451,7 @@ mod tests {
             "cat > got-stdin; env > got-env; exit 3".into(),
         ];
         let h = start(&StartSpec {
-            run_id: 9,
+            run_id: crate::types::RunId(9),
             repo: "acme/api",
             issue: 7,
             branch: "afk/issue-7",
@@ -491,7 +491,7 @@ mod tests {
             "sleep 60 & echo $! > grandchild; wait".into(),
         ];
         let h = start(&StartSpec {
-            run_id: 1,
+            run_id: crate::types::RunId(1),
             repo: "a/b",
             issue: 1,
             branch: "afk/issue-1",
@@ -522,7 +522,7 @@ mod tests {
         let rd = std::env::temp_dir().join(format!("afk-runner-missing-{}", std::process::id()));
         let cmd = vec!["definitely-not-a-program-afk".to_string()];
         let e = start(&StartSpec {
-            run_id: 1,
+            run_id: crate::types::RunId(1),
             repo: "a/b",
             issue: 1,
             branch: "afk/issue-1",

@@ -55,7 +55,7 @@ impl RunnerHandle {
 
 /// What one agent turn needs.
 pub struct Turn<'a> {
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub repo: &'a str,
     pub issue: u64,
     pub title: &'a str,

@@ -27,7 +27,7 @@ pub struct NewEvent<'a> {
     pub kind: &'a str,
     pub repo: &'a str,
     pub issue: u64,
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub reason: Option<&'a str>,
     pub url: Option<&'a str>,
     pub text: &'a str,
@@ -110,7 +110,7 @@ impl Store {
     }
 
     /// The events of one run, oldest first.
-    pub fn run_events(&self, run_id: i64) -> Result<Vec<Event>> {
+    pub fn run_events(&self, run_id: crate::types::RunId) -> Result<Vec<Event>> {
         let mut st = self
             .conn
             .prepare(

@@ -13,7 +13,7 @@ pub struct Freeze {
 }
 
 impl Store {
-    pub fn freeze(&self, repo: &str, reason: &str, run_id: i64) -> Result<()> {
+    pub fn freeze(&self, repo: &str, reason: &str, run_id: crate::types::RunId) -> Result<()> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO frozen_repos (repo, reason, run_id, frozen_at) VALUES (?1,?2,?3,?4)",

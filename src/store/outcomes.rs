@@ -149,7 +149,13 @@ impl Store {
 
     /// Watch saw a run's PR merged: its merge commit, base branch and time.
     /// The first record stays (a resumed tick does not move the merge time).
-    pub fn set_merge(&self, run_id: i64, sha: &str, branch: &str, merged_at: &str) -> Result<()> {
+    pub fn set_merge(
+        &self,
+        run_id: crate::types::RunId,
+        sha: &str,
+        branch: &str,
+        merged_at: &str,
+    ) -> Result<()> {
         self.conn
             .execute(
                 "UPDATE runs SET merge_sha=?2, base_branch=?3, merged_at=?4 WHERE id=?1 AND merge_sha IS NULL",

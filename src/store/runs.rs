@@ -5,10 +5,23 @@ use super::events::{NewEvent, insert_event};
 use super::{Store, now};
 use crate::core::run_state::RunStatus;
 use crate::runner::RunnerHandle;
+pub use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
+
+impl ToSql for RunId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0))
+    }
+}
+
+impl FromSql for RunId {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        v.as_i64().map(RunId)
+    }
+}
 
 impl ToSql for RunStatus {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -26,7 +39,7 @@ impl FromSql for RunStatus {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
-    pub id: i64,
+    pub id: RunId,
     pub repo: String,
     pub issue: u64,
     pub title: String,
@@ -131,7 +144,7 @@ impl Store {
     }
 
     /// The claim: a run in state `dispatching`, before any side effect.
-    pub fn claim_run(&self, r: &NewRun) -> Result<i64> {
+    pub fn claim_run(&self, r: &NewRun) -> Result<RunId> {
         self.exec(
             "INSERT INTO runs (repo, issue, title, url, ready_event_id, state, template_name,
               template_version_id, template_version, template_hash, runner_kind, branch,
@@ -153,11 +166,11 @@ impl Store {
                 now()
             ],
         )?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(RunId(self.conn.last_insert_rowid()))
     }
 
     /// The run's folder, recorded with the claim so a dead tick's agent can be found.
-    pub fn set_run_dir(&self, id: i64, run_dir: &str) -> Result<()> {
+    pub fn set_run_dir(&self, id: RunId, run_dir: &str) -> Result<()> {
         self.exec(
             "UPDATE runs SET run_dir=?2 WHERE id=?1",
             params![id, run_dir],
@@ -166,7 +179,7 @@ impl Store {
     }
 
     /// The agent started: its handle and the state in one write.
-    pub fn mark_started(&self, id: i64, run_dir: &str, handle: &RunnerHandle) -> Result<()> {
+    pub fn mark_started(&self, id: RunId, run_dir: &str, handle: &RunnerHandle) -> Result<()> {
         let (pid, start) = handle.pid().unzip();
         self.exec(
             "UPDATE runs SET state=?2, run_dir=?3, runner_handle=?4, runner_pid=?5,
@@ -185,14 +198,14 @@ impl Store {
     }
 
     /// Move a run from `from` to `to`; false when it was not in `from` any more.
-    pub fn transition(&self, id: i64, from: RunStatus, to: RunStatus) -> Result<bool> {
+    pub fn transition(&self, id: RunId, from: RunStatus, to: RunStatus) -> Result<bool> {
         Ok(self.exec(
             "UPDATE runs SET state=?3, updated_at=?4 WHERE id=?1 AND state=?2",
             params![id, from, to, now()],
         )? == 1)
     }
 
-    pub fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+    pub fn mark_failed(&self, id: RunId, error: &str) -> Result<()> {
         let t = now();
         self.exec(
             "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
@@ -239,7 +252,7 @@ impl Store {
     }
 
     /// The outcome harvest recorded for a run, and the commit that reverted it.
-    pub fn run_outcome(&self, id: i64) -> Result<Option<(String, Option<String>)>> {
+    pub fn run_outcome(&self, id: RunId) -> Result<Option<(String, Option<String>)>> {
         self.conn
             .query_row(
                 "SELECT outcome, reverted_by FROM outcomes WHERE run_id = ?1",
@@ -254,7 +267,7 @@ impl Store {
         self.runs_in(&RunStatus::in_flight_set())
     }
 
-    pub fn run(&self, id: i64) -> Result<Option<Run>> {
+    pub fn run(&self, id: RunId) -> Result<Option<Run>> {
         self.conn
             .query_row(&format!("SELECT {COLS} FROM runs WHERE id=?1"), [id], row)
             .optional()
@@ -309,7 +322,7 @@ impl Store {
     /// What watch observed: the PR (re-checked every tick, so a pinned PR that
     /// is no longer the run's is dropped), its head, the progress fingerprint
     /// and when it last changed, and since when the PR has been green.
-    pub fn observe(&self, id: i64, o: &Observation) -> Result<()> {
+    pub fn observe(&self, id: RunId, o: &Observation) -> Result<()> {
         self.exec(
             "UPDATE runs SET pr_number=?2, pr_url=?3, head_sha=?4, progress_fp=?5,
               last_progress_at=?6, green_since=?7 WHERE id=?1",
@@ -326,7 +339,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_checklist(&self, id: i64, comment_id: i64, text: &str) -> Result<()> {
+    pub fn set_checklist(&self, id: RunId, comment_id: i64, text: &str) -> Result<()> {
         self.exec(
             "UPDATE runs SET checklist_comment_id=?2, checklist_text=?3 WHERE id=?1",
             params![id, comment_id, text],
@@ -334,7 +347,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn set_escalation_comment(&self, id: i64, comment_id: i64) -> Result<()> {
+    pub fn set_escalation_comment(&self, id: RunId, comment_id: i64) -> Result<()> {
         self.exec(
             "UPDATE runs SET escalation_comment_id=?2 WHERE id=?1",
             params![id, comment_id],
@@ -343,7 +356,7 @@ impl Store {
     }
 
     /// A corrective turn: one more agent start, recorded before the start.
-    pub fn begin_turn(&self, id: i64) -> Result<u32> {
+    pub fn begin_turn(&self, id: RunId) -> Result<u32> {
         self.exec(
             "UPDATE runs SET turns=turns+1, updated_at=?2 WHERE id=?1",
             params![id, now()],
@@ -351,7 +364,7 @@ impl Store {
         Ok(self.run(id)?.map(|r| r.turns).unwrap_or(0))
     }
 
-    pub fn set_handle(&self, id: i64, handle: &RunnerHandle) -> Result<()> {
+    pub fn set_handle(&self, id: RunId, handle: &RunnerHandle) -> Result<()> {
         let (pid, start) = handle.pid().unzip();
         self.exec(
             "UPDATE runs SET runner_pid=?2, runner_start_time=?3, runner_handle=?4, updated_at=?5 WHERE id=?1",
@@ -365,7 +378,7 @@ impl Store {
     /// transaction: the event exists exactly once however often this is tried.
     pub fn decide_end(
         &mut self,
-        id: i64,
+        id: RunId,
         to: RunStatus,
         reason: Option<&str>,
         event: Option<NewEvent>,
@@ -392,7 +405,7 @@ impl Store {
     }
 
     /// The end state's forge writes are done.
-    pub fn finish(&self, id: i64, to: RunStatus) -> Result<()> {
+    pub fn finish(&self, id: RunId, to: RunStatus) -> Result<()> {
         let t = now();
         self.exec(
             "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",

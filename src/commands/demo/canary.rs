@@ -94,7 +94,7 @@ pub(super) fn act(
             .iter()
             .filter(|d| d.template_version == Some(v2.version))
             .count();
-        let ids: Vec<i64> = poll
+        let ids: Vec<crate::types::RunId> = poll
             .report
             .dispatched
             .iter()

@@ -308,19 +308,24 @@ pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
 }
 
 /// The run a poll report dispatched for `repo#issue`.
-pub(super) fn run_of(t: &super::Done, repo: &str, issue: u64) -> Result<i64> {
+pub(super) fn run_of(t: &super::Done, repo: &str, issue: u64) -> Result<crate::types::RunId> {
     t.report["dispatched"]
         .as_array()
         .into_iter()
         .flatten()
         .find(|d| d["repo"] == repo && d["issue"] == issue)
-        .and_then(|d| d["run_id"].as_i64())
+        .and_then(|d| d["run_id"].as_i64().map(crate::types::RunId))
         .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
 }
 
 /// CI goes red on the agent's PR: watch starts a corrective turn with the
 /// failing check; the agent pushes a fix; CI is green again.
-fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: i64, show: &mut Show) -> Result<()> {
+fn red_ci_act(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    run: crate::types::RunId,
+    show: &mut Show,
+) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
     wait_for(&exit)?;
     let status = |state: &str, url: &str| -> Result<String> {

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 pub struct Dispatched {
     pub repo: String,
     pub issue: u64,
-    pub run_id: Option<i64>,
+    pub run_id: Option<crate::types::RunId>,
     pub template: String,
     pub template_version: Option<i64>,
 }
@@ -36,7 +36,7 @@ pub struct Skipped {
 pub struct Reconciled {
     pub repo: String,
     pub issue: u64,
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
 }
 
 /// The poll report (`--json`).

@@ -60,7 +60,8 @@ pub(super) fn start(
     });
     let title = bump.title();
     let handle = up.runner()?.start(&Turn {
-        run_id: row.id,
+        // the fixer is not a run of poll's: AFK_RUN_ID is its upgrade row
+        run_id: crate::types::RunId(row.id),
         repo: &r.mirror,
         issue: pr.number,
         title: &title,

@@ -141,7 +141,7 @@ fn corrective_turn(
             lesson_type: "gate_failure".into(),
             repo: Some(run.repo.clone()),
             work_item: Some(format!("{}#{}", run.repo, run.issue)),
-            run_id: Some(run.id),
+            run_id: Some(run.id.0),
             stage: Some("ci".into()),
             root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
             suggestion: Some("run the failing checks locally before pushing".into()),
@@ -233,7 +233,7 @@ fn carry_out(
                 lesson_type: "deploy_degraded".into(),
                 repo: Some(run.repo.clone()),
                 work_item: Some(format!("{}#{}", run.repo, run.issue)),
-                run_id: Some(run.id),
+                run_id: Some(run.id.0),
                 stage: Some("deploy".into()),
                 root_cause: Some(format!(
                     "the deploy ({}) failed after merge",

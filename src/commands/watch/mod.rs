@@ -27,7 +27,7 @@ use time::OffsetDateTime;
 pub struct ActionItem {
     pub repo: String,
     pub issue: u64,
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

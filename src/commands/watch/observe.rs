@@ -207,7 +207,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
             lesson_type: "merge_hold".into(),
             repo: Some(run.repo.clone()),
             work_item: Some(format!("{}#{}", run.repo, run.issue)),
-            run_id: Some(run.id),
+            run_id: Some(run.id.0),
             stage: Some("merge".into()),
             root_cause: Some("the agent's PR has been green and unmerged for over a day".into()),
             suggestion: Some("review and merge it, or close it with a reason".into()),
