@@ -216,14 +216,3 @@ impl fmt::Display for RunId {
         self.0.fmt(f)
     }
 }
-
-/// An issue's (or pull request's) number within its repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct IssueNumber(pub u64);
-
-impl fmt::Display for IssueNumber {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
