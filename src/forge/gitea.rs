@@ -2,7 +2,7 @@
 //! `contracts/gitea-v1-subset.json` (only the fields afk reads).
 
 use super::Forge;
-use super::http::{ForgeError, Http};
+use super::http::{ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -56,26 +56,6 @@ pub struct Gitea {
     labels: Mutex<HashMap<String, Vec<Label>>>,
 }
 
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `owner/name` with each segment percent-encoded: a name never changes the path.
-fn rp(repo: &str) -> String {
-    match repo.split_once('/') {
-        Some((o, n)) => format!("{}/{}", enc(o), enc(n)),
-        None => enc(repo),
-    }
-}
-
 impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
@@ -114,10 +94,7 @@ impl Forge for Gitea {
             rp(repo),
             enc(label)
         ))?;
-        Ok(all
-            .into_iter()
-            .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
-            .collect())
+        Ok(super::model::open_issues_with(all, label))
     }
 
     fn issue(&self, repo: &str, number: u64) -> Result<Issue> {

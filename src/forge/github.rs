@@ -267,10 +267,7 @@ impl Forge for Github {
             rp(repo),
             enc(label)
         ))?;
-        Ok(all
-            .into_iter()
-            .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
-            .collect())
+        Ok(super::model::open_issues_with(all, label))
     }
 
     fn issue(&self, repo: &str, number: u64) -> Result<Issue> {

@@ -46,6 +46,15 @@ pub struct Issue {
     pub updated_at: Option<String>,
 }
 
+/// The open issues of a list that carry `label`, pull requests left out. The
+/// label is re-checked: a forge may drop an unknown label from its filter and
+/// answer every open issue.
+pub fn open_issues_with(all: Vec<Issue>, label: &str) -> Vec<Issue> {
+    all.into_iter()
+        .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
+        .collect()
+}
+
 impl Issue {
     pub fn has_label(&self, name: &str) -> bool {
         self.labels.iter().any(|l| l.name == name)

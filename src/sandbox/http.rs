@@ -16,6 +16,13 @@ pub struct Request {
 }
 
 impl Request {
+    /// A positive whole number from the query string (`page`, `limit`, `per_page`).
+    pub fn positive(&self, name: &str) -> Option<usize> {
+        self.q(name)
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|v| *v > 0)
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -6,6 +6,13 @@ use super::model::{Forge, Issue, Repo};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// Why a pull request could not be opened.
+pub(super) enum OpenPull {
+    NoBranch,
+    Exists,
+    Other(String),
+}
+
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct SeedIssue {
@@ -126,6 +133,37 @@ impl Forge {
 
     /// Add an issue or pull request (numbered after the highest unless given),
     /// its labels added by `labeled_by` or the author.
+    /// A pull request opened through the API by afk's account, from `head`
+    /// into main; one open pull request per head branch. Each dialect words
+    /// the refusals its own way.
+    pub(super) fn open_pull(
+        &mut self,
+        full: &str,
+        head: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<u64, OpenPull> {
+        if git::head(&self.git_dir(full), head).is_none() {
+            return Err(OpenPull::NoBranch);
+        }
+        if self.repos[full]
+            .issues
+            .values()
+            .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
+        {
+            return Err(OpenPull::Exists);
+        }
+        let seed = SeedIssue {
+            title: title.to_string(),
+            body: body.to_string(),
+            author: Some(self.me.clone()),
+            pull: true,
+            head: Some(head.to_string()),
+            ..Default::default()
+        };
+        self.add_issue(full, seed).map_err(OpenPull::Other)
+    }
+
     pub(super) fn add_issue(&mut self, repo: &str, i: SeedIssue) -> Result<u64, String> {
         let id = self.id();
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;

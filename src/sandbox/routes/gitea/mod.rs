@@ -87,17 +87,8 @@ fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) 
 /// A page of `items` per Gitea's `page` / `limit` (default 30, at most 50), with
 /// `Link` and `X-Total-Count` headers.
 fn paged(req: &Request, items: Vec<Value>) -> Reply {
-    let limit = req
-        .q("limit")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(30)
-        .min(50);
-    let page = req
-        .q("page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(1);
+    let limit = req.positive("limit").unwrap_or(30).min(50);
+    let page = req.positive("page").unwrap_or(1);
     let total = items.len();
     let slice: Vec<Value> = items
         .into_iter()

@@ -2,9 +2,10 @@
 //! editing one (its title, body, or closing and reopening it).
 
 use super::{not_found, paged, shapes};
+use crate::sandbox::err;
 use crate::sandbox::http::{Reply, Request};
 use crate::sandbox::model::Forge;
-use crate::sandbox::{SeedIssue, err, git};
+use crate::sandbox::seed::OpenPull;
 use serde_json::Value;
 
 /// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.
@@ -48,30 +49,14 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
     let (Some(head), Some(title)) = (b["head"].as_str(), b["title"].as_str()) else {
         return err(422, "head and title are required");
     };
-    if git::head(&f.git_dir(full), head).is_none() {
-        return err(422, "head branch does not exist");
-    }
-    if f.repos[full]
-        .issues
-        .values()
-        .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
-    {
-        return err(409, "pull request already exists for these targets");
-    }
-    let seed = SeedIssue {
-        title: title.to_string(),
-        body: b["body"].as_str().unwrap_or("").to_string(),
-        author: Some(f.me.clone()),
-        pull: true,
-        head: Some(head.to_string()),
-        ..Default::default()
-    };
-    match f.add_issue(full, seed) {
+    match f.open_pull(full, head, title, b["body"].as_str().unwrap_or("")) {
         Ok(n) => {
             let r = &f.repos[full];
             Reply::json(201, &shapes::pull(f, r, &r.issues[&n]))
         }
-        Err(e) => err(422, &e),
+        Err(OpenPull::NoBranch) => err(422, "head branch does not exist"),
+        Err(OpenPull::Exists) => err(409, "pull request already exists for these targets"),
+        Err(OpenPull::Other(e)) => err(422, &e),
     }
 }
 

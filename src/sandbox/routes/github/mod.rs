@@ -253,17 +253,8 @@ fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) 
 /// 100), with a `Link` header of absolute URLs (`next`, `last`, `first`,
 /// `prev`) that name the repository by id, as GitHub's do.
 fn paged(f: &Forge, req: &Request, items: Vec<Value>) -> Reply {
-    let per_page = req
-        .q("per_page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(30)
-        .min(100);
-    let page = req
-        .q("page")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(1);
+    let per_page = req.positive("per_page").unwrap_or(30).min(100);
+    let page = req.positive("page").unwrap_or(1);
     let total = items.len();
     let last = total.div_ceil(per_page).max(1);
     let slice: Vec<Value> = items

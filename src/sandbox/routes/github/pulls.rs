@@ -4,7 +4,7 @@
 use super::{invalid, not_found, paged, shapes};
 use crate::sandbox::http::{Reply, Request};
 use crate::sandbox::model::Forge;
-use crate::sandbox::{SeedIssue, git};
+use crate::sandbox::seed::OpenPull;
 use serde_json::{Value, json};
 
 /// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.
@@ -99,35 +99,19 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
     if base != "main" {
         return invalid("PullRequest", "invalid", "base");
     }
-    if git::head(&f.git_dir(full), head).is_none() {
-        return invalid("PullRequest", "invalid", "head");
-    }
-    if f.repos[full]
-        .issues
-        .values()
-        .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
-    {
-        return Reply::json(
+    match f.open_pull(full, head, title, b["body"].as_str().unwrap_or("")) {
+        Ok(n) => {
+            let r = &f.repos[full];
+            Reply::json(201, &shapes::pull(f, r, &r.issues[&n], true))
+        }
+        Err(OpenPull::NoBranch) => invalid("PullRequest", "invalid", "head"),
+        Err(OpenPull::Exists) => Reply::json(
             422,
             &json!({"message": "Validation Failed", "documentation_url": "https://docs.github.com/rest",
                     "errors": [{"resource": "PullRequest", "code": "custom",
                                 "message": format!("A pull request already exists for {head}.")}],
                     "status": "422"}),
-        );
-    }
-    let seed = SeedIssue {
-        title: title.to_string(),
-        body: b["body"].as_str().unwrap_or("").to_string(),
-        author: Some(f.me.clone()),
-        pull: true,
-        head: Some(head.to_string()),
-        ..Default::default()
-    };
-    match f.add_issue(full, seed) {
-        Ok(n) => {
-            let r = &f.repos[full];
-            Reply::json(201, &shapes::pull(f, r, &r.issues[&n], true))
-        }
-        Err(e) => super::err(422, &e),
+        ),
+        Err(OpenPull::Other(e)) => super::err(422, &e),
     }
 }
