@@ -403,7 +403,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             let id = store
                 .claim_run(&afk::store::runs::NewRun {
                     repo: &repo,
-                    issue: n,
+                    issue: afk::types::IssueNumber(n),
                     title: "fix",
                     url: "",
                     ready_event_id: Some(1),

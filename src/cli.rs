@@ -4,6 +4,7 @@
 //! global flags that mean nothing for a command, so `--help`, the man page and
 //! the shell completions agree.
 
+use crate::types::IssueNumber;
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
@@ -823,7 +824,7 @@ pub struct VerdictArgs {
     /// The repository, OWNER/REPO
     pub repo: String,
     /// The pull request number
-    pub pr: u64,
+    pub pr: IssueNumber,
     /// Post exactly one test comment (upgrade.testme_comment) first
     #[arg(long)]
     pub post: bool,

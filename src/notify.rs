@@ -34,7 +34,7 @@ pub fn webhook_body(e: &Event) -> serde_json::Value {
     let mut v = json!({"event": e.kind, "at": e.at, "text": e.text});
     for (k, val) in [
         ("repo", e.repo.clone().map(serde_json::Value::from)),
-        ("issue", e.issue.map(serde_json::Value::from)),
+        ("issue", e.issue.map(|n| serde_json::Value::from(n.0))),
         ("run_id", e.run_id.map(serde_json::Value::from)),
         ("reason", e.reason.clone().map(serde_json::Value::from)),
         ("url", e.url.clone().map(serde_json::Value::from)),

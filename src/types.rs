@@ -216,3 +216,54 @@ impl fmt::Display for RunId {
         self.0.fmt(f)
     }
 }
+
+/// An issue's or pull request's number within its repository. Both forges
+/// number issues and pull requests from one sequence per repository, so one
+/// type serves both; it is never an offset, an id or a count.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct IssueNumber(pub u64);
+
+impl fmt::Display for IssueNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for IssueNumber {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(IssueNumber)
+    }
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn issue_numbers_read_and_write_as_plain_integers() {
+        let cases: [(&str, Option<u64>); 5] = [
+            ("7", Some(7)),
+            ("0", Some(0)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("-1", None),
+            ("#7", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                text.parse::<IssueNumber>().ok(),
+                want.map(IssueNumber),
+                "{text:?}"
+            );
+        }
+        let n = IssueNumber(42);
+        assert_eq!(n.to_string(), "42");
+        assert_eq!(serde_json::to_string(&n).unwrap(), "42");
+        assert_eq!(serde_json::from_str::<IssueNumber>("42").unwrap(), n);
+        assert!(serde_json::from_str::<IssueNumber>("\"42\"").is_err());
+        assert!(serde_json::from_str::<IssueNumber>("-3").is_err());
+    }
+}

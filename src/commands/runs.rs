@@ -7,6 +7,7 @@ use crate::cli::{RunsArgs, RunsCmd};
 use crate::core::run_state::RunStatus;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
 use serde_json::json;
@@ -17,10 +18,10 @@ use time::OffsetDateTime;
 struct Row {
     run_id: crate::types::RunId,
     repo: String,
-    issue: u64,
+    issue: IssueNumber,
     state: RunStatus,
     reason: Option<String>,
-    pr: Option<u64>,
+    pr: Option<IssueNumber>,
     pr_url: Option<String>,
     turns: u32,
     template: Option<String>,
@@ -128,7 +129,10 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         .map(PathBuf::from)
         .unwrap_or_else(|| ctx.runs_dir().join(id.to_string()));
     // the timeline: what the state file knows, in order
-    let mut timeline: Vec<(String, String)> = vec![(r.created_at.clone(), "dispatched".into())];
+    let mut timeline: Vec<(String, String)> = vec![(
+        r.created_at.clone(),
+        crate::core::run_state::RunStatus::Dispatched.to_string(),
+    )];
     if r.turns > 1 {
         timeline.push((
             r.updated_at.clone(),

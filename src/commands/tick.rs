@@ -4,6 +4,7 @@
 use super::Ctx;
 use crate::lock::TickLock;
 use crate::store::Store;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -139,7 +140,7 @@ pub fn stepping_aside(kind: &str) {
 pub struct ErrorItem {
     pub repo: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub issue: Option<u64>,
+    pub issue: Option<IssueNumber>,
     pub message: String,
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
@@ -147,7 +148,7 @@ pub struct ErrorItem {
 }
 
 impl ErrorItem {
-    pub fn from_err(repo: &str, issue: Option<u64>, e: &anyhow::Error) -> ErrorItem {
+    pub fn from_err(repo: &str, issue: Option<IssueNumber>, e: &anyhow::Error) -> ErrorItem {
         ErrorItem {
             repo: repo.to_string(),
             issue,
@@ -155,7 +156,7 @@ impl ErrorItem {
             transient: crate::forge::ForgeError::is_exhausted(e),
         }
     }
-    pub fn msg(repo: &str, issue: Option<u64>, message: String) -> ErrorItem {
+    pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
         ErrorItem {
             repo: repo.to_string(),
             issue,

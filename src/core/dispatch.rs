@@ -5,6 +5,7 @@
 //! the caller through a closure, called lazily in priority order, so a tick asks
 //! the forge only about the issues that could still win.
 
+use crate::types::IssueNumber;
 use serde::Serialize;
 use std::fmt;
 
@@ -42,7 +43,7 @@ impl fmt::Display for Reason {
 /// A ready issue as the policy sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyIssue {
-    pub number: u64,
+    pub number: IssueNumber,
     pub priority: i64,
 }
 
@@ -101,7 +102,7 @@ pub fn eligibility(f: &IssueFacts) -> Result<(), Reason> {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RepoPick {
     pub winner: Option<ReadyIssue>,
-    pub skipped: Vec<(u64, Reason)>,
+    pub skipped: Vec<(IssueNumber, Reason)>,
 }
 
 /// Walk the issues in priority order; the first eligible one wins the repo's slot,
@@ -161,7 +162,7 @@ pub fn apply_capacity<T: Clone>(
 
 /// Issue references named on `Blocked by` / `Depends on` lines of a body:
 /// `(Some("owner/repo"), N)` or `(None, N)` for the same repo.
-pub fn body_blockers(body: &str) -> Vec<(Option<String>, u64)> {
+pub fn body_blockers(body: &str) -> Vec<(Option<String>, IssueNumber)> {
     let mut out = vec![];
     for line in body.lines() {
         let mut l = line.trim_start();
@@ -188,7 +189,7 @@ pub fn body_blockers(body: &str) -> Vec<(Option<String>, u64)> {
     out
 }
 
-fn refs_in(s: &str) -> Vec<(Option<String>, u64)> {
+fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
     let mut out = vec![];
     let bytes: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -198,7 +199,7 @@ fn refs_in(s: &str) -> Vec<(Option<String>, u64)> {
                 .iter()
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
-            if let Ok(n) = digits.parse::<u64>() {
+            if let Ok(n) = digits.parse::<IssueNumber>() {
                 // walk back over an owner/repo prefix
                 let mut j = i;
                 while j > 0
@@ -350,9 +351,13 @@ pub fn permission_rank(p: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use IssueNumber as N;
 
     fn ri(number: u64, priority: i64) -> ReadyIssue {
-        ReadyIssue { number, priority }
+        ReadyIssue {
+            number: N(number),
+            priority,
+        }
     }
     fn ok_facts() -> IssueFacts {
         IssueFacts {
@@ -370,31 +375,31 @@ mod tests {
         assert_eq!(p.winner, Some(ri(2, 9)));
         assert_eq!(
             p.skipped,
-            vec![(3, Reason::LowerPriority), (1, Reason::LowerPriority)]
+            vec![(N(3), Reason::LowerPriority), (N(1), Reason::LowerPriority)]
         );
     }
 
     #[test]
     fn tie_goes_to_lower_issue_number() {
         let p = pick_in_repo(vec![ri(8, 2), ri(3, 2), ri(5, 2)], |_| Ok(()));
-        assert_eq!(p.winner.unwrap().number, 3);
+        assert_eq!(p.winner.unwrap().number, N(3));
         assert_eq!(
             p.skipped,
-            vec![(5, Reason::LowerPriority), (8, Reason::LowerPriority)]
+            vec![(N(5), Reason::LowerPriority), (N(8), Reason::LowerPriority)]
         );
     }
 
     #[test]
     fn ineligible_top_issue_passes_the_slot_down() {
         let p = pick_in_repo(vec![ri(1, 9), ri(2, 1)], |i| {
-            if i.number == 1 {
+            if i.number == N(1) {
                 Err(Reason::Untrusted)
             } else {
                 Ok(())
             }
         });
-        assert_eq!(p.winner.unwrap().number, 2);
-        assert_eq!(p.skipped, vec![(1, Reason::Untrusted)]);
+        assert_eq!(p.winner.unwrap().number, N(2));
+        assert_eq!(p.skipped, vec![(N(1), Reason::Untrusted)]);
     }
 
     #[test]
@@ -404,7 +409,7 @@ mod tests {
             seen.push(i.number);
             Ok(())
         });
-        assert_eq!(seen, vec![3]);
+        assert_eq!(seen, vec![N(3)]);
     }
 
     #[test]
@@ -450,7 +455,7 @@ mod tests {
         let p = skip_all(&[ri(2, 0), ri(1, 5)], Reason::RepoLocked);
         assert_eq!(
             p.skipped,
-            vec![(1, Reason::RepoLocked), (2, Reason::RepoLocked)]
+            vec![(N(1), Reason::RepoLocked), (N(2), Reason::RepoLocked)]
         );
     }
 
@@ -482,11 +487,11 @@ mod tests {
         assert_eq!(
             body_blockers(body),
             vec![
-                (None, 12),
-                (Some("acme/lib".into()), 3),
-                (None, 4),
-                (None, 5),
-                (None, 6)
+                (None, N(12)),
+                (Some("acme/lib".into()), N(3)),
+                (None, N(4)),
+                (None, N(5)),
+                (None, N(6))
             ]
         );
         assert!(body_blockers("see #3\nfixes #4").is_empty());

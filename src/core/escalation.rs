@@ -2,6 +2,7 @@
 //! issue and the notification line. Pure text, beside the checklist.
 
 use super::run_state::Escalation;
+use crate::types::IssueNumber;
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
@@ -20,7 +21,7 @@ pub struct Escalated<'a> {
     pub turns: u32,
     pub stall_after: &'a str,
     /// The run's PR (number, URL), forge data.
-    pub pr: Option<(u64, &'a str)>,
+    pub pr: Option<(IssueNumber, &'a str)>,
     /// Failing contexts with their build URLs, forge data.
     pub failing: &'a [(String, Option<String>)],
     /// What a blocked agent said: its reason and questions.
@@ -89,12 +90,12 @@ pub fn comment(e: &Escalated) -> String {
 }
 
 /// The one-line notification for an escalation.
-pub fn notification(repo: &str, issue: u64, why: Escalation, url: &str) -> String {
+pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) -> String {
     format!("afk needs a human on {repo}#{issue} ({why}): {url}")
 }
 
 /// The one-line notification for a success.
-pub fn success_notification(repo: &str, issue: u64, url: &str) -> String {
+pub fn success_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
     format!("afk finished {repo}#{issue}: {url} merged")
 }
 
@@ -110,7 +111,7 @@ mod tests {
             turns_used: 1,
             turns: 2,
             stall_after: "3h",
-            pr: Some((5, "http://forge/acme/api/pulls/5")),
+            pr: Some((IssueNumber(5), "http://forge/acme/api/pulls/5")),
             failing,
             blocked: Some(("need a key", qs)),
             run_dir: "/var/lib/afk/runs/3",

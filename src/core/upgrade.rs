@@ -9,6 +9,7 @@
 use super::compose::{self, ServiceImage};
 use super::sanitize::{fenced, md_text, one_line, safe_url};
 use super::tags::{self, UpdateType};
+use crate::types::IssueNumber;
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
@@ -206,7 +207,7 @@ pub enum CloseReason {
     /// upstream `main` already has this tag or a newer one
     MergedUpstream { tag: String },
     /// a newer bump of the same image was opened
-    Superseded { by: u64, to: String },
+    Superseded { by: IssueNumber, to: String },
     /// upstream no longer uses this image in these places, or moved it to
     /// another line of tags the PR's target cannot be compared with
     Changed { tag: Option<String> },
@@ -421,7 +422,7 @@ pub struct FixerTask<'a> {
     pub preamble: &'a str,
     pub bump: &'a Bump,
     pub mirror: &'a str,
-    pub pr: u64,
+    pub pr: IssueNumber,
     pub pr_url: &'a str,
     pub run: u32,
     pub max_runs: u32,
@@ -763,7 +764,7 @@ mod tests {
             preamble: UPGRADER_PREAMBLE,
             bump: &b,
             mirror: "maint/nginx",
-            pr: 4,
+            pr: IssueNumber(4),
             pr_url: "http://forge/maint/nginx/pulls/4",
             run: 1,
             max_runs: 3,

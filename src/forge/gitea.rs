@@ -4,6 +4,7 @@
 use super::Forge;
 use super::http::{ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -97,12 +98,12 @@ impl Forge for Gitea {
         Ok(super::model::open_issues_with(all, label))
     }
 
-    fn issue(&self, repo: &str, number: u64) -> Result<Issue> {
+    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
         self.http
             .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
     }
 
-    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireTimelineEvent> = self
             .http
             .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
@@ -131,7 +132,7 @@ impl Forge for Gitea {
     }
 
     /// Issues this one depends on. A 404 means dependencies are off: none.
-    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
         match self
             .http
             .get_all(&format!("/repos/{}/issues/{number}/dependencies", rp(repo)))
@@ -155,7 +156,7 @@ impl Forge for Gitea {
         Ok(l)
     }
 
-    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         self.http.send(
             "POST",
@@ -165,7 +166,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         match self.http.send(
             "DELETE",
@@ -187,7 +188,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
         self.http.json(
             "GET",
@@ -214,7 +215,7 @@ impl Forge for Gitea {
         )
     }
 
-    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
+    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
         self.http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
     }
@@ -228,7 +229,7 @@ impl Forge for Gitea {
         )
     }
 
-    fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
+    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
@@ -237,7 +238,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
         self.http.json(
             "POST",
             &format!("/repos/{}/issues/{number}/comments", rp(repo)),
@@ -269,7 +270,7 @@ impl Forge for Gitea {
         )
     }
 
-    fn close_pull(&self, repo: &str, number: u64) -> Result<()> {
+    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/pulls/{number}", rp(repo)),
@@ -341,7 +342,7 @@ mod tests {
 
     fn pr(head: &str, body: &str) -> PullRequest {
         PullRequest {
-            number: 9,
+            number: IssueNumber(9),
             state: "open".into(),
             head: Branch {
                 name: head.into(),
@@ -355,14 +356,14 @@ mod tests {
 
     #[test]
     fn the_pr_for_an_issue_is_found_by_branch_or_closing_reference() {
-        assert!(pr("afk/issue-7", "").closes(7));
-        assert!(!pr("afk/issue-70", "").closes(7));
-        assert!(pr("feature", "This Closes #7.").closes(7));
-        assert!(pr("feature", "fixes: #7").closes(7));
-        assert!(pr("feature", "Resolves #7").closes(7));
-        assert!(!pr("feature", "Closes #70").closes(7));
-        assert!(!pr("feature", "see #7").closes(7));
-        assert!(!pr("feature", "prefixes #7").closes(7));
+        assert!(pr("afk/issue-7", "").closes(IssueNumber(7)));
+        assert!(!pr("afk/issue-70", "").closes(IssueNumber(7)));
+        assert!(pr("feature", "This Closes #7.").closes(IssueNumber(7)));
+        assert!(pr("feature", "fixes: #7").closes(IssueNumber(7)));
+        assert!(pr("feature", "Resolves #7").closes(IssueNumber(7)));
+        assert!(!pr("feature", "Closes #70").closes(IssueNumber(7)));
+        assert!(!pr("feature", "see #7").closes(IssueNumber(7)));
+        assert!(!pr("feature", "prefixes #7").closes(IssueNumber(7)));
     }
 
     #[test]

@@ -20,6 +20,7 @@
 use super::http::{ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::{Diagnosis, Forge};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::json;
@@ -270,12 +271,12 @@ impl Forge for Github {
         Ok(super::model::open_issues_with(all, label))
     }
 
-    fn issue(&self, repo: &str, number: u64) -> Result<Issue> {
+    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
         self.http
             .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
     }
 
-    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireEvent> = self
             .http
             .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
@@ -303,7 +304,7 @@ impl Forge for Github {
     }
 
     /// The issues blocking this one; 404/410 means dependencies are off: none.
-    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
         match self.http.get_all(&format!(
             "/repos/{}/issues/{number}/dependencies/blocked_by",
             rp(repo)
@@ -327,7 +328,7 @@ impl Forge for Github {
     }
 
     /// By name; GitHub creates a label the repo does not have yet.
-    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         self.http.send(
             "POST",
             &format!("/repos/{}/issues/{number}/labels", rp(repo)),
@@ -336,7 +337,7 @@ impl Forge for Github {
         Ok(())
     }
 
-    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         match self.http.send(
             "DELETE",
             &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
@@ -358,12 +359,12 @@ impl Forge for Github {
         Ok(())
     }
 
-    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
         self.http
             .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
     }
 
-    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
         self.http.json(
             "POST",
             &format!("/repos/{}/issues/{number}/comments", rp(repo)),
@@ -398,7 +399,7 @@ impl Forge for Github {
         Ok(v.into_iter().map(with_merged).collect())
     }
 
-    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest> {
+    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
         self.http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
             .map(with_merged)
@@ -441,7 +442,7 @@ impl Forge for Github {
         Ok(merge_ci(sha, lines))
     }
 
-    fn close_issue(&self, repo: &str, number: u64) -> Result<()> {
+    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
@@ -495,7 +496,7 @@ impl Forge for Github {
             .map(with_merged)
     }
 
-    fn close_pull(&self, repo: &str, number: u64) -> Result<()> {
+    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/pulls/{number}", rp(repo)),

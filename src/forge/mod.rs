@@ -16,6 +16,7 @@ pub use http::{ForgeError, fan_out};
 pub use model::*;
 
 use crate::config::Config;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use std::path::Path;
 
@@ -43,29 +44,29 @@ pub trait Forge: Sync {
     fn me(&self) -> Result<User>;
     /// Open issues (never pull requests) carrying `label`, every page.
     fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>>;
-    fn issue(&self, repo: &str, number: u64) -> Result<Issue>;
-    fn timeline(&self, repo: &str, number: u64) -> Result<Vec<TimelineEvent>>;
+    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue>;
+    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>>;
     /// The collaborator's permission (`none` for a stranger); an error with
     /// status 403 when the forge refuses the lookup.
     fn permission(&self, repo: &str, login: &str) -> Result<Option<String>>;
     /// Issues this one depends on; none when the feature is off.
-    fn dependencies(&self, repo: &str, number: u64) -> Result<Vec<Issue>>;
+    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.
     fn repo_labels(&self, repo: &str) -> Result<Vec<Label>>;
-    fn add_label(&self, repo: &str, number: u64, name: &str) -> Result<()>;
+    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()>;
     /// Removing a label the issue does not carry is not an error.
-    fn remove_label(&self, repo: &str, number: u64, name: &str) -> Result<()>;
+    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()>;
     fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()>;
-    fn comments(&self, repo: &str, number: u64) -> Result<Vec<Comment>>;
-    fn create_comment(&self, repo: &str, number: u64, body: &str) -> Result<Comment>;
+    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>>;
+    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment>;
     fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment>;
     fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
-    fn pull(&self, repo: &str, number: u64) -> Result<PullRequest>;
+    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest>;
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
-    fn close_issue(&self, repo: &str, number: u64) -> Result<()>;
+    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()>;
 
     /// The commits of `branch`, newest first, down to (without) the first one
     /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).
@@ -89,7 +90,7 @@ pub trait Forge: Sync {
         body: &str,
     ) -> Result<PullRequest>;
     /// Close a pull request without merging it.
-    fn close_pull(&self, repo: &str, number: u64) -> Result<()>;
+    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()>;
     /// A branch and its head commit; `None` when the branch does not exist.
     fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>>;
 }

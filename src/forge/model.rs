@@ -1,6 +1,7 @@
 //! The forge-neutral shapes every [`super::Forge`] answers in. They deserialize
 //! from Gitea's JSON directly (its field names); other dialects map into them.
 
+use crate::types::IssueNumber;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -26,7 +27,7 @@ pub struct RepoMeta {
 pub struct Issue {
     #[serde(default)]
     pub id: i64,
-    pub number: u64,
+    pub number: IssueNumber,
     #[serde(default)]
     pub title: String,
     #[serde(default)]
@@ -119,7 +120,7 @@ pub struct Branch {
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct PullRequest {
-    pub number: u64,
+    pub number: IssueNumber,
     #[serde(default)]
     pub state: String,
     #[serde(default)]
@@ -152,7 +153,7 @@ impl PullRequest {
 
     /// Whether this PR is the one for `issue`: its head is `afk/issue-<N>` or its
     /// body says `Closes #N` / `Fixes #N` (or close/closed/fix/fixed/resolve(s|d)).
-    pub fn closes(&self, issue: u64) -> bool {
+    pub fn closes(&self, issue: IssueNumber) -> bool {
         if self.head.name == format!("afk/issue-{issue}") {
             return true;
         }

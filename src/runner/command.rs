@@ -2,6 +2,7 @@
 //! process group, a small `sh` wrapper writes its exit status to
 //! `<run_dir>/exit_status` (atomically, via rename) even after afk has exited.
 
+use crate::types::IssueNumber;
 use anyhow::{Context, Result, bail};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::time::Duration;
 pub struct StartSpec<'a> {
     pub run_id: crate::types::RunId,
     pub repo: &'a str,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub branch: &'a str,
     pub prompt: &'a str,
     pub run_dir: &'a Path,
@@ -41,7 +42,7 @@ pub fn substitute(
     s: &str,
     run_dir: &Path,
     repo: &str,
-    issue: u64,
+    issue: IssueNumber,
     branch: &str,
     prompt_file: &Path,
 ) -> String {
@@ -432,7 +433,7 @@ mod tests {
             "{run_dir}/w/{repo}/{issue}/{branch}/{prompt_file}",
             Path::new("/r"),
             "a/b",
-            7,
+            IssueNumber(7),
             "afk/issue-7",
             Path::new("/r/prompt-1.md"),
         );
@@ -453,7 +454,7 @@ mod tests {
         let h = start(&StartSpec {
             run_id: crate::types::RunId(9),
             repo: "acme/api",
-            issue: 7,
+            issue: IssueNumber(7),
             branch: "afk/issue-7",
             prompt: "PROMPT TEXT",
             run_dir: &rd,
@@ -493,7 +494,7 @@ mod tests {
         let h = start(&StartSpec {
             run_id: crate::types::RunId(1),
             repo: "a/b",
-            issue: 1,
+            issue: IssueNumber(1),
             branch: "afk/issue-1",
             prompt: "",
             run_dir: &rd,
@@ -524,7 +525,7 @@ mod tests {
         let e = start(&StartSpec {
             run_id: crate::types::RunId(1),
             repo: "a/b",
-            issue: 1,
+            issue: IssueNumber(1),
             branch: "afk/issue-1",
             prompt: "",
             run_dir: &rd,

@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::forge::http::Http;
+use crate::types::IssueNumber;
 use anyhow::{Result, bail};
 use serde::Deserialize;
 use serde_json::json;
@@ -55,7 +56,13 @@ impl HttpRunner {
     }
 
     /// Start a thread; its id is the run's handle.
-    pub fn start(&self, repo: &str, issue: u64, title: &str, prompt: &str) -> Result<String> {
+    pub fn start(
+        &self,
+        repo: &str,
+        issue: IssueNumber,
+        title: &str,
+        prompt: &str,
+    ) -> Result<String> {
         let c: Created = self.http.json(
             "POST",
             "/threads",

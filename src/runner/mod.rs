@@ -7,6 +7,7 @@ pub mod http;
 
 use crate::config::Config;
 use crate::core::run_state::Agent;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use std::path::Path;
 use std::time::Duration;
@@ -57,7 +58,7 @@ impl RunnerHandle {
 pub struct Turn<'a> {
     pub run_id: crate::types::RunId,
     pub repo: &'a str,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub title: &'a str,
     pub branch: &'a str,
     pub prompt: &'a str,

@@ -274,7 +274,7 @@ impl Forge {
         pr.merge_sha = Some(sha.clone());
         // the client's own reading of closing keywords, so both agree
         let closer = crate::forge::gitea::PullRequest {
-            number,
+            number: crate::types::IssueNumber(number),
             state: "closed".into(),
             merged: true,
             merge_commit_sha: None,
@@ -287,7 +287,7 @@ impl Forge {
             .values_mut()
             .filter(|i| !i.pull && i.state == "open")
         {
-            if closer.closes(i.number) {
+            if closer.closes(crate::types::IssueNumber(i.number)) {
                 i.state = "closed".into();
             }
         }

@@ -2,6 +2,7 @@
 //! transaction as the decision it reports, and delivered per channel at most once.
 
 use super::{Store, now};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use rusqlite::params;
 use serde::Serialize;
@@ -12,7 +13,7 @@ pub struct Event {
     pub kind: String,
     pub at: String,
     pub repo: Option<String>,
-    pub issue: Option<u64>,
+    pub issue: Option<IssueNumber>,
     pub run_id: Option<i64>,
     pub reason: Option<String>,
     pub url: Option<String>,
@@ -26,7 +27,7 @@ pub struct Event {
 pub struct NewEvent<'a> {
     pub kind: &'a str,
     pub repo: &'a str,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
     pub reason: Option<&'a str>,
     pub url: Option<&'a str>,
@@ -37,7 +38,7 @@ pub struct NewEvent<'a> {
 pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-        params![e.kind, now(), e.repo, e.issue as i64, e.run_id, e.reason, e.url, e.text],
+        params![e.kind, now(), e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
     )?;
     Ok(())
 }
@@ -70,7 +71,7 @@ fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
         kind: r.get(1)?,
         at: r.get(2)?,
         repo: r.get(3)?,
-        issue: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+        issue: r.get(4)?,
         run_id: r.get(5)?,
         reason: r.get(6)?,
         url: r.get(7)?,

@@ -417,6 +417,31 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[test]
+    fn issue_numbers_are_stored_as_integers_and_never_wrap() {
+        use crate::types::IssueNumber;
+        let c = Connection::open_in_memory().unwrap();
+        let back = |n: IssueNumber| -> rusqlite::Result<i64> {
+            c.query_row("SELECT ?1", [n], |r| r.get(0))
+        };
+        let read = |v: i64| -> rusqlite::Result<IssueNumber> {
+            c.query_row("SELECT ?1", [v], |r| r.get(0))
+        };
+        let cases: [(u64, Option<i64>); 3] = [
+            (7, Some(7)),
+            (i64::MAX as u64, Some(i64::MAX)),
+            (i64::MAX as u64 + 1, None),
+        ];
+        for (n, stored) in cases {
+            assert_eq!(back(IssueNumber(n)).ok(), stored, "{n}");
+        }
+        assert_eq!(read(12).unwrap(), IssueNumber(12));
+        assert!(
+            read(-1).is_err(),
+            "a negative number in the file is an error, not a wrap"
+        );
+    }
+
     fn schema(c: &Connection) -> Vec<(String, String)> {
         let mut st = c
             .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")

@@ -5,7 +5,7 @@ use super::events::{NewEvent, insert_event};
 use super::{Store, now};
 use crate::core::run_state::RunStatus;
 use crate::runner::RunnerHandle;
-pub use crate::types::RunId;
+pub use crate::types::{IssueNumber, RunId};
 use anyhow::Result;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, params};
@@ -20,6 +20,23 @@ impl ToSql for RunId {
 impl FromSql for RunId {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         v.as_i64().map(RunId)
+    }
+}
+
+impl ToSql for IssueNumber {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        i64::try_from(self.0)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+impl FromSql for IssueNumber {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let n = v.as_i64()?;
+        u64::try_from(n)
+            .map(IssueNumber)
+            .map_err(|_| FromSqlError::OutOfRange(n))
     }
 }
 
@@ -41,7 +58,7 @@ impl FromSql for RunStatus {
 pub struct Run {
     pub id: RunId,
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub title: String,
     pub url: String,
     pub state: RunStatus,
@@ -51,7 +68,7 @@ pub struct Run {
     #[serde(skip)]
     pub handle: Option<RunnerHandle>,
     pub run_dir: Option<String>,
-    pub pr_number: Option<u64>,
+    pub pr_number: Option<IssueNumber>,
     pub pr_url: Option<String>,
     pub head_sha: Option<String>,
     pub progress_fp: Option<String>,
@@ -80,7 +97,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
         id: r.get(0)?,
         repo: r.get(1)?,
-        issue: r.get::<_, i64>(2)? as u64,
+        issue: r.get(2)?,
         title: r.get(3)?,
         url: r.get(4)?,
         state: r.get(5)?,
@@ -93,7 +110,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
             r.get(11)?,
         ),
         run_dir: r.get(12)?,
-        pr_number: r.get::<_, Option<i64>>(13)?.map(|n| n as u64),
+        pr_number: r.get(13)?,
         pr_url: r.get(14)?,
         head_sha: r.get(15)?,
         progress_fp: r.get(16)?,
@@ -117,7 +134,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
 /// A new claim.
 pub struct NewRun<'a> {
     pub repo: &'a str,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub title: &'a str,
     pub url: &'a str,
     pub ready_event_id: Option<i64>,
@@ -131,7 +148,7 @@ pub struct NewRun<'a> {
 
 /// What watch observed of a run.
 pub struct Observation<'a> {
-    pub pr: Option<(u64, &'a str)>,
+    pub pr: Option<(IssueNumber, &'a str)>,
     pub head_sha: Option<&'a str>,
     pub fingerprint: &'a str,
     pub changed_at: &'a str,
@@ -152,7 +169,7 @@ impl Store {
              VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)",
             params![
                 r.repo,
-                r.issue as i64,
+                r.issue,
                 r.title,
                 r.url,
                 r.ready_event_id,
@@ -276,7 +293,7 @@ impl Store {
 
     /// Every arming (repo, issue, ready-label event) already handled: any run
     /// for it other than a failed start. Loaded once per tick.
-    pub fn handled_armings(&self) -> Result<std::collections::HashSet<(String, u64, i64)>> {
+    pub fn handled_armings(&self) -> Result<std::collections::HashSet<(String, IssueNumber, i64)>> {
         let mut st = self
             .conn
             .prepare(
@@ -286,11 +303,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)?,
-                ))
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, i64>(2)?))
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
@@ -299,7 +312,9 @@ impl Store {
     /// For every issue whose latest run was escalated: afk's escalation comment
     /// id (0 when none was recorded). A re-armed issue's prompt carries what
     /// trusted people said after it.
-    pub fn latest_escalations(&self) -> Result<std::collections::HashMap<(String, u64), i64>> {
+    pub fn latest_escalations(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, IssueNumber), i64>> {
         let mut st = self
             .conn
             .prepare(
@@ -309,12 +324,7 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([], |r| {
-                Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64),
-                    r.get(2)?,
-                ))
-            })
+            .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get(1)?), r.get(2)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
@@ -328,7 +338,7 @@ impl Store {
               last_progress_at=?6, green_since=?7 WHERE id=?1",
             params![
                 id,
-                o.pr.map(|p| p.0 as i64),
+                o.pr.map(|p| p.0),
                 o.pr.map(|p| p.1),
                 o.head_sha,
                 o.fingerprint,

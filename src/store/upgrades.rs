@@ -5,6 +5,7 @@
 //! the run count (afk's test comments) and of the bump (the PR body's marker).
 
 use super::{Store, now};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
@@ -39,7 +40,7 @@ pub const SCHEMA: &str = "CREATE TABLE upgrades (
 pub struct Upgrade {
     pub id: i64,
     pub mirror: String,
-    pub pr: u64,
+    pub pr: IssueNumber,
     pub recipe: String,
     pub branch: String,
     pub url: String,
@@ -66,7 +67,7 @@ pub struct Upgrade {
 /// What identifies a new row.
 pub struct NewUpgrade<'a> {
     pub mirror: &'a str,
-    pub pr: u64,
+    pub pr: IssueNumber,
     pub recipe: &'a str,
     pub branch: &'a str,
     pub url: &'a str,
@@ -83,7 +84,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
     Ok(Upgrade {
         id: r.get(0)?,
         mirror: r.get(1)?,
-        pr: r.get::<_, i64>(2)? as u64,
+        pr: r.get(2)?,
         recipe: r.get(3)?,
         branch: r.get(4)?,
         url: r.get(5)?,
@@ -105,11 +106,11 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
 }
 
 impl Store {
-    pub fn upgrade(&self, mirror: &str, pr: u64) -> Result<Option<Upgrade>> {
+    pub fn upgrade(&self, mirror: &str, pr: IssueNumber) -> Result<Option<Upgrade>> {
         self.conn
             .query_row(
                 &format!("SELECT {COLS} FROM upgrades WHERE mirror=?1 AND pr=?2"),
-                params![mirror, pr as i64],
+                params![mirror, pr],
                 row,
             )
             .optional()
@@ -124,7 +125,7 @@ impl Store {
             .execute(
                 "INSERT OR IGNORE INTO upgrades (mirror, pr, recipe, branch, url, image, from_tag, to_tag, created_at, updated_at)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?9)",
-                params![n.mirror, n.pr as i64, n.recipe, n.branch, n.url, n.image, n.from_tag, n.to_tag, t],
+                params![n.mirror, n.pr, n.recipe, n.branch, n.url, n.image, n.from_tag, n.to_tag, t],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.upgrade(n.mirror, n.pr)?.expect("just inserted"))
@@ -229,7 +230,7 @@ mod tests {
         let mut s = Store::open_for_read(std::path::Path::new("/nonexistent/afk.db")).unwrap();
         let n = NewUpgrade {
             mirror: "maint/nginx",
-            pr: 4,
+            pr: IssueNumber(4),
             recipe: "nginx",
             branch: "afk/upgrade-nginx-1.26.0",
             url: "http://forge/maint/nginx/pulls/4",
@@ -255,7 +256,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(events, 1);
-        let got = s.upgrade("maint/nginx", 4).unwrap().unwrap();
+        let got = s.upgrade("maint/nginx", IssueNumber(4)).unwrap().unwrap();
         assert_eq!(got.outcome.as_deref(), Some("FAILED"));
         assert_eq!(got.tested_sha.as_deref(), Some("abc"));
     }

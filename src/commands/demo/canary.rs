@@ -120,7 +120,7 @@ pub(super) fn act(
                     &serde_json::json!({"state": "success", "context": "ci/build"}),
                 )
                 .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-                f.merge(repo, p.number)
+                f.merge(repo, p.number.0)
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
                 merged += 1;
             }

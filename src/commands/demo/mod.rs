@@ -9,6 +9,7 @@ mod upgrade;
 use super::Ctx;
 use crate::config::Config;
 use crate::sandbox::{self, Seed, SeedIssue, SeedRepo};
+use crate::types::{IssueNumber, RunId};
 use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 
@@ -174,10 +175,10 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     say("  acme/web #1 armed by alice, but blocked by #2");
     say("  acme/docs #1 armed by alice; it asks something only a person can answer");
     say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
-    let first = super::poll::tick(&ctx)?.done();
+    let first = super::poll::tick(&ctx)?;
     let api1 = run_of(&first, "acme/api", 1)?;
     let docs1 = run_of(&first, "acme/docs", 1)?;
-    show.step("afk poll", first);
+    show.step("afk poll", first.done());
     let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
         .unwrap_or_default();
     if let Some(section) = prompt
@@ -246,7 +247,7 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     sb.state
         .lock()
         .unwrap()
-        .merge("acme/api", pr)
+        .merge("acme/api", pr.0)
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     show.step(
         "afk watch (merged: success)",
@@ -256,9 +257,12 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
         "afk watch again (nothing left to do, nothing written)",
         super::watch::tick(&ctx)?.done(),
     );
-    let next = super::poll::tick(&ctx)?.done();
+    let next = super::poll::tick(&ctx)?;
     let api2 = run_of(&next, "acme/api", 2)?;
-    show.step("afk poll (acme/api is free again: the next issue)", next);
+    show.step(
+        "afk poll (acme/api is free again: the next issue)",
+        next.done(),
+    );
     red_ci_act(&sb, &ctx, api2, &mut show)?;
     let snap = store.lesson_snapshot()?;
     say(&format!(
@@ -307,25 +311,19 @@ pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
     }
 }
 
-/// The run a poll report dispatched for `repo#issue`.
-pub(super) fn run_of(t: &super::Done, repo: &str, issue: u64) -> Result<crate::types::RunId> {
-    t.report["dispatched"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|d| d["repo"] == repo && d["issue"] == issue)
-        .and_then(|d| d["run_id"].as_i64().map(crate::types::RunId))
+/// The run a poll tick dispatched for `repo#issue`.
+pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: u64) -> Result<RunId> {
+    t.report
+        .dispatched
+        .iter()
+        .find(|d| d.repo == repo && d.issue == IssueNumber(issue))
+        .and_then(|d| d.run_id)
         .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
 }
 
 /// CI goes red on the agent's PR: watch starts a corrective turn with the
 /// failing check; the agent pushes a fix; CI is green again.
-fn red_ci_act(
-    sb: &sandbox::Sandbox,
-    ctx: &Ctx,
-    run: crate::types::RunId,
-    show: &mut Show,
-) -> Result<()> {
+fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
     wait_for(&exit)?;
     let status = |state: &str, url: &str| -> Result<String> {

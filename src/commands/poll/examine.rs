@@ -8,12 +8,13 @@ use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::forge::{Forge, ForgeError, Issue};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-pub type Handled = HashSet<(String, u64, i64)>;
+pub type Handled = HashSet<(String, IssueNumber, i64)>;
 /// (repo, issue) → afk's escalation comment of the issue's latest run, when it was escalated
-pub type Escalated = HashMap<(String, u64), i64>;
+pub type Escalated = HashMap<(String, IssueNumber), i64>;
 
 /// A repo's winner with what dispatch needs.
 #[derive(Clone, Debug)]
@@ -44,7 +45,7 @@ pub fn examine_repo(
 ) -> RepoOutcome {
     let cfg = &ctx.config;
     let mut out = RepoOutcome::default();
-    let err = |issue: Option<u64>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
+    let err = |issue: Option<IssueNumber>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
         Ok(v) => v,
         Err(e) => {
@@ -113,7 +114,7 @@ pub fn examine_repo(
         }
     }
 
-    let by_number: HashMap<u64, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
+    let by_number: HashMap<IssueNumber, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
     let mut lookup = Lookup {
         ctx,
         forge,
@@ -122,8 +123,8 @@ pub fn examine_repo(
         perms: HashMap::new(),
         errors: vec![],
     };
-    let mut armed: HashMap<u64, i64> = HashMap::new();
-    let mut failed: BTreeSet<u64> = BTreeSet::new();
+    let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
+    let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
     let pick = dispatch::pick_in_repo(ready, |ri| {
         let issue = by_number[&ri.number];
         match lookup.facts(issue) {
@@ -194,7 +195,11 @@ struct Lookup<'a> {
 }
 
 impl Lookup<'_> {
-    fn permission(&mut self, login: &str, issue: u64) -> Result<Result<Option<String>, ()>> {
+    fn permission(
+        &mut self,
+        login: &str,
+        issue: IssueNumber,
+    ) -> Result<Result<Option<String>, ()>> {
         let cfg = &self.ctx.config;
         if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             return Ok(Ok(None));
@@ -222,7 +227,7 @@ impl Lookup<'_> {
     }
 
     /// What trusted people said on the issue since afk's escalation comment.
-    fn answers(&mut self, issue: u64, after: i64) -> Result<(Vec<Said>, usize)> {
+    fn answers(&mut self, issue: IssueNumber, after: i64) -> Result<(Vec<Said>, usize)> {
         let me = self.forge.me()?.login;
         let comments: Vec<Said> = self
             .forge

@@ -11,7 +11,9 @@ pub use claims::recover_claims_if_idle;
 use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, table};
 use crate::core::dispatch::{self, Reason};
+use crate::core::run_state::RunStatus;
 use crate::forge::fan_out;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -19,7 +21,7 @@ use std::collections::BTreeSet;
 #[derive(Serialize, Clone, Debug)]
 pub struct Dispatched {
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub run_id: Option<crate::types::RunId>,
     pub template: String,
     pub template_version: Option<i64>,
@@ -28,14 +30,14 @@ pub struct Dispatched {
 #[derive(Serialize, Clone, Debug)]
 pub struct Skipped {
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub reason: Reason,
 }
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Reconciled {
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
 }
 
@@ -223,7 +225,12 @@ fn human(
     skipped: &[Skipped],
     errors: &[ErrorItem],
 ) -> String {
-    let verb = if dry { "would dispatch" } else { "dispatched" };
+    // a started, labelled run is in the `dispatched` state: say it by that name
+    let verb = if dry {
+        "would dispatch"
+    } else {
+        RunStatus::Dispatched.as_str()
+    };
     let mut s = format!(
         "poll{}: {verb} {}, skipped {}, errors {}{}\n",
         if dry { " (dry run)" } else { "" },

@@ -11,6 +11,7 @@ use crate::core::verdict::{
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -21,7 +22,7 @@ pub(super) struct PrFacts {
 }
 
 /// By (mirror, PR number).
-pub(super) type Facts = HashMap<(String, u64), Result<PrFacts, String>>;
+pub(super) type Facts = HashMap<(String, IssueNumber), Result<PrFacts, String>>;
 
 /// The comments and head status of every afk PR, at most `concurrency` at once.
 pub(super) fn fetch(
@@ -333,7 +334,7 @@ fn fail(
 fn post_final(
     up: &mut Up,
     mirror: &str,
-    number: u64,
+    number: IssueNumber,
     row: &Upgrade,
     kind: &str,
     body: &str,

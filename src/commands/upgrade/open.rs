@@ -13,6 +13,7 @@ use crate::core::upgrade::{
 use crate::forge::PullRequest;
 use crate::git::{Lease, TRAILER, made_by_afk};
 use crate::store::upgrades::NewUpgrade;
+use crate::types::IssueNumber;
 use anyhow::Result;
 
 /// Open what `bumps` need; returns the numbers of the PRs opened (added to `prs`).
@@ -26,7 +27,7 @@ pub(super) fn open_bumps(
     rows: &mut [CandidateRow],
     bumps: Vec<Bump>,
     facts: &Facts,
-) -> Vec<u64> {
+) -> Vec<IssueNumber> {
     let max = up.ctx.config.upgrade.max_open_prs as usize;
     let mut opened = vec![];
     for bump in bumps {

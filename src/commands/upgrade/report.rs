@@ -5,6 +5,7 @@
 use crate::commands::table;
 use crate::core::upgrade::CandidateRow;
 use crate::core::verdict::{Outcome, Verdict};
+use crate::types::IssueNumber;
 use serde::Serialize;
 
 /// One open upgrade PR and where its flow stands.
@@ -12,7 +13,7 @@ use serde::Serialize;
 pub struct PrItem {
     pub recipe: String,
     pub url: String,
-    pub number: u64,
+    pub number: IssueNumber,
     /// without a registry host: `library/nginx`
     pub image: String,
     pub from: String,
@@ -33,7 +34,7 @@ pub struct ActionItem {
     /// reconcile | open_pr | close_pr | testme | start_fixer | comment | wait
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<IssueNumber>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -41,7 +42,7 @@ pub struct ActionItem {
 #[derive(Serialize, Debug, Clone)]
 pub struct ClosedItem {
     pub recipe: String,
-    pub pr: u64,
+    pub pr: IssueNumber,
     pub reason: String,
 }
 
@@ -55,7 +56,7 @@ pub struct SkippedItem {
 pub struct ErrorItem {
     pub recipe: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<u64>,
+    pub pr: Option<IssueNumber>,
     pub message: String,
 }
 
@@ -90,7 +91,7 @@ impl Report {
         &mut self,
         recipe: &str,
         action: &'static str,
-        pr: Option<u64>,
+        pr: Option<IssueNumber>,
         reason: Option<String>,
     ) {
         self.actions.push(ActionItem {
@@ -101,7 +102,7 @@ impl Report {
         });
     }
 
-    pub fn error(&mut self, recipe: &str, pr: Option<u64>, e: impl std::fmt::Display) {
+    pub fn error(&mut self, recipe: &str, pr: Option<IssueNumber>, e: impl std::fmt::Display) {
         self.errors.push(ErrorItem {
             recipe: recipe.to_string(),
             pr,

@@ -7,6 +7,7 @@ use super::super::UsageError;
 use super::flow::{status_views, views};
 use crate::cli::{Cli, VerdictArgs};
 use crate::core::verdict::{self, Verdict};
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ struct Report {
     command: &'static str,
     dry_run: bool,
     repo: String,
-    pr: u64,
+    pr: IssueNumber,
     head_sha: Option<String>,
     verdict: Option<Verdict>,
     build_url: Option<String>,

@@ -16,6 +16,7 @@ use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
 use crate::store::runs::Run;
+use crate::types::IssueNumber;
 use anyhow::Result;
 
 fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
@@ -38,7 +39,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
 }
 
 /// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
-fn own_comment(w: &Watch, run: &Run, number: u64, marker: &str) -> Result<Option<Comment>> {
+fn own_comment(w: &Watch, run: &Run, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.forge
         .comments(&run.repo, number)?
@@ -54,7 +55,7 @@ fn post_once(
     w: &Watch,
     store: &Store,
     run: &Run,
-    number: u64,
+    number: IssueNumber,
     (key, marker): (&str, &str),
     body: &str,
 ) -> Result<i64> {

@@ -16,6 +16,7 @@ use crate::lessons::Journal;
 use crate::runner::Runner;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ use time::OffsetDateTime;
 #[derive(Serialize, Clone, Debug)]
 pub struct ActionItem {
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,7 +67,7 @@ pub(crate) struct Watch<'a> {
     /// afk's own login: only its comments are afk's.
     pub me: OnceLock<Result<String, String>>,
     pulls: PullLists,
-    labelled: Mutex<HashMap<String, Shared<Vec<u64>>>>,
+    labelled: Mutex<HashMap<String, Shared<Vec<IssueNumber>>>>,
 }
 
 fn shared<T: Clone>(
@@ -93,7 +94,7 @@ impl Watch<'_> {
     }
 
     /// The repo's open issues carrying the in-progress label, one list per tick.
-    pub fn labelled(&self, repo: &str) -> Result<Vec<u64>> {
+    pub fn labelled(&self, repo: &str) -> Result<Vec<IssueNumber>> {
         let cell = self
             .labelled
             .lock()

@@ -52,7 +52,8 @@ fn lines(st: &CombinedStatus) -> Vec<StatusLine> {
         .collect()
 }
 
-fn facts<'a>(p: &'a PullRequest, issue: u64) -> PrFacts<'a> {
+use crate::types::IssueNumber;
+fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
     PrFacts {
         number: p.number,
         head_ref: &p.head.name,
