@@ -411,7 +411,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     template_version_id: None,
                     template_version: None,
                     template_hash: None,
-                    runner_kind: "command",
+                    runner_kind: afk::config::RunnerKind::Command,
                     branch: &format!("afk/issue-{n}"),
                 })
                 .unwrap();

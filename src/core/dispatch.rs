@@ -230,6 +230,31 @@ pub fn repo_locked(run_in_flight: bool, any_issue_in_progress: bool) -> bool {
     run_in_flight || any_issue_in_progress
 }
 
+/// What becomes of a claim a dead tick left `dispatching`, once the next tick
+/// holds the poll lock (so no live tick owns it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadClaim<R> {
+    /// The agent recorded its own start (the record): keep the run; the
+    /// label follows.
+    Started(R),
+    /// No record of a start: the run failed and the issue is eligible again.
+    /// `warn_thread`: an HTTP runner may have started a thread afk cannot see
+    /// (SPEC 5.3 has no call to find or stop it), so the operator is told.
+    NeverStarted { warn_thread: bool },
+}
+
+/// The dead-claim rule: only the agent's own start record proves a start;
+/// nothing else (a label, a PR, elapsed time) does.
+pub fn dead_claim<R>(start_record: Option<R>, runner: crate::config::RunnerKind) -> DeadClaim<R> {
+    use crate::config::RunnerKind;
+    match start_record {
+        Some(r) => DeadClaim::Started(r),
+        None => DeadClaim::NeverStarted {
+            warn_thread: runner == RunnerKind::Http,
+        },
+    }
+}
+
 /// The event that armed an issue: the latest addition of the ready label.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arming {
@@ -439,6 +464,24 @@ mod tests {
             }),
             Err(Reason::NotAllowlisted)
         );
+    }
+
+    #[test]
+    fn a_dead_claim_counts_as_started_only_when_the_agent_recorded_its_start() {
+        use crate::config::RunnerKind::{Command, Http};
+        let cases = [
+            (Some(41), Command, DeadClaim::Started(41)),
+            (Some(41), Http, DeadClaim::Started(41)),
+            (
+                None,
+                Command,
+                DeadClaim::NeverStarted { warn_thread: false },
+            ),
+            (None, Http, DeadClaim::NeverStarted { warn_thread: true }),
+        ];
+        for (record, runner, want) in cases {
+            assert_eq!(dead_claim(record, runner), want, "{record:?} {runner}");
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use super::events::{NewEvent, insert_event};
 use super::{Store, now};
+use crate::config::RunnerKind;
 use crate::core::run_state::RunStatus;
 use crate::runner::RunnerHandle;
 pub use crate::types::{IssueNumber, RunId};
@@ -37,6 +38,19 @@ impl FromSql for IssueNumber {
         u64::try_from(n)
             .map(IssueNumber)
             .map_err(|_| FromSqlError::OutOfRange(n))
+    }
+}
+
+impl ToSql for RunnerKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RunnerKind {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
     }
 }
 
@@ -85,7 +99,7 @@ pub struct Run {
     pub template_name: Option<String>,
     pub template_version_id: Option<i64>,
     pub template_version: Option<i64>,
-    pub runner_kind: String,
+    pub runner_kind: RunnerKind,
 }
 
 const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
@@ -142,7 +156,7 @@ pub struct NewRun<'a> {
     pub template_version_id: Option<i64>,
     pub template_version: Option<i64>,
     pub template_hash: Option<&'a str>,
-    pub runner_kind: &'a str,
+    pub runner_kind: RunnerKind,
     pub branch: &'a str,
 }
 

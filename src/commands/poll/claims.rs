@@ -8,6 +8,7 @@ use super::examine::Winner;
 use super::{Dispatched, Reconciled};
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
+use crate::core::dispatch::{self, DeadClaim};
 use crate::core::prompt;
 use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
@@ -32,8 +33,8 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let res = match agent_record(&run_dir) {
-            Some(h) => store.mark_started(
+        let res = match dispatch::dead_claim(agent_record(&run_dir), r.runner_kind) {
+            DeadClaim::Started(h) => store.mark_started(
                 r.id,
                 &run_dir.to_string_lossy(),
                 &RunnerHandle::Process {
@@ -41,8 +42,8 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
                     start_time: h.start_time,
                 },
             ),
-            None => {
-                if r.runner_kind == "http" {
+            DeadClaim::NeverStarted { warn_thread } => {
+                if warn_thread {
                     crate::log::warn(&format!(
                         "run {} on {}#{} was interrupted while starting an agent thread; if the service started one, stop it there",
                         r.id, r.repo, r.issue
@@ -62,6 +63,10 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
     errors
 }
 
+/// How long a tick waits for a forked agent's start record: the wrapper
+/// writes it within milliseconds of the fork, so this only bounds a stuck fork.
+const SPAWN_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The agent's own record of its start. When the dead tick got as far as the
 /// fork, the agent's wrapper writes its record within milliseconds: wait for
 /// it (bounded) rather than call a live agent "never started".
@@ -73,7 +78,7 @@ fn agent_record(run_dir: &std::path::Path) -> Option<crate::runner::command::Han
     if !may_have_spawned(run_dir) {
         return None;
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let deadline = std::time::Instant::now() + SPAWN_RECORD_WAIT;
     while std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
         if let Some(h) = recorded_start(run_dir) {
@@ -257,7 +262,7 @@ pub fn dispatch_one(
         template_version_id: t.version_id,
         template_version: t.version,
         template_hash: t.hash.as_deref(),
-        runner_kind: cfg.runner.kind.as_str(),
+        runner_kind: cfg.runner.kind,
         branch: &branch,
     }) {
         Ok(id) => id,
