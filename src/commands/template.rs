@@ -9,7 +9,7 @@ use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::store::Store;
 use crate::store::templates::TemplateVersion;
 use anyhow::{Context, Result, bail};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
     match cmd {
@@ -22,20 +22,123 @@ pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
     }
 }
 
-/// A version as `template list --json` shows it (SPEC 7.1).
-pub fn version_json(v: &TemplateVersion) -> Value {
-    let (s, f) = v.tally();
-    let mut o = json!({
-        "name": v.name, "version": v.version, "status": v.status, "sha256": v.hash,
-        "created_at": v.created_at, "outcomes": {"success": s, "failure": f},
-    });
-    if let Some(since) = &v.canary_since {
-        o["canary_since"] = json!(since);
+/// A version as `template list --json` shows it (SPEC 7.1); `template show`
+/// adds the body and, for a canary or a decided version, the decision trail.
+#[derive(Serialize)]
+pub struct VersionDoc<'a> {
+    name: &'a str,
+    version: i64,
+    status: &'a str,
+    sha256: &'a str,
+    created_at: &'a str,
+    outcomes: Outcomes,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary_since: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    success_rate: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkpoints: Option<&'a [Checkpoint]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decision: Option<Decision<'a>>,
+}
+
+#[derive(Serialize)]
+struct Outcomes {
+    success: u64,
+    failure: u64,
+}
+
+#[derive(Serialize)]
+struct Decision<'a> {
+    decision: &'a str,
+    reason: Option<&'a str>,
+    at: &'a str,
+}
+
+impl<'a> VersionDoc<'a> {
+    pub fn of(v: &'a TemplateVersion) -> VersionDoc<'a> {
+        let (success, failure) = v.tally();
+        VersionDoc {
+            name: &v.name,
+            version: v.version,
+            status: &v.status,
+            sha256: &v.hash,
+            created_at: &v.created_at,
+            outcomes: Outcomes { success, failure },
+            canary_since: v.canary_since.as_deref(),
+            success_rate: success_rate(v),
+            body: None,
+            checkpoints: None,
+            decision: None,
+        }
     }
-    if let Some(rate) = success_rate(v) {
-        o["success_rate"] = json!(rate);
+}
+
+/// What `template add` and `template canary` print with `--json`: the version
+/// written, or with `--dry-run` the one that would be.
+#[derive(Serialize)]
+struct Changed<'a> {
+    command: &'static str,
+    dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<VersionDoc<'a>>,
+}
+
+impl<'a> Changed<'a> {
+    fn would(command: &'static str, name: &'a str, version: i64) -> Changed<'a> {
+        Changed {
+            command,
+            dry_run: true,
+            name: Some(name),
+            version: Some(version),
+            template: None,
+        }
     }
-    o
+    fn did(command: &'static str, v: &'a TemplateVersion) -> Changed<'a> {
+        Changed {
+            command,
+            dry_run: false,
+            name: None,
+            version: None,
+            template: Some(VersionDoc::of(v)),
+        }
+    }
+}
+
+/// What `template promote` and `template reject` print with `--json`.
+#[derive(Serialize)]
+struct HandChanged<'a> {
+    #[serde(flatten)]
+    changed: Changed<'a>,
+    /// the version that was current before a promotion
+    retired: Option<i64>,
+    events: Vec<&'static str>,
+    notifications: crate::notify::Delivery,
+}
+
+/// What `template list` and `template show` print with `--json`.
+#[derive(Serialize)]
+struct Listed<T> {
+    command: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    templates: Option<Vec<T>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<T>,
+}
+
+/// The built-in preamble, shown when no version of it is stored.
+#[derive(Serialize)]
+struct BuiltIn<'a> {
+    name: &'a str,
+    version: Option<i64>,
+    status: &'static str,
+    body: &'static str,
 }
 
 fn success_rate(v: &TemplateVersion) -> Option<f64> {
@@ -90,7 +193,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         }
         emit(
             ctx.json,
-            &json!({"command": "template add", "dry_run": true, "name": name, "version": next}),
+            &Changed::would("template add", name, next),
             &format!("template add (dry run): would add {name}@{next}\n"),
         );
         return Ok(0);
@@ -99,7 +202,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
     let v = store.add_template(name, &body, canary, ctx.config.harvest.canary)?;
     emit(
         ctx.json,
-        &json!({"command": "template add", "dry_run": false, "template": version_json(&v)}),
+        &Changed::did("template add", &v),
         &format!(
             "{}@{} added as {} (sha256 {})\n",
             v.name,
@@ -135,7 +238,7 @@ fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
         }
         emit(
             ctx.json,
-            &json!({"command": "template canary", "dry_run": true, "name": name, "version": version}),
+            &Changed::would("template canary", name, version),
             &format!("template canary (dry run): {name}@{version} would become the live canary\n"),
         );
         return Ok(0);
@@ -144,7 +247,7 @@ fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
     let v = store.start_canary(name, version, canary_on)?;
     emit(
         ctx.json,
-        &json!({"command": "template canary", "dry_run": false, "template": version_json(&v)}),
+        &Changed::did("template canary", &v),
         &format!(
             "{name}@{version} is the live canary since {} (sample {})\n",
             v.canary_since.as_deref().unwrap_or(""),
@@ -182,10 +285,13 @@ fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
             &rows,
         )
     };
-    let docs: Vec<Value> = vs.iter().map(version_json).collect();
     emit(
         ctx.json,
-        &json!({"command": "template list", "templates": docs}),
+        &Listed {
+            command: "template list",
+            templates: Some(vs.iter().map(VersionDoc::of).collect()),
+            template: None,
+        },
         &human,
     );
     Ok(0)
@@ -214,8 +320,16 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
         if builtin {
             emit(
                 ctx.json,
-                &json!({"command": "template show", "template": {"name": name, "version": null,
-                        "status": "built-in", "body": DEFAULT_PREAMBLE}}),
+                &Listed {
+                    command: "template show",
+                    templates: None,
+                    template: Some(BuiltIn {
+                        name,
+                        version: None,
+                        status: "built-in",
+                        body: DEFAULT_PREAMBLE,
+                    }),
+                },
                 &format!("{DEFAULT_PREAMBLE}\n"),
             );
             return Ok(0);
@@ -223,23 +337,28 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
         bail!("template: {spec} does not exist (see `afk template list`)");
     };
     let checkpoints = store.checkpoints(v.id)?;
-    let mut doc = version_json(&v);
-    doc["body"] = json!(v.body);
     let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
-    if trail {
-        doc["checkpoints"] = json!(checkpoints);
-        if let Some(d) = &v.decision {
-            doc["decision"] =
-                json!({"decision": d, "reason": v.decision_reason, "at": v.status_at});
-        }
-    }
+    let doc = VersionDoc {
+        body: Some(&v.body),
+        checkpoints: trail.then_some(checkpoints.as_slice()),
+        decision: v.decision.as_deref().filter(|_| trail).map(|d| Decision {
+            decision: d,
+            reason: v.decision_reason.as_deref(),
+            at: &v.status_at,
+        }),
+        ..VersionDoc::of(&v)
+    };
     let mut human = v.body.clone();
     if trail {
         human.push_str(&trail_text(ctx, &v, &checkpoints));
     }
     emit(
         ctx.json,
-        &json!({"command": "template show", "template": doc}),
+        &Listed {
+            command: "template show",
+            templates: None,
+            template: Some(doc),
+        },
         &human,
     );
     Ok(0)
@@ -319,9 +438,9 @@ pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
 }
 
 fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8> {
-    let verb = match change {
-        HandChange::Promote => "promote",
-        _ => "reject",
+    let (verb, command) = match change {
+        HandChange::Promote => ("promote", "template promote"),
+        _ => ("reject", "template reject"),
     };
     if ctx.dry_run {
         let store = Store::open_reading(&ctx.state_path())?;
@@ -341,7 +460,7 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         }
         emit(
             ctx.json,
-            &json!({"command": format!("template {verb}"), "dry_run": true, "name": name, "version": version}),
+            &Changed::would(command, name, version),
             &format!("template {verb} (dry run): {name}@{version} would be {verb}d\n"),
         );
         return Ok(0);
@@ -361,10 +480,16 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
     }
     emit(
         ctx.json,
-        &json!({"command": format!("template {verb}"), "dry_run": false, "name": name,
-                "version": version, "template": version_json(&done.version),
-                "retired": done.retired, "events": done.event.into_iter().collect::<Vec<_>>(),
-                "notifications": delivery}),
+        &HandChanged {
+            changed: Changed {
+                name: Some(name),
+                version: Some(version),
+                ..Changed::did(command, &done.version)
+            },
+            retired: done.retired,
+            events: done.event.into_iter().collect(),
+            notifications: delivery,
+        },
         &human,
     );
     Ok(0)
