@@ -4,12 +4,13 @@
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::TemplateCmd;
-use crate::core::canary::{Checkpoint, HandChange, HandTarget, refusal};
+use crate::core::canary::{HandChange, HandTarget, refusal};
 use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::store::Store;
-use crate::store::templates::TemplateVersion;
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
+use report::{BuiltIn, Changed, HandChanged, Listed, VersionDoc, success_rate, trail_text};
+
+mod report;
 
 pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
     match cmd {
@@ -20,130 +21,6 @@ pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
         TemplateCmd::Promote { name, version } => by_hand(ctx, HandChange::Promote, name, *version),
         TemplateCmd::Reject { name, version } => by_hand(ctx, HandChange::Reject, name, *version),
     }
-}
-
-/// A version as `template list --json` shows it (SPEC 7.1); `template show`
-/// adds the body and, for a canary or a decided version, the decision trail.
-#[derive(Serialize)]
-pub struct VersionDoc<'a> {
-    name: &'a str,
-    version: i64,
-    status: &'a str,
-    sha256: &'a str,
-    created_at: &'a str,
-    outcomes: Outcomes,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    canary_since: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    success_rate: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    body: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checkpoints: Option<&'a [Checkpoint]>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    decision: Option<Decision<'a>>,
-}
-
-#[derive(Serialize)]
-struct Outcomes {
-    success: u64,
-    failure: u64,
-}
-
-#[derive(Serialize)]
-struct Decision<'a> {
-    decision: &'a str,
-    reason: Option<&'a str>,
-    at: &'a str,
-}
-
-impl<'a> VersionDoc<'a> {
-    pub fn of(v: &'a TemplateVersion) -> VersionDoc<'a> {
-        let (success, failure) = v.tally();
-        VersionDoc {
-            name: &v.name,
-            version: v.version,
-            status: &v.status,
-            sha256: &v.hash,
-            created_at: &v.created_at,
-            outcomes: Outcomes { success, failure },
-            canary_since: v.canary_since.as_deref(),
-            success_rate: success_rate(v),
-            body: None,
-            checkpoints: None,
-            decision: None,
-        }
-    }
-}
-
-/// What `template add` and `template canary` print with `--json`: the version
-/// written, or with `--dry-run` the one that would be.
-#[derive(Serialize)]
-struct Changed<'a> {
-    command: &'static str,
-    dry_run: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    version: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    template: Option<VersionDoc<'a>>,
-}
-
-impl<'a> Changed<'a> {
-    fn would(command: &'static str, name: &'a str, version: i64) -> Changed<'a> {
-        Changed {
-            command,
-            dry_run: true,
-            name: Some(name),
-            version: Some(version),
-            template: None,
-        }
-    }
-    fn did(command: &'static str, v: &'a TemplateVersion) -> Changed<'a> {
-        Changed {
-            command,
-            dry_run: false,
-            name: None,
-            version: None,
-            template: Some(VersionDoc::of(v)),
-        }
-    }
-}
-
-/// What `template promote` and `template reject` print with `--json`.
-#[derive(Serialize)]
-struct HandChanged<'a> {
-    #[serde(flatten)]
-    changed: Changed<'a>,
-    /// the version that was current before a promotion
-    retired: Option<i64>,
-    events: Vec<&'static str>,
-    notifications: crate::notify::Delivery,
-}
-
-/// What `template list` and `template show` print with `--json`.
-#[derive(Serialize)]
-struct Listed<T> {
-    command: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    templates: Option<Vec<T>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    template: Option<T>,
-}
-
-/// The built-in preamble, shown when no version of it is stored.
-#[derive(Serialize)]
-struct BuiltIn<'a> {
-    name: &'a str,
-    version: Option<i64>,
-    status: &'static str,
-    body: &'static str,
-}
-
-fn success_rate(v: &TemplateVersion) -> Option<f64> {
-    let (s, f) = v.tally();
-    (s + f > 0).then(|| s as f64 / (s + f) as f64)
 }
 
 fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8> {
@@ -338,16 +215,7 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
     };
     let checkpoints = store.checkpoints(v.id)?;
     let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
-    let doc = VersionDoc {
-        body: Some(&v.body),
-        checkpoints: trail.then_some(checkpoints.as_slice()),
-        decision: v.decision.as_deref().filter(|_| trail).map(|d| Decision {
-            decision: d,
-            reason: v.decision_reason.as_deref(),
-            at: &v.status_at,
-        }),
-        ..VersionDoc::of(&v)
-    };
+    let doc = VersionDoc::shown(&v, trail.then_some(checkpoints.as_slice()));
     let mut human = v.body.clone();
     if trail {
         human.push_str(&trail_text(ctx, &v, &checkpoints));
@@ -362,79 +230,6 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
         &human,
     );
     Ok(0)
-}
-
-/// The decision trail under a canary's or decided version's text.
-fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoint]) -> String {
-    let (s, f) = v.tally();
-    let mut out = format!(
-        "\n---- {}@{} ({}): {s} successes, {f} failures{} ----\n",
-        v.name,
-        v.version,
-        v.status,
-        v.canary_since
-            .as_deref()
-            .map(|c| format!("; canary since {c}"))
-            .unwrap_or_default()
-    );
-    if checkpoints.is_empty() {
-        out.push_str("no checkpoint evaluated\n");
-    } else {
-        out.push_str(&checkpoint_table(checkpoints));
-    }
-    match &v.decision {
-        Some(d) => out.push_str(&format!(
-            "decision: {d}{} at {}\n",
-            v.decision_reason
-                .as_deref()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default(),
-            v.status_at
-        )),
-        None if v.status == "canary" => {
-            let h = &ctx.config.harvest;
-            let next = crate::core::canary::next_checkpoint(
-                &super::harvest::policy(h),
-                checkpoints.last().map(|c| c.at),
-            );
-            out.push_str(&format!(
-                "live: next checkpoint at {} outcomes (confidence {}, graduate_at_max {})\n",
-                next.map_or("-".into(), |n| n.to_string()),
-                h.confidence,
-                h.graduate_at_max
-            ));
-        }
-        None => {}
-    }
-    out
-}
-
-/// AT, canary s/f, control s/f, P(worse), P(better), result.
-pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
-    let rows: Vec<Vec<String>> = checkpoints
-        .iter()
-        .map(|c| {
-            vec![
-                c.at.to_string(),
-                format!("{}/{}", c.canary.success, c.canary.failure),
-                format!("{}/{}", c.control.success, c.control.failure),
-                format!("{:.3}", c.p_worse),
-                format!("{:.3}", c.p_better),
-                c.result.to_string(),
-            ]
-        })
-        .collect();
-    table(
-        &[
-            "AT",
-            "CANARY S/F",
-            "CONTROL S/F",
-            "P(WORSE)",
-            "P(BETTER)",
-            "RESULT",
-        ],
-        &rows,
-    )
 }
 
 fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8> {
