@@ -76,6 +76,19 @@ pub struct Report {
 /// A short summary: the counts, then one row per checkpoint or decision
 /// (template, version, canary s/f, control s/f, P(worse), P(better), result),
 /// the live canaries still running, the events and the errors.
+/// A checkpoint as table cells: AT, canary s/f, control s/f, P(worse),
+/// P(better), result (also under `template show`).
+pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
+    vec![
+        k.at.to_string(),
+        format!("{}/{}", k.canary.success, k.canary.failure),
+        format!("{}/{}", k.control.success, k.control.failure),
+        format!("{:.3}", k.p_worse),
+        format!("{:.3}", k.p_better),
+        k.result.to_string(),
+    ]
+}
+
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
     let mut s = format!(
         "harvest{}: {} outcomes {}, {} reverted, {} checkpoints, {} decisions, errors {}{}\n",
@@ -99,17 +112,9 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
         .checkpoints
         .iter()
         .map(|c| {
-            let k = &c.checkpoint;
-            vec![
-                c.template.clone(),
-                c.version.to_string(),
-                k.at.to_string(),
-                format!("{}/{}", k.canary.success, k.canary.failure),
-                format!("{}/{}", k.control.success, k.control.failure),
-                format!("{:.3}", k.p_worse),
-                format!("{:.3}", k.p_better),
-                k.result.to_string(),
-            ]
+            let mut row = vec![c.template.clone(), c.version.to_string()];
+            row.extend(checkpoint_cells(&c.checkpoint));
+            row
         })
         .collect();
     // a decision without a checkpoint: the early-failure breaker

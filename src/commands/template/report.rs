@@ -196,19 +196,7 @@ pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoi
 
 /// AT, canary s/f, control s/f, P(worse), P(better), result.
 pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
-    let rows: Vec<Vec<String>> = checkpoints
-        .iter()
-        .map(|c| {
-            vec![
-                c.at.to_string(),
-                format!("{}/{}", c.canary.success, c.canary.failure),
-                format!("{}/{}", c.control.success, c.control.failure),
-                format!("{:.3}", c.p_worse),
-                format!("{:.3}", c.p_better),
-                c.result.to_string(),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = checkpoints.iter().map(harvest::checkpoint_cells).collect();
     table(
         &[
             "AT",
