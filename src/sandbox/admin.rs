@@ -34,8 +34,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
                 body["repo"].as_str().unwrap_or(""),
                 body["issue"].as_u64().unwrap_or(0),
             );
-            let at = body["at"].as_str().unwrap_or("2026-01-01T13:00:00+02:00");
-            match f.edit_body(repo, n, body["body"].as_str().unwrap_or(""), at) {
+            match f.edit_body(repo, n, body["body"].as_str().unwrap_or("")) {
                 Ok(()) => ok(),
                 Err(e) => err(400, &e),
             }

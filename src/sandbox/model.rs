@@ -24,10 +24,11 @@ pub(super) struct Issue {
     /// issue numbers in the same repo this one depends on
     pub(super) deps: Vec<u64>,
     pub(super) timeline: Vec<LabelEvent>,
-    /// when the body was last edited (an edit leaves no timeline event)
-    pub(super) edited_at: Option<String>,
-    /// title changes: (event id, who, old title, new title)
-    pub(super) renames: Vec<(i64, String, String, String)>,
+    /// when the issue last changed (a label, a rename, a body edit), as a
+    /// forge's `updated_at` moves; `None`: never since it was seeded
+    pub(super) updated_at: Option<String>,
+    /// title changes, oldest first
+    pub(super) renames: Vec<Rename>,
     /// for a pull request: its head branch
     pub(super) head: Option<String>,
     /// for a pull request from a fork: the fork's full name
@@ -37,6 +38,16 @@ pub(super) struct Issue {
     pub(super) merge_sha: Option<String>,
 }
 
+/// A change of an issue's title, as its timeline shows it.
+pub(super) struct Rename {
+    pub(super) id: i64,
+    pub(super) by: String,
+    pub(super) from: String,
+    pub(super) to: String,
+    /// when (`Forge::stamp`)
+    pub(super) at: String,
+}
+
 /// A label added to or removed from an issue, as its timeline shows it.
 pub(super) struct LabelEvent {
     pub(super) id: i64,
@@ -44,6 +55,8 @@ pub(super) struct LabelEvent {
     pub(super) name: String,
     pub(super) by: String,
     pub(super) added: bool,
+    /// when (`Forge::stamp`)
+    pub(super) at: String,
 }
 
 pub(super) struct Repo {
@@ -132,17 +145,23 @@ impl Forge {
         }
     }
 
-    /// The time of a new comment or status: the wall clock in Gitea's local
-    /// offset, whole seconds, and strictly later than the one before, so
-    /// "newer than afk's latest comment" can be told apart even within a second.
+    /// The time of a new comment, status, label event, rename or edit: the wall
+    /// clock in Gitea's local offset, whole seconds, and strictly later than
+    /// the one before, so "newer than afk's latest comment" and "edited after
+    /// it was armed" can be told apart even within a second.
     /// The repositories it serves, `owner/name`, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
     }
 
     pub(super) fn stamp(&mut self) -> String {
+        self.stamp_after(1)
+    }
+
+    /// A stamp at least `secs` after the one before.
+    fn stamp_after(&mut self, secs: i64) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        self.last_stamp = now.max(self.last_stamp + 1);
+        self.last_stamp = now.max(self.last_stamp + secs);
         let t = time::OffsetDateTime::from_unix_timestamp(self.last_stamp)
             .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
             .to_offset(time::macros::offset!(+2));
@@ -178,33 +197,37 @@ impl Forge {
         by: &str,
     ) -> Result<(), String> {
         let ev = self.id();
+        let at = self.stamp();
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let issue = r
             .issues
             .get_mut(&number)
             .ok_or(format!("no issue {repo}#{number}"))?;
-        let old = std::mem::replace(&mut issue.title, title.to_string());
-        issue
-            .renames
-            .push((ev, by.to_string(), old, title.to_string()));
+        let from = std::mem::replace(&mut issue.title, title.to_string());
+        issue.renames.push(Rename {
+            id: ev,
+            by: by.to_string(),
+            from,
+            to: title.to_string(),
+            at: at.clone(),
+        });
+        issue.updated_at = Some(at);
         Ok(())
     }
 
     /// The author edits the body: no timeline event, only `updated_at` moves.
-    pub(super) fn edit_body(
-        &mut self,
-        repo: &str,
-        number: u64,
-        body: &str,
-        at: &str,
-    ) -> Result<(), String> {
+    /// The edit is stamped a minute after anything before it, as a person
+    /// editing later would be (afk allows a forge two seconds between a label
+    /// and the `updated_at` it causes).
+    pub(super) fn edit_body(&mut self, repo: &str, number: u64, body: &str) -> Result<(), String> {
+        let at = self.stamp_after(60);
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let issue = r
             .issues
             .get_mut(&number)
             .ok_or(format!("no issue {repo}#{number}"))?;
         issue.body = body.to_string();
-        issue.edited_at = Some(at.to_string());
+        issue.updated_at = Some(at);
         Ok(())
     }
 
@@ -217,6 +240,7 @@ impl Forge {
         add: bool,
     ) -> Result<(), String> {
         let ev = self.id();
+        let at = self.stamp();
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let (lid, lname) = r
             .labels
@@ -242,7 +266,9 @@ impl Forge {
             name: lname,
             by: by.to_string(),
             added: add,
+            at: at.clone(),
         });
+        issue.updated_at = Some(at);
         Ok(())
     }
 

@@ -187,7 +187,7 @@ impl Forge {
                 head: i.head,
                 head_repo: i.head_repo,
                 renames: vec![],
-                edited_at: None,
+                updated_at: None,
                 base: "main".into(),
                 merged: false,
                 merge_sha: None,

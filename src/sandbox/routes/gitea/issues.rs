@@ -78,7 +78,7 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
         f.repos[full].issues[&n]
             .renames
             .iter()
-            .map(|(id, by, old, new)| shapes::rename_event(base, full, n, *id, by, old, new)),
+            .map(|ev| shapes::rename_event(base, full, n, ev)),
     );
     items.extend(
         f.comments

@@ -1,10 +1,13 @@
 //! The model in Gitea's JSON shapes (fields as `gitea-v1-subset.json` declares
-//! them), with every timestamp the fixed `TS` except those of comments and
-//! statuses, which carry the time they were made (`Forge::stamp`).
+//! them), with every timestamp the fixed `TS` except those of comments,
+//! statuses, timeline events and an issue's `updated_at`, which carry the time
+//! they were made (`Forge::stamp`).
 
 use crate::sandbox::TS;
 use crate::sandbox::git;
-use crate::sandbox::model::{Comment, Forge, Issue, LabelEvent, Repo, Status, combined_state};
+use crate::sandbox::model::{
+    Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
+};
 use serde_json::{Value, json};
 
 /// A user; the id is derived from the login so it is stable.
@@ -50,7 +53,7 @@ pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "labels": labels, "user": user(&i.author), "assignee": null, "assignees": null,
         "milestone": null, "comments": comments, "created_at": TS,
-        "updated_at": i.edited_at.as_deref().unwrap_or(TS),
+        "updated_at": i.updated_at.as_deref().unwrap_or(TS),
         "closed_at": if i.state == "closed" { json!(TS) } else { Value::Null }, "due_date": null,
         "html_url": format!("{base}/{}/{}/{}", repo.full_name, if i.pull { "pulls" } else { "issues" }, i.number),
         "url": format!("{base}/api/v1/repos/{}/issues/{}", repo.full_name, i.number),
@@ -112,17 +115,16 @@ pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
 
 /// A timeline item for a label added (body "1") or removed (body "").
 /// A title change as Gitea's timeline shows it (`change_title`).
-pub(super) fn rename_event(
-    base: &str,
-    repo: &str,
-    number: u64,
-    id: i64,
-    by: &str,
-    old: &str,
-    new: &str,
-) -> Value {
+pub(super) fn rename_event(base: &str, repo: &str, number: u64, ev: &Rename) -> Value {
+    let Rename {
+        id,
+        by,
+        from: old,
+        to: new,
+        at,
+    } = ev;
     json!({
-        "id": id, "type": "change_title", "body": "", "user": user(by), "created_at": TS, "updated_at": TS,
+        "id": id, "type": "change_title", "body": "", "user": user(by), "created_at": at, "updated_at": at,
         "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{id}"),
         "issue_url": format!("{base}/{repo}/issues/{number}"),
         "pull_request_url": "", "ref_action": "", "ref_commit_sha": "", "old_title": old, "new_title": new,
@@ -133,7 +135,7 @@ pub(super) fn rename_event(
 pub(super) fn label_event(base: &str, repo: &str, number: u64, ev: &LabelEvent) -> Value {
     json!({
         "id": ev.id, "type": "label", "body": if ev.added { "1" } else { "" },
-        "label": label(base, repo, ev.label, &ev.name), "user": user(&ev.by), "created_at": TS, "updated_at": TS,
+        "label": label(base, repo, ev.label, &ev.name), "user": user(&ev.by), "created_at": ev.at, "updated_at": ev.at,
         "html_url": format!("{base}/{repo}/issues/{number}#issuecomment-{}", ev.id),
         "issue_url": format!("{base}/{repo}/issues/{number}"),
         "pull_request_url": "", "ref_action": "", "ref_commit_sha": "", "old_title": "", "new_title": "",

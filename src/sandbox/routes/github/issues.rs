@@ -115,7 +115,7 @@ pub(super) fn timeline(f: &Forge, req: &Request, full: &str, n: u64) -> Reply {
         r.issues[&n]
             .renames
             .iter()
-            .map(|ev| (ev.0, shapes::rename_event(f, full, ev))),
+            .map(|ev| (ev.id, shapes::rename_event(f, full, ev))),
     );
     items.extend(
         f.comments

@@ -4,7 +4,7 @@
 
 use crate::forge::http::enc;
 use crate::sandbox::model::{
-    CheckRun, Comment, Forge, Issue, LabelEvent, Repo, Status, combined_state,
+    CheckRun, Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
 };
 use serde_json::{Map, Value, json};
 
@@ -236,7 +236,7 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
         "milestone": null, "locked": false, "active_lock_reason": null, "comments": comments,
         "closed_at": if closed { json!(GH_TS) } else { Value::Null },
         "created_at": GH_TS,
-        "updated_at": i.edited_at.as_deref().map(utc).unwrap_or_else(|| GH_TS.to_string()),
+        "updated_at": i.updated_at.as_deref().map(utc).unwrap_or_else(|| GH_TS.to_string()),
         "author_association": association(r, &i.author),
         "performed_via_github_app": null,
     });
@@ -252,28 +252,27 @@ pub(super) fn issue(f: &Forge, r: &Repo, i: &Issue) -> Value {
     v
 }
 
-fn event_common(f: &Forge, repo: &str, id: i64, by: &str, event: &str) -> Value {
+fn event_common(f: &Forge, repo: &str, id: i64, by: &str, event: &str, at: &str) -> Value {
     json!({
         "id": id, "node_id": format!("LE_{id}"),
         "url": format!("{}/repos/{repo}/issues/events/{id}", api(f)),
         "actor": user(f, by), "event": event, "commit_id": null, "commit_url": null,
-        "created_at": GH_TS, "performed_via_github_app": null,
+        "created_at": utc(at), "performed_via_github_app": null,
     })
 }
 
 /// A `labeled` / `unlabeled` timeline event with its actor.
 pub(super) fn label_event(f: &Forge, repo: &str, ev: &LabelEvent) -> Value {
     let kind = if ev.added { "labeled" } else { "unlabeled" };
-    let mut v = event_common(f, repo, ev.id, &ev.by, kind);
+    let mut v = event_common(f, repo, ev.id, &ev.by, kind, &ev.at);
     v["label"] = json!({"name": ev.name, "color": "ededed"});
     v
 }
 
-/// A `renamed` timeline event: (event id, who, old title, new title).
-pub(super) fn rename_event(f: &Forge, repo: &str, ev: &(i64, String, String, String)) -> Value {
-    let (id, by, from, to) = ev;
-    let mut v = event_common(f, repo, *id, by, "renamed");
-    v["rename"] = json!({"from": from, "to": to});
+/// A `renamed` timeline event: who changed the title, from what, to what.
+pub(super) fn rename_event(f: &Forge, repo: &str, ev: &Rename) -> Value {
+    let mut v = event_common(f, repo, ev.id, &ev.by, "renamed", &ev.at);
+    v["rename"] = json!({"from": ev.from, "to": ev.to});
     v
 }
 
