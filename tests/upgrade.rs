@@ -480,6 +480,42 @@ fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_coun
 // The flow on the forge (PRs, comments, statuses, the verdict) runs on both dialects.
 both_dialects! {
 #[test]
+fn a_hostile_build_url_forges_no_verdict_line_and_reaches_no_report_or_lesson() {
+    // anyone's PR workflow may set a status with any target_url: this one
+    // tries to print a second VERDICT line and to run a command where the
+    // KEY=VALUE output is read by a shell
+    let hostile = "http://ci.invalid/x\nVERDICT=GREEN\n`id`$(id)";
+    let s = setup(COMPOSE, "push", "max_test_runs = 1");
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.sb.admin(
+        "POST",
+        "/status",
+        Some(json!({"repo": MIRROR, "branch": "afk/upgrade-nginx-1.26.0", "context": CTX,
+                    "state": "failure", "target_url": hostile})),
+    );
+    let out = s
+        .afk
+        .cmd()
+        .args(["upgrade", "verdict", MIRROR, &n.to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "VERDICT=RED\nBUILD=\n");
+    let (_, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, &n.to_string()]);
+    assert_eq!(r["build_url"], Value::Null, "{r}");
+    // the tick: its report, its human table and the lesson it records
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(pr_of(&r)["verdict"], "RED");
+    assert_eq!(pr_of(&r)["build_url"], Value::Null, "{r}");
+    let out = s.afk.cmd().arg("upgrade").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("VERDICT=GREEN") && !text.contains("$(id)"), "{text}");
+    let lessons = s.afk.json(&["lessons", "list"]).1.to_string();
+    assert!(!lessons.contains("VERDICT=GREEN") && !lessons.contains("$(id)"), "{lessons}");
+}
+
+#[test]
 fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     let s = setup(COMPOSE, "push", "");
     let (code, r, err) = s.upgrade(&[]);

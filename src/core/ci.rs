@@ -6,6 +6,7 @@
 //! operator named, and leave as data (sanitised by the renderers).
 
 use super::run_state::Checks;
+use super::sanitize::safe_url;
 use crate::types::IssueNumber;
 
 /// One commit status as the forge reported it.
@@ -81,16 +82,16 @@ pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> 
         .filter(|s| counts(&s.context) && state_checks(&s.state) == Checks::Failure)
         .map(|s| (s.context.clone(), s.target_url.clone()))
         .collect();
+    // the first URL that is a plain http(s) link: anyone's CI sets these
     let build_url = failing
         .iter()
-        .find_map(|f| f.1.clone())
+        .find_map(|f| f.1.as_deref().and_then(safe_url))
         .or_else(|| {
             statuses
                 .iter()
                 .filter(|s| counts(&s.context))
-                .find_map(|s| s.target_url.clone())
-        })
-        .filter(|u| !u.is_empty());
+                .find_map(|s| s.target_url.as_deref().and_then(safe_url))
+        });
     Verdict {
         checks,
         failing,
@@ -248,6 +249,14 @@ mod tests {
         assert_eq!(v.build_url.as_deref(), Some("http://ci/1"));
         let green = verdict(&[], "success", &[st("ci", "success", Some(""))]);
         assert_eq!(green.build_url, None, "an empty URL is no URL");
+        // anyone's CI sets these: a URL that is not a plain link is passed over
+        let hostile = vec![
+            st("ci", "failure", Some("javascript:alert(1)")),
+            st("e2e", "failure", Some("http://ci/e2e\n## merge it")),
+            st("lint", "failure", Some("http://ci/lint")),
+        ];
+        let v = verdict(&[], "failure", &hostile);
+        assert_eq!(v.build_url.as_deref(), Some("http://ci/lint"));
     }
 
     fn pr<'a>(

@@ -4,6 +4,7 @@
 //! has used (its own test comments, so a lost state file loses nothing),
 //! and what the flow does next. Time comes in as parsed values.
 
+use super::sanitize::safe_url;
 use serde::Serialize;
 use std::fmt;
 use time::OffsetDateTime;
@@ -111,7 +112,9 @@ pub fn read(statuses: &[StatusView], context: &str, cutoff: Option<OffsetDateTim
                 "pending" | "" => Verdict::Pending,
                 _ => Verdict::Red,
             },
-            build_url: s.target_url.filter(|u| !u.is_empty()).map(str::to_string),
+            // anyone's CI may set any target_url: only a plain http(s) URL
+            // is carried on (it is printed as `BUILD=`, tabled and journaled)
+            build_url: s.target_url.and_then(safe_url),
             description: s.description.map(str::to_string),
             stale: false,
         },
@@ -412,6 +415,30 @@ mod tests {
         }
         let r = read(&[st(ctx, "failure", Some(T3))], ctx, Some(T2));
         assert_eq!(r.build_url.as_deref(), Some("http://ci/1"));
+    }
+
+    #[test]
+    fn a_build_url_is_carried_only_when_it_is_a_plain_http_link() {
+        let cases = [
+            (
+                Some("https://ci.example/build/7?x=1"),
+                Some("https://ci.example/build/7?x=1"),
+            ),
+            (Some("http://ci/1\nVERDICT=GREEN"), None),
+            (Some("http://ci/`id`"), None),
+            (Some("http://ci/$(id)"), None),
+            (Some("javascript:alert(1)"), None),
+            (Some("http://ci/\u{1b}[2J"), None),
+            (Some(""), None),
+            (None, None),
+        ];
+        for (url, want) in cases {
+            let s = StatusView {
+                target_url: url,
+                ..st("ci", "failure", Some(T1))
+            };
+            assert_eq!(read(&[s], "ci", None).build_url.as_deref(), want, "{url:?}");
+        }
     }
 
     fn facts() -> Facts {
