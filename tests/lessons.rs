@@ -390,6 +390,28 @@ fn exhausted_forge_retries_record_one_transient_retry_lesson() {
 }
 
 #[test]
+fn the_dedup_window_is_measured_on_afks_clock() {
+    // the window (1h) is read on the same clock that stamps lessons, so a
+    // pinned clock (AFK_NOW) dedups as the wall clock would
+    let (_sb, afk) = failing_forge();
+    afk.later(48);
+    afk.poll();
+    afk.poll();
+    assert_eq!(
+        list(&afk, &["--type", "transient_retry"]).len(),
+        1,
+        "the second failure is within the window"
+    );
+    afk.later(50);
+    afk.poll();
+    assert_eq!(
+        list(&afk, &["--type", "transient_retry"]).len(),
+        2,
+        "two hours later the window has passed"
+    );
+}
+
+#[test]
 fn a_zero_dedup_window_records_every_time() {
     let (sb, _) = failing_forge();
     let afk = Afk::new(

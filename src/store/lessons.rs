@@ -123,14 +123,10 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Lesson> {
     })
 }
 
-/// `now - window` in the stored timestamp format (RFC 3339, UTC, seconds), so
-/// text comparison orders correctly.
+/// `now - window` on afk's clock (the one that stamps `created_at`), in the
+/// stored timestamp format, so text comparison orders correctly.
 fn cutoff(window: Duration) -> String {
-    let t = time::OffsetDateTime::now_utc() - window;
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    crate::clock::ts(crate::clock::now() - window)
 }
 
 impl Store {
