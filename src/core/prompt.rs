@@ -6,7 +6,7 @@ use super::sanitize::{fenced, one_line, safe_url};
 use crate::types::IssueNumber;
 
 /// Longest issue title shown in a prompt.
-const TITLE_MAX: usize = 300;
+pub const TITLE_MAX: usize = 300;
 /// Longest lesson line in a prompt.
 const LESSON_MAX: usize = 500;
 /// Longest failing-check name in a corrective prompt.

@@ -6,6 +6,7 @@
 //! as the forge client.
 
 use crate::config::Config;
+use crate::core::sanitize::one_line;
 use crate::forge::http::Http;
 use crate::types::IssueNumber;
 use anyhow::{Result, bail};
@@ -55,7 +56,8 @@ impl HttpRunner {
         })
     }
 
-    /// Start a thread; its id is the run's handle.
+    /// Start a thread; its id is the run's handle. The title is the issue's,
+    /// anyone's text: the service gets it as one clean line, as the prompt does.
     pub fn start(
         &self,
         repo: &str,
@@ -66,7 +68,8 @@ impl HttpRunner {
         let c: Created = self.http.json(
             "POST",
             "/threads",
-            Some(&json!({"repo": repo, "issue": issue, "title": title, "prompt": prompt})),
+            Some(&json!({"repo": repo, "issue": issue, "prompt": prompt,
+                "title": one_line(title, crate::core::prompt::TITLE_MAX)})),
         )?;
         let id = match c.id {
             serde_json::Value::String(s) => s,
