@@ -343,7 +343,7 @@ mod tests {
     fn pr(head: &str, body: &str) -> PullRequest {
         PullRequest {
             number: IssueNumber(9),
-            state: "open".into(),
+            state: State::Open,
             head: Branch {
                 name: head.into(),
                 sha: "abc".into(),

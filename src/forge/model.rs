@@ -23,6 +23,35 @@ pub struct RepoMeta {
     pub full_name: String,
 }
 
+/// Whether an issue or pull request is open, as both forges spell it. A
+/// merged pull request is `Closed` (with `merged` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Closed,
+    /// missing, or a word neither forge uses: neither open nor closed
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Closed => "closed",
+            State::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Issue {
     #[serde(default)]
@@ -33,7 +62,7 @@ pub struct Issue {
     #[serde(default)]
     pub body: Option<String>,
     #[serde(default)]
-    pub state: String,
+    pub state: State,
     #[serde(default)]
     pub labels: Vec<Label>,
     #[serde(default)]
@@ -52,7 +81,7 @@ pub struct Issue {
 /// answer every open issue.
 pub fn open_issues_with(all: Vec<Issue>, label: &str) -> Vec<Issue> {
     all.into_iter()
-        .filter(|i| !i.is_pull() && i.has_label(label) && i.state != "closed")
+        .filter(|i| !i.is_pull() && i.has_label(label) && i.state != State::Closed)
         .collect()
 }
 
@@ -122,7 +151,7 @@ pub struct Branch {
 pub struct PullRequest {
     pub number: IssueNumber,
     #[serde(default)]
-    pub state: String,
+    pub state: State,
     #[serde(default)]
     pub merged: bool,
     #[serde(default)]

@@ -301,7 +301,7 @@ impl Forge {
         // the client's own reading of closing keywords, so both agree
         let closer = crate::forge::gitea::PullRequest {
             number: crate::types::IssueNumber(number),
-            state: "closed".into(),
+            state: crate::forge::State::Closed,
             merged: true,
             merge_commit_sha: None,
             head: Default::default(),

@@ -7,7 +7,7 @@ use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason, Trust};
-use crate::forge::{Forge, ForgeError, Issue};
+use crate::forge::{Forge, ForgeError, Issue, State};
 use crate::types::IssueNumber;
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -318,7 +318,7 @@ impl Lookup<'_> {
     fn blocked(&mut self, issue: &Issue) -> Result<bool> {
         let repo = self.repo;
         let deps = self.forge.dependencies(repo, issue.number)?;
-        if deps.iter().any(|d| d.state != "closed") {
+        if deps.iter().any(|d| d.state != State::Closed) {
             return Ok(true);
         }
         let allow = &self.ctx.config.poll.allowlist;
@@ -328,7 +328,7 @@ impl Lookup<'_> {
                 return Ok(true);
             }
             match self.forge.issue(r, n) {
-                Ok(i) if i.state != "closed" => return Ok(true),
+                Ok(i) if i.state != State::Closed => return Ok(true),
                 Ok(_) => {}
                 // a blocker that does not exist blocks nothing
                 Err(e) if ForgeError::status_of(&e) == Some(404) => {}

@@ -10,7 +10,7 @@ use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
-use crate::forge::{Comment, ForgeError};
+use crate::forge::{Comment, ForgeError, State};
 use crate::runner::Turn;
 use crate::store::Store;
 use crate::store::events::NewEvent;
@@ -274,7 +274,10 @@ fn carry_out(
         post_escalation_comment(w, store, run, seen, why)?;
     }
     if action == Action::Abandon
-        && let Some(pr) = seen.pr.as_ref().filter(|p| p.state == "open" && !p.merged)
+        && let Some(pr) = seen
+            .pr
+            .as_ref()
+            .filter(|p| p.state == State::Open && !p.merged)
     {
         // the PR stays for people to decide on; say that nobody follows it now
         let marker = format!("<!-- afk:abandoned run={} -->", run.id);

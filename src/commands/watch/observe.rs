@@ -6,7 +6,7 @@ use super::Watch;
 use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
-use crate::forge::{CombinedStatus, ForgeError, PullRequest};
+use crate::forge::{CombinedStatus, ForgeError, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
 use crate::store::lessons::NewLesson;
@@ -34,7 +34,7 @@ impl Seen {
         match &self.pr {
             None => Pr::None,
             Some(p) if p.merged => Pr::Merged,
-            Some(p) if p.state == "closed" => Pr::Closed,
+            Some(p) if p.state == State::Closed => Pr::Closed,
             Some(_) => Pr::Open,
         }
     }
@@ -101,7 +101,7 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     }
     let issue = w.forge.issue(&run.repo, run.issue)?;
     Ok((
-        issue.state != "closed",
+        issue.state != State::Closed,
         issue.has_label(&w.ctx.config.poll.in_progress_label),
     ))
 }
@@ -177,8 +177,10 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         wrote_at,
         w.now,
     );
-    let green =
-        pr.as_ref().is_some_and(|p| !p.merged && p.state == "open") && ci.checks == Checks::Success;
+    let green = pr
+        .as_ref()
+        .is_some_and(|p| !p.merged && p.state == State::Open)
+        && ci.checks == Checks::Success;
     let green_since = progress::green_since(
         run.green_since.as_deref().and_then(crate::clock::parse),
         green,
