@@ -7,9 +7,9 @@
 //! and errors that name host, path and status but never a secret. Choosing a tag
 //! is not done here (that is a pure decision for `core`).
 
+use crate::core::upgrade::is_loopback;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -636,23 +636,6 @@ fn scheme_for(authority: &str) -> &'static str {
     } else {
         "https"
     }
-}
-
-/// `localhost`, 127.0.0.0/8 or ::1, with or without a port.
-fn is_loopback(authority: &str) -> bool {
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => authority,
-        }
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
-        || host.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback())
 }
 
 /// The path of a URL, without scheme, host or query (what errors show).

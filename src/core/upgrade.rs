@@ -475,6 +475,39 @@ pub fn fixer_prompt(t: &FixerTask) -> String {
     s
 }
 
+/// `localhost`, 127.0.0.0/8 or ::1, with or without a port.
+pub fn is_loopback(authority: &str) -> bool {
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let host = if let Some(rest) = authority.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        }
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| a.is_loopback())
+        || host
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback())
+}
+
+/// Whether a PR was opened by afk's own account from the mirror itself (SPEC 8:
+/// afk's PRs are the ones opened by afk's own account): the author is the
+/// trust anchor; a head in any other repository (a fork) is never afk's. No
+/// head repository at all (GitHub's answer once one is deleted) is the
+/// mirror's, as afk never pushes anywhere else. Forges compare names without
+/// case, and so does this.
+pub fn opened_by_afk(author: &str, head_repo: Option<&str>, me: &str, mirror: &str) -> bool {
+    !me.is_empty()
+        && author.eq_ignore_ascii_case(me)
+        && head_repo.is_none_or(|r| r.is_empty() || r.eq_ignore_ascii_case(mirror))
+}
+
 /// A web page listing the image's tags, for the PR body: Docker Hub's and
 /// Quay's tag pages, GHCR's package page, else the registry's tag list API.
 pub fn registry_url(host: Option<&str>, image: &str) -> String {
@@ -488,12 +521,7 @@ pub fn registry_url(host: Option<&str>, image: &str) -> String {
         Some("quay.io") => format!("https://quay.io/repository/{image}?tab=tags"),
         Some("ghcr.io") => format!("https://ghcr.io/{image}"),
         Some(h) => {
-            let scheme =
-                if h.starts_with("localhost") || h.starts_with("127.") || h.starts_with("[::1]") {
-                    "http"
-                } else {
-                    "https"
-                };
+            let scheme = if is_loopback(h) { "http" } else { "https" };
             format!("{scheme}://{h}/v2/{image}/tags/list")
         }
     }
@@ -782,6 +810,30 @@ mod tests {
     }
 
     #[test]
+    fn only_a_pr_by_afks_account_from_the_mirror_is_afks() {
+        let me = "afk-bot";
+        let mirror = "maint/nginx";
+        let cases = [
+            ("afk-bot", Some("maint/nginx"), true),
+            ("AFK-Bot", Some("Maint/Nginx"), true),
+            ("afk-bot", None, true),
+            ("afk-bot", Some(""), true),
+            ("afk-bot", Some("mallory/nginx"), false),
+            ("mallory", Some("maint/nginx"), false),
+            ("afk-bot2", Some("maint/nginx"), false),
+            ("", Some("maint/nginx"), false),
+        ];
+        for (author, head, want) in cases {
+            assert_eq!(
+                opened_by_afk(author, head, me, mirror),
+                want,
+                "{author} {head:?}"
+            );
+        }
+        assert!(!opened_by_afk("", None, "", mirror), "no account, no PRs");
+    }
+
+    #[test]
     fn registry_links_point_at_each_registrys_tag_page() {
         let cases = [
             (None, "library/nginx", "https://hub.docker.com/_/nginx/tags"),
@@ -805,6 +857,22 @@ mod tests {
                 Some("r.example.org"),
                 "app",
                 "https://r.example.org/v2/app/tags/list",
+            ),
+            // a name that only starts like loopback is someone's host: https
+            (
+                Some("localhost.example.com"),
+                "app",
+                "https://localhost.example.com/v2/app/tags/list",
+            ),
+            (
+                Some("127.example.com"),
+                "app",
+                "https://127.example.com/v2/app/tags/list",
+            ),
+            (
+                Some("[::1]:5000"),
+                "app",
+                "http://[::1]:5000/v2/app/tags/list",
             ),
         ];
         for (host, image, want) in cases {

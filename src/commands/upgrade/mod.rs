@@ -19,7 +19,7 @@ mod verdict;
 use super::tick::{self, Opening};
 use super::{Ctx, UsageError};
 use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
-use crate::core::upgrade::{Bump, parse_marker, plan};
+use crate::core::upgrade::{self, Bump, parse_marker, plan};
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Credentials, Git};
 use crate::lessons::Journal;
@@ -244,8 +244,7 @@ pub(super) fn afk_prs(open: &[PullRequest], me: &str, mirror: &str) -> Vec<(Pull
     open.iter()
         .filter(|p| {
             p.head.name.starts_with(BRANCH_PREFIX)
-                && p.author() == me
-                && p.head_repo().is_none_or(|r| r.is_empty() || r == mirror)
+                && upgrade::opened_by_afk(p.author(), p.head_repo(), me, mirror)
         })
         .filter_map(|p| {
             let b = parse_marker(p.body.as_deref().unwrap_or(""))?;

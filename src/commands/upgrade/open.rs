@@ -50,8 +50,7 @@ pub(super) fn open_bumps(
         };
         if let Some(c) = m.closed.iter().find(|p| {
             p.head.name == branch
-                && p.author() == up.me
-                && p.head_repo().is_none_or(|h| h.is_empty() || h == r.mirror)
+                && upgrade::opened_by_afk(p.author(), p.head_repo(), &up.me, &r.mirror)
         }) {
             let how = if c.merged { "merged" } else { "closed" };
             unselect(
