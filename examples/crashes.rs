@@ -93,7 +93,7 @@ fn world(root: &Path, round: usize) -> World {
 fn poll(afk: &Path, w: &World) -> std::process::Child {
     Command::new(afk)
         .env("AFK_FORGE_TOKEN", sandbox::DEFAULT_TOKEN)
-        .args(["-q", "--config"])
+        .args(["--config"])
         .arg(&w.config)
         .arg("poll")
         .stdout(Stdio::null())

@@ -782,8 +782,9 @@ both_dialects! {
         let sb = one_repo(json!([ready(1, "alice")]));
         let afk = Afk::new(&sb, ON, "");
         std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
-        let f = std::fs::File::create(afk.scratch.path("state/poll.lock")).unwrap();
-        f.try_lock().unwrap();
+        let f = afk::lock::try_acquire(&afk.scratch.path("state"), "poll")
+            .unwrap()
+            .unwrap();
         let out = afk.cmd().arg("poll").output().unwrap();
         assert_eq!(out.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&out.stderr).contains("another poll tick holds the lock"));
@@ -791,6 +792,46 @@ both_dialects! {
         drop(f);
         let (code, r, _) = afk.poll();
         assert_eq!((code, pairs(&r["dispatched"]).len()), (0, 1));
+    }
+
+    #[test]
+    fn a_child_forked_by_a_tick_never_holds_the_tick_lock() {
+        // A tick killed between forking an agent and the agent's exec leaves a
+        // child that still has the tick's open files. The lock must not be one
+        // of the things it holds, or the next tick steps aside for a dead one.
+        let sb = one_repo(json!([ready(1, "alice")]));
+        let afk = Afk::new(&sb, ON, "");
+        let lock = afk::lock::try_acquire(&afk.scratch.path("state"), "poll")
+            .unwrap()
+            .unwrap();
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) into a two-element array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the child only blocks in read(2) and leaves with _exit(2),
+        // both async-signal-safe, so forking a threaded test process is sound.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            let mut b = [0u8; 1];
+            unsafe {
+                libc::read(fds[0], b.as_mut_ptr().cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        assert!(child > 0, "fork failed");
+        // the 'tick' dies; its fork lives on, not yet exec'd
+        drop(lock);
+        let out = afk.cmd().arg("poll").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        // SAFETY: wake and reap our own child.
+        unsafe {
+            libc::write(fds[1], [1u8].as_ptr().cast(), 1);
+            libc::waitpid(child, std::ptr::null_mut(), 0);
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        assert!(!err.contains("stepping aside"), "{err}");
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert_eq!(sb.labels_of("acme/api", 1).len(), 2, "dispatched and labelled");
     }
 
     #[test]

@@ -537,8 +537,9 @@ both_dialects! {
     #[test]
     fn a_second_watch_steps_aside_while_the_lock_is_held() {
         let (sb, afk) = setup("pr", "");
-        let f = std::fs::File::create(afk.scratch.path("state/watch.lock")).unwrap();
-        f.try_lock().unwrap();
+        let _held = afk::lock::try_acquire(&afk.scratch.path("state"), "watch")
+            .unwrap()
+            .unwrap();
         sb.clear_requests();
         let out = afk.cmd().arg("watch").output().unwrap();
         assert_eq!(out.status.code(), Some(0));
