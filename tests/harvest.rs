@@ -627,6 +627,14 @@ fn a_reverted_merge_turns_its_success_into_a_failure_once() {
         "",
         &format!("{NOTIFY}\n[harvest]\nrevert_window = \"7d\""),
     );
+    // the metrics file counts the forge requests harvest makes for reverts
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("metrics_file = \"metrics/afk.prom\"\n{text}"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
     add(&afk, "v1.md", "implementer v1\n", false);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
@@ -657,6 +665,13 @@ fn a_reverted_merge_turns_its_success_into_a_failure_once() {
             .count()
     };
     assert_eq!(listings(&sb), 1, "one listing per repo per tick");
+    let metrics = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
+    let harvest_requests: usize = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("afk_tick_requests{tick=\"harvest\"} "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert_eq!(harvest_requests, sb.requests().len(), "{metrics}");
 
     let revert = sb.admin(
         "POST",

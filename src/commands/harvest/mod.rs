@@ -43,7 +43,7 @@ impl tick::TickReport for Report {
         tick::lines_of(&self.errors)
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.enabled && !self.stepped_aside).then_some((0, self.errors.len(), 0))
+        (self.enabled && !self.stepped_aside).then_some((self.requests, self.errors.len(), 0))
     }
 }
 
@@ -134,6 +134,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         .map(|o| o.run_id)
         .collect();
     let found = reverts::watch(ctx, &mut store, now, &pending)?;
+    r.requests = found.requests;
     if ctx.dry_run {
         overlay.flips = found.reverted.iter().map(|x| x.run_id).collect();
     }

@@ -71,11 +71,11 @@ pub struct Report {
     pub decisions: Vec<DecisionItem>,
     pub events: Vec<EventItem>,
     pub errors: Vec<ErrorItem>,
+    /// forge requests made (for the metrics file; not part of the report)
+    #[serde(skip)]
+    pub requests: usize,
 }
 
-/// A short summary: the counts, then one row per checkpoint or decision
-/// (template, version, canary s/f, control s/f, P(worse), P(better), result),
-/// the live canaries still running, the events and the errors.
 /// A checkpoint as table cells: AT, canary s/f, control s/f, P(worse),
 /// P(better), result (also under `template show`).
 pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
@@ -89,6 +89,9 @@ pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
     ]
 }
 
+/// A short summary: the counts, then one row per checkpoint or decision
+/// (template, version, canary s/f, control s/f, P(worse), P(better), result),
+/// the live canaries still running, the events and the errors.
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
     let mut s = format!(
         "harvest{}: {} outcomes {}, {} reverted, {} checkpoints, {} decisions, errors {}{}\n",

@@ -67,7 +67,11 @@ impl super::tick::TickReport for Report {
             .collect()
     }
     fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.reason.is_none() && !self.stepped_aside).then_some((0, self.errors.len(), 0))
+        (self.reason.is_none() && !self.stepped_aside).then_some((
+            self.requests,
+            self.errors.len(),
+            0,
+        ))
     }
 }
 
@@ -231,7 +235,8 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
     for (r, prs) in recipes.iter().zip(afk_prs) {
         recipe(&mut up, r, prs, &facts);
     }
-    let report = std::mem::take(&mut up.report);
+    let mut report = std::mem::take(&mut up.report);
+    report.requests = forge.requests();
     if !ctx.dry_run {
         crate::notify::Notifier::new(cfg).flush(&store);
     }

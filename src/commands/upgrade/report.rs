@@ -76,6 +76,9 @@ pub struct Report {
     pub closed: Vec<ClosedItem>,
     pub skipped: Vec<SkippedItem>,
     pub errors: Vec<ErrorItem>,
+    /// forge requests made (for the metrics file; not part of SPEC 8's report)
+    #[serde(skip)]
+    pub requests: usize,
 }
 
 impl Report {
