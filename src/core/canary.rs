@@ -187,10 +187,34 @@ pub struct Evaluation {
     pub decision: Option<Decision>,
 }
 
+impl Policy {
+    /// The last checkpoint, and so the most canary outcomes ever read:
+    /// `max_samples`, or `min_samples` when that is larger.
+    pub fn last_checkpoint(&self) -> u32 {
+        self.max_samples.max(self.min_samples)
+    }
+}
+
+/// Whether an outcome of the current version is in a canary's control: its
+/// run was dispatched, and it ended, at or after the canary went live
+/// (`since`, stored timestamps, which order as text), and it ended no later
+/// than the canary's last counted outcome (`bound`, in end order).
+/// `Store::control_outcomes` reads the same rule in SQL; a dry run applies
+/// this one to the outcomes it has not written.
+pub fn in_control<K: Ord>(
+    dispatched_at: &str,
+    ended_at: &str,
+    key: &K,
+    since: &str,
+    bound: &K,
+) -> bool {
+    dispatched_at >= since && ended_at >= since && key <= bound
+}
+
 /// The checkpoints of a policy: `min_samples`, `min_samples + check_every`, …
 /// below `max_samples`, then `max_samples`.
 pub fn checkpoints(p: &Policy) -> Vec<u32> {
-    let max = p.max_samples.max(p.min_samples);
+    let max = p.last_checkpoint();
     let step = p.check_every.max(1) as usize;
     let mut out: Vec<u32> = (p.min_samples..max).step_by(step).collect();
     out.push(max);
@@ -238,7 +262,7 @@ pub fn evaluate<K: Ord>(
         return out;
     }
 
-    let last_checkpoint = policy.max_samples.max(policy.min_samples);
+    let last_checkpoint = policy.last_checkpoint();
     for at in checkpoints(policy) {
         if last_evaluated.is_some_and(|l| at <= l) {
             continue;
@@ -944,6 +968,27 @@ mod tests {
         );
         assert_eq!(results(&e), vec![(20, CheckResult::RolledBack)]);
         assert_eq!(e.checkpoints[0].canary, tally(0, 20));
+    }
+
+    #[test]
+    fn a_control_outcome_was_dispatched_and_ended_since_the_canary_went_live_up_to_its_bound() {
+        let since = "2026-01-02T00:00:00Z";
+        let bound = ("2026-01-05T00:00:00Z", 7);
+        let cases = [
+            ("2026-01-02T00:00:00Z", ("2026-01-03T00:00:00Z", 3), true),
+            ("2026-01-01T23:59:59Z", ("2026-01-03T00:00:00Z", 3), false),
+            ("2026-01-03T00:00:00Z", ("2026-01-01T00:00:00Z", 3), false),
+            ("2026-01-03T00:00:00Z", ("2026-01-05T00:00:00Z", 7), true),
+            ("2026-01-03T00:00:00Z", ("2026-01-05T00:00:00Z", 8), false),
+            ("2026-01-03T00:00:00Z", ("2026-01-06T00:00:00Z", 1), false),
+        ];
+        for (dispatched, key, want) in cases {
+            assert_eq!(
+                in_control(dispatched, key.0, &key, since, &bound),
+                want,
+                "{dispatched} {key:?}"
+            );
+        }
     }
 
     #[test]

@@ -251,7 +251,8 @@ impl Store {
     }
 
     /// A canary's control: the outcomes of `version_id` from runs dispatched at
-    /// or after `since` that ended no later than `until` (in outcome order).
+    /// or after `since` that ended no later than `until` (in outcome order);
+    /// the rule is `core::canary::in_control`, here in SQL.
     pub fn control_outcomes(
         &self,
         version_id: i64,

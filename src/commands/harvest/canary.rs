@@ -59,7 +59,7 @@ pub fn decide(
 ) -> Result<()> {
     let current = store.template_with_status(&c.name, "current")?;
     let last = store.last_checkpoint(c.id)?;
-    let max = policy.max_samples.max(policy.min_samples);
+    let max = policy.last_checkpoint();
 
     let mut mine = store.outcomes_of(c.id, max)?;
     let added = overlay.new.iter().filter(|o| o.version_id == c.id);
@@ -79,9 +79,13 @@ pub fn decide(
             .iter()
             .filter(|o| {
                 o.version_id == cur.id
-                    && o.dispatched_at >= since
-                    && o.ended_at >= since
-                    && (o.ended_at.clone(), o.run_id) <= bound
+                    && canary::in_control(
+                        &o.dispatched_at,
+                        &o.ended_at,
+                        &(o.ended_at.clone(), o.run_id),
+                        &since,
+                        &bound,
+                    )
             })
             .map(ended);
         overlay.apply(&mut control, extra);
