@@ -435,9 +435,58 @@ pub enum HandChange {
 pub struct HandTarget<'a> {
     pub name: &'a str,
     pub version: i64,
-    pub status: Option<&'a str>,
+    pub status: Option<VersionStatus>,
     pub live_canary: Option<i64>,
     pub canary_on: bool,
+}
+
+/// Where a template version is in its life (SPEC 7.1): added as a
+/// `candidate`, live as the `canary`, the `current` version poll uses,
+/// `retired` when another became current, `rejected` when it lost or a person
+/// rejected it. Stored as these words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VersionStatus {
+    Candidate,
+    Canary,
+    Current,
+    Retired,
+    Rejected,
+}
+
+impl VersionStatus {
+    pub const ALL: [VersionStatus; 5] = [
+        VersionStatus::Candidate,
+        VersionStatus::Canary,
+        VersionStatus::Current,
+        VersionStatus::Retired,
+        VersionStatus::Rejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionStatus::Candidate => "candidate",
+            VersionStatus::Canary => "canary",
+            VersionStatus::Current => "current",
+            VersionStatus::Retired => "retired",
+            VersionStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VersionStatus> {
+        VersionStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl fmt::Display for VersionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for VersionStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// Why a hand change is refused, as the one line a person reads; None when it
@@ -459,13 +508,13 @@ pub fn refusal(change: HandChange, t: &HandTarget) -> Option<String> {
         HandChange::StartCanary => {
             if !t.canary_on {
                 Some("template: starting a canary needs harvest.canary = true in the config".into())
-            } else if status == "canary" {
+            } else if status == VersionStatus::Canary {
                 Some(format!("template: {name}@{v} is already the live canary"))
             } else if let Some(live) = t.live_canary {
                 Some(format!(
                     "template: {name} already has a live canary (version {live}): promote or reject it first"
                 ))
-            } else if status != "candidate" {
+            } else if status != VersionStatus::Candidate {
                 Some(format!(
                     "template: {name}@{v} is {status}; only a candidate can become the canary"
                 ))
@@ -474,9 +523,9 @@ pub fn refusal(change: HandChange, t: &HandTarget) -> Option<String> {
             }
         }
         HandChange::Promote => match status {
-            "current" => Some(format!("template: {name}@{v} is already current")),
-            "canary" => None,
-            "candidate" => t.live_canary.map(|live| {
+            VersionStatus::Current => Some(format!("template: {name}@{v} is already current")),
+            VersionStatus::Canary => None,
+            VersionStatus::Candidate => t.live_canary.map(|live| {
                 format!(
                     "template: {name} has a live canary (version {live}): promote or reject it before promoting another version"
                 )
@@ -486,10 +535,10 @@ pub fn refusal(change: HandChange, t: &HandTarget) -> Option<String> {
             )),
         },
         HandChange::Reject => match status {
-            "current" => Some(format!(
+            VersionStatus::Current => Some(format!(
                 "template: {name}@{v} is current; promote another version first"
             )),
-            "canary" | "candidate" => None,
+            VersionStatus::Canary | VersionStatus::Candidate => None,
             other => Some(format!("template: {name}@{v} is already {other}")),
         },
     }
@@ -1259,30 +1308,34 @@ mod tests {
         };
         let cases = [
             // (change, target, refused because ... (None: allowed))
-            (StartCanary, t(Some("candidate"), None, true), None),
             (
                 StartCanary,
-                t(Some("candidate"), None, false),
+                t(Some(VersionStatus::Candidate), None, true),
+                None,
+            ),
+            (
+                StartCanary,
+                t(Some(VersionStatus::Candidate), None, false),
                 Some("needs harvest.canary = true"),
             ),
             (
                 StartCanary,
-                t(Some("candidate"), Some(3), true),
+                t(Some(VersionStatus::Candidate), Some(3), true),
                 Some("already has a live canary (version 3)"),
             ),
             (
                 StartCanary,
-                t(Some("canary"), Some(2), true),
+                t(Some(VersionStatus::Canary), Some(2), true),
                 Some("is already the live canary"),
             ),
             (
                 StartCanary,
-                t(Some("current"), None, true),
+                t(Some(VersionStatus::Current), None, true),
                 Some("is current; only a candidate"),
             ),
             (
                 StartCanary,
-                t(Some("rejected"), None, true),
+                t(Some(VersionStatus::Rejected), None, true),
                 Some("is rejected; only a candidate"),
             ),
             (
@@ -1290,44 +1343,56 @@ mod tests {
                 t(None, None, true),
                 Some("implementer@2 does not exist"),
             ),
-            (Promote, t(Some("candidate"), None, false), None),
-            (Promote, t(Some("canary"), Some(2), false), None),
             (
                 Promote,
-                t(Some("candidate"), Some(3), true),
+                t(Some(VersionStatus::Candidate), None, false),
+                None,
+            ),
+            (
+                Promote,
+                t(Some(VersionStatus::Canary), Some(2), false),
+                None,
+            ),
+            (
+                Promote,
+                t(Some(VersionStatus::Candidate), Some(3), true),
                 Some("has a live canary (version 3)"),
             ),
             (
                 Promote,
-                t(Some("current"), None, true),
+                t(Some(VersionStatus::Current), None, true),
                 Some("is already current"),
             ),
             (
                 Promote,
-                t(Some("retired"), None, true),
+                t(Some(VersionStatus::Retired), None, true),
                 Some("is retired and cannot be promoted"),
             ),
             (
                 Promote,
-                t(Some("rejected"), None, true),
+                t(Some(VersionStatus::Rejected), None, true),
                 Some("is rejected and cannot be promoted"),
             ),
             (Promote, t(None, None, true), Some("does not exist")),
-            (Reject, t(Some("candidate"), Some(3), true), None),
-            (Reject, t(Some("canary"), Some(2), false), None),
             (
                 Reject,
-                t(Some("current"), None, true),
+                t(Some(VersionStatus::Candidate), Some(3), true),
+                None,
+            ),
+            (Reject, t(Some(VersionStatus::Canary), Some(2), false), None),
+            (
+                Reject,
+                t(Some(VersionStatus::Current), None, true),
                 Some("is current; promote another version first"),
             ),
             (
                 Reject,
-                t(Some("rejected"), None, true),
+                t(Some(VersionStatus::Rejected), None, true),
                 Some("is already rejected"),
             ),
             (
                 Reject,
-                t(Some("retired"), None, true),
+                t(Some(VersionStatus::Retired), None, true),
                 Some("is already retired"),
             ),
             (Reject, t(None, None, true), Some("does not exist")),

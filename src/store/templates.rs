@@ -9,10 +9,27 @@
 
 use super::events::{KeyedEvent, insert_keyed_event};
 use super::{Store, now};
-use crate::core::canary::{self, CheckResult, Checkpoint, Decision, HandChange, HandTarget, Tally};
+use crate::core::canary::{
+    self, CheckResult, Checkpoint, Decision, HandChange, HandTarget, Tally, VersionStatus,
+};
 use anyhow::{Result, anyhow, bail};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
+
+impl ToSql for VersionStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for VersionStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        VersionStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown template status \"{s}\"").into()))
+    }
+}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TemplateVersion {
@@ -20,7 +37,7 @@ pub struct TemplateVersion {
     pub name: String,
     pub version: i64,
     pub hash: String,
-    pub status: String,
+    pub status: VersionStatus,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub canary_since: Option<String>,
@@ -74,7 +91,7 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<TemplateVersion> {
 }
 
 /// A version's (id, status), if it exists, and its name's live canary version.
-type Target = (Option<(i64, String)>, Option<i64>);
+type Target = (Option<(i64, VersionStatus)>, Option<i64>);
 
 /// A version's status and its name's live canary, read inside a transaction.
 fn target(tx: &Transaction, name: &str, version: i64) -> rusqlite::Result<Target> {
@@ -100,8 +117,8 @@ fn target(tx: &Transaction, name: &str, version: i64) -> rusqlite::Result<Target
 fn set_status(
     tx: &Transaction,
     id: i64,
-    from: &str,
-    to: &str,
+    from: VersionStatus,
+    to: VersionStatus,
     decision: Option<(&str, Option<&str>)>,
 ) -> rusqlite::Result<bool> {
     let n = tx.execute(
@@ -130,7 +147,7 @@ fn retire_current(tx: &Transaction, name: &str) -> rusqlite::Result<Option<i64>>
         )
         .optional()?;
     if let Some((id, _)) = old {
-        set_status(tx, id, "current", "retired", None)?;
+        set_status(tx, id, VersionStatus::Current, VersionStatus::Retired, None)?;
     }
     Ok(old.map(|o| o.1))
 }
@@ -206,7 +223,7 @@ impl Store {
                 &HandTarget {
                     name,
                     version,
-                    status: Some("candidate"),
+                    status: Some(VersionStatus::Candidate),
                     live_canary: live,
                     canary_on,
                 },
@@ -215,9 +232,9 @@ impl Store {
             }
         }
         let status = match (last, canary) {
-            (None, _) => "current",
-            (Some(_), true) => "canary",
-            (Some(_), false) => "candidate",
+            (None, _) => VersionStatus::Current,
+            (Some(_), true) => VersionStatus::Canary,
+            (Some(_), false) => VersionStatus::Candidate,
         };
         let t = now();
         tx.execute(
@@ -230,7 +247,7 @@ impl Store {
                 content_hash(body),
                 status,
                 t,
-                (status == "canary").then_some(&t)
+                (status == VersionStatus::Canary).then_some(&t)
             ],
         )?;
         let id = tx.last_insert_rowid();
@@ -251,7 +268,7 @@ impl Store {
         let t = HandTarget {
             name,
             version,
-            status: this.as_ref().map(|x| x.1.as_str()),
+            status: this.as_ref().map(|x| x.1),
             live_canary: live,
             canary_on,
         };
@@ -281,7 +298,7 @@ impl Store {
         let t = HandTarget {
             name,
             version,
-            status: this.as_ref().map(|x| x.1.as_str()),
+            status: this.as_ref().map(|x| x.1),
             live_canary: live,
             canary_on: true,
         };
@@ -289,15 +306,15 @@ impl Store {
             bail!(why);
         }
         let (id, from) = this.expect("refusal covers a missing version");
-        let was_canary = from == "canary";
+        let was_canary = from == VersionStatus::Canary;
         let (kind, text, retired) = match change {
             HandChange::Promote => {
                 let retired = retire_current(&tx, name)?;
                 if !set_status(
                     &tx,
                     id,
-                    &from,
-                    "current",
+                    from,
+                    VersionStatus::Current,
                     Some(("promoted", Some("by-hand"))),
                 )? {
                     bail!("template: {name}@{version} changed meanwhile; nothing done");
@@ -319,8 +336,8 @@ impl Store {
                 if !set_status(
                     &tx,
                     id,
-                    &from,
-                    "rejected",
+                    from,
+                    VersionStatus::Rejected,
                     Some(("rejected", Some("by-hand"))),
                 )? {
                     bail!("template: {name}@{version} changed meanwhile; nothing done");
@@ -362,14 +379,14 @@ impl Store {
     pub fn record_canary(&mut self, v: &CanaryVerdict) -> Result<Recorded> {
         let c = v.canary;
         let tx = self.immediate()?;
-        let live: Option<String> = tx
+        let live: Option<VersionStatus> = tx
             .query_row(
                 "SELECT status FROM template_versions WHERE id=?1",
                 [c.id],
                 |r| r.get(0),
             )
             .optional()?;
-        if live.as_deref() != Some("canary") {
+        if live != Some(VersionStatus::Canary) {
             return Ok(Recorded::NotLive);
         }
         let t = now();
@@ -399,15 +416,21 @@ impl Store {
         let result = d.result().to_string();
         let reason = d.reason().map(|r| r.to_string());
         let (to, kind) = match d {
-            Decision::Graduated => ("current", "candidate.auto_promoted"),
+            Decision::Graduated => (VersionStatus::Current, "candidate.auto_promoted"),
             Decision::RolledBack { .. } | Decision::Rejected { .. } => {
-                ("rejected", "candidate.rolled_back")
+                (VersionStatus::Rejected, "candidate.rolled_back")
             }
         };
-        if to == "current" {
+        if to == VersionStatus::Current {
             retire_current(&tx, &c.name)?;
         }
-        if !set_status(&tx, c.id, "canary", to, Some((&result, reason.as_deref())))? {
+        if !set_status(
+            &tx,
+            c.id,
+            VersionStatus::Canary,
+            to,
+            Some((&result, reason.as_deref())),
+        )? {
             // cannot happen under the immediate lock, but never emit without the change
             return Ok(Recorded::NotLive);
         }
@@ -451,7 +474,7 @@ impl Store {
     pub fn template_with_status(
         &self,
         name: &str,
-        status: &str,
+        status: VersionStatus,
     ) -> Result<Option<TemplateVersion>> {
         Ok(self
             .conn
@@ -589,7 +612,10 @@ mod tests {
                 Some("early-failures".to_string())
             )]
         );
-        assert_eq!(s.template_by_id(c.id).unwrap().unwrap().status, "rejected");
+        assert_eq!(
+            s.template_by_id(c.id).unwrap().unwrap().status,
+            VersionStatus::Rejected
+        );
         // a person rejecting it afterwards is refused and emits nothing
         let e = s
             .change_by_hand(HandChange::Reject, "implementer", 2)
@@ -620,13 +646,13 @@ mod tests {
                 event: Some("candidate.auto_promoted")
             }
         );
-        let st: Vec<String> = s
+        let st: Vec<VersionStatus> = s
             .templates(Some("implementer"))
             .unwrap()
             .into_iter()
             .map(|v| v.status)
             .collect();
-        assert_eq!(st, vec!["retired", "current"]);
+        assert_eq!(st, vec![VersionStatus::Retired, VersionStatus::Current]);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

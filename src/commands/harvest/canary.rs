@@ -4,6 +4,7 @@
 
 use super::report::{CheckpointItem, DecisionItem, EventItem, Live, Report};
 use crate::commands::Ctx;
+use crate::core::canary::VersionStatus;
 use crate::core::canary::{self, Ended, Outcome, Policy};
 use crate::store::Store;
 use crate::store::outcomes::{Key, NewOutcome};
@@ -57,7 +58,7 @@ pub fn decide(
     report: &mut Report,
     live: &mut Vec<Live>,
 ) -> Result<()> {
-    let current = store.template_with_status(&c.name, "current")?;
+    let current = store.template_with_status(&c.name, VersionStatus::Current)?;
     let last = store.last_checkpoint(c.id)?;
     let max = policy.last_checkpoint();
 

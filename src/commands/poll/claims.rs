@@ -8,6 +8,7 @@ use super::examine::Winner;
 use super::{Dispatched, Reconciled};
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
+use crate::core::canary::VersionStatus;
 use crate::core::dispatch::{self, DeadClaim};
 use crate::core::prompt;
 use crate::core::routing::{self, Route};
@@ -162,7 +163,7 @@ pub struct Templates {
 pub fn resolve_templates(ctx: &Ctx, store: &Store) -> Result<Templates> {
     let cfg = &ctx.config;
     let name = &cfg.poll.template;
-    let current = match store.template_with_status(name, "current")? {
+    let current = match store.template_with_status(name, VersionStatus::Current)? {
         Some(v) => ResolvedTemplate::of(v),
         None => ResolvedTemplate {
             preamble: prompt::DEFAULT_PREAMBLE.to_string(),
@@ -174,7 +175,7 @@ pub fn resolve_templates(ctx: &Ctx, store: &Store) -> Result<Templates> {
     let routing_on = cfg.harvest.canary;
     let canary = if routing_on {
         store
-            .template_with_status(name, "canary")?
+            .template_with_status(name, VersionStatus::Canary)?
             .map(ResolvedTemplate::of)
     } else {
         None

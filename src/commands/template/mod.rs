@@ -4,6 +4,7 @@
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::TemplateCmd;
+use crate::core::canary::VersionStatus;
 use crate::core::canary::{HandChange, HandTarget, refusal};
 use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::store::Store;
@@ -35,7 +36,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         let t = HandTarget {
             name,
             version: 0,
-            status: Some("candidate"),
+            status: Some(VersionStatus::Candidate),
             live_canary: None,
             canary_on: false,
         };
@@ -46,7 +47,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         let versions = store.templates(Some(name))?;
         let live = versions
             .iter()
-            .find(|v| v.status == "canary")
+            .find(|v| v.status == VersionStatus::Canary)
             .map(|v| v.version);
         let next = versions.last().map_or(1, |v| v.version + 1);
         if canary {
@@ -60,7 +61,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
                 &HandTarget {
                     name,
                     version: next,
-                    status: Some("candidate"),
+                    status: Some(VersionStatus::Candidate),
                     live_canary: live,
                     canary_on: ctx.config.harvest.canary,
                 },
@@ -84,10 +85,10 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
             "{}@{} added as {} (sha256 {})\n",
             v.name,
             v.version,
-            if v.status == "canary" {
+            if v.status == VersionStatus::Canary {
                 "the live canary"
             } else {
-                &v.status
+                v.status.as_str()
             },
             &v.hash[..12]
         ),
@@ -101,12 +102,12 @@ fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
         let store = Store::open_reading(&ctx.state_path())?;
         let this = store.template_version(name, version)?;
         let live = store
-            .template_with_status(name, "canary")?
+            .template_with_status(name, VersionStatus::Canary)?
             .map(|v| v.version);
         let t = HandTarget {
             name,
             version,
-            status: this.as_ref().map(|v| v.status.as_str()),
+            status: this.as_ref().map(|v| v.status),
             live_canary: live,
             canary_on,
         };
@@ -144,7 +145,7 @@ fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
             vec![
                 v.name.clone(),
                 v.version.to_string(),
-                v.status.clone(),
+                v.status.to_string(),
                 format!("{s}/{f}"),
                 success_rate(v).map_or("-".into(), |r| format!("{:.0}%", r * 100.0)),
                 v.hash[..12].to_string(),
@@ -188,7 +189,7 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
     let store = Store::open_reading(&ctx.state_path())?;
     let v = match version {
         Some(v) => store.template_version(name, v)?,
-        None => store.template_with_status(name, "current")?,
+        None => store.template_with_status(name, VersionStatus::Current)?,
     };
     let Some(v) = v else {
         let builtin = version.is_none()
@@ -241,12 +242,12 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         let store = Store::open_reading(&ctx.state_path())?;
         let this = store.template_version(name, version)?;
         let live = store
-            .template_with_status(name, "canary")?
+            .template_with_status(name, VersionStatus::Canary)?
             .map(|v| v.version);
         let t = HandTarget {
             name,
             version,
-            status: this.as_ref().map(|v| v.status.as_str()),
+            status: this.as_ref().map(|v| v.status),
             live_canary: live,
             canary_on: true,
         };

@@ -3,6 +3,7 @@
 
 use super::super::{Ctx, harvest, table};
 use crate::core::canary::Checkpoint;
+use crate::core::canary::VersionStatus;
 use crate::store::templates::TemplateVersion;
 use serde::Serialize;
 
@@ -47,7 +48,7 @@ impl<'a> VersionDoc<'a> {
         VersionDoc {
             name: &v.name,
             version: v.version,
-            status: &v.status,
+            status: v.status.as_str(),
             sha256: &v.hash,
             created_at: &v.created_at,
             outcomes: Outcomes { success, failure },
@@ -176,7 +177,7 @@ pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoi
                 .unwrap_or_default(),
             v.status_at
         )),
-        None if v.status == "canary" => {
+        None if v.status == VersionStatus::Canary => {
             let h = &ctx.config.harvest;
             let next = crate::core::canary::next_checkpoint(
                 &harvest::policy(h),

@@ -3,6 +3,7 @@
 //! version (or the built-in upgrader preamble), the failure and the build URL.
 
 use super::{Up, gather};
+use crate::core::canary::VersionStatus;
 use crate::core::run_state::Agent;
 use crate::core::upgrade::{self, Bump, FixerTask, StaleTest};
 use crate::core::verdict::{Fixer, Reading};
@@ -44,7 +45,7 @@ pub(super) fn start(
         .context("fixer: preparing its workdir")?;
     let preamble = up
         .store
-        .template_with_status(&cfg.upgrade.template, "current")?
+        .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
         .map(|t| t.body)
         .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
     let prompt = upgrade::fixer_prompt(&FixerTask {
