@@ -118,47 +118,28 @@ pub fn render(previous: &str, s: &TickStats, now_unix: i64, state: &str) -> Stri
 /// Gauges read from the state file: runs in flight by state, escalations by
 /// reason, the outbox backlog, live canaries.
 pub fn state_lines(store: &Store) -> anyhow::Result<String> {
+    let g = store.gauges()?;
     let mut o = String::new();
-    let q = |sql: &str| -> anyhow::Result<Vec<(String, i64)>> {
-        let mut st = store.conn.prepare(sql)?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    };
     o.push_str("# HELP afk_runs_in_flight Runs not yet ended, by state.\n# TYPE afk_runs_in_flight gauge\n");
-    let in_flight = crate::core::run_state::RunStatus::in_flight_set();
-    let counts = q("SELECT state, count(*) FROM runs GROUP BY state")?;
-    for s in in_flight {
-        let n = counts
-            .iter()
-            .find(|(k, _)| k == s.as_str())
-            .map_or(0, |c| c.1);
+    for (s, n) in &g.in_flight {
         let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
     }
     o.push_str("# HELP afk_escalations Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations gauge\n");
-    for (reason, n) in q(
-        "SELECT COALESCE(end_reason, ''), count(*) FROM runs WHERE state IN ('escalated', 'escalating') GROUP BY 1 ORDER BY 1",
-    )? {
+    for (reason, n) in &g.escalations {
         let _ = writeln!(
             o,
             "afk_escalations{{reason=\"{}\"}} {n}",
-            label_value(&reason)
+            label_value(reason)
         );
     }
     o.push_str("# HELP afk_outbox_backlog Events not yet delivered to every channel.\n# TYPE afk_outbox_backlog gauge\n");
-    let backlog = q("SELECT 'all', count(*) FROM events WHERE sent_at IS NULL")?;
-    let _ = writeln!(
-        o,
-        "afk_outbox_backlog {}",
-        backlog.first().map_or(0, |b| b.1)
-    );
+    let _ = writeln!(o, "afk_outbox_backlog {}", g.outbox_backlog);
     o.push_str("# HELP afk_canary_live Live canary template versions (1 per live canary).\n# TYPE afk_canary_live gauge\n");
-    for (name, version) in
-        q("SELECT name, version FROM template_versions WHERE status = 'canary' ORDER BY name")?
-    {
+    for (name, version) in &g.live_canaries {
         let _ = writeln!(
             o,
             "afk_canary_live{{template=\"{}\",version=\"{version}\"}} 1",
-            label_value(&name)
+            label_value(name)
         );
     }
     Ok(o)

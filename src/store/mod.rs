@@ -4,6 +4,7 @@
 pub mod etags;
 pub mod events;
 pub mod freezes;
+pub mod gauges;
 pub mod lessons;
 pub mod outcomes;
 pub mod posts;
@@ -184,7 +185,7 @@ pub const LESSONS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS lessons (
     CREATE INDEX IF NOT EXISTS lessons_dedup ON lessons(lesson_type, repo, work_item, stage, created_at);";
 
 pub struct Store {
-    pub conn: Connection,
+    pub(crate) conn: Connection,
     pub path: PathBuf,
 }
 

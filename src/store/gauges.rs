@@ -1,0 +1,65 @@
+//! What the metrics file reports of the state file: counts across the runs,
+//! events and template tables, read in one place so no SQL lives outside the
+//! store.
+
+use super::Store;
+use crate::core::run_state::RunStatus;
+use anyhow::Result;
+
+/// The state file's gauges at one moment.
+#[derive(Debug, Default, PartialEq)]
+pub struct Gauges {
+    /// runs per state, every in-flight state listed (0 when none)
+    pub in_flight: Vec<(RunStatus, i64)>,
+    /// escalated (or escalating) runs per end reason, all time, by reason
+    pub escalations: Vec<(String, i64)>,
+    /// events not yet delivered to every channel
+    pub outbox_backlog: i64,
+    /// live canaries: (template, version), by template
+    pub live_canaries: Vec<(String, i64)>,
+}
+
+impl Store {
+    pub fn gauges(&self) -> Result<Gauges> {
+        let pairs = |sql: &str| -> Result<Vec<(String, i64)>> {
+            let mut st = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        };
+        let by_state = pairs("SELECT state, count(*) FROM runs GROUP BY state")?;
+        let in_flight = RunStatus::in_flight_set()
+            .into_iter()
+            .map(|s| {
+                let n = by_state.iter().find(|(k, _)| k == s.as_str());
+                (s, n.map_or(0, |c| c.1))
+            })
+            .collect();
+        let decided: Vec<String> = [RunStatus::Escalated, RunStatus::Escalating]
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        let escalations = pairs(&format!(
+            "SELECT COALESCE(end_reason, ''), count(*) FROM runs WHERE state IN ({}) GROUP BY 1 ORDER BY 1",
+            decided.join(", ")
+        ))?;
+        let outbox_backlog = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM events WHERE sent_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let live_canaries = pairs(
+            "SELECT name, version FROM template_versions WHERE status = 'canary' ORDER BY name",
+        )?;
+        Ok(Gauges {
+            in_flight,
+            escalations,
+            outbox_backlog,
+            live_canaries,
+        })
+    }
+}
