@@ -59,6 +59,33 @@ fn the_thread_gets_the_title_as_one_clean_line() {
 }
 
 #[test]
+fn doctor_checks_the_service_answers_and_takes_the_token() {
+    let (_sb, afk) = setup("");
+    let runner_check = |token: &str| {
+        let out = afk
+            .cmd()
+            .env("AFK_AGENT_TOKEN", token)
+            .args(["--json", "doctor"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let c = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "runner")
+            .cloned()
+            .unwrap_or_else(|| panic!("{r}"));
+        (c["ok"].as_bool().unwrap(), c["detail"].as_str().unwrap().to_string())
+    };
+    let (ok, detail) = runner_check("agent-token");
+    assert!(ok, "{detail}");
+    let (ok, detail) = runner_check("not-the-token");
+    assert!(!ok && detail.contains("refuses the token"), "{detail}");
+    assert!(!detail.contains("not-the-token"), "the token is a secret: {detail}");
+}
+
+#[test]
 fn poll_starts_a_thread_then_labels() {
     let (sb, afk) = setup("");
     let (code, r, err) = run(&afk, &["poll"]);

@@ -2,7 +2,6 @@
 
 use super::{Ctx, emit};
 use crate::forge::{ForgeError, fan_out};
-use crate::runner::command as runner;
 use crate::store::Store;
 use anyhow::Result;
 use serde_json::json;
@@ -63,9 +62,12 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
             ),
         );
     }
-    if c.runner.kind == crate::config::RunnerKind::Command {
-        let (ok, detail) = runner::program_check(&c.runner.command);
-        add("runner", ok, detail);
+    match crate::runner::from_config(c) {
+        Ok(r) => {
+            let (ok, detail) = r.check();
+            add("runner", ok, detail);
+        }
+        Err(e) => add("runner", false, e.to_string()),
     }
     match crate::forge::from_config(&ctx.config) {
         Err(e) => add("forge", false, e.to_string()),

@@ -256,6 +256,30 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     Ok(Handle { pid, start_time })
 }
 
+/// How long a tick waits for a forked agent's start record: the wrapper
+/// writes it within milliseconds of the fork, so this only bounds a stuck fork.
+const SPAWN_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The agent's own record of its start. When the dead tick got as far as the
+/// fork, the agent's wrapper writes its record within milliseconds: wait for
+/// it (bounded) rather than call a live agent "never started".
+pub fn agent_record(run_dir: &std::path::Path) -> Option<Handle> {
+    if let Some(h) = recorded_start(run_dir) {
+        return Some(h);
+    }
+    if !may_have_spawned(run_dir) {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + SPAWN_RECORD_WAIT;
+    while std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        if let Some(h) = recorded_start(run_dir) {
+            return Some(h);
+        }
+    }
+    None
+}
+
 /// The command runner behind the [`super::Runner`] trait.
 pub struct CommandRunner {
     command: Vec<String>,
@@ -352,6 +376,11 @@ impl super::Runner for CommandRunner {
                 super::STOP_GRACE,
             );
         }
+    }
+
+    /// Whether the program the command runs is there to run.
+    fn check(&self) -> (bool, String) {
+        program_check(&self.command)
     }
 }
 

@@ -165,4 +165,22 @@ impl super::Runner for HttpRunner {
 
     /// SPEC 5.3 has no stop call: an escalated thread is left to the service.
     fn stop(&self, _: &super::RunnerHandle) {}
+
+    /// Read-only: ask for a thread that cannot exist. A 404 says the service
+    /// answers and took the token; 401/403 that it refused the token.
+    fn check(&self) -> (bool, String) {
+        use crate::forge::ForgeError;
+        let probe = "afk-doctor-probe";
+        match self.http.send("GET", &format!("/threads/{probe}"), None) {
+            Ok(_) => (true, "the agent-thread service answers".into()),
+            Err(e) => match ForgeError::status_of(&e) {
+                Some(404) => (
+                    true,
+                    "the agent-thread service answers and accepts the token".into(),
+                ),
+                Some(401 | 403) => (false, format!("{e}: the service refuses the token")),
+                _ => (false, e.to_string()),
+            },
+        }
+    }
 }

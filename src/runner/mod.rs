@@ -75,6 +75,17 @@ pub struct Observed {
     pub marks: String,
 }
 
+/// The record a started agent leaves in its run folder, whatever runner
+/// started it (only the command runner's wrapper writes one): what the next
+/// tick trusts about a claim a dead tick left. Waits briefly when a start may
+/// have been under way.
+pub fn start_record(run_dir: &Path) -> Option<RunnerHandle> {
+    command::agent_record(run_dir).map(|h| RunnerHandle::Process {
+        pid: h.pid,
+        start_time: h.start_time,
+    })
+}
+
 pub trait Runner: Sync {
     /// Start the first turn of a run.
     fn start(&self, t: &Turn) -> Result<RunnerHandle>;
@@ -84,6 +95,8 @@ pub trait Runner: Sync {
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);
+    /// `afk doctor`'s read-only check of the runner: (ok, what it found).
+    fn check(&self) -> (bool, String);
 }
 
 /// The runner the config names.

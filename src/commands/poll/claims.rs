@@ -14,7 +14,7 @@ use crate::core::prompt;
 use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
 use crate::forge::{Forge, fan_out};
-use crate::runner::{Runner, RunnerHandle, Turn};
+use crate::runner::{Runner, Turn};
 use crate::store::Store;
 use crate::store::runs::NewRun;
 use anyhow::Result;
@@ -34,15 +34,9 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let res = match dispatch::dead_claim(agent_record(&run_dir), r.runner_kind) {
-            DeadClaim::Started(h) => store.mark_started(
-                r.id,
-                &run_dir.to_string_lossy(),
-                &RunnerHandle::Process {
-                    pid: h.pid,
-                    start_time: h.start_time,
-                },
-            ),
+        let record = crate::runner::start_record(&run_dir);
+        let res = match dispatch::dead_claim(record, r.runner_kind) {
+            DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
             DeadClaim::NeverStarted { warn_thread } => {
                 if warn_thread {
                     crate::log::warn(&format!(
@@ -62,31 +56,6 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
         }
     }
     errors
-}
-
-/// How long a tick waits for a forked agent's start record: the wrapper
-/// writes it within milliseconds of the fork, so this only bounds a stuck fork.
-const SPAWN_RECORD_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// The agent's own record of its start. When the dead tick got as far as the
-/// fork, the agent's wrapper writes its record within milliseconds: wait for
-/// it (bounded) rather than call a live agent "never started".
-fn agent_record(run_dir: &std::path::Path) -> Option<crate::runner::command::Handle> {
-    use crate::runner::command::{may_have_spawned, recorded_start};
-    if let Some(h) = recorded_start(run_dir) {
-        return Some(h);
-    }
-    if !may_have_spawned(run_dir) {
-        return None;
-    }
-    let deadline = std::time::Instant::now() + SPAWN_RECORD_WAIT;
-    while std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        if let Some(h) = recorded_start(run_dir) {
-            return Some(h);
-        }
-    }
-    None
 }
 
 /// For watch: resolve claims only when no poll tick is running (a live poll
