@@ -112,6 +112,24 @@ fn the_agent_account_may_open_the_pr_from_another_branch_when_named() {
 }
 
 #[test]
+fn the_agent_accounts_pr_counts_only_when_it_visibly_says_closes() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "nopr", "", "");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nagent_login = \"mallory\"\n");
+    std::fs::write(&afk.config, text).unwrap();
+    afk.poll();
+    afk.wait_agent(1);
+    // a fork's branch named like the run's, and a Closes hidden in a comment:
+    // neither says anything a person reading the PR sees
+    strangers_pr(&sb, "afk/issue-1", Some("mallory/api"), "a change", "open");
+    strangers_pr(&sb, "other", None, "<!-- Closes #1 -->", "open");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}");
+}
+
+#[test]
 fn a_foreign_comment_with_afks_markers_is_ignored() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::agent(&sb, "blocked", "", NOTIFY);

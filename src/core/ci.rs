@@ -112,6 +112,35 @@ pub struct PrFacts<'a> {
     pub closes_issue: bool,
 }
 
+/// The forges' closing keywords (GitHub's list; Gitea accepts the same).
+const CLOSING_WORDS: [&str; 9] = [
+    "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+];
+
+/// Whether a PR body says it closes `#issue` (`Closes #7`, `fixes: #7`,
+/// `Resolved #7`) where a person reading it sees it: hidden HTML comments and
+/// invisible characters are removed first (`sanitize`), so a keyword no one
+/// can see does not make a PR the run's.
+pub fn says_closes(body: &str, issue: IssueNumber) -> bool {
+    let body = super::sanitize::sanitize(body).to_ascii_lowercase();
+    let needle = format!("#{issue}");
+    body.match_indices(&needle).any(|(i, _)| {
+        let after = body[i + needle.len()..].chars().next();
+        if after.is_some_and(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        let before = body[..i].trim_end();
+        let before = before.trim_end_matches(':').trim_end();
+        CLOSING_WORDS.iter().any(|w| {
+            before.ends_with(w)
+                && !before[..before.len() - w.len()]
+                    .chars()
+                    .last()
+                    .is_some_and(|c| c.is_ascii_alphanumeric())
+        })
+    })
+}
+
 /// Who the run is: its repo, its branch, and the agent's forge account (empty: unset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunIdentity<'a> {
@@ -230,6 +259,26 @@ mod tests {
                 want,
                 "case {i}"
             );
+        }
+    }
+
+    #[test]
+    fn a_body_says_closes_only_with_a_visible_keyword_and_the_exact_number() {
+        let cases = [
+            ("This Closes #7.", true),
+            ("fixes: #7", true),
+            ("Resolves #7", true),
+            ("closed #7\nmore text", true),
+            ("Closes #70", false),
+            ("see #7", false),
+            ("prefixes #7", false),
+            ("<!-- Closes #7 -->", false),
+            // a zero-width character inside the word still reads as the word
+            ("Clo\u{200b}ses #7", true),
+            ("", false),
+        ];
+        for (body, want) in cases {
+            assert_eq!(says_closes(body, IssueNumber(7)), want, "{body:?}");
         }
     }
 

@@ -180,32 +180,12 @@ impl PullRequest {
         self.head.repo.as_ref().map(|r| r.full_name.as_str())
     }
 
-    /// Whether this PR is the one for `issue`: its head is `afk/issue-<N>` or its
-    /// body says `Closes #N` / `Fixes #N` (or close/closed/fix/fixed/resolve(s|d)).
+    /// Whether merging this PR closes `issue`, as the sandbox's forge decides
+    /// it: its head is `afk/issue-<N>` or its body says so
+    /// ([`crate::core::ci::says_closes`]).
     pub fn closes(&self, issue: IssueNumber) -> bool {
-        if self.head.name == format!("afk/issue-{issue}") {
-            return true;
-        }
-        let body = self.body.as_deref().unwrap_or("").to_ascii_lowercase();
-        let words = [
-            "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
-        ];
-        let needle = format!("#{issue}");
-        body.match_indices(&needle).any(|(i, _)| {
-            let after = body[i + needle.len()..].chars().next();
-            if after.is_some_and(|c| c.is_ascii_digit()) {
-                return false;
-            }
-            let before = body[..i].trim_end();
-            let before = before.trim_end_matches(':').trim_end();
-            words.iter().any(|w| {
-                before.ends_with(w)
-                    && !before[..before.len() - w.len()]
-                        .chars()
-                        .last()
-                        .is_some_and(|c| c.is_ascii_alphanumeric())
-            })
-        })
+        self.head.name == format!("afk/issue-{issue}")
+            || crate::core::ci::says_closes(self.body.as_deref().unwrap_or(""), issue)
     }
 }
 

@@ -59,7 +59,7 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
         head_ref: &p.head.name,
         head_repo: p.head_repo(),
         author: p.author(),
-        closes_issue: p.closes(issue),
+        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue),
     }
 }
 
