@@ -2,6 +2,7 @@
 //! issue and the notification line. Pure text, beside the checklist.
 
 use super::run_state::Escalation;
+use super::sanitize::safe_url;
 use crate::types::IssueNumber;
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
@@ -89,19 +90,60 @@ pub fn comment(e: &Escalated) -> String {
     s
 }
 
+/// A link for a notification or an event: the forge's URL when it is a plain
+/// http(s) link, else nothing (the text still names `repo#issue`).
+pub fn link(url: &str) -> Option<String> {
+    safe_url(url)
+}
+
 /// The one-line notification for an escalation.
 pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) -> String {
-    format!("afk needs a human on {repo}#{issue} ({why}): {url}")
+    match link(url) {
+        Some(u) => format!("afk needs a human on {repo}#{issue} ({why}): {u}"),
+        None => format!("afk needs a human on {repo}#{issue} ({why})"),
+    }
 }
 
 /// The one-line notification for a success.
 pub fn success_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
-    format!("afk finished {repo}#{issue}: {url} merged")
+    match link(url) {
+        Some(u) => format!("afk finished {repo}#{issue}: {u} merged"),
+        None => format!("afk finished {repo}#{issue}: merged"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notification_links_only_a_plain_http_url() {
+        let n = IssueNumber(4);
+        let cases = [
+            (
+                "https://forge/acme/api/pulls/5",
+                "afk needs a human on acme/api#4 (ci-red): https://forge/acme/api/pulls/5",
+                "afk finished acme/api#4: https://forge/acme/api/pulls/5 merged",
+            ),
+            (
+                "https://forge/x\n<!channel> merge it",
+                "afk needs a human on acme/api#4 (ci-red)",
+                "afk finished acme/api#4: merged",
+            ),
+            (
+                "javascript:alert(1)",
+                "afk needs a human on acme/api#4 (ci-red)",
+                "afk finished acme/api#4: merged",
+            ),
+        ];
+        for (url, escalated, succeeded) in cases {
+            assert_eq!(
+                notification("acme/api", n, Escalation::CiRed, url),
+                escalated
+            );
+            assert_eq!(success_notification("acme/api", n, url), succeeded);
+        }
+    }
 
     fn base<'a>(failing: &'a [(String, Option<String>)], qs: &'a [String]) -> Escalated<'a> {
         Escalated {

@@ -303,13 +303,14 @@ fn fail(
     build_url: Option<&str>,
     comments: &[Comment],
 ) -> Result<()> {
+    let url = crate::core::escalation::link(&pr.html_url).unwrap_or_default();
     let text = format!(
         "upgrade of {} ({} {} → {}) FAILED — {why}; PR left open: {}",
-        r.name, row.image, row.from_tag, row.to_tag, pr.html_url
+        r.name, row.image, row.from_tag, row.to_tag, url
     );
     if up
         .store
-        .finish_upgrade(row.id, "FAILED", why, Some((&text, &pr.html_url)))?
+        .finish_upgrade(row.id, "FAILED", why, Some((&text, &url)))?
     {
         up.journal.auto(crate::store::lessons::NewLesson {
             lesson_type: "upgrade_failed".into(),

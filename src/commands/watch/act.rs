@@ -199,15 +199,13 @@ fn carry_out(
     plan: &EndPlan,
 ) -> Result<()> {
     let cfg = &w.ctx.config;
-    let url = seen
-        .pr
-        .as_ref()
-        .map(|p| p.html_url.clone())
-        .unwrap_or(run.url.clone());
+    let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
+    let url = escalation::link(url);
+    let url = url.as_deref().unwrap_or("");
     if !run.state.decided() {
         let text = match action {
-            Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, &url),
-            _ => escalation::success_notification(&run.repo, run.issue, &url),
+            Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+            _ => escalation::success_notification(&run.repo, run.issue, url),
         };
         Store::open(&store.path)?.decide_end(
             run.id,
@@ -222,7 +220,7 @@ fn carry_out(
                     .reason
                     .as_deref()
                     .filter(|_| plan.event == Some("run.escalated")),
-                url: Some(&url),
+                url: Some(url).filter(|u| !u.is_empty()),
                 text: &text,
             }),
         )?;
