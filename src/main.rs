@@ -2,7 +2,7 @@
 //! (0 ran, 1 the tick failed in part or whole, 2 usage or configuration;
 //! killed by SIGPIPE, 141 in a shell, when stdout was closed early).
 
-use afk::{cli, commands, config, log};
+use afk::{cli, commands, log};
 
 use std::process::ExitCode;
 
@@ -18,12 +18,8 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = if e.is::<config::ConfigError>() || e.is::<commands::UsageError>() {
-                2
-            } else {
-                1
-            };
-            let line = one_line(&e);
+            let code = commands::exit_code_of(&e);
+            let line = commands::error_line(&e);
             log::error(&line);
             if json {
                 // every --json command prints exactly one document, also for an error
@@ -33,18 +29,6 @@ fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
-}
-
-/// Errors are one line for people: the outermost message with its causes.
-fn one_line(e: &anyhow::Error) -> String {
-    let mut parts: Vec<String> = vec![];
-    for c in e.chain() {
-        let s = c.to_string().replace('\n', " ");
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-    }
-    parts.join(": ")
 }
 
 /// A closed stdout (`afk poll | head -1`) makes `println!` panic: Rust ignores

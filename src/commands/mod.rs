@@ -98,6 +98,28 @@ pub struct Done {
     pub code: u8,
 }
 
+/// An error as one line for people: the outermost message with its causes.
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = vec![];
+    for c in e.chain() {
+        let s = c.to_string().replace('\n', " ");
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+/// The exit code of a command that failed: 2 for a usage or configuration
+/// error, else 1.
+pub fn exit_code_of(e: &anyhow::Error) -> u8 {
+    if e.is::<crate::config::ConfigError>() || e.is::<UsageError>() {
+        2
+    } else {
+        1
+    }
+}
+
 /// Print a report: the JSON document with `--json`, else the human text.
 pub fn emit<T: serde::Serialize>(json: bool, report: &T, human: &str) {
     if json {

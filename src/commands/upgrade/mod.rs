@@ -46,11 +46,12 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
     {
         Ok(code) => Ok(code),
         Err(e) if cli.json => {
+            let line = super::error_line(&e);
+            crate::log::error(&line);
             let mut r = Report::new(cli.dry_run);
-            r.error("", None, format!("{e:#}"));
+            r.error("", None, line);
             super::emit(true, &r, "");
-            eprintln!("afk: {e:#}");
-            Ok(exit_code_of(&e))
+            Ok(super::exit_code_of(&e))
         }
         Err(e) => Err(e),
     }
@@ -72,15 +73,6 @@ impl super::tick::TickReport for Report {
             self.errors.len(),
             0,
         ))
-    }
-}
-
-/// 2 for a usage or configuration error, else 1.
-pub(super) fn exit_code_of(e: &anyhow::Error) -> u8 {
-    if e.is::<crate::config::ConfigError>() || e.is::<UsageError>() {
-        2
-    } else {
-        1
     }
 }
 

@@ -53,10 +53,11 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
             })
         }
         Err(e) if cli.json => {
-            r.errors.push(format!("{e:#}"));
+            let line = super::super::error_line(&e);
+            crate::log::error(&line);
+            r.errors.push(line);
             super::super::emit(true, &r, "");
-            eprintln!("afk: {e:#}");
-            Ok(super::exit_code_of(&e))
+            Ok(super::super::exit_code_of(&e))
         }
         Err(e) => Err(e),
     }
