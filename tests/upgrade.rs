@@ -652,10 +652,14 @@ fn v4_red_fixer_pushes_next_test_stale_green_ignored_then_green() {
     assert_eq!(pr_of(&r)["verdict"], "RED");
     let dir = s.wait_fixer(1);
     let env = std::fs::read_to_string(dir.join("got-env")).unwrap();
+    // AFK_RUN_ID names the fixer's run folder: never a number a poll run has
+    let folder = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(folder.starts_with("upgrade-"), "{folder}");
     for want in [
         format!("AFK_REPO={MIRROR}"),
         format!("AFK_BRANCH={branch}"),
         format!("AFK_ISSUE={n}"),
+        format!("AFK_RUN_ID={folder}"),
     ] {
         assert!(env.lines().any(|l| l == want), "{want} in {env}");
     }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub struct StartSpec<'a> {
-    pub run_id: crate::types::RunId,
+    pub run_id: super::TurnOf,
     pub repo: &'a str,
     pub issue: IssueNumber,
     pub branch: &'a str,
@@ -481,7 +481,7 @@ mod tests {
             "cat > got-stdin; env > got-env; exit 3".into(),
         ];
         let h = start(&StartSpec {
-            run_id: crate::types::RunId(9),
+            run_id: crate::runner::TurnOf::Run(crate::types::RunId(9)),
             repo: "acme/api",
             issue: IssueNumber(7),
             branch: "afk/issue-7",
@@ -521,7 +521,7 @@ mod tests {
             "sleep 60 & echo $! > grandchild; wait".into(),
         ];
         let h = start(&StartSpec {
-            run_id: crate::types::RunId(1),
+            run_id: crate::runner::TurnOf::Run(crate::types::RunId(1)),
             repo: "a/b",
             issue: IssueNumber(1),
             branch: "afk/issue-1",
@@ -552,7 +552,7 @@ mod tests {
         let rd = std::env::temp_dir().join(format!("afk-runner-missing-{}", std::process::id()));
         let cmd = vec!["definitely-not-a-program-afk".to_string()];
         let e = start(&StartSpec {
-            run_id: crate::types::RunId(1),
+            run_id: crate::runner::TurnOf::Run(crate::types::RunId(1)),
             repo: "a/b",
             issue: IssueNumber(1),
             branch: "afk/issue-1",

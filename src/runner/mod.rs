@@ -54,9 +54,31 @@ impl RunnerHandle {
     }
 }
 
+/// Whose turn it is: a run of poll's, or an upgrade PR's fixer. It becomes
+/// `AFK_RUN_ID`, which an agent may use to name its own files, so the two
+/// never share a value: a fixer's is its run folder's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnOf {
+    Run(crate::types::RunId),
+    /// The fixer's `run`-th start on the upgrade row `upgrade`.
+    Fixer {
+        upgrade: i64,
+        run: u32,
+    },
+}
+
+impl std::fmt::Display for TurnOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TurnOf::Run(id) => write!(f, "{id}"),
+            TurnOf::Fixer { upgrade, run } => write!(f, "upgrade-{upgrade}-{run}"),
+        }
+    }
+}
+
 /// What one agent turn needs.
 pub struct Turn<'a> {
-    pub run_id: crate::types::RunId,
+    pub run_id: TurnOf,
     pub repo: &'a str,
     pub issue: IssueNumber,
     pub title: &'a str,

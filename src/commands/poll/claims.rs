@@ -14,7 +14,7 @@ use crate::core::prompt;
 use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
 use crate::forge::{Forge, fan_out};
-use crate::runner::{Runner, Turn};
+use crate::runner::{Runner, Turn, TurnOf};
 use crate::store::Store;
 use crate::store::runs::NewRun;
 use anyhow::Result;
@@ -261,7 +261,7 @@ pub fn dispatch_one(
     });
     let run_dir = ctx.runs_dir().join(run_id.to_string());
     let started = runner.start(&Turn {
-        run_id,
+        run_id: TurnOf::Run(run_id),
         repo: &w.repo,
         issue: w.issue.number,
         title: &w.issue.title,

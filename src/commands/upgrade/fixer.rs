@@ -8,7 +8,7 @@ use crate::core::run_state::Agent;
 use crate::core::upgrade::{self, Bump, FixerTask, StaleTest};
 use crate::core::verdict::{Fixer, Reading};
 use crate::forge::PullRequest;
-use crate::runner::{RunnerHandle, Turn};
+use crate::runner::{RunnerHandle, Turn, TurnOf};
 use crate::store::upgrades::Upgrade;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
@@ -61,8 +61,11 @@ pub(super) fn start(
     });
     let title = bump.title();
     let handle = up.runner()?.start(&Turn {
-        // the fixer is not a run of poll's: AFK_RUN_ID is its upgrade row
-        run_id: crate::types::RunId(row.id),
+        // the fixer is not a run of poll's: AFK_RUN_ID names its run folder
+        run_id: TurnOf::Fixer {
+            upgrade: row.id,
+            run,
+        },
         repo: &r.mirror,
         issue: pr.number,
         title: &title,

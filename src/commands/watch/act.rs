@@ -11,7 +11,7 @@ use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
 use crate::forge::{Comment, ForgeError, State};
-use crate::runner::Turn;
+use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
@@ -164,7 +164,7 @@ fn corrective_turn(
     let handle = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {
-            run_id: run.id,
+            run_id: TurnOf::Run(run.id),
             repo: &run.repo,
             issue: run.issue,
             title: &run.title,
