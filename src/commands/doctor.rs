@@ -4,12 +4,22 @@ use super::{Ctx, emit};
 use crate::forge::{ForgeError, fan_out};
 use crate::store::Store;
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
+#[derive(Serialize)]
 struct Check {
+    #[serde(rename = "check")]
     name: String,
     ok: bool,
     detail: String,
+}
+
+/// What `afk doctor --json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    command: &'static str,
+    ok: bool,
+    checks: &'a [Check],
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
@@ -134,11 +144,11 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         },
     }
     let failed = checks.iter().filter(|c| !c.ok).count();
-    let report = json!({
-        "command": "doctor",
-        "ok": failed == 0,
-        "checks": checks.iter().map(|c| json!({"check": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
-    });
+    let report = Report {
+        command: "doctor",
+        ok: failed == 0,
+        checks: &checks,
+    };
     let human: String = checks
         .iter()
         .map(|c| {

@@ -10,7 +10,6 @@ use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
-use serde_json::json;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -30,6 +29,36 @@ struct Row {
     ended_at: Option<String>,
     /// Seconds from dispatch to the end (or to now, for a run in flight).
     duration_s: i64,
+}
+
+/// What `afk runs --json` prints.
+#[derive(Serialize)]
+struct Listed {
+    command: &'static str,
+    runs: Vec<Row>,
+}
+
+/// What `afk runs show --json` prints.
+#[derive(Serialize)]
+struct Shown<'a> {
+    command: &'static str,
+    run: Row,
+    branch: &'a str,
+    title: &'a str,
+    url: &'a str,
+    head_sha: Option<&'a str>,
+    timeline: Vec<Moment<'a>>,
+    outcome: Option<&'a str>,
+    run_dir: &'a std::path::Path,
+    files: &'a [String],
+    agent_log: Option<&'a str>,
+}
+
+/// One line of a run's timeline.
+#[derive(Serialize)]
+struct Moment<'a> {
+    at: &'a str,
+    what: &'a str,
 }
 
 fn duration_s(r: &Run, now: OffsetDateTime) -> i64 {
@@ -112,7 +141,14 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
             &cells,
         ));
     }
-    emit(ctx.json, &json!({"command": "runs", "runs": rows}), &h);
+    emit(
+        ctx.json,
+        &Listed {
+            command: "runs",
+            runs: rows,
+        },
+        &h,
+    );
     Ok(0)
 }
 
@@ -177,19 +213,22 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
     } else {
         None
     };
-    let doc = json!({
-        "command": "runs show",
-        "run": row(&r, now),
-        "branch": r.branch,
-        "title": r.title,
-        "url": r.url,
-        "head_sha": r.head_sha,
-        "timeline": timeline.iter().map(|(at, what)| json!({"at": at, "what": what})).collect::<Vec<_>>(),
-        "outcome": outcome.as_ref().map(|o| &o.0),
-        "run_dir": run_dir,
-        "files": files,
-        "agent_log": agent_log,
-    });
+    let doc = Shown {
+        command: "runs show",
+        run: row(&r, now),
+        branch: &r.branch,
+        title: &r.title,
+        url: &r.url,
+        head_sha: r.head_sha.as_deref(),
+        timeline: timeline
+            .iter()
+            .map(|(at, what)| Moment { at, what })
+            .collect(),
+        outcome: outcome.as_ref().map(|o| o.0.as_str()),
+        run_dir: &run_dir,
+        files: &files,
+        agent_log: agent_log.as_deref(),
+    };
     let mut h = format!(
         "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}\n\n",
         r.repo,

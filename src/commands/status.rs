@@ -5,9 +5,72 @@ use super::{Ctx, UsageError, emit, table};
 use crate::cli::StatusArgs;
 use crate::store::Store;
 use anyhow::{Result, bail};
-use serde_json::json;
+use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// What `afk status --json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    command: &'static str,
+    canaries: Vec<CanaryDoc<'a>>,
+    poll: PollDoc<'a>,
+    stop_file: bool,
+    runs: Vec<RunDoc<'a>>,
+    frozen: &'a [crate::store::freezes::Freeze],
+    events: &'a [crate::store::events::Event],
+}
+
+#[derive(Serialize)]
+struct PollDoc<'a> {
+    enabled: bool,
+    allowlist: &'a [crate::types::RepoName],
+    max_in_flight: usize,
+}
+
+/// A run in flight.
+#[derive(Serialize)]
+struct RunDoc<'a> {
+    repo: &'a str,
+    issue: crate::types::IssueNumber,
+    run_id: crate::types::RunId,
+    state: crate::core::run_state::RunStatus,
+    age: String,
+    created_at: &'a str,
+    pr: Option<crate::types::IssueNumber>,
+    pr_url: Option<&'a str>,
+    head_sha: Option<&'a str>,
+    turns_used: u32,
+    turns_max: u32,
+    last_progress_at: Option<&'a str>,
+}
+
+/// A live canary and where it stands.
+#[derive(Serialize)]
+struct CanaryDoc<'a> {
+    template: &'a str,
+    version: i64,
+    canary_since: Option<&'a str>,
+    outcomes: Outcomes,
+    next_checkpoint: Option<u32>,
+    sample: f64,
+    routing: bool,
+}
+
+#[derive(Serialize)]
+struct Outcomes {
+    success: u64,
+    failure: u64,
+}
+
+/// What `afk status --unfreeze --json` prints.
+#[derive(Serialize)]
+struct Unfrozen<'a> {
+    command: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
+    unfrozen: &'a str,
+}
 
 fn age(since: &str, now: OffsetDateTime) -> String {
     let Ok(t) = OffsetDateTime::parse(since, &Rfc3339) else {
@@ -31,7 +94,11 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         if ctx.dry_run {
             emit(
                 ctx.json,
-                &json!({"command": "status", "dry_run": true, "unfrozen": repo}),
+                &Unfrozen {
+                    command: "status",
+                    dry_run: true,
+                    unfrozen: repo,
+                },
                 "status (dry run): nothing changed\n",
             );
             return Ok(0);
@@ -42,7 +109,11 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         }
         emit(
             ctx.json,
-            &json!({"command": "status", "unfrozen": repo}),
+            &Unfrozen {
+                command: "status",
+                dry_run: false,
+                unfrozen: repo,
+            },
             &format!("{repo} is no longer frozen\n"),
         );
         return Ok(0);
@@ -53,26 +124,38 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    let runs_json: Vec<_> = runs
+    let runs_json: Vec<RunDoc> = runs
         .iter()
-        .map(|r| {
-            json!({"repo": r.repo, "issue": r.issue, "run_id": r.id, "state": r.state,
-                   "age": age(&r.created_at, now), "created_at": r.created_at,
-                   "pr": r.pr_number, "pr_url": r.pr_url, "head_sha": r.head_sha,
-                   "turns_used": r.turns, "turns_max": 1 + cfg.watch.fix_forward_max,
-                   "last_progress_at": r.last_progress_at})
+        .map(|r| RunDoc {
+            repo: &r.repo,
+            issue: r.issue,
+            run_id: r.id,
+            state: r.state,
+            age: age(&r.created_at, now),
+            created_at: &r.created_at,
+            pr: r.pr_number,
+            pr_url: r.pr_url.as_deref(),
+            head_sha: r.head_sha.as_deref(),
+            turns_used: r.turns,
+            turns_max: 1 + cfg.watch.fix_forward_max,
+            last_progress_at: r.last_progress_at.as_deref(),
         })
         .collect();
-    let (canaries, canary_lines) = canaries(ctx, &s)?;
-    let report = json!({
-        "command": "status",
-        "canaries": canaries,
-        "poll": {"enabled": cfg.poll.enabled, "allowlist": cfg.poll.allowlist, "max_in_flight": cfg.poll.max_in_flight},
-        "stop_file": ctx.stop_file().exists(),
-        "runs": runs_json,
-        "frozen": frozen,
-        "events": events,
-    });
+    let live = s.live_canaries()?;
+    let (canaries, canary_lines) = canaries(ctx, &s, &live)?;
+    let report = Report {
+        command: "status",
+        canaries,
+        poll: PollDoc {
+            enabled: cfg.poll.enabled,
+            allowlist: &cfg.poll.allowlist,
+            max_in_flight: cfg.poll.max_in_flight,
+        },
+        stop_file: ctx.stop_file().exists(),
+        runs: runs_json,
+        frozen: &frozen,
+        events: &events,
+    };
     let mut h = format!(
         "poll {} ({} repos allowlisted){}; {} runs in flight\n",
         if cfg.poll.enabled {
@@ -125,18 +208,29 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
 }
 
 /// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).
-fn canaries(ctx: &Ctx, s: &Store) -> Result<(Vec<serde_json::Value>, String)> {
+fn canaries<'a>(
+    ctx: &Ctx,
+    s: &Store,
+    live: &'a [crate::store::templates::TemplateVersion],
+) -> Result<(Vec<CanaryDoc<'a>>, String)> {
     let h = &ctx.config.harvest;
     let policy = super::harvest::policy(h);
     let (mut docs, mut text) = (vec![], String::new());
-    for c in s.live_canaries()? {
+    for c in live {
         let (ok, failed) = c.tally();
         let next = crate::core::canary::next_checkpoint(&policy, s.last_checkpoint(c.id)?);
-        docs.push(
-            json!({"template": c.name, "version": c.version, "canary_since": c.canary_since,
-                         "outcomes": {"success": ok, "failure": failed}, "next_checkpoint": next,
-                         "sample": h.sample, "routing": h.canary}),
-        );
+        docs.push(CanaryDoc {
+            template: &c.name,
+            version: c.version,
+            canary_since: c.canary_since.as_deref(),
+            outcomes: Outcomes {
+                success: ok,
+                failure: failed,
+            },
+            next_checkpoint: next,
+            sample: h.sample,
+            routing: h.canary,
+        });
         text.push_str(&format!(
             "{}@{} is the live canary: {} outcomes ({ok} success, {failed} failure), next checkpoint at {}{}\n",
             c.name,
