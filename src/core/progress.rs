@@ -73,6 +73,19 @@ pub fn since(last: OffsetDateTime, now: OffsetDateTime) -> Duration {
     Duration::from_secs(d.whole_seconds().max(0) as u64)
 }
 
+/// Whether a comment may be posted again after an earlier POST got no answer
+/// (it may have landed): not before twice the request timeout and 5 s have
+/// passed since that attempt, so a slow forge's late write is seen first.
+/// No earlier attempt: post.
+pub fn may_post_again(
+    attempted_at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    request_timeout: Duration,
+) -> bool {
+    let grace = request_timeout * 2 + Duration::from_secs(5);
+    attempted_at.is_none_or(|at| since(at, now) >= grace)
+}
+
 /// Since when the PR has been green: kept while it stays green, set now when it
 /// turns green, cleared otherwise.
 pub fn green_since(
@@ -131,6 +144,27 @@ pub fn blocked_in(progress: &[u8]) -> Option<Blocked> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_comment_is_posted_again_only_after_twice_the_timeout_and_five_seconds() {
+        let t0 = datetime!(2026-01-01 00:00 UTC);
+        let timeout = Duration::from_secs(10);
+        let s = time::Duration::seconds;
+        let cases = [
+            (None, t0, true),
+            (Some(t0), t0, false),
+            (Some(t0), t0 + s(24), false),
+            (Some(t0), t0 + s(25), true),
+            (Some(t0), t0 - s(60), false),
+        ];
+        for (attempted, now, want) in cases {
+            assert_eq!(
+                may_post_again(attempted, now, timeout),
+                want,
+                "{attempted:?} {now}"
+            );
+        }
+    }
     use time::macros::datetime;
 
     const T0: OffsetDateTime = datetime!(2026-01-01 00:00 UTC);

@@ -63,10 +63,11 @@ fn post_once(
         store.clear_post(key)?;
         return Ok(c.id);
     }
-    let grace = w.ctx.config.forge_timeout() * 2 + std::time::Duration::from_secs(5);
-    if let Some(at) = store.post_attempt(key)?
-        && crate::core::progress::since(at, w.now) < grace
-    {
+    if !crate::core::progress::may_post_again(
+        store.post_attempt(key)?,
+        w.now,
+        w.ctx.config.forge_timeout(),
+    ) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
         );
