@@ -6,11 +6,53 @@
 //! tick killed while it was forking an agent therefore leaves no child holding
 //! the lock for the moments before that child runs the agent, so the next tick
 //! is never made to step aside by a tick that is already dead.
+//!
+//! Two things a record lock alone would miss are checked first: a lock this
+//! process already holds (record locks do not exclude their own process, and
+//! closing a second descriptor of the file would drop the first one's lock),
+//! and an `flock` on the file, which is how an afk from before this lock, or
+//! an operator's `flock(1)` wrapper, holds it. The `flock` is only probed and
+//! let go at once, so no child ever inherits it.
 
 use anyhow::{Context, Result};
-use std::fs::{File, OpenOptions};
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions, TryLockError};
 use std::os::fd::AsRawFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The lock files this process holds.
+static HELD: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+fn held(path: &Path) -> bool {
+    HELD.lock()
+        .map(|h| h.as_ref().is_some_and(|s| s.contains(path)))
+        .unwrap_or(true)
+}
+
+/// Lock `file` (at `path`) for this process: Ok(None) when this process, an
+/// flock holder or another process holds it.
+fn lock(file: File, path: &Path) -> std::io::Result<Option<TickLock>> {
+    if held(path) {
+        return Ok(None);
+    }
+    match file.try_lock() {
+        Ok(()) => file.unlock()?,
+        Err(TryLockError::WouldBlock) => return Ok(None),
+        Err(TryLockError::Error(e)) => return Err(e),
+    }
+    if !try_lock(&file)? {
+        return Ok(None);
+    }
+    if let Ok(mut h) = HELD.lock() {
+        h.get_or_insert_with(HashSet::new)
+            .insert(path.to_path_buf());
+    }
+    Ok(Some(TickLock {
+        file: Some(file),
+        path: path.to_path_buf(),
+    }))
+}
 
 /// Take an exclusive record lock on the whole file without waiting: Ok(true)
 /// when taken, Ok(false) when another process holds it.
@@ -33,7 +75,20 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
 }
 
 pub struct TickLock {
-    _file: File,
+    file: Option<File>,
+    path: PathBuf,
+}
+
+impl Drop for TickLock {
+    fn drop(&mut self) {
+        // close (and so unlock) first, then let this process take it again
+        drop(self.file.take());
+        if let Ok(mut h) = HELD.lock()
+            && let Some(s) = h.as_mut()
+        {
+            s.remove(&self.path);
+        }
+    }
 }
 
 /// Some(lock) when acquired, None when another process holds it.
@@ -47,11 +102,7 @@ pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
         .write(true)
         .open(&path)
         .with_context(|| format!("lock: cannot open {}", path.display()))?;
-    match try_lock(&file) {
-        Ok(true) => Ok(Some(TickLock { _file: file })),
-        Ok(false) => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("lock: cannot lock {}", path.display())),
-    }
+    lock(file, &path).with_context(|| format!("lock: cannot lock {}", path.display()))
 }
 
 /// For a dry run, which creates nothing: the lock when its file already exists.
@@ -68,9 +119,57 @@ pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Absent),
         Err(e) => return Err(e).with_context(|| format!("lock: cannot open {}", path.display())),
     };
-    match try_lock(&file) {
-        Ok(true) => Ok(Existing::Acquired(TickLock { _file: file })),
-        Ok(false) => Ok(Existing::Held),
+    match lock(file, &path) {
+        Ok(Some(l)) => Ok(Existing::Acquired(l)),
+        Ok(None) => Ok(Existing::Held),
         Err(e) => Err(e).with_context(|| format!("lock: cannot lock {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("afk-lock-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn a_lock_this_process_holds_is_held_for_it_too() {
+        let d = dir("self");
+        let first = try_acquire(&d, "poll").unwrap();
+        assert!(first.is_some());
+        assert!(
+            try_acquire(&d, "poll").unwrap().is_none(),
+            "no second holder"
+        );
+        assert!(
+            try_acquire(&d, "watch").unwrap().is_some(),
+            "each kind its own"
+        );
+        drop(first);
+        assert!(
+            try_acquire(&d, "poll").unwrap().is_some(),
+            "free once dropped"
+        );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn an_flock_on_the_file_holds_it_as_an_older_afk_would() {
+        let d = dir("flock");
+        std::fs::create_dir_all(&d).unwrap();
+        let f = File::create(d.join("poll.lock")).unwrap();
+        f.try_lock().unwrap();
+        assert!(try_acquire(&d, "poll").unwrap().is_none());
+        assert!(matches!(
+            try_acquire_existing(&d, "poll").unwrap(),
+            Existing::Held
+        ));
+        drop(f);
+        assert!(try_acquire(&d, "poll").unwrap().is_some());
+        let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -83,6 +83,11 @@ fn doctor_checks_the_service_answers_and_takes_the_token() {
     let (ok, detail) = runner_check("not-the-token");
     assert!(!ok && detail.contains("refuses the token"), "{detail}");
     assert!(!detail.contains("not-the-token"), "the token is a secret: {detail}");
+    // a runner.url that is not the service: it answers 404 token or not
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, text.replace("/agent\"", "/elsewhere\"")).unwrap();
+    let (ok, detail) = runner_check("agent-token");
+    assert!(!ok && detail.contains("is runner.url right?"), "{detail}");
 }
 
 #[test]

@@ -49,7 +49,7 @@ struct Shown<'a> {
     head_sha: Option<&'a str>,
     timeline: Vec<Moment<'a>>,
     outcome: Option<&'a str>,
-    run_dir: &'a std::path::Path,
+    run_dir: String,
     files: &'a [String],
     agent_log: Option<&'a str>,
 }
@@ -225,7 +225,7 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
             .map(|(at, what)| Moment { at, what })
             .collect(),
         outcome: outcome.as_ref().map(|o| o.0.as_str()),
-        run_dir: &run_dir,
+        run_dir: run_dir.to_string_lossy().into_owned(),
         files: &files,
         agent_log: agent_log.as_deref(),
     };

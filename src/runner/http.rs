@@ -15,6 +15,8 @@ use serde_json::json;
 
 pub struct HttpRunner {
     http: Http,
+    /// the same service without the token (only when one is configured)
+    anonymous: Option<Http>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -44,15 +46,20 @@ impl HttpRunner {
                 ))),
             }
         };
-        Ok(HttpRunner {
-            http: Http::service(
+        let service = |token: Option<&str>| {
+            Http::service(
                 "runner",
                 &cfg.runner.url,
-                token.as_deref(),
+                token,
                 &cfg.runner.token_env,
                 cfg.forge_timeout(),
                 cfg.forge.retries,
-            ),
+            )
+        };
+        Ok(HttpRunner {
+            http: service(token.as_deref()),
+            // doctor's second look, without the token, to see it matters
+            anonymous: token.as_ref().map(|_| service(None)),
         })
     }
 
@@ -166,21 +173,36 @@ impl super::Runner for HttpRunner {
     /// SPEC 5.3 has no stop call: an escalated thread is left to the service.
     fn stop(&self, _: &super::RunnerHandle) {}
 
-    /// Read-only: ask for a thread that cannot exist. A 404 says the service
-    /// answers and took the token; 401/403 that it refused the token.
+    /// Read-only: ask for a thread that cannot exist, with the token and
+    /// without it. 404 with it and 401/403 without says the service answers
+    /// and takes the token; 401/403 with it, that it refuses the token.
     fn check(&self) -> (bool, String) {
         use crate::forge::ForgeError;
-        let probe = "afk-doctor-probe";
-        match self.http.send("GET", &format!("/threads/{probe}"), None) {
-            Ok(_) => (true, "the agent-thread service answers".into()),
-            Err(e) => match ForgeError::status_of(&e) {
-                Some(404) => (
+        let path = "/threads/afk-doctor-probe";
+        let status = |h: &Http| match h.send("GET", path, None) {
+            Ok(_) => Ok(200),
+            Err(e) => ForgeError::status_of(&e).ok_or(e),
+        };
+        match status(&self.http) {
+            Err(e) => (false, e.to_string()),
+            Ok(401 | 403) => (false, format!("GET {path}: the service refuses the token")),
+            Ok(s @ (200 | 404)) => match self.anonymous.as_ref().map(status) {
+                None => (
+                    true,
+                    format!("the agent-thread service answers ({s}); no token is configured"),
+                ),
+                Some(Ok(401 | 403)) => (
                     true,
                     "the agent-thread service answers and accepts the token".into(),
                 ),
-                Some(401 | 403) => (false, format!("{e}: the service refuses the token")),
-                _ => (false, e.to_string()),
+                Some(_) => (
+                    false,
+                    format!(
+                        "something answers ({s}) but asks no token, as the agent-thread service would: is runner.url right?"
+                    ),
+                ),
             },
+            Ok(s) => (false, format!("GET {path} answered {s}")),
         }
     }
 }

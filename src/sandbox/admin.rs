@@ -29,6 +29,8 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
                 Err(e) => err(400, &e),
             }
         }
+        // the author edits the body, stamped a minute after anything before it
+        // (an `at` of the request's own is not taken: stamps only move forward)
         ("POST", "/edit") => {
             let (repo, n) = (
                 body["repo"].as_str().unwrap_or(""),

@@ -145,15 +145,15 @@ impl Forge {
         }
     }
 
-    /// The time of a new comment, status, label event, rename or edit: the wall
-    /// clock in Gitea's local offset, whole seconds, and strictly later than
-    /// the one before, so "newer than afk's latest comment" and "edited after
-    /// it was armed" can be told apart even within a second.
     /// The repositories it serves, `owner/name`, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
     }
 
+    /// The time of a new comment, status, label event, rename or edit: the wall
+    /// clock in Gitea's local offset, whole seconds, and strictly later than
+    /// the one before, so "newer than afk's latest comment" and "edited after
+    /// it was armed" can be told apart even within a second.
     pub(super) fn stamp(&mut self) -> String {
         self.stamp_after(1)
     }

@@ -180,7 +180,7 @@ impl Store {
         id: i64,
         outcome: &str,
         reason: &str,
-        event: Option<(&str, &str)>,
+        event: Option<(&str, Option<&str>)>,
     ) -> Result<bool> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
@@ -243,7 +243,7 @@ mod tests {
         s.upgrade_tested(u.id, "abc").unwrap();
         let ev = Some((
             "nginx: upgrade not green",
-            "http://forge/maint/nginx/pulls/4",
+            Some("http://forge/maint/nginx/pulls/4"),
         ));
         assert!(s.finish_upgrade(u.id, "FAILED", "not green", ev).unwrap());
         assert!(!s.finish_upgrade(u.id, "FAILED", "not green", ev).unwrap());

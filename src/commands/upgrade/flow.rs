@@ -303,14 +303,19 @@ fn fail(
     build_url: Option<&str>,
     comments: &[Comment],
 ) -> Result<()> {
-    let url = crate::core::escalation::link(&pr.html_url).unwrap_or_default();
+    let url = crate::core::escalation::link(&pr.html_url);
     let text = format!(
-        "upgrade of {} ({} {} → {}) FAILED — {why}; PR left open: {}",
-        r.name, row.image, row.from_tag, row.to_tag, url
+        "upgrade of {} ({} {} → {}) FAILED — {why}; PR #{} left open{}",
+        r.name,
+        row.image,
+        row.from_tag,
+        row.to_tag,
+        pr.number,
+        url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
     );
     if up
         .store
-        .finish_upgrade(row.id, "FAILED", why, Some((&text, &url)))?
+        .finish_upgrade(row.id, "FAILED", why, Some((&text, url.as_deref())))?
     {
         up.journal.auto(crate::store::lessons::NewLesson {
             lesson_type: "upgrade_failed".into(),
