@@ -26,6 +26,16 @@ fn state_of(afk: &Afk, run: i64) -> String {
     afk.sql_rows(&format!("SELECT state FROM runs WHERE id = {run}"))[0][0].clone()
 }
 
+/// An afk whose runner names `mallory` as the agent's forge account.
+fn agent_account_is_mallory(sb: &Sandbox) -> Afk {
+    let afk = Afk::agent(sb, "nopr", "", "");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nagent_login = \"mallory\"\n");
+    std::fs::write(&afk.config, text).unwrap();
+    afk
+}
+
 /// A pull request someone else opened, on a branch pushed to `repo`'s git.
 fn strangers_pr(sb: &Sandbox, head: &str, head_repo: Option<&str>, body: &str, state: &str) -> u64 {
     sb.push_commit("acme/api", head, &format!("{}.txt", head.replace('/', "-")));
@@ -99,11 +109,7 @@ fn a_strangers_merged_pr_that_says_closes_is_not_the_runs_success() {
 #[test]
 fn the_agent_account_may_open_the_pr_from_another_branch_when_named() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "nopr", "", "");
-    let text = std::fs::read_to_string(&afk.config)
-        .unwrap()
-        .replace("[runner]\n", "[runner]\nagent_login = \"mallory\"\n");
-    std::fs::write(&afk.config, text).unwrap();
+    let afk = agent_account_is_mallory(&sb);
     afk.poll();
     afk.wait_agent(1);
     strangers_pr(&sb, "some-branch", None, "Closes #1", "open");
@@ -114,11 +120,7 @@ fn the_agent_account_may_open_the_pr_from_another_branch_when_named() {
 #[test]
 fn the_agent_accounts_pr_counts_only_when_it_visibly_says_closes() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "nopr", "", "");
-    let text = std::fs::read_to_string(&afk.config)
-        .unwrap()
-        .replace("[runner]\n", "[runner]\nagent_login = \"mallory\"\n");
-    std::fs::write(&afk.config, text).unwrap();
+    let afk = agent_account_is_mallory(&sb);
     afk.poll();
     afk.wait_agent(1);
     // a fork's branch named like the run's, and a Closes hidden in a comment:

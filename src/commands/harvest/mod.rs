@@ -11,7 +11,7 @@ mod canary;
 mod report;
 mod reverts;
 
-pub use report::{Report, checkpoint_cells};
+pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
 
 use super::Ctx;
 use super::tick::{self, ErrorItem, Opening};

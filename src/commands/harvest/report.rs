@@ -76,6 +76,16 @@ pub struct Report {
     pub requests: usize,
 }
 
+/// The headings of [`checkpoint_cells`].
+pub const CHECKPOINT_HEADINGS: [&str; 6] = [
+    "AT",
+    "CANARY S/F",
+    "CONTROL S/F",
+    "P(WORSE)",
+    "P(BETTER)",
+    "RESULT",
+];
+
 /// A checkpoint as table cells: AT, canary s/f, control s/f, P(worse),
 /// P(better), result (also under `template show`).
 pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
@@ -142,19 +152,9 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
         ]);
     }
     if !rows.is_empty() {
-        s.push_str(&table(
-            &[
-                "TEMPLATE",
-                "VERSION",
-                "AT",
-                "CANARY S/F",
-                "CONTROL S/F",
-                "P(WORSE)",
-                "P(BETTER)",
-                "RESULT",
-            ],
-            &rows,
-        ));
+        let mut headings = vec!["TEMPLATE", "VERSION"];
+        headings.extend(CHECKPOINT_HEADINGS);
+        s.push_str(&table(&headings, &rows));
     }
     for l in live {
         s.push_str(&format!(

@@ -99,21 +99,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
 fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
     let canary_on = ctx.config.harvest.canary;
     if ctx.dry_run {
-        let store = Store::open_reading(&ctx.state_path())?;
-        let this = store.template_version(name, version)?;
-        let live = store
-            .template_with_status(name, VersionStatus::Canary)?
-            .map(|v| v.version);
-        let t = HandTarget {
-            name,
-            version,
-            status: this.as_ref().map(|v| v.status),
-            live_canary: live,
-            canary_on,
-        };
-        if let Some(why) = refusal(HandChange::StartCanary, &t) {
-            bail!(why);
-        }
+        refused_as_it_stands(ctx, HandChange::StartCanary, name, version, canary_on)?;
         emit(
             ctx.json,
             &Changed::would("template canary", name, version),
@@ -239,21 +225,7 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         _ => ("reject", "template reject"),
     };
     if ctx.dry_run {
-        let store = Store::open_reading(&ctx.state_path())?;
-        let this = store.template_version(name, version)?;
-        let live = store
-            .template_with_status(name, VersionStatus::Canary)?
-            .map(|v| v.version);
-        let t = HandTarget {
-            name,
-            version,
-            status: this.as_ref().map(|v| v.status),
-            live_canary: live,
-            canary_on: true,
-        };
-        if let Some(why) = refusal(change, &t) {
-            bail!(why);
-        }
+        refused_as_it_stands(ctx, change, name, version, true)?;
         emit(
             ctx.json,
             &Changed::would(command, name, version),
@@ -289,6 +261,33 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         &human,
     );
     Ok(0)
+}
+
+/// A dry run's refusal: the change's rule over the version as the state file
+/// has it now (the real change checks again inside its transaction).
+fn refused_as_it_stands(
+    ctx: &Ctx,
+    change: HandChange,
+    name: &str,
+    version: i64,
+    canary_on: bool,
+) -> Result<()> {
+    let store = Store::open_reading(&ctx.state_path())?;
+    let this = store.template_version(name, version)?;
+    let live = store
+        .template_with_status(name, VersionStatus::Canary)?
+        .map(|v| v.version);
+    let t = HandTarget {
+        name,
+        version,
+        status: this.as_ref().map(|v| v.status),
+        live_canary: live,
+        canary_on,
+    };
+    match refusal(change, &t) {
+        Some(why) => bail!(why),
+        None => Ok(()),
+    }
 }
 
 fn check_name(name: &str) -> Result<()> {

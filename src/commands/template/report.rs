@@ -198,15 +198,5 @@ pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoi
 /// AT, canary s/f, control s/f, P(worse), P(better), result.
 pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
     let rows: Vec<Vec<String>> = checkpoints.iter().map(harvest::checkpoint_cells).collect();
-    table(
-        &[
-            "AT",
-            "CANARY S/F",
-            "CONTROL S/F",
-            "P(WORSE)",
-            "P(BETTER)",
-            "RESULT",
-        ],
-        &rows,
-    )
+    table(&harvest::CHECKPOINT_HEADINGS, &rows)
 }
