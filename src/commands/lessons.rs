@@ -6,7 +6,28 @@ use crate::lessons::check_type;
 use crate::store::Store;
 use crate::store::lessons::{Filter, NewLesson, Update};
 use anyhow::{Result, bail};
-use serde_json::json;
+use serde::Serialize;
+
+/// What `lessons record` and `lessons update` print with `--json`.
+#[derive(Serialize)]
+struct Written {
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dry_run: bool,
+}
+
+/// What `lessons list` and `lessons snapshot` print with `--json` (and a
+/// disabled journal: `{"enabled": false}`).
+#[derive(Serialize)]
+struct Read<'a> {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lessons: Option<&'a [crate::store::lessons::Lesson]>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    snapshot: Option<&'a crate::store::lessons::Snapshot>,
+}
 
 fn usage(r: Result<(), String>) -> Result<()> {
     r.map_err(|m| anyhow::Error::new(UsageError(m)))
@@ -22,7 +43,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
     if !ctx.config.lessons.enabled {
         emit(
             ctx.json,
-            &json!({"enabled": false}),
+            &Read {
+                enabled: false,
+                lessons: None,
+                snapshot: None,
+            },
             "lessons: disabled (lessons.enabled = false); nothing read or written\n",
         );
         return Ok(0);
@@ -48,7 +73,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             if ctx.dry_run {
                 emit(
                     ctx.json,
-                    &json!({"id": null, "dry_run": true}),
+                    &Written {
+                        id: None,
+                        updated: None,
+                        dry_run: true,
+                    },
                     "lessons record (dry run): nothing written\n",
                 );
                 return Ok(0);
@@ -59,7 +88,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
                 .expect("manual lessons are never dropped");
             emit(
                 ctx.json,
-                &json!({"id": id}),
+                &Written {
+                    id: Some(id),
+                    updated: None,
+                    dry_run: false,
+                },
                 &format!("recorded lesson {id}\n"),
             );
         }
@@ -111,7 +144,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             };
             emit(
                 ctx.json,
-                &json!({"enabled": true, "lessons": lessons}),
+                &Read {
+                    enabled: true,
+                    lessons: Some(&lessons),
+                    snapshot: None,
+                },
                 &human,
             );
         }
@@ -139,7 +176,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
                 }
                 emit(
                     ctx.json,
-                    &json!({"id": a.id, "updated": false, "dry_run": true}),
+                    &Written {
+                        id: Some(a.id),
+                        updated: Some(false),
+                        dry_run: true,
+                    },
                     "lessons update (dry run): nothing written\n",
                 );
                 return Ok(0);
@@ -157,7 +198,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             }
             emit(
                 ctx.json,
-                &json!({"id": a.id, "updated": true}),
+                &Written {
+                    id: Some(a.id),
+                    updated: Some(true),
+                    dry_run: false,
+                },
                 &format!("updated lesson {}\n", a.id),
             );
         }
@@ -173,8 +218,11 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             }
             emit(
                 ctx.json,
-                &json!({"enabled": true, "total": snap.total, "open": snap.open,
-                        "by_type": snap.by_type, "by_status": snap.by_status}),
+                &Read {
+                    enabled: true,
+                    lessons: None,
+                    snapshot: Some(&snap),
+                },
                 &human,
             );
         }
