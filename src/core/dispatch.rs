@@ -224,6 +224,27 @@ fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
     out
 }
 
+/// What poll learned of one issue named as a blocker (a dependency or a
+/// `Blocked by` line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocker {
+    /// in a repository outside the allowlist: never asked about
+    OutOfSight,
+    Open,
+    Closed,
+    /// the forge has no such issue
+    Missing,
+    /// the forge answered a state that is neither open nor closed
+    Unknown,
+}
+
+/// Whether a blocker keeps the issue from being dispatched: while it is open,
+/// and whenever afk cannot tell (out of the allowlist, an unknown state);
+/// an issue that does not exist blocks nothing. Safety first: see the README.
+pub fn blocks(b: Blocker) -> bool {
+    !matches!(b, Blocker::Closed | Blocker::Missing)
+}
+
 /// SPEC 3 step 4: a repo is locked while any of its open issues carries the
 /// in-progress label or afk has a run in flight there.
 pub fn repo_locked(run_in_flight: bool, any_issue_in_progress: bool) -> bool {
@@ -481,6 +502,20 @@ mod tests {
         ];
         for (record, runner, want) in cases {
             assert_eq!(dead_claim(record, runner), want, "{record:?} {runner}");
+        }
+    }
+
+    #[test]
+    fn a_blocker_blocks_while_open_or_out_of_sight() {
+        let cases = [
+            (Blocker::Open, true),
+            (Blocker::OutOfSight, true),
+            (Blocker::Unknown, true),
+            (Blocker::Closed, false),
+            (Blocker::Missing, false),
+        ];
+        for (b, want) in cases {
+            assert_eq!(blocks(b), want, "{b:?}");
         }
     }
 

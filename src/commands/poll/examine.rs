@@ -6,7 +6,7 @@ use super::Skipped;
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
-use crate::core::dispatch::{self, IssueFacts, ReadyIssue, Reason, Trust};
+use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::forge::{Forge, ForgeError, Issue, State};
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -317,22 +317,29 @@ impl Lookup<'_> {
     /// it cannot check keeps the issue blocked (safety first; see the README).
     fn blocked(&mut self, issue: &Issue) -> Result<bool> {
         let repo = self.repo;
+        let seen = |s: State| match s {
+            State::Open => Blocker::Open,
+            State::Closed => Blocker::Closed,
+            State::Unknown => Blocker::Unknown,
+        };
         let deps = self.forge.dependencies(repo, issue.number)?;
-        if deps.iter().any(|d| d.state != State::Closed) {
+        if deps.iter().any(|d| dispatch::blocks(seen(d.state))) {
             return Ok(true);
         }
         let allow = &self.ctx.config.poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
             let r = other.as_deref().unwrap_or(repo);
-            if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
+            let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
+                Blocker::OutOfSight
+            } else {
+                match self.forge.issue(r, n) {
+                    Ok(i) => seen(i.state),
+                    Err(e) if ForgeError::status_of(&e) == Some(404) => Blocker::Missing,
+                    Err(e) => return Err(e),
+                }
+            };
+            if dispatch::blocks(b) {
                 return Ok(true);
-            }
-            match self.forge.issue(r, n) {
-                Ok(i) if i.state != State::Closed => return Ok(true),
-                Ok(_) => {}
-                // a blocker that does not exist blocks nothing
-                Err(e) if ForgeError::status_of(&e) == Some(404) => {}
-                Err(e) => return Err(e),
             }
         }
         Ok(false)
