@@ -26,6 +26,15 @@ fn state_of(afk: &Afk, run: i64) -> String {
     afk.sql_rows(&format!("SELECT state FROM runs WHERE id = {run}"))[0][0].clone()
 }
 
+/// alice takes the ready label off acme/api#1 and puts it back: the next poll
+/// dispatches it.
+fn a_re_arm_dispatches(sb: &Sandbox, afk: &Afk) {
+    sb.label("acme/api", 1, "ready-for-agent", "alice", false);
+    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
+    let (_, r, _) = afk.poll();
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+}
+
 /// An afk whose runner names `mallory` as the agent's forge account.
 fn agent_account_is_mallory(sb: &Sandbox) -> Afk {
     let afk = Afk::agent(sb, "nopr", "", "");
@@ -193,10 +202,7 @@ fn a_title_renamed_after_arming_waits_for_a_new_arming() {
         Some("edited-after-arming")
     );
     // a trusted person looks at it and arms it again
-    sb.label("acme/api", 1, "ready-for-agent", "alice", false);
-    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
-    let (_, r, _) = afk.poll();
-    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    a_re_arm_dispatches(&sb, &afk);
 }
 
 #[test]
@@ -216,10 +222,7 @@ fn a_body_edited_after_arming_waits_for_a_new_arming_and_a_re_arm_dispatches_it(
     );
     assert!(r["dispatched"].as_array().unwrap().is_empty());
     // alice reads the new body and arms it again: what she armed is what runs
-    sb.label("acme/api", 1, "ready-for-agent", "alice", false);
-    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
-    let (_, r, _) = afk.poll();
-    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    a_re_arm_dispatches(&sb, &afk);
 }
 
 // ---- untrusted text stays data -------------------------------------------------

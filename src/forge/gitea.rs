@@ -4,12 +4,11 @@
 use super::Forge;
 use super::http::{ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
+use super::rest::Rest;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// Gitea's timeline entry (`TimelineComment`), only the fields afk reads.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -53,15 +52,13 @@ struct Permission {
 }
 
 pub struct Gitea {
-    pub http: Http,
-    labels: Mutex<HashMap<String, Vec<Label>>>,
+    pub rest: Rest,
 }
 
 impl Gitea {
     pub fn new(http: Http) -> Gitea {
         Gitea {
-            http,
-            labels: Mutex::new(HashMap::new()),
+            rest: Rest::new(http),
         }
     }
 
@@ -80,17 +77,17 @@ impl Gitea {
 
 impl Forge for Gitea {
     fn requests(&self) -> usize {
-        self.http.requests()
+        self.rest.http.requests()
     }
 
     fn me(&self) -> Result<User> {
-        self.http.json("GET", "/user", None)
+        self.rest.me()
     }
 
     /// Open issues (never pull requests) carrying `label`, every page. The label is
     /// re-checked here: Gitea drops an unknown label name from the filter.
     fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
-        let all: Vec<Issue> = self.http.get_all(&format!(
+        let all: Vec<Issue> = self.rest.http.get_all(&format!(
             "/repos/{}/issues?state=open&type=issues&labels={}",
             rp(repo),
             enc(label)
@@ -99,12 +96,12 @@ impl Forge for Gitea {
     }
 
     fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
-        self.http
-            .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
+        self.rest.issue(repo, number)
     }
 
     fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireTimelineEvent> = self
+            .rest
             .http
             .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
         Ok(wire
@@ -115,7 +112,7 @@ impl Forge for Gitea {
 
     /// The collaborator's permission; `Ok(None)` when the forge refuses the lookup (403).
     fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
-        match self.http.json::<Permission>(
+        match self.rest.http.json::<Permission>(
             "GET",
             &format!(
                 "/repos/{}/collaborators/{}/permission",
@@ -134,6 +131,7 @@ impl Forge for Gitea {
     /// Issues this one depends on. A 404 means dependencies are off: none.
     fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
         match self
+            .rest
             .http
             .get_all(&format!("/repos/{}/issues/{number}/dependencies", rp(repo)))
         {
@@ -145,20 +143,12 @@ impl Forge for Gitea {
 
     /// The repo's labels, fetched at most once per tick.
     fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
-        if let Some(l) = self.labels.lock().unwrap().get(repo) {
-            return Ok(l.clone());
-        }
-        let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
-        self.labels
-            .lock()
-            .unwrap()
-            .insert(repo.to_string(), l.clone());
-        Ok(l)
+        self.rest.repo_labels(repo)
     }
 
     fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
-        self.http.send(
+        self.rest.http.send(
             "POST",
             &format!("/repos/{}/issues/{number}/labels", rp(repo)),
             Some(&json!({ "labels": [id] })),
@@ -168,7 +158,7 @@ impl Forge for Gitea {
 
     fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
-        match self.http.send(
+        match self.rest.http.send(
             "DELETE",
             &format!("/repos/{}/issues/{number}/labels/{id}", rp(repo)),
             None,
@@ -180,7 +170,7 @@ impl Forge for Gitea {
     }
 
     fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
-        self.http.send(
+        self.rest.http.send(
             "POST",
             &format!("/repos/{}/labels", rp(repo)),
             Some(&json!({ "name": name, "color": color })),
@@ -190,7 +180,7 @@ impl Forge for Gitea {
 
     fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
-        self.http.json(
+        self.rest.http.json(
             "GET",
             &format!("/repos/{}/issues/{number}/comments", rp(repo)),
             None,
@@ -199,13 +189,14 @@ impl Forge for Gitea {
 
     /// Open pull requests of a repo, every page.
     fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
-        self.http
+        self.rest
+            .http
             .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
-        self.http.json(
+        self.rest.http.json(
             "GET",
             &format!(
                 "/repos/{}/pulls?state=closed&sort=recentupdate&page=1&limit=50",
@@ -216,13 +207,14 @@ impl Forge for Gitea {
     }
 
     fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
-        self.http
+        self.rest
+            .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
     }
 
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
-        self.http.json(
+        self.rest.http.json(
             "GET",
             &format!("/repos/{}/commits/{}/status?limit=50", rp(repo), enc(sha)),
             None,
@@ -230,7 +222,7 @@ impl Forge for Gitea {
     }
 
     fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
-        self.http.send(
+        self.rest.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
             Some(&json!({ "state": "closed" })),
@@ -239,19 +231,11 @@ impl Forge for Gitea {
     }
 
     fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.http.json(
-            "POST",
-            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
-            Some(&json!({ "body": body })),
-        )
+        self.rest.create_comment(repo, number, body)
     }
 
     fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
-        self.http.json(
-            "PATCH",
-            &format!("/repos/{}/issues/comments/{id}", rp(repo)),
-            Some(&json!({ "body": body })),
-        )
+        self.rest.edit_comment(repo, id, body)
     }
 
     // upgrade
@@ -263,7 +247,7 @@ impl Forge for Gitea {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        self.http.json(
+        self.rest.http.json(
             "POST",
             &format!("/repos/{}/pulls", rp(repo)),
             Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
@@ -271,19 +255,14 @@ impl Forge for Gitea {
     }
 
     fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
-        self.http.send(
-            "PATCH",
-            &format!("/repos/{}/pulls/{number}", rp(repo)),
-            Some(&json!({ "state": "closed" })),
-        )?;
-        Ok(())
+        self.rest.close_pull(repo, number)
     }
 
     /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
     /// segment encoded on its own.
     fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
         let path: Vec<String> = name.split('/').map(enc).collect();
-        match self.http.json(
+        match self.rest.http.json(
             "GET",
             &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
             None,
@@ -317,7 +296,7 @@ impl Gitea {
         const LIMIT: usize = 50;
         let mut out = vec![];
         for page in 1..=1000 {
-            let wire: Vec<super::commits::WireCommit> = self.http.json(
+            let wire: Vec<super::commits::WireCommit> = self.rest.http.json(
                 "GET",
                 &format!(
                     "/repos/{}/commits?sha={}&stat=false&verification=false&files=false&page={page}&limit={LIMIT}",

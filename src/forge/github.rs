@@ -19,13 +19,12 @@
 
 use super::http::{ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
+use super::rest::Rest;
 use super::{Diagnosis, Forge};
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 /// A login, wherever GitHub nests one (`actor`, `user`); null or absent: "".
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -224,8 +223,7 @@ struct WireBranch {
 }
 
 pub struct Github {
-    pub http: Http,
-    labels: Mutex<HashMap<String, Vec<Label>>>,
+    pub rest: Rest,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -237,19 +235,18 @@ fn with_merged(mut p: PullRequest) -> PullRequest {
 impl Github {
     pub fn new(http: Http) -> Github {
         Github {
-            http,
-            labels: Mutex::new(HashMap::new()),
+            rest: Rest::new(http),
         }
     }
 }
 
 impl Forge for Github {
     fn requests(&self) -> usize {
-        self.http.requests()
+        self.rest.http.requests()
     }
 
     fn costly_requests(&self) -> usize {
-        self.http.costly_requests()
+        self.rest.http.costly_requests()
     }
 
     fn adds_missing_labels(&self) -> bool {
@@ -257,13 +254,13 @@ impl Forge for Github {
     }
 
     fn me(&self) -> Result<User> {
-        self.http.json("GET", "/user", None)
+        self.rest.me()
     }
 
     /// Open issues carrying `label`, every page; pull requests (a
     /// `pull_request` key) are dropped and the label re-checked.
     fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
-        let all: Vec<Issue> = self.http.get_all(&format!(
+        let all: Vec<Issue> = self.rest.http.get_all(&format!(
             "/repos/{}/issues?state=open&labels={}",
             rp(repo),
             enc(label)
@@ -272,12 +269,12 @@ impl Forge for Github {
     }
 
     fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
-        self.http
-            .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
+        self.rest.issue(repo, number)
     }
 
     fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireEvent> = self
+            .rest
             .http
             .get_all(&format!("/repos/{}/issues/{number}/timeline", rp(repo)))?;
         Ok(wire.into_iter().map(WireEvent::into_event).collect())
@@ -286,7 +283,7 @@ impl Forge for Github {
     /// The collaborator's level; 404 (not a user) is `none`; 403 (afk's
     /// account may not look) is the error the caller reports as refused.
     fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
-        match self.http.json::<WirePermission>(
+        match self.rest.http.json::<WirePermission>(
             "GET",
             &format!(
                 "/repos/{}/collaborators/{}/permission",
@@ -305,7 +302,7 @@ impl Forge for Github {
 
     /// The issues blocking this one; 404/410 means dependencies are off: none.
     fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
-        match self.http.get_all(&format!(
+        match self.rest.http.get_all(&format!(
             "/repos/{}/issues/{number}/dependencies/blocked_by",
             rp(repo)
         )) {
@@ -316,20 +313,12 @@ impl Forge for Github {
     }
 
     fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
-        if let Some(l) = self.labels.lock().unwrap().get(repo) {
-            return Ok(l.clone());
-        }
-        let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
-        self.labels
-            .lock()
-            .unwrap()
-            .insert(repo.to_string(), l.clone());
-        Ok(l)
+        self.rest.repo_labels(repo)
     }
 
     /// By name; GitHub creates a label the repo does not have yet.
     fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
-        self.http.send(
+        self.rest.http.send(
             "POST",
             &format!("/repos/{}/issues/{number}/labels", rp(repo)),
             Some(&json!({ "labels": [name] })),
@@ -338,7 +327,7 @@ impl Forge for Github {
     }
 
     fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
-        match self.http.send(
+        match self.rest.http.send(
             "DELETE",
             &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
             None,
@@ -350,45 +339,39 @@ impl Forge for Github {
     }
 
     fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
-        self.http.send(
+        self.rest.http.send(
             "POST",
             &format!("/repos/{}/labels", rp(repo)),
             Some(&json!({ "name": name, "color": color })),
         )?;
-        self.labels.lock().unwrap().remove(repo);
+        self.rest.forget_labels(repo);
         Ok(())
     }
 
     fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
-        self.http
+        self.rest
+            .http
             .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
     }
 
     fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.http.json(
-            "POST",
-            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
-            Some(&json!({ "body": body })),
-        )
+        self.rest.create_comment(repo, number, body)
     }
 
     fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
-        self.http.json(
-            "PATCH",
-            &format!("/repos/{}/issues/comments/{id}", rp(repo)),
-            Some(&json!({ "body": body })),
-        )
+        self.rest.edit_comment(repo, id, body)
     }
 
     fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
         let v: Vec<PullRequest> = self
+            .rest
             .http
             .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))?;
         Ok(v.into_iter().map(with_merged).collect())
     }
 
     fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
-        let v: Vec<PullRequest> = self.http.json(
+        let v: Vec<PullRequest> = self.rest.http.json(
             "GET",
             &format!(
                 "/repos/{}/pulls?state=closed&sort=updated&direction=desc&per_page=50",
@@ -400,14 +383,15 @@ impl Forge for Github {
     }
 
     fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
-        self.http
+        self.rest
+            .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
             .map(with_merged)
     }
 
     /// The commit's combined status and its check runs, merged per context name.
     fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
-        let st: WireCombined = self.http.json(
+        let st: WireCombined = self.rest.http.json(
             "GET",
             &format!(
                 "/repos/{}/commits/{}/status?per_page=100",
@@ -416,7 +400,7 @@ impl Forge for Github {
             ),
             None,
         )?;
-        let runs: Vec<WireCheckRun> = self.http.get_all_in(
+        let runs: Vec<WireCheckRun> = self.rest.http.get_all_in(
             &format!("/repos/{}/commits/{}/check-runs", rp(repo), enc(sha)),
             "check_runs",
         )?;
@@ -443,7 +427,7 @@ impl Forge for Github {
     }
 
     fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
-        self.http.send(
+        self.rest.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
             Some(&json!({ "state": "closed", "state_reason": "completed" })),
@@ -464,7 +448,7 @@ impl Forge for Github {
             .to_offset(time::UtcOffset::UTC)
             .replace_time(time::Time::MIDNIGHT);
         let mut out = vec![];
-        self.http.walk(
+        self.rest.http.walk(
             &format!(
                 "/repos/{}/commits?sha={}&since={}",
                 rp(repo),
@@ -487,7 +471,8 @@ impl Forge for Github {
         title: &str,
         body: &str,
     ) -> Result<PullRequest> {
-        self.http
+        self.rest
+            .http
             .json(
                 "POST",
                 &format!("/repos/{}/pulls", rp(repo)),
@@ -497,12 +482,7 @@ impl Forge for Github {
     }
 
     fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
-        self.http.send(
-            "PATCH",
-            &format!("/repos/{}/pulls/{number}", rp(repo)),
-            Some(&json!({ "state": "closed" })),
-        )?;
-        Ok(())
+        self.rest.close_pull(repo, number)
     }
 
     /// `GET .../branches/{branch}`: the head commit's sha, message and git
@@ -510,7 +490,7 @@ impl Forge for Github {
     /// GitHub account, or null).
     fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
         let path: Vec<String> = name.split('/').map(enc).collect();
-        match self.http.json::<WireBranch>(
+        match self.rest.http.json::<WireBranch>(
             "GET",
             &format!("/repos/{}/branches/{}", rp(repo), path.join("/")),
             None,
@@ -532,7 +512,7 @@ impl Forge for Github {
     /// and the rate limit left (`GET /rate_limit`, which costs none).
     fn diagnose(&self) -> Vec<Diagnosis> {
         let mut out = vec![];
-        match self.http.send("GET", "/user", None) {
+        match self.rest.http.send("GET", "/user", None) {
             Err(e) => out.push(Diagnosis::fail("token", e.to_string())),
             Ok(r) => out.push(match r.scopes {
                 Some(s) => {
@@ -560,6 +540,7 @@ impl Forge for Github {
             }),
         }
         match self
+            .rest
             .http
             .json::<serde_json::Value>("GET", "/rate_limit", None)
         {

@@ -8,6 +8,7 @@ pub mod gitea;
 pub mod github;
 pub mod http;
 pub mod model;
+pub mod rest;
 
 pub use commits::Commit;
 pub use gitea::Gitea;

@@ -1,0 +1,77 @@
+//! What Gitea's and GitHub's REST APIs spell the same way: one copy, which
+//! both forges' `Forge` implementations call.
+
+use super::http::{Http, repo_path as rp};
+use super::model::{Comment, Issue, Label, User};
+use crate::types::IssueNumber;
+use anyhow::Result;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The HTTP client and what one tick keeps of the forge (each repo's labels).
+pub struct Rest {
+    pub http: Http,
+    labels: Mutex<HashMap<String, Vec<Label>>>,
+}
+
+impl Rest {
+    pub fn new(http: Http) -> Rest {
+        Rest {
+            http,
+            labels: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn me(&self) -> Result<User> {
+        self.http.json("GET", "/user", None)
+    }
+
+    pub fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+        self.http
+            .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
+    }
+
+    pub fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/pulls/{number}", rp(repo)),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
+    pub fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.http.json(
+            "POST",
+            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
+            Some(&json!({ "body": body })),
+        )
+    }
+
+    pub fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+        self.http.json(
+            "PATCH",
+            &format!("/repos/{}/issues/comments/{id}", rp(repo)),
+            Some(&json!({ "body": body })),
+        )
+    }
+
+    /// The repo's labels, fetched at most once per tick.
+    pub fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+        if let Some(l) = self.labels.lock().unwrap().get(repo) {
+            return Ok(l.clone());
+        }
+        let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
+        self.labels
+            .lock()
+            .unwrap()
+            .insert(repo.to_string(), l.clone());
+        Ok(l)
+    }
+
+    /// Drop what this tick kept of `repo`'s labels (after creating one).
+    pub fn forget_labels(&self, repo: &str) {
+        self.labels.lock().unwrap().remove(repo);
+    }
+}
