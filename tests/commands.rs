@@ -315,16 +315,19 @@ fn lessons_list_status_open_means_new_or_in_progress() {
     );
 }
 
+/// What `afk ARGS` prints, after checking it exits 0.
+fn stdout_of(args: &[&str]) -> String {
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn completions_and_man_page_come_from_the_same_definitions() {
-    let run = |args: &[&str]| {
-        let out = assert_cmd::Command::new(afk_bin())
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let run = stdout_of;
     let cases = [
         (
             vec!["completions", "bash"],
@@ -366,14 +369,7 @@ fn completions_and_man_page_come_from_the_same_definitions() {
 
 #[test]
 fn help_shows_each_command_only_the_flags_that_mean_something_there() {
-    let help = |args: &[&str]| {
-        let out = assert_cmd::Command::new(afk_bin())
-            .args(args)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{args:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let help = stdout_of;
     let cases = [
         (
             vec!["poll", "--help"],
