@@ -1,5 +1,5 @@
 //! The sandbox's answers checked against the real Gitea v1 contract
-//! (`../shared/contracts/gitea-v1-subset.json`), and the fields afk's client
+//! (`tests/contracts/gitea-v1-subset.json`, a copy of the project's contract), and the fields afk's client
 //! reads checked to exist there: the fake cannot drift from the real API.
 
 mod support;
@@ -9,7 +9,7 @@ use support::*;
 
 fn contract() -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/contracts/gitea-v1-subset.json");
+        .join("tests/contracts/gitea-v1-subset.json");
     serde_json::from_str(
         &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
     )
@@ -271,7 +271,7 @@ fn pulls_and_statuses_match_the_gitea_contract() {
 
 fn gh_contract() -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/contracts/github-rest-subset.json");
+        .join("tests/contracts/github-rest-subset.json");
     serde_json::from_str(
         &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
     )
