@@ -33,7 +33,10 @@ fn main() -> ExitCode {
 
 /// A closed stdout (`afk poll | head -1`) makes `println!` panic: Rust ignores
 /// SIGPIPE, so the write fails with EPIPE. End quietly instead, dying of
-/// SIGPIPE as cargo and coreutils do (141 in a shell), never exit 101.
+/// SIGPIPE as cargo and coreutils do (141 in a shell), never exit 101; any
+/// other stdout failure (a full disk) is one error line and exit 1. Reports
+/// go through `commands::emit`, which checks every write itself; this catches
+/// the few plain `println!`s.
 ///
 /// SIGPIPE stays ignored while the tick works: cargo resets it to the default
 /// at start, but afk's HTTPS goes through rustls, which writes with `writev`,
@@ -43,15 +46,13 @@ fn end_quietly_on_closed_output() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let msg = info.payload_as_str().unwrap_or("");
-        let epipe = format!("(os error {})", libc::EPIPE);
-        if msg.starts_with("failed printing to std") && msg.contains(&epipe) {
-            // SAFETY: restoring a default disposition and raising a signal are
-            // async-signal-safe; nothing runs after the process ends.
-            unsafe {
-                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-                libc::raise(libc::SIGPIPE);
+        if let Some(why) = msg.strip_prefix("failed printing to stdout: ") {
+            let epipe = format!("(os error {})", libc::EPIPE);
+            if why.contains(&epipe) {
+                commands::die_of_sigpipe();
             }
-            std::process::exit(141);
+            log::error(&format!("cannot write to stdout: {why}"));
+            std::process::exit(1);
         }
         default(info);
     }));

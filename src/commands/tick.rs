@@ -99,9 +99,17 @@ pub fn run<R: TickReport>(
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if ctx.json || !(crate::log::quiet() && t.code == 0) {
-        super::emit(ctx.json, &t.report, &t.human);
-    }
+    // stdout is written before the metrics and heartbeat, and a stdout that
+    // fails (a full disk, a closed pipe) still lets them be written
+    let printed = if ctx.json || !(crate::log::quiet() && t.code == 0) {
+        super::try_emit(ctx.json, &t.report, &t.human)
+    } else {
+        Ok(())
+    };
+    let code = match &printed {
+        Err(e) if !super::is_closed_pipe(e) => 1,
+        _ => t.code,
+    };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
         crate::metrics::after_tick(
             &ctx.config,
@@ -113,11 +121,15 @@ pub fn run<R: TickReport>(
                 requests,
                 errors,
                 dispatches,
-                ok: t.code == 0,
+                ok: code == 0,
             },
         );
     }
-    Ok(t.code)
+    match printed {
+        Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),
+        Err(e) => Err(anyhow::anyhow!(super::stdout_error(&e))),
+        Ok(()) => Ok(code),
+    }
 }
 
 /// `where: what` for each error item.

@@ -419,12 +419,19 @@ impl Afk {
     }
 
     pub fn cmd(&self) -> assert_cmd::Command {
-        let mut c = assert_cmd::Command::new(afk_bin());
+        let mut c = assert_cmd::Command::from_std(self.std_cmd());
+        c.timeout(std::time::Duration::from_secs(60));
+        c
+    }
+
+    /// The same command as `cmd`, as a plain `std::process::Command` (for a
+    /// test that chooses where stdout goes, or runs ticks side by side).
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(afk_bin());
         c.env("AFK_FORGE_TOKEN", TOKEN)
             .env_remove("AFK_CONFIG")
             .arg("--config")
-            .arg(&self.config)
-            .timeout(std::time::Duration::from_secs(60));
+            .arg(&self.config);
         if let Some(h) = &self.hooks {
             c.env("AFK_TEST_SLACK", format!("{h}/_hooks/slack"))
                 .env("AFK_TEST_WEBHOOK", format!("{h}/_hooks/webhook"));
