@@ -93,16 +93,34 @@ impl Drop for TickLock {
 
 /// Some(lock) when acquired, None when another process holds it.
 pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
-    std::fs::create_dir_all(state_dir)
+    crate::store::private_dir(state_dir)
         .with_context(|| format!("state: cannot create {}", state_dir.display()))?;
     let path = state_dir.join(format!("{kind}.lock"));
-    let file = OpenOptions::new()
+    let file = private_lock_file(&path)?;
+    lock(file, &path).with_context(|| format!("lock: cannot lock {}", path.display()))
+}
+
+/// Wait for `<state dir>/<name>.lock` (a short critical section, such as
+/// rewriting the metrics file): a blocking `flock`, released on drop.
+pub fn wait_for(state_dir: &Path, name: &str) -> Result<File> {
+    crate::store::private_dir(state_dir)
+        .with_context(|| format!("state: cannot create {}", state_dir.display()))?;
+    let path = state_dir.join(format!("{name}.lock"));
+    let file = private_lock_file(&path)?;
+    file.lock()
+        .with_context(|| format!("lock: cannot lock {}", path.display()))?;
+    Ok(file)
+}
+
+fn private_lock_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
-        .with_context(|| format!("lock: cannot open {}", path.display()))?;
-    lock(file, &path).with_context(|| format!("lock: cannot lock {}", path.display()))
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("lock: cannot open {}", path.display()))
 }
 
 /// For a dry run, which creates nothing: the lock when its file already exists.

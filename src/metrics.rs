@@ -152,9 +152,13 @@ fn label_value(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// Rewrite the metrics file atomically (a temporary file beside it, renamed).
+/// Rewrite the metrics file atomically: read it, render, write a temporary
+/// file beside it and rename that over it. Two ticks finishing together take
+/// turns (a lock in the state directory), so neither's lines are lost.
 pub fn write(path: &Path, stats: &TickStats, state_path: &Path) {
     let res = (|| -> anyhow::Result<()> {
+        let state_dir = state_path.parent().unwrap_or(Path::new("."));
+        let _turn = crate::lock::wait_for(state_dir, "metrics")?;
         let previous = std::fs::read_to_string(path).unwrap_or_default();
         let state = match Store::open_existing(state_path)? {
             Some(s) => state_lines(&s)?,
@@ -162,14 +166,56 @@ pub fn write(path: &Path, stats: &TickStats, state_path: &Path) {
         };
         let now = crate::clock::now().unix_timestamp();
         let text = render(&previous, stats, now, &state);
-        let tmp = path.with_extension("prom.tmp");
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)?;
+        // 0644: node_exporter's textfile collector reads it as its own user
+        replace_file(path, text.as_bytes(), 0o644)?;
         Ok(())
     })();
     if let Err(e) = res {
         crate::log::warn(&format!("metrics: cannot write {}: {e}", path.display()));
     }
+}
+
+/// Replace `path` with `bytes` atomically: a new temporary file with a name
+/// no one can guess, created exclusively (so a symlink or file planted there
+/// is never followed or reused) in the same directory, then renamed over it.
+pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("afk");
+    for attempt in 0..16u32 {
+        let tmp = dir.join(format!(".{name}.{}.tmp", unguessable(attempt)));
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = f.write_all(bytes).and_then(|()| f.sync_all());
+        let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+        if renamed.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return renamed;
+    }
+    Err(std::io::Error::other("no free temporary name"))
+}
+
+/// A temporary name's random part: the process, the time to the nanosecond
+/// and the attempt, hashed.
+fn unguessable(attempt: u32) -> String {
+    use sha2::{Digest, Sha256};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let seed = format!("{}-{}-{attempt}", std::process::id(), now.as_nanos());
+    let digest = Sha256::digest(seed.as_bytes());
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// After a tick that ran: the metrics file and the heartbeat.

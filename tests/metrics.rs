@@ -119,3 +119,119 @@ fn the_kill_switch_writes_no_metrics_and_pings_nothing() {
     assert!(hooks(&sb).is_empty());
 }
 }
+
+// ---- hardening II: stdout and the metrics file's temporary -----------------
+
+#[test]
+fn a_full_stdout_is_one_error_line_and_exit_1_with_metrics_and_heartbeat_written() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::with_text(&config(&sb, true));
+    std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = afk
+        .std_cmd()
+        .env("AFK_TEST_HEARTBEAT", format!("{}/_hooks/heartbeat", sb.url))
+        .arg("poll")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("stdout")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    // the tick did its work: the dispatch is in the metrics file, the heartbeat says it failed
+    let text = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
+    assert!(
+        text.contains("afk_tick_dispatches{tick=\"poll\"} 1"),
+        "{text}"
+    );
+    assert_eq!(hooks(&sb), vec!["heartbeat/fail"]);
+}
+
+#[test]
+fn a_closed_stdout_still_ends_quietly_with_sigpipe_after_the_metrics() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::with_text(&config(&sb, true));
+    std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = afk
+        .std_cmd()
+        .env("AFK_TEST_HEARTBEAT", format!("{}/_hooks/heartbeat", sb.url))
+        .arg("poll")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
+    assert!(stderr.trim().is_empty(), "{stderr}");
+    let text = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
+    assert!(
+        text.contains("afk_tick_dispatches{tick=\"poll\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_symlink_where_a_temporary_would_be_is_never_followed() {
+    let sb = Sandbox::start(json!({"repos": []}));
+    let afk = Afk::with_text(&config(&sb, true));
+    std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
+    let victim = afk.scratch.write("victim.txt", "precious\n");
+    for name in ["afk.prom.tmp", "afk.tmp", ".afk.prom.tmp"] {
+        std::os::unix::fs::symlink(&victim, afk.scratch.path(&format!("metrics/{name}"))).unwrap();
+    }
+    let out = afk.cmd().arg("watch").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let text = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
+    assert!(
+        text.contains("afk_tick_success{tick=\"watch\"} 1"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_ticks_finishing_together_both_land_in_the_metrics_file() {
+    let sb = Sandbox::start(json!({"repos": []}));
+    let afk = Afk::with_text(&config(&sb, true));
+    std::fs::create_dir_all(afk.scratch.path("metrics")).unwrap();
+    let base = time::OffsetDateTime::now_utc().unix_timestamp() - 10_000;
+    for round in 0..30i64 {
+        let at = base + round * 60;
+        let now = time::OffsetDateTime::from_unix_timestamp(at)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        let children: Vec<_> = ["watch", "harvest"]
+            .iter()
+            .map(|kind| {
+                afk.std_cmd()
+                    .env("AFK_NOW", &now)
+                    .arg("-q")
+                    .arg(kind)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let text = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom"))
+            .unwrap_or_else(|e| panic!("round {round}: the metrics file is missing: {e}"));
+        for kind in ["watch", "harvest"] {
+            let line = format!("afk_tick_last_run_timestamp_seconds{{tick=\"{kind}\"}} {at}");
+            assert!(text.contains(&line), "round {round}: {kind} lost: {text}");
+        }
+    }
+}

@@ -364,12 +364,21 @@ impl Store {
         }))
     }
 
+    /// Apply the migrations past `from`. Each runs in an IMMEDIATE
+    /// transaction that reads the version again: two ticks opening a new
+    /// file together take turns, and the second applies nothing twice.
     fn migrate(&mut self, from: usize) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
             let tx = self
                 .conn
-                .transaction()
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+            let now: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+            if now as usize > i {
+                continue; // another process applied it while this one waited
+            }
             tx.execute_batch(sql)
                 .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
