@@ -16,6 +16,7 @@ pub mod lock;
 pub mod log;
 pub mod metrics;
 pub mod notify;
+pub mod process;
 pub mod registry;
 pub mod runner;
 pub mod sandbox;

@@ -118,6 +118,7 @@ fn line(
     fields: &[(&str, serde_json::Value)],
 ) -> String {
     let msg = msg.replace(['\n', '\r'], " ");
+    let msg = crate::core::sanitize::for_terminal(&msg);
     match format {
         Format::Plain => match l {
             Level::Warn => format!("afk: warning: {msg}"),
@@ -128,7 +129,7 @@ fn line(
             let mut o = serde_json::Map::new();
             o.insert("ts".into(), ts.into());
             o.insert("level".into(), l.name().into());
-            o.insert("msg".into(), msg.into());
+            o.insert("msg".into(), msg.into_owned().into());
             for (k, v) in fields {
                 o.insert(k.to_string(), v.clone());
             }

@@ -7,6 +7,7 @@ use afk::{cli, commands, log};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    afk::process::make_private();
     end_quietly_on_closed_output();
     let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);

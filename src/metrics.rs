@@ -196,7 +196,11 @@ pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()>
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
         };
-        let written = f.write_all(bytes).and_then(|()| f.sync_all());
+        // the umask (077) narrowed the mode at create: set the one asked for
+        let written = f
+            .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .and_then(|()| f.write_all(bytes))
+            .and_then(|()| f.sync_all());
         let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
         if renamed.is_err() {
             let _ = std::fs::remove_file(&tmp);

@@ -504,6 +504,12 @@ fn state_and_run_files_are_private() {
     assert_eq!(mode("state/runs/1"), 0o700);
     assert_eq!(mode("state/runs/1/prompt-1.md"), 0o600);
     assert_eq!(mode("state/runs/1/agent.log"), 0o600);
+    // whoever creates it first: the lock code makes the state folder, the
+    // agent's wrapper writes its pid and exit status
+    assert_eq!(mode("state"), 0o700);
+    assert_eq!(mode("state/poll.lock"), 0o600);
+    assert_eq!(mode("state/runs/1/agent.pid"), 0o600);
+    assert_eq!(mode("state/runs/1/exit_status"), 0o600);
 }
 
 #[test]

@@ -65,3 +65,46 @@ fn runs_lists_the_history_and_show_gives_one_runs_timeline() {
     );
 }
 }
+
+/// Bytes a terminal acts on: escape sequences (title, clear screen, hyperlinks),
+/// bell, carriage return (overwrites a line), backspace, C1 controls (8-bit
+/// CSI), bidi overrides.
+const TERMINAL_ATTACK: &str = "ok\u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[31mred\rover\u{8}\u{9b}31m\u{202e}desrever\u{7f}\n\tindented\n";
+
+fn assert_terminal_safe(text: &str) {
+    for c in text.chars() {
+        assert!(
+            c == '\n' || c == '\t' || !(c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{c:?} reached the terminal in {text:?}"
+        );
+    }
+}
+
+#[test]
+fn runs_show_log_never_prints_the_agents_control_characters_raw() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([
+        {"number": 1, "title": "fix \u{1b}[2Jthe\u{7} parser", "body": "do it", "labels": ["ready-for-agent"], "labeled_by": "alice"}
+    ]))]}));
+    let afk = Afk::agent(&sb, "blocked", "", "");
+    afk.poll();
+    afk.wait_agent(1);
+    let log = afk.scratch.path("state/runs/1/agent.log");
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    std::io::Write::write_all(&mut f, TERMINAL_ATTACK.as_bytes()).unwrap();
+    afk.watch();
+    for args in [&["runs", "show", "1", "--log"][..], &["runs"], &["status"]] {
+        let out = afk.cmd().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_terminal_safe(&text);
+        assert_terminal_safe(&String::from_utf8_lossy(&out.stderr));
+        if args.len() == 4 {
+            // still readable: the text is there, the controls shown as escapes
+            assert!(text.contains("\tindented\n"), "{text}");
+            assert!(text.contains("\\x1b]0;pwned"), "{text}");
+        }
+    }
+    // --json keeps the log as it was (JSON escapes every control itself)
+    let (_, s, _) = afk.json(&["runs", "show", "1", "--log"]);
+    assert!(s["agent_log"].as_str().unwrap().contains(TERMINAL_ATTACK));
+}

@@ -709,6 +709,22 @@ fn v4_red_fixer_pushes_next_test_stale_green_ignored_then_green() {
 }
 
 #[test]
+fn a_fixers_run_folder_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = setup(COMPOSE, "push", "");
+    s.upgrade(&[]);
+    s.ci("afk/upgrade-nginx-1.26.0", "failure");
+    s.upgrade(&[]);
+    let dir = s.wait_fixer(1);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    for f in ["agent.pid", "exit_status", "agent.log", "prompt-1.md"] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    assert_eq!(mode(&s.afk.scratch.path("state")), 0o700);
+}
+
+#[test]
 fn v4_a_persistent_regression_fails_after_three_runs_once() {
     let s = setup(COMPOSE, "push", "");
     let branch = "afk/upgrade-nginx-1.26.0";

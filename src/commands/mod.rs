@@ -74,8 +74,14 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
         Cmd::Demo(a) => demo::run(cli.json, &a.forge, a.keep),
-        Cmd::Completions(a) => completions::run(a),
-        Cmd::Man(a) => completions::man(a),
+        Cmd::Completions(a) => {
+            crate::process::operator_umask();
+            completions::run(a)
+        }
+        Cmd::Man(a) => {
+            crate::process::operator_umask();
+            completions::man(a)
+        }
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest => harvest::run(&load(&cli)?),
         Cmd::Upgrade(a) => upgrade::run(&cli, a),
@@ -136,7 +142,8 @@ pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std
         let doc = serde_json::to_string_pretty(report).unwrap_or_default();
         writeln!(out, "{doc}")?;
     } else {
-        out.write_all(human.as_bytes())?;
+        // agent and forge text is in it: nothing a terminal would act on
+        out.write_all(crate::core::sanitize::for_terminal(human).as_bytes())?;
     }
     out.flush()
 }

@@ -205,14 +205,7 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         })
         .unwrap_or_default();
     files.sort();
-    let agent_log = if log {
-        Some(
-            String::from_utf8_lossy(&std::fs::read(run_dir.join("agent.log")).unwrap_or_default())
-                .to_string(),
-        )
-    } else {
-        None
-    };
+    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
     let doc = Shown {
         command: "runs show",
         run: row(&r, now),
@@ -262,4 +255,32 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
     }
     emit(ctx.json, &doc, &h);
     Ok(0)
+}
+
+/// The most of an agent's log `runs show --log` prints: its end.
+const LOG_TAIL: u64 = 1 << 20;
+
+/// The agent's log, or its last `LOG_TAIL` bytes with a line saying so: an
+/// agent can write gigabytes.
+fn log_tail(path: &std::path::Path) -> String {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return String::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let skipped = len.saturating_sub(LOG_TAIL);
+    let mut bytes = vec![];
+    if f.seek(SeekFrom::Start(skipped)).is_err()
+        || f.take(LOG_TAIL).read_to_end(&mut bytes).is_err()
+    {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    if skipped == 0 {
+        return text.into_owned();
+    }
+    format!(
+        "(the first {skipped} bytes are not shown; the whole log is {})\n{text}",
+        path.display()
+    )
 }

@@ -438,8 +438,58 @@ pub fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
+/// Text for a terminal: what afk prints to people (reports, logs) carries
+/// agent and forge text, and a terminal acts on some characters instead of
+/// showing them (escape sequences set titles, clear the screen or forge
+/// hyperlinks; a carriage return or backspace overwrites what came before; C1
+/// controls are 8-bit escapes; bidi overrides reorder a line). Every control
+/// but newline and tab, and every bidi control, is shown as a visible escape
+/// (`\x1b`, `\u{202e}`) instead; all other text is kept as it is.
+pub fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c);
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if !acts(c) {
+            out.push(c);
+        } else if (c as u32) < 0x80 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The bidirectional controls (embeddings, overrides, isolates, marks).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn terminal_text_keeps_newlines_and_tabs_and_shows_every_other_control() {
+        let cases: &[(&str, &str)] = &[
+            ("plain text, ünïcode ✓", "plain text, ünïcode ✓"),
+            ("a\n\tb\n", "a\n\tb\n"),
+            ("\u{1b}]0;title\u{7}", "\\x1b]0;title\\x07"),
+            ("\u{1b}[2J", "\\x1b[2J"),
+            ("over\rwrite", "over\\x0dwrite"),
+            ("back\u{8}space", "back\\x08space"),
+            ("del\u{7f}", "del\\x7f"),
+            ("c1 \u{9b}31m", "c1 \\u{9b}31m"),
+            ("\u{202e}desrever", "\\u{202e}desrever"),
+            ("iso\u{2066}late\u{2069}", "iso\\u{2066}late\\u{2069}"),
+            ("nul\u{0}", "nul\\x00"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(for_terminal(input), *want, "{input:?}");
+        }
+    }
     use super::*;
 
     #[test]
