@@ -182,7 +182,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         "/faults",
         Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
     );
-    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
     let allow: Vec<String> = (0..REPOS)
         .map(|r| format!("\"bench/repo{r:02}\""))
         .collect();
@@ -351,7 +351,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
     let sb = afk::sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))
         .unwrap();
-    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
     let cfg_path = dir.join("afk.toml");
     std::fs::write(
         &cfg_path,
@@ -697,7 +697,7 @@ fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
     let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
-    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
     let allow: Vec<String> = (0..REPOS).map(|r| format!("\"bench/r{r:02}\"")).collect();
     let config = |on: bool| {
         let p = dir.join(format!("routing-{on}.toml"));
@@ -1063,7 +1063,7 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
         let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "recipe"], None);
         g(&["update-ref", "refs/heads/main", &commit], None);
     }
-    std::fs::write(dir.join("token"), afk::sandbox::DEFAULT_TOKEN).unwrap();
+    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
     let names: Vec<String> = RECIPES.iter().map(|(r, _)| format!("\"{r}\"")).collect();
     let cfg = dir.join("afk.toml");
     std::fs::write(

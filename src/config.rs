@@ -1125,13 +1125,7 @@ impl Config {
     /// The forge token, from `token_file` or `token_env`. The value is never printed.
     pub fn forge_token(&self) -> Result<String> {
         if let Some(p) = &self.forge.token_file {
-            let t = std::fs::read_to_string(p).map_err(|e| {
-                cfg_err(format!(
-                    "config: forge.token_file {}: cannot read: {e}",
-                    p.display()
-                ))
-            })?;
-            return Ok(t.trim().to_string());
+            return Ok(read_secret_file(p, "forge.token_file")?.trim().to_string());
         }
         if self.forge.token_env.is_empty() {
             bail!(cfg_err("config: set forge.token_env or forge.token_file"));
@@ -1169,6 +1163,33 @@ impl Config {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// A secret from a file the config names under `key`. Like ssh with a key
+/// file, a file that group or others may read is refused: the secret may
+/// already have leaked, and the fix (`chmod 600`) is the operator's.
+pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        cfg_err(format!(
+            "config: {key} {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(cfg_err(format!(
+            "config: {key} {} is readable by group or others (mode {mode:03o}): run chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| {
+        cfg_err(format!(
+            "config: {key} {}: cannot read: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// `http://host...` or `https://host...` with a non-empty host and no whitespace.

@@ -662,3 +662,52 @@ fn a_missing_label_is_said_before_any_agent_starts() {
         "nothing claimed, nothing started"
     );
 }
+
+#[test]
+fn a_token_file_readable_by_others_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let scratch = Scratch::new();
+    let token = scratch.write("token", TOKEN);
+    let config = scratch.write(
+        "afk.toml",
+        &format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}token_file = \"token\"\n\
+             [runner]\ncommand = [\"true\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
+        ),
+    );
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(afk_bin())
+            .env_remove("AFK_FORGE_TOKEN")
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(mode)).unwrap();
+        let (code, _, err) = run(&["poll"]);
+        assert_eq!(code, Some(2), "{mode:o}: {err}");
+        assert!(err.contains("chmod 600"), "{mode:o}: {err}");
+        assert!(err.contains("forge.token_file"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!err.contains(TOKEN), "{err}");
+        let (code, out, _) = run(&["doctor"]);
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("chmod 600"), "{out}");
+    }
+    assert!(
+        sb.writes().is_empty(),
+        "nothing was done with a refused token"
+    );
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, err) = run(&["poll"]);
+    assert_eq!(code, Some(0), "{err}");
+}

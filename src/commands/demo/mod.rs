@@ -27,7 +27,7 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     let forge_keys = forge_keys(&sb);
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
-    std::fs::write(dir.join("token"), sandbox::DEFAULT_TOKEN)?;
+    crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
     // the scripted agent brings its own credentials, like any agent
     let config_text = format!(
         "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
