@@ -711,3 +711,27 @@ fn a_token_file_readable_by_others_is_refused_with_the_fix() {
     let (code, _, err) = run(&["poll"]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+/// GitHub's `Link` header is the forge's text: a next link whose path climbs
+/// out of the API root (`..`, or `%2e%2e`, which URL parsers also treat as a
+/// parent) would take the token to another part of the same host.
+#[test]
+fn a_next_link_that_climbs_out_of_the_api_root_is_not_followed() {
+    with_dialect(Dialect::Github, || {
+        for climb in ["..", "%2e%2e", "%2E%2e", ".%2e"] {
+            let sb =
+                Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+            let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+            let link = format!(
+                "{}/repos/acme/{climb}/{climb}/{climb}/_hooks/leaked?page=2",
+                sb.api_url()
+            );
+            sb.faults(json!([{"method": "GET", "path": "/issues", "next_link": link}]));
+            let (code, r, _) = afk.poll();
+            assert!(sb.hooks().is_empty(), "{climb}: followed out of the root");
+            assert_eq!(code, 1, "{climb}: {r}");
+            let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
+            assert!(msg.contains("outside the API root"), "{climb}: {msg}");
+        }
+    });
+}

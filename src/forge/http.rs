@@ -235,6 +235,20 @@ pub fn reset_text(reset: Option<u64>) -> String {
 }
 
 /// The path (and query) of a URL: what follows `scheme://host[:port]`.
+/// Whether a path (with its query) could leave the folder it starts in once a
+/// URL parser normalises it: a `.` or `..` segment, also percent-encoded
+/// (`%2e%2e`, which the URL standard treats as `..`), or an encoded slash or
+/// backslash that a server may decode into a separator. A forge's own links
+/// never hold one.
+fn climbs(path_and_query: &str) -> bool {
+    let path = path_and_query.split(['?', '#']).next().unwrap_or("");
+    path.split(['/', '\\']).any(|seg| {
+        let lower = seg.to_ascii_lowercase();
+        let decoded = lower.replace("%2e", ".");
+        decoded == "." || decoded == ".." || lower.contains("%2f") || lower.contains("%5c")
+    })
+}
+
 fn url_path(u: &str) -> &str {
     match u.find("://") {
         Some(i) => {
@@ -704,11 +718,12 @@ impl Http {
     fn under_root(&self, path: &str, url: &str) -> Result<String> {
         if let Some(p) = url.strip_prefix(&self.root)
             && p.starts_with('/')
+            && !climbs(p)
         {
             return Ok(p.to_string());
         }
         match url_path(url).strip_prefix(url_path(&self.root)) {
-            Some(p) if p.starts_with('/') => Ok(p.to_string()),
+            Some(p) if p.starts_with('/') && !climbs(p) => Ok(p.to_string()),
             _ => Err(self.error(
                 "GET",
                 path,
@@ -929,6 +944,19 @@ mod tests {
                 Some("/repos/a/b/issues?page=3"),
             ),
             ("https://ghe.example/other/repos?page=2", None),
+            ("https://ghe.example/api/v3/repos/a/../../../x?page=2", None),
+            (
+                "https://ghe.example/api/v3/repos/a/%2e%2e/%2E%2E/x?page=2",
+                None,
+            ),
+            ("https://ghe.example/api/v3/repos/a/.%2e/x", None),
+            ("https://ghe.example/api/v3/repos/a/./b", None),
+            ("https://ghe.example/api/v3/repos/a%2f..%2fb", None),
+            ("/api/v3/repos/a/..\\..\\x", None),
+            (
+                "https://ghe.example/api/v3/repos/a/b/issues?q=..&page=2",
+                Some("/repos/a/b/issues?q=..&page=2"),
+            ),
             ("https://ghe.example/api/v30/x", None),
         ];
         for (link, want) in cases {

@@ -22,6 +22,8 @@ pub struct Fault {
     pub malformed: bool,
     /// answer normally but always claim another page (`Link: rel="next"`)
     pub endless: bool,
+    /// answer normally with this `Link: <…>; rel="next"` (a hostile forge's link)
+    pub next_link: Option<String>,
     /// how many matching requests it applies to; absent: all
     pub times: Option<u32>,
 }
@@ -69,7 +71,7 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
         std::thread::sleep(Duration::from_millis(latency_ms + extra));
     }
     let f = fault?;
-    if f.endless {
+    if f.endless || f.next_link.is_some() {
         return None;
     }
     if f.hang {

@@ -203,6 +203,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         (fault, latency, entry)
     };
     let endless = fault.as_ref().is_some_and(|f| f.endless);
+    let next_link = fault.as_ref().and_then(|f| f.next_link.clone());
     let reply = match faults::inject(fault, latency) {
         Some(reply) => reply,
         None => {
@@ -224,6 +225,12 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         let base = st.lock().unwrap().base.clone();
         let next = format!("<{base}{}?{}>; rel=\"next\"", req.path, req.raw_query);
         reply.with_header("Link", &next)
+    } else if let Some(next) = next_link {
+        let mut reply = reply;
+        if let Reply::Send { headers, .. } = &mut reply {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case("link"));
+        }
+        reply.with_header("Link", &format!("<{next}>; rel=\"next\""))
     } else {
         reply
     };
