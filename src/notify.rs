@@ -106,7 +106,7 @@ impl Notifier {
                     Channel::Slack => self.post(
                         "Slack",
                         self.slack.as_deref().unwrap_or_default(),
-                        json!({"text": e.text}),
+                        json!({"text": crate::core::sanitize::slack_text(&e.text)}),
                     ),
                     Channel::Webhook => self.post(
                         "event",

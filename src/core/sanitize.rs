@@ -468,8 +468,70 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Text for a Slack message: Slack reads `<…>` as a link, a mention or a
+/// broadcast (`<!channel>`) and `&` as the start of an entity, so those three
+/// are escaped the way Slack documents; everything else is shown as written.
+pub fn slack_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// An agent service's thread id that afk will put into a request path: an
+/// opaque token of 1 to 128 letters, digits, `.`, `_` or `-`, and never `.`
+/// or `..` alone (a path segment of its own).
+pub fn is_thread_id(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn slack_text_escapes_what_slack_would_read_as_markup() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "afk needs a human on acme/api#1",
+                "afk needs a human on acme/api#1",
+            ),
+            ("<!channel> ping", "&lt;!channel&gt; ping"),
+            ("<http://evil|click>", "&lt;http://evil|click&gt;"),
+            ("a & b", "a &amp; b"),
+            ("&lt; stays text", "&amp;lt; stays text"),
+            ("<@U123>", "&lt;@U123&gt;"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(slack_text(input), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_thread_id_is_an_opaque_token_that_stays_one_path_segment() {
+        let long = "a".repeat(129);
+        let cases: &[(&str, bool)] = &[
+            ("t1", true),
+            ("thread_01HZX.v2-a", true),
+            ("42", true),
+            ("", false),
+            (".", false),
+            ("..", false),
+            ("a/b", false),
+            ("a%2fb", false),
+            ("a?b", false),
+            ("a b", false),
+            ("a\nb", false),
+            ("ü", false),
+            (&long, false),
+        ];
+        for (id, want) in cases {
+            assert_eq!(is_thread_id(id), *want, "{id:?}");
+        }
+    }
 
     #[test]
     fn terminal_text_keeps_newlines_and_tabs_and_shows_every_other_control() {

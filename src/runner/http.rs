@@ -83,8 +83,11 @@ impl HttpRunner {
             serde_json::Value::Number(n) => n.to_string(),
             other => bail!("runner: POST /threads answered an id that is not a string: {other}"),
         };
-        if id.is_empty() || id.contains('/') {
-            bail!("runner: POST /threads answered an unusable thread id \"{id}\"");
+        if !crate::core::sanitize::is_thread_id(&id) {
+            bail!(
+                "runner: POST /threads answered an unusable thread id \"{}\" (1 to 128 of A-Z a-z 0-9 . _ -)",
+                one_line(&id, 40)
+            );
         }
         Ok(id)
     }
