@@ -597,6 +597,37 @@ fn github_dialect_answers_match_the_github_contract() {
         "GET commits",
         &mut outside,
     );
+    // and one commit with its files (harvest's proof of a revert): a `commit`
+    // whose author is the account its email belongs to
+    let by_alice = sb.commit_as(
+        "acme/api",
+        "alice/change",
+        "alice",
+        &[("README.md", "# acme/api\n\nchanged\n")],
+        "alice's change",
+    );
+    let (status, _, v) = gh_call(
+        &sb,
+        "GET",
+        &format!("/repos/acme/api/commits/{by_alice}"),
+        None,
+    );
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["author"]["login"], "alice", "{v}");
+    assert_eq!(v["files"][0]["filename"], "README.md", "{v}");
+    assert!(
+        v["files"][0]["patch"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("@@")),
+        "{v}"
+    );
+    gh_check(
+        &c,
+        &json!({"$ref": "#/components/schemas/commit"}),
+        &v,
+        "GET commits/{ref}",
+        &mut outside,
+    );
     assert!(outside.is_empty(), "{}", outside.join("\n"));
     let comment = check(
         "POST",

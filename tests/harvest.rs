@@ -729,6 +729,108 @@ fn reverts_are_looked_for_only_inside_the_window() {
     assert!(sb.requests().is_empty(), "{:?}", sb.requests());
 }
 
+/// SPEC 7.3: the message alone is not proof. Mallory (read) writes `This
+/// reverts commit <merge>` into two README-only commits and a maintainer
+/// merges them: the success stays a success, and her permission is looked up
+/// once. The same message on alice's commit (write) counts.
+#[test]
+fn a_revert_message_flips_a_success_only_from_a_trusted_author() {
+    let (sb, afk, merge) = merged_success(repo("acme/api", json!([])));
+    sb.clear_requests();
+    assert_eq!(harvest(&afk)["reverted"], json!([]));
+    assert_eq!(
+        paths(&sb),
+        vec!["/repos/acme/api/commits"],
+        "no commit names the merge: the listing is all"
+    );
+    let msg = format!("Revert \"Merge pull request #1\"\n\nThis reverts commit {merge}.\n");
+    for text in ["# acme/api\n\ntypo\n", "# acme/api\n\ntypos\n"] {
+        sb.commit_as(
+            "acme/api",
+            "mallory/readme",
+            "mallory",
+            &[("README.md", text)],
+            &msg,
+        );
+    }
+    let pr = sb.open_pr("acme/api", "mallory/readme", "fix typos");
+    sb.merge_by("acme/api", pr, "alice");
+    sb.clear_requests();
+    let r = harvest(&afk);
+    assert_eq!(r["reverted"], json!([]), "{r}");
+    assert_eq!(
+        afk.sql_rows("SELECT outcome, reverted_by FROM outcomes"),
+        vec![vec!["success".to_string(), "NULL".to_string()]]
+    );
+    let asked = paths(&sb)
+        .iter()
+        .filter(|p| p.ends_with("/collaborators/mallory/permission"))
+        .count();
+    assert_eq!(asked, 1, "one lookup per login per tick");
+
+    let by_alice = sb.commit_as(
+        "acme/api",
+        "main",
+        "alice",
+        &[("README.md", "# acme/api\n\nreverted by hand\n")],
+        &msg,
+    );
+    let r = harvest(&afk);
+    assert_eq!(r["reverted"], json!([{"run_id": 1, "reverted_by": by_alice}]));
+    assert_eq!(
+        afk.sql_rows("SELECT outcome, reverted_by FROM outcomes"),
+        vec![vec!["failure".to_string(), by_alice]]
+    );
+}
+
+/// `git revert -m 1` of the merge counts whoever made it (mallory, read
+/// only), also after a later commit moved the lines it touches three lines
+/// down: the diff is the proof, and no permission is looked up.
+#[test]
+fn a_true_revert_of_the_merge_counts_whoever_made_it() {
+    let (sb, afk, merge) = merged_success(repo("acme/api", json!([])));
+    let moved = format!("a\nb\nc\n{}", app(Some("fifteen, fixed")));
+    sb.commit_as("acme/api", "main", "root", &[("app.txt", &moved)], "three lines on top");
+    let revert = sb.work_as("acme/api", "mallory/revert", |w| {
+        git_as(w, "mallory", &["revert", "-m", "1", "--no-edit", &merge]);
+    });
+    let pr = sb.open_pr("acme/api", "mallory/revert", "revert");
+    sb.merge_by("acme/api", pr, "alice");
+    sb.clear_requests();
+    let r = harvest(&afk);
+    assert_eq!(r["reverted"], json!([{"run_id": 1, "reverted_by": revert}]), "{r}");
+    assert!(
+        !paths(&sb).iter().any(|p| p.contains("/collaborators/")),
+        "{:?}",
+        paths(&sb)
+    );
+}
+
+/// When the forge refuses to say who may write (afk's account is not an
+/// admin), a message-only commit is not a revert, and the tick says why.
+#[test]
+fn a_refused_permission_lookup_counts_nobody_and_is_reported() {
+    let mut seed = repo("acme/api", json!([]));
+    seed["permission_lookup"] = json!(false);
+    let (sb, afk, merge) = merged_success(seed);
+    let msg = format!("Revert\n\nThis reverts commit {merge}.\n");
+    sb.commit_as(
+        "acme/api",
+        "main",
+        "alice",
+        &[("README.md", "# acme/api\n\nhand-made\n")],
+        &msg,
+    );
+    let (code, r, err) = afk.json(&["harvest"]);
+    assert_eq!(code, 1, "{err} {r}");
+    assert_eq!(r["reverted"], json!([]));
+    assert!(err.contains("alice"), "{err}");
+    assert_eq!(
+        afk.sql_rows("SELECT outcome FROM outcomes"),
+        vec![vec!["success".to_string()]]
+    );
+}
+
 // ---- routing (SPEC 7.2) ---------------------------------------------------------------
 
 #[test]
@@ -821,4 +923,62 @@ fn a_bad_seed_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("AFK_CANARY_SEED"));
     assert_eq!(count(&afk, "SELECT COUNT(*) FROM runs"), 0);
 }
+}
+
+/// `app.txt` as main has it before the run: twenty numbered lines, the
+/// fifteenth replaced by `fifteenth` when given.
+fn app(fifteenth: Option<&str>) -> String {
+    (1..=20)
+        .map(|i| match (i, fifteenth) {
+            (15, Some(t)) => format!("{t}\n"),
+            _ => format!("line {i}\n"),
+        })
+        .collect()
+}
+
+/// The paths of the API requests the sandbox received since it was last cleared.
+fn paths(sb: &Sandbox) -> Vec<String> {
+    sb.requests()
+        .iter()
+        .map(|q| q["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A world with one recorded success: `app.txt` on main (by root), the run's
+/// PR (by afk-bot) fixes its fifteenth line and adds `feature.txt`, alice
+/// merges it, and the run is stored as watch stores a success; the first
+/// harvest records the outcome. Returns the sandbox, afk and the merge.
+fn merged_success(seed_repo: Value) -> (Sandbox, Afk, String) {
+    let sb = Sandbox::start(json!({ "repos": [seed_repo] }));
+    let afk = Afk::agent(&sb, "pr", "", "[harvest]\nrevert_window = \"7d\"");
+    add(&afk, "v1.md", "implementer v1\n", false);
+    sb.commit_as(
+        "acme/api",
+        "main",
+        "root",
+        &[("app.txt", &app(None))],
+        "app",
+    );
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "afk-bot",
+        &[
+            ("app.txt", &app(Some("fifteen, fixed"))),
+            ("feature.txt", "new\n"),
+        ],
+        "fix line 15",
+    );
+    let pr = sb.open_pr("acme/api", "afk/issue-1", "");
+    let merge = sb.merge_by("acme/api", pr, "alice");
+    afk.sql(&format!(
+        "INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version,
+           created_at, updated_at, ended_at, merge_sha, base_branch, merged_at)
+         VALUES ('acme/api', 1, 'succeeded', 'implementer', 1, 1, '{0}', '{1}', '{1}', '{merge}', 'main', '{1}');",
+        t(-30),
+        t(-20)
+    ));
+    let r = harvest(&afk);
+    assert_eq!(r["outcomes"][0]["outcome"], "success", "{r}");
+    (sb, afk, merge)
 }

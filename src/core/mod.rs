@@ -15,5 +15,6 @@ pub mod routing;
 pub mod run_state;
 pub mod sanitize;
 pub mod tags;
+pub mod undo;
 pub mod upgrade;
 pub mod verdict;

@@ -1,9 +1,11 @@
 //! Outcomes (SPEC 7.3): which ended runs count as what, when a merged success
-//! is still watched for a revert, and which commit reverts it. Pure: the run
-//! states, the stored merge times, the commit list and `now` come in.
+//! is still watched for a revert, and which commits say they revert it (what
+//! proves it is `core::undo` and the trust rule). Pure: the run states, the
+//! stored merge times, the commit list and `now` come in.
 
 use super::canary::Outcome;
 use super::run_state::RunStatus;
+use crate::forge::Commit;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -102,14 +104,16 @@ pub fn reverts(message: &str, merge_sha: &str) -> bool {
     })
 }
 
-/// The commit that reverts `merge_sha`, from a listing newest first: the
-/// oldest one that does (the first revert; a later one reverts nothing new).
-pub fn reverted_by<'c>(merge_sha: &str, newest_first: &'c [(String, String)]) -> Option<&'c str> {
+/// The commits whose message says they revert `merge_sha`, from a listing
+/// newest first, oldest first: the first of them that proves it (its changes
+/// undo the merge's, `core::undo`, or its author is trusted) is the revert;
+/// the message alone is not proof (SPEC 7.3).
+pub fn candidates<'c>(merge_sha: &str, newest_first: &'c [Commit]) -> Vec<&'c Commit> {
     newest_first
         .iter()
         .rev()
-        .find(|(_, message)| reverts(message, merge_sha))
-        .map(|(sha, _)| sha.as_str())
+        .filter(|c| reverts(&c.message, merge_sha))
+        .collect()
 }
 
 #[cfg(test)]
@@ -269,8 +273,13 @@ mod tests {
     }
 
     #[test]
-    fn the_first_revert_is_the_one_recorded() {
-        let c = |sha: &str, msg: String| (sha.to_string(), msg);
+    fn the_commits_naming_the_merge_are_candidates_oldest_first() {
+        let c = |sha: &str, msg: String| Commit {
+            sha: sha.to_string(),
+            message: msg,
+            date: None,
+            author: None,
+        };
         let newest_first = [
             c("c3", format!("Revert again\n\nThis reverts commit {SHA}.")),
             c("c2", "unrelated".into()),
@@ -278,11 +287,15 @@ mod tests {
             c("c0", "older".into()),
         ];
         let cases = [
-            (SHA, Some("c1")),
-            ("ffffffffffffffffffffffffffffffffffffffff", None),
+            (SHA, vec!["c1", "c3"]),
+            ("ffffffffffffffffffffffffffffffffffffffff", vec![]),
         ];
         for (sha, want) in cases {
-            assert_eq!(reverted_by(sha, &newest_first), want, "{sha}");
+            let got: Vec<&str> = candidates(sha, &newest_first)
+                .iter()
+                .map(|c| c.sha.as_str())
+                .collect();
+            assert_eq!(got, want, "{sha}");
         }
     }
 }

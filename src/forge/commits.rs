@@ -1,6 +1,7 @@
-//! A branch's commit list, newest first (SPEC 7.3: reverts of merged
-//! successes). The forge-neutral [`Commit`], Gitea's wire shape of
-//! `GET /repos/{owner}/{repo}/commits`, and where a listing stops.
+//! A branch's commit list, newest first, and what a commit changed (SPEC
+//! 7.3: reverts of merged successes). The forge-neutral [`Commit`] and
+//! [`FileDiff`], the commit list's wire shape (Gitea's and GitHub's spell it
+//! alike), where a listing stops, and a raw `git diff` split into files.
 
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -12,6 +13,28 @@ pub struct Commit {
     pub message: String,
     /// the committer date as the forge reports it (RFC 3339), if any
     pub date: Option<String>,
+    /// the forge account of the commit's author (the forge maps the author's
+    /// email to it); None when it maps to no account
+    pub author: Option<String>,
+}
+
+/// One file a commit changed, against its first parent, as the forge shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    /// the path before; None: the commit added the file
+    pub old_path: Option<String>,
+    /// the path after; None: the commit removed the file
+    pub new_path: Option<String>,
+    /// the hunks (`@@ … @@` and their lines); None when the forge shows no
+    /// text (a binary file, a mode change, a pure rename, a patch too large)
+    pub patch: Option<String>,
+}
+
+/// A forge account as a commit names it (null, or `{}`, when none).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct WireAccount {
+    #[serde(default)]
+    pub login: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -30,8 +53,10 @@ pub(crate) struct WireCommitInner {
     pub committer: Option<WireWho>,
 }
 
-/// Gitea's `Commit`: `sha`, `commit.message`, `commit.committer.date` (then
-/// `commit.author.date`, then `created`).
+/// A listed commit: `sha`, `commit.message`, `commit.committer.date` (then
+/// `commit.author.date`, then Gitea's `created`), and `author.login`, the
+/// author's account (Gitea: a `User`, GitHub: a simple user; null or `{}`
+/// when none).
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct WireCommit {
     pub sha: String,
@@ -39,6 +64,8 @@ pub(crate) struct WireCommit {
     pub commit: WireCommitInner,
     #[serde(default)]
     pub created: Option<String>,
+    #[serde(default)]
+    pub author: Option<WireAccount>,
 }
 
 impl WireCommit {
@@ -53,8 +80,125 @@ impl WireCommit {
             sha: self.sha,
             message: c.message,
             date,
+            author: self.author.and_then(|a| a.login).filter(|l| !l.is_empty()),
         }
     }
+}
+
+/// GitHub's `diff-entry`: one of a commit's `files`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct WireFile {
+    pub filename: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub previous_filename: Option<String>,
+    #[serde(default)]
+    pub patch: Option<String>,
+}
+
+impl WireFile {
+    /// `added`, `removed`, `modified`, `changed` and `renamed` by their
+    /// paths; a `copied` file (its source stays) or any other status shows
+    /// no change git revert undoes: no patch.
+    pub(crate) fn into_diff(self) -> FileDiff {
+        let f = Some(self.filename);
+        let (old_path, new_path, known) = match self.status.as_str() {
+            "added" => (None, f, true),
+            "removed" => (f, None, true),
+            "modified" | "changed" => (f.clone(), f, true),
+            "renamed" => (self.previous_filename, f, true),
+            _ => (None, f, false),
+        };
+        FileDiff {
+            old_path,
+            new_path,
+            patch: self.patch.filter(|p| known && !p.is_empty()),
+        }
+    }
+}
+
+/// A raw `git diff` (Gitea's `git/commits/{sha}.diff`) split into files: the
+/// paths from the `---`/`+++` lines (else the `rename`, `new file` and
+/// `deleted file` lines, else the `diff --git` line), the patch from the
+/// first `@@`. Paths are kept as git writes them (quoted when unusual),
+/// without the `a/` and `b/` prefixes.
+pub(crate) fn split_diff(raw: &str) -> Vec<FileDiff> {
+    let mut out = vec![];
+    let mut rest = raw;
+    while let Some(start) = find_file(rest) {
+        let file = &rest[start..];
+        let end = find_file(&file[1..]).map_or(file.len(), |e| e + 1);
+        out.push(one_file(&file[..end]));
+        rest = &file[end..];
+    }
+    out
+}
+
+/// Where the next `diff --git ` line starts.
+fn find_file(s: &str) -> Option<usize> {
+    if s.starts_with("diff --git ") {
+        return Some(0);
+    }
+    s.find("\ndiff --git ").map(|i| i + 1)
+}
+
+fn one_file(text: &str) -> FileDiff {
+    let (head, patch) = match text.find("\n@@") {
+        Some(i) => (&text[..i], Some(text[i + 1..].to_string())),
+        None => (text, None),
+    };
+    let mut old: Option<Option<String>> = None;
+    let mut new: Option<Option<String>> = None;
+    let (mut added, mut removed, mut copied) = (false, false, false);
+    let side = |p: &str, prefix: &str| -> Option<String> {
+        (p != "/dev/null").then(|| unprefix(p, prefix))
+    };
+    for l in head.lines().skip(1) {
+        if let Some(p) = l.strip_prefix("--- ") {
+            old = Some(side(p, "a/"));
+        } else if let Some(p) = l.strip_prefix("+++ ") {
+            new = Some(side(p, "b/"));
+        } else if let Some(p) = l.strip_prefix("rename from ") {
+            old.get_or_insert(Some(p.to_string()));
+        } else if let Some(p) = l.strip_prefix("rename to ") {
+            new.get_or_insert(Some(p.to_string()));
+        } else if l.starts_with("new file mode") {
+            added = true;
+        } else if l.starts_with("deleted file mode") {
+            removed = true;
+        } else if l.starts_with("copy from ") {
+            copied = true;
+        }
+    }
+    let header = header_path(text.lines().next().unwrap_or(""));
+    let old = old.unwrap_or_else(|| (!added).then(|| header.clone()).flatten());
+    let new = new.unwrap_or_else(|| (!removed).then(|| header.clone()).flatten());
+    FileDiff {
+        // a copy leaves its source in place: not a change git revert undoes
+        old_path: if copied { None } else { old },
+        new_path: new,
+        patch: if copied { None } else { patch },
+    }
+}
+
+/// `a/x` → `x`, and `"a/x y"` → `"x y"`.
+fn unprefix(p: &str, prefix: &str) -> String {
+    let p = p.trim_end_matches('\t');
+    match p.strip_prefix('"') {
+        Some(q) => format!("\"{}", q.strip_prefix(prefix).unwrap_or(q)),
+        None => p.strip_prefix(prefix).unwrap_or(p).to_string(),
+    }
+}
+
+/// The path of `diff --git a/P b/P` when both halves name the same path.
+fn header_path(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("diff --git ")?;
+    let (a, b) = (rest.len() / 2, rest.len().div_ceil(2));
+    let (x, y) = (rest.get(..a)?, rest.get(b..)?);
+    let x = x.strip_prefix("a/")?;
+    let y = y.strip_prefix("b/")?;
+    (rest.as_bytes().get(a) == Some(&b' ') && x == y).then(|| x.to_string())
 }
 
 /// Keep a page's commits down to the first one older than `since`; true when
@@ -86,6 +230,7 @@ mod tests {
             sha: sha.into(),
             message: String::new(),
             date: date.map(str::to_string),
+            author: None,
         };
         let since = datetime!(2026-03-01 12:00 UTC);
         let cases = [
@@ -135,6 +280,7 @@ mod tests {
                 }),
             },
             created: created.map(str::to_string),
+            author: None,
         };
         let cases = [
             (w(Some("c"), Some("a"), Some("x")), Some("c")),
@@ -144,6 +290,92 @@ mod tests {
         ];
         for (wire, want) in cases {
             assert_eq!(wire.into_commit().date.as_deref(), want);
+        }
+    }
+
+    #[test]
+    fn the_author_is_the_account_the_forge_names_or_none() {
+        let cases = [
+            (
+                r#"{"sha": "s", "author": {"login": "mallory", "id": 3}}"#,
+                Some("mallory"),
+            ),
+            (r#"{"sha": "s", "author": null}"#, None),
+            (r#"{"sha": "s", "author": {}}"#, None),
+            (r#"{"sha": "s", "author": {"login": ""}}"#, None),
+            (
+                r#"{"sha": "s", "commit": {"author": {"name": "alice"}}}"#,
+                None,
+            ),
+        ];
+        for (json, want) in cases {
+            let w: WireCommit = serde_json::from_str(json).unwrap();
+            assert_eq!(w.into_commit().author.as_deref(), want, "{json}");
+        }
+    }
+
+    #[test]
+    fn a_raw_diff_splits_into_files_with_their_paths_and_hunks() {
+        let raw = "diff --git a/app.txt b/app.txt\nindex 1..2 100644\n--- a/app.txt\n+++ b/app.txt\n@@ -1 +1 @@\n-a\n+b\n \ndiff --git a/new.txt b/new.txt\nnew file mode 100644\nindex 0..3\n--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+diff --git a/x b/x\ndiff --git a/gone.txt b/gone.txt\ndeleted file mode 100644\n--- a/gone.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n--- a/y\ndiff --git a/old name b/new name\nsimilarity index 100%\nrename from old name\nrename to new name\ndiff --git a/logo.png b/logo.png\nnew file mode 100644\nindex 0..4\nBinary files /dev/null and b/logo.png differ\ndiff --git \"a/caf\\303\\251\" \"b/caf\\303\\251\"\n--- \"a/caf\\303\\251\"\n+++ \"b/caf\\303\\251\"\n@@ -1 +1 @@\n-x\n+y\n";
+        let f = |old: Option<&str>, new: Option<&str>, patch: Option<&str>| FileDiff {
+            old_path: old.map(str::to_string),
+            new_path: new.map(str::to_string),
+            patch: patch.map(str::to_string),
+        };
+        assert_eq!(
+            split_diff(raw),
+            vec![
+                f(
+                    Some("app.txt"),
+                    Some("app.txt"),
+                    Some("@@ -1 +1 @@\n-a\n+b\n \n")
+                ),
+                f(
+                    None,
+                    Some("new.txt"),
+                    Some("@@ -0,0 +1 @@\n+diff --git a/x b/x\n")
+                ),
+                f(Some("gone.txt"), None, Some("@@ -1 +0,0 @@\n--- a/y\n")),
+                f(Some("old name"), Some("new name"), None),
+                f(None, Some("logo.png"), None),
+                f(
+                    Some("\"caf\\303\\251\""),
+                    Some("\"caf\\303\\251\""),
+                    Some("@@ -1 +1 @@\n-x\n+y\n")
+                ),
+            ]
+        );
+        assert_eq!(split_diff(""), vec![]);
+    }
+
+    #[test]
+    fn a_github_file_is_a_change_by_its_status() {
+        let w = |status: &str, prev: Option<&str>, patch: Option<&str>| WireFile {
+            filename: "f".into(),
+            status: status.into(),
+            previous_filename: prev.map(str::to_string),
+            patch: patch.map(str::to_string),
+        };
+        let s = |x: &str| Some(x.to_string());
+        let cases = [
+            (w("added", None, Some("@@")), (None, s("f"), s("@@"))),
+            (w("removed", None, Some("@@")), (s("f"), None, s("@@"))),
+            (w("modified", None, Some("@@")), (s("f"), s("f"), s("@@"))),
+            (
+                w("renamed", Some("e"), Some("@@")),
+                (s("e"), s("f"), s("@@")),
+            ),
+            (w("renamed", Some("e"), None), (s("e"), s("f"), None)),
+            (w("modified", None, Some("")), (s("f"), s("f"), None)),
+            (w("copied", Some("e"), Some("@@")), (None, s("f"), None)),
+        ];
+        for (wire, (old, new, patch)) in cases {
+            let d = wire.clone().into_diff();
+            assert_eq!(
+                (d.old_path, d.new_path, d.patch),
+                (old, new, patch),
+                "{wire:?}"
+            );
         }
     }
 }

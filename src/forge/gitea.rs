@@ -281,6 +281,17 @@ impl Forge for Gitea {
     ) -> Result<Vec<super::Commit>> {
         self.list_commits(repo, branch, since)
     }
+
+    /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
+    /// the first parent (what Gitea runs for it), split into files.
+    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<super::FileDiff>> {
+        let r = self.rest.http.send(
+            "GET",
+            &format!("/repos/{}/git/commits/{}.diff", rp(repo), enc(sha)),
+            None,
+        )?;
+        Ok(super::commits::split_diff(&r.body))
+    }
 }
 
 impl Gitea {

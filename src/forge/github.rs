@@ -463,6 +463,19 @@ impl Forge for Github {
         Ok(out)
     }
 
+    /// `GET /repos/{o}/{r}/commits/{sha}`: its `files` (every page; a merge's
+    /// against its first parent), each with its `patch` when GitHub shows one.
+    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<super::FileDiff>> {
+        let files: Vec<super::commits::WireFile> = self.rest.http.get_all_in(
+            &format!("/repos/{}/commits/{}", rp(repo), enc(sha)),
+            "files",
+        )?;
+        Ok(files
+            .into_iter()
+            .map(super::commits::WireFile::into_diff)
+            .collect())
+    }
+
     fn create_pull(
         &self,
         repo: &str,

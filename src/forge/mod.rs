@@ -10,7 +10,7 @@ pub mod http;
 pub mod model;
 pub mod rest;
 
-pub use commits::Commit;
+pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
 pub use github::Github;
 pub use http::{ForgeError, fan_out};
@@ -79,6 +79,13 @@ pub trait Forge: Sync {
     ) -> Result<Vec<Commit>> {
         let _ = (branch, since);
         anyhow::bail!("forge: listing the commits of {repo} is not supported by this forge yet")
+    }
+    /// What commit `sha` changed against its first parent (a merge: what it
+    /// brought into its base branch), file by file: what harvest compares to
+    /// tell a revert from a message that only says so (SPEC 7.3).
+    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<FileDiff>> {
+        let _ = sha;
+        anyhow::bail!("forge: reading the diffs of {repo} is not supported by this forge yet")
     }
     // upgrade
     /// Open a pull request from `head` (a branch of `repo`) into `base`.

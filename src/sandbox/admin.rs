@@ -204,11 +204,12 @@ fn issue_state(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `{repo, pr}` -> `{merge_commit_sha}`
+/// `{repo, pr, by?}` -> `{merge_commit_sha}`: `by` is the account that
+/// merges (the merge commit is theirs); none: the sandbox itself.
 fn merge(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
     let n = body["pr"].as_u64().unwrap_or(0);
-    match f.merge(repo, n) {
+    match f.merge_by(repo, n, body["by"].as_str()) {
         Ok(sha) => Reply::json(200, &json!({"merge_commit_sha": sha})),
         Err(e) => err(400, &e),
     }

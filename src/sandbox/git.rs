@@ -5,15 +5,64 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+/// The domain of the addresses the sandbox maps to accounts: a commit whose
+/// author email is `<login>@users.afk.invalid` is that account's, as a forge
+/// maps a commit's author email to the account that owns it. Any other
+/// address (the sandbox's own, `sandbox@afk.invalid`) is no account's.
+const ACCOUNTS: &str = "@users.afk.invalid";
+
+/// The address of account `login`.
+pub fn email_of(login: &str) -> String {
+    format!("{login}{ACCOUNTS}")
+}
+
+/// The account a commit address belongs to, if any.
+pub fn login_of(email: &str) -> Option<&str> {
+    email
+        .strip_suffix(ACCOUNTS)
+        .filter(|l| !l.is_empty() && !l.contains(['@', ' ', '<', '>']))
+}
+
+/// Run git as the sandbox itself (author and committer `afk sandbox`, no account).
 pub fn git(git_dir: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
+    git_as(git_dir, None, args, stdin)
+}
+
+/// Run git as account `who` (author and committer, with [`email_of`]), or as
+/// the sandbox itself.
+pub fn git_as(
+    git_dir: &Path,
+    who: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String, String> {
+    run(git_dir, who, args, stdin).map(|out| out.trim().to_string())
+}
+
+/// Run git as the sandbox and keep its output whole (a diff's last context
+/// line may be a lone space).
+pub fn raw(git_dir: &Path, args: &[&str]) -> Result<String, String> {
+    run(git_dir, None, args, None)
+}
+
+fn run(
+    git_dir: &Path,
+    who: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<String, String> {
+    let (name, email) = match who {
+        Some(w) => (w.to_string(), email_of(w)),
+        None => ("afk sandbox".to_string(), "sandbox@afk.invalid".to_string()),
+    };
     let mut cmd = Command::new("git");
     cmd.arg("--git-dir")
         .arg(git_dir)
         .args(args)
-        .env("GIT_AUTHOR_NAME", "afk sandbox")
-        .env("GIT_AUTHOR_EMAIL", "sandbox@afk.invalid")
-        .env("GIT_COMMITTER_NAME", "afk sandbox")
-        .env("GIT_COMMITTER_EMAIL", "sandbox@afk.invalid")
+        .env("GIT_AUTHOR_NAME", &name)
+        .env("GIT_AUTHOR_EMAIL", &email)
+        .env("GIT_COMMITTER_NAME", &name)
+        .env("GIT_COMMITTER_EMAIL", &email)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -39,7 +88,7 @@ pub fn git(git_dir: &Path, args: &[&str], stdin: Option<&str>) -> Result<String,
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A bare repository with one commit on `main`.
@@ -95,14 +144,28 @@ pub fn head(path: &Path, branch: &str) -> Option<String> {
     })
 }
 
-/// Merge `head` into `base` with a real merge commit (the head's tree, both
-/// parents), move `base`, and return the merge commit.
-pub fn merge(path: &Path, base: &str, head_branch: &str, message: &str) -> Result<String, String> {
+/// Merge `head` into `base` as `by` with a real merge commit (both parents;
+/// the head's tree when the head contains the base, else git's three-way
+/// merge of the two, refused on a conflict), move `base`, and return the
+/// merge commit.
+pub fn merge(
+    path: &Path,
+    base: &str,
+    head_branch: &str,
+    message: &str,
+    by: Option<&str>,
+) -> Result<String, String> {
     let h = head(path, head_branch).ok_or(format!("no branch {head_branch}"))?;
     let b = head(path, base).ok_or(format!("no branch {base}"))?;
-    let tree = git(path, &["rev-parse", &format!("{h}^{{tree}}")], None)?;
-    let m = git(
+    let tree = if git(path, &["merge-base", "--is-ancestor", &b, &h], None).is_ok() {
+        git(path, &["rev-parse", &format!("{h}^{{tree}}")], None)?
+    } else {
+        git(path, &["merge-tree", "--write-tree", &b, &h], None)
+            .map_err(|e| format!("the pull request does not merge cleanly: {e}"))?
+    };
+    let m = git_as(
         path,
+        by,
         &["commit-tree", &tree, "-p", &b, "-p", &h, "-m", message],
         None,
     )?;
@@ -112,4 +175,107 @@ pub fn merge(path: &Path, base: &str, head_branch: &str, message: &str) -> Resul
         None,
     )?;
     Ok(m)
+}
+
+/// What commit `sha` changed against its first parent, as `git diff -M`
+/// writes it (what Gitea serves as `git/commits/{sha}.diff`); a root
+/// commit's whole content as `git show` writes it.
+pub fn diff(path: &Path, sha: &str) -> Result<String, String> {
+    if sha.starts_with('-') {
+        return Err("not a commit".into());
+    }
+    let commit = git(
+        path,
+        &["rev-parse", "--verify", &format!("{sha}^{{commit}}")],
+        None,
+    )?;
+    match git(
+        path,
+        &["rev-parse", "--verify", "-q", &format!("{commit}^1")],
+        None,
+    ) {
+        Ok(parent) => raw(path, &["diff", "-M", &parent, &commit, "--"]),
+        Err(_) => raw(path, &["show", &commit, "--"]),
+    }
+}
+
+/// One file a commit changed against its first parent: GitHub's status
+/// (`added`, `removed`, `modified`, `renamed`), its blob (the old one for a
+/// removed file), its path, the path it was renamed from, and its hunks
+/// (none for a binary file or a pure rename).
+pub struct Changed {
+    pub status: &'static str,
+    pub blob: String,
+    pub path: String,
+    pub previous: Option<String>,
+    pub patch: Option<String>,
+}
+
+/// The files commit `sha` changed against its first parent (a root commit:
+/// none), each with its own patch.
+pub fn changed(path: &Path, sha: &str) -> Result<Vec<Changed>, String> {
+    if sha.starts_with('-') {
+        return Err("not a commit".into());
+    }
+    let commit = git(
+        path,
+        &["rev-parse", "--verify", &format!("{sha}^{{commit}}")],
+        None,
+    )?;
+    let Ok(parent) = git(
+        path,
+        &["rev-parse", "--verify", "-q", &format!("{commit}^1")],
+        None,
+    ) else {
+        return Ok(vec![]);
+    };
+    let names = raw(
+        path,
+        &[
+            "diff",
+            "-M",
+            "--raw",
+            "--no-abbrev",
+            "-z",
+            &parent,
+            &commit,
+            "--",
+        ],
+    )?;
+    let mut fields = names.split('\0').filter(|f| !f.is_empty());
+    let mut out = vec![];
+    // `:<old mode> <new mode> <old blob> <new blob> <status>`, then the path(s)
+    while let Some(meta) = fields.next() {
+        let meta: Vec<&str> = meta.split(' ').collect();
+        let [_, _, old_blob, new_blob, kind] = meta[..] else {
+            return Err("git diff --raw: unexpected output".into());
+        };
+        let (status, previous) = match kind.chars().next() {
+            Some('A') => ("added", None),
+            Some('D') => ("removed", None),
+            Some('R') => ("renamed", fields.next().map(str::to_string)),
+            _ => ("modified", None),
+        };
+        let Some(file) = fields.next() else { break };
+        let mut args = vec!["diff", "-M", &parent, &commit, "--"];
+        if let Some(p) = &previous {
+            args.push(p);
+        }
+        args.push(file);
+        let text = raw(path, &args)?;
+        let patch = text.find("\n@@").map(|i| text[i + 1..].to_string());
+        out.push(Changed {
+            status,
+            blob: if status == "removed" {
+                old_blob
+            } else {
+                new_blob
+            }
+            .to_string(),
+            path: file.to_string(),
+            previous,
+            patch,
+        });
+    }
+    Ok(out)
 }

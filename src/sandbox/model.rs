@@ -275,6 +275,17 @@ impl Forge {
     /// Merge a PR like a person would: a merge commit, the PR closed and merged,
     /// and every issue its body closes (`Closes #N`) closed.
     pub fn merge(&mut self, repo: &str, number: u64) -> Result<String, String> {
+        self.merge_by(repo, number, None)
+    }
+
+    /// [`Forge::merge`] by account `by`: the merge commit is theirs (or the
+    /// sandbox's own, no account's, when `None`).
+    pub fn merge_by(
+        &mut self,
+        repo: &str,
+        number: u64,
+        by: Option<&str>,
+    ) -> Result<String, String> {
         let gd = self.git_dir(repo);
         let r = self.repos.get_mut(repo).ok_or("no such repo")?;
         let pr = r
@@ -294,6 +305,7 @@ impl Forge {
             &pr.base,
             &head,
             &format!("Merge pull request #{number}"),
+            by,
         )?;
         pr.merged = true;
         pr.state = "closed".into();

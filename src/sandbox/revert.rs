@@ -1,8 +1,10 @@
-//! `POST /_admin/revert {repo, sha, branch = "main", message?}` → `{sha}`: a
-//! person reverting a merge on the base branch, with the message `git revert`
-//! writes (`This reverts commit <sha>.`) unless the test gives its own. The
-//! new commit undoes the merge's tree when the merge is still the branch head,
-//! and otherwise keeps the head's tree (only the message matters to afk).
+//! `POST /_admin/revert {repo, sha, branch = "main", message?, by?}` →
+//! `{sha}`: a person reverting a commit on a branch as `git revert -m 1`
+//! does. The new commit undoes the commit's changes against its first parent
+//! (its parent's tree when the commit is still the branch head, else git's
+//! three-way merge onto the head; refused on a conflict), carries the message
+//! `git revert` writes (`This reverts commit <sha>.`) unless the test gives
+//! its own, and is by account `by` (none: the sandbox itself, no account's).
 
 use super::http::Reply;
 use super::model::Forge;
@@ -16,7 +18,8 @@ pub(super) fn revert(f: &mut Forge, body: &Value) -> Reply {
     if !f.repos.contains_key(repo) {
         return err(404, "no such repo");
     }
-    match make(&f.git_dir(repo), sha, branch, body["message"].as_str()) {
+    let (message, by) = (body["message"].as_str(), body["by"].as_str());
+    match make(&f.git_dir(repo), sha, branch, message, by) {
         Ok(new) => Reply::json(200, &json!({"sha": new})),
         Err(e) => err(400, &e),
     }
@@ -27,24 +30,33 @@ fn make(
     sha: &str,
     branch: &str,
     message: Option<&str>,
+    by: Option<&str>,
 ) -> Result<String, String> {
     if sha.is_empty() || sha.starts_with('-') {
         return Err("give the sha of the commit to revert".into());
     }
     let head = git::head(gd, branch).ok_or(format!("no branch {branch}"))?;
     let subject = git::git(gd, &["log", "-1", "--format=%s", sha, "--"], None)?;
+    let parent = git::git(gd, &["rev-parse", &format!("{sha}^1")], None)
+        .map_err(|_| format!("{sha} has no parent to revert to"))?;
     let tree = if head == sha {
-        git::git(gd, &["rev-parse", &format!("{sha}^1^{{tree}}")], None)
-            .or_else(|_| git::git(gd, &["rev-parse", &format!("{head}^{{tree}}")], None))?
+        git::git(gd, &["rev-parse", &format!("{parent}^{{tree}}")], None)?
     } else {
-        git::git(gd, &["rev-parse", &format!("{head}^{{tree}}")], None)?
+        let base = format!("--merge-base={sha}");
+        git::git(
+            gd,
+            &["merge-tree", "--write-tree", &base, &head, &parent],
+            None,
+        )
+        .map_err(|e| format!("the revert does not apply cleanly: {e}"))?
     };
     let text = match message {
         Some(m) => m.to_string(),
         None => format!("Revert \"{subject}\"\n\nThis reverts commit {sha}.\n"),
     };
-    let new = git::git(
+    let new = git::git_as(
         gd,
+        by,
         &["commit-tree", &tree, "-p", &head, "-F", "-"],
         Some(&text),
     )?;

@@ -1,15 +1,22 @@
 //! The revert watch of a harvest tick (SPEC 7.3): successes merged inside
 //! `revert_window` are looked up in their base branch's commit list, one
-//! listing per repo and branch, in parallel; a merge that a later commit
-//! reverts turns the success into a failure, once.
+//! listing per repo and branch, in parallel. A commit whose message names a
+//! watched merge is the revert only with a proof: its diff is the inverse of
+//! the merge's (`core::undo`; two diffs read, the merge's once a tick), or,
+//! failing that, its author has `poll.trusted_permission` (`core::dispatch`'s
+//! trust rule; each login looked up once a tick per repo). Only such commits
+//! cost more than the listing. A proven revert turns the success into a
+//! failure, once.
 
 use super::report::RevertItem;
 use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
-use crate::core::outcome::{self, Merged};
-use crate::forge::{Forge, fan_out};
+use crate::core::dispatch::{self, Trust};
+use crate::core::outcome::{self, Listing, Merged};
+use crate::core::undo;
+use crate::forge::{Commit, FileDiff, Forge, ForgeError, fan_out};
 use crate::store::Store;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
 /// What the watch found: flips (recorded unless a dry run) and errors.
@@ -67,7 +74,29 @@ pub fn watch(
     let lists = fan_out(&listings, cfg.forge.concurrency, |l| {
         forge.commits(l.repo, l.branch, l.since)
     });
+    let mut proofs = Proofs {
+        ctx,
+        forge: &*forge,
+        diffs: HashMap::new(),
+        trust: HashMap::new(),
+        refused: vec![],
+    };
+    flip(ctx, store, &mut proofs, &listings, lists, &mut found)?;
+    found.errors.append(&mut proofs.refused);
     found.requests = forge.requests();
+    Ok(found)
+}
+
+/// Each listing's watched merges: the proven revert of each turns its
+/// success into a failure (unless a dry run), once.
+fn flip(
+    ctx: &Ctx,
+    store: &mut Store,
+    proofs: &mut Proofs,
+    listings: &[Listing],
+    lists: Vec<anyhow::Result<Vec<Commit>>>,
+    found: &mut Found,
+) -> anyhow::Result<()> {
     for (l, res) in listings.iter().zip(lists) {
         let commits = match res {
             Ok(c) => c,
@@ -78,11 +107,14 @@ pub fn watch(
                 continue;
             }
         };
-        let pairs: Vec<(String, String)> =
-            commits.into_iter().map(|c| (c.sha, c.message)).collect();
         for m in &l.runs {
-            let Some(by) = outcome::reverted_by(m.merge_sha, &pairs) else {
-                continue;
+            let by = match proofs.revert_of(l.repo, m.merge_sha, &commits) {
+                Ok(Some(by)) => by,
+                Ok(None) => continue,
+                Err(e) => {
+                    found.errors.push(e);
+                    continue;
+                }
             };
             let flipped = ctx.dry_run || store.flip_reverted(m.run_id, by)?;
             if flipped {
@@ -93,5 +125,98 @@ pub fn watch(
             }
         }
     }
-    Ok(found)
+    Ok(())
+}
+
+/// What one tick has read to prove reverts: diffs by (repo, sha), and what
+/// the trust rule said of each author by (repo, login).
+struct Proofs<'a> {
+    ctx: &'a Ctx,
+    forge: &'a dyn Forge,
+    diffs: HashMap<(String, String), Vec<FileDiff>>,
+    trust: HashMap<(String, String), Trust>,
+    /// the lookups the forge refused (afk's account is not an admin)
+    refused: Vec<ErrorItem>,
+}
+
+impl Proofs<'_> {
+    /// The first commit, oldest first, that names `merge_sha` and proves it
+    /// reverts it; an error (for the tick's report) when a proof could not be
+    /// read: the success stays and the next tick looks again.
+    fn revert_of<'c>(
+        &mut self,
+        repo: &str,
+        merge_sha: &str,
+        newest_first: &'c [Commit],
+    ) -> Result<Option<&'c str>, ErrorItem> {
+        for c in outcome::candidates(merge_sha, newest_first) {
+            let undoes = self.undoes(repo, merge_sha, &c.sha).map_err(|e| {
+                let mut item = ErrorItem::from_err(repo, None, &e);
+                item.message = format!("whether {} reverts {merge_sha}: {e}", c.sha);
+                item
+            })?;
+            if undoes || self.trusted(repo, c)? == Trust::Trusted {
+                return Ok(Some(&c.sha));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `sha`'s diff is the inverse of `merge_sha`'s.
+    fn undoes(&mut self, repo: &str, merge_sha: &str, sha: &str) -> anyhow::Result<bool> {
+        let merge = self.diff(repo, merge_sha)?;
+        let commit = self.diff(repo, sha)?;
+        Ok(undo::undoes(&merge, &commit))
+    }
+
+    /// What `sha` changed, read once a tick.
+    fn diff(&mut self, repo: &str, sha: &str) -> anyhow::Result<Vec<FileDiff>> {
+        let key = (repo.to_string(), sha.to_string());
+        if let Some(d) = self.diffs.get(&key) {
+            return Ok(d.clone());
+        }
+        let d = self.forge.diff(repo, sha)?;
+        self.diffs.insert(key, d.clone());
+        Ok(d)
+    }
+
+    /// The trust rule for `c`'s author (no account: untrusted), once a tick
+    /// per repo and login. A refused lookup is untrusted and reported.
+    fn trusted(&mut self, repo: &str, c: &Commit) -> Result<Trust, ErrorItem> {
+        let Some(login) = c.author.as_deref() else {
+            return Ok(Trust::Untrusted);
+        };
+        let key = (repo.to_string(), login.to_ascii_lowercase());
+        if let Some(t) = self.trust.get(&key) {
+            return Ok(t.clone());
+        }
+        let poll = &self.ctx.config.poll;
+        let permission = if dispatch::needs_lookup(login, &poll.trusted_users) {
+            match self.forge.permission(repo, login) {
+                Ok(p) => Ok(p),
+                Err(e) if ForgeError::status_of(&e) == Some(403) => {
+                    self.refused.push(ErrorItem::msg(
+                        repo,
+                        None,
+                        format!(
+                            "{e}; afk's account must be an admin of {repo} to check who wrote {} ({login}): not counted as a revert",
+                            c.sha
+                        ),
+                    ));
+                    Err(())
+                }
+                Err(e) => return Err(ErrorItem::from_err(repo, None, &e)),
+            }
+        } else {
+            Ok(None)
+        };
+        let t = dispatch::trust(
+            login,
+            &poll.trusted_users,
+            poll.trusted_permission.as_str(),
+            permission.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+        );
+        self.trust.insert(key, t.clone());
+        Ok(t)
+    }
 }

@@ -1,8 +1,10 @@
 //! A branch's commits, `GET /repos/{full}/commits?sha=<branch>`: read from the
 //! real bare repository with `git log` (newest first), paged like Gitea, in
-//! Gitea's `Commit` shape (sha, commit.message, author/committer dates).
+//! Gitea's `Commit` shape (sha, commit.message, author/committer names, emails
+//! and dates, and the accounts those emails belong to); and a commit's raw
+//! diff, `GET /repos/{full}/git/commits/{sha}.diff`.
 
-use super::{not_found, paged};
+use super::{not_found, paged, shapes};
 use crate::sandbox::http::{Reply, Request};
 use crate::sandbox::model::Forge;
 use crate::sandbox::{err, git};
@@ -23,7 +25,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
         &gd,
         &[
             "log",
-            "--format=%H%x00%aI%x00%cI%x00%B%x1e",
+            "--format=%H%x00%aI%x00%cI%x00%an%x00%ae%x00%cn%x00%ce%x00%B%x1e",
             reference,
             "--",
         ],
@@ -38,20 +40,54 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
         .map(|c| c.trim_start_matches('\n'))
         .filter(|c| !c.is_empty())
         .filter_map(|c| {
-            let mut p = c.splitn(4, '\0');
-            let (sha, author, committer, message) = (p.next()?, p.next()?, p.next()?, p.next()?);
+            let p: Vec<&str> = c.splitn(8, '\0').collect();
+            let [
+                sha,
+                a_date,
+                c_date,
+                a_name,
+                a_email,
+                c_name,
+                c_email,
+                message,
+            ] = p[..]
+            else {
+                return None;
+            };
+            let account = |email| git::login_of(email).map_or(Value::Null, shapes::user);
             Some(json!({
                 "sha": sha,
                 "url": format!("{base}/api/v1/repos/{full}/git/commits/{sha}"),
                 "html_url": format!("{base}/{full}/commit/{sha}"),
-                "created": committer,
+                "created": c_date,
                 "commit": {
                     "message": message,
-                    "author": {"name": "afk sandbox", "email": "sandbox@afk.invalid", "date": author},
-                    "committer": {"name": "afk sandbox", "email": "sandbox@afk.invalid", "date": committer},
+                    "author": {"name": a_name, "email": a_email, "date": a_date},
+                    "committer": {"name": c_name, "email": c_email, "date": c_date},
                 },
+                "author": account(a_email),
+                "committer": account(c_email),
             }))
         })
         .collect();
     paged(req, items)
+}
+
+/// `GET /repos/{full}/git/commits/{sha}.diff`: the commit against its first
+/// parent as `git diff -M` writes it, in plain text (Gitea's raw diff).
+pub(super) fn raw_diff(f: &Forge, req: &Request, full: &str, file: &str) -> Reply {
+    let Some(sha) = file.strip_suffix(".diff") else {
+        return not_found();
+    };
+    if req.method != "GET" {
+        return not_found();
+    }
+    match git::diff(&f.git_dir(full), sha) {
+        Ok(text) => Reply::Send {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/plain; charset=utf-8".into())],
+            body: text.into_bytes(),
+        },
+        Err(_) => err(404, "commit does not exist"),
+    }
 }

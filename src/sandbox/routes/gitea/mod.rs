@@ -60,6 +60,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
         ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
+        ["git", "commits", file] => commits::raw_diff(f, req, full, file),
         ["statuses", sha] => statuses::serve(f, req, full, sha),
         ["branches", name @ ..] if !name.is_empty() => branches::one(f, req, full, &name.join("/")),
         _ => err(404, "not found"),

@@ -224,6 +224,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
             commits::branch(f, req, full, &name.join("/"))
         }
         ["commits"] => commits::list(f, req, full),
+        ["commits", reference] => commits::one(f, req, full, reference),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),
         ["commits", reference, "check-runs"] => statuses::check_runs(f, req, full, reference),
         ["statuses", sha] => statuses::create(f, req, full, sha),
@@ -253,7 +254,19 @@ fn in_issue(f: &mut Forge, req: &Request, full: &str, idx: &str, tail: &[&str]) 
 /// 100), with a `Link` header of absolute URLs (`next`, `last`, `first`,
 /// `prev`) that name the repository by id, as GitHub's do.
 fn paged(f: &Forge, req: &Request, items: Vec<Value>) -> Reply {
-    let per_page = req.positive("per_page").unwrap_or(30).min(100);
+    paged_in(f, req, items, (30, 100), Value::Array)
+}
+
+/// [`paged`] with its own (default, most) per page, the page's items put in
+/// the answer by `wrap` (one commit's `files`).
+fn paged_in(
+    f: &Forge,
+    req: &Request,
+    items: Vec<Value>,
+    (default, most): (usize, usize),
+    wrap: impl FnOnce(Vec<Value>) -> Value,
+) -> Reply {
+    let per_page = req.positive("per_page").unwrap_or(default).min(most);
     let page = req.positive("page").unwrap_or(1);
     let total = items.len();
     let last = total.div_ceil(per_page).max(1);
@@ -262,7 +275,7 @@ fn paged(f: &Forge, req: &Request, items: Vec<Value>) -> Reply {
         .skip((page - 1) * per_page)
         .take(per_page)
         .collect();
-    let mut reply = Reply::json(200, &Value::Array(slice));
+    let mut reply = Reply::json(200, &wrap(slice));
     let at = |p: usize| {
         let q: Vec<String> = req
             .query
