@@ -502,7 +502,9 @@ impl Afk {
     /// test that chooses where stdout goes, or runs ticks side by side).
     pub fn std_cmd(&self) -> std::process::Command {
         let mut c = std::process::Command::new(afk_bin());
+        // a config without state_path uses $XDG_STATE_HOME: the scratch's, never the machine's
         c.env("AFK_FORGE_TOKEN", TOKEN)
+            .env("XDG_STATE_HOME", self.scratch.path("xdg-state"))
             .env_remove("AFK_CONFIG")
             .arg("--config")
             .arg(&self.config);
