@@ -392,7 +392,13 @@ pub struct Upgrade {
     pub max_test_runs: u32,
     pub allow_major: bool,
     pub max_open_prs: u32,
+    /// The variable holding `user:token`; set exactly when `registry_auth_host` is.
     pub registry_auth_env: String,
+    /// The one registry host (`host[:port]`) the secret of `registry_auth_env`
+    /// is sent to (see `core::registry_auth`).
+    pub registry_auth_host: String,
+    /// Tags read per image at most; more skips the recipe.
+    pub max_tags: usize,
     pub template: String,
     /// Registry host -> http(s) base URL to ask instead.
     pub registry_mirrors: BTreeMap<String, String>,
@@ -410,6 +416,8 @@ impl Default for Upgrade {
             allow_major: false,
             max_open_prs: 10,
             registry_auth_env: String::new(),
+            registry_auth_host: String::new(),
+            max_tags: 10_000,
             template: "upgrader".into(),
             registry_mirrors: BTreeMap::new(),
         }
@@ -531,11 +539,17 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "allow_major",
             "max_open_prs",
             "registry_auth_env",
+            "registry_auth_host",
+            "max_tags",
             "template",
             "registry_mirrors",
         ],
     ),
 ];
+
+/// The largest `upgrade.max_tags`: a tag list is held in memory (at most
+/// 128 bytes a tag are kept), so the bound itself is bounded.
+const MAX_TAGS: usize = 100_000;
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -1033,6 +1047,39 @@ impl Config {
             |v| v >= 1,
             "at least 1",
         )?;
+        c.number(
+            "upgrade",
+            "max_tags",
+            u.max_tags,
+            |v| (1..=MAX_TAGS).contains(&v),
+            &format!("between 1 and {MAX_TAGS}"),
+        )?;
+        match (u.registry_auth_env.is_empty(), u.registry_auth_host.trim()) {
+            (false, "") => {
+                return Err(c.err(
+                    "upgrade",
+                    "registry_auth_env",
+                    "needs upgrade.registry_auth_host: the one registry host this secret is sent to",
+                ));
+            }
+            (true, h) if !h.is_empty() => {
+                return Err(c.err(
+                    "upgrade",
+                    "registry_auth_host",
+                    "needs upgrade.registry_auth_env: the variable holding that host's user:token",
+                ));
+            }
+            (_, h) if !h.is_empty() && !crate::core::registry_auth::is_registry_host(h) => {
+                return Err(c.err(
+                    "upgrade",
+                    "registry_auth_host",
+                    format!(
+                        "\"{h}\" is not a registry host: write host or host:port, as in an image name (\"registry.example.org\"), without a scheme or path"
+                    ),
+                ));
+            }
+            _ => {}
+        }
         for (host, url) in &u.registry_mirrors {
             let table = "upgrade.registry_mirrors";
             if host.is_empty() || host.contains(['/', ' ']) {
@@ -1732,6 +1779,60 @@ mod tests {
                 (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
             }
         }
+    }
+
+    #[test]
+    fn the_registry_secret_comes_with_its_one_host_and_tags_are_bounded() {
+        let cases = [
+            ("[upgrade]\n", None),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\nregistry_auth_host = \"registry.example.org\"\n",
+                None,
+            ),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\nregistry_auth_host = \"localhost:5000\"\n",
+                None,
+            ),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\n",
+                Some("upgrade.registry_auth_env at line 2"),
+            ),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\nregistry_auth_host = \" \"\n",
+                Some("upgrade.registry_auth_env at line 2"),
+            ),
+            (
+                "[upgrade]\nregistry_auth_host = \"registry.example.org\"\n",
+                Some("upgrade.registry_auth_host at line 2"),
+            ),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\nregistry_auth_host = \"https://registry.example.org\"\n",
+                Some("upgrade.registry_auth_host at line 3"),
+            ),
+            (
+                "[upgrade]\nregistry_auth_env = \"REG\"\nregistry_auth_host = \"registry.example.org/v2\"\n",
+                Some("upgrade.registry_auth_host at line 3"),
+            ),
+            ("[upgrade]\nmax_tags = 1\n", None),
+            ("[upgrade]\nmax_tags = 100000\n", None),
+            (
+                "[upgrade]\nmax_tags = 0\n",
+                Some("upgrade.max_tags at line 2"),
+            ),
+            (
+                "[upgrade]\nmax_tags = 100001\n",
+                Some("upgrade.max_tags at line 2"),
+            ),
+            (
+                "[upgrade]\nmax_tags = -1\n",
+                Some("upgrade.max_tags at line 2"),
+            ),
+        ];
+        assert_loads_or_names(&cases);
+        let d = parse("").unwrap().upgrade;
+        assert_eq!((d.max_tags, d.registry_auth_host.as_str()), (10_000, ""));
+        let e = err("[upgrade]\nregistry_auth_hots = \"x\"\n");
+        assert!(e.contains("did you mean \"registry_auth_host\""), "{e}");
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //!
 //! Owns: naming (`nginx` is `library/nginx` at `registry-1.docker.io`), where to
 //! ask (`upgrade.registry_mirrors`; plain HTTP only to a loopback host, as Docker
-//! does), paging through `Link: <…>; rel="next"`, the bearer-token flow on `401`,
-//! and errors that name host, path and status but never a secret. Choosing a tag
-//! is not done here (that is a pure decision for `core`).
+//! does), paging through `Link: <…>; rel="next"`, the bearer-token flow on `401`
+//! (the secret only where `core::registry_auth` lets it go), reading answers
+//! within bounds (`max_tags`, 100 pages, 8 MiB a page, streamed), a `-v` line
+//! per request, and errors that name host, path and status but never a secret.
+//! Choosing a tag is not done here (that is a pure decision for `core`).
 
+use crate::core::registry_auth::{self, Asking, Dest, is_docker_hub};
 use crate::core::upgrade::is_loopback;
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -19,6 +24,19 @@ pub const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
 pub const DOCKER_HUB: &str = "docker.io";
 /// Pages of tags followed before giving up with an error (never truncating silently).
 pub const MAX_PAGES: usize = 100;
+/// The largest page of tags read; a larger one is an error (SPEC 8 step 2).
+pub const MAX_PAGE_BYTES: u64 = 8 << 20;
+/// Tags read per image when `upgrade.max_tags` says nothing.
+pub const DEFAULT_MAX_TAGS: usize = 10_000;
+/// The longest tag kept: an OCI tag has at most 128 characters.
+const MAX_TAG_LEN: usize = 128;
+/// The longest string read in a tag list (tags, the repository's name); a
+/// longer one is an error.
+const MAX_STRING_BYTES: usize = 16 << 10;
+/// The most of a token service's answer read (tokens are JWTs of a few KiB).
+const TOKEN_BYTES: u64 = 1 << 20;
+/// The most of an error answer read (for its `errors[0].code`).
+const ERROR_BYTES: u64 = 64 << 10;
 
 /// An image as a compose file names it, reduced to what a tag lookup needs.
 /// Docker Hub images have no `registry_host` and a `library/` prefix when
@@ -84,13 +102,6 @@ impl std::fmt::Display for ImageRef {
     }
 }
 
-fn is_docker_hub(host: &str) -> bool {
-    matches!(
-        host,
-        DOCKER_HUB | "index.docker.io" | DOCKER_HUB_REGISTRY | "registry.hub.docker.com"
-    )
-}
-
 /// What went wrong, for the caller's decision. Every kind skips that recipe
 /// this tick (SPEC 8: "a registry that rate-limits or fails"); the kind says
 /// whether waiting helps (`Unavailable`) or a person must look.
@@ -102,7 +113,8 @@ pub enum RegistryErrorKind {
     NotFound,
     /// 401/403 after the token flow: the image needs (other) credentials.
     Denied,
-    /// An answer afk cannot use: malformed JSON, a redirect, too many pages.
+    /// An answer afk cannot use: malformed JSON, a redirect, past a bound
+    /// (pages, tags, bytes).
     Protocol,
     /// The configuration cannot work: a mirror over plain HTTP to a remote
     /// host, a missing or malformed `registry_auth_env` secret.
@@ -206,15 +218,26 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// `upgrade.registry_auth_env`'s secret and `upgrade.registry_auth_host`, the
+/// one registry host it belongs to (`core::registry_auth` says where it goes).
+#[derive(Debug)]
+struct Credentials {
+    secret: Secret,
+    host: String,
+}
+
 /// The OCI distribution registry client (Docker Hub, GHCR, Quay, distribution…).
 pub struct OciRegistry {
     agent: ureq::Agent,
     /// `upgrade.registry_mirrors`: registry host → base URL asked instead.
     mirrors: BTreeMap<String, String>,
-    basic: Option<Secret>,
+    credentials: Option<Credentials>,
     page_size: Option<usize>,
-    /// Bearer tokens by (realm, scope), for this process only.
-    tokens: Mutex<HashMap<(String, String), String>>,
+    /// `upgrade.max_tags`: tags read per image at most.
+    max_tags: usize,
+    /// Bearer tokens by (registry asked, realm, scope), for this process only:
+    /// a token is only ever sent back to the registry whose challenge got it.
+    tokens: Mutex<HashMap<(String, String, String), String>>,
 }
 
 impl OciRegistry {
@@ -230,8 +253,9 @@ impl OciRegistry {
         OciRegistry {
             agent,
             mirrors: BTreeMap::new(),
-            basic: None,
+            credentials: None,
             page_size: None,
+            max_tags: DEFAULT_MAX_TAGS,
             tokens: Mutex::new(HashMap::new()),
         }
     }
@@ -247,22 +271,33 @@ impl OciRegistry {
         self
     }
 
-    /// HTTP basic credentials (`user:token`) offered to token servers and to
-    /// registries that challenge with `Basic`; never anywhere else.
-    pub fn with_basic_auth(mut self, user_token: String) -> OciRegistry {
-        self.basic = Some(Secret(user_token));
+    /// HTTP basic credentials (`user:token`) that belong to the registry
+    /// `host` (`host[:port]`): sent when that registry challenges with
+    /// `Basic`, and to the token service its own `Bearer` challenge names on
+    /// its own site; never anywhere else ([`registry_auth::secret_may_go`]).
+    pub fn with_basic_auth(mut self, user_token: String, host: &str) -> OciRegistry {
+        self.credentials = Some(Credentials {
+            secret: Secret(user_token),
+            host: host.trim().to_ascii_lowercase(),
+        });
         self
     }
 
     /// Read the `user:token` secret from the environment variable named by
-    /// `upgrade.registry_auth_env`; an empty name means anonymous.
-    pub fn with_auth_env(self, var: &str) -> Result<OciRegistry, RegistryError> {
+    /// `upgrade.registry_auth_env`, for the registry `host`
+    /// (`upgrade.registry_auth_host`); an empty name means anonymous.
+    pub fn with_auth_env(self, var: &str, host: &str) -> Result<OciRegistry, RegistryError> {
         if var.is_empty() {
             return Ok(self);
         }
         let config = |m: String| RegistryError::new(RegistryErrorKind::Config, "", m);
+        if !registry_auth::is_registry_host(host) {
+            return Err(config(
+                "upgrade.registry_auth_env needs upgrade.registry_auth_host, the one registry host it is sent to".into(),
+            ));
+        }
         match std::env::var(var) {
-            Ok(v) if v.contains(':') && !v.trim().is_empty() => Ok(self.with_basic_auth(v)),
+            Ok(v) if v.contains(':') && !v.trim().is_empty() => Ok(self.with_basic_auth(v, host)),
             Ok(v) if !v.is_empty() => Err(config(format!(
                 "the secret in {var} (upgrade.registry_auth_env) is not of the form user:token"
             ))),
@@ -275,6 +310,12 @@ impl OciRegistry {
     /// Ask for `n` tags a page (`?n=`). Default: the registry's own page size.
     pub fn with_page_size(mut self, n: usize) -> OciRegistry {
         self.page_size = Some(n.max(1));
+        self
+    }
+
+    /// `upgrade.max_tags`: more tags than this for one image is an error.
+    pub fn with_max_tags(mut self, n: usize) -> OciRegistry {
+        self.max_tags = n.max(1);
         self
     }
 
@@ -322,33 +363,64 @@ impl OciRegistry {
         Ok((origin, repository))
     }
 
-    /// One GET. `Ok(Err(challenge))` is a 401 with its `WWW-Authenticate`.
+    /// The secret, when it may go to `origin` itself (its `Basic` challenge).
+    fn secret_for_registry(&self, origin: &Origin) -> Option<&Secret> {
+        let c = self.credentials.as_ref()?;
+        registry_auth::secret_may_go(&c.host, Asking::Registry(origin.dest())).then_some(&c.secret)
+    }
+
+    /// The secret, when it may go to the token service `realm` that
+    /// `origin`'s challenge named.
+    fn secret_for_realm(&self, origin: &Origin, realm: &Origin) -> Option<&Secret> {
+        let c = self.credentials.as_ref()?;
+        let asking = Asking::Realm {
+            registry: origin.dest(),
+            realm: realm.dest(),
+        };
+        registry_auth::secret_may_go(&c.host, asking).then_some(&c.secret)
+    }
+
+    /// What to check after a refusal: the secret when it was sent, else why
+    /// it was not.
+    fn refusal_hint(&self, sent: bool) -> String {
+        match &self.credentials {
+            Some(_) if sent => "check the secret named by upgrade.registry_auth_env".into(),
+            Some(c) => format!(
+                "anonymous requests are refused, and upgrade.registry_auth_env is only sent to upgrade.registry_auth_host ({})",
+                c.host
+            ),
+            None => {
+                "anonymous requests are refused; a private image needs upgrade.registry_auth_env"
+                    .into()
+            }
+        }
+    }
+
+    /// One GET. `Ok(Err(challenge))` is a 401 with its `WWW-Authenticate`;
+    /// `Ok(Ok(response))` a 2xx whose body is still to be read.
     fn get(
         &self,
         origin: &Origin,
         url: &str,
         auth: Option<&str>,
-    ) -> Result<Result<Page, String>, RegistryError> {
+    ) -> Result<Result<ureq::Response, String>, RegistryError> {
         let path = path_of(url);
         let mut req = self.agent.get(url).set("Accept", "application/json");
         if let Some(a) = auth {
             req = req.set("Authorization", a);
         }
-        match req.call() {
+        let started = std::time::Instant::now();
+        let res = req.call();
+        log_request(
+            &format!("{}{}", origin.host(), target_of(url)),
+            started,
+            &res,
+        );
+        match res {
             Ok(resp) if (300..400).contains(&resp.status()) => {
                 Err(redirected(origin, &path, &resp))
             }
-            Ok(resp) => {
-                let links = resp.all("Link").iter().map(|s| s.to_string()).collect();
-                let status = resp.status();
-                let body = resp.into_string().map_err(|e| {
-                    protocol(
-                        origin,
-                        format!("GET {path} returned {status}: reading the body: {e}"),
-                    )
-                })?;
-                Ok(Ok(Page { links, body }))
-            }
+            Ok(resp) => Ok(Ok(resp)),
             Err(ureq::Error::Status(401, resp)) => Ok(Err(resp
                 .header("WWW-Authenticate")
                 .unwrap_or_default()
@@ -374,82 +446,85 @@ impl OciRegistry {
         origin: &Origin,
         url: &str,
         auth: &mut Option<String>,
-    ) -> Result<Page, RegistryError> {
+    ) -> Result<ureq::Response, RegistryError> {
         let challenge = match self.get(origin, url, auth.as_deref())? {
-            Ok(page) => return Ok(page),
+            Ok(resp) => return Ok(resp),
             Err(challenge) => challenge,
         };
         let stale = auth.is_some();
-        *auth = Some(self.authorize(origin, url, &challenge, stale)?);
+        let (header, sent) = self.authorize(origin, url, &challenge, stale)?;
+        *auth = Some(header);
         match self.get(origin, url, auth.as_deref())? {
-            Ok(page) => Ok(page),
-            Err(_) => Err(self.denied(origin, &path_of(url), 401)),
+            Ok(resp) => Ok(resp),
+            Err(_) => Err(self.denied(origin, &path_of(url), 401, sent)),
         }
     }
 
-    fn denied(&self, origin: &Origin, path: &str, status: u16) -> RegistryError {
-        let hint = if self.basic.is_some() {
-            "access denied; check the secret named by upgrade.registry_auth_env"
-        } else {
-            "access denied to anonymous requests; a private image needs upgrade.registry_auth_env"
-        };
+    fn denied(&self, origin: &Origin, path: &str, status: u16, sent: bool) -> RegistryError {
         RegistryError {
             status: Some(status),
             ..RegistryError::new(
                 RegistryErrorKind::Denied,
                 &origin.host(),
-                format!("GET {path} returned {status}: {hint}"),
+                format!(
+                    "GET {path} returned {status}: access denied; {}",
+                    self.refusal_hint(sent)
+                ),
             )
         }
     }
 
-    /// The Authorization header that answers `challenge`.
+    /// The Authorization header that answers `challenge`, and whether the
+    /// secret went into it (or into the token request behind it).
     fn authorize(
         &self,
         origin: &Origin,
         url: &str,
         challenge: &str,
         stale: bool,
-    ) -> Result<String, RegistryError> {
+    ) -> Result<(String, bool), RegistryError> {
         let path = path_of(url);
         let Some((scheme, params)) = parse_challenge(challenge) else {
-            return Err(self.denied(origin, &path, 401));
+            return Err(self.denied(origin, &path, 401, false));
         };
         if scheme.eq_ignore_ascii_case("basic") {
-            return match &self.basic {
-                Some(s) if !stale => Ok(format!("Basic {}", base64(s.0.as_bytes()))),
-                _ => Err(self.denied(origin, &path, 401)),
+            return match self.secret_for_registry(origin) {
+                Some(s) if !stale => Ok((format!("Basic {}", base64(s.0.as_bytes())), true)),
+                s => Err(self.denied(origin, &path, 401, s.is_some())),
             };
         }
         if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(self.denied(origin, &path, 401));
+            return Err(self.denied(origin, &path, 401, false));
         }
         let get = |k: &str| params.get(k).cloned().unwrap_or_default();
         let (realm, service, scope) = (get("realm"), get("service"), get("scope"));
-        let key = (realm.clone(), scope.clone());
-        if !stale && let Some(t) = self.tokens.lock().unwrap().get(&key) {
-            return Ok(format!("Bearer {t}"));
-        }
-        let token = self.fetch_token(origin, &realm, &service, &scope)?;
-        self.tokens.lock().unwrap().insert(key, token.clone());
-        Ok(format!("Bearer {token}"))
-    }
-
-    /// GET the token server `realm` with `service` and `scope`, with basic
-    /// auth when a secret is configured; the answer's `token` or `access_token`.
-    fn fetch_token(
-        &self,
-        origin: &Origin,
-        realm: &str,
-        service: &str,
-        scope: &str,
-    ) -> Result<String, RegistryError> {
-        let Some(ro) = Origin::parse(realm) else {
+        let Some(ro) = Origin::parse(&realm) else {
             return Err(protocol(
                 origin,
                 "the 401 challenge names no usable token realm".into(),
             ));
         };
+        let sent = self.secret_for_realm(origin, &ro).is_some();
+        let key = (origin.origin(), realm.clone(), scope.clone());
+        if !stale && let Some(t) = self.tokens.lock().unwrap().get(&key) {
+            return Ok((format!("Bearer {t}"), sent));
+        }
+        let token = self.fetch_token(origin, &ro, &realm, &service, &scope)?;
+        self.tokens.lock().unwrap().insert(key, token.clone());
+        Ok((format!("Bearer {token}"), sent))
+    }
+
+    /// GET the token service `realm` (parsed: `ro`) that `origin`'s challenge
+    /// named, with `service` and `scope`, and with basic auth only when the
+    /// secret may go there; the answer's `token` or `access_token`.
+    fn fetch_token(
+        &self,
+        origin: &Origin,
+        ro: &Origin,
+        realm: &str,
+        service: &str,
+        scope: &str,
+    ) -> Result<String, RegistryError> {
         if ro.scheme == "http" && !is_loopback(&ro.authority) {
             return Err(protocol(
                 origin,
@@ -461,21 +536,27 @@ impl OciRegistry {
         }
         let path = path_of(realm);
         let mut req = self.agent.get(realm).set("Accept", "application/json");
-        if !service.is_empty() {
-            req = req.query("service", service);
+        let mut shown = format!("{}{}", ro.host(), target_of(realm));
+        for (k, v) in [("service", service), ("scope", scope)] {
+            if !v.is_empty() {
+                req = req.query(k, v);
+                let sep = if shown.contains('?') { '&' } else { '?' };
+                shown.push_str(&format!("{sep}{k}={v}"));
+            }
         }
-        if !scope.is_empty() {
-            req = req.query("scope", scope);
-        }
-        if let Some(s) = &self.basic {
+        let secret = self.secret_for_realm(origin, ro);
+        if let Some(s) = secret {
             req = req.set(
                 "Authorization",
                 &format!("Basic {}", base64(s.0.as_bytes())),
             );
         }
-        let auth = self.basic.as_ref().map(|_| "");
-        let resp = match req.call() {
-            Ok(r) if (300..400).contains(&r.status()) => return Err(redirected(&ro, &path, &r)),
+        let auth = secret.map(|_| "");
+        let started = std::time::Instant::now();
+        let res = req.call();
+        log_request(&shown, started, &res);
+        let resp = match res {
+            Ok(r) if (300..400).contains(&r.status()) => return Err(redirected(ro, &path, &r)),
             Ok(r) => r,
             Err(ureq::Error::Status(status @ (401 | 403), _)) => {
                 return Err(RegistryError {
@@ -485,11 +566,7 @@ impl OciRegistry {
                         &ro.host(),
                         format!(
                             "GET {path} (token for {scope}) returned {status}: {}",
-                            if self.basic.is_some() {
-                                "check the secret named by upgrade.registry_auth_env"
-                            } else {
-                                "the token server refuses anonymous requests; set upgrade.registry_auth_env"
-                            }
+                            self.refusal_hint(secret.is_some())
                         ),
                     )
                 });
@@ -506,16 +583,14 @@ impl OciRegistry {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let answer: Option<TokenAnswer> = resp
-            .into_string()
-            .ok()
-            .and_then(|b| serde_json::from_str(&b).ok());
+        let answer: Option<TokenAnswer> =
+            serde_json::from_slice(&read_at_most(resp, TOKEN_BYTES)).ok();
         answer
             .and_then(|a| a.token.or(a.access_token))
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 protocol(
-                    &ro,
+                    ro,
                     format!("GET {path}: the token server's answer holds no token"),
                 )
             })
@@ -531,22 +606,19 @@ impl Registry for OciRegistry {
             url.push_str(&format!("?n={n}"));
         }
         let mut auth = None;
-        let mut tags = vec![];
+        let mut read = TagsRead::new(self.max_tags);
         for _ in 0..MAX_PAGES {
-            let page = self.get_authorized(&origin, &url, &mut auth)?;
-            #[derive(Deserialize)]
-            struct TagList {
-                tags: Option<Vec<String>>,
-            }
-            let list: TagList = serde_json::from_str(&page.body).map_err(|e| {
-                protocol(
-                    &origin,
-                    format!("GET {path}: malformed tag list in the answer: {e}"),
-                )
+            let resp = self.get_authorized(&origin, &url, &mut auth)?;
+            let next = resp.all("Link").iter().find_map(|l| next_link(l));
+            read_page(resp.into_reader(), &mut read).map_err(|e| {
+                let kind = match e {
+                    PageError::Unreadable(_) => RegistryErrorKind::Unavailable,
+                    _ => RegistryErrorKind::Protocol,
+                };
+                RegistryError::new(kind, &origin.host(), format!("GET {path}: {e}"))
             })?;
-            tags.extend(list.tags.unwrap_or_default());
-            let Some(next) = page.links.iter().find_map(|l| next_link(l)) else {
-                return Ok(tags);
+            let Some(next) = next else {
+                return Ok(read.tags);
             };
             let resolved = resolve(&url, &next);
             if Origin::parse(&resolved).map(|o| o.origin()) != Some(origin.origin()) {
@@ -566,9 +638,268 @@ impl Registry for OciRegistry {
     }
 }
 
-struct Page {
-    links: Vec<String>,
-    body: String,
+/// Log one answered (or failed) request at `-v`: `shown` is host, path and
+/// query (the query only from `-vv`). Never a header: the secret is in one.
+fn log_request(
+    shown: &str,
+    started: std::time::Instant,
+    res: &Result<ureq::Response, ureq::Error>,
+) {
+    let status = match res {
+        Ok(r) => Some(r.status()),
+        Err(ureq::Error::Status(s, _)) => Some(*s),
+        Err(_) => None,
+    };
+    crate::log::request("GET", shown, status, started.elapsed());
+}
+
+/// At most `max` bytes of a body (what is left unread is dropped with the
+/// connection); a body that cannot be read is empty.
+fn read_at_most(resp: ureq::Response, max: u64) -> Vec<u8> {
+    let mut body = vec![];
+    let _ = resp.into_reader().take(max).read_to_end(&mut body);
+    body
+}
+
+// ---------------------------------------------------------------------------
+// Tag lists, read within bounds (SPEC 8 step 2): a page is streamed through a
+// reader that stops after MAX_PAGE_BYTES + 1 bytes, and parsed by a visitor
+// that keeps tags as they come and stops past `max_tags`; no page is ever
+// held whole, and no tag list grows past the bound.
+
+/// What the pages of one image have given so far.
+struct TagsRead {
+    tags: Vec<String>,
+    /// tags seen, kept or not (see MAX_TAG_LEN)
+    seen: usize,
+    max: usize,
+    /// set when `seen` went past `max`
+    over: bool,
+}
+
+impl TagsRead {
+    fn new(max: usize) -> TagsRead {
+        TagsRead {
+            tags: vec![],
+            seen: 0,
+            max,
+            over: false,
+        }
+    }
+}
+
+/// Why a page was not used.
+#[derive(Debug, PartialEq, Eq)]
+enum PageError {
+    TooManyTags(usize),
+    TooLarge,
+    LongString,
+    Malformed(String),
+    /// the body could not be read (the connection broke, a time-out)
+    Unreadable(String),
+}
+
+impl std::fmt::Display for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::TooManyTags(max) => write!(
+                f,
+                "more than {max} tags (upgrade.max_tags); giving up rather than using a partial list"
+            ),
+            PageError::TooLarge => write!(
+                f,
+                "a page of more than {} MiB; giving up rather than reading on",
+                MAX_PAGE_BYTES >> 20
+            ),
+            PageError::LongString => write!(
+                f,
+                "a string of more than {} KiB in the tag list; giving up rather than reading on",
+                MAX_STRING_BYTES >> 10
+            ),
+            PageError::Malformed(e) => write!(f, "malformed tag list in the answer: {e}"),
+            PageError::Unreadable(e) => write!(f, "reading the answer: {e}"),
+        }
+    }
+}
+
+/// Read one page (`{"tags": [...], ...}`) into `read`.
+fn read_page(body: impl Read, read: &mut TagsRead) -> Result<(), PageError> {
+    let mut limited = body.take(MAX_PAGE_BYTES + 1);
+    let mut strings = ShortStrings::new(std::io::BufReader::new(&mut limited));
+    let parsed = {
+        let mut de = serde_json::Deserializer::from_reader(&mut strings);
+        TagList(&mut *read)
+            .deserialize(&mut de)
+            .and_then(|()| de.end())
+    };
+    if read.over {
+        return Err(PageError::TooManyTags(read.max));
+    }
+    if strings.too_long {
+        return Err(PageError::LongString);
+    }
+    if limited.limit() == 0 {
+        return Err(PageError::TooLarge);
+    }
+    parsed.map_err(|e| {
+        let msg = short(&e.to_string(), 160);
+        if e.is_io() {
+            PageError::Unreadable(msg)
+        } else {
+            PageError::Malformed(msg)
+        }
+    })
+}
+
+/// A JSON text read through, failing once a string in it is longer than
+/// MAX_STRING_BYTES: the JSON parser holds each string whole before it can
+/// look at it, so without this one string of a page could take 8 MiB, in
+/// each of the lookups running at once.
+struct ShortStrings<R> {
+    inner: R,
+    /// bytes of the string being read; None between strings
+    in_string: Option<usize>,
+    /// the last byte was a backslash inside a string
+    escaped: bool,
+    too_long: bool,
+}
+
+impl<R: Read> ShortStrings<R> {
+    fn new(inner: R) -> ShortStrings<R> {
+        ShortStrings {
+            inner,
+            in_string: None,
+            escaped: false,
+            too_long: false,
+        }
+    }
+}
+
+impl<R: Read> Read for ShortStrings<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            self.in_string = match (self.in_string, b) {
+                (None, b'"') => Some(0),
+                (None, _) => None,
+                (Some(_), b'"') if !self.escaped => None,
+                (Some(len), _) => Some(len + 1),
+            };
+            self.escaped = self.in_string.is_some() && b == b'\\' && !self.escaped;
+            if self.in_string.is_some_and(|len| len > MAX_STRING_BYTES) {
+                self.too_long = true;
+                return Err(std::io::Error::other("a string too long for a tag list"));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The page object: its `tags` go into the `TagsRead`; every other member
+/// is skipped unread.
+struct TagList<'a>(&'a mut TagsRead);
+
+impl<'de> DeserializeSeed<'de> for TagList<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TagList<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a tag list object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(is_tags) = map.next_key_seed(IsTags)? {
+            if is_tags {
+                map.next_value_seed(Tags(&mut *self.0))?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A member name: whether it is `tags`.
+struct IsTags;
+
+impl<'de> DeserializeSeed<'de> for IsTags {
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for IsTags {
+    type Value = bool;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a member name")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(v == "tags")
+    }
+}
+
+/// `tags`: an array of strings, or `null`.
+struct Tags<'a>(&'a mut TagsRead);
+
+impl<'de> DeserializeSeed<'de> for Tags<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tags<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of tags")
+    }
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let read = self.0;
+        while let Some(tag) = seq.next_element_seed(OneTag)? {
+            read.seen += 1;
+            if read.seen > read.max {
+                read.over = true;
+                return Err(serde::de::Error::custom("too many tags"));
+            }
+            read.tags.extend(tag);
+        }
+        Ok(())
+    }
+}
+
+/// One tag; None for a string longer than an OCI tag can be (it cannot
+/// name an image, and keeping it would let a page of few tags fill memory).
+struct OneTag;
+
+impl<'de> DeserializeSeed<'de> for OneTag {
+    type Value = Option<String>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for OneTag {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a tag")
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Option<String>, E> {
+        Ok((v.len() <= MAX_TAG_LEN).then(|| v.to_string()))
+    }
 }
 
 /// A base URL split into its parts: `scheme://authority[/prefix]`.
@@ -627,6 +958,13 @@ impl Origin {
     fn origin(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
     }
+
+    fn dest(&self) -> Dest<'_> {
+        Dest {
+            scheme: &self.scheme,
+            authority: &self.authority,
+        }
+    }
 }
 
 /// Plain HTTP to a loopback host (as Docker does), HTTPS to every other.
@@ -636,6 +974,12 @@ fn scheme_for(authority: &str) -> &'static str {
     } else {
         "https"
     }
+}
+
+/// The path and query of a URL, without scheme or host (what `-v` shows).
+fn target_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.find(['/', '?']).map_or("/", |i| &rest[i..])
 }
 
 /// The path of a URL, without scheme, host or query (what errors show).
@@ -763,10 +1107,8 @@ fn status_error(
         .header("Retry-After")
         .map(|v| short(v, 40))
         .filter(|v| !v.is_empty());
-    let code = resp
-        .into_string()
+    let code = serde_json::from_slice::<serde_json::Value>(&read_at_most(resp, ERROR_BYTES))
         .ok()
-        .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
         .and_then(|v| v["errors"][0]["code"].as_str().map(|c| short(c, 40)));
     let code = code.map(|c| format!(" {c}")).unwrap_or_default();
     let (kind, hint) = match status {
@@ -1078,6 +1420,186 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(base64(input.as_bytes()), want, "case {input}");
+        }
+    }
+
+    /// `head`, `n` times `piece`, then `tail`, as a reader that never holds
+    /// the pieces.
+    fn repeated(head: &str, piece: &'static str, n: u64, tail: &str) -> impl Read {
+        std::io::Cursor::new(head.as_bytes().to_vec())
+            .chain(Pieces { piece, left: n })
+            .chain(std::io::Cursor::new(tail.as_bytes().to_vec()))
+    }
+
+    struct Pieces {
+        piece: &'static str,
+        left: u64,
+    }
+    impl Read for Pieces {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let p = self.piece.as_bytes();
+            let mut n = 0;
+            while self.left > 0 && buf.len() - n >= p.len() {
+                buf[n..n + p.len()].copy_from_slice(p);
+                n += p.len();
+                self.left -= 1;
+            }
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_page_is_read_within_its_bounds() {
+        let ok = |tags: &[&str]| Ok(tags.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+        let long = "x".repeat(MAX_TAG_LEN + 1);
+        let big = "y".repeat(MAX_STRING_BYTES + 1);
+        let max = MAX_STRING_BYTES;
+        // (case, body, max_tags, the tags read or why not)
+        type Case = (
+            &'static str,
+            Box<dyn Read>,
+            usize,
+            Result<Vec<String>, PageError>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "a page",
+                Box::new(&br#"{"name":"a/b","tags":["1","2"]}"#[..]),
+                5,
+                ok(&["1", "2"]),
+            ),
+            (
+                "no tags",
+                Box::new(&br#"{"name":"a/b","tags":null}"#[..]),
+                5,
+                ok(&[]),
+            ),
+            (
+                "absent tags",
+                Box::new(&br#"{"name":"a/b"}"#[..]),
+                5,
+                ok(&[]),
+            ),
+            (
+                "other members skipped",
+                Box::new(&br#"{"x":{"y":[1,{"z":"w"}]},"tags":["1"]}"#[..]),
+                5,
+                ok(&["1"]),
+            ),
+            (
+                "escapes",
+                Box::new(&br#"{"tags":["a\"b","c\\"]}"#[..]),
+                5,
+                ok(&["a\"b", "c\\"]),
+            ),
+            (
+                "exactly max_tags",
+                Box::new(&br#"{"tags":["1","2","3"]}"#[..]),
+                3,
+                ok(&["1", "2", "3"]),
+            ),
+            (
+                "one past max_tags",
+                Box::new(&br#"{"tags":["1","2","3","4"]}"#[..]),
+                3,
+                Err(PageError::TooManyTags(3)),
+            ),
+            (
+                "too long to be a tag: dropped, counted",
+                Box::new(std::io::Cursor::new(format!(
+                    "{{\"tags\":[\"{long}\",\"1\"]}}"
+                ))),
+                2,
+                ok(&["1"]),
+            ),
+            (
+                "too long to be a tag: counted",
+                Box::new(std::io::Cursor::new(format!(
+                    "{{\"tags\":[\"{long}\",\"1\"]}}"
+                ))),
+                1,
+                Err(PageError::TooManyTags(1)),
+            ),
+            (
+                "a string past the string bound",
+                Box::new(std::io::Cursor::new(format!(
+                    "{{\"name\":\"{big}\",\"tags\":[]}}"
+                ))),
+                5,
+                Err(PageError::LongString),
+            ),
+            (
+                "a string at the string bound",
+                Box::new(std::io::Cursor::new(format!(
+                    "{{\"name\":\"{}\",\"tags\":[]}}",
+                    "z".repeat(max)
+                ))),
+                5,
+                ok(&[]),
+            ),
+            (
+                "exactly 8 MiB",
+                Box::new(repeated("{\"tags\":[\"1\"]", " ", MAX_PAGE_BYTES - 14, "}")),
+                5,
+                ok(&["1"]),
+            ),
+            (
+                "one byte past 8 MiB",
+                Box::new(repeated("{\"tags\":[\"1\"]", " ", MAX_PAGE_BYTES - 13, "}")),
+                5,
+                Err(PageError::TooLarge),
+            ),
+            (
+                "endless short tags",
+                Box::new(repeated("{\"tags\":[\"a\"", ",\"a\"", u64::MAX, "")),
+                10_000,
+                Err(PageError::TooManyTags(10_000)),
+            ),
+            (
+                "not an object",
+                Box::new(&b"[1]"[..]),
+                5,
+                Err(PageError::Malformed(String::new())),
+            ),
+            (
+                "a number for a tag",
+                Box::new(&br#"{"tags":[1]}"#[..]),
+                5,
+                Err(PageError::Malformed(String::new())),
+            ),
+            (
+                "cut short",
+                Box::new(&br#"{"tags":["1""#[..]),
+                5,
+                Err(PageError::Malformed(String::new())),
+            ),
+        ];
+        for (case, body, max_tags, want) in cases {
+            let mut read = TagsRead::new(max_tags);
+            let got = read_page(body, &mut read).map(|()| read.tags);
+            match (got, want) {
+                (Err(PageError::Malformed(_)), Err(PageError::Malformed(_))) => {}
+                (got, want) => assert_eq!(got, want, "case {case}"),
+            }
+        }
+    }
+
+    #[test]
+    fn requests_are_logged_with_host_path_and_query() {
+        let cases = [
+            (
+                "http://127.0.0.2:5000/v2/a/tags/list?n=10",
+                "/v2/a/tags/list?n=10",
+            ),
+            (
+                "https://mirror.example.org/ghcr/v2/a/tags/list",
+                "/ghcr/v2/a/tags/list",
+            ),
+            ("https://auth.example.org", "/"),
+            ("https://auth.example.org?x=1", "?x=1"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(target_of(url), want, "case {url}");
         }
     }
 

@@ -125,10 +125,16 @@ struct Req {
     authorization: Option<String>,
 }
 
+/// Writes a body of the length given with it, piece by piece, so that a
+/// hostile answer of any size costs the test no memory.
+type Stream = Box<dyn FnOnce(&mut TcpStream) -> std::io::Result<()> + Send>;
+
 struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// instead of `body`: its length and its writer
+    stream: Option<(u64, Stream)>,
 }
 
 fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
@@ -139,11 +145,33 @@ fn reply(status: u16, headers: &[(&str, &str)], body: &str) -> Reply {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         body: body.to_string(),
+        stream: None,
     }
 }
 
-/// An HTTP/1.1 server on 127.0.0.1 answering each request with `handler`
-/// (one request per connection) and recording them; stopped on drop.
+/// A 200 whose body is `head`, then `piece` `times` times, then `tail`.
+fn streamed(headers: &[(&str, &str)], head: &str, piece: &str, times: u64, tail: &str) -> Reply {
+    let len = head.len() as u64 + piece.len() as u64 * times + tail.len() as u64;
+    let (head, piece, tail) = (head.to_string(), piece.repeat(4096), tail.to_string());
+    let write: Stream = Box::new(move |s: &mut TcpStream| {
+        s.write_all(head.as_bytes())?;
+        let per = piece.len() as u64 / 4096;
+        let mut left = times;
+        while left > 0 {
+            let n = left.min(4096);
+            s.write_all(&piece.as_bytes()[..(n * per) as usize])?;
+            left -= n;
+        }
+        s.write_all(tail.as_bytes())
+    });
+    Reply {
+        stream: Some((len, write)),
+        ..reply(200, headers, "")
+    }
+}
+
+/// An HTTP/1.1 server on a loopback address answering each request with
+/// `handler` (one request per connection) and recording them; stopped on drop.
 struct Canned {
     url: String,
     requests: Arc<Mutex<Vec<Req>>>,
@@ -153,7 +181,13 @@ struct Canned {
 
 impl Canned {
     fn start(handler: impl Fn(&Req, &str) -> Reply + Send + 'static) -> Canned {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Canned::start_on("127.0.0.1", handler)
+    }
+
+    /// On `ip` (127.0.0.2, 127.0.0.3: other loopback hosts, so that afk sees
+    /// registries on different hosts without leaving the machine).
+    fn start_on(ip: &str, handler: impl Fn(&Req, &str) -> Reply + Send + 'static) -> Canned {
+        let listener = TcpListener::bind((ip, 0)).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(vec![]));
         let stop = Arc::new(AtomicBool::new(false));
@@ -169,17 +203,25 @@ impl Canned {
                 };
                 reqs.lock().unwrap().push(req.clone());
                 let r = handler(&req, &base);
+                let len = r.stream.as_ref().map_or(r.body.len() as u64, |s| s.0);
                 let mut head = format!(
-                    "HTTP/1.1 {} Canned\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    "HTTP/1.1 {} Canned\r\nContent-Length: {len}\r\nConnection: close\r\n",
                     r.status,
-                    r.body.len()
                 );
                 for (k, v) in &r.headers {
                     head.push_str(&format!("{k}: {v}\r\n"));
                 }
                 head.push_str("\r\n");
                 let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(r.body.as_bytes());
+                match r.stream {
+                    // the client may hang up early: that is what a bound does
+                    Some((_, write)) => {
+                        let _ = write(&mut stream);
+                    }
+                    None => {
+                        let _ = stream.write_all(r.body.as_bytes());
+                    }
+                }
             }
         });
         Canned {
@@ -377,7 +419,7 @@ fn token_registry(need_basic: bool, field: &'static str) -> Canned {
 #[test]
 fn a_bearer_challenge_is_answered_with_a_token_fetched_once() {
     let server = token_registry(true, "token");
-    let client = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string());
+    let client = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), &server.host());
     let image = server.image("acme/app:1.0");
     assert_eq!(client.tags(&image).unwrap(), strings(&["1.0", "1.1"]));
     assert_eq!(client.tags(&image).unwrap(), strings(&["1.0", "1.1"]));
@@ -432,7 +474,8 @@ fn an_anonymous_token_may_come_as_access_token() {
 #[test]
 fn a_refused_token_is_denied_without_showing_the_secret() {
     let server = token_registry(true, "token");
-    let client = OciRegistry::new(TIMEOUT).with_basic_auth("robot:wrong-s3cret".to_string());
+    let client =
+        OciRegistry::new(TIMEOUT).with_basic_auth("robot:wrong-s3cret".to_string(), &server.host());
     let e = client.tags(&server.image("acme/app:1.0")).unwrap_err();
     assert_eq!(e.kind, RegistryErrorKind::Denied);
     let text = format!("{e} {e:?}");
@@ -451,7 +494,7 @@ fn a_basic_challenge_is_answered_with_the_secret() {
             reply(401, &[("WWW-Authenticate", "Basic realm=\"Registry\"")], "")
         }
     });
-    let with = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string());
+    let with = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), &server.host());
     assert_eq!(
         with.tags(&server.image("acme/app:2")).unwrap(),
         strings(&["2"])
@@ -460,6 +503,20 @@ fn a_basic_challenge_is_answered_with_the_secret() {
         .tags(&server.image("acme/app:2"))
         .unwrap_err();
     assert_eq!(e.kind, RegistryErrorKind::Denied);
+    // the secret of another registry host is not offered
+    let before = server.requests().len();
+    let other =
+        OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), "registry.example.org");
+    let e = other.tags(&server.image("acme/app:2")).unwrap_err();
+    assert_eq!(e.kind, RegistryErrorKind::Denied);
+    assert!(
+        e.to_string()
+            .contains("registry_auth_host (registry.example.org)"),
+        "{e}"
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), before + 1, "asked once, anonymously: {reqs:?}");
+    assert_eq!(reqs[before].authorization, None);
 }
 
 #[test]
@@ -497,4 +554,405 @@ fn rate_limits_and_server_errors_skip_with_host_status_and_retry_after() {
             "no retry within the tick: {case}"
         );
     }
+}
+
+// ---------------------------------------------------------------------------
+// Through the binary: `afk upgrade` against hostile registries on other
+// loopback hosts (127.0.0.2, 127.0.0.3), beside the sandbox forge.
+
+/// A sandbox forge with a mirror `maint/<recipe>` per recipe and, on disk, an
+/// upstream repository per recipe whose compose.yml names the images given
+/// (space-separated); `upgrade` is added to `[upgrade]`, `mirrors` is the body
+/// of `[upgrade.registry_mirrors]`.
+struct Recipes {
+    sb: support::Sandbox,
+    afk: support::Afk,
+}
+
+impl Recipes {
+    fn new(recipes: &[(&str, String)], upgrade: &str, mirrors: &str) -> Recipes {
+        let repos: Vec<serde_json::Value> = recipes
+            .iter()
+            .map(|(r, _)| json!({"name": format!("maint/{r}")}))
+            .collect();
+        let sb = support::Sandbox::start(json!({"me": "afk-bot", "repos": repos}));
+        let afk = support::Afk::with_text("");
+        let up = afk.scratch.path("upstream");
+        std::fs::create_dir_all(&up).unwrap();
+        for (recipe, images) in recipes {
+            let work = afk.scratch.path(&format!("upstream-work/{recipe}"));
+            std::fs::create_dir_all(&work).unwrap();
+            support::git(&work, &["init", "-q", "-b", "main"]);
+            let services: String = images
+                .split_whitespace()
+                .enumerate()
+                .map(|(i, image)| format!("  s{i}:\n    image: {image}\n"))
+                .collect();
+            std::fs::write(work.join("compose.yml"), format!("services:\n{services}")).unwrap();
+            support::git(&work, &["add", "-A"]);
+            support::git(&work, &["commit", "-q", "-m", "the recipe"]);
+            let bare = up.join(format!("{recipe}.git"));
+            support::git(
+                &up,
+                &[
+                    "clone",
+                    "-q",
+                    "--bare",
+                    work.to_str().unwrap(),
+                    bare.to_str().unwrap(),
+                ],
+            );
+        }
+        let names: Vec<String> = recipes.iter().map(|(r, _)| format!("\"{r}\"")).collect();
+        let text = format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"10s\"\nretries = 0\n\
+             [runner]\ncommand = [\"true\"]\n\
+             [upgrade]\nrecipes = [{names}]\nupstream = \"{up}/{{recipe}}.git\"\n\
+             mirror = \"maint/{{recipe}}\"\nwork_dir = \"work\"\n{upgrade}\n\
+             [upgrade.registry_mirrors]\n{mirrors}\n",
+            forge = sb.forge_keys(),
+            names = names.join(", "),
+            up = up.display(),
+        );
+        std::fs::write(&afk.config, text).unwrap();
+        Recipes { sb, afk }
+    }
+
+    /// `afk <args>` with `env`: (exit code, the --json report, stderr).
+    fn run(&self, env: &[(&str, &str)], args: &[&str]) -> (i32, serde_json::Value, String) {
+        let mut cmd = self.afk.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.args(args).output().unwrap();
+        let report = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (
+            out.status.code().unwrap_or(-1),
+            report,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+fn skipped(report: &serde_json::Value) -> BTreeMap<String, String> {
+    report["skipped"]
+        .as_array()
+        .unwrap_or_else(|| panic!("a report: {report}"))
+        .iter()
+        .map(|s| {
+            (
+                s["recipe"].as_str().unwrap().to_string(),
+                s["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// (recipe, image, proposed) of every candidate.
+fn proposed(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = report["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap().to_string();
+            (s("recipe"), s("image"), s("proposed"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn path_of(req: &Req) -> &str {
+    req.target.split('?').next().unwrap()
+}
+
+fn bearer_challenge(realm: &str) -> Reply {
+    let challenge =
+        format!("Bearer realm=\"{realm}\",service=\"test\",scope=\"repository:x/y:pull\"");
+    reply(401, &[("WWW-Authenticate", &challenge)], "")
+}
+
+#[test]
+fn the_registry_secret_goes_only_to_the_auth_host_and_its_own_token_service() {
+    // A registry that is not the auth host: a Basic challenge (answered with
+    // tags to anyone who sends any credentials), an anonymous token service,
+    // a token service that wants the secret, and a Docker Hub mirror.
+    let foreign = Canned::start_on("127.0.0.2", |req, base| {
+        let auth = req.authorization.as_deref();
+        match path_of(req) {
+            "/token" => reply(200, &[], "{\"token\":\"tok-foreign\"}"),
+            "/token-wanting-the-secret" if auth == Some(SECRET_BASIC) => {
+                reply(200, &[], "{\"token\":\"tok-stolen\"}")
+            }
+            "/token-wanting-the-secret" => reply(401, &[], ""),
+            "/v2/evil/basic/tags/list" if auth.is_some() => {
+                reply(200, &[], &tag_list("evil/basic", &["1.0", "1.1"]))
+            }
+            "/v2/evil/basic/tags/list" => {
+                reply(401, &[("WWW-Authenticate", "Basic realm=\"evil\"")], "")
+            }
+            "/v2/evil/bearer/tags/list" if auth == Some("Bearer tok-foreign") => {
+                reply(200, &[], &tag_list("evil/bearer", &["1.0", "1.2"]))
+            }
+            "/v2/library/nginx/tags/list" if auth == Some("Bearer tok-foreign") => {
+                reply(200, &[], &tag_list("library/nginx", &["1.25.3", "1.26.0"]))
+            }
+            _ => bearer_challenge(&format!("{base}/token")),
+        }
+    });
+    // The auth host: its own token service wants the secret; for one
+    // repository it names the foreign token service instead.
+    let foreign_realm = format!("{}/token-wanting-the-secret", foreign.url);
+    let private = Canned::start_on("127.0.0.3", move |req, base| {
+        let auth = req.authorization.as_deref();
+        match path_of(req) {
+            "/token" if auth == Some(SECRET_BASIC) => {
+                reply(200, &[], "{\"token\":\"tok-private\"}")
+            }
+            "/token" => reply(401, &[], ""),
+            "/v2/team/app/tags/list" if auth == Some("Bearer tok-private") => {
+                reply(200, &[], &tag_list("team/app", &["1.0", "1.3"]))
+            }
+            "/v2/team/other/tags/list" if auth == Some("Bearer tok-stolen") => {
+                reply(200, &[], &tag_list("team/other", &["1.0", "1.4"]))
+            }
+            "/v2/team/other/tags/list" => bearer_challenge(&foreign_realm),
+            _ => bearer_challenge(&format!("{base}/token")),
+        }
+    });
+    let (f, p) = (foreign.host(), private.host());
+    let t = Recipes::new(
+        &[
+            ("private", format!("{p}/team/app:1.0")),
+            ("anon", format!("nginx:1.25.3 {f}/evil/bearer:1.0")),
+            ("basic", format!("{f}/evil/basic:1.0")),
+            ("realm", format!("{p}/team/other:1.0")),
+        ],
+        &format!("registry_auth_env = \"AFK_TEST_REG\"\nregistry_auth_host = \"{p}\"\n"),
+        &format!("\"docker.io\" = \"{}\"\n", foreign.url),
+    );
+    let env = [("AFK_TEST_REG", SECRET)];
+    let (code, dry, stderr) = t.run(&env, &["-v", "--json", "--dry-run", "upgrade"]);
+    let (real_code, real, _) = t.run(&env, &["--json", "upgrade"]);
+    for (code, r) in [(code, &dry), (real_code, &real)] {
+        assert_eq!(code, 1, "two recipes are skipped: {r}");
+        let skipped = skipped(r);
+        assert_eq!(
+            skipped.keys().collect::<Vec<_>>(),
+            ["basic", "realm"],
+            "{r}"
+        );
+        for reason in skipped.values() {
+            assert!(reason.contains("401"), "{reason}");
+            assert!(reason.contains("registry_auth_host"), "{reason}");
+            assert!(!reason.contains("s3cret"), "{reason}");
+        }
+        let row = |r: &str, i: &str, p: &str| (r.to_string(), i.to_string(), p.to_string());
+        assert_eq!(
+            proposed(r),
+            [
+                row("anon", "evil/bearer", "1.2"),
+                row("anon", "library/nginx", "1.26.0"),
+                row("private", "team/app", "1.3"),
+            ],
+            "anonymous token flows work, and the auth host gets its secret: {r}"
+        );
+    }
+    let reqs = foreign.requests();
+    assert!(
+        reqs.iter()
+            .any(|r| path_of(r) == "/token-wanting-the-secret"),
+        "the foreign realm was asked (anonymously): {reqs:?}"
+    );
+    for r in &reqs {
+        let auth = r.authorization.as_deref().unwrap_or("");
+        assert!(
+            !auth.starts_with("Basic") && !auth.contains("tok-private"),
+            "the secret (or the auth host's token) went to a foreign registry: {r:?}"
+        );
+        if path_of(r).starts_with("/token") {
+            assert_eq!(
+                r.authorization, None,
+                "a foreign realm is asked anonymously"
+            );
+        }
+    }
+    let reqs = private.requests();
+    let tokens: Vec<&Req> = reqs.iter().filter(|r| path_of(r) == "/token").collect();
+    assert!(!tokens.is_empty(), "{reqs:?}");
+    for r in tokens {
+        assert_eq!(r.authorization.as_deref(), Some(SECRET_BASIC), "{r:?}");
+    }
+    for r in reqs.iter().filter(|r| path_of(r) != "/token") {
+        assert!(
+            !r.authorization
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("Basic"),
+            "a registry asking for a bearer token gets no Basic header: {r:?}"
+        );
+    }
+    // -v shows each registry request, and never the secret
+    for line in [
+        format!("GET {p}/v2/team/app/tags/list 401"),
+        format!("GET {p}/v2/team/app/tags/list 200"),
+        format!("GET {p}/token 200"),
+        format!("GET {f}/v2/evil/basic/tags/list 401"),
+        format!("GET {f}/token-wanting-the-secret 401"),
+    ] {
+        assert!(stderr.contains(&line), "-v shows {line:?}:\n{stderr}");
+    }
+    assert!(
+        !stderr.contains("s3cret") && !stderr.contains(SECRET_BASIC),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_registry_secret_and_its_host_come_together_or_not_at_all() {
+    let cases = [
+        (
+            "registry_auth_env = \"AFK_TEST_REG\"\n",
+            "upgrade.registry_auth_env at line",
+        ),
+        (
+            "registry_auth_host = \"registry.example.org\"\n",
+            "upgrade.registry_auth_host at line",
+        ),
+        (
+            "registry_auth_env = \"AFK_TEST_REG\"\nregistry_auth_host = \"https://registry.example.org\"\n",
+            "upgrade.registry_auth_host at line",
+        ),
+    ];
+    for (keys, want) in cases {
+        let t = Recipes::new(&[("app", "nginx:1.25.3".into())], keys, "");
+        let (code, _, stderr) = t.run(&[("AFK_TEST_REG", SECRET)], &["--dry-run", "upgrade"]);
+        assert_eq!(code, 2, "case {keys:?}: {stderr}");
+        assert!(stderr.contains(want), "case {keys:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(t.sb.requests().is_empty(), "case {keys:?}: nothing asked");
+    }
+}
+
+/// Runs `afk` to its end and returns (exit code, stdout, its peak RSS in KiB)
+/// from `wait4`, which reports the child's own high-water mark.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by libc::wait4, which also gives its rusage"
+)]
+fn run_measured(t: &Recipes, args: &[&str]) -> (i32, serde_json::Value, u64) {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(support::afk_bin())
+        .env("AFK_FORGE_TOKEN", support::TOKEN)
+        .env_remove("AFK_CONFIG")
+        .env_remove("AFK_NOW")
+        .arg("--config")
+        .arg(&t.afk.config)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = vec![];
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, whose pid std gave us; status and
+    // usage are valid for writes.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    assert!(libc::WIFEXITED(status), "afk died: status {status:#x}");
+    let report = serde_json::from_slice(&out).unwrap_or_default();
+    (libc::WEXITSTATUS(status), report, usage.ru_maxrss as u64)
+}
+
+#[test]
+fn a_hostile_tag_list_skips_its_recipe_in_bounded_memory_and_the_tick_goes_on() {
+    let hostile = Canned::start_on("127.0.0.2", |req, _| match path_of(req) {
+        // one page of about 8 MB of short tags: two million of them
+        "/v2/h/many/tags/list" => streamed(&[], "{\"tags\":[\"a\"", ",\"a\"", 1_990_000, "]}"),
+        // pages of 5,000 short tags, without end: the issue's 33 pages
+        "/v2/h/pages/tags/list" => streamed(
+            &[("Link", "</v2/h/pages/tags/list?last=a>; rel=\"next\"")],
+            "{\"tags\":[\"a\"",
+            ",\"a\"",
+            4_999,
+            "]}",
+        ),
+        // one page of 64 MiB: a tag, then blanks
+        "/v2/h/huge/tags/list" => streamed(&[], "{\"tags\":[\"1.1\"]", " ", 64 << 20, "}"),
+        // one tag of 64 MiB, in each of eight images looked up at once
+        p if p.starts_with("/v2/h/long") => streamed(&[], "{\"tags\":[\"", "a", 64 << 20, "\"]}"),
+        // a tag a page, without end
+        _ => reply(
+            200,
+            &[("Link", "</v2/h/endless/tags/list?last=a>; rel=\"next\"")],
+            &tag_list("h/endless", &["a"]),
+        ),
+    });
+    let h = hostile.host();
+    let sandbox_mirror = |t: &Recipes| format!("\"docker.io\" = \"{}\"\n", t.sb.url);
+    let t = Recipes::new(
+        &[
+            ("many", format!("{h}/h/many:1.0")),
+            ("pages", format!("{h}/h/pages:1.0")),
+            ("huge", format!("{h}/h/huge:1.0")),
+            (
+                "long",
+                (0..8).map(|i| format!("{h}/h/long{i}:1.0 ")).collect(),
+            ),
+            ("endless", format!("{h}/h/endless:1.0")),
+            ("fine", "nginx:1.25.3".to_string()),
+        ],
+        "",
+        "",
+    );
+    let text = std::fs::read_to_string(&t.afk.config).unwrap() + &sandbox_mirror(&t);
+    std::fs::write(&t.afk.config, text).unwrap();
+    t.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/nginx": ["1.25.3", "1.26.0"]}})),
+    );
+    let (code, r, max_rss_kib) = run_measured(&t, &["--json", "upgrade"]);
+    assert_eq!(code, 1, "skipped recipes: {r}");
+    let skipped = skipped(&r);
+    let want = [
+        ("endless", "100 pages"),
+        ("huge", "8 MiB"),
+        ("long", "16 KiB"),
+        ("many", "10000 tags"),
+        ("pages", "10000 tags"),
+    ];
+    assert_eq!(
+        skipped.keys().collect::<Vec<_>>(),
+        want.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        "{r}"
+    );
+    for (recipe, bound) in want {
+        let reason = &skipped[recipe];
+        assert!(reason.contains(bound), "{recipe}: {reason}");
+        assert!(reason.contains(&h), "{recipe} names the registry: {reason}");
+    }
+    let acts: Vec<(String, String)> = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let s = |k: &str| a[k].as_str().unwrap().to_string();
+            (s("recipe"), s("action"))
+        })
+        .collect();
+    assert!(
+        acts.contains(&("fine".into(), "open_pr".into())),
+        "the other recipe goes on: {r}"
+    );
+    assert!(
+        max_rss_kib < 50 * 1024,
+        "afk's peak RSS was {max_rss_kib} KiB"
+    );
 }

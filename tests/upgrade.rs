@@ -403,6 +403,23 @@ fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
         "/registry",
         Some(json!({"auth": true, "credentials": "bot:reg-secret", "page_size": 2})),
     );
+    // the docker.io mirror is the sandbox: its host is the one the secret is for
+    let auth_host = |host: &str| {
+        let text = std::fs::read_to_string(&s.afk.config).unwrap();
+        let text: String = text
+            .lines()
+            .filter(|l| !l.starts_with("registry_auth_host"))
+            .map(|l| {
+                if l.starts_with("registry_auth_env") {
+                    format!("{l}\nregistry_auth_host = \"{host}\"\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&s.afk.config, text).unwrap();
+    };
+    auth_host(s.sb.url.trim_start_matches("http://"));
     let run = |secret: &str| {
         let out = s
             .afk
@@ -428,6 +445,15 @@ fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
     let reason = r["skipped"][0]["reason"].as_str().unwrap();
     assert!(
         reason.contains("401") && !reason.contains("wrong"),
+        "{reason}"
+    );
+    // a mirror on another host than registry_auth_host is asked anonymously
+    auth_host("registry.example.org");
+    let (code, r) = run("bot:reg-secret");
+    assert_eq!(code, 1, "{r}");
+    let reason = r["skipped"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("401") && reason.contains("registry_auth_host (registry.example.org)"),
         "{reason}"
     );
 }

@@ -11,6 +11,7 @@ pub mod escalation;
 pub mod outcome;
 pub mod progress;
 pub mod prompt;
+pub mod registry_auth;
 pub mod routing;
 pub mod run_state;
 pub mod sanitize;

@@ -198,9 +198,11 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
     );
     let conc = cfg.forge.concurrency;
     let mut recipes = gather::recipes(&triples, &git, forge.as_ref(), conc);
+    let u = &cfg.upgrade;
     match OciRegistry::new(cfg.forge_timeout())
-        .with_mirrors(cfg.upgrade.registry_mirrors.clone())
-        .with_auth_env(&cfg.upgrade.registry_auth_env)
+        .with_mirrors(u.registry_mirrors.clone())
+        .with_max_tags(u.max_tags)
+        .with_auth_env(&u.registry_auth_env, &u.registry_auth_host)
     {
         Ok(reg) => gather::tags(&mut recipes, &reg as &dyn Registry, conc),
         Err(e) => recipes.iter_mut().for_each(|r| r.tags = Err(e.to_string())),
