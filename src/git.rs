@@ -17,6 +17,7 @@
 //! redirect there (`http.followRedirects=false`), so it never takes the
 //! credentials to another host.
 
+use crate::core::upgrade_commit::TreeChange;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -259,6 +260,23 @@ impl Git {
         input: Option<&[u8]>,
         env: &[(&str, &str)],
     ) -> Result<String> {
+        let out = self.run_raw(dir, auth, args, input, env)?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    /// git's stdout as it is (a blob's bytes, NUL-separated records).
+    fn run_bytes(&self, dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>> {
+        self.run_raw(dir, None, args, None, &[])
+    }
+
+    fn run_raw(
+        &self,
+        dir: Option<&Path>,
+        auth: Option<&str>,
+        args: &[&str],
+        input: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Result<Vec<u8>> {
         // lives until git has exited: dropping it removes the secret file
         let auth = match (auth, &self.creds) {
             (Some(url), Some(cr)) => Some(self.auth_for(url, cr)?),
@@ -296,7 +314,7 @@ impl Git {
                 }
             );
         }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        Ok(out.stdout)
     }
 
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
@@ -400,12 +418,13 @@ impl Git {
                     &["hash-object", "-w", "--stdin"],
                     Some(content),
                 )?;
-                lines.push_str(&format!("{mode} {blob}\t{path}\n"));
+                // NUL-terminated: no byte of a path can start another entry
+                lines.push_str(&format!("{mode} {blob}\t{path}\0"));
             }
             self.run_env(
                 Some(dir),
                 None,
-                &["update-index", "--index-info"],
+                &["update-index", "-z", "--index-info"],
                 Some(lines.as_bytes()),
                 &env,
             )?;
@@ -420,6 +439,45 @@ impl Git {
         })();
         let _ = std::fs::remove_file(&index);
         result
+    }
+
+    /// What commit `sha` changes against `parent`, path by path (renames as
+    /// a deletion and an addition), with each new blob's text.
+    pub fn changes(&self, dir: &Path, parent: &str, sha: &str) -> Result<Vec<TreeChange>> {
+        let raw = self.run_bytes(
+            Some(dir),
+            &[
+                "diff-tree",
+                "-r",
+                "-z",
+                "--no-renames",
+                "--no-commit-id",
+                parent,
+                sha,
+            ],
+        )?;
+        let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+        let mut out = vec![];
+        while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+            let meta = String::from_utf8_lossy(meta);
+            let m: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+            let [old_mode, new_mode, _, new_blob, status] = m[..] else {
+                bail!("git diff-tree: unexpected line {meta}");
+            };
+            let text = if new_blob.bytes().all(|b| b == b'0') {
+                None
+            } else {
+                String::from_utf8(self.run_bytes(Some(dir), &["cat-file", "blob", new_blob])?).ok()
+            };
+            out.push(TreeChange {
+                path: String::from_utf8_lossy(path).to_string(),
+                status: status.to_string(),
+                old_mode: old_mode.to_string(),
+                new_mode: new_mode.to_string(),
+                text,
+            });
+        }
+        Ok(out)
     }
 
     /// Push `sha` to `branch` of the mirror at `url` (with the credentials),

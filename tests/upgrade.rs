@@ -1302,3 +1302,99 @@ fn afk_is_not_readable_by_a_process_of_its_own_user() {
     assert!(seen.contains("DENIED"), "git ran and peeked: {seen}");
     assert!(!seen.contains("READ"), "afk's environment was read: {seen}");
 }
+
+impl Setup {
+    /// `afk --json upgrade` with `shim` first on PATH.
+    fn upgrade_through(&self, shim: &Path) -> (i32, Value) {
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = self
+            .afk
+            .cmd()
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), r)
+    }
+
+    /// The branches of the mirror.
+    fn branches(&self) -> Vec<String> {
+        git(
+            &self.mirror_git(),
+            &["for-each-ref", "--format=%(refname:short)", "refs/heads"],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+}
+
+/// Issue 16 item 6: a hostile upstream names a compose file so that its name,
+/// written into `git update-index --index-info`, adds lines of its own:
+/// `abra.sh` replaced by an executable and files upstream `main` does not
+/// have, in a commit under afk's name. afk's commit changes compose.yml only.
+#[test]
+fn a_compose_file_name_cannot_inject_lines_into_afks_commit() {
+    let s = setup(COMPOSE, "push", "");
+    let payload = "#!/bin/sh\necho pwned\n";
+    s.upstream.commit(
+        &[("abra.sh", "#!/bin/sh\necho ok\n"), ("payload", payload)],
+        "files",
+    );
+    let blob = git(&s.upstream.work, &["rev-parse", "HEAD:payload"]);
+    let hostile = format!("compose.a\n100755 {blob}\tabra.sh\n100644 {blob}\tcompose.b.yml");
+    let main = s.upstream.commit(
+        &[(
+            hostile.as_str(),
+            "services:\n  app:\n    image: nginx:1.25.3\n",
+        )],
+        "an override",
+    );
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let changed = git(
+        &s.mirror_git(),
+        &[
+            "diff-tree",
+            "-r",
+            "--no-renames",
+            "--name-status",
+            &main,
+            branch,
+        ],
+    );
+    assert_eq!(changed, "M\tcompose.yml", "afk's commit changed more");
+}
+
+/// Issue 16 item 6: whatever git was fed, afk checks its commit before the
+/// push and pushes none that changes more than the image lines (and the
+/// version label) of the files it meant to change. Here a `git` on PATH adds
+/// an entry of its own to `update-index`.
+#[test]
+fn afk_pushes_no_commit_that_changes_more_than_it_meant() {
+    let s = setup(COMPOSE, "push", "");
+    s.upstream.commit(
+        &[
+            ("abra.sh", "#!/bin/sh\necho ok\n"),
+            ("payload", "#!/bin/sh\n"),
+        ],
+        "files",
+    );
+    let blob = git(&s.upstream.work, &["rev-parse", "HEAD:payload"]);
+    let shim = shim_with(
+        &s.afk.scratch,
+        &format!(
+            "case \" $* \" in *' update-index '*)\n\
+               t='\\n'; case \" $* \" in *' -z '*) t='\\0' ;; esac\n\
+               {{ cat; printf \"100755 {blob}\\tabra.sh$t\"; }} | \"$REAL_GIT\" \"$@\"; exit $? ;;\n\
+             esac\n"
+        ),
+    );
+    let (code, r) = s.upgrade_through(&shim);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["prs"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(s.branches(), ["main"], "{r}");
+    assert!(r["errors"].to_string().contains("abra.sh"), "{r}");
+}

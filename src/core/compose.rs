@@ -87,7 +87,10 @@ pub struct ServiceImage {
     pub image: ImageRef,
 }
 
-/// `compose.yml` and its `compose.<name>.yml` overrides (`.yaml` too).
+/// `compose.yml` and its `compose.<name>.yml` overrides (`.yaml` too): the
+/// name matches `compose(\.[A-Za-z0-9_-]+)*\.ya?ml`. Nothing else (a newline,
+/// a tab, a space, a quote) is ever a compose file: the names are written
+/// into git's input and into afk's commit.
 pub fn is_compose_file(file_name: &str) -> bool {
     let Some(stem) = file_name
         .strip_suffix(".yml")
@@ -95,7 +98,17 @@ pub fn is_compose_file(file_name: &str) -> bool {
     else {
         return false;
     };
-    stem == "compose" || stem.strip_prefix("compose.").is_some_and(|o| !o.is_empty())
+    let Some(rest) = stem.strip_prefix("compose") else {
+        return false;
+    };
+    rest.is_empty()
+        || rest.strip_prefix('.').is_some_and(|parts| {
+            parts.split('.').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+        })
 }
 
 /// Every service's image with a tag, in file order. Images that cannot move by
@@ -684,6 +697,19 @@ networks:
             ("docker-compose.yml", false),
             ("compose.yml.bak", false),
             ("abra.sh", false),
+            ("compose.a_b-c.d.yml", true),
+            ("composer.yml", false),
+            ("compose.yml.yml", true),
+            (
+                "compose.a\n100755 0123abcd\tabra.sh\n100644 0123abcd\tcompose.b.yml",
+                false,
+            ),
+            ("compose.a\tb.yml", false),
+            ("compose.a b.yml", false),
+            ("compose.\"a\".yml", false),
+            ("compose.ä.yml", false),
+            ("compose/x.yml", false),
+            (".compose.yml", false),
         ];
         for (name, expected) in cases {
             assert_eq!(is_compose_file(name), expected, "{name}");

@@ -16,4 +16,5 @@ pub mod run_state;
 pub mod sanitize;
 pub mod tags;
 pub mod upgrade;
+pub mod upgrade_commit;
 pub mod verdict;
