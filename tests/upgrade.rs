@@ -1398,3 +1398,33 @@ fn afk_pushes_no_commit_that_changes_more_than_it_meant() {
     assert_eq!(s.branches(), ["main"], "{r}");
     assert!(r["errors"].to_string().contains("abra.sh"), "{r}");
 }
+
+/// Issue 16 item 7: an image path outside the OCI name grammar
+/// (`x;id>PWNED;`) never becomes an upgrade branch, where it would reach an
+/// agent's shell.
+#[test]
+fn a_hostile_image_path_never_becomes_a_branch() {
+    let compose =
+        "services:\n  app:\n    image: \"x;id>PWNED;:1.0\"\n  web:\n    image: nginx:1.25.3\n";
+    let s = setup(compose, "push", "");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/nginx": NGINX, "library/x;id>PWNED;": ["1.0", "1.1"]}})),
+    );
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let branches = s.branches();
+    assert!(
+        branches
+            .iter()
+            .all(|b| !b.contains(';') && !b.contains('>')),
+        "{branches:?}"
+    );
+    assert!(
+        branches.contains(&"afk/upgrade-nginx-1.26.0".to_string()),
+        "{branches:?} {r}"
+    );
+    let candidates = r["candidates"].to_string();
+    assert!(!candidates.contains("PWNED"), "{r}");
+}

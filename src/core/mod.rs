@@ -9,6 +9,7 @@ pub mod dispatch;
 pub mod end_plan;
 pub mod escalation;
 pub mod outcome;
+pub mod placeholders;
 pub mod progress;
 pub mod prompt;
 pub mod routing;
