@@ -229,7 +229,10 @@ impl Git {
     /// The credentials of one call to `url`: its origin and a secret file.
     fn auth_for(&self, url: &str, cr: &Credentials) -> Result<Auth> {
         let Some(origin) = credential_origin(url) else {
-            bail!("git: not handing credentials to {url}: not an http(s) URL with a host");
+            // the URL itself is not repeated: it could carry a user's password
+            bail!(
+                "git: no credentials for the mirror: its URL is not http(s) with a plain host (forge.url)"
+            );
         };
         std::fs::create_dir_all(&self.work_dir)
             .with_context(|| format!("git: cannot create {}", self.work_dir.display()))?;
