@@ -944,6 +944,21 @@ impl Config {
         if r.kind == RunnerKind::Command && r.command.is_empty() {
             return Err(c.err("runner", "command", "must not be empty"));
         }
+        for (key, command) in [
+            ("command", &r.command),
+            ("resume_command", &r.resume_command),
+        ] {
+            if let Some((p, var)) = crate::core::placeholders::placeholder_in_shell_script(command)
+            {
+                return Err(c.err(
+                    "runner",
+                    key,
+                    format!(
+                        "{p} inside a shell script would become shell code; use \"${var}\" there (placeholders stand only as arguments of their own)"
+                    ),
+                ));
+            }
+        }
         if r.kind == RunnerKind::Http && r.url.is_empty() {
             return Err(c.err("runner", "kind", "\"http\" needs runner.url"));
         }

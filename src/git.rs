@@ -8,10 +8,16 @@
 //! work tree), pushes to the mirror with a lease, and the fixer's clone.
 //!
 //! The forge token reaches git only through `GIT_ASKPASS`: a small script in
-//! the work dir that prints an environment variable afk sets for that one git
-//! child. It is never in an argument, a remote URL or a `.git/config`, and
-//! credential helpers are switched off for those calls so none can store it.
+//! the work dir (holding no secret) that answers only prompts for the forge's
+//! own host and reads the password from a file afk writes (0600) for that one
+//! git call and removes after it. The token is never in an argument, a remote
+//! URL, a `.git/config` or a child's environment (where any process of the
+//! same user reads it in `/proc/<pid>/environ`); credential helpers are
+//! switched off for those calls so none can store it, and git follows no
+//! redirect there (`http.followRedirects=false`), so it never takes the
+//! credentials to another host.
 
+use crate::core::upgrade_commit::TreeChange;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,10 +29,96 @@ pub const AFK_EMAIL: &str = "afk@afk.invalid";
 /// The trailer every upgrade commit of afk carries: `Afk-Upgrade: <recipe> <image> <tag>`.
 pub const TRAILER: &str = "Afk-Upgrade";
 
-/// The askpass script: the username for the username prompt, the token for
-/// every other; both from the environment of the git process that asks.
-const ASKPASS: &str = "#!/bin/sh\n# afk: hands git the forge credentials from its environment; holds no secret itself\n\
-case \"$1\" in\n  Username*) printf '%s\\n' \"$AFK_GIT_USERNAME\" ;;\n  *) printf '%s\\n' \"$AFK_GIT_PASSWORD\" ;;\nesac\n";
+/// The askpass script. git prompts `Username for '<scheme>://<host>': ` and
+/// `Password for '<scheme>://<user>@<host>': `; the script answers only when
+/// that is the forge's own origin (`AFK_GIT_ORIGIN`, afk's username in
+/// `AFK_GIT_USERNAME`): the username, or the token read from
+/// `AFK_GIT_SECRET_FILE`. Anything else (a redirect to another host) is refused.
+const ASKPASS: &str = r#"#!/bin/sh
+# afk: hands git the forge credentials for the forge's own host only. It holds no
+# secret: the token is in a file afk writes (0600) for one git call and removes after.
+o="$AFK_GIT_ORIGIN"
+case "$1" in
+  "Username for '$o': ") printf '%s\n' "$AFK_GIT_USERNAME" ;;
+  "Password for '${o%%://*}://$AFK_GIT_USERNAME@${o#*://}': ") cat "$AFK_GIT_SECRET_FILE" ;;
+  *) echo "afk askpass: answers only for $o" >&2; exit 1 ;;
+esac
+"#;
+
+/// The environment variables the askpass script reads (never inherited).
+const ASKPASS_ENV: [&str; 4] = [
+    "AFK_GIT_ORIGIN",
+    "AFK_GIT_USERNAME",
+    "AFK_GIT_SECRET_FILE",
+    "AFK_GIT_PASSWORD",
+];
+
+/// `<scheme>://<host>[:<port>]` of an http(s) URL, as git names it in its
+/// credential prompts (any `user@` left out); None for anything else.
+pub fn credential_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return None;
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    ok.then(|| format!("{scheme}://{host}"))
+}
+
+/// The password of one git call, in a file only afk's user can read; removed
+/// when dropped (the call is over, whether it worked or not).
+struct SecretFile(PathBuf);
+
+impl SecretFile {
+    /// A new file in `dir` holding `secret`; created exclusively, so a file or
+    /// link already at that name is never written through.
+    fn create(dir: &Path, secret: &str) -> Result<SecretFile> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let pid = std::process::id();
+        // a killed tick's files (another pid) go first; one upgrade tick runs at a time
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(rest) = name.strip_prefix(".afk-secret-")
+                && !rest.starts_with(&format!("{pid}-"))
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let p = dir.join(format!(
+            ".afk-secret-{pid}-{}",
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)
+            .with_context(|| format!("git: cannot create {}", p.display()))?;
+        let file = SecretFile(p);
+        f.write_all(secret.as_bytes())
+            .with_context(|| format!("git: cannot write {}", file.0.display()))?;
+        Ok(file)
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// What an authenticated git call is given: the origin askpass answers for
+/// and the file holding the password.
+struct Auth {
+    origin: String,
+    secret: SecretFile,
+}
 
 /// HTTP credentials for the mirror; `Debug` never shows the password.
 #[derive(Clone)]
@@ -82,28 +174,38 @@ impl Git {
 
     /// A git command: quiet about the terminal, in `dir`, without the config's
     /// secrets in its environment; with the mirror's credentials when `auth`.
-    fn cmd(&self, dir: Option<&Path>, auth: bool) -> Result<Command> {
+    fn cmd(&self, dir: Option<&Path>, auth: Option<&Auth>) -> Result<Command> {
         let mut c = Command::new("git");
         c.env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
             .env_remove("GIT_ASKPASS")
             .env_remove("SSH_ASKPASS")
-            .env_remove("AFK_GIT_PASSWORD")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for k in &self.strip_env {
+        for k in ASKPASS_ENV
+            .iter()
+            .copied()
+            .chain(self.strip_env.iter().map(String::as_str))
+        {
             c.env_remove(k);
         }
         if let Some(d) = dir {
             c.current_dir(d);
         }
-        if auth && let Some(cr) = &self.creds {
-            // an empty helper resets the list: no helper supplies or stores anything
-            c.args(["-c", "credential.helper="])
-                .env("GIT_ASKPASS", self.askpass()?)
-                .env("AFK_GIT_USERNAME", &cr.username)
-                .env("AFK_GIT_PASSWORD", &cr.password);
+        if let (Some(a), Some(cr)) = (auth, &self.creds) {
+            // an empty helper resets the list: no helper supplies or stores
+            // anything; and no redirect takes the credentials to another host
+            c.args([
+                "-c",
+                "credential.helper=",
+                "-c",
+                "http.followRedirects=false",
+            ])
+            .env("GIT_ASKPASS", self.askpass()?)
+            .env("AFK_GIT_ORIGIN", &a.origin)
+            .env("AFK_GIT_USERNAME", &cr.username)
+            .env("AFK_GIT_SECRET_FILE", &a.secret.0);
         }
         Ok(c)
     }
@@ -124,12 +226,29 @@ impl Git {
         Ok(p)
     }
 
+    /// The credentials of one call to `url`: its origin and a secret file.
+    fn auth_for(&self, url: &str, cr: &Credentials) -> Result<Auth> {
+        let Some(origin) = credential_origin(url) else {
+            // the URL itself is not repeated: it could carry a user's password
+            bail!(
+                "git: no credentials for the mirror: its URL is not http(s) with a plain host (forge.url)"
+            );
+        };
+        std::fs::create_dir_all(&self.work_dir)
+            .with_context(|| format!("git: cannot create {}", self.work_dir.display()))?;
+        Ok(Auth {
+            origin,
+            secret: SecretFile::create(&self.work_dir, &cr.password)?,
+        })
+    }
+
     /// Run `git args` and return its stdout; an error names the subcommand,
-    /// where, and git's own last lines.
+    /// where, and git's own last lines. With `auth`, the URL of the mirror the
+    /// call talks to, git gets the credentials for that URL's host only.
     fn run(
         &self,
         dir: Option<&Path>,
-        auth: bool,
+        auth: Option<&str>,
         args: &[&str],
         input: Option<&[u8]>,
     ) -> Result<String> {
@@ -139,12 +258,34 @@ impl Git {
     fn run_env(
         &self,
         dir: Option<&Path>,
-        auth: bool,
+        auth: Option<&str>,
         args: &[&str],
         input: Option<&[u8]>,
         env: &[(&str, &str)],
     ) -> Result<String> {
-        let mut c = self.cmd(dir, auth)?;
+        let out = self.run_raw(dir, auth, args, input, env)?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    /// git's stdout as it is (a blob's bytes, NUL-separated records).
+    fn run_bytes(&self, dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>> {
+        self.run_raw(dir, None, args, None, &[])
+    }
+
+    fn run_raw(
+        &self,
+        dir: Option<&Path>,
+        auth: Option<&str>,
+        args: &[&str],
+        input: Option<&[u8]>,
+        env: &[(&str, &str)],
+    ) -> Result<Vec<u8>> {
+        // lives until git has exited: dropping it removes the secret file
+        let auth = match (auth, &self.creds) {
+            (Some(url), Some(cr)) => Some(self.auth_for(url, cr)?),
+            _ => None,
+        };
+        let mut c = self.cmd(dir, auth.as_ref())?;
         c.args(args);
         for (k, v) in env {
             c.env(k, v);
@@ -176,7 +317,7 @@ impl Git {
                 }
             );
         }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        Ok(out.stdout)
     }
 
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
@@ -196,7 +337,7 @@ impl Git {
             let tmp_s = tmp.to_string_lossy().to_string();
             self.run(
                 None,
-                false,
+                None,
                 &[
                     "clone",
                     "-q",
@@ -215,7 +356,7 @@ impl Git {
         }
         let remote = self.run(
             Some(&dir),
-            false,
+            None,
             &["ls-remote", url, "refs/heads/main"],
             None,
         )?;
@@ -225,7 +366,7 @@ impl Git {
         if read_ref(&git_dir, "refs/remotes/origin/main").as_deref() != Some(main.as_str()) {
             self.run(
                 Some(&dir),
-                false,
+                None,
                 &[
                     "fetch",
                     "-q",
@@ -239,7 +380,7 @@ impl Git {
         if read_ref(&git_dir, "HEAD").as_deref() != Some(main.as_str()) {
             self.run(
                 Some(&dir),
-                false,
+                None,
                 &["checkout", "-q", "-f", "--detach", &main],
                 None,
             )?;
@@ -269,30 +410,31 @@ impl Git {
             ("GIT_COMMITTER_EMAIL", AFK_EMAIL),
         ];
         let result = (|| {
-            self.run_env(Some(dir), false, &["read-tree", parent], None, &env)?;
+            self.run_env(Some(dir), None, &["read-tree", parent], None, &env)?;
             let mut lines = String::new();
             for (path, content) in files {
-                let listed = self.run(Some(dir), false, &["ls-tree", parent, "--", path], None)?;
+                let listed = self.run(Some(dir), None, &["ls-tree", parent, "--", path], None)?;
                 let mode = listed.split_whitespace().next().unwrap_or("100644");
                 let blob = self.run(
                     Some(dir),
-                    false,
+                    None,
                     &["hash-object", "-w", "--stdin"],
                     Some(content),
                 )?;
-                lines.push_str(&format!("{mode} {blob}\t{path}\n"));
+                // NUL-terminated: no byte of a path can start another entry
+                lines.push_str(&format!("{mode} {blob}\t{path}\0"));
             }
             self.run_env(
                 Some(dir),
-                false,
-                &["update-index", "--index-info"],
+                None,
+                &["update-index", "-z", "--index-info"],
                 Some(lines.as_bytes()),
                 &env,
             )?;
-            let tree = self.run_env(Some(dir), false, &["write-tree"], None, &env)?;
+            let tree = self.run_env(Some(dir), None, &["write-tree"], None, &env)?;
             self.run_env(
                 Some(dir),
-                false,
+                None,
                 &["commit-tree", &tree, "-p", parent, "-F", "-"],
                 Some(message.as_bytes()),
                 &env,
@@ -300,6 +442,45 @@ impl Git {
         })();
         let _ = std::fs::remove_file(&index);
         result
+    }
+
+    /// What commit `sha` changes against `parent`, path by path (renames as
+    /// a deletion and an addition), with each new blob's text.
+    pub fn changes(&self, dir: &Path, parent: &str, sha: &str) -> Result<Vec<TreeChange>> {
+        let raw = self.run_bytes(
+            Some(dir),
+            &[
+                "diff-tree",
+                "-r",
+                "-z",
+                "--no-renames",
+                "--no-commit-id",
+                parent,
+                sha,
+            ],
+        )?;
+        let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+        let mut out = vec![];
+        while let (Some(meta), Some(path)) = (fields.next(), fields.next()) {
+            let meta = String::from_utf8_lossy(meta);
+            let m: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
+            let [old_mode, new_mode, _, new_blob, status] = m[..] else {
+                bail!("git diff-tree: unexpected line {meta}");
+            };
+            let text = if new_blob.bytes().all(|b| b == b'0') {
+                None
+            } else {
+                String::from_utf8(self.run_bytes(Some(dir), &["cat-file", "blob", new_blob])?).ok()
+            };
+            out.push(TreeChange {
+                path: String::from_utf8_lossy(path).to_string(),
+                status: status.to_string(),
+                old_mode: old_mode.to_string(),
+                new_mode: new_mode.to_string(),
+                text,
+            });
+        }
+        Ok(out)
     }
 
     /// Push `sha` to `branch` of the mirror at `url` (with the credentials),
@@ -319,7 +500,7 @@ impl Git {
         };
         self.run(
             Some(dir),
-            true,
+            Some(url),
             &[
                 "push",
                 "-q",
@@ -344,7 +525,7 @@ impl Git {
         let d = dest.to_string_lossy().to_string();
         self.run(
             None,
-            true,
+            Some(url),
             &["clone", "-q", "--branch", branch, url, &d],
             None,
         )
@@ -407,9 +588,82 @@ mod tests {
         }
     }
 
+    /// The askpass script run as git runs it: (prompt) → its answer, or None
+    /// when it refuses (exit status not 0).
+    fn ask(prompt: &str, secret: &Path) -> Option<String> {
+        let out = Command::new("sh")
+            .args(["-c", ASKPASS, "askpass", prompt])
+            .env("AFK_GIT_ORIGIN", "http://127.0.0.1:3000")
+            .env("AFK_GIT_USERNAME", "afk-bot")
+            .env("AFK_GIT_SECRET_FILE", secret)
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
     #[test]
-    fn askpass_holds_no_secret_and_answers_both_prompts() {
-        assert!(ASKPASS.contains("$AFK_GIT_PASSWORD"));
-        assert!(ASKPASS.contains("Username*"));
+    fn askpass_answers_only_for_the_forges_own_host() {
+        let dir = std::env::temp_dir().join(format!("afk-askpass-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = SecretFile::create(&dir, "s3cret").unwrap();
+        let cases = [
+            ("Username for 'http://127.0.0.1:3000': ", Some("afk-bot\n")),
+            (
+                "Password for 'http://afk-bot@127.0.0.1:3000': ",
+                Some("s3cret"),
+            ),
+            // another host, port, scheme or user: a redirect, never answered
+            ("Username for 'http://127.0.0.3:3000': ", None),
+            ("Password for 'http://afk-bot@127.0.0.3:3000': ", None),
+            ("Password for 'http://afk-bot@127.0.0.1:30000': ", None),
+            ("Password for 'https://afk-bot@127.0.0.1:3000': ", None),
+            ("Password for 'http://mallory@127.0.0.1:3000': ", None),
+            (
+                "Password for 'http://afk-bot@127.0.0.1:3000.evil.example': ",
+                None,
+            ),
+            (
+                "Password for 'http://afk-bot@evil.example/http://127.0.0.1:3000': ",
+                None,
+            ),
+            ("Password: ", None),
+            ("xPassword for 'http://afk-bot@127.0.0.1:3000': ", None),
+        ];
+        for (prompt, want) in cases {
+            assert_eq!(ask(prompt, &secret.0).as_deref(), want, "case {prompt}");
+        }
+        assert!(!ASKPASS.contains("s3cret"), "the script holds no secret");
+        let path = secret.0.clone();
+        drop(secret);
+        assert!(!path.exists(), "the secret file is removed with its call");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_credential_origin_is_scheme_and_host_of_http_urls_only() {
+        let cases = [
+            (
+                "http://127.0.0.1:3000/maint/nginx.git",
+                Some("http://127.0.0.1:3000"),
+            ),
+            (
+                "https://git.example.org/a/b.git",
+                Some("https://git.example.org"),
+            ),
+            (
+                "https://afk@git.example.org/a/b.git",
+                Some("https://git.example.org"),
+            ),
+            ("https://[::1]:8443/a.git", Some("https://[::1]:8443")),
+            ("file:///srv/git/a.git", None),
+            ("/srv/git/a.git", None),
+            ("https:///a.git", None),
+            ("https://git.example.org'/a.git", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(credential_origin(url).as_deref(), want, "case {url}");
+        }
     }
 }

@@ -7,6 +7,7 @@ use afk::{cli, commands, log};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    not_dumpable();
     afk::process::make_private();
     end_quietly_on_closed_output();
     let cli = cli::parse();
@@ -31,6 +32,26 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// afk's environment holds the forge token (and every other secret the
+/// config names): no process of the same user may read it through
+/// `/proc/<afk pid>/environ` or `mem`, or attach a debugger, while afk runs.
+/// A non-dumpable process is open to root only (CAP_SYS_PTRACE); the flag is
+/// reset when a child execs, so agents and git are unaffected.
+#[cfg(target_os = "linux")]
+fn not_dumpable() {
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers and touches no memory.
+    let r = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    if r != 0 {
+        log::warn(&format!(
+            "cannot make afk non-dumpable ({}): its environment is readable by its own user",
+            std::io::Error::last_os_error()
+        ));
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn not_dumpable() {}
 
 /// A closed stdout (`afk poll | head -1`) makes `println!` panic: Rust ignores
 /// SIGPIPE, so the write fails with EPIPE. End quietly instead, dying of

@@ -735,3 +735,43 @@ fn a_next_link_that_climbs_out_of_the_api_root_is_not_followed() {
         }
     });
 }
+
+/// Issue 16 item 7: a placeholder inside a `sh -c` script would be pasted
+/// into shell code unquoted (`{branch}` comes from an image path on upgrade
+/// branches). Such a config is refused at load, naming the variable to use.
+#[test]
+fn a_placeholder_inside_a_shell_script_is_refused() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    for command in [
+        r#"["sh", "-c", "git checkout {branch} && agent"]"#,
+        r#"["env", "A=1", "bash", "-lc", "cd {run_dir}"]"#,
+        r#"["/bin/sh", "-ec", "agent < {prompt_file}"]"#,
+    ] {
+        let afk = Afk::with_text(&format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\ncommand = {command}\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
+        ));
+        let (code, _, err) = afk.poll();
+        assert_eq!(code, 2, "{command}: {err}");
+        assert!(err.contains("runner.command"), "{err}");
+        assert!(err.contains("$AFK_"), "names the variable to use: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!afk.state().exists(), "nothing written");
+    }
+    // a placeholder as an argument of its own is no shell code
+    let afk = Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\n\
+         command = [\"sh\", \"{}\", \"{{branch}}\"]\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+        sb.forge_keys(),
+        demo_agent().display()
+    ));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        pairs(&r["dispatched"]),
+        [("acme/api".to_string(), 1)],
+        "{r}"
+    );
+}

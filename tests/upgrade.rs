@@ -213,28 +213,40 @@ fn actions(report: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A `git` on PATH that records its arguments, then runs the real one.
-fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
+/// The real `git`'s path.
+fn real_git() -> String {
     let real = std::process::Command::new("sh")
         .args(["-c", "command -v git"])
         .output()
         .unwrap();
-    let real = String::from_utf8_lossy(&real.stdout).trim().to_string();
+    String::from_utf8_lossy(&real.stdout).trim().to_string()
+}
+
+/// A `git` on PATH that records its arguments, then runs the real one.
+fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
+    let log = s.path("git-argv.log");
+    let bin = shim_with(
+        s,
+        &format!("printf '%s\\n' \"$*\" >> '{}'\n", log.display()),
+    );
+    (bin, log)
+}
+
+/// A `git` on PATH that runs `script` (sh; `$REAL_GIT` is the real git) and
+/// then the real one; returns the directory to put first on PATH.
+fn shim_with(s: &Scratch, script: &str) -> PathBuf {
+    let real = real_git();
     let bin = s.path("shim");
     std::fs::create_dir_all(&bin).unwrap();
-    let log = s.path("git-argv.log");
     let shim = bin.join("git");
     std::fs::write(
         &shim,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-            log.display()
-        ),
+        format!("#!/bin/sh\nREAL_GIT='{real}'\n{script}exec \"$REAL_GIT\" \"$@\"\n"),
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    (bin, log)
+    bin
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -1141,4 +1153,320 @@ fn v2_verdict_posts_once_reads_without_posting_and_exits_by_verdict() {
     assert!(r["errors"][0].as_str().unwrap().contains("404"), "{r}");
 }
 
+}
+
+// ---- the hardening of issue 16: git, its environment, afk's own commit ----------
+
+/// An HTTP server on another loopback address that asks for basic auth
+/// (401) and records every `Authorization` header it is sent: where a
+/// redirected git would hand the token.
+fn auth_recorder() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.3:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+            let mut auth = None;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("authorization")
+                {
+                    auth = Some(v.trim().to_string());
+                }
+            }
+            let reply = match auth {
+                Some(a) => {
+                    log.lock().unwrap().push(a);
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                }
+                None => {
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"elsewhere\"\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                }
+            };
+            let mut conn = conn;
+            let _ = conn.write_all(reply.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+/// Issue 16 item 2: the forge redirects git (the push of a new PR, then the
+/// fixer's clone) to another host that asks for a password. git must not
+/// follow, and the askpass helper must not answer for that host.
+#[test]
+fn the_token_never_follows_a_git_redirect_to_another_host() {
+    let s = setup(COMPOSE, "push", "");
+    let (elsewhere, seen) = auth_recorder();
+    s.sb.admin("POST", "/git_redirect", Some(json!({ "to": elsewhere })));
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 1, "the push fails: {r}");
+    assert!(r["prs"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(*seen.lock().unwrap(), Vec::<String>::new(), "push: {r}");
+    // the PR opened without the redirect; then the fixer's clone is redirected
+    s.sb.admin("POST", "/git_redirect", Some(json!({ "to": null })));
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    s.ci("afk/upgrade-nginx-1.26.0", "failure");
+    s.sb.admin("POST", "/git_redirect", Some(json!({ "to": elsewhere })));
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 1, "the fixer's clone fails: {r}");
+    let errors = r["errors"].to_string();
+    assert!(errors.contains("fixer"), "{r}");
+    assert_eq!(*seen.lock().unwrap(), Vec::<String>::new(), "clone: {r}");
+}
+
+/// Issue 16 item 3: no git child holds the token in its environment (where
+/// any process of the same user reads it in /proc/<pid>/environ); askpass
+/// reads it from a 0600 file that is gone once the call is over.
+#[test]
+fn no_git_child_carries_the_token_in_its_environment() {
+    const SECRET: &str = "tok-5e1d9c3b7a2f4e6d8c0b";
+    let s = setup(COMPOSE, "push", "");
+    s.sb.admin("POST", "/seed", Some(json!({"token": SECRET})));
+    let envs = s.afk.scratch.path("git-env.log");
+    let files = s.afk.scratch.path("secret-files.log");
+    let shim = shim_with(
+        &s.afk.scratch,
+        &format!(
+            "env >> '{envs}'\n\
+             [ -n \"${{AFK_GIT_SECRET_FILE:-}}\" ] && stat -c '%a %n' \"$AFK_GIT_SECRET_FILE\" >> '{files}'\n",
+            envs = envs.display(),
+            files = files.display(),
+        ),
+    );
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+    let run = || {
+        let out = s
+            .afk
+            .cmd()
+            .env("AFK_FORGE_TOKEN", SECRET)
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code().unwrap(), r)
+    };
+    let (code, r) = run();
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
+    s.ci("afk/upgrade-nginx-1.26.0", "failure");
+    let (code, r) = run();
+    assert_eq!(code, 0, "{r}");
+    s.wait_fixer(1);
+    let env = std::fs::read_to_string(&envs).unwrap();
+    assert!(
+        env.contains("GIT_ASKPASS="),
+        "an authenticated call was made"
+    );
+    assert!(!env.contains(SECRET), "the token is in a git environment");
+    // the push and the fixer's clone each had their own secret file, 0600
+    let used = std::fs::read_to_string(&files).unwrap_or_default();
+    let used: Vec<(&str, &str)> = used.lines().filter_map(|l| l.split_once(' ')).collect();
+    assert!(used.len() >= 2, "{used:?}");
+    for (mode, file) in &used {
+        assert_eq!(*mode, "600", "{file}");
+        assert!(!Path::new(file).exists(), "{file} is left behind");
+    }
+    let askpass = s.afk.scratch.path("work/.afk-askpass");
+    let script = std::fs::read_to_string(&askpass).unwrap();
+    assert!(!script.contains(SECRET), "{script}");
+    let mut all = vec![];
+    files_under(&s.afk.scratch.dir, &mut all);
+    for f in all {
+        let bytes = std::fs::read(&f).unwrap();
+        let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
+        assert!(!hit, "the token is written in {}", f.display());
+    }
+}
+
+/// Issue 16 item 3: while afk runs, another process of its own user cannot
+/// read afk's environment (which holds the forge token): afk makes itself
+/// non-dumpable at start. The reader is afk's own git child, so afk is
+/// certainly running and waiting for it.
+///
+/// The tests run as root here, and root reads any /proc/<pid>/environ through
+/// CAP_SYS_PTRACE (and /proc files of a root process are root's either way).
+/// So as root both afk and the reader run without any capability (setpriv
+/// clears the bounding set): a capability-less root is then exactly a
+/// same-user attacker, whom the kernel refuses only when afk is not dumpable.
+/// As another user, both run as that user unchanged.
+#[test]
+fn afk_is_not_readable_by_a_process_of_its_own_user() {
+    use std::os::unix::fs::MetadataExt;
+    let s = setup(COMPOSE, "push", "");
+    let peek = s.afk.scratch.path("peek.log");
+    let shim = shim_with(
+        &s.afk.scratch,
+        &format!(
+            "if cat /proc/$PPID/environ >/dev/null 2>&1; then echo READ >> '{p}'; \
+             else echo DENIED >> '{p}'; fi\n",
+            p = peek.display()
+        ),
+    );
+    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    let afk = support::afk_bin();
+    let mut argv: Vec<std::ffi::OsString> = vec![];
+    if root {
+        argv.extend(["--bounding-set=-all", "--inh-caps=-all"].map(Into::into));
+        argv.push(afk.clone().into());
+    }
+    argv.extend([
+        "--config".into(),
+        s.afk.config.clone().into_os_string(),
+        "--json".into(),
+        "upgrade".into(),
+    ]);
+    let out = std::process::Command::new(if root { "setpriv".into() } else { afk })
+        .args(&argv)
+        .env("AFK_FORGE_TOKEN", support::TOKEN)
+        .env("PATH", &path)
+        .env("AFK_TEST_WEBHOOK", format!("{}/_hooks/webhook", s.sb.url))
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{r} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(&peek).unwrap();
+    assert!(seen.contains("DENIED"), "git ran and peeked: {seen}");
+    assert!(!seen.contains("READ"), "afk's environment was read: {seen}");
+}
+
+impl Setup {
+    /// `afk --json upgrade` with `shim` first on PATH.
+    fn upgrade_through(&self, shim: &Path) -> (i32, Value) {
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = self
+            .afk
+            .cmd()
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code().unwrap_or(-1), r)
+    }
+
+    /// The branches of the mirror.
+    fn branches(&self) -> Vec<String> {
+        git(
+            &self.mirror_git(),
+            &["for-each-ref", "--format=%(refname:short)", "refs/heads"],
+        )
+        .lines()
+        .map(str::to_string)
+        .collect()
+    }
+}
+
+/// Issue 16 item 6: a hostile upstream names a compose file so that its name,
+/// written into `git update-index --index-info`, adds lines of its own:
+/// `abra.sh` replaced by an executable and files upstream `main` does not
+/// have, in a commit under afk's name. afk's commit changes compose.yml only.
+#[test]
+fn a_compose_file_name_cannot_inject_lines_into_afks_commit() {
+    let s = setup(COMPOSE, "push", "");
+    let payload = "#!/bin/sh\necho pwned\n";
+    s.upstream.commit(
+        &[("abra.sh", "#!/bin/sh\necho ok\n"), ("payload", payload)],
+        "files",
+    );
+    let blob = git(&s.upstream.work, &["rev-parse", "HEAD:payload"]);
+    let hostile = format!("compose.a\n100755 {blob}\tabra.sh\n100644 {blob}\tcompose.b.yml");
+    let main = s.upstream.commit(
+        &[(
+            hostile.as_str(),
+            "services:\n  app:\n    image: nginx:1.25.3\n",
+        )],
+        "an override",
+    );
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let changed = git(
+        &s.mirror_git(),
+        &[
+            "diff-tree",
+            "-r",
+            "--no-renames",
+            "--name-status",
+            &main,
+            branch,
+        ],
+    );
+    assert_eq!(changed, "M\tcompose.yml", "afk's commit changed more");
+}
+
+/// Issue 16 item 6: whatever git was fed, afk checks its commit before the
+/// push and pushes none that changes more than the image lines (and the
+/// version label) of the files it meant to change. Here a `git` on PATH adds
+/// an entry of its own to `update-index`.
+#[test]
+fn afk_pushes_no_commit_that_changes_more_than_it_meant() {
+    let s = setup(COMPOSE, "push", "");
+    s.upstream.commit(
+        &[
+            ("abra.sh", "#!/bin/sh\necho ok\n"),
+            ("payload", "#!/bin/sh\n"),
+        ],
+        "files",
+    );
+    let blob = git(&s.upstream.work, &["rev-parse", "HEAD:payload"]);
+    let shim = shim_with(
+        &s.afk.scratch,
+        &format!(
+            "case \" $* \" in *' update-index '*)\n\
+               t='\\n'; case \" $* \" in *' -z '*) t='\\0' ;; esac\n\
+               {{ cat; printf \"100755 {blob}\\tabra.sh$t\"; }} | \"$REAL_GIT\" \"$@\"; exit $? ;;\n\
+             esac\n"
+        ),
+    );
+    let (code, r) = s.upgrade_through(&shim);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["prs"].as_array().unwrap().is_empty(), "{r}");
+    assert_eq!(s.branches(), ["main"], "{r}");
+    assert!(r["errors"].to_string().contains("abra.sh"), "{r}");
+}
+
+/// Issue 16 item 7: an image path outside the OCI name grammar
+/// (`x;id>PWNED;`) never becomes an upgrade branch, where it would reach an
+/// agent's shell.
+#[test]
+fn a_hostile_image_path_never_becomes_a_branch() {
+    let compose =
+        "services:\n  app:\n    image: \"x;id>PWNED;:1.0\"\n  web:\n    image: nginx:1.25.3\n";
+    let s = setup(compose, "push", "");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/nginx": NGINX, "library/x;id>PWNED;": ["1.0", "1.1"]}})),
+    );
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let branches = s.branches();
+    assert!(
+        branches
+            .iter()
+            .all(|b| !b.contains(';') && !b.contains('>')),
+        "{branches:?}"
+    );
+    assert!(
+        branches.contains(&"afk/upgrade-nginx-1.26.0".to_string()),
+        "{branches:?} {r}"
+    );
+    let candidates = r["candidates"].to_string();
+    assert!(!candidates.contains("PWNED"), "{r}");
 }

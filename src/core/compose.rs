@@ -87,7 +87,10 @@ pub struct ServiceImage {
     pub image: ImageRef,
 }
 
-/// `compose.yml` and its `compose.<name>.yml` overrides (`.yaml` too).
+/// `compose.yml` and its `compose.<name>.yml` overrides (`.yaml` too): the
+/// name matches `compose(\.[A-Za-z0-9_-]+)*\.ya?ml`. Nothing else (a newline,
+/// a tab, a space, a quote) is ever a compose file: the names are written
+/// into git's input and into afk's commit.
 pub fn is_compose_file(file_name: &str) -> bool {
     let Some(stem) = file_name
         .strip_suffix(".yml")
@@ -95,12 +98,94 @@ pub fn is_compose_file(file_name: &str) -> bool {
     else {
         return false;
     };
-    stem == "compose" || stem.strip_prefix("compose.").is_some_and(|o| !o.is_empty())
+    let Some(rest) = stem.strip_prefix("compose") else {
+        return false;
+    };
+    rest.is_empty()
+        || rest.strip_prefix('.').is_some_and(|parts| {
+            parts.split('.').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+        })
+}
+
+/// The OCI name grammar (distribution's reference): path components
+/// `[a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*` separated by `/`, at most 255
+/// characters. An image path becomes part of an upgrade branch's name, which
+/// reaches agents: nothing else (`x;id>PWNED;`) ever does.
+pub fn is_image_path(path: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let component = |c: &str| {
+        let b = c.as_bytes();
+        let mut i = 0;
+        loop {
+            let run = b[i..].iter().take_while(|x| alnum(x)).count();
+            if run == 0 {
+                return false;
+            }
+            i += run;
+            if i == b.len() {
+                return true;
+            }
+            let sep = b[i..].iter().take_while(|x| !alnum(x)).count();
+            let s = &c[i..i + sep];
+            if !(s == "." || s == "_" || s == "__" || s.bytes().all(|x| x == b'-')) {
+                return false;
+            }
+            i += sep;
+        }
+    };
+    !path.is_empty() && path.len() <= 255 && path.split('/').all(component)
+}
+
+/// A registry host as a reference names it: DNS labels (letters, digits,
+/// inner `-`) joined by `.`, or a bracketed IPv6 address, and an optional
+/// `:port`.
+pub fn is_registry_host(host: &str) -> bool {
+    let label = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    // `[v6]:port` or `name:port`; a port is 1-5 digits
+    let (name, port) = match host.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, "")) => (Err(v6), None),
+            Some((v6, after)) => match after.strip_prefix(':') {
+                Some(p) => (Err(v6), Some(p)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match host.split_once(':') {
+            Some((n, p)) => (Ok(n), Some(p)),
+            None => (Ok(host), None),
+        },
+    };
+    let name_ok = match name {
+        Ok(n) => n.split('.').all(label),
+        Err(v6) => !v6.is_empty() && v6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+    };
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    name_ok && port_ok
+}
+
+/// Whether afk may upgrade an image written this way: host, path and tag all
+/// in the OCI reference grammar.
+pub fn is_upgradable(image: &ImageRef) -> bool {
+    is_image_path(&image.path)
+        && image.tag.as_deref().is_some_and(is_image_tag)
+        && image.registry.as_deref().is_none_or(is_registry_host)
 }
 
 /// Every service's image with a tag, in file order. Images that cannot move by
-/// tag are left out: pinned by digest, without a tag (implicitly `latest`), or
-/// built from a variable (`${APP_IMAGE}`).
+/// tag are left out: pinned by digest, without a tag (implicitly `latest`),
+/// built from a variable (`${APP_IMAGE}`), or outside the OCI reference
+/// grammar (`x;id>PWNED;:1.0`, which would become an upgrade branch).
 pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
     let root = load(text)?;
     let mut found = Vec::new();
@@ -109,7 +194,11 @@ pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
             continue;
         };
         let image = parse_image(value);
-        if image.tag.is_none() || image.digest.is_some() || value.contains('$') {
+        if image.tag.is_none()
+            || image.digest.is_some()
+            || value.contains('$')
+            || !is_upgradable(&image)
+        {
             continue;
         }
         found.push(ServiceImage {
@@ -123,7 +212,7 @@ pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
 
 /// Replaces the tag of `service`'s `image:` with `new_tag`, changing nothing else.
 pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String, String> {
-    if !is_valid_tag(new_tag) {
+    if !is_image_tag(new_tag) {
         return Err(format!("`{new_tag}` is not a valid image tag"));
     }
     let root = load(text)?;
@@ -154,7 +243,7 @@ pub fn bump_version_label(
     update_type: UpdateType,
     new_app_tag: &str,
 ) -> Result<String, String> {
-    if !is_valid_tag(new_app_tag) {
+    if !is_image_tag(new_app_tag) {
         return Err(format!("`{new_app_tag}` is not a valid image tag"));
     }
     let root = load(text)?;
@@ -239,8 +328,9 @@ fn bump(value: &str, update_type: UpdateType, app: &str) -> Result<String, Strin
 }
 
 /// The OCI distribution spec's tag grammar: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-/// Checked before splicing so a registry's answer can never inject YAML.
-fn is_valid_tag(tag: &str) -> bool {
+/// Checked before splicing so a registry's answer can never inject YAML, and
+/// before a tag becomes part of a branch name.
+pub fn is_image_tag(tag: &str) -> bool {
     let b = tag.as_bytes();
     (1..=128).contains(&b.len())
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
@@ -684,10 +774,107 @@ networks:
             ("docker-compose.yml", false),
             ("compose.yml.bak", false),
             ("abra.sh", false),
+            ("compose.a_b-c.d.yml", true),
+            ("composer.yml", false),
+            ("compose.yml.yml", true),
+            (
+                "compose.a\n100755 0123abcd\tabra.sh\n100644 0123abcd\tcompose.b.yml",
+                false,
+            ),
+            ("compose.a\tb.yml", false),
+            ("compose.a b.yml", false),
+            ("compose.\"a\".yml", false),
+            ("compose.ä.yml", false),
+            ("compose/x.yml", false),
+            (".compose.yml", false),
         ];
         for (name, expected) in cases {
             assert_eq!(is_compose_file(name), expected, "{name}");
         }
+    }
+
+    #[test]
+    fn image_paths_follow_the_oci_name_grammar() {
+        let cases = [
+            ("nginx", true),
+            ("bitnami/postgresql", true),
+            ("team/sub/redis", true),
+            ("a.b_c__d---e/f-g", true),
+            ("0x/1", true),
+            ("x;id>PWNED;", false),
+            ("x$(id)", false),
+            ("a b", false),
+            ("Nginx", false),
+            ("", false),
+            ("a//b", false),
+            ("/a", false),
+            ("a/", false),
+            ("-a", false),
+            ("a-", false),
+            ("a..b", false),
+            ("a___b", false),
+            ("a.-b", false),
+            ("a\nb", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(is_image_path(path), want, "case {path:?}");
+        }
+        assert!(is_image_path(&"a".repeat(255)));
+        assert!(!is_image_path(&"a".repeat(256)));
+    }
+
+    #[test]
+    fn tags_follow_the_oci_tag_grammar() {
+        let cases = [
+            ("1.26.0", true),
+            ("15.5.0-debian-11-r20", true),
+            ("_x", true),
+            ("v1.0_RC.1", true),
+            (".1", false),
+            ("-1", false),
+            ("1.0;id", false),
+            ("1.0 ", false),
+            ("", false),
+        ];
+        for (tag, want) in cases {
+            assert_eq!(is_image_tag(tag), want, "case {tag:?}");
+        }
+        assert!(is_image_tag(&"a".repeat(128)));
+        assert!(!is_image_tag(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn registry_hosts_are_dns_names_or_ipv6_with_an_optional_port() {
+        let cases = [
+            ("ghcr.io", true),
+            ("registry.example.org:5000", true),
+            ("localhost", true),
+            ("127.0.0.1:5000", true),
+            ("[::1]:5000", true),
+            ("[::1]", true),
+            ("a;b.io", false),
+            ("-a.io", false),
+            ("a..io", false),
+            ("a.io:", false),
+            ("a.io:x", false),
+            ("a.io::5000", false),
+            ("[::1]5000", false),
+            ("[::1", false),
+        ];
+        for (host, want) in cases {
+            assert_eq!(is_registry_host(host), want, "case {host:?}");
+        }
+    }
+
+    #[test]
+    fn only_references_in_the_oci_grammar_are_upgraded() {
+        let text = "services:\n  a:\n    image: \"x;id>PWNED;:1.0\"\n  b:\n    image: \"a;b.io/x:1.0\"\n  c:\n    image: Nginx:1.0\n  d:\n    image: nginx:1.25.3\n";
+        let found: Vec<String> = find_images(text)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.service)
+            .collect();
+        assert_eq!(found, ["d"]);
     }
 
     #[test]

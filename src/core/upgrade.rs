@@ -348,11 +348,18 @@ pub fn pr_body(bump: &Bump, registry_url: Option<&str>) -> String {
     s
 }
 
-/// The bump a PR body's marker holds (only trusted on a PR afk opened).
+/// The bump a PR body's marker holds (only trusted on a PR afk opened, whose
+/// body others may still edit): only one whose image, tag and files are in
+/// the grammars afk itself keeps, as its branch name is made of them.
 pub fn parse_marker(body: &str) -> Option<Bump> {
     let start = body.find(MARKER)? + MARKER.len();
     let end = body[start..].find(" -->")? + start;
-    serde_json::from_str(&body[start..end]).ok()
+    let b: Bump = serde_json::from_str(&body[start..end]).ok()?;
+    let well_formed = compose::is_image_path(&b.path)
+        && compose::is_image_tag(&b.to)
+        && b.host.as_deref().is_none_or(compose::is_registry_host)
+        && b.sites.iter().all(|s| compose::is_compose_file(&s.file));
+    well_formed.then_some(b)
 }
 
 /// The mark afk puts on a comment that ends a PR's flow.
@@ -758,6 +765,30 @@ mod tests {
         assert!(body.contains("Registry: https://hub.docker.com/_/nginx/tags"));
         assert!(parse_marker("no marker").is_none());
         assert_eq!(b.title(), "Upgrade nginx 1.25.3 → 1.26.0");
+    }
+
+    #[test]
+    fn a_marker_outside_afks_grammars_is_no_bump() {
+        let good = bump("nginx", "1.26.0", &[("compose.yml", "app", "1.25.3")]);
+        let mut path = good.clone();
+        path.path = "x;id>PWNED;".into();
+        let mut tag = good.clone();
+        tag.to = "1.26.0;id".into();
+        let mut host = good.clone();
+        host.host = Some("a;b.io".into());
+        let mut file = good.clone();
+        file.sites[0].file = "compose.a\n100755 x\tabra.sh".into();
+        let cases = [
+            ("afk's own", &good, true),
+            ("a hostile path", &path, false),
+            ("a hostile tag", &tag, false),
+            ("a hostile host", &host, false),
+            ("a hostile file", &file, false),
+        ];
+        for (name, b, ok) in cases {
+            let body = pr_body(b, None);
+            assert_eq!(parse_marker(&body).is_some(), ok, "case {name}");
+        }
     }
 
     #[test]

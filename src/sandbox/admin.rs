@@ -57,6 +57,11 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             Reply::json(200, &Value::Array(f.threads.values().cloned().collect()))
         }
         ("POST", "/thread") => agent::drive(f, &body),
+        // every git request redirected to `to` (absent or null: served again)
+        ("POST", "/git_redirect") => {
+            f.git_redirect = body["to"].as_str().map(str::to_string);
+            ok()
+        }
         ("POST", "/faults") => {
             f.faults.set(&body);
             ok()

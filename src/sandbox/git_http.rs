@@ -2,7 +2,9 @@
 //! the real `git http-backend` (CGI) at `<url>/<owner>/<repo>.git`. Fetching is
 //! anonymous, as from a public repository; pushing needs HTTP basic auth whose
 //! password is the forge token, as Gitea asks for it, so a client that pushes
-//! here proves it can hand git the token without writing it anywhere.
+//! here proves it can hand git the token without writing it anywhere. A test
+//! can make every git request answer with a redirect to another host
+//! (`/_admin/git_redirect`), as a hostile forge or proxy would.
 
 use super::err;
 use super::http::{Reply, Request};
@@ -23,10 +25,25 @@ pub(super) fn route(path: &str) -> Option<(String, String)> {
 
 /// Answer one git request; the forge is locked only to look the repo up.
 pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &str) -> Reply {
-    let (git_dir, token, exists) = {
+    let (git_dir, token, exists, redirect) = {
         let f = st.lock().unwrap();
-        (f.git_dir(repo), f.token.clone(), f.repos.contains_key(repo))
+        let redirect = f.git_redirect.clone();
+        (
+            f.git_dir(repo),
+            f.token.clone(),
+            f.repos.contains_key(repo),
+            redirect,
+        )
     };
+    if let Some(to) = redirect {
+        let query = if req.raw_query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", req.raw_query)
+        };
+        let to = format!("{}{}{query}", to.trim_end_matches('/'), req.path);
+        return err(302, "moved").with_header("Location", &to);
+    }
     if !exists || !git_dir.join("HEAD").exists() {
         return err(404, "repository does not exist");
     }

@@ -122,6 +122,9 @@ pub struct Forge {
     last_stamp: i64,
     /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
     pub(super) gh: GithubSide,
+    /// when set, every git request is answered with a redirect to this base
+    /// URL (a hostile or compromised forge sending git to another host)
+    pub(super) git_redirect: Option<String>,
 }
 
 impl Forge {
@@ -142,6 +145,7 @@ impl Forge {
             registry: Default::default(),
             last_stamp: 0,
             gh: GithubSide::default(),
+            git_redirect: None,
         }
     }
 

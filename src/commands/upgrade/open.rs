@@ -1,8 +1,9 @@
 //! Opening upgrade PRs (SPEC 8 step 3): for each selected bump no open PR
 //! covers, within `max_open_prs`: the edit committed on upstream `main` with
-//! afk's identity and trailer, pushed to `afk/upgrade-<path>-<tag>` (never over
-//! a branch whose head afk did not make), the PR opened, and only then the
-//! PRs it supersedes closed.
+//! afk's identity and trailer, checked (it changes only the tags and version
+//! labels of the files the edit meant to change), pushed to
+//! `afk/upgrade-<path>-<tag>` (never over a branch whose head afk did not
+//! make), the PR opened, and only then the PRs it supersedes closed.
 
 use super::flow::Facts;
 use super::gather::{Mirror, Recipe, Upstream};
@@ -10,6 +11,7 @@ use super::{Up, mirror};
 use crate::core::upgrade::{
     self, Bump, CandidateRow, CloseReason, covered_by, pr_body, registry_url, supersedes,
 };
+use crate::core::upgrade_commit::commit_is_only_the_edit;
 use crate::forge::PullRequest;
 use crate::git::{Lease, TRAILER, made_by_afk};
 use crate::store::upgrades::NewUpgrade;
@@ -154,13 +156,19 @@ fn open_one(
         bump.to
     );
     let files: Vec<(String, Vec<u8>)> = edits
-        .into_iter()
-        .map(|(f, t)| (f, t.into_bytes()))
+        .iter()
+        .map(|(f, t)| (f.clone(), t.clone().into_bytes()))
         .collect();
     let dir = &upstream.checkout.dir;
-    let sha = up
-        .git
-        .commit(dir, &upstream.checkout.main, &files, &message)?;
+    let main = &upstream.checkout.main;
+    let sha = up.git.commit(dir, main, &files, &message)?;
+    // what git made is checked, not what it was fed
+    let meant: Vec<(String, String, String)> = edits
+        .into_iter()
+        .map(|(f, t)| (f.clone(), upstream.text(&f).unwrap_or_default(), t))
+        .collect();
+    commit_is_only_the_edit(&meant, &up.git.changes(dir, main, &sha)?)
+        .map_err(|e| anyhow::anyhow!("not pushing afk's commit {sha:.10}: {e}"))?;
     let url = up.mirror_url(&r.mirror)?;
     let branch = bump.branch();
     up.git.push(dir, &url, &sha, &branch, lease)?;
