@@ -14,6 +14,7 @@ pub mod prompt;
 pub mod routing;
 pub mod run_state;
 pub mod sanitize;
+pub mod spend;
 pub mod tags;
 pub mod upgrade;
 pub mod verdict;
