@@ -358,6 +358,25 @@ pub fn stops_repo(stops: &[Stop], repo: &str) -> bool {
         .any(|s| s.repo.as_deref().is_none_or(|r| r == repo))
 }
 
+/// Whether the Claude Code a runner command runs reports its spend: `claude`
+/// without `--output-format json` or `stream-json` prints plain text and no
+/// figure. None: the program is not `claude`, and afk cannot tell.
+pub fn claude_reports_spend(program: &str, argv: &[String]) -> Option<bool> {
+    if program.rsplit('/').next() != Some("claude") {
+        return None;
+    }
+    let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    let json = |f: &str| matches!(f, "json" | "stream-json");
+    Some(
+        words
+            .windows(2)
+            .any(|w| w[0] == "--output-format" && json(w[1]))
+            || words
+                .iter()
+                .any(|w| w.strip_prefix("--output-format=").is_some_and(json)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,6 +706,39 @@ mod tests {
         );
         assert!(!s.text.contains('\n'));
         assert_eq!((s.day.as_str(), s.unreported), ("2026-03-02", 1));
+    }
+
+    #[test]
+    fn claude_reports_spend_only_with_a_json_output_format() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let sh = |script: &str| v(&["sh", "-c", script]);
+        let cases = [
+            (
+                "claude",
+                sh("claude -p --output-format json < p"),
+                Some(true),
+            ),
+            (
+                "claude",
+                sh("claude -p --output-format stream-json --verbose"),
+                Some(true),
+            ),
+            (
+                "/usr/local/bin/claude",
+                v(&["claude", "--output-format=json"]),
+                Some(true),
+            ),
+            (
+                "claude",
+                sh("claude -p --dangerously-skip-permissions < p"),
+                Some(false),
+            ),
+            ("claude", sh("claude -p --output-format text"), Some(false)),
+            ("codex", sh("codex exec --output-format json"), None),
+        ];
+        for (program, argv, want) in cases {
+            assert_eq!(claude_reports_spend(program, &argv), want, "{argv:?}");
+        }
     }
 
     #[test]
