@@ -329,7 +329,8 @@ both_dialects! {
         assert_eq!(p["dispatched"].as_array().unwrap().len(), 2, "{p}");
         afk.wait_agent(1);
         afk.wait_agent(2);
-        afk.watch();
+        let (code, w, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {w}");
         let (_, s, _) = afk.json(&["status"]);
         let runs = s["runs"].as_array().unwrap();
         let of = |repo: &str| runs.iter().find(|r| r["repo"] == repo).unwrap().clone();
@@ -457,4 +458,119 @@ fn a_torn_line_and_a_truncated_log_are_each_counted_once() {
         assert_eq!(spend(&afk, 1), 0.875);
     }
     kill_agent(&afk, 1);
+}
+
+#[test]
+fn the_metrics_file_carries_spend_per_day_and_per_repo() {
+    let sb = Sandbox::start(json!({"repos": [
+        repo("acme/a", json!([ready(1, "alice")])),
+        repo("acme/b", json!([ready(1, "alice")])),
+    ]}));
+    let (afk, plan) = world(
+        &sb,
+        &["acme/a", "acme/b"],
+        "max_per_tick = 2\n[budget]\nday_usd = 5.0\n",
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("metrics_file = \"afk.prom\"\n{text}")).unwrap();
+    turn(
+        &plan,
+        1,
+        "[ \"$AFK_REPO\" = acme/a ] && c=0.42 || c=1.0\nprintf '{\"cost_usd\": %s}\\n' $c >> \"$AFK_PROGRESS_FILE\"\n",
+    );
+    pin(&afk, tomorrow(9, 0));
+    afk.poll();
+    afk.wait_agent(1);
+    afk.wait_agent(2);
+    afk.watch();
+    let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
+    for line in [
+        "afk_spend_day_usd 1.42\n",
+        "afk_spend_day_repo_usd{repo=\"acme/a\"} 0.42\n",
+        "afk_spend_day_repo_usd{repo=\"acme/b\"} 1\n",
+        "afk_spend_day_unreported_runs 0\n",
+        "afk_spend_usd_total 1.42\n",
+        "afk_budget_limit_usd{limit=\"day_usd\"} 5\n",
+    ] {
+        assert!(prom.contains(line), "{line}in:\n{prom}");
+    }
+    assert!(!prom.contains("limit=\"run_usd\""), "{prom}");
+    // the next UTC day counts its own runs; the total keeps everything
+    pin(&afk, tomorrow(9, 0) + time::Duration::days(1));
+    afk.watch();
+    let prom = std::fs::read_to_string(afk.scratch.path("afk.prom")).unwrap();
+    assert!(prom.contains("afk_spend_day_usd 0\n"), "{prom}");
+    assert!(!prom.contains("afk_spend_day_repo_usd{"), "{prom}");
+    assert!(prom.contains("afk_spend_usd_total 1.42\n"), "{prom}");
+}
+
+#[test]
+fn the_demo_stops_a_run_over_budget_and_then_dispatch_for_the_day() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--json", "demo"])
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    // every run of the main act reports what it spent (Claude Code's JSON result)
+    let main = doc["ticks"].as_array().unwrap();
+    assert!(
+        main.iter().any(|t| t["actions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["spend_usd"] == 0.35))),
+        "{main:?}"
+    );
+    let ticks = doc["budget"]["ticks"].as_array().unwrap();
+    assert_eq!(ticks.len(), 3, "{ticks:?}");
+    let watch = &ticks[1]["actions"][0];
+    assert_eq!(
+        (watch["action"].as_str(), watch["reason"].as_str()),
+        (Some("escalate"), Some("over-budget")),
+        "{watch}"
+    );
+    assert_eq!(watch["spend_usd"], 1.25);
+    assert_eq!(
+        reason_of(&ticks[2], "acme/pay", 2).as_deref(),
+        Some("budget"),
+        "{}",
+        ticks[2]
+    );
+    assert_eq!(ticks[2]["budget"][0]["limit"], "day_usd");
+}
+
+#[test]
+fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
+    let check = |command: &str, budget: &str| {
+        let afk = Afk::with_text(&format!(
+            "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\nretries = 0\ntimeout = \"1s\"\n\
+             [runner]\ncommand = [\"sh\", \"-c\", \"{command}\"]\n[budget]\n{budget}\n"
+        ));
+        let (_, r, _) = afk.json(&["doctor"]);
+        let c = r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["check"] == "budget")
+            .cloned()
+            .unwrap_or_else(|| panic!("{r}"));
+        (
+            c["ok"].as_bool().unwrap(),
+            c["detail"].as_str().unwrap().to_string(),
+        )
+    };
+    let (ok, detail) = check("claude -p < p", "day_usd = 0.01");
+    assert!(!ok && detail.contains("--output-format json"), "{detail}");
+    let (ok, detail) = check("claude -p --output-format json < p", "day_usd = 0.01");
+    assert!(ok && detail.contains("day_usd $0.01"), "{detail}");
+    // only a time limit: nothing to see, run_time holds whatever the agent says
+    let (ok, _) = check("claude -p < p", "run_time = \"4h\"");
+    assert!(ok);
+    let (ok, detail) = check("my-agent", "");
+    assert!(ok && detail.contains("no limits"), "{detail}");
 }
