@@ -345,8 +345,10 @@ both_dialects! {
         let out = afk.cmd().arg("runs").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("SPEND") && text.contains("$0.42"), "{text}");
-        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
-        assert_eq!(shown["run"]["spend_usd"], 0.42);
+        // the two claims are made in parallel: either may be run 1
+        let id = of("acme/a")["run_id"].to_string();
+        let (_, shown, _) = afk.json(&["runs", "show", &id]);
+        assert_eq!(shown["run"]["spend_usd"], 0.42, "{shown}");
     }
 }
 

@@ -16,6 +16,7 @@
 //! torn last line waits for its end, and a stream that was truncated or
 //! replaced (log rotation) is read again from its start.
 
+use super::run_state::RunStatus;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -67,8 +68,17 @@ pub enum Report {
     Result(f64),
 }
 
+/// The largest figure believed: anything above is a broken report, and the
+/// sums stay finite (a report cannot turn the day's spend into "null").
+pub const MAX_USD: f64 = 1e9;
+
+/// A believable figure: a number from 0 to [`MAX_USD`].
+pub fn believable(x: f64) -> Option<f64> {
+    (x.is_finite() && (0.0..=MAX_USD).contains(&x)).then_some(x)
+}
+
 fn amount(v: &serde_json::Value) -> Option<f64> {
-    v.as_f64().filter(|x| x.is_finite() && *x >= 0.0)
+    v.as_f64().and_then(believable)
 }
 
 /// The spend report on one line, if it is one. Anything else (text, other
@@ -167,8 +177,8 @@ impl Ledger {
 
     /// The agent-thread service's figure for the whole thread.
     pub fn thread(&mut self, usd: f64) {
-        if usd.is_finite() && usd >= 0.0 {
-            self.thread_usd = Some(usd);
+        if let Some(x) = believable(usd) {
+            self.thread_usd = Some(x);
         }
     }
 
@@ -197,6 +207,13 @@ pub fn over_run_time(run_time: Option<Duration>, age: Duration) -> bool {
 /// The UTC day a time falls on: a run counts toward the day it was dispatched.
 pub fn day_of(t: OffsetDateTime) -> Date {
     t.to_offset(time::UtcOffset::UTC).date()
+}
+
+/// Whether a run counts toward the day it was dispatched: every run an agent
+/// was started for. A failed start ran no agent: it spent nothing, and is no
+/// unknown spend either.
+pub fn counts_toward_day(state: RunStatus) -> bool {
+    state != RunStatus::Failed
 }
 
 /// A run as the day's budget sees it.
@@ -396,7 +413,7 @@ mod tests {
 
     #[test]
     fn what_counts_as_a_report() {
-        let cases: [(&[u8], Option<Report>); 12] = [
+        let cases: [(&[u8], Option<Report>); 13] = [
             (b"{\"cost_usd\": 1.25}", Some(Report::TurnSoFar(1.25))),
             (b"  {\"phase\":\"green\",\"cost_usd\":0}  ", Some(Report::TurnSoFar(0.0))),
             (
@@ -410,6 +427,7 @@ mod tests {
             // an assistant message that talks about cost is not a report
             (b"{\"type\":\"assistant\",\"message\":{\"cost_usd\":9}}", None),
             (b"{\"cost_usd\": -1}", None),
+            (b"{\"cost_usd\": 1e300}", None),
             (b"{\"cost_usd\": \"2\"}", None),
             (b"cost_usd: 3", None),
             (b"{\"cost_usd\": 1.2", None),
@@ -629,6 +647,13 @@ mod tests {
                 spend_usd: None,
             },
         ]
+    }
+
+    #[test]
+    fn every_run_but_a_failed_start_counts_toward_its_day() {
+        for s in RunStatus::ALL {
+            assert_eq!(counts_toward_day(s), s != RunStatus::Failed, "{s}");
+        }
     }
 
     #[test]

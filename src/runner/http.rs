@@ -36,7 +36,7 @@ pub struct Thread {
 /// A number, or nothing: a service that sends something else is not believed.
 fn lenient_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
-    Ok(v.as_f64().filter(|x| x.is_finite() && *x >= 0.0))
+    Ok(v.as_f64().and_then(crate::core::spend::believable))
 }
 
 #[derive(Deserialize)]

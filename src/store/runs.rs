@@ -316,11 +316,14 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Runs dispatched on the UTC day `day`.
+    /// Runs dispatched on the UTC day `day` that count toward it.
     pub fn runs_of_day(&self, day: time::Date) -> Result<Vec<Run>> {
         let start = day.midnight().assume_utc();
         let end = start + time::Duration::days(1);
-        self.runs_created_between(&crate::clock::ts(start), &crate::clock::ts(end))
+        let mut runs =
+            self.runs_created_between(&crate::clock::ts(start), &crate::clock::ts(end))?;
+        runs.retain(|r| crate::core::spend::counts_toward_day(r.state));
+        Ok(runs)
     }
 
     /// What a run spent, and the ledger it was read from.

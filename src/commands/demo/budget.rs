@@ -13,14 +13,58 @@ const SPENT: &str = "1.25";
 const RUN_USD: &str = "1.00";
 const DAY_USD: &str = "1.00";
 
-/// A world of its own (config, state, run folders) on the same sandbox:
-/// `acme/pay` with two ready issues, the scripted agent in `spend` mode.
+/// The act: poll, the agent reports more than `run_usd` and works on, watch
+/// stops it and escalates, poll stops at `day_usd`.
 pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
     agent: &std::path::Path,
     show: &mut Show,
 ) -> Result<()> {
+    let ctx = world(sb, dir, agent, show.json)?;
+    show.say(&format!(
+        "== the budget act: [budget] run_usd = {RUN_USD}, day_usd = {DAY_USD} ({})",
+        dir.join("budget.toml").display()
+    ));
+    show.say(
+        "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
+    );
+    let poll = crate::commands::poll::tick(&ctx)?;
+    let run = super::run_of(&poll, "acme/pay", 1)?;
+    show.step("afk poll (nothing spent today yet)", poll.done());
+    wait_for(&ctx.runs_dir().join(format!("{run}/spent")))?;
+    show.say(&format!(
+        "   the agent has reported ${SPENT} and is still at work ...\n"
+    ));
+    show.step(
+        "afk watch (over budget.run_usd: the agent is stopped, a person gets the issue with the figures)",
+        crate::commands::watch::tick(&ctx)?.done(),
+    );
+    let store = crate::store::Store::open(&ctx.state_path())?;
+    if let Some(r) = store.run(run)? {
+        show.say(&format!(
+            "   run {run}: {} ({}), spend {} — lesson budget_exceeded recorded\n",
+            r.state,
+            r.end_reason.unwrap_or_default(),
+            r.spend_usd
+                .map_or("not reported".into(), crate::core::spend::usd)
+        ));
+    }
+    show.step(
+        "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",
+        crate::commands::poll::tick(&ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// A world of its own (config, state, run folders) on the same sandbox:
+/// `acme/pay` with two ready issues, the scripted agent in `spend` mode.
+fn world(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    json: bool,
+) -> Result<Ctx> {
     let seed = Seed {
         repos: vec![SeedRepo {
             name: "acme/pay".into(),
@@ -60,39 +104,7 @@ pub(super) fn act(
         config_path,
         state_flag: None,
         dry_run: false,
-        json: show.json,
+        json,
     };
-    show.say(&format!(
-        "== the budget act: [budget] run_usd = {RUN_USD}, day_usd = {DAY_USD} ({})",
-        dir.join("budget.toml").display()
-    ));
-    show.say(
-        "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
-    );
-    let poll = crate::commands::poll::tick(&ctx)?;
-    let run = super::run_of(&poll, "acme/pay", 1)?;
-    show.step("afk poll (nothing spent today yet)", poll.done());
-    wait_for(&ctx.runs_dir().join(format!("{run}/spent")))?;
-    show.say(&format!(
-        "   the agent has reported ${SPENT} and is still at work ...\n"
-    ));
-    show.step(
-        "afk watch (over budget.run_usd: the agent is stopped, a person gets the issue with the figures)",
-        crate::commands::watch::tick(&ctx)?.done(),
-    );
-    let store = crate::store::Store::open(&ctx.state_path())?;
-    if let Some(r) = store.run(run)? {
-        show.say(&format!(
-            "   run {run}: {} ({}), spend {} — lesson budget_exceeded recorded\n",
-            r.state,
-            r.end_reason.unwrap_or_default(),
-            r.spend_usd
-                .map_or("not reported".into(), crate::core::spend::usd)
-        ));
-    }
-    show.step(
-        "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",
-        crate::commands::poll::tick(&ctx)?.done(),
-    );
-    Ok(())
+    Ok(ctx)
 }
