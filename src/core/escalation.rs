@@ -62,12 +62,12 @@ fn why_text(e: &Escalated) -> String {
         Escalation::PrClosed => "the pull request was closed without being merged".to_string(),
         Escalation::Blocked => "the agent is blocked and asks for help".to_string(),
         Escalation::OverBudget => format!(
-            "the run's agent reported spending {}, over budget.run_usd {}; the agent was stopped",
+            "the run's agent reported spending {}, over budget.run_usd {}; its agent is stopped",
             usd(e.budget.spend_usd.unwrap_or(0.0)),
             usd(e.budget.run_usd)
         ),
         Escalation::Timeout => format!(
-            "the run has been going for {} since dispatch, over budget.run_time {}; the agent was stopped",
+            "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
             e.budget.age, e.budget.run_time
         ),
     }
@@ -237,7 +237,7 @@ mod tests {
             ..base(&[], &[])
         });
         assert!(
-            over.contains("(`over-budget`): the run's agent reported spending $1.25, over budget.run_usd $1.00; the agent was stopped."),
+            over.contains("(`over-budget`): the run's agent reported spending $1.25, over budget.run_usd $1.00; its agent is stopped."),
             "{over}"
         );
         assert!(
