@@ -300,11 +300,15 @@ fn human(
                 a.run_id.to_string(),
                 a.action.clone(),
                 a.reason.clone().unwrap_or_default(),
+                a.spend_usd.map_or("-".into(), crate::core::spend::usd),
             ]
         })
         .collect();
     if !rows.is_empty() {
-        s.push_str(&table(&["ISSUE", "RUN", "ACTION", "REASON"], &rows));
+        s.push_str(&table(
+            &["ISSUE", "RUN", "ACTION", "REASON", "SPEND"],
+            &rows,
+        ));
     }
     s
 }
