@@ -3,19 +3,26 @@
 # the tests. It reads its prompt on stdin, works on $AFK_BRANCH in a clone of
 # the sandbox's git repository, pushes, opens a pull request through the API
 # and reports progress as a real agent should (JSON lines appended to
-# $AFK_PROGRESS_FILE).
+# $AFK_PROGRESS_FILE). Every turn ends with the result record Claude Code
+# prints with --output-format json, spend included (total_cost_usd), which
+# afk reads from agent.log for [budget].
 #
 # It brings its own credentials, like any agent (afk strips its own secrets):
 #   AFK_DEMO_GIT    the sandbox's git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
 #   AFK_DEMO_TOKEN  a token for it
 #   AFK_DEMO_MODE   pr (default) | nopr | late-pr (no PR on turn 1) | crash | blocked
+#                   | spend (reports a growing spend in cost_usd lines and keeps working until stopped)
+#   AFK_DEMO_COST   what a turn costs, in USD (default 0.35)
 # A prompt containing AFK-DEMO-WORSE switches it to nopr for the whole run.
 # Without AFK_DEMO_GIT it only reports progress (the poll-only demo).
 set -eu
 prompt=$(cat)
 mode=${AFK_DEMO_MODE:-pr}
 progress() { printf '%s\n' "$1" >> "$AFK_PROGRESS_FILE"; }
+cost=${AFK_DEMO_COST:-0.35}
+# what `claude -p --output-format json` prints last: one JSON object, with the turn's spend
+result() { printf '{"type":"result","subtype":"success","is_error":false,"num_turns":1,"result":"%s","total_cost_usd":%s}\n' "$1" "$cost"; }
 printf '%s\n' "demo agent: run $AFK_RUN_ID on $AFK_REPO#$AFK_ISSUE (turn $AFK_TURN, mode $mode), branch $AFK_BRANCH"
 printf '%s\n' "demo agent: prompt has $(printf '%s' "$prompt" | wc -l) lines"
 [ "$mode" = late-pr ] && { [ "$AFK_TURN" = 1 ] && mode=nopr || mode=pr; }
@@ -29,12 +36,20 @@ case "$mode" in
   crash) echo "demo agent: crashing on purpose"; exit 3 ;;
   blocked)
     progress '{"status":"blocked","reason":"the issue does not say which database to use","questions":["PostgreSQL or SQLite?"]}'
-    exit 0 ;;
-  nopr) progress '{"phase":"tests-red"}'; exit 0 ;;
+    result "blocked"; exit 0 ;;
+  nopr) progress '{"phase":"tests-red"}'; result "no pull request"; exit 0 ;;
+  spend)
+    # an agent that goes round in circles: its spend grows and it never stops by itself
+    progress '{"phase":"tests-red"}'
+    progress '{"cost_usd": 0}'
+    progress "{\"cost_usd\": $cost}"
+    echo "demo agent: the tests are still red, trying again (and again) ..."
+    : > "$AFK_RUN_DIR/spent"
+    exec sleep 300 ;;
 esac
 if [ -z "${AFK_DEMO_GIT:-}" ]; then
   progress '{"phase":"tests-red"}'; progress '{"phase":"green"}'; progress '{"phase":"pushed"}'
-  exit 0
+  result "done"; exit 0
 fi
 work="$AFK_RUN_DIR/checkout"
 rm -rf "$work"
@@ -57,3 +72,4 @@ curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Conte
   -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
   "$AFK_DEMO_API/repos/$AFK_REPO/pulls" || true
 echo "demo agent: pushed $(git rev-parse HEAD)"
+result "pushed $AFK_BRANCH and opened a pull request"

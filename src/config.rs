@@ -239,7 +239,8 @@ impl Default for Runner {
             command: vec![
                 "sh".into(),
                 "-c".into(),
-                "claude -p --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\"".into(),
+                "claude -p --output-format json --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\""
+                    .into(),
             ],
             resume_command: vec![],
             workdir: "{run_dir}/work".into(),
@@ -272,8 +273,9 @@ impl Default for Watch {
     }
 }
 
-/// `[budget]`: spend limits. 0 (or `run_time = ""`) means no limit.
-/// Parsed and validated only; nothing enforces them yet.
+/// `[budget]`: spend limits. 0 (or `run_time = ""`) means no limit. Poll
+/// enforces the day limits before dispatch, watch `run_usd` and `run_time`
+/// during every run (`core::spend`, `core::run_state`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Budget {

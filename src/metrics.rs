@@ -115,6 +115,63 @@ pub fn render(previous: &str, s: &TickStats, now_unix: i64, state: &str) -> Stri
     o
 }
 
+/// Spend (`[budget]`): what the runs dispatched on the current UTC day spent,
+/// in all and per repo, how many reported nothing, all-time spend, and the
+/// limits that are set, so an alert can compare the two.
+pub fn spend_lines(
+    store: &Store,
+    budget: &crate::config::Budget,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<String> {
+    use crate::core::spend;
+    let day = spend::day_of(now);
+    let runs = store.runs_of_day(day)?;
+    let day_runs: Vec<spend::DayRun> = runs
+        .iter()
+        .map(|r| spend::DayRun {
+            repo: &r.repo,
+            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
+            spend_usd: r.spend_usd,
+        })
+        .collect();
+    let all = spend::day_spend(&day_runs, day, None);
+    let mut o = String::new();
+    o.push_str("# HELP afk_spend_day_usd Reported agent spend of the runs dispatched on the current UTC day (what budget.day_usd counts).\n# TYPE afk_spend_day_usd gauge\n");
+    let _ = writeln!(o, "afk_spend_day_usd {}", all.spend_usd);
+    o.push_str("# HELP afk_spend_day_repo_usd The same, per repository (what budget.repo_day_usd counts).\n# TYPE afk_spend_day_repo_usd gauge\n");
+    let mut repos: Vec<&str> = runs.iter().map(|r| r.repo.as_str()).collect();
+    repos.sort();
+    repos.dedup();
+    for repo in repos {
+        let s = spend::day_spend(&day_runs, day, Some(repo));
+        let _ = writeln!(
+            o,
+            "afk_spend_day_repo_usd{{repo=\"{}\"}} {}",
+            label_value(repo),
+            s.spend_usd
+        );
+    }
+    o.push_str("# HELP afk_spend_day_unreported_runs Runs dispatched on the current UTC day that reported no spend yet (counted as 0).\n# TYPE afk_spend_day_unreported_runs gauge\n");
+    let _ = writeln!(o, "afk_spend_day_unreported_runs {}", all.unreported);
+    o.push_str("# HELP afk_spend_usd_total Reported agent spend of every run afk has dispatched.\n# TYPE afk_spend_usd_total counter\n");
+    let _ = writeln!(
+        o,
+        "afk_spend_usd_total {}",
+        spend::round(store.spend_total()?)
+    );
+    o.push_str("# HELP afk_budget_limit_usd The [budget] limits that are set.\n# TYPE afk_budget_limit_usd gauge\n");
+    for (key, v) in [
+        ("run_usd", budget.run_usd),
+        ("day_usd", budget.day_usd),
+        ("repo_day_usd", budget.repo_day_usd),
+    ] {
+        if v > 0.0 {
+            let _ = writeln!(o, "afk_budget_limit_usd{{limit=\"{key}\"}} {v}");
+        }
+    }
+    Ok(o)
+}
+
 /// Gauges read from the state file: runs in flight by state, escalations by
 /// reason, the outbox backlog, live canaries.
 pub fn state_lines(store: &Store) -> anyhow::Result<String> {
@@ -155,17 +212,17 @@ fn label_value(s: &str) -> String {
 /// Rewrite the metrics file atomically: read it, render, write a temporary
 /// file beside it and rename that over it. Two ticks finishing together take
 /// turns (a lock in the state directory), so neither's lines are lost.
-pub fn write(path: &Path, stats: &TickStats, state_path: &Path) {
+pub fn write(path: &Path, stats: &TickStats, state_path: &Path, cfg: &Config) {
     let res = (|| -> anyhow::Result<()> {
         let state_dir = state_path.parent().unwrap_or(Path::new("."));
         let _turn = crate::lock::wait_for(state_dir, "metrics")?;
         let previous = std::fs::read_to_string(path).unwrap_or_default();
+        let now = crate::clock::now();
         let state = match Store::open_existing(state_path)? {
-            Some(s) => state_lines(&s)?,
+            Some(s) => state_lines(&s)? + &spend_lines(&s, &cfg.budget, now)?,
             None => String::new(),
         };
-        let now = crate::clock::now().unix_timestamp();
-        let text = render(&previous, stats, now, &state);
+        let text = render(&previous, stats, now.unix_timestamp(), &state);
         // 0644: node_exporter's textfile collector reads it as its own user
         replace_file(path, text.as_bytes(), 0o644)?;
         Ok(())
@@ -228,7 +285,7 @@ pub fn after_tick(cfg: &Config, state_path: &Path, dry_run: bool, stats: &TickSt
         return;
     }
     if let Some(p) = cfg.metrics_file() {
-        write(p, stats, state_path);
+        write(p, stats, state_path, cfg);
     }
     heartbeat(cfg, stats.ok);
 }

@@ -163,6 +163,41 @@ fn watch_follows_the_thread_and_sends_corrective_turns_as_messages() {
 }
 
 #[test]
+fn a_threads_cost_over_run_usd_stops_the_thread_and_escalates() {
+    let (sb, afk) = setup("");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("{text}[budget]\nrun_usd = 2.0\n")).unwrap();
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the thread's figure is the whole thread so far: never added to itself
+    for cost in [0.5, 1.5, 1.5] {
+        sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": cost})));
+        let (code, r, err) = run(&afk, &["watch"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("agent-running".into())));
+        assert_eq!(r["actions"][0]["spend_usd"], cost);
+    }
+    // a figure that is not a number is no figure
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": "lots"})));
+    let (_, r, _) = run(&afk, &["watch"]);
+    assert_eq!(r["actions"][0]["spend_usd"], 1.5);
+    sb.clear_requests();
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 2.25})));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("over-budget".into())));
+    let deletes: Vec<Value> = sb
+        .requests()
+        .into_iter()
+        .filter(|q| q["method"] == "DELETE" && q["path"] == format!("/agent/threads/{id}"))
+        .collect();
+    assert_eq!(deletes.len(), 1, "the thread is stopped once");
+    assert_eq!(threads(&sb)[0]["status"], "stopped");
+    let (_, h, _) = run(&afk, &["runs"]);
+    assert_eq!(h["runs"][0]["spend_usd"], 2.25);
+}
+
+#[test]
 fn a_failed_thread_start_leaves_no_label() {
     let (sb, afk) = setup("");
     sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));

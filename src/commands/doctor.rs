@@ -22,6 +22,47 @@ struct Report<'a> {
     checks: &'a [Check],
 }
 
+/// The `[budget]` limits, and whether they can see what the agent spends: a
+/// money limit over a `claude` that prints no JSON result would never act.
+fn budget_check(c: &crate::config::Config) -> (bool, String) {
+    use crate::core::spend::{claude_reports_spend, usd};
+    use crate::runner::command::{Invokes, invoked_program};
+    let b = &c.budget;
+    let money = |v: f64| if v > 0.0 { usd(v) } else { "none".into() };
+    let limits = format!(
+        "run_usd {}, day_usd {}, repo_day_usd {}, run_time {}",
+        money(b.run_usd),
+        money(b.day_usd),
+        money(b.repo_day_usd),
+        b.run_time
+            .map_or("none".into(), crate::config::format_duration)
+    );
+    let any_money = b.run_usd > 0.0 || b.day_usd > 0.0 || b.repo_day_usd > 0.0;
+    if !any_money && b.run_time.is_none() {
+        return (true, "no limits set ([budget])".into());
+    }
+    let command = [&c.runner.command[..], &c.runner.resume_command[..]];
+    let blind = c.runner.kind == crate::config::RunnerKind::Command
+        && command.iter().any(|argv| {
+            matches!(invoked_program(argv), Some(Invokes::Program(p))
+                if claude_reports_spend(&p, argv) == Some(false))
+        });
+    if any_money && blind {
+        return (
+            false,
+            format!(
+                "{limits}; but runner.command runs claude without --output-format json (or stream-json): it reports no spend, so the money limits never act"
+            ),
+        );
+    }
+    (
+        true,
+        format!(
+            "{limits}; spend is what agents report (cost_usd lines, Claude Code's JSON result, a thread's cost_usd): an agent that reports none counts as $0"
+        ),
+    )
+}
+
 pub fn run(ctx: &Ctx) -> Result<u8> {
     let c = &ctx.config;
     let mut checks = vec![Check {
@@ -79,6 +120,8 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         }
         Err(e) => add("runner", false, e.to_string()),
     }
+    let (ok, detail) = budget_check(c);
+    add("budget", ok, detail);
     match crate::forge::from_config(&ctx.config) {
         Err(e) => add("forge", false, e.to_string()),
         Ok(forge) => match forge.me() {

@@ -29,6 +29,8 @@ struct Row {
     ended_at: Option<String>,
     /// Seconds from dispatch to the end (or to now, for a run in flight).
     duration_s: i64,
+    /// What the run's agents reported spending; null: nothing reported.
+    spend_usd: Option<f64>,
 }
 
 /// What `afk runs --json` prints.
@@ -95,6 +97,7 @@ fn row(r: &Run, now: OffsetDateTime) -> Row {
         created_at: r.created_at.clone(),
         ended_at: r.ended_at.clone(),
         duration_s: duration_s(r, now),
+        spend_usd: r.spend_usd,
     }
 }
 
@@ -126,6 +129,7 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
                     r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
                     human_duration(r.duration_s),
                     r.turns.to_string(),
+                    r.spend_usd.map_or("-".into(), crate::core::spend::usd),
                     match (&r.template, r.template_version) {
                         (Some(t), Some(v)) => format!("{t}@{v}"),
                         (Some(t), None) => format!("{t} (built-in)"),
@@ -136,7 +140,7 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
             .collect();
         h.push_str(&table(
             &[
-                "RUN", "ISSUE", "STATE", "REASON", "PR", "DURATION", "TURNS", "TEMPLATE",
+                "RUN", "ISSUE", "STATE", "REASON", "PR", "DURATION", "TURNS", "SPEND", "TEMPLATE",
             ],
             &cells,
         ));
@@ -223,7 +227,7 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         agent_log: agent_log.as_deref(),
     };
     let mut h = format!(
-        "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}\n\n",
+        "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}, spend {}\n\n",
         r.repo,
         r.issue,
         crate::core::sanitize::one_line(&r.title, 120),
@@ -235,6 +239,8 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         r.branch,
         r.turns,
         human_duration(duration_s(&r, now)),
+        r.spend_usd
+            .map_or("not reported".into(), crate::core::spend::usd),
     );
     for (at, what) in &timeline {
         h.push_str(&format!("  {at:<20}  {what}\n"));

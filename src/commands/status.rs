@@ -16,6 +16,7 @@ struct Report<'a> {
     canaries: Vec<CanaryDoc<'a>>,
     poll: PollDoc<'a>,
     stop_file: bool,
+    spend: SpendDoc,
     runs: Vec<RunDoc<'a>>,
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
@@ -43,6 +44,71 @@ struct RunDoc<'a> {
     turns_used: u32,
     turns_max: u32,
     last_progress_at: Option<&'a str>,
+    /// None: the agent has reported nothing yet.
+    spend_usd: Option<f64>,
+}
+
+/// Today's spend (the runs dispatched on the current UTC day, as watch last
+/// read them) and the `[budget]` limits.
+#[derive(Serialize)]
+struct SpendDoc {
+    day: String,
+    today_usd: f64,
+    runs: usize,
+    unreported_runs: usize,
+    day_usd: f64,
+    repo_day_usd: f64,
+    run_usd: f64,
+    run_time: Option<String>,
+}
+
+fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<SpendDoc> {
+    use crate::core::spend;
+    let day = spend::day_of(now);
+    let runs = s.runs_of_day(day)?;
+    let day_runs: Vec<spend::DayRun> = runs
+        .iter()
+        .map(|r| spend::DayRun {
+            repo: &r.repo,
+            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
+            spend_usd: r.spend_usd,
+        })
+        .collect();
+    let today = spend::day_spend(&day_runs, day, None);
+    let b = &ctx.config.budget;
+    Ok(SpendDoc {
+        day: day.to_string(),
+        today_usd: today.spend_usd,
+        runs: today.runs,
+        unreported_runs: today.unreported,
+        day_usd: b.day_usd,
+        repo_day_usd: b.repo_day_usd,
+        run_usd: b.run_usd,
+        run_time: b.run_time.map(crate::config::format_duration),
+    })
+}
+
+/// The human line about today's spend, its unknowns and the day limit.
+fn spend_line(d: &SpendDoc) -> String {
+    use crate::core::spend::usd;
+    let mut s = format!(
+        "spend today ({} UTC): {} over {} run(s)",
+        d.day,
+        usd(d.today_usd),
+        d.runs
+    );
+    match d.unreported_runs {
+        0 => {}
+        1 => s.push_str("; 1 run has reported no spend (counted as $0)"),
+        n => s.push_str(&format!(
+            "; {n} runs have reported no spend (counted as $0)"
+        )),
+    }
+    if d.day_usd > 0.0 {
+        s.push_str(&format!("; budget.day_usd {}", usd(d.day_usd)));
+    }
+    s.push('\n');
+    s
 }
 
 /// A live canary and where it stands.
@@ -139,8 +205,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             turns_used: r.turns,
             turns_max: 1 + cfg.watch.fix_forward_max,
             last_progress_at: r.last_progress_at.as_deref(),
+            spend_usd: r.spend_usd,
         })
         .collect();
+    let spend = spend_doc(ctx, &s, now)?;
     let live = s.live_canaries()?;
     let (canaries, canary_lines) = canaries(ctx, &s, &live)?;
     let report = Report {
@@ -152,6 +220,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             max_in_flight: cfg.poll.max_in_flight,
         },
         stop_file: ctx.stop_file().exists(),
+        spend,
         runs: runs_json,
         frozen: &frozen,
         events: &events,
@@ -182,14 +251,16 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
                     age(&r.created_at, now),
                     r.pr_number.map(|n| format!("#{n}")).unwrap_or("-".into()),
                     format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
+                    r.spend_usd.map_or("-".into(), crate::core::spend::usd),
                 ]
             })
             .collect();
         h.push_str(&table(
-            &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS"],
+            &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND"],
             &rows,
         ));
     }
+    h.push_str(&spend_line(&report.spend));
     h.push_str(&canary_lines);
     for f in &frozen {
         h.push_str(&format!(

@@ -4,6 +4,7 @@
 //! here, so a PR's workflow cannot write markdown into afk's comment.
 
 use super::sanitize::{md_text, one_line, safe_url};
+use super::spend::usd;
 
 pub const MARKER: &str = "<!-- afk:checklist -->";
 
@@ -22,7 +23,7 @@ pub enum End {
     Abandoned,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Checklist {
     pub run_id: crate::types::RunId,
     /// agent starts so far, and the most there can be (1 + fix_forward_max)
@@ -36,6 +37,22 @@ pub struct Checklist {
     /// None when no deploy context is configured
     pub deployed: Option<bool>,
     pub end: Option<End>,
+    /// What the run's agents reported spending (None: nothing yet), and
+    /// `budget.run_usd` (0: no limit).
+    pub spend_usd: Option<f64>,
+    pub run_usd: f64,
+}
+
+fn spend_line(c: &Checklist) -> String {
+    let of = if c.run_usd > 0.0 {
+        format!(" of budget.run_usd {}", usd(c.run_usd))
+    } else {
+        String::new()
+    };
+    match c.spend_usd {
+        Some(x) => format!("- spend: {}{of}\n", usd(x)),
+        None => format!("- spend: none reported yet{of}\n"),
+    }
 }
 
 fn tick(done: bool) -> &'static str {
@@ -48,6 +65,7 @@ pub fn render(c: &Checklist) -> String {
         "- [x] dispatched (agent turn {} of at most {})\n",
         c.turn, c.max_turns
     ));
+    s.push_str(&spend_line(c));
     match &c.pr {
         Some(l) => {
             let text = md_text(&l.text);
@@ -100,6 +118,8 @@ mod tests {
             merged: false,
             deployed: None,
             end: None,
+            spend_usd: None,
+            run_usd: 0.0,
         }
     }
 
@@ -112,6 +132,28 @@ mod tests {
         assert!(t.contains("- [ ] CI green\n"));
         assert!(!t.contains("deployed"));
         assert!(t.contains("Status: in progress."));
+    }
+
+    #[test]
+    fn the_spend_is_shown_against_its_limit_and_unknown_says_so() {
+        let cases = [
+            (None, 0.0, "- spend: none reported yet\n"),
+            (
+                None,
+                5.0,
+                "- spend: none reported yet of budget.run_usd $5.00\n",
+            ),
+            (Some(1.25), 0.0, "- spend: $1.25\n"),
+            (Some(1.25), 5.0, "- spend: $1.25 of budget.run_usd $5.00\n"),
+        ];
+        for (spend_usd, run_usd, want) in cases {
+            let t = render(&Checklist {
+                spend_usd,
+                run_usd,
+                ..base()
+            });
+            assert!(t.contains(want), "{t}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub enum Reason {
     LowerPriority,
     Capacity,
     AlreadyHandled,
+    /// A `budget.day_usd` or `budget.repo_day_usd` limit is reached.
+    Budget,
     EditedAfterArming,
 }
 
@@ -35,6 +37,7 @@ impl fmt::Display for Reason {
             Reason::LowerPriority => "lower-priority",
             Reason::Capacity => "capacity",
             Reason::AlreadyHandled => "already-handled",
+            Reason::Budget => "budget",
             Reason::EditedAfterArming => "edited-after-arming",
         })
     }
@@ -52,14 +55,27 @@ pub fn order(issues: &mut [ReadyIssue]) {
     issues.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.number.cmp(&b.number)));
 }
 
-/// Whether a whole repo is closed to dispatch this tick. Frozen is reported first:
-/// it needs a person, a lock clears by itself.
-pub fn repo_gate(allowlisted: bool, frozen: bool, locked: bool) -> Option<Reason> {
-    if !allowlisted {
+/// What closes a whole repo to dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RepoFacts {
+    pub allowlisted: bool,
+    pub frozen: bool,
+    /// A day limit (all repos', or this repo's) is reached.
+    pub over_budget: bool,
+    pub locked: bool,
+}
+
+/// Whether a whole repo is closed to dispatch this tick, the longest-lasting
+/// reason first: frozen needs a person, a budget reopens the next UTC day, a
+/// lock clears when the run ends.
+pub fn repo_gate(r: RepoFacts) -> Option<Reason> {
+    if !r.allowlisted {
         Some(Reason::NotAllowlisted)
-    } else if frozen {
+    } else if r.frozen {
         Some(Reason::RepoFrozen)
-    } else if locked {
+    } else if r.over_budget {
+        Some(Reason::Budget)
+    } else if r.locked {
         Some(Reason::RepoLocked)
     } else {
         None
@@ -520,12 +536,28 @@ mod tests {
     }
 
     #[test]
-    fn repo_gates() {
-        assert_eq!(repo_gate(true, false, false), None);
-        assert_eq!(repo_gate(true, false, true), Some(Reason::RepoLocked));
-        assert_eq!(repo_gate(true, true, false), Some(Reason::RepoFrozen));
-        assert_eq!(repo_gate(true, true, true), Some(Reason::RepoFrozen));
-        assert_eq!(repo_gate(false, true, true), Some(Reason::NotAllowlisted));
+    fn repo_gates_name_the_longest_lasting_reason() {
+        let f = |allowlisted, frozen, over_budget, locked| {
+            repo_gate(RepoFacts {
+                allowlisted,
+                frozen,
+                over_budget,
+                locked,
+            })
+        };
+        let cases = [
+            (f(true, false, false, false), None),
+            (f(true, false, false, true), Some(Reason::RepoLocked)),
+            (f(true, true, false, false), Some(Reason::RepoFrozen)),
+            (f(true, true, true, true), Some(Reason::RepoFrozen)),
+            (f(true, false, true, false), Some(Reason::Budget)),
+            (f(true, false, true, true), Some(Reason::Budget)),
+            (f(false, true, true, true), Some(Reason::NotAllowlisted)),
+        ];
+        for (i, (got, want)) in cases.into_iter().enumerate() {
+            assert_eq!(got, want, "case {i}");
+        }
+        assert_eq!(Reason::Budget.to_string(), "budget");
     }
 
     #[test]

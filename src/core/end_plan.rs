@@ -18,6 +18,17 @@ pub enum LabelRole {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndLesson {
     DeployDegraded,
+    /// Over `budget.run_usd` or `budget.run_time`.
+    BudgetExceeded,
+}
+
+/// The lesson an escalation records, if any.
+fn lesson_of(why: Escalation) -> Option<EndLesson> {
+    match why {
+        Escalation::DeployFailed => Some(EndLesson::DeployDegraded),
+        Escalation::OverBudget | Escalation::Timeout => Some(EndLesson::BudgetExceeded),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +69,7 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             add_labels: vec![LabelRole::Human],
             close_issue: false,
             freeze: why == Escalation::DeployFailed,
-            lesson: (why == Escalation::DeployFailed).then_some(EndLesson::DeployDegraded),
+            lesson: lesson_of(why),
             escalation_comment: true,
             checklist_end: End::Escalated(why.to_string()),
             outcome: Some(false),
@@ -138,6 +149,17 @@ mod tests {
             let p = plan(Action::Escalate(why), true).unwrap();
             assert_eq!(p.freeze, freezes, "{why}");
             assert_eq!(p.lesson.is_some(), freezes, "{why}");
+        }
+    }
+
+    #[test]
+    fn a_run_over_budget_is_stopped_with_a_budget_lesson_and_fails() {
+        for why in [Escalation::OverBudget, Escalation::Timeout] {
+            let p = plan(Action::Escalate(why), true).unwrap();
+            assert_eq!(p.lesson, Some(EndLesson::BudgetExceeded), "{why}");
+            assert!(p.stop_agent && !p.freeze && p.escalation_comment, "{why}");
+            assert_eq!(p.outcome, Some(false), "a failure for harvest: {why}");
+            assert_eq!(p.reason.as_deref(), Some(why.to_string().as_str()));
         }
     }
 

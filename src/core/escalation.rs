@@ -3,6 +3,7 @@
 
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
+use super::spend::usd;
 use crate::types::IssueNumber;
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
@@ -11,8 +12,20 @@ pub fn marker(run_id: crate::types::RunId) -> String {
     format!("<!-- afk:escalation run={run_id} -->")
 }
 
+/// What the run spent and took, against its limits, for the comment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Budget<'a> {
+    /// None: the agent reported nothing.
+    pub spend_usd: Option<f64>,
+    /// `budget.run_usd`; 0: no limit.
+    pub run_usd: f64,
+    /// Time since dispatch (`spend::age_text`) and `budget.run_time` ("" none).
+    pub age: &'a str,
+    pub run_time: &'a str,
+}
+
 /// What the escalation comment says.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Escalated<'a> {
     pub run_id: crate::types::RunId,
     pub why: Escalation,
@@ -31,6 +44,7 @@ pub struct Escalated<'a> {
     pub run_dir: &'a str,
     pub human_label: &'a str,
     pub ready_label: &'a str,
+    pub budget: Budget<'a>,
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -47,6 +61,30 @@ fn why_text(e: &Escalated) -> String {
         ),
         Escalation::PrClosed => "the pull request was closed without being merged".to_string(),
         Escalation::Blocked => "the agent is blocked and asks for help".to_string(),
+        Escalation::OverBudget => format!(
+            "the run's agent reported spending {}, over budget.run_usd {}; its agent is stopped",
+            usd(e.budget.spend_usd.unwrap_or(0.0)),
+            usd(e.budget.run_usd)
+        ),
+        Escalation::Timeout => format!(
+            "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
+            e.budget.age, e.budget.run_time
+        ),
+    }
+}
+
+/// The comment's spend line: what was reported, against `run_usd`.
+fn spend_line(b: &Budget) -> String {
+    let limit = if b.run_usd > 0.0 {
+        format!(" (budget.run_usd {})", usd(b.run_usd))
+    } else {
+        String::new()
+    };
+    match b.spend_usd {
+        Some(x) => format!("- spend: {}{limit}\n", usd(x)),
+        None => format!(
+            "- spend: none reported{limit} (the agent wrote no `cost_usd` line and no Claude Code JSON result)\n"
+        ),
     }
 }
 
@@ -83,6 +121,7 @@ pub fn comment(e: &Escalated) -> String {
             s.push_str(&format!("- question: {}\n", md_text(&one_line(q, 500))));
         }
     }
+    s.push_str(&spend_line(&e.budget));
     s.push_str(&format!(
         "- run {}: {} agent turn(s); logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
         e.run_id, e.turns, e.run_dir, e.human_label, e.ready_label, e.ready_label
@@ -159,6 +198,12 @@ mod tests {
             run_dir: "/var/lib/afk/runs/3",
             human_label: "ready-for-human",
             ready_label: "ready-for-agent",
+            budget: Budget {
+                spend_usd: Some(1.25),
+                run_usd: 1.0,
+                age: "2h05m",
+                run_time: "2h",
+            },
         }
     }
 
@@ -183,6 +228,39 @@ mod tests {
             };
             assert!(seen.insert(why_text(&e)), "{why}");
         }
+    }
+
+    #[test]
+    fn a_budget_escalation_gives_the_figures() {
+        let over = comment(&Escalated {
+            why: Escalation::OverBudget,
+            ..base(&[], &[])
+        });
+        assert!(
+            over.contains("(`over-budget`): the run's agent reported spending $1.25, over budget.run_usd $1.00; its agent is stopped."),
+            "{over}"
+        );
+        assert!(
+            over.contains("- spend: $1.25 (budget.run_usd $1.00)\n"),
+            "{over}"
+        );
+        let late = comment(&Escalated {
+            why: Escalation::Timeout,
+            ..base(&[], &[])
+        });
+        assert!(
+            late.contains("going for 2h05m since dispatch, over budget.run_time 2h"),
+            "{late}"
+        );
+        let unknown = comment(&Escalated {
+            why: Escalation::NoPr,
+            budget: Budget::default(),
+            ..base(&[], &[])
+        });
+        assert!(
+            unknown.contains("- spend: none reported (the agent wrote no"),
+            "{unknown}"
+        );
     }
 
     #[test]

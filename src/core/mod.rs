@@ -16,6 +16,7 @@ pub mod registry_auth;
 pub mod routing;
 pub mod run_state;
 pub mod sanitize;
+pub mod spend;
 pub mod tags;
 pub mod undo;
 pub mod upgrade;

@@ -1,6 +1,7 @@
 //! The run state machine (SPEC 4): a pure function from what watch observed
 //! about one run to the next action.
 
+use super::spend;
 use std::fmt;
 use std::time::Duration;
 
@@ -134,7 +135,7 @@ pub enum Checks {
     Failure,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunState {
     /// An end state already decided on an earlier tick whose forge writes are
     /// not all done: it is carried on, whatever is observed now.
@@ -158,6 +159,13 @@ pub struct RunState {
     pub stall_after: Duration,
     pub issue_open: bool,
     pub in_progress_label: bool,
+    /// What the run's agents reported spending (None: nothing yet), and
+    /// `budget.run_usd` (0: no limit).
+    pub spend_usd: Option<f64>,
+    pub run_usd: f64,
+    /// Time since dispatch, and `budget.run_time` (None: no limit).
+    pub age: Duration,
+    pub run_time: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,16 +184,22 @@ pub enum Escalation {
     DeployFailed,
     PrClosed,
     Blocked,
+    /// The run's reported spend is over `budget.run_usd`.
+    OverBudget,
+    /// The run's age is over `budget.run_time`.
+    Timeout,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 6] = [
+    pub const ALL: [Escalation; 8] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
         Escalation::DeployFailed,
         Escalation::PrClosed,
         Escalation::Blocked,
+        Escalation::OverBudget,
+        Escalation::Timeout,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -201,6 +215,8 @@ impl fmt::Display for Escalation {
             Escalation::DeployFailed => "deploy-failed",
             Escalation::PrClosed => "pr-closed",
             Escalation::Blocked => "blocked",
+            Escalation::OverBudget => "over-budget",
+            Escalation::Timeout => "timeout",
         })
     }
 }
@@ -256,6 +272,13 @@ impl Action {
 /// precedences made explicit: a merged PR wins over "issue closed" (forges close
 /// the issue themselves on merge), and a person closing the issue or removing the
 /// label wins over everything else (stop the agent rather than wait for it).
+///
+/// The budget row comes next: a run over `run_usd` or `run_time` is stopped
+/// before anything else happens to it, so no corrective turn starts over
+/// budget. A merged PR is past the agent's work and is not stopped for it; a
+/// green PR waiting for a person's merge is not the agent's time (as it is
+/// never a stall), so `run_time` does not end it, while money over `run_usd`
+/// is over, whatever the PR.
 pub fn next_action(s: &RunState) -> Action {
     if let Some(a) = s.decided {
         return a;
@@ -272,9 +295,6 @@ pub fn next_action(s: &RunState) -> Action {
     if s.pr != Pr::Merged && (!s.issue_open || !s.in_progress_label) {
         return Action::Abandon;
     }
-    if s.blocked {
-        return Action::Escalate(Escalation::Blocked);
-    }
     // A green PR waits for a person, not for the agent: that is a merge hold
     // (a lesson after a day), never a stall.
     let awaiting_merge = s.pr == Pr::Open
@@ -282,6 +302,17 @@ pub fn next_action(s: &RunState) -> Action {
         && s.ci_sha.is_some()
         && s.ci_sha == s.head_sha
         && s.agent != Agent::Running;
+    if s.pr != Pr::Merged {
+        if spend::over_run_usd(s.run_usd, s.spend_usd) {
+            return Action::Escalate(Escalation::OverBudget);
+        }
+        if spend::over_run_time(s.run_time, s.age) && !awaiting_merge {
+            return Action::Escalate(Escalation::Timeout);
+        }
+    }
+    if s.blocked {
+        return Action::Escalate(Escalation::Blocked);
+    }
     if s.since_progress >= s.stall_after && !awaiting_merge {
         return Action::Escalate(Escalation::Stalled);
     }
@@ -354,6 +385,10 @@ mod tests {
             stall_after: Duration::from_secs(3600),
             issue_open: true,
             in_progress_label: true,
+            spend_usd: Some(0.5),
+            run_usd: 0.0,
+            age: Duration::from_secs(120),
+            run_time: None,
         }
     }
 
@@ -669,6 +704,146 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn row_over_budget_or_over_time_escalates_and_stops_the_agent() {
+        let over = |s: &mut RunState| {
+            s.run_usd = 1.0;
+            s.spend_usd = Some(1.25);
+        };
+        let late = |s: &mut RunState| {
+            s.run_time = Some(Duration::from_secs(3600));
+            s.age = Duration::from_secs(7200);
+        };
+        type Case = (&'static str, Box<dyn Fn(&mut RunState)>, Action);
+        let cases: Vec<Case> = vec![
+            (
+                "over run_usd",
+                Box::new(over),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                "over run_usd while the agent runs",
+                Box::new(move |s| {
+                    over(s);
+                    s.agent = Agent::Running
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                "at run_usd is not over",
+                Box::new(|s| {
+                    s.run_usd = 0.5;
+                    s.spend_usd = Some(0.5)
+                }),
+                Action::Wait(Wait::Ci),
+            ),
+            (
+                "no limit",
+                Box::new(|s| s.spend_usd = Some(1e9)),
+                Action::Wait(Wait::Ci),
+            ),
+            (
+                "nothing reported is not over",
+                Box::new(|s| {
+                    s.run_usd = 0.01;
+                    s.spend_usd = None
+                }),
+                Action::Wait(Wait::Ci),
+            ),
+            (
+                "over run_time",
+                Box::new(late),
+                Action::Escalate(Escalation::Timeout),
+            ),
+            (
+                "over both: the money is named",
+                Box::new(move |s| {
+                    over(s);
+                    late(s)
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                "before a stall and a block",
+                Box::new(move |s| {
+                    late(s);
+                    s.blocked = true;
+                    s.since_progress = s.stall_after
+                }),
+                Action::Escalate(Escalation::Timeout),
+            ),
+            (
+                "a person's abandonment still wins",
+                Box::new(move |s| {
+                    over(s);
+                    s.issue_open = false
+                }),
+                Action::Abandon,
+            ),
+            (
+                "a merged PR is a success",
+                Box::new(move |s| {
+                    over(s);
+                    late(s);
+                    s.pr = Pr::Merged
+                }),
+                Action::Succeed,
+            ),
+            (
+                "a green PR waiting for a person is not the agent's time",
+                Box::new(move |s| {
+                    late(s);
+                    s.ci = Checks::Success
+                }),
+                Action::Wait(Wait::Merge),
+            ),
+            (
+                "but money over run_usd is over",
+                Box::new(move |s| {
+                    over(s);
+                    s.ci = Checks::Success
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+        ];
+        for (why, f, want) in cases {
+            assert_eq!(with(|s| f(s)), want, "{why}");
+        }
+    }
+
+    #[test]
+    fn no_corrective_turn_starts_over_run_usd() {
+        let over = |s: &mut RunState| {
+            s.run_usd = 1.0;
+            s.spend_usd = Some(2.0);
+        };
+        assert_eq!(
+            with(|s| {
+                over(s);
+                s.ci = Checks::Failure
+            }),
+            Action::Escalate(Escalation::OverBudget)
+        );
+        assert_eq!(
+            with(|s| {
+                over(s);
+                s.pr = Pr::None;
+                s.head_sha = None;
+                s.ci_sha = None
+            }),
+            Action::Escalate(Escalation::OverBudget)
+        );
+    }
+
+    #[test]
+    fn escalation_reasons_round_trip() {
+        for e in Escalation::ALL {
+            assert_eq!(Escalation::parse(&e.to_string()), Some(e));
+        }
+        assert_eq!(Escalation::OverBudget.to_string(), "over-budget");
+        assert_eq!(Escalation::Timeout.to_string(), "timeout");
     }
 
     #[test]

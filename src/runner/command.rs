@@ -363,6 +363,7 @@ impl super::Runner for CommandRunner {
         Ok(super::Observed {
             agent,
             marks: String::new(),
+            cost_usd: None,
         })
     }
 

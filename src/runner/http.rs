@@ -1,7 +1,9 @@
 //! The http runner (SPEC 5.3): an agent-thread service.
 //! `POST {url}/threads` {repo, issue, title, prompt} -> {id};
 //! `POST {url}/threads/{id}/messages` {text} for corrective turns;
-//! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?}.
+//! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?,
+//! cost_usd? (the thread's spend so far)};
+//! `DELETE {url}/threads/{id}` stops it (2xx or 404: stopped).
 //! Bearer token from `runner.token_env`; same timeouts, retries and error shape
 //! as the forge client.
 
@@ -26,6 +28,15 @@ pub struct Thread {
     pub phase: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// What the thread has spent so far, all its turns; anything but a number is no figure.
+    #[serde(default, deserialize_with = "lenient_number")]
+    pub cost_usd: Option<f64>,
+}
+
+/// A number, or nothing: a service that sends something else is not believed.
+fn lenient_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(v.as_f64().and_then(crate::core::spend::believable))
 }
 
 #[derive(Deserialize)]
@@ -102,6 +113,15 @@ impl HttpRunner {
         Ok(())
     }
 
+    /// Stop the thread: `DELETE /threads/{id}`; 404 means it is gone already.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        match self.http.send("DELETE", &format!("/threads/{id}"), None) {
+            Ok(_) => Ok(()),
+            Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub fn status(&self, id: &str) -> Result<Thread> {
         let t: Thread = self.http.json("GET", &format!("/threads/{id}"), None)?;
         if !["running", "idle", "error"].contains(&t.status.as_str()) {
@@ -161,6 +181,7 @@ impl super::Runner for HttpRunner {
                         t.phase.unwrap_or_default(),
                         t.updated_at.unwrap_or_default()
                     ),
+                    cost_usd: t.cost_usd,
                 })
             }
             Some(super::RunnerHandle::Process { .. }) => {
@@ -169,12 +190,20 @@ impl super::Runner for HttpRunner {
             None => Ok(super::Observed {
                 agent: Agent::Vanished,
                 marks: String::new(),
+                cost_usd: None,
             }),
         }
     }
 
-    /// SPEC 5.3 has no stop call: an escalated thread is left to the service.
-    fn stop(&self, _: &super::RunnerHandle) {}
+    /// `DELETE` the thread. A stop that fails is logged: the run ends anyway,
+    /// and the service's own limits are the backstop.
+    fn stop(&self, handle: &super::RunnerHandle) {
+        if let super::RunnerHandle::Thread { id } = handle
+            && let Err(e) = self.delete(id)
+        {
+            crate::log::warn(&format!("runner: could not stop thread {id}: {e}"));
+        }
+    }
 
     /// Read-only: ask for a thread that cannot exist, with the token and
     /// without it. 404 with it and 401/403 without says the service answers

@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod http;
+pub mod spend;
 
 use crate::config::Config;
 use crate::core::run_state::Agent;
@@ -90,11 +91,14 @@ pub struct Turn<'a> {
 }
 
 /// What watch learns from the runner about an agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Observed {
     pub agent: Agent,
     /// Runner-side progress marks (phase, updated_at) that feed the progress fingerprint.
     pub marks: String,
+    /// What the runner itself reports the run has spent (an agent thread's
+    /// `cost_usd`: the whole thread so far); None when it reports nothing.
+    pub cost_usd: Option<f64>,
 }
 
 /// The record a started agent leaves in its run folder, whatever runner
@@ -117,6 +121,12 @@ pub trait Runner: Sync {
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);
+    /// Read what the agent reported spending since `ledger`'s cursors (SPEC
+    /// 5.1): by default the run folder's progress file and `agent.log`.
+    /// `finished`: the agent is not running, its last line is whole.
+    fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
+        spend::read_run_dir(run_dir, ledger, finished);
+    }
     /// `afk doctor`'s read-only check of the runner: (ok, what it found).
     fn check(&self) -> (bool, String);
 }

@@ -21,11 +21,22 @@ pub(super) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
         ("POST", ["agent", "threads"]) => create(f, req),
         ("POST", ["agent", "threads", id, "messages"]) => message(f, req, id),
         ("GET", ["agent", "threads", id]) => match f.threads.get(*id) {
-            Some(t) => Reply::json(
-                200,
-                &json!({"status": t["status"], "phase": t["phase"], "updated_at": t["updated_at"]}),
-            ),
-            None => err(404, "no such thread"),
+            Some(t) if t["status"] != "stopped" => {
+                let mut v = json!({"status": t["status"], "phase": t["phase"], "updated_at": t["updated_at"]});
+                if let Some(c) = t.get("cost_usd") {
+                    v["cost_usd"] = c.clone();
+                }
+                Reply::json(200, &v)
+            }
+            _ => err(404, "no such thread"),
+        },
+        // stopped: the thread stays listed (admin) as `stopped`, and answers 404 from now on
+        ("DELETE", ["agent", "threads", id]) => match f.threads.get_mut(*id) {
+            Some(t) if t["status"] != "stopped" => {
+                t["status"] = json!("stopped");
+                Reply::json(200, &json!({"ok": true}))
+            }
+            _ => err(404, "no such thread"),
         },
         _ => err(404, "not found"),
     }
@@ -64,7 +75,7 @@ fn message(f: &mut Forge, req: &Request, id: &str) -> Reply {
     }
 }
 
-/// `/_admin/thread`: move a thread on as the agent would, `{id, status?, phase?}`.
+/// `/_admin/thread`: move a thread on as the agent would, `{id, status?, phase?, cost_usd?}`.
 pub(super) fn drive(f: &mut Forge, body: &Value) -> Reply {
     let id = body["id"].as_str().unwrap_or("");
     match f.threads.get_mut(id) {
@@ -74,6 +85,9 @@ pub(super) fn drive(f: &mut Forge, body: &Value) -> Reply {
             }
             if let Some(ph) = body.get("phase") {
                 t["phase"] = ph.clone();
+            }
+            if let Some(c) = body.get("cost_usd") {
+                t["cost_usd"] = c.clone();
             }
             t["updated_at"] = json!("2026-01-01T12:05:00+02:00");
             Reply::json(200, &json!({"ok": true}))

@@ -100,12 +100,18 @@ pub struct Run {
     pub template_version_id: Option<i64>,
     pub template_version: Option<i64>,
     pub runner_kind: RunnerKind,
+    /// What the run's agents reported spending; None: nothing yet.
+    pub spend_usd: Option<f64>,
+    /// The `core::spend::Ledger` the figure comes from (stored JSON).
+    #[serde(skip)]
+    pub spend_ledger: Option<String>,
 }
 
 const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
-    updated_at, ended_at, template_name, template_version_id, template_version, runner_kind";
+    updated_at, ended_at, template_name, template_version_id, template_version, runner_kind, spend_usd, \
+    spend_ledger";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -142,6 +148,8 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
         template_version_id: r.get(28)?,
         template_version: r.get(29)?,
         runner_kind: r.get(30)?,
+        spend_usd: r.get(31)?,
+        spend_ledger: r.get(32)?,
     })
 }
 
@@ -291,6 +299,48 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs dispatched in `[from, to)` (RFC 3339 UTC text, as stored), oldest first.
+    pub fn runs_created_between(&self, from: &str, to: &str) -> Result<Vec<Run>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM runs WHERE created_at >= ?1 AND created_at < ?2 ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![from, to], row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Runs dispatched on the UTC day `day` that count toward it.
+    pub fn runs_of_day(&self, day: time::Date) -> Result<Vec<Run>> {
+        let start = day.midnight().assume_utc();
+        let end = start + time::Duration::days(1);
+        let mut runs =
+            self.runs_created_between(&crate::clock::ts(start), &crate::clock::ts(end))?;
+        runs.retain(|r| crate::core::spend::counts_toward_day(r.state));
+        Ok(runs)
+    }
+
+    /// What a run spent, and the ledger it was read from.
+    pub fn set_spend(&self, id: RunId, spend_usd: Option<f64>, ledger: &str) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET spend_usd=?2, spend_ledger=?3 WHERE id=?1",
+            params![id, spend_usd, ledger],
+        )?;
+        Ok(())
+    }
+
+    /// All that every run ever reported spending.
+    pub fn spend_total(&self) -> Result<f64> {
+        self.conn
+            .query_row("SELECT COALESCE(SUM(spend_usd), 0) FROM runs", [], |r| {
+                r.get(0)
+            })
             .map_err(|e| self.err(e))
     }
 

@@ -1,8 +1,10 @@
 //! `afk demo`: a sandbox in-process, a few repos and issues, the scripted agent,
 //! and the ticks that exist so far, printed as they run; then the canary act
-//! (a second template version that does worse, rolled back by harvest). No
-//! network, no accounts.
+//! (a second template version that does worse, rolled back by harvest), the
+//! budget act (an agent stopped over `run_usd`, dispatch stopped at
+//! `day_usd`) and the upgrade act. No network, no accounts.
 
+mod budget;
 mod canary;
 mod seed;
 mod upgrade;
@@ -179,7 +181,9 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     }
     let main_ticks = std::mem::take(&mut show.ticks);
     canary::act(&sb, &dir, &agent, &mut show)?;
-    let canary_ticks = std::mem::replace(&mut show.ticks, main_ticks);
+    let canary_ticks = std::mem::take(&mut show.ticks);
+    budget::act(&sb, &dir, &agent, &mut show)?;
+    let budget_ticks = std::mem::replace(&mut show.ticks, main_ticks);
     let (upgrade_ticks, upgrade_worst) = upgrade::act(&sb, &dir, &agent, json)?;
     show.worst = show.worst.max(upgrade_worst);
     drop(sb);
@@ -197,7 +201,8 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     }
     if json {
         let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events,
-                                     "canary": {"ticks": canary_ticks}, "upgrade": upgrade_ticks});
+                                     "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
+                                     "upgrade": upgrade_ticks});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(show.worst)

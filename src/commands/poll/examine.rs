@@ -27,6 +27,29 @@ pub struct Winner {
     pub answers_left_out: usize,
 }
 
+/// What poll knows of a repo before asking the forge about it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Known {
+    pub frozen: bool,
+    /// afk has a run in flight there.
+    pub busy: bool,
+    /// A day limit (every repo's, or this one's) is reached.
+    pub over_budget: bool,
+}
+
+impl Known {
+    /// What the dispatch policy gates on, once the forge said whether any open
+    /// issue of the repo is in progress.
+    fn facts(self, in_progress: bool) -> dispatch::RepoFacts {
+        dispatch::RepoFacts {
+            allowlisted: true,
+            frozen: self.frozen,
+            over_budget: self.over_budget,
+            locked: dispatch::repo_locked(self.busy, in_progress),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct RepoOutcome {
     pub winner: Option<(Winner, ReadyIssue)>,
@@ -40,10 +63,10 @@ pub fn examine_repo(
     handled: &Handled,
     escalated: &Escalated,
     repo: &str,
-    frozen: bool,
-    busy: bool,
+    known: Known,
 ) -> RepoOutcome {
     let cfg = &ctx.config;
+    let Known { frozen, busy, .. } = known;
     let mut out = RepoOutcome::default();
     let err = |issue: Option<IssueNumber>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
@@ -66,7 +89,7 @@ pub fn examine_repo(
     let mut in_progress = issues
         .iter()
         .any(|i| i.has_label(&cfg.poll.in_progress_label));
-    if !busy && !in_progress && !frozen {
+    if !busy && !in_progress && !frozen && !known.over_budget {
         match forge.issues_with_label(repo, &cfg.poll.in_progress_label) {
             Ok(v) => in_progress = !v.is_empty(),
             Err(e) => {
@@ -84,8 +107,7 @@ pub fn examine_repo(
             });
         }
     };
-    let locked = dispatch::repo_locked(busy, in_progress);
-    if let Some(reason) = dispatch::repo_gate(true, frozen, locked) {
+    if let Some(reason) = dispatch::repo_gate(known.facts(in_progress)) {
         push_skips(&mut out, dispatch::skip_all(&ready, reason));
         return out;
     }

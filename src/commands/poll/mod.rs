@@ -3,6 +3,7 @@
 //! and let `core::dispatch` pick (`examine.rs`) → the global cut → per winner:
 //! claim in SQLite → start the agent → label (`claims.rs`).
 
+mod budget;
 mod claims;
 mod examine;
 
@@ -54,6 +55,8 @@ pub struct Report {
     pub reconciled: Vec<Reconciled>,
     pub dispatched: Vec<Dispatched>,
     pub skipped: Vec<Skipped>,
+    /// The `[budget]` day limits reached: why a `budget` skip happened, with the figures.
+    pub budget: Vec<crate::core::spend::Stop>,
     pub errors: Vec<ErrorItem>,
     pub requests: usize,
     /// of those, the ones that cost rate limit (GitHub: all but 304s)
@@ -138,18 +141,16 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let handled = store.handled_armings()?;
     let escalated = store.latest_escalations()?;
 
-    // 3-5. Per repo, in parallel: list, gate, pick.
+    // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
     let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
+    let stops = budget::stops(ctx, &store, runner.as_ref(), crate::clock::now(), &repos)?;
     let outcomes = fan_out(&repos, cfg.forge.concurrency, |repo| {
-        examine::examine_repo(
-            ctx,
-            forge.as_ref(),
-            &handled,
-            &escalated,
-            repo,
-            frozen.contains(repo.as_str()),
-            busy.contains(repo.as_str()),
-        )
+        let known = examine::Known {
+            frozen: frozen.contains(repo.as_str()),
+            busy: busy.contains(repo.as_str()),
+            over_budget: crate::core::spend::stops_repo(&stops, repo),
+        };
+        examine::examine_repo(ctx, forge.as_ref(), &handled, &escalated, repo, known)
     });
     let mut skipped = vec![];
     let mut winners = vec![];
@@ -199,7 +200,10 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         }
     }
     record_transient(&journal, &errors, "poll");
-    let human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
+    let mut human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
+    for s in &stops {
+        human.push_str(&format!("{}\n", s.text));
+    }
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
@@ -209,6 +213,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             reconciled,
             dispatched,
             skipped,
+            budget: stops,
             errors,
             requests: forge.requests(),
             costly_requests: forge.costly_requests(),

@@ -35,6 +35,8 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         merged: pr.is_some_and(|p| p.merged),
         deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
         end,
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
     })
 }
 
@@ -228,6 +230,9 @@ fn carry_out(
         if plan.freeze {
             store.freeze(&run.repo, "deploy-failed", run.id)?;
         }
+        if plan.lesson == Some(EndLesson::BudgetExceeded) {
+            w.journal.auto(budget_lesson(w, run, seen));
+        }
         if plan.lesson == Some(EndLesson::DeployDegraded) {
             w.journal.auto(NewLesson {
                 lesson_type: "deploy_degraded".into(),
@@ -293,6 +298,39 @@ fn carry_out(
     store.finish(run.id, plan.final_status)
 }
 
+/// The `budget_exceeded` lesson: what the run spent and took against its limits.
+fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
+    use crate::core::spend::{age_text, usd};
+    let b = &w.ctx.config.budget;
+    let spent = seen.spend_usd.map_or("nothing reported".into(), usd);
+    let limits = format!(
+        "budget.run_usd {}, budget.run_time {}",
+        if b.run_usd > 0.0 {
+            usd(b.run_usd)
+        } else {
+            "none".into()
+        },
+        b.run_time
+            .map_or("none".into(), crate::config::format_duration)
+    );
+    NewLesson {
+        lesson_type: "budget_exceeded".into(),
+        repo: Some(run.repo.clone()),
+        work_item: Some(format!("{}#{}", run.repo, run.issue)),
+        run_id: Some(run.id.0),
+        stage: Some("budget".into()),
+        root_cause: Some(format!(
+            "the run went over its budget: spent {spent} in {}, {} agent turn(s) ({limits})",
+            age_text(w.age(run)),
+            run.turns
+        )),
+        suggestion: Some(
+            "split the issue into smaller ones, or raise the limit if the work is worth it".into(),
+        ),
+        ..Default::default()
+    }
+}
+
 /// A success's merge commit, base branch and merge time, for harvest's revert
 /// watch (SPEC 7.3). Written once (the first time watch carries the success out).
 fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
@@ -346,6 +384,16 @@ fn post_escalation_comment(
         run_dir: &run_dir,
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
+        budget: escalation::Budget {
+            spend_usd: seen.spend_usd,
+            run_usd: cfg.budget.run_usd,
+            age: &crate::core::spend::age_text(w.age(run)),
+            run_time: &cfg
+                .budget
+                .run_time
+                .map(crate::config::format_duration)
+                .unwrap_or_default(),
+        },
     });
     let key = format!("run:{}:escalation", run.id);
     let id = post_once(

@@ -32,6 +32,9 @@ pub struct ActionItem {
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What the run's agents reported spending so far; absent: nothing yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend_usd: Option<f64>,
 }
 
 /// The watch report (`--json`).
@@ -118,6 +121,12 @@ impl Watch<'_> {
             .get_or_init(|| self.forge.me().map(|u| u.login).map_err(|e| e.to_string()))
             .clone()
             .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    /// Time since the run was dispatched (zero when the clock went backwards).
+    pub fn age(&self, run: &Run) -> std::time::Duration {
+        let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.now);
+        crate::core::progress::since(dispatched, self.now)
     }
 
     pub fn run_dir(&self, run: &Run) -> PathBuf {
@@ -291,11 +300,15 @@ fn human(
                 a.run_id.to_string(),
                 a.action.clone(),
                 a.reason.clone().unwrap_or_default(),
+                a.spend_usd.map_or("-".into(), crate::core::spend::usd),
             ]
         })
         .collect();
     if !rows.is_empty() {
-        s.push_str(&table(&["ISSUE", "RUN", "ACTION", "REASON"], &rows));
+        s.push_str(&table(
+            &["ISSUE", "RUN", "ACTION", "REASON", "SPEND"],
+            &rows,
+        ));
     }
     s
 }
@@ -344,6 +357,10 @@ fn process(
         // a started run's label is poll's to add: its absence is no person's doing
         in_progress_label: seen.in_progress_label
             || run.state == crate::core::run_state::RunStatus::Started,
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
+        age: w.age(run),
+        run_time: cfg.budget.run_time,
     });
     let item = ActionItem {
         repo: run.repo.clone(),
@@ -351,6 +368,7 @@ fn process(
         run_id: run.id,
         action: action.name().into(),
         reason: action.reason(),
+        spend_usd: seen.spend_usd,
     };
     if w.ctx.dry_run {
         return (Some(item), vec![]);

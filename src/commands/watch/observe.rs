@@ -6,6 +6,7 @@ use super::Watch;
 use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
+use crate::core::spend::Ledger;
 use crate::forge::{CombinedStatus, ForgeError, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
@@ -27,6 +28,8 @@ pub(crate) struct Seen {
     pub handle: Option<RunnerHandle>,
     pub blocked: Option<Blocked>,
     pub since_progress: Duration,
+    /// What the run's agents reported spending so far (None: nothing yet).
+    pub spend_usd: Option<f64>,
 }
 
 impl Seen {
@@ -106,6 +109,30 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     ))
 }
 
+/// The run's spend: its stored ledger, the turn it is in, what the agent wrote
+/// since the last read and what the runner reports, stored when it moved on
+/// (the bytes read are then never read again).
+fn spend(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    run_dir: &std::path::Path,
+    seen: &crate::runner::Observed,
+) -> Result<Option<f64>> {
+    let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
+    ledger.begin_turn(run.turns.max(1));
+    w.runner
+        .read_spend(run_dir, &mut ledger, seen.agent != Agent::Running);
+    if let Some(usd) = seen.cost_usd {
+        ledger.thread(usd);
+    }
+    let stored = ledger.to_stored();
+    if run.spend_ledger.as_deref() != Some(stored.as_str()) && !w.ctx.dry_run {
+        store.set_spend(run.id, ledger.spend(), &stored)?;
+    }
+    Ok(ledger.spend())
+}
+
 fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
     let m = std::fs::metadata(path).ok()?;
     if m.len() == 0 {
@@ -140,6 +167,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     }
     let run_dir = w.run_dir(run);
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
     let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
     let blocked = progress::blocked_in(&progress_bytes);
@@ -228,5 +256,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         handle: run.handle.clone(),
         blocked,
         since_progress: progress::since(last, w.now),
+        spend_usd,
     })
 }

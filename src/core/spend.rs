@@ -1,0 +1,792 @@
+//! Spend and the budget rules (SPEC 2 `[budget]`, 3, 4, 5.1, 5.3). Pure: the
+//! bytes an agent wrote, the thread's figure, the stored ledger and `now` come in.
+//!
+//! What a run spent is what its agent reported, in three forms:
+//! - a progress line `{"cost_usd": X}`: the spend of the current turn so far
+//!   (cumulative within the turn; a new turn starts again from 0), the last one wins;
+//! - Claude Code's `result` record (`--output-format json` prints one JSON
+//!   object, `stream-json` one per line with the result last): its
+//!   `total_cost_usd` is what that invocation cost; the records of a turn add up;
+//! - an agent-thread service's `cost_usd`: the whole thread so far.
+//!
+//! A turn's spend is the larger of its progress figure and its results (two
+//! reports of the same money never add up); a run's is the sum over its turns,
+//! or the thread's figure when that is larger. The [`Ledger`] keeps where each
+//! stream was read up to, so a byte is read once however many ticks look, a
+//! torn last line waits for its end, and a stream that was truncated or
+//! replaced (log rotation) is read again from its start.
+
+use super::run_state::RunStatus;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use time::{Date, OffsetDateTime};
+
+/// The most bytes read from one stream at once; a line longer than this with
+/// no end in sight is not a report and is skipped, so reading goes on.
+pub const MAX_READ: usize = 4 << 20;
+
+/// Where one stream was read up to: the file's identity (an inode) and the offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Cursor {
+    pub file: u64,
+    pub at: u64,
+}
+
+/// What a run has spent as read so far, and where reading stopped. Stored
+/// with the run (`runs.spend_ledger`) and carried from tick to tick.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The turn the `turn_*` figures belong to (0: none read yet).
+    #[serde(default)]
+    pub turn: u32,
+    /// The spend of the turns before `turn`, and whether any of them reported.
+    #[serde(default)]
+    pub earlier_usd: f64,
+    #[serde(default)]
+    pub earlier_reported: bool,
+    /// The current turn's last `cost_usd` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_progress_usd: Option<f64>,
+    /// The current turn's Claude Code `result` records, added up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_results_usd: Option<f64>,
+    /// The agent-thread service's figure for the whole thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_usd: Option<f64>,
+    /// Per stream (`progress`, `log`, ...): where reading stopped.
+    #[serde(default)]
+    pub cursors: BTreeMap<String, Cursor>,
+}
+
+/// One spend report found on a line.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Report {
+    /// `{"cost_usd": X}`: the turn so far.
+    TurnSoFar(f64),
+    /// Claude Code's `{"type":"result", "total_cost_usd": X}`: one invocation.
+    Result(f64),
+}
+
+/// The largest figure believed: anything above is a broken report, and the
+/// sums stay finite (a report cannot turn the day's spend into "null").
+pub const MAX_USD: f64 = 1e9;
+
+/// A believable figure: a number from 0 to [`MAX_USD`].
+pub fn believable(x: f64) -> Option<f64> {
+    (x.is_finite() && (0.0..=MAX_USD).contains(&x)).then_some(x)
+}
+
+fn amount(v: &serde_json::Value) -> Option<f64> {
+    v.as_f64().and_then(believable)
+}
+
+/// The spend report on one line, if it is one. Anything else (text, other
+/// JSON, a negative or non-numeric figure, a broken line) is not.
+pub fn report_in(line: &[u8]) -> Option<Report> {
+    // both keys contain "cost_usd": most lines of a busy log are never parsed
+    if !line.windows(8).any(|w| w == b"cost_usd") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(line.trim_ascii()).ok()?;
+    if v.get("type").and_then(|t| t.as_str()) == Some("result") {
+        // older Claude Code versions called the same figure cost_usd
+        let x = v.get("total_cost_usd").or_else(|| v.get("cost_usd"))?;
+        return amount(x).map(Report::Result);
+    }
+    amount(v.get("cost_usd")?).map(Report::TurnSoFar)
+}
+
+/// Whole micro-dollars: sums of reported figures stay readable (0.4 + 0.3 is 0.7).
+pub fn round(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl Ledger {
+    /// The stored form (JSON); [`Ledger::from_stored`] reads it back.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The stored ledger, or a fresh one when there is none (or it is unreadable).
+    pub fn from_stored(text: Option<&str>) -> Ledger {
+        text.and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default()
+    }
+
+    fn turn_spend(&self) -> Option<f64> {
+        match (self.turn_progress_usd, self.turn_results_usd) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
+        }
+    }
+
+    /// The run is in turn `turn` (1 for the first): the figures of an earlier
+    /// turn are closed into `earlier_usd`. Reading a turn twice changes nothing.
+    pub fn begin_turn(&mut self, turn: u32) {
+        if turn <= self.turn {
+            return;
+        }
+        if let Some(t) = self.turn_spend() {
+            self.earlier_usd = round(self.earlier_usd + t);
+            self.earlier_reported = true;
+        }
+        self.turn_progress_usd = None;
+        self.turn_results_usd = None;
+        self.turn = turn;
+    }
+
+    /// Where to read `stream` from, given what the file is now: the stored
+    /// offset, or its start when the file is another one (rotated) or shorter
+    /// than what was read (truncated).
+    pub fn start_of(&self, stream: &str, file: u64, len: u64) -> u64 {
+        match self.cursors.get(stream) {
+            Some(c) if c.file == file && c.at <= len => c.at,
+            _ => 0,
+        }
+    }
+
+    /// Take in `bytes` of `stream` read from offset `from`. Only whole lines
+    /// count: a torn last line is left for the next read, unless `finished`
+    /// (the writer is gone and this is the end of the file).
+    pub fn feed(&mut self, stream: &str, file: u64, from: u64, bytes: &[u8], finished: bool) {
+        let whole = match bytes.iter().rposition(|b| *b == b'\n') {
+            _ if finished => bytes.len(),
+            Some(i) => i + 1,
+            // an endless line: skip it rather than stop reading here for ever
+            None if bytes.len() >= MAX_READ => bytes.len(),
+            None => 0,
+        };
+        for line in bytes[..whole].split(|b| *b == b'\n') {
+            match report_in(line) {
+                Some(Report::TurnSoFar(x)) => self.turn_progress_usd = Some(x),
+                Some(Report::Result(x)) => {
+                    self.turn_results_usd = Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
+                }
+                None => {}
+            }
+        }
+        self.cursors.insert(
+            stream.to_string(),
+            Cursor {
+                file,
+                at: from + whole as u64,
+            },
+        );
+    }
+
+    /// The agent-thread service's figure for the whole thread.
+    pub fn thread(&mut self, usd: f64) {
+        if let Some(x) = believable(usd) {
+            self.thread_usd = Some(x);
+        }
+    }
+
+    /// What the run has spent; None when nothing was ever reported (unknown, not 0).
+    pub fn spend(&self) -> Option<f64> {
+        let turn = self.turn_spend();
+        let local = (self.earlier_reported || turn.is_some())
+            .then(|| self.earlier_usd + turn.unwrap_or(0.0));
+        match (local, self.thread_usd) {
+            (None, None) => None,
+            (a, b) => Some(round(a.unwrap_or(0.0).max(b.unwrap_or(0.0)))),
+        }
+    }
+}
+
+/// `run_usd` is exceeded: a limit (0: none) and a reported spend over it.
+pub fn over_run_usd(run_usd: f64, spend: Option<f64>) -> bool {
+    run_usd > 0.0 && spend.is_some_and(|s| s > run_usd)
+}
+
+/// `run_time` is exceeded: the run's age from dispatch is over the limit.
+pub fn over_run_time(run_time: Option<Duration>, age: Duration) -> bool {
+    run_time.is_some_and(|t| age > t)
+}
+
+/// The UTC day a time falls on: a run counts toward the day it was dispatched.
+pub fn day_of(t: OffsetDateTime) -> Date {
+    t.to_offset(time::UtcOffset::UTC).date()
+}
+
+/// Whether a run counts toward the day it was dispatched: every run an agent
+/// was started for. A failed start ran no agent: it spent nothing, and is no
+/// unknown spend either.
+pub fn counts_toward_day(state: RunStatus) -> bool {
+    state != RunStatus::Failed
+}
+
+/// A run as the day's budget sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayRun<'a> {
+    pub repo: &'a str,
+    pub dispatched_at: OffsetDateTime,
+    /// None: nothing reported yet (counted as 0, and flagged).
+    pub spend_usd: Option<f64>,
+}
+
+/// What the runs dispatched on one UTC day (of one repo, or all) spent.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+pub struct DaySpend {
+    pub spend_usd: f64,
+    pub runs: usize,
+    /// Runs that have reported nothing yet: counted as 0.
+    pub unreported: usize,
+}
+
+/// The spend of the runs dispatched on `day` (UTC), of `repo` or of all repos.
+/// A run spanning midnight counts, all of it, toward the day it was dispatched.
+pub fn day_spend(runs: &[DayRun], day: Date, repo: Option<&str>) -> DaySpend {
+    let mut d = DaySpend::default();
+    for r in runs
+        .iter()
+        .filter(|r| day_of(r.dispatched_at) == day && repo.is_none_or(|x| x == r.repo))
+    {
+        d.runs += 1;
+        match r.spend_usd {
+            Some(x) => d.spend_usd += x,
+            None => d.unreported += 1,
+        }
+    }
+    d.spend_usd = round(d.spend_usd);
+    d
+}
+
+/// A day limit is reached: set (0: none) and the spend at or over it.
+pub fn day_limit_reached(limit: f64, spend: &DaySpend) -> bool {
+    limit > 0.0 && spend.spend_usd >= limit
+}
+
+/// The day limits of `[budget]`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DayLimits {
+    pub day_usd: f64,
+    pub repo_day_usd: f64,
+}
+
+/// A day limit that stops dispatch, as the poll report states it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stop {
+    /// `day_usd` or `repo_day_usd`.
+    pub limit: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<String>,
+    pub limit_usd: f64,
+    pub spend_usd: f64,
+    pub runs: usize,
+    pub unreported: usize,
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The one line a person reads.
+    pub text: String,
+}
+
+/// Money as people read it: `$1.25`; small amounts keep their digits (`$0.0042`).
+pub fn usd(x: f64) -> String {
+    if x > 0.0 && x < 0.01 {
+        format!("${x:.4}")
+    } else {
+        format!("${x:.2}")
+    }
+}
+
+/// A run's age: `45s`, `12m`, `2h05m`, `3d04h`.
+pub fn age_text(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
+}
+
+fn runs_text(n: usize) -> String {
+    if n == 1 {
+        "1 run".into()
+    } else {
+        format!("{n} runs")
+    }
+}
+
+fn stop(limit: &'static str, repo: Option<&str>, limit_usd: f64, s: &DaySpend, day: Date) -> Stop {
+    let (who, there) = match repo {
+        Some(r) => (format!("{r} has"), " there"),
+        None => ("afk has".to_string(), ""),
+    };
+    let unreported = match s.unreported {
+        0 => String::new(),
+        n => format!(
+            "; {} reported no spend yet and {} as $0",
+            runs_text(n),
+            if n == 1 { "counts" } else { "count" }
+        ),
+    };
+    Stop {
+        limit,
+        repo: repo.map(str::to_string),
+        limit_usd,
+        spend_usd: s.spend_usd,
+        runs: s.runs,
+        unreported: s.unreported,
+        day: day.to_string(),
+        text: format!(
+            "budget.{limit} {} reached: {who} spent {} on {} dispatched {day} (UTC){unreported}; nothing more is dispatched{there} until 00:00 UTC",
+            usd(limit_usd),
+            usd(s.spend_usd),
+            runs_text(s.runs),
+        ),
+    }
+}
+
+/// The day limits reached at `now`: the global one first, then each repo's
+/// (of `repos`, in their order). Empty when dispatch may go on everywhere.
+pub fn day_stops(
+    limits: DayLimits,
+    runs: &[DayRun],
+    now: OffsetDateTime,
+    repos: &[&str],
+) -> Vec<Stop> {
+    let day = day_of(now);
+    let mut out = vec![];
+    let all = day_spend(runs, day, None);
+    if day_limit_reached(limits.day_usd, &all) {
+        out.push(stop("day_usd", None, limits.day_usd, &all, day));
+    }
+    for repo in repos {
+        let s = day_spend(runs, day, Some(repo));
+        if day_limit_reached(limits.repo_day_usd, &s) {
+            out.push(stop(
+                "repo_day_usd",
+                Some(repo),
+                limits.repo_day_usd,
+                &s,
+                day,
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `repo` gets no dispatch under these stops.
+pub fn stops_repo(stops: &[Stop], repo: &str) -> bool {
+    stops
+        .iter()
+        .any(|s| s.repo.as_deref().is_none_or(|r| r == repo))
+}
+
+/// Whether the Claude Code a runner command runs reports its spend: `claude`
+/// without `--output-format json` or `stream-json` prints plain text and no
+/// figure. None: the program is not `claude`, and afk cannot tell.
+pub fn claude_reports_spend(program: &str, argv: &[String]) -> Option<bool> {
+    if program.rsplit('/').next() != Some("claude") {
+        return None;
+    }
+    let words: Vec<&str> = argv.iter().flat_map(|a| a.split_whitespace()).collect();
+    let json = |f: &str| matches!(f, "json" | "stream-json");
+    Some(
+        words
+            .windows(2)
+            .any(|w| w[0] == "--output-format" && json(w[1]))
+            || words
+                .iter()
+                .any(|w| w.strip_prefix("--output-format=").is_some_and(json)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn fed(chunks: &[(&[u8], bool)]) -> Ledger {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        let mut all: Vec<u8> = vec![];
+        for (bytes, finished) in chunks {
+            all.extend_from_slice(bytes);
+            let from = l.start_of("log", 7, all.len() as u64);
+            l.feed("log", 7, from, &all[from as usize..], *finished);
+        }
+        l
+    }
+
+    #[test]
+    fn what_counts_as_a_report() {
+        let cases: [(&[u8], Option<Report>); 13] = [
+            (b"{\"cost_usd\": 1.25}", Some(Report::TurnSoFar(1.25))),
+            (b"  {\"phase\":\"green\",\"cost_usd\":0}  ", Some(Report::TurnSoFar(0.0))),
+            (
+                b"{\"type\":\"result\",\"subtype\":\"success\",\"total_cost_usd\":0.75,\"result\":\"ok\"}",
+                Some(Report::Result(0.75)),
+            ),
+            // an older Claude Code: the same figure named cost_usd
+            (b"{\"type\":\"result\",\"cost_usd\":0.5}", Some(Report::Result(0.5))),
+            // a result without a figure is no report (not its cost_usd line either)
+            (b"{\"type\":\"result\",\"result\":\"cost_usd\"}", None),
+            // an assistant message that talks about cost is not a report
+            (b"{\"type\":\"assistant\",\"message\":{\"cost_usd\":9}}", None),
+            (b"{\"cost_usd\": -1}", None),
+            (b"{\"cost_usd\": 1e300}", None),
+            (b"{\"cost_usd\": \"2\"}", None),
+            (b"cost_usd: 3", None),
+            (b"{\"cost_usd\": 1.2", None),
+            (b"{\"phase\":\"green\"}", None),
+            (b"\xff\xfe{\"cost_usd\": 1}", None),
+        ];
+        for (line, want) in cases {
+            assert_eq!(report_in(line), want, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn a_turns_progress_lines_are_cumulative_and_the_last_wins() {
+        let l = fed(&[(
+            b"{\"cost_usd\":0.5}\n{\"cost_usd\":1.5}\n{\"cost_usd\":1.0}\n",
+            false,
+        )]);
+        assert_eq!(l.spend(), Some(1.0));
+    }
+
+    #[test]
+    fn a_turns_results_add_up_and_a_second_report_of_the_same_money_does_not() {
+        let results = fed(&[(
+            b"{\"type\":\"result\",\"total_cost_usd\":0.5}\n{\"type\":\"result\",\"total_cost_usd\":0.25}\n",
+            false,
+        )]);
+        assert_eq!(results.spend(), Some(0.75));
+        // a wrapper that writes cost_usd from the same result: the larger, not the sum
+        let both = fed(&[(
+            b"{\"type\":\"result\",\"total_cost_usd\":0.5}\n{\"cost_usd\":0.5}\n",
+            false,
+        )]);
+        assert_eq!(both.spend(), Some(0.5));
+    }
+
+    #[test]
+    fn a_runs_spend_is_the_sum_over_its_turns() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        l.feed(
+            "progress",
+            1,
+            0,
+            b"{\"cost_usd\":0.2}\n{\"cost_usd\":0.4}\n",
+            false,
+        );
+        l.begin_turn(1); // the same turn again: nothing closes
+        assert_eq!(l.spend(), Some(0.4));
+        l.begin_turn(2);
+        assert_eq!(l.spend(), Some(0.4), "a new turn has reported nothing yet");
+        l.feed(
+            "progress",
+            1,
+            34,
+            b"{\"cost_usd\":0.1}\n{\"cost_usd\":0.3}\n",
+            false,
+        );
+        assert_eq!(l.spend(), Some(0.7));
+        l.begin_turn(3);
+        l.begin_turn(3);
+        assert_eq!(l.spend(), Some(0.7), "closing a turn twice counts it once");
+    }
+
+    #[test]
+    fn nothing_reported_is_unknown_not_zero() {
+        let mut l = Ledger::default();
+        assert_eq!(l.spend(), None);
+        l.begin_turn(1);
+        l.feed("log", 1, 0, b"hello\n{\"phase\":\"green\"}\n", true);
+        assert_eq!(l.spend(), None);
+        l.begin_turn(2);
+        assert_eq!(l.spend(), None);
+        l.feed("progress", 2, 0, b"{\"cost_usd\":0}\n", false);
+        assert_eq!(l.spend(), Some(0.0), "a reported 0 is known");
+    }
+
+    #[test]
+    fn a_torn_line_waits_for_its_end_and_is_read_once() {
+        let torn = fed(&[(b"{\"type\":\"result\",\"total_cost_usd\":", false)]);
+        assert_eq!(torn.spend(), None);
+        assert_eq!(torn.cursors["log"].at, 0);
+        let whole = fed(&[
+            (b"{\"type\":\"result\",\"total_cost_usd\":", false),
+            (b"0.25}\n", false),
+            (b"", false),
+        ]);
+        assert_eq!(whole.spend(), Some(0.25));
+        // the writer is gone: its unended last line is whole
+        let ended = fed(&[(b"{\"type\":\"result\",\"total_cost_usd\":0.5}", true)]);
+        assert_eq!(ended.spend(), Some(0.5));
+    }
+
+    #[test]
+    fn each_byte_is_read_once_however_many_ticks_look() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        let log = b"x\n{\"type\":\"result\",\"total_cost_usd\":0.5}\n";
+        for _ in 0..3 {
+            let from = l.start_of("log", 9, log.len() as u64);
+            l.feed("log", 9, from, &log[from as usize..], false);
+        }
+        assert_eq!(l.spend(), Some(0.5));
+    }
+
+    #[test]
+    fn a_rotated_or_truncated_stream_is_read_from_its_start() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        l.feed(
+            "log",
+            1,
+            0,
+            b"{\"type\":\"result\",\"total_cost_usd\":0.5}\n",
+            false,
+        );
+        let at = l.cursors["log"].at;
+        assert_eq!(at, 39);
+        let cases = [
+            (1, at, at, "the same file, as it was"),
+            (1, 400, at, "the same file, grown: go on"),
+            (1, 10, 0, "truncated under us: from the start"),
+            (
+                2,
+                400,
+                0,
+                "another file (renamed away, a new one made): from the start",
+            ),
+        ];
+        for (file, len, want, why) in cases {
+            assert_eq!(l.start_of("log", file, len), want, "{why}");
+        }
+        assert_eq!(l.start_of("progress", 1, 10), 0, "a stream never read");
+    }
+
+    #[test]
+    fn an_endless_line_is_skipped_so_reading_goes_on() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        let junk = vec![b'a'; MAX_READ];
+        l.feed("log", 1, 0, &junk, false);
+        assert_eq!(l.cursors["log"].at, MAX_READ as u64);
+    }
+
+    #[test]
+    fn the_thread_figure_is_the_whole_run_and_never_adds_to_local_reports() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        l.thread(1.5);
+        assert_eq!(l.spend(), Some(1.5));
+        l.begin_turn(2);
+        l.thread(2.0);
+        assert_eq!(l.spend(), Some(2.0));
+        l.feed("progress", 1, 0, b"{\"cost_usd\":0.5}\n", false);
+        assert_eq!(l.spend(), Some(2.0));
+        l.thread(f64::NAN);
+        assert_eq!(l.spend(), Some(2.0), "a figure that is not one is ignored");
+    }
+
+    #[test]
+    fn the_ledger_survives_storage() {
+        let mut l = fed(&[(b"{\"cost_usd\":0.5}\n", false)]);
+        l.thread(0.25);
+        assert_eq!(Ledger::from_stored(Some(&l.to_stored())), l);
+        assert_eq!(Ledger::from_stored(None), Ledger::default());
+        assert_eq!(Ledger::from_stored(Some("{not json")), Ledger::default());
+    }
+
+    #[test]
+    fn run_limits_are_over_not_at_and_zero_means_none() {
+        let h = Duration::from_secs(3600);
+        let usd = [
+            (0.0, Some(100.0), false),
+            (1.0, None, false),
+            (1.0, Some(1.0), false),
+            (1.0, Some(1.01), true),
+        ];
+        for (limit, spend, want) in usd {
+            assert_eq!(over_run_usd(limit, spend), want, "{limit} {spend:?}");
+        }
+        let time = [
+            (None, h * 99, false),
+            (Some(h), h, false),
+            (Some(h), h + Duration::from_secs(1), true),
+        ];
+        for (limit, age, want) in time {
+            assert_eq!(over_run_time(limit, age), want, "{limit:?} {age:?}");
+        }
+    }
+
+    fn runs() -> Vec<DayRun<'static>> {
+        vec![
+            // dispatched the evening before: counts for that day, all of it
+            DayRun {
+                repo: "a/x",
+                dispatched_at: datetime!(2026-03-01 23:59:59 UTC),
+                spend_usd: Some(5.0),
+            },
+            DayRun {
+                repo: "a/x",
+                dispatched_at: datetime!(2026-03-02 00:00:00 UTC),
+                spend_usd: Some(1.5),
+            },
+            // an offset is read as the UTC instant it is: 01:00+02:00 is the 1st, 23:00 UTC
+            DayRun {
+                repo: "a/y",
+                dispatched_at: datetime!(2026-03-02 01:00 +02:00),
+                spend_usd: Some(7.0),
+            },
+            DayRun {
+                repo: "a/y",
+                dispatched_at: datetime!(2026-03-02 12:00 UTC),
+                spend_usd: Some(2.0),
+            },
+            DayRun {
+                repo: "a/y",
+                dispatched_at: datetime!(2026-03-02 13:00 UTC),
+                spend_usd: None,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_run_but_a_failed_start_counts_toward_its_day() {
+        for s in RunStatus::ALL {
+            assert_eq!(counts_toward_day(s), s != RunStatus::Failed, "{s}");
+        }
+    }
+
+    #[test]
+    fn the_day_is_the_utc_day_of_dispatch() {
+        let r = runs();
+        let d1 = time::macros::date!(2026 - 03 - 01);
+        let d2 = time::macros::date!(2026 - 03 - 02);
+        let cases = [
+            (d1, None, 12.0, 2, 0),
+            (d2, None, 3.5, 3, 1),
+            (d2, Some("a/x"), 1.5, 1, 0),
+            (d2, Some("a/y"), 2.0, 2, 1),
+            (d2, Some("a/z"), 0.0, 0, 0),
+        ];
+        for (day, repo, usd, n, unknown) in cases {
+            let s = day_spend(&r, day, repo);
+            assert_eq!(
+                (s.spend_usd, s.runs, s.unreported),
+                (usd, n, unknown),
+                "{day} {repo:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_day_limit_stops_at_it_per_repo_too_and_zero_means_none() {
+        let r = runs();
+        let now = datetime!(2026-03-02 18:00 UTC);
+        let lim = |day_usd, repo_day_usd| DayLimits {
+            day_usd,
+            repo_day_usd,
+        };
+        let which = |l: DayLimits| -> Vec<(&'static str, Option<String>)> {
+            day_stops(l, &r, now, &["a/x", "a/y"])
+                .into_iter()
+                .map(|s| (s.limit, s.repo))
+                .collect()
+        };
+        assert_eq!(which(lim(0.0, 0.0)), vec![]);
+        assert_eq!(which(lim(3.5, 0.0)), vec![("day_usd", None)], "at it");
+        assert_eq!(which(lim(3.6, 0.0)), vec![]);
+        assert_eq!(
+            which(lim(0.0, 2.0)),
+            vec![("repo_day_usd", Some("a/y".into()))]
+        );
+        assert_eq!(which(lim(0.0, 1.5)).len(), 2);
+        // the next UTC day starts from nothing
+        let next = day_stops(
+            lim(0.01, 0.01),
+            &r,
+            datetime!(2026-03-03 00:00:01 UTC),
+            &["a/x"],
+        );
+        assert_eq!(next, vec![]);
+        let stops = day_stops(lim(3.0, 2.0), &r, now, &["a/x", "a/y"]);
+        assert!(stops_repo(&stops, "a/x"), "the day limit stops every repo");
+        let only_y = day_stops(lim(0.0, 2.0), &r, now, &["a/x", "a/y"]);
+        assert!(!stops_repo(&only_y, "a/x") && stops_repo(&only_y, "a/y"));
+    }
+
+    #[test]
+    fn a_stop_says_the_limit_the_spend_and_what_is_unknown_in_one_line() {
+        let s = &day_stops(
+            DayLimits {
+                day_usd: 3.0,
+                repo_day_usd: 0.0,
+            },
+            &runs(),
+            datetime!(2026-03-02 18:00 UTC),
+            &[],
+        )[0];
+        assert_eq!(
+            s.text,
+            "budget.day_usd $3.00 reached: afk has spent $3.50 on 3 runs dispatched 2026-03-02 (UTC); 1 run reported no spend yet and counts as $0; nothing more is dispatched until 00:00 UTC"
+        );
+        assert!(!s.text.contains('\n'));
+        assert_eq!((s.day.as_str(), s.unreported), ("2026-03-02", 1));
+    }
+
+    #[test]
+    fn claude_reports_spend_only_with_a_json_output_format() {
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let sh = |script: &str| v(&["sh", "-c", script]);
+        let cases = [
+            (
+                "claude",
+                sh("claude -p --output-format json < p"),
+                Some(true),
+            ),
+            (
+                "claude",
+                sh("claude -p --output-format stream-json --verbose"),
+                Some(true),
+            ),
+            (
+                "/usr/local/bin/claude",
+                v(&["claude", "--output-format=json"]),
+                Some(true),
+            ),
+            (
+                "claude",
+                sh("claude -p --dangerously-skip-permissions < p"),
+                Some(false),
+            ),
+            ("claude", sh("claude -p --output-format text"), Some(false)),
+            ("codex", sh("codex exec --output-format json"), None),
+        ];
+        for (program, argv, want) in cases {
+            assert_eq!(claude_reports_spend(program, &argv), want, "{argv:?}");
+        }
+    }
+
+    #[test]
+    fn money_and_age_read_as_people_write_them() {
+        let money = [
+            (0.0, "$0.00"),
+            (1.25, "$1.25"),
+            (0.0042, "$0.0042"),
+            (6.0, "$6.00"),
+        ];
+        for (x, want) in money {
+            assert_eq!(usd(x), want);
+        }
+        let s = Duration::from_secs;
+        let ages = [
+            (s(45), "45s"),
+            (s(720), "12m"),
+            (s(7500), "2h05m"),
+            (s(7200), "2h00m"),
+            (s(273_600), "3d04h"),
+        ];
+        for (d, want) in ages {
+            assert_eq!(age_text(d), want);
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! Feeding an agent's files to the spend ledger (`core::spend`): the bytes
+//! each stream gained since the last read, whatever tick reads them. The
+//! parsing and the arithmetic are the core's; this only finds the bytes, so a
+//! runner that keeps its output elsewhere (a container log) feeds the same
+//! ledger with its own bytes.
+
+use crate::core::spend::{Ledger, MAX_READ};
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The command runner's streams: the progress file (`cost_usd` lines) and
+/// `agent.log` (Claude Code's JSON result), both in the run folder.
+pub const STREAMS: [(&str, &str); 2] = [("progress", "progress.jsonl"), ("log", "agent.log")];
+
+/// Read both streams of a run folder into `ledger`. A missing file is nothing
+/// to read; a file that cannot be read is left for the next tick.
+pub fn read_run_dir(run_dir: &Path, ledger: &mut Ledger, finished: bool) {
+    for (stream, file) in STREAMS {
+        read_stream(&run_dir.join(file), stream, ledger, finished);
+    }
+}
+
+/// Read one file from where `ledger` stopped (its start when the file was
+/// replaced or truncated), at most [`MAX_READ`] bytes.
+pub fn read_stream(path: &Path, stream: &str, ledger: &mut Ledger, finished: bool) {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return;
+    };
+    let Ok(meta) = f.metadata() else { return };
+    let (id, len) = (meta.ino(), meta.len());
+    let from = ledger.start_of(stream, id, len);
+    if from == len && ledger.cursors.contains_key(stream) {
+        return;
+    }
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(from)).is_err()
+        || f.take(MAX_READ as u64).read_to_end(&mut buf).is_err()
+    {
+        return;
+    }
+    // the end of the file as it was: a line cut by the read limit is not whole
+    let at_end = from + buf.len() as u64 >= len;
+    ledger.feed(stream, id, from, &buf, finished && at_end);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("afk-spend-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn append(p: &Path, text: &str) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+            .unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+    }
+
+    const RESULT: &str = "{\"type\":\"result\",\"total_cost_usd\":0.5}\n";
+
+    #[test]
+    fn a_log_renamed_away_and_made_anew_is_read_from_its_start() {
+        let d = dir("rotate");
+        let log = d.join("agent.log");
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        append(&log, &format!("chatter\n{RESULT}"));
+        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &mut l, false);
+        assert_eq!(l.spend(), Some(0.5), "read once");
+        // logrotate's default: rename, and a new, longer file appears
+        std::fs::rename(&log, d.join("agent.log.1")).unwrap();
+        append(&log, &format!("{}\n{RESULT}", "x".repeat(200)));
+        read_run_dir(&d, &mut l, false);
+        assert_eq!(l.spend(), Some(1.0));
+        read_run_dir(&d, &mut l, true);
+        assert_eq!(l.spend(), Some(1.0));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_truncated_log_is_read_from_its_start_and_a_torn_line_waits() {
+        let d = dir("truncate");
+        let log = d.join("agent.log");
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        append(&log, &format!("{}\n{RESULT}", "y".repeat(100)));
+        read_run_dir(&d, &mut l, false);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&log, "{\"type\":\"result\",\"total_cost_usd\":");
+        read_run_dir(&d, &mut l, false);
+        assert_eq!(l.spend(), Some(0.5), "the torn line waits");
+        append(&log, "0.25}\n");
+        read_run_dir(&d, &mut l, false);
+        assert_eq!(l.spend(), Some(0.75));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_progress_file_and_the_log_are_read_side_by_side() {
+        let d = dir("both");
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        append(
+            &d.join("progress.jsonl"),
+            "{\"cost_usd\": 0.25}\n{\"cost_usd\": 0.8}\n",
+        );
+        append(&d.join("agent.log"), RESULT);
+        read_run_dir(&d, &mut l, true);
+        assert_eq!(l.spend(), Some(0.8), "two reports of one turn: the larger");
+        assert!(l.cursors.contains_key("progress") && l.cursors.contains_key("log"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
