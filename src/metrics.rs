@@ -128,11 +128,7 @@ pub fn spend_lines(
     let runs = store.runs_of_day(day)?;
     let day_runs: Vec<spend::DayRun> = runs
         .iter()
-        .map(|r| spend::DayRun {
-            repo: &r.repo,
-            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
-            spend_usd: r.spend_usd,
-        })
+        .map(|r| crate::store::runs::day_run(r, now))
         .collect();
     let all = spend::day_spend(&day_runs, day, None);
     let mut o = String::new();

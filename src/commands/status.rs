@@ -68,11 +68,7 @@ fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<SpendDoc> {
     let runs = s.runs_of_day(day)?;
     let day_runs: Vec<spend::DayRun> = runs
         .iter()
-        .map(|r| spend::DayRun {
-            repo: &r.repo,
-            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
-            spend_usd: r.spend_usd,
-        })
+        .map(|r| crate::store::runs::day_run(r, now))
         .collect();
     let today = spend::day_spend(&day_runs, day, None);
     let b = &ctx.config.budget;

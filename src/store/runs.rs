@@ -488,3 +488,12 @@ impl Store {
         Ok(())
     }
 }
+
+/// A run as the spend rules read it; `now` stands in for a time that does not parse.
+pub fn day_run(r: &Run, now: time::OffsetDateTime) -> crate::core::spend::DayRun<'_> {
+    crate::core::spend::DayRun {
+        repo: &r.repo,
+        dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
+        spend_usd: r.spend_usd,
+    }
+}

@@ -4,7 +4,6 @@
 
 use super::{Show, forge_keys, issue, wait_for};
 use crate::commands::Ctx;
-use crate::config::Config;
 use crate::sandbox::{self, Seed, SeedRepo};
 use anyhow::Result;
 
@@ -97,14 +96,5 @@ fn world(
         forge = forge_keys(sb),
         agent = agent.display()
     );
-    let config_path = dir.join("budget.toml");
-    std::fs::write(&config_path, &config_text)?;
-    let ctx = Ctx {
-        config: Config::load(&config_path)?,
-        config_path,
-        state_flag: None,
-        dry_run: false,
-        json,
-    };
-    Ok(ctx)
+    super::act_ctx(&dir.join("budget.toml"), &config_text, json)
 }

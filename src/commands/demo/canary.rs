@@ -2,8 +2,6 @@
 //! canary and harvest rolls it back, with the numbers.
 
 use super::{Show, forge_keys, issue, wait_for};
-use crate::commands::Ctx;
-use crate::config::Config;
 use crate::sandbox::{self, Seed, SeedRepo};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -62,15 +60,7 @@ pub(super) fn act(
         tok = sandbox::DEFAULT_TOKEN,
         agent = agent.display()
     );
-    let config_path = dir.join("canary.toml");
-    std::fs::write(&config_path, &config_text)?;
-    let ctx = Ctx {
-        config: Config::load(&config_path)?,
-        config_path,
-        state_flag: None,
-        dry_run: false,
-        json: show.json,
-    };
+    let ctx = super::act_ctx(&dir.join("canary.toml"), &config_text, show.json)?;
     let v1 =
         "You are a careful software engineer. Work on one issue, test it, open a pull request.\n";
     let mut store = crate::store::Store::open(&ctx.state_path())?;

@@ -38,15 +38,7 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
          [watch]\nci_contexts = [\"ci/build\"]\n",
         command = agent_command(&sb, &agent),
     );
-    let config_path = dir.join("afk.toml");
-    std::fs::write(&config_path, &config_text)?;
-    let ctx = Ctx {
-        config: Config::load(&config_path)?,
-        config_path: config_path.clone(),
-        state_flag: None,
-        dry_run: false,
-        json,
-    };
+    let ctx = act_ctx(&dir.join("afk.toml"), &config_text, json)?;
     // a lesson from an earlier run, recorded by hand: it goes into the next prompt
     crate::store::Store::open(&ctx.state_path())?.insert_lesson(
         &crate::store::lessons::NewLesson {
@@ -209,6 +201,18 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
 }
 
 /// The `[forge]` keys for the sandbox, in the dialect it speaks.
+/// An act's config, written to `path` and loaded as the act's context.
+pub(super) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Ctx> {
+    std::fs::write(path, text)?;
+    Ok(Ctx {
+        config: Config::load(path)?,
+        config_path: path.to_path_buf(),
+        state_flag: None,
+        dry_run: false,
+        json,
+    })
+}
+
 pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
     match sb.dialect {
         sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
