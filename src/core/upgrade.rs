@@ -396,16 +396,32 @@ pub fn stale_test_report(progress: &str) -> Option<StaleTest> {
     })
 }
 
-/// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS).
-pub fn stale_test_comment(st: &StaleTest) -> String {
+/// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS). It
+/// names `--with-tests` only when that can work (`upgrade.tests_repo` is set).
+pub fn stale_test_comment(st: &StaleTest, with_tests_works: bool) -> String {
+    let how = if with_tests_works {
+        "Update the test (for example by re-running the upgrade with `afk upgrade --with-tests`, \
+         which opens a paired PR on the tests repository) and test this PR again."
+    } else {
+        "Update the test in the recipe's test suite and test this PR again."
+    };
     format!(
         "afk: the upgrade looks correct, but a test looks stale for the new version.\n\n\
          - test: {}\n- why (as the fixer reported it): {}\n\n\
-         No test was changed. Update the test (for example by re-running the upgrade \
-         `--with-tests`) and test this PR again.\n\n{}",
+         No test was changed. {how}\n\n{}",
         md_text(&st.test),
         md_text(&st.why),
         final_marker("SUCCESS-PENDING-TESTS")
+    )
+}
+
+/// The comment of a flow that ends STUCK: why, and that afk stops here.
+pub fn stuck_comment(why: &str) -> String {
+    format!(
+        "afk: STUCK — {}.\n\nafk stopped waiting (and any fixer it ran) and leaves this PR open \
+         for a person: check that the CI answers the test comment, then test it by hand.\n\n{}",
+        md_text(why),
+        final_marker("STUCK")
     )
 }
 
@@ -774,10 +790,23 @@ mod tests {
             ("t_login", "the page moved")
         );
         assert!(stale_test_report("{\"phase\":\"green\"}\n").is_none());
-        let sc = stale_test_comment(&StaleTest {
-            test: "t_[x](http://evil)".into(),
-            why: "@team".into(),
-        });
+        let sc = stale_test_comment(
+            &StaleTest {
+                test: "t_[x](http://evil)".into(),
+                why: "@team".into(),
+            },
+            false,
+        );
+        assert!(!sc.contains("--with-tests"), "only when it can work: {sc}");
+        let st = StaleTest {
+            test: "t".into(),
+            why: "w".into(),
+        };
+        assert!(stale_test_comment(&st, true).contains("--with-tests"));
+        assert_eq!(
+            parse_final(&stuck_comment("no verdict")).as_deref(),
+            Some("STUCK")
+        );
         assert!(
             sc.contains("t\\_\\[x\\]\\(http://evil\\)") && sc.contains("\\@team"),
             "{sc}"

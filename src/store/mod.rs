@@ -109,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
         link TEXT,
         used_at INTEGER NOT NULL DEFAULT 0
     );",
+    // 8: upgrade flows that finish: fixer start, step, queue, tests PR, scans (upgrades.rs)
+    upgrades::FLOW_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -79,7 +79,7 @@ pub(super) fn act(
     let mut ticks = vec![];
     let mut worst = 0;
     let mut tick = |title: &str| -> Result<()> {
-        let t = crate::commands::upgrade::tick(&ctx, &[])?.done();
+        let t = crate::commands::upgrade::tick(&ctx, &[], Default::default())?.done();
         say(&format!("== {title}"));
         if !json {
             print!("{}", t.human);

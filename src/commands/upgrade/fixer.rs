@@ -12,6 +12,8 @@ use crate::runner::{RunnerHandle, Turn, TurnOf};
 use crate::store::upgrades::Upgrade;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use std::time::Duration;
+use time::OffsetDateTime;
 
 /// Start the fixer for test run `run` (which was RED) and record it.
 pub(super) fn start(
@@ -83,8 +85,10 @@ pub(super) fn start(
     )
 }
 
-/// The fixer of the current run: working, or exited (with a stale-test report or not).
-pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<Fixer> {
+/// The fixer of the current run: working (and for how long it has shown no
+/// progress: since it started or last wrote its progress file or log), or
+/// exited (with a stale-test report or not).
+pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Duration>)> {
     let handle = RunnerHandle::from_stored(
         row.fixer_handle.as_deref(),
         row.fixer_pid,
@@ -93,11 +97,36 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<Fixer> {
     let dir = PathBuf::from(row.fixer_dir.clone().unwrap_or_default());
     let seen = up.runner()?.observe(handle.as_ref(), &dir)?;
     Ok(match seen.agent {
-        Agent::Running => Fixer::Running,
-        Agent::Exited(_) | Agent::Vanished => Fixer::Exited {
-            stale_test: stale_report(row).is_some(),
-        },
+        Agent::Running => (Fixer::Running, Some(quiet(row, &dir, up.now))),
+        Agent::Exited(_) | Agent::Vanished => (
+            Fixer::Exited {
+                stale_test: stale_report(row).is_some(),
+            },
+            None,
+        ),
     })
+}
+
+/// How long a running fixer has shown no progress: since its start or the
+/// last write to its progress file or log, whichever is latest.
+fn quiet(row: &Upgrade, dir: &std::path::Path, now: OffsetDateTime) -> Duration {
+    let wrote = ["progress.jsonl", "agent.log"]
+        .iter()
+        .filter_map(|f| {
+            std::fs::metadata(dir.join(f))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .map(OffsetDateTime::from)
+        .max();
+    let started = row
+        .fixer_started_at
+        .as_deref()
+        .and_then(crate::clock::parse);
+    match started.into_iter().chain(wrote).max() {
+        Some(last) => crate::core::progress::since(last, now),
+        None => Duration::ZERO,
+    }
 }
 
 /// The fixer's stale-test report, from its progress file.

@@ -79,6 +79,9 @@ pub struct Report {
     /// forge requests made (for the metrics file; not part of SPEC 8's report)
     #[serde(skip)]
     pub requests: usize,
+    /// recipes not scanned this tick (`scan_every`), with the next scan's time
+    #[serde(skip)]
+    pub next_scan: Vec<(String, String)>,
 }
 
 impl Report {
@@ -227,6 +230,19 @@ impl Report {
             for c in &self.closed {
                 s.push_str(&format!("  {} #{}: {}\n", c.recipe, c.pr, c.reason));
             }
+        }
+        if !self.next_scan.is_empty() {
+            let names: Vec<&str> = self.next_scan.iter().map(|(r, _)| r.as_str()).collect();
+            let next = self
+                .next_scan
+                .iter()
+                .map(|(_, t)| t.as_str())
+                .min()
+                .unwrap_or("");
+            s.push_str(&format!(
+                "\nregistries not asked for {} (upgrade.scan_every): next scan at {next}; --scan asks now\n",
+                names.join(", ")
+            ));
         }
         if !self.skipped.is_empty() {
             s.push_str("\nskipped:\n");
