@@ -42,6 +42,13 @@ case "${FIXER_MODE:-push}" in
   nothing) exit 0 ;;
   hang) exec sleep 600 ;;
   stale)
+    if [ -n "${AFK_TESTS_REPO:-}" ]; then
+      echo "updated for the new welcome text" >> test_nginx.sh
+      git add test_nginx.sh
+      git -c user.name=fixer -c user.email=fixer@agent.invalid commit -qm "update the stale test"
+      git push -q "$FIXER_GIT/$AFK_TESTS_REPO.git" "HEAD:refs/heads/$AFK_TESTS_BRANCH"
+      exit 0
+    fi
     printf '%s\n' '{"status":"stale-test","test":"test_homepage","why":"the welcome text changed in 1.26"}' >> "$AFK_PROGRESS_FILE"
     exit 0 ;;
 esac
@@ -213,15 +220,25 @@ impl Setup {
             .to_string()
     }
 
+    /// Wait (bounded) for the tests fixer (8.7) of test run `run` to exit; its run dir.
+    fn wait_fixer_tests(&self, run: u32) -> PathBuf {
+        self.wait_run(&format!("-{run}-tests"))
+    }
+
     /// Wait (bounded) for the fixer of test run `run` to exit; its run dir.
     fn wait_fixer(&self, run: u32) -> PathBuf {
+        self.wait_run(&format!("-{run}"))
+    }
+
+    fn wait_run(&self, suffix: &str) -> PathBuf {
+        let run = suffix;
         let runs = self.afk.scratch.path("state/runs");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let dir = std::fs::read_dir(&runs).ok().and_then(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.path())
-                    .find(|p| p.to_string_lossy().ends_with(&format!("-{run}")))
+                    .find(|p| p.to_string_lossy().ends_with(run))
             });
             if let Some(d) = dir
                 && d.join("exit_status").exists()
@@ -1492,4 +1509,124 @@ fn a_tick_lists_a_mirrors_prs_once_and_asks_no_branch_it_does_not_push() {
             "{args:?}: the PR's own branch is not asked for: {gets:?}"
         );
     }
+}
+
+#[test]
+fn with_tests_needs_a_tests_repo_and_the_stale_comment_names_it_only_then() {
+    let s = setup(COMPOSE, "stale", "");
+    let (code, r, err) = s.upgrade(&["--with-tests"]);
+    assert_eq!(code, 2, "{r} {err}");
+    assert!(
+        r.to_string().contains("tests_repo") || err.contains("tests_repo"),
+        "{r} {err}"
+    );
+    assert!(s.sb.writes().is_empty());
+    // without tests_repo the stale-test comment does not send people to --with-tests
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.ci(branch, "failure");
+    s.upgrade(&[]);
+    s.wait_fixer(1);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(pr_of(&r)["result"], "SUCCESS-PENDING-TESTS");
+    let body = s
+        .comments(n)
+        .into_iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .find(|b| b.contains("looks stale"))
+        .unwrap();
+    assert!(!body.contains("--with-tests"), "{body}");
+}
+
+#[test]
+fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testpr() {
+    let s = setup(COMPOSE, "stale", "tests_repo = \"maint/tests\"\n");
+    // the tests repository has a main branch
+    s.sb.push_commit("maint/tests", "main", "test_nginx.sh");
+    // a CI that answers every test comment: RED with the old tests, GREEN
+    // when the comment names the updated tests' branch
+    let tests_branch = "afk/tests-nginx-1.26.0";
+    s.sb.admin(
+        "POST",
+        "/ci",
+        Some(json!({"repo": MIRROR, "trigger": "!testme", "context": CTX,
+                    "states": ["failure"], "tests": {tests_branch: "success"}})),
+    );
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(actions(&r), ["start_fixer"], "{r}");
+    s.wait_fixer(1);
+    // the fixer says a test is stale: with --with-tests it updates it
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(actions(&r), ["start_fixer"], "{r}");
+    assert_eq!(pr_of(&r)["result"], "PENDING");
+    let dir = s.wait_fixer_tests(1);
+    let env = std::fs::read_to_string(dir.join("got-env")).unwrap();
+    assert!(
+        env.lines().any(|l| l == "AFK_TESTS_REPO=maint/tests"),
+        "{env}"
+    );
+    assert!(
+        env.lines()
+            .any(|l| l == format!("AFK_TESTS_BRANCH={tests_branch}")),
+        "{env}"
+    );
+    // the tests PR is opened, the two are cross-linked, and the recipe PR is
+    // tested against the updated tests
+    let (code, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(actions(&r), ["open_pr", "testme"], "{r}");
+    let testmes: Vec<String> = s
+        .comments(n)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .filter(|b| b.starts_with("!testme"))
+        .collect();
+    assert_eq!(
+        testmes.last().unwrap(),
+        &format!("!testme tests={tests_branch}")
+    );
+    let st = s.sb.admin("GET", "/state", None);
+    let tests = st["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "maint/tests")
+        .unwrap();
+    let tpr = &tests["issues"][0];
+    assert_eq!(tpr["title"], "Update nginx tests for nginx 1.26.0");
+    let tn = tpr["number"].as_u64().unwrap();
+    assert!(s.comments_in("maint/tests", tn).iter().any(|c| {
+        c["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{MIRROR}#{n}"))
+    }));
+    assert!(s.comments(n).iter().any(|c| {
+        c["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("maint/tests#{tn}"))
+    }));
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    let pr = pr_of(&r);
+    assert_eq!(pr["result"], "SUCCESS+TESTPR", "{r}");
+    assert!(
+        pr["tests_pr"].as_str().unwrap().contains(&format!("/{tn}")),
+        "{pr}"
+    );
+    assert_eq!(s.pr_state(n), "open", "nothing is merged");
+    let out = s
+        .afk
+        .cmd()
+        .args(["upgrade", "--with-tests"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("SUCCESS+TESTPR") && text.contains("maint/tests"),
+        "{text}"
+    );
 }

@@ -138,6 +138,9 @@ pub enum Outcome {
     Success,
     #[serde(rename = "SUCCESS-PENDING-TESTS")]
     SuccessPendingTests,
+    /// GREEN against the updated tests of a paired tests PR (SPEC 8.7)
+    #[serde(rename = "SUCCESS+TESTPR")]
+    SuccessTestPr,
     #[serde(rename = "FAILED")]
     Failed,
     #[serde(rename = "STUCK")]
@@ -151,6 +154,7 @@ impl fmt::Display for Outcome {
         f.write_str(match self {
             Outcome::Success => "SUCCESS",
             Outcome::SuccessPendingTests => "SUCCESS-PENDING-TESTS",
+            Outcome::SuccessTestPr => "SUCCESS+TESTPR",
             Outcome::Failed => "FAILED",
             Outcome::Stuck => "STUCK",
             Outcome::Pending => "PENDING",
@@ -200,6 +204,22 @@ pub struct Facts {
     pub fixer_quiet: Option<Duration>,
     /// `runner.stall_after`
     pub stall_after: Duration,
+    /// this tick runs `--with-tests` and `upgrade.tests_repo` is set (8.7)
+    pub with_tests: bool,
+    pub tests: Tests,
+}
+
+/// Where the update of a stale test stands (SPEC 8.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tests {
+    /// none was started
+    None,
+    /// the fixer is updating the test in the tests repository
+    Working,
+    /// it exited; `pushed`: its branch holds a commit of its own
+    Exited { pushed: bool },
+    /// the tests PR is open and the recipe PR is tested against it
+    Opened,
 }
 
 /// Why a flow ends STUCK (nothing waits silently).
@@ -248,6 +268,8 @@ impl fmt::Display for Failure {
 
 /// Why a flow waits while its fixer runs.
 pub const FIXER_WORKING: &str = "the fixer is working";
+/// Why a flow waits while its fixer updates a stale test (8.7).
+pub const TESTS_WORKING: &str = "the fixer is updating the stale test";
 
 /// What one tick does for one open upgrade PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +292,12 @@ pub enum Step {
     Queued(u32),
     /// nothing came for too long: stop the fixer, one comment, lesson, `upgrade.stuck`
     Stuck(Stuck),
+    /// 8.7: start the fixer on the tests repository to update the stale test
+    TestsFixer,
+    /// 8.7: open the tests PR, cross-link, test the recipe PR against it
+    TestsPr,
+    /// 8.7: GREEN against the updated tests: SUCCESS+TESTPR
+    GreenWithTests,
 }
 
 impl Step {
@@ -279,16 +307,30 @@ impl Step {
         match self {
             Step::Testme => Some("testing"),
             Step::Wait(w) if *w == FIXER_WORKING => Some("fixing"),
+            Step::Wait(w) if *w == TESTS_WORKING => Some("updating-tests"),
+            Step::TestsFixer => Some("updating-tests"),
+            Step::TestsPr => Some("testing"),
             Step::StartFixer => Some("fixing"),
             Step::Wait(_) => Some("testing"),
             Step::Queued(_) => Some("queued"),
-            Step::Green | Step::Fail(_) | Step::StaleTest | Step::Done(_) | Step::Stuck(_) => None,
+            Step::Green
+            | Step::GreenWithTests
+            | Step::Fail(_)
+            | Step::StaleTest
+            | Step::Done(_)
+            | Step::Stuck(_) => None,
         }
     }
 
     pub fn outcome(&self) -> Outcome {
         match self {
-            Step::Testme | Step::Wait(_) | Step::StartFixer | Step::Queued(_) => Outcome::Pending,
+            Step::Testme
+            | Step::Wait(_)
+            | Step::StartFixer
+            | Step::Queued(_)
+            | Step::TestsFixer
+            | Step::TestsPr => Outcome::Pending,
+            Step::GreenWithTests => Outcome::SuccessTestPr,
             Step::Stuck(_) => Outcome::Stuck,
             Step::Green => Outcome::Success,
             Step::Fail(_) => Outcome::Failed,
@@ -306,6 +348,19 @@ pub fn next_step(f: &Facts) -> Step {
     if f.test_runs == 0 {
         return Step::Testme;
     }
+    match f.tests {
+        Tests::Working => {
+            return match f.fixer_quiet {
+                Some(q) if q > f.stall_after => Step::Stuck(Stuck::FixerStalled {
+                    after: f.stall_after,
+                }),
+                _ => Step::Wait(TESTS_WORKING),
+            };
+        }
+        Tests::Exited { pushed: true } => return Step::TestsPr,
+        Tests::Exited { pushed: false } => return Step::StaleTest,
+        Tests::None | Tests::Opened => {}
+    }
     match f.fixer {
         Fixer::Running => {
             return match f.fixer_quiet {
@@ -314,6 +369,9 @@ pub fn next_step(f: &Facts) -> Step {
                 }),
                 _ => Step::Wait(FIXER_WORKING),
             };
+        }
+        Fixer::Exited { stale_test: true } if f.with_tests && f.tests == Tests::None => {
+            return Step::TestsFixer;
         }
         Fixer::Exited { stale_test: true } => return Step::StaleTest,
         Fixer::Exited { stale_test: false } if f.head_moved => {
@@ -327,6 +385,7 @@ pub fn next_step(f: &Facts) -> Step {
         Fixer::None => {}
     }
     match f.verdict {
+        Verdict::Green if f.tests == Tests::Opened => Step::GreenWithTests,
         Verdict::Green => Step::Green,
         Verdict::Pending => match f.since_test {
             Some(t) if t > f.verdict_timeout => Step::Stuck(Stuck::NoVerdict {
@@ -563,7 +622,87 @@ mod tests {
             verdict_timeout: Duration::from_secs(24 * 3600),
             fixer_quiet: None,
             stall_after: Duration::from_secs(3 * 3600),
+            with_tests: false,
+            tests: Tests::None,
         }
+    }
+
+    #[test]
+    fn with_tests_a_stale_test_is_updated_in_a_paired_pr_and_green_is_success_testpr() {
+        let stale = Facts {
+            verdict: Verdict::Red,
+            fixer: Fixer::Exited { stale_test: true },
+            ..facts()
+        };
+        let cases = [
+            (
+                "without --with-tests: SUCCESS-PENDING-TESTS",
+                stale.clone(),
+                Step::StaleTest,
+            ),
+            (
+                "with it: the fixer updates the test",
+                Facts {
+                    with_tests: true,
+                    ..stale.clone()
+                },
+                Step::TestsFixer,
+            ),
+            (
+                "while it works",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Working,
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::Wait(TESTS_WORKING),
+            ),
+            (
+                "it pushed: the tests PR",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Exited { pushed: true },
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::TestsPr,
+            ),
+            (
+                "it pushed nothing: the stale test is reported",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Exited { pushed: false },
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::StaleTest,
+            ),
+            (
+                "GREEN against the updated tests",
+                Facts {
+                    tests: Tests::Opened,
+                    verdict: Verdict::Green,
+                    test_runs: 2,
+                    ..facts()
+                },
+                Step::GreenWithTests,
+            ),
+            (
+                "RED against them counts as a run",
+                Facts {
+                    tests: Tests::Opened,
+                    verdict: Verdict::Red,
+                    test_runs: 3,
+                    ..facts()
+                },
+                Step::Fail(Failure::NotGreen { runs: 3 }),
+            ),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(next_step(&f), want, "{name}");
+        }
+        assert_eq!(Step::GreenWithTests.outcome().to_string(), "SUCCESS+TESTPR");
     }
 
     #[test]

@@ -75,6 +75,7 @@ pub(super) fn start(
         prompt: &prompt,
         run_dir: &run_dir,
         turn: run,
+        env: &[],
     })?;
     up.store.upgrade_fixer(
         row.id,

@@ -11,7 +11,7 @@ use super::{Up, gather};
 use crate::core::queue::{self, Slot};
 use crate::core::upgrade::{self, Bump};
 use crate::core::verdict::{
-    self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step,
+    self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
@@ -199,11 +199,23 @@ fn step_facts(
                 .find(|k| marked(comments, &up.me, k).is_some())
                 .and_then(Outcome::parse_final)
         });
-    let (fixer, fixer_quiet) = if row.fixer_run == Some(runs) && runs > 0 {
+    let (mut fixer, fixer_quiet) = if row.fixer_run == Some(runs) && runs > 0 {
         super::fixer::observe(up, row)?
     } else {
         (Fixer::None, None)
     };
+    // 8.7: while a tests branch has no PR yet, the fixer is the tests fixer
+    let tests = match (&row.tests_branch, row.tests_pr) {
+        (None, _) => Tests::None,
+        (Some(_), Some(_)) => Tests::Opened,
+        (Some(b), None) => match std::mem::replace(&mut fixer, Fixer::None) {
+            Fixer::Running => Tests::Working,
+            _ => Tests::Exited {
+                pushed: super::tests::pushed(up, b)?,
+            },
+        },
+    };
+    let with_tests = up.opts.with_tests && !cfg.upgrade.tests_repo.is_empty();
     let since = |t| crate::core::progress::since(t, up.now);
     Ok(StepFacts {
         final_outcome,
@@ -219,6 +231,8 @@ fn step_facts(
         verdict_timeout: cfg.upgrade.verdict_timeout,
         fixer_quiet,
         stall_after: cfg.runner.stall_after,
+        with_tests,
+        tests,
     })
 }
 
@@ -271,6 +285,7 @@ fn step(
         test_runs: facts.test_runs,
         max_test_runs: facts.max_test_runs,
         why: row.final_reason.clone(),
+        tests_pr: row.tests_pr_url.clone(),
     };
     let at = At {
         r,
@@ -295,7 +310,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     match next {
         Step::Testme => {
             if !up.dry() {
-                let testme = up.ctx.config.upgrade.testme_comment.clone();
+                let testme = super::tests::testme_body(up, row);
                 up.forge.create_comment(&r.mirror, pr.number, &testme)?;
                 up.store.upgrade_tested(row.id, &pr.head.sha)?;
             }
@@ -325,7 +340,37 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
                 format!("test run {runs} of {max} was RED"),
             );
         }
-        Step::Green => {}
+        Step::Green | Step::GreenWithTests => {}
+        Step::TestsFixer => {
+            if !up.dry() {
+                super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
+            }
+            let repo = up.ctx.config.upgrade.tests_repo.clone();
+            say(
+                up,
+                "start_fixer",
+                format!("a stale test: the fixer updates it in {repo}"),
+            );
+        }
+        Step::TestsPr => {
+            let n = if up.dry() {
+                None
+            } else {
+                let (n, url) = super::tests::open_pr(up, r, pr, at.bump, row)?;
+                item.tests_pr = Some(url);
+                Some(n)
+            };
+            up.report
+                .act(name, "open_pr", n, Some(at.bump.tests_title()));
+            item.test_runs += 1;
+            item.verdict = verdict::Verdict::Pending;
+            item.build_url = None;
+            say(
+                up,
+                "testme",
+                format!("test run {} of {max}, with the updated tests", runs + 1),
+            );
+        }
         Step::Fail(f) => {
             let why = f.to_string();
             if !up.dry() {

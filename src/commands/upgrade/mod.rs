@@ -16,6 +16,7 @@ mod mirror;
 mod open;
 mod prefetch;
 pub mod report;
+mod tests;
 mod verdict;
 
 use super::tick::{self, Opening};
@@ -110,7 +111,6 @@ pub(super) struct Up<'a> {
     runner: Option<Box<dyn Runner>>,
     /// the tick's clock, read once
     pub now: time::OffsetDateTime,
-    #[allow(dead_code)] // read by --with-tests (SPEC 8.7), next
     pub opts: Options,
 }
 

@@ -26,6 +26,9 @@ pub struct PrItem {
     /// why a final result is what it is (human summary only)
     #[serde(skip)]
     pub why: Option<String>,
+    /// 8.7: the paired tests PR, when there is one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests_pr: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -143,7 +146,10 @@ impl Report {
                 .iter()
                 .map(|p| {
                     vec![
-                        p.url.clone(),
+                        match &p.tests_pr {
+                            Some(t) => format!("{} + {t}", p.url),
+                            None => p.url.clone(),
+                        },
                         p.recipe.clone(),
                         format!("{} {} → {}", p.image, p.from, p.to),
                         p.verdict.to_string(),
