@@ -413,7 +413,8 @@ fn candidates_from_a_real_registry() {
 }
 
 #[test]
-fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
+fn the_demo_upgrade_act_scans_queues_goes_red_fix_green_and_shows_a_stuck_flow() {
+    let started = std::time::Instant::now();
     let out = assert_cmd::Command::new(support::afk_bin())
         .args(["--json", "demo"])
         .env_remove("AFK_FORGE_TOKEN")
@@ -425,30 +426,70 @@ fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    let steps: Vec<(String, String, u64)> = doc["upgrade"]
-        .as_array()
-        .unwrap()
+    let ticks = doc["upgrade"].as_array().unwrap();
+    // per tick: (recipe, verdict, result, test runs) of each PR, by recipe
+    let steps: Vec<Vec<(String, String, String, u64)>> = ticks
         .iter()
         .map(|t| {
-            let pr = &t["prs"][0];
-            (
-                pr["verdict"].as_str().unwrap().to_string(),
-                pr["result"].as_str().unwrap().to_string(),
-                pr["test_runs"].as_u64().unwrap(),
-            )
+            let mut prs: Vec<(String, String, String, u64)> = t["prs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|pr| {
+                    (
+                        pr["recipe"].as_str().unwrap().to_string(),
+                        pr["verdict"].as_str().unwrap().to_string(),
+                        pr["result"].as_str().unwrap().to_string(),
+                        pr["test_runs"].as_u64().unwrap(),
+                    )
+                })
+                .collect();
+            prs.sort();
+            prs
         })
         .collect();
-    let s = |v: &str, r: &str, n: u64| (v.to_string(), r.to_string(), n);
+    let s =
+        |r: &str, v: &str, res: &str, n: u64| (r.to_string(), v.to_string(), res.to_string(), n);
     assert_eq!(
         steps,
         vec![
-            s("PENDING", "PENDING", 1),
-            s("RED", "PENDING", 1),
-            s("PENDING", "PENDING", 2),
-            s("GREEN", "SUCCESS", 2)
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "PENDING", "PENDING", 1)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "RED", "PENDING", 1)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "PENDING", "PENDING", 2)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 1),
+                s("web", "GREEN", "SUCCESS", 2)
+            ],
+            vec![
+                s("cache", "PENDING", "STUCK", 1),
+                s("web", "GREEN", "SUCCESS", 2)
+            ],
         ]
     );
+    // the first tick scanned, and queued cache behind web
+    assert!(ticks[0]["candidates"].as_array().unwrap().len() >= 2);
+    assert!(
+        ticks[0]["actions"].to_string().contains("queued (place 1)"),
+        "{}",
+        ticks[0]
+    );
+    assert!(
+        ticks[1]["candidates"].as_array().unwrap().is_empty(),
+        "no second scan"
+    );
+    // the build id is never proposed
+    assert!(!ticks[0]["candidates"].to_string().contains("2041837"));
 }
 
 #[test]

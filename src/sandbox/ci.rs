@@ -45,6 +45,11 @@ impl Ci {
 }
 
 impl Forge {
+    /// Set up a repository's CI responder (the admin API's `/ci`, and the demo).
+    pub fn set_ci(&mut self, body: &Value) -> Result<(), String> {
+        self.ci.set(body)
+    }
+
     /// Answer a comment on `repo#n` when it is the test trigger on a PR.
     pub(super) fn ci_answer(&mut self, repo: &str, n: u64, body: &str) {
         let Some(r) = self.ci.responders.get_mut(repo) else {
