@@ -260,6 +260,22 @@ fn pr_of(report: &Value) -> &Value {
     &prs[0]
 }
 
+/// The named fields of each object of a JSON array, as text.
+fn fields(list: &Value, keys: &[&str]) -> Vec<Vec<String>> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            keys.iter()
+                .map(|k| match &o[*k] {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 fn actions(report: &Value) -> Vec<String> {
     report["actions"]
         .as_array()
@@ -430,28 +446,17 @@ fn the_demo_upgrade_act_scans_queues_goes_red_fix_green_and_shows_a_stuck_flow()
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["upgrade"].as_array().unwrap();
     // per tick: (recipe, verdict, result, test runs) of each PR, by recipe
-    let steps: Vec<Vec<(String, String, String, u64)>> = ticks
+    let steps: Vec<Vec<Vec<String>>> = ticks
         .iter()
         .map(|t| {
-            let mut prs: Vec<(String, String, String, u64)> = t["prs"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|pr| {
-                    (
-                        pr["recipe"].as_str().unwrap().to_string(),
-                        pr["verdict"].as_str().unwrap().to_string(),
-                        pr["result"].as_str().unwrap().to_string(),
-                        pr["test_runs"].as_u64().unwrap(),
-                    )
-                })
-                .collect();
+            let mut prs = fields(&t["prs"], &["recipe", "verdict", "result", "test_runs"]);
             prs.sort();
             prs
         })
         .collect();
-    let s =
-        |r: &str, v: &str, res: &str, n: u64| (r.to_string(), v.to_string(), res.to_string(), n);
+    let s = |r: &str, v: &str, res: &str, n: u64| {
+        vec![r.to_string(), v.to_string(), res.to_string(), n.to_string()]
+    };
     assert_eq!(
         steps,
         vec![
@@ -1279,19 +1284,8 @@ fn a_bare_build_id_is_never_a_version_and_15_moves_to_16() {
     );
     let (code, r, err) = s.upgrade(&["--dry-run"]);
     assert_eq!(code, 0, "{r} {err}");
-    let got: Vec<(String, String, String)> = r["candidates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["image"].as_str().unwrap().into(),
-                c["current"].as_str().unwrap().into(),
-                c["proposed"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    let row = |i: &str, c: &str, p: &str| (i.to_string(), c.to_string(), p.to_string());
+    let got = fields(&r["candidates"], &["image", "current", "proposed"]);
+    let row = |i: &str, c: &str, p: &str| vec![i.to_string(), c.to_string(), p.to_string()];
     assert_eq!(
         got,
         vec![
@@ -1419,18 +1413,11 @@ fn tests_run_one_recipe_at_a_time_oldest_first_and_a_final_result_frees_the_slot
     // GREEN frees the slot on the same tick
     s.ci("afk/upgrade-nginx-1.26.0", "success");
     let (_, r, _) = s.upgrade(&[]);
-    let results: Vec<(String, String)> = r["prs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["recipe"].as_str().unwrap().into(),
-                p["result"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
-    assert!(results.contains(&("nginx".into(), "SUCCESS".into())), "{r}");
+    let results = fields(&r["prs"], &["recipe", "result"]);
+    assert!(
+        results.contains(&vec!["nginx".into(), "SUCCESS".into()]),
+        "{r}"
+    );
     assert_eq!(s.comments_in("maint/web", web_pr).len(), 1, "{r}");
     let (_, st, _) = s.afk.json(&["status"]);
     let flows = st["upgrades"].as_array().unwrap();

@@ -10,6 +10,16 @@ use crate::store::upgrades::Upgrade;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
+/// What ends: the result, the lesson it records and its advice.
+struct End<'a> {
+    result: &'static str,
+    lesson: &'static str,
+    suggestion: &'static str,
+    why: &'a str,
+    build_url: Option<&'a str>,
+    body: String,
+}
+
 /// End a flow FAILED: decided once in SQLite with its `upgrade.failed` event,
 /// a lesson, and one comment; the PR stays open.
 pub(super) fn fail(
@@ -21,37 +31,88 @@ pub(super) fn fail(
     build_url: Option<&str>,
     comments: &[Comment],
 ) -> Result<()> {
+    let end = End {
+        result: "FAILED",
+        lesson: "upgrade_failed",
+        suggestion: "look at the last build and the fixer's log; fix the recipe by hand or pin the old version",
+        why,
+        build_url,
+        body: upgrade::failed_comment(why, build_url),
+    };
+    finish(up, r, pr, row, &end, comments)
+}
+
+/// End a flow STUCK: the fixer (if any) stopped, then as FAILED but with the
+/// `upgrade.stuck` event and lesson; the PR stays open.
+pub(super) fn stuck(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    why: &str,
+    comments: &[Comment],
+) -> Result<()> {
+    if let Some(h) = RunnerHandle::from_stored(
+        row.fixer_handle.as_deref(),
+        row.fixer_pid,
+        row.fixer_start_time,
+    ) {
+        up.runner()?.stop(&h);
+    }
+    let end = End {
+        result: "STUCK",
+        lesson: "upgrade_stuck",
+        suggestion: "check that the CI answers afk's test comment (its bridge may reject afk's account) and that the fixer can run; test the PR by hand",
+        why,
+        build_url: None,
+        body: upgrade::stuck_comment(why),
+    };
+    finish(up, r, pr, row, &end, comments)
+}
+
+/// The end decided once (with its event and lesson), then its one comment.
+fn finish(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    end: &End,
+    comments: &[Comment],
+) -> Result<()> {
+    let why = end.why;
     let url = crate::core::escalation::link(&pr.html_url);
     let text = format!(
-        "upgrade of {} ({} {} → {}) FAILED — {why}; PR #{} left open{}",
+        "upgrade of {} ({} {} → {}) {} — {why}; PR #{} left open{}",
         r.name,
         row.image,
         row.from_tag,
         row.to_tag,
+        end.result,
         pr.number,
         url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
     );
     if up
         .store
-        .finish_upgrade(row.id, "FAILED", why, Some((&text, url.as_deref())))?
+        .finish_upgrade(row.id, end.result, why, Some((&text, url.as_deref())))?
     {
         up.journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "upgrade_failed".into(),
+            lesson_type: end.lesson.into(),
             repo: Some(r.mirror.clone()),
             work_item: Some(format!("{}#{}", r.mirror, pr.number)),
             stage: Some("upgrade".into()),
             agent: Some("afk".into()),
-            root_cause: Some(format!("{} {} → {}: {why}", row.image, row.from_tag, row.to_tag)),
-            suggestion: Some(
-                "look at the last build and the fixer's log; fix the recipe by hand or pin the old version"
-                    .into(),
-            ),
-            detail: build_url.map(str::to_string),
+            root_cause: Some(format!(
+                "{} {} → {}: {why}",
+                row.image, row.from_tag, row.to_tag
+            )),
+            suggestion: Some(end.suggestion.into()),
+            detail: end.build_url.map(str::to_string),
             ..Default::default()
         });
     }
-    let body = upgrade::failed_comment(why, build_url);
-    post_final(up, &r.mirror, pr.number, row, "FAILED", &body, comments)
+    post_final(
+        up, &r.mirror, pr.number, row, end.result, &end.body, comments,
+    )
 }
 
 /// Post the comment that ends a flow, unless afk already did.
@@ -72,53 +133,4 @@ pub(super) fn post_final(
         up.store.upgrade_final_comment(row.id, id)?;
     }
     Ok(())
-}
-
-/// End a flow STUCK: the fixer (if any) stopped, then as FAILED: decided once
-/// with its `upgrade.stuck` event, a lesson, one comment; the PR stays open.
-pub(super) fn stuck(
-    up: &mut Up,
-    r: &gather::Recipe,
-    pr: &PullRequest,
-    row: &Upgrade,
-    why: &str,
-    comments: &[Comment],
-) -> Result<()> {
-    if let Some(h) = RunnerHandle::from_stored(
-        row.fixer_handle.as_deref(),
-        row.fixer_pid,
-        row.fixer_start_time,
-    ) {
-        up.runner()?.stop(&h);
-    }
-    let url = crate::core::escalation::link(&pr.html_url);
-    let text = format!(
-        "upgrade of {} ({} {} → {}) STUCK — {why}; PR #{} left open{}",
-        r.name,
-        row.image,
-        row.from_tag,
-        row.to_tag,
-        pr.number,
-        url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
-    );
-    if up
-        .store
-        .finish_upgrade(row.id, "STUCK", why, Some((&text, url.as_deref())))?
-    {
-        up.journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "upgrade_stuck".into(),
-            repo: Some(r.mirror.clone()),
-            work_item: Some(format!("{}#{}", r.mirror, pr.number)),
-            stage: Some("upgrade".into()),
-            agent: Some("afk".into()),
-            root_cause: Some(format!("{} {} → {}: {why}", row.image, row.from_tag, row.to_tag)),
-            suggestion: Some(
-                "check that the CI answers afk's test comment (its bridge may reject afk's account) and that the fixer can run; test the PR by hand"
-                    .into(),
-            ),
-            ..Default::default()
-        });
-    }
-    let body = upgrade::stuck_comment(why);
-    post_final(up, &r.mirror, pr.number, row, "STUCK", &body, comments)
 }

@@ -26,56 +26,95 @@ pub(super) fn start(
     reading: &Reading,
 ) -> Result<()> {
     let cfg = &up.ctx.config;
-    let branch = pr.head.name.clone();
-    let run_dir = up.ctx.runs_dir().join(format!("upgrade-{}-{run}", row.id));
+    let launch = Launch {
+        folder: format!("upgrade-{}-{run}", row.id),
+        repo: r.mirror.clone(),
+        clone_branch: pr.head.name.clone(),
+        new_branch: None,
+        title: bump.title(),
+        env: &[],
+    };
+    let max_runs = cfg.upgrade.max_test_runs;
+    start_on(up, r, pr, row, run, &launch, |preamble| {
+        upgrade::fixer_prompt(&FixerTask {
+            preamble,
+            bump,
+            mirror: &r.mirror,
+            pr: pr.number,
+            pr_url: &pr.html_url,
+            run,
+            max_runs,
+            build_url: reading.build_url.as_deref(),
+            description: reading.description.as_deref(),
+        })
+    })
+}
+
+/// Where a fixer works: its run folder, the repository it clones on which
+/// branch (and a new branch to make there), its title and extra variables.
+pub(super) struct Launch<'a> {
+    pub folder: String,
+    pub repo: String,
+    pub clone_branch: String,
+    pub new_branch: Option<String>,
+    pub title: String,
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+/// Start a fixer for test run `run` of `pr` as `l` says, with the prompt
+/// made from the upgrader preamble, and record it.
+pub(super) fn start_on(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    run: u32,
+    l: &Launch,
+    prompt: impl FnOnce(&str) -> String,
+) -> Result<()> {
+    let cfg = &up.ctx.config;
+    let run_dir = up.ctx.runs_dir().join(&l.folder);
     // the directory is this PR's and this run's alone: a start that failed before left it
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("fixer: cannot create {}", run_dir.display()))?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
+    // the runner starts the agent in `runner.workdir`, made from the same values
     let workdir = PathBuf::from(crate::runner::command::substitute(
         &cfg.runner.workdir,
         &run_dir,
         &r.mirror,
         pr.number,
-        &branch,
+        &pr.head.name,
         &prompt_file,
     ));
-    let url = up.mirror_url(&r.mirror)?;
+    let url = up.mirror_url(&l.repo)?;
     up.git
-        .clone_branch(&url, &branch, &workdir)
+        .clone_branch(&url, &l.clone_branch, &workdir)
         .context("fixer: preparing its workdir")?;
+    if let Some(b) = &l.new_branch {
+        up.git.new_branch(&workdir, b)?;
+    }
     let preamble = up
         .store
         .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
         .map(|t| t.body)
         .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
-    let prompt = upgrade::fixer_prompt(&FixerTask {
-        preamble: &preamble,
-        bump,
-        mirror: &r.mirror,
-        pr: pr.number,
-        pr_url: &pr.html_url,
-        run,
-        max_runs: cfg.upgrade.max_test_runs,
-        build_url: reading.build_url.as_deref(),
-        description: reading.description.as_deref(),
-    });
-    let title = bump.title();
+    let prompt = prompt(&preamble);
     let handle = up.runner()?.start(&Turn {
-        // the fixer is not a run of poll's: AFK_RUN_ID names its run folder
+        // the fixer is not a run of poll's: AFK_RUN_ID names its run
         run_id: TurnOf::Fixer {
             upgrade: row.id,
             run,
         },
         repo: &r.mirror,
         issue: pr.number,
-        title: &title,
-        branch: &branch,
+        title: &l.title,
+        branch: &pr.head.name,
         prompt: &prompt,
         run_dir: &run_dir,
         turn: run,
-        env: &[],
+        env: l.env,
     })?;
     up.store.upgrade_fixer(
         row.id,

@@ -4,15 +4,13 @@
 //! with one comment each, and tests the recipe PR against that branch
 //! (`testme_comment tests=<branch>`). Nothing is merged.
 
+use super::fixer::Launch;
 use super::{Up, gather};
-use crate::core::canary::VersionStatus;
 use crate::core::upgrade::{self, Bump, StaleTest};
 use crate::forge::PullRequest;
-use crate::runner::{Turn, TurnOf};
 use crate::store::upgrades::Upgrade;
 use crate::types::IssueNumber;
-use anyhow::{Context, Result};
-use std::path::PathBuf;
+use anyhow::Result;
 
 /// The test comment for the next run: against the updated tests once their PR is open.
 pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
@@ -45,66 +43,27 @@ pub(super) fn start_fixer(
     row: &Upgrade,
     run: u32,
 ) -> Result<()> {
-    let cfg = &up.ctx.config;
-    let tests_repo = cfg.upgrade.tests_repo.clone();
+    let tests_repo = up.ctx.config.upgrade.tests_repo.clone();
     let branch = bump.tests_branch();
     let st = super::fixer::stale_report(row).unwrap_or(StaleTest {
         test: String::new(),
         why: String::new(),
     });
-    let run_dir = up
-        .ctx
-        .runs_dir()
-        .join(format!("upgrade-{}-{run}-tests", row.id));
-    let _ = std::fs::remove_dir_all(&run_dir);
-    crate::store::private_dir(&run_dir)
-        .with_context(|| format!("tests fixer: cannot create {}", run_dir.display()))?;
-    // the runner starts the agent in `runner.workdir`, made from the same values
-    let workdir = PathBuf::from(crate::runner::command::substitute(
-        &cfg.runner.workdir,
-        &run_dir,
-        &r.mirror,
-        pr.number,
-        &pr.head.name,
-        &run_dir.join(format!("prompt-{run}.md")),
-    ));
-    let url = up.mirror_url(&tests_repo)?;
-    up.git
-        .clone_branch(&url, "main", &workdir)
-        .context("tests fixer: cloning the tests repository")?;
-    up.git.new_branch(&workdir, &branch)?;
-    let preamble = up
-        .store
-        .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
-        .map(|t| t.body)
-        .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
-    let prompt = upgrade::tests_prompt(&preamble, bump, &tests_repo, &st);
-    let title = bump.tests_title();
     let env = [
         ("AFK_TESTS_REPO", tests_repo.as_str()),
         ("AFK_TESTS_BRANCH", branch.as_str()),
     ];
-    let handle = up.runner()?.start(&Turn {
-        run_id: TurnOf::Fixer {
-            upgrade: row.id,
-            run,
-        },
-        repo: &r.mirror,
-        issue: pr.number,
-        title: &title,
-        branch: &pr.head.name,
-        prompt: &prompt,
-        run_dir: &run_dir,
-        turn: run,
+    let launch = Launch {
+        folder: format!("upgrade-{}-{run}-tests", row.id),
+        repo: tests_repo.clone(),
+        clone_branch: "main".into(),
+        new_branch: Some(branch.clone()),
+        title: bump.tests_title(),
         env: &env,
+    };
+    super::fixer::start_on(up, r, pr, row, run, &launch, |preamble| {
+        upgrade::tests_prompt(preamble, bump, &tests_repo, &st)
     })?;
-    up.store.upgrade_fixer(
-        row.id,
-        run,
-        &pr.head.sha,
-        &handle,
-        &run_dir.to_string_lossy(),
-    )?;
     up.store.upgrade_tests(row.id, &branch, None)
 }
 
