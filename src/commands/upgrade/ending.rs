@@ -1,9 +1,12 @@
 //! How a PR's flow ends on the forge: FAILED and STUCK decided once in
 //! SQLite with their event, a lesson, and one comment (afk's marked comment,
-//! never repeated); STUCK stops the fixer first.
+//! never repeated); STUCK stops the fixer first. A stale test ends it
+//! SUCCESS-PENDING-TESTS with one explanatory comment.
 
+use super::report::PrItem;
 use super::{Up, gather};
 use crate::core::upgrade;
+use crate::core::verdict::{self, Outcome};
 use crate::forge::{Comment, PullRequest};
 use crate::runner::RunnerHandle;
 use crate::store::upgrades::Upgrade;
@@ -133,4 +136,87 @@ pub(super) fn post_final(
         up.store.upgrade_final_comment(row.id, id)?;
     }
     Ok(())
+}
+
+/// The fixer says a test is stale: SUCCESS-PENDING-TESTS, one comment.
+pub(super) fn stale_test(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    comments: &[Comment],
+    item: &mut PrItem,
+) -> Result<()> {
+    let st = super::fixer::stale_report(row).unwrap_or(upgrade::StaleTest {
+        test: String::new(),
+        why: String::new(),
+    });
+    let why = format!(
+        "test {} looks stale: {}",
+        crate::core::sanitize::one_line(&st.test, 200),
+        crate::core::sanitize::one_line(&st.why, 300)
+    );
+    if !up.dry() {
+        up.store
+            .finish_upgrade(row.id, "SUCCESS-PENDING-TESTS", &why, None)?;
+        let body = upgrade::stale_test_comment(&st, !up.ctx.config.upgrade.tests_repo.is_empty());
+        post_final(
+            up,
+            &r.mirror,
+            pr.number,
+            row,
+            "SUCCESS-PENDING-TESTS",
+            &body,
+            comments,
+        )?;
+    }
+    item.why = Some(why.clone());
+    up.report.act(
+        &r.name,
+        "comment",
+        Some(pr.number),
+        Some(format!("SUCCESS-PENDING-TESTS — {why}")),
+    );
+    Ok(())
+}
+
+/// A flow that ended before: its final comment, if posting it failed on an
+/// earlier tick, is posted now.
+pub(super) fn done(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    o: Outcome,
+    reading: &verdict::Reading,
+    comments: &[Comment],
+) -> Result<()> {
+    if up.dry() || row.final_comment_id.is_some() || row.outcome.is_none() {
+        return Ok(());
+    }
+    let kind = o.to_string();
+    let body = match o {
+        Outcome::SuccessPendingTests => super::fixer::stale_report(row)
+            .map(|st| {
+                upgrade::stale_test_comment(&st, !up.ctx.config.upgrade.tests_repo.is_empty())
+            })
+            .unwrap_or_else(|| {
+                format!(
+                    "afk: a test looks stale for this upgrade.\n\n{}",
+                    upgrade::final_marker(&kind)
+                )
+            }),
+        Outcome::Stuck => upgrade::stuck_comment(
+            row.final_reason
+                .as_deref()
+                .unwrap_or("nothing came for too long"),
+        ),
+        _ => upgrade::failed_comment(
+            row.final_reason
+                .as_deref()
+                .unwrap_or("the upgrade did not pass"),
+            reading.build_url.as_deref(),
+        ),
+    };
+    post_final(up, &r.mirror, pr.number, row, &kind, &body, comments)
 }
