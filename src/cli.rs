@@ -148,16 +148,20 @@ pub enum Cmd {
     /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
     ///
     /// For each recipe: make the mirror's main identical to upstream, look up
-    /// newer image tags (every registry in parallel, each image once), open one
-    /// pull request per bump, post the test comment, read the verdict, start a
-    /// fixer agent on RED, and close what upstream merged or a newer bump
-    /// superseded. Nothing is ever merged by afk.
+    /// newer image tags (once per upgrade.scan_every: every registry in
+    /// parallel, each image once), open one pull request per bump, post the
+    /// test comment (one recipe at a time with serial_tests), read the verdict,
+    /// start a fixer agent on RED, end a flow STUCK when nothing comes, and
+    /// close what upstream merged or a newer bump superseded. Nothing is ever
+    /// merged by afk.
     #[command(after_long_help = concat!(
         exit_tick!(),
         "Examples:
   afk --dry-run upgrade                     candidates and the actions it would take
-  afk upgrade nextcloud                     one tick over one recipe
-  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING)"
+  afk upgrade                               every 15 minutes: move open PRs on; scan once per scan_every
+  afk upgrade --scan nextcloud              one tick over one recipe, asking the registries now
+  afk upgrade --with-tests nextcloud        a stale test is updated in upgrade.tests_repo (paired PRs)
+  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING, 4 unread)"
     ))]
     Upgrade(UpgradeArgs),
     /// Prompt-template versions: list | add | promote | reject | show
@@ -797,20 +801,27 @@ pub struct UpgradeArgs {
     /// Recipes to upgrade [default: every one in upgrade.recipes]
     #[arg(value_name = "RECIPE")]
     pub recipes: Vec<String>,
+    /// Ask the registries now, whatever upgrade.scan_every says
+    #[arg(long)]
+    pub scan: bool,
+    /// A stale test is updated in upgrade.tests_repo by the fixer, in a PR paired with the recipe's
+    #[arg(long)]
+    pub with_tests: bool,
     #[command(subcommand)]
     pub command: Option<UpgradeCmd>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UpgradeCmd {
-    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1 or 3
+    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1, 3 or 4
     ///
     /// Reads the upgrade.ci_context status on the PR's head, counting only a
     /// status newer than afk's latest test comment (an older GREEN is stale).
     /// With --post it first posts exactly one test comment; with --wait it polls
     /// until the verdict is not PENDING or the duration ends.
     #[command(after_long_help = "\
-Exit codes: 0 GREEN, 1 RED (or an error), 3 PENDING; 2 usage or configuration error.
+Exit codes: 0 GREEN, 1 RED, 3 PENDING, 4 the verdict could not be read (no such PR,
+a forge error: never reported as RED); 2 usage or configuration error.
 
 Examples:
   afk upgrade verdict recipe-maintainers/nextcloud 12

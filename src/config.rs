@@ -297,6 +297,7 @@ pub const NOTIFY_EVENTS: &[&str] = &[
     "candidate.promoted",
     "candidate.rejected",
     "upgrade.failed",
+    "upgrade.stuck",
 ];
 
 #[derive(Debug, Clone, Deserialize)]
@@ -404,6 +405,16 @@ pub struct Upgrade {
     pub template: String,
     /// Registry host -> http(s) base URL to ask instead.
     pub registry_mirrors: BTreeMap<String, String>,
+    /// How often the registries are asked for new tags (SPEC 8 cadence).
+    #[serde(deserialize_with = "de_duration")]
+    pub scan_every: Duration,
+    /// A test run with no verdict this long after its test comment ends STUCK.
+    #[serde(deserialize_with = "de_duration")]
+    pub verdict_timeout: Duration,
+    /// At most one PR across all recipes with a test run or fixer in flight.
+    pub serial_tests: bool,
+    /// `owner/repo` of the recipe test suite, for `--with-tests` (SPEC 8.7).
+    pub tests_repo: String,
 }
 impl Default for Upgrade {
     fn default() -> Self {
@@ -422,6 +433,10 @@ impl Default for Upgrade {
             max_tags: 10_000,
             template: "upgrader".into(),
             registry_mirrors: BTreeMap::new(),
+            scan_every: Duration::from_secs(7 * 86400),
+            verdict_timeout: Duration::from_secs(24 * 3600),
+            serial_tests: true,
+            tests_repo: String::new(),
         }
     }
 }
@@ -545,6 +560,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "max_tags",
             "template",
             "registry_mirrors",
+            "scan_every",
+            "verdict_timeout",
+            "serial_tests",
+            "tests_repo",
         ],
     ),
 ];
@@ -1096,6 +1115,34 @@ impl Config {
                 ));
             }
             _ => {}
+        }
+        if u.testme_comment.trim().is_empty() {
+            return Err(c.err(
+                "upgrade",
+                "testme_comment",
+                "must not be empty (the comment that asks CI to test a PR)",
+            ));
+        }
+        c.duration(
+            "upgrade",
+            "scan_every",
+            u.scan_every,
+            Duration::ZERO,
+            secs(365 * DAY),
+        )?;
+        c.duration(
+            "upgrade",
+            "verdict_timeout",
+            u.verdict_timeout,
+            secs(MINUTE),
+            secs(365 * DAY),
+        )?;
+        if !u.tests_repo.is_empty() && !is_repo_name(&u.tests_repo) {
+            return Err(c.err(
+                "upgrade",
+                "tests_repo",
+                format!("\"{}\" is not owner/repo", u.tests_repo),
+            ));
         }
         for (host, url) in &u.registry_mirrors {
             let table = "upgrade.registry_mirrors";

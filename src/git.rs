@@ -532,6 +532,14 @@ impl Git {
         .with_context(|| format!("clone of the mirror on {branch}"))?;
         Ok(())
     }
+
+    /// A new local branch `name` at the clone's current head, checked out
+    /// (the tests fixer's branch, SPEC 8.7). No network, no credentials.
+    pub fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
+        self.run(Some(dir), None, &["checkout", "-q", "-b", name], None)
+            .with_context(|| format!("git: cannot create the branch {name}"))?;
+        Ok(())
+    }
 }
 
 /// A ref's commit read from the files (`HEAD` when detached, a loose ref, or

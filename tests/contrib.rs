@@ -123,6 +123,15 @@ fn cronjobs_run_in_time_as_non_root_on_one_shared_volume() {
         names.contains(&"afk-poll") && names.contains(&"afk-watch"),
         "{names:?}"
     );
+    let upgrade = jobs
+        .iter()
+        .find(|(_, d)| name(d) == "afk-upgrade")
+        .unwrap_or_else(|| panic!("an upgrade CronJob: {names:?}"));
+    assert_eq!(
+        interval_seconds(upgrade.1["spec"]["schedule"].as_str().unwrap()),
+        900,
+        "upgrade every 15 minutes"
+    );
     let pvcs: BTreeMap<&str, &Yaml> = kind_of(&docs, "PersistentVolumeClaim")
         .into_iter()
         .map(|(_, d)| (name(d), d))
@@ -398,11 +407,12 @@ fn crontab_lines_are_cron_d_lines_that_export_the_env_file() {
     for k in ["poll", "watch", "upgrade"] {
         assert!(kinds.contains(&k), "a line for {k}: {kinds:?}");
     }
+    // upgrade ticks every 15 minutes: the registries are asked once per scan_every
     let (when, _) = ticks.iter().find(|(_, t)| t == "upgrade").unwrap();
-    let w: Vec<&str> = when.split_whitespace().collect();
-    assert!(
-        w[0].parse::<u8>().is_ok() && w[1].parse::<u8>().is_ok() && w[4] != "*",
-        "upgrade runs weekly at a fixed time: {when}"
+    assert_eq!(
+        interval_seconds(when),
+        900,
+        "upgrade every 15 minutes: {when}"
     );
 }
 
@@ -484,6 +494,13 @@ fn systemd_units_avoid_the_known_traps() {
                 // agents outlive the oneshot tick only with KillMode=process
                 if ["poll", "watch", "upgrade"].contains(&tick) {
                     assert_eq!(get(&u, "Service", "KillMode"), ["process"], "{at}");
+                }
+                if tick == "upgrade" {
+                    let timer = read(&p.with_extension("timer"));
+                    assert!(
+                        timer.contains("OnCalendar=*-*-* *:11/15:00"),
+                        "{at}: its timer runs every 15 minutes"
+                    );
                 }
                 assert!(
                     p.file_name().unwrap().to_str().unwrap() == format!("afk-{tick}.service"),

@@ -40,7 +40,15 @@ pwd > "$AFK_RUN_DIR/got-pwd"
 git rev-parse --abbrev-ref HEAD > "$AFK_RUN_DIR/got-branch"
 case "${FIXER_MODE:-push}" in
   nothing) exit 0 ;;
+  hang) exec sleep 600 ;;
   stale)
+    if [ -n "${AFK_TESTS_REPO:-}" ]; then
+      echo "updated for the new welcome text" >> test_nginx.sh
+      git add test_nginx.sh
+      git -c user.name=fixer -c user.email=fixer@agent.invalid commit -qm "update the stale test"
+      git push -q "$FIXER_GIT/$AFK_TESTS_REPO.git" "HEAD:refs/heads/$AFK_TESTS_BRANCH"
+      exit 0
+    fi
     printf '%s\n' '{"status":"stale-test","test":"test_homepage","why":"the welcome text changed in 1.26"}' >> "$AFK_PROGRESS_FILE"
     exit 0 ;;
 esac
@@ -94,7 +102,20 @@ struct Setup {
 /// with `compose`, and a config whose fixer runs in `mode`; `extra` is
 /// appended to `[upgrade]`.
 fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
-    let sb = Sandbox::start(json!({"me": "afk-bot", "repos": [{"name": MIRROR}]}));
+    setup_recipes(compose, mode, extra, &[])
+}
+
+/// `setup`, plus more recipes (`name`, compose) with their mirrors `maint/<name>`.
+fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) -> Setup {
+    let mut repos = vec![json!({"name": MIRROR}), json!({"name": "maint/tests"})];
+    repos.extend(
+        more.iter()
+            .map(|(n, _)| json!({"name": format!("maint/{n}")})),
+    );
+    let sb = Sandbox::start(json!({"me": "afk-bot", "repos": repos}));
+    let mut names = vec!["\"nginx\"".to_string()];
+    names.extend(more.iter().map(|(n, _)| format!("\"{n}\"")));
+    let recipes = names.join(", ");
     sb.admin(
         "POST",
         "/registry",
@@ -106,7 +127,7 @@ fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
             "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
              [runner]\ncommand = [\"env\", \"FIXER_MODE={mode}\", \"FIXER_GIT={git}\", \"sh\", \"{fixer}\"]\n\
              [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
-             [upgrade]\nrecipes = [\"nginx\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
+             [upgrade]\nrecipes = [{recipes}]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
              work_dir = \"work\"\n{extra}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
             forge = sb.forge_keys(),
@@ -120,6 +141,9 @@ fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
     std::fs::write(&afk.config, text).unwrap();
     afk.hooks = Some(sb.url.clone());
     let upstream = Upstream::new(&afk.scratch, "nginx", &[("compose.yml", compose)]);
+    for (n, c) in more {
+        Upstream::new(&afk.scratch, n, &[("compose.yml", c)]);
+    }
     Setup { sb, afk, upstream }
 }
 
@@ -151,13 +175,35 @@ impl Setup {
         self.sb.status(MIRROR, branch, CTX, state);
     }
 
+    /// Pin afk's clock `minutes` from the real now (a tick that runs later).
+    fn at(&self, minutes: i64) {
+        let t = time::OffsetDateTime::now_utc() + time::Duration::minutes(minutes);
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        *self.afk.now.borrow_mut() = Some(text);
+    }
+
+    /// The registry paths asked since the requests were last cleared.
+    fn registry_asks(&self) -> usize {
+        self.sb
+            .requests()
+            .iter()
+            .filter(|q| q["path"].as_str().unwrap().starts_with("/v2/"))
+            .count()
+    }
+
     fn comments(&self, pr: u64) -> Vec<Value> {
+        self.comments_in(MIRROR, pr)
+    }
+
+    fn comments_in(&self, repo: &str, pr: u64) -> Vec<Value> {
         let st = self.sb.admin("GET", "/state", None);
         st["repos"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["name"] == MIRROR)
+            .find(|r| r["name"] == repo)
             .unwrap()["comments"]
             .as_array()
             .unwrap()
@@ -174,15 +220,25 @@ impl Setup {
             .to_string()
     }
 
+    /// Wait (bounded) for the tests fixer (8.7) of test run `run` to exit; its run dir.
+    fn wait_fixer_tests(&self, run: u32) -> PathBuf {
+        self.wait_run(&format!("-{run}-tests"))
+    }
+
     /// Wait (bounded) for the fixer of test run `run` to exit; its run dir.
     fn wait_fixer(&self, run: u32) -> PathBuf {
+        self.wait_run(&format!("-{run}"))
+    }
+
+    fn wait_run(&self, suffix: &str) -> PathBuf {
+        let run = suffix;
         let runs = self.afk.scratch.path("state/runs");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let dir = std::fs::read_dir(&runs).ok().and_then(|d| {
                 d.filter_map(|e| e.ok())
                     .map(|e| e.path())
-                    .find(|p| p.to_string_lossy().ends_with(&format!("-{run}")))
+                    .find(|p| p.to_string_lossy().ends_with(run))
             });
             if let Some(d) = dir
                 && d.join("exit_status").exists()
@@ -202,6 +258,22 @@ fn pr_of(report: &Value) -> &Value {
     let prs = report["prs"].as_array().unwrap();
     assert_eq!(prs.len(), 1, "one PR in {report}");
     &prs[0]
+}
+
+/// The named fields of each object of a JSON array, as text.
+fn fields(list: &Value, keys: &[&str]) -> Vec<Vec<String>> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            keys.iter()
+                .map(|k| match &o[*k] {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn actions(report: &Value) -> Vec<String> {
@@ -369,7 +441,8 @@ fn candidates_from_a_real_registry() {
 }
 
 #[test]
-fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
+fn the_demo_upgrade_act_scans_queues_goes_red_fix_green_and_shows_a_stuck_flow() {
+    let started = std::time::Instant::now();
     let out = assert_cmd::Command::new(support::afk_bin())
         .args(["--json", "demo"])
         .env_remove("AFK_FORGE_TOKEN")
@@ -381,30 +454,59 @@ fn the_demo_upgrade_act_goes_from_red_through_the_fixer_to_green() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
-    let steps: Vec<(String, String, u64)> = doc["upgrade"]
-        .as_array()
-        .unwrap()
+    let ticks = doc["upgrade"].as_array().unwrap();
+    // per tick: (recipe, verdict, result, test runs) of each PR, by recipe
+    let steps: Vec<Vec<Vec<String>>> = ticks
         .iter()
         .map(|t| {
-            let pr = &t["prs"][0];
-            (
-                pr["verdict"].as_str().unwrap().to_string(),
-                pr["result"].as_str().unwrap().to_string(),
-                pr["test_runs"].as_u64().unwrap(),
-            )
+            let mut prs = fields(&t["prs"], &["recipe", "verdict", "result", "test_runs"]);
+            prs.sort();
+            prs
         })
         .collect();
-    let s = |v: &str, r: &str, n: u64| (v.to_string(), r.to_string(), n);
+    let s = |r: &str, v: &str, res: &str, n: u64| {
+        vec![r.to_string(), v.to_string(), res.to_string(), n.to_string()]
+    };
     assert_eq!(
         steps,
         vec![
-            s("PENDING", "PENDING", 1),
-            s("RED", "PENDING", 1),
-            s("PENDING", "PENDING", 2),
-            s("GREEN", "SUCCESS", 2)
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "PENDING", "PENDING", 1)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "RED", "PENDING", 1)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 0),
+                s("web", "PENDING", "PENDING", 2)
+            ],
+            vec![
+                s("cache", "PENDING", "PENDING", 1),
+                s("web", "GREEN", "SUCCESS", 2)
+            ],
+            vec![
+                s("cache", "PENDING", "STUCK", 1),
+                s("web", "GREEN", "SUCCESS", 2)
+            ],
         ]
     );
+    // the first tick scanned, and queued cache behind web
+    assert!(ticks[0]["candidates"].as_array().unwrap().len() >= 2);
+    assert!(
+        ticks[0]["actions"].to_string().contains("queued (place 1)"),
+        "{}",
+        ticks[0]
+    );
+    assert!(
+        ticks[1]["candidates"].as_array().unwrap().is_empty(),
+        "no second scan"
+    );
+    // the build id is never proposed
+    assert!(!ticks[0]["candidates"].to_string().contains("2041837"));
 }
 
 #[test]
@@ -875,7 +977,7 @@ fn v7_merged_upstream_and_superseded_prs_are_closed_with_a_reason() {
         Some(json!({"images": {"library/nginx": ["1.26.1"]}})),
     );
     s.sb.clear_requests();
-    let (code, r, _) = s.upgrade(&[]);
+    let (code, r, _) = s.upgrade(&["--scan"]);
     assert_eq!(code, 0, "{r}");
     let second = pr_of(&r)["number"].as_u64().unwrap();
     assert_ne!(second, first);
@@ -1148,9 +1250,60 @@ fn v2_verdict_posts_once_reads_without_posting_and_exits_by_verdict() {
     assert_eq!(code, 0);
     assert_eq!(r["verdict"], "GREEN");
     assert_eq!(r["test_runs"], 2);
+}
+
+#[test]
+fn a_verdict_that_cannot_be_read_exits_4_never_red() {
+    let s = setup(COMPOSE, "push", "");
+    let (_, r, _) = s.upgrade(&[]);
+    let pr = pr_of(&r)["number"].as_u64().unwrap().to_string();
+    s.ci("afk/upgrade-nginx-1.26.0", "failure");
+    // a typo in the PR number: no such PR
     let (code, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, "999"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 4, "{r}");
     assert!(r["errors"][0].as_str().unwrap().contains("404"), "{r}");
+    assert_eq!(r["verdict"], Value::Null, "{r}");
+    let out = s.afk.cmd().args(["upgrade", "verdict", MIRROR, "999"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("VERDICT="));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    // an outage while reading: the forge answers 500 (the PR is RED, but unread)
+    s.sb.faults(json!([{"path": "/pulls/", "status": 500}]));
+    let out = s.afk.cmd().args(["upgrade", "verdict", MIRROR, &pr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
+    s.sb.faults(json!([]));
+    let out = s.afk.cmd().args(["upgrade", "verdict", MIRROR, &pr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "read, it is RED");
+    // a usage error stays 2
+    let out = s.afk.cmd().args(["upgrade", "verdict", "nope", &pr]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_testme_comment_of_several_words_is_afks_own() {
+    let s = setup(COMPOSE, "push", "testme_comment = \"@ci-bot test this upgrade\"\n");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    assert_eq!(s.comments(n)[0]["body"], "@ci-bot test this upgrade");
+    assert_eq!(pr_of(&r)["test_runs"], 1);
+    s.ci(branch, "failure");
+    let pr = n.to_string();
+    let (code, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, &pr]);
+    assert_eq!((code, r["test_runs"].as_u64()), (1, Some(1)), "{r}");
+    // --post asks again: the RED before it is stale, and two runs are counted
+    let (code, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, &pr, "--post"]);
+    assert_eq!(code, 3, "{r}");
+    assert_eq!(r["verdict"], "PENDING");
+    assert_eq!(r["test_runs"], 2);
+    // a longer comment that only starts with the command's first word is not one
+    s.sb.admin(
+        "POST",
+        "/comment",
+        Some(json!({"repo": MIRROR, "issue": n, "body": "@ci-bot test this upgrade-please", "user": "afk-bot"})),
+    );
+    let (_, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, &pr]);
+    assert_eq!(r["test_runs"], 2, "{r}");
 }
 
 }
@@ -1469,4 +1622,393 @@ fn a_hostile_image_path_never_becomes_a_branch() {
     );
     let candidates = r["candidates"].to_string();
     assert!(!candidates.contains("PWNED"), "{r}");
+}
+
+#[test]
+fn a_bare_build_id_is_never_a_version_and_15_moves_to_16() {
+    let compose = "services:\n  app:\n    image: nginx:15\n  db:\n    image: postgres:2041837\n";
+    let s = setup(compose, "push", "allow_major = true\n");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {
+            "library/nginx": ["15", "16", "2041837", "3081422", "20240115"],
+            "library/postgres": ["2041837", "2041900", "16"]
+        }})),
+    );
+    let (code, r, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{r} {err}");
+    let got = fields(&r["candidates"], &["image", "current", "proposed"]);
+    let row = |i: &str, c: &str, p: &str| vec![i.to_string(), c.to_string(), p.to_string()];
+    assert_eq!(
+        got,
+        vec![
+            row("library/nginx", "15", "16"),
+            row("library/postgres", "2041837", "2041900"),
+        ]
+    );
+}
+
+#[test]
+fn registries_are_asked_once_per_scan_every_and_open_prs_move_on_every_tick() {
+    let s = setup(COMPOSE, "push", "scan_every = \"7d\"\n");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    s.at(0);
+    s.sb.clear_requests();
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    assert!(s.registry_asks() > 0, "the first tick scans");
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    // ticks every 15 minutes: the PR's flow moves on, the registry is not asked
+    s.ci(branch, "failure");
+    s.sb.clear_requests();
+    s.at(15);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["start_fixer"], "{r}");
+    assert_eq!(s.registry_asks(), 0, "no scan within scan_every");
+    assert!(r["candidates"].as_array().unwrap().is_empty());
+    s.wait_fixer(1);
+    s.at(30);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["testme"], "{r}");
+    s.ci(branch, "success");
+    s.at(45);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(
+        pr_of(&r)["result"],
+        "SUCCESS",
+        "RED → fix → GREEN within 4 ticks"
+    );
+    assert_eq!(s.registry_asks(), 0);
+    // a newer tag appears: only a scan (forced, or due) finds it
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/nginx": ["1.26.1"]}})),
+    );
+    s.at(60);
+    let (_, r, _) = s.upgrade(&[]);
+    assert!(!actions(&r).contains(&"open_pr".to_string()), "{r}");
+    // --dry-run always shows what a scan would find, and records nothing
+    let (_, r, _) = s.upgrade(&["--dry-run"]);
+    assert!(actions(&r).contains(&"open_pr".to_string()), "{r}");
+    s.sb.clear_requests();
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(s.registry_asks(), 0, "a dry run records no scan: {r}");
+    let (_, r, _) = s.upgrade(&["--scan"]);
+    assert!(s.registry_asks() > 0);
+    assert!(actions(&r).contains(&"open_pr".to_string()), "{r}");
+    assert_eq!(r["closed"][0]["pr"], n);
+    // a week after the last scan, the tick scans by itself
+    s.sb.clear_requests();
+    s.at(60 + 7 * 24 * 60 + 1);
+    s.upgrade(&[]);
+    assert!(s.registry_asks() > 0, "scan_every passed");
+}
+
+#[test]
+fn tests_run_one_recipe_at_a_time_oldest_first_and_a_final_result_frees_the_slot() {
+    let web = "services:\n  web:\n    image: caddy:2.7.0\n";
+    let s = setup_recipes(COMPOSE, "push", "", &[("web", web)]);
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/caddy": ["2.7.0", "2.8.4"]}})),
+    );
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    let prs = r["prs"].as_array().unwrap();
+    assert_eq!(prs.len(), 2, "{r}");
+    let nginx = prs.iter().find(|p| p["recipe"] == "nginx").unwrap()["number"]
+        .as_u64()
+        .unwrap();
+    let web_pr = prs.iter().find(|p| p["recipe"] == "web").unwrap()["number"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(s.comments(nginx).len(), 1, "the oldest is tested");
+    assert!(
+        s.comments_in("maint/web", web_pr).is_empty(),
+        "the other waits"
+    );
+    let queued = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["recipe"] == "web" && a["action"] == "wait")
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(
+        queued["reason"]
+            .as_str()
+            .unwrap()
+            .contains("queued (place 1)"),
+        "{queued}"
+    );
+    let out = s.afk.cmd().arg("upgrade").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("queued"));
+    // afk status shows both flows with the queue place
+    let (code, st, _) = s.afk.json(&["status"]);
+    assert_eq!(code, 0, "{st}");
+    let flows = st["upgrades"].as_array().unwrap_or_else(|| panic!("{st}"));
+    assert_eq!(flows.len(), 2, "{st}");
+    let w = flows.iter().find(|f| f["recipe"] == "web").unwrap();
+    assert_eq!(
+        (w["pr"].as_u64(), w["queue_place"].as_u64()),
+        (Some(web_pr), Some(1)),
+        "{w}"
+    );
+    assert_eq!(w["step"], "queued");
+    assert!(w["since"].is_string(), "{w}");
+    let human = s.afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("maint/web#") && text.contains("queued"),
+        "{text}"
+    );
+    // GREEN frees the slot on the same tick
+    s.ci("afk/upgrade-nginx-1.26.0", "success");
+    let (_, r, _) = s.upgrade(&[]);
+    let results = fields(&r["prs"], &["recipe", "result"]);
+    assert!(
+        results.contains(&vec!["nginx".into(), "SUCCESS".into()]),
+        "{r}"
+    );
+    assert_eq!(s.comments_in("maint/web", web_pr).len(), 1, "{r}");
+    let (_, st, _) = s.afk.json(&["status"]);
+    let flows = st["upgrades"].as_array().unwrap();
+    assert_eq!(flows.len(), 1, "a final flow is no longer listed: {st}");
+    assert_eq!(flows[0]["step"], "testing");
+}
+
+#[test]
+fn a_test_run_with_no_verdict_ends_stuck_after_verdict_timeout() {
+    let s = setup(COMPOSE, "push", "verdict_timeout = \"24h\"\n");
+    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
+        "[notify]\n",
+        "[notify]\nevents = [\"upgrade.failed\", \"upgrade.stuck\"]\n",
+    );
+    std::fs::write(&s.afk.config, text).unwrap();
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.at(23 * 60);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["wait"], "{r}");
+    // the CI never answers: a day later the flow ends STUCK, once
+    s.at(24 * 60 + 5);
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(pr_of(&r)["result"], "STUCK", "{r}");
+    let reason = r["actions"][0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("STUCK — no verdict"), "{reason}");
+    let stuck: Vec<Value> = s
+        .comments(n)
+        .into_iter()
+        .filter(|c| c["body"].as_str().unwrap().contains("STUCK"))
+        .collect();
+    assert_eq!(stuck.len(), 1);
+    s.at(10 * 365 * 24 * 60);
+    s.sb.clear_requests();
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(pr_of(&r)["result"], "STUCK", "final");
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    let lessons = s.afk.sql_rows("SELECT lesson_type FROM lessons");
+    assert_eq!(lessons, vec![vec!["upgrade_stuck".to_string()]]);
+    let hooks: Vec<Value> =
+        s.sb.hooks()
+            .into_iter()
+            .filter(|h| h["body"]["event"] == "upgrade.stuck")
+            .collect();
+    assert_eq!(hooks.len(), 1, "{hooks:?}");
+    let (_, st, _) = s.afk.json(&["status"]);
+    assert!(st["upgrades"].as_array().unwrap().is_empty(), "{st}");
+}
+
+#[test]
+fn a_fixer_that_makes_no_progress_is_stopped_and_the_flow_ends_stuck() {
+    let s = setup(COMPOSE, "hang", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    s.upgrade(&[]);
+    s.ci(branch, "failure");
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(actions(&r), ["start_fixer"]);
+    let (_, st, _) = s.afk.json(&["status"]);
+    assert_eq!(st["upgrades"][0]["step"], "fixing", "{st}");
+    s.at(4 * 60);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(pr_of(&r)["result"], "STUCK", "{r}");
+    assert!(
+        r["actions"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the fixer made no progress"),
+        "{r}"
+    );
+    // the fixer was stopped
+    let runs = s.afk.scratch.path("state/runs");
+    let dir = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-1"))
+        .unwrap();
+    let pid = std::fs::read_to_string(dir.join("agent.pid")).unwrap();
+    let pid = pid.split_whitespace().next().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .next();
+    assert!(
+        matches!(state, None | Some("Z") | Some("X")),
+        "the fixer runs on: {stat}"
+    );
+}
+
+#[test]
+fn a_tick_lists_a_mirrors_prs_once_and_asks_no_branch_it_does_not_push() {
+    let s = setup(COMPOSE, "push", "");
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    for args in [&["--scan"][..], &[][..], &["--dry-run"][..]] {
+        s.sb.clear_requests();
+        let (code, r, _) = s.upgrade(args);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(pr_of(&r)["number"], n);
+        let gets: Vec<String> =
+            s.sb.requests()
+                .iter()
+                .filter(|q| q["method"] == "GET")
+                .map(|q| q["path"].as_str().unwrap().to_string())
+                .collect();
+        let pulls = gets
+            .iter()
+            .filter(|p| p.ends_with(&format!("{MIRROR}/pulls")))
+            .count();
+        assert_eq!(pulls, 1, "{args:?}: {gets:?}");
+        assert!(
+            !gets.iter().any(|p| p.contains("/branches/afk")),
+            "{args:?}: the PR's own branch is not asked for: {gets:?}"
+        );
+    }
+}
+
+#[test]
+fn with_tests_needs_a_tests_repo_and_the_stale_comment_names_it_only_then() {
+    let s = setup(COMPOSE, "stale", "");
+    let (code, r, err) = s.upgrade(&["--with-tests"]);
+    assert_eq!(code, 2, "{r} {err}");
+    assert!(
+        r.to_string().contains("tests_repo") || err.contains("tests_repo"),
+        "{r} {err}"
+    );
+    assert!(s.sb.writes().is_empty());
+    // without tests_repo the stale-test comment does not send people to --with-tests
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.ci(branch, "failure");
+    s.upgrade(&[]);
+    s.wait_fixer(1);
+    let (_, r, _) = s.upgrade(&[]);
+    assert_eq!(pr_of(&r)["result"], "SUCCESS-PENDING-TESTS");
+    let body = s
+        .comments(n)
+        .into_iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .find(|b| b.contains("looks stale"))
+        .unwrap();
+    assert!(!body.contains("--with-tests"), "{body}");
+}
+
+#[test]
+fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testpr() {
+    let s = setup(COMPOSE, "stale", "tests_repo = \"maint/tests\"\n");
+    // the tests repository has a main branch
+    s.sb.push_commit("maint/tests", "main", "test_nginx.sh");
+    // a CI that answers every test comment: RED with the old tests, GREEN
+    // when the comment names the updated tests' branch
+    let tests_branch = "afk/tests-nginx-1.26.0";
+    s.sb.admin(
+        "POST",
+        "/ci",
+        Some(json!({"repo": MIRROR, "trigger": "!testme", "context": CTX,
+                    "states": ["failure"], "tests": {tests_branch: "success"}})),
+    );
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(actions(&r), ["start_fixer"], "{r}");
+    s.wait_fixer(1);
+    // the fixer says a test is stale: with --with-tests it updates it
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(actions(&r), ["start_fixer"], "{r}");
+    assert_eq!(pr_of(&r)["result"], "PENDING");
+    let dir = s.wait_fixer_tests(1);
+    let env = std::fs::read_to_string(dir.join("got-env")).unwrap();
+    assert!(
+        env.lines().any(|l| l == "AFK_TESTS_REPO=maint/tests"),
+        "{env}"
+    );
+    assert!(
+        env.lines()
+            .any(|l| l == format!("AFK_TESTS_BRANCH={tests_branch}")),
+        "{env}"
+    );
+    // the tests PR is opened, the two are cross-linked, and the recipe PR is
+    // tested against the updated tests
+    let (code, r, _) = s.upgrade(&["--with-tests"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(actions(&r), ["open_pr", "testme"], "{r}");
+    let testmes: Vec<String> = s
+        .comments(n)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .filter(|b| b.starts_with("!testme"))
+        .collect();
+    assert_eq!(
+        testmes.last().unwrap(),
+        &format!("!testme tests={tests_branch}")
+    );
+    let st = s.sb.admin("GET", "/state", None);
+    let tests = st["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "maint/tests")
+        .unwrap();
+    let tpr = &tests["issues"][0];
+    assert_eq!(tpr["title"], "Update nginx tests for nginx 1.26.0");
+    let tn = tpr["number"].as_u64().unwrap();
+    assert!(s.comments_in("maint/tests", tn).iter().any(|c| {
+        c["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{MIRROR}#{n}"))
+    }));
+    assert!(s.comments(n).iter().any(|c| {
+        c["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("maint/tests#{tn}"))
+    }));
+    let (_, r, _) = s.upgrade(&["--with-tests"]);
+    let pr = pr_of(&r);
+    assert_eq!(pr["result"], "SUCCESS+TESTPR", "{r}");
+    assert!(
+        pr["tests_pr"].as_str().unwrap().contains(&format!("/{tn}")),
+        "{pr}"
+    );
+    assert_eq!(s.pr_state(n), "open", "nothing is merged");
+    let out = s
+        .afk
+        .cmd()
+        .args(["upgrade", "--with-tests"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("SUCCESS+TESTPR") && text.contains("maint/tests"),
+        "{text}"
+    );
 }

@@ -18,6 +18,8 @@ struct Report<'a> {
     stop_file: bool,
     spend: SpendDoc,
     runs: Vec<RunDoc<'a>>,
+    /// every open upgrade flow (SPEC 8): nothing waits silently
+    upgrades: Vec<UpgradeDoc<'a>>,
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
 }
@@ -105,6 +107,23 @@ fn spend_line(d: &SpendDoc) -> String {
     }
     s.push('\n');
     s
+}
+
+/// An open upgrade flow: its recipe, PR, step, since when, place in the test queue.
+#[derive(Serialize)]
+struct UpgradeDoc<'a> {
+    recipe: &'a str,
+    mirror: &'a str,
+    pr: crate::types::IssueNumber,
+    url: &'a str,
+    image: &'a str,
+    from: &'a str,
+    to: &'a str,
+    /// queued | testing | fixing
+    step: &'a str,
+    since: Option<&'a str>,
+    age: String,
+    queue_place: Option<u32>,
 }
 
 /// A live canary and where it stands.
@@ -205,6 +224,27 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         })
         .collect();
     let spend = spend_doc(ctx, &s, now)?;
+    let flows = s.open_upgrades()?;
+    let upgrades: Vec<UpgradeDoc> = flows
+        .iter()
+        .map(|u| UpgradeDoc {
+            recipe: &u.recipe,
+            mirror: &u.mirror,
+            pr: u.pr,
+            url: &u.url,
+            image: &u.image,
+            from: &u.from_tag,
+            to: &u.to_tag,
+            step: u.step.as_deref().unwrap_or(""),
+            since: u.step_since.as_deref(),
+            age: u
+                .step_since
+                .as_deref()
+                .map(|t| age(t, now))
+                .unwrap_or_default(),
+            queue_place: u.queue_place,
+        })
+        .collect();
     let live = s.live_canaries()?;
     let (canaries, canary_lines) = canaries(ctx, &s, &live)?;
     let report = Report {
@@ -218,6 +258,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         stop_file: ctx.stop_file().exists(),
         spend,
         runs: runs_json,
+        upgrades,
         frozen: &frozen,
         events: &events,
     };
@@ -257,6 +298,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         ));
     }
     h.push_str(&spend_line(&report.spend));
+    h.push_str(&upgrade_lines(&report.upgrades));
     h.push_str(&canary_lines);
     for f in &frozen {
         h.push_str(&format!(
@@ -272,6 +314,33 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     }
     emit(ctx.json, &report, &h);
     Ok(0)
+}
+
+/// The open upgrade flows as a table: recipe, PR, step, waiting since, queue place.
+fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
+    if flows.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = flows
+        .iter()
+        .map(|u| {
+            vec![
+                u.recipe.to_string(),
+                format!("{}#{}", u.mirror, u.pr),
+                format!("{} {} → {}", u.image, u.from, u.to),
+                u.step.to_string(),
+                u.since
+                    .map(|t| format!("{t} ({})", u.age))
+                    .unwrap_or("-".into()),
+                u.queue_place.map(|n| n.to_string()).unwrap_or("-".into()),
+            ]
+        })
+        .collect();
+    format!(
+        "{} upgrade flows open:\n{}",
+        flows.len(),
+        table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
+    )
 }
 
 /// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).

@@ -1,6 +1,7 @@
 //! Pure decisions: no I/O, no clock, no randomness. Time and draws come in as arguments.
 
 pub mod answers;
+pub mod cadence;
 pub mod canary;
 pub mod checklist;
 pub mod ci;
@@ -12,6 +13,7 @@ pub mod outcome;
 pub mod placeholders;
 pub mod progress;
 pub mod prompt;
+pub mod queue;
 pub mod registry_auth;
 pub mod routing;
 pub mod run_state;

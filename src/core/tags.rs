@@ -12,7 +12,9 @@
 //! its final release; date-like versions (`20240115`, `2024.01.15`) are never
 //! ordered against semver-like ones; a trailing `-rN` is a build revision
 //! compared as a number rather than part of the suffix, so Bitnami's
-//! `-debian-11-r10` tags move at all.
+//! `-debian-11-r10` tags move at all; a bare number of 6 or more digits that
+//! is not a date (`2041837`) is a build id, never a version: `15` → `16`,
+//! never `15` → `2041837`, unless the current tag is a build id too.
 
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -102,6 +104,10 @@ enum Kind {
     DateDotted,
     /// `YYYY-MM-DD`.
     DateDashed,
+    /// A bare number of 6 or more digits that is not a date (`2041837`): a
+    /// build id or a CI run number, never a version; it compares only with
+    /// another build id (when the current tag is one too).
+    BuildId,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +245,11 @@ fn version(s: &str) -> Option<(Kind, Vec<u64>, &str)> {
         .iter()
         .map(|f| number(f))
         .collect::<Option<Vec<u64>>>()?;
+    if let [one] = fields[..]
+        && one.len() >= 6
+    {
+        return Some((Kind::BuildId, parts, rest));
+    }
     let kind = if fields.len() >= 2 && fields[0].len() == 4 && is_year(parts[0]) {
         Kind::DateDotted
     } else {
@@ -375,6 +386,57 @@ mod tests {
         for (cur, list, expected) in cases {
             assert_eq!(same(cur, &list), expected, "current {cur}, tags {list:?}");
         }
+    }
+
+    #[test]
+    fn a_bare_number_of_six_digits_or_more_is_a_build_id_unless_the_current_tag_is_one() {
+        // (current, tags, best of the same major, best of a higher major)
+        let cases = [
+            ("15", vec!["16", "2041837"], None, want("16", "major")),
+            ("15", vec!["2041837", "3081422"], None, None),
+            (
+                "15",
+                vec!["15", "99999", "100000"],
+                None,
+                want("99999", "major"),
+            ),
+            ("15.4", vec!["15.6", "2041837"], want("15.6", "minor"), None),
+            (
+                "2041837",
+                vec!["2041900", "16", "2041836"],
+                want("2041900", "minor"),
+                None,
+            ),
+            (
+                "2041837-alpine",
+                vec!["2041900-alpine", "2041901"],
+                want("2041900-alpine", "minor"),
+                None,
+            ),
+            (
+                "15-alpine",
+                vec!["2041837-alpine", "16-alpine"],
+                None,
+                want("16-alpine", "major"),
+            ),
+            // a date stays a date: 20240115 is not a build id
+            (
+                "20240115",
+                vec!["20240301", "2041837"],
+                want("20240301", "minor"),
+                None,
+            ),
+            ("15", vec!["20240115"], None, None),
+        ];
+        for (cur, list, same_want, higher_want) in cases {
+            assert_eq!(
+                (same(cur, &list), higher(cur, &list)),
+                (same_want, higher_want),
+                "current {cur}, tags {list:?}"
+            );
+        }
+        assert_eq!(compare("15", "2041837"), None);
+        assert_eq!(compare("2041837", "2041900"), Some(Ordering::Less));
     }
 
     #[test]

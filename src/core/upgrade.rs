@@ -103,6 +103,14 @@ impl Bump {
     pub fn title(&self) -> String {
         format!("Upgrade {} {} → {}", self.path, self.from(), self.to)
     }
+    /// 8.7: `afk/tests-<recipe>-<tag>`, the tests repository's branch.
+    pub fn tests_branch(&self) -> String {
+        format!("afk/tests-{}-{}", self.recipe, self.to)
+    }
+    /// 8.7: the title of the tests PR.
+    pub fn tests_title(&self) -> String {
+        format!("Update {} tests for {} {}", self.recipe, self.path, self.to)
+    }
     fn same_image(&self, other: &Bump) -> bool {
         self.host == other.host && self.path == other.path
     }
@@ -403,17 +411,81 @@ pub fn stale_test_report(progress: &str) -> Option<StaleTest> {
     })
 }
 
-/// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS).
-pub fn stale_test_comment(st: &StaleTest) -> String {
+/// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS). It
+/// names `--with-tests` only when that can work (`upgrade.tests_repo` is set).
+pub fn stale_test_comment(st: &StaleTest, with_tests_works: bool) -> String {
+    let how = if with_tests_works {
+        "Update the test (for example by re-running the upgrade with `afk upgrade --with-tests`, \
+         which opens a paired PR on the tests repository) and test this PR again."
+    } else {
+        "Update the test in the recipe's test suite and test this PR again."
+    };
     format!(
         "afk: the upgrade looks correct, but a test looks stale for the new version.\n\n\
          - test: {}\n- why (as the fixer reported it): {}\n\n\
-         No test was changed. Update the test (for example by re-running the upgrade \
-         `--with-tests`) and test this PR again.\n\n{}",
+         No test was changed. {how}\n\n{}",
         md_text(&st.test),
         md_text(&st.why),
         final_marker("SUCCESS-PENDING-TESTS")
     )
+}
+
+/// The comment of a flow that ends STUCK: why, and that afk stops here.
+pub fn stuck_comment(why: &str) -> String {
+    format!(
+        "afk: STUCK — {}.\n\nafk stopped waiting (and any fixer it ran) and leaves this PR open \
+         for a person: check that the CI answers the test comment, then test it by hand.\n\n{}",
+        md_text(why),
+        final_marker("STUCK")
+    )
+}
+
+/// 8.7: the test comment that runs the recipe PR against the updated tests.
+pub fn testme_with_tests(testme: &str, tests_branch: &str) -> String {
+    format!("{} tests={tests_branch}", testme.trim())
+}
+
+/// 8.7: the tests PR's body, and the two comments that cross-link the PRs.
+pub fn tests_pr_body(b: &Bump, recipe_pr: &str, st: &StaleTest) -> String {
+    format!(
+        "afk: the upgrade of `{}` to `{}` in the recipe **{}** ({recipe_pr}) looks correct, \
+         but a test is stale for the new version.\n\n- test: {}\n- why (as the fixer reported it): {}\n\n\
+         This PR updates that test. The recipe PR is tested against this branch; nothing is merged by afk.\n",
+        md_text(&b.path),
+        md_text(&b.to),
+        md_text(&b.recipe),
+        md_text(&st.test),
+        md_text(&st.why),
+    )
+}
+
+/// 8.7: the comment on the recipe PR naming its paired tests PR.
+pub fn paired_comment(other: &str, url: &str) -> String {
+    let link = safe_url(url).map(|u| format!(" ({u})")).unwrap_or_default();
+    format!(
+        "afk: paired with {other}{link}: the stale test is updated there, and this PR is tested against it."
+    )
+}
+
+/// 8.7: the tests fixer's prompt: update the stale test, nothing else.
+pub fn tests_prompt(preamble: &str, b: &Bump, tests_repo: &str, st: &StaleTest) -> String {
+    let mut s = preamble.trim_end().to_string();
+    s.push_str(&format!(
+        "\n\n## Your task\n\nThe upgrade of `{}` to `{}` in the recipe {} is right, but a test is stale for the new version. \
+         Your working directory is a clone of the tests repository {tests_repo} on the branch `{}`. \
+         Update only that test so it checks the new version's behaviour; never weaken, skip or delete a test. \
+         Commit and push to `{}` ($AFK_TESTS_BRANCH of $AFK_TESTS_REPO).\n\n",
+        one_line(&b.path, 200),
+        one_line(&b.to, 128),
+        one_line(&b.recipe, 100),
+        b.tests_branch(),
+        b.tests_branch(),
+    ));
+    s.push_str(&fenced(
+        "The stale test and why, as the fixer of the recipe reported it.",
+        &format!("{}: {}", one_line(&st.test, 200), one_line(&st.why, 500)),
+    ));
+    s
 }
 
 /// The fixer's preamble when no `upgrade.template` version exists.
@@ -805,10 +877,23 @@ mod tests {
             ("t_login", "the page moved")
         );
         assert!(stale_test_report("{\"phase\":\"green\"}\n").is_none());
-        let sc = stale_test_comment(&StaleTest {
-            test: "t_[x](http://evil)".into(),
-            why: "@team".into(),
-        });
+        let sc = stale_test_comment(
+            &StaleTest {
+                test: "t_[x](http://evil)".into(),
+                why: "@team".into(),
+            },
+            false,
+        );
+        assert!(!sc.contains("--with-tests"), "only when it can work: {sc}");
+        let st = StaleTest {
+            test: "t".into(),
+            why: "w".into(),
+        };
+        assert!(stale_test_comment(&st, true).contains("--with-tests"));
+        assert_eq!(
+            parse_final(&stuck_comment("no verdict")).as_deref(),
+            Some("STUCK")
+        );
         assert!(
             sc.contains("t\\_\\[x\\]\\(http://evil\\)") && sc.contains("\\@team"),
             "{sc}"

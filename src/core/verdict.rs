@@ -7,6 +7,7 @@
 use super::sanitize::safe_url;
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,10 +46,19 @@ pub struct StatusView<'a> {
     pub description: Option<&'a str>,
 }
 
-/// Whether a comment is the test command: its first word is exactly
-/// `testme` (`!testme` and `!testme please` are; `!testmexyz` is not).
+/// Whether a comment is the test command: its body (leading whitespace
+/// aside) is exactly `testme`, or `testme` followed by whitespace and more
+/// (`!testme`, `!testme tests=afk/tests-x-1` and, for a command of several
+/// words, `@ci-bot test this upgrade`; never `!testmexyz`).
 pub fn is_testme(body: &str, testme: &str) -> bool {
-    body.split_whitespace().next() == Some(testme)
+    let testme = testme.trim();
+    if testme.is_empty() {
+        return false;
+    }
+    match body.trim_start().strip_prefix(testme) {
+        Some(rest) => rest.is_empty() || rest.starts_with(char::is_whitespace),
+        None => false,
+    }
 }
 
 /// The test runs afk has used on a PR: its own test comments.
@@ -128,8 +138,13 @@ pub enum Outcome {
     Success,
     #[serde(rename = "SUCCESS-PENDING-TESTS")]
     SuccessPendingTests,
+    /// GREEN against the updated tests of a paired tests PR (SPEC 8.7)
+    #[serde(rename = "SUCCESS+TESTPR")]
+    SuccessTestPr,
     #[serde(rename = "FAILED")]
     Failed,
+    #[serde(rename = "STUCK")]
+    Stuck,
     #[serde(rename = "PENDING")]
     Pending,
 }
@@ -139,7 +154,9 @@ impl fmt::Display for Outcome {
         f.write_str(match self {
             Outcome::Success => "SUCCESS",
             Outcome::SuccessPendingTests => "SUCCESS-PENDING-TESTS",
+            Outcome::SuccessTestPr => "SUCCESS+TESTPR",
             Outcome::Failed => "FAILED",
+            Outcome::Stuck => "STUCK",
             Outcome::Pending => "PENDING",
         })
     }
@@ -150,6 +167,7 @@ impl Outcome {
     pub fn parse_final(s: &str) -> Option<Outcome> {
         match s {
             "FAILED" => Some(Outcome::Failed),
+            "STUCK" => Some(Outcome::Stuck),
             "SUCCESS-PENDING-TESTS" => Some(Outcome::SuccessPendingTests),
             _ => None,
         }
@@ -179,6 +197,53 @@ pub struct Facts {
     pub fixer: Fixer,
     /// the PR head moved past the commit the fixer started on
     pub head_moved: bool,
+    /// how long ago afk's latest test comment was posted (none: unknown)
+    pub since_test: Option<Duration>,
+    pub verdict_timeout: Duration,
+    /// how long the running fixer has shown no progress
+    pub fixer_quiet: Option<Duration>,
+    /// `runner.stall_after`
+    pub stall_after: Duration,
+    /// this tick runs `--with-tests` and `upgrade.tests_repo` is set (8.7)
+    pub with_tests: bool,
+    pub tests: Tests,
+}
+
+/// Where the update of a stale test stands (SPEC 8.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tests {
+    /// none was started
+    None,
+    /// the fixer is updating the test in the tests repository
+    Working,
+    /// it exited; `pushed`: its branch holds a commit of its own
+    Exited { pushed: bool },
+    /// the tests PR is open and the recipe PR is tested against it
+    Opened,
+}
+
+/// Why a flow ends STUCK (nothing waits silently).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stuck {
+    NoVerdict { after: Duration },
+    FixerStalled { after: Duration },
+}
+
+impl fmt::Display for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Stuck::NoVerdict { after } => write!(
+                f,
+                "no verdict {} after the test comment (upgrade.verdict_timeout)",
+                crate::config::format_duration(*after)
+            ),
+            Stuck::FixerStalled { after } => write!(
+                f,
+                "the fixer made no progress for {} (runner.stall_after)",
+                crate::config::format_duration(*after)
+            ),
+        }
+    }
 }
 
 /// Why a flow ends FAILED.
@@ -201,6 +266,11 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Why a flow waits while its fixer runs.
+pub const FIXER_WORKING: &str = "the fixer is working";
+/// Why a flow waits while its fixer updates a stale test (8.7).
+pub const TESTS_WORKING: &str = "the fixer is updating the stale test";
+
 /// What one tick does for one open upgrade PR.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -218,12 +288,50 @@ pub enum Step {
     StaleTest,
     /// the flow ended before: nothing more for this PR
     Done(Outcome),
+    /// waiting for a test run or fixer to start: `serial_tests`, place in the queue
+    Queued(u32),
+    /// nothing came for too long: stop the fixer, one comment, lesson, `upgrade.stuck`
+    Stuck(Stuck),
+    /// 8.7: start the fixer on the tests repository to update the stale test
+    TestsFixer,
+    /// 8.7: open the tests PR, cross-link, test the recipe PR against it
+    TestsPr,
+    /// 8.7: GREEN against the updated tests: SUCCESS+TESTPR
+    GreenWithTests,
 }
 
 impl Step {
+    /// The step an open flow is at after this one, as `afk status` lists it
+    /// (`None`: the flow ended, or ends with this step).
+    pub fn open_step(&self) -> Option<&'static str> {
+        match self {
+            Step::Testme => Some("testing"),
+            Step::Wait(w) if *w == FIXER_WORKING => Some("fixing"),
+            Step::Wait(w) if *w == TESTS_WORKING => Some("updating-tests"),
+            Step::TestsFixer => Some("updating-tests"),
+            Step::TestsPr => Some("testing"),
+            Step::StartFixer => Some("fixing"),
+            Step::Wait(_) => Some("testing"),
+            Step::Queued(_) => Some("queued"),
+            Step::Green
+            | Step::GreenWithTests
+            | Step::Fail(_)
+            | Step::StaleTest
+            | Step::Done(_)
+            | Step::Stuck(_) => None,
+        }
+    }
+
     pub fn outcome(&self) -> Outcome {
         match self {
-            Step::Testme | Step::Wait(_) | Step::StartFixer => Outcome::Pending,
+            Step::Testme
+            | Step::Wait(_)
+            | Step::StartFixer
+            | Step::Queued(_)
+            | Step::TestsFixer
+            | Step::TestsPr => Outcome::Pending,
+            Step::GreenWithTests => Outcome::SuccessTestPr,
+            Step::Stuck(_) => Outcome::Stuck,
             Step::Green => Outcome::Success,
             Step::Fail(_) => Outcome::Failed,
             Step::StaleTest => Outcome::SuccessPendingTests,
@@ -240,8 +348,31 @@ pub fn next_step(f: &Facts) -> Step {
     if f.test_runs == 0 {
         return Step::Testme;
     }
+    match f.tests {
+        Tests::Working => {
+            return match f.fixer_quiet {
+                Some(q) if q > f.stall_after => Step::Stuck(Stuck::FixerStalled {
+                    after: f.stall_after,
+                }),
+                _ => Step::Wait(TESTS_WORKING),
+            };
+        }
+        Tests::Exited { pushed: true } => return Step::TestsPr,
+        Tests::Exited { pushed: false } => return Step::StaleTest,
+        Tests::None | Tests::Opened => {}
+    }
     match f.fixer {
-        Fixer::Running => return Step::Wait("the fixer is working"),
+        Fixer::Running => {
+            return match f.fixer_quiet {
+                Some(q) if q > f.stall_after => Step::Stuck(Stuck::FixerStalled {
+                    after: f.stall_after,
+                }),
+                _ => Step::Wait(FIXER_WORKING),
+            };
+        }
+        Fixer::Exited { stale_test: true } if f.with_tests && f.tests == Tests::None => {
+            return Step::TestsFixer;
+        }
         Fixer::Exited { stale_test: true } => return Step::StaleTest,
         Fixer::Exited { stale_test: false } if f.head_moved => {
             return if f.test_runs < f.max_test_runs {
@@ -254,8 +385,14 @@ pub fn next_step(f: &Facts) -> Step {
         Fixer::None => {}
     }
     match f.verdict {
+        Verdict::Green if f.tests == Tests::Opened => Step::GreenWithTests,
         Verdict::Green => Step::Green,
-        Verdict::Pending => Step::Wait("waiting for the test verdict"),
+        Verdict::Pending => match f.since_test {
+            Some(t) if t > f.verdict_timeout => Step::Stuck(Stuck::NoVerdict {
+                after: f.verdict_timeout,
+            }),
+            _ => Step::Wait("waiting for the test verdict"),
+        },
         Verdict::Red if f.test_runs >= f.max_test_runs => {
             Step::Fail(Failure::NotGreen { runs: f.test_runs })
         }
@@ -302,6 +439,38 @@ mod tests {
         assert_eq!(test_runs(&comments, "afk-bot", "!testme"), 2);
         assert_eq!(test_runs(&comments, "alice", "!testme"), 1);
         assert_eq!(test_runs(&[], "afk-bot", "!testme"), 0);
+    }
+
+    #[test]
+    fn a_test_command_is_the_whole_command_or_it_then_whitespace() {
+        let cases = [
+            ("!testme", "!testme", true),
+            ("  !testme please", "!testme", true),
+            ("!testme tests=afk/tests-web-1.26.0", "!testme", true),
+            ("!testmexyz", "!testme", false),
+            ("please !testme", "!testme", false),
+            (
+                "@ci-bot test this upgrade",
+                "@ci-bot test this upgrade",
+                true,
+            ),
+            (
+                "@ci-bot test this upgrade\ntests=b",
+                "@ci-bot test this upgrade",
+                true,
+            ),
+            (
+                "@ci-bot test this upgrade-x",
+                "@ci-bot test this upgrade",
+                false,
+            ),
+            ("@ci-bot test", "@ci-bot test this upgrade", false),
+            ("@ci-bot", "@ci-bot test this upgrade", false),
+            ("anything", "", false),
+        ];
+        for (body, testme, want) in cases {
+            assert_eq!(is_testme(body, testme), want, "{body:?} as {testme:?}");
+        }
     }
 
     #[test]
@@ -449,7 +618,182 @@ mod tests {
             verdict: Verdict::Pending,
             fixer: Fixer::None,
             head_moved: false,
+            since_test: Some(Duration::from_secs(3600)),
+            verdict_timeout: Duration::from_secs(24 * 3600),
+            fixer_quiet: None,
+            stall_after: Duration::from_secs(3 * 3600),
+            with_tests: false,
+            tests: Tests::None,
         }
+    }
+
+    #[test]
+    fn with_tests_a_stale_test_is_updated_in_a_paired_pr_and_green_is_success_testpr() {
+        let stale = Facts {
+            verdict: Verdict::Red,
+            fixer: Fixer::Exited { stale_test: true },
+            ..facts()
+        };
+        let cases = [
+            (
+                "without --with-tests: SUCCESS-PENDING-TESTS",
+                stale.clone(),
+                Step::StaleTest,
+            ),
+            (
+                "with it: the fixer updates the test",
+                Facts {
+                    with_tests: true,
+                    ..stale.clone()
+                },
+                Step::TestsFixer,
+            ),
+            (
+                "while it works",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Working,
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::Wait(TESTS_WORKING),
+            ),
+            (
+                "it pushed: the tests PR",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Exited { pushed: true },
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::TestsPr,
+            ),
+            (
+                "it pushed nothing: the stale test is reported",
+                Facts {
+                    with_tests: true,
+                    tests: Tests::Exited { pushed: false },
+                    fixer: Fixer::None,
+                    ..stale.clone()
+                },
+                Step::StaleTest,
+            ),
+            (
+                "GREEN against the updated tests",
+                Facts {
+                    tests: Tests::Opened,
+                    verdict: Verdict::Green,
+                    test_runs: 2,
+                    ..facts()
+                },
+                Step::GreenWithTests,
+            ),
+            (
+                "RED against them counts as a run",
+                Facts {
+                    tests: Tests::Opened,
+                    verdict: Verdict::Red,
+                    test_runs: 3,
+                    ..facts()
+                },
+                Step::Fail(Failure::NotGreen { runs: 3 }),
+            ),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(next_step(&f), want, "{name}");
+        }
+        assert_eq!(Step::GreenWithTests.outcome().to_string(), "SUCCESS+TESTPR");
+    }
+
+    #[test]
+    fn nothing_waits_silently_no_verdict_or_a_quiet_fixer_is_stuck() {
+        let h = |n: u64| Some(Duration::from_secs(n * 3600));
+        let cases = [
+            (
+                "a test an hour old waits",
+                facts(),
+                Step::Wait("waiting for the test verdict"),
+            ),
+            (
+                "a test 24h old to the second still waits",
+                Facts {
+                    since_test: h(24),
+                    ..facts()
+                },
+                Step::Wait("waiting for the test verdict"),
+            ),
+            (
+                "no verdict a day after the test comment",
+                Facts {
+                    since_test: h(25),
+                    ..facts()
+                },
+                Step::Stuck(Stuck::NoVerdict {
+                    after: Duration::from_secs(24 * 3600),
+                }),
+            ),
+            (
+                "years later, still STUCK, never wait",
+                Facts {
+                    since_test: h(24 * 365 * 3),
+                    ..facts()
+                },
+                Step::Stuck(Stuck::NoVerdict {
+                    after: Duration::from_secs(24 * 3600),
+                }),
+            ),
+            (
+                "a verdict that came late still counts",
+                Facts {
+                    since_test: h(48),
+                    verdict: Verdict::Green,
+                    ..facts()
+                },
+                Step::Green,
+            ),
+            (
+                "a working fixer",
+                Facts {
+                    fixer: Fixer::Running,
+                    fixer_quiet: h(1),
+                    since_test: h(30),
+                    verdict: Verdict::Red,
+                    ..facts()
+                },
+                Step::Wait("the fixer is working"),
+            ),
+            (
+                "a fixer quiet longer than stall_after",
+                Facts {
+                    fixer: Fixer::Running,
+                    fixer_quiet: h(4),
+                    verdict: Verdict::Red,
+                    ..facts()
+                },
+                Step::Stuck(Stuck::FixerStalled {
+                    after: Duration::from_secs(3 * 3600),
+                }),
+            ),
+            (
+                "STUCK is final",
+                Facts {
+                    final_outcome: Some(Outcome::Stuck),
+                    since_test: h(100),
+                    ..facts()
+                },
+                Step::Done(Outcome::Stuck),
+            ),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(next_step(&f), want, "{name}");
+        }
+        assert_eq!(
+            Stuck::NoVerdict {
+                after: Duration::from_secs(86400)
+            }
+            .to_string(),
+            "no verdict 1d after the test comment (upgrade.verdict_timeout)"
+        );
     }
 
     #[test]

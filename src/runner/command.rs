@@ -21,6 +21,8 @@ pub struct StartSpec<'a> {
     pub workdir: &'a str,
     /// Environment variables the agent must not inherit (the config's secrets).
     pub strip_env: &'a [String],
+    /// More `AFK_*` variables the turn sets.
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,6 +234,9 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .env("AFK_RUN_DIR", rd)
         .env("AFK_PROGRESS_FILE", &progress)
         .env("AFK_TURN", spec.turn.to_string());
+    for (k, v) in spec.env.iter().filter(|(k, _)| k.starts_with("AFK_")) {
+        cmd.env(k, v);
+    }
     // SAFETY: setsid is async-signal-safe; it detaches the agent into its own
     // session and process group so a stop can signal the whole group.
     unsafe {
@@ -310,6 +315,7 @@ impl CommandRunner {
             command,
             workdir: &self.workdir,
             strip_env: &self.strip_env,
+            env: t.env,
         })?;
         Ok(super::RunnerHandle::Process {
             pid: h.pid,
@@ -492,6 +498,7 @@ mod tests {
             command: &cmd,
             workdir: "{run_dir}/work",
             strip_env: &["AFK_TEST_SECRET_X".to_string()],
+            env: &[],
         })
         .unwrap();
         assert!(h.pid > 0);
@@ -532,6 +539,7 @@ mod tests {
             command: &cmd,
             workdir: "{run_dir}",
             strip_env: &[],
+            env: &[],
         })
         .unwrap();
         let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
@@ -563,6 +571,7 @@ mod tests {
             command: &cmd,
             workdir: "{run_dir}",
             strip_env: &[],
+            env: &[],
         })
         .unwrap_err();
         assert!(e.to_string().contains("not found"));

@@ -88,6 +88,9 @@ pub struct Turn<'a> {
     pub run_dir: &'a Path,
     /// 1 for the first turn.
     pub turn: u32,
+    /// more `AFK_*` variables for the agent (the tests repository of an
+    /// upgrade's `--with-tests` fixer, SPEC 8.7); none for most turns
+    pub env: &'a [(&'a str, &'a str)],
 }
 
 /// What watch learns from the runner about an agent.

@@ -44,6 +44,10 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/revert") => super::revert::revert(f, &body),
         ("POST", "/status") => status(f, &body),
         ("POST", "/comment") => comment(f, &body),
+        ("POST", "/ci") => match f.set_ci(&body) {
+            Ok(()) => ok(),
+            Err(e) => err(400, &e),
+        },
         ("POST", "/registry") => match f.seed_registry(&body) {
             Ok(()) => ok(),
             Err(e) => err(400, &e),

@@ -20,6 +20,7 @@
 
 mod admin;
 mod agent;
+mod ci;
 mod faults;
 pub mod git;
 mod git_http;

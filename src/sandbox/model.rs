@@ -118,6 +118,8 @@ pub struct Forge {
     pub(super) threads: Threads,
     /// the OCI registry served at `/v2/` (`super::registry`)
     pub(super) registry: super::registry::Registry,
+    /// a CI that answers test comments (`super::ci`)
+    pub(super) ci: super::ci::Ci,
     /// the last time `stamp` handed out, in whole seconds
     last_stamp: i64,
     /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
@@ -143,6 +145,7 @@ impl Forge {
             hooks: Hooks::default(),
             threads: Threads::new(),
             registry: Default::default(),
+            ci: Default::default(),
             last_stamp: 0,
             gh: GithubSide::default(),
             git_redirect: None,

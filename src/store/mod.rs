@@ -115,6 +115,8 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN spend_usd REAL;
     ALTER TABLE runs ADD COLUMN spend_ledger TEXT;
     CREATE INDEX runs_by_created ON runs(created_at);",
+    // 9: upgrade flows that finish: fixer start, step, queue, tests PR, scans (upgrades.rs)
+    upgrades::FLOW_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

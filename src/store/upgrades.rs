@@ -35,6 +35,22 @@ pub const SCHEMA: &str = "CREATE TABLE upgrades (
         UNIQUE(mirror, pr)
     );";
 
+/// Migration: what the flow needs to finish (SPEC 8 cadence, queue, STUCK,
+/// 8.7): when the fixer started, the step an open flow is at (for `afk
+/// status`) and since when, its place in the test queue, the paired tests
+/// PR, and each recipe's last registry scan.
+pub const FLOW_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN fixer_started_at TEXT;
+    ALTER TABLE upgrades ADD COLUMN step TEXT;
+    ALTER TABLE upgrades ADD COLUMN step_since TEXT;
+    ALTER TABLE upgrades ADD COLUMN queue_place INTEGER;
+    ALTER TABLE upgrades ADD COLUMN tests_branch TEXT;
+    ALTER TABLE upgrades ADD COLUMN tests_pr INTEGER;
+    ALTER TABLE upgrades ADD COLUMN tests_pr_url TEXT;
+    CREATE TABLE upgrade_scans (
+        recipe TEXT PRIMARY KEY,
+        scanned_at TEXT NOT NULL
+    );";
+
 /// One upgrade PR's row.
 #[derive(Debug, Clone, Default)]
 pub struct Upgrade {
@@ -62,6 +78,15 @@ pub struct Upgrade {
     /// the comment that says so, once posted
     pub final_comment_id: Option<i64>,
     pub closed_reason: Option<String>,
+    pub fixer_started_at: Option<String>,
+    /// the step an open flow is at (`queued`, `testing`, `fixing`, `updating-tests`); none once it ended
+    pub step: Option<String>,
+    pub step_since: Option<String>,
+    pub queue_place: Option<u32>,
+    /// 8.7: the tests repository's branch and PR paired with this one
+    pub tests_branch: Option<String>,
+    pub tests_pr: Option<IssueNumber>,
+    pub tests_pr_url: Option<String>,
 }
 
 /// What identifies a new row.
@@ -78,7 +103,8 @@ pub struct NewUpgrade<'a> {
 
 const COLS: &str = "id, mirror, pr, recipe, branch, url, image, from_tag, to_tag, tested_sha, \
     fixer_run, fixer_base, fixer_handle, fixer_pid, fixer_start_time, fixer_dir, outcome, \
-    final_reason, final_comment_id, closed_reason";
+    final_reason, final_comment_id, closed_reason, fixer_started_at, step, step_since, queue_place, \
+    tests_branch, tests_pr, tests_pr_url";
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
     Ok(Upgrade {
@@ -102,6 +128,13 @@ fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
         final_reason: r.get(17)?,
         final_comment_id: r.get(18)?,
         closed_reason: r.get(19)?,
+        fixer_started_at: r.get(20)?,
+        step: r.get(21)?,
+        step_since: r.get(22)?,
+        queue_place: r.get::<_, Option<i64>>(23)?.map(|n| n as u32),
+        tests_branch: r.get(24)?,
+        tests_pr: r.get(25)?,
+        tests_pr_url: r.get(26)?,
     })
 }
 
@@ -167,14 +200,102 @@ impl Store {
         let (pid, start) = handle.pid().unzip();
         self.set(
             id,
-            "fixer_run=?1, fixer_base=?2, fixer_handle=?3, fixer_pid=?4, fixer_start_time=?5, fixer_dir=?6",
-            &[&(run as i64), &base, &handle.stored(), &pid, &start, &dir],
+            "fixer_run=?1, fixer_base=?2, fixer_handle=?3, fixer_pid=?4, fixer_start_time=?5, fixer_dir=?6, fixer_started_at=?7",
+            &[&(run as i64), &base, &handle.stored(), &pid, &start, &dir, &now()],
+        )
+    }
+
+    /// The step an open flow is at (none: it ended), kept since it began, and
+    /// its place in the test queue.
+    pub fn upgrade_step(&self, id: i64, step: Option<&str>, place: Option<u32>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE upgrades SET step_since = CASE WHEN step IS ?1 THEN step_since ELSE ?3 END,
+                    step=?1, queue_place=?2 WHERE id=?4",
+                params![step, place.map(i64::from), now(), id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The flows of `mirror` whose PR is no longer among its open ones (merged
+    /// or closed by a person) are no longer open flows.
+    pub fn upgrade_steps_end_except(&self, mirror: &str, open: &[IssueNumber]) -> Result<()> {
+        let list = open
+            .iter()
+            .map(|n| n.0.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        self.conn
+            .execute(
+                &format!(
+                    "UPDATE upgrades SET step=NULL, queue_place=NULL WHERE mirror=?1 AND step IS NOT NULL AND pr NOT IN ({list})"
+                ),
+                params![mirror],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every open flow (a step and no final outcome), oldest first.
+    pub fn open_upgrades(&self) -> Result<Vec<Upgrade>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM upgrades WHERE step IS NOT NULL AND outcome IS NULL AND closed_reason IS NULL ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], row)
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    /// When the registries were last asked for `recipe`'s images.
+    pub fn last_scan(&self, recipe: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT scanned_at FROM upgrade_scans WHERE recipe=?1",
+                [recipe],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The registries were asked for `recipe`'s images now.
+    pub fn record_scan(&self, recipe: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO upgrade_scans (recipe, scanned_at) VALUES (?1, ?2)
+                 ON CONFLICT(recipe) DO UPDATE SET scanned_at=excluded.scanned_at",
+                params![recipe, now()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// 8.7: the tests branch, and once opened, the tests PR.
+    pub fn upgrade_tests(
+        &self,
+        id: i64,
+        branch: &str,
+        pr: Option<(IssueNumber, &str)>,
+    ) -> Result<()> {
+        let (n, url) = pr.unzip();
+        self.set(
+            id,
+            "tests_branch=?1, tests_pr=COALESCE(?2, tests_pr), tests_pr_url=COALESCE(?3, tests_pr_url)",
+            &[&branch, &n, &url],
         )
     }
 
     /// Decide a final outcome once: true for the one caller that decided it,
-    /// with its `upgrade.failed` event (when `event` is given) in the same
-    /// transaction, so it is notified exactly once.
+    /// with its event (`upgrade.failed` or `upgrade.stuck` by the outcome,
+    /// when `event` is given) in the same transaction, so it is notified
+    /// exactly once. The flow is no longer open.
     pub fn finish_upgrade(
         &mut self,
         id: i64,
@@ -182,13 +303,18 @@ impl Store {
         reason: &str,
         event: Option<(&str, Option<&str>)>,
     ) -> Result<bool> {
+        let kind = if outcome == "STUCK" {
+            "upgrade.stuck"
+        } else {
+            "upgrade.failed"
+        };
         let path = self.path.clone();
         let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self.conn.transaction().map_err(err)?;
         let t = now();
         let n = tx
             .execute(
-                "UPDATE upgrades SET outcome=?1, final_reason=?2, updated_at=?3 WHERE id=?4 AND outcome IS NULL",
+                "UPDATE upgrades SET outcome=?1, final_reason=?2, updated_at=?3, step=NULL, queue_place=NULL WHERE id=?4 AND outcome IS NULL",
                 params![outcome, reason, t, id],
             )
             .map_err(err)?;
@@ -201,8 +327,8 @@ impl Store {
                 })
                 .map_err(err)?;
             tx.execute(
-                "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES ('upgrade.failed', ?1, ?2, ?3, NULL, ?4, ?5, ?6)",
-                params![t, mirror, pr, reason, url, text],
+                "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?7, ?1, ?2, ?3, NULL, ?4, ?5, ?6)",
+                params![t, mirror, pr, reason, url, text, kind],
             )
             .map_err(err)?;
         }
@@ -217,7 +343,11 @@ impl Store {
 
     /// afk closed the PR (or found it closed).
     pub fn upgrade_closed(&self, id: i64, reason: &str) -> Result<()> {
-        self.set(id, "closed_reason=?1", &[&reason])
+        self.set(
+            id,
+            "closed_reason=?1, step=NULL, queue_place=NULL",
+            &[&reason],
+        )
     }
 }
 

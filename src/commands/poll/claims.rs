@@ -269,6 +269,7 @@ pub fn dispatch_one(
         prompt: &text,
         run_dir: &run_dir,
         turn: 1,
+        env: &[],
     });
     crate::crash::point("poll:started");
     let handle = match started {

@@ -12,6 +12,8 @@ use crate::runner::{RunnerHandle, Turn, TurnOf};
 use crate::store::upgrades::Upgrade;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
+use std::time::Duration;
+use time::OffsetDateTime;
 
 /// Start the fixer for test run `run` (which was RED) and record it.
 pub(super) fn start(
@@ -24,55 +26,95 @@ pub(super) fn start(
     reading: &Reading,
 ) -> Result<()> {
     let cfg = &up.ctx.config;
-    let branch = pr.head.name.clone();
-    let run_dir = up.ctx.runs_dir().join(format!("upgrade-{}-{run}", row.id));
+    let launch = Launch {
+        folder: format!("upgrade-{}-{run}", row.id),
+        repo: r.mirror.clone(),
+        clone_branch: pr.head.name.clone(),
+        new_branch: None,
+        title: bump.title(),
+        env: &[],
+    };
+    let max_runs = cfg.upgrade.max_test_runs;
+    start_on(up, r, pr, row, run, &launch, |preamble| {
+        upgrade::fixer_prompt(&FixerTask {
+            preamble,
+            bump,
+            mirror: &r.mirror,
+            pr: pr.number,
+            pr_url: &pr.html_url,
+            run,
+            max_runs,
+            build_url: reading.build_url.as_deref(),
+            description: reading.description.as_deref(),
+        })
+    })
+}
+
+/// Where a fixer works: its run folder, the repository it clones on which
+/// branch (and a new branch to make there), its title and extra variables.
+pub(super) struct Launch<'a> {
+    pub folder: String,
+    pub repo: String,
+    pub clone_branch: String,
+    pub new_branch: Option<String>,
+    pub title: String,
+    pub env: &'a [(&'a str, &'a str)],
+}
+
+/// Start a fixer for test run `run` of `pr` as `l` says, with the prompt
+/// made from the upgrader preamble, and record it.
+pub(super) fn start_on(
+    up: &mut Up,
+    r: &gather::Recipe,
+    pr: &PullRequest,
+    row: &Upgrade,
+    run: u32,
+    l: &Launch,
+    prompt: impl FnOnce(&str) -> String,
+) -> Result<()> {
+    let cfg = &up.ctx.config;
+    let run_dir = up.ctx.runs_dir().join(&l.folder);
     // the directory is this PR's and this run's alone: a start that failed before left it
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir)
         .with_context(|| format!("fixer: cannot create {}", run_dir.display()))?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
+    // the runner starts the agent in `runner.workdir`, made from the same values
     let workdir = PathBuf::from(crate::runner::command::substitute(
         &cfg.runner.workdir,
         &run_dir,
         &r.mirror,
         pr.number,
-        &branch,
+        &pr.head.name,
         &prompt_file,
     ));
-    let url = up.mirror_url(&r.mirror)?;
+    let url = up.mirror_url(&l.repo)?;
     up.git
-        .clone_branch(&url, &branch, &workdir)
+        .clone_branch(&url, &l.clone_branch, &workdir)
         .context("fixer: preparing its workdir")?;
+    if let Some(b) = &l.new_branch {
+        up.git.new_branch(&workdir, b)?;
+    }
     let preamble = up
         .store
         .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
         .map(|t| t.body)
         .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
-    let prompt = upgrade::fixer_prompt(&FixerTask {
-        preamble: &preamble,
-        bump,
-        mirror: &r.mirror,
-        pr: pr.number,
-        pr_url: &pr.html_url,
-        run,
-        max_runs: cfg.upgrade.max_test_runs,
-        build_url: reading.build_url.as_deref(),
-        description: reading.description.as_deref(),
-    });
-    let title = bump.title();
+    let prompt = prompt(&preamble);
     let handle = up.runner()?.start(&Turn {
-        // the fixer is not a run of poll's: AFK_RUN_ID names its run folder
+        // the fixer is not a run of poll's: AFK_RUN_ID names its run
         run_id: TurnOf::Fixer {
             upgrade: row.id,
             run,
         },
         repo: &r.mirror,
         issue: pr.number,
-        title: &title,
-        branch: &branch,
+        title: &l.title,
+        branch: &pr.head.name,
         prompt: &prompt,
         run_dir: &run_dir,
         turn: run,
+        env: l.env,
     })?;
     up.store.upgrade_fixer(
         row.id,
@@ -83,8 +125,10 @@ pub(super) fn start(
     )
 }
 
-/// The fixer of the current run: working, or exited (with a stale-test report or not).
-pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<Fixer> {
+/// The fixer of the current run: working (and for how long it has shown no
+/// progress: since it started or last wrote its progress file or log), or
+/// exited (with a stale-test report or not).
+pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Duration>)> {
     let handle = RunnerHandle::from_stored(
         row.fixer_handle.as_deref(),
         row.fixer_pid,
@@ -93,11 +137,36 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<Fixer> {
     let dir = PathBuf::from(row.fixer_dir.clone().unwrap_or_default());
     let seen = up.runner()?.observe(handle.as_ref(), &dir)?;
     Ok(match seen.agent {
-        Agent::Running => Fixer::Running,
-        Agent::Exited(_) | Agent::Vanished => Fixer::Exited {
-            stale_test: stale_report(row).is_some(),
-        },
+        Agent::Running => (Fixer::Running, Some(quiet(row, &dir, up.now))),
+        Agent::Exited(_) | Agent::Vanished => (
+            Fixer::Exited {
+                stale_test: stale_report(row).is_some(),
+            },
+            None,
+        ),
     })
+}
+
+/// How long a running fixer has shown no progress: since its start or the
+/// last write to its progress file or log, whichever is latest.
+fn quiet(row: &Upgrade, dir: &std::path::Path, now: OffsetDateTime) -> Duration {
+    let wrote = ["progress.jsonl", "agent.log"]
+        .iter()
+        .filter_map(|f| {
+            std::fs::metadata(dir.join(f))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .map(OffsetDateTime::from)
+        .max();
+    let started = row
+        .fixer_started_at
+        .as_deref()
+        .and_then(crate::clock::parse);
+    match started.into_iter().chain(wrote).max() {
+        Some(last) => crate::core::progress::since(last, now),
+        None => Duration::ZERO,
+    }
 }
 
 /// The fixer's stale-test report, from its progress file.

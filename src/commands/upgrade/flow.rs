@@ -1,13 +1,17 @@
-//! One open upgrade PR's test flow, one step per tick (SPEC 8 steps 4-7): read
-//! its comments and the `ci_context` status of its head, let
-//! `core::verdict::next_step` decide, and do that step: the test comment, the
-//! fixer, or the end of the flow (lesson, `upgrade.failed`, one comment).
+//! The open upgrade PRs' test flows, one step per tick (SPEC 8 steps 4-7):
+//! read each PR's comments and the `ci_context` status of its head, let
+//! `core::verdict::next_step` decide and `core::queue` admit it (one test run
+//! or fixer in flight across recipes with `serial_tests`; those in flight
+//! first, then the oldest), and do that step: the test comment, the fixer,
+//! a place in the queue, or the end of the flow (`ending.rs`).
 
+use super::ending::{done, fail, stale_test, stuck};
 use super::report::PrItem;
 use super::{Up, gather};
+use crate::core::queue::{self, Slot};
 use crate::core::upgrade::{self, Bump};
 use crate::core::verdict::{
-    self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step,
+    self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
@@ -83,26 +87,163 @@ pub(super) fn marked(comments: &[Comment], me: &str, kind: &str) -> Option<i64> 
         .map(|c| c.id)
 }
 
-/// Move one PR's flow on by one step and add it to the report. `facts` is
-/// `None` for a PR opened in this tick (no comments, no statuses yet).
-pub(super) fn advance(
+/// One open PR whose flow this tick moves on.
+pub(super) struct Flow {
+    /// its recipe's index in the tick's recipes
+    pub recipe: usize,
+    pub pr: PullRequest,
+    pub bump: Bump,
+    /// opened in this tick (no comments, no statuses yet)
+    pub new: bool,
+}
+
+/// What one flow's step reads.
+struct Seen {
+    comments: Vec<Comment>,
+    status: CombinedStatus,
+    row: Upgrade,
+}
+
+/// Move every open PR's flow on by one step, in queue order: those with a
+/// test run in flight first, then the others oldest first (the order afk
+/// first recorded them), so the slot goes to the oldest waiting PR.
+pub(super) fn advance_all(
     up: &mut Up,
-    r: &gather::Recipe,
-    pr: &PullRequest,
-    bump: &Bump,
-    facts: Option<&Result<PrFacts, String>>,
+    recipes: &[gather::Recipe],
+    flows: Vec<Flow>,
+    facts: &Facts,
 ) {
-    let (comments, status) = match facts {
-        None => (vec![], CombinedStatus::default()),
-        Some(Ok(f)) => (f.comments.clone(), f.status.clone()),
-        Some(Err(e)) => {
-            up.report.error(&r.name, Some(pr.number), e);
-            return;
+    let testme = up.ctx.config.upgrade.testme_comment.clone();
+    let mut ready = vec![];
+    for f in flows {
+        let r = &recipes[f.recipe];
+        match seen(up, r, &f, facts) {
+            Ok(seen) => {
+                let runs = verdict::test_runs(&views(&seen.comments), &up.me, &testme);
+                let age = if seen.row.id != 0 {
+                    seen.row.id
+                } else {
+                    i64::MAX
+                };
+                ready.push((queue::order_key(runs, age), f, seen));
+            }
+            Err(e) => up.report.error(&r.name, Some(f.pr.number), e),
         }
-    };
-    if let Err(e) = step(up, r, pr, bump, &comments, &status) {
-        up.report.error(&r.name, Some(pr.number), format!("{e:#}"));
     }
+    ready.sort_by_key(|(k, _, _)| *k);
+    let mut slot = Slot::new(up.ctx.config.upgrade.serial_tests);
+    for (_, f, seen) in ready {
+        let r = &recipes[f.recipe];
+        if let Err(e) = step(up, r, &f.pr, &f.bump, &seen, &mut slot) {
+            up.report
+                .error(&r.name, Some(f.pr.number), format!("{e:#}"));
+        }
+    }
+}
+
+/// A flow's comments, head status and row (created when new, not in a dry run).
+fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen, String> {
+    let (comments, status) = match facts.get(&(r.mirror.clone(), f.pr.number)) {
+        _ if f.new => (vec![], CombinedStatus::default()),
+        None => (vec![], CombinedStatus::default()),
+        Some(Ok(x)) => (x.comments.clone(), x.status.clone()),
+        Some(Err(e)) => return Err(e.clone()),
+    };
+    let new = NewUpgrade {
+        mirror: &r.mirror,
+        pr: f.pr.number,
+        recipe: &r.name,
+        branch: &f.pr.head.name,
+        url: &f.pr.html_url,
+        image: &f.bump.image,
+        from_tag: f.bump.from(),
+        to_tag: &f.bump.to,
+    };
+    let row = if up.dry() {
+        up.store
+            .upgrade(&r.mirror, f.pr.number)
+            .map(Option::unwrap_or_default)
+    } else {
+        up.store.ensure_upgrade(&new)
+    }
+    .map_err(|e| format!("{e:#}"))?;
+    Ok(Seen {
+        comments,
+        status,
+        row,
+    })
+}
+
+/// The facts `core::verdict::next_step` decides on.
+fn step_facts(
+    up: &mut Up,
+    pr: &PullRequest,
+    seen: &Seen,
+    reading: &verdict::Reading,
+) -> Result<StepFacts> {
+    let cfg = &up.ctx.config;
+    let (testme, max) = (
+        cfg.upgrade.testme_comment.clone(),
+        cfg.upgrade.max_test_runs,
+    );
+    let (row, comments) = (&seen.row, &seen.comments);
+    let cv = views(comments);
+    let runs = verdict::test_runs(&cv, &up.me, &testme);
+    let final_outcome = row
+        .outcome
+        .as_deref()
+        .and_then(Outcome::parse_final)
+        .or_else(|| {
+            ["FAILED", "STUCK", "SUCCESS-PENDING-TESTS"]
+                .into_iter()
+                .find(|k| marked(comments, &up.me, k).is_some())
+                .and_then(Outcome::parse_final)
+        });
+    let (mut fixer, fixer_quiet) = if row.fixer_run == Some(runs) && runs > 0 {
+        super::fixer::observe(up, row)?
+    } else {
+        (Fixer::None, None)
+    };
+    // 8.7: while a tests branch has no PR yet, the fixer is the tests fixer
+    let tests = match (&row.tests_branch, row.tests_pr) {
+        (None, _) => Tests::None,
+        (Some(_), Some(_)) => Tests::Opened,
+        (Some(b), None) => match std::mem::replace(&mut fixer, Fixer::None) {
+            Fixer::Running => Tests::Working,
+            _ => Tests::Exited {
+                pushed: super::tests::pushed(up, b)?,
+            },
+        },
+    };
+    let with_tests = up.opts.with_tests && !cfg.upgrade.tests_repo.is_empty();
+    let since = |t| crate::core::progress::since(t, up.now);
+    Ok(StepFacts {
+        final_outcome,
+        test_runs: runs,
+        max_test_runs: max,
+        verdict: reading.verdict,
+        fixer,
+        head_moved: row.fixer_base.as_deref().is_some_and(|b| b != pr.head.sha),
+        since_test: (runs > 0)
+            .then(|| verdict::cutoff(&cv, &up.me, &testme))
+            .flatten()
+            .map(since),
+        verdict_timeout: cfg.upgrade.verdict_timeout,
+        fixer_quiet,
+        stall_after: cfg.runner.stall_after,
+        with_tests,
+        tests,
+    })
+}
+
+/// One PR and what its step reads.
+struct At<'a> {
+    r: &'a gather::Recipe,
+    pr: &'a PullRequest,
+    bump: &'a Bump,
+    row: &'a Upgrade,
+    comments: &'a [Comment],
+    reading: verdict::Reading,
 }
 
 fn step(
@@ -110,61 +251,27 @@ fn step(
     r: &gather::Recipe,
     pr: &PullRequest,
     bump: &Bump,
-    comments: &[Comment],
-    status: &CombinedStatus,
+    seen: &Seen,
+    slot: &mut Slot,
 ) -> Result<()> {
     let cfg = &up.ctx.config.upgrade;
-    let (testme, ctx_name, max) = (
-        cfg.testme_comment.clone(),
-        cfg.ci_context.clone(),
-        cfg.max_test_runs,
-    );
-    let new = NewUpgrade {
-        mirror: &r.mirror,
-        pr: pr.number,
-        recipe: &r.name,
-        branch: &pr.head.name,
-        url: &pr.html_url,
-        image: &bump.image,
-        from_tag: bump.from(),
-        to_tag: &bump.to,
-    };
-    let row = if up.dry() {
-        up.store.upgrade(&r.mirror, pr.number)?.unwrap_or_default()
-    } else {
-        up.store.ensure_upgrade(&new)?
-    };
-    let cv = views(comments);
-    let runs = verdict::test_runs(&cv, &up.me, &testme);
+    let (testme, ctx_name) = (cfg.testme_comment.clone(), cfg.ci_context.clone());
+    let cv = views(&seen.comments);
     let reading = verdict::read(
-        &status_views(status),
+        &status_views(&seen.status),
         &ctx_name,
         verdict::cutoff(&cv, &up.me, &testme),
     );
-    let final_outcome = row
-        .outcome
-        .as_deref()
-        .and_then(Outcome::parse_final)
-        .or_else(|| {
-            ["FAILED", "SUCCESS-PENDING-TESTS"]
-                .into_iter()
-                .find(|k| marked(comments, &up.me, k).is_some())
-                .and_then(Outcome::parse_final)
-        });
-    let fixer = if row.fixer_run == Some(runs) && runs > 0 {
-        super::fixer::observe(up, &row)?
-    } else {
-        Fixer::None
-    };
-    let head_moved = row.fixer_base.as_deref().is_some_and(|b| b != pr.head.sha);
-    let next = verdict::next_step(&StepFacts {
-        final_outcome,
-        test_runs: runs,
-        max_test_runs: max,
-        verdict: reading.verdict,
-        fixer,
-        head_moved,
-    });
+    let facts = step_facts(up, pr, seen, &reading)?;
+    let next = slot.admit(verdict::next_step(&facts), facts.test_runs);
+    let row = &seen.row;
+    if !up.dry() && row.id != 0 {
+        let place = match next {
+            Step::Queued(n) => Some(n),
+            _ => None,
+        };
+        up.store.upgrade_step(row.id, next.open_step(), place)?;
+    }
     let mut item = PrItem {
         recipe: r.name.clone(),
         url: pr.html_url.clone(),
@@ -175,42 +282,95 @@ fn step(
         result: next.outcome(),
         verdict: reading.verdict,
         build_url: reading.build_url.clone(),
-        test_runs: runs,
-        max_test_runs: max,
+        test_runs: facts.test_runs,
+        max_test_runs: facts.max_test_runs,
         why: row.final_reason.clone(),
+        tests_pr: row.tests_pr_url.clone(),
     };
+    let at = At {
+        r,
+        pr,
+        bump,
+        row,
+        comments: &seen.comments,
+        reading,
+    };
+    act(up, &at, &next, &mut item)?;
+    up.report.prs.push(item);
+    Ok(())
+}
+
+/// Do one step on the forge (not in a dry run) and say so in the report.
+fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
+    let (r, pr, row) = (at.r, at.pr, at.row);
+    let (runs, max) = (item.test_runs, item.max_test_runs);
     let name = r.name.as_str();
-    match &next {
+    let say =
+        |up: &mut Up, action, why: String| up.report.act(name, action, Some(pr.number), Some(why));
+    match next {
         Step::Testme => {
             if !up.dry() {
+                let testme = super::tests::testme_body(up, row);
                 up.forge.create_comment(&r.mirror, pr.number, &testme)?;
                 up.store.upgrade_tested(row.id, &pr.head.sha)?;
             }
             item.test_runs += 1;
             item.verdict = verdict::Verdict::Pending;
             item.build_url = None;
-            up.report.act(
-                name,
-                "testme",
-                Some(pr.number),
-                Some(format!("test run {} of {max}", runs + 1)),
+            say(up, "testme", format!("test run {} of {max}", runs + 1));
+        }
+        Step::Wait(why) => say(up, "wait", why.to_string()),
+        Step::Queued(place) => {
+            item.why = Some(format!("queued (place {place})"));
+            say(
+                up,
+                "wait",
+                format!(
+                    "queued (place {place}): serial_tests, another recipe's test run is in flight"
+                ),
             );
         }
-        Step::Wait(why) => up
-            .report
-            .act(name, "wait", Some(pr.number), Some(why.to_string())),
         Step::StartFixer => {
             if !up.dry() {
-                super::fixer::start(up, r, pr, bump, &row, runs, &reading)?;
+                super::fixer::start(up, r, pr, at.bump, row, runs, &at.reading)?;
             }
-            up.report.act(
-                name,
+            say(
+                up,
                 "start_fixer",
-                Some(pr.number),
-                Some(format!("test run {runs} of {max} was RED")),
+                format!("test run {runs} of {max} was RED"),
             );
         }
-        Step::Green => {}
+        Step::Green | Step::GreenWithTests => {}
+        Step::TestsFixer => {
+            if !up.dry() {
+                super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
+            }
+            let repo = up.ctx.config.upgrade.tests_repo.clone();
+            say(
+                up,
+                "start_fixer",
+                format!("a stale test: the fixer updates it in {repo}"),
+            );
+        }
+        Step::TestsPr => {
+            let n = if up.dry() {
+                None
+            } else {
+                let (n, url) = super::tests::open_pr(up, r, pr, at.bump, row)?;
+                item.tests_pr = Some(url);
+                Some(n)
+            };
+            up.report
+                .act(name, "open_pr", n, Some(at.bump.tests_title()));
+            item.test_runs += 1;
+            item.verdict = verdict::Verdict::Pending;
+            item.build_url = None;
+            say(
+                up,
+                "testme",
+                format!("test run {} of {max}, with the updated tests", runs + 1),
+            );
+        }
         Step::Fail(f) => {
             let why = f.to_string();
             if !up.dry() {
@@ -218,140 +378,25 @@ fn step(
                     up,
                     r,
                     pr,
-                    &row,
+                    row,
                     &why,
-                    reading.build_url.as_deref(),
-                    comments,
+                    at.reading.build_url.as_deref(),
+                    at.comments,
                 )?;
             }
             item.why = Some(why.clone());
-            up.report.act(
-                name,
-                "comment",
-                Some(pr.number),
-                Some(format!("FAILED — {why}")),
-            );
+            say(up, "comment", format!("FAILED — {why}"));
         }
-        Step::StaleTest => {
-            let st = super::fixer::stale_report(&row).unwrap_or(upgrade::StaleTest {
-                test: String::new(),
-                why: String::new(),
-            });
-            let why = format!(
-                "test {} looks stale: {}",
-                crate::core::sanitize::one_line(&st.test, 200),
-                crate::core::sanitize::one_line(&st.why, 300)
-            );
+        Step::Stuck(s) => {
+            let why = s.to_string();
             if !up.dry() {
-                up.store
-                    .finish_upgrade(row.id, "SUCCESS-PENDING-TESTS", &why, None)?;
-                let body = upgrade::stale_test_comment(&st);
-                post_final(
-                    up,
-                    &r.mirror,
-                    pr.number,
-                    &row,
-                    "SUCCESS-PENDING-TESTS",
-                    &body,
-                    comments,
-                )?;
+                stuck(up, r, pr, row, &why, at.comments)?;
             }
             item.why = Some(why.clone());
-            up.report.act(
-                name,
-                "comment",
-                Some(pr.number),
-                Some(format!("SUCCESS-PENDING-TESTS — {why}")),
-            );
+            say(up, "comment", format!("STUCK — {why}"));
         }
-        Step::Done(o) => {
-            // a final comment whose post failed on an earlier tick is posted now
-            if !up.dry() && row.final_comment_id.is_none() && row.outcome.is_some() {
-                let kind = o.to_string();
-                let body = match o {
-                    Outcome::SuccessPendingTests => super::fixer::stale_report(&row)
-                        .map(|st| upgrade::stale_test_comment(&st))
-                        .unwrap_or_else(|| {
-                            format!(
-                                "afk: a test looks stale for this upgrade.\n\n{}",
-                                upgrade::final_marker(&kind)
-                            )
-                        }),
-                    _ => upgrade::failed_comment(
-                        row.final_reason
-                            .as_deref()
-                            .unwrap_or("the upgrade did not pass"),
-                        reading.build_url.as_deref(),
-                    ),
-                };
-                post_final(up, &r.mirror, pr.number, &row, &kind, &body, comments)?;
-            }
-        }
-    }
-    up.report.prs.push(item);
-    Ok(())
-}
-
-/// End a flow FAILED: decided once in SQLite with its `upgrade.failed` event,
-/// a lesson, and one comment; the PR stays open.
-fn fail(
-    up: &mut Up,
-    r: &gather::Recipe,
-    pr: &PullRequest,
-    row: &Upgrade,
-    why: &str,
-    build_url: Option<&str>,
-    comments: &[Comment],
-) -> Result<()> {
-    let url = crate::core::escalation::link(&pr.html_url);
-    let text = format!(
-        "upgrade of {} ({} {} → {}) FAILED — {why}; PR #{} left open{}",
-        r.name,
-        row.image,
-        row.from_tag,
-        row.to_tag,
-        pr.number,
-        url.as_deref().map(|u| format!(": {u}")).unwrap_or_default()
-    );
-    if up
-        .store
-        .finish_upgrade(row.id, "FAILED", why, Some((&text, url.as_deref())))?
-    {
-        up.journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "upgrade_failed".into(),
-            repo: Some(r.mirror.clone()),
-            work_item: Some(format!("{}#{}", r.mirror, pr.number)),
-            stage: Some("upgrade".into()),
-            agent: Some("afk".into()),
-            root_cause: Some(format!("{} {} → {}: {why}", row.image, row.from_tag, row.to_tag)),
-            suggestion: Some(
-                "look at the last build and the fixer's log; fix the recipe by hand or pin the old version"
-                    .into(),
-            ),
-            detail: build_url.map(str::to_string),
-            ..Default::default()
-        });
-    }
-    let body = upgrade::failed_comment(why, build_url);
-    post_final(up, &r.mirror, pr.number, row, "FAILED", &body, comments)
-}
-
-/// Post the comment that ends a flow, unless afk already did.
-fn post_final(
-    up: &mut Up,
-    mirror: &str,
-    number: IssueNumber,
-    row: &Upgrade,
-    kind: &str,
-    body: &str,
-    comments: &[Comment],
-) -> Result<()> {
-    let id = match marked(comments, &up.me, kind) {
-        Some(id) => id,
-        None => up.forge.create_comment(mirror, number, body)?.id,
-    };
-    if row.id != 0 {
-        up.store.upgrade_final_comment(row.id, id)?;
+        Step::StaleTest => stale_test(up, r, pr, row, at.comments, item)?,
+        Step::Done(o) => done(up, r, pr, row, *o, &at.reading, at.comments)?,
     }
     Ok(())
 }

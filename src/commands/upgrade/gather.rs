@@ -2,6 +2,7 @@
 //! and compose files, each mirror's PRs and `main`, all bounded by
 //! `forge.concurrency`; then every image's tags, each image once per tick.
 
+use crate::core::cadence::Scan;
 use crate::core::compose;
 use crate::core::upgrade::Site;
 use crate::forge::{Forge, PullRequest, fan_out};
@@ -25,11 +26,10 @@ impl Upstream {
     }
 }
 
-/// What the mirror shows.
+/// What the mirror shows. Its closed PRs are read only when a bump is to be
+/// opened (`prefetch.rs`): most ticks open nothing.
 pub struct Mirror {
     pub open: Vec<PullRequest>,
-    /// the most recently closed PRs (one page)
-    pub closed: Vec<PullRequest>,
     /// the mirror's `main` head, if it has one
     pub main: Option<String>,
 }
@@ -43,8 +43,10 @@ pub struct Recipe {
     pub upstream: Result<Upstream, String>,
     pub forge: Result<Mirror, String>,
     /// the registry's tags of each site's image (same order as the sites);
-    /// `Err` for the first image whose lookup failed
+    /// `Err` for the first image whose lookup failed; empty when not scanned
     pub tags: Result<Vec<Vec<String>>, String>,
+    /// whether this tick asks the registries for it (SPEC 8 cadence)
+    pub scan: Scan,
 }
 
 enum Job<'a> {
@@ -59,13 +61,13 @@ enum Got {
 
 /// Clone or fetch each recipe's upstream and read the mirrors, in parallel.
 pub fn recipes(
-    names: &[(String, String, String)],
+    names: &[(String, String, String, Scan)],
     git: &Git,
     forge: &dyn Forge,
     concurrency: usize,
 ) -> Vec<Recipe> {
     let mut jobs = vec![];
-    for (name, mirror, url) in names {
+    for (name, mirror, url, _) in names {
         jobs.push(Job::Upstream(name, url));
         jobs.push(Job::Mirror(mirror));
     }
@@ -76,7 +78,7 @@ pub fn recipes(
     .into_iter();
     names
         .iter()
-        .map(|(name, mirror, url)| {
+        .map(|(name, mirror, url, scan)| {
             let (Some(Got::Upstream(up)), Some(Got::Mirror(m))) = (got.next(), got.next()) else {
                 unreachable!("jobs come back in order")
             };
@@ -87,6 +89,7 @@ pub fn recipes(
                 upstream: up,
                 forge: m,
                 tags: Ok(vec![]),
+                scan: *scan,
             }
         })
         .collect()
@@ -129,16 +132,16 @@ fn upstream(git: &Git, name: &str, url: &str) -> Result<Upstream, String> {
 fn mirror(forge: &dyn Forge, mirror: &str) -> anyhow::Result<Mirror> {
     Ok(Mirror {
         open: forge.open_pulls(mirror)?,
-        closed: forge.recent_closed_pulls(mirror)?,
         main: forge.branch(mirror, "main")?.map(|b| b.commit.id),
     })
 }
 
-/// The tags of every recipe's images: each image once, all at once.
+/// The tags of the images of every recipe this tick scans: each image once,
+/// all at once.
 pub fn tags(recipes: &mut [Recipe], reg: &dyn Registry, concurrency: usize) {
     let image_of = |s: &Site| registry::ImageRef::parse(&s.image.written);
     let mut images = vec![];
-    for r in recipes.iter() {
+    for r in recipes.iter().filter(|r| r.scan.asks()) {
         if let Ok(up) = &r.upstream {
             images.extend(up.sites.iter().filter_map(image_of));
         }
@@ -151,7 +154,7 @@ pub fn tags(recipes: &mut [Recipe], reg: &dyn Registry, concurrency: usize) {
             .map(|(_, t)| t.clone())
             .expect("every image was looked up")
     };
-    for r in recipes.iter_mut() {
+    for r in recipes.iter_mut().filter(|r| r.scan.asks()) {
         let Ok(up) = &r.upstream else { continue };
         r.tags = up
             .sites

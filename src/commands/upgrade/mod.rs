@@ -8,18 +8,22 @@
 //! (`flow.rs`, `fixer.rs`). The decisions are `core::upgrade` and
 //! `core::verdict`; `report.rs` renders what happened.
 
+mod ending;
 mod fixer;
 mod flow;
 mod gather;
 mod mirror;
 mod open;
+mod prefetch;
 pub mod report;
+mod tests;
 mod verdict;
 
 use super::tick::{self, Opening};
 use super::{Ctx, UsageError};
 use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
-use crate::core::upgrade::{self, Bump, parse_marker, plan};
+use crate::core::cadence;
+use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Credentials, Git};
 use crate::lessons::Journal;
@@ -27,6 +31,7 @@ use crate::registry::{OciRegistry, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
 use anyhow::Result;
+use prefetch::Prefetched;
 use report::{Report, SkippedItem};
 
 /// The prefix of every upgrade PR's branch.
@@ -41,9 +46,14 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
     if let Some(UpgradeCmd::Verdict(v)) = &a.command {
         return verdict::run(cli, v);
     }
-    match super::load(cli)
-        .and_then(|ctx| super::tick::run(&ctx, "upgrade", |c| tick(c, &a.recipes)))
-    {
+    match super::load(cli).and_then(|ctx| {
+        let opts = Options {
+            scan: a.scan,
+            with_tests: a.with_tests,
+            now: None,
+        };
+        super::tick::run(&ctx, "upgrade", |c| tick(c, &a.recipes, opts))
+    }) {
         Ok(code) => Ok(code),
         Err(e) if cli.json => {
             let line = super::error_line(&e);
@@ -99,6 +109,9 @@ pub(super) struct Up<'a> {
     /// afk's upgrade PRs open across all recipes (for `max_open_prs`)
     pub open_count: usize,
     runner: Option<Box<dyn Runner>>,
+    /// the tick's clock, read once
+    pub now: time::OffsetDateTime,
+    pub opts: Options,
 }
 
 impl Up<'_> {
@@ -124,16 +137,27 @@ impl Up<'_> {
     }
 }
 
-/// One upgrade tick over `only` (default: every configured recipe).
-pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
+/// How a tick runs: `--scan` (ask the registries whatever `scan_every`
+/// says) and `--with-tests` (SPEC 8.7).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    pub scan: bool,
+    pub with_tests: bool,
+    /// the tick's clock when not the real one (the demo's "a day later")
+    pub now: Option<time::OffsetDateTime>,
+}
+
+/// The recipes a tick is over, as (name, mirror, upstream URL): `only`, else
+/// every configured one; a name that is not one is a usage error.
+fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, String, String)>> {
     let cfg = &ctx.config;
-    let names: Vec<String> = if only.is_empty() {
-        cfg.upgrade.recipes.clone()
+    let names: &[String] = if only.is_empty() {
+        &cfg.upgrade.recipes
     } else {
-        only.to_vec()
+        only
     };
     let mut triples = vec![];
-    for n in &names {
+    for n in names {
         let mirror = cfg.upgrade.mirror.replace("{recipe}", n);
         if !valid_recipe(n) {
             return Err(UsageError(format!(
@@ -153,6 +177,21 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
             cfg.upgrade.upstream.replace("{recipe}", n),
         ));
     }
+    Ok(triples)
+}
+
+/// One upgrade tick over `only` (default: every configured recipe).
+pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
+    let cfg = &ctx.config;
+    if opts.with_tests && cfg.upgrade.tests_repo.is_empty() {
+        return Err(UsageError(
+            "upgrade: --with-tests needs upgrade.tests_repo (the \"owner/repo\" of the recipe tests)"
+                .into(),
+        )
+        .into());
+    }
+    let triples = recipe_names(ctx, only)?;
+    let names: Vec<String> = triples.iter().map(|t| t.0.clone()).collect();
     let mut report = Report::new(ctx.dry_run);
     let finish = |report: Report| {
         let human = report.human(&names);
@@ -188,6 +227,8 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
             return finish(report);
         }
     };
+    let now = opts.now.unwrap_or_else(crate::clock::now);
+    let scans = scans(ctx, &store, triples, now, opts, &mut report)?;
     let git = Git::new(
         &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
         Some(Credentials {
@@ -197,16 +238,7 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
         cfg.secret_env_names(),
     );
     let conc = cfg.forge.concurrency;
-    let mut recipes = gather::recipes(&triples, &git, forge.as_ref(), conc);
-    let u = &cfg.upgrade;
-    match OciRegistry::new(cfg.forge_timeout())
-        .with_mirrors(u.registry_mirrors.clone())
-        .with_max_tags(u.max_tags)
-        .with_auth_env(&u.registry_auth_env, &u.registry_auth_host)
-    {
-        Ok(reg) => gather::tags(&mut recipes, &reg as &dyn Registry, conc),
-        Err(e) => recipes.iter_mut().for_each(|r| r.tags = Err(e.to_string())),
-    }
+    let recipes = read_recipes(cfg, &scans, &git, forge.as_ref());
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
         .iter()
         .map(|r| match &r.forge {
@@ -225,16 +257,115 @@ pub fn tick(ctx: &Ctx, only: &[String]) -> Result<Tick> {
         report,
         open_count: afk_prs.iter().map(Vec::len).sum(),
         runner: None,
+        now,
+        opts,
     };
-    for (r, prs) in recipes.iter().zip(afk_prs) {
-        recipe(&mut up, r, prs, &facts);
-    }
+    every_recipe(&mut up, &recipes, afk_prs, &facts);
     let mut report = std::mem::take(&mut up.report);
     report.requests = forge.requests();
     if !ctx.dry_run {
         crate::notify::Notifier::new(cfg).flush(&store);
     }
     finish(report)
+}
+
+/// Whether this tick asks the registries for each recipe (SPEC 8 cadence);
+/// the ones it does not are noted with their next scan.
+fn scans(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    triples: Vec<(String, String, String)>,
+    now: time::OffsetDateTime,
+    opts: Options,
+    report: &mut Report,
+) -> Result<Vec<(String, String, String, cadence::Scan)>> {
+    let every = ctx.config.upgrade.scan_every;
+    let mut out = vec![];
+    for (n, m, u) in triples {
+        let last = store
+            .last_scan(&n)?
+            .as_deref()
+            .and_then(crate::clock::parse);
+        let s = cadence::scan(last, now, every, opts.scan, ctx.dry_run);
+        if let cadence::Scan::NotYet(next) = s {
+            report.next_scan.push((n.clone(), crate::clock::ts(next)));
+        }
+        out.push((n, m, u, s));
+    }
+    Ok(out)
+}
+
+/// Every recipe's upstream and mirror, and the tags of the scanned ones' images.
+fn read_recipes(
+    cfg: &crate::config::Config,
+    scans: &[(String, String, String, cadence::Scan)],
+    git: &Git,
+    forge: &dyn Forge,
+) -> Vec<gather::Recipe> {
+    let conc = cfg.forge.concurrency;
+    let mut recipes = gather::recipes(scans, git, forge, conc);
+    if recipes.iter().any(|r| r.scan.asks()) {
+        match OciRegistry::new(cfg.forge_timeout())
+            .with_mirrors(cfg.upgrade.registry_mirrors.clone())
+            .with_max_tags(cfg.upgrade.max_tags)
+            .with_auth_env(
+                &cfg.upgrade.registry_auth_env,
+                &cfg.upgrade.registry_auth_host,
+            ) {
+            Ok(reg) => gather::tags(&mut recipes, &reg as &dyn Registry, conc),
+            Err(e) => recipes
+                .iter_mut()
+                .filter(|r| r.scan.asks())
+                .for_each(|r| r.tags = Err(e.to_string())),
+        }
+    }
+    recipes
+}
+
+/// Each recipe's own steps (reconcile, close, open), then every open PR's
+/// flow, in queue order across recipes.
+fn every_recipe(
+    up: &mut Up,
+    recipes: &[gather::Recipe],
+    afk_prs: Vec<Vec<(PullRequest, Bump)>>,
+    facts: &flow::Facts,
+) {
+    let cfg = &up.ctx.config;
+    let plans: Vec<Plan> = recipes.iter().map(|r| plan_of(cfg, r)).collect();
+    let bumps: Vec<Vec<Bump>> = plans.iter().map(|p| p.1.clone()).collect();
+    let conc = cfg.forge.concurrency;
+    let mut pre = Prefetched::read(up.forge, recipes, &afk_prs, &bumps, conc);
+    let mut flows = vec![];
+    for (i, ((r, prs), plan)) in recipes.iter().zip(afk_prs).zip(plans).enumerate() {
+        for (pr, bump, new) in recipe(up, r, prs, plan, &mut pre, facts) {
+            flows.push(flow::Flow {
+                recipe: i,
+                pr,
+                bump,
+                new,
+            });
+        }
+    }
+    flow::advance_all(up, recipes, flows, facts);
+}
+
+/// A recipe's candidate rows and bumps (none when it is not scanned).
+type Plan = (Vec<CandidateRow>, Vec<Bump>);
+
+fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
+    let (Ok(upstream), Ok(tags), true) = (&r.upstream, &r.tags, r.scan.asks()) else {
+        return (vec![], vec![]);
+    };
+    let sites = &upstream.sites;
+    plan(
+        &r.name,
+        sites,
+        |s| {
+            let i = sites.iter().position(|x| std::ptr::eq(x, s)).unwrap_or(0);
+            tags.get(i).map(Vec::as_slice).unwrap_or(&[])
+        },
+        cfg.upgrade.allow_major,
+    )
 }
 
 /// afk's upgrade PRs among a mirror's open PRs: on an `afk/upgrade-` branch of
@@ -253,14 +384,23 @@ pub(super) fn afk_prs(open: &[PullRequest], me: &str, mirror: &str) -> Vec<(Pull
 }
 
 /// One recipe, in order: skip it when a read failed; reconcile the mirror;
-/// close what upstream made obsolete; open the selected bumps; move every
-/// open PR's flow on.
-fn recipe(up: &mut Up, r: &gather::Recipe, mut prs: Vec<(PullRequest, Bump)>, facts: &flow::Facts) {
+/// close what upstream made obsolete; when it is scanned, open the selected
+/// bumps and record the scan. Returns its open PRs, whose flows the tick
+/// moves on next (`true`: opened in this tick).
+fn recipe(
+    up: &mut Up,
+    r: &gather::Recipe,
+    mut prs: Vec<(PullRequest, Bump)>,
+    (mut rows, bumps): Plan,
+    pre: &mut Prefetched,
+    facts: &flow::Facts,
+) -> Vec<(PullRequest, Bump, bool)> {
     let skip = |up: &mut Up, reason: String| {
         up.report.skipped.push(SkippedItem {
             recipe: r.name.clone(),
             reason,
-        })
+        });
+        vec![]
     };
     let upstream = match &r.upstream {
         Ok(u) => u,
@@ -270,36 +410,40 @@ fn recipe(up: &mut Up, r: &gather::Recipe, mut prs: Vec<(PullRequest, Bump)>, fa
         Ok(m) => m,
         Err(e) => return skip(up, format!("mirror {}: {e}", r.mirror)),
     };
-    let tags = match &r.tags {
-        Ok(t) => t,
-        Err(e) => return skip(up, e.clone()),
-    };
+    if let Err(e) = &r.tags {
+        return skip(up, e.clone());
+    }
     mirror::reconcile(up, r, upstream, m);
     mirror::close_obsolete(up, r, upstream, &mut prs, facts);
-    let sites = &upstream.sites;
-    let (mut rows, bumps) = plan(
-        &r.name,
-        sites,
-        |s| {
-            let i = sites.iter().position(|x| std::ptr::eq(x, s)).unwrap_or(0);
-            tags.get(i).map(Vec::as_slice).unwrap_or(&[])
-        },
-        up.ctx.config.upgrade.allow_major,
-    );
-    let opened = open::open_bumps(up, r, upstream, m, &mut prs, &mut rows, bumps, facts);
-    up.report.candidates.extend(rows);
-    for (pr, bump) in &prs {
-        let new = opened.contains(&pr.number);
-        flow::advance(
-            up,
-            r,
-            pr,
-            bump,
-            if new {
-                None
-            } else {
-                facts.get(&(r.mirror.clone(), pr.number))
-            },
-        );
+    let opened = if r.scan.asks() {
+        let errors_before = up.report.errors.len();
+        let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
+        up.report.candidates.extend(rows);
+        // a bump that failed to open (a push refused, a forge error) is tried
+        // again on the next tick, not a whole scan_every later
+        let opened_all = up.report.errors[errors_before..]
+            .iter()
+            .all(|e| e.recipe != r.name);
+        if r.scan.records()
+            && opened_all
+            && let Err(e) = up.store.record_scan(&r.name)
+        {
+            up.report.error(&r.name, None, format!("{e:#}"));
+        }
+        o
+    } else {
+        vec![]
+    };
+    if !up.dry() {
+        let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
+        if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
+            up.report.error(&r.name, None, format!("{e:#}"));
+        }
     }
+    prs.into_iter()
+        .map(|(p, b)| {
+            let new = opened.contains(&p.number);
+            (p, b, new)
+        })
+        .collect()
 }

@@ -6,7 +6,8 @@
 //! make), the PR opened, and only then the PRs it supersedes closed.
 
 use super::flow::Facts;
-use super::gather::{Mirror, Recipe, Upstream};
+use super::gather::{Recipe, Upstream};
+use super::prefetch::Prefetched;
 use super::{Up, mirror};
 use crate::core::upgrade::{
     self, Bump, CandidateRow, CloseReason, covered_by, pr_body, registry_url, supersedes,
@@ -24,7 +25,7 @@ pub(super) fn open_bumps(
     up: &mut Up,
     r: &Recipe,
     upstream: &Upstream,
-    m: &Mirror,
+    pre: &mut Prefetched,
     prs: &mut Vec<(PullRequest, Bump)>,
     rows: &mut [CandidateRow],
     bumps: Vec<Bump>,
@@ -50,7 +51,14 @@ pub(super) fn open_bumps(
             }
             up.report.act(&r.name, "wait", None, Some(why));
         };
-        if let Some(c) = m.closed.iter().find(|p| {
+        let closed = match pre.closed(up.forge, &r.mirror) {
+            Ok(c) => c,
+            Err(e) => {
+                up.report.error(&r.name, None, format!("closed PRs: {e}"));
+                continue;
+            }
+        };
+        if let Some(c) = closed.iter().find(|p| {
             p.head.name == branch
                 && upgrade::opened_by_afk(p.author(), p.head_repo(), &up.me, &r.mirror)
         }) {
@@ -72,7 +80,7 @@ pub(super) fn open_bumps(
             );
             continue;
         }
-        let lease = match up.forge.branch(&r.mirror, &branch) {
+        let lease = match pre.branch(up.forge, &r.mirror, &branch) {
             Ok(None) => Lease::Absent,
             Ok(Some(b)) => {
                 let email = b
@@ -91,7 +99,7 @@ pub(super) fn open_bumps(
                 Lease::At(b.commit.id)
             }
             Err(e) => {
-                up.report.error(&r.name, None, format!("{branch}: {e:#}"));
+                up.report.error(&r.name, None, format!("{branch}: {e}"));
                 continue;
             }
         };

@@ -26,6 +26,9 @@ pub struct PrItem {
     /// why a final result is what it is (human summary only)
     #[serde(skip)]
     pub why: Option<String>,
+    /// 8.7: the paired tests PR, when there is one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tests_pr: Option<String>,
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -79,6 +82,9 @@ pub struct Report {
     /// forge requests made (for the metrics file; not part of SPEC 8's report)
     #[serde(skip)]
     pub requests: usize,
+    /// recipes not scanned this tick (`scan_every`), with the next scan's time
+    #[serde(skip)]
+    pub next_scan: Vec<(String, String)>,
 }
 
 impl Report {
@@ -140,7 +146,10 @@ impl Report {
                 .iter()
                 .map(|p| {
                     vec![
-                        p.url.clone(),
+                        match &p.tests_pr {
+                            Some(t) => format!("{} + {t}", p.url),
+                            None => p.url.clone(),
+                        },
                         p.recipe.clone(),
                         format!("{} {} → {}", p.image, p.from, p.to),
                         p.verdict.to_string(),
@@ -227,6 +236,19 @@ impl Report {
             for c in &self.closed {
                 s.push_str(&format!("  {} #{}: {}\n", c.recipe, c.pr, c.reason));
             }
+        }
+        if !self.next_scan.is_empty() {
+            let names: Vec<&str> = self.next_scan.iter().map(|(r, _)| r.as_str()).collect();
+            let next = self
+                .next_scan
+                .iter()
+                .map(|(_, t)| t.as_str())
+                .min()
+                .unwrap_or("");
+            s.push_str(&format!(
+                "\nregistries not asked for {} (upgrade.scan_every): next scan at {next}; --scan asks now\n",
+                names.join(", ")
+            ));
         }
         if !self.skipped.is_empty() {
             s.push_str("\nskipped:\n");

@@ -1,7 +1,8 @@
 //! `afk upgrade verdict OWNER/REPO PR [--post] [--wait D]`: one PR's test
 //! verdict, as `VERDICT=…` and `BUILD=…` lines (or one JSON document). Exit 0
-//! GREEN, 1 RED, 3 PENDING. `--post` posts exactly one test comment first;
+//! GREEN, 1 RED, 3 PENDING, 4 unread. `--post` posts exactly one test comment first;
 //! `--wait` polls until the verdict is not PENDING or the duration ends.
+//! Exit 4 when the verdict could not be read (no such PR, a forge error).
 
 use super::super::UsageError;
 use super::flow::{status_views, views};
@@ -52,16 +53,28 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
                 Verdict::Pending => 3,
             })
         }
-        Err(e) if cli.json => {
+        Err(e) => {
+            // a verdict that could not be read (no such PR, an outage) is 4,
+            // never 1: a typo or an outage must not read as RED
+            let code = match super::super::exit_code_of(&e) {
+                2 => 2,
+                _ => UNREAD,
+            };
             let line = super::super::error_line(&e);
             crate::log::error(&line);
-            r.errors.push(line);
-            super::super::emit(true, &r, "");
-            Ok(super::super::exit_code_of(&e))
+            if cli.json {
+                r.verdict = None;
+                r.build_url = None;
+                r.errors.push(line);
+                super::super::emit(true, &r, "");
+            }
+            Ok(code)
         }
-        Err(e) => Err(e),
     }
 }
+
+/// The exit code of a verdict that could not be read.
+const UNREAD: u8 = 4;
 
 fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
     if !crate::config::is_repo_name(&a.repo) {

@@ -175,6 +175,7 @@ fn corrective_turn(
             prompt: &text,
             run_dir: &w.run_dir(run),
             turn,
+            env: &[],
         },
     )?;
     store.set_handle(run.id, &handle)?;

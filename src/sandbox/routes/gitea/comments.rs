@@ -99,6 +99,7 @@ impl Forge {
                 created_at: created_at.clone(),
             },
         );
+        self.ci_answer(repo, n, body);
         Ok((id, created_at))
     }
 }
