@@ -1126,4 +1126,22 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
         median(times).as_secs_f64() * 1e3,
         min.as_secs_f64() * 1e3
     );
+    // the same with every forge and registry answer LATENCY_MS late: what the
+    // tick waits on is round trips, so serial lookups would show here
+    admin(
+        &sb.url,
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
+    );
+    let mut slow = vec![];
+    for _ in 0..5 {
+        slow.push(run().0);
+    }
+    admin(&sb.url, "POST", "/faults", Some(json!({"faults": []})));
+    let serial = requests as u64 * LATENCY_MS;
+    println!(
+        "  with {LATENCY_MS} ms per request, median of 5: {:.0} ms ({requests} requests: {serial} ms one after another)",
+        median(slow).as_secs_f64() * 1e3,
+    );
 }
