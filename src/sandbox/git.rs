@@ -181,6 +181,15 @@ pub fn merge(
 /// writes it (what Gitea serves as `git/commits/{sha}.diff`); a root
 /// commit's whole content as `git show` writes it.
 pub fn diff(path: &Path, sha: &str) -> Result<String, String> {
+    match commit_and_parent(path, sha)? {
+        (commit, Some(parent)) => raw(path, &["diff", "-M", &parent, &commit, "--"]),
+        (commit, None) => raw(path, &["show", &commit, "--"]),
+    }
+}
+
+/// Commit `sha` (an error when it names none) and its first parent (none for
+/// a root commit).
+fn commit_and_parent(path: &Path, sha: &str) -> Result<(String, Option<String>), String> {
     if sha.starts_with('-') {
         return Err("not a commit".into());
     }
@@ -189,14 +198,13 @@ pub fn diff(path: &Path, sha: &str) -> Result<String, String> {
         &["rev-parse", "--verify", &format!("{sha}^{{commit}}")],
         None,
     )?;
-    match git(
+    let parent = git(
         path,
         &["rev-parse", "--verify", "-q", &format!("{commit}^1")],
         None,
-    ) {
-        Ok(parent) => raw(path, &["diff", "-M", &parent, &commit, "--"]),
-        Err(_) => raw(path, &["show", &commit, "--"]),
-    }
+    )
+    .ok();
+    Ok((commit, parent))
 }
 
 /// One file a commit changed against its first parent: GitHub's status
@@ -214,19 +222,7 @@ pub struct Changed {
 /// The files commit `sha` changed against its first parent (a root commit:
 /// none), each with its own patch.
 pub fn changed(path: &Path, sha: &str) -> Result<Vec<Changed>, String> {
-    if sha.starts_with('-') {
-        return Err("not a commit".into());
-    }
-    let commit = git(
-        path,
-        &["rev-parse", "--verify", &format!("{sha}^{{commit}}")],
-        None,
-    )?;
-    let Ok(parent) = git(
-        path,
-        &["rev-parse", "--verify", "-q", &format!("{commit}^1")],
-        None,
-    ) else {
+    let (commit, Some(parent)) = commit_and_parent(path, sha)? else {
         return Ok(vec![]);
     };
     let names = raw(
