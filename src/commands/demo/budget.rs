@@ -2,7 +2,7 @@
 //! stopped over `run_usd` and its run escalated with the figures; the day's
 //! spend then reaches `day_usd` and poll dispatches nothing more that day.
 
-use super::{Show, forge_keys, issue, wait_for};
+use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
 use crate::commands::Ctx;
 use crate::sandbox::{self, Seed, SeedRepo};
 use anyhow::Result;
@@ -82,11 +82,7 @@ fn world(
         }],
         ..Default::default()
     };
-    sb.state
-        .lock()
-        .unwrap()
-        .seed(seed)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    seed_sandbox(sb, seed)?;
     let config_text = format!(
         "state_path = \"budget.db\"\nruns_dir = \"budget-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\

@@ -1,7 +1,7 @@
 //! The demo's canary act (SPEC 7): a worse template version goes live as the
 //! canary and harvest rolls it back, with the numbers.
 
-use super::{Show, forge_keys, issue, wait_for};
+use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
 use crate::sandbox::{self, Seed, SeedRepo};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -40,11 +40,7 @@ pub(super) fn act(
             .collect(),
         ..Default::default()
     };
-    sb.state
-        .lock()
-        .unwrap()
-        .seed(seed)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    seed_sandbox(sb, seed)?;
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let config_text = format!(
         "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\

@@ -200,6 +200,15 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
     Ok(show.worst)
 }
 
+/// Seed the sandbox's forge with an act's repos and issues.
+pub(super) fn seed_sandbox(sb: &sandbox::Sandbox, seed: sandbox::Seed) -> Result<()> {
+    sb.state
+        .lock()
+        .unwrap()
+        .seed(seed)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))
+}
+
 /// The `[forge]` keys for the sandbox, in the dialect it speaks.
 /// An act's config, written to `path` and loaded as the act's context.
 pub(super) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Ctx> {
