@@ -508,17 +508,7 @@ fn the_metrics_file_carries_spend_per_day_and_per_repo() {
 
 #[test]
 fn the_demo_stops_a_run_over_budget_and_then_dispatch_for_the_day() {
-    let out = assert_cmd::Command::new(afk_bin())
-        .args(["--json", "demo"])
-        .env_remove("AFK_FORGE_TOKEN")
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = demo(&["--json", "demo"], 120);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     // every run of the main act reports what it spent (Claude Code's JSON result)
     let main = doc["ticks"].as_array().unwrap();

@@ -169,17 +169,7 @@ fn sandbox_requires_the_token_and_pages_like_gitea() {
 
 #[test]
 fn demo_runs_the_lifecycle_on_the_sandbox() {
-    let out = assert_cmd::Command::new(afk_bin())
-        .arg("demo")
-        .env_remove("AFK_FORGE_TOKEN")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = demo(&["demo"], 60);
     let text = String::from_utf8_lossy(&out.stdout);
     // a table row holding all these words, however the columns are padded
     let row = |words: &[&str]| {

@@ -444,17 +444,7 @@ fn init_creates_labels_by_name_and_doctor_checks_the_token_and_limit() {
 
 #[test]
 fn the_demo_runs_every_act_on_the_github_dialect() {
-    let out = assert_cmd::Command::new(afk_bin())
-        .args(["--json", "demo", "--forge", "github"])
-        .env_remove("AFK_FORGE_TOKEN")
-        .timeout(std::time::Duration::from_secs(120))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = demo(&["--json", "demo", "--forge", "github"], 120);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["ticks"].as_array().unwrap();
     // poll, watch x3 (one of them unchanged: free), merged, again, poll, red CI, green again

@@ -414,11 +414,7 @@ fn relative_paths_reach_the_agent_as_absolute_ones() {
         .args(["--json", "--config", cfg.to_str().unwrap(), "poll"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let seen = scratch.path("conf/state/runs/1/seen");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while !seen.exists() && std::time::Instant::now() < deadline {
@@ -474,11 +470,7 @@ fn a_dry_run_creates_nothing() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(
         !afk.scratch.path("state").exists(),
         "no state dir, no lock, no state file"
@@ -534,11 +526,7 @@ fn operator_advice_never_reaches_an_agents_prompt() {
             ])
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     }
     afk.poll();
     let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();

@@ -251,13 +251,19 @@ impl Drop for Sandbox {
 
 /// Run git in `dir`, panicking with its stderr on failure; returns stdout.
 pub fn git(dir: &Path, args: &[&str]) -> String {
+    git_by(dir, "t", "t@t.invalid", args)
+}
+
+/// Run git in `dir` with `name` and `email` as author and committer,
+/// panicking with its stderr on failure; returns stdout.
+fn git_by(dir: &Path, name: &str, email: &str, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@t.invalid")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@t.invalid")
+        .env("GIT_AUTHOR_NAME", name)
+        .env("GIT_AUTHOR_EMAIL", email)
+        .env("GIT_COMMITTER_NAME", name)
+        .env("GIT_COMMITTER_EMAIL", email)
         .output()
         .unwrap();
     assert!(
@@ -266,6 +272,28 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Panic with the process's stderr unless it exited 0.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `afk <args>` (a demo) without a forge token, given `secs` at most; its
+/// output, once it exited 0.
+pub fn demo(args: &[&str], secs: u64) -> std::process::Output {
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(args)
+        .env_remove("AFK_FORGE_TOKEN")
+        .timeout(std::time::Duration::from_secs(secs))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    out
 }
 
 /// The address the sandbox maps to the account `who`, as a forge maps a
@@ -276,21 +304,7 @@ pub fn email_of(who: &str) -> String {
 
 /// Run git in `dir` as `who` (author and committer, with [`email_of`]).
 pub fn git_as(dir: &Path, who: &str, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", who)
-        .env("GIT_AUTHOR_EMAIL", email_of(who))
-        .env("GIT_COMMITTER_NAME", who)
-        .env("GIT_COMMITTER_EMAIL", email_of(who))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    git_by(dir, who, &email_of(who), args)
 }
 
 impl Sandbox {
