@@ -25,6 +25,18 @@ fn t(min: i64) -> String {
         .unwrap()
 }
 
+/// acme/api#1 as a success merged 20 minutes ago as `sha` into main,
+/// recorded as watch records it.
+fn record_merged_success(afk: &Afk, sha: &str) {
+    afk.sql(&format!(
+        "INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version,
+           created_at, updated_at, ended_at, merge_sha, base_branch, merged_at)
+         VALUES ('acme/api', 1, 'succeeded', 'implementer', 1, 1, '{0}', '{1}', '{1}', '{sha}', 'main', '{1}');",
+        t(-30),
+        t(-20)
+    ));
+}
+
 /// A world for harvest: the sandbox (for webhooks and git), a config with
 /// `[harvest]` keys, `implementer@1` current and `implementer@2` the live canary.
 fn world(harvest: &str) -> (Sandbox, Afk) {
@@ -713,13 +725,7 @@ fn reverts_are_looked_for_only_inside_the_window() {
         Some(json!({"repo": "acme/api", "sha": sha, "branch": "main", "message": revert_msg})),
     );
     // a success merged in acme/api, recorded as watch records it
-    afk.sql(&format!(
-        "INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version,
-           created_at, updated_at, ended_at, merge_sha, base_branch, merged_at)
-         VALUES ('acme/api', 1, 'succeeded', 'implementer', 1, 1, '{0}', '{1}', '{1}', '{sha}', 'main', '{1}');",
-        t(-30),
-        t(-20)
-    ));
+    record_merged_success(&afk, &sha);
     // two days later the window has closed: no listing, no flip
     afk.later(48);
     sb.clear_requests();
@@ -971,13 +977,7 @@ fn merged_success(seed_repo: Value) -> (Sandbox, Afk, String) {
     );
     let pr = sb.open_pr("acme/api", "afk/issue-1", "");
     let merge = sb.merge_by("acme/api", pr, "alice");
-    afk.sql(&format!(
-        "INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version,
-           created_at, updated_at, ended_at, merge_sha, base_branch, merged_at)
-         VALUES ('acme/api', 1, 'succeeded', 'implementer', 1, 1, '{0}', '{1}', '{1}', '{merge}', 'main', '{1}');",
-        t(-30),
-        t(-20)
-    ));
+    record_merged_success(&afk, &merge);
     let r = harvest(&afk);
     assert_eq!(r["outcomes"][0]["outcome"], "success", "{r}");
     (sb, afk, merge)

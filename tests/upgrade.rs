@@ -332,44 +332,31 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Every file below `dir`, asserting that none holds `secret`.
+fn files_without(dir: &Path, secret: &str) -> Vec<PathBuf> {
+    let mut files = vec![];
+    files_under(dir, &mut files);
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        let hit = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+        assert!(!hit, "the token is written in {}", f.display());
+    }
+    files
+}
+
 #[test]
 fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
     const SECRET: &str = "tok-9f3a7c1e5b2d4a6f8e0c";
     let s = setup(COMPOSE, "push", "");
     s.sb.admin("POST", "/seed", Some(json!({"token": SECRET})));
     let (shim, log) = git_shim(&s.afk.scratch);
-    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
-    let run = || {
-        let out = s
-            .afk
-            .cmd()
-            .env("AFK_FORGE_TOKEN", SECRET)
-            .env("PATH", &path)
-            .args(["--json", "upgrade"])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code().unwrap(), r)
-    };
     // the push to the mirror (which needs the token) succeeds
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
-    s.ci("afk/upgrade-nginx-1.26.0", "failure");
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    s.wait_fixer(1);
+    s.open_red_and_fix_through(&shim, SECRET);
     let argv = std::fs::read_to_string(&log).unwrap();
     assert!(argv.contains("push"), "git was used: {argv}");
     assert!(!argv.contains(SECRET), "the token is in a git command line");
-    let mut files = vec![];
-    files_under(&s.afk.scratch.dir, &mut files);
+    let files = files_without(&s.afk.scratch.dir, SECRET);
     assert!(files.iter().any(|f| f.ends_with(".git/config")));
-    for f in files {
-        let bytes = std::fs::read(&f).unwrap();
-        let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
-        assert!(!hit, "the token is written in {}", f.display());
-    }
 }
 
 #[test]
@@ -443,17 +430,7 @@ fn candidates_from_a_real_registry() {
 #[test]
 fn the_demo_upgrade_act_scans_queues_goes_red_fix_green_and_shows_a_stuck_flow() {
     let started = std::time::Instant::now();
-    let out = assert_cmd::Command::new(support::afk_bin())
-        .args(["--json", "demo"])
-        .env_remove("AFK_FORGE_TOKEN")
-        .timeout(std::time::Duration::from_secs(60))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = support::demo(&["--json", "demo"], 60);
     assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["upgrade"].as_array().unwrap();
@@ -1395,26 +1372,7 @@ fn no_git_child_carries_the_token_in_its_environment() {
             files = files.display(),
         ),
     );
-    let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
-    let run = || {
-        let out = s
-            .afk
-            .cmd()
-            .env("AFK_FORGE_TOKEN", SECRET)
-            .env("PATH", &path)
-            .args(["--json", "upgrade"])
-            .output()
-            .unwrap();
-        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-        (out.status.code().unwrap(), r)
-    };
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
-    s.ci("afk/upgrade-nginx-1.26.0", "failure");
-    let (code, r) = run();
-    assert_eq!(code, 0, "{r}");
-    s.wait_fixer(1);
+    s.open_red_and_fix_through(&shim, SECRET);
     let env = std::fs::read_to_string(&envs).unwrap();
     assert!(
         env.contains("GIT_ASKPASS="),
@@ -1432,13 +1390,7 @@ fn no_git_child_carries_the_token_in_its_environment() {
     let askpass = s.afk.scratch.path("work/.afk-askpass");
     let script = std::fs::read_to_string(&askpass).unwrap();
     assert!(!script.contains(SECRET), "{script}");
-    let mut all = vec![];
-    files_under(&s.afk.scratch.dir, &mut all);
-    for f in all {
-        let bytes = std::fs::read(&f).unwrap();
-        let hit = bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes());
-        assert!(!hit, "the token is written in {}", f.display());
-    }
+    files_without(&s.afk.scratch.dir, SECRET);
 }
 
 /// Issue 16 item 3: while afk runs, another process of its own user cannot
@@ -1501,16 +1453,35 @@ fn afk_is_not_readable_by_a_process_of_its_own_user() {
 impl Setup {
     /// `afk --json upgrade` with `shim` first on PATH.
     fn upgrade_through(&self, shim: &Path) -> (i32, Value) {
+        self.upgrade_through_as(shim, support::TOKEN)
+    }
+
+    /// `afk --json upgrade` with `shim` first on PATH and `token` as the
+    /// forge token.
+    fn upgrade_through_as(&self, shim: &Path, token: &str) -> (i32, Value) {
         let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
         let out = self
             .afk
             .cmd()
+            .env("AFK_FORGE_TOKEN", token)
             .env("PATH", &path)
             .args(["--json", "upgrade"])
             .output()
             .unwrap();
         let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         (out.status.code().unwrap_or(-1), r)
+    }
+
+    /// Through `shim` with `token`: a tick opens the bump's PR, its CI goes
+    /// red, and the next tick starts the fixer, which is waited for.
+    fn open_red_and_fix_through(&self, shim: &Path, token: &str) {
+        let (code, r) = self.upgrade_through_as(shim, token);
+        assert_eq!(code, 0, "{r}");
+        assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"]);
+        self.ci("afk/upgrade-nginx-1.26.0", "failure");
+        let (code, r) = self.upgrade_through_as(shim, token);
+        assert_eq!(code, 0, "{r}");
+        self.wait_fixer(1);
     }
 
     /// The branches of the mirror.
