@@ -17,6 +17,7 @@ pub mod queue;
 pub mod registry_auth;
 pub mod routing;
 pub mod run_state;
+pub mod sandbox_dir;
 pub mod sanitize;
 pub mod spend;
 pub mod tags;
