@@ -1,10 +1,20 @@
-//! `afk sandbox`: serve the loopback forge until killed; print its URL and a config.
+//! `afk sandbox`: serve the loopback forge until stopped; print its URL and a config.
+//!
+//! A sandbox starts from nothing: a `--dir` an earlier sandbox used is emptied
+//! first (its afk state would call every arming `already-handled`), a folder
+//! holding anything else is refused, and a second sandbox on a folder one is
+//! still serving is refused. Without `--dir` the repositories live in a new
+//! temporary folder, removed when the sandbox is stopped (SIGTERM, SIGINT or
+//! SIGHUP; a SIGKILL leaves it behind).
 
 use super::UsageError;
 use crate::cli::SandboxArgs;
+use crate::core::sandbox_dir::{self, DirFacts, DirPlan};
+use crate::lock::TickLock;
 use crate::sandbox::{self, Seed};
 use anyhow::{Context, Result};
 use std::io::Write;
+use std::path::Path;
 
 pub fn run(a: &SandboxArgs) -> Result<u8> {
     let seed = match &a.seed {
@@ -19,14 +29,88 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         None if a.example => Some(super::demo::example_seed()),
         None => None,
     };
-    if let Some(d) = &a.dir {
-        std::fs::create_dir_all(d)
-            .with_context(|| format!("sandbox: cannot create {}", d.display()))?;
-    }
     let dialect = sandbox::Dialect::parse(&a.dialect)
         .ok_or_else(|| UsageError(format!("sandbox: unknown dialect \"{}\"", a.dialect)))?;
+    let _held = match &a.dir {
+        Some(d) => Some(claim_dir(d)?),
+        None => None,
+    };
+    let stop = StopSignals::install()?;
     let sb = sandbox::start_with(dialect, &a.addr, seed, a.dir.clone())
         .map_err(|e| UsageError(e.to_string()))?;
+    let temporary = a.dir.is_none().then(|| sb.dir.clone());
+    let printed = print_config(&sb, dialect);
+    if let Err(e) = printed {
+        remove_temporary(temporary.as_deref());
+        return Err(e);
+    }
+    stop.wait();
+    remove_temporary(temporary.as_deref());
+    Ok(0)
+}
+
+/// Make `dir` this sandbox's: refuse someone else's files, refuse a folder
+/// another sandbox is serving (its lock), empty an earlier sandbox's folder.
+/// The lock is held until the process ends.
+fn claim_dir(dir: &Path) -> Result<TickLock> {
+    let lock_name = "sandbox.lock";
+    let entries: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
+        Err(e) => return Err(e).with_context(|| format!("sandbox: cannot read {}", dir.display())),
+    };
+    let facts = DirFacts {
+        exists: dir.exists(),
+        empty: entries.iter().all(|n| n == lock_name),
+        marked: entries.iter().any(|n| n == sandbox_dir::MARKER),
+    };
+    let plan = sandbox_dir::plan(facts);
+    if plan == DirPlan::Refuse {
+        return Err(UsageError(format!(
+            "sandbox: {} is not empty and is not an earlier sandbox's folder; give --dir a new or empty folder",
+            dir.display()
+        ))
+        .into());
+    }
+    let lock = crate::lock::try_acquire(dir, "sandbox")?.ok_or_else(|| {
+        UsageError(format!(
+            "sandbox: another afk sandbox is serving {}; stop it first or give --dir another folder",
+            dir.display()
+        ))
+    })?;
+    if plan == DirPlan::StartOver {
+        for name in entries.iter().filter(|n| *n != lock_name) {
+            let p = dir.join(name);
+            let gone = if p.is_dir() && !p.is_symlink() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+            gone.with_context(|| format!("sandbox: cannot remove {}", p.display()))?;
+        }
+        crate::log::info(&format!(
+            "sandbox: started over in {}: removed the earlier sandbox's repositories and afk state",
+            dir.display()
+        ));
+    }
+    crate::store::private_write(
+        &dir.join(sandbox_dir::MARKER),
+        b"an afk sandbox's folder: the next `afk sandbox --dir` here empties it\n",
+    )
+    .with_context(|| format!("sandbox: cannot write in {}", dir.display()))?;
+    Ok(lock)
+}
+
+fn remove_temporary(dir: Option<&Path>) {
+    if let Some(d) = dir
+        && let Err(e) = std::fs::remove_dir_all(d)
+    {
+        crate::log::warn(&format!("sandbox: cannot remove {}: {e}", d.display()));
+    }
+}
+
+/// Print the sandbox's URL, its git folder and a complete config.
+fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect) -> Result<()> {
     let forge = match dialect {
         sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
         sandbox::Dialect::Github => format!(
@@ -68,14 +152,59 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
         url = sb.url,
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN,
-        command = super::demo::agent_command(&sb, &agent),
+        command = super::demo::agent_command(sb, &agent),
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    drop(out);
-    loop {
-        std::thread::park();
+    Ok(())
+}
+
+/// The write end of the pipe the signal handler wakes the main thread through.
+static WAKE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_stop(_: libc::c_int) {
+    let fd = WAKE.load(std::sync::atomic::Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; one byte from a static.
+        unsafe { libc::write(fd, b"x".as_ptr().cast(), 1) };
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP, turned into a byte on a pipe (a self-pipe):
+/// the main thread waits on it and cleans up before it exits.
+struct StopSignals {
+    read: libc::c_int,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals> {
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: pipe2 fills two descriptors this process then owns; the
+        // handler only writes to one of them.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("sandbox: cannot make a pipe");
+        }
+        WAKE.store(fds[1], std::sync::atomic::Ordering::SeqCst);
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            // SAFETY: installing a handler that only calls write(2).
+            unsafe { libc::signal(sig, on_stop as *const () as libc::sighandler_t) };
+        }
+        Ok(StopSignals { read: fds[0] })
+    }
+
+    /// Block until one of the signals arrives.
+    fn wait(&self) {
+        let mut b = [0u8; 1];
+        loop {
+            // SAFETY: reading one byte into a local buffer from our own pipe.
+            let n = unsafe { libc::read(self.read, b.as_mut_ptr().cast(), 1) };
+            let interrupted =
+                n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+            if !interrupted {
+                return;
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@ pub mod progress;
 pub mod prompt;
 pub mod routing;
 pub mod run_state;
+pub mod sandbox_dir;
 pub mod sanitize;
 pub mod tags;
 pub mod upgrade;

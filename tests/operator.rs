@@ -1,0 +1,164 @@
+//! An operator's second week (issue 20): the quick start run twice, dry runs
+//! that write nothing, per-tick heartbeats, decisions visible at `-v`, and the
+//! messages an operator reads, all through the binary.
+
+#[macro_use]
+mod support;
+
+#[allow(unused_imports)]
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+#[allow(unused_imports)]
+use support::*;
+
+/// A child process killed on drop, so a failing test never leaves it running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A command that must end within a minute.
+fn bounded(args: &[&str]) -> std::process::Output {
+    assert_cmd::Command::new(afk_bin())
+        .args(args)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// `afk sandbox <args>` as the quick start runs it: its printed lines (up to
+/// the config's last line) and the running child.
+fn sandbox_cli(args: &[&str]) -> (Running, Vec<String>) {
+    let mut child = Command::new(afk_bin())
+        .arg("sandbox")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = vec![];
+    loop {
+        let mut line = String::new();
+        if out.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let last = line.starts_with("ci_contexts");
+        lines.push(line.trim_end().to_string());
+        if last {
+            break;
+        }
+    }
+    (Running(child), lines)
+}
+
+/// SIGTERM, then the exit status (bounded: a sandbox that ignores it fails the test).
+fn terminate(child: &mut Running) -> std::process::ExitStatus {
+    // SAFETY: signalling a child this test started, by its id.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(st) = child.0.try_wait().unwrap() {
+            return st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sandbox ignored SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// The config the sandbox printed, as the quick start saves it, with an agent
+/// that exits at once (`true`): a run is recorded, nothing lingers.
+fn saved_config(lines: &[String], to: &Path) -> PathBuf {
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("# --- afk.toml"))
+        .expect("the sandbox prints a config");
+    let mut text = String::new();
+    for l in &lines[start..] {
+        if l.starts_with("command = ") {
+            text.push_str("command = [\"true\"]\n");
+        } else {
+            text.push_str(l);
+            text.push('\n');
+        }
+    }
+    let path = to.join("afk.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn quick_start_poll(config: &Path) -> Value {
+    let out = assert_cmd::Command::new(afk_bin())
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env_remove("AFK_CONFIG")
+        .args(["--config", config.to_str().unwrap(), "--json", "poll"])
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_quick_start_runs_twice_on_the_same_sandbox_dir() {
+    let s = Scratch::new();
+    let dir = s.path("sb");
+    let d = dir.to_str().unwrap();
+    let (mut first, lines) = sandbox_cli(&["--example", "--dir", d]);
+    let r = quick_start_poll(&saved_config(&lines, &s.dir));
+    let dispatched = r["dispatched"].as_array().unwrap().len();
+    assert!(dispatched > 0, "{r}");
+
+    // a second sandbox while the first still serves the folder is refused, touching nothing
+    let again = bounded(&["sandbox", "--example", "--dir", d]);
+    assert_eq!(again.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("another afk sandbox"), "{err}");
+    assert!(dir.join("afk-state/afk.db").exists());
+    assert!(terminate(&mut first).success());
+
+    // the next one starts over: every issue is dispatched again, none already handled
+    let (mut second, lines) = sandbox_cli(&["--example", "--dir", d]);
+    let r = quick_start_poll(&saved_config(&lines, &s.dir));
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), dispatched, "{r}");
+    assert!(terminate(&mut second).success());
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("started over"), "{err}");
+    assert!(dir.exists(), "a --dir the operator chose is kept");
+}
+
+#[test]
+fn the_sandbox_refuses_a_dir_that_is_not_a_sandbox() {
+    let s = Scratch::new();
+    let precious = s.write("notes.txt", "keep me\n");
+    let out = bounded(&["sandbox", "--dir", s.dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not empty") && err.contains("--dir"), "{err}");
+    assert_eq!(std::fs::read_to_string(precious).unwrap(), "keep me\n");
+    assert_eq!(std::fs::read_dir(&s.dir).unwrap().count(), 1);
+}
+
+#[test]
+fn the_plain_sandbox_removes_its_temporary_folder_on_exit() {
+    let (mut child, lines) = sandbox_cli(&["--example"]);
+    let git = PathBuf::from(lines[1].strip_prefix("AFK_SANDBOX_GIT=").unwrap());
+    assert!(git.join("acme/api.git").exists());
+    assert!(terminate(&mut child).success());
+    assert!(!git.exists(), "{} is left behind", git.display());
+}
