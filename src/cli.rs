@@ -284,7 +284,8 @@ Exit status:
 
 Examples:
   afk man | man -l -
-  afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...")]
+  afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
+  afk --dry-run man --dir DIR               # name the pages, write nothing")]
     Man(ManArgs),
 }
 
@@ -738,10 +739,7 @@ const HIDDEN_GLOBALS: &[(&[&str], &[&str])] = &[
         &["completions"],
         &["config", "state", "dry_run", "json", "verbose", "quiet"],
     ),
-    (
-        &["man"],
-        &["config", "state", "dry_run", "json", "verbose", "quiet"],
-    ),
+    (&["man"], &["config", "state", "json", "verbose", "quiet"]),
 ];
 
 /// The whole command-line interface, with meaningless globals hidden.

@@ -162,3 +162,17 @@ fn the_plain_sandbox_removes_its_temporary_folder_on_exit() {
     assert!(terminate(&mut child).success());
     assert!(!git.exists(), "{} is left behind", git.display());
 }
+
+#[test]
+fn a_dry_run_of_man_with_a_dir_writes_nothing() {
+    let s = Scratch::new();
+    let dir = s.path("man1");
+    let out = bounded(&["--dry-run", "man", "--dir", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("would write {}", dir.join("afk-poll.1").display())),
+        "{text}"
+    );
+    assert!(!dir.exists(), "a dry run created {}", dir.display());
+}

@@ -19,8 +19,9 @@ pub fn run(a: &CompletionsArgs) -> Result<u8> {
     print(&script)
 }
 
-/// Print afk(1), or write afk.1 and one afk-COMMAND.1 per command into `--dir`.
-pub fn man(a: &ManArgs) -> Result<u8> {
+/// Print afk(1), or write afk.1 and one afk-COMMAND.1 per command into `--dir`
+/// (with `--dry-run`: name the pages it would write, and write nothing).
+pub fn man(a: &ManArgs, dry_run: bool) -> Result<u8> {
     let cmd = crate::cli::command();
     match &a.dir {
         None => {
@@ -29,34 +30,41 @@ pub fn man(a: &ManArgs) -> Result<u8> {
             print(&page)
         }
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("man: cannot create {}", dir.display()))?;
+            if !dry_run {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("man: cannot create {}", dir.display()))?;
+            }
             let mut written = vec![];
             // built, so subcommands carry their page names (afk-lessons-list)
             let mut cmd = cmd.disable_help_subcommand(true);
             cmd.build();
-            write_pages(cmd, dir, &mut written)?;
-            for p in written {
-                println!("{}", p.display());
-            }
-            Ok(0)
+            write_pages(cmd, dir, !dry_run, &mut written)?;
+            let verb = if dry_run { "would write " } else { "" };
+            let list: String = written
+                .iter()
+                .map(|p| format!("{verb}{}\n", p.display()))
+                .collect();
+            print(list.as_bytes())
         }
     }
 }
 
-/// Pages for `cmd` and every visible command under it.
+/// Pages for `cmd` and every visible command under it (only named when not `write`).
 fn write_pages(
     cmd: clap::Command,
     dir: &Path,
+    write: bool,
     written: &mut Vec<std::path::PathBuf>,
 ) -> Result<()> {
     for sc in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_pages(sc.clone(), dir, written)?;
+        write_pages(sc.clone(), dir, write, written)?;
     }
     let page = clap_mangen::Man::new(cmd);
     let path = dir.join(page.get_filename());
-    page.generate_to(dir)
-        .with_context(|| format!("man: cannot write {}", path.display()))?;
+    if write {
+        page.generate_to(dir)
+            .with_context(|| format!("man: cannot write {}", path.display()))?;
+    }
     written.push(path);
     Ok(())
 }

@@ -80,7 +80,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Cmd::Man(a) => {
             crate::process::operator_umask();
-            completions::man(a)
+            completions::man(a, cli.dry_run)
         }
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest => harvest::run(&load(&cli)?),
