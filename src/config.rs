@@ -304,7 +304,37 @@ pub struct Notify {
     pub webhook_env: String,
     /// Env var holding a URL pinged after every finished tick; empty: none.
     pub heartbeat_env: String,
+    /// Per tick kind: the env var holding that tick's URL (overrides heartbeat_env).
+    pub heartbeat: HeartbeatEnvs,
     pub events: Vec<String>,
+}
+
+/// `[notify.heartbeat]`: one heartbeat variable per tick kind; empty: `heartbeat_env`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeartbeatEnvs {
+    pub poll: String,
+    pub watch: String,
+    pub harvest: String,
+    pub upgrade: String,
+}
+
+impl HeartbeatEnvs {
+    /// The variable set for one tick kind (`""` when none).
+    pub fn for_tick(&self, kind: &str) -> &str {
+        match kind {
+            "poll" => &self.poll,
+            "watch" => &self.watch,
+            "harvest" => &self.harvest,
+            "upgrade" => &self.upgrade,
+            _ => "",
+        }
+    }
+
+    /// Every variable named here.
+    pub fn all(&self) -> [&String; 4] {
+        [&self.poll, &self.watch, &self.harvest, &self.upgrade]
+    }
 }
 impl Default for Notify {
     fn default() -> Self {
@@ -312,6 +342,7 @@ impl Default for Notify {
             slack_webhook_env: String::new(),
             webhook_env: String::new(),
             heartbeat_env: String::new(),
+            heartbeat: HeartbeatEnvs::default(),
             events: [
                 "run.escalated",
                 "run.succeeded",
@@ -500,9 +531,11 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "slack_webhook_env",
             "webhook_env",
             "heartbeat_env",
+            "heartbeat",
             "events",
         ],
     ),
+    ("notify.heartbeat", &["poll", "watch", "harvest", "upgrade"]),
     (
         "harvest",
         &[
@@ -716,11 +749,11 @@ fn key_at_offset(text: &str, offset: usize) -> Option<String> {
 
 fn check_unknown_keys(text: &str, value: &toml::Table) -> Result<()> {
     for (table, known) in SCHEMA {
-        let t = if table.is_empty() {
-            Some(value)
-        } else {
-            value.get(*table).and_then(|v| v.as_table())
-        };
+        // a dotted name (`notify.heartbeat`) is a table inside a table
+        let t = table
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(value, |t, part| t.get(part).and_then(|v| v.as_table()));
         let Some(t) = t else { continue };
         for key in t.keys() {
             if known.contains(&key.as_str()) {
@@ -1150,6 +1183,7 @@ impl Config {
             &self.upgrade.registry_auth_env,
         ]
         .into_iter()
+        .chain(self.notify.heartbeat.all())
         .filter(|s| !s.is_empty())
         .cloned()
         .collect()
@@ -1738,6 +1772,19 @@ mod tests {
     fn heartbeat_env_is_a_secret() {
         let c = parse("[notify]\nheartbeat_env = \"AFK_HEARTBEAT\"\n").unwrap();
         assert!(c.secret_env_names().contains(&"AFK_HEARTBEAT".to_string()));
+    }
+
+    #[test]
+    fn per_tick_heartbeats_are_secrets_and_their_keys_are_checked() {
+        let c = parse("[notify.heartbeat]\nwatch = \"AFK_HB_WATCH\"\n").unwrap();
+        assert_eq!(c.notify.heartbeat.for_tick("watch"), "AFK_HB_WATCH");
+        assert_eq!(c.notify.heartbeat.for_tick("poll"), "");
+        assert!(c.secret_env_names().contains(&"AFK_HB_WATCH".to_string()));
+        let e = parse("[notify]\n[notify.heartbeat]\nwach = \"X\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: unknown key \"wach\" in [notify.heartbeat] at line 3 (did you mean \"watch\"?)"
+        );
     }
 
     #[test]

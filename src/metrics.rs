@@ -1,11 +1,13 @@
-//! What a finished tick leaves for the operator's monitoring: the Prometheus
+//! What a tick leaves for the operator's monitoring: the Prometheus
 //! textfile-collector file (`metrics_file`, rewritten atomically after every
-//! tick: node_exporter's convention) and the heartbeat ping
-//! (`notify.heartbeat_env` names a URL; `/fail` is appended when the tick
-//! failed: the healthchecks.io / Cronitor convention). Neither ever fails a
-//! tick: problems are warnings. A disabled or stopped tick does neither.
+//! tick: node_exporter's convention) and the heartbeat pings (per tick kind,
+//! `/start` when the tick opens, `/fail` appended when it failed: the
+//! healthchecks.io convention; see `core::heartbeat`). Neither ever fails a
+//! tick: problems are warnings. A disabled, stopped or dry-run tick does neither.
 
 use crate::config::Config;
+use crate::core::heartbeat;
+pub use crate::core::heartbeat::Ping;
 use crate::store::Store;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -22,34 +24,35 @@ pub struct TickStats {
     pub ok: bool,
 }
 
-/// Ping the heartbeat URL, `/fail` appended when the tick failed. The URL is a
-/// secret: it never appears in a message.
-pub fn heartbeat(cfg: &Config, ok: bool) {
-    let name = &cfg.notify.heartbeat_env;
-    if name.is_empty() {
-        return;
-    }
-    let Some(url) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
-        crate::log::warn(&format!(
-            "heartbeat: {name} (notify.heartbeat_env) is not set"
-        ));
+/// Ping this tick kind's heartbeat URL (`[notify.heartbeat].<kind>`, else
+/// `heartbeat_env`; `{tick}` replaced): `/start` before the work, `/fail`
+/// appended when the tick failed. The URL is a secret: it never appears in a
+/// message, only the variable's name does.
+pub fn heartbeat(cfg: &Config, kind: &str, ping: Ping) {
+    let n = &cfg.notify;
+    let Some(name) = heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(kind)) else {
         return;
     };
-    let url = url.trim().trim_end_matches('/');
-    let url = if ok {
-        url.to_string()
+    let key = if n.heartbeat.for_tick(kind).trim().is_empty() {
+        "notify.heartbeat_env".to_string()
     } else {
-        format!("{url}/fail")
+        format!("notify.heartbeat.{kind}")
     };
+    let Some(base) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
+        crate::log::warn(&format!("heartbeat: {name} ({key}) is not set"));
+        return;
+    };
+    let url = heartbeat::url(&base, kind, ping);
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
+        .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
         .build();
     if let Err(e) = agent.get(&url).call() {
         let why = match e {
             ureq::Error::Status(s, _) => format!("answered {s}"),
             ureq::Error::Transport(t) => format!("could not be reached ({})", t.kind()),
         };
-        crate::log::warn(&format!("heartbeat: the URL in {name} {why}"));
+        crate::log::warn(&format!("heartbeat: the URL in {name} ({key}) {why}"));
     }
 }
 
@@ -230,7 +233,8 @@ pub fn after_tick(cfg: &Config, state_path: &Path, dry_run: bool, stats: &TickSt
     if let Some(p) = cfg.metrics_file() {
         write(p, stats, state_path);
     }
-    heartbeat(cfg, stats.ok);
+    let ping = if stats.ok { Ping::Success } else { Ping::Fail };
+    heartbeat(cfg, stats.kind, ping);
 }
 
 #[cfg(test)]

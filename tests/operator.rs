@@ -176,3 +176,58 @@ fn a_dry_run_of_man_with_a_dir_writes_nothing() {
     );
     assert!(!dir.exists(), "a dry run created {}", dir.display());
 }
+
+// ---- 1: a heartbeat per tick kind, /start before the work -------------------
+
+#[test]
+fn each_tick_kind_pings_its_own_heartbeat_with_a_start_before_the_work() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[notify]\nheartbeat_env = \"AFK_TEST_HB\"\n[notify.heartbeat]\nwatch = \"AFK_TEST_HB_WATCH\"\n",
+    );
+    let run = |args: &[&str]| {
+        let out = afk
+            .cmd()
+            .env("AFK_TEST_HB", format!("{}/_hooks/hb-{{tick}}/", sb.url))
+            .env("AFK_TEST_HB_WATCH", format!("{}/_hooks/watch-only", sb.url))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["--dry-run", "poll"]);
+    assert!(sb.hooks().is_empty(), "a dry run pings nothing");
+    for t in ["poll", "watch", "harvest"] {
+        run(&[t]);
+    }
+    let got: Vec<(String, String)> = sb
+        .hooks()
+        .iter()
+        .map(|h| {
+            (
+                h["hook"].as_str().unwrap().to_string(),
+                h["user_agent"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let ua = format!("afk/{}", env!("CARGO_PKG_VERSION"));
+    let want: Vec<(String, String)> = [
+        "hb-poll/start",
+        "hb-poll",
+        "watch-only/start",
+        "watch-only",
+        "hb-harvest/start",
+        "hb-harvest",
+    ]
+    .iter()
+    .map(|h| (h.to_string(), ua.clone()))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -50,6 +50,10 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     } else {
         Store::open(&path)?
     };
+    if !ctx.dry_run {
+        // the work starts now: a monitor times the tick from here
+        crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Start);
+    }
     Ok(Opening::Open { store, _lock: lock })
 }
 
@@ -92,7 +96,9 @@ pub fn run<R: TickReport>(
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
-            crate::metrics::heartbeat(&ctx.config, false);
+            if !ctx.dry_run {
+                crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Fail);
+            }
             return Err(e);
         }
     };
