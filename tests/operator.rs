@@ -231,3 +231,59 @@ fn each_tick_kind_pings_its_own_heartbeat_with_a_start_before_the_work() {
     .collect();
     assert_eq!(got, want);
 }
+
+// ---- 2: -v shows each decision with its why; --json skips carry `detail` ----
+
+#[test]
+fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
+    let plain = json!({"number": 5, "title": "prerequisite", "body": "", "labels": []});
+    let mut blocked = ready(1, "alice");
+    blocked["body"] = json!("Blocked by #5");
+    let issues = json!([blocked, ready(2, "mallory"), ready(3, "alice"), ready(4, "alice"), plain]);
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", issues)]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, r, err) = afk.json(&["-v", "--dry-run", "poll"]);
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "acme/api#1: blocked: blocked by acme/api#5",
+        "acme/api#2: untrusted: labelled by mallory (read < write)",
+        "acme/api#4: lower-priority: acme/api#3 goes first",
+        "acme/api#3: dispatch",
+    ] {
+        assert!(err.contains(line), "no {line:?} in\n{err}");
+    }
+    let detail = |n: u64| {
+        r["skipped"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["issue"] == n)
+            .map(|s| s["detail"].as_str().unwrap_or("").to_string())
+            .unwrap()
+    };
+    assert_eq!(detail(2), "labelled by mallory (read < write)");
+    assert_eq!(detail(1), "blocked by acme/api#5");
+    // without -v, no decision lines
+    let (_, _, err) = afk.json(&["--dry-run", "poll"]);
+    assert!(!err.contains("labelled by"), "{err}");
+}
+
+#[test]
+fn watch_at_v_says_what_a_run_waits_for() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "ci_contexts = [\"build\", \"lint\", \"test\"]", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    afk.wait_agent(1);
+    sb.status("acme/api", "afk/issue-1", "build", "success");
+    let (code, r, err) = afk.json(&["-v", "watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("run 1: wait: CI pending on 2 of 3 contexts (lint, test)"),
+        "{err}"
+    );
+    assert_eq!(
+        r["actions"][0]["detail"],
+        "CI pending on 2 of 3 contexts (lint, test)"
+    );
+}

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod dispatch;
 pub mod end_plan;
 pub mod escalation;
+pub mod explain;
 pub mod heartbeat;
 pub mod outcome;
 pub mod progress;

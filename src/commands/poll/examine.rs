@@ -7,6 +7,7 @@ use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
+use crate::core::explain;
 use crate::forge::{Forge, ForgeError, Issue, State};
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -75,18 +76,27 @@ pub fn examine_repo(
             }
         }
     }
-    let push_skips = |out: &mut RepoOutcome, pick: dispatch::RepoPick| {
+    let push_skips = |out: &mut RepoOutcome,
+                      pick: dispatch::RepoPick,
+                      why: &dyn Fn(IssueNumber, Reason) -> Option<String>| {
         for (n, reason) in pick.skipped {
             out.skipped.push(Skipped {
                 repo: repo.to_string(),
                 issue: n,
                 reason,
+                detail: why(n, reason),
             });
         }
     };
     let locked = dispatch::repo_locked(busy, in_progress);
     if let Some(reason) = dispatch::repo_gate(true, frozen, locked) {
-        push_skips(&mut out, dispatch::skip_all(&ready, reason));
+        let why = match reason {
+            Reason::RepoFrozen => explain::frozen(repo),
+            _ => explain::locked(busy, &cfg.poll.in_progress_label),
+        };
+        push_skips(&mut out, dispatch::skip_all(&ready, reason), &|_, _| {
+            Some(why.clone())
+        });
         return out;
     }
     // The label afk will add must exist before an agent is started for it,
@@ -122,6 +132,7 @@ pub fn examine_repo(
         repo,
         perms: HashMap::new(),
         errors: vec![],
+        why: HashMap::new(),
     };
     let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
     let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
@@ -155,8 +166,13 @@ pub fn examine_repo(
             }
         }
     }
-    out.errors.extend(lookup.errors);
+    out.errors.append(&mut lookup.errors);
     let winner = winner.filter(|w| !failed.contains(&w.number));
+    let first = pick.winner.as_ref().map(|w| format!("{repo}#{}", w.number));
+    let why = |n: IssueNumber, r: Reason| match (r, &first) {
+        (Reason::LowerPriority, Some(w)) => Some(explain::lower_priority(w)),
+        _ => lookup.why.get(&n).cloned(),
+    };
     push_skips(
         &mut out,
         dispatch::RepoPick {
@@ -167,6 +183,7 @@ pub fn examine_repo(
                 .filter(|(n, _)| !failed.contains(n))
                 .collect(),
         },
+        &why,
     );
     if let Some(w) = winner {
         out.winner = Some((
@@ -192,6 +209,8 @@ struct Lookup<'a> {
     /// login → the permission (Err: the forge refused the lookup)
     perms: HashMap<String, Result<Option<String>, ()>>,
     errors: Vec<ErrorItem>,
+    /// issue → why it was skipped, in words (`explain`)
+    why: HashMap<IssueNumber, String>,
 }
 
 impl Lookup<'_> {
@@ -278,17 +297,27 @@ impl Lookup<'_> {
             edited_after_arming: false,
             blocked: false,
         };
+        let label = cfg.poll.ready_label.as_str();
+        let n = issue.number;
         if !repo_matches {
+            let name = issue.repository.as_ref().map(|r| r.full_name.as_str());
+            self.why
+                .insert(n, explain::not_allowlisted(name.unwrap_or("")));
             return Ok(Some((facts, 0)));
         }
-        let timeline = self.forge.timeline(repo, issue.number)?;
-        let Some(armed) = dispatch::arming(&timeline, &cfg.poll.ready_label) else {
+        let timeline = self.forge.timeline(repo, n)?;
+        let Some(armed) = dispatch::arming(&timeline, label) else {
+            let why =
+                explain::untrusted(None, label, cfg.poll.trusted_permission.as_str(), Ok(None));
+            self.why.insert(n, why);
             return Ok(None);
         };
-        facts.already_handled =
-            self.handled
-                .contains(&(repo.to_string(), issue.number, armed.event_id));
+        facts.already_handled = self
+            .handled
+            .contains(&(repo.to_string(), n, armed.event_id));
         if facts.already_handled {
+            self.why
+                .insert(n, explain::already_handled(&armed.login, label));
             return Ok(Some((facts, armed.event_id)));
         }
         let perm = self.permission(&armed.login, issue.number)?;
@@ -300,14 +329,23 @@ impl Lookup<'_> {
         );
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {
+            let perm = perm.as_ref().map(|p| p.as_deref()).map_err(|_| ());
+            let needed = cfg.poll.trusted_permission.as_str();
+            let why = explain::untrusted(Some(&armed.login), label, needed, perm);
+            self.why.insert(n, why);
             return Ok(Some((facts, armed.event_id)));
         }
         let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
         facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
         if facts.edited_after_arming {
+            self.why
+                .insert(n, explain::edited_after_arming(&armed.login, label));
             return Ok(Some((facts, armed.event_id)));
         }
-        facts.blocked = self.blocked(issue)?;
+        if let Some(by) = self.blocked(issue)? {
+            facts.blocked = true;
+            self.why.insert(n, by);
+        }
         Ok(Some((facts, armed.event_id)))
     }
 
@@ -315,7 +353,8 @@ impl Lookup<'_> {
     /// issue. Cross-repo blockers are looked up only inside the allowlist: afk's
     /// token never asks about a repo the operator did not name, and a blocker
     /// it cannot check keeps the issue blocked (safety first; see the README).
-    fn blocked(&mut self, issue: &Issue) -> Result<bool> {
+    /// Returns the first blocker, in words.
+    fn blocked(&mut self, issue: &Issue) -> Result<Option<String>> {
         let repo = self.repo;
         let seen = |s: State| match s {
             State::Open => Blocker::Open,
@@ -323,8 +362,10 @@ impl Lookup<'_> {
             State::Unknown => Blocker::Unknown,
         };
         let deps = self.forge.dependencies(repo, issue.number)?;
-        if deps.iter().any(|d| dispatch::blocks(seen(d.state))) {
-            return Ok(true);
+        if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
+            let other = d.repository.as_ref().map(|r| r.full_name.as_str());
+            let name = format!("{}#{}", other.unwrap_or(repo), d.number);
+            return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
         let allow = &self.ctx.config.poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
@@ -339,9 +380,9 @@ impl Lookup<'_> {
                 }
             };
             if dispatch::blocks(b) {
-                return Ok(true);
+                return Ok(Some(explain::blocked_by(&format!("{r}#{n}"), b)));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 }

@@ -32,6 +32,9 @@ pub struct Skipped {
     pub repo: String,
     pub issue: IssueNumber,
     pub reason: Reason,
+    /// the why in words (`labelled by mallory (read < write)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -171,8 +174,14 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             repo: w.repo,
             issue: w.issue.number,
             reason: Reason::Capacity,
+            detail: Some(crate::core::explain::capacity(
+                in_flight.len(),
+                cfg.poll.max_in_flight,
+                cfg.poll.max_per_tick,
+            )),
         });
     }
+    log_decisions(&skipped, &take);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
     let templates = claims::resolve_templates(ctx, &store)?;
@@ -216,6 +225,24 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         },
         human,
     })
+}
+
+/// `-v`: one line per decision with its why.
+fn log_decisions(skipped: &[Skipped], take: &[(examine::Winner, dispatch::ReadyIssue)]) {
+    for k in skipped {
+        let why = k
+            .detail
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        crate::log::decision(&format!("{}#{}: {}{why}", k.repo, k.issue, k.reason));
+    }
+    for (w, r) in take {
+        crate::log::decision(&format!(
+            "{}#{}: dispatch: the repo's first eligible ready issue (priority {})",
+            w.repo, w.issue.number, r.priority
+        ));
+    }
 }
 
 fn human(
@@ -266,7 +293,10 @@ fn human(
         rows.push(vec![
             format!("{}#{}", k.repo, k.issue),
             "skipped".into(),
-            k.reason.to_string(),
+            match &k.detail {
+                Some(d) => format!("{}: {d}", k.reason),
+                None => k.reason.to_string(),
+            },
         ]);
     }
     if !rows.is_empty() {

@@ -32,6 +32,9 @@ pub struct ActionItem {
     pub action: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// the decision's why in words (`CI pending on 2 of 3 contexts (lint, test)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The watch report (`--json`).
@@ -325,8 +328,38 @@ fn process(
         Ok(s) => s,
         Err(e) => return (None, vec![err(&e)]),
     };
+    let state = run_state(w, run, &seen);
+    let action = next_action(&state);
+    let detail = crate::core::explain::watch(&action, &state, &ci_seen(&seen));
+    crate::log::decision(&format!(
+        "{}#{} run {}: {}: {detail}",
+        run.repo,
+        run.issue,
+        run.id,
+        action.name()
+    ));
+    let item = ActionItem {
+        repo: run.repo.clone(),
+        issue: run.issue,
+        run_id: run.id,
+        action: action.name().into(),
+        reason: action.reason(),
+        detail: Some(detail),
+    };
+    if w.ctx.dry_run {
+        return (Some(item), vec![]);
+    }
+    let res = act::act(w, &store, run, &seen, action);
+    (
+        Some(item),
+        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
+    )
+}
+
+/// What the decision rule needs of one run, from the run and what watch saw.
+fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
     let cfg = &w.ctx.config;
-    let action = next_action(&RunState {
+    RunState {
         decided: decided_action(run.state, run.end_reason.as_deref()),
         agent: seen.agent,
         blocked: seen.blocked.is_some(),
@@ -344,20 +377,15 @@ fn process(
         // a started run's label is poll's to add: its absence is no person's doing
         in_progress_label: seen.in_progress_label
             || run.state == crate::core::run_state::RunStatus::Started,
-    });
-    let item = ActionItem {
-        repo: run.repo.clone(),
-        issue: run.issue,
-        run_id: run.id,
-        action: action.name().into(),
-        reason: action.reason(),
-    };
-    if w.ctx.dry_run {
-        return (Some(item), vec![]);
     }
-    let res = act::act(w, &store, run, &seen, action);
-    (
-        Some(item),
-        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
-    )
+}
+
+/// What watch saw of CI, for the words of its decision.
+fn ci_seen(seen: &observe::Seen) -> crate::core::explain::CiSeen {
+    crate::core::explain::CiSeen {
+        counted: seen.ci.counted,
+        waiting: seen.ci.waiting.clone(),
+        failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
+        pr: seen.pr.as_ref().map(|p| p.number.0),
+    }
 }

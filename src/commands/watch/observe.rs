@@ -122,6 +122,8 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         checks: Checks::None,
         failing: vec![],
         build_url: None,
+        counted: 0,
+        waiting: vec![],
     };
     let mut ci_sha = None;
     if let Some(p) = pr.as_ref().filter(|p| !p.head.sha.is_empty()) {
