@@ -1316,8 +1316,8 @@ mod tests {
                 "\"run_usdd\" in [budget] at line 2 (did you mean \"run_usd\"?)",
             ),
             (
-                "[notify]\nheartbeat = \"X\"\n",
-                "\"heartbeat\" in [notify] at line 2 (did you mean \"heartbeat_env\"?)",
+                "[notify]\nheartbeat_envv = \"X\"\n",
+                "\"heartbeat_envv\" in [notify] at line 2 (did you mean \"heartbeat_env\"?)",
             ),
             (
                 "metrics = \"m\"\n",

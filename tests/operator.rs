@@ -239,7 +239,13 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
     let plain = json!({"number": 5, "title": "prerequisite", "body": "", "labels": []});
     let mut blocked = ready(1, "alice");
     blocked["body"] = json!("Blocked by #5");
-    let issues = json!([blocked, ready(2, "mallory"), ready(3, "alice"), ready(4, "alice"), plain]);
+    let issues = json!([
+        blocked,
+        ready(2, "mallory"),
+        ready(3, "alice"),
+        ready(4, "alice"),
+        plain
+    ]);
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", issues)]}));
     let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
     let (code, r, err) = afk.json(&["-v", "--dry-run", "poll"]);
@@ -271,7 +277,12 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
 #[test]
 fn watch_at_v_says_what_a_run_waits_for() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "pr", "ci_contexts = [\"build\", \"lint\", \"test\"]", "");
+    let afk = Afk::agent(
+        &sb,
+        "pr",
+        "ci_contexts = [\"build\", \"lint\", \"test\"]",
+        "",
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
     afk.wait_agent(1);
@@ -286,4 +297,67 @@ fn watch_at_v_says_what_a_run_waits_for() {
         r["actions"][0]["detail"],
         "CI pending on 2 of 3 contexts (lint, test)"
     );
+}
+
+// ---- 3: the agent's phases in the checklist, status and runs show ----------
+
+#[test]
+fn the_agents_latest_phase_shows_in_the_checklist_status_and_runs_show() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    afk.wait_agent(1);
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    let st = sb.admin("GET", "/state", None);
+    let comments: Vec<String> = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect();
+    let checklist = comments
+        .iter()
+        .find(|c| c.starts_with("<!-- afk:checklist -->"))
+        .expect("a checklist");
+    assert!(checklist.contains("agent phase: pushed"), "{checklist}");
+
+    let (code, s, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["runs"][0]["phase"], "pushed", "{s}");
+    assert!(
+        s["runs"][0]["phase_at"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{s}"
+    );
+    let out = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("PHASE") && text.contains("pushed"), "{text}");
+
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(shown["phase"], "pushed");
+    let lines: Vec<&str> = shown["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            "{\"phase\":\"tests-red\"}",
+            "{\"phase\":\"green\"}",
+            "{\"phase\":\"pushed\"}"
+        ]
+    );
+    let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("progress.jsonl") && text.contains("{\"phase\":\"green\"}"),
+        "{text}"
+    );
+    assert!(text.contains("agent phase: pushed"), "{text}");
 }

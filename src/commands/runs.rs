@@ -47,10 +47,15 @@ struct Shown<'a> {
     title: &'a str,
     url: &'a str,
     head_sha: Option<&'a str>,
+    /// the agent's latest `{"phase":…}` and when (see `core::progress::latest_phase`)
+    phase: Option<&'a str>,
+    phase_at: Option<&'a str>,
     timeline: Vec<Moment<'a>>,
     outcome: Option<&'a str>,
     run_dir: String,
     files: &'a [String],
+    /// the progress file's last lines, each cleaned to one line
+    progress: Vec<String>,
     agent_log: Option<&'a str>,
 }
 
@@ -159,12 +164,75 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
             "runs: no run with id {id} (afk runs lists them)"
         ))));
     };
-    let run_dir = r
-        .run_dir
+    let run_dir = run_dir_of(ctx, &r);
+    let timeline = timeline_of(store, &r)?;
+    let outcome = store.run_outcome(id)?;
+    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
+    let (progress, written) = progress_of(&run_dir);
+    let phase = crate::core::progress::latest_phase(&progress, written.as_deref());
+    let doc = Shown {
+        command: "runs show",
+        run: row(&r, now),
+        branch: &r.branch,
+        title: &r.title,
+        url: &r.url,
+        head_sha: r.head_sha.as_deref(),
+        phase: phase.as_ref().map(|p| p.name.as_str()),
+        phase_at: phase.as_ref().and_then(|p| p.at.as_deref()),
+        timeline: timeline
+            .iter()
+            .map(|(at, what)| Moment { at, what })
+            .collect(),
+        outcome: outcome.as_ref().map(|o| o.0.as_str()),
+        run_dir: run_dir.to_string_lossy().into_owned(),
+        files: &files,
+        progress: crate::core::progress::lines(&progress, PROGRESS_LINES),
+        agent_log: agent_log.as_deref(),
+    };
+    let h = human_show(&doc, &r, now);
+    emit(ctx.json, &doc, &h);
+    Ok(0)
+}
+
+/// How many of the progress file's last lines `runs show` prints.
+const PROGRESS_LINES: usize = 50;
+
+/// The run's folder: as recorded, else `<runs_dir>/<id>`.
+pub(crate) fn run_dir_of(ctx: &Ctx, r: &Run) -> PathBuf {
+    r.run_dir
         .clone()
         .map(PathBuf::from)
-        .unwrap_or_else(|| ctx.runs_dir().join(id.to_string()));
-    // the timeline: what the state file knows, in order
+        .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()))
+}
+
+/// The agent's progress file and when it was last written (empty when none).
+pub(crate) fn progress_of(run_dir: &std::path::Path) -> (Vec<u8>, Option<String>) {
+    let path = run_dir.join("progress.jsonl");
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    let written = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| crate::clock::ts(OffsetDateTime::from(t)));
+    (bytes, written)
+}
+
+/// The agent's latest phase in `run_dir`, if it reported one.
+pub(crate) fn phase_in(run_dir: &std::path::Path) -> Option<crate::core::progress::Phase> {
+    let (bytes, written) = progress_of(run_dir);
+    crate::core::progress::latest_phase(&bytes, written.as_deref())
+}
+
+/// The timeline: what the state file knows, in order.
+fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
     let mut timeline: Vec<(String, String)> = vec![(
         r.created_at.clone(),
         crate::core::run_state::RunStatus::Dispatched.to_string(),
@@ -181,49 +249,27 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
     if let Some(g) = &r.green_since {
         timeline.push((g.clone(), "CI green".into()));
     }
-    for e in store.run_events(id)? {
+    for e in store.run_events(r.id)? {
         timeline.push((e.at.clone(), format!("{}: {}", e.kind, e.text)));
     }
     if let Some(end) = &r.ended_at {
         let why = r.end_reason.as_deref().or(r.error.as_deref()).unwrap_or("");
         timeline.push((end.clone(), format!("{} {why}", r.state).trim().to_string()));
     }
-    let outcome = store.run_outcome(id)?;
-    if let Some((o, reverted)) = &outcome {
+    if let Some((o, reverted)) = store.run_outcome(r.id)? {
         let text = match reverted {
             Some(sha) => format!("outcome {o} (the merge was reverted by {sha})"),
             None => format!("outcome {o}"),
         };
         timeline.push((String::new(), text));
     }
-    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
-    let doc = Shown {
-        command: "runs show",
-        run: row(&r, now),
-        branch: &r.branch,
-        title: &r.title,
-        url: &r.url,
-        head_sha: r.head_sha.as_deref(),
-        timeline: timeline
-            .iter()
-            .map(|(at, what)| Moment { at, what })
-            .collect(),
-        outcome: outcome.as_ref().map(|o| o.0.as_str()),
-        run_dir: run_dir.to_string_lossy().into_owned(),
-        files: &files,
-        agent_log: agent_log.as_deref(),
-    };
+    Ok(timeline)
+}
+
+fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     let mut h = format!(
-        "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}\n\n",
+        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}\n",
+        r.id,
         r.repo,
         r.issue,
         crate::core::sanitize::one_line(&r.title, 120),
@@ -234,27 +280,36 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
             .unwrap_or_default(),
         r.branch,
         r.turns,
-        human_duration(duration_s(&r, now)),
+        human_duration(duration_s(r, now)),
     );
-    for (at, what) in &timeline {
-        h.push_str(&format!("  {at:<20}  {what}\n"));
+    if let Some(p) = doc.phase {
+        h.push_str(&format!(
+            "agent phase: {p} ({})\n",
+            doc.phase_at.unwrap_or("-")
+        ));
     }
-    h.push_str(&format!(
-        "\nfiles in {} (on this host):\n",
-        run_dir.display()
-    ));
-    for f in &files {
+    h.push('\n');
+    for m in &doc.timeline {
+        h.push_str(&format!("  {:<20}  {}\n", m.at, m.what));
+    }
+    h.push_str(&format!("\nfiles in {} (on this host):\n", doc.run_dir));
+    for f in doc.files {
         h.push_str(&format!("  {f}\n"));
     }
-    if let Some(text) = &agent_log {
+    if !doc.progress.is_empty() {
+        h.push_str("\n--- progress.jsonl ---\n");
+        for l in &doc.progress {
+            h.push_str(&format!("{l}\n"));
+        }
+    }
+    if let Some(text) = doc.agent_log {
         h.push_str("\n--- agent.log ---\n");
         h.push_str(text);
         if !text.ends_with('\n') {
             h.push('\n');
         }
     }
-    emit(ctx.json, &doc, &h);
-    Ok(0)
+    h
 }
 
 /// The most of an agent's log `runs show --log` prints: its end.

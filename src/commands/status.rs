@@ -43,6 +43,9 @@ struct RunDoc<'a> {
     turns_used: u32,
     turns_max: u32,
     last_progress_at: Option<&'a str>,
+    /// the agent's latest reported phase (`tests-red`, `green`, `pushed`) and when
+    phase: Option<String>,
+    phase_at: Option<String>,
 }
 
 /// A live canary and where it stands.
@@ -124,23 +127,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    let runs_json: Vec<RunDoc> = runs
-        .iter()
-        .map(|r| RunDoc {
-            repo: &r.repo,
-            issue: r.issue,
-            run_id: r.id,
-            state: r.state,
-            age: age(&r.created_at, now),
-            created_at: &r.created_at,
-            pr: r.pr_number,
-            pr_url: r.pr_url.as_deref(),
-            head_sha: r.head_sha.as_deref(),
-            turns_used: r.turns,
-            turns_max: 1 + cfg.watch.fix_forward_max,
-            last_progress_at: r.last_progress_at.as_deref(),
-        })
-        .collect();
+    let runs_json: Vec<RunDoc> = runs.iter().map(|r| run_doc(ctx, r, now)).collect();
     let live = s.live_canaries()?;
     let (canaries, canary_lines) = canaries(ctx, &s, &live)?;
     let report = Report {
@@ -156,40 +143,8 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         frozen: &frozen,
         events: &events,
     };
-    let mut h = format!(
-        "poll {} ({} repos allowlisted){}; {} runs in flight\n",
-        if cfg.poll.enabled {
-            "enabled"
-        } else {
-            "disabled"
-        },
-        cfg.poll.allowlist.len(),
-        if ctx.stop_file().exists() {
-            "; STOP FILE PRESENT"
-        } else {
-            ""
-        },
-        runs.len()
-    );
-    if !runs.is_empty() {
-        let rows: Vec<Vec<String>> = runs
-            .iter()
-            .map(|r| {
-                vec![
-                    format!("{}#{}", r.repo, r.issue),
-                    r.id.to_string(),
-                    r.state.to_string(),
-                    age(&r.created_at, now),
-                    r.pr_number.map(|n| format!("#{n}")).unwrap_or("-".into()),
-                    format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
-                ]
-            })
-            .collect();
-        h.push_str(&table(
-            &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS"],
-            &rows,
-        ));
-    }
+    let mut h = headline(ctx, runs.len());
+    h.push_str(&runs_table(&report.runs, now));
     h.push_str(&canary_lines);
     for f in &frozen {
         h.push_str(&format!(
@@ -205,6 +160,75 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     }
     emit(ctx.json, &report, &h);
     Ok(0)
+}
+
+/// `poll enabled (2 repos allowlisted); 1 run in flight`
+fn headline(ctx: &Ctx, in_flight: usize) -> String {
+    let cfg = &ctx.config;
+    format!(
+        "poll {} ({} allowlisted){}; {} in flight\n",
+        if cfg.poll.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        crate::core::plural(cfg.poll.allowlist.len(), "repo", "repos"),
+        if ctx.stop_file().exists() {
+            "; STOP FILE PRESENT"
+        } else {
+            ""
+        },
+        crate::core::plural(in_flight, "run", "runs"),
+    )
+}
+
+fn run_doc<'a>(ctx: &Ctx, r: &'a crate::store::runs::Run, now: OffsetDateTime) -> RunDoc<'a> {
+    let phase = super::runs::phase_in(&super::runs::run_dir_of(ctx, r));
+    RunDoc {
+        repo: &r.repo,
+        issue: r.issue,
+        run_id: r.id,
+        state: r.state,
+        age: age(&r.created_at, now),
+        created_at: &r.created_at,
+        pr: r.pr_number,
+        pr_url: r.pr_url.as_deref(),
+        head_sha: r.head_sha.as_deref(),
+        turns_used: r.turns,
+        turns_max: 1 + ctx.config.watch.fix_forward_max,
+        last_progress_at: r.last_progress_at.as_deref(),
+        phase_at: phase.as_ref().and_then(|p| p.at.clone()),
+        phase: phase.map(|p| p.name),
+    }
+}
+
+fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
+    if runs.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let phase = match (&r.phase, &r.phase_at) {
+                (Some(p), Some(at)) => format!("{p} ({} ago)", age(at, now)),
+                (Some(p), None) => p.clone(),
+                _ => "-".into(),
+            };
+            vec![
+                format!("{}#{}", r.repo, r.issue),
+                r.run_id.to_string(),
+                r.state.to_string(),
+                age(r.created_at, now),
+                r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
+                format!("{}/{}", r.turns_used, r.turns_max),
+                phase,
+            ]
+        })
+        .collect();
+    table(
+        &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "PHASE"],
+        &rows,
+    )
 }
 
 /// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).

@@ -20,3 +20,18 @@ pub mod sanitize;
 pub mod tags;
 pub mod upgrade;
 pub mod verdict;
+
+/// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_count_takes_the_singular_only_for_one() {
+        for (n, want) in [(0, "0 runs"), (1, "1 run"), (2, "2 runs")] {
+            assert_eq!(super::plural(n, "run", "runs"), want);
+        }
+    }
+}

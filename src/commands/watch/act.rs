@@ -34,6 +34,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         ci_build: seen.ci.build_url.clone(),
         merged: pr.is_some_and(|p| p.merged),
         deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
+        phase: seen.phase.as_ref().map(|p| (p.name.clone(), p.at.clone())),
         end,
     })
 }

@@ -27,6 +27,8 @@ pub(crate) struct Seen {
     pub handle: Option<RunnerHandle>,
     pub blocked: Option<Blocked>,
     pub since_progress: Duration,
+    /// the agent's latest reported phase, for the checklist
+    pub phase: Option<progress::Phase>,
 }
 
 impl Seen {
@@ -145,6 +147,8 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let progress_path = run_dir.join("progress.jsonl");
     let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
     let blocked = progress::blocked_in(&progress_bytes);
+    let written = modified(&progress_path).map(crate::clock::ts);
+    let phase = progress::latest_phase(&progress_bytes, written.as_deref());
     let log_path = run_dir.join("agent.log");
     let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
     let pr_state = pr
@@ -230,5 +234,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         handle: run.handle.clone(),
         blocked,
         since_progress: progress::since(last, w.now),
+        phase,
     })
 }
