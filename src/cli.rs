@@ -504,9 +504,9 @@ pub struct LessonList {
     /// Only lessons of this issue or PR, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
-    /// At most this many, newest first
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub limit: usize,
+    /// At most this many, newest first [default: lessons.list_limit, 100]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]

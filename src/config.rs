@@ -397,6 +397,8 @@ pub struct Lessons {
     #[serde(deserialize_with = "de_duration")]
     pub dedup_window: Duration,
     pub in_prompt: usize,
+    /// `afk lessons list` without `--limit` shows at most this many. 1..=10000.
+    pub list_limit: usize,
 }
 impl Default for Lessons {
     fn default() -> Self {
@@ -404,6 +406,7 @@ impl Default for Lessons {
             enabled: true,
             dedup_window: Duration::from_secs(3600),
             in_prompt: 5,
+            list_limit: 100,
         }
     }
 }
@@ -550,7 +553,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "revert_window",
         ],
     ),
-    ("lessons", &["enabled", "dedup_window", "in_prompt"]),
+    (
+        "lessons",
+        &["enabled", "dedup_window", "in_prompt", "list_limit"],
+    ),
     (
         "upgrade",
         &[
@@ -1056,6 +1062,13 @@ impl Config {
             self.lessons.dedup_window,
             Duration::ZERO,
             secs(365 * DAY),
+        )?;
+        c.number(
+            "lessons",
+            "list_limit",
+            self.lessons.list_limit,
+            |v| (1..=10_000).contains(&v),
+            "between 1 and 10000",
         )?;
 
         let u = &self.upgrade;

@@ -361,3 +361,48 @@ fn the_agents_latest_phase_shows_in_the_checklist_status_and_runs_show() {
     );
     assert!(text.contains("agent phase: pushed"), "{text}");
 }
+
+// ---- 4: lessons in afk status; [lessons] list_limit --------------------------
+
+#[test]
+fn status_shows_open_lessons_by_type_and_the_newest_and_list_limit_is_the_default() {
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n[lessons]\nlist_limit = 2\n");
+    for (ty, cause) in [
+        ("gate_failure", "CI red on build"),
+        ("transient_retry", "forge slow"),
+        ("gate_failure", "CI red on lint"),
+    ] {
+        let (code, _, err) = afk.json(&[
+            "lessons",
+            "record",
+            "--type",
+            ty,
+            "--repo",
+            "acme/api",
+            "--root-cause",
+            cause,
+        ]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = afk.json(&["lessons", "update", "2", "--status", "closed"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, s, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(s["lessons"]["open"], 2, "{s}");
+    assert_eq!(s["lessons"]["by_type"], json!({"gate_failure": 2}), "{s}");
+    assert_eq!(s["lessons"]["newest"][0]["id"], 3, "{s}");
+    let out = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("lessons: 2 open (gate_failure 2)"), "{text}");
+    assert!(text.contains("CI red on lint"), "{text}");
+
+    let (code, l, err) = afk.json(&["lessons", "list"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        l["lessons"].as_array().unwrap().len(),
+        2,
+        "list_limit is the default"
+    );
+    let (_, l, _) = afk.json(&["lessons", "list", "--limit", "3"]);
+    assert_eq!(l["lessons"].as_array().unwrap().len(), 3);
+}

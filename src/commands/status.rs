@@ -19,6 +19,73 @@ struct Report<'a> {
     runs: Vec<RunDoc<'a>>,
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
+    lessons: LessonsDoc,
+}
+
+/// Open lessons: counted by type, and the newest few (`lessons.enabled = false`: only `enabled`).
+#[derive(Serialize)]
+struct LessonsDoc {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by_type: Option<std::collections::BTreeMap<String, i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newest: Option<Vec<crate::store::lessons::Lesson>>,
+}
+
+/// How many of the newest open lessons `afk status` shows.
+const NEWEST_LESSONS: usize = 3;
+
+fn lessons_doc(ctx: &Ctx, s: &Store) -> Result<LessonsDoc> {
+    if !ctx.config.lessons.enabled {
+        return Ok(LessonsDoc {
+            enabled: false,
+            open: None,
+            by_type: None,
+            newest: None,
+        });
+    }
+    let by_type = s.open_by_type()?;
+    let newest = s.lessons(&crate::store::lessons::Filter {
+        status: Some("open".into()),
+        limit: NEWEST_LESSONS,
+        ..Default::default()
+    })?;
+    Ok(LessonsDoc {
+        enabled: true,
+        open: Some(by_type.values().sum()),
+        by_type: Some(by_type),
+        newest: Some(newest),
+    })
+}
+
+fn lessons_lines(l: &LessonsDoc) -> String {
+    let (Some(open), Some(by_type), Some(newest)) = (l.open, &l.by_type, &l.newest) else {
+        return String::new();
+    };
+    if open == 0 {
+        return "lessons: none open\n".into();
+    }
+    let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let mut h = format!("lessons: {open} open ({}); newest:\n", types.join(", "));
+    for x in newest {
+        let what = x
+            .root_cause
+            .as_deref()
+            .or(x.suggestion.as_deref())
+            .unwrap_or("");
+        h.push_str(&format!(
+            "  #{} {} {} {}: {}\n",
+            x.id,
+            x.created_at,
+            x.lesson_type,
+            x.work_item.as_deref().or(x.repo.as_deref()).unwrap_or("-"),
+            crate::core::sanitize::one_line(what, 80)
+        ));
+    }
+    h.push_str("  (afk lessons list --status open shows them all)\n");
+    h
 }
 
 #[derive(Serialize)]
@@ -142,6 +209,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         runs: runs_json,
         frozen: &frozen,
         events: &events,
+        lessons: lessons_doc(ctx, &s)?,
     };
     let mut h = headline(ctx, runs.len());
     h.push_str(&runs_table(&report.runs, now));
@@ -152,6 +220,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             f.repo, f.reason, f.since, f.repo
         ));
     }
+    h.push_str(&lessons_lines(&report.lessons));
     if !events.is_empty() {
         h.push_str("recent events:\n");
         for e in &events {
