@@ -114,8 +114,18 @@ pub fn render(previous: &str, s: &TickStats, now_unix: i64, state: &str) -> Stri
             let _ = writeln!(o, "{l}");
         }
     }
+    o.push_str(&build_info());
     o.push_str(state);
     o
+}
+
+/// `afk_build_info{version="…"} 1`: which afk wrote the file (the
+/// Prometheus convention for a build's version).
+fn build_info() -> String {
+    format!(
+        "# HELP afk_build_info The afk that wrote this file.\n# TYPE afk_build_info gauge\nafk_build_info{{version=\"{}\"}} 1\n",
+        label_value(env!("CARGO_PKG_VERSION"))
+    )
 }
 
 /// Gauges read from the state file: runs in flight by state, escalations by
@@ -127,11 +137,12 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     for (s, n) in &g.in_flight {
         let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
     }
-    o.push_str("# HELP afk_escalations Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations gauge\n");
+    // all time and never decreasing: a counter, named as one
+    o.push_str("# HELP afk_escalations_total Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations_total counter\n");
     for (reason, n) in &g.escalations {
         let _ = writeln!(
             o,
-            "afk_escalations{{reason=\"{}\"}} {n}",
+            "afk_escalations_total{{reason=\"{}\"}} {n}",
             label_value(reason)
         );
     }

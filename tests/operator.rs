@@ -406,3 +406,73 @@ fn status_shows_open_lessons_by_type_and_the_newest_and_list_limit_is_the_defaul
     let (_, l, _) = afk.json(&["lessons", "list", "--limit", "3"]);
     assert_eq!(l["lessons"].as_array().unwrap().len(), 3);
 }
+
+// ---- 5: metrics named as promtool wants; afk_build_info ---------------------
+
+/// promtool's naming lints, for a textfile: every family has HELP and TYPE,
+/// counters end in `_total` and nothing else does, no sample without a family.
+fn promtool_lint(text: &str) -> Vec<String> {
+    let mut problems = vec![];
+    let mut types: std::collections::BTreeMap<String, String> = Default::default();
+    let mut helps = std::collections::BTreeSet::new();
+    for l in text.lines() {
+        if let Some(rest) = l.strip_prefix("# TYPE ") {
+            let (name, ty) = rest.split_once(' ').unwrap();
+            types.insert(name.to_string(), ty.to_string());
+        } else if let Some(rest) = l.strip_prefix("# HELP ") {
+            helps.insert(rest.split(' ').next().unwrap().to_string());
+        } else if !l.is_empty() {
+            let name = l.split(['{', ' ']).next().unwrap();
+            if !types.contains_key(name) {
+                problems.push(format!("{name}: a sample before its TYPE"));
+            }
+        }
+    }
+    for (name, ty) in &types {
+        if !helps.contains(name) {
+            problems.push(format!("{name}: no HELP"));
+        }
+        if ty == "counter" && !name.ends_with("_total") {
+            problems.push(format!("{name}: a counter should end in _total"));
+        }
+        if ty != "counter" && name.ends_with("_total") {
+            problems.push(format!("{name}: only counters end in _total"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_metrics_file_names_counters_as_counters_and_carries_build_info() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "metrics_file = \"m/afk.prom\"\n",
+    );
+    // metrics_file must be a top-level key: put it first
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let text = format!(
+        "metrics_file = \"m/afk.prom\"\n{}",
+        text.replace("metrics_file = \"m/afk.prom\"\n", "")
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    std::fs::create_dir_all(afk.scratch.path("m")).unwrap();
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    afk.sql("UPDATE runs SET state = 'escalated', end_reason = 'stalled', ended_at = created_at");
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    let m = std::fs::read_to_string(afk.scratch.path("m/afk.prom")).unwrap();
+    assert_eq!(promtool_lint(&m), Vec::<String>::new(), "{m}");
+    assert!(m.contains("# TYPE afk_escalations_total counter"), "{m}");
+    assert!(
+        m.contains("afk_escalations_total{reason=\"stalled\"} 1"),
+        "{m}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        m.contains(&format!("afk_build_info{{version=\"{version}\"}} 1")),
+        "{m}"
+    );
+}
