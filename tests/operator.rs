@@ -476,3 +476,105 @@ fn the_metrics_file_names_counters_as_counters_and_carries_build_info() {
         "{m}"
     );
 }
+
+// ---- 6: doctor says what will fail, with the fix -----------------------------
+
+#[test]
+fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
+    let r = json!({"name": "acme/api", "collaborators": {"afk-bot": "read", "alice": "write"}, "issues": []});
+    let sb = Sandbox::start(json!({ "repos": [r] }));
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[notify]\nwebhook_env = \"AFK_TEST_UNSET_HOOK\"\n",
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("metrics_file = \"nowhere/afk.prom\"\n{text}"),
+    )
+    .unwrap();
+    let out = afk
+        .cmd()
+        .env_remove("AFK_TEST_UNSET_HOOK")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for want in [
+        "FAIL repo acme/api: afk-bot has read on acme/api",
+        "WARN notify: notify.webhook_env names AFK_TEST_UNSET_HOOK, which is not set",
+    ] {
+        assert!(text.contains(want), "no {want:?} in\n{text}");
+    }
+    let metrics = text
+        .lines()
+        .find(|l| l.starts_with("FAIL metrics:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(metrics.contains("does not exist"), "{metrics}");
+    assert!(
+        err.contains("doctor: asking the forge"),
+        "progress while it waits: {err}"
+    );
+
+    // -q: only the problems
+    let out = afk
+        .cmd()
+        .env_remove("AFK_TEST_UNSET_HOOK")
+        .args(["-q", "doctor"])
+        .output()
+        .unwrap();
+    let quiet = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        quiet
+            .lines()
+            .all(|l| l.starts_with("FAIL") || l.starts_with("WARN")),
+        "{quiet}"
+    );
+    assert!(quiet.contains("FAIL metrics"), "{quiet}");
+
+    let (_, r, _) = afk.json(&["doctor"]);
+    let levels: Vec<&str> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["level"].as_str().unwrap())
+        .collect();
+    assert!(
+        levels.contains(&"warn") && levels.contains(&"fail") && levels.contains(&"ok"),
+        "{r}"
+    );
+
+    // a bad token: one prefix, not two
+    let out = afk
+        .cmd()
+        .env("AFK_FORGE_TOKEN", "wrong")
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAIL forge: GET /user returned 401"),
+        "{text}"
+    );
+    assert!(!text.contains("forge: forge:"), "{text}");
+}
+
+#[test]
+fn doctor_warns_when_poll_is_enabled_with_an_empty_allowlist() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = []", "");
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a warning does not fail: {text}"
+    );
+    assert!(
+        text.contains("WARN poll: enabled, but poll.allowlist is empty"),
+        "{text}"
+    );
+}

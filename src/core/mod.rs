@@ -6,6 +6,7 @@ pub mod checklist;
 pub mod ci;
 pub mod compose;
 pub mod dispatch;
+pub mod doctor;
 pub mod end_plan;
 pub mod escalation;
 pub mod explain;
