@@ -76,7 +76,7 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// More logging on stderr: -v each request and decision, -vv more
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Less output: -q nothing but warnings and errors on success, -qq errors only
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]

@@ -576,6 +576,40 @@ const SCHEMA: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A serde message in the words of the config file, not Rust's: `invalid
+/// type: string "many", expected usize` reads `... expected a whole number`.
+fn humane(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u8", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: boolean", "invalid type: true/false"),
+        ("invalid type: floating point", "invalid type: number"),
+        ("invalid type: integer", "invalid type: number"),
+    ];
+    let mut m = message.to_string();
+    for (rust, words) in WORDS {
+        m = m.replace(rust, words);
+    }
+    // `expected struct HeartbeatEnvs` and the like: a table
+    if let Some(i) = m.find("expected struct ") {
+        m.replace_range(i.., "expected a table");
+    }
+    // "invalid value: integer `-1`, expected a whole number"
+    m
+}
+
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
 const DAY: u64 = 86400;
@@ -852,7 +886,8 @@ impl Config {
     /// canonicalised when it exists and made absolute otherwise.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config> {
         let serde_err = |message: &str, span: Option<std::ops::Range<usize>>| {
-            let first = message.lines().next().unwrap_or("");
+            let first = humane(message.lines().next().unwrap_or(""));
+            let first = first.as_str();
             let Some(span) = span else {
                 return cfg_err(format!("config: {first}"));
             };
@@ -938,6 +973,21 @@ impl Config {
             |v| v <= 10,
             "between 0 and 10",
         )?;
+
+        for (key, url) in [("url", &f.url), ("api_url", &f.api_url)] {
+            if !url.is_empty() && !is_http_url(url) {
+                let example = format!("https://{}", url.trim_start_matches("//"));
+                return Err(c.err(
+                    "forge",
+                    key,
+                    format!("\"{url}\" is not an http(s) URL (e.g. \"{example}\")"),
+                ));
+            }
+        }
+        if !self.runner.url.is_empty() && !is_http_url(&self.runner.url) {
+            let url = &self.runner.url;
+            return Err(c.err("runner", "url", format!("\"{url}\" is not an http(s) URL")));
+        }
 
         for entry in &self.poll.trusted_users {
             if entry.trim().is_empty() {
@@ -1250,20 +1300,40 @@ fn is_http_url(s: &str) -> bool {
     })
 }
 
-/// Where the config file is looked for when `--config` is not given.
+/// Where the config file is looked for when `--config` is not given, in
+/// order: `$AFK_CONFIG` (an empty value counts as unset, as XDG's variables
+/// do), `./afk.toml`, `$XDG_CONFIG_HOME/afk/config.toml` (`~/.config/...`).
 pub fn default_config_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("AFK_CONFIG") {
+    if let Some(p) = std::env::var_os("AFK_CONFIG").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
     let local = PathBuf::from("afk.toml");
     if local.exists() {
         return local;
     }
+    user_config_path()
+}
+
+fn user_config_path() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("afk").join("config.toml")
+}
+
+/// The error for a config that was searched for and not found: where afk looked.
+pub fn not_found(path: &Path) -> anyhow::Error {
+    let afk_config = match std::env::var_os("AFK_CONFIG") {
+        Some(v) if !v.is_empty() => format!("$AFK_CONFIG ({})", PathBuf::from(v).display()),
+        Some(_) => "$AFK_CONFIG (empty: ignored)".into(),
+        None => "$AFK_CONFIG (unset)".into(),
+    };
+    cfg_err(format!(
+        "config: no config file: looked for --config (not given), {afk_config}, ./afk.toml, then {}; pass --config PATH, or run `afk init` to write ./afk.toml",
+        path.display()
+    ))
 }
 
 /// A starter config with comments, as written by `afk init`.

@@ -73,6 +73,28 @@ fn format_for(afk_log: Option<&str>, stderr_is_terminal: bool) -> Format {
     }
 }
 
+/// The values `AFK_LOG` may take.
+pub const AFK_LOG_VALUES: &[&str] = &["json", "plain"];
+
+/// An `AFK_LOG` afk does not know is a usage error, never a silent default.
+pub fn check() -> Result<(), String> {
+    match std::env::var("AFK_LOG") {
+        Ok(v)
+            if !v.trim().is_empty()
+                && !AFK_LOG_VALUES
+                    .iter()
+                    .any(|k| v.trim().eq_ignore_ascii_case(k)) =>
+        {
+            Err(format!(
+                "AFK_LOG is \"{}\", which is not one of {} (or unset: stamped lines when stderr is not a terminal)",
+                v.escape_debug(),
+                AFK_LOG_VALUES.join(", ")
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn format() -> Format {
     *FORMAT.get_or_init(|| {
         // SAFETY: isatty only inspects the descriptor.

@@ -491,13 +491,13 @@ fn every_json_command_prints_one_document_also_for_an_error() {
 #[test]
 fn a_forge_that_is_down_reads_as_one_clean_line() {
     let afk = Afk::with_text(
-        "[forge]\nurl = \"http://127.0.0.1:9\"\nretries = 0\n[poll]\nenabled = true\nallowlist = [\"a/b\"]\n[runner]\ncommand = [\"true\"]\n",
+        "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\nretries = 0\n[poll]\nenabled = true\nallowlist = [\"a/b\"]\n[runner]\ncommand = [\"true\"]\n",
     );
     let out = afk.cmd().arg("poll").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("GET /repos/a/b/issues failed: Connection Failed"),
+        err.contains("cannot connect to http://127.0.0.1:9 (forge.url): connection refused"),
         "{err}"
     );
     assert!(!err.contains(": :"), "{err}");

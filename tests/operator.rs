@@ -578,3 +578,118 @@ fn doctor_warns_when_poll_is_enabled_with_an_empty_allowlist() {
         "{text}"
     );
 }
+
+// ---- 7: messages that name the host, the key and the line --------------------
+
+fn afk_in(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::new(afk_bin());
+    c.current_dir(dir)
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env_remove("AFK_CONFIG")
+        .env_remove("AFK_LOG")
+        .env("HOME", dir)
+        .env_remove("XDG_CONFIG_HOME")
+        .timeout(std::time::Duration::from_secs(60));
+    c
+}
+
+#[test]
+fn a_refused_connection_names_the_host_and_the_key() {
+    let afk = Afk::with_text(
+        "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:1\"\nretries = 0\n[poll]\nenabled = true\nallowlist = [\"a/b\"]\n[runner]\ncommand = [\"true\"]\n",
+    );
+    let out = afk.cmd().arg("poll").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot connect to http://127.0.0.1:1 (forge.url): connection refused"),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_errors_name_the_key_and_line_in_words_not_rust_types() {
+    let cases = [
+        (
+            "[forge]\nurl = \"git.example.org\"\n",
+            "forge.url at line 2: \"git.example.org\" is not an http(s) URL",
+        ),
+        (
+            "[forge]\nconcurrency = \"many\"\n",
+            "expected a whole number",
+        ),
+        ("[poll]\nmax_in_flight = -1\n", "expected a whole number"),
+        ("[poll]\nenabled = \"yes\"\n", "expected true or false"),
+        ("[harvest]\nsample = \"half\"\n", "expected a number"),
+        ("[poll]\nallowlist = \"acme/api\"\n", "expected a list"),
+    ];
+    for (text, want) in cases {
+        let afk = Afk::with_text(text);
+        let out = afk.cmd().arg("doctor").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{text}: {err}");
+        assert!(err.contains(want), "{text}: {err}");
+        for rust in [
+            "usize", "u32", "u64", "i64", "f64", "bool", "sequence", "struct ",
+        ] {
+            assert!(!err.contains(rust), "{text}: a Rust type in {err}");
+        }
+    }
+}
+
+#[test]
+fn no_config_found_lists_where_afk_looked_and_an_empty_afk_config_is_unset() {
+    let s = Scratch::new();
+    let out = afk_in(&s.dir).arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "--config",
+        "$AFK_CONFIG",
+        "./afk.toml",
+        ".config/afk/config.toml",
+        "afk init",
+    ] {
+        assert!(err.contains(want), "no {want} in {err}");
+    }
+    // an empty AFK_CONFIG is as if unset: ./afk.toml is found
+    s.write("afk.toml", "state_path = \"s/afk.db\"\n");
+    let out = afk_in(&s.dir)
+        .env("AFK_CONFIG", "")
+        .args(["lessons", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_unknown_afk_log_and_q_with_v_are_usage_errors() {
+    let s = Scratch::new();
+    s.write("afk.toml", "state_path = \"s/afk.db\"\n");
+    let out = afk_in(&s.dir)
+        .env("AFK_LOG", "jsn")
+        .args(["lessons", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("AFK_LOG") && err.contains("json") && err.contains("plain"),
+        "{err}"
+    );
+    let out = afk_in(&s.dir)
+        .args(["-q", "-v", "lessons", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--quiet") && err.contains("--verbose"),
+        "{err}"
+    );
+}

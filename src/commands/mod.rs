@@ -59,6 +59,12 @@ fn load(cli: &Cli) -> Result<Ctx> {
         .config
         .clone()
         .unwrap_or_else(config::default_config_path);
+    // searched for (no --config, no $AFK_CONFIG) and not there: say where afk looked
+    let searched =
+        cli.config.is_none() && std::env::var_os("AFK_CONFIG").is_none_or(|v| v.is_empty());
+    if searched && !path.exists() {
+        return Err(config::not_found(&path));
+    }
     let config = Config::load(&path)?;
     Ok(Ctx {
         config,

@@ -171,7 +171,9 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message: e.to_string(),
-            transient: crate::forge::ForgeError::is_exhausted(e),
+            // a configuration mistake is no transient: no retry would have helped
+            transient: crate::forge::ForgeError::is_exhausted(e)
+                && !crate::forge::ForgeError::is_misconfigured(e),
         }
     }
     pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
