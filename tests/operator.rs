@@ -693,3 +693,94 @@ fn an_unknown_afk_log_and_q_with_v_are_usage_errors() {
         "{err}"
     );
 }
+
+// ---- 8: a configuration mistake is one error per tick, not a transient ------
+
+fn error_lines(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter(|l| l.contains("ERROR")).collect()
+}
+
+#[test]
+fn a_refused_connection_is_one_error_line_per_tick_and_no_transient_lesson() {
+    let afk = Afk::with_text(
+        "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:1\"\nretries = 2\n[runner]\ncommand = [\"true\"]\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/a\", \"acme/b\", \"acme/c\"]\n",
+    );
+    let (code, r, err) = afk.json(&["poll"]);
+    assert_eq!(code, 1);
+    assert_eq!(error_lines(&err).len(), 1, "{err}");
+    assert_eq!(r["errors"].as_array().unwrap().len(), 1, "{r}");
+    assert!(
+        err.contains("cannot connect to http://127.0.0.1:1 (forge.url)"),
+        "{err}"
+    );
+    let (_, l, _) = afk.json(&["lessons", "list"]);
+    assert_eq!(
+        l["lessons"],
+        json!([]),
+        "a refused connection is no transient"
+    );
+}
+
+#[test]
+fn a_refused_token_is_one_error_line_per_tick_and_no_transient_lesson() {
+    let sb = Sandbox::start(json!({"repos": [
+        repo("acme/a", json!([ready(1, "alice")])),
+        repo("acme/b", json!([ready(1, "alice")])),
+    ]}));
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/a\", \"acme/b\"]",
+        "",
+    );
+    let out = afk
+        .cmd()
+        .env("AFK_FORGE_TOKEN", "wrong")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(error_lines(&err).len(), 1, "{err}");
+    assert!(
+        err.contains("401") && err.contains("AFK_FORGE_TOKEN"),
+        "{err}"
+    );
+    let (_, l, _) = afk.json(&["lessons", "list"]);
+    assert_eq!(l["lessons"], json!([]));
+}
+
+#[test]
+fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{}timeout = \"5s\"\nretries = 1\n",
+        sb.forge_keys()
+    ));
+    let v1 = afk.scratch.write("v1.md", "v1\n");
+    let (code, _, err) = afk.json(&[
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        v1.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    afk.sql(&format!(
+        "INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version,
+           template_hash, created_at, updated_at, ended_at, merge_sha, base_branch, merged_at)
+         VALUES ('acme/api', 1, 'succeeded', 'implementer', 1, 1, 'h', '{now}', '{now}', '{now}',
+           'abc123', 'main', '{now}');"
+    ));
+    sb.faults(json!([{"status": 503}]));
+    let (code, r, err) = afk.json(&["harvest"]);
+    assert_eq!(code, 1, "{err} {r}");
+    let (_, l, _) = afk.json(&["lessons", "list", "--type", "transient_retry"]);
+    let lessons = l["lessons"].as_array().unwrap();
+    assert_eq!(lessons.len(), 1, "{l}");
+    assert_eq!(lessons[0]["stage"], "harvest");
+    assert_eq!(lessons[0]["repo"], "acme/api");
+}

@@ -19,6 +19,7 @@ pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;
 pub mod tags;
+pub mod tick_errors;
 pub mod upgrade;
 pub mod verdict;
 

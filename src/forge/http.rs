@@ -72,6 +72,16 @@ impl ForgeError {
             .is_some_and(|f| f.misconfigured)
     }
 
+    /// What a configuration mistake is, without the call it broke: every
+    /// call of the tick fails of it (`forge: cannot connect to …`).
+    pub fn cause(e: &anyhow::Error) -> Option<String> {
+        let f = e.downcast_ref::<ForgeError>().filter(|f| f.misconfigured)?;
+        Some(match f.status {
+            Some(s) => format!("{}: the token was refused ({s}): {}", f.service, f.message),
+            None => format!("{}: {}", f.service, f.message),
+        })
+    }
+
     /// Whether `e` is the primary rate limit being spent.
     pub fn is_rate_limited(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ForgeError>()
@@ -181,6 +191,31 @@ pub struct Http {
     cache: Option<Box<dyn ConditionalCache>>,
     /// the config key naming `root`, for connect errors (`forge.url`)
     url_key: &'static str,
+}
+
+/// The calls of this process (one tick) that used up their retries: `(repo,
+/// line)`, for the `transient_retry` lessons of ticks that do not carry each
+/// error to the end themselves (harvest, upgrade).
+static EXHAUSTED: Mutex<Vec<(Option<String>, String)>> = Mutex::new(Vec::new());
+
+fn note_exhausted(line: &str, path: &str) {
+    // `/repos/{owner}/{name}/...`: the repository the call was about
+    let mut parts = path.split(['/', '?']).filter(|p| !p.is_empty());
+    let repo = match (parts.next(), parts.next(), parts.next()) {
+        (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
+        _ => None,
+    };
+    if let Ok(mut v) = EXHAUSTED.lock() {
+        v.push((repo, line.to_string()));
+    }
+}
+
+/// Take the calls that used up their retries so far: `(repo, what failed)`.
+pub fn take_exhausted() -> Vec<(Option<String>, String)> {
+    EXHAUSTED
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
 }
 
 /// `scheme://host[:port]` of a URL: what a connect error names.
@@ -424,6 +459,17 @@ impl Http {
         message: String,
         exhausted: bool,
     ) -> anyhow::Error {
+        if exhausted {
+            note_exhausted(
+                &format!(
+                    "{}: {method} {} failed after {} retries: {message}",
+                    self.service,
+                    path.split('?').next().unwrap_or(path),
+                    self.retries
+                ),
+                path,
+            );
+        }
         anyhow::Error::new(ForgeError {
             service: self.service,
             method: method.into(),

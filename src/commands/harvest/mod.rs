@@ -160,6 +160,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     } else {
         crate::notify::Notifier::new(cfg).flush(&store)
     };
+    r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {
         code: if r.errors.is_empty() { 0 } else { 1 },

@@ -208,6 +208,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         }
     }
     record_transient(&journal, &errors, "poll");
+    let errors = tick::one_per_cause(errors);
     let human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },

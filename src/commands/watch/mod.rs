@@ -246,6 +246,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         errors.extend(e);
     }
     record_transient(&w.journal, &errors, "watch");
+    let errors = tick::one_per_cause(errors);
     let delivery = if ctx.dry_run {
         crate::notify::Delivery::default()
     } else {
@@ -315,6 +316,7 @@ fn process(
         issue: Some(run.issue),
         message: format!("run {}: {e}", run.id),
         transient: crate::forge::ForgeError::is_exhausted(e),
+        cause: crate::forge::ForgeError::cause(e),
     };
     let store = match if w.ctx.dry_run {
         Store::open_for_read(state_path)
