@@ -729,7 +729,7 @@ impl<E: ValueEnum + Clone + Send + Sync + 'static> TypedValueParser for Allowed<
 const HIDDEN_GLOBALS: &[(&[&str], &[&str])] = &[
     (&["sandbox"], &["config", "state", "dry_run", "json"]),
     (&["demo"], &["config", "state", "dry_run"]),
-    (&["init"], &["state", "json"]),
+    (&["init"], &["state"]),
     (&["doctor"], &["dry_run"]),
     (&["lessons", "list"], &["dry_run"]),
     (&["lessons", "snapshot"], &["dry_run"]),
@@ -782,10 +782,34 @@ fn hide_in(
     }
 }
 
-/// Parse `std::env::args`, exiting with clap's message (exit 2) on a usage error.
+/// Parse `std::env::args`, exiting with clap's message (exit 2) on a usage
+/// error; with `--json` on the line, the error document is printed too.
 pub fn parse() -> Cli {
-    let matches = command().get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let json = std::env::args_os().any(|a| a == "--json");
+    command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .unwrap_or_else(|e| usage_exit(e, json))
+}
+
+/// End on a clap error: `--help` and `--version` print and exit 0; a usage
+/// error prints clap's message on stderr (and, with `--json`, the one error
+/// document every --json command prints) and exits 2.
+fn usage_exit(e: clap::Error, json: bool) -> ! {
+    if json && e.use_stderr() {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        println!(
+            "{}",
+            serde_json::json!({"error": first, "exit": e.exit_code()})
+        );
+    }
+    e.exit()
 }
 
 // upgrade

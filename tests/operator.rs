@@ -784,3 +784,98 @@ fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
     assert_eq!(lessons[0]["stage"], "harvest");
     assert_eq!(lessons[0]["repo"], "acme/api");
 }
+
+// ---- 9: exit codes and --json documents ----------------------------------------
+
+#[test]
+fn not_found_is_exit_1_everywhere_and_json_errors_are_one_document() {
+    let afk = Afk::with_text("state_path = \"s/afk.db\"\n");
+    let v1 = afk.scratch.write("v1.md", "v1\n");
+    assert_eq!(
+        afk.json(&[
+            "template",
+            "add",
+            "implementer",
+            "--file",
+            v1.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    assert_eq!(afk.json(&["lessons", "record", "--type", "x"]).0, 0);
+    for args in [
+        vec!["runs", "show", "99"],
+        vec!["lessons", "update", "999", "--status", "closed"],
+        vec!["template", "show", "implementer@9"],
+    ] {
+        let (code, doc, err) = afk.json(&args);
+        assert_eq!(code, 1, "{args:?}: {err}");
+        assert_eq!(doc["exit"], 1, "{args:?}: {doc}");
+        assert!(
+            doc["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{args:?}: {doc}"
+        );
+    }
+    // a usage error under --json is a document too
+    let (code, doc, _) = afk.json(&["poll", "--bogus"]);
+    assert_eq!(code, 2);
+    assert_eq!(doc["exit"], 2, "{doc}");
+    assert!(doc["error"].as_str().unwrap().contains("--bogus"), "{doc}");
+    // --help is no error, and prints no document
+    let out = afk
+        .cmd()
+        .args(["--json", "poll", "--help"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stdout).starts_with('{'));
+}
+
+#[test]
+fn init_honours_json() {
+    let s = Scratch::new();
+    let path = s.path("afk.toml");
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--json", "--config", path.to_str().unwrap(), "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["command"], "init");
+    assert_eq!(doc["written"], path.to_str().unwrap());
+    assert!(path.exists());
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(["--json", "--config", path.to_str().unwrap(), "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["exit"], 2);
+}
+
+#[test]
+fn status_age_is_seconds_and_every_runs_show_moment_has_a_time() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    assert_eq!(afk.poll().0, 0);
+    afk.wait_agent(1);
+    afk.watch();
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    afk.watch();
+    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
+    let (_, s, _) = afk.json(&["status"]);
+    let age = &s["runs"][0]["age"];
+    assert!(age.is_i64() || age.is_u64(), "age in seconds: {s}");
+    let (_, w, _) = afk.watch();
+    assert_eq!(action_of(&w, 1).0, "succeed");
+    afk.json(&["harvest"]);
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    for m in shown["timeline"].as_array().unwrap() {
+        assert!(
+            m["at"].as_str().is_some_and(|t| t.ends_with('Z')),
+            "{shown}"
+        );
+    }
+}

@@ -1112,7 +1112,8 @@ fn v2_verdict_posts_once_reads_without_posting_and_exits_by_verdict() {
     assert_eq!(r["test_runs"], 2);
     let (code, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, "999"]);
     assert_eq!(code, 1);
-    assert!(r["errors"][0].as_str().unwrap().contains("404"), "{r}");
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("404"), "{r}");
+    assert_eq!(r["errors"][0]["repo"], MIRROR, "{r}");
 }
 
 }

@@ -2,7 +2,7 @@
 //! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
 //! and the run folder only; never the forge, never writes.
 
-use super::{Ctx, UsageError, emit, table};
+use super::{Ctx, emit, table};
 use crate::cli::{RunsArgs, RunsCmd};
 use crate::core::run_state::RunStatus;
 use crate::store::Store;
@@ -160,9 +160,8 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
 fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<u8> {
     let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
-        return Err(anyhow::Error::new(UsageError(format!(
-            "runs: no run with id {id} (afk runs lists them)"
-        ))));
+        // not found: exit 1, as for every command (a usage error is 2)
+        anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
     };
     let run_dir = run_dir_of(ctx, &r);
     let timeline = timeline_of(store, &r)?;
@@ -233,6 +232,7 @@ pub(crate) fn phase_in(run_dir: &std::path::Path) -> Option<crate::core::progres
 
 /// The timeline: what the state file knows, in order.
 fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
+    let times = store.run_times(r.id)?;
     let mut timeline: Vec<(String, String)> = vec![(
         r.created_at.clone(),
         crate::core::run_state::RunStatus::Dispatched.to_string(),
@@ -244,7 +244,12 @@ fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
         ));
     }
     if let (Some(n), Some(url)) = (r.pr_number, r.pr_url.as_ref()) {
-        timeline.push((String::new(), format!("PR #{n} {url}")));
+        // a run watched before afk kept this time: its last update stands in
+        let at = times
+            .pr_seen_at
+            .clone()
+            .unwrap_or_else(|| r.updated_at.clone());
+        timeline.push((at, format!("PR #{n} {url}")));
     }
     if let Some(g) = &r.green_since {
         timeline.push((g.clone(), "CI green".into()));
@@ -257,12 +262,17 @@ fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
         timeline.push((end.clone(), format!("{} {why}", r.state).trim().to_string()));
     }
     if let Some((o, reverted)) = store.run_outcome(r.id)? {
-        let text = match reverted {
-            Some(sha) => format!("outcome {o} (the merge was reverted by {sha})"),
-            None => format!("outcome {o}"),
+        let (at, text) = match reverted {
+            Some(sha) => (
+                times.reverted_at.clone(),
+                format!("outcome {o} (the merge was reverted by {sha})"),
+            ),
+            None => (times.outcome_at.clone(), format!("outcome {o}")),
         };
-        timeline.push((String::new(), text));
+        timeline.push((at.unwrap_or_default(), text));
     }
+    // in time order (a stable sort keeps the order of equal times)
+    timeline.sort_by(|a, b| crate::clock::parse(&a.0).cmp(&crate::clock::parse(&b.0)));
     Ok(timeline)
 }
 

@@ -102,7 +102,8 @@ struct RunDoc<'a> {
     issue: crate::types::IssueNumber,
     run_id: crate::types::RunId,
     state: crate::core::run_state::RunStatus,
-    age: String,
+    /// seconds since dispatch
+    age: i64,
     created_at: &'a str,
     pr: Option<crate::types::IssueNumber>,
     pr_url: Option<&'a str>,
@@ -142,11 +143,18 @@ struct Unfrozen<'a> {
     unfrozen: &'a str,
 }
 
+/// Whole seconds from `since` to `now` (0 when `since` is not a time).
+fn age_seconds(since: &str, now: OffsetDateTime) -> i64 {
+    OffsetDateTime::parse(since, &Rfc3339)
+        .map(|t| (now - t).whole_seconds().max(0))
+        .unwrap_or(0)
+}
+
 fn age(since: &str, now: OffsetDateTime) -> String {
-    let Ok(t) = OffsetDateTime::parse(since, &Rfc3339) else {
+    if OffsetDateTime::parse(since, &Rfc3339).is_err() {
         return String::new();
-    };
-    let s = (now - t).whole_seconds().max(0);
+    }
+    let s = age_seconds(since, now);
     match s {
         0..=119 => format!("{s}s"),
         120..=7199 => format!("{}m", s / 60),
@@ -258,7 +266,7 @@ fn run_doc<'a>(ctx: &Ctx, r: &'a crate::store::runs::Run, now: OffsetDateTime) -
         issue: r.issue,
         run_id: r.id,
         state: r.state,
-        age: age(&r.created_at, now),
+        age: age_seconds(&r.created_at, now),
         created_at: &r.created_at,
         pr: r.pr_number,
         pr_url: r.pr_url.as_deref(),

@@ -109,6 +109,8 @@ const MIGRATIONS: &[&str] = &[
         link TEXT,
         used_at INTEGER NOT NULL DEFAULT 0
     );",
+    // 8: when watch first saw the run's PR (`afk runs show`'s timeline)
+    "ALTER TABLE runs ADD COLUMN pr_seen_at TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -295,7 +295,7 @@ fn human(
             format!("{}#{}", k.repo, k.issue),
             "skipped".into(),
             match &k.detail {
-                Some(d) => format!("{}: {d}", k.reason),
+                Some(d) => format!("{} — {d}", k.reason),
                 None => k.reason.to_string(),
             },
         ]);

@@ -24,7 +24,14 @@ struct Report {
     /// afk's own test comments on the PR
     test_runs: u32,
     posted: bool,
-    errors: Vec<String>,
+    errors: Vec<VerdictError>,
+}
+
+/// An error of `upgrade verdict`, shaped like every report's: `{repo, message}`.
+#[derive(Serialize, Debug)]
+struct VerdictError {
+    repo: String,
+    message: String,
 }
 
 /// How long `--wait` sleeps between reads.
@@ -55,7 +62,10 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
         Err(e) if cli.json => {
             let line = super::super::error_line(&e);
             crate::log::error(&line);
-            r.errors.push(line);
+            r.errors.push(VerdictError {
+                repo: a.repo.clone(),
+                message: line,
+            });
             super::super::emit(true, &r, "");
             Ok(super::super::exit_code_of(&e))
         }
