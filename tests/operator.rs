@@ -879,3 +879,30 @@ fn status_age_is_seconds_and_every_runs_show_moment_has_a_time() {
         );
     }
 }
+
+// ---- 10: harvest says why runs on the built-in preamble have no outcome ------
+
+#[test]
+fn harvest_says_runs_on_the_built_in_preamble_have_no_outcome() {
+    let afk =
+        Afk::with_text("state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:1\"\n");
+    // a tick creates the state file; then an ended run that used the built-in preamble
+    assert_eq!(afk.json(&["lessons", "record", "--type", "x"]).0, 0);
+    afk.sql(
+        "INSERT INTO runs (repo, issue, state, created_at, updated_at, ended_at)
+         VALUES ('acme/api', 1, 'escalated', '2026-01-01T10:00:00Z', '2026-01-01T11:00:00Z', '2026-01-01T11:00:00Z');",
+    );
+    let (code, r, err) = afk.json(&["--dry-run", "harvest"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["builtin_runs"], 1, "{r}");
+    assert_eq!(
+        r["note"], "0 outcomes: no template versions yet — afk template add",
+        "{r}"
+    );
+    let out = afk.cmd().arg("harvest").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("0 outcomes: no template versions yet — afk template add"),
+        "{text}"
+    );
+}

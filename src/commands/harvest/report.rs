@@ -71,9 +71,19 @@ pub struct Report {
     pub decisions: Vec<DecisionItem>,
     pub events: Vec<EventItem>,
     pub errors: Vec<ErrorItem>,
+    /// ended runs served by the built-in preamble: no version, so no outcome
+    #[serde(skip_serializing_if = "is_zero")]
+    pub builtin_runs: usize,
+    /// what the operator should know about them (`core::outcome::builtin_note`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// forge requests made (for the metrics file; not part of the report)
     #[serde(skip)]
     pub requests: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The headings of [`checkpoint_cells`].
@@ -121,6 +131,9 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
             String::new()
         }
     );
+    if let Some(n) = &r.note {
+        s.push_str(&format!("harvest: {n}\n"));
+    }
     let mut rows: Vec<Vec<String>> = r
         .checkpoints
         .iter()
