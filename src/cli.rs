@@ -251,15 +251,27 @@ Examples:
     Sandbox(SandboxArgs),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
-    /// Starts a sandbox in-process, seeds repos and issues, and runs poll and
-    /// watch ticks with a scripted agent, printing what each tick did.
+    /// Starts a sandbox in-process with a scripted agent (examples/demo-agent.sh,
+    /// written to a temporary folder) and prints what each tick did, in acts:
+    /// poll dispatches (a trusted, an untrusted and a blocked issue); watch
+    /// follows the runs (CI pending, green, merged: success; an agent that is
+    /// blocked escalates; red CI gets a corrective turn); the lessons journal;
+    /// the canary act (a worse template version goes live, harvest rolls it
+    /// back with the numbers); the upgrade act (a recipe PR, a RED verdict, the
+    /// fixer agent's push, GREEN). The canary routing uses a fixed seed, so
+    /// every demo tells the same story (--random: draws from the OS). The
+    /// folder is removed at the end unless --keep.
     #[command(after_long_help = "\
 Exit status:
   0  the demo ran
   1  a step failed
 
+Environment:
+  AFK_CANARY_SEED  the canary routing's seed (default for the demo: a fixed one)
+
 Examples:
   afk demo
+  afk demo --keep                  keep the folder: configs, state, run folders
   afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
   afk demo --json | jq '.ticks[0].dispatched'")]
     Demo(DemoArgs),
@@ -297,6 +309,10 @@ pub struct DemoArgs {
     /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
     #[arg(long)]
     pub keep: bool,
+    /// Route the canary act by draws from the OS instead of the fixed seed
+    /// (AFK_CANARY_SEED, when set, is used either way)
+    #[arg(long)]
+    pub random: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -906,3 +906,81 @@ fn harvest_says_runs_on_the_built_in_preamble_have_no_outcome() {
         "{text}"
     );
 }
+
+// ---- 14: the demo's closing hint works; the demo is deterministic --------------
+
+fn demo(args: &[&str], cwd: &Path) -> (String, Value) {
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("demo")
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("AFK_FORGE_TOKEN")
+        .env_remove("AFK_CANARY_SEED")
+        .env_remove("AFK_CONFIG")
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let doc = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (text, doc)
+}
+
+/// Which template version each canary-act dispatch went to, in order.
+fn routed_versions(doc: &Value) -> Vec<i64> {
+    doc["canary"]["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["dispatched"].as_array().cloned().unwrap_or_default())
+        .map(|d| d["template_version"].as_i64().unwrap_or(0))
+        .collect()
+}
+
+#[test]
+fn the_demo_routes_the_same_way_every_time_and_its_closing_hint_works() {
+    let s = Scratch::new();
+    let (_, a) = demo(&["--json"], &s.dir);
+    let (_, b) = demo(&["--json"], &s.dir);
+    assert!(!routed_versions(&a).is_empty());
+    assert_eq!(
+        routed_versions(&a),
+        routed_versions(&b),
+        "a fixed canary seed"
+    );
+
+    let (text, _) = demo(&["--keep"], &s.dir);
+    let hint = text
+        .lines()
+        .find_map(|l| {
+            l.split('`')
+                .find(|part| part.starts_with("afk ") && part.contains("template show"))
+        })
+        .unwrap_or_else(|| panic!("no template show hint in\n{text}"))
+        .to_string();
+    // run it as the user would, from where they stand
+    let words: Vec<&str> = hint.split_whitespace().skip(1).collect();
+    let out = assert_cmd::Command::new(afk_bin())
+        .args(&words)
+        .current_dir(&s.dir)
+        .env_remove("AFK_CONFIG")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{hint}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("AFK-DEMO-WORSE"));
+    let kept = text
+        .lines()
+        .find_map(|l| l.strip_prefix("kept: "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let _ = std::fs::remove_dir_all(kept);
+}

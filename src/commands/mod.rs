@@ -79,7 +79,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
-        Cmd::Demo(a) => demo::run(cli.json, &a.forge, a.keep),
+        Cmd::Demo(a) => demo::run(cli.json, a),
         Cmd::Completions(a) => {
             crate::process::operator_umask();
             completions::run(a)

@@ -24,6 +24,7 @@ pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
     agent: &std::path::Path,
+    keep: bool,
     show: &mut Show,
 ) -> Result<()> {
     let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
@@ -177,8 +178,19 @@ pub(super) fn act(
         .map(|v| format!("implementer@{} {}", v.version, v.status))
         .collect();
     show.say(&format!(
-        "   now: {}; the outbox holds {rollbacks} rollback event (see `afk template show implementer@2` for the trail)",
-        statuses.join(", ")
+        "   now: {}; the outbox holds {}",
+        statuses.join(", "),
+        crate::core::plural(rollbacks, "rollback event", "rollback events")
     ));
+    // a command that works from where the user stands: the config by its full path
+    let see = format!(
+        "afk --config {} template show implementer@2",
+        ctx.config_path.display()
+    );
+    show.say(&if keep {
+        format!("   the decision trail: `{see}`")
+    } else {
+        "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
+    });
     Ok(())
 }
