@@ -984,3 +984,78 @@ fn the_demo_routes_the_same_way_every_time_and_its_closing_hint_works() {
         .unwrap();
     let _ = std::fs::remove_dir_all(kept);
 }
+
+// ---- 13: the sandbox's admin API is documented, and the quick start moves a run on
+
+#[test]
+fn every_admin_call_of_the_sandbox_is_in_docs_sandbox_md() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let code = std::fs::read_to_string(root.join("src/sandbox/admin.rs")).unwrap();
+    let doc = std::fs::read_to_string(root.join("docs/sandbox.md")).unwrap();
+    let mut calls = vec![];
+    for line in code.lines() {
+        let l = line.trim_start();
+        for method in ["GET", "POST", "DELETE"] {
+            if let Some(rest) = l.strip_prefix(&format!("(\"{method}\", \"")) {
+                let path = rest.split('"').next().unwrap();
+                calls.push(format!("`{method} /_admin{path}`"));
+            }
+        }
+    }
+    assert!(calls.len() > 20, "{calls:?}");
+    let missing: Vec<&String> = calls.iter().filter(|c| !doc.contains(c.as_str())).collect();
+    assert!(missing.is_empty(), "undocumented admin calls: {missing:?}");
+}
+
+#[test]
+fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
+    let s = Scratch::new();
+    let (mut sb, lines) = sandbox_cli(&["--example", "--dir", s.path("sb").to_str().unwrap()]);
+    let url = lines[0].strip_prefix("AFK_SANDBOX_URL=").unwrap().to_string();
+    let start = lines.iter().position(|l| l.starts_with("# --- afk.toml")).unwrap();
+    let config = s.write("afk.toml", &(lines[start..].join("\n") + "\n"));
+    let afk = |args: &[&str]| {
+        let out = assert_cmd::Command::new(afk_bin())
+            .env("AFK_FORGE_TOKEN", TOKEN)
+            .args(["--config", config.to_str().unwrap(), "--json"])
+            .args(args)
+            .timeout(std::time::Duration::from_secs(60))
+            .output()
+            .unwrap();
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let r = afk(&["poll"]);
+    let run = r["dispatched"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["repo"] == "acme/api")
+        .unwrap()["run_id"]
+        .as_i64()
+        .unwrap();
+    let exit = s.path(&format!("sb/afk-state/runs/{run}/exit_status"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !exit.exists() {
+        assert!(std::time::Instant::now() < deadline, "the agent did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // the calls docs/sandbox.md shows, as curl makes them
+    let post = |path: &str, body: Value| {
+        ureq::post(&format!("{url}/_admin{path}")).send_json(body).unwrap();
+    };
+    post("/status", json!({"repo": "acme/api", "branch": "afk/issue-1", "context": "ci/build", "state": "success"}));
+    let w = afk(&["watch"]);
+    assert!(w.to_string().contains("awaiting-merge"), "{w}");
+    let prs: Value = ureq::get(&format!("{url}/api/v1/repos/acme/api/pulls?state=open"))
+        .set("Authorization", "token sandbox-token")
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(prs[0]["number"], 4, "the number README's quick start merges");
+    post("/merge", json!({"repo": "acme/api", "pr": 4}));
+    let w = afk(&["watch"]);
+    let a = w["actions"].as_array().unwrap().iter().find(|a| a["repo"] == "acme/api").unwrap();
+    assert_eq!(a["action"], "succeed", "{w}");
+    terminate(&mut sb);
+}
