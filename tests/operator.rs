@@ -1011,8 +1011,14 @@ fn every_admin_call_of_the_sandbox_is_in_docs_sandbox_md() {
 fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
     let s = Scratch::new();
     let (mut sb, lines) = sandbox_cli(&["--example", "--dir", s.path("sb").to_str().unwrap()]);
-    let url = lines[0].strip_prefix("AFK_SANDBOX_URL=").unwrap().to_string();
-    let start = lines.iter().position(|l| l.starts_with("# --- afk.toml")).unwrap();
+    let url = lines[0]
+        .strip_prefix("AFK_SANDBOX_URL=")
+        .unwrap()
+        .to_string();
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("# --- afk.toml"))
+        .unwrap();
     let config = s.write("afk.toml", &(lines[start..].join("\n") + "\n"));
     let afk = |args: &[&str]| {
         let out = assert_cmd::Command::new(afk_bin())
@@ -1036,14 +1042,22 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
     let exit = s.path(&format!("sb/afk-state/runs/{run}/exit_status"));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !exit.exists() {
-        assert!(std::time::Instant::now() < deadline, "the agent did not finish");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent did not finish"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // the calls docs/sandbox.md shows, as curl makes them
     let post = |path: &str, body: Value| {
-        ureq::post(&format!("{url}/_admin{path}")).send_json(body).unwrap();
+        ureq::post(&format!("{url}/_admin{path}"))
+            .send_json(body)
+            .unwrap();
     };
-    post("/status", json!({"repo": "acme/api", "branch": "afk/issue-1", "context": "ci/build", "state": "success"}));
+    post(
+        "/status",
+        json!({"repo": "acme/api", "branch": "afk/issue-1", "context": "ci/build", "state": "success"}),
+    );
     let w = afk(&["watch"]);
     assert!(w.to_string().contains("awaiting-merge"), "{w}");
     let prs: Value = ureq::get(&format!("{url}/api/v1/repos/acme/api/pulls?state=open"))
@@ -1052,10 +1066,172 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
         .unwrap()
         .into_json()
         .unwrap();
-    assert_eq!(prs[0]["number"], 4, "the number README's quick start merges");
+    assert_eq!(
+        prs[0]["number"], 4,
+        "the number README's quick start merges"
+    );
     post("/merge", json!({"repo": "acme/api", "pr": 4}));
     let w = afk(&["watch"]);
-    let a = w["actions"].as_array().unwrap().iter().find(|a| a["repo"] == "acme/api").unwrap();
+    let a = w["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["repo"] == "acme/api")
+        .unwrap();
     assert_eq!(a["action"], "succeed", "{w}");
     terminate(&mut sb);
+}
+
+// ---- 15: systemd units: sandboxed, levels for journald, one tick per minute ----
+
+fn unit_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/systemd");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The minutes of the hour a schedule starts a tick in: `*:M/N` (systemd),
+/// `M-59/N`, `*/N`, `M` (cron), `... HH:MM:SS` (systemd, weekly).
+fn minutes(spec: &str) -> Vec<u32> {
+    let m = if let Some(rest) = spec.strip_prefix("*:") {
+        rest.to_string()
+    } else if spec.contains(':') {
+        spec.split_whitespace()
+            .last()
+            .unwrap()
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    } else {
+        spec.to_string()
+    };
+    let (start, step) = match m.split_once('/') {
+        Some((s, n)) => (
+            if s == "*" {
+                0
+            } else {
+                s.split('-').next().unwrap().parse().unwrap()
+            },
+            n.parse().unwrap(),
+        ),
+        None => (m.parse().unwrap(), 60),
+    };
+    (start..60).step_by(step).collect()
+}
+
+#[test]
+fn no_two_ticks_start_in_the_same_minute() {
+    let mut taken: std::collections::BTreeMap<u32, String> = Default::default();
+    for p in unit_files()
+        .into_iter()
+        .filter(|p| p.extension().unwrap() == "timer")
+    {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let spec = text
+            .lines()
+            .find_map(|l| l.strip_prefix("OnCalendar="))
+            .unwrap();
+        for m in minutes(spec) {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            if let Some(other) = taken.insert(m, name.clone()) {
+                panic!("{name} and {other} both start at minute {m}");
+            }
+        }
+        let delay = text
+            .lines()
+            .find_map(|l| l.strip_prefix("RandomizedDelaySec="))
+            .unwrap_or("0");
+        let secs: u32 = delay.trim_end_matches('s').parse().unwrap_or(u32::MAX);
+        assert!(
+            secs <= 30,
+            "{}: a delay of {delay} moves the tick into another minute",
+            p.display()
+        );
+    }
+    let cron =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/crontab"))
+            .unwrap();
+    let mut taken: std::collections::BTreeMap<u32, String> = Default::default();
+    for l in cron
+        .lines()
+        .filter(|l| l.contains(" afk ") && !l.starts_with('#'))
+    {
+        let tick = l.split_whitespace().last().unwrap().to_string();
+        for m in minutes(l.split_whitespace().next().unwrap()) {
+            if let Some(other) = taken.insert(m, tick.clone()) {
+                panic!("cron: {tick} and {other} both start at minute {m}");
+            }
+        }
+    }
+}
+
+#[test]
+fn systemd_units_are_sandboxed_and_log_levels_to_journald() {
+    for p in unit_files()
+        .into_iter()
+        .filter(|p| p.extension().unwrap() == "service")
+    {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let at = p.display();
+        assert!(
+            text.contains("\nEnvironment=AFK_LOG=journal\n"),
+            "{at}: levels for journald"
+        );
+        for key in [
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "PrivateTmp=yes",
+            "UMask=0077",
+            "CapabilityBoundingSet=\n",
+        ] {
+            assert!(text.contains(key), "{at}: {key}");
+        }
+        let starts_agents = text.contains("KillMode=process");
+        assert_eq!(
+            text.contains("ProtectHome=yes"),
+            !starts_agents,
+            "{at}: ProtectHome= only where no agent runs"
+        );
+        // systemd-analyze's own score, where this machine has it
+        let Ok(out) = Command::new("systemd-analyze")
+            .args(["security", "--offline=true"])
+            .arg(&p)
+            .output()
+        else {
+            continue;
+        };
+        let report = String::from_utf8_lossy(&out.stdout);
+        let Some(score) = report
+            .lines()
+            .find_map(|l| l.split("exposure level for ").nth(1))
+            .and_then(|l| l.split(": ").nth(1))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|s| s.parse::<f64>().ok())
+        else {
+            continue;
+        };
+        let most = if starts_agents { 5.0 } else { 2.5 };
+        assert!(
+            score <= most,
+            "{at}: systemd-analyze security says {score} (at most {most})\n{report}"
+        );
+    }
+}
+
+#[test]
+fn afk_log_journal_gives_journald_levels_and_no_timestamps() {
+    let s = Scratch::new();
+    let out = afk_in(&s.dir)
+        .env("AFK_LOG", "journal")
+        .args(["--config", "missing.toml", "doctor"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().next().unwrap();
+    assert!(line.starts_with("<3>afk: config:"), "{line}");
 }
