@@ -27,7 +27,8 @@ macro_rules! exit_command {
     () => {
         "Exit status:
   0  done
-  1  it failed (one line on stderr says what, where and what to do)
+  1  it failed, or what it names does not exist (one line on stderr says what,
+     where and what to do; with --json: {\"error\", \"exit\"})
   2  usage or configuration error; nothing was touched\n\n"
     };
 }
@@ -35,10 +36,20 @@ macro_rules! exit_command {
 /// The help heading of the flags every command takes.
 const GLOBAL: &str = "Global options";
 
+/// `afk --version`: the version, the commit and the target (`-V`: the version only).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("AFK_COMMIT"),
+    "\ntarget: ",
+    env!("AFK_TARGET")
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "afk",
     version,
+    long_version = LONG_VERSION,
     about = "Leave coding agents working while nobody is at the keyboard, safely.",
     long_about = "Leave coding agents working while nobody is at the keyboard, safely.\n\n\
                   afk runs one bounded tick per invocation (from cron, a systemd timer, a \
@@ -53,9 +64,14 @@ Exit status:
   141  stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils
 
 Environment:
-  AFK_CONFIG  the config file when --config is not given
-  AFK_LOG     json: one JSON object per log line; plain: no timestamps
-              (default: timestamps and levels when stderr is not a terminal)
+  AFK_CONFIG           the config file when --config is not given (empty: unset)
+  AFK_LOG              json: one JSON object per log line; plain: no timestamps;
+                       journal: <3>-style levels for journald, no timestamps
+                       (default: timestamps and levels when stderr is not a terminal)
+  AFK_CANARY_SEED      an integer: canary routing draws from it, so a dry run
+                       predicts the real tick (default: draws from the OS)
+  AFK_BUSY_TIMEOUT_MS  how long to wait for a locked state file (default 5000)
+  the *_env names of the config  the secrets (forge token, webhooks, heartbeats)
 
 Examples:
   afk init                        write a commented starter config (./afk.toml)
@@ -319,6 +335,11 @@ pub struct DemoArgs {
 pub enum TemplateCmd {
     /// Add a version: the first of a name becomes current, later ones candidates
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template add implementer --file prompts/implementer.md
   afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
@@ -334,6 +355,11 @@ Examples:
     },
     /// Make a candidate the live canary (needs harvest.canary)
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template canary implementer 3")]
     Canary {
@@ -344,6 +370,11 @@ Examples:
     },
     /// Versions with their status, outcomes and success rate
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template list
   afk --json template list implementer")]
@@ -353,6 +384,11 @@ Examples:
     },
     /// One version's text (default: the current one) and its decision trail
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template show implementer       the current version's text
   afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
@@ -363,6 +399,11 @@ Examples:
     },
     /// Make a version current by hand; the old current becomes retired
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template promote implementer 2")]
     Promote {
@@ -373,6 +414,11 @@ Examples:
     },
     /// Reject a version
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template reject implementer 3")]
     Reject {
@@ -438,6 +484,11 @@ pub enum Shell {
 pub enum LessonsCmd {
     /// Record a lesson by hand (source = manual; never deduplicated)
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
       --root-cause \"a timing test\" --suggestion \"use a fake clock\"
@@ -445,6 +496,11 @@ Examples:
     Record(LessonRecord),
     /// Lessons, newest first
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons list --status open            new or in progress
   afk lessons list --repo acme/api --limit 20
@@ -463,6 +519,11 @@ Examples:
     Update(LessonUpdate),
     /// Totals by type and status, and the open count
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons snapshot
   afk --json lessons snapshot | jq .open")]
@@ -573,6 +634,11 @@ pub struct RunsArgs {
 pub enum RunsCmd {
     /// One run's timeline and files
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk runs show 12
   afk runs show 12 --log
@@ -848,7 +914,11 @@ pub enum UpgradeCmd {
     /// With --post it first posts exactly one test comment; with --wait it polls
     /// until the verdict is not PENDING or the duration ends.
     #[command(after_long_help = "\
-Exit codes: 0 GREEN, 1 RED (or an error), 3 PENDING; 2 usage or configuration error.
+Exit status:
+  0  GREEN
+  1  RED, or an error (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+  3  PENDING
 
 Examples:
   afk upgrade verdict recipe-maintainers/nextcloud 12

@@ -239,7 +239,7 @@ impl Default for Runner {
             command: vec![
                 "sh".into(),
                 "-c".into(),
-                "claude -p --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\"".into(),
+                "claude -p --output-format json --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\"".into(),
             ],
             resume_command: vec![],
             workdir: "{run_dir}/work".into(),
@@ -1884,6 +1884,33 @@ mod tests {
         assert_eq!(c.notify.events, d.notify.events);
         assert_eq!(c.budget.run_time, None);
         assert_eq!(c.metrics_file(), None);
+    }
+
+    #[test]
+    fn starter_config_values_are_the_defaults_but_the_forge_url() {
+        let mut c = parse(STARTER).unwrap();
+        let d = parse("").unwrap();
+        assert_eq!(c.forge.url, "https://git.example.org");
+        c.forge.url = d.forge.url.clone();
+        let tables = |c: &Config| {
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                (&c.state_path, &c.runs_dir, &c.stop_file, &c.metrics_file),
+                c.forge,
+                c.poll,
+                c.runner,
+                c.watch,
+                c.budget,
+                c.notify,
+                c.harvest,
+                c.lessons,
+                c.upgrade
+            )
+        };
+        let (starter, defaults) = (tables(&c), tables(&d));
+        for (a, b) in starter.lines().zip(defaults.lines()) {
+            assert_eq!(a, b, "the starter config says \"with its default\"");
+        }
     }
 
     #[test]

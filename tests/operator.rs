@@ -1235,3 +1235,130 @@ fn afk_log_journal_gives_journald_levels_and_no_timestamps() {
     let line = err.lines().next().unwrap();
     assert!(line.starts_with("<3>afk: config:"), "{line}");
 }
+
+// ---- 11: help, man pages and docs agree with the binary ----------------------
+
+#[test]
+fn every_command_s_help_has_its_exit_status_and_man_pages_their_sections() {
+    let mut cmd = afk::cli::command().disable_help_subcommand(true);
+    cmd.build();
+    fn walk(c: &clap::Command, path: Vec<String>, out: &mut Vec<Vec<String>>) {
+        out.push(path.clone());
+        for s in c.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let mut p = path.clone();
+            p.push(s.get_name().to_string());
+            walk(s, p, out);
+        }
+    }
+    let mut paths = vec![];
+    walk(&cmd, vec![], &mut paths);
+    assert!(paths.len() > 20);
+    for p in &paths {
+        let out = bounded(
+            &[
+                p.iter().map(String::as_str).collect::<Vec<_>>(),
+                vec!["--help"],
+            ]
+            .concat(),
+        );
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Exit status:"),
+            "afk {} --help has no exit status",
+            p.join(" ")
+        );
+    }
+    let s = Scratch::new();
+    let out = bounded(&["man", "--dir", s.dir.to_str().unwrap()]);
+    assert!(out.status.success());
+    for page in std::fs::read_dir(&s.dir).unwrap() {
+        let page = page.unwrap().path();
+        let text = std::fs::read_to_string(&page).unwrap();
+        for sh in [
+            ".SH \"EXIT STATUS\"",
+            ".SH \"ENVIRONMENT\"",
+            ".SH \"FILES\"",
+            ".SH \"SEE ALSO\"",
+        ] {
+            assert!(text.contains(sh), "{}: no {sh}", page.display());
+        }
+        assert!(!text.contains(".SH EXTRA"), "{}", page.display());
+    }
+    let top = std::fs::read_to_string(s.dir.join("afk.1")).unwrap();
+    let synopsis = top
+        .split(".SH SYNOPSIS")
+        .nth(1)
+        .unwrap()
+        .split(".SH")
+        .next()
+        .unwrap();
+    assert!(synopsis.contains("\\-\\-config <PATH>"), "{synopsis}");
+    let list = std::fs::read_to_string(s.dir.join("afk-lessons-list.1")).unwrap();
+    assert!(list.contains("\\-\\-limit <N>"), "{list}");
+}
+
+#[test]
+fn help_version_readme_and_configs_say_the_same_things() {
+    let help = String::from_utf8_lossy(&bounded(&["--help"]).stdout).to_string();
+    for var in [
+        "AFK_CONFIG",
+        "AFK_LOG",
+        "AFK_CANARY_SEED",
+        "AFK_BUSY_TIMEOUT_MS",
+    ] {
+        assert!(help.contains(var), "--help's environment lacks {var}");
+    }
+    let version = String::from_utf8_lossy(&bounded(&["--version"]).stdout).to_string();
+    assert!(
+        version.starts_with(&format!("afk {}\n", env!("CARGO_PKG_VERSION"))),
+        "{version}"
+    );
+    assert!(
+        version.contains("\ncommit: ") && version.contains("\ntarget: "),
+        "{version}"
+    );
+    let demo = String::from_utf8_lossy(&bounded(&["demo", "--help"]).stdout).to_string();
+    for act in ["poll", "watch", "lessons", "canary", "upgrade"] {
+        assert!(
+            demo.contains(act),
+            "demo --help does not describe the {act} act"
+        );
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(
+        readme.contains("| `afk runs`"),
+        "the README's command table lists afk runs"
+    );
+    let line = |file: &str| {
+        std::fs::read_to_string(root.join(file))
+            .unwrap()
+            .lines()
+            .find_map(|l| {
+                l.split("claude -p")
+                    .nth(1)
+                    .map(|rest| format!("claude -p{}", rest.split("\"]").next().unwrap()))
+            })
+            .unwrap_or_else(|| panic!("{file}: no claude line"))
+    };
+    let real = line("examples/afk.toml");
+    for file in ["contrib/afk.toml", "docs/configuration.md"] {
+        assert_eq!(line(file), real, "{file}: one real agent line");
+    }
+}
+
+#[test]
+fn a_single_run_is_one_run() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    assert_eq!(afk.poll().0, 0);
+    let out = afk.cmd().args(["--dry-run", "watch"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("watch (dry run): 1 run, 0 errors"),
+        "{text}"
+    );
+    let out = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 run in flight"), "{text}");
+}

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod harvest;
 pub mod init;
 pub mod lessons;
+pub mod manpage;
 pub mod poll;
 pub mod runs;
 pub mod sandbox;

@@ -272,7 +272,7 @@ fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
         timeline.push((at.unwrap_or_default(), text));
     }
     // in time order (a stable sort keeps the order of equal times)
-    timeline.sort_by(|a, b| crate::clock::parse(&a.0).cmp(&crate::clock::parse(&b.0)));
+    timeline.sort_by_key(|m| crate::clock::parse(&m.0));
     Ok(timeline)
 }
 

@@ -333,10 +333,10 @@ fn canaries<'a>(
             routing: h.canary,
         });
         text.push_str(&format!(
-            "{}@{} is the live canary: {} outcomes ({ok} success, {failed} failure), next checkpoint at {}{}\n",
+            "{}@{} is the live canary: {} ({ok} success, {failed} failure), next checkpoint at {}{}\n",
             c.name,
             c.version,
-            ok + failed,
+            crate::core::plural((ok + failed) as usize, "outcome", "outcomes"),
             next.map_or("-".into(), |n| n.to_string()),
             if h.canary {
                 format!("; {:.0}% of dispatches go to it", h.sample * 100.0)

@@ -102,8 +102,8 @@ pub(super) fn act(
             .filter_map(|d| d.run_id)
             .collect();
         show.say(&format!(
-            "-- round {round}: poll dispatched {} runs, {to_canary} of them routed to implementer@2",
-            ids.len()
+            "-- round {round}: poll dispatched {}, {to_canary} of them routed to implementer@2",
+            crate::core::plural(ids.len(), "run", "runs")
         ));
         show.worst = show.worst.max(poll.code);
         show.ticks.push(serde_json::to_value(&poll.report)?);

@@ -114,13 +114,13 @@ pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
 /// the live canaries still running, the events and the errors.
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
     let mut s = format!(
-        "harvest{}: {} outcomes {}, {} reverted, {} checkpoints, {} decisions, errors {}{}\n",
+        "harvest{}: {} {}, {} reverted, {}, {}, errors {}{}\n",
         if r.dry_run { " (dry run)" } else { "" },
-        r.outcomes.len(),
+        crate::core::plural(r.outcomes.len(), "outcome", "outcomes"),
         if r.dry_run { "to record" } else { "recorded" },
         r.reverted.len(),
-        r.checkpoints.len(),
-        r.decisions.len(),
+        crate::core::plural(r.checkpoints.len(), "checkpoint", "checkpoints"),
+        crate::core::plural(r.decisions.len(), "decision", "decisions"),
         r.errors.len(),
         if notified.sent + notified.failed > 0 {
             format!(
@@ -171,10 +171,10 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     }
     for l in live {
         s.push_str(&format!(
-            "{}@{} is the live canary: {} outcomes, next checkpoint at {}\n",
+            "{}@{} is the live canary: {}, next checkpoint at {}\n",
             l.template,
             l.version,
-            l.outcomes,
+            crate::core::plural(l.outcomes, "outcome", "outcomes"),
             l.next.map_or("-".into(), |n| n.to_string())
         ));
     }

@@ -277,10 +277,10 @@ fn human(
     d: crate::notify::Delivery,
 ) -> String {
     let mut s = format!(
-        "watch{}: {} runs, {} errors{}\n",
+        "watch{}: {}, {}{}\n",
         if dry { " (dry run)" } else { "" },
-        actions.len(),
-        errors.len(),
+        crate::core::plural(actions.len(), "run", "runs"),
+        crate::core::plural(errors.len(), "error", "errors"),
         if d.sent + d.failed > 0 {
             format!(", notifications sent {} failed {}", d.sent, d.failed)
         } else {
