@@ -1362,3 +1362,84 @@ fn a_single_run_is_one_run() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 run in flight"), "{text}");
 }
+
+// ---- 17: a better canary graduates, end to end -------------------------------
+
+#[test]
+fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_once() {
+    const REPOS: usize = 6;
+    let repos: Vec<String> = (1..=REPOS).map(|i| format!("acme/lab{i}")).collect();
+    let seed: Vec<Value> = repos
+        .iter()
+        .map(|r| repo(r, json!((1..=4).map(|n| ready(n, "alice")).collect::<Vec<_>>())))
+        .collect();
+    let sb = Sandbox::start(json!({ "repos": seed }));
+    let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
+    let mut afk = Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
+         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"sh\", \"{agent}\"]\n\
+         [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 0\n\
+         [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n\
+         [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
+         [poll]\nenabled = true\nallowlist = [{allow}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n",
+        forge = sb.forge_keys(),
+        git = sb.git.display(),
+        api = sb.api_url(),
+        agent = demo_agent().display(),
+        allow = allow.join(", "),
+    ));
+    afk.hooks = Some(sb.url.clone());
+    // the current version makes the scripted agent stop without a PR; the canary does not
+    let v1 = afk.scratch.write("v1.md", "Work on the issue.\nAFK-DEMO-WORSE: stop when it gets hard.\n");
+    let v2 = afk.scratch.write("v2.md", "Work on the issue, test it, open a pull request.\n");
+    assert_eq!(afk.json(&["template", "add", "implementer", "--file", v1.to_str().unwrap()]).0, 0);
+    let (code, _, err) = afk.json(&["template", "add", "implementer", "--file", v2.to_str().unwrap(), "--canary"]);
+    assert_eq!(code, 0, "{err}");
+    let tick = |args: &[&str]| {
+        let out = afk.cmd().env("AFK_CANARY_SEED", "7").arg("--json").args(args).output().unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {} {doc}", String::from_utf8_lossy(&out.stderr));
+        doc
+    };
+    let mut decision = Value::Null;
+    for _round in 0..8 {
+        let p = tick(&["poll"]);
+        for d in p["dispatched"].as_array().unwrap() {
+            afk.wait_agent(d["run_id"].as_i64().unwrap());
+        }
+        // CI goes green on every PR and a person merges it
+        for r in &repos {
+            let (_, prs) = sb.api(&format!("/repos/{r}/pulls?state=open"));
+            for pr in prs.as_array().unwrap() {
+                let branch = pr["head"]["ref"].as_str().unwrap();
+                sb.status(r, branch, "ci/build", "success");
+                sb.merge(r, pr["number"].as_u64().unwrap());
+            }
+        }
+        tick(&["watch"]);
+        let h = tick(&["harvest"]);
+        if let Some(d) = h["decisions"].as_array().and_then(|d| d.first()) {
+            decision = d.clone();
+            break;
+        }
+    }
+    assert_eq!(decision["decision"], "auto_promoted", "{decision}");
+    assert_eq!(decision["version"], 2);
+    let (_, l, _) = afk.json(&["template", "list"]);
+    let statuses: Vec<(i64, String)> = l["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["version"].as_i64().unwrap(), t["status"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(statuses, vec![(1, "retired".to_string()), (2, "current".to_string())]);
+    // announced once, and once only however often harvest runs
+    tick(&["harvest"]);
+    tick(&["watch"]);
+    let promoted: Vec<Value> = sb
+        .hooks()
+        .into_iter()
+        .filter(|h| h["hook"] == "webhook" && h["body"]["event"] == "candidate.auto_promoted")
+        .collect();
+    assert_eq!(promoted.len(), 1, "{promoted:?}");
+}
