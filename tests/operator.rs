@@ -1371,7 +1371,12 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
     let repos: Vec<String> = (1..=REPOS).map(|i| format!("acme/lab{i}")).collect();
     let seed: Vec<Value> = repos
         .iter()
-        .map(|r| repo(r, json!((1..=4).map(|n| ready(n, "alice")).collect::<Vec<_>>())))
+        .map(|r| {
+            repo(
+                r,
+                json!((1..=4).map(|n| ready(n, "alice")).collect::<Vec<_>>()),
+            )
+        })
         .collect();
     let sb = Sandbox::start(json!({ "repos": seed }));
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
@@ -1390,15 +1395,49 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
     ));
     afk.hooks = Some(sb.url.clone());
     // the current version makes the scripted agent stop without a PR; the canary does not
-    let v1 = afk.scratch.write("v1.md", "Work on the issue.\nAFK-DEMO-WORSE: stop when it gets hard.\n");
-    let v2 = afk.scratch.write("v2.md", "Work on the issue, test it, open a pull request.\n");
-    assert_eq!(afk.json(&["template", "add", "implementer", "--file", v1.to_str().unwrap()]).0, 0);
-    let (code, _, err) = afk.json(&["template", "add", "implementer", "--file", v2.to_str().unwrap(), "--canary"]);
+    let v1 = afk.scratch.write(
+        "v1.md",
+        "Work on the issue.\nAFK-DEMO-WORSE: stop when it gets hard.\n",
+    );
+    let v2 = afk.scratch.write(
+        "v2.md",
+        "Work on the issue, test it, open a pull request.\n",
+    );
+    assert_eq!(
+        afk.json(&[
+            "template",
+            "add",
+            "implementer",
+            "--file",
+            v1.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    let (code, _, err) = afk.json(&[
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        v2.to_str().unwrap(),
+        "--canary",
+    ]);
     assert_eq!(code, 0, "{err}");
     let tick = |args: &[&str]| {
-        let out = afk.cmd().env("AFK_CANARY_SEED", "7").arg("--json").args(args).output().unwrap();
+        let out = afk
+            .cmd()
+            .env("AFK_CANARY_SEED", "7")
+            .arg("--json")
+            .args(args)
+            .output()
+            .unwrap();
         let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {} {doc}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {} {doc}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         doc
     };
     let mut decision = Value::Null;
@@ -1430,9 +1469,17 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["version"].as_i64().unwrap(), t["status"].as_str().unwrap().to_string()))
+        .map(|t| {
+            (
+                t["version"].as_i64().unwrap(),
+                t["status"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert_eq!(statuses, vec![(1, "retired".to_string()), (2, "current".to_string())]);
+    assert_eq!(
+        statuses,
+        vec![(1, "retired".to_string()), (2, "current".to_string())]
+    );
     // announced once, and once only however often harvest runs
     tick(&["harvest"]);
     tick(&["watch"]);
@@ -1442,4 +1489,58 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
         .filter(|h| h["hook"] == "webhook" && h["body"]["event"] == "candidate.auto_promoted")
         .collect();
     assert_eq!(promoted.len(), 1, "{promoted:?}");
+}
+
+// ---- 18: gate_failure lessons name the failing check and the agent -----------
+
+#[test]
+fn a_direct_ci_red_escalation_records_a_gate_failure_naming_the_check_and_the_agent() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(
+        &sb,
+        "pr",
+        "ci_contexts = [\"ci/build\", \"ci/lint\"]\nfix_forward_max = 0",
+        "",
+    );
+    assert_eq!(afk.poll().0, 0);
+    afk.wait_agent(1);
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    sb.status("acme/api", "afk/issue-1", "ci/lint", "success");
+    let (code, w, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&w, 1),
+        ("escalate".to_string(), Some("ci-red".to_string()))
+    );
+    let (_, l, _) = afk.json(&["lessons", "list", "--type", "gate_failure"]);
+    let lessons = l["lessons"].as_array().unwrap();
+    assert_eq!(lessons.len(), 1, "{l}");
+    assert_eq!(
+        lessons[0]["detail"], "ci/build",
+        "the failing check, not its URL: {l}"
+    );
+    let agent = lessons[0]["agent"].as_str().unwrap_or("");
+    assert!(
+        agent.contains("afk-bot"),
+        "the account the agent pushed as: {l}"
+    );
+}
+
+#[test]
+fn a_corrective_turn_s_gate_failure_names_the_check_too() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "ci_contexts = [\"ci/build\"]", "");
+    assert_eq!(afk.poll().0, 0);
+    afk.wait_agent(1);
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (_, w, _) = afk.watch();
+    assert_eq!(action_of(&w, 1).0, "corrective_turn");
+    let (_, l, _) = afk.json(&["lessons", "list", "--type", "gate_failure"]);
+    assert_eq!(l["lessons"][0]["detail"], "ci/build", "{l}");
+    assert!(
+        l["lessons"][0]["agent"]
+            .as_str()
+            .is_some_and(|a| a.contains("afk-bot")),
+        "{l}"
+    );
 }
