@@ -212,15 +212,16 @@ impl ErrorItem {
 pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
     crate::core::tick_errors::one_per_cause(errors, |e| e.cause.clone())
         .into_iter()
-        .map(|(e, n)| match &e.cause {
-            Some(c) => ErrorItem {
+        .map(|(e, n)| match n {
+            1 => e,
+            // the first call's words (which request, which variable), said once
+            _ => ErrorItem {
                 repo: String::new(),
                 issue: None,
-                message: crate::core::tick_errors::merged_message(c, n),
+                message: crate::core::tick_errors::merged_message(&e.message, n),
                 transient: false,
                 cause: e.cause.clone(),
             },
-            None => e,
         })
         .collect()
 }
