@@ -1544,3 +1544,66 @@ fn a_corrective_turn_s_gate_failure_names_the_check_too() {
         "{l}"
     );
 }
+
+// ---- 19: "dispatched since the canary went live" is exact within a second ------
+
+#[test]
+fn a_run_dispatched_before_the_canary_in_the_same_second_is_not_control() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[harvest]\ncanary = true\nsample = 0.5\nmin_samples = 1\ncheck_every = 1\nmax_samples = 4\nearly_failures = 0\n",
+    );
+    let at = |t: &str| *afk.now.borrow_mut() = Some(format!("2026-01-01T12:00:{t}Z"));
+    let v1 = afk.scratch.write("v1.md", "v1\n");
+    let v2 = afk.scratch.write("v2.md", "v2\n");
+    at("00.100");
+    assert_eq!(
+        afk.json(&[
+            "template",
+            "add",
+            "implementer",
+            "--file",
+            v1.to_str().unwrap()
+        ])
+        .0,
+        0
+    );
+    at("00.300");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        r["dispatched"][0]["template_version"], 1,
+        "no canary yet: {r}"
+    );
+    at("00.700");
+    let (code, _, err) = afk.json(&[
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        v2.to_str().unwrap(),
+        "--canary",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // run 1 (current version) ends later; a canary run is dispatched and ends after the canary went live
+    afk.sql(
+        "UPDATE runs SET state = 'succeeded', ended_at = '2026-01-01T12:30:00.000000Z', updated_at = '2026-01-01T12:30:00.000000Z' WHERE id = 1;
+         INSERT INTO runs (repo, issue, state, template_name, template_version_id, template_version, template_hash,
+                           created_at, updated_at, ended_at)
+         VALUES ('acme/api', 2, 'escalated', 'implementer', 2, 2, 'h', '2026-01-01T12:10:00.000000Z',
+                 '2026-01-01T12:40:00.000000Z', '2026-01-01T12:40:00.000000Z');",
+    );
+    at("59.000");
+    *afk.now.borrow_mut() = Some("2026-01-01T13:00:00Z".into());
+    let (code, h, err) = afk.json(&["--dry-run", "harvest"]);
+    assert_eq!(code, 0, "{err}");
+    let cp = &h["checkpoints"][0];
+    assert_eq!(cp["canary"], json!({"success": 0, "failure": 1}), "{h}");
+    assert_eq!(
+        cp["control"],
+        json!({"success": 0, "failure": 0}),
+        "run 1 was dispatched 0.4 s before the canary went live: {h}"
+    );
+}

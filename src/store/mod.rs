@@ -196,6 +196,12 @@ pub fn now() -> String {
     crate::clock::ts(crate::clock::now())
 }
 
+/// The clock with the second's fraction, for the moments harvest orders by:
+/// a run's dispatch and end, a canary going live (`clock::ts_precise`).
+pub fn now_precise() -> String {
+    crate::clock::ts_precise(crate::clock::now())
+}
+
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     let s = e.to_string();
     if s.contains("not a database") || s.contains("malformed") {

@@ -202,7 +202,8 @@ impl Store {
                 r.template_hash,
                 r.runner_kind,
                 r.branch,
-                now()
+                // the dispatch, to the microsecond: harvest compares it with canary_since
+                super::now_precise()
             ],
         )?;
         Ok(RunId(self.conn.last_insert_rowid()))
@@ -245,7 +246,7 @@ impl Store {
     }
 
     pub fn mark_failed(&self, id: RunId, error: &str) -> Result<()> {
-        let t = now();
+        let t = super::now_precise();
         self.exec(
             "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
             params![id, RunStatus::Failed, error, t],
@@ -461,7 +462,8 @@ impl Store {
 
     /// The end state's forge writes are done.
     pub fn finish(&self, id: RunId, to: RunStatus) -> Result<()> {
-        let t = now();
+        // the end, to the microsecond: harvest orders outcomes by it
+        let t = super::now_precise();
         self.exec(
             "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
             params![id, to, t],
