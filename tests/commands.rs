@@ -341,7 +341,10 @@ fn completions_and_man_page_come_from_the_same_definitions() {
             vec!["completions", "fish"],
             vec!["complete -c afk", "in_progress"],
         ),
-        (vec!["man"], vec![".TH afk 1", ".SH NAME", "Exit status"]),
+        (
+            vec!["man"],
+            vec![".TH afk 1", ".SH NAME", ".SH \"EXIT STATUS\""],
+        ),
     ];
     for (args, wanted) in cases {
         let text = run(&args);

@@ -271,8 +271,10 @@ fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
         };
         timeline.push((at.unwrap_or_default(), text));
     }
-    // in time order (a stable sort keeps the order of equal times)
-    timeline.sort_by_key(|m| crate::clock::parse(&m.0));
+    // in time order, to the second (some moments are stored to the
+    // microsecond, others to the second); a stable sort keeps the order above
+    // for moments of the same second
+    timeline.sort_by_key(|m| crate::clock::parse(&m.0).and_then(|t| t.replace_nanosecond(0).ok()));
     Ok(timeline)
 }
 

@@ -44,60 +44,93 @@ pub fn examine_repo(
     frozen: bool,
     busy: bool,
 ) -> RepoOutcome {
-    let cfg = &ctx.config;
     let mut out = RepoOutcome::default();
-    let err = |issue: Option<IssueNumber>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
-    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) => v,
-        Err(e) => {
-            out.errors.push(err(None, &e));
-            return out;
-        }
-    };
-    if issues.is_empty() {
-        return out;
+    if let Some(issues) = open_for_dispatch(ctx, forge, repo, (frozen, busy), &mut out) {
+        let lookup = Lookup {
+            ctx,
+            forge,
+            handled,
+            repo,
+            perms: HashMap::new(),
+            errors: vec![],
+            why: HashMap::new(),
+        };
+        pick(lookup, escalated, &issues, &mut out);
     }
-    let ready: Vec<ReadyIssue> = issues
+    out
+}
+
+fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
+    issues
         .iter()
         .map(|i| ReadyIssue {
             number: i.number,
-            priority: cfg.priority_of(i.labels.iter().map(|l| l.name.as_str())),
+            priority: ctx
+                .config
+                .priority_of(i.labels.iter().map(|l| l.name.as_str())),
         })
-        .collect();
-    let mut in_progress = issues
-        .iter()
-        .any(|i| i.has_label(&cfg.poll.in_progress_label));
+        .collect()
+}
+
+/// Skips with their why.
+fn push_skips(
+    out: &mut RepoOutcome,
+    repo: &str,
+    skipped: Vec<(IssueNumber, Reason)>,
+    why: impl Fn(IssueNumber, Reason) -> Option<String>,
+) {
+    for (n, reason) in skipped {
+        out.skipped.push(Skipped {
+            repo: repo.to_string(),
+            issue: n,
+            reason,
+            detail: why(n, reason),
+        });
+    }
+}
+
+/// The repo's ready issues when it may take a run now. A frozen or locked
+/// repo skips them all (with the why); a failed list, or a missing
+/// in-progress label on a forge that does not create it, is an error.
+fn open_for_dispatch(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &str,
+    (frozen, busy): (bool, bool),
+    out: &mut RepoOutcome,
+) -> Option<Vec<Issue>> {
+    let cfg = &ctx.config;
+    let label = &cfg.poll.in_progress_label;
+    let fail = |out: &mut RepoOutcome, e: &anyhow::Error| {
+        out.errors.push(ErrorItem::from_err(repo, None, e))
+    };
+    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
+        Ok(v) if v.is_empty() => return None,
+        Ok(v) => v,
+        Err(e) => {
+            fail(out, &e);
+            return None;
+        }
+    };
+    let mut in_progress = issues.iter().any(|i| i.has_label(label));
     if !busy && !in_progress && !frozen {
-        match forge.issues_with_label(repo, &cfg.poll.in_progress_label) {
+        match forge.issues_with_label(repo, label) {
             Ok(v) => in_progress = !v.is_empty(),
             Err(e) => {
-                out.errors.push(err(None, &e));
-                return out;
+                fail(out, &e);
+                return None;
             }
         }
     }
-    let push_skips = |out: &mut RepoOutcome,
-                      pick: dispatch::RepoPick,
-                      why: &dyn Fn(IssueNumber, Reason) -> Option<String>| {
-        for (n, reason) in pick.skipped {
-            out.skipped.push(Skipped {
-                repo: repo.to_string(),
-                issue: n,
-                reason,
-                detail: why(n, reason),
-            });
-        }
-    };
     let locked = dispatch::repo_locked(busy, in_progress);
     if let Some(reason) = dispatch::repo_gate(true, frozen, locked) {
         let why = match reason {
             Reason::RepoFrozen => explain::frozen(repo),
-            _ => explain::locked(busy, &cfg.poll.in_progress_label),
+            _ => explain::locked(busy, label),
         };
-        push_skips(&mut out, dispatch::skip_all(&ready, reason), &|_, _| {
-            Some(why.clone())
-        });
-        return out;
+        let skipped = dispatch::skip_all(&ready_of(ctx, &issues), reason).skipped;
+        push_skips(out, repo, skipped, |_, _| Some(why.clone()));
+        return None;
     }
     // The label afk will add must exist before an agent is started for it,
     // unless the forge creates a missing label when one is added (GitHub).
@@ -106,37 +139,32 @@ pub fn examine_repo(
         false => forge.repo_labels(repo).map(Some),
     };
     match labels {
-        Ok(Some(labels)) if !labels.iter().any(|l| l.name == cfg.poll.in_progress_label) => {
+        Ok(Some(labels)) if !labels.iter().any(|l| &l.name == label) => {
             out.errors.push(ErrorItem::msg(
                 repo,
                 None,
                 format!(
-                    "label \"{}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here",
-                    cfg.poll.in_progress_label
+                    "label \"{label}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here"
                 ),
             ));
-            return out;
+            None
         }
-        Ok(_) => {}
+        Ok(_) => Some(issues),
         Err(e) => {
-            out.errors.push(err(None, &e));
-            return out;
+            fail(out, &e);
+            None
         }
     }
+}
 
+/// The repo's winner and why every other ready issue was skipped: facts
+/// gathered lazily in priority order, `core::dispatch` deciding.
+fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut RepoOutcome) {
+    let repo = lookup.repo;
     let by_number: HashMap<IssueNumber, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
-    let mut lookup = Lookup {
-        ctx,
-        forge,
-        handled,
-        repo,
-        perms: HashMap::new(),
-        errors: vec![],
-        why: HashMap::new(),
-    };
     let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
     let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
-    let pick = dispatch::pick_in_repo(ready, |ri| {
+    let pick = dispatch::pick_in_repo(ready_of(lookup.ctx, issues), |ri| {
         let issue = by_number[&ri.number];
         match lookup.facts(issue) {
             Ok(Some((facts, event_id))) => {
@@ -146,46 +174,31 @@ pub fn examine_repo(
             // nobody can be shown to have armed it
             Ok(None) => Err(Reason::Untrusted),
             Err(e) => {
-                lookup.errors.push(err(Some(issue.number), &e));
+                lookup
+                    .errors
+                    .push(ErrorItem::from_err(repo, Some(issue.number), &e));
                 failed.insert(issue.number);
                 // an issue we could not examine is neither dispatched nor reported as skipped
                 Err(Reason::Untrusted)
             }
         }
     });
-    let winner = pick.winner.clone();
-    let mut heard = (vec![], 0);
-    if let Some(w) = &winner
-        && let Some(after) = escalated.get(&(repo.to_string(), w.number))
-    {
-        match lookup.answers(w.number, *after) {
-            Ok(a) => heard = a,
-            Err(e) => {
-                lookup.errors.push(err(Some(w.number), &e));
-                failed.insert(w.number);
-            }
-        }
-    }
+    let heard = match &pick.winner {
+        Some(w) => lookup.heard(escalated, w.number, &mut failed),
+        None => (vec![], 0),
+    };
     out.errors.append(&mut lookup.errors);
-    let winner = winner.filter(|w| !failed.contains(&w.number));
     let first = pick.winner.as_ref().map(|w| format!("{repo}#{}", w.number));
-    let why = |n: IssueNumber, r: Reason| match (r, &first) {
+    let skipped = pick
+        .skipped
+        .into_iter()
+        .filter(|(n, _)| !failed.contains(n))
+        .collect();
+    push_skips(out, repo, skipped, |n, r| match (r, &first) {
         (Reason::LowerPriority, Some(w)) => Some(explain::lower_priority(w)),
         _ => lookup.why.get(&n).cloned(),
-    };
-    push_skips(
-        &mut out,
-        dispatch::RepoPick {
-            winner: None,
-            skipped: pick
-                .skipped
-                .into_iter()
-                .filter(|(n, _)| !failed.contains(n))
-                .collect(),
-        },
-        &why,
-    );
-    if let Some(w) = winner {
+    });
+    if let Some(w) = pick.winner.filter(|w| !failed.contains(&w.number)) {
         out.winner = Some((
             Winner {
                 repo: repo.to_string(),
@@ -197,7 +210,6 @@ pub fn examine_repo(
             w,
         ));
     }
-    out
 }
 
 /// The facts of one repo's issues, with the permission answers of this tick.
@@ -243,6 +255,28 @@ impl Lookup<'_> {
         };
         self.perms.insert(login.to_string(), p.clone());
         Ok(p)
+    }
+
+    /// What trusted people said since afk's last escalation on the winner
+    /// (nothing when it was never escalated); a failed read fails the issue.
+    fn heard(
+        &mut self,
+        escalated: &Escalated,
+        issue: IssueNumber,
+        failed: &mut BTreeSet<IssueNumber>,
+    ) -> (Vec<Said>, usize) {
+        let Some(after) = escalated.get(&(self.repo.to_string(), issue)) else {
+            return (vec![], 0);
+        };
+        match self.answers(issue, *after) {
+            Ok(a) => a,
+            Err(e) => {
+                self.errors
+                    .push(ErrorItem::from_err(self.repo, Some(issue), &e));
+                failed.insert(issue);
+                (vec![], 0)
+            }
+        }
     }
 
     /// What trusted people said on the issue since afk's escalation comment.
