@@ -27,7 +27,8 @@ macro_rules! exit_command {
     () => {
         "Exit status:
   0  done
-  1  it failed (one line on stderr says what, where and what to do)
+  1  it failed, or what it names does not exist (one line on stderr says what,
+     where and what to do; with --json: {\"error\", \"exit\"})
   2  usage or configuration error; nothing was touched\n\n"
     };
 }
@@ -35,10 +36,20 @@ macro_rules! exit_command {
 /// The help heading of the flags every command takes.
 const GLOBAL: &str = "Global options";
 
+/// `afk --version`: the version, the commit and the target (`-V`: the version only).
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit: ",
+    env!("AFK_COMMIT"),
+    "\ntarget: ",
+    env!("AFK_TARGET")
+);
+
 #[derive(Parser, Debug)]
 #[command(
     name = "afk",
     version,
+    long_version = LONG_VERSION,
     about = "Leave coding agents working while nobody is at the keyboard, safely.",
     long_about = "Leave coding agents working while nobody is at the keyboard, safely.\n\n\
                   afk runs one bounded tick per invocation (from cron, a systemd timer, a \
@@ -53,9 +64,14 @@ Exit status:
   141  stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils
 
 Environment:
-  AFK_CONFIG  the config file when --config is not given
-  AFK_LOG     json: one JSON object per log line; plain: no timestamps
-              (default: timestamps and levels when stderr is not a terminal)
+  AFK_CONFIG           the config file when --config is not given (empty: unset)
+  AFK_LOG              json: one JSON object per log line; plain: no timestamps;
+                       journal: <3>-style levels for journald, no timestamps
+                       (default: timestamps and levels when stderr is not a terminal)
+  AFK_CANARY_SEED      an integer: canary routing draws from it, so a dry run
+                       predicts the real tick (default: draws from the OS)
+  AFK_BUSY_TIMEOUT_MS  how long to wait for a locked state file (default 5000)
+  the *_env names of the config  the secrets (forge token, webhooks, heartbeats)
 
 Examples:
   afk init                        write a commented starter config (./afk.toml)
@@ -76,7 +92,7 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
     /// More logging on stderr: -v each request and decision, -vv more
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Less output: -q nothing but warnings and errors on success, -qq errors only
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
@@ -255,15 +271,27 @@ Examples:
     Sandbox(SandboxArgs),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
-    /// Starts a sandbox in-process, seeds repos and issues, and runs poll and
-    /// watch ticks with a scripted agent, printing what each tick did.
+    /// Starts a sandbox in-process with a scripted agent (examples/demo-agent.sh,
+    /// written to a temporary folder) and prints what each tick did, in acts:
+    /// poll dispatches (a trusted, an untrusted and a blocked issue); watch
+    /// follows the runs (CI pending, green, merged: success; an agent that is
+    /// blocked escalates; red CI gets a corrective turn); the lessons journal;
+    /// the canary act (a worse template version goes live, harvest rolls it
+    /// back with the numbers); the upgrade act (a recipe PR, a RED verdict, the
+    /// fixer agent's push, GREEN). The canary routing uses a fixed seed, so
+    /// every demo tells the same story (--random: draws from the OS). The
+    /// folder is removed at the end unless --keep.
     #[command(after_long_help = "\
 Exit status:
   0  the demo ran
   1  a step failed
 
+Environment:
+  AFK_CANARY_SEED  the canary routing's seed (default for the demo: a fixed one)
+
 Examples:
   afk demo
+  afk demo --keep                  keep the folder: configs, state, run folders
   afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
   afk demo --json | jq '.ticks[0].dispatched'")]
     Demo(DemoArgs),
@@ -301,12 +329,21 @@ pub struct DemoArgs {
     /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
     #[arg(long)]
     pub keep: bool,
+    /// Route the canary act by draws from the OS instead of the fixed seed
+    /// (AFK_CANARY_SEED, when set, is used either way)
+    #[arg(long)]
+    pub random: bool,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum TemplateCmd {
     /// Add a version: the first of a name becomes current, later ones candidates
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template add implementer --file prompts/implementer.md
   afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
@@ -322,6 +359,11 @@ Examples:
     },
     /// Make a candidate the live canary (needs harvest.canary)
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template canary implementer 3")]
     Canary {
@@ -332,6 +374,11 @@ Examples:
     },
     /// Versions with their status, outcomes and success rate
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template list
   afk --json template list implementer")]
@@ -341,6 +388,11 @@ Examples:
     },
     /// One version's text (default: the current one) and its decision trail
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template show implementer       the current version's text
   afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
@@ -351,6 +403,11 @@ Examples:
     },
     /// Make a version current by hand; the old current becomes retired
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template promote implementer 2")]
     Promote {
@@ -361,6 +418,11 @@ Examples:
     },
     /// Reject a version
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk template reject implementer 3")]
     Reject {
@@ -426,6 +488,11 @@ pub enum Shell {
 pub enum LessonsCmd {
     /// Record a lesson by hand (source = manual; never deduplicated)
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
       --root-cause \"a timing test\" --suggestion \"use a fake clock\"
@@ -433,6 +500,11 @@ Examples:
     Record(LessonRecord),
     /// Lessons, newest first
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons list --status open            new or in progress
   afk lessons list --repo acme/api --limit 20
@@ -451,6 +523,11 @@ Examples:
     Update(LessonUpdate),
     /// Totals by type and status, and the open count
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk lessons snapshot
   afk --json lessons snapshot | jq .open")]
@@ -508,9 +585,9 @@ pub struct LessonList {
     /// Only lessons of this issue or PR, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
-    /// At most this many, newest first
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    pub limit: usize,
+    /// At most this many, newest first [default: lessons.list_limit, 100]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -561,6 +638,11 @@ pub struct RunsArgs {
 pub enum RunsCmd {
     /// One run's timeline and files
     #[command(after_long_help = "\
+Exit status:
+  0  done
+  1  it failed, or the thing named does not exist (one line on stderr says which)
+  2  usage or configuration error; nothing was touched
+
 Examples:
   afk runs show 12
   afk runs show 12 --log
@@ -733,7 +815,7 @@ impl<E: ValueEnum + Clone + Send + Sync + 'static> TypedValueParser for Allowed<
 const HIDDEN_GLOBALS: &[(&[&str], &[&str])] = &[
     (&["sandbox"], &["config", "state", "dry_run", "json"]),
     (&["demo"], &["config", "state", "dry_run"]),
-    (&["init"], &["state", "json"]),
+    (&["init"], &["state"]),
     (&["doctor"], &["dry_run"]),
     (&["lessons", "list"], &["dry_run"]),
     (&["lessons", "snapshot"], &["dry_run"]),
@@ -786,10 +868,34 @@ fn hide_in(
     }
 }
 
-/// Parse `std::env::args`, exiting with clap's message (exit 2) on a usage error.
+/// Parse `std::env::args`, exiting with clap's message (exit 2) on a usage
+/// error; with `--json` on the line, the error document is printed too.
 pub fn parse() -> Cli {
-    let matches = command().get_matches();
-    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    let json = std::env::args_os().any(|a| a == "--json");
+    command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .unwrap_or_else(|e| usage_exit(e, json))
+}
+
+/// End on a clap error: `--help` and `--version` print and exit 0; a usage
+/// error prints clap's message on stderr (and, with `--json`, the one error
+/// document every --json command prints) and exits 2.
+fn usage_exit(e: clap::Error, json: bool) -> ! {
+    if json && e.use_stderr() {
+        let text = e.to_string();
+        let first = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches("error: ")
+            .to_string();
+        println!(
+            "{}",
+            serde_json::json!({"error": first, "exit": e.exit_code()})
+        );
+    }
+    e.exit()
 }
 
 // upgrade
@@ -818,8 +924,12 @@ pub enum UpgradeCmd {
     /// With --post it first posts exactly one test comment; with --wait it polls
     /// until the verdict is not PENDING or the duration ends.
     #[command(after_long_help = "\
-Exit codes: 0 GREEN, 1 RED, 3 PENDING, 4 the verdict could not be read (no such PR,
-a forge error: never reported as RED); 2 usage or configuration error.
+Exit status:
+  0  GREEN
+  1  RED
+  2  usage or configuration error; nothing was touched
+  3  PENDING
+  4  the verdict could not be read (no such PR, a forge error): never reported as RED
 
 Examples:
   afk upgrade verdict recipe-maintainers/nextcloud 12

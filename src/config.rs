@@ -239,8 +239,7 @@ impl Default for Runner {
             command: vec![
                 "sh".into(),
                 "-c".into(),
-                "claude -p --output-format json --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\""
-                    .into(),
+                "claude -p --output-format json --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\"".into(),
             ],
             resume_command: vec![],
             workdir: "{run_dir}/work".into(),
@@ -307,7 +306,37 @@ pub struct Notify {
     pub webhook_env: String,
     /// Env var holding a URL pinged after every finished tick; empty: none.
     pub heartbeat_env: String,
+    /// Per tick kind: the env var holding that tick's URL (overrides heartbeat_env).
+    pub heartbeat: HeartbeatEnvs,
     pub events: Vec<String>,
+}
+
+/// `[notify.heartbeat]`: one heartbeat variable per tick kind; empty: `heartbeat_env`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HeartbeatEnvs {
+    pub poll: String,
+    pub watch: String,
+    pub harvest: String,
+    pub upgrade: String,
+}
+
+impl HeartbeatEnvs {
+    /// The variable set for one tick kind (`""` when none).
+    pub fn for_tick(&self, kind: &str) -> &str {
+        match kind {
+            "poll" => &self.poll,
+            "watch" => &self.watch,
+            "harvest" => &self.harvest,
+            "upgrade" => &self.upgrade,
+            _ => "",
+        }
+    }
+
+    /// Every variable named here.
+    pub fn all(&self) -> [&String; 4] {
+        [&self.poll, &self.watch, &self.harvest, &self.upgrade]
+    }
 }
 impl Default for Notify {
     fn default() -> Self {
@@ -315,6 +344,7 @@ impl Default for Notify {
             slack_webhook_env: String::new(),
             webhook_env: String::new(),
             heartbeat_env: String::new(),
+            heartbeat: HeartbeatEnvs::default(),
             events: [
                 "run.escalated",
                 "run.succeeded",
@@ -369,6 +399,8 @@ pub struct Lessons {
     #[serde(deserialize_with = "de_duration")]
     pub dedup_window: Duration,
     pub in_prompt: usize,
+    /// `afk lessons list` without `--limit` shows at most this many. 1..=10000.
+    pub list_limit: usize,
 }
 impl Default for Lessons {
     fn default() -> Self {
@@ -376,6 +408,7 @@ impl Default for Lessons {
             enabled: true,
             dedup_window: Duration::from_secs(3600),
             in_prompt: 5,
+            list_limit: 100,
         }
     }
 }
@@ -525,9 +558,11 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "slack_webhook_env",
             "webhook_env",
             "heartbeat_env",
+            "heartbeat",
             "events",
         ],
     ),
+    ("notify.heartbeat", &["poll", "watch", "harvest", "upgrade"]),
     (
         "harvest",
         &[
@@ -542,7 +577,10 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "revert_window",
         ],
     ),
-    ("lessons", &["enabled", "dedup_window", "in_prompt"]),
+    (
+        "lessons",
+        &["enabled", "dedup_window", "in_prompt", "list_limit"],
+    ),
     (
         "upgrade",
         &[
@@ -571,6 +609,40 @@ const SCHEMA: &[(&str, &[&str])] = &[
 /// The largest `upgrade.max_tags`: a tag list is held in memory (at most
 /// 128 bytes a tag are kept), so the bound itself is bounded.
 const MAX_TAGS: usize = 100_000;
+
+/// A serde message in the words of the config file, not Rust's: `invalid
+/// type: string "many", expected usize` reads `... expected a whole number`.
+fn humane(message: &str) -> String {
+    const WORDS: &[(&str, &str)] = &[
+        ("expected usize", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected u32", "expected a whole number"),
+        ("expected u16", "expected a whole number"),
+        ("expected u8", "expected a whole number"),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a sequence", "expected a list"),
+        ("expected a map", "expected a table"),
+        ("invalid type: sequence", "invalid type: list"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: boolean", "invalid type: true/false"),
+        ("invalid type: floating point", "invalid type: number"),
+        ("invalid type: integer", "invalid type: number"),
+    ];
+    let mut m = message.to_string();
+    for (rust, words) in WORDS {
+        m = m.replace(rust, words);
+    }
+    // `expected struct HeartbeatEnvs` and the like: a table
+    if let Some(i) = m.find("expected struct ") {
+        m.replace_range(i.., "expected a table");
+    }
+    // "invalid value: integer `-1`, expected a whole number"
+    m
+}
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -751,11 +823,11 @@ fn key_at_offset(text: &str, offset: usize) -> Option<String> {
 
 fn check_unknown_keys(text: &str, value: &toml::Table) -> Result<()> {
     for (table, known) in SCHEMA {
-        let t = if table.is_empty() {
-            Some(value)
-        } else {
-            value.get(*table).and_then(|v| v.as_table())
-        };
+        // a dotted name (`notify.heartbeat`) is a table inside a table
+        let t = table
+            .split('.')
+            .filter(|p| !p.is_empty())
+            .try_fold(value, |t, part| t.get(part).and_then(|v| v.as_table()));
         let Some(t) = t else { continue };
         for key in t.keys() {
             if known.contains(&key.as_str()) {
@@ -848,7 +920,8 @@ impl Config {
     /// canonicalised when it exists and made absolute otherwise.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Config> {
         let serde_err = |message: &str, span: Option<std::ops::Range<usize>>| {
-            let first = message.lines().next().unwrap_or("");
+            let first = humane(message.lines().next().unwrap_or(""));
+            let first = first.as_str();
             let Some(span) = span else {
                 return cfg_err(format!("config: {first}"));
             };
@@ -934,6 +1007,21 @@ impl Config {
             |v| v <= 10,
             "between 0 and 10",
         )?;
+
+        for (key, url) in [("url", &f.url), ("api_url", &f.api_url)] {
+            if !url.is_empty() && !is_http_url(url) {
+                let example = format!("https://{}", url.trim_start_matches("//"));
+                return Err(c.err(
+                    "forge",
+                    key,
+                    format!("\"{url}\" is not an http(s) URL (e.g. \"{example}\")"),
+                ));
+            }
+        }
+        if !self.runner.url.is_empty() && !is_http_url(&self.runner.url) {
+            let url = &self.runner.url;
+            return Err(c.err("runner", "url", format!("\"{url}\" is not an http(s) URL")));
+        }
 
         for entry in &self.poll.trusted_users {
             if entry.trim().is_empty() {
@@ -1073,6 +1161,13 @@ impl Config {
             self.lessons.dedup_window,
             Duration::ZERO,
             secs(365 * DAY),
+        )?;
+        c.number(
+            "lessons",
+            "list_limit",
+            self.lessons.list_limit,
+            |v| (1..=10_000).contains(&v),
+            "between 1 and 10000",
         )?;
 
         let u = &self.upgrade;
@@ -1261,6 +1356,7 @@ impl Config {
             &self.upgrade.registry_auth_env,
         ]
         .into_iter()
+        .chain(self.notify.heartbeat.all())
         .filter(|s| !s.is_empty())
         .cloned()
         .collect()
@@ -1314,20 +1410,40 @@ fn is_http_url(s: &str) -> bool {
     })
 }
 
-/// Where the config file is looked for when `--config` is not given.
+/// Where the config file is looked for when `--config` is not given, in
+/// order: `$AFK_CONFIG` (an empty value counts as unset, as XDG's variables
+/// do), `./afk.toml`, `$XDG_CONFIG_HOME/afk/config.toml` (`~/.config/...`).
 pub fn default_config_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("AFK_CONFIG") {
+    if let Some(p) = std::env::var_os("AFK_CONFIG").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }
     let local = PathBuf::from("afk.toml");
     if local.exists() {
         return local;
     }
+    user_config_path()
+}
+
+fn user_config_path() -> PathBuf {
     let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("afk").join("config.toml")
+}
+
+/// The error for a config that was searched for and not found: where afk looked.
+pub fn not_found(path: &Path) -> anyhow::Error {
+    let afk_config = match std::env::var_os("AFK_CONFIG") {
+        Some(v) if !v.is_empty() => format!("$AFK_CONFIG ({})", PathBuf::from(v).display()),
+        Some(_) => "$AFK_CONFIG (empty: ignored)".into(),
+        None => "$AFK_CONFIG (unset)".into(),
+    };
+    cfg_err(format!(
+        "config: no config file: looked for --config (not given), {afk_config}, ./afk.toml, then {}; pass --config PATH, or run `afk init` to write ./afk.toml",
+        path.display()
+    ))
 }
 
 /// A starter config with comments, as written by `afk init`.
@@ -1393,8 +1509,8 @@ mod tests {
                 "\"run_usdd\" in [budget] at line 2 (did you mean \"run_usd\"?)",
             ),
             (
-                "[notify]\nheartbeat = \"X\"\n",
-                "\"heartbeat\" in [notify] at line 2 (did you mean \"heartbeat_env\"?)",
+                "[notify]\nheartbeat_envv = \"X\"\n",
+                "\"heartbeat_envv\" in [notify] at line 2 (did you mean \"heartbeat_env\"?)",
             ),
             (
                 "metrics = \"m\"\n",
@@ -1906,6 +2022,19 @@ mod tests {
     }
 
     #[test]
+    fn per_tick_heartbeats_are_secrets_and_their_keys_are_checked() {
+        let c = parse("[notify.heartbeat]\nwatch = \"AFK_HB_WATCH\"\n").unwrap();
+        assert_eq!(c.notify.heartbeat.for_tick("watch"), "AFK_HB_WATCH");
+        assert_eq!(c.notify.heartbeat.for_tick("poll"), "");
+        assert!(c.secret_env_names().contains(&"AFK_HB_WATCH".to_string()));
+        let e = parse("[notify]\n[notify.heartbeat]\nwach = \"X\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "config: unknown key \"wach\" in [notify.heartbeat] at line 3 (did you mean \"watch\"?)"
+        );
+    }
+
+    #[test]
     fn starter_config_parses_with_the_defaults() {
         let c = parse(STARTER).unwrap();
         let d = Config::default();
@@ -1919,6 +2048,33 @@ mod tests {
         assert_eq!(c.notify.events, d.notify.events);
         assert_eq!(c.budget.run_time, None);
         assert_eq!(c.metrics_file(), None);
+    }
+
+    #[test]
+    fn starter_config_values_are_the_defaults_but_the_forge_url() {
+        let mut c = parse(STARTER).unwrap();
+        let d = parse("").unwrap();
+        assert_eq!(c.forge.url, "https://git.example.org");
+        c.forge.url = d.forge.url.clone();
+        let tables = |c: &Config| {
+            format!(
+                "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                (&c.state_path, &c.runs_dir, &c.stop_file, &c.metrics_file),
+                c.forge,
+                c.poll,
+                c.runner,
+                c.watch,
+                c.budget,
+                c.notify,
+                c.harvest,
+                c.lessons,
+                c.upgrade
+            )
+        };
+        let (starter, defaults) = (tables(&c), tables(&d));
+        for (a, b) in starter.lines().zip(defaults.lines()) {
+            assert_eq!(a, b, "the starter config says \"with its default\"");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! terminal (journald, cron mail, a file) every line starts with a UTC
 //! timestamp and the level; `AFK_LOG=json` writes one JSON object per line
 //! (`ts`, `level`, `msg`, and the fields of a request); `AFK_LOG=plain` never
-//! stamps (journald adds its own).
+//! stamps; `AFK_LOG=journal` writes `<3>afk: msg`, the syslog level prefix
+//! journald files each line under, without a timestamp (journald adds its own).
 
 use std::io::Write;
 use std::sync::OnceLock;
@@ -30,6 +31,9 @@ enum Format {
     Stamped,
     /// `{"ts":…,"level":…,"msg":…}`
     Json,
+    /// `<3>afk: msg`: the syslog level prefix journald reads
+    /// (`SyslogLevelPrefix=`, on by default), no timestamp (journald stamps)
+    Journal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +56,15 @@ impl Level {
             Level::Trace => 2,
         }
     }
+    /// The syslog priority journald files the line under.
+    fn syslog(self) -> u8 {
+        match self {
+            Level::Error => 3,
+            Level::Warn => 4,
+            Level::Info => 6,
+            Level::Debug | Level::Trace => 7,
+        }
+    }
     fn name(self) -> &'static str {
         match self {
             Level::Error => "error",
@@ -68,8 +81,31 @@ fn format_for(afk_log: Option<&str>, stderr_is_terminal: bool) -> Format {
     match afk_log.map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("json") => Format::Json,
         Some(v) if v.eq_ignore_ascii_case("plain") => Format::Plain,
+        Some(v) if v.eq_ignore_ascii_case("journal") => Format::Journal,
         _ if stderr_is_terminal => Format::Plain,
         _ => Format::Stamped,
+    }
+}
+
+/// The values `AFK_LOG` may take.
+pub const AFK_LOG_VALUES: &[&str] = &["json", "plain", "journal"];
+
+/// An `AFK_LOG` afk does not know is a usage error, never a silent default.
+pub fn check() -> Result<(), String> {
+    match std::env::var("AFK_LOG") {
+        Ok(v)
+            if !v.trim().is_empty()
+                && !AFK_LOG_VALUES
+                    .iter()
+                    .any(|k| v.trim().eq_ignore_ascii_case(k)) =>
+        {
+            Err(format!(
+                "AFK_LOG is \"{}\", which is not one of {} (or unset: stamped lines when stderr is not a terminal)",
+                v.escape_debug(),
+                AFK_LOG_VALUES.join(", ")
+            ))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -125,6 +161,7 @@ fn line(
             _ => format!("afk: {msg}"),
         },
         Format::Stamped => format!("{ts} {:<5} afk: {msg}", l.name().to_uppercase()),
+        Format::Journal => format!("<{}>afk: {msg}", l.syslog()),
         Format::Json => {
             let mut o = serde_json::Map::new();
             o.insert("ts".into(), ts.into());
@@ -143,7 +180,7 @@ fn write(l: Level, msg: &str, fields: &[(&str, serde_json::Value)]) {
         return;
     }
     let f = format();
-    let ts = if f == Format::Plain {
+    let ts = if matches!(f, Format::Plain | Format::Journal) {
         String::new()
     } else {
         timestamp()
@@ -225,6 +262,7 @@ mod tests {
             ((Some("json"), true), Format::Json),
             ((Some("JSON"), false), Format::Json),
             ((Some("plain"), false), Format::Plain),
+            ((Some("journal"), true), Format::Journal),
             ((Some("something"), true), Format::Plain),
         ];
         for ((env, tty), want) in cases {
@@ -260,6 +298,10 @@ mod tests {
                 "two\nlines",
                 "2026-01-02T03:04:05.678Z INFO  afk: two lines",
             ),
+            (Format::Journal, Level::Error, "x", "<3>afk: x"),
+            (Format::Journal, Level::Warn, "x", "<4>afk: x"),
+            (Format::Journal, Level::Info, "x", "<6>afk: x"),
+            (Format::Journal, Level::Debug, "x", "<7>afk: x"),
         ];
         for (f, l, msg, want) in cases {
             assert_eq!(line(f, ts, l, msg, &[]), want, "{f:?} {l:?}");

@@ -13,8 +13,11 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);
     let json = cli.json;
-    if let Err(e) = afk::clock::check() {
+    if let Err(e) = afk::clock::check().and_then(|()| log::check()) {
         log::error(&e);
+        if json {
+            println!("{}", serde_json::json!({"error": e, "exit": 2}));
+        }
         return ExitCode::from(2);
     }
     match commands::run(cli) {

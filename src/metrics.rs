@@ -1,11 +1,13 @@
-//! What a finished tick leaves for the operator's monitoring: the Prometheus
+//! What a tick leaves for the operator's monitoring: the Prometheus
 //! textfile-collector file (`metrics_file`, rewritten atomically after every
-//! tick: node_exporter's convention) and the heartbeat ping
-//! (`notify.heartbeat_env` names a URL; `/fail` is appended when the tick
-//! failed: the healthchecks.io / Cronitor convention). Neither ever fails a
-//! tick: problems are warnings. A disabled or stopped tick does neither.
+//! tick: node_exporter's convention) and the heartbeat pings (per tick kind,
+//! `/start` when the tick opens, `/fail` appended when it failed: the
+//! healthchecks.io convention; see `core::heartbeat`). Neither ever fails a
+//! tick: problems are warnings. A disabled, stopped or dry-run tick does neither.
 
 use crate::config::Config;
+use crate::core::heartbeat;
+pub use crate::core::heartbeat::Ping;
 use crate::store::Store;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -22,34 +24,35 @@ pub struct TickStats {
     pub ok: bool,
 }
 
-/// Ping the heartbeat URL, `/fail` appended when the tick failed. The URL is a
-/// secret: it never appears in a message.
-pub fn heartbeat(cfg: &Config, ok: bool) {
-    let name = &cfg.notify.heartbeat_env;
-    if name.is_empty() {
-        return;
-    }
-    let Some(url) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
-        crate::log::warn(&format!(
-            "heartbeat: {name} (notify.heartbeat_env) is not set"
-        ));
+/// Ping this tick kind's heartbeat URL (`[notify.heartbeat].<kind>`, else
+/// `heartbeat_env`; `{tick}` replaced): `/start` before the work, `/fail`
+/// appended when the tick failed. The URL is a secret: it never appears in a
+/// message, only the variable's name does.
+pub fn heartbeat(cfg: &Config, kind: &str, ping: Ping) {
+    let n = &cfg.notify;
+    let Some(name) = heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(kind)) else {
         return;
     };
-    let url = url.trim().trim_end_matches('/');
-    let url = if ok {
-        url.to_string()
+    let key = if n.heartbeat.for_tick(kind).trim().is_empty() {
+        "notify.heartbeat_env".to_string()
     } else {
-        format!("{url}/fail")
+        format!("notify.heartbeat.{kind}")
     };
+    let Some(base) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
+        crate::log::warn(&format!("heartbeat: {name} ({key}) is not set"));
+        return;
+    };
+    let url = heartbeat::url(&base, kind, ping);
     let agent = ureq::AgentBuilder::new()
         .timeout(Duration::from_secs(10))
+        .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
         .build();
     if let Err(e) = agent.get(&url).call() {
         let why = match e {
             ureq::Error::Status(s, _) => format!("answered {s}"),
             ureq::Error::Transport(t) => format!("could not be reached ({})", t.kind()),
         };
-        crate::log::warn(&format!("heartbeat: the URL in {name} {why}"));
+        crate::log::warn(&format!("heartbeat: the URL in {name} ({key}) {why}"));
     }
 }
 
@@ -111,6 +114,7 @@ pub fn render(previous: &str, s: &TickStats, now_unix: i64, state: &str) -> Stri
             let _ = writeln!(o, "{l}");
         }
     }
+    o.push_str(&build_info());
     o.push_str(state);
     o
 }
@@ -168,6 +172,15 @@ pub fn spend_lines(
     Ok(o)
 }
 
+/// `afk_build_info{version="…"} 1`: which afk wrote the file (the
+/// Prometheus convention for a build's version).
+fn build_info() -> String {
+    format!(
+        "# HELP afk_build_info The afk that wrote this file.\n# TYPE afk_build_info gauge\nafk_build_info{{version=\"{}\"}} 1\n",
+        label_value(env!("CARGO_PKG_VERSION"))
+    )
+}
+
 /// Gauges read from the state file: runs in flight by state, escalations by
 /// reason, the outbox backlog, live canaries.
 pub fn state_lines(store: &Store) -> anyhow::Result<String> {
@@ -177,11 +190,12 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     for (s, n) in &g.in_flight {
         let _ = writeln!(o, "afk_runs_in_flight{{state=\"{s}\"}} {n}");
     }
-    o.push_str("# HELP afk_escalations Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations gauge\n");
+    // all time and never decreasing: a counter, named as one
+    o.push_str("# HELP afk_escalations_total Runs escalated to a person, by reason (all time).\n# TYPE afk_escalations_total counter\n");
     for (reason, n) in &g.escalations {
         let _ = writeln!(
             o,
-            "afk_escalations{{reason=\"{}\"}} {n}",
+            "afk_escalations_total{{reason=\"{}\"}} {n}",
             label_value(reason)
         );
     }
@@ -283,7 +297,8 @@ pub fn after_tick(cfg: &Config, state_path: &Path, dry_run: bool, stats: &TickSt
     if let Some(p) = cfg.metrics_file() {
         write(p, stats, state_path, cfg);
     }
-    heartbeat(cfg, stats.ok);
+    let ping = if stats.ok { Ping::Success } else { Ping::Fail };
+    heartbeat(cfg, stats.kind, ping);
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
         "{text}"
     );
     assert!(text.contains("afk_outbox_backlog 0"), "{text}");
-    assert_eq!(hooks(&sb), vec!["heartbeat"]);
+    assert_eq!(hooks(&sb), vec!["heartbeat/start", "heartbeat"]);
     // a tick that fails pings /fail, and the watch tick keeps poll's lines
     sb.faults(json!([{"status": 500}]));
     let out = afk
@@ -85,7 +85,15 @@ fn every_finished_tick_writes_metrics_and_pings_the_heartbeat() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     sb.faults(json!([]));
-    assert_eq!(hooks(&sb), vec!["heartbeat", "heartbeat/fail"]);
+    assert_eq!(
+        hooks(&sb),
+        vec![
+            "heartbeat/start",
+            "heartbeat",
+            "heartbeat/start",
+            "heartbeat/fail"
+        ]
+    );
     let text = std::fs::read_to_string(afk.scratch.path("metrics/afk.prom")).unwrap();
     check_exposition(&text);
     assert!(
@@ -149,7 +157,7 @@ fn a_full_stdout_is_one_error_line_and_exit_1_with_metrics_and_heartbeat_written
         text.contains("afk_tick_dispatches{tick=\"poll\"} 1"),
         "{text}"
     );
-    assert_eq!(hooks(&sb), vec!["heartbeat/fail"]);
+    assert_eq!(hooks(&sb), vec!["heartbeat/start", "heartbeat/fail"]);
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn runs_lists_the_history_and_show_gives_one_runs_timeline() {
             .contains("demo agent: run 1")
     );
     let out = afk.cmd().args(["runs", "show", "99"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no run with id 99"));
     // human output: a table, and the timeline
     let out = afk.cmd().args(["runs"]).output().unwrap();

@@ -1238,7 +1238,8 @@ fn a_verdict_that_cannot_be_read_exits_4_never_red() {
     // a typo in the PR number: no such PR
     let (code, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, "999"]);
     assert_eq!(code, 4, "{r}");
-    assert!(r["errors"][0].as_str().unwrap().contains("404"), "{r}");
+    assert!(r["errors"][0]["message"].as_str().unwrap().contains("404"), "{r}");
+    assert_eq!(r["errors"][0]["repo"], MIRROR, "{r}");
     assert_eq!(r["verdict"], Value::Null, "{r}");
     let out = s.afk.cmd().args(["upgrade", "verdict", MIRROR, "999"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4));

@@ -25,9 +25,9 @@ pub fn man(a: &ManArgs, dry_run: bool) -> Result<u8> {
     let cmd = crate::cli::command();
     match &a.dir {
         None => {
-            let mut page = Vec::new();
-            clap_mangen::Man::new(cmd).render(&mut page)?;
-            print(&page)
+            let mut cmd = cmd.disable_help_subcommand(true);
+            cmd.build();
+            print(&super::manpage::render(&cmd)?)
         }
         Some(dir) => {
             if !dry_run {
@@ -59,10 +59,9 @@ fn write_pages(
     for sc in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         write_pages(sc.clone(), dir, write, written)?;
     }
-    let page = clap_mangen::Man::new(cmd);
-    let path = dir.join(page.get_filename());
+    let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
     if write {
-        page.generate_to(dir)
+        std::fs::write(&path, super::manpage::render(&cmd)?)
             .with_context(|| format!("man: cannot write {}", path.display()))?;
     }
     written.push(path);

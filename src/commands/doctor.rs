@@ -1,7 +1,12 @@
-//! `afk doctor`: read-only checks, one line each; exit 1 if any fails.
+//! `afk doctor`: read-only checks, one line each (`ok`, `WARN`, `FAIL`, with
+//! the fix); exit 1 if any fails. Lines are printed as the checks finish, so a
+//! slow forge shows where doctor waits; `-q` prints only the problems. What a
+//! finding means is decided in `core::doctor`.
 
 use super::{Ctx, emit};
-use crate::forge::{ForgeError, fan_out};
+use crate::config::ForgeKind;
+use crate::core::doctor::{self, Level};
+use crate::forge::{Forge, ForgeError, fan_out};
 use crate::store::Store;
 use anyhow::Result;
 use serde::Serialize;
@@ -10,7 +15,9 @@ use serde::Serialize;
 struct Check {
     #[serde(rename = "check")]
     name: String,
+    /// false only for a FAIL (a WARN does not fail doctor)
     ok: bool,
+    level: Level,
     detail: String,
 }
 
@@ -63,37 +70,80 @@ fn budget_check(c: &crate::config::Config) -> (bool, String) {
     )
 }
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
-    let c = &ctx.config;
-    let mut checks = vec![Check {
-        name: "config".into(),
-        ok: true,
-        detail: format!("{} parses and validates", ctx.config_path.display()),
-    }];
-    let mut add = |name: &str, ok: bool, detail: String| {
-        checks.push(Check {
+/// The checks so far; each human line is printed as it is added.
+struct Doctor {
+    checks: Vec<Check>,
+    json: bool,
+    quiet: bool,
+}
+
+impl Doctor {
+    fn add(&mut self, name: &str, level: Level, detail: String) {
+        let detail = doctor::detail_of(name, &detail);
+        if !self.json && level.shown(self.quiet) {
+            let line = format!("{} {name}: {detail}\n", level.tag());
+            emit(false, &(), &line);
+        }
+        self.checks.push(Check {
             name: name.into(),
-            ok,
+            ok: level != Level::Fail,
+            level,
             detail,
-        })
+        });
+    }
+
+    fn check(&mut self, name: &str, ok: bool, detail: String) {
+        self.add(name, if ok { Level::Ok } else { Level::Fail }, detail);
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<u8> {
+    let mut d = Doctor {
+        checks: vec![],
+        json: ctx.json,
+        quiet: crate::log::quiet(),
     };
-    add(
-        "poll",
-        true,
-        if c.poll.enabled {
-            format!("enabled, {} repos allowlisted", c.poll.allowlist.len())
-        } else {
-            "disabled (poll.enabled = false): ticks do nothing".into()
-        },
+    d.add(
+        "config",
+        Level::Ok,
+        format!("{} parses and validates", ctx.config_path.display()),
     );
+    let (level, text) = doctor::poll(ctx.config.poll.enabled, ctx.config.poll.allowlist.len());
+    d.add("poll", level, text);
+    local(ctx, &mut d);
+    match crate::runner::from_config(&ctx.config) {
+        Ok(r) => {
+            let (ok, detail) = r.check();
+            d.check("runner", ok, detail);
+        }
+        Err(e) => d.check("runner", false, super::error_line(&e)),
+    }
+    let (ok, detail) = budget_check(&ctx.config);
+    d.check("budget", ok, detail);
+    forge(ctx, &mut d)?;
+    let failed = d.checks.iter().any(|c| c.level == Level::Fail);
+    if ctx.json {
+        let report = Report {
+            command: "doctor",
+            ok: !failed,
+            checks: &d.checks,
+        };
+        emit(true, &report, "");
+    }
+    Ok(u8::from(failed))
+}
+
+/// What this host holds: the state file, the stop file, the metrics folder,
+/// the variables the config names.
+fn local(ctx: &Ctx, d: &mut Doctor) {
     let sp = ctx.state_path();
     match Store::open_existing(&sp) {
-        Ok(Some(_)) => add(
+        Ok(Some(_)) => d.check(
             "state",
             true,
             format!("{} opens and passes its check", sp.display()),
         ),
-        Ok(None) => add(
+        Ok(None) => d.check(
             "state",
             true,
             format!(
@@ -101,108 +151,176 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
                 sp.display()
             ),
         ),
-        Err(e) => add("state", false, e.to_string()),
+        Err(e) => d.check("state", false, super::error_line(&e)),
     }
     if ctx.stop_file().exists() {
-        add(
-            "stop file",
-            true,
-            format!(
-                "{} exists: every tick does nothing",
-                ctx.stop_file().display()
-            ),
+        let why = format!(
+            "{} exists: every tick does nothing",
+            ctx.stop_file().display()
         );
+        d.add("stop file", Level::Warn, why);
     }
-    match crate::runner::from_config(c) {
-        Ok(r) => {
-            let (ok, detail) = r.check();
-            add("runner", ok, detail);
+    if let Some(file) = ctx.config.metrics_file() {
+        let dir = file.parent().unwrap_or(std::path::Path::new("."));
+        let (level, text) = doctor::metrics_dir(
+            &file.display().to_string(),
+            &dir.display().to_string(),
+            dir.is_dir(),
+            writable(dir),
+        );
+        d.add("metrics", level, text);
+    }
+    for (group, key, name, effect) in named_variables(&ctx.config) {
+        if std::env::var(&name).is_ok_and(|v| !v.trim().is_empty()) {
+            continue;
         }
-        Err(e) => add("runner", false, e.to_string()),
+        let (level, text) = doctor::unset_env(&key, &name, effect);
+        d.add(group, level, text);
     }
-    let (ok, detail) = budget_check(c);
-    add("budget", ok, detail);
-    match crate::forge::from_config(&ctx.config) {
-        Err(e) => add("forge", false, e.to_string()),
-        Ok(forge) => match forge.me() {
-            Err(e) => add("forge", false, e.to_string()),
-            Ok(me) => {
-                add(
-                    "forge",
-                    true,
-                    format!("{} answers; token is {}", c.api_root()?, me.login),
-                );
-                // what only this forge can say (GitHub: token scopes, rate limit left)
-                for d in forge.diagnose() {
-                    add(&d.check, d.ok, d.detail);
-                }
-                let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
-                    let mut out = vec![];
-                    match forge.repo_labels(repo) {
-                        Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
-                        Ok(labels) => {
-                            let missing: Vec<&String> = [
-                                &c.poll.ready_label,
-                                &c.poll.in_progress_label,
-                                &c.watch.human_label,
-                            ]
-                            .into_iter()
-                            .filter(|n| !labels.iter().any(|l| &l.name == *n))
-                            .collect();
-                            if missing.is_empty() {
-                                out.push((
-                                    format!("repo {repo}"),
-                                    true,
-                                    "labels present".to_string(),
-                                ));
-                            } else {
-                                out.push((
-                                    format!("repo {repo}"),
-                                    false,
-                                    format!(
-                                        "missing labels {} (afk init --create-labels)",
-                                        missing
-                                            .iter()
-                                            .map(|m| format!("\"{m}\""))
-                                            .collect::<Vec<_>>()
-                                            .join(", ")
-                                    ),
-                                ));
-                            }
-                        }
-                    }
-                    match forge.permission(repo, &me.login) {
-                        Ok(p) => out.push((format!("repo {repo}"), true, format!(
-                            "collaborator permissions readable ({} has {})", me.login, p.unwrap_or_default()))),
-                        Err(e) if ForgeError::status_of(&e) == Some(403) => out.push((format!("repo {repo}"), false, format!(
-                            "{e}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)"))),
-                        Err(e) => out.push((format!("repo {repo}"), false, e.to_string())),
-                    }
-                    out
-                });
-                for r in results.into_iter().flatten() {
-                    add(&r.0, r.1, r.2);
-                }
-            }
-        },
-    }
-    let failed = checks.iter().filter(|c| !c.ok).count();
-    let report = Report {
-        command: "doctor",
-        ok: failed == 0,
-        checks: &checks,
+}
+
+/// Whether this process may create files in `dir` (access(2), nothing written).
+fn writable(dir: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
     };
-    let human: String = checks
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}: {}\n",
-                if c.ok { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
-            )
-        })
-        .collect();
-    emit(ctx.json, &report, &human);
-    Ok(if failed == 0 { 0 } else { 1 })
+    // SAFETY: access(2) reads a NUL-terminated path this function owns.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// (check, key, variable, what stops without it) for every optional `*_env`.
+fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, String, &'static str)> {
+    let n = &c.notify;
+    let mut out = vec![
+        (
+            "notify",
+            "notify.slack_webhook_env".to_string(),
+            n.slack_webhook_env.clone(),
+            "Slack gets no notification",
+        ),
+        (
+            "notify",
+            "notify.webhook_env".into(),
+            n.webhook_env.clone(),
+            "the webhook gets no event",
+        ),
+        (
+            "notify",
+            "notify.heartbeat_env".into(),
+            n.heartbeat_env.clone(),
+            "no heartbeat is pinged",
+        ),
+        (
+            "upgrade",
+            "upgrade.registry_auth_env".into(),
+            c.upgrade.registry_auth_env.clone(),
+            "registries that need a login refuse afk",
+        ),
+    ];
+    for tick in ["poll", "watch", "harvest", "upgrade"] {
+        let name = n.heartbeat.for_tick(tick).to_string();
+        out.push((
+            "notify",
+            format!("notify.heartbeat.{tick}"),
+            name,
+            "that tick's heartbeat is not pinged",
+        ));
+    }
+    out.retain(|(_, _, name, _)| !name.trim().is_empty());
+    out
+}
+
+/// The forge: the token's account, what only this forge can say, and per
+/// allowlisted repo its labels and afk's own permission there.
+fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
+    let c = &ctx.config;
+    let forge = match crate::forge::from_config(c) {
+        Err(e) => {
+            d.check("forge", false, super::error_line(&e));
+            return Ok(());
+        }
+        Ok(f) => f,
+    };
+    let api = c.api_root()?;
+    crate::log::info(&format!(
+        "doctor: asking the forge at {api} who the token belongs to (forge.timeout {} per request)…",
+        crate::config::format_duration(c.forge.timeout)
+    ));
+    let me = match forge.me() {
+        Err(e) => {
+            d.check("forge", false, super::error_line(&e));
+            return Ok(());
+        }
+        Ok(me) => me,
+    };
+    d.check(
+        "forge",
+        true,
+        format!("{api} answers; token is {}", me.login),
+    );
+    // what only this forge can say (GitHub: token scopes, rate limit left)
+    for x in forge.diagnose() {
+        d.check(&x.check, x.ok, x.detail);
+    }
+    if !c.poll.allowlist.is_empty() {
+        crate::log::info(&format!(
+            "doctor: checking labels and permissions in {}…",
+            crate::core::plural(c.poll.allowlist.len(), "repo", "repos")
+        ));
+    }
+    let needs_admin = c.forge.kind != ForgeKind::Github;
+    let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
+        repo_checks(ctx, forge.as_ref(), repo, &me.login, needs_admin)
+    });
+    for (name, level, text) in results.into_iter().flatten() {
+        d.add(&name, level, text);
+    }
+    Ok(())
+}
+
+fn repo_checks(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &str,
+    me: &str,
+    needs_admin: bool,
+) -> Vec<(String, Level, String)> {
+    let c = &ctx.config;
+    let name = format!("repo {repo}");
+    let mut out = vec![];
+    match forge.repo_labels(repo) {
+        Err(e) => out.push((name.clone(), Level::Fail, super::error_line(&e))),
+        Ok(labels) => {
+            let missing: Vec<String> = [
+                &c.poll.ready_label,
+                &c.poll.in_progress_label,
+                &c.watch.human_label,
+            ]
+            .into_iter()
+            .filter(|n| !labels.iter().any(|l| &l.name == *n))
+            .map(|m| format!("\"{m}\""))
+            .collect();
+            out.push(if missing.is_empty() {
+                (name.clone(), Level::Ok, "labels present".to_string())
+            } else {
+                let text = format!(
+                    "missing labels {} (afk init --create-labels)",
+                    missing.join(", ")
+                );
+                (name.clone(), Level::Fail, text)
+            });
+        }
+    }
+    match forge.permission(repo, me) {
+        Ok(p) => {
+            let (level, text) = doctor::account_permission(me, repo, p.as_deref(), needs_admin);
+            out.push((name, level, text));
+        }
+        Err(e) if ForgeError::status_of(&e) == Some(403) => out.push((name, Level::Fail, format!(
+            "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
+            super::error_line(&e)))),
+        Err(e) => out.push((name, Level::Fail, super::error_line(&e))),
+    }
+    out
 }

@@ -1,48 +1,46 @@
 //! `afk init`: write the commented starter config; `--create-labels` makes afk's labels.
 
-use super::UsageError;
+use super::{UsageError, emit};
 use crate::cli::{Cli, InitArgs};
 use crate::config::{self, Config};
 use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use std::path::Path;
+
+/// What `afk init --json` prints.
+#[derive(Serialize, Default)]
+struct Report {
+    command: &'static str,
+    dry_run: bool,
+    /// the config file written (or, in a dry run, that would be)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    written: Option<String>,
+    /// `--create-labels`: one entry per repo and label
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    labels: Vec<LabelItem>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<super::ErrorItem>,
+}
+
+#[derive(Serialize)]
+struct LabelItem {
+    repo: String,
+    label: String,
+    /// `exists`, `created`, `would_create` or `failed`
+    action: &'static str,
+}
 
 pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
     let path = cli.config.clone().unwrap_or_else(|| "afk.toml".into());
+    let mut r = Report {
+        command: "init",
+        dry_run: cli.dry_run,
+        ..Default::default()
+    };
     if a.create_labels {
-        let cfg = Config::load(&path)?;
-        let ctx = super::Ctx {
-            config: cfg,
-            config_path: path.clone(),
-            state_flag: cli.state.clone(),
-            dry_run: cli.dry_run,
-            json: cli.json,
-        };
-        let forge = crate::forge::from_config(&ctx.config)?;
-        let c = &ctx.config;
-        let wanted = [
-            (&c.poll.ready_label, "0e8a16"),
-            (&c.poll.in_progress_label, "fbca04"),
-            (&c.watch.human_label, "d93f0b"),
-        ];
-        let mut failed = 0;
-        for repo in &c.poll.allowlist {
-            let have = forge.repo_labels(repo)?;
-            for (name, color) in wanted {
-                if have.iter().any(|l| &l.name == name) {
-                    println!("{repo}: label \"{name}\" exists");
-                } else if cli.dry_run {
-                    println!("{repo}: would create label \"{name}\"");
-                } else {
-                    match forge.create_label(repo, name, color) {
-                        Ok(()) => println!("{repo}: created label \"{name}\""),
-                        Err(e) => {
-                            eprintln!("afk: {e}");
-                            failed += 1;
-                        }
-                    }
-                }
-            }
-        }
-        return Ok(if failed == 0 { 0 } else { 1 });
+        let human = create_labels(cli, &path, &mut r)?;
+        emit(cli.json, &r, &human);
+        return Ok(u8::from(!r.errors.is_empty()));
     }
     if path.exists() && !a.force {
         bail!(UsageError(format!(
@@ -50,23 +48,75 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
             path.display()
         )));
     }
+    r.written = Some(path.display().to_string());
     if cli.dry_run {
-        println!("init (dry run): would write {}", path.display());
+        emit(
+            cli.json,
+            &r,
+            &format!("init (dry run): would write {}\n", path.display()),
+        );
         return Ok(0);
     }
+    write_starter(&path)?;
+    let human = format!(
+        "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
+        path.display()
+    );
+    emit(cli.json, &r, &human);
+    Ok(0)
+}
+
+/// Write the starter config beside, then rename: never a half-written config.
+fn write_starter(path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("init: cannot create {}", dir.display()))?;
     }
-    // write beside, then rename: never a half-written config
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, config::STARTER)
         .with_context(|| format!("init: cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path)
-        .with_context(|| format!("init: cannot write {}", path.display()))?;
-    println!(
-        "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)",
-        path.display()
-    );
-    Ok(0)
+    std::fs::rename(&tmp, path).with_context(|| format!("init: cannot write {}", path.display()))
+}
+
+/// Make afk's three labels in every allowlisted repo that lacks them.
+fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
+    let c = Config::load(path)?;
+    let forge = crate::forge::from_config(&c)?;
+    let wanted = [
+        (&c.poll.ready_label, "0e8a16"),
+        (&c.poll.in_progress_label, "fbca04"),
+        (&c.watch.human_label, "d93f0b"),
+    ];
+    let mut human = String::new();
+    for repo in &c.poll.allowlist {
+        let have = forge.repo_labels(repo)?;
+        for (name, color) in wanted {
+            let action = if have.iter().any(|l| &l.name == name) {
+                "exists"
+            } else if cli.dry_run {
+                "would_create"
+            } else {
+                match forge.create_label(repo, name, color) {
+                    Ok(()) => "created",
+                    Err(e) => {
+                        crate::log::error(&super::error_line(&e));
+                        r.errors.push(super::ErrorItem::from_err(repo, None, &e));
+                        "failed"
+                    }
+                }
+            };
+            human.push_str(&match action {
+                "exists" => format!("{repo}: label \"{name}\" exists\n"),
+                "would_create" => format!("{repo}: would create label \"{name}\"\n"),
+                "created" => format!("{repo}: created label \"{name}\"\n"),
+                _ => format!("{repo}: could not create label \"{name}\"\n"),
+            });
+            r.labels.push(LabelItem {
+                repo: repo.to_string(),
+                label: name.clone(),
+                action,
+            });
+        }
+    }
+    Ok(human)
 }

@@ -104,7 +104,7 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
                 status: name(&a.status),
                 repo: a.repo.clone(),
                 work_item: a.work_item.clone(),
-                limit: a.limit,
+                limit: a.limit.unwrap_or(ctx.config.lessons.list_limit),
             })?;
             let rows: Vec<Vec<String>> = lessons
                 .iter()

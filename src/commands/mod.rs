@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod harvest;
 pub mod init;
 pub mod lessons;
+pub mod manpage;
 pub mod poll;
 pub mod runs;
 pub mod sandbox;
@@ -59,6 +60,12 @@ fn load(cli: &Cli) -> Result<Ctx> {
         .config
         .clone()
         .unwrap_or_else(config::default_config_path);
+    // searched for (no --config, no $AFK_CONFIG) and not there: say where afk looked
+    let searched =
+        cli.config.is_none() && std::env::var_os("AFK_CONFIG").is_none_or(|v| v.is_empty());
+    if searched && !path.exists() {
+        return Err(config::not_found(&path));
+    }
     let config = Config::load(&path)?;
     Ok(Ctx {
         config,
@@ -73,7 +80,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Cmd::Init(a) => init::run(&cli, a),
         Cmd::Sandbox(a) => sandbox::run(a),
-        Cmd::Demo(a) => demo::run(cli.json, &a.forge, a.keep),
+        Cmd::Demo(a) => demo::run(cli.json, a),
         Cmd::Completions(a) => {
             crate::process::operator_umask();
             completions::run(a)

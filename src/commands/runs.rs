@@ -2,7 +2,7 @@
 //! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
 //! and the run folder only; never the forge, never writes.
 
-use super::{Ctx, UsageError, emit, table};
+use super::{Ctx, emit, table};
 use crate::cli::{RunsArgs, RunsCmd};
 use crate::core::run_state::RunStatus;
 use crate::store::Store;
@@ -49,10 +49,15 @@ struct Shown<'a> {
     title: &'a str,
     url: &'a str,
     head_sha: Option<&'a str>,
+    /// the agent's latest `{"phase":…}` and when (see `core::progress::latest_phase`)
+    phase: Option<&'a str>,
+    phase_at: Option<&'a str>,
     timeline: Vec<Moment<'a>>,
     outcome: Option<&'a str>,
     run_dir: String,
     files: &'a [String],
+    /// the progress file's last lines, each cleaned to one line
+    progress: Vec<String>,
     agent_log: Option<&'a str>,
 }
 
@@ -159,16 +164,79 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
 fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<u8> {
     let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
-        return Err(anyhow::Error::new(UsageError(format!(
-            "runs: no run with id {id} (afk runs lists them)"
-        ))));
+        // not found: exit 1, as for every command (a usage error is 2)
+        anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
     };
-    let run_dir = r
-        .run_dir
+    let run_dir = run_dir_of(ctx, &r);
+    let timeline = timeline_of(store, &r)?;
+    let outcome = store.run_outcome(id)?;
+    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
+    let (progress, written) = progress_of(&run_dir);
+    let phase = crate::core::progress::latest_phase(&progress, written.as_deref());
+    let doc = Shown {
+        command: "runs show",
+        run: row(&r, now),
+        branch: &r.branch,
+        title: &r.title,
+        url: &r.url,
+        head_sha: r.head_sha.as_deref(),
+        phase: phase.as_ref().map(|p| p.name.as_str()),
+        phase_at: phase.as_ref().and_then(|p| p.at.as_deref()),
+        timeline: timeline
+            .iter()
+            .map(|(at, what)| Moment { at, what })
+            .collect(),
+        outcome: outcome.as_ref().map(|o| o.0.as_str()),
+        run_dir: run_dir.to_string_lossy().into_owned(),
+        files: &files,
+        progress: crate::core::progress::lines(&progress, PROGRESS_LINES),
+        agent_log: agent_log.as_deref(),
+    };
+    let h = human_show(&doc, &r, now);
+    emit(ctx.json, &doc, &h);
+    Ok(0)
+}
+
+/// How many of the progress file's last lines `runs show` prints.
+const PROGRESS_LINES: usize = 50;
+
+/// The run's folder: as recorded, else `<runs_dir>/<id>`.
+pub(crate) fn run_dir_of(ctx: &Ctx, r: &Run) -> PathBuf {
+    r.run_dir
         .clone()
         .map(PathBuf::from)
-        .unwrap_or_else(|| ctx.runs_dir().join(id.to_string()));
-    // the timeline: what the state file knows, in order
+        .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()))
+}
+
+/// The agent's progress file and when it was last written (empty when none).
+pub(crate) fn progress_of(run_dir: &std::path::Path) -> (Vec<u8>, Option<String>) {
+    let path = run_dir.join("progress.jsonl");
+    let bytes = std::fs::read(&path).unwrap_or_default();
+    let written = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .map(|t| crate::clock::ts(OffsetDateTime::from(t)));
+    (bytes, written)
+}
+
+/// The agent's latest phase in `run_dir`, if it reported one.
+pub(crate) fn phase_in(run_dir: &std::path::Path) -> Option<crate::core::progress::Phase> {
+    let (bytes, written) = progress_of(run_dir);
+    crate::core::progress::latest_phase(&bytes, written.as_deref())
+}
+
+/// The timeline: what the state file knows, in order.
+fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
+    let times = store.run_times(r.id)?;
     let mut timeline: Vec<(String, String)> = vec![(
         r.created_at.clone(),
         crate::core::run_state::RunStatus::Dispatched.to_string(),
@@ -180,54 +248,44 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         ));
     }
     if let (Some(n), Some(url)) = (r.pr_number, r.pr_url.as_ref()) {
-        timeline.push((String::new(), format!("PR #{n} {url}")));
+        // a run watched before afk kept this time: its last update stands in
+        let at = times
+            .pr_seen_at
+            .clone()
+            .unwrap_or_else(|| r.updated_at.clone());
+        timeline.push((at, format!("PR #{n} {url}")));
     }
     if let Some(g) = &r.green_since {
         timeline.push((g.clone(), "CI green".into()));
     }
-    for e in store.run_events(id)? {
+    for e in store.run_events(r.id)? {
         timeline.push((e.at.clone(), format!("{}: {}", e.kind, e.text)));
     }
     if let Some(end) = &r.ended_at {
         let why = r.end_reason.as_deref().or(r.error.as_deref()).unwrap_or("");
         timeline.push((end.clone(), format!("{} {why}", r.state).trim().to_string()));
     }
-    let outcome = store.run_outcome(id)?;
-    if let Some((o, reverted)) = &outcome {
-        let text = match reverted {
-            Some(sha) => format!("outcome {o} (the merge was reverted by {sha})"),
-            None => format!("outcome {o}"),
+    if let Some((o, reverted)) = store.run_outcome(r.id)? {
+        let (at, text) = match reverted {
+            Some(sha) => (
+                times.reverted_at.clone(),
+                format!("outcome {o} (the merge was reverted by {sha})"),
+            ),
+            None => (times.outcome_at.clone(), format!("outcome {o}")),
         };
-        timeline.push((String::new(), text));
+        timeline.push((at.unwrap_or_default(), text));
     }
-    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
-    let doc = Shown {
-        command: "runs show",
-        run: row(&r, now),
-        branch: &r.branch,
-        title: &r.title,
-        url: &r.url,
-        head_sha: r.head_sha.as_deref(),
-        timeline: timeline
-            .iter()
-            .map(|(at, what)| Moment { at, what })
-            .collect(),
-        outcome: outcome.as_ref().map(|o| o.0.as_str()),
-        run_dir: run_dir.to_string_lossy().into_owned(),
-        files: &files,
-        agent_log: agent_log.as_deref(),
-    };
+    // in time order, to the second (some moments are stored to the
+    // microsecond, others to the second); a stable sort keeps the order above
+    // for moments of the same second
+    timeline.sort_by_key(|m| crate::clock::parse(&m.0).and_then(|t| t.replace_nanosecond(0).ok()));
+    Ok(timeline)
+}
+
+fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     let mut h = format!(
-        "run {id}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}, spend {}\n\n",
+        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}, spend {}\n",
+        r.id,
         r.repo,
         r.issue,
         crate::core::sanitize::one_line(&r.title, 120),
@@ -238,29 +296,38 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
             .unwrap_or_default(),
         r.branch,
         r.turns,
-        human_duration(duration_s(&r, now)),
+        human_duration(duration_s(r, now)),
         r.spend_usd
             .map_or("not reported".into(), crate::core::spend::usd),
     );
-    for (at, what) in &timeline {
-        h.push_str(&format!("  {at:<20}  {what}\n"));
+    if let Some(p) = doc.phase {
+        h.push_str(&format!(
+            "agent phase: {p} ({})\n",
+            doc.phase_at.unwrap_or("-")
+        ));
     }
-    h.push_str(&format!(
-        "\nfiles in {} (on this host):\n",
-        run_dir.display()
-    ));
-    for f in &files {
+    h.push('\n');
+    for m in &doc.timeline {
+        h.push_str(&format!("  {:<20}  {}\n", m.at, m.what));
+    }
+    h.push_str(&format!("\nfiles in {} (on this host):\n", doc.run_dir));
+    for f in doc.files {
         h.push_str(&format!("  {f}\n"));
     }
-    if let Some(text) = &agent_log {
+    if !doc.progress.is_empty() {
+        h.push_str("\n--- progress.jsonl ---\n");
+        for l in &doc.progress {
+            h.push_str(&format!("{l}\n"));
+        }
+    }
+    if let Some(text) = doc.agent_log {
         h.push_str("\n--- agent.log ---\n");
         h.push_str(text);
         if !text.ends_with('\n') {
             h.push('\n');
         }
     }
-    emit(ctx.json, &doc, &h);
-    Ok(0)
+    h
 }
 
 /// The most of an agent's log `runs show --log` prints: its end.

@@ -22,6 +22,73 @@ struct Report<'a> {
     upgrades: Vec<UpgradeDoc<'a>>,
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
+    lessons: LessonsDoc,
+}
+
+/// Open lessons: counted by type, and the newest few (`lessons.enabled = false`: only `enabled`).
+#[derive(Serialize)]
+struct LessonsDoc {
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    open: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by_type: Option<std::collections::BTreeMap<String, i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    newest: Option<Vec<crate::store::lessons::Lesson>>,
+}
+
+/// How many of the newest open lessons `afk status` shows.
+const NEWEST_LESSONS: usize = 3;
+
+fn lessons_doc(ctx: &Ctx, s: &Store) -> Result<LessonsDoc> {
+    if !ctx.config.lessons.enabled {
+        return Ok(LessonsDoc {
+            enabled: false,
+            open: None,
+            by_type: None,
+            newest: None,
+        });
+    }
+    let by_type = s.open_by_type()?;
+    let newest = s.lessons(&crate::store::lessons::Filter {
+        status: Some("open".into()),
+        limit: NEWEST_LESSONS,
+        ..Default::default()
+    })?;
+    Ok(LessonsDoc {
+        enabled: true,
+        open: Some(by_type.values().sum()),
+        by_type: Some(by_type),
+        newest: Some(newest),
+    })
+}
+
+fn lessons_lines(l: &LessonsDoc) -> String {
+    let (Some(open), Some(by_type), Some(newest)) = (l.open, &l.by_type, &l.newest) else {
+        return String::new();
+    };
+    if open == 0 {
+        return "lessons: none open\n".into();
+    }
+    let types: Vec<String> = by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    let mut h = format!("lessons: {open} open ({}); newest:\n", types.join(", "));
+    for x in newest {
+        let what = x
+            .root_cause
+            .as_deref()
+            .or(x.suggestion.as_deref())
+            .unwrap_or("");
+        h.push_str(&format!(
+            "  #{} {} {} {}: {}\n",
+            x.id,
+            x.created_at,
+            x.lesson_type,
+            x.work_item.as_deref().or(x.repo.as_deref()).unwrap_or("-"),
+            crate::core::sanitize::one_line(what, 80)
+        ));
+    }
+    h.push_str("  (afk lessons list --status open shows them all)\n");
+    h
 }
 
 #[derive(Serialize)]
@@ -38,7 +105,8 @@ struct RunDoc<'a> {
     issue: crate::types::IssueNumber,
     run_id: crate::types::RunId,
     state: crate::core::run_state::RunStatus,
-    age: String,
+    /// seconds since dispatch
+    age: i64,
     created_at: &'a str,
     pr: Option<crate::types::IssueNumber>,
     pr_url: Option<&'a str>,
@@ -46,6 +114,9 @@ struct RunDoc<'a> {
     turns_used: u32,
     turns_max: u32,
     last_progress_at: Option<&'a str>,
+    /// the agent's latest reported phase (`tests-red`, `green`, `pushed`) and when
+    phase: Option<String>,
+    phase_at: Option<String>,
     /// None: the agent has reported nothing yet.
     spend_usd: Option<f64>,
 }
@@ -153,11 +224,18 @@ struct Unfrozen<'a> {
     unfrozen: &'a str,
 }
 
+/// Whole seconds from `since` to `now` (0 when `since` is not a time).
+fn age_seconds(since: &str, now: OffsetDateTime) -> i64 {
+    OffsetDateTime::parse(since, &Rfc3339)
+        .map(|t| (now - t).whole_seconds().max(0))
+        .unwrap_or(0)
+}
+
 fn age(since: &str, now: OffsetDateTime) -> String {
-    let Ok(t) = OffsetDateTime::parse(since, &Rfc3339) else {
+    if OffsetDateTime::parse(since, &Rfc3339).is_err() {
         return String::new();
-    };
-    let s = (now - t).whole_seconds().max(0);
+    }
+    let s = age_seconds(since, now);
     match s {
         0..=119 => format!("{s}s"),
         120..=7199 => format!("{}m", s / 60),
@@ -205,24 +283,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    let runs_json: Vec<RunDoc> = runs
-        .iter()
-        .map(|r| RunDoc {
-            repo: &r.repo,
-            issue: r.issue,
-            run_id: r.id,
-            state: r.state,
-            age: age(&r.created_at, now),
-            created_at: &r.created_at,
-            pr: r.pr_number,
-            pr_url: r.pr_url.as_deref(),
-            head_sha: r.head_sha.as_deref(),
-            turns_used: r.turns,
-            turns_max: 1 + cfg.watch.fix_forward_max,
-            last_progress_at: r.last_progress_at.as_deref(),
-            spend_usd: r.spend_usd,
-        })
-        .collect();
+    let runs_json: Vec<RunDoc> = runs.iter().map(|r| run_doc(ctx, r, now)).collect();
     let spend = spend_doc(ctx, &s, now)?;
     let flows = s.open_upgrades()?;
     let upgrades: Vec<UpgradeDoc> = flows
@@ -261,42 +322,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         upgrades,
         frozen: &frozen,
         events: &events,
+        lessons: lessons_doc(ctx, &s)?,
     };
-    let mut h = format!(
-        "poll {} ({} repos allowlisted){}; {} runs in flight\n",
-        if cfg.poll.enabled {
-            "enabled"
-        } else {
-            "disabled"
-        },
-        cfg.poll.allowlist.len(),
-        if ctx.stop_file().exists() {
-            "; STOP FILE PRESENT"
-        } else {
-            ""
-        },
-        runs.len()
-    );
-    if !runs.is_empty() {
-        let rows: Vec<Vec<String>> = runs
-            .iter()
-            .map(|r| {
-                vec![
-                    format!("{}#{}", r.repo, r.issue),
-                    r.id.to_string(),
-                    r.state.to_string(),
-                    age(&r.created_at, now),
-                    r.pr_number.map(|n| format!("#{n}")).unwrap_or("-".into()),
-                    format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
-                    r.spend_usd.map_or("-".into(), crate::core::spend::usd),
-                ]
-            })
-            .collect();
-        h.push_str(&table(
-            &["ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND"],
-            &rows,
-        ));
-    }
+    let mut h = headline(ctx, runs.len());
+    h.push_str(&runs_table(&report.runs, now));
     h.push_str(&spend_line(&report.spend));
     h.push_str(&upgrade_lines(&report.upgrades));
     h.push_str(&canary_lines);
@@ -306,6 +335,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             f.repo, f.reason, f.since, f.repo
         ));
     }
+    h.push_str(&lessons_lines(&report.lessons));
     if !events.is_empty() {
         h.push_str("recent events:\n");
         for e in &events {
@@ -316,30 +346,76 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The open upgrade flows as a table: recipe, PR, step, waiting since, queue place.
-fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
-    if flows.is_empty() {
+/// `poll enabled (2 repos allowlisted); 1 run in flight`
+fn headline(ctx: &Ctx, in_flight: usize) -> String {
+    let cfg = &ctx.config;
+    format!(
+        "poll {} ({} allowlisted){}; {} in flight\n",
+        if cfg.poll.enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        crate::core::plural(cfg.poll.allowlist.len(), "repo", "repos"),
+        if ctx.stop_file().exists() {
+            "; STOP FILE PRESENT"
+        } else {
+            ""
+        },
+        crate::core::plural(in_flight, "run", "runs"),
+    )
+}
+
+fn run_doc<'a>(ctx: &Ctx, r: &'a crate::store::runs::Run, now: OffsetDateTime) -> RunDoc<'a> {
+    let phase = super::runs::phase_in(&super::runs::run_dir_of(ctx, r));
+    RunDoc {
+        repo: &r.repo,
+        issue: r.issue,
+        run_id: r.id,
+        state: r.state,
+        age: age_seconds(&r.created_at, now),
+        created_at: &r.created_at,
+        pr: r.pr_number,
+        pr_url: r.pr_url.as_deref(),
+        head_sha: r.head_sha.as_deref(),
+        turns_used: r.turns,
+        turns_max: 1 + ctx.config.watch.fix_forward_max,
+        last_progress_at: r.last_progress_at.as_deref(),
+        phase_at: phase.as_ref().and_then(|p| p.at.clone()),
+        phase: phase.map(|p| p.name),
+        spend_usd: r.spend_usd,
+    }
+}
+
+fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
+    if runs.is_empty() {
         return String::new();
     }
-    let rows: Vec<Vec<String>> = flows
+    let rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|u| {
+        .map(|r| {
+            let phase = match (&r.phase, &r.phase_at) {
+                (Some(p), Some(at)) => format!("{p} ({} ago)", age(at, now)),
+                (Some(p), None) => p.clone(),
+                _ => "-".into(),
+            };
             vec![
-                u.recipe.to_string(),
-                format!("{}#{}", u.mirror, u.pr),
-                format!("{} {} → {}", u.image, u.from, u.to),
-                u.step.to_string(),
-                u.since
-                    .map(|t| format!("{t} ({})", u.age))
-                    .unwrap_or("-".into()),
-                u.queue_place.map(|n| n.to_string()).unwrap_or("-".into()),
+                format!("{}#{}", r.repo, r.issue),
+                r.run_id.to_string(),
+                r.state.to_string(),
+                age(r.created_at, now),
+                r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
+                format!("{}/{}", r.turns_used, r.turns_max),
+                r.spend_usd.map_or("-".into(), crate::core::spend::usd),
+                phase,
             ]
         })
         .collect();
-    format!(
-        "{} upgrade flows open:\n{}",
-        flows.len(),
-        table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
+    table(
+        &[
+            "ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND", "PHASE",
+        ],
+        &rows,
     )
 }
 
@@ -368,10 +444,10 @@ fn canaries<'a>(
             routing: h.canary,
         });
         text.push_str(&format!(
-            "{}@{} is the live canary: {} outcomes ({ok} success, {failed} failure), next checkpoint at {}{}\n",
+            "{}@{} is the live canary: {} ({ok} success, {failed} failure), next checkpoint at {}{}\n",
             c.name,
             c.version,
-            ok + failed,
+            crate::core::plural((ok + failed) as usize, "outcome", "outcomes"),
             next.map_or("-".into(), |n| n.to_string()),
             if h.canary {
                 format!("; {:.0}% of dispatches go to it", h.sample * 100.0)
@@ -381,4 +457,31 @@ fn canaries<'a>(
         ));
     }
     Ok((docs, text))
+}
+
+/// The open upgrade flows as a table: recipe, PR, step, waiting since, queue place.
+fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
+    if flows.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = flows
+        .iter()
+        .map(|u| {
+            vec![
+                u.recipe.to_string(),
+                format!("{}#{}", u.mirror, u.pr),
+                format!("{} {} → {}", u.image, u.from, u.to),
+                u.step.to_string(),
+                u.since
+                    .map(|t| format!("{t} ({})", u.age))
+                    .unwrap_or("-".into()),
+                u.queue_place.map(|n| n.to_string()).unwrap_or("-".into()),
+            ]
+        })
+        .collect();
+    format!(
+        "{} upgrade flows open:\n{}",
+        flows.len(),
+        table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
+    )
 }

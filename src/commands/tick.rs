@@ -50,6 +50,10 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     } else {
         Store::open(&path)?
     };
+    if !ctx.dry_run {
+        // the work starts now: a monitor times the tick from here
+        crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Start);
+    }
     Ok(Opening::Open { store, _lock: lock })
 }
 
@@ -92,12 +96,18 @@ pub fn run<R: TickReport>(
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
-            crate::metrics::heartbeat(&ctx.config, false);
+            if !ctx.dry_run {
+                crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Fail);
+            }
             return Err(e);
         }
     };
     for line in t.report.error_lines() {
         crate::log::error(&line);
+    }
+    if matches!(kind, "harvest" | "upgrade") {
+        // poll and watch record these from their errors, with the issue
+        record_exhausted(ctx, kind);
     }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
@@ -136,7 +146,10 @@ pub fn run<R: TickReport>(
 pub fn lines_of(errors: &[ErrorItem]) -> Vec<String> {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.at(), e.message))
+        .map(|e| match e.at() {
+            at if at.is_empty() => e.message.clone(),
+            at => format!("{at}: {}", e.message),
+        })
         .collect()
 }
 
@@ -147,9 +160,11 @@ pub fn stepping_aside(kind: &str) {
     ));
 }
 
-/// One failed part of a tick, as the report lists it.
+/// One failed part of a tick, as the report lists it. A configuration
+/// mistake that failed every call (see `one_per_cause`) has no `repo`.
 #[derive(Serialize, Clone, Debug)]
 pub struct ErrorItem {
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub repo: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issue: Option<IssueNumber>,
@@ -157,6 +172,9 @@ pub struct ErrorItem {
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
     pub transient: bool,
+    /// a configuration mistake (`ForgeError::cause`): one error for the tick
+    #[serde(skip)]
+    pub cause: Option<String>,
 }
 
 impl ErrorItem {
@@ -165,7 +183,10 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message: e.to_string(),
-            transient: crate::forge::ForgeError::is_exhausted(e),
+            // a configuration mistake is no transient: no retry would have helped
+            transient: crate::forge::ForgeError::is_exhausted(e)
+                && !crate::forge::ForgeError::is_misconfigured(e),
+            cause: crate::forge::ForgeError::cause(e),
         }
     }
     pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
@@ -174,15 +195,56 @@ impl ErrorItem {
             issue,
             message,
             transient: false,
+            cause: None,
         }
     }
-    /// `owner/repo#N` or `owner/repo`.
+    /// `owner/repo#N`, `owner/repo`, or nothing for a tick-wide error.
     pub fn at(&self) -> String {
         match self.issue {
             Some(n) => format!("{}#{n}", self.repo),
             None => self.repo.clone(),
         }
     }
+}
+
+/// A configuration mistake fails every call of a tick the same way: one
+/// error for the tick (without a repo), not one per repository or run.
+pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
+    crate::core::tick_errors::one_per_cause(errors, |e| e.cause.clone())
+        .into_iter()
+        .map(|(e, n)| match n {
+            1 => e,
+            // the first call's words (which request, which variable), said once
+            _ => ErrorItem {
+                repo: String::new(),
+                issue: None,
+                message: crate::core::tick_errors::merged_message(&e.message, n),
+                transient: false,
+                cause: e.cause.clone(),
+            },
+        })
+        .collect()
+}
+
+/// Calls that used up their retries in a tick whose errors do not carry that
+/// (harvest, upgrade): `transient_retry` lessons, one per repo and call.
+pub fn record_exhausted(ctx: &Ctx, stage: &str) {
+    let calls = crate::forge::http::take_exhausted();
+    if calls.is_empty() {
+        return;
+    }
+    let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
+    let errors: Vec<ErrorItem> = calls
+        .into_iter()
+        .map(|(repo, line)| ErrorItem {
+            repo: repo.unwrap_or_default(),
+            issue: None,
+            message: line,
+            transient: true,
+            cause: None,
+        })
+        .collect();
+    record_transient(&journal, &errors, stage);
 }
 
 /// Calls that exhausted their retries become `transient_retry` lessons (the
@@ -192,7 +254,7 @@ pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem],
     for e in errors.iter().filter(|e| e.transient) {
         journal.auto(crate::store::lessons::NewLesson {
             lesson_type: "transient_retry".into(),
-            repo: Some(e.repo.clone()),
+            repo: Some(e.repo.clone()).filter(|r| !r.is_empty()),
             work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
             stage: Some(stage.into()),
             agent: Some("afk".into()),

@@ -197,7 +197,8 @@ impl Policy {
 
 /// Whether an outcome of the current version is in a canary's control: its
 /// run was dispatched, and it ended, at or after the canary went live
-/// (`since`, stored timestamps, which order as text), and it ended no later
+/// (`since`, stored timestamps with six fractional digits, which order as
+/// text to the microsecond: `clock::ts_precise`), and it ended no later
 /// than the canary's last counted outcome (`bound`, in end order).
 /// `Store::control_outcomes` reads the same rule in SQL; a dry run applies
 /// this one to the outcomes it has not written.

@@ -36,6 +36,8 @@ pub struct Checklist {
     pub merged: bool,
     /// None when no deploy context is configured
     pub deployed: Option<bool>,
+    /// the agent's latest reported phase and when (agent text: escaped here)
+    pub phase: Option<(String, Option<String>)>,
     pub end: Option<End>,
     /// What the run's agents reported spending (None: nothing yet), and
     /// `budget.run_usd` (0: no limit).
@@ -87,6 +89,13 @@ pub fn render(c: &Checklist) -> String {
     if let Some(d) = c.deployed {
         s.push_str(&format!("- {} deployed\n", tick(d)));
     }
+    if let Some((name, at)) = &c.phase {
+        let at = at
+            .as_deref()
+            .map(|t| format!(" (at {})", md_text(t)))
+            .unwrap_or_default();
+        s.push_str(&format!("\nLatest agent phase: {}{at}\n", md_text(name)));
+    }
     s.push('\n');
     s.push_str(match &c.end {
         None => "Status: in progress.",
@@ -117,10 +126,25 @@ mod tests {
             ci_build: None,
             merged: false,
             deployed: None,
+            phase: None,
             end: None,
             spend_usd: None,
             run_usd: 0.0,
         }
+    }
+
+    #[test]
+    fn the_latest_agent_phase_is_shown_escaped() {
+        let mut c = base();
+        assert!(!render(&c).contains("phase"));
+        c.phase = Some(("green".into(), Some("2026-01-01T12:00:00Z".into())));
+        assert!(render(&c).contains("Latest agent phase: green (at 2026-01-01T12:00:00Z)\n"));
+        c.phase = Some(("*bold* [x](http://e.vil)".into(), None));
+        let t = render(&c);
+        assert!(
+            t.contains("Latest agent phase: \\*bold\\* \\[x\\]\\(http://e.vil\\)\n"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct Verdict {
     pub checks: Checks,
     pub failing: Vec<(String, Option<String>)>,
     pub build_url: Option<String>,
+    /// how many contexts count (the required ones, else every reported one)
+    pub counted: usize,
+    /// of those, the ones still pending or not reported yet
+    pub waiting: Vec<String>,
 }
 
 fn state_checks(state: &str) -> Checks {
@@ -92,10 +96,35 @@ pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> 
                 .filter(|s| counts(&s.context))
                 .find_map(|s| s.target_url.as_deref().and_then(safe_url))
         });
+    let state_of = |c: &str| {
+        statuses
+            .iter()
+            .find(|s| s.context == c)
+            .map(|s| state_checks(&s.state))
+    };
+    let (counted, waiting) = if required.is_empty() {
+        let mut seen: Vec<&str> = statuses.iter().map(|s| s.context.as_str()).collect();
+        seen.dedup();
+        let waiting = seen
+            .iter()
+            .filter(|c| state_of(c) == Some(Checks::Pending))
+            .map(|c| c.to_string())
+            .collect();
+        (seen.len(), waiting)
+    } else {
+        let waiting = required
+            .iter()
+            .filter(|c| matches!(state_of(c), None | Some(Checks::Pending)))
+            .cloned()
+            .collect();
+        (required.len(), waiting)
+    };
     Verdict {
         checks,
         failing,
         build_url,
+        counted,
+        waiting,
     }
 }
 
@@ -259,6 +288,42 @@ mod tests {
                 want,
                 "case {i}"
             );
+        }
+    }
+
+    #[test]
+    fn the_verdict_counts_the_contexts_still_pending_or_unreported() {
+        let req = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let st = |c: &str, s: &str| StatusLine {
+            context: c.into(),
+            state: s.into(),
+            target_url: None,
+        };
+        let cases = [
+            (
+                req(&["a", "b", "c"]),
+                vec![st("a", "success")],
+                3,
+                vec!["b", "c"],
+            ),
+            (
+                req(&["a", "b"]),
+                vec![st("a", "pending"), st("b", "failure")],
+                2,
+                vec!["a"],
+            ),
+            (
+                req(&[]),
+                vec![st("x", "pending"), st("y", "success")],
+                2,
+                vec!["x"],
+            ),
+            (req(&[]), vec![], 0, vec![]),
+        ];
+        for (i, (required, statuses, counted, waiting)) in cases.into_iter().enumerate() {
+            let v = verdict(&required, "pending", &statuses);
+            assert_eq!(v.counted, counted, "case {i}");
+            assert_eq!(v.waiting, waiting, "case {i}");
         }
     }
 

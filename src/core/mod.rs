@@ -7,8 +7,11 @@ pub mod checklist;
 pub mod ci;
 pub mod compose;
 pub mod dispatch;
+pub mod doctor;
 pub mod end_plan;
 pub mod escalation;
+pub mod explain;
+pub mod heartbeat;
 pub mod outcome;
 pub mod placeholders;
 pub mod progress;
@@ -21,7 +24,23 @@ pub mod sandbox_dir;
 pub mod sanitize;
 pub mod spend;
 pub mod tags;
+pub mod tick_errors;
 pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
 pub mod verdict;
+
+/// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_count_takes_the_singular_only_for_one() {
+        for (n, want) in [(0, "0 runs"), (1, "1 run"), (2, "2 runs")] {
+            assert_eq!(super::plural(n, "run", "runs"), want);
+        }
+    }
+}

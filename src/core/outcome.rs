@@ -116,6 +116,23 @@ pub fn candidates<'c>(merge_sha: &str, newest_first: &'c [Commit]) -> Vec<&'c Co
         .collect()
 }
 
+/// Why ended runs got no outcome: they were served by the built-in preamble,
+/// which no template version stands for. `versions`: template versions that
+/// exist now. None when every ended run had a version.
+pub fn builtin_note(builtin_runs: usize, outcomes: usize, versions: usize) -> Option<String> {
+    if builtin_runs == 0 {
+        return None;
+    }
+    Some(if versions == 0 {
+        format!("{outcomes} outcomes: no template versions yet — afk template add")
+    } else {
+        format!(
+            "{} on the built-in preamble (dispatched before a template version existed): no outcome for them",
+            super::plural(builtin_runs, "ended run", "ended runs")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,5 +314,20 @@ mod tests {
                 .collect();
             assert_eq!(got, want, "{sha}");
         }
+    }
+
+    #[test]
+    fn runs_on_the_built_in_preamble_are_said_to_have_no_outcome() {
+        assert_eq!(builtin_note(0, 3, 0), None);
+        assert_eq!(
+            builtin_note(2, 0, 0).as_deref(),
+            Some("0 outcomes: no template versions yet — afk template add")
+        );
+        assert_eq!(
+            builtin_note(1, 4, 2).as_deref(),
+            Some(
+                "1 ended run on the built-in preamble (dispatched before a template version existed): no outcome for them"
+            )
+        );
     }
 }

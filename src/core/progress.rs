@@ -141,9 +141,85 @@ pub fn blocked_in(progress: &[u8]) -> Option<Blocked> {
     blocked
 }
 
+/// The agent's latest phase (`{"phase":"green"}`) and when: the line's own
+/// `at` (RFC 3339) when it has one, else `written_at` (when the progress file
+/// was last written). The name is cleaned to one short line: it is agent text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phase {
+    pub name: String,
+    pub at: Option<String>,
+}
+
+pub fn latest_phase(progress: &[u8], written_at: Option<&str>) -> Option<Phase> {
+    let mut latest = None;
+    for raw in progress.split(|b| *b == b'\n') {
+        let line = String::from_utf8_lossy(raw);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
+            continue;
+        };
+        if let Some(name) = v["phase"].as_str() {
+            let at = v["at"]
+                .as_str()
+                .filter(|t| crate::clock::parse(t).is_some())
+                .map(str::to_string);
+            latest = Some((super::sanitize::one_line(name, 40), at));
+        }
+    }
+    let (name, at) = latest.filter(|(n, _)| !n.is_empty())?;
+    Some(Phase {
+        name,
+        at: at.or_else(|| written_at.map(str::to_string)),
+    })
+}
+
+/// The progress file's lines as `runs show` prints them: each cleaned to one
+/// line, empty ones dropped, the last `max` kept.
+pub fn lines(progress: &[u8], max: usize) -> Vec<String> {
+    let all: Vec<String> = progress
+        .split(|b| *b == b'\n')
+        .map(|raw| super::sanitize::one_line(&String::from_utf8_lossy(raw), 400))
+        .filter(|l| !l.is_empty())
+        .collect();
+    all[all.len().saturating_sub(max)..].to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_latest_phase_wins_with_its_own_time_or_the_files() {
+        let w = Some("2026-01-01T12:00:00Z");
+        let p = |n: &str, at: Option<&str>| {
+            Some(Phase {
+                name: n.into(),
+                at: at.map(str::to_string),
+            })
+        };
+        let table: [(&[u8], Option<Phase>); 6] = [
+            (b"", None),
+            (
+                b"{\"phase\":\"tests-red\"}\n{\"phase\":\"green\"}\n",
+                p("green", w),
+            ),
+            (
+                b"{\"phase\":\"pushed\",\"at\":\"2026-01-01T11:00:00Z\"}\n{\"cost_usd\":1}\n",
+                p("pushed", Some("2026-01-01T11:00:00Z")),
+            ),
+            (b"{\"phase\":\"x\",\"at\":\"yesterday\"}\n", p("x", w)),
+            (b"{\"phase\":\"a\\u001b[31mb\"}\nnot json\n", p("a[31mb", w)),
+            (b"{\"status\":\"blocked\"}\n{\"phase\":\"\"}\n", None),
+        ];
+        for (i, (bytes, want)) in table.into_iter().enumerate() {
+            assert_eq!(latest_phase(bytes, w), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn progress_lines_are_one_line_each_and_the_last_ones() {
+        assert_eq!(lines(b"a\n\nb\nc\n", 2), vec!["b", "c"]);
+        assert_eq!(lines(b"x\ty\r\n", 5), vec!["x y"]);
+    }
 
     #[test]
     fn a_comment_is_posted_again_only_after_twice_the_timeout_and_five_seconds() {

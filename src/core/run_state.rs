@@ -268,6 +268,34 @@ impl Action {
     }
 }
 
+/// A red CI on an agent's PR teaches something whether afk tries again (a
+/// corrective turn) or gives up (a `ci-red` escalation, at once when
+/// `watch.fix_forward_max` is 0): both record a `gate_failure` lesson.
+pub fn records_gate_failure(a: &Action) -> bool {
+    matches!(
+        a,
+        Action::CorrectiveTurn(Correction::CiRed) | Action::Escalate(Escalation::CiRed)
+    )
+}
+
+/// A lesson's `agent`: the account the agent pushed as (the PR's author,
+/// else `runner.agent_login`) and the prompt it worked from.
+pub fn agent_of(
+    pushed_by: Option<&str>,
+    agent_login: &str,
+    template: Option<(&str, Option<i64>)>,
+) -> String {
+    let who = pushed_by
+        .filter(|l| !l.is_empty())
+        .or(Some(agent_login).filter(|l| !l.is_empty()))
+        .unwrap_or("agent");
+    match template {
+        Some((name, Some(v))) => format!("{who} ({name}@{v})"),
+        Some((name, None)) => format!("{who} ({name}, built-in)"),
+        None => who.to_string(),
+    }
+}
+
 /// The next action for a run. Rows of the SPEC's table, in order, with two
 /// precedences made explicit: a merged PR wins over "issue closed" (forges close
 /// the issue themselves on merge), and a person closing the issue or removing the
@@ -367,6 +395,43 @@ pub fn thread_agent(status: &str) -> Agent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn red_ci_records_a_gate_failure_whether_afk_tries_again_or_gives_up() {
+        let table = [
+            (Action::CorrectiveTurn(Correction::CiRed), true),
+            (Action::Escalate(Escalation::CiRed), true),
+            (Action::CorrectiveTurn(Correction::NoPr), false),
+            (Action::Escalate(Escalation::Stalled), false),
+            (Action::Wait(Wait::Ci), false),
+            (Action::Succeed, false),
+        ];
+        for (a, want) in table {
+            assert_eq!(records_gate_failure(&a), want, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_lesson_s_agent_is_who_pushed_and_from_which_prompt() {
+        let table = [
+            (
+                Some("bot"),
+                "",
+                Some(("implementer", Some(2))),
+                "bot (implementer@2)",
+            ),
+            (
+                None,
+                "agent-x",
+                Some(("implementer", None)),
+                "agent-x (implementer, built-in)",
+            ),
+            (Some(""), "", None, "agent"),
+        ];
+        for (pushed, login, t, want) in table {
+            assert_eq!(agent_of(pushed, login, t), want);
+        }
+    }
 
     fn base() -> RunState {
         RunState {

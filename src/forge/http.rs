@@ -26,6 +26,10 @@ pub struct ForgeError {
     /// The primary rate limit is spent (this answer said so, or an earlier one
     /// did and the request was never sent). Never a permission refusal.
     pub rate_limited: bool,
+    /// A mistake in the configuration, not a passing failure: the host refused
+    /// the connection or has no address, or the token was refused (401). Every
+    /// later request of the tick fails the same way, and no retry helps.
+    pub misconfigured: bool,
 }
 
 impl std::fmt::Display for ForgeError {
@@ -59,6 +63,23 @@ impl ForgeError {
     /// Whether `e` is a forge call that exhausted its retries.
     pub fn is_exhausted(e: &anyhow::Error) -> bool {
         e.downcast_ref::<ForgeError>().is_some_and(|f| f.exhausted)
+    }
+
+    /// Whether `e` is a configuration mistake (refused connection, unknown
+    /// host, refused token): one error for the tick, never a transient.
+    pub fn is_misconfigured(e: &anyhow::Error) -> bool {
+        e.downcast_ref::<ForgeError>()
+            .is_some_and(|f| f.misconfigured)
+    }
+
+    /// What a configuration mistake is, without the call it broke: every
+    /// call of the tick fails of it (`forge: cannot connect to …`).
+    pub fn cause(e: &anyhow::Error) -> Option<String> {
+        let f = e.downcast_ref::<ForgeError>().filter(|f| f.misconfigured)?;
+        Some(match f.status {
+            Some(s) => format!("{}: the token was refused ({s}): {}", f.service, f.message),
+            None => format!("{}: {}", f.service, f.message),
+        })
     }
 
     /// Whether `e` is the primary rate limit being spent.
@@ -168,6 +189,63 @@ pub struct Http {
     answered: Condvar,
     waited: Mutex<Duration>,
     cache: Option<Box<dyn ConditionalCache>>,
+    /// the config key naming `root`, for connect errors (`forge.url`)
+    url_key: &'static str,
+}
+
+/// The calls of this process (one tick) that used up their retries: `(repo,
+/// line)`, for the `transient_retry` lessons of ticks that do not carry each
+/// error to the end themselves (harvest, upgrade).
+static EXHAUSTED: Mutex<Vec<(Option<String>, String)>> = Mutex::new(Vec::new());
+
+fn note_exhausted(line: &str, path: &str) {
+    // `/repos/{owner}/{name}/...`: the repository the call was about
+    let mut parts = path.split(['/', '?']).filter(|p| !p.is_empty());
+    let repo = match (parts.next(), parts.next(), parts.next()) {
+        (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
+        _ => None,
+    };
+    if let Ok(mut v) = EXHAUSTED.lock() {
+        v.push((repo, line.to_string()));
+    }
+}
+
+/// Take the calls that used up their retries so far: `(repo, what failed)`.
+pub fn take_exhausted() -> Vec<(Option<String>, String)> {
+    EXHAUSTED
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+}
+
+/// `scheme://host[:port]` of a URL: what a connect error names.
+fn origin(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let end = rest
+                .find(['/', '?', '#'])
+                .map(|j| i + 3 + j)
+                .unwrap_or(url.len());
+            &url[..end]
+        }
+        None => url,
+    }
+}
+
+/// What the operating system said about a failed connect, in lower case
+/// without the `(os error N)` tail: `connection refused`.
+fn connect_reason(t: &ureq::Transport) -> String {
+    let mut source = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            let text = io.to_string();
+            let text = text.split(" (os error").next().unwrap_or(&text);
+            return text.to_ascii_lowercase();
+        }
+        source = e.source();
+    }
+    short(&t.to_string())
 }
 
 fn short(s: &str) -> String {
@@ -289,7 +367,13 @@ impl Http {
             answered: Condvar::new(),
             waited: Mutex::new(Duration::ZERO),
             cache: None,
+            url_key: "forge.url",
         }
+    }
+
+    /// The config key that names this client's root (`forge.api_url`, `runner.url`).
+    pub fn set_url_key(&mut self, key: &'static str) {
+        self.url_key = key;
     }
 
     /// A client for GitHub's REST API (`root`: `https://api.github.com` or a
@@ -375,6 +459,17 @@ impl Http {
         message: String,
         exhausted: bool,
     ) -> anyhow::Error {
+        if exhausted {
+            note_exhausted(
+                &format!(
+                    "{}: {method} {} failed after {} retries: {message}",
+                    self.service,
+                    path.split('?').next().unwrap_or(path),
+                    self.retries
+                ),
+                path,
+            );
+        }
         anyhow::Error::new(ForgeError {
             service: self.service,
             method: method.into(),
@@ -383,6 +478,7 @@ impl Http {
             message,
             exhausted,
             rate_limited: false,
+            misconfigured: status == Some(401),
         })
     }
 
@@ -411,6 +507,7 @@ impl Http {
             message,
             exhausted: false,
             rate_limited: true,
+            misconfigured: false,
         })
     }
 
@@ -624,6 +721,24 @@ impl Http {
                         t.kind(),
                         ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
                     );
+                    let at = origin(&self.root);
+                    let key = self.url_key;
+                    let reason = connect_reason(&t);
+                    if t.kind() == ureq::ErrorKind::Dns || (connect && reason.contains("refused")) {
+                        // nobody listens there, or there is no such host: a
+                        // configuration mistake, not a passing failure
+                        let msg = match t.kind() {
+                            ureq::ErrorKind::Dns => {
+                                format!("cannot resolve the host of {at} ({key}): {reason}")
+                            }
+                            _ => format!("cannot connect to {at} ({key}): {reason}"),
+                        };
+                        let mut e = self.error_x(method, path, None, msg, false);
+                        if let Some(fe) = e.downcast_mut::<ForgeError>() {
+                            fe.misconfigured = true;
+                        }
+                        return Err(e);
+                    }
                     let msg = match t.kind() {
                         ureq::ErrorKind::Io
                             if t.to_string().contains("timed out")
@@ -633,6 +748,9 @@ impl Http {
                         }
                         // ureq says "<url>: <what>": drop the URL (it may carry a
                         // query) and the separator it leaves behind
+                        ureq::ErrorKind::ConnectionFailed => {
+                            format!("cannot connect to {at} ({key}): {reason}")
+                        }
                         _ => short(
                             t.to_string()
                                 .replace(&url, "")
@@ -891,6 +1009,7 @@ mod tests {
             message: "check AFK_FORGE_TOKEN".into(),
             exhausted: false,
             rate_limited: false,
+            misconfigured: true,
         };
         assert_eq!(
             e.to_string(),
@@ -974,6 +1093,7 @@ mod tests {
             message: "rate limit spent".into(),
             exhausted: false,
             rate_limited: true,
+            misconfigured: false,
         });
         assert_eq!(ForgeError::status_of(&e), None);
         assert!(ForgeError::is_rate_limited(&e));

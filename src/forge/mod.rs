@@ -153,18 +153,23 @@ fn build(c: &Config, cache: Option<Box<dyn http::ConditionalCache>>) -> Result<B
         Some(p) => format!("forge.token_file {}", p.display()),
     };
     let root = c.api_root()?;
+    // the key a connect error names
+    let key = if !c.forge.api_url.is_empty() {
+        "forge.api_url"
+    } else if c.forge.kind == crate::config::ForgeKind::Github {
+        "forge.kind = github: api.github.com"
+    } else {
+        "forge.url"
+    };
     if c.forge.kind == crate::config::ForgeKind::Github {
         let mut h = http::Http::github(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+        h.set_url_key(key);
         if let Some(cache) = cache {
             h.set_cache(cache);
         }
         return Ok(Box::new(Github::new(h)));
     }
-    Ok(Box::new(Gitea::new(http::Http::new(
-        &root,
-        &token,
-        &source,
-        c.forge_timeout(),
-        c.forge.retries,
-    ))))
+    let mut h = http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+    h.set_url_key(key);
+    Ok(Box::new(Gitea::new(h)))
 }

@@ -58,14 +58,16 @@ impl HttpRunner {
             }
         };
         let service = |token: Option<&str>| {
-            Http::service(
+            let mut h = Http::service(
                 "runner",
                 &cfg.runner.url,
                 token,
                 &cfg.runner.token_env,
                 cfg.forge_timeout(),
                 cfg.forge.retries,
-            )
+            );
+            h.set_url_key("runner.url");
+            h
         };
         Ok(HttpRunner {
             http: service(token.as_deref()),

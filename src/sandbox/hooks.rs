@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 #[derive(Default)]
 pub(super) struct Hooks {
-    /// `{hook: name, body}`, in arrival order
+    /// `{hook: name, body, user_agent}`, in arrival order
     pub(super) received: Vec<Value>,
     /// how many of the next deliveries answer 500
     pub(super) failures: u32,
@@ -21,7 +21,10 @@ pub(super) fn receive(f: &mut Forge, name: &str, req: &Request) -> Reply {
         return err(500, "injected webhook failure");
     }
     let body = req.json().unwrap_or(Value::Null);
-    f.hooks.received.push(json!({"hook": name, "body": body}));
+    let user_agent = req.header("user-agent").unwrap_or("");
+    f.hooks
+        .received
+        .push(json!({"hook": name, "body": body, "user_agent": user_agent}));
     Reply::Send {
         status: 200,
         headers: vec![("Content-Type".into(), "text/plain".into())],

@@ -255,6 +255,21 @@ impl Store {
         Ok(n == 1)
     }
 
+    /// Open lessons (new or in progress), counted by type.
+    pub fn open_by_type(&self) -> Result<BTreeMap<String, i64>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT lesson_type, count(*) FROM lessons
+                 WHERE status IN ('new','in_progress') GROUP BY lesson_type",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
     pub fn lesson_snapshot(&self) -> Result<Snapshot> {
         let group = |col: &str| -> Result<BTreeMap<String, i64>> {
             let mut st = self

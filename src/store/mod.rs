@@ -117,6 +117,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_created ON runs(created_at);",
     // 9: upgrade flows that finish: fixer start, step, queue, tests PR, scans (upgrades.rs)
     upgrades::FLOW_SCHEMA,
+    // 10: when watch first saw the run's PR (`afk runs show`'s timeline)
+    "ALTER TABLE runs ADD COLUMN pr_seen_at TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,
@@ -200,6 +202,12 @@ pub struct Store {
 /// The tick's clock as stored text (RFC 3339, whole seconds).
 pub fn now() -> String {
     crate::clock::ts(crate::clock::now())
+}
+
+/// The clock with the second's fraction, for the moments harvest orders by:
+/// a run's dispatch and end, a canary going live (`clock::ts_precise`).
+pub fn now_precise() -> String {
+    crate::clock::ts_precise(crate::clock::now())
 }
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {

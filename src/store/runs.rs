@@ -107,6 +107,14 @@ pub struct Run {
     pub spend_ledger: Option<String>,
 }
 
+/// The times of a run's later moments (see `Store::run_times`).
+#[derive(Debug, Clone, Default)]
+pub struct RunTimes {
+    pub pr_seen_at: Option<String>,
+    pub outcome_at: Option<String>,
+    pub reverted_at: Option<String>,
+}
+
 const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
@@ -202,7 +210,8 @@ impl Store {
                 r.template_hash,
                 r.runner_kind,
                 r.branch,
-                now()
+                // the dispatch, to the microsecond: harvest compares it with canary_since
+                super::now_precise()
             ],
         )?;
         Ok(RunId(self.conn.last_insert_rowid()))
@@ -245,7 +254,7 @@ impl Store {
     }
 
     pub fn mark_failed(&self, id: RunId, error: &str) -> Result<()> {
-        let t = now();
+        let t = super::now_precise();
         self.exec(
             "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
             params![id, RunStatus::Failed, error, t],
@@ -291,6 +300,27 @@ impl Store {
     }
 
     /// The outcome harvest recorded for a run, and the commit that reverted it.
+    /// When a run's PR was first seen, its outcome recorded and its merge
+    /// found reverted: the times of `afk runs show`'s timeline.
+    pub fn run_times(&self, id: RunId) -> Result<RunTimes> {
+        self.conn
+            .query_row(
+                "SELECT r.pr_seen_at, o.recorded_at, o.reverted_at FROM runs r
+                 LEFT JOIN outcomes o ON o.run_id = r.id WHERE r.id = ?1",
+                [id],
+                |r| {
+                    Ok(RunTimes {
+                        pr_seen_at: r.get(0)?,
+                        outcome_at: r.get(1)?,
+                        reverted_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
     pub fn run_outcome(&self, id: RunId) -> Result<Option<(String, Option<String>)>> {
         self.conn
             .query_row(
@@ -399,7 +429,9 @@ impl Store {
     pub fn observe(&self, id: RunId, o: &Observation) -> Result<()> {
         self.exec(
             "UPDATE runs SET pr_number=?2, pr_url=?3, head_sha=?4, progress_fp=?5,
-              last_progress_at=?6, green_since=?7 WHERE id=?1",
+              last_progress_at=?6, green_since=?7,
+              pr_seen_at=CASE WHEN ?2 IS NULL THEN pr_seen_at ELSE COALESCE(pr_seen_at, ?6) END
+             WHERE id=?1",
             params![
                 id,
                 o.pr.map(|p| p.0),
@@ -480,7 +512,8 @@ impl Store {
 
     /// The end state's forge writes are done.
     pub fn finish(&self, id: RunId, to: RunStatus) -> Result<()> {
-        let t = now();
+        // the end, to the microsecond: harvest orders outcomes by it
+        let t = super::now_precise();
         self.exec(
             "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
             params![id, to, t],

@@ -236,7 +236,8 @@ impl Store {
             (Some(_), true) => VersionStatus::Canary,
             (Some(_), false) => VersionStatus::Candidate,
         };
-        let t = now();
+        // to the microsecond: a canary going live is compared with dispatches
+        let t = super::now_precise();
         tx.execute(
             "INSERT INTO template_versions (name, version, body, hash, status, created_at, status_at, canary_since)
              VALUES (?1,?2,?3,?4,?5,?6,?6,?7)",
@@ -279,7 +280,7 @@ impl Store {
         tx.execute(
             "UPDATE template_versions SET status='canary', status_at=?2, canary_since=?2
              WHERE id=?1 AND status='candidate'",
-            params![id, now()],
+            params![id, super::now_precise()],
         )?;
         tx.commit()?;
         Ok(self.template_by_id(id)?.expect("exists"))

@@ -22,6 +22,7 @@ pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
     agent: &std::path::Path,
+    keep: bool,
     show: &mut Show,
 ) -> Result<()> {
     let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
@@ -87,8 +88,8 @@ pub(super) fn act(
             .filter_map(|d| d.run_id)
             .collect();
         show.say(&format!(
-            "-- round {round}: poll dispatched {} runs, {to_canary} of them routed to implementer@2",
-            ids.len()
+            "-- round {round}: poll dispatched {}, {to_canary} of them routed to implementer@2",
+            crate::core::plural(ids.len(), "run", "runs")
         ));
         show.worst = show.worst.max(poll.code);
         show.ticks.push(serde_json::to_value(&poll.report)?);
@@ -163,8 +164,19 @@ pub(super) fn act(
         .map(|v| format!("implementer@{} {}", v.version, v.status))
         .collect();
     show.say(&format!(
-        "   now: {}; the outbox holds {rollbacks} rollback event (see `afk template show implementer@2` for the trail)",
-        statuses.join(", ")
+        "   now: {}; the outbox holds {}",
+        statuses.join(", "),
+        crate::core::plural(rollbacks, "rollback event", "rollback events")
     ));
+    // a command that works from where the user stands: the config by its full path
+    let see = format!(
+        "afk --config {} template show implementer@2",
+        ctx.config_path.display()
+    );
+    show.say(&if keep {
+        format!("   the decision trail: `{see}`")
+    } else {
+        "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
+    });
     Ok(())
 }

@@ -19,8 +19,18 @@ use crate::sandbox;
 use crate::types::{IssueNumber, RunId};
 use anyhow::{Context, Result};
 
-pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
-    let dialect = sandbox::Dialect::parse(forge).unwrap_or_default();
+/// The canary act's routing seed unless `--random` or `AFK_CANARY_SEED` says
+/// otherwise: the demo shows the same story every time.
+const DEMO_CANARY_SEED: &str = "20260101";
+
+pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
+    let keep = a.keep;
+    if !a.random && std::env::var_os("AFK_CANARY_SEED").is_none() {
+        // SAFETY: nothing else runs yet (no sandbox, no agent, no thread), so
+        // no one reads the environment while it changes.
+        unsafe { std::env::set_var("AFK_CANARY_SEED", DEMO_CANARY_SEED) };
+    }
+    let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;
@@ -172,7 +182,7 @@ pub fn run(json: bool, forge: &str, keep: bool) -> Result<u8> {
         say(&format!("== event: {} {}", e.kind, e.text));
     }
     let main_ticks = std::mem::take(&mut show.ticks);
-    canary::act(&sb, &dir, &agent, &mut show)?;
+    canary::act(&sb, &dir, &agent, keep, &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
     budget::act(&sb, &dir, &agent, &mut show)?;
     let budget_ticks = std::mem::replace(&mut show.ticks, main_ticks);

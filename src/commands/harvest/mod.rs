@@ -70,31 +70,23 @@ fn idle(ctx: &Ctx, enabled: bool, reason: Option<String>, stepped_aside: bool) -
     }
 }
 
-/// One harvest tick; `run` prints it, the demo and the benchmark read it.
-pub fn tick(ctx: &Ctx) -> Result<Tick> {
-    let cfg = &ctx.config;
-    let (mut store, _lock) = match tick::open(ctx, "harvest")? {
-        Opening::Stopped(why) => return Ok(idle(ctx, false, Some(why), false)),
-        Opening::SteppedAside => {
-            tick::stepping_aside("harvest");
-            return Ok(idle(ctx, true, None, true));
-        }
-        Opening::Open { store, _lock } => (store, _lock),
-    };
-    let now = crate::clock::now();
-    let mut r = Report {
-        tick: "harvest",
-        dry_run: ctx.dry_run,
-        enabled: true,
-        ..Default::default()
-    };
-
-    // 1. One outcome per newly ended run, attributed to the version it used.
+/// An outcome for every newly ended run, attributed to the version it used
+/// (a dry run only reports them: the overlay carries them to the decision);
+/// runs on the built-in preamble are counted and explained.
+fn record_outcomes(
+    ctx: &Ctx,
+    store: &mut crate::store::Store,
+    r: &mut Report,
+) -> Result<canary::Overlay> {
     let ended = store.unharvested_runs()?;
     let mut overlay = canary::Overlay::default();
     let mut items = vec![];
     for e in &ended {
-        let (Some(version_id), Some(o)) = (e.version_id, outcome::of_run(e.state)) else {
+        let Some(o) = outcome::of_run(e.state) else {
+            continue;
+        };
+        let Some(version_id) = e.version_id else {
+            r.builtin_runs += 1;
             continue;
         };
         overlay.new.push(NewOutcome {
@@ -125,6 +117,34 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             .collect();
         overlay = canary::Overlay::default();
     }
+    if r.builtin_runs > 0 {
+        let versions = store.templates(None)?.len();
+        r.note = outcome::builtin_note(r.builtin_runs, r.outcomes.len(), versions);
+    }
+    Ok(overlay)
+}
+
+/// One harvest tick; `run` prints it, the demo and the benchmark read it.
+pub fn tick(ctx: &Ctx) -> Result<Tick> {
+    let cfg = &ctx.config;
+    let (mut store, _lock) = match tick::open(ctx, "harvest")? {
+        Opening::Stopped(why) => return Ok(idle(ctx, false, Some(why), false)),
+        Opening::SteppedAside => {
+            tick::stepping_aside("harvest");
+            return Ok(idle(ctx, true, None, true));
+        }
+        Opening::Open { store, _lock } => (store, _lock),
+    };
+    let now = crate::clock::now();
+    let mut r = Report {
+        tick: "harvest",
+        dry_run: ctx.dry_run,
+        enabled: true,
+        ..Default::default()
+    };
+
+    // 1. One outcome per newly ended run, attributed to the version it used.
+    let mut overlay = record_outcomes(ctx, &mut store, &mut r)?;
 
     // 2. Reverted merges: successes become failures, once.
     let pending: HashSet<i64> = overlay
@@ -160,6 +180,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     } else {
         crate::notify::Notifier::new(cfg).flush(&store)
     };
+    r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {
         code: if r.errors.is_empty() { 0 } else { 1 },

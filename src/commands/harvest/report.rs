@@ -71,9 +71,19 @@ pub struct Report {
     pub decisions: Vec<DecisionItem>,
     pub events: Vec<EventItem>,
     pub errors: Vec<ErrorItem>,
+    /// ended runs served by the built-in preamble: no version, so no outcome
+    #[serde(skip_serializing_if = "is_zero")]
+    pub builtin_runs: usize,
+    /// what the operator should know about them (`core::outcome::builtin_note`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// forge requests made (for the metrics file; not part of the report)
     #[serde(skip)]
     pub requests: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The headings of [`checkpoint_cells`].
@@ -104,13 +114,13 @@ pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
 /// the live canaries still running, the events and the errors.
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
     let mut s = format!(
-        "harvest{}: {} outcomes {}, {} reverted, {} checkpoints, {} decisions, errors {}{}\n",
+        "harvest{}: {} {}, {} reverted, {}, {}, errors {}{}\n",
         if r.dry_run { " (dry run)" } else { "" },
-        r.outcomes.len(),
+        crate::core::plural(r.outcomes.len(), "outcome", "outcomes"),
         if r.dry_run { "to record" } else { "recorded" },
         r.reverted.len(),
-        r.checkpoints.len(),
-        r.decisions.len(),
+        crate::core::plural(r.checkpoints.len(), "checkpoint", "checkpoints"),
+        crate::core::plural(r.decisions.len(), "decision", "decisions"),
         r.errors.len(),
         if notified.sent + notified.failed > 0 {
             format!(
@@ -121,6 +131,9 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
             String::new()
         }
     );
+    if let Some(n) = &r.note {
+        s.push_str(&format!("harvest: {n}\n"));
+    }
     let mut rows: Vec<Vec<String>> = r
         .checkpoints
         .iter()
@@ -158,10 +171,10 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     }
     for l in live {
         s.push_str(&format!(
-            "{}@{} is the live canary: {} outcomes, next checkpoint at {}\n",
+            "{}@{} is the live canary: {}, next checkpoint at {}\n",
             l.template,
             l.version,
-            l.outcomes,
+            crate::core::plural(l.outcomes, "outcome", "outcomes"),
             l.next.map_or("-".into(), |n| n.to_string())
         ));
     }

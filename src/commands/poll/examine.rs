@@ -7,6 +7,7 @@ use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
+use crate::core::explain;
 use crate::forge::{Forge, ForgeError, Issue, State};
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -27,34 +28,21 @@ pub struct Winner {
     pub answers_left_out: usize,
 }
 
-/// What poll knows of a repo before asking the forge about it.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Known {
-    pub frozen: bool,
-    /// afk has a run in flight there.
-    pub busy: bool,
-    /// A day limit (every repo's, or this one's) is reached.
-    pub over_budget: bool,
-}
-
-impl Known {
-    /// What the dispatch policy gates on, once the forge said whether any open
-    /// issue of the repo is in progress.
-    fn facts(self, in_progress: bool) -> dispatch::RepoFacts {
-        dispatch::RepoFacts {
-            allowlisted: true,
-            frozen: self.frozen,
-            over_budget: self.over_budget,
-            locked: dispatch::repo_locked(self.busy, in_progress),
-        }
-    }
-}
-
 #[derive(Default)]
 pub struct RepoOutcome {
     pub winner: Option<(Winner, ReadyIssue)>,
     pub skipped: Vec<Skipped>,
     pub errors: Vec<ErrorItem>,
+}
+
+/// What the state file knows of a repo before its issues are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Known {
+    pub frozen: bool,
+    /// a run of afk's is in flight there
+    pub busy: bool,
+    /// a `[budget]` day limit (all repos', or this repo's) is reached
+    pub over_budget: bool,
 }
 
 pub fn examine_repo(
@@ -65,51 +53,106 @@ pub fn examine_repo(
     repo: &str,
     known: Known,
 ) -> RepoOutcome {
-    let cfg = &ctx.config;
-    let Known { frozen, busy, .. } = known;
     let mut out = RepoOutcome::default();
-    let err = |issue: Option<IssueNumber>, e: &anyhow::Error| ErrorItem::from_err(repo, issue, e);
-    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) => v,
-        Err(e) => {
-            out.errors.push(err(None, &e));
-            return out;
-        }
-    };
-    if issues.is_empty() {
-        return out;
+    if let Some(issues) = open_for_dispatch(ctx, forge, repo, known, &mut out) {
+        let lookup = Lookup {
+            ctx,
+            forge,
+            handled,
+            repo,
+            perms: HashMap::new(),
+            errors: vec![],
+            why: HashMap::new(),
+        };
+        pick(lookup, escalated, &issues, &mut out);
     }
-    let ready: Vec<ReadyIssue> = issues
+    out
+}
+
+fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
+    issues
         .iter()
         .map(|i| ReadyIssue {
             number: i.number,
-            priority: cfg.priority_of(i.labels.iter().map(|l| l.name.as_str())),
+            priority: ctx
+                .config
+                .priority_of(i.labels.iter().map(|l| l.name.as_str())),
         })
-        .collect();
-    let mut in_progress = issues
-        .iter()
-        .any(|i| i.has_label(&cfg.poll.in_progress_label));
-    if !busy && !in_progress && !frozen && !known.over_budget {
-        match forge.issues_with_label(repo, &cfg.poll.in_progress_label) {
+        .collect()
+}
+
+/// Skips with their why.
+fn push_skips(
+    out: &mut RepoOutcome,
+    repo: &str,
+    skipped: Vec<(IssueNumber, Reason)>,
+    why: impl Fn(IssueNumber, Reason) -> Option<String>,
+) {
+    for (n, reason) in skipped {
+        out.skipped.push(Skipped {
+            repo: repo.to_string(),
+            issue: n,
+            reason,
+            detail: why(n, reason),
+        });
+    }
+}
+
+/// The repo's ready issues when it may take a run now. A frozen or locked
+/// repo skips them all (with the why); a failed list, or a missing
+/// in-progress label on a forge that does not create it, is an error.
+fn open_for_dispatch(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &str,
+    Known {
+        frozen,
+        busy,
+        over_budget,
+    }: Known,
+    out: &mut RepoOutcome,
+) -> Option<Vec<Issue>> {
+    let cfg = &ctx.config;
+    let label = &cfg.poll.in_progress_label;
+    let fail = |out: &mut RepoOutcome, e: &anyhow::Error| {
+        out.errors.push(ErrorItem::from_err(repo, None, e))
+    };
+    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
+        Ok(v) if v.is_empty() => return None,
+        Ok(v) => v,
+        Err(e) => {
+            fail(out, &e);
+            return None;
+        }
+    };
+    let mut in_progress = issues.iter().any(|i| i.has_label(label));
+    if !busy && !in_progress && !frozen && !over_budget {
+        match forge.issues_with_label(repo, label) {
             Ok(v) => in_progress = !v.is_empty(),
             Err(e) => {
-                out.errors.push(err(None, &e));
-                return out;
+                fail(out, &e);
+                return None;
             }
         }
     }
-    let push_skips = |out: &mut RepoOutcome, pick: dispatch::RepoPick| {
-        for (n, reason) in pick.skipped {
-            out.skipped.push(Skipped {
-                repo: repo.to_string(),
-                issue: n,
-                reason,
-            });
-        }
+    let locked = dispatch::repo_locked(busy, in_progress);
+    let facts = dispatch::RepoFacts {
+        allowlisted: true,
+        frozen,
+        over_budget,
+        locked,
     };
-    if let Some(reason) = dispatch::repo_gate(known.facts(in_progress)) {
-        push_skips(&mut out, dispatch::skip_all(&ready, reason));
-        return out;
+    if let Some(reason) = dispatch::repo_gate(facts) {
+        let why = match reason {
+            Reason::RepoFrozen => explain::frozen(repo),
+            Reason::Budget => {
+                "a [budget] day limit is reached (the report's budget lines say which)".to_string()
+            }
+            _ => explain::locked(busy, label),
+        };
+        let skipped = dispatch::skip_all(&ready_of(ctx, &issues), reason).skipped;
+        push_skips(out, repo, skipped, |_, _| Some(why.clone()));
+        return None;
     }
     // The label afk will add must exist before an agent is started for it,
     // unless the forge creates a missing label when one is added (GitHub).
@@ -118,36 +161,32 @@ pub fn examine_repo(
         false => forge.repo_labels(repo).map(Some),
     };
     match labels {
-        Ok(Some(labels)) if !labels.iter().any(|l| l.name == cfg.poll.in_progress_label) => {
+        Ok(Some(labels)) if !labels.iter().any(|l| &l.name == label) => {
             out.errors.push(ErrorItem::msg(
                 repo,
                 None,
                 format!(
-                    "label \"{}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here",
-                    cfg.poll.in_progress_label
+                    "label \"{label}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here"
                 ),
             ));
-            return out;
+            None
         }
-        Ok(_) => {}
+        Ok(_) => Some(issues),
         Err(e) => {
-            out.errors.push(err(None, &e));
-            return out;
+            fail(out, &e);
+            None
         }
     }
+}
 
+/// The repo's winner and why every other ready issue was skipped: facts
+/// gathered lazily in priority order, `core::dispatch` deciding.
+fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut RepoOutcome) {
+    let repo = lookup.repo;
     let by_number: HashMap<IssueNumber, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
-    let mut lookup = Lookup {
-        ctx,
-        forge,
-        handled,
-        repo,
-        perms: HashMap::new(),
-        errors: vec![],
-    };
     let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
     let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
-    let pick = dispatch::pick_in_repo(ready, |ri| {
+    let pick = dispatch::pick_in_repo(ready_of(lookup.ctx, issues), |ri| {
         let issue = by_number[&ri.number];
         match lookup.facts(issue) {
             Ok(Some((facts, event_id))) => {
@@ -157,40 +196,31 @@ pub fn examine_repo(
             // nobody can be shown to have armed it
             Ok(None) => Err(Reason::Untrusted),
             Err(e) => {
-                lookup.errors.push(err(Some(issue.number), &e));
+                lookup
+                    .errors
+                    .push(ErrorItem::from_err(repo, Some(issue.number), &e));
                 failed.insert(issue.number);
                 // an issue we could not examine is neither dispatched nor reported as skipped
                 Err(Reason::Untrusted)
             }
         }
     });
-    let winner = pick.winner.clone();
-    let mut heard = (vec![], 0);
-    if let Some(w) = &winner
-        && let Some(after) = escalated.get(&(repo.to_string(), w.number))
-    {
-        match lookup.answers(w.number, *after) {
-            Ok(a) => heard = a,
-            Err(e) => {
-                lookup.errors.push(err(Some(w.number), &e));
-                failed.insert(w.number);
-            }
-        }
-    }
-    out.errors.extend(lookup.errors);
-    let winner = winner.filter(|w| !failed.contains(&w.number));
-    push_skips(
-        &mut out,
-        dispatch::RepoPick {
-            winner: None,
-            skipped: pick
-                .skipped
-                .into_iter()
-                .filter(|(n, _)| !failed.contains(n))
-                .collect(),
-        },
-    );
-    if let Some(w) = winner {
+    let heard = match &pick.winner {
+        Some(w) => lookup.heard(escalated, w.number, &mut failed),
+        None => (vec![], 0),
+    };
+    out.errors.append(&mut lookup.errors);
+    let first = pick.winner.as_ref().map(|w| format!("{repo}#{}", w.number));
+    let skipped = pick
+        .skipped
+        .into_iter()
+        .filter(|(n, _)| !failed.contains(n))
+        .collect();
+    push_skips(out, repo, skipped, |n, r| match (r, &first) {
+        (Reason::LowerPriority, Some(w)) => Some(explain::lower_priority(w)),
+        _ => lookup.why.get(&n).cloned(),
+    });
+    if let Some(w) = pick.winner.filter(|w| !failed.contains(&w.number)) {
         out.winner = Some((
             Winner {
                 repo: repo.to_string(),
@@ -202,7 +232,6 @@ pub fn examine_repo(
             w,
         ));
     }
-    out
 }
 
 /// The facts of one repo's issues, with the permission answers of this tick.
@@ -214,6 +243,8 @@ struct Lookup<'a> {
     /// login → the permission (Err: the forge refused the lookup)
     perms: HashMap<String, Result<Option<String>, ()>>,
     errors: Vec<ErrorItem>,
+    /// issue → why it was skipped, in words (`explain`)
+    why: HashMap<IssueNumber, String>,
 }
 
 impl Lookup<'_> {
@@ -246,6 +277,28 @@ impl Lookup<'_> {
         };
         self.perms.insert(login.to_string(), p.clone());
         Ok(p)
+    }
+
+    /// What trusted people said since afk's last escalation on the winner
+    /// (nothing when it was never escalated); a failed read fails the issue.
+    fn heard(
+        &mut self,
+        escalated: &Escalated,
+        issue: IssueNumber,
+        failed: &mut BTreeSet<IssueNumber>,
+    ) -> (Vec<Said>, usize) {
+        let Some(after) = escalated.get(&(self.repo.to_string(), issue)) else {
+            return (vec![], 0);
+        };
+        match self.answers(issue, *after) {
+            Ok(a) => a,
+            Err(e) => {
+                self.errors
+                    .push(ErrorItem::from_err(self.repo, Some(issue), &e));
+                failed.insert(issue);
+                (vec![], 0)
+            }
+        }
     }
 
     /// What trusted people said on the issue since afk's escalation comment.
@@ -300,17 +353,27 @@ impl Lookup<'_> {
             edited_after_arming: false,
             blocked: false,
         };
+        let label = cfg.poll.ready_label.as_str();
+        let n = issue.number;
         if !repo_matches {
+            let name = issue.repository.as_ref().map(|r| r.full_name.as_str());
+            self.why
+                .insert(n, explain::not_allowlisted(name.unwrap_or("")));
             return Ok(Some((facts, 0)));
         }
-        let timeline = self.forge.timeline(repo, issue.number)?;
-        let Some(armed) = dispatch::arming(&timeline, &cfg.poll.ready_label) else {
+        let timeline = self.forge.timeline(repo, n)?;
+        let Some(armed) = dispatch::arming(&timeline, label) else {
+            let why =
+                explain::untrusted(None, label, cfg.poll.trusted_permission.as_str(), Ok(None));
+            self.why.insert(n, why);
             return Ok(None);
         };
-        facts.already_handled =
-            self.handled
-                .contains(&(repo.to_string(), issue.number, armed.event_id));
+        facts.already_handled = self
+            .handled
+            .contains(&(repo.to_string(), n, armed.event_id));
         if facts.already_handled {
+            self.why
+                .insert(n, explain::already_handled(&armed.login, label));
             return Ok(Some((facts, armed.event_id)));
         }
         let perm = self.permission(&armed.login, issue.number)?;
@@ -322,14 +385,23 @@ impl Lookup<'_> {
         );
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {
+            let perm = perm.as_ref().map(|p| p.as_deref()).map_err(|_| ());
+            let needed = cfg.poll.trusted_permission.as_str();
+            let why = explain::untrusted(Some(&armed.login), label, needed, perm);
+            self.why.insert(n, why);
             return Ok(Some((facts, armed.event_id)));
         }
         let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
         facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
         if facts.edited_after_arming {
+            self.why
+                .insert(n, explain::edited_after_arming(&armed.login, label));
             return Ok(Some((facts, armed.event_id)));
         }
-        facts.blocked = self.blocked(issue)?;
+        if let Some(by) = self.blocked(issue)? {
+            facts.blocked = true;
+            self.why.insert(n, by);
+        }
         Ok(Some((facts, armed.event_id)))
     }
 
@@ -337,7 +409,8 @@ impl Lookup<'_> {
     /// issue. Cross-repo blockers are looked up only inside the allowlist: afk's
     /// token never asks about a repo the operator did not name, and a blocker
     /// it cannot check keeps the issue blocked (safety first; see the README).
-    fn blocked(&mut self, issue: &Issue) -> Result<bool> {
+    /// Returns the first blocker, in words.
+    fn blocked(&mut self, issue: &Issue) -> Result<Option<String>> {
         let repo = self.repo;
         let seen = |s: State| match s {
             State::Open => Blocker::Open,
@@ -345,8 +418,10 @@ impl Lookup<'_> {
             State::Unknown => Blocker::Unknown,
         };
         let deps = self.forge.dependencies(repo, issue.number)?;
-        if deps.iter().any(|d| dispatch::blocks(seen(d.state))) {
-            return Ok(true);
+        if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
+            let other = d.repository.as_ref().map(|r| r.full_name.as_str());
+            let name = format!("{}#{}", other.unwrap_or(repo), d.number);
+            return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
         let allow = &self.ctx.config.poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
@@ -361,9 +436,9 @@ impl Lookup<'_> {
                 }
             };
             if dispatch::blocks(b) {
-                return Ok(true);
+                return Ok(Some(explain::blocked_by(&format!("{r}#{n}"), b)));
             }
         }
-        Ok(false)
+        Ok(None)
     }
 }

@@ -33,6 +33,9 @@ pub struct Skipped {
     pub repo: String,
     pub issue: IssueNumber,
     pub reason: Reason,
+    /// the why in words (`labelled by mallory (read < write)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Serialize, Clone, Debug)]
@@ -135,71 +138,28 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let (reconciled, errs) = claims::reconcile_labels(ctx, forge.as_ref(), &store)?;
     errors.extend(errs);
 
-    let in_flight = store.runs_in_flight()?;
-    let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
-    let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
-    let handled = store.handled_armings()?;
-    let escalated = store.latest_escalations()?;
-
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
     let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
     let stops = budget::stops(ctx, &store, runner.as_ref(), crate::clock::now(), &repos)?;
-    let outcomes = fan_out(&repos, cfg.forge.concurrency, |repo| {
-        let known = examine::Known {
-            frozen: frozen.contains(repo.as_str()),
-            busy: busy.contains(repo.as_str()),
-            over_budget: crate::core::spend::stops_repo(&stops, repo),
-        };
-        examine::examine_repo(ctx, forge.as_ref(), &handled, &escalated, repo, known)
-    });
-    let mut skipped = vec![];
-    let mut winners = vec![];
-    for o in outcomes {
-        skipped.extend(o.skipped);
-        errors.extend(o.errors);
-        winners.extend(o.winner);
-    }
+    let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge.as_ref(), &store, &stops)?;
+    errors.extend(errs);
 
     // 6. The global cut.
-    let (take, over) = dispatch::apply_capacity(
-        winners,
-        in_flight.len(),
-        cfg.poll.max_in_flight,
-        cfg.poll.max_per_tick,
-    );
-    for (w, _) in over {
-        skipped.push(Skipped {
-            repo: w.repo,
-            issue: w.issue.number,
-            reason: Reason::Capacity,
-        });
-    }
+    let take = cut(ctx, winners, in_flight, &mut skipped);
+    log_decisions(&skipped, &take);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let templates = claims::resolve_templates(ctx, &store)?;
     let journal = crate::lessons::Journal::new(cfg, &ctx.state_path(), ctx.dry_run);
-    let mut dispatched = vec![];
-    if ctx.dry_run {
-        for (w, _) in &take {
-            dispatched.push(Dispatched {
-                repo: w.repo.clone(),
-                issue: w.issue.number,
-                run_id: None,
-                template: cfg.poll.template.clone(),
-                template_version: templates.route(w).version,
-            });
-        }
-    } else {
-        let results = fan_out(&take, cfg.forge.concurrency, |(w, _)| {
-            let template = templates.route(w);
-            claims::dispatch_one(ctx, forge.as_ref(), runner.as_ref(), &journal, template, w)
-        });
-        for (d, e) in results {
-            dispatched.extend(d);
-            errors.extend(e);
-        }
-    }
+    let (dispatched, errs) = dispatch_all(
+        ctx,
+        &store,
+        (forge.as_ref(), runner.as_ref()),
+        &journal,
+        &take,
+    )?;
+    errors.extend(errs);
     record_transient(&journal, &errors, "poll");
+    let errors = tick::one_per_cause(errors);
     let mut human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
     for s in &stops {
         human.push_str(&format!("{}\n", s.text));
@@ -221,6 +181,121 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         },
         human,
     })
+}
+
+type Take = Vec<(examine::Winner, dispatch::ReadyIssue)>;
+
+/// Every allowlisted repo, in parallel: its skips, errors and winner; and
+/// how many runs are in flight.
+fn examine_all(
+    ctx: &Ctx,
+    forge: &dyn crate::forge::Forge,
+    store: &crate::store::Store,
+    stops: &[crate::core::spend::Stop],
+) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
+    let cfg = &ctx.config;
+    let in_flight = store.runs_in_flight()?;
+    let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
+    let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
+    let handled = store.handled_armings()?;
+    let escalated = store.latest_escalations()?;
+    let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
+    let outcomes = fan_out(&repos, cfg.forge.concurrency, |repo| {
+        examine::examine_repo(
+            ctx,
+            forge,
+            &handled,
+            &escalated,
+            repo,
+            examine::Known {
+                frozen: frozen.contains(repo.as_str()),
+                busy: busy.contains(repo.as_str()),
+                over_budget: crate::core::spend::stops_repo(stops, repo),
+            },
+        )
+    });
+    let (mut skipped, mut errors, mut winners) = (vec![], vec![], vec![]);
+    for o in outcomes {
+        skipped.extend(o.skipped);
+        errors.extend(o.errors);
+        winners.extend(o.winner);
+    }
+    Ok((skipped, errors, winners, in_flight.len()))
+}
+
+/// The global cut (`max_in_flight`, `max_per_tick`): the winners kept; the
+/// rest are skipped as `capacity`, with the limit that was reached.
+fn cut(ctx: &Ctx, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -> Take {
+    let p = &ctx.config.poll;
+    let (take, over) =
+        dispatch::apply_capacity(winners, in_flight, p.max_in_flight, p.max_per_tick);
+    for (w, _) in over {
+        skipped.push(Skipped {
+            repo: w.repo,
+            issue: w.issue.number,
+            reason: Reason::Capacity,
+            detail: Some(crate::core::explain::capacity(
+                in_flight,
+                p.max_in_flight,
+                p.max_per_tick,
+            )),
+        });
+    }
+    take
+}
+
+/// Each winner on the template version routing gives it: claimed, started
+/// and labelled (a dry run only names them).
+fn dispatch_all(
+    ctx: &Ctx,
+    store: &crate::store::Store,
+    (forge, runner): (&dyn crate::forge::Forge, &dyn crate::runner::Runner),
+    journal: &crate::lessons::Journal,
+    take: &Take,
+) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
+    let cfg = &ctx.config;
+    let templates = claims::resolve_templates(ctx, store)?;
+    let mut dispatched = vec![];
+    let mut errors = vec![];
+    if ctx.dry_run {
+        for (w, _) in take {
+            dispatched.push(Dispatched {
+                repo: w.repo.clone(),
+                issue: w.issue.number,
+                run_id: None,
+                template: cfg.poll.template.clone(),
+                template_version: templates.route(w).version,
+            });
+        }
+        return Ok((dispatched, errors));
+    }
+    let results = fan_out(take, cfg.forge.concurrency, |(w, _)| {
+        let template = templates.route(w);
+        claims::dispatch_one(ctx, forge, runner, journal, template, w)
+    });
+    for (d, e) in results {
+        dispatched.extend(d);
+        errors.extend(e);
+    }
+    Ok((dispatched, errors))
+}
+
+/// `-v`: one line per decision with its why.
+fn log_decisions(skipped: &[Skipped], take: &Take) {
+    for k in skipped {
+        let why = k
+            .detail
+            .as_deref()
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        crate::log::decision(&format!("{}#{}: {}{why}", k.repo, k.issue, k.reason));
+    }
+    for (w, r) in take {
+        crate::log::decision(&format!(
+            "{}#{}: dispatch: the repo's first eligible ready issue (priority {})",
+            w.repo, w.issue.number, r.priority
+        ));
+    }
 }
 
 fn human(
@@ -271,7 +346,10 @@ fn human(
         rows.push(vec![
             format!("{}#{}", k.repo, k.issue),
             "skipped".into(),
-            k.reason.to_string(),
+            match &k.detail {
+                Some(d) => format!("{} — {d}", k.reason),
+                None => k.reason.to_string(),
+            },
         ]);
     }
     if !rows.is_empty() {

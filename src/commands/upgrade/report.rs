@@ -127,14 +127,19 @@ impl Report {
 
     /// The human summary.
     pub fn human(&self, recipes: &[String]) -> String {
+        use crate::core::plural;
         let mut s = format!(
-            "upgrade{}: {} recipes, {} PRs open, {} candidates, {} skipped, {} errors\n",
+            "upgrade{}: {}, {} open, {}, {} skipped, {}\n",
             if self.dry_run { " (dry run)" } else { "" },
-            recipes.len(),
-            self.prs.len(),
-            self.candidates.iter().filter(|c| c.selected).count(),
+            plural(recipes.len(), "recipe", "recipes"),
+            plural(self.prs.len(), "PR", "PRs"),
+            plural(
+                self.candidates.iter().filter(|c| c.selected).count(),
+                "candidate",
+                "candidates"
+            ),
             self.skipped.len(),
-            self.errors.len()
+            plural(self.errors.len(), "error", "errors")
         );
         if let Some(r) = &self.reason {
             s.push_str(&format!("nothing done: {r}\n"));

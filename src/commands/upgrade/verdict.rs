@@ -25,7 +25,14 @@ struct Report {
     /// afk's own test comments on the PR
     test_runs: u32,
     posted: bool,
-    errors: Vec<String>,
+    errors: Vec<VerdictError>,
+}
+
+/// An error of `upgrade verdict`, shaped like every report's: `{repo, message}`.
+#[derive(Serialize, Debug)]
+struct VerdictError {
+    repo: String,
+    message: String,
 }
 
 /// How long `--wait` sleeps between reads.
@@ -65,7 +72,10 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
             if cli.json {
                 r.verdict = None;
                 r.build_url = None;
-                r.errors.push(line);
+                r.errors.push(VerdictError {
+                    repo: a.repo.clone(),
+                    message: line,
+                });
                 super::super::emit(true, &r, "");
             }
             Ok(code)

@@ -34,6 +34,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         ci_build: seen.ci.build_url.clone(),
         merged: pr.is_some_and(|p| p.merged),
         deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
+        phase: seen.phase.as_ref().map(|p| (p.name.clone(), p.at.clone())),
         end,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
@@ -118,7 +119,39 @@ fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<(
     store.set_checklist(run.id, id, text)
 }
 
+/// A `gate_failure` lesson: the failing checks by name (the `detail`), the
+/// agent that pushed and the prompt it worked from.
+fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
+    use crate::core::sanitize::one_line;
+    let contexts: Vec<String> = seen.ci.failing.iter().map(|f| one_line(&f.0, 80)).collect();
+    let template = run
+        .template_name
+        .as_deref()
+        .map(|t| (t, run.template_version));
+    let pushed_by = seen.pr.as_ref().map(|p| p.author());
+    let agent_login = &w.ctx.config.runner.agent_login;
+    w.journal.auto(NewLesson {
+        lesson_type: "gate_failure".into(),
+        repo: Some(run.repo.clone()),
+        work_item: Some(format!("{}#{}", run.repo, run.issue)),
+        run_id: Some(run.id.0),
+        stage: Some("ci".into()),
+        agent: Some(crate::core::run_state::agent_of(
+            pushed_by,
+            agent_login,
+            template,
+        )),
+        root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
+        suggestion: Some("run the failing checks locally before pushing".into()),
+        detail: Some(contexts.join(", ")).filter(|d| !d.is_empty()),
+        ..Default::default()
+    });
+}
+
 pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
+    if crate::core::run_state::records_gate_failure(&action) {
+        record_gate_failure(w, run, seen);
+    }
     match action {
         Action::Wait(_) => {
             update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
@@ -138,25 +171,6 @@ fn corrective_turn(
     seen: &Seen,
     kind: Correction,
 ) -> Result<()> {
-    use crate::core::sanitize::one_line;
-    if kind == Correction::CiRed {
-        let contexts: Vec<String> = seen.ci.failing.iter().map(|f| one_line(&f.0, 80)).collect();
-        w.journal.auto(NewLesson {
-            lesson_type: "gate_failure".into(),
-            repo: Some(run.repo.clone()),
-            work_item: Some(format!("{}#{}", run.repo, run.issue)),
-            run_id: Some(run.id.0),
-            stage: Some("ci".into()),
-            root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
-            suggestion: Some("run the failing checks locally before pushing".into()),
-            detail: seen
-                .ci
-                .build_url
-                .as_deref()
-                .and_then(crate::core::sanitize::safe_url),
-            ..Default::default()
-        });
-    }
     // the turn is recorded before the start: never two agents for one turn
     let turn = store.begin_turn(run.id)?;
     let what = match kind {

@@ -35,6 +35,9 @@ pub struct ActionItem {
     /// What the run's agents reported spending so far; absent: nothing yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub spend_usd: Option<f64>,
+    /// the decision's why in words (`CI pending on 2 of 3 contexts (lint, test)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// The watch report (`--json`).
@@ -252,6 +255,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         errors.extend(e);
     }
     record_transient(&w.journal, &errors, "watch");
+    let errors = tick::one_per_cause(errors);
     let delivery = if ctx.dry_run {
         crate::notify::Delivery::default()
     } else {
@@ -282,10 +286,10 @@ fn human(
     d: crate::notify::Delivery,
 ) -> String {
     let mut s = format!(
-        "watch{}: {} runs, {} errors{}\n",
+        "watch{}: {}, {}{}\n",
         if dry { " (dry run)" } else { "" },
-        actions.len(),
-        errors.len(),
+        crate::core::plural(actions.len(), "run", "runs"),
+        crate::core::plural(errors.len(), "error", "errors"),
         if d.sent + d.failed > 0 {
             format!(", notifications sent {} failed {}", d.sent, d.failed)
         } else {
@@ -325,6 +329,7 @@ fn process(
         issue: Some(run.issue),
         message: format!("run {}: {e}", run.id),
         transient: crate::forge::ForgeError::is_exhausted(e),
+        cause: crate::forge::ForgeError::cause(e),
     };
     let store = match if w.ctx.dry_run {
         Store::open_for_read(state_path)
@@ -338,8 +343,39 @@ fn process(
         Ok(s) => s,
         Err(e) => return (None, vec![err(&e)]),
     };
+    let state = run_state(w, run, &seen);
+    let action = next_action(&state);
+    let detail = crate::core::explain::watch(&action, &state, &ci_seen(&seen));
+    crate::log::decision(&format!(
+        "{}#{} run {}: {}: {detail}",
+        run.repo,
+        run.issue,
+        run.id,
+        action.name()
+    ));
+    let item = ActionItem {
+        repo: run.repo.clone(),
+        issue: run.issue,
+        run_id: run.id,
+        action: action.name().into(),
+        reason: action.reason(),
+        spend_usd: seen.spend_usd,
+        detail: Some(detail),
+    };
+    if w.ctx.dry_run {
+        return (Some(item), vec![]);
+    }
+    let res = act::act(w, &store, run, &seen, action);
+    (
+        Some(item),
+        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
+    )
+}
+
+/// What the decision rule needs of one run, from the run and what watch saw.
+fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
     let cfg = &w.ctx.config;
-    let action = next_action(&RunState {
+    RunState {
         decided: decided_action(run.state, run.end_reason.as_deref()),
         agent: seen.agent,
         blocked: seen.blocked.is_some(),
@@ -361,21 +397,15 @@ fn process(
         run_usd: cfg.budget.run_usd,
         age: w.age(run),
         run_time: cfg.budget.run_time,
-    });
-    let item = ActionItem {
-        repo: run.repo.clone(),
-        issue: run.issue,
-        run_id: run.id,
-        action: action.name().into(),
-        reason: action.reason(),
-        spend_usd: seen.spend_usd,
-    };
-    if w.ctx.dry_run {
-        return (Some(item), vec![]);
     }
-    let res = act::act(w, &store, run, &seen, action);
-    (
-        Some(item),
-        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
-    )
+}
+
+/// What watch saw of CI, for the words of its decision.
+fn ci_seen(seen: &observe::Seen) -> crate::core::explain::CiSeen {
+    crate::core::explain::CiSeen {
+        counted: seen.ci.counted,
+        waiting: seen.ci.waiting.clone(),
+        failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
+        pr: seen.pr.as_ref().map(|p| p.number.0),
+    }
 }

@@ -30,6 +30,8 @@ pub(crate) struct Seen {
     pub since_progress: Duration,
     /// What the run's agents reported spending so far (None: nothing yet).
     pub spend_usd: Option<f64>,
+    /// the agent's latest reported phase, for the checklist
+    pub phase: Option<progress::Phase>,
 }
 
 impl Seen {
@@ -149,6 +151,8 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         checks: Checks::None,
         failing: vec![],
         build_url: None,
+        counted: 0,
+        waiting: vec![],
     };
     let mut ci_sha = None;
     if let Some(p) = pr.as_ref().filter(|p| !p.head.sha.is_empty()) {
@@ -171,6 +175,8 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let progress_path = run_dir.join("progress.jsonl");
     let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
     let blocked = progress::blocked_in(&progress_bytes);
+    let written = modified(&progress_path).map(crate::clock::ts);
+    let phase = progress::latest_phase(&progress_bytes, written.as_deref());
     let log_path = run_dir.join("agent.log");
     let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
     let pr_state = pr
@@ -257,5 +263,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         blocked,
         since_progress: progress::since(last, w.now),
         spend_usd,
+        phase,
     })
 }

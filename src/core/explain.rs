@@ -1,0 +1,309 @@
+//! Each decision's why, in words, for `-v` decision lines and the `detail`
+//! of `--json` entries: `acme/api#3: untrusted: labelled by mallory (read <
+//! write)`, `run 7: wait: CI pending on 2 of 3 contexts`. Pure: the facts the
+//! tick already gathered come in as values.
+
+use super::dispatch::Blocker;
+use super::run_state::{Action, Correction, Escalation, RunState, Wait};
+
+/// Why an arming is not trusted: who added the label and what they hold.
+/// `permission`: `Ok(None)` when no lookup was made (a bot, or nobody),
+/// `Err(())` when the forge refused it.
+pub fn untrusted(
+    login: Option<&str>,
+    label: &str,
+    needed: &str,
+    permission: Result<Option<&str>, ()>,
+) -> String {
+    let Some(login) = login.filter(|l| !l.is_empty()) else {
+        return format!(
+            "no one can be shown to have added \"{label}\" (no such event on its timeline)"
+        );
+    };
+    match permission {
+        Err(()) => format!(
+            "labelled by {login}: the forge refused the permission lookup (afk's account must be an admin)"
+        ),
+        Ok(_) if login.ends_with("[bot]") => {
+            format!("labelled by {login}: a bot, trusted only when named in poll.trusted_users")
+        }
+        Ok(Some(p)) => format!("labelled by {login} ({p} < {needed})"),
+        Ok(None) => format!("labelled by {login} (no permission < {needed})"),
+    }
+}
+
+/// The issue that blocks this one, as the skip says it.
+pub fn blocked_by(name: &str, b: Blocker) -> String {
+    match b {
+        Blocker::OutOfSight => format!(
+            "blocked by {name} (outside poll.allowlist: afk does not look, so it counts as open)"
+        ),
+        Blocker::Unknown => format!("blocked by {name} (its state is unknown)"),
+        Blocker::Open | Blocker::Closed | Blocker::Missing => format!("blocked by {name}"),
+    }
+}
+
+/// Why a repo takes no new run this tick.
+pub fn locked(run_in_flight: bool, in_progress_label: &str) -> String {
+    if run_in_flight {
+        "a run is in flight in this repo (one agent per repo)".into()
+    } else {
+        format!("an open issue carries \"{in_progress_label}\" (one agent per repo)")
+    }
+}
+
+pub fn frozen(repo: &str) -> String {
+    format!("frozen after a failed deploy: `afk status --unfreeze {repo}` lets poll in again")
+}
+
+pub fn lower_priority(winner: &str) -> String {
+    format!("{winner} goes first (one agent per repo)")
+}
+
+pub fn already_handled(login: &str, label: &str) -> String {
+    format!(
+        "afk already ran for {login}'s \"{label}\"; a trusted person re-adds it for another run"
+    )
+}
+
+pub fn edited_after_arming(login: &str, label: &str) -> String {
+    format!(
+        "edited after {login} added \"{label}\": a trusted person re-adds it to dispatch what it says now"
+    )
+}
+
+pub fn not_allowlisted(forge_name: &str) -> String {
+    format!(
+        "the forge names the repo {forge_name} (renamed or moved?): put that name in poll.allowlist"
+    )
+}
+
+/// Why a winner was cut: which limit was reached.
+pub fn capacity(in_flight: usize, max_in_flight: usize, max_per_tick: usize) -> String {
+    if max_in_flight.saturating_sub(in_flight) <= max_per_tick {
+        format!(
+            "poll.max_in_flight = {max_in_flight} reached ({in_flight} in flight before this tick)"
+        )
+    } else {
+        format!("poll.max_per_tick = {max_per_tick} reached")
+    }
+}
+
+/// What watch saw of CI, for the words of its decision.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiSeen {
+    /// the contexts that count (the required ones, or every reported one)
+    pub counted: usize,
+    /// of those, the ones pending or not yet reported
+    pub waiting: Vec<String>,
+    /// of those, the failing ones
+    pub failing: Vec<String>,
+    pub pr: Option<u64>,
+}
+
+/// The why of one watch decision.
+pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
+    let pr = ci
+        .pr
+        .map(|n| format!("PR #{n}"))
+        .unwrap_or_else(|| "the PR".into());
+    let mins = s.since_progress.as_secs() / 60;
+    match action {
+        Action::Wait(Wait::Agent) => format!("the agent is working (last progress {mins}m ago)"),
+        Action::Wait(Wait::Ci) if ci.counted == 0 => {
+            format!("no CI status on {pr}'s head yet")
+        }
+        Action::Wait(Wait::Ci) => format!(
+            "CI pending on {} of {} contexts ({})",
+            ci.waiting.len(),
+            ci.counted,
+            ci.waiting.join(", ")
+        ),
+        Action::Wait(Wait::Merge) => format!("{pr} is green; a person merges it"),
+        Action::Wait(Wait::Deploy) => format!("{pr} is merged; waiting for watch.deploy_context"),
+        Action::CorrectiveTurn(Correction::CiRed) => format!(
+            "CI failed on {pr} ({}): corrective turn {} of {}",
+            ci.failing.join(", "),
+            s.turns_used + 1,
+            s.fix_forward_max
+        ),
+        Action::CorrectiveTurn(Correction::NoPr) => format!(
+            "the agent stopped without a PR: corrective turn {} of {}",
+            s.turns_used + 1,
+            s.fix_forward_max
+        ),
+        Action::Escalate(Escalation::CiRed) => format!(
+            "CI failed on {pr} ({}) after {} corrective turns",
+            ci.failing.join(", "),
+            s.turns_used
+        ),
+        Action::Escalate(Escalation::Stalled) => {
+            format!("no progress for {mins}m (runner.stall_after)")
+        }
+        Action::Escalate(Escalation::NoPr) => format!(
+            "the agent stopped without a PR after {} corrective turns",
+            s.turns_used
+        ),
+        Action::Escalate(Escalation::Blocked) => "the agent said it is blocked".into(),
+        Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
+        Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
+        Action::Escalate(Escalation::OverBudget) => format!(
+            "the run spent {} (budget.run_usd {}): the agent is stopped",
+            s.spend_usd.map_or("?".into(), crate::core::spend::usd),
+            crate::core::spend::usd(s.run_usd)
+        ),
+        Action::Escalate(Escalation::Timeout) => format!(
+            "the run is {}m old (budget.run_time): the agent is stopped",
+            s.age.as_secs() / 60
+        ),
+        Action::Succeed => format!("{pr} merged and green"),
+        Action::Abandon => "a person closed the issue or removed the in-progress label".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_untrusted_arming_says_who_and_what_they_hold() {
+        let table = [
+            (
+                Some("mallory"),
+                Ok(Some("read")),
+                "labelled by mallory (read < write)",
+            ),
+            (
+                Some("eve"),
+                Ok(Some("none")),
+                "labelled by eve (none < write)",
+            ),
+            (
+                Some("ci[bot]"),
+                Ok(None),
+                "labelled by ci[bot]: a bot, trusted only when named in poll.trusted_users",
+            ),
+            (
+                Some("bob"),
+                Err(()),
+                "labelled by bob: the forge refused the permission lookup (afk's account must be an admin)",
+            ),
+            (
+                None,
+                Ok(None),
+                "no one can be shown to have added \"ready\" (no such event on its timeline)",
+            ),
+        ];
+        for (login, perm, want) in table {
+            assert_eq!(untrusted(login, "ready", "write", perm), want, "{login:?}");
+        }
+    }
+
+    #[test]
+    fn a_blocked_issue_names_its_blocker() {
+        assert_eq!(
+            blocked_by("acme/api#1", Blocker::Open),
+            "blocked by acme/api#1"
+        );
+        assert!(blocked_by("other/x#4", Blocker::OutOfSight).contains("outside poll.allowlist"));
+        assert!(blocked_by("acme/api#9", Blocker::Unknown).contains("unknown"));
+    }
+
+    #[test]
+    fn capacity_names_the_limit_that_was_reached() {
+        let table = [
+            (
+                4,
+                4,
+                4,
+                "poll.max_in_flight = 4 reached (4 in flight before this tick)",
+            ),
+            (
+                2,
+                4,
+                2,
+                "poll.max_in_flight = 4 reached (2 in flight before this tick)",
+            ),
+            (0, 10, 2, "poll.max_per_tick = 2 reached"),
+        ];
+        for (n, mi, mp, want) in table {
+            assert_eq!(capacity(n, mi, mp), want);
+        }
+    }
+
+    fn state() -> RunState {
+        RunState {
+            decided: None,
+            agent: super::super::run_state::Agent::Exited(0),
+            blocked: false,
+            pr: super::super::run_state::Pr::Open,
+            head_sha: None,
+            ci_sha: None,
+            ci: super::super::run_state::Checks::Pending,
+            deploy_configured: false,
+            deploy: super::super::run_state::Checks::None,
+            turns_used: 0,
+            fix_forward_max: 2,
+            since_progress: Duration::from_secs(600),
+            stall_after: Duration::from_secs(3600),
+            issue_open: true,
+            in_progress_label: true,
+            spend_usd: None,
+            run_usd: 0.0,
+            age: Duration::from_secs(600),
+            run_time: None,
+        }
+    }
+
+    #[test]
+    fn a_watch_decision_says_what_it_waits_for() {
+        let ci = CiSeen {
+            counted: 3,
+            waiting: vec!["lint".into(), "test".into()],
+            failing: vec![],
+            pr: Some(4),
+        };
+        let s = state();
+        let table = [
+            (
+                Action::Wait(Wait::Ci),
+                "CI pending on 2 of 3 contexts (lint, test)",
+            ),
+            (
+                Action::Wait(Wait::Merge),
+                "PR #4 is green; a person merges it",
+            ),
+            (
+                Action::Wait(Wait::Agent),
+                "the agent is working (last progress 10m ago)",
+            ),
+            (
+                Action::Escalate(Escalation::Stalled),
+                "no progress for 10m (runner.stall_after)",
+            ),
+            (Action::Succeed, "PR #4 merged and green"),
+        ];
+        for (a, want) in table {
+            assert_eq!(watch(&a, &s, &ci), want, "{a:?}");
+        }
+        let none = CiSeen {
+            pr: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(
+            watch(&Action::Wait(Wait::Ci), &s, &none),
+            "no CI status on PR #4's head yet"
+        );
+        let red = CiSeen {
+            counted: 1,
+            failing: vec!["build".into()],
+            pr: Some(4),
+            ..Default::default()
+        };
+        assert_eq!(
+            watch(&Action::CorrectiveTurn(Correction::CiRed), &s, &red),
+            "CI failed on PR #4 (build): corrective turn 1 of 2"
+        );
+    }
+}
