@@ -23,6 +23,30 @@ impl Drop for Running {
     }
 }
 
+/// `afk template add implementer --file <file>` (with `--canary` when asked),
+/// which must succeed.
+fn add_template(afk: &Afk, file: &Path, canary: bool) {
+    let mut args = vec![
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    if canary {
+        args.push("--canary");
+    }
+    let (code, _, err) = afk.json(&args);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Runs `cmd`, which must exit with `code`; its stderr.
+fn failing(cmd: &mut assert_cmd::Command, code: i32) -> String {
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(code));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A command that must end within a minute.
 fn bounded(args: &[&str]) -> std::process::Output {
     assert_cmd::Command::new(afk_bin())
@@ -598,9 +622,7 @@ fn a_refused_connection_names_the_host_and_the_key() {
     let afk = Afk::with_text(
         "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:1\"\nretries = 0\n[poll]\nenabled = true\nallowlist = [\"a/b\"]\n[runner]\ncommand = [\"true\"]\n",
     );
-    let out = afk.cmd().arg("poll").output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(afk.cmd().arg("poll"), 1);
     assert!(
         err.contains("cannot connect to http://127.0.0.1:1 (forge.url): connection refused"),
         "{err}"
@@ -640,9 +662,7 @@ fn config_errors_name_the_key_and_line_in_words_not_rust_types() {
 #[test]
 fn no_config_found_lists_where_afk_looked_and_an_empty_afk_config_is_unset() {
     let s = Scratch::new();
-    let out = afk_in(&s.dir).arg("doctor").output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(afk_in(&s.dir).arg("doctor"), 2);
     for want in [
         "--config",
         "$AFK_CONFIG",
@@ -671,23 +691,17 @@ fn no_config_found_lists_where_afk_looked_and_an_empty_afk_config_is_unset() {
 fn an_unknown_afk_log_and_q_with_v_are_usage_errors() {
     let s = Scratch::new();
     s.write("afk.toml", "state_path = \"s/afk.db\"\n");
-    let out = afk_in(&s.dir)
-        .env("AFK_LOG", "jsn")
-        .args(["lessons", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(
+        afk_in(&s.dir)
+            .env("AFK_LOG", "jsn")
+            .args(["lessons", "list"]),
+        2,
+    );
     assert!(
         err.contains("AFK_LOG") && err.contains("json") && err.contains("plain"),
         "{err}"
     );
-    let out = afk_in(&s.dir)
-        .args(["-q", "-v", "lessons", "list"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing(afk_in(&s.dir).args(["-q", "-v", "lessons", "list"]), 2);
     assert!(
         err.contains("--quiet") && err.contains("--verbose"),
         "{err}"
@@ -758,14 +772,7 @@ fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
         sb.forge_keys()
     ));
     let v1 = afk.scratch.write("v1.md", "v1\n");
-    let (code, _, err) = afk.json(&[
-        "template",
-        "add",
-        "implementer",
-        "--file",
-        v1.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    add_template(&afk, &v1, false);
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
@@ -791,17 +798,7 @@ fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
 fn not_found_is_exit_1_everywhere_and_json_errors_are_one_document() {
     let afk = Afk::with_text("state_path = \"s/afk.db\"\n");
     let v1 = afk.scratch.write("v1.md", "v1\n");
-    assert_eq!(
-        afk.json(&[
-            "template",
-            "add",
-            "implementer",
-            "--file",
-            v1.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
+    add_template(&afk, &v1, false);
     assert_eq!(afk.json(&["lessons", "record", "--type", "x"]).0, 0);
     for args in [
         vec!["runs", "show", "99"],
@@ -1403,26 +1400,8 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
         "v2.md",
         "Work on the issue, test it, open a pull request.\n",
     );
-    assert_eq!(
-        afk.json(&[
-            "template",
-            "add",
-            "implementer",
-            "--file",
-            v1.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
-    let (code, _, err) = afk.json(&[
-        "template",
-        "add",
-        "implementer",
-        "--file",
-        v2.to_str().unwrap(),
-        "--canary",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    add_template(&afk, &v1, false);
+    add_template(&afk, &v2, true);
     let tick = |args: &[&str]| {
         let out = afk
             .cmd()
@@ -1559,17 +1538,7 @@ fn a_run_dispatched_before_the_canary_in_the_same_second_is_not_control() {
     let v1 = afk.scratch.write("v1.md", "v1\n");
     let v2 = afk.scratch.write("v2.md", "v2\n");
     at("00.100");
-    assert_eq!(
-        afk.json(&[
-            "template",
-            "add",
-            "implementer",
-            "--file",
-            v1.to_str().unwrap()
-        ])
-        .0,
-        0
-    );
+    add_template(&afk, &v1, false);
     at("00.300");
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
@@ -1578,15 +1547,7 @@ fn a_run_dispatched_before_the_canary_in_the_same_second_is_not_control() {
         "no canary yet: {r}"
     );
     at("00.700");
-    let (code, _, err) = afk.json(&[
-        "template",
-        "add",
-        "implementer",
-        "--file",
-        v2.to_str().unwrap(),
-        "--canary",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    add_template(&afk, &v2, true);
     // run 1 (current version) ends later; a canary run is dispatched and ends after the canary went live
     afk.sql(
         "UPDATE runs SET state = 'succeeded', ended_at = '2026-01-01T12:30:00.000000Z', updated_at = '2026-01-01T12:30:00.000000Z' WHERE id = 1;
