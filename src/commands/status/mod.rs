@@ -1,10 +1,13 @@
 //! `afk status`: runs in flight, frozen repos, recent events (for people);
 //! `--unfreeze REPO` lifts a freeze.
 
+mod flows;
+
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::StatusArgs;
 use crate::store::Store;
 use anyhow::{Result, bail};
+use flows::{SpendDoc, UpgradeDoc, spend_doc, spend_line, upgrade_lines};
 use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -119,82 +122,6 @@ struct RunDoc<'a> {
     phase_at: Option<String>,
     /// None: the agent has reported nothing yet.
     spend_usd: Option<f64>,
-}
-
-/// Today's spend (the runs dispatched on the current UTC day, as watch last
-/// read them) and the `[budget]` limits.
-#[derive(Serialize)]
-struct SpendDoc {
-    day: String,
-    today_usd: f64,
-    runs: usize,
-    unreported_runs: usize,
-    day_usd: f64,
-    repo_day_usd: f64,
-    run_usd: f64,
-    run_time: Option<String>,
-}
-
-fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<SpendDoc> {
-    use crate::core::spend;
-    let day = spend::day_of(now);
-    let runs = s.runs_of_day(day)?;
-    let day_runs: Vec<spend::DayRun> = runs
-        .iter()
-        .map(|r| crate::store::runs::day_run(r, now))
-        .collect();
-    let today = spend::day_spend(&day_runs, day, None);
-    let b = &ctx.config.budget;
-    Ok(SpendDoc {
-        day: day.to_string(),
-        today_usd: today.spend_usd,
-        runs: today.runs,
-        unreported_runs: today.unreported,
-        day_usd: b.day_usd,
-        repo_day_usd: b.repo_day_usd,
-        run_usd: b.run_usd,
-        run_time: b.run_time.map(crate::config::format_duration),
-    })
-}
-
-/// The human line about today's spend, its unknowns and the day limit.
-fn spend_line(d: &SpendDoc) -> String {
-    use crate::core::spend::usd;
-    let mut s = format!(
-        "spend today ({} UTC): {} over {} run(s)",
-        d.day,
-        usd(d.today_usd),
-        d.runs
-    );
-    match d.unreported_runs {
-        0 => {}
-        1 => s.push_str("; 1 run has reported no spend (counted as $0)"),
-        n => s.push_str(&format!(
-            "; {n} runs have reported no spend (counted as $0)"
-        )),
-    }
-    if d.day_usd > 0.0 {
-        s.push_str(&format!("; budget.day_usd {}", usd(d.day_usd)));
-    }
-    s.push('\n');
-    s
-}
-
-/// An open upgrade flow: its recipe, PR, step, since when, place in the test queue.
-#[derive(Serialize)]
-struct UpgradeDoc<'a> {
-    recipe: &'a str,
-    mirror: &'a str,
-    pr: crate::types::IssueNumber,
-    url: &'a str,
-    image: &'a str,
-    from: &'a str,
-    to: &'a str,
-    /// queued | testing | fixing
-    step: &'a str,
-    since: Option<&'a str>,
-    age: String,
-    queue_place: Option<u32>,
 }
 
 /// A live canary and where it stands.
@@ -457,31 +384,4 @@ fn canaries<'a>(
         ));
     }
     Ok((docs, text))
-}
-
-/// The open upgrade flows as a table: recipe, PR, step, waiting since, queue place.
-fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
-    if flows.is_empty() {
-        return String::new();
-    }
-    let rows: Vec<Vec<String>> = flows
-        .iter()
-        .map(|u| {
-            vec![
-                u.recipe.to_string(),
-                format!("{}#{}", u.mirror, u.pr),
-                format!("{} {} → {}", u.image, u.from, u.to),
-                u.step.to_string(),
-                u.since
-                    .map(|t| format!("{t} ({})", u.age))
-                    .unwrap_or("-".into()),
-                u.queue_place.map(|n| n.to_string()).unwrap_or("-".into()),
-            ]
-        })
-        .collect();
-    format!(
-        "{} upgrade flows open:\n{}",
-        flows.len(),
-        table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
-    )
 }

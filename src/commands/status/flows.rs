@@ -1,0 +1,111 @@
+//! `afk status`'s spend and upgrade-flow blocks: today's spend against the
+//! `[budget]` limits, and every open upgrade flow.
+
+use crate::commands::{Ctx, table};
+use crate::store::Store;
+use anyhow::Result;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+/// Today's spend (the runs dispatched on the current UTC day, as watch last
+/// read them) and the `[budget]` limits.
+#[derive(Serialize)]
+pub(super) struct SpendDoc {
+    pub(super) day: String,
+    pub(super) today_usd: f64,
+    pub(super) runs: usize,
+    pub(super) unreported_runs: usize,
+    pub(super) day_usd: f64,
+    pub(super) repo_day_usd: f64,
+    pub(super) run_usd: f64,
+    pub(super) run_time: Option<String>,
+}
+
+pub(super) fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<SpendDoc> {
+    use crate::core::spend;
+    let day = spend::day_of(now);
+    let runs = s.runs_of_day(day)?;
+    let day_runs: Vec<spend::DayRun> = runs
+        .iter()
+        .map(|r| crate::store::runs::day_run(r, now))
+        .collect();
+    let today = spend::day_spend(&day_runs, day, None);
+    let b = &ctx.config.budget;
+    Ok(SpendDoc {
+        day: day.to_string(),
+        today_usd: today.spend_usd,
+        runs: today.runs,
+        unreported_runs: today.unreported,
+        day_usd: b.day_usd,
+        repo_day_usd: b.repo_day_usd,
+        run_usd: b.run_usd,
+        run_time: b.run_time.map(crate::config::format_duration),
+    })
+}
+
+/// The human line about today's spend, its unknowns and the day limit.
+pub(super) fn spend_line(d: &SpendDoc) -> String {
+    use crate::core::spend::usd;
+    let mut s = format!(
+        "spend today ({} UTC): {} over {} run(s)",
+        d.day,
+        usd(d.today_usd),
+        d.runs
+    );
+    match d.unreported_runs {
+        0 => {}
+        1 => s.push_str("; 1 run has reported no spend (counted as $0)"),
+        n => s.push_str(&format!(
+            "; {n} runs have reported no spend (counted as $0)"
+        )),
+    }
+    if d.day_usd > 0.0 {
+        s.push_str(&format!("; budget.day_usd {}", usd(d.day_usd)));
+    }
+    s.push('\n');
+    s
+}
+
+/// An open upgrade flow: its recipe, PR, step, since when, place in the test queue.
+#[derive(Serialize)]
+pub(super) struct UpgradeDoc<'a> {
+    pub(super) recipe: &'a str,
+    pub(super) mirror: &'a str,
+    pub(super) pr: crate::types::IssueNumber,
+    pub(super) url: &'a str,
+    pub(super) image: &'a str,
+    pub(super) from: &'a str,
+    pub(super) to: &'a str,
+    /// queued | testing | fixing
+    pub(super) step: &'a str,
+    pub(super) since: Option<&'a str>,
+    pub(super) age: String,
+    pub(super) queue_place: Option<u32>,
+}
+
+/// The open upgrade flows as a table: recipe, PR, step, waiting since, queue place.
+pub(super) fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
+    if flows.is_empty() {
+        return String::new();
+    }
+    let rows: Vec<Vec<String>> = flows
+        .iter()
+        .map(|u| {
+            vec![
+                u.recipe.to_string(),
+                format!("{}#{}", u.mirror, u.pr),
+                format!("{} {} → {}", u.image, u.from, u.to),
+                u.step.to_string(),
+                u.since
+                    .map(|t| format!("{t} ({})", u.age))
+                    .unwrap_or("-".into()),
+                u.queue_place.map(|n| n.to_string()).unwrap_or("-".into()),
+            ]
+        })
+        .collect();
+    format!(
+        "{} upgrade flows open:\n{}",
+        flows.len(),
+        table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
+    )
+}
