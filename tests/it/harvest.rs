@@ -4,12 +4,9 @@
 //! dry run, stop file, and routing in poll (sample, seeded twin worlds, the
 //! dry run's prediction, the prompt's text).
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
 use std::process::Stdio;
-use support::*;
 
 const NOTIFY: &str =
     "[notify]\nslack_webhook_env = \"AFK_TEST_SLACK\"\nwebhook_env = \"AFK_TEST_WEBHOOK\"";

@@ -3,12 +3,11 @@
 //! registry, CI statuses posted through its admin API) and an upstream git
 //! repository on disk. The seed's acceptance list (V1-V9) is the outline.
 
-#[macro_use]
-mod support;
+use crate::support;
 
+use crate::support::{Afk, Sandbox, Scratch, git};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::{Afk, Sandbox, Scratch, git};
 
 const MIRROR: &str = "maint/nginx";
 const CTX: &str = "cc-ci/testme";

@@ -1,11 +1,8 @@
 //! `afk poll` against the sandbox: every case of seed 001 and the SPEC's rules,
 //! fault injection through the sandbox, crash recovery, locks, bad input.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 const ON: &str = "enabled = true\nallowlist = [\"acme/api\"]";
 

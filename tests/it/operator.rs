@@ -2,16 +2,13 @@
 //! that write nothing, per-tick heartbeats, decisions visible at `-v`, and the
 //! messages an operator reads, all through the binary.
 
-#[macro_use]
-mod support;
-
+#[allow(unused_imports)]
+use crate::support::*;
 #[allow(unused_imports)]
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-#[allow(unused_imports)]
-use support::*;
 
 /// A child process killed on drop, so a failing test never leaves it running.
 struct Running(Child);

@@ -3,8 +3,9 @@
 //! bearer-token flow, Link paging and 429/5xx against canned answers on loopback,
 //! since that registry has no token server and does not page tag lists.
 
-mod support;
+use crate::support;
 
+use crate::support::registry::{RealRegistry, TIMEOUT};
 use afk::registry::{ImageRef, OciRegistry, Registry, RegistryErrorKind, lookup_all};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -13,9 +14,8 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use support::registry::{RealRegistry, TIMEOUT};
 
-// A real registry: `support::registry::RealRegistry` (shared with tests/upgrade.rs).
+// A real registry: `support::registry::RealRegistry` (shared with tests/it/upgrade.rs).
 
 fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();

@@ -1,10 +1,7 @@
 //! template, doctor, init, sandbox and demo through the binary.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 #[test]
 fn template_versions_add_list_show_promote_reject() {

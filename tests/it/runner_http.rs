@@ -1,11 +1,8 @@
 //! The http runner (SPEC 5.3) against the sandbox's agent-thread service:
 //! dispatch, status, corrective turns as messages, failures, the bearer token.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn setup(watch: &str) -> (Sandbox, Afk) {
     setup_with(ready(1, "alice"), watch)

@@ -2,10 +2,8 @@
 //! binary against the sandbox: an outsider with an ordinary forge account, a
 //! hostile CI workflow, a tick killed at every step of a dispatch.
 
-#[macro_use]
-mod support;
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const NOTIFY: &str = "";
 

@@ -2,11 +2,8 @@
 //! commits to `afk/issue-<N>`, pushes to the sandbox's git repository and opens
 //! a PR through the API; CI statuses and merges are set through the admin API.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const NOTIFY: &str =
     "[notify]\nslack_webhook_env = \"AFK_TEST_SLACK\"\nwebhook_env = \"AFK_TEST_WEBHOOK\"";

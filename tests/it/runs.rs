@@ -1,9 +1,7 @@
 //! `afk runs` and `afk runs show`: the history a person reads after the fact.
 
-#[macro_use]
-mod support;
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 both_dialects! {
 #[test]

@@ -4,10 +4,8 @@
 //! maintain and triage roles, a renamed repo, closing with a reason, and
 //! `init --create-labels` and `doctor` on GitHub.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const ON: &str = "enabled = true\nallowlist = [\"acme/api\"]";
 /// 2026-01-01T12:00:00Z: where the sandbox's limit resets in these tests.

@@ -2,10 +2,8 @@
 //! reject with their events, every refusal one line with exit 1 and nothing
 //! changed, and the built-in preamble before any version exists.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 const NOTIFY: &str = "[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
     events = [\"candidate.promoted\", \"candidate.rejected\", \"candidate.rolled_back\", \"candidate.auto_promoted\"]";

@@ -7,12 +7,9 @@
 //! The agent is scripted per turn: `turn-<AFK_TURN>.sh` in a plan folder the
 //! test writes, sourced by `sh` in the agent's run folder environment.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use support::*;
 
 const NOTIFY: &str =
     "[notify]\nslack_webhook_env = \"AFK_TEST_SLACK\"\nwebhook_env = \"AFK_TEST_WEBHOOK\"";

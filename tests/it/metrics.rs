@@ -1,10 +1,8 @@
 //! The metrics file and the heartbeat (issue 12): what a monitoring system
 //! reads after every tick, and what a disabled tick leaves alone.
 
-#[macro_use]
-mod support;
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 fn config(sb: &Sandbox, enabled: bool) -> String {
     format!(

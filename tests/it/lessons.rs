@@ -2,11 +2,8 @@
 //! poll, the observer rule (a failing journal never changes the tick), the kill
 //! switch, and lessons fed back into the dispatch prompt.
 
-#[macro_use]
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn journal() -> Afk {
     Afk::with_text("state_path = \"state/afk.db\"\n")

@@ -2,10 +2,8 @@
 //! next run's prompt carries the trusted answers; abandonment leaves no
 //! contradictory labels and tells the open PR nobody follows it now.
 
-#[macro_use]
-mod support;
+use crate::support::*;
 use serde_json::json;
-use support::*;
 
 both_dialects! {
 #[test]

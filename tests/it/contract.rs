@@ -2,10 +2,8 @@
 //! (`tests/contracts/gitea-v1-subset.json`, a copy of the project's contract), and the fields afk's client
 //! reads checked to exist there: the fake cannot drift from the real API.
 
-mod support;
-
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 
 fn contract() -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,25 @@
+//! The one integration-test binary (`autotests = false`): every suite is a
+//! module here, so a change relinks one test executable instead of twenty.
+//! Each module drives the real `afk` binary against `afk sandbox`.
+
+#[macro_use]
+mod support;
+
+mod budget;
+mod commands;
+mod contract;
+mod contrib;
+mod github;
+mod hardening;
+mod harvest;
+mod lessons;
+mod metrics;
+mod operator;
+mod poll;
+mod rearm;
+mod registry;
+mod runner_http;
+mod runs;
+mod template;
+mod upgrade;
+mod watch;
