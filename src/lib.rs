@@ -12,6 +12,7 @@ pub mod crash;
 pub mod forge;
 pub mod git;
 pub mod lessons;
+pub mod link;
 pub mod lock;
 pub mod log;
 pub mod metrics;

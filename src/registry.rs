@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Docker Hub's registry host: what `nginx` or `docker.io/x/y` is fetched from.
-pub const DOCKER_HUB_REGISTRY: &str = "registry-1.docker.io";
+pub const DOCKER_HUB_REGISTRY: &str = crate::core::registry_auth::DOCKER_HUB_API;
 /// The name `upgrade.registry_mirrors` uses for Docker Hub.
 pub const DOCKER_HUB: &str = "docker.io";
 /// Pages of tags followed before giving up with an error (never truncating silently).
@@ -52,43 +52,31 @@ pub struct ImageRef {
 }
 
 impl ImageRef {
-    /// Parse `name[:tag]` or `host[:port]/path[:tag]`. The first path component
-    /// is a host when it holds a `.` or a `:`, is `localhost`, or has an upper-case
-    /// letter (Docker's rule). None for a reference pinned by digest (`@sha256:…`:
-    /// no tag to move) and for anything that is not an image name.
+    /// Parse `name[:tag]` or `host[:port]/path[:tag]` by the one image-name
+    /// rule (`core::compose::parse_image`, Docker's). None for a reference
+    /// pinned by digest (`@sha256:…`: no tag to move) and for anything that is
+    /// not an image name.
     pub fn parse(s: &str) -> Option<ImageRef> {
         let s = s.trim();
         if s.is_empty() || s.contains('@') || s.chars().any(char::is_whitespace) {
             return None;
         }
-        let (host, rest) = match s.split_once('/') {
-            Some((first, rest))
-                if first.contains(['.', ':'])
-                    || first == "localhost"
-                    || first.chars().any(|c| c.is_ascii_uppercase()) =>
-            {
-                (Some(first.to_ascii_lowercase()), rest)
-            }
-            _ => (None, s),
-        };
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-        let (path, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], &rest[last_slash + i + 1..]),
-            None => (rest, "latest"),
-        };
+        let written = crate::core::compose::parse_image(s);
+        let tag = written.tag.unwrap_or_else(|| "latest".into());
+        let path = &written.path;
         if path.is_empty() || tag.is_empty() || path.split('/').any(str::is_empty) {
             return None;
         }
+        // `nginx:` is no tag at all, not `latest`
+        if s.ends_with(':') {
+            return None;
+        }
+        let host = written.registry.map(|h| h.to_ascii_lowercase());
         let hub = host.as_deref().is_none_or(is_docker_hub);
-        let repository = if hub && !path.contains('/') {
-            format!("library/{path}")
-        } else {
-            path.to_string()
-        };
         Some(ImageRef {
             registry_host: if hub { None } else { host },
-            repository,
-            tag: tag.to_string(),
+            repository: written.repository,
+            tag,
         })
     }
 }
@@ -609,7 +597,10 @@ impl Registry for OciRegistry {
         let mut read = TagsRead::new(self.max_tags);
         for _ in 0..MAX_PAGES {
             let resp = self.get_authorized(&origin, &url, &mut auth)?;
-            let next = resp.all("Link").iter().find_map(|l| next_link(l));
+            let next = resp
+                .all("Link")
+                .iter()
+                .find_map(|l| crate::link::next_link(l));
             read_page(resp.into_reader(), &mut read).map_err(|e| {
                 let kind = match e {
                     PageError::Unreadable(_) => RegistryErrorKind::Unavailable,
@@ -989,19 +980,6 @@ fn path_of(url: &str) -> String {
     path.split(['?', '#']).next().unwrap_or(path).to_string()
 }
 
-/// The target of a `rel="next"` entry of one `Link` header value.
-fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        let next = params.split(';').any(|p| {
-            let p = p.trim().to_ascii_lowercase().replace(' ', "");
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        next.then(|| target.to_string())
-    })
-}
-
 /// Resolve a link against the URL it came from: absolute, `//host/…`,
 /// `/path`, `?query` or a path relative to the current directory.
 fn resolve(current: &str, link: &str) -> String {
@@ -1244,6 +1222,31 @@ mod tests {
     }
 
     #[test]
+    fn the_registry_and_the_compose_editor_read_an_image_name_alike() {
+        for input in [
+            "nginx:1",
+            "Registry/app:1",
+            "docker.io/x/y:2",
+            "INDEX.DOCKER.IO/library/redis:7",
+            "localhost:5000/a/b/c:3",
+            "quay.io:443/a/b",
+        ] {
+            let written = crate::core::compose::parse_image(input);
+            let asked = ImageRef::parse(input).unwrap();
+            let host = written.api_host().to_ascii_lowercase();
+            let asked_host = asked
+                .registry_host
+                .as_deref()
+                .unwrap_or(DOCKER_HUB_REGISTRY);
+            assert_eq!(host, asked_host, "host of {input}");
+            assert_eq!(
+                written.repository, asked.repository,
+                "repository of {input}"
+            );
+        }
+    }
+
+    #[test]
     fn digests_and_non_names_are_skipped() {
         let cases = [
             "nginx@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
@@ -1385,7 +1388,7 @@ mod tests {
             ("garbage", None),
         ];
         for (header, want) in cases {
-            let got = next_link(header).map(|l| resolve(base, &l));
+            let got = crate::link::next_link(header).map(|l| resolve(base, &l));
             assert_eq!(got.as_deref(), want, "case {header}");
         }
     }

@@ -8,18 +8,11 @@
 //! quoted string, a multi-line or block scalar) cannot be spliced safely and
 //! is refused with an error instead of being rewritten.
 
+use crate::core::registry_auth::{DOCKER_HUB_API, is_docker_hub};
 use crate::core::tags::UpdateType;
 use std::ops::Range;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;
-
-/// Docker Hub's names; its registry API is served by `registry-1.docker.io`.
-const DOCKER_HUB: [&str; 4] = [
-    "docker.io",
-    "index.docker.io",
-    "registry-1.docker.io",
-    "registry.hub.docker.com",
-];
 
 /// An image reference as written in a compose file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,14 +32,16 @@ impl ImageRef {
     /// The host whose `/v2/` API lists this image's tags.
     pub fn api_host(&self) -> &str {
         match self.registry.as_deref() {
-            Some(r) if !DOCKER_HUB.contains(&r) => r,
-            _ => "registry-1.docker.io",
+            Some(r) if !is_docker_hub(&r.to_ascii_lowercase()) => r,
+            _ => DOCKER_HUB_API,
         }
     }
 }
 
 /// Splits `[host[:port]/]path[:tag][@digest]`. The first path component is a
-/// host when it has a `.` or `:` or is `localhost`, as Docker decides.
+/// host when it holds a `.` or a `:`, is `localhost`, or has an upper-case
+/// letter, as Docker decides. The one image-name rule: the registry adapter's
+/// `ImageRef::parse` is this plus its own refusals.
 pub fn parse_image(s: &str) -> ImageRef {
     let (name_tag, digest) = match s.split_once('@') {
         Some((n, d)) => (n, Some(d.to_string())),
@@ -58,12 +53,12 @@ pub fn parse_image(s: &str) -> ImageRef {
         None => (name_tag, ""),
     };
     let (registry, path) = match name.split_once('/') {
-        Some((host, rest)) if host.contains(['.', ':']) || host == "localhost" => {
-            (Some(host.to_string()), rest)
-        }
+        Some((host, rest)) if is_host_component(host) => (Some(host.to_string()), rest),
         _ => (None, name),
     };
-    let on_hub = registry.as_deref().is_none_or(|r| DOCKER_HUB.contains(&r));
+    let on_hub = registry
+        .as_deref()
+        .is_none_or(|r| is_docker_hub(&r.to_ascii_lowercase()));
     let repository = if on_hub && !path.contains('/') {
         format!("library/{path}")
     } else {
@@ -76,6 +71,14 @@ pub fn parse_image(s: &str) -> ImageRef {
         tag: (!tag.is_empty()).then(|| tag.to_string()),
         digest,
     }
+}
+
+/// Docker's rule for the first component of a reference: a registry host
+/// when it holds a `.` or a `:`, is `localhost`, or has an upper-case letter.
+fn is_host_component(first: &str) -> bool {
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.chars().any(|c| c.is_ascii_uppercase())
 }
 
 /// A service's image that afk can upgrade.

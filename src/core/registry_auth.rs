@@ -21,7 +21,10 @@
 
 use crate::core::upgrade::is_loopback;
 
-/// Docker Hub's registry, by any of its names.
+/// The host that serves Docker Hub's registry API (`/v2/`).
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+
+/// Docker Hub's registry, by any of its names: the one list of them.
 pub fn is_docker_hub(host: &str) -> bool {
     matches!(
         host,

@@ -257,26 +257,7 @@ fn short(s: &str) -> String {
     }
 }
 
-/// The `rel="next"` URL of a `Link` header. URLs may hold commas (a label
-/// list), so entries are found by their `<...>` brackets, not split on commas.
-pub fn next_link(link: &str) -> Option<String> {
-    let mut rest = link;
-    while let Some(open) = rest.find('<') {
-        let after = &rest[open + 1..];
-        let close = after.find('>')?;
-        let url = &after[..close];
-        let tail = &after[close + 1..];
-        let params = &tail[..tail.find('<').unwrap_or(tail.len())];
-        if params
-            .split(';')
-            .any(|p| matches!(p.trim().trim_end_matches(','), "rel=\"next\"" | "rel=next"))
-        {
-            return Some(url.to_string());
-        }
-        rest = tail;
-    }
-    None
-}
+pub use crate::link::next_link;
 
 /// A path segment, percent-encoded (everything but RFC 3986's unreserved
 /// characters): a label or login never changes the path.
@@ -1015,29 +996,6 @@ mod tests {
             e.to_string(),
             "forge: GET /repos/a/b/issues returned 401: check AFK_FORGE_TOKEN"
         );
-    }
-
-    #[test]
-    fn the_next_link_is_found_by_its_brackets_not_by_commas() {
-        let cases = [
-            (
-                r#"<https://x/r?page=2>; rel="next", <https://x/r?page=5>; rel="last""#,
-                Some("https://x/r?page=2"),
-            ),
-            (
-                r#"<https://x/r?page=1>; rel="prev", <https://x/r?labels=a,b&page=3>; rel="next""#,
-                Some("https://x/r?labels=a,b&page=3"),
-            ),
-            (
-                r#"<https://x/r?page=1>; rel="first", <https://x/r?page=1>; rel="prev""#,
-                None,
-            ),
-            ("", None),
-            ("<https://x/r?page=2>; rel=next", Some("https://x/r?page=2")),
-        ];
-        for (link, want) in cases {
-            assert_eq!(next_link(link).as_deref(), want, "{link}");
-        }
     }
 
     #[test]
