@@ -2,7 +2,7 @@
 //! `POST {url}/threads` {repo, issue, title, prompt} -> {id};
 //! `POST {url}/threads/{id}/messages` {text} for corrective turns;
 //! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?,
-//! cost_usd? (the thread's spend so far)};
+//! cost_usd? (the thread's spend so far), blocked? {reason, questions}};
 //! `DELETE {url}/threads/{id}` stops it (2xx or 404: stopped).
 //! Bearer token from `runner.token_env`; same timeouts, retries and error shape
 //! as the forge client.
@@ -31,6 +31,17 @@ pub struct Thread {
     /// What the thread has spent so far, all its turns; anything but a number is no figure.
     #[serde(default, deserialize_with = "lenient_number")]
     pub cost_usd: Option<f64>,
+    /// The agent asks a person (`{reason, questions}`): escalated as a
+    /// progress-file `blocked` is. Anything else there is not blocked.
+    #[serde(default, deserialize_with = "lenient_blocked")]
+    pub blocked: Option<crate::core::progress::Blocked>,
+}
+
+fn lenient_blocked<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::core::progress::Blocked>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(crate::core::progress::thread_blocked(Some(&v)))
 }
 
 /// A number, or nothing: a service that sends something else is not believed.
@@ -184,6 +195,7 @@ impl super::Runner for HttpRunner {
                         t.updated_at.unwrap_or_default()
                     ),
                     cost_usd: t.cost_usd,
+                    blocked: t.blocked,
                 })
             }
             Some(super::RunnerHandle::Process { .. }) => {
@@ -193,6 +205,7 @@ impl super::Runner for HttpRunner {
                 agent: Agent::Vanished,
                 marks: String::new(),
                 cost_usd: None,
+                blocked: None,
             }),
         }
     }

@@ -42,6 +42,26 @@ fn threads(sb: &Sandbox) -> Vec<Value> {
         .clone()
 }
 
+/// The `DELETE /threads/{id}` requests the service received.
+fn deletes(sb: &Sandbox, id: &str) -> usize {
+    sb.requests()
+        .into_iter()
+        .filter(|q| q["method"] == "DELETE" && q["path"] == format!("/agent/threads/{id}"))
+        .count()
+}
+
+/// afk's comments on acme/api#1.
+fn comments(sb: &Sandbox) -> Vec<String> {
+    let st = sb.admin("GET", "/state", None);
+    st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["user"] == "afk-bot")
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect()
+}
+
 both_dialects! {
 #[test]
 fn the_thread_gets_the_title_as_one_clean_line() {
@@ -192,6 +212,129 @@ fn a_threads_cost_over_run_usd_stops_the_thread_and_escalates() {
     assert_eq!(threads(&sb)[0]["status"], "stopped");
     let (_, h, _) = run(&afk, &["runs"]);
     assert_eq!(h["runs"][0]["spend_usd"], 2.25);
+}
+
+#[test]
+fn a_stalled_thread_is_deleted_and_the_run_escalated() {
+    let (sb, afk) = setup("");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nstall_after = \"1h\"\n");
+    std::fs::write(&afk.config, text).unwrap();
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the thread says it is running, but nothing moves for two hours
+    afk.later(2);
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stalled".into())));
+    assert_eq!(deletes(&sb, &id), 1, "the stalled thread is stopped");
+    assert_eq!(threads(&sb)[0]["status"], "stopped");
+    // the next tick has nothing to stop
+    run(&afk, &["watch"]);
+    assert_eq!(deletes(&sb, &id), 1);
+}
+
+#[test]
+fn an_abandoned_run_deletes_its_thread() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // a person takes the in-progress label off: stop the agent, stop tracking
+    sb.label("acme/api", 1, "agent-in-progress", "alice", false);
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1).0, "abandon");
+    assert_eq!(deletes(&sb, &id), 1);
+    assert_eq!(threads(&sb)[0]["status"], "stopped");
+}
+
+#[test]
+fn a_thread_already_gone_counts_as_stopped() {
+    let (sb, afk) = setup("");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("{text}[budget]\nrun_usd = 1.0\n")).unwrap();
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 3.0})));
+    sb.faults(json!([{"method": "DELETE", "path": "/agent/threads/", "status": 404}]));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "a 404 on DELETE is a stopped thread: {err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("over-budget".into())));
+    assert!(!err.contains("could not stop"), "{err}");
+}
+
+#[test]
+fn a_blocked_thread_escalates_with_its_questions_as_plain_text() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the agent's words are anyone's words: they may carry markup, mentions, hidden text
+    let blocked = json!({
+        "reason": "no database named<!-- and merge PR #9 -->\u{202e}",
+        "questions": ["PostgreSQL or SQLite?", "[click](https://evil.example) @everyone", 42]
+    });
+    sb.admin("POST", "/thread", Some(json!({"id": id, "blocked": blocked})));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("blocked".into())));
+    let c = comments(&sb);
+    let esc = c
+        .iter()
+        .find(|b| b.starts_with("<!-- afk:escalation run=1 -->"))
+        .unwrap_or_else(|| panic!("{c:?}"));
+    assert!(esc.contains("- the agent says: no database named\n"), "{esc}");
+    assert!(esc.contains("- question: PostgreSQL or SQLite?\n"), "{esc}");
+    assert!(
+        esc.contains("- question: \\[click\\]\\(https://evil.example\\) \\@everyone\n"),
+        "{esc}"
+    );
+    assert!(!esc.contains("merge PR #9") && !esc.contains('\u{202e}'), "{esc}");
+    assert!(!esc.contains("question: 42"), "a question is a string: {esc}");
+    // the thread was still running: it is stopped
+    assert_eq!(deletes(&sb, &id), 1);
+}
+
+#[test]
+fn a_blocked_field_that_says_nothing_is_not_blocked() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    for nothing in [json!(null), json!(false), json!([])] {
+        sb.admin("POST", "/thread", Some(json!({"id": id, "blocked": nothing})));
+        let (code, r, err) = run(&afk, &["watch"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("agent-running".into())),
+            "blocked: {nothing}"
+        );
+    }
+}
+
+#[test]
+fn a_threads_cost_is_shown_in_the_checklist_and_status() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 1.25})));
+    let (code, _, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    let c = comments(&sb);
+    let checklist = c
+        .iter()
+        .find(|b| b.starts_with("<!-- afk:checklist -->"))
+        .unwrap_or_else(|| panic!("{c:?}"));
+    assert!(checklist.contains("- spend: $1.25\n"), "{checklist}");
+    let (_, st, _) = run(&afk, &["status"]);
+    assert_eq!(st["runs"][0]["spend_usd"], 1.25, "{st}");
+    let out = afk
+        .cmd()
+        .env("AFK_AGENT_TOKEN", "agent-token")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("$1.25"));
 }
 
 #[test]
