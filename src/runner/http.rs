@@ -4,6 +4,9 @@
 //! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?,
 //! cost_usd? (the thread's spend so far), blocked? {reason, questions}};
 //! `DELETE {url}/threads/{id}` stops it (2xx or 404: stopped).
+//! A thread the service answers 404 for is gone (the agent vanished); a
+//! corrective turn on it starts a new thread. docs/runners.md has the whole
+//! protocol.
 //! Bearer token from `runner.token_env`; same timeouts, retries and error shape
 //! as the forge client.
 
@@ -171,8 +174,15 @@ impl super::Runner for HttpRunner {
                     &t.run_dir.join(format!("prompt-{}.md", t.turn)),
                     t.prompt.as_bytes(),
                 );
-                self.message(id, t.prompt)?;
-                Ok(super::RunnerHandle::Thread { id: id.clone() })
+                match self.message(id, t.prompt) {
+                    Ok(()) => Ok(super::RunnerHandle::Thread { id: id.clone() }),
+                    // the service forgot the thread: the turn starts a new one
+                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                        let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
+                        Ok(super::RunnerHandle::Thread { id })
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => super::Runner::start(self, t),
         }
@@ -186,7 +196,20 @@ impl super::Runner for HttpRunner {
         use crate::core::run_state::Agent;
         match handle {
             Some(super::RunnerHandle::Thread { id }) => {
-                let t = self.status(id)?;
+                let t = match self.status(id) {
+                    Ok(t) => t,
+                    // the service does not know the thread (any more): it is gone,
+                    // as a command runner's agent whose process is not there
+                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                        return Ok(super::Observed {
+                            agent: Agent::Vanished,
+                            marks: String::new(),
+                            cost_usd: None,
+                            blocked: None,
+                        });
+                    }
+                    Err(e) => return Err(e),
+                };
                 Ok(super::Observed {
                     agent: crate::core::run_state::thread_agent(&t.status),
                     marks: format!(

@@ -59,7 +59,7 @@ fn create(f: &mut Forge, req: &Request) -> Reply {
     Reply::json(201, &json!({"id": id}))
 }
 
-/// A follow-up message sets the thread running again.
+/// A follow-up message sets the thread running again; a stopped thread is gone (404).
 fn message(f: &mut Forge, req: &Request, id: &str) -> Reply {
     let Some(text) = req
         .json()
@@ -68,12 +68,12 @@ fn message(f: &mut Forge, req: &Request, id: &str) -> Reply {
         return err(422, "text is required");
     };
     match f.threads.get_mut(id) {
-        Some(t) => {
+        Some(t) if t["status"] != "stopped" => {
             t["messages"].as_array_mut().unwrap().push(json!(text));
             t["status"] = json!("running");
             Reply::json(201, &json!({"ok": true}))
         }
-        None => err(404, "no such thread"),
+        _ => err(404, "no such thread"),
     }
 }
 

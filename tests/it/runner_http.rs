@@ -338,6 +338,31 @@ fn a_threads_cost_is_shown_in_the_checklist_and_status() {
 }
 
 #[test]
+fn a_thread_the_service_forgot_is_gone_and_the_corrective_turn_starts_a_new_one() {
+    let (sb, afk) = setup("fix_forward_max = 1");
+    run(&afk, &["poll"]);
+    let old = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the service lost the thread (restarted, cleaned up): GET answers 404
+    sb.admin("POST", "/thread", Some(json!({"id": old, "status": "stopped"})));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "a 404 is an answer, not a failure: {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    let t = threads(&sb);
+    assert_eq!(t.len(), 2, "a new thread for the corrective turn");
+    let new = t[1]["id"].as_str().unwrap();
+    assert!(t[1]["prompt"].as_str().unwrap().contains("without opening a pull request"));
+    assert_eq!(
+        afk.sql_rows("SELECT runner_handle FROM runs")[0][0],
+        format!("thread:{new}")
+    );
+    let (_, r, _) = run(&afk, &["watch"]);
+    assert_eq!(action_of(&r, 1), ("wait".into(), Some("agent-running".into())));
+}
+
+#[test]
 fn a_failed_thread_start_leaves_no_label() {
     let (sb, afk) = setup("");
     sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));
