@@ -425,3 +425,146 @@ fn a_malformed_thread_status_is_an_error_and_the_run_stays() {
     assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatched");
 }
 }
+
+// ---- the example service in examples/thread_service.py ---------------------------
+
+/// The example agent-thread service, started on a free loopback port and
+/// ended with the test.
+struct Example {
+    child: std::process::Child,
+    url: String,
+    _dir: Scratch,
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Example {
+    /// None when python3 is not on this machine (the test then says so).
+    fn start(token: &str, agent: &str) -> Option<Example> {
+        use std::io::BufRead;
+        if std::process::Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return None;
+        }
+        let dir = Scratch::new();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/thread_service.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir.path("threads"))
+            .args(["--", "sh", "-c", agent])
+            .env("THREAD_SERVICE_TOKEN", token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // its first line says where it listens, once it does
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the example service said {line:?}"))
+            .to_string();
+        Some(Example {
+            child,
+            url,
+            _dir: dir,
+        })
+    }
+
+    /// `GET /threads/{id}`: (HTTP status, body).
+    fn thread(&self, id: &str) -> (u16, Value) {
+        match ureq::get(&format!("{}/threads/{id}", self.url))
+            .set("Authorization", "Bearer agent-token")
+            .call()
+        {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Wait (bounded) until the thread's state satisfies `done`.
+    fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (_, t) = self.thread(id);
+            if done(&t) {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "thread {id}: {what}: {t}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn poll_and_watch_drive_the_example_thread_service() {
+    // turn 1 works, reports its spend and stops without a PR; turn 2 is
+    // blocked and waits for a person (it is still running when afk stops it)
+    let agent = r#"cat > /dev/null
+printf '%s\n' '{"phase":"working"}' '{"cost_usd":0.5}' >> "$AFK_PROGRESS_FILE"
+if [ "$AFK_TURN" = 2 ]; then
+  printf '%s\n' '{"status":"blocked","reason":"the issue names no database","questions":["PostgreSQL or SQLite?"]}' >> "$AFK_PROGRESS_FILE"
+  exec sleep 600
+fi"#;
+    let Some(svc) = Example::start("agent-token", agent) else {
+        eprintln!(
+            "SKIPPED poll_and_watch_drive_the_example_thread_service: python3 is not installed"
+        );
+        return;
+    };
+    let (sb, afk) = setup("fix_forward_max = 1");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace(&format!("{}/agent", sb.url), &svc.url);
+    std::fs::write(&afk.config, text).unwrap();
+
+    let (code, r, err) = run(&afk, &["poll"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    let handle = afk.sql_rows("SELECT runner_handle FROM runs")[0][0].clone();
+    let id = handle.strip_prefix("thread:").unwrap().to_string();
+    svc.wait_for(&id, "turn 1 ends", |t| t["status"] == "idle");
+
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    assert_eq!(r["actions"][0]["spend_usd"], 0.5);
+    svc.wait_for(&id, "turn 2 is blocked", |t| t["blocked"].is_object());
+
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("blocked".into()))
+    );
+    let c = comments(&sb);
+    assert!(
+        c.iter()
+            .any(|b| b.starts_with("<!-- afk:escalation run=1 -->")
+                && b.contains("- question: PostgreSQL or SQLite?")
+                && b.contains("- the agent says: the issue names no database")),
+        "{c:?}"
+    );
+    // afk stopped the running turn: the service has forgotten the thread
+    assert_eq!(svc.thread(&id).0, 404);
+}
