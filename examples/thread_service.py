@@ -27,7 +27,8 @@ variable is set (401 otherwise). The command of a turn gets the prompt on
 stdin and in $AFK_PROMPT_FILE, runs in the thread's `work` folder in its own
 process group with output to `agent.log`, and reports progress the way the
 command runner's agents do, as JSON lines appended to $AFK_PROGRESS_FILE:
-{"phase": "..."}, {"cost_usd": 1.25} (the thread's spend so far),
+{"phase": "..."}, {"cost_usd": 1.25} (this turn's spend so far; the
+thread's cost_usd is the sum over its turns),
 {"status": "blocked", "reason": "...", "questions": ["..."]}. Its environment:
 AFK_THREAD_ID, AFK_REPO, AFK_ISSUE, AFK_TURN, AFK_PROMPT_FILE,
 AFK_PROGRESS_FILE, and this service's environment without
@@ -72,12 +73,14 @@ class Thread:
         self.proc = None
         self.started = time.time()
         self.progress = os.path.join(folder, "progress.jsonl")
+        self.turn_starts = []   # where each turn's lines begin in the progress file
         os.makedirs(os.path.join(folder, "work"), exist_ok=True)
         open(self.progress, "a").close()
 
     def run_turn(self, command, prompt):
         """Start the next turn: `command` with the prompt on stdin."""
         self.turn += 1
+        self.turn_starts.append(os.path.getsize(self.progress))
         prompt_file = os.path.join(self.folder, "prompt-%d.md" % self.turn)
         with open(prompt_file, "w") as f:
             f.write(prompt)
@@ -105,10 +108,17 @@ class Thread:
         blocked = None
         try:
             with open(self.progress, "rb") as f:
-                lines = f.read().split(b"\n")
+                data = f.read()
         except OSError:
-            lines = []
-        for raw in lines:
+            data = b""
+        # a turn's cost_usd lines are its spend so far (the last one counts);
+        # the thread's spend is the sum over its turns
+        ends = self.turn_starts[1:] + [len(data)]
+        spent = [None] * len(self.turn_starts)
+        lines = []
+        for turn, (a, b) in enumerate(zip(self.turn_starts, ends)):
+            lines += [(turn, raw) for raw in data[a:b].split(b"\n")]
+        for turn, raw in lines:
             try:
                 v = json.loads(raw.decode("utf-8", "replace"))
             except ValueError:
@@ -120,8 +130,11 @@ class Thread:
                            "questions": [q for q in v.get("questions", []) if isinstance(q, str)]}
             elif isinstance(v.get("phase"), str):
                 doc["phase"], blocked = v["phase"], None
-            if isinstance(v.get("cost_usd"), (int, float)) and not isinstance(v["cost_usd"], bool):
-                doc["cost_usd"] = v["cost_usd"]
+            cost = v.get("cost_usd")
+            if isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0:
+                spent[turn] = cost
+        if any(c is not None for c in spent):
+            doc["cost_usd"] = round(sum(c or 0 for c in spent), 6)
         if blocked is not None:
             doc["blocked"] = blocked
         changed = [self.started]

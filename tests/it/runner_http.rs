@@ -518,7 +518,7 @@ fn poll_and_watch_drive_the_example_thread_service() {
     // turn 1 works, reports its spend and stops without a PR; turn 2 is
     // blocked and waits for a person (it is still running when afk stops it)
     let agent = r#"cat > /dev/null
-printf '%s\n' '{"phase":"working"}' '{"cost_usd":0.5}' >> "$AFK_PROGRESS_FILE"
+printf '%s\n' '{"phase":"working"}' '{"cost_usd":0.25}' '{"cost_usd":0.5}' >> "$AFK_PROGRESS_FILE"
 if [ "$AFK_TURN" = 2 ]; then
   printf '%s\n' '{"status":"blocked","reason":"the issue names no database","questions":["PostgreSQL or SQLite?"]}' >> "$AFK_PROGRESS_FILE"
   exec sleep 600
@@ -557,6 +557,8 @@ fi"#;
         action_of(&r, 1),
         ("escalate".into(), Some("blocked".into()))
     );
+    // each turn's last cost_usd line, summed by the service over the thread
+    assert_eq!(r["actions"][0]["spend_usd"], 1.0);
     let c = comments(&sb);
     assert!(
         c.iter()
