@@ -742,3 +742,47 @@ fn the_kubernetes_config_loads_in_the_binary() {
         );
     }
 }
+
+#[test]
+fn the_one_off_doctor_job_is_a_tick_pod_running_doctor() {
+    let dir = contrib().join("kubernetes");
+    let job = &YamlLoader::load_from_str(&read(&dir.join("once/doctor.job.yaml"))).unwrap()[0];
+    assert_eq!(job["kind"].as_str(), Some("Job"));
+    let pod = &job["spec"]["template"]["spec"];
+    let poll = kind_of(&kustomized_docs(), "CronJob")
+        .into_iter()
+        .find(|(_, d)| name(d) == "afk-poll")
+        .unwrap()
+        .1
+        .clone();
+    let tick = &poll["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    // the same account, volumes, affinity and security as a tick
+    for key in [
+        "serviceAccountName",
+        "volumes",
+        "affinity",
+        "securityContext",
+    ] {
+        assert_eq!(pod[key], tick[key], "{key}");
+    }
+    let c = &pod["containers"][0];
+    let t = &tick["containers"][0];
+    assert_eq!(
+        strs(&c["args"]),
+        ["--config", "/etc/afk/afk.toml", "doctor"]
+    );
+    for key in ["volumeMounts", "securityContext"] {
+        assert_eq!(c[key], t[key], "{key}");
+    }
+    // kubectl create applies no kustomization: the image is the one it sets
+    let k = &YamlLoader::load_from_str(&read(&dir.join("kustomization.yaml"))).unwrap()[0];
+    let img = &k["images"][0];
+    assert_eq!(
+        c["image"].as_str().unwrap(),
+        format!(
+            "{}:{}",
+            img["newName"].as_str().unwrap(),
+            img["newTag"].as_str().unwrap()
+        )
+    );
+}
