@@ -653,6 +653,14 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
     assert_eq!(subjects.len(), 1);
     assert_eq!(subjects[0]["kind"].as_str(), Some("ServiceAccount"));
     assert_eq!(subjects[0]["name"].as_str(), Some("afk"));
+    // kustomize sets a subject's namespace only for subjects named "default"
+    let k = &YamlLoader::load_from_str(&read(&contrib().join("kubernetes/kustomization.yaml")))
+        .unwrap()[0];
+    assert_eq!(
+        subjects[0]["namespace"].as_str(),
+        k["namespace"].as_str(),
+        "the subject is in the kustomization's namespace"
+    );
     let accounts: BTreeMap<&str, &Yaml> = kind_of(&docs, "ServiceAccount")
         .into_iter()
         .map(|(_, d)| (name(d), d))
