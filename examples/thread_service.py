@@ -227,7 +227,8 @@ class Handler(BaseHTTPRequestHandler):
         if err:
             return self.fail(*err)
         repo, issue, prompt = b.get("repo"), b.get("issue"), b.get("prompt")
-        if not isinstance(repo, str) or not isinstance(issue, int) or not isinstance(prompt, str):
+        if (not isinstance(repo, str) or not isinstance(prompt, str)
+                or not isinstance(issue, int) or isinstance(issue, bool)):
             return self.fail(422, "repo (string), issue (number) and prompt (string) are required")
         with LOCK:
             COUNTER[0] += 1
@@ -269,6 +270,7 @@ def main():
     server.daemon_threads = True
     server.folder = os.path.abspath(a.dir)
     server.agent_command = command
+    os.umask(0o077)         # prompts carry private issue text: 0700 folders, 0600 files
     os.makedirs(server.folder, mode=0o700, exist_ok=True)
     print("listening on http://%s:%d" % server.server_address[:2], flush=True)
     try:
