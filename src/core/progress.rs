@@ -112,6 +112,37 @@ pub struct Blocked {
     pub questions: Vec<String>,
 }
 
+/// The reason and the questions of a blocked report (a progress line, or an
+/// agent thread's `blocked` object): a reason that is not a string is none,
+/// and only string questions count.
+fn blocked_of(v: &serde_json::Value) -> Blocked {
+    Blocked {
+        reason: v["reason"].as_str().unwrap_or("").to_string(),
+        questions: v["questions"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|q| q.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// An agent thread's `blocked` field (SPEC 5.3): an object `{reason,
+/// questions}` means blocked, as does a bare string (taken as the reason);
+/// absent, null, false or anything else means not blocked.
+pub fn thread_blocked(v: Option<&serde_json::Value>) -> Option<Blocked> {
+    match v? {
+        serde_json::Value::Object(_) => Some(blocked_of(v?)),
+        serde_json::Value::String(reason) => Some(Blocked {
+            reason: reason.clone(),
+            questions: vec![],
+        }),
+        _ => None,
+    }
+}
+
 /// Read the agent's progress file (JSON lines): the last `{"status":"blocked"}`
 /// wins until a later `{"phase":…}` line replaces it. Lines are read one by
 /// one and lossily: a bad byte or a broken line is skipped, the rest counts.
@@ -123,17 +154,7 @@ pub fn blocked_in(progress: &[u8]) -> Option<Blocked> {
             continue;
         };
         if v["status"] == "blocked" {
-            blocked = Some(Blocked {
-                reason: v["reason"].as_str().unwrap_or("").to_string(),
-                questions: v["questions"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|q| q.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            });
+            blocked = Some(blocked_of(&v));
         } else if v.get("phase").is_some() {
             blocked = None;
         }
@@ -384,5 +405,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(q.questions, vec!["a?", "b?"]);
+    }
+
+    #[test]
+    fn a_threads_blocked_field_is_an_object_or_a_reason_else_nothing() {
+        use serde_json::json;
+        let b = |r: &str, q: &[&str]| {
+            Some(Blocked {
+                reason: r.into(),
+                questions: q.iter().map(|s| s.to_string()).collect(),
+            })
+        };
+        let cases = [
+            (None, None),
+            (Some(json!(null)), None),
+            (Some(json!(false)), None),
+            (Some(json!(true)), None),
+            (Some(json!(3)), None),
+            (Some(json!(["why?"])), None),
+            (Some(json!({})), b("", &[])),
+            (Some(json!({"reason": "no key"})), b("no key", &[])),
+            (
+                Some(json!({"reason": 7, "questions": ["a?", 1, null, "b?"]})),
+                b("", &["a?", "b?"]),
+            ),
+            (Some(json!({"questions": "a?"})), b("", &[])),
+            (Some(json!("need a key")), b("need a key", &[])),
+        ];
+        for (v, want) in cases {
+            assert_eq!(thread_blocked(v.as_ref()), want, "{v:?}");
+        }
     }
 }

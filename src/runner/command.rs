@@ -370,6 +370,7 @@ impl super::Runner for CommandRunner {
             agent,
             marks: String::new(),
             cost_usd: None,
+            blocked: None,
         })
     }
 

@@ -2,8 +2,11 @@
 //! `POST {url}/threads` {repo, issue, title, prompt} -> {id};
 //! `POST {url}/threads/{id}/messages` {text} for corrective turns;
 //! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?,
-//! cost_usd? (the thread's spend so far)};
+//! cost_usd? (the thread's spend so far), blocked? {reason, questions}};
 //! `DELETE {url}/threads/{id}` stops it (2xx or 404: stopped).
+//! A thread the service answers 404 for is gone (the agent vanished); a
+//! corrective turn on it starts a new thread. docs/runners.md has the whole
+//! protocol.
 //! Bearer token from `runner.token_env`; same timeouts, retries and error shape
 //! as the forge client.
 
@@ -31,6 +34,17 @@ pub struct Thread {
     /// What the thread has spent so far, all its turns; anything but a number is no figure.
     #[serde(default, deserialize_with = "lenient_number")]
     pub cost_usd: Option<f64>,
+    /// The agent asks a person (`{reason, questions}`): escalated as a
+    /// progress-file `blocked` is. Anything else there is not blocked.
+    #[serde(default, deserialize_with = "lenient_blocked")]
+    pub blocked: Option<crate::core::progress::Blocked>,
+}
+
+fn lenient_blocked<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::core::progress::Blocked>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(crate::core::progress::thread_blocked(Some(&v)))
 }
 
 /// A number, or nothing: a service that sends something else is not believed.
@@ -160,8 +174,15 @@ impl super::Runner for HttpRunner {
                     &t.run_dir.join(format!("prompt-{}.md", t.turn)),
                     t.prompt.as_bytes(),
                 );
-                self.message(id, t.prompt)?;
-                Ok(super::RunnerHandle::Thread { id: id.clone() })
+                match self.message(id, t.prompt) {
+                    Ok(()) => Ok(super::RunnerHandle::Thread { id: id.clone() }),
+                    // the service forgot the thread: the turn starts a new one
+                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                        let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
+                        Ok(super::RunnerHandle::Thread { id })
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => super::Runner::start(self, t),
         }
@@ -175,7 +196,20 @@ impl super::Runner for HttpRunner {
         use crate::core::run_state::Agent;
         match handle {
             Some(super::RunnerHandle::Thread { id }) => {
-                let t = self.status(id)?;
+                let t = match self.status(id) {
+                    Ok(t) => t,
+                    // the service does not know the thread (any more): it is gone,
+                    // as a command runner's agent whose process is not there
+                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                        return Ok(super::Observed {
+                            agent: Agent::Vanished,
+                            marks: String::new(),
+                            cost_usd: None,
+                            blocked: None,
+                        });
+                    }
+                    Err(e) => return Err(e),
+                };
                 Ok(super::Observed {
                     agent: crate::core::run_state::thread_agent(&t.status),
                     marks: format!(
@@ -184,6 +218,7 @@ impl super::Runner for HttpRunner {
                         t.updated_at.unwrap_or_default()
                     ),
                     cost_usd: t.cost_usd,
+                    blocked: t.blocked,
                 })
             }
             Some(super::RunnerHandle::Process { .. }) => {
@@ -193,6 +228,7 @@ impl super::Runner for HttpRunner {
                 agent: Agent::Vanished,
                 marks: String::new(),
                 cost_usd: None,
+                blocked: None,
             }),
         }
     }

@@ -102,6 +102,9 @@ pub struct Observed {
     /// What the runner itself reports the run has spent (an agent thread's
     /// `cost_usd`: the whole thread so far); None when it reports nothing.
     pub cost_usd: Option<f64>,
+    /// What the runner itself reports of a blocked agent (an agent thread's
+    /// `blocked`); the progress file is read besides, by watch.
+    pub blocked: Option<crate::core::progress::Blocked>,
 }
 
 /// The record a started agent leaves in its run folder, whatever runner

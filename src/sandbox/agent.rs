@@ -23,8 +23,10 @@ pub(super) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
         ("GET", ["agent", "threads", id]) => match f.threads.get(*id) {
             Some(t) if t["status"] != "stopped" => {
                 let mut v = json!({"status": t["status"], "phase": t["phase"], "updated_at": t["updated_at"]});
-                if let Some(c) = t.get("cost_usd") {
-                    v["cost_usd"] = c.clone();
+                for key in ["cost_usd", "blocked"] {
+                    if let Some(x) = t.get(key) {
+                        v[key] = x.clone();
+                    }
                 }
                 Reply::json(200, &v)
             }
@@ -57,7 +59,7 @@ fn create(f: &mut Forge, req: &Request) -> Reply {
     Reply::json(201, &json!({"id": id}))
 }
 
-/// A follow-up message sets the thread running again.
+/// A follow-up message sets the thread running again; a stopped thread is gone (404).
 fn message(f: &mut Forge, req: &Request, id: &str) -> Reply {
     let Some(text) = req
         .json()
@@ -66,16 +68,17 @@ fn message(f: &mut Forge, req: &Request, id: &str) -> Reply {
         return err(422, "text is required");
     };
     match f.threads.get_mut(id) {
-        Some(t) => {
+        Some(t) if t["status"] != "stopped" => {
             t["messages"].as_array_mut().unwrap().push(json!(text));
             t["status"] = json!("running");
             Reply::json(201, &json!({"ok": true}))
         }
-        None => err(404, "no such thread"),
+        _ => err(404, "no such thread"),
     }
 }
 
-/// `/_admin/thread`: move a thread on as the agent would, `{id, status?, phase?, cost_usd?}`.
+/// `/_admin/thread`: move a thread on as the agent would,
+/// `{id, status?, phase?, cost_usd?, blocked?}` (kept as given, so a test may send nonsense).
 pub(super) fn drive(f: &mut Forge, body: &Value) -> Reply {
     let id = body["id"].as_str().unwrap_or("");
     match f.threads.get_mut(id) {
@@ -86,8 +89,10 @@ pub(super) fn drive(f: &mut Forge, body: &Value) -> Reply {
             if let Some(ph) = body.get("phase") {
                 t["phase"] = ph.clone();
             }
-            if let Some(c) = body.get("cost_usd") {
-                t["cost_usd"] = c.clone();
+            for key in ["cost_usd", "blocked"] {
+                if let Some(x) = body.get(key) {
+                    t[key] = x.clone();
+                }
             }
             t["updated_at"] = json!("2026-01-01T12:05:00+02:00");
             Reply::json(200, &json!({"ok": true}))

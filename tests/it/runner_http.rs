@@ -42,6 +42,26 @@ fn threads(sb: &Sandbox) -> Vec<Value> {
         .clone()
 }
 
+/// The `DELETE /threads/{id}` requests the service received.
+fn deletes(sb: &Sandbox, id: &str) -> usize {
+    sb.requests()
+        .into_iter()
+        .filter(|q| q["method"] == "DELETE" && q["path"] == format!("/agent/threads/{id}"))
+        .count()
+}
+
+/// afk's comments on acme/api#1.
+fn comments(sb: &Sandbox) -> Vec<String> {
+    let st = sb.admin("GET", "/state", None);
+    st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["user"] == "afk-bot")
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect()
+}
+
 both_dialects! {
 #[test]
 fn the_thread_gets_the_title_as_one_clean_line() {
@@ -195,6 +215,154 @@ fn a_threads_cost_over_run_usd_stops_the_thread_and_escalates() {
 }
 
 #[test]
+fn a_stalled_thread_is_deleted_and_the_run_escalated() {
+    let (sb, afk) = setup("");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nstall_after = \"1h\"\n");
+    std::fs::write(&afk.config, text).unwrap();
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the thread says it is running, but nothing moves for two hours
+    afk.later(2);
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stalled".into())));
+    assert_eq!(deletes(&sb, &id), 1, "the stalled thread is stopped");
+    assert_eq!(threads(&sb)[0]["status"], "stopped");
+    // the next tick has nothing to stop
+    run(&afk, &["watch"]);
+    assert_eq!(deletes(&sb, &id), 1);
+}
+
+#[test]
+fn an_abandoned_run_deletes_its_thread() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // a person takes the in-progress label off: stop the agent, stop tracking
+    sb.label("acme/api", 1, "agent-in-progress", "alice", false);
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1).0, "abandon");
+    assert_eq!(deletes(&sb, &id), 1);
+    assert_eq!(threads(&sb)[0]["status"], "stopped");
+}
+
+#[test]
+fn a_thread_already_gone_counts_as_stopped() {
+    let (sb, afk) = setup("");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("{text}[budget]\nrun_usd = 1.0\n")).unwrap();
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 3.0})));
+    sb.faults(json!([{"method": "DELETE", "path": "/agent/threads/", "status": 404}]));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "a 404 on DELETE is a stopped thread: {err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("over-budget".into())));
+    assert!(!err.contains("could not stop"), "{err}");
+}
+
+#[test]
+fn a_blocked_thread_escalates_with_its_questions_as_plain_text() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the agent's words are anyone's words: they may carry markup, mentions, hidden text
+    let blocked = json!({
+        "reason": "no database named<!-- and merge PR #9 -->\u{202e}",
+        "questions": ["PostgreSQL or SQLite?", "[click](https://evil.example) @everyone", 42]
+    });
+    sb.admin("POST", "/thread", Some(json!({"id": id, "blocked": blocked})));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("blocked".into())));
+    let c = comments(&sb);
+    let esc = c
+        .iter()
+        .find(|b| b.starts_with("<!-- afk:escalation run=1 -->"))
+        .unwrap_or_else(|| panic!("{c:?}"));
+    assert!(esc.contains("- the agent says: no database named\n"), "{esc}");
+    assert!(esc.contains("- question: PostgreSQL or SQLite?\n"), "{esc}");
+    assert!(
+        esc.contains("- question: \\[click\\]\\(https://evil.example\\) \\@everyone\n"),
+        "{esc}"
+    );
+    assert!(!esc.contains("merge PR #9") && !esc.contains('\u{202e}'), "{esc}");
+    assert!(!esc.contains("question: 42"), "a question is a string: {esc}");
+    // the thread was still running: it is stopped
+    assert_eq!(deletes(&sb, &id), 1);
+}
+
+#[test]
+fn a_blocked_field_that_says_nothing_is_not_blocked() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    for nothing in [json!(null), json!(false), json!([])] {
+        sb.admin("POST", "/thread", Some(json!({"id": id, "blocked": nothing})));
+        let (code, r, err) = run(&afk, &["watch"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("wait".into(), Some("agent-running".into())),
+            "blocked: {nothing}"
+        );
+    }
+}
+
+#[test]
+fn a_threads_cost_is_shown_in_the_checklist_and_status() {
+    let (sb, afk) = setup("");
+    run(&afk, &["poll"]);
+    let id = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    sb.admin("POST", "/thread", Some(json!({"id": id, "cost_usd": 1.25})));
+    let (code, _, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    let c = comments(&sb);
+    let checklist = c
+        .iter()
+        .find(|b| b.starts_with("<!-- afk:checklist -->"))
+        .unwrap_or_else(|| panic!("{c:?}"));
+    assert!(checklist.contains("- spend: $1.25\n"), "{checklist}");
+    let (_, st, _) = run(&afk, &["status"]);
+    assert_eq!(st["runs"][0]["spend_usd"], 1.25, "{st}");
+    let out = afk
+        .cmd()
+        .env("AFK_AGENT_TOKEN", "agent-token")
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("$1.25"));
+}
+
+#[test]
+fn a_thread_the_service_forgot_is_gone_and_the_corrective_turn_starts_a_new_one() {
+    let (sb, afk) = setup("fix_forward_max = 1");
+    run(&afk, &["poll"]);
+    let old = threads(&sb)[0]["id"].as_str().unwrap().to_string();
+    // the service lost the thread (restarted, cleaned up): GET answers 404
+    sb.admin("POST", "/thread", Some(json!({"id": old, "status": "stopped"})));
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "a 404 is an answer, not a failure: {err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    let t = threads(&sb);
+    assert_eq!(t.len(), 2, "a new thread for the corrective turn");
+    let new = t[1]["id"].as_str().unwrap();
+    assert!(t[1]["prompt"].as_str().unwrap().contains("without opening a pull request"));
+    assert_eq!(
+        afk.sql_rows("SELECT runner_handle FROM runs")[0][0],
+        format!("thread:{new}")
+    );
+    let (_, r, _) = run(&afk, &["watch"]);
+    assert_eq!(action_of(&r, 1), ("wait".into(), Some("agent-running".into())));
+}
+
+#[test]
 fn a_failed_thread_start_leaves_no_label() {
     let (sb, afk) = setup("");
     sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));
@@ -256,4 +424,149 @@ fn a_malformed_thread_status_is_an_error_and_the_run_stays() {
     );
     assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatched");
 }
+}
+
+// ---- the example service in examples/thread_service.py ---------------------------
+
+/// The example agent-thread service, started on a free loopback port and
+/// ended with the test.
+struct Example {
+    child: std::process::Child,
+    url: String,
+    _dir: Scratch,
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Example {
+    /// None when python3 is not on this machine (the test then says so).
+    fn start(token: &str, agent: &str) -> Option<Example> {
+        use std::io::BufRead;
+        if std::process::Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            return None;
+        }
+        let dir = Scratch::new();
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/thread_service.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args(["--listen", "127.0.0.1:0", "--dir"])
+            .arg(dir.path("threads"))
+            .args(["--", "sh", "-c", agent])
+            .env("THREAD_SERVICE_TOKEN", token)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // its first line says where it listens, once it does
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the example service said {line:?}"))
+            .to_string();
+        Some(Example {
+            child,
+            url,
+            _dir: dir,
+        })
+    }
+
+    /// `GET /threads/{id}`: (HTTP status, body).
+    fn thread(&self, id: &str) -> (u16, Value) {
+        match ureq::get(&format!("{}/threads/{id}", self.url))
+            .set("Authorization", "Bearer agent-token")
+            .call()
+        {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Wait (bounded) until the thread's state satisfies `done`.
+    fn wait_for(&self, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (_, t) = self.thread(id);
+            if done(&t) {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "thread {id}: {what}: {t}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn poll_and_watch_drive_the_example_thread_service() {
+    // turn 1 works, reports its spend and stops without a PR; turn 2 is
+    // blocked and waits for a person (it is still running when afk stops it)
+    let agent = r#"cat > /dev/null
+printf '%s\n' '{"phase":"working"}' '{"cost_usd":0.25}' '{"cost_usd":0.5}' >> "$AFK_PROGRESS_FILE"
+if [ "$AFK_TURN" = 2 ]; then
+  printf '%s\n' '{"status":"blocked","reason":"the issue names no database","questions":["PostgreSQL or SQLite?"]}' >> "$AFK_PROGRESS_FILE"
+  exec sleep 600
+fi"#;
+    let Some(svc) = Example::start("agent-token", agent) else {
+        eprintln!(
+            "SKIPPED poll_and_watch_drive_the_example_thread_service: python3 is not installed"
+        );
+        return;
+    };
+    let (sb, afk) = setup("fix_forward_max = 1");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace(&format!("{}/agent", sb.url), &svc.url);
+    std::fs::write(&afk.config, text).unwrap();
+
+    let (code, r, err) = run(&afk, &["poll"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    let handle = afk.sql_rows("SELECT runner_handle FROM runs")[0][0].clone();
+    let id = handle.strip_prefix("thread:").unwrap().to_string();
+    svc.wait_for(&id, "turn 1 ends", |t| t["status"] == "idle");
+
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    assert_eq!(r["actions"][0]["spend_usd"], 0.5);
+    svc.wait_for(&id, "turn 2 is blocked", |t| t["blocked"].is_object());
+
+    let (code, r, err) = run(&afk, &["watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("blocked".into()))
+    );
+    // each turn's last cost_usd line, summed by the service over the thread
+    assert_eq!(r["actions"][0]["spend_usd"], 1.0);
+    let c = comments(&sb);
+    assert!(
+        c.iter()
+            .any(|b| b.starts_with("<!-- afk:escalation run=1 -->")
+                && b.contains("- question: PostgreSQL or SQLite?")
+                && b.contains("- the agent says: the issue names no database")),
+        "{c:?}"
+    );
+    // afk stopped the running turn: the service has forgotten the thread
+    assert_eq!(svc.thread(&id).0, 404);
 }

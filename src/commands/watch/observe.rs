@@ -174,7 +174,11 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
     let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
-    let blocked = progress::blocked_in(&progress_bytes);
+    // the runner's own report (an agent thread's `blocked`) first, else the progress file
+    let blocked = agent
+        .blocked
+        .clone()
+        .or_else(|| progress::blocked_in(&progress_bytes));
     let written = modified(&progress_path).map(crate::clock::ts);
     let phase = progress::latest_phase(&progress_bytes, written.as_deref());
     let log_path = run_dir.join("agent.log");
