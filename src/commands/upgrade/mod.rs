@@ -231,9 +231,16 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     let scans = scans(ctx, &store, triples, now, opts, &mut report)?;
     let git = Git::new(
         &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
-        Some(Credentials {
-            username: me.clone(),
-            password: cfg.forge_token()?,
+        Some(match forge.git_credentials() {
+            // a GitHub App: `x-access-token` and the installation token
+            Some(pair) => {
+                let (username, password) = pair?;
+                Credentials { username, password }
+            }
+            None => Credentials {
+                username: me.clone(),
+                password: cfg.forge_token()?,
+            },
         }),
         cfg.secret_env_names(),
     );
