@@ -409,3 +409,92 @@ fn doctor_shows_the_app_its_installation_the_token_and_missing_repos() {
         "no GET /user: {r}"
     );
 }
+
+/// A call as the app (`jwt`) or its installation (`token`): (status, body).
+fn call(sb: &Sandbox, method: &str, path: &str, bearer: &str) -> (u16, Value) {
+    let req = ureq::AgentBuilder::new()
+        .build()
+        .request(method, &format!("{}{path}", sb.api_url()))
+        .set("Authorization", &format!("Bearer {bearer}"))
+        .set("Accept", "application/vnd.github+json")
+        .set("X-GitHub-Api-Version", "2022-11-28");
+    match req.call() {
+        Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+        Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+        Err(e) => panic!("{method} {path}: {e}"),
+    }
+}
+
+#[test]
+fn the_sandbox_app_routes_answer_in_githubs_published_shapes() {
+    let p = fixture("../contracts/github-app-subset.json");
+    let c: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+    let sb = app_sandbox(json!({"repos": [repo("acme/api", json!([]))]}));
+    let key = afk::forge::app::key_from_pem(
+        &std::fs::read_to_string(fixture("test-app-key-pkcs8.pem")).unwrap(),
+        std::path::Path::new("k"),
+    )
+    .unwrap();
+    let jwt = afk::forge::app::jwt(&key, APP_ID, time::OffsetDateTime::now_utc()).unwrap();
+    let (s, token) = call(
+        &sb,
+        "POST",
+        &format!("/app/installations/{INSTALLATION}/access_tokens"),
+        &jwt,
+    );
+    assert_eq!(s, 201, "{token}");
+    let tok = token["token"].as_str().unwrap().to_string();
+    let cases = [
+        ("GET", "/app", "/app".to_string(), &jwt, 200),
+        (
+            "GET",
+            "/app/installations/{installation_id}",
+            format!("/app/installations/{INSTALLATION}"),
+            &jwt,
+            200,
+        ),
+        (
+            "GET",
+            "/installation/repositories",
+            "/installation/repositories".to_string(),
+            &tok,
+            200,
+        ),
+    ];
+    let mut problems = vec![];
+    let token_schema = &c["paths"]["/app/installations/{installation_id}/access_tokens"]["post"]["responses"]
+        ["201"]["content"]["application/json"]["schema"];
+    crate::contract::gh_check(&c, token_schema, &token, "access_tokens", &mut problems);
+    for (method, template, path, bearer, status) in cases {
+        let (s, body) = call(&sb, method, &path, bearer);
+        assert_eq!(s, status, "{method} {path}: {body}");
+        let schema = &c["paths"][template][method.to_ascii_lowercase()]["responses"]
+            [status.to_string()]["content"]["application/json"]["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {template} not in the contract"
+        );
+        crate::contract::gh_check(&c, schema, &body, &path, &mut problems);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // GitHub's refusals: an installation token on GET /user, a JWT by another key
+    assert_eq!(call(&sb, "GET", "/user", &tok).0, 403);
+    let other = afk::forge::app::key_from_pem(
+        &std::fs::read_to_string(fixture("test-app-other-key.pem")).unwrap(),
+        std::path::Path::new("k"),
+    )
+    .unwrap();
+    let forged = afk::forge::app::jwt(&other, APP_ID, time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(call(&sb, "GET", "/app", &forged).0, 401);
+    // iss of another app, and a JWT from the future
+    let wrong_iss =
+        afk::forge::app::jwt(&key, APP_ID + 1, time::OffsetDateTime::now_utc()).unwrap();
+    assert_eq!(call(&sb, "GET", "/app", &wrong_iss).0, 401);
+    let future = afk::forge::app::jwt(
+        &key,
+        APP_ID,
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(5),
+    )
+    .unwrap();
+    assert_eq!(call(&sb, "GET", "/app", &future).0, 401);
+}

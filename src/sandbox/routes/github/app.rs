@@ -5,7 +5,8 @@
 //! (lifetime, early revocation and an exchange count are admin knobs), and
 //! `GET /app`, `GET /app/installations/{id}`, `POST
 //! /app/installations/{id}/access_tokens`, `GET /installation/repositories`
-//! in the shapes of `tests/contracts/github-app-subset.json`. An
+//! in the shapes of `tests/contracts/github-app-subset.json` (checked by
+//! `tests/it/github_app.rs`). An
 //! installation token writes as the app's bot user `<slug>[bot]` and cannot
 //! call `GET /user` (403, as on GitHub).
 
@@ -111,38 +112,55 @@ fn check_jwt(a: &AppSide, tok: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+fn permissions() -> Value {
+    json!({"issues": "write", "pull_requests": "write", "contents": "write",
+           "statuses": "read", "checks": "read", "metadata": "read"})
+}
+
+fn selection(a: &AppSide) -> &'static str {
+    if a.repos.is_some() { "selected" } else { "all" }
+}
+
+/// `installation`
 fn installation(f: &Forge, a: &AppSide) -> Value {
+    let api = super::shapes::api(f);
     json!({
         "id": a.installation_id,
-        "account": {"login": a.account, "id": 9000, "type": "Organization"},
-        "app_id": a.id, "app_slug": a.slug, "target_type": "Organization",
-        "repository_selection": if a.repos.is_some() { "selected" } else { "all" },
-        "access_tokens_url": format!("{}/app/installations/{}/access_tokens", super::shapes::api(f), a.installation_id),
-        "permissions": {"issues": "write", "pull_requests": "write", "contents": "write", "statuses": "read", "metadata": "read"},
-        "events": [], "created_at": "2026-01-01T12:00:00Z", "updated_at": "2026-01-01T12:00:00Z",
-        "single_file_name": null, "suspended_at": null,
+        "account": super::shapes::user(f, &a.account),
+        "repository_selection": selection(a),
+        "access_tokens_url": format!("{api}/app/installations/{}/access_tokens", a.installation_id),
+        "repositories_url": format!("{api}/installation/repositories"),
+        "html_url": format!("{}/organizations/{}/settings/installations/{}", f.base, a.account, a.installation_id),
+        "app_id": a.id, "client_id": format!("Iv1.{}", a.id), "app_slug": a.slug,
+        "target_id": 9000, "target_type": "Organization",
+        "permissions": permissions(), "events": [],
+        "created_at": "2026-01-01T12:00:00Z", "updated_at": "2026-01-01T12:00:00Z",
+        "single_file_name": null, "suspended_by": null, "suspended_at": null,
+    })
+}
+
+/// `integration` (the app itself)
+fn integration(f: &Forge, a: &AppSide) -> Value {
+    json!({
+        "id": a.id, "slug": a.slug, "node_id": format!("A_{}", a.id), "client_id": format!("Iv1.{}", a.id),
+        "owner": super::shapes::user(f, &a.account), "name": a.slug, "description": null,
+        "external_url": f.base, "html_url": format!("{}/apps/{}", f.base, a.slug),
+        "created_at": "2026-01-01T12:00:00Z", "updated_at": "2026-01-01T12:00:00Z",
+        "permissions": permissions(), "events": [], "installations_count": 1,
     })
 }
 
 /// The routes a JWT may call (`/app...`).
 pub(super) fn as_app(f: &mut Forge, req: &Request, seg: &[&str]) -> Reply {
-    let api = super::shapes::api(f);
     let Some(a) = f.gh.app.as_mut() else {
         return not_found();
     };
     let inst = a.installation_id.to_string();
     match (req.method.as_str(), seg) {
-        ("GET", ["app"]) => Reply::json(
-            200,
-            &json!({
-                "id": a.id, "slug": a.slug, "node_id": "A_sandbox", "client_id": format!("Iv1.{}", a.id),
-                "name": a.slug, "description": "", "external_url": api, "html_url": format!("{api}/apps/{}", a.slug),
-                "owner": {"login": a.account, "id": 9000, "type": "Organization"},
-                "permissions": {"issues": "write", "pull_requests": "write", "contents": "write", "statuses": "read", "metadata": "read"},
-                "events": [], "created_at": "2026-01-01T12:00:00Z", "updated_at": "2026-01-01T12:00:00Z",
-                "installations_count": 1,
-            }),
-        ),
+        ("GET", ["app"]) => {
+            let a = f.gh.app.as_ref().unwrap();
+            Reply::json(200, &integration(f, a))
+        }
         ("GET", ["app", "installations", id]) if *id == inst => {
             let a = f.gh.app.as_ref().unwrap();
             Reply::json(200, &installation(f, a))
@@ -155,12 +173,10 @@ pub(super) fn as_app(f: &mut Forge, req: &Request, seg: &[&str]) -> Reply {
             let at = time::OffsetDateTime::from_unix_timestamp(exp)
                 .map(crate::clock::ts)
                 .unwrap_or_default();
-            let selection = if a.repos.is_some() { "selected" } else { "all" };
             Reply::json(
                 201,
-                &json!({"token": token, "expires_at": at,
-                        "permissions": {"issues": "write", "pull_requests": "write", "contents": "write", "statuses": "read", "metadata": "read"},
-                        "repository_selection": selection}),
+                &json!({"token": token, "expires_at": at, "permissions": permissions(),
+                        "repository_selection": selection(a)}),
             )
         }
         ("GET", ["app", "installations", _])
@@ -182,10 +198,10 @@ pub(super) fn repositories(f: &Forge, req: &Request) -> Reply {
                 .as_ref()
                 .is_none_or(|v| v.iter().any(|n| n.eq_ignore_ascii_case(&r.full_name)))
         })
-        .map(|r| json!({"id": r.id, "full_name": r.full_name, "name": r.full_name.split('/').nth(1).unwrap_or(""), "private": true}))
+        .map(|r| super::shapes::repo(f, r, super::shapes::RepoShape::Repository))
         .collect();
     let total = items.len();
-    let selection = if a.repos.is_some() { "selected" } else { "all" };
+    let selection = selection(a);
     paged_in(
         f,
         req,
