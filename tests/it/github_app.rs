@@ -16,7 +16,7 @@ const BOT: &str = "afk-app[bot]";
 /// base64url of `{"alg":"RS256","typ":"JWT"}`: how every JWT afk signs starts
 const JWT_HEAD: &str = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9";
 /// how the sandbox's installation tokens start
-const TOKEN_HEAD: &str = "ghs_sandbox";
+pub(crate) const TOKEN_HEAD: &str = "ghs_sandbox";
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -27,6 +27,12 @@ fn fixture(name: &str) -> PathBuf {
 /// A GitHub sandbox that knows the test app (its PKCS#1 key).
 fn app_sandbox(seed: Value) -> Sandbox {
     let sb = Sandbox::start_in(Dialect::Github, seed);
+    seed_app(&sb);
+    sb
+}
+
+/// Seed the test app into a GitHub sandbox.
+pub(crate) fn seed_app(sb: &Sandbox) {
     sb.admin(
         "POST",
         "/app",
@@ -35,11 +41,10 @@ fn app_sandbox(seed: Value) -> Sandbox {
                     "account": "acme", "key_file": fixture("test-app-key-pkcs1.pem")}),
         ),
     );
-    sb
 }
 
 /// Point `afk`'s config at the app: the key `key` copied in with `mode`.
-fn use_app(afk: &Afk, key: &str, mode: u32) {
+pub(crate) fn use_app(afk: &Afk, key: &str, mode: u32) {
     let dest = afk.scratch.path("app.pem");
     std::fs::copy(fixture(key), &dest).unwrap();
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -72,7 +77,7 @@ fn run(afk: &Afk, args: &[&str]) -> (i32, Value, String, String) {
     )
 }
 
-fn exchanges(sb: &Sandbox) -> u64 {
+pub(crate) fn exchanges(sb: &Sandbox) -> u64 {
     sb.admin("GET", "/app", None)["exchanges"].as_u64().unwrap()
 }
 

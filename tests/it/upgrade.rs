@@ -358,6 +358,52 @@ fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
     assert!(files.iter().any(|f| f.ends_with(".git/config")));
 }
 
+/// Issue 21 item 3: as a GitHub App, upgrade's pushes go as `x-access-token`
+/// with the installation token (afk has no other token here), through the
+/// same askpass file: never in argv or the work tree; the PR is the bot's.
+#[test]
+fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token() {
+    support::with_dialect(support::Dialect::Github, || {
+        let s = setup(COMPOSE, "push", "");
+        crate::github_app::seed_app(&s.sb);
+        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let log = s.afk.scratch.path("git-argv.log");
+        let shim = shim_with(
+            &s.afk.scratch,
+            &format!(
+                "printf '%s | %s\\n' \"$AFK_GIT_USERNAME\" \"$*\" >> '{}'\n",
+                log.display()
+            ),
+        );
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{r} {err}");
+        assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"], "{r}");
+        let argv = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            argv.lines()
+                .any(|l| l.starts_with("x-access-token | ") && l.contains("push")),
+            "{argv}"
+        );
+        let token = crate::github_app::TOKEN_HEAD;
+        assert!(!argv.contains(token), "the token is in a git command line");
+        files_without(&s.afk.scratch.path("work"), token);
+        assert!(s.head("afk/upgrade-nginx-1.26.0").len() == 40);
+        let n = pr_of(&r)["number"].as_u64().unwrap();
+        assert_eq!(s.sb.issue(MIRROR, n)["user"]["login"], "afk-app[bot]");
+        assert_eq!(crate::github_app::exchanges(&s.sb), 1);
+    });
+}
+
 #[test]
 fn candidates_from_a_real_registry() {
     let reg = support::registry::RealRegistry::start();
