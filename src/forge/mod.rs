@@ -141,6 +141,13 @@ pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
     build(c, None, None, false)
 }
 
+/// As [`from_config`], for a tick that keeps a GitHub App's installation
+/// token in the state file at `state_path` (reused while fresh; a dry run
+/// stores nothing), without conditional requests (harvest, upgrade).
+pub fn with_state(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
+    build(c, None, Some(state_path), dry_run)
+}
+
 /// The forge for a tick: as [`from_config`], and on GitHub every GET is
 /// conditional on the `ETag` kept in the state file at `state_path` (its
 /// `etags` table), so an unchanged answer is a 304 that costs no rate limit.

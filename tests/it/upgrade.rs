@@ -401,6 +401,21 @@ fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token(
         let n = pr_of(&r)["number"].as_u64().unwrap();
         assert_eq!(s.sb.issue(MIRROR, n)["user"]["login"], "afk-app[bot]");
         assert_eq!(crate::github_app::exchanges(&s.sb), 1);
+        // the next upgrade tick reuses the token kept in the state file
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            crate::github_app::exchanges(&s.sb),
+            1,
+            "one token, two ticks"
+        );
     });
 }
 
