@@ -419,6 +419,46 @@ fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token(
     });
 }
 
+/// Issue 21 item 2: as a GitHub App only `<slug>[bot]`'s PRs are afk's: one
+/// by a person named like the app, by another app's bot, or by the account
+/// afk used before is not, even on afk's branch with afk's marker.
+#[test]
+fn as_a_github_app_only_the_bots_upgrade_prs_are_afks() {
+    support::with_dialect(support::Dialect::Github, || {
+        let s = setup(COMPOSE, "push", "");
+        crate::github_app::seed_app(&s.sb);
+        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let branch = "afk/upgrade-nginx-1.26.0";
+        s.sb.push_commit(MIRROR, branch, "evil.txt");
+        let body = "<!-- afk-upgrade: {\"recipe\":\"nginx\",\"path\":\"nginx\",\"image\":\"library/nginx\",\"to\":\"1.26.0\",\"update_type\":\"minor\",\"sites\":[{\"file\":\"compose.yml\",\"service\":\"app\",\"from\":\"1.25.3\"}]} -->";
+        let prs: Vec<Value> = ["afk-app", "other-app[bot]", "afk-bot"]
+            .iter()
+            .map(|who| json!({"title": "Upgrade nginx", "body": body, "pull": true, "head": branch, "author": who}))
+            .collect();
+        s.sb.admin(
+            "POST",
+            "/seed",
+            Some(json!({"repos": [{"name": MIRROR, "issues": prs}]})),
+        );
+        let before = s.head(branch);
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(out.status.code(), Some(0), "{r}");
+        assert!(r["prs"].as_array().unwrap().is_empty(), "not afk's: {r}");
+        assert_eq!(s.head(branch), before, "never pushed over their commit");
+        for n in 1..=3 {
+            assert!(s.comments(n).is_empty(), "PR #{n} is not tested");
+            assert_eq!(s.pr_state(n), "open", "nor closed");
+        }
+    });
+}
+
 #[test]
 fn candidates_from_a_real_registry() {
     let reg = support::registry::RealRegistry::start();
