@@ -29,7 +29,7 @@ impl fmt::Display for ConfigError {
 }
 impl std::error::Error for ConfigError {}
 
-fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(ConfigError(msg.into()))
 }
 
@@ -159,6 +159,12 @@ pub struct Forge {
     pub timeout: Duration,
     pub concurrency: usize,
     pub retries: u32,
+    /// GitHub only: authenticate as this GitHub App's installation (0: off).
+    pub app_id: u64,
+    pub app_installation_id: u64,
+    /// The app's PEM private key; absolute once loaded. Read once per tick.
+    #[serde(deserialize_with = "de_path")]
+    pub app_private_key_file: Option<PathBuf>,
 }
 impl Default for Forge {
     fn default() -> Self {
@@ -171,6 +177,9 @@ impl Default for Forge {
             timeout: Duration::from_secs(30),
             concurrency: 8,
             retries: 3,
+            app_id: 0,
+            app_installation_id: 0,
+            app_private_key_file: None,
         }
     }
 }
@@ -507,6 +516,9 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "timeout",
             "concurrency",
             "retries",
+            "app_id",
+            "app_installation_id",
+            "app_private_key_file",
         ],
     ),
     (
@@ -945,6 +957,7 @@ impl Config {
         let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
         cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
         cfg.validate(text)?;
+        cfg.validate_app(text, &table)?;
         cfg.resolve_paths();
         Ok(cfg)
     }
@@ -984,7 +997,65 @@ impl Config {
         resolve(&mut self.stop_file);
         resolve(&mut self.metrics_file);
         resolve(&mut self.forge.token_file);
+        resolve(&mut self.forge.app_private_key_file);
         resolve(&mut self.upgrade.work_dir);
+    }
+
+    /// GitHub App keys (SPEC 2): `app_id` only on GitHub, never beside a
+    /// token, and never without its installation and private key.
+    fn validate_app(&self, text: &str, table: &toml::Table) -> Result<()> {
+        let c = Checker { text };
+        let f = &self.forge;
+        let given = |k: &str| {
+            table
+                .get("forge")
+                .and_then(|t| t.get(k))
+                .is_some_and(|v| v.as_str() != Some(""))
+        };
+        if f.app_id == 0 {
+            for k in ["app_installation_id", "app_private_key_file"] {
+                if given(k) && (k != "app_installation_id" || f.app_installation_id != 0) {
+                    return Err(c.err("forge", k, "needs forge.app_id (the GitHub App's id)"));
+                }
+            }
+            return Ok(());
+        }
+        if f.kind != ForgeKind::Github {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "GitHub App authentication needs forge.kind = \"github\"",
+            ));
+        }
+        for k in ["token_env", "token_file"] {
+            if given(k) {
+                return Err(c.err(
+                    "forge",
+                    k,
+                    "cannot be set with forge.app_id: afk authenticates as the app's installation (remove one)",
+                ));
+            }
+        }
+        if f.app_installation_id == 0 {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "needs forge.app_installation_id (the installation's id, from the app's installation URL)",
+            ));
+        }
+        if f.app_private_key_file.is_none() {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "needs forge.app_private_key_file (the app's PEM private key, mode 600)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether afk authenticates as a GitHub App installation.
+    pub fn github_app(&self) -> bool {
+        self.forge.app_id != 0
     }
 
     fn validate(&self, text: &str) -> Result<()> {
@@ -2074,6 +2145,49 @@ mod tests {
         let (starter, defaults) = (tables(&c), tables(&d));
         for (a, b) in starter.lines().zip(defaults.lines()) {
             assert_eq!(a, b, "the starter config says \"with its default\"");
+        }
+    }
+
+    #[test]
+    fn github_app_keys_stand_alone_on_github_and_come_together() {
+        let app = "app_id = 1\napp_installation_id = 2\napp_private_key_file = \"k.pem\"\n";
+        // (the [forge] table, the error's words; "" when it loads)
+        let cases = [
+            (format!("kind = \"github\"\n{app}"), ""),
+            (
+                format!("kind = \"github\"\n{app}token_env = \"X\"\n"),
+                "forge.token_env",
+            ),
+            (
+                format!("kind = \"github\"\n{app}token_file = \"t\"\n"),
+                "forge.token_file",
+            ),
+            (
+                format!("kind = \"gitea\"\n{app}"),
+                "needs forge.kind = \"github\"",
+            ),
+            (
+                "kind = \"github\"\napp_id = 1\n".into(),
+                "needs forge.app_installation_id",
+            ),
+            (
+                "kind = \"github\"\napp_id = 1\napp_installation_id = 2\n".into(),
+                "needs forge.app_private_key_file",
+            ),
+            (
+                "kind = \"github\"\napp_private_key_file = \"k.pem\"\n".into(),
+                "needs forge.app_id",
+            ),
+            ("kind = \"github\"\ntoken_env = \"X\"\n".into(), ""),
+        ];
+        for (forge, want) in cases {
+            let r = parse(&format!("[forge]\n{forge}"));
+            match (r, want) {
+                (Ok(c), "") => assert!(c.forge.app_id == 0 || c.github_app(), "{forge}"),
+                (Ok(_), w) => panic!("{forge}: loaded, wanted {w}"),
+                (Err(e), "") => panic!("{forge}: {e}"),
+                (Err(e), w) => assert!(e.to_string().contains(w), "{forge}: {e}"),
+            }
         }
     }
 

@@ -312,6 +312,11 @@ fn repo_checks(
             });
         }
     }
+    if c.github_app() {
+        // an app's bot is no collaborator: its access is the installation's,
+        // which the "installation repos" line checks
+        return out;
+    }
     match forge.permission(repo, me) {
         Ok(p) => {
             let (level, text) = doctor::account_permission(me, repo, p.as_deref(), needs_admin);

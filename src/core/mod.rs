@@ -1,6 +1,7 @@
 //! Pure decisions: no I/O, no clock, no randomness. Time and draws come in as arguments.
 
 pub mod answers;
+pub mod app_token;
 pub mod cadence;
 pub mod canary;
 pub mod checklist;

@@ -224,6 +224,9 @@ struct WireBranch {
 
 pub struct Github {
     pub rest: Rest,
+    /// the GitHub App afk runs as, and the allowlist doctor checks against
+    /// its installation; None: a person's token
+    app: Option<(std::sync::Arc<super::app::App>, Vec<String>)>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -236,6 +239,19 @@ impl Github {
     pub fn new(http: Http) -> Github {
         Github {
             rest: Rest::new(http),
+            app: None,
+        }
+    }
+
+    /// GitHub as a GitHub App's installation: afk is `<slug>[bot]`.
+    pub fn with_app(
+        http: Http,
+        app: std::sync::Arc<super::app::App>,
+        allowlist: Vec<String>,
+    ) -> Github {
+        Github {
+            rest: Rest::new(http),
+            app: Some((app, allowlist)),
         }
     }
 }
@@ -253,8 +269,25 @@ impl Forge for Github {
         true
     }
 
+    /// A person's token: `GET /user`. An app: its bot user (an
+    /// installation token cannot call `GET /user`).
     fn me(&self) -> Result<User> {
-        self.rest.me()
+        match &self.app {
+            Some((app, _)) => Ok(User {
+                id: 0,
+                login: app.bot_login()?,
+            }),
+            None => self.rest.me(),
+        }
+    }
+
+    fn git_credentials(&self) -> Option<Result<(String, String)>> {
+        self.app.as_ref().map(|_| {
+            self.rest
+                .http
+                .token()
+                .map(|t| ("x-access-token".to_string(), t))
+        })
     }
 
     /// Open issues carrying `label`, every page; pull requests (a
@@ -525,6 +558,18 @@ impl Forge for Github {
     /// and the rate limit left (`GET /rate_limit`, which costs none).
     fn diagnose(&self) -> Vec<Diagnosis> {
         let mut out = vec![];
+        if let Some((app, allowlist)) = &self.app {
+            out.extend(app.diagnose(&self.rest.http, allowlist));
+        } else {
+            self.diagnose_token(&mut out);
+        }
+        self.diagnose_rate(&mut out);
+        out
+    }
+}
+
+impl Github {
+    fn diagnose_token(&self, out: &mut Vec<Diagnosis>) {
         match self.rest.http.send("GET", "/user", None) {
             Err(e) => out.push(Diagnosis::fail("token", e.to_string())),
             Ok(r) => out.push(match r.scopes {
@@ -552,6 +597,9 @@ impl Forge for Github {
                 ),
             }),
         }
+    }
+
+    fn diagnose_rate(&self, out: &mut Vec<Diagnosis>) {
         match self
             .rest
             .http
@@ -575,7 +623,6 @@ impl Forge for Github {
                 });
             }
         }
-        out
     }
 }
 

@@ -170,11 +170,37 @@ impl Rate {
     }
 }
 
+/// Where a client gets a fresh token when its token is refused (401): a
+/// GitHub App exchanges its JWT for a new installation token. Called at
+/// most once per tick (`core::app_token::on_refused`).
+pub trait Refresher: Send + Sync {
+    /// The token for the tick's first request (a GitHub App: the stored one
+    /// while it is fresh), fetched when that request is sent.
+    fn initial(&self) -> Result<String>;
+    /// A new token (never printed).
+    fn refresh(&self) -> Result<String>;
+}
+
+/// The token in hand: its generation (bumped by each refresh) and whether
+/// this tick already refreshed it.
+#[derive(Default)]
+struct Renewal {
+    generation: u64,
+    exchanged: bool,
+    /// the first token is in hand
+    started: bool,
+}
+
 pub struct Http {
     service: &'static str,
     agent: ureq::Agent,
     root: String,
-    auth: String,
+    /// `Bearer <token>`: replaced when a [`Refresher`] hands a new token
+    auth: std::sync::RwLock<String>,
+    /// `Bearer ` or `token `: what `auth` starts with
+    scheme: &'static str,
+    refresher: Option<std::sync::Arc<dyn Refresher>>,
+    renewal: Mutex<Renewal>,
     accept: &'static str,
     /// more headers on every request (`X-GitHub-Api-Version`)
     headers: Vec<(&'static str, &'static str)>,
@@ -336,7 +362,10 @@ impl Http {
             service: "forge",
             agent,
             root: root.trim_end_matches('/').to_string(),
-            auth: format!("token {token}"),
+            auth: std::sync::RwLock::new(format!("token {token}")),
+            scheme: "token ",
+            refresher: None,
+            renewal: Mutex::new(Renewal::default()),
             accept: "application/json",
             headers: vec![],
             token_source: token_source.to_string(),
@@ -368,7 +397,8 @@ impl Http {
         retries: u32,
     ) -> Http {
         let mut h = Http::new(root, token, token_source, timeout, retries);
-        h.auth = format!("Bearer {token}");
+        h.auth = std::sync::RwLock::new(format!("Bearer {token}"));
+        h.scheme = "Bearer ";
         h.accept = "application/vnd.github+json";
         h.headers = vec![("X-GitHub-Api-Version", "2022-11-28")];
         h.paging = Paging::Link { per_page: 100 };
@@ -388,7 +418,8 @@ impl Http {
     ) -> Http {
         let mut h = Http::new(root, "", token_source, timeout, retries);
         h.service = service;
-        h.auth = bearer.map(|t| format!("Bearer {t}")).unwrap_or_default();
+        h.auth = std::sync::RwLock::new(bearer.map(|t| format!("Bearer {t}")).unwrap_or_default());
+        h.scheme = "Bearer ";
         h
     }
 
@@ -400,6 +431,58 @@ impl Http {
 
     pub fn root(&self) -> &str {
         &self.root
+    }
+
+    /// On a 401, ask `r` for a new token once per tick and send again.
+    pub fn set_refresher(&mut self, r: std::sync::Arc<dyn Refresher>) {
+        self.refresher = Some(r);
+    }
+
+    /// The token in hand (git's password for an app's installation); never printed.
+    pub fn token(&self) -> Result<String> {
+        self.start()?;
+        let auth = self.auth.read().unwrap();
+        Ok(auth.strip_prefix(self.scheme).unwrap_or(&auth).to_string())
+    }
+
+    /// Fetch the first token from the refresher when no request has yet.
+    fn start(&self) -> Result<()> {
+        let Some(r) = &self.refresher else {
+            return Ok(());
+        };
+        let mut g = self.renewal.lock().unwrap();
+        if !g.started {
+            let token = r.initial()?;
+            *self.auth.write().unwrap() = format!("{}{token}", self.scheme);
+            g.started = true;
+        }
+        Ok(())
+    }
+
+    /// A request sent with token generation `sent` was refused (401): true
+    /// when it may be sent again (another request refreshed the token, or
+    /// this one did: the tick's one exchange), false when the tick fails.
+    fn renew(&self, sent: u64) -> Result<bool> {
+        use crate::core::app_token::{OnRefused, on_refused};
+        let Some(r) = &self.refresher else {
+            return Ok(false);
+        };
+        // held through the exchange: requests refused meanwhile wait, then resend
+        let mut g = self.renewal.lock().unwrap();
+        match on_refused(sent, g.generation, g.exchanged) {
+            OnRefused::Resend => Ok(true),
+            OnRefused::Fail => Ok(false),
+            OnRefused::Exchange => {
+                g.exchanged = true;
+                crate::log::debug(
+                    "forge: the installation token was refused (401); exchanging a new one once",
+                );
+                let token = r.refresh()?;
+                *self.auth.write().unwrap() = format!("{}{token}", self.scheme);
+                g.generation += 1;
+                Ok(true)
+            }
+        }
     }
 
     pub fn paging(&self) -> Paging {
@@ -573,6 +656,7 @@ impl Http {
             (Some(c), "GET") => c.get(&url),
             _ => None,
         };
+        self.start()?;
         let mut attempt = 0;
         loop {
             let slot = self.admit(method, path)?;
@@ -581,8 +665,10 @@ impl Http {
             for (k, v) in &self.headers {
                 req = req.set(k, v);
             }
-            if !self.auth.is_empty() {
-                req = req.set("Authorization", &self.auth);
+            let sent = self.renewal.lock().unwrap().generation;
+            let auth = self.auth.read().unwrap().clone();
+            if !auth.is_empty() {
+                req = req.set("Authorization", &auth);
             }
             if let Some(c) = &cached {
                 req = req.set("If-None-Match", &c.etag);
@@ -663,6 +749,18 @@ impl Http {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let body = resp.into_string().unwrap_or_default();
+                    if status == 401 && self.refresher.is_some() {
+                        drop(slot);
+                        if self.renew(sent)? {
+                            continue;
+                        }
+                        return Err(self.error(
+                            method,
+                            path,
+                            Some(401),
+                            "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
+                        ));
+                    }
                     let limit_status = status == 403 || status == 429;
                     if limit_status && rate.remaining == Some(0) {
                         return Err(self.limited(method, path, Some(status), rate.reset));

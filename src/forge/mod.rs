@@ -3,6 +3,7 @@
 //! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
 //! (`github`). [`from_config`] / [`for_tick`] build the one the config names.
 
+pub mod app;
 pub mod commits;
 pub mod gitea;
 pub mod github;
@@ -43,6 +44,12 @@ pub trait Forge: Sync {
     }
     /// afk's own account.
     fn me(&self) -> Result<User>;
+    /// The user and password git pushes with, when the forge decides them
+    /// (a GitHub App: `x-access-token` and the installation token). None:
+    /// afk's login and the configured token.
+    fn git_credentials(&self) -> Option<Result<(String, String)>> {
+        None
+    }
     /// Open issues (never pull requests) carrying `label`, every page.
     fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>>;
     fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue>;
@@ -129,24 +136,44 @@ impl Diagnosis {
 }
 
 /// The forge the config names, with its token; no conditional-request cache.
+/// A GitHub App's installation token is exchanged and not stored.
 pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    build(c, None)
+    build(c, None, None, false)
+}
+
+/// As [`from_config`], for a tick that keeps a GitHub App's installation
+/// token in the state file at `state_path` (reused while fresh; a dry run
+/// stores nothing), without conditional requests (harvest, upgrade).
+pub fn with_state(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
+    build(c, None, Some(state_path), dry_run)
 }
 
 /// The forge for a tick: as [`from_config`], and on GitHub every GET is
 /// conditional on the `ETag` kept in the state file at `state_path` (its
 /// `etags` table), so an unchanged answer is a 304 that costs no rate limit.
-/// A dry run reads that table and never writes it.
+/// A dry run reads that table and never writes it. A GitHub App's
+/// installation token is reused from the state file (`app_tokens`) while it
+/// is fresh, else exchanged and kept there (not in a dry run).
 pub fn for_tick(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
     build(
         c,
         Some(Box::new(crate::store::etags::EtagCache::new(
             state_path, dry_run,
         ))),
+        Some(state_path),
+        dry_run,
     )
 }
 
-fn build(c: &Config, cache: Option<Box<dyn http::ConditionalCache>>) -> Result<Box<dyn Forge>> {
+fn build(
+    c: &Config,
+    cache: Option<Box<dyn http::ConditionalCache>>,
+    state: Option<&Path>,
+    dry_run: bool,
+) -> Result<Box<dyn Forge>> {
+    if c.github_app() {
+        return build_app(c, cache, state, dry_run);
+    }
     let token = c.forge_token()?;
     let source = match &c.forge.token_file {
         None => c.forge.token_env.clone(),
@@ -172,4 +199,34 @@ fn build(c: &Config, cache: Option<Box<dyn http::ConditionalCache>>) -> Result<B
     let mut h = http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
     h.set_url_key(key);
     Ok(Box::new(Gitea::new(h)))
+}
+
+/// GitHub as an app's installation (config validation made sure of GitHub).
+fn build_app(
+    c: &Config,
+    cache: Option<Box<dyn http::ConditionalCache>>,
+    state: Option<&Path>,
+    dry_run: bool,
+) -> Result<Box<dyn Forge>> {
+    let root = c.api_root()?;
+    let app = std::sync::Arc::new(app::App::load(c, &root, state, dry_run)?);
+    // the token is fetched (or read from the state file) by the first request
+    let mut h = http::Http::github(
+        &root,
+        "",
+        "the GitHub App's installation (forge.app_id, forge.app_installation_id)",
+        c.forge_timeout(),
+        c.forge.retries,
+    );
+    h.set_url_key(if c.forge.api_url.is_empty() {
+        "forge.kind = github: api.github.com"
+    } else {
+        "forge.api_url"
+    });
+    if let Some(cache) = cache {
+        h.set_cache(cache);
+    }
+    h.set_refresher(app.clone());
+    let allowlist = c.poll.allowlist.iter().map(|r| r.to_string()).collect();
+    Ok(Box::new(Github::with_app(h, app, allowlist)))
 }

@@ -83,6 +83,9 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             f.gh.scopes = body["scopes"].as_str().map(str::to_string);
             ok()
         }
+        (_, p) if p == "/app" || p.starts_with("/app/") => {
+            super::routes::github::app::admin(f, req, &p["/app".len()..])
+        }
         _ => err(404, "unknown admin call"),
     }
 }

@@ -25,14 +25,25 @@ pub(super) fn route(path: &str) -> Option<(String, String)> {
 
 /// Answer one git request; the forge is locked only to look the repo up.
 pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &str) -> Reply {
-    let (git_dir, token, exists, redirect) = {
+    let (git_dir, token, exists, redirect, app_password) = {
         let f = st.lock().unwrap();
+        // a GitHub App's installation token, as the password of `x-access-token`
+        let app_password = req
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Basic "))
+            .and_then(|b| base64_decode(b.trim()))
+            .and_then(|up| {
+                let (u, p) = up.split_once(':')?;
+                (u == "x-access-token" && super::routes::github::app::live_token(&f, p))
+                    .then(|| u.to_string())
+            });
         let redirect = f.git_redirect.clone();
         (
             f.git_dir(repo),
             f.token.clone(),
             f.repos.contains_key(repo),
             redirect,
+            app_password,
         )
     };
     if let Some(to) = redirect {
@@ -55,7 +66,8 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         .and_then(|up| {
             let (u, p) = up.split_once(':')?;
             (p == token).then(|| u.to_string())
-        });
+        })
+        .or(app_password);
     if push && user.is_none() {
         return err(401, "push needs the forge token as the password")
             .with_header("WWW-Authenticate", "Basic realm=\"afk sandbox\"");

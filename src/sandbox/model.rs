@@ -415,6 +415,8 @@ pub(super) struct GithubSide {
     pub(super) rate: RateLimit,
     /// `x-oauth-scopes` for a classic token; None: a fine-grained token
     pub(super) scopes: Option<String>,
+    /// the GitHub App seeded with `/_admin/app`, if any
+    pub(super) app: Option<super::routes::github::app::AppSide>,
 }
 
 impl Default for GithubSide {
@@ -434,6 +436,7 @@ impl Default for GithubSide {
                 status: 403,
             },
             scopes: None,
+            app: None,
         }
     }
 }

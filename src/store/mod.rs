@@ -1,6 +1,7 @@
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
 
+pub mod app_tokens;
 pub mod etags;
 pub mod events;
 pub mod freezes;
@@ -119,6 +120,8 @@ const MIGRATIONS: &[&str] = &[
     upgrades::FLOW_SCHEMA,
     // 10: when watch first saw the run's PR (`afk runs show`'s timeline)
     "ALTER TABLE runs ADD COLUMN pr_seen_at TEXT;",
+    // 11: the GitHub App's installation token, reused across ticks (app_tokens.rs)
+    app_tokens::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -277,7 +277,7 @@ fn gh_contract() -> Value {
 }
 
 /// Follow `$ref`s into `components`.
-fn gh_resolve<'a>(c: &'a Value, mut s: &'a Value) -> &'a Value {
+pub(crate) fn gh_resolve<'a>(c: &'a Value, mut s: &'a Value) -> &'a Value {
     while let Some(r) = s.get("$ref").and_then(|r| r.as_str()) {
         let mut at = c;
         for part in r.trim_start_matches("#/").split('/') {
@@ -292,7 +292,7 @@ fn gh_resolve<'a>(c: &'a Value, mut s: &'a Value) -> &'a Value {
 /// every required key present, every key declared (unless the schema allows
 /// more), types and enums as declared, `allOf` merged, `anyOf`/`oneOf`
 /// satisfied by at least one alternative.
-fn gh_check(c: &Value, schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
+pub(crate) fn gh_check(c: &Value, schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
     let s = gh_resolve(c, schema);
     if v.is_null() && s.get("nullable") == Some(&json!(true)) {
         return;

@@ -10,6 +10,7 @@ mod commands;
 mod contract;
 mod contrib;
 mod github;
+mod github_app;
 mod hardening;
 mod harvest;
 mod lessons;

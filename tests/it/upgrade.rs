@@ -358,6 +358,107 @@ fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
     assert!(files.iter().any(|f| f.ends_with(".git/config")));
 }
 
+/// Issue 21 item 3: as a GitHub App, upgrade's pushes go as `x-access-token`
+/// with the installation token (afk has no other token here), through the
+/// same askpass file: never in argv or the work tree; the PR is the bot's.
+#[test]
+fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token() {
+    support::with_dialect(support::Dialect::Github, || {
+        let s = setup(COMPOSE, "push", "");
+        crate::github_app::seed_app(&s.sb);
+        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let log = s.afk.scratch.path("git-argv.log");
+        let shim = shim_with(
+            &s.afk.scratch,
+            &format!(
+                "printf '%s | %s\\n' \"$AFK_GIT_USERNAME\" \"$*\" >> '{}'\n",
+                log.display()
+            ),
+        );
+        let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{r} {err}");
+        assert_eq!(actions(&r)[..2], ["reconcile", "open_pr"], "{r}");
+        let argv = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            argv.lines()
+                .any(|l| l.starts_with("x-access-token | ") && l.contains("push")),
+            "{argv}"
+        );
+        let token = crate::github_app::TOKEN_HEAD;
+        assert!(!argv.contains(token), "the token is in a git command line");
+        files_without(&s.afk.scratch.path("work"), token);
+        assert!(s.head("afk/upgrade-nginx-1.26.0").len() == 40);
+        let n = pr_of(&r)["number"].as_u64().unwrap();
+        assert_eq!(s.sb.issue(MIRROR, n)["user"]["login"], "afk-app[bot]");
+        assert_eq!(crate::github_app::exchanges(&s.sb), 1);
+        // the next upgrade tick reuses the token kept in the state file
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .env("PATH", &path)
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert_eq!(
+            crate::github_app::exchanges(&s.sb),
+            1,
+            "one token, two ticks"
+        );
+    });
+}
+
+/// Issue 21 item 2: as a GitHub App only `<slug>[bot]`'s PRs are afk's: one
+/// by a person named like the app, by another app's bot, or by the account
+/// afk used before is not, even on afk's branch with afk's marker.
+#[test]
+fn as_a_github_app_only_the_bots_upgrade_prs_are_afks() {
+    support::with_dialect(support::Dialect::Github, || {
+        let s = setup(COMPOSE, "push", "");
+        crate::github_app::seed_app(&s.sb);
+        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let branch = "afk/upgrade-nginx-1.26.0";
+        s.sb.push_commit(MIRROR, branch, "evil.txt");
+        let body = "<!-- afk-upgrade: {\"recipe\":\"nginx\",\"path\":\"nginx\",\"image\":\"library/nginx\",\"to\":\"1.26.0\",\"update_type\":\"minor\",\"sites\":[{\"file\":\"compose.yml\",\"service\":\"app\",\"from\":\"1.25.3\"}]} -->";
+        let prs: Vec<Value> = ["afk-app", "other-app[bot]", "afk-bot"]
+            .iter()
+            .map(|who| json!({"title": "Upgrade nginx", "body": body, "pull": true, "head": branch, "author": who}))
+            .collect();
+        s.sb.admin(
+            "POST",
+            "/seed",
+            Some(json!({"repos": [{"name": MIRROR, "issues": prs}]})),
+        );
+        let before = s.head(branch);
+        let out = s
+            .afk
+            .cmd()
+            .env_remove("AFK_FORGE_TOKEN")
+            .args(["--json", "upgrade"])
+            .output()
+            .unwrap();
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        assert_eq!(out.status.code(), Some(0), "{r}");
+        assert!(r["prs"].as_array().unwrap().is_empty(), "not afk's: {r}");
+        assert_eq!(s.head(branch), before, "never pushed over their commit");
+        for n in 1..=3 {
+            assert!(s.comments(n).is_empty(), "PR #{n} is not tested");
+            assert_eq!(s.pr_state(n), "open", "nor closed");
+        }
+    });
+}
+
 #[test]
 fn candidates_from_a_real_registry() {
     let reg = support::registry::RealRegistry::start();

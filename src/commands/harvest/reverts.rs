@@ -60,7 +60,8 @@ pub fn watch(
     if listings.is_empty() {
         return Ok(found);
     }
-    let forge: Box<dyn Forge> = match crate::forge::from_config(cfg) {
+    let forge: Box<dyn Forge> = match crate::forge::with_state(cfg, &ctx.state_path(), ctx.dry_run)
+    {
         Ok(f) => f,
         Err(e) => {
             found.errors.push(ErrorItem::msg(

@@ -113,3 +113,18 @@ fn close_now(
     }
     Ok(())
 }
+
+/// Who git pushes to the mirrors as: a GitHub App's `x-access-token` with
+/// the installation token, else afk's login with the configured token.
+/// Either reaches git only through the askpass file (`crate::git`).
+pub(super) fn credentials(
+    cfg: &crate::config::Config,
+    forge: &dyn crate::forge::Forge,
+    me: &str,
+) -> anyhow::Result<crate::git::Credentials> {
+    let (username, password) = match forge.git_credentials() {
+        Some(pair) => pair?,
+        None => (me.to_string(), cfg.forge_token()?),
+    };
+    Ok(crate::git::Credentials { username, password })
+}

@@ -25,7 +25,7 @@ use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
 use crate::forge::{Forge, PullRequest};
-use crate::git::{Credentials, Git};
+use crate::git::Git;
 use crate::lessons::Journal;
 use crate::registry::{OciRegistry, Registry};
 use crate::runner::Runner;
@@ -219,7 +219,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         }
         Opening::Open { store, _lock } => (store, _lock),
     };
-    let forge = crate::forge::from_config(cfg)?;
+    let forge = crate::forge::with_state(cfg, &ctx.state_path(), ctx.dry_run)?;
     let me = match forge.me() {
         Ok(u) => u.login,
         Err(e) => {
@@ -231,10 +231,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     let scans = scans(ctx, &store, triples, now, opts, &mut report)?;
     let git = Git::new(
         &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
-        Some(Credentials {
-            username: me.clone(),
-            password: cfg.forge_token()?,
-        }),
+        Some(mirror::credentials(cfg, forge.as_ref(), &me)?),
         cfg.secret_env_names(),
     );
     let conc = cfg.forge.concurrency;

@@ -6,6 +6,7 @@
 //! `/repositories/{id}` (where GitHub's `Link` headers point), then one
 //! handler per resource family over the shared model.
 
+pub(in crate::sandbox) mod app;
 mod comments;
 mod commits;
 mod issues;
@@ -70,10 +71,15 @@ fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
         .strip_prefix("Bearer ")
         .or_else(|| auth.strip_prefix("token "))
         .unwrap_or("");
-    if tok != f.token {
-        return err(401, "Bad credentials");
+    let caller = app::caller(f, tok);
+    if let app::Caller::Refused(why) = caller {
+        return err(401, why);
     }
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let app::Caller::App = caller {
+        // a JWT speaks only for the app itself, and costs no installation's limit
+        return app::as_app(f, req, &seg);
+    }
     // GET /rate_limit costs nothing, and answers even when the limit is spent
     if req.method == "GET" && seg == ["rate_limit"] {
         return repo::rate_limit(f);
@@ -87,7 +93,21 @@ fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
                     "status": status.to_string()}),
         );
     }
-    let reply = route(f, req, &seg);
+    let reply = match (&caller, app::bot(f)) {
+        // an installation token is the app's bot user, which GET /user refuses
+        (app::Caller::Installation, Some(bot)) => match (req.method.as_str(), seg.as_slice()) {
+            ("GET", ["user"]) => err(403, "Resource not accessible by integration"),
+            ("GET", ["installation", "repositories"]) => app::repositories(f, req),
+            (_, ["app", ..]) => err(401, "A JSON web token could not be decoded"),
+            _ => {
+                let me = std::mem::replace(&mut f.me, bot);
+                let reply = route(f, req, &seg);
+                f.me = me;
+                reply
+            }
+        },
+        _ => route(f, req, &seg),
+    };
     let reply = conditional(req, reply);
     if let Reply::Send { status, .. } = &reply
         && *status != 304

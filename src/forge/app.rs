@@ -1,0 +1,317 @@
+//! GitHub App authentication (SPEC 2, `forge.app_id`): the app's private key
+//! (read once per tick, never printed) signs a JWT (RS256) that is exchanged
+//! for an installation token at `POST /app/installations/{id}/access_tokens`;
+//! the token is kept in the state file and reused until 5 minutes before it
+//! expires (`core::app_token`). afk's own account is the app's bot user,
+//! `<slug>[bot]` (`GET /app`). A dry run may exchange a token and stores nothing.
+
+use super::Diagnosis;
+use super::http::{Http, Refresher};
+use crate::config::Config;
+use crate::core::app_token;
+use anyhow::{Result, anyhow};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// Where a refused JWT sends the operator.
+const JWT_SOURCE: &str = "forge.app_id and forge.app_private_key_file (the app's JWT was refused: is the key this app's?)";
+
+/// The app's RSA key from PEM text: PKCS#1 (`RSA PRIVATE KEY`) or PKCS#8
+/// (`PRIVATE KEY`). Errors name the file, never its content.
+pub fn key_from_pem(pem: &str, file: &Path) -> Result<RsaKeyPair> {
+    let bad = |why: String| {
+        crate::config::cfg_err(format!(
+            "config: forge.app_private_key_file {}: {why}",
+            file.display()
+        ))
+    };
+    let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
+        bad("not a PEM private key (\"RSA PRIVATE KEY\" or \"PRIVATE KEY\")".into())
+    })?;
+    let key = match &der {
+        PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+        PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+        _ => return Err(bad("not an RSA key (a GitHub App's key is RSA)".into())),
+    };
+    key.map_err(|e| bad(format!("the RSA key is refused: {e}")))
+}
+
+/// A JWT (RS256) for app `app_id` at `now`: `iat` a minute back, `exp` 9
+/// minutes on, `iss` the app id.
+pub fn jwt(key: &RsaKeyPair, app_id: u64, now: OffsetDateTime) -> Result<String> {
+    let (iat, exp) = app_token::jwt_window(now);
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = serde_json::json!({"iat": iat, "exp": exp, "iss": app_id.to_string()});
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let signing_input = format!("{header}.{claims}");
+    let mut sig = vec![0; key.public().modulus_len()];
+    key.sign(
+        &RSA_PKCS1_SHA256,
+        &SystemRandom::new(),
+        signing_input.as_bytes(),
+        &mut sig,
+    )
+    .map_err(|_| anyhow!("forge: signing the GitHub App's JWT failed"))?;
+    Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+}
+
+#[derive(Deserialize)]
+struct Exchanged {
+    token: String,
+    expires_at: String,
+}
+
+/// One tick's GitHub App: the key, the ids, and where the token is kept.
+pub struct App {
+    app_id: u64,
+    installation_id: u64,
+    key: RsaKeyPair,
+    root: String,
+    timeout: Duration,
+    retries: u32,
+    now: OffsetDateTime,
+    /// the state file; None: nothing is read or stored
+    state: Option<PathBuf>,
+    dry_run: bool,
+    /// the installation token's expiry as this tick knows it
+    expires: Mutex<Option<OffsetDateTime>>,
+    bot: OnceLock<std::result::Result<serde_json::Value, String>>,
+}
+
+impl App {
+    /// Read the key (once per tick; refused when group or others may read it).
+    pub fn load(c: &Config, root: &str, state: Option<&Path>, dry_run: bool) -> Result<App> {
+        let file = c
+            .forge
+            .app_private_key_file
+            .as_deref()
+            .ok_or_else(|| anyhow!("config: forge.app_id needs forge.app_private_key_file"))?;
+        let pem = crate::config::read_secret_file(file, "forge.app_private_key_file")?;
+        let key = key_from_pem(&pem, file)?;
+        drop(pem);
+        Ok(App {
+            app_id: c.forge.app_id,
+            installation_id: c.forge.app_installation_id,
+            key,
+            root: root.to_string(),
+            timeout: c.forge_timeout(),
+            retries: c.forge.retries,
+            now: crate::clock::now(),
+            state: state.map(Path::to_path_buf),
+            dry_run,
+            expires: Mutex::new(None),
+            bot: OnceLock::new(),
+        })
+    }
+
+    /// A client that speaks as the app itself (the JWT), for `/app/...`.
+    fn as_app(&self) -> Result<Http> {
+        let jwt = jwt(&self.key, self.app_id, self.now)?;
+        Ok(Http::github(
+            &self.root,
+            &jwt,
+            JWT_SOURCE,
+            self.timeout,
+            self.retries,
+        ))
+    }
+
+    /// The installation token for this tick: the stored one while more than
+    /// 5 minutes of it are left, else a fresh exchange.
+    pub fn token(&self) -> Result<String> {
+        if let Some(state) = &self.state
+            && let Some((token, at)) =
+                crate::store::app_tokens::load(state, self.app_id, self.installation_id)
+            && app_token::reuse_stored(at, self.now)
+        {
+            *self.expires.lock().unwrap() = Some(at);
+            return Ok(token);
+        }
+        self.exchange()
+    }
+
+    /// Exchange the JWT for a new installation token and keep it (not in a dry run).
+    pub fn exchange(&self) -> Result<String> {
+        let path = format!("/app/installations/{}/access_tokens", self.installation_id);
+        let got: Exchanged = self.as_app()?.json("POST", &path, None)?;
+        let at = crate::clock::parse(&got.expires_at).ok_or_else(|| {
+            anyhow!("forge: POST {path}: the installation token's expires_at is not a time")
+        })?;
+        *self.expires.lock().unwrap() = Some(at);
+        if let (Some(state), false) = (&self.state, self.dry_run) {
+            crate::store::app_tokens::save(
+                state,
+                self.app_id,
+                self.installation_id,
+                &got.token,
+                at,
+            );
+        }
+        Ok(got.token)
+    }
+
+    /// `GET /app`, once per tick.
+    fn app(&self) -> Result<serde_json::Value> {
+        self.bot
+            .get_or_init(|| {
+                self.as_app()
+                    .and_then(|h| h.json("GET", "/app", None))
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|e| anyhow!(e))
+    }
+
+    /// afk's own login: the app's bot user, `<slug>[bot]`.
+    pub fn bot_login(&self) -> Result<String> {
+        let app = self.app()?;
+        match app["slug"].as_str() {
+            Some(s) if !s.is_empty() => Ok(format!("{s}[bot]")),
+            _ => Err(anyhow!("forge: GET /app answered without the app's slug")),
+        }
+    }
+
+    /// `afk doctor`'s lines: the app, the installation, the token's expiry
+    /// and whether every allowlisted repo is in the installation.
+    pub fn diagnose(&self, token_http: &Http, allowlist: &[String]) -> Vec<Diagnosis> {
+        let mut out = vec![];
+        match self.app() {
+            Ok(a) => out.push(Diagnosis::ok(
+                "github app",
+                format!(
+                    "{} (id {}), afk writes as {}[bot]",
+                    a["slug"].as_str().unwrap_or("?"),
+                    self.app_id,
+                    a["slug"].as_str().unwrap_or("?")
+                ),
+            )),
+            Err(e) => out.push(Diagnosis::fail(
+                "github app",
+                format!("{e}; fix: set forge.app_id to the app's id and forge.app_private_key_file to a key generated for it"),
+            )),
+        }
+        let inst = self.as_app().and_then(|h| {
+            h.json::<serde_json::Value>(
+                "GET",
+                &format!("/app/installations/{}", self.installation_id),
+                None,
+            )
+        });
+        match inst {
+            Ok(i) => out.push(Diagnosis::ok(
+                "installation",
+                format!(
+                    "{} on {} (repository_selection: {})",
+                    self.installation_id,
+                    i["account"]["login"].as_str().unwrap_or("?"),
+                    i["repository_selection"].as_str().unwrap_or("?")
+                ),
+            )),
+            Err(e) => out.push(Diagnosis::fail(
+                "installation",
+                format!("{e}; fix: install the app on the owner of the allowlisted repos and set forge.app_installation_id to the number in the installation's URL"),
+            )),
+        }
+        #[derive(Deserialize)]
+        struct R {
+            full_name: String,
+        }
+        let repos = token_http.get_all_in::<R>("/installation/repositories", "repositories");
+        match *self.expires.lock().unwrap() {
+            Some(at) => out.push(Diagnosis::ok(
+                "installation token",
+                format!("expires at {}", crate::clock::ts(at)),
+            )),
+            None => out.push(Diagnosis::fail(
+                "installation token",
+                "none in hand; fix: see the installation line".into(),
+            )),
+        }
+        match repos {
+            Ok(rs) => {
+                let missing: Vec<&String> = allowlist
+                    .iter()
+                    .filter(|a| !rs.iter().any(|r| r.full_name.eq_ignore_ascii_case(a)))
+                    .collect();
+                out.push(if missing.is_empty() {
+                    Diagnosis::ok(
+                        "installation repos",
+                        format!("all {} allowlisted repos are in the installation", allowlist.len()),
+                    )
+                } else {
+                    Diagnosis::fail(
+                        "installation repos",
+                        format!(
+                            "not in the installation: {}; fix: add them in the app's installation settings (Repository access)",
+                            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                });
+            }
+            Err(e) => out.push(Diagnosis::fail("installation repos", e.to_string())),
+        }
+        out
+    }
+}
+
+impl Refresher for App {
+    fn initial(&self) -> Result<String> {
+        self.token()
+    }
+
+    fn refresh(&self) -> Result<String> {
+        self.exchange()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pkcs1_and_pkcs8_keys_sign_a_jwt_the_public_key_verifies() {
+        let now = time::macros::datetime!(2026-01-01 12:00:00 UTC);
+        for name in ["test-app-key-pkcs1.pem", "test-app-key-pkcs8.pem"] {
+            let key = key_from_pem(&fixture(name), Path::new(name)).unwrap();
+            let t = jwt(&key, 42, now).unwrap();
+            let parts: Vec<&str> = t.split('.').collect();
+            assert_eq!(parts.len(), 3);
+            let claims: serde_json::Value =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+            assert_eq!(claims["iss"], "42");
+            assert_eq!(claims["iat"], now.unix_timestamp() - 60);
+            assert_eq!(claims["exp"], now.unix_timestamp() + 540);
+            let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+            UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.public().as_ref())
+                .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn a_key_that_is_not_pem_is_refused_without_showing_it() {
+        let e = key_from_pem("SECRETSTUFF", Path::new("/k.pem"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/k.pem") && !e.contains("SECRETSTUFF"), "{e}");
+    }
+}
