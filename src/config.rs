@@ -108,6 +108,9 @@ pub struct Config {
     /// Absolute once loaded; `None` (or `""` in the file): no metrics file.
     #[serde(deserialize_with = "de_path")]
     pub metrics_file: Option<PathBuf>,
+    /// Absolute once loaded; `None` (or `""`): no status page.
+    #[serde(deserialize_with = "de_path")]
+    pub status_page: Option<PathBuf>,
     pub forge: Forge,
     pub poll: Poll,
     pub runner: Runner,
@@ -130,6 +133,7 @@ impl Default for Config {
             runs_dir: None,
             stop_file: None,
             metrics_file: None,
+            status_page: None,
             forge: Forge::default(),
             poll: Poll::default(),
             runner: Runner::default(),
@@ -485,6 +489,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "runs_dir",
             "stop_file",
             "metrics_file",
+            "status_page",
             "forge",
             "poll",
             "runner",
@@ -983,6 +988,7 @@ impl Config {
         resolve(&mut self.runs_dir);
         resolve(&mut self.stop_file);
         resolve(&mut self.metrics_file);
+        resolve(&mut self.status_page);
         resolve(&mut self.forge.token_file);
         resolve(&mut self.upgrade.work_dir);
     }
@@ -1296,6 +1302,11 @@ impl Config {
     /// The Prometheus textfile to rewrite after every tick, if configured.
     pub fn metrics_file(&self) -> Option<&Path> {
         self.metrics_file.as_deref()
+    }
+
+    /// The status page to rewrite after every tick, if configured.
+    pub fn status_page(&self) -> Option<&Path> {
+        self.status_page.as_deref()
     }
 
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
@@ -1867,6 +1878,9 @@ mod tests {
         assert_eq!(c.metrics_file(), Some(base.join("m/afk.prom").as_path()));
         assert_eq!(c.forge.token_file, Some(base.join("token")));
         assert_eq!(c.upgrade_work_dir(None), base.join("clones"));
+        let c = parse("status_page = \"www/index.html\"\n").unwrap();
+        assert_eq!(c.status_page(), Some(base.join("www/index.html").as_path()));
+        assert_eq!(parse("status_page = \"\"\n").unwrap().status_page(), None);
         let c = parse("runs_dir = \"r\"\nstop_file = \"/abs/STOP\"\n").unwrap();
         assert_eq!(c.runs_dir(None), base.join("r"));
         assert_eq!(c.stop_file(None), PathBuf::from("/abs/STOP"));

@@ -7,6 +7,7 @@ pub mod freezes;
 pub mod gauges;
 pub mod lessons;
 pub mod outcomes;
+pub mod page;
 pub mod posts;
 pub mod runs;
 pub mod templates;
@@ -119,6 +120,9 @@ const MIGRATIONS: &[&str] = &[
     upgrades::FLOW_SCHEMA,
     // 10: when watch first saw the run's PR (`afk runs show`'s timeline)
     "ALTER TABLE runs ADD COLUMN pr_seen_at TEXT;",
+    // 11: the status page's last ended runs, newest first, without a sort
+    // of every run (page.rs)
+    "CREATE INDEX runs_by_ended ON runs(ended_at) WHERE ended_at IS NOT NULL;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -2,6 +2,8 @@
 //! `--unfreeze REPO` lifts a freeze.
 
 mod flows;
+pub(crate) mod page;
+mod page_canary;
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::StatusArgs;
@@ -202,6 +204,15 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             },
             &format!("{repo} is no longer frozen\n"),
         );
+        return Ok(0);
+    }
+    if a.html {
+        if ctx.json {
+            bail!(UsageError(
+                "status: --html and --json are two different outputs; pick one".into()
+            ));
+        }
+        emit(false, &(), &page::html(ctx)?);
         return Ok(0);
     }
     let s = Store::open_reading(&path)?;
