@@ -997,6 +997,15 @@ impl Config {
         let c = Checker { text };
         let secs = Duration::from_secs;
 
+        if let Some(page) = &self.status_page
+            && (Some(page) == self.metrics_file.as_ref() || Some(page) == self.state_path.as_ref())
+        {
+            return Err(cfg_err(format!(
+                "config: status_page {} is also the state file or metrics_file; give the page a file of its own",
+                page.display()
+            )));
+        }
+
         let f = &self.forge;
         c.duration("forge", "timeout", f.timeout, secs(1), secs(10 * MINUTE))?;
         c.number(
@@ -1878,6 +1887,10 @@ mod tests {
         assert_eq!(c.metrics_file(), Some(base.join("m/afk.prom").as_path()));
         assert_eq!(c.forge.token_file, Some(base.join("token")));
         assert_eq!(c.upgrade_work_dir(None), base.join("clones"));
+        let e = parse("status_page = \"m.prom\"\nmetrics_file = \"m.prom\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give the page a file of its own"), "{e}");
         let c = parse("status_page = \"www/index.html\"\n").unwrap();
         assert_eq!(c.status_page(), Some(base.join("www/index.html").as_path()));
         assert_eq!(parse("status_page = \"\"\n").unwrap().status_page(), None);

@@ -125,8 +125,10 @@ fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     let written = std::fs::read_to_string(&page).unwrap();
+    sb.clear_requests();
     let out = afk.cmd().args(["status", "--html"]).output().unwrap();
     assert_success(&out);
+    assert_eq!(sb.requests(), Vec::<serde_json::Value>::new(), "the page asks the forge nothing");
     let printed = String::from_utf8(out.stdout).unwrap();
     for html in [&written, &printed] {
         check_inert(html, &sb.url);
