@@ -275,3 +275,32 @@ fn the_demo_page_renders_in_a_real_browser_at_desktop_and_phone_widths() {
         );
     }
 }
+
+#[test]
+fn doctor_fails_a_status_page_folder_that_is_missing_with_the_fix() {
+    let r = json!({"name": "acme/api", "collaborators": {"afk-bot": "write"}, "issues": []});
+    let sb = Sandbox::start(json!({ "repos": [r] }));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("status_page = \"www/index.html\"\n{text}"),
+    )
+    .unwrap();
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("FAIL status page:"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains("does not exist: create"), "{line}");
+    std::fs::create_dir_all(afk.scratch.path("www")).unwrap();
+    let out = afk.cmd().arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("ok status page:") || l.contains("index.html can be written")),
+        "{text}"
+    );
+}
