@@ -242,7 +242,7 @@ svg.chart{width:100%;max-width:640px;height:auto;display:block;background:#fafaf
 svg text{font:11px sans-serif;fill:#111}
 .muted{color:#555}
 ul{margin:.2em 0 .2em 1.2em;padding:0}
-@media (max-width:600px){body{font-size:14px;padding:6px}th,td{padding:3px 4px}}
+@media (max-width:600px){body{font-size:14px;padding:6px}th,td{padding:3px 4px}svg.chart{width:560px;max-width:none}}
 @media (prefers-color-scheme:dark){body{background:#111;color:#eee}th{background:#333}svg.chart{background:#fff}.muted{color:#aaa}a{color:#8cf}}
 ";
 
@@ -476,8 +476,12 @@ fn canary_block(name: &str, c: &CanaryView) -> String {
             .collect::<Vec<_>>()
             .join(", "),
     );
-    o.push_str(&outcome_chart(c));
-    o.push_str(&posterior_chart(c.p_worse, c.confidence));
+    let _ = write!(
+        o,
+        "<div class=\"scroll\">{}{}</div>",
+        outcome_chart(c),
+        posterior_chart(c.p_worse, c.confidence)
+    );
     o
 }
 
@@ -657,7 +661,7 @@ fn posterior_chart(p_worse: f64, confidence: f64) -> String {
 
 fn spend_section(s: &Spend, l: &Links) -> String {
     let mut o = String::from("<section id=\"spend\"><h2>Spend per day (UTC)</h2>");
-    o.push_str(&spend_chart(s));
+    let _ = write!(o, "<div class=\"scroll\">{}</div>", spend_chart(s));
     if s.day_limit > 0.0 {
         let _ = write!(o, "<p>budget.day_usd: {}</p>", usd(s.day_limit));
     } else {
