@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|github]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -19,6 +19,11 @@
 //! - github: the same poll and watch ticks on the sandbox's GitHub dialect,
 //!   with the requests that cost rate limit (all but 304s) per tick: every
 //!   GET is conditional, so an unchanged tick should cost (almost) nothing.
+//! - page: `afk status --html` over 10,000 runs and 1,000,000 outcomes
+//!   (examples/bench/page.rs).
+
+#[path = "bench/page.rs"]
+mod page;
 
 use afk::commands::{Ctx, poll};
 use afk::config::Config;
@@ -100,6 +105,9 @@ fn main() {
     }
     if want("upgrade") {
         upgrade_bench(&dir, &afk);
+    }
+    if want("page") {
+        page::page_bench(&dir, &afk);
     }
     if want("github") {
         github_section(&dir);

@@ -196,11 +196,13 @@ pub enum Cmd {
     ///
     /// Reads the state file only (never the forge): the runs in flight with their
     /// state, age, PR and turns, the repos frozen after a degraded deploy, and the
-    /// latest events. --unfreeze lifts a freeze.
+    /// latest events. --unfreeze lifts a freeze. --html prints the status page
+    /// (the same self-contained HTML file `status_page` is rewritten to).
     #[command(after_long_help = concat!(
         exit_command!(),
         "Examples:
   afk status
+  afk status --html > status.html  the team's status page, no JavaScript
   afk status --unfreeze acme/api  let poll dispatch into acme/api again
   afk --json status | jq .runs"
     ))]
@@ -704,6 +706,9 @@ pub struct StatusArgs {
     /// Lift the freeze a degraded deploy put on REPO (owner/repo)
     #[arg(long, value_name = "REPO")]
     pub unfreeze: Option<String>,
+    /// Print the status page (what `status_page` holds) as HTML on stdout
+    #[arg(long, conflicts_with = "unfreeze")]
+    pub html: bool,
 }
 
 /// A lesson's status (SPEC 6).

@@ -108,6 +108,9 @@ pub struct Config {
     /// Absolute once loaded; `None` (or `""` in the file): no metrics file.
     #[serde(deserialize_with = "de_path")]
     pub metrics_file: Option<PathBuf>,
+    /// Absolute once loaded; `None` (or `""`): no status page.
+    #[serde(deserialize_with = "de_path")]
+    pub status_page: Option<PathBuf>,
     pub forge: Forge,
     pub poll: Poll,
     pub runner: Runner,
@@ -130,6 +133,7 @@ impl Default for Config {
             runs_dir: None,
             stop_file: None,
             metrics_file: None,
+            status_page: None,
             forge: Forge::default(),
             poll: Poll::default(),
             runner: Runner::default(),
@@ -494,6 +498,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "runs_dir",
             "stop_file",
             "metrics_file",
+            "status_page",
             "forge",
             "poll",
             "runner",
@@ -996,6 +1001,7 @@ impl Config {
         resolve(&mut self.runs_dir);
         resolve(&mut self.stop_file);
         resolve(&mut self.metrics_file);
+        resolve(&mut self.status_page);
         resolve(&mut self.forge.token_file);
         resolve(&mut self.forge.app_private_key_file);
         resolve(&mut self.upgrade.work_dir);
@@ -1061,6 +1067,15 @@ impl Config {
     fn validate(&self, text: &str) -> Result<()> {
         let c = Checker { text };
         let secs = Duration::from_secs;
+
+        if let Some(page) = &self.status_page
+            && (Some(page) == self.metrics_file.as_ref() || Some(page) == self.state_path.as_ref())
+        {
+            return Err(cfg_err(format!(
+                "config: status_page {} is also the state file or metrics_file; give the page a file of its own",
+                page.display()
+            )));
+        }
 
         let f = &self.forge;
         c.duration("forge", "timeout", f.timeout, secs(1), secs(10 * MINUTE))?;
@@ -1367,6 +1382,11 @@ impl Config {
     /// The Prometheus textfile to rewrite after every tick, if configured.
     pub fn metrics_file(&self) -> Option<&Path> {
         self.metrics_file.as_deref()
+    }
+
+    /// The status page to rewrite after every tick, if configured.
+    pub fn status_page(&self) -> Option<&Path> {
+        self.status_page.as_deref()
     }
 
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
@@ -1938,6 +1958,13 @@ mod tests {
         assert_eq!(c.metrics_file(), Some(base.join("m/afk.prom").as_path()));
         assert_eq!(c.forge.token_file, Some(base.join("token")));
         assert_eq!(c.upgrade_work_dir(None), base.join("clones"));
+        let e = parse("status_page = \"m.prom\"\nmetrics_file = \"m.prom\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("give the page a file of its own"), "{e}");
+        let c = parse("status_page = \"www/index.html\"\n").unwrap();
+        assert_eq!(c.status_page(), Some(base.join("www/index.html").as_path()));
+        assert_eq!(parse("status_page = \"\"\n").unwrap().status_page(), None);
         let c = parse("runs_dir = \"r\"\nstop_file = \"/abs/STOP\"\n").unwrap();
         assert_eq!(c.runs_dir(None), base.join("r"));
         assert_eq!(c.stop_file(None), PathBuf::from("/abs/STOP"));

@@ -170,6 +170,16 @@ fn local(ctx: &Ctx, d: &mut Doctor) {
         );
         d.add("metrics", level, text);
     }
+    if let Some(file) = ctx.config.status_page() {
+        let dir = file.parent().unwrap_or(std::path::Path::new("."));
+        let (level, text) = doctor::status_page_dir(
+            &file.display().to_string(),
+            &dir.display().to_string(),
+            dir.is_dir(),
+            writable(dir),
+        );
+        d.add("status page", level, text);
+    }
     for (group, key, name, effect) in named_variables(&ctx.config) {
         if std::env::var(&name).is_ok_and(|v| !v.trim().is_empty()) {
             continue;

@@ -134,6 +134,7 @@ pub fn run<R: TickReport>(
                 ok: code == 0,
             },
         );
+        super::status::page::after_tick(ctx);
     }
     match printed {
         Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),

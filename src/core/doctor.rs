@@ -85,6 +85,25 @@ pub fn metrics_dir(file: &str, dir: &str, exists: bool, writable: bool) -> (Leve
     }
 }
 
+/// `status_page`'s folder: missing or not writable, the page goes stale.
+pub fn status_page_dir(file: &str, dir: &str, exists: bool, writable: bool) -> (Level, String) {
+    if !exists {
+        (
+            Level::Fail,
+            format!(
+                "the folder of status_page {file} does not exist: create {dir} (the web server's folder)"
+            ),
+        )
+    } else if !writable {
+        (
+            Level::Fail,
+            format!("afk cannot write in {dir} (status_page {file}): give afk's user write access"),
+        )
+    } else {
+        (Level::Ok, format!("{file} can be written"))
+    }
+}
+
 /// A `*_env` key that names a variable which is not set: what silently stops.
 pub fn unset_env(key: &str, name: &str, effect: &str) -> (Level, String) {
     (
@@ -151,6 +170,20 @@ mod tests {
             d.starts_with("afk has none on a/b: afk's account needs write"),
             "{d}"
         );
+    }
+
+    #[test]
+    fn a_missing_or_readonly_status_page_folder_fails() {
+        let cases = [
+            (false, false, Level::Fail, "create /w"),
+            (true, false, Level::Fail, "give afk's user write access"),
+            (true, true, Level::Ok, "can be written"),
+        ];
+        for (exists, writable, level, says) in cases {
+            let (l, text) = status_page_dir("/w/index.html", "/w", exists, writable);
+            assert_eq!(l, level, "{exists} {writable}");
+            assert!(text.contains(says), "{text}");
+        }
     }
 
     #[test]

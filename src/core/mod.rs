@@ -24,6 +24,7 @@ pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;
 pub mod spend;
+pub mod status_page;
 pub mod tags;
 pub mod tick_errors;
 pub mod undo;

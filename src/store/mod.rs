@@ -8,6 +8,7 @@ pub mod freezes;
 pub mod gauges;
 pub mod lessons;
 pub mod outcomes;
+pub mod page;
 pub mod posts;
 pub mod runs;
 pub mod templates;
@@ -122,6 +123,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE runs ADD COLUMN pr_seen_at TEXT;",
     // 11: the GitHub App's installation token, reused across ticks (app_tokens.rs)
     app_tokens::SCHEMA,
+    // 12: the status page's last ended runs, newest first, without a sort
+    // of every run (page.rs)
+    "CREATE INDEX runs_by_ended ON runs(ended_at) WHERE ended_at IS NOT NULL;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -115,13 +115,13 @@ pub struct RunTimes {
     pub reverted_at: Option<String>,
 }
 
-const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
+pub(super) const COLS: &str = "id, repo, issue, title, url, state, ready_event_id, branch, turns, runner_handle, \
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
     updated_at, ended_at, template_name, template_version_id, template_version, runner_kind, spend_usd, \
     spend_ledger";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
+pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
         id: r.get(0)?,
         repo: r.get(1)?,

@@ -101,12 +101,12 @@ pub struct NewUpgrade<'a> {
     pub to_tag: &'a str,
 }
 
-const COLS: &str = "id, mirror, pr, recipe, branch, url, image, from_tag, to_tag, tested_sha, \
+pub(super) const COLS: &str = "id, mirror, pr, recipe, branch, url, image, from_tag, to_tag, tested_sha, \
     fixer_run, fixer_base, fixer_handle, fixer_pid, fixer_start_time, fixer_dir, outcome, \
     final_reason, final_comment_id, closed_reason, fixer_started_at, step, step_since, queue_place, \
     tests_branch, tests_pr, tests_pr_url";
 
-fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
+pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
     Ok(Upgrade {
         id: r.get(0)?,
         mirror: r.get(1)?,

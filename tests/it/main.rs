@@ -21,6 +21,7 @@ mod rearm;
 mod registry;
 mod runner_http;
 mod runs;
+mod status_page;
 mod template;
 mod upgrade;
 mod watch;

@@ -17,12 +17,14 @@ const WORSE: &str =
 /// the scripted agent opens no PR when its prompt carries the canary's new
 /// line, so its runs escalate while the champion's succeed; harvest rolls the
 /// canary back at its first checkpoint that is sure, with the numbers. A
-/// world of its own (config, state, run folders) on the same sandbox.
+/// world of its own (config, state, run folders) on the same sandbox. Its
+/// status page is written to `page`.
 pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
     agent: &std::path::Path,
     keep: bool,
+    page: &std::path::Path,
     show: &mut Show,
 ) -> Result<()> {
     let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
@@ -178,5 +180,7 @@ pub(super) fn act(
     } else {
         "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
     });
+    // the status page of this world: runs, escalations, the canary's evidence
+    crate::commands::status::page::write(&ctx, page)?;
     Ok(())
 }

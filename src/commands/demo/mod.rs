@@ -182,7 +182,9 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
         say(&format!("== event: {} {}", e.kind, e.text));
     }
     let main_ticks = std::mem::take(&mut show.ticks);
-    canary::act(&sb, &dir, &agent, keep, &mut show)?;
+    // beside the demo's folder, so it outlives it
+    let page = dir.with_extension("html");
+    canary::act(&sb, &dir, &agent, keep, &page, &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
     budget::act(&sb, &dir, &agent, &mut show)?;
     let budget_ticks = std::mem::replace(&mut show.ticks, main_ticks);
@@ -201,8 +203,12 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
             dir.display()
         ));
     }
+    say(&format!(
+        "the status page of the canary act (what status_page holds; afk status --html prints it): {}",
+        page.display()
+    ));
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "lessons": snap, "events": events,
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": snap, "events": events,
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "upgrade": upgrade_ticks});
         println!("{}", serde_json::to_string_pretty(&doc)?);

@@ -109,3 +109,30 @@ pub(super) fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
         table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
     )
 }
+
+/// The open upgrade flows as `afk status` reports them.
+pub(super) fn upgrade_docs(
+    flows: &[crate::store::upgrades::Upgrade],
+    now: OffsetDateTime,
+) -> Vec<UpgradeDoc<'_>> {
+    flows
+        .iter()
+        .map(|u| UpgradeDoc {
+            recipe: &u.recipe,
+            mirror: &u.mirror,
+            pr: u.pr,
+            url: &u.url,
+            image: &u.image,
+            from: &u.from_tag,
+            to: &u.to_tag,
+            step: u.step.as_deref().unwrap_or(""),
+            since: u.step_since.as_deref(),
+            age: u
+                .step_since
+                .as_deref()
+                .map(|t| super::age(t, now))
+                .unwrap_or_default(),
+            queue_place: u.queue_place,
+        })
+        .collect()
+}

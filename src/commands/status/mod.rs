@@ -2,6 +2,8 @@
 //! `--unfreeze REPO` lifts a freeze.
 
 mod flows;
+pub(crate) mod page;
+mod page_canary;
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::StatusArgs;
@@ -174,34 +176,15 @@ fn age(since: &str, now: OffsetDateTime) -> String {
 pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let path = ctx.state_path();
     if let Some(repo) = &a.unfreeze {
-        if !crate::config::is_repo_name(repo) {
-            bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
+        return unfreeze(ctx, repo);
+    }
+    if a.html {
+        if ctx.json {
+            bail!(UsageError(
+                "status: --html and --json are two different outputs; pick one".into()
+            ));
         }
-        if ctx.dry_run {
-            emit(
-                ctx.json,
-                &Unfrozen {
-                    command: "status",
-                    dry_run: true,
-                    unfrozen: repo,
-                },
-                "status (dry run): nothing changed\n",
-            );
-            return Ok(0);
-        }
-        let s = Store::open(&path)?;
-        if !s.unfreeze(repo)? {
-            bail!("status: {repo} is not frozen");
-        }
-        emit(
-            ctx.json,
-            &Unfrozen {
-                command: "status",
-                dry_run: false,
-                unfrozen: repo,
-            },
-            &format!("{repo} is no longer frozen\n"),
-        );
+        emit(false, &(), &page::html(ctx)?);
         return Ok(0);
     }
     let s = Store::open_reading(&path)?;
@@ -213,26 +196,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let runs_json: Vec<RunDoc> = runs.iter().map(|r| run_doc(ctx, r, now)).collect();
     let spend = spend_doc(ctx, &s, now)?;
     let flows = s.open_upgrades()?;
-    let upgrades: Vec<UpgradeDoc> = flows
-        .iter()
-        .map(|u| UpgradeDoc {
-            recipe: &u.recipe,
-            mirror: &u.mirror,
-            pr: u.pr,
-            url: &u.url,
-            image: &u.image,
-            from: &u.from_tag,
-            to: &u.to_tag,
-            step: u.step.as_deref().unwrap_or(""),
-            since: u.step_since.as_deref(),
-            age: u
-                .step_since
-                .as_deref()
-                .map(|t| age(t, now))
-                .unwrap_or_default(),
-            queue_place: u.queue_place,
-        })
-        .collect();
+    let upgrades = flows::upgrade_docs(&flows, now);
     let live = s.live_canaries()?;
     let (canaries, canary_lines) = canaries(ctx, &s, &live)?;
     let report = Report {
@@ -270,6 +234,40 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         }
     }
     emit(ctx.json, &report, &h);
+    Ok(0)
+}
+
+/// `afk status --unfreeze REPO`: lift a freeze (a dry run changes nothing).
+fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
+    let path = ctx.state_path();
+    if !crate::config::is_repo_name(repo) {
+        bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
+    }
+    if ctx.dry_run {
+        emit(
+            ctx.json,
+            &Unfrozen {
+                command: "status",
+                dry_run: true,
+                unfrozen: repo,
+            },
+            "status (dry run): nothing changed\n",
+        );
+        return Ok(0);
+    }
+    let s = Store::open(&path)?;
+    if !s.unfreeze(repo)? {
+        bail!("status: {repo} is not frozen");
+    }
+    emit(
+        ctx.json,
+        &Unfrozen {
+            command: "status",
+            dry_run: false,
+            unfrozen: repo,
+        },
+        &format!("{repo} is no longer frozen\n"),
+    );
     Ok(0)
 }
 

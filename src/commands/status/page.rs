@@ -1,0 +1,220 @@
+//! The status page's data: read from the state file (and the run folders'
+//! progress files for phases and questions) into `core::status_page::Page`,
+//! which renders it. No forge request: the page shows what afk recorded.
+//! `after_tick` rewrites `status_page` atomically after every tick.
+
+use super::age;
+use crate::commands::Ctx;
+use crate::core::status_page::{EscalationRow, FrozenRow, Page, RunRow, Spend, UpgradeRow};
+use crate::store::Store;
+use crate::store::runs::Run;
+use anyhow::Result;
+use time::OffsetDateTime;
+
+/// How many ended runs, escalations, upgrade flows and days of spend it shows.
+const ENDED_RUNS: usize = 50;
+const ESCALATIONS: usize = 100;
+const UPGRADES: usize = 20;
+const SPEND_DAYS: i64 = 14;
+
+/// The page as HTML, read from the state file (never created by reading).
+pub(crate) fn html(ctx: &Ctx) -> Result<String> {
+    let s = Store::open_reading(&ctx.state_path())?;
+    Ok(crate::core::status_page::render(&build(
+        ctx,
+        &s,
+        crate::clock::now(),
+    )?))
+}
+
+/// After a tick that ran: rewrite `status_page` (a temporary file beside
+/// it, created exclusively and renamed over it, as the metrics file is; two
+/// ticks take turns). Never fails a tick: a problem is a warning.
+pub(crate) fn after_tick(ctx: &Ctx) {
+    let Some(path) = ctx.config.status_page() else {
+        return;
+    };
+    if ctx.dry_run {
+        return;
+    }
+    if let Err(e) = write(ctx, path) {
+        crate::log::warn(&format!(
+            "status page: cannot write {}: {e}",
+            path.display()
+        ));
+    }
+}
+
+/// Build the page and replace `path` with it, mode 0644 (a web server reads it).
+pub(crate) fn write(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
+    let _turn = crate::lock::wait_for(&ctx.state_dir(), "status-page")?;
+    let page = match Store::open_existing(&ctx.state_path())? {
+        Some(s) => build(ctx, &s, crate::clock::now())?,
+        None => build(
+            ctx,
+            &Store::open_for_read(&ctx.state_path())?,
+            crate::clock::now(),
+        )?,
+    };
+    let html = crate::core::status_page::render(&page);
+    crate::metrics::replace_file(path, html.as_bytes(), 0o644)?;
+    Ok(())
+}
+
+/// Everything the page shows, from the state file.
+pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
+    let cfg = &ctx.config;
+    let in_flight = s
+        .runs_in_flight()?
+        .iter()
+        .map(|r| run_row(ctx, r, None, now))
+        .collect();
+    let ended = s
+        .ended_runs(ENDED_RUNS)?
+        .into_iter()
+        .map(|(r, outcome)| run_row(ctx, &r, Some(outcome.unwrap_or_default()), now))
+        .collect();
+    let (open, escalations_total) = s.open_escalations(ESCALATIONS)?;
+    Ok(Page {
+        generated_at: crate::clock::ts(now),
+        forge_url: cfg.forge.url.clone(),
+        github: cfg.forge.kind == crate::config::ForgeKind::Github,
+        stop_file: ctx.stop_file().display().to_string(),
+        stop_present: ctx.stop_file().exists(),
+        poll_enabled: cfg.poll.enabled,
+        in_flight,
+        ended,
+        escalations: open.iter().map(|r| escalation_row(ctx, r)).collect(),
+        escalations_total,
+        templates: super::page_canary::templates(ctx, s)?,
+        spend: spend(ctx, s, now)?,
+        upgrades: upgrades(s, now)?,
+        scans: s.scans()?,
+        lessons: if cfg.lessons.enabled {
+            Some(s.open_by_type()?.into_iter().collect())
+        } else {
+            None
+        },
+        frozen: s
+            .freezes()?
+            .into_iter()
+            .map(|f| FrozenRow {
+                repo: f.repo,
+                reason: f.reason,
+                since: f.since,
+            })
+            .collect(),
+    })
+}
+
+/// A run as the page shows it; `outcome` is Some for an ended run.
+fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> RunRow {
+    let ended = outcome.is_some();
+    let phase = if ended {
+        None
+    } else {
+        super::super::runs::phase_in(&super::super::runs::run_dir_of(ctx, r))
+    };
+    let ci = match (&r.green_since, r.pr_number) {
+        (Some(g), _) => format!("green since {}", age(g, now)),
+        (None, Some(_)) if !ended => "not green yet".into(),
+        _ => String::new(),
+    };
+    RunRow {
+        id: r.id.0,
+        repo: r.repo.clone(),
+        issue: r.issue.0,
+        state: match (&r.end_reason, ended) {
+            (Some(why), true) => format!("{} ({why})", r.state),
+            _ => r.state.to_string(),
+        },
+        age: match (ended, r.ended_at.as_deref()) {
+            (true, Some(at)) => format!("{} ago", age(at, now)),
+            _ => age(&r.created_at, now),
+        },
+        phase: phase.map(|p| p.name).unwrap_or_default(),
+        pr: r.pr_number.map(|n| n.0),
+        ci,
+        turns: format!("{}/{}", r.turns, 1 + ctx.config.watch.fix_forward_max),
+        spend_usd: r.spend_usd,
+        outcome: outcome.filter(|o| !o.is_empty()),
+    }
+}
+
+/// An escalation with what the blocked agent asked (from its progress file).
+fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
+    let dir = super::super::runs::run_dir_of(ctx, r);
+    let (bytes, _) = super::super::runs::progress_of(&dir);
+    let blocked = crate::core::progress::blocked_in(&bytes);
+    let reason = match (&r.end_reason, &blocked) {
+        (Some(why), Some(b)) if !b.reason.is_empty() => format!("{why}: {}", b.reason),
+        (Some(why), _) => why.clone(),
+        (None, Some(b)) => b.reason.clone(),
+        (None, None) => String::new(),
+    };
+    EscalationRow {
+        run_id: r.id.0,
+        repo: r.repo.clone(),
+        issue: r.issue.0,
+        since: r.ended_at.clone().unwrap_or_else(|| r.updated_at.clone()),
+        reason,
+        questions: blocked.map(|b| b.questions).unwrap_or_default(),
+    }
+}
+
+/// Spend of the last `SPEND_DAYS` UTC days (a day with no run shows $0) and
+/// today's per repo.
+fn spend(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Spend> {
+    let today = crate::core::spend::day_of(now);
+    let first = today - time::Duration::days(SPEND_DAYS - 1);
+    let have = s.spend_by_day(&first.to_string())?;
+    let days = (0..SPEND_DAYS)
+        .map(|i| {
+            let d = (first + time::Duration::days(i)).to_string();
+            have.iter()
+                .find(|h| h.0 == d)
+                .cloned()
+                .unwrap_or((d, 0.0, 0))
+        })
+        .collect();
+    let start = today.midnight().assume_utc();
+    let per_repo = s.spend_by_repo(
+        &crate::clock::ts(start),
+        &crate::clock::ts(start + time::Duration::days(1)),
+    )?;
+    let b = &ctx.config.budget;
+    Ok(Spend {
+        days,
+        day_limit: b.day_usd,
+        repo_limit: b.repo_day_usd,
+        per_repo,
+    })
+}
+
+/// Open flows first, then the most recently ended.
+fn upgrades(s: &Store, now: OffsetDateTime) -> Result<Vec<UpgradeRow>> {
+    Ok(s.recent_upgrades(UPGRADES)?
+        .into_iter()
+        .map(|u| UpgradeRow {
+            bump: format!("{} {} → {}", u.image, u.from_tag, u.to_tag),
+            step: u.step.clone().unwrap_or_default(),
+            queue_place: u.queue_place,
+            since: u
+                .step_since
+                .as_deref()
+                .map(|t| format!("{t} ({})", age(t, now)))
+                .unwrap_or_default(),
+            result: match (&u.outcome, &u.closed_reason) {
+                (Some(o), _) => match &u.final_reason {
+                    Some(r) => format!("{o}: {r}"),
+                    None => o.clone(),
+                },
+                (None, Some(c)) => format!("closed: {c}"),
+                (None, None) => "open".into(),
+            },
+            recipe: u.recipe,
+            mirror: u.mirror,
+            pr: u.pr.0,
+        })
+        .collect())
+}

@@ -1,0 +1,1037 @@
+//! The status page (`status_page`, `afk status --html`): one self-contained
+//! HTML file for the whole team. Pure: the command layer reads the state file
+//! into a [`Page`] of plain data, and [`render`] turns it into a String.
+//!
+//! Safe by construction: every string that came from a forge, an agent or a
+//! registry goes through [`esc`] (HTML-escaped, controls and bidi overrides
+//! shown as visible escapes); every link is built by [`Links`] from the
+//! configured forge URL, a valid `owner/repo` and a number, never from a
+//! stored URL; the page carries no script at all and a Content-Security-Policy
+//! that forbids one; the charts are inline SVG drawn with patterns and text
+//! labels, so they read without colour and without JavaScript.
+
+use crate::core::spend::usd;
+use std::fmt::Write as _;
+
+/// The Content-Security-Policy the page declares: nothing loads, nothing
+/// runs; inline styles and data: images only.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'";
+
+/// Everything the page shows, as plain data.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// when the page was built (RFC 3339)
+    pub generated_at: String,
+    /// the configured `forge.url`, and whether the forge is GitHub
+    pub forge_url: String,
+    pub github: bool,
+    pub stop_file: String,
+    pub stop_present: bool,
+    pub poll_enabled: bool,
+    pub in_flight: Vec<RunRow>,
+    pub ended: Vec<RunRow>,
+    pub escalations: Vec<EscalationRow>,
+    /// all open escalations, of which `escalations` are the oldest
+    pub escalations_total: usize,
+    pub templates: Vec<TemplateRow>,
+    pub spend: Spend,
+    pub upgrades: Vec<UpgradeRow>,
+    /// (recipe, when the registries were last asked)
+    pub scans: Vec<(String, String)>,
+    /// open lessons by type; None: `lessons.enabled = false`
+    pub lessons: Option<Vec<(String, i64)>>,
+    pub frozen: Vec<FrozenRow>,
+}
+
+/// A run, in flight or ended.
+#[derive(Debug, Clone, Default)]
+pub struct RunRow {
+    pub id: i64,
+    pub repo: String,
+    pub issue: u64,
+    pub state: String,
+    /// since dispatch (in flight) or when it ended (ended)
+    pub age: String,
+    pub phase: String,
+    pub pr: Option<u64>,
+    pub ci: String,
+    pub turns: String,
+    pub spend_usd: Option<f64>,
+    /// harvest's outcome (ended runs)
+    pub outcome: Option<String>,
+}
+
+/// An escalation no later run has taken over.
+#[derive(Debug, Clone, Default)]
+pub struct EscalationRow {
+    pub run_id: i64,
+    pub repo: String,
+    pub issue: u64,
+    pub since: String,
+    pub reason: String,
+    pub questions: Vec<String>,
+}
+
+/// A template: its current version, the canary shown (live, else the last
+/// decided one), and the trail of every decided canary.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateRow {
+    pub name: String,
+    pub current: Option<i64>,
+    pub canary: Option<CanaryView>,
+    pub trail: Vec<TrailRow>,
+}
+
+/// One canary with its evidence.
+#[derive(Debug, Clone, Default)]
+pub struct CanaryView {
+    pub version: i64,
+    pub live: bool,
+    pub since: String,
+    /// outcomes in end order: (Unix seconds, success)
+    pub canary: Vec<(i64, bool)>,
+    pub control: Vec<(i64, bool)>,
+    /// P(canary's success rate < control's), Beta(1,1) priors
+    pub p_worse: f64,
+    /// `harvest.confidence`: roll back at or above it, promote early when
+    /// P(better) reaches it
+    pub confidence: f64,
+    pub next_checkpoint: Option<u32>,
+    pub checkpoints: Vec<u32>,
+}
+
+/// A decided canary.
+#[derive(Debug, Clone, Default)]
+pub struct TrailRow {
+    pub version: i64,
+    pub decision: String,
+    pub reason: String,
+    pub at: String,
+    /// (checkpoint, P(worse), P(better), result)
+    pub checkpoints: Vec<(u32, f64, f64, String)>,
+}
+
+/// Spend per UTC day (oldest first) and, for today, per repo.
+#[derive(Debug, Clone, Default)]
+pub struct Spend {
+    /// (day, spend, runs)
+    pub days: Vec<(String, f64, usize)>,
+    pub day_limit: f64,
+    pub repo_limit: f64,
+    pub per_repo: Vec<(String, f64)>,
+}
+
+/// An upgrade flow.
+#[derive(Debug, Clone, Default)]
+pub struct UpgradeRow {
+    pub recipe: String,
+    pub mirror: String,
+    pub pr: u64,
+    pub bump: String,
+    pub step: String,
+    pub queue_place: Option<u32>,
+    pub since: String,
+    pub result: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FrozenRow {
+    pub repo: String,
+    pub reason: String,
+    pub since: String,
+}
+
+/// Text for HTML: controls and bidi overrides made visible
+/// (`sanitize::for_terminal`), then `& < > " '` escaped, so it is text in
+/// an element and in a quoted attribute alike.
+pub fn esc(s: &str) -> String {
+    let shown = crate::core::sanitize::for_terminal(s);
+    let mut o = String::with_capacity(shown.len());
+    for c in shown.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            _ => o.push(c),
+        }
+    }
+    o
+}
+
+/// Links to the configured forge only: its origin and path (no user info,
+/// no query), then a valid `owner/repo` and a number.
+#[derive(Debug, Clone)]
+pub struct Links {
+    base: Option<String>,
+    github: bool,
+}
+
+impl Links {
+    /// `forge_url` must be http(s) with a host of printable ASCII and none
+    /// of the characters that end or bend an attribute; else no links.
+    pub fn new(forge_url: &str, github: bool) -> Links {
+        Links {
+            base: forge_base(forge_url),
+            github,
+        }
+    }
+
+    pub fn repo(&self, repo: &str) -> Option<String> {
+        let base = self.base.as_ref()?;
+        crate::types::is_repo_name(repo).then(|| format!("{base}/{repo}"))
+    }
+
+    pub fn issue(&self, repo: &str, n: u64) -> Option<String> {
+        self.repo(repo).map(|r| format!("{r}/issues/{n}"))
+    }
+
+    pub fn pr(&self, repo: &str, n: u64) -> Option<String> {
+        let kind = if self.github { "pull" } else { "pulls" };
+        self.repo(repo).map(|r| format!("{r}/{kind}/{n}"))
+    }
+}
+
+/// `scheme://host[:port][/path]` of an http(s) URL, user info, query and
+/// fragment dropped, no trailing slash; None for anything else.
+fn forge_base(url: &str) -> Option<String> {
+    let url = url.trim();
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit('@').next().unwrap_or("");
+    let ok = |s: &str| {
+        s.chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'<>`\\()@{}|^[]".contains(c))
+    };
+    if host.is_empty() || !ok(host) || !ok(path) {
+        return None;
+    }
+    Some(format!("{scheme}://{host}{}", path.trim_end_matches('/')))
+}
+
+/// `<a href>` to the forge when there is a link, else the text alone.
+fn link(href: Option<String>, text: &str) -> String {
+    match href {
+        Some(h) => format!("<a href=\"{}\">{}</a>", esc(&h), esc(text)),
+        None => esc(text),
+    }
+}
+
+const STYLE: &str = "
+:root{color-scheme:light dark}
+body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1200px;padding:12px;background:#fff;color:#111}
+h1{font-size:1.4em;margin:.2em 0}h2{font-size:1.15em;margin:1.4em 0 .4em;border-bottom:2px solid #999}
+h3{font-size:1em;margin:1em 0 .3em}
+.scroll{overflow-x:auto;-webkit-overflow-scrolling:touch;max-width:100%}
+table{border-collapse:collapse;min-width:100%;font-size:.92em}
+th,td{border:1px solid #bbb;padding:4px 6px;text-align:left;vertical-align:top;white-space:nowrap}
+td.wrap{white-space:normal;min-width:14em}
+th{background:#eee}
+.banner{padding:12px 14px;border:4px solid;font-weight:bold;font-size:1.15em;margin:8px 0}
+.stop{border-color:#b00;background:#fdd;color:#600}
+.stop::before{content:'\\26D4  '}
+.go{border-color:#070;background:#efe;color:#030;border-style:dashed}
+.off{border-color:#b60;background:#ffe9cc;color:#520}
+svg.chart{width:100%;max-width:640px;height:auto;display:block;background:#fafafa;border:1px solid #ccc}
+svg text{font:11px sans-serif;fill:#111}
+.muted{color:#555}
+ul{margin:.2em 0 .2em 1.2em;padding:0}
+@media (max-width:600px){body{font-size:14px;padding:6px}th,td{padding:3px 4px}svg.chart{width:560px;max-width:none}}
+@media (prefers-color-scheme:dark){body{background:#111;color:#eee}th{background:#333}svg.chart{background:#fff}.muted{color:#aaa}a{color:#8cf}}
+";
+
+/// The whole page.
+pub fn render(p: &Page) -> String {
+    let links = Links::new(&p.forge_url, p.github);
+    let mut o = String::with_capacity(64 * 1024);
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>afk status</title><style>{STYLE}</style></head><body>\n\
+         <h1>afk status</h1><p class=\"muted\">built {} from the state file; rewritten after every tick</p>\n",
+        esc(&p.generated_at)
+    );
+    o.push_str(&stop_section(p));
+    o.push_str(&runs_section(p, &links));
+    o.push_str(&escalations_section(p, &links));
+    o.push_str(&templates_section(p));
+    o.push_str(&spend_section(&p.spend, &links));
+    o.push_str(&upgrades_section(p, &links));
+    o.push_str(&lessons_section(p));
+    o.push_str(&frozen_section(p, &links));
+    o.push_str("</body></html>\n");
+    o
+}
+
+/// The stop file and the kill switch, first and loud.
+fn stop_section(p: &Page) -> String {
+    let mut o = String::from("<section id=\"stop\">");
+    if p.stop_present {
+        let _ = write!(
+            o,
+            "<div class=\"banner stop\" role=\"alert\">STOP FILE PRESENT: every tick does nothing ({}). Remove it to resume.</div>",
+            esc(&p.stop_file)
+        );
+    } else {
+        let _ = write!(
+            o,
+            "<div class=\"banner go\">Stop file absent ({}): ticks run.</div>",
+            esc(&p.stop_file)
+        );
+    }
+    if p.poll_enabled {
+        o.push_str("<div class=\"banner go\">Kill switch: poll.enabled = true, new issues are dispatched.</div>");
+    } else {
+        o.push_str("<div class=\"banner off\">KILL SWITCH OFF: poll.enabled = false, nothing new is dispatched.</div>");
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+/// A table inside a horizontally scrolling box; cells are HTML already.
+fn table(head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut o = String::from("<div class=\"scroll\"><table><thead><tr>");
+    for h in head {
+        let _ = write!(o, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    o.push_str("</tr></thead><tbody>");
+    for r in rows {
+        o.push_str("<tr>");
+        for c in r {
+            if c.starts_with("<ul") {
+                let _ = write!(o, "<td class=\"wrap\">{c}</td>");
+            } else {
+                let _ = write!(o, "<td>{c}</td>");
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</tbody></table></div>\n");
+    o
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() { "-".into() } else { esc(s) }
+}
+
+fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
+    let mut cells = vec![
+        link(
+            l.issue(&r.repo, r.issue),
+            &format!("{}#{}", r.repo, r.issue),
+        ),
+        r.id.to_string(),
+        esc(&r.state),
+        or_dash(&r.age),
+    ];
+    if ended {
+        cells.push(or_dash(r.outcome.as_deref().unwrap_or("")));
+    } else {
+        cells.push(or_dash(&r.phase));
+    }
+    cells.push(match r.pr {
+        Some(n) => link(l.pr(&r.repo, n), &format!("#{n}")),
+        None => "-".into(),
+    });
+    cells.push(or_dash(&r.ci));
+    cells.push(esc(&r.turns));
+    cells.push(r.spend_usd.map_or("-".into(), usd));
+    cells
+}
+
+fn runs_section(p: &Page, l: &Links) -> String {
+    let mut o = format!(
+        "<section id=\"runs\"><h2>Runs in flight ({})</h2>",
+        p.in_flight.len()
+    );
+    if p.in_flight.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        let rows: Vec<Vec<String>> = p.in_flight.iter().map(|r| run_cells(r, l, false)).collect();
+        o.push_str(&table(
+            &[
+                "Issue", "Run", "State", "Age", "Phase", "PR", "CI", "Turns", "Spend",
+            ],
+            &rows,
+        ));
+    }
+    let _ = write!(o, "<h2>Last {} ended runs</h2>", p.ended.len());
+    if p.ended.is_empty() {
+        o.push_str("<p>None yet.</p>");
+    } else {
+        let rows: Vec<Vec<String>> = p.ended.iter().map(|r| run_cells(r, l, true)).collect();
+        o.push_str(&table(
+            &[
+                "Issue", "Run", "End", "Ended", "Outcome", "PR", "CI", "Turns", "Spend",
+            ],
+            &rows,
+        ));
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "-".into();
+    }
+    let mut o = String::from("<ul>");
+    for i in items {
+        let _ = write!(o, "<li>{}</li>", esc(i));
+    }
+    o.push_str("</ul>");
+    o
+}
+
+fn escalations_section(p: &Page, l: &Links) -> String {
+    let mut o = format!(
+        "<section id=\"escalations\"><h2>Open escalations ({}), oldest first</h2>",
+        p.escalations_total
+    );
+    if p.escalations.is_empty() {
+        o.push_str("<p>None.</p></section>\n");
+        return o;
+    }
+    if p.escalations_total > p.escalations.len() {
+        let _ = write!(o, "<p>The oldest {} are shown.</p>", p.escalations.len());
+    }
+    let rows: Vec<Vec<String>> = p
+        .escalations
+        .iter()
+        .map(|e| {
+            vec![
+                link(
+                    l.issue(&e.repo, e.issue),
+                    &format!("{}#{}", e.repo, e.issue),
+                ),
+                e.run_id.to_string(),
+                or_dash(&e.since),
+                or_dash(&e.reason),
+                list(&e.questions),
+            ]
+        })
+        .collect();
+    o.push_str(&table(
+        &["Issue", "Run", "Since", "Reason", "Questions"],
+        &rows,
+    ));
+    o.push_str("</section>\n");
+    o
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+fn templates_section(p: &Page) -> String {
+    let mut o = String::from("<section id=\"templates\"><h2>Templates and canaries</h2>");
+    if p.templates.is_empty() {
+        o.push_str("<p>No template versions.</p>");
+    }
+    for t in &p.templates {
+        let _ = write!(
+            o,
+            "<h3>{} <span class=\"muted\">current version: {}</span></h3>",
+            esc(&t.name),
+            t.current.map_or("none".into(), |v| v.to_string())
+        );
+        match &t.canary {
+            Some(c) => o.push_str(&canary_block(&t.name, c)),
+            None => o.push_str("<p>No canary.</p>"),
+        }
+        o.push_str(&trail_table(&t.trail));
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+fn canary_block(name: &str, c: &CanaryView) -> String {
+    let (ok, n) = tally(&c.canary);
+    let (kok, kn) = tally(&c.control);
+    let mut o = format!(
+        "<p>{} {}@{} since {}: canary {ok}/{n} succeeded, control {kok}/{kn}; P(canary worse) = {}; next checkpoint: {}; checkpoints at {}.</p>",
+        if c.live {
+            "Live canary"
+        } else {
+            "Last canary (decided)"
+        },
+        esc(name),
+        c.version,
+        esc(&c.since),
+        pct(c.p_worse),
+        c.next_checkpoint
+            .map_or("none left".into(), |n| format!("{n} canary outcomes")),
+        c.checkpoints
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let _ = write!(
+        o,
+        "<div class=\"scroll\">{}{}</div>",
+        outcome_chart(c),
+        posterior_chart(c.p_worse, c.confidence)
+    );
+    o
+}
+
+fn tally(xs: &[(i64, bool)]) -> (usize, usize) {
+    (xs.iter().filter(|x| x.1).count(), xs.len())
+}
+
+fn trail_table(trail: &[TrailRow]) -> String {
+    if trail.is_empty() {
+        return "<p>No past canary decisions.</p>".into();
+    }
+    let rows: Vec<Vec<String>> = trail
+        .iter()
+        .map(|t| {
+            let cps: Vec<String> = t
+                .checkpoints
+                .iter()
+                .map(|(at, w, b, r)| {
+                    format!("at {at}: P(worse) {}, P(better) {}: {r}", pct(*w), pct(*b))
+                })
+                .collect();
+            vec![
+                t.version.to_string(),
+                esc(&t.decision),
+                or_dash(&t.reason),
+                or_dash(&t.at),
+                list(&cps),
+            ]
+        })
+        .collect();
+    format!(
+        "<p>Decision trail:</p>{}",
+        table(
+            &["Version", "Decision", "Reason", "When", "Checkpoints"],
+            &rows
+        )
+    )
+}
+
+/// Cumulative success rate over time of the canary (solid line, circles)
+/// and its control (dashed line, squares), 0–100 %.
+fn outcome_chart(c: &CanaryView) -> String {
+    let (w, h, left, top, pw, ph) = (640.0, 260.0, 44.0, 48.0, 570.0, 170.0);
+    let all = c.canary.iter().chain(c.control.iter()).map(|x| x.0);
+    let t0 = all.clone().min().unwrap_or(0);
+    let t1 = all.max().unwrap_or(0).max(t0 + 1);
+    let x = |t: i64| left + pw * (t - t0) as f64 / (t1 - t0) as f64;
+    let y = |r: f64| top + ph * (1.0 - r);
+    let mut o = format!(
+        "<svg class=\"chart canary-outcomes\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"success rate over time, canary and control\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title>Cumulative success rate over time: canary (solid, circles) and control (dashed, squares)</title>"
+    );
+    for r in [0.0, 0.5, 1.0] {
+        let _ = write!(
+            o,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{yy}\" y2=\"{yy}\" stroke=\"#bbb\"/><text x=\"4\" y=\"{}\">{}</text>",
+            left + pw,
+            y(r) + 4.0,
+            pct(r),
+            yy = y(r)
+        );
+    }
+    for (series, dash, square, label) in [
+        (&c.control, "6 4", true, "control (current)"),
+        (&c.canary, "", false, "canary"),
+    ] {
+        o.push_str(&series_path(series, &x, &y, dash, square));
+        let ly = if square { 30.0 } else { 14.0 };
+        let lx = 60.0;
+        let _ = write!(
+            o,
+            "<line x1=\"{lx}\" x2=\"{}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"#000\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{}\" y=\"{}\">{} ({})</text>",
+            lx + 30.0,
+            lx + 36.0,
+            ly + 4.0,
+            label,
+            if square {
+                "dashed, squares"
+            } else {
+                "solid, circles"
+            }
+        );
+    }
+    let _ = write!(
+        o,
+        "<text x=\"{left}\" y=\"{}\">{}</text><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text></svg>",
+        h - 12.0,
+        esc(&ts_day(t0)),
+        left + pw,
+        h - 12.0,
+        esc(&ts_day(t1))
+    );
+    o
+}
+
+/// One series: a polyline of the running success rate and a marker per outcome.
+fn series_path(
+    s: &[(i64, bool)],
+    x: &dyn Fn(i64) -> f64,
+    y: &dyn Fn(f64) -> f64,
+    dash: &str,
+    square: bool,
+) -> String {
+    let mut sorted: Vec<(i64, bool)> = s.to_vec();
+    sorted.sort();
+    let (mut ok, mut pts, mut marks) = (0usize, String::new(), String::new());
+    for (i, (t, good)) in sorted.iter().enumerate() {
+        ok += usize::from(*good);
+        let (px, py) = (x(*t), y(ok as f64 / (i + 1) as f64));
+        let _ = write!(pts, "{px:.1},{py:.1} ");
+        let fill = if *good { "#000" } else { "#fff" };
+        if square {
+            let _ = write!(
+                marks,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"6\" height=\"6\" fill=\"{fill}\" stroke=\"#000\"/>",
+                px - 3.0,
+                py - 3.0
+            );
+        } else {
+            let _ = write!(
+                marks,
+                "<circle cx=\"{px:.1}\" cy=\"{py:.1}\" r=\"3.5\" fill=\"{fill}\" stroke=\"#000\"/>"
+            );
+        }
+    }
+    format!(
+        "<polyline points=\"{}\" fill=\"none\" stroke=\"#000\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/>{marks}",
+        pts.trim_end()
+    )
+}
+
+fn ts_day(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .map(crate::clock::ts)
+        .unwrap_or_default()
+}
+
+/// P(canary worse) on a 0–100 % bar, hatched, with the two thresholds drawn:
+/// roll back at `confidence`, promote early at `1 - confidence`.
+fn posterior_chart(p_worse: f64, confidence: f64) -> String {
+    let (left, pw) = (20.0, 600.0);
+    let x = |v: f64| left + pw * v.clamp(0.0, 1.0);
+    let mut o = String::from(
+        "<svg class=\"chart canary-posterior\" viewBox=\"0 0 640 96\" role=\"img\" aria-label=\"posterior probability that the canary is worse\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title>P(canary worse) with the roll-back and promote thresholds</title>\
+         <defs><pattern id=\"hatch\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\"><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"6\" stroke=\"#000\" stroke-width=\"2\"/></pattern></defs>",
+    );
+    let _ = write!(
+        o,
+        "<rect x=\"{left}\" y=\"30\" width=\"{pw}\" height=\"22\" fill=\"#fff\" stroke=\"#000\"/>\
+         <rect class=\"p-worse\" x=\"{left}\" y=\"30\" width=\"{:.1}\" height=\"22\" fill=\"url(#hatch)\" stroke=\"#000\"/>\
+         <text x=\"{left}\" y=\"20\">P(canary worse) = {}</text>",
+        x(p_worse) - left,
+        pct(p_worse)
+    );
+    for (v, label, anchor) in [
+        (
+            confidence,
+            format!("roll back at {}", pct(confidence)),
+            "end",
+        ),
+        (
+            1.0 - confidence,
+            format!("promote early at {}", pct(1.0 - confidence)),
+            "start",
+        ),
+    ] {
+        let _ = write!(
+            o,
+            "<line class=\"threshold\" x1=\"{xx:.1}\" x2=\"{xx:.1}\" y1=\"24\" y2=\"58\" stroke=\"#000\" stroke-width=\"3\" stroke-dasharray=\"3 2\"/><text x=\"{xx:.1}\" y=\"72\" text-anchor=\"{anchor}\">{label}</text>",
+            xx = x(v)
+        );
+    }
+    o.push_str("<text x=\"20\" y=\"90\">0%</text><text x=\"620\" y=\"90\" text-anchor=\"end\">100%</text></svg>");
+    o
+}
+
+fn spend_section(s: &Spend, l: &Links) -> String {
+    let mut o = String::from("<section id=\"spend\"><h2>Spend per day (UTC)</h2>");
+    let _ = write!(o, "<div class=\"scroll\">{}</div>", spend_chart(s));
+    if s.day_limit > 0.0 {
+        let _ = write!(o, "<p>budget.day_usd: {}</p>", usd(s.day_limit));
+    } else {
+        o.push_str("<p>No day limit is set (budget.day_usd = 0).</p>");
+    }
+    if s.repo_limit > 0.0 || s.day_limit > 0.0 {
+        let rows: Vec<Vec<String>> = s
+            .per_repo
+            .iter()
+            .map(|(repo, v)| vec![link(l.repo(repo), repo), usd(*v)])
+            .collect();
+        let _ = write!(
+            o,
+            "<h3>Today per repo{}</h3>",
+            if s.repo_limit > 0.0 {
+                format!(" (budget.repo_day_usd {})", usd(s.repo_limit))
+            } else {
+                String::new()
+            }
+        );
+        if rows.is_empty() {
+            o.push_str("<p>Nothing dispatched today.</p>");
+        } else {
+            o.push_str(&table(&["Repo", "Spend today"], &rows));
+        }
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+/// Bars per day with their figures written on them, the day limit dashed.
+fn spend_chart(s: &Spend) -> String {
+    let (left, top, pw, ph) = (44.0, 20.0, 580.0, 150.0);
+    let max = s
+        .days
+        .iter()
+        .map(|d| d.1)
+        .fold(s.day_limit, f64::max)
+        .max(0.01)
+        * 1.15;
+    let y = |v: f64| top + ph * (1.0 - v / max);
+    let n = s.days.len().max(1) as f64;
+    let bw = pw / n;
+    let mut o = String::from(
+        "<svg class=\"chart spend\" viewBox=\"0 0 640 210\" role=\"img\" aria-label=\"spend per day\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title>Reported agent spend per UTC day</title>\
+         <defs><pattern id=\"dots\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\"><rect width=\"5\" height=\"5\" fill=\"#ddd\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1.2\" fill=\"#000\"/></pattern></defs>",
+    );
+    for (i, (day, v, runs)) in s.days.iter().enumerate() {
+        let bx = left + bw * i as f64 + 2.0;
+        let _ = write!(
+            o,
+            "<rect class=\"bar\" x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"url(#dots)\" stroke=\"#000\"><title>{}: {} over {runs} run(s)</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{:.1}\" y=\"196\" text-anchor=\"middle\">{}</text>",
+            y(*v),
+            (bw - 4.0).max(1.0),
+            y(0.0) - y(*v),
+            esc(day),
+            usd(*v),
+            bx + bw / 2.0 - 2.0,
+            y(*v) - 3.0,
+            short_usd(*v),
+            bx + bw / 2.0 - 2.0,
+            esc(day.get(5..).unwrap_or(day))
+        );
+    }
+    if s.day_limit > 0.0 {
+        let _ = write!(
+            o,
+            "<line class=\"limit\" x1=\"{left}\" x2=\"{}\" y1=\"{ly:.1}\" y2=\"{ly:.1}\" stroke=\"#000\" stroke-width=\"2\" stroke-dasharray=\"8 4\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">day limit {}</text>",
+            left + pw,
+            left + pw,
+            y(s.day_limit) - 4.0,
+            usd(s.day_limit),
+            ly = y(s.day_limit)
+        );
+    }
+    let _ = write!(
+        o,
+        "<line x1=\"{left}\" x2=\"{}\" y1=\"{b:.1}\" y2=\"{b:.1}\" stroke=\"#000\"/><text x=\"2\" y=\"{b:.1}\">$0</text></svg>",
+        left + pw,
+        b = y(0.0)
+    );
+    o
+}
+
+fn short_usd(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${v:.0}")
+    } else {
+        usd(v)
+    }
+}
+
+fn upgrades_section(p: &Page, l: &Links) -> String {
+    let mut o = String::from("<section id=\"upgrades\"><h2>Upgrade flows</h2>");
+    if p.upgrades.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        let rows: Vec<Vec<String>> = p
+            .upgrades
+            .iter()
+            .map(|u| {
+                vec![
+                    esc(&u.recipe),
+                    link(l.pr(&u.mirror, u.pr), &format!("{}#{}", u.mirror, u.pr)),
+                    or_dash(&u.bump),
+                    or_dash(&u.step),
+                    u.queue_place.map_or("-".into(), |n| n.to_string()),
+                    or_dash(&u.since),
+                    or_dash(&u.result),
+                ]
+            })
+            .collect();
+        o.push_str(&table(
+            &[
+                "Recipe",
+                "PR",
+                "Bump",
+                "Step",
+                "Queue",
+                "Waiting since",
+                "Result",
+            ],
+            &rows,
+        ));
+    }
+    if p.scans.is_empty() {
+        o.push_str("<p>Last scan: never.</p>");
+    } else {
+        let scans: Vec<String> = p.scans.iter().map(|(r, at)| format!("{r}: {at}")).collect();
+        let _ = write!(o, "<p>Last scan:</p>{}", list(&scans));
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+fn lessons_section(p: &Page) -> String {
+    let mut o = String::from("<section id=\"lessons\"><h2>Open lessons by type</h2>");
+    match &p.lessons {
+        None => o.push_str("<p>The lessons journal is off (lessons.enabled = false).</p>"),
+        Some(l) if l.is_empty() => o.push_str("<p>None open.</p>"),
+        Some(l) => {
+            let rows: Vec<Vec<String>> =
+                l.iter().map(|(t, n)| vec![esc(t), n.to_string()]).collect();
+            o.push_str(&table(&["Type", "Open"], &rows));
+        }
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+fn frozen_section(p: &Page, l: &Links) -> String {
+    let mut o = format!(
+        "<section id=\"frozen\"><h2>Frozen repos ({})</h2>",
+        p.frozen.len()
+    );
+    if p.frozen.is_empty() {
+        o.push_str("<p>None.</p>");
+    } else {
+        let rows: Vec<Vec<String>> = p
+            .frozen
+            .iter()
+            .map(|f| {
+                vec![
+                    link(l.repo(&f.repo), &f.repo),
+                    esc(&f.reason),
+                    or_dash(&f.since),
+                    esc(&format!("afk status --unfreeze {}", f.repo)),
+                ]
+            })
+            .collect();
+        o.push_str(&table(&["Repo", "Reason", "Since", "Lift with"], &rows));
+    }
+    o.push_str("</section>\n");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esc_makes_attacker_text_inert() {
+        let cases = [
+            (
+                "<script>alert(1)</script>",
+                "&lt;script&gt;alert(1)&lt;/script&gt;",
+            ),
+            ("\" onerror=\"x", "&quot; onerror=&quot;x"),
+            ("it's & co", "it&#39;s &amp; co"),
+            ("a\u{202e}b", "a\\u{202e}b"),
+            ("bell\u{7}", "bell\\x07"),
+            ("plain", "plain"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(esc(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn links_go_only_to_the_configured_forge() {
+        let g = Links::new("https://git.example.org/", false);
+        let h = Links::new("https://github.com", true);
+        let cases: [(&Links, &str, Option<&str>, Option<&str>); 6] = [
+            (
+                &g,
+                "acme/api",
+                Some("https://git.example.org/acme/api/issues/7"),
+                Some("https://git.example.org/acme/api/pulls/7"),
+            ),
+            (
+                &h,
+                "acme/api",
+                Some("https://github.com/acme/api/issues/7"),
+                Some("https://github.com/acme/api/pull/7"),
+            ),
+            // not an owner/repo: text, no link
+            (&g, "javascript:alert(1)//x", None, None),
+            (&g, "acme/api\"onmouseover=x", None, None),
+            (&g, "../../evil.example/x", None, None),
+            (&g, "acme/a<b", None, None),
+        ];
+        for (l, repo, issue, pr) in cases {
+            assert_eq!(l.issue(repo, 7).as_deref(), issue, "{repo}");
+            assert_eq!(l.pr(repo, 7).as_deref(), pr, "{repo}");
+        }
+    }
+
+    #[test]
+    fn the_forge_base_is_http_origin_and_path_only() {
+        let cases = [
+            ("https://git.example.org", Some("https://git.example.org")),
+            ("http://127.0.0.1:3000/", Some("http://127.0.0.1:3000")),
+            ("https://example.org/git/", Some("https://example.org/git")),
+            ("HTTPS://x.org/?q=1#f", Some("https://x.org")),
+            // user info (a secret) never reaches the page
+            (
+                "https://bot:hunter2@git.example.org",
+                Some("https://git.example.org"),
+            ),
+            ("javascript:alert(1)", None),
+            ("javascript://x.org/%0aalert(1)", None),
+            ("data:text/html,x", None),
+            ("ftp://x.org", None),
+            ("https://", None),
+            ("https://x.org/\"><script>", None),
+            ("", None),
+        ];
+        for (url, want) in cases {
+            assert_eq!(forge_base(url).as_deref(), want, "{url}");
+        }
+    }
+
+    fn sample() -> Page {
+        let hostile = "<script>alert(1)</script>\"onerror=x \u{202e}";
+        Page {
+            generated_at: "2026-11-23T10:00:00Z".into(),
+            forge_url: "https://git.example.org".into(),
+            stop_file: "/var/lib/afk/STOP".into(),
+            in_flight: vec![RunRow {
+                id: 3,
+                repo: "acme/api".into(),
+                issue: 4,
+                state: "pr_open".into(),
+                age: "5m".into(),
+                phase: hostile.into(),
+                pr: Some(9),
+                turns: "1/3".into(),
+                ..Default::default()
+            }],
+            escalations: vec![EscalationRow {
+                run_id: 2,
+                repo: "acme/api".into(),
+                issue: 1,
+                reason: "blocked".into(),
+                questions: vec![hostile.into()],
+                ..Default::default()
+            }],
+            escalations_total: 1,
+            templates: vec![TemplateRow {
+                name: "implementer".into(),
+                current: Some(1),
+                canary: Some(CanaryView {
+                    version: 2,
+                    live: true,
+                    canary: vec![(100, true), (200, false)],
+                    control: vec![(150, true)],
+                    p_worse: 0.6,
+                    confidence: 0.975,
+                    next_checkpoint: Some(4),
+                    checkpoints: vec![4, 6, 8],
+                    ..Default::default()
+                }),
+                trail: vec![],
+            }],
+            spend: Spend {
+                days: vec![("2026-11-22".into(), 1.5, 2), ("2026-11-23".into(), 4.0, 3)],
+                day_limit: 5.0,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_page_has_no_script_and_a_policy_that_forbids_one() {
+        let html = render(&sample());
+        assert!(html.contains(&format!(
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">"
+        )));
+        assert!(CSP.starts_with("default-src 'none'"));
+        assert!(!html.to_ascii_lowercase().contains("<script"), "{html}");
+        assert!(!html.contains("\"onerror"));
+        assert!(!html.contains('\u{202e}'));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn the_stop_file_comes_first_and_loud() {
+        let mut p = sample();
+        p.stop_present = true;
+        let html = render(&p);
+        let stop = html.find("STOP FILE PRESENT").unwrap();
+        assert!(stop < html.find("Runs in flight").unwrap());
+        assert!(html.contains("KILL SWITCH OFF"));
+        p.stop_present = false;
+        p.poll_enabled = true;
+        let html = render(&p);
+        assert!(!html.contains("STOP FILE PRESENT") && !html.contains("KILL SWITCH OFF"));
+    }
+
+    #[test]
+    fn charts_draw_the_thresholds_and_the_day_limit() {
+        let html = render(&sample());
+        for want in [
+            "class=\"chart canary-outcomes\"",
+            "class=\"chart canary-posterior\"",
+            "roll back at 97.5%",
+            "promote early at 2.5%",
+            "P(canary worse) = 60.0%",
+            "class=\"chart spend\"",
+            "day limit $5.00",
+            "next checkpoint: 4 canary outcomes",
+        ] {
+            assert!(html.contains(want), "{want}");
+        }
+        let mut p = sample();
+        p.spend.day_limit = 0.0;
+        assert!(!render(&p).contains("class=\"limit\""));
+    }
+
+    #[test]
+    fn every_href_is_built_from_the_forge_url() {
+        let html = render(&sample());
+        let hrefs: Vec<&str> = html
+            .split("href=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap())
+            .collect();
+        assert_eq!(
+            hrefs,
+            vec![
+                "https://git.example.org/acme/api/issues/4",
+                "https://git.example.org/acme/api/pulls/9",
+                "https://git.example.org/acme/api/issues/1",
+            ]
+        );
+        let mut p = sample();
+        p.forge_url = "javascript:alert(1)".into();
+        assert!(!render(&p).contains("href="));
+    }
+}
