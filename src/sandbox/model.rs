@@ -127,10 +127,13 @@ pub struct Forge {
     /// when set, every git request is answered with a redirect to this base
     /// URL (a hostile or compromised forge sending git to another host)
     pub(super) git_redirect: Option<String>,
+    /// the Kubernetes API served at `/k8s` (`super::kube`)
+    pub(super) kube: super::kube::Cluster,
 }
 
 impl Forge {
     pub(super) fn new(base: String, dir: PathBuf) -> Forge {
+        let dir_k8s = dir.clone();
         Forge {
             token: super::DEFAULT_TOKEN.into(),
             me: "afk-bot".into(),
@@ -149,6 +152,7 @@ impl Forge {
             last_stamp: 0,
             gh: GithubSide::default(),
             git_redirect: None,
+            kube: super::kube::Cluster::new(dir_k8s),
         }
     }
 

@@ -12,6 +12,7 @@ mod contrib;
 mod github;
 mod hardening;
 mod harvest;
+mod kubernetes;
 mod lessons;
 mod metrics;
 mod operator;
