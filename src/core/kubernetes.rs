@@ -288,8 +288,8 @@ pub fn log_line(line: &str) -> Option<(OffsetDateTime, &str)> {
 }
 
 /// The lines of a log read past `cursor` (the last timestamp taken before):
-/// `sinceTime` has whole seconds, so a read repeats the lines of the cursor's
-/// second, which are dropped here. Returns the new lines and the new cursor.
+/// a read starts a little before the cursor (`sinceSeconds`, whole seconds,
+/// with a margin for clock skew), so lines at or before it are dropped here. Returns the new lines and the new cursor.
 pub fn new_log_lines(
     body: &str,
     cursor: Option<OffsetDateTime>,

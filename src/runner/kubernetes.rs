@@ -498,15 +498,12 @@ impl KubernetesRunner {
             "{}/{pod}/log?container=agent&timestamps=true",
             self.api.ns("pods")
         );
+        // the contract's parameter is `sinceSeconds`, counted by the node's
+        // clock: a minute more covers a skew between the clocks, and the
+        // lines already taken are dropped by their timestamps
         if let Some(c) = cursor {
-            let secs = c.replace_nanosecond(0).unwrap_or(c);
-            let text = secs
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            path.push_str(&format!(
-                "&sinceTime={}",
-                text.replace(':', "%3A").replace('+', "%2B")
-            ));
+            let ago = (OffsetDateTime::now_utc() - c).whole_seconds().max(0) + 60;
+            path.push_str(&format!("&sinceSeconds={ago}"));
         }
         let body = self.api.call("GET", &path, None)?;
         let (lines, last) = k8s::new_log_lines(&body, cursor);

@@ -4,8 +4,7 @@
 //! shaped as `contracts/kubernetes-subset.json`. It behaves like a cluster
 //! where that bites clients: a bearer token, RBAC (the admin API denies verbs),
 //! `409 AlreadyExists`, real label selectors, a Job's pod that waits for its
-//! ConfigMap volume, owner-reference garbage collection, `sinceTime` with whole
-//! seconds. Each Job's command runs as a LOCAL PROCESS: its stdout and stderr
+//! ConfigMap volume, owner-reference garbage collection, `sinceSeconds`. Each Job's command runs as a LOCAL PROCESS: its stdout and stderr
 //! are the pod log (RFC 3339 nanosecond timestamps), its exit code the pod's.
 //! Nothing here is shared with `runner::kubernetes`: it is the thing faked.
 
@@ -430,10 +429,12 @@ fn delete_job(c: &mut Cluster, key: &(String, String), req: &Request) -> Reply {
             .flatten()
             .any(|o| o["uid"] == uid.as_str())
     });
-    let mut out = job_out(c, &job);
-    out["metadata"]["deletionTimestamp"] = json!(stamp(now()));
-    out["metadata"]["annotations"] = json!({"sandbox.afk.dev/propagation-policy": policy});
-    Reply::json(200, &out)
+    // what the API answers a delete: a Status naming what went
+    Reply::json(
+        200,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": key.1, "group": "batch", "kind": "jobs", "uid": uid}}),
+    )
 }
 
 /// Start every pod whose ConfigMap now exists (or fail its image pull).
@@ -641,7 +642,7 @@ fn job_out(c: &Cluster, job: &Value) -> Value {
 }
 
 /// The `agent` container's log: `timestamps=true` prefixes RFC 3339
-/// nanosecond times; `sinceTime` (whole seconds) keeps lines at or after it.
+/// nanosecond times; `sinceSeconds` keeps the lines of that many seconds back.
 fn log(p: &Pod, req: &Request) -> Reply {
     if let Some(c) = req.q("container")
         && c != "agent"
@@ -660,9 +661,8 @@ fn log(p: &Pod, req: &Request) -> Reply {
         );
     };
     let since = req
-        .q("sinceTime")
-        .map(super::http::decode)
-        .and_then(|s| OffsetDateTime::parse(&s, &Rfc3339).ok());
+        .positive("sinceSeconds")
+        .map(|s| now() - time::Duration::seconds(s as i64));
     let stamps = req.q("timestamps") == Some("true");
     let mut out = String::new();
     for (t, line) in proc.log.lock().unwrap().iter() {

@@ -8,6 +8,7 @@ mod support;
 mod budget;
 mod commands;
 mod contract;
+mod contract_kubernetes;
 mod contrib;
 mod github;
 mod hardening;
