@@ -529,7 +529,7 @@ fn spawn(
             cmd.env(k, v);
         }
     }
-    let mut child = cmd.spawn().map_err(|e| format!("{prog}: {e}"))?;
+    let mut child = spawn_owned(cmd).map_err(|e| format!("{prog}: {e}"))?;
     let log: Log = Arc::default();
     let exit: Arc<Mutex<Option<i32>>> = Arc::default();
     let readers: Vec<_> = [
@@ -575,6 +575,42 @@ fn spawn(
         exit,
         started: now(),
     })
+}
+
+type SpawnReply = std::sync::mpsc::Sender<std::io::Result<std::process::Child>>;
+
+/// Spawn from one long-lived thread with PR_SET_PDEATHSIG, so every Job's
+/// process dies with the sandbox (the signal follows the thread that forked,
+/// and the connection threads come and go).
+fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    static SPAWNER: std::sync::OnceLock<
+        Mutex<std::sync::mpsc::Sender<(std::process::Command, SpawnReply)>>,
+    > = std::sync::OnceLock::new();
+    let tx = SPAWNER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(std::process::Command, SpawnReply)>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Mutex::new(tx)
+    });
+    // SAFETY: prctl(2) in the child before exec; async-signal-safe
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (reply, answer) = std::sync::mpsc::channel();
+    tx.lock()
+        .unwrap()
+        .send((cmd, reply))
+        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?;
+    answer
+        .recv()
+        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?
 }
 
 fn pod_exit(p: &Pod) -> Option<i32> {
