@@ -87,6 +87,36 @@ pub fn api_url_allowed(url: &str) -> Result<(), String> {
     }
 }
 
+/// Every verb the runner uses: (group, resource, subresource, verb).
+pub const VERBS: [(&str, &str, &str, &str); 11] = [
+    ("batch", "jobs", "", "create"),
+    ("batch", "jobs", "", "get"),
+    ("batch", "jobs", "", "list"),
+    ("batch", "jobs", "", "delete"),
+    ("", "configmaps", "", "create"),
+    ("", "configmaps", "", "get"),
+    ("", "configmaps", "", "patch"),
+    ("", "configmaps", "", "delete"),
+    ("", "pods", "", "get"),
+    ("", "pods", "", "list"),
+    ("", "pods", "log", "get"),
+];
+
+/// Doctor's line on the access reviews: every verb allowed, or which are
+/// missing and the one fix.
+pub fn access_verdict(missing: &[String], namespace: &str) -> (bool, String) {
+    if missing.is_empty() {
+        return (true, "every verb the runner needs is allowed".into());
+    }
+    (
+        false,
+        format!(
+            "the service account may not {} in namespace {namespace}: grant them in its Role (contrib/kubernetes/ has one)",
+            missing.join(", ")
+        ),
+    )
+}
+
 /// Everything one turn's Job is made of.
 pub struct JobSpec<'a> {
     pub name: &'a str,
@@ -323,6 +353,17 @@ mod tests {
         );
         assert_eq!(job_name("Run_7", 1), None);
         assert_eq!(job_name(&"9".repeat(70), 1), None);
+    }
+
+    #[test]
+    fn access_verdict_names_every_missing_verb_and_the_fix() {
+        assert!(access_verdict(&[], "afk").0);
+        let (ok, text) = access_verdict(&["get pods/log".into(), "patch configmaps".into()], "afk");
+        assert!(!ok);
+        assert_eq!(
+            text,
+            "the service account may not get pods/log, patch configmaps in namespace afk: grant them in its Role (contrib/kubernetes/ has one)"
+        );
     }
 
     #[test]

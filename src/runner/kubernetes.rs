@@ -714,21 +714,6 @@ impl super::Runner for KubernetesRunner {
     }
 }
 
-/// Every verb the runner uses: (group, resource, subresource, verb).
-pub const VERBS: [(&str, &str, &str, &str); 11] = [
-    ("batch", "jobs", "", "create"),
-    ("batch", "jobs", "", "get"),
-    ("batch", "jobs", "", "list"),
-    ("batch", "jobs", "", "delete"),
-    ("", "configmaps", "", "create"),
-    ("", "configmaps", "", "get"),
-    ("", "configmaps", "", "patch"),
-    ("", "configmaps", "", "delete"),
-    ("", "pods", "", "get"),
-    ("", "pods", "", "list"),
-    ("", "pods", "log", "get"),
-];
-
 impl KubernetesRunner {
     /// `afk doctor`: the API answers, the namespace exists, every verb is
     /// allowed (SelfSubjectAccessReview), the image is set; each failure with
@@ -771,7 +756,7 @@ impl KubernetesRunner {
             }
         }
         let mut missing = vec![];
-        for (group, resource, sub, verb) in VERBS {
+        for (group, resource, sub, verb) in k8s::VERBS {
             let review = serde_json::json!({
                 "apiVersion": "authorization.k8s.io/v1",
                 "kind": "SelfSubjectAccessReview",
@@ -798,14 +783,7 @@ impl KubernetesRunner {
                 }
             }
         }
-        if missing.is_empty() {
-            out.push((true, "every verb the runner needs is allowed".into()));
-        } else {
-            out.push((false, format!(
-                "the service account may not {} in namespace {ns}: grant them in its Role (contrib/kubernetes/ has one)",
-                missing.join(", ")
-            )));
-        }
+        out.push(k8s::access_verdict(&missing, ns));
         out
     }
 }

@@ -613,6 +613,16 @@ fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::
         .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?
 }
 
+impl Cluster {
+    /// The exit code of the Job's pod once its process ended (the demo waits on it).
+    pub fn job_exit(&self, job: &str) -> Option<i32> {
+        self.pods
+            .values()
+            .find(|p| p.obj["metadata"]["labels"]["job-name"] == job)
+            .and_then(pod_exit)
+    }
+}
+
 fn pod_exit(p: &Pod) -> Option<i32> {
     p.proc.as_ref().and_then(|x| *x.exit.lock().unwrap())
 }

@@ -156,6 +156,11 @@ impl Forge {
         }
     }
 
+    /// The exit code of a Job of the sandbox's cluster, once its process ended.
+    pub fn k8s_job_exit(&self, job: &str) -> Option<i32> {
+        self.kube.job_exit(job)
+    }
+
     /// The repositories it serves, `owner/name`, sorted.
     pub fn repo_names(&self) -> Vec<String> {
         self.repos.keys().cloned().collect()
