@@ -787,3 +787,23 @@ impl KubernetesRunner {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_ca_file_must_hold_a_certificate() {
+        let dir = std::env::temp_dir().join(format!("afk-k8s-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("none.crt");
+        let e = super::tls_with_ca(&missing).unwrap_err().to_string();
+        assert!(
+            e.starts_with("config: runner.kubernetes.ca_file: cannot read"),
+            "{e}"
+        );
+        let junk = dir.join("junk.crt");
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let e = super::tls_with_ca(&junk).unwrap_err().to_string();
+        assert!(e.contains("holds no certificate"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

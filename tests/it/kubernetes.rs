@@ -31,7 +31,7 @@ fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
          [runner]\nkind = \"kubernetes\"\ncommand = [\"sh\", \"-c\", '{script}']\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
-         image = \"registry.example/agent:1\"\nenv_secret = \"agent-creds\"\ncpu = \"500m\"\nmemory = \"1Gi\"\n\
+         image = \"registry.example/agent:1\"\nenv_secret = \"agent-creds\"\nservice_account = \"agent-sa\"\ncpu = \"500m\"\nmemory = \"1Gi\"\n\
          [poll]\nenabled = true\nallowlist = {allow:?}\nmax_in_flight = {n}\nmax_per_tick = {n}\n\
          [watch]\n{watch}\n",
         forge = sb.forge_keys(),
@@ -114,6 +114,9 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
     assert_eq!(spec["activeDeadlineSeconds"], 6 * 3600);
     assert_eq!(spec["ttlSecondsAfterFinished"], 24 * 3600);
     let pod = &spec["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "agent-sa");
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
     assert_eq!(
         pod["securityContext"]["seccompProfile"]["type"],
