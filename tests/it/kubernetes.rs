@@ -425,7 +425,7 @@ fn doctor_names_a_missing_verb_and_its_fix() {
 
 #[test]
 fn a_dry_run_creates_nothing_in_the_cluster() {
-    let (sb, afk) = setup(1, "echo hi", "");
+    let (sb, afk) = setup(1, "exec sleep 600", "");
     let (code, _, err) = afk.json(&["--dry-run", "poll"]);
     assert_eq!(code, 0, "{err}");
     let writes: Vec<Value> = k8s_requests(&sb)
@@ -434,6 +434,23 @@ fn a_dry_run_creates_nothing_in_the_cluster() {
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
     assert!(jobs(&sb).is_empty());
+    // a stalled run in a dry watch: reported, its Job left alone
+    assert_eq!(afk.poll().0, 0);
+    afk.later(4);
+    sb.clear_requests();
+    let (code, r, err) = afk.json(&["--dry-run", "watch"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("stalled".into())),
+        "{r}"
+    );
+    let writes: Vec<Value> = k8s_requests(&sb)
+        .into_iter()
+        .filter(|q| q["method"] != "GET")
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+    assert_eq!(job_names(&sb), vec!["afk-1-1"]);
 }
 
 #[test]
