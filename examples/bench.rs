@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -21,6 +21,8 @@
 //!   GET is conditional, so an unchanged tick should cost (almost) nothing.
 //! - page: `afk status --html` over 10,000 runs and 1,000,000 outcomes
 //!   (examples/bench/page.rs).
+//! - kubernetes: a watch tick over 200 agents in flight as Jobs on the
+//!   sandbox's cluster: one Job list, one pod list, one log read per running pod.
 
 #[path = "bench/page.rs"]
 mod page;
@@ -112,7 +114,157 @@ fn main() {
     if want("github") {
         github_section(&dir);
     }
+    if want("kubernetes") {
+        kubernetes_bench(&dir);
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A watch tick over 200 agents in flight as Kubernetes Jobs (the sandbox's
+/// cluster, each Job a local `sleep`): one Job list and one pod list for all,
+/// plus one log read per running pod, beside the forge's per-repo lists.
+fn kubernetes_bench(dir: &std::path::Path) {
+    use afk::runner::Runner;
+    const K_REPOS: usize = 50;
+    const RUNS_PER_REPO: u64 = 4;
+    let dir = dir.join("watch-kubernetes");
+    let repos: Vec<Value> = (0..K_REPOS)
+        .map(|r| {
+            let issues: Vec<Value> = (1..=RUNS_PER_REPO)
+                .map(|n| json!({"number": n, "title": format!("issue {n}"),
+                    "labels": ["ready-for-agent", "agent-in-progress"], "labeled_by": "alice"}))
+                .collect();
+            json!({"name": format!("bench/k{r:02}"), "collaborators": {"alice": "write"}, "issues": issues})
+        })
+        .collect();
+    let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let sb = afk::sandbox::start_with(
+        Dialect::Gitea,
+        "127.0.0.1:0",
+        Some(seed),
+        Some(dir.join("forge")),
+    )
+    .unwrap();
+    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("k8s-token"), afk::sandbox::K8S_TOKEN.as_bytes()).unwrap();
+    let cfg_path = dir.join("afk.toml");
+    std::fs::write(
+        &cfg_path,
+        format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
+             [poll]\nenabled = true\n[runner]\nkind = \"kubernetes\"\ncommand = [\"sleep\", \"600\"]\n\
+             [runner.kubernetes]\napi_url = \"{}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"bench/agent:1\"\n",
+            forge_keys(&sb),
+            sb.url
+        ),
+    )
+    .unwrap();
+    let ctx = Ctx {
+        config: Config::load(&cfg_path).unwrap(),
+        config_path: cfg_path,
+        state_flag: None,
+        dry_run: false,
+        json: true,
+    };
+    let runner = afk::runner::kubernetes::KubernetesRunner::new(&ctx.config).unwrap();
+    let store = afk::store::Store::open(&ctx.state_path()).unwrap();
+    let mut handles = vec![];
+    for r in 0..K_REPOS {
+        let repo = format!("bench/k{r:02}");
+        for n in 1..=RUNS_PER_REPO {
+            let branch = format!("afk/issue-{n}");
+            let id = store
+                .claim_run(&afk::store::runs::NewRun {
+                    repo: &repo,
+                    issue: afk::types::IssueNumber(n),
+                    title: "fix",
+                    url: "",
+                    ready_event_id: Some(1),
+                    template_name: "implementer",
+                    template_version_id: None,
+                    template_version: None,
+                    template_hash: None,
+                    runner_kind: afk::config::RunnerKind::Kubernetes,
+                    branch: &branch,
+                })
+                .unwrap();
+            let run_dir = ctx.runs_dir().join(id.to_string());
+            let h = runner
+                .start(&afk::runner::Turn {
+                    run_id: afk::runner::TurnOf::Run(id),
+                    repo: &repo,
+                    issue: afk::types::IssueNumber(n),
+                    title: "fix",
+                    branch: &branch,
+                    prompt: "fix it",
+                    run_dir: &run_dir,
+                    turn: 1,
+                    env: &[],
+                })
+                .unwrap();
+            store
+                .mark_started(id, &run_dir.to_string_lossy(), &h)
+                .unwrap();
+            store
+                .transition(
+                    id,
+                    afk::core::run_state::RunStatus::Started,
+                    afk::core::run_state::RunStatus::Dispatched,
+                )
+                .unwrap();
+            handles.push(h);
+        }
+    }
+    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
+    admin(
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
+    );
+    let runs = handles.len();
+    println!(
+        "\nwatch (kubernetes): {runs} Jobs in flight across {K_REPOS} repos, {LATENCY_MS} ms per request"
+    );
+    println!(
+        "{:<34} {:>9} {:>9} {:>9} {:>9} {:>11} {:>11} {:>6}",
+        "tick", "wall ms", "requests", "k8s list", "k8s logs", "serial ms", "limit ms", "ratio"
+    );
+    for name in ["watch, first tick", "watch, second tick"] {
+        admin("DELETE", "/requests", None);
+        let t = Instant::now();
+        let tick = afk::commands::watch::tick(&ctx).unwrap().done();
+        let wall = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(tick.code, 0, "{}", tick.report);
+        let log = admin("GET", "/requests", None);
+        let reqs = log.as_array().unwrap();
+        let n = reqs.len();
+        let k8s = |end: &str| {
+            reqs.iter()
+                .filter(|r| {
+                    let p = r["path"].as_str().unwrap_or("");
+                    p.starts_with("/k8s/") && p.ends_with(end)
+                })
+                .count()
+        };
+        let (lists, logs) = (k8s("/jobs") + k8s("/pods"), k8s("/log"));
+        assert_eq!(lists, 2, "one Job list and one pod list per tick");
+        assert!(logs <= runs, "at most one log read per running pod");
+        // chain: the lists (forge and cluster), then a run's log read
+        let limit = (3.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
+        let serial = (n as u64 * LATENCY_MS) as f64;
+        println!(
+            "{name:<34} {wall:>9.0} {n:>9} {lists:>9} {logs:>9} {serial:>11.0} {limit:>11.0} {:>6.2}",
+            wall / limit
+        );
+    }
+    admin(
+        "POST",
+        "/faults",
+        Some(json!({"faults": [], "latency_ms": 0})),
+    );
+    for h in &handles {
+        runner.stop(h);
+    }
 }
 
 /// Poll and watch on the GitHub dialect (`-- github` runs this alone).

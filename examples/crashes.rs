@@ -10,6 +10,11 @@
 //! - a label without an agent (the in-progress label on an issue no agent started for).
 //!
 //! The agent is a one-line script that appends "repo issue run" to a log.
+//!
+//! `crashes N kubernetes` runs the same rounds with `runner.kind =
+//! "kubernetes"` against the sandbox's cluster: a start is a Job (counted in
+//! the cluster, whatever its process did), and a Job whose run afk does not
+//! track as `dispatched` with the label is an untracked agent.
 
 use afk::sandbox::{self, Seed};
 use serde_json::json;
@@ -49,6 +54,11 @@ struct World {
     url: String,
     dir: PathBuf,
     config: PathBuf,
+    kube: bool,
+}
+
+fn kube() -> bool {
+    std::env::args().nth(2).as_deref() == Some("kubernetes")
 }
 
 fn world(root: &Path, round: usize) -> World {
@@ -71,11 +81,21 @@ fn world(root: &Path, round: usize) -> World {
     let allow: Vec<String> = (0..REPOS).map(|r| format!("\"acme/r{r}\"")).collect();
     let log = dir.join("starts.log");
     let config = dir.join("afk.toml");
+    let kube = kube();
+    std::fs::write(dir.join("k8s-token"), sandbox::K8S_TOKEN).unwrap();
+    let cluster = if kube {
+        format!(
+            "kind = \"kubernetes\"\n[runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{}\"\nnamespace = \"afk\"\nimage = \"crash/agent:1\"\n",
+            dir.join("k8s-token").display()
+        )
+    } else {
+        String::new()
+    };
     std::fs::write(
         &config,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\nconcurrency = 8\n\
-             [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}\"]\n\
+             [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}\"]\n{cluster}\
              [poll]\nenabled = true\nmax_in_flight = 8\nmax_per_tick = 8\nallowlist = [{}]\n",
             log.display(),
             allow.join(", ")
@@ -87,6 +107,7 @@ fn world(root: &Path, round: usize) -> World {
         url,
         dir,
         config,
+        kube,
     }
 }
 
@@ -110,8 +131,46 @@ struct Tally {
     rounds_with_a_start_before_the_kill: usize,
 }
 
+/// The cluster's Jobs as starts: (repo, issue) from each Job's environment,
+/// and the runs they belong to.
+fn jobs(w: &World) -> (Vec<(String, u64)>, Vec<String>) {
+    let c: serde_json::Value = ureq::get(&format!("{}/_admin/k8s/state", w.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let mut starts = vec![];
+    let mut runs = vec![];
+    for j in c["jobs"].as_array().unwrap() {
+        let env = &j["spec"]["template"]["spec"]["containers"][0]["env"];
+        let var = |k: &str| {
+            env.as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == k)
+                .and_then(|e| e["value"].as_str())
+                .unwrap_or("")
+                .to_string()
+        };
+        starts.push((var("AFK_REPO"), var("AFK_ISSUE").parse().unwrap_or(0)));
+        runs.push(var("AFK_RUN_ID"));
+    }
+    (starts, runs)
+}
+
 fn check(w: &World, t: &mut Tally, round: usize, second: &std::process::Output) {
+    if w.kube {
+        // one Job per (repo, issue) and that run tracked: a Job of a run
+        // that is not the issue's one tracked run shows as a double start
+        let (starts, _) = jobs(w);
+        return check_starts(w, t, round, second, starts);
+    }
     // agents write their line as they start; give the last ones a moment to land
+    let starts = logged_starts(w);
+    check_starts(w, t, round, second, starts)
+}
+
+fn logged_starts(w: &World) -> Vec<(String, u64)> {
     let log = w.dir.join("starts.log");
     let mut starts: Vec<(String, u64)> = vec![];
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -130,6 +189,16 @@ fn check(w: &World, t: &mut Tally, round: usize, second: &std::process::Output) 
         }
         std::thread::yield_now();
     }
+    starts
+}
+
+fn check_starts(
+    w: &World,
+    t: &mut Tally,
+    round: usize,
+    second: &std::process::Output,
+    starts: Vec<(String, u64)>,
+) {
     let state: serde_json::Value = ureq::get(&format!("{}/_admin/state", w.url))
         .call()
         .unwrap()
@@ -230,7 +299,7 @@ fn main() {
             libc::kill(child.id() as i32, libc::SIGKILL);
         }
         let _ = child.wait();
-        if w.dir.join("starts.log").exists() {
+        if w.dir.join("starts.log").exists() || (w.kube && !jobs(&w).0.is_empty()) {
             t.rounds_with_a_start_before_the_kill += 1;
         }
         let second = poll(&afk, &w).wait_with_output().unwrap();

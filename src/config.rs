@@ -85,7 +85,7 @@ string_enum! {
 
 string_enum! {
     /// `runner.kind`.
-    RunnerKind { Command => "command", Http => "http" }
+    RunnerKind { Command => "command", Http => "http", Kubernetes => "kubernetes" }
 }
 
 string_enum! {
@@ -244,6 +244,50 @@ pub struct Runner {
     pub agent_login: String,
     pub url: String,
     pub token_env: String,
+    /// Kind `kubernetes` (SPEC 5.4): one batch/v1 Job per agent turn.
+    pub kubernetes: Kubernetes,
+}
+
+/// `[runner.kubernetes]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kubernetes {
+    /// Empty: in-cluster (`KUBERNETES_SERVICE_HOST`/`_PORT`).
+    pub api_url: String,
+    /// Empty: the service account's token file.
+    #[serde(deserialize_with = "de_path")]
+    pub token_file: Option<PathBuf>,
+    /// Empty: the service account's CA.
+    #[serde(deserialize_with = "de_path")]
+    pub ca_file: Option<PathBuf>,
+    /// Empty: the service account's namespace file, else "default".
+    pub namespace: String,
+    pub image: String,
+    pub service_account: String,
+    pub env_secret: String,
+    pub cpu: String,
+    pub memory: String,
+    #[serde(deserialize_with = "de_duration")]
+    pub active_deadline: Duration,
+    #[serde(deserialize_with = "de_duration")]
+    pub ttl_after_finished: Duration,
+}
+impl Default for Kubernetes {
+    fn default() -> Self {
+        Kubernetes {
+            api_url: String::new(),
+            token_file: None,
+            ca_file: None,
+            namespace: String::new(),
+            image: String::new(),
+            service_account: String::new(),
+            env_secret: String::new(),
+            cpu: "1".into(),
+            memory: "2Gi".into(),
+            active_deadline: Duration::from_secs(6 * 3600),
+            ttl_after_finished: Duration::from_secs(24 * 3600),
+        }
+    }
 }
 impl Default for Runner {
     fn default() -> Self {
@@ -260,6 +304,7 @@ impl Default for Runner {
             agent_login: String::new(),
             url: String::new(),
             token_env: String::new(),
+            kubernetes: Kubernetes::default(),
         }
     }
 }
@@ -553,6 +598,23 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "agent_login",
             "url",
             "token_env",
+            "kubernetes",
+        ],
+    ),
+    (
+        "runner.kubernetes",
+        &[
+            "api_url",
+            "token_file",
+            "ca_file",
+            "namespace",
+            "image",
+            "service_account",
+            "env_secret",
+            "cpu",
+            "memory",
+            "active_deadline",
+            "ttl_after_finished",
         ],
     ),
     (
@@ -1005,6 +1067,64 @@ impl Config {
         resolve(&mut self.forge.token_file);
         resolve(&mut self.forge.app_private_key_file);
         resolve(&mut self.upgrade.work_dir);
+        resolve(&mut self.runner.kubernetes.token_file);
+        resolve(&mut self.runner.kubernetes.ca_file);
+    }
+
+    /// `[runner.kubernetes]`: checked whatever the kind, so a typo waits for no switch.
+    fn validate_kubernetes(&self, c: &Checker) -> Result<()> {
+        let k = &self.runner.kubernetes;
+        let t = "runner.kubernetes";
+        if self.runner.kind == RunnerKind::Kubernetes && k.image.trim().is_empty() {
+            return Err(c.err(
+                t,
+                "image",
+                "kind \"kubernetes\" needs the agent's container image",
+            ));
+        }
+        if !k.api_url.is_empty()
+            && let Err(why) = crate::core::kubernetes::api_url_allowed(&k.api_url)
+        {
+            return Err(c.err(t, "api_url", why));
+        }
+        for (key, v) in [
+            ("namespace", &k.namespace),
+            ("service_account", &k.service_account),
+            ("env_secret", &k.env_secret),
+        ] {
+            if !v.is_empty() && !crate::core::kubernetes::is_dns_subdomain(v) {
+                return Err(c.err(
+                    t,
+                    key,
+                    format!("\"{v}\" is not a valid Kubernetes name (a-z 0-9 - ., at most 253)"),
+                ));
+            }
+        }
+        for (key, v) in [("cpu", &k.cpu), ("memory", &k.memory)] {
+            if !crate::core::kubernetes::is_quantity(v) {
+                return Err(c.err(
+                    t,
+                    key,
+                    format!("\"{v}\" is not a Kubernetes quantity (e.g. \"500m\", \"2Gi\")"),
+                ));
+            }
+        }
+        let secs = Duration::from_secs;
+        c.duration(
+            t,
+            "active_deadline",
+            k.active_deadline,
+            secs(MINUTE),
+            secs(30 * DAY),
+        )?;
+        c.duration(
+            t,
+            "ttl_after_finished",
+            k.ttl_after_finished,
+            secs(MINUTE),
+            secs(365 * DAY),
+        )?;
+        Ok(())
     }
 
     /// GitHub App keys (SPEC 2): `app_id` only on GitHub, never beside a
@@ -1157,6 +1277,7 @@ impl Config {
         if r.kind == RunnerKind::Http && r.url.is_empty() {
             return Err(c.err("runner", "kind", "\"http\" needs runner.url"));
         }
+        self.validate_kubernetes(&c)?;
 
         let b = &self.budget;
         for (key, v) in [
@@ -1906,6 +2027,53 @@ mod tests {
     }
 
     #[test]
+    fn runner_kubernetes_keys_are_checked() {
+        let k = "[runner]\nkind = \"kubernetes\"\n[runner.kubernetes]\n";
+        let c = parse(&format!("{k}image = \"a/b:1\"\n")).unwrap();
+        assert_eq!(c.runner.kind, RunnerKind::Kubernetes);
+        assert_eq!(c.runner.kubernetes.cpu, "1");
+        assert_eq!(c.runner.kubernetes.memory, "2Gi");
+        assert_eq!(
+            c.runner.kubernetes.active_deadline,
+            Duration::from_secs(6 * 3600)
+        );
+        assert_eq!(
+            c.runner.kubernetes.ttl_after_finished,
+            Duration::from_secs(86400)
+        );
+        let cases = [
+            (
+                "",
+                "config: runner.kubernetes.image: kind \"kubernetes\" needs",
+            ),
+            (
+                "image = \"x\"\napi_url = \"http://10.0.0.1:6443\"\n",
+                "config: runner.kubernetes.api_url at line 5: \"http://10.0.0.1:6443\" is plain http",
+            ),
+            (
+                "image = \"x\"\nnamespace = \"Team_A\"\n",
+                "config: runner.kubernetes.namespace at line 5: \"Team_A\" is not a valid",
+            ),
+            (
+                "image = \"x\"\nmemory = \"2 GB\"\n",
+                "config: runner.kubernetes.memory at line 5: \"2 GB\" is not a Kubernetes quantity",
+            ),
+            (
+                "image = \"x\"\nactive_deadline = \"10s\"\n",
+                "config: runner.kubernetes.active_deadline at line 5: \"10s\" is out of range",
+            ),
+            (
+                "image = \"x\"\nimgae = \"y\"\n",
+                "config: unknown key \"imgae\" in [runner.kubernetes] at line 5 (did you mean \"image\"?)",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = err(&format!("{k}{text}"));
+            assert!(e.starts_with(want), "case {text:?}: {e}");
+        }
+    }
+
+    #[test]
     fn enums_are_typed_and_checked() {
         let cases = [
             (
@@ -1914,7 +2082,7 @@ mod tests {
             ),
             (
                 "[runner]\nkind = \"ssh\"\n",
-                "config: runner.kind at line 2: \"ssh\" is not one of command, http",
+                "config: runner.kind at line 2: \"ssh\" is not one of command, http, kubernetes",
             ),
             (
                 "[poll]\ntrusted_permission = \"owner\"\n",

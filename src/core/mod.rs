@@ -13,6 +13,7 @@ pub mod end_plan;
 pub mod escalation;
 pub mod explain;
 pub mod heartbeat;
+pub mod kubernetes;
 pub mod outcome;
 pub mod placeholders;
 pub mod progress;

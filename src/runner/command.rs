@@ -364,6 +364,11 @@ impl super::Runner for CommandRunner {
             Some(super::RunnerHandle::Thread { .. }) => {
                 bail!("the run was started by the http runner but runner.kind is now \"command\"")
             }
+            Some(super::RunnerHandle::Job { .. }) => {
+                bail!(
+                    "the run was started by the kubernetes runner but runner.kind is now \"command\""
+                )
+            }
             None => Agent::Vanished,
         };
         Ok(super::Observed {

@@ -224,6 +224,11 @@ impl super::Runner for HttpRunner {
             Some(super::RunnerHandle::Process { .. }) => {
                 bail!("the run was started by the command runner but runner.kind is now \"http\"")
             }
+            Some(super::RunnerHandle::Job { .. }) => {
+                bail!(
+                    "the run was started by the kubernetes runner but runner.kind is now \"http\""
+                )
+            }
             None => Ok(super::Observed {
                 agent: Agent::Vanished,
                 marks: String::new(),

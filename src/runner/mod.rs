@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod http;
+pub mod kubernetes;
 pub mod spend;
 
 use crate::config::Config;
@@ -21,6 +22,8 @@ pub enum RunnerHandle {
     Process { pid: i32, start_time: u64 },
     /// A thread of the agent-thread service.
     Thread { id: String },
+    /// The Job of the turn being followed (kubernetes).
+    Job { name: String },
 }
 
 impl RunnerHandle {
@@ -29,6 +32,7 @@ impl RunnerHandle {
         match self {
             RunnerHandle::Process { pid, .. } => format!("pid:{pid}"),
             RunnerHandle::Thread { id } => format!("thread:{id}"),
+            RunnerHandle::Job { name } => format!("job:{name}"),
         }
     }
 
@@ -41,6 +45,11 @@ impl RunnerHandle {
         if let Some(id) = handle.and_then(|h| h.strip_prefix("thread:")) {
             return Some(RunnerHandle::Thread { id: id.to_string() });
         }
+        if let Some(name) = handle.and_then(|h| h.strip_prefix("job:")) {
+            return Some(RunnerHandle::Job {
+                name: name.to_string(),
+            });
+        }
         pid.map(|pid| RunnerHandle::Process {
             pid: pid as i32,
             start_time: start_time.unwrap_or(0) as u64,
@@ -50,7 +59,7 @@ impl RunnerHandle {
     pub fn pid(&self) -> Option<(i64, i64)> {
         match self {
             RunnerHandle::Process { pid, start_time } => Some((*pid as i64, *start_time as i64)),
-            RunnerHandle::Thread { .. } => None,
+            RunnerHandle::Thread { .. } | RunnerHandle::Job { .. } => None,
         }
     }
 }
@@ -123,6 +132,12 @@ pub trait Runner: Sync {
     fn start(&self, t: &Turn) -> Result<RunnerHandle>;
     /// A corrective turn on a run started before; the handle to track afterwards.
     fn resume(&self, handle: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle>;
+    /// Called once per watch tick before its runs are observed, so a runner
+    /// can learn about all of them in one go (kubernetes: one Job list, one pod
+    /// list) instead of one request per run.
+    fn prefetch(&self) -> Result<()> {
+        Ok(())
+    }
     /// Is the agent running, exited, vanished?
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
     /// Stop the agent (a no-op where the runner cannot).
@@ -142,6 +157,7 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Runner>> {
     Ok(match cfg.runner.kind {
         crate::config::RunnerKind::Http => Box::new(http::HttpRunner::new(cfg)?),
         crate::config::RunnerKind::Command => Box::new(command::CommandRunner::new(cfg)),
+        crate::config::RunnerKind::Kubernetes => Box::new(kubernetes::KubernetesRunner::new(cfg)?),
     })
 }
 

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 /// Answer `/_admin<path>`.
 pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
     let body = req.json().unwrap_or(Value::Null);
+    if let Some(rest) = path.strip_prefix("/k8s") {
+        return super::kube::admin(&mut f.kube, rest, &req.method, &body);
+    }
     match (req.method.as_str(), path) {
         ("GET", "/health") => ok(),
         ("POST", "/seed") => seed(f, body),

@@ -26,6 +26,7 @@ pub mod git;
 mod git_http;
 mod hooks;
 pub mod http;
+mod kube;
 mod model;
 mod registry;
 mod revert;
@@ -33,6 +34,7 @@ mod routes;
 mod seed;
 
 pub use faults::Fault;
+pub use kube::K8S_TOKEN;
 pub use model::Forge;
 pub use seed::{Seed, SeedIssue, SeedRepo};
 
@@ -170,6 +172,8 @@ enum Service {
     Agent,
     /// the OCI registry, `/v2/...`
     Registry,
+    /// the Kubernetes API, `/k8s/...`
+    Kubernetes,
 }
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
@@ -184,6 +188,8 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     let (service, path) = if req.path.starts_with("/agent/") {
         (Service::Agent, req.path.clone())
+    } else if req.path.starts_with("/k8s/") {
+        (Service::Kubernetes, req.path.clone())
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
     } else {
@@ -214,6 +220,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
                 Service::Gitea => routes::gitea::serve(&mut f, &req, &path),
                 Service::Github => routes::github::serve(&mut f, &req, &path),
                 Service::Registry => registry::serve(&f, &req, &path),
+                Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
             }
         }
     };

@@ -127,10 +127,13 @@ pub struct Forge {
     /// when set, every git request is answered with a redirect to this base
     /// URL (a hostile or compromised forge sending git to another host)
     pub(super) git_redirect: Option<String>,
+    /// the Kubernetes API served at `/k8s` (`super::kube`)
+    pub(super) kube: super::kube::Cluster,
 }
 
 impl Forge {
     pub(super) fn new(base: String, dir: PathBuf) -> Forge {
+        let dir_k8s = dir.clone();
         Forge {
             token: super::DEFAULT_TOKEN.into(),
             me: "afk-bot".into(),
@@ -149,7 +152,13 @@ impl Forge {
             last_stamp: 0,
             gh: GithubSide::default(),
             git_redirect: None,
+            kube: super::kube::Cluster::new(dir_k8s),
         }
+    }
+
+    /// The exit code of a Job of the sandbox's cluster, once its process ended.
+    pub fn k8s_job_exit(&self, job: &str) -> Option<i32> {
+        self.kube.job_exit(job)
     }
 
     /// The repositories it serves, `owner/name`, sorted.

@@ -2,10 +2,12 @@
 //! and the ticks that exist so far, printed as they run; then the canary act
 //! (a second template version that does worse, rolled back by harvest), the
 //! budget act (an agent stopped over `run_usd`, dispatch stopped at
-//! `day_usd`) and the upgrade act. No network, no accounts.
+//! `day_usd`), the kubernetes act (an agent as a Job on the sandbox's
+//! Kubernetes API) and the upgrade act. No network, no accounts.
 
 mod budget;
 mod canary;
+mod kubernetes;
 mod seed;
 mod upgrade;
 
@@ -187,7 +189,9 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     canary::act(&sb, &dir, &agent, keep, &page, &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
     budget::act(&sb, &dir, &agent, &mut show)?;
-    let budget_ticks = std::mem::replace(&mut show.ticks, main_ticks);
+    let budget_ticks = std::mem::take(&mut show.ticks);
+    kubernetes::act(&sb, &dir, &agent, &mut show)?;
+    let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
     let (upgrade_ticks, upgrade_worst) = upgrade::act(&sb, &dir, &agent, json)?;
     show.worst = show.worst.max(upgrade_worst);
     drop(sb);
@@ -210,6 +214,7 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     if json {
         let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": snap, "events": events,
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
+                                     "kubernetes": {"ticks": kubernetes_ticks},
                                      "upgrade": upgrade_ticks});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }

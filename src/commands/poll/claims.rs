@@ -34,7 +34,18 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let record = crate::runner::start_record(&run_dir);
+        let record = match start_record(ctx, &r.id.to_string(), &run_dir) {
+            Ok(record) => record,
+            Err(e) => {
+                // no answer decides nothing: the claim waits for the next tick
+                errors.push(ErrorItem::msg(
+                    &r.repo,
+                    Some(r.issue),
+                    format!("run {}: {e}", r.id),
+                ));
+                continue;
+            }
+        };
         let res = match dispatch::dead_claim(record, r.runner_kind) {
             DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
             DeadClaim::NeverStarted { warn_thread } => {
@@ -56,6 +67,20 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
         }
     }
     errors
+}
+
+/// What a dead tick's start left: the command runner's own record in the run
+/// folder; for kubernetes, the first turn's Job found by its fixed name.
+fn start_record(
+    ctx: &Ctx,
+    run_id: &str,
+    run_dir: &std::path::Path,
+) -> Result<Option<crate::runner::RunnerHandle>> {
+    if ctx.config.runner.kind == crate::config::RunnerKind::Kubernetes {
+        return crate::runner::kubernetes::KubernetesRunner::new(&ctx.config)?
+            .reconcile_claim(run_id, run_dir);
+    }
+    Ok(crate::runner::start_record(run_dir))
 }
 
 /// For watch: resolve claims only when no poll tick is running (a live poll

@@ -246,6 +246,13 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             w.labelled(repo).map(|_| ())
         };
     });
+    // one look at every agent at once where the runner can (kubernetes: one
+    // Job list, one pod list); failing that, each run asks for itself
+    if !runs.is_empty()
+        && let Err(e) = runner.prefetch()
+    {
+        crate::log::warn(&format!("runner: {e}"));
+    }
     let results = fan_out(&runs, cfg.forge.concurrency, |r| {
         process(&w, &state_path, r)
     });

@@ -1,0 +1,104 @@
+//! The demo's kubernetes act (`runner.kind = "kubernetes"`, SPEC 5.4): the
+//! sandbox also plays a Kubernetes API, so one issue goes the whole way with
+//! no cluster: a Job and its prompt ConfigMap, the agent (the scripted agent,
+//! run as the Job's local process), its log mirrored into the run folder as
+//! progress and spend, and watch following the Job.
+
+use super::{Show, forge_keys, issue, seed_sandbox};
+use crate::commands::Ctx;
+use crate::sandbox::{self, Seed, SeedRepo};
+use anyhow::{Result, bail};
+use std::time::{Duration, Instant};
+
+pub(super) fn act(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    show: &mut Show,
+) -> Result<()> {
+    let ctx = world(sb, dir, agent, show.json)?;
+    show.say(&format!(
+        "== the kubernetes act: runner.kind = \"kubernetes\" against the sandbox's Kubernetes API at {}/k8s ({})",
+        sb.url,
+        dir.join("kubernetes.toml").display()
+    ));
+    show.say("   acme/ops #1 is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n");
+    let poll = crate::commands::poll::tick(&ctx)?;
+    let run = super::run_of(&poll, "acme/ops", 1)?;
+    show.step(
+        "afk poll (Job afk-<run>-1 created, then its ConfigMap, owned by it)",
+        poll.done(),
+    );
+    let job = format!("afk-{run}-1");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let code = loop {
+        if let Some(c) = sb.state.lock().unwrap().k8s_job_exit(&job) {
+            break c;
+        }
+        if Instant::now() > deadline {
+            bail!("demo: Job {job} did not finish in 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    show.say(&format!(
+        "   Job {job} ran the scripted agent (exit {code}): it pushed and opened a PR, printing progress to its log ...\n"
+    ));
+    show.step(
+        "afk watch (one Job list, one pod list, the pod's log read from where it stopped)",
+        crate::commands::watch::tick(&ctx)?.done(),
+    );
+    let progress = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/progress.jsonl")))
+        .unwrap_or_default();
+    let store = crate::store::Store::open(&ctx.state_path())?;
+    let spend = store
+        .run(run)?
+        .and_then(|r| r.spend_usd)
+        .map_or("not reported".into(), crate::core::spend::usd);
+    show.say(&format!(
+        "   the log's JSON lines, mirrored into the run folder: {} lines; spend from its result record: {spend}\n",
+        progress.lines().count()
+    ));
+    Ok(())
+}
+
+/// `acme/ops` with one ready issue, the runner pointed at the sandbox's cluster.
+fn world(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    json: bool,
+) -> Result<Ctx> {
+    let seed = Seed {
+        repos: vec![SeedRepo {
+            name: "acme/ops".into(),
+            collaborators: [("alice".to_string(), "write".to_string())].into(),
+            issues: vec![issue(
+                1,
+                "Add a health endpoint",
+                &["ready-for-agent"],
+                "alice",
+                "",
+            )],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    seed_sandbox(sb, seed)?;
+    crate::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes())?;
+    // the agent reads its prompt from the mounted file and works in its home
+    let config_text = format!(
+        "state_path = \"kubernetes.db\"\nruns_dir = \"kubernetes-runs\"\n\
+         [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/ops\"]\n\
+         [runner]\nkind = \"kubernetes\"\n\
+         command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\
+         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"example.org/afk-demo-agent:1\"\n",
+        forge = forge_keys(sb),
+        git = sb.dir.display(),
+        api = sb.api_url(),
+        tok = sandbox::DEFAULT_TOKEN,
+        url = sb.url,
+        agent = agent.display()
+    );
+    super::act_ctx(&dir.join("kubernetes.toml"), &config_text, json)
+}

@@ -1,0 +1,749 @@
+//! A small Kubernetes API for the kubernetes runner's tests and the demo,
+//! served under `/k8s` (so `api_url = "<sandbox>/k8s"`): namespaces (get),
+//! batch/v1 Jobs, ConfigMaps, pods and their logs, SelfSubjectAccessReview,
+//! shaped as `contracts/kubernetes-subset.json`. It behaves like a cluster
+//! where that bites clients: a bearer token, RBAC (the admin API denies verbs),
+//! `409 AlreadyExists`, real label selectors, a Job's pod that waits for its
+//! ConfigMap volume, owner-reference garbage collection, `sinceSeconds`. Each Job's command runs as a LOCAL PROCESS: its stdout and stderr
+//! are the pod log (RFC 3339 nanosecond timestamps), its exit code the pod's.
+//! Nothing here is shared with `runner::kubernetes`: it is the thing faked.
+
+use super::http::{Reply, Request};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// The bearer token the sandbox's cluster accepts.
+pub const K8S_TOKEN: &str = "k8s-sandbox-token";
+
+type Log = Arc<Mutex<Vec<(OffsetDateTime, String)>>>;
+
+struct Proc {
+    pid: i32,
+    log: Log,
+    exit: Arc<Mutex<Option<i32>>>,
+    started: OffsetDateTime,
+}
+
+struct Pod {
+    obj: Value,
+    job_uid: String,
+    proc: Option<Proc>,
+    /// waiting reason and message (an image that cannot be pulled)
+    waiting: Option<(String, String)>,
+}
+
+pub(super) struct Cluster {
+    namespaces: BTreeSet<String>,
+    /// (namespace, name) -> object, per kind
+    jobs: BTreeMap<(String, String), Value>,
+    config_maps: BTreeMap<(String, String), Value>,
+    pods: BTreeMap<(String, String), Pod>,
+    /// "verb resource" pairs RBAC refuses (`get pods/log`)
+    denied: BTreeSet<String>,
+    /// images whose pull fails
+    bad_images: BTreeSet<String>,
+    /// Secrets for `envFrom`: name -> keys
+    secrets: BTreeMap<String, BTreeMap<String, String>>,
+    next: u64,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    pub(super) fn new(dir: PathBuf) -> Cluster {
+        Cluster {
+            namespaces: ["default".to_string(), "afk".to_string()].into(),
+            jobs: BTreeMap::new(),
+            config_maps: BTreeMap::new(),
+            pods: BTreeMap::new(),
+            denied: BTreeSet::new(),
+            bad_images: BTreeSet::new(),
+            secrets: BTreeMap::new(),
+            next: 1,
+            dir: dir.join("k8s"),
+        }
+    }
+
+    fn uid(&mut self) -> String {
+        self.next += 1;
+        format!("00000000-0000-4000-8000-{:012}", self.next)
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn stamp(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn status(code: u16, reason: &str, message: &str) -> Reply {
+    Reply::json(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}),
+    )
+}
+
+/// `a=b,c!=d,e`: whether `labels` match.
+fn selects(selector: &str, labels: &Value) -> bool {
+    selector.split(',').filter(|t| !t.is_empty()).all(|term| {
+        if let Some((k, v)) = term.split_once("!=") {
+            labels[k.trim()].as_str() != Some(v.trim())
+        } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+            labels[k.trim()].as_str() == Some(v.trim())
+        } else if let Some(k) = term.strip_prefix('!') {
+            labels.get(k.trim()).is_none()
+        } else {
+            labels.get(term.trim()).is_some()
+        }
+    })
+}
+
+/// Admin: `/k8s/deny` {verb, resource}, `/k8s/allow`, `/k8s/bad_image` {image},
+/// `/k8s/secret` {name, data}; `GET /k8s/state`: every object.
+pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> Reply {
+    let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
+    match (method, path) {
+        ("POST", "/deny") => {
+            c.denied.insert(format!("{} {}", s("verb"), s("resource")));
+        }
+        ("POST", "/allow") => {
+            c.denied.remove(&format!("{} {}", s("verb"), s("resource")));
+        }
+        ("POST", "/bad_image") => {
+            c.bad_images.insert(s("image"));
+        }
+        ("POST", "/secret") => {
+            let data = body["data"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            c.secrets.insert(s("name"), data);
+        }
+        ("GET", "/state") => {
+            tick(c);
+            return Reply::json(
+                200,
+                &json!({
+                    "jobs": c.jobs.values().map(|j| job_out(c, j)).collect::<Vec<_>>(),
+                    "configmaps": c.config_maps.values().cloned().collect::<Vec<_>>(),
+                    "pods": c.pods.values().map(pod_out).collect::<Vec<_>>(),
+                }),
+            );
+        }
+        _ => return status(404, "NotFound", "no such admin call"),
+    }
+    Reply::json(200, &json!({"ok": true}))
+}
+
+/// The verb and resource RBAC sees for a request.
+fn authz(method: &str, seg: &[&str]) -> Option<(String, String)> {
+    let (resource, named) = match seg {
+        [.., "namespaces", _, r] => (r.to_string(), false),
+        [.., "namespaces", _, r, _] => (r.to_string(), true),
+        [.., "namespaces", _, r, _, sub] => (format!("{r}/{sub}"), true),
+        _ => return None,
+    };
+    let verb = match (method, named) {
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("PATCH", _) => "patch",
+        ("PUT", _) => "update",
+        ("DELETE", _) => "delete",
+        _ => return None,
+    };
+    Some((verb.to_string(), resource))
+}
+
+/// Answer a request under `/k8s` (`path` without the prefix).
+pub(super) fn serve(c: &mut Cluster, req: &Request, path: &str) -> Reply {
+    if req.header("authorization") != Some(&format!("Bearer {K8S_TOKEN}")) {
+        return status(401, "Unauthorized", "Unauthorized");
+    }
+    tick(c);
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some((verb, resource)) = authz(&req.method, &seg)
+        && c.denied.contains(&format!("{verb} {resource}"))
+    {
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{resource} is forbidden: User \"system:serviceaccount:afk:afk\" cannot {verb} resource \"{resource}\""
+            ),
+        );
+    }
+    let m = req.method.as_str();
+    match seg.as_slice() {
+        ["api", "v1", "namespaces", ns] if m == "GET" => match c.namespaces.contains(*ns) {
+            true => Reply::json(
+                200,
+                &json!({"apiVersion": "v1", "kind": "Namespace",
+                    "metadata": {"name": ns, "uid": format!("ns-{ns}"), "creationTimestamp": "2026-01-01T00:00:00Z"},
+                    "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+            ),
+            false => status(404, "NotFound", &format!("namespaces \"{ns}\" not found")),
+        },
+        [
+            "apis",
+            "authorization.k8s.io",
+            "v1",
+            "selfsubjectaccessreviews",
+        ] if m == "POST" => {
+            let b = req.json().unwrap_or(Value::Null);
+            let a = &b["spec"]["resourceAttributes"];
+            let res = match a["subresource"].as_str().filter(|s| !s.is_empty()) {
+                Some(sub) => format!("{}/{sub}", a["resource"].as_str().unwrap_or("")),
+                None => a["resource"].as_str().unwrap_or("").to_string(),
+            };
+            let allowed = !c
+                .denied
+                .contains(&format!("{} {res}", a["verb"].as_str().unwrap_or("")));
+            let mut out = b.clone();
+            out["status"] = json!({"allowed": allowed});
+            if !allowed {
+                out["status"]["reason"] = json!("denied by the sandbox's RBAC");
+            }
+            Reply::json(201, &out)
+        }
+        ["apis", "batch", "v1", "namespaces", ns, "jobs"] => match m {
+            "GET" => list(c, "JobList", "batch/v1", ns, req, |c, ns| {
+                c.jobs
+                    .iter()
+                    .filter(|((n, _), _)| n == ns)
+                    .map(|(_, j)| job_out(c, j))
+                    .collect()
+            }),
+            "POST" => create_job(c, ns, req),
+            _ => status(405, "MethodNotAllowed", "method not allowed"),
+        },
+        ["apis", "batch", "v1", "namespaces", ns, "jobs", name] => {
+            let key = (ns.to_string(), name.to_string());
+            match (m, c.jobs.get(&key)) {
+                (_, None) => status(404, "NotFound", &format!("jobs.batch \"{name}\" not found")),
+                ("GET", Some(j)) => Reply::json(200, &job_out(c, j)),
+                ("DELETE", Some(_)) => delete_job(c, &key, req),
+                _ => status(405, "MethodNotAllowed", "method not allowed"),
+            }
+        }
+        ["api", "v1", "namespaces", ns, "configmaps"] => match m {
+            "GET" => list(c, "ConfigMapList", "v1", ns, req, |c, ns| {
+                c.config_maps
+                    .iter()
+                    .filter(|((n, _), _)| n == ns)
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            }),
+            "POST" => create_config_map(c, ns, req),
+            _ => status(405, "MethodNotAllowed", "method not allowed"),
+        },
+        ["api", "v1", "namespaces", ns, "configmaps", name] => {
+            let key = (ns.to_string(), name.to_string());
+            match (m, c.config_maps.get(&key)) {
+                (_, None) => status(404, "NotFound", &format!("configmaps \"{name}\" not found")),
+                ("GET", Some(v)) => Reply::json(200, v),
+                ("DELETE", Some(_)) => {
+                    c.config_maps.remove(&key);
+                    Reply::json(
+                        200,
+                        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+                    )
+                }
+                _ => status(405, "MethodNotAllowed", "method not allowed"),
+            }
+        }
+        ["api", "v1", "namespaces", ns, "pods"] if m == "GET" => {
+            list(c, "PodList", "v1", ns, req, |c, ns| {
+                c.pods
+                    .iter()
+                    .filter(|((n, _), _)| n == ns)
+                    .map(|(_, p)| pod_out(p))
+                    .collect()
+            })
+        }
+        ["api", "v1", "namespaces", ns, "pods", name] if m == "GET" => {
+            match c.pods.get(&(ns.to_string(), name.to_string())) {
+                Some(p) => Reply::json(200, &pod_out(p)),
+                None => status(404, "NotFound", &format!("pods \"{name}\" not found")),
+            }
+        }
+        ["api", "v1", "namespaces", ns, "pods", name, "log"] if m == "GET" => {
+            match c.pods.get(&(ns.to_string(), name.to_string())) {
+                Some(p) => log(p, req),
+                None => status(404, "NotFound", &format!("pods \"{name}\" not found")),
+            }
+        }
+        _ => status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    }
+}
+
+fn list(
+    c: &Cluster,
+    kind: &str,
+    api: &str,
+    ns: &str,
+    req: &Request,
+    items: impl Fn(&Cluster, &str) -> Vec<Value>,
+) -> Reply {
+    let sel = req.q("labelSelector").map(super::http::decode);
+    let items: Vec<Value> = items(c, ns)
+        .into_iter()
+        .filter(|v| {
+            sel.as_deref()
+                .is_none_or(|s| selects(s, &v["metadata"]["labels"]))
+        })
+        .collect();
+    Reply::json(
+        200,
+        &json!({"apiVersion": api, "kind": kind, "metadata": {"resourceVersion": c.next.to_string()}, "items": items}),
+    )
+}
+
+fn create_job(c: &mut Cluster, ns: &str, req: &Request) -> Reply {
+    let Some(mut job) = req.json() else {
+        return status(400, "BadRequest", "the body is not JSON");
+    };
+    let Some(name) = job["metadata"]["name"].as_str().map(str::to_string) else {
+        return status(422, "Invalid", "metadata.name: Required value");
+    };
+    if !c.namespaces.contains(ns) {
+        return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
+    }
+    let key = (ns.to_string(), name.clone());
+    if c.jobs.contains_key(&key) {
+        return status(
+            409,
+            "AlreadyExists",
+            &format!("jobs.batch \"{name}\" already exists"),
+        );
+    }
+    let uid = c.uid();
+    let created = stamp(now());
+    job["metadata"]["uid"] = json!(uid);
+    job["metadata"]["namespace"] = json!(ns);
+    job["metadata"]["creationTimestamp"] = json!(created);
+    job["metadata"]["resourceVersion"] = json!(c.next.to_string());
+    // the pod, Pending until its ConfigMap volume exists
+    let mut labels = job["spec"]["template"]["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
+    }
+    labels["job-name"] = json!(name);
+    labels["batch.kubernetes.io/job-name"] = json!(name);
+    labels["controller-uid"] = json!(uid);
+    let pod_name = format!("{name}-{}", &c.uid()[28..]);
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": pod_name, "namespace": ns, "uid": c.uid(), "labels": labels,
+            "creationTimestamp": created,
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
+        "spec": job["spec"]["template"]["spec"].clone(),
+    });
+    c.pods.insert(
+        (ns.to_string(), pod_name),
+        Pod {
+            obj: pod,
+            job_uid: uid,
+            proc: None,
+            waiting: None,
+        },
+    );
+    c.jobs.insert(key, job.clone());
+    tick(c);
+    Reply::json(201, &job_out(c, &job))
+}
+
+fn create_config_map(c: &mut Cluster, ns: &str, req: &Request) -> Reply {
+    let Some(mut cm) = req.json() else {
+        return status(400, "BadRequest", "the body is not JSON");
+    };
+    let Some(name) = cm["metadata"]["name"].as_str().map(str::to_string) else {
+        return status(422, "Invalid", "metadata.name: Required value");
+    };
+    let key = (ns.to_string(), name.clone());
+    if c.config_maps.contains_key(&key) {
+        return status(
+            409,
+            "AlreadyExists",
+            &format!("configmaps \"{name}\" already exists"),
+        );
+    }
+    cm["metadata"]["uid"] = json!(c.uid());
+    cm["metadata"]["namespace"] = json!(ns);
+    cm["metadata"]["creationTimestamp"] = json!(stamp(now()));
+    c.config_maps.insert(key, cm.clone());
+    tick(c);
+    Reply::json(201, &cm)
+}
+
+/// Delete a Job; its pods (killed) and every object it owns go with it.
+fn delete_job(c: &mut Cluster, key: &(String, String), req: &Request) -> Reply {
+    let job = c.jobs.remove(key).unwrap_or(Value::Null);
+    let uid = job["metadata"]["uid"].as_str().unwrap_or("").to_string();
+    let policy = req
+        .q("propagationPolicy")
+        .map(str::to_string)
+        .or_else(|| {
+            req.json()
+                .and_then(|b| b["propagationPolicy"].as_str().map(str::to_string))
+        })
+        .unwrap_or_else(|| "Orphan".into());
+    if policy != "Orphan" {
+        let doomed: Vec<(String, String)> = c
+            .pods
+            .iter()
+            .filter(|(_, p)| p.job_uid == uid)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in doomed {
+            if let Some(p) = c.pods.remove(&k)
+                && let Some(proc) = p.proc
+            {
+                // SAFETY: kill(2) on the process group the sandbox started
+                unsafe { libc::kill(-proc.pid, libc::SIGKILL) };
+            }
+        }
+    }
+    c.config_maps.retain(|_, cm| {
+        !cm["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["uid"] == uid.as_str())
+    });
+    // what the API answers a delete: a Status naming what went
+    Reply::json(
+        200,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": key.1, "group": "batch", "kind": "jobs", "uid": uid}}),
+    )
+}
+
+/// Start every pod whose ConfigMap now exists (or fail its image pull).
+fn tick(c: &mut Cluster) {
+    let keys: Vec<(String, String)> = c
+        .pods
+        .iter()
+        .filter(|(_, p)| p.proc.is_none() && p.waiting.is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for key in keys {
+        let spec = c.pods[&key].obj["spec"].clone();
+        let container = &spec["containers"][0];
+        let image = container["image"].as_str().unwrap_or("").to_string();
+        if c.bad_images.contains(&image) {
+            c.pods.get_mut(&key).unwrap().waiting = Some((
+                "ImagePullBackOff".into(),
+                format!("Back-off pulling image \"{image}\""),
+            ));
+            continue;
+        }
+        let cm_name = spec["volumes"][0]["configMap"]["name"]
+            .as_str()
+            .unwrap_or("");
+        let Some(cm) = c.config_maps.get(&(key.0.clone(), cm_name.to_string())) else {
+            continue;
+        };
+        let prompt = cm["data"]["prompt.md"].as_str().unwrap_or("").to_string();
+        let dir = c.dir.join(&key.0).join(&key.1);
+        let env_from: Vec<(String, String)> = container["envFrom"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["secretRef"]["name"].as_str())
+            .filter_map(|n| c.secrets.get(n))
+            .flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect();
+        let proc = spawn(&dir, container, &prompt, &env_from);
+        let pod = c.pods.get_mut(&key).unwrap();
+        match proc {
+            Ok(p) => pod.proc = Some(p),
+            Err(e) => {
+                pod.waiting = Some(("CreateContainerError".into(), e));
+            }
+        }
+    }
+}
+
+/// Run the container's command as a local process: the prompt in a file for
+/// `/afk/prompt.md`, stdout and stderr into the pod log, line by line.
+fn spawn(
+    dir: &std::path::Path,
+    container: &Value,
+    prompt: &str,
+    env_from: &[(String, String)],
+) -> Result<Proc, String> {
+    use std::os::unix::process::CommandExt;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let prompt_file = dir.join("prompt.md");
+    std::fs::write(&prompt_file, prompt).map_err(|e| e.to_string())?;
+    let argv: Vec<String> = container["command"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect();
+    let Some((prog, args)) = argv.split_first() else {
+        return Err("no command".into());
+    };
+    let mut cmd = std::process::Command::new(prog);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0);
+    for (k, v) in env_from {
+        cmd.env(k, v);
+    }
+    for e in container["env"].as_array().into_iter().flatten() {
+        let (k, v) = (
+            e["name"].as_str().unwrap_or(""),
+            e["value"].as_str().unwrap_or(""),
+        );
+        // the mounted prompt is this local file
+        if k == "AFK_PROMPT_FILE" && v == "/afk/prompt.md" {
+            cmd.env(k, &prompt_file);
+        } else {
+            cmd.env(k, v);
+        }
+    }
+    let mut child = spawn_owned(cmd).map_err(|e| format!("{prog}: {e}"))?;
+    let log: Log = Arc::default();
+    let exit: Arc<Mutex<Option<i32>>> = Arc::default();
+    let readers: Vec<_> = [
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|out| {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                log.lock().unwrap().push((now(), line));
+            }
+        })
+    })
+    .collect();
+    let pid = child.id() as i32;
+    let done = exit.clone();
+    std::thread::spawn(move || {
+        for r in readers {
+            let _ = r.join();
+        }
+        let code = child
+            .wait()
+            .ok()
+            .map(|s| {
+                use std::os::unix::process::ExitStatusExt;
+                s.code().unwrap_or(128 + s.signal().unwrap_or(9))
+            })
+            .unwrap_or(1);
+        *done.lock().unwrap() = Some(code);
+    });
+    Ok(Proc {
+        pid,
+        log,
+        exit,
+        started: now(),
+    })
+}
+
+type SpawnReply = std::sync::mpsc::Sender<std::io::Result<std::process::Child>>;
+
+/// Spawn from one long-lived thread with PR_SET_PDEATHSIG, so every Job's
+/// process dies with the sandbox (the signal follows the thread that forked,
+/// and the connection threads come and go).
+fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
+    static SPAWNER: std::sync::OnceLock<
+        Mutex<std::sync::mpsc::Sender<(std::process::Command, SpawnReply)>>,
+    > = std::sync::OnceLock::new();
+    let tx = SPAWNER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<(std::process::Command, SpawnReply)>();
+        std::thread::spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+        });
+        Mutex::new(tx)
+    });
+    // SAFETY: prctl(2) in the child before exec; async-signal-safe
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (reply, answer) = std::sync::mpsc::channel();
+    tx.lock()
+        .unwrap()
+        .send((cmd, reply))
+        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?;
+    answer
+        .recv()
+        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?
+}
+
+impl Cluster {
+    /// The exit code of the Job's pod once its process ended (the demo waits on it).
+    pub fn job_exit(&self, job: &str) -> Option<i32> {
+        self.pods
+            .values()
+            .find(|p| p.obj["metadata"]["labels"]["job-name"] == job)
+            .and_then(pod_exit)
+    }
+}
+
+fn pod_exit(p: &Pod) -> Option<i32> {
+    p.proc.as_ref().and_then(|x| *x.exit.lock().unwrap())
+}
+
+fn pod_out(p: &Pod) -> Value {
+    let mut v = p.obj.clone();
+    let created = v["metadata"]["creationTimestamp"].clone();
+    let image = v["spec"]["containers"][0]["image"].clone();
+    let (phase, state) = match (&p.proc, pod_exit(p), &p.waiting) {
+        (_, _, Some((reason, msg))) => (
+            "Pending",
+            json!({"waiting": {"reason": reason, "message": msg}}),
+        ),
+        (None, _, None) => (
+            "Pending",
+            json!({"waiting": {"reason": "ContainerCreating"}}),
+        ),
+        (Some(x), None, None) => (
+            "Running",
+            json!({"running": {"startedAt": stamp(x.started)}}),
+        ),
+        (Some(x), Some(code), None) => (
+            if code == 0 { "Succeeded" } else { "Failed" },
+            json!({"terminated": {"exitCode": code, "reason": if code == 0 {"Completed"} else {"Error"},
+                "startedAt": stamp(x.started), "finishedAt": stamp(now())}}),
+        ),
+    };
+    v["status"] = json!({
+        "phase": phase,
+        "startTime": created,
+        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": created}],
+        "containerStatuses": [{
+            "name": "agent", "image": image, "imageID": "", "ready": phase == "Running",
+            "restartCount": 0, "started": phase == "Running", "state": state
+        }]
+    });
+    v
+}
+
+fn job_out(c: &Cluster, job: &Value) -> Value {
+    let uid = job["metadata"]["uid"].as_str().unwrap_or("");
+    let mut v = job.clone();
+    let pods: Vec<&Pod> = c.pods.values().filter(|p| p.job_uid == uid).collect();
+    let exits: Vec<Option<i32>> = pods.iter().map(|p| pod_exit(p)).collect();
+    let succeeded = exits.iter().filter(|e| **e == Some(0)).count();
+    let failed = exits
+        .iter()
+        .filter(|e| matches!(e, Some(c) if *c != 0))
+        .count();
+    let active = exits.iter().filter(|e| e.is_none()).count();
+    let mut st = json!({"active": active, "succeeded": succeeded, "failed": failed,
+        "startTime": job["metadata"]["creationTimestamp"]});
+    let t = stamp(now());
+    if succeeded > 0 {
+        st["conditions"] = json!([{"type": "Complete", "status": "True", "lastTransitionTime": t}]);
+        st["completionTime"] = json!(t);
+    } else if failed > 0 {
+        st["conditions"] = json!([{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+            "message": "Job has reached the specified backoff limit", "lastTransitionTime": t}]);
+    }
+    v["status"] = st;
+    v
+}
+
+/// The `agent` container's log: `timestamps=true` prefixes RFC 3339
+/// nanosecond times; `sinceSeconds` keeps the lines of that many seconds back.
+fn log(p: &Pod, req: &Request) -> Reply {
+    if let Some(c) = req.q("container")
+        && c != "agent"
+    {
+        return status(
+            400,
+            "BadRequest",
+            &format!("container {c} is not valid for pod"),
+        );
+    }
+    let Some(proc) = &p.proc else {
+        return status(
+            400,
+            "BadRequest",
+            "container \"agent\" in pod is waiting to start: ContainerCreating",
+        );
+    };
+    let since = req
+        .positive("sinceSeconds")
+        .map(|s| now() - time::Duration::seconds(s as i64));
+    let stamps = req.q("timestamps") == Some("true");
+    let mut out = String::new();
+    for (t, line) in proc.log.lock().unwrap().iter() {
+        if since.is_some_and(|s| *t < s) {
+            continue;
+        }
+        if stamps {
+            out.push_str(&t.format(&Rfc3339).unwrap_or_default());
+            out.push(' ');
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    Reply::Send {
+        status: 200,
+        headers: vec![("Content-Type".into(), "text/plain".into())],
+        body: out.into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_selectors_as_kubernetes_reads_them() {
+        let l = serde_json::json!({"a": "1", "b": "2"});
+        for (sel, want) in [
+            ("a=1", true),
+            ("a==1,b=2", true),
+            ("a=2", false),
+            ("a!=2", true),
+            ("c", false),
+            ("!c", true),
+            ("a", true),
+        ] {
+            assert_eq!(super::selects(sel, &l), want, "{sel}");
+        }
+    }
+}
