@@ -94,29 +94,6 @@ fn schedule_intervals_are_read_right() {
 
 /// Whether this build of afk has the kubernetes runner (SPEC 5.4): it accepts
 /// a config with `runner.kind = "kubernetes"` and an image.
-fn afk_knows_kubernetes() -> bool {
-    afk::config::Config::parse(
-        "[runner]\nkind = \"kubernetes\"\n[runner.kubernetes]\nimage = \"agent:1\"\n",
-        Path::new("/etc/afk"),
-    )
-    .is_ok()
-}
-
-/// What afk must accept of `text`: all of it, or, in a build without the
-/// kubernetes runner (issue #19 lands it in parts), everything but
-/// `[runner.kubernetes]` and the kind, checked with the command runner.
-fn acceptable_part(text: &str) -> String {
-    if afk_knows_kubernetes() {
-        return text.to_string();
-    }
-    let mut t: toml::Table = text.parse().unwrap();
-    let runner = t["runner"].as_table_mut().expect("[runner]");
-    assert_eq!(runner["kind"].as_str(), Some("kubernetes"));
-    assert!(runner.remove("kubernetes").is_some(), "[runner.kubernetes]");
-    runner.insert("kind".into(), "command".into());
-    toml::to_string(&t).unwrap()
-}
-
 /// The config carried by the ConfigMap, as TOML, after afk itself accepted it.
 fn configmap_config(docs: &[(PathBuf, Yaml)], cm_name: &str) -> toml::Table {
     let cm = kind_of(docs, "ConfigMap")
@@ -124,7 +101,7 @@ fn configmap_config(docs: &[(PathBuf, Yaml)], cm_name: &str) -> toml::Table {
         .find(|(_, d)| name(d) == cm_name)
         .unwrap_or_else(|| panic!("no ConfigMap {cm_name} in contrib/"));
     let text = cm.1["data"]["afk.toml"].as_str().expect("data.afk.toml");
-    afk::config::Config::parse(&acceptable_part(text), Path::new("/etc/afk"))
+    afk::config::Config::parse(text, Path::new("/etc/afk"))
         .unwrap_or_else(|e| panic!("ConfigMap {cm_name}: afk refuses its afk.toml: {e:#}"));
     text.parse().unwrap()
 }
@@ -726,7 +703,7 @@ fn the_kubernetes_config_loads_in_the_binary() {
         .unwrap();
     let text = cm.1["data"]["afk.toml"].as_str().unwrap();
     let scratch = Scratch::new();
-    let config = scratch.write("afk.toml", &acceptable_part(text));
+    let config = scratch.write("afk.toml", text);
     // poll.enabled = false: the whole config is loaded and checked, then
     // nothing is touched (no state file, no forge)
     let out = std::process::Command::new(afk_bin())
@@ -743,12 +720,6 @@ fn the_kubernetes_config_loads_in_the_binary() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    if !afk_knows_kubernetes() {
-        eprintln!(
-            "NOTE the_kubernetes_config_loads_in_the_binary: this build has no kubernetes runner; \
-             the config was checked without [runner.kubernetes]"
-        );
-    }
 }
 
 #[test]
