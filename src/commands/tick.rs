@@ -24,6 +24,13 @@ pub enum Opening {
 /// Stop file, then the per-kind lock, then the store. A dry run creates
 /// nothing: no state directory, no lock file, no state file (it reads the
 /// existing one read-only, or an empty in-memory one).
+/// The tick's forge: conditional GETs through the state file's `etags`
+/// table (a dry run reads it and never writes it).
+pub fn forge(ctx: &Ctx) -> Result<Box<dyn crate::forge::Forge>> {
+    let cache = crate::store::etags::EtagCache::new(&ctx.state_path(), ctx.dry_run);
+    crate::forge::for_tick(&ctx.config, Box::new(cache))
+}
+
 pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     let stop = ctx.stop_file();
     if stop.exists() {

@@ -225,7 +225,7 @@ fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
                     j -= 1;
                 }
                 let prefix: String = bytes[j..i].iter().collect();
-                let repo = if crate::config::is_repo_name(&prefix) {
+                let repo = if crate::types::is_repo_name(&prefix) {
                     Some(prefix)
                 } else {
                     None
@@ -282,12 +282,13 @@ pub enum DeadClaim<R> {
 
 /// The dead-claim rule: only the agent's own start record proves a start;
 /// nothing else (a label, a PR, elapsed time) does.
-pub fn dead_claim<R>(start_record: Option<R>, runner: crate::config::RunnerKind) -> DeadClaim<R> {
-    use crate::config::RunnerKind;
+/// `unseen_work`: the runner may have started work afk can neither find nor
+/// stop without a start record (an HTTP runner's thread).
+pub fn dead_claim<R>(start_record: Option<R>, unseen_work: bool) -> DeadClaim<R> {
     match start_record {
         Some(r) => DeadClaim::Started(r),
         None => DeadClaim::NeverStarted {
-            warn_thread: runner == RunnerKind::Http,
+            warn_thread: unseen_work,
         },
     }
 }
@@ -300,8 +301,8 @@ pub struct Arming {
 }
 
 /// The latest timeline event that added `label`, and who made it.
-pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arming> {
-    use crate::forge::EventKind;
+pub fn arming(events: &[crate::types::TimelineEvent], label: &str) -> Option<Arming> {
+    use crate::types::TimelineKind as EventKind;
     events
         .iter()
         .filter(|e| e.kind == EventKind::LabelAdded && e.label.as_deref() == Some(label))
@@ -319,11 +320,11 @@ pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arm
 /// on both forges is a body edit. Comment edits may also move `updated_at`:
 /// then the issue waits for a re-arm too (the safe side). See the README.
 pub fn edited_after_arming(
-    events: &[crate::forge::TimelineEvent],
+    events: &[crate::types::TimelineEvent],
     armed: &Arming,
     issue_updated_at: Option<time::OffsetDateTime>,
 ) -> bool {
-    use crate::forge::EventKind;
+    use crate::types::TimelineKind as EventKind;
     const SLACK: time::Duration = time::Duration::seconds(2);
     let Some(pos) = events.iter().position(|e| e.id == armed.event_id) else {
         return false;
@@ -505,19 +506,20 @@ mod tests {
 
     #[test]
     fn a_dead_claim_counts_as_started_only_when_the_agent_recorded_its_start() {
-        use crate::config::RunnerKind::{Command, Http};
+        // the second column: an HTTP runner (work afk cannot see); a command runner is not
+        let (command, http) = (false, true);
         let cases = [
-            (Some(41), Command, DeadClaim::Started(41)),
-            (Some(41), Http, DeadClaim::Started(41)),
+            (Some(41), command, DeadClaim::Started(41)),
+            (Some(41), http, DeadClaim::Started(41)),
             (
                 None,
-                Command,
+                command,
                 DeadClaim::NeverStarted { warn_thread: false },
             ),
-            (None, Http, DeadClaim::NeverStarted { warn_thread: true }),
+            (None, http, DeadClaim::NeverStarted { warn_thread: true }),
         ];
         for (record, runner, want) in cases {
-            assert_eq!(dead_claim(record, runner), want, "{record:?} {runner}");
+            assert_eq!(dead_claim(record, runner), want, "{record:?} http={runner}");
         }
     }
 
@@ -631,11 +633,11 @@ mod tests {
 
     fn tev(
         id: i64,
-        kind: crate::forge::EventKind,
+        kind: crate::types::TimelineKind,
         label: Option<&str>,
         who: &str,
-    ) -> crate::forge::TimelineEvent {
-        crate::forge::TimelineEvent {
+    ) -> crate::types::TimelineEvent {
+        crate::types::TimelineEvent {
             id,
             kind,
             label: label.map(str::to_string),
@@ -646,7 +648,7 @@ mod tests {
 
     #[test]
     fn latest_addition_of_the_label_is_the_arming_event() {
-        use crate::forge::EventKind::*;
+        use crate::types::TimelineKind::*;
         let evs = vec![
             tev(1, LabelAdded, Some("ready"), "alice"),
             tev(2, LabelRemoved, Some("ready"), "alice"),
@@ -665,7 +667,7 @@ mod tests {
 
     #[test]
     fn a_rename_after_the_arming_needs_a_new_arming() {
-        use crate::forge::EventKind::*;
+        use crate::types::TimelineKind::*;
         let armed = Arming {
             event_id: 5,
             login: "alice".into(),

@@ -5,7 +5,7 @@
 
 use super::canary::Outcome;
 use super::run_state::RunStatus;
-use crate::forge::Commit;
+use crate::types::Commit;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;

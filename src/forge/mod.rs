@@ -19,7 +19,6 @@ pub use model::*;
 use crate::config::Config;
 use crate::types::IssueNumber;
 use anyhow::Result;
-use std::path::Path;
 
 /// Everything afk reads and writes on a forge. `repo` is always `owner/name`
 /// from the allowlist (validated at config load); implementations encode it.
@@ -134,16 +133,11 @@ pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
 }
 
 /// The forge for a tick: as [`from_config`], and on GitHub every GET is
-/// conditional on the `ETag` kept in the state file at `state_path` (its
-/// `etags` table), so an unchanged answer is a 304 that costs no rate limit.
-/// A dry run reads that table and never writes it.
-pub fn for_tick(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
-    build(
-        c,
-        Some(Box::new(crate::store::etags::EtagCache::new(
-            state_path, dry_run,
-        ))),
-    )
+/// conditional on the `ETag` kept in `cache` (the caller's: the state file's
+/// `etags` table, `store::etags`), so an unchanged answer is a 304 that costs
+/// no rate limit. The forge never builds the store's cache itself.
+pub fn for_tick(c: &Config, cache: Box<dyn http::ConditionalCache>) -> Result<Box<dyn Forge>> {
+    build(c, Some(cache))
 }
 
 fn build(c: &Config, cache: Option<Box<dyn http::ConditionalCache>>) -> Result<Box<dyn Forge>> {

@@ -230,27 +230,7 @@ pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
 /// `PRAGMA application_id` of an afk state file ("afk1").
 pub const APPLICATION_ID: i64 = 0x6166_6b31;
 
-/// Create a private directory (0700), parents included.
-pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-/// Write a private file (0600): prompts and run files hold issue text.
-pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text)
-}
+pub use crate::private_files::{private_dir, private_write};
 
 /// Is this SQLite file afk's, and of a schema this afk knows? An empty file
 /// is afk's to initialise; a file with an older afk's tables (before the

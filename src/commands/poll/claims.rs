@@ -35,7 +35,8 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
         let record = crate::runner::start_record(&run_dir);
-        let res = match dispatch::dead_claim(record, r.runner_kind) {
+        let unseen = r.runner_kind == crate::config::RunnerKind::Http;
+        let res = match dispatch::dead_claim(record, unseen) {
             DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
             DeadClaim::NeverStarted { warn_thread } => {
                 if warn_thread {

@@ -113,7 +113,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    let forge = crate::forge::for_tick(cfg, &ctx.state_path(), ctx.dry_run)?;
+    let forge = tick::forge(ctx)?;
     let runner = crate::runner::from_config(cfg)?;
     let store = match tick::open(ctx, "poll")? {
         Opening::Stopped(why) => return Ok(disabled(ctx, &why)),

@@ -180,7 +180,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             format!("watch: disabled ({why}); nothing done\n"),
         ));
     }
-    let forge = crate::forge::for_tick(cfg, &ctx.state_path(), ctx.dry_run)?;
+    let forge = tick::forge(ctx)?;
     let runner = crate::runner::from_config(cfg)?;
     let state_path = ctx.state_path();
     if !state_path.exists() {
