@@ -286,18 +286,7 @@ pub struct Budget {
     pub run_time: Option<Duration>,
 }
 
-pub const NOTIFY_EVENTS: &[&str] = &[
-    "run.escalated",
-    "run.succeeded",
-    "run.abandoned",
-    "candidate.rolled_back",
-    "candidate.auto_promoted",
-    // a person promoting or rejecting a version by hand (SPEC 7.1); not in the default list
-    "candidate.promoted",
-    "candidate.rejected",
-    "upgrade.failed",
-    "upgrade.stuck",
-];
+pub const NOTIFY_EVENTS: &[&str] = crate::core::kinds::EventKind::NAMES;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -260,7 +260,7 @@ pub fn record_exhausted(ctx: &Ctx, stage: &str) {
 pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: &str) {
     for e in errors.iter().filter(|e| e.transient) {
         journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "transient_retry".into(),
+            lesson_type: crate::core::kinds::LessonKind::TransientRetry.into(),
             repo: Some(e.repo.clone()).filter(|r| !r.is_empty()),
             work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
             stage: Some(stage.into()),

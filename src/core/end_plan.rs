@@ -4,6 +4,7 @@
 //! every step of it is idempotent so a tick that dies midway is resumed.
 
 use super::checklist::End;
+use super::kinds::EventKind;
 use super::run_state::{Action, Escalation, RunStatus};
 
 /// A label by the role the config gives it.
@@ -39,7 +40,7 @@ pub struct EndPlan {
     /// The stored reason (`end_reason`).
     pub reason: Option<String>,
     /// The outbox event, if this end notifies.
-    pub event: Option<&'static str>,
+    pub event: Option<EventKind>,
     pub stop_agent: bool,
     pub remove_labels: Vec<LabelRole>,
     pub add_labels: Vec<LabelRole>,
@@ -63,7 +64,7 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             deciding: RunStatus::Escalating,
             final_status: RunStatus::Escalated,
             reason: Some(why.to_string()),
-            event: Some("run.escalated"),
+            event: Some(EventKind::RunEscalated),
             stop_agent: true,
             remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
             add_labels: vec![LabelRole::Human],
@@ -78,7 +79,7 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             deciding: RunStatus::Succeeding,
             final_status: RunStatus::Succeeded,
             reason: None,
-            event: Some("run.succeeded"),
+            event: Some(EventKind::RunSucceeded),
             stop_agent: false,
             remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
             add_labels: vec![],
@@ -132,7 +133,7 @@ mod tests {
             vec![LabelRole::InProgress, LabelRole::Ready]
         );
         assert_eq!(p.add_labels, vec![LabelRole::Human]);
-        assert_eq!(p.event, Some("run.escalated"));
+        assert_eq!(p.event, Some(EventKind::RunEscalated));
         assert!(p.escalation_comment && p.stop_agent && !p.close_issue && !p.freeze);
         assert_eq!(p.outcome, Some(false));
         assert_eq!(p.reason.as_deref(), Some("ci-red"));
@@ -171,7 +172,7 @@ mod tests {
             open.remove_labels,
             vec![LabelRole::InProgress, LabelRole::Ready]
         );
-        assert_eq!(open.event, Some("run.succeeded"));
+        assert_eq!(open.event, Some(EventKind::RunSucceeded));
         assert_eq!(open.outcome, Some(true));
         let closed = plan(Action::Succeed, false).unwrap();
         assert!(!closed.close_issue, "the merge closed it already");

@@ -12,6 +12,7 @@ pub mod end_plan;
 pub mod escalation;
 pub mod explain;
 pub mod heartbeat;
+pub mod kinds;
 pub mod outcome;
 pub mod placeholders;
 pub mod progress;
@@ -28,6 +29,7 @@ pub mod tick_errors;
 pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
+pub mod upgrade_end;
 pub mod verdict;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.

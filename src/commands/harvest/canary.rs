@@ -115,10 +115,7 @@ pub fn decide(
         )
     });
     let event = if ctx.dry_run {
-        eval.decision.map(|d| match d {
-            canary::Decision::Graduated => "candidate.auto_promoted",
-            _ => "candidate.rolled_back",
-        })
+        eval.decision.map(|d| canary::decided(d).event)
     } else {
         match store.record_canary(&CanaryVerdict {
             canary: c,

@@ -131,7 +131,7 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
     let agent_login = &w.ctx.config.runner.agent_login;
     w.journal.auto(NewLesson {
-        lesson_type: "gate_failure".into(),
+        lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
         repo: Some(run.repo.clone()),
         work_item: Some(format!("{}#{}", run.repo, run.issue)),
         run_id: Some(run.id.0),
@@ -234,10 +234,7 @@ fn carry_out(
                 repo: &run.repo,
                 issue: run.issue,
                 run_id: run.id,
-                reason: plan
-                    .reason
-                    .as_deref()
-                    .filter(|_| plan.event == Some("run.escalated")),
+                reason: plan.reason.as_deref().filter(|_| kind.carries_reason()),
                 url: Some(url).filter(|u| !u.is_empty()),
                 text: &text,
             }),
@@ -250,7 +247,7 @@ fn carry_out(
         }
         if plan.lesson == Some(EndLesson::DeployDegraded) {
             w.journal.auto(NewLesson {
-                lesson_type: "deploy_degraded".into(),
+                lesson_type: crate::core::kinds::LessonKind::DeployDegraded.into(),
                 repo: Some(run.repo.clone()),
                 work_item: Some(format!("{}#{}", run.repo, run.issue)),
                 run_id: Some(run.id.0),
@@ -329,7 +326,7 @@ fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
             .map_or("none".into(), crate::config::format_duration)
     );
     NewLesson {
-        lesson_type: "budget_exceeded".into(),
+        lesson_type: crate::core::kinds::LessonKind::BudgetExceeded.into(),
         repo: Some(run.repo.clone()),
         work_item: Some(format!("{}#{}", run.repo, run.issue)),
         run_id: Some(run.id.0),

@@ -241,7 +241,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     }
     if progress::merge_hold_due(green_since, w.now) {
         w.journal.auto(NewLesson {
-            lesson_type: "merge_hold".into(),
+            lesson_type: crate::core::kinds::LessonKind::MergeHold.into(),
             repo: Some(run.repo.clone()),
             work_item: Some(format!("{}#{}", run.repo, run.issue)),
             run_id: Some(run.id.0),
