@@ -110,6 +110,21 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
     })
 }
 
+/// The note an abandoned run leaves on its still-open PR (once: found again by
+/// its marker): nobody follows it now, and it stays for people to decide on.
+/// Returns the marker and the body.
+pub fn abandoned_note(
+    run_id: crate::types::RunId,
+    issue: crate::types::IssueNumber,
+) -> (String, String) {
+    let marker = format!("<!-- afk:abandoned run={run_id} -->");
+    let body = format!(
+        "{marker}\nafk stopped following this pull request: its issue #{issue} was closed or unlabelled by a person (run {run_id}). \
+         It stays open for you to merge or close.\n"
+    );
+    (marker, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,5 +200,13 @@ mod tests {
         assert_eq!(p.outcome, None);
         assert_eq!(p.remove_labels, vec![LabelRole::InProgress]);
         assert!(p.add_labels.is_empty() && p.stop_agent && !p.escalation_comment);
+    }
+
+    #[test]
+    fn an_abandoned_note_starts_with_its_marker_and_names_the_issue_and_run() {
+        let (marker, body) = abandoned_note(crate::types::RunId(7), crate::types::IssueNumber(3));
+        assert_eq!(marker, "<!-- afk:abandoned run=7 -->");
+        assert!(body.starts_with(&marker));
+        assert!(body.contains("its issue #3 was closed or unlabelled by a person (run 7)"));
     }
 }

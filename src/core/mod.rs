@@ -20,6 +20,7 @@ pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
 pub mod routing;
+pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;

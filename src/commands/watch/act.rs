@@ -9,6 +9,7 @@ use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::prompt;
+use crate::core::run_lessons;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
 use crate::forge::{Comment, ForgeError, State};
 use crate::runner::{Turn, TurnOf};
@@ -119,33 +120,19 @@ fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<(
     store.set_checklist(run.id, id, text)
 }
 
-/// A `gate_failure` lesson: the failing checks by name (the `detail`), the
-/// agent that pushed and the prompt it worked from.
+/// A `gate_failure` lesson (`core::run_lessons`), with the agent that pushed
+/// and the prompt it worked from.
 fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
-    use crate::core::sanitize::one_line;
-    let contexts: Vec<String> = seen.ci.failing.iter().map(|f| one_line(&f.0, 80)).collect();
     let template = run
         .template_name
         .as_deref()
         .map(|t| (t, run.template_version));
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
     let agent_login = &w.ctx.config.runner.agent_login;
-    w.journal.auto(NewLesson {
-        lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
-        repo: Some(run.repo.clone()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id.0),
-        stage: Some("ci".into()),
-        agent: Some(crate::core::run_state::agent_of(
-            pushed_by,
-            agent_login,
-            template,
-        )),
-        root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
-        suggestion: Some("run the failing checks locally before pushing".into()),
-        detail: Some(contexts.join(", ")).filter(|d| !d.is_empty()),
-        ..Default::default()
-    });
+    let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
+    let mut l = super::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
+    l.agent = Some(agent);
+    w.journal.auto(l);
 }
 
 pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
@@ -246,22 +233,8 @@ fn carry_out(
             w.journal.auto(budget_lesson(w, run, seen));
         }
         if plan.lesson == Some(EndLesson::DeployDegraded) {
-            w.journal.auto(NewLesson {
-                lesson_type: crate::core::kinds::LessonKind::DeployDegraded.into(),
-                repo: Some(run.repo.clone()),
-                work_item: Some(format!("{}#{}", run.repo, run.issue)),
-                run_id: Some(run.id.0),
-                stage: Some("deploy".into()),
-                root_cause: Some(format!(
-                    "the deploy ({}) failed after merge",
-                    cfg.watch.deploy_context
-                )),
-                suggestion: Some(format!(
-                    "fix or roll back, then `afk status --unfreeze {}`",
-                    run.repo
-                )),
-                ..Default::default()
-            });
+            let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
+            w.journal.auto(super::lesson(run, text));
         }
     }
     if action == Action::Succeed {
@@ -295,13 +268,7 @@ fn carry_out(
             .as_ref()
             .filter(|p| p.state == State::Open && !p.merged)
     {
-        // the PR stays for people to decide on; say that nobody follows it now
-        let marker = format!("<!-- afk:abandoned run={} -->", run.id);
-        let body = format!(
-            "{marker}\nafk stopped following this pull request: its issue #{} was closed or unlabelled by a person (run {}). \
-             It stays open for you to merge or close.\n",
-            run.issue, run.id
-        );
+        let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
         let key = format!("run:{}:abandoned", run.id);
         post_once(w, store, run, pr.number, (&key, &marker), &body)?;
     }
@@ -312,35 +279,15 @@ fn carry_out(
 
 /// The `budget_exceeded` lesson: what the run spent and took against its limits.
 fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
-    use crate::core::spend::{age_text, usd};
     let b = &w.ctx.config.budget;
-    let spent = seen.spend_usd.map_or("nothing reported".into(), usd);
-    let limits = format!(
-        "budget.run_usd {}, budget.run_time {}",
-        if b.run_usd > 0.0 {
-            usd(b.run_usd)
-        } else {
-            "none".into()
-        },
-        b.run_time
-            .map_or("none".into(), crate::config::format_duration)
-    );
-    NewLesson {
-        lesson_type: crate::core::kinds::LessonKind::BudgetExceeded.into(),
-        repo: Some(run.repo.clone()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id.0),
-        stage: Some("budget".into()),
-        root_cause: Some(format!(
-            "the run went over its budget: spent {spent} in {}, {} agent turn(s) ({limits})",
-            age_text(w.age(run)),
-            run.turns
-        )),
-        suggestion: Some(
-            "split the issue into smaller ones, or raise the limit if the work is worth it".into(),
-        ),
-        ..Default::default()
-    }
+    let spent = run_lessons::Spent {
+        spend_usd: seen.spend_usd,
+        run_usd: b.run_usd,
+        run_time: b.run_time,
+        age: w.age(run),
+        turns: run.turns,
+    };
+    super::lesson(run, run_lessons::budget_exceeded(&spent))
 }
 
 /// A success's merge commit, base branch and merge time, for harvest's revert
@@ -357,11 +304,7 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
         crate::clock::parse(&run.created_at),
         w.now,
     );
-    let base = if pr.base.name.is_empty() {
-        "main"
-    } else {
-        &pr.base.name
-    };
+    let base = crate::core::outcome::merge_base(&pr.base.name);
     store.set_merge(run.id, sha, base, &crate::clock::ts(at))
 }
 

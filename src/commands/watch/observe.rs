@@ -10,7 +10,6 @@ use crate::core::spend::Ledger;
 use crate::forge::{CombinedStatus, ForgeError, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
-use crate::store::lessons::NewLesson;
 use crate::store::runs::{Observation, Run};
 use anyhow::Result;
 use std::time::Duration;
@@ -213,8 +212,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     );
     let green = pr
         .as_ref()
-        .is_some_and(|p| !p.merged && p.state == State::Open)
-        && ci.checks == Checks::Success;
+        .is_some_and(|p| progress::is_green(p.state == State::Open, p.merged, ci.checks));
     let green_since = progress::green_since(
         run.green_since.as_deref().and_then(crate::clock::parse),
         green,
@@ -222,11 +220,21 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     );
     let green_text = green_since.map(crate::clock::ts);
     let last_text = crate::clock::ts(last);
-    let changed = run.pr_number != pr.as_ref().map(|p| p.number)
-        || run.head_sha.as_deref() != pr.as_ref().map(|p| p.head.sha.as_str())
-        || run.progress_fp.as_deref() != Some(fp.as_str())
-        || run.last_progress_at.as_deref() != Some(last_text.as_str())
-        || run.green_since != green_text;
+    let stored = progress::Observed {
+        pr: run.pr_number,
+        head_sha: run.head_sha.as_deref(),
+        fingerprint: run.progress_fp.as_deref(),
+        changed_at: run.last_progress_at.as_deref(),
+        green_since: run.green_since.as_deref(),
+    };
+    let seen_now = progress::Observed {
+        pr: pr.as_ref().map(|p| p.number),
+        head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),
+        fingerprint: Some(&fp),
+        changed_at: Some(&last_text),
+        green_since: green_text.as_deref(),
+    };
+    let changed = progress::observation_changed(&stored, &seen_now);
     if changed && !w.ctx.dry_run {
         store.observe(
             run.id,
@@ -240,16 +248,8 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         )?;
     }
     if progress::merge_hold_due(green_since, w.now) {
-        w.journal.auto(NewLesson {
-            lesson_type: crate::core::kinds::LessonKind::MergeHold.into(),
-            repo: Some(run.repo.clone()),
-            work_item: Some(format!("{}#{}", run.repo, run.issue)),
-            run_id: Some(run.id.0),
-            stage: Some("merge".into()),
-            root_cause: Some("the agent's PR has been green and unmerged for over a day".into()),
-            suggestion: Some("review and merge it, or close it with a reason".into()),
-            ..Default::default()
-        });
+        let hold = crate::core::run_lessons::merge_hold();
+        w.journal.auto(super::lesson(run, hold));
     }
     Ok(Seen {
         issue_open,
