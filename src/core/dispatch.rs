@@ -5,7 +5,7 @@
 //! the caller through a closure, called lazily in priority order, so a tick asks
 //! the forge only about the issues that could still win.
 
-use crate::types::IssueNumber;
+use crate::types::{Access, IssueNumber};
 use serde::Serialize;
 use std::fmt;
 
@@ -368,8 +368,8 @@ pub fn needs_lookup(login: &str, trusted_users: &[String]) -> bool {
 pub fn trust(
     login: &str,
     trusted_users: &[String],
-    needed: &str,
-    permission: Result<Option<&str>, ()>,
+    needed: Access,
+    permission: Result<Option<Access>, ()>,
 ) -> Trust {
     match permission {
         Err(()) => Trust::CouldNotCheck,
@@ -384,8 +384,8 @@ pub fn trust(
 pub fn is_trusted(
     login: &str,
     trusted_users: &[String],
-    needed: &str,
-    permission: Option<&str>,
+    needed: Access,
+    permission: Option<Access>,
 ) -> bool {
     if trusted_users.iter().any(|u| u.eq_ignore_ascii_case(login)) {
         return true;
@@ -394,20 +394,8 @@ pub fn is_trusted(
         return false;
     }
     match permission {
-        Some(p) => permission_rank(p) >= permission_rank(needed) && permission_rank(p) > 0,
+        Some(p) => p >= needed && p > Access::None,
         None => false,
-    }
-}
-
-/// Gitea's access modes (none/read/write/admin/owner) and GitHub's (with maintain
-/// and triage) on one scale.
-pub fn permission_rank(p: &str) -> u8 {
-    match p.to_ascii_lowercase().as_str() {
-        "owner" => 4,
-        "admin" => 3,
-        "write" | "maintain" => 2,
-        "read" | "triage" => 1,
-        _ => 0,
     }
 }
 
@@ -611,24 +599,29 @@ mod tests {
 
     #[test]
     fn trust_rules() {
+        use Access::*;
+        let f = |s: &str| Some(Access::from_forge(s));
         let named = vec!["renovate[bot]".to_string(), "carol".to_string()];
-        assert!(is_trusted("alice", &[], "write", Some("write")));
-        assert!(is_trusted("alice", &[], "write", Some("admin")));
-        assert!(is_trusted("alice", &[], "write", Some("owner")));
-        assert!(!is_trusted("alice", &[], "write", Some("read")));
-        assert!(!is_trusted("alice", &[], "write", Some("none")));
-        assert!(is_trusted("alice", &[], "read", Some("read")));
-        assert!(!is_trusted("alice", &[], "admin", Some("write")));
+        assert!(is_trusted("alice", &[], Write, f("write")));
+        assert!(is_trusted("alice", &[], Write, f("admin")));
+        assert!(is_trusted("alice", &[], Write, f("owner")));
+        assert!(!is_trusted("alice", &[], Write, f("read")));
+        assert!(!is_trusted("alice", &[], Write, f("none")));
+        assert!(is_trusted("alice", &[], Read, f("read")));
+        assert!(!is_trusted("alice", &[], Admin, f("write")));
+        // no access is never enough, whatever is needed
+        assert!(!is_trusted("alice", &[], None, f("none")));
         // a refused lookup is untrusted
-        assert!(!is_trusted("alice", &[], "write", None));
+        assert!(!is_trusted("alice", &[], Write, Option::None));
         // bots only by name, even with permission
-        assert!(!is_trusted("ci[bot]", &[], "write", Some("admin")));
-        assert!(is_trusted("renovate[bot]", &named, "write", None));
+        assert!(!is_trusted("ci[bot]", &[], Write, f("admin")));
+        assert!(is_trusted("renovate[bot]", &named, Write, Option::None));
         // named users need no permission
-        assert!(is_trusted("Carol", &named, "admin", Some("none")));
-        // GitHub's names
-        assert!(is_trusted("dan", &[], "write", Some("maintain")));
-        assert!(!is_trusted("dan", &[], "write", Some("triage")));
+        assert!(is_trusted("Carol", &named, Admin, f("none")));
+        // GitHub's names, any case
+        assert!(is_trusted("dan", &[], Write, f("maintain")));
+        assert!(is_trusted("dan", &[], Write, f("ADMIN")));
+        assert!(!is_trusted("dan", &[], Write, f("triage")));
     }
 
     fn tev(
@@ -750,7 +743,8 @@ mod tests {
             ("", Ok(None), Trust::Untrusted),
         ];
         for (login, perm, want) in cases {
-            assert_eq!(trust(login, &named, "write", perm), want, "{login}");
+            let perm = perm.map(|p| p.map(Access::from_forge));
+            assert_eq!(trust(login, &named, Access::Write, perm), want, "{login}");
         }
         assert!(!needs_lookup("carol", &named));
         assert!(!needs_lookup("x[bot]", &named));

@@ -212,18 +212,36 @@ pub fn now_precise() -> String {
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     let s = e.to_string();
-    if s.contains("not a database") || s.contains("malformed") {
-        format!(
+    match trouble(e) {
+        Trouble::NotAfks => format!(
             "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
             path.display()
-        )
-    } else if s.contains("locked") || s.contains("busy") {
-        format!(
+        ),
+        Trouble::Locked => format!(
             "state: {} is locked by another process ({s}): try again when it finishes",
             path.display()
-        )
-    } else {
-        format!("state: {}: {s}", path.display())
+        ),
+        Trouble::Other => format!("state: {}: {s}", path.display()),
+    }
+}
+
+/// What a SQLite failure means for the operator, by its result code (never
+/// by its words, which SQLite may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// not a database, or a damaged one: move it aside
+    NotAfks,
+    /// another process holds it: try again
+    Locked,
+    Other,
+}
+
+fn trouble(e: &rusqlite::Error) -> Trouble {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => Trouble::NotAfks,
+        Some(DatabaseBusy | DatabaseLocked) => Trouble::Locked,
+        _ => Trouble::Other,
     }
 }
 
@@ -401,6 +419,33 @@ fn busy_timeout() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_failures_are_classified_by_their_result_code() {
+        use rusqlite::ffi;
+        let fail = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+        let cases = [
+            (ffi::SQLITE_NOTADB, Trouble::NotAfks),
+            (ffi::SQLITE_CORRUPT, Trouble::NotAfks),
+            (ffi::SQLITE_BUSY, Trouble::Locked),
+            (ffi::SQLITE_LOCKED, Trouble::Locked),
+            (ffi::SQLITE_FULL, Trouble::Other),
+            (ffi::SQLITE_CONSTRAINT, Trouble::Other),
+        ];
+        for (code, want) in cases {
+            assert_eq!(trouble(&fail(code)), want, "{code}");
+        }
+        // a message that merely mentions a lock is not one
+        let words = rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_ERROR),
+            Some("no such table: locked_busy_malformed".into()),
+        );
+        assert_eq!(trouble(&words), Trouble::Other);
+        assert_eq!(
+            trouble(&rusqlite::Error::QueryReturnedNoRows),
+            Trouble::Other
+        );
+    }
 
     #[test]
     fn migrations_are_applied_once_and_reopen_is_a_no_op() {

@@ -213,8 +213,8 @@ impl Proofs<'_> {
         let t = dispatch::trust(
             login,
             &poll.trusted_users,
-            poll.trusted_permission.as_str(),
-            permission.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+            super::super::trusted_access(&self.ctx.config),
+            super::super::access_of(&permission),
         );
         self.trust.insert(key, t.clone());
         Ok(t)
