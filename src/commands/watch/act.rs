@@ -192,10 +192,9 @@ fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
     }
 }
 
-/// Decide in SQLite (status + event in one transaction), then the forge
-/// writes, each idempotent, then the final status. A tick that dies midway
-/// leaves the decided status; the next tick carries the same plan on.
-fn carry_out(
+/// The end decided in SQLite (status and outbox event in one transaction),
+/// then the freeze and the lesson it brings.
+fn decide(
     w: &Watch,
     store: &Store,
     run: &Run,
@@ -207,35 +206,50 @@ fn carry_out(
     let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
+    let text = match action {
+        Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+        _ => escalation::success_notification(&run.repo, run.issue, url),
+    };
+    Store::open(&store.path)?.decide_end(
+        run.id,
+        plan.deciding,
+        plan.reason.as_deref(),
+        plan.event.map(|kind| NewEvent {
+            kind,
+            repo: &run.repo,
+            issue: run.issue,
+            run_id: run.id,
+            reason: plan.reason.as_deref().filter(|_| kind.carries_reason()),
+            url: Some(url).filter(|u| !u.is_empty()),
+            text: &text,
+        }),
+    )?;
+    if plan.freeze {
+        store.freeze(&run.repo, "deploy-failed", run.id)?;
+    }
+    if plan.lesson == Some(EndLesson::BudgetExceeded) {
+        w.journal.auto(budget_lesson(w, run, seen));
+    }
+    if plan.lesson == Some(EndLesson::DeployDegraded) {
+        let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
+        w.journal.auto(super::lesson(run, text));
+    }
+    Ok(())
+}
+
+/// Decide in SQLite (status + event in one transaction), then the forge
+/// writes, each idempotent, then the final status. A tick that dies midway
+/// leaves the decided status; the next tick carries the same plan on.
+fn carry_out(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    action: Action,
+    plan: &EndPlan,
+) -> Result<()> {
     if !run.state.decided() {
-        let text = match action {
-            Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
-            _ => escalation::success_notification(&run.repo, run.issue, url),
-        };
-        Store::open(&store.path)?.decide_end(
-            run.id,
-            plan.deciding,
-            plan.reason.as_deref(),
-            plan.event.map(|kind| NewEvent {
-                kind,
-                repo: &run.repo,
-                issue: run.issue,
-                run_id: run.id,
-                reason: plan.reason.as_deref().filter(|_| kind.carries_reason()),
-                url: Some(url).filter(|u| !u.is_empty()),
-                text: &text,
-            }),
-        )?;
-        if plan.freeze {
-            store.freeze(&run.repo, "deploy-failed", run.id)?;
-        }
-        if plan.lesson == Some(EndLesson::BudgetExceeded) {
-            w.journal.auto(budget_lesson(w, run, seen));
-        }
-        if plan.lesson == Some(EndLesson::DeployDegraded) {
-            let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
-            w.journal.auto(super::lesson(run, text));
-        }
+        decide(w, store, run, seen, action, plan)?;
     }
     if action == Action::Succeed {
         record_merge(w, store, run, seen)?;
