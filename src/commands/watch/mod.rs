@@ -214,15 +214,46 @@ fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
     }
 }
 
+/// Watch is stopped (the stop file, or `why` from the tick's opening).
+fn stopped(ctx: &Ctx, why: String) -> Tick {
+    let human = format!("watch: disabled ({why}); nothing done\n");
+    quiet(ctx, Some(why), human)
+}
+
+/// The per-repo lists every run of a repo shares, fetched first and all at
+/// once, so no worker waits on another's list. Errors stay in the cache and
+/// are reported by each run that needs them.
+fn prefetch(w: &Watch, runs: &[Run]) {
+    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    repos.sort();
+    repos.dedup();
+    let lists: Vec<(String, bool)> = repos
+        .iter()
+        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
+        .collect();
+    fan_out(&lists, w.ctx.config.forge.concurrency, |(repo, pulls)| {
+        let _ = if *pulls {
+            w.pulls(repo, true).map(|_| ())
+        } else {
+            w.labelled(repo).map(|_| ())
+        };
+    });
+}
+
+/// The outbox's events sent (none in a dry run).
+fn deliver(ctx: &Ctx, store: &Store) -> crate::notify::Delivery {
+    if ctx.dry_run {
+        crate::notify::Delivery::default()
+    } else {
+        crate::notify::Notifier::new(&ctx.config).flush(store)
+    }
+}
+
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let cfg = &ctx.config;
     if ctx.stop_file().exists() {
         let why = format!("stop file {} exists", ctx.stop_file().display());
-        return Ok(quiet(
-            ctx,
-            Some(why.clone()),
-            format!("watch: disabled ({why}); nothing done\n"),
-        ));
+        return Ok(stopped(ctx, why));
     }
     let forge = tick::forge(ctx)?;
     let runner = crate::runner::from_config(cfg)?;
@@ -232,13 +263,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         return Ok(quiet(ctx, None, "watch: no runs in flight\n".into()));
     }
     let store = match tick::open(ctx, "watch")? {
-        Opening::Stopped(why) => {
-            return Ok(quiet(
-                ctx,
-                Some(why.clone()),
-                format!("watch: disabled ({why}); nothing done\n"),
-            ));
-        }
+        Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside("watch");
             let mut t = quiet(ctx, None, String::new());
@@ -273,23 +298,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
     };
-    // The per-repo lists every run of a repo shares, fetched first and all at
-    // once, so no worker waits on another's list.
-    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
-    repos.sort();
-    repos.dedup();
-    let lists: Vec<(String, bool)> = repos
-        .iter()
-        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
-        .collect();
-    fan_out(&lists, cfg.forge.concurrency, |(repo, pulls)| {
-        // errors stay in the cache and are reported by each run that needs them
-        let _ = if *pulls {
-            w.pulls(repo, true).map(|_| ())
-        } else {
-            w.labelled(repo).map(|_| ())
-        };
-    });
+    prefetch(&w, &runs);
     let results = fan_out(&runs, cfg.forge.concurrency, |r| {
         process(&w, &state_path, r)
     });
@@ -300,11 +309,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     }
     record_transient(&w.journal, &errors, "watch");
     let errors = tick::one_per_cause(errors);
-    let delivery = if ctx.dry_run {
-        crate::notify::Delivery::default()
-    } else {
-        crate::notify::Notifier::new(cfg).flush(&store)
-    };
+    let delivery = deliver(ctx, &store);
     let human = human(ctx.dry_run, &actions, &errors, delivery);
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
