@@ -344,18 +344,7 @@ pub struct Budget {
     pub run_time: Option<Duration>,
 }
 
-pub const NOTIFY_EVENTS: &[&str] = &[
-    "run.escalated",
-    "run.succeeded",
-    "run.abandoned",
-    "candidate.rolled_back",
-    "candidate.auto_promoted",
-    // a person promoting or rejecting a version by hand (SPEC 7.1); not in the default list
-    "candidate.promoted",
-    "candidate.rejected",
-    "upgrade.failed",
-    "upgrade.stuck",
-];
+pub const NOTIFY_EVENTS: &[&str] = crate::core::kinds::EventKind::NAMES;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -763,21 +752,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(too_large)
 }
 
-/// The shortest config string for `d`: `"7d"`, `"3h"`, `"90s"`, `"500ms"`;
-/// `parse_duration(&format_duration(d)) == d` for whole milliseconds.
-pub fn format_duration(d: Duration) -> String {
-    if d.subsec_nanos() != 0 {
-        return format!("{}ms", d.as_millis());
-    }
-    let s = d.as_secs();
-    match s {
-        0 => "0s".into(),
-        _ if s.is_multiple_of(DAY) => format!("{}d", s / DAY),
-        _ if s.is_multiple_of(HOUR) => format!("{}h", s / HOUR),
-        _ if s.is_multiple_of(MINUTE) => format!("{}m", s / MINUTE),
-        _ => format!("{s}s"),
-    }
-}
+pub use crate::types::format_duration;
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;

@@ -33,11 +33,7 @@ pub fn check_enum(flag: &str, value: &str, allowed: &[&str]) -> Result<(), Strin
 
 /// Lesson types are slugs: lower-case letters, digits and `_`.
 pub fn check_type(t: &str) -> Result<(), String> {
-    if !t.is_empty()
-        && t.len() <= 64
-        && t.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
+    if crate::core::kinds::is_slug(t) {
         Ok(())
     } else {
         Err(format!(

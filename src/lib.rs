@@ -3,6 +3,9 @@
 //! `core` holds the pure decisions; `forge`, `runner`, `store`, `sandbox` are the
 //! adapters at the edges; `commands` wires them, one file per subcommand.
 
+#[cfg(test)]
+mod layers;
+
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -17,6 +20,7 @@ pub mod lock;
 pub mod log;
 pub mod metrics;
 pub mod notify;
+pub mod private_files;
 pub mod process;
 pub mod registry;
 pub mod runner;

@@ -267,3 +267,94 @@ mod number_tests {
         assert!(serde_json::from_str::<IssueNumber>("-3").is_err());
     }
 }
+
+/// What an issue timeline entry is, across forges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TimelineKind {
+    LabelAdded,
+    LabelRemoved,
+    /// The title was changed.
+    Renamed,
+    Other,
+}
+
+/// One issue timeline entry, forge-neutral.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimelineEvent {
+    pub id: i64,
+    pub kind: TimelineKind,
+    /// The label's name for label events.
+    pub label: Option<String>,
+    /// Who made the change.
+    pub actor: String,
+    pub created_at: Option<String>,
+}
+
+/// One commit of a branch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub sha: String,
+    pub message: String,
+    /// the committer date as the forge reports it (RFC 3339), if any
+    pub date: Option<String>,
+    /// the forge account of the commit's author (the forge maps the author's
+    /// email to it); None when it maps to no account
+    pub author: Option<String>,
+}
+
+/// One file a commit changed, against its first parent, as the forge shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileDiff {
+    /// the path before; None: the commit added the file
+    pub old_path: Option<String>,
+    /// the path after; None: the commit removed the file
+    pub new_path: Option<String>,
+    /// the hunks (`@@ … @@` and their lines); None when the forge shows no
+    /// text (a binary file, a mode change, a pure rename, a patch too large)
+    pub patch: Option<String>,
+}
+
+/// A person's access to a repository as the forge reports it, ranked by the
+/// type (`Owner > Admin > Write > Read > None`): GitHub's `maintain` is
+/// `Write`, `triage` is `Read`; anything unknown is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Access {
+    None,
+    Read,
+    Write,
+    Admin,
+    Owner,
+}
+
+impl Access {
+    /// The forge's word for a permission (either forge's spelling, any case).
+    pub fn from_forge(s: &str) -> Access {
+        match s.to_ascii_lowercase().as_str() {
+            "owner" => Access::Owner,
+            "admin" => Access::Admin,
+            "write" | "maintain" => Access::Write,
+            "read" | "triage" => Access::Read,
+            _ => Access::None,
+        }
+    }
+}
+
+const MINUTE: u64 = 60;
+const HOUR: u64 = 3600;
+const DAY: u64 = 86400;
+
+/// The shortest config string for `d`: `"7d"`, `"3h"`, `"90s"`, `"500ms"`;
+/// `config::parse_duration(&format_duration(d)) == d` for whole milliseconds.
+pub fn format_duration(d: std::time::Duration) -> String {
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        _ if s.is_multiple_of(DAY) => format!("{}d", s / DAY),
+        _ if s.is_multiple_of(HOUR) => format!("{}h", s / HOUR),
+        _ if s.is_multiple_of(MINUTE) => format!("{}m", s / MINUTE),
+        _ => format!("{s}s"),
+    }
+}

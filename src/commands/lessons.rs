@@ -1,7 +1,7 @@
 //! `afk lessons record | list | update | snapshot`.
 
 use super::{Ctx, UsageError, emit, table};
-use crate::cli::{LessonsCmd, value_name};
+use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd, value_name};
 use crate::lessons::check_type;
 use crate::store::Store;
 use crate::store::lessons::{Filter, NewLesson, Update};
@@ -53,179 +53,190 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
         return Ok(0);
     }
     match cmd {
-        LessonsCmd::Record(a) => {
-            usage(check_type(&a.lesson_type))?;
-            let l = NewLesson {
-                lesson_type: a.lesson_type.clone(),
-                source: "manual".into(),
-                repo: a.repo.clone(),
-                work_item: a.work_item.clone(),
-                run_id: None,
-                stage: a.stage.clone(),
-                agent: a.agent.clone(),
-                root_cause: a.root_cause.clone(),
-                suggestion: a.suggestion.clone(),
-                detail: a.detail.clone(),
-                attribution: name(&a.attribution),
-                target_repo: a.target_repo.clone(),
-                target_domain: name(&a.target_domain),
-            };
-            if ctx.dry_run {
-                emit(
-                    ctx.json,
-                    &Written {
-                        id: None,
-                        updated: None,
-                        dry_run: true,
-                    },
-                    "lessons record (dry run): nothing written\n",
-                );
-                return Ok(0);
-            }
-            let mut s = Store::open(&ctx.state_path())?;
-            let id = s
-                .insert_lesson(&l, None)?
-                .expect("manual lessons are never dropped");
-            emit(
-                ctx.json,
-                &Written {
-                    id: Some(id),
-                    updated: None,
-                    dry_run: false,
-                },
-                &format!("recorded lesson {id}\n"),
-            );
-        }
-        LessonsCmd::List(a) => {
-            let s = Store::open_reading(&ctx.state_path())?;
-            let lessons = s.lessons(&Filter {
-                lesson_type: a.lesson_type.clone(),
-                // "open" is new or in_progress; the store's filter knows it
-                status: name(&a.status),
-                repo: a.repo.clone(),
-                work_item: a.work_item.clone(),
-                limit: a.limit.unwrap_or(ctx.config.lessons.list_limit),
-            })?;
-            let rows: Vec<Vec<String>> = lessons
-                .iter()
-                .map(|l| {
-                    let text = l
-                        .root_cause
-                        .clone()
-                        .or(l.suggestion.clone())
-                        .unwrap_or_default();
-                    let text: String = text.chars().take(60).collect();
-                    vec![
-                        l.id.to_string(),
-                        l.created_at.clone(),
-                        l.lesson_type.clone(),
-                        l.source.clone(),
-                        l.status.clone(),
-                        l.work_item.clone().or(l.repo.clone()).unwrap_or_default(),
-                        text,
-                    ]
-                })
-                .collect();
-            let human = if rows.is_empty() {
-                "no lessons\n".to_string()
-            } else {
-                table(
-                    &[
-                        "ID",
-                        "CREATED",
-                        "TYPE",
-                        "SOURCE",
-                        "STATUS",
-                        "WHERE",
-                        "ROOT CAUSE",
-                    ],
-                    &rows,
-                )
-            };
-            emit(
-                ctx.json,
-                &Read {
-                    enabled: true,
-                    lessons: Some(&lessons),
-                    snapshot: None,
-                },
-                &human,
-            );
-        }
-        LessonsCmd::Update(a) => {
-            let u = Update {
-                status: name(&a.status),
-                attribution: name(&a.attribution),
-                target_repo: a.target_repo.clone(),
-                target_domain: name(&a.target_domain),
-                related_item: a.related_item.clone(),
-                root_cause: a.root_cause.clone(),
-                suggestion: a.suggestion.clone(),
-            };
-            if u.is_empty() {
-                bail!(
-                    "lessons: update {}: nothing to update (give --status, --attribution, --target-repo, --target-domain, --related-item, --root-cause or --suggestion)",
-                    a.id
-                );
-            }
-            let path = ctx.state_path();
-            if ctx.dry_run {
-                let s = Store::open_for_read(&path)?;
-                if s.lesson(a.id)?.is_none() {
-                    bail!("lessons: no lesson with id {}", a.id);
-                }
-                emit(
-                    ctx.json,
-                    &Written {
-                        id: Some(a.id),
-                        updated: Some(false),
-                        dry_run: true,
-                    },
-                    "lessons update (dry run): nothing written\n",
-                );
-                return Ok(0);
-            }
-            let mut s = match Store::open_existing(&path)? {
-                Some(_) => Store::open(&path)?,
-                None => bail!(
-                    "lessons: no lesson with id {} (no state file yet at {})",
-                    a.id,
-                    path.display()
-                ),
-            };
-            if !s.update_lesson(a.id, &u)? {
-                bail!("lessons: no lesson with id {}", a.id);
-            }
-            emit(
-                ctx.json,
-                &Written {
-                    id: Some(a.id),
-                    updated: Some(true),
-                    dry_run: false,
-                },
-                &format!("updated lesson {}\n", a.id),
-            );
-        }
-        LessonsCmd::Snapshot => {
-            let s = Store::open_reading(&ctx.state_path())?;
-            let snap = s.lesson_snapshot()?;
-            let mut human = format!("lessons: {} in all, {} open\n", snap.total, snap.open);
-            for (k, v) in &snap.by_type {
-                human.push_str(&format!("  type {k}: {v}\n"));
-            }
-            for (k, v) in &snap.by_status {
-                human.push_str(&format!("  status {k}: {v}\n"));
-            }
-            emit(
-                ctx.json,
-                &Read {
-                    enabled: true,
-                    lessons: None,
-                    snapshot: Some(&snap),
-                },
-                &human,
-            );
-        }
+        LessonsCmd::Record(a) => record(ctx, a),
+        LessonsCmd::List(a) => list(ctx, a),
+        LessonsCmd::Update(a) => update(ctx, a),
+        LessonsCmd::Snapshot => snapshot(ctx),
     }
+}
+
+fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
+    usage(check_type(&a.lesson_type))?;
+    let l = NewLesson {
+        lesson_type: a.lesson_type.clone(),
+        source: "manual".into(),
+        repo: a.repo.clone(),
+        work_item: a.work_item.clone(),
+        run_id: None,
+        stage: a.stage.clone(),
+        agent: a.agent.clone(),
+        root_cause: a.root_cause.clone(),
+        suggestion: a.suggestion.clone(),
+        detail: a.detail.clone(),
+        attribution: name(&a.attribution),
+        target_repo: a.target_repo.clone(),
+        target_domain: name(&a.target_domain),
+    };
+    if ctx.dry_run {
+        emit(
+            ctx.json,
+            &Written {
+                id: None,
+                updated: None,
+                dry_run: true,
+            },
+            "lessons record (dry run): nothing written\n",
+        );
+        return Ok(0);
+    }
+    let mut s = Store::open(&ctx.state_path())?;
+    let id = s
+        .insert_lesson(&l, None)?
+        .expect("manual lessons are never dropped");
+    emit(
+        ctx.json,
+        &Written {
+            id: Some(id),
+            updated: None,
+            dry_run: false,
+        },
+        &format!("recorded lesson {id}\n"),
+    );
+    Ok(0)
+}
+
+fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
+    let s = Store::open_reading(&ctx.state_path())?;
+    let lessons = s.lessons(&Filter {
+        lesson_type: a.lesson_type.clone(),
+        // "open" is new or in_progress; the store's filter knows it
+        status: name(&a.status),
+        repo: a.repo.clone(),
+        work_item: a.work_item.clone(),
+        limit: a.limit.unwrap_or(ctx.config.lessons.list_limit),
+    })?;
+    let rows: Vec<Vec<String>> = lessons
+        .iter()
+        .map(|l| {
+            let text = l
+                .root_cause
+                .clone()
+                .or(l.suggestion.clone())
+                .unwrap_or_default();
+            let text: String = text.chars().take(60).collect();
+            vec![
+                l.id.to_string(),
+                l.created_at.clone(),
+                l.lesson_type.clone(),
+                l.source.clone(),
+                l.status.clone(),
+                l.work_item.clone().or(l.repo.clone()).unwrap_or_default(),
+                text,
+            ]
+        })
+        .collect();
+    let human = if rows.is_empty() {
+        "no lessons\n".to_string()
+    } else {
+        table(
+            &[
+                "ID",
+                "CREATED",
+                "TYPE",
+                "SOURCE",
+                "STATUS",
+                "WHERE",
+                "ROOT CAUSE",
+            ],
+            &rows,
+        )
+    };
+    emit(
+        ctx.json,
+        &Read {
+            enabled: true,
+            lessons: Some(&lessons),
+            snapshot: None,
+        },
+        &human,
+    );
+    Ok(0)
+}
+
+fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
+    let u = Update {
+        status: name(&a.status),
+        attribution: name(&a.attribution),
+        target_repo: a.target_repo.clone(),
+        target_domain: name(&a.target_domain),
+        related_item: a.related_item.clone(),
+        root_cause: a.root_cause.clone(),
+        suggestion: a.suggestion.clone(),
+    };
+    if u.is_empty() {
+        bail!(
+            "lessons: update {}: nothing to update (give --status, --attribution, --target-repo, --target-domain, --related-item, --root-cause or --suggestion)",
+            a.id
+        );
+    }
+    let path = ctx.state_path();
+    if ctx.dry_run {
+        let s = Store::open_for_read(&path)?;
+        if s.lesson(a.id)?.is_none() {
+            bail!("lessons: no lesson with id {}", a.id);
+        }
+        emit(
+            ctx.json,
+            &Written {
+                id: Some(a.id),
+                updated: Some(false),
+                dry_run: true,
+            },
+            "lessons update (dry run): nothing written\n",
+        );
+        return Ok(0);
+    }
+    let mut s = match Store::open_existing(&path)? {
+        Some(_) => Store::open(&path)?,
+        None => bail!(
+            "lessons: no lesson with id {} (no state file yet at {})",
+            a.id,
+            path.display()
+        ),
+    };
+    if !s.update_lesson(a.id, &u)? {
+        bail!("lessons: no lesson with id {}", a.id);
+    }
+    emit(
+        ctx.json,
+        &Written {
+            id: Some(a.id),
+            updated: Some(true),
+            dry_run: false,
+        },
+        &format!("updated lesson {}\n", a.id),
+    );
+    Ok(0)
+}
+
+fn snapshot(ctx: &Ctx) -> Result<u8> {
+    let s = Store::open_reading(&ctx.state_path())?;
+    let snap = s.lesson_snapshot()?;
+    let mut human = format!("lessons: {} in all, {} open\n", snap.total, snap.open);
+    for (k, v) in &snap.by_type {
+        human.push_str(&format!("  type {k}: {v}\n"));
+    }
+    for (k, v) in &snap.by_status {
+        human.push_str(&format!("  status {k}: {v}\n"));
+    }
+    emit(
+        ctx.json,
+        &Read {
+            enabled: true,
+            lessons: None,
+            snapshot: Some(&snap),
+        },
+        &human,
+    );
     Ok(0)
 }

@@ -21,6 +21,14 @@ pub enum Opening {
     },
 }
 
+/// The tick's forge: conditional GETs through the state file's `etags`
+/// table (a dry run reads it and never writes it).
+pub fn forge(ctx: &Ctx) -> Result<Box<dyn crate::forge::Forge>> {
+    let cache = crate::store::etags::EtagCache::new(&ctx.state_path(), ctx.dry_run);
+    let keeper = crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run);
+    crate::forge::for_tick(&ctx.config, Box::new(cache), keeper)
+}
+
 /// Stop file, then the per-kind lock, then the store. A dry run creates
 /// nothing: no state directory, no lock file, no state file (it reads the
 /// existing one read-only, or an empty in-memory one).
@@ -254,7 +262,7 @@ pub fn record_exhausted(ctx: &Ctx, stage: &str) {
 pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: &str) {
     for e in errors.iter().filter(|e| e.transient) {
         journal.auto(crate::store::lessons::NewLesson {
-            lesson_type: "transient_retry".into(),
+            lesson_type: crate::core::kinds::LessonKind::TransientRetry.into(),
             repo: Some(e.repo.clone()).filter(|r| !r.is_empty()),
             work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
             stage: Some(stage.into()),

@@ -11,6 +11,7 @@
 //! parameters is a finite sum (Evan Miller, "Formulas for Bayesian A/B
 //! testing"), evaluated term by term in log space.
 
+use super::kinds::EventKind;
 use serde::Serialize;
 use std::fmt;
 
@@ -542,6 +543,127 @@ pub fn refusal(change: HandChange, t: &HandTarget) -> Option<String> {
             VersionStatus::Canary | VersionStatus::Candidate => None,
             other => Some(format!("template: {name}@{v} is already {other}")),
         },
+    }
+}
+
+/// A template version's status change, decided here and only applied by the
+/// store (`store/templates.rs`), in one transaction with its event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub to: VersionStatus,
+    /// the name's old current becomes `retired` first
+    pub retire_current: bool,
+    /// stored as the version's `decision` and `decision_reason`
+    pub result: String,
+    pub reason: Option<String>,
+    /// the event the change enters into the outbox (once per version)
+    pub event: EventKind,
+}
+
+/// A live canary's decided end: graduated, it becomes `current` (the old
+/// current retired, `candidate.auto_promoted`); otherwise `rejected`
+/// (`candidate.rolled_back`).
+pub fn decided(d: Decision) -> Transition {
+    let graduated = d == Decision::Graduated;
+    Transition {
+        to: if graduated {
+            VersionStatus::Current
+        } else {
+            VersionStatus::Rejected
+        },
+        retire_current: graduated,
+        result: d.result().to_string(),
+        reason: d.reason().map(|r| r.to_string()),
+        event: if graduated {
+            EventKind::CandidateAutoPromoted
+        } else {
+            EventKind::CandidateRolledBack
+        },
+    }
+}
+
+/// A promotion or rejection by hand (allowed by [`refusal`]); None for
+/// starting a canary, which changes no decision and emits no event.
+pub fn by_hand(change: HandChange) -> Option<Transition> {
+    let (to, retire_current, result, event) = match change {
+        HandChange::StartCanary => return None,
+        HandChange::Promote => (
+            VersionStatus::Current,
+            true,
+            "promoted",
+            EventKind::CandidatePromoted,
+        ),
+        HandChange::Reject => (
+            VersionStatus::Rejected,
+            false,
+            "rejected",
+            EventKind::CandidateRejected,
+        ),
+    };
+    Some(Transition {
+        to,
+        retire_current,
+        result: result.into(),
+        reason: Some("by-hand".into()),
+        event,
+    })
+}
+
+/// The event text of a change by hand: `retired`, the version that was
+/// current before a promotion.
+pub fn hand_text(
+    change: HandChange,
+    name: &str,
+    version: i64,
+    was_canary: bool,
+    retired: Option<i64>,
+) -> String {
+    let canary = if was_canary {
+        " (it was the live canary)"
+    } else {
+        ""
+    };
+    match (change, retired) {
+        (HandChange::Promote, Some(old)) => {
+            format!("{name}@{version} promoted to current by hand{canary}; {name}@{old} retired")
+        }
+        (HandChange::Promote, None) => format!("{name}@{version} promoted to current by hand"),
+        _ => format!("{name}@{version} rejected by hand{canary}"),
+    }
+}
+
+/// A new version of `name` after `last` (None: the first): its number and
+/// status, or the one line that refuses it. The first is `current`; later
+/// ones `candidate`, or the live canary with `canary` (see [`refusal`]).
+pub fn added(
+    name: &str,
+    last: Option<i64>,
+    canary: bool,
+    live_canary: Option<i64>,
+    canary_on: bool,
+) -> Result<(i64, VersionStatus), String> {
+    let version = last.unwrap_or(0) + 1;
+    let Some(_) = last else {
+        if canary {
+            return Err(format!(
+                "template: {name} has no current version yet: add one without --canary first"
+            ));
+        }
+        return Ok((version, VersionStatus::Current));
+    };
+    if !canary {
+        return Ok((version, VersionStatus::Candidate));
+    }
+    let t = HandTarget {
+        name,
+        version,
+        status: Some(VersionStatus::Candidate),
+        live_canary,
+        canary_on,
+    };
+    match refusal(HandChange::StartCanary, &t) {
+        Some(why) => Err(why),
+        None => Ok((version, VersionStatus::Canary)),
     }
 }
 
@@ -1472,6 +1594,109 @@ mod tests {
         ];
         for (d, last, want) in cases {
             assert_eq!(end_text(&p, "implementer", 2, Some(1), d, last), want);
+        }
+    }
+
+    // ---- transitions -----------------------------------------------------
+
+    #[test]
+    fn a_graduated_canary_becomes_current_and_retires_the_old_any_other_end_rejects_it() {
+        let r = Reason::Regression;
+        let cases = [
+            (
+                Decision::Graduated,
+                VersionStatus::Current,
+                true,
+                EventKind::CandidateAutoPromoted,
+            ),
+            (
+                Decision::RolledBack { reason: r },
+                VersionStatus::Rejected,
+                false,
+                EventKind::CandidateRolledBack,
+            ),
+            (
+                Decision::Rejected { reason: r },
+                VersionStatus::Rejected,
+                false,
+                EventKind::CandidateRolledBack,
+            ),
+        ];
+        for (d, to, retire, event) in cases {
+            let t = decided(d);
+            assert_eq!(
+                (t.to, t.retire_current, t.event),
+                (to, retire, event),
+                "{d:?}"
+            );
+            assert_eq!(t.result, d.result().to_string());
+            assert_eq!(t.reason, d.reason().map(|r| r.to_string()));
+        }
+    }
+
+    #[test]
+    fn a_hand_change_is_by_hand_and_only_a_promotion_retires_the_current() {
+        let p = by_hand(HandChange::Promote).unwrap();
+        assert_eq!(
+            (p.to, p.retire_current, p.event),
+            (VersionStatus::Current, true, EventKind::CandidatePromoted)
+        );
+        let r = by_hand(HandChange::Reject).unwrap();
+        assert_eq!(
+            (r.to, r.retire_current, r.event),
+            (VersionStatus::Rejected, false, EventKind::CandidateRejected)
+        );
+        for t in [&p, &r] {
+            assert_eq!(t.reason.as_deref(), Some("by-hand"));
+        }
+        assert_eq!(by_hand(HandChange::StartCanary), None);
+        assert_eq!(
+            hand_text(HandChange::Promote, "impl", 3, true, Some(2)),
+            "impl@3 promoted to current by hand (it was the live canary); impl@2 retired"
+        );
+        assert_eq!(
+            hand_text(HandChange::Promote, "impl", 3, false, None),
+            "impl@3 promoted to current by hand"
+        );
+        assert_eq!(
+            hand_text(HandChange::Reject, "impl", 3, false, None),
+            "impl@3 rejected by hand"
+        );
+    }
+
+    #[test]
+    fn a_new_version_is_current_first_then_a_candidate_or_the_canary_when_allowed() {
+        use VersionStatus::*;
+        type Want = Result<(i64, VersionStatus), &'static str>;
+        // (last version, --canary, live canary, harvest.canary, want)
+        type Case = (Option<i64>, bool, Option<i64>, bool, Want);
+        let cases: [Case; 6] = [
+            (None, false, None, false, Ok((1, Current))),
+            (None, true, None, true, Err("has no current version yet")),
+            (Some(2), false, None, false, Ok((3, Candidate))),
+            (Some(2), true, None, true, Ok((3, Canary))),
+            (
+                Some(2),
+                true,
+                None,
+                false,
+                Err("needs harvest.canary = true"),
+            ),
+            (
+                Some(2),
+                true,
+                Some(2),
+                true,
+                Err("already has a live canary (version 2)"),
+            ),
+        ];
+        for (last, canary, live, on, want) in cases {
+            let got = added("impl", last, canary, live, on);
+            match (got, want) {
+                (Ok(g), Ok(w)) => assert_eq!(g, w),
+                (Err(g), Err(w)) => assert!(g.contains(w), "{g}"),
+                (g, w) => panic!("{last:?} {canary}: got {g:?}, want {w:?}"),
+            }
         }
     }
 }

@@ -5,7 +5,7 @@
 //! the caller through a closure, called lazily in priority order, so a tick asks
 //! the forge only about the issues that could still win.
 
-use crate::types::IssueNumber;
+use crate::types::{Access, IssueNumber};
 use serde::Serialize;
 use std::fmt;
 
@@ -225,7 +225,7 @@ fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
                     j -= 1;
                 }
                 let prefix: String = bytes[j..i].iter().collect();
-                let repo = if crate::config::is_repo_name(&prefix) {
+                let repo = if crate::types::is_repo_name(&prefix) {
                     Some(prefix)
                 } else {
                     None
@@ -282,12 +282,13 @@ pub enum DeadClaim<R> {
 
 /// The dead-claim rule: only the agent's own start record proves a start;
 /// nothing else (a label, a PR, elapsed time) does.
-pub fn dead_claim<R>(start_record: Option<R>, runner: crate::config::RunnerKind) -> DeadClaim<R> {
-    use crate::config::RunnerKind;
+/// `unseen_work`: the runner may have started work afk can neither find nor
+/// stop without a start record (an HTTP runner's thread).
+pub fn dead_claim<R>(start_record: Option<R>, unseen_work: bool) -> DeadClaim<R> {
     match start_record {
         Some(r) => DeadClaim::Started(r),
         None => DeadClaim::NeverStarted {
-            warn_thread: runner == RunnerKind::Http,
+            warn_thread: unseen_work,
         },
     }
 }
@@ -300,8 +301,8 @@ pub struct Arming {
 }
 
 /// The latest timeline event that added `label`, and who made it.
-pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arming> {
-    use crate::forge::EventKind;
+pub fn arming(events: &[crate::types::TimelineEvent], label: &str) -> Option<Arming> {
+    use crate::types::TimelineKind as EventKind;
     events
         .iter()
         .filter(|e| e.kind == EventKind::LabelAdded && e.label.as_deref() == Some(label))
@@ -319,11 +320,11 @@ pub fn arming(events: &[crate::forge::TimelineEvent], label: &str) -> Option<Arm
 /// on both forges is a body edit. Comment edits may also move `updated_at`:
 /// then the issue waits for a re-arm too (the safe side). See the README.
 pub fn edited_after_arming(
-    events: &[crate::forge::TimelineEvent],
+    events: &[crate::types::TimelineEvent],
     armed: &Arming,
     issue_updated_at: Option<time::OffsetDateTime>,
 ) -> bool {
-    use crate::forge::EventKind;
+    use crate::types::TimelineKind as EventKind;
     const SLACK: time::Duration = time::Duration::seconds(2);
     let Some(pos) = events.iter().position(|e| e.id == armed.event_id) else {
         return false;
@@ -367,8 +368,8 @@ pub fn needs_lookup(login: &str, trusted_users: &[String]) -> bool {
 pub fn trust(
     login: &str,
     trusted_users: &[String],
-    needed: &str,
-    permission: Result<Option<&str>, ()>,
+    needed: Access,
+    permission: Result<Option<Access>, ()>,
 ) -> Trust {
     match permission {
         Err(()) => Trust::CouldNotCheck,
@@ -383,8 +384,8 @@ pub fn trust(
 pub fn is_trusted(
     login: &str,
     trusted_users: &[String],
-    needed: &str,
-    permission: Option<&str>,
+    needed: Access,
+    permission: Option<Access>,
 ) -> bool {
     if trusted_users.iter().any(|u| u.eq_ignore_ascii_case(login)) {
         return true;
@@ -393,20 +394,8 @@ pub fn is_trusted(
         return false;
     }
     match permission {
-        Some(p) => permission_rank(p) >= permission_rank(needed) && permission_rank(p) > 0,
+        Some(p) => p >= needed && p > Access::None,
         None => false,
-    }
-}
-
-/// Gitea's access modes (none/read/write/admin/owner) and GitHub's (with maintain
-/// and triage) on one scale.
-pub fn permission_rank(p: &str) -> u8 {
-    match p.to_ascii_lowercase().as_str() {
-        "owner" => 4,
-        "admin" => 3,
-        "write" | "maintain" => 2,
-        "read" | "triage" => 1,
-        _ => 0,
     }
 }
 
@@ -505,19 +494,20 @@ mod tests {
 
     #[test]
     fn a_dead_claim_counts_as_started_only_when_the_agent_recorded_its_start() {
-        use crate::config::RunnerKind::{Command, Http};
+        // the second column: an HTTP runner (work afk cannot see); a command runner is not
+        let (command, http) = (false, true);
         let cases = [
-            (Some(41), Command, DeadClaim::Started(41)),
-            (Some(41), Http, DeadClaim::Started(41)),
+            (Some(41), command, DeadClaim::Started(41)),
+            (Some(41), http, DeadClaim::Started(41)),
             (
                 None,
-                Command,
+                command,
                 DeadClaim::NeverStarted { warn_thread: false },
             ),
-            (None, Http, DeadClaim::NeverStarted { warn_thread: true }),
+            (None, http, DeadClaim::NeverStarted { warn_thread: true }),
         ];
         for (record, runner, want) in cases {
-            assert_eq!(dead_claim(record, runner), want, "{record:?} {runner}");
+            assert_eq!(dead_claim(record, runner), want, "{record:?} http={runner}");
         }
     }
 
@@ -609,33 +599,38 @@ mod tests {
 
     #[test]
     fn trust_rules() {
+        use Access::*;
+        let f = |s: &str| Some(Access::from_forge(s));
         let named = vec!["renovate[bot]".to_string(), "carol".to_string()];
-        assert!(is_trusted("alice", &[], "write", Some("write")));
-        assert!(is_trusted("alice", &[], "write", Some("admin")));
-        assert!(is_trusted("alice", &[], "write", Some("owner")));
-        assert!(!is_trusted("alice", &[], "write", Some("read")));
-        assert!(!is_trusted("alice", &[], "write", Some("none")));
-        assert!(is_trusted("alice", &[], "read", Some("read")));
-        assert!(!is_trusted("alice", &[], "admin", Some("write")));
+        assert!(is_trusted("alice", &[], Write, f("write")));
+        assert!(is_trusted("alice", &[], Write, f("admin")));
+        assert!(is_trusted("alice", &[], Write, f("owner")));
+        assert!(!is_trusted("alice", &[], Write, f("read")));
+        assert!(!is_trusted("alice", &[], Write, f("none")));
+        assert!(is_trusted("alice", &[], Read, f("read")));
+        assert!(!is_trusted("alice", &[], Admin, f("write")));
+        // no access is never enough, whatever is needed
+        assert!(!is_trusted("alice", &[], None, f("none")));
         // a refused lookup is untrusted
-        assert!(!is_trusted("alice", &[], "write", None));
+        assert!(!is_trusted("alice", &[], Write, Option::None));
         // bots only by name, even with permission
-        assert!(!is_trusted("ci[bot]", &[], "write", Some("admin")));
-        assert!(is_trusted("renovate[bot]", &named, "write", None));
+        assert!(!is_trusted("ci[bot]", &[], Write, f("admin")));
+        assert!(is_trusted("renovate[bot]", &named, Write, Option::None));
         // named users need no permission
-        assert!(is_trusted("Carol", &named, "admin", Some("none")));
-        // GitHub's names
-        assert!(is_trusted("dan", &[], "write", Some("maintain")));
-        assert!(!is_trusted("dan", &[], "write", Some("triage")));
+        assert!(is_trusted("Carol", &named, Admin, f("none")));
+        // GitHub's names, any case
+        assert!(is_trusted("dan", &[], Write, f("maintain")));
+        assert!(is_trusted("dan", &[], Write, f("ADMIN")));
+        assert!(!is_trusted("dan", &[], Write, f("triage")));
     }
 
     fn tev(
         id: i64,
-        kind: crate::forge::EventKind,
+        kind: crate::types::TimelineKind,
         label: Option<&str>,
         who: &str,
-    ) -> crate::forge::TimelineEvent {
-        crate::forge::TimelineEvent {
+    ) -> crate::types::TimelineEvent {
+        crate::types::TimelineEvent {
             id,
             kind,
             label: label.map(str::to_string),
@@ -646,7 +641,7 @@ mod tests {
 
     #[test]
     fn latest_addition_of_the_label_is_the_arming_event() {
-        use crate::forge::EventKind::*;
+        use crate::types::TimelineKind::*;
         let evs = vec![
             tev(1, LabelAdded, Some("ready"), "alice"),
             tev(2, LabelRemoved, Some("ready"), "alice"),
@@ -665,7 +660,7 @@ mod tests {
 
     #[test]
     fn a_rename_after_the_arming_needs_a_new_arming() {
-        use crate::forge::EventKind::*;
+        use crate::types::TimelineKind::*;
         let armed = Arming {
             event_id: 5,
             login: "alice".into(),
@@ -748,7 +743,8 @@ mod tests {
             ("", Ok(None), Trust::Untrusted),
         ];
         for (login, perm, want) in cases {
-            assert_eq!(trust(login, &named, "write", perm), want, "{login}");
+            let perm = perm.map(|p| p.map(Access::from_forge));
+            assert_eq!(trust(login, &named, Access::Write, perm), want, "{login}");
         }
         assert!(!needs_lookup("carol", &named));
         assert!(!needs_lookup("x[bot]", &named));

@@ -45,9 +45,13 @@ pub fn account_permission(
             format!("{login} is an app: its permissions are the app installation's"),
         );
     }
-    let needed = if needs_admin { "admin" } else { "write" };
-    let rank = super::dispatch::permission_rank;
-    if rank(have) >= rank(needed) {
+    use crate::types::Access;
+    let needed = if needs_admin {
+        Access::Admin
+    } else {
+        Access::Write
+    };
+    if Access::from_forge(have) >= needed {
         (Level::Ok, format!("{login} has {have} on {repo}"))
     } else {
         let why = if needs_admin {

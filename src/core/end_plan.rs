@@ -4,6 +4,7 @@
 //! every step of it is idempotent so a tick that dies midway is resumed.
 
 use super::checklist::End;
+use super::kinds::EventKind;
 use super::run_state::{Action, Escalation, RunStatus};
 
 /// A label by the role the config gives it.
@@ -39,7 +40,7 @@ pub struct EndPlan {
     /// The stored reason (`end_reason`).
     pub reason: Option<String>,
     /// The outbox event, if this end notifies.
-    pub event: Option<&'static str>,
+    pub event: Option<EventKind>,
     pub stop_agent: bool,
     pub remove_labels: Vec<LabelRole>,
     pub add_labels: Vec<LabelRole>,
@@ -63,7 +64,7 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             deciding: RunStatus::Escalating,
             final_status: RunStatus::Escalated,
             reason: Some(why.to_string()),
-            event: Some("run.escalated"),
+            event: Some(EventKind::RunEscalated),
             stop_agent: true,
             remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
             add_labels: vec![LabelRole::Human],
@@ -78,7 +79,7 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
             deciding: RunStatus::Succeeding,
             final_status: RunStatus::Succeeded,
             reason: None,
-            event: Some("run.succeeded"),
+            event: Some(EventKind::RunSucceeded),
             stop_agent: false,
             remove_labels: vec![LabelRole::InProgress, LabelRole::Ready],
             add_labels: vec![],
@@ -109,6 +110,21 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
     })
 }
 
+/// The note an abandoned run leaves on its still-open PR (once: found again by
+/// its marker): nobody follows it now, and it stays for people to decide on.
+/// Returns the marker and the body.
+pub fn abandoned_note(
+    run_id: crate::types::RunId,
+    issue: crate::types::IssueNumber,
+) -> (String, String) {
+    let marker = format!("<!-- afk:abandoned run={run_id} -->");
+    let body = format!(
+        "{marker}\nafk stopped following this pull request: its issue #{issue} was closed or unlabelled by a person (run {run_id}). \
+         It stays open for you to merge or close.\n"
+    );
+    (marker, body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +148,7 @@ mod tests {
             vec![LabelRole::InProgress, LabelRole::Ready]
         );
         assert_eq!(p.add_labels, vec![LabelRole::Human]);
-        assert_eq!(p.event, Some("run.escalated"));
+        assert_eq!(p.event, Some(EventKind::RunEscalated));
         assert!(p.escalation_comment && p.stop_agent && !p.close_issue && !p.freeze);
         assert_eq!(p.outcome, Some(false));
         assert_eq!(p.reason.as_deref(), Some("ci-red"));
@@ -171,7 +187,7 @@ mod tests {
             open.remove_labels,
             vec![LabelRole::InProgress, LabelRole::Ready]
         );
-        assert_eq!(open.event, Some("run.succeeded"));
+        assert_eq!(open.event, Some(EventKind::RunSucceeded));
         assert_eq!(open.outcome, Some(true));
         let closed = plan(Action::Succeed, false).unwrap();
         assert!(!closed.close_issue, "the merge closed it already");
@@ -184,5 +200,13 @@ mod tests {
         assert_eq!(p.outcome, None);
         assert_eq!(p.remove_labels, vec![LabelRole::InProgress]);
         assert!(p.add_labels.is_empty() && p.stop_agent && !p.escalation_comment);
+    }
+
+    #[test]
+    fn an_abandoned_note_starts_with_its_marker_and_names_the_issue_and_run() {
+        let (marker, body) = abandoned_note(crate::types::RunId(7), crate::types::IssueNumber(3));
+        assert_eq!(marker, "<!-- afk:abandoned run=7 -->");
+        assert!(body.starts_with(&marker));
+        assert!(body.contains("its issue #3 was closed or unlabelled by a person (run 7)"));
     }
 }

@@ -13,6 +13,7 @@ pub mod end_plan;
 pub mod escalation;
 pub mod explain;
 pub mod heartbeat;
+pub mod kinds;
 pub mod kubernetes;
 pub mod outcome;
 pub mod placeholders;
@@ -21,6 +22,7 @@ pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
 pub mod routing;
+pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;
@@ -31,6 +33,7 @@ pub mod tick_errors;
 pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
+pub mod upgrade_end;
 pub mod verdict;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.

@@ -5,7 +5,7 @@
 
 use super::canary::Outcome;
 use super::run_state::RunStatus;
-use crate::forge::Commit;
+use crate::types::Commit;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -131,6 +131,12 @@ pub fn builtin_note(builtin_runs: usize, outcomes: usize, versions: usize) -> Op
             super::plural(builtin_runs, "ended run", "ended runs")
         )
     })
+}
+
+/// The branch a merge landed on, for harvest's revert watch: the PR's base,
+/// or `main` when the forge named none.
+pub fn merge_base(base: &str) -> &str {
+    if base.is_empty() { "main" } else { base }
 }
 
 #[cfg(test)]
@@ -329,5 +335,11 @@ mod tests {
                 "1 ended run on the built-in preamble (dispatched before a template version existed): no outcome for them"
             )
         );
+    }
+
+    #[test]
+    fn a_merge_without_a_named_base_is_taken_to_be_on_main() {
+        assert_eq!(merge_base(""), "main");
+        assert_eq!(merge_base("develop"), "develop");
     }
 }

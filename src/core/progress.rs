@@ -204,6 +204,28 @@ pub fn lines(progress: &[u8], max: usize) -> Vec<String> {
     all[all.len().saturating_sub(max)..].to_vec()
 }
 
+/// A run's PR counts as green while it is open, unmerged, and its CI verdict
+/// is a success (the merge-hold clock runs only then).
+pub fn is_green(pr_open: bool, pr_merged: bool, ci: Checks) -> bool {
+    pr_open && !pr_merged && ci == Checks::Success
+}
+
+/// What watch stores of one observation of a run; a new one is written only
+/// when it differs from the stored one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed<'a> {
+    pub pr: Option<crate::types::IssueNumber>,
+    pub head_sha: Option<&'a str>,
+    pub fingerprint: Option<&'a str>,
+    pub changed_at: Option<&'a str>,
+    pub green_since: Option<&'a str>,
+}
+
+/// Whether this observation changes what is stored (so it is written).
+pub fn observation_changed(stored: &Observed, now: &Observed) -> bool {
+    stored != now
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +456,58 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(thread_blocked(v.as_ref()), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn only_an_open_unmerged_pr_with_successful_ci_is_green() {
+        let cases = [
+            (true, false, Checks::Success, true),
+            (true, false, Checks::Pending, false),
+            (true, false, Checks::Failure, false),
+            (true, true, Checks::Success, false),
+            (false, false, Checks::Success, false),
+            (false, false, Checks::None, false),
+        ];
+        for (open, merged, ci, want) in cases {
+            assert_eq!(is_green(open, merged, ci), want, "{open} {merged} {ci:?}");
+        }
+    }
+
+    #[test]
+    fn an_observation_is_written_when_any_stored_part_of_it_changes() {
+        let base = Observed {
+            pr: Some(crate::types::IssueNumber(2)),
+            head_sha: Some("a"),
+            fingerprint: Some("f"),
+            changed_at: Some("t"),
+            green_since: None,
+        };
+        assert!(!observation_changed(&base, &base.clone()));
+        let variants = [
+            Observed {
+                pr: None,
+                ..base.clone()
+            },
+            Observed {
+                head_sha: Some("b"),
+                ..base.clone()
+            },
+            Observed {
+                fingerprint: Some("g"),
+                ..base.clone()
+            },
+            Observed {
+                changed_at: Some("u"),
+                ..base.clone()
+            },
+            Observed {
+                green_since: Some("t"),
+                ..base.clone()
+            },
+        ];
+        for v in variants {
+            assert!(observation_changed(&base, &v), "{v:?}");
         }
     }
 }

@@ -9,7 +9,7 @@
 //! file, a mode change, a pure rename, a patch too large to show) proves
 //! nothing: such a commit is not proven to undo the merge.
 
-use crate::forge::FileDiff;
+use crate::types::FileDiff;
 use std::collections::BTreeMap;
 
 /// One line of a change: its text and whether it ended with a newline.

@@ -235,12 +235,12 @@ impl fmt::Display for Stuck {
             Stuck::NoVerdict { after } => write!(
                 f,
                 "no verdict {} after the test comment (upgrade.verdict_timeout)",
-                crate::config::format_duration(*after)
+                crate::types::format_duration(*after)
             ),
             Stuck::FixerStalled { after } => write!(
                 f,
                 "the fixer made no progress for {} (runner.stall_after)",
-                crate::config::format_duration(*after)
+                crate::types::format_duration(*after)
             ),
         }
     }

@@ -17,7 +17,7 @@ use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -70,6 +70,16 @@ struct Exchanged {
     expires_at: String,
 }
 
+/// Where an installation token is kept between ticks: the caller's (the
+/// state file's `app_tokens` table, `store::app_tokens`), so the forge never
+/// opens the store itself. A dry run's keeper reads and never writes.
+pub trait TokenKeeper: Send + Sync {
+    /// The kept token of this installation and when it expires.
+    fn load(&self, app_id: u64, installation_id: u64) -> Option<(String, OffsetDateTime)>;
+    /// Keep a freshly exchanged token (replacing the one before).
+    fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime);
+}
+
 /// One tick's GitHub App: the key, the ids, and where the token is kept.
 pub struct App {
     app_id: u64,
@@ -79,9 +89,9 @@ pub struct App {
     timeout: Duration,
     retries: u32,
     now: OffsetDateTime,
-    /// the state file; None: nothing is read or stored
-    state: Option<PathBuf>,
-    dry_run: bool,
+    /// where the installation token is kept between ticks (the state file's
+    /// `app_tokens`, `store::app_tokens`); None: nothing is read or stored
+    keeper: Option<Box<dyn TokenKeeper>>,
     /// the installation token's expiry as this tick knows it
     expires: Mutex<Option<OffsetDateTime>>,
     bot: OnceLock<std::result::Result<serde_json::Value, String>>,
@@ -89,7 +99,7 @@ pub struct App {
 
 impl App {
     /// Read the key (once per tick; refused when group or others may read it).
-    pub fn load(c: &Config, root: &str, state: Option<&Path>, dry_run: bool) -> Result<App> {
+    pub fn load(c: &Config, root: &str, keeper: Option<Box<dyn TokenKeeper>>) -> Result<App> {
         let file = c
             .forge
             .app_private_key_file
@@ -106,8 +116,7 @@ impl App {
             timeout: c.forge_timeout(),
             retries: c.forge.retries,
             now: crate::clock::now(),
-            state: state.map(Path::to_path_buf),
-            dry_run,
+            keeper,
             expires: Mutex::new(None),
             bot: OnceLock::new(),
         })
@@ -128,9 +137,8 @@ impl App {
     /// The installation token for this tick: the stored one while more than
     /// 5 minutes of it are left, else a fresh exchange.
     pub fn token(&self) -> Result<String> {
-        if let Some(state) = &self.state
-            && let Some((token, at)) =
-                crate::store::app_tokens::load(state, self.app_id, self.installation_id)
+        if let Some(keeper) = &self.keeper
+            && let Some((token, at)) = keeper.load(self.app_id, self.installation_id)
             && app_token::reuse_stored(at, self.now)
         {
             *self.expires.lock().unwrap() = Some(at);
@@ -147,14 +155,8 @@ impl App {
             anyhow!("forge: POST {path}: the installation token's expires_at is not a time")
         })?;
         *self.expires.lock().unwrap() = Some(at);
-        if let (Some(state), false) = (&self.state, self.dry_run) {
-            crate::store::app_tokens::save(
-                state,
-                self.app_id,
-                self.installation_id,
-                &got.token,
-                at,
-            );
+        if let Some(keeper) = &self.keeper {
+            keeper.save(self.app_id, self.installation_id, &got.token, at);
         }
         Ok(got.token)
     }

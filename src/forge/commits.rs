@@ -6,29 +6,7 @@
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-/// One commit of a branch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Commit {
-    pub sha: String,
-    pub message: String,
-    /// the committer date as the forge reports it (RFC 3339), if any
-    pub date: Option<String>,
-    /// the forge account of the commit's author (the forge maps the author's
-    /// email to it); None when it maps to no account
-    pub author: Option<String>,
-}
-
-/// One file a commit changed, against its first parent, as the forge shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileDiff {
-    /// the path before; None: the commit added the file
-    pub old_path: Option<String>,
-    /// the path after; None: the commit removed the file
-    pub new_path: Option<String>,
-    /// the hunks (`@@ … @@` and their lines); None when the forge shows no
-    /// text (a binary file, a mode change, a pure rename, a patch too large)
-    pub patch: Option<String>,
-}
+pub use crate::types::{Commit, FileDiff};
 
 /// A forge account as a commit names it (null, or `{}`, when none).
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -330,32 +330,6 @@ impl Gitea {
 mod tests {
     use super::*;
 
-    fn pr(head: &str, body: &str) -> PullRequest {
-        PullRequest {
-            number: IssueNumber(9),
-            state: State::Open,
-            head: Branch {
-                name: head.into(),
-                sha: "abc".into(),
-                repo: None,
-            },
-            body: Some(body.into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn the_pr_for_an_issue_is_found_by_branch_or_closing_reference() {
-        assert!(pr("afk/issue-7", "").closes(IssueNumber(7)));
-        assert!(!pr("afk/issue-70", "").closes(IssueNumber(7)));
-        assert!(pr("feature", "This Closes #7.").closes(IssueNumber(7)));
-        assert!(pr("feature", "fixes: #7").closes(IssueNumber(7)));
-        assert!(pr("feature", "Resolves #7").closes(IssueNumber(7)));
-        assert!(!pr("feature", "Closes #70").closes(IssueNumber(7)));
-        assert!(!pr("feature", "see #7").closes(IssueNumber(7)));
-        assert!(!pr("feature", "prefixes #7").closes(IssueNumber(7)));
-    }
-
     #[test]
     fn path_segments_are_encoded() {
         assert_eq!(enc("ready for agent"), "ready%20for%20agent");

@@ -20,7 +20,6 @@ pub use model::*;
 use crate::config::Config;
 use crate::types::IssueNumber;
 use anyhow::Result;
-use std::path::Path;
 
 /// Everything afk reads and writes on a forge. `repo` is always `owner/name`
 /// from the allowlist (validated at config load); implementations encode it.
@@ -136,43 +135,38 @@ impl Diagnosis {
 }
 
 /// The forge the config names, with its token; no conditional-request cache.
-/// A GitHub App's installation token is exchanged and not stored.
+/// A GitHub App's installation token is exchanged and not kept.
 pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    build(c, None, None, false)
+    build(c, None, None)
 }
 
 /// As [`from_config`], for a tick that keeps a GitHub App's installation
-/// token in the state file at `state_path` (reused while fresh; a dry run
-/// stores nothing), without conditional requests (harvest, upgrade).
-pub fn with_state(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
-    build(c, None, Some(state_path), dry_run)
+/// token with `keeper` (the caller's: the state file's `app_tokens`, reused
+/// while fresh; a dry run's keeper stores nothing), without conditional
+/// requests (harvest, upgrade).
+pub fn with_keeper(c: &Config, keeper: Box<dyn app::TokenKeeper>) -> Result<Box<dyn Forge>> {
+    build(c, None, Some(keeper))
 }
 
-/// The forge for a tick: as [`from_config`], and on GitHub every GET is
-/// conditional on the `ETag` kept in the state file at `state_path` (its
-/// `etags` table), so an unchanged answer is a 304 that costs no rate limit.
-/// A dry run reads that table and never writes it. A GitHub App's
-/// installation token is reused from the state file (`app_tokens`) while it
-/// is fresh, else exchanged and kept there (not in a dry run).
-pub fn for_tick(c: &Config, state_path: &Path, dry_run: bool) -> Result<Box<dyn Forge>> {
-    build(
-        c,
-        Some(Box::new(crate::store::etags::EtagCache::new(
-            state_path, dry_run,
-        ))),
-        Some(state_path),
-        dry_run,
-    )
+/// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
+/// conditional on the `ETag` kept in `cache` (the caller's: the state file's
+/// `etags` table, `store::etags`), so an unchanged answer is a 304 that costs
+/// no rate limit. The forge never opens the store itself.
+pub fn for_tick(
+    c: &Config,
+    cache: Box<dyn http::ConditionalCache>,
+    keeper: Box<dyn app::TokenKeeper>,
+) -> Result<Box<dyn Forge>> {
+    build(c, Some(cache), Some(keeper))
 }
 
 fn build(
     c: &Config,
     cache: Option<Box<dyn http::ConditionalCache>>,
-    state: Option<&Path>,
-    dry_run: bool,
+    keeper: Option<Box<dyn app::TokenKeeper>>,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
-        return build_app(c, cache, state, dry_run);
+        return build_app(c, cache, keeper);
     }
     let token = c.forge_token()?;
     let source = match &c.forge.token_file {
@@ -205,11 +199,10 @@ fn build(
 fn build_app(
     c: &Config,
     cache: Option<Box<dyn http::ConditionalCache>>,
-    state: Option<&Path>,
-    dry_run: bool,
+    keeper: Option<Box<dyn app::TokenKeeper>>,
 ) -> Result<Box<dyn Forge>> {
     let root = c.api_root()?;
-    let app = std::sync::Arc::new(app::App::load(c, &root, state, dry_run)?);
+    let app = std::sync::Arc::new(app::App::load(c, &root, keeper)?);
     // the token is fetched (or read from the state file) by the first request
     let mut h = http::Http::github(
         &root,

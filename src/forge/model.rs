@@ -94,27 +94,7 @@ impl Issue {
     }
 }
 
-/// What an issue timeline entry is, across forges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum EventKind {
-    LabelAdded,
-    LabelRemoved,
-    /// The title was changed.
-    Renamed,
-    Other,
-}
-
-/// One issue timeline entry, forge-neutral.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TimelineEvent {
-    pub id: i64,
-    pub kind: EventKind,
-    /// The label's name for label events.
-    pub label: Option<String>,
-    /// Who made the change.
-    pub actor: String,
-    pub created_at: Option<String>,
-}
+pub use crate::types::{TimelineEvent, TimelineKind as EventKind};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Comment {
@@ -178,14 +158,6 @@ impl PullRequest {
     }
     pub fn head_repo(&self) -> Option<&str> {
         self.head.repo.as_ref().map(|r| r.full_name.as_str())
-    }
-
-    /// Whether merging this PR closes `issue`, as the sandbox's forge decides
-    /// it: its head is `afk/issue-<N>` or its body says so
-    /// ([`crate::core::ci::says_closes`]).
-    pub fn closes(&self, issue: IssueNumber) -> bool {
-        self.head.name == format!("afk/issue-{issue}")
-            || crate::core::ci::says_closes(self.body.as_deref().unwrap_or(""), issue)
     }
 }
 

@@ -178,14 +178,14 @@ pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
     // run files hold private issue text: 0700 folders, 0600 files
-    crate::store::private_dir(rd)
+    crate::private_files::private_dir(rd)
         .with_context(|| format!("runner: cannot create {}", rd.display()))?;
     let prompt_file = rd.join(format!("prompt-{}.md", spec.turn));
-    crate::store::private_write(&prompt_file, spec.prompt.as_bytes())
+    crate::private_files::private_write(&prompt_file, spec.prompt.as_bytes())
         .with_context(|| format!("runner: cannot write {}", prompt_file.display()))?;
     let progress = rd.join("progress.jsonl");
     if !progress.exists() {
-        crate::store::private_write(&progress, b"")
+        crate::private_files::private_write(&progress, b"")
             .context("runner: cannot create the progress file")?;
     }
     let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
@@ -249,7 +249,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     }
     // Written before the fork: a tick killed from here on may have started an
     // agent whose own record (agent.pid) is still on its way.
-    crate::store::private_write(&rd.join("spawning"), b"")
+    crate::private_files::private_write(&rd.join("spawning"), b"")
         .context("runner: cannot write the spawn marker")?;
     let child = cmd
         .spawn()

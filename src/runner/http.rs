@@ -153,8 +153,8 @@ impl HttpRunner {
 impl super::Runner for HttpRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
         // keep the prompt with the run, as the command runner does
-        let _ = crate::store::private_dir(t.run_dir).and_then(|_| {
-            crate::store::private_write(
+        let _ = crate::private_files::private_dir(t.run_dir).and_then(|_| {
+            crate::private_files::private_write(
                 &t.run_dir.join(format!("prompt-{}.md", t.turn)),
                 t.prompt.as_bytes(),
             )
@@ -170,7 +170,7 @@ impl super::Runner for HttpRunner {
     ) -> Result<super::RunnerHandle> {
         match handle {
             Some(super::RunnerHandle::Thread { id }) => {
-                let _ = crate::store::private_write(
+                let _ = crate::private_files::private_write(
                     &t.run_dir.join(format!("prompt-{}.md", t.turn)),
                     t.prompt.as_bytes(),
                 );

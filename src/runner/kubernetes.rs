@@ -350,8 +350,9 @@ impl KubernetesRunner {
     fn create_turn(&self, t: &super::Turn, resume: bool) -> Result<super::RunnerHandle> {
         let name = k8s::job_name(&t.run_id.to_string(), t.turn)
             .ok_or_else(|| anyhow!("kubernetes: run id {} makes no valid Job name", t.run_id))?;
-        crate::store::private_dir(t.run_dir).context("runner: cannot create the run folder")?;
-        crate::store::private_write(
+        crate::private_files::private_dir(t.run_dir)
+            .context("runner: cannot create the run folder")?;
+        crate::private_files::private_write(
             &t.run_dir.join(format!("prompt-{}.md", t.turn)),
             t.prompt.as_bytes(),
         )
@@ -528,7 +529,10 @@ impl KubernetesRunner {
             let stamp = t
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
-            crate::store::private_write(&cursor_path, format!("{job} {stamp}\n").as_bytes())?;
+            crate::private_files::private_write(
+                &cursor_path,
+                format!("{job} {stamp}\n").as_bytes(),
+            )?;
             for f in ["agent.log", "progress.jsonl"] {
                 if let Ok(file) = std::fs::File::options().append(true).open(run_dir.join(f)) {
                     let _ = file.set_modified(t.into());
@@ -551,7 +555,7 @@ impl KubernetesRunner {
             "questions": []
         });
         append(&run_dir.join("progress.jsonl"), &format!("{line}\n"))?;
-        crate::store::private_write(&marker, format!("{job}\n").as_bytes())?;
+        crate::private_files::private_write(&marker, format!("{job}\n").as_bytes())?;
         Ok(())
     }
 }

@@ -326,22 +326,13 @@ impl Forge {
         pr.merged = true;
         pr.state = "closed".into();
         pr.merge_sha = Some(sha.clone());
-        // the client's own reading of closing keywords, so both agree
-        let closer = crate::forge::gitea::PullRequest {
-            number: crate::types::IssueNumber(number),
-            state: crate::forge::State::Closed,
-            merged: true,
-            merge_commit_sha: None,
-            head: Default::default(),
-            body: Some(pr.body.clone()),
-            ..Default::default()
-        };
+        let body = pr.body.clone();
         for i in r
             .issues
             .values_mut()
             .filter(|i| !i.pull && i.state == "open")
         {
-            if closer.closes(crate::types::IssueNumber(i.number)) {
+            if closes(&body, i.number) {
                 i.state = "closed".into();
             }
         }
@@ -522,9 +513,71 @@ pub(super) fn combined_state(latest: &[&Status]) -> &'static str {
     }
 }
 
+/// The sandbox forge's own reading of closing keywords (its copy, not the
+/// client's, so a bug in afk's rule shows up against it): `close(s|d)`,
+/// `fix(es|ed)`, `resolve(s|d)`, any case, an optional `:`, then `#N` with no
+/// digit after it; text in HTML comments and invisible characters do not count.
+fn closes(body: &str, number: u64) -> bool {
+    let mut text = String::new();
+    let mut rest = body;
+    while let Some(i) = rest.find("<!--") {
+        text.push_str(&rest[..i]);
+        rest = rest[i..].find("-->").map_or("", |j| &rest[i + j + 3..]);
+    }
+    text.push_str(rest);
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{ad}'))
+        .collect::<String>()
+        .to_lowercase();
+    let words = [
+        "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+    ];
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    let target = format!("#{number}");
+    let is_ref = |t: &str| {
+        t.strip_prefix(&target)
+            .is_some_and(|after| !after.starts_with(|c: char| c.is_ascii_digit()))
+    };
+    tokens.iter().enumerate().any(|(k, t)| {
+        // "fixes #7", "fixes: #7", "fixes:#7"
+        let (word, inline) = match t.split_once(':') {
+            Some((w, r)) if !r.is_empty() => (w, Some(r)),
+            _ => (t.trim_end_matches(':'), None),
+        };
+        let word = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+        words.contains(&word)
+            && match inline {
+                Some(r) => is_ref(r),
+                None => tokens.get(k + 1).is_some_and(|n| is_ref(n)),
+            }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_closes_the_issues_a_visible_closing_keyword_names() {
+        let cases = [
+            ("This Closes #7.", true),
+            ("fixes: #7", true),
+            ("fixes:#7", true),
+            ("Resolves #7", true),
+            ("(resolved #7)", true),
+            ("Closes #70", false),
+            ("see #7", false),
+            ("prefixes #7", false),
+            ("<!-- closes #7 -->", false),
+            // an invisible character hides nothing: a person sees "closes"
+            ("clo\u{200b}ses #7", true),
+            ("", false),
+        ];
+        for (body, want) in cases {
+            assert_eq!(super::closes(body, 7), want, "{body:?}");
+        }
+    }
 
     fn st(context: &str, state: &str) -> Status {
         Status {

@@ -2,6 +2,7 @@
 //! transaction as the decision it reports, and delivered per channel at most once.
 
 use super::{Store, now};
+use crate::core::kinds::EventKind;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use rusqlite::params;
@@ -25,7 +26,7 @@ pub struct Event {
 }
 
 pub struct NewEvent<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub repo: &'a str,
     pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
@@ -38,7 +39,7 @@ pub struct NewEvent<'a> {
 pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-        params![e.kind, now(), e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
+        params![e.kind.as_str(), now(), e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
     )?;
     Ok(())
 }
@@ -46,7 +47,7 @@ pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite
 /// An event that may exist only once, whoever tries to insert it: a template
 /// version's end (`template-version:<id>:end`). Not tied to a run.
 pub struct KeyedEvent<'a> {
-    pub kind: &'a str,
+    pub kind: EventKind,
     pub reason: Option<&'a str>,
     pub text: &'a str,
     pub dedup_key: &'a str,
@@ -60,7 +61,7 @@ pub(crate) fn insert_keyed_event(
 ) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "INSERT OR IGNORE INTO events (kind, at, reason, text, dedup_key) VALUES (?1,?2,?3,?4,?5)",
-        params![e.kind, now(), e.reason, e.text, e.dedup_key],
+        params![e.kind.as_str(), now(), e.reason, e.text, e.dedup_key],
     )?;
     Ok(n == 1)
 }

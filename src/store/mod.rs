@@ -219,45 +219,43 @@ pub fn now_precise() -> String {
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     let s = e.to_string();
-    if s.contains("not a database") || s.contains("malformed") {
-        format!(
+    match trouble(e) {
+        Trouble::NotAfks => format!(
             "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
             path.display()
-        )
-    } else if s.contains("locked") || s.contains("busy") {
-        format!(
+        ),
+        Trouble::Locked => format!(
             "state: {} is locked by another process ({s}): try again when it finishes",
             path.display()
-        )
-    } else {
-        format!("state: {}: {s}", path.display())
+        ),
+        Trouble::Other => format!("state: {}: {s}", path.display()),
+    }
+}
+
+/// What a SQLite failure means for the operator, by its result code (never
+/// by its words, which SQLite may change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// not a database, or a damaged one: move it aside
+    NotAfks,
+    /// another process holds it: try again
+    Locked,
+    Other,
+}
+
+fn trouble(e: &rusqlite::Error) -> Trouble {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(NotADatabase | DatabaseCorrupt) => Trouble::NotAfks,
+        Some(DatabaseBusy | DatabaseLocked) => Trouble::Locked,
+        _ => Trouble::Other,
     }
 }
 
 /// `PRAGMA application_id` of an afk state file ("afk1").
 pub const APPLICATION_ID: i64 = 0x6166_6b31;
 
-/// Create a private directory (0700), parents included.
-pub fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-/// Write a private file (0600): prompts and run files hold issue text.
-pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(text)
-}
+pub use crate::private_files::{private_dir, private_write};
 
 /// Is this SQLite file afk's, and of a schema this afk knows? An empty file
 /// is afk's to initialise; a file with an older afk's tables (before the
@@ -428,6 +426,33 @@ fn busy_timeout() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_failures_are_classified_by_their_result_code() {
+        use rusqlite::ffi;
+        let fail = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
+        let cases = [
+            (ffi::SQLITE_NOTADB, Trouble::NotAfks),
+            (ffi::SQLITE_CORRUPT, Trouble::NotAfks),
+            (ffi::SQLITE_BUSY, Trouble::Locked),
+            (ffi::SQLITE_LOCKED, Trouble::Locked),
+            (ffi::SQLITE_FULL, Trouble::Other),
+            (ffi::SQLITE_CONSTRAINT, Trouble::Other),
+        ];
+        for (code, want) in cases {
+            assert_eq!(trouble(&fail(code)), want, "{code}");
+        }
+        // a message that merely mentions a lock is not one
+        let words = rusqlite::Error::SqliteFailure(
+            ffi::Error::new(ffi::SQLITE_ERROR),
+            Some("no such table: locked_busy_malformed".into()),
+        );
+        assert_eq!(trouble(&words), Trouble::Other);
+        assert_eq!(
+            trouble(&rusqlite::Error::QueryReturnedNoRows),
+            Trouble::Other
+        );
+    }
 
     #[test]
     fn migrations_are_applied_once_and_reopen_is_a_no_op() {

@@ -12,6 +12,7 @@ use super::{Store, now};
 use crate::core::canary::{
     self, CheckResult, Checkpoint, Decision, HandChange, HandTarget, Tally, VersionStatus,
 };
+use crate::core::kinds::EventKind;
 use anyhow::{Result, anyhow, bail};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
@@ -164,7 +165,7 @@ pub struct HandDone {
     /// the version that was current before a promotion
     pub retired: Option<i64>,
     /// `candidate.promoted` / `candidate.rejected` entered the outbox
-    pub event: Option<&'static str>,
+    pub event: Option<EventKind>,
 }
 
 /// What a harvest tick persists for one live canary.
@@ -184,7 +185,7 @@ pub enum Recorded {
     NotLive,
     /// checkpoints written; `event` is the kind emitted if the canary ended
     Applied {
-        event: Option<&'static str>,
+        event: Option<EventKind>,
     },
 }
 
@@ -212,30 +213,12 @@ impl Store {
             [name],
             |r| r.get(0),
         )?;
-        let version = last.unwrap_or(0) + 1;
-        if canary && last.is_none() {
-            bail!("template: {name} has no current version yet: add one without --canary first");
-        }
-        if canary {
-            let live: Option<i64> = target(&tx, name, version)?.1;
-            if let Some(why) = canary::refusal(
-                HandChange::StartCanary,
-                &HandTarget {
-                    name,
-                    version,
-                    status: Some(VersionStatus::Candidate),
-                    live_canary: live,
-                    canary_on,
-                },
-            ) {
-                bail!(why);
-            }
-        }
-        let status = match (last, canary) {
-            (None, _) => VersionStatus::Current,
-            (Some(_), true) => VersionStatus::Canary,
-            (Some(_), false) => VersionStatus::Candidate,
+        let live = match last {
+            Some(v) => target(&tx, name, v + 1)?.1,
+            None => None,
         };
+        let (version, status) =
+            canary::added(name, last, canary, live, canary_on).map_err(|why| anyhow!(why))?;
         // to the microsecond: a canary going live is compared with dispatches
         let t = super::now_precise();
         tx.execute(
@@ -307,59 +290,23 @@ impl Store {
             bail!(why);
         }
         let (id, from) = this.expect("refusal covers a missing version");
-        let was_canary = from == VersionStatus::Canary;
-        let (kind, text, retired) = match change {
-            HandChange::Promote => {
-                let retired = retire_current(&tx, name)?;
-                if !set_status(
-                    &tx,
-                    id,
-                    from,
-                    VersionStatus::Current,
-                    Some(("promoted", Some("by-hand"))),
-                )? {
-                    bail!("template: {name}@{version} changed meanwhile; nothing done");
-                }
-                let text = match retired {
-                    Some(old) => format!(
-                        "{name}@{version} promoted to current by hand{}; {name}@{old} retired",
-                        if was_canary {
-                            " (it was the live canary)"
-                        } else {
-                            ""
-                        }
-                    ),
-                    None => format!("{name}@{version} promoted to current by hand"),
-                };
-                ("candidate.promoted", text, retired)
-            }
-            HandChange::Reject => {
-                if !set_status(
-                    &tx,
-                    id,
-                    from,
-                    VersionStatus::Rejected,
-                    Some(("rejected", Some("by-hand"))),
-                )? {
-                    bail!("template: {name}@{version} changed meanwhile; nothing done");
-                }
-                let text = format!(
-                    "{name}@{version} rejected by hand{}",
-                    if was_canary {
-                        " (it was the live canary)"
-                    } else {
-                        ""
-                    }
-                );
-                ("candidate.rejected", text, None)
-            }
-            HandChange::StartCanary => unreachable!("start_canary"),
+        let tr = canary::by_hand(change).expect("start_canary changes no decision");
+        let retired = if tr.retire_current {
+            retire_current(&tx, name)?
+        } else {
+            None
         };
+        let decision = (tr.result.as_str(), tr.reason.as_deref());
+        if !set_status(&tx, id, from, tr.to, Some(decision))? {
+            bail!("template: {name}@{version} changed meanwhile; nothing done");
+        }
+        let was_canary = from == VersionStatus::Canary;
+        let text = canary::hand_text(change, name, version, was_canary, retired);
         let inserted = insert_keyed_event(
             &tx,
             &KeyedEvent {
-                kind,
-                reason: Some("by-hand"),
+                kind: tr.event,
+                reason: tr.reason.as_deref(),
                 text: &text,
                 dedup_key: &end_key(id),
             },
@@ -368,7 +315,7 @@ impl Store {
         Ok(HandDone {
             version: self.template_by_id(id)?.expect("exists"),
             retired,
-            event: inserted.then_some(kind),
+            event: inserted.then_some(tr.event),
         })
     }
 
@@ -414,39 +361,27 @@ impl Store {
             tx.commit()?;
             return Ok(Recorded::Applied { event: None });
         };
-        let result = d.result().to_string();
-        let reason = d.reason().map(|r| r.to_string());
-        let (to, kind) = match d {
-            Decision::Graduated => (VersionStatus::Current, "candidate.auto_promoted"),
-            Decision::RolledBack { .. } | Decision::Rejected { .. } => {
-                (VersionStatus::Rejected, "candidate.rolled_back")
-            }
-        };
-        if to == VersionStatus::Current {
+        let tr = canary::decided(d);
+        if tr.retire_current {
             retire_current(&tx, &c.name)?;
         }
-        if !set_status(
-            &tx,
-            c.id,
-            VersionStatus::Canary,
-            to,
-            Some((&result, reason.as_deref())),
-        )? {
+        let decision = (tr.result.as_str(), tr.reason.as_deref());
+        if !set_status(&tx, c.id, VersionStatus::Canary, tr.to, Some(decision))? {
             // cannot happen under the immediate lock, but never emit without the change
             return Ok(Recorded::NotLive);
         }
         let inserted = insert_keyed_event(
             &tx,
             &KeyedEvent {
-                kind,
-                reason: reason.as_deref(),
+                kind: tr.event,
+                reason: tr.reason.as_deref(),
                 text: v.event_text,
                 dedup_key: &end_key(c.id),
             },
         )?;
         tx.commit()?;
         Ok(Recorded::Applied {
-            event: inserted.then_some(kind),
+            event: inserted.then_some(tr.event),
         })
     }
 
@@ -644,7 +579,7 @@ mod tests {
         assert_eq!(
             r,
             Recorded::Applied {
-                event: Some("candidate.auto_promoted")
+                event: Some(EventKind::CandidateAutoPromoted)
             }
         );
         let st: Vec<VersionStatus> = s

@@ -5,6 +5,8 @@
 //! the run count (afk's test comments) and of the bump (the PR body's marker).
 
 use super::{Store, now};
+use crate::core::kinds::EventKind;
+use crate::core::verdict::Outcome;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
@@ -293,21 +295,16 @@ impl Store {
     }
 
     /// Decide a final outcome once: true for the one caller that decided it,
-    /// with its event (`upgrade.failed` or `upgrade.stuck` by the outcome,
-    /// when `event` is given) in the same transaction, so it is notified
-    /// exactly once. The flow is no longer open.
+    /// with its event (kind, text, url; when given) in the same transaction,
+    /// so it is notified exactly once. The flow is no longer open.
     pub fn finish_upgrade(
         &mut self,
         id: i64,
-        outcome: &str,
+        outcome: Outcome,
         reason: &str,
-        event: Option<(&str, Option<&str>)>,
+        event: Option<(EventKind, &str, Option<&str>)>,
     ) -> Result<bool> {
-        let kind = if outcome == "STUCK" {
-            "upgrade.stuck"
-        } else {
-            "upgrade.failed"
-        };
+        let outcome = outcome.to_string();
         let path = self.path.clone();
         let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self.conn.transaction().map_err(err)?;
@@ -319,7 +316,7 @@ impl Store {
             )
             .map_err(err)?;
         if n == 1
-            && let Some((text, url)) = event
+            && let Some((kind, text, url)) = event
         {
             let (mirror, pr): (String, i64) = tx
                 .query_row("SELECT mirror, pr FROM upgrades WHERE id=?1", [id], |r| {
@@ -328,7 +325,7 @@ impl Store {
                 .map_err(err)?;
             tx.execute(
                 "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?7, ?1, ?2, ?3, NULL, ?4, ?5, ?6)",
-                params![t, mirror, pr, reason, url, text, kind],
+                params![t, mirror, pr, reason, url, text, kind.as_str()],
             )
             .map_err(err)?;
         }
@@ -372,11 +369,18 @@ mod tests {
         assert_eq!(s.ensure_upgrade(&n).unwrap().id, u.id, "one row per PR");
         s.upgrade_tested(u.id, "abc").unwrap();
         let ev = Some((
+            EventKind::UpgradeFailed,
             "nginx: upgrade not green",
             Some("http://forge/maint/nginx/pulls/4"),
         ));
-        assert!(s.finish_upgrade(u.id, "FAILED", "not green", ev).unwrap());
-        assert!(!s.finish_upgrade(u.id, "FAILED", "not green", ev).unwrap());
+        assert!(
+            s.finish_upgrade(u.id, Outcome::Failed, "not green", ev)
+                .unwrap()
+        );
+        assert!(
+            !s.finish_upgrade(u.id, Outcome::Failed, "not green", ev)
+                .unwrap()
+        );
         let events: i64 = s
             .conn
             .query_row(

@@ -552,3 +552,29 @@ fn in_prompt_zero_leaves_the_section_out() {
     assert!(!prompt.contains("Lessons from earlier runs"));
 }
 }
+
+// watch shares a repo's pull list among its runs through a per-tick cache: an
+// exhausted call must still be known as one when it comes out of that cache
+mod watch_cache {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn exhausted_retries_behind_watchs_shared_pull_list_record_a_transient_retry_lesson() {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::agent(&sb, "pr", "", "");
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        afk.wait_agent(1);
+        sb.faults(json!([{"path": "/pulls", "status": 503}]));
+        let (code, r, _) = afk.watch();
+        assert_eq!(code, 1);
+        assert!(r["errors"][0]["message"].as_str().unwrap().contains("503"), "{r}");
+        let ls = list(&afk, &["--type", "transient_retry"]);
+        assert_eq!(ls.len(), 1, "{ls:?}");
+        assert_eq!(ls[0]["stage"], "watch");
+        assert_eq!(ls[0]["repo"], "acme/api");
+        assert!(ls[0]["detail"].as_str().unwrap().contains("503"), "{ls:?}");
+    }
+    }
+}

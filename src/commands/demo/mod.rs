@@ -54,7 +54,7 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     // a lesson from an earlier run, recorded by hand: it goes into the next prompt
     crate::store::Store::open(&ctx.state_path())?.insert_lesson(
         &crate::store::lessons::NewLesson {
-            lesson_type: "gate_failure".into(),
+            lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
             source: "manual".into(),
             repo: Some("acme/api".into()),
             root_cause: Some("CI failed on formatting".into()),

@@ -47,21 +47,18 @@ fn exit_after_decision() {
     }
 }
 
-/// Evaluate one live canary and record what is new; `report` and `live`
-/// collect what the tick shows.
-pub fn decide(
-    ctx: &Ctx,
-    store: &mut Store,
+/// The canary's first `max_samples` outcomes and its control's (with what a
+/// dry run would have recorded), and how many of its outcomes are new here.
+type Samples = (Vec<Ended<Key>>, Vec<Ended<Key>>, usize);
+
+fn samples(
+    store: &Store,
     policy: &Policy,
     c: &TemplateVersion,
+    current: Option<&TemplateVersion>,
     overlay: &Overlay,
-    report: &mut Report,
-    live: &mut Vec<Live>,
-) -> Result<()> {
-    let current = store.template_with_status(&c.name, VersionStatus::Current)?;
-    let last = store.last_checkpoint(c.id)?;
+) -> Result<Samples> {
     let max = policy.last_checkpoint();
-
     let mut mine = store.outcomes_of(c.id, max)?;
     let added = overlay.new.iter().filter(|o| o.version_id == c.id);
     let pending = added.clone().count();
@@ -73,7 +70,7 @@ pub fn decide(
         .clone()
         .unwrap_or_else(|| c.status_at.clone());
     let mut control = vec![];
-    if let (Some(cur), Some(bound)) = (&current, mine.last().map(|e| e.key.clone())) {
+    if let (Some(cur), Some(bound)) = (current, mine.last().map(|e| e.key.clone())) {
         control = store.control_outcomes(cur.id, &since, &bound)?;
         let extra = overlay
             .new
@@ -91,7 +88,23 @@ pub fn decide(
             .map(ended);
         overlay.apply(&mut control, extra);
     }
+    Ok((mine, control, pending))
+}
 
+/// Evaluate one live canary and record what is new; `report` and `live`
+/// collect what the tick shows.
+pub fn decide(
+    ctx: &Ctx,
+    store: &mut Store,
+    policy: &Policy,
+    c: &TemplateVersion,
+    overlay: &Overlay,
+    report: &mut Report,
+    live: &mut Vec<Live>,
+) -> Result<()> {
+    let current = store.template_with_status(&c.name, VersionStatus::Current)?;
+    let last = store.last_checkpoint(c.id)?;
+    let (mine, control, pending) = samples(store, policy, c, current.as_ref(), overlay)?;
     let eval = canary::evaluate(policy, &mine, &control, last);
     let outcomes = (c.successes + c.failures) as usize + pending;
     let still_live = |at: Option<u32>| Live {
@@ -115,10 +128,7 @@ pub fn decide(
         )
     });
     let event = if ctx.dry_run {
-        eval.decision.map(|d| match d {
-            canary::Decision::Graduated => "candidate.auto_promoted",
-            _ => "candidate.rolled_back",
-        })
+        eval.decision.map(|d| canary::decided(d).event)
     } else {
         match store.record_canary(&CanaryVerdict {
             canary: c,

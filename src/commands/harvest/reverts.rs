@@ -60,8 +60,10 @@ pub fn watch(
     if listings.is_empty() {
         return Ok(found);
     }
-    let forge: Box<dyn Forge> = match crate::forge::with_state(cfg, &ctx.state_path(), ctx.dry_run)
-    {
+    let forge: Box<dyn Forge> = match crate::forge::with_keeper(
+        cfg,
+        crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run),
+    ) {
         Ok(f) => f,
         Err(e) => {
             found.errors.push(ErrorItem::msg(
@@ -214,8 +216,8 @@ impl Proofs<'_> {
         let t = dispatch::trust(
             login,
             &poll.trusted_users,
-            poll.trusted_permission.as_str(),
-            permission.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+            super::super::trusted_access(&self.ctx.config),
+            super::super::access_of(&permission),
         );
         self.trust.insert(key, t.clone());
         Ok(t)

@@ -46,7 +46,10 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
                 continue;
             }
         };
-        let res = match dispatch::dead_claim(record, r.runner_kind) {
+        // only an http runner's thread can be started and never found again: a
+        // Job is found by its name, a process by its record
+        let unseen = r.runner_kind == crate::config::RunnerKind::Http;
+        let res = match dispatch::dead_claim(record, unseen) {
             DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
             DeadClaim::NeverStarted { warn_thread } => {
                 if warn_thread {
@@ -230,6 +233,65 @@ fn os_draw() -> f64 {
     routing::unit(bits)
 }
 
+/// The first turn's prompt: the template's preamble, the issue, and the
+/// lessons the journal feeds back.
+fn prompt_for(
+    ctx: &Ctx,
+    journal: &crate::lessons::Journal,
+    t: &ResolvedTemplate,
+    w: &Winner,
+) -> String {
+    let cfg = &ctx.config;
+    let lessons: Vec<String> = journal
+        .for_prompt(&w.repo, cfg.lessons.in_prompt)
+        .iter()
+        .map(crate::lessons::prompt_line)
+        .collect();
+    prompt::build(&prompt::PromptInput {
+        preamble: &t.preamble,
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        url: &w.issue.html_url,
+        lessons: &lessons,
+        body: if cfg.poll.include_body {
+            w.issue.body.as_deref()
+        } else {
+            None
+        },
+        answers: &w.answers,
+        answers_left_out: w.answers_left_out,
+    })
+}
+
+/// Only after a successful start: the in-progress label (its failure is the
+/// error returned; the next tick adds it), and a re-armed issue is the
+/// agent's again, no longer a person's.
+fn label_started(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    w: &Winner,
+    run_id: crate::types::RunId,
+) -> Option<ErrorItem> {
+    let cfg = &ctx.config;
+    if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
+        let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
+        item.message = format!(
+            "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
+        );
+        return Some(item);
+    }
+    if w.issue.has_label(&cfg.watch.human_label)
+        && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
+    {
+        crate::log::warn(&format!(
+            "{}#{}: could not remove \"{}\": {e}",
+            w.repo, w.issue.number, cfg.watch.human_label
+        ));
+    }
+    None
+}
+
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
 /// the state left behind is one the next tick resolves.
 pub fn dispatch_one(
@@ -264,26 +326,7 @@ pub fn dispatch_one(
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
     crate::crash::point("poll:claimed");
-    let lessons: Vec<String> = journal
-        .for_prompt(&w.repo, cfg.lessons.in_prompt)
-        .iter()
-        .map(crate::lessons::prompt_line)
-        .collect();
-    let text = prompt::build(&prompt::PromptInput {
-        preamble: &t.preamble,
-        repo: &w.repo,
-        issue: w.issue.number,
-        title: &w.issue.title,
-        url: &w.issue.html_url,
-        lessons: &lessons,
-        body: if cfg.poll.include_body {
-            w.issue.body.as_deref()
-        } else {
-            None
-        },
-        answers: &w.answers,
-        answers_left_out: w.answers_left_out,
-    });
+    let text = prompt_for(ctx, journal, t, w);
     let run_dir = ctx.runs_dir().join(run_id.to_string());
     let started = runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
@@ -301,9 +344,10 @@ pub fn dispatch_one(
         Ok(h) => h,
         Err(e) => {
             let msg = format!("agent start failed: {e}");
-            if let Err(e2) = store.mark_failed(run_id, &msg) {
-                return (None, Some(fail(format!("{msg}; and {e2}"))));
-            }
+            let msg = match store.mark_failed(run_id, &msg) {
+                Ok(()) => msg,
+                Err(e2) => format!("{msg}; and {e2}"),
+            };
             return (None, Some(fail(msg)));
         }
     };
@@ -324,22 +368,8 @@ pub fn dispatch_one(
         );
     }
     crate::crash::point("poll:recorded");
-    // Only after a successful start: the in-progress label.
-    if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
-        let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
-        item.message = format!(
-            "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
-        );
+    if let Some(item) = label_started(ctx, forge, w, run_id) {
         return (Some(d), Some(item));
-    }
-    // a re-armed issue is the agent's again, no longer a person's
-    if w.issue.has_label(&cfg.watch.human_label)
-        && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
-    {
-        crate::log::warn(&format!(
-            "{}#{}: could not remove \"{}\": {e}",
-            w.repo, w.issue.number, cfg.watch.human_label
-        ));
     }
     crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {

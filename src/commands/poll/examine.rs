@@ -322,8 +322,8 @@ impl Lookup<'_> {
                     dispatch::trust(
                         who,
                         &cfg.poll.trusted_users,
-                        cfg.poll.trusted_permission.as_str(),
-                        p.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+                        super::super::trusted_access(cfg),
+                        super::super::access_of(&p),
                     ) == Trust::Trusted
                 }
                 Err(e) => {
@@ -380,8 +380,8 @@ impl Lookup<'_> {
         let trust = dispatch::trust(
             &armed.login,
             &cfg.poll.trusted_users,
-            cfg.poll.trusted_permission.as_str(),
-            perm.as_ref().map(|p| p.as_deref()).map_err(|_| ()),
+            super::super::trusted_access(cfg),
+            super::super::access_of(&perm),
         );
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {

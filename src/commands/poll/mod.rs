@@ -100,6 +100,17 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "poll", tick)
 }
 
+/// Another poll holds the lock: this one steps aside and says so.
+fn stepped_aside(ctx: &Ctx) -> Tick {
+    tick::stepping_aside("poll");
+    let mut t = disabled(ctx, "");
+    t.report.enabled = true;
+    t.report.reason = None;
+    t.report.stepped_aside = true;
+    t.human.clear();
+    t
+}
+
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let cfg = &ctx.config;
@@ -113,19 +124,11 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    let forge = crate::forge::for_tick(cfg, &ctx.state_path(), ctx.dry_run)?;
+    let forge = tick::forge(ctx)?;
     let runner = crate::runner::from_config(cfg)?;
     let store = match tick::open(ctx, "poll")? {
         Opening::Stopped(why) => return Ok(disabled(ctx, &why)),
-        Opening::SteppedAside => {
-            tick::stepping_aside("poll");
-            let mut t = disabled(ctx, "");
-            t.report.enabled = true;
-            t.report.reason = None;
-            t.report.stepped_aside = true;
-            t.human.clear();
-            return Ok(t);
-        }
+        Opening::SteppedAside => return Ok(stepped_aside(ctx)),
         Opening::Open { store, _lock } => (store, _lock),
     };
     let (store, _lock) = store;

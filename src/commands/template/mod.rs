@@ -49,26 +49,10 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
             .iter()
             .find(|v| v.status == VersionStatus::Canary)
             .map(|v| v.version);
-        let next = versions.last().map_or(1, |v| v.version + 1);
-        if canary {
-            if versions.is_empty() {
-                bail!(
-                    "template: {name} has no current version yet: add one without --canary first"
-                );
-            }
-            if let Some(why) = refusal(
-                HandChange::StartCanary,
-                &HandTarget {
-                    name,
-                    version: next,
-                    status: Some(VersionStatus::Candidate),
-                    live_canary: live,
-                    canary_on: ctx.config.harvest.canary,
-                },
-            ) {
-                bail!(why);
-            }
-        }
+        let last = versions.last().map(|v| v.version);
+        let canary_on = ctx.config.harvest.canary;
+        let (next, _) = crate::core::canary::added(name, last, canary, live, canary_on)
+            .map_err(|why| anyhow::anyhow!(why))?;
         emit(
             ctx.json,
             &Changed::would("template add", name, next),
@@ -255,7 +239,7 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
                 ..Changed::did(command, &done.version)
             },
             retired: done.retired,
-            events: done.event.into_iter().collect(),
+            events: done.event.map(|k| k.as_str()).into_iter().collect(),
             notifications: delivery,
         },
         &human,

@@ -5,11 +5,12 @@
 //! first, then the oldest), and do that step: the test comment, the fixer,
 //! a place in the queue, or the end of the flow (`ending.rs`).
 
-use super::ending::{done, fail, stale_test, stuck};
+use super::ending::{done, finish, stale_test};
 use super::report::PrItem;
 use super::{Up, gather};
 use crate::core::queue::{self, Slot};
 use crate::core::upgrade::{self, Bump};
+use crate::core::upgrade_end;
 use crate::core::verdict::{
     self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
 };
@@ -194,10 +195,13 @@ fn step_facts(
         .as_deref()
         .and_then(Outcome::parse_final)
         .or_else(|| {
-            ["FAILED", "STUCK", "SUCCESS-PENDING-TESTS"]
-                .into_iter()
-                .find(|k| marked(comments, &up.me, k).is_some())
-                .and_then(Outcome::parse_final)
+            [
+                Outcome::Failed,
+                Outcome::Stuck,
+                Outcome::SuccessPendingTests,
+            ]
+            .into_iter()
+            .find(|o| marked(comments, &up.me, &o.to_string()).is_some())
         });
     let (mut fixer, fixer_quiet) = if row.fixer_run == Some(runs) && runs > 0 {
         super::fixer::observe(up, row)?
@@ -372,31 +376,24 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             );
         }
         Step::Fail(f) => {
-            let why = f.to_string();
-            if !up.dry() {
-                fail(
-                    up,
-                    r,
-                    pr,
-                    row,
-                    &why,
-                    at.reading.build_url.as_deref(),
-                    at.comments,
-                )?;
-            }
-            item.why = Some(why.clone());
-            say(up, "comment", format!("FAILED — {why}"));
+            let end = upgrade_end::failed(&f.to_string(), at.reading.build_url.as_deref());
+            ending(up, at, item, &end)?;
         }
-        Step::Stuck(s) => {
-            let why = s.to_string();
-            if !up.dry() {
-                stuck(up, r, pr, row, &why, at.comments)?;
-            }
-            item.why = Some(why.clone());
-            say(up, "comment", format!("STUCK — {why}"));
-        }
+        Step::Stuck(s) => ending(up, at, item, &upgrade_end::stuck(&s.to_string()))?,
         Step::StaleTest => stale_test(up, r, pr, row, at.comments, item)?,
         Step::Done(o) => done(up, r, pr, row, *o, &at.reading, at.comments)?,
     }
+    Ok(())
+}
+
+/// FAILED or STUCK: applied (not in a dry run) and said in the report.
+fn ending(up: &mut Up, at: &At, item: &mut PrItem, end: &upgrade_end::UpgradeEnd) -> Result<()> {
+    if !up.dry() {
+        finish(up, at.r, at.pr, at.row, end, at.comments)?;
+    }
+    item.why = Some(end.why.clone());
+    let what = format!("{} — {}", end.outcome, end.why);
+    up.report
+        .act(&at.r.name, "comment", Some(at.pr.number), Some(what));
     Ok(())
 }

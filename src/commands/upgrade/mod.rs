@@ -180,16 +180,32 @@ fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, String, Strin
     Ok(triples)
 }
 
-/// One upgrade tick over `only` (default: every configured recipe).
-pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
-    let cfg = &ctx.config;
-    if opts.with_tests && cfg.upgrade.tests_repo.is_empty() {
+/// `--with-tests` needs a tests repository: a usage error before any I/O.
+fn check_options(ctx: &Ctx, opts: &Options) -> Result<()> {
+    if opts.with_tests && ctx.config.upgrade.tests_repo.is_empty() {
         return Err(UsageError(
             "upgrade: --with-tests needs upgrade.tests_repo (the \"owner/repo\" of the recipe tests)"
                 .into(),
         )
         .into());
     }
+    Ok(())
+}
+
+/// The tick's git: its work folder, pushing as afk's account with its token.
+fn git_for(ctx: &Ctx, forge: &dyn crate::forge::Forge, me: &str) -> Result<Git> {
+    let cfg = &ctx.config;
+    Ok(Git::new(
+        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
+        Some(mirror::credentials(cfg, forge, me)?),
+        cfg.secret_env_names(),
+    ))
+}
+
+/// One upgrade tick over `only` (default: every configured recipe).
+pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
+    let cfg = &ctx.config;
+    check_options(ctx, &opts)?;
     let triples = recipe_names(ctx, only)?;
     let names: Vec<String> = triples.iter().map(|t| t.0.clone()).collect();
     let mut report = Report::new(ctx.dry_run);
@@ -219,7 +235,10 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         }
         Opening::Open { store, _lock } => (store, _lock),
     };
-    let forge = crate::forge::with_state(cfg, &ctx.state_path(), ctx.dry_run)?;
+    let forge = crate::forge::with_keeper(
+        cfg,
+        crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run),
+    )?;
     let me = match forge.me() {
         Ok(u) => u.login,
         Err(e) => {
@@ -229,11 +248,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     };
     let now = opts.now.unwrap_or_else(crate::clock::now);
     let scans = scans(ctx, &store, triples, now, opts, &mut report)?;
-    let git = Git::new(
-        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
-        Some(mirror::credentials(cfg, forge.as_ref(), &me)?),
-        cfg.secret_env_names(),
-    );
+    let git = git_for(ctx, forge.as_ref(), &me)?;
     let conc = cfg.forge.concurrency;
     let recipes = read_recipes(cfg, &scans, &git, forge.as_ref());
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes

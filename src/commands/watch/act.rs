@@ -9,6 +9,7 @@ use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::prompt;
+use crate::core::run_lessons;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
 use crate::forge::{Comment, ForgeError, State};
 use crate::runner::{Turn, TurnOf};
@@ -119,33 +120,19 @@ fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<(
     store.set_checklist(run.id, id, text)
 }
 
-/// A `gate_failure` lesson: the failing checks by name (the `detail`), the
-/// agent that pushed and the prompt it worked from.
+/// A `gate_failure` lesson (`core::run_lessons`), with the agent that pushed
+/// and the prompt it worked from.
 fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
-    use crate::core::sanitize::one_line;
-    let contexts: Vec<String> = seen.ci.failing.iter().map(|f| one_line(&f.0, 80)).collect();
     let template = run
         .template_name
         .as_deref()
         .map(|t| (t, run.template_version));
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
     let agent_login = &w.ctx.config.runner.agent_login;
-    w.journal.auto(NewLesson {
-        lesson_type: "gate_failure".into(),
-        repo: Some(run.repo.clone()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id.0),
-        stage: Some("ci".into()),
-        agent: Some(crate::core::run_state::agent_of(
-            pushed_by,
-            agent_login,
-            template,
-        )),
-        root_cause: Some(format!("CI red on the agent's PR: {}", contexts.join(", "))),
-        suggestion: Some("run the failing checks locally before pushing".into()),
-        detail: Some(contexts.join(", ")).filter(|d| !d.is_empty()),
-        ..Default::default()
-    });
+    let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
+    let mut l = super::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
+    l.agent = Some(agent);
+    w.journal.auto(l);
 }
 
 pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
@@ -205,10 +192,9 @@ fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
     }
 }
 
-/// Decide in SQLite (status + event in one transaction), then the forge
-/// writes, each idempotent, then the final status. A tick that dies midway
-/// leaves the decided status; the next tick carries the same plan on.
-fn carry_out(
+/// The end decided in SQLite (status and outbox event in one transaction),
+/// then the freeze and the lesson it brings.
+fn decide(
     w: &Watch,
     store: &Store,
     run: &Run,
@@ -220,52 +206,50 @@ fn carry_out(
     let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
+    let text = match action {
+        Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+        _ => escalation::success_notification(&run.repo, run.issue, url),
+    };
+    Store::open(&store.path)?.decide_end(
+        run.id,
+        plan.deciding,
+        plan.reason.as_deref(),
+        plan.event.map(|kind| NewEvent {
+            kind,
+            repo: &run.repo,
+            issue: run.issue,
+            run_id: run.id,
+            reason: plan.reason.as_deref().filter(|_| kind.carries_reason()),
+            url: Some(url).filter(|u| !u.is_empty()),
+            text: &text,
+        }),
+    )?;
+    if plan.freeze {
+        store.freeze(&run.repo, "deploy-failed", run.id)?;
+    }
+    if plan.lesson == Some(EndLesson::BudgetExceeded) {
+        w.journal.auto(budget_lesson(w, run, seen));
+    }
+    if plan.lesson == Some(EndLesson::DeployDegraded) {
+        let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
+        w.journal.auto(super::lesson(run, text));
+    }
+    Ok(())
+}
+
+/// Decide in SQLite (status + event in one transaction), then the forge
+/// writes, each idempotent, then the final status. A tick that dies midway
+/// leaves the decided status; the next tick carries the same plan on.
+fn carry_out(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    action: Action,
+    plan: &EndPlan,
+) -> Result<()> {
     if !run.state.decided() {
-        let text = match action {
-            Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
-            _ => escalation::success_notification(&run.repo, run.issue, url),
-        };
-        Store::open(&store.path)?.decide_end(
-            run.id,
-            plan.deciding,
-            plan.reason.as_deref(),
-            plan.event.map(|kind| NewEvent {
-                kind,
-                repo: &run.repo,
-                issue: run.issue,
-                run_id: run.id,
-                reason: plan
-                    .reason
-                    .as_deref()
-                    .filter(|_| plan.event == Some("run.escalated")),
-                url: Some(url).filter(|u| !u.is_empty()),
-                text: &text,
-            }),
-        )?;
-        if plan.freeze {
-            store.freeze(&run.repo, "deploy-failed", run.id)?;
-        }
-        if plan.lesson == Some(EndLesson::BudgetExceeded) {
-            w.journal.auto(budget_lesson(w, run, seen));
-        }
-        if plan.lesson == Some(EndLesson::DeployDegraded) {
-            w.journal.auto(NewLesson {
-                lesson_type: "deploy_degraded".into(),
-                repo: Some(run.repo.clone()),
-                work_item: Some(format!("{}#{}", run.repo, run.issue)),
-                run_id: Some(run.id.0),
-                stage: Some("deploy".into()),
-                root_cause: Some(format!(
-                    "the deploy ({}) failed after merge",
-                    cfg.watch.deploy_context
-                )),
-                suggestion: Some(format!(
-                    "fix or roll back, then `afk status --unfreeze {}`",
-                    run.repo
-                )),
-                ..Default::default()
-            });
-        }
+        decide(w, store, run, seen, action, plan)?;
     }
     if action == Action::Succeed {
         record_merge(w, store, run, seen)?;
@@ -298,13 +282,7 @@ fn carry_out(
             .as_ref()
             .filter(|p| p.state == State::Open && !p.merged)
     {
-        // the PR stays for people to decide on; say that nobody follows it now
-        let marker = format!("<!-- afk:abandoned run={} -->", run.id);
-        let body = format!(
-            "{marker}\nafk stopped following this pull request: its issue #{} was closed or unlabelled by a person (run {}). \
-             It stays open for you to merge or close.\n",
-            run.issue, run.id
-        );
+        let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
         let key = format!("run:{}:abandoned", run.id);
         post_once(w, store, run, pr.number, (&key, &marker), &body)?;
     }
@@ -315,35 +293,15 @@ fn carry_out(
 
 /// The `budget_exceeded` lesson: what the run spent and took against its limits.
 fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
-    use crate::core::spend::{age_text, usd};
     let b = &w.ctx.config.budget;
-    let spent = seen.spend_usd.map_or("nothing reported".into(), usd);
-    let limits = format!(
-        "budget.run_usd {}, budget.run_time {}",
-        if b.run_usd > 0.0 {
-            usd(b.run_usd)
-        } else {
-            "none".into()
-        },
-        b.run_time
-            .map_or("none".into(), crate::config::format_duration)
-    );
-    NewLesson {
-        lesson_type: "budget_exceeded".into(),
-        repo: Some(run.repo.clone()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id.0),
-        stage: Some("budget".into()),
-        root_cause: Some(format!(
-            "the run went over its budget: spent {spent} in {}, {} agent turn(s) ({limits})",
-            age_text(w.age(run)),
-            run.turns
-        )),
-        suggestion: Some(
-            "split the issue into smaller ones, or raise the limit if the work is worth it".into(),
-        ),
-        ..Default::default()
-    }
+    let spent = run_lessons::Spent {
+        spend_usd: seen.spend_usd,
+        run_usd: b.run_usd,
+        run_time: b.run_time,
+        age: w.age(run),
+        turns: run.turns,
+    };
+    super::lesson(run, run_lessons::budget_exceeded(&spent))
 }
 
 /// A success's merge commit, base branch and merge time, for harvest's revert
@@ -360,11 +318,7 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
         crate::clock::parse(&run.created_at),
         w.now,
     );
-    let base = if pr.base.name.is_empty() {
-        "main"
-    } else {
-        &pr.base.name
-    };
+    let base = crate::core::outcome::merge_base(&pr.base.name);
     store.set_merge(run.id, sha, base, &crate::clock::ts(at))
 }
 

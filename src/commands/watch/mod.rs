@@ -58,7 +58,10 @@ pub struct Report {
     pub costly_requests: usize,
 }
 
-type Shared<T> = Arc<OnceLock<Result<T, String>>>;
+/// A per-tick answer shared by the runs that need it; its error keeps its
+/// type (a `ForgeError` that used up its retries stays one), see [`again`].
+type Cached<T> = Result<T, Arc<anyhow::Error>>;
+type Shared<T> = Arc<OnceLock<Cached<T>>>;
 type PullLists = Mutex<HashMap<(String, bool), Shared<Vec<PullRequest>>>>;
 
 /// Everything a run's observation and action share within one tick. Per-repo
@@ -71,7 +74,7 @@ pub(crate) struct Watch<'a> {
     pub now: OffsetDateTime,
     pub runs_dir: PathBuf,
     /// afk's own login: only its comments are afk's.
-    pub me: OnceLock<Result<String, String>>,
+    pub me: OnceLock<Cached<String>>,
     pulls: PullLists,
     labelled: Mutex<HashMap<String, Shared<Vec<IssueNumber>>>>,
 }
@@ -82,9 +85,35 @@ fn shared<T: Clone>(
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let cell = map.lock().unwrap().entry(key).or_default().clone();
-    cell.get_or_init(|| f().map_err(|e| e.to_string()))
+    cell.get_or_init(|| f().map_err(Arc::new))
         .clone()
-        .map_err(|e| anyhow::anyhow!(e))
+        .map_err(|e| again(&e))
+}
+
+/// A cached error handed out again: the same words, and a forge error is
+/// still a `ForgeError` with the same flags, so a call that exhausted its
+/// retries records its `transient_retry` lesson whichever run reports it.
+fn again(e: &anyhow::Error) -> anyhow::Error {
+    use crate::forge::ForgeError;
+    let Some(f) = e.downcast_ref::<ForgeError>() else {
+        return anyhow::anyhow!("{e}");
+    };
+    let copy = ForgeError {
+        service: f.service,
+        method: f.method.clone(),
+        path: f.path.clone(),
+        status: f.status,
+        message: f.message.clone(),
+        exhausted: f.exhausted,
+        rate_limited: f.rate_limited,
+        misconfigured: f.misconfigured,
+    };
+    let words = e.to_string();
+    if words == copy.to_string() {
+        anyhow::Error::new(copy)
+    } else {
+        anyhow::Error::new(copy).context(words)
+    }
 }
 
 impl Watch<'_> {
@@ -112,18 +141,18 @@ impl Watch<'_> {
             self.forge
                 .issues_with_label(repo, &self.ctx.config.poll.in_progress_label)
                 .map(|v| v.into_iter().map(|i| i.number).collect())
-                .map_err(|e| e.to_string())
+                .map_err(Arc::new)
         })
         .clone()
-        .map_err(|e| anyhow::anyhow!(e))
+        .map_err(|e| again(&e))
     }
 
     /// afk's own account, asked once per tick (`GET /user`).
     pub fn me(&self) -> Result<String> {
         self.me
-            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(|e| e.to_string()))
+            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(Arc::new))
             .clone()
-            .map_err(|e| anyhow::anyhow!(e))
+            .map_err(|e| again(&e))
     }
 
     /// Time since the run was dispatched (zero when the clock went backwards).
@@ -137,6 +166,21 @@ impl Watch<'_> {
             .as_ref()
             .map(PathBuf::from)
             .unwrap_or_else(|| self.runs_dir.join(run.id.to_string()))
+    }
+}
+
+/// A run's automatic lesson: `core::run_lessons`' content for this run.
+fn lesson(run: &Run, l: crate::core::run_lessons::RunLesson) -> crate::store::lessons::NewLesson {
+    crate::store::lessons::NewLesson {
+        lesson_type: l.kind.into(),
+        repo: Some(run.repo.clone()),
+        work_item: Some(format!("{}#{}", run.repo, run.issue)),
+        run_id: Some(run.id.0),
+        stage: Some(l.stage.into()),
+        root_cause: Some(l.root_cause),
+        suggestion: Some(l.suggestion),
+        detail: l.detail,
+        ..Default::default()
     }
 }
 
@@ -170,17 +214,48 @@ fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
     }
 }
 
+/// Watch is stopped (the stop file, or `why` from the tick's opening).
+fn stopped(ctx: &Ctx, why: String) -> Tick {
+    let human = format!("watch: disabled ({why}); nothing done\n");
+    quiet(ctx, Some(why), human)
+}
+
+/// The per-repo lists every run of a repo shares, fetched first and all at
+/// once, so no worker waits on another's list. Errors stay in the cache and
+/// are reported by each run that needs them.
+fn prefetch(w: &Watch, runs: &[Run]) {
+    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    repos.sort();
+    repos.dedup();
+    let lists: Vec<(String, bool)> = repos
+        .iter()
+        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
+        .collect();
+    fan_out(&lists, w.ctx.config.forge.concurrency, |(repo, pulls)| {
+        let _ = if *pulls {
+            w.pulls(repo, true).map(|_| ())
+        } else {
+            w.labelled(repo).map(|_| ())
+        };
+    });
+}
+
+/// The outbox's events sent (none in a dry run).
+fn deliver(ctx: &Ctx, store: &Store) -> crate::notify::Delivery {
+    if ctx.dry_run {
+        crate::notify::Delivery::default()
+    } else {
+        crate::notify::Notifier::new(&ctx.config).flush(store)
+    }
+}
+
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let cfg = &ctx.config;
     if ctx.stop_file().exists() {
         let why = format!("stop file {} exists", ctx.stop_file().display());
-        return Ok(quiet(
-            ctx,
-            Some(why.clone()),
-            format!("watch: disabled ({why}); nothing done\n"),
-        ));
+        return Ok(stopped(ctx, why));
     }
-    let forge = crate::forge::for_tick(cfg, &ctx.state_path(), ctx.dry_run)?;
+    let forge = tick::forge(ctx)?;
     let runner = crate::runner::from_config(cfg)?;
     let state_path = ctx.state_path();
     if !state_path.exists() {
@@ -188,13 +263,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         return Ok(quiet(ctx, None, "watch: no runs in flight\n".into()));
     }
     let store = match tick::open(ctx, "watch")? {
-        Opening::Stopped(why) => {
-            return Ok(quiet(
-                ctx,
-                Some(why.clone()),
-                format!("watch: disabled ({why}); nothing done\n"),
-            ));
-        }
+        Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside("watch");
             let mut t = quiet(ctx, None, String::new());
@@ -229,23 +298,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
     };
-    // The per-repo lists every run of a repo shares, fetched first and all at
-    // once, so no worker waits on another's list.
-    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
-    repos.sort();
-    repos.dedup();
-    let lists: Vec<(String, bool)> = repos
-        .iter()
-        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
-        .collect();
-    fan_out(&lists, cfg.forge.concurrency, |(repo, pulls)| {
-        // errors stay in the cache and are reported by each run that needs them
-        let _ = if *pulls {
-            w.pulls(repo, true).map(|_| ())
-        } else {
-            w.labelled(repo).map(|_| ())
-        };
-    });
+    prefetch(&w, &runs);
     // one look at every agent at once where the runner can (kubernetes: one
     // Job list, one pod list); failing that, each run asks for itself
     if !runs.is_empty()
@@ -263,11 +316,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     }
     record_transient(&w.journal, &errors, "watch");
     let errors = tick::one_per_cause(errors);
-    let delivery = if ctx.dry_run {
-        crate::notify::Delivery::default()
-    } else {
-        crate::notify::Notifier::new(cfg).flush(&store)
-    };
+    let delivery = deliver(ctx, &store);
     let human = human(ctx.dry_run, &actions, &errors, delivery);
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },

@@ -10,7 +10,6 @@ use crate::core::spend::Ledger;
 use crate::forge::{CombinedStatus, ForgeError, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
-use crate::store::lessons::NewLesson;
 use crate::store::runs::{Observation, Run};
 use anyhow::Result;
 use std::time::Duration;
@@ -143,10 +142,13 @@ fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
     Some(OffsetDateTime::from(m.modified().ok()?))
 }
 
-pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+/// CI on the PR's head (with that head's sha) and the deploy on its merge commit.
+fn checks(
+    w: &Watch,
+    run: &Run,
+    pr: Option<&PullRequest>,
+) -> Result<(Verdict, Option<String>, Checks)> {
     let cfg = &w.ctx.config;
-    let (issue_open, in_progress_label) = issue_state(w, run)?;
-    let pr = find_pr(w, run)?;
     let mut ci = Verdict {
         checks: Checks::None,
         failing: vec![],
@@ -155,13 +157,13 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         waiting: vec![],
     };
     let mut ci_sha = None;
-    if let Some(p) = pr.as_ref().filter(|p| !p.head.sha.is_empty()) {
+    if let Some(p) = pr.filter(|p| !p.head.sha.is_empty()) {
         let st = w.forge.combined_status(&run.repo, &p.head.sha)?;
         ci = ci::verdict(&cfg.watch.ci_contexts, &st.state, &lines(&st));
         ci_sha = Some(p.head.sha.clone());
     }
     let mut deploy = Checks::None;
-    if let Some(p) = pr.as_ref().filter(|p| p.merged)
+    if let Some(p) = pr.filter(|p| p.merged)
         && !cfg.watch.deploy_context.is_empty()
         && let Some(sha) = p.merge_commit_sha.as_deref().filter(|s| !s.is_empty())
     {
@@ -169,6 +171,76 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         let required = std::slice::from_ref(&cfg.watch.deploy_context);
         deploy = ci::verdict(required, &st.state, &lines(&st)).checks;
     }
+    Ok((ci, ci_sha, deploy))
+}
+
+/// The progress clocks: when the run last changed and since when its PR has
+/// been green; written to the store when they differ from what it holds (not
+/// in a dry run), with the merge-hold lesson when it is due.
+fn clocks(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    pr: Option<&PullRequest>,
+    fp: &str,
+    wrote_at: Option<OffsetDateTime>,
+    ci: Checks,
+) -> Result<OffsetDateTime> {
+    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.now);
+    let stored_at = run
+        .last_progress_at
+        .as_deref()
+        .and_then(crate::clock::parse);
+    let before = Stored {
+        fingerprint: run.progress_fp.clone(),
+        changed_at: stored_at,
+    };
+    let last = progress::last_change(&before, fp, dispatched_at, wrote_at, w.now);
+    let green = pr.is_some_and(|p| progress::is_green(p.state == State::Open, p.merged, ci));
+    let green_since = progress::green_since(
+        run.green_since.as_deref().and_then(crate::clock::parse),
+        green,
+        w.now,
+    );
+    let green_text = green_since.map(crate::clock::ts);
+    let last_text = crate::clock::ts(last);
+    let stored = progress::Observed {
+        pr: run.pr_number,
+        head_sha: run.head_sha.as_deref(),
+        fingerprint: run.progress_fp.as_deref(),
+        changed_at: run.last_progress_at.as_deref(),
+        green_since: run.green_since.as_deref(),
+    };
+    let seen_now = progress::Observed {
+        pr: pr.map(|p| p.number),
+        head_sha: pr.map(|p| p.head.sha.as_str()),
+        fingerprint: Some(fp),
+        changed_at: Some(&last_text),
+        green_since: green_text.as_deref(),
+    };
+    if progress::observation_changed(&stored, &seen_now) && !w.ctx.dry_run {
+        store.observe(
+            run.id,
+            &Observation {
+                pr: pr.map(|p| (p.number, p.html_url.as_str())),
+                head_sha: pr.map(|p| p.head.sha.as_str()),
+                fingerprint: fp,
+                changed_at: &last_text,
+                green_since: green_text.as_deref(),
+            },
+        )?;
+    }
+    if progress::merge_hold_due(green_since, w.now) {
+        let hold = crate::core::run_lessons::merge_hold();
+        w.journal.auto(super::lesson(run, hold));
+    }
+    Ok(last)
+}
+
+pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+    let (issue_open, in_progress_label) = issue_state(w, run)?;
+    let pr = find_pr(w, run)?;
+    let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
     let run_dir = w.run_dir(run);
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
@@ -197,64 +269,11 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         deploy,
         turns: run.turns,
     });
-    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.now);
     let wrote_at = [modified(&progress_path), modified(&log_path)]
         .into_iter()
         .flatten()
         .max();
-    let last = progress::last_change(
-        &Stored {
-            fingerprint: run.progress_fp.clone(),
-            changed_at: run
-                .last_progress_at
-                .as_deref()
-                .and_then(crate::clock::parse),
-        },
-        &fp,
-        dispatched_at,
-        wrote_at,
-        w.now,
-    );
-    let green = pr
-        .as_ref()
-        .is_some_and(|p| !p.merged && p.state == State::Open)
-        && ci.checks == Checks::Success;
-    let green_since = progress::green_since(
-        run.green_since.as_deref().and_then(crate::clock::parse),
-        green,
-        w.now,
-    );
-    let green_text = green_since.map(crate::clock::ts);
-    let last_text = crate::clock::ts(last);
-    let changed = run.pr_number != pr.as_ref().map(|p| p.number)
-        || run.head_sha.as_deref() != pr.as_ref().map(|p| p.head.sha.as_str())
-        || run.progress_fp.as_deref() != Some(fp.as_str())
-        || run.last_progress_at.as_deref() != Some(last_text.as_str())
-        || run.green_since != green_text;
-    if changed && !w.ctx.dry_run {
-        store.observe(
-            run.id,
-            &Observation {
-                pr: pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
-                head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),
-                fingerprint: &fp,
-                changed_at: &last_text,
-                green_since: green_text.as_deref(),
-            },
-        )?;
-    }
-    if progress::merge_hold_due(green_since, w.now) {
-        w.journal.auto(NewLesson {
-            lesson_type: "merge_hold".into(),
-            repo: Some(run.repo.clone()),
-            work_item: Some(format!("{}#{}", run.repo, run.issue)),
-            run_id: Some(run.id.0),
-            stage: Some("merge".into()),
-            root_cause: Some("the agent's PR has been green and unmerged for over a day".into()),
-            suggestion: Some("review and merge it, or close it with a reason".into()),
-            ..Default::default()
-        });
-    }
+    let last = clocks(w, store, run, pr.as_ref(), &fp, wrote_at, ci.checks)?;
     Ok(Seen {
         issue_open,
         in_progress_label,

@@ -1,0 +1,174 @@
+//! The automatic lessons a run's watch records (SPEC 6): which kind, at which
+//! stage, and their words. `commands/watch` only adds the run's repo, work
+//! item and id and hands them to the journal.
+
+use super::kinds::LessonKind;
+use std::time::Duration;
+
+/// One automatic lesson's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunLesson {
+    pub kind: LessonKind,
+    pub stage: &'static str,
+    pub root_cause: String,
+    pub suggestion: String,
+    pub detail: Option<String>,
+}
+
+/// CI went red on the agent's PR: the failing checks (`ci::Verdict::failing`)
+/// by name, one short line each.
+pub fn gate_failure(failing: &[(String, Option<String>)]) -> RunLesson {
+    let contexts: Vec<String> = failing
+        .iter()
+        .map(|f| super::sanitize::one_line(&f.0, 80))
+        .collect();
+    let list = contexts.join(", ");
+    RunLesson {
+        kind: LessonKind::GateFailure,
+        stage: "ci",
+        root_cause: format!("CI red on the agent's PR: {list}"),
+        suggestion: "run the failing checks locally before pushing".into(),
+        detail: Some(list).filter(|d| !d.is_empty()),
+    }
+}
+
+/// The agent's PR has been green and unmerged for over a day.
+pub fn merge_hold() -> RunLesson {
+    RunLesson {
+        kind: LessonKind::MergeHold,
+        stage: "merge",
+        root_cause: "the agent's PR has been green and unmerged for over a day".into(),
+        suggestion: "review and merge it, or close it with a reason".into(),
+        detail: None,
+    }
+}
+
+/// The deploy (`deploy_context`) failed after the merge; `repo` is frozen.
+pub fn deploy_degraded(deploy_context: &str, repo: &str) -> RunLesson {
+    RunLesson {
+        kind: LessonKind::DeployDegraded,
+        stage: "deploy",
+        root_cause: format!("the deploy ({deploy_context}) failed after merge"),
+        suggestion: format!("fix or roll back, then `afk status --unfreeze {repo}`"),
+        detail: None,
+    }
+}
+
+/// What a run spent and took, against its `[budget]` limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Spent {
+    pub spend_usd: Option<f64>,
+    /// `budget.run_usd` (0: none)
+    pub run_usd: f64,
+    /// `budget.run_time`
+    pub run_time: Option<Duration>,
+    /// since dispatch
+    pub age: Duration,
+    pub turns: u32,
+}
+
+/// The run went over its budget.
+pub fn budget_exceeded(s: &Spent) -> RunLesson {
+    use super::spend::{age_text, usd};
+    let spent = s.spend_usd.map_or("nothing reported".into(), usd);
+    let limits = format!(
+        "budget.run_usd {}, budget.run_time {}",
+        if s.run_usd > 0.0 {
+            usd(s.run_usd)
+        } else {
+            "none".into()
+        },
+        s.run_time
+            .map_or("none".into(), crate::types::format_duration)
+    );
+    RunLesson {
+        kind: LessonKind::BudgetExceeded,
+        stage: "budget",
+        root_cause: format!(
+            "the run went over its budget: spent {spent} in {}, {} agent turn(s) ({limits})",
+            age_text(s.age),
+            s.turns
+        ),
+        suggestion: "split the issue into smaller ones, or raise the limit if the work is worth it"
+            .into(),
+        detail: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_watch_lesson_has_its_kind_and_stage() {
+        let spent = Spent {
+            spend_usd: None,
+            run_usd: 0.0,
+            run_time: None,
+            age: Duration::from_secs(60),
+            turns: 1,
+        };
+        let cases = [
+            (
+                gate_failure(&[("ci/test".into(), None)]),
+                LessonKind::GateFailure,
+                "ci",
+            ),
+            (merge_hold(), LessonKind::MergeHold, "merge"),
+            (
+                deploy_degraded("deploy/prod", "o/r"),
+                LessonKind::DeployDegraded,
+                "deploy",
+            ),
+            (
+                budget_exceeded(&spent),
+                LessonKind::BudgetExceeded,
+                "budget",
+            ),
+        ];
+        for (l, kind, stage) in cases {
+            assert_eq!((l.kind, l.stage), (kind, stage), "{l:?}");
+        }
+    }
+
+    #[test]
+    fn a_gate_failure_names_each_failing_check_on_one_short_line() {
+        let l = gate_failure(&[("ci/a\nforged".into(), None), ("x".repeat(200), None)]);
+        let d = l.detail.unwrap();
+        assert!(!d.contains('\n'), "{d}");
+        assert!(d.starts_with("ci/a"));
+        assert!(d.len() < 200);
+        assert_eq!(gate_failure(&[]).detail, None);
+    }
+
+    #[test]
+    fn a_budget_lesson_states_what_was_spent_against_which_limits() {
+        let l = budget_exceeded(&Spent {
+            spend_usd: Some(2.5),
+            run_usd: 2.0,
+            run_time: Some(Duration::from_secs(3600)),
+            age: Duration::from_secs(7200),
+            turns: 3,
+        });
+        assert!(l.root_cause.contains("spent $2.50"), "{}", l.root_cause);
+        assert!(
+            l.root_cause
+                .contains("budget.run_usd $2.00, budget.run_time 1h"),
+            "{}",
+            l.root_cause
+        );
+        assert!(l.root_cause.contains("3 agent turn(s)"));
+        let none = budget_exceeded(&Spent {
+            spend_usd: None,
+            run_usd: 0.0,
+            run_time: None,
+            age: Duration::from_secs(1),
+            turns: 1,
+        });
+        assert!(none.root_cause.contains("spent nothing reported"));
+        assert!(
+            none.root_cause
+                .contains("budget.run_usd none, budget.run_time none")
+        );
+    }
+}
