@@ -222,7 +222,8 @@ fn stopped(ctx: &Ctx, why: String) -> Tick {
 
 /// The per-repo lists every run of a repo shares, fetched first and all at
 /// once, so no worker waits on another's list. Errors stay in the cache and
-/// are reported by each run that needs them.
+/// are reported by each run that needs them. Then the runner's one look at
+/// every agent (kubernetes: one Job list, one pod list).
 fn prefetch(w: &Watch, runs: &[Run]) {
     let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
     repos.sort();
@@ -238,6 +239,13 @@ fn prefetch(w: &Watch, runs: &[Run]) {
             w.labelled(repo).map(|_| ())
         };
     });
+    // one look at every agent at once where the runner can (kubernetes: one
+    // Job list, one pod list); failing that, each run asks for itself
+    if !runs.is_empty()
+        && let Err(e) = w.runner.prefetch()
+    {
+        crate::log::warn(&format!("runner: {e}"));
+    }
 }
 
 /// The outbox's events sent (none in a dry run).
@@ -299,13 +307,6 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         labelled: Mutex::new(HashMap::new()),
     };
     prefetch(&w, &runs);
-    // one look at every agent at once where the runner can (kubernetes: one
-    // Job list, one pod list); failing that, each run asks for itself
-    if !runs.is_empty()
-        && let Err(e) = runner.prefetch()
-    {
-        crate::log::warn(&format!("runner: {e}"));
-    }
     let results = fan_out(&runs, cfg.forge.concurrency, |r| {
         process(&w, &state_path, r)
     });
