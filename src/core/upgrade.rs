@@ -554,6 +554,16 @@ pub fn fixer_prompt(t: &FixerTask) -> String {
     s
 }
 
+/// Recipe names become directory names and URL parts: letters, digits, `.`,
+/// `_`, `-`, at most 100, not starting with `.` or `-`.
+pub fn is_recipe_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 100
+        && !n.starts_with(['.', '-'])
+        && n.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// `localhost`, 127.0.0.0/8 or ::1, with or without a port.
 pub fn is_loopback(authority: &str) -> bool {
     let authority = authority.rsplit('@').next().unwrap_or(authority);
@@ -609,6 +619,26 @@ pub fn registry_url(host: Option<&str>, image: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recipe_name_is_a_safe_folder_and_url_part() {
+        let long = "a".repeat(101);
+        let cases = [
+            ("web", true),
+            ("my-recipe_2.0", true),
+            ("", false),
+            (".hidden", false),
+            ("-flag", false),
+            ("a/b", false),
+            ("..", false),
+            ("web app", false),
+            ("wéb", false),
+            (long.as_str(), false),
+        ];
+        for (name, want) in cases {
+            assert_eq!(is_recipe_name(name), want, "{name:?}");
+        }
+    }
 
     fn site(file: &str, service: &str, written: &str) -> Site {
         let image = compose::parse_image(written);

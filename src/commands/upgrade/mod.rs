@@ -8,6 +8,7 @@
 //! (`flow.rs`, `fixer.rs`). The decisions are `core::upgrade` and
 //! `core::verdict`; `report.rs` renders what happened.
 
+mod args;
 mod ending;
 mod fixer;
 mod flow;
@@ -19,8 +20,8 @@ pub mod report;
 mod tests;
 mod verdict;
 
+use super::Ctx;
 use super::tick::{self, Opening};
-use super::{Ctx, UsageError};
 use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
@@ -31,6 +32,7 @@ use crate::registry::{OciRegistry, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
 use anyhow::Result;
+use args::{check_options, recipe_names};
 use prefetch::Prefetched;
 use report::{Report, SkippedItem};
 
@@ -86,16 +88,6 @@ impl super::tick::TickReport for Report {
     }
 }
 
-/// Recipe names become directory names and URL parts: letters, digits, `.`,
-/// `_`, `-`, not starting with `.` or `-`.
-fn valid_recipe(n: &str) -> bool {
-    !n.is_empty()
-        && n.len() <= 100
-        && !n.starts_with(['.', '-'])
-        && n.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// Everything the per-recipe steps share within one tick.
 pub(super) struct Up<'a> {
     pub ctx: &'a Ctx,
@@ -145,51 +137,6 @@ pub struct Options {
     pub with_tests: bool,
     /// the tick's clock when not the real one (the demo's "a day later")
     pub now: Option<time::OffsetDateTime>,
-}
-
-/// The recipes a tick is over, as (name, mirror, upstream URL): `only`, else
-/// every configured one; a name that is not one is a usage error.
-fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, String, String)>> {
-    let cfg = &ctx.config;
-    let names: &[String] = if only.is_empty() {
-        &cfg.upgrade.recipes
-    } else {
-        only
-    };
-    let mut triples = vec![];
-    for n in names {
-        let mirror = cfg.upgrade.mirror.replace("{recipe}", n);
-        if !valid_recipe(n) {
-            return Err(UsageError(format!(
-                "upgrade: \"{n}\" is not a recipe name (letters, digits, ., _ and -)"
-            ))
-            .into());
-        }
-        if !crate::config::is_repo_name(&mirror) {
-            return Err(UsageError(format!(
-                "upgrade: the mirror of {n} would be \"{mirror}\", which is not owner/repo (upgrade.mirror)"
-            ))
-            .into());
-        }
-        triples.push((
-            n.clone(),
-            mirror,
-            cfg.upgrade.upstream.replace("{recipe}", n),
-        ));
-    }
-    Ok(triples)
-}
-
-/// `--with-tests` needs a tests repository: a usage error before any I/O.
-fn check_options(ctx: &Ctx, opts: &Options) -> Result<()> {
-    if opts.with_tests && ctx.config.upgrade.tests_repo.is_empty() {
-        return Err(UsageError(
-            "upgrade: --with-tests needs upgrade.tests_repo (the \"owner/repo\" of the recipe tests)"
-                .into(),
-        )
-        .into());
-    }
-    Ok(())
 }
 
 /// The tick's git: its work folder, pushing as afk's account with its token.
