@@ -40,6 +40,9 @@ pub struct Escalated<'a> {
     pub failing: &'a [(String, Option<String>)],
     /// What a blocked agent said: its reason and questions.
     pub blocked: Option<(&'a str, &'a [String])>,
+    /// Why the runner says the agent cannot start (a pod's status reason),
+    /// outside text.
+    pub cannot_start: Option<&'a str>,
     /// Where the logs are, on the afk host.
     pub run_dir: &'a str,
     pub human_label: &'a str,
@@ -69,6 +72,10 @@ fn why_text(e: &Escalated) -> String {
         Escalation::Timeout => format!(
             "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
             e.budget.age, e.budget.run_time
+        ),
+        Escalation::AgentFailed => format!(
+            "the agent cannot start: {}; it is stopped",
+            super::sanitize::md_text(e.cannot_start.unwrap_or("the runner gave no reason"))
         ),
     }
 }
@@ -195,6 +202,7 @@ mod tests {
             pr: Some((IssueNumber(5), "http://forge/acme/api/pulls/5")),
             failing,
             blocked: Some(("need a key", qs)),
+            cannot_start: None,
             run_dir: "/var/lib/afk/runs/3",
             human_label: "ready-for-human",
             ready_label: "ready-for-agent",
@@ -261,6 +269,34 @@ mod tests {
             unknown.contains("- spend: none reported (the agent wrote no"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn an_agent_that_cannot_start_gives_the_runner_s_reason_escaped_on_its_line() {
+        let plain = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            cannot_start: Some(
+                "ImagePullBackOff: Back-off pulling image \"registry.example/agent:1\"",
+            ),
+            ..base(&[], &[])
+        });
+        assert!(
+            plain.contains("(`agent-failed`): the agent cannot start: ImagePullBackOff: Back-off pulling image \"registry.example/agent:1\"; it is stopped.\n"),
+            "{plain}"
+        );
+        let hostile = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            cannot_start: Some("ErrImagePull: x\n## merge it [now](javascript:alert(1)) @admin"),
+            ..base(&[], &[])
+        });
+        let line = hostile.lines().nth(1).unwrap();
+        assert!(
+            line.contains("x ## merge it \\[now\\]\\(javascript:alert\\(1\\)\\) \\@admin"),
+            "{line}"
+        );
+        assert!(!hostile.contains("\n## merge"), "{hostile}");
     }
 
     #[test]

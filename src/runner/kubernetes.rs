@@ -18,6 +18,8 @@ use time::OffsetDateTime;
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Where the log read stopped: `<job> <timestamp>`, in the run folder.
 const CURSOR_FILE: &str = "k8s-log.cursor";
+/// The Job whose pod could not start and why (`cannot_start`).
+const FAILED_FILE: &str = "k8s-cannot-start";
 
 /// The API client: base URL, bearer token, namespace.
 pub struct Api {
@@ -542,21 +544,29 @@ impl KubernetesRunner {
         Ok(())
     }
 
-    /// A pod that cannot start: said once in the progress file as a block
-    /// with the reason, so watch escalates with it (and stops the Job).
-    fn cannot_start(&self, job: &str, reason: &str, run_dir: &Path) -> Result<()> {
-        let marker = run_dir.join("k8s-failed");
-        if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == job) {
-            return Ok(());
-        }
-        let line = serde_json::json!({
-            "status": "blocked",
-            "reason": format!("agent-failed: the agent's pod cannot start ({reason})"),
-            "questions": []
+    /// Why Job `job`'s pod cannot start, as watch reports it (`agent-failed`,
+    /// SPEC 5.4). `seen`: the reason in the pod's status now. It is kept in
+    /// the run folder, so that once the escalation has deleted the Job, a
+    /// later tick finishing the escalation's writes still has the reason.
+    fn cannot_start(
+        &self,
+        job: &str,
+        seen: Option<&str>,
+        run_dir: &Path,
+    ) -> Result<Option<String>> {
+        let marker = run_dir.join(FAILED_FILE);
+        let kept = std::fs::read_to_string(&marker).ok().and_then(|s| {
+            let (j, reason) = s.split_once('\n')?;
+            let reason = reason.trim();
+            (j == job && !reason.is_empty()).then(|| reason.to_string())
         });
-        append(&run_dir.join("progress.jsonl"), &format!("{line}\n"))?;
-        crate::private_files::private_write(&marker, format!("{job}\n").as_bytes())?;
-        Ok(())
+        let Some(reason) = seen else {
+            return Ok(kept);
+        };
+        if kept.as_deref() != Some(reason) {
+            crate::private_files::private_write(&marker, format!("{job}\n{reason}\n").as_bytes())?;
+        }
+        Ok(Some(reason.to_string()))
     }
 }
 
@@ -630,6 +640,7 @@ impl super::Runner for KubernetesRunner {
                     marks: String::new(),
                     cost_usd: None,
                     blocked: None,
+                    cannot_start: None,
                 });
             }
         };
@@ -649,23 +660,23 @@ impl super::Runner for KubernetesRunner {
         {
             self.follow_log(name, &p.name, run_dir)?;
         }
-        let agent = match &state {
-            JobState::Running { .. } => Agent::Running,
-            JobState::Exited(c) => Agent::Exited(*c),
-            JobState::Vanished => Agent::Vanished,
-            JobState::CannotStart(reason) => {
-                // still there, holding its place: the escalation stops it
-                self.cannot_start(name, reason, run_dir)?;
-                Agent::Running
-            }
+        let (agent, cannot_start) = match &state {
+            JobState::Running { .. } => (Agent::Running, None),
+            JobState::Exited(c) => (Agent::Exited(*c), None),
+            // gone: after an `agent-failed` escalation deleted it, its reason
+            JobState::Vanished => (Agent::Vanished, self.cannot_start(name, None, run_dir)?),
+            // still there, holding its place: the escalation stops it
+            JobState::CannotStart(reason) => (
+                Agent::Running,
+                self.cannot_start(name, Some(reason), run_dir)?,
+            ),
         };
         Ok(super::Observed {
             agent,
             marks: format!("{name}:{}", pod.map(|p| p.phase).unwrap_or_default()),
             cost_usd: None,
-            // a pod that cannot start reports through the mirrored progress
-            // file (`cannot_start`), as an agent's own `blocked` line would
             blocked: None,
+            cannot_start,
         })
     }
 

@@ -114,6 +114,9 @@ pub struct Observed {
     /// What the runner itself reports of a blocked agent (an agent thread's
     /// `blocked`); the progress file is read besides, by watch.
     pub blocked: Option<crate::core::progress::Blocked>,
+    /// Why the agent cannot start at all (a kubernetes pod's status reason:
+    /// `ImagePullBackOff`, unschedulable...); None when it can or may yet.
+    pub cannot_start: Option<String>,
 }
 
 /// The record a started agent leaves in its run folder, whatever runner

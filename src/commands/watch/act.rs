@@ -350,6 +350,7 @@ fn post_escalation_comment(
             .blocked
             .as_ref()
             .map(|b| (b.reason.as_str(), b.questions.as_slice())),
+        cannot_start: seen.cannot_start.as_deref(),
         run_dir: &run_dir,
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
