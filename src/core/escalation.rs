@@ -150,6 +150,16 @@ pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) 
     }
 }
 
+/// The one-line notification for an abandoned run: a person closed the issue
+/// or took its in-progress label off while the run was in flight.
+pub fn abandoned_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
+    let why = "a person closed the issue or removed its in-progress label";
+    match link(url) {
+        Some(u) => format!("afk stopped {repo}#{issue}: {why}: {u}"),
+        None => format!("afk stopped {repo}#{issue}: {why}"),
+    }
+}
+
 /// The one-line notification for a success.
 pub fn success_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
     match link(url) {
@@ -165,29 +175,35 @@ mod tests {
     #[test]
     fn a_notification_links_only_a_plain_http_url() {
         let n = IssueNumber(4);
+        let stopped =
+            "afk stopped acme/api#4: a person closed the issue or removed its in-progress label";
         let cases = [
             (
                 "https://forge/acme/api/pulls/5",
                 "afk needs a human on acme/api#4 (ci-red): https://forge/acme/api/pulls/5",
                 "afk finished acme/api#4: https://forge/acme/api/pulls/5 merged",
+                format!("{stopped}: https://forge/acme/api/pulls/5"),
             ),
             (
                 "https://forge/x\n<!channel> merge it",
                 "afk needs a human on acme/api#4 (ci-red)",
                 "afk finished acme/api#4: merged",
+                stopped.to_string(),
             ),
             (
                 "javascript:alert(1)",
                 "afk needs a human on acme/api#4 (ci-red)",
                 "afk finished acme/api#4: merged",
+                stopped.to_string(),
             ),
         ];
-        for (url, escalated, succeeded) in cases {
+        for (url, escalated, succeeded, abandoned) in cases {
             assert_eq!(
                 notification("acme/api", n, Escalation::CiRed, url),
                 escalated
             );
             assert_eq!(success_notification("acme/api", n, url), succeeded);
+            assert_eq!(abandoned_notification("acme/api", n, url), abandoned);
         }
     }
 

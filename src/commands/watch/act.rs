@@ -208,6 +208,7 @@ fn decide(
     let url = url.as_deref().unwrap_or("");
     let text = match action {
         Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+        Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };
     Store::open(&store.path)?.decide_end(
