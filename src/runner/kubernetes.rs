@@ -554,20 +554,25 @@ impl KubernetesRunner {
         seen: Option<&str>,
         run_dir: &Path,
     ) -> Result<Option<String>> {
-        let marker = run_dir.join(FAILED_FILE);
-        let kept = std::fs::read_to_string(&marker).ok().and_then(|s| {
-            let (j, reason) = s.split_once('\n')?;
-            let reason = reason.trim();
-            (j == job && !reason.is_empty()).then(|| reason.to_string())
-        });
+        let kept = kept_reason(run_dir, Some(job));
         let Some(reason) = seen else {
             return Ok(kept);
         };
         if kept.as_deref() != Some(reason) {
+            let marker = run_dir.join(FAILED_FILE);
             crate::private_files::private_write(&marker, format!("{job}\n{reason}\n").as_bytes())?;
         }
         Ok(Some(reason.to_string()))
     }
+}
+
+/// The reason kept in the run folder for a pod that could not start: of Job
+/// `job`, or of whichever Job it was (None).
+pub(super) fn kept_reason(run_dir: &Path, job: Option<&str>) -> Option<String> {
+    let s = std::fs::read_to_string(run_dir.join(FAILED_FILE)).ok()?;
+    let (j, reason) = s.split_once('\n')?;
+    let reason = reason.trim();
+    (job.is_none_or(|job| j == job) && !reason.is_empty()).then(|| reason.to_string())
 }
 
 fn items(v: &Value) -> impl Iterator<Item = &Value> {

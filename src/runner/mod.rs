@@ -119,6 +119,12 @@ pub struct Observed {
     pub cannot_start: Option<String>,
 }
 
+/// Why a run's agent could not start, as its runner kept it in the run folder
+/// (the kubernetes runner's pod status reason); None when it never said.
+pub fn cannot_start_reason(run_dir: &Path) -> Option<String> {
+    kubernetes::kept_reason(run_dir, None)
+}
+
 /// The record a started agent leaves in its run folder, whatever runner
 /// started it (only the command runner's wrapper writes one): what the next
 /// tick trusts about a claim a dead tick left. Waits briefly when a start may

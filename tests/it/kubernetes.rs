@@ -312,6 +312,11 @@ fn a_pod_that_cannot_pull_its_image_escalates_with_the_reason() {
         afk.sql_rows("SELECT state, end_reason FROM runs"),
         vec![vec!["escalated".to_string(), "agent-failed".into()]]
     );
+    // the status page's open escalations give the pod's reason too
+    let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+    assert_success(&out);
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains("agent-failed: ImagePullBackOff"), "{page}");
     // the run is over: a second tick does nothing more
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
