@@ -830,4 +830,21 @@ mod tests {
         assert!(e.contains("holds no certificate"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_kept_cannot_start_reason_is_only_its_own_job_s_and_never_empty() {
+        let dir = std::env::temp_dir().join(format!("afk-k8s-kept-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kept = |job| super::kept_reason(&dir, job);
+        assert_eq!(kept(None), None, "nothing kept");
+        let file = dir.join(super::FAILED_FILE);
+        std::fs::write(&file, "afk-1-1\nImagePullBackOff: no such image\n").unwrap();
+        let reason = Some("ImagePullBackOff: no such image".to_string());
+        assert_eq!(kept(Some("afk-1-1")), reason);
+        assert_eq!(kept(None), reason);
+        assert_eq!(kept(Some("afk-1-2")), None, "another turn's Job");
+        std::fs::write(&file, "afk-1-1\n").unwrap();
+        assert_eq!(kept(Some("afk-1-1")), None, "no reason: nothing to report");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
