@@ -92,11 +92,13 @@ pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
         },
         // A person closed the issue or took the label off: stop, and leave no
         // contradictory label behind (the ready label is the person's to keep).
+        // `run.abandoned` is recorded like every run's end; `notify.events`
+        // leaves it out by default (the person who did it knows).
         Action::Abandon => EndPlan {
             deciding: RunStatus::Abandoning,
             final_status: RunStatus::Abandoned,
             reason: Some("abandoned".into()),
-            event: None,
+            event: Some(EventKind::RunAbandoned),
             stop_agent: true,
             remove_labels: vec![LabelRole::InProgress],
             add_labels: vec![],
@@ -194,9 +196,23 @@ mod tests {
     }
 
     #[test]
-    fn abandonment_notifies_nothing_and_has_no_outcome() {
+    fn every_end_of_a_run_records_its_event() {
+        let cases = [
+            (
+                Action::Escalate(Escalation::AgentFailed),
+                EventKind::RunEscalated,
+            ),
+            (Action::Succeed, EventKind::RunSucceeded),
+            (Action::Abandon, EventKind::RunAbandoned),
+        ];
+        for (a, want) in cases {
+            assert_eq!(plan(a, true).unwrap().event, Some(want), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn abandonment_stops_the_agent_and_has_no_outcome() {
         let p = plan(Action::Abandon, true).unwrap();
-        assert_eq!(p.event, None);
         assert_eq!(p.outcome, None);
         assert_eq!(p.remove_labels, vec![LabelRole::InProgress]);
         assert!(p.add_labels.is_empty() && p.stop_agent && !p.escalation_comment);

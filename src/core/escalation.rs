@@ -40,6 +40,9 @@ pub struct Escalated<'a> {
     pub failing: &'a [(String, Option<String>)],
     /// What a blocked agent said: its reason and questions.
     pub blocked: Option<(&'a str, &'a [String])>,
+    /// Why the runner says the agent cannot start (a pod's status reason),
+    /// outside text.
+    pub cannot_start: Option<&'a str>,
     /// Where the logs are, on the afk host.
     pub run_dir: &'a str,
     pub human_label: &'a str,
@@ -69,6 +72,10 @@ fn why_text(e: &Escalated) -> String {
         Escalation::Timeout => format!(
             "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
             e.budget.age, e.budget.run_time
+        ),
+        Escalation::AgentFailed => format!(
+            "the agent cannot start: {}; it is stopped",
+            super::sanitize::md_text(e.cannot_start.unwrap_or("the runner gave no reason"))
         ),
     }
 }
@@ -143,6 +150,16 @@ pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) 
     }
 }
 
+/// The one-line notification for an abandoned run: a person closed the issue
+/// or took its in-progress label off while the run was in flight.
+pub fn abandoned_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
+    let why = "a person closed the issue or removed its in-progress label";
+    match link(url) {
+        Some(u) => format!("afk stopped {repo}#{issue}: {why}: {u}"),
+        None => format!("afk stopped {repo}#{issue}: {why}"),
+    }
+}
+
 /// The one-line notification for a success.
 pub fn success_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
     match link(url) {
@@ -158,29 +175,35 @@ mod tests {
     #[test]
     fn a_notification_links_only_a_plain_http_url() {
         let n = IssueNumber(4);
+        let stopped =
+            "afk stopped acme/api#4: a person closed the issue or removed its in-progress label";
         let cases = [
             (
                 "https://forge/acme/api/pulls/5",
                 "afk needs a human on acme/api#4 (ci-red): https://forge/acme/api/pulls/5",
                 "afk finished acme/api#4: https://forge/acme/api/pulls/5 merged",
+                format!("{stopped}: https://forge/acme/api/pulls/5"),
             ),
             (
                 "https://forge/x\n<!channel> merge it",
                 "afk needs a human on acme/api#4 (ci-red)",
                 "afk finished acme/api#4: merged",
+                stopped.to_string(),
             ),
             (
                 "javascript:alert(1)",
                 "afk needs a human on acme/api#4 (ci-red)",
                 "afk finished acme/api#4: merged",
+                stopped.to_string(),
             ),
         ];
-        for (url, escalated, succeeded) in cases {
+        for (url, escalated, succeeded, abandoned) in cases {
             assert_eq!(
                 notification("acme/api", n, Escalation::CiRed, url),
                 escalated
             );
             assert_eq!(success_notification("acme/api", n, url), succeeded);
+            assert_eq!(abandoned_notification("acme/api", n, url), abandoned);
         }
     }
 
@@ -195,6 +218,7 @@ mod tests {
             pr: Some((IssueNumber(5), "http://forge/acme/api/pulls/5")),
             failing,
             blocked: Some(("need a key", qs)),
+            cannot_start: None,
             run_dir: "/var/lib/afk/runs/3",
             human_label: "ready-for-human",
             ready_label: "ready-for-agent",
@@ -261,6 +285,34 @@ mod tests {
             unknown.contains("- spend: none reported (the agent wrote no"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn an_agent_that_cannot_start_gives_the_runner_s_reason_escaped_on_its_line() {
+        let plain = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            cannot_start: Some(
+                "ImagePullBackOff: Back-off pulling image \"registry.example/agent:1\"",
+            ),
+            ..base(&[], &[])
+        });
+        assert!(
+            plain.contains("(`agent-failed`): the agent cannot start: ImagePullBackOff: Back-off pulling image \"registry.example/agent:1\"; it is stopped.\n"),
+            "{plain}"
+        );
+        let hostile = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            cannot_start: Some("ErrImagePull: x\n## merge it [now](javascript:alert(1)) @admin"),
+            ..base(&[], &[])
+        });
+        let line = hostile.lines().nth(1).unwrap();
+        assert!(
+            line.contains("x ## merge it \\[now\\]\\(javascript:alert\\(1\\)\\) \\@admin"),
+            "{line}"
+        );
+        assert!(!hostile.contains("\n## merge"), "{hostile}");
     }
 
     #[test]

@@ -145,6 +145,10 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             s.turns_used
         ),
         Action::Escalate(Escalation::Blocked) => "the agent said it is blocked".into(),
+        Action::Escalate(Escalation::AgentFailed) => format!(
+            "the agent cannot start: {}",
+            super::sanitize::one_line(s.cannot_start.as_deref().unwrap_or("no reason given"), 200)
+        ),
         Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
         Action::Escalate(Escalation::OverBudget) => format!(
@@ -237,6 +241,7 @@ mod tests {
             decided: None,
             agent: super::super::run_state::Agent::Exited(0),
             blocked: false,
+            cannot_start: None,
             pr: super::super::run_state::Pr::Open,
             head_sha: None,
             ci_sha: None,
@@ -305,5 +310,18 @@ mod tests {
             watch(&Action::CorrectiveTurn(Correction::CiRed), &s, &red),
             "CI failed on PR #4 (build): corrective turn 1 of 2"
         );
+    }
+
+    #[test]
+    fn an_agent_that_cannot_start_is_explained_with_the_runner_s_reason_on_one_line() {
+        let mut s = state();
+        s.cannot_start = Some("ImagePullBackOff: no such\nimage\x1b[31m".into());
+        let a = Action::Escalate(Escalation::AgentFailed);
+        let why = watch(&a, &s, &CiSeen::default());
+        assert!(
+            why.starts_with("the agent cannot start: ImagePullBackOff: no such image"),
+            "{why}"
+        );
+        assert!(!why.contains('\n') && !why.contains('\x1b'), "{why:?}");
     }
 }

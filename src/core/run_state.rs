@@ -143,6 +143,10 @@ pub struct RunState {
     pub agent: Agent,
     /// The agent said it is blocked (progress line `{"status":"blocked"}`).
     pub blocked: bool,
+    /// The runner says the agent cannot start (SPEC 5.4: a pod that cannot
+    /// pull its image, cannot be configured or scheduled): it never will.
+    /// The reason, from the runner (outside text).
+    pub cannot_start: Option<String>,
     pub pr: Pr,
     /// The PR's current head, and the commit the CI verdict belongs to.
     pub head_sha: Option<String>,
@@ -188,10 +192,13 @@ pub enum Escalation {
     OverBudget,
     /// The run's age is over `budget.run_time`.
     Timeout,
+    /// The runner says the agent cannot start at all (a kubernetes pod's
+    /// `ImagePullBackOff`, `CreateContainerConfigError`, unschedulable...).
+    AgentFailed,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 8] = [
+    pub const ALL: [Escalation; 9] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
@@ -200,6 +207,7 @@ impl Escalation {
         Escalation::Blocked,
         Escalation::OverBudget,
         Escalation::Timeout,
+        Escalation::AgentFailed,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -217,6 +225,7 @@ impl fmt::Display for Escalation {
             Escalation::Blocked => "blocked",
             Escalation::OverBudget => "over-budget",
             Escalation::Timeout => "timeout",
+            Escalation::AgentFailed => "agent-failed",
         })
     }
 }
@@ -338,6 +347,11 @@ pub fn next_action(s: &RunState) -> Action {
             return Action::Escalate(Escalation::Timeout);
         }
     }
+    // an agent that cannot start says nothing and never will: escalate with
+    // the runner's reason rather than wait for the stall clock
+    if s.cannot_start.is_some() {
+        return Action::Escalate(Escalation::AgentFailed);
+    }
     if s.blocked {
         return Action::Escalate(Escalation::Blocked);
     }
@@ -438,6 +452,7 @@ mod tests {
             decided: None,
             agent: Agent::Exited(0),
             blocked: false,
+            cannot_start: None,
             pr: Pr::Open,
             head_sha: Some("h2".into()),
             ci_sha: Some("h2".into()),
@@ -641,6 +656,63 @@ mod tests {
                 s.agent = Agent::Running
             }),
             Action::Escalate(Escalation::Blocked)
+        );
+    }
+
+    #[test]
+    fn row_an_agent_that_cannot_start_escalates_agent_failed() {
+        let cannot = |s: &mut RunState| {
+            s.agent = Agent::Running;
+            s.cannot_start = Some("ImagePullBackOff: no such image".into());
+        };
+        type Row = (&'static str, fn(&mut RunState), Action);
+        let table: [Row; 6] = [
+            ("at once", |_| {}, Action::Escalate(Escalation::AgentFailed)),
+            (
+                "before the stall clock runs out",
+                |s| s.since_progress = Duration::ZERO,
+                Action::Escalate(Escalation::AgentFailed),
+            ),
+            (
+                "over the stall clock too: the reason is the pod's",
+                |s| s.since_progress = s.stall_after,
+                Action::Escalate(Escalation::AgentFailed),
+            ),
+            (
+                "whatever a progress line said",
+                |s| s.blocked = true,
+                Action::Escalate(Escalation::AgentFailed),
+            ),
+            (
+                "a person's close still abandons",
+                |s| s.issue_open = false,
+                Action::Abandon,
+            ),
+            (
+                "over budget stays over budget",
+                |s| {
+                    s.run_usd = 0.1;
+                    s.spend_usd = Some(0.5)
+                },
+                Action::Escalate(Escalation::OverBudget),
+            ),
+        ];
+        for (why, f, want) in table {
+            assert_eq!(
+                with(|s| {
+                    cannot(s);
+                    f(s)
+                }),
+                want,
+                "{why}"
+            );
+        }
+        let a = Action::Escalate(Escalation::AgentFailed);
+        assert_eq!(a.reason().as_deref(), Some("agent-failed"));
+        assert_eq!(
+            decided_action(RunStatus::Escalating, Some("agent-failed")),
+            Some(a),
+            "a decided agent-failed is carried on as itself"
         );
     }
 

@@ -376,6 +376,7 @@ impl super::Runner for CommandRunner {
             marks: String::new(),
             cost_usd: None,
             blocked: None,
+            cannot_start: None,
         })
     }
 

@@ -206,6 +206,7 @@ impl super::Runner for HttpRunner {
                             marks: String::new(),
                             cost_usd: None,
                             blocked: None,
+                            cannot_start: None,
                         });
                     }
                     Err(e) => return Err(e),
@@ -219,6 +220,7 @@ impl super::Runner for HttpRunner {
                     ),
                     cost_usd: t.cost_usd,
                     blocked: t.blocked,
+                    cannot_start: None,
                 })
             }
             Some(super::RunnerHandle::Process { .. }) => {
@@ -234,6 +236,7 @@ impl super::Runner for HttpRunner {
                 marks: String::new(),
                 cost_usd: None,
                 blocked: None,
+                cannot_start: None,
             }),
         }
     }

@@ -18,6 +18,8 @@ use time::OffsetDateTime;
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 /// Where the log read stopped: `<job> <timestamp>`, in the run folder.
 const CURSOR_FILE: &str = "k8s-log.cursor";
+/// The Job whose pod could not start and why (`cannot_start`).
+const FAILED_FILE: &str = "k8s-cannot-start";
 
 /// The API client: base URL, bearer token, namespace.
 pub struct Api {
@@ -542,22 +544,35 @@ impl KubernetesRunner {
         Ok(())
     }
 
-    /// A pod that cannot start: said once in the progress file as a block
-    /// with the reason, so watch escalates with it (and stops the Job).
-    fn cannot_start(&self, job: &str, reason: &str, run_dir: &Path) -> Result<()> {
-        let marker = run_dir.join("k8s-failed");
-        if std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == job) {
-            return Ok(());
+    /// Why Job `job`'s pod cannot start, as watch reports it (`agent-failed`,
+    /// SPEC 5.4). `seen`: the reason in the pod's status now. It is kept in
+    /// the run folder, so that once the escalation has deleted the Job, a
+    /// later tick finishing the escalation's writes still has the reason.
+    fn cannot_start(
+        &self,
+        job: &str,
+        seen: Option<&str>,
+        run_dir: &Path,
+    ) -> Result<Option<String>> {
+        let kept = kept_reason(run_dir, Some(job));
+        let Some(reason) = seen else {
+            return Ok(kept);
+        };
+        if kept.as_deref() != Some(reason) {
+            let marker = run_dir.join(FAILED_FILE);
+            crate::private_files::private_write(&marker, format!("{job}\n{reason}\n").as_bytes())?;
         }
-        let line = serde_json::json!({
-            "status": "blocked",
-            "reason": format!("agent-failed: the agent's pod cannot start ({reason})"),
-            "questions": []
-        });
-        append(&run_dir.join("progress.jsonl"), &format!("{line}\n"))?;
-        crate::private_files::private_write(&marker, format!("{job}\n").as_bytes())?;
-        Ok(())
+        Ok(Some(reason.to_string()))
     }
+}
+
+/// The reason kept in the run folder for a pod that could not start: of Job
+/// `job`, or of whichever Job it was (None).
+pub(super) fn kept_reason(run_dir: &Path, job: Option<&str>) -> Option<String> {
+    let s = std::fs::read_to_string(run_dir.join(FAILED_FILE)).ok()?;
+    let (j, reason) = s.split_once('\n')?;
+    let reason = reason.trim();
+    (job.is_none_or(|job| j == job) && !reason.is_empty()).then(|| reason.to_string())
 }
 
 fn items(v: &Value) -> impl Iterator<Item = &Value> {
@@ -630,6 +645,7 @@ impl super::Runner for KubernetesRunner {
                     marks: String::new(),
                     cost_usd: None,
                     blocked: None,
+                    cannot_start: None,
                 });
             }
         };
@@ -649,23 +665,23 @@ impl super::Runner for KubernetesRunner {
         {
             self.follow_log(name, &p.name, run_dir)?;
         }
-        let agent = match &state {
-            JobState::Running { .. } => Agent::Running,
-            JobState::Exited(c) => Agent::Exited(*c),
-            JobState::Vanished => Agent::Vanished,
-            JobState::CannotStart(reason) => {
-                // still there, holding its place: the escalation stops it
-                self.cannot_start(name, reason, run_dir)?;
-                Agent::Running
-            }
+        let (agent, cannot_start) = match &state {
+            JobState::Running { .. } => (Agent::Running, None),
+            JobState::Exited(c) => (Agent::Exited(*c), None),
+            // gone: after an `agent-failed` escalation deleted it, its reason
+            JobState::Vanished => (Agent::Vanished, self.cannot_start(name, None, run_dir)?),
+            // still there, holding its place: the escalation stops it
+            JobState::CannotStart(reason) => (
+                Agent::Running,
+                self.cannot_start(name, Some(reason), run_dir)?,
+            ),
         };
         Ok(super::Observed {
             agent,
             marks: format!("{name}:{}", pod.map(|p| p.phase).unwrap_or_default()),
             cost_usd: None,
-            // a pod that cannot start reports through the mirrored progress
-            // file (`cannot_start`), as an agent's own `blocked` line would
             blocked: None,
+            cannot_start,
         })
     }
 
@@ -812,6 +828,23 @@ mod tests {
         std::fs::write(&junk, "not a certificate\n").unwrap();
         let e = super::tls_with_ca(&junk).unwrap_err().to_string();
         assert!(e.contains("holds no certificate"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_kept_cannot_start_reason_is_only_its_own_job_s_and_never_empty() {
+        let dir = std::env::temp_dir().join(format!("afk-k8s-kept-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kept = |job| super::kept_reason(&dir, job);
+        assert_eq!(kept(None), None, "nothing kept");
+        let file = dir.join(super::FAILED_FILE);
+        std::fs::write(&file, "afk-1-1\nImagePullBackOff: no such image\n").unwrap();
+        let reason = Some("ImagePullBackOff: no such image".to_string());
+        assert_eq!(kept(Some("afk-1-1")), reason);
+        assert_eq!(kept(None), reason);
+        assert_eq!(kept(Some("afk-1-2")), None, "another turn's Job");
+        std::fs::write(&file, "afk-1-1\n").unwrap();
+        assert_eq!(kept(Some("afk-1-1")), None, "no reason: nothing to report");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

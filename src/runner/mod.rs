@@ -114,6 +114,15 @@ pub struct Observed {
     /// What the runner itself reports of a blocked agent (an agent thread's
     /// `blocked`); the progress file is read besides, by watch.
     pub blocked: Option<crate::core::progress::Blocked>,
+    /// Why the agent cannot start at all (a kubernetes pod's status reason:
+    /// `ImagePullBackOff`, unschedulable...); None when it can or may yet.
+    pub cannot_start: Option<String>,
+}
+
+/// Why a run's agent could not start, as its runner kept it in the run folder
+/// (the kubernetes runner's pod status reason); None when it never said.
+pub fn cannot_start_reason(run_dir: &Path) -> Option<String> {
+    kubernetes::kept_reason(run_dir, None)
 }
 
 /// The record a started agent leaves in its run folder, whatever runner

@@ -283,11 +283,84 @@ fn a_pod_that_cannot_pull_its_image_escalates_with_the_reason() {
     assert_eq!(afk.poll().0, 0);
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
-    assert_eq!(action_of(&r, 1).0, "escalate", "{r}");
-    let comments = sb.admin("GET", "/state", None).to_string();
-    assert!(comments.contains("ImagePullBackOff"), "{comments}");
-    assert!(comments.contains("agent-failed"), "{comments}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("agent-failed".into())),
+        "{r}"
+    );
+    let st = sb.admin("GET", "/state", None);
+    let escalation: Vec<&str> = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .filter(|b| b.starts_with("<!-- afk:escalation run=1 -->"))
+        .collect();
+    assert_eq!(escalation.len(), 1, "{st}");
+    let c = escalation[0];
+    assert!(c.contains("(`agent-failed`)"), "{c}");
+    assert!(
+        c.contains("the agent cannot start: ImagePullBackOff"),
+        "the pod's reason: {c}"
+    );
+    assert!(
+        !c.contains("the agent says"),
+        "not an agent's own words: {c}"
+    );
     assert_eq!(jobs(&sb), Vec::<Value>::new(), "the Job is deleted");
+    assert_eq!(
+        afk.sql_rows("SELECT state, end_reason FROM runs"),
+        vec![vec!["escalated".to_string(), "agent-failed".into()]]
+    );
+    // the status page's open escalations give the pod's reason too
+    let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+    assert_success(&out);
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains("agent-failed: ImagePullBackOff"), "{page}");
+    // the run is over: a second tick does nothing more
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["actions"], json!([]), "{r}");
+}
+
+#[test]
+fn an_agent_failed_comment_posted_after_the_job_is_deleted_still_gives_the_pod_s_reason() {
+    let (sb, afk) = setup(1, "echo hi", "");
+    sb.admin(
+        "POST",
+        "/k8s/bad_image",
+        Some(json!({"image": "registry.example/agent:1"})),
+    );
+    assert_eq!(afk.poll().0, 0);
+    // the forge refuses the escalation comment once: the tick decided and
+    // deleted the Job, the next one posts the comment with no pod left to ask
+    sb.faults(json!([{"method": "POST", "path": "/issues/1/comments", "status": 422, "times": 1}]));
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("agent-failed"), "{r}");
+    assert_eq!(jobs(&sb), Vec::<Value>::new(), "the Job is deleted");
+    assert_eq!(
+        afk.sql_rows("SELECT state FROM runs"),
+        vec![vec!["escalating".to_string()]]
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("agent-failed"), "{r}");
+    let st = sb.admin("GET", "/state", None);
+    let c = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .find(|b| b.starts_with("<!-- afk:escalation run=1 -->"))
+        .unwrap_or_else(|| panic!("no escalation comment: {st}"));
+    assert!(
+        c.contains("the agent cannot start: ImagePullBackOff"),
+        "{c}"
+    );
+    assert_eq!(
+        afk.sql_rows("SELECT state, end_reason FROM runs"),
+        vec![vec!["escalated".to_string(), "agent-failed".into()]]
+    );
 }
 
 #[test]

@@ -298,9 +298,50 @@ both_dialects! {
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "abandon");
         assert_eq!(state_of(&afk, 1), "abandoned");
+        // `run.abandoned` is recorded, but the default notify.events leaves it out
         assert!(sb.hooks().is_empty(), "no notification");
         assert!(checklist(&sb).contains("stopped"));
         assert_idempotent(&sb, &afk);
+    }
+
+    #[test]
+    fn an_abandoned_run_emits_run_abandoned_once_through_the_outbox() {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::agent(
+            &sb,
+            "pr",
+            "",
+            &format!("{NOTIFY}\nevents = [\"run.abandoned\"]"),
+        );
+        afk.poll();
+        afk.wait_agent(1);
+        afk.watch();
+        assert!(sb.hooks().is_empty(), "nothing to say while it runs");
+        sb.label("acme/api", 1, "agent-in-progress", "alice", false);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("abandon".into(), None));
+        let hooks = sb.hooks();
+        let webhook: Vec<&Value> = hooks.iter().filter(|h| h["hook"] == "webhook").collect();
+        assert_eq!(webhook.len(), 1, "{hooks:?}");
+        let body = &webhook[0]["body"];
+        assert_eq!(body["event"], "run.abandoned");
+        assert_eq!(body["repo"], "acme/api");
+        assert_eq!(body["issue"], 1);
+        assert_eq!(body["run_id"], 1);
+        assert!(body.get("reason").is_none(), "{body}");
+        let text = body["text"].as_str().unwrap();
+        assert!(text.contains("acme/api#1"), "{text}");
+        assert!(
+            hooks.iter().any(|h| h["hook"] == "slack"
+                && h["body"]["text"].as_str().unwrap().contains("acme/api#1")),
+            "{hooks:?}"
+        );
+        assert_idempotent(&sb, &afk);
+        afk.watch();
+        assert_eq!(sb.hooks().len(), hooks.len(), "never sent twice");
+        let (_, s, _) = afk.json(&["status"]);
+        let kinds: Vec<&Value> = s["events"].as_array().unwrap().iter().map(|e| &e["kind"]).collect();
+        assert_eq!(kinds, vec!["run.abandoned"], "{s}");
     }
 
     #[test]

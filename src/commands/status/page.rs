@@ -141,15 +141,22 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
     }
 }
 
-/// An escalation with what the blocked agent asked (from its progress file).
+/// An escalation with what the blocked agent asked (from its progress file),
+/// or why its agent could not start (as its runner kept it).
 fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
     let dir = super::super::runs::run_dir_of(ctx, r);
     let (bytes, _) = super::super::runs::progress_of(&dir);
     let blocked = crate::core::progress::blocked_in(&bytes);
-    let reason = match (&r.end_reason, &blocked) {
-        (Some(why), Some(b)) if !b.reason.is_empty() => format!("{why}: {}", b.reason),
-        (Some(why), _) => why.clone(),
-        (None, Some(b)) => b.reason.clone(),
+    let agent_failed = crate::core::run_state::Escalation::AgentFailed.to_string();
+    let said = match r.end_reason.as_deref() {
+        Some(why) if why == agent_failed => crate::runner::cannot_start_reason(&dir),
+        _ => blocked.as_ref().map(|b| b.reason.clone()),
+    }
+    .filter(|s| !s.is_empty());
+    let reason = match (&r.end_reason, said) {
+        (Some(why), Some(s)) => format!("{why}: {s}"),
+        (Some(why), None) => why.clone(),
+        (None, Some(s)) => s,
         (None, None) => String::new(),
     };
     EscalationRow {

@@ -208,6 +208,7 @@ fn decide(
     let url = url.as_deref().unwrap_or("");
     let text = match action {
         Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+        Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };
     Store::open(&store.path)?.decide_end(
@@ -350,6 +351,7 @@ fn post_escalation_comment(
             .blocked
             .as_ref()
             .map(|b| (b.reason.as_str(), b.questions.as_slice())),
+        cannot_start: seen.cannot_start.as_deref(),
         run_dir: &run_dir,
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,

@@ -436,6 +436,7 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
         decided: decided_action(run.state, run.end_reason.as_deref()),
         agent: seen.agent,
         blocked: seen.blocked.is_some(),
+        cannot_start: seen.cannot_start.clone(),
         pr: seen.pr_state(),
         head_sha: seen.pr.as_ref().map(|p| p.head.sha.clone()),
         ci_sha: seen.ci_sha.clone(),

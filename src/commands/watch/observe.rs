@@ -26,6 +26,8 @@ pub(crate) struct Seen {
     pub agent: Agent,
     pub handle: Option<RunnerHandle>,
     pub blocked: Option<Blocked>,
+    /// Why the runner says the agent cannot start (SPEC 5.4), if it cannot.
+    pub cannot_start: Option<String>,
     pub since_progress: Duration,
     /// What the run's agents reported spending so far (None: nothing yet).
     pub spend_usd: Option<f64>,
@@ -284,6 +286,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         agent: agent.agent,
         handle: run.handle.clone(),
         blocked,
+        cannot_start: agent.cannot_start,
         since_progress: progress::since(last, w.now),
         spend_usd,
         phase,
