@@ -6,12 +6,13 @@
 //! writes are resumed on the next tick if one fails, so every step is idempotent.
 
 mod act;
+mod lists;
 mod observe;
 
 use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, table};
 use crate::core::run_state::{RunState, decided_action, next_action};
-use crate::forge::{Forge, PullRequest, fan_out};
+use crate::forge::{Forge, fan_out};
 use crate::lessons::Journal;
 use crate::runner::Runner;
 use crate::store::Store;
@@ -21,7 +22,7 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use time::OffsetDateTime;
 
 #[derive(Serialize, Clone, Debug)]
@@ -58,12 +59,6 @@ pub struct Report {
     pub costly_requests: usize,
 }
 
-/// A per-tick answer shared by the runs that need it; its error keeps its
-/// type (a `ForgeError` that used up its retries stays one), see [`again`].
-type Cached<T> = Result<T, Arc<anyhow::Error>>;
-type Shared<T> = Arc<OnceLock<Cached<T>>>;
-type PullLists = Mutex<HashMap<(String, bool), Shared<Vec<PullRequest>>>>;
-
 /// Everything a run's observation and action share within one tick. Per-repo
 /// lists are fetched at most once per tick and shared by the runs of a repo.
 pub(crate) struct Watch<'a> {
@@ -74,87 +69,12 @@ pub(crate) struct Watch<'a> {
     pub now: OffsetDateTime,
     pub runs_dir: PathBuf,
     /// afk's own login: only its comments are afk's.
-    pub me: OnceLock<Cached<String>>,
-    pulls: PullLists,
-    labelled: Mutex<HashMap<String, Shared<Vec<IssueNumber>>>>,
-}
-
-fn shared<T: Clone>(
-    map: &Mutex<HashMap<(String, bool), Shared<T>>>,
-    key: (String, bool),
-    f: impl FnOnce() -> Result<T>,
-) -> Result<T> {
-    let cell = map.lock().unwrap().entry(key).or_default().clone();
-    cell.get_or_init(|| f().map_err(Arc::new))
-        .clone()
-        .map_err(|e| again(&e))
-}
-
-/// A cached error handed out again: the same words, and a forge error is
-/// still a `ForgeError` with the same flags, so a call that exhausted its
-/// retries records its `transient_retry` lesson whichever run reports it.
-fn again(e: &anyhow::Error) -> anyhow::Error {
-    use crate::forge::ForgeError;
-    let Some(f) = e.downcast_ref::<ForgeError>() else {
-        return anyhow::anyhow!("{e}");
-    };
-    let copy = ForgeError {
-        service: f.service,
-        method: f.method.clone(),
-        path: f.path.clone(),
-        status: f.status,
-        message: f.message.clone(),
-        exhausted: f.exhausted,
-        rate_limited: f.rate_limited,
-        misconfigured: f.misconfigured,
-    };
-    let words = e.to_string();
-    if words == copy.to_string() {
-        anyhow::Error::new(copy)
-    } else {
-        anyhow::Error::new(copy).context(words)
-    }
+    pub me: OnceLock<lists::Cached<String>>,
+    pulls: lists::PullLists,
+    labelled: lists::Labelled,
 }
 
 impl Watch<'_> {
-    /// The repo's open (or recently closed) pull requests, one list per tick.
-    pub fn pulls(&self, repo: &str, open: bool) -> Result<Vec<PullRequest>> {
-        shared(&self.pulls, (repo.to_string(), open), || {
-            if open {
-                self.forge.open_pulls(repo)
-            } else {
-                self.forge.recent_closed_pulls(repo)
-            }
-        })
-    }
-
-    /// The repo's open issues carrying the in-progress label, one list per tick.
-    pub fn labelled(&self, repo: &str) -> Result<Vec<IssueNumber>> {
-        let cell = self
-            .labelled
-            .lock()
-            .unwrap()
-            .entry(repo.to_string())
-            .or_default()
-            .clone();
-        cell.get_or_init(|| {
-            self.forge
-                .issues_with_label(repo, &self.ctx.config.poll.in_progress_label)
-                .map(|v| v.into_iter().map(|i| i.number).collect())
-                .map_err(Arc::new)
-        })
-        .clone()
-        .map_err(|e| again(&e))
-    }
-
-    /// afk's own account, asked once per tick (`GET /user`).
-    pub fn me(&self) -> Result<String> {
-        self.me
-            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(Arc::new))
-            .clone()
-            .map_err(|e| again(&e))
-    }
-
     /// Time since the run was dispatched (zero when the clock went backwards).
     pub fn age(&self, run: &Run) -> std::time::Duration {
         let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.now);
@@ -220,34 +140,6 @@ fn stopped(ctx: &Ctx, why: String) -> Tick {
     quiet(ctx, Some(why), human)
 }
 
-/// The per-repo lists every run of a repo shares, fetched first and all at
-/// once, so no worker waits on another's list. Errors stay in the cache and
-/// are reported by each run that needs them. Then the runner's one look at
-/// every agent (kubernetes: one Job list, one pod list).
-fn prefetch(w: &Watch, runs: &[Run]) {
-    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
-    repos.sort();
-    repos.dedup();
-    let lists: Vec<(String, bool)> = repos
-        .iter()
-        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
-        .collect();
-    fan_out(&lists, w.ctx.config.forge.concurrency, |(repo, pulls)| {
-        let _ = if *pulls {
-            w.pulls(repo, true).map(|_| ())
-        } else {
-            w.labelled(repo).map(|_| ())
-        };
-    });
-    // one look at every agent at once where the runner can (kubernetes: one
-    // Job list, one pod list); failing that, each run asks for itself
-    if !runs.is_empty()
-        && let Err(e) = w.runner.prefetch()
-    {
-        crate::log::warn(&format!("runner: {e}"));
-    }
-}
-
 /// The outbox's events sent (none in a dry run).
 fn deliver(ctx: &Ctx, store: &Store) -> crate::notify::Delivery {
     if ctx.dry_run {
@@ -306,7 +198,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
     };
-    prefetch(&w, &runs);
+    lists::prefetch(&w, &runs);
     let results = fan_out(&runs, cfg.forge.concurrency, |r| {
         process(&w, &state_path, r)
     });

@@ -1,0 +1,124 @@
+//! The per-repo lists every run of a repo shares within one watch tick,
+//! fetched at most once and all at once, and afk's own login: caches whose
+//! errors keep their type.
+
+use super::Watch;
+use crate::forge::{PullRequest, fan_out};
+use crate::store::runs::Run;
+use crate::types::IssueNumber;
+use anyhow::Result;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A per-tick answer shared by the runs that need it; its error keeps its
+/// type (a `ForgeError` that used up its retries stays one), see [`again`].
+pub(super) type Cached<T> = Result<T, Arc<anyhow::Error>>;
+type Shared<T> = Arc<OnceLock<Cached<T>>>;
+pub(super) type PullLists = Mutex<HashMap<(String, bool), Shared<Vec<PullRequest>>>>;
+
+pub(super) type Labelled = Mutex<HashMap<String, Shared<Vec<IssueNumber>>>>;
+
+fn shared<T: Clone>(
+    map: &Mutex<HashMap<(String, bool), Shared<T>>>,
+    key: (String, bool),
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let cell = map.lock().unwrap().entry(key).or_default().clone();
+    cell.get_or_init(|| f().map_err(Arc::new))
+        .clone()
+        .map_err(|e| again(&e))
+}
+
+/// A cached error handed out again: the same words, and a forge error is
+/// still a `ForgeError` with the same flags, so a call that exhausted its
+/// retries records its `transient_retry` lesson whichever run reports it.
+fn again(e: &anyhow::Error) -> anyhow::Error {
+    use crate::forge::ForgeError;
+    let Some(f) = e.downcast_ref::<ForgeError>() else {
+        return anyhow::anyhow!("{e}");
+    };
+    let copy = ForgeError {
+        service: f.service,
+        method: f.method.clone(),
+        path: f.path.clone(),
+        status: f.status,
+        message: f.message.clone(),
+        exhausted: f.exhausted,
+        rate_limited: f.rate_limited,
+        misconfigured: f.misconfigured,
+    };
+    let words = e.to_string();
+    if words == copy.to_string() {
+        anyhow::Error::new(copy)
+    } else {
+        anyhow::Error::new(copy).context(words)
+    }
+}
+
+impl Watch<'_> {
+    /// The repo's open (or recently closed) pull requests, one list per tick.
+    pub fn pulls(&self, repo: &str, open: bool) -> Result<Vec<PullRequest>> {
+        shared(&self.pulls, (repo.to_string(), open), || {
+            if open {
+                self.forge.open_pulls(repo)
+            } else {
+                self.forge.recent_closed_pulls(repo)
+            }
+        })
+    }
+
+    /// The repo's open issues carrying the in-progress label, one list per tick.
+    pub fn labelled(&self, repo: &str) -> Result<Vec<IssueNumber>> {
+        let cell = self
+            .labelled
+            .lock()
+            .unwrap()
+            .entry(repo.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_init(|| {
+            self.forge
+                .issues_with_label(repo, &self.ctx.config.poll.in_progress_label)
+                .map(|v| v.into_iter().map(|i| i.number).collect())
+                .map_err(Arc::new)
+        })
+        .clone()
+        .map_err(|e| again(&e))
+    }
+
+    /// afk's own account, asked once per tick (`GET /user`).
+    pub fn me(&self) -> Result<String> {
+        self.me
+            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(Arc::new))
+            .clone()
+            .map_err(|e| again(&e))
+    }
+}
+
+/// The per-repo lists every run of a repo shares, fetched first and all at
+/// once, so no worker waits on another's list. Errors stay in the cache and
+/// are reported by each run that needs them. Then the runner's one look at
+/// every agent (kubernetes: one Job list, one pod list).
+pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
+    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    repos.sort();
+    repos.dedup();
+    let lists: Vec<(String, bool)> = repos
+        .iter()
+        .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
+        .collect();
+    fan_out(&lists, w.ctx.config.forge.concurrency, |(repo, pulls)| {
+        let _ = if *pulls {
+            w.pulls(repo, true).map(|_| ())
+        } else {
+            w.labelled(repo).map(|_| ())
+        };
+    });
+    // one look at every agent at once where the runner can (kubernetes: one
+    // Job list, one pod list); failing that, each run asks for itself
+    if !runs.is_empty()
+        && let Err(e) = w.runner.prefetch()
+    {
+        crate::log::warn(&format!("runner: {e}"));
+    }
+}
