@@ -8,6 +8,7 @@
 mod budget;
 mod canary;
 mod kubernetes;
+mod lifecycle;
 mod seed;
 mod upgrade;
 
@@ -26,12 +27,55 @@ use anyhow::{Context, Result};
 const DEMO_CANARY_SEED: &str = "20260101";
 
 pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
-    let keep = a.keep;
     if !a.random && std::env::var_os("AFK_CANARY_SEED").is_none() {
         // SAFETY: nothing else runs yet (no sandbox, no agent, no thread), so
         // no one reads the environment while it changes.
         unsafe { std::env::set_var("AFK_CANARY_SEED", DEMO_CANARY_SEED) };
     }
+    let stage = stage(json, a)?;
+    let mut show = Show {
+        json,
+        ticks: vec![],
+        worst: 0,
+    };
+    let main = lifecycle::act(&stage.sb, &stage.ctx, &stage.dir, &mut show)?;
+    let main_ticks = std::mem::take(&mut show.ticks);
+    // beside the demo's folder, so it outlives it
+    let page = stage.dir.with_extension("html");
+    let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
+    canary::act(sb, dir, agent, a.keep, &page, &mut show)?;
+    let canary_ticks = std::mem::take(&mut show.ticks);
+    budget::act(sb, dir, agent, &mut show)?;
+    let budget_ticks = std::mem::take(&mut show.ticks);
+    kubernetes::act(sb, dir, agent, &mut show)?;
+    let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
+    let (upgrade_ticks, upgrade_worst) = upgrade::act(sb, dir, agent, json)?;
+    show.worst = show.worst.max(upgrade_worst);
+    let dir = stage.dir.clone();
+    drop(stage);
+    closing(&show, &dir, a.keep, &page);
+    if json {
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": main.snap, "events": main.events,
+                                     "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
+                                     "kubernetes": {"ticks": kubernetes_ticks},
+                                     "upgrade": upgrade_ticks});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    Ok(show.worst)
+}
+
+/// The demo's stage: its folder, the sandbox, the scripted agent, and the
+/// first act's config and state.
+struct Stage {
+    dir: std::path::PathBuf,
+    sb: sandbox::Sandbox,
+    agent: std::path::PathBuf,
+    ctx: Ctx,
+}
+
+/// Start the sandbox in a fresh folder, write the scripted agent, the token
+/// and the first act's config, and record a lesson by hand.
+fn stage(json: bool, a: &crate::cli::DemoArgs) -> Result<Stage> {
     let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
@@ -63,162 +107,33 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
         },
         None,
     )?;
-    let mut show = Show {
-        json,
-        ticks: vec![],
-        worst: 0,
-    };
-    let say = |s: &str| {
-        if !json {
-            println!("{s}");
-        }
-    };
-    say(&format!(
-        "afk demo: sandbox forge ({}) at {} (git and state in {})",
-        dialect.as_str(),
-        sb.api_url(),
-        dir.display()
-    ));
-    say("  acme/api #1 high priority, armed by alice (write)");
-    say("  acme/api #2 low priority, armed by alice");
-    say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
-    say("  acme/web #1 armed by alice, but blocked by #2");
-    say("  acme/docs #1 armed by alice; it asks something only a person can answer");
-    say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
-    let first = super::poll::tick(&ctx)?;
-    let api1 = run_of(&first, "acme/api", 1)?;
-    let docs1 = run_of(&first, "acme/docs", 1)?;
-    show.step("afk poll", first.done());
-    let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
-        .unwrap_or_default();
-    if let Some(section) = prompt
-        .split("## Lessons from earlier runs in this repo")
-        .nth(1)
-    {
-        // the first lesson line inside the untrusted-data fence
-        let line = section.lines().find(|l| l.starts_with("- ")).unwrap_or("");
-        say(&format!(
-            "   the prompt of run {api1} carries the repo's open lessons:\n  {line}\n"
-        ));
-    }
-    say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
-    say(
-        "   the agent on acme/docs#1 cannot tell which database to describe: it reports blocked ...",
-    );
-    wait_for(&ctx.runs_dir().join(format!("{api1}/exit_status")))?;
-    wait_for(&ctx.runs_dir().join(format!("{docs1}/exit_status")))?;
-    say("");
-    show.step(
-        "afk watch (a PR open, no CI verdict yet; a blocked agent goes to a person)",
-        super::watch::tick(&ctx)?.done(),
-    );
-    say("   acme/docs#1 now carries ready-for-human and one comment with the agent's question;");
-    say(
-        "   when someone answers and adds ready-for-agent again, the next prompt carries the answer.\n",
-    );
-    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
-    let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
-    say(&format!(
-        "   CI reports ci/build = success on {}\n",
-        &head[..head.len().min(12)]
-    ));
-    sb.state
-        .lock()
-        .unwrap()
-        .add_status(
-            "acme/api",
-            &head,
-            &serde_json::json!({"state": "success", "context": "ci/build",
-                                "target_url": "https://ci.example.org/acme/api/1"}),
-        )
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(
-        "afk watch (green: merging is a person's call)",
-        super::watch::tick(&ctx)?.done(),
-    );
-    if dialect == sandbox::Dialect::Github {
-        // nothing changed: every GET is conditional, and GitHub answers 304 for free
-        let idle = super::watch::tick(&ctx)?.done();
-        let line = format!(
-            "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
-            idle.report["requests"], idle.report["costly_requests"]
-        );
-        show.step("afk watch (nothing changed on GitHub)", idle);
-        say(&line);
-    }
-    let store = crate::store::Store::open(&ctx.state_path())?;
-    let pr = store
-        .run(api1)?
-        .and_then(|r| r.pr_number)
-        .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
-    say(&format!(
-        "   a person merges PR #{pr}; the forge closes issue #1\n"
-    ));
-    sb.state
-        .lock()
-        .unwrap()
-        .merge("acme/api", pr.0)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(
-        "afk watch (merged: success)",
-        super::watch::tick(&ctx)?.done(),
-    );
-    show.step(
-        "afk watch again (nothing left to do, nothing written)",
-        super::watch::tick(&ctx)?.done(),
-    );
-    let next = super::poll::tick(&ctx)?;
-    let api2 = run_of(&next, "acme/api", 2)?;
-    show.step(
-        "afk poll (acme/api is free again: the next issue)",
-        next.done(),
-    );
-    red_ci_act(&sb, &ctx, api2, &mut show)?;
-    let snap = store.lesson_snapshot()?;
-    say(&format!(
-        "== afk lessons snapshot\nlessons: {} in all, {} open\n",
-        snap.total, snap.open
-    ));
-    let events = store.recent_events(5)?;
-    for e in &events {
-        say(&format!("== event: {} {}", e.kind, e.text));
-    }
-    let main_ticks = std::mem::take(&mut show.ticks);
-    // beside the demo's folder, so it outlives it
-    let page = dir.with_extension("html");
-    canary::act(&sb, &dir, &agent, keep, &page, &mut show)?;
-    let canary_ticks = std::mem::take(&mut show.ticks);
-    budget::act(&sb, &dir, &agent, &mut show)?;
-    let budget_ticks = std::mem::take(&mut show.ticks);
-    kubernetes::act(&sb, &dir, &agent, &mut show)?;
-    let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
-    let (upgrade_ticks, upgrade_worst) = upgrade::act(&sb, &dir, &agent, json)?;
-    show.worst = show.worst.max(upgrade_worst);
-    drop(sb);
+    Ok(Stage {
+        dir,
+        sb,
+        agent,
+        ctx,
+    })
+}
+
+/// After the sandbox is gone: keep or remove the demo's folder, and point at
+/// the canary act's status page.
+fn closing(show: &Show, dir: &std::path::Path, keep: bool, page: &std::path::Path) {
     if keep {
-        say(&format!(
+        show.say(&format!(
             "\nkept: {} (run folders with prompts, agent.log and progress.jsonl; the scripted agent demo-agent.sh; afk.toml)",
             dir.display()
         ));
     } else {
-        let _ = std::fs::remove_dir_all(&dir);
-        say(&format!(
+        let _ = std::fs::remove_dir_all(dir);
+        show.say(&format!(
             "\nthe demo's folder {} is removed (afk demo --keep keeps it)",
             dir.display()
         ));
     }
-    say(&format!(
+    show.say(&format!(
         "the status page of the canary act (what status_page holds; afk status --html prints it): {}",
         page.display()
     ));
-    if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": snap, "events": events,
-                                     "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
-                                     "kubernetes": {"ticks": kubernetes_ticks},
-                                     "upgrade": upgrade_ticks});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    }
-    Ok(show.worst)
 }
 
 /// Seed the sandbox's forge with an act's repos and issues.

@@ -1,0 +1,181 @@
+//! The demo's first act: the lifecycle of an issue on acme/api (poll, the
+//! agent's PR, CI, a person's merge), a blocked agent on acme/docs, a red CI
+//! and its corrective turn, then the lessons and the outbox.
+
+use super::{Show, red_ci_act, run_of, wait_for};
+use crate::commands::Ctx;
+use crate::sandbox;
+use crate::store::{Store, events::Event, lessons::Snapshot};
+use crate::types::RunId;
+use anyhow::Result;
+
+/// What the act leaves for the demo's closing JSON document.
+pub(super) struct Lifecycle {
+    pub(super) snap: Snapshot,
+    pub(super) events: Vec<Event>,
+}
+
+/// The whole act, scene by scene.
+pub(super) fn act(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    show: &mut Show,
+) -> Result<Lifecycle> {
+    intro(sb, dir, show);
+    let api1 = first_poll(ctx, show)?;
+    ci_goes_green(sb, ctx, show)?;
+    if sb.dialect == sandbox::Dialect::Github {
+        idle_watch(ctx, show)?;
+    }
+    let store = Store::open(&ctx.state_path())?;
+    merge(sb, ctx, &store, api1, show)?;
+    let next = super::super::poll::tick(ctx)?;
+    let api2 = run_of(&next, "acme/api", 2)?;
+    show.step(
+        "afk poll (acme/api is free again: the next issue)",
+        next.done(),
+    );
+    red_ci_act(sb, ctx, api2, show)?;
+    lessons_and_events(&store, show)
+}
+
+/// The sandbox's world, as the demo starts.
+fn intro(sb: &sandbox::Sandbox, dir: &std::path::Path, show: &Show) {
+    show.say(&format!(
+        "afk demo: sandbox forge ({}) at {} (git and state in {})",
+        sb.dialect.as_str(),
+        sb.api_url(),
+        dir.display()
+    ));
+    show.say("  acme/api #1 high priority, armed by alice (write)");
+    show.say("  acme/api #2 low priority, armed by alice");
+    show.say("  acme/api #3 critical, armed by mallory (read only: untrusted)");
+    show.say("  acme/web #1 armed by alice, but blocked by #2");
+    show.say("  acme/docs #1 armed by alice; it asks something only a person can answer");
+    show.say("  a lesson recorded by hand for acme/api: \"run the formatter before pushing\"\n");
+}
+
+/// The first poll: two agents start; the prompt carries the hand-made lesson;
+/// acme/docs's agent is blocked and watch hands it to a person. Returns
+/// acme/api#1's run.
+fn first_poll(ctx: &Ctx, show: &mut Show) -> Result<RunId> {
+    let first = super::super::poll::tick(ctx)?;
+    let api1 = run_of(&first, "acme/api", 1)?;
+    let docs1 = run_of(&first, "acme/docs", 1)?;
+    show.step("afk poll", first.done());
+    let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
+        .unwrap_or_default();
+    if let Some(section) = prompt
+        .split("## Lessons from earlier runs in this repo")
+        .nth(1)
+    {
+        // the first lesson line inside the untrusted-data fence
+        let line = section.lines().find(|l| l.starts_with("- ")).unwrap_or("");
+        show.say(&format!(
+            "   the prompt of run {api1} carries the repo's open lessons:\n  {line}\n"
+        ));
+    }
+    show.say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
+    show.say(
+        "   the agent on acme/docs#1 cannot tell which database to describe: it reports blocked ...",
+    );
+    wait_for(&ctx.runs_dir().join(format!("{api1}/exit_status")))?;
+    wait_for(&ctx.runs_dir().join(format!("{docs1}/exit_status")))?;
+    show.say("");
+    show.step(
+        "afk watch (a PR open, no CI verdict yet; a blocked agent goes to a person)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    show.say(
+        "   acme/docs#1 now carries ready-for-human and one comment with the agent's question;",
+    );
+    show.say(
+        "   when someone answers and adds ready-for-agent again, the next prompt carries the answer.\n",
+    );
+    Ok(api1)
+}
+
+/// CI reports success on the agent's branch; merging stays a person's call.
+fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Ctx, show: &mut Show) -> Result<()> {
+    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+    let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
+    show.say(&format!(
+        "   CI reports ci/build = success on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .add_status(
+            "acme/api",
+            &head,
+            &serde_json::json!({"state": "success", "context": "ci/build",
+                                "target_url": "https://ci.example.org/acme/api/1"}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(
+        "afk watch (green: merging is a person's call)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// On GitHub, a watch with nothing changed: every GET is conditional, and
+/// GitHub answers 304 for free.
+fn idle_watch(ctx: &Ctx, show: &mut Show) -> Result<()> {
+    let idle = super::super::watch::tick(ctx)?.done();
+    let line = format!(
+        "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
+        idle.report["requests"], idle.report["costly_requests"]
+    );
+    show.step("afk watch (nothing changed on GitHub)", idle);
+    show.say(&line);
+    Ok(())
+}
+
+/// A person merges the agent's PR; watch records the success, then finds
+/// nothing left to do.
+fn merge(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    store: &Store,
+    run: RunId,
+    show: &mut Show,
+) -> Result<()> {
+    let pr = store
+        .run(run)?
+        .and_then(|r| r.pr_number)
+        .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
+    show.say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #1\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr.0)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(
+        "afk watch (merged: success)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    show.step(
+        "afk watch again (nothing left to do, nothing written)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// The lessons snapshot and the last few events of the outbox.
+fn lessons_and_events(store: &Store, show: &Show) -> Result<Lifecycle> {
+    let snap = store.lesson_snapshot()?;
+    show.say(&format!(
+        "== afk lessons snapshot\nlessons: {} in all, {} open\n",
+        snap.total, snap.open
+    ));
+    let events = store.recent_events(5)?;
+    for e in &events {
+        show.say(&format!("== event: {} {}", e.kind, e.text));
+    }
+    Ok(Lifecycle { snap, events })
+}
