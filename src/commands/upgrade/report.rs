@@ -125,10 +125,30 @@ impl Report {
         u8::from(!self.errors.is_empty() || !self.skipped.is_empty())
     }
 
-    /// The human summary.
+    /// The human summary: the headline, then one section after another, each
+    /// printed only when it has something to say.
     pub fn human(&self, recipes: &[String]) -> String {
+        let mut s = self.headline(recipes);
+        if let Some(r) = &self.reason {
+            s.push_str(&format!("nothing done: {r}\n"));
+            return s;
+        }
+        self.pr_table(&mut s);
+        self.stale_tests(&mut s);
+        self.candidate_table(&mut s);
+        self.actions_done(&mut s);
+        self.closed_prs(&mut s);
+        self.scans_deferred(&mut s);
+        self.skipped_recipes(&mut s);
+        self.no_upgrade(&mut s, recipes);
+        self.error_lines(&mut s);
+        s
+    }
+
+    /// `upgrade: N recipes, N open, N candidates, N skipped, N errors`
+    fn headline(&self, recipes: &[String]) -> String {
         use crate::core::plural;
-        let mut s = format!(
+        format!(
             "upgrade{}: {}, {} open, {}, {} skipped, {}\n",
             if self.dry_run { " (dry run)" } else { "" },
             plural(recipes.len(), "recipe", "recipes"),
@@ -140,11 +160,11 @@ impl Report {
             ),
             self.skipped.len(),
             plural(self.errors.len(), "error", "errors")
-        );
-        if let Some(r) = &self.reason {
-            s.push_str(&format!("nothing done: {r}\n"));
-            return s;
-        }
+        )
+    }
+
+    /// The open upgrade PRs and where each flow stands.
+    fn pr_table(&self, s: &mut String) {
         if !self.prs.is_empty() {
             let rows: Vec<Vec<String>> = self
                 .prs
@@ -174,6 +194,10 @@ impl Report {
                 &rows,
             ));
         }
+    }
+
+    /// PRs whose result waits on a stale test.
+    fn stale_tests(&self, s: &mut String) {
         let stale: Vec<&PrItem> = self
             .prs
             .iter()
@@ -192,6 +216,10 @@ impl Report {
                 ));
             }
         }
+    }
+
+    /// Every candidate the scan found, selected or not.
+    fn candidate_table(&self, s: &mut String) {
         if !self.candidates.is_empty() {
             s.push_str("\ncandidates:\n");
             let rows: Vec<Vec<String>> = self
@@ -217,6 +245,10 @@ impl Report {
                 &rows,
             ));
         }
+    }
+
+    /// What the tick did (or, in a dry run, would do).
+    fn actions_done(&self, s: &mut String) {
         if !self.actions.is_empty() {
             s.push_str(if self.dry_run {
                 "\nwould do:\n"
@@ -236,12 +268,20 @@ impl Report {
                 ));
             }
         }
+    }
+
+    /// The PRs this tick closed, and why.
+    fn closed_prs(&self, s: &mut String) {
         if !self.closed.is_empty() {
             s.push_str("\nclosed:\n");
             for c in &self.closed {
                 s.push_str(&format!("  {} #{}: {}\n", c.recipe, c.pr, c.reason));
             }
         }
+    }
+
+    /// Recipes whose registries were not asked this tick (`scan_every`).
+    fn scans_deferred(&self, s: &mut String) {
         if !self.next_scan.is_empty() {
             let names: Vec<&str> = self.next_scan.iter().map(|(r, _)| r.as_str()).collect();
             let next = self
@@ -255,12 +295,21 @@ impl Report {
                 names.join(", ")
             ));
         }
+    }
+
+    /// Recipes skipped, with the reason.
+    fn skipped_recipes(&self, s: &mut String) {
         if !self.skipped.is_empty() {
             s.push_str("\nskipped:\n");
             for k in &self.skipped {
                 s.push_str(&format!("  {}: SKIPPED — {}\n", k.recipe, k.reason));
             }
         }
+    }
+
+    /// Recipes with nothing to upgrade: no PR, no selected candidate, not
+    /// skipped, no error.
+    fn no_upgrade(&self, s: &mut String, recipes: &[String]) {
         let quiet: Vec<&String> = recipes
             .iter()
             .filter(|r| {
@@ -283,6 +332,10 @@ impl Report {
                     .join(", ")
             ));
         }
+    }
+
+    /// One line per error, last.
+    fn error_lines(&self, s: &mut String) {
         for e in &self.errors {
             s.push_str(&format!(
                 "error: {}{}: {}\n",
@@ -291,6 +344,5 @@ impl Report {
                 e.message
             ));
         }
-        s
     }
 }
