@@ -34,6 +34,7 @@ pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
 pub mod upgrade_end;
+pub mod upgrade_open;
 pub mod verdict;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.

@@ -13,6 +13,7 @@ use crate::core::upgrade::{
     self, Bump, CandidateRow, CloseReason, covered_by, pr_body, registry_url, supersedes,
 };
 use crate::core::upgrade_commit::commit_is_only_the_edit;
+use crate::core::upgrade_open::{Prior, why_not_push, why_wait};
 use crate::forge::PullRequest;
 use crate::git::{Lease, TRAILER, made_by_afk};
 use crate::store::upgrades::NewUpgrade;
@@ -31,115 +32,150 @@ pub(super) fn open_bumps(
     bumps: Vec<Bump>,
     facts: &Facts,
 ) -> Vec<IssueNumber> {
-    let max = up.ctx.config.upgrade.max_open_prs as usize;
     let mut opened = vec![];
     for bump in bumps {
         if prs.iter().any(|(_, b)| covered_by(&bump, b)) {
             continue;
         }
-        let branch = bump.branch();
-        let mut unselect = |why: String, up: &mut Up| {
-            for row in rows.iter_mut() {
-                if row.proposed == bump.to
-                    && bump
-                        .sites
-                        .iter()
-                        .any(|s| s.file == row.file && s.service == row.service)
-                {
-                    row.selected = false;
-                }
-            }
-            up.report.act(&r.name, "wait", None, Some(why));
-        };
-        let closed = match pre.closed(up.forge, &r.mirror) {
-            Ok(c) => c,
-            Err(e) => {
-                up.report.error(&r.name, None, format!("closed PRs: {e}"));
+        let lease = match gate(up, r, pre, prs, &bump) {
+            Gate::Open(lease) => lease,
+            Gate::Wait(why) => {
+                unselect(rows, &bump);
+                up.report.act(&r.name, "wait", None, Some(why));
                 continue;
             }
-        };
-        if let Some(c) = closed.iter().find(|p| {
-            p.head.name == branch
-                && upgrade::opened_by_afk(p.author(), p.head_repo(), &up.me, &r.mirror)
-        }) {
-            let how = if c.merged { "merged" } else { "closed" };
-            unselect(
-                format!(
-                    "#{} on {branch} was {how}; afk does not open it again",
-                    c.number
-                ),
-                up,
-            );
-            continue;
-        }
-        let replaces = prs.iter().filter(|(_, b)| supersedes(&bump, b)).count();
-        if up.open_count.saturating_sub(replaces) >= max {
-            unselect(
-                format!("max_open_prs ({max}) reached: {} waits", bump.title()),
-                up,
-            );
-            continue;
-        }
-        let lease = match pre.branch(up.forge, &r.mirror, &branch) {
-            Ok(None) => Lease::Absent,
-            Ok(Some(b)) => {
-                let email = b
-                    .commit
-                    .committer
-                    .as_ref()
-                    .map(|c| c.email.as_str())
-                    .unwrap_or("");
-                if !made_by_afk(email, &b.commit.message) {
-                    unselect(
-                        format!("{branch} holds a commit afk did not make; not pushing to it"),
-                        up,
-                    );
-                    continue;
-                }
-                Lease::At(b.commit.id)
-            }
-            Err(e) => {
-                up.report.error(&r.name, None, format!("{branch}: {e}"));
-                continue;
-            }
+            Gate::Failed => continue,
         };
         if up.dry() {
-            up.open_count += 1;
-            up.report.act(&r.name, "open_pr", None, Some(bump.title()));
-            for (old, b) in prs.iter().filter(|(_, b)| supersedes(&bump, b)) {
-                up.report.act(
-                    &r.name,
-                    "close_pr",
-                    Some(old.number),
-                    Some(format!("superseded by the new PR for {}", b.path)),
-                );
-            }
+            would_open(up, r, prs, &bump);
             continue;
         }
-        match open_one(up, r, upstream, &bump, &lease) {
-            Ok(pr) => {
-                up.open_count += 1;
-                up.report
-                    .act(&r.name, "open_pr", Some(pr.number), Some(bump.title()));
-                opened.push(pr.number);
-                let (old, keep): (Vec<_>, Vec<_>) =
-                    prs.drain(..).partition(|(_, b)| supersedes(&bump, b));
-                *prs = keep;
-                for (o, b) in old {
-                    let why = CloseReason::Superseded {
-                        by: pr.number,
-                        to: bump.to.clone(),
-                    };
-                    mirror::close(up, r, &o, &b, &why, facts);
-                }
-                prs.push((pr, bump));
-            }
-            Err(e) => up
-                .report
-                .error(&r.name, None, format!("{}: {e:#}", bump.title())),
+        if let Some(n) = open_and_supersede(up, r, upstream, prs, bump, &lease, facts) {
+            opened.push(n);
         }
     }
     opened
+}
+
+/// What becomes of one bump: a PR pushed under `Lease`, a wait with its
+/// reason, or an error already in the report.
+enum Gate {
+    Open(Lease),
+    Wait(String),
+    Failed,
+}
+
+/// Observe what the rules need (the mirror's closed PRs, then the branch)
+/// and decide with [`why_wait`] and [`why_not_push`].
+fn gate(
+    up: &mut Up,
+    r: &Recipe,
+    pre: &mut Prefetched,
+    prs: &[(PullRequest, Bump)],
+    bump: &Bump,
+) -> Gate {
+    let branch = bump.branch();
+    let closed = match pre.closed(up.forge, &r.mirror) {
+        Ok(c) => c,
+        Err(e) => {
+            up.report.error(&r.name, None, format!("closed PRs: {e}"));
+            return Gate::Failed;
+        }
+    };
+    let prior = closed
+        .iter()
+        .find(|p| {
+            p.head.name == branch
+                && upgrade::opened_by_afk(p.author(), p.head_repo(), &up.me, &r.mirror)
+        })
+        .map(|c| Prior {
+            number: c.number,
+            merged: c.merged,
+        });
+    let replaces = prs.iter().filter(|(_, b)| supersedes(bump, b)).count();
+    let max = up.ctx.config.upgrade.max_open_prs as usize;
+    if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
+        return Gate::Wait(why);
+    }
+    let head = match pre.branch(up.forge, &r.mirror, &branch) {
+        Ok(h) => h,
+        Err(e) => {
+            up.report.error(&r.name, None, format!("{branch}: {e}"));
+            return Gate::Failed;
+        }
+    };
+    let by_afk = head.as_ref().map(|b| {
+        let c = &b.commit;
+        let email = c.committer.as_ref().map(|c| c.email.as_str());
+        made_by_afk(email.unwrap_or(""), &c.message)
+    });
+    if let Some(why) = why_not_push(&branch, by_afk) {
+        return Gate::Wait(why);
+    }
+    Gate::Open(head.map_or(Lease::Absent, |b| Lease::At(b.commit.id)))
+}
+
+/// A waiting bump's candidate rows are no longer selected.
+fn unselect(rows: &mut [CandidateRow], bump: &Bump) {
+    for row in rows.iter_mut() {
+        if row.proposed == bump.to
+            && bump
+                .sites
+                .iter()
+                .any(|s| s.file == row.file && s.service == row.service)
+        {
+            row.selected = false;
+        }
+    }
+}
+
+/// A dry run: report the PR afk would open and those it would close.
+fn would_open(up: &mut Up, r: &Recipe, prs: &[(PullRequest, Bump)], bump: &Bump) {
+    up.open_count += 1;
+    up.report.act(&r.name, "open_pr", None, Some(bump.title()));
+    for (old, b) in prs.iter().filter(|(_, b)| supersedes(bump, b)) {
+        up.report.act(
+            &r.name,
+            "close_pr",
+            Some(old.number),
+            Some(format!("superseded by the new PR for {}", b.path)),
+        );
+    }
+}
+
+/// Open the PR, then close the PRs it supersedes; returns the new PR's number.
+fn open_and_supersede(
+    up: &mut Up,
+    r: &Recipe,
+    upstream: &Upstream,
+    prs: &mut Vec<(PullRequest, Bump)>,
+    bump: Bump,
+    lease: &Lease,
+    facts: &Facts,
+) -> Option<IssueNumber> {
+    let pr = match open_one(up, r, upstream, &bump, lease) {
+        Ok(pr) => pr,
+        Err(e) => {
+            up.report
+                .error(&r.name, None, format!("{}: {e:#}", bump.title()));
+            return None;
+        }
+    };
+    up.open_count += 1;
+    up.report
+        .act(&r.name, "open_pr", Some(pr.number), Some(bump.title()));
+    let number = pr.number;
+    let (old, keep): (Vec<_>, Vec<_>) = prs.drain(..).partition(|(_, b)| supersedes(&bump, b));
+    *prs = keep;
+    for (o, b) in old {
+        let why = CloseReason::Superseded {
+            by: pr.number,
+            to: bump.to.clone(),
+        };
+        mirror::close(up, r, &o, &b, &why, facts);
+    }
+    prs.push((pr, bump));
+    Some(number)
 }
 
 /// Commit, push, open, record.
