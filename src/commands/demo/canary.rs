@@ -2,6 +2,7 @@
 //! canary and harvest rolls it back, with the numbers.
 
 use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
+use crate::commands::Ctx;
 use crate::sandbox::{self, Seed, SeedRepo};
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -27,6 +28,45 @@ pub(super) fn act(
     page: &std::path::Path,
     show: &mut Show,
 ) -> Result<()> {
+    let repos = seed_lab(sb)?;
+    let ctx = lab_ctx(sb, dir, agent, &repos, show.json)?;
+    let canary = templates(&ctx)?;
+    show.say(&format!(
+        "== the canary act: {} repos with {} ready issues each, a world of its own ({})",
+        LAB_REPOS,
+        LAB_ISSUES,
+        dir.join("canary.toml").display()
+    ));
+    show.say(&format!(
+        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the scripted agent does worse with that line: it stops without a pull request\n"
+    ));
+    let lab = Lab {
+        sb,
+        forge: crate::forge::from_config(&ctx.config)?,
+        ctx,
+        repos,
+        canary,
+    };
+    for round in 1..=5 {
+        if lab.round(round, show)? {
+            break;
+        }
+    }
+    epilogue(&lab.ctx, keep, page, show)
+}
+
+/// The act's world: its config and state, its repos and forge client, and
+/// the canary's version.
+struct Lab<'a> {
+    sb: &'a sandbox::Sandbox,
+    ctx: Ctx,
+    repos: Vec<String>,
+    forge: Box<dyn crate::forge::Forge>,
+    canary: i64,
+}
+
+/// Seed the lab repos, each with a few ready issues; returns their names.
+fn seed_lab(sb: &sandbox::Sandbox) -> Result<Vec<String>> {
     let collab: BTreeMap<String, String> = [("alice".to_string(), "write".to_string())].into();
     let repos: Vec<String> = (1..=LAB_REPOS).map(|i| format!("acme/lab{i}")).collect();
     let seed = Seed {
@@ -44,6 +84,17 @@ pub(super) fn act(
         ..Default::default()
     };
     seed_sandbox(sb, seed)?;
+    Ok(repos)
+}
+
+/// The act's config (canary on, small checkpoints), written and loaded.
+fn lab_ctx(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    repos: &[String],
+    json: bool,
+) -> Result<Ctx> {
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let config_text = format!(
         "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
@@ -59,29 +110,42 @@ pub(super) fn act(
         tok = sandbox::DEFAULT_TOKEN,
         agent = agent.display()
     );
-    let ctx = super::act_ctx(&dir.join("canary.toml"), &config_text, show.json)?;
+    super::act_ctx(&dir.join("canary.toml"), &config_text, json)
+}
+
+/// `implementer@1` current, `implementer@2` (one worse line) the live
+/// canary; returns the canary's version.
+fn templates(ctx: &Ctx) -> Result<i64> {
     let v1 =
         "You are a careful software engineer. Work on one issue, test it, open a pull request.\n";
     let mut store = crate::store::Store::open(&ctx.state_path())?;
     store.add_template("implementer", v1, false, true)?;
     let v2 = store.add_template("implementer", &format!("{v1}{WORSE}\n"), true, true)?;
-    show.say(&format!(
-        "== the canary act: {} repos with {} ready issues each, a world of its own ({})",
-        LAB_REPOS,
-        LAB_ISSUES,
-        dir.join("canary.toml").display()
-    ));
-    show.say(&format!(
-        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the scripted agent does worse with that line: it stops without a pull request\n"
-    ));
-    let forge = crate::forge::from_config(&ctx.config)?;
-    for round in 1..=5 {
-        let poll = crate::commands::poll::tick(&ctx)?;
+    Ok(v2.version)
+}
+
+impl Lab<'_> {
+    /// One round: poll, CI green and merges, two watches, harvest. True when
+    /// harvest decided.
+    fn round(&self, round: usize, show: &mut Show) -> Result<bool> {
+        self.poll(round, show)?;
+        let merged = self.merge_green()?;
+        self.watch_twice(merged, show)?;
+        let h = crate::commands::harvest::tick(&self.ctx)?;
+        let decided = !h.report.decisions.is_empty();
+        show.step(&format!("afk harvest (round {round})"), h.done());
+        Ok(decided)
+    }
+
+    /// Poll, say how many runs went to the canary, and wait for them all.
+    fn poll(&self, round: usize, show: &mut Show) -> Result<()> {
+        let ctx = &self.ctx;
+        let poll = crate::commands::poll::tick(ctx)?;
         let to_canary = poll
             .report
             .dispatched
             .iter()
-            .filter(|d| d.template_version == Some(v2.version))
+            .filter(|d| d.template_version == Some(self.canary))
             .count();
         let ids: Vec<crate::types::RunId> = poll
             .report
@@ -98,10 +162,15 @@ pub(super) fn act(
         for id in &ids {
             wait_for(&ctx.runs_dir().join(format!("{id}/exit_status")))?;
         }
-        // CI goes green on every PR and a person merges it
+        Ok(())
+    }
+
+    /// CI goes green on every PR and a person merges it; returns how many.
+    fn merge_green(&self) -> Result<usize> {
+        let sb = self.sb;
         let mut merged = 0;
-        for repo in &repos {
-            for p in forge.open_pulls(repo)? {
+        for repo in &self.repos {
+            for p in self.forge.open_pulls(repo)? {
                 let mut f = sb.state.lock().unwrap();
                 f.add_status(
                     repo,
@@ -114,7 +183,14 @@ pub(super) fn act(
                 merged += 1;
             }
         }
-        let first = crate::commands::watch::tick(&ctx)?.done();
+        Ok(merged)
+    }
+
+    /// Watch records the merges; the runs without a PR get one corrective
+    /// turn, fail again, and the second watch records that.
+    fn watch_twice(&self, merged: usize, show: &mut Show) -> Result<()> {
+        let ctx = &self.ctx;
+        let first = crate::commands::watch::tick(ctx)?.done();
         let second_at = crate::clock::ts(crate::clock::now());
         show.say(&format!(
             "   {merged} PRs green and merged; afk watch: {}",
@@ -136,7 +212,7 @@ pub(super) fn act(
         while crate::clock::ts(crate::clock::now()) == second_at {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let second = crate::commands::watch::tick(&ctx)?.done();
+        let second = crate::commands::watch::tick(ctx)?.done();
         show.say(&format!(
             "   the canary's runs failed their corrective turn too; afk watch: {}",
             second
@@ -147,13 +223,13 @@ pub(super) fn act(
                 .trim_start_matches("watch: ")
         ));
         show.ticks.push(second.report);
-        let h = crate::commands::harvest::tick(&ctx)?;
-        let decided = !h.report.decisions.is_empty();
-        show.step(&format!("afk harvest (round {round})"), h.done());
-        if decided {
-            break;
-        }
+        Ok(())
     }
+}
+
+/// The canary's fate and the outbox, how to see the decision trail, and the
+/// world's status page.
+fn epilogue(ctx: &Ctx, keep: bool, page: &std::path::Path, show: &mut Show) -> Result<()> {
     let store = crate::store::Store::open(&ctx.state_path())?;
     let rollbacks = store
         .recent_events(20)?
@@ -181,6 +257,6 @@ pub(super) fn act(
         "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
     });
     // the status page of this world: runs, escalations, the canary's evidence
-    crate::commands::status::page::write(&ctx, page)?;
+    crate::commands::status::page::write(ctx, page)?;
     Ok(())
 }
