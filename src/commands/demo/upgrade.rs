@@ -59,23 +59,68 @@ pub(super) fn act(
     agent: &std::path::Path,
     json: bool,
 ) -> Result<(Vec<serde_json::Value>, u8)> {
-    let say = |s: &str| {
-        if !json {
-            println!("{s}");
-        }
-    };
     seed(sb)?;
     let up_dir = dir.join("upstream");
+    recipes(&up_dir)?;
+    let mut act = Act {
+        ctx: act_ctx(sb, dir, agent, &up_dir, json)?,
+        ticks: vec![],
+        worst: 0,
+    };
+    act.say(
+        "== the upgrade act: recipes \"web\" (nginx:1.25.3) and \"cache\" (redis:7.2.3); the registry has newer tags\n   (and a build id, 2041837, that is no version); one shared test cluster: one recipe under test at a time\n",
+    );
+    let now = Options::default();
+    act.tick(
+        "afk upgrade (the scan: two PRs; web's !testme posted, cache queued; CI answers web: RED)",
+        now,
+    )?;
+    act.tick(
+        "afk upgrade 15 minutes later (RED: the fixer starts on web's PR branch; cache still queued)",
+        now,
+    )?;
+    act.fixer_pushes()?;
+    act.tick(
+        "afk upgrade (the fixer pushed: the next !testme; CI answers: GREEN)",
+        now,
+    )?;
+    act.tick(
+        "afk upgrade (GREEN: SUCCESS, nothing merged; the slot passes to cache, whose CI never answers)",
+        now,
+    )?;
+    let later = Options {
+        now: Some(crate::clock::now() + time::Duration::hours(25)),
+        ..Options::default()
+    };
+    act.tick(
+        "afk upgrade a day later (no verdict 24h after the test comment: STUCK, said once)",
+        later,
+    )?;
+    Ok((act.ticks, act.worst))
+}
+
+/// The two recipes' upstream repositories under `up_dir`.
+fn recipes(up_dir: &std::path::Path) -> Result<()> {
     upstream(
-        &up_dir,
+        up_dir,
         "web",
         "services:\n  app:\n    image: nginx:1.25.3  # the web server\n    deploy:\n      labels:\n        - \"coop-cloud.${STACK_NAME}.version=0.4.1+1.25.3\"\n",
     )?;
     upstream(
-        &up_dir,
+        up_dir,
         "cache",
         "services:\n  cache:\n    image: redis:7.2.3\n",
-    )?;
+    )
+}
+
+/// The act's config (`upgrade.toml`), written and loaded.
+fn act_ctx(
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    up_dir: &std::path::Path,
+    json: bool,
+) -> Result<Ctx> {
     let config_path = dir.join("upgrade.toml");
     std::fs::write(
         &config_path,
@@ -93,64 +138,57 @@ pub(super) fn act(
             up = up_dir.display(),
         ),
     )?;
-    let ctx = Ctx {
+    Ok(Ctx {
         config: Config::load(&config_path)?,
         config_path,
         state_flag: None,
         dry_run: false,
         json,
-    };
-    say(
-        "== the upgrade act: recipes \"web\" (nginx:1.25.3) and \"cache\" (redis:7.2.3); the registry has newer tags\n   (and a build id, 2041837, that is no version); one shared test cluster: one recipe under test at a time\n",
-    );
-    let mut ticks = vec![];
-    let mut worst = 0;
-    let mut tick = |title: &str, opts: Options| -> Result<()> {
-        let t = crate::commands::upgrade::tick(&ctx, &[], opts)?.done();
-        say(&format!("== {title}"));
-        if !json {
+    })
+}
+
+/// The act as it runs: its context, the ticks' reports, the worst exit code.
+struct Act {
+    ctx: Ctx,
+    ticks: Vec<serde_json::Value>,
+    worst: u8,
+}
+
+impl Act {
+    fn say(&self, s: &str) {
+        if !self.ctx.json {
+            println!("{s}");
+        }
+    }
+
+    /// One upgrade tick, printed under `title` and collected.
+    fn tick(&mut self, title: &str, opts: Options) -> Result<()> {
+        let t = crate::commands::upgrade::tick(&self.ctx, &[], opts)?.done();
+        self.say(&format!("== {title}"));
+        if !self.ctx.json {
             print!("{}", t.human);
         }
-        say("");
-        worst = worst.max(t.code);
-        ticks.push(t.report);
+        self.say("");
+        self.worst = self.worst.max(t.code);
+        self.ticks.push(t.report);
         Ok(())
-    };
-    let now = Options::default();
-    tick(
-        "afk upgrade (the scan: two PRs; web's !testme posted, cache queued; CI answers web: RED)",
-        now,
-    )?;
-    tick(
-        "afk upgrade 15 minutes later (RED: the fixer starts on web's PR branch; cache still queued)",
-        now,
-    )?;
-    let fixer_dir = std::fs::read_dir(ctx.runs_dir())?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("upgrade-"))
-        })
-        .ok_or_else(|| anyhow::anyhow!("demo: the fixer did not start"))?;
-    say("   the fixer clones the mirror, commits on afk/upgrade-nginx-1.26.0 and pushes ...");
-    wait_for(&fixer_dir.join("exit_status"))?;
-    say("");
-    tick(
-        "afk upgrade (the fixer pushed: the next !testme; CI answers: GREEN)",
-        now,
-    )?;
-    tick(
-        "afk upgrade (GREEN: SUCCESS, nothing merged; the slot passes to cache, whose CI never answers)",
-        now,
-    )?;
-    let later = Options {
-        now: Some(crate::clock::now() + time::Duration::hours(25)),
-        ..Options::default()
-    };
-    tick(
-        "afk upgrade a day later (no verdict 24h after the test comment: STUCK, said once)",
-        later,
-    )?;
-    Ok((ticks, worst))
+    }
+
+    /// Wait (bounded) for the fixer the last tick started to push its fix.
+    fn fixer_pushes(&self) -> Result<()> {
+        let fixer_dir = std::fs::read_dir(self.ctx.runs_dir())?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("upgrade-"))
+            })
+            .ok_or_else(|| anyhow::anyhow!("demo: the fixer did not start"))?;
+        self.say(
+            "   the fixer clones the mirror, commits on afk/upgrade-nginx-1.26.0 and pushes ...",
+        );
+        wait_for(&fixer_dir.join("exit_status"))?;
+        self.say("");
+        Ok(())
+    }
 }
