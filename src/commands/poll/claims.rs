@@ -292,6 +292,30 @@ fn label_started(
     None
 }
 
+/// The claim in SQLite, before any side effect: the run row for `w`.
+fn claim(
+    ctx: &Ctx,
+    store: &Store,
+    t: &ResolvedTemplate,
+    w: &Winner,
+    branch: &str,
+) -> Result<crate::types::RunId> {
+    let cfg = &ctx.config;
+    store.claim_run(&NewRun {
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        url: &w.issue.html_url,
+        ready_event_id: Some(w.ready_event_id),
+        template_name: &cfg.poll.template,
+        template_version_id: t.version_id,
+        template_version: t.version,
+        template_hash: t.hash.as_deref(),
+        runner_kind: cfg.runner.kind,
+        branch,
+    })
+}
+
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
 /// the state left behind is one the next tick resolves.
 pub fn dispatch_one(
@@ -309,19 +333,7 @@ pub fn dispatch_one(
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
     let branch = prompt::branch_for(w.issue.number);
-    let run_id = match store.claim_run(&NewRun {
-        repo: &w.repo,
-        issue: w.issue.number,
-        title: &w.issue.title,
-        url: &w.issue.html_url,
-        ready_event_id: Some(w.ready_event_id),
-        template_name: &cfg.poll.template,
-        template_version_id: t.version_id,
-        template_version: t.version,
-        template_hash: t.hash.as_deref(),
-        runner_kind: cfg.runner.kind,
-        branch: &branch,
-    }) {
+    let run_id = match claim(ctx, &store, t, w, &branch) {
         Ok(id) => id,
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
