@@ -2,9 +2,9 @@
 //! stopped over `run_usd` and its run escalated with the figures; the day's
 //! spend then reaches `day_usd` and poll dispatches nothing more that day.
 
-use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
+use super::{Show, armed_repo, forge_keys, seed_sandbox, wait_for};
 use crate::commands::Ctx;
-use crate::sandbox::{self, Seed, SeedRepo};
+use crate::sandbox;
 use anyhow::Result;
 
 /// What the act's agent reports spending, and the limits it runs into.
@@ -64,24 +64,10 @@ fn world(
     agent: &std::path::Path,
     json: bool,
 ) -> Result<Ctx> {
-    let seed = Seed {
-        repos: vec![SeedRepo {
-            name: "acme/pay".into(),
-            collaborators: [("alice".to_string(), "write".to_string())].into(),
-            issues: vec![
-                issue(
-                    1,
-                    "Retry failed payments",
-                    &["ready-for-agent"],
-                    "alice",
-                    "",
-                ),
-                issue(2, "Refund endpoint", &["ready-for-agent"], "alice", ""),
-            ],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let seed = armed_repo(
+        "acme/pay",
+        &[(1, "Retry failed payments"), (2, "Refund endpoint")],
+    );
     seed_sandbox(sb, seed)?;
     let config_text = format!(
         "state_path = \"budget.db\"\nruns_dir = \"budget-runs\"\n\

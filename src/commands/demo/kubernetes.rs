@@ -4,9 +4,9 @@
 //! run as the Job's local process), its log mirrored into the run folder as
 //! progress and spend, and watch following the Job.
 
-use super::{Show, forge_keys, issue, seed_sandbox};
+use super::{Show, armed_repo, forge_keys, seed_sandbox};
 use crate::commands::Ctx;
-use crate::sandbox::{self, Seed, SeedRepo};
+use crate::sandbox;
 use anyhow::{Result, bail};
 use std::time::{Duration, Instant};
 
@@ -68,21 +68,7 @@ fn world(
     agent: &std::path::Path,
     json: bool,
 ) -> Result<Ctx> {
-    let seed = Seed {
-        repos: vec![SeedRepo {
-            name: "acme/ops".into(),
-            collaborators: [("alice".to_string(), "write".to_string())].into(),
-            issues: vec![issue(
-                1,
-                "Add a health endpoint",
-                &["ready-for-agent"],
-                "alice",
-                "",
-            )],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let seed = armed_repo("acme/ops", &[(1, "Add a health endpoint")]);
     seed_sandbox(sb, seed)?;
     crate::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes())?;
     // the agent reads its prompt from the mounted file and works in its home

@@ -13,8 +13,8 @@ mod seed;
 mod upgrade;
 
 use seed::AGENT;
-use seed::issue;
 pub use seed::{DEMO_AGENT, agent_command, example_seed};
+use seed::{armed_repo, issue};
 
 use super::Ctx;
 use crate::config::Config;

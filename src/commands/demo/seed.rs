@@ -23,6 +23,23 @@ pub(in crate::commands::demo) fn issue(
     }
 }
 
+/// One repo whose writer `alice` armed every issue in `issues` (number,
+/// title): the world of a demo act of its own.
+pub(in crate::commands::demo) fn armed_repo(name: &str, issues: &[(u64, &str)]) -> Seed {
+    Seed {
+        repos: vec![SeedRepo {
+            name: name.into(),
+            collaborators: [("alice".to_string(), "write".to_string())].into(),
+            issues: issues
+                .iter()
+                .map(|(n, title)| issue(*n, title, &["ready-for-agent"], "alice", ""))
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// The demo's world, also what `afk sandbox --example` serves: acme/api with
 /// three armed issues (one armed by someone without write access), acme/web
 /// with a blocked one, acme/docs with a question only a person can answer.
