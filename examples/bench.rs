@@ -173,21 +173,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
         let repo = format!("bench/k{r:02}");
         for n in 1..=RUNS_PER_REPO {
             let branch = format!("afk/issue-{n}");
-            let id = store
-                .claim_run(&afk::store::runs::NewRun {
-                    repo: &repo,
-                    issue: afk::types::IssueNumber(n),
-                    title: "fix",
-                    url: "",
-                    ready_event_id: Some(1),
-                    template_name: "implementer",
-                    template_version_id: None,
-                    template_version: None,
-                    template_hash: None,
-                    runner_kind: afk::config::RunnerKind::Kubernetes,
-                    branch: &branch,
-                })
-                .unwrap();
+            let id = claim(&store, &repo, n, afk::config::RunnerKind::Kubernetes);
             let run_dir = ctx.runs_dir().join(id.to_string());
             let h = runner
                 .start(&afk::runner::Turn {
@@ -560,21 +546,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     json!({"repo": repo, "sha": commit, "context": "ci", "state": "success"}),
                 )
                 .unwrap();
-            let id = store
-                .claim_run(&afk::store::runs::NewRun {
-                    repo: &repo,
-                    issue: afk::types::IssueNumber(n),
-                    title: "fix",
-                    url: "",
-                    ready_event_id: Some(1),
-                    template_name: "implementer",
-                    template_version_id: None,
-                    template_version: None,
-                    template_hash: None,
-                    runner_kind: afk::config::RunnerKind::Command,
-                    branch: &format!("afk/issue-{n}"),
-                })
-                .unwrap();
+            let id = claim(&store, &repo, n, afk::config::RunnerKind::Command);
             store
                 .transition(
                     id,
@@ -1304,4 +1276,28 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
         "  with {LATENCY_MS} ms per request, median of 5: {:.0} ms ({requests} requests: {serial} ms one after another)",
         median(slow).as_secs_f64() * 1e3,
     );
+}
+
+/// A run of the benchmark's: issue `n` of `repo`, claimed as poll would.
+fn claim(
+    store: &afk::store::Store,
+    repo: &str,
+    n: u64,
+    runner_kind: afk::config::RunnerKind,
+) -> afk::types::RunId {
+    store
+        .claim_run(&afk::store::runs::NewRun {
+            repo,
+            issue: afk::types::IssueNumber(n),
+            title: "fix",
+            url: "",
+            ready_event_id: Some(1),
+            template_name: "implementer",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind,
+            branch: &format!("afk/issue-{n}"),
+        })
+        .unwrap()
 }

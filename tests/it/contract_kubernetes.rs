@@ -123,28 +123,10 @@ fn call(sb: &Sandbox, method: &str, path: &str, body: Option<Value>) -> (u16, Va
     }
 }
 
-/// A sandbox where afk has dispatched one run as a Job whose agent finished.
+/// A sandbox where afk has dispatched one run as a Job (the kubernetes
+/// suite's setup: one repo, an agent that prints one progress line).
 fn dispatched() -> (Sandbox, Afk) {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let scratch = Scratch::new();
-    let token = scratch.write("k8s-token", K8S_TOKEN);
-    let text = format!(
-        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-         [runner]\nkind = \"kubernetes\"\ncommand = [\"sh\", \"-c\", 'echo \"{{\\\"phase\\\":\\\"x\\\"}}\"']\n\
-         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
-         image = \"registry.example/agent:1\"\nenv_secret = \"s\"\nservice_account = \"agent\"\n\
-         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
-        forge = sb.forge_keys(),
-        url = sb.url,
-        token = token.display(),
-    );
-    let config = scratch.write("afk.toml", &text);
-    let afk = Afk {
-        scratch,
-        config,
-        hooks: None,
-        now: Default::default(),
-    };
+    let (sb, afk) = crate::kubernetes::setup(1, r#"echo "{\"phase\":\"x\"}""#, "");
     let (code, _, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     (sb, afk)

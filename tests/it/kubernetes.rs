@@ -13,7 +13,7 @@ const K8S_TOKEN: &str = "k8s-sandbox-token";
 /// A sandbox with `n` ready issues and afk configured for the kubernetes
 /// runner, whose agent runs `script` (a `sh -c` script).
 /// `n` > 1: one ready issue in each of `n` repositories (a repo runs one agent at a time).
-fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
+pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
     let repos: Vec<Value> = match n {
         1 => vec![repo("acme/api", json!([ready(1, "alice")]))],
         _ => (1..=n)
