@@ -6,11 +6,15 @@
 #[cfg(test)]
 mod layers;
 
+/// The pure decisions: the `afk-core` crate (crates/afk-core).
+pub use afk_core as core;
+/// The shared values and shapes: the `afk-model` crate (crates/afk-model).
+pub use afk_model as types;
+
 pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod core;
 pub mod crash;
 pub mod forge;
 pub mod git;
@@ -26,4 +30,3 @@ pub mod registry;
 pub mod runner;
 pub mod sandbox;
 pub mod store;
-pub mod types;

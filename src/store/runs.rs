@@ -12,35 +12,6 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-impl ToSql for RunId {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.0))
-    }
-}
-
-impl FromSql for RunId {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        v.as_i64().map(RunId)
-    }
-}
-
-impl ToSql for IssueNumber {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        i64::try_from(self.0)
-            .map(ToSqlOutput::from)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-    }
-}
-
-impl FromSql for IssueNumber {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let n = v.as_i64()?;
-        u64::try_from(n)
-            .map(IssueNumber)
-            .map_err(|_| FromSqlError::OutOfRange(n))
-    }
-}
-
 impl ToSql for RunnerKind {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.as_str()))
@@ -51,20 +22,6 @@ impl FromSql for RunnerKind {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = v.as_str()?;
         RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
-    }
-}
-
-impl ToSql for RunStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for RunStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        RunStatus::parse(s)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown run state \"{s}\"").into()))
     }
 }
 

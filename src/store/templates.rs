@@ -14,23 +14,8 @@ use crate::core::canary::{
 };
 use crate::core::kinds::EventKind;
 use anyhow::{Result, anyhow, bail};
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
-
-impl ToSql for VersionStatus {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for VersionStatus {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        VersionStatus::parse(s)
-            .ok_or_else(|| FromSqlError::Other(format!("unknown template status \"{s}\"").into()))
-    }
-}
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TemplateVersion {

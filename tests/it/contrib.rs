@@ -405,6 +405,39 @@ fn the_containerfile_builds_locked_and_runs_unprivileged() {
     assert!(containerfile_user() > 0, "not root");
 }
 
+/// The build stage copies every path `cargo build` reads: the manifest and
+/// lock, the build script (`afk --version`'s commit), the binary's sources and
+/// embedded examples, and each workspace crate. A missing one is a build that
+/// fails only in the image.
+#[test]
+fn the_containerfile_copies_everything_the_build_reads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = read(&root.join("Containerfile"));
+    let copied: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("COPY "))
+        .filter(|l| !l.starts_with("--from"))
+        .flat_map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            words[..words.len() - 1].to_vec()
+        })
+        .collect();
+    let manifest: toml::Table = read(&root.join("Cargo.toml")).parse().unwrap();
+    let mut needed = vec!["Cargo.toml", "Cargo.lock", "build.rs", "src", "examples"];
+    let members = manifest["workspace"]["members"].as_array().unwrap();
+    let tops: Vec<String> = members
+        .iter()
+        .map(|m| m.as_str().unwrap().split('/').next().unwrap().to_string())
+        .collect();
+    needed.extend(tops.iter().map(String::as_str));
+    for want in needed {
+        assert!(
+            copied.iter().any(|c| c.trim_end_matches('/') == want),
+            "the Containerfile's build stage does not copy {want}: {copied:?}"
+        );
+    }
+}
+
 #[test]
 fn crontab_lines_are_cron_d_lines_that_export_the_env_file() {
     let text = read(&contrib().join("crontab"));

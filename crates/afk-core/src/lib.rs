@@ -1,4 +1,11 @@
-//! Pure decisions: no I/O, no clock, no randomness. Time and draws come in as arguments.
+//! afk's decisions: pure functions, no I/O, no clock, no randomness. Time and
+//! draws come in as arguments; what a tick observed comes in as plain values
+//! (the model's types), and a decision, a plan or a text goes out. This crate
+//! depends on the model and on data crates only (serde, time, YAML events), so
+//! naming an adapter from here does not compile.
+
+/// The model's values, under the name the rest of afk knows them by.
+use afk_model as types;
 
 pub mod answers;
 pub mod app_token;

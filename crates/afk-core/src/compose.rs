@@ -8,8 +8,8 @@
 //! quoted string, a multi-line or block scalar) cannot be spliced safely and
 //! is refused with an error instead of being rewritten.
 
-use crate::core::registry_auth::{DOCKER_HUB_API, is_docker_hub};
-use crate::core::tags::UpdateType;
+use crate::registry_auth::{DOCKER_HUB_API, is_docker_hub};
+use crate::tags::UpdateType;
 use std::ops::Range;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;

@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn lesson_names_are_slugs_as_the_journal_requires() {
         for k in LessonKind::ALL {
-            assert!(crate::core::kinds::is_slug(k.as_str()), "{k}");
+            assert!(crate::kinds::is_slug(k.as_str()), "{k}");
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn holds_slot(step: &Step) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::verdict::{Failure, Outcome};
+    use crate::verdict::{Failure, Outcome};
 
     #[test]
     fn one_pr_at_a_time_is_in_flight_and_the_others_queue_in_order() {

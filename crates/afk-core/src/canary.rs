@@ -442,54 +442,7 @@ pub struct HandTarget<'a> {
     pub canary_on: bool,
 }
 
-/// Where a template version is in its life (SPEC 7.1): added as a
-/// `candidate`, live as the `canary`, the `current` version poll uses,
-/// `retired` when another became current, `rejected` when it lost or a person
-/// rejected it. Stored as these words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum VersionStatus {
-    Candidate,
-    Canary,
-    Current,
-    Retired,
-    Rejected,
-}
-
-impl VersionStatus {
-    pub const ALL: [VersionStatus; 5] = [
-        VersionStatus::Candidate,
-        VersionStatus::Canary,
-        VersionStatus::Current,
-        VersionStatus::Retired,
-        VersionStatus::Rejected,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            VersionStatus::Candidate => "candidate",
-            VersionStatus::Canary => "canary",
-            VersionStatus::Current => "current",
-            VersionStatus::Retired => "retired",
-            VersionStatus::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<VersionStatus> {
-        VersionStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-impl fmt::Display for VersionStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for VersionStatus {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
+pub use crate::types::VersionStatus;
 
 /// Why a hand change is refused, as the one line a person reads; None when it
 /// is allowed. A refused change changes nothing (exit 1).

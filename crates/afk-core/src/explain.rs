@@ -153,8 +153,8 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
         Action::Escalate(Escalation::OverBudget) => format!(
             "the run spent {} (budget.run_usd {}): the agent is stopped",
-            s.spend_usd.map_or("?".into(), crate::core::spend::usd),
-            crate::core::spend::usd(s.run_usd)
+            s.spend_usd.map_or("?".into(), crate::spend::usd),
+            crate::spend::usd(s.run_usd)
         ),
         Action::Escalate(Escalation::Timeout) => format!(
             "the run is {}m old (budget.run_time): the agent is stopped",

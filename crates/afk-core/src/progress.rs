@@ -181,7 +181,7 @@ pub fn latest_phase(progress: &[u8], written_at: Option<&str>) -> Option<Phase> 
         if let Some(name) = v["phase"].as_str() {
             let at = v["at"]
                 .as_str()
-                .filter(|t| crate::clock::parse(t).is_some())
+                .filter(|t| crate::types::stamp::parse(t).is_some())
                 .map(str::to_string);
             latest = Some((super::sanitize::one_line(name, 40), at));
         }

@@ -10,7 +10,7 @@
 //! that forbids one; the charts are inline SVG drawn with patterns and text
 //! labels, so they read without colour and without JavaScript.
 
-use crate::core::spend::usd;
+use crate::spend::usd;
 use std::fmt::Write as _;
 
 /// The Content-Security-Policy the page declares: nothing loads, nothing
@@ -145,7 +145,7 @@ pub struct FrozenRow {
 /// (`sanitize::for_terminal`), then `& < > " '` escaped, so it is text in
 /// an element and in a quoted attribute alike.
 pub fn esc(s: &str) -> String {
-    let shown = crate::core::sanitize::for_terminal(s);
+    let shown = crate::sanitize::for_terminal(s);
     let mut o = String::with_capacity(shown.len());
     for c in shown.chars() {
         match c {
@@ -615,7 +615,7 @@ fn series_path(
 
 fn ts_day(t: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(t)
-        .map(crate::clock::ts)
+        .map(crate::types::stamp::ts)
         .unwrap_or_default()
 }
 

@@ -130,7 +130,7 @@ pub fn abandoned_note(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::run_state::{Correction, Wait};
+    use crate::run_state::{Correction, Wait};
 
     #[test]
     fn only_end_actions_have_a_plan() {

@@ -1,4 +1,15 @@
-//! Small validated value types shared by the config, the core and the adapters.
+//! afk's model: the small validated values and shapes the config, the core and
+//! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `Access`, the run and
+//! template-version states, how a moment is written as text). It names no
+//! other part of afk and does no I/O; its own crate, so nothing here can reach
+//! an adapter by mistake.
+
+#[cfg(feature = "sqlite")]
+mod sql;
+pub mod stamp;
+pub mod status;
+
+pub use status::{RunStatus, VersionStatus};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

@@ -19,7 +19,7 @@
 //! or any one-label host has no site beyond itself, and Docker Hub's is
 //! `docker.io` (its token service is `auth.docker.io`).
 
-use crate::core::upgrade::is_loopback;
+use crate::upgrade::is_loopback;
 
 /// The host that serves Docker Hub's registry API (`/v2/`).
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";

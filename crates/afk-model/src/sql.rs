@@ -1,0 +1,64 @@
+//! How the model's values are stored in SQLite (the `sqlite` feature, which
+//! only the binary's store turns on): ids and numbers as integers, states as
+//! their names. Here because Rust lets only a type's own crate implement
+//! rusqlite's traits for it; the core never turns the feature on.
+
+use crate::{IssueNumber, RunId, RunStatus, VersionStatus};
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+impl ToSql for RunId {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0))
+    }
+}
+
+impl FromSql for RunId {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        v.as_i64().map(RunId)
+    }
+}
+
+impl ToSql for IssueNumber {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        i64::try_from(self.0)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+impl FromSql for IssueNumber {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let n = v.as_i64()?;
+        u64::try_from(n)
+            .map(IssueNumber)
+            .map_err(|_| FromSqlError::OutOfRange(n))
+    }
+}
+
+impl ToSql for RunStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RunStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RunStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown run state \"{s}\"").into()))
+    }
+}
+
+impl ToSql for VersionStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for VersionStatus {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        VersionStatus::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown template status \"{s}\"").into()))
+    }
+}
