@@ -10,6 +10,8 @@ mod layers;
 pub use afk_core as core;
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).
 pub use afk_model as types;
+/// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
+pub use afk_sandbox as sandbox;
 
 pub mod cli;
 pub mod clock;
@@ -28,5 +30,4 @@ pub mod private_files;
 pub mod process;
 pub mod registry;
 pub mod runner;
-pub mod sandbox;
 pub mod store;

@@ -984,7 +984,7 @@ fn the_demo_routes_the_same_way_every_time_and_its_closing_hint_works() {
 #[test]
 fn every_admin_call_of_the_sandbox_is_in_docs_sandbox_md() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let code = std::fs::read_to_string(root.join("src/sandbox/admin.rs")).unwrap();
+    let code = std::fs::read_to_string(root.join("crates/afk-sandbox/src/admin.rs")).unwrap();
     let doc = std::fs::read_to_string(root.join("docs/sandbox.md")).unwrap();
     let mut calls = vec![];
     for line in code.lines() {

@@ -11,15 +11,17 @@
 //! call `GET /user` (403, as on GitHub).
 
 use super::{err, not_found, paged_in};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
+use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
+use rustls_pki_types::PrivateKeyDer;
+use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
 
 /// The app the sandbox knows, and the installation tokens it handed out.
-pub(in crate::sandbox) struct AppSide {
+pub(crate) struct AppSide {
     id: u64,
     slug: String,
     installation_id: u64,
@@ -171,7 +173,7 @@ pub(super) fn as_app(f: &mut Forge, req: &Request, seg: &[&str]) -> Reply {
             let exp = now(a) + a.lifetime;
             a.tokens.push((token.clone(), exp, false));
             let at = time::OffsetDateTime::from_unix_timestamp(exp)
-                .map(crate::clock::ts)
+                .map(afk_model::stamp::ts)
                 .unwrap_or_default();
             Reply::json(
                 201,
@@ -217,7 +219,7 @@ pub(super) fn bot(f: &Forge) -> Option<String> {
 }
 
 /// Whether `password` is a live installation token (git over HTTPS as `x-access-token`).
-pub(in crate::sandbox) fn live_token(f: &Forge, password: &str) -> bool {
+pub(crate) fn live_token(f: &Forge, password: &str) -> bool {
     matches!(caller(f, password), Caller::Installation)
 }
 
@@ -225,7 +227,7 @@ pub(in crate::sandbox) fn live_token(f: &Forge, password: &str) -> bool {
 /// lifetime = 3600, clock_offset = 0, repos?}` seeds or changes the app (fields
 /// given replace, others stay); `POST /revoke` revokes every token handed out;
 /// `GET` answers `{exchanges, tokens}`.
-pub(in crate::sandbox) fn admin(f: &mut Forge, req: &Request, tail: &str) -> Reply {
+pub(crate) fn admin(f: &mut Forge, req: &Request, tail: &str) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     match (req.method.as_str(), tail) {
         ("GET", "") => match &f.gh.app {
@@ -309,7 +311,13 @@ pub(in crate::sandbox) fn admin(f: &mut Forge, req: &Request, tail: &str) -> Rep
 /// The public key of the RSA private key in PEM file `path` (PKCS#1 or #8).
 fn public_key(path: &str) -> Result<Vec<u8>, String> {
     let pem = std::fs::read_to_string(path).map_err(|e| format!("key_file {path}: {e}"))?;
-    let key = crate::forge::app::key_from_pem(&pem, std::path::Path::new(path))
-        .map_err(|e| e.to_string())?;
+    let der = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+        .map_err(|_| format!("key_file {path}: not a PEM private key"))?;
+    let key = match &der {
+        PrivateKeyDer::Pkcs1(k) => RsaKeyPair::from_der(k.secret_pkcs1_der()),
+        PrivateKeyDer::Pkcs8(k) => RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
+        _ => return Err(format!("key_file {path}: not an RSA key")),
+    }
+    .map_err(|e| format!("key_file {path}: the RSA key is refused: {e}"))?;
     Ok(key.public().as_ref().to_vec())
 }

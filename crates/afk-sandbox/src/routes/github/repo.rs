@@ -2,8 +2,8 @@
 
 use super::shapes::{self, RepoShape};
 use super::{err, not_found};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 
 /// `GET /user`: the account the token belongs to.
 pub(super) fn me(f: &Forge) -> Reply {

@@ -2,13 +2,13 @@
 //! declares them, every required one present), timestamps the fixed instant
 //! of `TS` in UTC with a `Z`, as GitHub writes them.
 
-use crate::forge::http::enc;
-use crate::sandbox::model::{
+use crate::model::{
     CheckRun, Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
 };
+use crate::routes::enc;
 use serde_json::{Map, Value, json};
 
-/// `crate::sandbox::TS` as GitHub writes it.
+/// `crate::TS` as GitHub writes it.
 pub(super) const GH_TS: &str = "2026-01-01T10:00:00Z";
 const DOCS: &str = "https://docs.github.com/rest";
 
@@ -279,7 +279,7 @@ pub(super) fn rename_event(f: &Forge, repo: &str, ev: &Rename) -> Value {
 /// A stored time (any offset) as GitHub writes it: UTC with a `Z`.
 fn utc(t: &str) -> String {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-        .map(crate::clock::ts)
+        .map(afk_model::stamp::ts)
         .unwrap_or_else(|_| GH_TS.to_string())
 }
 
@@ -317,7 +317,7 @@ pub(super) fn pull(f: &Forge, r: &Repo, i: &Issue, full_shape: bool) -> Value {
     let html = issue_html(f, r, i);
     let head_ref = i.head.clone().unwrap_or_default();
     let sha = f.head_sha(full, i);
-    let base_sha = crate::sandbox::git::head(&f.git_dir(full), &i.base).unwrap_or_default();
+    let base_sha = crate::git::head(&f.git_dir(full), &i.base).unwrap_or_default();
     let owner = full.split('/').next().unwrap_or("");
     let head_full = i.head_repo.clone().unwrap_or_else(|| full.clone());
     let head_owner = head_full.split('/').next().unwrap_or("").to_string();

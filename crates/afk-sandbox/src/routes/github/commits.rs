@@ -6,10 +6,10 @@
 
 use super::shapes;
 use super::{not_found, paged};
-use crate::forge::http::enc;
-use crate::sandbox::git;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::git;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::routes::enc;
 use serde_json::{Value, json};
 
 /// (sha, author name, email, date, committer name, email, date, parents, message) per

@@ -1,9 +1,9 @@
 //! Commit statuses: a commit's combined status, its statuses, and new ones.
 
 use super::{not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::{Forge, Status};
-use crate::sandbox::{err, git};
+use crate::http::{Reply, Request};
+use crate::model::{Forge, Status};
+use crate::{err, git};
 use serde_json::Value;
 
 /// `GET /repos/{full}/commits/{reference}/status`: a branch name or a sha.

@@ -2,8 +2,8 @@
 //! afk's account, each change a timeline event).
 
 use super::{invalid, not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::Value;
 
 /// `GET` or `POST` (`{name, color}`) `/repos/{full}/labels`

@@ -1,9 +1,9 @@
 //! The server, the signed-in user, a repository and a collaborator's permission.
 
 use super::{not_found, shapes};
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::json;
 
 /// `GET /version`

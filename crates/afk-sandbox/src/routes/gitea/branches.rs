@@ -1,9 +1,9 @@
 //! A branch and its head commit, read from the real git repository.
 
 use super::not_found;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
-use crate::sandbox::{err, git};
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::{err, git};
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

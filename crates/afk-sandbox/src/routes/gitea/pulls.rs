@@ -2,10 +2,10 @@
 //! editing one (its title, body, or closing and reopening it).
 
 use super::{not_found, paged, shapes};
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
-use crate::sandbox::seed::OpenPull;
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::seed::OpenPull;
 use serde_json::Value;
 
 /// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.

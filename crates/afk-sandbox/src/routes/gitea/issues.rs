@@ -2,9 +2,9 @@
 //! and its dependencies.
 
 use super::{not_found, paged, shapes};
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::Value;
 
 /// `GET /repos/{full}/issues?state&type&labels`

@@ -2,9 +2,9 @@
 //! comment by its repo-wide id.
 
 use super::{no_content, not_found, shapes};
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::{Comment, Forge};
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::{Comment, Forge};
 use serde_json::Value;
 
 /// The `body` string of a request, which comment writes require.
@@ -72,7 +72,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
 
 impl Forge {
     /// A comment on `repo#n` by `user`, stamped now: `(id, created_at)`.
-    pub(in crate::sandbox) fn add_comment(
+    pub(crate) fn add_comment(
         &mut self,
         repo: &str,
         n: u64,

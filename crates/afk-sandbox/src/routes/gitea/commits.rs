@@ -5,9 +5,9 @@
 //! diff, `GET /repos/{full}/git/commits/{sha}.diff`.
 
 use super::{not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
-use crate::sandbox::{err, git};
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::{err, git};
 use serde_json::{Value, json};
 
 /// `GET /repos/{full}/commits[?sha=<branch or sha>]` (default: `main`).

@@ -3,11 +3,9 @@
 //! statuses, timeline events and an issue's `updated_at`, which carry the time
 //! they were made (`Forge::stamp`).
 
-use crate::sandbox::TS;
-use crate::sandbox::git;
-use crate::sandbox::model::{
-    Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state,
-};
+use crate::TS;
+use crate::git;
+use crate::model::{Comment, Forge, Issue, LabelEvent, Rename, Repo, Status, combined_state};
 use serde_json::{Value, json};
 
 /// A user; the id is derived from the login so it is stable.
@@ -35,7 +33,7 @@ pub(super) fn label(base: &str, repo: &str, id: i64, name: &str) -> Value {
 }
 
 /// An issue, or a pull request seen through the issues API.
-pub(in crate::sandbox) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
+pub(crate) fn issue(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let base = &f.base;
     let (owner, name) = repo.full_name.split_once('/').unwrap_or(("", ""));
     let labels: Vec<Value> = i
@@ -143,7 +141,7 @@ pub(super) fn label_event(base: &str, repo: &str, number: u64, ev: &LabelEvent) 
     })
 }
 
-pub(in crate::sandbox) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
+pub(crate) fn status(base: &str, repo: &str, sha: &str, s: &Status) -> Value {
     json!({
         "id": s.id, "status": s.state, "context": s.context,
         "target_url": s.target_url,

@@ -2,9 +2,9 @@
 //! each change a timeline event).
 
 use super::{no_content, not_found, paged, shapes};
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 
 /// `GET` or `POST` (`{name}`) `/repos/{full}/labels`
 pub(super) fn of_repo(f: &mut Forge, req: &Request, full: &str) -> Reply {

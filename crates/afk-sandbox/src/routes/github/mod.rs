@@ -6,7 +6,7 @@
 //! `/repositories/{id}` (where GitHub's `Link` headers point), then one
 //! handler per resource family over the shared model.
 
-pub(in crate::sandbox) mod app;
+pub(crate) mod app;
 mod comments;
 mod commits;
 mod issues;
@@ -16,9 +16,9 @@ mod repo;
 mod shapes;
 mod statuses;
 
-use crate::forge::http::enc;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::routes::enc;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -52,7 +52,7 @@ fn no_content() -> Reply {
 }
 
 /// Answer a GitHub API request; `path` is without `/api/v3`.
-pub(in crate::sandbox) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
+pub(crate) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
     let reply = answer(f, req, path);
     with_rate_headers(f, reply)
 }

@@ -2,9 +2,9 @@
 //! (`POST` only: GitHub has no `GET /statuses/{sha}`).
 
 use super::{invalid, not_found, paged, shapes};
-use crate::sandbox::git;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::{Forge, Status};
+use crate::git;
+use crate::http::{Reply, Request};
+use crate::model::{Forge, Status};
 use serde_json::Value;
 
 /// A branch name or a sha.
@@ -34,7 +34,7 @@ pub(super) fn check_runs(f: &Forge, req: &Request, full: &str, reference: &str) 
             .map(Vec::as_slice)
             .unwrap_or_default();
     let latest = req.q("filter").unwrap_or("latest") != "all";
-    let mut runs: Vec<&crate::sandbox::model::CheckRun> = vec![];
+    let mut runs: Vec<&crate::model::CheckRun> = vec![];
     for c in all.iter().rev() {
         if latest && runs.iter().any(|r| r.name == c.name) {
             continue;

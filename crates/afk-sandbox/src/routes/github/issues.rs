@@ -2,8 +2,8 @@
 //! answers 200), its timeline and the issues blocking it.
 
 use super::{err, invalid, not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::Value;
 
 /// `GET /repos/{full}/issues?state&labels&type&direction`: labels by name, all
@@ -26,7 +26,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
         .filter(|s| !s.is_empty())
         .collect();
     let typed = req.q("type").is_some_and(|t| !t.is_empty() && t != "none");
-    let has = |i: &crate::sandbox::model::Issue, name: &str| {
+    let has = |i: &crate::model::Issue, name: &str| {
         i.labels.iter().any(|id| {
             repo.labels
                 .iter()

@@ -2,8 +2,8 @@
 //! comment by its repo-wide id (PATCH answers 200).
 
 use super::{invalid, no_content, not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::Value;
 
 fn body(req: &Request) -> Option<String> {

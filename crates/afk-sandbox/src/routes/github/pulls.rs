@@ -2,9 +2,9 @@
 //! `merged_at`), one (`pull-request`), and opening one from a branch.
 
 use super::{invalid, not_found, paged, shapes};
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
-use crate::sandbox::seed::OpenPull;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use crate::seed::OpenPull;
 use serde_json::{Value, json};
 
 /// `/repos/{full}/pulls<tail>`: `GET`, `POST`, `GET /{n}`.

@@ -8,16 +8,16 @@ mod issues;
 mod labels;
 mod pulls;
 mod repo;
-pub(in crate::sandbox) mod shapes;
+pub(crate) mod shapes;
 mod statuses;
 
-use crate::sandbox::err;
-use crate::sandbox::http::{Reply, Request};
-use crate::sandbox::model::Forge;
+use crate::err;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
 use serde_json::{Value, json};
 
 /// Answer a Gitea API request; `path` is without `/api/v1`.
-pub(in crate::sandbox) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
+pub(crate) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
     let auth = req.header("authorization").unwrap_or("");
     let tok = auth
         .strip_prefix("token ")

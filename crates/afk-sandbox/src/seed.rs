@@ -83,7 +83,7 @@ impl Forge {
     }
 
     fn seed_repo(&mut self, r: SeedRepo) -> Result<(), String> {
-        if !crate::config::is_repo_name(&r.name) {
+        if !afk_model::is_repo_name(&r.name) {
             return Err(format!("repo name \"{}\" is not owner/repo", r.name));
         }
         if !self.repos.contains_key(&r.name) {
