@@ -819,6 +819,28 @@ impl KubernetesRunner {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn an_api_status_is_one_kind() {
+        use super::{ApiError, Failure, kind_of};
+        let cases = [
+            (Some(401), Failure::Unauthorized),
+            (Some(403), Failure::Forbidden),
+            (Some(404), Failure::NotFound),
+            (Some(409), Failure::Conflict),
+            (Some(429), Failure::Other(429)),
+            (Some(500), Failure::Other(500)),
+            (None, Failure::NoAnswer),
+        ];
+        for (status, kind) in cases {
+            let e = anyhow::anyhow!(ApiError {
+                status,
+                message: "m".into()
+            });
+            assert_eq!(kind_of(&e), Some(kind), "{status:?}");
+        }
+        assert_eq!(kind_of(&anyhow::anyhow!("no API call")), None);
+    }
+
+    #[test]
     fn the_ca_file_must_hold_a_certificate() {
         let dir = std::env::temp_dir().join(format!("afk-k8s-ca-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
