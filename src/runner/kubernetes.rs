@@ -821,22 +821,24 @@ mod tests {
     #[test]
     fn an_api_status_is_one_kind() {
         use super::{ApiError, Failure, kind_of};
-        let cases = [
-            (Some(401), Failure::Unauthorized),
-            (Some(403), Failure::Forbidden),
-            (Some(404), Failure::NotFound),
-            (Some(409), Failure::Conflict),
-            (Some(429), Failure::Other(429)),
-            (Some(500), Failure::Other(500)),
-            (None, Failure::NoAnswer),
-        ];
-        for (status, kind) in cases {
-            let e = anyhow::anyhow!(ApiError {
+        let failed = |status| {
+            anyhow::anyhow!(ApiError {
                 status,
                 message: "m".into()
-            });
-            assert_eq!(kind_of(&e), Some(kind), "{status:?}");
+            })
+        };
+        let cases = [
+            (401, Failure::Unauthorized),
+            (403, Failure::Forbidden),
+            (404, Failure::NotFound),
+            (409, Failure::Conflict),
+            (429, Failure::Other(429)),
+            (500, Failure::Other(500)),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(kind_of(&failed(Some(status))), Some(kind), "{status}");
         }
+        assert_eq!(kind_of(&failed(None)), Some(Failure::NoAnswer));
         assert_eq!(kind_of(&anyhow::anyhow!("no API call")), None);
     }
 
