@@ -6,7 +6,7 @@
 use super::{Ctx, emit};
 use crate::config::ForgeKind;
 use crate::core::doctor::{self, Level};
-use crate::forge::{Forge, ForgeError, fan_out};
+use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::store::Store;
 use anyhow::Result;
 use serde::Serialize;
@@ -332,7 +332,7 @@ fn repo_checks(
             let (level, text) = doctor::account_permission(me, repo, p.as_deref(), needs_admin);
             out.push((name, level, text));
         }
-        Err(e) if ForgeError::status_of(&e) == Some(403) => out.push((name, Level::Fail, format!(
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
             "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
             super::error_line(&e)))),
         Err(e) => out.push((name, Level::Fail, super::error_line(&e))),

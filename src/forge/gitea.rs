@@ -2,7 +2,7 @@
 //! `contracts/gitea-v1-subset.json` (only the fields afk reads).
 
 use super::Forge;
-use super::http::{ForgeError, Http, enc, repo_path as rp};
+use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
 use crate::types::IssueNumber;
@@ -122,8 +122,8 @@ impl Forge for Gitea {
             None,
         ) {
             Ok(p) => Ok(Some(p.permission)),
-            Err(e) if ForgeError::status_of(&e) == Some(403) => Err(e),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(Some("none".into())),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(e),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(Some("none".into())),
             Err(e) => Err(e),
         }
     }
@@ -136,7 +136,7 @@ impl Forge for Gitea {
             .get_all(&format!("/repos/{}/issues/{number}/dependencies", rp(repo)))
         {
             Ok(v) => Ok(v),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(vec![]),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(vec![]),
             Err(e) => Err(e),
         }
     }
@@ -164,7 +164,7 @@ impl Forge for Gitea {
             None,
         ) {
             Ok(_) => Ok(()),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -268,7 +268,7 @@ impl Forge for Gitea {
             None,
         ) {
             Ok(b) => Ok(Some(b)),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(None),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -17,7 +17,7 @@
 //!
 //! Rate limits and conditional requests live in [`super::http::Http`].
 
-use super::http::{ForgeError, Http, enc, repo_path as rp};
+use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
 use super::{Diagnosis, Forge};
@@ -328,7 +328,7 @@ impl Forge for Github {
             Ok(p) => Ok(Some(
                 permission_level(&p.permission, &p.role_name).to_string(),
             )),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(Some("none".into())),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(Some("none".into())),
             Err(e) => Err(e),
         }
     }
@@ -340,7 +340,14 @@ impl Forge for Github {
             rp(repo)
         )) {
             Ok(v) => Ok(v),
-            Err(e) if matches!(ForgeError::status_of(&e), Some(404 | 410)) => Ok(vec![]),
+            Err(e)
+                if matches!(
+                    ForgeError::kind_of(&e),
+                    Some(Failure::NotFound | Failure::Gone)
+                ) =>
+            {
+                Ok(vec![])
+            }
             Err(e) => Err(e),
         }
     }
@@ -366,7 +373,7 @@ impl Forge for Github {
             None,
         ) {
             Ok(_) => Ok(()),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -549,7 +556,7 @@ impl Forge for Github {
                     committer: b.commit.commit.committer,
                 },
             })),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => Ok(None),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -50,14 +50,80 @@ impl std::fmt::Display for ForgeError {
 }
 impl std::error::Error for ForgeError {}
 
+/// What a failed call met, as the code that made it decides on it: callers
+/// match a kind, never an HTTP status number. Retries used up and a mistake
+/// in the configuration are not kinds but flags of the error
+/// ([`ForgeError::is_exhausted`], [`ForgeError::is_misconfigured`]): a call
+/// that exhausted its retries may have had an answer (429, 5xx) or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 401: the token was refused
+    Unauthorized,
+    /// 403 that is not a spent rate limit: not allowed here
+    Forbidden,
+    /// 404
+    NotFound,
+    /// 409: it exists already, or the state forbids it
+    Conflict,
+    /// 410
+    Gone,
+    /// The primary rate limit is spent: this answer (403 or 429) said so, or
+    /// an earlier one did and the request was never sent. Never a refusal of
+    /// *this* request, so never [`Failure::Forbidden`] or [`Failure::NotFound`].
+    RateLimited,
+    /// Any other answer: a redirect, another 4xx, a 5xx, or a body that did not parse
+    Other(u16),
+    /// No answer: a time-out, a dropped or refused connection, an unknown host
+    NoAnswer,
+}
+
+impl Failure {
+    /// The kind of a call the service answered with `status` (not rate limited).
+    pub fn answered(status: u16) -> Failure {
+        match status {
+            401 => Failure::Unauthorized,
+            403 => Failure::Forbidden,
+            404 => Failure::NotFound,
+            409 => Failure::Conflict,
+            410 => Failure::Gone,
+            s => Failure::Other(s),
+        }
+    }
+
+    /// Whether the service refused *this* request: it answered, and not with
+    /// a spent rate limit, so nothing it was asked to write was written.
+    pub fn is_refusal(self) -> bool {
+        !matches!(self, Failure::RateLimited | Failure::NoAnswer)
+    }
+
+    /// The status a refusal answered, for words only (decide on the kind).
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Failure::Unauthorized => Some(401),
+            Failure::Forbidden => Some(403),
+            Failure::NotFound => Some(404),
+            Failure::Conflict => Some(409),
+            Failure::Gone => Some(410),
+            Failure::Other(s) => Some(s),
+            Failure::RateLimited | Failure::NoAnswer => None,
+        }
+    }
+}
+
 impl ForgeError {
-    /// The HTTP status of a forge refusal. A spent rate limit answers 403 or
-    /// 429 but is not a refusal of *this* request: it has no status here, so
-    /// no caller mistakes it for "not allowed" or "not found".
-    pub fn status_of(e: &anyhow::Error) -> Option<u16> {
-        e.downcast_ref::<ForgeError>()
-            .filter(|f| !f.rate_limited)
-            .and_then(|f| f.status)
+    /// What this call met.
+    pub fn kind(&self) -> Failure {
+        match self.status {
+            _ if self.rate_limited => Failure::RateLimited,
+            Some(s) => Failure::answered(s),
+            None => Failure::NoAnswer,
+        }
+    }
+
+    /// What a failed forge (or agent-thread service) call met; None when `e`
+    /// is no such call's error.
+    pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
+        e.downcast_ref::<ForgeError>().map(ForgeError::kind)
     }
 
     /// Whether `e` is a forge call that exhausted its retries.
@@ -1151,7 +1217,60 @@ mod tests {
             rate_limited: true,
             misconfigured: false,
         });
-        assert_eq!(ForgeError::status_of(&e), None);
+        assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
         assert!(ForgeError::is_rate_limited(&e));
+    }
+
+    fn failed(status: Option<u16>, rate_limited: bool, exhausted: bool) -> ForgeError {
+        ForgeError {
+            service: "forge",
+            method: "GET".into(),
+            path: "/x".into(),
+            status,
+            message: "m".into(),
+            exhausted,
+            rate_limited,
+            misconfigured: status == Some(401),
+        }
+    }
+
+    #[test]
+    fn a_status_is_one_kind_and_a_spent_rate_limit_is_never_a_refusal() {
+        use Failure::*;
+        // (status, rate_limited, exhausted) → kind, is_refusal
+        let cases = [
+            (Some(401), false, false, Unauthorized, true),
+            (Some(403), false, false, Forbidden, true),
+            (Some(404), false, false, NotFound, true),
+            (Some(409), false, false, Conflict, true),
+            (Some(410), false, false, Gone, true),
+            (Some(422), false, false, Other(422), true),
+            (Some(301), false, false, Other(301), true),
+            (Some(200), false, false, Other(200), true),
+            (Some(502), false, false, Other(502), true),
+            // retries used up keep the answer's kind; the flag says exhausted
+            (Some(503), false, true, Other(503), true),
+            (Some(429), false, true, Other(429), true),
+            (None, false, true, NoAnswer, false),
+            (None, false, false, NoAnswer, false),
+            // the primary rate limit spent: 403, 429, or never sent
+            (Some(403), true, false, RateLimited, false),
+            (Some(429), true, false, RateLimited, false),
+            (None, true, false, RateLimited, false),
+        ];
+        for (status, limited, exhausted, kind, refusal) in cases {
+            let e = anyhow::Error::new(failed(status, limited, exhausted));
+            let case = format!("{status:?} limited={limited} exhausted={exhausted}");
+            assert_eq!(ForgeError::kind_of(&e), Some(kind), "{case}");
+            assert_eq!(kind.is_refusal(), refusal, "{case}");
+            assert_eq!(ForgeError::is_exhausted(&e), exhausted, "{case}");
+            assert_eq!(ForgeError::is_rate_limited(&e), limited, "{case}");
+            // the words keep the number the forge sent
+            assert_eq!(kind.status(), status.filter(|_| !limited), "{case}");
+        }
+        assert_eq!(
+            ForgeError::kind_of(&anyhow::anyhow!("not a forge call")),
+            None
+        );
     }
 }

@@ -14,7 +14,7 @@ pub mod rest;
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
 pub use github::Github;
-pub use http::{ForgeError, fan_out};
+pub use http::{Failure, ForgeError, fan_out};
 pub use model::*;
 
 use crate::config::Config;

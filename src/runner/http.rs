@@ -133,7 +133,12 @@ impl HttpRunner {
     pub fn delete(&self, id: &str) -> Result<()> {
         match self.http.send("DELETE", &format!("/threads/{id}"), None) {
             Ok(_) => Ok(()),
-            Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => Ok(()),
+            Err(e)
+                if crate::forge::ForgeError::kind_of(&e)
+                    == Some(crate::forge::Failure::NotFound) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(e),
         }
     }
@@ -177,7 +182,10 @@ impl super::Runner for HttpRunner {
                 match self.message(id, t.prompt) {
                     Ok(()) => Ok(super::RunnerHandle::Thread { id: id.clone() }),
                     // the service forgot the thread: the turn starts a new one
-                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                    Err(e)
+                        if crate::forge::ForgeError::kind_of(&e)
+                            == Some(crate::forge::Failure::NotFound) =>
+                    {
                         let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
                         Ok(super::RunnerHandle::Thread { id })
                     }
@@ -200,7 +208,10 @@ impl super::Runner for HttpRunner {
                     Ok(t) => t,
                     // the service does not know the thread (any more): it is gone,
                     // as a command runner's agent whose process is not there
-                    Err(e) if crate::forge::ForgeError::status_of(&e) == Some(404) => {
+                    Err(e)
+                        if crate::forge::ForgeError::kind_of(&e)
+                            == Some(crate::forge::Failure::NotFound) =>
+                    {
                         return Ok(super::Observed {
                             agent: Agent::Vanished,
                             marks: String::new(),
@@ -255,32 +266,44 @@ impl super::Runner for HttpRunner {
     /// without it. 404 with it and 401/403 without says the service answers
     /// and takes the token; 401/403 with it, that it refuses the token.
     fn check(&self) -> (bool, String) {
-        use crate::forge::ForgeError;
+        use crate::forge::{Failure, ForgeError};
         let path = "/threads/afk-doctor-probe";
-        let status = |h: &Http| match h.send("GET", path, None) {
-            Ok(_) => Ok(200),
-            Err(e) => ForgeError::status_of(&e).ok_or(e),
+        // None: the service answered yes; Some: the refusal it answered
+        let answer = |h: &Http| match h.send("GET", path, None) {
+            Ok(_) => Ok(None),
+            Err(e) => match ForgeError::kind_of(&e) {
+                Some(k) if k.is_refusal() => Ok(Some(k)),
+                _ => Err(e),
+            },
         };
-        match status(&self.http) {
+        // the status an answer said, for the words only
+        let said = |a: Option<Failure>| a.and_then(Failure::status).unwrap_or(200);
+        let refused =
+            |a: &Option<Failure>| matches!(a, Some(Failure::Unauthorized | Failure::Forbidden));
+        match answer(&self.http) {
             Err(e) => (false, e.to_string()),
-            Ok(401 | 403) => (false, format!("GET {path}: the service refuses the token")),
-            Ok(s @ (200 | 404)) => match self.anonymous.as_ref().map(status) {
+            Ok(a) if refused(&a) => (false, format!("GET {path}: the service refuses the token")),
+            Ok(a @ (None | Some(Failure::NotFound))) => match self.anonymous.as_ref().map(answer) {
                 None => (
                     true,
-                    format!("the agent-thread service answers ({s}); no token is configured"),
+                    format!(
+                        "the agent-thread service answers ({}); no token is configured",
+                        said(a)
+                    ),
                 ),
-                Some(Ok(401 | 403)) => (
+                Some(Ok(b)) if refused(&b) => (
                     true,
                     "the agent-thread service answers and accepts the token".into(),
                 ),
                 Some(_) => (
                     false,
                     format!(
-                        "something answers ({s}) but asks no token, as the agent-thread service would: is runner.url right?"
+                        "something answers ({}) but asks no token, as the agent-thread service would: is runner.url right?",
+                        said(a)
                     ),
                 ),
             },
-            Ok(s) => (false, format!("GET {path} answered {s}")),
+            Ok(a) => (false, format!("GET {path} answered {}", said(a))),
         }
     }
 }

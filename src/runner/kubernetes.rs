@@ -8,6 +8,7 @@
 use crate::config::{Config, ConfigError};
 use crate::core::kubernetes::{self as k8s, JobState, JobView, PodView};
 use crate::core::run_state::Agent;
+use crate::forge::Failure;
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -215,9 +216,12 @@ impl Api {
     }
 }
 
-/// The status code of a failed call, if it had an answer.
-pub fn status_of(e: &anyhow::Error) -> Option<u16> {
-    e.downcast_ref::<ApiError>().and_then(|a| a.status)
+/// What a failed call met (a forge's kinds: the API has no rate limit
+/// afk reads, so never [`Failure::RateLimited`]); None when `e` is no API
+/// call's error.
+pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
+    e.downcast_ref::<ApiError>()
+        .map(|a| a.status.map_or(Failure::NoAnswer, Failure::answered))
 }
 
 fn ts(v: &Value) -> Option<OffsetDateTime> {
@@ -385,7 +389,7 @@ impl KubernetesRunner {
             .json("POST", &self.api.ns("jobs"), Some(&k8s::job(&spec)))
         {
             Ok(v) => v,
-            Err(e) if status_of(&e) == Some(409) => {
+            Err(e) if kind_of(&e) == Some(Failure::Conflict) => {
                 self.api
                     .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)?
             }
@@ -429,7 +433,7 @@ impl KubernetesRunner {
             Some(&k8s::config_map(spec, uid, prompt)),
         ) {
             Ok(_) => Ok(()),
-            Err(e) if status_of(&e) == Some(409) => Ok(()),
+            Err(e) if kind_of(&e) == Some(Failure::Conflict) => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -449,7 +453,7 @@ impl KubernetesRunner {
             .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)
         {
             Ok(j) => j,
-            Err(e) if status_of(&e) == Some(404) => return Ok(None),
+            Err(e) if kind_of(&e) == Some(Failure::NotFound) => return Ok(None),
             Err(e) => return Err(e),
         };
         if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
@@ -476,7 +480,7 @@ impl KubernetesRunner {
             .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)
         {
             Ok(v) => Some(job_view(&v)),
-            Err(e) if status_of(&e) == Some(404) => None,
+            Err(e) if kind_of(&e) == Some(Failure::NotFound) => None,
             Err(e) => return Err(e),
         };
         let pods = self.api.json(
@@ -700,7 +704,7 @@ impl super::Runner for KubernetesRunner {
             Some(&body),
         ) {
             Ok(_) => {}
-            Err(e) if status_of(&e) == Some(404) => {}
+            Err(e) if kind_of(&e) == Some(Failure::NotFound) => {}
             Err(e) => crate::log::warn(&format!("runner: could not delete Job {name}: {e}")),
         }
     }
@@ -758,11 +762,11 @@ impl KubernetesRunner {
             .call("GET", &format!("/api/v1/namespaces/{ns}"), None)
         {
             Ok(_) => out.push((true, format!("the API answers; namespace {ns} exists"))),
-            Err(e) if status_of(&e) == Some(404) => {
+            Err(e) if kind_of(&e) == Some(Failure::NotFound) => {
                 out.push((false, format!("namespace {ns} does not exist: create it (kubectl create namespace {ns}) or set runner.kubernetes.namespace")));
                 return out;
             }
-            Err(e) if matches!(status_of(&e), Some(401)) => {
+            Err(e) if kind_of(&e) == Some(Failure::Unauthorized) => {
                 out.push((
                     false,
                     format!("{e}: the token is refused; check runner.kubernetes.token_file"),
@@ -770,7 +774,7 @@ impl KubernetesRunner {
                 return out;
             }
             // 403 on the namespace: not every Role may read it; the verbs tell
-            Err(e) if matches!(status_of(&e), Some(403)) => {}
+            Err(e) if kind_of(&e) == Some(Failure::Forbidden) => {}
             Err(e) => {
                 out.push((
                     false,
@@ -814,6 +818,30 @@ impl KubernetesRunner {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_api_status_is_one_kind() {
+        use super::{ApiError, Failure, kind_of};
+        let failed = |status| {
+            anyhow::anyhow!(ApiError {
+                status,
+                message: "m".into()
+            })
+        };
+        let cases = [
+            (401, Failure::Unauthorized),
+            (403, Failure::Forbidden),
+            (404, Failure::NotFound),
+            (409, Failure::Conflict),
+            (429, Failure::Other(429)),
+            (500, Failure::Other(500)),
+        ];
+        for (status, kind) in cases {
+            assert_eq!(kind_of(&failed(Some(status))), Some(kind), "{status}");
+        }
+        assert_eq!(kind_of(&failed(None)), Some(Failure::NoAnswer));
+        assert_eq!(kind_of(&anyhow::anyhow!("no API call")), None);
+    }
+
     #[test]
     fn the_ca_file_must_hold_a_certificate() {
         let dir = std::env::temp_dir().join(format!("afk-k8s-ca-{}", std::process::id()));

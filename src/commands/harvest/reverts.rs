@@ -14,7 +14,7 @@ use crate::commands::tick::ErrorItem;
 use crate::core::dispatch::{self, Trust};
 use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
-use crate::forge::{Commit, FileDiff, Forge, ForgeError, fan_out};
+use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
 use crate::store::Store;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
@@ -197,7 +197,7 @@ impl Proofs<'_> {
         let permission = if dispatch::needs_lookup(login, &poll.trusted_users) {
             match self.forge.permission(repo, login) {
                 Ok(p) => Ok(p),
-                Err(e) if ForgeError::status_of(&e) == Some(403) => {
+                Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                     self.refused.push(ErrorItem::msg(
                         repo,
                         None,

@@ -8,7 +8,7 @@ use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;
-use crate::forge::{Forge, ForgeError, Issue, State};
+use crate::forge::{Failure, Forge, ForgeError, Issue, State};
 use crate::types::IssueNumber;
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -262,7 +262,7 @@ impl Lookup<'_> {
         }
         let p = match self.forge.permission(self.repo, login) {
             Ok(p) => Ok(p),
-            Err(e) if ForgeError::status_of(&e) == Some(403) => {
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                 self.errors.push(ErrorItem::msg(
                     self.repo,
                     Some(issue),
@@ -431,7 +431,9 @@ impl Lookup<'_> {
             } else {
                 match self.forge.issue(r, n) {
                     Ok(i) => seen(i.state),
-                    Err(e) if ForgeError::status_of(&e) == Some(404) => Blocker::Missing,
+                    Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                        Blocker::Missing
+                    }
                     Err(e) => return Err(e),
                 }
             };

@@ -11,7 +11,7 @@ use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_lessons;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
-use crate::forge::{Comment, ForgeError, State};
+use crate::forge::{Comment, Failure, ForgeError, State};
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::events::NewEvent;
@@ -83,7 +83,7 @@ fn post_once(
             Ok(c.id)
         }
         // the forge answered "no": nothing landed, the next tick may post again
-        Err(e) if ForgeError::status_of(&e).is_some() => {
+        Err(e) if ForgeError::kind_of(&e).is_some_and(Failure::is_refusal) => {
             store.clear_post(key)?;
             Err(e)
         }
@@ -106,7 +106,7 @@ fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<(
         Some(id) => match w.forge.edit_comment(&run.repo, id, text) {
             Ok(c) => c.id,
             // a person deleted it: post it again rather than fail every tick
-            Err(e) if ForgeError::status_of(&e) == Some(404) => {
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
                 post_once(w, store, run, run.issue, (&key, checklist::MARKER), text)?
             }
             Err(e) => return Err(e),

@@ -7,7 +7,7 @@ use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
 use crate::core::spend::Ledger;
-use crate::forge::{CombinedStatus, ForgeError, PullRequest, State};
+use crate::forge::{CombinedStatus, Failure, ForgeError, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
 use crate::store::runs::{Observation, Run};
@@ -85,7 +85,7 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     {
         match w.forge.pull(&run.repo, n) {
             Ok(p) => candidates.push(p),
-            Err(e) if ForgeError::status_of(&e) == Some(404) => {}
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {}
             Err(e) => return Err(e),
         }
     }
