@@ -23,8 +23,10 @@ pub struct ForgeError {
     pub message: String,
     /// A retryable failure (connect, time-out, 5xx, 429) that used up `forge.retries`.
     pub exhausted: bool,
-    /// The primary rate limit is spent (this answer said so, or an earlier one
-    /// did and the request was never sent). Never a permission refusal.
+    /// A rate limit stopped this request: the primary limit is spent (this
+    /// answer said so, or an earlier one did and the request was never sent),
+    /// or a secondary limit (a 403 or 429 saying so) outlasted the retries or
+    /// the tick's wait budget. Never a permission refusal.
     pub rate_limited: bool,
     /// A mistake in the configuration, not a passing failure: the host refused
     /// the connection or has no address, or the token was refused (401). Every
@@ -839,8 +841,21 @@ impl Http {
                         self.status_message(status, &body)
                     };
                     let retryable = status == 429 || secondary || (status >= 500 && idempotent);
+                    // a secondary limit that outlasts us is a limit, never "forbidden"
+                    let limited = |mut e: anyhow::Error| {
+                        if let Some(fe) = e.downcast_mut::<ForgeError>() {
+                            fe.rate_limited = secondary;
+                        }
+                        e
+                    };
                     if !retryable || attempt >= self.retries {
-                        return Err(self.error_x(method, path, Some(status), msg, retryable));
+                        return Err(limited(self.error_x(
+                            method,
+                            path,
+                            Some(status),
+                            msg,
+                            retryable,
+                        )));
                     }
                     let wait = match ra {
                         Some(w) => w,
@@ -848,7 +863,7 @@ impl Http {
                         None => Duration::from_millis(100u64 << attempt.min(6)),
                     };
                     if !self.take_wait(wait) {
-                        return Err(self.error_x(
+                        return Err(limited(self.error_x(
                             method,
                             path,
                             Some(status),
@@ -857,7 +872,7 @@ impl Http {
                                 wait.as_secs()
                             ),
                             true,
-                        ));
+                        )));
                     }
                     wait
                 }

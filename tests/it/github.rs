@@ -139,6 +139,25 @@ fn a_secondary_rate_limit_is_waited_out_and_retried() {
     assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
 }
 
+/// A secondary rate limit that outlasts the retries is a passing limit, not a
+/// refusal: the permission lookup it hit is not read as "afk is no admin".
+#[test]
+fn a_secondary_rate_limit_that_outlasts_the_retries_is_no_permission_refusal() {
+    let sb = github(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    sb.faults(json!([{"path": "/permission", "status": 403, "retry_after": 0, "times": 50}]));
+    let afk = Afk::new(&sb, ON, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err} {r}");
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{r}");
+    let msg = errors[0]["message"].as_str().unwrap();
+    assert!(msg.contains("secondary rate limit"), "{msg}");
+    assert!(!msg.contains("must be an admin"), "{msg}");
+    // not skipped as untrusted: the issue waits for the next tick
+    assert_eq!(r["skipped"], json!([]), "{r}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+}
+
 #[test]
 fn unchanged_answers_are_304s_that_reuse_the_stored_body_and_cost_nothing() {
     let sb = github(json!({"repos": [repo("acme/api", json!([
