@@ -35,7 +35,7 @@ pub fn webhook_body(e: &Event) -> serde_json::Value {
     for (k, val) in [
         ("repo", e.repo.clone().map(serde_json::Value::from)),
         ("issue", e.issue.map(|n| serde_json::Value::from(n.0))),
-        ("run_id", e.run_id.map(serde_json::Value::from)),
+        ("run_id", e.run_id.map(|r| serde_json::Value::from(r.0))),
         ("reason", e.reason.clone().map(serde_json::Value::from)),
         ("url", e.url.clone().map(serde_json::Value::from)),
     ] {

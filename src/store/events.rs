@@ -3,7 +3,7 @@
 
 use super::{Store, now};
 use crate::core::kinds::EventKind;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RunId};
 use anyhow::Result;
 use rusqlite::params;
 use serde::Serialize;
@@ -15,7 +15,7 @@ pub struct Event {
     pub at: String,
     pub repo: Option<String>,
     pub issue: Option<IssueNumber>,
-    pub run_id: Option<i64>,
+    pub run_id: Option<RunId>,
     pub reason: Option<String>,
     pub url: Option<String>,
     pub text: String,

@@ -2,6 +2,7 @@
 //! updates, the snapshot.
 
 use super::{Store, now};
+use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -18,7 +19,7 @@ pub struct Lesson {
     pub status: String,
     pub repo: Option<String>,
     pub work_item: Option<String>,
-    pub run_id: Option<i64>,
+    pub run_id: Option<RunId>,
     pub stage: Option<String>,
     pub agent: Option<String>,
     pub root_cause: Option<String>,
@@ -37,7 +38,7 @@ pub struct NewLesson {
     pub source: String,
     pub repo: Option<String>,
     pub work_item: Option<String>,
-    pub run_id: Option<i64>,
+    pub run_id: Option<RunId>,
     pub stage: Option<String>,
     pub agent: Option<String>,
     pub root_cause: Option<String>,

@@ -7,17 +7,18 @@
 use super::{Store, now};
 use crate::core::canary::{Ended, Outcome};
 use crate::core::run_state::RunStatus;
+use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::params;
 
 /// The order of outcomes: (ended_at, run id). `ended_at` is stored as UTC
 /// RFC 3339 text with whole seconds, so text order is time order.
-pub type Key = (String, i64);
+pub type Key = (String, RunId);
 
 /// An ended run harvest has not looked at yet.
 #[derive(Debug, Clone)]
 pub struct EndedRun {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub template_name: Option<String>,
     pub version_id: Option<i64>,
     pub version: Option<i64>,
@@ -29,7 +30,7 @@ pub struct EndedRun {
 /// An outcome to record.
 #[derive(Debug, Clone)]
 pub struct NewOutcome {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub version_id: i64,
     pub outcome: Outcome,
     pub dispatched_at: String,
@@ -39,7 +40,7 @@ pub struct NewOutcome {
 /// A success whose merge is on record and not yet reverted.
 #[derive(Debug, Clone)]
 pub struct MergedRun {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub repo: String,
     pub branch: String,
     pub merge_sha: String,
@@ -96,7 +97,11 @@ impl Store {
     /// transaction. Idempotent: a run that has an outcome keeps it (and the
     /// tallies move only for rows inserted here). Returns the run ids whose
     /// outcome this call inserted.
-    pub fn record_outcomes(&mut self, looked_at: &[i64], new: &[NewOutcome]) -> Result<Vec<i64>> {
+    pub fn record_outcomes(
+        &mut self,
+        looked_at: &[RunId],
+        new: &[NewOutcome],
+    ) -> Result<Vec<RunId>> {
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self
@@ -170,7 +175,7 @@ impl Store {
     pub fn merged_successes(
         &self,
         cutoff: &str,
-        pending: &std::collections::HashSet<i64>,
+        pending: &std::collections::HashSet<RunId>,
     ) -> Result<Vec<MergedRun>> {
         let mut st = self
             .conn
@@ -209,7 +214,7 @@ impl Store {
 
     /// A success whose merge was reverted becomes a failure, once, with the
     /// reverting commit; false when it already was.
-    pub fn flip_reverted(&mut self, run_id: i64, reverted_by: &str) -> Result<bool> {
+    pub fn flip_reverted(&mut self, run_id: RunId, reverted_by: &str) -> Result<bool> {
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self

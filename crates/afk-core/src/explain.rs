@@ -98,7 +98,7 @@ pub struct CiSeen {
     pub waiting: Vec<String>,
     /// of those, the failing ones
     pub failing: Vec<String>,
-    pub pr: Option<u64>,
+    pub pr: Option<crate::types::IssueNumber>,
 }
 
 /// The why of one watch decision.
@@ -267,7 +267,7 @@ mod tests {
             counted: 3,
             waiting: vec!["lint".into(), "test".into()],
             failing: vec![],
-            pr: Some(4),
+            pr: Some(crate::types::IssueNumber(4)),
         };
         let s = state();
         let table = [
@@ -293,7 +293,7 @@ mod tests {
             assert_eq!(watch(&a, &s, &ci), want, "{a:?}");
         }
         let none = CiSeen {
-            pr: Some(4),
+            pr: Some(crate::types::IssueNumber(4)),
             ..Default::default()
         };
         assert_eq!(
@@ -303,7 +303,7 @@ mod tests {
         let red = CiSeen {
             counted: 1,
             failing: vec!["build".into()],
-            pr: Some(4),
+            pr: Some(crate::types::IssueNumber(4)),
             ..Default::default()
         };
         assert_eq!(

@@ -43,7 +43,7 @@ pub fn in_revert_window(merged_at: OffsetDateTime, window: Duration, now: Offset
 /// A success with its merge, as stored on the run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged<'a> {
-    pub run_id: i64,
+    pub run_id: crate::types::RunId,
     pub repo: &'a str,
     pub branch: &'a str,
     pub merge_sha: &'a str,
@@ -227,7 +227,7 @@ mod tests {
     fn one_listing_per_repo_and_branch_down_to_its_oldest_watched_merge() {
         let now = datetime!(2026-03-10 12:00 UTC);
         let m = |run_id, repo, branch, merged_at| Merged {
-            run_id,
+            run_id: crate::types::RunId(run_id),
             repo,
             branch,
             merge_sha: SHA,
@@ -248,7 +248,7 @@ mod tests {
                         l.repo,
                         l.branch,
                         l.since,
-                        l.runs.iter().map(|r| r.run_id).collect(),
+                        l.runs.iter().map(|r| r.run_id.0).collect(),
                     )
                 })
                 .collect();

@@ -11,6 +11,7 @@
 //! labels, so they read without colour and without JavaScript.
 
 use crate::spend::usd;
+use crate::types::{IssueNumber, RunId};
 use std::fmt::Write as _;
 
 /// The Content-Security-Policy the page declares: nothing loads, nothing
@@ -46,14 +47,14 @@ pub struct Page {
 /// A run, in flight or ended.
 #[derive(Debug, Clone, Default)]
 pub struct RunRow {
-    pub id: i64,
+    pub id: RunId,
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub state: String,
     /// since dispatch (in flight) or when it ended (ended)
     pub age: String,
     pub phase: String,
-    pub pr: Option<u64>,
+    pub pr: Option<IssueNumber>,
     pub ci: String,
     pub turns: String,
     pub spend_usd: Option<f64>,
@@ -64,9 +65,9 @@ pub struct RunRow {
 /// An escalation no later run has taken over.
 #[derive(Debug, Clone, Default)]
 pub struct EscalationRow {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub repo: String,
-    pub issue: u64,
+    pub issue: IssueNumber,
     pub since: String,
     pub reason: String,
     pub questions: Vec<String>,
@@ -126,7 +127,7 @@ pub struct Spend {
 pub struct UpgradeRow {
     pub recipe: String,
     pub mirror: String,
-    pub pr: u64,
+    pub pr: IssueNumber,
     pub bump: String,
     pub step: String,
     pub queue_place: Option<u32>,
@@ -183,11 +184,11 @@ impl Links {
         crate::types::is_repo_name(repo).then(|| format!("{base}/{repo}"))
     }
 
-    pub fn issue(&self, repo: &str, n: u64) -> Option<String> {
+    pub fn issue(&self, repo: &str, n: IssueNumber) -> Option<String> {
         self.repo(repo).map(|r| format!("{r}/issues/{n}"))
     }
 
-    pub fn pr(&self, repo: &str, n: u64) -> Option<String> {
+    pub fn pr(&self, repo: &str, n: IssueNumber) -> Option<String> {
         let kind = if self.github { "pull" } else { "pulls" };
         self.repo(repo).map(|r| format!("{r}/{kind}/{n}"))
     }
@@ -886,8 +887,8 @@ mod tests {
             (&g, "acme/a<b", None, None),
         ];
         for (l, repo, issue, pr) in cases {
-            assert_eq!(l.issue(repo, 7).as_deref(), issue, "{repo}");
-            assert_eq!(l.pr(repo, 7).as_deref(), pr, "{repo}");
+            assert_eq!(l.issue(repo, IssueNumber(7)).as_deref(), issue, "{repo}");
+            assert_eq!(l.pr(repo, IssueNumber(7)).as_deref(), pr, "{repo}");
         }
     }
 
@@ -923,20 +924,20 @@ mod tests {
             forge_url: "https://git.example.org".into(),
             stop_file: "/var/lib/afk/STOP".into(),
             in_flight: vec![RunRow {
-                id: 3,
+                id: RunId(3),
                 repo: "acme/api".into(),
-                issue: 4,
+                issue: IssueNumber(4),
                 state: "pr_open".into(),
                 age: "5m".into(),
                 phase: hostile.into(),
-                pr: Some(9),
+                pr: Some(IssueNumber(9)),
                 turns: "1/3".into(),
                 ..Default::default()
             }],
             escalations: vec![EscalationRow {
-                run_id: 2,
+                run_id: RunId(2),
                 repo: "acme/api".into(),
-                issue: 1,
+                issue: IssueNumber(1),
                 reason: "blocked".into(),
                 questions: vec![hostile.into()],
                 ..Default::default()

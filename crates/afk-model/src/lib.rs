@@ -218,7 +218,12 @@ mod tests {
 }
 
 /// A run's id: the row id of `runs`, the number in `afk runs` and in run folders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+///
+/// `Default` is run 0, which no stored run has (row ids start at 1): for
+/// fixtures and rows built field by field.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 #[serde(transparent)]
 pub struct RunId(pub i64);
 

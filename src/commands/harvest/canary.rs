@@ -9,6 +9,7 @@ use crate::core::canary::{self, Ended, Outcome, Policy};
 use crate::store::Store;
 use crate::store::outcomes::{Key, NewOutcome};
 use crate::store::templates::{CanaryVerdict, Recorded, TemplateVersion};
+use crate::types::RunId;
 use anyhow::Result;
 use std::collections::HashSet;
 
@@ -17,7 +18,7 @@ use std::collections::HashSet;
 #[derive(Default)]
 pub struct Overlay {
     pub new: Vec<NewOutcome>,
-    pub flips: HashSet<i64>,
+    pub flips: HashSet<RunId>,
 }
 
 impl Overlay {

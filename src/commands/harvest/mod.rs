@@ -19,6 +19,7 @@ use crate::config::Harvest;
 use crate::core::canary::Policy;
 use crate::core::outcome;
 use crate::store::outcomes::NewOutcome;
+use crate::types::RunId;
 use anyhow::Result;
 use report::{Live, OutcomeItem};
 use std::collections::HashSet;
@@ -106,8 +107,8 @@ fn record_outcomes(
     if ctx.dry_run {
         r.outcomes = items;
     } else {
-        let ids: Vec<i64> = ended.iter().map(|e| e.run_id).collect();
-        let inserted: HashSet<i64> = store
+        let ids: Vec<RunId> = ended.iter().map(|e| e.run_id).collect();
+        let inserted: HashSet<RunId> = store
             .record_outcomes(&ids, &overlay.new)?
             .into_iter()
             .collect();
@@ -147,7 +148,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let mut overlay = record_outcomes(ctx, &mut store, &mut r)?;
 
     // 2. Reverted merges: successes become failures, once.
-    let pending: HashSet<i64> = overlay
+    let pending: HashSet<RunId> = overlay
         .new
         .iter()
         .filter(|o| o.outcome == crate::core::canary::Outcome::Success)

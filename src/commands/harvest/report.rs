@@ -3,11 +3,12 @@
 use crate::commands::table;
 use crate::commands::tick::ErrorItem;
 use crate::core::canary::{CheckResult, Checkpoint, Reason};
+use crate::types::RunId;
 use serde::Serialize;
 
 #[derive(Serialize, Clone, Debug)]
 pub struct OutcomeItem {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub template: String,
     pub version: Option<i64>,
     pub outcome: String,
@@ -15,7 +16,7 @@ pub struct OutcomeItem {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct RevertItem {
-    pub run_id: i64,
+    pub run_id: RunId,
     pub reverted_by: String,
 }
 

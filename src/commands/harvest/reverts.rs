@@ -16,6 +16,7 @@ use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
 use crate::store::Store;
+use crate::types::RunId;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
@@ -34,7 +35,7 @@ pub fn watch(
     ctx: &Ctx,
     store: &mut Store,
     now: OffsetDateTime,
-    pending: &HashSet<i64>,
+    pending: &HashSet<RunId>,
 ) -> anyhow::Result<Found> {
     let cfg = &ctx.config;
     let window = cfg.harvest.revert_window;

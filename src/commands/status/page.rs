@@ -121,9 +121,9 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
         _ => String::new(),
     };
     RunRow {
-        id: r.id.0,
+        id: r.id,
         repo: r.repo.clone(),
-        issue: r.issue.0,
+        issue: r.issue,
         state: match (&r.end_reason, ended) {
             (Some(why), true) => format!("{} ({why})", r.state),
             _ => r.state.to_string(),
@@ -133,7 +133,7 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
             _ => age(&r.created_at, now),
         },
         phase: phase.map(|p| p.name).unwrap_or_default(),
-        pr: r.pr_number.map(|n| n.0),
+        pr: r.pr_number,
         ci,
         turns: format!("{}/{}", r.turns, 1 + ctx.config.watch.fix_forward_max),
         spend_usd: r.spend_usd,
@@ -160,9 +160,9 @@ fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
         (None, None) => String::new(),
     };
     EscalationRow {
-        run_id: r.id.0,
+        run_id: r.id,
         repo: r.repo.clone(),
-        issue: r.issue.0,
+        issue: r.issue,
         since: r.ended_at.clone().unwrap_or_else(|| r.updated_at.clone()),
         reason,
         questions: blocked.map(|b| b.questions).unwrap_or_default(),
@@ -221,7 +221,7 @@ fn upgrades(s: &Store, now: OffsetDateTime) -> Result<Vec<UpgradeRow>> {
             },
             recipe: u.recipe,
             mirror: u.mirror,
-            pr: u.pr.0,
+            pr: u.pr,
         })
         .collect())
 }

@@ -9,6 +9,7 @@ use crate::core::canary::{self, VersionStatus};
 use crate::core::status_page::{CanaryView, TemplateRow, TrailRow};
 use crate::store::Store;
 use crate::store::templates::TemplateVersion;
+use crate::types::RunId;
 use anyhow::Result;
 
 pub(super) fn templates(ctx: &Ctx, s: &Store) -> Result<Vec<TemplateRow>> {
@@ -89,7 +90,7 @@ fn view(
         (Some(k), Some(last)) => s.control_outcomes(k.id, &since, &last.key)?,
         _ => vec![],
     };
-    let points = |xs: &[canary::Ended<(String, i64)>]| -> Vec<(i64, bool)> {
+    let points = |xs: &[canary::Ended<(String, RunId)>]| -> Vec<(i64, bool)> {
         xs.iter()
             .map(|e| (unix(&e.key.0), e.outcome == canary::Outcome::Success))
             .collect()

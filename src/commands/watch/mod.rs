@@ -95,7 +95,7 @@ fn lesson(run: &Run, l: crate::core::run_lessons::RunLesson) -> crate::store::le
         lesson_type: l.kind.into(),
         repo: Some(run.repo.clone()),
         work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id.0),
+        run_id: Some(run.id),
         stage: Some(l.stage.into()),
         root_cause: Some(l.root_cause),
         suggestion: Some(l.suggestion),
@@ -356,6 +356,6 @@ fn ci_seen(seen: &observe::Seen) -> crate::core::explain::CiSeen {
         counted: seen.ci.counted,
         waiting: seen.ci.waiting.clone(),
         failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
-        pr: seen.pr.as_ref().map(|p| p.number.0),
+        pr: seen.pr.as_ref().map(|p| p.number),
     }
 }
