@@ -14,6 +14,7 @@ pub use afk_model as types;
 pub use afk_sandbox as sandbox;
 
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod config;

@@ -43,15 +43,15 @@ pub fn heartbeat(cfg: &Config, kind: &str, ping: Ping) {
         return;
     };
     let url = heartbeat::url(&base, kind, ping);
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
-        .build();
-    if let Err(e) = agent.get(&url).call() {
-        let why = match e {
-            ureq::Error::Status(s, _) => format!("answered {s}"),
-            ureq::Error::Transport(t) => format!("could not be reached ({})", t.kind()),
-        };
+    let agent = crate::client::builder(Duration::from_secs(10)).build();
+    let why = match agent.get(&url).call() {
+        // afk follows no redirect (crate::client): a 3xx is not a ping
+        Ok(r) if r.status() >= 300 => Some(format!("answered {} (a redirect)", r.status())),
+        Ok(_) => None,
+        Err(ureq::Error::Status(s, _)) => Some(format!("answered {s}")),
+        Err(ureq::Error::Transport(t)) => Some(format!("could not be reached ({})", t.kind())),
+    };
+    if let Some(why) = why {
         crate::log::warn(&format!("heartbeat: the URL in {name} ({key}) {why}"));
     }
 }

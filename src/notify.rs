@@ -52,14 +52,17 @@ impl Notifier {
             slack: env_url(&cfg.notify.slack_webhook_env),
             webhook: env_url(&cfg.notify.webhook_env),
             events: cfg.notify.events.clone(),
-            agent: ureq::AgentBuilder::new()
-                .timeout(Duration::from_secs(10))
-                .build(),
+            agent: crate::client::builder(Duration::from_secs(10)).build(),
         }
     }
 
     fn post(&self, channel: &str, url: &str, body: serde_json::Value) -> Result<(), String> {
         match self.agent.post(url).send_json(body) {
+            // afk follows no redirect (crate::client): a 3xx is not a delivery
+            Ok(r) if r.status() >= 300 => Err(format!(
+                "notify: the {channel} webhook answered {} (a redirect; afk follows none)",
+                r.status()
+            )),
             Ok(_) => Ok(()),
             Err(ureq::Error::Status(s, _)) => {
                 Err(format!("notify: the {channel} webhook answered {s}"))

@@ -231,13 +231,9 @@ pub struct OciRegistry {
 impl OciRegistry {
     /// Anonymous, no mirrors, each request bounded by `timeout` (`forge.timeout`).
     pub fn new(timeout: Duration) -> OciRegistry {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(timeout)
-            // A redirect could carry the Authorization header elsewhere; none
-            // of the calls made here should be redirected, so it is an error.
-            .redirects(0)
-            .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
-            .build();
+        // A redirect could carry the Authorization header elsewhere; none of
+        // the calls made here should be redirected, so it is an error.
+        let agent = crate::client::builder(timeout).build();
         OciRegistry {
             agent,
             mirrors: BTreeMap::new(),

@@ -420,11 +420,8 @@ impl Http {
         timeout: Duration,
         retries: u32,
     ) -> Http {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(timeout)
-            .redirects(0)
+        let agent = crate::client::builder(timeout)
             .max_idle_connections_per_host(64)
-            .user_agent(concat!("afk/", env!("CARGO_PKG_VERSION")))
             .build();
         Http {
             service: "forge",

@@ -135,10 +135,8 @@ impl Api {
                 .filter(|s| k8s::is_dns_label(s))
                 .unwrap_or_else(|| "default".into())
         };
-        let mut b = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10))
-            .timeout(cfg.forge_timeout())
-            .redirects(0);
+        let mut b =
+            crate::client::builder(cfg.forge_timeout()).timeout_connect(Duration::from_secs(10));
         if base.starts_with("https://") {
             let ca = k.ca_file.clone().unwrap_or_else(|| sa.join("ca.crt"));
             b = b.tls_config(tls_with_ca(&ca)?);

@@ -490,6 +490,33 @@ both_dialects! {
         assert_eq!(r["events"]["sent"], 0);
     }
 
+    /// A webhook that answers with a redirect is not followed: the event (its
+    /// text is the forge's, the endpoint's path may be its secret) goes only
+    /// to the URL configured, and the failed send is retried next tick.
+    #[test]
+    fn a_redirecting_webhook_is_not_followed() {
+        let (sb, afk) = setup("pr", "fix_forward_max = 0");
+        sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+        let elsewhere = format!("{}/_hooks/elsewhere", sb.url);
+        sb.admin(
+            "POST",
+            "/hooks_redirect",
+            Some(json!({"to": elsewhere, "times": 1})),
+        );
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "a failed send never fails the tick: {err}");
+        assert_eq!(r["events"]["failed"], 1, "{r}");
+        assert!(err.contains("answered 307"), "{err}");
+        assert!(
+            !sb.hooks().iter().any(|h| h["hook"] == "elsewhere"),
+            "{:?}",
+            sb.hooks()
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(r["events"]["sent"], 1, "retried at the configured URL: {r}");
+        assert!(!sb.hooks().iter().any(|h| h["hook"] == "elsewhere"));
+    }
+
     #[test]
     fn dry_run_watch_writes_nothing() {
         let (sb, afk) = setup("pr", "fix_forward_max = 0");

@@ -56,6 +56,12 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             Err(e) => err(400, &e),
         },
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
+        ("POST", "/hooks_redirect") => {
+            let to = body["to"].as_str().unwrap_or_default().to_string();
+            let times = body["times"].as_u64().unwrap_or(1) as u32;
+            f.hooks.redirect = Some((to, times));
+            Reply::json(200, &json!({"ok": true}))
+        }
         ("POST", "/hooks_fail") => {
             f.hooks.failures = body["times"].as_u64().unwrap_or(1) as u32;
             ok()

@@ -13,12 +13,25 @@ pub(super) struct Hooks {
     pub(super) received: Vec<Value>,
     /// how many of the next deliveries answer 500
     pub(super) failures: u32,
+    /// the next deliveries answer `307 Location: <to>` (`(to, times)`), as a
+    /// moved or hostile endpoint would
+    pub(super) redirect: Option<(String, u32)>,
 }
 
 pub(super) fn receive(f: &mut Forge, name: &str, req: &Request) -> Reply {
     if f.hooks.failures > 0 {
         f.hooks.failures -= 1;
         return err(500, "injected webhook failure");
+    }
+    if let Some((to, times)) = f.hooks.redirect.take() {
+        if times > 1 {
+            f.hooks.redirect = Some((to.clone(), times - 1));
+        }
+        return Reply::Send {
+            status: 307,
+            headers: vec![("Location".into(), to)],
+            body: vec![],
+        };
     }
     let body = req.json().unwrap_or(Value::Null);
     let user_agent = req.header("user-agent").unwrap_or("");
