@@ -8,13 +8,6 @@ use crate::store::lessons::{Lesson, NewLesson};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub const AUTO_TYPES: &[&str] = &[
-    "gate_failure",
-    "merge_hold",
-    "transient_retry",
-    "deploy_degraded",
-    "upgrade_failed",
-];
 pub const STATUSES: &[&str] = &["new", "in_progress", "closed"];
 pub const ATTRIBUTIONS: &[&str] = &["platform", "repo", "both"];
 pub const DOMAINS: &[&str] = &["reliability", "quality", "speed", "cost", "security"];
@@ -38,7 +31,7 @@ pub fn check_type(t: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "lessons: --type \"{t}\" is not a slug (lower-case letters, digits and _, e.g. {})",
-            AUTO_TYPES.join(", ")
+            crate::core::kinds::LessonKind::NAMES.join(", ")
         ))
     }
 }
