@@ -33,6 +33,7 @@ pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;
+pub mod secrets;
 pub mod spend;
 pub mod status_page;
 pub mod tags;
