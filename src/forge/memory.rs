@@ -141,15 +141,17 @@ pub struct MemoryForge {
     failing: HashMap<&'static str, u16>,
     world: Mutex<World>,
     requests: AtomicUsize,
+    /// trait method name → calls
+    calls: Mutex<HashMap<&'static str, usize>>,
 }
 
-/// The typed error a real forge's client returns for `status`.
+/// The typed error a real forge's client returns for `status` (0: no answer).
 fn refused(method: &str, path: String, status: u16, message: &str) -> anyhow::Error {
     anyhow::Error::new(ForgeError {
         service: "forge",
         method: method.into(),
         path,
-        status: Some(status),
+        status: Some(status).filter(|s| *s != 0),
         message: message.into(),
         exhausted: false,
         rate_limited: false,
@@ -177,6 +179,7 @@ impl MemoryForge {
             failing: HashMap::new(),
             world: Mutex::new(World::default()),
             requests: AtomicUsize::new(0),
+            calls: Mutex::new(HashMap::new()),
         }
     }
 
@@ -188,7 +191,8 @@ impl MemoryForge {
     }
 
     /// Every call of the trait method `method` fails with `status` (403: a
-    /// refused permission lookup; 500: a broken forge).
+    /// refused permission lookup; 500: a broken forge; 0: no answer, as a
+    /// time-out, so a write may or may not have landed). Nothing is written.
     pub fn failing(mut self, method: &'static str, status: u16) -> Self {
         self.failing.insert(method, status);
         self
@@ -315,6 +319,11 @@ impl MemoryForge {
         })
     }
 
+    /// How many times the trait method `method` was called.
+    pub fn calls(&self, method: &str) -> usize {
+        self.calls.lock().unwrap().get(method).copied().unwrap_or(0)
+    }
+
     /// Every write so far, in order, one line each (`add_label acme/api#7 agent:in-progress`).
     pub fn writes(&self) -> Vec<String> {
         self.world.lock().unwrap().writes.clone()
@@ -355,7 +364,7 @@ impl MemoryForge {
         repo: &str,
         f: impl FnOnce(&mut Repo, &mut i64) -> Result<(T, Option<String>)>,
     ) -> Result<T> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.count(method);
         if let Some(&status) = self.failing.get(method) {
             let path = format!("/repos/{repo} ({method})");
             return Err(refused(method, path, status, "refused (seeded)"));
@@ -368,6 +377,11 @@ impl MemoryForge {
         let (out, write) = f(r, ids)?;
         writes.extend(write);
         Ok(out)
+    }
+
+    fn count(&self, method: &'static str) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        *self.calls.lock().unwrap().entry(method).or_default() += 1;
     }
 
     /// A read.
@@ -405,7 +419,7 @@ impl Forge for MemoryForge {
     }
 
     fn me(&self) -> Result<User> {
-        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.count("me");
         if let Some(&status) = self.failing.get("me") {
             return Err(refused("GET", "/user".into(), status, "refused (seeded)"));
         }
@@ -762,6 +776,11 @@ mod tests {
         f.me().unwrap();
         let _ = Forge::issue(&f, R, IssueNumber(99));
         assert_eq!(f.requests(), 3);
+        assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
+        let silent = forge().failing("create_comment", 0);
+        let e = silent.create_comment(R, IssueNumber(7), "x").unwrap_err();
+        assert_eq!(kind(&e), Some(Failure::NoAnswer));
+        assert!(silent.writes().is_empty());
         let g = forge().permission(R, "Alice", "admin");
         assert_eq!(
             Forge::permission(&g, R, "alice").unwrap().as_deref(),
