@@ -223,3 +223,7 @@ impl Proofs<'_> {
         Ok(t)
     }
 }
+
+#[cfg(test)]
+#[path = "reverts_tests.rs"]
+mod tests;
