@@ -5,14 +5,14 @@
 //! real forge where a client could get it wrong: comments and label events
 //! are by the token's user ([`Forge::me`]), adding a label an issue carries
 //! changes nothing, another user's comment can be edited (as an admin's
-//! token can), and what does not exist is a [`super::Failure::NotFound`]
+//! token can), and what does not exist is a [`Failure::NotFound`]
 //! [`ForgeError`]. It shares no rule with afk-core: no decision is made here.
 //! Some seeding methods share a name with the trait's (`issue`, `pull`,
 //! `permission`, `branch`, `diff`): call the trait's through `&dyn Forge`.
 
 use super::{
-    BranchHead, CombinedStatus, Comment, Commit, CommitStatus, FileDiff, Forge, ForgeError, Issue,
-    Label, PullRequest, State, User,
+    BranchHead, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff, Forge,
+    ForgeError, Issue, Label, PullRequest, State, User,
 };
 use crate::types::{IssueNumber, TimelineEvent, TimelineKind};
 use anyhow::Result;
@@ -138,23 +138,38 @@ pub struct MemoryForge {
     me: String,
     creates_labels: bool,
     /// trait method name → the status it fails with
-    failing: HashMap<&'static str, u16>,
+    failing: HashMap<&'static str, Failure>,
     world: Mutex<World>,
     requests: AtomicUsize,
     /// trait method name → calls
     calls: Mutex<HashMap<&'static str, usize>>,
 }
 
-/// The typed error a real forge's client returns for `status` (0: no answer).
+/// The typed error a real forge's client returns for `status`.
 fn refused(method: &str, path: String, status: u16, message: &str) -> anyhow::Error {
     anyhow::Error::new(ForgeError {
         service: "forge",
         method: method.into(),
         path,
-        status: Some(status).filter(|s| *s != 0),
+        status: Some(status),
         message: message.into(),
         exhausted: false,
         rate_limited: false,
+        misconfigured: false,
+    })
+}
+
+/// A call [`MemoryForge::failing`] makes fail: the error a real client
+/// returns that meets `kind`.
+fn seeded(method: &str, path: String, kind: Failure) -> anyhow::Error {
+    anyhow::Error::new(ForgeError {
+        service: "forge",
+        method: method.into(),
+        path,
+        status: kind.status(),
+        message: format!("{kind:?} (seeded)"),
+        exhausted: false,
+        rate_limited: kind == Failure::RateLimited,
         misconfigured: false,
     })
 }
@@ -190,11 +205,12 @@ impl MemoryForge {
         self
     }
 
-    /// Every call of the trait method `method` fails with `status` (403: a
-    /// refused permission lookup; 500: a broken forge; 0: no answer, as a
-    /// time-out, so a write may or may not have landed). Nothing is written.
-    pub fn failing(mut self, method: &'static str, status: u16) -> Self {
-        self.failing.insert(method, status);
+    /// Every call of the trait method `method` fails as `kind` says
+    /// (`Forbidden`: a refused permission lookup; `Other(500)`: a broken
+    /// forge; `NoAnswer`: a time-out, so a write may or may not have
+    /// landed; `RateLimited`: the limit is spent). Nothing is written.
+    pub fn failing(mut self, method: &'static str, kind: Failure) -> Self {
+        self.failing.insert(method, kind);
         self
     }
 
@@ -365,9 +381,8 @@ impl MemoryForge {
         f: impl FnOnce(&mut Repo, &mut i64) -> Result<(T, Option<String>)>,
     ) -> Result<T> {
         self.count(method);
-        if let Some(&status) = self.failing.get(method) {
-            let path = format!("/repos/{repo} ({method})");
-            return Err(refused(method, path, status, "refused (seeded)"));
+        if let Some(&kind) = self.failing.get(method) {
+            return Err(seeded(method, format!("/repos/{repo}"), kind));
         }
         let mut guard = self.world.lock().unwrap();
         let World { repos, ids, writes } = &mut *guard;
@@ -420,8 +435,8 @@ impl Forge for MemoryForge {
 
     fn me(&self) -> Result<User> {
         self.count("me");
-        if let Some(&status) = self.failing.get("me") {
-            return Err(refused("GET", "/user".into(), status, "refused (seeded)"));
+        if let Some(&kind) = self.failing.get("me") {
+            return Err(seeded("me", "/user".into(), kind));
         }
         Ok(User {
             id: 1,
@@ -692,7 +707,6 @@ impl Forge for MemoryForge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::forge::Failure;
 
     const R: &str = "acme/api";
 
@@ -769,7 +783,7 @@ mod tests {
 
     #[test]
     fn every_call_is_counted_and_seeded_failures_are_typed() {
-        let f = forge().failing("permission", 403);
+        let f = forge().failing("permission", Failure::Forbidden);
         assert_eq!(f.requests(), 0);
         let e = Forge::permission(&f, R, "alice").unwrap_err();
         assert_eq!(kind(&e), Some(Failure::Forbidden));
@@ -777,7 +791,7 @@ mod tests {
         let _ = Forge::issue(&f, R, IssueNumber(99));
         assert_eq!(f.requests(), 3);
         assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
-        let silent = forge().failing("create_comment", 0);
+        let silent = forge().failing("create_comment", Failure::NoAnswer);
         let e = silent.create_comment(R, IssueNumber(7), "x").unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NoAnswer));
         assert!(silent.writes().is_empty());

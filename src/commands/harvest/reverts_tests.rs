@@ -5,7 +5,7 @@
 use super::Proofs;
 use crate::commands::testing::Scratch;
 use crate::forge::memory::MemoryForge;
-use crate::forge::{Commit, FileDiff};
+use crate::forge::{Commit, Failure, FileDiff};
 use std::collections::HashMap;
 
 const R: &str = "acme/api";
@@ -89,7 +89,7 @@ fn a_trusted_authors_revert_message_counts() {
 #[test]
 fn a_refused_permission_lookup_is_reported_and_not_counted() {
     let s = scratch();
-    let f = forge(&[("aa", OTHER)]).failing("permission", 403);
+    let f = forge(&[("aa", OTHER)]).failing("permission", Failure::Forbidden);
     let commits = [revert("aa", Some("alice"))];
     let mut p = proofs(&s, &f);
     assert_eq!(p.revert_of(R, MERGE, &commits).unwrap(), None);

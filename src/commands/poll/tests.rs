@@ -6,8 +6,8 @@ use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
-use crate::forge::Forge;
 use crate::forge::memory::MemoryForge;
+use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
 use crate::store::runs::NewRun;
 use crate::types::IssueNumber;
@@ -79,7 +79,7 @@ fn an_issue_armed_by_a_reader_is_skipped_as_untrusted() {
 #[test]
 fn a_refused_permission_lookup_is_an_error_and_never_a_winner() {
     let s = scratch();
-    let f = forge("alice").failing("permission", 403);
+    let f = forge("alice").failing("permission", Failure::Forbidden);
     let out = examine(&s, &f);
     assert_eq!(winner(&out), None);
     assert_eq!(out.errors.len(), 1);
@@ -190,7 +190,7 @@ fn a_rearmed_issue_loses_the_human_label_after_gaining_the_in_progress_one() {
 #[test]
 fn a_failed_label_leaves_the_run_started_for_the_next_tick() {
     let s = scratch();
-    let f = forge("alice").failing("add_label", 500);
+    let f = forge("alice").failing("add_label", Failure::Other(500));
     let err = dispatch(&s, &f, &FakeRunner::default()).expect("labelling failed");
     assert!(err.contains("the next tick adds the label"), "{err}");
     assert_eq!(s.store().runs_in(&[RunStatus::Started]).unwrap().len(), 1);

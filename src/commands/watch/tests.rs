@@ -10,8 +10,8 @@ use crate::core::checklist::MARKER;
 use crate::core::ci::Verdict;
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
-use crate::forge::Forge;
 use crate::forge::memory::MemoryForge;
+use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
 use crate::store::Store;
 use crate::store::runs::{NewRun, Run};
@@ -204,7 +204,7 @@ fn a_checklist_a_person_deleted_is_posted_again() {
 #[test]
 fn a_comment_post_without_answer_is_not_repeated_until_the_forge_shows_it() {
     let (s, runner) = (scratch(), FakeRunner::default());
-    let f = forge().failing("create_comment", 0);
+    let f = forge().failing("create_comment", Failure::NoAnswer);
     let store = s.store();
     let id = dispatched(&store);
     assert!(
