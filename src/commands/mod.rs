@@ -16,6 +16,9 @@ pub mod tick;
 pub mod upgrade;
 pub mod watch;
 
+#[cfg(test)]
+mod testing;
+
 use crate::cli::{Cli, Cmd};
 use crate::config::{self, Config};
 use anyhow::Result;

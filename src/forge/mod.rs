@@ -8,6 +8,7 @@ pub mod commits;
 pub mod gitea;
 pub mod github;
 pub mod http;
+pub mod memory;
 pub mod model;
 pub mod rest;
 

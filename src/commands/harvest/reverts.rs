@@ -224,3 +224,7 @@ impl Proofs<'_> {
         Ok(t)
     }
 }
+
+#[cfg(test)]
+#[path = "reverts_tests.rs"]
+mod tests;

@@ -6,6 +6,8 @@
 mod budget;
 mod claims;
 mod examine;
+#[cfg(test)]
+mod tests;
 
 pub use claims::recover_claims_if_idle;
 

@@ -95,3 +95,89 @@ impl Prefetched {
             .clone()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::cadence::Scan;
+    use crate::core::tags::UpdateType;
+    use crate::core::upgrade::BumpSite;
+    use crate::forge::Failure;
+    use crate::forge::memory::MemoryForge;
+
+    const M: &str = "acme/deploy";
+
+    fn recipe() -> Recipe {
+        Recipe {
+            name: "web".into(),
+            mirror: M.into(),
+            upstream_url: String::new(),
+            upstream: Err("not read".into()),
+            forge: Err("not read".into()),
+            tags: Ok(vec![]),
+            scan: Scan::Due,
+        }
+    }
+
+    fn bump(to: &str) -> Bump {
+        Bump {
+            recipe: "web".into(),
+            host: None,
+            path: "nginx".into(),
+            image: "library/nginx".into(),
+            to: to.into(),
+            update_type: UpdateType::Patch,
+            sites: vec![BumpSite {
+                file: "compose.yml".into(),
+                service: "web".into(),
+                from: "1.25.0".into(),
+            }],
+        }
+    }
+
+    fn forge() -> MemoryForge {
+        MemoryForge::new("afk-bot").repo(M).branch(
+            M,
+            BranchHead {
+                name: "afk/upgrade-nginx-1.25.2".into(),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_bump_an_open_pr_covers_reads_nothing() {
+        let f = forge();
+        let open = vec![(PullRequest::default(), bump("1.25.3"))];
+        let p = Prefetched::read(&f, &[recipe()], &[open], &[vec![bump("1.25.2")]], 4);
+        assert_eq!(f.requests(), 0);
+        assert!(p.closed.is_empty() && p.branches.is_empty());
+    }
+
+    #[test]
+    fn a_new_bump_reads_closed_pulls_and_its_branch_once() {
+        let f = forge();
+        let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
+        assert_eq!((f.calls("recent_closed_pulls"), f.calls("branch")), (1, 1));
+        let head = p.branch(&f, M, "afk/upgrade-nginx-1.25.2").unwrap();
+        assert_eq!(head.unwrap().name, "afk/upgrade-nginx-1.25.2");
+        assert!(p.closed(&f, M).unwrap().is_empty());
+        assert_eq!(f.requests(), 2, "answered from what was read");
+        assert_eq!(
+            p.branch(&f, M, "afk/upgrade-nginx-9")
+                .unwrap()
+                .map(|b| b.name),
+            None
+        );
+        assert_eq!(f.calls("branch"), 2);
+    }
+
+    #[test]
+    fn a_failed_read_is_kept_as_its_error_not_read_again() {
+        let f = forge().failing("recent_closed_pulls", Failure::Other(500));
+        let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
+        let e = p.closed(&f, M).unwrap_err();
+        assert!(e.contains("500"), "{e}");
+        assert_eq!(f.calls("recent_closed_pulls"), 1);
+    }
+}

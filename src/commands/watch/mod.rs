@@ -8,6 +8,8 @@
 mod act;
 mod lists;
 mod observe;
+#[cfg(test)]
+mod tests;
 
 use super::tick::{self, ErrorItem, Opening, record_transient};
 use super::{Ctx, table};

@@ -1,0 +1,81 @@
+//! What the commands' unit tests share: a [`Ctx`] from config text over a
+//! fresh state folder (removed when dropped), its store, and a runner that
+//! starts nothing. The forge is `forge::memory::MemoryForge`.
+
+use super::Ctx;
+use crate::config::Config;
+use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::store::Store;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A context whose state lives in its own temporary folder.
+pub struct Scratch {
+    pub ctx: Ctx,
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    /// `config`: afk.toml text; relative paths are under the folder.
+    pub fn new(config: &str) -> Scratch {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("afk-unit-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = Config::parse(config, &dir).unwrap();
+        Scratch {
+            ctx: Ctx {
+                config,
+                config_path: dir.join("afk.toml"),
+                state_flag: Some(dir.join("state/afk.db")),
+                dry_run: false,
+                json: false,
+            },
+            dir,
+        }
+    }
+
+    pub fn store(&self) -> Store {
+        Store::open(&self.ctx.state_path()).unwrap()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A runner that starts nothing: `start` answers a handle, or fails when
+/// told to; every started turn's prompt is kept.
+#[derive(Default)]
+pub struct FakeRunner {
+    pub fail_start: bool,
+    pub started: Mutex<Vec<String>>,
+}
+
+impl Runner for FakeRunner {
+    fn start(&self, t: &Turn) -> Result<RunnerHandle> {
+        if self.fail_start {
+            anyhow::bail!("runner: cannot start (seeded)");
+        }
+        self.started.lock().unwrap().push(t.prompt.to_string());
+        Ok(RunnerHandle::Process {
+            pid: 4242,
+            start_time: 1,
+        })
+    }
+    fn resume(&self, _: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle> {
+        self.start(t)
+    }
+    fn observe(&self, _: Option<&RunnerHandle>, _: &Path) -> Result<Observed> {
+        anyhow::bail!("runner: observe is not faked")
+    }
+    fn stop(&self, _: &RunnerHandle) {}
+    fn check(&self) -> (bool, String) {
+        (true, "fake".into())
+    }
+}

@@ -1,0 +1,292 @@
+//! Watch's writes for one run (`act.rs`), against an in-memory forge: which
+//! comments are afk's, what is posted once, the order of an end's writes
+//! (the HTTP path has its sandbox tests in tests/it/watch.rs).
+
+use super::Watch;
+use super::act::act;
+use super::observe::Seen;
+use crate::commands::testing::{FakeRunner, Scratch};
+use crate::core::checklist::MARKER;
+use crate::core::ci::Verdict;
+use crate::core::escalation;
+use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
+use crate::forge::memory::MemoryForge;
+use crate::forge::{Failure, Forge};
+use crate::lessons::Journal;
+use crate::store::Store;
+use crate::store::runs::{NewRun, Run};
+use crate::types::{IssueNumber, RunId};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+const R: &str = "acme/api";
+
+fn scratch() -> Scratch {
+    Scratch::new("[poll]\nallowlist = [\"acme/api\"]\n")
+}
+
+/// Issue #7, armed and in progress.
+fn forge() -> MemoryForge {
+    MemoryForge::new("afk-bot")
+        .repo(R)
+        .labels(
+            R,
+            &["ready-for-agent", "agent-in-progress", "ready-for-human"],
+        )
+        .issue(R, 7, "fix the login")
+        .labelled(R, 7, "ready-for-agent", "alice")
+        .labelled(R, 7, "agent-in-progress", "afk-bot")
+}
+
+fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> Watch<'a> {
+    Watch {
+        ctx: &s.ctx,
+        forge,
+        runner,
+        journal: Journal::new(&s.ctx.config, &s.ctx.state_path(), false),
+        now: crate::clock::now(),
+        runs_dir: s.ctx.runs_dir(),
+        me: OnceLock::new(),
+        pulls: Mutex::new(HashMap::new()),
+        labelled: Mutex::new(HashMap::new()),
+    }
+}
+
+/// A dispatched run on #7.
+fn dispatched(store: &Store) -> RunId {
+    let id = store
+        .claim_run(&NewRun {
+            repo: R,
+            issue: IssueNumber(7),
+            title: "fix the login",
+            url: "https://forge.test/acme/api/issues/7",
+            ready_event_id: Some(1),
+            template_name: "implementer",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: crate::config::RunnerKind::Command,
+            branch: "afk/issue-7",
+        })
+        .unwrap();
+    let h = crate::runner::RunnerHandle::Process {
+        pid: 1,
+        start_time: 1,
+    };
+    store.mark_started(id, "/nonexistent", &h).unwrap();
+    store
+        .transition(id, RunStatus::Started, RunStatus::Dispatched)
+        .unwrap();
+    id
+}
+
+fn run(store: &Store, id: RunId) -> Run {
+    store.run(id).unwrap().unwrap()
+}
+
+/// An agent still at work, no PR yet.
+fn seen() -> Seen {
+    Seen {
+        issue_open: true,
+        in_progress_label: true,
+        pr: None,
+        ci: Verdict {
+            checks: Checks::None,
+            failing: vec![],
+            build_url: None,
+            counted: 0,
+            waiting: vec![],
+        },
+        ci_sha: None,
+        deploy: Checks::None,
+        agent: Agent::Running,
+        handle: None,
+        blocked: None,
+        cannot_start: None,
+        since_progress: std::time::Duration::ZERO,
+        spend_usd: None,
+        phase: None,
+    }
+}
+
+const WAIT: Action = Action::Wait(Wait::Agent);
+
+#[test]
+fn only_afks_own_comment_is_edited() {
+    let (s, runner) = (scratch(), FakeRunner::default());
+    let f = forge().comment(R, 7, "bob", &format!("{MARKER}\nlooks like afk's"));
+    let store = s.store();
+    let id = dispatched(&store);
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap();
+    let comments = f.comments_now(R, 7);
+    assert_eq!(comments[0].body, format!("{MARKER}\nlooks like afk's"));
+    assert_eq!(comments.len(), 2);
+    assert_eq!(comments[1].author(), "afk-bot");
+    assert_eq!(
+        f.writes(),
+        [format!("create_comment {R}#7 {}", comments[1].id)]
+    );
+    assert_eq!(run(&store, id).checklist_comment_id, Some(comments[1].id));
+}
+
+#[test]
+fn afks_checklist_found_again_is_edited_not_posted_twice() {
+    let (s, runner) = (scratch(), FakeRunner::default());
+    // a tick that died after posting, before recording the comment's id
+    let f = forge().comment(R, 7, "afk-bot", &format!("{MARKER}\nold text"));
+    let store = s.store();
+    let id = dispatched(&store);
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap();
+    let c = &f.comments_now(R, 7)[0];
+    assert_eq!(f.writes(), [format!("edit_comment {R}#7 {}", c.id)]);
+    assert_ne!(c.body, format!("{MARKER}\nold text"));
+}
+
+#[test]
+fn an_unchanged_checklist_is_not_written_again() {
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap();
+    let requests = f.requests();
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap();
+    assert_eq!(f.writes().len(), 1);
+    assert_eq!(f.requests(), requests, "not even read");
+}
+
+#[test]
+fn a_checklist_a_person_deleted_is_posted_again() {
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    store.set_checklist(id, 999, "gone").unwrap();
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap();
+    let posted = f.comments_now(R, 7)[0].id;
+    assert_eq!(f.writes(), [format!("create_comment {R}#7 {posted}")]);
+    assert_eq!(run(&store, id).checklist_comment_id, Some(posted));
+}
+
+#[test]
+fn a_comment_post_without_answer_is_not_repeated_until_the_forge_shows_it() {
+    let (s, runner) = (scratch(), FakeRunner::default());
+    let f = forge().failing("create_comment", Failure::NoAnswer);
+    let store = s.store();
+    let id = dispatched(&store);
+    assert!(
+        act(
+            &watch(&s, &f, &runner),
+            &store,
+            &run(&store, id),
+            &seen(),
+            WAIT
+        )
+        .is_err()
+    );
+    let e = act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &seen(),
+        WAIT,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("waiting to see"), "{e}");
+    assert_eq!(f.calls("create_comment"), 1);
+}
+
+#[test]
+fn an_escalation_relabels_then_comments_and_ends_escalated() {
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    let mut exited = seen();
+    exited.agent = Agent::Exited(1);
+    let esc = Action::Escalate(Escalation::Stalled);
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &exited,
+        esc,
+    )
+    .unwrap();
+    let ids: Vec<i64> = f.comments_now(R, 7).iter().map(|c| c.id).collect();
+    assert_eq!(
+        f.writes(),
+        [
+            format!("remove_label {R}#7 agent-in-progress"),
+            format!("remove_label {R}#7 ready-for-agent"),
+            format!("add_label {R}#7 ready-for-human"),
+            format!("create_comment {R}#7 {}", ids[0]),
+            format!("create_comment {R}#7 {}", ids[1]),
+        ]
+    );
+    assert!(
+        f.comments_now(R, 7)[0]
+            .body
+            .contains(&escalation::marker(id))
+    );
+    let after = run(&store, id);
+    assert_eq!(after.state, RunStatus::Escalated);
+    assert_eq!(after.escalation_comment_id, Some(ids[0]));
+}
+
+#[test]
+fn an_escalation_comment_a_dead_tick_posted_is_not_posted_again() {
+    let (s, runner) = (scratch(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    let body = format!("{}\nstalled", escalation::marker(id));
+    let f = forge().comment(R, 7, "afk-bot", &body);
+    let posted = f.comments_now(R, 7)[0].id;
+    let mut exited = seen();
+    exited.agent = Agent::Exited(1);
+    let esc = Action::Escalate(Escalation::Stalled);
+    act(
+        &watch(&s, &f, &runner),
+        &store,
+        &run(&store, id),
+        &exited,
+        esc,
+    )
+    .unwrap();
+    let comments = f.comments_now(R, 7);
+    assert_eq!(comments.len(), 2, "the old escalation and the checklist");
+    assert!(comments[1].body.starts_with(MARKER));
+    assert_eq!(run(&store, id).escalation_comment_id, Some(posted));
+}
