@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod crash;
+pub mod edges;
 pub mod forge;
 pub mod git;
 pub mod lessons;
