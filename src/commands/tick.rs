@@ -21,12 +21,32 @@ pub enum Opening {
     },
 }
 
-/// The tick's forge: conditional GETs through the state file's `etags`
-/// table (a dry run reads it and never writes it).
-pub fn forge(ctx: &Ctx) -> Result<Box<dyn crate::forge::Forge>> {
-    let cache = crate::store::etags::EtagCache::new(&ctx.state_path(), ctx.dry_run);
-    let keeper = crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run);
-    crate::forge::for_tick(&ctx.config, Box::new(cache), keeper)
+/// The tick's forge and runner, real or dry (`edges`), built before the tick
+/// opens anything.
+pub fn adapters(ctx: &Ctx) -> Result<crate::edges::Adapters> {
+    crate::edges::build(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)
+}
+
+/// The tick's edges: stop file, lock, store, journal, notifier (`edges`).
+pub fn edges(
+    ctx: &Ctx,
+    adapters: crate::edges::Adapters,
+    kind: &str,
+) -> Result<crate::edges::Opening> {
+    adapters.open(&ctx.config, ctx.state_flag.as_deref(), kind)
+}
+
+/// What a dry run would have written, as lines under its report (nothing
+/// for a real tick, which records none).
+pub fn would_write(writes: &[String]) -> String {
+    if writes.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("would write:\n");
+    for w in writes {
+        s.push_str(&format!("  {w}\n"));
+    }
+    s
 }
 
 /// Stop file, then the per-kind lock, then the store. A dry run creates
