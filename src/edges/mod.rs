@@ -15,6 +15,7 @@
 //! A dry run's report says what it would have written ([`Edges::writes`]).
 
 pub mod dry;
+pub mod on_demand;
 
 use crate::config::Config;
 use crate::forge::Forge;
@@ -96,6 +97,30 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
         }),
         recorder: Some(recorder),
     })
+}
+
+/// For a tick that runs no agents and may need no forge (harvest): the
+/// forge is built on its first call (`on_demand`), real or dry.
+pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Adapters {
+    let (cfg, path) = (cfg.clone(), cfg.state_path(state));
+    let forge = on_demand::OnDemandForge::new(Box::new(move || {
+        let keeper = crate::store::app_tokens::keeper(&path, dry_run);
+        crate::forge::with_keeper(&cfg, keeper)
+    }));
+    let recorder = dry_run.then(|| Arc::new(Recorder::default()));
+    let forge: Box<dyn Forge> = match &recorder {
+        Some(r) => Box::new(dry::RecordingForge {
+            inner: Box::new(forge),
+            recorder: r.clone(),
+        }),
+        None => Box::new(forge),
+    };
+    Adapters {
+        dry_run,
+        forge,
+        runner: Box::new(on_demand::NoAgents),
+        recorder,
+    }
 }
 
 impl Adapters {
