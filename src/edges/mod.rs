@@ -163,6 +163,35 @@ impl Adapters {
     }
 }
 
+/// The edges of a command that changes the store outside a tick (`lessons`,
+/// `template`): the state file and the notifier, or for a dry run a copy of
+/// the store in memory and a notifier that sends nothing.
+pub struct Local {
+    pub store: Store,
+    notifier: Option<crate::notify::Notifier>,
+}
+
+pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local> {
+    let path = cfg.state_path(state);
+    Ok(Local {
+        store: match dry_run {
+            true => Store::copy_in_memory(&path)?,
+            false => Store::open(&path)?,
+        },
+        notifier: (!dry_run).then(|| crate::notify::Notifier::new(cfg)),
+    })
+}
+
+impl Local {
+    /// The outbox's events sent (a dry run sends none).
+    pub fn notify(&self) -> crate::notify::Delivery {
+        match &self.notifier {
+            Some(n) => n.flush(&self.store),
+            None => crate::notify::Delivery::default(),
+        }
+    }
+}
+
 impl Edges {
     /// Where the store lives: each worker thread opens its own connection.
     pub fn source(&self) -> Source {

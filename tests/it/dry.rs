@@ -151,3 +151,46 @@ both_dialects! {
         assert_ne!(tables(&afk), state);
     }
 }
+
+#[test]
+fn a_dry_template_add_and_lessons_record_name_what_the_real_ones_write() {
+    let afk =
+        Afk::with_text("state_path = \"state/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:1\"\n");
+    let tpl = afk.scratch.write("t.md", "You are the implementer.\n");
+    let add = [
+        "template",
+        "add",
+        "implementer",
+        "--file",
+        tpl.to_str().unwrap(),
+    ];
+    let (code, dry, err) = afk.json(&[&["--dry-run"][..], &add[..]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        (dry["dry_run"].clone(), dry["version"].clone()),
+        (json!(true), json!(1))
+    );
+    let (code, _, err) = afk.json(&["--dry-run", "lessons", "record", "--type", "flaky_test"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !afk.scratch.path("state").exists(),
+        "a dry run creates nothing"
+    );
+
+    let (code, real, err) = afk.json(&add);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(real["template"]["version"], dry["version"], "{real}");
+    // a second dry add reads the real one from the state file and changes nothing
+    let (_, again, _) = afk.json(&[&["--dry-run"][..], &add[..]].concat());
+    assert_eq!(again["version"], 2);
+    assert_eq!(
+        afk.sql_rows("SELECT version FROM template_versions"),
+        vec![vec!["1".to_string()]]
+    );
+    let (_, lesson, _) = afk.json(&["--dry-run", "lessons", "record", "--type", "flaky_test"]);
+    assert_eq!(lesson["id"], Value::Null, "{lesson}");
+    assert_eq!(
+        afk.sql_rows("SELECT count(*) FROM lessons"),
+        vec![vec!["0".to_string()]]
+    );
+}
