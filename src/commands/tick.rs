@@ -133,9 +133,11 @@ pub fn run<R: TickReport>(
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if matches!(kind, "harvest" | "upgrade") {
-        // poll and watch record these from their errors, with the issue
-        record_exhausted(ctx, kind);
+    if kind == "upgrade" {
+        // poll and watch record these from their errors, with the issue;
+        // harvest on its journal edge
+        let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
+        record_exhausted(&journal, kind);
     }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
@@ -257,12 +259,11 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
 
 /// Calls that used up their retries in a tick whose errors do not carry that
 /// (harvest, upgrade): `transient_retry` lessons, one per repo and call.
-pub fn record_exhausted(ctx: &Ctx, stage: &str) {
+pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
     let calls = crate::forge::http::take_exhausted();
     if calls.is_empty() {
         return;
     }
-    let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
     let errors: Vec<ErrorItem> = calls
         .into_iter()
         .map(|(repo, line)| ErrorItem {
@@ -273,7 +274,7 @@ pub fn record_exhausted(ctx: &Ctx, stage: &str) {
             cause: None,
         })
         .collect();
-    record_transient(&journal, &errors, stage);
+    record_transient(journal, &errors, stage);
 }
 
 /// Calls that exhausted their retries become `transient_retry` lessons (the

@@ -159,6 +159,7 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
 
     // 4. The outbox: each event at most once, whichever tick gets there.
     let delivery = edges.notify();
+    tick::record_exhausted(&edges.journal, "harvest");
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {
