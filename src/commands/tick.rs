@@ -121,12 +121,11 @@ pub fn run<R: TickReport>(
     tick: impl FnOnce(&Ctx) -> Result<Tick<R>>,
 ) -> Result<u8> {
     let started = std::time::Instant::now();
+    let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
-            if !ctx.dry_run {
-                crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Fail);
-            }
+            monitor.failed(kind);
             return Err(e);
         }
     };
@@ -151,20 +150,15 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
-        crate::metrics::after_tick(
-            &ctx.config,
-            &ctx.state_path(),
-            ctx.dry_run,
-            &crate::metrics::TickStats {
-                kind,
-                seconds: started.elapsed().as_secs_f64(),
-                requests,
-                errors,
-                dispatches,
-                ok: code == 0,
-            },
-        );
-        super::status::page::after_tick(ctx);
+        let stats = crate::metrics::TickStats {
+            kind,
+            seconds: started.elapsed().as_secs_f64(),
+            requests,
+            errors,
+            dispatches,
+            ok: code == 0,
+        };
+        monitor.ran(&stats, || super::status::page::after_tick(ctx));
     }
     match printed {
         Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),

@@ -192,6 +192,40 @@ impl Local {
     }
 }
 
+/// What a tick tells the world outside itself when it ends: the heartbeat,
+/// the metrics file, the status page. A dry run tells nothing.
+pub struct Monitor<'a> {
+    cfg: &'a Config,
+    state_path: PathBuf,
+    silent: bool,
+}
+
+pub fn monitor<'a>(cfg: &'a Config, state: Option<&Path>, dry_run: bool) -> Monitor<'a> {
+    Monitor {
+        cfg,
+        state_path: cfg.state_path(state),
+        silent: dry_run,
+    }
+}
+
+impl Monitor<'_> {
+    /// The tick could not run at all: the heartbeat's /fail.
+    pub fn failed(&self, kind: &str) {
+        if !self.silent {
+            crate::metrics::heartbeat(self.cfg, kind, crate::metrics::Ping::Fail);
+        }
+    }
+    /// The tick ran: the metrics file, the heartbeat, then `page` (the status
+    /// page's rewrite, which the commands build).
+    pub fn ran(&self, stats: &crate::metrics::TickStats, page: impl FnOnce()) {
+        if self.silent {
+            return;
+        }
+        crate::metrics::after_tick(self.cfg, &self.state_path, stats);
+        page();
+    }
+}
+
 impl Edges {
     /// Where the store lives: each worker thread opens its own connection.
     pub fn source(&self) -> Source {
