@@ -3,9 +3,9 @@
 //! wrong inside it becomes one warning line and the tick goes on unchanged.
 
 use crate::config::Config;
-use crate::store::Store;
+use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 pub const STATUSES: &[&str] = &["new", "in_progress", "closed"];
@@ -38,30 +38,41 @@ pub fn check_type(t: &str) -> Result<(), String> {
 
 pub struct Journal {
     enabled: bool,
-    dry_run: bool,
-    state_path: PathBuf,
+    /// false: lessons are read, never recorded
+    writes: bool,
+    source: Source,
     dedup: Duration,
 }
 
 impl Journal {
-    pub fn new(cfg: &Config, state_path: &Path, dry_run: bool) -> Journal {
+    /// The journal in the state file at `state_path`; `read_only`: it records nothing.
+    pub fn new(cfg: &Config, state_path: &Path, read_only: bool) -> Journal {
+        let mut j = Journal::on(cfg, Source::File(state_path.to_path_buf()));
+        j.writes = !read_only;
+        j
+    }
+
+    /// The journal in a tick's store (a dry run's: its copy in memory).
+    pub fn on(cfg: &Config, source: Source) -> Journal {
         Journal {
             enabled: cfg.lessons.enabled,
-            dry_run,
-            state_path: state_path.to_path_buf(),
+            writes: true,
+            source,
             dedup: cfg.lessons.dedup_window,
         }
     }
 
     /// Record an automatic lesson (source `auto`, deduplicated). Never fails.
     pub fn auto(&self, mut l: NewLesson) -> Option<i64> {
-        if !self.enabled || self.dry_run {
+        if !self.enabled || !self.writes {
             return None;
         }
         l.source = "auto".into();
         let ty = l.lesson_type.clone();
-        let res =
-            Store::open(&self.state_path).and_then(|mut s| s.insert_lesson(&l, Some(self.dedup)));
+        let res = self
+            .source
+            .open()
+            .and_then(|mut s| s.insert_lesson(&l, Some(self.dedup)));
         match res {
             Ok(id) => id,
             Err(e) => {
@@ -79,7 +90,7 @@ impl Journal {
         if !self.enabled || limit == 0 {
             return vec![];
         }
-        let res = Store::open_existing(&self.state_path).and_then(|s| match s {
+        let res = self.source.open_existing().and_then(|s| match s {
             Some(s) => s.open_lessons(repo, limit),
             None => Ok(vec![]),
         });
@@ -118,6 +129,8 @@ pub fn prompt_line(l: &Lesson) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
+    use std::path::PathBuf;
 
     #[test]
     fn enums_name_the_allowed_values() {

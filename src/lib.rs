@@ -19,6 +19,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod crash;
+pub mod edges;
 pub mod forge;
 pub mod git;
 pub mod lessons;

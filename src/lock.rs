@@ -130,6 +130,13 @@ pub enum Existing {
     Absent,
 }
 
+impl Existing {
+    /// Another process holds it (an acquired lock is released here).
+    pub fn held(self) -> bool {
+        matches!(self, Existing::Held)
+    }
+}
+
 pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
     let path = state_dir.join(format!("{kind}.lock"));
     let file = match OpenOptions::new().write(true).open(&path) {

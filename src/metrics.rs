@@ -290,10 +290,7 @@ fn unguessable(attempt: u32) -> String {
 }
 
 /// After a tick that ran: the metrics file and the heartbeat.
-pub fn after_tick(cfg: &Config, state_path: &Path, dry_run: bool, stats: &TickStats) {
-    if dry_run {
-        return;
-    }
+pub fn after_tick(cfg: &Config, state_path: &Path, stats: &TickStats) {
     if let Some(p) = cfg.metrics_file() {
         write(p, stats, state_path, cfg);
     }

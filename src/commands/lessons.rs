@@ -77,31 +77,22 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
         target_repo: a.target_repo.clone(),
         target_domain: name(&a.target_domain),
     };
-    if ctx.dry_run {
-        emit(
-            ctx.json,
-            &Written {
-                id: None,
-                updated: None,
-                dry_run: true,
-            },
-            "lessons record (dry run): nothing written\n",
-        );
-        return Ok(0);
-    }
-    let mut s = Store::open(&ctx.state_path())?;
+    let mut s = ctx.local()?.store;
     let id = s
         .insert_lesson(&l, None)?
         .expect("manual lessons are never dropped");
-    emit(
-        ctx.json,
-        &Written {
-            id: Some(id),
-            updated: None,
-            dry_run: false,
-        },
-        &format!("recorded lesson {id}\n"),
-    );
+    // a dry run's copy of the store ends with the command: no id to name
+    let kept = Some(id).filter(|_| s.source().lasts());
+    let human = match kept {
+        Some(id) => format!("recorded lesson {id}\n"),
+        None => "lessons record (dry run): nothing written\n".into(),
+    };
+    let written = Written {
+        id: kept,
+        updated: None,
+        dry_run: ctx.dry_run,
+    };
+    emit(ctx.json, &written, &human);
     Ok(0)
 }
 
@@ -180,42 +171,27 @@ fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
         );
     }
     let path = ctx.state_path();
-    if ctx.dry_run {
-        let s = Store::open_for_read(&path)?;
-        if s.lesson(a.id)?.is_none() {
-            bail!("lessons: no lesson with id {}", a.id);
-        }
-        emit(
-            ctx.json,
-            &Written {
-                id: Some(a.id),
-                updated: Some(false),
-                dry_run: true,
-            },
-            "lessons update (dry run): nothing written\n",
-        );
-        return Ok(0);
-    }
-    let mut s = match Store::open_existing(&path)? {
-        Some(_) => Store::open(&path)?,
-        None => bail!(
+    if Store::open_existing(&path)?.is_none() {
+        bail!(
             "lessons: no lesson with id {} (no state file yet at {})",
             a.id,
             path.display()
-        ),
-    };
+        );
+    }
+    let mut s = ctx.local()?.store;
     if !s.update_lesson(a.id, &u)? {
         bail!("lessons: no lesson with id {}", a.id);
     }
-    emit(
-        ctx.json,
-        &Written {
-            id: Some(a.id),
-            updated: Some(true),
-            dry_run: false,
-        },
-        &format!("updated lesson {}\n", a.id),
-    );
+    let human = match s.source().lasts() {
+        true => format!("updated lesson {}\n", a.id),
+        false => "lessons update (dry run): nothing written\n".into(),
+    };
+    let written = Written {
+        id: Some(a.id),
+        updated: Some(s.source().lasts()),
+        dry_run: ctx.dry_run,
+    };
+    emit(ctx.json, &written, &human);
     Ok(0)
 }
 

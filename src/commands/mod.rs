@@ -56,6 +56,10 @@ impl Ctx {
     pub fn runs_dir(&self) -> PathBuf {
         self.config.runs_dir(self.state_flag.as_deref())
     }
+    /// The store and notifier of a command outside a tick, real or dry (`edges`).
+    pub fn local(&self) -> Result<crate::edges::Local> {
+        crate::edges::local(&self.config, self.state_flag.as_deref(), self.dry_run)
+    }
 }
 
 fn load(cli: &Cli) -> Result<Ctx> {

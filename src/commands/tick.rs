@@ -21,12 +21,32 @@ pub enum Opening {
     },
 }
 
-/// The tick's forge: conditional GETs through the state file's `etags`
-/// table (a dry run reads it and never writes it).
-pub fn forge(ctx: &Ctx) -> Result<Box<dyn crate::forge::Forge>> {
-    let cache = crate::store::etags::EtagCache::new(&ctx.state_path(), ctx.dry_run);
-    let keeper = crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run);
-    crate::forge::for_tick(&ctx.config, Box::new(cache), keeper)
+/// The tick's forge and runner, real or dry (`edges`), built before the tick
+/// opens anything.
+pub fn adapters(ctx: &Ctx) -> Result<crate::edges::Adapters> {
+    crate::edges::build(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)
+}
+
+/// The tick's edges: stop file, lock, store, journal, notifier (`edges`).
+pub fn edges(
+    ctx: &Ctx,
+    adapters: crate::edges::Adapters,
+    kind: &str,
+) -> Result<crate::edges::Opening> {
+    adapters.open(&ctx.config, ctx.state_flag.as_deref(), kind)
+}
+
+/// What a dry run would have written, as lines under its report (nothing
+/// for a real tick, which records none).
+pub fn would_write(writes: &[String]) -> String {
+    if writes.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("would write:\n");
+    for w in writes {
+        s.push_str(&format!("  {w}\n"));
+    }
+    s
 }
 
 /// Stop file, then the per-kind lock, then the store. A dry run creates
@@ -101,21 +121,22 @@ pub fn run<R: TickReport>(
     tick: impl FnOnce(&Ctx) -> Result<Tick<R>>,
 ) -> Result<u8> {
     let started = std::time::Instant::now();
+    let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
-            if !ctx.dry_run {
-                crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Fail);
-            }
+            monitor.failed(kind);
             return Err(e);
         }
     };
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if matches!(kind, "harvest" | "upgrade") {
-        // poll and watch record these from their errors, with the issue
-        record_exhausted(ctx, kind);
+    if kind == "upgrade" {
+        // poll and watch record these from their errors, with the issue;
+        // harvest on its journal edge
+        let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
+        record_exhausted(&journal, kind);
     }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
@@ -129,20 +150,15 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
-        crate::metrics::after_tick(
-            &ctx.config,
-            &ctx.state_path(),
-            ctx.dry_run,
-            &crate::metrics::TickStats {
-                kind,
-                seconds: started.elapsed().as_secs_f64(),
-                requests,
-                errors,
-                dispatches,
-                ok: code == 0,
-            },
-        );
-        super::status::page::after_tick(ctx);
+        let stats = crate::metrics::TickStats {
+            kind,
+            seconds: started.elapsed().as_secs_f64(),
+            requests,
+            errors,
+            dispatches,
+            ok: code == 0,
+        };
+        monitor.ran(&stats, || super::status::page::after_tick(ctx));
     }
     match printed {
         Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),
@@ -237,12 +253,11 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
 
 /// Calls that used up their retries in a tick whose errors do not carry that
 /// (harvest, upgrade): `transient_retry` lessons, one per repo and call.
-pub fn record_exhausted(ctx: &Ctx, stage: &str) {
+pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
     let calls = crate::forge::http::take_exhausted();
     if calls.is_empty() {
         return;
     }
-    let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
     let errors: Vec<ErrorItem> = calls
         .into_iter()
         .map(|(repo, line)| ErrorItem {
@@ -253,7 +268,7 @@ pub fn record_exhausted(ctx: &Ctx, stage: &str) {
             cause: None,
         })
         .collect();
-    record_transient(&journal, &errors, stage);
+    record_transient(journal, &errors, stage);
 }
 
 /// Calls that exhausted their retries become `transient_retry` lessons (the

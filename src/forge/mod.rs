@@ -24,7 +24,7 @@ use anyhow::Result;
 
 /// Everything afk reads and writes on a forge. `repo` is always `owner/name`
 /// from the allowlist (validated at config load); implementations encode it.
-pub trait Forge: Sync {
+pub trait Forge: Send + Sync {
     /// Requests sent so far in this tick (for reports and the benchmark).
     fn requests(&self) -> usize;
     /// Of those, the ones that cost rate limit (GitHub: every answer but a 304).

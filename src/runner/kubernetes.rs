@@ -602,6 +602,9 @@ impl super::Runner for KubernetesRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
         self.create_turn(t, false)
     }
+    fn start_record(&self, run_id: &str, run_dir: &Path) -> Result<Option<super::RunnerHandle>> {
+        self.reconcile_claim(run_id, run_dir)
+    }
 
     /// A corrective turn is a new Job (`afk-<run>-<turn>`).
     fn resume(

@@ -157,6 +157,13 @@ pub trait Runner: Sync {
     fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
         spend::read_run_dir(run_dir, ledger, finished);
     }
+    /// What a dead tick's start left of run `run_id`'s first turn (a claim
+    /// still `dispatching`): its handle when the agent started. By default
+    /// the record the command runner's wrapper leaves in the run folder.
+    fn start_record(&self, run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {
+        let _ = run_id;
+        Ok(start_record(run_dir))
+    }
     /// `afk doctor`'s read-only check of the runner: (ok, what it found).
     fn check(&self) -> (bool, String);
 }

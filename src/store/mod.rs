@@ -204,7 +204,43 @@ pub const LESSONS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS lessons (
 pub struct Store {
     pub(crate) conn: Connection,
     pub path: PathBuf,
+    /// the memdb name of a copy in memory ([`Store::copy_in_memory`])
+    copy: Option<String>,
 }
+
+/// Where a tick's store lives, as a value every worker thread can hold and
+/// open its own connection from: the state file, or a dry run's copy of it in
+/// memory (SQLite's `memdb`, shared by this process's connections while the
+/// tick's first connection keeps it alive). A copy's writes reach no disk.
+#[derive(Clone, Debug)]
+pub enum Source {
+    File(PathBuf),
+    Copy { name: String, path: PathBuf },
+}
+
+impl Source {
+    /// A new connection (the file: created and migrated when missing).
+    pub fn open(&self) -> Result<Store> {
+        match self {
+            Source::File(path) => Store::open(path),
+            Source::Copy { name, path } => Store::connect_copy(name, path),
+        }
+    }
+    /// A connection when there is something to read: the file only when it
+    /// exists (never creating it), a copy always.
+    pub fn open_existing(&self) -> Result<Option<Store>> {
+        match self {
+            Source::File(path) => Store::open_existing(path),
+            Source::Copy { .. } => self.open().map(Some),
+        }
+    }
+    /// Whether what is written here outlasts the tick (a copy's ids do not).
+    pub fn lasts(&self) -> bool {
+        matches!(self, Source::File(_))
+    }
+}
+
+static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// The tick's clock as stored text (RFC 3339, whole seconds).
 pub fn now() -> String {
@@ -312,6 +348,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            copy: None,
         };
         store.migrate(version as usize)?;
         let app: i64 = store
@@ -336,9 +373,63 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            copy: None,
         };
         store.migrate(0)?;
         Ok(store)
+    }
+
+    /// For `--dry-run`: a writable copy of the state file in memory (an empty,
+    /// migrated one when there is no file), which the real tick code may
+    /// change freely: the file is only read. Keep the returned connection
+    /// for the tick: the copy lives while it is open; [`Store::source`]
+    /// opens more connections to it.
+    pub fn copy_in_memory(path: &Path) -> Result<Store> {
+        let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("file:/afk-copy-{}-{n}?vfs=memdb", std::process::id());
+        let mut store = Store::connect_copy(&name, path)?;
+        let mut from = 0;
+        if let Some(file) = Store::open_existing(path)? {
+            from = file
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            // a consistent snapshot (WAL frames included) written as a plain
+            // rollback-journal database: memdb has no WAL
+            file.conn
+                .execute("VACUUM INTO ?1", [&name])
+                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        }
+        store.migrate(from as usize)?;
+        Ok(store)
+    }
+
+    fn connect_copy(name: &str, path: &Path) -> Result<Store> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(name, flags)
+            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        conn.busy_timeout(busy_timeout())?;
+        // memdb opens no files: sorts and temporary tables stay in memory too
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            copy: Some(name.to_string()),
+        })
+    }
+
+    /// Where this store lives, for opening more connections to it.
+    pub fn source(&self) -> Source {
+        match &self.copy {
+            Some(name) => Source::Copy {
+                name: name.clone(),
+                path: self.path.clone(),
+            },
+            None => Source::File(self.path.clone()),
+        }
     }
 
     /// For commands that only read: the file (migrated) when it exists, else an
@@ -375,6 +466,7 @@ impl Store {
             let mut store = Store {
                 conn: mem,
                 path: path.to_path_buf(),
+                copy: None,
             };
             store.migrate(version as usize)?;
             return Ok(Some(store));
@@ -382,6 +474,7 @@ impl Store {
         Ok(Some(Store {
             conn,
             path: path.to_path_buf(),
+            copy: None,
         }))
     }
 
@@ -560,6 +653,40 @@ mod tests {
         let e = Store::open(&p).err().unwrap().to_string();
         assert!(e.contains("is not a valid afk state file"), "{e}");
         assert_eq!(std::fs::read(&p).unwrap(), junk);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod copy_tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_in_memory_is_shared_by_its_connections_and_never_reaches_the_file() {
+        let dir = std::env::temp_dir().join(format!("afk-copy-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = dir.join("afk.db");
+        // no file: an empty copy, and still no file
+        let empty = Store::copy_in_memory(&p).unwrap();
+        assert!(!p.exists());
+        drop(empty);
+        let file = Store::open(&p).unwrap();
+        file.freeze("a/b", "why", crate::types::RunId(1)).unwrap();
+        let copy = Store::copy_in_memory(&p).unwrap();
+        assert_eq!(copy.frozen_repos().unwrap(), vec!["a/b".to_string()]);
+        let other = copy.source().open().unwrap();
+        other.freeze("c/d", "why", crate::types::RunId(2)).unwrap();
+        assert_eq!(
+            copy.frozen_repos().unwrap().len(),
+            2,
+            "one copy, two connections"
+        );
+        assert_eq!(
+            file.frozen_repos().unwrap().len(),
+            1,
+            "the file is untouched"
+        );
+        assert!(!copy.source().lasts());
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,6 +10,7 @@ mod commands;
 mod contract;
 mod contract_kubernetes;
 mod contrib;
+mod dry;
 mod github;
 mod github_app;
 mod hardening;

@@ -3,8 +3,8 @@
 //! ended run (`record_outcomes`), the revert watch over merged successes
 //! still inside `revert_window` (`reverts.rs`), each live canary's new
 //! checkpoints and decision, persisted exactly once (`canary.rs`), the
-//! outbox, the report (`report.rs`). A dry run reads and decides the same
-//! way and writes and notifies nothing. `harvest.canary = false` stops
+//! outbox, the report (`report.rs`). A dry run is the same code on dry edges
+//! (`crate::edges`): it writes to a copy of the store and notifies nothing. `harvest.canary = false` stops
 //! routing in poll, never the decision of a canary already live.
 
 mod canary;
@@ -14,10 +14,11 @@ mod reverts;
 pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
 
 use super::Ctx;
-use super::tick::{self, ErrorItem, Opening};
+use super::tick::{self, ErrorItem};
 use crate::config::Harvest;
 use crate::core::canary::Policy;
 use crate::core::outcome;
+use crate::edges::{Edges, Opening};
 use crate::store::outcomes::NewOutcome;
 use crate::types::RunId;
 use anyhow::Result;
@@ -71,17 +72,11 @@ fn idle(ctx: &Ctx, enabled: bool, reason: Option<String>, stepped_aside: bool) -
     }
 }
 
-/// An outcome for every newly ended run, attributed to the version it used
-/// (a dry run only reports them: the overlay carries them to the decision);
+/// An outcome for every newly ended run, attributed to the version it used;
 /// runs on the built-in preamble are counted and explained.
-fn record_outcomes(
-    ctx: &Ctx,
-    store: &mut crate::store::Store,
-    r: &mut Report,
-) -> Result<canary::Overlay> {
+fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()> {
     let ended = store.unharvested_runs()?;
-    let mut overlay = canary::Overlay::default();
-    let mut items = vec![];
+    let (mut new, mut items) = (vec![], vec![]);
     for e in &ended {
         let Some(o) = outcome::of_run(e.state) else {
             continue;
@@ -90,7 +85,7 @@ fn record_outcomes(
             r.builtin_runs += 1;
             continue;
         };
-        overlay.new.push(NewOutcome {
+        new.push(NewOutcome {
             run_id: e.run_id,
             version_id,
             outcome: o,
@@ -104,69 +99,57 @@ fn record_outcomes(
             outcome: o.to_string(),
         });
     }
-    if ctx.dry_run {
-        r.outcomes = items;
-    } else {
-        let ids: Vec<RunId> = ended.iter().map(|e| e.run_id).collect();
-        let inserted: HashSet<RunId> = store
-            .record_outcomes(&ids, &overlay.new)?
-            .into_iter()
-            .collect();
-        r.outcomes = items
-            .into_iter()
-            .filter(|i| inserted.contains(&i.run_id))
-            .collect();
-        overlay = canary::Overlay::default();
-    }
+    let ids: Vec<RunId> = ended.iter().map(|e| e.run_id).collect();
+    let inserted: HashSet<RunId> = store.record_outcomes(&ids, &new)?.into_iter().collect();
+    r.outcomes = items
+        .into_iter()
+        .filter(|i| inserted.contains(&i.run_id))
+        .collect();
     if r.builtin_runs > 0 {
         let versions = store.templates(None)?.len();
         r.note = outcome::builtin_note(r.builtin_runs, r.outcomes.len(), versions);
     }
-    Ok(overlay)
+    Ok(())
 }
 
 /// One harvest tick; `run` prints it, the demo and the benchmark read it.
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
-    let cfg = &ctx.config;
-    let (mut store, _lock) = match tick::open(ctx, "harvest")? {
-        Opening::Stopped(why) => return Ok(idle(ctx, false, Some(why), false)),
+    let adapters =
+        crate::edges::build_on_demand(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
+    match tick::edges(ctx, adapters, "harvest")? {
+        Opening::Stopped(why) => Ok(idle(ctx, false, Some(why), false)),
         Opening::SteppedAside => {
             tick::stepping_aside("harvest");
-            return Ok(idle(ctx, true, None, true));
+            Ok(idle(ctx, true, None, true))
         }
-        Opening::Open { store, _lock } => (store, _lock),
-    };
-    let now = crate::clock::now();
+        Opening::Open(mut edges) => harvest(ctx, &mut edges),
+    }
+}
+
+/// The tick itself, the same code whether its edges are real or dry.
+fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
     let mut r = Report {
         tick: "harvest",
-        dry_run: ctx.dry_run,
+        dry_run: edges.dry_run,
         enabled: true,
         ..Default::default()
     };
+    let store = &mut edges.store;
 
     // 1. One outcome per newly ended run, attributed to the version it used.
-    let mut overlay = record_outcomes(ctx, &mut store, &mut r)?;
+    record_outcomes(store, &mut r)?;
 
     // 2. Reverted merges: successes become failures, once.
-    let pending: HashSet<RunId> = overlay
-        .new
-        .iter()
-        .filter(|o| o.outcome == crate::core::canary::Outcome::Success)
-        .map(|o| o.run_id)
-        .collect();
-    let found = reverts::watch(ctx, &mut store, now, &pending)?;
+    let found = reverts::watch(ctx, store, edges.forge.as_ref(), edges.now)?;
     r.requests = found.requests;
-    if ctx.dry_run {
-        overlay.flips = found.reverted.iter().map(|x| x.run_id).collect();
-    }
     r.reverted = found.reverted;
     r.errors.extend(found.errors);
 
     // 3. Every live canary: new checkpoints and the decision, exactly once.
-    let p = policy(&cfg.harvest);
+    let p = policy(&ctx.config.harvest);
     let mut live: Vec<Live> = vec![];
     for c in store.live_canaries()? {
-        if let Err(e) = canary::decide(ctx, &mut store, &p, &c, &overlay, &mut r, &mut live) {
+        if let Err(e) = canary::decide(store, &p, &c, &mut r, &mut live) {
             r.errors.push(ErrorItem::msg(
                 &format!("{}@{}", c.name, c.version),
                 None,
@@ -176,11 +159,8 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     }
 
     // 4. The outbox: each event at most once, whichever tick gets there.
-    let delivery = if ctx.dry_run {
-        crate::notify::Delivery::default()
-    } else {
-        crate::notify::Notifier::new(cfg).flush(&store)
-    };
+    let delivery = edges.notify();
+    tick::record_exhausted(&edges.journal, "harvest");
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {

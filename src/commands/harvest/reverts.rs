@@ -16,11 +16,10 @@ use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
 use crate::store::Store;
-use crate::types::RunId;
 use std::collections::{HashMap, HashSet};
 use time::OffsetDateTime;
 
-/// What the watch found: flips (recorded unless a dry run) and errors.
+/// What the watch found: flips (recorded) and errors.
 #[derive(Default)]
 pub struct Found {
     pub reverted: Vec<RevertItem>,
@@ -29,13 +28,13 @@ pub struct Found {
     pub requests: usize,
 }
 
-/// `pending`: successes a dry run would have recorded this tick (a real tick
-/// recorded them already), watched like recorded ones.
+/// The merged successes inside `revert_window`, each base branch listed once
+/// on `forge`.
 pub fn watch(
     ctx: &Ctx,
     store: &mut Store,
+    forge: &dyn Forge,
     now: OffsetDateTime,
-    pending: &HashSet<RunId>,
 ) -> anyhow::Result<Found> {
     let cfg = &ctx.config;
     let window = cfg.harvest.revert_window;
@@ -44,7 +43,7 @@ pub fn watch(
         return Ok(found);
     }
     let cutoff = crate::clock::ts(now - window);
-    let rows = store.merged_successes(&cutoff, pending)?;
+    let rows = store.merged_successes(&cutoff, &HashSet::new())?;
     let parsed: Vec<Merged> = rows
         .iter()
         .filter_map(|r| {
@@ -61,40 +60,25 @@ pub fn watch(
     if listings.is_empty() {
         return Ok(found);
     }
-    let forge: Box<dyn Forge> = match crate::forge::with_keeper(
-        cfg,
-        crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run),
-    ) {
-        Ok(f) => f,
-        Err(e) => {
-            found.errors.push(ErrorItem::msg(
-                "forge",
-                None,
-                format!("{e}; reverts not checked"),
-            ));
-            return Ok(found);
-        }
-    };
     let lists = fan_out(&listings, cfg.forge.concurrency, |l| {
         forge.commits(l.repo, l.branch, l.since)
     });
     let mut proofs = Proofs {
         ctx,
-        forge: &*forge,
+        forge,
         diffs: HashMap::new(),
         trust: HashMap::new(),
         refused: vec![],
     };
-    flip(ctx, store, &mut proofs, &listings, lists, &mut found)?;
+    flip(store, &mut proofs, &listings, lists, &mut found)?;
     found.errors.append(&mut proofs.refused);
     found.requests = forge.requests();
     Ok(found)
 }
 
 /// Each listing's watched merges: the proven revert of each turns its
-/// success into a failure (unless a dry run), once.
+/// success into a failure, once.
 fn flip(
-    ctx: &Ctx,
     store: &mut Store,
     proofs: &mut Proofs,
     listings: &[Listing],
@@ -120,7 +104,7 @@ fn flip(
                     continue;
                 }
             };
-            let flipped = ctx.dry_run || store.flip_reverted(m.run_id, by)?;
+            let flipped = store.flip_reverted(m.run_id, by)?;
             if flipped {
                 found.reverted.push(RevertItem {
                     run_id: m.run_id,

@@ -22,7 +22,7 @@ use anyhow::Result;
 /// Resolve every `dispatching` claim at once: started → recorded (the label
 /// follows in [`reconcile_labels`]); never started → failed, so the issue is
 /// eligible again in this same tick. Call only while holding the poll lock.
-pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
+pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
     let mut errors = vec![];
     let claims = match store.runs_in(&[RunStatus::Dispatching]) {
         Ok(v) => v,
@@ -34,7 +34,7 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
             .clone()
             .map(std::path::PathBuf::from)
             .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let record = match start_record(ctx, &r.id.to_string(), &run_dir) {
+        let record = match runner.start_record(&r.id.to_string(), &run_dir) {
             Ok(record) => record,
             Err(e) => {
                 // no answer decides nothing: the claim waits for the next tick
@@ -72,29 +72,6 @@ pub fn recover_claims(ctx: &Ctx, store: &Store) -> Vec<ErrorItem> {
     errors
 }
 
-/// What a dead tick's start left: the command runner's own record in the run
-/// folder; for kubernetes, the first turn's Job found by its fixed name.
-fn start_record(
-    ctx: &Ctx,
-    run_id: &str,
-    run_dir: &std::path::Path,
-) -> Result<Option<crate::runner::RunnerHandle>> {
-    if ctx.config.runner.kind == crate::config::RunnerKind::Kubernetes {
-        return crate::runner::kubernetes::KubernetesRunner::new(&ctx.config)?
-            .reconcile_claim(run_id, run_dir);
-    }
-    Ok(crate::runner::start_record(run_dir))
-}
-
-/// For watch: resolve claims only when no poll tick is running (a live poll
-/// resolves its own), so a disabled poll leaves nothing hanging.
-pub fn recover_claims_if_idle(ctx: &Ctx, _forge: &dyn Forge, store: &Store) -> Vec<ErrorItem> {
-    match crate::lock::try_acquire(&ctx.state_dir(), "poll") {
-        Ok(Some(_lock)) => recover_claims(ctx, store),
-        _ => vec![],
-    }
-}
-
 /// An agent started but its label never landed: label it now, never dispatch again.
 pub fn reconcile_labels(
     ctx: &Ctx,
@@ -104,7 +81,7 @@ pub fn reconcile_labels(
     let cfg = &ctx.config;
     let pending = store.runs_in(&[RunStatus::Started])?;
     let (mut done, mut errors) = (vec![], vec![]);
-    if pending.is_empty() || ctx.dry_run {
+    if pending.is_empty() {
         return Ok((done, errors));
     }
     let results = fan_out(&pending, cfg.forge.concurrency, |r| {
@@ -316,19 +293,27 @@ fn claim(
     })
 }
 
+/// The edges a dispatch goes through, shared by the tick's workers.
+pub struct On<'a> {
+    pub forge: &'a dyn Forge,
+    pub runner: &'a dyn Runner,
+    pub journal: &'a crate::lessons::Journal,
+    /// where the store lives: each worker opens its own connection
+    pub source: crate::store::Source,
+}
+
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
 /// the state left behind is one the next tick resolves.
 pub fn dispatch_one(
     ctx: &Ctx,
-    forge: &dyn Forge,
-    runner: &dyn Runner,
-    journal: &crate::lessons::Journal,
+    on: &On,
     t: &ResolvedTemplate,
     w: &Winner,
 ) -> (Option<Dispatched>, Option<ErrorItem>) {
     let cfg = &ctx.config;
+    let (forge, runner, journal) = (on.forge, on.runner, on.journal);
     let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
-    let store = match Store::open(&ctx.state_path()) {
+    let store = match on.source.open() {
         Ok(s) => s,
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
@@ -366,7 +351,8 @@ pub fn dispatch_one(
     let d = Dispatched {
         repo: w.repo.clone(),
         issue: w.issue.number,
-        run_id: Some(run_id),
+        // a dry run's copy of the store ends with the tick: no id to name
+        run_id: Some(run_id).filter(|_| on.source.lasts()),
         template: cfg.poll.template.clone(),
         template_version: t.version,
     };

@@ -9,12 +9,13 @@ mod examine;
 #[cfg(test)]
 mod tests;
 
-pub use claims::recover_claims_if_idle;
+pub use claims::recover_claims;
 
-use super::tick::{self, ErrorItem, Opening, record_transient};
+use super::tick::{self, ErrorItem, record_transient};
 use super::{Ctx, table};
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
+use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -66,6 +67,9 @@ pub struct Report {
     pub requests: usize,
     /// of those, the ones that cost rate limit (GitHub: all but 304s)
     pub costly_requests: usize,
+    /// what a dry run would have written (forge writes, agents started)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
 }
 
 fn disabled(ctx: &Ctx, why: &str) -> Tick {
@@ -126,27 +130,29 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    let forge = tick::forge(ctx)?;
-    let runner = crate::runner::from_config(cfg)?;
-    let store = match tick::open(ctx, "poll")? {
-        Opening::Stopped(why) => return Ok(disabled(ctx, &why)),
-        Opening::SteppedAside => return Ok(stepped_aside(ctx)),
-        Opening::Open { store, _lock } => (store, _lock),
-    };
-    let (store, _lock) = store;
+    let adapters = tick::adapters(ctx)?;
+    match tick::edges(ctx, adapters, "poll")? {
+        Opening::Stopped(why) => Ok(disabled(ctx, &why)),
+        Opening::SteppedAside => Ok(stepped_aside(ctx)),
+        Opening::Open(edges) => poll(ctx, &edges),
+    }
+}
+
+/// The tick itself, the same code whether its edges are real or dry.
+fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
+    let cfg = &ctx.config;
+    let (forge, runner, store) = (edges.forge.as_ref(), edges.runner.as_ref(), &edges.store);
     let mut errors: Vec<ErrorItem> = vec![];
 
     // 2. What a dead tick left: claims resolved, started agents labelled.
-    if !ctx.dry_run {
-        errors.extend(claims::recover_claims(ctx, &store));
-    }
-    let (reconciled, errs) = claims::reconcile_labels(ctx, forge.as_ref(), &store)?;
+    errors.extend(claims::recover_claims(ctx, runner, store));
+    let (reconciled, errs) = claims::reconcile_labels(ctx, forge, store)?;
     errors.extend(errs);
 
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
     let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
-    let stops = budget::stops(ctx, &store, runner.as_ref(), crate::clock::now(), &repos)?;
-    let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge.as_ref(), &store, &stops)?;
+    let stops = budget::stops(ctx, store, runner, edges.now, &repos)?;
+    let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge, store, &stops)?;
     errors.extend(errs);
 
     // 6. The global cut.
@@ -154,26 +160,21 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     log_decisions(&skipped, &take);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let journal = crate::lessons::Journal::new(cfg, &ctx.state_path(), ctx.dry_run);
-    let (dispatched, errs) = dispatch_all(
-        ctx,
-        &store,
-        (forge.as_ref(), runner.as_ref()),
-        &journal,
-        &take,
-    )?;
+    let (dispatched, errs) = dispatch_all(ctx, edges, &take)?;
     errors.extend(errs);
-    record_transient(&journal, &errors, "poll");
+    record_transient(&edges.journal, &errors, "poll");
     let errors = tick::one_per_cause(errors);
-    let mut human = human(ctx.dry_run, &reconciled, &dispatched, &skipped, &errors);
+    let writes = edges.writes();
+    let mut human = human(edges.dry_run, &reconciled, &dispatched, &skipped, &errors);
     for s in &stops {
         human.push_str(&format!("{}\n", s.text));
     }
+    human.push_str(&tick::would_write(&writes));
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
             tick: "poll",
-            dry_run: ctx.dry_run,
+            dry_run: edges.dry_run,
             enabled: true,
             reconciled,
             dispatched,
@@ -182,6 +183,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             errors,
             requests: forge.requests(),
             costly_requests: forge.costly_requests(),
+            writes,
             ..Default::default()
         },
         human,
@@ -250,34 +252,23 @@ fn cut(ctx: &Ctx, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -
 }
 
 /// Each winner on the template version routing gives it: claimed, started
-/// and labelled (a dry run only names them).
+/// and labelled.
 fn dispatch_all(
     ctx: &Ctx,
-    store: &crate::store::Store,
-    (forge, runner): (&dyn crate::forge::Forge, &dyn crate::runner::Runner),
-    journal: &crate::lessons::Journal,
+    edges: &Edges,
     take: &Take,
 ) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
-    let cfg = &ctx.config;
-    let templates = claims::resolve_templates(ctx, store)?;
-    let mut dispatched = vec![];
-    let mut errors = vec![];
-    if ctx.dry_run {
-        for (w, _) in take {
-            dispatched.push(Dispatched {
-                repo: w.repo.clone(),
-                issue: w.issue.number,
-                run_id: None,
-                template: cfg.poll.template.clone(),
-                template_version: templates.route(w).version,
-            });
-        }
-        return Ok((dispatched, errors));
-    }
-    let results = fan_out(take, cfg.forge.concurrency, |(w, _)| {
-        let template = templates.route(w);
-        claims::dispatch_one(ctx, forge, runner, journal, template, w)
+    let templates = claims::resolve_templates(ctx, &edges.store)?;
+    let on = claims::On {
+        forge: edges.forge.as_ref(),
+        runner: edges.runner.as_ref(),
+        journal: &edges.journal,
+        source: edges.source(),
+    };
+    let results = fan_out(take, ctx.config.forge.concurrency, |(w, _)| {
+        claims::dispatch_one(ctx, &on, templates.route(w), w)
     });
+    let (mut dispatched, mut errors) = (vec![], vec![]);
     for (d, e) in results {
         dispatched.extend(d);
         errors.extend(e);

@@ -1,7 +1,7 @@
 //! Poll's per-repo examination and its claim → start → label steps, against
 //! an in-memory forge (the HTTP path has its sandbox tests in tests/it/poll.rs).
 
-use super::claims::{dispatch_one, reconcile_labels, resolve_templates};
+use super::claims::{On, dispatch_one, reconcile_labels, resolve_templates};
 use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::dispatch::Reason;
@@ -9,6 +9,7 @@ use crate::core::run_state::RunStatus;
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
+use crate::store::Source;
 use crate::store::runs::NewRun;
 use crate::types::IssueNumber;
 
@@ -147,8 +148,15 @@ fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String>
     let (w, _) = examine(s, f).winner.expect("a winner");
     let store = s.store();
     let templates = resolve_templates(&s.ctx, &store).unwrap();
-    let journal = Journal::new(&s.ctx.config, &s.ctx.state_path(), false);
-    let (_, err) = dispatch_one(&s.ctx, f, runner, &journal, &templates.current, &w);
+    let source = Source::File(s.ctx.state_path());
+    let journal = Journal::on(&s.ctx.config, source.clone());
+    let on = On {
+        forge: f,
+        runner,
+        journal: &journal,
+        source,
+    };
+    let (_, err) = dispatch_one(&s.ctx, &on, &templates.current, &w);
     err.map(|e| e.message)
 }
 
@@ -234,15 +242,4 @@ fn a_started_run_whose_label_never_landed_is_labelled_once() {
     let (again, _) = reconcile_labels(&s.ctx, &f, &store).unwrap();
     assert!(again.is_empty());
     assert_eq!(f.writes().len(), 1);
-}
-
-#[test]
-fn a_dry_run_labels_no_started_run() {
-    let (mut s, f) = (scratch(), forge("alice"));
-    s.ctx.dry_run = true;
-    started_run(&s);
-    let (done, _) = reconcile_labels(&s.ctx, &f, &s.store()).unwrap();
-    assert!(done.is_empty());
-    assert!(f.writes().is_empty());
-    assert_eq!(f.requests(), 0);
 }

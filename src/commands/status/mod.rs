@@ -237,37 +237,25 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `afk status --unfreeze REPO`: lift a freeze (a dry run changes nothing).
+/// `afk status --unfreeze REPO`: lift a freeze (a dry run lifts it in a copy of the store).
 fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
-    let path = ctx.state_path();
     if !crate::config::is_repo_name(repo) {
         bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
     }
-    if ctx.dry_run {
-        emit(
-            ctx.json,
-            &Unfrozen {
-                command: "status",
-                dry_run: true,
-                unfrozen: repo,
-            },
-            "status (dry run): nothing changed\n",
-        );
-        return Ok(0);
-    }
-    let s = Store::open(&path)?;
+    let s = ctx.local()?.store;
     if !s.unfreeze(repo)? {
         bail!("status: {repo} is not frozen");
     }
-    emit(
-        ctx.json,
-        &Unfrozen {
-            command: "status",
-            dry_run: false,
-            unfrozen: repo,
-        },
-        &format!("{repo} is no longer frozen\n"),
-    );
+    let human = match s.source().lasts() {
+        true => format!("{repo} is no longer frozen\n"),
+        false => "status (dry run): nothing changed\n".into(),
+    };
+    let unfrozen = Unfrozen {
+        command: "status",
+        dry_run: ctx.dry_run,
+        unfrozen: repo,
+    };
+    emit(ctx.json, &unfrozen, &human);
     Ok(0)
 }
 

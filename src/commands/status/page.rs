@@ -34,9 +34,6 @@ pub(crate) fn after_tick(ctx: &Ctx) {
     let Some(path) = ctx.config.status_page() else {
         return;
     };
-    if ctx.dry_run {
-        return;
-    }
     if let Err(e) = write(ctx, path) {
         crate::log::warn(&format!(
             "status page: cannot write {}: {e}",

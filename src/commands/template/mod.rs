@@ -42,26 +42,17 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         };
         bail!(refusal(HandChange::StartCanary, &t).unwrap_or_default());
     }
+    let mut store = ctx.local()?.store;
+    let v = store.add_template(name, &body, canary, ctx.config.harvest.canary)?;
     if ctx.dry_run {
-        let store = Store::open_reading(&ctx.state_path())?;
-        let versions = store.templates(Some(name))?;
-        let live = versions
-            .iter()
-            .find(|v| v.status == VersionStatus::Canary)
-            .map(|v| v.version);
-        let last = versions.last().map(|v| v.version);
-        let canary_on = ctx.config.harvest.canary;
-        let (next, _) = crate::core::canary::added(name, last, canary, live, canary_on)
-            .map_err(|why| anyhow::anyhow!(why))?;
+        let human = format!("template add (dry run): would add {name}@{}\n", v.version);
         emit(
             ctx.json,
-            &Changed::would("template add", name, next),
-            &format!("template add (dry run): would add {name}@{next}\n"),
+            &Changed::would("template add", name, v.version),
+            &human,
         );
         return Ok(0);
     }
-    let mut store = Store::open(&ctx.state_path())?;
-    let v = store.add_template(name, &body, canary, ctx.config.harvest.canary)?;
     emit(
         ctx.json,
         &Changed::did("template add", &v),
@@ -82,17 +73,18 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
 
 fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
     let canary_on = ctx.config.harvest.canary;
+    let mut store = ctx.local()?.store;
+    let v = store.start_canary(name, version, canary_on)?;
     if ctx.dry_run {
-        refused_as_it_stands(ctx, HandChange::StartCanary, name, version, canary_on)?;
+        let human =
+            format!("template canary (dry run): {name}@{version} would become the live canary\n");
         emit(
             ctx.json,
             &Changed::would("template canary", name, version),
-            &format!("template canary (dry run): {name}@{version} would become the live canary\n"),
+            &human,
         );
         return Ok(0);
     }
-    let mut store = Store::open(&ctx.state_path())?;
-    let v = store.start_canary(name, version, canary_on)?;
     emit(
         ctx.json,
         &Changed::did("template canary", &v),
@@ -208,18 +200,14 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         HandChange::Promote => ("promote", "template promote"),
         _ => ("reject", "template reject"),
     };
+    let mut local = ctx.local()?;
+    let done = local.store.change_by_hand(change, name, version)?;
+    let delivery = local.notify();
     if ctx.dry_run {
-        refused_as_it_stands(ctx, change, name, version, true)?;
-        emit(
-            ctx.json,
-            &Changed::would(command, name, version),
-            &format!("template {verb} (dry run): {name}@{version} would be {verb}d\n"),
-        );
+        let human = format!("template {verb} (dry run): {name}@{version} would be {verb}d\n");
+        emit(ctx.json, &Changed::would(command, name, version), &human);
         return Ok(0);
     }
-    let mut store = Store::open(&ctx.state_path())?;
-    let done = store.change_by_hand(change, name, version)?;
-    let delivery = crate::notify::Notifier::new(&ctx.config).flush(&store);
     let mut human = match (change, done.retired) {
         (HandChange::Promote, Some(old)) => {
             format!("{name}@{version} is current; {name}@{old} is retired\n")
@@ -245,33 +233,6 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         &human,
     );
     Ok(0)
-}
-
-/// A dry run's refusal: the change's rule over the version as the state file
-/// has it now (the real change checks again inside its transaction).
-fn refused_as_it_stands(
-    ctx: &Ctx,
-    change: HandChange,
-    name: &str,
-    version: i64,
-    canary_on: bool,
-) -> Result<()> {
-    let store = Store::open_reading(&ctx.state_path())?;
-    let this = store.template_version(name, version)?;
-    let live = store
-        .template_with_status(name, VersionStatus::Canary)?
-        .map(|v| v.version);
-    let t = HandTarget {
-        name,
-        version,
-        status: this.as_ref().map(|v| v.status),
-        live_canary: live,
-        canary_on,
-    };
-    match refusal(change, &t) {
-        Some(why) => bail!(why),
-        None => Ok(()),
-    }
 }
 
 fn check_name(name: &str) -> Result<()> {

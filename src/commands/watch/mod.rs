@@ -11,13 +11,14 @@ mod observe;
 #[cfg(test)]
 mod tests;
 
-use super::tick::{self, ErrorItem, Opening, record_transient};
+use super::tick::{self, ErrorItem, record_transient};
 use super::{Ctx, table};
 use crate::core::run_state::{RunState, decided_action, next_action};
+use crate::edges::{Edges, Opening};
 use crate::forge::{Forge, fan_out};
 use crate::lessons::Journal;
 use crate::runner::Runner;
-use crate::store::Store;
+use crate::store::Source;
 use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -59,6 +60,9 @@ pub struct Report {
     pub requests: usize,
     /// of those, the ones that cost rate limit (GitHub: all but 304s)
     pub costly_requests: usize,
+    /// what a dry run would have written (forge writes, agents started or stopped)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
 }
 
 /// Everything a run's observation and action share within one tick. Per-repo
@@ -67,7 +71,9 @@ pub(crate) struct Watch<'a> {
     pub ctx: &'a Ctx,
     pub forge: &'a dyn Forge,
     pub runner: &'a dyn Runner,
-    pub journal: Journal,
+    pub journal: &'a Journal,
+    /// where the tick's store lives: each worker opens its own connection
+    pub source: Source,
     pub now: OffsetDateTime,
     pub runs_dir: PathBuf,
     /// afk's own login: only its comments are afk's.
@@ -142,29 +148,17 @@ fn stopped(ctx: &Ctx, why: String) -> Tick {
     quiet(ctx, Some(why), human)
 }
 
-/// The outbox's events sent (none in a dry run).
-fn deliver(ctx: &Ctx, store: &Store) -> crate::notify::Delivery {
-    if ctx.dry_run {
-        crate::notify::Delivery::default()
-    } else {
-        crate::notify::Notifier::new(&ctx.config).flush(store)
-    }
-}
-
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
-    let cfg = &ctx.config;
     if ctx.stop_file().exists() {
         let why = format!("stop file {} exists", ctx.stop_file().display());
         return Ok(stopped(ctx, why));
     }
-    let forge = tick::forge(ctx)?;
-    let runner = crate::runner::from_config(cfg)?;
-    let state_path = ctx.state_path();
-    if !state_path.exists() {
+    let adapters = tick::adapters(ctx)?;
+    if !ctx.state_path().exists() {
         // nothing was ever dispatched: nothing to watch, and nothing to create
         return Ok(quiet(ctx, None, "watch: no runs in flight\n".into()));
     }
-    let store = match tick::open(ctx, "watch")? {
+    let edges = match tick::edges(ctx, adapters, "watch")? {
         Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside("watch");
@@ -172,58 +166,59 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             t.report.stepped_aside = true;
             return Ok(t);
         }
-        Opening::Open { store, _lock } => (store, _lock),
+        Opening::Open(edges) => edges,
     };
-    let (store, _lock) = store;
-    let mut errors: Vec<ErrorItem> = vec![];
-    let now = crate::clock::now();
+    watch(ctx, &edges)
+}
 
+/// The tick itself, the same code whether its edges are real or dry.
+fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
+    let cfg = &ctx.config;
+    let mut errors: Vec<ErrorItem> = vec![];
     // Claims a dead poll tick left behind are poll's to resolve; watch does it
     // too when poll is not running, so a disabled poll leaves nothing hanging.
-    if !ctx.dry_run {
-        errors.extend(super::poll::recover_claims_if_idle(
-            ctx,
-            forge.as_ref(),
-            &store,
-        ));
+    if let Some(_poll) = edges.lock_if_free("poll") {
+        let runner = edges.runner.as_ref();
+        errors.extend(super::poll::recover_claims(ctx, runner, &edges.store));
     }
-
-    let runs = store.runs_in(&crate::core::run_state::RunStatus::watched_set())?;
+    let watched = crate::core::run_state::RunStatus::watched_set();
+    let runs = edges.store.runs_in(&watched)?;
     let w = Watch {
         ctx,
-        forge: forge.as_ref(),
-        runner: runner.as_ref(),
-        journal: Journal::new(cfg, &state_path, ctx.dry_run),
-        now,
+        forge: edges.forge.as_ref(),
+        runner: edges.runner.as_ref(),
+        journal: &edges.journal,
+        source: edges.source(),
+        now: edges.now,
         runs_dir: ctx.runs_dir(),
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
     };
     lists::prefetch(&w, &runs);
-    let results = fan_out(&runs, cfg.forge.concurrency, |r| {
-        process(&w, &state_path, r)
-    });
+    let results = fan_out(&runs, cfg.forge.concurrency, |r| process(&w, r));
     let mut actions = vec![];
     for (a, e) in results {
         actions.extend(a);
         errors.extend(e);
     }
-    record_transient(&w.journal, &errors, "watch");
+    record_transient(w.journal, &errors, "watch");
     let errors = tick::one_per_cause(errors);
-    let delivery = deliver(ctx, &store);
-    let human = human(ctx.dry_run, &actions, &errors, delivery);
+    let delivery = edges.notify();
+    let writes = edges.writes();
+    let human = human(edges.dry_run, &actions, &errors, delivery, &writes);
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
             tick: "watch",
-            dry_run: ctx.dry_run,
+            dry_run: edges.dry_run,
             enabled: true,
             actions,
             errors,
             events: delivery,
-            requests: forge.requests(),
-            costly_requests: forge.costly_requests(),
+            requests: edges.forge.requests(),
+            costly_requests: edges.forge.costly_requests(),
+            writes,
             ..Default::default()
         },
         human,
@@ -235,6 +230,7 @@ fn human(
     actions: &[ActionItem],
     errors: &[ErrorItem],
     d: crate::notify::Delivery,
+    writes: &[String],
 ) -> String {
     let mut s = format!(
         "watch{}: {}, {}{}\n",
@@ -265,16 +261,13 @@ fn human(
             &rows,
         ));
     }
+    s.push_str(&tick::would_write(writes));
     s
 }
 
 /// Observe one run, decide, act. Each run opens its own connection: the
 /// workers run in parallel.
-fn process(
-    w: &Watch,
-    state_path: &std::path::Path,
-    run: &Run,
-) -> (Option<ActionItem>, Vec<ErrorItem>) {
+fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     let err = |e: &anyhow::Error| ErrorItem {
         repo: run.repo.clone(),
         issue: Some(run.issue),
@@ -282,11 +275,7 @@ fn process(
         transient: crate::forge::ForgeError::is_exhausted(e),
         cause: crate::forge::ForgeError::cause(e),
     };
-    let store = match if w.ctx.dry_run {
-        Store::open_for_read(state_path)
-    } else {
-        Store::open(state_path)
-    } {
+    let store = match w.source.open() {
         Ok(s) => s,
         Err(e) => return (None, vec![err(&e)]),
     };
@@ -313,9 +302,6 @@ fn process(
         spend_usd: seen.spend_usd,
         detail: Some(detail),
     };
-    if w.ctx.dry_run {
-        return (Some(item), vec![]);
-    }
     let res = act::act(w, &store, run, &seen, action);
     (
         Some(item),

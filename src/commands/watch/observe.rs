@@ -130,7 +130,7 @@ fn spend(
         ledger.thread(usd);
     }
     let stored = ledger.to_stored();
-    if run.spend_ledger.as_deref() != Some(stored.as_str()) && !w.ctx.dry_run {
+    if run.spend_ledger.as_deref() != Some(stored.as_str()) {
         store.set_spend(run.id, ledger.spend(), &stored)?;
     }
     Ok(ledger.spend())
@@ -177,8 +177,7 @@ fn checks(
 }
 
 /// The progress clocks: when the run last changed and since when its PR has
-/// been green; written to the store when they differ from what it holds (not
-/// in a dry run), with the merge-hold lesson when it is due.
+/// been green; written to the store when they differ from what it holds, with the merge-hold lesson when it is due.
 fn clocks(
     w: &Watch,
     store: &Store,
@@ -220,7 +219,7 @@ fn clocks(
         changed_at: Some(&last_text),
         green_since: green_text.as_deref(),
     };
-    if progress::observation_changed(&stored, &seen_now) && !w.ctx.dry_run {
+    if progress::observation_changed(&stored, &seen_now) {
         store.observe(
             run.id,
             &Observation {

@@ -13,8 +13,8 @@ use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait}
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
-use crate::store::Store;
 use crate::store::runs::{NewRun, Run};
+use crate::store::{Source, Store};
 use crate::types::{IssueNumber, RunId};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -43,7 +43,12 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         ctx: &s.ctx,
         forge,
         runner,
-        journal: Journal::new(&s.ctx.config, &s.ctx.state_path(), false),
+        // a test's watch lives as long as the test: its journal may too
+        journal: Box::leak(Box::new(Journal::on(
+            &s.ctx.config,
+            Source::File(s.ctx.state_path()),
+        ))),
+        source: Source::File(s.ctx.state_path()),
         now: crate::clock::now(),
         runs_dir: s.ctx.runs_dir(),
         me: OnceLock::new(),

@@ -1,0 +1,224 @@
+//! A dry run's adapters: the real tick code runs against them. The forge's
+//! reads pass through and its writes are recorded (and answered with
+//! plausible values); the runner observes but starts and stops nothing; the
+//! notifier sends nothing.
+
+use crate::core::spend::Ledger;
+use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
+use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::types::{IssueNumber, TimelineEvent};
+use anyhow::Result;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// What a dry tick would have written, in the order it would have: one line
+/// per forge write or agent start or stop.
+#[derive(Default)]
+pub struct Recorder(Mutex<Vec<String>>);
+
+impl Recorder {
+    fn note(&self, line: String) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(line);
+        }
+    }
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+}
+
+/// The forge of a dry run: reads go to the real forge, writes to the recorder.
+pub struct RecordingForge {
+    pub inner: Box<dyn Forge>,
+    pub recorder: Arc<Recorder>,
+}
+
+impl RecordingForge {
+    /// A comment id no forge hands out (negative, one per recorded comment).
+    fn comment(&self, body: &str) -> Comment {
+        let n = self.recorder.lines().len() as i64;
+        Comment {
+            id: -1 - n,
+            body: body.to_string(),
+            html_url: String::new(),
+            user: None,
+            created_at: None,
+        }
+    }
+}
+
+impl Forge for RecordingForge {
+    fn requests(&self) -> usize {
+        self.inner.requests()
+    }
+    fn costly_requests(&self) -> usize {
+        self.inner.costly_requests()
+    }
+    fn adds_missing_labels(&self) -> bool {
+        self.inner.adds_missing_labels()
+    }
+    fn diagnose(&self) -> Vec<forge::Diagnosis> {
+        self.inner.diagnose()
+    }
+    fn me(&self) -> Result<forge::User> {
+        self.inner.me()
+    }
+    fn git_credentials(&self) -> Option<Result<(String, String)>> {
+        self.inner.git_credentials()
+    }
+    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+        self.inner.issues_with_label(repo, label)
+    }
+    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+        self.inner.issue(repo, number)
+    }
+    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+        self.inner.timeline(repo, number)
+    }
+    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+        self.inner.permission(repo, login)
+    }
+    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+        self.inner.dependencies(repo, number)
+    }
+    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+        self.inner.repo_labels(repo)
+    }
+    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+        self.recorder
+            .note(format!("{repo}#{number}: add label \"{name}\""));
+        Ok(())
+    }
+    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+        self.recorder
+            .note(format!("{repo}#{number}: remove label \"{name}\""));
+        Ok(())
+    }
+    fn create_label(&self, repo: &str, name: &str, _color: &str) -> Result<()> {
+        self.recorder
+            .note(format!("{repo}: create label \"{name}\""));
+        Ok(())
+    }
+    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+        self.inner.comments(repo, number)
+    }
+    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+        let c = self.comment(body);
+        self.recorder.note(format!("{repo}#{number}: comment"));
+        Ok(c)
+    }
+    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+        let mut c = self.comment(body);
+        c.id = id;
+        self.recorder.note(format!("{repo}: edit comment {id}"));
+        Ok(c)
+    }
+    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.inner.open_pulls(repo)
+    }
+    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.inner.recent_closed_pulls(repo)
+    }
+    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+        self.inner.pull(repo, number)
+    }
+    fn combined_status(&self, repo: &str, sha: &str) -> Result<forge::CombinedStatus> {
+        self.inner.combined_status(repo, sha)
+    }
+    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+        self.recorder.note(format!("{repo}#{number}: close"));
+        Ok(())
+    }
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<forge::Commit>> {
+        self.inner.commits(repo, branch, since)
+    }
+    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<forge::FileDiff>> {
+        self.inner.diff(repo, sha)
+    }
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.recorder
+            .note(format!("{repo}: open a pull request {head} → {base}"));
+        Ok(PullRequest {
+            state: forge::State::Open,
+            head: forge::Branch {
+                name: head.into(),
+                ..Default::default()
+            },
+            base: forge::Branch {
+                name: base.into(),
+                ..Default::default()
+            },
+            body: Some(format!("{title}\n\n{body}")),
+            ..Default::default()
+        })
+    }
+    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+        self.recorder.note(format!("{repo}#{number}: close"));
+        Ok(())
+    }
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<forge::BranchHead>> {
+        self.inner.branch(repo, name)
+    }
+}
+
+/// The runner of a dry run: it observes the agents there are (reads pass
+/// through) and starts, resumes and stops none, recording what it would.
+pub struct IdleRunner {
+    pub inner: Box<dyn Runner>,
+    pub recorder: Arc<Recorder>,
+}
+
+/// What a start that never happened hands back.
+fn no_agent() -> RunnerHandle {
+    RunnerHandle::Thread {
+        id: "dry-run".into(),
+    }
+}
+
+impl Runner for IdleRunner {
+    fn start(&self, t: &Turn) -> Result<RunnerHandle> {
+        self.recorder
+            .note(format!("{}#{}: start an agent", t.repo, t.issue));
+        Ok(no_agent())
+    }
+    fn resume(&self, _handle: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle> {
+        self.recorder.note(format!(
+            "{}#{}: start the agent's turn {}",
+            t.repo, t.issue, t.turn
+        ));
+        Ok(no_agent())
+    }
+    fn prefetch(&self) -> Result<()> {
+        self.inner.prefetch()
+    }
+    fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
+        self.inner.observe(handle, run_dir)
+    }
+    fn stop(&self, handle: &RunnerHandle) {
+        self.recorder
+            .note(format!("stop the agent {}", handle.stored()));
+    }
+    fn read_spend(&self, run_dir: &Path, ledger: &mut Ledger, finished: bool) {
+        self.inner.read_spend(run_dir, ledger, finished)
+    }
+    fn start_record(&self, _run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {
+        // the run folder's record only: finding a kubernetes Job again
+        // recreates its ConfigMap, a write
+        Ok(crate::runner::start_record(run_dir))
+    }
+    fn check(&self) -> (bool, String) {
+        self.inner.check()
+    }
+}

@@ -1,0 +1,262 @@
+//! The one wiring of a tick's adapters (ARCHITECTURE: adapters are traits,
+//! built in one place). A tick command asks for its edges once and runs the
+//! same code whether they are real or dry:
+//!
+//! | edge     | real                                        | dry (`--dry-run`)                                 |
+//! |----------|---------------------------------------------|---------------------------------------------------|
+//! | forge    | `forge::for_tick` (ETags in the state file) | reads pass through, writes recorded ([`dry`])     |
+//! | runner   | `runner::from_config`                       | observes; starts, resumes and stops nothing       |
+//! | store    | the state file, under the tick's lock       | a copy in memory; the file is only read           |
+//! | journal  | lessons in the state file                   | lessons in the copy                               |
+//! | notifier | the outbox sent                             | nothing sent                                      |
+//! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
+//! | clock    | `clock::now()`, once                        | the same                                          |
+//!
+//! A dry run's report says what it would have written ([`Edges::writes`]).
+
+pub mod dry;
+pub mod on_demand;
+
+use crate::config::Config;
+use crate::forge::Forge;
+use crate::lessons::Journal;
+use crate::lock::TickLock;
+use crate::runner::Runner;
+use crate::store::{Source, Store};
+use anyhow::Result;
+use dry::Recorder;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// A tick's forge and runner, built before it opens anything (building them
+/// is where a configuration mistake shows).
+pub struct Adapters {
+    pub dry_run: bool,
+    pub forge: Box<dyn Forge>,
+    pub runner: Box<dyn Runner>,
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// How a tick may go on after its opening.
+pub enum Opening {
+    /// The stop file exists: do nothing and say so.
+    Stopped(String),
+    /// Another tick of the same kind holds the lock: step aside, exit 0.
+    SteppedAside,
+    /// Go on with every edge at hand.
+    Open(Box<Edges>),
+}
+
+/// Everything a tick reads and writes through.
+pub struct Edges {
+    pub dry_run: bool,
+    pub forge: Box<dyn Forge>,
+    pub runner: Box<dyn Runner>,
+    /// the tick's connection (a dry run's keeps its copy alive)
+    pub store: Store,
+    pub journal: Journal,
+    /// the tick's moment, read once
+    pub now: OffsetDateTime,
+    notifier: Option<crate::notify::Notifier>,
+    recorder: Option<Arc<Recorder>>,
+    state_dir: PathBuf,
+    _lock: Option<TickLock>,
+}
+
+/// A lock another kind of tick would take, held (or, in a dry run, only
+/// seen to be free) while it lives.
+pub struct Held(#[allow(dead_code)] Option<TickLock>);
+
+/// The forge and runner for a tick on `cfg` whose state is `state` (the
+/// `--state` flag).
+pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
+    let path = cfg.state_path(state);
+    let cache = crate::store::etags::EtagCache::new(&path, dry_run);
+    let keeper = crate::store::app_tokens::keeper(&path, dry_run);
+    let forge = crate::forge::for_tick(cfg, Box::new(cache), keeper)?;
+    let runner = crate::runner::from_config(cfg)?;
+    if !dry_run {
+        return Ok(Adapters {
+            dry_run,
+            forge,
+            runner,
+            recorder: None,
+        });
+    }
+    let recorder = Arc::new(Recorder::default());
+    Ok(Adapters {
+        dry_run,
+        forge: Box::new(dry::RecordingForge {
+            inner: forge,
+            recorder: recorder.clone(),
+        }),
+        runner: Box::new(dry::IdleRunner {
+            inner: runner,
+            recorder: recorder.clone(),
+        }),
+        recorder: Some(recorder),
+    })
+}
+
+/// For a tick that runs no agents and may need no forge (harvest): the
+/// forge is built on its first call (`on_demand`), real or dry.
+pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Adapters {
+    let (cfg, path) = (cfg.clone(), cfg.state_path(state));
+    let forge = on_demand::OnDemandForge::new(Box::new(move || {
+        let keeper = crate::store::app_tokens::keeper(&path, dry_run);
+        crate::forge::with_keeper(&cfg, keeper)
+    }));
+    let recorder = dry_run.then(|| Arc::new(Recorder::default()));
+    let forge: Box<dyn Forge> = match &recorder {
+        Some(r) => Box::new(dry::RecordingForge {
+            inner: Box::new(forge),
+            recorder: r.clone(),
+        }),
+        None => Box::new(forge),
+    };
+    Adapters {
+        dry_run,
+        forge,
+        runner: Box::new(on_demand::NoAgents),
+        recorder,
+    }
+}
+
+impl Adapters {
+    /// Stop file, then the per-kind lock, then the store. A dry run creates
+    /// nothing (no state directory, lock file or state file) and holds no
+    /// lock once its copy of the store is taken.
+    pub fn open(self, cfg: &Config, state: Option<&Path>, kind: &str) -> Result<Opening> {
+        let stop = cfg.stop_file(state);
+        if stop.exists() {
+            let why = format!("stop file {} exists", stop.display());
+            return Ok(Opening::Stopped(why));
+        }
+        let (state_dir, path) = (cfg.state_dir(state), cfg.state_path(state));
+        let (store, lock) = if self.dry_run {
+            if crate::lock::try_acquire_existing(&state_dir, kind)?.held() {
+                return Ok(Opening::SteppedAside);
+            }
+            (Store::copy_in_memory(&path)?, None)
+        } else {
+            let Some(lock) = crate::lock::try_acquire(&state_dir, kind)? else {
+                return Ok(Opening::SteppedAside);
+            };
+            let store = Store::open(&path)?;
+            // the work starts now: a monitor times the tick from here
+            crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Start);
+            (store, Some(lock))
+        };
+        Ok(Opening::Open(Box::new(Edges {
+            dry_run: self.dry_run,
+            journal: Journal::on(cfg, store.source()),
+            store,
+            forge: self.forge,
+            runner: self.runner,
+            now: crate::clock::now(),
+            notifier: (!self.dry_run).then(|| crate::notify::Notifier::new(cfg)),
+            recorder: self.recorder,
+            state_dir,
+            _lock: lock,
+        })))
+    }
+}
+
+/// The edges of a command that changes the store outside a tick (`lessons`,
+/// `template`): the state file and the notifier, or for a dry run a copy of
+/// the store in memory and a notifier that sends nothing.
+pub struct Local {
+    pub store: Store,
+    notifier: Option<crate::notify::Notifier>,
+}
+
+pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local> {
+    let path = cfg.state_path(state);
+    Ok(Local {
+        store: match dry_run {
+            true => Store::copy_in_memory(&path)?,
+            false => Store::open(&path)?,
+        },
+        notifier: (!dry_run).then(|| crate::notify::Notifier::new(cfg)),
+    })
+}
+
+impl Local {
+    /// The outbox's events sent (a dry run sends none).
+    pub fn notify(&self) -> crate::notify::Delivery {
+        match &self.notifier {
+            Some(n) => n.flush(&self.store),
+            None => crate::notify::Delivery::default(),
+        }
+    }
+}
+
+/// What a tick tells the world outside itself when it ends: the heartbeat,
+/// the metrics file, the status page. A dry run tells nothing.
+pub struct Monitor<'a> {
+    cfg: &'a Config,
+    state_path: PathBuf,
+    silent: bool,
+}
+
+pub fn monitor<'a>(cfg: &'a Config, state: Option<&Path>, dry_run: bool) -> Monitor<'a> {
+    Monitor {
+        cfg,
+        state_path: cfg.state_path(state),
+        silent: dry_run,
+    }
+}
+
+impl Monitor<'_> {
+    /// The tick could not run at all: the heartbeat's /fail.
+    pub fn failed(&self, kind: &str) {
+        if !self.silent {
+            crate::metrics::heartbeat(self.cfg, kind, crate::metrics::Ping::Fail);
+        }
+    }
+    /// The tick ran: the metrics file, the heartbeat, then `page` (the status
+    /// page's rewrite, which the commands build).
+    pub fn ran(&self, stats: &crate::metrics::TickStats, page: impl FnOnce()) {
+        if self.silent {
+            return;
+        }
+        crate::metrics::after_tick(self.cfg, &self.state_path, stats);
+        page();
+    }
+}
+
+impl Edges {
+    /// Where the store lives: each worker thread opens its own connection.
+    pub fn source(&self) -> Source {
+        self.store.source()
+    }
+
+    /// The outbox's events sent (a dry run sends none).
+    pub fn notify(&self) -> crate::notify::Delivery {
+        match &self.notifier {
+            Some(n) => n.flush(&self.store),
+            None => crate::notify::Delivery::default(),
+        }
+    }
+
+    /// Another kind of tick's lock, when no such tick is running.
+    pub fn lock_if_free(&self, kind: &str) -> Option<Held> {
+        if self.dry_run {
+            let existing = crate::lock::try_acquire_existing(&self.state_dir, kind).ok()?;
+            return (!existing.held()).then_some(Held(None));
+        }
+        crate::lock::try_acquire(&self.state_dir, kind)
+            .ok()
+            .flatten()
+            .map(|l| Held(Some(l)))
+    }
+
+    /// What a dry run would have written, one line each (none for a real tick).
+    pub fn writes(&self) -> Vec<String> {
+        self.recorder
+            .as_ref()
+            .map(|r| r.lines())
+            .unwrap_or_default()
+    }
+}

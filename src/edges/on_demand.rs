@@ -1,0 +1,147 @@
+//! Adapters for a tick that may need no forge and never runs an agent
+//! (harvest: the forge only when a merged success is watched for reverts).
+//! The forge is built on its first call, so a tick that needs none is never
+//! failed by a forge it could not build; a call after a failed build answers
+//! that error.
+
+use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
+use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::types::{IssueNumber, TimelineEvent};
+use anyhow::{Result, anyhow, bail};
+use std::path::Path;
+use std::sync::OnceLock;
+
+type Build = Box<dyn Fn() -> Result<Box<dyn Forge>> + Send + Sync>;
+
+/// A forge built on first use.
+pub struct OnDemandForge {
+    build: Build,
+    built: OnceLock<Result<Box<dyn Forge>, String>>,
+}
+
+impl OnDemandForge {
+    pub fn new(build: Build) -> OnDemandForge {
+        OnDemandForge {
+            build,
+            built: OnceLock::new(),
+        }
+    }
+    fn get(&self) -> Result<&dyn Forge> {
+        let built = self
+            .built
+            .get_or_init(|| (self.build)().map_err(|e| e.to_string()));
+        match built {
+            Ok(f) => Ok(f.as_ref()),
+            Err(e) => Err(anyhow!("{e}")),
+        }
+    }
+}
+
+impl Forge for OnDemandForge {
+    fn requests(&self) -> usize {
+        self.get().map(|f| f.requests()).unwrap_or(0)
+    }
+    fn costly_requests(&self) -> usize {
+        self.get().map(|f| f.costly_requests()).unwrap_or(0)
+    }
+    fn me(&self) -> Result<forge::User> {
+        self.get()?.me()
+    }
+    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+        self.get()?.issues_with_label(repo, label)
+    }
+    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+        self.get()?.issue(repo, number)
+    }
+    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+        self.get()?.timeline(repo, number)
+    }
+    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+        self.get()?.permission(repo, login)
+    }
+    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+        self.get()?.dependencies(repo, number)
+    }
+    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+        self.get()?.repo_labels(repo)
+    }
+    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+        self.get()?.add_label(repo, number, name)
+    }
+    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+        self.get()?.remove_label(repo, number, name)
+    }
+    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+        self.get()?.create_label(repo, name, color)
+    }
+    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+        self.get()?.comments(repo, number)
+    }
+    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.get()?.create_comment(repo, number, body)
+    }
+    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+        self.get()?.edit_comment(repo, id, body)
+    }
+    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.get()?.open_pulls(repo)
+    }
+    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+        self.get()?.recent_closed_pulls(repo)
+    }
+    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+        self.get()?.pull(repo, number)
+    }
+    fn combined_status(&self, repo: &str, sha: &str) -> Result<forge::CombinedStatus> {
+        self.get()?.combined_status(repo, sha)
+    }
+    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+        self.get()?.close_issue(repo, number)
+    }
+    fn commits(
+        &self,
+        repo: &str,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<forge::Commit>> {
+        self.get()?.commits(repo, branch, since)
+    }
+    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<forge::FileDiff>> {
+        self.get()?.diff(repo, sha)
+    }
+    fn create_pull(
+        &self,
+        repo: &str,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.get()?.create_pull(repo, head, base, title, body)
+    }
+    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+        self.get()?.close_pull(repo, number)
+    }
+    fn branch(&self, repo: &str, name: &str) -> Result<Option<forge::BranchHead>> {
+        self.get()?.branch(repo, name)
+    }
+}
+
+/// The runner of a tick that runs no agents.
+pub struct NoAgents;
+
+impl Runner for NoAgents {
+    fn start(&self, _t: &Turn) -> Result<RunnerHandle> {
+        bail!("this tick starts no agents")
+    }
+    fn resume(&self, _handle: Option<&RunnerHandle>, _t: &Turn) -> Result<RunnerHandle> {
+        bail!("this tick starts no agents")
+    }
+    fn observe(&self, _handle: Option<&RunnerHandle>, _run_dir: &Path) -> Result<Observed> {
+        bail!("this tick observes no agents")
+    }
+    fn stop(&self, _handle: &RunnerHandle) {}
+    fn check(&self) -> (bool, String) {
+        (true, "no agents in this tick".into())
+    }
+}
