@@ -170,13 +170,10 @@ impl Store {
         Ok(())
     }
 
-    /// Successes merged at or after `cutoff` whose outcome is still a success,
-    /// and runs in `pending` (a dry run's successes not yet recorded).
-    pub fn merged_successes(
-        &self,
-        cutoff: &str,
-        pending: &std::collections::HashSet<RunId>,
-    ) -> Result<Vec<MergedRun>> {
+    /// Successes merged at or after `cutoff` whose recorded outcome is still a
+    /// success (a dry run records its outcomes in its copy first, so it needs
+    /// no list of its own).
+    pub fn merged_successes(&self, cutoff: &str) -> Result<Vec<MergedRun>> {
         let mut st = self
             .conn
             .prepare(
@@ -207,7 +204,7 @@ impl Store {
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(all
             .into_iter()
-            .filter(|(m, recorded)| *recorded || pending.contains(&m.run_id))
+            .filter(|(_, recorded)| *recorded)
             .map(|(m, _)| m)
             .collect())
     }

@@ -43,7 +43,7 @@ pub fn watch(
         return Ok(found);
     }
     let cutoff = crate::clock::ts(now - window);
-    let rows = store.merged_successes(&cutoff, &HashSet::new())?;
+    let rows = store.merged_successes(&cutoff)?;
     let parsed: Vec<Merged> = rows
         .iter()
         .filter_map(|r| {
