@@ -85,13 +85,71 @@ pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
     Ok(Opening::Open { store, _lock: lock })
 }
 
+/// What every tick's report opens with, in this order (`--json`, flattened
+/// into the report): which tick, whether it was a dry run, whether it is
+/// switched on, why it did nothing, and whether it stepped aside for another
+/// tick of its kind. One type for poll, watch, harvest and upgrade.
+#[derive(Serialize, Debug, Default, Clone, PartialEq)]
+pub struct Head {
+    pub tick: &'static str,
+    pub dry_run: bool,
+    /// None for a tick that has no switch of its own (upgrade)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stepped_aside: bool,
+}
+
+impl Head {
+    /// A tick that is on and goes on.
+    pub fn on(tick: &'static str, dry_run: bool) -> Head {
+        Head {
+            tick,
+            dry_run,
+            enabled: Some(true),
+            ..Head::default()
+        }
+    }
+
+    /// A tick that did nothing because of `why` (switched off, the stop file).
+    pub fn off(tick: &'static str, dry_run: bool, why: String) -> Head {
+        Head {
+            enabled: Some(false),
+            reason: Some(why),
+            ..Head::on(tick, dry_run)
+        }
+    }
+
+    /// A tick that stepped aside: another of its kind holds the lock.
+    pub fn aside(tick: &'static str, dry_run: bool) -> Head {
+        Head {
+            stepped_aside: true,
+            ..Head::on(tick, dry_run)
+        }
+    }
+
+    /// Whether the tick ran (so its metrics and heartbeat are recorded): on
+    /// (for a tick with no switch: not stopped), and not stepped aside.
+    pub fn ran(&self) -> bool {
+        self.enabled.unwrap_or(self.reason.is_none()) && !self.stepped_aside
+    }
+}
+
 /// What a tick's report tells the tick runner.
 pub trait TickReport: serde::Serialize {
+    /// The report's opening: which tick, whether it ran.
+    fn head(&self) -> &Head;
     /// The report's errors as `where: what` lines (each also goes to stderr).
     fn error_lines(&self) -> Vec<String>;
-    /// (requests, errors, dispatches) when the tick ran; None when it was
-    /// disabled, stopped or stepped aside (then nothing is recorded).
-    fn ran(&self) -> Option<(usize, usize, usize)>;
+    /// (requests, errors, dispatches) of a tick that ran.
+    fn counts(&self) -> (usize, usize, usize);
+    /// [`TickReport::counts`] when the tick ran; None when it was disabled,
+    /// stopped or stepped aside (then nothing is recorded).
+    fn ran(&self) -> Option<(usize, usize, usize)> {
+        self.head().ran().then(|| self.counts())
+    }
 }
 
 /// What one tick did: its report, its human text and its exit code.
@@ -290,5 +348,66 @@ pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem],
             detail: Some(e.message.clone()),
             ..Default::default()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Head;
+
+    #[test]
+    fn a_tick_ran_when_on_and_not_aside_and_a_switchless_one_when_not_stopped() {
+        let switchless = |reason: Option<&str>, aside: bool| Head {
+            tick: "upgrade",
+            reason: reason.map(String::from),
+            stepped_aside: aside,
+            ..Head::default()
+        };
+        let cases = [
+            (Head::on("poll", false), true),
+            (Head::on("poll", true), true),
+            (
+                Head::off("poll", false, "poll.enabled = false".into()),
+                false,
+            ),
+            (Head::aside("watch", false), false),
+            (switchless(None, false), true),
+            (switchless(Some("stop file exists"), false), false),
+            (
+                switchless(Some("another upgrade tick holds the lock"), true),
+                false,
+            ),
+        ];
+        for (head, ran) in cases {
+            assert_eq!(head.ran(), ran, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn every_report_opens_with_the_same_keys_in_the_same_order() {
+        let cases = [
+            (
+                Head::on("poll", false),
+                r#"{"tick":"poll","dry_run":false,"enabled":true}"#,
+            ),
+            (
+                Head::off("watch", true, "stop".into()),
+                r#"{"tick":"watch","dry_run":true,"enabled":false,"reason":"stop"}"#,
+            ),
+            (
+                Head::aside("harvest", false),
+                r#"{"tick":"harvest","dry_run":false,"enabled":true,"stepped_aside":true}"#,
+            ),
+            (
+                Head {
+                    tick: "upgrade",
+                    ..Head::default()
+                },
+                r#"{"tick":"upgrade","dry_run":false}"#,
+            ),
+        ];
+        for (head, want) in cases {
+            assert_eq!(serde_json::to_string(&head).unwrap(), want);
+        }
     }
 }

@@ -41,11 +41,14 @@ pub fn policy(h: &Harvest) -> Policy {
 pub type Tick = tick::Tick<Report>;
 
 impl tick::TickReport for Report {
+    fn head(&self) -> &tick::Head {
+        &self.head
+    }
     fn error_lines(&self) -> Vec<String> {
         tick::lines_of(&self.errors)
     }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.enabled && !self.stepped_aside).then_some((self.requests, self.errors.len(), 0))
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.requests, self.errors.len(), 0)
     }
 }
 
@@ -53,18 +56,15 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "harvest", tick)
 }
 
-fn idle(ctx: &Ctx, enabled: bool, reason: Option<String>, stepped_aside: bool) -> Tick {
-    let human = match &reason {
+/// A tick that did no work: `head` says why.
+fn idle(head: tick::Head) -> Tick {
+    let human = match &head.reason {
         Some(why) => format!("harvest: disabled ({why}); nothing done\n"),
         None => String::new(),
     };
     Tick {
         report: Report {
-            tick: "harvest",
-            dry_run: ctx.dry_run,
-            enabled,
-            reason,
-            stepped_aside,
+            head,
             ..Default::default()
         },
         human,
@@ -117,10 +117,10 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let adapters =
         crate::edges::build_on_demand(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
     match tick::edges(ctx, adapters, "harvest")? {
-        Opening::Stopped(why) => Ok(idle(ctx, false, Some(why), false)),
+        Opening::Stopped(why) => Ok(idle(tick::Head::off("harvest", ctx.dry_run, why))),
         Opening::SteppedAside => {
             tick::stepping_aside("harvest");
-            Ok(idle(ctx, true, None, true))
+            Ok(idle(tick::Head::aside("harvest", ctx.dry_run)))
         }
         Opening::Open(mut edges) => harvest(ctx, &mut edges),
     }
@@ -129,9 +129,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 /// The tick itself, the same code whether its edges are real or dry.
 fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
     let mut r = Report {
-        tick: "harvest",
-        dry_run: edges.dry_run,
-        enabled: true,
+        head: tick::Head::on("harvest", edges.dry_run),
         ..Default::default()
     };
     let store = &mut edges.store;

@@ -59,13 +59,8 @@ pub struct Live {
 /// The harvest report (`--json`).
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
-    pub tick: &'static str,
-    pub dry_run: bool,
-    pub enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub stepped_aside: bool,
+    #[serde(flatten)]
+    pub head: crate::commands::tick::Head,
     pub outcomes: Vec<OutcomeItem>,
     pub reverted: Vec<RevertItem>,
     pub checkpoints: Vec<CheckpointItem>,
@@ -116,9 +111,13 @@ pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
     let mut s = format!(
         "harvest{}: {} {}, {} reverted, {}, {}, errors {}{}\n",
-        if r.dry_run { " (dry run)" } else { "" },
+        if r.head.dry_run { " (dry run)" } else { "" },
         crate::core::plural(r.outcomes.len(), "outcome", "outcomes"),
-        if r.dry_run { "to record" } else { "recorded" },
+        if r.head.dry_run {
+            "to record"
+        } else {
+            "recorded"
+        },
         r.reverted.len(),
         crate::core::plural(r.checkpoints.len(), "checkpoint", "checkpoints"),
         crate::core::plural(r.decisions.len(), "decision", "decisions"),
@@ -182,7 +181,7 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     for e in &r.events {
         s.push_str(&format!(
             "{}event: {} {}\n",
-            if r.dry_run { "would emit " } else { "" },
+            if r.head.dry_run { "would emit " } else { "" },
             e.event,
             e.text
         ));

@@ -51,13 +51,8 @@ pub struct Reconciled {
 /// The poll report (`--json`).
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
-    pub tick: &'static str,
-    pub dry_run: bool,
-    pub enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub stepped_aside: bool,
+    #[serde(flatten)]
+    pub head: tick::Head,
     pub reconciled: Vec<Reconciled>,
     pub dispatched: Vec<Dispatched>,
     pub skipped: Vec<Skipped>,
@@ -75,10 +70,7 @@ pub struct Report {
 fn disabled(ctx: &Ctx, why: &str) -> Tick {
     Tick {
         report: Report {
-            tick: "poll",
-            dry_run: ctx.dry_run,
-            enabled: false,
-            reason: Some(why.to_string()),
+            head: tick::Head::off("poll", ctx.dry_run, why.to_string()),
             ..Default::default()
         },
         human: format!("poll: disabled ({why}); nothing done\n"),
@@ -90,15 +82,14 @@ fn disabled(ctx: &Ctx, why: &str) -> Tick {
 pub type Tick = tick::Tick<Report>;
 
 impl tick::TickReport for Report {
+    fn head(&self) -> &tick::Head {
+        &self.head
+    }
     fn error_lines(&self) -> Vec<String> {
         tick::lines_of(&self.errors)
     }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.enabled && !self.stepped_aside).then_some((
-            self.requests,
-            self.errors.len(),
-            self.dispatched.len(),
-        ))
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.requests, self.errors.len(), self.dispatched.len())
     }
 }
 
@@ -109,12 +100,14 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
 /// Another poll holds the lock: this one steps aside and says so.
 fn stepped_aside(ctx: &Ctx) -> Tick {
     tick::stepping_aside("poll");
-    let mut t = disabled(ctx, "");
-    t.report.enabled = true;
-    t.report.reason = None;
-    t.report.stepped_aside = true;
-    t.human.clear();
-    t
+    Tick {
+        report: Report {
+            head: tick::Head::aside("poll", ctx.dry_run),
+            ..Default::default()
+        },
+        human: String::new(),
+        code: 0,
+    }
 }
 
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
@@ -173,9 +166,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            tick: "poll",
-            dry_run: edges.dry_run,
-            enabled: true,
+            head: tick::Head::on("poll", edges.dry_run),
             reconciled,
             dispatched,
             skipped,

@@ -70,6 +70,9 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
 }
 
 impl super::tick::TickReport for Report {
+    fn head(&self) -> &super::tick::Head {
+        &self.head
+    }
     fn error_lines(&self) -> Vec<String> {
         self.errors
             .iter()
@@ -79,12 +82,8 @@ impl super::tick::TickReport for Report {
             })
             .collect()
     }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.reason.is_none() && !self.stepped_aside).then_some((
-            self.requests,
-            self.errors.len(),
-            0,
-        ))
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.requests, self.errors.len(), 0)
     }
 }
 
@@ -166,18 +165,19 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         })
     };
     if names.is_empty() {
-        report.reason = Some("no recipes: upgrade.recipes is empty and none were named".into());
+        report.head.reason =
+            Some("no recipes: upgrade.recipes is empty and none were named".into());
         return finish(report);
     }
     let (mut store, _lock) = match tick::open(ctx, "upgrade")? {
         Opening::Stopped(why) => {
-            report.reason = Some(why);
+            report.head.reason = Some(why);
             return finish(report);
         }
         Opening::SteppedAside => {
             tick::stepping_aside("upgrade");
-            report.stepped_aside = true;
-            report.reason = Some("another upgrade tick holds the lock".into());
+            report.head.stepped_aside = true;
+            report.head.reason = Some("another upgrade tick holds the lock".into());
             return finish(report);
         }
         Opening::Open { store, _lock } => (store, _lock),

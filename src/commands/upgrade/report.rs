@@ -67,12 +67,9 @@ pub struct ErrorItem {
 /// `stepped_aside` only when the tick did nothing for one of those.
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
-    pub tick: &'static str,
-    pub dry_run: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub stepped_aside: bool,
+    /// upgrade has no switch of its own: no `enabled` in its report
+    #[serde(flatten)]
+    pub head: crate::commands::tick::Head,
     pub prs: Vec<PrItem>,
     pub candidates: Vec<CandidateRow>,
     pub actions: Vec<ActionItem>,
@@ -90,8 +87,11 @@ pub struct Report {
 impl Report {
     pub fn new(dry_run: bool) -> Report {
         Report {
-            tick: "upgrade",
-            dry_run,
+            head: crate::commands::tick::Head {
+                tick: "upgrade",
+                dry_run,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -129,7 +129,7 @@ impl Report {
     /// printed only when it has something to say.
     pub fn human(&self, recipes: &[String]) -> String {
         let mut s = self.headline(recipes);
-        if let Some(r) = &self.reason {
+        if let Some(r) = &self.head.reason {
             s.push_str(&format!("nothing done: {r}\n"));
             return s;
         }
@@ -150,7 +150,7 @@ impl Report {
         use crate::core::plural;
         format!(
             "upgrade{}: {}, {} open, {}, {} skipped, {}\n",
-            if self.dry_run { " (dry run)" } else { "" },
+            if self.head.dry_run { " (dry run)" } else { "" },
             plural(recipes.len(), "recipe", "recipes"),
             plural(self.prs.len(), "PR", "PRs"),
             plural(
@@ -250,7 +250,7 @@ impl Report {
     /// What the tick did (or, in a dry run, would do).
     fn actions_done(&self, s: &mut String) {
         if !self.actions.is_empty() {
-            s.push_str(if self.dry_run {
+            s.push_str(if self.head.dry_run {
                 "\nwould do:\n"
             } else {
                 "\ndone:\n"

@@ -47,13 +47,8 @@ pub struct ActionItem {
 /// The watch report (`--json`).
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
-    pub tick: &'static str,
-    pub dry_run: bool,
-    pub enabled: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub stepped_aside: bool,
+    #[serde(flatten)]
+    pub head: tick::Head,
     pub actions: Vec<ActionItem>,
     pub errors: Vec<ErrorItem>,
     pub events: crate::notify::Delivery,
@@ -116,11 +111,14 @@ fn lesson(run: &Run, l: crate::core::run_lessons::RunLesson) -> crate::store::le
 pub type Tick = tick::Tick<Report>;
 
 impl tick::TickReport for Report {
+    fn head(&self) -> &tick::Head {
+        &self.head
+    }
     fn error_lines(&self) -> Vec<String> {
         tick::lines_of(&self.errors)
     }
-    fn ran(&self) -> Option<(usize, usize, usize)> {
-        (self.enabled && !self.stepped_aside).then_some((self.requests, self.errors.len(), 0))
+    fn counts(&self) -> (usize, usize, usize) {
+        (self.requests, self.errors.len(), 0)
     }
 }
 
@@ -128,13 +126,11 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     tick::run(ctx, "watch", tick)
 }
 
-fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
+/// A tick that did no work: `head` says why.
+fn quiet(head: tick::Head, human: String) -> Tick {
     Tick {
         report: Report {
-            tick: "watch",
-            dry_run: ctx.dry_run,
-            enabled: reason.is_none(),
-            reason,
+            head,
             ..Default::default()
         },
         human,
@@ -145,7 +141,7 @@ fn quiet(ctx: &Ctx, reason: Option<String>, human: String) -> Tick {
 /// Watch is stopped (the stop file, or `why` from the tick's opening).
 fn stopped(ctx: &Ctx, why: String) -> Tick {
     let human = format!("watch: disabled ({why}); nothing done\n");
-    quiet(ctx, Some(why), human)
+    quiet(tick::Head::off("watch", ctx.dry_run, why), human)
 }
 
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
@@ -156,15 +152,17 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let adapters = tick::adapters(ctx)?;
     if !ctx.state_path().exists() {
         // nothing was ever dispatched: nothing to watch, and nothing to create
-        return Ok(quiet(ctx, None, "watch: no runs in flight\n".into()));
+        let head = tick::Head::on("watch", ctx.dry_run);
+        return Ok(quiet(head, "watch: no runs in flight\n".into()));
     }
     let edges = match tick::edges(ctx, adapters, "watch")? {
         Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside("watch");
-            let mut t = quiet(ctx, None, String::new());
-            t.report.stepped_aside = true;
-            return Ok(t);
+            return Ok(quiet(
+                tick::Head::aside("watch", ctx.dry_run),
+                String::new(),
+            ));
         }
         Opening::Open(edges) => edges,
     };
@@ -210,9 +208,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            tick: "watch",
-            dry_run: edges.dry_run,
-            enabled: true,
+            head: tick::Head::on("watch", edges.dry_run),
             actions,
             errors,
             events: delivery,
