@@ -148,13 +148,15 @@ impl Adapters {
             crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Start);
             (store, Some(lock))
         };
+        // the tick's one reading of the clock: every row it writes carries it
+        let now = crate::clock::now();
         Ok(Opening::Open(Box::new(Edges {
             dry_run: self.dry_run,
             journal: Journal::on(cfg, store.source()),
-            store,
+            store: store.at(now),
             forge: self.forge,
             runner: self.runner,
-            now: crate::clock::now(),
+            now,
             notifier: (!self.dry_run).then(|| crate::notify::Notifier::new(cfg)),
             recorder: self.recorder,
             state_dir,

@@ -1,7 +1,7 @@
 //! The events table: the notification outbox. An event is inserted in the same
 //! transaction as the decision it reports, and delivered per channel at most once.
 
-use super::{Store, now};
+use super::Store;
 use crate::core::kinds::EventKind;
 use crate::types::{IssueNumber, RunId};
 use anyhow::Result;
@@ -36,10 +36,15 @@ pub struct NewEvent<'a> {
 }
 
 /// Insert inside the caller's transaction.
-pub(crate) fn insert_event(tx: &rusqlite::Transaction, e: &NewEvent) -> rusqlite::Result<()> {
+/// `at` is the writing handle's moment ([`Store::now`]).
+pub(crate) fn insert_event(
+    tx: &rusqlite::Transaction,
+    e: &NewEvent,
+    at: &str,
+) -> rusqlite::Result<()> {
     tx.execute(
         "INSERT INTO events (kind, at, repo, issue, run_id, reason, url, text) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-        params![e.kind.as_str(), now(), e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
+        params![e.kind.as_str(), at, e.repo, e.issue, e.run_id, e.reason, e.url, e.text],
     )?;
     Ok(())
 }
@@ -58,10 +63,11 @@ pub struct KeyedEvent<'a> {
 pub(crate) fn insert_keyed_event(
     tx: &rusqlite::Transaction,
     e: &KeyedEvent,
+    at: &str,
 ) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "INSERT OR IGNORE INTO events (kind, at, reason, text, dedup_key) VALUES (?1,?2,?3,?4,?5)",
-        params![e.kind.as_str(), now(), e.reason, e.text, e.dedup_key],
+        params![e.kind.as_str(), at, e.reason, e.text, e.dedup_key],
     )?;
     Ok(n == 1)
 }
@@ -142,7 +148,7 @@ impl Store {
         };
         let n = self
             .conn
-            .execute(sql, params![id, now()])
+            .execute(sql, params![id, self.stamp()])
             .map_err(|e| self.err(e))?;
         Ok(n == 1)
     }
@@ -162,7 +168,7 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE events SET sent_at=COALESCE(sent_at, ?2) WHERE id=?1",
-                params![id, now()],
+                params![id, self.stamp()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

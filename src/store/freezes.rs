@@ -1,7 +1,7 @@
 //! The frozen_repos table: repos where a deploy failed, closed to dispatch
 //! until a person runs `afk status --unfreeze REPO`.
 
-use super::{Store, now};
+use super::Store;
 use anyhow::Result;
 use rusqlite::params;
 
@@ -17,7 +17,7 @@ impl Store {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO frozen_repos (repo, reason, run_id, frozen_at) VALUES (?1,?2,?3,?4)",
-                params![repo, reason, run_id, now()],
+                params![repo, reason, run_id, self.stamp()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -1,7 +1,7 @@
 //! The lessons table (SPEC 6): insert with the dedup window, filtered lists,
 //! updates, the snapshot.
 
-use super::{Store, now};
+use super::Store;
 use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
@@ -135,6 +135,7 @@ impl Store {
     /// (type, repo, work item, stage) was recorded within the window. The check and
     /// the insert are one transaction. Returns the new id, or None when dropped.
     pub fn insert_lesson(&mut self, l: &NewLesson, dedup: Option<Duration>) -> Result<Option<i64>> {
+        let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self
@@ -160,7 +161,7 @@ impl Store {
               agent, root_cause, suggestion, detail, attribution, target_repo, target_domain)
              VALUES (?1,?2,?3,'new',?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
             params![
-                now(),
+                at.clone(),
                 l.lesson_type,
                 l.source,
                 l.repo,
@@ -244,7 +245,7 @@ impl Store {
             sets.join(", ")
         );
         let mut values: Vec<&dyn rusqlite::ToSql> = vec![&id];
-        let t = now();
+        let t = self.stamp();
         values.push(&t);
         for (_, v) in &fields {
             values.push(*v);

@@ -14,10 +14,12 @@ pub mod runs;
 pub mod templates;
 pub mod upgrades;
 
+use crate::types::stamp::Timestamp;
 use anyhow::{Context, Result, bail};
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use time::OffsetDateTime;
 
 /// Forward-only migrations; entry i takes the schema from version i to i+1.
 const MIGRATIONS: &[&str] = &[
@@ -206,6 +208,9 @@ pub struct Store {
     pub path: PathBuf,
     /// the memdb name of a copy in memory ([`Store::copy_in_memory`])
     copy: Option<String>,
+    /// the moment rows written through this handle are stamped with: the
+    /// clock read once at open, or the tick's own ([`Store::at`])
+    now: Timestamp,
 }
 
 /// Where a tick's store lives, as a value every worker thread can hold and
@@ -241,17 +246,6 @@ impl Source {
 }
 
 static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// The tick's clock as stored text (RFC 3339, whole seconds).
-pub fn now() -> String {
-    crate::clock::ts(crate::clock::now())
-}
-
-/// The clock with the second's fraction, for the moments harvest orders by:
-/// a run's dispatch and end, a canary going live (`clock::ts_precise`).
-pub fn now_precise() -> String {
-    crate::clock::ts_precise(crate::clock::now())
-}
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
     let s = e.to_string();
@@ -325,6 +319,29 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<i64> {
 }
 
 impl Store {
+    /// This handle stamps what it writes with `now`: a tick passes its one
+    /// reading of the clock, so every row it writes carries the same moment.
+    pub fn at(mut self, now: OffsetDateTime) -> Store {
+        self.now = Timestamp::new(now);
+        self
+    }
+
+    /// The moment this handle stamps rows with.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// [`Store::now`] as stored text (RFC 3339, whole seconds).
+    fn stamp(&self) -> String {
+        self.now.text()
+    }
+
+    /// [`Store::now`] with the second's fraction, for the moments harvest
+    /// orders by: a run's dispatch and end, a canary going live.
+    fn stamp_precise(&self) -> String {
+        self.now.precise()
+    }
+
     /// Open (creating when missing, private: 0700 directory, 0600 file) and
     /// migrate. A file that is not an afk state file is reported and left untouched.
     pub fn open(path: &Path) -> Result<Store> {
@@ -349,6 +366,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             copy: None,
+            now: Timestamp::new(crate::clock::now()),
         };
         store.migrate(version as usize)?;
         let app: i64 = store
@@ -374,6 +392,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             copy: None,
+            now: Timestamp::new(crate::clock::now()),
         };
         store.migrate(0)?;
         Ok(store)
@@ -418,6 +437,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             copy: Some(name.to_string()),
+            now: Timestamp::new(crate::clock::now()),
         })
     }
 
@@ -467,6 +487,7 @@ impl Store {
                 conn: mem,
                 path: path.to_path_buf(),
                 copy: None,
+                now: Timestamp::new(crate::clock::now()),
             };
             store.migrate(version as usize)?;
             return Ok(Some(store));
@@ -475,6 +496,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             copy: None,
+            now: Timestamp::new(crate::clock::now()),
         }))
     }
 
@@ -519,6 +541,51 @@ fn busy_timeout() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tick's handle stamps every row with the tick's one moment, however
+    /// long the tick takes; the moment is stored as the model's text and read
+    /// back as the same `Timestamp`.
+    #[test]
+    fn every_row_a_tick_writes_carries_the_ticks_one_moment() {
+        use crate::store::runs::NewRun;
+        let dir = std::env::temp_dir().join(format!("afk-now-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let t = Timestamp::parse("2026-03-01T09:30:00.25Z").unwrap();
+        let store = Store::open(&dir.join("state.db")).unwrap().at(t.at());
+        assert_eq!(store.now(), t);
+        let run = |n| NewRun {
+            repo: "acme/api",
+            issue: crate::types::IssueNumber(n),
+            title: "t",
+            url: "u",
+            ready_event_id: None,
+            template_name: "default",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: crate::config::RunnerKind::Command,
+            branch: "afk/issue-1",
+        };
+        let a = store.claim_run(&run(1)).unwrap();
+        let b = store.claim_run(&run(2)).unwrap();
+        store.set_run_dir(b, "/tmp/x").unwrap();
+        let rows: Vec<(String, Timestamp)> = store
+            .conn
+            .prepare("SELECT created_at, updated_at FROM runs WHERE id IN (?1, ?2)")
+            .unwrap()
+            .query_map(rusqlite::params_from_iter([a.0, b.0]), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for (created, updated) in rows {
+            assert_eq!(created, "2026-03-01T09:30:00.250000Z");
+            assert_eq!(updated, t);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn sqlite_failures_are_classified_by_their_result_code() {

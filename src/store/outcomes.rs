@@ -4,7 +4,7 @@
 //! reverted. Each change also moves the version's tallies in the same
 //! transaction, so counts never need a scan.
 
-use super::{Store, now};
+use super::Store;
 use crate::core::canary::{Ended, Outcome};
 use crate::core::run_state::RunStatus;
 use crate::types::RunId;
@@ -102,6 +102,7 @@ impl Store {
         looked_at: &[RunId],
         new: &[NewOutcome],
     ) -> Result<Vec<RunId>> {
+        let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self
@@ -110,7 +111,7 @@ impl Store {
             .map_err(map)?;
         let mut inserted = vec![];
         {
-            let t = now();
+            let t = at.clone();
             let mut ins = tx
                 .prepare(
                     "INSERT OR IGNORE INTO outcomes (run_id, template_version_id, outcome, dispatched_at, ended_at, recorded_at)
@@ -212,6 +213,7 @@ impl Store {
     /// A success whose merge was reverted becomes a failure, once, with the
     /// reverting commit; false when it already was.
     pub fn flip_reverted(&mut self, run_id: RunId, reverted_by: &str) -> Result<bool> {
+        let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self
@@ -222,7 +224,7 @@ impl Store {
             .execute(
                 "UPDATE outcomes SET outcome='failure', reverted_by=?2, reverted_at=?3
                  WHERE run_id=?1 AND outcome='success' AND reverted_by IS NULL",
-                params![run_id, reverted_by, now()],
+                params![run_id, reverted_by, at.clone()],
             )
             .map_err(map)?;
         if n == 1 {

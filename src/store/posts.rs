@@ -2,7 +2,7 @@
 //! and cleared once its comment is known, so a POST whose answer was lost is
 //! looked for before it is ever repeated.
 
-use super::{Store, now};
+use super::Store;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use time::OffsetDateTime;
@@ -12,7 +12,7 @@ impl Store {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO pending_posts (key, attempted_at) VALUES (?1, ?2)",
-                params![key, now()],
+                params![key, self.stamp()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -1,8 +1,8 @@
 //! The runs table: one row per dispatch of an issue, from poll's claim to its
 //! end. One row type, [`Run`]; states are [`RunStatus`], stored as their names.
 
+use super::Store;
 use super::events::{NewEvent, insert_event};
-use super::{Store, now};
 use crate::config::RunnerKind;
 use crate::core::run_state::RunStatus;
 use crate::runner::RunnerHandle;
@@ -168,7 +168,7 @@ impl Store {
                 r.runner_kind,
                 r.branch,
                 // the dispatch, to the microsecond: harvest compares it with canary_since
-                super::now_precise()
+                self.stamp_precise()
             ],
         )?;
         Ok(RunId(self.conn.last_insert_rowid()))
@@ -196,7 +196,7 @@ impl Store {
                 handle.stored(),
                 pid,
                 start,
-                now()
+                self.stamp()
             ],
         )?;
         Ok(())
@@ -206,12 +206,12 @@ impl Store {
     pub fn transition(&self, id: RunId, from: RunStatus, to: RunStatus) -> Result<bool> {
         Ok(self.exec(
             "UPDATE runs SET state=?3, updated_at=?4 WHERE id=?1 AND state=?2",
-            params![id, from, to, now()],
+            params![id, from, to, self.stamp()],
         )? == 1)
     }
 
     pub fn mark_failed(&self, id: RunId, error: &str) -> Result<()> {
-        let t = super::now_precise();
+        let t = self.stamp_precise();
         self.exec(
             "UPDATE runs SET state=?2, error=?3, updated_at=?4, ended_at=?4 WHERE id=?1",
             params![id, RunStatus::Failed, error, t],
@@ -422,7 +422,7 @@ impl Store {
     pub fn begin_turn(&self, id: RunId) -> Result<u32> {
         self.exec(
             "UPDATE runs SET turns=turns+1, updated_at=?2 WHERE id=?1",
-            params![id, now()],
+            params![id, self.stamp()],
         )?;
         Ok(self.run(id)?.map(|r| r.turns).unwrap_or(0))
     }
@@ -431,7 +431,7 @@ impl Store {
         let (pid, start) = handle.pid().unzip();
         self.exec(
             "UPDATE runs SET runner_pid=?2, runner_start_time=?3, runner_handle=?4, updated_at=?5 WHERE id=?1",
-            params![id, pid, start, handle.stored(), now()],
+            params![id, pid, start, handle.stored(), self.stamp()],
         )?;
         Ok(())
     }
@@ -446,6 +446,7 @@ impl Store {
         reason: Option<&str>,
         event: Option<NewEvent>,
     ) -> Result<()> {
+        let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self
@@ -455,13 +456,13 @@ impl Store {
         let n = tx
             .execute(
                 "UPDATE runs SET state=?2, end_reason=?3, updated_at=?4 WHERE id=?1 AND state IN (?5, ?6)",
-                params![id, to, reason, now(), RunStatus::Started, RunStatus::Dispatched],
+                params![id, to, reason, at.clone(), RunStatus::Started, RunStatus::Dispatched],
             )
             .map_err(map)?;
         if n == 1
             && let Some(e) = event
         {
-            insert_event(&tx, &e).map_err(map)?;
+            insert_event(&tx, &e, &at).map_err(map)?;
         }
         tx.commit().map_err(map)?;
         Ok(())
@@ -470,7 +471,7 @@ impl Store {
     /// The end state's forge writes are done.
     pub fn finish(&self, id: RunId, to: RunStatus) -> Result<()> {
         // the end, to the microsecond: harvest orders outcomes by it
-        let t = super::now_precise();
+        let t = self.stamp_precise();
         self.exec(
             "UPDATE runs SET state=?2, updated_at=?3, ended_at=?3 WHERE id=?1",
             params![id, to, t],

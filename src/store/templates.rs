@@ -7,8 +7,8 @@
 //! the event it emits carries a unique key: however many ticks or people race,
 //! a version ends once and its event exists once.
 
+use super::Store;
 use super::events::{KeyedEvent, insert_keyed_event};
-use super::{Store, now};
 use crate::core::canary::{
     self, CheckResult, Checkpoint, Decision, HandChange, HandTarget, Tally, VersionStatus,
 };
@@ -106,6 +106,7 @@ fn set_status(
     from: VersionStatus,
     to: VersionStatus,
     decision: Option<(&str, Option<&str>)>,
+    at: &str,
 ) -> rusqlite::Result<bool> {
     let n = tx.execute(
         "UPDATE template_versions SET status=?3, status_at=?4,
@@ -115,7 +116,7 @@ fn set_status(
             id,
             from,
             to,
-            now(),
+            at,
             decision.map(|d| d.0),
             decision.and_then(|d| d.1)
         ],
@@ -124,7 +125,7 @@ fn set_status(
 }
 
 /// The old current of `name` becomes retired.
-fn retire_current(tx: &Transaction, name: &str) -> rusqlite::Result<Option<i64>> {
+fn retire_current(tx: &Transaction, name: &str, at: &str) -> rusqlite::Result<Option<i64>> {
     let old: Option<(i64, i64)> = tx
         .query_row(
             "SELECT id, version FROM template_versions WHERE name=?1 AND status='current'",
@@ -133,7 +134,14 @@ fn retire_current(tx: &Transaction, name: &str) -> rusqlite::Result<Option<i64>>
         )
         .optional()?;
     if let Some((id, _)) = old {
-        set_status(tx, id, VersionStatus::Current, VersionStatus::Retired, None)?;
+        set_status(
+            tx,
+            id,
+            VersionStatus::Current,
+            VersionStatus::Retired,
+            None,
+            at,
+        )?;
     }
     Ok(old.map(|o| o.1))
 }
@@ -192,6 +200,7 @@ impl Store {
         canary: bool,
         canary_on: bool,
     ) -> Result<TemplateVersion> {
+        let at_precise = self.stamp_precise();
         let tx = self.immediate()?;
         let last: Option<i64> = tx.query_row(
             "SELECT MAX(version) FROM template_versions WHERE name=?1",
@@ -205,7 +214,7 @@ impl Store {
         let (version, status) =
             canary::added(name, last, canary, live, canary_on).map_err(|why| anyhow!(why))?;
         // to the microsecond: a canary going live is compared with dispatches
-        let t = super::now_precise();
+        let t = at_precise.clone();
         tx.execute(
             "INSERT INTO template_versions (name, version, body, hash, status, created_at, status_at, canary_since)
              VALUES (?1,?2,?3,?4,?5,?6,?6,?7)",
@@ -232,6 +241,7 @@ impl Store {
         version: i64,
         canary_on: bool,
     ) -> Result<TemplateVersion> {
+        let at_precise = self.stamp_precise();
         let tx = self.immediate()?;
         let (this, live) = target(&tx, name, version)?;
         let t = HandTarget {
@@ -248,7 +258,7 @@ impl Store {
         tx.execute(
             "UPDATE template_versions SET status='canary', status_at=?2, canary_since=?2
              WHERE id=?1 AND status='candidate'",
-            params![id, super::now_precise()],
+            params![id, at_precise.clone()],
         )?;
         tx.commit()?;
         Ok(self.template_by_id(id)?.expect("exists"))
@@ -262,6 +272,7 @@ impl Store {
         name: &str,
         version: i64,
     ) -> Result<HandDone> {
+        let at = self.stamp();
         let tx = self.immediate()?;
         let (this, live) = target(&tx, name, version)?;
         let t = HandTarget {
@@ -277,12 +288,12 @@ impl Store {
         let (id, from) = this.expect("refusal covers a missing version");
         let tr = canary::by_hand(change).expect("start_canary changes no decision");
         let retired = if tr.retire_current {
-            retire_current(&tx, name)?
+            retire_current(&tx, name, &at)?
         } else {
             None
         };
         let decision = (tr.result.as_str(), tr.reason.as_deref());
-        if !set_status(&tx, id, from, tr.to, Some(decision))? {
+        if !set_status(&tx, id, from, tr.to, Some(decision), &at)? {
             bail!("template: {name}@{version} changed meanwhile; nothing done");
         }
         let was_canary = from == VersionStatus::Canary;
@@ -295,6 +306,7 @@ impl Store {
                 text: &text,
                 dedup_key: &end_key(id),
             },
+            &at,
         )?;
         tx.commit()?;
         Ok(HandDone {
@@ -310,6 +322,7 @@ impl Store {
     /// all in one transaction that changes nothing unless the canary is
     /// still live.
     pub fn record_canary(&mut self, v: &CanaryVerdict) -> Result<Recorded> {
+        let at = self.stamp();
         let c = v.canary;
         let tx = self.immediate()?;
         let live: Option<VersionStatus> = tx
@@ -322,7 +335,7 @@ impl Store {
         if live != Some(VersionStatus::Canary) {
             return Ok(Recorded::NotLive);
         }
-        let t = now();
+        let t = at.clone();
         for cp in v.checkpoints {
             tx.execute(
                 "INSERT OR IGNORE INTO canary_checkpoints (template_version_id, at, canary_success,
@@ -348,10 +361,10 @@ impl Store {
         };
         let tr = canary::decided(d);
         if tr.retire_current {
-            retire_current(&tx, &c.name)?;
+            retire_current(&tx, &c.name, &at)?;
         }
         let decision = (tr.result.as_str(), tr.reason.as_deref());
-        if !set_status(&tx, c.id, VersionStatus::Canary, tr.to, Some(decision))? {
+        if !set_status(&tx, c.id, VersionStatus::Canary, tr.to, Some(decision), &at)? {
             // cannot happen under the immediate lock, but never emit without the change
             return Ok(Recorded::NotLive);
         }
@@ -363,6 +376,7 @@ impl Store {
                 text: v.event_text,
                 dedup_key: &end_key(c.id),
             },
+            &at,
         )?;
         tx.commit()?;
         Ok(Recorded::Applied {

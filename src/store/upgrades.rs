@@ -4,7 +4,7 @@
 //! together with its `upgrade.failed` event. The forge stays the source of
 //! the run count (afk's test comments) and of the bump (the PR body's marker).
 
-use super::{Store, now};
+use super::Store;
 use crate::core::kinds::EventKind;
 use crate::core::verdict::Outcome;
 use crate::types::IssueNumber;
@@ -155,7 +155,7 @@ impl Store {
     /// The row of a PR, created when it is new (a PR afk opened, or one it
     /// finds on the forge after its state file was lost).
     pub fn ensure_upgrade(&self, n: &NewUpgrade) -> Result<Upgrade> {
-        let t = now();
+        let t = self.stamp();
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO upgrades (mirror, pr, recipe, branch, url, image, from_tag, to_tag, created_at, updated_at)
@@ -168,7 +168,7 @@ impl Store {
 
     fn set(&self, id: i64, sql: &str, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
         let mut p: Vec<&dyn rusqlite::ToSql> = values.to_vec();
-        let t = now();
+        let t = self.stamp();
         p.push(&t);
         p.push(&id);
         let n = values.len();
@@ -203,7 +203,7 @@ impl Store {
         self.set(
             id,
             "fixer_run=?1, fixer_base=?2, fixer_handle=?3, fixer_pid=?4, fixer_start_time=?5, fixer_dir=?6, fixer_started_at=?7",
-            &[&(run as i64), &base, &handle.stored(), &pid, &start, &dir, &now()],
+            &[&(run as i64), &base, &handle.stored(), &pid, &start, &dir, &self.stamp()],
         )
     }
 
@@ -214,7 +214,7 @@ impl Store {
             .execute(
                 "UPDATE upgrades SET step_since = CASE WHEN step IS ?1 THEN step_since ELSE ?3 END,
                     step=?1, queue_place=?2 WHERE id=?4",
-                params![step, place.map(i64::from), now(), id],
+                params![step, place.map(i64::from), self.stamp(), id],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -273,7 +273,7 @@ impl Store {
             .execute(
                 "INSERT INTO upgrade_scans (recipe, scanned_at) VALUES (?1, ?2)
                  ON CONFLICT(recipe) DO UPDATE SET scanned_at=excluded.scanned_at",
-                params![recipe, now()],
+                params![recipe, self.stamp()],
             )
             .map_err(|e| self.err(e))?;
         Ok(())
@@ -304,11 +304,12 @@ impl Store {
         reason: &str,
         event: Option<(EventKind, &str, Option<&str>)>,
     ) -> Result<bool> {
+        let at = self.stamp();
         let outcome = outcome.to_string();
         let path = self.path.clone();
         let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
         let tx = self.conn.transaction().map_err(err)?;
-        let t = now();
+        let t = at.clone();
         let n = tx
             .execute(
                 "UPDATE upgrades SET outcome=?1, final_reason=?2, updated_at=?3, step=NULL, queue_place=NULL WHERE id=?4 AND outcome IS NULL",

@@ -3,6 +3,7 @@
 //! their names. Here because Rust lets only a type's own crate implement
 //! rusqlite's traits for it; the core never turns the feature on.
 
+use crate::stamp::Timestamp;
 use crate::{IssueNumber, RunId, RunStatus, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -60,5 +61,20 @@ impl FromSql for VersionStatus {
         let s = v.as_str()?;
         VersionStatus::parse(s)
             .ok_or_else(|| FromSqlError::Other(format!("unknown template status \"{s}\"").into()))
+    }
+}
+
+/// Stored as RFC 3339 text with whole seconds (`ts`); read from any RFC 3339.
+impl ToSql for Timestamp {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.text()))
+    }
+}
+
+impl FromSql for Timestamp {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        Timestamp::parse(s)
+            .ok_or_else(|| FromSqlError::Other(format!("not an RFC 3339 time: \"{s}\"").into()))
     }
 }

@@ -32,9 +32,87 @@ pub fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
 }
 
+/// A moment, always in UTC: what afk stores, compares and prints. Ordered by
+/// time (never by text: `12:00:00Z` and `12:00:00.5Z` order wrongly as text),
+/// written as RFC 3339 with whole seconds ([`ts`]) in SQLite and reports, and
+/// read back from any RFC 3339 text, whatever its offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(OffsetDateTime);
+
+impl Timestamp {
+    /// `t` in UTC.
+    pub fn new(t: OffsetDateTime) -> Timestamp {
+        Timestamp(t.to_offset(time::UtcOffset::UTC))
+    }
+
+    /// Stored or forge RFC 3339 text (any offset); None when it is not one.
+    pub fn parse(s: &str) -> Option<Timestamp> {
+        parse(s).map(Timestamp::new)
+    }
+
+    /// The moment, for arithmetic with durations.
+    pub fn at(self) -> OffsetDateTime {
+        self.0
+    }
+
+    /// RFC 3339, UTC, whole seconds: how it is stored and shown.
+    pub fn text(self) -> String {
+        ts(self.0)
+    }
+
+    /// RFC 3339, UTC, six fractional digits: for the moments ordered to the
+    /// microsecond ([`ts_precise`]).
+    pub fn precise(self) -> String {
+        ts_precise(self.0)
+    }
+}
+
+impl From<OffsetDateTime> for Timestamp {
+    fn from(t: OffsetDateTime) -> Timestamp {
+        Timestamp::new(t)
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_order_by_time_and_read_any_offset() {
+        let t = |s: &str| Timestamp::parse(s).unwrap();
+        let cases = [
+            // (earlier, later): text order would get the first two wrong
+            ("2026-01-01T12:00:00Z", "2026-01-01T12:00:00.500000Z"),
+            ("2026-01-01T13:30:00+02:00", "2026-01-01T12:00:00Z"),
+            ("2026-01-01T12:00:00Z", "2026-01-01T12:00:01Z"),
+        ];
+        for (a, b) in cases {
+            assert!(t(a) < t(b), "{a} < {b}");
+        }
+        assert_eq!(t("2026-01-01T14:00:00+02:00"), t("2026-01-01T12:00:00Z"));
+        assert_eq!(
+            t("2026-01-01T14:00:00.7+02:00").text(),
+            "2026-01-01T12:00:00Z"
+        );
+        assert_eq!(
+            t("2026-01-01T12:00:00.3Z").precise(),
+            "2026-01-01T12:00:00.300000Z"
+        );
+        assert_eq!(Timestamp::parse("yesterday"), None);
+        assert_eq!(Timestamp::parse(""), None);
+    }
 
     #[test]
     fn precise_stamps_have_a_fixed_width_and_order_as_text() {

@@ -300,6 +300,8 @@ pub struct On<'a> {
     pub journal: &'a crate::lessons::Journal,
     /// where the store lives: each worker opens its own connection
     pub source: crate::store::Source,
+    /// the tick's moment, which the workers' rows carry
+    pub now: time::OffsetDateTime,
 }
 
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
@@ -314,7 +316,7 @@ pub fn dispatch_one(
     let (forge, runner, journal) = (on.forge, on.runner, on.journal);
     let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
     let store = match on.source.open() {
-        Ok(s) => s,
+        Ok(s) => s.at(on.now),
         Err(e) => return (None, Some(fail(e.to_string()))),
     };
     let branch = prompt::branch_for(w.issue.number);

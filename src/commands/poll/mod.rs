@@ -255,6 +255,7 @@ fn dispatch_all(
         runner: edges.runner.as_ref(),
         journal: &edges.journal,
         source: edges.source(),
+        now: edges.now,
     };
     let results = fan_out(take, ctx.config.forge.concurrency, |(w, _)| {
         claims::dispatch_one(ctx, &on, templates.route(w), w)

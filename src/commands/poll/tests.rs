@@ -155,6 +155,7 @@ fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String>
         runner,
         journal: &journal,
         source,
+        now: crate::clock::now(),
     };
     let (_, err) = dispatch_one(&s.ctx, &on, &templates.current, &w);
     err.map(|e| e.message)

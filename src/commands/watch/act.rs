@@ -211,7 +211,7 @@ fn decide(
         Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };
-    store.source().open()?.decide_end(
+    store.source().open()?.at(w.now).decide_end(
         run.id,
         plan.deciding,
         plan.reason.as_deref(),

@@ -272,7 +272,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         cause: crate::forge::ForgeError::cause(e),
     };
     let store = match w.source.open() {
-        Ok(s) => s,
+        Ok(s) => s.at(w.now),
         Err(e) => return (None, vec![err(&e)]),
     };
     let seen = match observe::observe(w, &store, run) {
