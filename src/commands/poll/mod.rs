@@ -175,7 +175,6 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
             requests: forge.requests(),
             costly_requests: forge.costly_requests(),
             writes,
-            ..Default::default()
         },
         human,
     })

@@ -215,7 +215,6 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
             requests: edges.forge.requests(),
             costly_requests: edges.forge.costly_requests(),
             writes,
-            ..Default::default()
         },
         human,
     })
