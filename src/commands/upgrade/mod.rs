@@ -405,11 +405,9 @@ fn recipe(
     } else {
         vec![]
     };
-    if !up.dry() {
-        let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
-        if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
-            up.report.error(&r.name, None, format!("{e:#}"));
-        }
+    let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
+    if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
+        up.report.error(&r.name, None, format!("{e:#}"));
     }
     prs.into_iter()
         .map(|(p, b)| {
