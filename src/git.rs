@@ -544,7 +544,8 @@ impl Git {
 
 /// What afk does with git, as an edge (`edges`): the real [`Git`], or a dry
 /// run's, which clones and fetches afk's own work folder as the real one does
-/// (reads) and records its pushes and fixer clones instead of doing them.
+/// (reads) and records its pushes, fixer folders and clones instead of
+/// making them.
 pub trait GitOps: Send + Sync {
     /// See [`Git::upstream`].
     fn upstream(&self, recipe: &str, url: &str) -> Result<Checkout>;
@@ -564,6 +565,9 @@ pub trait GitOps: Send + Sync {
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()>;
     /// See [`Git::new_branch`].
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()>;
+    /// A fixer's folder, emptied (a start that failed before left it) and
+    /// made: its run files and the clone it works in go inside.
+    fn fresh_folder(&self, dir: &Path) -> Result<()>;
 }
 
 impl GitOps for Git {
@@ -590,6 +594,10 @@ impl GitOps for Git {
     }
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         Git::new_branch(self, dir, name)
+    }
+    fn fresh_folder(&self, dir: &Path) -> Result<()> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
     }
 }
 

@@ -228,7 +228,7 @@ impl Runner for IdleRunner {
 
 /// The git of a dry run: afk's own clones of upstream are cloned and
 /// fetched as in a real tick (they are afk's reads, kept in its work
-/// folder); a push and a fixer's clone are recorded, not done.
+/// folder); a push, a fixer's folder and its clone are recorded, not made.
 pub struct RecordingGit {
     pub inner: Box<dyn GitOps>,
     pub recorder: Arc<Recorder>,
@@ -265,6 +265,11 @@ impl GitOps for RecordingGit {
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         self.recorder
             .note(format!("{}: new branch {name}", dir.display()));
+        Ok(())
+    }
+    fn fresh_folder(&self, dir: &Path) -> Result<()> {
+        self.recorder
+            .note(format!("{}: make the fixer's folder", dir.display()));
         Ok(())
     }
 }

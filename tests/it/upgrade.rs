@@ -2172,3 +2172,37 @@ fn a_dry_upgrade_and_the_real_one_make_the_same_plan_and_the_dry_one_pushes_and_
     assert_eq!(s.head("main"), up);
     assert_eq!(s.pr_state(n), "closed");
 }
+
+#[test]
+fn a_dry_upgrade_starts_no_fixer_and_names_the_one_the_real_tick_starts() {
+    let s = setup(COMPOSE, "push", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.ci(branch, "failure");
+    let (head, files) = (s.head(branch), state_files(&s.afk));
+    s.sb.clear_requests();
+    let out = s.afk.cmd().args(["--dry-run", "upgrade"]).output().unwrap();
+    let human = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        human.contains(&format!("{MIRROR}#{n}: start an agent")),
+        "{human}"
+    );
+    let (code, dry, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(actions(&dry), ["start_fixer"]);
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    assert_eq!(
+        state_files(&s.afk),
+        files,
+        "no run folder, no state written"
+    );
+    let runs = s.afk.scratch.path("state/runs");
+    let folders = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(folders, 0, "no fixer folder");
+    let (code, real, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(dry["actions"], real["actions"]);
+    s.wait_fixer(1);
+    assert_ne!(s.head(branch), head, "the real fixer pushed");
+}

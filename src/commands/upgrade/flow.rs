@@ -329,9 +329,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             );
         }
         Step::StartFixer => {
-            if !up.dry() {
-                super::fixer::start(up, r, pr, at.bump, row, runs, &at.reading)?;
-            }
+            super::fixer::start(up, r, pr, at.bump, row, runs, &at.reading)?;
             say(
                 up,
                 "start_fixer",
@@ -340,9 +338,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         }
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
-            if !up.dry() {
-                super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
-            }
+            super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
             let repo = up.ctx.config.upgrade.tests_repo.clone();
             say(
                 up,
