@@ -300,7 +300,7 @@ fn step(
     Ok(())
 }
 
-/// Do one step on the forge (not in a dry run) and say so in the report.
+/// Do one step on the forge (a dry run's records it) and say so in the report.
 fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     let (r, pr, row) = (at.r, at.pr, at.row);
     let (runs, max) = (item.test_runs, item.max_test_runs);
@@ -347,6 +347,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             );
         }
         Step::TestsPr => {
+            // as a bump's PR (open.rs): a dry run opens none, so names none
             let n = if up.dry() {
                 None
             } else {

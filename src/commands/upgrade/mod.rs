@@ -1,6 +1,7 @@
 //! `afk upgrade`: one recipe-upgrade tick (SPEC 8), and `afk upgrade verdict`.
 //!
-//! The opening (stop file → lock → store), then every read at once
+//! The opening through the edges (stop file → lock → store; forge, git,
+//! runner, store, journal and notifier real or dry), then every read at once
 //! (`gather.rs`: upstream clones, mirrors, then each image's tags once), the
 //! open PRs' comments and statuses (`flow::fetch`), and then, recipe by recipe:
 //! reconcile the mirror and close obsolete PRs (`mirror.rs`), open the
@@ -108,6 +109,8 @@ pub(super) struct Up<'a> {
 }
 
 impl Up<'_> {
+    /// A dry run, for the two things its edges cannot stand in for: the PRs
+    /// it would open (`open.rs`, flow's tests PR). All else runs on the edges.
     pub fn dry(&self) -> bool {
         self.ctx.dry_run
     }
