@@ -1,25 +1,10 @@
-//! What every tick command shares: the opening (stop file → lock → store in
-//! the right mode), the error item of a report, and the human error lines.
+//! What every tick command shares: the opening (through `edges`), the error
+//! item of a report, and the human error lines.
 
 use super::Ctx;
-use crate::lock::TickLock;
-use crate::store::Store;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
-
-/// How a tick may go on after its opening.
-pub enum Opening {
-    /// The stop file exists: do nothing and say so.
-    Stopped(String),
-    /// Another tick of the same kind holds the lock: step aside, exit 0.
-    SteppedAside,
-    /// Go on with the lock held and the store open (read-only for a dry run).
-    Open {
-        store: Store,
-        _lock: Option<TickLock>,
-    },
-}
 
 /// The tick's forge and runner, real or dry (`edges`), built before the tick
 /// opens anything.
@@ -47,42 +32,6 @@ pub fn would_write(writes: &[String]) -> String {
         s.push_str(&format!("  {w}\n"));
     }
     s
-}
-
-/// Stop file, then the per-kind lock, then the store. A dry run creates
-/// nothing: no state directory, no lock file, no state file (it reads the
-/// existing one read-only, or an empty in-memory one).
-pub fn open(ctx: &Ctx, kind: &str) -> Result<Opening> {
-    let stop = ctx.stop_file();
-    if stop.exists() {
-        return Ok(Opening::Stopped(format!(
-            "stop file {} exists",
-            stop.display()
-        )));
-    }
-    let lock = if ctx.dry_run {
-        match crate::lock::try_acquire_existing(&ctx.state_dir(), kind)? {
-            crate::lock::Existing::Held => return Ok(Opening::SteppedAside),
-            crate::lock::Existing::Acquired(l) => Some(l),
-            crate::lock::Existing::Absent => None,
-        }
-    } else {
-        match crate::lock::try_acquire(&ctx.state_dir(), kind)? {
-            Some(l) => Some(l),
-            None => return Ok(Opening::SteppedAside),
-        }
-    };
-    let path = ctx.state_path();
-    let store = if ctx.dry_run {
-        Store::open_for_read(&path)?
-    } else {
-        Store::open(&path)?
-    };
-    if !ctx.dry_run {
-        // the work starts now: a monitor times the tick from here
-        crate::metrics::heartbeat(&ctx.config, kind, crate::metrics::Ping::Start);
-    }
-    Ok(Opening::Open { store, _lock: lock })
 }
 
 /// What every tick's report opens with, in this order (`--json`, flattened

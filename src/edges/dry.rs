@@ -1,10 +1,13 @@
 //! A dry run's adapters: the real tick code runs against them. The forge's
 //! reads pass through and its writes are recorded (and answered with
 //! plausible values); the runner observes but starts and stops nothing; the
-//! notifier sends nothing.
+//! notifier sends nothing; git clones and fetches afk's own work folder and
+//! records its pushes.
 
 use crate::core::spend::Ledger;
+use crate::core::upgrade_commit::TreeChange;
 use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
+use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
 use crate::types::{IssueNumber, TimelineEvent};
 use anyhow::Result;
@@ -220,5 +223,53 @@ impl Runner for IdleRunner {
     }
     fn check(&self) -> (bool, String) {
         self.inner.check()
+    }
+}
+
+/// The git of a dry run: afk's own clones of upstream are cloned and
+/// fetched as in a real tick (they are afk's reads, kept in its work
+/// folder); a push, a fixer's folder and its clone are recorded, not made.
+pub struct RecordingGit {
+    pub inner: Box<dyn GitOps>,
+    pub recorder: Arc<Recorder>,
+}
+
+impl GitOps for RecordingGit {
+    fn upstream(&self, recipe: &str, url: &str) -> Result<Checkout> {
+        self.inner.upstream(recipe, url)
+    }
+    fn commit(
+        &self,
+        dir: &Path,
+        parent: &str,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<String> {
+        // objects in afk's own clone, no ref moved
+        self.inner.commit(dir, parent, files, message)
+    }
+    fn changes(&self, dir: &Path, parent: &str, sha: &str) -> Result<Vec<TreeChange>> {
+        self.inner.changes(dir, parent, sha)
+    }
+    fn push(&self, _dir: &Path, url: &str, sha: &str, branch: &str, _lease: &Lease) -> Result<()> {
+        let short = &sha[..sha.len().min(10)];
+        self.recorder
+            .note(format!("{url}: push {short} to {branch}"));
+        Ok(())
+    }
+    fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()> {
+        self.recorder
+            .note(format!("{url}: clone {branch} into {}", dest.display()));
+        Ok(())
+    }
+    fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
+        self.recorder
+            .note(format!("{}: new branch {name}", dir.display()));
+        Ok(())
+    }
+    fn fresh_folder(&self, dir: &Path) -> Result<()> {
+        self.recorder
+            .note(format!("{}: make the fixer's folder", dir.display()));
+        Ok(())
     }
 }

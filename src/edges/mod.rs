@@ -9,6 +9,7 @@
 //! | store    | the state file, under the tick's lock       | a copy in memory; the file is only read           |
 //! | journal  | lessons in the state file                   | lessons in the copy                               |
 //! | notifier | the outbox sent                             | nothing sent                                      |
+//! | git      | `git::Git` (upgrade)                        | clones, fetches afk's work folder; pushes recorded |
 //! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
 //! | clock    | `clock::now()`, once                        | the same                                          |
 //!
@@ -76,27 +77,7 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
     let keeper = crate::store::app_tokens::keeper(&path, dry_run);
     let forge = crate::forge::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;
-    if !dry_run {
-        return Ok(Adapters {
-            dry_run,
-            forge,
-            runner,
-            recorder: None,
-        });
-    }
-    let recorder = Arc::new(Recorder::default());
-    Ok(Adapters {
-        dry_run,
-        forge: Box::new(dry::RecordingForge {
-            inner: forge,
-            recorder: recorder.clone(),
-        }),
-        runner: Box::new(dry::IdleRunner {
-            inner: runner,
-            recorder: recorder.clone(),
-        }),
-        recorder: Some(recorder),
-    })
+    Ok(Adapters::of(dry_run, forge, runner))
 }
 
 /// For a tick that runs no agents and may need no forge (harvest): the
@@ -123,7 +104,42 @@ pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Ada
     }
 }
 
+/// For an upgrade tick: the forge without conditional requests (as today's
+/// upgrade reads), the runner built when a fixer first needs it; real or dry.
+pub fn build_upgrade(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
+    let keeper = crate::store::app_tokens::keeper(&cfg.state_path(state), dry_run);
+    let forge = crate::forge::with_keeper(cfg, keeper)?;
+    let c = cfg.clone();
+    let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));
+    Ok(Adapters::of(dry_run, forge, Box::new(runner)))
+}
+
 impl Adapters {
+    /// The forge and runner as they are, or wrapped for a dry run.
+    fn of(dry_run: bool, forge: Box<dyn Forge>, runner: Box<dyn Runner>) -> Adapters {
+        if !dry_run {
+            return Adapters {
+                dry_run,
+                forge,
+                runner,
+                recorder: None,
+            };
+        }
+        let recorder = Arc::new(Recorder::default());
+        Adapters {
+            dry_run,
+            forge: Box::new(dry::RecordingForge {
+                inner: forge,
+                recorder: recorder.clone(),
+            }),
+            runner: Box::new(dry::IdleRunner {
+                inner: runner,
+                recorder: recorder.clone(),
+            }),
+            recorder: Some(recorder),
+        }
+    }
+
     /// Stop file, then the per-kind lock, then the store. A dry run creates
     /// nothing (no state directory, lock file or state file) and holds no
     /// lock once its copy of the store is taken.
@@ -252,6 +268,18 @@ impl Edges {
             .ok()
             .flatten()
             .map(|l| Held(Some(l)))
+    }
+
+    /// The tick's git (upgrade's, which needs afk's login for its
+    /// credentials): `real`, or for a dry run one that records its pushes.
+    pub fn git(&self, real: crate::git::Git) -> Box<dyn crate::git::GitOps> {
+        match &self.recorder {
+            Some(r) => Box::new(dry::RecordingGit {
+                inner: Box::new(real),
+                recorder: r.clone(),
+            }),
+            None => Box::new(real),
+        }
     }
 
     /// What a dry run would have written, one line each (none for a real tick).

@@ -2,7 +2,7 @@
 //! (harvest: the forge only when a merged success is watched for reverts).
 //! The forge is built on its first call, so a tick that needs none is never
 //! failed by a forge it could not build; a call after a failed build answers
-//! that error.
+//! that error. `OnDemandRunner` is the same for a runner (upgrade's fixers).
 
 use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
@@ -143,5 +143,64 @@ impl Runner for NoAgents {
     fn stop(&self, _handle: &RunnerHandle) {}
     fn check(&self) -> (bool, String) {
         (true, "no agents in this tick".into())
+    }
+}
+
+/// A runner built on first use (upgrade: only a fixer needs one, so a tick
+/// that starts none is never failed by a runner it could not build).
+pub struct OnDemandRunner {
+    build: Box<dyn Fn() -> Result<Box<dyn Runner>> + Send + Sync>,
+    built: OnceLock<Result<Box<dyn Runner>, String>>,
+}
+
+impl OnDemandRunner {
+    pub fn new(build: Box<dyn Fn() -> Result<Box<dyn Runner>> + Send + Sync>) -> OnDemandRunner {
+        OnDemandRunner {
+            build,
+            built: OnceLock::new(),
+        }
+    }
+    fn get(&self) -> Result<&dyn Runner> {
+        let built = self
+            .built
+            .get_or_init(|| (self.build)().map_err(|e| format!("{e:#}")));
+        match built {
+            Ok(r) => Ok(r.as_ref()),
+            Err(e) => Err(anyhow!("{e}")),
+        }
+    }
+}
+
+impl Runner for OnDemandRunner {
+    fn start(&self, t: &Turn) -> Result<RunnerHandle> {
+        self.get()?.start(t)
+    }
+    fn resume(&self, handle: Option<&RunnerHandle>, t: &Turn) -> Result<RunnerHandle> {
+        self.get()?.resume(handle, t)
+    }
+    fn prefetch(&self) -> Result<()> {
+        self.get()?.prefetch()
+    }
+    fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
+        self.get()?.observe(handle, run_dir)
+    }
+    fn stop(&self, handle: &RunnerHandle) {
+        if let Ok(r) = self.get() {
+            r.stop(handle)
+        }
+    }
+    fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
+        if let Ok(r) = self.get() {
+            r.read_spend(run_dir, ledger, finished)
+        }
+    }
+    fn start_record(&self, run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {
+        self.get()?.start_record(run_id, run_dir)
+    }
+    fn check(&self) -> (bool, String) {
+        match self.get() {
+            Ok(r) => r.check(),
+            Err(e) => (false, e.to_string()),
+        }
     }
 }

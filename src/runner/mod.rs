@@ -136,7 +136,7 @@ pub fn start_record(run_dir: &Path) -> Option<RunnerHandle> {
     })
 }
 
-pub trait Runner: Sync {
+pub trait Runner: Send + Sync {
     /// Start the first turn of a run.
     fn start(&self, t: &Turn) -> Result<RunnerHandle>;
     /// A corrective turn on a run started before; the handle to track afterwards.

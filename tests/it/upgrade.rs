@@ -146,6 +146,23 @@ fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) 
     Setup { sb, afk, upstream }
 }
 
+/// The stop file stops an upgrade tick before anything else: no request, no
+/// state folder, no work folder, no clone, no app key or token read.
+#[test]
+fn the_stop_file_stops_an_upgrade_tick_without_io() {
+    let s = setup(COMPOSE, "ok", "");
+    let text = std::fs::read_to_string(&s.afk.config).unwrap();
+    std::fs::write(&s.afk.config, format!("stop_file = \"STOP\"\n{text}")).unwrap();
+    s.afk.scratch.write("STOP", "");
+    s.sb.clear_requests();
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(r["reason"].as_str().unwrap().contains("stop file"), "{r}");
+    assert!(s.sb.requests().is_empty(), "{:?}", s.sb.requests());
+    assert!(!s.afk.scratch.path("state").exists());
+    assert!(!s.afk.scratch.path("work").exists());
+}
+
 impl Setup {
     fn upgrade(&self, args: &[&str]) -> (i32, Value, String) {
         let mut a = vec!["upgrade"];
@@ -2083,4 +2100,126 @@ fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testp
         text.contains("SUCCESS+TESTPR") && text.contains("maint/tests"),
         "{text}"
     );
+}
+
+/// What an upgrade tick decided to do to the mirrors: reconcile, open and
+/// close, with the reasons (a new PR's first test comment is its flow's, which
+/// a dry run, opening no PR, has none of).
+fn upgrade_plan(r: &Value) -> Vec<String> {
+    r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| ["reconcile", "open_pr", "close_pr"].contains(&a["action"].as_str().unwrap()))
+        .map(|a| format!("{} {} {}", a["recipe"], a["action"], a["reason"]))
+        .collect()
+}
+
+/// Every file of the state folder with its bytes (SQLite's side files left out).
+fn state_files(afk: &Afk) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut paths = vec![];
+    files_under(&afk.scratch.path("state"), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .filter(|p| {
+            !p.to_string_lossy().ends_with("-wal") && !p.to_string_lossy().ends_with("-shm")
+        })
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect()
+}
+
+#[test]
+fn a_dry_upgrade_and_the_real_one_make_the_same_plan_and_the_dry_one_pushes_and_writes_nothing() {
+    let s = setup(COMPOSE, "push", "");
+    // the first tick: the mirror is reconciled, a bump opened
+    let (code, dry, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    assert!(!s.afk.state().exists(), "no state file");
+    let out = s.afk.cmd().args(["--dry-run", "upgrade"]).output().unwrap();
+    let human = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        human.contains("would write:") && human.contains(": push "),
+        "{human}"
+    );
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    let (code, real, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(upgrade_plan(&dry), upgrade_plan(&real));
+    assert_eq!(dry["candidates"], real["candidates"]);
+    assert!(
+        upgrade_plan(&real).iter().any(|a| a.contains("open_pr")),
+        "{real}"
+    );
+    let n = pr_of(&real)["number"].as_u64().unwrap();
+
+    // upstream takes the bump itself: the mirror follows, the PR is closed
+    let up = s.upstream.commit(
+        &[(
+            "compose.yml",
+            &COMPOSE.replace("nginx:1.25.3", "nginx:1.26.0"),
+        )],
+        "nginx 1.26.0",
+    );
+    let main = s.head("main");
+    let (rows, files) = (
+        s.afk.sql_rows("SELECT * FROM upgrades ORDER BY id"),
+        state_files(&s.afk),
+    );
+    s.sb.clear_requests();
+    let (code, dry, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    assert_eq!(s.head("main"), main, "nothing pushed");
+    assert_eq!(s.pr_state(n), "open");
+    assert_eq!(s.afk.sql_rows("SELECT * FROM upgrades ORDER BY id"), rows);
+    assert_eq!(state_files(&s.afk), files, "the state file is unchanged");
+    let (code, real, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(upgrade_plan(&dry), upgrade_plan(&real));
+    assert_eq!(dry["closed"], real["closed"]);
+    assert_eq!(
+        real["closed"],
+        json!([{"recipe": "nginx", "pr": n, "reason": "merged upstream (1.26.0)"}])
+    );
+    assert_eq!(s.head("main"), up);
+    assert_eq!(s.pr_state(n), "closed");
+}
+
+#[test]
+fn a_dry_upgrade_starts_no_fixer_and_names_the_one_the_real_tick_starts() {
+    let s = setup(COMPOSE, "push", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.ci(branch, "failure");
+    let (head, files) = (s.head(branch), state_files(&s.afk));
+    s.sb.clear_requests();
+    let out = s.afk.cmd().args(["--dry-run", "upgrade"]).output().unwrap();
+    let human = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        human.contains(&format!("{MIRROR}#{n}: start an agent")),
+        "{human}"
+    );
+    let (code, dry, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(actions(&dry), ["start_fixer"]);
+    assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    assert_eq!(
+        state_files(&s.afk),
+        files,
+        "no run folder, no state written"
+    );
+    let runs = s.afk.scratch.path("state/runs");
+    let folders = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(folders, 0, "no fixer folder");
+    let (code, real, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(dry["actions"], real["actions"]);
+    s.wait_fixer(1);
+    assert_ne!(s.head(branch), head, "the real fixer pushed");
 }

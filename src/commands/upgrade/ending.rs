@@ -106,9 +106,7 @@ pub(super) fn stale_test(
         why: String::new(),
     });
     let end = upgrade_end::stale_test(&st, !up.ctx.config.upgrade.tests_repo.is_empty());
-    if !up.dry() {
-        finish(up, r, pr, row, &end, comments)?;
-    }
+    finish(up, r, pr, row, &end, comments)?;
     item.why = Some(end.why.clone());
     up.report.act(
         &r.name,
@@ -130,7 +128,7 @@ pub(super) fn done(
     reading: &verdict::Reading,
     comments: &[Comment],
 ) -> Result<()> {
-    if up.dry() || row.final_comment_id.is_some() || row.outcome.is_none() {
+    if row.final_comment_id.is_some() || row.outcome.is_none() {
         return Ok(());
     }
     let body = upgrade_end::owed_comment(

@@ -75,9 +75,7 @@ pub(super) fn start_on(
     let cfg = &up.ctx.config;
     let run_dir = up.ctx.runs_dir().join(&l.folder);
     // the directory is this PR's and this run's alone: a start that failed before left it
-    let _ = std::fs::remove_dir_all(&run_dir);
-    std::fs::create_dir_all(&run_dir)
-        .with_context(|| format!("fixer: cannot create {}", run_dir.display()))?;
+    up.git.fresh_folder(&run_dir).context("fixer")?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
     // the runner starts the agent in `runner.workdir`, made from the same values
     let workdir = PathBuf::from(crate::runner::command::substitute(

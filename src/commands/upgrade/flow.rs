@@ -142,7 +142,7 @@ pub(super) fn advance_all(
     }
 }
 
-/// A flow's comments, head status and row (created when new, not in a dry run).
+/// A flow's comments, head status and row (created when new).
 fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen, String> {
     let (comments, status) = match facts.get(&(r.mirror.clone(), f.pr.number)) {
         _ if f.new => (vec![], CombinedStatus::default()),
@@ -160,14 +160,10 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
         from_tag: f.bump.from(),
         to_tag: &f.bump.to,
     };
-    let row = if up.dry() {
-        up.store
-            .upgrade(&r.mirror, f.pr.number)
-            .map(Option::unwrap_or_default)
-    } else {
-        up.store.ensure_upgrade(&new)
-    }
-    .map_err(|e| format!("{e:#}"))?;
+    let row = up
+        .store
+        .ensure_upgrade(&new)
+        .map_err(|e| format!("{e:#}"))?;
     Ok(Seen {
         comments,
         status,
@@ -269,7 +265,7 @@ fn step(
     let facts = step_facts(up, pr, seen, &reading)?;
     let next = slot.admit(verdict::next_step(&facts), facts.test_runs);
     let row = &seen.row;
-    if !up.dry() && row.id != 0 {
+    if row.id != 0 {
         let place = match next {
             Step::Queued(n) => Some(n),
             _ => None,
@@ -304,7 +300,7 @@ fn step(
     Ok(())
 }
 
-/// Do one step on the forge (not in a dry run) and say so in the report.
+/// Do one step on the forge (a dry run's records it) and say so in the report.
 fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     let (r, pr, row) = (at.r, at.pr, at.row);
     let (runs, max) = (item.test_runs, item.max_test_runs);
@@ -313,11 +309,9 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         |up: &mut Up, action, why: String| up.report.act(name, action, Some(pr.number), Some(why));
     match next {
         Step::Testme => {
-            if !up.dry() {
-                let testme = super::tests::testme_body(up, row);
-                up.forge.create_comment(&r.mirror, pr.number, &testme)?;
-                up.store.upgrade_tested(row.id, &pr.head.sha)?;
-            }
+            let testme = super::tests::testme_body(up, row);
+            up.forge.create_comment(&r.mirror, pr.number, &testme)?;
+            up.store.upgrade_tested(row.id, &pr.head.sha)?;
             item.test_runs += 1;
             item.verdict = verdict::Verdict::Pending;
             item.build_url = None;
@@ -335,9 +329,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             );
         }
         Step::StartFixer => {
-            if !up.dry() {
-                super::fixer::start(up, r, pr, at.bump, row, runs, &at.reading)?;
-            }
+            super::fixer::start(up, r, pr, at.bump, row, runs, &at.reading)?;
             say(
                 up,
                 "start_fixer",
@@ -346,9 +338,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         }
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
-            if !up.dry() {
-                super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
-            }
+            super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
             let repo = up.ctx.config.upgrade.tests_repo.clone();
             say(
                 up,
@@ -357,6 +347,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             );
         }
         Step::TestsPr => {
+            // as a bump's PR (open.rs): a dry run opens none, so names none
             let n = if up.dry() {
                 None
             } else {
@@ -386,11 +377,9 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     Ok(())
 }
 
-/// FAILED or STUCK: applied (not in a dry run) and said in the report.
+/// FAILED or STUCK: applied and said in the report.
 fn ending(up: &mut Up, at: &At, item: &mut PrItem, end: &upgrade_end::UpgradeEnd) -> Result<()> {
-    if !up.dry() {
-        finish(up, at.r, at.pr, at.row, end, at.comments)?;
-    }
+    finish(up, at.r, at.pr, at.row, end, at.comments)?;
     item.why = Some(end.why.clone());
     let what = format!("{} — {}", end.outcome, end.why);
     up.report

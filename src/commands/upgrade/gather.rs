@@ -6,7 +6,7 @@ use crate::core::cadence::Scan;
 use crate::core::compose;
 use crate::core::upgrade::Site;
 use crate::forge::{Forge, PullRequest, fan_out};
-use crate::git::{Checkout, Git};
+use crate::git::{Checkout, GitOps};
 use crate::registry::{self, Registry, RegistryError};
 
 /// What a recipe's upstream `main` holds.
@@ -62,7 +62,7 @@ enum Got {
 /// Clone or fetch each recipe's upstream and read the mirrors, in parallel.
 pub fn recipes(
     names: &[(String, String, String, Scan)],
-    git: &Git,
+    git: &dyn GitOps,
     forge: &dyn Forge,
     concurrency: usize,
 ) -> Vec<Recipe> {
@@ -95,7 +95,7 @@ pub fn recipes(
         .collect()
 }
 
-fn upstream(git: &Git, name: &str, url: &str) -> Result<Upstream, String> {
+fn upstream(git: &dyn GitOps, name: &str, url: &str) -> Result<Upstream, String> {
     let checkout = git.upstream(name, url).map_err(|e| format!("{e:#}"))?;
     let mut names: Vec<String> = std::fs::read_dir(&checkout.dir)
         .map_err(|e| format!("cannot list {}: {e}", checkout.dir.display()))?

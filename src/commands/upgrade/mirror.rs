@@ -27,20 +27,18 @@ pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror
         m.main.as_deref().map(short).unwrap_or("(none)"),
         short(want)
     );
-    if !up.dry() {
-        let lease = match &m.main {
-            Some(s) => Lease::At(s.clone()),
-            None => Lease::Absent,
-        };
-        let res = up.mirror_url(&r.mirror).and_then(|url| {
-            up.git
-                .push(&upstream.checkout.dir, &url, want, "main", &lease)
-        });
-        if let Err(e) = res {
-            up.report
-                .error(&r.name, None, format!("reconcile {}: {e:#}", r.mirror));
-            return;
-        }
+    let lease = match &m.main {
+        Some(s) => Lease::At(s.clone()),
+        None => Lease::Absent,
+    };
+    let res = up.mirror_url(&r.mirror).and_then(|url| {
+        up.git
+            .push(&upstream.checkout.dir, &url, want, "main", &lease)
+    });
+    if let Err(e) = res {
+        up.report
+            .error(&r.name, None, format!("reconcile {}: {e:#}", r.mirror));
+        return;
     }
     up.report.act(&r.name, "reconcile", None, Some(reason));
 }
@@ -74,9 +72,7 @@ pub(super) fn close(
     why: &CloseReason,
     facts: &Facts,
 ) {
-    if !up.dry()
-        && let Err(e) = close_now(up, r, pr, bump, why, facts)
-    {
+    if let Err(e) = close_now(up, r, pr, bump, why, facts) {
         up.report
             .error(&r.name, Some(pr.number), format!("closing: {e:#}"));
         return;

@@ -1,6 +1,7 @@
 //! `afk upgrade`: one recipe-upgrade tick (SPEC 8), and `afk upgrade verdict`.
 //!
-//! The opening (stop file → lock → store), then every read at once
+//! The opening through the edges (stop file → lock → store; forge, git,
+//! runner, store, journal and notifier real or dry), then every read at once
 //! (`gather.rs`: upstream clones, mirrors, then each image's tags once), the
 //! open PRs' comments and statuses (`flow::fetch`), and then, recipe by recipe:
 //! reconcile the mirror and close obsolete PRs (`mirror.rs`), open the
@@ -21,12 +22,13 @@ mod tests;
 mod verdict;
 
 use super::Ctx;
-use super::tick::{self, Opening};
+use super::tick;
 use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
+use crate::edges::Opening;
 use crate::forge::{Forge, PullRequest};
-use crate::git::Git;
+use crate::git::{Git, GitOps};
 use crate::lessons::Journal;
 use crate::registry::{OciRegistry, Registry};
 use crate::runner::Runner;
@@ -91,7 +93,7 @@ impl super::tick::TickReport for Report {
 pub(super) struct Up<'a> {
     pub ctx: &'a Ctx,
     pub forge: &'a dyn Forge,
-    pub git: &'a Git,
+    pub git: &'a dyn GitOps,
     pub store: &'a mut Store,
     /// afk's own login: only its PRs and comments are afk's
     pub me: String,
@@ -99,13 +101,15 @@ pub(super) struct Up<'a> {
     pub report: Report,
     /// afk's upgrade PRs open across all recipes (for `max_open_prs`)
     pub open_count: usize,
-    runner: Option<Box<dyn Runner>>,
+    runner: &'a dyn Runner,
     /// the tick's clock, read once
     pub now: time::OffsetDateTime,
     pub opts: Options,
 }
 
 impl Up<'_> {
+    /// A dry run, for the two things its edges cannot stand in for: the PRs
+    /// it would open (`open.rs`, flow's tests PR). All else runs on the edges.
     pub fn dry(&self) -> bool {
         self.ctx.dry_run
     }
@@ -119,12 +123,9 @@ impl Up<'_> {
         Ok(format!("{url}/{mirror}.git"))
     }
 
-    /// The runner, built when a fixer is first needed.
-    pub fn runner(&mut self) -> Result<&dyn Runner> {
-        if self.runner.is_none() {
-            self.runner = Some(crate::runner::from_config(&self.ctx.config)?);
-        }
-        Ok(self.runner.as_deref().expect("just built"))
+    /// The runner (built when a fixer first needs it: `edges`).
+    pub fn runner(&self) -> Result<&dyn Runner> {
+        Ok(self.runner)
     }
 }
 
@@ -169,7 +170,14 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
             Some("no recipes: upgrade.recipes is empty and none were named".into());
         return finish(report);
     }
-    let (mut store, _lock) = match tick::open(ctx, "upgrade")? {
+    // the stop file before any adapter is built: building one may read a key
+    if ctx.stop_file().exists() {
+        let why = format!("stop file {} exists", ctx.stop_file().display());
+        report.head.reason = Some(why);
+        return finish(report);
+    }
+    let adapters = crate::edges::build_upgrade(cfg, ctx.state_flag.as_deref(), ctx.dry_run)?;
+    let mut edges = match tick::edges(ctx, adapters, "upgrade")? {
         Opening::Stopped(why) => {
             report.head.reason = Some(why);
             return finish(report);
@@ -180,24 +188,42 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
             report.head.reason = Some("another upgrade tick holds the lock".into());
             return finish(report);
         }
-        Opening::Open { store, _lock } => (store, _lock),
+        Opening::Open(edges) => edges,
     };
-    let forge = crate::forge::with_keeper(
-        cfg,
-        crate::store::app_tokens::keeper(&ctx.state_path(), ctx.dry_run),
-    )?;
-    let me = match forge.me() {
+    let me = match edges.forge.me() {
         Ok(u) => u.login,
         Err(e) => {
             report.error("", None, e);
             return finish(report);
         }
     };
-    let now = opts.now.unwrap_or_else(crate::clock::now);
-    let scans = scans(ctx, &store, triples, now, opts, &mut report)?;
-    let git = git_for(ctx, forge.as_ref(), &me)?;
-    let conc = cfg.forge.concurrency;
-    let recipes = read_recipes(cfg, &scans, &git, forge.as_ref());
+    let now = opts.now.unwrap_or(edges.now);
+    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
+    let git = edges.git(git_for(ctx, edges.forge.as_ref(), &me)?);
+    report = run_on(ctx, &mut edges, git.as_ref(), me, now, opts, &scans, report);
+    report.requests = edges.forge.requests();
+    report.writes = edges.writes();
+    edges.notify();
+    finish(report)
+}
+
+/// The tick's reads and steps on its open edges.
+#[allow(clippy::too_many_arguments)]
+fn run_on(
+    ctx: &Ctx,
+    edges: &mut crate::edges::Edges,
+    git: &dyn GitOps,
+    me: String,
+    now: time::OffsetDateTime,
+    opts: Options,
+    scans: &[(String, String, String, cadence::Scan)],
+    report: Report,
+) -> Report {
+    let cfg = &ctx.config;
+    let journal = Journal::on(cfg, edges.source());
+    let e = &mut *edges;
+    let forge = e.forge.as_ref();
+    let recipes = read_recipes(cfg, scans, git, forge);
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
         .iter()
         .map(|r| match &r.forge {
@@ -205,27 +231,22 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
             Err(_) => vec![],
         })
         .collect();
-    let facts = flow::fetch(forge.as_ref(), &recipes, &afk_prs, conc);
+    let facts = flow::fetch(forge, &recipes, &afk_prs, cfg.forge.concurrency);
     let mut up = Up {
         ctx,
-        forge: forge.as_ref(),
-        git: &git,
-        store: &mut store,
+        forge,
+        git,
+        store: &mut e.store,
         me,
-        journal: Journal::new(cfg, &ctx.state_path(), ctx.dry_run),
+        journal,
         report,
         open_count: afk_prs.iter().map(Vec::len).sum(),
-        runner: None,
+        runner: e.runner.as_ref(),
         now,
         opts,
     };
     every_recipe(&mut up, &recipes, afk_prs, &facts);
-    let mut report = std::mem::take(&mut up.report);
-    report.requests = forge.requests();
-    if !ctx.dry_run {
-        crate::notify::Notifier::new(cfg).flush(&store);
-    }
-    finish(report)
+    std::mem::take(&mut up.report)
 }
 
 /// Whether this tick asks the registries for each recipe (SPEC 8 cadence);
@@ -258,7 +279,7 @@ fn scans(
 fn read_recipes(
     cfg: &crate::config::Config,
     scans: &[(String, String, String, cadence::Scan)],
-    git: &Git,
+    git: &dyn GitOps,
     forge: &dyn Forge,
 ) -> Vec<gather::Recipe> {
     let conc = cfg.forge.concurrency;
@@ -393,11 +414,9 @@ fn recipe(
     } else {
         vec![]
     };
-    if !up.dry() {
-        let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
-        if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
-            up.report.error(&r.name, None, format!("{e:#}"));
-        }
+    let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
+    if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
+        up.report.error(&r.name, None, format!("{e:#}"));
     }
     prs.into_iter()
         .map(|(p, b)| {

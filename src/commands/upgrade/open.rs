@@ -46,6 +46,9 @@ pub(super) fn open_bumps(
             }
             Gate::Failed => continue,
         };
+        // the one dry-run branch of a bump (ARCHITECTURE): a PR the recording
+        // forge "opens" has no number for its row and flow, and its commit
+        // would write objects into afk's clone, which a dry run never did
         if up.dry() {
             would_open(up, r, prs, &bump);
             continue;

@@ -82,6 +82,10 @@ pub struct Report {
     /// recipes not scanned this tick (`scan_every`), with the next scan's time
     #[serde(skip)]
     pub next_scan: Vec<(String, String)>,
+    /// what a dry run would have pushed and written (its human text only:
+    /// SPEC 8's report has no such key)
+    #[serde(skip)]
+    pub writes: Vec<String>,
 }
 
 impl Report {
@@ -142,6 +146,7 @@ impl Report {
         self.skipped_recipes(&mut s);
         self.no_upgrade(&mut s, recipes);
         self.error_lines(&mut s);
+        s.push_str(&crate::commands::tick::would_write(&self.writes));
         s
     }
 
