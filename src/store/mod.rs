@@ -408,14 +408,18 @@ impl Store {
         let name = format!("file:/afk-copy-{}-{n}?vfs=memdb", std::process::id());
         let mut store = Store::connect_copy(&name, path)?;
         let mut from = 0;
-        if let Some(file) = Store::open_existing(path)? {
-            from = file
-                .conn
-                .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if path.exists() {
+            // read-only and identity-checked, but no quick_check: VACUUM INTO
+            // reads every page anyway (and fails on one it cannot read), and a
+            // quick_check doubled a dry run's cost on a large state file
+            let file =
+                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            file.busy_timeout(busy_timeout())?;
+            from = check_identity(&file, path)?;
             // a consistent snapshot (WAL frames included) written as a plain
             // rollback-journal database: memdb has no WAL
-            file.conn
-                .execute("VACUUM INTO ?1", [&name])
+            file.execute("VACUUM INTO ?1", [&name])
                 .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
         }
         store.migrate(from as usize)?;
