@@ -26,6 +26,14 @@ impl OnDemandForge {
             built: OnceLock::new(),
         }
     }
+    /// The forge when an earlier call built it; None when nothing asked yet.
+    fn built(&self) -> Option<&dyn Forge> {
+        match self.built.get() {
+            Some(Ok(f)) => Some(f.as_ref()),
+            _ => None,
+        }
+    }
+
     fn get(&self) -> Result<&dyn Forge> {
         let built = self
             .built
@@ -38,11 +46,12 @@ impl OnDemandForge {
 }
 
 impl Forge for OnDemandForge {
+    // a forge never built made no request: counting builds nothing
     fn requests(&self) -> usize {
-        self.get().map(|f| f.requests()).unwrap_or(0)
+        self.built().map_or(0, |f: &dyn Forge| f.requests())
     }
     fn costly_requests(&self) -> usize {
-        self.get().map(|f| f.costly_requests()).unwrap_or(0)
+        self.built().map_or(0, |f: &dyn Forge| f.costly_requests())
     }
     fn me(&self) -> Result<forge::User> {
         self.get()?.me()
@@ -202,5 +211,32 @@ impl Runner for OnDemandRunner {
             Ok(r) => r.check(),
             Err(e) => (false, e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::memory::MemoryForge;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counting what a forge did builds no forge: a harvest that watches no
+    /// revert reads no token and opens no ETag cache, and reports 0 requests.
+    #[test]
+    fn a_forge_is_built_by_its_first_call_and_never_by_counting() {
+        let builds = Arc::new(AtomicUsize::new(0));
+        let counted = builds.clone();
+        let f = OnDemandForge::new(Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(Box::new(MemoryForge::new("afk-bot")) as Box<dyn Forge>)
+        }));
+        assert_eq!((f.requests(), f.costly_requests()), (0, 0));
+        assert_eq!(builds.load(Ordering::SeqCst), 0, "counting built it");
+        assert_eq!(f.me().unwrap().login, "afk-bot");
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
+        assert_eq!(f.requests(), 1, "the built forge's count");
+        f.me().unwrap();
+        assert_eq!(builds.load(Ordering::SeqCst), 1, "built once");
     }
 }
