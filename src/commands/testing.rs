@@ -49,6 +49,34 @@ impl Drop for Scratch {
     }
 }
 
+/// A run claimed on `repo#issue` whose agent started (pid 1), as a poll
+/// tick leaves it between the start and the in-progress label.
+pub fn started_run(store: &Store, repo: &str, issue: u64) -> crate::types::RunId {
+    let branch = format!("afk/issue-{issue}");
+    let url = format!("https://forge.test/{repo}/issues/{issue}");
+    let id = store
+        .claim_run(&crate::store::runs::NewRun {
+            repo,
+            issue: crate::types::IssueNumber(issue),
+            title: "fix the login",
+            url: &url,
+            ready_event_id: Some(1),
+            template_name: "implementer",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: crate::config::RunnerKind::Command,
+            branch: &branch,
+        })
+        .unwrap();
+    let h = RunnerHandle::Process {
+        pid: 1,
+        start_time: 1,
+    };
+    store.mark_started(id, "/nonexistent", &h).unwrap();
+    id
+}
+
 /// A runner that starts nothing: `start` answers a handle, or fails when
 /// told to; every started turn's prompt is kept.
 #[derive(Default)]

@@ -10,7 +10,6 @@ use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
 use crate::store::Source;
-use crate::store::runs::NewRun;
 use crate::types::IssueNumber;
 
 const R: &str = "acme/api";
@@ -207,27 +206,7 @@ fn a_failed_label_leaves_the_run_started_for_the_next_tick() {
 
 /// A run recorded as started whose in-progress label never landed.
 fn started_run(s: &Scratch) {
-    let store = s.store();
-    let id = store
-        .claim_run(&NewRun {
-            repo: R,
-            issue: IssueNumber(7),
-            title: "fix",
-            url: "",
-            ready_event_id: Some(1),
-            template_name: "implementer",
-            template_version_id: None,
-            template_version: None,
-            template_hash: None,
-            runner_kind: crate::config::RunnerKind::Command,
-            branch: "afk/issue-7",
-        })
-        .unwrap();
-    let h = crate::runner::RunnerHandle::Process {
-        pid: 1,
-        start_time: 1,
-    };
-    store.mark_started(id, "/nonexistent", &h).unwrap();
+    crate::commands::testing::started_run(&s.store(), R, 7);
 }
 
 #[test]

@@ -13,9 +13,9 @@ use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait}
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
-use crate::store::runs::{NewRun, Run};
+use crate::store::runs::Run;
 use crate::store::{Source, Store};
-use crate::types::{IssueNumber, RunId};
+use crate::types::RunId;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
@@ -59,26 +59,7 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
 
 /// A dispatched run on #7.
 fn dispatched(store: &Store) -> RunId {
-    let id = store
-        .claim_run(&NewRun {
-            repo: R,
-            issue: IssueNumber(7),
-            title: "fix the login",
-            url: "https://forge.test/acme/api/issues/7",
-            ready_event_id: Some(1),
-            template_name: "implementer",
-            template_version_id: None,
-            template_version: None,
-            template_hash: None,
-            runner_kind: crate::config::RunnerKind::Command,
-            branch: "afk/issue-7",
-        })
-        .unwrap();
-    let h = crate::runner::RunnerHandle::Process {
-        pid: 1,
-        start_time: 1,
-    };
-    store.mark_started(id, "/nonexistent", &h).unwrap();
+    let id = crate::commands::testing::started_run(store, R, 7);
     store
         .transition(id, RunStatus::Started, RunStatus::Dispatched)
         .unwrap();
