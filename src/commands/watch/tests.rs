@@ -97,20 +97,26 @@ fn seen() -> Seen {
 
 const WAIT: Action = Action::Wait(Wait::Agent);
 
+/// One watch step of run `id`: act on what `seen` says with `action`.
+fn step(
+    s: &Scratch,
+    f: &MemoryForge,
+    runner: &FakeRunner,
+    store: &Store,
+    id: RunId,
+    seen: &Seen,
+    action: Action,
+) -> anyhow::Result<()> {
+    act(&watch(s, f, runner), store, &run(store, id), seen, action)
+}
+
 #[test]
 fn only_afks_own_comment_is_edited() {
     let (s, runner) = (scratch(), FakeRunner::default());
     let f = forge().comment(R, 7, "bob", &format!("{MARKER}\nlooks like afk's"));
     let store = s.store();
     let id = dispatched(&store);
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap();
     let comments = f.comments_now(R, 7);
     assert_eq!(comments[0].body, format!("{MARKER}\nlooks like afk's"));
     assert_eq!(comments.len(), 2);
@@ -129,14 +135,7 @@ fn afks_checklist_found_again_is_edited_not_posted_twice() {
     let f = forge().comment(R, 7, "afk-bot", &format!("{MARKER}\nold text"));
     let store = s.store();
     let id = dispatched(&store);
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap();
     let c = &f.comments_now(R, 7)[0];
     assert_eq!(f.writes(), [format!("edit_comment {R}#7 {}", c.id)]);
     assert_ne!(c.body, format!("{MARKER}\nold text"));
@@ -147,23 +146,9 @@ fn an_unchanged_checklist_is_not_written_again() {
     let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
     let store = s.store();
     let id = dispatched(&store);
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap();
     let requests = f.requests();
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap();
     assert_eq!(f.writes().len(), 1);
     assert_eq!(f.requests(), requests, "not even read");
 }
@@ -174,14 +159,7 @@ fn a_checklist_a_person_deleted_is_posted_again() {
     let store = s.store();
     let id = dispatched(&store);
     store.set_checklist(id, 999, "gone").unwrap();
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap();
     let posted = f.comments_now(R, 7)[0].id;
     assert_eq!(f.writes(), [format!("create_comment {R}#7 {posted}")]);
     assert_eq!(run(&store, id).checklist_comment_id, Some(posted));
@@ -193,24 +171,8 @@ fn a_comment_post_without_answer_is_not_repeated_until_the_forge_shows_it() {
     let f = forge().failing("create_comment", Failure::NoAnswer);
     let store = s.store();
     let id = dispatched(&store);
-    assert!(
-        act(
-            &watch(&s, &f, &runner),
-            &store,
-            &run(&store, id),
-            &seen(),
-            WAIT
-        )
-        .is_err()
-    );
-    let e = act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &seen(),
-        WAIT,
-    )
-    .unwrap_err();
+    assert!(step(&s, &f, &runner, &store, id, &seen(), WAIT).is_err());
+    let e = step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap_err();
     assert!(e.to_string().contains("waiting to see"), "{e}");
     assert_eq!(f.calls("create_comment"), 1);
 }
@@ -223,14 +185,7 @@ fn an_escalation_relabels_then_comments_and_ends_escalated() {
     let mut exited = seen();
     exited.agent = Agent::Exited(1);
     let esc = Action::Escalate(Escalation::Stalled);
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &exited,
-        esc,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &exited, esc).unwrap();
     let ids: Vec<i64> = f.comments_now(R, 7).iter().map(|c| c.id).collect();
     assert_eq!(
         f.writes(),
@@ -263,14 +218,7 @@ fn an_escalation_comment_a_dead_tick_posted_is_not_posted_again() {
     let mut exited = seen();
     exited.agent = Agent::Exited(1);
     let esc = Action::Escalate(Escalation::Stalled);
-    act(
-        &watch(&s, &f, &runner),
-        &store,
-        &run(&store, id),
-        &exited,
-        esc,
-    )
-    .unwrap();
+    step(&s, &f, &runner, &store, id, &exited, esc).unwrap();
     let comments = f.comments_now(R, 7);
     assert_eq!(comments.len(), 2, "the old escalation and the checklist");
     assert!(comments[1].body.starts_with(MARKER));
