@@ -5,24 +5,19 @@
 
 use std::sync::OnceLock;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub use afk_model::stamp::{parse, ts, ts_precise};
 
 static PINNED: OnceLock<Option<OffsetDateTime>> = OnceLock::new();
 
 fn pinned() -> Option<OffsetDateTime> {
-    *PINNED.get_or_init(|| {
-        std::env::var("AFK_NOW")
-            .ok()
-            .and_then(|s| OffsetDateTime::parse(s.trim(), &Rfc3339).ok())
-    })
+    *PINNED.get_or_init(|| std::env::var("AFK_NOW").ok().and_then(|s| parse(&s)))
 }
 
 /// A one-line error when `AFK_NOW` is set but is not an RFC 3339 time.
 pub fn check() -> Result<(), String> {
     match std::env::var("AFK_NOW") {
-        Ok(s) if OffsetDateTime::parse(s.trim(), &Rfc3339).is_err() => Err(format!(
+        Ok(s) if parse(&s).is_none() => Err(format!(
             "AFK_NOW is set to \"{s}\", which is not an RFC 3339 time (like 2026-01-01T12:00:00Z)"
         )),
         _ => Ok(()),

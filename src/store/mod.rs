@@ -412,11 +412,8 @@ impl Store {
             // read-only and identity-checked, but no quick_check: VACUUM INTO
             // reads every page anyway (and fails on one it cannot read), and a
             // quick_check doubled a dry run's cost on a large state file
-            let file =
-                Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                    .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
-            file.busy_timeout(busy_timeout())?;
-            from = check_identity(&file, path)?;
+            let (file, version) = read_only(path)?;
+            from = version;
             // a consistent snapshot (WAL frames included) written as a plain
             // rollback-journal database: memdb has no WAL
             file.execute("VACUUM INTO ?1", [&name])
@@ -471,10 +468,7 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
-        conn.busy_timeout(busy_timeout())?;
-        let version = check_identity(&conn, path)?;
+        let (conn, version) = read_only(path)?;
         let ok: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
             .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
@@ -534,6 +528,16 @@ impl Store {
 }
 
 /// How long a write waits for another afk process's transaction.
+/// An existing state file opened read-only and identity-checked, with its
+/// schema version.
+fn read_only(path: &Path) -> Result<(Connection, i64)> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+    conn.busy_timeout(busy_timeout())?;
+    let version = check_identity(&conn, path)?;
+    Ok((conn, version))
+}
+
 /// How a connection waits for another's write lock: in 100 µs steps, for as
 /// long as [`busy_timeout`] allows in all. A tick's workers hold the lock for
 /// microseconds; SQLite's own wait (1, 2, 5, 10 … 100 ms sleeps) made 50
