@@ -83,10 +83,8 @@ string_enum! {
     ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
 }
 
-string_enum! {
-    /// `runner.kind`.
-    RunnerKind { Command => "command", Http => "http", Kubernetes => "kubernetes" }
-}
+/// `runner.kind`: a value the store keeps, so the model's.
+pub use crate::types::RunnerKind;
 
 string_enum! {
     /// `poll.trusted_permission`; ordered, so `have >= needed` means "at least".

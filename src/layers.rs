@@ -78,19 +78,39 @@ const IO_CRATES: [&str; 8] = [
     "ureq", "rusqlite", "libc", "rustls", "ring", "clap", "anyhow", "toml",
 ];
 
-/// The crates below the binary and the afk crates each may never depend on;
-/// `true` where no I/O crate is allowed either. The compiler enforces the
-/// rest (a crate cannot name what it does not depend on); this pins the
-/// dependency lists themselves.
-const LOWER_CRATES: [(&str, &[&str], bool); 3] = [
+/// Network and command-line crates: what the host and the store may never
+/// depend on (they keep the machine's and the state file's I/O, not the forge's).
+const NET_CRATES: [&str; 5] = ["ureq", "rustls", "ring", "clap", "toml"];
+
+/// The crates below the binary, the afk crates each may never depend on, and
+/// the other crates it may never depend on. The compiler enforces the rest (a
+/// crate cannot name what it does not depend on); this pins the dependency
+/// lists themselves.
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 5] = [
     (
         "crates/afk-model",
-        &["afk-core", "afk-sandbox", "afk"],
-        true,
+        &["afk-core", "afk-host", "afk-store", "afk-sandbox", "afk"],
+        &IO_CRATES,
     ),
-    ("crates/afk-core", &["afk-sandbox", "afk"], true),
+    (
+        "crates/afk-core",
+        &["afk-host", "afk-store", "afk-sandbox", "afk"],
+        &IO_CRATES,
+    ),
+    // the clock, the log, private files: below every adapter
+    (
+        "crates/afk-host",
+        &["afk-store", "afk-sandbox", "afk"],
+        &NET_CRATES,
+    ),
+    // the state file names no forge, runner or command
+    ("crates/afk-store", &["afk-sandbox", "afk"], &NET_CRATES),
     // the fake shares no rule with what it fakes: not the core, not the client
-    ("crates/afk-sandbox", &["afk-core", "afk"], false),
+    (
+        "crates/afk-sandbox",
+        &["afk-core", "afk-host", "afk-store", "afk"],
+        &[],
+    ),
 ];
 
 fn manifest(dir: &str) -> toml::Table {
@@ -104,15 +124,15 @@ fn manifest(dir: &str) -> toml::Table {
 #[test]
 fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
     let mut wrong = vec![];
-    for (dir, not_these, pure) in LOWER_CRATES {
+    for (dir, not_these, not_io) in LOWER_CRATES {
         let manifest = manifest(dir);
         let deps = manifest["dependencies"].as_table().unwrap();
         for (name, spec) in deps {
             let optional = spec.get("optional").and_then(|o| o.as_bool()) == Some(true);
-            let io = pure && IO_CRATES.contains(&name.as_str());
-            // the model's rusqlite is optional, on only for the binary's store
+            // the model's rusqlite is optional, on only for the store
             let allowed = dir == "crates/afk-model" && name == "rusqlite" && optional;
-            if not_these.contains(&name.as_str()) || (io && !allowed) {
+            let io = not_io.contains(&name.as_str()) && !allowed;
+            if not_these.contains(&name.as_str()) || io {
                 wrong.push(format!("{dir} depends on {name}"));
             }
         }
@@ -140,6 +160,36 @@ fn no_two_modules_of_the_binary_import_each_other() {
         }
     }
     assert!(circles.is_empty(), "import circles: {}", circles.join(", "));
+}
+
+/// The adapters that talk to the world name neither the state file nor a
+/// command: the store is handed its caches' ports by the edges (the compiler
+/// already stops the store naming them: `afk-store` cannot see the binary).
+#[test]
+fn the_network_adapters_name_no_store_and_no_command() {
+    let g = graph();
+    let mut wrong = vec![];
+    for adapter in ["forge", "runner", "registry", "git", "client", "link"] {
+        for above in ["store", "commands", "edges", "lessons", "metrics", "notify"] {
+            if g.get(adapter).is_some_and(|d| d.contains(above)) {
+                wrong.push(format!("{adapter} -> {above}"));
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = vec![];
+        let dir = src.join(adapter);
+        if dir.is_dir() {
+            rust_files(&dir, &mut files);
+        } else {
+            files.push(src.join(format!("{adapter}.rs")));
+        }
+        for f in files {
+            if std::fs::read_to_string(&f).unwrap().contains("afk_store") {
+                wrong.push(format!("{} names afk_store", f.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "wrong-way imports: {}", wrong.join(", "));
 }
 
 #[test]

@@ -8,14 +8,17 @@ mod layers;
 
 /// The pure decisions: the `afk-core` crate (crates/afk-core).
 pub use afk_core as core;
+/// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
+pub use afk_host::{clock, log, private_files};
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).
 pub use afk_model as types;
 /// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
 pub use afk_sandbox as sandbox;
+/// The state file: the `afk-store` crate (crates/afk-store).
+pub use afk_store as store;
 
 pub mod cli;
 pub mod client;
-pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod crash;
@@ -25,11 +28,8 @@ pub mod git;
 pub mod lessons;
 pub mod link;
 pub mod lock;
-pub mod log;
 pub mod metrics;
 pub mod notify;
-pub mod private_files;
 pub mod process;
 pub mod registry;
 pub mod runner;
-pub mod store;

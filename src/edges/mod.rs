@@ -15,6 +15,7 @@
 //!
 //! A dry run's report says what it would have written ([`Edges::writes`]).
 
+mod caches;
 pub mod dry;
 pub mod on_demand;
 
@@ -74,7 +75,7 @@ pub struct Held(#[allow(dead_code)] Option<TickLock>);
 pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
     let path = cfg.state_path(state);
     let cache = crate::store::etags::EtagCache::new(&path, dry_run);
-    let keeper = crate::store::app_tokens::keeper(&path, dry_run);
+    let keeper = caches::keeper(&path, dry_run);
     let forge = crate::forge::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
@@ -85,7 +86,7 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
 pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Adapters {
     let (cfg, path) = (cfg.clone(), cfg.state_path(state));
     let forge = on_demand::OnDemandForge::new(Box::new(move || {
-        let keeper = crate::store::app_tokens::keeper(&path, dry_run);
+        let keeper = caches::keeper(&path, dry_run);
         crate::forge::with_keeper(&cfg, keeper)
     }));
     let recorder = dry_run.then(|| Arc::new(Recorder::default()));
@@ -107,7 +108,7 @@ pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Ada
 /// For an upgrade tick: the forge without conditional requests (as today's
 /// upgrade reads), the runner built when a fixer first needs it; real or dry.
 pub fn build_upgrade(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
-    let keeper = crate::store::app_tokens::keeper(&cfg.state_path(state), dry_run);
+    let keeper = caches::keeper(&cfg.state_path(state), dry_run);
     let forge = crate::forge::with_keeper(cfg, keeper)?;
     let c = cfg.clone();
     let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));

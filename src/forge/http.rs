@@ -168,13 +168,8 @@ pub struct Response {
     pub not_modified: bool,
 }
 
-/// What a conditional GET keeps per URL.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Cached {
-    pub etag: String,
-    pub body: String,
-    pub link: Option<String>,
-}
+/// What a conditional GET keeps per URL (a shape the store keeps too, so the model's).
+pub use crate::types::Cached;
 
 /// Where conditional GETs keep the `ETag` and body of each URL they fetched
 /// (the state file's `etags` table: `store::etags`).

@@ -14,55 +14,9 @@ use anyhow::Result;
 use std::path::Path;
 use std::time::Duration;
 
-/// How to find a started agent again on a later tick.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunnerHandle {
-    /// A local process group: pid plus its start time, so a reused pid is not
-    /// mistaken for the agent.
-    Process { pid: i32, start_time: u64 },
-    /// A thread of the agent-thread service.
-    Thread { id: String },
-    /// The Job of the turn being followed (kubernetes).
-    Job { name: String },
-}
-
-impl RunnerHandle {
-    /// The form stored in `runs.runner_handle`.
-    pub fn stored(&self) -> String {
-        match self {
-            RunnerHandle::Process { pid, .. } => format!("pid:{pid}"),
-            RunnerHandle::Thread { id } => format!("thread:{id}"),
-            RunnerHandle::Job { name } => format!("job:{name}"),
-        }
-    }
-
-    /// From the stored columns; None when nothing usable was recorded.
-    pub fn from_stored(
-        handle: Option<&str>,
-        pid: Option<i64>,
-        start_time: Option<i64>,
-    ) -> Option<RunnerHandle> {
-        if let Some(id) = handle.and_then(|h| h.strip_prefix("thread:")) {
-            return Some(RunnerHandle::Thread { id: id.to_string() });
-        }
-        if let Some(name) = handle.and_then(|h| h.strip_prefix("job:")) {
-            return Some(RunnerHandle::Job {
-                name: name.to_string(),
-            });
-        }
-        pid.map(|pid| RunnerHandle::Process {
-            pid: pid as i32,
-            start_time: start_time.unwrap_or(0) as u64,
-        })
-    }
-
-    pub fn pid(&self) -> Option<(i64, i64)> {
-        match self {
-            RunnerHandle::Process { pid, start_time } => Some((*pid as i64, *start_time as i64)),
-            RunnerHandle::Thread { .. } | RunnerHandle::Job { .. } => None,
-        }
-    }
-}
+/// How to find a started agent again on a later tick: a value the store
+/// keeps, so the model's.
+pub use crate::types::RunnerHandle;
 
 /// Whose turn it is: a run of poll's, or an upgrade PR's fixer. It becomes
 /// `AFK_RUN_ID`, which an agent may use to name its own files, so the two

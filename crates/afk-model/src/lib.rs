@@ -4,11 +4,13 @@
 //! other part of afk and does no I/O; its own crate, so nothing here can reach
 //! an adapter by mistake.
 
+pub mod runner;
 #[cfg(feature = "sqlite")]
 mod sql;
 pub mod stamp;
 pub mod status;
 
+pub use runner::{Cached, RunnerHandle, RunnerKind};
 pub use status::{RunStatus, VersionStatus};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};

@@ -4,7 +4,7 @@
 //! rusqlite's traits for it; the core never turns the feature on.
 
 use crate::stamp::Timestamp;
-use crate::{IssueNumber, RunId, RunStatus, VersionStatus};
+use crate::{IssueNumber, RunId, RunStatus, RunnerKind, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 impl ToSql for RunId {
@@ -76,5 +76,18 @@ impl FromSql for Timestamp {
         let s = v.as_str()?;
         Timestamp::parse(s)
             .ok_or_else(|| FromSqlError::Other(format!("not an RFC 3339 time: \"{s}\"").into()))
+    }
+}
+
+impl ToSql for RunnerKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RunnerKind {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
     }
 }

@@ -1,5 +1,9 @@
 //! The one SQLite file: WAL, busy timeout, forward-only migrations keyed by
 //! `PRAGMA user_version`. One file per table family.
+//!
+//! Its own crate (`afk-store`), below every adapter: it names the model, the
+//! core and the host, never a forge, a runner or a command. The binary
+//! re-exports it as `afk::store`.
 
 pub mod app_tokens;
 pub mod etags;
@@ -13,6 +17,11 @@ pub mod posts;
 pub mod runs;
 pub mod templates;
 pub mod upgrades;
+
+// the paths the store's files name, as in the binary they came from
+use afk_core as core;
+use afk_host::{clock, log};
+use afk_model as types;
 
 use crate::types::stamp::Timestamp;
 use anyhow::{Context, Result, bail};
@@ -285,7 +294,7 @@ fn trouble(e: &rusqlite::Error) -> Trouble {
 /// `PRAGMA application_id` of an afk state file ("afk1").
 pub const APPLICATION_ID: i64 = 0x6166_6b31;
 
-pub use crate::private_files::{private_dir, private_write};
+pub use afk_host::private_files::{private_dir, private_write};
 
 /// Is this SQLite file afk's, and of a schema this afk knows? An empty file
 /// is afk's to initialise; a file with an older afk's tables (before the
@@ -569,7 +578,7 @@ mod tests {
     /// back as the same `Timestamp`.
     #[test]
     fn every_row_a_tick_writes_carries_the_ticks_one_moment() {
-        use crate::store::runs::NewRun;
+        use crate::runs::NewRun;
         let dir = std::env::temp_dir().join(format!("afk-now-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let t = Timestamp::parse("2026-03-01T09:30:00.25Z").unwrap();
@@ -585,7 +594,7 @@ mod tests {
             template_version_id: None,
             template_version: None,
             template_hash: None,
-            runner_kind: crate::config::RunnerKind::Command,
+            runner_kind: crate::types::RunnerKind::Command,
             branch: "afk/issue-1",
         };
         let a = store.claim_run(&run(1)).unwrap();

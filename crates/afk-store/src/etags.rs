@@ -2,14 +2,14 @@
 //! the forge last answered, so the next GET sends `If-None-Match` and a 304
 //! (which costs no GitHub rate limit) reuses the stored body.
 //!
-//! The table lives in the state file (`etags`, migration in `store/mod.rs`).
+//! The table lives in the state file (`etags`, migration in `afk-store`'s `lib.rs`).
 //! Reads go to the file on demand; writes are kept in memory and written in
 //! one transaction when the cache is dropped at the end of the tick (or on
 //! `flush`), so a tick never holds a write lock while it talks to the forge.
 //! A dry run reads and never writes. Rows unused for `KEEP_DAYS` are pruned.
 //! Every failure here only loses caching: it is logged at debug and ignored.
 
-use crate::forge::http::{Cached, ConditionalCache};
+use crate::types::Cached;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -118,8 +118,10 @@ impl EtagCache {
     }
 }
 
-impl ConditionalCache for EtagCache {
-    fn get(&self, url: &str) -> Option<Cached> {
+/// What the forge's `ConditionalCache` asks (the binary's edges wire it).
+impl EtagCache {
+    /// The entry of `url`: this tick's answer, else the stored one.
+    pub fn get(&self, url: &str) -> Option<Cached> {
         if let Some(e) = self.fresh.lock().unwrap().get(url) {
             return Some(e.clone());
         }
@@ -146,7 +148,8 @@ impl ConditionalCache for EtagCache {
         found
     }
 
-    fn put(&self, url: &str, entry: Cached) {
+    /// Keep `entry` for `url` (written at the end of the tick; never in a dry run).
+    pub fn put(&self, url: &str, entry: Cached) {
         if !self.read_only {
             self.fresh.lock().unwrap().insert(url.to_string(), entry);
         }

@@ -78,28 +78,23 @@ pub fn save(
     }
 }
 
-/// The state file as the forge's [`TokenKeeper`]: a dry run's reads and
-/// never writes.
+/// The state file as the forge's token keeper (the binary's edges make it
+/// one): a dry run's reads and never writes.
 pub struct TokenFile {
     pub path: std::path::PathBuf,
     pub dry_run: bool,
 }
 
-impl crate::forge::app::TokenKeeper for TokenFile {
-    fn load(&self, app_id: u64, installation_id: u64) -> Option<(String, OffsetDateTime)> {
+impl TokenFile {
+    /// The kept token of this installation and when it expires.
+    pub fn load(&self, app_id: u64, installation_id: u64) -> Option<(String, OffsetDateTime)> {
         load(&self.path, app_id, installation_id)
     }
-    fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime) {
+
+    /// Keep a freshly exchanged token; a dry run's keeper writes nothing.
+    pub fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime) {
         if !self.dry_run {
             save(&self.path, app_id, installation_id, token, expires_at);
         }
     }
-}
-
-/// The keeper for a tick on the state file at `path`.
-pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn crate::forge::app::TokenKeeper> {
-    Box::new(TokenFile {
-        path: path.to_path_buf(),
-        dry_run,
-    })
 }

@@ -196,7 +196,7 @@ impl Store {
         id: i64,
         run: u32,
         base: &str,
-        handle: &crate::runner::RunnerHandle,
+        handle: &crate::types::RunnerHandle,
         dir: &str,
     ) -> Result<()> {
         let (pid, start) = handle.pid().unzip();

@@ -3,27 +3,13 @@
 
 use super::Store;
 use super::events::{NewEvent, insert_event};
-use crate::config::RunnerKind;
 use crate::core::run_state::RunStatus;
-use crate::runner::RunnerHandle;
+use crate::types::RunnerHandle;
+use crate::types::RunnerKind;
 pub use crate::types::{IssueNumber, RunId};
 use anyhow::Result;
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
-
-impl ToSql for RunnerKind {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::from(self.as_str()))
-    }
-}
-
-impl FromSql for RunnerKind {
-    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        let s = v.as_str()?;
-        RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {

@@ -1,0 +1,37 @@
+//! The store's caches as the forge's ports: the state file's `etags` table
+//! is the forge's [`ConditionalCache`], its `app_tokens` table the GitHub
+//! App's [`TokenKeeper`]. Here, at the edges, because the store names no
+//! forge and the forge names no store.
+
+use crate::forge::app::TokenKeeper;
+use crate::forge::http::{Cached, ConditionalCache};
+use crate::store::app_tokens::TokenFile;
+use crate::store::etags::EtagCache;
+use std::path::Path;
+use time::OffsetDateTime;
+
+impl ConditionalCache for EtagCache {
+    fn get(&self, url: &str) -> Option<Cached> {
+        EtagCache::get(self, url)
+    }
+    fn put(&self, url: &str, entry: Cached) {
+        EtagCache::put(self, url, entry)
+    }
+}
+
+impl TokenKeeper for TokenFile {
+    fn load(&self, app_id: u64, installation_id: u64) -> Option<(String, OffsetDateTime)> {
+        TokenFile::load(self, app_id, installation_id)
+    }
+    fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime) {
+        TokenFile::save(self, app_id, installation_id, token, expires_at)
+    }
+}
+
+/// The keeper for a tick on the state file at `path`.
+pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn TokenKeeper> {
+    Box::new(TokenFile {
+        path: path.to_path_buf(),
+        dry_run,
+    })
+}
