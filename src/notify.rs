@@ -5,6 +5,7 @@
 //! never appear in output or errors.
 
 use crate::config::Config;
+use crate::core::kinds::EventKind;
 use crate::store::Store;
 use crate::store::events::{Channel, Event};
 use serde_json::json;
@@ -13,7 +14,8 @@ use std::time::Duration;
 pub struct Notifier {
     slack: Option<String>,
     webhook: Option<String>,
-    events: Vec<String>,
+    /// the kinds `notify.events` names (validated at config load)
+    events: Vec<EventKind>,
     agent: ureq::Agent,
 }
 
@@ -51,7 +53,12 @@ impl Notifier {
         Notifier {
             slack: env_url(&cfg.notify.slack_webhook_env),
             webhook: env_url(&cfg.notify.webhook_env),
-            events: cfg.notify.events.clone(),
+            events: cfg
+                .notify
+                .events
+                .iter()
+                .filter_map(|n| EventKind::parse(n))
+                .collect(),
             agent: crate::client::builder(Duration::from_secs(10)).build(),
         }
     }

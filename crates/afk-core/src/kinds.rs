@@ -29,6 +29,11 @@ macro_rules! kinds {
                 f.write_str(self.as_str())
             }
         }
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
         impl From<$name> for String {
             fn from(k: $name) -> String {
                 k.as_str().to_string()

@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub id: i64,
-    pub kind: String,
+    pub kind: EventKind,
     pub at: String,
     pub repo: Option<String>,
     pub issue: Option<IssueNumber>,
@@ -72,10 +72,23 @@ pub(crate) fn insert_keyed_event(
     Ok(n == 1)
 }
 
+/// A stored kind read back as the kind it was written as; a name no kind
+/// has (a row some other program wrote) is an error naming it.
+fn kind(r: &rusqlite::Row, i: usize) -> rusqlite::Result<EventKind> {
+    let name: String = r.get(i)?;
+    EventKind::parse(&name).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("an event of unknown kind \"{name}\"").into(),
+        )
+    })
+}
+
 fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
     Ok(Event {
         id: r.get(0)?,
-        kind: r.get(1)?,
+        kind: kind(r, 1)?,
         at: r.get(2)?,
         repo: r.get(3)?,
         issue: r.get(4)?,
@@ -172,5 +185,45 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each stored kind reads back as the kind written; a row of a kind afk
+    /// never writes fails with its name rather than passing as text.
+    #[test]
+    fn an_event_reads_back_as_its_kind_and_an_unknown_kind_is_named() {
+        let dir = std::env::temp_dir().join(format!("afk-events-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir.join("afk.db")).unwrap();
+        for (i, k) in EventKind::ALL.iter().enumerate() {
+            let tx = s.conn.unchecked_transaction().unwrap();
+            let key = format!("k{i}");
+            let e = KeyedEvent {
+                kind: *k,
+                reason: None,
+                text: "t",
+                dedup_key: &key,
+            };
+            insert_keyed_event(&tx, &e, "2026-01-01T00:00:00Z").unwrap();
+            tx.commit().unwrap();
+        }
+        let kinds: Vec<EventKind> = s.unsent_events().unwrap().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, EventKind::ALL);
+        s.conn
+            .execute(
+                "INSERT INTO events (kind, at, text) VALUES ('run.exploded', '2026-01-01T00:00:00Z', 't')",
+                [],
+            )
+            .unwrap();
+        let e = format!("{:#}", s.unsent_events().unwrap_err());
+        assert!(
+            e.contains("an event of unknown kind \"run.exploded\""),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -234,7 +234,7 @@ fn epilogue(ctx: &Ctx, keep: bool, page: &std::path::Path, show: &mut Show) -> R
     let rollbacks = store
         .recent_events(20)?
         .iter()
-        .filter(|e| e.kind == "candidate.rolled_back")
+        .filter(|e| e.kind == crate::core::kinds::EventKind::CandidateRolledBack)
         .count();
     let statuses: Vec<String> = store
         .templates(Some("implementer"))?
