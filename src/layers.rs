@@ -192,6 +192,48 @@ fn the_network_adapters_name_no_store_and_no_command() {
     assert!(wrong.is_empty(), "wrong-way imports: {}", wrong.join(", "));
 }
 
+/// One client: every outbound HTTP call starts from `client::builder` (afk's
+/// user agent, no redirects followed), so no other file builds a ureq agent
+/// or calls ureq's one-shot functions, which would follow redirects.
+#[test]
+fn only_the_client_builds_an_http_agent() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    rust_files(&src, &mut files);
+    let ways = [
+        "ureq::AgentBuilder",
+        "ureq::agent(",
+        "ureq::builder(",
+        "ureq::get(",
+        "ureq::post(",
+        "ureq::put(",
+        "ureq::delete(",
+        "ureq::patch(",
+        "ureq::head(",
+        "ureq::request(",
+        "ureq::request_url(",
+    ];
+    let mut wrong = vec![];
+    for f in files {
+        if f.ends_with("client.rs") || f.ends_with("layers.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        let code: String = text
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect();
+        for way in ways.iter().filter(|w| code.contains(**w)) {
+            wrong.push(format!("{}: {way}", f.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "an HTTP agent built outside client.rs: {}",
+        wrong.join(", ")
+    );
+}
+
 #[test]
 fn the_rule_reader_sees_plain_and_grouped_imports() {
     let got = named_modules(
