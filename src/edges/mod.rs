@@ -13,10 +13,14 @@
 //! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
 //! | clock    | `clock::now()`, once                        | the same                                          |
 //!
-//! A dry run's report says what it would have written ([`Edges::writes`]).
+//! A dry run's report says what it would have written ([`Edges::writes`]),
+//! in the words its [`Tense`] picks.
 
 pub mod dry;
 pub mod on_demand;
+mod tense;
+
+pub use tense::{Tense, Told};
 
 use crate::config::Config;
 use crate::forge::Forge;
@@ -187,6 +191,7 @@ impl Adapters {
 pub struct Local {
     pub store: Store,
     notifier: Option<crate::notify::Notifier>,
+    tense: Tense,
 }
 
 pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local> {
@@ -197,10 +202,16 @@ pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local>
             false => Store::open(&path)?,
         },
         notifier: (!dry_run).then(|| crate::notify::Notifier::new(cfg)),
+        tense: Tense::of(dry_run),
     })
 }
 
 impl Local {
+    /// How the command tells what it changed.
+    pub fn tense(&self) -> Tense {
+        self.tense
+    }
+
     /// The outbox's events sent (a dry run sends none).
     pub fn notify(&self) -> crate::notify::Delivery {
         match &self.notifier {
@@ -245,6 +256,11 @@ impl Monitor<'_> {
 }
 
 impl Edges {
+    /// How the tick tells what it did.
+    pub fn tense(&self) -> Tense {
+        Tense::of(self.dry_run)
+    }
+
     /// Where the store lives: each worker thread opens its own connection.
     pub fn source(&self) -> Source {
         self.store.source()
