@@ -3,6 +3,7 @@
 use super::{UsageError, emit};
 use crate::cli::{Cli, InitArgs};
 use crate::config::{self, Config};
+use crate::edges::Files;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
@@ -49,33 +50,33 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
         )));
     }
     r.written = Some(path.display().to_string());
-    if cli.dry_run {
-        emit(
-            cli.json,
-            &r,
-            &format!("init (dry run): would write {}\n", path.display()),
-        );
-        return Ok(0);
-    }
-    write_starter(&path)?;
-    let human = format!(
-        "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
-        path.display()
+    let files = crate::edges::files(cli.dry_run);
+    write_starter(&files, &path)?;
+    let human = files.tense().pick(
+        format!(
+            "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
+            path.display()
+        ),
+        format!("init (dry run): would write {}\n", path.display()),
     );
     emit(cli.json, &r, &human);
     Ok(0)
 }
 
 /// Write the starter config beside, then rename: never a half-written config.
-fn write_starter(path: &Path) -> Result<()> {
+fn write_starter(files: &Files, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        files
+            .create_dir_all(dir)
             .with_context(|| format!("init: cannot create {}", dir.display()))?;
     }
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, config::STARTER)
+    files
+        .write(&tmp, config::STARTER.as_bytes())
         .with_context(|| format!("init: cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("init: cannot write {}", path.display()))
+    files
+        .rename(&tmp, path)
+        .with_context(|| format!("init: cannot write {}", path.display()))
 }
 
 /// Make afk's three labels in every allowlisted repo that lacks them.

@@ -12,14 +12,17 @@
 //! | git      | `git::Git` (upgrade)                        | clones, fetches afk's work folder; pushes recorded |
 //! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
 //! | clock    | `clock::now()`, once                        | the same                                          |
+//! | files    | written (`init`, `man --dir`)               | named, not written ([`files`])                    |
 //!
 //! A dry run's report says what it would have written ([`Edges::writes`]),
 //! in the words its [`Tense`] picks.
 
 pub mod dry;
+mod files;
 pub mod on_demand;
 mod tense;
 
+pub use files::{Files, files};
 pub use tense::{Tense, Told};
 
 use crate::config::Config;
