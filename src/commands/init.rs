@@ -82,7 +82,9 @@ fn write_starter(files: &Files, path: &Path) -> Result<()> {
 /// Make afk's three labels in every allowlisted repo that lacks them.
 fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
     let c = Config::load(path)?;
-    let forge = crate::forge::from_config(&c)?;
+    // a dry run's forge reads the labels there are and records the ones it makes
+    let forge = crate::edges::forge(&c, cli.dry_run)?;
+    let tense = crate::edges::Tense::of(cli.dry_run);
     let wanted = [
         (&c.poll.ready_label, "0e8a16"),
         (&c.poll.in_progress_label, "fbca04"),
@@ -94,11 +96,9 @@ fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
         for (name, color) in wanted {
             let action = if have.iter().any(|l| &l.name == name) {
                 "exists"
-            } else if cli.dry_run {
-                "would_create"
             } else {
                 match forge.create_label(repo, name, color) {
-                    Ok(()) => "created",
+                    Ok(()) => tense.pick("created", "would_create"),
                     Err(e) => {
                         crate::log::error(&super::error_line(&e));
                         r.errors.push(super::ErrorItem::from_err(repo, None, &e));

@@ -37,6 +37,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+/// The forge of a command outside a tick (`init --create-labels`, `upgrade
+/// verdict`): `forge::from_config`, or for a dry run one that records its
+/// writes ([`dry`]).
+pub fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
+    let forge = crate::forge::from_config(cfg)?;
+    Ok(match dry_run {
+        false => forge,
+        true => Box::new(dry::RecordingForge {
+            inner: forge,
+            recorder: Arc::default(),
+        }),
+    })
+}
+
 /// A tick's forge and runner, built before it opens anything (building them
 /// is where a configuration mistake shows).
 pub struct Adapters {
