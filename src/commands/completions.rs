@@ -2,6 +2,7 @@
 //! definitions of `cli.rs`, so they never drift from the flags.
 
 use crate::cli::{CompletionsArgs, ManArgs, Shell};
+use crate::edges::Files;
 use anyhow::{Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -21,7 +22,7 @@ pub fn run(a: &CompletionsArgs) -> Result<u8> {
 
 /// Print afk(1), or write afk.1 and one afk-COMMAND.1 per command into `--dir`
 /// (with `--dry-run`: name the pages it would write, and write nothing).
-pub fn man(a: &ManArgs, dry_run: bool) -> Result<u8> {
+pub fn man(a: &ManArgs, files: &Files) -> Result<u8> {
     let cmd = crate::cli::command();
     match &a.dir {
         None => {
@@ -30,16 +31,15 @@ pub fn man(a: &ManArgs, dry_run: bool) -> Result<u8> {
             print(&super::manpage::render(&cmd)?)
         }
         Some(dir) => {
-            if !dry_run {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("man: cannot create {}", dir.display()))?;
-            }
+            files
+                .create_dir_all(dir)
+                .with_context(|| format!("man: cannot create {}", dir.display()))?;
             let mut written = vec![];
             // built, so subcommands carry their page names (afk-lessons-list)
             let mut cmd = cmd.disable_help_subcommand(true);
             cmd.build();
-            write_pages(cmd, dir, !dry_run, &mut written)?;
-            let verb = if dry_run { "would write " } else { "" };
+            write_pages(cmd, dir, files, &mut written)?;
+            let verb = files.tense().pick("", "would write ");
             let list: String = written
                 .iter()
                 .map(|p| format!("{verb}{}\n", p.display()))
@@ -49,21 +49,20 @@ pub fn man(a: &ManArgs, dry_run: bool) -> Result<u8> {
     }
 }
 
-/// Pages for `cmd` and every visible command under it (only named when not `write`).
+/// Pages for `cmd` and every visible command under it (a dry run's only named).
 fn write_pages(
     cmd: clap::Command,
     dir: &Path,
-    write: bool,
+    files: &Files,
     written: &mut Vec<std::path::PathBuf>,
 ) -> Result<()> {
     for sc in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_pages(sc.clone(), dir, write, written)?;
+        write_pages(sc.clone(), dir, files, written)?;
     }
     let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
-    if write {
-        std::fs::write(&path, super::manpage::render(&cmd)?)
-            .with_context(|| format!("man: cannot write {}", path.display()))?;
-    }
+    files
+        .write(&path, &super::manpage::render(&cmd)?)
+        .with_context(|| format!("man: cannot write {}", path.display()))?;
     written.push(path);
     Ok(())
 }

@@ -3,6 +3,7 @@
 use super::{UsageError, emit};
 use crate::cli::{Cli, InitArgs};
 use crate::config::{self, Config};
+use crate::edges::Files;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
@@ -49,39 +50,41 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
         )));
     }
     r.written = Some(path.display().to_string());
-    if cli.dry_run {
-        emit(
-            cli.json,
-            &r,
-            &format!("init (dry run): would write {}\n", path.display()),
-        );
-        return Ok(0);
-    }
-    write_starter(&path)?;
-    let human = format!(
-        "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
-        path.display()
+    let files = crate::edges::files(cli.dry_run);
+    write_starter(&files, &path)?;
+    let human = files.tense().pick(
+        format!(
+            "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
+            path.display()
+        ),
+        format!("init (dry run): would write {}\n", path.display()),
     );
     emit(cli.json, &r, &human);
     Ok(0)
 }
 
 /// Write the starter config beside, then rename: never a half-written config.
-fn write_starter(path: &Path) -> Result<()> {
+fn write_starter(files: &Files, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        files
+            .create_dir_all(dir)
             .with_context(|| format!("init: cannot create {}", dir.display()))?;
     }
     let tmp = path.with_extension("toml.tmp");
-    std::fs::write(&tmp, config::STARTER)
+    files
+        .write(&tmp, config::STARTER.as_bytes())
         .with_context(|| format!("init: cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("init: cannot write {}", path.display()))
+    files
+        .rename(&tmp, path)
+        .with_context(|| format!("init: cannot write {}", path.display()))
 }
 
 /// Make afk's three labels in every allowlisted repo that lacks them.
 fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
     let c = Config::load(path)?;
-    let forge = crate::forge::from_config(&c)?;
+    // a dry run's forge reads the labels there are and records the ones it makes
+    let forge = crate::edges::forge(&c, cli.dry_run)?;
+    let tense = crate::edges::Tense::of(cli.dry_run);
     let wanted = [
         (&c.poll.ready_label, "0e8a16"),
         (&c.poll.in_progress_label, "fbca04"),
@@ -93,11 +96,9 @@ fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
         for (name, color) in wanted {
             let action = if have.iter().any(|l| &l.name == name) {
                 "exists"
-            } else if cli.dry_run {
-                "would_create"
             } else {
                 match forge.create_label(repo, name, color) {
-                    Ok(()) => "created",
+                    Ok(()) => tense.pick("created", "would_create"),
                     Err(e) => {
                         crate::log::error(&super::error_line(&e));
                         r.errors.push(super::ErrorItem::from_err(repo, None, &e));

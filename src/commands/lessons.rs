@@ -77,16 +77,18 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
         target_repo: a.target_repo.clone(),
         target_domain: name(&a.target_domain),
     };
-    let mut s = ctx.local()?.store;
+    let mut local = ctx.local()?;
+    let tense = local.tense();
+    let s = &mut local.store;
     let id = s
         .insert_lesson(&l, None)?
         .expect("manual lessons are never dropped");
     // a dry run's copy of the store ends with the command: no id to name
     let kept = Some(id).filter(|_| s.source().lasts());
-    let human = match kept {
-        Some(id) => format!("recorded lesson {id}\n"),
-        None => "lessons record (dry run): nothing written\n".into(),
-    };
+    let human = tense.pick(
+        format!("recorded lesson {id}\n"),
+        "lessons record (dry run): nothing written\n".into(),
+    );
     let written = Written {
         id: kept,
         updated: None,
@@ -178,14 +180,16 @@ fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
             path.display()
         );
     }
-    let mut s = ctx.local()?.store;
+    let mut local = ctx.local()?;
+    let tense = local.tense();
+    let s = &mut local.store;
     if !s.update_lesson(a.id, &u)? {
         bail!("lessons: no lesson with id {}", a.id);
     }
-    let human = match s.source().lasts() {
-        true => format!("updated lesson {}\n", a.id),
-        false => "lessons update (dry run): nothing written\n".into(),
-    };
+    let human = tense.pick(
+        format!("updated lesson {}\n", a.id),
+        "lessons update (dry run): nothing written\n".into(),
+    );
     let written = Written {
         id: Some(a.id),
         updated: Some(s.source().lasts()),

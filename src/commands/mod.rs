@@ -94,7 +94,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Cmd::Man(a) => {
             crate::process::operator_umask();
-            completions::man(a, cli.dry_run)
+            completions::man(a, &crate::edges::files(cli.dry_run))
         }
         Cmd::Watch => watch::run(&load(&cli)?),
         Cmd::Harvest => harvest::run(&load(&cli)?),

@@ -79,6 +79,11 @@ impl Head {
         }
     }
 
+    /// How the tick's report tells what it did (`edges::Tense`).
+    pub fn tense(&self) -> crate::edges::Tense {
+        crate::edges::Tense::of(self.dry_run)
+    }
+
     /// Whether the tick ran (so its metrics and heartbeat are recorded): on
     /// (for a tick with no switch: not stopped), and not stepped aside.
     pub fn ran(&self) -> bool {

@@ -50,6 +50,11 @@ impl RecordingForge {
     }
 }
 
+/// Whether `c` is a comment a dry run's forge recorded rather than posted.
+pub fn recorded(c: &Comment) -> bool {
+    c.id < 0
+}
+
 impl Forge for RecordingForge {
     fn requests(&self) -> usize {
         self.inner.requests()

@@ -12,12 +12,19 @@
 //! | git      | `git::Git` (upgrade)                        | clones, fetches afk's work folder; pushes recorded |
 //! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
 //! | clock    | `clock::now()`, once                        | the same                                          |
+//! | files    | written (`init`, `man --dir`)               | named, not written ([`files`])                    |
 //!
-//! A dry run's report says what it would have written ([`Edges::writes`]).
+//! A dry run's report says what it would have written ([`Edges::writes`]),
+//! in the words its [`Tense`] picks.
 
 mod caches;
 pub mod dry;
+mod files;
 pub mod on_demand;
+mod tense;
+
+pub use files::{Files, files};
+pub use tense::{Tense, Told};
 
 use crate::config::Config;
 use crate::forge::Forge;
@@ -30,6 +37,20 @@ use dry::Recorder;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
+
+/// The forge of a command outside a tick (`init --create-labels`, `upgrade
+/// verdict`): `forge::from_config`, or for a dry run one that records its
+/// writes ([`dry`]).
+pub fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
+    let forge = crate::forge::from_config(cfg)?;
+    Ok(match dry_run {
+        false => forge,
+        true => Box::new(dry::RecordingForge {
+            inner: forge,
+            recorder: Arc::default(),
+        }),
+    })
+}
 
 /// A tick's forge and runner, built before it opens anything (building them
 /// is where a configuration mistake shows).
@@ -188,6 +209,7 @@ impl Adapters {
 pub struct Local {
     pub store: Store,
     notifier: Option<crate::notify::Notifier>,
+    tense: Tense,
 }
 
 pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local> {
@@ -198,10 +220,16 @@ pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local>
             false => Store::open(&path)?,
         },
         notifier: (!dry_run).then(|| crate::notify::Notifier::new(cfg)),
+        tense: Tense::of(dry_run),
     })
 }
 
 impl Local {
+    /// How the command tells what it changed.
+    pub fn tense(&self) -> Tense {
+        self.tense
+    }
+
     /// The outbox's events sent (a dry run sends none).
     pub fn notify(&self) -> crate::notify::Delivery {
         match &self.notifier {
@@ -246,6 +274,11 @@ impl Monitor<'_> {
 }
 
 impl Edges {
+    /// How the tick tells what it did.
+    pub fn tense(&self) -> Tense {
+        Tense::of(self.dry_run)
+    }
+
     /// Where the store lives: each worker thread opens its own connection.
     pub fn source(&self) -> Source {
         self.store.source()

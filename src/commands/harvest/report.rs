@@ -109,15 +109,12 @@ pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
 /// (template, version, canary s/f, control s/f, P(worse), P(better), result),
 /// the live canaries still running, the events and the errors.
 pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> String {
+    let tense = r.head.tense();
     let mut s = format!(
         "harvest{}: {} {}, {} reverted, {}, {}, errors {}{}\n",
-        if r.head.dry_run { " (dry run)" } else { "" },
+        tense.mark(),
         crate::core::plural(r.outcomes.len(), "outcome", "outcomes"),
-        if r.head.dry_run {
-            "to record"
-        } else {
-            "recorded"
-        },
+        tense.pick("recorded", "to record"),
         r.reverted.len(),
         crate::core::plural(r.checkpoints.len(), "checkpoint", "checkpoints"),
         crate::core::plural(r.decisions.len(), "decision", "decisions"),
@@ -181,7 +178,7 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     for e in &r.events {
         s.push_str(&format!(
             "{}event: {} {}\n",
-            if r.head.dry_run { "would emit " } else { "" },
+            tense.pick("", "would emit "),
             e.event,
             e.text
         ));

@@ -158,7 +158,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     record_transient(&edges.journal, &errors, "poll");
     let errors = tick::one_per_cause(errors);
     let writes = edges.writes();
-    let mut human = human(edges.dry_run, &reconciled, &dispatched, &skipped, &errors);
+    let mut human = human(edges.tense(), &reconciled, &dispatched, &skipped, &errors);
     for s in &stops {
         human.push_str(&format!("{}\n", s.text));
     }
@@ -286,21 +286,17 @@ fn log_decisions(skipped: &[Skipped], take: &Take) {
 }
 
 fn human(
-    dry: bool,
+    tense: crate::edges::Tense,
     reconciled: &[Reconciled],
     dispatched: &[Dispatched],
     skipped: &[Skipped],
     errors: &[ErrorItem],
 ) -> String {
     // a started, labelled run is in the `dispatched` state: say it by that name
-    let verb = if dry {
-        "would dispatch"
-    } else {
-        RunStatus::Dispatched.as_str()
-    };
+    let verb = tense.pick(RunStatus::Dispatched.as_str(), "would dispatch");
     let mut s = format!(
         "poll{}: {verb} {}, skipped {}, errors {}{}\n",
-        if dry { " (dry run)" } else { "" },
+        tense.mark(),
         dispatched.len(),
         skipped.len(),
         errors.len(),

@@ -242,14 +242,14 @@ fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
     if !crate::config::is_repo_name(repo) {
         bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
     }
-    let s = ctx.local()?.store;
-    if !s.unfreeze(repo)? {
+    let local = ctx.local()?;
+    if !local.store.unfreeze(repo)? {
         bail!("status: {repo} is not frozen");
     }
-    let human = match s.source().lasts() {
-        true => format!("{repo} is no longer frozen\n"),
-        false => "status (dry run): nothing changed\n".into(),
-    };
+    let human = local.tense().pick(
+        format!("{repo} is no longer frozen\n"),
+        "status (dry run): nothing changed\n".into(),
+    );
     let unfrozen = Unfrozen {
         command: "status",
         dry_run: ctx.dry_run,

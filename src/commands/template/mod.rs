@@ -42,58 +42,46 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         };
         bail!(refusal(HandChange::StartCanary, &t).unwrap_or_default());
     }
-    let mut store = ctx.local()?.store;
-    let v = store.add_template(name, &body, canary, ctx.config.harvest.canary)?;
-    if ctx.dry_run {
-        let human = format!("template add (dry run): would add {name}@{}\n", v.version);
-        emit(
-            ctx.json,
-            &Changed::would("template add", name, v.version),
-            &human,
-        );
-        return Ok(0);
-    }
-    emit(
-        ctx.json,
-        &Changed::did("template add", &v),
-        &format!(
-            "{}@{} added as {} (sha256 {})\n",
-            v.name,
-            v.version,
-            if v.status == VersionStatus::Canary {
-                "the live canary"
-            } else {
-                v.status.as_str()
-            },
-            &v.hash[..12]
-        ),
+    let mut local = ctx.local()?;
+    let v = local
+        .store
+        .add_template(name, &body, canary, ctx.config.harvest.canary)?;
+    let did = format!(
+        "{}@{} added as {} (sha256 {})\n",
+        v.name,
+        v.version,
+        if v.status == VersionStatus::Canary {
+            "the live canary"
+        } else {
+            v.status.as_str()
+        },
+        &v.hash[..12]
     );
+    let would = format!("template add (dry run): would add {name}@{}\n", v.version);
+    let (doc, human) = local.tense().pick(
+        (Changed::did("template add", &v), did),
+        (Changed::would("template add", name, v.version), would),
+    );
+    emit(ctx.json, &doc, &human);
     Ok(0)
 }
 
 fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
     let canary_on = ctx.config.harvest.canary;
-    let mut store = ctx.local()?.store;
-    let v = store.start_canary(name, version, canary_on)?;
-    if ctx.dry_run {
-        let human =
-            format!("template canary (dry run): {name}@{version} would become the live canary\n");
-        emit(
-            ctx.json,
-            &Changed::would("template canary", name, version),
-            &human,
-        );
-        return Ok(0);
-    }
-    emit(
-        ctx.json,
-        &Changed::did("template canary", &v),
-        &format!(
-            "{name}@{version} is the live canary since {} (sample {})\n",
-            v.canary_since.as_deref().unwrap_or(""),
-            ctx.config.harvest.sample
-        ),
+    let mut local = ctx.local()?;
+    let v = local.store.start_canary(name, version, canary_on)?;
+    let did = format!(
+        "{name}@{version} is the live canary since {} (sample {})\n",
+        v.canary_since.as_deref().unwrap_or(""),
+        ctx.config.harvest.sample
     );
+    let would =
+        format!("template canary (dry run): {name}@{version} would become the live canary\n");
+    let (doc, human) = local.tense().pick(
+        (Changed::did("template canary", &v), did),
+        (Changed::would("template canary", name, version), would),
+    );
+    emit(ctx.json, &doc, &human);
     Ok(0)
 }
 
@@ -203,11 +191,6 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
     let mut local = ctx.local()?;
     let done = local.store.change_by_hand(change, name, version)?;
     let delivery = local.notify();
-    if ctx.dry_run {
-        let human = format!("template {verb} (dry run): {name}@{version} would be {verb}d\n");
-        emit(ctx.json, &Changed::would(command, name, version), &human);
-        return Ok(0);
-    }
     let mut human = match (change, done.retired) {
         (HandChange::Promote, Some(old)) => {
             format!("{name}@{version} is current; {name}@{old} is retired\n")
@@ -218,20 +201,20 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
     if let Some(kind) = done.event {
         human.push_str(&format!("event: {kind}\n"));
     }
-    emit(
-        ctx.json,
-        &HandChanged {
-            changed: Changed {
-                name: Some(name),
-                version: Some(version),
-                ..Changed::did(command, &done.version)
-            },
-            retired: done.retired,
-            events: done.event.map(|k| k.as_str()).into_iter().collect(),
-            notifications: delivery,
+    let did = HandChanged {
+        changed: Changed {
+            name: Some(name),
+            version: Some(version),
+            ..Changed::did(command, &done.version)
         },
-        &human,
-    );
+        retired: done.retired,
+        events: done.event.map(|k| k.as_str()).into_iter().collect(),
+        notifications: delivery,
+    };
+    let tense = local.tense();
+    let would = format!("template {verb} (dry run): {name}@{version} would be {verb}d\n");
+    let doc = tense.tell(did, Changed::would(command, name, version));
+    emit(ctx.json, &doc, &tense.pick(human, would));
     Ok(0)
 }
 

@@ -348,6 +348,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         }
         Step::TestsPr => {
             // as a bump's PR (open.rs): a dry run opens none, so names none
+            // (the recording forge's PR has no number and no URL to report)
             let n = if up.dry() {
                 None
             } else {

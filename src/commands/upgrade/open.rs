@@ -48,7 +48,9 @@ pub(super) fn open_bumps(
         };
         // the one dry-run branch of a bump (ARCHITECTURE): a PR the recording
         // forge "opens" has no number for its row and flow, and its commit
-        // would write objects into afk's clone, which a dry run never did
+        // would write objects into afk's clone, which a dry run never did;
+        // run through, the dry report would change (the new PR's flow takes
+        // its first step, a `testme`, and the push and PR join "would write")
         if up.dry() {
             would_open(up, r, prs, &bump);
             continue;

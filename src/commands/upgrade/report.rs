@@ -155,7 +155,7 @@ impl Report {
         use crate::core::plural;
         format!(
             "upgrade{}: {}, {} open, {}, {} skipped, {}\n",
-            if self.head.dry_run { " (dry run)" } else { "" },
+            self.head.tense().mark(),
             plural(recipes.len(), "recipe", "recipes"),
             plural(self.prs.len(), "PR", "PRs"),
             plural(
@@ -255,11 +255,7 @@ impl Report {
     /// What the tick did (or, in a dry run, would do).
     fn actions_done(&self, s: &mut String) {
         if !self.actions.is_empty() {
-            s.push_str(if self.head.dry_run {
-                "\nwould do:\n"
-            } else {
-                "\ndone:\n"
-            });
+            s.push_str(self.head.tense().pick("\ndone:\n", "\nwould do:\n"));
             for a in &self.actions {
                 s.push_str(&format!(
                     "  {}: {}{}{}\n",

@@ -99,13 +99,14 @@ fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
     };
     let ctx = super::super::load(cli)?;
     let cfg = &ctx.config.upgrade;
-    let forge = crate::forge::from_config(&ctx.config)?;
+    // a dry run's forge records the test comment instead of posting it
+    let forge = crate::edges::forge(&ctx.config, ctx.dry_run)?;
     let me = forge.me()?.login;
     // the PR must exist before anything is posted on it
     forge.pull(&a.repo, a.pr)?;
-    if a.post && !ctx.dry_run {
-        forge.create_comment(&a.repo, a.pr, &cfg.testme_comment)?;
-        r.posted = true;
+    if a.post {
+        let c = forge.create_comment(&a.repo, a.pr, &cfg.testme_comment)?;
+        r.posted = !crate::edges::dry::recorded(&c);
     }
     let deadline = Instant::now() + wait;
     loop {

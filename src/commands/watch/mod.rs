@@ -204,7 +204,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     let errors = tick::one_per_cause(errors);
     let delivery = edges.notify();
     let writes = edges.writes();
-    let human = human(edges.dry_run, &actions, &errors, delivery, &writes);
+    let human = human(edges.tense(), &actions, &errors, delivery, &writes);
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
@@ -221,7 +221,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
 }
 
 fn human(
-    dry: bool,
+    tense: crate::edges::Tense,
     actions: &[ActionItem],
     errors: &[ErrorItem],
     d: crate::notify::Delivery,
@@ -229,7 +229,7 @@ fn human(
 ) -> String {
     let mut s = format!(
         "watch{}: {}, {}{}\n",
-        if dry { " (dry run)" } else { "" },
+        tense.mark(),
         crate::core::plural(actions.len(), "run", "runs"),
         crate::core::plural(errors.len(), "error", "errors"),
         if d.sent + d.failed > 0 {
