@@ -2,6 +2,7 @@
 //! item of a report, and the human error lines.
 
 use super::Ctx;
+use crate::forge::{Failure, ForgeError};
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
@@ -215,10 +216,10 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message: e.to_string(),
-            // a configuration mistake is no transient: no retry would have helped
-            transient: crate::forge::ForgeError::is_exhausted(e)
-                && !crate::forge::ForgeError::is_misconfigured(e),
-            cause: crate::forge::ForgeError::cause(e),
+            // retries used up, after an answer or none; a configuration
+            // mistake is another kind: no retry would have helped
+            transient: matches!(ForgeError::kind_of(e), Some(Failure::Exhausted(_))),
+            cause: ForgeError::cause(e),
         }
     }
     pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
