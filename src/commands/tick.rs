@@ -140,12 +140,6 @@ pub fn run<R: TickReport>(
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if kind == "upgrade" {
-        // poll and watch record these from their errors, with the issue;
-        // harvest on its journal edge
-        let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
-        record_exhausted(&journal, kind);
-    }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
     let printed = if ctx.json || !(crate::log::quiet() && t.code == 0) {
@@ -260,7 +254,9 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
 }
 
 /// Calls that used up their retries in a tick whose errors do not carry that
-/// (harvest, upgrade): `transient_retry` lessons, one per repo and call.
+/// (harvest, upgrade): `transient_retry` lessons, one per repo and call, on
+/// the tick's journal edge. Poll and watch record theirs from their errors
+/// ([`ErrorItem::from_err`]), with the issue.
 pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
     let calls = crate::forge::http::take_exhausted();
     if calls.is_empty() {
