@@ -2,6 +2,7 @@
 //! item of a report, and the human error lines.
 
 use super::Ctx;
+use crate::forge::{Failure, ForgeError};
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
@@ -144,12 +145,6 @@ pub fn run<R: TickReport>(
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
-    if kind == "upgrade" {
-        // poll and watch record these from their errors, with the issue;
-        // harvest on its journal edge
-        let journal = crate::lessons::Journal::new(&ctx.config, &ctx.state_path(), ctx.dry_run);
-        record_exhausted(&journal, kind);
-    }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
     let printed = if ctx.json || !(crate::log::quiet() && t.code == 0) {
@@ -220,10 +215,10 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message: e.to_string(),
-            // a configuration mistake is no transient: no retry would have helped
-            transient: crate::forge::ForgeError::is_exhausted(e)
-                && !crate::forge::ForgeError::is_misconfigured(e),
-            cause: crate::forge::ForgeError::cause(e),
+            // retries used up, after an answer or none; a configuration
+            // mistake is another kind: no retry would have helped
+            transient: matches!(ForgeError::kind_of(e), Some(Failure::Exhausted(_))),
+            cause: ForgeError::cause(e),
         }
     }
     pub fn msg(repo: &str, issue: Option<IssueNumber>, message: String) -> ErrorItem {
@@ -264,7 +259,9 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
 }
 
 /// Calls that used up their retries in a tick whose errors do not carry that
-/// (harvest, upgrade): `transient_retry` lessons, one per repo and call.
+/// (harvest, upgrade): `transient_retry` lessons, one per repo and call, on
+/// the tick's journal edge. Poll and watch record theirs from their errors
+/// ([`ErrorItem::from_err`]), with the issue.
 pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
     let calls = crate::forge::http::take_exhausted();
     if calls.is_empty() {

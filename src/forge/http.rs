@@ -12,8 +12,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-/// A failed forge request. `status` is None for transport failures.
-#[derive(Debug)]
+/// A failed forge request: `kind` is what callers decide on, `status` (None
+/// when no answer came, or the request was never sent) and `message` are
+/// for the words.
+#[derive(Debug, Clone)]
 pub struct ForgeError {
     /// "forge" or "runner": which service answered
     pub service: &'static str,
@@ -21,17 +23,7 @@ pub struct ForgeError {
     pub path: String,
     pub status: Option<u16>,
     pub message: String,
-    /// A retryable failure (connect, time-out, 5xx, 429) that used up `forge.retries`.
-    pub exhausted: bool,
-    /// A rate limit stopped this request: the primary limit is spent (this
-    /// answer said so, or an earlier one did and the request was never sent),
-    /// or a secondary limit (a 403 or 429 saying so) outlasted the retries or
-    /// the tick's wait budget. Never a permission refusal.
-    pub rate_limited: bool,
-    /// A mistake in the configuration, not a passing failure: the host refused
-    /// the connection or has no address, or the token was refused (401). Every
-    /// later request of the tick fails the same way, and no retry helps.
-    pub misconfigured: bool,
+    pub kind: Failure,
 }
 
 impl std::fmt::Display for ForgeError {
@@ -53,15 +45,14 @@ impl std::fmt::Display for ForgeError {
 impl std::error::Error for ForgeError {}
 
 /// What a failed call met, as the code that made it decides on it: callers
-/// match a kind, never an HTTP status number. Retries used up and a mistake
-/// in the configuration are not kinds but flags of the error
-/// ([`ForgeError::is_exhausted`], [`ForgeError::is_misconfigured`]): a call
-/// that exhausted its retries may have had an answer (429, 5xx) or none.
+/// match a kind, never an HTTP status number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
-    /// 401: the token was refused
+    /// 401: the token was refused. A mistake in the configuration: every
+    /// later request of the tick fails the same way, and no retry helps.
     Unauthorized,
-    /// 403 that is not a spent rate limit: not allowed here
+    /// 403 that is not a rate limit: not allowed here (a permission lookup
+    /// refused to an account that is no admin is one too)
     Forbidden,
     /// 404
     NotFound,
@@ -75,12 +66,36 @@ pub enum Failure {
     RateLimited,
     /// Any other answer: a redirect, another 4xx, a 5xx, or a body that did not parse
     Other(u16),
-    /// No answer: a time-out, a dropped or refused connection, an unknown host
+    /// No answer: a time-out or a dropped connection not tried again (a
+    /// `POST`, which may have landed); also a list afk would not follow (a
+    /// next page outside the API root, a list that never ends)
+    NoAnswer,
+    /// No answer, and none will come this tick: the host has no address or
+    /// refuses the connection. A mistake in the configuration, not a passing
+    /// failure: every later request fails the same way.
+    Unreachable,
+    /// A retryable failure (a time-out, a dropped connection, a 5xx, a 429, a
+    /// secondary rate limit) that used up `forge.retries` or the tick's wait
+    /// budget; what the last try met says whether an answer came.
+    Exhausted(LastTry),
+}
+
+/// What the last try of a call that used up its retries met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastTry {
+    /// An answer that refused it: a 5xx, or a 429 that named no rate limit.
+    /// Nothing it was asked to write was written.
+    Answered(u16),
+    /// A secondary rate limit (a 403 or 429 saying so) that outlasted the
+    /// retries or the tick's wait budget
+    RateLimited,
+    /// No answer: a time-out or a dropped connection
     NoAnswer,
 }
 
 impl Failure {
-    /// The kind of a call the service answered with `status` (not rate limited).
+    /// The kind of a call the service answered with `status` (not rate
+    /// limited, not retried to the end).
     pub fn answered(status: u16) -> Failure {
         match status {
             401 => Failure::Unauthorized,
@@ -93,9 +108,15 @@ impl Failure {
     }
 
     /// Whether the service refused *this* request: it answered, and not with
-    /// a spent rate limit, so nothing it was asked to write was written.
+    /// a rate limit, so nothing it was asked to write was written.
     pub fn is_refusal(self) -> bool {
-        !matches!(self, Failure::RateLimited | Failure::NoAnswer)
+        !matches!(
+            self,
+            Failure::RateLimited
+                | Failure::NoAnswer
+                | Failure::Unreachable
+                | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer)
+        )
     }
 
     /// The status a refusal answered, for words only (decide on the kind).
@@ -106,54 +127,37 @@ impl Failure {
             Failure::NotFound => Some(404),
             Failure::Conflict => Some(409),
             Failure::Gone => Some(410),
-            Failure::Other(s) => Some(s),
-            Failure::RateLimited | Failure::NoAnswer => None,
+            Failure::Other(s) | Failure::Exhausted(LastTry::Answered(s)) => Some(s),
+            Failure::RateLimited
+            | Failure::NoAnswer
+            | Failure::Unreachable
+            | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer) => None,
         }
     }
 }
 
 impl ForgeError {
-    /// What this call met.
-    pub fn kind(&self) -> Failure {
-        match self.status {
-            _ if self.rate_limited => Failure::RateLimited,
-            Some(s) => Failure::answered(s),
-            None => Failure::NoAnswer,
-        }
-    }
-
     /// What a failed forge (or agent-thread service) call met; None when `e`
     /// is no such call's error.
     pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
-        e.downcast_ref::<ForgeError>().map(ForgeError::kind)
+        e.downcast_ref::<ForgeError>().map(|f| f.kind)
     }
 
-    /// Whether `e` is a forge call that exhausted its retries.
-    pub fn is_exhausted(e: &anyhow::Error) -> bool {
-        e.downcast_ref::<ForgeError>().is_some_and(|f| f.exhausted)
-    }
-
-    /// Whether `e` is a configuration mistake (refused connection, unknown
-    /// host, refused token): one error for the tick, never a transient.
-    pub fn is_misconfigured(e: &anyhow::Error) -> bool {
-        e.downcast_ref::<ForgeError>()
-            .is_some_and(|f| f.misconfigured)
-    }
-
-    /// What a configuration mistake is, without the call it broke: every
-    /// call of the tick fails of it (`forge: cannot connect to …`).
+    /// What a configuration mistake (a refused token, an unreachable host)
+    /// is, without the call it broke: every call of the tick fails of it
+    /// (`forge: cannot connect to …`). None for any other failure.
     pub fn cause(e: &anyhow::Error) -> Option<String> {
-        let f = e.downcast_ref::<ForgeError>().filter(|f| f.misconfigured)?;
-        Some(match f.status {
-            Some(s) => format!("{}: the token was refused ({s}): {}", f.service, f.message),
-            None => format!("{}: {}", f.service, f.message),
-        })
-    }
-
-    /// Whether `e` is the primary rate limit being spent.
-    pub fn is_rate_limited(e: &anyhow::Error) -> bool {
-        e.downcast_ref::<ForgeError>()
-            .is_some_and(|f| f.rate_limited)
+        let f = e.downcast_ref::<ForgeError>()?;
+        match f.kind {
+            Failure::Unauthorized => Some(format!(
+                "{}: the token was refused ({}): {}",
+                f.service,
+                f.status.unwrap_or(401),
+                f.message
+            )),
+            Failure::Unreachable => Some(format!("{}: {}", f.service, f.message)),
+            _ => None,
+        }
     }
 }
 
@@ -540,6 +544,7 @@ impl Http {
         (r.remaining, r.reset)
     }
 
+    /// An error of an answer (`status`) or of none, tried once.
     fn error(
         &self,
         method: &str,
@@ -547,24 +552,26 @@ impl Http {
         status: Option<u16>,
         message: String,
     ) -> anyhow::Error {
-        self.error_x(method, path, status, message, false)
+        let kind = status.map_or(Failure::NoAnswer, Failure::answered);
+        self.failed(method, path, status, message, kind)
     }
 
-    fn error_x(
+    /// An error that met `kind`; a call that used up its retries is noted
+    /// for the tick's `transient_retry` lessons ([`take_exhausted`]).
+    fn failed(
         &self,
         method: &str,
         path: &str,
         status: Option<u16>,
         message: String,
-        exhausted: bool,
+        kind: Failure,
     ) -> anyhow::Error {
-        if exhausted {
+        let bare = path.split('?').next().unwrap_or(path);
+        if let Failure::Exhausted(_) = kind {
             note_exhausted(
                 &format!(
-                    "{}: {method} {} failed after {} retries: {message}",
-                    self.service,
-                    path.split('?').next().unwrap_or(path),
-                    self.retries
+                    "{}: {method} {bare} failed after {} retries: {message}",
+                    self.service, self.retries
                 ),
                 path,
             );
@@ -572,12 +579,10 @@ impl Http {
         anyhow::Error::new(ForgeError {
             service: self.service,
             method: method.into(),
-            path: path.split('?').next().unwrap_or(path).into(),
+            path: bare.into(),
             status,
             message,
-            exhausted,
-            rate_limited: false,
-            misconfigured: status == Some(401),
+            kind,
         })
     }
 
@@ -598,16 +603,7 @@ impl Http {
                 reset_text(reset)
             ),
         };
-        anyhow::Error::new(ForgeError {
-            service: self.service,
-            method: method.into(),
-            path: path.split('?').next().unwrap_or(path).into(),
-            status,
-            message,
-            exhausted: false,
-            rate_limited: true,
-            misconfigured: false,
-        })
+        self.failed(method, path, status, message, Failure::RateLimited)
     }
 
     fn status_message(&self, status: u16, body: &str) -> String {
@@ -809,20 +805,18 @@ impl Http {
                     };
                     let retryable = status == 429 || secondary || (status >= 500 && idempotent);
                     // a secondary limit that outlasts us is a limit, never "forbidden"
-                    let limited = |mut e: anyhow::Error| {
-                        if let Some(fe) = e.downcast_mut::<ForgeError>() {
-                            fe.rate_limited = secondary;
-                        }
-                        e
+                    let last = if secondary {
+                        LastTry::RateLimited
+                    } else {
+                        LastTry::Answered(status)
                     };
                     if !retryable || attempt >= self.retries {
-                        return Err(limited(self.error_x(
-                            method,
-                            path,
-                            Some(status),
-                            msg,
-                            retryable,
-                        )));
+                        let kind = if retryable {
+                            Failure::Exhausted(last)
+                        } else {
+                            Failure::answered(status)
+                        };
+                        return Err(self.failed(method, path, Some(status), msg, kind));
                     }
                     let wait = match ra {
                         Some(w) => w,
@@ -830,7 +824,7 @@ impl Http {
                         None => Duration::from_millis(100u64 << attempt.min(6)),
                     };
                     if !self.take_wait(wait) {
-                        return Err(limited(self.error_x(
+                        return Err(self.failed(
                             method,
                             path,
                             Some(status),
@@ -838,8 +832,8 @@ impl Http {
                                 "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
                                 wait.as_secs()
                             ),
-                            true,
-                        )));
+                            Failure::Exhausted(last),
+                        ));
                     }
                     wait
                 }
@@ -860,11 +854,7 @@ impl Http {
                             }
                             _ => format!("cannot connect to {at} ({key}): {reason}"),
                         };
-                        let mut e = self.error_x(method, path, None, msg, false);
-                        if let Some(fe) = e.downcast_mut::<ForgeError>() {
-                            fe.misconfigured = true;
-                        }
-                        return Err(e);
+                        return Err(self.failed(method, path, None, msg, Failure::Unreachable));
                     }
                     let msg = match t.kind() {
                         ureq::ErrorKind::Io
@@ -886,7 +876,12 @@ impl Http {
                     };
                     let retryable = connect || idempotent;
                     if !retryable || attempt >= self.retries {
-                        return Err(self.error_x(method, path, None, msg, retryable));
+                        let kind = if retryable {
+                            Failure::Exhausted(LastTry::NoAnswer)
+                        } else {
+                            Failure::NoAnswer
+                        };
+                        return Err(self.failed(method, path, None, msg, kind));
                     }
                     Duration::from_millis(100u64 << attempt.min(6))
                 }
@@ -1127,9 +1122,7 @@ mod tests {
             path: "/repos/a/b/issues".into(),
             status: Some(401),
             message: "check AFK_FORGE_TOKEN".into(),
-            exhausted: false,
-            rate_limited: false,
-            misconfigured: true,
+            kind: Failure::Unauthorized,
         };
         assert_eq!(
             e.to_string(),
@@ -1168,64 +1161,185 @@ mod tests {
             path: "/repos/a/b/collaborators/x/permission".into(),
             status: Some(403),
             message: "rate limit spent".into(),
-            exhausted: false,
-            rate_limited: true,
-            misconfigured: false,
+            kind: Failure::RateLimited,
         });
         assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
-        assert!(ForgeError::is_rate_limited(&e));
+        assert!(!Failure::RateLimited.is_refusal());
     }
 
-    fn failed(status: Option<u16>, rate_limited: bool, exhausted: bool) -> ForgeError {
+    fn failed(status: Option<u16>, kind: Failure) -> ForgeError {
         ForgeError {
             service: "forge",
             method: "GET".into(),
             path: "/x".into(),
             status,
             message: "m".into(),
-            exhausted,
-            rate_limited,
-            misconfigured: status == Some(401),
+            kind,
         }
     }
 
     #[test]
     fn a_status_is_one_kind_and_a_spent_rate_limit_is_never_a_refusal() {
         use Failure::*;
-        // (status, rate_limited, exhausted) → kind, is_refusal
-        let cases = [
-            (Some(401), false, false, Unauthorized, true),
-            (Some(403), false, false, Forbidden, true),
-            (Some(404), false, false, NotFound, true),
-            (Some(409), false, false, Conflict, true),
-            (Some(410), false, false, Gone, true),
-            (Some(422), false, false, Other(422), true),
-            (Some(301), false, false, Other(301), true),
-            (Some(200), false, false, Other(200), true),
-            (Some(502), false, false, Other(502), true),
-            // retries used up keep the answer's kind; the flag says exhausted
-            (Some(503), false, true, Other(503), true),
-            (Some(429), false, true, Other(429), true),
-            (None, false, true, NoAnswer, false),
-            (None, false, false, NoAnswer, false),
-            // the primary rate limit spent: 403, 429, or never sent
-            (Some(403), true, false, RateLimited, false),
-            (Some(429), true, false, RateLimited, false),
-            (None, true, false, RateLimited, false),
+        // an answer's status → its kind: a refusal, whose words keep the
+        // number the forge sent
+        let answered = [
+            (401, Unauthorized),
+            (403, Forbidden),
+            (404, NotFound),
+            (409, Conflict),
+            (410, Gone),
+            (422, Other(422)),
+            (301, Other(301)),
+            (200, Other(200)),
+            (502, Other(502)),
         ];
-        for (status, limited, exhausted, kind, refusal) in cases {
-            let e = anyhow::Error::new(failed(status, limited, exhausted));
-            let case = format!("{status:?} limited={limited} exhausted={exhausted}");
-            assert_eq!(ForgeError::kind_of(&e), Some(kind), "{case}");
-            assert_eq!(kind.is_refusal(), refusal, "{case}");
-            assert_eq!(ForgeError::is_exhausted(&e), exhausted, "{case}");
-            assert_eq!(ForgeError::is_rate_limited(&e), limited, "{case}");
-            // the words keep the number the forge sent
-            assert_eq!(kind.status(), status.filter(|_| !limited), "{case}");
+        for (status, kind) in answered {
+            assert_eq!(Failure::answered(status), kind, "{status}");
+            assert!(kind.is_refusal(), "{status}");
+            assert_eq!(kind.status(), Some(status), "{status}");
+        }
+        // the primary rate limit spent (403, 429, or never sent), or no
+        // answer at all: never a refusal, and no number
+        for kind in [RateLimited, NoAnswer, Unreachable] {
+            assert!(!kind.is_refusal(), "{kind:?}");
+            assert_eq!(kind.status(), None, "{kind:?}");
+        }
+        for status in [Some(403), Some(429), None] {
+            let e = anyhow::Error::new(failed(status, RateLimited));
+            assert_eq!(ForgeError::kind_of(&e), Some(RateLimited), "{status:?}");
         }
         assert_eq!(
             ForgeError::kind_of(&anyhow::anyhow!("not a forge call")),
             None
         );
+    }
+
+    #[test]
+    fn a_configuration_mistake_is_a_refused_token_or_an_unreachable_host() {
+        use Failure::*;
+        // kind, status → the tick's one cause, or none
+        let cases = [
+            (
+                Unauthorized,
+                Some(401),
+                Some("forge: the token was refused (401): m"),
+            ),
+            (Unreachable, None, Some("forge: m")),
+            (Forbidden, Some(403), None),
+            (NoAnswer, None, None),
+            (RateLimited, Some(429), None),
+            (Exhausted(LastTry::NoAnswer), None, None),
+            (Exhausted(LastTry::Answered(503)), Some(503), None),
+        ];
+        for (kind, status, cause) in cases {
+            let e = anyhow::Error::new(failed(status, kind));
+            assert_eq!(ForgeError::cause(&e).as_deref(), cause, "{kind:?}");
+        }
+        assert_eq!(
+            ForgeError::cause(&anyhow::anyhow!("not a forge call")),
+            None
+        );
+    }
+
+    /// Answers one connection with `answer` (raw HTTP), or closes it
+    /// unanswered (None), once the request is read.
+    fn serve(answer: Option<String>) -> String {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let root = format!("http://{}", l.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let (c, _) = l.accept().unwrap();
+            let mut r = BufReader::new(c);
+            let mut length = 0;
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 2 {
+                let lower = line.to_ascii_lowercase();
+                if let Some(n) = lower.strip_prefix("content-length:") {
+                    length = n.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let _ = r.read_exact(&mut vec![0; length]);
+            if let Some(a) = answer {
+                let _ = r.get_mut().write_all(a.as_bytes());
+            }
+        });
+        root
+    }
+
+    /// An answer: the status line's rest and more headers, then `body`.
+    fn answer(head: &str, body: &str) -> Option<String> {
+        Some(format!(
+            "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ))
+    }
+
+    #[test]
+    fn an_exhausted_call_keeps_whether_it_was_answered() {
+        use Failure::*;
+        let secondary = r#"{"message":"You have exceeded a secondary rate limit"}"#;
+        let spent = "403 Forbidden\r\nx-ratelimit-remaining: 0";
+        // method, what the server does (None: closes unanswered) → the kind
+        // the call met, and whether the service refused it (it answered, and
+        // not with a rate limit: nothing it was asked to write was written)
+        let cases = [
+            (
+                "GET",
+                answer("503 Unavailable", "{}"),
+                Exhausted(LastTry::Answered(503)),
+                true,
+            ),
+            (
+                "GET",
+                answer("429 Too Many", "{}"),
+                Exhausted(LastTry::Answered(429)),
+                true,
+            ),
+            (
+                "GET",
+                answer("403 Forbidden", secondary),
+                Exhausted(LastTry::RateLimited),
+                false,
+            ),
+            ("GET", None, Exhausted(LastTry::NoAnswer), false),
+            (
+                "POST",
+                answer("429 Too Many", "{}"),
+                Exhausted(LastTry::Answered(429)),
+                true,
+            ),
+            // a POST is not sent again after a 5xx or a time-out: it may have landed
+            ("POST", answer("503 Unavailable", "{}"), Other(503), true),
+            ("POST", None, NoAnswer, false),
+            ("GET", answer("403 Forbidden", "{}"), Forbidden, true),
+            ("GET", answer("404 Not Found", "{}"), NotFound, true),
+            ("GET", answer("401 Unauthorized", "{}"), Unauthorized, true),
+            ("GET", answer(spent, "{}"), RateLimited, false),
+        ];
+        for (method, reply, kind, refusal) in cases {
+            let case = format!("{method} {reply:?}");
+            let h = Http::new(&serve(reply), "t", "T", Duration::from_secs(5), 0);
+            let Err(e) = h.send(method, "/repos/o/n/issues?page=1", None) else {
+                panic!("{case}: no error");
+            };
+            assert_eq!(ForgeError::kind_of(&e), Some(kind), "{case}: {e}");
+            assert_eq!(kind.is_refusal(), refusal, "{case}");
+            // the tick's `transient_retry` lessons hear of every exhausted call
+            let line = format!("forge: {method} /repos/o/n/issues failed after 0 retries: ");
+            let noted = take_exhausted().iter().any(|(_, l)| l.starts_with(&line));
+            assert_eq!(noted, matches!(kind, Exhausted(_)), "{case}");
+        }
+        // nobody listens: a configuration mistake, not a call to try again
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let root = format!("http://{}", gone.local_addr().unwrap());
+        drop(gone);
+        let h = Http::new(&root, "t", "T", Duration::from_secs(5), 0);
+        let Err(e) = h.send("GET", "/repos/o/n/issues", None) else {
+            panic!("a refused connection: no error");
+        };
+        assert_eq!(ForgeError::kind_of(&e), Some(Unreachable), "{e}");
+        assert!(!Unreachable.is_refusal());
     }
 }

@@ -153,9 +153,7 @@ fn refused(method: &str, path: String, status: u16, message: &str) -> anyhow::Er
         path,
         status: Some(status),
         message: message.into(),
-        exhausted: false,
-        rate_limited: false,
-        misconfigured: false,
+        kind: Failure::answered(status),
     })
 }
 
@@ -168,9 +166,7 @@ fn seeded(method: &str, path: String, kind: Failure) -> anyhow::Error {
         path,
         status: kind.status(),
         message: format!("{kind:?} (seeded)"),
-        exhausted: false,
-        rate_limited: kind == Failure::RateLimited,
-        misconfigured: false,
+        kind,
     })
 }
 
@@ -208,7 +204,8 @@ impl MemoryForge {
     /// Every call of the trait method `method` fails as `kind` says
     /// (`Forbidden`: a refused permission lookup; `Other(500)`: a broken
     /// forge; `NoAnswer`: a time-out, so a write may or may not have
-    /// landed; `RateLimited`: the limit is spent). Nothing is written.
+    /// landed; `RateLimited`: the limit is spent; `Exhausted(..)`: retries
+    /// used up, after an answer or none). Nothing is written.
     pub fn failing(mut self, method: &'static str, kind: Failure) -> Self {
         self.failing.insert(method, kind);
         self

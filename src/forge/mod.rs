@@ -15,7 +15,7 @@ pub mod rest;
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
 pub use github::Github;
-pub use http::{Failure, ForgeError, fan_out};
+pub use http::{Failure, ForgeError, LastTry, fan_out};
 pub use model::*;
 
 use crate::config::Config;

@@ -1271,6 +1271,34 @@ fn a_registry_failure_skips_that_recipe_and_the_tick_exits_1() {
     assert!(s.sb.writes().is_empty(), "a skipped recipe is not touched");
 }
 
+/// A forge call that used up its retries is a `transient_retry` lesson of
+/// the upgrade stage, written on the tick's journal (a dry run's: its copy,
+/// so none reaches the file), whether it broke a recipe or the whole tick.
+#[test]
+fn an_upgrade_call_that_exhausts_its_retries_records_a_transient_retry_lesson() {
+    let s = setup(COMPOSE, "push", "");
+    let transient = |s: &Setup| {
+        s.afk.sql_rows(
+            "SELECT stage, coalesce(repo, '') FROM lessons WHERE lesson_type = 'transient_retry'",
+        )
+    };
+    s.sb.faults(json!([{"path": "/pulls", "status": 503}]));
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 1, "{err} {r}");
+    let mirror = vec!["upgrade".to_string(), MIRROR.to_string()];
+    assert!(transient(&s).contains(&mirror), "{:?}", transient(&s));
+    s.afk.sql("DELETE FROM lessons");
+    let (code, r, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 1, "{err} {r}");
+    assert!(transient(&s).is_empty(), "{:?}", transient(&s));
+    // afk's own login unread: the tick ends at once, its lesson still written
+    s.sb.faults(json!([{"path": "/user", "status": 503}]));
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 1, "{err} {r}");
+    let tick = vec!["upgrade".to_string(), String::new()];
+    assert_eq!(transient(&s), vec![tick]);
+}
+
 #[test]
 fn each_image_is_asked_once_per_tick() {
     let compose = "services:\n  app:\n    image: nginx:1.25.3\n  proxy:\n    image: nginx:1.25.3\n  db:\n    image: postgres:15.4\n";

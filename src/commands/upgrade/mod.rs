@@ -194,6 +194,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         Ok(u) => u.login,
         Err(e) => {
             report.error("", None, e);
+            tick::record_exhausted(&edges.journal, "upgrade");
             return finish(report);
         }
     };
@@ -204,6 +205,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
+    tick::record_exhausted(&edges.journal, "upgrade");
     finish(report)
 }
 

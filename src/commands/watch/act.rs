@@ -11,7 +11,7 @@ use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_lessons;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
-use crate::forge::{Comment, Failure, ForgeError, State};
+use crate::forge::{Comment, Failure, ForgeError, LastTry, State};
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::events::NewEvent;
@@ -77,19 +77,26 @@ fn post_once(
         );
     }
     store.note_post(key)?;
-    match w.forge.create_comment(&run.repo, number, body) {
+    let e = match w.forge.create_comment(&run.repo, number, body) {
         Ok(c) => {
             store.clear_post(key)?;
-            Ok(c.id)
+            return Ok(c.id);
         }
-        // the forge answered "no": nothing landed, the next tick may post again
-        Err(e) if ForgeError::kind_of(&e).is_some_and(Failure::is_refusal) => {
-            store.clear_post(key)?;
-            Err(e)
-        }
-        // no answer (a timeout, a dropped connection): it may have landed
-        Err(e) => Err(e),
+        Err(e) => e,
+    };
+    use Failure::*;
+    match ForgeError::kind_of(&e) {
+        // the forge answered "no", at once or to the last retry: nothing
+        // landed, the next tick may post again
+        Some(Unauthorized | Forbidden | NotFound | Conflict | Gone | Other(_))
+        | Some(Exhausted(LastTry::Answered(_))) => store.clear_post(key)?,
+        // no answer (a timeout, a dropped connection): it may have landed;
+        // nor is a rate limit taken for a "no" to this request
+        Some(NoAnswer | Unreachable | RateLimited)
+        | Some(Exhausted(LastTry::NoAnswer | LastTry::RateLimited))
+        | None => {}
     }
+    Err(e)
 }
 
 /// Keep the one checklist comment: found by its marker among afk's own

@@ -30,23 +30,14 @@ fn shared<T: Clone>(
 }
 
 /// A cached error handed out again: the same words, and a forge error is
-/// still a `ForgeError` with the same flags, so a call that exhausted its
+/// still a `ForgeError` of the same kind, so a call that exhausted its
 /// retries records its `transient_retry` lesson whichever run reports it.
 fn again(e: &anyhow::Error) -> anyhow::Error {
     use crate::forge::ForgeError;
     let Some(f) = e.downcast_ref::<ForgeError>() else {
         return anyhow::anyhow!("{e}");
     };
-    let copy = ForgeError {
-        service: f.service,
-        method: f.method.clone(),
-        path: f.path.clone(),
-        status: f.status,
-        message: f.message.clone(),
-        exhausted: f.exhausted,
-        rate_limited: f.rate_limited,
-        misconfigured: f.misconfigured,
-    };
+    let copy = f.clone();
     let words = e.to_string();
     if words == copy.to_string() {
         anyhow::Error::new(copy)

@@ -264,11 +264,8 @@ fn human(
 /// workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     let err = |e: &anyhow::Error| ErrorItem {
-        repo: run.repo.clone(),
-        issue: Some(run.issue),
         message: format!("run {}: {e}", run.id),
-        transient: crate::forge::ForgeError::is_exhausted(e),
-        cause: crate::forge::ForgeError::cause(e),
+        ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
     };
     let store = match w.source.open() {
         Ok(s) => s.at(w.now),

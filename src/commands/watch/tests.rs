@@ -11,7 +11,7 @@ use crate::core::ci::Verdict;
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
 use crate::forge::memory::MemoryForge;
-use crate::forge::{Failure, Forge};
+use crate::forge::{Failure, Forge, LastTry};
 use crate::lessons::Journal;
 use crate::store::runs::Run;
 use crate::store::{Source, Store};
@@ -175,6 +175,37 @@ fn a_comment_post_without_answer_is_not_repeated_until_the_forge_shows_it() {
     let e = step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap_err();
     assert!(e.to_string().contains("waiting to see"), "{e}");
     assert_eq!(f.calls("create_comment"), 1);
+}
+
+#[test]
+fn a_comment_post_that_used_up_its_retries_is_repeated_only_after_an_answer() {
+    use Failure::*;
+    // what the failed POST met → whether the next tick may post again at
+    // once (the forge said "no": nothing landed) or waits to see it land
+    let cases = [
+        (Exhausted(LastTry::Answered(502)), true),
+        (Exhausted(LastTry::Answered(429)), true),
+        (Other(500), true),
+        (Exhausted(LastTry::NoAnswer), false),
+        (Exhausted(LastTry::RateLimited), false),
+        (NoAnswer, false),
+        (RateLimited, false),
+    ];
+    for (kind, again) in cases {
+        let (s, runner) = (scratch(), FakeRunner::default());
+        let f = forge().failing("create_comment", kind);
+        let store = s.store();
+        let id = dispatched(&store);
+        assert!(step(&s, &f, &runner, &store, id, &seen(), WAIT).is_err());
+        let e = step(&s, &f, &runner, &store, id, &seen(), WAIT).unwrap_err();
+        let waits = e.to_string().contains("waiting to see");
+        assert_eq!(waits, !again, "{kind:?}: {e}");
+        assert_eq!(
+            f.calls("create_comment"),
+            1 + usize::from(again),
+            "{kind:?}"
+        );
+    }
 }
 
 #[test]
