@@ -300,3 +300,36 @@ fn rejecting_by_hand_emits_one_event_and_never_touches_the_current_version() {
     add(&afk, "v3\n", true);
     assert_eq!(statuses(&afk)[2], (3, "canary".into()));
 }
+
+/// A dry promote or reject names what would become of the version in plain
+/// words (it once printed "would be rejectd"), and changes nothing.
+#[test]
+fn a_dry_promote_or_reject_says_what_would_become_of_the_version() {
+    let (_sb, afk) = setup(true);
+    add(&afk, "v1\n", false);
+    add(&afk, "v2\n", true);
+    for (verb, said) in [
+        (
+            "promote",
+            "template promote (dry run): implementer@2 would be promoted\n",
+        ),
+        (
+            "reject",
+            "template reject (dry run): implementer@2 would be rejected\n",
+        ),
+    ] {
+        let before = (statuses(&afk), events(&afk));
+        let out = afk
+            .cmd()
+            .args(["--dry-run", "template", verb, "implementer", "2"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{verb}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), said);
+        assert_eq!(
+            (statuses(&afk), events(&afk)),
+            before,
+            "a dry {verb} changes nothing"
+        );
+    }
+}

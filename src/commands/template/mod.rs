@@ -184,9 +184,9 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
 }
 
 fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8> {
-    let (verb, command) = match change {
-        HandChange::Promote => ("promote", "template promote"),
-        _ => ("reject", "template reject"),
+    let (command, becomes) = match change {
+        HandChange::Promote => ("template promote", "promoted"),
+        _ => ("template reject", "rejected"),
     };
     let mut local = ctx.local()?;
     let done = local.store.change_by_hand(change, name, version)?;
@@ -212,7 +212,7 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
         notifications: delivery,
     };
     let tense = local.tense();
-    let would = format!("template {verb} (dry run): {name}@{version} would be {verb}d\n");
+    let would = format!("{command} (dry run): {name}@{version} would be {becomes}\n");
     let doc = tense.tell(did, Changed::would(command, name, version));
     emit(ctx.json, &doc, &tense.pick(human, would));
     Ok(0)
