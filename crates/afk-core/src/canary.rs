@@ -201,8 +201,7 @@ impl Policy {
 /// (`since`, stored timestamps with six fractional digits, which order as
 /// text to the microsecond: `clock::ts_precise`), and it ended no later
 /// than the canary's last counted outcome (`bound`, in end order).
-/// `Store::control_outcomes` reads the same rule in SQL; a dry run applies
-/// this one to the outcomes it has not written.
+/// `Store::control_outcomes` applies it to the rows SQL narrowed down.
 pub fn in_control<K: Ord>(
     dispatched_at: &str,
     ended_at: &str,
@@ -211,6 +210,13 @@ pub fn in_control<K: Ord>(
     bound: &K,
 ) -> bool {
     dispatched_at >= since && ended_at >= since && key <= bound
+}
+
+/// When a canary went live, the start of its control (`in_control`'s
+/// `since`): its `canary_since`, or, for a version that became the canary
+/// before that column existed, the moment its status last changed.
+pub fn went_live<'a>(canary_since: Option<&'a str>, status_at: &'a str) -> &'a str {
+    canary_since.unwrap_or(status_at)
 }
 
 /// The checkpoints of a policy: `min_samples`, `min_samples + check_every`, …
@@ -1113,6 +1119,22 @@ mod tests {
                 want,
                 "{dispatched} {key:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_canary_went_live_at_its_canary_since_else_at_its_status_change() {
+        let cases = [
+            (
+                Some("2026-01-02T00:00:00.000001Z"),
+                "2026-01-03T00:00:00Z",
+                "2026-01-02T00:00:00.000001Z",
+            ),
+            // a canary from before the column: its status change
+            (None, "2026-01-03T00:00:00Z", "2026-01-03T00:00:00Z"),
+        ];
+        for (since, status_at, want) in cases {
+            assert_eq!(went_live(since, status_at), want, "{since:?}");
         }
     }
 

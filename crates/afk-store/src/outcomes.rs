@@ -5,7 +5,7 @@
 //! transaction, so counts never need a scan.
 
 use super::Store;
-use crate::core::canary::{Ended, Outcome};
+use crate::core::canary::{Ended, Outcome, in_control};
 use crate::core::run_state::RunStatus;
 use crate::types::RunId;
 use anyhow::Result;
@@ -255,8 +255,9 @@ impl Store {
     }
 
     /// A canary's control: the outcomes of `version_id` from runs dispatched at
-    /// or after `since` that ended no later than `until` (in outcome order);
-    /// the rule is `core::canary::in_control`, here in SQL.
+    /// or after `since` that ended no later than `until` (in outcome order).
+    /// The rule is `core::canary::in_control`; SQL only narrows the rows to
+    /// those that ended in the window, which the index serves.
     pub fn control_outcomes(
         &self,
         version_id: i64,
@@ -266,15 +267,23 @@ impl Store {
         let mut st = self
             .conn
             .prepare(
-                "SELECT ended_at, run_id, outcome FROM outcomes
-                 WHERE template_version_id=?1 AND ended_at >= ?2 AND dispatched_at >= ?2
-                   AND (ended_at < ?3 OR (ended_at = ?3 AND run_id <= ?4))
+                "SELECT ended_at, run_id, outcome, dispatched_at FROM outcomes
+                 WHERE template_version_id=?1 AND ended_at >= ?2 AND ended_at <= ?3
                  ORDER BY ended_at, run_id",
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![version_id, since, until.0, until.1], ended)
+            .query_map(params![version_id, since, until.0], |r| {
+                Ok((ended(r)?, r.get::<_, String>(3)?))
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let mut out = vec![];
+        for row in rows {
+            let (e, dispatched_at) = row.map_err(|e| self.err(e))?;
+            if in_control(&dispatched_at, &e.key.0, &e.key, since, until) {
+                out.push(e);
+            }
+        }
+        Ok(out)
     }
 }

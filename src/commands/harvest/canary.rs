@@ -29,13 +29,10 @@ fn samples(
 ) -> Result<Samples> {
     let max = policy.last_checkpoint();
     let mine = store.outcomes_of(c.id, max)?;
-    let since = c
-        .canary_since
-        .clone()
-        .unwrap_or_else(|| c.status_at.clone());
+    let since = canary::went_live(c.canary_since.as_deref(), &c.status_at);
     let mut control = vec![];
     if let (Some(cur), Some(bound)) = (current, mine.last().map(|e| e.key.clone())) {
-        control = store.control_outcomes(cur.id, &since, &bound)?;
+        control = store.control_outcomes(cur.id, since, &bound)?;
     }
     Ok((mine, control))
 }

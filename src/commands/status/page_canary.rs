@@ -84,10 +84,10 @@ fn view(
     c: &TemplateVersion,
     control: Option<&TemplateVersion>,
 ) -> Result<CanaryView> {
-    let since = c.canary_since.clone().unwrap_or_default();
+    let since = canary::went_live(c.canary_since.as_deref(), &c.status_at);
     let outcomes = s.outcomes_of(c.id, policy.last_checkpoint())?;
     let ctl = match (control, outcomes.last()) {
-        (Some(k), Some(last)) => s.control_outcomes(k.id, &since, &last.key)?,
+        (Some(k), Some(last)) => s.control_outcomes(k.id, since, &last.key)?,
         _ => vec![],
     };
     let points = |xs: &[canary::Ended<(String, RunId)>]| -> Vec<(i64, bool)> {
@@ -112,7 +112,7 @@ fn view(
     Ok(CanaryView {
         version: c.version,
         live,
-        since,
+        since: since.to_string(),
         canary: canary_pts,
         control: control_pts,
         p_worse,
