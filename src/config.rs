@@ -368,13 +368,13 @@ pub struct HeartbeatEnvs {
 
 impl HeartbeatEnvs {
     /// The variable set for one tick kind (`""` when none).
-    pub fn for_tick(&self, kind: &str) -> &str {
+    pub fn for_tick(&self, kind: crate::types::TickKind) -> &str {
+        use crate::types::TickKind;
         match kind {
-            "poll" => &self.poll,
-            "watch" => &self.watch,
-            "harvest" => &self.harvest,
-            "upgrade" => &self.upgrade,
-            _ => "",
+            TickKind::Poll => &self.poll,
+            TickKind::Watch => &self.watch,
+            TickKind::Harvest => &self.harvest,
+            TickKind::Upgrade => &self.upgrade,
         }
     }
 
@@ -2263,8 +2263,14 @@ mod tests {
     #[test]
     fn per_tick_heartbeats_are_secrets_and_their_keys_are_checked() {
         let c = parse("[notify.heartbeat]\nwatch = \"AFK_HB_WATCH\"\n").unwrap();
-        assert_eq!(c.notify.heartbeat.for_tick("watch"), "AFK_HB_WATCH");
-        assert_eq!(c.notify.heartbeat.for_tick("poll"), "");
+        assert_eq!(
+            c.notify.heartbeat.for_tick(crate::types::TickKind::Watch),
+            "AFK_HB_WATCH"
+        );
+        assert_eq!(
+            c.notify.heartbeat.for_tick(crate::types::TickKind::Poll),
+            ""
+        );
         assert!(c.secret_env_names().contains(&"AFK_HB_WATCH".to_string()));
         let e = parse("[notify]\n[notify.heartbeat]\nwach = \"X\"\n").unwrap_err();
         assert_eq!(

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::core::heartbeat;
 pub use crate::core::heartbeat::Ping;
 use crate::store::Store;
+use crate::types::TickKind;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use std::time::Duration;
 /// What one tick did, for the metrics file.
 #[derive(Debug, Clone, Default)]
 pub struct TickStats {
-    pub kind: &'static str,
+    pub kind: TickKind,
     pub seconds: f64,
     pub requests: usize,
     pub errors: usize,
@@ -28,7 +29,7 @@ pub struct TickStats {
 /// `heartbeat_env`; `{tick}` replaced): `/start` before the work, `/fail`
 /// appended when the tick failed. The URL is a secret: it never appears in a
 /// message, only the variable's name does.
-pub fn heartbeat(cfg: &Config, kind: &str, ping: Ping) {
+pub fn heartbeat(cfg: &Config, kind: TickKind, ping: Ping) {
     let n = &cfg.notify;
     let Some(name) = heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(kind)) else {
         return;
@@ -305,7 +306,7 @@ mod tests {
     #[test]
     fn each_tick_kind_keeps_its_own_lines() {
         let poll = TickStats {
-            kind: "poll",
+            kind: TickKind::Poll,
             seconds: 0.5,
             requests: 7,
             errors: 0,
@@ -315,7 +316,7 @@ mod tests {
         let first = render("", &poll, 100, "");
         assert!(first.contains("afk_tick_dispatches{tick=\"poll\"} 2"));
         let watch = TickStats {
-            kind: "watch",
+            kind: TickKind::Watch,
             ok: false,
             errors: 1,
             ..poll.clone()

@@ -3,7 +3,7 @@
 
 use super::Ctx;
 use crate::forge::{Failure, ForgeError};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, TickKind};
 use anyhow::Result;
 use serde::Serialize;
 
@@ -17,7 +17,7 @@ pub fn adapters(ctx: &Ctx) -> Result<crate::edges::Adapters> {
 pub fn edges(
     ctx: &Ctx,
     adapters: crate::edges::Adapters,
-    kind: &str,
+    kind: TickKind,
 ) -> Result<crate::edges::Opening> {
     adapters.open(&ctx.config, ctx.state_flag.as_deref(), kind)
 }
@@ -41,7 +41,7 @@ pub fn would_write(writes: &[String]) -> String {
 /// tick of its kind. One type for poll, watch, harvest and upgrade.
 #[derive(Serialize, Debug, Default, Clone, PartialEq)]
 pub struct Head {
-    pub tick: &'static str,
+    pub tick: TickKind,
     pub dry_run: bool,
     /// None for a tick that has no switch of its own (upgrade)
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,7 +54,7 @@ pub struct Head {
 
 impl Head {
     /// A tick that is on and goes on.
-    pub fn on(tick: &'static str, dry_run: bool) -> Head {
+    pub fn on(tick: TickKind, dry_run: bool) -> Head {
         Head {
             tick,
             dry_run,
@@ -64,7 +64,7 @@ impl Head {
     }
 
     /// A tick that did nothing because of `why` (switched off, the stop file).
-    pub fn off(tick: &'static str, dry_run: bool, why: String) -> Head {
+    pub fn off(tick: TickKind, dry_run: bool, why: String) -> Head {
         Head {
             enabled: Some(false),
             reason: Some(why),
@@ -73,7 +73,7 @@ impl Head {
     }
 
     /// A tick that stepped aside: another of its kind holds the lock.
-    pub fn aside(tick: &'static str, dry_run: bool) -> Head {
+    pub fn aside(tick: TickKind, dry_run: bool) -> Head {
         Head {
             stepped_aside: true,
             ..Head::on(tick, dry_run)
@@ -130,7 +130,7 @@ impl<R: TickReport> Tick<R> {
 /// heartbeat; a tick that could not run at all pings the heartbeat's /fail.
 pub fn run<R: TickReport>(
     ctx: &Ctx,
-    kind: &'static str,
+    kind: TickKind,
     tick: impl FnOnce(&Ctx) -> Result<Tick<R>>,
 ) -> Result<u8> {
     let started = std::time::Instant::now();
@@ -186,7 +186,7 @@ pub fn lines_of(errors: &[ErrorItem]) -> Vec<String> {
 }
 
 /// The line another tick's lock earns on stderr.
-pub fn stepping_aside(kind: &str) {
+pub fn stepping_aside(kind: TickKind) {
     crate::log::info(&format!(
         "another {kind} tick holds the lock; stepping aside"
     ));
@@ -262,7 +262,7 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
 /// (harvest, upgrade): `transient_retry` lessons, one per repo and call, on
 /// the tick's journal edge. Poll and watch record theirs from their errors
 /// ([`ErrorItem::from_err`]), with the issue.
-pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
+pub fn record_exhausted(journal: &crate::lessons::Journal, stage: TickKind) {
     let calls = crate::forge::http::take_exhausted();
     if calls.is_empty() {
         return;
@@ -283,13 +283,13 @@ pub fn record_exhausted(journal: &crate::lessons::Journal, stage: &str) {
 /// Calls that exhausted their retries become `transient_retry` lessons (the
 /// journal deduplicates them and never changes the tick). They are advice for
 /// the operator and never reach an agent's prompt.
-pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: &str) {
+pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: TickKind) {
     for e in errors.iter().filter(|e| e.transient) {
         journal.auto(crate::store::lessons::NewLesson {
             lesson_type: crate::core::kinds::LessonKind::TransientRetry.into(),
             repo: Some(e.repo.clone()).filter(|r| !r.is_empty()),
             work_item: e.issue.map(|n| format!("{}#{n}", e.repo)),
-            stage: Some(stage.into()),
+            stage: Some(stage.as_str().into()),
             agent: Some("afk".into()),
             root_cause: Some("a forge or runner call failed after all retries".into()),
             suggestion: Some(
@@ -305,23 +305,24 @@ pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem],
 #[cfg(test)]
 mod tests {
     use super::Head;
+    use crate::types::TickKind;
 
     #[test]
     fn a_tick_ran_when_on_and_not_aside_and_a_switchless_one_when_not_stopped() {
         let switchless = |reason: Option<&str>, aside: bool| Head {
-            tick: "upgrade",
+            tick: TickKind::Upgrade,
             reason: reason.map(String::from),
             stepped_aside: aside,
             ..Head::default()
         };
         let cases = [
-            (Head::on("poll", false), true),
-            (Head::on("poll", true), true),
+            (Head::on(TickKind::Poll, false), true),
+            (Head::on(TickKind::Poll, true), true),
             (
-                Head::off("poll", false, "poll.enabled = false".into()),
+                Head::off(TickKind::Poll, false, "poll.enabled = false".into()),
                 false,
             ),
-            (Head::aside("watch", false), false),
+            (Head::aside(TickKind::Watch, false), false),
             (switchless(None, false), true),
             (switchless(Some("stop file exists"), false), false),
             (
@@ -338,20 +339,20 @@ mod tests {
     fn every_report_opens_with_the_same_keys_in_the_same_order() {
         let cases = [
             (
-                Head::on("poll", false),
+                Head::on(TickKind::Poll, false),
                 r#"{"tick":"poll","dry_run":false,"enabled":true}"#,
             ),
             (
-                Head::off("watch", true, "stop".into()),
+                Head::off(TickKind::Watch, true, "stop".into()),
                 r#"{"tick":"watch","dry_run":true,"enabled":false,"reason":"stop"}"#,
             ),
             (
-                Head::aside("harvest", false),
+                Head::aside(TickKind::Harvest, false),
                 r#"{"tick":"harvest","dry_run":false,"enabled":true,"stepped_aside":true}"#,
             ),
             (
                 Head {
-                    tick: "upgrade",
+                    tick: TickKind::Upgrade,
                     ..Head::default()
                 },
                 r#"{"tick":"upgrade","dry_run":false}"#,

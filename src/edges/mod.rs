@@ -32,6 +32,7 @@ use crate::lessons::Journal;
 use crate::lock::TickLock;
 use crate::runner::Runner;
 use crate::store::{Source, Store};
+use crate::types::TickKind;
 use anyhow::Result;
 use dry::Recorder;
 use std::path::{Path, PathBuf};
@@ -165,7 +166,7 @@ impl Adapters {
     /// Stop file, then the per-kind lock, then the store. A dry run creates
     /// nothing (no state directory, lock file or state file) and holds no
     /// lock once its copy of the store is taken.
-    pub fn open(self, cfg: &Config, state: Option<&Path>, kind: &str) -> Result<Opening> {
+    pub fn open(self, cfg: &Config, state: Option<&Path>, kind: TickKind) -> Result<Opening> {
         let stop = cfg.stop_file(state);
         if stop.exists() {
             let why = format!("stop file {} exists", stop.display());
@@ -173,12 +174,12 @@ impl Adapters {
         }
         let (state_dir, path) = (cfg.state_dir(state), cfg.state_path(state));
         let (store, lock) = if self.dry_run {
-            if crate::lock::try_acquire_existing(&state_dir, kind)?.held() {
+            if crate::lock::try_acquire_existing(&state_dir, kind.as_str())?.held() {
                 return Ok(Opening::SteppedAside);
             }
             (Store::copy_in_memory(&path)?, None)
         } else {
-            let Some(lock) = crate::lock::try_acquire(&state_dir, kind)? else {
+            let Some(lock) = crate::lock::try_acquire(&state_dir, kind.as_str())? else {
                 return Ok(Opening::SteppedAside);
             };
             let store = Store::open(&path)?;
@@ -257,7 +258,7 @@ pub fn monitor<'a>(cfg: &'a Config, state: Option<&Path>, dry_run: bool) -> Moni
 
 impl Monitor<'_> {
     /// The tick could not run at all: the heartbeat's /fail.
-    pub fn failed(&self, kind: &str) {
+    pub fn failed(&self, kind: TickKind) {
         if !self.silent {
             crate::metrics::heartbeat(self.cfg, kind, crate::metrics::Ping::Fail);
         }
@@ -293,12 +294,13 @@ impl Edges {
     }
 
     /// Another kind of tick's lock, when no such tick is running.
-    pub fn lock_if_free(&self, kind: &str) -> Option<Held> {
+    pub fn lock_if_free(&self, kind: TickKind) -> Option<Held> {
         if self.dry_run {
-            let existing = crate::lock::try_acquire_existing(&self.state_dir, kind).ok()?;
+            let existing =
+                crate::lock::try_acquire_existing(&self.state_dir, kind.as_str()).ok()?;
             return (!existing.held()).then_some(Held(None));
         }
-        crate::lock::try_acquire(&self.state_dir, kind)
+        crate::lock::try_acquire(&self.state_dir, kind.as_str())
             .ok()
             .flatten()
             .map(|l| Held(Some(l)))

@@ -25,8 +25,8 @@ pub fn variable<'a>(common: &'a str, per_tick: &'a str) -> Option<&'a str> {
 }
 
 /// The URL to ping: `{tick}` replaced, the suffix added before any query.
-pub fn url(base: &str, tick: &str, ping: Ping) -> String {
-    let base = base.trim().replace("{tick}", tick);
+pub fn url(base: &str, tick: crate::types::TickKind, ping: Ping) -> String {
+    let base = base.trim().replace("{tick}", tick.as_str());
     let (path, query) = match base.split_once('?') {
         Some((p, q)) => (p.to_string(), Some(q.to_string())),
         None => (base, None),
@@ -63,40 +63,41 @@ mod tests {
 
     #[test]
     fn a_ping_url_names_its_tick_and_ends_in_its_suffix() {
+        use crate::types::TickKind;
         let table = [
             (
                 "https://hc.example/abc",
-                "poll",
+                TickKind::Poll,
                 Ping::Success,
                 "https://hc.example/abc",
             ),
             (
                 "https://hc.example/abc/",
-                "poll",
+                TickKind::Poll,
                 Ping::Start,
                 "https://hc.example/abc/start",
             ),
             (
                 "https://hc.example/abc",
-                "poll",
+                TickKind::Poll,
                 Ping::Fail,
                 "https://hc.example/abc/fail",
             ),
             (
                 "https://hc.example/afk-{tick}",
-                "watch",
+                TickKind::Watch,
                 Ping::Start,
                 "https://hc.example/afk-watch/start",
             ),
             (
                 "https://hc.example/ping/key/{tick}?create=1",
-                "harvest",
+                TickKind::Harvest,
                 Ping::Fail,
                 "https://hc.example/ping/key/harvest/fail?create=1",
             ),
             (
                 " https://hc.example/x \n",
-                "upgrade",
+                TickKind::Upgrade,
                 Ping::Success,
                 "https://hc.example/x",
             ),

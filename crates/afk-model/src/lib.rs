@@ -9,9 +9,11 @@ pub mod runner;
 mod sql;
 pub mod stamp;
 pub mod status;
+pub mod tick;
 
 pub use runner::{Cached, RunnerHandle, RunnerKind};
 pub use status::{RunStatus, VersionStatus};
+pub use tick::TickKind;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;

@@ -53,7 +53,7 @@ impl tick::TickReport for Report {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    tick::run(ctx, "harvest", tick)
+    tick::run(ctx, crate::types::TickKind::Harvest, tick)
 }
 
 /// A tick that did no work: `head` says why.
@@ -116,11 +116,18 @@ fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let adapters =
         crate::edges::build_on_demand(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
-    match tick::edges(ctx, adapters, "harvest")? {
-        Opening::Stopped(why) => Ok(idle(tick::Head::off("harvest", ctx.dry_run, why))),
+    match tick::edges(ctx, adapters, crate::types::TickKind::Harvest)? {
+        Opening::Stopped(why) => Ok(idle(tick::Head::off(
+            crate::types::TickKind::Harvest,
+            ctx.dry_run,
+            why,
+        ))),
         Opening::SteppedAside => {
-            tick::stepping_aside("harvest");
-            Ok(idle(tick::Head::aside("harvest", ctx.dry_run)))
+            tick::stepping_aside(crate::types::TickKind::Harvest);
+            Ok(idle(tick::Head::aside(
+                crate::types::TickKind::Harvest,
+                ctx.dry_run,
+            )))
         }
         Opening::Open(mut edges) => harvest(ctx, &mut edges),
     }
@@ -129,7 +136,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 /// The tick itself, the same code whether its edges are real or dry.
 fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
     let mut r = Report {
-        head: tick::Head::on("harvest", edges.dry_run),
+        head: tick::Head::on(crate::types::TickKind::Harvest, edges.dry_run),
         ..Default::default()
     };
     let store = &mut edges.store;
@@ -158,7 +165,7 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
 
     // 4. The outbox: each event at most once, whichever tick gets there.
     let delivery = edges.notify();
-    tick::record_exhausted(&edges.journal, "harvest");
+    tick::record_exhausted(&edges.journal, crate::types::TickKind::Harvest);
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {

@@ -70,7 +70,7 @@ pub struct Report {
 fn disabled(ctx: &Ctx, why: &str) -> Tick {
     Tick {
         report: Report {
-            head: tick::Head::off("poll", ctx.dry_run, why.to_string()),
+            head: tick::Head::off(crate::types::TickKind::Poll, ctx.dry_run, why.to_string()),
             ..Default::default()
         },
         human: format!("poll: disabled ({why}); nothing done\n"),
@@ -94,15 +94,15 @@ impl tick::TickReport for Report {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    tick::run(ctx, "poll", tick)
+    tick::run(ctx, crate::types::TickKind::Poll, tick)
 }
 
 /// Another poll holds the lock: this one steps aside and says so.
 fn stepped_aside(ctx: &Ctx) -> Tick {
-    tick::stepping_aside("poll");
+    tick::stepping_aside(crate::types::TickKind::Poll);
     Tick {
         report: Report {
-            head: tick::Head::aside("poll", ctx.dry_run),
+            head: tick::Head::aside(crate::types::TickKind::Poll, ctx.dry_run),
             ..Default::default()
         },
         human: String::new(),
@@ -124,7 +124,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
         ));
     }
     let adapters = tick::adapters(ctx)?;
-    match tick::edges(ctx, adapters, "poll")? {
+    match tick::edges(ctx, adapters, crate::types::TickKind::Poll)? {
         Opening::Stopped(why) => Ok(disabled(ctx, &why)),
         Opening::SteppedAside => Ok(stepped_aside(ctx)),
         Opening::Open(edges) => poll(ctx, &edges),
@@ -155,7 +155,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
     let (dispatched, errs) = dispatch_all(ctx, edges, &take)?;
     errors.extend(errs);
-    record_transient(&edges.journal, &errors, "poll");
+    record_transient(&edges.journal, &errors, crate::types::TickKind::Poll);
     let errors = tick::one_per_cause(errors);
     let writes = edges.writes();
     let mut human = human(edges.tense(), &reconciled, &dispatched, &skipped, &errors);
@@ -166,7 +166,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            head: tick::Head::on("poll", edges.dry_run),
+            head: tick::Head::on(crate::types::TickKind::Poll, edges.dry_run),
             reconciled,
             dispatched,
             skipped,

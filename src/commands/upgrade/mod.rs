@@ -56,7 +56,9 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
             with_tests: a.with_tests,
             now: None,
         };
-        super::tick::run(&ctx, "upgrade", |c| tick(c, &a.recipes, opts))
+        super::tick::run(&ctx, crate::types::TickKind::Upgrade, |c| {
+            tick(c, &a.recipes, opts)
+        })
     }) {
         Ok(code) => Ok(code),
         Err(e) if cli.json => {
@@ -177,13 +179,13 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         return finish(report);
     }
     let adapters = crate::edges::build_upgrade(cfg, ctx.state_flag.as_deref(), ctx.dry_run)?;
-    let mut edges = match tick::edges(ctx, adapters, "upgrade")? {
+    let mut edges = match tick::edges(ctx, adapters, crate::types::TickKind::Upgrade)? {
         Opening::Stopped(why) => {
             report.head.reason = Some(why);
             return finish(report);
         }
         Opening::SteppedAside => {
-            tick::stepping_aside("upgrade");
+            tick::stepping_aside(crate::types::TickKind::Upgrade);
             report.head.stepped_aside = true;
             report.head.reason = Some("another upgrade tick holds the lock".into());
             return finish(report);
@@ -194,7 +196,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         Ok(u) => u.login,
         Err(e) => {
             report.error("", None, e);
-            tick::record_exhausted(&edges.journal, "upgrade");
+            tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
             return finish(report);
         }
     };
@@ -205,7 +207,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
-    tick::record_exhausted(&edges.journal, "upgrade");
+    tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
     finish(report)
 }
 

@@ -92,7 +92,7 @@ impl Report {
     pub fn new(dry_run: bool) -> Report {
         Report {
             head: crate::commands::tick::Head {
-                tick: "upgrade",
+                tick: crate::types::TickKind::Upgrade,
                 dry_run,
                 ..Default::default()
             },

@@ -123,7 +123,7 @@ impl tick::TickReport for Report {
 }
 
 pub fn run(ctx: &Ctx) -> Result<u8> {
-    tick::run(ctx, "watch", tick)
+    tick::run(ctx, crate::types::TickKind::Watch, tick)
 }
 
 /// A tick that did no work: `head` says why.
@@ -141,7 +141,10 @@ fn quiet(head: tick::Head, human: String) -> Tick {
 /// Watch is stopped (the stop file, or `why` from the tick's opening).
 fn stopped(ctx: &Ctx, why: String) -> Tick {
     let human = format!("watch: disabled ({why}); nothing done\n");
-    quiet(tick::Head::off("watch", ctx.dry_run, why), human)
+    quiet(
+        tick::Head::off(crate::types::TickKind::Watch, ctx.dry_run, why),
+        human,
+    )
 }
 
 pub fn tick(ctx: &Ctx) -> Result<Tick> {
@@ -152,15 +155,15 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
     let adapters = tick::adapters(ctx)?;
     if !ctx.state_path().exists() {
         // nothing was ever dispatched: nothing to watch, and nothing to create
-        let head = tick::Head::on("watch", ctx.dry_run);
+        let head = tick::Head::on(crate::types::TickKind::Watch, ctx.dry_run);
         return Ok(quiet(head, "watch: no runs in flight\n".into()));
     }
-    let edges = match tick::edges(ctx, adapters, "watch")? {
+    let edges = match tick::edges(ctx, adapters, crate::types::TickKind::Watch)? {
         Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
-            tick::stepping_aside("watch");
+            tick::stepping_aside(crate::types::TickKind::Watch);
             return Ok(quiet(
-                tick::Head::aside("watch", ctx.dry_run),
+                tick::Head::aside(crate::types::TickKind::Watch, ctx.dry_run),
                 String::new(),
             ));
         }
@@ -175,7 +178,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     let mut errors: Vec<ErrorItem> = vec![];
     // Claims a dead poll tick left behind are poll's to resolve; watch does it
     // too when poll is not running, so a disabled poll leaves nothing hanging.
-    if let Some(_poll) = edges.lock_if_free("poll") {
+    if let Some(_poll) = edges.lock_if_free(crate::types::TickKind::Poll) {
         let runner = edges.runner.as_ref();
         errors.extend(super::poll::recover_claims(ctx, runner, &edges.store));
     }
@@ -200,7 +203,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         actions.extend(a);
         errors.extend(e);
     }
-    record_transient(w.journal, &errors, "watch");
+    record_transient(w.journal, &errors, crate::types::TickKind::Watch);
     let errors = tick::one_per_cause(errors);
     let delivery = edges.notify();
     let writes = edges.writes();
@@ -208,7 +211,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            head: tick::Head::on("watch", edges.dry_run),
+            head: tick::Head::on(crate::types::TickKind::Watch, edges.dry_run),
             actions,
             errors,
             events: delivery,
