@@ -112,7 +112,7 @@ const COLS: &str = "id, created_at, updated_at, lesson_type, source, status, rep
 
 fn row(r: &rusqlite::Row) -> rusqlite::Result<Lesson> {
     let id = r.get(0)?;
-    // a column a type reads, its error naming the lesson (SQL can fix it)
+    // a typed column that fails to read names its lesson, so the row can be found
     let named = |e| match e {
         rusqlite::Error::FromSqlConversionFailure(i, t, m) => {
             rusqlite::Error::FromSqlConversionFailure(i, t, format!("lesson {id}: {m}").into())
