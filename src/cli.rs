@@ -5,6 +5,7 @@
 //! the shell completions agree.
 
 use crate::types::IssueNumber;
+use crate::types::lesson;
 use clap::builder::{PossibleValue, TypedValueParser};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
@@ -563,14 +564,22 @@ pub struct LessonRecord {
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
     /// Where the fix belongs
-    #[arg(long, value_name = "A", value_parser = Allowed::<Attribution>::new())]
-    pub attribution: Option<Attribution>,
+    #[arg(
+        long,
+        value_name = "A",
+        value_parser = Allowed::<Attribution>::new().map(lesson::Attribution::from)
+    )]
+    pub attribution: Option<lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
     #[arg(long, value_name = "R")]
     pub target_repo: Option<String>,
     /// What the lesson is about
-    #[arg(long, value_name = "D", value_parser = Allowed::<TargetDomain>::new())]
-    pub target_domain: Option<TargetDomain>,
+    #[arg(
+        long,
+        value_name = "D",
+        value_parser = Allowed::<TargetDomain>::new().map(lesson::TargetDomain::from)
+    )]
+    pub target_domain: Option<lesson::TargetDomain>,
 }
 
 #[derive(Args, Debug)]
@@ -579,8 +588,12 @@ pub struct LessonList {
     #[arg(long = "type", value_name = "T")]
     pub lesson_type: Option<String>,
     /// Only lessons in this status; open = new or in_progress
-    #[arg(long, value_name = "S", value_parser = Allowed::<StatusFilter>::new())]
-    pub status: Option<StatusFilter>,
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = Allowed::<StatusFilter>::new().map(lesson::StatusFilter::from)
+    )]
+    pub status: Option<lesson::StatusFilter>,
     /// Only lessons about this repository (owner/repo)
     #[arg(long, value_name = "R")]
     pub repo: Option<String>,
@@ -597,17 +610,29 @@ pub struct LessonUpdate {
     /// The lesson's id (see `afk lessons list`)
     pub id: i64,
     /// New status
-    #[arg(long, value_name = "S", value_parser = Allowed::<LessonStatus>::new())]
-    pub status: Option<LessonStatus>,
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = Allowed::<LessonStatus>::new().map(lesson::LessonStatus::from)
+    )]
+    pub status: Option<lesson::LessonStatus>,
     /// Where the fix belongs
-    #[arg(long, value_name = "A", value_parser = Allowed::<Attribution>::new())]
-    pub attribution: Option<Attribution>,
+    #[arg(
+        long,
+        value_name = "A",
+        value_parser = Allowed::<Attribution>::new().map(lesson::Attribution::from)
+    )]
+    pub attribution: Option<lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
     #[arg(long, value_name = "R")]
     pub target_repo: Option<String>,
     /// What the lesson is about
-    #[arg(long, value_name = "D", value_parser = Allowed::<TargetDomain>::new())]
-    pub target_domain: Option<TargetDomain>,
+    #[arg(
+        long,
+        value_name = "D",
+        value_parser = Allowed::<TargetDomain>::new().map(lesson::TargetDomain::from)
+    )]
+    pub target_domain: Option<lesson::TargetDomain>,
     /// A related issue or PR that tracks the fix, e.g. owner/repo#9
     #[arg(long, value_name = "X")]
     pub related_item: Option<String>,
@@ -711,6 +736,10 @@ pub struct StatusArgs {
     pub html: bool,
 }
 
+// The lessons journal's values as the command line spells and explains them;
+// each becomes the model's value of the same name (`lesson::LessonStatus`, …)
+// as clap parses it, so a command sees the model's types only.
+
 /// A lesson's status (SPEC 6).
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LessonStatus {
@@ -756,6 +785,50 @@ pub enum TargetDomain {
     Speed,
     Cost,
     Security,
+}
+
+impl From<LessonStatus> for lesson::LessonStatus {
+    fn from(v: LessonStatus) -> Self {
+        match v {
+            LessonStatus::New => lesson::LessonStatus::New,
+            LessonStatus::InProgress => lesson::LessonStatus::InProgress,
+            LessonStatus::Closed => lesson::LessonStatus::Closed,
+        }
+    }
+}
+
+impl From<StatusFilter> for lesson::StatusFilter {
+    fn from(v: StatusFilter) -> Self {
+        use lesson::StatusFilter::{Is, Open};
+        match v {
+            StatusFilter::New => Is(lesson::LessonStatus::New),
+            StatusFilter::InProgress => Is(lesson::LessonStatus::InProgress),
+            StatusFilter::Closed => Is(lesson::LessonStatus::Closed),
+            StatusFilter::Open => Open,
+        }
+    }
+}
+
+impl From<Attribution> for lesson::Attribution {
+    fn from(v: Attribution) -> Self {
+        match v {
+            Attribution::Platform => lesson::Attribution::Platform,
+            Attribution::Repo => lesson::Attribution::Repo,
+            Attribution::Both => lesson::Attribution::Both,
+        }
+    }
+}
+
+impl From<TargetDomain> for lesson::TargetDomain {
+    fn from(v: TargetDomain) -> Self {
+        match v {
+            TargetDomain::Reliability => lesson::TargetDomain::Reliability,
+            TargetDomain::Quality => lesson::TargetDomain::Quality,
+            TargetDomain::Speed => lesson::TargetDomain::Speed,
+            TargetDomain::Cost => lesson::TargetDomain::Cost,
+            TargetDomain::Security => lesson::TargetDomain::Security,
+        }
+    }
 }
 
 /// The name a value has on the command line and in the state file.
@@ -982,6 +1055,27 @@ mod tests {
         ];
         for (what, got, want) in cases {
             assert_eq!(got, want, "{what}");
+        }
+    }
+
+    /// Each value the command line accepts becomes the model's value of the
+    /// same name, so what is stored is what was typed.
+    #[test]
+    fn each_flag_value_becomes_the_model_value_of_its_name() {
+        fn check<E: ValueEnum, M: From<E> + std::fmt::Display>() {
+            for v in E::value_variants() {
+                assert_eq!(M::from(v.clone()).to_string(), value_name(v));
+            }
+        }
+        check::<LessonStatus, lesson::LessonStatus>();
+        check::<Attribution, lesson::Attribution>();
+        check::<TargetDomain, lesson::TargetDomain>();
+        for v in StatusFilter::value_variants() {
+            let want = match lesson::StatusFilter::from(*v) {
+                lesson::StatusFilter::Is(s) => s.as_str(),
+                lesson::StatusFilter::Open => "open",
+            };
+            assert_eq!(value_name(v), want);
         }
     }
 

@@ -5,12 +5,14 @@
 use crate::config::Config;
 use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
+use crate::types::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use std::path::Path;
 use std::time::Duration;
 
-pub const STATUSES: &[&str] = &["new", "in_progress", "closed"];
-pub const ATTRIBUTIONS: &[&str] = &["platform", "repo", "both"];
-pub const DOMAINS: &[&str] = &["reliability", "quality", "speed", "cost", "security"];
+/// The closed columns' names, as the model defines them.
+pub const STATUSES: &[&str] = LessonStatus::NAMES;
+pub const ATTRIBUTIONS: &[&str] = Attribution::NAMES;
+pub const DOMAINS: &[&str] = TargetDomain::NAMES;
 
 /// `Err` names the flag and the allowed values.
 pub fn check_enum(flag: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
@@ -67,7 +69,7 @@ impl Journal {
         if !self.enabled || !self.writes {
             return None;
         }
-        l.source = "auto".into();
+        l.source = LessonSource::Auto;
         let ty = l.lesson_type.clone();
         let res = self
             .source
@@ -195,7 +197,7 @@ mod tests {
         // manual lessons are never dropped
         let mut s = Store::open(&p).unwrap();
         let mut m = gate("a/b");
-        m.source = "manual".into();
+        m.source = LessonSource::Manual;
         assert!(s.insert_lesson(&m, None).unwrap().is_some());
         assert!(s.insert_lesson(&m, None).unwrap().is_some());
         let _ = std::fs::remove_dir_all(p.parent().unwrap());
@@ -243,8 +245,8 @@ mod tests {
             created_at: String::new(),
             updated_at: None,
             lesson_type: "gate_failure".into(),
-            source: "auto".into(),
-            status: "new".into(),
+            source: LessonSource::Auto,
+            status: LessonStatus::New,
             repo: Some("a/b".into()),
             work_item: Some("a/b#3".into()),
             run_id: None,

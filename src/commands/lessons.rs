@@ -1,10 +1,10 @@
 //! `afk lessons record | list | update | snapshot`.
 
 use super::{Ctx, UsageError, emit, table};
-use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd, value_name};
+use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd};
 use crate::lessons::check_type;
 use crate::store::Store;
-use crate::store::lessons::{Filter, NewLesson, Update};
+use crate::store::lessons::{Filter, LessonSource, NewLesson, Update};
 use anyhow::{Result, bail};
 use serde::Serialize;
 
@@ -33,11 +33,6 @@ fn usage(r: Result<(), String>) -> Result<()> {
     r.map_err(|m| anyhow::Error::new(UsageError(m)))
 }
 
-/// An enumerated flag's value as the journal stores it (clap has checked it).
-fn name<E: clap::ValueEnum>(v: &Option<E>) -> Option<String> {
-    v.as_ref().map(value_name)
-}
-
 pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
     // The kill switch: no state file access at all.
     if !ctx.config.lessons.enabled {
@@ -64,7 +59,7 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
     usage(check_type(&a.lesson_type))?;
     let l = NewLesson {
         lesson_type: a.lesson_type.clone(),
-        source: "manual".into(),
+        source: LessonSource::Manual,
         repo: a.repo.clone(),
         work_item: a.work_item.clone(),
         run_id: None,
@@ -73,9 +68,9 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
         root_cause: a.root_cause.clone(),
         suggestion: a.suggestion.clone(),
         detail: a.detail.clone(),
-        attribution: name(&a.attribution),
+        attribution: a.attribution,
         target_repo: a.target_repo.clone(),
-        target_domain: name(&a.target_domain),
+        target_domain: a.target_domain,
     };
     let mut local = ctx.local()?;
     let tense = local.tense();
@@ -102,8 +97,8 @@ fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
     let s = Store::open_reading(&ctx.state_path())?;
     let lessons = s.lessons(&Filter {
         lesson_type: a.lesson_type.clone(),
-        // "open" is new or in_progress; the store's filter knows it
-        status: name(&a.status),
+        // `open` is new or in_progress; the store's filter knows it
+        status: a.status,
         repo: a.repo.clone(),
         work_item: a.work_item.clone(),
         limit: a.limit.unwrap_or(ctx.config.lessons.list_limit),
@@ -121,8 +116,8 @@ fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
                 l.id.to_string(),
                 l.created_at.clone(),
                 l.lesson_type.clone(),
-                l.source.clone(),
-                l.status.clone(),
+                l.source.to_string(),
+                l.status.to_string(),
                 l.work_item.clone().or(l.repo.clone()).unwrap_or_default(),
                 text,
             ]
@@ -158,10 +153,10 @@ fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
 
 fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
     let u = Update {
-        status: name(&a.status),
-        attribution: name(&a.attribution),
+        status: a.status,
+        attribution: a.attribution,
         target_repo: a.target_repo.clone(),
-        target_domain: name(&a.target_domain),
+        target_domain: a.target_domain,
         related_item: a.related_item.clone(),
         root_cause: a.root_cause.clone(),
         suggestion: a.suggestion.clone(),

@@ -188,6 +188,34 @@ fn snapshot_totals() {
     );
 }
 
+/// A status afk never writes (a row another program wrote) is not passed on
+/// as text: reading that row fails, exit 1, with one line naming the lesson
+/// and the value; reads that never touch it go on, and `update` repairs it.
+#[test]
+fn a_status_afk_does_not_know_is_named_and_update_repairs_it() {
+    let afk = journal();
+    let a = record(&afk, &["--type", "gate_failure"]);
+    let b = record(&afk, &["--type", "merge_hold"]);
+    afk.sql(&format!("UPDATE lessons SET status='wontfix' WHERE id={a}"));
+    let named = format!(
+        "lesson {a}: \"wontfix\" is not a lesson status (afk knows new, in_progress, closed)"
+    );
+    for args in [&["lessons", "list"][..], &["lessons", "snapshot"]] {
+        let out = afk.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("is not a lesson status"), "{args:?}: {err}");
+    }
+    let (code, r, _) = afk.json(&["lessons", "list"]);
+    assert_eq!(code, 1);
+    assert!(r["error"].as_str().unwrap().ends_with(&named), "{r}");
+    assert_eq!(ids(&list(&afk, &["--status", "open"])), vec![b]);
+    let (code, _, err) = afk.json(&["lessons", "update", &a.to_string(), "--status", "closed"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(ids(&list(&afk, &[])), vec![b, a]);
+}
+
 #[test]
 fn disabled_journal_answers_enabled_false_and_never_opens_the_state_file() {
     let afk = Afk::with_text("state_path = \"state/afk.db\"\n[lessons]\nenabled = false\n");

@@ -1,9 +1,10 @@
 //! afk's model: the small validated values and shapes the config, the core and
 //! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `Access`, the run and
-//! template-version states, how a moment is written as text). It names no
-//! other part of afk and does no I/O; its own crate, so nothing here can reach
-//! an adapter by mistake.
+//! template-version states, the lessons journal's closed columns, how a moment
+//! is written as text). It names no other part of afk and does no I/O; its own
+//! crate, so nothing here can reach an adapter by mistake.
 
+pub mod lesson;
 pub mod runner;
 #[cfg(feature = "sqlite")]
 mod sql;

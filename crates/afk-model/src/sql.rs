@@ -3,6 +3,7 @@
 //! their names. Here because Rust lets only a type's own crate implement
 //! rusqlite's traits for it; the core never turns the feature on.
 
+use crate::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use crate::stamp::Timestamp;
 use crate::{IssueNumber, RunId, RunStatus, RunnerKind, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
@@ -90,4 +91,39 @@ impl FromSql for RunnerKind {
         let s = v.as_str()?;
         RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
     }
+}
+
+/// The lessons journal's closed columns, stored as their names; a name the
+/// type does not know (a row another program wrote) is an error naming it.
+macro_rules! by_name {
+    ($($t:ident => $what:literal),+ $(,)?) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+
+        impl FromSql for $t {
+            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+                let s = v.as_str()?;
+                $t::parse(s).ok_or_else(|| {
+                    FromSqlError::Other(
+                        format!(
+                            "\"{s}\" is not a lesson {} (afk knows {})",
+                            $what,
+                            $t::NAMES.join(", ")
+                        )
+                        .into(),
+                    )
+                })
+            }
+        }
+    )+};
+}
+
+by_name! {
+    LessonSource => "source",
+    LessonStatus => "status",
+    Attribution => "attribution",
+    TargetDomain => "target domain",
 }

@@ -99,7 +99,7 @@ fn stage(json: bool, a: &crate::cli::DemoArgs) -> Result<Stage> {
     crate::store::Store::open(&ctx.state_path())?.insert_lesson(
         &crate::store::lessons::NewLesson {
             lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
-            source: "manual".into(),
+            source: crate::types::lesson::LessonSource::Manual,
             repo: Some("acme/api".into()),
             root_cause: Some("CI failed on formatting".into()),
             suggestion: Some("run the formatter before pushing".into()),

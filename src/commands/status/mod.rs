@@ -56,7 +56,7 @@ fn lessons_doc(ctx: &Ctx, s: &Store) -> Result<LessonsDoc> {
     }
     let by_type = s.open_by_type()?;
     let newest = s.lessons(&crate::store::lessons::Filter {
-        status: Some("open".into()),
+        status: Some(crate::types::lesson::StatusFilter::Open),
         limit: NEWEST_LESSONS,
         ..Default::default()
     })?;

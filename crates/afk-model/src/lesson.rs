@@ -1,0 +1,237 @@
+//! The lessons journal's closed columns (SPEC 6) as types: who recorded a
+//! lesson ([`LessonSource`]), where it is in its life ([`LessonStatus`]), where
+//! its fix belongs ([`Attribution`]) and what it is about ([`TargetDomain`]).
+//! Each is stored, printed and serialised as its name ([`LessonStatus::as_str`]);
+//! the lesson's type stays a slug, as a person may name any (the automatic
+//! ones are the core's `LessonKind`).
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+
+macro_rules! named {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $var),+ }
+        impl $name {
+            /// Every value, in the order [`Self::NAMES`] lists them.
+            pub const ALL: &[$name] = &[$($name::$var),+];
+            /// Every value's stored name, in the order afk lists them.
+            pub const NAMES: &[&str] = &[$($s),+];
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+            /// The value a stored name is; None for any other text.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($s => Some($name::$var),)+ _ => None }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "\"{s}\" is not one of {}",
+                        $name::NAMES.join(", ")
+                    ))
+                })
+            }
+        }
+    };
+}
+
+named! {
+    /// Who recorded a lesson: a tick (`auto`, deduplicated) or a person
+    /// (`manual`, `afk lessons record`, never dropped). A `NewLesson` built
+    /// field by field is automatic.
+    #[derive(Default)]
+    LessonSource {
+        #[default]
+        Auto => "auto",
+        Manual => "manual",
+    }
+}
+
+named! {
+    /// Where a lesson is in its life; every lesson starts `new`. Ordered by
+    /// name (closed, in_progress, new), the order `afk lessons snapshot` has
+    /// always listed them in.
+    LessonStatus {
+        New => "new",
+        InProgress => "in_progress",
+        Closed => "closed",
+    }
+}
+
+named! {
+    /// Where a lesson's fix belongs.
+    Attribution {
+        Platform => "platform",
+        Repo => "repo",
+        Both => "both",
+    }
+}
+
+named! {
+    /// What a lesson is about.
+    TargetDomain {
+        Reliability => "reliability",
+        Quality => "quality",
+        Speed => "speed",
+        Cost => "cost",
+        Security => "security",
+    }
+}
+
+impl LessonStatus {
+    /// A lesson is open while it is `new` or `in_progress` (SPEC 6): what the
+    /// snapshot counts as open, what `--status open` lists, what a prompt shows.
+    pub fn is_open(self) -> bool {
+        matches!(self, LessonStatus::New | LessonStatus::InProgress)
+    }
+}
+
+impl PartialOrd for LessonStatus {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LessonStatus {
+    /// By name, so a map keyed by status lists them as the text always did.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+/// Which lessons a list wants by status: those in one status, or the open
+/// ones (`afk lessons list --status open`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Is(LessonStatus),
+    Open,
+}
+
+impl StatusFilter {
+    pub fn admits(self, s: LessonStatus) -> bool {
+        match self {
+            StatusFilter::Is(want) => s == want,
+            StatusFilter::Open => s.is_open(),
+        }
+    }
+
+    /// The statuses admitted, in [`LessonStatus::NAMES`] order.
+    pub fn statuses(self) -> Vec<LessonStatus> {
+        LessonStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| self.admits(*s))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Checks one enum: every name parses back to its value, serialises as
+    /// itself and nothing else parses; returns its names.
+    fn round_trip<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+    where
+        T: Copy + PartialEq + fmt::Debug + Serialize + for<'de> Deserialize<'de>,
+    {
+        for v in all {
+            let name = as_str(*v);
+            assert_eq!(parse(name), Some(*v), "{name}");
+            let json = serde_json::to_string(v).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<T>(&json).unwrap(), *v);
+        }
+        for bad in ["", "open", "New", "in-progress", "wontfix", " auto"] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_name_round_trips_and_no_other_text_parses() {
+        round_trip(LessonSource::ALL, LessonSource::as_str, LessonSource::parse);
+        round_trip(LessonStatus::ALL, LessonStatus::as_str, LessonStatus::parse);
+        round_trip(Attribution::ALL, Attribution::as_str, Attribution::parse);
+        round_trip(TargetDomain::ALL, TargetDomain::as_str, TargetDomain::parse);
+    }
+
+    /// The names are SPEC 6's, in its order: the CLI's errors list them so.
+    #[test]
+    fn the_names_are_the_specs_in_its_order() {
+        let cases: [(&[&str], &[&str]); 4] = [
+            (LessonSource::NAMES, &["auto", "manual"]),
+            (LessonStatus::NAMES, &["new", "in_progress", "closed"]),
+            (Attribution::NAMES, &["platform", "repo", "both"]),
+            (
+                TargetDomain::NAMES,
+                &["reliability", "quality", "speed", "cost", "security"],
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+        let e = serde_json::from_str::<LessonStatus>("\"done\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("\"done\" is not one of new, in_progress, closed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_lesson_is_open_while_new_or_in_progress() {
+        let cases = [
+            (LessonStatus::New, true),
+            (LessonStatus::InProgress, true),
+            (LessonStatus::Closed, false),
+        ];
+        assert_eq!(cases.len(), LessonStatus::ALL.len());
+        for (s, open) in cases {
+            assert_eq!(s.is_open(), open, "{s}");
+            assert_eq!(StatusFilter::Open.admits(s), open, "{s}");
+        }
+    }
+
+    #[test]
+    fn a_status_filter_admits_its_status_or_the_open_ones() {
+        use LessonStatus::*;
+        let cases = [
+            (StatusFilter::Is(New), vec![New]),
+            (StatusFilter::Is(InProgress), vec![InProgress]),
+            (StatusFilter::Is(Closed), vec![Closed]),
+            (StatusFilter::Open, vec![New, InProgress]),
+        ];
+        for (f, want) in cases {
+            assert_eq!(f.statuses(), want, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_sort_by_name_as_the_snapshot_lists_them() {
+        let mut all = LessonStatus::ALL.to_vec();
+        all.sort();
+        let names: Vec<&str> = all.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, ["closed", "in_progress", "new"]);
+    }
+
+    #[test]
+    fn a_lesson_built_field_by_field_is_automatic() {
+        assert_eq!(LessonSource::default(), LessonSource::Auto);
+    }
+}
