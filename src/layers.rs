@@ -82,33 +82,54 @@ const IO_CRATES: [&str; 8] = [
 /// depend on (they keep the machine's and the state file's I/O, not the forge's).
 const NET_CRATES: [&str; 5] = ["ureq", "rustls", "ring", "clap", "toml"];
 
+/// What the HTTP crate may never depend on: the state file's and the
+/// command line's crates.
+const STATE_CRATES: [&str; 4] = ["rusqlite", "libc", "clap", "toml"];
+
 /// The crates below the binary, the afk crates each may never depend on, and
 /// the other crates it may never depend on. The compiler enforces the rest (a
 /// crate cannot name what it does not depend on); this pins the dependency
 /// lists themselves.
-const LOWER_CRATES: [(&str, &[&str], &[&str]); 5] = [
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 6] = [
     (
         "crates/afk-model",
-        &["afk-core", "afk-host", "afk-store", "afk-sandbox", "afk"],
+        &[
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-store",
+            "afk-sandbox",
+            "afk",
+        ],
         &IO_CRATES,
     ),
     (
         "crates/afk-core",
-        &["afk-host", "afk-store", "afk-sandbox", "afk"],
+        &["afk-host", "afk-http", "afk-store", "afk-sandbox", "afk"],
         &IO_CRATES,
     ),
     // the clock, the log, private files: below every adapter
     (
         "crates/afk-host",
-        &["afk-store", "afk-sandbox", "afk"],
+        &["afk-http", "afk-store", "afk-sandbox", "afk"],
         &NET_CRATES,
     ),
-    // the state file names no forge, runner or command
-    ("crates/afk-store", &["afk-sandbox", "afk"], &NET_CRATES),
+    // the one client names no store, forge, runner or command
+    (
+        "crates/afk-http",
+        &["afk-store", "afk-sandbox", "afk"],
+        &STATE_CRATES,
+    ),
+    // the state file names no client, forge, runner or command
+    (
+        "crates/afk-store",
+        &["afk-http", "afk-sandbox", "afk"],
+        &NET_CRATES,
+    ),
     // the fake shares no rule with what it fakes: not the core, not the client
     (
         "crates/afk-sandbox",
-        &["afk-core", "afk-host", "afk-store", "afk"],
+        &["afk-core", "afk-host", "afk-http", "afk-store", "afk"],
         &[],
     ),
 ];
@@ -164,12 +185,13 @@ fn no_two_modules_of_the_binary_import_each_other() {
 
 /// The adapters that talk to the world name neither the state file nor a
 /// command: the store is handed its caches' ports by the edges (the compiler
-/// already stops the store naming them: `afk-store` cannot see the binary).
+/// already stops the store naming them, and the client naming the store:
+/// `afk-store` and `afk-http` cannot see the binary or each other).
 #[test]
 fn the_network_adapters_name_no_store_and_no_command() {
     let g = graph();
     let mut wrong = vec![];
-    for adapter in ["forge", "runner", "registry", "git", "client", "link"] {
+    for adapter in ["forge", "runner", "registry", "git"] {
         for above in ["store", "commands", "edges", "lessons", "metrics", "notify"] {
             if g.get(adapter).is_some_and(|d| d.contains(above)) {
                 wrong.push(format!("{adapter} -> {above}"));
@@ -192,14 +214,17 @@ fn the_network_adapters_name_no_store_and_no_command() {
     assert!(wrong.is_empty(), "wrong-way imports: {}", wrong.join(", "));
 }
 
-/// One client: every outbound HTTP call starts from `client::builder` (afk's
-/// user agent, no redirects followed), so no other file builds a ureq agent
+/// One client: every outbound HTTP call starts from `client::builder` (afk-http;
+/// afk's user agent, no redirects followed), so no other file builds a ureq agent
 /// or calls ureq's one-shot functions, which would follow redirects.
 #[test]
 fn only_the_client_builds_an_http_agent() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![];
-    rust_files(&src, &mut files);
+    rust_files(&root.join("src"), &mut files);
+    for c in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        rust_files(&c.path().join("src"), &mut files);
+    }
     let ways = [
         "ureq::AgentBuilder",
         "ureq::agent(",
@@ -215,7 +240,7 @@ fn only_the_client_builds_an_http_agent() {
     ];
     let mut wrong = vec![];
     for f in files {
-        if f.ends_with("client.rs") || f.ends_with("layers.rs") {
+        if f.ends_with("crates/afk-http/src/client.rs") || f.ends_with("layers.rs") {
             continue;
         }
         let text = std::fs::read_to_string(&f).unwrap();

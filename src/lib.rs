@@ -10,6 +10,8 @@ mod layers;
 pub use afk_core as core;
 /// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
 pub use afk_host::{clock, log, private_files};
+/// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
+pub use afk_http::{client, link};
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).
 pub use afk_model as types;
 /// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
@@ -18,7 +20,6 @@ pub use afk_sandbox as sandbox;
 pub use afk_store as store;
 
 pub mod cli;
-pub mod client;
 pub mod commands;
 pub mod config;
 pub mod crash;
@@ -26,7 +27,6 @@ pub mod edges;
 pub mod forge;
 pub mod git;
 pub mod lessons;
-pub mod link;
 pub mod lock;
 pub mod metrics;
 pub mod notify;

@@ -10,12 +10,17 @@ use crate::store::etags::EtagCache;
 use std::path::Path;
 use time::OffsetDateTime;
 
-impl ConditionalCache for EtagCache {
+/// The state file's `etags` table as the client's cache (a wrapper: the
+/// trait is `afk-http`'s and the table `afk-store`'s, and neither crate
+/// names the other). Written when dropped at the end of the tick.
+pub struct Etags(pub EtagCache);
+
+impl ConditionalCache for Etags {
     fn get(&self, url: &str) -> Option<Cached> {
-        EtagCache::get(self, url)
+        self.0.get(url)
     }
     fn put(&self, url: &str, entry: Cached) {
-        EtagCache::put(self, url, entry)
+        self.0.put(url, entry)
     }
 }
 

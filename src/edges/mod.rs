@@ -96,7 +96,7 @@ pub struct Held(#[allow(dead_code)] Option<TickLock>);
 /// `--state` flag).
 pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
     let path = cfg.state_path(state);
-    let cache = crate::store::etags::EtagCache::new(&path, dry_run);
+    let cache = caches::Etags(crate::store::etags::EtagCache::new(&path, dry_run));
     let keeper = caches::keeper(&path, dry_run);
     let forge = crate::forge::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;

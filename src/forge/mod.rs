@@ -7,7 +7,8 @@ pub mod app;
 pub mod commits;
 pub mod gitea;
 pub mod github;
-pub mod http;
+/// The HTTP helper every forge call goes through: the `afk-http` crate.
+pub use afk_http as http;
 pub mod memory;
 pub mod model;
 pub mod rest;

@@ -5,6 +5,19 @@
 //! from every answer (spent: no more requests this tick), conditional GETs
 //! through a [`ConditionalCache`], request counters, and errors that name
 //! method, path and status, never the token.
+//!
+//! Its own crate (`afk-http`), with the one client builder (`client`) and the
+//! one `Link` parser (`link`): below the forges, the agent-thread runner and
+//! the registry, it names none of them, nor the store or a command. The
+//! binary re-exports it as `afk::forge::http` (and `afk::client`, `afk::link`).
+
+pub mod client;
+pub mod link;
+
+// the paths this file names, as in the binary it came from
+use afk_core as core;
+use afk_host::{clock, log};
+use afk_model as types;
 
 use anyhow::Result;
 use serde::de::DeserializeOwned;
