@@ -4,6 +4,7 @@
 //! tick already gathered come in as values.
 
 use super::dispatch::Blocker;
+use crate::types::Permission;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
 
 /// Why an arming is not trusted: who added the label and what they hold.
@@ -13,7 +14,7 @@ pub fn untrusted(
     login: Option<&str>,
     label: &str,
     needed: &str,
-    permission: Result<Option<&str>, ()>,
+    permission: Result<Option<&Permission>, ()>,
 ) -> String {
     let Some(login) = login.filter(|l| !l.is_empty()) else {
         return format!(
@@ -200,6 +201,8 @@ mod tests {
             ),
         ];
         for (login, perm, want) in table {
+            let perm = perm.map(|p| p.map(Permission::from_forge));
+            let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
             assert_eq!(untrusted(login, "ready", "write", perm), want, "{login:?}");
         }
     }

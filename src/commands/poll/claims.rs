@@ -85,7 +85,8 @@ pub fn reconcile_labels(
         return Ok((done, errors));
     }
     let results = fan_out(&pending, cfg.forge.concurrency, |r| {
-        forge.add_label(&r.repo, r.issue, &cfg.poll.in_progress_label)
+        let repo = super::super::stored_repo(&r.repo)?;
+        forge.add_label(&repo, r.issue, &cfg.poll.in_progress_label)
     });
     for (r, res) in pending.iter().zip(results) {
         match res.and_then(|()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched)) {

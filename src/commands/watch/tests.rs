@@ -2,7 +2,7 @@
 //! comments are afk's, what is posted once, the order of an end's writes
 //! (the HTTP path has its sandbox tests in tests/it/watch.rs).
 
-use super::Watch;
+use super::{Watch, Watched};
 use super::act::act;
 use super::observe::Seen;
 use crate::commands::testing::{FakeRunner, Scratch};
@@ -107,7 +107,8 @@ fn step(
     seen: &Seen,
     action: Action,
 ) -> anyhow::Result<()> {
-    act(&watch(s, f, runner), store, &run(store, id), seen, action)
+    let run = run(store, id);
+    act(&watch(s, f, runner), store, &Watched::of(&run)?, seen, action)
 }
 
 #[test]
