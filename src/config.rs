@@ -2228,11 +2228,9 @@ mod tests {
         for (entry, repo, want) in cases {
             let text = format!("[upgrade]\n{entry}");
             match (parse(&text), want) {
-                (Ok(c), None) => assert_eq!(
-                    c.upgrade.tests_repo.as_deref(),
-                    repo,
-                    "case {entry:?}"
-                ),
+                (Ok(c), None) => {
+                    assert_eq!(c.upgrade.tests_repo.as_deref(), repo, "case {entry:?}")
+                }
                 (Err(e), Some(w)) => assert_eq!(e.to_string(), w, "case {entry:?}"),
                 (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
             }

@@ -795,7 +795,9 @@ mod tests {
         assert_eq!(f.requests(), 3);
         assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
         let silent = forge().failing("create_comment", Failure::NoAnswer);
-        let e = silent.create_comment(&API, IssueNumber(7), "x").unwrap_err();
+        let e = silent
+            .create_comment(&API, IssueNumber(7), "x")
+            .unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NoAnswer));
         assert!(silent.writes().is_empty());
         let g = forge().permission(R, "Alice", "admin");
@@ -843,7 +845,9 @@ mod tests {
     #[test]
     fn pulls_share_the_issue_numbers_and_one_open_pull_per_branch() {
         let f = forge();
-        let pr = f.create_pull(&API, "afk/issue-7", "main", "t", "b").unwrap();
+        let pr = f
+            .create_pull(&API, "afk/issue-7", "main", "t", "b")
+            .unwrap();
         assert_eq!(pr.number, IssueNumber(8));
         assert_eq!(pr.author(), "afk-bot");
         let again = f

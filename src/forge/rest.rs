@@ -41,7 +41,12 @@ impl Rest {
         Ok(())
     }
 
-    pub fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+    pub fn create_comment(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+        body: &str,
+    ) -> Result<Comment> {
         self.http.json(
             "POST",
             &format!("/repos/{}/issues/{number}/comments", rp(repo)),
@@ -63,10 +68,7 @@ impl Rest {
             return Ok(l.clone());
         }
         let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
-        self.labels
-            .lock()
-            .unwrap()
-            .insert(repo.clone(), l.clone());
+        self.labels.lock().unwrap().insert(repo.clone(), l.clone());
         Ok(l)
     }
 

@@ -1,7 +1,7 @@
 //! What `afk doctor` makes of what it found: each check's level and its
 //! words, with the fix. Pure; the command gathers the facts.
 
-use crate::types::{Access, Permission};
+use crate::types::{Access, Permission, RepoName};
 use serde::Serialize;
 
 /// A check's outcome: a FAIL means a tick will fail (exit 1); a WARN means
@@ -35,7 +35,7 @@ impl Level {
 /// bot holds the app's permissions, not a collaborator's.
 pub fn account_permission(
     login: &str,
-    repo: &str,
+    repo: &RepoName,
     have: Option<&Permission>,
     needs_admin: bool,
 ) -> (Level, String) {
@@ -169,12 +169,12 @@ mod tests {
         for (login, have, admin, want) in table {
             let have = have.map(Permission::from_forge);
             assert_eq!(
-                account_permission(login, "a/b", have.as_ref(), admin).0,
+                account_permission(login, &"a/b".parse().unwrap(), have.as_ref(), admin).0,
                 want,
                 "{have:?} {admin}"
             );
         }
-        let (_, d) = account_permission("afk", "a/b", None, false);
+        let (_, d) = account_permission("afk", &"a/b".parse().unwrap(), None, false);
         assert!(
             d.starts_with("afk has none on a/b: afk's account needs write"),
             "{d}"

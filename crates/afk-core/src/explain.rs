@@ -4,8 +4,8 @@
 //! tick already gathered come in as values.
 
 use super::dispatch::Blocker;
-use crate::types::Permission;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
+use crate::types::{Permission, RepoName};
 
 /// Why an arming is not trusted: who added the label and what they hold.
 /// `permission`: `Ok(None)` when no lookup was made (a bot, or nobody),
@@ -53,7 +53,7 @@ pub fn locked(run_in_flight: bool, in_progress_label: &str) -> String {
     }
 }
 
-pub fn frozen(repo: &str) -> String {
+pub fn frozen(repo: &RepoName) -> String {
     format!("frozen after a failed deploy: `afk status --unfreeze {repo}` lets poll in again")
 }
 

@@ -370,10 +370,10 @@ pub fn day_stops(
 }
 
 /// Whether `repo` gets no dispatch under these stops.
-pub fn stops_repo(stops: &[Stop], repo: &str) -> bool {
+pub fn stops_repo(stops: &[Stop], repo: &RepoName) -> bool {
     stops
         .iter()
-        .any(|s| s.repo.as_deref().is_none_or(|r| r == repo))
+        .any(|s| s.repo.as_deref().is_none_or(|r| repo == r))
 }
 
 /// Whether the Claude Code a runner command runs reports its spend: `claude`
@@ -714,9 +714,13 @@ mod tests {
         );
         assert_eq!(next, vec![]);
         let stops = day_stops(lim(3.0, 2.0), &r, now, &repos(&["a/x", "a/y"]));
-        assert!(stops_repo(&stops, "a/x"), "the day limit stops every repo");
+        assert!(
+            stops_repo(&stops, &repos(&["a/x"])[0]),
+            "the day limit stops every repo"
+        );
         let only_y = day_stops(lim(0.0, 2.0), &r, now, &repos(&["a/x", "a/y"]));
-        assert!(!stops_repo(&only_y, "a/x") && stops_repo(&only_y, "a/y"));
+        let [x, y] = [&repos(&["a/x"])[0], &repos(&["a/y"])[0]];
+        assert!(!stops_repo(&only_y, x) && stops_repo(&only_y, y));
     }
 
     #[test]

@@ -413,7 +413,9 @@ mod permission_tests {
             assert_eq!((p.word(), p.access()), (word, access), "{word:?}");
             assert_eq!(p.to_string(), word, "{word:?}");
         }
-        assert!(Permission::from_forge("triage").access() < Permission::from_forge("write").access());
+        assert!(
+            Permission::from_forge("triage").access() < Permission::from_forge("write").access()
+        );
     }
 }
 

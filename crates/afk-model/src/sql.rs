@@ -4,7 +4,7 @@
 //! rusqlite's traits for it; the core never turns the feature on.
 
 use crate::stamp::Timestamp;
-use crate::{IssueNumber, RunId, RunStatus, VersionStatus};
+use crate::{IssueNumber, RepoName, RunId, RunStatus, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 impl ToSql for RunId {
@@ -33,6 +33,20 @@ impl FromSql for IssueNumber {
         u64::try_from(n)
             .map(IssueNumber)
             .map_err(|_| FromSqlError::OutOfRange(n))
+    }
+}
+
+/// Stored as its text; read back through [`RepoName::parse`], so a row edited
+/// by hand into something that is not `owner/name` is an error, never a URL.
+impl ToSql for RepoName {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RepoName {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        RepoName::parse(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
     }
 }
 
@@ -76,5 +90,22 @@ impl FromSql for Timestamp {
         let s = v.as_str()?;
         Timestamp::parse(s)
             .ok_or_else(|| FromSqlError::Other(format!("not an RFC 3339 time: \"{s}\"").into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_repo_name_reads_back_only_when_it_parses() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let name = RepoName::parse("acme/api").unwrap();
+        let back: RepoName = db.query_row("SELECT ?1", [&name], |r| r.get(0)).unwrap();
+        assert_eq!(back, name);
+        for text in ["x/..", "noslash", ""] {
+            let got = db.query_row("SELECT ?1", [text], |r| r.get::<_, RepoName>(0));
+            assert!(got.is_err(), "{text:?}");
+        }
     }
 }

@@ -86,12 +86,18 @@ pub fn reconcile_labels(
     }
     let results = fan_out(&pending, cfg.forge.concurrency, |r| {
         let repo = super::super::stored_repo(&r.repo)?;
-        forge.add_label(&repo, r.issue, &cfg.poll.in_progress_label)
+        forge.add_label(&repo, r.issue, &cfg.poll.in_progress_label)?;
+        Ok(repo)
     });
     for (r, res) in pending.iter().zip(results) {
-        match res.and_then(|()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched)) {
-            Ok(_) => done.push(Reconciled {
-                repo: r.repo.clone(),
+        let moved = |repo| {
+            store
+                .transition(r.id, RunStatus::Started, RunStatus::Dispatched)
+                .map(|_| repo)
+        };
+        match res.and_then(moved) {
+            Ok(repo) => done.push(Reconciled {
+                repo,
                 issue: r.issue,
                 run_id: r.id,
             }),

@@ -43,7 +43,7 @@ pub struct Skipped {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Reconciled {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
 }

@@ -6,12 +6,12 @@ use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
-use crate::types::RepoName;
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
 use crate::store::Source;
 use crate::types::IssueNumber;
+use crate::types::RepoName;
 
 const R: &str = "acme/api";
 /// `R` as the forge's methods take it.

@@ -9,10 +9,7 @@ use anyhow::Result;
 
 /// The recipes a tick is over, as (name, mirror, upstream URL): `only`, else
 /// every configured one; a name that is not one is a usage error.
-pub(super) fn recipe_names(
-    ctx: &Ctx,
-    only: &[String],
-) -> Result<Vec<(String, RepoName, String)>> {
+pub(super) fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, RepoName, String)>> {
     let cfg = &ctx.config;
     let names: &[String] = if only.is_empty() {
         &cfg.upgrade.recipes

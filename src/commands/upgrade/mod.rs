@@ -351,7 +351,11 @@ fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
 
 /// afk's upgrade PRs among a mirror's open PRs: on an `afk/upgrade-` branch of
 /// the mirror itself (not a fork), opened by afk's account, with afk's marker.
-pub(super) fn afk_prs(open: &[PullRequest], me: &str, mirror: &str) -> Vec<(PullRequest, Bump)> {
+pub(super) fn afk_prs(
+    open: &[PullRequest],
+    me: &str,
+    mirror: &RepoName,
+) -> Vec<(PullRequest, Bump)> {
     open.iter()
         .filter(|p| {
             p.head.name.starts_with(BRANCH_PREFIX)

@@ -3,8 +3,8 @@
 //! Every write is idempotent or guarded: comments are found again by their
 //! marker, and only among comments afk's own account wrote.
 
-use super::{Watch, Watched};
 use super::observe::Seen;
+use super::{Watch, Watched};
 use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
@@ -43,7 +43,12 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
 }
 
 /// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
-fn own_comment(w: &Watch, run: &Watched, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
+fn own_comment(
+    w: &Watch,
+    run: &Watched,
+    number: IssueNumber,
+    marker: &str,
+) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.forge
         .comments(&run.repo, number)?
@@ -135,7 +140,13 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
     w.journal.auto(l);
 }
 
-pub(crate) fn act(w: &Watch, store: &Store, run: &Watched, seen: &Seen, action: Action) -> Result<()> {
+pub(crate) fn act(
+    w: &Watch,
+    store: &Store,
+    run: &Watched,
+    seen: &Seen,
+    action: Action,
+) -> Result<()> {
     if crate::core::run_state::records_gate_failure(&action) {
         record_gate_failure(w, run, seen);
     }
