@@ -226,7 +226,7 @@ pub struct Github {
     pub rest: Rest,
     /// the GitHub App afk runs as, and the allowlist doctor checks against
     /// its installation; None: a person's token
-    app: Option<(std::sync::Arc<super::app::App>, Vec<String>)>,
+    app: Option<(std::sync::Arc<super::app::App>, Vec<RepoName>)>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -247,7 +247,7 @@ impl Github {
     pub fn with_app(
         http: Http,
         app: std::sync::Arc<super::app::App>,
-        allowlist: Vec<String>,
+        allowlist: Vec<RepoName>,
     ) -> Github {
         Github {
             rest: Rest::new(http),

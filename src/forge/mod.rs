@@ -221,6 +221,5 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    let allowlist = c.poll.allowlist.iter().map(|r| r.to_string()).collect();
-    Ok(Box::new(Github::with_app(h, app, allowlist)))
+    Ok(Box::new(Github::with_app(h, app, c.poll.allowlist.clone())))
 }
