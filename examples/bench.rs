@@ -178,7 +178,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
             let h = runner
                 .start(&afk::runner::Turn {
                     run_id: afk::runner::TurnOf::Run(id),
-                    repo: &repo,
+                    repo: &repo.parse().unwrap(),
                     issue: afk::types::IssueNumber(n),
                     title: "fix",
                     branch: &branch,

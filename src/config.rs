@@ -491,8 +491,10 @@ pub struct Upgrade {
     pub verdict_timeout: Duration,
     /// At most one PR across all recipes with a test run or fixer in flight.
     pub serial_tests: bool,
-    /// `owner/repo` of the recipe test suite, for `--with-tests` (SPEC 8.7).
-    pub tests_repo: String,
+    /// `owner/repo` of the recipe test suite, for `--with-tests` (SPEC 8.7);
+    /// `""` is `None`.
+    #[serde(deserialize_with = "de_repo")]
+    pub tests_repo: Option<RepoName>,
 }
 impl Default for Upgrade {
     fn default() -> Self {
@@ -514,7 +516,7 @@ impl Default for Upgrade {
             scan_every: Duration::from_secs(7 * 86400),
             verdict_timeout: Duration::from_secs(24 * 3600),
             serial_tests: true,
-            tests_repo: String::new(),
+            tests_repo: None,
         }
     }
 }
@@ -765,6 +767,17 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
     }
     let v = parse_duration(&s).map_err(serde::de::Error::custom)?;
     Ok(Some(v).filter(|v| !v.is_zero()))
+}
+
+/// `""` is `None`; anything else must be `owner/repo`, parsed here once.
+fn de_repo<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RepoName>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.is_empty() {
+        return Ok(None);
+    }
+    RepoName::parse(&s)
+        .map(Some)
+        .map_err(|_| serde::de::Error::custom(format!("\"{s}\" is not owner/repo")))
 }
 
 /// `""` is `None`; relative paths are resolved later, in [`Config::parse`].
@@ -1412,13 +1425,6 @@ impl Config {
             secs(MINUTE),
             secs(365 * DAY),
         )?;
-        if !u.tests_repo.is_empty() && !is_repo_name(&u.tests_repo) {
-            return Err(c.err(
-                "upgrade",
-                "tests_repo",
-                format!("\"{}\" is not owner/repo", u.tests_repo),
-            ));
-        }
         for (host, url) in &u.registry_mirrors {
             let table = "upgrade.registry_mirrors";
             if host.is_empty() || host.contains(['/', ' ']) {
@@ -2195,6 +2201,35 @@ mod tests {
                     let e = e.to_string();
                     assert!(e.starts_with(w), "case {entry:?}: {e}");
                 }
+                (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_tests_repo_is_parsed_once_at_load_naming_key_and_line() {
+        let cases = [
+            ("", None, None),
+            ("tests_repo = \"\"\n", None, None),
+            ("tests_repo = \"maint/tests\"\n", Some("maint/tests"), None),
+            (
+                "\ntests_repo = \"x/..\"\n",
+                None,
+                Some("config: upgrade.tests_repo at line 3: \"x/..\" is not owner/repo"),
+            ),
+            (
+                "tests_repo = \"noslash\"\n",
+                None,
+                Some("config: upgrade.tests_repo at line 2: \"noslash\" is not owner/repo"),
+            ),
+        ];
+        for (entry, repo, want) in cases {
+            let text = format!("[upgrade]\n{entry}");
+            match (parse(&text), want) {
+                (Ok(c), None) => {
+                    assert_eq!(c.upgrade.tests_repo.as_deref(), repo, "case {entry:?}")
+                }
+                (Err(e), Some(w)) => assert_eq!(e.to_string(), w, "case {entry:?}"),
                 (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
             }
         }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
 use crate::types::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
+use crate::types::RepoName;
 use std::path::Path;
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ impl Journal {
     }
 
     /// Open lessons of a repo, newest first, for a prompt. Never fails.
-    pub fn for_prompt(&self, repo: &str, limit: usize) -> Vec<Lesson> {
+    pub fn for_prompt(&self, repo: &RepoName, limit: usize) -> Vec<Lesson> {
         if !self.enabled || limit == 0 {
             return vec![];
         }
@@ -220,7 +221,11 @@ mod tests {
         assert_eq!(Journal::new(&c, &p, false).auto(gate("a/b")), None);
         assert_eq!(Journal::new(&cfg("1h"), &p, true).auto(gate("a/b")), None);
         assert!(!p.exists());
-        assert!(Journal::new(&c, &p, false).for_prompt("a/b", 5).is_empty());
+        assert!(
+            Journal::new(&c, &p, false)
+                .for_prompt(&"a/b".parse().unwrap(), 5)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -234,7 +239,7 @@ mod tests {
         .unwrap();
         let j = Journal::new(&cfg("1h"), &p, false);
         assert_eq!(j.auto(gate("a/b")), None);
-        assert!(j.for_prompt("a/b", 5).is_empty());
+        assert!(j.for_prompt(&"a/b".parse().unwrap(), 5).is_empty());
         let _ = std::fs::remove_dir_all(p.parent().unwrap());
     }
 

@@ -8,6 +8,7 @@ use crate::config::ForgeKind;
 use crate::core::doctor::{self, Level};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::store::Store;
+use crate::types::RepoName;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -292,7 +293,7 @@ fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
 fn repo_checks(
     ctx: &Ctx,
     forge: &dyn Forge,
-    repo: &str,
+    repo: &RepoName,
     me: &str,
     needs_admin: bool,
 ) -> Vec<(String, Level, String)> {
@@ -329,7 +330,7 @@ fn repo_checks(
     }
     match forge.permission(repo, me) {
         Ok(p) => {
-            let (level, text) = doctor::account_permission(me, repo, p.as_deref(), needs_admin);
+            let (level, text) = doctor::account_permission(me, repo, Some(&p), needs_admin);
             out.push((name, level, text));
         }
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(

@@ -4,6 +4,7 @@ use super::{UsageError, emit};
 use crate::cli::{Cli, InitArgs};
 use crate::config::{self, Config};
 use crate::edges::Files;
+use crate::types::RepoName;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
@@ -25,7 +26,7 @@ struct Report {
 
 #[derive(Serialize)]
 struct LabelItem {
-    repo: String,
+    repo: RepoName,
     label: String,
     /// `exists`, `created`, `would_create` or `failed`
     action: &'static str,
@@ -113,7 +114,7 @@ fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
                 _ => format!("{repo}: could not create label \"{name}\"\n"),
             });
             r.labels.push(LabelItem {
-                repo: repo.to_string(),
+                repo: repo.clone(),
                 label: name.clone(),
                 action,
             });

@@ -233,12 +233,19 @@ pub(crate) fn trusted_access(cfg: &Config) -> crate::types::Access {
     }
 }
 
-/// A permission lookup's answer (the forge's word; `Err`: refused) as the
-/// trust rule ranks it.
+/// A permission lookup's answer (`Ok(None)`: none was needed; `Err`:
+/// refused) as the trust rule ranks it.
 pub(crate) fn access_of(
-    p: &Result<Option<String>, ()>,
+    p: &Result<Option<crate::types::Permission>, ()>,
 ) -> Result<Option<crate::types::Access>, ()> {
     p.as_ref()
-        .map(|p| p.as_deref().map(crate::types::Access::from_forge))
+        .map(|p| p.as_ref().map(crate::types::Permission::access))
         .map_err(|_| ())
+}
+
+/// A repo read back from the state file, as the forge is asked about it.
+/// Every stored repo went in validated (the allowlist, an upgrade mirror), so
+/// an error here means the state file was edited by hand.
+pub(crate) fn stored_repo(s: &str) -> Result<crate::types::RepoName> {
+    crate::types::RepoName::parse(s).map_err(|e| anyhow::anyhow!("state file: {e}"))
 }

@@ -9,7 +9,7 @@ use crate::core::upgrade_commit::TreeChange;
 use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
 use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
-use crate::types::{IssueNumber, TimelineEvent};
+use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent};
 use anyhow::Result;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -74,83 +74,83 @@ impl Forge for RecordingForge {
     fn git_credentials(&self) -> Option<Result<(String, String)>> {
         self.inner.git_credentials()
     }
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         self.inner.issues_with_label(repo, label)
     }
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.inner.issue(repo, number)
     }
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         self.inner.timeline(repo, number)
     }
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         self.inner.permission(repo, login)
     }
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         self.inner.dependencies(repo, number)
     }
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.inner.repo_labels(repo)
     }
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}#{number}: add label \"{name}\""));
         Ok(())
     }
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}#{number}: remove label \"{name}\""));
         Ok(())
     }
-    fn create_label(&self, repo: &str, name: &str, _color: &str) -> Result<()> {
+    fn create_label(&self, repo: &RepoName, name: &str, _color: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}: create label \"{name}\""));
         Ok(())
     }
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.inner.comments(repo, number)
     }
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         let c = self.comment(body);
         self.recorder.note(format!("{repo}#{number}: comment"));
         Ok(c)
     }
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         let mut c = self.comment(body);
         c.id = id;
         self.recorder.note(format!("{repo}: edit comment {id}"));
         Ok(c)
     }
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.inner.open_pulls(repo)
     }
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.inner.recent_closed_pulls(repo)
     }
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
         self.inner.pull(repo, number)
     }
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<forge::CombinedStatus> {
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<forge::CombinedStatus> {
         self.inner.combined_status(repo, sha)
     }
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<forge::Commit>> {
         self.inner.commits(repo, branch, since)
     }
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<forge::FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<forge::FileDiff>> {
         self.inner.diff(repo, sha)
     }
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
@@ -172,11 +172,11 @@ impl Forge for RecordingForge {
             ..Default::default()
         })
     }
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<forge::BranchHead>> {
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<forge::BranchHead>> {
         self.inner.branch(repo, name)
     }
 }

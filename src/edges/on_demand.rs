@@ -6,7 +6,7 @@
 
 use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
-use crate::types::{IssueNumber, TimelineEvent};
+use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent};
 use anyhow::{Result, anyhow, bail};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -56,71 +56,71 @@ impl Forge for OnDemandForge {
     fn me(&self) -> Result<forge::User> {
         self.get()?.me()
     }
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         self.get()?.issues_with_label(repo, label)
     }
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.get()?.issue(repo, number)
     }
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         self.get()?.timeline(repo, number)
     }
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         self.get()?.permission(repo, login)
     }
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         self.get()?.dependencies(repo, number)
     }
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.get()?.repo_labels(repo)
     }
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.get()?.add_label(repo, number, name)
     }
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.get()?.remove_label(repo, number, name)
     }
-    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
         self.get()?.create_label(repo, name, color)
     }
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.get()?.comments(repo, number)
     }
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         self.get()?.create_comment(repo, number, body)
     }
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.get()?.edit_comment(repo, id, body)
     }
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.get()?.open_pulls(repo)
     }
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.get()?.recent_closed_pulls(repo)
     }
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
         self.get()?.pull(repo, number)
     }
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<forge::CombinedStatus> {
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<forge::CombinedStatus> {
         self.get()?.combined_status(repo, sha)
     }
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.get()?.close_issue(repo, number)
     }
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<forge::Commit>> {
         self.get()?.commits(repo, branch, since)
     }
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<forge::FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<forge::FileDiff>> {
         self.get()?.diff(repo, sha)
     }
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
@@ -128,10 +128,10 @@ impl Forge for OnDemandForge {
     ) -> Result<PullRequest> {
         self.get()?.create_pull(repo, head, base, title, body)
     }
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.get()?.close_pull(repo, number)
     }
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<forge::BranchHead>> {
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<forge::BranchHead>> {
         self.get()?.branch(repo, name)
     }
 }

@@ -9,6 +9,7 @@ use super::Diagnosis;
 use super::http::{Http, Refresher};
 use crate::config::Config;
 use crate::core::app_token;
+use crate::types::RepoName;
 use anyhow::{Result, anyhow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -184,7 +185,7 @@ impl App {
 
     /// `afk doctor`'s lines: the app, the installation, the token's expiry
     /// and whether every allowlisted repo is in the installation.
-    pub fn diagnose(&self, token_http: &Http, allowlist: &[String]) -> Vec<Diagnosis> {
+    pub fn diagnose(&self, token_http: &Http, allowlist: &[RepoName]) -> Vec<Diagnosis> {
         let mut out = vec![];
         match self.app() {
             Ok(a) => out.push(Diagnosis::ok(
@@ -240,7 +241,7 @@ impl App {
         }
         match repos {
             Ok(rs) => {
-                let missing: Vec<&String> = allowlist
+                let missing: Vec<&RepoName> = allowlist
                     .iter()
                     .filter(|a| !rs.iter().any(|r| r.full_name.eq_ignore_ascii_case(a)))
                     .collect();

@@ -5,7 +5,7 @@ use super::Forge;
 use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -47,7 +47,7 @@ impl WireTimelineEvent {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
-struct Permission {
+struct WirePermission {
     permission: String,
 }
 
@@ -62,7 +62,7 @@ impl Gitea {
         }
     }
 
-    fn label_id(&self, repo: &str, name: &str) -> Result<i64> {
+    fn label_id(&self, repo: &RepoName, name: &str) -> Result<i64> {
         self.repo_labels(repo)?
             .into_iter()
             .find(|l| l.name == name)
@@ -86,7 +86,7 @@ impl Forge for Gitea {
 
     /// Open issues (never pull requests) carrying `label`, every page. The label is
     /// re-checked here: Gitea drops an unknown label name from the filter.
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         let all: Vec<Issue> = self.rest.http.get_all(&format!(
             "/repos/{}/issues?state=open&type=issues&labels={}",
             rp(repo),
@@ -95,11 +95,11 @@ impl Forge for Gitea {
         Ok(super::model::open_issues_with(all, label))
     }
 
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.rest.issue(repo, number)
     }
 
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireTimelineEvent> = self
             .rest
             .http
@@ -110,9 +110,10 @@ impl Forge for Gitea {
             .collect())
     }
 
-    /// The collaborator's permission; `Ok(None)` when the forge refuses the lookup (403).
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
-        match self.rest.http.json::<Permission>(
+    /// The collaborator's permission, Gitea's word as it answered; 404 (not a
+    /// user) is `none`; 403 (afk's account may not look) is the error.
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
+        match self.rest.http.json::<WirePermission>(
             "GET",
             &format!(
                 "/repos/{}/collaborators/{}/permission",
@@ -121,15 +122,17 @@ impl Forge for Gitea {
             ),
             None,
         ) {
-            Ok(p) => Ok(Some(p.permission)),
+            Ok(p) => Ok(Permission::from_forge(&p.permission)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(e),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(Some("none".into())),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                Ok(Permission::from_forge("none"))
+            }
             Err(e) => Err(e),
         }
     }
 
     /// Issues this one depends on. A 404 means dependencies are off: none.
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         match self
             .rest
             .http
@@ -142,11 +145,11 @@ impl Forge for Gitea {
     }
 
     /// The repo's labels, fetched at most once per tick.
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.rest.repo_labels(repo)
     }
 
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         self.rest.http.send(
             "POST",
@@ -156,7 +159,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         let id = self.label_id(repo, name)?;
         match self.rest.http.send(
             "DELETE",
@@ -169,7 +172,7 @@ impl Forge for Gitea {
         }
     }
 
-    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
         self.rest.http.send(
             "POST",
             &format!("/repos/{}/labels", rp(repo)),
@@ -178,7 +181,7 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
         self.rest.http.json(
             "GET",
@@ -188,14 +191,14 @@ impl Forge for Gitea {
     }
 
     /// Open pull requests of a repo, every page.
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.rest
             .http
             .get_all(&format!("/repos/{}/pulls?state=open", rp(repo)))
     }
 
     /// The most recently updated closed (or merged) pull requests: one page.
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.rest.http.json(
             "GET",
             &format!(
@@ -206,14 +209,14 @@ impl Forge for Gitea {
         )
     }
 
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
         self.rest
             .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
     }
 
     /// The combined status of a commit (its latest status per context).
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         self.rest.http.json(
             "GET",
             &format!("/repos/{}/commits/{}/status?limit=50", rp(repo), enc(sha)),
@@ -221,7 +224,7 @@ impl Forge for Gitea {
         )
     }
 
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.rest.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
@@ -230,18 +233,18 @@ impl Forge for Gitea {
         Ok(())
     }
 
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         self.rest.create_comment(repo, number, body)
     }
 
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.rest.edit_comment(repo, id, body)
     }
 
     // upgrade
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
@@ -254,13 +257,13 @@ impl Forge for Gitea {
         )
     }
 
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }
 
     /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
     /// segment encoded on its own.
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
         let path: Vec<String> = name.split('/').map(enc).collect();
         match self.rest.http.json(
             "GET",
@@ -275,7 +278,7 @@ impl Forge for Gitea {
 
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<super::Commit>> {
@@ -284,7 +287,7 @@ impl Forge for Gitea {
 
     /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
     /// the first parent (what Gitea runs for it), split into files.
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<super::FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {
         let r = self.rest.http.send(
             "GET",
             &format!("/repos/{}/git/commits/{}.diff", rp(repo), enc(sha)),
@@ -300,7 +303,7 @@ impl Gitea {
     /// signature checks: only sha, message and date are read).
     fn list_commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<super::Commit>> {

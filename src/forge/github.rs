@@ -21,7 +21,7 @@ use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
 use super::{Diagnosis, Forge};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::json;
@@ -226,7 +226,7 @@ pub struct Github {
     pub rest: Rest,
     /// the GitHub App afk runs as, and the allowlist doctor checks against
     /// its installation; None: a person's token
-    app: Option<(std::sync::Arc<super::app::App>, Vec<String>)>,
+    app: Option<(std::sync::Arc<super::app::App>, Vec<RepoName>)>,
 }
 
 /// GitHub's list has no `merged`: `merged_at` says it.
@@ -247,7 +247,7 @@ impl Github {
     pub fn with_app(
         http: Http,
         app: std::sync::Arc<super::app::App>,
-        allowlist: Vec<String>,
+        allowlist: Vec<RepoName>,
     ) -> Github {
         Github {
             rest: Rest::new(http),
@@ -292,7 +292,7 @@ impl Forge for Github {
 
     /// Open issues carrying `label`, every page; pull requests (a
     /// `pull_request` key) are dropped and the label re-checked.
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         let all: Vec<Issue> = self.rest.http.get_all(&format!(
             "/repos/{}/issues?state=open&labels={}",
             rp(repo),
@@ -301,11 +301,11 @@ impl Forge for Github {
         Ok(super::model::open_issues_with(all, label))
     }
 
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.rest.issue(repo, number)
     }
 
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         let wire: Vec<WireEvent> = self
             .rest
             .http
@@ -315,7 +315,7 @@ impl Forge for Github {
 
     /// The collaborator's level; 404 (not a user) is `none`; 403 (afk's
     /// account may not look) is the error the caller reports as refused.
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         match self.rest.http.json::<WirePermission>(
             "GET",
             &format!(
@@ -325,16 +325,19 @@ impl Forge for Github {
             ),
             None,
         ) {
-            Ok(p) => Ok(Some(
-                permission_level(&p.permission, &p.role_name).to_string(),
-            )),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(Some("none".into())),
+            Ok(p) => Ok(Permission::from_forge(permission_level(
+                &p.permission,
+                &p.role_name,
+            ))),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                Ok(Permission::from_forge("none"))
+            }
             Err(e) => Err(e),
         }
     }
 
     /// The issues blocking this one; 404/410 means dependencies are off: none.
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         match self.rest.http.get_all(&format!(
             "/repos/{}/issues/{number}/dependencies/blocked_by",
             rp(repo)
@@ -352,12 +355,12 @@ impl Forge for Github {
         }
     }
 
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.rest.repo_labels(repo)
     }
 
     /// By name; GitHub creates a label the repo does not have yet.
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.rest.http.send(
             "POST",
             &format!("/repos/{}/issues/{number}/labels", rp(repo)),
@@ -366,7 +369,7 @@ impl Forge for Github {
         Ok(())
     }
 
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         match self.rest.http.send(
             "DELETE",
             &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
@@ -378,7 +381,7 @@ impl Forge for Github {
         }
     }
 
-    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()> {
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
         self.rest.http.send(
             "POST",
             &format!("/repos/{}/labels", rp(repo)),
@@ -388,21 +391,21 @@ impl Forge for Github {
         Ok(())
     }
 
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.rest
             .http
             .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
     }
 
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         self.rest.create_comment(repo, number, body)
     }
 
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.rest.edit_comment(repo, id, body)
     }
 
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         let v: Vec<PullRequest> = self
             .rest
             .http
@@ -410,7 +413,7 @@ impl Forge for Github {
         Ok(v.into_iter().map(with_merged).collect())
     }
 
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         let v: Vec<PullRequest> = self.rest.http.json(
             "GET",
             &format!(
@@ -422,7 +425,7 @@ impl Forge for Github {
         Ok(v.into_iter().map(with_merged).collect())
     }
 
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
         self.rest
             .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
@@ -430,7 +433,7 @@ impl Forge for Github {
     }
 
     /// The commit's combined status and its check runs, merged per context name.
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         let st: WireCombined = self.rest.http.json(
             "GET",
             &format!(
@@ -466,7 +469,7 @@ impl Forge for Github {
         Ok(merge_ci(sha, lines))
     }
 
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.rest.http.send(
             "PATCH",
             &format!("/repos/{}/issues/{number}", rp(repo)),
@@ -480,7 +483,7 @@ impl Forge for Github {
     /// (and its ETag) stays the same all day and an unchanged branch is a 304.
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<super::Commit>> {
@@ -505,7 +508,7 @@ impl Forge for Github {
 
     /// `GET /repos/{o}/{r}/commits/{sha}`: its `files` (every page; a merge's
     /// against its first parent), each with its `patch` when GitHub shows one.
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<super::FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {
         let files: Vec<super::commits::WireFile> = self.rest.http.get_all_in(
             &format!("/repos/{}/commits/{}", rp(repo), enc(sha)),
             "files",
@@ -518,7 +521,7 @@ impl Forge for Github {
 
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
@@ -534,14 +537,14 @@ impl Forge for Github {
             .map(with_merged)
     }
 
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }
 
     /// `GET .../branches/{branch}`: the head commit's sha, message and git
     /// committer (`commit.commit.committer`; the outer `committer` is a
     /// GitHub account, or null).
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
         let path: Vec<String> = name.split('/').map(enc).collect();
         match self.rest.http.json::<WireBranch>(
             "GET",

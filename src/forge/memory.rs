@@ -14,7 +14,7 @@ use super::{
     BranchHead, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff, Forge,
     ForgeError, Issue, Label, PullRequest, State, User,
 };
-use crate::types::{IssueNumber, TimelineEvent, TimelineKind};
+use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -441,7 +441,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>> {
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
         self.read("issues_with_label", repo, |r| {
             Ok(r.threads
                 .values()
@@ -451,35 +451,35 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.read("issue", repo, |r| r.issue(repo, number.0).cloned())
     }
 
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
         self.read("timeline", repo, |r| {
             Ok(r.thread(repo, number.0)?.timeline.clone())
         })
     }
 
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>> {
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         self.read("permission", repo, |r| {
             let p = r.permissions.get(&login.to_ascii_lowercase());
-            Ok(Some(p.cloned().unwrap_or_else(|| "none".into())))
+            Ok(Permission::from_forge(p.map_or("none", String::as_str)))
         })
     }
 
     /// Dependencies are off: none.
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>> {
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
         self.read("dependencies", repo, |r| {
             r.issue(repo, number.0).map(|_| vec![])
         })
     }
 
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.read("repo_labels", repo, |r| Ok(r.labels.clone()))
     }
 
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         let creates = self.creates_labels;
         self.call("add_label", repo, |r, ids| {
             if creates && !r.labels.iter().any(|l| l.name == name) {
@@ -494,7 +494,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()> {
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.call("remove_label", repo, |r, ids| {
             let issue = r.issue(repo, number.0)?;
             if !issue.has_label(name) {
@@ -513,7 +513,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn create_label(&self, repo: &str, name: &str, _color: &str) -> Result<()> {
+    fn create_label(&self, repo: &RepoName, name: &str, _color: &str) -> Result<()> {
         self.call("create_label", repo, |r, ids| {
             if r.labels.iter().any(|l| l.name == name) {
                 let path = format!("/repos/{repo}/labels");
@@ -528,13 +528,13 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.read("comments", repo, |r| {
             Ok(r.thread(repo, number.0)?.comments.clone())
         })
     }
 
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         self.call("create_comment", repo, |r, ids| {
             let c = r.add_comment(ids, (repo, number.0), &self.me, body)?;
             let line = format!("create_comment {repo}#{number} {}", c.id);
@@ -543,7 +543,7 @@ impl Forge for MemoryForge {
     }
 
     /// Any comment of the repo, whoever wrote it (an admin's token may).
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.call("edit_comment", repo, |r, _| {
             let found = r
                 .threads
@@ -557,7 +557,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.read("open_pulls", repo, |r| {
             Ok(r.pulls
                 .values()
@@ -568,7 +568,7 @@ impl Forge for MemoryForge {
     }
 
     /// Closed pulls, the highest numbers first (the most recent, here).
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>> {
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.read("recent_closed_pulls", repo, |r| {
             Ok(r.pulls
                 .values()
@@ -579,7 +579,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
         self.read("pull", repo, |r| {
             r.pulls
                 .get(&number.0)
@@ -588,7 +588,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus> {
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
         self.read("combined_status", repo, |r| {
             let mut latest: Vec<CommitStatus> = vec![];
             for s in r.statuses.get(sha).into_iter().flatten() {
@@ -603,7 +603,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.call("close_issue", repo, |r, _| {
             r.issue(repo, number.0)?.state = State::Closed;
             Ok(((), Some(format!("close_issue {repo}#{number}"))))
@@ -612,7 +612,7 @@ impl Forge for MemoryForge {
 
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<Commit>> {
@@ -633,7 +633,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
         self.read("diff", repo, |r| {
             r.diffs
                 .get(sha)
@@ -644,7 +644,7 @@ impl Forge for MemoryForge {
 
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
@@ -686,7 +686,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.call("close_pull", repo, |r, _| {
             let Some(p) = r.pulls.get_mut(&number.0) else {
                 return Err(not_found(format!("/repos/{repo}/pulls/{number}")));
@@ -696,7 +696,7 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>> {
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
         self.read("branch", repo, |r| Ok(r.branches.get(name).cloned()))
     }
 }
@@ -706,6 +706,9 @@ mod tests {
     use super::*;
 
     const R: &str = "acme/api";
+    /// `R` as the forge's methods take it.
+    static API: std::sync::LazyLock<RepoName> =
+        std::sync::LazyLock::new(|| RepoName::parse(R).unwrap());
 
     fn forge() -> MemoryForge {
         MemoryForge::new("afk-bot")
@@ -723,9 +726,9 @@ mod tests {
     #[test]
     fn comments_are_authored_by_the_tokens_user() {
         let f = forge();
-        let c = f.create_comment(R, IssueNumber(7), "afk here").unwrap();
+        let c = f.create_comment(&API, IssueNumber(7), "afk here").unwrap();
         assert_eq!(c.author(), "afk-bot");
-        let all = f.comments(R, IssueNumber(7)).unwrap();
+        let all = f.comments(&API, IssueNumber(7)).unwrap();
         let authors: Vec<&str> = all.iter().map(|c| c.author()).collect();
         assert_eq!(authors, ["bob", "afk-bot"]);
         assert_eq!(f.writes(), [format!("create_comment acme/api#7 {}", c.id)]);
@@ -734,8 +737,8 @@ mod tests {
     #[test]
     fn adding_a_label_twice_keeps_one_and_one_event() {
         let f = forge();
-        f.add_label(R, IssueNumber(7), "busy").unwrap();
-        f.add_label(R, IssueNumber(7), "busy").unwrap();
+        f.add_label(&API, IssueNumber(7), "busy").unwrap();
+        f.add_label(&API, IssueNumber(7), "busy").unwrap();
         let labels: Vec<String> = f
             .issue_now(R, 7)
             .labels
@@ -743,7 +746,7 @@ mod tests {
             .map(|l| l.name)
             .collect();
         assert_eq!(labels, ["ready", "busy"]);
-        let events = f.timeline(R, IssueNumber(7)).unwrap();
+        let events = f.timeline(&API, IssueNumber(7)).unwrap();
         let busy: Vec<&TimelineEvent> = events
             .iter()
             .filter(|e| e.label.as_deref() == Some("busy"))
@@ -759,22 +762,22 @@ mod tests {
     fn what_does_not_exist_is_not_found() {
         let f = forge();
         let cases: Vec<anyhow::Error> = vec![
-            Forge::issue(&f, R, IssueNumber(8)).unwrap_err(),
-            Forge::issue(&f, "acme/other", IssueNumber(7)).unwrap_err(),
-            f.comments(R, IssueNumber(8)).unwrap_err(),
-            f.edit_comment(R, 999, "x").unwrap_err(),
-            Forge::pull(&f, R, IssueNumber(7)).unwrap_err(),
-            Forge::diff(&f, R, "abc").unwrap_err(),
+            Forge::issue(&f, &API, IssueNumber(8)).unwrap_err(),
+            Forge::issue(&f, &RepoName::parse("acme/other").unwrap(), IssueNumber(7)).unwrap_err(),
+            f.comments(&API, IssueNumber(8)).unwrap_err(),
+            f.edit_comment(&API, 999, "x").unwrap_err(),
+            Forge::pull(&f, &API, IssueNumber(7)).unwrap_err(),
+            Forge::diff(&f, &API, "abc").unwrap_err(),
         ];
         for e in cases {
             assert_eq!(kind(&e), Some(Failure::NotFound), "{e}");
         }
         // a label Gitea does not have is refused; GitHub creates it
-        let e = f.add_label(R, IssueNumber(7), "new").unwrap_err();
+        let e = f.add_label(&API, IssueNumber(7), "new").unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NotFound));
         assert!(f.writes().is_empty());
         let gh = forge().creating_labels();
-        gh.add_label(R, IssueNumber(7), "new").unwrap();
+        gh.add_label(&API, IssueNumber(7), "new").unwrap();
         assert!(gh.issue_now(R, 7).has_label("new"));
     }
 
@@ -782,32 +785,34 @@ mod tests {
     fn every_call_is_counted_and_seeded_failures_are_typed() {
         let f = forge().failing("permission", Failure::Forbidden);
         assert_eq!(f.requests(), 0);
-        let e = Forge::permission(&f, R, "alice").unwrap_err();
+        let e = Forge::permission(&f, &API, "alice").unwrap_err();
         assert_eq!(kind(&e), Some(Failure::Forbidden));
         f.me().unwrap();
-        let _ = Forge::issue(&f, R, IssueNumber(99));
+        let _ = Forge::issue(&f, &API, IssueNumber(99));
         assert_eq!(f.requests(), 3);
         assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
         let silent = forge().failing("create_comment", Failure::NoAnswer);
-        let e = silent.create_comment(R, IssueNumber(7), "x").unwrap_err();
+        let e = silent
+            .create_comment(&API, IssueNumber(7), "x")
+            .unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NoAnswer));
         assert!(silent.writes().is_empty());
         let g = forge().permission(R, "Alice", "admin");
         assert_eq!(
-            Forge::permission(&g, R, "alice").unwrap().as_deref(),
-            Some("admin")
+            Forge::permission(&g, &API, "alice").unwrap().word(),
+            "admin"
         );
         assert_eq!(
-            Forge::permission(&g, R, "mallory").unwrap().as_deref(),
-            Some("none")
+            Forge::permission(&g, &API, "mallory").unwrap().word(),
+            "none"
         );
     }
 
     #[test]
     fn another_users_comment_can_be_edited_as_an_admin_can() {
         let f = forge();
-        let bobs = f.comments(R, IssueNumber(7)).unwrap()[0].id;
-        f.edit_comment(R, bobs, "rewritten").unwrap();
+        let bobs = f.comments(&API, IssueNumber(7)).unwrap()[0].id;
+        f.edit_comment(&API, bobs, "rewritten").unwrap();
         assert_eq!(f.comments_now(R, 7)[0].body, "rewritten");
         assert_eq!(f.comments_now(R, 7)[0].author(), "bob");
         assert_eq!(f.writes(), [format!("edit_comment acme/api#7 {bobs}")]);
@@ -816,13 +821,13 @@ mod tests {
     #[test]
     fn removing_and_closing_change_what_is_listed() {
         let f = forge();
-        assert_eq!(f.issues_with_label(R, "ready").unwrap().len(), 1);
-        f.remove_label(R, IssueNumber(7), "ready").unwrap();
-        f.remove_label(R, IssueNumber(7), "ready").unwrap();
-        assert!(f.issues_with_label(R, "ready").unwrap().is_empty());
-        f.add_label(R, IssueNumber(7), "ready").unwrap();
-        f.close_issue(R, IssueNumber(7)).unwrap();
-        assert!(f.issues_with_label(R, "ready").unwrap().is_empty());
+        assert_eq!(f.issues_with_label(&API, "ready").unwrap().len(), 1);
+        f.remove_label(&API, IssueNumber(7), "ready").unwrap();
+        f.remove_label(&API, IssueNumber(7), "ready").unwrap();
+        assert!(f.issues_with_label(&API, "ready").unwrap().is_empty());
+        f.add_label(&API, IssueNumber(7), "ready").unwrap();
+        f.close_issue(&API, IssueNumber(7)).unwrap();
+        assert!(f.issues_with_label(&API, "ready").unwrap().is_empty());
         assert_eq!(
             f.writes(),
             [
@@ -837,19 +842,21 @@ mod tests {
     #[test]
     fn pulls_share_the_issue_numbers_and_one_open_pull_per_branch() {
         let f = forge();
-        let pr = f.create_pull(R, "afk/issue-7", "main", "t", "b").unwrap();
+        let pr = f
+            .create_pull(&API, "afk/issue-7", "main", "t", "b")
+            .unwrap();
         assert_eq!(pr.number, IssueNumber(8));
         assert_eq!(pr.author(), "afk-bot");
         let again = f
-            .create_pull(R, "afk/issue-7", "main", "t", "b")
+            .create_pull(&API, "afk/issue-7", "main", "t", "b")
             .unwrap_err();
         assert_eq!(kind(&again), Some(Failure::Conflict));
-        assert_eq!(f.open_pulls(R).unwrap().len(), 1);
-        f.close_pull(R, pr.number).unwrap();
-        assert!(f.open_pulls(R).unwrap().is_empty());
-        assert_eq!(f.recent_closed_pulls(R).unwrap()[0].number, pr.number);
+        assert_eq!(f.open_pulls(&API).unwrap().len(), 1);
+        f.close_pull(&API, pr.number).unwrap();
+        assert!(f.open_pulls(&API).unwrap().is_empty());
+        assert_eq!(f.recent_closed_pulls(&API).unwrap()[0].number, pr.number);
         // a PR's conversation takes comments
-        f.create_comment(R, pr.number, "note").unwrap();
+        f.create_comment(&API, pr.number, "note").unwrap();
         assert_eq!(f.comments_now(R, 8).len(), 1);
     }
 
@@ -860,11 +867,11 @@ mod tests {
             .status(R, "s1", "ci", "success")
             .status(R, "s1", "lint", "pending")
             .status(R, "s2", "ci", "success");
-        let s1 = f.combined_status(R, "s1").unwrap();
+        let s1 = f.combined_status(&API, "s1").unwrap();
         assert_eq!(s1.state, "pending");
         assert_eq!(s1.statuses.unwrap().len(), 2);
-        assert_eq!(f.combined_status(R, "s2").unwrap().state, "success");
-        assert_eq!(f.combined_status(R, "none").unwrap().state, "pending");
+        assert_eq!(f.combined_status(&API, "s2").unwrap().state, "success");
+        assert_eq!(f.combined_status(&API, "none").unwrap().state, "pending");
     }
 
     #[test]
@@ -881,13 +888,13 @@ mod tests {
             .commit(R, "main", c("c", "2026-01-05T00:00:00Z"));
         let since = crate::clock::parse("2026-01-02T00:00:00Z").unwrap();
         let got: Vec<String> = f
-            .commits(R, "main", since)
+            .commits(&API, "main", since)
             .unwrap()
             .into_iter()
             .map(|c| c.sha)
             .collect();
         assert_eq!(got, ["c", "b"]);
-        let e = f.commits(R, "gone", since).unwrap_err();
+        let e = f.commits(&API, "gone", since).unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NotFound));
     }
 }

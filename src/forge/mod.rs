@@ -20,7 +20,7 @@ pub use http::{Failure, ForgeError, LastTry, fan_out};
 pub use model::*;
 
 use crate::config::Config;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 
 /// Everything afk reads and writes on a forge. `repo` is always `owner/name`
@@ -52,36 +52,36 @@ pub trait Forge: Send + Sync {
         None
     }
     /// Open issues (never pull requests) carrying `label`, every page.
-    fn issues_with_label(&self, repo: &str, label: &str) -> Result<Vec<Issue>>;
-    fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue>;
-    fn timeline(&self, repo: &str, number: IssueNumber) -> Result<Vec<TimelineEvent>>;
-    /// The collaborator's permission (`none` for a stranger); an error with
-    /// status 403 when the forge refuses the lookup.
-    fn permission(&self, repo: &str, login: &str) -> Result<Option<String>>;
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>>;
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue>;
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>>;
+    /// The collaborator's permission (`none` for a stranger), ranked and with
+    /// the forge's word; an error with status 403 when the forge refuses the lookup.
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission>;
     /// Issues this one depends on; none when the feature is off.
-    fn dependencies(&self, repo: &str, number: IssueNumber) -> Result<Vec<Issue>>;
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.
-    fn repo_labels(&self, repo: &str) -> Result<Vec<Label>>;
-    fn add_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()>;
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>>;
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
     /// Removing a label the issue does not carry is not an error.
-    fn remove_label(&self, repo: &str, number: IssueNumber, name: &str) -> Result<()>;
-    fn create_label(&self, repo: &str, name: &str, color: &str) -> Result<()>;
-    fn comments(&self, repo: &str, number: IssueNumber) -> Result<Vec<Comment>>;
-    fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment>;
-    fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment>;
-    fn open_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>>;
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment>;
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
     /// The most recently updated closed (or merged) pull requests: one page.
-    fn recent_closed_pulls(&self, repo: &str) -> Result<Vec<PullRequest>>;
-    fn pull(&self, repo: &str, number: IssueNumber) -> Result<PullRequest>;
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest>;
     /// The combined status of a commit (its latest status per context).
-    fn combined_status(&self, repo: &str, sha: &str) -> Result<CombinedStatus>;
-    fn close_issue(&self, repo: &str, number: IssueNumber) -> Result<()>;
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus>;
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
 
     /// The commits of `branch`, newest first, down to (without) the first one
     /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).
     fn commits(
         &self,
-        repo: &str,
+        repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
     ) -> Result<Vec<Commit>> {
@@ -91,7 +91,7 @@ pub trait Forge: Send + Sync {
     /// What commit `sha` changed against its first parent (a merge: what it
     /// brought into its base branch), file by file: what harvest compares to
     /// tell a revert from a message that only says so (SPEC 7.3).
-    fn diff(&self, repo: &str, sha: &str) -> Result<Vec<FileDiff>> {
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
         let _ = sha;
         anyhow::bail!("forge: reading the diffs of {repo} is not supported by this forge yet")
     }
@@ -99,16 +99,16 @@ pub trait Forge: Send + Sync {
     /// Open a pull request from `head` (a branch of `repo`) into `base`.
     fn create_pull(
         &self,
-        repo: &str,
+        repo: &RepoName,
         head: &str,
         base: &str,
         title: &str,
         body: &str,
     ) -> Result<PullRequest>;
     /// Close a pull request without merging it.
-    fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()>;
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// A branch and its head commit; `None` when the branch does not exist.
-    fn branch(&self, repo: &str, name: &str) -> Result<Option<BranchHead>>;
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>>;
 }
 
 /// One forge-specific `afk doctor` line.
@@ -222,6 +222,5 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    let allowlist = c.poll.allowlist.iter().map(|r| r.to_string()).collect();
-    Ok(Box::new(Github::with_app(h, app, allowlist)))
+    Ok(Box::new(Github::with_app(h, app, c.poll.allowlist.clone())))
 }

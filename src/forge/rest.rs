@@ -3,7 +3,7 @@
 
 use super::http::{Http, repo_path as rp};
 use super::model::{Comment, Issue, Label, User};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde_json::json;
 use std::collections::HashMap;
@@ -12,7 +12,7 @@ use std::sync::Mutex;
 /// The HTTP client and what one tick keeps of the forge (each repo's labels).
 pub struct Rest {
     pub http: Http,
-    labels: Mutex<HashMap<String, Vec<Label>>>,
+    labels: Mutex<HashMap<RepoName, Vec<Label>>>,
 }
 
 impl Rest {
@@ -27,12 +27,12 @@ impl Rest {
         self.http.json("GET", "/user", None)
     }
 
-    pub fn issue(&self, repo: &str, number: IssueNumber) -> Result<Issue> {
+    pub fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
         self.http
             .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
     }
 
-    pub fn close_pull(&self, repo: &str, number: IssueNumber) -> Result<()> {
+    pub fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/pulls/{number}", rp(repo)),
@@ -41,7 +41,12 @@ impl Rest {
         Ok(())
     }
 
-    pub fn create_comment(&self, repo: &str, number: IssueNumber, body: &str) -> Result<Comment> {
+    pub fn create_comment(
+        &self,
+        repo: &RepoName,
+        number: IssueNumber,
+        body: &str,
+    ) -> Result<Comment> {
         self.http.json(
             "POST",
             &format!("/repos/{}/issues/{number}/comments", rp(repo)),
@@ -49,7 +54,7 @@ impl Rest {
         )
     }
 
-    pub fn edit_comment(&self, repo: &str, id: i64, body: &str) -> Result<Comment> {
+    pub fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.http.json(
             "PATCH",
             &format!("/repos/{}/issues/comments/{id}", rp(repo)),
@@ -58,20 +63,17 @@ impl Rest {
     }
 
     /// The repo's labels, fetched at most once per tick.
-    pub fn repo_labels(&self, repo: &str) -> Result<Vec<Label>> {
+    pub fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         if let Some(l) = self.labels.lock().unwrap().get(repo) {
             return Ok(l.clone());
         }
         let l: Vec<Label> = self.http.get_all(&format!("/repos/{}/labels", rp(repo)))?;
-        self.labels
-            .lock()
-            .unwrap()
-            .insert(repo.to_string(), l.clone());
+        self.labels.lock().unwrap().insert(repo.clone(), l.clone());
         Ok(l)
     }
 
     /// Drop what this tick kept of `repo`'s labels (after creating one).
-    pub fn forget_labels(&self, repo: &str) {
+    pub fn forget_labels(&self, repo: &RepoName) {
         self.labels.lock().unwrap().remove(repo);
     }
 }

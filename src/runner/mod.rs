@@ -9,7 +9,7 @@ pub mod spend;
 
 use crate::config::Config;
 use crate::core::run_state::Agent;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::path::Path;
 use std::time::Duration;
@@ -43,7 +43,7 @@ impl std::fmt::Display for TurnOf {
 /// What one agent turn needs.
 pub struct Turn<'a> {
     pub run_id: TurnOf,
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub issue: IssueNumber,
     pub title: &'a str,
     pub branch: &'a str,

@@ -7,7 +7,7 @@
 
 use super::run_state::Checks;
 use super::sanitize::safe_url;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 
 /// One commit status as the forge reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,7 +173,7 @@ pub fn says_closes(body: &str, issue: IssueNumber) -> bool {
 /// Who the run is: its repo, its branch, and the agent's forge account (empty: unset).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunIdentity<'a> {
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub branch: &'a str,
     pub agent_login: &'a str,
 }
@@ -392,7 +392,7 @@ mod tests {
     #[test]
     fn only_the_runs_branch_in_the_same_repo_or_the_agents_account_counts() {
         let run = RunIdentity {
-            repo: "acme/api",
+            repo: &"acme/api".parse().unwrap(),
             branch: "afk/issue-7",
             agent_login: "afk-bot",
         };
@@ -433,7 +433,7 @@ mod tests {
     #[test]
     fn the_branch_beats_the_account_then_the_newest_wins() {
         let run = RunIdentity {
-            repo: "acme/api",
+            repo: &"acme/api".parse().unwrap(),
             branch: "afk/issue-7",
             agent_login: "afk-bot",
         };

@@ -5,7 +5,7 @@
 //! the caller through a closure, called lazily in priority order, so a tick asks
 //! the forge only about the issues that could still win.
 
-use crate::types::{Access, IssueNumber};
+use crate::types::{Access, IssueNumber, RepoName};
 use serde::Serialize;
 use std::fmt;
 
@@ -177,8 +177,8 @@ pub fn apply_capacity<T: Clone>(
 }
 
 /// Issue references named on `Blocked by` / `Depends on` lines of a body:
-/// `(Some("owner/repo"), N)` or `(None, N)` for the same repo.
-pub fn body_blockers(body: &str) -> Vec<(Option<String>, IssueNumber)> {
+/// `(Some(owner/repo), N)` or `(None, N)` for the same repo.
+pub fn body_blockers(body: &str) -> Vec<(Option<RepoName>, IssueNumber)> {
     let mut out = vec![];
     for line in body.lines() {
         let mut l = line.trim_start();
@@ -205,7 +205,7 @@ pub fn body_blockers(body: &str) -> Vec<(Option<String>, IssueNumber)> {
     out
 }
 
-fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
+fn refs_in(s: &str) -> Vec<(Option<RepoName>, IssueNumber)> {
     let mut out = vec![];
     let bytes: Vec<char> = s.chars().collect();
     let mut i = 0;
@@ -225,12 +225,7 @@ fn refs_in(s: &str) -> Vec<(Option<String>, IssueNumber)> {
                     j -= 1;
                 }
                 let prefix: String = bytes[j..i].iter().collect();
-                let repo = if crate::types::is_repo_name(&prefix) {
-                    Some(prefix)
-                } else {
-                    None
-                };
-                out.push((repo, n));
+                out.push((RepoName::parse(&prefix).ok(), n));
             }
             i += 1 + digits.len();
         } else {
@@ -588,7 +583,7 @@ mod tests {
             body_blockers(body),
             vec![
                 (None, N(12)),
-                (Some("acme/lib".into()), N(3)),
+                (Some(RepoName::parse("acme/lib").unwrap()), N(3)),
                 (None, N(4)),
                 (None, N(5)),
                 (None, N(6))

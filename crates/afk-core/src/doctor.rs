@@ -1,6 +1,7 @@
 //! What `afk doctor` makes of what it found: each check's level and its
 //! words, with the fix. Pure; the command gathers the facts.
 
+use crate::types::{Access, Permission, RepoName};
 use serde::Serialize;
 
 /// A check's outcome: a FAIL means a tick will fail (exit 1); a WARN means
@@ -34,24 +35,27 @@ impl Level {
 /// bot holds the app's permissions, not a collaborator's.
 pub fn account_permission(
     login: &str,
-    repo: &str,
-    have: Option<&str>,
+    repo: &RepoName,
+    have: Option<&Permission>,
     needs_admin: bool,
 ) -> (Level, String) {
-    let have = have.filter(|p| !p.is_empty()).unwrap_or("none");
+    let access = have.map_or(Access::None, Permission::access);
+    let have = have
+        .map(Permission::word)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("none");
     if login.ends_with("[bot]") {
         return (
             Level::Ok,
             format!("{login} is an app: its permissions are the app installation's"),
         );
     }
-    use crate::types::Access;
     let needed = if needs_admin {
         Access::Admin
     } else {
         Access::Write
     };
-    if Access::from_forge(have) >= needed {
+    if access >= needed {
         (Level::Ok, format!("{login} has {have} on {repo}"))
     } else {
         let why = if needs_admin {
@@ -163,13 +167,14 @@ mod tests {
             ("app[bot]", None, false, Level::Ok),
         ];
         for (login, have, admin, want) in table {
+            let have = have.map(Permission::from_forge);
             assert_eq!(
-                account_permission(login, "a/b", have, admin).0,
+                account_permission(login, &"a/b".parse().unwrap(), have.as_ref(), admin).0,
                 want,
                 "{have:?} {admin}"
             );
         }
-        let (_, d) = account_permission("afk", "a/b", None, false);
+        let (_, d) = account_permission("afk", &"a/b".parse().unwrap(), None, false);
         assert!(
             d.starts_with("afk has none on a/b: afk's account needs write"),
             "{d}"

@@ -4,7 +4,7 @@
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
 use super::spend::usd;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
@@ -29,7 +29,7 @@ pub struct Budget<'a> {
 pub struct Escalated<'a> {
     pub run_id: crate::types::RunId,
     pub why: Escalation,
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     /// Corrective turns used, agent starts in all.
     pub turns_used: u32,
     pub turns: u32,
@@ -143,7 +143,7 @@ pub fn link(url: &str) -> Option<String> {
 }
 
 /// The one-line notification for an escalation.
-pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) -> String {
+pub fn notification(repo: &RepoName, issue: IssueNumber, why: Escalation, url: &str) -> String {
     match link(url) {
         Some(u) => format!("afk needs a human on {repo}#{issue} ({why}): {u}"),
         None => format!("afk needs a human on {repo}#{issue} ({why})"),
@@ -152,7 +152,7 @@ pub fn notification(repo: &str, issue: IssueNumber, why: Escalation, url: &str) 
 
 /// The one-line notification for an abandoned run: a person closed the issue
 /// or took its in-progress label off while the run was in flight.
-pub fn abandoned_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
+pub fn abandoned_notification(repo: &RepoName, issue: IssueNumber, url: &str) -> String {
     let why = "a person closed the issue or removed its in-progress label";
     match link(url) {
         Some(u) => format!("afk stopped {repo}#{issue}: {why}: {u}"),
@@ -161,7 +161,7 @@ pub fn abandoned_notification(repo: &str, issue: IssueNumber, url: &str) -> Stri
 }
 
 /// The one-line notification for a success.
-pub fn success_notification(repo: &str, issue: IssueNumber, url: &str) -> String {
+pub fn success_notification(repo: &RepoName, issue: IssueNumber, url: &str) -> String {
     match link(url) {
         Some(u) => format!("afk finished {repo}#{issue}: {u} merged"),
         None => format!("afk finished {repo}#{issue}: merged"),
@@ -197,21 +197,22 @@ mod tests {
                 stopped.to_string(),
             ),
         ];
+        let repo = &"acme/api".parse().unwrap();
         for (url, escalated, succeeded, abandoned) in cases {
-            assert_eq!(
-                notification("acme/api", n, Escalation::CiRed, url),
-                escalated
-            );
-            assert_eq!(success_notification("acme/api", n, url), succeeded);
-            assert_eq!(abandoned_notification("acme/api", n, url), abandoned);
+            assert_eq!(notification(repo, n, Escalation::CiRed, url), escalated);
+            assert_eq!(success_notification(repo, n, url), succeeded);
+            assert_eq!(abandoned_notification(repo, n, url), abandoned);
         }
     }
+
+    static API: std::sync::LazyLock<RepoName> =
+        std::sync::LazyLock::new(|| "acme/api".parse().unwrap());
 
     fn base<'a>(failing: &'a [(String, Option<String>)], qs: &'a [String]) -> Escalated<'a> {
         Escalated {
             run_id: crate::types::RunId(3),
             why: Escalation::Blocked,
-            repo: "acme/api",
+            repo: &API,
             turns_used: 1,
             turns: 2,
             stall_after: "3h",

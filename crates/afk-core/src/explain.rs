@@ -5,6 +5,7 @@
 
 use super::dispatch::Blocker;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
+use crate::types::{Permission, RepoName};
 
 /// Why an arming is not trusted: who added the label and what they hold.
 /// `permission`: `Ok(None)` when no lookup was made (a bot, or nobody),
@@ -13,7 +14,7 @@ pub fn untrusted(
     login: Option<&str>,
     label: &str,
     needed: &str,
-    permission: Result<Option<&str>, ()>,
+    permission: Result<Option<&Permission>, ()>,
 ) -> String {
     let Some(login) = login.filter(|l| !l.is_empty()) else {
         return format!(
@@ -52,7 +53,7 @@ pub fn locked(run_in_flight: bool, in_progress_label: &str) -> String {
     }
 }
 
-pub fn frozen(repo: &str) -> String {
+pub fn frozen(repo: &RepoName) -> String {
     format!("frozen after a failed deploy: `afk status --unfreeze {repo}` lets poll in again")
 }
 
@@ -200,6 +201,8 @@ mod tests {
             ),
         ];
         for (login, perm, want) in table {
+            let perm = perm.map(|p| p.map(Permission::from_forge));
+            let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
             assert_eq!(untrusted(login, "ready", "write", perm), want, "{login:?}");
         }
     }

@@ -5,7 +5,7 @@
 
 use super::canary::Outcome;
 use super::run_state::RunStatus;
-use crate::types::Commit;
+use crate::types::{Commit, RepoName};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -44,7 +44,7 @@ pub fn in_revert_window(merged_at: OffsetDateTime, window: Duration, now: Offset
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merged<'a> {
     pub run_id: crate::types::RunId,
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub branch: &'a str,
     pub merge_sha: &'a str,
     pub merged_at: OffsetDateTime,
@@ -54,7 +54,7 @@ pub struct Merged<'a> {
 /// down to the oldest merge still watched there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing<'a> {
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub branch: &'a str,
     pub since: OffsetDateTime,
     /// the successes whose reverts this listing looks for
@@ -73,7 +73,7 @@ pub fn listings<'a>(
         .iter()
         .filter(|m| in_revert_window(m.merged_at, window, now))
     {
-        let l = by.entry((m.repo, m.branch)).or_insert(Listing {
+        let l = by.entry((m.repo.as_str(), m.branch)).or_insert(Listing {
             repo: m.repo,
             branch: m.branch,
             since: m.merged_at,
@@ -226,6 +226,8 @@ mod tests {
     #[test]
     fn one_listing_per_repo_and_branch_down_to_its_oldest_watched_merge() {
         let now = datetime!(2026-03-10 12:00 UTC);
+        let (api, web) = (RepoName::parse("acme/api"), RepoName::parse("acme/web"));
+        let (api, web) = (&api.unwrap(), &web.unwrap());
         let m = |run_id, repo, branch, merged_at| Merged {
             run_id: crate::types::RunId(run_id),
             repo,
@@ -234,18 +236,18 @@ mod tests {
             merged_at,
         };
         let merged = [
-            m(1, "acme/api", "main", datetime!(2026-03-09 12:00 UTC)),
-            m(2, "acme/api", "main", datetime!(2026-03-05 12:00 UTC)),
-            m(3, "acme/api", "main", datetime!(2026-02-01 12:00 UTC)), // out of the window
-            m(4, "acme/web", "main", datetime!(2026-02-01 12:00 UTC)), // repo has none inside
-            m(5, "acme/api", "release", datetime!(2026-03-10 11:00 UTC)),
+            m(1, api, "main", datetime!(2026-03-09 12:00 UTC)),
+            m(2, api, "main", datetime!(2026-03-05 12:00 UTC)),
+            m(3, api, "main", datetime!(2026-02-01 12:00 UTC)), // out of the window
+            m(4, web, "main", datetime!(2026-02-01 12:00 UTC)), // repo has none inside
+            m(5, api, "release", datetime!(2026-03-10 11:00 UTC)),
         ];
         let got: Vec<(&str, &str, OffsetDateTime, Vec<i64>)> =
             listings(&merged, Duration::from_secs(7 * 86400), now)
                 .into_iter()
                 .map(|l| {
                     (
-                        l.repo,
+                        l.repo.as_str(),
                         l.branch,
                         l.since,
                         l.runs.iter().map(|r| r.run_id.0).collect(),

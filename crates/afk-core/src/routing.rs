@@ -6,7 +6,7 @@
 //! --dry-run` predicts the real tick; without it the caller draws from the OS
 //! ([`unit`] turns 8 random bytes into a draw).
 
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use serde::Serialize;
 
 /// Where one dispatch goes.
@@ -37,7 +37,7 @@ pub fn unit(bits: u64) -> f64 {
 /// (fields length-prefixed, so no two tuples share an encoding), finished with
 /// the splitmix64 mixer so every output bit depends on every input bit.
 /// Stable across versions, platforms and runs: a pure function of its inputs.
-pub fn seeded_draw(seed: u64, repo: &str, issue: IssueNumber, ready_event_id: i64) -> f64 {
+pub fn seeded_draw(seed: u64, repo: &RepoName, issue: IssueNumber, ready_event_id: i64) -> f64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
@@ -104,25 +104,28 @@ mod tests {
     #[test]
     fn seeded_draws_are_stable_and_in_range() {
         // pinned values: a change here changes how every seeded world routes
-        let a = seeded_draw(42, "acme/api", IssueNumber(7), 1001);
+        let a = seeded_draw(42, &"acme/api".parse().unwrap(), IssueNumber(7), 1001);
         assert_eq!(a, 0.2691711824942179);
-        assert_eq!(seeded_draw(0, "a/b", IssueNumber(1), 1), 0.6160858906946286);
+        assert_eq!(
+            seeded_draw(0, &"a/b".parse().unwrap(), IssueNumber(1), 1),
+            0.6160858906946286
+        );
         let cases = [
             (
                 "another seed",
-                seeded_draw(43, "acme/api", IssueNumber(7), 1001),
+                seeded_draw(43, &"acme/api".parse().unwrap(), IssueNumber(7), 1001),
             ),
             (
                 "another repo",
-                seeded_draw(42, "acme/web", IssueNumber(7), 1001),
+                seeded_draw(42, &"acme/web".parse().unwrap(), IssueNumber(7), 1001),
             ),
             (
                 "another issue",
-                seeded_draw(42, "acme/api", IssueNumber(8), 1001),
+                seeded_draw(42, &"acme/api".parse().unwrap(), IssueNumber(8), 1001),
             ),
             (
                 "re-armed",
-                seeded_draw(42, "acme/api", IssueNumber(7), 1002),
+                seeded_draw(42, &"acme/api".parse().unwrap(), IssueNumber(7), 1002),
             ),
         ];
         for (name, d) in cases {
@@ -136,7 +139,12 @@ mod tests {
         let n = 20_000u64;
         let mut below = [0u32; 10];
         for i in 0..n {
-            let u = seeded_draw(7, "acme/api", IssueNumber(i), 5000 + i as i64);
+            let u = seeded_draw(
+                7,
+                &"acme/api".parse().unwrap(),
+                IssueNumber(i),
+                5000 + i as i64,
+            );
             below[(u * 10.0) as usize] += 1;
         }
         for (bucket, count) in below.iter().enumerate() {

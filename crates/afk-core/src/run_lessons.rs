@@ -3,6 +3,7 @@
 //! item and id and hands them to the journal.
 
 use super::kinds::LessonKind;
+use crate::types::RepoName;
 use std::time::Duration;
 
 /// One automatic lesson's content.
@@ -44,7 +45,7 @@ pub fn merge_hold() -> RunLesson {
 }
 
 /// The deploy (`deploy_context`) failed after the merge; `repo` is frozen.
-pub fn deploy_degraded(deploy_context: &str, repo: &str) -> RunLesson {
+pub fn deploy_degraded(deploy_context: &str, repo: &RepoName) -> RunLesson {
     RunLesson {
         kind: LessonKind::DeployDegraded,
         stage: "deploy",
@@ -116,7 +117,7 @@ mod tests {
             ),
             (merge_hold(), LessonKind::MergeHold, "merge"),
             (
-                deploy_degraded("deploy/prod", "o/r"),
+                deploy_degraded("deploy/prod", &"o/r".parse().unwrap()),
                 LessonKind::DeployDegraded,
                 "deploy",
             ),

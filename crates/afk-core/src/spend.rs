@@ -17,6 +17,7 @@
 //! replaced (log rotation) is read again from its start.
 
 use super::run_state::RunStatus;
+use crate::types::RepoName;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -345,7 +346,7 @@ pub fn day_stops(
     limits: DayLimits,
     runs: &[DayRun],
     now: OffsetDateTime,
-    repos: &[&str],
+    repos: &[RepoName],
 ) -> Vec<Stop> {
     let day = day_of(now);
     let mut out = vec![];
@@ -358,7 +359,7 @@ pub fn day_stops(
         if day_limit_reached(limits.repo_day_usd, &s) {
             out.push(stop(
                 "repo_day_usd",
-                Some(repo),
+                Some(repo.as_str()),
                 limits.repo_day_usd,
                 &s,
                 day,
@@ -369,10 +370,10 @@ pub fn day_stops(
 }
 
 /// Whether `repo` gets no dispatch under these stops.
-pub fn stops_repo(stops: &[Stop], repo: &str) -> bool {
+pub fn stops_repo(stops: &[Stop], repo: &RepoName) -> bool {
     stops
         .iter()
-        .any(|s| s.repo.as_deref().is_none_or(|r| r == repo))
+        .any(|s| s.repo.as_deref().is_none_or(|r| repo == r))
 }
 
 /// Whether the Claude Code a runner command runs reports its spend: `claude`
@@ -398,6 +399,10 @@ pub fn claude_reports_spend(program: &str, argv: &[String]) -> Option<bool> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    fn repos(names: &[&str]) -> Vec<RepoName> {
+        names.iter().map(|n| RepoName::parse(n).unwrap()).collect()
+    }
 
     fn fed(chunks: &[(&[u8], bool)]) -> Ledger {
         let mut l = Ledger::default();
@@ -687,7 +692,7 @@ mod tests {
             repo_day_usd,
         };
         let which = |l: DayLimits| -> Vec<(&'static str, Option<String>)> {
-            day_stops(l, &r, now, &["a/x", "a/y"])
+            day_stops(l, &r, now, &repos(&["a/x", "a/y"]))
                 .into_iter()
                 .map(|s| (s.limit, s.repo))
                 .collect()
@@ -705,13 +710,17 @@ mod tests {
             lim(0.01, 0.01),
             &r,
             datetime!(2026-03-03 00:00:01 UTC),
-            &["a/x"],
+            &repos(&["a/x"]),
         );
         assert_eq!(next, vec![]);
-        let stops = day_stops(lim(3.0, 2.0), &r, now, &["a/x", "a/y"]);
-        assert!(stops_repo(&stops, "a/x"), "the day limit stops every repo");
-        let only_y = day_stops(lim(0.0, 2.0), &r, now, &["a/x", "a/y"]);
-        assert!(!stops_repo(&only_y, "a/x") && stops_repo(&only_y, "a/y"));
+        let stops = day_stops(lim(3.0, 2.0), &r, now, &repos(&["a/x", "a/y"]));
+        assert!(
+            stops_repo(&stops, &repos(&["a/x"])[0]),
+            "the day limit stops every repo"
+        );
+        let only_y = day_stops(lim(0.0, 2.0), &r, now, &repos(&["a/x", "a/y"]));
+        let [x, y] = [&repos(&["a/x"])[0], &repos(&["a/y"])[0]];
+        assert!(!stops_repo(&only_y, x) && stops_repo(&only_y, y));
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use super::compose::{self, ServiceImage};
 use super::sanitize::{fenced, md_text, one_line, safe_url};
 use super::tags::{self, UpdateType};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
@@ -468,7 +468,7 @@ pub fn paired_comment(other: &str, url: &str) -> String {
 }
 
 /// 8.7: the tests fixer's prompt: update the stale test, nothing else.
-pub fn tests_prompt(preamble: &str, b: &Bump, tests_repo: &str, st: &StaleTest) -> String {
+pub fn tests_prompt(preamble: &str, b: &Bump, tests_repo: &RepoName, st: &StaleTest) -> String {
     let mut s = preamble.trim_end().to_string();
     s.push_str(&format!(
         "\n\n## Your task\n\nThe upgrade of `{}` to `{}` in the recipe {} is right, but a test is stale for the new version. \
@@ -591,7 +591,7 @@ pub fn is_loopback(authority: &str) -> bool {
 /// head repository at all (GitHub's answer once one is deleted) is the
 /// mirror's, as afk never pushes anywhere else. Forges compare names without
 /// case, and so does this.
-pub fn opened_by_afk(author: &str, head_repo: Option<&str>, me: &str, mirror: &str) -> bool {
+pub fn opened_by_afk(author: &str, head_repo: Option<&str>, me: &str, mirror: &RepoName) -> bool {
     !me.is_empty()
         && author.eq_ignore_ascii_case(me)
         && head_repo.is_none_or(|r| r.is_empty() || r.eq_ignore_ascii_case(mirror))
@@ -958,7 +958,7 @@ mod tests {
     #[test]
     fn only_a_pr_by_afks_account_from_the_mirror_is_afks() {
         let me = "afk-bot";
-        let mirror = "maint/nginx";
+        let mirror = &"maint/nginx".parse().unwrap();
         let cases = [
             ("afk-bot", Some("maint/nginx"), true),
             ("AFK-Bot", Some("Maint/Nginx"), true),

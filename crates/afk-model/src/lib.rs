@@ -1,8 +1,9 @@
 //! afk's model: the small validated values and shapes the config, the core and
-//! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `Access`, the run and
-//! template-version states, the lessons journal's closed columns, how a moment
-//! is written as text). It names no other part of afk and does no I/O; its own
-//! crate, so nothing here can reach an adapter by mistake.
+//! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `Access`,
+//! `Permission`, the run and template-version states, the lessons journal's
+//! closed columns, how a moment is written as text). It names no other part of
+//! afk and does no I/O; its own crate, so nothing here can reach an adapter by
+//! mistake.
 
 pub mod lesson;
 pub mod runner;
@@ -357,6 +358,70 @@ impl Access {
             "read" | "triage" => Access::Read,
             _ => Access::None,
         }
+    }
+}
+
+/// A person's permission on a repository as the forge answered it: the rank
+/// the trust rule compares ([`Access`]) and the forge's own word, which
+/// decision lines and `afk doctor` print as the forge said it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permission {
+    access: Access,
+    word: String,
+}
+
+impl Permission {
+    /// The forge's word (either forge's spelling, any case), ranked once here.
+    pub fn from_forge(word: &str) -> Permission {
+        Permission {
+            access: Access::from_forge(word),
+            word: word.to_string(),
+        }
+    }
+
+    /// The rank the trust rule compares.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The forge's word, exactly as it answered.
+    pub fn word(&self) -> &str {
+        &self.word
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.word)
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+
+    #[test]
+    fn the_forge_word_is_kept_and_ranked_by_access() {
+        let cases = [
+            ("owner", Access::Owner),
+            ("admin", Access::Admin),
+            ("Admin", Access::Admin),
+            ("write", Access::Write),
+            ("maintain", Access::Write),
+            ("read", Access::Read),
+            ("triage", Access::Read),
+            ("none", Access::None),
+            ("", Access::None),
+            ("custom-role", Access::None),
+        ];
+        for (word, access) in cases {
+            let p = Permission::from_forge(word);
+            assert_eq!((p.word(), p.access()), (word, access), "{word:?}");
+            assert_eq!(p.to_string(), word, "{word:?}");
+        }
+        assert!(
+            Permission::from_forge("triage").access() < Permission::from_forge("write").access()
+        );
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use crate::stamp::Timestamp;
-use crate::{IssueNumber, RunId, RunStatus, RunnerKind, VersionStatus};
+use crate::{IssueNumber, RepoName, RunId, RunStatus, RunnerKind, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 impl ToSql for RunId {
@@ -34,6 +34,20 @@ impl FromSql for IssueNumber {
         u64::try_from(n)
             .map(IssueNumber)
             .map_err(|_| FromSqlError::OutOfRange(n))
+    }
+}
+
+/// Stored as its text; read back through [`RepoName::parse`], so a row edited
+/// by hand into something that is not `owner/name` is an error, never a URL.
+impl ToSql for RepoName {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RepoName {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        RepoName::parse(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
     }
 }
 
@@ -126,4 +140,21 @@ by_name! {
     LessonStatus => "status",
     Attribution => "attribution",
     TargetDomain => "target domain",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_repo_name_reads_back_only_when_it_parses() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let name = RepoName::parse("acme/api").unwrap();
+        let back: RepoName = db.query_row("SELECT ?1", [&name], |r| r.get(0)).unwrap();
+        assert_eq!(back, name);
+        for text in ["x/..", "noslash", ""] {
+            let got = db.query_row("SELECT ?1", [text], |r| r.get::<_, RepoName>(0));
+            assert!(got.is_err(), "{text:?}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
 use crate::commands::Ctx;
 use crate::sandbox::{self, Seed, SeedRepo};
+use crate::types::RepoName;
 use anyhow::Result;
 use std::collections::BTreeMap;
 
@@ -170,7 +171,8 @@ impl Lab<'_> {
         let sb = self.sb;
         let mut merged = 0;
         for repo in &self.repos {
-            for p in self.forge.open_pulls(repo)? {
+            let name = RepoName::parse(repo).map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+            for p in self.forge.open_pulls(&name)? {
                 let mut f = sb.state.lock().unwrap();
                 f.add_status(
                     repo,

@@ -16,6 +16,7 @@ use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
 use crate::store::Store;
+use crate::types::RepoName;
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
@@ -44,12 +45,15 @@ pub fn watch(
     }
     let cutoff = crate::clock::ts(now - window);
     let rows = store.merged_successes(&cutoff)?;
+    // a row the model cannot read (an edited state file) is not watched
+    let repos: Vec<Option<RepoName>> = rows.iter().map(|r| RepoName::parse(&r.repo).ok()).collect();
     let parsed: Vec<Merged> = rows
         .iter()
-        .filter_map(|r| {
+        .zip(&repos)
+        .filter_map(|(r, repo)| {
             Some(Merged {
                 run_id: r.run_id,
-                repo: &r.repo,
+                repo: repo.as_ref()?,
                 branch: &r.branch,
                 merge_sha: &r.merge_sha,
                 merged_at: crate::clock::parse(&r.merged_at)?,
@@ -133,7 +137,7 @@ impl Proofs<'_> {
     /// read: the success stays and the next tick looks again.
     fn revert_of<'c>(
         &mut self,
-        repo: &str,
+        repo: &RepoName,
         merge_sha: &str,
         newest_first: &'c [Commit],
     ) -> Result<Option<&'c str>, ErrorItem> {
@@ -151,14 +155,14 @@ impl Proofs<'_> {
     }
 
     /// Whether `sha`'s diff is the inverse of `merge_sha`'s.
-    fn undoes(&mut self, repo: &str, merge_sha: &str, sha: &str) -> anyhow::Result<bool> {
+    fn undoes(&mut self, repo: &RepoName, merge_sha: &str, sha: &str) -> anyhow::Result<bool> {
         let merge = self.diff(repo, merge_sha)?;
         let commit = self.diff(repo, sha)?;
         Ok(undo::undoes(&merge, &commit))
     }
 
     /// What `sha` changed, read once a tick.
-    fn diff(&mut self, repo: &str, sha: &str) -> anyhow::Result<Vec<FileDiff>> {
+    fn diff(&mut self, repo: &RepoName, sha: &str) -> anyhow::Result<Vec<FileDiff>> {
         let key = (repo.to_string(), sha.to_string());
         if let Some(d) = self.diffs.get(&key) {
             return Ok(d.clone());
@@ -170,7 +174,7 @@ impl Proofs<'_> {
 
     /// The trust rule for `c`'s author (no account: untrusted), once a tick
     /// per repo and login. A refused lookup is untrusted and reported.
-    fn trusted(&mut self, repo: &str, c: &Commit) -> Result<Trust, ErrorItem> {
+    fn trusted(&mut self, repo: &RepoName, c: &Commit) -> Result<Trust, ErrorItem> {
         let Some(login) = c.author.as_deref() else {
             return Ok(Trust::Untrusted);
         };
@@ -181,7 +185,7 @@ impl Proofs<'_> {
         let poll = &self.ctx.config.poll;
         let permission = if dispatch::needs_lookup(login, &poll.trusted_users) {
             match self.forge.permission(repo, login) {
-                Ok(p) => Ok(p),
+                Ok(p) => Ok(Some(p)),
                 Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                     self.refused.push(ErrorItem::msg(
                         repo,

@@ -9,6 +9,7 @@ use crate::core::spend::{self, DayLimits, DayRun, Ledger, Stop};
 use crate::runner::Runner;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::types::RepoName;
 use anyhow::Result;
 use time::OffsetDateTime;
 
@@ -19,7 +20,7 @@ pub fn stops(
     store: &Store,
     runner: &dyn Runner,
     now: OffsetDateTime,
-    repos: &[String],
+    repos: &[RepoName],
 ) -> Result<Vec<Stop>> {
     let b = &ctx.config.budget;
     if b.day_usd <= 0.0 && b.repo_day_usd <= 0.0 {
@@ -36,12 +37,11 @@ pub fn stops(
             spend_usd,
         })
         .collect();
-    let repos: Vec<&str> = repos.iter().map(String::as_str).collect();
     let limits = DayLimits {
         day_usd: b.day_usd,
         repo_day_usd: b.repo_day_usd,
     };
-    Ok(spend::day_stops(limits, &day, now, &repos))
+    Ok(spend::day_stops(limits, &day, now, repos))
 }
 
 /// A run's spend now: its stored figure, and while its agent may still be at

@@ -85,12 +85,19 @@ pub fn reconcile_labels(
         return Ok((done, errors));
     }
     let results = fan_out(&pending, cfg.forge.concurrency, |r| {
-        forge.add_label(&r.repo, r.issue, &cfg.poll.in_progress_label)
+        let repo = super::super::stored_repo(&r.repo)?;
+        forge.add_label(&repo, r.issue, &cfg.poll.in_progress_label)?;
+        Ok(repo)
     });
     for (r, res) in pending.iter().zip(results) {
-        match res.and_then(|()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched)) {
-            Ok(_) => done.push(Reconciled {
-                repo: r.repo.clone(),
+        let moved = |repo| {
+            store
+                .transition(r.id, RunStatus::Started, RunStatus::Dispatched)
+                .map(|_| repo)
+        };
+        match res.and_then(moved) {
+            Ok(repo) => done.push(Reconciled {
+                repo,
                 issue: r.issue,
                 run_id: r.id,
             }),

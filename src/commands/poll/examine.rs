@@ -9,7 +9,7 @@ use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;
 use crate::forge::{Failure, Forge, ForgeError, Issue, State};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -20,7 +20,7 @@ pub type Escalated = HashMap<(String, IssueNumber), i64>;
 /// A repo's winner with what dispatch needs.
 #[derive(Clone, Debug)]
 pub struct Winner {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: Issue,
     pub ready_event_id: i64,
     /// What trusted people said since afk's last escalation on this issue.
@@ -50,7 +50,7 @@ pub fn examine_repo(
     forge: &dyn Forge,
     handled: &Handled,
     escalated: &Escalated,
-    repo: &str,
+    repo: &RepoName,
     known: Known,
 ) -> RepoOutcome {
     let mut out = RepoOutcome::default();
@@ -84,13 +84,13 @@ fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
 /// Skips with their why.
 fn push_skips(
     out: &mut RepoOutcome,
-    repo: &str,
+    repo: &RepoName,
     skipped: Vec<(IssueNumber, Reason)>,
     why: impl Fn(IssueNumber, Reason) -> Option<String>,
 ) {
     for (n, reason) in skipped {
         out.skipped.push(Skipped {
-            repo: repo.to_string(),
+            repo: repo.clone(),
             issue: n,
             reason,
             detail: why(n, reason),
@@ -104,7 +104,7 @@ fn push_skips(
 fn open_for_dispatch(
     ctx: &Ctx,
     forge: &dyn Forge,
-    repo: &str,
+    repo: &RepoName,
     Known {
         frozen,
         busy,
@@ -223,7 +223,7 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
     if let Some(w) = pick.winner.filter(|w| !failed.contains(&w.number)) {
         out.winner = Some((
             Winner {
-                repo: repo.to_string(),
+                repo: repo.clone(),
                 issue: by_number[&w.number].clone(),
                 ready_event_id: armed[&w.number],
                 answers: heard.0,
@@ -239,9 +239,9 @@ struct Lookup<'a> {
     ctx: &'a Ctx,
     forge: &'a dyn Forge,
     handled: &'a Handled,
-    repo: &'a str,
+    repo: &'a RepoName,
     /// login → the permission (Err: the forge refused the lookup)
-    perms: HashMap<String, Result<Option<String>, ()>>,
+    perms: HashMap<String, Result<Option<Permission>, ()>>,
     errors: Vec<ErrorItem>,
     /// issue → why it was skipped, in words (`explain`)
     why: HashMap<IssueNumber, String>,
@@ -252,7 +252,7 @@ impl Lookup<'_> {
         &mut self,
         login: &str,
         issue: IssueNumber,
-    ) -> Result<Result<Option<String>, ()>> {
+    ) -> Result<Result<Option<Permission>, ()>> {
         let cfg = &self.ctx.config;
         if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             return Ok(Ok(None));
@@ -261,7 +261,7 @@ impl Lookup<'_> {
             return Ok(p.clone());
         }
         let p = match self.forge.permission(self.repo, login) {
-            Ok(p) => Ok(p),
+            Ok(p) => Ok(Some(p)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                 self.errors.push(ErrorItem::msg(
                     self.repo,
@@ -385,7 +385,7 @@ impl Lookup<'_> {
         );
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {
-            let perm = perm.as_ref().map(|p| p.as_deref()).map_err(|_| ());
+            let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
             let needed = cfg.poll.trusted_permission.as_str();
             let why = explain::untrusted(Some(&armed.login), label, needed, perm);
             self.why.insert(n, why);
@@ -425,7 +425,7 @@ impl Lookup<'_> {
         }
         let allow = &self.ctx.config.poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
-            let r = other.as_deref().unwrap_or(repo);
+            let r = other.as_ref().unwrap_or(repo);
             let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
                 Blocker::OutOfSight
             } else {

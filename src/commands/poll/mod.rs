@@ -17,14 +17,14 @@ use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Dispatched {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub run_id: Option<crate::types::RunId>,
     pub template: String,
@@ -33,7 +33,7 @@ pub struct Dispatched {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Skipped {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub reason: Reason,
     /// the why in words (`labelled by mallory (read < write)`)
@@ -43,7 +43,7 @@ pub struct Skipped {
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Reconciled {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
 }
@@ -143,8 +143,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     errors.extend(errs);
 
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
-    let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
-    let stops = budget::stops(ctx, store, runner, edges.now, &repos)?;
+    let stops = budget::stops(ctx, store, runner, edges.now, &cfg.poll.allowlist)?;
     let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge, store, &stops)?;
     errors.extend(errs);
 
@@ -196,8 +195,7 @@ fn examine_all(
     let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
     let handled = store.handled_armings()?;
     let escalated = store.latest_escalations()?;
-    let repos: Vec<String> = cfg.poll.allowlist.iter().map(|r| r.to_string()).collect();
-    let outcomes = fan_out(&repos, cfg.forge.concurrency, |repo| {
+    let outcomes = fan_out(&cfg.poll.allowlist, cfg.forge.concurrency, |repo| {
         examine::examine_repo(
             ctx,
             forge,

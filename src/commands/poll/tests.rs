@@ -11,8 +11,12 @@ use crate::forge::{Failure, Forge};
 use crate::lessons::Journal;
 use crate::store::Source;
 use crate::types::IssueNumber;
+use crate::types::RepoName;
 
 const R: &str = "acme/api";
+/// `R` as the forge's methods take it.
+static API: std::sync::LazyLock<RepoName> =
+    std::sync::LazyLock::new(|| RepoName::parse(R).unwrap());
 const READY: &str = "ready-for-agent";
 const BUSY: &str = "agent-in-progress";
 const HUMAN: &str = "ready-for-human";
@@ -39,7 +43,7 @@ const IDLE: Known = Known {
 };
 
 fn examine(s: &Scratch, f: &MemoryForge) -> RepoOutcome {
-    examine_repo(&s.ctx, f, &Handled::new(), &Escalated::new(), R, IDLE)
+    examine_repo(&s.ctx, f, &Handled::new(), &Escalated::new(), &API, IDLE)
 }
 
 fn winner(out: &RepoOutcome) -> Option<u64> {
@@ -56,7 +60,7 @@ fn an_issue_armed_by_a_writer_wins_with_its_arming_event() {
     let out = examine(&s, &f);
     assert!(out.errors.is_empty(), "{:?}", out.errors);
     assert_eq!(winner(&out), Some(7));
-    let armed = f.timeline(R, IssueNumber(7)).unwrap()[0].id;
+    let armed = f.timeline(&API, IssueNumber(7)).unwrap()[0].id;
     assert_eq!(out.winner.unwrap().0.ready_event_id, armed);
     assert!(f.writes().is_empty(), "examining writes nothing");
 }

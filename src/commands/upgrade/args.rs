@@ -4,11 +4,12 @@
 use super::Options;
 use crate::commands::{Ctx, UsageError};
 use crate::core::upgrade;
+use crate::types::RepoName;
 use anyhow::Result;
 
 /// The recipes a tick is over, as (name, mirror, upstream URL): `only`, else
 /// every configured one; a name that is not one is a usage error.
-pub(super) fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, String, String)>> {
+pub(super) fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, RepoName, String)>> {
     let cfg = &ctx.config;
     let names: &[String] = if only.is_empty() {
         &cfg.upgrade.recipes
@@ -24,12 +25,12 @@ pub(super) fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, St
             ))
             .into());
         }
-        if !crate::config::is_repo_name(&mirror) {
+        let Ok(mirror) = RepoName::parse(&mirror) else {
             return Err(UsageError(format!(
                 "upgrade: the mirror of {n} would be \"{mirror}\", which is not owner/repo (upgrade.mirror)"
             ))
             .into());
-        }
+        };
         triples.push((
             n.clone(),
             mirror,
@@ -41,7 +42,7 @@ pub(super) fn recipe_names(ctx: &Ctx, only: &[String]) -> Result<Vec<(String, St
 
 /// `--with-tests` needs a tests repository: a usage error before any I/O.
 pub(super) fn check_options(ctx: &Ctx, opts: &Options) -> Result<()> {
-    if opts.with_tests && ctx.config.upgrade.tests_repo.is_empty() {
+    if opts.with_tests && ctx.config.upgrade.tests_repo.is_none() {
         return Err(UsageError(
             "upgrade: --with-tests needs upgrade.tests_repo (the \"owner/repo\" of the recipe tests)"
                 .into(),

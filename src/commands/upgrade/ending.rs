@@ -11,7 +11,7 @@ use crate::core::verdict::{self, Outcome};
 use crate::forge::{Comment, PullRequest};
 use crate::runner::RunnerHandle;
 use crate::store::upgrades::Upgrade;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 
 /// End a flow FAILED or STUCK (`end` from `core::upgrade_end`): the fixer
@@ -51,7 +51,7 @@ pub(super) fn finish(
     {
         up.journal.auto(crate::store::lessons::NewLesson {
             lesson_type: lesson.into(),
-            repo: Some(r.mirror.clone()),
+            repo: Some(r.mirror.to_string()),
             work_item: Some(format!("{}#{}", r.mirror, pr.number)),
             stage: Some("upgrade".into()),
             agent: Some("afk".into()),
@@ -75,7 +75,7 @@ pub(super) fn finish(
 /// Post the comment that ends a flow, unless afk already did.
 pub(super) fn post_final(
     up: &mut Up,
-    mirror: &str,
+    mirror: &RepoName,
     number: IssueNumber,
     row: &Upgrade,
     outcome: Outcome,
@@ -105,7 +105,7 @@ pub(super) fn stale_test(
         test: String::new(),
         why: String::new(),
     });
-    let end = upgrade_end::stale_test(&st, !up.ctx.config.upgrade.tests_repo.is_empty());
+    let end = upgrade_end::stale_test(&st, up.ctx.config.upgrade.tests_repo.is_some());
     finish(up, r, pr, row, &end, comments)?;
     item.why = Some(end.why.clone());
     up.report.act(
@@ -136,7 +136,7 @@ pub(super) fn done(
         row.final_reason.as_deref(),
         reading.build_url.as_deref(),
         super::fixer::stale_report(row).as_ref(),
-        !up.ctx.config.upgrade.tests_repo.is_empty(),
+        up.ctx.config.upgrade.tests_repo.is_some(),
     );
     post_final(up, &r.mirror, pr.number, row, o, &body, comments)
 }

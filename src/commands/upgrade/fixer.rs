@@ -10,6 +10,7 @@ use crate::core::verdict::{Fixer, Reading};
 use crate::forge::PullRequest;
 use crate::runner::{RunnerHandle, Turn, TurnOf};
 use crate::store::upgrades::Upgrade;
+use crate::types::RepoName;
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,7 +55,7 @@ pub(super) fn start(
 /// branch (and a new branch to make there), its title and extra variables.
 pub(super) struct Launch<'a> {
     pub folder: String,
-    pub repo: String,
+    pub repo: RepoName,
     pub clone_branch: String,
     pub new_branch: Option<String>,
     pub title: String,

@@ -16,7 +16,7 @@ use crate::core::verdict::{
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -27,7 +27,7 @@ pub(super) struct PrFacts {
 }
 
 /// By (mirror, PR number).
-pub(super) type Facts = HashMap<(String, IssueNumber), Result<PrFacts, String>>;
+pub(super) type Facts = HashMap<(RepoName, IssueNumber), Result<PrFacts, String>>;
 
 /// The comments and head status of every afk PR, at most `concurrency` at once.
 pub(super) fn fetch(
@@ -36,10 +36,10 @@ pub(super) fn fetch(
     prs: &[Vec<(PullRequest, Bump)>],
     concurrency: usize,
 ) -> Facts {
-    let jobs: Vec<(&str, &PullRequest)> = recipes
+    let jobs: Vec<(&RepoName, &PullRequest)> = recipes
         .iter()
         .zip(prs)
-        .flat_map(|(r, ps)| ps.iter().map(move |(p, _)| (r.mirror.as_str(), p)))
+        .flat_map(|(r, ps)| ps.iter().map(move |(p, _)| (&r.mirror, p)))
         .collect();
     let got = fan_out(&jobs, concurrency, |(mirror, p)| {
         let comments = forge.comments(mirror, p.number)?;
@@ -48,7 +48,7 @@ pub(super) fn fetch(
     });
     jobs.iter()
         .zip(got)
-        .map(|((m, p), r)| ((m.to_string(), p.number), r.map_err(|e| e.to_string())))
+        .map(|((m, p), r)| (((*m).clone(), p.number), r.map_err(|e| e.to_string())))
         .collect()
 }
 
@@ -215,7 +215,7 @@ fn step_facts(
             },
         },
     };
-    let with_tests = up.opts.with_tests && !cfg.upgrade.tests_repo.is_empty();
+    let with_tests = up.opts.with_tests && cfg.upgrade.tests_repo.is_some();
     let since = |t| crate::core::progress::since(t, up.now);
     Ok(StepFacts {
         final_outcome,
@@ -339,12 +339,9 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
             super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
-            let repo = up.ctx.config.upgrade.tests_repo.clone();
-            say(
-                up,
-                "start_fixer",
-                format!("a stale test: the fixer updates it in {repo}"),
-            );
+            let repo = up.ctx.config.upgrade.tests_repo.as_deref().unwrap_or("");
+            let why = format!("a stale test: the fixer updates it in {repo}");
+            say(up, "start_fixer", why);
         }
         Step::TestsPr => {
             // as a bump's PR (open.rs): a dry run opens none, so names none

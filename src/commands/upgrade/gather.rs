@@ -8,6 +8,7 @@ use crate::core::upgrade::Site;
 use crate::forge::{Forge, PullRequest, fan_out};
 use crate::git::{Checkout, GitOps};
 use crate::registry::{self, Registry, RegistryError};
+use crate::types::RepoName;
 
 /// What a recipe's upstream `main` holds.
 pub struct Upstream {
@@ -38,7 +39,7 @@ pub struct Mirror {
 pub struct Recipe {
     pub name: String,
     /// `owner/repo` on the forge
-    pub mirror: String,
+    pub mirror: RepoName,
     pub upstream_url: String,
     pub upstream: Result<Upstream, String>,
     pub forge: Result<Mirror, String>,
@@ -51,7 +52,7 @@ pub struct Recipe {
 
 enum Job<'a> {
     Upstream(&'a str, &'a str),
-    Mirror(&'a str),
+    Mirror(&'a RepoName),
 }
 
 enum Got {
@@ -61,7 +62,7 @@ enum Got {
 
 /// Clone or fetch each recipe's upstream and read the mirrors, in parallel.
 pub fn recipes(
-    names: &[(String, String, String, Scan)],
+    names: &[(String, RepoName, String, Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
     concurrency: usize,
@@ -129,7 +130,7 @@ fn upstream(git: &dyn GitOps, name: &str, url: &str) -> Result<Upstream, String>
     })
 }
 
-fn mirror(forge: &dyn Forge, mirror: &str) -> anyhow::Result<Mirror> {
+fn mirror(forge: &dyn Forge, mirror: &RepoName) -> anyhow::Result<Mirror> {
     Ok(Mirror {
         open: forge.open_pulls(mirror)?,
         main: forge.branch(mirror, "main")?.map(|b| b.commit.id),

@@ -33,6 +33,7 @@ use crate::lessons::Journal;
 use crate::registry::{OciRegistry, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
+use crate::types::RepoName;
 use anyhow::Result;
 use args::{check_options, recipe_names};
 use prefetch::Prefetched;
@@ -220,7 +221,7 @@ fn run_on(
     me: String,
     now: time::OffsetDateTime,
     opts: Options,
-    scans: &[(String, String, String, cadence::Scan)],
+    scans: &[(String, RepoName, String, cadence::Scan)],
     report: Report,
 ) -> Report {
     let cfg = &ctx.config;
@@ -258,11 +259,11 @@ fn run_on(
 fn scans(
     ctx: &Ctx,
     store: &crate::store::Store,
-    triples: Vec<(String, String, String)>,
+    triples: Vec<(String, RepoName, String)>,
     now: time::OffsetDateTime,
     opts: Options,
     report: &mut Report,
-) -> Result<Vec<(String, String, String, cadence::Scan)>> {
+) -> Result<Vec<(String, RepoName, String, cadence::Scan)>> {
     let every = ctx.config.upgrade.scan_every;
     let mut out = vec![];
     for (n, m, u) in triples {
@@ -282,7 +283,7 @@ fn scans(
 /// Every recipe's upstream and mirror, and the tags of the scanned ones' images.
 fn read_recipes(
     cfg: &crate::config::Config,
-    scans: &[(String, String, String, cadence::Scan)],
+    scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
 ) -> Vec<gather::Recipe> {
@@ -354,7 +355,11 @@ fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
 
 /// afk's upgrade PRs among a mirror's open PRs: on an `afk/upgrade-` branch of
 /// the mirror itself (not a fork), opened by afk's account, with afk's marker.
-pub(super) fn afk_prs(open: &[PullRequest], me: &str, mirror: &str) -> Vec<(PullRequest, Bump)> {
+pub(super) fn afk_prs(
+    open: &[PullRequest],
+    me: &str,
+    mirror: &RepoName,
+) -> Vec<(PullRequest, Bump)> {
     open.iter()
         .filter(|p| {
             p.head.name.starts_with(BRANCH_PREFIX)

@@ -7,18 +7,19 @@
 use super::gather::Recipe;
 use crate::core::upgrade::{Bump, covered_by};
 use crate::forge::{BranchHead, Forge, PullRequest, fan_out};
+use crate::types::RepoName;
 use std::collections::HashMap;
 
 /// What was read, by mirror and by (mirror, branch).
 #[derive(Default)]
 pub(super) struct Prefetched {
-    closed: HashMap<String, Result<Vec<PullRequest>, String>>,
-    branches: HashMap<(String, String), Result<Option<BranchHead>, String>>,
+    closed: HashMap<RepoName, Result<Vec<PullRequest>, String>>,
+    branches: HashMap<(RepoName, String), Result<Option<BranchHead>, String>>,
 }
 
 enum Job {
-    Closed(String),
-    Branch(String, String),
+    Closed(RepoName),
+    Branch(RepoName, String),
 }
 
 enum Got {
@@ -73,8 +74,12 @@ impl Prefetched {
     }
 
     /// The mirror's recently closed PRs (read now if they were not before).
-    pub fn closed(&mut self, forge: &dyn Forge, mirror: &str) -> Result<&[PullRequest], String> {
-        let got = self.closed.entry(mirror.to_string()).or_insert_with(|| {
+    pub fn closed(
+        &mut self,
+        forge: &dyn Forge,
+        mirror: &RepoName,
+    ) -> Result<&[PullRequest], String> {
+        let got = self.closed.entry(mirror.clone()).or_insert_with(|| {
             forge
                 .recent_closed_pulls(mirror)
                 .map_err(|e| format!("{e:#}"))
@@ -86,11 +91,11 @@ impl Prefetched {
     pub fn branch(
         &mut self,
         forge: &dyn Forge,
-        mirror: &str,
+        mirror: &RepoName,
         branch: &str,
     ) -> Result<Option<BranchHead>, String> {
         self.branches
-            .entry((mirror.to_string(), branch.to_string()))
+            .entry((mirror.clone(), branch.to_string()))
             .or_insert_with(|| forge.branch(mirror, branch).map_err(|e| format!("{e:#}")))
             .clone()
     }
@@ -106,11 +111,14 @@ mod tests {
     use crate::forge::memory::MemoryForge;
 
     const M: &str = "acme/deploy";
+    /// `M` as the forge's methods take it.
+    static MIRROR: std::sync::LazyLock<RepoName> =
+        std::sync::LazyLock::new(|| RepoName::parse(M).unwrap());
 
     fn recipe() -> Recipe {
         Recipe {
             name: "web".into(),
-            mirror: M.into(),
+            mirror: MIRROR.clone(),
             upstream_url: String::new(),
             upstream: Err("not read".into()),
             forge: Err("not read".into()),
@@ -159,12 +167,12 @@ mod tests {
         let f = forge();
         let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
         assert_eq!((f.calls("recent_closed_pulls"), f.calls("branch")), (1, 1));
-        let head = p.branch(&f, M, "afk/upgrade-nginx-1.25.2").unwrap();
+        let head = p.branch(&f, &MIRROR, "afk/upgrade-nginx-1.25.2").unwrap();
         assert_eq!(head.unwrap().name, "afk/upgrade-nginx-1.25.2");
-        assert!(p.closed(&f, M).unwrap().is_empty());
+        assert!(p.closed(&f, &MIRROR).unwrap().is_empty());
         assert_eq!(f.requests(), 2, "answered from what was read");
         assert_eq!(
-            p.branch(&f, M, "afk/upgrade-nginx-9")
+            p.branch(&f, &MIRROR, "afk/upgrade-nginx-9")
                 .unwrap()
                 .map(|b| b.name),
             None
@@ -176,7 +184,7 @@ mod tests {
     fn a_failed_read_is_kept_as_its_error_not_read_again() {
         let f = forge().failing("recent_closed_pulls", Failure::Other(500));
         let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
-        let e = p.closed(&f, M).unwrap_err();
+        let e = p.closed(&f, &MIRROR).unwrap_err();
         assert!(e.contains("500"), "{e}");
         assert_eq!(f.calls("recent_closed_pulls"), 1);
     }

@@ -9,7 +9,7 @@ use super::{Up, gather};
 use crate::core::upgrade::{self, Bump, StaleTest};
 use crate::forge::PullRequest;
 use crate::store::upgrades::Upgrade;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 
 /// The test comment for the next run: against the updated tests once their PR is open.
@@ -23,10 +23,9 @@ pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
 
 /// Whether the tests branch holds a commit the tests repository's `main` does not.
 pub(super) fn pushed(up: &Up, branch: &str) -> Result<bool> {
-    let repo = &up.ctx.config.upgrade.tests_repo;
-    if repo.is_empty() {
+    let Some(repo) = &up.ctx.config.upgrade.tests_repo else {
         return Ok(false);
-    }
+    };
     let Some(head) = up.forge.branch(repo, branch)? else {
         return Ok(false);
     };
@@ -43,7 +42,7 @@ pub(super) fn start_fixer(
     row: &Upgrade,
     run: u32,
 ) -> Result<()> {
-    let tests_repo = up.ctx.config.upgrade.tests_repo.clone();
+    let tests_repo = tests_repo(up)?;
     let branch = bump.tests_branch();
     let st = super::fixer::stale_report(row).unwrap_or(StaleTest {
         test: String::new(),
@@ -75,7 +74,7 @@ pub(super) fn open_pr(
     bump: &Bump,
     row: &Upgrade,
 ) -> Result<(IssueNumber, String)> {
-    let tests_repo = up.ctx.config.upgrade.tests_repo.clone();
+    let tests_repo = tests_repo(up)?;
     let branch = bump.tests_branch();
     let recipe_ref = format!("{}#{}", r.mirror, pr.number);
     // the stale report is the recipe fixer's: its folder is the run's own
@@ -107,6 +106,12 @@ pub(super) fn open_pr(
     up.forge.create_comment(&r.mirror, pr.number, &testme)?;
     up.store.upgrade_tested(row.id, &pr.head.sha)?;
     Ok((tpr.number, tpr.html_url))
+}
+
+/// `upgrade.tests_repo`, which `--with-tests` made sure of before any I/O.
+fn tests_repo(up: &Up) -> Result<RepoName> {
+    let repo = up.ctx.config.upgrade.tests_repo.clone();
+    repo.ok_or_else(|| anyhow::anyhow!("upgrade: --with-tests needs upgrade.tests_repo"))
 }
 
 /// The recipe fixer's stale-test report of the run before the tests fixer.

@@ -8,7 +8,7 @@ use super::super::UsageError;
 use super::flow::{status_views, views};
 use crate::cli::{Cli, VerdictArgs};
 use crate::core::verdict::{self, Verdict};
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -87,11 +87,11 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
 const UNREAD: u8 = 4;
 
 fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
-    if !crate::config::is_repo_name(&a.repo) {
+    let Ok(repo) = RepoName::parse(&a.repo) else {
         return Err(
             UsageError(format!("upgrade verdict: \"{}\" is not OWNER/REPO", a.repo)).into(),
         );
-    }
+    };
     let wait = match &a.wait {
         Some(d) => crate::config::parse_duration(d)
             .map_err(|e| UsageError(format!("upgrade verdict: --wait {d}: {e}")))?,
@@ -103,16 +103,16 @@ fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
     let forge = crate::edges::forge(&ctx.config, ctx.dry_run)?;
     let me = forge.me()?.login;
     // the PR must exist before anything is posted on it
-    forge.pull(&a.repo, a.pr)?;
+    forge.pull(&repo, a.pr)?;
     if a.post {
-        let c = forge.create_comment(&a.repo, a.pr, &cfg.testme_comment)?;
+        let c = forge.create_comment(&repo, a.pr, &cfg.testme_comment)?;
         r.posted = !crate::edges::dry::recorded(&c);
     }
     let deadline = Instant::now() + wait;
     loop {
-        let pull = forge.pull(&a.repo, a.pr)?;
-        let comments = forge.comments(&a.repo, a.pr)?;
-        let status = forge.combined_status(&a.repo, &pull.head.sha)?;
+        let pull = forge.pull(&repo, a.pr)?;
+        let comments = forge.comments(&repo, a.pr)?;
+        let status = forge.combined_status(&repo, &pull.head.sha)?;
         let cv = views(&comments);
         let reading = verdict::read(
             &status_views(&status),

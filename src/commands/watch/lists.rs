@@ -5,7 +5,7 @@
 use super::Watch;
 use crate::forge::{PullRequest, fan_out};
 use crate::store::runs::Run;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -14,13 +14,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// type (a `ForgeError` that used up its retries stays one), see [`again`].
 pub(super) type Cached<T> = Result<T, Arc<anyhow::Error>>;
 type Shared<T> = Arc<OnceLock<Cached<T>>>;
-pub(super) type PullLists = Mutex<HashMap<(String, bool), Shared<Vec<PullRequest>>>>;
+pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
-pub(super) type Labelled = Mutex<HashMap<String, Shared<Vec<IssueNumber>>>>;
+pub(super) type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
 
 fn shared<T: Clone>(
-    map: &Mutex<HashMap<(String, bool), Shared<T>>>,
-    key: (String, bool),
+    map: &Mutex<HashMap<(RepoName, bool), Shared<T>>>,
+    key: (RepoName, bool),
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
     let cell = map.lock().unwrap().entry(key).or_default().clone();
@@ -48,8 +48,8 @@ fn again(e: &anyhow::Error) -> anyhow::Error {
 
 impl Watch<'_> {
     /// The repo's open (or recently closed) pull requests, one list per tick.
-    pub fn pulls(&self, repo: &str, open: bool) -> Result<Vec<PullRequest>> {
-        shared(&self.pulls, (repo.to_string(), open), || {
+    pub fn pulls(&self, repo: &RepoName, open: bool) -> Result<Vec<PullRequest>> {
+        shared(&self.pulls, (repo.clone(), open), || {
             if open {
                 self.forge.open_pulls(repo)
             } else {
@@ -59,12 +59,12 @@ impl Watch<'_> {
     }
 
     /// The repo's open issues carrying the in-progress label, one list per tick.
-    pub fn labelled(&self, repo: &str) -> Result<Vec<IssueNumber>> {
+    pub fn labelled(&self, repo: &RepoName) -> Result<Vec<IssueNumber>> {
         let cell = self
             .labelled
             .lock()
             .unwrap()
-            .entry(repo.to_string())
+            .entry(repo.clone())
             .or_default()
             .clone();
         cell.get_or_init(|| {
@@ -91,10 +91,14 @@ impl Watch<'_> {
 /// are reported by each run that needs them. Then the runner's one look at
 /// every agent (kubernetes: one Job list, one pod list).
 pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
-    let mut repos: Vec<String> = runs.iter().map(|r| r.repo.clone()).collect();
+    // a row whose repo does not parse fails on its own in `process`
+    let mut repos: Vec<RepoName> = runs
+        .iter()
+        .filter_map(|r| RepoName::parse(&r.repo).ok())
+        .collect();
     repos.sort();
     repos.dedup();
-    let lists: Vec<(String, bool)> = repos
+    let lists: Vec<(RepoName, bool)> = repos
         .iter()
         .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
         .collect();

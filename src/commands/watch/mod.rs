@@ -20,7 +20,7 @@ use crate::lessons::Journal;
 use crate::runner::Runner;
 use crate::store::Source;
 use crate::store::runs::Run;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 
 #[derive(Serialize, Clone, Debug)]
 pub struct ActionItem {
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
     pub action: String,
@@ -89,6 +89,29 @@ impl Watch<'_> {
             .as_ref()
             .map(PathBuf::from)
             .unwrap_or_else(|| self.runs_dir.join(run.id.to_string()))
+    }
+}
+
+/// A run in flight as watch handles it: the stored row, with its repo parsed
+/// once into the name the forge is asked about. `run.repo` on a `Watched` is
+/// that [`RepoName`] (it shadows the row's text); everything else reads
+/// through to the row.
+pub(crate) struct Watched<'a> {
+    row: &'a Run,
+    pub repo: RepoName,
+}
+
+impl<'a> Watched<'a> {
+    fn of(row: &'a Run) -> Result<Watched<'a>> {
+        let repo = super::stored_repo(&row.repo)?;
+        Ok(Watched { row, repo })
+    }
+}
+
+impl std::ops::Deref for Watched<'_> {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        self.row
     }
 }
 
@@ -272,6 +295,10 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     };
     let store = match w.source.open() {
         Ok(s) => s.at(w.now),
+        Err(e) => return (None, vec![err(&e)]),
+    };
+    let run = &match Watched::of(run) {
+        Ok(r) => r,
         Err(e) => return (None, vec![err(&e)]),
     };
     let seen = match observe::observe(w, &store, run) {

@@ -2,9 +2,9 @@
 //! comments are afk's, what is posted once, the order of an end's writes
 //! (the HTTP path has its sandbox tests in tests/it/watch.rs).
 
-use super::Watch;
 use super::act::act;
 use super::observe::Seen;
+use super::{Watch, Watched};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::checklist::MARKER;
 use crate::core::ci::Verdict;
@@ -107,7 +107,14 @@ fn step(
     seen: &Seen,
     action: Action,
 ) -> anyhow::Result<()> {
-    act(&watch(s, f, runner), store, &run(store, id), seen, action)
+    let run = run(store, id);
+    act(
+        &watch(s, f, runner),
+        store,
+        &Watched::of(&run)?,
+        seen,
+        action,
+    )
 }
 
 #[test]
