@@ -5,8 +5,8 @@
 use crate::config::Config;
 use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
-use crate::types::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use crate::types::RepoName;
+use crate::types::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use std::path::Path;
 use std::time::Duration;
 
