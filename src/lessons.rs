@@ -15,18 +15,6 @@ pub const STATUSES: &[&str] = LessonStatus::NAMES;
 pub const ATTRIBUTIONS: &[&str] = Attribution::NAMES;
 pub const DOMAINS: &[&str] = TargetDomain::NAMES;
 
-/// `Err` names the flag and the allowed values.
-pub fn check_enum(flag: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(format!(
-            "lessons: --{flag} \"{value}\" is not one of {}",
-            allowed.join(", ")
-        ))
-    }
-}
-
 /// Lesson types are slugs: lower-case letters, digits and `_`.
 pub fn check_type(t: &str) -> Result<(), String> {
     if crate::core::kinds::is_slug(t) {
@@ -134,17 +122,6 @@ mod tests {
     use super::*;
     use crate::store::Store;
     use std::path::PathBuf;
-
-    #[test]
-    fn enums_name_the_allowed_values() {
-        assert!(check_enum("status", "closed", STATUSES).is_ok());
-        assert_eq!(
-            check_enum("status", "done", STATUSES).unwrap_err(),
-            "lessons: --status \"done\" is not one of new, in_progress, closed"
-        );
-        assert!(check_enum("target-domain", "security", DOMAINS).is_ok());
-        assert!(check_enum("attribution", "nobody", ATTRIBUTIONS).is_err());
-    }
 
     #[test]
     fn types_are_slugs() {
