@@ -229,7 +229,7 @@ fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, Stri
             "registries that need a login refuse afk",
         ),
     ];
-    for tick in crate::types::TickKind::ALL {
+    for &tick in crate::types::TickKind::ALL {
         let name = n.heartbeat.for_tick(tick).to_string();
         out.push((
             "notify",

@@ -3,46 +3,7 @@
 //! [`EventKind::NAMES`]) and a [`LessonKind`] (the automatic lessons). The
 //! stored text is [`EventKind::as_str`] / [`LessonKind::as_str`].
 
-use std::fmt;
-
-macro_rules! kinds {
-    ($(#[$m:meta])* $name:ident { $($var:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($var),+ }
-        impl $name {
-            /// Every kind, in the order [`Self::NAMES`] lists them.
-            pub const ALL: &[$name] = &[$($name::$var),+];
-            /// Every kind's stored name.
-            pub const NAMES: &[&str] = &[$($s),+];
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-            /// The kind a stored name is; None for any other text.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($s => Some($name::$var),)+ _ => None }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl From<$name> for String {
-            fn from(k: $name) -> String {
-                k.as_str().to_string()
-            }
-        }
-    };
-}
-
-kinds! {
+afk_model::named_enum! {
     /// An outbox event: what a notifier may deliver (`notify.events`).
     EventKind {
         RunEscalated => "run.escalated",
@@ -58,7 +19,7 @@ kinds! {
     }
 }
 
-kinds! {
+afk_model::named_enum! {
     /// An automatic lesson's type (a person's `afk lessons add --type` may be any slug).
     LessonKind {
         GateFailure => "gate_failure",

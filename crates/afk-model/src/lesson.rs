@@ -5,53 +5,7 @@
 //! the lesson's type stays a slug, as a person may name any (the automatic
 //! ones are the core's `LessonKind`).
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-
-macro_rules! named {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $var),+ }
-        impl $name {
-            /// Every value, in the order [`Self::NAMES`] lists them.
-            pub const ALL: &[$name] = &[$($name::$var),+];
-            /// Every value's stored name, in the order afk lists them.
-            pub const NAMES: &[&str] = &[$($s),+];
-            /// The stored name.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-            /// The value a stored name is; None for any other text.
-            pub fn parse(s: &str) -> Option<$name> {
-                match s { $($s => Some($name::$var),)+ _ => None }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::parse(&s).ok_or_else(|| {
-                    serde::de::Error::custom(format!(
-                        "\"{s}\" is not one of {}",
-                        $name::NAMES.join(", ")
-                    ))
-                })
-            }
-        }
-    };
-}
-
-named! {
+crate::named_enum! {
     /// Who recorded a lesson: a tick (`auto`, deduplicated) or a person
     /// (`manual`, `afk lessons record`, never dropped). A `NewLesson` built
     /// field by field is automatic.
@@ -63,7 +17,7 @@ named! {
     }
 }
 
-named! {
+crate::named_enum! {
     /// Where a lesson is in its life; every lesson starts `new`. Ordered by
     /// name (closed, in_progress, new), the order `afk lessons snapshot` has
     /// always listed them in.
@@ -74,7 +28,7 @@ named! {
     }
 }
 
-named! {
+crate::named_enum! {
     /// Where a lesson's fix belongs.
     Attribution {
         Platform => "platform",
@@ -83,7 +37,7 @@ named! {
     }
 }
 
-named! {
+crate::named_enum! {
     /// What a lesson is about.
     TargetDomain {
         Reliability => "reliability",
@@ -144,6 +98,8 @@ impl StatusFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::{Deserialize, Serialize};
+    use std::fmt;
 
     /// Checks one enum: every name parses back to its value, serialises as
     /// itself and nothing else parses; returns its names.

@@ -7,6 +7,62 @@
 
 pub mod lesson;
 pub mod runner;
+#[doc(hidden)]
+pub use serde as __serde;
+
+/// An enum of named values (a kind, a status, a column's closed set): each
+/// value has one stored name; `ALL`, `NAMES`, `as_str`, `parse` (None for any
+/// other text), `Display`, serde as the name, and `String::from`. The model's
+/// and the core's closed sets are all written with it.
+#[macro_export]
+macro_rules! named_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $var),+ }
+        impl $name {
+            /// Every value, in the order [`Self::NAMES`] lists them.
+            pub const ALL: &[$name] = &[$($name::$var),+];
+            /// Every value's stored name, in the order afk lists them.
+            pub const NAMES: &[&str] = &[$($s),+];
+            /// The stored name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$var => $s),+ }
+            }
+            /// The value a stored name is; None for any other text.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($s => Some($name::$var),)+ _ => None }
+            }
+        }
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl From<$name> for String {
+            fn from(k: $name) -> String {
+                k.as_str().to_string()
+            }
+        }
+        impl $crate::__serde::Serialize for $name {
+            fn serialize<S: $crate::__serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> $crate::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <String as $crate::__serde::Deserialize>::deserialize(d)?;
+                $name::parse(&s).ok_or_else(|| {
+                    <D::Error as $crate::__serde::de::Error>::custom(format!(
+                        "\"{s}\" is not one of {}",
+                        $name::NAMES.join(", ")
+                    ))
+                })
+            }
+        }
+    };
+}
+
 #[cfg(feature = "sqlite")]
 mod sql;
 pub mod stamp;
