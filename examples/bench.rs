@@ -1287,7 +1287,7 @@ fn claim(
 ) -> afk::types::RunId {
     store
         .claim_run(&afk::store::runs::NewRun {
-            repo,
+            repo: &afk::types::RepoName::parse(repo).unwrap(),
             issue: afk::types::IssueNumber(n),
             title: "fix",
             url: "",

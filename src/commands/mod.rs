@@ -242,10 +242,3 @@ pub(crate) fn access_of(
         .map(|p| p.as_ref().map(crate::types::Permission::access))
         .map_err(|_| ())
 }
-
-/// A repo read back from the state file, as the forge is asked about it.
-/// Every stored repo went in validated (the allowlist, an upgrade mirror), so
-/// an error here means the state file was edited by hand.
-pub(crate) fn stored_repo(s: &str) -> Result<crate::types::RepoName> {
-    crate::types::RepoName::parse(s).map_err(|e| anyhow::anyhow!("state file: {e}"))
-}

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 #[derive(Serialize)]
 struct Row {
     run_id: crate::types::RunId,
-    repo: String,
+    repo: crate::types::RepoName,
     issue: IssueNumber,
     state: RunStatus,
     reason: Option<String>,
@@ -117,7 +117,11 @@ pub fn run(ctx: &Ctx, a: &RunsArgs) -> Result<u8> {
 
 fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u8> {
     let state = a.status.map(|s| s.status());
-    let runs = store.recent_runs(a.repo.as_deref(), state, a.limit)?;
+    // `--repo` is what a person typed: one that is not owner/name matches no run
+    let runs = match a.repo.as_deref().map(crate::types::RepoName::parse) {
+        Some(Err(_)) => vec![],
+        repo => store.recent_runs(repo.and_then(Result::ok).as_ref(), state, a.limit)?,
+    };
     let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
     let mut h = String::new();
     if rows.is_empty() {

@@ -56,7 +56,7 @@ pub fn started_run(store: &Store, repo: &str, issue: u64) -> crate::types::RunId
     let url = format!("https://forge.test/{repo}/issues/{issue}");
     let id = store
         .claim_run(&crate::store::runs::NewRun {
-            repo,
+            repo: &crate::types::RepoName::parse(repo).unwrap(),
             issue: crate::types::IssueNumber(issue),
             title: "fix the login",
             url: &url,

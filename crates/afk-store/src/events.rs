@@ -3,7 +3,7 @@
 
 use super::Store;
 use crate::core::kinds::EventKind;
-use crate::types::{IssueNumber, RunId};
+use crate::types::{IssueNumber, RepoName, RunId};
 use anyhow::Result;
 use rusqlite::params;
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub struct Event {
 
 pub struct NewEvent<'a> {
     pub kind: EventKind,
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub issue: IssueNumber,
     pub run_id: crate::types::RunId,
     pub reason: Option<&'a str>,

@@ -2,6 +2,7 @@
 //! until a person runs `afk status --unfreeze REPO`.
 
 use super::Store;
+use crate::types::RepoName;
 use anyhow::Result;
 use rusqlite::params;
 
@@ -13,7 +14,7 @@ pub struct Freeze {
 }
 
 impl Store {
-    pub fn freeze(&self, repo: &str, reason: &str, run_id: crate::types::RunId) -> Result<()> {
+    pub fn freeze(&self, repo: &RepoName, reason: &str, run_id: crate::types::RunId) -> Result<()> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO frozen_repos (repo, reason, run_id, frozen_at) VALUES (?1,?2,?3,?4)",
@@ -23,7 +24,7 @@ impl Store {
         Ok(())
     }
 
-    pub fn unfreeze(&self, repo: &str) -> Result<bool> {
+    pub fn unfreeze(&self, repo: &RepoName) -> Result<bool> {
         let n = self
             .conn
             .execute("DELETE FROM frozen_repos WHERE repo=?1", [repo])
@@ -48,7 +49,13 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    pub fn frozen_repos(&self) -> Result<Vec<String>> {
-        Ok(self.freezes()?.into_iter().map(|f| f.repo).collect())
+    /// The frozen repos poll skips; a row whose repo does not parse names no
+    /// repo poll asks about, so it is left out.
+    pub fn frozen_repos(&self) -> Result<Vec<RepoName>> {
+        Ok(self
+            .freezes()?
+            .into_iter()
+            .filter_map(|f| RepoName::parse(&f.repo).ok())
+            .collect())
     }
 }

@@ -2,10 +2,10 @@
 //! updates, the snapshot.
 
 use super::Store;
-use crate::types::RunId;
 pub use crate::types::lesson::{
     Attribution, LessonSource, LessonStatus, StatusFilter, TargetDomain,
 };
+use crate::types::{RepoName, RunId};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -235,10 +235,12 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Open lessons of a repo for an agent's prompt, newest first.
+    /// Open lessons of a repo for an agent's prompt, newest first. (A
+    /// lesson's own `repo` stays text: `afk lessons record --repo` takes what
+    /// a person typed.)
     /// `transient_retry` lessons are advice for the operator (a slow forge),
     /// nothing an agent can act on: they never reach a prompt.
-    pub fn open_lessons(&self, repo: &str, limit: usize) -> Result<Vec<Lesson>> {
+    pub fn open_lessons(&self, repo: &RepoName, limit: usize) -> Result<Vec<Lesson>> {
         let mut st = self
             .conn
             .prepare(&format!(
@@ -500,7 +502,7 @@ mod tests {
             assert_eq!(statuses(f), want, "{f:?}");
         }
         let prompt: Vec<_> = s
-            .open_lessons("a/b", 10)
+            .open_lessons(&RepoName::parse("a/b").unwrap(), 10)
             .unwrap()
             .iter()
             .map(|l| l.status)

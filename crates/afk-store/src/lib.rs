@@ -584,8 +584,9 @@ mod tests {
         let t = Timestamp::parse("2026-03-01T09:30:00.25Z").unwrap();
         let store = Store::open(&dir.join("state.db")).unwrap().at(t.at());
         assert_eq!(store.now(), t);
+        let repo = crate::types::RepoName::parse("acme/api").unwrap();
         let run = |n| NewRun {
-            repo: "acme/api",
+            repo: &repo,
             issue: crate::types::IssueNumber(n),
             title: "t",
             url: "u",
@@ -664,6 +665,58 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A run row whose repo was edited into something that is not owner/name
+    /// is set aside on its own: the lists that tick workers read report it in
+    /// its place, the others leave it out, and no query fails for it.
+    #[test]
+    fn a_run_whose_repo_does_not_parse_is_set_aside_not_a_failed_query() {
+        use crate::core::run_state::RunStatus;
+        use crate::runs::NewRun;
+        let store = Store::open_for_read(Path::new("/nonexistent/afk.db")).unwrap();
+        let repo = crate::types::RepoName::parse("acme/api").unwrap();
+        let claim = |n| NewRun {
+            repo: &repo,
+            issue: crate::types::IssueNumber(n),
+            title: "t",
+            url: "u",
+            ready_event_id: Some(n as i64),
+            template_name: "default",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: crate::types::RunnerKind::Command,
+            branch: "afk/issue-1",
+        };
+        let bad = store.claim_run(&claim(1)).unwrap();
+        let good = store.claim_run(&claim(2)).unwrap();
+        store
+            .conn
+            .execute("UPDATE runs SET repo='acme/..' WHERE id=?1", [bad])
+            .unwrap();
+        let each = store.runs_in_each(&[RunStatus::Dispatching]).unwrap();
+        assert_eq!(each.len(), 2);
+        let unreadable = each[0].as_ref().unwrap_err();
+        assert_eq!((unreadable.id, unreadable.repo.as_str()), (bad, "acme/.."));
+        assert!(
+            unreadable.error.contains("is not \"owner/repo\""),
+            "{}",
+            unreadable.error
+        );
+        assert_eq!(each[1].as_ref().unwrap().id, good);
+        let ids: Vec<_> = store
+            .runs_in(&[RunStatus::Dispatching])
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, [good]);
+        assert_eq!(store.handled_armings().unwrap().len(), 1);
+        assert!(
+            store.run(bad).is_err(),
+            "one run asked for by id: an error naming it"
+        );
     }
 
     #[test]
@@ -769,11 +822,15 @@ mod copy_tests {
         assert!(!p.exists());
         drop(empty);
         let file = Store::open(&p).unwrap();
-        file.freeze("a/b", "why", crate::types::RunId(1)).unwrap();
+        let name = |s: &str| crate::types::RepoName::parse(s).unwrap();
+        file.freeze(&name("a/b"), "why", crate::types::RunId(1))
+            .unwrap();
         let copy = Store::copy_in_memory(&p).unwrap();
-        assert_eq!(copy.frozen_repos().unwrap(), vec!["a/b".to_string()]);
+        assert_eq!(copy.frozen_repos().unwrap(), vec![name("a/b")]);
         let other = copy.source().open().unwrap();
-        other.freeze("c/d", "why", crate::types::RunId(2)).unwrap();
+        other
+            .freeze(&name("c/d"), "why", crate::types::RunId(2))
+            .unwrap();
         assert_eq!(
             copy.frozen_repos().unwrap().len(),
             2,

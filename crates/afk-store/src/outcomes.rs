@@ -7,7 +7,7 @@
 use super::Store;
 use crate::core::canary::{Ended, Outcome, in_control};
 use crate::core::run_state::RunStatus;
-use crate::types::RunId;
+use crate::types::{RepoName, RunId};
 use anyhow::Result;
 use rusqlite::params;
 
@@ -41,7 +41,7 @@ pub struct NewOutcome {
 #[derive(Debug, Clone)]
 pub struct MergedRun {
     pub run_id: RunId,
-    pub repo: String,
+    pub repo: RepoName,
     pub branch: String,
     pub merge_sha: String,
     pub merged_at: String,
@@ -173,7 +173,8 @@ impl Store {
 
     /// Successes merged at or after `cutoff` whose recorded outcome is still a
     /// success (a dry run records its outcomes in its copy first, so it needs
-    /// no list of its own).
+    /// no list of its own). A row whose repo does not parse (a state file
+    /// edited by hand) is not watched: it is left out, the others are not.
     pub fn merged_successes(&self, cutoff: &str) -> Result<Vec<MergedRun>> {
         let mut st = self
             .conn
@@ -187,10 +188,13 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([cutoff], |r| {
-                Ok((
+                let Ok(repo) = RepoName::parse(&r.get::<_, String>(1)?) else {
+                    return Ok(None);
+                };
+                Ok(Some((
                     MergedRun {
                         run_id: r.get(0)?,
-                        repo: r.get(1)?,
+                        repo,
                         branch: r
                             .get::<_, Option<String>>(2)?
                             .unwrap_or_else(|| "main".into()),
@@ -198,13 +202,14 @@ impl Store {
                         merged_at: r.get(4)?,
                     },
                     r.get::<_, bool>(5)?,
-                ))
+                )))
             })
             .map_err(|e| self.err(e))?;
-        let all: Vec<(MergedRun, bool)> =
+        let all: Vec<Option<(MergedRun, bool)>> =
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(all
             .into_iter()
+            .flatten()
             .filter(|(_, recorded)| *recorded)
             .map(|(m, _)| m)
             .collect())

@@ -6,7 +6,7 @@ use super::events::{NewEvent, insert_event};
 use crate::core::run_state::RunStatus;
 use crate::types::RunnerHandle;
 use crate::types::RunnerKind;
-pub use crate::types::{IssueNumber, RunId};
+pub use crate::types::{IssueNumber, RepoName, RunId};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -14,7 +14,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Run {
     pub id: RunId,
-    pub repo: String,
+    pub repo: RepoName,
     pub issue: IssueNumber,
     pub title: String,
     pub url: String,
@@ -48,6 +48,19 @@ pub struct Run {
     /// The `core::spend::Ledger` the figure comes from (stored JSON).
     #[serde(skip)]
     pub spend_ledger: Option<String>,
+}
+
+/// A run row whose repo is not `owner/name`: only a state file edited by
+/// hand holds one, since every run is claimed for a parsed [`RepoName`]. A
+/// tick reports it for that run and goes on with the others.
+#[derive(Debug, Clone)]
+pub struct Unreadable {
+    pub id: RunId,
+    /// the stored text, as it is
+    pub repo: String,
+    pub issue: IssueNumber,
+    /// why it is not a repo name
+    pub error: String,
 }
 
 /// The times of a run's later moments (see `Store::run_times`).
@@ -104,9 +117,27 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     })
 }
 
+/// A row as [`row`] reads it, or as [`Unreadable`] when only its repo is
+/// wrong (any other conversion error stays an error).
+fn row_or_unreadable(r: &rusqlite::Row) -> rusqlite::Result<Result<Run, Unreadable>> {
+    match row(r) {
+        Ok(run) => Ok(Ok(run)),
+        Err(rusqlite::Error::FromSqlConversionFailure(1, ..)) => {
+            let repo: String = r.get(1)?;
+            Ok(Err(Unreadable {
+                id: r.get(0)?,
+                error: RepoName::parse(&repo).err().unwrap_or_default(),
+                repo,
+                issue: r.get(2)?,
+            }))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// A new claim.
 pub struct NewRun<'a> {
-    pub repo: &'a str,
+    pub repo: &'a RepoName,
     pub issue: IssueNumber,
     pub title: &'a str,
     pub url: &'a str,
@@ -205,8 +236,10 @@ impl Store {
         Ok(())
     }
 
-    /// Runs in any of `states`, oldest first.
-    pub fn runs_in(&self, states: &[RunStatus]) -> Result<Vec<Run>> {
+    /// Runs in any of `states`, oldest first, each as it reads: a row whose
+    /// repo does not parse is an [`Unreadable`] in its place, so a tick can
+    /// report that run and still do the work of the others.
+    pub fn runs_in_each(&self, states: &[RunStatus]) -> Result<Vec<Result<Run, Unreadable>>> {
         let list = states
             .iter()
             .map(|s| format!("'{}'", s.as_str()))
@@ -218,14 +251,22 @@ impl Store {
                 "SELECT {COLS} FROM runs WHERE state IN ({list}) ORDER BY id"
             ))
             .map_err(|e| self.err(e))?;
-        let rows = st.query_map([], row).map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], row_or_unreadable)
+            .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Runs in any of `states`, oldest first; a row whose repo does not parse
+    /// is left out (see [`Store::runs_in_each`]).
+    pub fn runs_in(&self, states: &[RunStatus]) -> Result<Vec<Run>> {
+        Ok(self.runs_in_each(states)?.into_iter().flatten().collect())
     }
 
     /// Recent runs, newest first, optionally of one repo and in one state.
     pub fn recent_runs(
         &self,
-        repo: Option<&str>,
+        repo: Option<&RepoName>,
         state: Option<RunStatus>,
         limit: usize,
     ) -> Result<Vec<Run>> {
@@ -275,7 +316,8 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Runs dispatched in `[from, to)` (RFC 3339 UTC text, as stored), oldest first.
+    /// Runs dispatched in `[from, to)` (RFC 3339 UTC text, as stored), oldest
+    /// first; a row whose repo does not parse is left out.
     pub fn runs_created_between(&self, from: &str, to: &str) -> Result<Vec<Run>> {
         let mut st = self
             .conn
@@ -284,9 +326,11 @@ impl Store {
             ))
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map(params![from, to], row)
+            .query_map(params![from, to], row_or_unreadable)
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let rows: Vec<Result<Run, Unreadable>> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().flatten().collect())
     }
 
     /// Runs dispatched on the UTC day `day` that count toward it.
@@ -329,8 +373,11 @@ impl Store {
     }
 
     /// Every arming (repo, issue, ready-label event) already handled: any run
-    /// for it other than a failed start. Loaded once per tick.
-    pub fn handled_armings(&self) -> Result<std::collections::HashSet<(String, IssueNumber, i64)>> {
+    /// for it other than a failed start. Loaded once per tick; a row whose repo
+    /// does not parse names no repo afk asks about, so it is left out.
+    pub fn handled_armings(
+        &self,
+    ) -> Result<std::collections::HashSet<(RepoName, IssueNumber, i64)>> {
         let mut st = self
             .conn
             .prepare(
@@ -343,15 +390,20 @@ impl Store {
                 Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, i64>(2)?))
             })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let rows: Vec<(String, IssueNumber, i64)> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(repo, n, ev)| Some((RepoName::parse(&repo).ok()?, n, ev)))
+            .collect())
     }
 
     /// For every issue whose latest run was escalated: afk's escalation comment
     /// id (0 when none was recorded). A re-armed issue's prompt carries what
-    /// trusted people said after it.
+    /// trusted people said after it. A row whose repo does not parse is left out.
     pub fn latest_escalations(
         &self,
-    ) -> Result<std::collections::HashMap<(String, IssueNumber), i64>> {
+    ) -> Result<std::collections::HashMap<(RepoName, IssueNumber), i64>> {
         let mut st = self
             .conn
             .prepare(
@@ -361,9 +413,20 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get(1)?), r.get(2)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, IssueNumber>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+        let rows: Vec<(String, IssueNumber, i64)> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(repo, n, c)| Some(((RepoName::parse(&repo).ok()?, n), c)))
+            .collect())
     }
 
     /// What watch observed: the PR (re-checked every tick, so a pinned PR that
@@ -410,7 +473,13 @@ impl Store {
             "UPDATE runs SET turns=turns+1, updated_at=?2 WHERE id=?1",
             params![id, self.stamp()],
         )?;
-        Ok(self.run(id)?.map(|r| r.turns).unwrap_or(0))
+        self.conn
+            .query_row("SELECT turns FROM runs WHERE id=?1", [id], |r| {
+                r.get::<_, i64>(0)
+            })
+            .optional()
+            .map(|t| t.unwrap_or(0) as u32)
+            .map_err(|e| self.err(e))
     }
 
     pub fn set_handle(&self, id: RunId, handle: &RunnerHandle) -> Result<()> {
@@ -469,7 +538,7 @@ impl Store {
 /// A run as the spend rules read it; `now` stands in for a time that does not parse.
 pub fn day_run(r: &Run, now: time::OffsetDateTime) -> crate::core::spend::DayRun<'_> {
     crate::core::spend::DayRun {
-        repo: &r.repo,
+        repo: r.repo.as_str(),
         dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
         spend_usd: r.spend_usd,
     }

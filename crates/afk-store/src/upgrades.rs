@@ -7,7 +7,7 @@
 use super::Store;
 use crate::core::kinds::EventKind;
 use crate::core::verdict::Outcome;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
@@ -93,7 +93,7 @@ pub struct Upgrade {
 
 /// What identifies a new row.
 pub struct NewUpgrade<'a> {
-    pub mirror: &'a str,
+    pub mirror: &'a RepoName,
     pub pr: IssueNumber,
     pub recipe: &'a str,
     pub branch: &'a str,
@@ -141,7 +141,7 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
 }
 
 impl Store {
-    pub fn upgrade(&self, mirror: &str, pr: IssueNumber) -> Result<Option<Upgrade>> {
+    pub fn upgrade(&self, mirror: &RepoName, pr: IssueNumber) -> Result<Option<Upgrade>> {
         self.conn
             .query_row(
                 &format!("SELECT {COLS} FROM upgrades WHERE mirror=?1 AND pr=?2"),
@@ -222,7 +222,7 @@ impl Store {
 
     /// The flows of `mirror` whose PR is no longer among its open ones (merged
     /// or closed by a person) are no longer open flows.
-    pub fn upgrade_steps_end_except(&self, mirror: &str, open: &[IssueNumber]) -> Result<()> {
+    pub fn upgrade_steps_end_except(&self, mirror: &RepoName, open: &[IssueNumber]) -> Result<()> {
         let list = open
             .iter()
             .map(|n| n.0.to_string())
@@ -356,8 +356,9 @@ mod tests {
     #[test]
     fn a_final_outcome_is_decided_once_with_one_event() {
         let mut s = Store::open_for_read(std::path::Path::new("/nonexistent/afk.db")).unwrap();
+        let mirror = RepoName::parse("maint/nginx").unwrap();
         let n = NewUpgrade {
-            mirror: "maint/nginx",
+            mirror: &mirror,
             pr: IssueNumber(4),
             recipe: "nginx",
             branch: "afk/upgrade-nginx-1.26.0",
@@ -391,7 +392,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(events, 1);
-        let got = s.upgrade("maint/nginx", IssueNumber(4)).unwrap().unwrap();
+        let got = s.upgrade(&mirror, IssueNumber(4)).unwrap().unwrap();
         assert_eq!(got.outcome.as_deref(), Some("FAILED"));
         assert_eq!(got.tested_sha.as_deref(), Some("abc"));
     }

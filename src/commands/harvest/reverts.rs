@@ -44,16 +44,14 @@ pub fn watch(
         return Ok(found);
     }
     let cutoff = crate::clock::ts(now - window);
+    // a row whose repo does not parse (an edited state file) is not among them
     let rows = store.merged_successes(&cutoff)?;
-    // a row the model cannot read (an edited state file) is not watched
-    let repos: Vec<Option<RepoName>> = rows.iter().map(|r| RepoName::parse(&r.repo).ok()).collect();
     let parsed: Vec<Merged> = rows
         .iter()
-        .zip(&repos)
-        .filter_map(|(r, repo)| {
+        .filter_map(|r| {
             Some(Merged {
                 run_id: r.run_id,
-                repo: repo.as_ref()?,
+                repo: &r.repo,
                 branch: &r.branch,
                 merge_sha: &r.merge_sha,
                 merged_at: crate::clock::parse(&r.merged_at)?,

@@ -24,11 +24,18 @@ use anyhow::Result;
 /// eligible again in this same tick. Call only while holding the poll lock.
 pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
     let mut errors = vec![];
-    let claims = match store.runs_in(&[RunStatus::Dispatching]) {
+    let claims = match store.runs_in_each(&[RunStatus::Dispatching]) {
         Ok(v) => v,
         Err(e) => return vec![ErrorItem::msg("", None, e.to_string())],
     };
     for r in claims {
+        let r = match r {
+            Ok(r) => r,
+            Err(bad) => {
+                errors.push(unreadable(&bad, ""));
+                continue;
+            }
+        };
         let run_dir = r
             .run_dir
             .clone()
@@ -72,6 +79,16 @@ pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<Erro
     errors
 }
 
+/// A claim whose stored repo is not `owner/name` (an edited state file): an
+/// error for that run (`what` names the step); the others go on.
+fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {
+    ErrorItem::msg(
+        &bad.repo,
+        Some(bad.issue),
+        format!("{what}run {}: state file: {}", bad.id, bad.error),
+    )
+}
+
 /// An agent started but its label never landed: label it now, never dispatch again.
 pub fn reconcile_labels(
     ctx: &Ctx,
@@ -79,25 +96,27 @@ pub fn reconcile_labels(
     store: &Store,
 ) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
     let cfg = &ctx.config;
-    let pending = store.runs_in(&[RunStatus::Started])?;
+    let pending = store.runs_in_each(&[RunStatus::Started])?;
     let (mut done, mut errors) = (vec![], vec![]);
     if pending.is_empty() {
         return Ok((done, errors));
     }
-    let results = fan_out(&pending, cfg.forge.concurrency, |r| {
-        let repo = super::super::stored_repo(&r.repo)?;
-        forge.add_label(&repo, r.issue, &cfg.poll.in_progress_label)?;
-        Ok(repo)
+    let results = fan_out(&pending, cfg.forge.concurrency, |r| match r {
+        Ok(r) => forge.add_label(&r.repo, r.issue, &cfg.poll.in_progress_label),
+        Err(_) => Ok(()),
     });
     for (r, res) in pending.iter().zip(results) {
-        let moved = |repo| {
-            store
-                .transition(r.id, RunStatus::Started, RunStatus::Dispatched)
-                .map(|_| repo)
+        let r = match r {
+            Ok(r) => r,
+            Err(bad) => {
+                errors.push(unreadable(bad, "reconcile "));
+                continue;
+            }
         };
+        let moved = |()| store.transition(r.id, RunStatus::Started, RunStatus::Dispatched);
         match res.and_then(moved) {
-            Ok(repo) => done.push(Reconciled {
-                repo,
+            Ok(_) => done.push(Reconciled {
+                repo: r.repo.clone(),
                 issue: r.issue,
                 run_id: r.id,
             }),

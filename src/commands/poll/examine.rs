@@ -13,9 +13,9 @@ use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-pub type Handled = HashSet<(String, IssueNumber, i64)>;
+pub type Handled = HashSet<(RepoName, IssueNumber, i64)>;
 /// (repo, issue) → afk's escalation comment of the issue's latest run, when it was escalated
-pub type Escalated = HashMap<(String, IssueNumber), i64>;
+pub type Escalated = HashMap<(RepoName, IssueNumber), i64>;
 
 /// A repo's winner with what dispatch needs.
 #[derive(Clone, Debug)]
@@ -287,7 +287,7 @@ impl Lookup<'_> {
         issue: IssueNumber,
         failed: &mut BTreeSet<IssueNumber>,
     ) -> (Vec<Said>, usize) {
-        let Some(after) = escalated.get(&(self.repo.to_string(), issue)) else {
+        let Some(after) = escalated.get(&(self.repo.clone(), issue)) else {
             return (vec![], 0);
         };
         match self.answers(issue, *after) {
@@ -368,9 +368,7 @@ impl Lookup<'_> {
             self.why.insert(n, why);
             return Ok(None);
         };
-        facts.already_handled = self
-            .handled
-            .contains(&(repo.to_string(), n, armed.event_id));
+        facts.already_handled = self.handled.contains(&(repo.clone(), n, armed.event_id));
         if facts.already_handled {
             self.why
                 .insert(n, explain::already_handled(&armed.login, label));

@@ -190,9 +190,11 @@ fn examine_all(
     stops: &[crate::core::spend::Stop],
 ) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
     let cfg = &ctx.config;
-    let in_flight = store.runs_in_flight()?;
-    let frozen: BTreeSet<String> = store.frozen_repos()?.into_iter().collect();
-    let busy: BTreeSet<&str> = in_flight.iter().map(|r| r.repo.as_str()).collect();
+    // every run in flight counts toward the global cap, one whose stored repo
+    // does not parse too; it names no allowlisted repo, so it makes none busy
+    let in_flight = store.runs_in_each(&RunStatus::in_flight_set())?;
+    let frozen: BTreeSet<RepoName> = store.frozen_repos()?.into_iter().collect();
+    let busy: BTreeSet<&RepoName> = in_flight.iter().flatten().map(|r| &r.repo).collect();
     let handled = store.handled_armings()?;
     let escalated = store.latest_escalations()?;
     let outcomes = fan_out(&cfg.poll.allowlist, cfg.forge.concurrency, |repo| {
@@ -203,8 +205,8 @@ fn examine_all(
             &escalated,
             repo,
             examine::Known {
-                frozen: frozen.contains(repo.as_str()),
-                busy: busy.contains(repo.as_str()),
+                frozen: frozen.contains(repo),
+                busy: busy.contains(repo),
                 over_budget: crate::core::spend::stops_repo(stops, repo),
             },
         )

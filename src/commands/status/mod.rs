@@ -239,11 +239,11 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
 
 /// `afk status --unfreeze REPO`: lift a freeze (a dry run lifts it in a copy of the store).
 fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
-    if !crate::config::is_repo_name(repo) {
+    let Ok(name) = crate::types::RepoName::parse(repo) else {
         bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
-    }
+    };
     let local = ctx.local()?;
-    if !local.store.unfreeze(repo)? {
+    if !local.store.unfreeze(&name)? {
         bail!("status: {repo} is not frozen");
     }
     let human = local.tense().pick(

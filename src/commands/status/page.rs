@@ -119,7 +119,7 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
     };
     RunRow {
         id: r.id,
-        repo: r.repo.clone(),
+        repo: r.repo.to_string(),
         issue: r.issue,
         state: match (&r.end_reason, ended) {
             (Some(why), true) => format!("{} ({why})", r.state),
@@ -158,7 +158,7 @@ fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
     };
     EscalationRow {
         run_id: r.id,
-        repo: r.repo.clone(),
+        repo: r.repo.to_string(),
         issue: r.issue,
         since: r.ended_at.clone().unwrap_or_else(|| r.updated_at.clone()),
         reason,

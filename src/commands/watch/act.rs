@@ -3,8 +3,8 @@
 //! Every write is idempotent or guarded: comments are found again by their
 //! marker, and only among comments afk's own account wrote.
 
+use super::Watch;
 use super::observe::Seen;
-use super::{Watch, Watched};
 use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
@@ -43,12 +43,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
 }
 
 /// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
-fn own_comment(
-    w: &Watch,
-    run: &Watched,
-    number: IssueNumber,
-    marker: &str,
-) -> Result<Option<Comment>> {
+fn own_comment(w: &Watch, run: &Run, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.forge
         .comments(&run.repo, number)?
@@ -63,7 +58,7 @@ fn own_comment(
 fn post_once(
     w: &Watch,
     store: &Store,
-    run: &Watched,
+    run: &Run,
     number: IssueNumber,
     (key, marker): (&str, &str),
     body: &str,
@@ -106,7 +101,7 @@ fn post_once(
 
 /// Keep the one checklist comment: found by its marker among afk's own
 /// comments, edited only when its text changes.
-fn update_checklist(w: &Watch, store: &Store, run: &Watched, text: &str) -> Result<()> {
+fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
     if !w.ctx.config.watch.checklist {
         return Ok(());
     }
@@ -147,13 +142,7 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
     w.journal.auto(l);
 }
 
-pub(crate) fn act(
-    w: &Watch,
-    store: &Store,
-    run: &Watched,
-    seen: &Seen,
-    action: Action,
-) -> Result<()> {
+pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
     if crate::core::run_state::records_gate_failure(&action) {
         record_gate_failure(w, run, seen);
     }
@@ -172,7 +161,7 @@ pub(crate) fn act(
 fn corrective_turn(
     w: &Watch,
     store: &Store,
-    run: &Watched,
+    run: &Run,
     seen: &Seen,
     kind: Correction,
 ) -> Result<()> {
@@ -215,7 +204,7 @@ fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
 fn decide(
     w: &Watch,
     store: &Store,
-    run: &Watched,
+    run: &Run,
     seen: &Seen,
     action: Action,
     plan: &EndPlan,
@@ -262,7 +251,7 @@ fn decide(
 fn carry_out(
     w: &Watch,
     store: &Store,
-    run: &Watched,
+    run: &Run,
     seen: &Seen,
     action: Action,
     plan: &EndPlan,
@@ -346,7 +335,7 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
 fn post_escalation_comment(
     w: &Watch,
     store: &Store,
-    run: &Watched,
+    run: &Run,
     seen: &Seen,
     why: Escalation,
 ) -> Result<()> {

@@ -91,11 +91,7 @@ impl Watch<'_> {
 /// are reported by each run that needs them. Then the runner's one look at
 /// every agent (kubernetes: one Job list, one pod list).
 pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
-    // a row whose repo does not parse fails on its own in `process`
-    let mut repos: Vec<RepoName> = runs
-        .iter()
-        .filter_map(|r| RepoName::parse(&r.repo).ok())
-        .collect();
+    let mut repos: Vec<RepoName> = runs.iter().map(|r| r.repo.clone()).collect();
     repos.sort();
     repos.dedup();
     let lists: Vec<(RepoName, bool)> = repos

@@ -92,34 +92,11 @@ impl Watch<'_> {
     }
 }
 
-/// A run in flight as watch handles it: the stored row, with its repo parsed
-/// once into the name the forge is asked about. `run.repo` on a `Watched` is
-/// that [`RepoName`] (it shadows the row's text); everything else reads
-/// through to the row.
-pub(crate) struct Watched<'a> {
-    row: &'a Run,
-    pub repo: RepoName,
-}
-
-impl<'a> Watched<'a> {
-    fn of(row: &'a Run) -> Result<Watched<'a>> {
-        let repo = super::stored_repo(&row.repo)?;
-        Ok(Watched { row, repo })
-    }
-}
-
-impl std::ops::Deref for Watched<'_> {
-    type Target = Run;
-    fn deref(&self) -> &Run {
-        self.row
-    }
-}
-
 /// A run's automatic lesson: `core::run_lessons`' content for this run.
 fn lesson(run: &Run, l: crate::core::run_lessons::RunLesson) -> crate::store::lessons::NewLesson {
     crate::store::lessons::NewLesson {
         lesson_type: l.kind.into(),
-        repo: Some(run.repo.clone()),
+        repo: Some(run.repo.to_string()),
         work_item: Some(format!("{}#{}", run.repo, run.issue)),
         run_id: Some(run.id),
         stage: Some(l.stage.into()),
@@ -206,7 +183,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         errors.extend(super::poll::recover_claims(ctx, runner, &edges.store));
     }
     let watched = crate::core::run_state::RunStatus::watched_set();
-    let runs = edges.store.runs_in(&watched)?;
+    let rows = edges.store.runs_in_each(&watched)?;
     let w = Watch {
         ctx,
         forge: edges.forge.as_ref(),
@@ -219,8 +196,15 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
     };
+    let runs: Vec<Run> = rows
+        .iter()
+        .filter_map(|r| r.as_ref().ok().cloned())
+        .collect();
     lists::prefetch(&w, &runs);
-    let results = fan_out(&runs, cfg.forge.concurrency, |r| process(&w, r));
+    let results = fan_out(&rows, cfg.forge.concurrency, |r| match r {
+        Ok(run) => process(&w, run),
+        Err(bad) => (None, vec![unreadable(bad)]),
+    });
     let mut actions = vec![];
     for (a, e) in results {
         actions.extend(a);
@@ -286,6 +270,16 @@ fn human(
     s
 }
 
+/// A run whose stored repo is not `owner/name` (an edited state file): an
+/// error for that run; the others are watched.
+fn unreadable(bad: &crate::store::runs::Unreadable) -> ErrorItem {
+    ErrorItem::msg(
+        &bad.repo,
+        Some(bad.issue),
+        format!("run {}: state file: {}", bad.id, bad.error),
+    )
+}
+
 /// Observe one run, decide, act. Each run opens its own connection: the
 /// workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
@@ -295,10 +289,6 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     };
     let store = match w.source.open() {
         Ok(s) => s.at(w.now),
-        Err(e) => return (None, vec![err(&e)]),
-    };
-    let run = &match Watched::of(run) {
-        Ok(r) => r,
         Err(e) => return (None, vec![err(&e)]),
     };
     let seen = match observe::observe(w, &store, run) {

@@ -2,7 +2,7 @@
 //! `core::ci::belongs`), CI on its head, the deploy on its merge commit, the
 //! agent and its progress file, and the progress clocks.
 
-use super::{Watch, Watched};
+use super::Watch;
 use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
@@ -73,7 +73,7 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
 /// recorded one fetched again when it is no longer open, else the recently
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
-fn find_pr(w: &Watch, run: &Watched) -> Result<Option<PullRequest>> {
+fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     let who = RunIdentity {
         repo: &run.repo,
         branch: &run.branch,
@@ -101,7 +101,7 @@ fn find_pr(w: &Watch, run: &Watched) -> Result<Option<PullRequest>> {
 
 /// Whether the issue is open and carries the in-progress label: from the
 /// repo's list, else one GET for the issue.
-fn issue_state(w: &Watch, run: &Watched) -> Result<(bool, bool)> {
+fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     if w.labelled(&run.repo)?.contains(&run.issue) {
         return Ok((true, true));
     }
@@ -147,7 +147,7 @@ fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
 /// CI on the PR's head (with that head's sha) and the deploy on its merge commit.
 fn checks(
     w: &Watch,
-    run: &Watched,
+    run: &Run,
     pr: Option<&PullRequest>,
 ) -> Result<(Verdict, Option<String>, Checks)> {
     let cfg = &w.ctx.config;
@@ -238,7 +238,7 @@ fn clocks(
     Ok(last)
 }
 
-pub(crate) fn observe(w: &Watch, store: &Store, run: &Watched) -> Result<Seen> {
+pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let pr = find_pr(w, run)?;
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;

@@ -2,9 +2,9 @@
 //! comments are afk's, what is posted once, the order of an end's writes
 //! (the HTTP path has its sandbox tests in tests/it/watch.rs).
 
+use super::Watch;
 use super::act::act;
 use super::observe::Seen;
-use super::{Watch, Watched};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::checklist::MARKER;
 use crate::core::ci::Verdict;
@@ -108,13 +108,7 @@ fn step(
     action: Action,
 ) -> anyhow::Result<()> {
     let run = run(store, id);
-    act(
-        &watch(s, f, runner),
-        store,
-        &Watched::of(&run)?,
-        seen,
-        action,
-    )
+    act(&watch(s, f, runner), store, &run, seen, action)
 }
 
 #[test]
