@@ -866,7 +866,7 @@ fn a_seeded_draw_routes_as_the_hash_says_and_the_dry_run_predicts_the_tick() {
     for r in &rows {
         let u = afk::core::routing::seeded_draw(
             42,
-            &r[0].parse().unwrap(),
+            &r[0],
             r[1].parse().unwrap(),
             r[2].parse().unwrap(),
         );

@@ -37,7 +37,9 @@ pub fn unit(bits: u64) -> f64 {
 /// (fields length-prefixed, so no two tuples share an encoding), finished with
 /// the splitmix64 mixer so every output bit depends on every input bit.
 /// Stable across versions, platforms and runs: a pure function of its inputs.
-pub fn seeded_draw(seed: u64, repo: &RepoName, issue: IssueNumber, ready_event_id: i64) -> f64 {
+/// `repo` is the name as text (a `&RepoName` derefs to it), so the draw a
+/// tester recomputes from a report's strings is the tick's.
+pub fn seeded_draw(seed: u64, repo: &str, issue: IssueNumber, ready_event_id: i64) -> f64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut h = OFFSET;
