@@ -18,16 +18,8 @@ use std::time::Duration;
 
 pub use crate::types::{RepoName, is_repo_name};
 
-/// A configuration problem: exit code 2, nothing touched.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl std::error::Error for ConfigError {}
+/// A configuration problem: exit code 2, nothing touched (the model's).
+pub use crate::types::ConfigError;
 
 pub(crate) fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(ConfigError(msg.into()))

@@ -8,6 +8,8 @@ mod layers;
 
 /// The pure decisions: the `afk-core` crate (crates/afk-core).
 pub use afk_core as core;
+/// The forges (Gitea, GitHub, in memory) behind one trait: the `afk-forge` crate (crates/afk-forge).
+pub use afk_forge as forge;
 /// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
 pub use afk_host::{clock, log, private_files};
 /// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
@@ -24,7 +26,6 @@ pub mod commands;
 pub mod config;
 pub mod crash;
 pub mod edges;
-pub mod forge;
 pub mod git;
 pub mod lessons;
 pub mod lock;

@@ -246,7 +246,7 @@ fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, Stri
 /// allowlisted repo its labels and afk's own permission there.
 fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
     let c = &ctx.config;
-    let forge = match crate::forge::from_config(c) {
+    let forge = match crate::edges::forges::from_config(c) {
         Err(e) => {
             d.check("forge", false, super::error_line(&e));
             return Ok(());

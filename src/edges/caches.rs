@@ -24,19 +24,23 @@ impl ConditionalCache for Etags {
     }
 }
 
-impl TokenKeeper for TokenFile {
+/// The state file's `app_tokens` table as the app's keeper (a wrapper, as
+/// [`Etags`]: the trait is `afk-forge`'s, the table `afk-store`'s).
+pub struct Tokens(pub TokenFile);
+
+impl TokenKeeper for Tokens {
     fn load(&self, app_id: u64, installation_id: u64) -> Option<(String, OffsetDateTime)> {
-        TokenFile::load(self, app_id, installation_id)
+        self.0.load(app_id, installation_id)
     }
     fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime) {
-        TokenFile::save(self, app_id, installation_id, token, expires_at)
+        self.0.save(app_id, installation_id, token, expires_at)
     }
 }
 
 /// The keeper for a tick on the state file at `path`.
 pub fn keeper(path: &Path, dry_run: bool) -> Box<dyn TokenKeeper> {
-    Box::new(TokenFile {
+    Box::new(Tokens(TokenFile {
         path: path.to_path_buf(),
         dry_run,
-    })
+    }))
 }

@@ -20,6 +20,7 @@
 mod caches;
 pub mod dry;
 mod files;
+pub mod forges;
 pub mod on_demand;
 mod tense;
 
@@ -43,7 +44,7 @@ use time::OffsetDateTime;
 /// verdict`): `forge::from_config`, or for a dry run one that records its
 /// writes ([`dry`]).
 pub fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
-    let forge = crate::forge::from_config(cfg)?;
+    let forge = forges::from_config(cfg)?;
     Ok(match dry_run {
         false => forge,
         true => Box::new(dry::RecordingForge {
@@ -98,7 +99,7 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
     let path = cfg.state_path(state);
     let cache = caches::Etags(crate::store::etags::EtagCache::new(&path, dry_run));
     let keeper = caches::keeper(&path, dry_run);
-    let forge = crate::forge::for_tick(cfg, Box::new(cache), keeper)?;
+    let forge = forges::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
 }
@@ -109,7 +110,7 @@ pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Ada
     let (cfg, path) = (cfg.clone(), cfg.state_path(state));
     let forge = on_demand::OnDemandForge::new(Box::new(move || {
         let keeper = caches::keeper(&path, dry_run);
-        crate::forge::with_keeper(&cfg, keeper)
+        forges::with_keeper(&cfg, keeper)
     }));
     let recorder = dry_run.then(|| Arc::new(Recorder::default()));
     let forge: Box<dyn Forge> = match &recorder {
@@ -131,7 +132,7 @@ pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Ada
 /// upgrade reads), the runner built when a fixer first needs it; real or dry.
 pub fn build_upgrade(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
     let keeper = caches::keeper(&cfg.state_path(state), dry_run);
-    let forge = crate::forge::with_keeper(cfg, keeper)?;
+    let forge = forges::with_keeper(cfg, keeper)?;
     let c = cfg.clone();
     let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));
     Ok(Adapters::of(dry_run, forge, Box::new(runner)))

@@ -7,6 +7,19 @@
 
 pub mod lesson;
 pub mod runner;
+/// A configuration problem: exit code 2, nothing touched. A shape, so a
+/// forge that reads a key file the config names can say so without seeing
+/// the config.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for ConfigError {}
+
 #[doc(hidden)]
 pub use serde as __serde;
 

@@ -43,7 +43,7 @@ pub(super) fn act(
     ));
     let lab = Lab {
         sb,
-        forge: crate::forge::from_config(&ctx.config)?,
+        forge: crate::edges::forges::from_config(&ctx.config)?,
         ctx,
         repos,
         canary,

@@ -1,7 +1,12 @@
 //! The forge adapter: the [`Forge`] trait every command talks to, its
 //! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
 //! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
-//! (`github`). [`from_config`] / [`for_tick`] build the one the config names.
+//! (`github`), and an in-memory one for the commands' unit tests (`memory`).
+//!
+//! Its own crate (`afk-forge`): it never sees the config, the store or a
+//! command. The binary's edges build the one the config names
+//! (`edges::forges`) and hand it the store's caches; the binary re-exports
+//! it as `afk::forge`.
 
 pub mod app;
 pub mod commits;
@@ -17,9 +22,13 @@ pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
 pub use github::Github;
 pub use http::{Failure, ForgeError, LastTry, fan_out};
+
+// the paths this crate's files name, as in the binary they came from
+use afk_core as core;
+use afk_host::clock;
+use afk_model as types;
 pub use model::*;
 
-use crate::config::Config;
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 
@@ -134,93 +143,4 @@ impl Diagnosis {
             detail,
         }
     }
-}
-
-/// The forge the config names, with its token; no conditional-request cache.
-/// A GitHub App's installation token is exchanged and not kept.
-pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    build(c, None, None)
-}
-
-/// As [`from_config`], for a tick that keeps a GitHub App's installation
-/// token with `keeper` (the caller's: the state file's `app_tokens`, reused
-/// while fresh; a dry run's keeper stores nothing), without conditional
-/// requests (harvest, upgrade).
-pub fn with_keeper(c: &Config, keeper: Box<dyn app::TokenKeeper>) -> Result<Box<dyn Forge>> {
-    build(c, None, Some(keeper))
-}
-
-/// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
-/// conditional on the `ETag` kept in `cache` (the caller's: the state file's
-/// `etags` table, `store::etags`), so an unchanged answer is a 304 that costs
-/// no rate limit. The forge never opens the store itself.
-pub fn for_tick(
-    c: &Config,
-    cache: Box<dyn http::ConditionalCache>,
-    keeper: Box<dyn app::TokenKeeper>,
-) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper))
-}
-
-fn build(
-    c: &Config,
-    cache: Option<Box<dyn http::ConditionalCache>>,
-    keeper: Option<Box<dyn app::TokenKeeper>>,
-) -> Result<Box<dyn Forge>> {
-    if c.github_app() {
-        return build_app(c, cache, keeper);
-    }
-    let token = c.forge_token()?;
-    let source = match &c.forge.token_file {
-        None => c.forge.token_env.clone(),
-        Some(p) => format!("forge.token_file {}", p.display()),
-    };
-    let root = c.api_root()?;
-    // the key a connect error names
-    let key = if !c.forge.api_url.is_empty() {
-        "forge.api_url"
-    } else if c.forge.kind == crate::config::ForgeKind::Github {
-        "forge.kind = github: api.github.com"
-    } else {
-        "forge.url"
-    };
-    if c.forge.kind == crate::config::ForgeKind::Github {
-        let mut h = http::Http::github(&root, &token, &source, c.forge_timeout(), c.forge.retries);
-        h.set_url_key(key);
-        if let Some(cache) = cache {
-            h.set_cache(cache);
-        }
-        return Ok(Box::new(Github::new(h)));
-    }
-    let mut h = http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
-    h.set_url_key(key);
-    Ok(Box::new(Gitea::new(h)))
-}
-
-/// GitHub as an app's installation (config validation made sure of GitHub).
-fn build_app(
-    c: &Config,
-    cache: Option<Box<dyn http::ConditionalCache>>,
-    keeper: Option<Box<dyn app::TokenKeeper>>,
-) -> Result<Box<dyn Forge>> {
-    let root = c.api_root()?;
-    let app = std::sync::Arc::new(app::App::load(c, &root, keeper)?);
-    // the token is fetched (or read from the state file) by the first request
-    let mut h = http::Http::github(
-        &root,
-        "",
-        "the GitHub App's installation (forge.app_id, forge.app_installation_id)",
-        c.forge_timeout(),
-        c.forge.retries,
-    );
-    h.set_url_key(if c.forge.api_url.is_empty() {
-        "forge.kind = github: api.github.com"
-    } else {
-        "forge.api_url"
-    });
-    if let Some(cache) = cache {
-        h.set_cache(cache);
-    }
-    h.set_refresher(app.clone());
-    Ok(Box::new(Github::with_app(h, app, c.poll.allowlist.clone())))
 }

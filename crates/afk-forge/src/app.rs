@@ -7,9 +7,8 @@
 
 use super::Diagnosis;
 use super::http::{Http, Refresher};
-use crate::config::Config;
 use crate::core::app_token;
-use crate::types::RepoName;
+use crate::types::{ConfigError, RepoName};
 use anyhow::{Result, anyhow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -30,10 +29,10 @@ const JWT_SOURCE: &str = "forge.app_id and forge.app_private_key_file (the app's
 /// (`PRIVATE KEY`). Errors name the file, never its content.
 pub fn key_from_pem(pem: &str, file: &Path) -> Result<RsaKeyPair> {
     let bad = |why: String| {
-        crate::config::cfg_err(format!(
+        anyhow::Error::new(ConfigError(format!(
             "config: forge.app_private_key_file {}: {why}",
             file.display()
-        ))
+        )))
     };
     let der = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|_| {
         bad("not a PEM private key (\"RSA PRIVATE KEY\" or \"PRIVATE KEY\")".into())
@@ -99,28 +98,31 @@ pub struct App {
 }
 
 impl App {
-    /// Read the key (once per tick; refused when group or others may read it).
-    pub fn load(c: &Config, root: &str, keeper: Option<Box<dyn TokenKeeper>>) -> Result<App> {
-        let file = c
-            .forge
-            .app_private_key_file
-            .as_deref()
-            .ok_or_else(|| anyhow!("config: forge.app_id needs forge.app_private_key_file"))?;
-        let pem = crate::config::read_secret_file(file, "forge.app_private_key_file")?;
-        let key = key_from_pem(&pem, file)?;
-        drop(pem);
-        Ok(App {
-            app_id: c.forge.app_id,
-            installation_id: c.forge.app_installation_id,
+    /// One tick's app: its ids, its key (read by the caller, once per tick),
+    /// the API root, and where its installation token is kept.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        app_id: u64,
+        installation_id: u64,
+        key: RsaKeyPair,
+        root: &str,
+        timeout: Duration,
+        retries: u32,
+        now: OffsetDateTime,
+        keeper: Option<Box<dyn TokenKeeper>>,
+    ) -> App {
+        App {
+            app_id,
+            installation_id,
             key,
             root: root.to_string(),
-            timeout: c.forge_timeout(),
-            retries: c.forge.retries,
-            now: crate::clock::now(),
+            timeout,
+            retries,
+            now,
             keeper,
             expires: Mutex::new(None),
             bot: OnceLock::new(),
-        })
+        }
     }
 
     /// A client that speaks as the app itself (the JWT), for `/app/...`.
@@ -284,7 +286,7 @@ mod tests {
     fn fixture(name: &str) -> String {
         std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures")
+                .join("../../tests/fixtures")
                 .join(name),
         )
         .unwrap()

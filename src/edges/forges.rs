@@ -1,0 +1,134 @@
+//! The forge a config names, built once per tick: Gitea or GitHub, a
+//! token or a GitHub App, with the store's caches handed in. Wiring, so
+//! here and not in the forge crate, which never sees the config.
+
+use crate::config::Config;
+use crate::forge::Forge;
+use crate::forge::app::{App, TokenKeeper, key_from_pem};
+use anyhow::{Result, anyhow};
+
+/// The forge the config names, with its token; no conditional-request cache.
+/// A GitHub App's installation token is exchanged and not kept.
+pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
+    build(c, None, None)
+}
+
+/// As [`from_config`], for a tick that keeps a GitHub App's installation
+/// token with `keeper` (the caller's: the state file's `app_tokens`, reused
+/// while fresh; a dry run's keeper stores nothing), without conditional
+/// requests (harvest, upgrade).
+pub fn with_keeper(
+    c: &Config,
+    keeper: Box<dyn crate::forge::app::TokenKeeper>,
+) -> Result<Box<dyn Forge>> {
+    build(c, None, Some(keeper))
+}
+
+/// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
+/// conditional on the `ETag` kept in `cache` (the caller's: the state file's
+/// `etags` table, `store::etags`), so an unchanged answer is a 304 that costs
+/// no rate limit. The forge never opens the store itself.
+pub fn for_tick(
+    c: &Config,
+    cache: Box<dyn crate::forge::http::ConditionalCache>,
+    keeper: Box<dyn crate::forge::app::TokenKeeper>,
+) -> Result<Box<dyn Forge>> {
+    build(c, Some(cache), Some(keeper))
+}
+
+fn build(
+    c: &Config,
+    cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
+    keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
+) -> Result<Box<dyn Forge>> {
+    if c.github_app() {
+        return build_app(c, cache, keeper);
+    }
+    let token = c.forge_token()?;
+    let source = match &c.forge.token_file {
+        None => c.forge.token_env.clone(),
+        Some(p) => format!("forge.token_file {}", p.display()),
+    };
+    let root = c.api_root()?;
+    // the key a connect error names
+    let key = if !c.forge.api_url.is_empty() {
+        "forge.api_url"
+    } else if c.forge.kind == crate::config::ForgeKind::Github {
+        "forge.kind = github: api.github.com"
+    } else {
+        "forge.url"
+    };
+    if c.forge.kind == crate::config::ForgeKind::Github {
+        let mut h = crate::forge::http::Http::github(
+            &root,
+            &token,
+            &source,
+            c.forge_timeout(),
+            c.forge.retries,
+        );
+        h.set_url_key(key);
+        if let Some(cache) = cache {
+            h.set_cache(cache);
+        }
+        return Ok(Box::new(crate::forge::Github::new(h)));
+    }
+    let mut h =
+        crate::forge::http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+    h.set_url_key(key);
+    Ok(Box::new(crate::forge::Gitea::new(h)))
+}
+
+/// GitHub as an app's installation (config validation made sure of GitHub).
+fn build_app(
+    c: &Config,
+    cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
+    keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
+) -> Result<Box<dyn Forge>> {
+    let root = c.api_root()?;
+    let app = std::sync::Arc::new(app(c, &root, keeper)?);
+    // the token is fetched (or read from the state file) by the first request
+    let mut h = crate::forge::http::Http::github(
+        &root,
+        "",
+        "the GitHub App's installation (forge.app_id, forge.app_installation_id)",
+        c.forge_timeout(),
+        c.forge.retries,
+    );
+    h.set_url_key(if c.forge.api_url.is_empty() {
+        "forge.kind = github: api.github.com"
+    } else {
+        "forge.api_url"
+    });
+    if let Some(cache) = cache {
+        h.set_cache(cache);
+    }
+    h.set_refresher(app.clone());
+    Ok(Box::new(crate::forge::Github::with_app(
+        h,
+        app,
+        c.poll.allowlist.clone(),
+    )))
+}
+
+/// The app of `forge.app_id`: its key read once per tick (refused when
+/// group or others may read it), never printed.
+fn app(c: &Config, root: &str, keeper: Option<Box<dyn TokenKeeper>>) -> Result<App> {
+    let file = c
+        .forge
+        .app_private_key_file
+        .as_deref()
+        .ok_or_else(|| anyhow!("config: forge.app_id needs forge.app_private_key_file"))?;
+    let pem = crate::config::read_secret_file(file, "forge.app_private_key_file")?;
+    let key = key_from_pem(&pem, file)?;
+    drop(pem);
+    Ok(App::new(
+        c.forge.app_id,
+        c.forge.app_installation_id,
+        key,
+        root,
+        c.forge_timeout(),
+        c.forge.retries,
+        crate::clock::now(),
+        keeper,
+    ))
+}
