@@ -4,7 +4,7 @@
 //!
 //! | edge     | real                                        | dry (`--dry-run`)                                 |
 //! |----------|---------------------------------------------|---------------------------------------------------|
-//! | forge    | `forge::for_tick` (ETags in the state file) | reads pass through, writes recorded ([`dry`])     |
+//! | forge    | `forges::for_tick` (the state file's ETags)  | reads pass through, writes recorded ([`dry`])     |
 //! | runner   | `runner::from_config`                       | observes; starts, resumes and stops nothing       |
 //! | store    | the state file, under the tick's lock       | a copy in memory; the file is only read           |
 //! | journal  | lessons in the state file                   | lessons in the copy                               |
@@ -41,7 +41,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The forge of a command outside a tick (`init --create-labels`, `upgrade
-/// verdict`): `forge::from_config`, or for a dry run one that records its
+/// verdict`): `forges::from_config`, or for a dry run one that records its
 /// writes ([`dry`]).
 pub fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
     let forge = forges::from_config(cfg)?;
