@@ -4,7 +4,7 @@
 //!
 //! | edge     | real                                        | dry (`--dry-run`)                                 |
 //! |----------|---------------------------------------------|---------------------------------------------------|
-//! | forge    | `forges::for_tick` (the state file's ETags)  | reads pass through, writes recorded ([`dry`])     |
+//! | forge    | `forges::for_tick` (the state file's ETags) | reads pass through, writes recorded ([`dry`])     |
 //! | runner   | `runner::from_config`                       | observes; starts, resumes and stops nothing       |
 //! | store    | the state file, under the tick's lock       | a copy in memory; the file is only read           |
 //! | journal  | lessons in the state file                   | lessons in the copy                               |
