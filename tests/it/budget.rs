@@ -63,7 +63,23 @@ fn run_file(afk: &Afk, run: i64, name: &str) -> PathBuf {
 /// Whether the scripted agent of `run` still runs: the turn scripts that keep
 /// running write their pid to `sleeper` and become `sleep`.
 fn agent_alive(afk: &Afk, run: i64) -> bool {
-    let pid = std::fs::read_to_string(run_file(afk, run, "sleeper")).unwrap();
+    // the script writes `sleeper` a moment after the file a test waited
+    // for: wait (bounded) until its pid line is whole
+    let path = run_file(afk, run, "sleeper");
+    wait_file(&path);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.ends_with('\n') {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} stays empty",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
     std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()))
         .map(|s| !s.contains(") Z"))
         .unwrap_or(false)
