@@ -2,68 +2,13 @@
 //! and how to find its agent again on a later tick. Shapes only; starting and
 //! observing agents is the binary's `runner` module.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-
-/// `runner.kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RunnerKind {
-    Command,
-    Http,
-    Kubernetes,
-}
-
-impl RunnerKind {
-    const ALL: [(RunnerKind, &'static str); 3] = [
-        (RunnerKind::Command, "command"),
-        (RunnerKind::Http, "http"),
-        (RunnerKind::Kubernetes, "kubernetes"),
-    ];
-
-    /// The string written in the config file.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunnerKind::Command => "command",
-            RunnerKind::Http => "http",
-            RunnerKind::Kubernetes => "kubernetes",
-        }
-    }
-
-    /// Parse the config string; the error lists the accepted ones.
-    pub fn parse(s: &str) -> Result<RunnerKind, String> {
-        match RunnerKind::ALL.iter().find(|(_, name)| *name == s) {
-            Some((k, _)) => Ok(*k),
-            None => {
-                let names: Vec<&str> = RunnerKind::ALL.iter().map(|(_, n)| *n).collect();
-                Err(format!("\"{s}\" is not one of {}", names.join(", ")))
-            }
-        }
-    }
-}
-
-impl fmt::Display for RunnerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for RunnerKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<RunnerKind, String> {
-        RunnerKind::parse(s)
-    }
-}
-
-impl Serialize for RunnerKind {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for RunnerKind {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<RunnerKind, D::Error> {
-        let s = String::deserialize(d)?;
-        RunnerKind::parse(&s).map_err(serde::de::Error::custom)
+crate::named_enum! {
+    /// `runner.kind`.
+    #[derive(PartialOrd, Ord)]
+    RunnerKind {
+        Command => "command",
+        Http => "http",
+        Kubernetes => "kubernetes",
     }
 }
 
@@ -132,13 +77,19 @@ mod tests {
 
     #[test]
     fn a_runner_kind_reads_back_as_written_and_a_wrong_one_lists_the_right_ones() {
-        for (k, s) in RunnerKind::ALL {
+        for (k, s) in RunnerKind::ALL
+            .iter()
+            .zip(["command", "http", "kubernetes"])
+        {
             assert_eq!(k.as_str(), s);
-            assert_eq!(RunnerKind::parse(s), Ok(k));
+            assert_eq!(RunnerKind::parse(s), Some(*k));
         }
-        assert_eq!(
-            RunnerKind::parse("docker"),
-            Err("\"docker\" is not one of command, http, kubernetes".to_string())
+        assert_eq!(RunnerKind::parse("docker"), None);
+        let e = serde_json::from_str::<RunnerKind>("\"docker\"").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("\"docker\" is not one of command, http, kubernetes"),
+            "{e}"
         );
     }
 

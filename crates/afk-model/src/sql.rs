@@ -103,7 +103,11 @@ impl ToSql for RunnerKind {
 impl FromSql for RunnerKind {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
         let s = v.as_str()?;
-        RunnerKind::parse(s).map_err(|e| FromSqlError::Other(e.into()))
+        RunnerKind::parse(s).ok_or_else(|| {
+            FromSqlError::Other(
+                format!("\"{s}\" is not one of {}", RunnerKind::NAMES.join(", ")).into(),
+            )
+        })
     }
 }
 
