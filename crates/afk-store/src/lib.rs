@@ -257,7 +257,13 @@ impl Source {
 static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
-    let s = e.to_string();
+    let s = match e {
+        // a stored value afk does not know: its own words name the row and
+        // the value; rusqlite's "Conversion error from type … at index" adds
+        // nothing an operator can act on
+        rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
+        _ => e.to_string(),
+    };
     match trouble(e) {
         Trouble::NotAfks => format!(
             "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
