@@ -224,6 +224,7 @@ mod tests {
             e.contains("an event of unknown kind \"run.exploded\""),
             "{e}"
         );
+        assert!(!e.contains("Conversion error"), "only afk's own words: {e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
