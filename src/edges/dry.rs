@@ -226,6 +226,9 @@ impl Runner for IdleRunner {
         // recreates its ConfigMap, a write
         Ok(crate::runner::start_record(run_dir))
     }
+    fn bind_instance(&self, instance: &str) {
+        self.inner.bind_instance(instance)
+    }
     fn check(&self) -> (bool, String) {
         self.inner.check()
     }

@@ -188,6 +188,8 @@ impl Adapters {
             crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Start);
             (store, Some(lock))
         };
+        // whose Jobs are this tick's: the state file's own id (SPEC 5.4)
+        self.runner.bind_instance(&store.instance()?);
         // the tick's one reading of the clock: every row it writes carries it
         let now = crate::clock::now();
         Ok(Opening::Open(Box::new(Edges {

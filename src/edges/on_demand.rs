@@ -160,6 +160,8 @@ impl Runner for NoAgents {
 pub struct OnDemandRunner {
     build: Box<dyn Fn() -> Result<Box<dyn Runner>> + Send + Sync>,
     built: OnceLock<Result<Box<dyn Runner>, String>>,
+    /// the instance id bound before the runner was built, handed on at build
+    instance: OnceLock<String>,
 }
 
 impl OnDemandRunner {
@@ -167,12 +169,17 @@ impl OnDemandRunner {
         OnDemandRunner {
             build,
             built: OnceLock::new(),
+            instance: OnceLock::new(),
         }
     }
     fn get(&self) -> Result<&dyn Runner> {
-        let built = self
-            .built
-            .get_or_init(|| (self.build)().map_err(|e| format!("{e:#}")));
+        let built = self.built.get_or_init(|| {
+            let r = (self.build)().map_err(|e| format!("{e:#}"))?;
+            if let Some(id) = self.instance.get() {
+                r.bind_instance(id);
+            }
+            Ok(r)
+        });
         match built {
             Ok(r) => Ok(r.as_ref()),
             Err(e) => Err(anyhow!("{e}")),
@@ -210,6 +217,12 @@ impl Runner for OnDemandRunner {
         match self.get() {
             Ok(r) => r.check(),
             Err(e) => (false, e.to_string()),
+        }
+    }
+    fn bind_instance(&self, instance: &str) {
+        let _ = self.instance.set(instance.to_string());
+        if let Some(Ok(r)) = self.built.get() {
+            r.bind_instance(instance);
         }
     }
 }

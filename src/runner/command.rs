@@ -377,6 +377,7 @@ impl super::Runner for CommandRunner {
             cost_usd: None,
             blocked: None,
             cannot_start: None,
+            log_at: None,
         })
     }
 

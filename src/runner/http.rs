@@ -218,6 +218,7 @@ impl super::Runner for HttpRunner {
                             cost_usd: None,
                             blocked: None,
                             cannot_start: None,
+                            log_at: None,
                         });
                     }
                     Err(e) => return Err(e),
@@ -232,6 +233,7 @@ impl super::Runner for HttpRunner {
                     cost_usd: t.cost_usd,
                     blocked: t.blocked,
                     cannot_start: None,
+                    log_at: None,
                 })
             }
             Some(super::RunnerHandle::Process { .. }) => {
@@ -248,6 +250,7 @@ impl super::Runner for HttpRunner {
                 cost_usd: None,
                 blocked: None,
                 cannot_start: None,
+                log_at: None,
             }),
         }
     }

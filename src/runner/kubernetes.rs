@@ -17,10 +17,12 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 const SA_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-/// Where the log read stopped: `<job> <timestamp>`, in the run folder.
+/// Where the log read stopped (`core::kubernetes::LogCursor`), in the run folder.
 const CURSOR_FILE: &str = "k8s-log.cursor";
 /// The Job whose pod could not start and why (`cannot_start`).
 const FAILED_FILE: &str = "k8s-cannot-start";
+/// A turn whose create went unanswered: its manifests, until it is found or made.
+const PENDING_FILE: &str = "k8s-pending.json";
 
 /// The API client: base URL, bearer token, namespace.
 pub struct Api {
@@ -35,6 +37,9 @@ pub struct Api {
 pub struct ApiError {
     pub status: Option<u16>,
     pub message: String,
+    /// the request may have taken effect: it was sent and no answer came
+    /// (a dropped connection, a timeout) or the answer was a 5xx
+    pub unknown: bool,
 }
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,6 +47,14 @@ impl std::fmt::Display for ApiError {
     }
 }
 impl std::error::Error for ApiError {}
+
+/// Whether a failed call may have landed (its outcome is unknown).
+pub fn outcome_unknown(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiError>().is_some_and(|a| a.unknown)
+}
+
+/// How much of an error answer is read for its message.
+const ERROR_BODY_MAX: u64 = 64 * 1024;
 
 fn cfg_err(msg: String) -> anyhow::Error {
     anyhow!(ConfigError(msg))
@@ -110,16 +123,24 @@ impl Api {
             bail!(cfg_err(format!("config: runner.kubernetes.api_url: {why}")));
         }
         let sa = Path::new(SA_DIR);
+        // a configured token file is a secret file like forge.token_file: one
+        // that group or others may read is refused; the service account's
+        // own mount is Kubernetes' (projected read-only, mode 0644 by default)
+        let token = match &k.token_file {
+            Some(f) => crate::config::read_secret_file(f, "runner.kubernetes.token_file")?,
+            None => {
+                let f = sa.join("token");
+                std::fs::read_to_string(&f).map_err(|e| {
+                    cfg_err(format!(
+                        "config: runner.kubernetes.token_file: cannot read {}: {e}",
+                        f.display()
+                    ))
+                })?
+            }
+        }
+        .trim()
+        .to_string();
         let token_file = k.token_file.clone().unwrap_or_else(|| sa.join("token"));
-        let token = std::fs::read_to_string(&token_file)
-            .map_err(|e| {
-                cfg_err(format!(
-                    "config: runner.kubernetes.token_file: cannot read {}: {e}",
-                    token_file.display()
-                ))
-            })?
-            .trim()
-            .to_string();
         if token.is_empty() {
             bail!(cfg_err(format!(
                 "config: runner.kubernetes.token_file: {} is empty",
@@ -151,6 +172,15 @@ impl Api {
 
     /// One call; JSON in and out (text for a log).
     pub fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<String> {
+        let r = self.send(method, path, body)?;
+        r.into_string()
+            .map_err(|e| self.no_answer(method, path, &e.to_string(), true))
+    }
+
+    /// One call, its answer left to be read as a stream (a pod log). Every
+    /// status outside 2xx is an error: a 3xx too (afk follows no redirect,
+    /// and a redirect's body is no answer).
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<ureq::Response> {
         let url = format!("{}{path}", self.base);
         let req = self
             .agent
@@ -161,16 +191,24 @@ impl Api {
             Some(b) => req.send_json(b),
             None => req.call(),
         };
-        let what = || {
-            format!(
-                "kubernetes: {method} {}",
-                path.split('?').next().unwrap_or(path)
-            )
-        };
         match res {
-            Ok(r) => r.into_string().with_context(what),
+            Ok(r) if (200..300).contains(&r.status()) => Ok(r),
+            Ok(r) => {
+                let code = r.status();
+                Err(anyhow!(ApiError {
+                    status: Some(code),
+                    message: format!(
+                        "{} answered {code}, a redirect to {}: afk follows none; check runner.kubernetes.api_url",
+                        what(method, path),
+                        crate::core::sanitize::one_line(r.header("location").unwrap_or("nowhere"), 120)
+                    ),
+                    unknown: false,
+                }))
+            }
             Err(ureq::Error::Status(code, r)) => {
-                let text = r.into_string().unwrap_or_default();
+                let mut text = String::new();
+                use std::io::Read;
+                let _ = r.into_reader().take(ERROR_BODY_MAX).read_to_string(&mut text);
                 let msg = serde_json::from_str::<Value>(&text)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -179,24 +217,40 @@ impl Api {
                     status: Some(code),
                     message: format!(
                         "{} answered {code}{}",
-                        what(),
+                        what(method, path),
                         if msg.is_empty() {
                             String::new()
                         } else {
                             format!(": {}", crate::core::sanitize::one_line(&msg, 200))
                         }
                     ),
+                    unknown: code >= 500 && method != "GET",
                 }))
             }
-            Err(ureq::Error::Transport(t)) => Err(anyhow!(ApiError {
-                status: None,
-                message: format!(
-                    "{}: {}",
-                    what(),
-                    crate::core::sanitize::one_line(&t.to_string(), 200)
-                ),
-            })),
+            Err(ureq::Error::Transport(t)) => {
+                // nothing was sent when no connection was made
+                let unsent = matches!(
+                    t.kind(),
+                    ureq::ErrorKind::Dns
+                        | ureq::ErrorKind::ConnectionFailed
+                        | ureq::ErrorKind::InvalidUrl
+                        | ureq::ErrorKind::UnknownScheme
+                );
+                Err(self.no_answer(method, path, &t.to_string(), !unsent))
+            }
         }
+    }
+
+    fn no_answer(&self, method: &str, path: &str, why: &str, sent: bool) -> anyhow::Error {
+        anyhow!(ApiError {
+            status: None,
+            message: format!(
+                "{}: {}",
+                what(method, path),
+                crate::core::sanitize::one_line(why, 200)
+            ),
+            unknown: sent && method != "GET",
+        })
     }
 
     pub fn json(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value> {
@@ -212,6 +266,14 @@ impl Api {
         };
         format!("{group}/namespaces/{}/{kind}", self.namespace)
     }
+}
+
+/// `kubernetes: GET /api/v1/…` without the query.
+fn what(method: &str, path: &str) -> String {
+    format!(
+        "kubernetes: {method} {}",
+        path.split('?').next().unwrap_or(path)
+    )
 }
 
 /// What a failed call met (a forge's kinds: the API has no rate limit
@@ -305,6 +367,19 @@ pub struct KubernetesRunner {
     resume_command: Vec<String>,
     stall_after: Duration,
     snapshot: Mutex<Option<Snapshot>>,
+    /// the state file's id, bound when the tick opens its store
+    instance: std::sync::OnceLock<String>,
+}
+
+/// A turn whose create was sent and not answered, kept in the run folder
+/// until the next step finds or makes its Job and ConfigMap: the two
+/// manifests exactly as sent (no secret is in them: `envFrom` names the
+/// Secret, never its values).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Pending {
+    job: String,
+    manifest: Value,
+    config_map: Value,
 }
 
 impl KubernetesRunner {
@@ -321,11 +396,24 @@ impl KubernetesRunner {
             resume_command: cfg.runner.resume_command.clone(),
             stall_after: cfg.stall_after(),
             snapshot: Mutex::new(None),
+            instance: std::sync::OnceLock::new(),
         })
     }
 
     pub fn api(&self) -> &Api {
         &self.api
+    }
+
+    fn instance(&self) -> Result<&str> {
+        self.instance
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| anyhow!("kubernetes: no instance id (the state file was not opened)"))
+    }
+
+    fn job_name(&self, run_id: &str, turn: u32) -> Result<String> {
+        k8s::job_name(self.instance()?, run_id, turn)
+            .ok_or_else(|| anyhow!("kubernetes: run id {run_id} makes no valid Job name"))
     }
 
     fn env(t: &super::Turn) -> Vec<(String, String)> {
@@ -348,12 +436,12 @@ impl KubernetesRunner {
     }
 
     /// Create the turn's Job, then its ConfigMap owned by the Job. A Job that
-    /// exists already (a dead tick's create) is this turn, started: never a
-    /// second one. The prompt is kept in the run folder first, so a tick that
-    /// finds the Job without its ConfigMap can complete it.
+    /// exists already (a dead tick's create, an answer that was lost) is this
+    /// turn, started: never a second one. Both manifests are kept in the run
+    /// folder first, so that when an answer is lost the next step can find or
+    /// finish what this one began ([`StartUnknown`](super::StartUnknown)).
     fn create_turn(&self, t: &super::Turn, resume: bool) -> Result<super::RunnerHandle> {
-        let name = k8s::job_name(&t.run_id.to_string(), t.turn)
-            .ok_or_else(|| anyhow!("kubernetes: run id {} makes no valid Job name", t.run_id))?;
+        let name = self.job_name(&t.run_id.to_string(), t.turn)?;
         crate::private_files::private_dir(t.run_dir)
             .context("runner: cannot create the run folder")?;
         crate::private_files::private_write(
@@ -381,27 +469,74 @@ impl KubernetesRunner {
             .collect();
         let env = Self::env(t);
         let run_id = t.run_id.to_string();
-        let spec = self.spec(&name, &run_id, t.turn, &command, &env);
-        let job = match self
-            .api
-            .json("POST", &self.api.ns("jobs"), Some(&k8s::job(&spec)))
-        {
-            Ok(v) => v,
-            Err(e) if kind_of(&e) == Some(Failure::Conflict) => {
-                self.api
-                    .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)?
-            }
-            Err(e) => return Err(e),
+        let instance = self.instance()?;
+        let spec = self.spec(&name, instance, &run_id, t.turn, &command, &env);
+        let pending = Pending {
+            job: name.clone(),
+            manifest: k8s::job(&spec),
+            config_map: k8s::config_map(&spec, "", t.prompt),
         };
+        let kept = serde_json::to_vec(&pending)?;
+        crate::private_files::private_write(&t.run_dir.join(PENDING_FILE), &kept)
+            .context("runner: cannot keep the turn's manifests")?;
+        let handle = super::RunnerHandle::Job { name: name.clone() };
+        match self.finish(&pending, t.run_dir) {
+            Ok(()) => Ok(handle),
+            Err(e) if outcome_unknown(&e) => Err(anyhow!(super::StartUnknown {
+                handle: Some(handle),
+                why: e.to_string(),
+            })),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Make sure the pending turn's Job and ConfigMap exist: each looked up
+    /// when its create went unanswered, created when absent (its fixed name
+    /// makes a second create a `409`, never a second Job). Done: the
+    /// pending file goes.
+    fn finish(&self, p: &Pending, run_dir: &Path) -> Result<()> {
+        let job = self.ensure("jobs", &p.job, &p.manifest)?;
         crate::crash::point("kubernetes:job-created");
-        let uid = job["metadata"]["uid"].as_str().unwrap_or("").to_string();
-        self.ensure_config_map(&spec, &uid, t.prompt)?;
-        Ok(super::RunnerHandle::Job { name })
+        let mut cm = p.config_map.clone();
+        cm["metadata"]["ownerReferences"][0]["uid"] = job["metadata"]["uid"].clone();
+        self.ensure("configmaps", &p.job, &cm)?;
+        let _ = std::fs::remove_file(run_dir.join(PENDING_FILE));
+        Ok(())
+    }
+
+    /// Create `body` as `kind`/`name`, or find it: `409` and an unanswered
+    /// create are looked up by name; one found is the object. An unanswered
+    /// create whose object is not there is sent once more.
+    fn ensure(&self, kind: &str, name: &str, body: &Value) -> Result<Value> {
+        let get = || self.api.json("GET", &format!("{}/{name}", self.api.ns(kind)), None);
+        for attempt in 0..2 {
+            match self.api.json("POST", &self.api.ns(kind), Some(body)) {
+                Ok(v) => return Ok(v),
+                Err(e) if kind_of(&e) == Some(Failure::Conflict) => return get(),
+                Err(e) if outcome_unknown(&e) => match get() {
+                    Ok(v) => return Ok(v),
+                    Err(g) if kind_of(&g) == Some(Failure::NotFound) && attempt == 0 => continue,
+                    // still unknown: the create may yet land
+                    Err(_) => return Err(e),
+                },
+                Err(e) => return Err(e),
+            }
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// A turn begun and not known to have been made: finish it now.
+    fn pending(&self, run_dir: &Path, job: &str) -> Option<Pending> {
+        let text = std::fs::read(run_dir.join(PENDING_FILE)).ok()?;
+        serde_json::from_slice::<Pending>(&text)
+            .ok()
+            .filter(|p| p.job == job)
     }
 
     fn spec<'a>(
         &'a self,
         name: &'a str,
+        instance: &'a str,
         run_id: &'a str,
         turn: u32,
         command: &'a [String],
@@ -409,6 +544,7 @@ impl KubernetesRunner {
     ) -> k8s::JobSpec<'a> {
         k8s::JobSpec {
             name,
+            instance,
             namespace: &self.api.namespace,
             run_id,
             turn,
@@ -424,28 +560,21 @@ impl KubernetesRunner {
         }
     }
 
-    fn ensure_config_map(&self, spec: &k8s::JobSpec, uid: &str, prompt: &str) -> Result<()> {
-        match self.api.call(
-            "POST",
-            &self.api.ns("configmaps"),
-            Some(&k8s::config_map(spec, uid, prompt)),
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if kind_of(&e) == Some(Failure::Conflict) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// A dead tick's claim: the first turn's Job found by name means the
-    /// agent started (its ConfigMap is completed from the kept prompt);
-    /// not found, it never did. An unanswered call decides nothing.
+    /// A dead tick's claim: a turn it began and did not finish is finished
+    /// now (looked up, created when absent); else the first turn's Job found
+    /// by name means the agent started (its ConfigMap completed from the
+    /// kept prompt); not found, it never did. An unanswered call decides
+    /// nothing.
     pub fn reconcile_claim(
         &self,
         run_id: &str,
         run_dir: &Path,
     ) -> Result<Option<super::RunnerHandle>> {
-        let name = k8s::job_name(run_id, 1)
-            .ok_or_else(|| anyhow!("kubernetes: run id {run_id} makes no valid Job name"))?;
+        let name = self.job_name(run_id, 1)?;
+        if let Some(p) = self.pending(run_dir, &name) {
+            self.finish(&p, run_dir)?;
+            return Ok(Some(super::RunnerHandle::Job { name }));
+        }
         let job = match self
             .api
             .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)
@@ -455,20 +584,22 @@ impl KubernetesRunner {
             Err(e) => return Err(e),
         };
         if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
-            let labels = &job["metadata"]["labels"];
-            let rid = labels["afk.dev/run-id"]
-                .as_str()
-                .unwrap_or(run_id)
-                .to_string();
-            let spec = self.spec(&name, &rid, 1, &[], &[]);
+            let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
             let uid = job["metadata"]["uid"].as_str().unwrap_or("");
-            self.ensure_config_map(&spec, uid, &prompt)?;
+            self.ensure("configmaps", &name, &k8s::config_map(&spec, uid, &prompt))?;
         }
         Ok(Some(super::RunnerHandle::Job { name }))
     }
 
+    /// The Job and its newest pod: from the tick's two lists when the Job is
+    /// this instance's, else (a Job made before instances had ids, followed
+    /// to its end by its name) one Job and one pod read.
     fn lookup(&self, name: &str) -> Result<(Option<JobView>, Option<PodView>)> {
-        if let Some(s) = self.snapshot.lock().unwrap().as_ref() {
+        let own = self
+            .instance
+            .get()
+            .is_some_and(|i| k8s::is_own_job(i, name));
+        if let Some(s) = self.snapshot.lock().unwrap().as_ref().filter(|_| own) {
             let job = s.jobs.iter().find(|j| j.name == name).cloned();
             let pod = newest(s.pods.iter().filter(|p| p.job == name));
             return Ok((job, pod));
@@ -490,60 +621,52 @@ impl KubernetesRunner {
         Ok((job, newest(pods.iter())))
     }
 
-    /// Read the agent container's log past the cursor; mirror it into the run
-    /// folder: every line to `agent.log`, JSON lines to `progress.jsonl`,
-    /// both stamped with the last line's time.
-    fn follow_log(&self, job: &str, pod: &str, run_dir: &Path) -> Result<()> {
+    /// Read the agent container's log past the cursor, as a stream: at most
+    /// [`k8s::LOG_READ_BYTES`] a read (`limitBytes`), from the cursor's
+    /// second (`sinceTime`), line by line with no line over
+    /// [`k8s::LOG_LINE_MAX`] held (longer ones are passed over, counted, and
+    /// said in `agent.log`). Every line goes to `agent.log`, lines with JSON
+    /// to `progress.jsonl`; the cursor always moves past what was read.
+    /// Returns the log's last timestamp. A pod that is gone (404) has
+    /// nothing more to say: the Job's status tells how the turn ended.
+    fn follow_log(&self, job: &str, pod: &str, run_dir: &Path) -> Result<Option<OffsetDateTime>> {
         let cursor_path = run_dir.join(CURSOR_FILE);
-        let cursor = std::fs::read_to_string(&cursor_path).ok().and_then(|s| {
-            let (j, t) = s.trim().split_once(' ')?;
-            (j == job).then(|| k8s::log_line(t).map(|(t, _)| t))?
-        });
+        let cursor = std::fs::read_to_string(&cursor_path)
+            .ok()
+            .and_then(|s| k8s::LogCursor::parse(&s))
+            .filter(|c| c.job == job);
         let mut path = format!(
-            "{}/{pod}/log?container=agent&timestamps=true",
-            self.api.ns("pods")
+            "{}/{pod}/log?container=agent&timestamps=true&limitBytes={}",
+            self.api.ns("pods"),
+            k8s::LOG_READ_BYTES
         );
-        // the contract's parameter is `sinceSeconds`, counted by the node's
-        // clock: a minute more covers a skew between the clocks, and the
-        // lines already taken are dropped by their timestamps
-        if let Some(c) = cursor {
-            let ago = (OffsetDateTime::now_utc() - c).whole_seconds().max(0) + 60;
-            path.push_str(&format!("&sinceSeconds={ago}"));
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&sinceTime={}", c.since().replace(':', "%3A").replace('+', "%2B")));
         }
-        let body = self.api.call("GET", &path, None)?;
-        let (lines, last) = k8s::new_log_lines(&body, cursor);
-        if lines.is_empty() {
-            return Ok(());
+        let answer = match self.api.send("GET", &path, None) {
+            Ok(r) => r,
+            Err(e) if kind_of(&e) == Some(Failure::NotFound) => return Ok(cursor.map(|c| c.at)),
+            Err(e) => return Err(e),
+        };
+        let mut mirror = Mirror::open(run_dir)?;
+        let mut walk = k8s::LogWalk::new(cursor.as_ref());
+        let read = mirror.copy(answer.into_reader(), &mut walk)?;
+        let stuck = read.bytes >= k8s::LOG_READ_BYTES as u64 && read.taken == 0;
+        let Some(next) = walk.cursor(job, stuck) else {
+            return Ok(None);
+        };
+        if read.skipped > 0 {
+            mirror.note(&format!(
+                "[afk] {} log line(s) over {} MiB passed over (not read for progress or spend)",
+                read.skipped,
+                k8s::LOG_LINE_MAX >> 20
+            ))?;
         }
-        let mut all = String::new();
-        let mut json = String::new();
-        for l in &lines {
-            all.push_str(l);
-            all.push('\n');
-            if l.trim_start().starts_with('{') {
-                json.push_str(l.trim());
-                json.push('\n');
-            }
+        if cursor.as_ref() != Some(&next) {
+            crate::private_files::private_write(&cursor_path, next.line().as_bytes())?;
         }
-        append(&run_dir.join("agent.log"), &all)?;
-        if !json.is_empty() {
-            append(&run_dir.join("progress.jsonl"), &json)?;
-        }
-        if let Some(t) = last {
-            let stamp = t
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default();
-            crate::private_files::private_write(
-                &cursor_path,
-                format!("{job} {stamp}\n").as_bytes(),
-            )?;
-            for f in ["agent.log", "progress.jsonl"] {
-                if let Ok(file) = std::fs::File::options().append(true).open(run_dir.join(f)) {
-                    let _ = file.set_modified(t.into());
-                }
-            }
-        }
-        Ok(())
+        mirror.close(next.at)?;
+        Ok(Some(next.at))
     }
 
     /// Why Job `job`'s pod cannot start, as watch reports it (`agent-failed`,
@@ -568,6 +691,113 @@ impl KubernetesRunner {
     }
 }
 
+/// What one log read did.
+struct Read {
+    bytes: u64,
+    taken: u64,
+    skipped: u64,
+}
+
+/// The run folder's copy of a pod log: `agent.log` (every line) and
+/// `progress.jsonl` (lines holding JSON), appended through small buffers.
+struct Mirror {
+    log: std::io::BufWriter<std::fs::File>,
+    progress: std::io::BufWriter<std::fs::File>,
+    dir: PathBuf,
+}
+
+impl Mirror {
+    fn open(dir: &Path) -> Result<Mirror> {
+        Ok(Mirror {
+            log: std::io::BufWriter::new(open_append(&dir.join("agent.log"))?),
+            progress: std::io::BufWriter::new(open_append(&dir.join("progress.jsonl"))?),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Copy the new lines of `from` (a timestamped log) past `walk`'s cursor.
+    fn copy(&mut self, mut from: impl std::io::Read, walk: &mut k8s::LogWalk) -> Result<Read> {
+        use crate::core::lines::{BoundedLines, Line};
+        use std::io::Write;
+        let mut lines = BoundedLines::new(k8s::LOG_LINE_MAX);
+        let mut read = Read {
+            bytes: 0,
+            taken: 0,
+            skipped: 0,
+        };
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut failed: Option<std::io::Error> = None;
+        let mut each = |l: Line| {
+            let (bytes, over) = match l {
+                Line::Whole(b) => (b, false),
+                Line::Over(head) => (head, true),
+            };
+            let text = String::from_utf8_lossy(bytes);
+            let Some((t, rest)) = k8s::log_line(&text) else {
+                return;
+            };
+            if !walk.take(t) {
+                return;
+            }
+            read.taken += 1;
+            if over {
+                read.skipped += 1;
+                return;
+            }
+            let mut w = || -> std::io::Result<()> {
+                self.log.write_all(rest.as_bytes())?;
+                self.log.write_all(b"\n")?;
+                if rest.contains('{') {
+                    self.progress.write_all(rest.as_bytes())?;
+                    self.progress.write_all(b"\n")?;
+                }
+                Ok(())
+            };
+            if let Err(e) = w() {
+                failed.get_or_insert(e);
+            }
+        };
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // a read cut short: what came is kept, the rest comes next tick
+                Err(_) => break,
+            };
+            read.bytes += n as u64;
+            lines.feed(&buf[..n], &mut each);
+        }
+        // the answer's last line without its newline was cut by limitBytes:
+        // it comes again from the cursor
+        lines.finish(false, &mut each);
+        if let Some(e) = failed {
+            return Err(anyhow!(e)).with_context(|| {
+                format!("runner: cannot write {}", self.dir.join("agent.log").display())
+            });
+        }
+        Ok(read)
+    }
+
+    fn note(&mut self, line: &str) -> Result<()> {
+        use std::io::Write;
+        writeln!(self.log, "{line}")?;
+        Ok(())
+    }
+
+    /// Flush both, stamped with the log's last time (what `stall_after`
+    /// measures from, SPEC 5.4).
+    fn close(mut self, at: OffsetDateTime) -> Result<()> {
+        use std::io::Write;
+        self.log.flush()?;
+        self.progress.flush()?;
+        for f in [self.log.get_ref(), self.progress.get_ref()] {
+            let _ = f.set_modified(at.into());
+        }
+        Ok(())
+    }
+}
+
 /// The reason kept in the run folder for a pod that could not start: of Job
 /// `job`, or of whichever Job it was (None).
 pub(super) fn kept_reason(run_dir: &Path, job: Option<&str>) -> Option<String> {
@@ -585,17 +815,14 @@ fn newest<'a>(pods: impl Iterator<Item = &'a PodView>) -> Option<PodView> {
     pods.max_by_key(|p| p.created).cloned()
 }
 
-fn append(path: &PathBuf, text: &str) -> Result<()> {
-    use std::io::Write;
+fn open_append(path: &Path) -> Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("runner: cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
+        .with_context(|| format!("runner: cannot write {}", path.display()))
 }
 
 impl super::Runner for KubernetesRunner {
@@ -606,7 +833,7 @@ impl super::Runner for KubernetesRunner {
         self.reconcile_claim(run_id, run_dir)
     }
 
-    /// A corrective turn is a new Job (`afk-<run>-<turn>`).
+    /// A corrective turn is a new Job (`afk-<instance>-<run>-<turn>`).
     fn resume(
         &self,
         _handle: Option<&super::RunnerHandle>,
@@ -615,11 +842,15 @@ impl super::Runner for KubernetesRunner {
         self.create_turn(t, true)
     }
 
-    /// ONE Job list and ONE pod list for every run of the tick.
+    /// ONE Job list and ONE pod list for every run of the tick, of this
+    /// instance's objects alone.
     fn prefetch(&self) -> Result<()> {
         let sel = format!(
             "labelSelector={}",
-            k8s::SELECTOR.replace('/', "%2F").replace('=', "%3D")
+            k8s::selector(self.instance()?)
+                .replace('/', "%2F")
+                .replace('=', "%3D")
+                .replace(',', "%2C")
         );
         let jobs = self
             .api
@@ -644,16 +875,19 @@ impl super::Runner for KubernetesRunner {
             Some(_) => {
                 bail!("the run was started by another runner but runner.kind is now \"kubernetes\"")
             }
-            None => {
-                return Ok(super::Observed {
-                    agent: Agent::Vanished,
-                    marks: String::new(),
-                    cost_usd: None,
-                    blocked: None,
-                    cannot_start: None,
-                });
-            }
+            None => return Ok(super::Observed::only(Agent::Vanished)),
         };
+        // a turn whose create went unanswered: found or made now
+        if let Some(p) = self.pending(run_dir, name) {
+            if let Err(e) = self.finish(&p, run_dir) {
+                let mut seen = super::Observed::only(Agent::Running);
+                seen.marks = format!("{name}:starting");
+                crate::log::warn(&format!("runner: Job {name} is still starting: {e}"));
+                return Ok(seen);
+            }
+            // the lists were read before it existed
+            self.snapshot.lock().unwrap().take();
+        }
         let (job, pod) = self.lookup(name)?;
         let state = k8s::job_state(
             job.as_ref(),
@@ -664,11 +898,21 @@ impl super::Runner for KubernetesRunner {
         let pod_started = pod
             .as_ref()
             .is_some_and(|p| p.phase == "Running" || p.exit_code.is_some());
+        let mut log_at = std::fs::read_to_string(run_dir.join(CURSOR_FILE))
+            .ok()
+            .and_then(|s| k8s::LogCursor::parse(&s))
+            .filter(|c| c.job == *name)
+            .map(|c| c.at);
         if let Some(p) = pod
             .as_ref()
             .filter(|_| pod_started && state != JobState::Vanished)
         {
-            self.follow_log(name, &p.name, run_dir)?;
+            // the log is what the agent says; its trouble never hides the
+            // Job's state, which every limit is checked against
+            match self.follow_log(name, &p.name, run_dir) {
+                Ok(at) => log_at = at.or(log_at),
+                Err(e) => crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}")),
+            }
         }
         let (agent, cannot_start) = match &state {
             JobState::Running { .. } => (Agent::Running, None),
@@ -687,6 +931,7 @@ impl super::Runner for KubernetesRunner {
             cost_usd: None,
             blocked: None,
             cannot_start,
+            log_at,
         })
     }
 
@@ -740,6 +985,10 @@ impl super::Runner for KubernetesRunner {
         } else {
             (false, failed.join("; "))
         }
+    }
+
+    fn bind_instance(&self, instance: &str) {
+        let _ = self.instance.set(instance.to_string());
     }
 }
 
@@ -825,7 +1074,8 @@ mod tests {
         let failed = |status| {
             anyhow::anyhow!(ApiError {
                 status,
-                message: "m".into()
+                message: "m".into(),
+                unknown: false,
             })
         };
         let cases = [

@@ -24,10 +24,13 @@ pub use crate::types::RunnerHandle;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnOf {
     Run(crate::types::RunId),
-    /// The fixer's `run`-th start on the upgrade row `upgrade`.
+    /// The fixer's `run`-th start on the upgrade row `upgrade`; `tests`: the
+    /// `--with-tests` fixer of the paired tests PR (SPEC 8.7), whose turn is
+    /// its own (its own folder, its own Job).
     Fixer {
         upgrade: i64,
         run: u32,
+        tests: bool,
     },
 }
 
@@ -35,7 +38,16 @@ impl std::fmt::Display for TurnOf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TurnOf::Run(id) => write!(f, "{id}"),
-            TurnOf::Fixer { upgrade, run } => write!(f, "upgrade-{upgrade}-{run}"),
+            TurnOf::Fixer {
+                upgrade,
+                run,
+                tests: false,
+            } => write!(f, "upgrade-{upgrade}-{run}"),
+            TurnOf::Fixer {
+                upgrade,
+                run,
+                tests: true,
+            } => write!(f, "upgrade-{upgrade}-{run}-tests"),
         }
     }
 }
@@ -71,6 +83,52 @@ pub struct Observed {
     /// Why the agent cannot start at all (a kubernetes pod's status reason:
     /// `ImagePullBackOff`, unschedulable...); None when it can or may yet.
     pub cannot_start: Option<String>,
+    /// When the agent's own log says it last wrote (a pod log's last
+    /// timestamp, SPEC 5.4): the stall clock's time when only its output
+    /// changed. None where the runner has no such clock.
+    pub log_at: Option<time::OffsetDateTime>,
+}
+
+impl Observed {
+    /// An agent in `agent` state of which the runner knows nothing more.
+    pub fn only(agent: Agent) -> Observed {
+        Observed {
+            agent,
+            marks: String::new(),
+            cost_usd: None,
+            blocked: None,
+            cannot_start: None,
+            log_at: None,
+        }
+    }
+}
+
+/// A start (or corrective turn) whose outcome is unknown: the request was
+/// sent and no answer came (a dropped connection, a timeout, a 5xx), so the
+/// agent may be running. Never a failure and never repeated blindly: the
+/// caller keeps the turn "starting", and the next step looks the agent up by
+/// `handle` (a Job's fixed name) and adopts it, or creates it when absent.
+#[derive(Debug)]
+pub struct StartUnknown {
+    /// where the agent is, if the start landed (None: the runner cannot say)
+    pub handle: Option<RunnerHandle>,
+    pub why: String,
+}
+
+impl std::fmt::Display for StartUnknown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the agent's start may have landed ({}); the next tick looks it up",
+            self.why
+        )
+    }
+}
+impl std::error::Error for StartUnknown {}
+
+/// The unknown outcome `e` carries, if it is one.
+pub fn start_unknown(e: &anyhow::Error) -> Option<&StartUnknown> {
+    e.downcast_ref::<StartUnknown>()
 }
 
 /// Why a run's agent could not start, as its runner kept it in the run folder
@@ -120,6 +178,12 @@ pub trait Runner: Send + Sync {
     }
     /// `afk doctor`'s read-only check of the runner: (ok, what it found).
     fn check(&self) -> (bool, String);
+    /// The state file's instance id (SPEC 5.4: whose Jobs are afk's), given
+    /// once the tick has opened its store; a runner that names nothing after
+    /// it ignores it.
+    fn bind_instance(&self, instance: &str) {
+        let _ = instance;
+    }
 }
 
 /// The runner the config names.

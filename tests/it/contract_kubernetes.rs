@@ -135,7 +135,8 @@ fn dispatched() -> (Sandbox, Afk) {
 #[test]
 fn sandbox_kubernetes_answers_match_the_contract() {
     let c = contract();
-    let (sb, _afk) = dispatched();
+    let (sb, afk) = dispatched();
+    let name = crate::kubernetes::n(&afk, "1-1");
     let (_, pods) = call(&sb, "GET", "/api/v1/namespaces/afk/pods", None);
     let pod = pods["items"][0]["metadata"]["name"]
         .as_str()
@@ -158,20 +159,20 @@ fn sandbox_kubernetes_answers_match_the_contract() {
         ),
         (
             "GET",
-            "/apis/batch/v1/namespaces/afk/jobs/afk-1-1".into(),
+            format!("/apis/batch/v1/namespaces/afk/jobs/{name}"),
             None,
             200,
         ),
         ("GET", "/api/v1/namespaces/afk/configmaps".into(), None, 200),
         (
             "GET",
-            "/api/v1/namespaces/afk/configmaps/afk-1-1".into(),
+            format!("/api/v1/namespaces/afk/configmaps/{name}"),
             None,
             200,
         ),
         (
             "GET",
-            "/api/v1/namespaces/afk/pods?labelSelector=job-name%3Dafk-1-1".into(),
+            format!("/api/v1/namespaces/afk/pods?labelSelector=job-name%3D{name}"),
             None,
             200,
         ),
@@ -218,7 +219,7 @@ fn sandbox_kubernetes_answers_match_the_contract() {
         &sb,
         "POST",
         "/apis/batch/v1/namespaces/afk/jobs",
-        Some(job("afk-1-1")),
+        Some(job(&name)),
     );
     assert_eq!(status, 409);
     assert_eq!(v["reason"], "AlreadyExists");
@@ -269,6 +270,9 @@ fn every_request_afk_makes_to_kubernetes_is_in_the_contract() {
             .chain(c["paths"][t]["parameters"].as_array().into_iter().flatten())
             .filter(|p| p["in"] == "query")
             .filter_map(|p| p["name"].as_str())
+            // `sinceTime` is PodLogOptions' (the contracts' README): the
+            // published path item lists only `sinceSeconds`, a known gap
+            .chain(t.ends_with("/log").then_some("sinceTime"))
             .collect();
         for kv in r["query"]
             .as_str()

@@ -27,6 +27,7 @@ pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({ "repos": repos }));
     let scratch = Scratch::new();
     let token = scratch.write("k8s-token", &format!("{K8S_TOKEN}\n"));
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
          [runner]\nkind = \"kubernetes\"\ncommand = [\"sh\", \"-c\", '{script}']\n\
@@ -51,6 +52,18 @@ pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
         Some(json!({"name": "agent-creds", "data": {"AGENT_KEY": "agent-own-key"}})),
     );
     (sb, afk)
+}
+
+/// The state file's instance id (made with the state file when it is not there yet).
+pub(crate) fn instance(afk: &Afk) -> String {
+    let state = afk.state();
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    afk::store::Store::open(&state).unwrap().instance().unwrap()
+}
+
+/// The Job (and ConfigMap) name of `<run>-<turn>` for this state file.
+pub(crate) fn n(afk: &Afk, run_turn: &str) -> String {
+    format!("afk-{}-{run_turn}", instance(afk))
 }
 
 fn cluster(sb: &Sandbox) -> Value {
@@ -104,7 +117,7 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
     assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
     let c = cluster(&sb);
     let job = &c["jobs"][0];
-    assert_eq!(job["metadata"]["name"], "afk-1-1");
+    assert_eq!(job["metadata"]["name" ], n(&afk, "1-1"));
     let labels = &job["metadata"]["labels"];
     assert_eq!(labels["app.kubernetes.io/managed-by"], "afk");
     assert_eq!(labels["afk.dev/run-id"], "1");
@@ -161,7 +174,7 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
         assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
     }
     let cm = &c["configmaps"][0];
-    assert_eq!(cm["metadata"]["name"], "afk-1-1");
+    assert_eq!(cm["metadata"]["name" ], n(&afk, "1-1"));
     assert!(
         cm["data"]["prompt.md"]
             .as_str()
@@ -183,10 +196,10 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
     }
     assert_eq!(
         afk.sql_rows("SELECT runner_handle, runner_kind FROM runs"),
-        vec![vec!["job:afk-1-1".to_string(), "kubernetes".to_string()]]
+        vec![vec![format!("job:{}", n(&afk, "1-1")), "kubernetes".to_string()]]
     );
     // the agent read the mounted prompt and got its own secret
-    wait_done(&sb, "afk-1-1");
+    wait_done(&sb, &n(&afk, "1-1"));
     afk.watch();
     let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
     assert!(log.contains("key=agent-own-key"), "{log}");
@@ -198,12 +211,12 @@ fn progress_and_spend_come_from_the_pod_log_and_a_corrective_turn_is_a_new_job()
     let script = "echo \"{\\\"phase\\\":\\\"tests-red\\\"}\"; echo noise; echo \"{\\\"cost_usd\\\": 0.75}\"; echo \"turn $AFK_TURN\"";
     let (sb, afk) = setup(1, script, "fix_forward_max = 1");
     assert_eq!(afk.poll().0, 0);
-    wait_done(&sb, "afk-1-1");
+    wait_done(&sb, &n(&afk, "1-1"));
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     // exited without a PR: a corrective turn, as a second Job
     assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}");
-    assert_eq!(job_names(&sb), vec!["afk-1-1", "afk-1-2"]);
+    assert_eq!(job_names(&sb), vec![n(&afk, "1-1"), n(&afk, "1-2")]);
     let progress =
         std::fs::read_to_string(afk.scratch.path("state/runs/1/progress.jsonl")).unwrap();
     assert!(progress.contains("tests-red"), "{progress}");
@@ -215,10 +228,10 @@ fn progress_and_spend_come_from_the_pod_log_and_a_corrective_turn_is_a_new_job()
     assert_eq!(spend[0][0], "Real(0.75)");
     assert_eq!(
         afk.sql_rows("SELECT runner_handle FROM runs")[0][0],
-        "job:afk-1-2"
+        format!("job:{}", n(&afk, "1-2"))
     );
     // the second turn's log is read from its own start, once
-    wait_done(&sb, "afk-1-2");
+    wait_done(&sb, &n(&afk, "1-2"));
     sb.clear_requests();
     afk.watch();
     let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
@@ -258,7 +271,7 @@ fn a_stalled_agent_is_stopped_by_deleting_its_job_in_the_background() {
         .collect();
     assert_eq!(del.len(), 1, "{del:?}");
     assert!(
-        del[0]["path"].as_str().unwrap().ends_with("/jobs/afk-1-1"),
+        del[0]["path"].as_str().unwrap().ends_with(&format!("/jobs/{}", n(&afk, "1-1"))),
         "{del:?}"
     );
     assert!(format!("{del:?}").contains("Background"), "{del:?}");
@@ -367,10 +380,11 @@ fn an_agent_failed_comment_posted_after_the_job_is_deleted_still_gives_the_pod_s
 fn a_job_that_exists_already_is_the_turn_started_never_a_second_one() {
     let (sb, afk) = setup(1, "echo hi", "");
     // a dead tick's create: the Job is there (409 on create), its ConfigMap not
+    let name = n(&afk, "1-1");
     let job = json!({"apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "afk-1-1", "labels": {"app.kubernetes.io/managed-by": "afk"}},
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "afk", "afk.dev/instance": instance(&afk)}},
         "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "agent", "image": "registry.example/agent:1", "command": ["sh", "-c", "echo from-the-first"]}],
-            "volumes": [{"name": "prompt", "configMap": {"name": "afk-1-1"}}]}}}});
+            "volumes": [{"name": "prompt", "configMap": {"name": name}}]}}}});
     let resp = ureq::post(&format!("{}/k8s/apis/batch/v1/namespaces/afk/jobs", sb.url))
         .set("Authorization", &format!("Bearer {K8S_TOKEN}"))
         .send_json(job)
@@ -380,7 +394,7 @@ fn a_job_that_exists_already_is_the_turn_started_never_a_second_one() {
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
-    assert_eq!(job_names(&sb), vec!["afk-1-1"]);
+    assert_eq!(job_names(&sb), vec![n(&afk, "1-1")]);
     let posts: Vec<Value> = k8s_requests(&sb)
         .into_iter()
         .filter(|q| q["method"] == "POST" && q["path"].as_str().unwrap().ends_with("/jobs"))
@@ -399,16 +413,16 @@ fn crash_then_reconcile(point: &str) {
         .output()
         .unwrap();
     assert!(!out.status.success(), "{point}: the tick died");
-    assert_eq!(job_names(&sb), vec!["afk-1-1"], "{point}");
+    assert_eq!(job_names(&sb), vec![n(&afk, "1-1")], "{point}");
     let (code, _, err) = afk.poll();
     assert_eq!(code, 0, "{point}: {err}");
-    assert_eq!(job_names(&sb), vec!["afk-1-1"], "{point}: never two Jobs");
+    assert_eq!(job_names(&sb), vec![n(&afk, "1-1")], "{point}: never two Jobs");
     assert_eq!(
         afk.sql_rows("SELECT id, state, runner_handle FROM runs"),
         vec![vec![
             "1".to_string(),
             "dispatched".into(),
-            "job:afk-1-1".into()
+            format!("job:{}", n(&afk, "1-1"))
         ]],
         "{point}: the Job is tracked"
     );
@@ -523,7 +537,7 @@ fn a_dry_run_creates_nothing_in_the_cluster() {
         .filter(|q| q["method"] != "GET")
         .collect();
     assert!(writes.is_empty(), "{writes:?}");
-    assert_eq!(job_names(&sb), vec!["afk-1-1"]);
+    assert_eq!(job_names(&sb), vec![n(&afk, "1-1")]);
 }
 
 #[test]

@@ -10,15 +10,42 @@ use time::OffsetDateTime;
 /// The label every object afk creates carries (and every list selects on).
 pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const SELECTOR: &str = "app.kubernetes.io/managed-by=afk";
+/// The label naming the afk instance (one state file) that made an object.
+pub const INSTANCE: &str = "afk.dev/instance";
+
+/// The label selector of one instance's objects: afk's, and this state
+/// file's, so two instances sharing a namespace never list each other's.
+pub fn selector(instance: &str) -> String {
+    format!("{SELECTOR},{INSTANCE}={instance}")
+}
+
+/// An instance id as the state file keeps it: 6 to 12 of `a-z0-9`, so it
+/// fits a Job name and a label value.
+pub fn is_instance_id(s: &str) -> bool {
+    (6..=12).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
 /// Where the prompt is mounted in the agent's container.
 pub const PROMPT_PATH: &str = "/afk/prompt.md";
 
-/// The Job's (and its ConfigMap's) name for one turn: `afk-<run_id>-<turn>`.
-/// Run ids are numbers or `upgrade-<row>-<n>`, so the name is a DNS-1123
-/// label; anything else is refused rather than mangled into a collision.
-pub fn job_name(run_id: &str, turn: u32) -> Option<String> {
-    let name = format!("afk-{run_id}-{turn}");
-    is_dns_label(&name).then_some(name)
+/// The Job's (and its ConfigMap's) name for one turn:
+/// `afk-<instance>-<run_id>-<turn>`. The instance (the state file's own id)
+/// keeps two afk instances in one namespace apart; run ids are numbers or
+/// `upgrade-<row>-<n>[-tests]`, so the name is a DNS-1123 label; anything
+/// else is refused rather than mangled into a collision.
+pub fn job_name(instance: &str, run_id: &str, turn: u32) -> Option<String> {
+    let name = format!("afk-{instance}-{run_id}-{turn}");
+    (is_instance_id(instance) && is_dns_label(&name)).then_some(name)
+}
+
+/// Whether a Job name is one this instance made: its own prefix, or (made
+/// before instances had ids) the old `afk-<run>-<turn>` of a handle the
+/// state file kept, which is followed to its end by name.
+pub fn is_own_job(instance: &str, name: &str) -> bool {
+    name.strip_prefix("afk-")
+        .and_then(|rest| rest.strip_prefix(instance))
+        .is_some_and(|rest| rest.starts_with('-'))
 }
 
 /// RFC 1123 label: 1..=63 of a-z 0-9 '-', alphanumeric at both ends.
@@ -59,6 +86,15 @@ pub fn is_quantity(s: &str) -> bool {
 /// `api_url`: https anywhere; plain http only to a loopback address (a token
 /// in clear text across a network is refused).
 pub fn api_url_allowed(url: &str) -> Result<(), String> {
+    let authority = url
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    if authority.contains('@') {
+        return Err(format!(
+            "the URL carries user info before \"@{}\" (a name or password, never sent): the API is reached with the token file alone; remove it",
+            crate::sanitize::one_line(url.split('@').next_back().unwrap_or(""), 100)
+        ));
+    }
     if let Some(rest) = url.strip_prefix("https://") {
         return if rest.is_empty() {
             Err(format!("\"{url}\" names no host"))
@@ -120,6 +156,8 @@ pub fn access_verdict(missing: &[String], namespace: &str) -> (bool, String) {
 /// Everything one turn's Job is made of.
 pub struct JobSpec<'a> {
     pub name: &'a str,
+    /// the state file's instance id (a label on every object)
+    pub instance: &'a str,
     pub namespace: &'a str,
     pub run_id: &'a str,
     pub turn: u32,
@@ -136,8 +174,8 @@ pub struct JobSpec<'a> {
     pub ttl_after_finished: Duration,
 }
 
-fn labels(run_id: &str, turn: u32) -> Value {
-    json!({MANAGED_BY: "afk", "afk.dev/run-id": run_id, "afk.dev/turn": turn.to_string()})
+fn labels(s: &JobSpec) -> Value {
+    json!({MANAGED_BY: "afk", INSTANCE: s.instance, "afk.dev/run-id": s.run_id, "afk.dev/turn": s.turn.to_string()})
 }
 
 /// The batch/v1 Job of one turn: one container `agent`, no retries, a
@@ -180,13 +218,13 @@ pub fn job(s: &JobSpec) -> Value {
     json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
-        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s.run_id, s.turn)},
+        "metadata": {"name": s.name, "namespace": s.namespace, "labels": labels(s)},
         "spec": {
             "backoffLimit": 0,
             "activeDeadlineSeconds": s.active_deadline.as_secs(),
             "ttlSecondsAfterFinished": s.ttl_after_finished.as_secs(),
             "template": {
-                "metadata": {"labels": labels(s.run_id, s.turn)},
+                "metadata": {"labels": labels(s)},
                 "spec": pod
             }
         }
@@ -201,7 +239,7 @@ pub fn config_map(s: &JobSpec, job_uid: &str, prompt: &str) -> Value {
         "metadata": {
             "name": s.name,
             "namespace": s.namespace,
-            "labels": labels(s.run_id, s.turn),
+            "labels": labels(s),
             "ownerReferences": [{
                 "apiVersion": "batch/v1", "kind": "Job", "name": s.name, "uid": job_uid,
                 "controller": false, "blockOwnerDeletion": false
@@ -317,26 +355,112 @@ pub fn log_line(line: &str) -> Option<(OffsetDateTime, &str)> {
     Some((t, text))
 }
 
-/// The lines of a log read past `cursor` (the last timestamp taken before):
-/// a read starts a little before the cursor (`sinceSeconds`, whole seconds,
-/// with a margin for clock skew), so lines at or before it are dropped here. Returns the new lines and the new cursor.
-pub fn new_log_lines(
-    body: &str,
-    cursor: Option<OffsetDateTime>,
-) -> (Vec<String>, Option<OffsetDateTime>) {
-    let mut last = cursor;
-    let mut out = vec![];
-    for raw in body.lines() {
-        let Some((t, text)) = log_line(raw) else {
-            continue;
-        };
-        if cursor.is_some_and(|c| t <= c) {
-            continue;
-        }
-        out.push(text.to_string());
-        last = Some(last.map_or(t, |l| l.max(t)));
+/// How many bytes one log read asks for (`limitBytes`): a tick reads at most
+/// this much of one agent's log, streamed, never held whole.
+pub const LOG_READ_BYTES: usize = 16 << 20;
+/// The longest log line afk reads (a progress line, a `blocked` with its
+/// questions, Claude Code's `result`); a longer one is passed over and counted.
+pub const LOG_LINE_MAX: usize = 4 << 20;
+
+/// Where a log read stopped: the Job, the last timestamp taken and how many
+/// lines of exactly that timestamp were taken (a read from `sinceTime` gives
+/// that second's lines again, so they are counted off, not compared).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogCursor {
+    pub job: String,
+    pub at: OffsetDateTime,
+    pub taken_at: u32,
+}
+
+impl LogCursor {
+    /// `<job> <RFC 3339> [<taken at that instant>]` (the count is new: a
+    /// cursor without it took one line there).
+    pub fn parse(s: &str) -> Option<LogCursor> {
+        let mut w = s.split_whitespace();
+        let job = w.next()?.to_string();
+        let at = OffsetDateTime::parse(w.next()?, &time::format_description::well_known::Rfc3339).ok()?;
+        let taken_at = w.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+        Some(LogCursor { job, at, taken_at })
     }
-    (out, last)
+
+    pub fn line(&self) -> String {
+        let at = self
+            .at
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        format!("{} {at} {}\n", self.job, self.taken_at)
+    }
+
+    /// The `sinceTime` to read from: the cursor's whole second (the API
+    /// server's precision), so no line after the cursor is missed.
+    pub fn since(&self) -> String {
+        let t = self.at.replace_nanosecond(0).unwrap_or(self.at);
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    }
+}
+
+/// One read's walk over timestamped lines: which are new past the cursor,
+/// and where the cursor goes. The cursor always moves past what was taken
+/// or passed over, so a line too long to read is never asked for again.
+#[derive(Debug)]
+pub struct LogWalk {
+    from: Option<(OffsetDateTime, u32)>,
+    /// lines at the old cursor's instant met so far
+    met_at_from: u32,
+    last: Option<(OffsetDateTime, u32)>,
+}
+
+impl LogWalk {
+    pub fn new(cursor: Option<&LogCursor>) -> LogWalk {
+        let from = cursor.map(|c| (c.at, c.taken_at));
+        LogWalk {
+            from,
+            met_at_from: 0,
+            last: from,
+        }
+    }
+
+    /// Whether the line stamped `t` is new; a new one moves the cursor.
+    pub fn take(&mut self, t: OffsetDateTime) -> bool {
+        if let Some((at, n)) = self.from {
+            if t < at {
+                return false;
+            }
+            if t == at {
+                self.met_at_from += 1;
+                if self.met_at_from <= n {
+                    return false;
+                }
+            }
+        }
+        self.last = Some(match self.last {
+            Some((lt, n)) if lt == t => (t, n + 1),
+            Some((lt, n)) if lt > t => (lt, n),
+            _ => (t, 1),
+        });
+        true
+    }
+
+    /// The cursor after the read. `stuck`: the answer was cut at its byte
+    /// limit and held no new line (a burst of old lines in the cursor's own
+    /// second, longer than one read): the rest of that second is passed over.
+    pub fn cursor(&self, job: &str, stuck: bool) -> Option<LogCursor> {
+        let (at, taken_at) = self.last?;
+        if stuck && self.last == self.from {
+            let next = at.replace_nanosecond(0).unwrap_or(at) + time::Duration::seconds(1);
+            return Some(LogCursor {
+                job: job.to_string(),
+                at: next,
+                taken_at: 0,
+            });
+        }
+        Some(LogCursor {
+            job: job.to_string(),
+            at,
+            taken_at,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -346,13 +470,33 @@ mod tests {
 
     #[test]
     fn job_names_are_dns_labels_for_runs_and_fixers() {
-        assert_eq!(job_name("42", 1).as_deref(), Some("afk-42-1"));
-        assert_eq!(
-            job_name("upgrade-3-2", 4).as_deref(),
-            Some("afk-upgrade-3-2-4")
-        );
-        assert_eq!(job_name("Run_7", 1), None);
-        assert_eq!(job_name(&"9".repeat(70), 1), None);
+        let cases = [
+            ("a run's turn", "ab12cd", "42", 1, Some("afk-ab12cd-42-1")),
+            ("a fixer's turn", "ab12cd", "upgrade-3-2", 4, Some("afk-ab12cd-upgrade-3-2-4")),
+            ("a tests fixer's turn is its own", "ab12cd", "upgrade-3-2-tests", 4, Some("afk-ab12cd-upgrade-3-2-tests-4")),
+            ("not a DNS label", "ab12cd", "Run_7", 1, None),
+            ("too long", "ab12cd", &"9".repeat(60), 1, None),
+            ("no instance", "", "42", 1, None),
+            ("an instance that is no id", "AB-12", "42", 1, None),
+        ];
+        for (rule, inst, run, turn, want) in cases {
+            assert_eq!(job_name(inst, run, turn).as_deref(), want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn own_jobs_carry_the_instance_s_prefix() {
+        for (name, own) in [
+            ("afk-ab12cd-1-1", true),
+            ("afk-ab12cd-upgrade-2-1-1", true),
+            ("afk-ab12cdx-1-1", false),
+            ("afk-ff00ee-1-1", false),
+            ("afk-1-1", false),
+            ("ab12cd-1-1", false),
+        ] {
+            assert_eq!(is_own_job("ab12cd", name), own, "{name}");
+        }
+        assert_eq!(selector("ab12cd"), "app.kubernetes.io/managed-by=afk,afk.dev/instance=ab12cd");
     }
 
     #[test]
@@ -376,6 +520,10 @@ mod tests {
             ("http://10.0.0.1:6443", false),
             ("http://kubernetes.default.svc", false),
             ("ftp://x", false),
+            // user info: the host is after the @, and a secret never rides in a URL
+            ("http://localhost:x@0.0.0.0/k8s", false),
+            ("https://user:pw@k8s.example:6443", false),
+            ("http://127.0.0.1@10.0.0.1/", false),
         ] {
             assert_eq!(api_url_allowed(url).is_ok(), ok, "{url}");
         }
@@ -468,17 +616,44 @@ mod tests {
     }
 
     #[test]
-    fn log_lines_past_the_cursor_are_read_once() {
-        let body = "2026-01-01T12:00:00.100000000Z {\"phase\":\"a\"}\n\
-                    2026-01-01T12:00:00.200000000Z {\"phase\":\"b\"}\n\
-                    2026-01-01T12:00:01.000000000Z plain text\n";
-        let (lines, cur) = new_log_lines(body, None);
-        assert_eq!(lines.len(), 3);
-        assert_eq!(cur, Some(datetime!(2026-01-01 12:00:01 UTC)));
-        let (again, _) = new_log_lines(body, Some(datetime!(2026-01-01 12:00:00.1 UTC)));
-        assert_eq!(again, vec!["{\"phase\":\"b\"}", "plain text"]);
-        let (none, same) = new_log_lines(body, cur);
-        assert!(none.is_empty());
-        assert_eq!(same, cur);
+    fn log_walk_takes_each_line_once_and_always_moves_the_cursor() {
+        let t = |s: &str| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+        let a = t("2026-01-01T12:00:00.1Z");
+        let b = t("2026-01-01T12:00:00.2Z");
+        let c = t("2026-01-01T12:00:01Z");
+        let walk = |cursor: Option<LogCursor>, lines: &[OffsetDateTime], stuck: bool| {
+            let mut w = LogWalk::new(cursor.as_ref());
+            let taken: Vec<bool> = lines.iter().map(|l| w.take(*l)).collect();
+            (taken, w.cursor("j", stuck))
+        };
+        let at = |at, taken_at| Some(LogCursor { job: "j".into(), at, taken_at });
+        let cases = [
+            ("a first read takes every line", None, vec![a, b, c], false, vec![true, true, true], at(c, 1)),
+            ("lines before the cursor were taken", at(b, 1), vec![a, b, c], false, vec![false, false, true], at(c, 1)),
+            ("lines of one instant are counted off", at(b, 1), vec![b, b, b], false, vec![false, true, true], at(b, 3)),
+            ("nothing new keeps the cursor", at(c, 1), vec![a, c], false, vec![false, false], at(c, 1)),
+            ("a read cut among old lines moves to the next second", at(b, 5), vec![b, b], true, vec![false, false], at(t("2026-01-01T12:00:01Z"), 0)),
+            ("a cut read with a new line keeps that line's place", at(a, 1), vec![a, b], true, vec![false, true], at(b, 1)),
+            ("no cursor and nothing read: none", None, vec![], false, vec![], None),
+        ];
+        for (rule, cursor, lines, stuck, want, next) in cases {
+            let (taken, cur) = walk(cursor, &lines, stuck);
+            assert_eq!(taken, want, "{rule}");
+            assert_eq!(cur, next, "{rule}");
+        }
+    }
+
+    #[test]
+    fn log_cursor_reads_back_what_it_writes_and_old_cursors() {
+        let c = LogCursor {
+            job: "afk-ab12cd-1-1".into(),
+            at: datetime!(2026-01-01 12:00:00.25 UTC),
+            taken_at: 3,
+        };
+        assert_eq!(LogCursor::parse(&c.line()), Some(c.clone()));
+        assert_eq!(c.since(), "2026-01-01T12:00:00Z");
+        let old = LogCursor::parse("afk-1-1 2026-01-01T12:00:00.25Z\n").unwrap();
+        assert_eq!((old.job.as_str(), old.taken_at), ("afk-1-1", 1));
+        assert_eq!(LogCursor::parse("junk"), None);
     }
 }

@@ -22,6 +22,7 @@ pub mod explain;
 pub mod heartbeat;
 pub mod kinds;
 pub mod kubernetes;
+pub mod lines;
 pub mod outcome;
 pub mod placeholders;
 pub mod progress;

@@ -25,19 +25,27 @@ pub struct Marks<'a> {
     pub turns: u32,
 }
 
-/// The progress fingerprint stored on the run: equal fingerprints mean nothing changed.
+/// The progress fingerprint stored on the run: equal fingerprints mean
+/// nothing changed. What afk observes of the world comes first, the agent's
+/// own files after the `|`, so [`last_change`] can tell a change the agent
+/// made (dated by its log) from one afk saw happen.
 pub fn fingerprint(m: &Marks) -> String {
     format!(
-        "p{}:l{}:a{}:h{}:c{:?}:r{}:d{:?}:t{}",
-        m.progress_len,
-        m.log_len,
+        "a{}:h{}:c{:?}:r{}:d{:?}:t{}|p{}:l{}",
         m.runner_marks,
         m.head_sha.unwrap_or(""),
         m.ci,
         m.pr_state,
         m.deploy,
-        m.turns
+        m.turns,
+        m.progress_len,
+        m.log_len,
     )
+}
+
+/// The part of a fingerprint afk observed of the world (before the `|`).
+fn world(fp: &str) -> &str {
+    fp.rsplit_once('|').map_or(fp, |(w, _)| w)
 }
 
 /// What the run row remembers of the last observation.
@@ -51,19 +59,27 @@ pub struct Stored {
 /// observation of a run measures from its dispatch (or from the agent's last
 /// write, when its files show one later), never from "now" — otherwise a run
 /// first seen long after its agent went quiet would get a fresh stall clock.
+/// `log_clock`: the time the agent's own log gives its last line (a pod
+/// log's timestamps, SPEC 5.4): when only the agent's files changed, that is
+/// when it last made progress, not the moment afk happened to look.
 pub fn last_change(
     stored: &Stored,
     fp: &str,
     dispatched_at: OffsetDateTime,
     agent_wrote_at: Option<OffsetDateTime>,
+    log_clock: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> OffsetDateTime {
+    let before = stored.changed_at.unwrap_or(dispatched_at);
     match &stored.fingerprint {
         None => agent_wrote_at
             .map_or(dispatched_at, |w| w.max(dispatched_at))
             .min(now),
-        Some(old) if old == fp => stored.changed_at.unwrap_or(dispatched_at),
-        Some(_) => now,
+        Some(old) if old == fp => before,
+        Some(old) => match log_clock {
+            Some(t) if world(old) == world(fp) => t.min(now).max(before),
+            _ => now,
+        },
     }
 }
 
@@ -365,13 +381,39 @@ mod tests {
         ];
         for (i, (s, fp, wrote, want)) in cases.into_iter().enumerate() {
             assert_eq!(
-                last_change(&s, fp, dispatched, wrote, now),
+                last_change(&s, fp, dispatched, wrote, None, now),
                 want,
                 "case {i}"
             );
         }
         assert_eq!(since(T0, now), Duration::from_secs(5 * 3600));
         assert_eq!(since(now, T0), Duration::ZERO);
+    }
+
+    #[test]
+    fn stall_clock_follows_the_log_s_last_timestamp_when_only_the_agent_wrote() {
+        let now = T0 + time::Duration::seconds(125);
+        let dispatched = T0;
+        let logged = T0 + time::Duration::seconds(55);
+        let looked = T0 + time::Duration::seconds(70);
+        let stored = |fp: &str| Stored {
+            fingerprint: Some(fp.to_string()),
+            changed_at: Some(T0 + time::Duration::seconds(10)),
+        };
+        let cases = [
+            ("the log grew: its last line's time", "w|p1:l1", "w|p1:l9", Some(logged), logged),
+            ("afk saw the world change: now", "w|p1:l1", "v|p1:l9", Some(logged), now),
+            ("no log clock (a local process): now", "w|p1:l1", "w|p1:l9", None, now),
+            ("a log clock in the future is now", "w|p1:l1", "w|p1:l9", Some(now + time::Duration::hours(1)), now),
+            ("a log clock before the last change keeps that change", "w|p1:l1", "w|p1:l9", Some(T0), T0 + time::Duration::seconds(10)),
+            ("an old fingerprint without a `|`: now", "p1:l1:a", "w|p1:l9", Some(logged), now),
+        ];
+        for (rule, old, fp, clock, want) in cases {
+            assert_eq!(last_change(&stored(old), fp, dispatched, None, clock, now), want, "{rule}");
+        }
+        // the case: silent since 55 s, first seen at 70 s, stalled at 125 s with 1m
+        let seen = last_change(&stored("w|p0:l0"), "w|p1:l1", dispatched, None, Some(logged), looked);
+        assert_eq!(since(seen, now), Duration::from_secs(70));
     }
 
     #[test]

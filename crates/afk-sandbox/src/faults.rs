@@ -19,6 +19,9 @@ pub struct Fault {
     pub latency_ms: Option<u64>,
     pub hang: bool,
     pub drop: bool,
+    /// carry the request out, then drop the connection before answering (the
+    /// effect landed, the answer was lost: what a client must reconcile)
+    pub drop_after: bool,
     pub malformed: bool,
     /// answer normally but always claim another page (`Link: rel="next"`)
     pub endless: bool,
@@ -71,7 +74,7 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
         std::thread::sleep(Duration::from_millis(latency_ms + extra));
     }
     let f = fault?;
-    if f.endless || f.next_link.is_some() {
+    if f.endless || f.next_link.is_some() || f.drop_after {
         return None;
     }
     if f.hang {

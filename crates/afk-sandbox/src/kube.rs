@@ -49,6 +49,9 @@ pub(super) struct Cluster {
     bad_images: BTreeSet<String>,
     /// Secrets for `envFrom`: name -> keys
     secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// uids of Jobs past their `activeDeadlineSeconds`: their pods were
+    /// deleted, the Job is Failed with reason DeadlineExceeded
+    deadline_exceeded: BTreeSet<String>,
     next: u64,
     dir: PathBuf,
 }
@@ -63,6 +66,7 @@ impl Cluster {
             denied: BTreeSet::new(),
             bad_images: BTreeSet::new(),
             secrets: BTreeMap::new(),
+            deadline_exceeded: BTreeSet::new(),
             next: 1,
             dir: dir.join("k8s"),
         }
@@ -109,7 +113,9 @@ fn selects(selector: &str, labels: &Value) -> bool {
 }
 
 /// Admin: `/k8s/deny` {verb, resource}, `/k8s/allow`, `/k8s/bad_image` {image},
-/// `/k8s/secret` {name, data}; `GET /k8s/state`: every object.
+/// `/k8s/secret` {name, data}, `/k8s/delete_pod` {job} (its pods vanish, their
+/// processes killed, as on eviction or a node drain; the Job stays),
+/// `/k8s/namespace` {name} (create one); `GET /k8s/state`: every object.
 pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> Reply {
     let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
     match (method, path) {
@@ -118,6 +124,24 @@ pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> 
         }
         ("POST", "/allow") => {
             c.denied.remove(&format!("{} {}", s("verb"), s("resource")));
+        }
+        ("POST", "/delete_pod") => {
+            let job = s("job");
+            let doomed: Vec<(String, String)> = c
+                .pods
+                .iter()
+                .filter(|(_, p)| p.obj["metadata"]["labels"]["job-name"] == job.as_str())
+                .map(|(k, _)| k.clone())
+                .collect();
+            if doomed.is_empty() {
+                return status(404, "NotFound", &format!("no pod of job {job}"));
+            }
+            for k in doomed {
+                kill_pod(c.pods.remove(&k));
+            }
+        }
+        ("POST", "/namespace") => {
+            c.namespaces.insert(s("name"));
         }
         ("POST", "/bad_image") => {
             c.bad_images.insert(s("image"));
@@ -414,12 +438,7 @@ fn delete_job(c: &mut Cluster, key: &(String, String), req: &Request) -> Reply {
             .map(|(k, _)| k.clone())
             .collect();
         for k in doomed {
-            if let Some(p) = c.pods.remove(&k)
-                && let Some(proc) = p.proc
-            {
-                // SAFETY: kill(2) on the process group the sandbox started
-                unsafe { libc::kill(-proc.pid, libc::SIGKILL) };
-            }
+            kill_pod(c.pods.remove(&k));
         }
     }
     c.config_maps.retain(|_, cm| {
@@ -437,8 +456,53 @@ fn delete_job(c: &mut Cluster, key: &(String, String), req: &Request) -> Reply {
     )
 }
 
+/// A pod gone: its process (group) killed.
+fn kill_pod(p: Option<Pod>) {
+    if let Some(proc) = p.and_then(|p| p.proc) {
+        // SAFETY: kill(2) on the process group the sandbox started
+        unsafe { libc::kill(-proc.pid, libc::SIGKILL) };
+    }
+}
+
+/// A Job running past its `activeDeadlineSeconds`: Kubernetes deletes its
+/// active pods and marks it Failed with reason DeadlineExceeded.
+fn enforce_deadlines(c: &mut Cluster) {
+    let t = now();
+    let late: Vec<String> = c
+        .jobs
+        .values()
+        .filter(|j| {
+            let started = j["metadata"]["creationTimestamp"]
+                .as_str()
+                .and_then(|s| OffsetDateTime::parse(s, &Rfc3339).ok());
+            let limit = j["spec"]["activeDeadlineSeconds"].as_i64();
+            matches!((started, limit), (Some(s), Some(l)) if (t - s).whole_seconds() >= l)
+        })
+        .filter_map(|j| j["metadata"]["uid"].as_str().map(str::to_string))
+        .filter(|uid| !c.deadline_exceeded.contains(uid))
+        .collect();
+    for uid in late {
+        let running: Vec<(String, String)> = c
+            .pods
+            .iter()
+            .filter(|(_, p)| p.job_uid == uid && pod_exit(p).is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let finished = running.is_empty()
+            && c.pods.values().any(|p| p.job_uid == uid && pod_exit(p).is_some());
+        if finished {
+            continue;
+        }
+        for k in running {
+            kill_pod(c.pods.remove(&k));
+        }
+        c.deadline_exceeded.insert(uid);
+    }
+}
+
 /// Start every pod whose ConfigMap now exists (or fail its image pull).
 fn tick(c: &mut Cluster) {
+    enforce_deadlines(c);
     let keys: Vec<(String, String)> = c
         .pods
         .iter()
@@ -676,7 +740,12 @@ fn job_out(c: &Cluster, job: &Value) -> Value {
     let mut st = json!({"active": active, "succeeded": succeeded, "failed": failed,
         "startTime": job["metadata"]["creationTimestamp"]});
     let t = stamp(now());
-    if succeeded > 0 {
+    if c.deadline_exceeded.contains(uid) {
+        st["active"] = json!(0);
+        st["failed"] = json!(failed.max(1));
+        st["conditions"] = json!([{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+            "message": "Job was active longer than specified deadline", "lastTransitionTime": t}]);
+    } else if succeeded > 0 {
         st["conditions"] = json!([{"type": "Complete", "status": "True", "lastTransitionTime": t}]);
         st["completionTime"] = json!(t);
     } else if failed > 0 {
@@ -688,7 +757,10 @@ fn job_out(c: &Cluster, job: &Value) -> Value {
 }
 
 /// The `agent` container's log: `timestamps=true` prefixes RFC 3339
-/// nanosecond times; `sinceSeconds` keeps the lines of that many seconds back.
+/// nanosecond times; `sinceSeconds` keeps the lines of that many seconds back;
+/// `sinceTime` (RFC 3339) the lines from that time on, at whole-second
+/// precision as the API server forwards it (lines of that second come again);
+/// `limitBytes` cuts the answer after that many bytes, mid-line if it falls so.
 fn log(p: &Pod, req: &Request) -> Reply {
     if let Some(c) = req.q("container")
         && c != "agent"
@@ -706,9 +778,18 @@ fn log(p: &Pod, req: &Request) -> Reply {
             "container \"agent\" in pod is waiting to start: ContainerCreating",
         );
     };
+    let since_time = match req.q("sinceTime").map(super::http::decode) {
+        Some(t) => match OffsetDateTime::parse(&t, &Rfc3339) {
+            Ok(t) => Some(t.replace_nanosecond(0).unwrap_or(t)),
+            Err(_) => return status(400, "BadRequest", &format!("sinceTime: invalid value {t:?}")),
+        },
+        None => None,
+    };
     let since = req
         .positive("sinceSeconds")
-        .map(|s| now() - time::Duration::seconds(s as i64));
+        .map(|s| now() - time::Duration::seconds(s as i64))
+        .or(since_time);
+    let limit = req.positive("limitBytes");
     let stamps = req.q("timestamps") == Some("true");
     let mut out = String::new();
     for (t, line) in proc.log.lock().unwrap().iter() {
@@ -721,11 +802,18 @@ fn log(p: &Pod, req: &Request) -> Reply {
         }
         out.push_str(line);
         out.push('\n');
+        if limit.is_some_and(|l| out.len() >= l) {
+            break;
+        }
+    }
+    let mut body = out.into_bytes();
+    if let Some(l) = limit {
+        body.truncate(l);
     }
     Reply::Send {
         status: 200,
         headers: vec![("Content-Type".into(), "text/plain".into())],
-        body: out.into_bytes(),
+        body,
     }
 }
 

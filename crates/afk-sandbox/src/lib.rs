@@ -211,6 +211,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     };
     let endless = fault.as_ref().is_some_and(|f| f.endless);
     let next_link = fault.as_ref().and_then(|f| f.next_link.clone());
+    let drop_after = fault.as_ref().is_some_and(|f| f.drop_after);
     let reply = match faults::inject(fault, latency) {
         Some(reply) => reply,
         None => {
@@ -224,6 +225,12 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             }
         }
     };
+    if drop_after {
+        if let Reply::Send { status, .. } = &reply {
+            admin::note_status(&mut st.lock().unwrap(), entry, *status);
+        }
+        return Reply::Drop;
+    }
     // a forge that never stops saying there is more
     let reply = if endless {
         let mut reply = reply;

@@ -10,6 +10,7 @@ pub mod etags;
 pub mod events;
 pub mod freezes;
 pub mod gauges;
+pub mod instance;
 pub mod lessons;
 pub mod outcomes;
 pub mod page;
@@ -137,6 +138,10 @@ const MIGRATIONS: &[&str] = &[
     // 12: the status page's last ended runs, newest first, without a sort
     // of every run (page.rs)
     "CREATE INDEX runs_by_ended ON runs(ended_at) WHERE ended_at IS NOT NULL;",
+    // 13: this state file's own id, drawn once (instance.rs): it names the
+    // Kubernetes Jobs afk makes, so two instances in one namespace never
+    // take each other's
+    instance::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -26,10 +26,11 @@ pub(super) fn act(
     let poll = crate::commands::poll::tick(&ctx)?;
     let run = super::run_of(&poll, "acme/ops", 1)?;
     show.step(
-        "afk poll (Job afk-<run>-1 created, then its ConfigMap, owned by it)",
+        "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
         poll.done(),
     );
-    let job = format!("afk-{run}-1");
+    let instance = crate::store::Store::open(&ctx.state_path())?.instance()?;
+    let job = format!("afk-{instance}-{run}-1");
     let deadline = Instant::now() + Duration::from_secs(30);
     let code = loop {
         if let Some(c) = sb.state.lock().unwrap().k8s_job_exit(&job) {

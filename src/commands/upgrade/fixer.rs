@@ -28,7 +28,11 @@ pub(super) fn start(
 ) -> Result<()> {
     let cfg = &up.ctx.config;
     let launch = Launch {
-        folder: format!("upgrade-{}-{run}", row.id),
+        turn: TurnOf::Fixer {
+            upgrade: row.id,
+            run,
+            tests: false,
+        },
         repo: r.mirror.clone(),
         clone_branch: pr.head.name.clone(),
         new_branch: None,
@@ -54,7 +58,8 @@ pub(super) fn start(
 /// Where a fixer works: its run folder, the repository it clones on which
 /// branch (and a new branch to make there), its title and extra variables.
 pub(super) struct Launch<'a> {
-    pub folder: String,
+    /// whose turn: also its run folder's name and `AFK_RUN_ID`
+    pub turn: TurnOf,
     pub repo: RepoName,
     pub clone_branch: String,
     pub new_branch: Option<String>,
@@ -74,7 +79,7 @@ pub(super) fn start_on(
     prompt: impl FnOnce(&str) -> String,
 ) -> Result<()> {
     let cfg = &up.ctx.config;
-    let run_dir = up.ctx.runs_dir().join(&l.folder);
+    let run_dir = up.ctx.runs_dir().join(l.turn.to_string());
     // the directory is this PR's and this run's alone: a start that failed before left it
     up.git.fresh_folder(&run_dir).context("fixer")?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
@@ -100,12 +105,9 @@ pub(super) fn start_on(
         .map(|t| t.body)
         .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
     let prompt = prompt(&preamble);
-    let handle = up.runner()?.start(&Turn {
+    let started = up.runner()?.start(&Turn {
         // the fixer is not a run of poll's: AFK_RUN_ID names its run
-        run_id: TurnOf::Fixer {
-            upgrade: row.id,
-            run,
-        },
+        run_id: l.turn,
         repo: &r.mirror,
         issue: pr.number,
         title: &l.title,
@@ -114,14 +116,27 @@ pub(super) fn start_on(
         run_dir: &run_dir,
         turn: run,
         env: l.env,
-    })?;
+    });
+    // a start that may have landed is followed where it would be (its
+    // observation finds or makes it), and reported
+    let (handle, unknown) = match started {
+        Ok(h) => (h, None),
+        Err(e) => match crate::runner::start_unknown(&e).and_then(|u| u.handle.clone()) {
+            Some(h) => (h, Some(e)),
+            None => return Err(e),
+        },
+    };
     up.store.upgrade_fixer(
         row.id,
         run,
         &pr.head.sha,
         &handle,
         &run_dir.to_string_lossy(),
-    )
+    )?;
+    match unknown {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The fixer of the current run: working (and for how long it has shown no

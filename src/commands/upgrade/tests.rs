@@ -53,7 +53,11 @@ pub(super) fn start_fixer(
         ("AFK_TESTS_BRANCH", branch.as_str()),
     ];
     let launch = Launch {
-        folder: format!("upgrade-{}-{run}-tests", row.id),
+        turn: crate::runner::TurnOf::Fixer {
+            upgrade: row.id,
+            run,
+            tests: true,
+        },
         repo: tests_repo.clone(),
         clone_branch: "main".into(),
         new_branch: Some(branch.clone()),

@@ -172,7 +172,7 @@ fn corrective_turn(
         Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
-    let handle = w.runner.resume(
+    let started = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {
             run_id: TurnOf::Run(run.id),
@@ -185,7 +185,19 @@ fn corrective_turn(
             turn,
             env: &[],
         },
-    )?;
+    );
+    let handle = match started {
+        Ok(h) => h,
+        // the turn may have started: follow it where it would be; the next
+        // observation finds it or makes it, never a second one
+        Err(e) => match crate::runner::start_unknown(&e).and_then(|u| u.handle.clone()) {
+            Some(h) => {
+                store.set_handle(run.id, &h)?;
+                return Err(e);
+            }
+            None => return Err(e),
+        },
+    };
     store.set_handle(run.id, &handle)?;
     update_checklist(w, store, run, &checklist_for(w, seen, run, turn, None))
 }

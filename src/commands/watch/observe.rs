@@ -184,7 +184,7 @@ fn clocks(
     run: &Run,
     pr: Option<&PullRequest>,
     fp: &str,
-    wrote_at: Option<OffsetDateTime>,
+    (wrote_at, log_at): (Option<OffsetDateTime>, Option<OffsetDateTime>),
     ci: Checks,
 ) -> Result<OffsetDateTime> {
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.now);
@@ -196,7 +196,7 @@ fn clocks(
         fingerprint: run.progress_fp.clone(),
         changed_at: stored_at,
     };
-    let last = progress::last_change(&before, fp, dispatched_at, wrote_at, w.now);
+    let last = progress::last_change(&before, fp, dispatched_at, wrote_at, log_at, w.now);
     let green = pr.is_some_and(|p| progress::is_green(p.state == State::Open, p.merged, ci));
     let green_since = progress::green_since(
         run.green_since.as_deref().and_then(crate::clock::parse),
@@ -274,7 +274,9 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         .into_iter()
         .flatten()
         .max();
-    let last = clocks(w, store, run, pr.as_ref(), &fp, wrote_at, ci.checks)?;
+    // the agent's own clock where its runner has one (a pod log's timestamps)
+    let agent_clock = (wrote_at, agent.log_at);
+    let last = clocks(w, store, run, pr.as_ref(), &fp, agent_clock, ci.checks)?;
     Ok(Seen {
         issue_open,
         in_progress_label,
