@@ -480,7 +480,7 @@ impl KubernetesRunner {
         crate::private_files::private_write(&t.run_dir.join(PENDING_FILE), &kept)
             .context("runner: cannot keep the turn's manifests")?;
         let handle = super::RunnerHandle::Job { name: name.clone() };
-        match self.finish(&pending, t.run_dir) {
+        match self.finish(&pending, t.run_dir, false) {
             Ok(()) => Ok(handle),
             Err(e) if outcome_unknown(&e) => Err(anyhow!(super::StartUnknown {
                 handle: Some(handle),
@@ -492,23 +492,32 @@ impl KubernetesRunner {
 
     /// Make sure the pending turn's Job and ConfigMap exist: each looked up
     /// when its create went unanswered, created when absent (its fixed name
-    /// makes a second create a `409`, never a second Job). Done: the
+    /// makes a second create a `409`, never a second Job). `again`: a turn a
+    /// tick began earlier, looked up before anything is sent. Done: the
     /// pending file goes.
-    fn finish(&self, p: &Pending, run_dir: &Path) -> Result<()> {
-        let job = self.ensure("jobs", &p.job, &p.manifest)?;
+    fn finish(&self, p: &Pending, run_dir: &Path, again: bool) -> Result<()> {
+        let job = self.ensure("jobs", &p.job, &p.manifest, again)?;
         crate::crash::point("kubernetes:job-created");
         let mut cm = p.config_map.clone();
         cm["metadata"]["ownerReferences"][0]["uid"] = job["metadata"]["uid"].clone();
-        self.ensure("configmaps", &p.job, &cm)?;
+        self.ensure("configmaps", &p.job, &cm, again)?;
         let _ = std::fs::remove_file(run_dir.join(PENDING_FILE));
         Ok(())
     }
 
     /// Create `body` as `kind`/`name`, or find it: `409` and an unanswered
     /// create are looked up by name; one found is the object. An unanswered
-    /// create whose object is not there is sent once more.
-    fn ensure(&self, kind: &str, name: &str, body: &Value) -> Result<Value> {
+    /// create whose object is not there is sent once more. `look_first`: the
+    /// object may exist already (an earlier tick's create): read it first.
+    fn ensure(&self, kind: &str, name: &str, body: &Value, look_first: bool) -> Result<Value> {
         let get = || self.api.json("GET", &format!("{}/{name}", self.api.ns(kind)), None);
+        if look_first {
+            match get() {
+                Ok(v) => return Ok(v),
+                Err(e) if kind_of(&e) == Some(Failure::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
         for attempt in 0..2 {
             match self.api.json("POST", &self.api.ns(kind), Some(body)) {
                 Ok(v) => return Ok(v),
@@ -572,7 +581,7 @@ impl KubernetesRunner {
     ) -> Result<Option<super::RunnerHandle>> {
         let name = self.job_name(run_id, 1)?;
         if let Some(p) = self.pending(run_dir, &name) {
-            self.finish(&p, run_dir)?;
+            self.finish(&p, run_dir, true)?;
             return Ok(Some(super::RunnerHandle::Job { name }));
         }
         let job = match self
@@ -586,7 +595,7 @@ impl KubernetesRunner {
         if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
             let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
             let uid = job["metadata"]["uid"].as_str().unwrap_or("");
-            self.ensure("configmaps", &name, &k8s::config_map(&spec, uid, &prompt))?;
+            self.ensure("configmaps", &name, &k8s::config_map(&spec, uid, &prompt), false)?;
         }
         Ok(Some(super::RunnerHandle::Job { name }))
     }
@@ -879,7 +888,7 @@ impl super::Runner for KubernetesRunner {
         };
         // a turn whose create went unanswered: found or made now
         if let Some(p) = self.pending(run_dir, name) {
-            if let Err(e) = self.finish(&p, run_dir) {
+            if let Err(e) = self.finish(&p, run_dir, true) {
                 let mut seen = super::Observed::only(Agent::Running);
                 seen.marks = format!("{name}:starting");
                 crate::log::warn(&format!("runner: Job {name} is still starting: {e}"));

@@ -15,6 +15,7 @@ mod github;
 mod github_app;
 mod hardening;
 mod harvest;
+mod k8s_faults;
 mod kubernetes;
 mod lessons;
 mod metrics;

@@ -835,73 +835,17 @@ fn the_registry_secret_and_its_host_come_together_or_not_at_all() {
     }
 }
 
-/// Runs `afk` to its end and returns (exit code, stdout, its peak RSS in KiB)
-/// from `wait4`, which reports the child's own high-water mark.
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is reaped by libc::wait4, which also gives its rusage"
-)]
+/// Runs `afk` to its end and returns (exit code, its report, its peak RSS in KiB).
 fn run_measured(t: &Recipes, args: &[&str]) -> (i32, serde_json::Value, u64) {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let mut child = Command::new(support::afk_bin())
-        .env("AFK_FORGE_TOKEN", support::TOKEN)
+    let mut cmd = std::process::Command::new(support::afk_bin());
+    cmd.env("AFK_FORGE_TOKEN", support::TOKEN)
         .env_remove("AFK_CONFIG")
         .env_remove("AFK_NOW")
         .arg("--config")
         .arg(&t.afk.config)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // afk's own high-water mark, VmHWM of its address space, sampled while
-    // it runs. Not wait4's ru_maxrss: Linux's exec records the spawning
-    // process's high-water RSS into the new program's, so a child of this
-    // test binary reports the whole test process's peak (all tests at once)
-    // whenever that is higher: it read 186 MiB once under a full suite.
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (done, status) = (done.clone(), format!("/proc/{}/status", child.id()));
-        std::thread::spawn(move || {
-            let (mut peak, mut samples) = (0u64, 0u32);
-            while !done.load(Ordering::Relaxed) {
-                let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
-                    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
-                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
-                });
-                if let Some(kib) = hwm {
-                    peak = peak.max(kib);
-                    samples += 1;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            (peak, samples)
-        })
-    };
-    let mut out = vec![];
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let mut status = 0;
-    // SAFETY: waits for our own child, whose pid std gave us; status is valid
-    // for writes, and a null rusage asks for none.
-    let pid = unsafe {
-        libc::wait4(
-            child.id() as libc::pid_t,
-            &mut status,
-            0,
-            std::ptr::null_mut(),
-        )
-    };
-    done.store(true, Ordering::Relaxed);
-    let (peak, samples) = sampler.join().unwrap();
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
-    assert!(libc::WIFEXITED(status), "afk died: status {status:#x}");
-    assert!(samples > 0 && peak > 0, "afk's memory was never sampled");
-    let report = serde_json::from_slice(&out).unwrap_or_default();
-    (libc::WEXITSTATUS(status), report, peak)
+        .args(args);
+    let (code, out, peak) = support::run_sampled(cmd);
+    (code, serde_json::from_slice(&out).unwrap_or_default(), peak)
 }
 
 #[test]

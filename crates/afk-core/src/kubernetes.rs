@@ -357,7 +357,7 @@ pub fn log_line(line: &str) -> Option<(OffsetDateTime, &str)> {
 
 /// How many bytes one log read asks for (`limitBytes`): a tick reads at most
 /// this much of one agent's log, streamed, never held whole.
-pub const LOG_READ_BYTES: usize = 16 << 20;
+pub const LOG_READ_BYTES: usize = 32 << 20;
 /// The longest log line afk reads (a progress line, a `blocked` with its
 /// questions, Claude Code's `result`); a longer one is passed over and counted.
 pub const LOG_LINE_MAX: usize = 4 << 20;

@@ -115,7 +115,8 @@ fn selects(selector: &str, labels: &Value) -> bool {
 /// Admin: `/k8s/deny` {verb, resource}, `/k8s/allow`, `/k8s/bad_image` {image},
 /// `/k8s/secret` {name, data}, `/k8s/delete_pod` {job} (its pods vanish, their
 /// processes killed, as on eviction or a node drain; the Job stays),
-/// `/k8s/namespace` {name} (create one); `GET /k8s/state`: every object.
+/// `/k8s/namespace` {name} (create one), `/k8s/expire` {name} (the Job's
+/// `activeDeadlineSeconds` is up now); `GET /k8s/state`: every object.
 pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> Reply {
     let s = |k: &str| body[k].as_str().unwrap_or("").to_string();
     match (method, path) {
@@ -139,6 +140,18 @@ pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> 
             for k in doomed {
                 kill_pod(c.pods.remove(&k));
             }
+        }
+        // the Job's activeDeadlineSeconds passed now (without waiting for it)
+        ("POST", "/expire") => {
+            let uid = c
+                .jobs
+                .values()
+                .find(|j| j["metadata"]["name"] == s("name").as_str())
+                .and_then(|j| j["metadata"]["uid"].as_str().map(str::to_string));
+            let Some(uid) = uid else {
+                return status(404, "NotFound", "no such job");
+            };
+            expire(c, uid);
         }
         ("POST", "/namespace") => {
             c.namespaces.insert(s("name"));
@@ -482,22 +495,31 @@ fn enforce_deadlines(c: &mut Cluster) {
         .filter(|uid| !c.deadline_exceeded.contains(uid))
         .collect();
     for uid in late {
-        let running: Vec<(String, String)> = c
+        // a Job whose pod ended in time is done, not late
+        let ended = c
             .pods
-            .iter()
-            .filter(|(_, p)| p.job_uid == uid && pod_exit(p).is_none())
-            .map(|(k, _)| k.clone())
-            .collect();
-        let finished = running.is_empty()
-            && c.pods.values().any(|p| p.job_uid == uid && pod_exit(p).is_some());
-        if finished {
-            continue;
+            .values()
+            .filter(|p| p.job_uid == uid)
+            .all(|p| pod_exit(p).is_some());
+        let any = c.pods.values().any(|p| p.job_uid == uid);
+        if !(any && ended) {
+            expire(c, uid);
         }
-        for k in running {
-            kill_pod(c.pods.remove(&k));
-        }
-        c.deadline_exceeded.insert(uid);
     }
+}
+
+/// A Job past its deadline: its running pods deleted, the Job Failed.
+fn expire(c: &mut Cluster, uid: String) {
+    let running: Vec<(String, String)> = c
+        .pods
+        .iter()
+        .filter(|(_, p)| p.job_uid == uid && pod_exit(p).is_none())
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in running {
+        kill_pod(c.pods.remove(&k));
+    }
+    c.deadline_exceeded.insert(uid);
 }
 
 /// Start every pod whose ConfigMap now exists (or fail its image pull).

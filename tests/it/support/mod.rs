@@ -466,8 +466,16 @@ pub struct Afk {
 }
 
 impl Afk {
-    /// Pin afk's clock `hours` from the real now for every later command, the
-    /// way a tick that runs that much later sees it.
+    /// Pin afk's clock at `t` for every later command, the way a tick that
+    /// runs then sees it.
+    pub fn at(&self, t: time::OffsetDateTime) {
+        let text = t
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        *self.now.borrow_mut() = Some(text);
+    }
+
+    /// Pin afk's clock `hours` from the real now (see [`Afk::at`]).
     pub fn later(&self, hours: i64) {
         let t = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
         let text = t
@@ -672,4 +680,65 @@ pub fn action_of(report: &Value, issue: u64) -> (String, Option<String>) {
         a["action"].as_str().unwrap().to_string(),
         a["reason"].as_str().map(str::to_string),
     )
+}
+
+/// Runs `cmd` (afk) to its end: (exit code, stdout, its peak RSS in KiB).
+/// The peak is afk's own high-water mark, VmHWM of its address space,
+/// sampled while it runs. Not wait4's ru_maxrss: Linux's exec records the
+/// spawning process's high-water RSS into the new program's, so a child of
+/// this test binary reports the whole test process's peak (all tests at
+/// once) whenever that is higher: it read 186 MiB once under a full suite.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by libc::wait4"
+)]
+pub fn run_sampled(mut cmd: std::process::Command) -> (i32, Vec<u8>, u64) {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (done, status) = (done.clone(), format!("/proc/{}/status", child.id()));
+        std::thread::spawn(move || {
+            let (mut peak, mut samples) = (0u64, 0u32);
+            while !done.load(Ordering::Relaxed) {
+                let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
+                    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
+                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
+                });
+                if let Some(kib) = hwm {
+                    peak = peak.max(kib);
+                    samples += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            (peak, samples)
+        })
+    };
+    let mut out = vec![];
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let mut status = 0;
+    // SAFETY: waits for our own child, whose pid std gave us; status is valid
+    // for writes, and a null rusage asks for none.
+    let pid = unsafe {
+        libc::wait4(
+            child.id() as libc::pid_t,
+            &mut status,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    done.store(true, Ordering::Relaxed);
+    let (peak, samples) = sampler.join().unwrap();
+    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
+    assert!(libc::WIFEXITED(status), "afk died: status {status:#x}");
+    assert!(samples > 0 && peak > 0, "afk's memory was never sampled");
+    (libc::WEXITSTATUS(status), out, peak)
 }
