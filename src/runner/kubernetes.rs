@@ -1042,6 +1042,12 @@ impl KubernetesRunner {
                 return out;
             }
         }
+        // where afk itself runs, when it runs in a cluster (its pod's account)
+        let own = std::env::var_os("KUBERNETES_SERVICE_HOST")
+            .and_then(|_| std::fs::read_to_string(Path::new(SA_DIR).join("namespace")).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        out.push(k8s::namespace_split(ns, own.as_deref()));
         let mut missing = vec![];
         for (group, resource, sub, verb) in k8s::VERBS {
             let review = serde_json::json!({

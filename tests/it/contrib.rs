@@ -351,10 +351,9 @@ fn the_kustomization_names_every_manifest_and_the_image() {
     let mut listed_sorted: Vec<String> = listed.iter().map(|s| s.to_string()).collect();
     listed_sorted.sort();
     assert_eq!(listed_sorted, on_disk);
-    assert_eq!(
-        k["namespace"].as_str().map(|n| !n.is_empty()),
-        Some(true),
-        "one namespace for all, the RoleBinding's subject included"
+    assert!(
+        k["namespace"].is_badvalue(),
+        "no namespace for all: afk's and the agents' are two (every manifest names its own)"
     );
     let images: Vec<&str> = k["images"]
         .as_vec()
@@ -618,16 +617,15 @@ fn strs(y: &Yaml) -> Vec<&str> {
 #[test]
 fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
     let docs = kustomized_docs();
-    // SPEC 5.4: what the runner does, and what doctor checks
-    let want: std::collections::BTreeSet<(&str, &str, &str)> = [
-        ("batch", "jobs", &["create", "get", "list", "delete"][..]),
-        ("", "configmaps", &["create", "get", "patch", "delete"][..]),
-        ("", "pods", &["get", "list"][..]),
-        ("", "pods/log", &["get"][..]),
-    ]
-    .into_iter()
-    .flat_map(|(g, r, verbs)| verbs.iter().map(move |v| (g, r, *v)))
-    .collect();
+    // what the runner sends (core's VERBS, which a sandbox test holds its
+    // requests to) and nothing more: no patch, no update, no pods by name
+    let want: std::collections::BTreeSet<(&str, String, &str)> = afk::core::kubernetes::VERBS
+        .iter()
+        .map(|(g, r, sub, v)| {
+            let res = if sub.is_empty() { r.to_string() } else { format!("{r}/{sub}") };
+            (*g, res, *v)
+        })
+        .collect();
     let roles = kind_of(&docs, "Role");
     assert_eq!(roles.len(), 1, "one Role");
     let role = &roles[0].1;
@@ -637,7 +635,7 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
             for r in strs(&rule["resources"]) {
                 for v in strs(&rule["verbs"]) {
                     assert!(v != "*" && r != "*" && g != "*", "no wildcards");
-                    assert!(granted.insert((g, r, v)), "{g}/{r} {v} granted twice");
+                    assert!(granted.insert((g, r.to_string(), v)), "{g}/{r} {v} granted twice");
                 }
             }
         }
@@ -663,19 +661,12 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
     assert_eq!(subjects.len(), 1);
     assert_eq!(subjects[0]["kind"].as_str(), Some("ServiceAccount"));
     assert_eq!(subjects[0]["name"].as_str(), Some("afk"));
-    // kustomize sets a subject's namespace only for subjects named "default"
-    let k = &YamlLoader::load_from_str(&read(&contrib().join("kubernetes/kustomization.yaml")))
-        .unwrap()[0];
-    assert_eq!(
-        subjects[0]["namespace"].as_str(),
-        k["namespace"].as_str(),
-        "the subject is in the kustomization's namespace"
-    );
     let accounts: BTreeMap<&str, &Yaml> = kind_of(&docs, "ServiceAccount")
         .into_iter()
         .map(|(_, d)| (name(d), d))
         .collect();
-    assert!(accounts.contains_key("afk"));
+    let afk_ns = accounts["afk"]["metadata"]["namespace"].as_str().expect("afk's namespace");
+    assert_eq!(subjects[0]["namespace"].as_str(), Some(afk_ns), "afk's own account");
     // the agents' account exists, is bound to nothing and carries no API token
     let cfg = configmap_config(&docs, "afk-config");
     let agent_sa = cfg["runner"]["kubernetes"]["service_account"]
@@ -686,6 +677,51 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
         .get(agent_sa)
         .unwrap_or_else(|| panic!("no ServiceAccount {agent_sa}"));
     assert_eq!(sa["automountServiceAccountToken"].as_bool(), Some(false));
+    // agents' Jobs, their account, the Role and its binding in the agents'
+    // namespace, never afk's (whose Secrets a pod there could mount)
+    let agents_ns = cfg["runner"]["kubernetes"]["namespace"]
+        .as_str()
+        .expect("runner.kubernetes.namespace");
+    assert_ne!(agents_ns, afk_ns, "agents apart from afk");
+    for d in [role, b, *sa] {
+        assert_eq!(d["metadata"]["namespace"].as_str(), Some(agents_ns), "{}", name(d));
+    }
+}
+
+#[test]
+fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() {
+    let docs = kustomized_docs();
+    let spaces: Vec<&str> = kind_of(&docs, "Namespace").iter().map(|(_, d)| name(d)).collect();
+    for (p, d) in &docs {
+        if d["kind"].as_str() == Some("Namespace") {
+            continue;
+        }
+        let ns = d["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: {} names no namespace", p.display(), name(d)));
+        assert!(spaces.contains(&ns), "{}: namespace {ns} is not made here", p.display());
+    }
+    let cfg = configmap_config(&docs, "afk-config");
+    let agents_ns = cfg["runner"]["kubernetes"]["namespace"].as_str().unwrap();
+    // the example Secrets: afk's forge token never in the agents' namespace
+    let secrets = YamlLoader::load_from_str(&read(&contrib().join("kubernetes/secrets.example.yaml"))).unwrap();
+    for s in &secrets {
+        let ns = s["metadata"]["namespace"].as_str().expect("a Secret's namespace");
+        let is_agents = name(s) == cfg["runner"]["kubernetes"]["env_secret"].as_str().unwrap();
+        assert_eq!(ns == agents_ns, is_agents, "{}: in {ns}", name(s));
+    }
+    // agents' egress limited to what the operator lists, DNS besides
+    let policies = kind_of(&docs, "NetworkPolicy");
+    assert_eq!(policies.len(), 1);
+    let np = &policies[0].1;
+    assert_eq!(np["metadata"]["namespace"].as_str(), Some(agents_ns));
+    assert_eq!(
+        np["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/managed-by"].as_str(),
+        Some("afk")
+    );
+    assert!(strs(&np["spec"]["policyTypes"]).contains(&"Egress"));
+    let rules = np["spec"]["egress"].as_vec().unwrap();
+    assert!(rules.iter().all(|r| !r["to"].is_badvalue()), "every egress rule names where");
 }
 
 #[test]

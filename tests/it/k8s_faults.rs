@@ -362,3 +362,60 @@ fn config_refuses_user_info_in_the_api_url_and_a_token_file_others_may_read() {
         "{err}"
     );
 }
+
+/// The verb and resource RBAC sees for one request of afk's (None: not a
+/// namespaced resource: the namespace read and access reviews, doctor's).
+fn verb_of(method: &str, path: &str) -> Option<(String, String, String, String)> {
+    let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let (group, rest) = match seg.as_slice() {
+        ["k8s", "apis", "batch", "v1", "namespaces", _, rest @ ..] => ("batch", rest),
+        ["k8s", "api", "v1", "namespaces", _, rest @ ..] => ("", rest),
+        _ => return None,
+    };
+    let (resource, sub, named) = match rest {
+        [r] => (*r, "", false),
+        [r, _] => (*r, "", true),
+        [r, _, s] => (*r, *s, true),
+        _ => return None,
+    };
+    let verb = match (method, named) {
+        ("GET", true) => "get",
+        ("GET", false) => "list",
+        ("POST", _) => "create",
+        ("DELETE", _) => "delete",
+        (m, _) => m,
+    };
+    Some((group.into(), resource.into(), sub.into(), verb.into()))
+}
+
+#[test]
+fn every_request_the_runner_sends_is_a_verb_the_role_grants() {
+    let (sb, afk) = setup(1, "echo \"{\\\"phase\\\":\\\"a\\\"}\"; exec sleep 600", "");
+    // a start with lost answers (the lookups), a watch with its log, a stop
+    sb.faults(json!([
+        {"method": "POST", "path": "/jobs", "drop_after": true, "times": 1},
+        {"method": "POST", "path": "/configmaps", "drop_after": true, "times": 1}
+    ]));
+    assert_eq!(afk.poll().0, 0);
+    sb.faults(json!([]));
+    wait_for(&sb, "the agent logs", |_| pod_log(&sb, &n(&afk, "1-1")).contains("phase"));
+    assert_eq!(afk.watch().0, 0);
+    assert_eq!(afk.watch().0, 0);
+    afk.later(4);
+    assert_eq!(afk.watch().0, 0);
+    let granted: std::collections::BTreeSet<(String, String, String, String)> =
+        afk::core::kubernetes::VERBS
+            .iter()
+            .map(|(g, r, s, v)| (g.to_string(), r.to_string(), s.to_string(), v.to_string()))
+            .collect();
+    let mut used = std::collections::BTreeSet::new();
+    for r in sb.requests() {
+        let (m, p) = (r["method"].as_str().unwrap(), r["path"].as_str().unwrap());
+        if let Some(v) = verb_of(m, p) {
+            assert!(granted.contains(&v), "{m} {p}: {v:?} is not in the Role");
+            used.insert(v);
+        }
+    }
+    // and the Role grants nothing this lifecycle did not use
+    assert_eq!(used, granted);
+}

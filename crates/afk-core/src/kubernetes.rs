@@ -123,20 +123,41 @@ pub fn api_url_allowed(url: &str) -> Result<(), String> {
     }
 }
 
-/// Every verb the runner uses: (group, resource, subresource, verb).
-pub const VERBS: [(&str, &str, &str, &str); 11] = [
+/// Every verb the runner uses, and no other: (group, resource,
+/// subresource, verb). A Job is made, read by name (a lost answer, a `409`,
+/// a Job from before instance ids), listed, deleted; its ConfigMap made and
+/// read by name (a lost answer), never changed or deleted (the Job owns it);
+/// pods listed, their log read. `contrib/kubernetes/rbac.yaml` grants
+/// exactly these, and a test holds the runner's requests to them.
+pub const VERBS: [(&str, &str, &str, &str); 8] = [
     ("batch", "jobs", "", "create"),
     ("batch", "jobs", "", "get"),
     ("batch", "jobs", "", "list"),
     ("batch", "jobs", "", "delete"),
     ("", "configmaps", "", "create"),
     ("", "configmaps", "", "get"),
-    ("", "configmaps", "", "patch"),
-    ("", "configmaps", "", "delete"),
-    ("", "pods", "", "get"),
     ("", "pods", "", "list"),
     ("", "pods", "log", "get"),
 ];
+
+/// Doctor's line on where agents run: never in the namespace afk itself
+/// runs in (`own`, when afk runs in a cluster), which holds afk's Secrets,
+/// any of which a pod created there may mount.
+pub fn namespace_split(agents: &str, own: Option<&str>) -> (bool, String) {
+    match own {
+        Some(own) if own == agents => (
+            false,
+            format!(
+                "agents' Jobs run in namespace {agents}, afk's own, where its Secrets are: an agent's pod could mount them; run agents in a namespace of their own (runner.kubernetes.namespace; contrib/kubernetes uses afk-agents)"
+            ),
+        ),
+        Some(own) => (
+            true,
+            format!("agents run in namespace {agents}, apart from afk's own ({own})"),
+        ),
+        None => (true, format!("agents run in namespace {agents}")),
+    }
+}
 
 /// Doctor's line on the access reviews: every verb allowed, or which are
 /// missing and the one fix.
@@ -497,6 +518,14 @@ mod tests {
             assert_eq!(is_own_job("ab12cd", name), own, "{name}");
         }
         assert_eq!(selector("ab12cd"), "app.kubernetes.io/managed-by=afk,afk.dev/instance=ab12cd");
+    }
+
+    #[test]
+    fn namespace_split_refuses_agents_beside_afk_s_secrets() {
+        assert!(!namespace_split("afk", Some("afk")).0);
+        assert!(namespace_split("afk-agents", Some("afk")).0);
+        assert!(namespace_split("afk", None).0, "outside a cluster: nothing to compare");
+        assert!(namespace_split("afk", Some("afk")).1.contains("mount"));
     }
 
     #[test]
