@@ -15,6 +15,11 @@
 //! "kubernetes"` against the sandbox's cluster: a start is a Job (counted in
 //! the cluster, whatever its process did), and a Job whose run afk does not
 //! track as `dispatched` with the label is an untracked agent.
+//!
+//! `crashes N kubernetes drops` also loses answers in the killed tick: up to
+//! two Job creates and two ConfigMap creates land and their answers are
+//! dropped, and up to two lookups of a Job by name get no answer at all
+//! (drawn per round); the next tick runs with the network back.
 
 use afk::sandbox::{self, Seed};
 use serde_json::json;
@@ -61,6 +66,25 @@ fn kube() -> bool {
     std::env::args().nth(2).as_deref() == Some("kubernetes")
 }
 
+fn drops() -> bool {
+    kube() && std::env::args().nth(3).as_deref() == Some("drops")
+}
+
+/// The faults of a killed tick in `drops` mode (none otherwise), then none.
+fn faults(w: &World, rng: Option<&mut Rng>) {
+    let faults = match rng {
+        Some(rng) => json!([
+            {"method": "POST", "path": "/jobs", "drop_after": true, "times": rng.next() % 3},
+            {"method": "POST", "path": "/configmaps", "drop_after": true, "times": rng.next() % 3},
+            {"method": "GET", "path": "/jobs/", "drop": true, "times": rng.next() % 3}
+        ]),
+        None => json!([]),
+    };
+    ureq::post(&format!("{}/_admin/faults", w.url))
+        .send_json(json!({"faults": faults, "latency_ms": LATENCY_MS}))
+        .unwrap();
+}
+
 fn world(root: &Path, round: usize) -> World {
     let dir = root.join(format!("r{round}"));
     let _ = std::fs::remove_dir_all(&dir);
@@ -82,7 +106,7 @@ fn world(root: &Path, round: usize) -> World {
     let log = dir.join("starts.log");
     let config = dir.join("afk.toml");
     let kube = kube();
-    std::fs::write(dir.join("k8s-token"), sandbox::K8S_TOKEN).unwrap();
+    afk::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes()).unwrap();
     let cluster = if kube {
         format!(
             "kind = \"kubernetes\"\n[runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{}\"\nnamespace = \"afk\"\nimage = \"crash/agent:1\"\n",
@@ -292,6 +316,9 @@ fn main() {
     for round in 1..=rounds {
         let w = world(&root, round);
         let at = Duration::from_micros(rng.next() % (tick.as_micros() as u64 + 1));
+        if drops() {
+            faults(&w, Some(&mut rng));
+        }
         let mut child = poll(&afk, &w);
         std::thread::sleep(at);
         // SAFETY: kill(2) on our own child process
@@ -299,6 +326,9 @@ fn main() {
             libc::kill(child.id() as i32, libc::SIGKILL);
         }
         let _ = child.wait();
+        if drops() {
+            faults(&w, None);
+        }
         if w.dir.join("starts.log").exists() || (w.kube && !jobs(&w).0.is_empty()) {
             t.rounds_with_a_start_before_the_kill += 1;
         }
@@ -313,7 +343,8 @@ fn main() {
         }
     }
     println!(
-        "{rounds} random kills ({} after at least one agent had started): double starts {}, untracked agents {}, labels without an agent {}",
+        "{rounds} random kills{} ({} after at least one agent had started): double starts {}, untracked agents {}, labels without an agent {}",
+        if drops() { " with lost answers" } else { "" },
         t.rounds_with_a_start_before_the_kill, t.double_starts, t.untracked, t.label_without_agent
     );
     let _ = std::fs::remove_dir_all(&root);

@@ -17,7 +17,8 @@ and afk.toml says:
 
 The protocol (all JSON, all under --listen):
 
-    POST   /threads               {repo, issue, title, prompt} -> 201 {id}
+    POST   /threads               {repo, issue, title, prompt, idempotency_key?} -> 201 {id}
+                                  (a key seen before: 200 with that key's thread, never a second)
     POST   /threads/{id}/messages {text}  -> 201 {}   (a corrective turn; 409 while a turn runs)
     GET    /threads/{id}          -> 200 {status, phase?, updated_at, cost_usd?, blocked?}
     DELETE /threads/{id}          -> 200 {} (the turn is stopped, the thread forgotten); 404 unknown
@@ -58,6 +59,8 @@ ID = re.compile(r"^t[0-9]{1,12}$")
 
 LOCK = threading.Lock()
 THREADS = {}                # id -> Thread
+# idempotency key -> thread id, for starts sent again
+KEYS = {}
 COUNTER = [0]
 
 
@@ -230,9 +233,15 @@ class Handler(BaseHTTPRequestHandler):
         if (not isinstance(repo, str) or not isinstance(prompt, str)
                 or not isinstance(issue, int) or isinstance(issue, bool)):
             return self.fail(422, "repo (string), issue (number) and prompt (string) are required")
+        key = b.get("idempotency_key")
         with LOCK:
+            # afk sends a start again, with the same key, when its answer was lost
+            if isinstance(key, str) and key in KEYS:
+                return self.reply(200, {"id": KEYS[key]})
             COUNTER[0] += 1
             tid = "t%d" % COUNTER[0]
+            if isinstance(key, str) and key:
+                KEYS[key] = tid
             t = Thread(tid, os.path.join(self.server.folder, tid), repo, issue, str(b.get("title", "")))
             t.run_turn(self.server.agent_command, prompt)
             THREADS[tid] = t

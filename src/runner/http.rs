@@ -22,6 +22,31 @@ pub struct HttpRunner {
     http: Http,
     /// the same service without the token (only when one is configured)
     anonymous: Option<Http>,
+    /// the state file's id: a thread's idempotency key begins with it
+    instance: std::sync::OnceLock<String>,
+}
+
+/// A thread whose `POST /threads` went unanswered: what to send again, with
+/// the same idempotency key, until the service names the thread.
+#[derive(serde::Serialize, Deserialize)]
+struct Pending {
+    key: String,
+    repo: String,
+    issue: IssueNumber,
+    title: String,
+    turn: u32,
+}
+
+/// Kept in the run folder while a thread's start is unknown.
+const PENDING_FILE: &str = "thread-pending.json";
+
+/// Whether a failed `POST` may have landed: no answer came, or a 5xx did.
+fn may_have_landed(e: &anyhow::Error) -> bool {
+    use crate::forge::{Failure, LastTry};
+    matches!(
+        crate::forge::ForgeError::kind_of(e),
+        Some(Failure::NoAnswer | Failure::Exhausted(LastTry::NoAnswer | LastTry::Answered(_)))
+    ) || matches!(crate::forge::ForgeError::kind_of(e), Some(Failure::Other(s)) if s >= 500)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,23 +112,28 @@ impl HttpRunner {
             http: service(token.as_deref()),
             // doctor's second look, without the token, to see it matters
             anonymous: token.as_ref().map(|_| service(None)),
+            instance: std::sync::OnceLock::new(),
         })
     }
 
     /// Start a thread; its id is the run's handle. The title is the issue's,
     /// anyone's text: the service gets it as one clean line, as the prompt does.
+    /// `key`: the turn's idempotency key, the same whenever this start is sent
+    /// again (a service answers a key it has seen with that key's thread).
     pub fn start(
         &self,
         repo: &str,
         issue: IssueNumber,
         title: &str,
         prompt: &str,
+        key: &str,
     ) -> Result<String> {
         let c: Created = self.http.json(
             "POST",
             "/threads",
             Some(&json!({"repo": repo, "issue": issue, "prompt": prompt,
-                "title": one_line(title, crate::core::prompt::TITLE_MAX)})),
+                "title": one_line(title, crate::core::prompt::TITLE_MAX),
+                "idempotency_key": key})),
         )?;
         let id = match c.id {
             serde_json::Value::String(s) => s,
@@ -155,17 +185,85 @@ impl HttpRunner {
     }
 }
 
+impl HttpRunner {
+    /// A new thread for turn `t`: its start kept in the run folder first
+    /// (with the prompt), sent with the turn's idempotency key; an answer
+    /// that was lost (no answer, a 5xx) is asked again once with the same
+    /// key, then left to the next tick ([`StartUnknown`](super::StartUnknown)).
+    fn new_thread(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
+        crate::private_files::private_dir(t.run_dir)?;
+        crate::private_files::private_write(
+            &t.run_dir.join(format!("prompt-{}.md", t.turn)),
+            t.prompt.as_bytes(),
+        )?;
+        let instance = self.instance.get().map_or("none", String::as_str);
+        let p = Pending {
+            key: format!("afk-{instance}-{}-{}", t.run_id, t.turn),
+            repo: t.repo.to_string(),
+            issue: t.issue,
+            title: t.title.to_string(),
+            turn: t.turn,
+        };
+        crate::private_files::private_write(&t.run_dir.join(PENDING_FILE), &serde_json::to_vec(&p)?)?;
+        self.send_pending(&p, t.prompt, t.run_dir, 2)
+    }
+
+    /// `POST /threads` for a kept start, at most `tries` times while its
+    /// answer is lost; the id the service names is the handle.
+    fn send_pending(
+        &self,
+        p: &Pending,
+        prompt: &str,
+        run_dir: &std::path::Path,
+        tries: u32,
+    ) -> Result<super::RunnerHandle> {
+        let mut last = None;
+        for _ in 0..tries {
+            match HttpRunner::start(self, &p.repo, p.issue, &p.title, prompt, &p.key) {
+                Ok(id) => {
+                    let _ = std::fs::remove_file(run_dir.join(PENDING_FILE));
+                    return Ok(super::RunnerHandle::Thread { id });
+                }
+                Err(e) if may_have_landed(&e) => last = Some(e),
+                Err(e) => {
+                    let _ = std::fs::remove_file(run_dir.join(PENDING_FILE));
+                    return Err(e);
+                }
+            }
+        }
+        let e = last.expect("tries > 0");
+        Err(anyhow::anyhow!(super::StartUnknown {
+            handle: None,
+            why: e.to_string(),
+        }))
+    }
+}
+
 impl super::Runner for HttpRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
-        // keep the prompt with the run, as the command runner does
-        let _ = crate::private_files::private_dir(t.run_dir).and_then(|_| {
-            crate::private_files::private_write(
-                &t.run_dir.join(format!("prompt-{}.md", t.turn)),
-                t.prompt.as_bytes(),
-            )
-        });
-        let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
-        Ok(super::RunnerHandle::Thread { id })
+        self.new_thread(t)
+    }
+
+    /// A dead tick's claim: a start it sent and never heard back from is
+    /// sent again with its key (the service names the thread that key made,
+    /// or makes it now); one never sent never started.
+    fn start_record(
+        &self,
+        _run_id: &str,
+        run_dir: &std::path::Path,
+    ) -> Result<Option<super::RunnerHandle>> {
+        let Some(p) = std::fs::read(run_dir.join(PENDING_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Pending>(&b).ok())
+        else {
+            return Ok(None);
+        };
+        let prompt = std::fs::read_to_string(run_dir.join(format!("prompt-{}.md", p.turn)))?;
+        self.send_pending(&p, &prompt, run_dir, 1).map(Some)
+    }
+
+    fn bind_instance(&self, instance: &str) {
+        let _ = self.instance.set(instance.to_string());
     }
 
     fn resume(
@@ -186,13 +284,12 @@ impl super::Runner for HttpRunner {
                         if crate::forge::ForgeError::kind_of(&e)
                             == Some(crate::forge::Failure::NotFound) =>
                     {
-                        let id = HttpRunner::start(self, t.repo, t.issue, t.title, t.prompt)?;
-                        Ok(super::RunnerHandle::Thread { id })
+                        self.new_thread(t)
                     }
                     Err(e) => Err(e),
                 }
             }
-            _ => super::Runner::start(self, t),
+            _ => self.new_thread(t),
         }
     }
 

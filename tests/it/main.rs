@@ -15,7 +15,7 @@ mod github;
 mod github_app;
 mod hardening;
 mod harvest;
-mod k8s_faults;
+mod runner_faults;
 mod kubernetes;
 mod lessons;
 mod metrics;

@@ -365,12 +365,13 @@ fn a_thread_the_service_forgot_is_gone_and_the_corrective_turn_starts_a_new_one(
 #[test]
 fn a_failed_thread_start_leaves_no_label() {
     let (sb, afk) = setup("");
-    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));
+    // a refusal: nothing was made, the start failed
+    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 422}]));
     let (code, r, _) = run(&afk, &["poll"]);
     assert_eq!(code, 1);
     let msg = r["errors"][0]["message"].as_str().unwrap();
     assert!(
-        msg.contains("agent start failed: runner: POST /threads returned 500"),
+        msg.contains("agent start failed: runner: POST /threads returned 422"),
         "{msg}"
     );
     assert!(
@@ -378,6 +379,27 @@ fn a_failed_thread_start_leaves_no_label() {
             .contains(&"agent-in-progress".to_string())
     );
     assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "failed");
+}
+
+#[test]
+fn a_thread_start_answered_500_may_have_landed_and_waits_unlabelled() {
+    let (sb, afk) = setup("");
+    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "status": 500}]));
+    let (code, r, _) = run(&afk, &["poll"]);
+    assert_eq!(code, 1);
+    let msg = r["errors"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("may have landed") && msg.contains("500"), "{msg}");
+    assert!(
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
+    assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatching");
+    // the service is back: the start is sent again with its key, once
+    sb.faults(json!([]));
+    let (code, _, err) = run(&afk, &["poll"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(threads(&sb).len(), 1);
+    assert_eq!(afk.sql_rows("SELECT state FROM runs")[0][0], "dispatched");
 }
 
 #[test]

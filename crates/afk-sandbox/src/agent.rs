@@ -44,10 +44,17 @@ pub(super) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
     }
 }
 
+/// A new thread; one whose `idempotency_key` was seen before is that
+/// key's thread, answered again (200), never a second one.
 fn create(f: &mut Forge, req: &Request) -> Reply {
     let b = req.json().unwrap_or(Value::Null);
     if b["repo"].as_str().is_none() || b["prompt"].as_str().is_none() {
         return err(422, "repo and prompt are required");
+    }
+    if let Some(key) = b["idempotency_key"].as_str().filter(|k| !k.is_empty())
+        && let Some(t) = f.threads.values().find(|t| t["idempotency_key"] == key)
+    {
+        return Reply::json(200, &json!({"id": t["id"]}));
     }
     let id = format!("t{}", f.id());
     let mut t = b.clone();

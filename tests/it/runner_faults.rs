@@ -1,8 +1,9 @@
-//! The kubernetes runner under faults and hostile agents (hardening III):
-//! an answer lost after the create landed, a pod that vanishes, a silent
-//! agent judged by its log's clock, a log of many megabytes, two afk
-//! instances in one namespace, and the refusals of a config that would send
-//! the token where it must not go.
+//! The runners under faults and hostile agents (hardening III): for the
+//! kubernetes runner an answer lost after the create landed, a pod that
+//! vanishes, a silent agent judged by its log's clock, a log of many
+//! megabytes, two afk instances in one namespace, the Role's verbs, and the
+//! refusals of a config that would send the token where it must not go; for
+//! the http runner, a `POST /threads` whose answer was lost.
 
 use crate::kubernetes::{instance, n, setup};
 use crate::support::*;
@@ -418,4 +419,71 @@ fn every_request_the_runner_sends_is_a_verb_the_role_grants() {
     }
     // and the Role grants nothing this lifecycle did not use
     assert_eq!(used, granted);
+}
+
+fn http_afk(sb: &Sandbox) -> Afk {
+    Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
+         [runner]\nkind = \"http\"\nurl = \"{url}/agent\"\ntoken_env = \"AFK_AGENT_TOKEN\"\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+        url = sb.url,
+        forge = sb.forge_keys()
+    ))
+}
+
+fn http_poll(afk: &Afk) -> (i32, Value, String) {
+    let out = afk
+        .cmd()
+        .env("AFK_AGENT_TOKEN", "agent-token")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn thread_count(sb: &Sandbox) -> usize {
+    sb.admin("GET", "/threads", None).as_array().unwrap().len()
+}
+
+#[test]
+fn a_thread_start_whose_answer_was_lost_is_asked_again_with_its_key_never_made_twice() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = http_afk(&sb);
+    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "drop_after": true, "times": 1}]));
+    let (code, r, err) = http_poll(&afk);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    assert_eq!(thread_count(&sb), 1, "one thread, one agent");
+    let row = afk.sql_rows("SELECT state, runner_handle FROM runs");
+    assert_eq!(row.len(), 1);
+    assert_eq!(row[0][0], "dispatched");
+    assert!(row[0][1].starts_with("thread:t"), "{row:?}");
+}
+
+#[test]
+fn a_thread_start_still_unknown_waits_as_a_claim_and_the_next_tick_finds_its_thread() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = http_afk(&sb);
+    // the start lands and its answer is lost, then the service is unreachable
+    sb.faults(json!([
+        {"method": "POST", "path": "/agent/threads", "drop_after": true, "times": 1},
+        {"method": "POST", "path": "/agent/threads", "drop": true, "times": 1}
+    ]));
+    let (code, r, err) = http_poll(&afk);
+    assert_ne!(code, 0, "{r}");
+    assert!(format!("{err}{r}").contains("may have landed"), "{err} {r}");
+    assert_eq!(afk.sql_rows("SELECT state FROM runs"), vec![vec!["dispatching".to_string()]]);
+    assert!(!sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
+    let (code, _, err) = http_poll(&afk);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(thread_count(&sb), 1, "the thread the lost answer made, found by its key");
+    let row = afk.sql_rows("SELECT id, state, runner_handle FROM runs");
+    assert_eq!(row.len(), 1, "the same run: no second dispatch");
+    assert_eq!((row[0][0].as_str(), row[0][1].as_str()), ("1", "dispatched"));
+    assert!(row[0][2].starts_with("thread:t"), "{row:?}");
+    assert!(sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
 }
