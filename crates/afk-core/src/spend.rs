@@ -116,12 +116,46 @@ pub fn ends_line(b: &u8) -> bool {
     matches!(b, b'\n' | b'\r')
 }
 
+/// The deepest nesting a report is looked for in: Claude Code's result record
+/// nests three levels; a deeper object is no report, and looking no deeper
+/// keeps a hostile line's cost linear.
+const MAX_DEPTH: usize = 32;
+
+/// Where the JSON object that opens at `text[0]` ends (one past its closing
+/// brace), by its brackets outside strings; None when it does not end on the
+/// line or nests deeper than [`MAX_DEPTH`]. Whether it is valid JSON is
+/// serde's to say: this only bounds what serde is given.
+fn object_end(text: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' if depth == MAX_DEPTH => return None,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth <= 1 => return Some(i + 1),
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The spend reports on one line, in order: every JSON object on it, found
 /// from each `{` on, whatever stray bytes stand before, between or after
 /// (`x{...}`, a terminal's junk). An object that parses is taken whole (an
 /// object nested in it is part of it, never a report of its own); where none
 /// parses, the next `{` is tried. Anything else (text, other JSON, a negative
-/// or non-numeric figure) is no report.
+/// or non-numeric figure) is no report. Each `{` costs at most the object it
+/// opens, [`MAX_DEPTH`] levels deep, so a hostile line costs linear time.
 pub fn reports_in(line: &[u8]) -> Vec<Report> {
     // both keys contain "cost_usd": most lines of a busy log are never parsed,
     // and no object starting after its last mention can hold a figure
@@ -132,14 +166,16 @@ pub fn reports_in(line: &[u8]) -> Vec<Report> {
     let mut at = 0;
     while let Some(i) = line[at..last].iter().position(|b| *b == b'{') {
         let start = at + i;
-        let mut values =
-            serde_json::Deserializer::from_slice(&line[start..]).into_iter::<serde_json::Value>();
-        match values.next() {
-            Some(Ok(v)) => {
+        let parsed = object_end(&line[start..]).and_then(|len| {
+            let v = serde_json::from_slice::<serde_json::Value>(&line[start..start + len]);
+            v.ok().map(|v| (v, len))
+        });
+        match parsed {
+            Some((v, len)) => {
                 out.extend(report_of(&v));
-                at = start + values.byte_offset().max(1);
+                at = start + len;
             }
-            _ => at = start + 1,
+            None => at = start + 1,
         }
         if at >= last {
             break;
@@ -561,7 +597,15 @@ mod tests {
     fn a_report_is_found_on_its_line_whatever_stray_bytes_stand_around_it() {
         let r = |x| Report::Result(x);
         let t = |x| Report::TurnSoFar(x);
-        let cases: [(&[u8], &[Report]); 10] = [
+        let deep_then_report = format!("{}{{\"cost_usd\": 1}}", "{\"a\":".repeat(1000));
+        let deep_then_report = deep_then_report.as_bytes();
+        let too_deep = format!(
+            "{}{{\"cost_usd\": 1}}{}",
+            "{\"a\":".repeat(40),
+            "}".repeat(40)
+        );
+        let too_deep = too_deep.as_bytes();
+        let cases: [(&[u8], &[Report]); 12] = [
             // an agent hiding its cost behind one byte
             (b"x{\"type\":\"result\",\"total_cost_usd\":42}", &[r(42.0)]),
             (b"\xff\xfe{\"cost_usd\": 1}", &[t(1.0)]),
@@ -582,6 +626,11 @@ mod tests {
             // a figure quoted inside a string is text, not an object
             (b"{\"text\":\"{\\\"cost_usd\\\": 5}\"}", &[]),
             (b"cost_usd {", &[]),
+            // a deep, unclosed prefix costs what MAX_DEPTH allows and hides
+            // nothing; a figure nested deep in a valid object stays its own
+            // (the outermost object that parses within MAX_DEPTH is taken)
+            (&deep_then_report, &[t(1.0)]),
+            (&too_deep, &[]),
         ];
         for (line, want) in cases {
             assert_eq!(reports_in(line), want, "{}", String::from_utf8_lossy(line));
