@@ -629,8 +629,8 @@ mod tests {
             // a deep, unclosed prefix costs what MAX_DEPTH allows and hides
             // nothing; a figure nested deep in a valid object stays its own
             // (the outermost object that parses within MAX_DEPTH is taken)
-            (&deep_then_report, &[t(1.0)]),
-            (&too_deep, &[]),
+            (deep_then_report, &[t(1.0)]),
+            (too_deep, &[]),
         ];
         for (line, want) in cases {
             assert_eq!(reports_in(line), want, "{}", String::from_utf8_lossy(line));
