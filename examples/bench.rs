@@ -186,6 +186,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
                     run_dir: &run_dir,
                     turn: 1,
                     env: &[],
+                    budget_usd: None,
                 })
                 .unwrap();
             store

@@ -286,7 +286,7 @@ impl Default for Runner {
             command: vec![
                 "sh".into(),
                 "-c".into(),
-                "claude -p --output-format json --dangerously-skip-permissions < \"$AFK_PROMPT_FILE\"".into(),
+                "claude -p --output-format json --dangerously-skip-permissions ${AFK_BUDGET_USD:+--max-budget-usd \"$AFK_BUDGET_USD\"} < \"$AFK_PROMPT_FILE\"".into(),
             ],
             resume_command: vec![],
             workdir: "{run_dir}/work".into(),

@@ -1,5 +1,6 @@
 //! One file per subcommand; each only wires the core to the adapters.
 
+pub mod budget;
 pub mod completions;
 pub mod demo;
 pub mod doctor;

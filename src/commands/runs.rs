@@ -58,6 +58,8 @@ struct Shown<'a> {
     files: &'a [String],
     /// the progress file's last lines, each cleaned to one line
     progress: Vec<String>,
+    /// lines of the progress file's tail too long to read (over 4 MiB), skipped
+    progress_skipped_lines: usize,
     agent_log: Option<&'a str>,
 }
 
@@ -184,8 +186,10 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         .unwrap_or_default();
     files.sort();
     let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
-    let (progress, written) = progress_of(&run_dir);
-    let phase = crate::core::progress::latest_phase(&progress, written.as_deref());
+    let read = crate::runner::output::progress(&run_dir);
+    let written = written_of(&read);
+    let progress = &read.lines;
+    let phase = crate::core::progress::latest_phase(progress, written.as_deref());
     let doc = Shown {
         command: "runs show",
         run: row(&r, now),
@@ -202,7 +206,8 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         outcome: outcome.as_ref().map(|o| o.0.as_str()),
         run_dir: run_dir.to_string_lossy().into_owned(),
         files: &files,
-        progress: crate::core::progress::lines(&progress, PROGRESS_LINES),
+        progress: crate::core::progress::lines(progress, PROGRESS_LINES),
+        progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
     };
     let h = human_show(&doc, &r, now);
@@ -221,15 +226,18 @@ pub(crate) fn run_dir_of(ctx: &Ctx, r: &Run) -> PathBuf {
         .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()))
 }
 
-/// The agent's progress file and when it was last written (empty when none).
+/// The agent's progress file as afk reads it (the whole lines of its tail,
+/// bounded: `runner::output::progress`) and when it was last written (empty
+/// when none).
 pub(crate) fn progress_of(run_dir: &std::path::Path) -> (Vec<u8>, Option<String>) {
-    let path = run_dir.join("progress.jsonl");
-    let bytes = std::fs::read(&path).unwrap_or_default();
-    let written = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .ok()
-        .map(|t| crate::clock::ts(OffsetDateTime::from(t)));
-    (bytes, written)
+    let read = crate::runner::output::progress(run_dir);
+    let written = written_of(&read);
+    (read.lines, written)
+}
+
+fn written_of(read: &crate::runner::output::Progress) -> Option<String> {
+    read.modified
+        .map(|t| crate::clock::ts(OffsetDateTime::from(t)))
 }
 
 /// The agent's latest phase in `run_dir`, if it reported one.
@@ -318,6 +326,14 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     for f in doc.files {
         h.push_str(&format!("  {f}\n"));
     }
+    if doc.progress_skipped_lines > 0 {
+        h.push_str(&format!(
+            "\n(progress.jsonl: {} line(s) over {} MiB skipped; afk reads its last {} MiB)\n",
+            doc.progress_skipped_lines,
+            crate::core::progress::MAX_LINE >> 20,
+            crate::core::progress::TAIL_BYTES >> 20,
+        ));
+    }
     if !doc.progress.is_empty() {
         h.push_str("\n--- progress.jsonl ---\n");
         for l in &doc.progress {
@@ -340,24 +356,16 @@ const LOG_TAIL: u64 = 1 << 20;
 /// The agent's log, or its last `LOG_TAIL` bytes with a line saying so: an
 /// agent can write gigabytes.
 fn log_tail(path: &std::path::Path) -> String {
-    use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(path) else {
+    let Some(t) = crate::runner::output::tail(path, LOG_TAIL) else {
         return String::new();
     };
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-    let skipped = len.saturating_sub(LOG_TAIL);
-    let mut bytes = vec![];
-    if f.seek(SeekFrom::Start(skipped)).is_err()
-        || f.take(LOG_TAIL).read_to_end(&mut bytes).is_err()
-    {
-        return String::new();
-    }
-    let text = String::from_utf8_lossy(&bytes);
-    if skipped == 0 {
+    let text = String::from_utf8_lossy(&t.bytes);
+    if t.from == 0 {
         return text.into_owned();
     }
     format!(
-        "(the first {skipped} bytes are not shown; the whole log is {})\n{text}",
+        "(the first {} bytes are not shown; the whole log is {})\n{text}",
+        t.from,
         path.display()
     )
 }

@@ -146,7 +146,7 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect) -> Result<()> 
          # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
-         [runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions < \\\"$AFK_PROMPT_FILE\\\"\"]\n{command}\n\n\
+         [runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions ${{AFK_BUDGET_USD:+--max-budget-usd \\\"$AFK_BUDGET_USD\\\"}} < \\\"$AFK_PROMPT_FILE\\\"\"]\n{command}\n\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
          [watch]\nci_contexts = []\n",
         url = sb.url,

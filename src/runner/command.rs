@@ -23,6 +23,9 @@ pub struct StartSpec<'a> {
     pub strip_env: &'a [String],
     /// More `AFK_*` variables the turn sets.
     pub env: &'a [(&'a str, &'a str)],
+    /// `AFK_BUDGET_USD` as the agent reads it; None: unset, even when afk's
+    /// own environment has one.
+    pub budget_usd: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,6 +237,10 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         .env("AFK_RUN_DIR", rd)
         .env("AFK_PROGRESS_FILE", &progress)
         .env("AFK_TURN", spec.turn.to_string());
+    match &spec.budget_usd {
+        Some(usd) => cmd.env(super::BUDGET_VAR, usd),
+        None => cmd.env_remove(super::BUDGET_VAR),
+    };
     for (k, v) in spec.env.iter().filter(|(k, _)| k.starts_with("AFK_")) {
         cmd.env(k, v);
     }
@@ -316,6 +323,7 @@ impl CommandRunner {
             workdir: &self.workdir,
             strip_env: &self.strip_env,
             env: t.env,
+            budget_usd: t.budget_var().map(|(_, v)| v),
         })?;
         Ok(super::RunnerHandle::Process {
             pid: h.pid,
@@ -507,6 +515,7 @@ mod tests {
             workdir: "{run_dir}/work",
             strip_env: &["AFK_TEST_SECRET_X".to_string()],
             env: &[],
+            budget_usd: Some("1.75".into()),
         })
         .unwrap();
         assert!(h.pid > 0);
@@ -518,6 +527,7 @@ mod tests {
         assert!(env.contains("AFK_ISSUE=7"));
         assert!(env.contains("AFK_TURN=1"));
         assert!(env.contains("AFK_BRANCH=afk/issue-7"));
+        assert!(env.contains("AFK_BUDGET_USD=1.75\n"));
         assert!(env.contains(&format!(
             "AFK_PROGRESS_FILE={}",
             rd.join("progress.jsonl").display()
@@ -548,6 +558,7 @@ mod tests {
             workdir: "{run_dir}",
             strip_env: &[],
             env: &[],
+            budget_usd: None,
         })
         .unwrap();
         let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
@@ -580,6 +591,7 @@ mod tests {
             workdir: "{run_dir}",
             strip_env: &[],
             env: &[],
+            budget_usd: None,
         })
         .unwrap_err();
         assert!(e.to_string().contains("not found"));

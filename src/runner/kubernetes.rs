@@ -432,6 +432,7 @@ impl KubernetesRunner {
         for (k, v) in t.env {
             env.push((k.to_string(), v.to_string()));
         }
+        env.extend(t.budget_var());
         env
     }
 

@@ -5,6 +5,7 @@
 pub mod command;
 pub mod http;
 pub mod kubernetes;
+pub mod output;
 pub mod spend;
 
 use crate::config::Config;
@@ -66,6 +67,21 @@ pub struct Turn<'a> {
     /// more `AFK_*` variables for the agent (the tests repository of an
     /// upgrade's `--with-tests` fixer, SPEC 8.7); none for most turns
     pub env: &'a [(&'a str, &'a str)],
+    /// What is left of the run's money limits as this turn starts
+    /// (`core::spend::money_left`); None when no money limit is set. The agent
+    /// gets it as `AFK_BUDGET_USD` (SPEC 5.1), or nothing.
+    pub budget_usd: Option<f64>,
+}
+
+/// The variable a turn's budget reaches the agent in.
+pub const BUDGET_VAR: &str = "AFK_BUDGET_USD";
+
+impl Turn<'_> {
+    /// `AFK_BUDGET_USD` and its value (plain dollars), when the turn has a budget.
+    pub fn budget_var(&self) -> Option<(String, String)> {
+        let usd = self.budget_usd?;
+        Some((BUDGET_VAR.to_string(), crate::core::spend::budget_text(usd)))
+    }
 }
 
 /// What watch learns from the runner about an agent.

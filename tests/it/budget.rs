@@ -16,7 +16,7 @@ const NOTIFY: &str =
 
 /// A config whose agent runs `<plan>/turn-<AFK_TURN>.sh`; `allow` the allowlist,
 /// `sections` more keys of `[poll]`, then more tables (`[budget]`, `[watch]`, ...).
-fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathBuf) {
+pub(crate) fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathBuf) {
     let scratch = Scratch::new();
     let plan = scratch.path("plan");
     std::fs::create_dir_all(&plan).unwrap();
@@ -39,12 +39,12 @@ fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathBuf) {
     (afk, plan)
 }
 
-fn turn(plan: &Path, n: u32, script: &str) {
+pub(crate) fn turn(plan: &Path, n: u32, script: &str) {
     std::fs::write(plan.join(format!("turn-{n}.sh")), script).unwrap();
 }
 
 /// Wait (bounded) for a file the scripted agent writes.
-fn wait_file(p: &Path) {
+pub(crate) fn wait_file(p: &Path) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while !p.exists() {
         assert!(
@@ -56,13 +56,13 @@ fn wait_file(p: &Path) {
     }
 }
 
-fn run_file(afk: &Afk, run: i64, name: &str) -> PathBuf {
+pub(crate) fn run_file(afk: &Afk, run: i64, name: &str) -> PathBuf {
     afk.scratch.path(&format!("state/runs/{run}/{name}"))
 }
 
 /// Whether the scripted agent of `run` still runs: the turn scripts that keep
 /// running write their pid to `sleeper` and become `sleep`.
-fn agent_alive(afk: &Afk, run: i64) -> bool {
+pub(crate) fn agent_alive(afk: &Afk, run: i64) -> bool {
     // the script writes `sleeper` a moment after the file a test waited
     // for: wait (bounded) until its pid line is whole
     let path = run_file(afk, run, "sleeper");
@@ -85,10 +85,10 @@ fn agent_alive(afk: &Afk, run: i64) -> bool {
         .unwrap_or(false)
 }
 
-const SLEEP: &str = "echo $$ > \"$AFK_RUN_DIR/sleeper\"\nexec sleep 120\n";
+pub(crate) const SLEEP: &str = "echo $$ > \"$AFK_RUN_DIR/sleeper\"\nexec sleep 120\n";
 
 /// Stop a scripted agent a test left running.
-fn kill_agent(afk: &Afk, run: i64) {
+pub(crate) fn kill_agent(afk: &Afk, run: i64) {
     if let Ok(s) = std::fs::read_to_string(run_file(afk, run, "agent.pid"))
         && let Some(pid) = s
             .split_whitespace()
@@ -578,4 +578,135 @@ fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
     assert!(ok);
     let (ok, detail) = check("my-agent", "");
     assert!(ok && detail.contains("no limits"), "{detail}");
+}
+
+// ---- issue 29: spend is found, not parsed by luck; the agent is handed its limit --
+
+#[test]
+fn a_result_record_after_stray_bytes_is_still_spend() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_usd = 1.0\n");
+    // a byte before the record (an agent hiding its cost, or a terminal's junk)
+    turn(
+        &plan,
+        1,
+        "printf '%s\\n' 'x{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":false,\"total_cost_usd\":42}'\n",
+    );
+    afk.poll();
+    afk.wait_agent(1);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r}"
+    );
+    assert_eq!(spend(&afk, 1), 42.0);
+}
+
+#[test]
+fn a_cost_line_after_a_spinners_carriage_returns_is_still_spend() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_usd = 1.0\n");
+    // a spinner redraws its line with `\r`; the figure comes at the end of it
+    turn(
+        &plan,
+        1,
+        "printf '| working\\r/ working\\r- working\\r{\"cost_usd\": 2}\\n'\n\
+         printf '\\\\ thinking\\r{\"cost_usd\": 2}\\n' >> \"$AFK_PROGRESS_FILE\"\n",
+    );
+    afk.poll();
+    afk.wait_agent(1);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r}"
+    );
+    assert_eq!(spend(&afk, 1), 2.0);
+}
+
+/// A turn script that writes what it was handed as `AFK_BUDGET_USD` (or
+/// `unset`) to `budget-<turn>` in its run folder, then reports `cost` and exits without a PR.
+fn budget_seen(cost: &str) -> String {
+    format!(
+        "printf '%s\\n' \"${{AFK_BUDGET_USD-unset}}\" > \"$AFK_RUN_DIR/budget-$AFK_TURN\"\n\
+         printf '%s\\n' '{{\"cost_usd\": {cost}}}' >> \"$AFK_PROGRESS_FILE\"\n"
+    )
+}
+
+fn budget_file(afk: &Afk, run: i64, turn: u32) -> String {
+    let text = std::fs::read_to_string(run_file(afk, run, &format!("budget-{turn}"))).unwrap();
+    text.trim().to_string()
+}
+
+#[test]
+fn the_agent_is_handed_what_is_left_of_its_money_limits_at_every_turn() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (afk, plan) = world(
+        &sb,
+        &["acme/api"],
+        "[budget]\nrun_usd = 3.0\nday_usd = 2.0\n[watch]\nfix_forward_max = 1\n",
+    );
+    turn(&plan, 1, &budget_seen("1.25"));
+    turn(&plan, 2, &budget_seen("0.25"));
+    pin(&afk, tomorrow(10, 0));
+    // afk's own environment never leaks a stale figure to the agent
+    let out = afk
+        .cmd()
+        .env("AFK_BUDGET_USD", "99")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    afk.wait_agent(1);
+    // the first turn: the smaller of run_usd $3 and the day's $2
+    assert_eq!(budget_file(&afk, 1, 1), "2");
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("no-pr".into()))
+    );
+    afk.wait_agent(1);
+    // the corrective turn: $3 - $1.25 for the run, $2 - $1.25 for the day
+    assert_eq!(budget_file(&afk, 1, 2), "0.75");
+}
+
+#[test]
+fn the_repos_day_limit_is_handed_over_too_and_nothing_without_a_money_limit() {
+    let sb = Sandbox::start(json!({"repos": [
+        repo("acme/a", json!([ready(1, "alice"), ready(2, "alice"), ready(3, "alice")])),
+    ]}));
+    let (afk, plan) = world(
+        &sb,
+        &["acme/a"],
+        "max_per_tick = 1\n[budget]\nrepo_day_usd = 5.0\nrun_time = \"4h\"\n[watch]\nfix_forward_max = 0\n",
+    );
+    turn(&plan, 1, &budget_seen("1.5"));
+    pin(&afk, tomorrow(10, 0));
+    afk.poll();
+    afk.wait_agent(1);
+    assert_eq!(budget_file(&afk, 1, 1), "5");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "escalate");
+    afk.poll();
+    afk.wait_agent(2);
+    assert_eq!(budget_file(&afk, 2, 1), "3.5", "what acme/a has left today");
+    // only a time limit: no money limit, no figure
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("repo_day_usd = 5.0\n", "");
+    std::fs::write(&afk.config, text).unwrap();
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 2).0, "escalate");
+    let out = afk
+        .cmd()
+        .env("AFK_BUDGET_USD", "99")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    afk.wait_agent(3);
+    assert_eq!(budget_file(&afk, 3, 1), "unset");
 }

@@ -1,6 +1,11 @@
 //! The clocks of a run (SPEC 4): what counts as progress, since when nothing
 //! changed, since when the PR has been green, and when that becomes a
 //! `merge_hold` lesson. Pure: `now` and the stored marks come in.
+//!
+//! What afk reads of the agent's progress file is bounded, whatever the agent
+//! wrote: its last [`TAIL_BYTES`] ([`window`]; the phase and a `blocked`
+//! report are the latest lines, so the tail is where they are), and of that
+//! only lines up to [`MAX_LINE`] bytes; longer ones are skipped and counted.
 
 use super::run_state::Checks;
 use std::time::Duration;
@@ -121,6 +126,60 @@ pub fn merge_hold_due(green_since: Option<OffsetDateTime>, now: OffsetDateTime) 
     green_since.is_some_and(|g| since(g, now) > MERGE_HOLD_AFTER)
 }
 
+/// The most of the progress file afk reads for the phase, a `blocked` report
+/// and `runs show`: its last 8 MiB (memory per run is this, not the file).
+pub const TAIL_BYTES: u64 = 8 << 20;
+
+/// The longest progress line read: 4 MiB, room for a `blocked` report with a
+/// reason of a megabyte and thousands of questions; a longer line is skipped.
+pub const MAX_LINE: usize = 4 << 20;
+
+/// Where a progress file's tail, read from offset `from` to its end, starts
+/// being whole lines, and how many lines in it are too long to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The first byte of the first whole line (the file's start, or just after
+    /// the first line end: a line the window cut is not read).
+    pub start: usize,
+    /// Lines over [`MAX_LINE`]: the cut first one when what is seen of it is
+    /// over already, and every whole one.
+    pub skipped: usize,
+}
+
+/// The whole lines of `bytes`, a file's last bytes read from offset `from`.
+pub fn window(bytes: &[u8], from: u64) -> Window {
+    let start = match bytes.iter().position(|b| *b == b'\n') {
+        _ if from == 0 => 0,
+        Some(i) => i + 1,
+        None => bytes.len(),
+    };
+    let cut_too_long = usize::from(start > MAX_LINE);
+    let whole = bytes[start..]
+        .split(|b| *b == b'\n')
+        .filter(|l| l.len() > MAX_LINE)
+        .count();
+    Window {
+        start,
+        skipped: cut_too_long + whole,
+    }
+}
+
+/// The progress lines afk reads, the latest first: every one up to
+/// [`MAX_LINE`] bytes.
+fn readable(progress: &[u8]) -> impl Iterator<Item = &[u8]> {
+    progress
+        .rsplit(|b| *b == b'\n')
+        .filter(|l| l.len() <= MAX_LINE)
+}
+
+/// The readable lines that are JSON, the latest first, read lossily: a bad
+/// byte or a broken line is skipped, the rest counts.
+pub(crate) fn readable_json(progress: &[u8]) -> impl Iterator<Item = serde_json::Value> {
+    readable(progress).filter_map(|raw| {
+        serde_json::from_str::<serde_json::Value>(String::from_utf8_lossy(raw).trim()).ok()
+    })
+}
+
 /// What a blocked agent said in its progress file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
@@ -161,21 +220,17 @@ pub fn thread_blocked(v: Option<&serde_json::Value>) -> Option<Blocked> {
 
 /// Read the agent's progress file (JSON lines): the last `{"status":"blocked"}`
 /// wins until a later `{"phase":…}` line replaces it. Lines are read one by
-/// one and lossily: a bad byte or a broken line is skipped, the rest counts.
+/// one and lossily: a bad byte, a broken line or one over [`MAX_LINE`] is
+/// skipped, the rest counts.
 pub fn blocked_in(progress: &[u8]) -> Option<Blocked> {
-    let mut blocked = None;
-    for raw in progress.split(|b| *b == b'\n') {
-        let line = String::from_utf8_lossy(raw);
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
-            continue;
-        };
+    // from the end: the latest line that decides is the one that counts
+    readable_json(progress).find_map(|v| {
         if v["status"] == "blocked" {
-            blocked = Some(blocked_of(&v));
-        } else if v.get("phase").is_some() {
-            blocked = None;
+            Some(Some(blocked_of(&v)))
+        } else {
+            v.get("phase").is_some().then_some(None)
         }
-    }
-    blocked
+    })?
 }
 
 /// The agent's latest phase (`{"phase":"green"}`) and when: the line's own
@@ -188,21 +243,17 @@ pub struct Phase {
 }
 
 pub fn latest_phase(progress: &[u8], written_at: Option<&str>) -> Option<Phase> {
-    let mut latest = None;
-    for raw in progress.split(|b| *b == b'\n') {
-        let line = String::from_utf8_lossy(raw);
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
-            continue;
-        };
-        if let Some(name) = v["phase"].as_str() {
-            let at = v["at"]
-                .as_str()
-                .filter(|t| crate::types::stamp::parse(t).is_some())
-                .map(str::to_string);
-            latest = Some((super::sanitize::one_line(name, 40), at));
-        }
+    let (name, at) = readable_json(progress).find_map(|v| {
+        let name = v["phase"].as_str()?;
+        let at = v["at"]
+            .as_str()
+            .filter(|t| crate::types::stamp::parse(t).is_some())
+            .map(str::to_string);
+        Some((super::sanitize::one_line(name, 40), at))
+    })?;
+    if name.is_empty() {
+        return None;
     }
-    let (name, at) = latest.filter(|(n, _)| !n.is_empty())?;
     Some(Phase {
         name,
         at: at.or_else(|| written_at.map(str::to_string)),
@@ -212,12 +263,13 @@ pub fn latest_phase(progress: &[u8], written_at: Option<&str>) -> Option<Phase> 
 /// The progress file's lines as `runs show` prints them: each cleaned to one
 /// line, empty ones dropped, the last `max` kept.
 pub fn lines(progress: &[u8], max: usize) -> Vec<String> {
-    let all: Vec<String> = progress
-        .split(|b| *b == b'\n')
+    let mut last: Vec<String> = readable(progress)
         .map(|raw| super::sanitize::one_line(&String::from_utf8_lossy(raw), 400))
         .filter(|l| !l.is_empty())
+        .take(max)
         .collect();
-    all[all.len().saturating_sub(max)..].to_vec()
+    last.reverse();
+    last
 }
 
 /// A run's PR counts as green while it is open, unmerged, and its CI verdict
@@ -271,6 +323,85 @@ mod tests {
         ];
         for (i, (bytes, want)) in table.into_iter().enumerate() {
             assert_eq!(latest_phase(bytes, w), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn only_the_whole_lines_of_the_tail_are_read_and_long_ones_are_skipped() {
+        let long = vec![b'x'; MAX_LINE + 1];
+        let with = |parts: &[&[u8]]| parts.concat();
+        let cases: [(Vec<u8>, u64, usize, usize, &str); 6] = [
+            (
+                b"a\nb\n".to_vec(),
+                0,
+                0,
+                0,
+                "the whole file: from its start",
+            ),
+            (
+                b"t of a line\nb\n".to_vec(),
+                9,
+                12,
+                0,
+                "a tail: the cut first line is not read",
+            ),
+            (
+                b"no end in sight".to_vec(),
+                9,
+                15,
+                0,
+                "a tail without a line end: nothing",
+            ),
+            (
+                long.clone(),
+                1 << 30,
+                long.len(),
+                1,
+                "a cut line over the limit is counted",
+            ),
+            (
+                with(&[b"a\n", &long, b"\nb\n"]),
+                0,
+                0,
+                1,
+                "a whole line over the limit",
+            ),
+            (with(&[&long, b"\n", &long]), 0, 0, 2, "each counted"),
+        ];
+        for (bytes, from, start, skipped, why) in cases {
+            assert_eq!(window(&bytes, from), Window { start, skipped }, "{why}");
+        }
+        // a line over the limit is no report, whatever it holds
+        let huge = format!(
+            "{{\"status\":\"blocked\",\"reason\":\"{}\"}}\n",
+            "r".repeat(MAX_LINE)
+        );
+        assert_eq!(blocked_in(huge.as_bytes()), None);
+        assert_eq!(lines(huge.as_bytes(), 5), Vec::<String>::new());
+        // a megabyte's reason and 5,000 questions fit
+        let questions: Vec<String> = (0..5000).map(|i| format!("question {i}?")).collect();
+        let big = serde_json::json!({"status": "blocked", "reason": "r".repeat(1 << 20), "questions": questions});
+        let b = blocked_in(format!("{big}\n").as_bytes()).unwrap();
+        assert_eq!((b.reason.len(), b.questions.len()), (1 << 20, 5000));
+    }
+
+    #[test]
+    fn the_latest_deciding_line_wins_blocked_or_not() {
+        let cases: [(&[u8], Option<&str>); 5] = [
+            (b"{\"status\":\"blocked\",\"reason\":\"a\"}\n", Some("a")),
+            (b"{\"status\":\"blocked\",\"reason\":\"a\"}\n{\"phase\":\"green\"}\n", None),
+            (b"{\"phase\":\"x\"}\n{\"status\":\"blocked\",\"reason\":\"b\"}\n{\"cost_usd\":1}\nnot json\n", Some("b")),
+            (b"{\"status\":\"blocked\",\"reason\":\"a\"}\n{\"status\":\"blocked\",\"reason\":\"c\",\"phase\":\"p\"}\n", Some("c")),
+            (b"", None),
+        ];
+        for (bytes, want) in cases {
+            let got = blocked_in(bytes);
+            assert_eq!(
+                got.as_ref().map(|b| b.reason.as_str()),
+                want,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 

@@ -15,6 +15,11 @@
 //! stream was read up to, so a byte is read once however many ticks look, a
 //! torn last line waits for its end, and a stream that was truncated or
 //! replaced (log rotation) is read again from its start.
+//!
+//! A report is found on its line, not parsed by luck ([`reports_in`]): a line
+//! ends at `\n` or at a spinner's `\r`, and the JSON object is looked for from
+//! each `{` on, so stray bytes before it (`x{...}`, terminal junk) hide nothing.
+//! A line longer than [`MAX_READ`] is skipped whole, its end too, and counted.
 
 use super::run_state::RunStatus;
 use crate::types::RepoName;
@@ -24,7 +29,8 @@ use std::time::Duration;
 use time::{Date, OffsetDateTime};
 
 /// The most bytes read from one stream at once; a line longer than this with
-/// no end in sight is not a report and is skipped, so reading goes on.
+/// no end in sight is not a report and is skipped (to its end, however far
+/// that is), so reading goes on: the cursor always advances.
 pub const MAX_READ: usize = 4 << 20;
 
 /// Where one stream was read up to: the file's identity (an inode) and the offset.
@@ -32,6 +38,10 @@ pub const MAX_READ: usize = 4 << 20;
 pub struct Cursor {
     pub file: u64,
     pub at: u64,
+    /// `at` is inside a line too long to read: the rest of it, up to its
+    /// end, is skipped too (its tail is no line of its own).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipping: bool,
 }
 
 /// What a run has spent as read so far, and where reading stopped. Stored
@@ -58,6 +68,13 @@ pub struct Ledger {
     /// Per stream (`progress`, `log`, ...): where reading stopped.
     #[serde(default)]
     pub cursors: BTreeMap<String, Cursor>,
+    /// Lines longer than [`MAX_READ`] skipped so far, over every stream.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_lines: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// One spend report found on a line.
@@ -82,20 +99,89 @@ fn amount(v: &serde_json::Value) -> Option<f64> {
     v.as_f64().and_then(believable)
 }
 
-/// The spend report on one line, if it is one. Anything else (text, other
-/// JSON, a negative or non-numeric figure, a broken line) is not.
-pub fn report_in(line: &[u8]) -> Option<Report> {
-    // both keys contain "cost_usd": most lines of a busy log are never parsed
-    if !line.windows(8).any(|w| w == b"cost_usd") {
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(line.trim_ascii()).ok()?;
+/// The report a JSON value is, if it is one: Claude Code's `result` record,
+/// else an object with a `cost_usd` figure.
+fn report_of(v: &serde_json::Value) -> Option<Report> {
     if v.get("type").and_then(|t| t.as_str()) == Some("result") {
         // older Claude Code versions called the same figure cost_usd
         let x = v.get("total_cost_usd").or_else(|| v.get("cost_usd"))?;
         return amount(x).map(Report::Result);
     }
     amount(v.get("cost_usd")?).map(Report::TurnSoFar)
+}
+
+/// Whether a byte ends a line: a newline, or the carriage return a spinner
+/// redraws its line with (no JSON text holds a raw one).
+pub fn ends_line(b: &u8) -> bool {
+    matches!(b, b'\n' | b'\r')
+}
+
+/// The deepest nesting a report is looked for in: Claude Code's result record
+/// nests three levels; a deeper object is no report, and looking no deeper
+/// keeps a hostile line's cost linear.
+const MAX_DEPTH: usize = 32;
+
+/// Where the JSON object that opens at `text[0]` ends (one past its closing
+/// brace), by its brackets outside strings; None when it does not end on the
+/// line or nests deeper than [`MAX_DEPTH`]. Whether it is valid JSON is
+/// serde's to say: this only bounds what serde is given.
+fn object_end(text: &[u8]) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' if depth == MAX_DEPTH => return None,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' if depth <= 1 => return Some(i + 1),
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The spend reports on one line, in order: every JSON object on it, found
+/// from each `{` on, whatever stray bytes stand before, between or after
+/// (`x{...}`, a terminal's junk). An object that parses is taken whole (an
+/// object nested in it is part of it, never a report of its own); where none
+/// parses, the next `{` is tried. Anything else (text, other JSON, a negative
+/// or non-numeric figure) is no report. Each `{` costs at most the object it
+/// opens, [`MAX_DEPTH`] levels deep, so a hostile line costs linear time.
+pub fn reports_in(line: &[u8]) -> Vec<Report> {
+    // both keys contain "cost_usd": most lines of a busy log are never parsed,
+    // and no object starting after its last mention can hold a figure
+    let Some(last) = line.windows(8).rposition(|w| w == b"cost_usd") else {
+        return vec![];
+    };
+    let mut out = vec![];
+    let mut at = 0;
+    while let Some(i) = line[at..last].iter().position(|b| *b == b'{') {
+        let start = at + i;
+        let parsed = object_end(&line[start..]).and_then(|len| {
+            let v = serde_json::from_slice::<serde_json::Value>(&line[start..start + len]);
+            v.ok().map(|v| (v, len))
+        });
+        match parsed {
+            Some((v, len)) => {
+                out.extend(report_of(&v));
+                at = start + len;
+            }
+            None => at = start + 1,
+        }
+        if at >= last {
+            break;
+        }
+    }
+    out
 }
 
 /// Whole micro-dollars: sums of reported figures stay readable (0.4 + 0.3 is 0.7).
@@ -148,30 +234,50 @@ impl Ledger {
     }
 
     /// Take in `bytes` of `stream` read from offset `from`. Only whole lines
-    /// count: a torn last line is left for the next read, unless `finished`
-    /// (the writer is gone and this is the end of the file).
+    /// count (a line ends at `\n` or `\r`): a torn last line is left for the
+    /// next read, unless `finished` (the writer is gone and this is the end of
+    /// the file). A line of [`MAX_READ`] bytes or more with no end in sight is
+    /// skipped, counted once, and so is the rest of it on later reads.
     pub fn feed(&mut self, stream: &str, file: u64, from: u64, bytes: &[u8], finished: bool) {
-        let whole = match bytes.iter().rposition(|b| *b == b'\n') {
-            _ if finished => bytes.len(),
+        let was_skipping = self
+            .cursors
+            .get(stream)
+            .is_some_and(|c| c.skipping && c.file == file && c.at == from);
+        // the end of a line too long to read, begun on an earlier read
+        let first = match bytes.iter().position(ends_line) {
+            _ if !was_skipping => 0,
             Some(i) => i + 1,
-            // an endless line: skip it rather than stop reading here for ever
-            None if bytes.len() >= MAX_READ => bytes.len(),
-            None => 0,
+            None => bytes.len(),
         };
-        for line in bytes[..whole].split(|b| *b == b'\n') {
-            match report_in(line) {
-                Some(Report::TurnSoFar(x)) => self.turn_progress_usd = Some(x),
-                Some(Report::Result(x)) => {
-                    self.turn_results_usd = Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
+        let rest = &bytes[first..];
+        let (whole, skipping) = match rest.iter().rposition(ends_line) {
+            _ if finished => (rest.len(), false),
+            Some(i) => (i + 1, false),
+            None if was_skipping && first == bytes.len() => (rest.len(), true),
+            // an endless line: skip it rather than stop reading here for ever
+            None if rest.len() >= MAX_READ => (rest.len(), true),
+            None => (0, false),
+        };
+        if skipping && !(was_skipping && first == bytes.len()) {
+            self.skipped_lines = self.skipped_lines.saturating_add(1);
+        }
+        if !skipping {
+            for report in rest[..whole].split(ends_line).flat_map(reports_in) {
+                match report {
+                    Report::TurnSoFar(x) => self.turn_progress_usd = Some(x),
+                    Report::Result(x) => {
+                        self.turn_results_usd =
+                            Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
+                    }
                 }
-                None => {}
             }
         }
         self.cursors.insert(
             stream.to_string(),
             Cursor {
                 file,
-                at: from + whole as u64,
+                at: from + (first + whole) as u64,
+                skipping,
             },
         );
     }
@@ -369,6 +475,43 @@ pub fn day_stops(
     out
 }
 
+/// The money limits of `[budget]` (each 0: none).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct MoneyLimits {
+    pub run_usd: f64,
+    pub day: DayLimits,
+}
+
+/// What is left of a run's money limits as one of its turns starts (SPEC 5.1,
+/// `AFK_BUDGET_USD`): the smallest of `run_usd` less what the run spent,
+/// `day_usd` less what the runs dispatched on the run's UTC day spent, and
+/// `repo_day_usd` less what its repo's did (the run's spend counts toward the
+/// day it was dispatched, so the day is that day); never below 0. None when
+/// no money limit is set. `run` is the run with its spend so far, `others`
+/// the other runs (any day: only the run's day counts).
+pub fn money_left(limits: MoneyLimits, run: &DayRun, others: &[DayRun]) -> Option<f64> {
+    let spent = run.spend_usd.unwrap_or(0.0);
+    let day = day_of(run.dispatched_at);
+    let all = day_spend(others, day, None).spend_usd + spent;
+    let repo = day_spend(others, day, Some(run.repo)).spend_usd + spent;
+    [
+        (limits.run_usd, spent),
+        (limits.day.day_usd, all),
+        (limits.day.repo_day_usd, repo),
+    ]
+    .into_iter()
+    .filter(|(limit, _)| *limit > 0.0)
+    .map(|(limit, spent)| (limit - spent).max(0.0))
+    .reduce(f64::min)
+    .map(round)
+}
+
+/// A figure as `AFK_BUDGET_USD` carries it: plain dollars, no exponent, no
+/// trailing zeros (`2`, `0.75`), what `claude --max-budget-usd` takes.
+pub fn budget_text(usd: f64) -> String {
+    format!("{}", round(usd.max(0.0)))
+}
+
 /// Whether `repo` gets no dispatch under these stops.
 pub fn stops_repo(stops: &[Stop], repo: &RepoName) -> bool {
     stops
@@ -418,7 +561,7 @@ mod tests {
 
     #[test]
     fn what_counts_as_a_report() {
-        let cases: [(&[u8], Option<Report>); 13] = [
+        let cases: [(&[u8], Option<Report>); 12] = [
             (b"{\"cost_usd\": 1.25}", Some(Report::TurnSoFar(1.25))),
             (b"  {\"phase\":\"green\",\"cost_usd\":0}  ", Some(Report::TurnSoFar(0.0))),
             (
@@ -437,11 +580,103 @@ mod tests {
             (b"cost_usd: 3", None),
             (b"{\"cost_usd\": 1.2", None),
             (b"{\"phase\":\"green\"}", None),
-            (b"\xff\xfe{\"cost_usd\": 1}", None),
         ];
         for (line, want) in cases {
-            assert_eq!(report_in(line), want, "{}", String::from_utf8_lossy(line));
+            let got = reports_in(line);
+            assert_eq!(
+                got.first().copied(),
+                want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            assert!(got.len() <= 1, "{got:?}");
         }
+    }
+
+    #[test]
+    fn a_report_is_found_on_its_line_whatever_stray_bytes_stand_around_it() {
+        let r = |x| Report::Result(x);
+        let t = |x| Report::TurnSoFar(x);
+        let deep_then_report = format!("{}{{\"cost_usd\": 1}}", "{\"a\":".repeat(1000));
+        let deep_then_report = deep_then_report.as_bytes();
+        let too_deep = format!(
+            "{}{{\"cost_usd\": 1}}{}",
+            "{\"a\":".repeat(40),
+            "}".repeat(40)
+        );
+        let too_deep = too_deep.as_bytes();
+        let cases: [(&[u8], &[Report]); 12] = [
+            // an agent hiding its cost behind one byte
+            (b"x{\"type\":\"result\",\"total_cost_usd\":42}", &[r(42.0)]),
+            (b"\xff\xfe{\"cost_usd\": 1}", &[t(1.0)]),
+            // a spinner's frames before the figure (feed ends lines at \r too)
+            (b"| working/ working{\"cost_usd\": 2}", &[t(2.0)]),
+            (b"{\"cost_usd\": 2} trailing words", &[t(2.0)]),
+            // junk braces before the record: each `{` is tried
+            (b"{{{ {x {\"cost_usd\": 3}", &[t(3.0)]),
+            // two records run together: both count, in order
+            (
+                b"{\"type\":\"result\",\"total_cost_usd\":0.5}{\"type\":\"result\",\"total_cost_usd\":0.25}",
+                &[r(0.5), r(0.25)],
+            ),
+            // an object that parses is taken whole: its inner objects are its own
+            (b"noise {\"type\":\"assistant\",\"message\":{\"cost_usd\":9}}", &[]),
+            // one that does not parse is no shelter: the next `{` is tried
+            (b"{\"broken\": {\"cost_usd\": 4}", &[t(4.0)]),
+            // a figure quoted inside a string is text, not an object
+            (b"{\"text\":\"{\\\"cost_usd\\\": 5}\"}", &[]),
+            (b"cost_usd {", &[]),
+            // a deep, unclosed prefix costs what MAX_DEPTH allows and hides
+            // nothing; a figure nested deep in a valid object stays its own
+            // (the outermost object that parses within MAX_DEPTH is taken)
+            (deep_then_report, &[t(1.0)]),
+            (too_deep, &[]),
+        ];
+        for (line, want) in cases {
+            assert_eq!(reports_in(line), want, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn a_spinners_carriage_return_ends_a_line() {
+        let l = fed(&[(b"\\ thinking\r| thinking\r{\"cost_usd\": 2}\r\n", false)]);
+        assert_eq!(l.spend(), Some(2.0));
+        // a torn record after the last frame still waits for its end
+        let torn = fed(&[(b"| working\r{\"cost_usd\": 2", false)]);
+        assert_eq!((torn.spend(), torn.cursors["log"].at), (None, 10));
+    }
+
+    #[test]
+    fn a_line_too_long_to_read_is_skipped_whole_and_counted_once() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        // a long line whose tail looks like a report: never read as one
+        let mut file = vec![b'a'; MAX_READ + 100];
+        file.extend_from_slice(b"{\"cost_usd\": 9}\n{\"cost_usd\": 0.5}\n");
+        let mut reads = 0;
+        while l.start_of("log", 1, file.len() as u64) < file.len() as u64 {
+            let from = l.start_of("log", 1, file.len() as u64) as usize;
+            let end = (from + MAX_READ).min(file.len());
+            l.feed("log", 1, from as u64, &file[from..end], false);
+            reads += 1;
+            assert!(reads < 5, "the cursor always advances");
+        }
+        assert_eq!(l.spend(), Some(0.5));
+        assert_eq!(l.skipped_lines, 1);
+        assert!(!l.cursors["log"].skipping);
+        // still inside the long line when nothing more came: it stays skipped
+        let mut l = Ledger::default();
+        l.feed("log", 1, 0, &file[..MAX_READ], false);
+        l.feed("log", 1, MAX_READ as u64, b"", false);
+        l.feed("log", 1, MAX_READ as u64, b"aaaa", false);
+        let c = l.cursors["log"];
+        assert_eq!(
+            (c.at, c.skipping, l.skipped_lines),
+            (MAX_READ as u64 + 4, true, 1)
+        );
+        // a new file under the same name starts afresh
+        l.feed("log", 2, 0, b"{\"cost_usd\": 0.25}\n", false);
+        assert_eq!((l.spend(), l.cursors["log"].skipping), (Some(0.25), false));
     }
 
     #[test]
@@ -740,6 +975,99 @@ mod tests {
         );
         assert!(!s.text.contains('\n'));
         assert_eq!((s.day.as_str(), s.unreported), ("2026-03-02", 1));
+    }
+
+    #[test]
+    fn the_budget_left_is_the_smallest_remainder_of_the_set_money_limits() {
+        let at = datetime!(2026-03-02 18:00 UTC);
+        let limits = |run_usd, day_usd, repo_day_usd| MoneyLimits {
+            run_usd,
+            day: DayLimits {
+                day_usd,
+                repo_day_usd,
+            },
+        };
+        let run = |spend_usd| DayRun {
+            repo: "a/x",
+            dispatched_at: at,
+            spend_usd,
+        };
+        // the day's other runs (runs()): $3.50 on 2026-03-02, $1.50 of it a/x's
+        let others = runs();
+        let cases = [
+            (limits(0.0, 0.0, 0.0), None, None, "no money limit: unset"),
+            (
+                limits(3.0, 0.0, 0.0),
+                None,
+                Some(3.0),
+                "a first turn: all of run_usd",
+            ),
+            (
+                limits(3.0, 0.0, 0.0),
+                Some(1.25),
+                Some(1.75),
+                "run_usd less the run's spend",
+            ),
+            (
+                limits(3.0, 5.0, 0.0),
+                Some(1.25),
+                Some(0.25),
+                "the day's remainder is smaller",
+            ),
+            (
+                limits(0.0, 0.0, 4.0),
+                Some(1.0),
+                Some(1.5),
+                "the repo's day: a/x's runs only",
+            ),
+            (
+                limits(10.0, 20.0, 4.0),
+                None,
+                Some(2.5),
+                "the smallest of the three",
+            ),
+            (
+                limits(1.0, 0.0, 0.0),
+                Some(1.5),
+                Some(0.0),
+                "spent over: nothing, never below 0",
+            ),
+            (
+                limits(0.0, 3.0, 0.0),
+                Some(0.0),
+                Some(0.0),
+                "the day is spent already",
+            ),
+            (
+                limits(0.1, 0.0, 0.0),
+                Some(0.07),
+                Some(0.03),
+                "whole micro-dollars",
+            ),
+        ];
+        for (l, spend, want, why) in cases {
+            assert_eq!(money_left(l, &run(spend), &others), want, "{why}");
+        }
+        // a run dispatched the day before counts toward that day, not today
+        let yesterday = DayRun {
+            repo: "a/x",
+            dispatched_at: datetime!(2026-03-01 20:00 UTC),
+            spend_usd: Some(1.0),
+        };
+        assert_eq!(
+            money_left(limits(0.0, 20.0, 0.0), &yesterday, &others),
+            Some(7.0)
+        );
+        let texts = [
+            (2.0, "2"),
+            (0.75, "0.75"),
+            (3.5, "3.5"),
+            (0.000001, "0.000001"),
+            (-1.0, "0"),
+        ];
+        for (x, want) in texts {
+            assert_eq!(budget_text(x), want);
+        }
     }
 
     #[test]

@@ -404,11 +404,9 @@ pub struct StaleTest {
 }
 
 /// The last `{"status":"stale-test",…}` line of a fixer's progress file.
-pub fn stale_test_report(progress: &str) -> Option<StaleTest> {
-    progress.lines().rev().find_map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l.trim()).ok()?;
-        (v["status"] == "stale-test").then(|| serde_json::from_value(v).ok())?
-    })
+pub fn stale_test_report(progress: &[u8]) -> Option<StaleTest> {
+    super::progress::readable_json(progress)
+        .find_map(|v| (v["status"] == "stale-test").then(|| serde_json::from_value(v).ok())?)
 }
 
 /// The one explanatory comment of a stale test (SUCCESS-PENDING-TESTS). It
@@ -901,12 +899,12 @@ mod tests {
             c.contains("FAILED — upgrade not green after 3 test runs. The last build: http://ci/9")
         );
         let progress = "{\"phase\":\"x\"}\n{\"status\":\"stale-test\",\"test\":\"t_login\",\"why\":\"the page moved\"}\nnot json\n";
-        let st = stale_test_report(progress).unwrap();
+        let st = stale_test_report(progress.as_bytes()).unwrap();
         assert_eq!(
             (st.test.as_str(), st.why.as_str()),
             ("t_login", "the page moved")
         );
-        assert!(stale_test_report("{\"phase\":\"green\"}\n").is_none());
+        assert!(stale_test_report(b"{\"phase\":\"green\"}\n").is_none());
         let sc = stale_test_comment(
             &StaleTest {
                 test: "t_[x](http://evil)".into(),

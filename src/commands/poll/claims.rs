@@ -328,6 +328,8 @@ pub struct On<'a> {
     pub source: crate::store::Source,
     /// the tick's moment, which the workers' rows carry
     pub now: time::OffsetDateTime,
+    /// the day's runs and their spend: what a new agent is handed of the money limits
+    pub book: &'a crate::commands::budget::Book,
 }
 
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
@@ -363,6 +365,7 @@ pub fn dispatch_one(
         run_dir: &run_dir,
         turn: 1,
         env: &[],
+        budget_usd: on.book.left_for(ctx, &w.repo),
     });
     crate::crash::point("poll:started");
     let handle = match started {

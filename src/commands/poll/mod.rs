@@ -3,7 +3,6 @@
 //! and let `core::dispatch` pick (`examine.rs`) → the global cut → per winner:
 //! claim in SQLite → start the agent → label (`claims.rs`).
 
-mod budget;
 mod claims;
 mod examine;
 #[cfg(test)]
@@ -143,7 +142,8 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     errors.extend(errs);
 
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
-    let stops = budget::stops(ctx, store, runner, edges.now, &cfg.poll.allowlist)?;
+    let book = crate::commands::budget::book(ctx, store, runner, edges.now)?;
+    let stops = book.stops(ctx, &cfg.poll.allowlist);
     let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge, store, &stops)?;
     errors.extend(errs);
 
@@ -152,7 +152,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     log_decisions(&skipped, &take);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let (dispatched, errs) = dispatch_all(ctx, edges, &take)?;
+    let (dispatched, errs) = dispatch_all(ctx, edges, &book, &take)?;
     errors.extend(errs);
     record_transient(&edges.journal, &errors, crate::types::TickKind::Poll);
     let errors = tick::one_per_cause(errors);
@@ -246,6 +246,7 @@ fn cut(ctx: &Ctx, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -
 fn dispatch_all(
     ctx: &Ctx,
     edges: &Edges,
+    book: &crate::commands::budget::Book,
     take: &Take,
 ) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
     let templates = claims::resolve_templates(ctx, &edges.store)?;
@@ -255,6 +256,7 @@ fn dispatch_all(
         journal: &edges.journal,
         source: edges.source(),
         now: edges.now,
+        book,
     };
     let results = fan_out(take, ctx.config.forge.concurrency, |(w, _)| {
         claims::dispatch_one(ctx, &on, templates.route(w), w)

@@ -159,6 +159,7 @@ fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String>
         journal: &journal,
         source,
         now: crate::clock::now(),
+        book: &Default::default(),
     };
     let (_, err) = dispatch_one(&s.ctx, &on, &templates.current, &w);
     err.map(|e| e.message)

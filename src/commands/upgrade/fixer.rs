@@ -116,6 +116,8 @@ pub(super) fn start_on(
         run_dir: &run_dir,
         turn: run,
         env: l.env,
+        // an upgrade's fixer is no run of poll's: [budget]'s money limits are runs'
+        budget_usd: None,
     });
     // a start that may have landed is followed where it would be (its
     // observation finds or makes it), and reported
@@ -183,9 +185,8 @@ fn quiet(row: &Upgrade, dir: &std::path::Path, now: OffsetDateTime) -> Duration 
     }
 }
 
-/// The fixer's stale-test report, from its progress file.
+/// The fixer's stale-test report, from its progress file's tail (bounded).
 pub(super) fn stale_report(row: &Upgrade) -> Option<StaleTest> {
     let dir = PathBuf::from(row.fixer_dir.as_deref()?);
-    let text = std::fs::read_to_string(dir.join("progress.jsonl")).ok()?;
-    upgrade::stale_test_report(&text)
+    upgrade::stale_test_report(&crate::runner::output::progress(&dir).lines)
 }

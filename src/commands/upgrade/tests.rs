@@ -122,6 +122,5 @@ fn tests_repo(up: &Up) -> Result<RepoName> {
 fn stale_of(up: &Up, row: &Upgrade) -> Option<StaleTest> {
     let run = row.fixer_run?;
     let dir = up.ctx.runs_dir().join(format!("upgrade-{}-{run}", row.id));
-    let text = std::fs::read_to_string(dir.join("progress.jsonl")).ok()?;
-    upgrade::stale_test_report(&text)
+    upgrade::stale_test_report(&crate::runner::output::progress(&dir).lines)
 }

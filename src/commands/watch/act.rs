@@ -172,6 +172,8 @@ fn corrective_turn(
         Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
+    let budget_usd =
+        crate::commands::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
     let started = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {
@@ -184,6 +186,7 @@ fn corrective_turn(
             run_dir: &w.run_dir(run),
             turn,
             env: &[],
+            budget_usd,
         },
     );
     let handle = match started {

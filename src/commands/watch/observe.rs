@@ -124,8 +124,17 @@ fn spend(
 ) -> Result<Option<f64>> {
     let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
     ledger.begin_turn(run.turns.max(1));
+    let skipped_before = ledger.skipped_lines;
     w.runner
         .read_spend(run_dir, &mut ledger, seen.agent != Agent::Running);
+    if ledger.skipped_lines > skipped_before {
+        // said once: the ledger moves past the line and keeps the count
+        crate::log::warn(&format!(
+            "run {}: the agent wrote a line over {} MiB; skipped, it is no spend report",
+            run.id,
+            crate::core::spend::MAX_READ >> 20
+        ));
+    }
     if let Some(usd) = seen.cost_usd {
         ledger.thread(usd);
     }
@@ -246,14 +255,15 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
-    let progress_bytes = std::fs::read(&progress_path).unwrap_or_default();
+    // the whole lines of its tail: memory per run is bounded, not the file
+    let read = crate::runner::output::progress(&run_dir);
     // the runner's own report (an agent thread's `blocked`) first, else the progress file
     let blocked = agent
         .blocked
         .clone()
-        .or_else(|| progress::blocked_in(&progress_bytes));
+        .or_else(|| progress::blocked_in(&read.lines));
     let written = modified(&progress_path).map(crate::clock::ts);
-    let phase = progress::latest_phase(&progress_bytes, written.as_deref());
+    let phase = progress::latest_phase(&read.lines, written.as_deref());
     let log_path = run_dir.join("agent.log");
     let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
     let pr_state = pr
@@ -261,7 +271,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         .map(|p| format!("{}:{}", p.state, p.merged))
         .unwrap_or_default();
     let fp = progress::fingerprint(&Marks {
-        progress_len: progress_bytes.len() as u64,
+        progress_len: read.len,
         log_len,
         runner_marks: &agent.marks,
         head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),

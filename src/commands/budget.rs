@@ -1,0 +1,150 @@
+//! The money limits of `[budget]` as poll and watch apply them; the rules
+//! are `core::spend`'s.
+//!
+//! Poll's gate (SPEC 3, the day limits): what the runs dispatched on the
+//! current UTC day spent, each run's stored figure brought up to date with
+//! what its agent wrote since watch last read it (in memory: only watch
+//! stores a ledger, so poll and watch never count a byte twice), against
+//! `day_usd` and `repo_day_usd`. And what an agent is handed as
+//! `AFK_BUDGET_USD` (SPEC 5.1) when a turn starts: a new run's from the same
+//! book; a corrective turn's from its run's spend as watch just read it and
+//! the stored spend of the other runs of its day.
+
+use crate::commands::Ctx;
+use crate::core::spend::{self, DayLimits, DayRun, Ledger, MoneyLimits, Stop};
+use crate::runner::Runner;
+use crate::store::Store;
+use crate::store::runs::Run;
+use crate::types::RepoName;
+use anyhow::Result;
+use time::OffsetDateTime;
+
+/// The runs dispatched today and what each spent (empty when no day limit is
+/// set: then nothing is read), as of the tick's `now`.
+#[derive(Debug, Default)]
+pub struct Book {
+    runs: Vec<(String, OffsetDateTime, Option<f64>)>,
+    now: Option<OffsetDateTime>,
+}
+
+/// The day's runs and their spend now.
+pub fn book(ctx: &Ctx, store: &Store, runner: &dyn Runner, now: OffsetDateTime) -> Result<Book> {
+    let b = &ctx.config.budget;
+    if b.day_usd <= 0.0 && b.repo_day_usd <= 0.0 {
+        return Ok(Book {
+            runs: vec![],
+            now: Some(now),
+        });
+    }
+    let runs = store.runs_of_day(spend::day_of(now))?;
+    let runs = runs
+        .iter()
+        .map(|r| {
+            let at = crate::clock::parse(&r.created_at).unwrap_or(now);
+            (r.repo.to_string(), at, current(ctx, runner, r))
+        })
+        .collect();
+    Ok(Book {
+        runs,
+        now: Some(now),
+    })
+}
+
+impl Book {
+    fn day_runs(&self) -> Vec<DayRun<'_>> {
+        self.runs
+            .iter()
+            .map(|(repo, dispatched_at, spend_usd)| DayRun {
+                repo,
+                dispatched_at: *dispatched_at,
+                spend_usd: *spend_usd,
+            })
+            .collect()
+    }
+
+    /// The day limits reached (empty: dispatch may go on everywhere).
+    pub fn stops(&self, ctx: &Ctx, repos: &[RepoName]) -> Vec<Stop> {
+        match self.now {
+            Some(now) => spend::day_stops(day_limits(ctx), &self.day_runs(), now, repos),
+            None => vec![],
+        }
+    }
+
+    /// What a new run of `repo`'s agent is handed: all of `run_usd`, or less
+    /// when the day's or the repo's day's remainder is smaller; None without
+    /// a money limit.
+    pub fn left_for(&self, ctx: &Ctx, repo: &RepoName) -> Option<f64> {
+        let limits = MoneyLimits {
+            run_usd: ctx.config.budget.run_usd,
+            day: day_limits(ctx),
+        };
+        let run = DayRun {
+            repo,
+            // no tick's moment (a test's empty book): no day runs either
+            dispatched_at: self.now.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            spend_usd: None,
+        };
+        spend::money_left(limits, &run, &self.day_runs())
+    }
+}
+
+/// What is left of `run`'s money limits as its corrective turn starts, its
+/// spend so far `spend_usd` (as watch just read it); None without a money
+/// limit. The other runs of its day count with their stored figures.
+pub fn left_for_turn(
+    ctx: &Ctx,
+    store: &Store,
+    run: &Run,
+    spend_usd: Option<f64>,
+    now: OffsetDateTime,
+) -> Result<Option<f64>> {
+    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
+    let day = day_limits(ctx);
+    let others = match day.day_usd > 0.0 || day.repo_day_usd > 0.0 {
+        true => store.runs_of_day(spend::day_of(dispatched_at))?,
+        false => vec![],
+    };
+    let others: Vec<DayRun> = others
+        .iter()
+        .filter(|r| r.id != run.id)
+        .map(|r| DayRun {
+            repo: &r.repo,
+            dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
+            spend_usd: r.spend_usd,
+        })
+        .collect();
+    let this = DayRun {
+        repo: &run.repo,
+        dispatched_at,
+        spend_usd,
+    };
+    let limits = MoneyLimits {
+        run_usd: ctx.config.budget.run_usd,
+        day,
+    };
+    Ok(spend::money_left(limits, &this, &others))
+}
+
+fn day_limits(ctx: &Ctx) -> DayLimits {
+    DayLimits {
+        day_usd: ctx.config.budget.day_usd,
+        repo_day_usd: ctx.config.budget.repo_day_usd,
+    }
+}
+
+/// A run's spend now: its stored figure, and while its agent may still be at
+/// work, what the agent wrote since (a torn last line waits for watch).
+fn current(ctx: &Ctx, runner: &dyn Runner, r: &Run) -> Option<f64> {
+    if !r.state.watched() {
+        return r.spend_usd;
+    }
+    let mut ledger = Ledger::from_stored(r.spend_ledger.as_deref());
+    ledger.begin_turn(r.turns.max(1));
+    let dir = r
+        .run_dir
+        .as_ref()
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
+    runner.read_spend(&dir, &mut ledger, false);
+    ledger.spend()
+}

@@ -1,0 +1,99 @@
+//! What afk reads of an agent's files besides its spend (that is `spend.rs`,
+//! with cursors): bounded by a constant, whatever the agent wrote. A file is
+//! read from its end, at most a fixed window of it (`core::progress`'s
+//! `TAIL_BYTES` for the progress file), never whole: a gibibyte of output
+//! costs what a kilobyte does.
+
+use crate::core::progress::{self, TAIL_BYTES};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// A file's last bytes.
+pub struct Tail {
+    pub bytes: Vec<u8>,
+    /// The offset of `bytes[0]` in the file: 0 when it is all of it.
+    pub from: u64,
+    /// The file's length when it was read.
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// The last `max` bytes of the file at `path` (all of it when shorter); None
+/// when there is no such file or it cannot be read.
+pub fn tail(path: &Path, max: u64) -> Option<Tail> {
+    let mut f = std::fs::File::open(path).ok()?;
+    let meta = f.metadata().ok()?;
+    let len = meta.len();
+    let from = len.saturating_sub(max);
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut bytes = Vec::new();
+    f.take(max).read_to_end(&mut bytes).ok()?;
+    Some(Tail {
+        bytes,
+        from,
+        len,
+        modified: meta.modified().ok(),
+    })
+}
+
+/// A run's progress file as afk reads it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// The whole lines of its last `TAIL_BYTES`: the phase, a `blocked` report
+    /// and `runs show` read these (`core::progress` skips any over `MAX_LINE`).
+    pub lines: Vec<u8>,
+    /// Lines too long to read in that window (see `core::progress::window`).
+    pub skipped: usize,
+    /// Whether bytes before the window were not read.
+    pub cut: bool,
+    /// The file's whole length (its growth is progress).
+    pub len: u64,
+    pub modified: Option<SystemTime>,
+}
+
+/// The progress file `progress.jsonl` of `run_dir` (empty when there is none).
+pub fn progress(run_dir: &Path) -> Progress {
+    progress_file(&run_dir.join("progress.jsonl"))
+}
+
+/// A progress file at `path`, read as [`progress`] reads a run's.
+pub fn progress_file(path: &Path) -> Progress {
+    let Some(mut t) = tail(path, TAIL_BYTES) else {
+        return Progress::default();
+    };
+    let w = progress::window(&t.bytes, t.from);
+    t.bytes.drain(..w.start);
+    Progress {
+        lines: t.bytes,
+        skipped: w.skipped,
+        cut: t.from > 0,
+        len: t.len,
+        modified: t.modified,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_huge_sparse_progress_file_is_read_from_its_end_only() {
+        let d = std::env::temp_dir().join(format!("afk-output-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let p = d.join("progress.jsonl");
+        let mut f = std::fs::File::create(&p).unwrap();
+        f.write_all(b"{\"phase\":\"early\"}\n").unwrap();
+        f.set_len(1 << 30).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"\n{\"phase\":\"late\"}\n").unwrap();
+        let got = progress(&d);
+        assert_eq!(got.lines, b"{\"phase\":\"late\"}\n");
+        assert_eq!((got.skipped, got.cut, got.len), (1, true, (1 << 30) + 18));
+        let none = progress(&d.join("nowhere"));
+        assert_eq!((none.lines.len(), none.len, none.cut), (0, 0, false));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
