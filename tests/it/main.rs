@@ -9,6 +9,7 @@ mod budget;
 mod commands;
 mod contract;
 mod contract_kubernetes;
+mod contract_reviews;
 mod contrib;
 mod dry;
 mod github;
