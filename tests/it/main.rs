@@ -12,6 +12,7 @@ mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
 mod dry;
+mod forge_reviews;
 mod github;
 mod github_app;
 mod hardening;
