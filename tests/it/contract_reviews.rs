@@ -417,3 +417,97 @@ fn github_reviews_reactions_and_branch_updates_match_the_contract() {
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn every_review_request_afk_makes_is_in_the_contract() {
+    use afk::forge::UpdateStyle;
+    use afk::types::{IssueNumber, RepoName};
+    for (d, name) in [
+        (Dialect::Gitea, "gitea-v1-review-subset.json"),
+        (Dialect::Github, "github-review-subset.json"),
+    ] {
+        let c = load(name);
+        let (sb, pr, cid, alice, head) = seeded(d);
+        sb.push_commit("acme/api", "main", "base.txt");
+        let f = crate::forge_reviews::client(&sb, &Default::default());
+        let repo = RepoName::parse("acme/api").unwrap();
+        sb.clear_requests();
+        assert_eq!(f.reviews(&repo, IssueNumber(pr)).unwrap().len(), 2);
+        assert_eq!(
+            f.line_comments(&repo, IssueNumber(pr), alice)
+                .unwrap()
+                .kept
+                .len(),
+            2
+        );
+        f.react(&repo, cid, "eyes").unwrap();
+        f.update_branch(&repo, IssueNumber(pr), UpdateStyle::Merge, &head)
+            .unwrap();
+        let reqs = sb.requests();
+        assert_eq!(reqs.len(), 4, "{reqs:?}");
+        let mut problems = vec![];
+        for q in &reqs {
+            let (method, path) = (q["method"].as_str().unwrap(), q["path"].as_str().unwrap());
+            let Some(t) = crate::contract::gh_template(&c, path) else {
+                problems.push(format!("{method} {path}: no such path in {name}"));
+                continue;
+            };
+            let op = &c["paths"][t][method.to_ascii_lowercase()];
+            if !op.is_object() {
+                problems.push(format!("{method} {t}: no such method in {name}"));
+                continue;
+            }
+            let params: Vec<&Value> = op["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| gh_resolve(&c, p))
+                .collect();
+            for kv in q["query"].as_str().unwrap_or("").split('&') {
+                let Some((k, v)) = kv.split_once('=') else {
+                    continue;
+                };
+                match params.iter().find(|p| p["in"] == "query" && p["name"] == k) {
+                    None => {
+                        problems.push(format!("{method} {t}: query \"{k}\" is not a parameter"))
+                    }
+                    Some(p) => {
+                        let allowed = p.get("enum").or(p["schema"].get("enum"));
+                        if allowed.is_some_and(|e| !e.as_array().unwrap().iter().any(|x| x == v)) {
+                            problems.push(format!("{method} {t}: {k}={v} is not allowed"));
+                        }
+                    }
+                }
+            }
+            if q["body"].is_null() {
+                continue;
+            }
+            match d {
+                Dialect::Github => {
+                    let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+                    gh_check(
+                        &c,
+                        schema,
+                        &q["body"],
+                        &format!("{method} {t}"),
+                        &mut problems,
+                    );
+                }
+                Dialect::Gitea => {
+                    let Some(p) = params.iter().find(|p| p["in"] == "body") else {
+                        problems.push(format!("{method} {t}: takes no body"));
+                        continue;
+                    };
+                    check(
+                        &c,
+                        &p["schema"],
+                        &q["body"],
+                        &format!("{method} {t}"),
+                        &mut problems,
+                    );
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{name}:\n{}", problems.join("\n"));
+    }
+}

@@ -15,7 +15,7 @@ use std::time::Duration;
 /// The etags a client keeps, shared with the test so two clients (two
 /// ticks) can use one.
 #[derive(Clone, Default)]
-struct Etags(Arc<Mutex<HashMap<String, Cached>>>);
+pub(crate) struct Etags(Arc<Mutex<HashMap<String, Cached>>>);
 
 impl ConditionalCache for Etags {
     fn get(&self, url: &str) -> Option<Cached> {
@@ -27,7 +27,7 @@ impl ConditionalCache for Etags {
 }
 
 /// The client afk builds for the sandbox's dialect, keeping its etags in `etags`.
-fn client(sb: &Sandbox, etags: &Etags) -> Box<dyn Forge> {
+pub(crate) fn client(sb: &Sandbox, etags: &Etags) -> Box<dyn Forge> {
     let t = Duration::from_secs(10);
     match sb.dialect {
         Dialect::Gitea => {
