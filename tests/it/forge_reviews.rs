@@ -97,7 +97,8 @@ both_dialects! {
             ]
         );
         let lines = f.line_comments(&repo(), IssueNumber(pr), alice).unwrap();
-        let got: Vec<(String, Option<u64>, String, String, Option<i64>)> = lines
+        type Line = (String, Option<u64>, String, String, Option<i64>);
+        let got: Vec<Line> = lines
             .kept
             .into_iter()
             .map(|c| (c.path, c.line, c.body, c.author, c.review_id))
