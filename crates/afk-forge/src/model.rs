@@ -154,7 +154,8 @@ pub struct PullRequest {
     /// Whether the forge can merge it as it stands: `None` when the forge
     /// did not say (GitHub's `null` while it is still computing, or a list
     /// that does not carry it): ask again later, never read it as `false`.
-    /// Gitea answers `false` while it is still checking, too.
+    /// Gitea answers `false` while it is still checking (and for a
+    /// work-in-progress PR), too.
     #[serde(default)]
     pub mergeable: Option<bool>,
 }
