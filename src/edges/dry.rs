@@ -179,6 +179,36 @@ impl Forge for RecordingForge {
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<forge::BranchHead>> {
         self.inner.branch(repo, name)
     }
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<forge::Review>> {
+        self.inner.reviews(repo, pr)
+    }
+    fn line_comments(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        review: i64,
+    ) -> Result<forge::LineComments> {
+        self.inner.line_comments(repo, pr, review)
+    }
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.recorder
+            .note(format!("{repo}: react \"{content}\" on comment {comment}"));
+        Ok(())
+    }
+    /// Recorded, and answered as started: the head does not move.
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: forge::UpdateStyle,
+        _expected_head_sha: &str,
+    ) -> Result<forge::BranchUpdate> {
+        self.recorder.note(format!(
+            "{repo}#{pr}: update the branch ({})",
+            style.as_str()
+        ));
+        Ok(forge::BranchUpdate::Started)
+    }
 }
 
 /// The runner of a dry run: it observes the agents there are (reads pass
@@ -279,5 +309,57 @@ impl GitOps for RecordingGit {
         self.recorder
             .note(format!("{}: make the fixer's folder", dir.display()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge::memory::MemoryForge;
+    use crate::forge::{BranchUpdate, Review, ReviewState, UpdateStyle};
+
+    #[test]
+    fn a_dry_forge_reads_reviews_and_only_records_reactions_and_branch_updates() {
+        let pr = PullRequest {
+            number: IssueNumber(8),
+            state: forge::State::Open,
+            ..Default::default()
+        };
+        let review = Review {
+            id: 80,
+            author: "alice".into(),
+            state: ReviewState::ChangesRequested,
+            commit_sha: "abc".into(),
+            submitted_at: None,
+            body: "rename it".into(),
+            body_cut: false,
+        };
+        let inner = MemoryForge::new("afk-bot")
+            .repo("acme/api")
+            .issue("acme/api", 7, "fix it")
+            .comment("acme/api", 7, "alice", "/afk stop")
+            .pull("acme/api", pr)
+            .review("acme/api", 8, review.clone())
+            .branch_update("acme/api", 8, BranchUpdate::Conflict);
+        let comment = inner.comments_now("acme/api", 7)[0].id;
+        let recorder = Arc::new(Recorder::default());
+        let dry = RecordingForge {
+            inner: Box::new(inner),
+            recorder: recorder.clone(),
+        };
+        let repo = RepoName::parse("acme/api").unwrap();
+        assert_eq!(dry.reviews(&repo, IssueNumber(8)).unwrap(), [review]);
+        dry.react(&repo, comment, "eyes").unwrap();
+        let got = dry
+            .update_branch(&repo, IssueNumber(8), UpdateStyle::Merge, "abc")
+            .unwrap();
+        assert_eq!(got, BranchUpdate::Started, "nothing asked, nothing refused");
+        assert_eq!(
+            recorder.lines(),
+            [
+                format!("acme/api: react \"eyes\" on comment {comment}"),
+                "acme/api#8: update the branch (merge)".to_string()
+            ]
+        );
     }
 }

@@ -134,6 +134,30 @@ impl Forge for OnDemandForge {
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<forge::BranchHead>> {
         self.get()?.branch(repo, name)
     }
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<forge::Review>> {
+        self.get()?.reviews(repo, pr)
+    }
+    fn line_comments(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        review: i64,
+    ) -> Result<forge::LineComments> {
+        self.get()?.line_comments(repo, pr, review)
+    }
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.get()?.react(repo, comment, content)
+    }
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: forge::UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<forge::BranchUpdate> {
+        self.get()?
+            .update_branch(repo, pr, style, expected_head_sha)
+    }
 }
 
 /// The runner of a tick that runs no agents.

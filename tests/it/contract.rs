@@ -14,7 +14,7 @@ fn contract() -> Value {
     .unwrap()
 }
 
-fn resolve<'a>(c: &'a Value, schema: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(c: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(|r| r.as_str()) {
         Some(r) => {
             let name = r.trim_start_matches("#/definitions/");
@@ -25,7 +25,7 @@ fn resolve<'a>(c: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// Every key of `v` must be a declared property of `schema`, with a matching type.
-fn check(c: &Value, schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
+pub(crate) fn check(c: &Value, schema: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
     let schema = resolve(c, schema);
     if v.is_null() {
         return; // Go pointers and slices serialise as null
@@ -68,10 +68,10 @@ fn check(c: &Value, schema: &Value, v: &Value, at: &str, problems: &mut Vec<Stri
     }
 }
 
-fn def(name: &str) -> Value {
+pub(crate) fn def(name: &str) -> Value {
     json!({"$ref": format!("#/definitions/{name}")})
 }
-fn list(name: &str) -> Value {
+pub(crate) fn list(name: &str) -> Value {
     json!({"type": "array", "items": def(name)})
 }
 
@@ -400,7 +400,12 @@ pub(crate) fn gh_check(c: &Value, schema: &Value, v: &Value, at: &str, problems:
 }
 
 /// The response schema the contract gives `method template` answering `status`.
-fn gh_response<'a>(c: &'a Value, method: &str, template: &str, status: u16) -> &'a Value {
+pub(crate) fn gh_response<'a>(
+    c: &'a Value,
+    method: &str,
+    template: &str,
+    status: u16,
+) -> &'a Value {
     let op = &c["paths"][template][method.to_ascii_lowercase()];
     assert!(op.is_object(), "{method} {template} is not in the contract");
     let r = gh_resolve(c, &op["responses"][status.to_string()]);
@@ -412,7 +417,7 @@ fn gh_response<'a>(c: &'a Value, method: &str, template: &str, status: u16) -> &
 }
 
 /// A call to the GitHub dialect as afk makes it: (status, headers, body).
-fn gh_call(
+pub(crate) fn gh_call(
     sb: &Sandbox,
     method: &str,
     path: &str,
@@ -853,7 +858,7 @@ fn github_dialect_quirks_pages_conditional_requests_limits_and_renames() {
 /// The logged path of a request as a contract template: `/repositories/{id}`
 /// (where GitHub's links point) read as `/repos/{owner}/{repo}`, and a label
 /// name with a `/` taken whole.
-fn gh_template<'a>(c: &'a Value, path: &str) -> Option<&'a str> {
+pub(crate) fn gh_template<'a>(c: &'a Value, path: &str) -> Option<&'a str> {
     let mut seg: Vec<&str> = path.trim_matches('/').split('/').collect();
     if seg.first() == Some(&"repositories") && seg.len() >= 2 {
         seg.splice(0..2, ["repos", "o", "r"]);

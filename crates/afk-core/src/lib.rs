@@ -14,6 +14,7 @@ pub mod canary;
 pub mod checklist;
 pub mod ci;
 pub mod compose;
+pub mod conversation;
 pub mod dispatch;
 pub mod doctor;
 pub mod end_plan;

@@ -285,6 +285,61 @@ impl Forge for Gitea {
         self.list_commits(repo, branch, since)
     }
 
+    /// `GET .../pulls/{n}/reviews`, page by page (Gitea sends no `ETag` here).
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        super::reviews::read_reviews(
+            &self.rest.http,
+            &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
+        )
+    }
+
+    /// `GET .../pulls/{n}/reviews/{id}/comments`: one call, no paging.
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        let wire: Vec<super::reviews::WireLineComment> = self.rest.http.json(
+            "GET",
+            &format!("/repos/{}/pulls/{pr}/reviews/{review}/comments", rp(repo)),
+            None,
+        )?;
+        Ok(super::reviews::keep_comments(
+            wire,
+            super::reviews::Lines::Gitea,
+        ))
+    }
+
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.rest.react(repo, comment, content)
+    }
+
+    /// `POST .../pulls/{n}/update?style=merge|rebase`: 200 done (also when
+    /// there was nothing to do), 409 a conflict, 403 or 422 refused. Gitea
+    /// takes no expected head.
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: UpdateStyle,
+        _expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        match self.rest.http.send(
+            "POST",
+            &format!(
+                "/repos/{}/pulls/{pr}/update?style={}",
+                rp(repo),
+                style.as_str()
+            ),
+            None,
+        ) {
+            Ok(_) => Ok(BranchUpdate::Started),
+            Err(e) => match ForgeError::kind_of(&e) {
+                Some(Failure::Conflict) => Ok(BranchUpdate::Conflict),
+                Some(Failure::Forbidden | Failure::Other(422)) => {
+                    Ok(BranchUpdate::Refused(super::reviews::words(&e)))
+                }
+                _ => Err(e),
+            },
+        }
+    }
+
     /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
     /// the first parent (what Gitea runs for it), split into files.
     fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {

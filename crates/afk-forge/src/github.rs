@@ -564,6 +564,71 @@ impl Forge for Github {
         }
     }
 
+    /// `GET .../pulls/{n}/reviews`, every page, each conditional.
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        super::reviews::read_reviews(
+            &self.rest.http,
+            &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
+        )
+    }
+
+    /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
+    /// oldest first, conditional), those of `review`, read no further than
+    /// one more than can be kept.
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        let mut mine = vec![];
+        self.rest.http.walk(
+            &format!("/repos/{}/pulls/{pr}/comments", rp(repo)),
+            |page: Vec<super::reviews::WireLineComment>| {
+                mine.extend(page.into_iter().filter(|c| c.review_id() == Some(review)));
+                mine.len() <= crate::core::conversation::LINE_COMMENTS_MAX
+            },
+        )?;
+        Ok(super::reviews::keep_comments(
+            mine,
+            super::reviews::Lines::Github,
+        ))
+    }
+
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.rest.react(repo, comment, content)
+    }
+
+    /// `PUT .../pulls/{n}/update-branch` with `expected_head_sha`: 202
+    /// accepted; a 422 says why not (a head that moved, a conflict, nothing
+    /// new on the base). GitHub only merges the base in.
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        if style == UpdateStyle::Rebase {
+            anyhow::bail!(
+                "forge: GitHub cannot rebase a pull request's branch, only merge its base in: set watch.update_branch = \"merge\""
+            );
+        }
+        let body = match expected_head_sha {
+            "" => json!({}),
+            sha => json!({ "expected_head_sha": sha }),
+        };
+        match self.rest.http.send(
+            "PUT",
+            &format!("/repos/{}/pulls/{pr}/update-branch", rp(repo)),
+            Some(&body),
+        ) {
+            Ok(_) => Ok(BranchUpdate::Started),
+            Err(e) => match ForgeError::kind_of(&e) {
+                Some(Failure::Other(422)) => {
+                    Ok(super::reviews::refusal(&super::reviews::words(&e)))
+                }
+                Some(Failure::Forbidden) => Ok(BranchUpdate::Refused(super::reviews::words(&e))),
+                _ => Err(e),
+            },
+        }
+    }
+
     /// The token's kind and scopes (`x-oauth-scopes`, classic tokens only)
     /// and the rate limit left (`GET /rate_limit`, which costs none).
     fn diagnose(&self) -> Vec<Diagnosis> {

@@ -17,6 +17,7 @@ pub use afk_http as http;
 pub mod memory;
 pub mod model;
 pub mod rest;
+mod reviews;
 
 pub use commits::{Commit, FileDiff};
 pub use gitea::Gitea;
@@ -118,6 +119,45 @@ pub trait Forge: Send + Sync {
     fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// A branch and its head commit; `None` when the branch does not exist.
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>>;
+
+    // the conversation on the PR (SPEC 4.1)
+    /// The reviews of pull request `pr` afk's account sees, oldest first (the
+    /// latest `core::conversation::REVIEWS_MAX` when there are more), each
+    /// body kept to `core::conversation::REVIEW_BODY_BYTES`. Conditional
+    /// where the forge allows it: an unchanged list costs no rate limit.
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        let _ = pr;
+        anyhow::bail!("forge: reading the reviews of {repo} is not supported by this forge yet")
+    }
+    /// The line comments of review `review` of pull request `pr`, in the
+    /// forge's order, kept as `core::conversation::keep_line_comments` says
+    /// (the cut said by `more`); reading stops once more than can be kept were seen.
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        let _ = (pr, review);
+        anyhow::bail!(
+            "forge: reading the line comments of {repo} is not supported by this forge yet"
+        )
+    }
+    /// React with `content` (`eyes`, `+1`, …) on issue or PR comment
+    /// `comment`: afk's quiet acknowledgement. Reacting so again is no error.
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        let _ = (comment, content);
+        anyhow::bail!("forge: reacting to comments of {repo} is not supported by this forge yet")
+    }
+    /// Ask the forge to bring pull request `pr`'s branch up to date with its
+    /// base (`style`; GitHub merges only) while its head is
+    /// `expected_head_sha` (GitHub checks it; Gitea cannot). What the forge
+    /// could not do is an answer ([`BranchUpdate`]), not an error.
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        let _ = (pr, style, expected_head_sha);
+        anyhow::bail!("forge: updating the branches of {repo} is not supported by this forge yet")
+    }
 }
 
 /// One forge-specific `afk doctor` line.

@@ -11,8 +11,9 @@
 //! `permission`, `branch`, `diff`): call the trait's through `&dyn Forge`.
 
 use super::{
-    BranchHead, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff, Forge,
-    ForgeError, Issue, Label, PullRequest, State, User,
+    BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff,
+    Forge, ForgeError, Issue, Label, LineComment, LineComments, PullRequest, Review, State,
+    UpdateStyle, User,
 };
 use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
@@ -41,6 +42,14 @@ struct Repo {
     /// branch → commits, oldest first
     commits: HashMap<String, Vec<Commit>>,
     diffs: HashMap<String, Vec<FileDiff>>,
+    /// pull number → its reviews, oldest first
+    reviews: BTreeMap<u64, Vec<Review>>,
+    /// review id → its line comments
+    line_comments: HashMap<i64, Vec<LineComment>>,
+    /// (comment id, content, who), in the order they were added
+    reactions: Vec<(i64, String, String)>,
+    /// pull number → what asking to update its branch comes to (none: started)
+    updates: HashMap<u64, BranchUpdate>,
 }
 
 fn next(ids: &mut i64) -> i64 {
@@ -330,6 +339,40 @@ impl MemoryForge {
         self.seed(repo, |r, _| {
             r.diffs.insert(sha.into(), files);
         })
+    }
+
+    /// A review of pull request `pr` (seeded with `.pull` first), after those seeded before.
+    pub fn review(self, repo: &str, pr: u64, review: Review) -> Self {
+        self.seed(repo, |r, _| {
+            assert!(r.pulls.contains_key(&pr), "{repo}#{pr} is no PR");
+            r.reviews.entry(pr).or_default().push(review)
+        })
+    }
+
+    /// A line comment of review `c.review_id`.
+    pub fn line_comment(self, repo: &str, c: LineComment) -> Self {
+        self.seed(repo, |r, _| {
+            let review = c.review_id.expect("a line comment names its review");
+            r.line_comments.entry(review).or_default().push(c)
+        })
+    }
+
+    /// What asking to update pull request `pr`'s branch comes to (default: started).
+    pub fn branch_update(self, repo: &str, pr: u64, outcome: BranchUpdate) -> Self {
+        self.seed(repo, |r, _| {
+            r.updates.insert(pr, outcome);
+        })
+    }
+
+    /// The reactions on comment `id` as the forge holds them now: (content, who).
+    pub fn reactions_now(&self, repo: &str, id: i64) -> Vec<(String, String)> {
+        let w = self.world.lock().unwrap();
+        w.repos[repo]
+            .reactions
+            .iter()
+            .filter(|(c, ..)| *c == id)
+            .map(|(_, content, who)| (content.clone(), who.clone()))
+            .collect()
     }
 
     /// How many times the trait method `method` was called.
@@ -699,6 +742,86 @@ impl Forge for MemoryForge {
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
         self.read("branch", repo, |r| Ok(r.branches.get(name).cloned()))
     }
+
+    /// The seeded reviews, pending ones by others left out (as both forges do).
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        self.read("reviews", repo, |r| {
+            if !r.pulls.contains_key(&pr.0) {
+                return Err(not_found(format!("/repos/{repo}/pulls/{pr}/reviews")));
+            }
+            Ok(r.reviews
+                .get(&pr.0)
+                .into_iter()
+                .flatten()
+                .filter(|x| x.state != super::ReviewState::Pending || x.author == self.me)
+                .cloned()
+                .collect())
+        })
+    }
+
+    /// The seeded line comments, kept as the trait promises.
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        self.read("line_comments", repo, |r| {
+            if !r
+                .reviews
+                .get(&pr.0)
+                .is_some_and(|v| v.iter().any(|x| x.id == review))
+            {
+                return Err(not_found(format!(
+                    "/repos/{repo}/pulls/{pr}/reviews/{review}/comments"
+                )));
+            }
+            let all = r.line_comments.get(&review).cloned().unwrap_or_default();
+            Ok(crate::core::conversation::keep_line_comments(all))
+        })
+    }
+
+    /// By the token's user; reacting so again adds nothing and writes nothing.
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.call("react", repo, |r, _| {
+            if !r
+                .threads
+                .values()
+                .any(|t| t.comments.iter().any(|c| c.id == comment))
+            {
+                return Err(not_found(format!(
+                    "/repos/{repo}/issues/comments/{comment}/reactions"
+                )));
+            }
+            let reaction = (comment, content.to_string(), self.me.clone());
+            if r.reactions.contains(&reaction) {
+                return Ok(((), None));
+            }
+            r.reactions.push(reaction);
+            Ok(((), Some(format!("react {repo} {comment} {content}"))))
+        })
+    }
+
+    /// What was seeded with [`MemoryForge::branch_update`] (default: started;
+    /// the head is not moved: seed the pull again for that).
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        self.call("update_branch", repo, |r, _| {
+            if !r.pulls.contains_key(&pr.0) {
+                return Err(not_found(format!("/repos/{repo}/pulls/{pr}")));
+            }
+            let outcome = r
+                .updates
+                .get(&pr.0)
+                .cloned()
+                .unwrap_or(BranchUpdate::Started);
+            let line = format!(
+                "update_branch {repo}#{pr} {} {expected_head_sha}",
+                style.as_str()
+            );
+            Ok((outcome, Some(line)))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -896,5 +1019,83 @@ mod tests {
         assert_eq!(got, ["c", "b"]);
         let e = f.commits(&API, "gone", since).unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NotFound));
+    }
+
+    fn pr(n: u64) -> PullRequest {
+        PullRequest {
+            number: IssueNumber(n),
+            state: State::Open,
+            ..Default::default()
+        }
+    }
+
+    fn rv(id: i64, author: &str, state: super::super::ReviewState) -> Review {
+        Review {
+            id,
+            author: author.into(),
+            state,
+            commit_sha: "abc".into(),
+            submitted_at: None,
+            body: String::new(),
+            body_cut: false,
+        }
+    }
+
+    #[test]
+    fn reviews_line_comments_reactions_and_branch_updates_are_served_as_seeded() {
+        use super::super::ReviewState::*;
+        let lc = |id, review| LineComment {
+            id,
+            review_id: Some(review),
+            path: "a.rs".into(),
+            line: Some(3),
+            body: "no".into(),
+            author: "alice".into(),
+            body_cut: false,
+        };
+        let mut f = forge()
+            .pull(R, pr(8))
+            .review(R, 8, rv(80, "alice", ChangesRequested))
+            .review(R, 8, rv(81, "bob", Pending))
+            .review(R, 8, rv(82, "afk-bot", Pending));
+        for i in 0..21 {
+            f = f.line_comment(R, lc(100 + i, 80));
+        }
+        let f = f.branch_update(R, 8, BranchUpdate::Conflict);
+        let ids: Vec<i64> = f
+            .reviews(&API, IssueNumber(8))
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(ids, [80, 82], "bob's pending review is his alone");
+        let lines = f.line_comments(&API, IssueNumber(8), 80).unwrap();
+        assert_eq!((lines.kept.len(), lines.more), (20, true));
+        assert_eq!(
+            kind(&f.line_comments(&API, IssueNumber(8), 99).unwrap_err()),
+            Some(Failure::NotFound)
+        );
+        let comment = f.comments_now(R, 7)[0].id;
+        f.react(&API, comment, "eyes").unwrap();
+        f.react(&API, comment, "eyes").unwrap();
+        assert_eq!(
+            f.reactions_now(R, comment),
+            [("eyes".to_string(), "afk-bot".to_string())]
+        );
+        assert_eq!(
+            kind(&f.react(&API, 424242, "eyes").unwrap_err()),
+            Some(Failure::NotFound)
+        );
+        let got = f
+            .update_branch(&API, IssueNumber(8), UpdateStyle::Merge, "abc")
+            .unwrap();
+        assert_eq!(got, BranchUpdate::Conflict);
+        assert_eq!(
+            f.writes(),
+            [
+                format!("react acme/api {comment} eyes"),
+                "update_branch acme/api#8 merge abc".to_string()
+            ]
+        );
     }
 }

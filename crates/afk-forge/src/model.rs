@@ -2,6 +2,7 @@
 //! from Gitea's JSON directly (its field names); other dialects map into them.
 
 use crate::types::IssueNumber;
+pub use crate::types::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -150,6 +151,13 @@ pub struct PullRequest {
     /// The branch it merges into (harvest watches it for reverts).
     #[serde(default)]
     pub base: Branch,
+    /// Whether the forge can merge it as it stands: `None` when the forge
+    /// did not say (GitHub's `null` while it is still computing, or a list
+    /// that does not carry it): ask again later, never read it as `false`.
+    /// Gitea answers `false` while it is still checking (and for a
+    /// work-in-progress PR), too.
+    #[serde(default)]
+    pub mergeable: Option<bool>,
 }
 
 impl PullRequest {

@@ -62,6 +62,17 @@ impl Rest {
         )
     }
 
+    /// React on an issue or PR comment (both forges: 201 new, 200 when
+    /// afk's account had reacted so already).
+    pub fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.http.send(
+            "POST",
+            &format!("/repos/{}/issues/comments/{comment}/reactions", rp(repo)),
+            Some(&json!({ "content": content })),
+        )?;
+        Ok(())
+    }
+
     /// The repo's labels, fetched at most once per tick.
     pub fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         if let Some(l) = self.labels.lock().unwrap().get(repo) {

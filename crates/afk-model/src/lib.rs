@@ -6,6 +6,7 @@
 //! mistake.
 
 pub mod lesson;
+pub mod review;
 pub mod runner;
 /// A configuration problem: exit code 2, nothing touched. A shape, so a
 /// forge that reads a key file the config names can say so without seeing
@@ -82,6 +83,7 @@ pub mod stamp;
 pub mod status;
 pub mod tick;
 
+pub use review::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
 pub use runner::{Cached, RunnerHandle, RunnerKind};
 pub use status::{RunStatus, VersionStatus};
 pub use tick::TickKind;

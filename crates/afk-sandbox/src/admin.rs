@@ -86,6 +86,10 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         ("GET", "/state") => state(f),
         ("POST", "/check_run") => check_run(f, &body),
+        ("POST", "/review") => super::reviews::submit(f, &body),
+        ("POST", "/dismiss") => super::reviews::dismiss(f, &body),
+        ("POST", "/mergeable") => super::reviews::set_mergeable(f, &body),
+        ("POST", "/branch_update") => super::reviews::set_next_update(f, &body),
         ("GET", "/rate_limit") => rate_limit(f),
         ("POST", "/rate_limit") => set_rate_limit(f, &body),
         ("POST", "/scopes") => {

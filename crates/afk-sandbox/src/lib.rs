@@ -30,6 +30,7 @@ mod kube;
 mod model;
 mod registry;
 mod revert;
+mod reviews;
 mod routes;
 mod seed;
 

@@ -129,6 +129,8 @@ pub struct Forge {
     pub(super) git_redirect: Option<String>,
     /// the Kubernetes API served at `/k8s` (`super::kube`)
     pub(super) kube: super::kube::Cluster,
+    /// reviews, reactions, mergeability and branch updates (`super::reviews`)
+    pub(super) talk: super::reviews::Talk,
 }
 
 impl Forge {
@@ -153,6 +155,7 @@ impl Forge {
             gh: GithubSide::default(),
             git_redirect: None,
             kube: super::kube::Cluster::new(dir_k8s),
+            talk: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@ mod issues;
 mod labels;
 mod pulls;
 mod repo;
+mod reviews;
 pub(crate) mod shapes;
 mod statuses;
 
@@ -56,7 +57,9 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["labels"] => labels::of_repo(f, req, full),
         ["issues"] => issues::list(f, req, full),
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
+        ["issues", "comments", id, "reactions"] => reviews::reactions(f, req, full, id),
         ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
+        ["pulls", idx, tail @ ..] if !tail.is_empty() => reviews::serve(f, req, full, idx, tail),
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
         ["commits"] => commits::list(f, req, full),
         ["commits", reference, "status"] => statuses::combined(f, req, full, reference),

@@ -73,6 +73,8 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
     let sha = f.head_sha(full, i);
     let base_sha = git::head(&f.git_dir(full), &i.base).unwrap_or_default();
     let issue = issue(f, repo, i);
+    // Gitea says false while it is still checking (it has no null)
+    let mergeable = !i.merged && i.state == "open" && f.mergeable(full, i.number) == Some(true);
     json!({
         "id": i.id, "number": i.number, "title": i.title, "body": i.body, "state": i.state,
         "user": user(&i.author), "labels": issue["labels"], "milestone": null, "assignee": null,
@@ -80,7 +82,7 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
         "html_url": issue["html_url"], "url": format!("{base}/api/v1/repos/{full}/pulls/{}", i.number),
         "diff_url": format!("{base}/{full}/pulls/{}.diff", i.number),
         "patch_url": format!("{base}/{full}/pulls/{}.patch", i.number),
-        "is_locked": false, "mergeable": !i.merged && i.state == "open",
+        "is_locked": false, "mergeable": mergeable,
         "merged": i.merged, "merged_at": if i.merged { json!(TS) } else { Value::Null },
         "merge_commit_sha": i.merge_sha, "merged_by": if i.merged { user("alice") } else { Value::Null },
         "allow_maintainer_edit": false, "merge_base": base_sha,

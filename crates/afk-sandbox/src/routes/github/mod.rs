@@ -13,6 +13,7 @@ mod issues;
 mod labels;
 mod pulls;
 mod repo;
+mod reviews;
 mod shapes;
 mod statuses;
 
@@ -238,7 +239,9 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         ["labels"] => labels::of_repo(f, req, full),
         ["issues"] => issues::list(f, req, full),
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
+        ["issues", "comments", id, "reactions"] => reviews::reactions(f, req, full, id),
         ["issues", idx, tail @ ..] => in_issue(f, req, full, idx, tail),
+        ["pulls", idx, tail @ ..] if !tail.is_empty() => reviews::serve(f, req, full, idx, tail),
         ["pulls", tail @ ..] => pulls::serve(f, req, full, tail),
         ["branches", name @ ..] if !name.is_empty() => {
             commits::branch(f, req, full, &name.join("/"))

@@ -183,7 +183,7 @@ pub(super) fn label(f: &Forge, repo: &str, id: i64, name: &str) -> Value {
 }
 
 /// How the author stands to the repo, as GitHub says it.
-fn association(r: &Repo, login: &str) -> &'static str {
+pub(super) fn association(r: &Repo, login: &str) -> &'static str {
     if r.full_name.split('/').next() == Some(login) {
         "OWNER"
     } else if r.collaborators.contains_key(login) {
@@ -277,7 +277,7 @@ pub(super) fn rename_event(f: &Forge, repo: &str, ev: &Rename) -> Value {
 }
 
 /// A stored time (any offset) as GitHub writes it: UTC with a `Z`.
-fn utc(t: &str) -> String {
+pub(super) fn utc(t: &str) -> String {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
         .map(afk_model::stamp::ts)
         .unwrap_or_else(|_| GH_TS.to_string())
@@ -360,11 +360,21 @@ pub(super) fn pull(f: &Forge, r: &Repo, i: &Issue, full_shape: bool) -> Value {
         "author_association": association(r, &i.author), "auto_merge": null, "draft": false,
     });
     if full_shape {
+        // GitHub works mergeability out for open PRs only; null: still computing
+        let mergeable = match i.state.as_str() {
+            "open" => f.mergeable(full, n),
+            _ => None,
+        };
+        let mergeable_state = match mergeable {
+            Some(true) => "clean",
+            Some(false) => "dirty",
+            None => "unknown",
+        };
         merge(
             &mut v,
             json!({
-                "merged": i.merged, "mergeable": if i.state == "open" { json!(true) } else { Value::Null },
-                "rebaseable": null, "mergeable_state": if i.state == "open" { "clean" } else { "unknown" },
+                "merged": i.merged, "mergeable": mergeable,
+                "rebaseable": null, "mergeable_state": mergeable_state,
                 "merged_by": if i.merged { user(f, "alice") } else { Value::Null },
                 "comments": 0, "review_comments": 0, "maintainer_can_modify": false,
                 "commits": 1, "additions": 1, "deletions": 0, "changed_files": 1,

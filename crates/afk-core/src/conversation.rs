@@ -1,0 +1,592 @@
+//! The conversation on the PR (SPEC 4.1): how much of a review's outside
+//! text afk keeps, which reviews ask for a corrective turn, what a command
+//! comment says, and what a conflicting PR gets. Pure: the forges read, the
+//! watch tick acts, these rules decide.
+
+use crate::types::stamp;
+use crate::types::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
+use time::OffsetDateTime;
+
+/// The most reviews of one pull request afk keeps: the latest.
+pub const REVIEWS_MAX: usize = 100;
+/// The most line comments of one review afk keeps.
+pub const LINE_COMMENTS_MAX: usize = 20;
+/// The most of one line comment's text afk keeps, in bytes.
+pub const LINE_COMMENT_BYTES: usize = 4 * 1024;
+/// The most of a review's text afk keeps, in bytes: its body alone, and its
+/// line comments' texts together.
+pub const REVIEW_BODY_BYTES: usize = 32 * 1024;
+
+/// `text` cut to at most `max` bytes on a character boundary, and whether it was.
+pub fn cut(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_string(), false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_string(), true)
+}
+
+/// A review's line comments, in the order the forge gave them, as afk keeps
+/// them: at most [`LINE_COMMENTS_MAX`], each text cut to
+/// [`LINE_COMMENT_BYTES`], all the texts together at most
+/// [`REVIEW_BODY_BYTES`] (the comment that reaches it is cut to what is
+/// left; those after it are left out). `more` says some were left out.
+/// Takes an iterator so a reader can stop once [`LINE_COMMENTS_MAX`] + 1 were seen.
+pub fn keep_line_comments(all: impl IntoIterator<Item = LineComment>) -> LineComments {
+    let mut out = LineComments::default();
+    let mut used = 0;
+    for mut c in all {
+        let room = LINE_COMMENT_BYTES.min(REVIEW_BODY_BYTES - used);
+        if out.kept.len() == LINE_COMMENTS_MAX || room == 0 {
+            out.more = true;
+            break;
+        }
+        let (body, was_cut) = cut(&c.body, room);
+        used += body.len();
+        c.body = body;
+        c.body_cut |= was_cut;
+        out.kept.push(c);
+    }
+    out
+}
+
+/// What a watch tick knows when it looks at a PR's reviews.
+pub struct ReviewContext<'a> {
+    /// the PR's head now
+    pub head_sha: &'a str,
+    /// when the run's last turn started (none: no turn yet)
+    pub last_turn_started: Option<OffsetDateTime>,
+    /// afk's own account and the agent's (`runner.agent_login`, "" unset):
+    /// their reviews never count
+    pub afk_login: &'a str,
+    pub agent_login: &'a str,
+    /// whether a login is trusted by the ready label's rule (`dispatch::trust`)
+    pub trusted: &'a dyn Fn(&str) -> bool,
+    /// reviews acted on already (their ids are recorded)
+    pub acted: &'a [i64],
+}
+
+/// The reviews that ask for a corrective turn `review` now, oldest first:
+/// changes requested by a trusted person (neither afk's account nor the
+/// agent's), not acted on yet, on the PR's current head or submitted after
+/// the last turn started (a review of an older head that came before it is
+/// what that turn answered), and not superseded: the same person's later
+/// review that approves, is dismissed or asks for changes again (then the
+/// later one is the one that counts). A dismissed review is never one.
+pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec<&'r Review> {
+    let same = |a: &str, b: &str| !b.is_empty() && a.eq_ignore_ascii_case(b);
+    reviews
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.state == ReviewState::ChangesRequested)
+        .filter(|(_, r)| !r.author.is_empty() && (ctx.trusted)(&r.author))
+        .filter(|(_, r)| !same(&r.author, ctx.afk_login) && !same(&r.author, ctx.agent_login))
+        .filter(|(_, r)| !ctx.acted.contains(&r.id))
+        .filter(|(_, r)| r.commit_sha == ctx.head_sha || after_last_turn(r, ctx))
+        .filter(|(i, r)| {
+            !reviews[i + 1..].iter().any(|later| {
+                later.author.eq_ignore_ascii_case(&r.author)
+                    && matches!(
+                        later.state,
+                        ReviewState::Approved
+                            | ReviewState::Dismissed
+                            | ReviewState::ChangesRequested
+                    )
+            })
+        })
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// Submitted after the last turn started (no turn yet: any time); a review
+/// whose moment cannot be read is not after anything.
+fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
+    let at = r.submitted_at.as_deref().and_then(stamp::parse);
+    match (ctx.last_turn_started, at) {
+        (None, _) => true,
+        (Some(turn), Some(at)) => at > turn,
+        (Some(_), None) => false,
+    }
+}
+
+/// A trusted comment's command (SPEC 4.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// stop the agent and escalate `stopped`
+    Stop,
+    /// no corrective turn, no stall or run-time escalation until `resume`
+    Hold,
+    Resume,
+    /// a corrective turn now with this instruction
+    Fix(String),
+    /// the prefix with a verb afk does not know (or `fix` without text):
+    /// one reply listing the verbs
+    Unknown(String),
+}
+
+/// The verbs, as the reply to an unknown one lists them.
+pub const VERBS: &str = "stop, hold, resume, fix <text>";
+
+/// What a comment commands: its first visible line (after the cleaning of
+/// outside text: an HTML comment or invisible characters hide nothing and
+/// add nothing) is `{prefix} <verb> [text]`, the verb in any case; `fix`
+/// takes the rest of that line as its instruction. None: not a command
+/// (another first line, a prefix glued to more text, or `prefix` "": off).
+pub fn parse_command(prefix: &str, body: &str) -> Option<Command> {
+    if prefix.is_empty() {
+        return None;
+    }
+    let clean = crate::sanitize::sanitize(body);
+    let first = clean.trim_start().lines().next()?.trim();
+    let rest = first.strip_prefix(prefix)?;
+    if !rest.is_empty() && !rest.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let (verb, text) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(v, t)| (v, t.trim()));
+    Some(match verb.to_ascii_lowercase().as_str() {
+        "stop" => Command::Stop,
+        "hold" => Command::Hold,
+        "resume" => Command::Resume,
+        "fix" if !text.is_empty() => Command::Fix(text.to_string()),
+        _ => Command::Unknown(verb.to_string()),
+    })
+}
+
+/// What a watch tick knows of a PR the forge may call conflicting.
+pub struct ConflictFacts<'a> {
+    /// the forge's word: GitHub's `null` (still computing) is `None`
+    pub mergeable: Option<bool>,
+    /// `watch.update_branch`: None is `off`
+    pub update: Option<UpdateStyle>,
+    /// the head branch is afk's own (`afk/issue-<N>` in the repo: `ci::Belongs::Branch`)
+    pub afk_branch: bool,
+    /// the base branch's head now
+    pub base_sha: &'a str,
+    /// the base afk last asked the forge to update the branch onto
+    pub asked_for_base: Option<&'a str>,
+    /// `fix_forward_max` has a corrective turn left
+    pub turns_left: bool,
+}
+
+/// The conflict step of SPEC 4.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConflictStep {
+    /// mergeable: nothing to do
+    Clean,
+    /// the forge is still computing (or updating): ask again next tick
+    Wait,
+    /// ask the forge to update the branch, once for this base
+    UpdateBranch(UpdateStyle),
+    /// a corrective turn `conflict`
+    Turn,
+    /// no turn left: escalate `conflict`
+    Escalate,
+}
+
+/// A PR the forge reports as not mergeable gets, once per base SHA and only
+/// on afk's own branch with `update_branch` on, a branch update; otherwise (a
+/// branch that is not afk's, updates off, or asked for this base already and
+/// still conflicting) a corrective turn `conflict`, or the escalation when
+/// none is left. `null` is never read as `false`.
+pub fn conflict_step(f: &ConflictFacts) -> ConflictStep {
+    match f.mergeable {
+        Some(true) => return ConflictStep::Clean,
+        None => return ConflictStep::Wait,
+        Some(false) => {}
+    }
+    match f.update {
+        Some(style) if f.afk_branch && f.asked_for_base != Some(f.base_sha) => {
+            ConflictStep::UpdateBranch(style)
+        }
+        _ => turn_or_escalate(f.turns_left),
+    }
+}
+
+/// After asking the forge to update the branch: a head on its way (started,
+/// or moved meanwhile) is looked at next tick; a conflict, a refusal, or a
+/// base with nothing new while the PR still conflicts needs the agent.
+pub fn after_update(outcome: &BranchUpdate, turns_left: bool) -> ConflictStep {
+    match outcome {
+        BranchUpdate::Started | BranchUpdate::HeadMoved => ConflictStep::Wait,
+        BranchUpdate::UpToDate | BranchUpdate::Conflict | BranchUpdate::Refused(_) => {
+            turn_or_escalate(turns_left)
+        }
+    }
+}
+
+fn turn_or_escalate(turns_left: bool) -> ConflictStep {
+    if turns_left {
+        ConflictStep::Turn
+    } else {
+        ConflictStep::Escalate
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outside_text_is_cut_on_a_character_boundary() {
+        let cases = [
+            ("", 4, "", false),
+            ("abcd", 4, "abcd", false),
+            ("abcde", 4, "abcd", true),
+            // "é" is two bytes: never split
+            ("abcé", 4, "abc", true),
+            ("ééé", 5, "éé", true),
+            ("x", 0, "", true),
+        ];
+        for (text, max, want, was) in cases {
+            assert_eq!(cut(text, max), (want.to_string(), was), "{text:?} {max}");
+        }
+    }
+
+    fn lc(id: i64, bytes: usize) -> LineComment {
+        LineComment {
+            id,
+            review_id: Some(1),
+            path: "a.rs".into(),
+            line: Some(1),
+            body: "x".repeat(bytes),
+            author: "alice".into(),
+            body_cut: false,
+        }
+    }
+
+    #[test]
+    fn at_most_twenty_line_comments_of_4_kib_each_and_32_kib_in_all_are_kept() {
+        let k = LINE_COMMENT_BYTES;
+        // (comment sizes, kept sizes, which were cut, more left out)
+        type Case = (Vec<usize>, Vec<usize>, Vec<bool>, bool);
+        let cases: Vec<Case> = vec![
+            (vec![], vec![], vec![], false),
+            (vec![10, 20], vec![10, 20], vec![false, false], false),
+            (vec![k + 1], vec![k], vec![true], false),
+            (vec![1; 21], vec![1; 20], vec![false; 20], true),
+            (vec![1; 20], vec![1; 20], vec![false; 20], false),
+            // eight full ones fill 32 KiB: the ninth is left out
+            (vec![k; 9], vec![k; 8], vec![false; 8], true),
+            // the one that reaches the total is cut to what is left
+            (
+                [vec![k; 7], vec![k - 10, 100, 5]].concat(),
+                [vec![k; 7], vec![k - 10, 10]].concat(),
+                [vec![false; 8], vec![true]].concat(),
+                true,
+            ),
+        ];
+        for (i, (sizes, want, cuts, more)) in cases.into_iter().enumerate() {
+            let all = sizes.iter().enumerate().map(|(n, s)| lc(n as i64, *s));
+            let got = keep_line_comments(all);
+            let lens: Vec<usize> = got.kept.iter().map(|c| c.body.len()).collect();
+            let got_cuts: Vec<bool> = got.kept.iter().map(|c| c.body_cut).collect();
+            assert_eq!((lens, got_cuts, got.more), (want, cuts, more), "case {i}");
+        }
+    }
+
+    fn review(id: i64, author: &str, state: ReviewState, commit: &str, at: &str) -> Review {
+        Review {
+            id,
+            author: author.into(),
+            state,
+            commit_sha: commit.into(),
+            submitted_at: (!at.is_empty()).then(|| at.to_string()),
+            body: String::new(),
+            body_cut: false,
+        }
+    }
+
+    #[test]
+    fn a_trusted_change_request_on_the_head_or_after_the_last_turn_is_actionable_once_until_superseded()
+     {
+        use ReviewState::*;
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let (before, after) = ("2026-01-01T11:00:00Z", "2026-01-01T14:00:00+01:00");
+        let later = "2026-01-01T13:30:00Z";
+        // (reviews, last turn started, acted on, actionable ids)
+        type Case = (Vec<Review>, Option<OffsetDateTime>, Vec<i64>, Vec<i64>);
+        let cases: Vec<Case> = vec![
+            (
+                vec![review(1, "alice", ChangesRequested, "head", before)],
+                turn,
+                vec![],
+                vec![1],
+            ),
+            // approvals and comments ask for nothing
+            (
+                vec![review(1, "alice", Approved, "head", before)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "alice", Commented, "head", before)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            // a dismissed review is the forge's own state of it
+            (
+                vec![review(1, "alice", Dismissed, "head", before)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            // acted on once
+            (
+                vec![review(1, "alice", ChangesRequested, "head", before)],
+                turn,
+                vec![1],
+                vec![],
+            ),
+            // untrusted, afk's own, the agent's, an account the forge lost
+            (
+                vec![review(1, "mallory", ChangesRequested, "head", after)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "afk-bot", ChangesRequested, "head", after)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "Agent", ChangesRequested, "head", after)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "", ChangesRequested, "head", after)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            // an older head: only when it came after the last turn started
+            (
+                vec![review(1, "alice", ChangesRequested, "old", before)],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "alice", ChangesRequested, "old", after)],
+                turn,
+                vec![],
+                vec![1],
+            ),
+            // at the very moment the turn started (another offset) is not after it
+            (
+                vec![review(
+                    1,
+                    "alice",
+                    ChangesRequested,
+                    "old",
+                    "2026-01-01T14:00:00+02:00",
+                )],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "alice", ChangesRequested, "old", "")],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![review(1, "alice", ChangesRequested, "old", before)],
+                None,
+                vec![],
+                vec![1],
+            ),
+            // the same person's later approval or dismissed review supersedes it
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", before),
+                    review(2, "Alice", Approved, "head", later),
+                ],
+                turn,
+                vec![],
+                vec![],
+            ),
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", before),
+                    review(2, "alice", Dismissed, "head", later),
+                ],
+                turn,
+                vec![],
+                vec![],
+            ),
+            // a later comment does not; another person's approval does not
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", before),
+                    review(2, "alice", Commented, "head", later),
+                    review(3, "bob", Approved, "head", later),
+                ],
+                turn,
+                vec![],
+                vec![1],
+            ),
+            // asked again: the later request is the one that counts, once
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", before),
+                    review(2, "alice", ChangesRequested, "head", later),
+                ],
+                turn,
+                vec![1],
+                vec![2],
+            ),
+            // two people: both, oldest first
+            (
+                vec![
+                    review(1, "alice", ChangesRequested, "head", before),
+                    review(2, "bob", ChangesRequested, "old", after),
+                ],
+                turn,
+                vec![],
+                vec![1, 2],
+            ),
+        ];
+        let trusted = |l: &str| l != "mallory";
+        for (i, (reviews, last, acted, want)) in cases.into_iter().enumerate() {
+            let ctx = ReviewContext {
+                head_sha: "head",
+                last_turn_started: last,
+                afk_login: "afk-bot",
+                agent_login: "agent",
+                trusted: &trusted,
+                acted: &acted,
+            };
+            let got: Vec<i64> = actionable_reviews(&reviews, &ctx)
+                .iter()
+                .map(|r| r.id)
+                .collect();
+            assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_command_is_the_prefix_and_a_verb_on_the_first_visible_line() {
+        use Command::*;
+        let cases = [
+            ("/afk", "/afk stop", Some(Stop)),
+            ("/afk", "/afk STOP please", Some(Stop)),
+            ("/afk", "  /afk hold\nwe are looking", Some(Hold)),
+            ("/afk", "/afk resume", Some(Resume)),
+            (
+                "/afk",
+                "/afk fix use the new API\nmore text",
+                Some(Fix("use the new API".into())),
+            ),
+            (
+                "/afk",
+                "/afk   fix\t rename it ",
+                Some(Fix("rename it".into())),
+            ),
+            // fix needs its instruction; other verbs are unknown
+            ("/afk", "/afk fix", Some(Unknown("fix".into()))),
+            ("/afk", "/afk merge", Some(Unknown("merge".into()))),
+            ("/afk", "/afk", Some(Unknown("".into()))),
+            // the first line only, and the prefix alone
+            ("/afk", "please\n/afk stop", None),
+            ("/afk", "/afkstop", None),
+            ("/afk", "see /afk stop", None),
+            // what the forge does not show does not count
+            ("/afk", "<!-- /afk stop -->", None),
+            ("/afk", "<!-- x -->\n/afk stop", Some(Stop)),
+            ("/afk", "/afk st\u{200b}op", Some(Stop)),
+            // another prefix; "" turns commands off
+            ("!bot", "!bot hold", Some(Hold)),
+            ("!bot", "/afk hold", None),
+            ("", "/afk stop", None),
+            ("", "stop", None),
+        ];
+        for (prefix, body, want) in cases {
+            assert_eq!(parse_command(prefix, body), want, "{prefix:?} {body:?}");
+        }
+    }
+
+    #[test]
+    fn a_conflicting_pr_gets_one_branch_update_per_base_on_afks_branch_then_a_turn() {
+        use ConflictStep::*;
+        let merge = Some(UpdateStyle::Merge);
+        // (mergeable, update_branch, afk's branch, asked for base, turns left, step)
+        type Case = (
+            Option<bool>,
+            Option<UpdateStyle>,
+            bool,
+            Option<&'static str>,
+            bool,
+            ConflictStep,
+        );
+        let cases: Vec<Case> = vec![
+            (Some(true), merge, true, None, true, Clean),
+            // null is still computing, never false
+            (None, merge, true, None, true, Wait),
+            (
+                Some(false),
+                merge,
+                true,
+                None,
+                true,
+                UpdateBranch(UpdateStyle::Merge),
+            ),
+            (
+                Some(false),
+                Some(UpdateStyle::Rebase),
+                true,
+                Some("old-base"),
+                true,
+                UpdateBranch(UpdateStyle::Rebase),
+            ),
+            // asked for this base already and still conflicting
+            (Some(false), merge, true, Some("base"), true, Turn),
+            (Some(false), merge, true, Some("base"), false, Escalate),
+            // not afk's branch, or updates off: the agent resolves it
+            (Some(false), merge, false, None, true, Turn),
+            (Some(false), None, true, None, true, Turn),
+            (Some(false), None, true, None, false, Escalate),
+        ];
+        for (i, (mergeable, update, afk_branch, asked, turns_left, want)) in
+            cases.into_iter().enumerate()
+        {
+            let f = ConflictFacts {
+                mergeable,
+                update,
+                afk_branch,
+                base_sha: "base",
+                asked_for_base: asked,
+                turns_left,
+            };
+            assert_eq!(conflict_step(&f), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn after_a_branch_update_a_moving_head_waits_and_a_refusal_needs_the_agent() {
+        use ConflictStep::*;
+        let cases = [
+            (BranchUpdate::Started, true, Wait),
+            (BranchUpdate::HeadMoved, false, Wait),
+            (BranchUpdate::UpToDate, true, Turn),
+            (BranchUpdate::Conflict, true, Turn),
+            (BranchUpdate::Conflict, false, Escalate),
+            (BranchUpdate::Refused("no".into()), true, Turn),
+        ];
+        for (outcome, turns_left, want) in cases {
+            assert_eq!(after_update(&outcome, turns_left), want, "{outcome:?}");
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! The conversation on a pull request beside its comments: reviews (each on
+//! the commit it was made on, with its line comments), reactions on issue
+//! comments, what the forge says of a PR's mergeability, and bringing a PR's
+//! branch up to date with its base (a real merge commit on the head branch,
+//! or a conflict). Dialect-neutral; `routes/*/reviews.rs` render it, and the
+//! admin calls here are how a test plays the reviewer (`/_admin/review`,
+//! `/_admin/dismiss`, `/_admin/mergeable`, `/_admin/branch_update`).
+
+use super::http::Reply;
+use super::model::Forge;
+use super::{err, git};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// What a review says, in neither forge's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Verdict {
+    Approved,
+    ChangesRequested,
+    Commented,
+    /// started, not submitted (only its author sees it on a real forge)
+    Pending,
+}
+
+impl Verdict {
+    /// Either forge's word (`REQUEST_CHANGES` or `CHANGES_REQUESTED`, `COMMENT`
+    /// or `COMMENTED`, `APPROVE` or `APPROVED`), any case.
+    fn parse(s: &str) -> Option<Verdict> {
+        match s.to_ascii_uppercase().as_str() {
+            "APPROVED" | "APPROVE" => Some(Verdict::Approved),
+            "REQUEST_CHANGES" | "CHANGES_REQUESTED" => Some(Verdict::ChangesRequested),
+            "COMMENT" | "COMMENTED" => Some(Verdict::Commented),
+            "PENDING" => Some(Verdict::Pending),
+            _ => None,
+        }
+    }
+}
+
+/// A comment on one line of a file in the PR's diff.
+pub(super) struct LineComment {
+    pub(super) id: i64,
+    pub(super) path: String,
+    pub(super) line: u64,
+    pub(super) body: String,
+    /// when (`Forge::stamp`)
+    pub(super) at: String,
+}
+
+pub(super) struct Review {
+    pub(super) id: i64,
+    pub(super) repo: String,
+    pub(super) pr: u64,
+    pub(super) user: String,
+    pub(super) verdict: Verdict,
+    pub(super) body: String,
+    /// the commit it was made on
+    pub(super) commit: String,
+    /// when it was submitted (`Forge::stamp`)
+    pub(super) at: String,
+    pub(super) dismissed: bool,
+    pub(super) comments: Vec<LineComment>,
+}
+
+/// A reaction on an issue comment.
+pub(super) struct Reaction {
+    pub(super) id: i64,
+    pub(super) user: String,
+    pub(super) content: String,
+    pub(super) at: String,
+}
+
+/// What the next branch update of a PR does, set by a test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum NextUpdate {
+    /// a new commit on the head branch, whatever git would say
+    Succeed,
+    /// refused as a conflict, nothing changed
+    Conflict,
+}
+
+/// How a branch update ended.
+pub(super) enum Updated {
+    /// the head branch has a new commit
+    Moved,
+    /// the base has nothing the head lacks: nothing to do
+    UpToDate,
+    Conflict,
+    /// the head is not the one the caller expected (GitHub's `expected_head_sha`)
+    HeadMoved,
+    /// not an open pull request
+    NotOpen,
+}
+
+/// The conversation's state, beside the forge model.
+#[derive(Default)]
+pub(super) struct Talk {
+    /// reviews by id, in the order they were submitted
+    pub(super) reviews: BTreeMap<i64, Review>,
+    /// comment id → its reactions, oldest first
+    pub(super) reactions: BTreeMap<i64, Vec<Reaction>>,
+    /// (repo, pr) → what the forge says of its mergeability (`None`: still
+    /// computing); a PR not here is mergeable while open
+    pub(super) mergeable: BTreeMap<(String, u64), Option<bool>>,
+    /// (repo, pr) → what its next branch update does
+    pub(super) next_update: BTreeMap<(String, u64), NextUpdate>,
+}
+
+impl Forge {
+    /// The reviews of `repo#pr` afk's account sees, oldest first: a pending
+    /// review only its author sees (both forges).
+    pub(super) fn reviews_of(&self, repo: &str, pr: u64) -> Vec<&Review> {
+        self.talk
+            .reviews
+            .values()
+            .filter(|r| r.repo == repo && r.pr == pr && self.sees(r))
+            .collect()
+    }
+
+    /// Review `id` of `repo#pr`, if afk's account sees it.
+    pub(super) fn review(&self, repo: &str, pr: u64, id: &str) -> Option<&Review> {
+        let id = id.parse::<i64>().ok()?;
+        self.talk
+            .reviews
+            .get(&id)
+            .filter(|r| r.repo == repo && r.pr == pr && self.sees(r))
+    }
+
+    fn sees(&self, r: &Review) -> bool {
+        r.verdict != Verdict::Pending || r.user == self.me
+    }
+
+    /// What the forge says of an open PR's mergeability (`None`: still
+    /// computing); each dialect says its own for a closed one.
+    pub(super) fn mergeable(&self, repo: &str, pr: u64) -> Option<bool> {
+        self.talk
+            .mergeable
+            .get(&(repo.to_string(), pr))
+            .copied()
+            .unwrap_or(Some(true))
+    }
+
+    /// `user` reacts with `content` on comment `id`: (the reaction, whether it is new).
+    pub(super) fn react(&mut self, id: i64, user: &str, content: &str) -> (i64, bool) {
+        if let Some(r) = self.talk.reactions.get(&id).and_then(|rs| {
+            rs.iter()
+                .find(|r| r.user == user && r.content == content)
+                .map(|r| r.id)
+        }) {
+            return (r, false);
+        }
+        let rid = self.id();
+        let at = self.stamp();
+        self.talk.reactions.entry(id).or_default().push(Reaction {
+            id: rid,
+            user: user.to_string(),
+            content: content.to_string(),
+            at,
+        });
+        (rid, true)
+    }
+
+    /// Bring an open PR's head branch up to date with its base: merge the
+    /// base in (a merge commit on the head), or `rebase`: one new commit on
+    /// the base with the merged tree. A test's [`NextUpdate`] decides first.
+    pub(super) fn update_branch(
+        &mut self,
+        repo: &str,
+        pr: u64,
+        rebase: bool,
+        expected_head: Option<&str>,
+    ) -> Result<Updated, String> {
+        let (head, base, open) = match self.repos.get(repo).and_then(|r| r.issues.get(&pr)) {
+            Some(i) if i.pull => (
+                i.head.clone().unwrap_or_default(),
+                i.base.clone(),
+                i.state == "open" && !i.merged,
+            ),
+            _ => return Err(format!("no pull request {repo}#{pr}")),
+        };
+        if !open {
+            return Ok(Updated::NotOpen);
+        }
+        let gd = self.git_dir(repo);
+        let h = git::head(&gd, &head).ok_or(format!("no branch {head}"))?;
+        if expected_head.is_some_and(|e| e != h) {
+            return Ok(Updated::HeadMoved);
+        }
+        let b = git::head(&gd, &base).ok_or(format!("no branch {base}"))?;
+        let forced = self.talk.next_update.remove(&(repo.to_string(), pr));
+        if forced == Some(NextUpdate::Conflict) {
+            return Ok(Updated::Conflict);
+        }
+        let behind = git::git(&gd, &["merge-base", "--is-ancestor", &b, &h], None).is_err();
+        if !behind && forced.is_none() {
+            return Ok(Updated::UpToDate);
+        }
+        let merged = git::git(&gd, &["merge-tree", "--write-tree", &h, &b], None);
+        let tree = match (merged, forced) {
+            (Ok(t), _) => t,
+            (Err(_), Some(NextUpdate::Succeed)) => {
+                git::git(&gd, &["rev-parse", &format!("{h}^{{tree}}")], None)?
+            }
+            (Err(_), _) => return Ok(Updated::Conflict),
+        };
+        let message = format!("Merge branch '{base}' into {head}");
+        let parents: Vec<&str> = match (rebase, behind) {
+            (true, _) => vec!["-p", &b],
+            (false, true) => vec!["-p", &h, "-p", &b],
+            (false, false) => vec!["-p", &h],
+        };
+        let mut args = vec!["commit-tree", tree.as_str()];
+        args.extend(parents);
+        args.extend(["-m", message.as_str()]);
+        let new = git::git(&gd, &args, None)?;
+        git::git(
+            &gd,
+            &["update-ref", &format!("refs/heads/{head}"), &new],
+            None,
+        )?;
+        // the forge works its mergeability out again: clean now
+        self.talk.mergeable.remove(&(repo.to_string(), pr));
+        Ok(Updated::Moved)
+    }
+}
+
+// ---- the admin calls -------------------------------------------------------------
+
+fn ok() -> Reply {
+    Reply::json(200, &json!({"ok": true}))
+}
+
+/// `POST /_admin/review {repo, pr, user = alice, state, body = "", commit =
+/// the PR's head now, comments: [{path, line, body}]}` → `{id, comments: [ids]}`.
+pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("").to_string();
+    let pr = body["pr"].as_u64().unwrap_or(0);
+    let Some(verdict) = body["state"].as_str().and_then(Verdict::parse) else {
+        return err(
+            400,
+            "state must be APPROVED, REQUEST_CHANGES (CHANGES_REQUESTED), COMMENT(ED) or PENDING",
+        );
+    };
+    let head = match f.repos.get(&repo).and_then(|r| r.issues.get(&pr)) {
+        Some(i) if i.pull => f.head_sha(&repo, i),
+        _ => return err(404, "no such pull request"),
+    };
+    let commit = body["commit"].as_str().map_or(head, str::to_string);
+    let id = f.id();
+    let at = f.stamp();
+    let mut comments = vec![];
+    for c in body["comments"].as_array().into_iter().flatten() {
+        let cid = f.id();
+        comments.push(LineComment {
+            id: cid,
+            path: c["path"].as_str().unwrap_or("README.md").to_string(),
+            line: c["line"].as_u64().unwrap_or(1),
+            body: c["body"].as_str().unwrap_or("").to_string(),
+            at: at.clone(),
+        });
+    }
+    let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
+    f.talk.reviews.insert(
+        id,
+        Review {
+            id,
+            repo,
+            pr,
+            user: body["user"].as_str().unwrap_or("alice").to_string(),
+            verdict,
+            body: body["body"].as_str().unwrap_or("").to_string(),
+            commit,
+            at,
+            dismissed: false,
+            comments,
+        },
+    );
+    Reply::json(201, &json!({"id": id, "comments": ids}))
+}
+
+/// `POST /_admin/dismiss {review}`: the review is dismissed (by whoever may).
+pub(super) fn dismiss(f: &mut Forge, body: &Value) -> Reply {
+    let id = body["review"].as_i64().unwrap_or(0);
+    match f.talk.reviews.get_mut(&id) {
+        Some(r) => {
+            r.dismissed = true;
+            ok()
+        }
+        None => err(404, "no such review"),
+    }
+}
+
+/// `POST /_admin/mergeable {repo, pr, mergeable: true | false | null}`: what
+/// the forge says of the PR (null: still computing); without `mergeable`,
+/// back to the default (mergeable while open).
+pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
+    let key = (
+        body["repo"].as_str().unwrap_or("").to_string(),
+        body["pr"].as_u64().unwrap_or(0),
+    );
+    match body.get("mergeable") {
+        None => {
+            f.talk.mergeable.remove(&key);
+        }
+        Some(Value::Null) => {
+            f.talk.mergeable.insert(key, None);
+        }
+        Some(Value::Bool(b)) => {
+            f.talk.mergeable.insert(key, Some(*b));
+        }
+        Some(_) => return err(400, "mergeable must be true, false or null"),
+    }
+    ok()
+}
+
+/// `POST /_admin/branch_update {repo, pr, outcome: "succeed" | "conflict"}`:
+/// what the PR's next branch update does (succeed: a new commit on the head
+/// branch even where git would conflict; conflict: refused, nothing changed).
+pub(super) fn set_next_update(f: &mut Forge, body: &Value) -> Reply {
+    let key = (
+        body["repo"].as_str().unwrap_or("").to_string(),
+        body["pr"].as_u64().unwrap_or(0),
+    );
+    let next = match body["outcome"].as_str() {
+        Some("succeed") => NextUpdate::Succeed,
+        Some("conflict") => NextUpdate::Conflict,
+        _ => return err(400, "outcome must be \"succeed\" or \"conflict\""),
+    };
+    f.talk.next_update.insert(key, next);
+    ok()
+}
