@@ -241,6 +241,10 @@ impl Runner for IdleRunner {
     fn prefetch(&self) -> Result<()> {
         self.inner.prefetch()
     }
+    /// A turn left unfinished stays so: finishing it creates a Job.
+    fn settle(&self, _handle: Option<&RunnerHandle>, _run_dir: &Path) -> Result<()> {
+        Ok(())
+    }
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
         self.inner.observe(handle, run_dir)
     }

@@ -221,6 +221,9 @@ impl Runner for OnDemandRunner {
     fn prefetch(&self) -> Result<()> {
         self.get()?.prefetch()
     }
+    fn settle(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<()> {
+        self.get()?.settle(handle, run_dir)
+    }
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
         self.get()?.observe(handle, run_dir)
     }

@@ -200,7 +200,10 @@ impl Api {
                     message: format!(
                         "{} answered {code}, a redirect to {}: afk follows none; check runner.kubernetes.api_url",
                         what(method, path),
-                        crate::core::sanitize::one_line(r.header("location").unwrap_or("nowhere"), 120)
+                        crate::core::sanitize::one_line(
+                            r.header("location").unwrap_or("nowhere"),
+                            120
+                        )
                     ),
                     unknown: false,
                 }))
@@ -208,7 +211,10 @@ impl Api {
             Err(ureq::Error::Status(code, r)) => {
                 let mut text = String::new();
                 use std::io::Read;
-                let _ = r.into_reader().take(ERROR_BODY_MAX).read_to_string(&mut text);
+                let _ = r
+                    .into_reader()
+                    .take(ERROR_BODY_MAX)
+                    .read_to_string(&mut text);
                 let msg = serde_json::from_str::<Value>(&text)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -511,7 +517,10 @@ impl KubernetesRunner {
     /// create whose object is not there is sent once more. `look_first`: the
     /// object may exist already (an earlier tick's create): read it first.
     fn ensure(&self, kind: &str, name: &str, body: &Value, look_first: bool) -> Result<Value> {
-        let get = || self.api.json("GET", &format!("{}/{name}", self.api.ns(kind)), None);
+        let get = || {
+            self.api
+                .json("GET", &format!("{}/{name}", self.api.ns(kind)), None)
+        };
         if look_first {
             match get() {
                 Ok(v) => return Ok(v),
@@ -596,7 +605,12 @@ impl KubernetesRunner {
         if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
             let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
             let uid = job["metadata"]["uid"].as_str().unwrap_or("");
-            self.ensure("configmaps", &name, &k8s::config_map(&spec, uid, &prompt), false)?;
+            self.ensure(
+                "configmaps",
+                &name,
+                &k8s::config_map(&spec, uid, &prompt),
+                false,
+            )?;
         }
         Ok(Some(super::RunnerHandle::Job { name }))
     }
@@ -651,7 +665,10 @@ impl KubernetesRunner {
             k8s::LOG_READ_BYTES
         );
         if let Some(c) = &cursor {
-            path.push_str(&format!("&sinceTime={}", c.since().replace(':', "%3A").replace('+', "%2B")));
+            path.push_str(&format!(
+                "&sinceTime={}",
+                c.since().replace(':', "%3A").replace('+', "%2B")
+            ));
         }
         let answer = match self.api.send("GET", &path, None) {
             Ok(r) => r,
@@ -783,7 +800,10 @@ impl Mirror {
         lines.finish(false, &mut each);
         if let Some(e) = failed {
             return Err(anyhow!(e)).with_context(|| {
-                format!("runner: cannot write {}", self.dir.join("agent.log").display())
+                format!(
+                    "runner: cannot write {}",
+                    self.dir.join("agent.log").display()
+                )
             });
         }
         Ok(read)
@@ -875,6 +895,19 @@ impl super::Runner for KubernetesRunner {
         Ok(())
     }
 
+    /// A turn whose create went unanswered: found or made now.
+    fn settle(&self, handle: Option<&super::RunnerHandle>, run_dir: &Path) -> Result<()> {
+        let Some(super::RunnerHandle::Job { name }) = handle else {
+            return Ok(());
+        };
+        if let Some(p) = self.pending(run_dir, name) {
+            self.finish(&p, run_dir, true)?;
+            // the lists were read before it existed
+            self.snapshot.lock().unwrap().take();
+        }
+        Ok(())
+    }
+
     fn observe(
         &self,
         handle: Option<&super::RunnerHandle>,
@@ -887,18 +920,14 @@ impl super::Runner for KubernetesRunner {
             }
             None => return Ok(super::Observed::only(Agent::Vanished)),
         };
-        // a turn whose create went unanswered: found or made now
-        if let Some(p) = self.pending(run_dir, name) {
-            if let Err(e) = self.finish(&p, run_dir, true) {
-                let mut seen = super::Observed::only(Agent::Running);
-                seen.marks = format!("{name}:starting");
-                crate::log::warn(&format!("runner: Job {name} is still starting: {e}"));
-                return Ok(seen);
-            }
-            // the lists were read before it existed
-            self.snapshot.lock().unwrap().take();
-        }
         let (job, pod) = self.lookup(name)?;
+        // a turn whose create is still unanswered ([`Runner::settle`] could
+        // not finish it, or a dry run left it): starting, never vanished
+        if job.is_none() && self.pending(run_dir, name).is_some() {
+            let mut seen = super::Observed::only(Agent::Running);
+            seen.marks = format!("{name}:starting");
+            return Ok(seen);
+        }
         let state = k8s::job_state(
             job.as_ref(),
             pod.as_ref(),
@@ -921,7 +950,9 @@ impl super::Runner for KubernetesRunner {
             // Job's state, which every limit is checked against
             match self.follow_log(name, &p.name, run_dir) {
                 Ok(at) => log_at = at.or(log_at),
-                Err(e) => crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}")),
+                Err(e) => {
+                    crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}"))
+                }
             }
         }
         let (agent, cannot_start) = match &state {

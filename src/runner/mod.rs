@@ -175,7 +175,15 @@ pub trait Runner: Send + Sync {
     fn prefetch(&self) -> Result<()> {
         Ok(())
     }
-    /// Is the agent running, exited, vanished?
+    /// Finish a turn whose start went unanswered on an earlier step (the
+    /// kubernetes runner: find its Job by name, or create it from the kept
+    /// manifests): a write, so a dry run's runner does nothing here. Called
+    /// before [`Runner::observe`]; by default nothing is ever left unfinished.
+    fn settle(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<()> {
+        let _ = (handle, run_dir);
+        Ok(())
+    }
+    /// Is the agent running, exited, vanished? Read-only.
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);

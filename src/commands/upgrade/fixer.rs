@@ -151,7 +151,11 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Durat
         row.fixer_start_time,
     );
     let dir = PathBuf::from(row.fixer_dir.clone().unwrap_or_default());
-    let seen = up.runner()?.observe(handle.as_ref(), &dir)?;
+    let runner = up.runner()?;
+    if let Err(e) = runner.settle(handle.as_ref(), &dir) {
+        crate::log::warn(&format!("fixer: the agent is still starting: {e}"));
+    }
+    let seen = runner.observe(handle.as_ref(), &dir)?;
     Ok(match seen.agent {
         Agent::Running => (Fixer::Running, Some(quiet(row, &dir, up.now))),
         Agent::Exited(_) | Agent::Vanished => (

@@ -252,6 +252,10 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let pr = find_pr(w, run)?;
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
     let run_dir = w.run_dir(run);
+    // a turn an earlier step began and never heard back from: finished first
+    if let Err(e) = w.runner.settle(run.handle.as_ref(), &run_dir) {
+        crate::log::warn(&format!("run {}: the agent is still starting: {e}", run.id));
+    }
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
