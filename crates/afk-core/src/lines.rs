@@ -119,7 +119,16 @@ mod tests {
     fn bounded_lines_pass_over_what_is_longer_than_the_cap_and_hold_a_torn_end() {
         let long = "x".repeat(200);
         let long_line = format!("2026-01-01T00:00:00Z {long}\nok\n");
-        let cases: Vec<(&str, Vec<&[u8]>, bool, Vec<String>, u64, Option<usize>)> = vec![
+        // (rule, chunks, the stream is whole, lines, passed over, held back)
+        type Case<'a> = (
+            &'a str,
+            Vec<&'a [u8]>,
+            bool,
+            Vec<String>,
+            u64,
+            Option<usize>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "plain lines",
                 vec![b"a\nb\n"],
