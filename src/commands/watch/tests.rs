@@ -54,6 +54,7 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
+        notes: Mutex::new(vec![]),
     }
 }
 
