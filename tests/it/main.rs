@@ -26,5 +26,6 @@ mod runner_http;
 mod runs;
 mod status_page;
 mod template;
+mod text_out;
 mod upgrade;
 mod watch;
