@@ -281,7 +281,8 @@ fn user_info_in_any_configured_url_is_a_config_error() {
         }
         text.replace(&forge_url, &(out.join("\n") + "\n"))
     };
-    let cases: Vec<(String, Vec<(&str, String)>, &str)> = vec![
+    type Case<'a> = (String, Vec<(&'a str, String)>, &'a str);
+    let cases: Vec<Case> = vec![
         (with_forge("url"), vec![], "forge.url"),
         (
             text.replace("[forge]\n", &format!("[forge]\napi_url = \"{sneaky}\"\n")),

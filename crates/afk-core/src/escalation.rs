@@ -298,14 +298,9 @@ mod tests {
         };
         let huge = "why ".repeat(262_144);
         // (reason, questions, failing checks, questions shown, failing shown, reason cut)
-        let cases: Vec<(
-            &str,
-            Vec<String>,
-            Vec<(String, Option<String>)>,
-            usize,
-            usize,
-            bool,
-        )> = vec![
+        type Failing = Vec<(String, Option<String>)>;
+        type Case<'a> = (&'a str, Vec<String>, Failing, usize, usize, bool);
+        let cases: Vec<Case> = vec![
             ("need a key", q(1, 5), failing(0), 1, 0, false),
             (
                 "need a key",
