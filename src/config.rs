@@ -1162,9 +1162,56 @@ impl Config {
         self.forge.app_id != 0
     }
 
+    /// Every URL the config holds, and each one a variable it names holds:
+    /// no user info (`core::secrets::has_user_info`). The error names the key
+    /// and never shows the URL (the user info may be a password).
+    fn validate_urls(&self, c: &Checker) -> Result<()> {
+        let (f, r, u, n) = (&self.forge, &self.runner, &self.upgrade, &self.notify);
+        let mut urls: Vec<(&str, String, &str)> = vec![
+            ("forge", "url".into(), f.url.as_str()),
+            ("forge", "api_url".into(), f.api_url.as_str()),
+            ("runner", "url".into(), r.url.as_str()),
+            (
+                "runner.kubernetes",
+                "api_url".into(),
+                r.kubernetes.api_url.as_str(),
+            ),
+            ("upgrade", "upstream".into(), u.upstream.as_str()),
+        ];
+        for (host, url) in &u.registry_mirrors {
+            urls.push(("upgrade.registry_mirrors", host.clone(), url.as_str()));
+        }
+        for (table, key, url) in urls {
+            // a git upstream over ssh (`ssh://git@host/…`) names its user there
+            let http = url.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http"));
+            if (http || table != "upgrade") && crate::core::secrets::has_user_info(url) {
+                return Err(c.err(table, &key, USER_INFO));
+            }
+        }
+        let h = &n.heartbeat;
+        let named = [
+            ("notify", "slack_webhook_env", &n.slack_webhook_env),
+            ("notify", "webhook_env", &n.webhook_env),
+            ("notify", "heartbeat_env", &n.heartbeat_env),
+            ("notify.heartbeat", "poll", &h.poll),
+            ("notify.heartbeat", "watch", &h.watch),
+            ("notify.heartbeat", "harvest", &h.harvest),
+            ("notify.heartbeat", "upgrade", &h.upgrade),
+        ];
+        for (table, key, var) in named {
+            if !var.is_empty()
+                && std::env::var(var).is_ok_and(|url| crate::core::secrets::has_user_info(&url))
+            {
+                return Err(c.err(table, key, format!("the URL in ${var}: {USER_INFO}")));
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self, text: &str) -> Result<()> {
         let c = Checker { text };
         let secs = Duration::from_secs;
+        self.validate_urls(&c)?;
 
         if let Some(page) = &self.status_page
             && (Some(page) == self.metrics_file.as_ref() || Some(page) == self.state_path.as_ref())
@@ -1581,6 +1628,9 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
         ))
     })
 }
+
+/// Why a URL with user info is refused (`Config::validate_urls`).
+const USER_INFO: &str = "the URL has user info (a name or password before an `@` in its host part); afk refuses it, as a secret there would be sent in clear text and shown wherever the URL is: give the URL without it (the token goes in its own setting)";
 
 /// `http://host...` or `https://host...` with a non-empty host and no whitespace.
 fn is_http_url(s: &str) -> bool {

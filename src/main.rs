@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     if let Err(e) = afk::clock::check().and_then(|()| log::check()) {
         log::error(&e);
         if json {
-            println!("{}", serde_json::json!({"error": e, "exit": 2}));
+            error_document(&e, 2);
         }
         return ExitCode::from(2);
     }
@@ -27,12 +27,24 @@ fn main() -> ExitCode {
             let line = commands::error_line(&e);
             log::error(&line);
             if json {
-                // every --json command prints exactly one document, also for an error
-                let doc = serde_json::json!({"error": line, "exit": code});
-                println!("{doc}");
+                error_document(&line, code);
             }
             ExitCode::from(code)
         }
+    }
+}
+
+/// Every --json command prints exactly one document, also for an error. The
+/// error is on stderr already: a stdout that cannot take the document (the
+/// cause of that error, often: a full disk) adds no second line for it.
+fn error_document(line: &str, code: u8) {
+    use std::io::Write;
+    let doc = serde_json::json!({"error": line, "exit": code});
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{doc}").and_then(|()| out.flush())
+        && commands::is_closed_pipe(&e)
+    {
+        commands::die_of_sigpipe()
     }
 }
 

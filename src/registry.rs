@@ -1126,14 +1126,11 @@ fn transport_error(host: &str, method: &str, path: &str, t: &ureq::Transport) ->
     )
 }
 
-/// One line of at most `max` characters.
+/// What an error holds of a registry's words (a header, an error code, a
+/// parser's complaint): one escaped line of at most `max` characters, the
+/// cut said (`sanitize::excerpt`).
 fn short(s: &str, max: usize) -> String {
-    let one = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > max {
-        one.chars().take(max).collect::<String>() + "…"
-    } else {
-        one
-    }
+    crate::core::sanitize::excerpt(s, max)
 }
 
 /// Standard base64 with padding (HTTP basic auth).

@@ -11,7 +11,10 @@
 //! as the forge client.
 
 use crate::config::Config;
-use crate::core::sanitize::one_line;
+use crate::core::sanitize::{excerpt, one_line};
+
+/// How much of a thread's phase and time the run keeps as its progress marks.
+const MARK_MAX: usize = 200;
 use crate::forge::http::Http;
 use crate::types::IssueNumber;
 use anyhow::{Result, bail};
@@ -138,7 +141,10 @@ impl HttpRunner {
         let id = match c.id {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
-            other => bail!("runner: POST /threads answered an id that is not a string: {other}"),
+            other => bail!(
+                "runner: POST /threads answered an id that is not a string: {}",
+                excerpt(&other.to_string(), 60)
+            ),
         };
         if !crate::core::sanitize::is_thread_id(&id) {
             bail!(
@@ -178,7 +184,7 @@ impl HttpRunner {
         if !["running", "idle", "error"].contains(&t.status.as_str()) {
             bail!(
                 "runner: GET /threads/{id} answered status \"{}\" (expected running, idle or error)",
-                t.status
+                excerpt(&t.status, 60)
             );
         }
         Ok(t)
@@ -325,10 +331,11 @@ impl super::Runner for HttpRunner {
                 };
                 Ok(super::Observed {
                     agent: crate::core::run_state::thread_agent(&t.status),
+                    // kept with the run each tick: a bounded part of what the service said
                     marks: format!(
                         "{}:{}",
-                        t.phase.unwrap_or_default(),
-                        t.updated_at.unwrap_or_default()
+                        excerpt(&t.phase.unwrap_or_default(), MARK_MAX),
+                        excerpt(&t.updated_at.unwrap_or_default(), MARK_MAX)
                     ),
                     cost_usd: t.cost_usd,
                     blocked: t.blocked,

@@ -351,9 +351,10 @@ fn an_agent_failed_comment_posted_after_the_job_is_deleted_still_gives_the_pod_s
         Some(json!({"image": "registry.example/agent:1"})),
     );
     assert_eq!(afk.poll().0, 0);
-    // the forge refuses the escalation comment once: the tick decided and
-    // deleted the Job, the next one posts the comment with no pod left to ask
-    sb.faults(json!([{"method": "POST", "path": "/issues/1/comments", "status": 422, "times": 1}]));
+    // the forge refuses the escalation comment once (403: a refusal to try
+    // again next tick; a 422 would be given up): the tick decided and deleted
+    // the Job, the next one posts the comment with no pod left to ask
+    sb.faults(json!([{"method": "POST", "path": "/issues/1/comments", "status": 403, "times": 1}]));
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).1.as_deref(), Some("agent-failed"), "{r}");
     assert_eq!(jobs(&sb), Vec::<Value>::new(), "the Job is deleted");

@@ -30,5 +30,6 @@ mod runner_http;
 mod runs;
 mod status_page;
 mod template;
+mod text_out;
 mod upgrade;
 mod watch;

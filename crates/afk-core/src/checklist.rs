@@ -109,7 +109,9 @@ pub fn render(c: &Checklist) -> String {
         s.push_str(&format!(" (reason: `{r}`)."));
     }
     s.push('\n');
-    s
+    // bounded by construction (every outside string is cut above); kept
+    // within the forge's limit whatever is added to it later
+    super::bounds::fit(&s, super::bounds::COMMENT_BUDGET)
 }
 
 #[cfg(test)]
@@ -131,6 +133,26 @@ mod tests {
             spend_usd: None,
             run_usd: 0.0,
         }
+    }
+
+    #[test]
+    fn a_checklist_of_the_longest_outside_text_stays_small() {
+        let long = "é".repeat(100_000);
+        let url = format!(
+            "https://ci.invalid/{}",
+            "x".repeat(crate::sanitize::URL_MAX - 30)
+        );
+        let mut c = base();
+        c.pr = Some(Link {
+            text: long.clone(),
+            url: url.clone(),
+        });
+        c.ci_build = Some(url);
+        c.phase = Some((long.clone(), Some(long.clone())));
+        c.end = Some(End::Escalated(long));
+        let t = render(&c);
+        assert!(t.len() < 8_000, "{} bytes", t.len());
+        assert!(t.starts_with(MARKER));
     }
 
     #[test]

@@ -95,9 +95,25 @@ fn spend_line(b: &Budget) -> String {
     }
 }
 
-/// The escalation comment: why, with links, what the agent asked, and how to hand back.
+/// How much of a blocked agent's reason the comment quotes, in characters.
+pub const REASON_MAX: usize = 1_000;
+/// How much of one question the comment quotes, in characters.
+pub const QUESTION_MAX: usize = 300;
+/// The most questions the comment lists, and the bytes they may take.
+pub const QUESTIONS_MAX: usize = 50;
+pub const QUESTIONS_BUDGET: usize = 24_000;
+/// The most failing checks the comment lists, and the bytes they may take
+/// (each may link a build URL of up to `sanitize::URL_MAX` bytes).
+pub const FAILING_MAX: usize = 10;
+pub const FAILING_BUDGET: usize = 16_000;
+
+/// The escalation comment: why, with links, what the agent asked, and how to
+/// hand back. Outside text in it is cut with the cut said (a reason to
+/// `REASON_MAX` characters, questions and failing checks to their counts),
+/// and the whole stays within `bounds::COMMENT_BUDGET` bytes.
 pub fn comment(e: &Escalated) -> String {
-    use super::sanitize::{md_text, one_line, safe_url};
+    use super::bounds::{COMMENT_BUDGET, fit, fitting, more};
+    use super::sanitize::{md_text, md_text_cut, one_line, safe_url};
     let mut s = format!(
         "{}\n**afk needs a human here** (`{}`): {}.\n\n",
         marker(e.run_id),
@@ -110,22 +126,41 @@ pub fn comment(e: &Escalated) -> String {
             None => s.push_str(&format!("- pull request: #{n}\n")),
         }
     }
-    for (ctx, url) in e.failing {
-        let ctx = md_text(&one_line(ctx, 120));
-        match url.as_deref().and_then(safe_url) {
-            Some(u) => s.push_str(&format!("- failing: {ctx} ([build]({u}))\n")),
-            None => s.push_str(&format!("- failing: {ctx}\n")),
-        }
+    let failing: Vec<String> = e
+        .failing
+        .iter()
+        .take(FAILING_MAX + 1)
+        .map(|(ctx, url)| {
+            let ctx = md_text(&one_line(ctx, 120));
+            match url.as_deref().and_then(safe_url) {
+                Some(u) => format!("- failing: {ctx} ([build]({u}))\n"),
+                None => format!("- failing: {ctx}\n"),
+            }
+        })
+        .collect();
+    let shown = fitting(&failing, FAILING_MAX, FAILING_BUDGET);
+    failing[..shown].iter().for_each(|l| s.push_str(l));
+    if e.failing.len() > shown {
+        let cut = more(e.failing.len() - shown, "failing check", "failing checks");
+        s.push_str(&format!("- {cut}\n"));
     }
     if let Some((reason, qs)) = e.blocked {
         if !reason.trim().is_empty() {
-            s.push_str(&format!(
-                "- the agent says: {}\n",
-                md_text(&one_line(reason, 500))
-            ));
+            let said = md_text_cut(reason, REASON_MAX);
+            s.push_str(&format!("- the agent says: {said}\n"));
         }
-        for q in qs {
-            s.push_str(&format!("- question: {}\n", md_text(&one_line(q, 500))));
+        let lines: Vec<String> = qs
+            .iter()
+            .take(QUESTIONS_MAX + 1)
+            .map(|q| format!("- question: {}\n", md_text_cut(q, QUESTION_MAX)))
+            .collect();
+        let shown = fitting(&lines, QUESTIONS_MAX, QUESTIONS_BUDGET);
+        lines[..shown].iter().for_each(|l| s.push_str(l));
+        if qs.len() > shown {
+            let cut = more(qs.len() - shown, "question", "questions");
+            s.push_str(&format!(
+                "- {cut} (all of them are in the run's progress file on the afk host)\n"
+            ));
         }
     }
     s.push_str(&spend_line(&e.budget));
@@ -133,7 +168,7 @@ pub fn comment(e: &Escalated) -> String {
         "- run {}: {} agent turn(s); logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
         e.run_id, e.turns, e.run_dir, e.human_label, e.ready_label, e.ready_label
     ));
-    s
+    fit(&s, COMMENT_BUDGET)
 }
 
 /// A link for a notification or an event: the forge's URL when it is a plain
@@ -241,6 +276,76 @@ mod tests {
         assert!(t.contains("[#5](http://forge/acme/api/pulls/5)"));
         assert!(t.contains("- question: which key?"));
         assert!(t.contains("/var/lib/afk/runs/3` on the afk host"));
+    }
+
+    #[test]
+    fn an_escalation_comment_stays_under_the_forge_limit_and_says_what_it_cut() {
+        use crate::bounds::{COMMENT_BUDGET, FORGE_COMMENT_MAX};
+        let q = |n: usize, len: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("q{i} {}?", "é".repeat(len)))
+                .collect()
+        };
+        let failing = |n: usize| -> Vec<(String, Option<String>)> {
+            (0..n)
+                .map(|i| {
+                    (
+                        format!("ci/{i}"),
+                        Some(format!("https://ci/{}", "x".repeat(2_000))),
+                    )
+                })
+                .collect()
+        };
+        let huge = "why ".repeat(262_144);
+        // (reason, questions, failing checks, questions shown, failing shown, reason cut)
+        type Failing = Vec<(String, Option<String>)>;
+        type Case<'a> = (&'a str, Vec<String>, Failing, usize, usize, bool);
+        let cases: Vec<Case> = vec![
+            ("need a key", q(1, 5), failing(0), 1, 0, false),
+            (
+                "need a key",
+                q(5_000, 200),
+                failing(0),
+                QUESTIONS_MAX,
+                0,
+                false,
+            ),
+            (&huge, q(5_000, 200), failing(0), QUESTIONS_MAX, 0, true),
+            ("x", q(30, 5_000), failing(0), 30, 0, false),
+            ("x", q(45, 5_000), failing(0), 37, 0, false),
+            ("x", q(0, 0), failing(1_000), 0, 7, false),
+            ("x", q(0, 0), failing(5), 0, 5, false),
+            (&huge, q(5_000, 5_000), failing(1_000), 37, 7, true),
+        ];
+        for (reason, qs, fails, shown, fails_shown, reason_cut) in cases {
+            let mut e = base(&fails, &qs);
+            e.blocked = Some((reason, &qs));
+            let t = comment(&e);
+            let case = format!("{} questions, {} failing", qs.len(), fails.len());
+            assert!(
+                t.len() <= COMMENT_BUDGET && t.chars().count() < FORGE_COMMENT_MAX,
+                "{case}"
+            );
+            assert!(t.starts_with(&marker(crate::types::RunId(3))), "{case}");
+            assert!(
+                t.ends_with("adds `ready-for-agent` again.\n"),
+                "{case}: the hand-back survives"
+            );
+            assert_eq!(t.matches("\n- question: ").count(), shown, "{case}");
+            assert_eq!(t.matches("\n- failing: ").count(), fails_shown, "{case}");
+            if qs.len() > shown {
+                let said = crate::bounds::more(qs.len() - shown, "question", "questions");
+                assert!(t.contains(&said), "{case}: {said}");
+            }
+            if fails.len() > fails_shown {
+                assert!(t.contains("more failing checks"), "{case}");
+            }
+            assert_eq!(
+                t.contains("more characters)\n- "),
+                reason_cut || qs.iter().any(|q| q.chars().count() > QUESTION_MAX),
+                "{case}"
+            );
+        }
     }
 
     #[test]

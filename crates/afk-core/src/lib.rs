@@ -9,6 +9,7 @@ use afk_model as types;
 
 pub mod answers;
 pub mod app_token;
+pub mod bounds;
 pub mod cadence;
 pub mod canary;
 pub mod checklist;

@@ -261,16 +261,20 @@ pub fn latest_phase(progress: &[u8], written_at: Option<&str>) -> Option<Phase> 
 }
 
 /// The progress file's lines as `runs show` prints them: each cleaned to one
-/// line, empty ones dropped, the last `max` kept.
+/// line of at most `LINE_MAX` characters (the cut said), empty ones dropped,
+/// the last `max` kept.
 pub fn lines(progress: &[u8], max: usize) -> Vec<String> {
     let mut last: Vec<String> = readable(progress)
-        .map(|raw| super::sanitize::one_line(&String::from_utf8_lossy(raw), 400))
+        .map(|raw| super::sanitize::one_line_cut(&String::from_utf8_lossy(raw), LINE_MAX))
         .filter(|l| !l.is_empty())
         .take(max)
         .collect();
     last.reverse();
     last
 }
+
+/// The most characters of one progress line `runs show` prints.
+pub const LINE_MAX: usize = 400;
 
 /// A run's PR counts as green while it is open, unmerged, and its CI verdict
 /// is a success (the merge-hold clock runs only then).

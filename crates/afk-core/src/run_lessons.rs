@@ -16,13 +16,40 @@ pub struct RunLesson {
     pub detail: Option<String>,
 }
 
+/// The most failing checks a `gate_failure` lesson names.
+pub const CONTEXTS_MAX: usize = 10;
+
+/// The most characters of one text field of a lesson (its root cause,
+/// suggestion, detail) the journal keeps: a lesson's words may come from an
+/// agent or a forge.
+pub const LESSON_TEXT_MAX: usize = 2_000;
+
+/// A lesson's text field as the journal keeps it: at most `LESSON_TEXT_MAX`
+/// characters, the cut said. Newlines are kept (a person's lesson may have them).
+pub fn lesson_text(text: &str) -> String {
+    match text.char_indices().nth(LESSON_TEXT_MAX) {
+        None => text.to_string(),
+        Some((at, _)) => {
+            let more = text[at..].chars().count();
+            format!("{}{}", &text[..at], super::sanitize::cut_note(more))
+        }
+    }
+}
+
 /// CI went red on the agent's PR: the failing checks (`ci::Verdict::failing`)
 /// by name, one short line each.
+/// At most `CONTEXTS_MAX` of them, then how many more: the names are the
+/// forge's, and a workflow can report hundreds.
 pub fn gate_failure(failing: &[(String, Option<String>)]) -> RunLesson {
-    let contexts: Vec<String> = failing
+    let mut contexts: Vec<String> = failing
         .iter()
+        .take(CONTEXTS_MAX)
         .map(|f| super::sanitize::one_line(&f.0, 80))
         .collect();
+    if failing.len() > CONTEXTS_MAX {
+        let n = failing.len() - CONTEXTS_MAX;
+        contexts.push(super::bounds::more(n, "failing check", "failing checks"));
+    }
     let list = contexts.join(", ");
     RunLesson {
         kind: LessonKind::GateFailure,
@@ -99,6 +126,40 @@ pub fn budget_exceeded(s: &Spent) -> RunLesson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lesson_names_a_bounded_number_of_checks_and_keeps_bounded_text() {
+        let failing = |n: usize| -> Vec<(String, Option<String>)> {
+            (0..n).map(|i| (format!("ci/{i}\n## x"), None)).collect()
+        };
+        let cases = [
+            (0, 0, false),
+            (3, 3, false),
+            (10, 10, false),
+            (500, 10, true),
+        ];
+        for (n, named, cut) in cases {
+            let l = gate_failure(&failing(n));
+            assert_eq!(l.root_cause.matches("ci/").count(), named, "{n}");
+            assert_eq!(
+                l.root_cause.contains("… and 490 more failing checks"),
+                cut,
+                "{n}"
+            );
+            assert!(!l.root_cause.contains('\n'));
+        }
+        let texts = [
+            ("short\ntext".to_string(), "short\ntext".to_string()),
+            ("x".repeat(LESSON_TEXT_MAX), "x".repeat(LESSON_TEXT_MAX)),
+            (
+                "x".repeat(LESSON_TEXT_MAX + 5),
+                "x".repeat(LESSON_TEXT_MAX) + "… (cut: 5 more characters)",
+            ),
+        ];
+        for (text, want) in texts {
+            assert_eq!(lesson_text(&text), want);
+        }
+    }
 
     #[test]
     fn each_watch_lesson_has_its_kind_and_stage() {

@@ -386,8 +386,105 @@ pub const MD_TEXT_MAX: usize = 200;
 /// link, an image, HTML, an entity, emphasis, code, a table cell or math.
 /// `@` is escaped too, for forges that honour the escape on mentions.
 pub fn md_text(s: &str) -> String {
+    md_escape(&one_line(s, MD_TEXT_MAX))
+}
+
+/// `md_text` with a longer limit whose cut is said: at most `max_chars` of the
+/// cleaned line, escaped, then `… (cut: N more characters)` when it was longer.
+pub fn md_text_cut(s: &str, max_chars: usize) -> String {
+    let (kept, more) = cut(s, max_chars);
+    md_escape(&kept) + &cut_note(more)
+}
+
+/// `one_line` whose cut is said: at most `max_chars` of the cleaned line, then
+/// `… (cut: N more characters)` when it was longer.
+pub fn one_line_cut(s: &str, max_chars: usize) -> String {
+    let (kept, more) = cut(s, max_chars);
+    kept + &cut_note(more)
+}
+
+/// The cleaned line of `s` (`one_line`) cut to `max_chars` characters (trailing
+/// space dropped), and how many characters were cut.
+pub fn cut(s: &str, max_chars: usize) -> (String, usize) {
+    let all = one_line(s, usize::MAX);
+    let mut chars = all.char_indices();
+    match chars.nth(max_chars) {
+        None => (all, 0),
+        Some((at, _)) => {
+            let more = all[at..].chars().count();
+            (all[..at].trim_end().to_string(), more)
+        }
+    }
+}
+
+/// What a cut says: nothing when nothing was cut, else `… (cut: 1,234 more characters)`.
+pub fn cut_note(more: usize) -> String {
+    match more {
+        0 => String::new(),
+        1 => "… (cut: 1 more character)".into(),
+        n => format!("… (cut: {} more characters)", grouped(n)),
+    }
+}
+
+/// A count with thousands separated by commas, as people read it: `4,980`.
+pub fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Longest excerpt of an outside answer (a service's body, a field it sent)
+/// that an error line carries.
+pub const EXCERPT_MAX: usize = 200;
+
+/// An excerpt of outside text for an error line or a log: every run of
+/// whitespace one space, every control and bidi or invisible character a
+/// visible escape (`\x1b`, `\u{202e}`), at most `max_chars` characters, then
+/// `… (N more characters)` when there was more. Reads only as far as it
+/// shows (and counts the rest), so a megabyte answer costs no copy.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
     let mut out = String::new();
-    for c in one_line(s, MD_TEXT_MAX).chars() {
+    let mut shown = 0;
+    let mut space = false;
+    let mut rest = text.trim().chars();
+    for c in rest.by_ref() {
+        let piece = if c.is_whitespace() && !is_bidi_control(c) && !is_invisible(c) {
+            space = true;
+            continue;
+        } else if c.is_control() || is_bidi_control(c) || is_invisible(c) {
+            if (c as u32) < 0x80 {
+                format!("\\x{:02x}", c as u32)
+            } else {
+                format!("\\u{{{:x}}}", c as u32)
+            }
+        } else {
+            c.to_string()
+        };
+        let width = piece.chars().count() + usize::from(space);
+        if shown + width > max_chars {
+            let more = 1 + rest.count();
+            return format!("{}… ({} more characters)", out.trim_end(), grouped(more));
+        }
+        if space {
+            out.push(' ');
+            space = false;
+        }
+        out.push_str(&piece);
+        shown += width;
+    }
+    out
+}
+
+/// Every character markdown or GFM acts on mid-line, escaped with a backslash.
+fn md_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
         if matches!(
             c,
             '\\' | '`'
@@ -778,6 +875,69 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(safe_url(input).as_deref(), want, "case {input:?}");
         }
+    }
+
+    #[test]
+    fn a_cut_says_how_many_characters_it_cut() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("short", 10, "short"),
+            ("abcdef", 6, "abcdef"),
+            ("abcdef", 3, "abc… (cut: 3 more characters)"),
+            ("abcd", 3, "abc… (cut: 1 more character)"),
+            ("ab  cd\nef", 3, "ab… (cut: 5 more characters)"),
+            ("ééééé", 2, "éé… (cut: 3 more characters)"),
+            ("a<!-- hidden -->b\u{200b}c", 10, "abc"),
+        ];
+        for (text, max, want) in cases {
+            assert_eq!(one_line_cut(text, *max), *want, "case {text:?} {max}");
+        }
+        let long = "x".repeat(1_000_000);
+        assert_eq!(
+            one_line_cut(&long, 5),
+            "xxxxx… (cut: 999,995 more characters)"
+        );
+        // escaped for markdown, the note itself is afk's words and plain
+        assert_eq!(
+            md_text_cut("*a* [b](c) and more", 10),
+            r"\*a\* \[b\]\(c\)… (cut: 9 more characters)"
+        );
+        assert_eq!(md_text_cut("@x", 10), r"\@x");
+    }
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        let cases = [
+            (0, "0"),
+            (7, "7"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (4_980, "4,980"),
+            (65_536, "65,536"),
+            (1_065_684, "1,065,684"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(grouped(n), want);
+        }
+    }
+
+    #[test]
+    fn an_excerpt_of_an_outside_answer_is_one_short_escaped_line() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("not found", 200, "not found"),
+            ("  a\n\n b\tc  ", 200, "a b c"),
+            ("\u{1b}]0;pwned\u{7}x", 200, "\\x1b]0;pwned\\x07x"),
+            ("a\u{202e}b\u{200b}c", 200, "a\\u{202e}b\\u{200b}c"),
+            ("abcdefgh", 5, "abcde… (3 more characters)"),
+            ("ab cdefgh", 3, "ab… (6 more characters)"),
+            ("\u{1b}abc", 4, "\\x1b… (3 more characters)"),
+        ];
+        for (text, max, want) in cases {
+            assert_eq!(excerpt(text, *max), *want, "case {text:?} {max}");
+        }
+        let huge = format!("status {}", "s".repeat(300_000));
+        let e = excerpt(&huge, EXCERPT_MAX);
+        assert!(e.chars().count() <= EXCERPT_MAX + 40, "{e}");
+        assert!(e.ends_with("… (299,807 more characters)"), "{e}");
     }
 
     #[test]

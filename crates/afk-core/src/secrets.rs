@@ -13,6 +13,11 @@
 //! | agent-thread service token (`runner.token_env`) | `runner.url` only, as the forge token | [`link_under_root`] does not apply (no paging); no redirect is followed |
 //! | webhook and heartbeat URLs (`[notify]`) | the URL itself, which is the secret | no redirect is followed; never logged |
 //!
+//! No configured URL holds user info (`user:password@` before the host), checked at config
+//! load by [`has_user_info`]: a password there would be sent in clear text and shown where the
+//! URL is, and `http://localhost:x@0.0.0.0/` reads as one host to a person and another to the
+//! client.
+//!
 //! And what no secret reaches: an agent's environment or argv (agents get
 //! `AFK_*` run variables only), a prompt, a log line, an error, a report.
 
@@ -48,6 +53,16 @@ fn climbs(path_and_query: &str) -> bool {
     })
 }
 
+/// Whether a URL has user info: an `@` in its authority (after `scheme://`,
+/// before the first `/`, `\`, `?` or `#`; a text without a scheme is read as
+/// an authority from its start). Strict on purpose: any `@` there is refused,
+/// whatever a parser would make of the rest.
+pub fn has_user_info(url: &str) -> bool {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let end = rest.find(['/', '\\', '?', '#']).unwrap_or(rest.len());
+    rest[..end].contains('@')
+}
+
 /// The path (and query) of a URL; the text itself when it has no scheme.
 fn url_path(u: &str) -> &str {
     match u.find("://") {
@@ -62,6 +77,30 @@ fn url_path(u: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_configured_url_has_no_user_info() {
+        let cases = [
+            ("https://git.example.org", false),
+            ("https://git.example.org/a@b", false),
+            ("https://git.example.org/x?who=a@b", false),
+            ("https://git.example.org#a@b", false),
+            ("http://[::1]:8080/k8s", false),
+            ("https://bot:hunter2@git.example.org", true),
+            ("https://token@git.example.org/", true),
+            ("http://localhost:x@0.0.0.0/k8s", true),
+            ("http://localhost:x@0.0.0.0", true),
+            ("https://@host", true),
+            ("https://a@b@host/", true),
+            ("HTTPS://U:P@HOST", true),
+            ("http://localhost\\@0.0.0.0/", false),
+            ("u:p@host/x", true),
+            ("", false),
+        ];
+        for (url, want) in cases {
+            assert_eq!(has_user_info(url), want, "{url}");
+        }
+    }
 
     #[test]
     fn a_next_page_stays_under_the_api_root_and_is_sent_to_its_host() {

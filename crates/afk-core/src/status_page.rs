@@ -142,10 +142,27 @@ pub struct FrozenRow {
     pub since: String,
 }
 
-/// Text for HTML: controls and bidi overrides made visible
-/// (`sanitize::for_terminal`), then `& < > " '` escaped, so it is text in
-/// an element and in a quoted attribute alike.
+/// The most characters of one string the page shows (a reason, a phase, a
+/// question); the rest is cut with the cut said.
+pub const CELL_MAX: usize = 1_000;
+/// The most questions of one escalation the page lists.
+pub const QUESTIONS_SHOWN: usize = 20;
+
+/// Text for HTML: at most `CELL_MAX` characters (the cut said), controls and
+/// bidi overrides made visible (`sanitize::for_terminal`), then `& < > " '`
+/// escaped, so it is text in an element and in a quoted attribute alike.
 pub fn esc(s: &str) -> String {
+    match s.char_indices().nth(CELL_MAX) {
+        None => esc_whole(s),
+        Some((at, _)) => {
+            let more = s[at..].chars().count();
+            esc_whole(&format!("{}{}", &s[..at], crate::sanitize::cut_note(more)))
+        }
+    }
+}
+
+/// `esc` without the cut: for an href afk built itself.
+fn esc_whole(s: &str) -> String {
     let shown = crate::sanitize::for_terminal(s);
     let mut o = String::with_capacity(shown.len());
     for c in shown.chars() {
@@ -219,7 +236,7 @@ fn forge_base(url: &str) -> Option<String> {
 /// `<a href>` to the forge when there is a link, else the text alone.
 fn link(href: Option<String>, text: &str) -> String {
     match href {
-        Some(h) => format!("<a href=\"{}\">{}</a>", esc(&h), esc(text)),
+        Some(h) => format!("<a href=\"{}\">{}</a>", esc_whole(&h), esc(text)),
         None => esc(text),
     }
 }
@@ -393,6 +410,18 @@ fn list(items: &[String]) -> String {
     o
 }
 
+/// An escalation's questions: the first `QUESTIONS_SHOWN`, then how many more.
+fn questions(items: &[String]) -> String {
+    if items.len() <= QUESTIONS_SHOWN {
+        return list(items);
+    }
+    let mut o = list(&items[..QUESTIONS_SHOWN]);
+    o.truncate(o.len() - "</ul>".len());
+    let more = crate::bounds::more(items.len() - QUESTIONS_SHOWN, "question", "questions");
+    let _ = write!(o, "<li>{}</li></ul>", esc(&more));
+    o
+}
+
 fn escalations_section(p: &Page, l: &Links) -> String {
     let mut o = format!(
         "<section id=\"escalations\"><h2>Open escalations ({}), oldest first</h2>",
@@ -417,7 +446,7 @@ fn escalations_section(p: &Page, l: &Links) -> String {
                 e.run_id.to_string(),
                 or_dash(&e.since),
                 or_dash(&e.reason),
-                list(&e.questions),
+                questions(&e.questions),
             ]
         })
         .collect();
@@ -861,6 +890,28 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(esc(raw), want, "{raw:?}");
         }
+    }
+
+    #[test]
+    fn the_page_shows_a_bounded_part_of_each_outside_string_and_list() {
+        let huge = "why ".repeat(262_144);
+        let qs: Vec<String> = (0..5_000)
+            .map(|i| format!("q{i} {}", "x".repeat(200)))
+            .collect();
+        let cases: &[(&str, usize, bool)] = &[("short", 5, false), (&huge, CELL_MAX, true)];
+        for (raw, shown, cut) in cases {
+            let e = esc(raw);
+            assert_eq!(e.contains("more characters)"), *cut, "{shown}");
+            assert!(e.chars().count() <= shown + 40);
+        }
+        let mut p = sample();
+        p.escalations[0].reason = huge.clone();
+        p.escalations[0].questions = qs;
+        p.in_flight[0].phase = huge;
+        let page = render(&p);
+        assert!(page.len() < 60_000, "{} bytes", page.len());
+        assert!(page.contains("… and 4,980 more questions"));
+        assert_eq!(page.matches("<li>q").count(), QUESTIONS_SHOWN);
     }
 
     #[test]

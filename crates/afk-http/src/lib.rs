@@ -73,6 +73,10 @@ pub enum Failure {
     Conflict,
     /// 410
     Gone,
+    /// 422: the service understood the request and refused what it carried
+    /// (a comment too long for the forge, a field it finds invalid). Nothing
+    /// was written; the same request is refused again.
+    Unprocessable,
     /// The primary rate limit is spent: this answer (403 or 429) said so, or
     /// an earlier one did and the request was never sent. Never a refusal of
     /// *this* request, so never [`Failure::Forbidden`] or [`Failure::NotFound`].
@@ -116,6 +120,7 @@ impl Failure {
             404 => Failure::NotFound,
             409 => Failure::Conflict,
             410 => Failure::Gone,
+            422 => Failure::Unprocessable,
             s => Failure::Other(s),
         }
     }
@@ -140,6 +145,7 @@ impl Failure {
             Failure::NotFound => Some(404),
             Failure::Conflict => Some(409),
             Failure::Gone => Some(410),
+            Failure::Unprocessable => Some(422),
             Failure::Other(s) | Failure::Exhausted(LastTry::Answered(s)) => Some(s),
             Failure::RateLimited
             | Failure::NoAnswer
@@ -354,14 +360,15 @@ fn connect_reason(t: &ureq::Transport) -> String {
     short(&t.to_string())
 }
 
+/// What an error's message may hold of a service's answer (its `message`
+/// field, a parser's complaint about the body): `sanitize::excerpt`.
 fn short(s: &str) -> String {
-    let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one.chars().count() > 160 {
-        one.chars().take(160).collect::<String>() + "…"
-    } else {
-        one
-    }
+    crate::core::sanitize::excerpt(s, 160)
 }
+
+/// The longest message a failed call's error carries, the service's words in
+/// it included (`sanitize::excerpt`): an answer of any size is one short line.
+pub const MESSAGE_MAX: usize = 300;
 
 pub use crate::link::next_link;
 
@@ -580,6 +587,8 @@ impl Http {
         kind: Failure,
     ) -> anyhow::Error {
         let bare = path.split('?').next().unwrap_or(path);
+        // the message may carry what the service said: one short escaped line
+        let message = crate::core::sanitize::excerpt(&message, MESSAGE_MAX);
         if let Failure::Exhausted(_) = kind {
             note_exhausted(
                 &format!(
@@ -1202,7 +1211,7 @@ mod tests {
             (404, NotFound),
             (409, Conflict),
             (410, Gone),
-            (422, Other(422)),
+            (422, Unprocessable),
             (301, Other(301)),
             (200, Other(200)),
             (502, Other(502)),

@@ -75,6 +75,13 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             f.git_redirect = body["to"].as_str().map(str::to_string);
             ok()
         }
+        // a forge stricter than GitHub: comments over `chars` characters are refused (422)
+        ("POST", "/comment_max") => {
+            f.comment_max = body["chars"]
+                .as_u64()
+                .map_or(super::model::COMMENT_MAX, |n| n as usize);
+            ok()
+        }
         ("POST", "/faults") => {
             f.faults.set(&body);
             ok()

@@ -131,9 +131,26 @@ pub struct Forge {
     pub(super) kube: super::kube::Cluster,
     /// reviews, reactions, mergeability and branch updates (`super::reviews`)
     pub(super) talk: super::reviews::Talk,
+    /// the longest comment body taken, in characters: GitHub's 65,536 unless
+    /// a test sets a stricter forge (`/_admin/comment_max`)
+    pub(super) comment_max: usize,
 }
 
+/// GitHub's limit on a comment's body, in characters (Unicode scalar values):
+/// "Body is too long (maximum is 65536 characters)".
+pub const COMMENT_MAX: usize = 65_536;
+
 impl Forge {
+    /// Why a comment body is refused (too long for this forge), if it is.
+    pub(super) fn comment_refused(&self, body: &str) -> Option<String> {
+        (body.chars().count() > self.comment_max).then(|| {
+            format!(
+                "Body is too long (maximum is {} characters)",
+                self.comment_max
+            )
+        })
+    }
+
     pub(super) fn new(base: String, dir: PathBuf) -> Forge {
         let dir_k8s = dir.clone();
         Forge {
@@ -152,6 +169,7 @@ impl Forge {
             registry: Default::default(),
             ci: Default::default(),
             last_stamp: 0,
+            comment_max: COMMENT_MAX,
             gh: GithubSide::default(),
             git_redirect: None,
             kube: super::kube::Cluster::new(dir_k8s),

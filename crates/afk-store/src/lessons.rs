@@ -187,6 +187,13 @@ impl Store {
                 return Ok(None);
             }
         }
+        // a lesson's words may come from an agent or a forge: kept bounded
+        let bounded = |t: &Option<String>| t.as_deref().map(crate::core::run_lessons::lesson_text);
+        let (root_cause, suggestion, detail) = (
+            bounded(&l.root_cause),
+            bounded(&l.suggestion),
+            bounded(&l.detail),
+        );
         tx.execute(
             "INSERT INTO lessons (created_at, lesson_type, source, status, repo, work_item, run_id, stage,
               agent, root_cause, suggestion, detail, attribution, target_repo, target_domain)
@@ -201,9 +208,9 @@ impl Store {
                 l.run_id,
                 l.stage,
                 l.agent,
-                l.root_cause,
-                l.suggestion,
-                l.detail,
+                root_cause,
+                suggestion,
+                detail,
                 l.attribution,
                 l.target_repo,
                 l.target_domain

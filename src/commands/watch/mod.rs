@@ -42,6 +42,10 @@ pub struct ActionItem {
     /// the decision's why in words (`CI pending on 2 of 3 contexts (lint, test)`)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// what the tick could not do for the run and went on without (a
+    /// comment the forge refused even shortened)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The watch report (`--json`).
@@ -75,6 +79,8 @@ pub(crate) struct Watch<'a> {
     pub me: OnceLock<lists::Cached<String>>,
     pulls: lists::PullLists,
     labelled: lists::Labelled,
+    /// what the tick went on without, per run (`note`)
+    pub notes: Mutex<Vec<(crate::types::RunId, String)>>,
 }
 
 impl Watch<'_> {
@@ -82,6 +88,16 @@ impl Watch<'_> {
     pub fn age(&self, run: &Run) -> std::time::Duration {
         let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.now);
         crate::core::progress::since(dispatched, self.now)
+    }
+
+    /// Something the tick could not do for `run` and went on without: logged,
+    /// and said in the run's line of the report.
+    pub fn note(&self, run: &Run, text: String) {
+        crate::log::warn(&format!(
+            "{}#{} run {}: {text}",
+            run.repo, run.issue, run.id
+        ));
+        self.notes.lock().unwrap().push((run.id, text));
     }
 
     pub fn run_dir(&self, run: &Run) -> PathBuf {
@@ -195,6 +211,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
+        notes: Mutex::new(vec![]),
     };
     let runs: Vec<Run> = rows
         .iter()
@@ -266,6 +283,11 @@ fn human(
             &rows,
         ));
     }
+    for a in actions {
+        for n in &a.notes {
+            s.push_str(&format!("{}#{} run {}: {n}\n", a.repo, a.issue, a.run_id));
+        }
+    }
     s.push_str(&tick::would_write(writes));
     s
 }
@@ -305,7 +327,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         run.id,
         action.name()
     ));
-    let item = ActionItem {
+    let mut item = ActionItem {
         repo: run.repo.clone(),
         issue: run.issue,
         run_id: run.id,
@@ -313,8 +335,16 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         reason: action.reason(),
         spend_usd: seen.spend_usd,
         detail: Some(detail),
+        notes: vec![],
     };
     let res = act::act(w, &store, run, &seen, action);
+    w.notes.lock().unwrap().retain(|(id, text)| {
+        let mine = *id == run.id;
+        if mine {
+            item.notes.push(text.clone());
+        }
+        !mine
+    });
     (
         Some(item),
         res.err().map(|e| vec![err(&e)]).unwrap_or_default(),

@@ -54,6 +54,7 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
+        notes: Mutex::new(vec![]),
     }
 }
 
@@ -255,4 +256,28 @@ fn an_escalation_comment_a_dead_tick_posted_is_not_posted_again() {
     assert_eq!(comments.len(), 2, "the old escalation and the checklist");
     assert!(comments[1].body.starts_with(MARKER));
     assert_eq!(run(&store, id).escalation_comment_id, Some(posted));
+}
+
+#[test]
+fn a_comment_the_forge_refuses_is_shortened_once_then_given_up_and_the_run_ends() {
+    let (s, runner) = (scratch(), FakeRunner::default());
+    let f = forge().failing("create_comment", Failure::Unprocessable);
+    let store = s.store();
+    let id = dispatched(&store);
+    let mut blocked = seen();
+    blocked.agent = Agent::Exited(0);
+    blocked.blocked = Some(crate::core::progress::Blocked {
+        reason: "why ".repeat(10_000),
+        questions: (0..500)
+            .map(|i| format!("question {i}: {}?", "x".repeat(300)))
+            .collect(),
+    });
+    let esc = Action::Escalate(Escalation::Blocked);
+    step(&s, &f, &runner, &store, id, &blocked, esc).unwrap();
+    // the escalation whole and shortened, the (short) checklist once
+    assert_eq!(f.calls("create_comment"), 3);
+    let after = run(&store, id);
+    assert_eq!(after.state, RunStatus::Escalated);
+    assert_eq!(after.escalation_comment_id, Some(0), "none, and none again");
+    assert_eq!(after.checklist_comment_id, Some(0));
 }

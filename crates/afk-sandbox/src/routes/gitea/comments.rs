@@ -30,6 +30,9 @@ pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Repl
             let Some(b) = body(req) else {
                 return err(422, "body is required");
             };
+            if let Some(why) = f.comment_refused(&b) {
+                return err(422, &why);
+            }
             let me = f.me.clone();
             match f.add_comment(full, n, &b, &me) {
                 Ok((id, _)) => Reply::json(201, &shapes::comment(&base, &f.comments[&id])),
@@ -51,6 +54,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
         return not_found();
     };
     let base = f.base.clone();
+    let refused = body(req).and_then(|b| f.comment_refused(&b));
     let Some(c) = f.comments.get_mut(&id).filter(|c| c.repo == full) else {
         return err(404, "comment does not exist");
     };
@@ -63,6 +67,9 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             let Some(b) = body(req) else {
                 return err(422, "body is required");
             };
+            if let Some(why) = refused {
+                return err(422, &why);
+            }
             c.body = b;
             Reply::json(200, &shapes::comment(&base, c))
         }

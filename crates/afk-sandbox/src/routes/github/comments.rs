@@ -11,6 +11,17 @@ fn body(req: &Request) -> Option<String> {
         .and_then(|v| v["body"].as_str().map(str::to_string))
 }
 
+/// GitHub's answer to a body over its limit.
+fn too_long(why: &str) -> Reply {
+    Reply::json(
+        422,
+        &serde_json::json!({"message": "Validation Failed",
+            "documentation_url": "https://docs.github.com/rest/issues/comments#create-an-issue-comment",
+            "errors": [{"resource": "IssueComment", "code": "unprocessable", "field": "data", "message": why}],
+            "status": "422"}),
+    )
+}
+
 /// `GET` or `POST` (`{body}`) `/repos/{full}/issues/{n}/comments`
 pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
     match req.method.as_str() {
@@ -28,6 +39,9 @@ pub(super) fn of_issue(f: &mut Forge, req: &Request, full: &str, n: u64) -> Repl
             let Some(b) = body(req) else {
                 return invalid("IssueComment", "missing_field", "body");
             };
+            if let Some(why) = f.comment_refused(&b) {
+                return too_long(&why);
+            }
             let me = f.me.clone();
             match f.add_comment(full, n, &b, &me) {
                 Ok((id, _)) => {
@@ -61,6 +75,9 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             let Some(b) = body(req) else {
                 return invalid("IssueComment", "missing_field", "body");
             };
+            if let Some(why) = f.comment_refused(&b) {
+                return too_long(&why);
+            }
             f.comments.get_mut(&id).unwrap().body = b;
             Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id]))
         }
