@@ -332,7 +332,7 @@ impl Forge for Gitea {
             Ok(_) => Ok(BranchUpdate::Started),
             Err(e) => match ForgeError::kind_of(&e) {
                 Some(Failure::Conflict) => Ok(BranchUpdate::Conflict),
-                Some(Failure::Forbidden | Failure::Other(422)) => {
+                Some(Failure::Forbidden | Failure::Unprocessable) => {
                     Ok(BranchUpdate::Refused(super::reviews::words(&e)))
                 }
                 _ => Err(e),

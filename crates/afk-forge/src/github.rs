@@ -620,7 +620,7 @@ impl Forge for Github {
         ) {
             Ok(_) => Ok(BranchUpdate::Started),
             Err(e) => match ForgeError::kind_of(&e) {
-                Some(Failure::Other(422)) => {
+                Some(Failure::Unprocessable) => {
                     Ok(super::reviews::refusal(&super::reviews::words(&e)))
                 }
                 Some(Failure::Forbidden) => Ok(BranchUpdate::Refused(super::reviews::words(&e))),
