@@ -379,14 +379,7 @@ impl super::Runner for CommandRunner {
             }
             None => Agent::Vanished,
         };
-        Ok(super::Observed {
-            agent,
-            marks: String::new(),
-            cost_usd: None,
-            blocked: None,
-            cannot_start: None,
-            log_at: None,
-        })
+        Ok(super::Observed::only(agent))
     }
 
     fn stop(&self, handle: &super::RunnerHandle) {

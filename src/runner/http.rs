@@ -318,14 +318,7 @@ impl super::Runner for HttpRunner {
                         if crate::forge::ForgeError::kind_of(&e)
                             == Some(crate::forge::Failure::NotFound) =>
                     {
-                        return Ok(super::Observed {
-                            agent: Agent::Vanished,
-                            marks: String::new(),
-                            cost_usd: None,
-                            blocked: None,
-                            cannot_start: None,
-                            log_at: None,
-                        });
+                        return Ok(super::Observed::only(Agent::Vanished));
                     }
                     Err(e) => return Err(e),
                 };
@@ -351,14 +344,7 @@ impl super::Runner for HttpRunner {
                     "the run was started by the kubernetes runner but runner.kind is now \"http\""
                 )
             }
-            None => Ok(super::Observed {
-                agent: Agent::Vanished,
-                marks: String::new(),
-                cost_usd: None,
-                blocked: None,
-                cannot_start: None,
-                log_at: None,
-            }),
+            None => Ok(super::Observed::only(Agent::Vanished)),
         }
     }
 

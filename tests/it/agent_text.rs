@@ -12,66 +12,15 @@ use std::io::Write;
 /// its own working set and the bounded windows, nothing in proportion to the file.
 const PEAK_KIB: u64 = 64 * 1024;
 
-/// Runs `afk <args>` to its end: (exit code, JSON report if any, stdout, peak KiB).
-/// The peak is afk's own VmHWM, sampled while it runs (see `registry.rs`'s
-/// `run_measured` for why not wait4's ru_maxrss).
-#[expect(
-    clippy::zombie_processes,
-    reason = "the child is reaped by libc::wait4"
-)]
+/// Runs `afk <args>` to its end: (exit code, JSON report if any, stdout, peak
+/// KiB). The peak is afk's own VmHWM, sampled while it runs (`run_sampled`).
 fn measured(afk: &Afk, args: &[&str]) -> (i32, Value, String, u64) {
-    use std::io::Read;
-    use std::process::Stdio;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let mut child = afk
-        .std_cmd()
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let done = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let (done, status) = (done.clone(), format!("/proc/{}/status", child.id()));
-        std::thread::spawn(move || {
-            let (mut peak, mut samples) = (0u64, 0u32);
-            while !done.load(Ordering::Relaxed) {
-                let hwm = std::fs::read_to_string(&status).ok().and_then(|s| {
-                    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?.to_string();
-                    line.split_whitespace().nth(1)?.parse::<u64>().ok()
-                });
-                if let Some(kib) = hwm {
-                    peak = peak.max(kib);
-                    samples += 1;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            (peak, samples)
-        })
-    };
-    let mut out = vec![];
-    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
-    let mut status = 0;
-    // SAFETY: waits for our own child, whose pid std gave us; status is valid
-    // for writes, and a null rusage asks for none.
-    let pid = unsafe {
-        libc::wait4(
-            child.id() as libc::pid_t,
-            &mut status,
-            0,
-            std::ptr::null_mut(),
-        )
-    };
-    done.store(true, Ordering::Relaxed);
-    let (peak, samples) = sampler.join().unwrap();
-    assert_eq!(pid, child.id() as libc::pid_t, "wait4");
-    assert!(libc::WIFEXITED(status), "afk died: status {status:#x}");
-    assert!(samples > 0 && peak > 0, "afk's memory was never sampled");
+    let mut cmd = afk.std_cmd();
+    cmd.args(args);
+    let (code, out, peak) = run_sampled(cmd);
     let text = String::from_utf8_lossy(&out).into_owned();
     let report = serde_json::from_str(&text).unwrap_or(Value::Null);
-    (libc::WEXITSTATUS(status), report, text, peak)
+    (code, report, text, peak)
 }
 
 /// One run whose agent is still at work (it said `tests-red` and sleeps), with

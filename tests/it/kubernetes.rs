@@ -82,7 +82,7 @@ fn job_names(sb: &Sandbox) -> Vec<String> {
 }
 
 /// Wait (bounded) until the Job's pod has terminated.
-fn wait_done(sb: &Sandbox, job: &str) {
+pub(crate) fn wait_done(sb: &Sandbox, job: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let c = cluster(sb);

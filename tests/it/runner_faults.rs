@@ -5,7 +5,7 @@
 //! refusals of a config that would send the token where it must not go; for
 //! the http runner, a `POST /threads` whose answer was lost.
 
-use crate::kubernetes::{instance, n, setup};
+use crate::kubernetes::{instance, n, setup, wait_done};
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -160,12 +160,7 @@ fn a_corrective_turn_whose_answer_was_lost_is_one_job_followed_by_the_next_tick(
     );
     assert_eq!(afk.poll().0, 0);
     let first = n(&afk, "1-1");
-    wait_for(&sb, "the first turn ends", |c| {
-        c["pods"].as_array().unwrap().iter().any(|p| {
-            p["metadata"]["labels"]["job-name"] == first.as_str()
-                && p["status"]["containerStatuses"][0]["state"]["terminated"].is_object()
-        })
-    });
+    wait_done(&sb, &first);
     sb.faults(json!([
         {"method": "POST", "path": "/jobs", "drop_after": true, "times": 1},
         {"method": "GET", "path": "/jobs/", "drop": true, "times": 5}
@@ -563,12 +558,7 @@ fn a_turn_still_unknown_is_made_by_the_next_watch_and_never_by_a_dry_one() {
     );
     assert_eq!(afk.poll().0, 0);
     let first = n(&afk, "1-1");
-    wait_for(&sb, "the first turn ends", |c| {
-        c["pods"].as_array().unwrap().iter().any(|p| {
-            p["metadata"]["labels"]["job-name"] == first.as_str()
-                && p["status"]["containerStatuses"][0]["state"]["terminated"].is_object()
-        })
-    });
+    wait_done(&sb, &first);
     // the corrective turn's create never arrives, and no lookup is answered
     sb.faults(json!([
         {"method": "POST", "path": "/jobs", "drop": true, "times": 2},
