@@ -168,6 +168,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
     };
     let runner = afk::runner::kubernetes::KubernetesRunner::new(&ctx.config).unwrap();
     let store = afk::store::Store::open(&ctx.state_path()).unwrap();
+    runner.bind_instance(&store.instance().unwrap());
     let mut handles = vec![];
     for r in 0..K_REPOS {
         let repo = format!("bench/k{r:02}");
