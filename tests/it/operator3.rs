@@ -203,3 +203,102 @@ fn kubectl_gets_the_jobs_and_reads_a_job_s_logs() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `afk --json doctor` over a ready sandbox whose config gets `edit`; the
+/// checks named `name`.
+fn doctor_checks(edit: impl Fn(&str, &Scratch) -> String, name: &str) -> (i32, Vec<Value>) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, edit(&text, &afk.scratch)).unwrap();
+    let (code, r, err) = afk.json(&["doctor"]);
+    let checks: Vec<Value> = r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|c| c["check"] == name)
+        .cloned()
+        .collect();
+    (code, checks)
+}
+
+#[test]
+fn doctor_fails_a_state_folder_whose_path_runs_through_a_file() {
+    let (code, checks) = doctor_checks(
+        |t, s| {
+            s.write("blocker", "a file, not a folder\n");
+            t.replace(
+                "state_path = \"state/afk.db\"",
+                "state_path = \"blocker/state/afk.db\"",
+            )
+        },
+        "state folder",
+    );
+    assert_eq!(code, 1, "{checks:?}");
+    let fail = checks
+        .iter()
+        .find(|c| c["level"] == "fail")
+        .unwrap_or_else(|| panic!("{checks:?}"));
+    let d = fail["detail"].as_str().unwrap();
+    assert!(
+        d.contains("blocker") && d.contains("Not a directory"),
+        "{d}"
+    );
+}
+
+#[test]
+fn doctor_takes_the_lock_in_a_state_folder_and_leaves_nothing_behind() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "{err} {r}");
+    let state = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "state folder")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(
+        state["detail"].as_str().unwrap().contains("lock"),
+        "{state}"
+    );
+    assert!(
+        !afk.state().parent().unwrap().exists(),
+        "doctor removes the folder it made"
+    );
+}
+
+#[test]
+fn doctor_fails_a_runner_script_or_program_that_is_not_there_or_not_executable() {
+    let cases: [(&str, &str); 3] = [
+        (
+            "[\"sh\", \"/nonexistent/agent.sh\"]",
+            "not found at /nonexistent/agent.sh",
+        ),
+        (
+            "[\"/nonexistent/agent\", \"-p\"]",
+            "not found at /nonexistent/agent",
+        ),
+        ("[\"SCRIPT\", \"-p\"]", "not executable"),
+    ];
+    for (command, says) in cases {
+        let (code, checks) = doctor_checks(
+            |t, s| {
+                let script = s.write("agent.sh", "#!/bin/sh\necho hi\n");
+                let command = command.replace("SCRIPT", script.to_str().unwrap());
+                let start = t.find("command = ").unwrap();
+                let end = start + t[start..].find('\n').unwrap();
+                format!("{}command = {command}{}", &t[..start], &t[end..])
+            },
+            "runner",
+        );
+        assert_eq!(code, 1, "{command}: {checks:?}");
+        assert!(
+            checks
+                .iter()
+                .any(|c| c["level"] == "fail" && c["detail"].as_str().unwrap().contains(says)),
+            "{command}: {checks:?}"
+        );
+    }
+}
