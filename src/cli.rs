@@ -261,8 +261,13 @@ Examples:
     ///
     /// Serves a small Gitea API v1 subset (or, with --dialect github, GitHub's
     /// REST API at /api/v3), backed by real bare git repositories, on loopback
-    /// only, until killed. Prints AFK_SANDBOX_URL, AFK_SANDBOX_GIT and
-    /// a matching config on stdout. The token is sandbox-token.
+    /// only, until killed. It also serves a small Kubernetes API at <url>/k8s
+    /// (token k8s-sandbox-token, namespace afk; Jobs run as local processes)
+    /// and an admin API at <url>/_admin. Prints AFK_SANDBOX_URL,
+    /// AFK_SANDBOX_GIT, AFK_SANDBOX_K8S_URL, AFK_SANDBOX_K8S_TOKEN,
+    /// AFK_SANDBOX_K8S_NAMESPACE and a matching config on stdout (with
+    /// --kubernetes, its runner is that cluster). The forge token is
+    /// sandbox-token. The seed format and the admin calls: docs/sandbox.md.
     #[command(after_long_help = "\
 Exit status:
   serves until killed; 2 when the address is not loopback or the seed is invalid
@@ -270,7 +275,9 @@ Exit status:
 Examples:
   afk sandbox
   afk sandbox --addr 127.0.0.1:3000 --seed seed.json --dir /tmp/afk-sandbox
-  afk sandbox --dialect github     GitHub's shapes, rate limits and ETags")]
+  afk sandbox --dialect github     GitHub's shapes, rate limits and ETags
+  afk sandbox --example --kubernetes
+  kubectl --server \"$AFK_SANDBOX_K8S_URL\" --token k8s-sandbox-token get jobs -n afk")]
     Sandbox(SandboxArgs),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
@@ -451,7 +458,7 @@ pub struct SandboxArgs {
     /// Loopback address to listen on (port 0: any free port)
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: String,
-    /// JSON file with users, repos, labels, issues (see README)
+    /// JSON file with users, repos, labels, issues (see docs/sandbox.md)
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
     /// Directory for the sandbox's repositories [default: a new temporary directory]
@@ -463,6 +470,9 @@ pub struct SandboxArgs {
     /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
     #[arg(long)]
     pub example: bool,
+    /// Print a config whose runner is the sandbox's Kubernetes API (kind = "kubernetes")
+    #[arg(long)]
+    pub kubernetes: bool,
 }
 
 #[derive(Args, Debug)]

@@ -119,6 +119,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
         }
         Err(e) => d.check("runner", false, super::error_line(&e)),
     }
+    runner_paths(&ctx.config, &mut d);
     let (ok, detail) = budget_check(&ctx.config);
     d.check("budget", ok, detail);
     forge(ctx, &mut d)?;
@@ -138,12 +139,17 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
 /// the variables the config names.
 fn local(ctx: &Ctx, d: &mut Doctor) {
     let sp = ctx.state_path();
+    let dir = ctx.state_dir();
+    let (level, text) = doctor::state_folder(&dir.display().to_string(), probe_state_folder(&dir));
+    let folder_ok = level != Level::Fail;
+    d.add("state folder", level, text);
     match Store::open_existing(&sp) {
         Ok(Some(_)) => d.check(
             "state",
             true,
             format!("{} opens and passes its check", sp.display()),
         ),
+        Ok(None) if !folder_ok => {}
         Ok(None) => d.check(
             "state",
             true,
@@ -187,6 +193,66 @@ fn local(ctx: &Ctx, d: &mut Doctor) {
         }
         let (level, text) = doctor::unset_env(&key, &name, effect);
         d.add(group, level, text);
+    }
+}
+
+/// Use the state folder as a tick does, as this user: create it when missing,
+/// write and remove a file, take and let go the poll tick's lock. What doctor
+/// created is removed again. Ok(true): a running tick holds the lock.
+fn probe_state_folder(dir: &std::path::Path) -> Result<bool, String> {
+    let missing: Vec<&std::path::Path> = dir
+        .ancestors()
+        .take_while(|p| !p.as_os_str().is_empty() && p.symlink_metadata().is_err())
+        .collect();
+    let why = |what: String, e: &dyn std::fmt::Display| format!("{what}: {e}");
+    let result = (|| {
+        crate::store::private_dir(dir)
+            .map_err(|e| why(format!("cannot create {}", dir.display()), &e))?;
+        let probe = dir.join(format!(".afk-doctor-{}", std::process::id()));
+        crate::store::private_write(&probe, b"afk doctor\n")
+            .map_err(|e| why(format!("cannot write a file in {}", dir.display()), &e))?;
+        std::fs::remove_file(&probe)
+            .map_err(|e| why(format!("cannot remove {}", probe.display()), &e))?;
+        let lock = crate::lock::try_acquire(dir, "poll").map_err(|e| {
+            why(
+                format!("cannot take the lock in {}", dir.display()),
+                &e.root_cause(),
+            )
+        })?;
+        Ok(lock.is_none())
+    })();
+    if !missing.is_empty() {
+        let _ = std::fs::remove_file(dir.join("poll.lock"));
+        for p in missing {
+            let _ = std::fs::remove_dir(p);
+        }
+    }
+    result
+}
+
+/// Every path-like word of the local runner's commands: there, and
+/// executable when it is the program.
+fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
+    use std::os::unix::fs::PermissionsExt;
+    if c.runner.kind != crate::config::RunnerKind::Command {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    for argv in [&c.runner.command, &c.runner.resume_command] {
+        for (path, used) in doctor::command_paths(argv) {
+            if !seen.insert(path.clone()) {
+                continue;
+            }
+            let meta = std::fs::metadata(&path).ok();
+            let is_dir = meta.as_ref().is_some_and(|m| m.is_dir());
+            let executable = meta.is_some_and(|m| m.permissions().mode() & 0o111 != 0);
+            let exists = std::path::Path::new(&path).exists();
+            if let Some((level, text)) =
+                doctor::command_path(&path, used, exists, is_dir, executable)
+            {
+                d.add("runner", level, text);
+            }
+        }
     }
 }
 

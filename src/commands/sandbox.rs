@@ -39,7 +39,7 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
     let sb = sandbox::start_with(dialect, &a.addr, seed, a.dir.clone())
         .map_err(|e| UsageError(e.to_string()))?;
     let temporary = a.dir.is_none().then(|| sb.dir.clone());
-    let printed = print_config(&sb, dialect);
+    let printed = print_config(&sb, dialect, a.kubernetes);
     if let Err(e) = printed {
         remove_temporary(temporary.as_deref());
         return Err(e);
@@ -109,8 +109,36 @@ fn remove_temporary(dir: Option<&Path>) {
     }
 }
 
-/// Print the sandbox's URL, its git folder and a complete config.
-fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect) -> Result<()> {
+/// The config's `[runner]`: the scripted demo agent as a local process, or
+/// (`kubernetes`) as Jobs on the sandbox's cluster, whose token file is
+/// written beside the repositories.
+fn runner_block(sb: &sandbox::Sandbox, agent: &Path, kubernetes: bool) -> Result<String> {
+    if !kubernetes {
+        return Ok(format!(
+            "[runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions ${{AFK_BUDGET_USD:+--max-budget-usd \\\"$AFK_BUDGET_USD\\\"}} < \\\"$AFK_PROMPT_FILE\\\"\"]\n{}\n",
+            super::demo::agent_command(sb, agent)
+        ));
+    }
+    let token = sb.dir.join("k8s-token");
+    crate::store::private_write(&token, sandbox::K8S_TOKEN.as_bytes())
+        .with_context(|| format!("sandbox: cannot write {}", token.display()))?;
+    Ok(format!(
+        "[runner]\nkind = \"kubernetes\"\n\
+         # the scripted demo agent, run by the sandbox's cluster as a local process\n\
+         command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\n\
+         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
+         image = \"example.org/afk-demo-agent:1\"   # any name: the sandbox runs the command locally\n",
+        git = sb.dir.display(),
+        api = sb.api_url(),
+        tok = sandbox::DEFAULT_TOKEN,
+        agent = agent.display(),
+        url = sb.url,
+        token = token.display(),
+    ))
+}
+
+/// Print the sandbox's URL, its git folder, its Kubernetes API and a complete config.
+fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect, kubernetes: bool) -> Result<()> {
     let forge = match dialect {
         sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
         sandbox::Dialect::Github => format!(
@@ -120,9 +148,11 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect) -> Result<()> 
         ),
     };
     let admin = match dialect {
-        sandbox::Dialect::Gitea => "seed,issues,label,issue_state,faults,requests,state",
+        sandbox::Dialect::Gitea => {
+            "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
+        }
         sandbox::Dialect::Github => {
-            "seed,issues,label,issue_state,faults,requests,state,check_run,rename,rate_limit,scopes"
+            "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
         }
     };
     // A complete config for trying afk against this sandbox with only the
@@ -142,17 +172,20 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect) -> Result<()> 
     // a failed write to stdout must not stop the server.
     let text = format!(
         "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n\
-         # admin API: {url}/_admin/{{{admin}}}\n\
+         AFK_SANDBOX_K8S_URL={url}/k8s\nAFK_SANDBOX_K8S_TOKEN={k8s_tok}\nAFK_SANDBOX_K8S_NAMESPACE=afk\n\
+         # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
+         # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
          # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
-         [runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions ${{AFK_BUDGET_USD:+--max-budget-usd \\\"$AFK_BUDGET_USD\\\"}} < \\\"$AFK_PROMPT_FILE\\\"\"]\n{command}\n\n\
+         {runner}\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
          [watch]\nci_contexts = []\n",
         url = sb.url,
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN,
-        command = super::demo::agent_command(sb, &agent),
+        k8s_tok = sandbox::K8S_TOKEN,
+        runner = runner_block(sb, &agent, kubernetes)?,
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();

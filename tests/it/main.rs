@@ -22,6 +22,7 @@ mod kubernetes;
 mod lessons;
 mod metrics;
 mod operator;
+mod operator3;
 mod poll;
 mod rearm;
 mod registry;

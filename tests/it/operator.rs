@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A child process killed on drop, so a failing test never leaves it running.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -55,7 +55,7 @@ fn bounded(args: &[&str]) -> std::process::Output {
 
 /// `afk sandbox <args>` as the quick start runs it: its printed lines (up to
 /// the config's last line) and the running child.
-fn sandbox_cli(args: &[&str]) -> (Running, Vec<String>) {
+pub(crate) fn sandbox_cli(args: &[&str]) -> (Running, Vec<String>) {
     let mut child = Command::new(afk_bin())
         .arg("sandbox")
         .args(args)

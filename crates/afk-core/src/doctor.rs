@@ -140,6 +140,153 @@ pub fn poll(enabled: bool, allowlisted: usize) -> (Level, String) {
     }
 }
 
+/// How runner.command uses a path-like word (one holding a `/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathUse {
+    /// the program run: it must exist and be executable
+    Program,
+    /// a script given to a shell: it must exist
+    Script,
+    /// an argument that names a file: it should exist
+    Argument,
+}
+
+const SHELLS: [&str; 5] = ["sh", "bash", "dash", "zsh", "ksh"];
+
+/// Every path-like word of a command and how it is used: the program (after
+/// `env`'s assignments and flags), a shell's script, the words of a shell's
+/// `-c` script read the same way (assignments, `exec`, redirections skipped;
+/// words with quotes or `$` are not guessed at), and arguments naming files.
+pub fn command_paths(argv: &[String]) -> Vec<(String, PathUse)> {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let mut out = vec![];
+    paths_of(&words, &mut out);
+    out
+}
+
+fn paths_of(words: &[&str], out: &mut Vec<(String, PathUse)>) {
+    let mut i = 0;
+    let assignment = |w: &str| {
+        w.split_once('=').is_some_and(|(k, _)| {
+            !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    // env's and a script's prelude: assignments, `exec`, env's flags
+    while let Some(w) = words.get(i) {
+        let base = w.rsplit('/').next().unwrap_or(w);
+        if matches!(*w, "-u" | "--unset" | "-C" | "--chdir") {
+            i += 2;
+        } else if assignment(w)
+            || matches!(base, "env" | "exec" | "nohup" | "command")
+            || (i > 0 && w.starts_with('-'))
+        {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let Some(prog) = words.get(i) else { return };
+    let guessable = |w: &str| !w.contains(['$', '"', '\'', '`', '(', ')', '*', '?']);
+    if !guessable(prog) {
+        return;
+    }
+    if prog.contains('/') {
+        out.push((prog.to_string(), PathUse::Program));
+    }
+    let shell = SHELLS.contains(&prog.rsplit('/').next().unwrap_or(prog));
+    let rest = &words[i + 1..];
+    let mut j = 0;
+    let mut script_seen = false;
+    while j < rest.len() {
+        let w = rest[j];
+        if matches!(w, "<" | ">" | ">>" | "2>" | "2>>") {
+            j += 2;
+            continue;
+        }
+        if shell && w.starts_with('-') && !w.starts_with("--") && w.contains('c') {
+            if let Some(script) = rest.get(j + 1) {
+                let inner: Vec<&str> = script.split_whitespace().collect();
+                paths_of(&inner, out);
+            }
+            return;
+        }
+        if shell && !script_seen && !w.starts_with('-') {
+            script_seen = true;
+            if w.contains('/') && guessable(w) {
+                out.push((w.to_string(), PathUse::Script));
+            }
+        } else if w.starts_with('/') && guessable(w) && !w.starts_with(['<', '>']) {
+            out.push((w.to_string(), PathUse::Argument));
+        }
+        j += 1;
+    }
+}
+
+/// What doctor says of one path-like word of runner.command (None: fine).
+pub fn command_path(
+    path: &str,
+    used: PathUse,
+    exists: bool,
+    is_dir: bool,
+    executable: bool,
+) -> Option<(Level, String)> {
+    let role = match used {
+        PathUse::Program => "the program runner.command runs",
+        PathUse::Script => "the script runner.command gives its shell",
+        PathUse::Argument => "an argument of runner.command",
+    };
+    if !exists {
+        let level = if used == PathUse::Argument {
+            Level::Warn
+        } else {
+            Level::Fail
+        };
+        return Some((
+            level,
+            format!(
+                "not found at {path} ({role}): fix the path in runner.command or install it there"
+            ),
+        ));
+    }
+    match used {
+        PathUse::Program | PathUse::Script if is_dir => Some((
+            Level::Fail,
+            format!("{path} is a folder ({role}): name the file in runner.command"),
+        )),
+        PathUse::Program if !executable => Some((
+            Level::Fail,
+            format!(
+                "{path} is not executable by afk's user ({role}): chmod +x {path}, or run it through a shell (\"sh\", \"{path}\")"
+            ),
+        )),
+        _ => None,
+    }
+}
+
+/// The state folder, probed as the tick uses it: created when missing, a file
+/// written and removed, the tick lock taken and let go. `probe`: whether a
+/// running tick held the lock, or the innermost error.
+pub fn state_folder(dir: &str, probe: Result<bool, String>) -> (Level, String) {
+    match probe {
+        Ok(false) => (
+            Level::Ok,
+            format!(
+                "{dir}: afk's user can create it, write and remove a file in it and take the tick lock"
+            ),
+        ),
+        Ok(true) => (
+            Level::Ok,
+            format!("{dir}: afk's user can write in it; a running tick holds its lock now"),
+        ),
+        Err(e) => (
+            Level::Fail,
+            format!(
+                "{e}: every tick would fail on its lock; make {dir} a folder afk's user can write (or set state_path elsewhere)"
+            ),
+        ),
+    }
+}
+
 /// An error line whose first word is the check's own name says it once
 /// (`forge: forge: GET …` reads `forge: GET …`).
 pub fn detail_of(check: &str, error_line: &str) -> String {
@@ -227,6 +374,135 @@ mod tests {
         for (check, line, want) in table {
             assert_eq!(detail_of(check, line), want);
         }
+    }
+
+    #[test]
+    fn every_path_like_word_of_the_runner_command_is_checked_by_its_use() {
+        use PathUse::*;
+        let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // (rule, argv, the paths and their use)
+        type Case<'a> = (&'a str, Vec<String>, Vec<(&'a str, PathUse)>);
+        let table: Vec<Case> = vec![
+            (
+                "a program on PATH names no path",
+                v(&["claude", "-p"]),
+                vec![],
+            ),
+            (
+                "an absolute program",
+                v(&["/opt/agent", "-p"]),
+                vec![("/opt/agent", Program)],
+            ),
+            (
+                "a shell's script",
+                v(&["sh", "/x/agent.sh"]),
+                vec![("/x/agent.sh", Script)],
+            ),
+            (
+                "env's prelude is skipped",
+                v(&["env", "A=1", "-u", "B", "/bin/agent"]),
+                vec![("/bin/agent", Program)],
+            ),
+            (
+                "a -c script is read the same way, redirections skipped",
+                v(&[
+                    "sh",
+                    "-c",
+                    "A=\"$HOME\" exec sh /x/a.sh < \"$AFK_PROMPT_FILE\"",
+                ]),
+                vec![("/x/a.sh", Script)],
+            ),
+            (
+                "an argument naming a file",
+                v(&["agent", "--conf", "/etc/a.toml"]),
+                vec![("/etc/a.toml", Argument)],
+            ),
+            (
+                "words with $ are not guessed at",
+                v(&["sh", "-c", "$AGENT /x"]),
+                vec![],
+            ),
+        ];
+        for (rule, argv, want) in table {
+            let got = command_paths(&argv);
+            let want: Vec<(String, PathUse)> =
+                want.into_iter().map(|(p, u)| (p.to_string(), u)).collect();
+            assert_eq!(got, want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_missing_or_unexecutable_runner_path_fails_and_says_where() {
+        use PathUse::*;
+        let table = [
+            (
+                "missing program",
+                Program,
+                false,
+                false,
+                false,
+                Some(Level::Fail),
+                "not found at /p",
+            ),
+            (
+                "missing script",
+                Script,
+                false,
+                false,
+                false,
+                Some(Level::Fail),
+                "not found at /p",
+            ),
+            (
+                "missing argument warns",
+                Argument,
+                false,
+                false,
+                false,
+                Some(Level::Warn),
+                "not found at /p",
+            ),
+            (
+                "a program without x",
+                Program,
+                true,
+                false,
+                false,
+                Some(Level::Fail),
+                "not executable",
+            ),
+            ("a script needs no x", Script, true, false, false, None, ""),
+            (
+                "a folder is no program",
+                Program,
+                true,
+                true,
+                true,
+                Some(Level::Fail),
+                "is a folder",
+            ),
+            ("fine", Program, true, false, true, None, ""),
+        ];
+        for (rule, used, exists, dir, x, level, says) in table {
+            let got = command_path("/p", used, exists, dir, x);
+            assert_eq!(got.as_ref().map(|g| g.0), level, "{rule}");
+            assert!(got.is_none_or(|g| g.1.contains(says)), "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_state_folder_afk_cannot_write_fails_with_its_reason() {
+        assert_eq!(state_folder("/s", Ok(false)).0, Level::Ok);
+        assert_eq!(state_folder("/s", Ok(true)).0, Level::Ok);
+        let (l, t) = state_folder(
+            "/s",
+            Err("cannot create /s: Not a directory (os error 20)".into()),
+        );
+        assert_eq!(l, Level::Fail);
+        assert!(
+            t.starts_with("cannot create /s: Not a directory") && t.contains("make /s a folder"),
+            "{t}"
+        );
     }
 
     #[test]

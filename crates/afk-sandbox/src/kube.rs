@@ -208,8 +208,20 @@ fn authz(method: &str, seg: &[&str]) -> Option<(String, String)> {
 
 /// Answer a request under `/k8s` (`path` without the prefix).
 pub(super) fn serve(c: &mut Cluster, req: &Request, path: &str) -> Reply {
-    if req.header("authorization") != Some(&format!("Bearer {K8S_TOKEN}")) {
-        return status(401, "Unauthorized", "Unauthorized");
+    // kubectl sends no credentials over plain http (client-go attaches them to
+    // https only): an anonymous request may read, as on a cluster whose
+    // anonymous user is bound to a view role; a wrong token is refused.
+    match req.header("authorization") {
+        None if req.method == "GET" => {}
+        None => {
+            return status(
+                403,
+                "Forbidden",
+                "User \"system:anonymous\" cannot change anything: give the bearer token",
+            );
+        }
+        Some(h) if h == format!("Bearer {K8S_TOKEN}") => {}
+        Some(_) => return status(401, "Unauthorized", "Unauthorized"),
     }
     tick(c);
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -225,6 +237,11 @@ pub(super) fn serve(c: &mut Cluster, req: &Request, path: &str) -> Reply {
         );
     }
     let m = req.method.as_str();
+    if m == "GET"
+        && let Some(reply) = super::kube_discovery::answer(&seg)
+    {
+        return reply;
+    }
     match seg.as_slice() {
         ["api", "v1", "namespaces", ns] if m == "GET" => match c.namespaces.contains(*ns) {
             true => Reply::json(
@@ -386,6 +403,12 @@ fn create_job(c: &mut Cluster, ns: &str, req: &Request) -> Reply {
     labels["job-name"] = json!(name);
     labels["batch.kubernetes.io/job-name"] = json!(name);
     labels["controller-uid"] = json!(uid);
+    labels["batch.kubernetes.io/controller-uid"] = json!(uid);
+    // as the Job controller sets it: what `kubectl logs job/<name>` selects by
+    if job["spec"]["selector"].is_null() {
+        job["spec"]["selector"] =
+            json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+    }
     let pod_name = format!("{name}-{}", &c.uid()[28..]);
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",

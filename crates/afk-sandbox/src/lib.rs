@@ -27,6 +27,7 @@ mod git_http;
 mod hooks;
 pub mod http;
 mod kube;
+mod kube_discovery;
 mod model;
 mod registry;
 mod revert;

@@ -1,0 +1,304 @@
+//! An operator's third week (issue 31): the sandbox's Kubernetes API is
+//! discoverable (printed beside the forge's, answered to kubectl), doctor
+//! checks what a tick needs, ticks have a deadline and a health line.
+
+use crate::operator::sandbox_cli;
+#[allow(unused_imports)]
+use crate::support::*;
+#[allow(unused_imports)]
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// The value of `KEY=value` among the sandbox's printed lines.
+fn printed(lines: &[String], key: &str) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key}= in {lines:?}"))
+        .to_string()
+}
+
+/// `kubectl` with only the sandbox's printed URL and token (no kubeconfig).
+fn kubectl(scratch: &Scratch, server: &str, token: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new("kubectl")
+        .env("KUBECONFIG", scratch.path("no-kubeconfig"))
+        .env("HOME", scratch.path("home"))
+        .args(["--server", server, "--token", token, "--cache-dir"])
+        .arg(scratch.path("kube-cache"))
+        .args(["--request-timeout", "20s"])
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn kubectl_installed() -> bool {
+    std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_sandbox_prints_its_kubernetes_api_and_a_runner_block_that_dispatches_a_job() {
+    let s = Scratch::new();
+    let (_sb, lines) = sandbox_cli(&[
+        "--example",
+        "--kubernetes",
+        "--dir",
+        s.path("sb").to_str().unwrap(),
+    ]);
+    let url = printed(&lines, "AFK_SANDBOX_URL");
+    let k8s = printed(&lines, "AFK_SANDBOX_K8S_URL");
+    assert_eq!(k8s, format!("{url}/k8s"));
+    assert_eq!(
+        printed(&lines, "AFK_SANDBOX_K8S_TOKEN"),
+        "k8s-sandbox-token"
+    );
+    assert_eq!(printed(&lines, "AFK_SANDBOX_K8S_NAMESPACE"), "afk");
+    let start = lines
+        .iter()
+        .position(|l| l.starts_with("# --- afk.toml"))
+        .unwrap();
+    let text = lines[start..].join("\n") + "\n";
+    assert!(text.contains("kind = \"kubernetes\""), "{text}");
+    assert!(text.contains(&format!("api_url = \"{k8s}\"")), "{text}");
+    let config = s.write("afk.toml", &text);
+    let out = assert_cmd::Command::new(afk_bin())
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .args(["--config", config.to_str().unwrap(), "--json", "poll"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!r["dispatched"].as_array().unwrap().is_empty(), "{r}");
+    // the Job exists in the printed namespace
+    let jobs: Value = ureq::get(&format!("{url}/_admin/k8s/state"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert!(
+        jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["metadata"]["namespace"] == "afk"),
+        "{jobs}"
+    );
+}
+
+#[test]
+fn without_kubernetes_the_sandbox_still_prints_its_kubernetes_api() {
+    let s = Scratch::new();
+    let (_sb, lines) = sandbox_cli(&["--dir", s.path("sb").to_str().unwrap()]);
+    let url = printed(&lines, "AFK_SANDBOX_URL");
+    assert_eq!(printed(&lines, "AFK_SANDBOX_K8S_URL"), format!("{url}/k8s"));
+    assert!(!lines.iter().any(|l| l.contains("kind = \"kubernetes\"")));
+}
+
+#[test]
+fn the_sandbox_answers_kubernetes_discovery() {
+    let sb = Sandbox::start(json!({"repos": []}));
+    let get = |path: &str| -> (u16, Value) {
+        let r = ureq::get(&format!("{}/k8s{path}", sb.url))
+            .set("Authorization", "Bearer k8s-sandbox-token")
+            .call();
+        match r {
+            Ok(r) => (r.status(), r.into_json().unwrap()),
+            Err(ureq::Error::Status(c, r)) => (c, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let (c, v) = get("/api");
+    assert_eq!((c, v["kind"].as_str()), (200, Some("APIVersions")), "{v}");
+    assert_eq!(v["versions"], json!(["v1"]));
+    let (c, v) = get("/apis");
+    assert_eq!((c, v["kind"].as_str()), (200, Some("APIGroupList")), "{v}");
+    assert!(v["groups"].to_string().contains("batch/v1"), "{v}");
+    let (c, v) = get("/version");
+    assert_eq!(c, 200);
+    assert!(v["gitVersion"].is_string(), "{v}");
+    let (c, v) = get("/api/v1");
+    assert_eq!(
+        (c, v["kind"].as_str()),
+        (200, Some("APIResourceList")),
+        "{v}"
+    );
+    let names: Vec<&str> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    for n in ["namespaces", "pods", "pods/log", "configmaps"] {
+        assert!(names.contains(&n), "{n} missing from {v}");
+    }
+    // kubectl sends no token over plain http: anonymous reads, nothing more
+    let anon = ureq::get(&format!("{}/k8s/apis/batch/v1/namespaces/afk/jobs", sb.url)).call();
+    assert_eq!(anon.unwrap().status(), 200);
+    let anon = ureq::post(&format!("{}/k8s/apis/batch/v1/namespaces/afk/jobs", sb.url))
+        .send_json(json!({"metadata": {"name": "x"}}));
+    assert!(matches!(anon, Err(ureq::Error::Status(403, _))), "{anon:?}");
+    let wrong = ureq::get(&format!("{}/k8s/api", sb.url))
+        .set("Authorization", "Bearer nope")
+        .call();
+    assert!(
+        matches!(wrong, Err(ureq::Error::Status(401, _))),
+        "{wrong:?}"
+    );
+    let (c, v) = get("/apis/batch/v1");
+    assert_eq!(
+        (c, v["resources"][0]["name"].as_str()),
+        (200, Some("jobs")),
+        "{v}"
+    );
+    assert_eq!(v["resources"][0]["namespaced"], true);
+}
+
+#[test]
+fn kubectl_gets_the_jobs_and_reads_a_job_s_logs() {
+    if !kubectl_installed() {
+        eprintln!("skipped: kubectl is not installed (the discovery paths are tested without it)");
+        return;
+    }
+    let (sb, afk) = crate::kubernetes::setup(1, "echo hello-from-the-pod", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
+    let server = format!("{}/k8s", sb.url);
+    let token = "k8s-sandbox-token";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let job = loop {
+        let (ok, out, err) = kubectl(
+            &afk.scratch,
+            &server,
+            token,
+            &["get", "jobs", "-n", "afk", "-o", "name"],
+        );
+        assert!(ok, "kubectl get jobs: {err}");
+        if let Some(j) = out.lines().find(|l| l.starts_with("job")) {
+            break j.to_string();
+        }
+        assert!(Instant::now() < deadline, "no job listed: {out}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (ok, out, err) = kubectl(&afk.scratch, &server, token, &["get", "jobs", "-n", "afk"]);
+    assert!(
+        ok && out.contains(job.trim_start_matches("job.batch/")),
+        "{out}{err}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ok, out, err) = kubectl(&afk.scratch, &server, token, &["logs", "-n", "afk", &job]);
+        if ok && out.contains("hello-from-the-pod") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "kubectl logs {job}: {out}{err}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `afk --json doctor` over a ready sandbox whose config gets `edit`; the
+/// checks named `name`.
+fn doctor_checks(edit: impl Fn(&str, &Scratch) -> String, name: &str) -> (i32, Vec<Value>) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, edit(&text, &afk.scratch)).unwrap();
+    let (code, r, err) = afk.json(&["doctor"]);
+    let checks: Vec<Value> = r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|c| c["check"] == name)
+        .cloned()
+        .collect();
+    (code, checks)
+}
+
+#[test]
+fn doctor_fails_a_state_folder_whose_path_runs_through_a_file() {
+    let (code, checks) = doctor_checks(
+        |t, s| {
+            s.write("blocker", "a file, not a folder\n");
+            t.replace(
+                "state_path = \"state/afk.db\"",
+                "state_path = \"blocker/state/afk.db\"",
+            )
+        },
+        "state folder",
+    );
+    assert_eq!(code, 1, "{checks:?}");
+    let fail = checks
+        .iter()
+        .find(|c| c["level"] == "fail")
+        .unwrap_or_else(|| panic!("{checks:?}"));
+    let d = fail["detail"].as_str().unwrap();
+    assert!(
+        d.contains("blocker") && d.contains("Not a directory"),
+        "{d}"
+    );
+}
+
+#[test]
+fn doctor_takes_the_lock_in_a_state_folder_and_leaves_nothing_behind() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "{err} {r}");
+    let state = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "state folder")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r}"));
+    assert!(
+        state["detail"].as_str().unwrap().contains("lock"),
+        "{state}"
+    );
+    assert!(
+        !afk.state().parent().unwrap().exists(),
+        "doctor removes the folder it made"
+    );
+}
+
+#[test]
+fn doctor_fails_a_runner_script_or_program_that_is_not_there_or_not_executable() {
+    let cases: [(&str, &str); 3] = [
+        (
+            "[\"sh\", \"/nonexistent/agent.sh\"]",
+            "not found at /nonexistent/agent.sh",
+        ),
+        (
+            "[\"/nonexistent/agent\", \"-p\"]",
+            "not found at /nonexistent/agent",
+        ),
+        ("[\"SCRIPT\", \"-p\"]", "not executable"),
+    ];
+    for (command, says) in cases {
+        let (code, checks) = doctor_checks(
+            |t, s| {
+                let script = s.write("agent.sh", "#!/bin/sh\necho hi\n");
+                let command = command.replace("SCRIPT", script.to_str().unwrap());
+                let start = t.find("command = ").unwrap();
+                let end = start + t[start..].find('\n').unwrap();
+                format!("{}command = {command}{}", &t[..start], &t[end..])
+            },
+            "runner",
+        );
+        assert_eq!(code, 1, "{command}: {checks:?}");
+        assert!(
+            checks
+                .iter()
+                .any(|c| c["level"] == "fail" && c["detail"].as_str().unwrap().contains(says)),
+            "{command}: {checks:?}"
+        );
+    }
+}
