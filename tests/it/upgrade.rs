@@ -877,6 +877,7 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
             && lines[2].contains("1/3"),
         "{text}"
     );
+    assert!(text.contains("RESULT: SUCCESS"), "seed 003's wording: {text}");
 }
 
 /// `group_by = "recipe"` (the default): a recipe with an app and a database
@@ -1091,8 +1092,13 @@ fn v4_a_persistent_regression_fails_after_three_runs_once() {
     let human = s.afk.cmd().arg("upgrade").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("FAILED — upgrade not green after 3 test runs"),
-        "{text}"
+        text.contains("RESULT: FAILED — upgrade not green after 3 test runs"),
+        "seed 003's wording in the summary: {text}"
+    );
+    let last = s.comments(n).last().unwrap()["body"].as_str().unwrap().to_string();
+    assert!(
+        last.contains("RESULT: FAILED — upgrade not green after 3 test runs"),
+        "seed 003's wording on the PR: {last}"
     );
 }
 

@@ -523,7 +523,7 @@ pub fn failed_comment(why: &str, build_url: Option<&str>) -> String {
         .map(|u| format!(" The last build: {u}"))
         .unwrap_or_default();
     format!(
-        "afk: FAILED — {why}.{build}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
+        "afk: RESULT: FAILED — {why}.{build}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
         final_marker("FAILED")
     )
 }

@@ -175,6 +175,7 @@ impl Report {
             return s;
         }
         self.pr_table(&mut s);
+        self.results(&mut s);
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.actions_done(&mut s);
@@ -235,6 +236,18 @@ impl Report {
                 ],
                 &rows,
             ));
+        }
+    }
+
+    /// Seed 003's words for each PR's result: `RESULT: SUCCESS`,
+    /// `RESULT: FAILED — upgrade not green after 3 test runs`.
+    fn results(&self, s: &mut String) {
+        for p in &self.prs {
+            s.push_str(&format!("{}: RESULT: {}", p.url, p.result));
+            if let Some(w) = p.why.as_deref().filter(|w| !w.is_empty()) {
+                s.push_str(&format!(" — {w}"));
+            }
+            s.push('\n');
         }
     }
 
