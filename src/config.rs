@@ -487,7 +487,25 @@ pub struct Upgrade {
     /// `""` is `None`.
     #[serde(deserialize_with = "de_repo")]
     pub tests_repo: Option<RepoName>,
+    /// One PR per recipe (the default) or per image (SPEC 8 step 3).
+    pub group_by: GroupBy,
+    /// A tag whose image was created more recently than this is not a
+    /// candidate yet; zero: off (SPEC 8 step 3, release age).
+    #[serde(deserialize_with = "de_duration")]
+    pub min_release_age: Duration,
 }
+
+/// `upgrade.group_by`: what one upgrade PR carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupBy {
+    /// every bump a scan found for a recipe, one version-label bump
+    #[default]
+    Recipe,
+    /// one image's bump
+    Image,
+}
+
 impl Default for Upgrade {
     fn default() -> Self {
         Upgrade {
@@ -509,6 +527,8 @@ impl Default for Upgrade {
             verdict_timeout: Duration::from_secs(24 * 3600),
             serial_tests: true,
             tests_repo: None,
+            group_by: GroupBy::Recipe,
+            min_release_age: Duration::ZERO,
         }
     }
 }
@@ -662,6 +682,8 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "verdict_timeout",
             "serial_tests",
             "tests_repo",
+            "group_by",
+            "min_release_age",
         ],
     ),
 ];
@@ -1454,6 +1476,13 @@ impl Config {
             "upgrade",
             "scan_every",
             u.scan_every,
+            Duration::ZERO,
+            secs(365 * DAY),
+        )?;
+        c.duration(
+            "upgrade",
+            "min_release_age",
+            u.min_release_age,
             Duration::ZERO,
             secs(365 * DAY),
         )?;

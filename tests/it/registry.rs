@@ -604,11 +604,17 @@ impl Recipes {
             );
         }
         let names: Vec<String> = recipes.iter().map(|(r, _)| format!("\"{r}\"")).collect();
+        // one PR per image, as these registry scenarios count them
+        let group = if upgrade.contains("group_by") {
+            ""
+        } else {
+            "group_by = \"image\"\n"
+        };
         let text = format!(
             "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"10s\"\nretries = 0\n\
              [runner]\ncommand = [\"true\"]\n\
              [upgrade]\nrecipes = [{names}]\nupstream = \"{up}/{{recipe}}.git\"\n\
-             mirror = \"maint/{{recipe}}\"\nwork_dir = \"work\"\n{upgrade}\n\
+             mirror = \"maint/{{recipe}}\"\nwork_dir = \"work\"\n{group}{upgrade}\n\
              [upgrade.registry_mirrors]\n{mirrors}\n",
             forge = sb.forge_keys(),
             names = names.join(", "),

@@ -120,6 +120,13 @@ fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) 
         "/registry",
         Some(json!({"images": {"library/nginx": NGINX, "library/postgres": POSTGRES}})),
     );
+    // the scenarios here are about one image: one PR per image unless a test
+    // says otherwise (SPEC 8 step 3, `group_by`)
+    let group = if extra.contains("group_by") {
+        ""
+    } else {
+        "group_by = \"image\"\n"
+    };
     let afk_text = |scratch: &Scratch| {
         let fixer = scratch.write("fixer.sh", FIXER);
         format!(
@@ -127,7 +134,7 @@ fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) 
              [runner]\ncommand = [\"env\", \"FIXER_MODE={mode}\", \"FIXER_GIT={git}\", \"sh\", \"{fixer}\"]\n\
              [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
              [upgrade]\nrecipes = [{recipes}]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
-             work_dir = \"work\"\n{extra}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
+             work_dir = \"work\"\n{group}{extra}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
             forge = sb.forge_keys(),
             git = sb.git.display(),
@@ -870,6 +877,86 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
             && lines[2].contains("1/3"),
         "{text}"
     );
+    assert!(text.contains("RESULT: SUCCESS"), "seed 003's wording: {text}");
+}
+
+/// `group_by = "recipe"` (the default): a recipe with an app and a database
+/// image gets one PR carrying both bumps, its version label bumped once (minor:
+/// the largest kind), tested once; the next scan's PR for the recipe
+/// supersedes it; the report and the summary show each bump.
+#[test]
+fn one_pr_per_recipe_carries_every_bump_bumps_the_version_once_and_is_superseded() {
+    let s = setup(COMPOSE, "push", "group_by = \"recipe\"");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/postgres": ["15.6"]}})),
+    );
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(actions(&r)[..3], ["reconcile", "open_pr", "testme"], "{r}");
+    let prs = r["prs"].as_array().unwrap();
+    assert_eq!(prs.len(), 1, "{r}");
+    let n = prs[0]["number"].as_u64().unwrap();
+    assert_eq!(
+        fields(&prs[0]["bumps"], &["image", "from", "to"]),
+        [
+            ["library/nginx", "1.25.3", "1.26.0"],
+            ["library/postgres", "15.4", "15.6"]
+        ]
+    );
+    let issue = s.sb.issue(MIRROR, n);
+    assert_eq!(
+        issue["title"],
+        "Upgrade nginx: nginx 1.25.3 → 1.26.0, postgres 15.4 → 15.6"
+    );
+    let branch = "afk/upgrade-nginx-1.3.0+1.26.0";
+    assert!(!s.head(branch).is_empty(), "the recipe's branch");
+    let want = COMPOSE
+        .replace("nginx:1.25.3", "nginx:1.26.0")
+        .replace("postgres:15.4", "postgres:15.6")
+        .replace("1.2.3+1.25.3", "1.3.0+1.26.0");
+    assert_eq!(s.show(branch, "compose.yml"), want.trim_end());
+    assert_eq!(s.comments(n).len(), 1, "tested once");
+    let out = s.afk.cmd().arg("upgrade").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("library/nginx 1.25.3 → 1.26.0, library/postgres 15.4 → 15.6"),
+        "{text}"
+    );
+    let status = s.afk.cmd().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("library/nginx 1.25.3 → 1.26.0, library/postgres 15.4 → 15.6"),
+        "{status}"
+    );
+
+    // a later scan finds a newer nginx: one new PR for the recipe, the old closed
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"images": {"library/nginx": ["1.26.1"]}})),
+    );
+    let (code, r, err) = s.upgrade(&["--scan"]);
+    assert_eq!(code, 0, "{r} {err}");
+    let prs = r["prs"].as_array().unwrap();
+    assert_eq!(prs.len(), 1, "{r}");
+    let m = prs[0]["number"].as_u64().unwrap();
+    assert_ne!(m, n);
+    assert_eq!(
+        fields(&r["closed"], &["pr", "reason"]),
+        [[n.to_string(), format!("superseded by #{m}")]]
+    );
+    assert_eq!(s.pr_state(n), "closed");
+    let branch = "afk/upgrade-nginx-1.3.0+1.26.1";
+    assert!(!s.head(branch).is_empty(), "the recipe's new branch");
+    assert!(s.show(branch, "compose.yml").contains("version=1.3.0+1.26.1"));
+    assert_eq!(s.comments(m).len(), 1, "tested once");
+    s.ci(branch, "success");
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(pr_of(&r)["result"], "SUCCESS");
+    assert_eq!(s.comments(m).len(), 1);
 }
 
 #[test]
@@ -1005,8 +1092,13 @@ fn v4_a_persistent_regression_fails_after_three_runs_once() {
     let human = s.afk.cmd().arg("upgrade").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(
-        text.contains("FAILED — upgrade not green after 3 test runs"),
-        "{text}"
+        text.contains("RESULT: FAILED — upgrade not green after 3 test runs"),
+        "seed 003's wording in the summary: {text}"
+    );
+    let last = s.comments(n).last().unwrap()["body"].as_str().unwrap().to_string();
+    assert!(
+        last.contains("RESULT: FAILED — upgrade not green after 3 test runs"),
+        "seed 003's wording on the PR: {last}"
     );
 }
 

@@ -269,6 +269,34 @@ pub fn bump_version_label(
         .fold(text.to_string(), |t, (r, new)| splice(&t, r, &new)))
 }
 
+/// Every service's `coop-cloud.${STACK_NAME}.version` label value, in file
+/// order: `(service, "X.Y.Z+APP")`.
+pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, String> {
+    let root = load(text)?;
+    let mut out = vec![];
+    for (name, svc) in services(&root) {
+        let label_lists = [
+            get(svc, "deploy").and_then(|d| get(d, "labels")),
+            get(svc, "labels"),
+        ];
+        for labels in label_lists.into_iter().flatten() {
+            for range in version_label_spans(text, labels)? {
+                out.push((name.to_string(), text[range].to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The version a label `X.Y.Z[+APP]` becomes for an update of `update_type`
+/// with the app at `app` (what [`bump_version_label`] writes).
+pub fn next_version(value: &str, update_type: UpdateType, app: &str) -> Result<String, String> {
+    if !is_image_tag(app) {
+        return Err(format!("`{app}` is not a valid image tag"));
+    }
+    bump(value, update_type, app)
+}
+
 /// `afk/upgrade-<path with / as ->-<tag>`, the branch of an upgrade PR (SPEC 8).
 pub fn upgrade_branch(path: &str, tag: &str) -> String {
     format!("afk/upgrade-{}-{tag}", path.replace('/', "-"))

@@ -45,6 +45,7 @@ pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
 pub mod upgrade_end;
+pub mod upgrade_group;
 pub mod upgrade_open;
 pub mod verdict;
 

@@ -69,6 +69,48 @@ pub struct Bump {
     #[serde(with = "update_type_text")]
     pub update_type: UpdateType,
     pub sites: Vec<BumpSite>,
+    /// `group_by = "recipe"`: the recipe's other images moved by this one PR
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<ImageBump>,
+    /// `group_by = "recipe"`: the PR is the recipe's, named by its new version
+    /// (`X.Y.Z+APP`, the version label bumped once), or by its tags without one
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+}
+
+/// One image's move within a bump: where it is, and the tag it moves to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageBump {
+    #[serde(default)]
+    pub host: Option<String>,
+    pub path: String,
+    pub image: String,
+    pub to: String,
+    #[serde(with = "update_type_text")]
+    pub update_type: UpdateType,
+    pub sites: Vec<BumpSite>,
+}
+
+impl ImageBump {
+    /// The tag the first place has now.
+    pub fn from(&self) -> &str {
+        self.sites.first().map(|s| s.from.as_str()).unwrap_or("")
+    }
+    fn same_image(&self, other: &ImageBump) -> bool {
+        self.host == other.host && self.path == other.path
+    }
+    fn shares_a_site(&self, other: &ImageBump) -> bool {
+        self.sites.iter().any(|s| {
+            other
+                .sites
+                .iter()
+                .any(|o| o.file == s.file && o.service == s.service)
+        })
+    }
+    /// `path old → new`
+    pub fn change(&self) -> String {
+        format!("{} {} → {}", self.path, self.from(), self.to)
+    }
 }
 
 /// `UpdateType` as its report string, both ways (the PR marker reads it back).
@@ -92,35 +134,80 @@ mod update_type_text {
 }
 
 impl Bump {
-    /// `afk/upgrade-<path>-<tag>` (SPEC 8).
+    /// `afk/upgrade-<path>-<tag>`, or a recipe's PR `afk/upgrade-<recipe>-<version>` (SPEC 8).
     pub fn branch(&self) -> String {
-        compose::upgrade_branch(&self.path, &self.to)
+        match &self.group {
+            Some(v) => format!("afk/upgrade-{}-{v}", self.recipe),
+            None => compose::upgrade_branch(&self.path, &self.to),
+        }
     }
     /// The tag the first place has now (what the title names).
     pub fn from(&self) -> &str {
         self.sites.first().map(|s| s.from.as_str()).unwrap_or("")
     }
+    /// `Upgrade <image> <old> → <new>`, or a recipe's `Upgrade <recipe>: <image> <old> → <new>, …`.
     pub fn title(&self) -> String {
-        format!("Upgrade {} {} → {}", self.path, self.from(), self.to)
+        match &self.group {
+            Some(_) => {
+                let changes: Vec<String> = self.images().iter().map(ImageBump::change).collect();
+                format!("Upgrade {}: {}", self.recipe, changes.join(", "))
+            }
+            None => format!("Upgrade {} {} → {}", self.path, self.from(), self.to),
+        }
+    }
+    /// The first image's move (the one the version label's app follows).
+    pub fn main(&self) -> ImageBump {
+        ImageBump {
+            host: self.host.clone(),
+            path: self.path.clone(),
+            image: self.image.clone(),
+            to: self.to.clone(),
+            update_type: self.update_type,
+            sites: self.sites.clone(),
+        }
+    }
+    /// Every image this PR moves, the first one first.
+    pub fn images(&self) -> Vec<ImageBump> {
+        let mut v = vec![self.main()];
+        v.extend(self.more.iter().cloned());
+        v
+    }
+    /// Every place the PR edits, with the tag it moves to.
+    pub fn all_sites(&self) -> Vec<(BumpSite, String)> {
+        self.images()
+            .into_iter()
+            .flat_map(|i| i.sites.into_iter().map(move |s| (s, i.to.clone())))
+            .collect()
+    }
+    /// What the state file keeps of the bump as (image, from, to): one
+    /// image's repository and tags, or a recipe PR's every change in `image`
+    /// (`library/nginx 1.25.0 → 1.26.0, library/postgres 15.4 → 15.5`) with no tags.
+    pub fn stored(&self) -> (String, String, String) {
+        match &self.group {
+            None => (self.image.clone(), self.from().into(), self.to.clone()),
+            Some(_) => {
+                let all: Vec<String> = self
+                    .images()
+                    .iter()
+                    .map(|i| format!("{} {} → {}", i.image, i.from(), i.to))
+                    .collect();
+                (all.join(", "), String::new(), String::new())
+            }
+        }
     }
     /// 8.7: `afk/tests-<recipe>-<tag>`, the tests repository's branch.
     pub fn tests_branch(&self) -> String {
-        format!("afk/tests-{}-{}", self.recipe, self.to)
+        match &self.group {
+            Some(v) => format!("afk/tests-{}-{v}", self.recipe),
+            None => format!("afk/tests-{}-{}", self.recipe, self.to),
+        }
     }
     /// 8.7: the title of the tests PR.
     pub fn tests_title(&self) -> String {
-        format!("Update {} tests for {} {}", self.recipe, self.path, self.to)
-    }
-    fn same_image(&self, other: &Bump) -> bool {
-        self.host == other.host && self.path == other.path
-    }
-    fn shares_a_site(&self, other: &Bump) -> bool {
-        self.sites.iter().any(|s| {
-            other
-                .sites
-                .iter()
-                .any(|o| o.file == s.file && o.service == s.service)
-        })
+        match &self.group {
+            Some(v) => format!("Update {} tests for {} {v}", self.recipe, self.recipe),
+            None => format!("Update {} tests for {} {}", self.recipe, self.path, self.to),
+        }
     }
 }
 
@@ -178,6 +265,8 @@ pub fn plan<'a>(
                 to: c.tag.clone(),
                 update_type: c.update_type,
                 sites: vec![place],
+                more: vec![],
+                group: None,
             }),
         }
     }
@@ -186,11 +275,17 @@ pub fn plan<'a>(
 
 /// The files a bump changes, from upstream `main`'s texts (`file` → text):
 /// the tag of every place, and the version label of every bumped service that
-/// carries one. Everything else stays byte-for-byte.
+/// carries one. Everything else stays byte-for-byte. A recipe's PR
+/// (`group_by = "recipe"`) bumps each label once (`upgrade_group::edit`),
+/// which needs all of upstream's `sites`.
 pub fn edit(
     bump: &Bump,
+    sites: &[Site],
     text_of: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, String> {
+    if bump.group.is_some() {
+        return super::upgrade_group::edit(bump, sites, text_of);
+    }
     let mut out: Vec<(String, String)> = vec![];
     for site in &bump.sites {
         let current = match out.iter().find(|(f, _)| *f == site.file) {
@@ -267,7 +362,11 @@ impl CloseReason {
 pub fn obsolete(pr: &Bump, upstream: &[Site]) -> Option<CloseReason> {
     let mut still_behind = false;
     let mut verdict = None;
-    for s in &pr.sites {
+    for (s, pr) in pr
+        .images()
+        .iter()
+        .flat_map(|i| i.sites.iter().map(move |s| (s, i)))
+    {
         let Some(now) = upstream
             .iter()
             .find(|u| u.file == s.file && u.image.service == s.service)
@@ -298,17 +397,32 @@ pub fn obsolete(pr: &Bump, upstream: &[Site]) -> Option<CloseReason> {
 
 /// Whether `new` (just opened) supersedes the open PR `old`: the same image in
 /// a place they share, moved to another tag.
+/// Two PRs of a recipe (`group_by = "recipe"`): the later scan's, when it
+/// moves anything to another tag.
 pub fn supersedes(new: &Bump, old: &Bump) -> bool {
-    new.same_image(old) && new.to != old.to && new.shares_a_site(old)
+    if new.group.is_some() && old.group.is_some() {
+        return new.recipe == old.recipe && new.branch() != old.branch();
+    }
+    new.images().iter().any(|n| {
+        old.images()
+            .iter()
+            .any(|o| n.same_image(o) && n.to != o.to && n.shares_a_site(o))
+    })
 }
 
 /// Whether an open PR already covers `bump`: the same image in a shared place
 /// at the same tag or a newer one (a withdrawn tag never moves a PR back).
+/// A recipe's PR is covered when each of its images is.
 pub fn covered_by(bump: &Bump, open: &Bump) -> bool {
-    bump.same_image(open)
-        && bump.shares_a_site(open)
-        && (open.to == bump.to
-            || tags::compare(&open.to, &bump.to).is_some_and(|o| o != Ordering::Less))
+    let opens = open.images();
+    bump.images().iter().all(|b| {
+        opens.iter().any(|o| {
+            b.same_image(o)
+                && b.shares_a_site(o)
+                && (o.to == b.to
+                    || tags::compare(&o.to, &b.to).is_some_and(|c| c != Ordering::Less))
+        })
+    })
 }
 
 const MARKER: &str = "<!-- afk-upgrade: ";
@@ -317,23 +431,34 @@ const FINAL: &str = "<!-- afk-upgrade-final: ";
 /// The PR body: the changes as a table, the version label note, the registry
 /// link, and a marker holding the bump for later ticks.
 pub fn pr_body(bump: &Bump, registry_url: Option<&str>) -> String {
-    let mut s = format!(
-        "afk proposes moving `{}` from `{}` to `{}` ({}) in the recipe **{}**.\n\n",
-        md_text(&bump.path),
-        md_text(bump.from()),
-        md_text(&bump.to),
-        bump.update_type,
-        md_text(&bump.recipe)
-    );
-    s.push_str("| file | service | from | to |\n|---|---|---|---|\n");
-    for site in &bump.sites {
-        s.push_str(&format!(
-            "| {} | {} | `{}` | `{}` |\n",
-            md_text(&site.file),
-            md_text(&site.service),
-            md_text(&site.from),
-            md_text(&bump.to)
-        ));
+    let mut s = match &bump.group {
+        Some(v) => format!(
+            "afk proposes releasing the recipe **{}** as `{}`, moving {} image(s):\n\n",
+            md_text(&bump.recipe),
+            md_text(v),
+            bump.more.len() + 1
+        ),
+        None => format!(
+            "afk proposes moving `{}` from `{}` to `{}` ({}) in the recipe **{}**.\n\n",
+            md_text(&bump.path),
+            md_text(bump.from()),
+            md_text(&bump.to),
+            bump.update_type,
+            md_text(&bump.recipe)
+        ),
+    };
+    s.push_str("| image | file | service | from | to |\n|---|---|---|---|---|\n");
+    for i in bump.images() {
+        for site in &i.sites {
+            s.push_str(&format!(
+                "| {} | {} | {} | `{}` | `{}` |\n",
+                md_text(&i.path),
+                md_text(&site.file),
+                md_text(&site.service),
+                md_text(&site.from),
+                md_text(&i.to)
+            ));
+        }
     }
     s.push_str(
         "\nOnly the tag on each `image:` line changes; a `coop-cloud.${STACK_NAME}.version` \
@@ -363,11 +488,20 @@ pub fn parse_marker(body: &str) -> Option<Bump> {
     let start = body.find(MARKER)? + MARKER.len();
     let end = body[start..].find(" -->")? + start;
     let b: Bump = serde_json::from_str(&body[start..end]).ok()?;
-    let well_formed = compose::is_image_path(&b.path)
-        && compose::is_image_tag(&b.to)
-        && b.host.as_deref().is_none_or(compose::is_registry_host)
-        && b.sites.iter().all(|s| compose::is_compose_file(&s.file));
+    let well_formed = b.images().iter().all(|i| {
+        compose::is_image_path(&i.path)
+            && compose::is_image_tag(&i.to)
+            && i.host.as_deref().is_none_or(compose::is_registry_host)
+            && i.sites.iter().all(|s| compose::is_compose_file(&s.file))
+    }) && b.group.as_deref().is_none_or(is_group_name)
+        && (b.group.is_none() || is_recipe_name(&b.recipe));
     well_formed.then_some(b)
+}
+
+/// A recipe PR's name in its branch: a version `X.Y.Z+APP` or tags joined by
+/// `-`, in the tag grammar plus `+`.
+fn is_group_name(v: &str) -> bool {
+    (1..=200).contains(&v.len()) && v.split('+').all(compose::is_image_tag)
 }
 
 /// The mark afk puts on a comment that ends a PR's flow.
@@ -389,7 +523,7 @@ pub fn failed_comment(why: &str, build_url: Option<&str>) -> String {
         .map(|u| format!(" The last build: {u}"))
         .unwrap_or_default();
     format!(
-        "afk: FAILED — {why}.{build}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
+        "afk: RESULT: FAILED — {why}.{build}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
         final_marker("FAILED")
     )
 }
@@ -515,15 +649,22 @@ pub fn fixer_prompt(t: &FixerTask) -> String {
     let mut s = t.preamble.trim_end().to_string();
     s.push_str("\n\n## Your task\n\n");
     s.push_str(&format!(
-        "- Recipe: {}\n- Repository: {}\n- Pull request: #{}{}\n- Branch: `{}` (your working directory is a clone of the repository on it)\n- Upgrade: `{}` {} → {}\n",
+        "- Recipe: {}\n- Repository: {}\n- Pull request: #{}{}\n- Branch: `{}` (your working directory is a clone of the repository on it)\n- Upgrade: {}\n",
         one_line(&b.recipe, 100),
         t.mirror,
         t.pr,
         safe_url(t.pr_url).map(|u| format!(" ({u})")).unwrap_or_default(),
         b.branch(),
-        one_line(&b.path, 200),
-        one_line(b.from(), 128),
-        one_line(&b.to, 128),
+        b.images()
+            .iter()
+            .map(|i| format!(
+                "`{}` {} → {}",
+                one_line(&i.path, 200),
+                one_line(i.from(), 128),
+                one_line(&i.to, 128)
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
     ));
     s.push_str(&format!(
         "- Test run {} of {} was RED.{}\n",
@@ -593,6 +734,16 @@ pub fn opened_by_afk(author: &str, head_repo: Option<&str>, me: &str, mirror: &R
     !me.is_empty()
         && author.eq_ignore_ascii_case(me)
         && head_repo.is_none_or(|r| r.is_empty() || r.eq_ignore_ascii_case(mirror))
+}
+
+/// A stored bump as people read it: `image from → to`, or a recipe PR's
+/// changes (kept whole in `image`, see [`Bump::stored`]).
+pub fn bump_text(image: &str, from: &str, to: &str) -> String {
+    if from.is_empty() && to.is_empty() {
+        image.to_string()
+    } else {
+        format!("{image} {from} → {to}")
+    }
 }
 
 /// A web page listing the image's tags, for the PR body: Docker Hub's and
@@ -670,6 +821,8 @@ mod tests {
                     from: from.to_string(),
                 })
                 .collect(),
+            more: vec![],
+            group: None,
         }
     }
 
@@ -762,12 +915,12 @@ mod tests {
                 ],
             )
         };
-        let out = edit(&b, |f| (f == "compose.yml").then(|| text.to_string())).unwrap();
+        let out = edit(&b, &[], |f| (f == "compose.yml").then(|| text.to_string())).unwrap();
         let want = text
             .replace("nextcloud:27.1.0", "nextcloud:27.1.3")
             .replace("1.2.3+27.1.0", "1.2.4+27.1.3");
         assert_eq!(out, vec![("compose.yml".to_string(), want)]);
-        let missing = edit(&b, |_| None).unwrap_err();
+        let missing = edit(&b, &[], |_| None).unwrap_err();
         assert!(missing.contains("compose.yml is missing"), "{missing}");
     }
 

@@ -116,11 +116,9 @@ pub struct Subject<'a> {
 /// The outbox event's text: what ended, why, and where the PR is.
 pub fn event_text(s: &Subject, end: &UpgradeEnd, url: Option<&str>) -> String {
     format!(
-        "upgrade of {} ({} {} → {}) {} — {}; PR #{} left open{}",
+        "upgrade of {} ({}) {} — {}; PR #{} left open{}",
         s.recipe,
-        s.image,
-        s.from_tag,
-        s.to_tag,
+        super::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
         end.outcome,
         end.why,
         s.pr,
@@ -130,7 +128,11 @@ pub fn event_text(s: &Subject, end: &UpgradeEnd, url: Option<&str>) -> String {
 
 /// The lesson's root cause: which bump ended and why.
 pub fn root_cause(s: &Subject, end: &UpgradeEnd) -> String {
-    format!("{} {} → {}: {}", s.image, s.from_tag, s.to_tag, end.why)
+    format!(
+        "{}: {}",
+        super::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
+        end.why
+    )
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ pub(super) fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
             vec![
                 u.recipe.to_string(),
                 format!("{}#{}", u.mirror, u.pr),
-                format!("{} {} → {}", u.image, u.from, u.to),
+                crate::core::upgrade::bump_text(u.image, u.from, u.to),
                 u.step.to_string(),
                 u.since
                     .map(|t| format!("{t} ({})", u.age))

@@ -200,7 +200,7 @@ fn upgrades(s: &Store, now: OffsetDateTime) -> Result<Vec<UpgradeRow>> {
     Ok(s.recent_upgrades(UPGRADES)?
         .into_iter()
         .map(|u| UpgradeRow {
-            bump: format!("{} {} → {}", u.image, u.from_tag, u.to_tag),
+            bump: crate::core::upgrade::bump_text(&u.image, &u.from_tag, &u.to_tag),
             step: u.step.clone().unwrap_or_default(),
             queue_place: u.queue_place,
             since: u

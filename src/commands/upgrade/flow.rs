@@ -150,15 +150,16 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
         Some(Ok(x)) => (x.comments.clone(), x.status.clone()),
         Some(Err(e)) => return Err(e.clone()),
     };
+    let stored = f.bump.stored();
     let new = NewUpgrade {
         mirror: &r.mirror,
         pr: f.pr.number,
         recipe: &r.name,
         branch: &f.pr.head.name,
         url: &f.pr.html_url,
-        image: &f.bump.image,
-        from_tag: f.bump.from(),
-        to_tag: &f.bump.to,
+        image: &stored.0,
+        from_tag: &stored.1,
+        to_tag: &stored.2,
     };
     let row = up
         .store
@@ -279,6 +280,7 @@ fn step(
         image: bump.image.clone(),
         from: bump.from().to_string(),
         to: bump.to.clone(),
+        bumps: super::report::bumps_of(bump),
         result: next.outcome(),
         verdict: reading.verdict,
         build_url: reading.build_url.clone(),

@@ -24,8 +24,10 @@ mod verdict;
 use super::Ctx;
 use super::tick;
 use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
+use crate::config::GroupBy;
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
+use crate::core::upgrade_group;
 use crate::edges::Opening;
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Git, GitOps};
@@ -342,7 +344,7 @@ fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
         return (vec![], vec![]);
     };
     let sites = &upstream.sites;
-    plan(
+    let (rows, bumps) = plan(
         &r.name,
         sites,
         |s| {
@@ -350,7 +352,15 @@ fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
             tags.get(i).map(Vec::as_slice).unwrap_or(&[])
         },
         cfg.upgrade.allow_major,
-    )
+    );
+    match cfg.upgrade.group_by {
+        GroupBy::Image => (rows, bumps),
+        GroupBy::Recipe => {
+            let labels = upgrade_group::labels(sites, |f| upstream.text(f));
+            let one = upgrade_group::group(&r.name, bumps, &labels, sites);
+            (rows, one.into_iter().collect())
+        }
+    }
 }
 
 /// afk's upgrade PRs among a mirror's open PRs: on an `afk/upgrade-` branch of

@@ -37,6 +37,8 @@ pub(super) fn open_bumps(
         if prs.iter().any(|(_, b)| covered_by(&bump, b)) {
             continue;
         }
+        let taken: Vec<String> = prs.iter().map(|(p, _)| p.head.name.clone()).collect();
+        let bump = crate::core::upgrade_group::distinct(bump, &taken);
         let lease = match gate(up, r, pre, prs, &bump) {
             Gate::Open(lease) => lease,
             Gate::Wait(why) => {
@@ -123,11 +125,10 @@ fn gate(
 /// A waiting bump's candidate rows are no longer selected.
 fn unselect(rows: &mut [CandidateRow], bump: &Bump) {
     for row in rows.iter_mut() {
-        if row.proposed == bump.to
-            && bump
-                .sites
-                .iter()
-                .any(|s| s.file == row.file && s.service == row.service)
+        if bump
+            .all_sites()
+            .iter()
+            .any(|(s, to)| *to == row.proposed && s.file == row.file && s.service == row.service)
         {
             row.selected = false;
         }
@@ -143,7 +144,10 @@ fn would_open(up: &mut Up, r: &Recipe, prs: &[(PullRequest, Bump)], bump: &Bump)
             &r.name,
             "close_pr",
             Some(old.number),
-            Some(format!("superseded by the new PR for {}", b.path)),
+            Some(match &b.group {
+                Some(_) => format!("superseded by the new PR for {}", b.recipe),
+                None => format!("superseded by the new PR for {}", b.path),
+            }),
         );
     }
 }
@@ -191,11 +195,12 @@ fn open_one(
     bump: &Bump,
     lease: &Lease,
 ) -> Result<PullRequest> {
-    let edits = upgrade::edit(bump, |f| upstream.text(f)).map_err(|e| anyhow::anyhow!(e))?;
+    let edits = upgrade::edit(bump, &upstream.sites, |f| upstream.text(f))
+        .map_err(|e| anyhow::anyhow!(e))?;
     let changes: String = bump
-        .sites
+        .all_sites()
         .iter()
-        .map(|s| format!("- {} {}: {} → {}\n", s.file, s.service, s.from, bump.to))
+        .map(|(s, to)| format!("- {} {}: {} → {to}\n", s.file, s.service, s.from))
         .collect();
     let message = format!(
         "{}\n\n{changes}\n{TRAILER}: {} {} {}\n",
@@ -229,15 +234,16 @@ fn open_one(
         &bump.title(),
         &pr_body(bump, Some(&link)),
     )?;
+    let stored = bump.stored();
     up.store.ensure_upgrade(&NewUpgrade {
         mirror: &r.mirror,
         pr: pr.number,
         recipe: &r.name,
         branch: &branch,
         url: &pr.html_url,
-        image: &bump.image,
-        from_tag: bump.from(),
-        to_tag: &bump.to,
+        image: &stored.0,
+        from_tag: &stored.1,
+        to_tag: &stored.2,
     })?;
     Ok(pr)
 }

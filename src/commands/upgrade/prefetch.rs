@@ -140,6 +140,8 @@ mod tests {
                 service: "web".into(),
                 from: "1.25.0".into(),
             }],
+            more: vec![],
+            group: None,
         }
     }
 

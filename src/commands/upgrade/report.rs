@@ -18,6 +18,8 @@ pub struct PrItem {
     pub image: String,
     pub from: String,
     pub to: String,
+    /// every image the PR moves (one, or a recipe's all with `group_by = "recipe"`)
+    pub bumps: Vec<BumpItem>,
     pub result: Outcome,
     pub verdict: Verdict,
     pub build_url: Option<String>,
@@ -29,6 +31,41 @@ pub struct PrItem {
     /// 8.7: the paired tests PR, when there is one
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tests_pr: Option<String>,
+}
+
+/// One image a PR moves.
+#[derive(Serialize, Debug, Clone)]
+pub struct BumpItem {
+    pub image: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// The report's view of what a PR moves.
+pub fn bumps_of(b: &crate::core::upgrade::Bump) -> Vec<BumpItem> {
+    b.images()
+        .into_iter()
+        .map(|i| BumpItem {
+            image: i.image.clone(),
+            from: i.from().to_string(),
+            to: i.to,
+        })
+        .collect()
+}
+
+impl PrItem {
+    /// `image old → new`, each of the PR's images.
+    pub fn changes(&self) -> String {
+        if self.bumps.is_empty() {
+            return format!("{} {} → {}", self.image, self.from, self.to);
+        }
+        let all: Vec<String> = self
+            .bumps
+            .iter()
+            .map(|b| format!("{} {} → {}", b.image, b.from, b.to))
+            .collect();
+        all.join(", ")
+    }
 }
 
 #[derive(Serialize, Debug, Clone)]
@@ -138,6 +175,7 @@ impl Report {
             return s;
         }
         self.pr_table(&mut s);
+        self.results(&mut s);
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.actions_done(&mut s);
@@ -181,7 +219,7 @@ impl Report {
                             None => p.url.clone(),
                         },
                         p.recipe.clone(),
-                        format!("{} {} → {}", p.image, p.from, p.to),
+                        p.changes(),
                         p.verdict.to_string(),
                         match &p.why {
                             Some(w) => format!("{} — {w}", p.result),
@@ -201,6 +239,18 @@ impl Report {
         }
     }
 
+    /// Seed 003's words for each PR's result: `RESULT: SUCCESS`,
+    /// `RESULT: FAILED — upgrade not green after 3 test runs`.
+    fn results(&self, s: &mut String) {
+        for p in &self.prs {
+            s.push_str(&format!("{}: RESULT: {}", p.url, p.result));
+            if let Some(w) = p.why.as_deref().filter(|w| !w.is_empty()) {
+                s.push_str(&format!(" — {w}"));
+            }
+            s.push('\n');
+        }
+    }
+
     /// PRs whose result waits on a stale test.
     fn stale_tests(&self, s: &mut String) {
         let stale: Vec<&PrItem> = self
@@ -212,11 +262,9 @@ impl Report {
             s.push_str("\ntests look stale:\n");
             for p in stale {
                 s.push_str(&format!(
-                    "  {} ({} {} → {}): {}\n",
+                    "  {} ({}): {}\n",
                     p.url,
-                    p.image,
-                    p.from,
-                    p.to,
+                    p.changes(),
                     p.why.as_deref().unwrap_or("a test looks stale")
                 ));
             }
