@@ -585,3 +585,60 @@ fn a_turn_still_unknown_is_made_by_the_next_watch_and_never_by_a_dry_one() {
         "made by the next watch, once"
     );
 }
+
+#[test]
+fn a_job_made_before_instance_ids_is_followed_to_its_end_by_its_kept_name() {
+    let (sb, afk) = setup(1, "exec sleep 600", "");
+    assert_eq!(afk.poll().0, 0);
+    // as an older afk left it: the run follows `afk-1-1`, a Job without the
+    // instance label, whose agent said its spend
+    let new = n(&afk, "1-1");
+    let old = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "afk-1-1", "labels": {"app.kubernetes.io/managed-by": "afk", "afk.dev/run-id": "1", "afk.dev/turn": "1"}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "agent", "image": "x",
+            "command": ["sh", "-c", "echo \"{\\\"cost_usd\\\": 3}\"; exec sleep 600"]}],
+            "volumes": [{"name": "prompt", "configMap": {"name": "afk-1-1"}}]}}}});
+    let post = |path: &str, body: Value| {
+        ureq::post(&format!("{}/k8s/{path}", sb.url))
+            .set("Authorization", "Bearer k8s-sandbox-token")
+            .send_json(body)
+            .unwrap()
+    };
+    post("apis/batch/v1/namespaces/afk/jobs", old);
+    post(
+        "api/v1/namespaces/afk/configmaps",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "afk-1-1"}, "data": {"prompt.md": "p"}}),
+    );
+    let db = rusqlite::Connection::open(afk.state()).unwrap();
+    db.execute("UPDATE runs SET runner_handle = 'job:afk-1-1'", [])
+        .unwrap();
+    drop(db);
+    wait_for(&sb, "the old Job's agent runs", |_| {
+        pod_log(&sb, "afk-1-1").contains("cost_usd")
+    });
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("agent-running".into())),
+        "{r}"
+    );
+    assert_eq!(
+        afk.sql_rows("SELECT spend_usd FROM runs"),
+        vec![vec!["Real(3.0)".to_string()]]
+    );
+    // stalled: the old Job is the one stopped; the new instance's Job is not the run's
+    afk.later(4);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("stalled".into())),
+        "{r}"
+    );
+    assert_eq!(
+        names(&sb, "jobs"),
+        vec![new],
+        "afk-1-1 deleted by its kept name"
+    );
+}
