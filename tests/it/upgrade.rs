@@ -490,6 +490,50 @@ fn as_a_github_app_only_the_bots_upgrade_prs_are_afks() {
     });
 }
 
+/// `min_release_age` against the real registry (Debian's docker-registry):
+/// configs pushed with and without `created`, one tag behind an index.
+#[test]
+fn release_age_from_a_real_registry() {
+    let reg = support::registry::RealRegistry::start();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    reg.push_image(
+        "library/nginx",
+        &strings(&["1.25.3", "1.25.5"]),
+        Some(&ago(30 * 1440)),
+        false,
+    );
+    reg.push_image("library/nginx", &strings(&["1.26.0"]), Some(&ago(60)), true);
+    reg.push_image("library/postgres", &strings(&["15.4", "15.6"]), None, false);
+    let s = setup(COMPOSE, "push", "min_release_age = \"3d\"");
+    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
+        &format!("\"docker.io\" = \"{}\"", s.sb.url),
+        &format!("\"docker.io\" = \"{}\"", reg.url),
+    );
+    std::fs::write(&s.afk.config, text).unwrap();
+    let (code, r, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{r} {err}");
+    let selected: Vec<Vec<String>> = fields(&r["candidates"], &["image", "proposed", "selected"])
+        .into_iter()
+        .filter(|row| row[2] == "true")
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ["library/nginx", "1.25.5", "true"],
+            ["library/postgres", "15.6", "true"]
+        ],
+        "{r}"
+    );
+    let waiting = fields(&r["waiting"], &["image", "tag"]);
+    assert_eq!(
+        waiting,
+        [["library/nginx", "1.26.0"], ["library/postgres", "15.6"]],
+        "{r}"
+    );
+    assert!(r["waiting"][0]["until"].is_string(), "{r}");
+    assert!(r["waiting"][1]["until"].is_null(), "{r}");
+}
+
 #[test]
 fn candidates_from_a_real_registry() {
     let reg = support::registry::RealRegistry::start();
