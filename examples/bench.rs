@@ -1274,9 +1274,16 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
     }
     admin(&sb.url, "POST", "/faults", Some(json!({"faults": []})));
     let serial = requests as u64 * LATENCY_MS;
+    // the longest chain of dependent round trips of a dry run: GET /user →
+    // each mirror's open PRs and main (all at once) → each image's tag list
+    // (all at once) → the closed PRs and each new branch (all at once)
+    const CRITICAL_PATH: u64 = 4;
+    let slow = median(slow).as_secs_f64() * 1e3;
+    let critical = (CRITICAL_PATH * LATENCY_MS) as f64;
     println!(
-        "  with {LATENCY_MS} ms per request, median of 5: {:.0} ms ({requests} requests: {serial} ms one after another)",
-        median(slow).as_secs_f64() * 1e3,
+        "  with {LATENCY_MS} ms per request, median of 5: {slow:.0} ms ({requests} requests: {serial} ms one after another; \
+         critical path {CRITICAL_PATH} round trips = {critical:.0} ms, ratio {:.2})",
+        slow / critical,
     );
 }
 

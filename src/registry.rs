@@ -161,7 +161,21 @@ pub trait Registry: Sync {
     /// Every tag of `image`'s repository (its `tag` is not used), in the
     /// registry's order, all pages.
     fn tags(&self, image: &ImageRef) -> Result<Vec<String>, RegistryError>;
+    /// The `created` of `tag`'s image config (`linux/amd64` of an index);
+    /// `None` when the config has none (`min_release_age`, SPEC 8 step 3).
+    fn created(&self, _image: &ImageRef, _tag: &str) -> Result<Option<String>, RegistryError> {
+        Ok(None)
+    }
 }
+
+/// What a GET accepts, and whether its answer may be a redirect (a blob's,
+/// which the caller follows without credentials: `created.rs`).
+#[derive(Clone, Copy)]
+struct Accept(&'static str, bool);
+const JSON: Accept = Accept("application/json", false);
+
+#[path = "registry_created.rs"]
+mod created;
 
 /// Look up the tags of every distinct image, at most `concurrency` at once.
 /// One entry per distinct `ImageRef`, in first-seen order; images that differ
@@ -387,9 +401,10 @@ impl OciRegistry {
         origin: &Origin,
         url: &str,
         auth: Option<&str>,
+        accept: Accept,
     ) -> Result<Result<ureq::Response, String>, RegistryError> {
         let path = path_of(url);
-        let mut req = self.agent.get(url).set("Accept", "application/json");
+        let mut req = self.agent.get(url).set("Accept", accept.0);
         if let Some(a) = auth {
             req = req.set("Authorization", a);
         }
@@ -401,7 +416,7 @@ impl OciRegistry {
             &res,
         );
         match res {
-            Ok(resp) if (300..400).contains(&resp.status()) => {
+            Ok(resp) if (300..400).contains(&resp.status()) && !accept.1 => {
                 Err(redirected(origin, &path, &resp))
             }
             Ok(resp) => Ok(Ok(resp)),
@@ -430,15 +445,16 @@ impl OciRegistry {
         origin: &Origin,
         url: &str,
         auth: &mut Option<String>,
+        accept: Accept,
     ) -> Result<ureq::Response, RegistryError> {
-        let challenge = match self.get(origin, url, auth.as_deref())? {
+        let challenge = match self.get(origin, url, auth.as_deref(), accept)? {
             Ok(resp) => return Ok(resp),
             Err(challenge) => challenge,
         };
         let stale = auth.is_some();
         let (header, sent) = self.authorize(origin, url, &challenge, stale)?;
         *auth = Some(header);
-        match self.get(origin, url, auth.as_deref())? {
+        match self.get(origin, url, auth.as_deref(), accept)? {
             Ok(resp) => Ok(resp),
             Err(_) => Err(self.denied(origin, &path_of(url), 401, sent)),
         }
@@ -582,6 +598,10 @@ impl OciRegistry {
 }
 
 impl Registry for OciRegistry {
+    fn created(&self, image: &ImageRef, tag: &str) -> Result<Option<String>, RegistryError> {
+        self.created_of(image, tag)
+    }
+
     fn tags(&self, image: &ImageRef) -> Result<Vec<String>, RegistryError> {
         let (origin, repository) = self.endpoint(image)?;
         let path = format!("/v2/{repository}/tags/list");
@@ -592,7 +612,7 @@ impl Registry for OciRegistry {
         let mut auth = None;
         let mut read = TagsRead::new(self.max_tags);
         for _ in 0..MAX_PAGES {
-            let resp = self.get_authorized(&origin, &url, &mut auth)?;
+            let resp = self.get_authorized(&origin, &url, &mut auth, JSON)?;
             let next = resp
                 .all("Link")
                 .iter()

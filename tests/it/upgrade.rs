@@ -308,6 +308,13 @@ fn actions(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The real now, `minutes` ago, as RFC 3339.
+fn ago(minutes: i64) -> String {
+    (time::OffsetDateTime::now_utc() - time::Duration::minutes(minutes))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
 /// The real `git`'s path.
 fn real_git() -> String {
     let real = std::process::Command::new("sh")
@@ -481,6 +488,50 @@ fn as_a_github_app_only_the_bots_upgrade_prs_are_afks() {
             assert_eq!(s.pr_state(n), "open", "nor closed");
         }
     });
+}
+
+/// `min_release_age` against the real registry (Debian's docker-registry):
+/// configs pushed with and without `created`, one tag behind an index.
+#[test]
+fn release_age_from_a_real_registry() {
+    let reg = support::registry::RealRegistry::start();
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    reg.push_image(
+        "library/nginx",
+        &strings(&["1.25.3", "1.25.5"]),
+        Some(&ago(30 * 1440)),
+        false,
+    );
+    reg.push_image("library/nginx", &strings(&["1.26.0"]), Some(&ago(60)), true);
+    reg.push_image("library/postgres", &strings(&["15.4", "15.6"]), None, false);
+    let s = setup(COMPOSE, "push", "min_release_age = \"3d\"");
+    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
+        &format!("\"docker.io\" = \"{}\"", s.sb.url),
+        &format!("\"docker.io\" = \"{}\"", reg.url),
+    );
+    std::fs::write(&s.afk.config, text).unwrap();
+    let (code, r, err) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 0, "{r} {err}");
+    let selected: Vec<Vec<String>> = fields(&r["candidates"], &["image", "proposed", "selected"])
+        .into_iter()
+        .filter(|row| row[2] == "true")
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ["library/nginx", "1.25.5", "true"],
+            ["library/postgres", "15.6", "true"]
+        ],
+        "{r}"
+    );
+    let waiting = fields(&r["waiting"], &["image", "tag"]);
+    assert_eq!(
+        waiting,
+        [["library/nginx", "1.26.0"], ["library/postgres", "15.6"]],
+        "{r}"
+    );
+    assert!(r["waiting"][0]["until"].is_string(), "{r}");
+    assert!(r["waiting"][1]["until"].is_null(), "{r}");
 }
 
 #[test]
@@ -957,6 +1008,78 @@ fn one_pr_per_recipe_carries_every_bump_bumps_the_version_once_and_is_superseded
     assert_eq!(code, 0, "{r}");
     assert_eq!(pr_of(&r)["result"], "SUCCESS");
     assert_eq!(s.comments(m).len(), 1);
+}
+
+/// `min_release_age`: the best tag, pushed an hour ago, waits (the report says
+/// until when) and the best older one is proposed; the image configs are read
+/// (manifest → config blob) only for the tags that would be chosen; days later
+/// the young tag is proposed and supersedes the first PR.
+#[test]
+fn a_tag_younger_than_min_release_age_waits_and_is_proposed_later() {
+    let s = setup(COMPOSE, "push", "min_release_age = \"3d\"");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"created": {"library/nginx": {"1.26.0": ago(60), "1.25.5": ago(30 * 1440)}}})),
+    );
+    s.sb.clear_requests();
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r} {err}");
+    let waiting = fields(&r["waiting"], &["image", "tag"]);
+    assert_eq!(waiting, [["library/nginx", "1.26.0"]], "{r}");
+    let until = r["waiting"][0]["until"].as_str().unwrap();
+    assert!(r["waiting"][0]["reason"].as_str().unwrap().contains(until));
+    assert_eq!(pr_of(&r)["to"], "1.25.5", "{r}");
+    let asked: Vec<String> = s
+        .sb
+        .requests()
+        .iter()
+        .filter_map(|q| q["path"].as_str().map(str::to_string))
+        .filter(|p| p.contains("/manifests/") || p.contains("/blobs/"))
+        .collect();
+    assert_eq!(asked.len(), 4, "two tags, a manifest and a config each: {asked:?}");
+    assert!(asked[0].ends_with("/library/nginx/manifests/1.26.0"), "{asked:?}");
+    assert!(asked[2].ends_with("/library/nginx/manifests/1.25.5"), "{asked:?}");
+    let human = s.afk.cmd().args(["upgrade", "--dry-run"]).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("library/nginx:1.26.0 younger than min_release_age: waits until"),
+        "{text}"
+    );
+
+    // four days later the tag is old enough: proposed, the first PR superseded
+    s.at(4 * 1440);
+    let (code, r, err) = s.upgrade(&["--scan"]);
+    assert_eq!(code, 0, "{r} {err}");
+    assert!(r.get("waiting").is_none(), "{r}");
+    assert_eq!(pr_of(&r)["to"], "1.26.0", "{r}");
+    assert_eq!(r["closed"].as_array().unwrap().len(), 1, "{r}");
+}
+
+/// An image config without `created` (here behind an index, whose
+/// `linux/amd64` manifest is the one read) is treated as old enough, and said.
+#[test]
+fn an_image_config_without_created_is_old_enough_and_said() {
+    let s = setup(COMPOSE, "push", "min_release_age = \"3d\"");
+    s.sb.admin(
+        "POST",
+        "/registry",
+        Some(json!({"indexes": ["library/nginx"], "created": {"library/nginx": {"1.26.0": null}}})),
+    );
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(pr_of(&r)["to"], "1.26.0", "{r}");
+    assert_eq!(
+        fields(&r["waiting"], &["tag", "until"]),
+        [["1.26.0", "null"]]
+    );
+    assert!(
+        r["waiting"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no created time"),
+        "{r}"
+    );
 }
 
 #[test]

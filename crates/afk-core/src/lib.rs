@@ -31,6 +31,7 @@ pub mod progress;
 pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
+pub mod release_age;
 pub mod routing;
 pub mod run_lessons;
 pub mod run_state;

@@ -24,6 +24,11 @@ pub(super) struct Registry {
     credentials: Option<String>,
     /// tags per page when the client names no `n`; 0: all of them
     page_size: usize,
+    /// repository -> tag -> its image config's `created` (none: the config has
+    /// no `created`); every listed tag has a manifest and a config
+    created: BTreeMap<String, BTreeMap<String, Option<String>>>,
+    /// repositories whose tags are indexes (`linux/arm64` and `linux/amd64`)
+    indexes: Vec<String>,
 }
 
 impl Forge {
@@ -57,6 +62,17 @@ impl Forge {
         if let Some(n) = body["page_size"].as_u64() {
             r.page_size = n as usize;
         }
+        if let Some(c) = body.get("created") {
+            let c: BTreeMap<String, BTreeMap<String, Option<String>>> =
+                serde_json::from_value(c.clone()).map_err(|e| format!("registry: created: {e}"))?;
+            for (name, tags) in c {
+                r.created.entry(name).or_default().extend(tags);
+            }
+        }
+        if let Some(i) = body["indexes"].as_array() {
+            r.indexes
+                .extend(i.iter().filter_map(|v| v.as_str().map(str::to_string)));
+        }
         Ok(())
     }
 }
@@ -78,9 +94,11 @@ pub(super) fn serve(f: &Forge, req: &Request, path: &str) -> Reply {
     if path == "/v2/token" {
         return token(r, req);
     }
-    let name = path
-        .strip_prefix("/v2/")
-        .and_then(|p| p.strip_suffix("/tags/list"));
+    let name = path.strip_prefix("/v2/").and_then(|p| {
+        p.strip_suffix("/tags/list")
+            .or_else(|| p.split_once("/manifests/").map(|(n, _)| n))
+            .or_else(|| p.split_once("/blobs/").map(|(n, _)| n))
+    });
     if r.auth && req.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
         let scope = name
             .map(|n| format!(",scope=\"repository:{n}:pull\""))
@@ -102,6 +120,13 @@ pub(super) fn serve(f: &Forge, req: &Request, path: &str) -> Reply {
     let Some(tags) = r.images.get(name) else {
         return error(404, "NAME_UNKNOWN", "repository name not known to registry");
     };
+    let rest = &path["/v2/".len() + name.len()..];
+    if let Some(reference) = rest.strip_prefix("/manifests/") {
+        return manifest(r, name, tags, reference);
+    }
+    if let Some(digest) = rest.strip_prefix("/blobs/") {
+        return blob(r, name, tags, digest);
+    }
     let mut sorted = tags.clone();
     sorted.sort();
     let n = req
@@ -141,4 +166,61 @@ fn token(r: &Registry, req: &Request) -> Reply {
         return error(400, "DENIED", "unknown service");
     }
     Reply::json(200, &json!({"token": TOKEN, "expires_in": 300}))
+}
+
+/// A digest the sandbox names things by: `sha256:` and 64 hex digits.
+fn digest(what: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    what.hash(&mut h);
+    format!("sha256:{:064x}", h.finish())
+}
+
+/// `GET /v2/<name>/manifests/<tag or digest>`: an index for the repositories
+/// seeded as `indexes`, else an image manifest whose config is the tag's.
+fn manifest(r: &Registry, name: &str, tags: &[String], reference: &str) -> Reply {
+    let image = |tag: &str| {
+        json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest(&format!("{name}:{tag}:config")), "size": 100},
+            "layers": []})
+    };
+    if let Some(tag) = tags.iter().find(|t| *t == reference) {
+        if r.indexes.iter().any(|i| i == name) {
+            let entry = |arch: &str| {
+                json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "digest": digest(&format!("{name}:{tag}:{arch}")), "size": 500,
+                    "platform": {"os": "linux", "architecture": arch}})
+            };
+            return Reply::json(
+                200,
+                &json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                    "manifests": [entry("arm64"), entry("amd64")]}),
+            );
+        }
+        return Reply::json(200, &image(tag));
+    }
+    match tags
+        .iter()
+        .find(|t| digest(&format!("{name}:{t}:amd64")) == reference)
+    {
+        Some(tag) => Reply::json(200, &image(tag)),
+        None => error(404, "MANIFEST_UNKNOWN", "manifest unknown"),
+    }
+}
+
+/// `GET /v2/<name>/blobs/<digest>`: a tag's image config, with its seeded
+/// `created` or without one.
+fn blob(r: &Registry, name: &str, tags: &[String], d: &str) -> Reply {
+    let Some(tag) = tags
+        .iter()
+        .find(|t| digest(&format!("{name}:{t}:config")) == d)
+    else {
+        return error(404, "BLOB_UNKNOWN", "blob unknown");
+    };
+    let mut config = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}});
+    if let Some(Some(c)) = r.created.get(name).and_then(|m| m.get(tag)) {
+        config["created"] = json!(c);
+    }
+    Reply::json(200, &config)
 }

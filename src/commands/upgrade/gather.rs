@@ -48,6 +48,23 @@ pub struct Recipe {
     pub tags: Result<Vec<Vec<String>>, String>,
     /// whether this tick asks the registries for it (SPEC 8 cadence)
     pub scan: Scan,
+    /// `min_release_age`: the tags that wait, or whose age is unknown
+    pub ages: Vec<AgeNote>,
+}
+
+/// A tag `min_release_age` holds back (or lets through without knowing its age).
+#[derive(Debug, Clone)]
+pub struct AgeNote {
+    /// the repository, `library/nginx`
+    pub image: String,
+    pub note: crate::core::release_age::Note,
+}
+
+/// `min_release_age`, with the tick's clock and `allow_major`.
+pub struct AgeRule {
+    pub min: std::time::Duration,
+    pub now: time::OffsetDateTime,
+    pub allow_major: bool,
 }
 
 enum Job<'a> {
@@ -91,6 +108,7 @@ pub fn recipes(
                 forge: m,
                 tags: Ok(vec![]),
                 scan: *scan,
+                ages: vec![],
             }
         })
         .collect()
@@ -165,5 +183,57 @@ pub fn tags(recipes: &mut [Recipe], reg: &dyn Registry, concurrency: usize) {
                 None => Ok(vec![]),
             })
             .collect();
+    }
+}
+
+/// `min_release_age` (SPEC 8 step 3): each site's tags without the ones too
+/// young to propose, walking down from the best (`core::release_age::walk`);
+/// each (image, tag) asked once per tick. A registry that fails skips the
+/// recipe, as a failed tag list does.
+pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
+    use crate::core::release_age::walk;
+    let mut asked: std::collections::HashMap<(String, String), Result<Option<String>, String>> =
+        Default::default();
+    for r in recipes.iter_mut().filter(|r| r.scan.asks()) {
+        let (Ok(up), Ok(tags)) = (&r.upstream, &mut r.tags) else {
+            continue;
+        };
+        let mut notes = vec![];
+        let mut failed = None;
+        for (site, list) in up.sites.iter().zip(tags.iter_mut()) {
+            let Some(image) = registry::ImageRef::parse(&site.image.written) else {
+                continue;
+            };
+            let key = image.to_string();
+            let walked = walk(
+                site.tag(),
+                list,
+                rule.allow_major,
+                rule.now,
+                rule.min,
+                |t| {
+                    asked
+                        .entry((key.clone(), t.to_string()))
+                        .or_insert_with(|| reg.created(&image, t).map_err(|e| e.to_string()))
+                        .clone()
+                },
+            );
+            match walked {
+                Ok((kept, n)) => {
+                    *list = kept;
+                    notes.extend(n.into_iter().map(|note| AgeNote {
+                        image: site.image.image.repository.clone(),
+                        note,
+                    }));
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        // the same image in two places is noted once
+        notes.dedup_by(|a, b| a.image == b.image && a.note == b.note);
+        r.ages = notes;
+        if let Some(e) = failed {
+            r.tags = Err(e);
+        }
     }
 }

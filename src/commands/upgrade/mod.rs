@@ -230,7 +230,7 @@ fn run_on(
     let journal = Journal::on(cfg, edges.source());
     let e = &mut *edges;
     let forge = e.forge.as_ref();
-    let recipes = read_recipes(cfg, scans, git, forge);
+    let recipes = read_recipes(cfg, scans, git, forge, now);
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
         .iter()
         .map(|r| match &r.forge {
@@ -288,6 +288,7 @@ fn read_recipes(
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
+    now: time::OffsetDateTime,
 ) -> Vec<gather::Recipe> {
     let conc = cfg.forge.concurrency;
     let mut recipes = gather::recipes(scans, git, forge, conc);
@@ -299,7 +300,17 @@ fn read_recipes(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
             ) {
-            Ok(reg) => gather::tags(&mut recipes, &reg as &dyn Registry, conc),
+            Ok(reg) => {
+                gather::tags(&mut recipes, &reg as &dyn Registry, conc);
+                if !cfg.upgrade.min_release_age.is_zero() {
+                    let rule = gather::AgeRule {
+                        min: cfg.upgrade.min_release_age,
+                        now,
+                        allow_major: cfg.upgrade.allow_major,
+                    };
+                    gather::ages(&mut recipes, &reg as &dyn Registry, &rule);
+                }
+            }
             Err(e) => recipes
                 .iter_mut()
                 .filter(|r| r.scan.asks())
@@ -412,6 +423,15 @@ fn recipe(
     if let Err(e) = &r.tags {
         return skip(up, e.clone());
     }
+    up.report
+        .waiting
+        .extend(r.ages.iter().map(|a| report::WaitItem {
+            recipe: r.name.clone(),
+            image: a.image.clone(),
+            tag: a.note.tag.clone(),
+            until: a.note.until.clone(),
+            reason: a.note.why.clone(),
+        }));
     mirror::reconcile(up, r, upstream, m);
     mirror::close_obsolete(up, r, upstream, &mut prs, facts);
     let opened = if r.scan.asks() {

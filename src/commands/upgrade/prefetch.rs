@@ -124,6 +124,7 @@ mod tests {
             forge: Err("not read".into()),
             tags: Ok(vec![]),
             scan: Scan::Due,
+            ages: vec![],
         }
     }
 

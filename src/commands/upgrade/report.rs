@@ -33,6 +33,17 @@ pub struct PrItem {
     pub tests_pr: Option<String>,
 }
 
+/// A tag `min_release_age` holds back, or lets through without a `created`.
+#[derive(Serialize, Debug, Clone)]
+pub struct WaitItem {
+    pub recipe: String,
+    pub image: String,
+    pub tag: String,
+    /// when it becomes a candidate; none when its config has no `created`
+    pub until: Option<String>,
+    pub reason: String,
+}
+
 /// One image a PR moves.
 #[derive(Serialize, Debug, Clone)]
 pub struct BumpItem {
@@ -113,6 +124,10 @@ pub struct Report {
     pub closed: Vec<ClosedItem>,
     pub skipped: Vec<SkippedItem>,
     pub errors: Vec<ErrorItem>,
+    /// `min_release_age`: tags that wait (with until when), or whose age is
+    /// unknown; absent when there are none (SPEC 8's report keys stay as they were)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waiting: Vec<WaitItem>,
     /// forge requests made (for the metrics file; not part of SPEC 8's report)
     #[serde(skip)]
     pub requests: usize,
@@ -178,6 +193,7 @@ impl Report {
         self.results(&mut s);
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
+        self.waiting_tags(&mut s);
         self.actions_done(&mut s);
         self.closed_prs(&mut s);
         self.scans_deferred(&mut s);
@@ -248,6 +264,19 @@ impl Report {
                 s.push_str(&format!(" — {w}"));
             }
             s.push('\n');
+        }
+    }
+
+    /// Tags `min_release_age` holds back, and those of unknown age.
+    fn waiting_tags(&self, s: &mut String) {
+        if !self.waiting.is_empty() {
+            s.push_str("\nrelease age (min_release_age):\n");
+            for w in &self.waiting {
+                s.push_str(&format!(
+                    "  {} {}:{} {}\n",
+                    w.recipe, w.image, w.tag, w.reason
+                ));
+            }
         }
     }
 

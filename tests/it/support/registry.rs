@@ -91,9 +91,12 @@ impl RealRegistry {
     /// Push `tags` of `repo` over the registry API: one OCI config blob, then
     /// one OCI image manifest (no layers) per tag.
     pub fn push(&self, repo: &str, tags: &[String]) {
-        let config =
-            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-        let digest = format!("sha256:{:x}", Sha256::digest(config));
+        self.push_image(repo, tags, None, false);
+    }
+
+    /// Upload one blob; its digest.
+    fn blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = format!("sha256:{:x}", Sha256::digest(bytes));
         let start = self
             .agent
             .post(&format!("{}/v2/{repo}/blobs/uploads/", self.url))
@@ -111,28 +114,68 @@ impl RealRegistry {
             .agent
             .put(&format!("{location}{sep}digest={digest}"))
             .set("Content-Type", "application/octet-stream")
-            .send_bytes(config)
-            .unwrap_or_else(|e| panic!("upload the config blob of {repo}: {e}"));
+            .send_bytes(bytes)
+            .unwrap_or_else(|e| panic!("upload a blob of {repo}: {e}"));
         assert_eq!(put.status(), 201);
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": digest,
-                "size": config.len(),
-            },
-            "layers": [],
-        })
-        .to_string();
+        digest
+    }
+
+    /// PUT a manifest under `reference` (a tag or its own digest).
+    fn manifest(&self, repo: &str, reference: &str, media_type: &str, body: &str) {
+        let r = self
+            .agent
+            .put(&format!("{}/v2/{repo}/manifests/{reference}", self.url))
+            .set("Content-Type", media_type)
+            .send_string(body)
+            .unwrap_or_else(|e| panic!("push {repo}:{reference}: {e}"));
+        assert_eq!(r.status(), 201, "push {repo}:{reference}");
+    }
+
+    /// Push `tags` of `repo` whose config says `created` (or nothing), each an
+    /// image manifest, or with `index` an OCI index of a `linux/arm64` and a
+    /// `linux/amd64` manifest (the arm64 one with no `created`).
+    pub fn push_image(&self, repo: &str, tags: &[String], created: Option<&str>, index: bool) {
+        const IMAGE: &str = "application/vnd.oci.image.manifest.v1+json";
+        let image_manifest = |arch: &str, created: Option<&str>| {
+            let mut config = json!({"architecture": arch, "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": []}});
+            if let Some(c) = created {
+                config["created"] = json!(c);
+            }
+            let config = config.to_string();
+            let digest = self.blob(repo, config.as_bytes());
+            json!({
+                "schemaVersion": 2,
+                "mediaType": IMAGE,
+                "config": {
+                    "mediaType": "application/vnd.oci.image.config.v1+json",
+                    "digest": digest,
+                    "size": config.len(),
+                },
+                "layers": [],
+            })
+            .to_string()
+        };
+        let amd64 = image_manifest("amd64", created);
+        if !index {
+            for tag in tags {
+                self.manifest(repo, tag, IMAGE, &amd64);
+            }
+            return;
+        }
+        let arm64 = image_manifest("arm64", None);
+        let mut entries = vec![];
+        for (arch, m) in [("arm64", &arm64), ("amd64", &amd64)] {
+            let d = format!("sha256:{:x}", Sha256::digest(m.as_bytes()));
+            self.manifest(repo, &d, IMAGE, m);
+            entries.push(json!({"mediaType": IMAGE, "digest": d, "size": m.len(),
+                "platform": {"os": "linux", "architecture": arch}}));
+        }
+        const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+        let index =
+            json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}).to_string();
         for tag in tags {
-            let r = self
-                .agent
-                .put(&format!("{}/v2/{repo}/manifests/{tag}", self.url))
-                .set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-                .send_string(&manifest)
-                .unwrap_or_else(|e| panic!("push {repo}:{tag}: {e}"));
-            assert_eq!(r.status(), 201, "push {repo}:{tag}");
+            self.manifest(repo, tag, INDEX, &index);
         }
     }
 }

@@ -1,0 +1,113 @@
+//! An image's `created` through the OCI distribution API, for
+//! `upgrade.min_release_age` (SPEC 8 step 3): the tag's manifest (an index →
+//! its `linux/amd64` manifest), then its config blob. At most three requests
+//! (plus a token), each answer read up to [`MAX_BYTES`]; what the answers
+//! mean is `core::release_age`. A blob may be redirected to storage (Docker
+//! Hub's CDN): that one hop is followed over HTTPS (plain HTTP on loopback
+//! only) without the registry's credentials.
+
+use super::{Accept, ImageRef, OciRegistry, Origin, RegistryError, protocol, read_at_most};
+use crate::core::release_age::{self, Manifest};
+
+const MANIFEST: Accept = Accept(
+    "application/vnd.oci.image.index.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, \
+     application/vnd.docker.distribution.manifest.v2+json",
+    false,
+);
+const BLOB: Accept = Accept("application/json, application/octet-stream", true);
+/// A manifest or image config read at most (a config is a few KiB).
+pub const MAX_BYTES: u64 = 4 << 20;
+
+impl OciRegistry {
+    pub(super) fn created_of(
+        &self,
+        image: &ImageRef,
+        tag: &str,
+    ) -> Result<Option<String>, RegistryError> {
+        let (origin, repository) = self.endpoint(image)?;
+        if !crate::core::compose::is_image_tag(tag) {
+            return Err(protocol(&origin, format!("`{tag}` is not a tag")));
+        }
+        let mut auth = None;
+        let mut read = |path: String, accept: Accept| -> Result<Vec<u8>, RegistryError> {
+            let url = format!("{}{path}", origin.base);
+            let mut resp = self.get_authorized(&origin, &url, &mut auth, accept)?;
+            if (300..400).contains(&resp.status()) {
+                resp = self.follow(&origin, &url, &path, resp)?;
+            }
+            let body = read_at_most(resp, MAX_BYTES + 1);
+            if body.len() as u64 > MAX_BYTES {
+                return Err(protocol(
+                    &origin,
+                    format!("GET {path}: answer larger than {MAX_BYTES} bytes"),
+                ));
+            }
+            Ok(body)
+        };
+        let bad = |path: &str, e: String| protocol(&origin, format!("GET {path}: {e}"));
+        let path = format!("/v2/{repository}/manifests/{tag}");
+        let mut m = release_age::read_manifest(&read(path.clone(), MANIFEST)?)
+            .map_err(|e| bad(&path, e))?;
+        if let Manifest::Index(d) = m {
+            let Some(d) = d else { return Ok(None) };
+            let path = format!("/v2/{repository}/manifests/{d}");
+            m = release_age::read_manifest(&read(path.clone(), MANIFEST)?)
+                .map_err(|e| bad(&path, e))?;
+        }
+        match m {
+            Manifest::Image(Some(cfg)) => {
+                let path = format!("/v2/{repository}/blobs/{cfg}");
+                release_age::created(&read(path.clone(), BLOB)?).map_err(|e| bad(&path, e))
+            }
+            Manifest::Image(None) => Ok(None),
+            Manifest::Index(_) => Err(bad(&path, "an index inside an index".into())),
+        }
+    }
+
+    /// One redirect of a blob, followed without credentials, to HTTPS (or
+    /// plain HTTP on loopback).
+    fn follow(
+        &self,
+        origin: &Origin,
+        url: &str,
+        path: &str,
+        resp: ureq::Response,
+    ) -> Result<ureq::Response, RegistryError> {
+        let to = resp
+            .header("Location")
+            .map(|l| super::resolve(url, l))
+            .unwrap_or_default();
+        let safe = Origin::parse(&to).is_some_and(|o| {
+            o.base.starts_with("https://")
+                || crate::core::upgrade::is_loopback(&o.host())
+                    && origin.base.starts_with("http://")
+        });
+        if !safe {
+            return Err(protocol(
+                origin,
+                format!("GET {path}: redirected to a place afk does not follow"),
+            ));
+        }
+        match self.agent.get(&to).call() {
+            Ok(r) if r.status() < 300 => Ok(r),
+            Ok(r) => Err(protocol(
+                origin,
+                format!("GET {path}: the blob's storage answered {}", r.status()),
+            )),
+            Err(e) => Err(protocol(
+                origin,
+                format!("GET {path}: the blob's storage: {}", short_err(&e)),
+            )),
+        }
+    }
+}
+
+/// A transport error without its URL (which may carry a signed query).
+fn short_err(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Status(s, _) => format!("status {s}"),
+        ureq::Error::Transport(t) => t.kind().to_string(),
+    }
+}
