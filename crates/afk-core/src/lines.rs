@@ -116,7 +116,6 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::type_complexity)] // a table of six columns, read row by row
     fn bounded_lines_pass_over_what_is_longer_than_the_cap_and_hold_a_torn_end() {
         let long = "x".repeat(200);
         let long_line = format!("2026-01-01T00:00:00Z {long}\nok\n");
