@@ -135,6 +135,7 @@ pub fn run<R: TickReport>(
 ) -> Result<u8> {
     let started = std::time::Instant::now();
     let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
+    crate::deadline::arm(&ctx.config, kind, ctx.dry_run);
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
@@ -142,6 +143,18 @@ pub fn run<R: TickReport>(
             return Err(e);
         }
     };
+    // told to stop (tick_timeout, SIGTERM) and ended within its grace: the
+    // report, then the error line, /fail and the documented code
+    if let Some(stop) = crate::deadline::stopping() {
+        let _ = super::try_emit(ctx.json, &t.report, &t.human);
+        crate::log::error(&stop.line(
+            kind.as_str(),
+            crate::deadline::timeout_for(kind, &ctx.config),
+            false,
+        ));
+        monitor.failed(kind);
+        return Ok(stop.exit_code());
+    }
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }

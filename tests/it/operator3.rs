@@ -302,3 +302,99 @@ fn doctor_fails_a_runner_script_or_program_that_is_not_there_or_not_executable()
         );
     }
 }
+
+/// A poll tick over a forge that answers every request after `latency_ms`,
+/// with `tick_timeout` and a heartbeat; the running child.
+fn slow_poll(sb: &Sandbox, latency_ms: u64, tick_timeout: &str) -> (Afk, std::process::Child) {
+    let afk = Afk::new(
+        sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[notify]\nheartbeat_env = \"AFK_TEST_HB\"\n",
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("tick_timeout = \"{tick_timeout}\"\n{text}"),
+    )
+    .unwrap();
+    sb.faults(json!([{"latency_ms": latency_ms}]));
+    let child = afk
+        .std_cmd()
+        .env("AFK_TEST_HB", format!("{}/_hooks/hb/", sb.url))
+        .arg("poll")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (afk, child)
+}
+
+/// The child's exit code and stderr, waited for at most `secs`.
+fn ended(mut child: std::process::Child, secs: u64) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (st.code(), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the tick did not end within {secs}s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn hooks_named(sb: &Sandbox) -> Vec<String> {
+    sb.hooks()
+        .iter()
+        .map(|h| h["hook"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_tick_past_its_tick_timeout_stops_pings_fail_exits_5_and_frees_its_lock() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let started = Instant::now();
+    let (afk, child) = slow_poll(&sb, 4000, "10s");
+    let (code, err) = ended(child, 40);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("tick_timeout"), "{err}");
+    assert!(
+        hooks_named(&sb).contains(&"hb/fail".to_string()),
+        "{:?}",
+        hooks_named(&sb)
+    );
+    // the next tick takes the lock and reconciles
+    sb.faults(json!([]));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+}
+
+#[test]
+fn a_sigterm_ends_the_tick_with_a_report_a_fail_ping_and_exit_143() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (_afk, child) = slow_poll(&sb, 1500, "10m");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the tick sent nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling a child this test started, by its id.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let (code, err) = ended(child, 30);
+    assert_eq!(code, Some(143), "{err}");
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(
+        hooks_named(&sb).contains(&"hb/fail".to_string()),
+        "{:?}",
+        hooks_named(&sb)
+    );
+}
