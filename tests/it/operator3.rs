@@ -398,3 +398,90 @@ fn a_sigterm_ends_the_tick_with_a_report_a_fail_ping_and_exit_143() {
         hooks_named(&sb)
     );
 }
+
+/// The codes of docs/exit-codes.md's table.
+fn exit_code_table() -> std::collections::BTreeMap<u8, String> {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/exit-codes.md"),
+    )
+    .unwrap();
+    doc.lines()
+        .filter_map(|l| {
+            let mut cells = l.trim().trim_matches('|').split('|');
+            let code = cells.next()?.trim().parse().ok()?;
+            Some((code, cells.next()?.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Every `Exit status:` code of `cmd`'s long help and its subcommands'.
+fn help_codes(cmd: &mut clap::Command, path: &str, out: &mut Vec<(String, u8)>) {
+    let help = cmd.render_long_help().to_string();
+    if let Some(block) = help.split("Exit status:\n").nth(1) {
+        for l in block.lines().take_while(|l| !l.trim().is_empty()) {
+            if let Some(code) = l
+                .strip_prefix("  ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|w| w.parse().ok())
+            {
+                out.push((path.to_string(), code));
+            }
+        }
+    }
+    for sc in cmd.get_subcommands_mut() {
+        let name = format!("{path} {}", sc.get_name());
+        help_codes(sc, &name, out);
+    }
+}
+
+#[test]
+fn every_exit_code_of_help_man_and_code_is_in_the_one_table() {
+    use afk::core::tick_deadline::Stop;
+    let table = exit_code_table();
+    // what the code returns
+    for code in [
+        0,
+        1,
+        2,
+        3,
+        4,
+        141,
+        Stop::Deadline.exit_code(),
+        Stop::Term.exit_code(),
+    ] {
+        assert!(
+            table.contains_key(&code),
+            "docs/exit-codes.md lacks {code}: {table:?}"
+        );
+    }
+    // what --help (and so every man page's EXIT STATUS) says
+    let mut cmd = afk::cli::command();
+    cmd.build();
+    let mut codes = vec![];
+    help_codes(&mut cmd, "afk", &mut codes);
+    assert!(codes.len() > 40, "{codes:?}");
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|(_, c)| !table.contains_key(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "help exit codes not in docs/exit-codes.md: {missing:?}"
+    );
+    // every tick command says the deadline's and SIGTERM's codes
+    for tick in ["poll", "watch", "harvest"] {
+        for code in [5, 143] {
+            assert!(
+                codes.contains(&(format!("afk {tick}"), code)),
+                "afk {tick} --help lacks exit {code}"
+            );
+        }
+    }
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    assert!(
+        readme.contains("docs/exit-codes.md"),
+        "README points to the table"
+    );
+}
