@@ -30,21 +30,29 @@ pub fn stopping() -> Option<Stop> {
 
 /// Start the tick's clock: SIGTERM handled, the watchdog running. A dry run
 /// writes nothing, so it keeps the default SIGTERM and no /fail ping.
-pub fn arm(cfg: &Config, kind: TickKind, dry_run: bool) {
+pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, dry_run: bool) {
     let timeout = timeout_for(kind, cfg);
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
     let cfg = cfg.clone();
+    let state = state.to_path_buf();
     let started = Instant::now();
     let spawned = std::thread::Builder::new()
         .name("afk-deadline".into())
-        .spawn(move || watch(&cfg, kind, dry_run, timeout, started));
+        .spawn(move || watch(&cfg, &state, kind, dry_run, timeout, started));
     if let Err(e) = spawned {
         crate::log::warn(&format!("tick: cannot start the deadline's watchdog: {e}"));
     }
 }
 
-fn watch(cfg: &Config, kind: TickKind, dry_run: bool, timeout: Duration, started: Instant) {
+fn watch(
+    cfg: &Config,
+    state: &std::path::Path,
+    kind: TickKind,
+    dry_run: bool,
+    timeout: Duration,
+    started: Instant,
+) {
     let tick = Duration::from_millis(100);
     // until told to stop: by the clock or by SIGTERM
     let stop = loop {
@@ -63,6 +71,7 @@ fn watch(cfg: &Config, kind: TickKind, dry_run: bool, timeout: Duration, started
     }
     crate::log::error(&stop.line(kind.as_str(), timeout, true));
     if !dry_run {
+        record_end(cfg, state, kind, stop.exit_code(), 1);
         crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Fail);
     }
     std::process::exit(i32::from(stop.exit_code()));
@@ -71,4 +80,31 @@ fn watch(cfg: &Config, kind: TickKind, dry_run: bool, timeout: Duration, started
 /// The deadline of this tick kind (`core::tick_deadline::timeout_for`).
 pub fn timeout_for(kind: TickKind, cfg: &Config) -> Duration {
     tick_deadline::timeout_for(kind.as_str(), cfg.tick_timeout)
+}
+
+/// A time as the state's tick health keeps it: RFC 3339, whole seconds.
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Tick health: the tick of `kind` ended with `exit` and `errors` (a dry run
+/// and a state file that does not exist record nothing; a failure to record
+/// is a warning, never the tick's failure).
+pub fn record_end(cfg: &Config, state: &std::path::Path, kind: TickKind, exit: u8, errors: usize) {
+    if !state.exists() {
+        return;
+    }
+    let recorded = crate::store::Store::open(state)
+        .and_then(|s| s.tick_ended(kind.as_str(), &stamp(crate::clock::now()), exit, errors));
+    if let Err(e) = recorded {
+        crate::log::warn(&format!(
+            "{}: cannot record the tick's end: {e:#}",
+            kind.as_str()
+        ));
+    }
+    let _ = cfg;
 }

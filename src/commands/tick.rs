@@ -135,7 +135,7 @@ pub fn run<R: TickReport>(
 ) -> Result<u8> {
     let started = std::time::Instant::now();
     let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
-    crate::deadline::arm(&ctx.config, kind, ctx.dry_run);
+    crate::deadline::arm(&ctx.config, &ctx.state_path(), kind, ctx.dry_run);
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
@@ -152,6 +152,16 @@ pub fn run<R: TickReport>(
             crate::deadline::timeout_for(kind, &ctx.config),
             false,
         ));
+        if !ctx.dry_run {
+            let errors = t.report.ran().map_or(1, |r| r.1.max(1));
+            crate::deadline::record_end(
+                &ctx.config,
+                &ctx.state_path(),
+                kind,
+                stop.exit_code(),
+                errors,
+            );
+        }
         monitor.failed(kind);
         return Ok(stop.exit_code());
     }
@@ -170,6 +180,9 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
+        if !ctx.dry_run {
+            crate::deadline::record_end(&ctx.config, &ctx.state_path(), kind, code, errors);
+        }
         let stats = crate::metrics::TickStats {
             kind,
             seconds: started.elapsed().as_secs_f64(),

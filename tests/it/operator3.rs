@@ -485,3 +485,44 @@ fn every_exit_code_of_help_man_and_code_is_in_the_one_table() {
         "README points to the table"
     );
 }
+
+#[test]
+fn status_shows_each_tick_kind_s_last_run_and_its_health() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let (code, r, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let ticks = r["ticks"].as_array().unwrap_or_else(|| panic!("{r}"));
+    let poll = ticks.iter().find(|t| t["kind"] == "poll").unwrap();
+    assert_eq!(poll["state"], "ok", "{poll}");
+    assert_eq!(poll["exit"], 0, "{poll}");
+    assert!(
+        poll["started"].is_string() && poll["ended"].is_string(),
+        "{poll}"
+    );
+    let watch = ticks.iter().find(|t| t["kind"] == "watch").unwrap();
+    assert_eq!(watch["state"], "never", "{watch}");
+    // a failing tick is FAILED; and much later, OVERDUE
+    sb.faults(json!([{"status": 500}]));
+    let (code, _, _) = afk.poll();
+    assert_eq!(code, 1);
+    let (_, r, _) = afk.json(&["status"]);
+    let poll = r["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "poll")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (poll["state"].as_str(), poll["exit"].as_i64()),
+        (Some("failed"), Some(1)),
+        "{poll}"
+    );
+    afk.later(1);
+    let out = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("poll     OVERDUE"), "{text}");
+}

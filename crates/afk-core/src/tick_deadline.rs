@@ -68,9 +68,58 @@ pub fn grace(stop: Stop, timeout: Duration) -> Duration {
     }
 }
 
+/// A tick kind's health line (SPEC 10.1), by precedence: `never` (no start
+/// recorded), `overdue` (the last start older than twice `expect`),
+/// `failed` (the last exit neither 0 nor 141), `ok`.
+pub fn health(started_secs_ago: Option<i64>, exit: Option<i64>, expect: Duration) -> &'static str {
+    let Some(ago) = started_secs_ago else {
+        return "never";
+    };
+    if ago > 2 * expect.as_secs() as i64 {
+        return "overdue";
+    }
+    match exit {
+        Some(0 | 141) | None => "ok",
+        Some(_) => "failed",
+    }
+}
+
+/// How often a tick kind is expected to run: the shipped schedules of
+/// `contrib/` (poll and watch every 5 minutes, harvest and upgrade every 15).
+pub fn expected_every(kind: &str) -> Duration {
+    match kind {
+        "poll" | "watch" => Duration::from_secs(5 * 60),
+        _ => Duration::from_secs(15 * 60),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tick_kind_is_never_overdue_failed_or_ok_in_that_order() {
+        let five = Duration::from_secs(300);
+        let table = [
+            ("no start recorded", None, None, "never"),
+            (
+                "older than twice its interval",
+                Some(601),
+                Some(0),
+                "overdue",
+            ),
+            ("overdue before failed", Some(601), Some(1), "overdue"),
+            ("a non-zero exit", Some(60), Some(5), "failed"),
+            ("a closed stdout is no failure", Some(60), Some(141), "ok"),
+            ("running now (no end yet)", Some(60), None, "ok"),
+            ("fine", Some(600), Some(0), "ok"),
+        ];
+        for (rule, ago, exit, want) in table {
+            assert_eq!(health(ago, exit, five), want, "{rule}");
+        }
+        assert_eq!(expected_every("watch"), five);
+        assert_eq!(expected_every("upgrade"), Duration::from_secs(900));
+    }
 
     #[test]
     fn a_stopped_tick_has_a_bounded_grace_and_a_documented_exit_code() {
