@@ -19,7 +19,10 @@ macro_rules! exit_tick {
   0  the tick ran (also when there was nothing to do, when it is disabled, and
      when another tick of the same kind held the lock and this one stepped aside)
   1  the tick failed in whole or in part (the report and stderr say which repo)
-  2  usage or configuration error; nothing was touched\n\n"
+  2  usage or configuration error; nothing was touched
+  5  the tick reached tick_timeout: it started nothing new, reported, pinged /fail
+  143  SIGTERM: the tick finished the step in hand, reported, pinged /fail
+  (every code: docs/exit-codes.md)\n\n"
     };
 }
 
@@ -62,7 +65,12 @@ Exit status:
   0    ran (nothing to do, disabled and stepped-aside ticks count as ran)
   1    the command or tick failed in whole or in part
   2    usage or configuration error; nothing was touched
+  3    afk upgrade verdict: the verdict is PENDING
+  4    afk upgrade verdict: the verdict cannot be read
+  5    a tick reached its deadline (tick_timeout)
   141  stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils
+  143  a tick got SIGTERM: it finished the step in hand and reported
+  The one table: docs/exit-codes.md
 
 Environment:
   AFK_CONFIG           the config file when --config is not given (empty: unset)

@@ -101,6 +101,10 @@ pub struct Config {
     /// Absolute once loaded; `None` (or `""`): no status page.
     #[serde(deserialize_with = "de_path")]
     pub status_page: Option<PathBuf>,
+    /// A tick's own deadline (SPEC 10.1): past it the tick starts nothing
+    /// more, then exits 5; at least 10s.
+    #[serde(deserialize_with = "de_duration")]
+    pub tick_timeout: Duration,
     pub forge: Forge,
     pub poll: Poll,
     pub runner: Runner,
@@ -124,6 +128,7 @@ impl Default for Config {
             stop_file: None,
             metrics_file: None,
             status_page: None,
+            tick_timeout: Duration::from_secs(10 * MINUTE),
             forge: Forge::default(),
             poll: Poll::default(),
             runner: Runner::default(),
@@ -545,6 +550,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "stop_file",
             "metrics_file",
             "status_page",
+            "tick_timeout",
             "forge",
             "poll",
             "runner",
@@ -1244,6 +1250,13 @@ impl Config {
             )));
         }
 
+        c.duration(
+            "",
+            "tick_timeout",
+            self.tick_timeout,
+            secs(10),
+            secs(24 * 60 * MINUTE),
+        )?;
         let f = &self.forge;
         c.duration("forge", "timeout", f.timeout, secs(1), secs(10 * MINUTE))?;
         c.number(

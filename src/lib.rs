@@ -25,6 +25,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod crash;
+pub mod deadline;
 pub mod edges;
 pub mod git;
 pub mod lessons;

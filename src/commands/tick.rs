@@ -135,6 +135,7 @@ pub fn run<R: TickReport>(
 ) -> Result<u8> {
     let started = std::time::Instant::now();
     let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
+    crate::deadline::arm(&ctx.config, &ctx.state_path(), kind, ctx.dry_run);
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
@@ -142,6 +143,28 @@ pub fn run<R: TickReport>(
             return Err(e);
         }
     };
+    // told to stop (tick_timeout, SIGTERM) and ended within its grace: the
+    // report, then the error line, /fail and the documented code
+    if let Some(stop) = crate::deadline::stopping() {
+        let _ = super::try_emit(ctx.json, &t.report, &t.human);
+        crate::log::error(&stop.line(
+            kind.as_str(),
+            crate::deadline::timeout_for(kind, &ctx.config),
+            false,
+        ));
+        if !ctx.dry_run {
+            let errors = t.report.ran().map_or(1, |r| r.1.max(1));
+            crate::deadline::record_end(
+                &ctx.config,
+                &ctx.state_path(),
+                kind,
+                stop.exit_code(),
+                errors,
+            );
+        }
+        monitor.failed(kind);
+        return Ok(stop.exit_code());
+    }
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
@@ -157,6 +180,9 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
+        if !ctx.dry_run {
+            crate::deadline::record_end(&ctx.config, &ctx.state_path(), kind, code, errors);
+        }
         let stats = crate::metrics::TickStats {
             kind,
             seconds: started.elapsed().as_secs_f64(),

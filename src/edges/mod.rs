@@ -184,6 +184,17 @@ impl Adapters {
                 return Ok(Opening::SteppedAside);
             };
             let store = Store::open(&path)?;
+            // tick health (SPEC 10.1): when this kind last started; a state
+            // file that cannot take it now (locked, read-only) is the tick's
+            // own steps' to report, never this record's
+            if let Err(e) =
+                store.tick_started(kind.as_str(), &crate::deadline::stamp(crate::clock::now()))
+            {
+                crate::log::debug(&format!(
+                    "{}: tick health not recorded: {e:#}",
+                    kind.as_str()
+                ));
+            }
             // the work starts now: a monitor times the tick from here
             crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Start);
             (store, Some(lock))

@@ -302,3 +302,227 @@ fn doctor_fails_a_runner_script_or_program_that_is_not_there_or_not_executable()
         );
     }
 }
+
+/// A poll tick over a forge that answers every request after `latency_ms`,
+/// with `tick_timeout` and a heartbeat; the running child.
+fn slow_poll(sb: &Sandbox, latency_ms: u64, tick_timeout: &str) -> (Afk, std::process::Child) {
+    let afk = Afk::new(
+        sb,
+        "enabled = true\nallowlist = [\"acme/api\"]",
+        "[notify]\nheartbeat_env = \"AFK_TEST_HB\"\n",
+    );
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("tick_timeout = \"{tick_timeout}\"\n{text}"),
+    )
+    .unwrap();
+    sb.faults(json!([{"latency_ms": latency_ms}]));
+    let child = afk
+        .std_cmd()
+        .env("AFK_TEST_HB", format!("{}/_hooks/hb/", sb.url))
+        .arg("poll")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (afk, child)
+}
+
+/// The child's exit code and stderr, waited for at most `secs`.
+fn ended(mut child: std::process::Child, secs: u64) -> (Option<i32>, String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (st.code(), err);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the tick did not end within {secs}s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn hooks_named(sb: &Sandbox) -> Vec<String> {
+    sb.hooks()
+        .iter()
+        .map(|h| h["hook"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_tick_past_its_tick_timeout_stops_pings_fail_exits_5_and_frees_its_lock() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let started = Instant::now();
+    let (afk, child) = slow_poll(&sb, 4000, "10s");
+    let (code, err) = ended(child, 40);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.contains("tick_timeout"), "{err}");
+    assert!(
+        hooks_named(&sb).contains(&"hb/fail".to_string()),
+        "{:?}",
+        hooks_named(&sb)
+    );
+    // the next tick takes the lock and reconciles
+    sb.faults(json!([]));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+}
+
+#[test]
+fn a_sigterm_ends_the_tick_with_a_report_a_fail_ping_and_exit_143() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (_afk, child) = slow_poll(&sb, 1500, "10m");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sb.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the tick sent nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: signalling a child this test started, by its id.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let (code, err) = ended(child, 30);
+    assert_eq!(code, Some(143), "{err}");
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(
+        hooks_named(&sb).contains(&"hb/fail".to_string()),
+        "{:?}",
+        hooks_named(&sb)
+    );
+}
+
+/// The codes of docs/exit-codes.md's table.
+fn exit_code_table() -> std::collections::BTreeMap<u8, String> {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/exit-codes.md"),
+    )
+    .unwrap();
+    doc.lines()
+        .filter_map(|l| {
+            let mut cells = l.trim().trim_matches('|').split('|');
+            let code = cells.next()?.trim().parse().ok()?;
+            Some((code, cells.next()?.trim().to_string()))
+        })
+        .collect()
+}
+
+/// Every `Exit status:` code of `cmd`'s long help and its subcommands'.
+fn help_codes(cmd: &mut clap::Command, path: &str, out: &mut Vec<(String, u8)>) {
+    let help = cmd.render_long_help().to_string();
+    if let Some(block) = help.split("Exit status:\n").nth(1) {
+        for l in block.lines().take_while(|l| !l.trim().is_empty()) {
+            if let Some(code) = l
+                .strip_prefix("  ")
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|w| w.parse().ok())
+            {
+                out.push((path.to_string(), code));
+            }
+        }
+    }
+    for sc in cmd.get_subcommands_mut() {
+        let name = format!("{path} {}", sc.get_name());
+        help_codes(sc, &name, out);
+    }
+}
+
+#[test]
+fn every_exit_code_of_help_man_and_code_is_in_the_one_table() {
+    use afk::core::tick_deadline::Stop;
+    let table = exit_code_table();
+    // what the code returns
+    for code in [
+        0,
+        1,
+        2,
+        3,
+        4,
+        141,
+        Stop::Deadline.exit_code(),
+        Stop::Term.exit_code(),
+    ] {
+        assert!(
+            table.contains_key(&code),
+            "docs/exit-codes.md lacks {code}: {table:?}"
+        );
+    }
+    // what --help (and so every man page's EXIT STATUS) says
+    let mut cmd = afk::cli::command();
+    cmd.build();
+    let mut codes = vec![];
+    help_codes(&mut cmd, "afk", &mut codes);
+    assert!(codes.len() > 40, "{codes:?}");
+    let missing: Vec<_> = codes
+        .iter()
+        .filter(|(_, c)| !table.contains_key(c))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "help exit codes not in docs/exit-codes.md: {missing:?}"
+    );
+    // every tick command says the deadline's and SIGTERM's codes
+    for tick in ["poll", "watch", "harvest"] {
+        for code in [5, 143] {
+            assert!(
+                codes.contains(&(format!("afk {tick}"), code)),
+                "afk {tick} --help lacks exit {code}"
+            );
+        }
+    }
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    assert!(
+        readme.contains("docs/exit-codes.md"),
+        "README points to the table"
+    );
+}
+
+#[test]
+fn status_shows_each_tick_kind_s_last_run_and_its_health() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let (code, r, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    let ticks = r["ticks"].as_array().unwrap_or_else(|| panic!("{r}"));
+    let poll = ticks.iter().find(|t| t["kind"] == "poll").unwrap();
+    assert_eq!(poll["state"], "ok", "{poll}");
+    assert_eq!(poll["exit"], 0, "{poll}");
+    assert!(
+        poll["started"].is_string() && poll["ended"].is_string(),
+        "{poll}"
+    );
+    let watch = ticks.iter().find(|t| t["kind"] == "watch").unwrap();
+    assert_eq!(watch["state"], "never", "{watch}");
+    // a failing tick is FAILED; and much later, OVERDUE
+    sb.faults(json!([{"status": 500}]));
+    let (code, _, _) = afk.poll();
+    assert_eq!(code, 1);
+    let (_, r, _) = afk.json(&["status"]);
+    let poll = r["ticks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "poll")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (poll["state"].as_str(), poll["exit"].as_i64()),
+        (Some("failed"), Some(1)),
+        "{poll}"
+    );
+    afk.later(1);
+    let out = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("poll     OVERDUE"), "{text}");
+}

@@ -41,6 +41,7 @@ pub mod secrets;
 pub mod spend;
 pub mod status_page;
 pub mod tags;
+pub mod tick_deadline;
 pub mod tick_errors;
 pub mod undo;
 pub mod upgrade;

@@ -17,6 +17,7 @@ pub mod page;
 pub mod posts;
 pub mod runs;
 pub mod templates;
+pub mod tick_health;
 pub mod upgrades;
 
 // the paths the store's files name, as in the binary they came from
@@ -142,6 +143,9 @@ const MIGRATIONS: &[&str] = &[
     // Kubernetes Jobs afk makes, so two instances in one namespace never
     // take each other's
     instance::SCHEMA,
+    // 14: per tick kind, the last start, end, exit code and error count
+    // (tick_health.rs, SPEC 10.1)
+    tick_health::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

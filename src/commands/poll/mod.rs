@@ -259,6 +259,14 @@ fn dispatch_all(
         book,
     };
     let results = fan_out(take, ctx.config.forge.concurrency, |(w, _)| {
+        // past tick_timeout or after a SIGTERM: no new claim (the next tick picks it)
+        if crate::deadline::stopping().is_some() {
+            let why = "not dispatched: the tick is stopping; the next tick picks it".to_string();
+            return (
+                None,
+                Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
+            );
+        }
         claims::dispatch_one(ctx, &on, templates.route(w), w)
     });
     let (mut dispatched, mut errors) = (vec![], vec![]);

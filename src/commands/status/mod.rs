@@ -4,6 +4,7 @@
 mod flows;
 pub(crate) mod page;
 mod page_canary;
+mod ticks;
 
 use super::{Ctx, UsageError, emit, table};
 use crate::cli::StatusArgs;
@@ -28,6 +29,8 @@ struct Report<'a> {
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
     lessons: LessonsDoc,
+    /// tick health per kind (SPEC 10.1)
+    ticks: Vec<ticks::TickDoc>,
 }
 
 /// Open lessons: counted by type, and the newest few (`lessons.enabled = false`: only `enabled`).
@@ -214,8 +217,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         frozen: &frozen,
         events: &events,
         lessons: lessons_doc(ctx, &s)?,
+        ticks: ticks::tick_docs(&s, now)?,
     };
     let mut h = headline(ctx, runs.len());
+    h.push_str(&ticks::tick_lines(&report.ticks, now));
     h.push_str(&runs_table(&report.runs, now));
     h.push_str(&spend_line(&report.spend));
     h.push_str(&upgrade_lines(&report.upgrades));

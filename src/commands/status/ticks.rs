@@ -1,0 +1,75 @@
+//! Tick health in `afk status` (SPEC 10.1): a line per tick kind, how long
+//! ago it last started and ended, and `ok`, `failed`, `overdue` or `never`
+//! (decided in `core::tick_deadline::health`).
+
+use crate::core::tick_deadline::{expected_every, health};
+use crate::store::Store;
+use crate::types::TickKind;
+use anyhow::Result;
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// One tick kind in `afk status --json`'s `ticks`.
+#[derive(Serialize)]
+pub struct TickDoc {
+    kind: &'static str,
+    started: Option<String>,
+    ended: Option<String>,
+    exit: Option<i64>,
+    errors: Option<i64>,
+    state: &'static str,
+}
+
+/// Every tick kind, recorded or not.
+pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
+    let rows = s.tick_health()?;
+    let ago = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .map(|t| (now - t).whole_seconds())
+    };
+    Ok(TickKind::ALL
+        .iter()
+        .map(|k| {
+            let row = rows.iter().find(|r| r.kind == k.as_str());
+            let started = row.and_then(|r| r.started.clone());
+            let exit = row.and_then(|r| r.exit);
+            TickDoc {
+                kind: k.as_str(),
+                state: health(ago(&started), exit, expected_every(k.as_str())),
+                ended: row.and_then(|r| r.ended.clone()),
+                errors: row.and_then(|r| r.errors),
+                started,
+                exit,
+            }
+        })
+        .collect())
+}
+
+/// `ticks: poll OK (started 3m ago, exit 0, 0 errors)` per kind.
+pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
+    let ago = |t: &Option<String>| {
+        t.as_deref()
+            .map_or("-".to_string(), |t| format!("{} ago", super::age(t, now)))
+    };
+    let mut h = String::from("ticks:\n");
+    for d in docs {
+        let detail = match d.state {
+            "never" => "no tick of this kind recorded in this state file".to_string(),
+            _ => format!(
+                "started {}, ended {}, exit {}, {} error(s)",
+                ago(&d.started),
+                ago(&d.ended),
+                d.exit.map_or("-".into(), |e| e.to_string()),
+                d.errors.unwrap_or(0)
+            ),
+        };
+        h.push_str(&format!(
+            "  {:<8} {:<8} {detail}\n",
+            d.kind,
+            d.state.to_uppercase()
+        ));
+    }
+    h
+}

@@ -1,0 +1,110 @@
+//! A tick's deadline and SIGTERM, at the edge: a flag the tick's loops read
+//! (`stopping`) so they start no new work, and a watchdog thread that, when
+//! the tick has not ended within its grace, abandons what is in flight
+//! (as a crash would: every step is crash-safe, the next tick reconciles),
+//! pings the heartbeat's /fail and exits with the documented code. The
+//! tick's lock is a record lock: the kernel releases it with the process.
+
+use crate::config::Config;
+use crate::core::tick_deadline::{self, Stop};
+use crate::types::TickKind;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// 0: go on; 1: the deadline; 2: SIGTERM.
+static STOP: AtomicU8 = AtomicU8::new(0);
+
+extern "C" fn on_term(_: libc::c_int) {
+    // only an atomic store: async-signal-safe
+    let _ = STOP.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst);
+}
+
+/// Why the tick was told to stop, if it was.
+pub fn stopping() -> Option<Stop> {
+    match STOP.load(Ordering::SeqCst) {
+        1 => Some(Stop::Deadline),
+        2 => Some(Stop::Term),
+        _ => None,
+    }
+}
+
+/// Start the tick's clock: SIGTERM handled, the watchdog running. A dry run
+/// writes nothing, so it keeps the default SIGTERM and no /fail ping.
+pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, dry_run: bool) {
+    let timeout = timeout_for(kind, cfg);
+    // SAFETY: installing a handler that only stores to an atomic.
+    unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
+    let cfg = cfg.clone();
+    let state = state.to_path_buf();
+    let started = Instant::now();
+    let spawned = std::thread::Builder::new()
+        .name("afk-deadline".into())
+        .spawn(move || watch(&cfg, &state, kind, dry_run, timeout, started));
+    if let Err(e) = spawned {
+        crate::log::warn(&format!("tick: cannot start the deadline's watchdog: {e}"));
+    }
+}
+
+fn watch(
+    cfg: &Config,
+    state: &std::path::Path,
+    kind: TickKind,
+    dry_run: bool,
+    timeout: Duration,
+    started: Instant,
+) {
+    let tick = Duration::from_millis(100);
+    // until told to stop: by the clock or by SIGTERM
+    let stop = loop {
+        if let Some(s) = stopping() {
+            break s;
+        }
+        if started.elapsed() >= timeout {
+            let _ = STOP.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
+            continue;
+        }
+        std::thread::sleep(tick);
+    };
+    let until = Instant::now() + tick_deadline::grace(stop, timeout);
+    while Instant::now() < until {
+        std::thread::sleep(tick);
+    }
+    crate::log::error(&stop.line(kind.as_str(), timeout, true));
+    if !dry_run {
+        record_end(cfg, state, kind, stop.exit_code(), 1);
+        crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Fail);
+    }
+    std::process::exit(i32::from(stop.exit_code()));
+}
+
+/// The deadline of this tick kind (`core::tick_deadline::timeout_for`).
+pub fn timeout_for(kind: TickKind, cfg: &Config) -> Duration {
+    tick_deadline::timeout_for(kind.as_str(), cfg.tick_timeout)
+}
+
+/// A time as the state's tick health keeps it: RFC 3339, whole seconds.
+pub fn stamp(t: time::OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Tick health: the tick of `kind` ended with `exit` and `errors` (a dry run
+/// and a state file that does not exist record nothing; a failure to record
+/// is a warning, never the tick's failure).
+pub fn record_end(cfg: &Config, state: &std::path::Path, kind: TickKind, exit: u8, errors: usize) {
+    if !state.exists() {
+        return;
+    }
+    let recorded = crate::store::Store::open(state)
+        .and_then(|s| s.tick_ended(kind.as_str(), &stamp(crate::clock::now()), exit, errors));
+    if let Err(e) = recorded {
+        crate::log::warn(&format!(
+            "{}: cannot record the tick's end: {e:#}",
+            kind.as_str()
+        ));
+    }
+    let _ = cfg;
+}
