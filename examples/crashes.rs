@@ -345,7 +345,10 @@ fn main() {
     println!(
         "{rounds} random kills{} ({} after at least one agent had started): double starts {}, untracked agents {}, labels without an agent {}",
         if drops() { " with lost answers" } else { "" },
-        t.rounds_with_a_start_before_the_kill, t.double_starts, t.untracked, t.label_without_agent
+        t.rounds_with_a_start_before_the_kill,
+        t.double_starts,
+        t.untracked,
+        t.label_without_agent
     );
     let _ = std::fs::remove_dir_all(&root);
 }

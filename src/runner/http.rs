@@ -204,7 +204,10 @@ impl HttpRunner {
             title: t.title.to_string(),
             turn: t.turn,
         };
-        crate::private_files::private_write(&t.run_dir.join(PENDING_FILE), &serde_json::to_vec(&p)?)?;
+        crate::private_files::private_write(
+            &t.run_dir.join(PENDING_FILE),
+            &serde_json::to_vec(&p)?,
+        )?;
         self.send_pending(&p, t.prompt, t.run_dir, 2)
     }
 

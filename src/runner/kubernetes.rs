@@ -200,7 +200,10 @@ impl Api {
                     message: format!(
                         "{} answered {code}, a redirect to {}: afk follows none; check runner.kubernetes.api_url",
                         what(method, path),
-                        crate::core::sanitize::one_line(r.header("location").unwrap_or("nowhere"), 120)
+                        crate::core::sanitize::one_line(
+                            r.header("location").unwrap_or("nowhere"),
+                            120
+                        )
                     ),
                     unknown: false,
                 }))
@@ -208,7 +211,10 @@ impl Api {
             Err(ureq::Error::Status(code, r)) => {
                 let mut text = String::new();
                 use std::io::Read;
-                let _ = r.into_reader().take(ERROR_BODY_MAX).read_to_string(&mut text);
+                let _ = r
+                    .into_reader()
+                    .take(ERROR_BODY_MAX)
+                    .read_to_string(&mut text);
                 let msg = serde_json::from_str::<Value>(&text)
                     .ok()
                     .and_then(|v| v["message"].as_str().map(str::to_string))
@@ -511,7 +517,10 @@ impl KubernetesRunner {
     /// create whose object is not there is sent once more. `look_first`: the
     /// object may exist already (an earlier tick's create): read it first.
     fn ensure(&self, kind: &str, name: &str, body: &Value, look_first: bool) -> Result<Value> {
-        let get = || self.api.json("GET", &format!("{}/{name}", self.api.ns(kind)), None);
+        let get = || {
+            self.api
+                .json("GET", &format!("{}/{name}", self.api.ns(kind)), None)
+        };
         if look_first {
             match get() {
                 Ok(v) => return Ok(v),
@@ -596,7 +605,12 @@ impl KubernetesRunner {
         if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
             let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
             let uid = job["metadata"]["uid"].as_str().unwrap_or("");
-            self.ensure("configmaps", &name, &k8s::config_map(&spec, uid, &prompt), false)?;
+            self.ensure(
+                "configmaps",
+                &name,
+                &k8s::config_map(&spec, uid, &prompt),
+                false,
+            )?;
         }
         Ok(Some(super::RunnerHandle::Job { name }))
     }
@@ -651,7 +665,10 @@ impl KubernetesRunner {
             k8s::LOG_READ_BYTES
         );
         if let Some(c) = &cursor {
-            path.push_str(&format!("&sinceTime={}", c.since().replace(':', "%3A").replace('+', "%2B")));
+            path.push_str(&format!(
+                "&sinceTime={}",
+                c.since().replace(':', "%3A").replace('+', "%2B")
+            ));
         }
         let answer = match self.api.send("GET", &path, None) {
             Ok(r) => r,
@@ -783,7 +800,10 @@ impl Mirror {
         lines.finish(false, &mut each);
         if let Some(e) = failed {
             return Err(anyhow!(e)).with_context(|| {
-                format!("runner: cannot write {}", self.dir.join("agent.log").display())
+                format!(
+                    "runner: cannot write {}",
+                    self.dir.join("agent.log").display()
+                )
             });
         }
         Ok(read)
@@ -921,7 +941,9 @@ impl super::Runner for KubernetesRunner {
             // Job's state, which every limit is checked against
             match self.follow_log(name, &p.name, run_dir) {
                 Ok(at) => log_at = at.or(log_at),
-                Err(e) => crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}")),
+                Err(e) => {
+                    crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}"))
+                }
             }
         }
         let (agent, cannot_start) = match &state {

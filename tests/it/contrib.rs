@@ -622,7 +622,11 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
     let want: std::collections::BTreeSet<(&str, String, &str)> = afk::core::kubernetes::VERBS
         .iter()
         .map(|(g, r, sub, v)| {
-            let res = if sub.is_empty() { r.to_string() } else { format!("{r}/{sub}") };
+            let res = if sub.is_empty() {
+                r.to_string()
+            } else {
+                format!("{r}/{sub}")
+            };
             (*g, res, *v)
         })
         .collect();
@@ -635,7 +639,10 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
             for r in strs(&rule["resources"]) {
                 for v in strs(&rule["verbs"]) {
                     assert!(v != "*" && r != "*" && g != "*", "no wildcards");
-                    assert!(granted.insert((g, r.to_string(), v)), "{g}/{r} {v} granted twice");
+                    assert!(
+                        granted.insert((g, r.to_string(), v)),
+                        "{g}/{r} {v} granted twice"
+                    );
                 }
             }
         }
@@ -665,8 +672,14 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
         .into_iter()
         .map(|(_, d)| (name(d), d))
         .collect();
-    let afk_ns = accounts["afk"]["metadata"]["namespace"].as_str().expect("afk's namespace");
-    assert_eq!(subjects[0]["namespace"].as_str(), Some(afk_ns), "afk's own account");
+    let afk_ns = accounts["afk"]["metadata"]["namespace"]
+        .as_str()
+        .expect("afk's namespace");
+    assert_eq!(
+        subjects[0]["namespace"].as_str(),
+        Some(afk_ns),
+        "afk's own account"
+    );
     // the agents' account exists, is bound to nothing and carries no API token
     let cfg = configmap_config(&docs, "afk-config");
     let agent_sa = cfg["runner"]["kubernetes"]["service_account"]
@@ -684,14 +697,22 @@ fn the_role_grants_the_kubernetes_runner_exactly_its_verbs() {
         .expect("runner.kubernetes.namespace");
     assert_ne!(agents_ns, afk_ns, "agents apart from afk");
     for d in [role, b, *sa] {
-        assert_eq!(d["metadata"]["namespace"].as_str(), Some(agents_ns), "{}", name(d));
+        assert_eq!(
+            d["metadata"]["namespace"].as_str(),
+            Some(agents_ns),
+            "{}",
+            name(d)
+        );
     }
 }
 
 #[test]
 fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() {
     let docs = kustomized_docs();
-    let spaces: Vec<&str> = kind_of(&docs, "Namespace").iter().map(|(_, d)| name(d)).collect();
+    let spaces: Vec<&str> = kind_of(&docs, "Namespace")
+        .iter()
+        .map(|(_, d)| name(d))
+        .collect();
     for (p, d) in &docs {
         if d["kind"].as_str() == Some("Namespace") {
             continue;
@@ -699,14 +720,22 @@ fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() 
         let ns = d["metadata"]["namespace"]
             .as_str()
             .unwrap_or_else(|| panic!("{}: {} names no namespace", p.display(), name(d)));
-        assert!(spaces.contains(&ns), "{}: namespace {ns} is not made here", p.display());
+        assert!(
+            spaces.contains(&ns),
+            "{}: namespace {ns} is not made here",
+            p.display()
+        );
     }
     let cfg = configmap_config(&docs, "afk-config");
     let agents_ns = cfg["runner"]["kubernetes"]["namespace"].as_str().unwrap();
     // the example Secrets: afk's forge token never in the agents' namespace
-    let secrets = YamlLoader::load_from_str(&read(&contrib().join("kubernetes/secrets.example.yaml"))).unwrap();
+    let secrets =
+        YamlLoader::load_from_str(&read(&contrib().join("kubernetes/secrets.example.yaml")))
+            .unwrap();
     for s in &secrets {
-        let ns = s["metadata"]["namespace"].as_str().expect("a Secret's namespace");
+        let ns = s["metadata"]["namespace"]
+            .as_str()
+            .expect("a Secret's namespace");
         let is_agents = name(s) == cfg["runner"]["kubernetes"]["env_secret"].as_str().unwrap();
         assert_eq!(ns == agents_ns, is_agents, "{}: in {ns}", name(s));
     }
@@ -721,7 +750,10 @@ fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() 
     );
     assert!(strs(&np["spec"]["policyTypes"]).contains(&"Egress"));
     let rules = np["spec"]["egress"].as_vec().unwrap();
-    assert!(rules.iter().all(|r| !r["to"].is_badvalue()), "every egress rule names where");
+    assert!(
+        rules.iter().all(|r| !r["to"].is_badvalue()),
+        "every egress rule names where"
+    );
 }
 
 #[test]

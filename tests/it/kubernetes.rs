@@ -117,7 +117,7 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
     assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
     let c = cluster(&sb);
     let job = &c["jobs"][0];
-    assert_eq!(job["metadata"]["name" ], n(&afk, "1-1"));
+    assert_eq!(job["metadata"]["name"], n(&afk, "1-1"));
     let labels = &job["metadata"]["labels"];
     assert_eq!(labels["app.kubernetes.io/managed-by"], "afk");
     assert_eq!(labels["afk.dev/run-id"], "1");
@@ -174,7 +174,7 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
         assert_eq!(env.get(k).map(String::as_str), Some(v), "{k}");
     }
     let cm = &c["configmaps"][0];
-    assert_eq!(cm["metadata"]["name" ], n(&afk, "1-1"));
+    assert_eq!(cm["metadata"]["name"], n(&afk, "1-1"));
     assert!(
         cm["data"]["prompt.md"]
             .as_str()
@@ -196,7 +196,10 @@ fn dispatch_creates_a_locked_down_job_and_its_prompt_config_map_without_secrets(
     }
     assert_eq!(
         afk.sql_rows("SELECT runner_handle, runner_kind FROM runs"),
-        vec![vec![format!("job:{}", n(&afk, "1-1")), "kubernetes".to_string()]]
+        vec![vec![
+            format!("job:{}", n(&afk, "1-1")),
+            "kubernetes".to_string()
+        ]]
     );
     // the agent read the mounted prompt and got its own secret
     wait_done(&sb, &n(&afk, "1-1"));
@@ -271,7 +274,10 @@ fn a_stalled_agent_is_stopped_by_deleting_its_job_in_the_background() {
         .collect();
     assert_eq!(del.len(), 1, "{del:?}");
     assert!(
-        del[0]["path"].as_str().unwrap().ends_with(&format!("/jobs/{}", n(&afk, "1-1"))),
+        del[0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/jobs/{}", n(&afk, "1-1"))),
         "{del:?}"
     );
     assert!(format!("{del:?}").contains("Background"), "{del:?}");
@@ -416,7 +422,11 @@ fn crash_then_reconcile(point: &str) {
     assert_eq!(job_names(&sb), vec![n(&afk, "1-1")], "{point}");
     let (code, _, err) = afk.poll();
     assert_eq!(code, 0, "{point}: {err}");
-    assert_eq!(job_names(&sb), vec![n(&afk, "1-1")], "{point}: never two Jobs");
+    assert_eq!(
+        job_names(&sb),
+        vec![n(&afk, "1-1")],
+        "{point}: never two Jobs"
+    );
     assert_eq!(
         afk.sql_rows("SELECT id, state, runner_handle FROM runs"),
         vec![vec![

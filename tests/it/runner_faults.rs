@@ -83,13 +83,20 @@ fn a_create_whose_answer_was_lost_is_looked_up_and_adopted_never_made_twice() {
     let job = n(&afk, "1-1");
     assert_eq!(names(&sb, "jobs"), vec![job.clone()], "one Job");
     assert_eq!(names(&sb, "configmaps"), vec![job.clone()], "one ConfigMap");
-    assert_eq!(k8s_posts(&sb, "/jobs"), 1, "the lost create was looked up, not sent again");
+    assert_eq!(
+        k8s_posts(&sb, "/jobs"),
+        1,
+        "the lost create was looked up, not sent again"
+    );
     assert_eq!(
         afk.sql_rows("SELECT state, runner_handle FROM runs"),
         vec![vec!["dispatched".to_string(), format!("job:{job}")]],
         "one run, tracked"
     );
-    assert!(sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
+    assert!(
+        sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
     // the ConfigMap names the Job as its owner even though its answer was lost
     let c = cluster(&sb);
     assert_eq!(
@@ -108,7 +115,10 @@ fn a_create_whose_outcome_stays_unknown_keeps_the_claim_and_the_next_tick_adopts
     ]));
     let (code, r, err) = afk.poll();
     assert_ne!(code, 0, "the tick says something went wrong: {r}");
-    assert!(err.contains("may have landed") || r.to_string().contains("may have landed"), "{err} {r}");
+    assert!(
+        err.contains("may have landed") || r.to_string().contains("may have landed"),
+        "{err} {r}"
+    );
     assert_eq!(r["dispatched"], json!([]), "{r}");
     assert_eq!(
         afk.sql_rows("SELECT state FROM runs"),
@@ -116,7 +126,8 @@ fn a_create_whose_outcome_stays_unknown_keeps_the_claim_and_the_next_tick_adopts
         "never recorded as a failed start"
     );
     assert!(
-        !sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()),
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string()),
         "no label before the start is known"
     );
     sb.faults(json!([]));
@@ -126,10 +137,17 @@ fn a_create_whose_outcome_stays_unknown_keeps_the_claim_and_the_next_tick_adopts
     assert_eq!(names(&sb, "jobs"), vec![job.clone()], "one Job, one agent");
     assert_eq!(
         afk.sql_rows("SELECT id, state, runner_handle FROM runs"),
-        vec![vec!["1".to_string(), "dispatched".into(), format!("job:{job}")]],
+        vec![vec![
+            "1".to_string(),
+            "dispatched".into(),
+            format!("job:{job}")
+        ]],
         "the same run, tracked: no second dispatch"
     );
-    assert!(sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
+    assert!(
+        sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
 }
 
 #[test]
@@ -169,7 +187,11 @@ fn a_corrective_turn_whose_answer_was_lost_is_one_job_followed_by_the_next_tick(
 
 #[test]
 fn a_pod_that_vanishes_is_a_state_and_the_turn_is_judged_from_its_job() {
-    let (sb, afk) = setup(2, "echo \"{\\\"phase\\\":\\\"working\\\"}\"; exec sleep 600", "");
+    let (sb, afk) = setup(
+        2,
+        "echo \"{\\\"phase\\\":\\\"working\\\"}\"; exec sleep 600",
+        "",
+    );
     assert_eq!(afk.poll().0, 0);
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
@@ -236,7 +258,10 @@ fn a_silent_agent_stalls_from_its_log_s_last_timestamp_not_from_afk_s_look() {
                 )
                 .unwrap();
             }
-            assert!(Instant::now() < deadline, "the agent never said {what}: {log}");
+            assert!(
+                Instant::now() < deadline,
+                "the agent never said {what}: {log}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     };
@@ -250,12 +275,20 @@ fn a_silent_agent_stalls_from_its_log_s_last_timestamp_not_from_afk_s_look() {
     afk.at(b + time::Duration::seconds(30));
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
-    assert_eq!(action_of(&r, 1), ("wait".into(), Some("agent-running".into())), "{r}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("agent-running".into())),
+        "{r}"
+    );
     // 65 s after its last line, 35 s after afk first saw it: stalled, by the log's clock
     afk.at(b + time::Duration::seconds(65));
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
-    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stalled".into())), "{r}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("stalled".into())),
+        "{r}"
+    );
 }
 
 #[test]
@@ -271,7 +304,10 @@ fn a_log_of_many_megabytes_keeps_every_limit_in_bounded_memory() {
     let job = n(&afk, "1-1");
     let deadline = Instant::now() + Duration::from_secs(60);
     while !pod_log(&sb, &job).contains("cost_usd") {
-        assert!(Instant::now() < deadline, "the agent never finished its log");
+        assert!(
+            Instant::now() < deadline,
+            "the agent never finished its log"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut cmd = afk.std_cmd();
@@ -297,7 +333,10 @@ fn two_state_files_in_one_namespace_never_see_each_other_s_jobs() {
     // a second afk, its own state file, the other repository
     let text = std::fs::read_to_string(&a.config).unwrap();
     let one_repo = |t: &str, repo: &str| {
-        t.replace("allowlist = [\"acme/r1\", \"acme/r2\"]", &format!("allowlist = [\"{repo}\"]"))
+        t.replace(
+            "allowlist = [\"acme/r1\", \"acme/r2\"]",
+            &format!("allowlist = [\"{repo}\"]"),
+        )
     };
     std::fs::write(&a.config, one_repo(&text, "acme/r1")).unwrap();
     let b = Afk::with_text(&one_repo(&text, "acme/r2"));
@@ -317,8 +356,12 @@ fn two_state_files_in_one_namespace_never_see_each_other_s_jobs() {
     // each stalled run stopped its own Job alone, and each run billed only its own agent
     assert!(names(&sb, "jobs").is_empty());
     for afk in [&a, &b] {
-        assert_eq!(afk.sql_rows("SELECT spend_usd FROM runs"), vec![vec!["Real(42.0)".to_string()]]);
-        let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default();
+        assert_eq!(
+            afk.sql_rows("SELECT spend_usd FROM runs"),
+            vec![vec!["Real(42.0)".to_string()]]
+        );
+        let log =
+            std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default();
         assert_eq!(log.matches("cost_usd").count(), 1, "{log}");
     }
 }
@@ -351,7 +394,10 @@ fn config_refuses_user_info_in_the_api_url_and_a_token_file_others_may_read() {
     let (code, _, err) = afk.poll();
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("user info"), "{err}");
-    assert!(!err.contains("localhost:x"), "the user info is not echoed: {err}");
+    assert!(
+        !err.contains("localhost:x"),
+        "the user info is not echoed: {err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     std::fs::write(&afk.config, &text).unwrap();
     let token = afk.scratch.path("k8s-token");
@@ -399,7 +445,9 @@ fn every_request_the_runner_sends_is_a_verb_the_role_grants() {
     ]));
     assert_eq!(afk.poll().0, 0);
     sb.faults(json!([]));
-    wait_for(&sb, "the agent logs", |_| pod_log(&sb, &n(&afk, "1-1")).contains("phase"));
+    wait_for(&sb, "the agent logs", |_| {
+        pod_log(&sb, &n(&afk, "1-1")).contains("phase")
+    });
     assert_eq!(afk.watch().0, 0);
     assert_eq!(afk.watch().0, 0);
     afk.later(4);
@@ -453,7 +501,9 @@ fn thread_count(sb: &Sandbox) -> usize {
 fn a_thread_start_whose_answer_was_lost_is_asked_again_with_its_key_never_made_twice() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = http_afk(&sb);
-    sb.faults(json!([{"method": "POST", "path": "/agent/threads", "drop_after": true, "times": 1}]));
+    sb.faults(
+        json!([{"method": "POST", "path": "/agent/threads", "drop_after": true, "times": 1}]),
+    );
     let (code, r, err) = http_poll(&afk);
     assert_eq!(code, 0, "{err}");
     assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
@@ -476,14 +526,30 @@ fn a_thread_start_still_unknown_waits_as_a_claim_and_the_next_tick_finds_its_thr
     let (code, r, err) = http_poll(&afk);
     assert_ne!(code, 0, "{r}");
     assert!(format!("{err}{r}").contains("may have landed"), "{err} {r}");
-    assert_eq!(afk.sql_rows("SELECT state FROM runs"), vec![vec!["dispatching".to_string()]]);
-    assert!(!sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
+    assert_eq!(
+        afk.sql_rows("SELECT state FROM runs"),
+        vec![vec!["dispatching".to_string()]]
+    );
+    assert!(
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
     let (code, _, err) = http_poll(&afk);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(thread_count(&sb), 1, "the thread the lost answer made, found by its key");
+    assert_eq!(
+        thread_count(&sb),
+        1,
+        "the thread the lost answer made, found by its key"
+    );
     let row = afk.sql_rows("SELECT id, state, runner_handle FROM runs");
     assert_eq!(row.len(), 1, "the same run: no second dispatch");
-    assert_eq!((row[0][0].as_str(), row[0][1].as_str()), ("1", "dispatched"));
+    assert_eq!(
+        (row[0][0].as_str(), row[0][1].as_str()),
+        ("1", "dispatched")
+    );
     assert!(row[0][2].starts_with("thread:t"), "{row:?}");
-    assert!(sb.labels_of("acme/api", 1).contains(&"agent-in-progress".to_string()));
+    assert!(
+        sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string())
+    );
 }

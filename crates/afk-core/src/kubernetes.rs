@@ -86,9 +86,9 @@ pub fn is_quantity(s: &str) -> bool {
 /// `api_url`: https anywhere; plain http only to a loopback address (a token
 /// in clear text across a network is refused).
 pub fn api_url_allowed(url: &str) -> Result<(), String> {
-    let authority = url
-        .split_once("://")
-        .map_or("", |(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    let authority = url.split_once("://").map_or("", |(_, rest)| {
+        rest.split(['/', '?', '#']).next().unwrap_or("")
+    });
     if authority.contains('@') {
         return Err(format!(
             "the URL carries user info before \"@{}\" (a name or password, never sent): the API is reached with the token file alone; remove it",
@@ -399,7 +399,8 @@ impl LogCursor {
     pub fn parse(s: &str) -> Option<LogCursor> {
         let mut w = s.split_whitespace();
         let job = w.next()?.to_string();
-        let at = OffsetDateTime::parse(w.next()?, &time::format_description::well_known::Rfc3339).ok()?;
+        let at = OffsetDateTime::parse(w.next()?, &time::format_description::well_known::Rfc3339)
+            .ok()?;
         let taken_at = w.next().and_then(|n| n.parse().ok()).unwrap_or(1);
         Some(LogCursor { job, at, taken_at })
     }
@@ -493,8 +494,20 @@ mod tests {
     fn job_names_are_dns_labels_for_runs_and_fixers() {
         let cases = [
             ("a run's turn", "ab12cd", "42", 1, Some("afk-ab12cd-42-1")),
-            ("a fixer's turn", "ab12cd", "upgrade-3-2", 4, Some("afk-ab12cd-upgrade-3-2-4")),
-            ("a tests fixer's turn is its own", "ab12cd", "upgrade-3-2-tests", 4, Some("afk-ab12cd-upgrade-3-2-tests-4")),
+            (
+                "a fixer's turn",
+                "ab12cd",
+                "upgrade-3-2",
+                4,
+                Some("afk-ab12cd-upgrade-3-2-4"),
+            ),
+            (
+                "a tests fixer's turn is its own",
+                "ab12cd",
+                "upgrade-3-2-tests",
+                4,
+                Some("afk-ab12cd-upgrade-3-2-tests-4"),
+            ),
             ("not a DNS label", "ab12cd", "Run_7", 1, None),
             ("too long", "ab12cd", &"9".repeat(60), 1, None),
             ("no instance", "", "42", 1, None),
@@ -517,14 +530,20 @@ mod tests {
         ] {
             assert_eq!(is_own_job("ab12cd", name), own, "{name}");
         }
-        assert_eq!(selector("ab12cd"), "app.kubernetes.io/managed-by=afk,afk.dev/instance=ab12cd");
+        assert_eq!(
+            selector("ab12cd"),
+            "app.kubernetes.io/managed-by=afk,afk.dev/instance=ab12cd"
+        );
     }
 
     #[test]
     fn namespace_split_refuses_agents_beside_afk_s_secrets() {
         assert!(!namespace_split("afk", Some("afk")).0);
         assert!(namespace_split("afk-agents", Some("afk")).0);
-        assert!(namespace_split("afk", None).0, "outside a cluster: nothing to compare");
+        assert!(
+            namespace_split("afk", None).0,
+            "outside a cluster: nothing to compare"
+        );
         assert!(namespace_split("afk", Some("afk")).1.contains("mount"));
     }
 
@@ -646,7 +665,9 @@ mod tests {
 
     #[test]
     fn log_walk_takes_each_line_once_and_always_moves_the_cursor() {
-        let t = |s: &str| OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
+        let t = |s: &str| {
+            OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap()
+        };
         let a = t("2026-01-01T12:00:00.1Z");
         let b = t("2026-01-01T12:00:00.2Z");
         let c = t("2026-01-01T12:00:01Z");
@@ -655,15 +676,70 @@ mod tests {
             let taken: Vec<bool> = lines.iter().map(|l| w.take(*l)).collect();
             (taken, w.cursor("j", stuck))
         };
-        let at = |at, taken_at| Some(LogCursor { job: "j".into(), at, taken_at });
+        let at = |at, taken_at| {
+            Some(LogCursor {
+                job: "j".into(),
+                at,
+                taken_at,
+            })
+        };
         let cases = [
-            ("a first read takes every line", None, vec![a, b, c], false, vec![true, true, true], at(c, 1)),
-            ("lines before the cursor were taken", at(b, 1), vec![a, b, c], false, vec![false, false, true], at(c, 1)),
-            ("lines of one instant are counted off", at(b, 1), vec![b, b, b], false, vec![false, true, true], at(b, 3)),
-            ("nothing new keeps the cursor", at(c, 1), vec![a, c], false, vec![false, false], at(c, 1)),
-            ("a read cut among old lines moves to the next second", at(b, 5), vec![b, b], true, vec![false, false], at(t("2026-01-01T12:00:01Z"), 0)),
-            ("a cut read with a new line keeps that line's place", at(a, 1), vec![a, b], true, vec![false, true], at(b, 1)),
-            ("no cursor and nothing read: none", None, vec![], false, vec![], None),
+            (
+                "a first read takes every line",
+                None,
+                vec![a, b, c],
+                false,
+                vec![true, true, true],
+                at(c, 1),
+            ),
+            (
+                "lines before the cursor were taken",
+                at(b, 1),
+                vec![a, b, c],
+                false,
+                vec![false, false, true],
+                at(c, 1),
+            ),
+            (
+                "lines of one instant are counted off",
+                at(b, 1),
+                vec![b, b, b],
+                false,
+                vec![false, true, true],
+                at(b, 3),
+            ),
+            (
+                "nothing new keeps the cursor",
+                at(c, 1),
+                vec![a, c],
+                false,
+                vec![false, false],
+                at(c, 1),
+            ),
+            (
+                "a read cut among old lines moves to the next second",
+                at(b, 5),
+                vec![b, b],
+                true,
+                vec![false, false],
+                at(t("2026-01-01T12:00:01Z"), 0),
+            ),
+            (
+                "a cut read with a new line keeps that line's place",
+                at(a, 1),
+                vec![a, b],
+                true,
+                vec![false, true],
+                at(b, 1),
+            ),
+            (
+                "no cursor and nothing read: none",
+                None,
+                vec![],
+                false,
+                vec![],
+                None,
+            ),
         ];
         for (rule, cursor, lines, stuck, want, next) in cases {
             let (taken, cur) = walk(cursor, &lines, stuck);

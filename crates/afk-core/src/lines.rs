@@ -120,16 +120,54 @@ mod tests {
         let long = "x".repeat(200);
         let long_line = format!("2026-01-01T00:00:00Z {long}\nok\n");
         let cases: Vec<(&str, Vec<&[u8]>, bool, Vec<String>, u64, Option<usize>)> = vec![
-            ("plain lines", vec![b"a\nb\n"], false, vec!["a".into(), "b".into()], 0, Some(0)),
-            ("a line across chunks", vec![b"ab", b"c\nd", b"e\n"], false, vec!["abc".into(), "de".into()], 0, Some(0)),
-            ("a carriage return before the newline goes", vec![b"a\r\n"], false, vec!["a".into()], 0, Some(0)),
-            ("a torn end is held back", vec![b"a\nbc"], false, vec!["a".into()], 0, Some(2)),
-            ("a finished stream's end is a line", vec![b"a\nbc"], true, vec!["a".into(), "bc".into()], 0, Some(0)),
+            (
+                "plain lines",
+                vec![b"a\nb\n"],
+                false,
+                vec!["a".into(), "b".into()],
+                0,
+                Some(0),
+            ),
+            (
+                "a line across chunks",
+                vec![b"ab", b"c\nd", b"e\n"],
+                false,
+                vec!["abc".into(), "de".into()],
+                0,
+                Some(0),
+            ),
+            (
+                "a carriage return before the newline goes",
+                vec![b"a\r\n"],
+                false,
+                vec!["a".into()],
+                0,
+                Some(0),
+            ),
+            (
+                "a torn end is held back",
+                vec![b"a\nbc"],
+                false,
+                vec!["a".into()],
+                0,
+                Some(2),
+            ),
+            (
+                "a finished stream's end is a line",
+                vec![b"a\nbc"],
+                true,
+                vec!["a".into(), "bc".into()],
+                0,
+                Some(0),
+            ),
             (
                 "a line over the cap keeps its head",
                 vec![long_line.as_bytes()],
                 false,
-                vec![format!("OVER[2026-01-01T00:00:00Z {}]", &long[..HEAD - 21]), "ok".into()],
+                vec![
+                    format!("OVER[2026-01-01T00:00:00Z {}]", &long[..HEAD - 21]),
+                    "ok".into(),
+                ],
                 1,
                 Some(0),
             ),
@@ -141,7 +179,14 @@ mod tests {
                 1,
                 Some(0),
             ),
-            ("an endless line over the cap is nothing to wait for", vec![long.as_bytes()], false, vec![format!("OVER[{}]", &long[..HEAD])], 1, None),
+            (
+                "an endless line over the cap is nothing to wait for",
+                vec![long.as_bytes()],
+                false,
+                vec![format!("OVER[{}]", &long[..HEAD])],
+                1,
+                None,
+            ),
         ];
         for (rule, chunks, whole, want, skipped, held) in cases {
             let (got, n, h) = split(128, &chunks, whole);

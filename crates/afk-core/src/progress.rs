@@ -532,18 +532,65 @@ mod tests {
             changed_at: Some(T0 + time::Duration::seconds(10)),
         };
         let cases = [
-            ("the log grew: its last line's time", "w|p1:l1", "w|p1:l9", Some(logged), logged),
-            ("afk saw the world change: now", "w|p1:l1", "v|p1:l9", Some(logged), now),
-            ("no log clock (a local process): now", "w|p1:l1", "w|p1:l9", None, now),
-            ("a log clock in the future is now", "w|p1:l1", "w|p1:l9", Some(now + time::Duration::hours(1)), now),
-            ("a log clock before the last change keeps that change", "w|p1:l1", "w|p1:l9", Some(T0), T0 + time::Duration::seconds(10)),
-            ("an old fingerprint without a `|`: now", "p1:l1:a", "w|p1:l9", Some(logged), now),
+            (
+                "the log grew: its last line's time",
+                "w|p1:l1",
+                "w|p1:l9",
+                Some(logged),
+                logged,
+            ),
+            (
+                "afk saw the world change: now",
+                "w|p1:l1",
+                "v|p1:l9",
+                Some(logged),
+                now,
+            ),
+            (
+                "no log clock (a local process): now",
+                "w|p1:l1",
+                "w|p1:l9",
+                None,
+                now,
+            ),
+            (
+                "a log clock in the future is now",
+                "w|p1:l1",
+                "w|p1:l9",
+                Some(now + time::Duration::hours(1)),
+                now,
+            ),
+            (
+                "a log clock before the last change keeps that change",
+                "w|p1:l1",
+                "w|p1:l9",
+                Some(T0),
+                T0 + time::Duration::seconds(10),
+            ),
+            (
+                "an old fingerprint without a `|`: now",
+                "p1:l1:a",
+                "w|p1:l9",
+                Some(logged),
+                now,
+            ),
         ];
         for (rule, old, fp, clock, want) in cases {
-            assert_eq!(last_change(&stored(old), fp, dispatched, None, clock, now), want, "{rule}");
+            assert_eq!(
+                last_change(&stored(old), fp, dispatched, None, clock, now),
+                want,
+                "{rule}"
+            );
         }
         // the case: silent since 55 s, first seen at 70 s, stalled at 125 s with 1m
-        let seen = last_change(&stored("w|p0:l0"), "w|p1:l1", dispatched, None, Some(logged), looked);
+        let seen = last_change(
+            &stored("w|p0:l0"),
+            "w|p1:l1",
+            dispatched,
+            None,
+            Some(logged),
+            looked,
+        );
         assert_eq!(since(seen, now), Duration::from_secs(70));
     }
 

@@ -803,7 +803,13 @@ fn log(p: &Pod, req: &Request) -> Reply {
     let since_time = match req.q("sinceTime").map(super::http::decode) {
         Some(t) => match OffsetDateTime::parse(&t, &Rfc3339) {
             Ok(t) => Some(t.replace_nanosecond(0).unwrap_or(t)),
-            Err(_) => return status(400, "BadRequest", &format!("sinceTime: invalid value {t:?}")),
+            Err(_) => {
+                return status(
+                    400,
+                    "BadRequest",
+                    &format!("sinceTime: invalid value {t:?}"),
+                );
+            }
         },
         None => None,
     };

@@ -29,9 +29,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("afk-instance-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let a = crate::Store::open(&dir.join("a.db")).unwrap().instance().unwrap();
-        let again = crate::Store::open(&dir.join("a.db")).unwrap().instance().unwrap();
-        let b = crate::Store::open(&dir.join("b.db")).unwrap().instance().unwrap();
+        let a = crate::Store::open(&dir.join("a.db"))
+            .unwrap()
+            .instance()
+            .unwrap();
+        let again = crate::Store::open(&dir.join("a.db"))
+            .unwrap()
+            .instance()
+            .unwrap();
+        let b = crate::Store::open(&dir.join("b.db"))
+            .unwrap()
+            .instance()
+            .unwrap();
         assert_eq!(a, again, "kept");
         assert_ne!(a, b, "drawn per file");
         assert!(afk_core::kubernetes::is_instance_id(&a), "{a}");

@@ -373,10 +373,7 @@ pub fn dispatch_one(
         // the start may have landed: the claim stays `dispatching` (no label),
         // and the next tick's recovery finds the agent or starts it
         Err(e) if crate::runner::start_unknown(&e).is_some() => {
-            return (
-                None,
-                Some(fail(format!("run {run_id}: {e:#}"))),
-            );
+            return (None, Some(fail(format!("run {run_id}: {e:#}"))));
         }
         Err(e) => {
             let msg = format!("agent start failed: {e}");
