@@ -122,6 +122,19 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         ),
         Action::Wait(Wait::Merge) => format!("{pr} is green; a person merges it"),
         Action::Wait(Wait::Deploy) => format!("{pr} is merged; waiting for watch.deploy_context"),
+        Action::Wait(Wait::Held) => {
+            "held by a trusted `hold` command: no corrective turn and no stall or run-time clock until `resume`".into()
+        }
+        Action::CorrectiveTurn(Correction::Review) => format!(
+            "a trusted person asked for changes: review turn {} of {}",
+            s.talk.review_turns_used + 1,
+            s.talk.review_turns_max
+        ),
+        Action::Escalate(Escalation::ReviewUnresolved) => format!(
+            "a trusted person still asks for changes after {} review turns (watch.review_turns_max)",
+            s.talk.review_turns_used
+        ),
+        Action::Escalate(Escalation::Stopped) => "a trusted person said `stop`".into(),
         Action::CorrectiveTurn(Correction::CiRed) => format!(
             "CI failed on {pr} ({}): corrective turn {} of {}",
             ci.failing.join(", "),
@@ -261,6 +274,7 @@ mod tests {
             run_usd: 0.0,
             age: Duration::from_secs(600),
             run_time: None,
+            talk: Default::default(),
         }
     }
 

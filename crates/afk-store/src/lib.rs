@@ -16,6 +16,7 @@ pub mod outcomes;
 pub mod page;
 pub mod posts;
 pub mod runs;
+pub mod talk;
 pub mod templates;
 pub mod upgrades;
 
@@ -142,6 +143,9 @@ const MIGRATIONS: &[&str] = &[
     // Kubernetes Jobs afk makes, so two instances in one namespace never
     // take each other's
     instance::SCHEMA,
+    // 14: the conversation on the PR (SPEC 4.1, talk.rs): review turns, holds,
+    // stops, and every review and command acted on or ignored, once
+    talk::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

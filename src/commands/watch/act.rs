@@ -39,6 +39,27 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         end,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
+        talk: seen
+            .heard
+            .items
+            .iter()
+            .filter(|i| !i.outcome.starts_with("ignored"))
+            .map(|i| checklist::Said {
+                who: i.author.clone(),
+                at: i.at.clone(),
+                what: match i.kind.as_str() {
+                    "comment" => format!("command: {}", i.what),
+                    _ => format!("review: {}", i.what),
+                },
+                outcome: i.outcome.clone(),
+            })
+            .collect(),
+        held: seen
+            .heard
+            .talk
+            .held_by
+            .clone()
+            .zip(seen.heard.talk.held_since.clone()),
     })
 }
 
@@ -167,9 +188,30 @@ fn corrective_turn(
 ) -> Result<()> {
     // the turn is recorded before the start: never two agents for one turn
     let turn = store.begin_turn(run.id)?;
+    let mut talk = seen.heard.talk.clone();
+    talk.turn_started_at = Some(crate::clock::ts(w.now));
+    if kind == Correction::Review {
+        talk.review_turns += 1;
+        let max = w.ctx.config.watch.review_turns_max;
+        super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
+    }
+    store.set_talk(run.id, &talk)?;
+    let asked: Vec<prompt::Asked> = seen
+        .heard
+        .asked
+        .iter()
+        .map(|a| prompt::Asked {
+            author: &a.author,
+            review: a.review,
+            body: &a.body,
+            comments: &a.comments,
+            cut: a.cut,
+        })
+        .collect();
     let what = match kind {
         Correction::NoPr => prompt::Correction::NoPr,
         Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
+        Correction::Review => prompt::Correction::Review(&asked),
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
     let budget_usd =
@@ -375,6 +417,8 @@ fn post_escalation_comment(
             .map(|b| (b.reason.as_str(), b.questions.as_slice())),
         cannot_start: seen.cannot_start.as_deref(),
         run_dir: &run_dir,
+        review_turns: seen.heard.talk.review_turns,
+        stopped_by: seen.heard.talk.stopped_by.as_deref(),
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

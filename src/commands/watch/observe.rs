@@ -33,6 +33,8 @@ pub(crate) struct Seen {
     pub spend_usd: Option<f64>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
+    /// the conversation on the issue and the PR (SPEC 4.1)
+    pub heard: super::talk::Heard,
 }
 
 impl Seen {
@@ -250,6 +252,16 @@ fn clocks(
 pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let pr = find_pr(w, run)?;
+    let mut run = run.clone();
+    let heard = if run.state.decided() {
+        super::talk::Heard {
+            talk: store.talk(run.id)?,
+            ..Default::default()
+        }
+    } else {
+        super::talk::hear(w, store, &mut run, pr.as_ref())?
+    };
+    let run = &run;
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
     let run_dir = w.run_dir(run);
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
@@ -301,5 +313,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         since_progress: progress::since(last, w.now),
         spend_usd,
         phase,
+        heard,
     })
 }
