@@ -158,3 +158,103 @@ both_dialects! {
         assert_eq!(reactions(&sb, late), 0);
     }
 }
+
+fn mergeable(sb: &Sandbox, v: Value) {
+    sb.admin(
+        "POST",
+        "/mergeable",
+        Some(json!({"repo": "acme/api", "pr": 2, "mergeable": v})),
+    );
+}
+
+fn branch_update(sb: &Sandbox, outcome: &str) {
+    sb.admin(
+        "POST",
+        "/branch_update",
+        Some(json!({"repo": "acme/api", "pr": 2, "outcome": outcome})),
+    );
+}
+
+fn head(sb: &Sandbox) -> String {
+    let (_, pr) = sb.api("/repos/acme/api/pulls/2");
+    pr["head"]["sha"].as_str().unwrap().to_string()
+}
+
+mod conflicts {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn a_conflicting_pr_is_updated_by_the_forge_once_per_base() {
+        let (sb, afk) = setup("fix_forward_max = 1");
+        let before = head(&sb);
+        mergeable(&sb, json!(false));
+        branch_update(&sb, "succeed");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(action_of(&r, 1), ("update_branch".into(), Some("conflict".into())), "{r}");
+        assert_ne!(head(&sb), before, "the forge made a new head");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+    }
+
+    #[test]
+    fn a_conflict_the_forge_cannot_resolve_gets_a_conflict_turn() {
+        let (sb, afk) = setup("fix_forward_max = 1");
+        mergeable(&sb, json!(false));
+        branch_update(&sb, "conflict");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "update_branch");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("conflict".into())),
+            "asked once for this base: the agent resolves it"
+        );
+        afk.wait_agent(1);
+        assert!(prompt(&afk, 2).contains("conflicts"));
+    }
+
+    #[test]
+    fn update_branch_off_goes_straight_to_the_turn() {
+        let (sb, afk) = setup("update_branch = \"off\"");
+        mergeable(&sb, json!(false));
+        sb.clear_requests();
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("conflict".into())));
+        let asked = sb.requests().iter().any(|q| {
+            let p = q["path"].as_str().unwrap_or("");
+            p.ends_with("/update") || p.ends_with("/update-branch")
+        });
+        assert!(!asked, "no branch update with update_branch off");
+    }
+
+    #[test]
+    fn the_retest_comment_comes_once_per_head_before_any_turn() {
+        let (sb, afk) = setup("retest_comment = \"/retest\"");
+        sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("retest".into(), Some("ci-red".into())));
+        let retests = bodies(&sb).iter().filter(|b| *b == "/retest").count();
+        assert_eq!(retests, 1);
+        // red again on the same head: the turn as before, and no second retest
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("ci-red".into())));
+        assert_eq!(bodies(&sb).iter().filter(|b| *b == "/retest").count(), 1);
+    }
+    }
+}
+
+#[test]
+fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
+    with_dialect(Dialect::Github, || {
+        let (sb, afk) = setup("");
+        mergeable(&sb, Value::Null);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+        mergeable(&sb, json!(false));
+        branch_update(&sb, "succeed");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1).0, "update_branch");
+    });
+}

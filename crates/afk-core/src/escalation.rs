@@ -92,6 +92,10 @@ fn why_text(e: &Escalated) -> String {
             ),
             None => "a trusted person said `stop`; the agent is stopped".to_string(),
         },
+        Escalation::Conflict => format!(
+            "the pull request conflicts with its base and the forge could not update it ({} corrective turns used)",
+            e.turns_used
+        ),
     }
 }
 

@@ -135,6 +135,23 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             s.talk.review_turns_used
         ),
         Action::Escalate(Escalation::Stopped) => "a trusted person said `stop`".into(),
+        Action::UpdateBranch(style) => format!(
+            "{pr} conflicts with its base: asking the forge to update the branch ({})",
+            style.as_str()
+        ),
+        Action::CorrectiveTurn(Correction::Conflict) => format!(
+            "{pr} conflicts with its base and the forge could not update it: corrective turn {} of {}",
+            s.turns_used + 1,
+            s.fix_forward_max
+        ),
+        Action::Escalate(Escalation::Conflict) => format!(
+            "{pr} still conflicts with its base after {} corrective turns",
+            s.turns_used
+        ),
+        Action::Retest => format!(
+            "CI failed on {pr} ({}): the first red on this head, asking CI to run again (watch.retest_comment)",
+            ci.failing.join(", ")
+        ),
         Action::CorrectiveTurn(Correction::CiRed) => format!(
             "CI failed on {pr} ({}): corrective turn {} of {}",
             ci.failing.join(", "),

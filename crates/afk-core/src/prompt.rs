@@ -126,6 +126,8 @@ pub enum Correction<'a> {
     CiRed(&'a [(String, Option<String>)]),
     /// what trusted people asked for on the PR or the issue (SPEC 4.1), oldest first
     Review(&'a [Asked<'a>]),
+    /// the base moved and the PR conflicts
+    Conflict,
 }
 
 /// One trusted person's request: a changes-requested review (its body and
@@ -216,6 +218,10 @@ pub fn corrective(repo: &RepoName, issue: IssueNumber, turn: u32, what: &Correct
                  The pull request updates itself.\n"
             ));
         }
+        Correction::Conflict => s.push_str(&format!(
+            "The base moved and your pull request conflicts with it: bring `{branch}` up to date \
+             with the base (merge or rebase), resolve the conflicts, run the tests, and push to `{branch}`.\n"
+        )),
         Correction::Review(asked) => {
             s.push_str("People who may direct this work asked for changes.\n\n");
             for a in *asked {

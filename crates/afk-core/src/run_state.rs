@@ -84,6 +84,10 @@ pub struct Talk {
     /// review turns already used, and `watch.review_turns_max`
     pub review_turns_used: u32,
     pub review_turns_max: u32,
+    /// what a PR the forge may call conflicting gets (`conversation::conflict_step`)
+    pub conflict: Option<crate::conversation::ConflictStep>,
+    /// `watch.retest_comment` is set and not yet posted on this head
+    pub retest_due: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,10 +119,12 @@ pub enum Escalation {
     ReviewUnresolved,
     /// A trusted `stop` command.
     Stopped,
+    /// The PR conflicts with its base and no corrective turn is left.
+    Conflict,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 11] = [
+    pub const ALL: [Escalation; 12] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
@@ -130,6 +136,7 @@ impl Escalation {
         Escalation::AgentFailed,
         Escalation::ReviewUnresolved,
         Escalation::Stopped,
+        Escalation::Conflict,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -150,6 +157,7 @@ impl fmt::Display for Escalation {
             Escalation::AgentFailed => "agent-failed",
             Escalation::ReviewUnresolved => "review-unresolved",
             Escalation::Stopped => "stopped",
+            Escalation::Conflict => "conflict",
         })
     }
 }
@@ -162,6 +170,8 @@ pub enum Correction {
     CiRed,
     /// a trusted reviewer's changes requested, or a `fix` command
     Review,
+    /// the base moved and the PR conflicts
+    Conflict,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +181,10 @@ pub enum Action {
     Escalate(Escalation),
     Succeed,
     Abandon,
+    /// ask the forge to bring the PR's branch up to date (once per base)
+    UpdateBranch(crate::types::UpdateStyle),
+    /// post `watch.retest_comment` on the PR (once per head)
+    Retest,
 }
 
 impl Action {
@@ -182,6 +196,8 @@ impl Action {
             Action::Escalate(_) => "escalate",
             Action::Succeed => "succeed",
             Action::Abandon => "abandon",
+            Action::UpdateBranch(_) => "update_branch",
+            Action::Retest => "retest",
         }
     }
     pub fn reason(&self) -> Option<String> {
@@ -199,6 +215,9 @@ impl Action {
             Action::CorrectiveTurn(Correction::NoPr) => Some("no-pr".into()),
             Action::CorrectiveTurn(Correction::CiRed) => Some("ci-red".into()),
             Action::CorrectiveTurn(Correction::Review) => Some("review".into()),
+            Action::CorrectiveTurn(Correction::Conflict) => Some("conflict".into()),
+            Action::UpdateBranch(_) => Some("conflict".into()),
+            Action::Retest => Some("ci-red".into()),
             Action::Escalate(e) => Some(e.to_string()),
             Action::Succeed | Action::Abandon => None,
         }
@@ -308,6 +327,15 @@ pub fn next_action(s: &RunState) -> Action {
             Action::Escalate(Escalation::ReviewUnresolved)
         };
     }
+    if s.pr == Pr::Open {
+        use crate::conversation::ConflictStep;
+        match s.talk.conflict {
+            Some(ConflictStep::UpdateBranch(style)) => return Action::UpdateBranch(style),
+            Some(ConflictStep::Turn) => return Action::CorrectiveTurn(Correction::Conflict),
+            Some(ConflictStep::Escalate) => return Action::Escalate(Escalation::Conflict),
+            Some(ConflictStep::Clean | ConflictStep::Wait) | None => {}
+        }
+    }
     match s.pr {
         Pr::Merged => Action::Wait(Wait::Deploy),
         Pr::Closed => Action::Escalate(Escalation::PrClosed),
@@ -321,6 +349,8 @@ pub fn next_action(s: &RunState) -> Action {
                 Checks::None
             };
             match ci {
+                // the first red on a head asks CI once to run again
+                Checks::Failure if s.talk.retest_due => Action::Retest,
                 Checks::Failure if budget_left => Action::CorrectiveTurn(Correction::CiRed),
                 Checks::Failure => Action::Escalate(Escalation::CiRed),
                 Checks::Success => Action::Wait(Wait::Merge),
@@ -1076,6 +1106,92 @@ mod tests {
         }
         for e in Escalation::ALL {
             assert_eq!(Escalation::parse(&e.to_string()), Some(e));
+        }
+    }
+
+    #[test]
+    fn row_conflicts_and_retests_sit_after_reviews_and_before_ci() {
+        use crate::conversation::ConflictStep;
+        use crate::types::UpdateStyle;
+        let merge = UpdateStyle::Merge;
+        type Case = (
+            &'static str,
+            Option<ConflictStep>,
+            bool,
+            Checks,
+            bool,
+            Action,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "update",
+                Some(ConflictStep::UpdateBranch(merge)),
+                false,
+                Checks::Failure,
+                false,
+                Action::UpdateBranch(merge),
+            ),
+            (
+                "turn",
+                Some(ConflictStep::Turn),
+                false,
+                Checks::Success,
+                false,
+                Action::CorrectiveTurn(Correction::Conflict),
+            ),
+            (
+                "spent",
+                Some(ConflictStep::Escalate),
+                false,
+                Checks::Pending,
+                false,
+                Action::Escalate(Escalation::Conflict),
+            ),
+            // null: the CI rows as before
+            (
+                "null",
+                Some(ConflictStep::Wait),
+                false,
+                Checks::Success,
+                false,
+                Action::Wait(Wait::Merge),
+            ),
+            (
+                "clean",
+                Some(ConflictStep::Clean),
+                false,
+                Checks::Failure,
+                false,
+                Action::CorrectiveTurn(Correction::CiRed),
+            ),
+            // a person's review comes first
+            (
+                "review first",
+                Some(ConflictStep::Turn),
+                false,
+                Checks::Success,
+                true,
+                Action::CorrectiveTurn(Correction::Review),
+            ),
+            // the first red on a head: the retest comment, before any turn
+            ("retest", None, true, Checks::Failure, false, Action::Retest),
+            (
+                "retest green",
+                None,
+                true,
+                Checks::Success,
+                false,
+                Action::Wait(Wait::Merge),
+            ),
+        ];
+        for (name, conflict, retest_due, ci, asked, want) in cases {
+            let got = with(|s| {
+                s.talk.conflict = conflict;
+                s.talk.retest_due = retest_due;
+                s.talk.review_asked = asked;
+                s.ci = ci;
+            });
+            assert_eq!(got, want, "{name}");
         }
     }
 }

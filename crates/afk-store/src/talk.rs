@@ -15,7 +15,9 @@ pub const SCHEMA: &str = "CREATE TABLE talk (
         held_by TEXT,
         held_since TEXT,
         held_secs INTEGER NOT NULL DEFAULT 0,
-        stopped_by TEXT
+        stopped_by TEXT,
+        update_base TEXT,
+        retest_sha TEXT
     );
     CREATE TABLE talk_items (
         run_id INTEGER NOT NULL,
@@ -38,6 +40,10 @@ pub struct Talk {
     /// time spent held before the current hold, in seconds
     pub held_secs: u64,
     pub stopped_by: Option<String>,
+    /// the base SHA afk last asked the forge to update the PR's branch onto
+    pub update_base: Option<String>,
+    /// the head SHA afk posted `watch.retest_comment` on
+    pub retest_sha: Option<String>,
 }
 
 /// One review or comment afk looked at: `kind` `review` or `comment`, what
@@ -57,7 +63,8 @@ impl Store {
     pub fn talk(&self, run: RunId) -> Result<Talk> {
         self.conn
             .query_row(
-                "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by
+                "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
+                        update_base, retest_sha
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -68,6 +75,8 @@ impl Store {
                         held_since: r.get(3)?,
                         held_secs: r.get::<_, i64>(4)?.max(0) as u64,
                         stopped_by: r.get(5)?,
+                        update_base: r.get(6)?,
+                        retest_sha: r.get(7)?,
                     })
                 },
             )
@@ -80,8 +89,9 @@ impl Store {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO talk
-                 (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
+                  update_base, retest_sha)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     run,
                     t.review_turns as i64,
@@ -89,7 +99,9 @@ impl Store {
                     t.held_by,
                     t.held_since,
                     t.held_secs as i64,
-                    t.stopped_by
+                    t.stopped_by,
+                    t.update_base,
+                    t.retest_sha
                 ],
             )
             .map_err(|e| self.err(e))?;

@@ -20,7 +20,13 @@ use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
-fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
+pub(super) fn checklist_for(
+    w: &Watch,
+    seen: &Seen,
+    run: &Run,
+    turns: u32,
+    end: Option<End>,
+) -> String {
     let cfg = &w.ctx.config;
     let pr = seen.pr.as_ref();
     checklist::render(&Checklist {
@@ -39,21 +45,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         end,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        talk: seen
-            .heard
-            .items
-            .iter()
-            .filter(|i| !i.outcome.starts_with("ignored"))
-            .map(|i| checklist::Said {
-                who: i.author.clone(),
-                at: i.at.clone(),
-                what: match i.kind.as_str() {
-                    "comment" => format!("command: {}", i.what),
-                    _ => format!("review: {}", i.what),
-                },
-                outcome: i.outcome.clone(),
-            })
-            .collect(),
+        talk: super::talk::said(&seen.heard),
         held: seen
             .heard
             .talk
@@ -122,7 +114,7 @@ fn post_once(
 
 /// Keep the one checklist comment: found by its marker among afk's own
 /// comments, edited only when its text changes.
-fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
+pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
     if !w.ctx.config.watch.checklist {
         return Ok(());
     }
@@ -172,6 +164,8 @@ pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Acti
             update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
         }
         Action::CorrectiveTurn(kind) => corrective_turn(w, store, run, seen, kind),
+        Action::UpdateBranch(style) => super::talk::update_branch(w, store, run, seen, style),
+        Action::Retest => super::talk::retest(w, store, run, seen),
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => carry_out(w, store, run, seen, end, &plan),
             None => Ok(()),
@@ -212,6 +206,7 @@ fn corrective_turn(
         Correction::NoPr => prompt::Correction::NoPr,
         Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
         Correction::Review => prompt::Correction::Review(&asked),
+        Correction::Conflict => prompt::Correction::Conflict,
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
     let budget_usd =

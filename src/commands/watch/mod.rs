@@ -358,8 +358,39 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
             review_asked: !seen.heard.asked.is_empty(),
             review_turns_used: seen.heard.talk.review_turns,
             review_turns_max: cfg.watch.review_turns_max,
+            conflict: conflict(w, run, seen),
+            retest_due: !cfg.watch.retest_comment.is_empty()
+                && seen.ci_sha.is_some()
+                && seen.heard.talk.retest_sha != seen.ci_sha,
         },
     }
+}
+
+/// What a PR the forge may call conflicting gets (SPEC 4.1): only an open
+/// PR whose `mergeable` is known.
+fn conflict(
+    w: &Watch,
+    run: &Run,
+    seen: &observe::Seen,
+) -> Option<crate::core::conversation::ConflictStep> {
+    let cfg = &w.ctx.config;
+    let p = seen
+        .pr
+        .as_ref()
+        .filter(|_| seen.pr_state() == crate::core::run_state::Pr::Open)?;
+    let fix_turns = run
+        .turns
+        .saturating_sub(1)
+        .saturating_sub(seen.heard.talk.review_turns);
+    let facts = crate::core::conversation::ConflictFacts {
+        mergeable: p.mergeable,
+        update: cfg.watch.update_branch,
+        afk_branch: p.head.name == run.branch && p.head_repo().is_none_or(|r| run.repo == r),
+        base_sha: &p.base.sha,
+        asked_for_base: seen.heard.talk.update_base.as_deref(),
+        turns_left: fix_turns < cfg.watch.fix_forward_max,
+    };
+    Some(crate::core::conversation::conflict_step(&facts))
 }
 
 /// The run's age without the time it was held (a hold pauses the run-time clock).

@@ -101,6 +101,28 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     Ok(pick(&w.pulls(&run.repo, false)?))
 }
 
+/// GitHub's PR list says nothing of `mergeable`: for an open PR whose agent
+/// is not at work, ask for the PR itself (conditionally: free when unchanged).
+fn with_mergeable(
+    w: &Watch,
+    run: &Run,
+    pr: Option<PullRequest>,
+    agent: Agent,
+) -> Result<Option<PullRequest>> {
+    match pr {
+        Some(p)
+            if p.mergeable.is_none()
+                && p.state == State::Open
+                && !p.merged
+                && agent != Agent::Running
+                && !run.state.decided() =>
+        {
+            Ok(Some(w.forge.pull(&run.repo, p.number)?))
+        }
+        other => Ok(other),
+    }
+}
+
 /// Whether the issue is open and carries the in-progress label: from the
 /// repo's list, else one GET for the issue.
 fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
@@ -265,6 +287,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
     let run_dir = w.run_dir(run);
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let pr = with_mergeable(w, run, pr, agent.agent)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
     // the whole lines of its tail: memory per run is bounded, not the file

@@ -296,3 +296,74 @@ pub(crate) fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u
     }
     Ok(())
 }
+
+/// Ask the forge, once for this base, to bring the PR's branch up to date;
+/// what it answers is looked at next tick (a refusal or a conflict: a turn).
+pub(super) fn update_branch(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &super::observe::Seen,
+    style: crate::types::UpdateStyle,
+) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
+    };
+    let mut talk = seen.heard.talk.clone();
+    talk.update_base = Some(pr.base.sha.clone());
+    store.set_talk(run.id, &talk)?;
+    let outcome = w
+        .forge
+        .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
+    crate::log::decision(&format!(
+        "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
+        run.repo, run.issue, run.id, pr.number, pr.base.sha
+    ));
+    super::act::update_checklist(
+        w,
+        store,
+        run,
+        &super::act::checklist_for(w, seen, run, run.turns, None),
+    )
+}
+
+/// Post `watch.retest_comment` on the PR, once for this head.
+pub(super) fn retest(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &super::observe::Seen,
+) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
+    };
+    let mut talk = seen.heard.talk.clone();
+    talk.retest_sha = seen.ci_sha.clone();
+    store.set_talk(run.id, &talk)?;
+    w.forge
+        .create_comment(&run.repo, pr.number, &w.ctx.config.watch.retest_comment)?;
+    super::act::update_checklist(
+        w,
+        store,
+        run,
+        &super::act::checklist_for(w, seen, run, run.turns, None),
+    )
+}
+
+/// The reviews and commands afk acted on, for the checklist (never those ignored).
+pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
+    heard
+        .items
+        .iter()
+        .filter(|i| !i.outcome.starts_with("ignored"))
+        .map(|i| crate::core::checklist::Said {
+            who: i.author.clone(),
+            at: i.at.clone(),
+            what: match i.kind.as_str() {
+                "comment" => format!("command: {}", i.what),
+                _ => format!("review: {}", i.what),
+            },
+            outcome: i.outcome.clone(),
+        })
+        .collect()
+}
