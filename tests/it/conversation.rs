@@ -101,6 +101,12 @@ both_dialects! {
             action_of(&r, 1),
             ("escalate".into(), Some("review-unresolved".into()))
         );
+        // the trail says why each review was taken or ignored
+        let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(code, 0, "{err}");
+        let trail = shown["conversation"].to_string();
+        assert!(trail.contains("ignored: untrusted") && trail.contains("mallory"), "{trail}");
+        assert!(trail.contains("taken: review turn 1 of 1"), "{trail}");
         let esc = bodies(&sb).into_iter().find(|b| b.contains("afk needs a human")).unwrap();
         assert!(esc.contains("after 1 review turns"), "{esc}");
     }
