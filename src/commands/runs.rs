@@ -61,6 +61,8 @@ struct Shown<'a> {
     /// lines of the progress file's tail too long to read (over 4 MiB), skipped
     progress_skipped_lines: usize,
     agent_log: Option<&'a str>,
+    /// every review and command watch looked at, and what it did (SPEC 4.1)
+    conversation: Vec<crate::store::talk::Item>,
 }
 
 /// One line of a run's timeline.
@@ -209,6 +211,7 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         progress: crate::core::progress::lines(progress, PROGRESS_LINES),
         progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
+        conversation: store.talk_items(id)?,
     };
     let h = human_show(&doc, &r, now);
     emit(ctx.json, &doc, &h);
@@ -321,6 +324,20 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     h.push('\n');
     for m in &doc.timeline {
         h.push_str(&format!("  {:<20}  {}\n", m.at, m.what));
+    }
+    if !doc.conversation.is_empty() {
+        h.push_str("\nreviews and commands:\n");
+        for i in &doc.conversation {
+            h.push_str(&format!(
+                "  {:<20}  {} {} by {}: {} — {}\n",
+                i.at,
+                i.kind,
+                i.item,
+                crate::core::sanitize::one_line(&i.author, 60),
+                crate::core::sanitize::one_line(&i.what, 100),
+                i.outcome
+            ));
+        }
     }
     h.push_str(&format!("\nfiles in {} (on this host):\n", doc.run_dir));
     for f in doc.files {

@@ -12,6 +12,7 @@ mod contract;
 mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
+mod conversation;
 mod dry;
 mod forge_reviews;
 mod github;

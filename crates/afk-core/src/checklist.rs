@@ -43,6 +43,21 @@ pub struct Checklist {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
+    /// The conversation afk acted on (SPEC 4.1), oldest first: reviews and
+    /// commands taken (never those ignored), and a hold still on.
+    pub talk: Vec<Said>,
+    /// who holds the run, since when
+    pub held: Option<(String, String)>,
+}
+
+/// One review or command afk acted on: who, when, what, and what afk did
+/// (`taken: review turn 1 of 3`). Forge text: escaped here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub who: String,
+    pub at: String,
+    pub what: String,
+    pub outcome: String,
 }
 
 fn spend_line(c: &Checklist) -> String {
@@ -89,6 +104,25 @@ pub fn render(c: &Checklist) -> String {
     if let Some(d) = c.deployed {
         s.push_str(&format!("- {} deployed\n", tick(d)));
     }
+    if !c.talk.is_empty() || c.held.is_some() {
+        s.push_str("\nOn the PR and the issue:\n");
+        for t in &c.talk {
+            s.push_str(&format!(
+                "- {} (by {}, at {}): {}\n",
+                md_text(&one_line(&t.what, 80)),
+                md_text(&one_line(&t.who, 60)),
+                md_text(&t.at),
+                md_text(&t.outcome)
+            ));
+        }
+        if let Some((who, since)) = &c.held {
+            s.push_str(&format!(
+                "- **held** by {} since {}: no corrective turn until `resume`\n",
+                md_text(&one_line(who, 60)),
+                md_text(since)
+            ));
+        }
+    }
     if let Some((name, at)) = &c.phase {
         let at = at
             .as_deref()
@@ -118,6 +152,27 @@ pub fn render(c: &Checklist) -> String {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_checklist_shows_reviews_commands_and_holds_escaped() {
+        let mut c = base();
+        c.talk = vec![Said {
+            who: "alice".into(),
+            at: "2026-01-01T10:00:00Z".into(),
+            what: "changes requested".into(),
+            outcome: "taken: review turn 1 of 3".into(),
+        }];
+        c.held = Some(("bob*".into(), "2026-01-01T11:00:00Z".into()));
+        let t = render(&c);
+        assert!(
+            t.contains(
+                "- changes requested (by alice, at 2026-01-01T10:00:00Z): taken: review turn 1 of 3"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("**held** by bob\\* since"), "{t}");
+        assert!(!render(&base()).contains("On the PR"));
+    }
+
     fn base() -> Checklist {
         Checklist {
             run_id: crate::types::RunId(4),
@@ -132,6 +187,8 @@ mod tests {
             end: None,
             spend_usd: None,
             run_usd: 0.0,
+            talk: vec![],
+            held: None,
         }
     }
 

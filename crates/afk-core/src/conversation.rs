@@ -101,6 +101,32 @@ pub fn actionable_reviews<'r>(reviews: &'r [Review], ctx: &ReviewContext) -> Vec
         .collect()
 }
 
+/// Why a changes-requested review was not taken (the trail of `afk runs
+/// show` and `-v`); None: it is actionable, or no request for changes, or
+/// recorded already.
+pub fn why_not_taken(reviews: &[Review], r: &Review, ctx: &ReviewContext) -> Option<&'static str> {
+    if r.state != ReviewState::ChangesRequested || ctx.acted.contains(&r.id) {
+        return None;
+    }
+    let same = |b: &str| !b.is_empty() && r.author.eq_ignore_ascii_case(b);
+    if same(ctx.afk_login) || same(ctx.agent_login) {
+        return Some("afk's or the agent's own account");
+    }
+    if r.author.is_empty() || !(ctx.trusted)(&r.author) {
+        return Some("untrusted");
+    }
+    if actionable_reviews(reviews, ctx)
+        .iter()
+        .any(|a| a.id == r.id)
+    {
+        return None;
+    }
+    if r.commit_sha != ctx.head_sha && !after_last_turn(r, ctx) {
+        return Some("stale head: an older head, before the last turn started");
+    }
+    Some("superseded by the same person's later review")
+}
+
 /// Submitted after the last turn started (no turn yet: any time); a review
 /// whose moment cannot be read is not after anything.
 fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
@@ -474,6 +500,46 @@ mod tests {
                 .map(|r| r.id)
                 .collect();
             assert_eq!(got, want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn a_review_not_taken_says_why() {
+        use ReviewState::*;
+        let turn = stamp::parse("2026-01-01T12:00:00Z");
+        let (before, after) = ("2026-01-01T11:00:00Z", "2026-01-01T13:00:00Z");
+        let reviews = vec![
+            review(1, "mallory", ChangesRequested, "head", after),
+            review(2, "agent", ChangesRequested, "head", after),
+            review(3, "alice", ChangesRequested, "old", before),
+            review(4, "bob", ChangesRequested, "head", before),
+            review(5, "bob", Approved, "head", after),
+            review(6, "carol", ChangesRequested, "head", after),
+            review(7, "carol", Approved, "head", after),
+            review(8, "dave", ChangesRequested, "head", after),
+        ];
+        let trusted = |l: &str| l != "mallory";
+        let acted = [6];
+        let ctx = ReviewContext {
+            head_sha: "head",
+            last_turn_started: turn,
+            afk_login: "afk-bot",
+            agent_login: "agent",
+            trusted: &trusted,
+            acted: &acted,
+        };
+        let want = [
+            Some("untrusted"),
+            Some("afk's or the agent's own account"),
+            Some("stale head: an older head, before the last turn started"),
+            Some("superseded by the same person's later review"),
+            None,
+            None,
+            None,
+            None,
+        ];
+        for (r, want) in reviews.iter().zip(want) {
+            assert_eq!(why_not_taken(&reviews, r, &ctx), want, "review {}", r.id);
         }
     }
 

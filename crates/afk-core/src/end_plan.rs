@@ -59,7 +59,9 @@ pub struct EndPlan {
 /// `issue_open`: a merged PR usually closed the issue already.
 pub fn plan(action: Action, issue_open: bool) -> Option<EndPlan> {
     Some(match action {
-        Action::Wait(_) | Action::CorrectiveTurn(_) => return None,
+        Action::Wait(_) | Action::CorrectiveTurn(_) | Action::UpdateBranch(_) | Action::Retest => {
+            return None;
+        }
         Action::Escalate(why) => EndPlan {
             deciding: RunStatus::Escalating,
             final_status: RunStatus::Escalated,

@@ -48,6 +48,10 @@ pub struct Escalated<'a> {
     pub human_label: &'a str,
     pub ready_label: &'a str,
     pub budget: Budget<'a>,
+    /// review turns used (SPEC 4.1)
+    pub review_turns: u32,
+    /// who said `stop`
+    pub stopped_by: Option<&'a str>,
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -76,6 +80,21 @@ fn why_text(e: &Escalated) -> String {
         Escalation::AgentFailed => format!(
             "the agent cannot start: {}; it is stopped",
             super::sanitize::md_text(e.cannot_start.unwrap_or("the runner gave no reason"))
+        ),
+        Escalation::ReviewUnresolved => format!(
+            "a trusted reviewer still asks for changes after {} review turns (watch.review_turns_max)",
+            e.review_turns
+        ),
+        Escalation::Stopped => match e.stopped_by {
+            Some(who) => format!(
+                "{} said `stop`; the agent is stopped",
+                super::sanitize::md_text(&super::sanitize::one_line(who, 100))
+            ),
+            None => "a trusted person said `stop`; the agent is stopped".to_string(),
+        },
+        Escalation::Conflict => format!(
+            "the pull request conflicts with its base and the forge could not update it ({} corrective turns used)",
+            e.turns_used
         ),
     }
 }
@@ -264,7 +283,22 @@ mod tests {
                 age: "2h05m",
                 run_time: "2h",
             },
+            review_turns: 3,
+            stopped_by: Some("alice"),
         }
+    }
+
+    #[test]
+    fn the_conversation_s_escalations_say_who_and_how_many_turns() {
+        let qs = vec![];
+        let mut e = base(&[], &qs);
+        e.why = Escalation::ReviewUnresolved;
+        let t = comment(&e);
+        assert!(t.contains("(`review-unresolved`)"), "{t}");
+        assert!(t.contains("after 3 review turns"), "{t}");
+        e.why = Escalation::Stopped;
+        let t = comment(&e);
+        assert!(t.contains("(`stopped`): alice said `stop`"), "{t}");
     }
 
     #[test]

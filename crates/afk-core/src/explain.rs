@@ -122,6 +122,36 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         ),
         Action::Wait(Wait::Merge) => format!("{pr} is green; a person merges it"),
         Action::Wait(Wait::Deploy) => format!("{pr} is merged; waiting for watch.deploy_context"),
+        Action::Wait(Wait::Held) => {
+            "held by a trusted `hold` command: no corrective turn and no stall or run-time clock until `resume`".into()
+        }
+        Action::CorrectiveTurn(Correction::Review) => format!(
+            "a trusted person asked for changes: review turn {} of {}",
+            s.talk.review_turns_used + 1,
+            s.talk.review_turns_max
+        ),
+        Action::Escalate(Escalation::ReviewUnresolved) => format!(
+            "a trusted person still asks for changes after {} review turns (watch.review_turns_max)",
+            s.talk.review_turns_used
+        ),
+        Action::Escalate(Escalation::Stopped) => "a trusted person said `stop`".into(),
+        Action::UpdateBranch(style) => format!(
+            "{pr} conflicts with its base: asking the forge to update the branch ({})",
+            style.as_str()
+        ),
+        Action::CorrectiveTurn(Correction::Conflict) => format!(
+            "{pr} conflicts with its base and the forge could not update it: corrective turn {} of {}",
+            s.turns_used + 1,
+            s.fix_forward_max
+        ),
+        Action::Escalate(Escalation::Conflict) => format!(
+            "{pr} still conflicts with its base after {} corrective turns",
+            s.turns_used
+        ),
+        Action::Retest => format!(
+            "CI failed on {pr} ({}): the first red on this head, asking CI to run again (watch.retest_comment)",
+            ci.failing.join(", ")
+        ),
         Action::CorrectiveTurn(Correction::CiRed) => format!(
             "CI failed on {pr} ({}): corrective turn {} of {}",
             ci.failing.join(", "),
@@ -261,6 +291,7 @@ mod tests {
             run_usd: 0.0,
             age: Duration::from_secs(600),
             run_time: None,
+            talk: Default::default(),
         }
     }
 

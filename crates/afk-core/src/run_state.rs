@@ -68,6 +68,26 @@ pub struct RunState {
     /// Time since dispatch, and `budget.run_time` (None: no limit).
     pub age: Duration,
     pub run_time: Option<Duration>,
+    /// The conversation on the PR (SPEC 4.1).
+    pub talk: Talk,
+}
+
+/// What the conversation on the issue and the PR asks of a run (SPEC 4.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Talk {
+    /// a trusted `stop` command
+    pub stop: bool,
+    /// a trusted `hold` with no `resume` after it
+    pub held: bool,
+    /// a trusted changes-requested review or `fix` command not acted on yet
+    pub review_asked: bool,
+    /// review turns already used, and `watch.review_turns_max`
+    pub review_turns_used: u32,
+    pub review_turns_max: u32,
+    /// what a PR the forge may call conflicting gets (`conversation::conflict_step`)
+    pub conflict: Option<crate::conversation::ConflictStep>,
+    /// `watch.retest_comment` is set and not yet posted on this head
+    pub retest_due: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +96,8 @@ pub enum Wait {
     Ci,
     Merge,
     Deploy,
+    /// a trusted `hold`: nothing but money limits until `resume`
+    Held,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +115,16 @@ pub enum Escalation {
     /// The runner says the agent cannot start at all (a kubernetes pod's
     /// `ImagePullBackOff`, `CreateContainerConfigError`, unschedulable...).
     AgentFailed,
+    /// A trusted reviewer still asks for changes and no review turn is left.
+    ReviewUnresolved,
+    /// A trusted `stop` command.
+    Stopped,
+    /// The PR conflicts with its base and no corrective turn is left.
+    Conflict,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 9] = [
+    pub const ALL: [Escalation; 12] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
@@ -106,6 +134,9 @@ impl Escalation {
         Escalation::OverBudget,
         Escalation::Timeout,
         Escalation::AgentFailed,
+        Escalation::ReviewUnresolved,
+        Escalation::Stopped,
+        Escalation::Conflict,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -124,6 +155,9 @@ impl fmt::Display for Escalation {
             Escalation::OverBudget => "over-budget",
             Escalation::Timeout => "timeout",
             Escalation::AgentFailed => "agent-failed",
+            Escalation::ReviewUnresolved => "review-unresolved",
+            Escalation::Stopped => "stopped",
+            Escalation::Conflict => "conflict",
         })
     }
 }
@@ -134,6 +168,10 @@ pub enum Correction {
     NoPr,
     /// the failing contexts and their build URLs
     CiRed,
+    /// a trusted reviewer's changes requested, or a `fix` command
+    Review,
+    /// the base moved and the PR conflicts
+    Conflict,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +181,10 @@ pub enum Action {
     Escalate(Escalation),
     Succeed,
     Abandon,
+    /// ask the forge to bring the PR's branch up to date (once per base)
+    UpdateBranch(crate::types::UpdateStyle),
+    /// post `watch.retest_comment` on the PR (once per head)
+    Retest,
 }
 
 impl Action {
@@ -154,6 +196,8 @@ impl Action {
             Action::Escalate(_) => "escalate",
             Action::Succeed => "succeed",
             Action::Abandon => "abandon",
+            Action::UpdateBranch(_) => "update_branch",
+            Action::Retest => "retest",
         }
     }
     pub fn reason(&self) -> Option<String> {
@@ -164,11 +208,16 @@ impl Action {
                     Wait::Ci => "ci-pending",
                     Wait::Merge => "awaiting-merge",
                     Wait::Deploy => "deploy-pending",
+                    Wait::Held => "held",
                 }
                 .into(),
             ),
             Action::CorrectiveTurn(Correction::NoPr) => Some("no-pr".into()),
             Action::CorrectiveTurn(Correction::CiRed) => Some("ci-red".into()),
+            Action::CorrectiveTurn(Correction::Review) => Some("review".into()),
+            Action::CorrectiveTurn(Correction::Conflict) => Some("conflict".into()),
+            Action::UpdateBranch(_) => Some("conflict".into()),
+            Action::Retest => Some("ci-red".into()),
             Action::Escalate(e) => Some(e.to_string()),
             Action::Succeed | Action::Abandon => None,
         }
@@ -227,8 +276,19 @@ pub fn next_action(s: &RunState) -> Action {
             return Action::Escalate(Escalation::DeployFailed);
         }
     }
+    // a trusted `stop` wins over every row but the merged ones
+    if s.talk.stop && s.pr != Pr::Merged {
+        return Action::Escalate(Escalation::Stopped);
+    }
     if s.pr != Pr::Merged && (!s.issue_open || !s.in_progress_label) {
         return Action::Abandon;
+    }
+    // held: only money limits, the merged rows and people's actions apply
+    if s.talk.held && s.pr != Pr::Merged {
+        if spend::over_run_usd(s.run_usd, s.spend_usd) {
+            return Action::Escalate(Escalation::OverBudget);
+        }
+        return Action::Wait(Wait::Held);
     }
     // A green PR waits for a person, not for the agent: that is a merge hold
     // (a lesson after a day), never a stall.
@@ -259,6 +319,23 @@ pub fn next_action(s: &RunState) -> Action {
     if s.agent == Agent::Running {
         return Action::Wait(Wait::Agent);
     }
+    // a person asked for changes (a review, or `fix`), whatever CI says
+    if s.talk.review_asked && matches!(s.pr, Pr::Open | Pr::None) {
+        return if s.talk.review_turns_used < s.talk.review_turns_max {
+            Action::CorrectiveTurn(Correction::Review)
+        } else {
+            Action::Escalate(Escalation::ReviewUnresolved)
+        };
+    }
+    if s.pr == Pr::Open {
+        use crate::conversation::ConflictStep;
+        match s.talk.conflict {
+            Some(ConflictStep::UpdateBranch(style)) => return Action::UpdateBranch(style),
+            Some(ConflictStep::Turn) => return Action::CorrectiveTurn(Correction::Conflict),
+            Some(ConflictStep::Escalate) => return Action::Escalate(Escalation::Conflict),
+            Some(ConflictStep::Clean | ConflictStep::Wait) | None => {}
+        }
+    }
     match s.pr {
         Pr::Merged => Action::Wait(Wait::Deploy),
         Pr::Closed => Action::Escalate(Escalation::PrClosed),
@@ -272,6 +349,8 @@ pub fn next_action(s: &RunState) -> Action {
                 Checks::None
             };
             match ci {
+                // the first red on a head asks CI once to run again
+                Checks::Failure if s.talk.retest_due => Action::Retest,
                 Checks::Failure if budget_left => Action::CorrectiveTurn(Correction::CiRed),
                 Checks::Failure => Action::Escalate(Escalation::CiRed),
                 Checks::Success => Action::Wait(Wait::Merge),
@@ -367,6 +446,10 @@ mod tests {
             run_usd: 0.0,
             age: Duration::from_secs(120),
             run_time: None,
+            talk: Talk {
+                review_turns_max: 3,
+                ..Talk::default()
+            },
         }
     }
 
@@ -919,5 +1002,196 @@ mod tests {
             }),
             Action::Escalate(Escalation::Stalled)
         );
+    }
+
+    #[test]
+    fn row_the_conversation_stop_hold_and_review_sit_where_spec_4_1_puts_them() {
+        use Correction::Review;
+        let stop = |s: &mut RunState| s.talk.stop = true;
+        let held = |s: &mut RunState| s.talk.held = true;
+        let asked = |s: &mut RunState| s.talk.review_asked = true;
+        type Case = (&'static str, Vec<fn(&mut RunState)>, Action);
+        let cases: Vec<Case> = vec![
+            ("stop", vec![stop], Action::Escalate(Escalation::Stopped)),
+            // stop wins over the agent running, a hold and a person's review
+            (
+                "stop over all",
+                vec![stop, held, asked, |s| s.agent = Agent::Running],
+                Action::Escalate(Escalation::Stopped),
+            ),
+            // but not over a merged PR
+            (
+                "stop merged",
+                vec![stop, |s| s.pr = Pr::Merged],
+                Action::Succeed,
+            ),
+            ("held", vec![held], Action::Wait(Wait::Held)),
+            // a hold pauses the stall and run-time clocks and corrective turns
+            (
+                "held stall",
+                vec![held, |s| s.since_progress = s.stall_after * 3],
+                Action::Wait(Wait::Held),
+            ),
+            (
+                "held time",
+                vec![held, |s| {
+                    s.run_time = Some(Duration::from_secs(60));
+                    s.age = Duration::from_secs(600)
+                }],
+                Action::Wait(Wait::Held),
+            ),
+            (
+                "held red",
+                vec![held, |s| s.ci = Checks::Failure],
+                Action::Wait(Wait::Held),
+            ),
+            ("held review", vec![held, asked], Action::Wait(Wait::Held)),
+            // money limits still apply, and a person's close
+            (
+                "held money",
+                vec![held, |s| {
+                    s.run_usd = 1.0;
+                    s.spend_usd = Some(2.0)
+                }],
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                "held closed",
+                vec![held, |s| s.issue_open = false],
+                Action::Abandon,
+            ),
+            // a review turn, whatever CI says, apart from fix_forward_max
+            ("review", vec![asked], Action::CorrectiveTurn(Review)),
+            (
+                "review green",
+                vec![asked, |s| s.ci = Checks::Success],
+                Action::CorrectiveTurn(Review),
+            ),
+            (
+                "review red",
+                vec![asked, |s| s.ci = Checks::Failure],
+                Action::CorrectiveTurn(Review),
+            ),
+            (
+                "review ci spent",
+                vec![asked, |s| s.turns_used = s.fix_forward_max],
+                Action::CorrectiveTurn(Review),
+            ),
+            // `fix` before there is a PR
+            (
+                "fix no pr",
+                vec![asked, |s| s.pr = Pr::None],
+                Action::CorrectiveTurn(Review),
+            ),
+            (
+                "review spent",
+                vec![asked, |s| s.talk.review_turns_used = 3],
+                Action::Escalate(Escalation::ReviewUnresolved),
+            ),
+            // the agent at work: wait for it
+            (
+                "review running",
+                vec![asked, |s| s.agent = Agent::Running],
+                Action::Wait(Wait::Agent),
+            ),
+            (
+                "review closed pr",
+                vec![asked, |s| s.pr = Pr::Closed],
+                Action::Escalate(Escalation::PrClosed),
+            ),
+        ];
+        for (name, changes, want) in cases {
+            let got = with(|s| changes.iter().for_each(|f| f(s)));
+            assert_eq!(got, want, "{name}");
+        }
+        for e in Escalation::ALL {
+            assert_eq!(Escalation::parse(&e.to_string()), Some(e));
+        }
+    }
+
+    #[test]
+    fn row_conflicts_and_retests_sit_after_reviews_and_before_ci() {
+        use crate::conversation::ConflictStep;
+        use crate::types::UpdateStyle;
+        let merge = UpdateStyle::Merge;
+        type Case = (
+            &'static str,
+            Option<ConflictStep>,
+            bool,
+            Checks,
+            bool,
+            Action,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "update",
+                Some(ConflictStep::UpdateBranch(merge)),
+                false,
+                Checks::Failure,
+                false,
+                Action::UpdateBranch(merge),
+            ),
+            (
+                "turn",
+                Some(ConflictStep::Turn),
+                false,
+                Checks::Success,
+                false,
+                Action::CorrectiveTurn(Correction::Conflict),
+            ),
+            (
+                "spent",
+                Some(ConflictStep::Escalate),
+                false,
+                Checks::Pending,
+                false,
+                Action::Escalate(Escalation::Conflict),
+            ),
+            // null: the CI rows as before
+            (
+                "null",
+                Some(ConflictStep::Wait),
+                false,
+                Checks::Success,
+                false,
+                Action::Wait(Wait::Merge),
+            ),
+            (
+                "clean",
+                Some(ConflictStep::Clean),
+                false,
+                Checks::Failure,
+                false,
+                Action::CorrectiveTurn(Correction::CiRed),
+            ),
+            // a person's review comes first
+            (
+                "review first",
+                Some(ConflictStep::Turn),
+                false,
+                Checks::Success,
+                true,
+                Action::CorrectiveTurn(Correction::Review),
+            ),
+            // the first red on a head: the retest comment, before any turn
+            ("retest", None, true, Checks::Failure, false, Action::Retest),
+            (
+                "retest green",
+                None,
+                true,
+                Checks::Success,
+                false,
+                Action::Wait(Wait::Merge),
+            ),
+        ];
+        for (name, conflict, retest_due, ci, asked, want) in cases {
+            let got = with(|s| {
+                s.talk.conflict = conflict;
+                s.talk.retest_due = retest_due;
+                s.talk.review_asked = asked;
+                s.ci = ci;
+            });
+            assert_eq!(got, want, "{name}");
+        }
     }
 }

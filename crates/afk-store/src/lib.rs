@@ -16,6 +16,7 @@ pub mod outcomes;
 pub mod page;
 pub mod posts;
 pub mod runs;
+pub mod talk;
 pub mod templates;
 pub mod tick_health;
 pub mod upgrades;
@@ -146,6 +147,9 @@ const MIGRATIONS: &[&str] = &[
     // 14: per tick kind, the last start, end, exit code and error count
     // (tick_health.rs, SPEC 10.1)
     tick_health::SCHEMA,
+    // 15: the conversation on the PR (SPEC 4.1, talk.rs): review turns, holds,
+    // stops, and every review and command acted on or ignored, once
+    talk::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

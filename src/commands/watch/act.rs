@@ -21,7 +21,13 @@ use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
-fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
+pub(super) fn checklist_for(
+    w: &Watch,
+    seen: &Seen,
+    run: &Run,
+    turns: u32,
+    end: Option<End>,
+) -> String {
     let cfg = &w.ctx.config;
     let pr = seen.pr.as_ref();
     checklist::render(&Checklist {
@@ -40,6 +46,13 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         end,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
+        talk: super::talk::said(&seen.heard),
+        held: seen
+            .heard
+            .talk
+            .held_by
+            .clone()
+            .zip(seen.heard.talk.held_since.clone()),
     })
 }
 
@@ -149,7 +162,7 @@ fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i6
 /// comments, edited only when its text changes. A text the forge refuses even
 /// shortened is kept as the run's (under comment 0, none), so the same text is
 /// not tried again.
-fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
+pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
     if !w.ctx.config.watch.checklist {
         return Ok(());
     }
@@ -199,6 +212,8 @@ pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Acti
             update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
         }
         Action::CorrectiveTurn(kind) => corrective_turn(w, store, run, seen, kind),
+        Action::UpdateBranch(style) => super::talk::update_branch(w, store, run, seen, style),
+        Action::Retest => super::talk::retest(w, store, run, seen),
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => carry_out(w, store, run, seen, end, &plan),
             None => Ok(()),
@@ -215,9 +230,31 @@ fn corrective_turn(
 ) -> Result<()> {
     // the turn is recorded before the start: never two agents for one turn
     let turn = store.begin_turn(run.id)?;
+    let mut talk = seen.heard.talk.clone();
+    talk.turn_started_at = Some(crate::clock::ts(w.now));
+    if kind == Correction::Review {
+        talk.review_turns += 1;
+        let max = w.ctx.config.watch.review_turns_max;
+        super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
+    }
+    store.set_talk(run.id, &talk)?;
+    let asked: Vec<prompt::Asked> = seen
+        .heard
+        .asked
+        .iter()
+        .map(|a| prompt::Asked {
+            author: &a.author,
+            review: a.review,
+            body: &a.body,
+            comments: &a.comments,
+            cut: a.cut,
+        })
+        .collect();
     let what = match kind {
         Correction::NoPr => prompt::Correction::NoPr,
         Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
+        Correction::Review => prompt::Correction::Review(&asked),
+        Correction::Conflict => prompt::Correction::Conflict,
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
     let budget_usd =
@@ -423,6 +460,8 @@ fn post_escalation_comment(
             .map(|b| (b.reason.as_str(), b.questions.as_slice())),
         cannot_start: seen.cannot_start.as_deref(),
         run_dir: &run_dir,
+        review_turns: seen.heard.talk.review_turns,
+        stopped_by: seen.heard.talk.stopped_by.as_deref(),
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

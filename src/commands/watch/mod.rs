@@ -8,6 +8,7 @@
 mod act;
 mod lists;
 mod observe;
+mod talk;
 #[cfg(test)]
 mod tests;
 
@@ -365,7 +366,11 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
         ci: seen.ci.checks,
         deploy_configured: !cfg.watch.deploy_context.is_empty(),
         deploy: seen.deploy,
-        turns_used: run.turns.saturating_sub(1),
+        // corrective turns of every reason but review turns share fix_forward_max
+        turns_used: run
+            .turns
+            .saturating_sub(1)
+            .saturating_sub(seen.heard.talk.review_turns),
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
         stall_after: cfg.stall_after(),
@@ -375,9 +380,60 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
             || run.state == crate::core::run_state::RunStatus::Started,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        age: w.age(run),
+        age: held_age(w, run, &seen.heard.talk),
         run_time: cfg.budget.run_time,
+        talk: crate::core::run_state::Talk {
+            stop: seen.heard.talk.stopped_by.is_some(),
+            held: seen.heard.talk.held_since.is_some(),
+            review_asked: !seen.heard.asked.is_empty(),
+            review_turns_used: seen.heard.talk.review_turns,
+            review_turns_max: cfg.watch.review_turns_max,
+            conflict: conflict(w, run, seen),
+            retest_due: !cfg.watch.retest_comment.is_empty()
+                && seen.ci_sha.is_some()
+                && seen.heard.talk.retest_sha != seen.ci_sha,
+        },
     }
+}
+
+/// What a PR the forge may call conflicting gets (SPEC 4.1): only an open
+/// PR whose `mergeable` is known.
+fn conflict(
+    w: &Watch,
+    run: &Run,
+    seen: &observe::Seen,
+) -> Option<crate::core::conversation::ConflictStep> {
+    let cfg = &w.ctx.config;
+    let p = seen
+        .pr
+        .as_ref()
+        .filter(|_| seen.pr_state() == crate::core::run_state::Pr::Open)?;
+    let fix_turns = run
+        .turns
+        .saturating_sub(1)
+        .saturating_sub(seen.heard.talk.review_turns);
+    let facts = crate::core::conversation::ConflictFacts {
+        mergeable: p.mergeable,
+        update: cfg.watch.update_branch,
+        afk_branch: p.head.name == run.branch && p.head_repo().is_none_or(|r| run.repo == r),
+        base_sha: &p.base.sha,
+        asked_for_base: seen.heard.talk.update_base.as_deref(),
+        turns_left: fix_turns < cfg.watch.fix_forward_max,
+    };
+    Some(crate::core::conversation::conflict_step(&facts))
+}
+
+/// The run's age without the time it was held (a hold pauses the run-time clock).
+fn held_age(w: &Watch, run: &Run, talk: &crate::store::talk::Talk) -> std::time::Duration {
+    let now_held = talk
+        .held_since
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .map_or(0, |since| {
+            crate::core::progress::since(since, w.now).as_secs()
+        });
+    let held = std::time::Duration::from_secs(talk.held_secs + now_held);
+    w.age(run).saturating_sub(held)
 }
 
 /// What watch saw of CI, for the words of its decision.

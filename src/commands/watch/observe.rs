@@ -33,6 +33,8 @@ pub(crate) struct Seen {
     pub spend_usd: Option<f64>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
+    /// the conversation on the issue and the PR (SPEC 4.1)
+    pub heard: super::talk::Heard,
 }
 
 impl Seen {
@@ -97,6 +99,28 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
         return Ok(Some(p));
     }
     Ok(pick(&w.pulls(&run.repo, false)?))
+}
+
+/// GitHub's PR list says nothing of `mergeable`: for an open PR whose agent
+/// is not at work, ask for the PR itself (conditionally: free when unchanged).
+fn with_mergeable(
+    w: &Watch,
+    run: &Run,
+    pr: Option<PullRequest>,
+    agent: Agent,
+) -> Result<Option<PullRequest>> {
+    match pr {
+        Some(p)
+            if p.mergeable.is_none()
+                && p.state == State::Open
+                && !p.merged
+                && agent != Agent::Running
+                && !run.state.decided() =>
+        {
+            Ok(Some(w.forge.pull(&run.repo, p.number)?))
+        }
+        other => Ok(other),
+    }
 }
 
 /// Whether the issue is open and carries the in-progress label: from the
@@ -250,6 +274,16 @@ fn clocks(
 pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let pr = find_pr(w, run)?;
+    let mut run = run.clone();
+    let heard = if run.state.decided() {
+        super::talk::Heard {
+            talk: store.talk(run.id)?,
+            ..Default::default()
+        }
+    } else {
+        super::talk::hear(w, store, &mut run, pr.as_ref())?
+    };
+    let run = &run;
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
     let run_dir = w.run_dir(run);
     // a turn an earlier step began and never heard back from: finished first
@@ -257,6 +291,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         crate::log::warn(&format!("run {}: the agent is still starting: {e}", run.id));
     }
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let pr = with_mergeable(w, run, pr, agent.agent)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
     // the whole lines of its tail: memory per run is bounded, not the file
@@ -305,5 +340,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         since_progress: progress::since(last, w.now),
         spend_usd,
         phase,
+        heard,
     })
 }

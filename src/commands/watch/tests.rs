@@ -93,6 +93,7 @@ fn seen() -> Seen {
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
         phase: None,
+        heard: Default::default(),
     }
 }
 

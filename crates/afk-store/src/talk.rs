@@ -1,0 +1,165 @@
+//! The conversation on a run's PR and issue (SPEC 4.1): per run, the review
+//! turns used, when its last turn started, a hold and a stop; and every review
+//! and command afk took or ignored, recorded once by its id, which is also
+//! the trail `afk runs show` and the checklist read.
+
+use super::Store;
+use crate::types::RunId;
+use anyhow::Result;
+use rusqlite::{OptionalExtension, params};
+
+pub const SCHEMA: &str = "CREATE TABLE talk (
+        run_id INTEGER PRIMARY KEY,
+        review_turns INTEGER NOT NULL DEFAULT 0,
+        turn_started_at TEXT,
+        held_by TEXT,
+        held_since TEXT,
+        held_secs INTEGER NOT NULL DEFAULT 0,
+        stopped_by TEXT,
+        update_base TEXT,
+        retest_sha TEXT
+    );
+    CREATE TABLE talk_items (
+        run_id INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        item INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        what TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (run_id, kind, item)
+    );";
+
+/// A run's conversation state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Talk {
+    pub review_turns: u32,
+    pub turn_started_at: Option<String>,
+    pub held_by: Option<String>,
+    pub held_since: Option<String>,
+    /// time spent held before the current hold, in seconds
+    pub held_secs: u64,
+    pub stopped_by: Option<String>,
+    /// the base SHA afk last asked the forge to update the PR's branch onto
+    pub update_base: Option<String>,
+    /// the head SHA afk posted `watch.retest_comment` on
+    pub retest_sha: Option<String>,
+}
+
+/// One review or comment afk looked at: `kind` `review` or `comment`, what
+/// it was (`changes requested`, `stop`, `fix: …`), and what afk did
+/// (`queued`, `taken`, `done`, `ignored: untrusted`, …).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Item {
+    pub kind: String,
+    pub item: i64,
+    pub author: String,
+    pub what: String,
+    pub outcome: String,
+    pub at: String,
+}
+
+impl Store {
+    pub fn talk(&self, run: RunId) -> Result<Talk> {
+        self.conn
+            .query_row(
+                "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
+                        update_base, retest_sha
+                 FROM talk WHERE run_id = ?1",
+                [run],
+                |r| {
+                    Ok(Talk {
+                        review_turns: r.get::<_, i64>(0)? as u32,
+                        turn_started_at: r.get(1)?,
+                        held_by: r.get(2)?,
+                        held_since: r.get(3)?,
+                        held_secs: r.get::<_, i64>(4)?.max(0) as u64,
+                        stopped_by: r.get(5)?,
+                        update_base: r.get(6)?,
+                        retest_sha: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_talk(&self, run: RunId, t: &Talk) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO talk
+                 (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
+                  update_base, retest_sha)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    run,
+                    t.review_turns as i64,
+                    t.turn_started_at,
+                    t.held_by,
+                    t.held_since,
+                    t.held_secs as i64,
+                    t.stopped_by,
+                    t.update_base,
+                    t.retest_sha
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The reviews and comments of a run afk looked at, oldest first.
+    pub fn talk_items(&self, run: RunId) -> Result<Vec<Item>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT kind, item, author, what, outcome, at FROM talk_items
+                 WHERE run_id = ?1 ORDER BY at, kind, item",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(Item {
+                    kind: r.get(0)?,
+                    item: r.get(1)?,
+                    author: r.get(2)?,
+                    what: r.get(3)?,
+                    outcome: r.get(4)?,
+                    at: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Record (or update the outcome of) one review or comment, stamped now.
+    pub fn note_talk_item(
+        &self,
+        run: RunId,
+        (kind, item): (&str, i64),
+        author: &str,
+        what: &str,
+        outcome: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO talk_items (run_id, kind, item, author, what, outcome, at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (run_id, kind, item) DO UPDATE SET outcome = excluded.outcome",
+                params![run, kind, item, author, what, outcome, self.stamp()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A `resume`: the stall clock restarts now.
+    pub fn restart_stall_clock(&self, run: RunId, at: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET last_progress_at = ?2 WHERE id = ?1",
+                params![run, at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}

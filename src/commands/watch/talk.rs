@@ -1,0 +1,369 @@
+//! What watch hears of the conversation on a run's issue and PR (SPEC 4.1):
+//! trusted commands (`core::conversation::parse_command`), carried out once
+//! and acknowledged with one `eyes` reaction, and trusted changes-requested
+//! reviews (`core::conversation::actionable_reviews`) with their line
+//! comments, for a review turn. Every review and command taken or ignored is
+//! recorded once by its id (`store::talk`), which is also the trail.
+
+use super::Watch;
+use crate::core::conversation::{self, Command, ReviewContext};
+use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
+use crate::store::Store;
+use crate::store::runs::Run;
+use crate::store::talk::{Item, Talk};
+use crate::types::{IssueNumber, LineComment, ReviewState};
+use anyhow::Result;
+use std::collections::{HashMap, HashSet};
+
+/// One trusted request for changes a review turn answers.
+pub(crate) struct Ask {
+    /// `review` or `comment`, and its id
+    pub key: (&'static str, i64),
+    pub author: String,
+    pub review: bool,
+    pub body: String,
+    pub comments: Vec<LineComment>,
+    pub cut: bool,
+}
+
+/// What the conversation asks of a run now.
+#[derive(Default)]
+pub(crate) struct Heard {
+    pub talk: Talk,
+    pub asked: Vec<Ask>,
+    /// the trail: every review and command looked at
+    pub items: Vec<Item>,
+}
+
+/// Who may speak to afk: the ready label's rule, asked once per login.
+struct Trust<'a> {
+    w: &'a Watch<'a>,
+    run: &'a Run,
+    known: HashMap<String, bool>,
+}
+
+impl Trust<'_> {
+    fn check(&mut self, login: &str) -> Result<bool> {
+        if let Some(t) = self.known.get(login) {
+            return Ok(*t);
+        }
+        let cfg = &self.w.ctx.config;
+        let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
+            match self.w.forge.permission(&self.run.repo, login) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(()),
+                Err(e) => return Err(e),
+            }
+        } else {
+            Ok(None)
+        };
+        let t = crate::core::dispatch::trust(
+            login,
+            &cfg.poll.trusted_users,
+            crate::commands::trusted_access(cfg),
+            crate::commands::access_of(&p),
+        ) == crate::core::dispatch::Trust::Trusted;
+        self.known.insert(login.to_string(), t);
+        Ok(t)
+    }
+}
+
+/// Read the conversation of a run still in flight: commands on the issue
+/// (and the open PR), reviews of the open PR. A `resume` restarts the stall
+/// clock in `run` (and the store).
+pub(crate) fn hear(
+    w: &Watch,
+    store: &Store,
+    run: &mut Run,
+    pr: Option<&PullRequest>,
+) -> Result<Heard> {
+    let mut talk = store.talk(run.id)?;
+    let items = store.talk_items(run.id)?;
+    let open_pr = pr.filter(|p| p.state == State::Open && !p.merged);
+    let snapshot = run.clone();
+    let mut trust = Trust {
+        w,
+        run: &snapshot,
+        known: HashMap::new(),
+    };
+    let mut done: HashSet<(String, i64)> = items.iter().map(|i| (i.kind.clone(), i.item)).collect();
+    let mut resumed = false;
+    if !w.ctx.config.watch.command_prefix.is_empty() {
+        let mut numbers = vec![run.issue];
+        numbers.extend(open_pr.map(|p| p.number));
+        for n in numbers {
+            for c in w.forge.comments(&run.repo, n)? {
+                if done.insert(("comment".into(), c.id)) {
+                    resumed |= command(w, store, (&mut trust, &mut talk), n, &c)?;
+                }
+            }
+        }
+    }
+    if resumed {
+        let now = crate::clock::ts(w.now);
+        store.restart_stall_clock(run.id, &now)?;
+        run.last_progress_at = Some(now);
+    }
+    let items = store.talk_items(run.id)?;
+    let mut asked: Vec<Ask> = items
+        .iter()
+        .filter(|i| i.kind == "comment" && i.outcome == "queued")
+        .map(|i| Ask {
+            key: ("comment", i.item),
+            author: i.author.clone(),
+            review: false,
+            body: i.what.trim_start_matches("fix: ").to_string(),
+            comments: vec![],
+            cut: false,
+        })
+        .collect();
+    if let Some(p) = open_pr {
+        asked.extend(reviews(w, store, &mut trust, &talk, p, &items)?);
+    }
+    let items = store.talk_items(run.id)?;
+    Ok(Heard { talk, asked, items })
+}
+
+/// Carry out one comment's command, once. Returns whether it resumed a hold.
+fn command(
+    w: &Watch,
+    store: &Store,
+    (trust, talk): (&mut Trust, &mut Talk),
+    number: IssueNumber,
+    c: &Comment,
+) -> Result<bool> {
+    let run = trust.run;
+    let cfg = &w.ctx.config;
+    let Some(cmd) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
+        return Ok(false);
+    };
+    let author = c.author();
+    let me = w.me()?;
+    let own = |l: &str| !l.is_empty() && author.eq_ignore_ascii_case(l);
+    // commands count from the run's start
+    let before_run = match (
+        c.created_at.as_deref().and_then(crate::clock::parse),
+        crate::clock::parse(&run.created_at),
+    ) {
+        (Some(at), Some(start)) => at < start,
+        _ => false,
+    };
+    if before_run || own(&me) || own(&cfg.runner.agent_login) {
+        return Ok(false);
+    }
+    let what = match &cmd {
+        Command::Stop => "stop".to_string(),
+        Command::Hold => "hold".into(),
+        Command::Resume => "resume".into(),
+        Command::Fix(text) => format!("fix: {}", conversation::cut(text, 4096).0),
+        Command::Unknown(v) => format!("unknown verb `{}`", crate::core::sanitize::one_line(v, 40)),
+    };
+    let note = |outcome: &str| -> Result<()> {
+        crate::log::decision(&format!(
+            "{}#{} run {}: command {what:?} by {author} (comment {}): {outcome}",
+            run.repo, run.issue, run.id, c.id
+        ));
+        store.note_talk_item(run.id, ("comment", c.id), author, &what, outcome)
+    };
+    if author.is_empty() || !trust.check(author)? {
+        note("ignored: untrusted")?;
+        return Ok(false);
+    }
+    let mut resumed = false;
+    let outcome = match cmd {
+        Command::Stop | Command::Hold | Command::Resume => {
+            resumed = apply(w, talk, &cmd, author);
+            "done"
+        }
+        Command::Fix(_) => "queued",
+        Command::Unknown(_) => {
+            let body = format!(
+                "afk does not know that command. The verbs: `{} {}`.",
+                cfg.watch.command_prefix,
+                conversation::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
+            );
+            w.forge.create_comment(&run.repo, number, &body)?;
+            note("answered: unknown verb")?;
+            return Ok(false);
+        }
+    };
+    store.set_talk(run.id, talk)?;
+    w.forge.react(&run.repo, c.id, "eyes")?;
+    note(outcome)?;
+    Ok(resumed)
+}
+
+/// A `stop`, `hold` or `resume` on the run's conversation state; returns
+/// whether it resumed a hold.
+fn apply(w: &Watch, talk: &mut Talk, cmd: &Command, author: &str) -> bool {
+    match cmd {
+        Command::Stop => talk.stopped_by = Some(author.to_string()),
+        Command::Hold if talk.held_since.is_none() => {
+            talk.held_by = Some(author.to_string());
+            talk.held_since = Some(crate::clock::ts(w.now));
+        }
+        Command::Resume => {
+            talk.held_by = None;
+            let since = talk.held_since.take();
+            if let Some(since) = since.as_deref().and_then(crate::clock::parse) {
+                talk.held_secs += crate::core::progress::since(since, w.now).as_secs();
+                return true;
+            }
+        }
+        _ => {}
+    }
+    false
+}
+
+/// The open PR's trusted requests for changes not taken yet, with their line
+/// comments; the others recorded once with why they were not taken.
+fn reviews(
+    w: &Watch,
+    store: &Store,
+    trust: &mut Trust,
+    talk: &Talk,
+    pr: &PullRequest,
+    items: &[Item],
+) -> Result<Vec<Ask>> {
+    let run = trust.run;
+    let all = w.forge.reviews(&run.repo, pr.number)?;
+    let mut trusted = HashMap::new();
+    for r in all
+        .iter()
+        .filter(|r| r.state == ReviewState::ChangesRequested)
+    {
+        if !r.author.is_empty() && !trusted.contains_key(&r.author) {
+            trusted.insert(r.author.clone(), trust.check(&r.author)?);
+        }
+    }
+    let acted: Vec<i64> = items
+        .iter()
+        .filter(|i| i.kind == "review")
+        .map(|i| i.item)
+        .collect();
+    let me = w.me()?;
+    let is_trusted = |l: &str| trusted.get(l).copied().unwrap_or(false);
+    let started = talk.turn_started_at.as_deref().unwrap_or(&run.created_at);
+    let ctx = ReviewContext {
+        head_sha: &pr.head.sha,
+        last_turn_started: crate::clock::parse(started),
+        afk_login: &me,
+        agent_login: &w.ctx.config.runner.agent_login,
+        trusted: &is_trusted,
+        acted: &acted,
+    };
+    for r in &all {
+        if let Some(why) = conversation::why_not_taken(&all, r, &ctx) {
+            crate::log::decision(&format!(
+                "{}#{} run {}: review {} by {}: ignored: {why}",
+                run.repo, run.issue, run.id, r.id, r.author
+            ));
+            let outcome = format!("ignored: {why}");
+            store.note_talk_item(
+                run.id,
+                ("review", r.id),
+                &r.author,
+                "changes requested",
+                &outcome,
+            )?;
+        }
+    }
+    let mut out = vec![];
+    for r in conversation::actionable_reviews(&all, &ctx) {
+        let lines = w.forge.line_comments(&run.repo, pr.number, r.id)?;
+        out.push(Ask {
+            key: ("review", r.id),
+            author: r.author.clone(),
+            review: true,
+            body: r.body.clone(),
+            cut: r.body_cut || lines.more,
+            comments: lines.kept,
+        });
+    }
+    Ok(out)
+}
+
+/// A review turn starts: its requests are taken (recorded, never again).
+pub(crate) fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u32) -> Result<()> {
+    for a in asked {
+        let what = if a.review {
+            "changes requested".to_string()
+        } else {
+            format!("fix: {}", conversation::cut(&a.body, 4096).0)
+        };
+        let outcome = format!("taken: review turn {turn_k} of {max}");
+        store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
+    }
+    Ok(())
+}
+
+/// Ask the forge, once for this base, to bring the PR's branch up to date;
+/// what it answers is looked at next tick (a refusal or a conflict: a turn).
+pub(super) fn update_branch(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &super::observe::Seen,
+    style: crate::types::UpdateStyle,
+) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
+    };
+    let mut talk = seen.heard.talk.clone();
+    talk.update_base = Some(pr.base.sha.clone());
+    store.set_talk(run.id, &talk)?;
+    let outcome = w
+        .forge
+        .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
+    crate::log::decision(&format!(
+        "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
+        run.repo, run.issue, run.id, pr.number, pr.base.sha
+    ));
+    super::act::update_checklist(
+        w,
+        store,
+        run,
+        &super::act::checklist_for(w, seen, run, run.turns, None),
+    )
+}
+
+/// Post `watch.retest_comment` on the PR, once for this head.
+pub(super) fn retest(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &super::observe::Seen,
+) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
+    };
+    let mut talk = seen.heard.talk.clone();
+    talk.retest_sha = seen.ci_sha.clone();
+    store.set_talk(run.id, &talk)?;
+    w.forge
+        .create_comment(&run.repo, pr.number, &w.ctx.config.watch.retest_comment)?;
+    super::act::update_checklist(
+        w,
+        store,
+        run,
+        &super::act::checklist_for(w, seen, run, run.turns, None),
+    )
+}
+
+/// The reviews and commands afk acted on, for the checklist (never those ignored).
+pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
+    heard
+        .items
+        .iter()
+        .filter(|i| !i.outcome.starts_with("ignored"))
+        .map(|i| crate::core::checklist::Said {
+            who: i.author.clone(),
+            at: i.at.clone(),
+            what: match i.kind.as_str() {
+                "comment" => format!("command: {}", i.what),
+                _ => format!("review: {}", i.what),
+            },
+            outcome: i.outcome.clone(),
+        })
+        .collect()
+}
