@@ -883,7 +883,26 @@ pub(crate) fn gh_template<'a>(c: &'a Value, path: &str) -> Option<&'a str> {
 
 #[test]
 fn every_request_afk_makes_on_github_is_in_the_contract() {
-    let c = gh_contract();
+    // watch reads reviews (SPEC 4.1): their shapes are the review subset's
+    let mut c = gh_contract();
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/contracts/github-review-subset.json");
+    let reviews: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    for key in ["paths"] {
+        if let (Some(into), Some(from)) = (c[key].as_object_mut(), reviews[key].as_object()) {
+            for (k, v) in from {
+                into.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    for (kind, from) in reviews["components"].as_object().into_iter().flatten() {
+        if let (Some(into), Some(from)) = (c["components"][kind].as_object_mut(), from.as_object())
+        {
+            for (k, v) in from {
+                into.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
     let sb = Sandbox::start_in(
         Dialect::Github,
         json!({"repos": [repo("acme/api", json!([
