@@ -6,6 +6,7 @@
 //! writes are resumed on the next tick if one fails, so every step is idempotent.
 
 mod act;
+mod comments;
 mod lists;
 mod observe;
 mod talk;

@@ -319,7 +319,7 @@ pub(super) fn update_branch(
         "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
         run.repo, run.issue, run.id, pr.number, pr.base.sha
     ));
-    super::act::update_checklist(
+    super::comments::update_checklist(
         w,
         store,
         run,
@@ -342,7 +342,7 @@ pub(super) fn retest(
     store.set_talk(run.id, &talk)?;
     w.forge
         .create_comment(&run.repo, pr.number, &w.ctx.config.watch.retest_comment)?;
-    super::act::update_checklist(
+    super::comments::update_checklist(
         w,
         store,
         run,
