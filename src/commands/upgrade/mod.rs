@@ -17,6 +17,7 @@ mod gather;
 mod mirror;
 mod open;
 mod prefetch;
+mod recipe;
 pub mod report;
 mod tests;
 mod verdict;
@@ -39,7 +40,7 @@ use crate::types::RepoName;
 use anyhow::Result;
 use args::{check_options, recipe_names};
 use prefetch::Prefetched;
-use report::{Report, SkippedItem};
+use report::Report;
 
 /// The prefix of every upgrade PR's branch.
 pub const BRANCH_PREFIX: &str = "afk/upgrade-";
@@ -335,7 +336,7 @@ fn every_recipe(
     let mut pre = Prefetched::read(up.forge, recipes, &afk_prs, &bumps, conc);
     let mut flows = vec![];
     for (i, ((r, prs), plan)) in recipes.iter().zip(afk_prs).zip(plans).enumerate() {
-        for (pr, bump, new) in recipe(up, r, prs, plan, &mut pre, facts) {
+        for (pr, bump, new) in recipe::recipe(up, r, prs, plan, &mut pre, facts) {
             flows.push(flow::Flow {
                 recipe: i,
                 pr,
@@ -348,7 +349,7 @@ fn every_recipe(
 }
 
 /// A recipe's candidate rows and bumps (none when it is not scanned).
-type Plan = (Vec<CandidateRow>, Vec<Bump>);
+pub(super) type Plan = (Vec<CandidateRow>, Vec<Bump>);
 
 fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
     let (Ok(upstream), Ok(tags), true) = (&r.upstream, &r.tags, r.scan.asks()) else {
@@ -389,78 +390,6 @@ pub(super) fn afk_prs(
         .filter_map(|p| {
             let b = parse_marker(p.body.as_deref().unwrap_or(""))?;
             (b.branch() == p.head.name).then(|| (p.clone(), b))
-        })
-        .collect()
-}
-
-/// One recipe, in order: skip it when a read failed; reconcile the mirror;
-/// close what upstream made obsolete; when it is scanned, open the selected
-/// bumps and record the scan. Returns its open PRs, whose flows the tick
-/// moves on next (`true`: opened in this tick).
-fn recipe(
-    up: &mut Up,
-    r: &gather::Recipe,
-    mut prs: Vec<(PullRequest, Bump)>,
-    (mut rows, bumps): Plan,
-    pre: &mut Prefetched,
-    facts: &flow::Facts,
-) -> Vec<(PullRequest, Bump, bool)> {
-    let skip = |up: &mut Up, reason: String| {
-        up.report.skipped.push(SkippedItem {
-            recipe: r.name.clone(),
-            reason,
-        });
-        vec![]
-    };
-    let upstream = match &r.upstream {
-        Ok(u) => u,
-        Err(e) => return skip(up, format!("upstream {}: {e}", r.upstream_url)),
-    };
-    let m = match &r.forge {
-        Ok(m) => m,
-        Err(e) => return skip(up, format!("mirror {}: {e}", r.mirror)),
-    };
-    if let Err(e) = &r.tags {
-        return skip(up, e.clone());
-    }
-    up.report
-        .waiting
-        .extend(r.ages.iter().map(|a| report::WaitItem {
-            recipe: r.name.clone(),
-            image: a.image.clone(),
-            tag: a.note.tag.clone(),
-            until: a.note.until.clone(),
-            reason: a.note.why.clone(),
-        }));
-    mirror::reconcile(up, r, upstream, m);
-    mirror::close_obsolete(up, r, upstream, &mut prs, facts);
-    let opened = if r.scan.asks() {
-        let errors_before = up.report.errors.len();
-        let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
-        up.report.candidates.extend(rows);
-        // a bump that failed to open (a push refused, a forge error) is tried
-        // again on the next tick, not a whole scan_every later
-        let opened_all = up.report.errors[errors_before..]
-            .iter()
-            .all(|e| e.recipe != r.name);
-        if r.scan.records()
-            && opened_all
-            && let Err(e) = up.store.record_scan(&r.name)
-        {
-            up.report.error(&r.name, None, format!("{e:#}"));
-        }
-        o
-    } else {
-        vec![]
-    };
-    let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
-    if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
-        up.report.error(&r.name, None, format!("{e:#}"));
-    }
-    prs.into_iter()
-        .map(|(p, b)| {
-            let new = opened.contains(&p.number);
-            (p, b, new)
         })
         .collect()
 }

@@ -1,0 +1,81 @@
+//! One recipe's step of an upgrade tick: skip it when a read failed, reconcile
+//! its mirror, close what upstream made obsolete, open the selected bumps and
+//! record the scan (moved out of `mod.rs` unchanged).
+
+use super::prefetch::Prefetched;
+use super::report::{self, SkippedItem};
+use super::{Plan, Up, flow, gather, mirror, open};
+use crate::core::upgrade::Bump;
+use crate::forge::PullRequest;
+
+/// One recipe, in order: skip it when a read failed; reconcile the mirror;
+/// close what upstream made obsolete; when it is scanned, open the selected
+/// bumps and record the scan. Returns its open PRs, whose flows the tick
+/// moves on next (`true`: opened in this tick).
+pub(super) fn recipe(
+    up: &mut Up,
+    r: &gather::Recipe,
+    mut prs: Vec<(PullRequest, Bump)>,
+    (mut rows, bumps): Plan,
+    pre: &mut Prefetched,
+    facts: &flow::Facts,
+) -> Vec<(PullRequest, Bump, bool)> {
+    let skip = |up: &mut Up, reason: String| {
+        up.report.skipped.push(SkippedItem {
+            recipe: r.name.clone(),
+            reason,
+        });
+        vec![]
+    };
+    let upstream = match &r.upstream {
+        Ok(u) => u,
+        Err(e) => return skip(up, format!("upstream {}: {e}", r.upstream_url)),
+    };
+    let m = match &r.forge {
+        Ok(m) => m,
+        Err(e) => return skip(up, format!("mirror {}: {e}", r.mirror)),
+    };
+    if let Err(e) = &r.tags {
+        return skip(up, e.clone());
+    }
+    up.report
+        .waiting
+        .extend(r.ages.iter().map(|a| report::WaitItem {
+            recipe: r.name.clone(),
+            image: a.image.clone(),
+            tag: a.note.tag.clone(),
+            until: a.note.until.clone(),
+            reason: a.note.why.clone(),
+        }));
+    mirror::reconcile(up, r, upstream, m);
+    mirror::close_obsolete(up, r, upstream, &mut prs, facts);
+    let opened = if r.scan.asks() {
+        let errors_before = up.report.errors.len();
+        let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
+        up.report.candidates.extend(rows);
+        // a bump that failed to open (a push refused, a forge error) is tried
+        // again on the next tick, not a whole scan_every later
+        let opened_all = up.report.errors[errors_before..]
+            .iter()
+            .all(|e| e.recipe != r.name);
+        if r.scan.records()
+            && opened_all
+            && let Err(e) = up.store.record_scan(&r.name)
+        {
+            up.report.error(&r.name, None, format!("{e:#}"));
+        }
+        o
+    } else {
+        vec![]
+    };
+    let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
+    if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
+        up.report.error(&r.name, None, format!("{e:#}"));
+    }
+    prs.into_iter()
+        .map(|(p, b)| {
+            let new = opened.contains(&p.number);
+            (p, b, new)
+        })
+        .collect()
+}
