@@ -12,31 +12,6 @@ use std::ffi::OsStr;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 
-/// The exit codes of a tick command, as a literal for `concat!`.
-macro_rules! exit_tick {
-    () => {
-        "Exit status:
-  0  the tick ran (also when there was nothing to do, when it is disabled, and
-     when another tick of the same kind held the lock and this one stepped aside)
-  1  the tick failed in whole or in part (the report and stderr say which repo)
-  2  usage or configuration error; nothing was touched
-  5  the tick reached tick_timeout: it started nothing new, reported, pinged /fail
-  143  SIGTERM: the tick finished the step in hand, reported, pinged /fail
-  (every code: docs/exit-codes.md)\n\n"
-    };
-}
-
-/// The exit codes of a command that is not a tick, as a literal for `concat!`.
-macro_rules! exit_command {
-    () => {
-        "Exit status:
-  0  done
-  1  it failed, or what it names does not exist (one line on stderr says what,
-     where and what to do; with --json: {\"error\", \"exit\"})
-  2  usage or configuration error; nothing was touched\n\n"
-    };
-}
-
 /// The help heading of the flags every command takes.
 const GLOBAL: &str = "Global options";
 
@@ -61,17 +36,6 @@ pub const LONG_VERSION: &str = concat!(
                   SQLite file, does one step of work, writes what it did, and exits. \
                   Reports go to stdout (one JSON document with --json); logs go to stderr.",
     after_long_help = "\
-Exit status:
-  0    ran (nothing to do, disabled and stepped-aside ticks count as ran)
-  1    the command or tick failed in whole or in part
-  2    usage or configuration error; nothing was touched
-  3    afk upgrade verdict: the verdict is PENDING
-  4    afk upgrade verdict: the verdict cannot be read
-  5    a tick reached its deadline (tick_timeout)
-  141  stdout was closed early (e.g. `afk status | head -1`); like cargo and coreutils
-  143  a tick got SIGTERM: it finished the step in hand and reported
-  The one table: docs/exit-codes.md
-
 Environment:
   AFK_CONFIG           the config file when --config is not given (empty: unset)
   AFK_LOG              json: one JSON object per log line; plain: no timestamps;
@@ -119,13 +83,10 @@ pub enum Cmd {
     /// highest-priority one per repo, and start an agent on it (claim in SQLite,
     /// start, then add poll.in_progress_label). With poll.enabled = false or the
     /// stop file present it does no I/O at all and says so.
-    #[command(after_long_help = concat!(
-        exit_tick!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk --dry-run poll              what would be dispatched, and why the rest is skipped
   afk -q poll                     from cron: silent on success, errors on stderr
-  afk --json poll | jq .skipped   the skip reasons as JSON"
-    ))]
+  afk --json poll | jq .skipped   the skip reasons as JSON")]
     Poll,
     /// One lifecycle tick over runs in flight
     ///
@@ -134,12 +95,9 @@ pub enum Cmd {
     /// watch.fix_forward_max), escalates to a person (watch.human_label plus one
     /// comment), succeeds (closes the issue) or abandons. Running it twice in a
     /// row changes nothing the second time.
-    #[command(after_long_help = concat!(
-        exit_tick!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk watch                       follow the runs in flight once
-  afk --dry-run -v watch          what each run's next action would be, with requests"
-    ))]
+  afk --dry-run -v watch          what each run's next action would be, with requests")]
     Watch,
     /// One outcome + canary tick over prompt-template versions
     ///
@@ -148,13 +106,10 @@ pub enum Cmd {
     /// becomes a failure), then evaluates a live canary at its checkpoints: roll
     /// back, graduate, or keep sampling. Each decision is made and notified
     /// exactly once, and explained by its checkpoint numbers.
-    #[command(after_long_help = concat!(
-        exit_tick!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk harvest                     one outcome + canary tick
   afk --dry-run harvest           decide and report, write and notify nothing
-  afk --json harvest | jq .checkpoints"
-    ))]
+  afk --json harvest | jq .checkpoints")]
     Harvest,
     /// The lessons journal: record | list | update | snapshot
     ///
@@ -162,13 +117,13 @@ pub enum Cmd {
     /// agent, kept in the state file. Ticks record automatic lessons (source
     /// auto); people record, triage and close them here. With
     /// lessons.enabled = false every lessons command says so and touches nothing.
-    #[command(subcommand, after_long_help = concat!(
-        exit_command!(),
-        "Examples:
+    #[command(
+        subcommand,
+        after_long_help = "Examples:
   afk lessons list --status open
   afk lessons record --type flaky_test --repo acme/api --root-cause \"a timing test\"
   afk lessons update 12 --status closed"
-    ))]
+    )]
     Lessons(LessonsCmd),
     /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
     ///
@@ -179,27 +134,24 @@ pub enum Cmd {
     /// start a fixer agent on RED, end a flow STUCK when nothing comes, and
     /// close what upstream merged or a newer bump superseded. Nothing is ever
     /// merged by afk.
-    #[command(after_long_help = concat!(
-        exit_tick!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk --dry-run upgrade                     candidates and the actions it would take
   afk upgrade                               every 15 minutes: move open PRs on; scan once per scan_every
   afk upgrade --scan nextcloud              one tick over one recipe, asking the registries now
   afk upgrade --with-tests nextcloud        a stale test is updated in upgrade.tests_repo (paired PRs)
-  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING, 4 unread)"
-    ))]
+  afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING, 4 unread)")]
     Upgrade(UpgradeArgs),
     /// Prompt-template versions: list | add | promote | reject | show
     ///
     /// A template (e.g. implementer) has numbered versions; exactly one is
     /// current and becomes the preamble of every dispatch prompt.
-    #[command(subcommand, after_long_help = concat!(
-        exit_command!(),
-        "Examples:
+    #[command(
+        subcommand,
+        after_long_help = "Examples:
   afk template add implementer --file prompts/implementer.md
   afk template list
   afk template show implementer@2"
-    ))]
+    )]
     Template(TemplateCmd),
     /// What is in flight, frozen repos, recent events
     ///
@@ -207,14 +159,11 @@ pub enum Cmd {
     /// state, age, PR and turns, the repos frozen after a degraded deploy, and the
     /// latest events. --unfreeze lifts a freeze. --html prints the status page
     /// (the same self-contained HTML file `status_page` is rewritten to).
-    #[command(after_long_help = concat!(
-        exit_command!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk status
   afk status --html > status.html  the team's status page, no JavaScript
   afk status --unfreeze acme/api  let poll dispatch into acme/api again
-  afk --json status | jq .runs"
-    ))]
+  afk --json status | jq .runs")]
     Status(StatusArgs),
     /// Run history, and one run's timeline, prompts and agent log
     ///
@@ -223,13 +172,10 @@ pub enum Cmd {
     /// timeline (dispatch, turns, PR, CI, end, its events and outcome) and the
     /// files in its run folder, `--log` adds agent.log (like `gh run view
     /// --log`). Reads the state file and the run folder only.
-    #[command(after_long_help = concat!(
-        exit_command!(),
-        "Examples:
+    #[command(after_long_help = "Examples:
   afk runs                               the 20 most recent runs
   afk runs --repo acme/api --status escalated --limit 50
-  afk runs show 12 --log                 one run's timeline and its agent.log"
-    ))]
+  afk runs show 12 --log                 one run's timeline and its agent.log")]
     Runs(RunsArgs),
     /// Read-only checks of config, state, forge, labels and runner
     ///
@@ -238,11 +184,6 @@ pub enum Cmd {
     /// (GET /user), the labels exist and permission lookups are allowed in every
     /// allowlisted repo. Changes nothing.
     #[command(after_long_help = "\
-Exit status:
-  0  every check passed
-  1  at least one check failed (its line says what to fix)
-  2  the config cannot be read or is invalid
-
 Examples:
   afk doctor
   afk --config /etc/afk/afk.toml doctor
@@ -255,11 +196,6 @@ Examples:
     /// --create-labels it instead creates afk's three labels in every
     /// allowlisted repo of an existing config (idempotent).
     #[command(after_long_help = "\
-Exit status:
-  0  written (or every label exists)
-  1  a label could not be created
-  2  the file exists (pass --force) or the config is invalid
-
 Examples:
   afk init
   afk --config /etc/afk/afk.toml init
@@ -277,9 +213,6 @@ Examples:
     /// --kubernetes, its runner is that cluster). The forge token is
     /// sandbox-token. The seed format and the admin calls: docs/sandbox.md.
     #[command(after_long_help = "\
-Exit status:
-  serves until killed; 2 when the address is not loopback or the seed is invalid
-
 Examples:
   afk sandbox
   afk sandbox --addr 127.0.0.1:3000 --seed seed.json --dir /tmp/afk-sandbox
@@ -300,10 +233,6 @@ Examples:
     /// every demo tells the same story (--random: draws from the OS). The
     /// folder is removed at the end unless --keep.
     #[command(after_long_help = "\
-Exit status:
-  0  the demo ran
-  1  a step failed
-
 Environment:
   AFK_CANARY_SEED  the canary routing's seed (default for the demo: a fixed one)
 
@@ -318,9 +247,6 @@ Examples:
     /// The script completes commands, flags and enumerated values. Install it
     /// where your shell looks for completions (see the examples).
     #[command(after_long_help = "\
-Exit status:
-  0  printed
-
 Examples:
   afk completions bash > ~/.local/share/bash-completion/completions/afk
   afk completions zsh > ~/.zfunc/_afk       # with fpath+=(~/.zfunc) before compinit
@@ -328,10 +254,6 @@ Examples:
     Completions(CompletionsArgs),
     /// Print the man page (roff), or write one page per command with --dir
     #[command(after_long_help = "\
-Exit status:
-  0  printed or written
-  1  a page could not be written
-
 Examples:
   afk man | man -l -
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
@@ -357,11 +279,6 @@ pub struct DemoArgs {
 pub enum TemplateCmd {
     /// Add a version: the first of a name becomes current, later ones candidates
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template add implementer --file prompts/implementer.md
   afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
@@ -377,11 +294,6 @@ Examples:
     },
     /// Make a candidate the live canary (needs harvest.canary)
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template canary implementer 3")]
     Canary {
@@ -392,11 +304,6 @@ Examples:
     },
     /// Versions with their status, outcomes and success rate
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template list
   afk --json template list implementer")]
@@ -406,11 +313,6 @@ Examples:
     },
     /// One version's text (default: the current one) and its decision trail
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template show implementer       the current version's text
   afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
@@ -421,11 +323,6 @@ Examples:
     },
     /// Make a version current by hand; the old current becomes retired
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template promote implementer 2")]
     Promote {
@@ -436,11 +333,6 @@ Examples:
     },
     /// Reject a version
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk template reject implementer 3")]
     Reject {
@@ -509,11 +401,6 @@ pub enum Shell {
 pub enum LessonsCmd {
     /// Record a lesson by hand (source = manual; never deduplicated)
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
       --root-cause \"a timing test\" --suggestion \"use a fake clock\"
@@ -521,11 +408,6 @@ Examples:
     Record(LessonRecord),
     /// Lessons, newest first
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk lessons list --status open            new or in progress
   afk lessons list --repo acme/api --limit 20
@@ -533,22 +415,12 @@ Examples:
     List(LessonList),
     /// Change a lesson's status or attribution; stamps updated_at
     #[command(after_long_help = "\
-Exit status:
-  0  updated
-  1  no lesson with that id, or nothing to update; nothing changed
-  2  a value outside the allowed ones
-
 Examples:
   afk lessons update 12 --status in_progress --attribution repo --target-repo acme/api
   afk lessons update 12 --status closed --related-item acme/api#9")]
     Update(LessonUpdate),
     /// Totals by type and status, and the open count
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk lessons snapshot
   afk --json lessons snapshot | jq .open")]
@@ -683,11 +555,6 @@ pub struct RunsArgs {
 pub enum RunsCmd {
     /// One run's timeline and files
     #[command(after_long_help = "\
-Exit status:
-  0  done
-  1  it failed, or the thing named does not exist (one line on stderr says which)
-  2  usage or configuration error; nothing was touched
-
 Examples:
   afk runs show 12
   afk runs show 12 --log
@@ -932,9 +799,29 @@ pub fn command() -> clap::Command {
         .filter(|a| a.is_global_set())
         .cloned()
         .collect();
-    HIDDEN_GLOBALS
+    let cmd = HIDDEN_GLOBALS
         .iter()
-        .fold(cmd, |c, (path, ids)| hide_in(c, path, ids, &globals))
+        .fold(cmd, |c, (path, ids)| hide_in(c, path, ids, &globals));
+    with_exit_status(cmd, "")
+}
+
+/// Every command's long help starts with its `Exit status:`, made from the
+/// one table (`exit_status`), before the examples written beside it.
+fn with_exit_status(cmd: clap::Command, path: &str) -> clap::Command {
+    let rest = cmd
+        .get_after_long_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let cmd = cmd.after_long_help(format!("{}{rest}", crate::exit_status::help_block(path)));
+    cmd.mut_subcommands(|sc| {
+        let name = sc.get_name().to_string();
+        let at = if path.is_empty() {
+            name
+        } else {
+            format!("{path} {name}")
+        };
+        with_exit_status(sc, &at)
+    })
 }
 
 /// clap copies a global flag into a subcommand only when the subcommand has no
@@ -1020,13 +907,6 @@ pub enum UpgradeCmd {
     /// With --post it first posts exactly one test comment; with --wait it polls
     /// until the verdict is not PENDING or the duration ends.
     #[command(after_long_help = "\
-Exit status:
-  0  GREEN
-  1  RED
-  2  usage or configuration error; nothing was touched
-  3  PENDING
-  4  the verdict could not be read (no such PR, a forge error): never reported as RED
-
 Examples:
   afk upgrade verdict recipe-maintainers/nextcloud 12
   afk upgrade verdict recipe-maintainers/nextcloud 12 --post --wait 30m

@@ -27,6 +27,7 @@ pub mod config;
 pub mod crash;
 pub mod deadline;
 pub mod edges;
+pub mod exit_status;
 pub mod git;
 pub mod lessons;
 pub mod lock;
