@@ -10,7 +10,7 @@
 //! [`ConfigError`] naming the key and its line; nothing falls back silently.
 
 use anyhow::{Result, bail};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -25,52 +25,7 @@ pub(crate) fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(ConfigError(msg.into()))
 }
 
-/// A closed set of config strings: `as_str()` and `Display` give the string
-/// written in the file; deserialising anything else is an error listing the set.
-macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($var:ident => $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum $name { $($var),+ }
-        impl $name {
-            /// The string written in the config file.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$var => $s),+ }
-            }
-            /// Parse the config string; the error lists the accepted ones.
-            pub fn parse(s: &str) -> Result<$name, String> {
-                match s {
-                    $($s => Ok($name::$var),)+
-                    _ => Err(format!("\"{s}\" is not one of {}", [$($s),+].join(", "))),
-                }
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-        impl std::str::FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<$name, String> {
-                $name::parse(s)
-            }
-        }
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
-                let s = String::deserialize(d)?;
-                $name::parse(&s).map_err(serde::de::Error::custom)
-            }
-        }
-    };
-}
-
-string_enum! {
+afk_model::named_enum! {
     /// `forge.kind`.
     ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
 }
@@ -78,9 +33,26 @@ string_enum! {
 /// `runner.kind`: a value the store keeps, so the model's.
 pub use crate::types::RunnerKind;
 
-string_enum! {
-    /// `poll.trusted_permission`; ordered, so `have >= needed` means "at least".
-    Permission { Read => "read", Write => "write", Admin => "admin" }
+/// `poll.trusted_permission`: the model's rank of a person's access (one
+/// permission type), of which the config names three.
+pub use crate::types::Access;
+
+/// `poll.trusted_permission`'s words.
+const TRUSTED_PERMISSIONS: [(&str, Access); 3] = [
+    ("read", Access::Read),
+    ("write", Access::Write),
+    ("admin", Access::Admin),
+];
+
+fn de_trusted_permission<'de, D: Deserializer<'de>>(d: D) -> Result<Access, D::Error> {
+    let s = String::deserialize(d)?;
+    TRUSTED_PERMISSIONS
+        .iter()
+        .find(|(w, _)| *w == s)
+        .map(|(_, a)| *a)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!("\"{s}\" is not one of read, write, admin"))
+        })
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -190,7 +162,8 @@ pub struct Poll {
     pub allowlist: Vec<RepoName>,
     pub ready_label: String,
     pub in_progress_label: String,
-    pub trusted_permission: Permission,
+    #[serde(deserialize_with = "de_trusted_permission")]
+    pub trusted_permission: Access,
     pub trusted_users: Vec<String>,
     pub max_in_flight: usize,
     pub max_per_tick: usize,
@@ -214,7 +187,7 @@ impl Default for Poll {
             allowlist: vec![],
             ready_label: "ready-for-agent".into(),
             in_progress_label: "agent-in-progress".into(),
-            trusted_permission: Permission::Write,
+            trusted_permission: Access::Write,
             trusted_users: vec![],
             max_in_flight: 4,
             max_per_tick: 4,
@@ -1848,7 +1821,7 @@ mod tests {
         assert_eq!(c.forge.concurrency, 8);
         assert_eq!(c.forge.kind, ForgeKind::Gitea);
         assert_eq!(c.runner.kind, RunnerKind::Command);
-        assert_eq!(c.poll.trusted_permission, Permission::Write);
+        assert_eq!(c.poll.trusted_permission, Access::Write);
         assert_eq!(c.forge_timeout(), Duration::from_secs(30));
         assert_eq!(c.stall_after(), Duration::from_secs(3 * 3600));
         assert_eq!(c.lessons.dedup_window, Duration::from_secs(3600));
@@ -2257,11 +2230,11 @@ mod tests {
         );
         let c = parse("[forge]\nkind = \"github\"\n[poll]\ntrusted_permission = \"admin\"\n[runner]\nkind = \"http\"\nurl = \"http://x\"\n").unwrap();
         assert_eq!(c.forge.kind, ForgeKind::Github);
-        assert_eq!(c.poll.trusted_permission, Permission::Admin);
+        assert_eq!(c.poll.trusted_permission, Access::Admin);
         assert_eq!(c.runner.kind, RunnerKind::Http);
         assert_eq!(c.runner.kind.to_string(), "http");
         assert_eq!(ForgeKind::Forgejo.as_str(), "forgejo");
-        assert!(Permission::Admin > Permission::Write && Permission::Write > Permission::Read);
+        assert!(Access::Admin > Access::Write && Access::Write > Access::Read);
     }
 
     #[test]

@@ -223,17 +223,6 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// `poll.trusted_permission` as the rank the trust rule compares.
-pub(crate) fn trusted_access(cfg: &Config) -> crate::types::Access {
-    use crate::config::Permission;
-    use crate::types::Access;
-    match cfg.poll.trusted_permission {
-        Permission::Read => Access::Read,
-        Permission::Write => Access::Write,
-        Permission::Admin => Access::Admin,
-    }
-}
-
 /// A permission lookup's answer (`Ok(None)`: none was needed; `Err`:
 /// refused) as the trust rule ranks it.
 pub(crate) fn access_of(

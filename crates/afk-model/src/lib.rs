@@ -420,6 +420,17 @@ pub enum Access {
 }
 
 impl Access {
+    /// The rank's own word (`poll.trusted_permission` says read, write or admin).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::None => "none",
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Admin => "admin",
+            Access::Owner => "owner",
+        }
+    }
+
     /// The forge's word for a permission (either forge's spelling, any case).
     pub fn from_forge(s: &str) -> Access {
         match s.to_ascii_lowercase().as_str() {

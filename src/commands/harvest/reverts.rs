@@ -203,7 +203,7 @@ impl Proofs<'_> {
         let t = dispatch::trust(
             login,
             &poll.trusted_users,
-            super::super::trusted_access(&self.ctx.config),
+            self.ctx.config.poll.trusted_permission,
             super::super::access_of(&permission),
         );
         self.trust.insert(key, t.clone());

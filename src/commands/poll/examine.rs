@@ -322,7 +322,7 @@ impl Lookup<'_> {
                     dispatch::trust(
                         who,
                         &cfg.poll.trusted_users,
-                        super::super::trusted_access(cfg),
+                        cfg.poll.trusted_permission,
                         super::super::access_of(&p),
                     ) == Trust::Trusted
                 }
@@ -378,7 +378,7 @@ impl Lookup<'_> {
         let trust = dispatch::trust(
             &armed.login,
             &cfg.poll.trusted_users,
-            super::super::trusted_access(cfg),
+            cfg.poll.trusted_permission,
             super::super::access_of(&perm),
         );
         facts.trusted = trust == Trust::Trusted;

@@ -60,7 +60,7 @@ impl Trust<'_> {
         let t = crate::core::dispatch::trust(
             login,
             &cfg.poll.trusted_users,
-            crate::commands::trusted_access(cfg),
+            cfg.poll.trusted_permission,
             crate::commands::access_of(&p),
         ) == crate::core::dispatch::Trust::Trusted;
         self.known.insert(login.to_string(), t);
