@@ -162,10 +162,7 @@ impl Store {
         let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map)?;
+        let tx = self.immediate()?;
         if let Some(w) = dedup.filter(|w| !w.is_zero()) {
             let dup: Option<i64> = tx
                 .query_row(

@@ -531,27 +531,35 @@ impl Store {
     /// file together take turns, and the second applies nothing twice.
     fn migrate(&mut self, from: usize) -> Result<()> {
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(from) {
-            let tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+            let path = self.path.clone();
+            let tx = self.immediate()?;
             let now: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
             if now as usize > i {
                 continue; // another process applied it while this one waited
             }
             tx.execute_batch(sql)
-                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()
-                .map_err(|e| anyhow::anyhow!(describe(&self.path, &e)))?;
+                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
         }
         Ok(())
     }
 
     pub fn err(&self, e: rusqlite::Error) -> anyhow::Error {
         anyhow::anyhow!(describe(&self.path, &e))
+    }
+
+    /// The one way a write of several statements begins: an IMMEDIATE
+    /// transaction, so it takes the write lock first (waiting up to the busy
+    /// timeout) instead of failing later when a read turns into a write.
+    pub(crate) fn immediate(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| anyhow::anyhow!(describe(&path, &e)))
     }
 }
 

@@ -105,10 +105,7 @@ impl Store {
         let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map)?;
+        let tx = self.immediate()?;
         let mut inserted = vec![];
         {
             let t = at.clone();
@@ -221,10 +218,7 @@ impl Store {
         let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map)?;
+        let tx = self.immediate()?;
         let n = tx
             .execute(
                 "UPDATE outcomes SET outcome='failure', reverted_by=?2, reverted_at=?3

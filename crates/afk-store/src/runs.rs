@@ -504,10 +504,7 @@ impl Store {
         let at = self.stamp();
         let path = self.path.clone();
         let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(map)?;
+        let tx = self.immediate()?;
         let n = tx
             .execute(
                 "UPDATE runs SET state=?2, end_reason=?3, updated_at=?4 WHERE id=?1 AND state IN (?5, ?6)",

@@ -14,7 +14,7 @@ use crate::core::canary::{
 };
 use crate::core::kinds::EventKind;
 use anyhow::{Result, anyhow, bail};
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -183,13 +183,6 @@ pub enum Recorded {
 }
 
 impl Store {
-    fn immediate(&mut self) -> Result<Transaction<'_>> {
-        let path = self.path.clone();
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| anyhow!(super::describe(&path, &e)))
-    }
-
     /// Add a version: the first of a name becomes `current`, later ones
     /// `candidate`, or the live canary with `canary` (refused, with nothing
     /// added, unless `harvest.canary` is on and no canary is live).

@@ -308,7 +308,7 @@ impl Store {
         let outcome = outcome.to_string();
         let path = self.path.clone();
         let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
-        let tx = self.conn.transaction().map_err(err)?;
+        let tx = self.immediate()?;
         let t = at.clone();
         let n = tx
             .execute(
