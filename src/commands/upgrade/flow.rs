@@ -212,7 +212,7 @@ fn step_facts(
         (Some(b), None) => match std::mem::replace(&mut fixer, Fixer::None) {
             Fixer::Running => Tests::Working,
             _ => Tests::Exited {
-                pushed: super::tests::pushed(up, b)?,
+                pushed: super::with_tests::pushed(up, b)?,
             },
         },
     };
@@ -311,7 +311,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         |up: &mut Up, action, why: String| up.report.act(name, action, Some(pr.number), Some(why));
     match next {
         Step::Testme => {
-            let testme = super::tests::testme_body(up, row);
+            let testme = super::with_tests::testme_body(up, row);
             up.forge.create_comment(&r.mirror, pr.number, &testme)?;
             up.store.upgrade_tested(row.id, &pr.head.sha)?;
             item.test_runs += 1;
@@ -340,7 +340,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         }
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
-            super::tests::start_fixer(up, r, pr, at.bump, row, runs)?;
+            super::with_tests::start_fixer(up, r, pr, at.bump, row, runs)?;
             let repo = up.ctx.config.upgrade.tests_repo.as_deref().unwrap_or("");
             let why = format!("a stale test: the fixer updates it in {repo}");
             say(up, "start_fixer", why);
@@ -351,7 +351,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
             let n = if up.dry() {
                 None
             } else {
-                let (n, url) = super::tests::open_pr(up, r, pr, at.bump, row)?;
+                let (n, url) = super::with_tests::open_pr(up, r, pr, at.bump, row)?;
                 item.tests_pr = Some(url);
                 Some(n)
             };

@@ -19,8 +19,8 @@ mod open;
 mod prefetch;
 mod recipe;
 pub mod report;
-mod tests;
 mod verdict;
+mod with_tests;
 
 use super::Ctx;
 use super::tick;
