@@ -165,6 +165,77 @@ both_dialects! {
     }
 }
 
+mod held_and_ends {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn a_held_run_shows_as_held_by_whom_and_since_when_in_status_and_on_the_page() {
+        let (sb, afk) = setup("");
+        comment(&sb, 1, "alice", "/afk hold");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())));
+        let (code, st, err) = afk.json(&["status"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(st["runs"][0]["held"]["by"], "alice", "{st}");
+        assert!(st["runs"][0]["held"]["since"].as_str().is_some_and(|s| s.starts_with("20")), "{st}");
+        let out = afk.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("(held)") && text.contains("is held by alice since"), "{text}");
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert!(html.contains("<strong class=\"held\">held by alice since"), "{html}");
+        // resumed: no longer shown as held
+        comment(&sb, 1, "alice", "/afk resume");
+        afk.watch();
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("held").is_none(), "{st}");
+        let out = afk.cmd().arg("status").output().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("held"));
+    }
+
+    #[test]
+    fn an_unresolved_review_and_a_stop_reach_the_notification_and_the_journal() {
+        let (sb, afk) = setup("review_turns_max = 0\n\n[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"");
+        review(
+            &sb,
+            "alice",
+            changes(),
+            "Please add a test",
+            json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("escalate".into(), Some("review-unresolved".into())));
+        let hook = sb.hooks().into_iter().find(|h| h["hook"] == "webhook").expect("notified");
+        assert_eq!(hook["body"]["reason"], "review-unresolved", "{hook}");
+        assert_eq!(hook["body"]["event"], "run.escalated", "{hook}");
+        let (_, l, _) = afk.json(&["lessons", "list", "--type", "review_unresolved"]);
+        let lessons = l["lessons"].as_array().unwrap();
+        assert_eq!(lessons.len(), 1, "{l}");
+        let cause = lessons[0]["root_cause"].as_str().unwrap();
+        assert!(cause.contains("alice") && cause.contains("Please add a test"), "{cause}");
+        assert_eq!(lessons[0]["detail"], "src/lib.rs:3");
+        assert_eq!(lessons[0]["work_item"], "acme/api#1");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert!(shown.to_string().contains("review-unresolved"), "{shown}");
+    }
+
+    #[test]
+    fn a_stop_reaches_the_notification_and_records_no_lesson() {
+        let (sb, afk) = setup("\n[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"");
+        comment(&sb, 1, "alice", "/afk stop");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())));
+        let hook = sb.hooks().into_iter().find(|h| h["hook"] == "webhook").expect("notified");
+        assert_eq!(hook["body"]["reason"], "stopped", "{hook}");
+        let (_, l, _) = afk.json(&["lessons", "list"]);
+        assert_eq!(l["lessons"], json!([]), "{l}");
+        let esc = bodies(&sb).into_iter().find(|b| b.contains("afk needs a human")).unwrap();
+        assert!(esc.contains("alice said `stop`"), "{esc}");
+    }
+    }
+}
+
 fn mergeable(sb: &Sandbox, v: Value) {
     sb.admin(
         "POST",

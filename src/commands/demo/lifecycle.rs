@@ -13,6 +13,8 @@ use anyhow::Result;
 pub(super) struct Lifecycle {
     pub(super) snap: Snapshot,
     pub(super) events: Vec<Event>,
+    /// acme/api#2's run: green, waiting for a person (the review act's)
+    pub(super) api2: RunId,
 }
 
 /// The whole act, scene by scene.
@@ -37,7 +39,7 @@ pub(super) fn act(
         next.done(),
     );
     red_ci_act(sb, ctx, api2, show)?;
-    lessons_and_events(&store, show)
+    lessons_and_events(&store, api2, show)
 }
 
 /// The sandbox's world, as the demo starts.
@@ -170,7 +172,7 @@ fn merge(
 }
 
 /// The lessons snapshot and the last few events of the outbox.
-fn lessons_and_events(store: &Store, show: &Show) -> Result<Lifecycle> {
+fn lessons_and_events(store: &Store, api2: RunId, show: &Show) -> Result<Lifecycle> {
     let snap = store.lesson_snapshot()?;
     show.say(&format!(
         "== afk lessons snapshot\nlessons: {} in all, {} open\n",
@@ -180,5 +182,5 @@ fn lessons_and_events(store: &Store, show: &Show) -> Result<Lifecycle> {
     for e in &events {
         show.say(&format!("== event: {} {}", e.kind, e.text));
     }
-    Ok(Lifecycle { snap, events })
+    Ok(Lifecycle { snap, events, api2 })
 }
