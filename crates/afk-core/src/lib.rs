@@ -30,6 +30,7 @@ pub mod placeholders;
 pub mod progress;
 pub mod prompt;
 pub mod queue;
+pub mod revalidate;
 pub mod registry_auth;
 pub mod release_age;
 pub mod routing;

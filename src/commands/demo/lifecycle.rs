@@ -126,9 +126,6 @@ fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Ctx, show: &mut Show) -> Result<()
 /// On GitHub, a watch with nothing changed: every GET is conditional, and
 /// GitHub answers 304 for free.
 fn idle_watch(ctx: &Ctx, show: &mut Show) -> Result<()> {
-    // the tick before re-reads, once, the comments (watch reads them
-    // for commands) that afk's own checklist edit changed
-    super::super::watch::tick(ctx)?;
     let idle = super::super::watch::tick(ctx)?.done();
     let line = format!(
         "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
