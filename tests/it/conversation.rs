@@ -335,3 +335,92 @@ fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
         assert_eq!(action_of(&r, 1).0, "update_branch");
     });
 }
+
+/// The issue's judging list, item by item, where the tests above leave a gap.
+mod judged {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn a_dismissed_change_request_gets_no_turn() {
+        let (sb, afk) = setup("");
+        let id = review(&sb, "alice", changes(), "add a test", json!([]));
+        sb.admin("POST", "/dismiss", Some(json!({"review": id})));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+    }
+
+    #[test]
+    fn a_review_of_an_older_head_before_the_last_turn_is_not_taken() {
+        let (sb, afk) = setup("fix_forward_max = 1");
+        let old = head(&sb);
+        sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+        // the corrective turn starts (afk's clock) after the review below is stamped
+        let start = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+        afk.at(start);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("ci-red".into())));
+        afk.wait_agent(1);
+        assert_ne!(head(&sb), old, "the agent pushed");
+        sb.admin(
+            "POST",
+            "/review",
+            Some(json!({"repo": "acme/api", "pr": 2, "user": "alice", "state": changes(),
+                "body": "about the old head", "commit": old})),
+        );
+        afk.at(start + time::Duration::minutes(1));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        let trail = shown["conversation"].to_string();
+        assert!(trail.contains("stale head"), "{trail}");
+    }
+
+    #[test]
+    fn a_huge_review_reaches_the_prompt_bounded_with_the_cut_said() {
+        let (sb, afk) = setup("");
+        let body = format!("START {} END-OF-BODY", "word ".repeat(40_000));
+        // 30 line comments, the first 4 of 10 KB (cut to 4 KiB each): they never
+        // squeeze the review's own words out of the prompt
+        let many: Vec<Value> = (0..30)
+            .map(|i| {
+                let n = if i < 4 { 10_000 } else { 100 };
+                json!({"path": format!("src/f{i}.rs"), "line": i + 1, "body": "z".repeat(n)})
+            })
+            .collect();
+        review(&sb, "alice", changes(), &body, json!(many));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())));
+        afk.wait_agent(1);
+        let p = prompt(&afk, 2);
+        assert!(p.contains("START word"), "the review is quoted");
+        assert!(!p.contains("END-OF-BODY"), "cut at 32 KiB");
+        assert!(p.contains("was cut"), "the cut is said");
+        assert!(p.contains("src/f0.rs:1: zzz"), "line comments are quoted");
+        assert!(!p.contains("src/f25.rs"), "at most 20 line comments");
+        assert!(p.len() < 200_000, "bounded: {} bytes", p.len());
+    }
+
+    #[test]
+    fn an_idle_pr_with_a_conversation_costs_no_writes() {
+        let (sb, afk) = setup("");
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        review(&sb, "alice", "APPROVED", "fine", json!([]));
+        review(&sb, "mallory", changes(), "untrusted", json!([]));
+        comment(&sb, 1, "alice", "thanks");
+        comment(&sb, 2, "bob", "nice");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())));
+        for tick in ["first idle tick", "second idle tick"] {
+            sb.clear_requests();
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())));
+            assert_eq!(sb.writes(), Vec::<Value>::new(), "{tick}: no writes");
+            if dialect() == Dialect::Github {
+                assert_eq!(r["costly_requests"], 0, "{tick}: {:?}", sb.requests());
+            }
+        }
+    }
+    }
+}
