@@ -120,9 +120,13 @@ fn quote_prompt(ctx: &Ctx, store: &Store, run: RunId, show: &Show) -> Result<()>
             }
         }
     }
+    let quoted: Vec<String> = shown
+        .iter()
+        .map(|l| format!("     {l}").trim_end().to_string())
+        .collect();
     show.say(&format!(
-        "   prompt-{turn}.md of run {run} quotes the review, fenced as data:\n     {}\n",
-        shown.join("\n     ")
+        "   prompt-{turn}.md of run {run} quotes the review, fenced as data:\n{}\n",
+        quoted.join("\n")
     ));
     Ok(())
 }
