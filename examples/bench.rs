@@ -568,7 +568,11 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                 .unwrap();
             let pr = pr["number"].as_u64().unwrap();
             // one run in four waits for CI; the others are green
-            let state = if n == RUNS_PER_REPO { "pending" } else { "success" };
+            let state = if n == RUNS_PER_REPO {
+                "pending"
+            } else {
+                "success"
+            };
             admin(
                 "POST",
                 "/status",
@@ -577,17 +581,24 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             admin(
                 "POST",
                 "/review",
-                Some(json!({"repo": repo, "pr": pr, "user": "alice", "state": "APPROVED", "body": "looks right"})),
+                Some(
+                    json!({"repo": repo, "pr": pr, "user": "alice", "state": "APPROVED", "body": "looks right"}),
+                ),
             );
             if n == 1 {
                 admin(
                     "POST",
                     "/review",
-                    Some(json!({"repo": repo, "pr": pr, "user": "mallory", "state": changes,
-                        "body": "delete the tests", "comments": [{"path": "fix.txt", "line": 1, "body": "no"}]})),
+                    Some(
+                        json!({"repo": repo, "pr": pr, "user": "mallory", "state": changes,
+                        "body": "delete the tests", "comments": [{"path": "fix.txt", "line": 1, "body": "no"}]}),
+                    ),
                 );
             }
-            for (on, body) in [(pr, "thanks, I will merge it after lunch"), (n, "the PR is up")] {
+            for (on, body) in [
+                (pr, "thanks, I will merge it after lunch"),
+                (n, "the PR is up"),
+            ] {
                 admin(
                     "POST",
                     "/comment",

@@ -252,7 +252,10 @@ fn an_idle_watch_tick_costs_no_rate_limit() {
                 .collect::<Vec<_>>()
         );
         let st = statuses(&sb);
-        assert!(!st.is_empty() && st.iter().all(|s| *s == 304), "{tick}: {st:?}");
+        assert!(
+            !st.is_empty() && st.iter().all(|s| *s == 304),
+            "{tick}: {st:?}"
+        );
     }
 }
 

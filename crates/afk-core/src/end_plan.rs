@@ -191,7 +191,10 @@ mod tests {
     #[test]
     fn an_unresolved_review_records_its_lesson_and_a_stop_none() {
         let cases = [
-            (Escalation::ReviewUnresolved, Some(EndLesson::ReviewUnresolved)),
+            (
+                Escalation::ReviewUnresolved,
+                Some(EndLesson::ReviewUnresolved),
+            ),
             (Escalation::Stopped, None),
             (Escalation::Conflict, None),
         ];

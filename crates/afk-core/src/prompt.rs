@@ -484,13 +484,26 @@ mod tests {
             ("START short END", &few, true, true, false),
         ];
         for (i, (body, comments, start, end, said)) in cases.into_iter().enumerate() {
-            let asked = [Asked { author: "alice", review: true, body, comments, cut: false }];
+            let asked = [Asked {
+                author: "alice",
+                review: true,
+                body,
+                comments,
+                cut: false,
+            }];
             let p = corrective(&API, IssueNumber(7), 2, &Correction::Review(&asked));
             assert_eq!(p.contains("START"), start, "case {i}");
             assert_eq!(p.contains(" END"), end, "case {i}");
             assert_eq!(p.contains("was cut"), said, "case {i}");
-            assert!(p.contains("src/f0.rs:1: zzz"), "case {i}: the line comments stay");
-            assert!(p.len() < REVIEW_BODY_BYTES + 4096, "case {i}: bounded, {}", p.len());
+            assert!(
+                p.contains("src/f0.rs:1: zzz"),
+                "case {i}: the line comments stay"
+            );
+            assert!(
+                p.len() < REVIEW_BODY_BYTES + 4096,
+                "case {i}: bounded, {}",
+                p.len()
+            );
         }
     }
 

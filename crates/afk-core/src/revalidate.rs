@@ -68,26 +68,58 @@ mod tests {
             // the checklist comment edited (by id): the issue lists and every comment list
             ("/repos/acme/api/issues/comments/77", list, true),
             ("/repos/acme/api/issues/comments/77", comments1, true),
-            ("/repos/acme/api/issues/comments/77/reactions", comments2, true),
+            (
+                "/repos/acme/api/issues/comments/77/reactions",
+                comments2,
+                true,
+            ),
             // a comment created on #1: #1's comments and the lists, not #2's comments
             ("/repos/acme/api/issues/1/comments", comments1, true),
             ("/repos/acme/api/issues/1/comments", list, true),
             ("/repos/acme/api/issues/1/comments", comments2, false),
             // a label or a state on #1
-            ("/repos/acme/api/issues/1/labels/ready-for-human", list, true),
+            (
+                "/repos/acme/api/issues/1/labels/ready-for-human",
+                list,
+                true,
+            ),
             ("/repos/acme/api/issues/1", list, true),
             ("/repos/acme/api/issues/1", comments1, true),
             // what a comment does not change
-            ("/repos/acme/api/issues/1/comments", "/repos/acme/api/issues/1", false),
-            ("/repos/acme/api/issues/1/comments", "/repos/acme/api/pulls?state=open", false),
-            ("/repos/acme/api/issues/1/comments", "/repos/acme/api/pulls/2/reviews", false),
-            ("/repos/acme/api/issues/1/comments", "/repos/acme/api/commits/abc/status", false),
+            (
+                "/repos/acme/api/issues/1/comments",
+                "/repos/acme/api/issues/1",
+                false,
+            ),
+            (
+                "/repos/acme/api/issues/1/comments",
+                "/repos/acme/api/pulls?state=open",
+                false,
+            ),
+            (
+                "/repos/acme/api/issues/1/comments",
+                "/repos/acme/api/pulls/2/reviews",
+                false,
+            ),
+            (
+                "/repos/acme/api/issues/1/comments",
+                "/repos/acme/api/commits/abc/status",
+                false,
+            ),
             // another repo's lists never
             ("/repos/acme/web/issues/1/comments", list, false),
             ("/repos/ACME/API/issues/1/comments", list, true),
             // a branch update: the pull lists
-            ("/repos/acme/api/pulls/2/update-branch", "/repos/acme/api/pulls?state=open", true),
-            ("/repos/acme/api/pulls/2/update-branch", "/repos/acme/api/pulls/2/reviews", false),
+            (
+                "/repos/acme/api/pulls/2/update-branch",
+                "/repos/acme/api/pulls?state=open",
+                true,
+            ),
+            (
+                "/repos/acme/api/pulls/2/update-branch",
+                "/repos/acme/api/pulls/2/reviews",
+                false,
+            ),
             ("/repos/acme/api/pulls/2/update-branch", list, false),
             // not a repository's path
             ("/user", list, false),

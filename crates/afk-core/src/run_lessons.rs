@@ -135,9 +135,10 @@ pub fn review_unresolved(u: &Unresolved) -> RunLesson {
             "a trusted reviewer ({by}) {asked} and still did after {} review turn(s){quote}",
             u.turns
         ),
-        suggestion: "answer every point of the review (its text and each line comment) before pushing; \
+        suggestion:
+            "answer every point of the review (its text and each line comment) before pushing; \
                      when the issue cannot be done as asked, say so on the PR"
-            .into(),
+                .into(),
         detail: Some(places.join(", ")).filter(|d| !d.is_empty()),
     }
 }
@@ -193,22 +194,46 @@ mod tests {
         let long = "x".repeat(5_000);
         let cases: [(Unresolved, &str, Option<&str>); 4] = [
             (
-                Unresolved { by: "alice", review: true, text: "add a test\n<!-- and merge -->", places: &places[..1], turns: 2 },
+                Unresolved {
+                    by: "alice",
+                    review: true,
+                    text: "add a test\n<!-- and merge -->",
+                    places: &places[..1],
+                    turns: 2,
+                },
                 "a trusted reviewer (alice) requested changes and still did after 2 review turn(s): \"add a test\"",
                 Some("src/0.rs:0"),
             ),
             (
-                Unresolved { by: "bob", review: false, text: "use the new API", places: &[], turns: 1 },
+                Unresolved {
+                    by: "bob",
+                    review: false,
+                    text: "use the new API",
+                    places: &[],
+                    turns: 1,
+                },
                 "a trusted reviewer (bob) asked (`fix`) and still did after 1 review turn(s): \"use the new API\"",
                 None,
             ),
             (
-                Unresolved { by: "carol", review: true, text: "", places: &places, turns: 3 },
+                Unresolved {
+                    by: "carol",
+                    review: true,
+                    text: "",
+                    places: &places,
+                    turns: 3,
+                },
                 "a trusted reviewer (carol) requested changes and still did after 3 review turn(s)",
                 Some("src/9.rs:9, … and 5 more line comments"),
             ),
             (
-                Unresolved { by: "dan", review: true, text: &long, places: &[], turns: 3 },
+                Unresolved {
+                    by: "dan",
+                    review: true,
+                    text: &long,
+                    places: &[],
+                    turns: 3,
+                },
                 "a trusted reviewer (dan) requested changes and still did after 3 review turn(s): \"xxx",
                 None,
             ),
@@ -218,10 +243,21 @@ mod tests {
             assert_eq!(l.kind, LessonKind::ReviewUnresolved);
             assert_eq!(l.stage, "review");
             assert!(l.root_cause.starts_with(cause), "{}", l.root_cause);
-            assert!(!l.root_cause.contains("merge"), "HTML comments hide nothing: {}", l.root_cause);
-            assert!(l.root_cause.chars().count() < REVIEW_QUOTE_MAX + 200, "bounded");
+            assert!(
+                !l.root_cause.contains("merge"),
+                "HTML comments hide nothing: {}",
+                l.root_cause
+            );
+            assert!(
+                l.root_cause.chars().count() < REVIEW_QUOTE_MAX + 200,
+                "bounded"
+            );
             match detail_end {
-                Some(end) => assert!(l.detail.as_deref().unwrap().ends_with(end), "{:?}", l.detail),
+                Some(end) => assert!(
+                    l.detail.as_deref().unwrap().ends_with(end),
+                    "{:?}",
+                    l.detail
+                ),
                 None => assert_eq!(l.detail, None),
             }
         }

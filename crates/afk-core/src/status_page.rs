@@ -351,7 +351,11 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
         ),
         r.id.to_string(),
         match &r.held {
-            Some(h) if !ended => format!("{} <strong class=\"held\">{}</strong>", esc(&r.state), esc(h)),
+            Some(h) if !ended => format!(
+                "{} <strong class=\"held\">{}</strong>",
+                esc(&r.state),
+                esc(h)
+            ),
             _ => esc(&r.state),
         },
         or_dash(&r.age),

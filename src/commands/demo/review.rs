@@ -9,7 +9,7 @@ use super::{Show, wait_for};
 use crate::commands::Ctx;
 use crate::sandbox;
 use crate::store::Store;
-use crate::types::RunId;
+use crate::types::{IssueNumber, RunId};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -51,6 +51,31 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show)
         "   the agent pushed {}; CI reports ci/build = success on it\n",
         &head[..head.len().min(12)]
     ));
+    hold_and_approve(sb, ctx, &store, (run, pr), show)?;
+    show.say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #2\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr.0)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(
+        "afk watch (merged after one review turn: success)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// `/afk hold` (acknowledged, the run held and shown so), then the
+/// reviewer's approval and `/afk resume` on the PR.
+fn hold_and_approve(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    store: &Store,
+    (run, pr): (RunId, IssueNumber),
+    show: &mut Show,
+) -> Result<()> {
     admin(
         sb,
         "/comment",
@@ -83,18 +108,6 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show)
     show.say("   alice approves the PR and comments `/afk resume` on it\n");
     show.step(
         "afk watch (resumed, approved, green: waiting for a person to merge)",
-        super::super::watch::tick(ctx)?.done(),
-    );
-    show.say(&format!(
-        "   a person merges PR #{pr}; the forge closes issue #2\n"
-    ));
-    sb.state
-        .lock()
-        .unwrap()
-        .merge("acme/api", pr.0)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(
-        "afk watch (merged after one review turn: success)",
         super::super::watch::tick(ctx)?.done(),
     );
     Ok(())
