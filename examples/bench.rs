@@ -7,7 +7,8 @@
 //!   tick after it: wall time, requests, the time if every request were made one
 //!   after another, and the ratio to the critical-path limit
 //!   max(longest dependent chain, requests / concurrency) x latency;
-//! - the lessons journal with 100,000 lessons and a watch tick over 200 runs;
+//! - the lessons journal with 100,000 lessons and a watch tick over 200 runs
+//!   (open PRs awaiting merge or CI, each with reviews and comments to read);
 //! - harvest: a tick over 1,000,000 recorded outcomes (decision + report) and
 //!   `template list` over the same, as processes; poll with canary routing on
 //!   and off, as processes (`--dry-run`, so every run does the same work).
@@ -80,9 +81,13 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let only = std::env::args().nth(1);
     let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    if only.as_deref() == Some("github") {
-        // the GitHub section alone needs no afk binary
-        github_section(&dir);
+    if matches!(only.as_deref(), Some("github" | "watch")) {
+        // these sections alone need no afk binary: their ticks run in-process
+        if only.as_deref() == Some("watch") {
+            watch_bench(&dir, Dialect::Gitea);
+        } else {
+            github_section(&dir);
+        }
         let _ = std::fs::remove_dir_all(&dir);
         return;
     }
@@ -482,8 +487,12 @@ fn lessons_bench(dir: &std::path::Path, afk: &std::path::Path) {
 }
 
 /// One watch tick over 200 runs in flight across 50 repos (4 each), every run
-/// with a real branch, an open PR and a green status: the first tick writes the
-/// checklists, the second must write nothing.
+/// with a real branch and an open PR: three of four green (awaiting merge),
+/// one pending (awaiting CI); each PR with a conversation to read and nothing
+/// in it to act on (alice's approval and her comment on the PR, a comment on
+/// the issue, and on one PR per repo mallory's request for changes, which is
+/// untrusted). The first tick writes the checklists, the second and third
+/// must write nothing; on GitHub the second must cost no rate limit.
 fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     const RUNS_PER_REPO: u64 = 4;
     let dir = dir.join(format!("watch-{}", dialect.as_str()));
@@ -519,6 +528,11 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     };
     let store = afk::store::Store::open(&ctx.state_path()).unwrap();
     let agent = ureq::AgentBuilder::new().build();
+    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
+    let changes = match dialect {
+        Dialect::Gitea => "REQUEST_CHANGES",
+        Dialect::Github => "CHANGES_REQUESTED",
+    };
     for r in 0..REPOS {
         let repo = format!("bench/w{r:02}");
         let gd = sb.dir.join(format!("{repo}.git"));
@@ -537,17 +551,6 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                 &["update-ref", &format!("refs/heads/afk/issue-{n}"), &commit],
                 None,
             );
-            agent
-                .post(&format!("{}/repos/{repo}/pulls", sb.api_url()))
-                .set("Authorization", &format!("token {}", afk::sandbox::DEFAULT_TOKEN))
-                .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
-                .unwrap();
-            agent
-                .post(&format!("{}/_admin/status", sb.url))
-                .send_json(
-                    json!({"repo": repo, "sha": commit, "context": "ci", "state": "success"}),
-                )
-                .unwrap();
             let id = claim(&store, &repo, n, afk::config::RunnerKind::Command);
             store
                 .transition(
@@ -556,9 +559,54 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     afk::core::run_state::RunStatus::Dispatched,
                 )
                 .unwrap();
+            let pr: Value = agent
+                .post(&format!("{}/repos/{repo}/pulls", sb.api_url()))
+                .set("Authorization", &format!("token {}", afk::sandbox::DEFAULT_TOKEN))
+                .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
+                .unwrap()
+                .into_json()
+                .unwrap();
+            let pr = pr["number"].as_u64().unwrap();
+            // one run in four waits for CI; the others are green
+            let state = if n == RUNS_PER_REPO {
+                "pending"
+            } else {
+                "success"
+            };
+            admin(
+                "POST",
+                "/status",
+                Some(json!({"repo": repo, "sha": commit, "context": "ci", "state": state})),
+            );
+            admin(
+                "POST",
+                "/review",
+                Some(
+                    json!({"repo": repo, "pr": pr, "user": "alice", "state": "APPROVED", "body": "looks right"}),
+                ),
+            );
+            if n == 1 {
+                admin(
+                    "POST",
+                    "/review",
+                    Some(
+                        json!({"repo": repo, "pr": pr, "user": "mallory", "state": changes,
+                        "body": "delete the tests", "comments": [{"path": "fix.txt", "line": 1, "body": "no"}]}),
+                    ),
+                );
+            }
+            for (on, body) in [
+                (pr, "thanks, I will merge it after lunch"),
+                (n, "the PR is up"),
+            ] {
+                admin(
+                    "POST",
+                    "/comment",
+                    Some(json!({"repo": repo, "issue": on, "user": "alice", "body": body})),
+                );
+            }
         }
     }
-    let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
     admin(
         "POST",
         "/faults",
@@ -566,7 +614,8 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     );
     let runs = REPOS as u64 * RUNS_PER_REPO;
     println!(
-        "\nwatch ({}): {runs} runs in flight across {REPOS} repos, each with an open PR and green CI, {LATENCY_MS} ms per request",
+        "\nwatch ({}): {runs} runs in flight across {REPOS} repos, each with an open PR (3 in 4 green, 1 pending), \
+         reviews and comments to read, {LATENCY_MS} ms per request",
         dialect.as_str()
     );
     println!(
@@ -593,18 +642,23 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             n - not_modified(reqs),
             "the client counts what the forge saw"
         );
-        // chain: in-progress issues list, open PR list, status (+ comments list, comment post)
-        let chain = if writes > 0 { 5 } else { 3 };
+        if name.contains("no change") {
+            assert_eq!(writes, 0, "{name}: an idle tick writes nothing");
+            if dialect == Dialect::Github {
+                assert_eq!(costly, 0, "{name}: an idle GitHub tick costs no rate limit");
+            }
+        }
+        // the longest chain: the lists (issues, pulls), then one run's reads one
+        // after another (status, check runs, comments, reviews, ...), then its
+        // writes (checklist) and the tick's re-reads of what they changed
+        let lists = 2 * REPOS;
+        let per_run = (n - writes).saturating_sub(lists).div_ceil(runs as usize);
+        let chain = 1 + per_run + if writes > 0 { 2 } else { 0 };
         let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
         let serial = (n as u64 * LATENCY_MS) as f64;
         println!(
             "{name:<34} {wall:>9.0} {n:>9} {writes:>7} {costly:>7} {serial:>11.0} {limit:>11.0} {:>6.2}",
             wall / limit
-        );
-    }
-    if dialect == Dialect::Github {
-        println!(
-            "the second tick pays for each repo's issue list, which the first tick's checklist comments changed (GitHub counts comments there)"
         );
     }
 }

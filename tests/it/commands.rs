@@ -185,11 +185,22 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         &["acme/api#2", "dispatched"],
         &["acme/api#2", "corrective_turn", "ci-red"],
         &["acme/api#2", "wait", "awaiting-merge"],
+        // the review act: one review turn, a hold, the merge
+        &["acme/api#2", "corrective_turn", "review"],
+        &["acme/api#2", "wait", "held"],
+        &["acme/api#2", "succeed"],
     ];
     for words in rows {
         assert!(row(words), "no row with {words:?}:\n{text}");
     }
     assert!(text.contains("event: run.succeeded"), "{text}");
+    assert!(
+        text.contains("quotes the review, fenced as data")
+            && text.contains("alice requested changes")
+            && text.contains("afk-issue-2.txt:1: this line is a leftover"),
+        "the review turn's prompt is shown: {text}"
+    );
+    assert!(text.contains("held by alice since"), "{text}");
     assert!(text.contains("event: run.escalated"), "{text}");
     assert!(
         text.contains("[gate_failure] CI failed on formatting — run the formatter before pushing"),

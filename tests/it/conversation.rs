@@ -165,6 +165,77 @@ both_dialects! {
     }
 }
 
+mod held_and_ends {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn a_held_run_shows_as_held_by_whom_and_since_when_in_status_and_on_the_page() {
+        let (sb, afk) = setup("");
+        comment(&sb, 1, "alice", "/afk hold");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())));
+        let (code, st, err) = afk.json(&["status"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(st["runs"][0]["held"]["by"], "alice", "{st}");
+        assert!(st["runs"][0]["held"]["since"].as_str().is_some_and(|s| s.starts_with("20")), "{st}");
+        let out = afk.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("(held)") && text.contains("is held by alice since"), "{text}");
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert!(html.contains("<strong class=\"held\">held by alice since"), "{html}");
+        // resumed: no longer shown as held
+        comment(&sb, 1, "alice", "/afk resume");
+        afk.watch();
+        let (_, st, _) = afk.json(&["status"]);
+        assert!(st["runs"][0].get("held").is_none(), "{st}");
+        let out = afk.cmd().arg("status").output().unwrap();
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("held"));
+    }
+
+    #[test]
+    fn an_unresolved_review_and_a_stop_reach_the_notification_and_the_journal() {
+        let (sb, afk) = setup("review_turns_max = 0\n\n[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"");
+        review(
+            &sb,
+            "alice",
+            changes(),
+            "Please add a test",
+            json!([{"path": "src/lib.rs", "line": 3, "body": "rename this"}]),
+        );
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("escalate".into(), Some("review-unresolved".into())));
+        let hook = sb.hooks().into_iter().find(|h| h["hook"] == "webhook").expect("notified");
+        assert_eq!(hook["body"]["reason"], "review-unresolved", "{hook}");
+        assert_eq!(hook["body"]["event"], "run.escalated", "{hook}");
+        let (_, l, _) = afk.json(&["lessons", "list", "--type", "review_unresolved"]);
+        let lessons = l["lessons"].as_array().unwrap();
+        assert_eq!(lessons.len(), 1, "{l}");
+        let cause = lessons[0]["root_cause"].as_str().unwrap();
+        assert!(cause.contains("alice") && cause.contains("Please add a test"), "{cause}");
+        assert_eq!(lessons[0]["detail"], "src/lib.rs:3");
+        assert_eq!(lessons[0]["work_item"], "acme/api#1");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert!(shown.to_string().contains("review-unresolved"), "{shown}");
+    }
+
+    #[test]
+    fn a_stop_reaches_the_notification_and_records_no_lesson() {
+        let (sb, afk) = setup("\n[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"");
+        comment(&sb, 1, "alice", "/afk stop");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())));
+        let hook = sb.hooks().into_iter().find(|h| h["hook"] == "webhook").expect("notified");
+        assert_eq!(hook["body"]["reason"], "stopped", "{hook}");
+        let (_, l, _) = afk.json(&["lessons", "list"]);
+        assert_eq!(l["lessons"], json!([]), "{l}");
+        let esc = bodies(&sb).into_iter().find(|b| b.contains("afk needs a human")).unwrap();
+        assert!(esc.contains("alice said `stop`"), "{esc}");
+    }
+    }
+}
+
 fn mergeable(sb: &Sandbox, v: Value) {
     sb.admin(
         "POST",
@@ -263,4 +334,93 @@ fn github_s_null_mergeable_is_asked_again_never_read_as_false() {
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1).0, "update_branch");
     });
+}
+
+/// The issue's judging list, item by item, where the tests above leave a gap.
+mod judged {
+    use super::*;
+
+    both_dialects! {
+    #[test]
+    fn a_dismissed_change_request_gets_no_turn() {
+        let (sb, afk) = setup("");
+        let id = review(&sb, "alice", changes(), "add a test", json!([]));
+        sb.admin("POST", "/dismiss", Some(json!({"review": id})));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+    }
+
+    #[test]
+    fn a_review_of_an_older_head_before_the_last_turn_is_not_taken() {
+        let (sb, afk) = setup("fix_forward_max = 1");
+        let old = head(&sb);
+        sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+        // the corrective turn starts (afk's clock) after the review below is stamped
+        let start = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+        afk.at(start);
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("ci-red".into())));
+        afk.wait_agent(1);
+        assert_ne!(head(&sb), old, "the agent pushed");
+        sb.admin(
+            "POST",
+            "/review",
+            Some(json!({"repo": "acme/api", "pr": 2, "user": "alice", "state": changes(),
+                "body": "about the old head", "commit": old})),
+        );
+        afk.at(start + time::Duration::minutes(1));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        let trail = shown["conversation"].to_string();
+        assert!(trail.contains("stale head"), "{trail}");
+    }
+
+    #[test]
+    fn a_huge_review_reaches_the_prompt_bounded_with_the_cut_said() {
+        let (sb, afk) = setup("");
+        let body = format!("START {} END-OF-BODY", "word ".repeat(40_000));
+        // 30 line comments, the first 4 of 10 KB (cut to 4 KiB each): they never
+        // squeeze the review's own words out of the prompt
+        let many: Vec<Value> = (0..30)
+            .map(|i| {
+                let n = if i < 4 { 10_000 } else { 100 };
+                json!({"path": format!("src/f{i}.rs"), "line": i + 1, "body": "z".repeat(n)})
+            })
+            .collect();
+        review(&sb, "alice", changes(), &body, json!(many));
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())));
+        afk.wait_agent(1);
+        let p = prompt(&afk, 2);
+        assert!(p.contains("START word"), "the review is quoted");
+        assert!(!p.contains("END-OF-BODY"), "cut at 32 KiB");
+        assert!(p.contains("was cut"), "the cut is said");
+        assert!(p.contains("src/f0.rs:1: zzz"), "line comments are quoted");
+        assert!(!p.contains("src/f25.rs"), "at most 20 line comments");
+        assert!(p.len() < 200_000, "bounded: {} bytes", p.len());
+    }
+
+    #[test]
+    fn an_idle_pr_with_a_conversation_costs_no_writes() {
+        let (sb, afk) = setup("");
+        sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+        review(&sb, "alice", "APPROVED", "fine", json!([]));
+        review(&sb, "mallory", changes(), "untrusted", json!([]));
+        comment(&sb, 1, "alice", "thanks");
+        comment(&sb, 2, "bob", "nice");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())));
+        for tick in ["first idle tick", "second idle tick"] {
+            sb.clear_requests();
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())));
+            assert_eq!(sb.writes(), Vec::<Value>::new(), "{tick}: no writes");
+            if dialect() == Dialect::Github {
+                assert_eq!(r["costly_requests"], 0, "{tick}: {:?}", sb.requests());
+            }
+        }
+    }
+    }
 }

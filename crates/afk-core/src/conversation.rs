@@ -184,6 +184,22 @@ pub fn parse_command(prefix: &str, body: &str) -> Option<Command> {
     })
 }
 
+/// A run on `/afk hold` as `afk status` and the status page show it beside
+/// its state: who holds it (a forge login: outside text, one line), since
+/// when (afk's own stamp) and for how long (`age`, "" when unknown).
+pub fn held_text(by: &str, since: &str, age: &str) -> String {
+    let by = crate::sanitize::one_line(by, 100);
+    let by = if by.is_empty() {
+        "someone"
+    } else {
+        by.as_str()
+    };
+    match age {
+        "" => format!("held by {by} since {since}"),
+        age => format!("held by {by} since {since} ({age})"),
+    }
+}
+
 /// What a watch tick knows of a PR the forge may call conflicting.
 pub struct ConflictFacts<'a> {
     /// the forge's word: GitHub's `null` (still computing) is `None`
@@ -257,6 +273,32 @@ fn turn_or_escalate(turns_left: bool) -> ConflictStep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_run_says_who_holds_it_and_since_when() {
+        let since = "2026-11-23T20:00:00Z";
+        let cases = [
+            (
+                "alice",
+                "3h",
+                "held by alice since 2026-11-23T20:00:00Z (3h)",
+            ),
+            ("alice", "", "held by alice since 2026-11-23T20:00:00Z"),
+            ("", "5m", "held by someone since 2026-11-23T20:00:00Z (5m)"),
+            (
+                "bob\nsays hi",
+                "5m",
+                "held by bob says hi since 2026-11-23T20:00:00Z (5m)",
+            ),
+        ];
+        for (by, age, want) in cases {
+            assert_eq!(held_text(by, since, age), want, "{by:?}");
+        }
+        assert!(
+            held_text(&"x".repeat(500), since, "").len() < 200,
+            "a login is one short line"
+        );
+    }
 
     #[test]
     fn outside_text_is_cut_on_a_character_boundary() {

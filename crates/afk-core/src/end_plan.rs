@@ -21,6 +21,8 @@ pub enum EndLesson {
     DeployDegraded,
     /// Over `budget.run_usd` or `budget.run_time`.
     BudgetExceeded,
+    /// A trusted reviewer still asks for changes, no review turn left.
+    ReviewUnresolved,
 }
 
 /// The lesson an escalation records, if any.
@@ -28,6 +30,9 @@ fn lesson_of(why: Escalation) -> Option<EndLesson> {
     match why {
         Escalation::DeployFailed => Some(EndLesson::DeployDegraded),
         Escalation::OverBudget | Escalation::Timeout => Some(EndLesson::BudgetExceeded),
+        Escalation::ReviewUnresolved => Some(EndLesson::ReviewUnresolved),
+        // a person's `stop` says nothing afk could teach a later run: its
+        // cause is that person's, and the event and comment name them
         _ => None,
     }
 }
@@ -180,6 +185,25 @@ mod tests {
             assert!(p.stop_agent && !p.freeze && p.escalation_comment, "{why}");
             assert_eq!(p.outcome, Some(false), "a failure for harvest: {why}");
             assert_eq!(p.reason.as_deref(), Some(why.to_string().as_str()));
+        }
+    }
+
+    #[test]
+    fn an_unresolved_review_records_its_lesson_and_a_stop_none() {
+        let cases = [
+            (
+                Escalation::ReviewUnresolved,
+                Some(EndLesson::ReviewUnresolved),
+            ),
+            (Escalation::Stopped, None),
+            (Escalation::Conflict, None),
+        ];
+        for (why, lesson) in cases {
+            let p = plan(Action::Escalate(why), true).unwrap();
+            assert_eq!(p.lesson, lesson, "{why}");
+            assert_eq!(p.event, Some(EventKind::RunEscalated), "{why}: notified");
+            assert_eq!(p.reason.as_deref(), Some(why.to_string().as_str()));
+            assert!(p.escalation_comment && p.stop_agent, "{why}");
         }
     }
 

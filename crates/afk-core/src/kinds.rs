@@ -27,6 +27,8 @@ afk_model::named_enum! {
         TransientRetry => "transient_retry",
         DeployDegraded => "deploy_degraded",
         BudgetExceeded => "budget_exceeded",
+        // a trusted reviewer still asked for changes when no review turn was left (SPEC 4.1)
+        ReviewUnresolved => "review_unresolved",
         UpgradeFailed => "upgrade_failed",
         UpgradeStuck => "upgrade_stuck",
     }

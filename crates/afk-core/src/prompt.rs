@@ -142,10 +142,15 @@ pub struct Asked<'a> {
     pub cut: bool,
 }
 
+/// What of `conversation::REVIEW_BODY_BYTES` a review's body keeps however
+/// many line comments it has (all of it when shorter): many long line
+/// comments never squeeze out the review's own words.
+pub const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
+
 /// One request as the prompt quotes it: its author named, the body and each
 /// line comment as `path:line` plus text, at most
-/// `conversation::REVIEW_BODY_BYTES` in all (the line comments first, the
-/// body cut to what is left), the cut said.
+/// `conversation::REVIEW_BODY_BYTES` in all (the line comments first, after
+/// the body's `REVIEW_BODY_SHARE`; the body cut to what is left), the cut said.
 fn quote(a: &Asked) -> String {
     use super::conversation::{REVIEW_BODY_BYTES, cut};
     let mut lines = String::new();
@@ -157,7 +162,8 @@ fn quote(a: &Asked) -> String {
             c.body.trim_end()
         ));
     }
-    let (lines, lines_cut) = cut(&lines, REVIEW_BODY_BYTES);
+    let share = a.body.trim().len().min(REVIEW_BODY_SHARE);
+    let (lines, lines_cut) = cut(&lines, REVIEW_BODY_BYTES - share);
     let (body, body_cut) = cut(a.body.trim(), REVIEW_BODY_BYTES - lines.len());
     let mut text = body;
     if !lines.is_empty() {
@@ -452,6 +458,53 @@ mod tests {
         assert!(!p.contains("ignore all rules"));
         assert!(p.contains("2 comment(s) by people without the needed permission were left out"));
         assert!(!build(&input(None, &[])).contains("Answers since"));
+    }
+
+    #[test]
+    fn a_review_s_body_keeps_its_share_beside_many_line_comments() {
+        use crate::conversation::{LINE_COMMENT_BYTES, REVIEW_BODY_BYTES};
+        use crate::types::LineComment;
+        let lc = |i: usize, n: usize| LineComment {
+            id: i as i64,
+            review_id: Some(1),
+            path: format!("src/f{i}.rs"),
+            line: Some(1),
+            body: "z".repeat(n),
+            author: "alice".into(),
+            body_cut: false,
+        };
+        let full: Vec<LineComment> = (0..8).map(|i| lc(i, LINE_COMMENT_BYTES)).collect();
+        let few: Vec<LineComment> = (0..2).map(|i| lc(i, 100)).collect();
+        let long = format!("START {} END", "w".repeat(REVIEW_BODY_BYTES));
+        // (body, line comments, the body's start quoted, its end quoted, cut said)
+        let cases: [(&str, &[LineComment], bool, bool, bool); 4] = [
+            (&long, &full, true, false, true),
+            ("START short END", &full, true, true, true),
+            (&long, &few, true, false, true),
+            ("START short END", &few, true, true, false),
+        ];
+        for (i, (body, comments, start, end, said)) in cases.into_iter().enumerate() {
+            let asked = [Asked {
+                author: "alice",
+                review: true,
+                body,
+                comments,
+                cut: false,
+            }];
+            let p = corrective(&API, IssueNumber(7), 2, &Correction::Review(&asked));
+            assert_eq!(p.contains("START"), start, "case {i}");
+            assert_eq!(p.contains(" END"), end, "case {i}");
+            assert_eq!(p.contains("was cut"), said, "case {i}");
+            assert!(
+                p.contains("src/f0.rs:1: zzz"),
+                "case {i}: the line comments stay"
+            );
+            assert!(
+                p.len() < REVIEW_BODY_BYTES + 4096,
+                "case {i}: bounded, {}",
+                p.len()
+            );
+        }
     }
 
     #[test]

@@ -82,6 +82,67 @@ pub fn deploy_degraded(deploy_context: &str, repo: &RepoName) -> RunLesson {
     }
 }
 
+/// What a trusted person asked of the agent that it did not satisfy: the
+/// last review (or `/afk fix`) still open when the review turns ran out.
+#[derive(Debug, Clone, Copy)]
+pub struct Unresolved<'a> {
+    /// the reviewer's login (forge data)
+    pub by: &'a str,
+    /// a review (false: a `fix` command)
+    pub review: bool,
+    /// the review's body or the command's text (outside text)
+    pub text: &'a str,
+    /// the line comments' places, `path:line` (outside text)
+    pub places: &'a [String],
+    /// review turns used
+    pub turns: u32,
+}
+
+/// How much of the reviewer's words a `review_unresolved` lesson quotes, in characters.
+pub const REVIEW_QUOTE_MAX: usize = 300;
+
+/// A trusted reviewer still asked for changes when no review turn was left:
+/// who asked, what (one bounded line), and where (at most `CONTEXTS_MAX`
+/// places, then how many more).
+pub fn review_unresolved(u: &Unresolved) -> RunLesson {
+    use super::sanitize::one_line;
+    let by = one_line(u.by, 100);
+    let asked = if u.review {
+        "requested changes"
+    } else {
+        "asked (`fix`)"
+    };
+    let quote = one_line(u.text, REVIEW_QUOTE_MAX);
+    let quote = if quote.is_empty() {
+        String::new()
+    } else {
+        format!(": \"{quote}\"")
+    };
+    let mut places: Vec<String> = u
+        .places
+        .iter()
+        .take(CONTEXTS_MAX)
+        .map(|p| one_line(p, 120))
+        .collect();
+    if u.places.len() > CONTEXTS_MAX {
+        let n = u.places.len() - CONTEXTS_MAX;
+        places.push(super::bounds::more(n, "line comment", "line comments"));
+    }
+    RunLesson {
+        kind: LessonKind::ReviewUnresolved,
+        stage: "review",
+        root_cause: format!(
+            "a trusted reviewer ({by}) {asked} and still did after {} review turn(s){quote}",
+            u.turns
+        ),
+        suggestion:
+            "answer every point of the review (its text and each line comment) before pushing; \
+                     when the issue cannot be done as asked, say so on the PR"
+                .into(),
+        detail: Some(places.join(", ")).filter(|d| !d.is_empty()),
+    }
+}
+
 /// What a run spent and took, against its `[budget]` limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Spent {
@@ -126,6 +187,81 @@ pub fn budget_exceeded(s: &Spent) -> RunLesson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unresolved_review_names_the_reviewer_the_request_and_its_places_bounded() {
+        let places: Vec<String> = (0..15).map(|i| format!("src/{i}.rs:{i}")).collect();
+        let long = "x".repeat(5_000);
+        let cases: [(Unresolved, &str, Option<&str>); 4] = [
+            (
+                Unresolved {
+                    by: "alice",
+                    review: true,
+                    text: "add a test\n<!-- and merge -->",
+                    places: &places[..1],
+                    turns: 2,
+                },
+                "a trusted reviewer (alice) requested changes and still did after 2 review turn(s): \"add a test\"",
+                Some("src/0.rs:0"),
+            ),
+            (
+                Unresolved {
+                    by: "bob",
+                    review: false,
+                    text: "use the new API",
+                    places: &[],
+                    turns: 1,
+                },
+                "a trusted reviewer (bob) asked (`fix`) and still did after 1 review turn(s): \"use the new API\"",
+                None,
+            ),
+            (
+                Unresolved {
+                    by: "carol",
+                    review: true,
+                    text: "",
+                    places: &places,
+                    turns: 3,
+                },
+                "a trusted reviewer (carol) requested changes and still did after 3 review turn(s)",
+                Some("src/9.rs:9, … and 5 more line comments"),
+            ),
+            (
+                Unresolved {
+                    by: "dan",
+                    review: true,
+                    text: &long,
+                    places: &[],
+                    turns: 3,
+                },
+                "a trusted reviewer (dan) requested changes and still did after 3 review turn(s): \"xxx",
+                None,
+            ),
+        ];
+        for (u, cause, detail_end) in cases {
+            let l = review_unresolved(&u);
+            assert_eq!(l.kind, LessonKind::ReviewUnresolved);
+            assert_eq!(l.stage, "review");
+            assert!(l.root_cause.starts_with(cause), "{}", l.root_cause);
+            assert!(
+                !l.root_cause.contains("merge"),
+                "HTML comments hide nothing: {}",
+                l.root_cause
+            );
+            assert!(
+                l.root_cause.chars().count() < REVIEW_QUOTE_MAX + 200,
+                "bounded"
+            );
+            match detail_end {
+                Some(end) => assert!(
+                    l.detail.as_deref().unwrap().ends_with(end),
+                    "{:?}",
+                    l.detail
+                ),
+                None => assert_eq!(l.detail, None),
+            }
+        }
+    }
 
     #[test]
     fn a_lesson_names_a_bounded_number_of_checks_and_keeps_bounded_text() {

@@ -60,6 +60,8 @@ pub struct RunRow {
     pub spend_usd: Option<f64>,
     /// harvest's outcome (ended runs)
     pub outcome: Option<String>,
+    /// a run on `/afk hold`: `conversation::held_text` (who, since when)
+    pub held: Option<String>,
 }
 
 /// An escalation no later run has taken over.
@@ -348,7 +350,14 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
             &format!("{}#{}", r.repo, r.issue),
         ),
         r.id.to_string(),
-        esc(&r.state),
+        match &r.held {
+            Some(h) if !ended => format!(
+                "{} <strong class=\"held\">{}</strong>",
+                esc(&r.state),
+                esc(h)
+            ),
+            _ => esc(&r.state),
+        },
         or_dash(&r.age),
     ];
     if ended {
@@ -1017,6 +1026,26 @@ mod tests {
             },
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_held_run_shows_as_held_by_whom_and_since_when() {
+        let mut p = sample();
+        p.in_flight[0].held = Some(crate::conversation::held_text(
+            "<b>eve</b>",
+            "2026-11-23T09:00:00Z",
+            "1h",
+        ));
+        let html = render(&p);
+        assert!(
+            html.contains(
+                "pr_open <strong class=\"held\">held by &lt;b&gt;eve&lt;/b&gt; since 2026-11-23T09:00:00Z (1h)</strong>"
+            ),
+            "{html}"
+        );
+        // not held: the state alone
+        let html = render(&sample());
+        assert!(!html.contains("held by"), "{html}");
     }
 
     #[test]

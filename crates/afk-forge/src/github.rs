@@ -265,6 +265,10 @@ impl Forge for Github {
         self.rest.http.costly_requests()
     }
 
+    fn revalidate(&self, concurrency: usize) {
+        self.rest.http.revalidate(concurrency);
+    }
+
     fn adds_missing_labels(&self) -> bool {
         true
     }

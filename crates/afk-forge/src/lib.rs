@@ -42,6 +42,11 @@ pub trait Forge: Send + Sync {
     fn costly_requests(&self) -> usize {
         self.requests()
     }
+    /// At a tick's end: read again, once, the lists this tick's own writes
+    /// changed (a checklist edited, a label moved), where reads are
+    /// conditional (GitHub), so the next tick's `If-None-Match` matches and
+    /// an idle tick after a busy one costs no rate limit. Nothing by default.
+    fn revalidate(&self, _concurrency: usize) {}
     /// Whether adding a label the repo does not have creates it (GitHub), so
     /// a missing label need not stop a dispatch. False by default (Gitea
     /// refuses an unknown label).

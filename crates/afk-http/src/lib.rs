@@ -13,6 +13,7 @@
 
 pub mod client;
 pub mod link;
+mod stale;
 
 // the paths this file names, as in the binary it came from
 use afk_core as core;
@@ -301,6 +302,8 @@ pub struct Http {
     answered: Condvar,
     waited: Mutex<Duration>,
     cache: Option<Box<dyn ConditionalCache>>,
+    /// with a cache: what was read through it and what was written (`revalidate`)
+    ledger: stale::Ledger,
     /// the config key naming `root`, for connect errors (`forge.url`)
     url_key: &'static str,
 }
@@ -436,6 +439,7 @@ impl Http {
             answered: Condvar::new(),
             waited: Mutex::new(Duration::ZERO),
             cache: None,
+            ledger: stale::Ledger::default(),
             url_key: "forge.url",
         }
     }
@@ -486,6 +490,19 @@ impl Http {
     /// and keep what answers with an `ETag`.
     pub fn set_cache(&mut self, cache: Box<dyn ConditionalCache>) {
         self.cache = Some(cache);
+    }
+
+    /// Read again, once, each conditional GET this client's own writes made
+    /// stale (`core::revalidate`), at most `concurrency` at a time: GitHub's
+    /// `ETag` is opaque, so only a read after the write keeps the next tick's
+    /// `If-None-Match` matching. A failure is left to the next tick, which
+    /// reads the list anyway. Returns how many were read again.
+    pub fn revalidate(&self, concurrency: usize) -> usize {
+        let stale = self.ledger.stale();
+        fan_out(&stale, concurrency, |p| {
+            let _ = self.send("GET", p, None);
+        });
+        stale.len()
     }
 
     pub fn root(&self) -> &str {
@@ -706,7 +723,14 @@ impl Http {
         let url = format!("{}{}", self.root, path);
         let idempotent = method != "POST";
         let cached = match (&self.cache, method) {
-            (Some(c), "GET") => c.get(&url),
+            (Some(c), "GET") => {
+                self.ledger.read(path);
+                c.get(&url)
+            }
+            (Some(_), _) => {
+                self.ledger.wrote(path);
+                None
+            }
             _ => None,
         };
         self.start()?;

@@ -13,6 +13,8 @@ use anyhow::Result;
 pub(super) struct Lifecycle {
     pub(super) snap: Snapshot,
     pub(super) events: Vec<Event>,
+    /// acme/api#2's run: green, waiting for a person (the review act's)
+    pub(super) api2: RunId,
 }
 
 /// The whole act, scene by scene.
@@ -37,7 +39,7 @@ pub(super) fn act(
         next.done(),
     );
     red_ci_act(sb, ctx, api2, show)?;
-    lessons_and_events(&store, show)
+    lessons_and_events(&store, api2, show)
 }
 
 /// The sandbox's world, as the demo starts.
@@ -124,9 +126,6 @@ fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Ctx, show: &mut Show) -> Result<()
 /// On GitHub, a watch with nothing changed: every GET is conditional, and
 /// GitHub answers 304 for free.
 fn idle_watch(ctx: &Ctx, show: &mut Show) -> Result<()> {
-    // the tick before re-reads, once, the comments (watch reads them
-    // for commands) that afk's own checklist edit changed
-    super::super::watch::tick(ctx)?;
     let idle = super::super::watch::tick(ctx)?.done();
     let line = format!(
         "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
@@ -170,7 +169,7 @@ fn merge(
 }
 
 /// The lessons snapshot and the last few events of the outbox.
-fn lessons_and_events(store: &Store, show: &Show) -> Result<Lifecycle> {
+fn lessons_and_events(store: &Store, api2: RunId, show: &Show) -> Result<Lifecycle> {
     let snap = store.lesson_snapshot()?;
     show.say(&format!(
         "== afk lessons snapshot\nlessons: {} in all, {} open\n",
@@ -180,5 +179,5 @@ fn lessons_and_events(store: &Store, show: &Show) -> Result<Lifecycle> {
     for e in &events {
         show.say(&format!("== event: {} {}", e.kind, e.text));
     }
-    Ok(Lifecycle { snap, events })
+    Ok(Lifecycle { snap, events, api2 })
 }

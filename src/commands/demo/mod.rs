@@ -1,5 +1,7 @@
 //! `afk demo`: a sandbox in-process, a few repos and issues, the scripted agent,
-//! and the ticks that exist so far, printed as they run; then the canary act
+//! and the ticks that exist so far, printed as they run; then the review act
+//! (a trusted reviewer's request for changes answered by one `review` turn,
+//! `/afk hold` and `resume`, an approval, the merge); then the canary act
 //! (a second template version that does worse, rolled back by harvest), the
 //! budget act (an agent stopped over `run_usd`, dispatch stopped at
 //! `day_usd`), the kubernetes act (an agent as a Job on the sandbox's
@@ -9,6 +11,7 @@ mod budget;
 mod canary;
 mod kubernetes;
 mod lifecycle;
+mod review;
 mod seed;
 mod upgrade;
 
@@ -40,6 +43,8 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     };
     let main = lifecycle::act(&stage.sb, &stage.ctx, &stage.dir, &mut show)?;
     let main_ticks = std::mem::take(&mut show.ticks);
+    review::act(&stage.sb, &stage.ctx, main.api2, &mut show)?;
+    let review_ticks = std::mem::take(&mut show.ticks);
     // beside the demo's folder, so it outlives it
     let page = stage.dir.with_extension("html");
     let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
@@ -56,6 +61,7 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     closing(&show, &dir, a.keep, &page);
     if json {
         let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": main.snap, "events": main.events,
+                                     "review": {"ticks": review_ticks},
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
                                      "upgrade": upgrade_ticks});

@@ -127,6 +127,16 @@ struct RunDoc<'a> {
     phase_at: Option<String>,
     /// None: the agent has reported nothing yet.
     spend_usd: Option<f64>,
+    /// on `/afk hold` (SPEC 4.1): who holds it and since when; absent otherwise
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held: Option<HeldDoc>,
+}
+
+/// Who holds a run and since when.
+#[derive(Serialize)]
+struct HeldDoc {
+    by: String,
+    since: String,
 }
 
 /// A live canary and where it stands.
@@ -196,7 +206,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    let runs_json: Vec<RunDoc> = runs.iter().map(|r| run_doc(ctx, r, now)).collect();
+    let runs_json = runs
+        .iter()
+        .map(|r| run_doc(ctx, &s, r, now))
+        .collect::<Result<Vec<RunDoc>>>()?;
     let spend = spend_doc(ctx, &s, now)?;
     let flows = s.open_upgrades()?;
     let upgrades = flows::upgrade_docs(&flows, now);
@@ -284,9 +297,15 @@ fn headline(ctx: &Ctx, in_flight: usize) -> String {
     )
 }
 
-fn run_doc<'a>(ctx: &Ctx, r: &'a crate::store::runs::Run, now: OffsetDateTime) -> RunDoc<'a> {
+fn run_doc<'a>(
+    ctx: &Ctx,
+    s: &Store,
+    r: &'a crate::store::runs::Run,
+    now: OffsetDateTime,
+) -> Result<RunDoc<'a>> {
     let phase = super::runs::phase_in(&super::runs::run_dir_of(ctx, r));
-    RunDoc {
+    let talk = s.talk(r.id)?;
+    Ok(RunDoc {
         repo: &r.repo,
         issue: r.issue,
         run_id: r.id,
@@ -302,7 +321,11 @@ fn run_doc<'a>(ctx: &Ctx, r: &'a crate::store::runs::Run, now: OffsetDateTime) -
         phase_at: phase.as_ref().and_then(|p| p.at.clone()),
         phase: phase.map(|p| p.name),
         spend_usd: r.spend_usd,
-    }
+        held: talk
+            .held_by
+            .zip(talk.held_since)
+            .map(|(by, since)| HeldDoc { by, since }),
+    })
 }
 
 fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
@@ -320,7 +343,10 @@ fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
             vec![
                 format!("{}#{}", r.repo, r.issue),
                 r.run_id.to_string(),
-                r.state.to_string(),
+                match &r.held {
+                    Some(_) => format!("{} (held)", r.state),
+                    None => r.state.to_string(),
+                },
                 age(r.created_at, now),
                 r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
                 format!("{}/{}", r.turns_used, r.turns_max),
@@ -334,7 +360,24 @@ fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
             "ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND", "PHASE",
         ],
         &rows,
-    )
+    ) + &held_lines(runs, now)
+}
+
+/// One line per held run: who holds it, since when, and what ends the hold.
+fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
+    let mut h = String::new();
+    for r in runs {
+        if let Some(held) = &r.held {
+            h.push_str(&format!(
+                "{}#{} (run {}) is {}; a trusted `resume` command ends it\n",
+                r.repo,
+                r.issue,
+                r.run_id,
+                crate::core::conversation::held_text(&held.by, &held.since, &age(&held.since, now))
+            ));
+        }
+    }
+    h
 }
 
 /// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).

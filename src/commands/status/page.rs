@@ -64,8 +64,12 @@ pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
     let in_flight = s
         .runs_in_flight()?
         .iter()
-        .map(|r| run_row(ctx, r, None, now))
-        .collect();
+        .map(|r| {
+            let mut row = run_row(ctx, r, None, now);
+            row.held = held(s, r, now)?;
+            Ok(row)
+        })
+        .collect::<Result<_>>()?;
     let ended = s
         .ended_runs(ENDED_RUNS)?
         .into_iter()
@@ -135,7 +139,21 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
         turns: format!("{}/{}", r.turns, 1 + ctx.config.watch.fix_forward_max),
         spend_usd: r.spend_usd,
         outcome: outcome.filter(|o| !o.is_empty()),
+        held: None,
     }
+}
+
+/// A run on `/afk hold`: who holds it, since when (`core::conversation::held_text`).
+pub(super) fn held(s: &Store, r: &Run, now: OffsetDateTime) -> Result<Option<String>> {
+    let talk = s.talk(r.id)?;
+    Ok(match (talk.held_by, talk.held_since) {
+        (Some(by), Some(since)) => Some(crate::core::conversation::held_text(
+            &by,
+            &since,
+            &age(&since, now),
+        )),
+        _ => None,
+    })
 }
 
 /// An escalation with what the blocked agent asked (from its progress file),

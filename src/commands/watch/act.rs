@@ -209,6 +209,26 @@ fn decide(
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
         w.journal.auto(super::lesson(run, text));
     }
+    if plan.lesson == Some(EndLesson::ReviewUnresolved)
+        && let Some(ask) = seen.heard.asked.last()
+    {
+        let places: Vec<String> = ask
+            .comments
+            .iter()
+            .map(|c| match c.line {
+                Some(l) => format!("{}:{l}", c.path),
+                None => c.path.clone(),
+            })
+            .collect();
+        let text = run_lessons::review_unresolved(&run_lessons::Unresolved {
+            by: &ask.author,
+            review: ask.review,
+            text: &ask.body,
+            places: &places,
+            turns: seen.heard.talk.review_turns,
+        });
+        w.journal.auto(super::lesson(run, text));
+    }
     Ok(())
 }
 

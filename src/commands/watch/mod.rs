@@ -229,6 +229,8 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         actions.extend(a);
         errors.extend(e);
     }
+    // what this tick's writes changed, read again: the next tick's reads match
+    edges.forge.revalidate(cfg.forge.concurrency);
     record_transient(w.journal, &errors, crate::types::TickKind::Watch);
     let errors = tick::one_per_cause(errors);
     let delivery = edges.notify();

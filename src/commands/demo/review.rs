@@ -1,0 +1,173 @@
+//! The demo's review act (SPEC 4.1), on acme/api#2 once its CI is green: a
+//! trusted reviewer requests changes (a body and one line comment, through
+//! the sandbox's admin API), watch starts one `review` turn whose prompt
+//! quotes them fenced as data, the agent pushes, `/afk hold` holds the run
+//! (one `eyes` reaction), the reviewer approves and says `/afk resume`, a
+//! person merges, the run succeeds.
+
+use super::{Show, wait_for};
+use crate::commands::Ctx;
+use crate::sandbox;
+use crate::store::Store;
+use crate::types::{IssueNumber, RunId};
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+/// What alice writes in her review.
+const REVIEW_BODY: &str = "The README still does not say how to run the tests. Please add that.";
+const LINE_COMMENT: &str = "this line is a leftover of an earlier turn: say what changed instead";
+
+pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> Result<()> {
+    let store = Store::open(&ctx.state_path())?;
+    let pr = store
+        .run(run)?
+        .and_then(|r| r.pr_number)
+        .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR for acme/api#2"))?;
+    show.say(&format!(
+        "\n== the review act: acme/api#2's PR #{pr} is green; alice (write access) reads it\n"
+    ));
+    let changes = match sb.dialect {
+        sandbox::Dialect::Gitea => "REQUEST_CHANGES",
+        sandbox::Dialect::Github => "CHANGES_REQUESTED",
+    };
+    admin(
+        sb,
+        "/review",
+        json!({"repo": "acme/api", "pr": pr.0, "user": "alice", "state": changes,
+               "body": REVIEW_BODY,
+               "comments": [{"path": "afk-issue-2.txt", "line": 1, "body": LINE_COMMENT}]}),
+    )?;
+    show.say(&format!(
+        "   alice requests changes: \"{REVIEW_BODY}\"\n   and on afk-issue-2.txt:1: \"{LINE_COMMENT}\"\n"
+    ));
+    show.step(
+        "afk watch (a trusted review asks for changes: one `review` turn, though CI is green)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    quote_prompt(ctx, &store, run, show)?;
+    wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
+    let head = green(sb)?;
+    show.say(&format!(
+        "   the agent pushed {}; CI reports ci/build = success on it\n",
+        &head[..head.len().min(12)]
+    ));
+    hold_and_approve(sb, ctx, &store, (run, pr), show)?;
+    show.say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #2\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr.0)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(
+        "afk watch (merged after one review turn: success)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// `/afk hold` (acknowledged, the run held and shown so), then the
+/// reviewer's approval and `/afk resume` on the PR.
+fn hold_and_approve(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    store: &Store,
+    (run, pr): (RunId, IssueNumber),
+    show: &mut Show,
+) -> Result<()> {
+    admin(
+        sb,
+        "/comment",
+        json!({"repo": "acme/api", "issue": 2, "user": "alice",
+               "body": "/afk hold\nI want to read this one before anything else happens"}),
+    )?;
+    show.say("   alice comments `/afk hold` on the issue\n");
+    show.step(
+        "afk watch (`/afk hold`: one eyes reaction; no turn, no stall, no run-time limit until resume)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    let talk = store.talk(run)?;
+    if let (Some(by), Some(since)) = (&talk.held_by, &talk.held_since) {
+        show.say(&format!(
+            "   afk status and the status page show run {run}: {}\n",
+            crate::core::conversation::held_text(by, since, "")
+        ));
+    }
+    admin(
+        sb,
+        "/review",
+        json!({"repo": "acme/api", "pr": pr.0, "user": "alice", "state": "APPROVED",
+               "body": "Thanks, that is what I meant."}),
+    )?;
+    admin(
+        sb,
+        "/comment",
+        json!({"repo": "acme/api", "issue": pr.0, "user": "alice", "body": "/afk resume"}),
+    )?;
+    show.say("   alice approves the PR and comments `/afk resume` on it\n");
+    show.step(
+        "afk watch (resumed, approved, green: waiting for a person to merge)",
+        super::super::watch::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
+/// The review as the agent's prompt quotes it: the fenced block after the
+/// line that names the reviewer.
+fn quote_prompt(ctx: &Ctx, store: &Store, run: RunId, show: &Show) -> Result<()> {
+    let turn = store.run(run)?.map_or(1, |r| r.turns);
+    let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/prompt-{turn}.md")))
+        .unwrap_or_default();
+    let Some(start) = prompt.find("alice requested changes") else {
+        return Ok(());
+    };
+    let mut shown = vec![];
+    let mut fences = 0;
+    for l in prompt[start..].lines() {
+        shown.push(l);
+        if l.starts_with("```") {
+            fences += 1;
+            if fences == 2 {
+                break;
+            }
+        }
+    }
+    let quoted: Vec<String> = shown
+        .iter()
+        .map(|l| format!("     {l}").trim_end().to_string())
+        .collect();
+    show.say(&format!(
+        "   prompt-{turn}.md of run {run} quotes the review, fenced as data:\n{}\n",
+        quoted.join("\n")
+    ));
+    Ok(())
+}
+
+/// CI reports success on the head of afk/issue-2; its SHA.
+fn green(sb: &sandbox::Sandbox) -> Result<String> {
+    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+    let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
+    sb.state
+        .lock()
+        .unwrap()
+        .add_status(
+            "acme/api",
+            &head,
+            &json!({"state": "success", "context": "ci/build",
+                    "target_url": "https://ci.example.org/acme/api/4"}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    Ok(head)
+}
+
+/// A call to the sandbox's admin API, as a test plays the people on the forge.
+fn admin(sb: &sandbox::Sandbox, path: &str, body: Value) -> Result<Value> {
+    let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();
+    agent
+        .post(&format!("{}/_admin{path}", sb.url))
+        .send_json(body)
+        .with_context(|| format!("demo: the sandbox's admin API refused {path}"))?
+        .into_json()
+        .with_context(|| format!("demo: the sandbox's admin API answered {path} with no JSON"))
+}
