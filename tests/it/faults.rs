@@ -211,3 +211,55 @@ fn lock_held_by_a_tick_deaf_to_sigterm_is_killed_then_taken() {
         "{err}"
     );
 }
+
+/// The gap between the first two requests whose path is `path`, in ms.
+fn gap_ms(sb: &Sandbox, path: &str) -> u64 {
+    let at: Vec<u64> = sb
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == path)
+        .map(|q| q["at_ms"].as_u64().unwrap())
+        .collect();
+    assert!(at.len() >= 2, "retried: {at:?}");
+    at[1] - at[0]
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured_from_the_answers_date() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // as a CDN sends it: an IMF-fixdate 1 s after the answer's own Date
+    // (so the two clocks' skew does not count; the dates are long past)
+    sb.faults(json!([{
+        "path": "/issues", "status": 429, "times": 1,
+        "retry_after_text": "Sun, 06 Nov 1994 08:49:38 GMT",
+        "date": "Sun, 06 Nov 1994 08:49:37 GMT"
+    }]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    let gap = gap_ms(&sb, "/repos/acme/api/issues");
+    assert!(
+        (1000..10_000).contains(&gap),
+        "waited the second the date asks for, not the 0.1 s backoff: {gap} ms"
+    );
+}
+
+#[test]
+fn retry_after_as_a_date_beyond_the_ticks_wait_budget_is_left_to_the_next_tick() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // asctime form, an hour after the answer's Date: more than a tick waits
+    sb.faults(json!([{
+        "path": "/issues", "status": 503,
+        "retry_after_text": "Sun Nov  6 09:49:37 1994",
+        "date": "Sun, 06 Nov 1994 08:49:37 GMT"
+    }]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err}");
+    let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("3600s") && msg.contains("next tick"),
+        "{msg}\n{r}"
+    );
+}
