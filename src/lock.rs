@@ -159,10 +159,12 @@ pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
 /// tick steps aside from it as from any holder it cannot name.
 fn recorded(l: &mut TickLock, path: &Path) {
     if let Err(e) = l.record() {
-        crate::log::warn(&format!(
-            "lock: cannot record this tick in {}: {e}",
-            path.display()
-        ));
+        let line = format!("lock: cannot record this tick in {}: {e}", path.display());
+        // a full disk is said once, by the state file's line
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) => crate::log::debug(&line),
+            _ => crate::log::warn(&line),
+        }
     }
 }
 

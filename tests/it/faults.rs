@@ -289,3 +289,77 @@ fn runs_dir_full_names_the_os_cause_of_the_failed_prompt_write() {
         "the run's record names it too: {stored:?}"
     );
 }
+
+/// A tiny tmpfs mounted for one test, unmounted when dropped: a real full
+/// file system. Mounting needs root; None (the test says it did not run)
+/// where this user cannot mount.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(at))
+    }
+
+    /// Fill it: one file grown until the disk refuses (ENOSPC).
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        loop {
+            if let Err(e) = f.write_all(&block).and_then(|()| f.sync_all()) {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn state_disk_full_says_the_disk_is_full_and_writes_nothing_half() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let Some(disk) = SmallDisk::mount(afk.scratch.path("state"), "2m") else {
+        eprintln!(
+            "not run: mounting a small tmpfs needs root (the store's unit test covers SQLITE_FULL)"
+        );
+        return;
+    };
+    // the state file made while there is room (a tick with nothing to do),
+    // then the disk filled and the issue armed
+    sb.label("acme/api", 1, "ready-for-agent", "alice", false);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert!(afk.state().exists(), "the first tick made the state file");
+    disk.fill();
+    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_ne!(code, 0, "{r}\n{err}");
+    let all = format!("{r}\n{err}");
+    assert!(
+        all.contains("is full")
+            && all.contains("No space left on device")
+            && all.contains("free space"),
+        "says the disk is full and what to do: {all}"
+    );
+    assert!(!all.contains("disk I/O error"), "{all}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        sb.writes().is_empty(),
+        "nothing claimed on the forge: {all}"
+    );
+    drop(disk);
+}
