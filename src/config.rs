@@ -1676,7 +1676,8 @@ impl Config {
 
 /// A secret from a file the config names under `key`. Like ssh with a key
 /// file, a file that group or others may read is refused: the secret may
-/// already have leaked, and the fix (`chmod 600`) is the operator's.
+/// already have leaked, and the fix (`chmod 600`) is the operator's. An
+/// empty (or blank) file is refused too, naming the file, never its content.
 pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| {
@@ -1693,12 +1694,20 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
             path.display()
         )));
     }
-    std::fs::read_to_string(path).map_err(|e| {
+    let text = std::fs::read_to_string(path).map_err(|e| {
         cfg_err(format!(
             "config: {key} {}: cannot read: {e}",
             path.display()
         ))
-    })
+    })?;
+    // an empty file would be sent as no secret, refused much later as a 401
+    if text.trim().is_empty() {
+        bail!(cfg_err(format!(
+            "config: {key} {} is empty: write the secret into it (or point {key} at the file that has it)",
+            path.display()
+        )));
+    }
+    Ok(text)
 }
 
 /// Why a URL with user info is refused (`Config::validate_urls`).

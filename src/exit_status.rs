@@ -21,7 +21,7 @@ pub const TABLE: &[Code] = &[
     Code {
         code: 0,
         short: "ran (nothing to do, disabled and stepped-aside ticks count as ran)",
-        meaning: "Done. For a tick: it ran, also when there was nothing to do, when it is disabled (kill switch, stop file), and when another tick of the same kind held the lock and this one stepped aside.",
+        meaning: "Done. For a tick: it ran, also when there was nothing to do, when it is disabled (kill switch, stop file), and when another tick of the same kind held the lock and this one stepped aside (a lock held past twice `tick_timeout` is taken over instead: docs/operations.md).",
         who: "every command",
     },
     Code {
@@ -33,7 +33,7 @@ pub const TABLE: &[Code] = &[
     Code {
         code: 2,
         short: "usage or configuration error; nothing was touched",
-        meaning: "Usage or configuration error (unknown key, bad value, missing or empty token, a wrong flag value); nothing was touched. With `--json`: `{\"error\", \"exit\": 2}`.",
+        meaning: "Usage or configuration error (unknown key, bad value, missing or empty token, an empty or blank secret file such as `forge.token_file`, a wrong flag value); nothing was touched. With `--json`: `{\"error\", \"exit\": 2}`.",
         who: "every command",
     },
     Code {

@@ -13,13 +13,22 @@
 //! and an `flock` on the file, which is how an afk from before this lock, or
 //! an operator's `flock(1)` wrapper, holds it. The `flock` is only probed and
 //! let go at once, so no child ever inherits it.
+//!
+//! A tick's lock file records its holder (`core::tick_deadline::Holder`: pid,
+//! when it took the lock, the kernel's start time of the process), emptied
+//! when the lock is let go. A tick that finds its lock held by the process
+//! its record names, past twice `tick_timeout`, stops it (SIGTERM, then
+//! SIGKILL) and takes the lock; one whose record names a process that is gone
+//! takes it and says so (SPEC 10.1).
 
+use crate::core::tick_deadline::{self, Holder, LockMove, Pid};
 use anyhow::{Context, Result};
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// The lock files this process holds.
 static HELD: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
@@ -30,39 +39,40 @@ fn held(path: &Path) -> bool {
         .unwrap_or(true)
 }
 
-/// Lock `file` (at `path`) for this process: Ok(None) when this process, an
-/// flock holder or another process holds it.
-fn lock(file: File, path: &Path) -> std::io::Result<Option<TickLock>> {
+/// Lock `file` (at `path`) for this process: Err(file) when this process, an
+/// flock holder or another process holds it (the file given back, to read
+/// its record).
+fn lock(file: File, path: &Path) -> std::io::Result<Result<TickLock, File>> {
     if held(path) {
-        return Ok(None);
+        return Ok(Err(file));
     }
     match file.try_lock() {
         Ok(()) => file.unlock()?,
-        Err(TryLockError::WouldBlock) => return Ok(None),
+        Err(TryLockError::WouldBlock) => return Ok(Err(file)),
         Err(TryLockError::Error(e)) => return Err(e),
     }
     if !try_lock(&file)? {
-        return Ok(None);
+        return Ok(Err(file));
     }
+    Ok(Ok(mark_held(file, path)))
+}
+
+fn mark_held(file: File, path: &Path) -> TickLock {
     if let Ok(mut h) = HELD.lock() {
         h.get_or_insert_with(HashSet::new)
             .insert(path.to_path_buf());
     }
-    Ok(Some(TickLock {
+    TickLock {
         file: Some(file),
         path: path.to_path_buf(),
-    }))
+        recorded: false,
+    }
 }
 
 /// Take an exclusive record lock on the whole file without waiting: Ok(true)
 /// when taken, Ok(false) when another process holds it.
 fn try_lock(file: &File) -> std::io::Result<bool> {
-    // SAFETY: a zeroed `flock` is a valid value; every field that matters is set.
-    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-    fl.l_type = libc::F_WRLCK as _;
-    fl.l_whence = libc::SEEK_SET as _;
-    fl.l_start = 0;
-    fl.l_len = 0; // to the end, however long
+    let fl = whole_file();
     // SAFETY: fcntl on a descriptor this File owns, with a valid flock.
     if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) } == 0 {
         return Ok(true);
@@ -74,13 +84,52 @@ fn try_lock(file: &File) -> std::io::Result<bool> {
     }
 }
 
+/// An exclusive record lock on the whole file.
+fn whole_file() -> libc::flock {
+    // SAFETY: a zeroed `flock` is a valid value; every field that matters is set.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as _;
+    fl.l_whence = libc::SEEK_SET as _;
+    fl.l_start = 0;
+    fl.l_len = 0; // to the end, however long
+    fl
+}
+
 pub struct TickLock {
     file: Option<File>,
     path: PathBuf,
+    /// this process wrote its record into the file (emptied on drop)
+    recorded: bool,
+}
+
+impl TickLock {
+    /// Write this process's record into the lock file it holds.
+    fn record(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::FileExt;
+        let Some(f) = &self.file else { return Ok(()) };
+        let me = Holder {
+            pid: std::process::id(),
+            started: unix_now(),
+            proc_start: proc_start_of(std::process::id()),
+        };
+        f.set_len(0)?;
+        f.write_all_at(me.text().as_bytes(), 0)?;
+        (&*f).flush()?;
+        self.recorded = true;
+        Ok(())
+    }
 }
 
 impl Drop for TickLock {
     fn drop(&mut self) {
+        // the record emptied while still held: a record left behind is a
+        // holder that did not let go (crashed, killed)
+        if self.recorded
+            && let Some(f) = &self.file
+        {
+            let _ = f.set_len(0);
+        }
         // close (and so unlock) first, then let this process take it again
         drop(self.file.take());
         if let Ok(mut h) = HELD.lock()
@@ -97,7 +146,200 @@ pub fn try_acquire(state_dir: &Path, kind: &str) -> Result<Option<TickLock>> {
         .with_context(|| format!("state: cannot create {}", state_dir.display()))?;
     let path = state_dir.join(format!("{kind}.lock"));
     let file = private_lock_file(&path)?;
-    lock(file, &path).with_context(|| format!("lock: cannot lock {}", path.display()))
+    let mut got = match lock(file, &path) {
+        Ok(Ok(l)) => l,
+        Ok(Err(_)) => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("lock: cannot lock {}", path.display())),
+    };
+    recorded(&mut got, &path);
+    Ok(Some(got))
+}
+
+/// A record that cannot be written leaves the lock held but unnamed: a later
+/// tick steps aside from it as from any holder it cannot name.
+fn recorded(l: &mut TickLock, path: &Path) {
+    if let Err(e) = l.record() {
+        let line = format!("lock: cannot record this tick in {}: {e}", path.display());
+        // a full disk is said once, by the state file's line
+        match e.raw_os_error() {
+            Some(libc::ENOSPC) => crate::log::debug(&line),
+            _ => crate::log::warn(&line),
+        }
+    }
+}
+
+/// The tick's own lock of `kind` (SPEC 10.1): as `try_acquire`, and a lock
+/// left by a tick that is gone, or held by one past twice `timeout`, is taken
+/// over (that tick stopped: SIGTERM, `term_wait`, SIGKILL), with one line that
+/// says so. None: held by a tick that may still be working (or by a process
+/// afk cannot name, or one that would not let go): the tick steps aside.
+pub fn take_tick(
+    state_dir: &Path,
+    kind: &str,
+    timeout: Duration,
+    term_wait: Duration,
+) -> Result<Option<TickLock>> {
+    crate::store::private_dir(state_dir)
+        .with_context(|| format!("state: cannot create {}", state_dir.display()))?;
+    let path = state_dir.join(format!("{kind}.lock"));
+    if held(&path) {
+        // this process's own: never a holder to stop
+        return Ok(None);
+    }
+    let file = private_lock_file(&path)?;
+    let attempt =
+        lock(file, &path).with_context(|| format!("lock: cannot lock {}", path.display()))?;
+    let (free, record) = match &attempt {
+        Ok(l) => (true, l.file.as_ref().and_then(read_record)),
+        Err(f) => (false, read_record(f)),
+    };
+    let pid = record.map_or(Pid::Gone, |r| {
+        tick_deadline::pid_now(&r, proc_start_of(r.pid))
+    });
+    let mut got = match (
+        tick_deadline::lock_move(free, record, pid, unix_now(), timeout),
+        attempt,
+    ) {
+        (LockMove::Take, Ok(l)) => l,
+        (LockMove::TakeOverGone { pid, age }, Ok(l)) => {
+            crate::log::warn(&format!(
+                "{kind}: took over the lock {} left by pid {pid} (which took it {} ago), which is gone",
+                path.display(),
+                rough(age)
+            ));
+            l
+        }
+        (LockMove::Stop { pid, age }, Err(f)) => {
+            // closing a descriptor drops this process's record locks on the
+            // file: let go of this one before another takes the lock
+            drop(f);
+            let Some(l) = stop_holder(&path, kind, pid, age, timeout, term_wait) else {
+                return Ok(None);
+            };
+            l
+        }
+        _ => return Ok(None),
+    };
+    recorded(&mut got, &path);
+    Ok(Some(got))
+}
+
+/// SIGTERM the overdue holder `pid`, wait up to `term_wait` for the lock,
+/// then SIGKILL and wait a little more; the lock when it was let go.
+fn stop_holder(
+    path: &Path,
+    kind: &str,
+    pid: u32,
+    age: Duration,
+    timeout: Duration,
+    term_wait: Duration,
+) -> Option<TickLock> {
+    let Ok(target) = libc::pid_t::try_from(pid) else {
+        return None;
+    };
+    let said = format!(
+        "{kind}: the lock {} is held by pid {pid}, which took it {} ago, past twice tick_timeout (2 × {})",
+        path.display(),
+        rough(age),
+        crate::types::format_duration(timeout)
+    );
+    let waiter = wait_in_thread(path);
+    // SAFETY: kill(2) with a pid the lock's record names and the kernel's
+    // start time vouched for just now; no memory is involved.
+    unsafe { libc::kill(target, libc::SIGTERM) };
+    if let Ok(Ok(file)) = waiter.recv_timeout(term_wait) {
+        crate::log::warn(&format!(
+            "{said}: it ended on SIGTERM; this tick took the lock over"
+        ));
+        return Some(mark_held(file, path));
+    }
+    // SAFETY: as above.
+    unsafe { libc::kill(target, libc::SIGKILL) };
+    if let Ok(Ok(file)) = waiter.recv_timeout(KILL_WAIT) {
+        crate::log::warn(&format!(
+            "{said}: it did not end within {} of SIGTERM and was killed (SIGKILL); this tick took the lock over",
+            crate::types::format_duration(term_wait)
+        ));
+        return Some(mark_held(file, path));
+    }
+    crate::log::error(&format!(
+        "{said}: it did not let go after SIGTERM and SIGKILL; this tick steps aside: find what holds it (fuser -v {})",
+        path.display()
+    ));
+    None
+}
+
+/// How long the lock may take to come free after a SIGKILL.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Wait for the lock at `path` on a thread of its own (blocking `flock`, then
+/// a blocking record lock): the file, locked, once it is free. A waiter given
+/// up on lets go of it when it gets it (the channel is closed).
+fn wait_in_thread(path: &Path) -> std::sync::mpsc::Receiver<std::io::Result<File>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("afk-lock-wait".into())
+        .spawn(move || {
+            let got = private_lock_file(&path)
+                .map_err(std::io::Error::other)
+                .and_then(|f| {
+                    f.lock()?;
+                    f.unlock()?;
+                    wait_lock(&f)?;
+                    Ok(f)
+                });
+            let _ = tx.send(got);
+        });
+    if let Err(e) = spawned {
+        crate::log::warn(&format!("lock: cannot wait for the lock: {e}"));
+    }
+    rx
+}
+
+/// An age as a line says it: whole minutes from two minutes on.
+fn rough(age: Duration) -> String {
+    let s = age.as_secs();
+    let s = if s >= 120 { s - s % 60 } else { s };
+    crate::types::format_duration(Duration::from_secs(s))
+}
+
+/// Take an exclusive record lock on the whole file, waiting for it.
+fn wait_lock(file: &File) -> std::io::Result<()> {
+    let fl = whole_file();
+    loop {
+        // SAFETY: fcntl on a descriptor this File owns, with a valid flock.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLKW, &fl) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// What the lock file says of its last holder.
+fn read_record(file: &File) -> Option<Holder> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 256];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    Holder::parse(std::str::from_utf8(&buf[..n]).ok()?)
+}
+
+/// The kernel's start time of process `pid`; None when there is no such
+/// process (or no `/proc` to ask).
+fn proc_start_of(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    tick_deadline::proc_start(&stat)
+}
+
+/// Unix seconds by the machine's clock: a lock's age is the machine's, never
+/// the tick's pinned `AFK_NOW` (a pinned clock must not stop a process).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Wait for `<state dir>/<name>.lock` (a short critical section, such as
@@ -117,6 +359,7 @@ fn private_lock_file(path: &Path) -> Result<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .mode(0o600)
         .open(path)
@@ -139,14 +382,14 @@ impl Existing {
 
 pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
     let path = state_dir.join(format!("{kind}.lock"));
-    let file = match OpenOptions::new().write(true).open(&path) {
+    let file = match OpenOptions::new().read(true).write(true).open(&path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Absent),
         Err(e) => return Err(e).with_context(|| format!("lock: cannot open {}", path.display())),
     };
     match lock(file, &path) {
-        Ok(Some(l)) => Ok(Existing::Acquired(l)),
-        Ok(None) => Ok(Existing::Held),
+        Ok(Ok(l)) => Ok(Existing::Acquired(l)),
+        Ok(Err(_)) => Ok(Existing::Held),
         Err(e) => Err(e).with_context(|| format!("lock: cannot lock {}", path.display())),
     }
 }

@@ -87,7 +87,7 @@ impl Notifier {
         let events = match store.unsent_events() {
             Ok(v) => v,
             Err(e) => {
-                crate::log::warn(&format!("notify: cannot read the outbox: {e}"));
+                crate::log::warn(&format!("notify: cannot read the outbox: {e:#}"));
                 return d;
             }
         };
@@ -108,7 +108,7 @@ impl Notifier {
                     Ok(false) => continue,
                     Err(err) => {
                         all_ok = false;
-                        crate::log::warn(&format!("notify: event {}: {err}", e.id));
+                        crate::log::warn(&format!("notify: event {}: {err:#}", e.id));
                         continue;
                     }
                 }
@@ -139,7 +139,7 @@ impl Notifier {
             }
             if all_ok && let Err(err) = store.mark_delivered(e.id) {
                 crate::log::warn(&format!(
-                    "notify: event {} sent but not marked: {err}",
+                    "notify: event {} sent but not marked: {err:#}",
                     e.id
                 ));
             }

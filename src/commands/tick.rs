@@ -240,7 +240,9 @@ impl ErrorItem {
         ErrorItem {
             repo: repo.to_string(),
             issue,
-            message: e.to_string(),
+            // the whole chain: the innermost reason (the OS error, the
+            // status) is what says what to do
+            message: super::error_line(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
             transient: matches!(ForgeError::kind_of(e), Some(Failure::Exhausted(_))),

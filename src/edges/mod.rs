@@ -180,7 +180,14 @@ impl Adapters {
             }
             (Store::copy_in_memory(&path)?, None)
         } else {
-            let Some(lock) = crate::lock::try_acquire(&state_dir, kind.as_str())? else {
+            // a lock left by a tick that is gone, or held past twice the
+            // deadline, is taken over (SPEC 10.1)
+            let timeout = crate::deadline::timeout_for(kind, cfg);
+            let term_wait =
+                crate::core::tick_deadline::grace(crate::core::tick_deadline::Stop::Term, timeout)
+                    + std::time::Duration::from_secs(2);
+            let taken = crate::lock::take_tick(&state_dir, kind.as_str(), timeout, term_wait)?;
+            let Some(lock) = taken else {
                 return Ok(Opening::SteppedAside);
             };
             let store = Store::open(&path)?;

@@ -354,7 +354,7 @@ impl super::Runner for HttpRunner {
         if let super::RunnerHandle::Thread { id } = handle
             && let Err(e) = self.delete(id)
         {
-            crate::log::warn(&format!("runner: could not stop thread {id}: {e}"));
+            crate::log::warn(&format!("runner: could not stop thread {id}: {e:#}"));
         }
     }
 

@@ -951,7 +951,7 @@ impl super::Runner for KubernetesRunner {
             match self.follow_log(name, &p.name, run_dir) {
                 Ok(at) => log_at = at.or(log_at),
                 Err(e) => {
-                    crate::log::warn(&format!("runner: Job {name}: the log was not read: {e}"))
+                    crate::log::warn(&format!("runner: Job {name}: the log was not read: {e:#}"))
                 }
             }
         }
@@ -992,7 +992,7 @@ impl super::Runner for KubernetesRunner {
         ) {
             Ok(_) => {}
             Err(e) if kind_of(&e) == Some(Failure::NotFound) => {}
-            Err(e) => crate::log::warn(&format!("runner: could not delete Job {name}: {e}")),
+            Err(e) => crate::log::warn(&format!("runner: could not delete Job {name}: {e:#}")),
         }
     }
 

@@ -14,6 +14,7 @@ mod contract_reviews;
 mod contrib;
 mod conversation;
 mod dry;
+mod faults;
 mod forge_reviews;
 mod github;
 mod github_app;

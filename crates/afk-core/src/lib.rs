@@ -32,6 +32,7 @@ pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
 pub mod release_age;
+pub mod retry_after;
 pub mod revalidate;
 pub mod routing;
 pub mod run_lessons;

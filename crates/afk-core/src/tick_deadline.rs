@@ -93,6 +93,128 @@ pub fn expected_every(kind: &str) -> Duration {
     }
 }
 
+/// What a tick's lock file records of the process holding it (SPEC 10.1):
+/// its pid, when it took the lock (unix seconds, the machine's clock, never a
+/// pinned one), and the kernel's start time of that process (clock ticks since
+/// boot, `/proc/<pid>/stat`'s 22nd field), which tells a reused pid apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    pub pid: u32,
+    pub started: i64,
+    /// None where the kernel's start time cannot be read (no `/proc`): such a
+    /// holder is never stopped, as a reused pid could not be told apart
+    pub proc_start: Option<u64>,
+}
+
+impl Holder {
+    /// The record as the lock file keeps it, one `key value` a line.
+    pub fn text(&self) -> String {
+        let mut t = format!("pid {}\nstarted {}\n", self.pid, self.started);
+        if let Some(p) = self.proc_start {
+            t.push_str(&format!("proc_start {p}\n"));
+        }
+        t
+    }
+
+    /// A record read back: None when it is empty or not one afk wrote.
+    pub fn parse(text: &str) -> Option<Holder> {
+        let (mut pid, mut started, mut proc_start) = (None, None, None);
+        for line in text.lines() {
+            let (key, value) = line.trim().split_once(' ')?;
+            let value = value.trim();
+            match key {
+                "pid" => pid = value.parse::<u32>().ok().filter(|p| *p > 0),
+                "started" => started = value.parse::<i64>().ok(),
+                "proc_start" => proc_start = value.parse::<u64>().ok(),
+                _ => {}
+            }
+        }
+        Some(Holder {
+            pid: pid?,
+            started: started?,
+            proc_start,
+        })
+    }
+}
+
+/// The kernel's start time of a process, from the text of its
+/// `/proc/<pid>/stat`: the 22nd field, counted after the command name's
+/// closing parenthesis (the name may hold spaces and parentheses).
+pub fn proc_start(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    // fields 3.. follow the name: the 22nd field is the 20th of them
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// What the pid a lock's record names is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pid {
+    /// no such process
+    Gone,
+    /// the very process that wrote the record (the same kernel start time)
+    Same,
+    /// a live process that is another one (the pid reused), or one that
+    /// cannot be told apart from another
+    Other,
+}
+
+/// The pid of `record`, given the kernel's start time of the process that
+/// has that pid now (None: no such process).
+pub fn pid_now(record: &Holder, now_proc_start: Option<u64>) -> Pid {
+    match (now_proc_start, record.proc_start) {
+        (None, _) => Pid::Gone,
+        (Some(now), Some(then)) if now == then => Pid::Same,
+        (Some(_), _) => Pid::Other,
+    }
+}
+
+/// What a tick does about its kind's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMove {
+    /// the lock is free: take it, nothing to say
+    Take,
+    /// the lock is free but its record names a holder that is gone (a tick
+    /// that crashed or was killed): take it and say so
+    TakeOverGone { pid: u32, age: Duration },
+    /// held by a tick that may still be working (or by a process afk cannot
+    /// name): step aside, as a tick always has
+    StepAside,
+    /// held by a tick past twice its deadline: SIGTERM, then SIGKILL, then
+    /// take it and say so
+    Stop { pid: u32, age: Duration },
+}
+
+/// The tick's move on its lock (SPEC 10.1: "a lock held by a process that is
+/// gone, or by one past twice `tick_timeout`, is taken over, and the takeover
+/// is said"). `free`: this tick could lock it; `record`: what the lock file
+/// says of its last holder; `pid`: what that pid is now; `now`: unix seconds
+/// by the machine's clock; `timeout`: the kind's `tick_timeout`. A process is
+/// stopped only when it is the one the record names (a reused pid is never
+/// signalled) and it holds the lock past twice the deadline, which a tick
+/// that keeps its own deadline never does.
+pub fn lock_move(
+    free: bool,
+    record: Option<Holder>,
+    pid: Pid,
+    now: i64,
+    timeout: Duration,
+) -> LockMove {
+    let Some(r) = record else {
+        return if free {
+            LockMove::Take
+        } else {
+            LockMove::StepAside
+        };
+    };
+    let age = Duration::from_secs(u64::try_from(now - r.started).unwrap_or(0));
+    match (free, pid) {
+        (true, Pid::Same) => LockMove::Take,
+        (true, _) => LockMove::TakeOverGone { pid: r.pid, age },
+        (false, Pid::Same) if age > 2 * timeout => LockMove::Stop { pid: r.pid, age },
+        (false, _) => LockMove::StepAside,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +278,132 @@ mod tests {
             "{l}"
         );
         assert!(Stop::Term.line("watch", s(600), false).contains("SIGTERM"));
+    }
+
+    #[test]
+    fn a_lock_past_twice_the_deadline_or_left_by_a_gone_tick_is_taken_over() {
+        let ten = Duration::from_secs(600);
+        let now = 1_000_000;
+        let rec = |ago: i64| {
+            Some(Holder {
+                pid: 42,
+                started: now - ago,
+                proc_start: Some(7),
+            })
+        };
+        let age = Duration::from_secs;
+        let table = [
+            ("held by nobody", true, None, Pid::Gone, LockMove::Take),
+            (
+                "held by a process afk cannot name (an operator's flock)",
+                false,
+                None,
+                Pid::Gone,
+                LockMove::StepAside,
+            ),
+            (
+                "held by a live tick within twice its deadline",
+                false,
+                rec(1200),
+                Pid::Same,
+                LockMove::StepAside,
+            ),
+            (
+                "held by a live tick past twice its deadline",
+                false,
+                rec(1201),
+                Pid::Same,
+                LockMove::Stop {
+                    pid: 42,
+                    age: age(1201),
+                },
+            ),
+            (
+                "the record's tick is gone and the lock free: said",
+                true,
+                rec(30),
+                Pid::Gone,
+                LockMove::TakeOverGone {
+                    pid: 42,
+                    age: age(30),
+                },
+            ),
+            (
+                "the record's pid now another process, the lock free",
+                true,
+                rec(5000),
+                Pid::Other,
+                LockMove::TakeOverGone {
+                    pid: 42,
+                    age: age(5000),
+                },
+            ),
+            (
+                "pid reused: an unrelated process is never signalled",
+                false,
+                rec(5000),
+                Pid::Other,
+                LockMove::StepAside,
+            ),
+            (
+                "the record is stale and someone else holds the lock",
+                false,
+                rec(5000),
+                Pid::Gone,
+                LockMove::StepAside,
+            ),
+            (
+                "the record's tick let go and lives on",
+                true,
+                rec(5000),
+                Pid::Same,
+                LockMove::Take,
+            ),
+            (
+                "a start in the future is young",
+                false,
+                rec(-100),
+                Pid::Same,
+                LockMove::StepAside,
+            ),
+        ];
+        for (rule, free, record, pid, want) in table {
+            assert_eq!(lock_move(free, record, pid, now, ten), want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_lock_record_names_its_process_so_a_reused_pid_is_told_apart() {
+        let h = Holder {
+            pid: 4242,
+            started: 1_700_000_000,
+            proc_start: Some(123_456),
+        };
+        assert_eq!(Holder::parse(&h.text()), Some(h), "round trip");
+        let no_proc = Holder {
+            proc_start: None,
+            ..h
+        };
+        assert_eq!(Holder::parse(&no_proc.text()), Some(no_proc));
+        assert_eq!(Holder::parse(""), None, "an empty lock file: no record");
+        assert_eq!(Holder::parse("garbage"), None);
+        assert_eq!(Holder::parse("pid 0\nstarted 1\n"), None, "no pid 0");
+        let stat = "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 \
+                    1 2 0 0 20 0 1 0 123456 1000 100 18446744073709551615";
+        assert_eq!(proc_start(stat), Some(123_456));
+        assert_eq!(proc_start("4242 (short) S 1"), None);
+        let table = [
+            ("no such process", None, Pid::Gone),
+            ("the same start", Some(123_456), Pid::Same),
+            ("another start: the pid reused", Some(999), Pid::Other),
+        ];
+        for (rule, now, want) in table {
+            assert_eq!(pid_now(&h, now), want, "{rule}");
+        }
+        assert_eq!(
+            pid_now(&no_proc, Some(123_456)),
+            Pid::Other,
+            "a record without a start cannot vouch for its pid"
+        );
     }
 }

@@ -24,3 +24,31 @@ pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     f.write_all(text)
 }
+
+/// Whether the file system holding `path` (a file, or the folder it would be
+/// in) has no room left for this user: less than 1 MiB it may write (root
+/// may use the blocks reserved for it). What turns SQLite's "disk I/O error"
+/// into the cause an operator can act on. False when it cannot be told.
+pub fn no_room_at(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = match path.parent() {
+        Some(p) if !path.is_dir() && !p.as_os_str().is_empty() => p,
+        _ => path,
+    };
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a zeroed statvfs is a valid value for statvfs(3) to fill.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a statvfs this function owns.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return false;
+    }
+    // SAFETY: geteuid(2) cannot fail.
+    let blocks = if unsafe { libc::geteuid() } == 0 {
+        st.f_bfree
+    } else {
+        st.f_bavail
+    };
+    (blocks as u128) * (st.f_frsize as u128) < 1 << 20
+}

@@ -821,10 +821,16 @@ impl Http {
                 Err(ureq::Error::Status(status, resp)) => {
                     self.costly.fetch_add(1, Ordering::Relaxed);
                     let rate = self.note_rate(&resp);
-                    let ra = resp
-                        .header("Retry-After")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
+                    // seconds or an HTTP date (as proxies and CDNs send it),
+                    // a date measured from the answer's own Date; a wait is
+                    // the machine's, never a pinned AFK_NOW's
+                    let ra = resp.header("Retry-After").and_then(|v| {
+                        crate::core::retry_after::wait(
+                            v,
+                            resp.header("Date"),
+                            time::OffsetDateTime::now_utc(),
+                        )
+                    });
                     let body = resp.into_string().unwrap_or_default();
                     if status == 401 && self.refresher.is_some() {
                         drop(slot);

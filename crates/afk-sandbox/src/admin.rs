@@ -111,7 +111,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
 }
 
 /// Keep a forge or agent-service request in the log `/_admin/requests` reads:
-/// `{method, path, query, body}`, the body as JSON when it is JSON; `status`
+/// `{method, path, query, body, at_ms}`, the body as JSON when it is JSON; `status`
 /// is added once answered ([`note_status`]). Returns its place in the log.
 pub(super) fn record(f: &mut Forge, req: &Request, path: &str) -> usize {
     let body = req.json().unwrap_or_else(|| {
@@ -121,8 +121,11 @@ pub(super) fn record(f: &mut Forge, req: &Request, path: &str) -> usize {
             json!(String::from_utf8_lossy(&req.body))
         }
     });
-    f.log
-        .push(json!({"method": req.method, "path": path, "query": req.raw_query, "body": body}));
+    // when it came, in milliseconds since the epoch: how a test sees a wait
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    f.log.push(json!({"method": req.method, "path": path, "query": req.raw_query, "body": body, "at_ms": at_ms}));
     f.log.len() - 1
 }
 

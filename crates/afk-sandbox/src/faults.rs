@@ -16,6 +16,10 @@ pub struct Fault {
     pub path: Option<String>,
     pub status: Option<u16>,
     pub retry_after: Option<u64>,
+    /// `Retry-After` as this text (an HTTP date, as proxies and CDNs send it)
+    pub retry_after_text: Option<String>,
+    /// a `Date` header on the fault's answer, as this text
+    pub date: Option<String>,
     pub latency_ms: Option<u64>,
     pub hang: bool,
     pub drop: bool,
@@ -95,6 +99,12 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
     let mut r = err(s, "injected fault");
     if let Some(ra) = f.retry_after {
         r = r.with_header("Retry-After", &ra.to_string());
+    }
+    if let Some(ra) = &f.retry_after_text {
+        r = r.with_header("Retry-After", ra);
+    }
+    if let Some(d) = &f.date {
+        r = r.with_header("Date", d);
     }
     Some(r)
 }

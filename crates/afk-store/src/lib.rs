@@ -277,7 +277,13 @@ pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
         rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
         _ => e.to_string(),
     };
-    match trouble(e) {
+    match trouble(e, afk_host::private_files::no_room_at(path)) {
+        Trouble::Full => format!(
+            // SQLite's own words ("disk I/O error") would send an operator
+            // to the hardware
+            "state: the disk holding {} is full (No space left on device): free space, then run the tick again",
+            path.display()
+        ),
         Trouble::NotAfks => format!(
             "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
             path.display()
@@ -298,14 +304,20 @@ enum Trouble {
     NotAfks,
     /// another process holds it: try again
     Locked,
+    /// the disk is full: free space (SQLite says "database or disk is full",
+    /// or, when a write or its shared memory cannot grow, "disk I/O error")
+    Full,
     Other,
 }
 
-fn trouble(e: &rusqlite::Error) -> Trouble {
+/// `no_room`: the file system holding the state file has no room left.
+fn trouble(e: &rusqlite::Error, no_room: bool) -> Trouble {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
         Some(NotADatabase | DatabaseCorrupt) => Trouble::NotAfks,
         Some(DatabaseBusy | DatabaseLocked) => Trouble::Locked,
+        Some(DiskFull) => Trouble::Full,
+        Some(SystemIoFailure | CannotOpen) if no_room => Trouble::Full,
         _ => Trouble::Other,
     }
 }
@@ -647,28 +659,73 @@ mod tests {
     }
 
     #[test]
+    fn a_full_database_says_the_disk_is_full_and_what_to_do() {
+        // What it simulates: SQLite's page limit (max_page_count) answers a
+        // write with SQLITE_FULL, the result code a full disk gives; a real
+        // full disk is tests/it/faults.rs's (it needs a mount, so root)
+        let dir = std::env::temp_dir().join(format!("afk-store-full-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let p = dir.join("afk.db");
+        let s = Store::open(&p).unwrap();
+        let pages: i64 = s
+            .conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        s.conn
+            .execute_batch(&format!(
+                "PRAGMA max_page_count = {}; CREATE TABLE filler (b BLOB);",
+                pages + 1
+            ))
+            .unwrap();
+        let e = (0..100)
+            .find_map(|_| {
+                s.conn
+                    .execute("INSERT INTO filler VALUES (zeroblob(8192))", [])
+                    .err()
+            })
+            .expect("the page limit is reached");
+        let line = describe(&p, &e);
+        assert!(
+            line.starts_with(&format!("state: the disk holding {} is full", p.display()))
+                && line.contains("No space left on device")
+                && line.contains("free space, then run the tick again"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "one line: {line}");
+        drop(s);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn sqlite_failures_are_classified_by_their_result_code() {
         use rusqlite::ffi;
         let fail = |code| rusqlite::Error::SqliteFailure(ffi::Error::new(code), None);
         let cases = [
-            (ffi::SQLITE_NOTADB, Trouble::NotAfks),
-            (ffi::SQLITE_CORRUPT, Trouble::NotAfks),
-            (ffi::SQLITE_BUSY, Trouble::Locked),
-            (ffi::SQLITE_LOCKED, Trouble::Locked),
-            (ffi::SQLITE_FULL, Trouble::Other),
-            (ffi::SQLITE_CONSTRAINT, Trouble::Other),
+            (ffi::SQLITE_NOTADB, false, Trouble::NotAfks),
+            (ffi::SQLITE_CORRUPT, false, Trouble::NotAfks),
+            (ffi::SQLITE_BUSY, false, Trouble::Locked),
+            (ffi::SQLITE_LOCKED, false, Trouble::Locked),
+            (ffi::SQLITE_FULL, false, Trouble::Full),
+            (ffi::SQLITE_FULL, true, Trouble::Full),
+            // a write that failed on a disk with no room: the disk is full
+            (ffi::SQLITE_IOERR_WRITE, true, Trouble::Full),
+            (ffi::SQLITE_IOERR_SHMSIZE, true, Trouble::Full),
+            (ffi::SQLITE_CANTOPEN, true, Trouble::Full),
+            // with room left an I/O error is the hardware's or the mount's
+            (ffi::SQLITE_IOERR_WRITE, false, Trouble::Other),
+            (ffi::SQLITE_CONSTRAINT, true, Trouble::Other),
         ];
-        for (code, want) in cases {
-            assert_eq!(trouble(&fail(code)), want, "{code}");
+        for (code, no_room, want) in cases {
+            assert_eq!(trouble(&fail(code), no_room), want, "{code} {no_room}");
         }
         // a message that merely mentions a lock is not one
         let words = rusqlite::Error::SqliteFailure(
             ffi::Error::new(ffi::SQLITE_ERROR),
             Some("no such table: locked_busy_malformed".into()),
         );
-        assert_eq!(trouble(&words), Trouble::Other);
+        assert_eq!(trouble(&words, false), Trouble::Other);
         assert_eq!(
-            trouble(&rusqlite::Error::QueryReturnedNoRows),
+            trouble(&rusqlite::Error::QueryReturnedNoRows, true),
             Trouble::Other
         );
     }

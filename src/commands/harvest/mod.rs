@@ -158,7 +158,7 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
             r.errors.push(ErrorItem::msg(
                 &format!("{}@{}", c.name, c.version),
                 None,
-                e.to_string(),
+                format!("{e:#}"),
             ));
         }
     }

@@ -92,7 +92,7 @@ fn flip(
             Ok(c) => c,
             Err(e) => {
                 let mut item = ErrorItem::from_err(l.repo, None, &e);
-                item.message = format!("reverts on {}: {e}", l.branch);
+                item.message = format!("reverts on {}: {e:#}", l.branch);
                 found.errors.push(item);
                 continue;
             }
@@ -142,7 +142,7 @@ impl Proofs<'_> {
         for c in outcome::candidates(merge_sha, newest_first) {
             let undoes = self.undoes(repo, merge_sha, &c.sha).map_err(|e| {
                 let mut item = ErrorItem::from_err(repo, None, &e);
-                item.message = format!("whether {} reverts {merge_sha}: {e}", c.sha);
+                item.message = format!("whether {} reverts {merge_sha}: {e:#}", c.sha);
                 item
             })?;
             if undoes || self.trusted(repo, c)? == Trust::Trusted {

@@ -26,7 +26,7 @@ pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<Erro
     let mut errors = vec![];
     let claims = match store.runs_in_each(&[RunStatus::Dispatching]) {
         Ok(v) => v,
-        Err(e) => return vec![ErrorItem::msg("", None, e.to_string())],
+        Err(e) => return vec![ErrorItem::msg("", None, format!("{e:#}"))],
     };
     for r in claims {
         let r = match r {
@@ -48,7 +48,7 @@ pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<Erro
                 errors.push(ErrorItem::msg(
                     &r.repo,
                     Some(r.issue),
-                    format!("run {}: {e}", r.id),
+                    format!("run {}: {e:#}", r.id),
                 ));
                 continue;
             }
@@ -72,7 +72,7 @@ pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<Erro
             errors.push(ErrorItem::msg(
                 &r.repo,
                 Some(r.issue),
-                format!("run {}: {e}", r.id),
+                format!("run {}: {e:#}", r.id),
             ));
         }
     }
@@ -122,7 +122,7 @@ pub fn reconcile_labels(
             }),
             Err(e) => {
                 let mut item = ErrorItem::from_err(&r.repo, Some(r.issue), &e);
-                item.message = format!("reconcile run {}: {e}", r.id);
+                item.message = format!("reconcile run {}: {e:#}", r.id);
                 errors.push(item)
             }
         }
@@ -280,7 +280,7 @@ fn label_started(
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
         let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
         item.message = format!(
-            "agent started (run {run_id}) but labelling failed: {e}; the next tick adds the label"
+            "agent started (run {run_id}) but labelling failed: {e:#}; the next tick adds the label"
         );
         return Some(item);
     }
@@ -288,7 +288,7 @@ fn label_started(
         && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
     {
         crate::log::warn(&format!(
-            "{}#{}: could not remove \"{}\": {e}",
+            "{}#{}: could not remove \"{}\": {e:#}",
             w.repo, w.issue.number, cfg.watch.human_label
         ));
     }
@@ -345,12 +345,12 @@ pub fn dispatch_one(
     let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
     let store = match on.source.open() {
         Ok(s) => s.at(on.now),
-        Err(e) => return (None, Some(fail(e.to_string()))),
+        Err(e) => return (None, Some(fail(format!("{e:#}")))),
     };
     let branch = prompt::branch_for(w.issue.number);
     let run_id = match claim(ctx, &store, t, w, &branch) {
         Ok(id) => id,
-        Err(e) => return (None, Some(fail(e.to_string()))),
+        Err(e) => return (None, Some(fail(format!("{e:#}")))),
     };
     crate::crash::point("poll:claimed");
     let text = prompt_for(ctx, journal, t, w);
@@ -376,10 +376,10 @@ pub fn dispatch_one(
             return (None, Some(fail(format!("run {run_id}: {e:#}"))));
         }
         Err(e) => {
-            let msg = format!("agent start failed: {e}");
+            let msg = format!("agent start failed: {e:#}");
             let msg = match store.mark_failed(run_id, &msg) {
                 Ok(()) => msg,
-                Err(e2) => format!("{msg}; and {e2}"),
+                Err(e2) => format!("{msg}; and {e2:#}"),
             };
             return (None, Some(fail(msg)));
         }
@@ -397,7 +397,7 @@ pub fn dispatch_one(
         return (
             Some(d),
             Some(fail(format!(
-                "agent started (run {run_id}) but could not be recorded: {e}; the next tick records and labels it"
+                "agent started (run {run_id}) but could not be recorded: {e:#}; the next tick records and labels it"
             ))),
         );
     }
@@ -407,7 +407,7 @@ pub fn dispatch_one(
     }
     crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
-        return (Some(d), Some(fail(e.to_string())));
+        return (Some(d), Some(fail(format!("{e:#}"))));
     }
     (Some(d), None)
 }

@@ -153,7 +153,7 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Durat
     let dir = PathBuf::from(row.fixer_dir.clone().unwrap_or_default());
     let runner = up.runner()?;
     if let Err(e) = runner.settle(handle.as_ref(), &dir) {
-        crate::log::warn(&format!("fixer: the agent is still starting: {e}"));
+        crate::log::warn(&format!("fixer: the agent is still starting: {e:#}"));
     }
     let seen = runner.observe(handle.as_ref(), &dir)?;
     Ok(match seen.agent {

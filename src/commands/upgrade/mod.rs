@@ -315,7 +315,7 @@ fn read_recipes(
             Err(e) => recipes
                 .iter_mut()
                 .filter(|r| r.scan.asks())
-                .for_each(|r| r.tags = Err(e.to_string())),
+                .for_each(|r| r.tags = Err(format!("{e:#}"))),
         }
     }
     recipes

@@ -85,7 +85,7 @@ fn gate(
     let closed = match pre.closed(up.forge, &r.mirror) {
         Ok(c) => c,
         Err(e) => {
-            up.report.error(&r.name, None, format!("closed PRs: {e}"));
+            up.report.error(&r.name, None, format!("closed PRs: {e:#}"));
             return Gate::Failed;
         }
     };
@@ -107,7 +107,7 @@ fn gate(
     let head = match pre.branch(up.forge, &r.mirror, &branch) {
         Ok(h) => h,
         Err(e) => {
-            up.report.error(&r.name, None, format!("{branch}: {e}"));
+            up.report.error(&r.name, None, format!("{branch}: {e:#}"));
             return Gate::Failed;
         }
     };

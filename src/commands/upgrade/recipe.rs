@@ -29,11 +29,11 @@ pub(super) fn recipe(
     };
     let upstream = match &r.upstream {
         Ok(u) => u,
-        Err(e) => return skip(up, format!("upstream {}: {e}", r.upstream_url)),
+        Err(e) => return skip(up, format!("upstream {}: {e:#}", r.upstream_url)),
     };
     let m = match &r.forge {
         Ok(m) => m,
-        Err(e) => return skip(up, format!("mirror {}: {e}", r.mirror)),
+        Err(e) => return skip(up, format!("mirror {}: {e:#}", r.mirror)),
     };
     if let Err(e) = &r.tags {
         return skip(up, e.clone());

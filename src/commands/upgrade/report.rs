@@ -171,7 +171,7 @@ impl Report {
         self.errors.push(ErrorItem {
             recipe: recipe.to_string(),
             pr,
-            message: e.to_string(),
+            message: format!("{e:#}"),
         });
     }
 

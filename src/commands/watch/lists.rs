@@ -110,6 +110,6 @@ pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
     if !runs.is_empty()
         && let Err(e) = w.runner.prefetch()
     {
-        crate::log::warn(&format!("runner: {e}"));
+        crate::log::warn(&format!("runner: {e:#}"));
     }
 }

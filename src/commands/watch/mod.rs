@@ -310,7 +310,7 @@ fn unreadable(bad: &crate::store::runs::Unreadable) -> ErrorItem {
 /// workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     let err = |e: &anyhow::Error| ErrorItem {
-        message: format!("run {}: {e}", run.id),
+        message: format!("run {}: {e:#}", run.id),
         ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
     };
     let store = match w.source.open() {

@@ -288,7 +288,10 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let run_dir = w.run_dir(run);
     // a turn an earlier step began and never heard back from: finished first
     if let Err(e) = w.runner.settle(run.handle.as_ref(), &run_dir) {
-        crate::log::warn(&format!("run {}: the agent is still starting: {e}", run.id));
+        crate::log::warn(&format!(
+            "run {}: the agent is still starting: {e:#}",
+            run.id
+        ));
     }
     let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;

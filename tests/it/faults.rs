@@ -1,0 +1,365 @@
+//! Faults that must say enough (issue 31): an empty secret file, a full disk,
+//! a `Retry-After` given as an HTTP date, a lock held past its deadline. Each
+//! error line names its innermost cause and what to do.
+
+use crate::support::*;
+use serde_json::json;
+
+/// Run afk with `config` and no token in the environment: (exit, stdout, stderr).
+fn run_without_env_token(config: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(afk_bin())
+        .env_remove("AFK_FORGE_TOKEN")
+        .env_remove("AFK_CONFIG")
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn an_empty_or_blank_token_file_is_a_config_error_naming_the_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let scratch = Scratch::new();
+    let config = scratch.write(
+        "afk.toml",
+        &format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}token_file = \"token\"\n\
+             [runner]\ncommand = [\"true\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
+        ),
+    );
+    for content in ["", " \n\t\n"] {
+        let token = scratch.write("token", content);
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let (code, _, err) = run_without_env_token(&config, &["poll"]);
+        assert_eq!(code, 2, "{content:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.contains("forge.token_file") && err.contains(&token.display().to_string()),
+            "names the key and the file: {err}"
+        );
+        assert!(err.contains("empty"), "{err}");
+    }
+    assert!(sb.requests().is_empty(), "no request sent without a token");
+}
+
+/// A process holding `lock` by `flock` (as a wedged tick would hold it, or an
+/// operator's `flock(1)`), once it holds it: a shell that locks then becomes
+/// `sleep` (one pid throughout), saying so on its stdout first.
+fn wedged_holder(lock: &std::path::Path) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec 9>>"$1" && flock 9 && echo held && exec sleep 1000"#)
+        .arg("sh")
+        .arg(lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "held");
+    child
+}
+
+/// The kernel's start time of `pid` (`/proc/<pid>/stat`, field 22).
+fn proc_start(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    rest.split_whitespace().nth(19).unwrap().parse().unwrap()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A lock record as afk writes it (docs/operations.md).
+fn record(pid: u32, started_ago: i64, proc_start: u64) -> String {
+    format!(
+        "pid {pid}\nstarted {}\nproc_start {proc_start}\n",
+        unix_now() - started_ago
+    )
+}
+
+fn lock_setup() -> (Sandbox, Afk, std::path::PathBuf) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
+    let lock = afk.scratch.path("state/poll.lock");
+    (sb, afk, lock)
+}
+
+#[test]
+fn lock_held_past_twice_the_deadline_is_taken_over_and_said() {
+    use std::os::unix::process::ExitStatusExt;
+    let (_sb, afk, lock) = lock_setup();
+    let mut holder = wedged_holder(&lock);
+    let pid = holder.id();
+    let start = proc_start(pid);
+
+    // the record's pid is alive but another process (the pid reused): never signalled
+    std::fs::write(&lock, record(pid, 3600, start + 1)).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["stepped_aside"], true, "{r}");
+    assert!(holder.try_wait().unwrap().is_none(), "left alone: {err}");
+
+    // the very process, an hour in (twice the default 10m tick_timeout is 20m)
+    std::fs::write(&lock, record(pid, 3600, start)).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(r["stepped_aside"], true, "the tick ran: {r}\n{err}");
+    let status = holder.wait().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "stopped by SIGTERM");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("took the lock over"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {err}");
+    assert!(
+        said[0].contains(&format!("pid {pid}"))
+            && said[0].contains("1h ago")
+            && said[0].contains("SIGTERM"),
+        "{}",
+        said[0]
+    );
+    assert_eq!(
+        std::fs::read_to_string(&lock).unwrap(),
+        "",
+        "the record emptied when the tick let go"
+    );
+}
+
+#[test]
+fn lock_held_by_a_young_tick_is_left_alone() {
+    let (_sb, afk, lock) = lock_setup();
+    let mut holder = wedged_holder(&lock);
+    let pid = holder.id();
+    std::fs::write(&lock, record(pid, 60, proc_start(pid))).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["stepped_aside"], true, "{r}");
+    assert!(!err.contains("took"), "{err}");
+    assert!(holder.try_wait().unwrap().is_none(), "still running");
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+}
+
+#[test]
+fn lock_left_by_a_gone_tick_is_taken_and_said() {
+    let (_sb, afk, lock) = lock_setup();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    std::fs::write(&lock, record(pid, 90, 12345)).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(r["stepped_aside"], true, "{r}");
+    let said: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("took over the lock"))
+        .collect();
+    assert_eq!(said.len(), 1, "{err}");
+    assert!(
+        said[0].contains(&format!("pid {pid}")) && said[0].contains("gone"),
+        "{}",
+        said[0]
+    );
+}
+
+#[test]
+fn lock_held_by_a_tick_deaf_to_sigterm_is_killed_then_taken() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let (_sb, afk, lock) = lock_setup();
+    // tick_timeout 10s: after SIGTERM afk waits its grace (2.5s) and 2s more
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("tick_timeout = \"10s\"\n{text}")).unwrap();
+    // an ignored SIGTERM is kept across exec: this sleep does not end on it
+    let mut holder = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap '' TERM; exec 9>>"$1" && flock 9 && echo held && exec sleep 1000"#)
+        .arg("sh")
+        .arg(&lock)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid = holder.id();
+    std::fs::write(&lock, record(pid, 21, proc_start(pid))).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_ne!(r["stepped_aside"], true, "{r}\n{err}");
+    assert_eq!(holder.wait().unwrap().signal(), Some(libc::SIGKILL));
+    assert!(
+        err.contains(&format!("pid {pid}")) && err.contains("SIGKILL"),
+        "{err}"
+    );
+}
+
+/// The gap between the first two requests whose path is `path`, in ms.
+fn gap_ms(sb: &Sandbox, path: &str) -> u64 {
+    let at: Vec<u64> = sb
+        .requests()
+        .iter()
+        .filter(|q| q["path"] == path)
+        .map(|q| q["at_ms"].as_u64().unwrap())
+        .collect();
+    assert!(at.len() >= 2, "retried: {at:?}");
+    at[1] - at[0]
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_honoured_from_the_answers_date() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // as a CDN sends it: an IMF-fixdate 1 s after the answer's own Date
+    // (so the two clocks' skew does not count; the dates are long past)
+    sb.faults(json!([{
+        "path": "/issues", "status": 429, "times": 1,
+        "retry_after_text": "Sun, 06 Nov 1994 08:49:38 GMT",
+        "date": "Sun, 06 Nov 1994 08:49:37 GMT"
+    }]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    let gap = gap_ms(&sb, "/repos/acme/api/issues");
+    assert!(
+        (1000..10_000).contains(&gap),
+        "waited the second the date asks for, not the 0.1 s backoff: {gap} ms"
+    );
+}
+
+#[test]
+fn retry_after_as_a_date_beyond_the_ticks_wait_budget_is_left_to_the_next_tick() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // asctime form, an hour after the answer's Date: more than a tick waits
+    sb.faults(json!([{
+        "path": "/issues", "status": 503,
+        "retry_after_text": "Sun Nov  6 09:49:37 1994",
+        "date": "Sun, 06 Nov 1994 08:49:37 GMT"
+    }]));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err}");
+    let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("3600s") && msg.contains("next tick"),
+        "{msg}\n{r}"
+    );
+}
+
+#[test]
+fn runs_dir_full_names_the_os_cause_of_the_failed_prompt_write() {
+    // What it simulates: the run's prompt file is a link to /dev/full, where
+    // every write fails with ENOSPC, as on a full disk (a real full file
+    // system needs a mount, which needs root)
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let run = afk.scratch.path("state/runs/1");
+    std::fs::create_dir_all(&run).unwrap();
+    std::os::unix::fs::symlink("/dev/full", run.join("prompt-1.md")).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 1, "{err}");
+    let msg = r["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("agent start failed")
+            && msg.contains("prompt-1.md")
+            && msg.contains("No space left on device"),
+        "the OS cause kept: {msg}\n{r}"
+    );
+    let stored = afk.sql_rows("SELECT error FROM runs WHERE id = 1");
+    assert!(
+        stored[0][0].contains("No space left on device"),
+        "the run's record names it too: {stored:?}"
+    );
+}
+
+/// A tiny tmpfs mounted for one test, unmounted when dropped: a real full
+/// file system. Mounting needs root; None (the test says it did not run)
+/// where this user cannot mount.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: std::path::PathBuf, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(&at).unwrap();
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk(at))
+    }
+
+    /// Fill it: one file grown until the disk refuses (ENOSPC).
+    fn fill(&self) {
+        use std::io::Write;
+        let mut f = std::fs::File::create(self.0.join("filler")).unwrap();
+        let block = vec![0u8; 4096];
+        loop {
+            if let Err(e) = f.write_all(&block).and_then(|()| f.sync_all()) {
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn state_disk_full_says_the_disk_is_full_and_writes_nothing_half() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let Some(disk) = SmallDisk::mount(afk.scratch.path("state"), "2m") else {
+        eprintln!(
+            "not run: mounting a small tmpfs needs root (the store's unit test covers SQLITE_FULL)"
+        );
+        return;
+    };
+    // the state file made while there is room (a tick with nothing to do),
+    // then the disk filled and the issue armed
+    sb.label("acme/api", 1, "ready-for-agent", "alice", false);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert!(afk.state().exists(), "the first tick made the state file");
+    disk.fill();
+    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
+    sb.clear_requests();
+    let (code, r, err) = afk.poll();
+    assert_ne!(code, 0, "{r}\n{err}");
+    let all = format!("{r}\n{err}");
+    assert!(
+        all.contains("is full")
+            && all.contains("No space left on device")
+            && all.contains("free space"),
+        "says the disk is full and what to do: {all}"
+    );
+    assert!(!all.contains("disk I/O error"), "{all}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        sb.writes().is_empty(),
+        "nothing claimed on the forge: {all}"
+    );
+    drop(disk);
+}
