@@ -30,6 +30,7 @@ mod registry;
 mod runner_faults;
 mod runner_http;
 mod runs;
+mod status_issue;
 mod status_page;
 mod template;
 mod text_out;

@@ -98,6 +98,28 @@ fn push_skips(
     }
 }
 
+/// The ready issues but the status issue (SPEC 10.1), which is afk's own
+/// page, never work: armed, it is skipped and said so, and its body (which
+/// anyone who can edit it wrote) never reaches a prompt.
+fn without_status_issue(
+    ctx: &Ctx,
+    repo: &RepoName,
+    issues: Vec<Issue>,
+    out: &mut RepoOutcome,
+) -> Vec<Issue> {
+    let Some(page) = ctx.config.status_issue().filter(|s| &s.repo == repo) else {
+        return issues;
+    };
+    let (own, rest): (Vec<Issue>, Vec<Issue>) =
+        issues.into_iter().partition(|i| i.number == page.number);
+    if !own.is_empty() {
+        push_skips(out, repo, vec![(page.number, Reason::NotAllowlisted)], |_, _| {
+            Some("the status issue (status_issue) is afk's own page; it is never dispatched".into())
+        });
+    }
+    rest
+}
+
 /// The repo's ready issues when it may take a run now. A frozen or locked
 /// repo skips them all (with the why); a failed list, or a missing
 /// in-progress label on a forge that does not create it, is an error.
@@ -118,13 +140,15 @@ fn open_for_dispatch(
         out.errors.push(ErrorItem::from_err(repo, None, e))
     };
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) if v.is_empty() => return None,
-        Ok(v) => v,
+        Ok(v) => without_status_issue(ctx, repo, v, out),
         Err(e) => {
             fail(out, &e);
             return None;
         }
     };
+    if issues.is_empty() {
+        return None;
+    }
     let mut in_progress = issues.iter().any(|i| i.has_label(label));
     if !busy && !in_progress && !frozen && !over_budget {
         match forge.issues_with_label(repo, label) {
