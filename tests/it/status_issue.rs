@@ -157,4 +157,32 @@ both_dialects! {
         assert!(!err.contains(TOKEN), "{err}");
         afk.wait_agent(1);
     }
+
+    #[test]
+    fn doctor_checks_the_status_issue_exists_and_is_afks_to_edit() {
+        let (sb, afk) = world();
+        let (code, r, err) = afk.json(&["doctor"]);
+        let line = |r: &Value| {
+            r["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["check"] == "status issue")
+                .cloned()
+                .unwrap_or_else(|| panic!("no status issue check: {r}"))
+        };
+        assert_eq!(code, 0, "{err} {r}");
+        let c = line(&r);
+        assert_eq!(c["level"], "ok", "{c}");
+        assert!(c["detail"].as_str().unwrap().contains("acme/api#5"), "{c}");
+        assert!(sb.writes().is_empty(), "doctor is read-only");
+
+        let text = std::fs::read_to_string(&afk.config).unwrap();
+        std::fs::write(&afk.config, text.replace("acme/api#5", "acme/api#99")).unwrap();
+        let (code, r, _) = afk.json(&["doctor"]);
+        assert_eq!(code, 1, "{r}");
+        let c = line(&r);
+        assert_eq!(c["level"], "fail", "{c}");
+        assert!(c["detail"].as_str().unwrap().contains("does not exist"), "{c}");
+    }
 }
