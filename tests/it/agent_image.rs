@@ -86,7 +86,13 @@ fn files_under(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
 fn opened(sb: &Sandbox) -> usize {
     sb.requests()
         .iter()
-        .filter(|r| r["method"] == "POST" && r["path"].as_str().unwrap_or("").ends_with("/repos/acme/api/pulls"))
+        .filter(|r| {
+            r["method"] == "POST"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .ends_with("/repos/acme/api/pulls")
+        })
         .filter(|r| r["status"] == 201)
         .count()
 }

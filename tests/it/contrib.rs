@@ -919,7 +919,11 @@ fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
             );
         }
         let csc = &c["securityContext"];
-        assert_eq!(csc["allowPrivilegeEscalation"].as_bool(), Some(false), "{at}");
+        assert_eq!(
+            csc["allowPrivilegeEscalation"].as_bool(),
+            Some(false),
+            "{at}"
+        );
         assert_eq!(csc["readOnlyRootFilesystem"].as_bool(), Some(true), "{at}");
         for m in c["volumeMounts"].as_vec().expect("volumeMounts") {
             assert_eq!(m["readOnly"].as_bool(), Some(true), "{at}: {m:?}");
@@ -943,7 +947,12 @@ fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
             .as_vec()
             .unwrap()
             .iter()
-            .map(|m| (m["name"].as_str().unwrap(), m["mountPath"].as_str().unwrap()))
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap(),
+                    m["mountPath"].as_str().unwrap(),
+                )
+            })
             .filter(|(_, at)| Path::new(path).starts_with(at))
             .max_by_key(|(_, at)| at.len())
             .unwrap_or_else(|| panic!("{path} is on no volume of the tick"));
@@ -960,7 +969,10 @@ fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
     for key in ["status_page", "metrics_file"] {
         let path = cfg[key].as_str().unwrap_or_else(|| panic!("{key} is set"));
         let claim = tick_claim_at(path);
-        assert!(served.contains(&claim.as_str()), "{key} {path}: on {claim}, which the server reads");
+        assert!(
+            served.contains(&claim.as_str()),
+            "{key} {path}: on {claim}, which the server reads"
+        );
         assert_ne!(claim, "afk-state", "{key}: not beside the state file");
     }
     // the Service selects the server's pod
@@ -972,6 +984,10 @@ fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
         .clone();
     let labels = &d["spec"]["template"]["metadata"]["labels"];
     for (k, v) in svc["spec"]["selector"].as_hash().expect("selector") {
-        assert_eq!(&labels[k.as_str().unwrap()], v, "the Service selects the pod");
+        assert_eq!(
+            &labels[k.as_str().unwrap()],
+            v,
+            "the Service selects the pod"
+        );
     }
 }

@@ -33,7 +33,12 @@ fn world() -> (Sandbox, Afk) {
 fn on_status_issue(sb: &Sandbox) -> Vec<(String, u64)> {
     sb.requests()
         .iter()
-        .filter(|r| r["path"].as_str().unwrap_or("").ends_with("/repos/acme/api/issues/5"))
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/repos/acme/api/issues/5")
+        })
         .map(|r| {
             (
                 r["method"].as_str().unwrap().to_string(),
@@ -44,11 +49,17 @@ fn on_status_issue(sb: &Sandbox) -> Vec<(String, u64)> {
 }
 
 fn patches(sb: &Sandbox) -> usize {
-    on_status_issue(sb).iter().filter(|r| r.0 == "PATCH").count()
+    on_status_issue(sb)
+        .iter()
+        .filter(|r| r.0 == "PATCH")
+        .count()
 }
 
 fn body(sb: &Sandbox) -> String {
-    sb.issue("acme/api", 5)["body"].as_str().unwrap().to_string()
+    sb.issue("acme/api", 5)["body"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn poll_ok(afk: &Afk) -> (Value, String) {

@@ -65,7 +65,9 @@ pub fn status_issue(issue: &str, login: &str, found: &StatusIssue) -> (Level, St
         ),
         StatusIssue::Found { .. } if login.ends_with("[bot]") => (
             Level::Ok,
-            format!("status_issue {issue}: {login} is an app: it edits with the installation's issues permission"),
+            format!(
+                "status_issue {issue}: {login} is an app: it edits with the installation's issues permission"
+            ),
         ),
         StatusIssue::Found { permission, .. } if write(permission) => (
             Level::Ok,
@@ -415,15 +417,30 @@ mod tests {
     fn the_status_issue_must_exist_and_be_afks_to_edit() {
         let found = |author: &str, perm: Option<&str>| StatusIssue::Found {
             author: author.into(),
-            permission: perm.map(|p| Permission::from_forge(p)),
+            permission: perm.map(Permission::from_forge),
         };
         let cases: &[(&str, StatusIssue, Level, &str)] = &[
             ("afk", StatusIssue::Missing, Level::Fail, "does not exist"),
             ("afk", StatusIssue::Pull, Level::Fail, "pull request"),
             ("afk", found("afk", None), Level::Ok, "opened by afk"),
-            ("afk", found("alice", Some("write")), Level::Ok, "write access"),
-            ("afk", found("alice", Some("admin")), Level::Ok, "write access"),
-            ("afk", found("alice", Some("read")), Level::Fail, "has read on its repo"),
+            (
+                "afk",
+                found("alice", Some("write")),
+                Level::Ok,
+                "write access",
+            ),
+            (
+                "afk",
+                found("alice", Some("admin")),
+                Level::Ok,
+                "write access",
+            ),
+            (
+                "afk",
+                found("alice", Some("read")),
+                Level::Fail,
+                "has read on its repo",
+            ),
             ("afk", found("alice", None), Level::Fail, "has no access"),
             ("app[bot]", found("alice", None), Level::Ok, "is an app"),
         ];

@@ -185,9 +185,7 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
                 cell(&r.state),
                 cell(&r.since),
                 cell(&r.phase),
-                r.pr.map_or("-".into(), |n| {
-                    md_link(l.pr(&r.repo, n), &format!("#{n}"))
-                }),
+                r.pr.map_or("-".into(), |n| md_link(l.pr(&r.repo, n), &format!("#{n}"))),
                 match (&r.green_since, r.pr) {
                     (Some(g), _) => format!("green since {}", cell(g)),
                     (None, Some(_)) => "not green yet".into(),
@@ -200,15 +198,7 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
         .collect();
     o.push_str(&table(
         &[
-            "Issue",
-            "Run",
-            "State",
-            "Since",
-            "Phase",
-            "PR",
-            "CI",
-            "Turns",
-            "Spend",
+            "Issue", "Run", "State", "Since", "Phase", "PR", "CI", "Turns", "Spend",
         ],
         &rows,
         "run",
@@ -315,20 +305,24 @@ fn canaries(p: &Page) -> String {
         .templates
         .iter()
         .map(|t| {
-            let last = t
-                .trail
-                .last()
-                .map_or("-".into(), |d| format!("v{} {} ({})", d.version, cell(&d.decision), cell(&d.at)));
+            let last = t.trail.last().map_or("-".into(), |d| {
+                format!("v{} {} ({})", d.version, cell(&d.decision), cell(&d.at))
+            });
             match &t.canary {
                 Some(c) => vec![
                     cell(&t.name),
                     t.current.map_or("none".into(), |v| format!("v{v}")),
-                    format!("v{}{}", c.version, if c.live { " (live)" } else { " (decided)" }),
+                    format!(
+                        "v{}{}",
+                        c.version,
+                        if c.live { " (live)" } else { " (decided)" }
+                    ),
                     cell(&c.since),
                     tally(&c.canary),
                     tally(&c.control),
                     format!("{:.1}%", c.p_worse * 100.0),
-                    c.next_checkpoint.map_or("none left".into(), |n| n.to_string()),
+                    c.next_checkpoint
+                        .map_or("none left".into(), |n| n.to_string()),
                     last,
                 ],
                 None => {
@@ -532,9 +526,15 @@ mod tests {
         }];
         p.escalations_total = 1;
         let b = body(&p);
-        assert!(b.contains("x \\| y # head \\@alice \\[a\\]\\(https://evil\\) \\<img src=x\\>"), "{b}");
+        assert!(
+            b.contains("x \\| y # head \\@alice \\[a\\]\\(https://evil\\) \\<img src=x\\>"),
+            "{b}"
+        );
         assert!(!b.contains("](https://evil"), "{b}");
-        assert!(b.contains("[acme/api#3](https://git.example.org/acme/api/issues/3)"), "{b}");
+        assert!(
+            b.contains("[acme/api#3](https://git.example.org/acme/api/issues/3)"),
+            "{b}"
+        );
         assert!(b.contains("q2?<br>… and 2 more questions"), "{b}");
         assert!(!b.contains("q3?"), "{b}");
     }
@@ -573,7 +573,10 @@ mod tests {
         });
         assert!(b.len() <= BODY_MAX, "{}", b.len());
         assert!(b.chars().count() < 65_536);
-        assert!(b.contains("… and 400 more runs"), "rows past ROWS_MAX are counted");
+        assert!(
+            b.contains("… and 400 more runs"),
+            "rows past ROWS_MAX are counted"
+        );
         assert!(b.contains("afk cut the status here"), "the cut is said");
         assert!(b.contains("more characters are not shown"));
     }
@@ -602,7 +605,10 @@ mod tests {
         });
         assert!(b.contains("| poll | OK | 0 | 0 |"), "{b}");
         assert!(b.contains("| watch | **FAILED** | 1 | 2 |"), "{b}");
-        assert!(b.contains("No poll tick has recorded its skips yet."), "{b}");
+        assert!(
+            b.contains("No poll tick has recorded its skips yet."),
+            "{b}"
+        );
     }
 
     #[test]

@@ -17,10 +17,7 @@ CREATE TABLE poll_skips_recorded (one INTEGER PRIMARY KEY CHECK (one = 1));";
 impl Store {
     /// Replace the last poll's skips with `skips` (repo, issue, reason).
     pub fn record_poll_skips(&self, skips: &[(String, u64, String)]) -> Result<()> {
-        let tx = self
-            .conn
-            .unchecked_transaction()
-            .map_err(|e| self.err(e))?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         tx.execute("DELETE FROM poll_skips", [])
             .map_err(|e| self.err(e))?;
         for (repo, issue, reason) in skips {
@@ -53,7 +50,9 @@ impl Store {
             .prepare("SELECT repo, issue, reason FROM poll_skips ORDER BY rowid")
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?)))
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get(2)?))
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>()
             .map(Some)
@@ -75,7 +74,7 @@ mod tests {
         let two = ("acme/web".to_string(), 9, "untrusted".to_string());
         s.record_poll_skips(&[one.clone(), two.clone()]).unwrap();
         assert_eq!(s.poll_skips().unwrap(), Some(vec![one, two.clone()]));
-        s.record_poll_skips(&[two.clone()]).unwrap();
+        s.record_poll_skips(std::slice::from_ref(&two)).unwrap();
         assert_eq!(s.poll_skips().unwrap(), Some(vec![two]));
         s.record_poll_skips(&[]).unwrap();
         assert_eq!(s.poll_skips().unwrap(), Some(vec![]), "a poll skipped none");

@@ -82,7 +82,7 @@ fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
 }
 
 /// Skips with their why.
-fn push_skips(
+pub(super) fn push_skips(
     out: &mut RepoOutcome,
     repo: &RepoName,
     skipped: Vec<(IssueNumber, Reason)>,
@@ -96,28 +96,6 @@ fn push_skips(
             detail: why(n, reason),
         });
     }
-}
-
-/// The ready issues but the status issue (SPEC 10.1), which is afk's own
-/// page, never work: armed, it is skipped and said so, and its body (which
-/// anyone who can edit it wrote) never reaches a prompt.
-fn without_status_issue(
-    ctx: &Ctx,
-    repo: &RepoName,
-    issues: Vec<Issue>,
-    out: &mut RepoOutcome,
-) -> Vec<Issue> {
-    let Some(page) = ctx.config.status_issue().filter(|s| &s.repo == repo) else {
-        return issues;
-    };
-    let (own, rest): (Vec<Issue>, Vec<Issue>) =
-        issues.into_iter().partition(|i| i.number == page.number);
-    if !own.is_empty() {
-        push_skips(out, repo, vec![(page.number, Reason::NotAllowlisted)], |_, _| {
-            Some("the status issue (status_issue) is afk's own page; it is never dispatched".into())
-        });
-    }
-    rest
 }
 
 /// The repo's ready issues when it may take a run now. A frozen or locked
@@ -140,7 +118,7 @@ fn open_for_dispatch(
         out.errors.push(ErrorItem::from_err(repo, None, e))
     };
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) => without_status_issue(ctx, repo, v, out),
+        Ok(v) => super::without_status_issue(ctx, repo, v, out),
         Err(e) => {
             fail(out, &e);
             return None;

@@ -221,6 +221,35 @@ fn examine_all(
     Ok((skipped, errors, winners, in_flight.len()))
 }
 
+/// The ready issues but the status issue (SPEC 10.1), which is afk's own
+/// page, never work: armed, it is skipped and said so, and its body (which
+/// anyone who can edit it wrote) never reaches a prompt.
+pub(super) fn without_status_issue(
+    ctx: &Ctx,
+    repo: &RepoName,
+    issues: Vec<crate::forge::Issue>,
+    out: &mut examine::RepoOutcome,
+) -> Vec<crate::forge::Issue> {
+    let Some(page) = ctx.config.status_issue().filter(|s| &s.repo == repo) else {
+        return issues;
+    };
+    let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
+    if !own.is_empty() {
+        examine::push_skips(
+            out,
+            repo,
+            vec![(page.number, Reason::NotAllowlisted)],
+            |_, _| {
+                Some(
+                    "the status issue (status_issue) is afk's own page; it is never dispatched"
+                        .into(),
+                )
+            },
+        );
+    }
+    rest
+}
+
 /// The skips as the status issue shows them (SPEC 10.1); a state file that
 /// cannot take them now leaves the last ones, and costs the tick nothing.
 fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
@@ -235,7 +264,9 @@ fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
         })
         .collect();
     if let Err(e) = store.record_poll_skips(&rows) {
-        crate::log::warn(&format!("poll: the skips are not recorded for the status issue: {e:#}"));
+        crate::log::warn(&format!(
+            "poll: the skips are not recorded for the status issue: {e:#}"
+        ));
     }
 }
 

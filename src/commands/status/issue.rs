@@ -59,18 +59,15 @@ pub(crate) fn keep(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Ke
 /// the issue and says what it would write, and writes nothing.
 pub(crate) fn after_tick(ctx: &Ctx, issue: &IssueRef, s: &Store, page: &Page, now: OffsetDateTime) {
     let done = body(s, page, now).and_then(|b| {
-        let forge = crate::edges::status_issue_forge(
-            &ctx.config,
-            ctx.state_flag.as_deref(),
-            ctx.dry_run,
-        )?;
+        let forge =
+            crate::edges::status_issue_forge(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)?;
         keep(forge.as_ref(), issue, &b)
     });
     let would = if ctx.dry_run { "would " } else { "" };
     match done {
-        Ok(Kept::Unchanged) => crate::log::debug(&format!(
-            "status issue {issue}: unchanged; nothing written"
-        )),
+        Ok(Kept::Unchanged) => {
+            crate::log::debug(&format!("status issue {issue}: unchanged; nothing written"))
+        }
         Ok(Kept::Edited(n)) if ctx.dry_run => crate::log::info(&format!(
             "status issue {issue}: {would}replace its body ({n} characters){}",
             " (dry run: nothing written)"
@@ -93,7 +90,9 @@ mod tests {
 
     #[test]
     fn the_issue_is_edited_only_when_its_text_differs() {
-        let forge = MemoryForge::new("afk").repo("acme/ops").issue("acme/ops", 5, "afk status");
+        let forge = MemoryForge::new("afk")
+            .repo("acme/ops")
+            .issue("acme/ops", 5, "afk status");
         let issue = the_issue();
         assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Edited(5));
         assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Unchanged);
@@ -101,12 +100,17 @@ mod tests {
         // someone else's edit is replaced by the next tick, once
         let forge = forge.with_issue("acme/ops", 5, |i| i.body = Some("pwned".into()));
         assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Edited(5));
-        assert_eq!(forge.issue_now("acme/ops", 5).body.as_deref(), Some("twin\n"));
+        assert_eq!(
+            forge.issue_now("acme/ops", 5).body.as_deref(),
+            Some("twin\n")
+        );
     }
 
     #[test]
     fn a_missing_issue_is_an_error_and_nothing_is_written() {
-        let forge = MemoryForge::new("afk").repo("acme/ops").issue("acme/ops", 1, "other");
+        let forge = MemoryForge::new("afk")
+            .repo("acme/ops")
+            .issue("acme/ops", 1, "other");
         assert!(keep(&forge, &the_issue(), "twin\n").is_err());
         assert!(forge.writes().is_empty());
     }

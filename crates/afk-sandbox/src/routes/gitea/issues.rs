@@ -63,7 +63,10 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
         _ => return not_found(),
     };
     let r = &f.repos[full];
-    crate::routes::conditional(req, Reply::json(status, &shapes::issue(f, r, &r.issues[&n])))
+    crate::routes::conditional(
+        req,
+        Reply::json(status, &shapes::issue(f, r, &r.issues[&n])),
+    )
 }
 
 /// `GET /repos/{full}/issues/{n}/timeline`: label events and comments, by id.
