@@ -73,6 +73,11 @@ pub struct Config {
     /// Absolute once loaded; `None` (or `""`): no status page.
     #[serde(deserialize_with = "de_path")]
     pub status_page: Option<PathBuf>,
+    /// `"owner/repo#N"`, parsed once; `None` (or `""`): no status issue. Its
+    /// repo need not be allowlisted: afk only reads and edits that one
+    /// issue's body there, never dispatches from it (SPEC 10.1).
+    #[serde(deserialize_with = "de_issue_ref")]
+    pub status_issue: Option<crate::core::status_issue::IssueRef>,
     /// A tick's own deadline (SPEC 10.1): past it the tick starts nothing
     /// more, then exits 5; at least 10s.
     #[serde(deserialize_with = "de_duration")]
@@ -100,6 +105,7 @@ impl Default for Config {
             stop_file: None,
             metrics_file: None,
             status_page: None,
+            status_issue: None,
             tick_timeout: Duration::from_secs(10 * MINUTE),
             forge: Forge::default(),
             poll: Poll::default(),
@@ -551,6 +557,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "stop_file",
             "metrics_file",
             "status_page",
+            "status_issue",
             "tick_timeout",
             "forge",
             "poll",
@@ -803,6 +810,19 @@ fn de_repo<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RepoName>, D::Error
     RepoName::parse(&s)
         .map(Some)
         .map_err(|_| serde::de::Error::custom(format!("\"{s}\" is not owner/repo")))
+}
+
+/// `""` is `None`; anything else must be `owner/repo#N`, parsed here once.
+fn de_issue_ref<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::core::status_issue::IssueRef>, D::Error> {
+    let s = String::deserialize(d)?;
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    crate::core::status_issue::IssueRef::parse(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// `""` is `None`; relative paths are resolved later, in [`Config::parse`].
@@ -1600,6 +1620,11 @@ impl Config {
         self.status_page.as_deref()
     }
 
+    /// The issue whose body afk keeps as the status page's Markdown twin.
+    pub fn status_issue(&self) -> Option<&crate::core::status_issue::IssueRef> {
+        self.status_issue.as_ref()
+    }
+
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
     pub fn upgrade_work_dir(&self, flag: Option<&Path>) -> PathBuf {
         match &self.upgrade.work_dir {
@@ -2363,6 +2388,36 @@ mod tests {
                     assert!(e.starts_with(w), "case {entry:?}: {e}");
                 }
                 (got, want) => panic!("case {entry:?}: got {:?}, want {want:?}", got.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_status_issue_is_owner_repo_hash_n_parsed_once_naming_key_and_line() {
+        let cases = [
+            ("", None, None),
+            ("status_issue = \"\"\n", None, None),
+            ("status_issue = \"acme/ops#7\"\n", Some("acme/ops#7"), None),
+            (
+                "status_issue = \"acme/ops\"\n",
+                None,
+                Some("config: status_issue at line 1: \"acme/ops\" is not \"owner/repo#N\""),
+            ),
+            (
+                "\nstatus_issue = \"acme/ops#0\"\n",
+                None,
+                Some("config: status_issue at line 2: \"acme/ops#0\" is not \"owner/repo#N\""),
+            ),
+        ];
+        for (text, want, err) in cases {
+            match (parse(text), err) {
+                (Ok(c), None) => assert_eq!(
+                    c.status_issue.as_ref().map(|r| r.to_string()).as_deref(),
+                    want,
+                    "case {text:?}"
+                ),
+                (Err(e), Some(w)) => assert_eq!(e.to_string(), w, "case {text:?}"),
+                (got, want) => panic!("case {text:?}: got {:?}, want {want:?}", got.err()),
             }
         }
     }

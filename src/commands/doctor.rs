@@ -353,7 +353,34 @@ fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
     for (name, level, text) in results.into_iter().flatten() {
         d.add(&name, level, text);
     }
+    if let Some(issue) = c.status_issue() {
+        let (level, text) = status_issue_check(forge.as_ref(), issue, &me.login);
+        d.add("status issue", level, text);
+    }
     Ok(())
+}
+
+/// The status issue exists and afk's account may edit its body (it opened
+/// it, or has write access: one permission read); `core::doctor::status_issue`.
+fn status_issue_check(
+    forge: &dyn Forge,
+    issue: &crate::core::status_issue::IssueRef,
+    me: &str,
+) -> (Level, String) {
+    use doctor::StatusIssue;
+    let found = match forge.issue(&issue.repo, issue.number) {
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => StatusIssue::Missing,
+        Err(e) => return (Level::Fail, super::error_line(&e)),
+        Ok(i) if i.is_pull() => StatusIssue::Pull,
+        Ok(i) => {
+            let author = i.user.map(|u| u.login).unwrap_or_default();
+            let permission = (author != me && !me.ends_with("[bot]"))
+                .then(|| forge.permission(&issue.repo, me).ok())
+                .flatten();
+            StatusIssue::Found { author, permission }
+        }
+    };
+    doctor::status_issue(&issue.to_string(), me, &found)
 }
 
 fn repo_checks(

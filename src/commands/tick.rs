@@ -192,6 +192,10 @@ pub fn run<R: TickReport>(
             ok: code == 0,
         };
         monitor.ran(&stats, || super::status::page::after_tick(ctx));
+        // a dry run writes no page; it says what it would write to the status issue
+        if ctx.dry_run {
+            super::status::page::after_tick(ctx);
+        }
     }
     match printed {
         Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),

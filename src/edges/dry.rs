@@ -121,6 +121,13 @@ impl Forge for RecordingForge {
         self.recorder.note(format!("{repo}: edit comment {id}"));
         Ok(c)
     }
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.recorder.note(format!(
+            "{repo}#{number}: edit the body ({} characters)",
+            body.chars().count()
+        ));
+        Ok(())
+    }
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.inner.open_pulls(repo)
     }

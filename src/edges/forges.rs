@@ -10,7 +10,7 @@ use anyhow::{Result, anyhow};
 /// The forge the config names, with its token; no conditional-request cache.
 /// A GitHub App's installation token is exchanged and not kept.
 pub fn from_config(c: &Config) -> Result<Box<dyn Forge>> {
-    build(c, None, None)
+    build(c, None, None, false)
 }
 
 /// As [`from_config`], for a tick that keeps a GitHub App's installation
@@ -21,7 +21,7 @@ pub fn with_keeper(
     c: &Config,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
 ) -> Result<Box<dyn Forge>> {
-    build(c, None, Some(keeper))
+    build(c, None, Some(keeper), false)
 }
 
 /// The forge for a tick: as [`with_keeper`], and on GitHub every GET is
@@ -33,13 +33,27 @@ pub fn for_tick(
     cache: Box<dyn crate::forge::http::ConditionalCache>,
     keeper: Box<dyn crate::forge::app::TokenKeeper>,
 ) -> Result<Box<dyn Forge>> {
-    build(c, Some(cache), Some(keeper))
+    build(c, Some(cache), Some(keeper), false)
 }
 
+/// The forge the status issue is kept through (SPEC 10.1): as [`for_tick`],
+/// and on Gitea too its one GET is conditional on the kept `ETag` (where the
+/// forge sends one; one that sends none costs a full read, never a write).
+pub fn for_status_issue(
+    c: &Config,
+    cache: Box<dyn crate::forge::http::ConditionalCache>,
+    keeper: Box<dyn crate::forge::app::TokenKeeper>,
+) -> Result<Box<dyn Forge>> {
+    build(c, Some(cache), Some(keeper), true)
+}
+
+/// `gitea_cache`: whether a Gitea forge's GETs are conditional too (the
+/// status issue's; a tick's Gitea reads are not).
 fn build(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
     keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
+    gitea_cache: bool,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
         return build_app(c, cache, keeper);
@@ -75,6 +89,9 @@ fn build(
     let mut h =
         crate::forge::http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
     h.set_url_key(key);
+    if let (true, Some(cache)) = (gitea_cache, cache) {
+        h.set_cache(cache);
+    }
     Ok(Box::new(crate::forge::Gitea::new(h)))
 }
 

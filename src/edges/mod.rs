@@ -104,6 +104,27 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
     Ok(Adapters::of(dry_run, forge, runner))
 }
 
+/// The forge the status issue is kept through after a tick (SPEC 10.1): its
+/// one GET conditional on the ETag the state file keeps, on either forge;
+/// for a dry run its edit is recorded, not sent, and no ETag is stored.
+pub fn status_issue_forge(
+    cfg: &Config,
+    state: Option<&Path>,
+    dry_run: bool,
+) -> Result<Box<dyn Forge>> {
+    let path = cfg.state_path(state);
+    let cache = caches::Etags(crate::store::etags::EtagCache::new(&path, dry_run));
+    let keeper = caches::keeper(&path, dry_run);
+    let forge = forges::for_status_issue(cfg, Box::new(cache), keeper)?;
+    Ok(match dry_run {
+        false => forge,
+        true => Box::new(dry::RecordingForge {
+            inner: forge,
+            recorder: Arc::default(),
+        }),
+    })
+}
+
 /// For a tick that runs no agents and may need no forge (harvest): the
 /// forge is built on its first call (`on_demand`), real or dry.
 pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Adapters {

@@ -92,6 +92,9 @@ impl Forge for OnDemandForge {
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.get()?.edit_comment(repo, id, body)
     }
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.get()?.edit_issue_body(repo, number, body)
+    }
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         self.get()?.open_pulls(repo)
     }

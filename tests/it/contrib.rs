@@ -866,3 +866,128 @@ fn the_one_off_doctor_job_is_a_tick_pod_running_doctor() {
         )
     );
 }
+
+/// The status page and the metrics in the cluster (status.yaml): a web
+/// server that runs as non-root, reads one volume read-only (the one the
+/// ticks write the page and the metrics file to, never the state's), holds
+/// no token or Secret, and its Service reaches it.
+#[test]
+fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
+    let docs = kustomized_docs();
+    let cfg = configmap_config(&docs, "afk-config");
+    let deploys = kind_of(&docs, "Deployment");
+    assert_eq!(deploys.len(), 1, "one status server");
+    let d = &deploys[0].1;
+    assert_eq!(name(d), "afk-status");
+    let pod = &d["spec"]["template"]["spec"];
+    let sc = &pod["securityContext"];
+    assert_eq!(sc["runAsNonRoot"].as_bool(), Some(true));
+    assert!(int(&sc["runAsUser"], "runAsUser") > 0);
+    assert_eq!(
+        pod["automountServiceAccountToken"].as_bool(),
+        Some(false),
+        "no service account token in the pod"
+    );
+    let volumes: BTreeMap<&str, &Yaml> = pod["volumes"]
+        .as_vec()
+        .expect("volumes")
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap(), v))
+        .collect();
+    for (n, v) in &volumes {
+        assert!(v["secret"].is_badvalue(), "{n}: no Secret is mounted");
+        assert_ne!(
+            v["persistentVolumeClaim"]["claimName"].as_str(),
+            Some("afk-state"),
+            "{n}: the state file is not the server's"
+        );
+        assert_eq!(
+            v["persistentVolumeClaim"]["readOnly"].as_bool(),
+            Some(true),
+            "{n}: claimed read-only"
+        );
+    }
+    let containers = pod["containers"].as_vec().expect("containers");
+    let mut served = vec![];
+    for c in containers {
+        let at = c["name"].as_str().unwrap();
+        assert!(c["envFrom"].is_badvalue(), "{at}: no envFrom");
+        for e in c["env"].as_vec().map(Vec::as_slice).unwrap_or_default() {
+            assert!(
+                e["valueFrom"]["secretKeyRef"].is_badvalue(),
+                "{at}: no Secret in the environment"
+            );
+        }
+        let csc = &c["securityContext"];
+        assert_eq!(
+            csc["allowPrivilegeEscalation"].as_bool(),
+            Some(false),
+            "{at}"
+        );
+        assert_eq!(csc["readOnlyRootFilesystem"].as_bool(), Some(true), "{at}");
+        for m in c["volumeMounts"].as_vec().expect("volumeMounts") {
+            assert_eq!(m["readOnly"].as_bool(), Some(true), "{at}: {m:?}");
+            let claim = volumes[m["name"].as_str().unwrap()]["persistentVolumeClaim"]["claimName"]
+                .as_str()
+                .unwrap();
+            served.push(claim);
+        }
+    }
+    // the ticks write the page and the metrics file to that volume
+    let poll = kind_of(&docs, "CronJob")
+        .into_iter()
+        .find(|(_, d)| name(d) == "afk-poll")
+        .unwrap()
+        .1
+        .clone();
+    let tick = &poll["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let tick_claim_at = |path: &str| -> String {
+        let c = &tick["containers"][0];
+        let (vol, _) = c["volumeMounts"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap(),
+                    m["mountPath"].as_str().unwrap(),
+                )
+            })
+            .filter(|(_, at)| Path::new(path).starts_with(at))
+            .max_by_key(|(_, at)| at.len())
+            .unwrap_or_else(|| panic!("{path} is on no volume of the tick"));
+        tick["volumes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"].as_str() == Some(vol))
+            .unwrap()["persistentVolumeClaim"]["claimName"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for key in ["status_page", "metrics_file"] {
+        let path = cfg[key].as_str().unwrap_or_else(|| panic!("{key} is set"));
+        let claim = tick_claim_at(path);
+        assert!(
+            served.contains(&claim.as_str()),
+            "{key} {path}: on {claim}, which the server reads"
+        );
+        assert_ne!(claim, "afk-state", "{key}: not beside the state file");
+    }
+    // the Service selects the server's pod
+    let svc = kind_of(&docs, "Service")
+        .into_iter()
+        .find(|(_, s)| name(s) == "afk-status")
+        .expect("a Service afk-status")
+        .1
+        .clone();
+    let labels = &d["spec"]["template"]["metadata"]["labels"];
+    for (k, v) in svc["spec"]["selector"].as_hash().expect("selector") {
+        assert_eq!(
+            &labels[k.as_str().unwrap()],
+            v,
+            "the Service selects the pod"
+        );
+    }
+}

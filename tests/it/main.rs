@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod agent_image;
 mod agent_text;
 mod budget;
 mod commands;
@@ -31,6 +32,7 @@ mod registry;
 mod runner_faults;
 mod runner_http;
 mod runs;
+mod status_issue;
 mod status_page;
 mod template;
 mod text_out;

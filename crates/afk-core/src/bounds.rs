@@ -40,7 +40,8 @@ pub fn shortened(body: &str) -> Option<String> {
     })
 }
 
-fn fit_saying(body: &str, max: usize, why: &str) -> String {
+/// `fit` whose note says `why` (the status issue says where it was cut).
+pub fn fit_saying(body: &str, max: usize, why: &str) -> String {
     if body.len() <= max {
         return body.to_string();
     }

@@ -30,6 +30,63 @@ impl Level {
     }
 }
 
+/// What doctor found of the status issue (`status_issue`, SPEC 10.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusIssue {
+    /// the forge said it is not there (or not visible to afk's account)
+    Missing,
+    /// it is a pull request, not an issue
+    Pull,
+    /// an issue, who opened it, and afk's own permission on its repo when asked
+    Found {
+        author: String,
+        permission: Option<Permission>,
+    },
+}
+
+/// May afk's account edit the status issue's body: it opened the issue, or
+/// it has write access to its repo (a GitHub App's bot: its installation's).
+pub fn status_issue(issue: &str, login: &str, found: &StatusIssue) -> (Level, String) {
+    let write = |p: &Option<Permission>| p.as_ref().is_some_and(|p| p.access() >= Access::Write);
+    match found {
+        StatusIssue::Missing => (
+            Level::Fail,
+            format!(
+                "status_issue {issue} does not exist, or {login} cannot see it: open that issue (afk will write its body), or set status_issue = \"\""
+            ),
+        ),
+        StatusIssue::Pull => (
+            Level::Fail,
+            format!("status_issue {issue} is a pull request: name an issue"),
+        ),
+        StatusIssue::Found { author, .. } if author == login => (
+            Level::Ok,
+            format!("status_issue {issue}: opened by {login}, afk's to edit"),
+        ),
+        StatusIssue::Found { .. } if login.ends_with("[bot]") => (
+            Level::Ok,
+            format!(
+                "status_issue {issue}: {login} is an app: it edits with the installation's issues permission"
+            ),
+        ),
+        StatusIssue::Found { permission, .. } if write(permission) => (
+            Level::Ok,
+            format!("status_issue {issue}: {login} has write access, afk's to edit"),
+        ),
+        StatusIssue::Found { author, permission } => (
+            Level::Fail,
+            format!(
+                "status_issue {issue}: opened by {author}, and {login} has {} on its repo: afk cannot edit its body; give {login} write access there, or let {login} open the issue",
+                permission
+                    .as_ref()
+                    .map(Permission::word)
+                    .filter(|w| !w.is_empty())
+                    .unwrap_or("no access")
+            ),
+        ),
+    }
+}
+
 /// afk's own account on an allowlisted repo: it labels and comments (write),
 /// and on Gitea and Forgejo reads who armed an issue (admin). A GitHub App's
 /// bot holds the app's permissions, not a collaborator's.
@@ -354,6 +411,45 @@ mod tests {
         assert_eq!(poll(true, 0).0, Level::Warn);
         assert_eq!(poll(false, 0).0, Level::Ok);
         assert_eq!(poll(true, 1).1, "enabled, 1 repo allowlisted");
+    }
+
+    #[test]
+    fn the_status_issue_must_exist_and_be_afks_to_edit() {
+        let found = |author: &str, perm: Option<&str>| StatusIssue::Found {
+            author: author.into(),
+            permission: perm.map(Permission::from_forge),
+        };
+        let cases: &[(&str, StatusIssue, Level, &str)] = &[
+            ("afk", StatusIssue::Missing, Level::Fail, "does not exist"),
+            ("afk", StatusIssue::Pull, Level::Fail, "pull request"),
+            ("afk", found("afk", None), Level::Ok, "opened by afk"),
+            (
+                "afk",
+                found("alice", Some("write")),
+                Level::Ok,
+                "write access",
+            ),
+            (
+                "afk",
+                found("alice", Some("admin")),
+                Level::Ok,
+                "write access",
+            ),
+            (
+                "afk",
+                found("alice", Some("read")),
+                Level::Fail,
+                "has read on its repo",
+            ),
+            ("afk", found("alice", None), Level::Fail, "has no access"),
+            ("app[bot]", found("alice", None), Level::Ok, "is an app"),
+        ];
+        for (login, f, level, words) in cases {
+            let (l, text) = status_issue("acme/ops#5", login, f);
+            assert_eq!(l, *level, "{f:?}: {text}");
+            assert!(text.contains(words), "{f:?}: {text}");
+            assert!(text.contains("acme/ops#5"), "{text}");
+        }
     }
 
     #[test]

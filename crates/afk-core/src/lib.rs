@@ -41,6 +41,7 @@ pub mod sandbox_dir;
 pub mod sanitize;
 pub mod secrets;
 pub mod spend;
+pub mod status_issue;
 pub mod status_page;
 pub mod tags;
 pub mod tick_deadline;

@@ -62,6 +62,11 @@ pub struct RunRow {
     pub outcome: Option<String>,
     /// a run on `/afk hold`: `conversation::held_text` (who, since when)
     pub held: Option<String>,
+    /// the state's own moments (RFC 3339), not ages: when it was dispatched
+    /// (in flight) or ended (ended), and green since; what the status issue
+    /// shows, so a tick that changed nothing leaves it unchanged
+    pub since: String,
+    pub green_since: Option<String>,
 }
 
 /// An escalation no later run has taken over.
@@ -134,6 +139,8 @@ pub struct UpgradeRow {
     pub step: String,
     pub queue_place: Option<u32>,
     pub since: String,
+    /// `since`'s moment alone (RFC 3339), without its age: the status issue's
+    pub step_since: Option<String>,
     pub result: String,
 }
 

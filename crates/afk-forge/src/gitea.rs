@@ -241,6 +241,10 @@ impl Forge for Gitea {
         self.rest.edit_comment(repo, id, body)
     }
 
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, number, body)
+    }
+
     // upgrade
     fn create_pull(
         &self,

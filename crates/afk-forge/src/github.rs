@@ -409,6 +409,10 @@ impl Forge for Github {
         self.rest.edit_comment(repo, id, body)
     }
 
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, number, body)
+    }
+
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
         let v: Vec<PullRequest> = self
             .rest

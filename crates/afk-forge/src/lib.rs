@@ -91,6 +91,8 @@ pub trait Forge: Send + Sync {
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
+    /// Replace an issue's body (the status issue's, SPEC 10.1).
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()>;
 
     /// The commits of `branch`, newest first, down to (without) the first one
     /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).

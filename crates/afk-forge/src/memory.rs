@@ -259,6 +259,7 @@ impl MemoryForge {
                 html_url: format!("https://forge.test/{repo}/issues/{number}"),
                 pull_request: None,
                 repository: None,
+                user: None,
                 updated_at: None,
             });
         })
@@ -650,6 +651,13 @@ impl Forge for MemoryForge {
         self.call("close_issue", repo, |r, _| {
             r.issue(repo, number.0)?.state = State::Closed;
             Ok(((), Some(format!("close_issue {repo}#{number}"))))
+        })
+    }
+
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.call("edit_issue_body", repo, |r, _| {
+            r.issue(repo, number.0)?.body = Some(body.into());
+            Ok(((), Some(format!("edit_issue_body {repo}#{number}"))))
         })
     }
 

@@ -72,6 +72,9 @@ pub struct Issue {
     pub pull_request: Option<serde_json::Value>,
     #[serde(default)]
     pub repository: Option<RepoMeta>,
+    /// Who opened it (doctor: may afk's account edit the status issue?).
+    #[serde(default)]
+    pub user: Option<User>,
     /// When anything about the issue last changed (RFC 3339).
     #[serde(default)]
     pub updated_at: Option<String>,

@@ -54,6 +54,16 @@ impl Rest {
         )
     }
 
+    /// Both forges: `PATCH /repos/{repo}/issues/{n}` with `{body}`.
+    pub fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.http.send(
+            "PATCH",
+            &format!("/repos/{}/issues/{number}", rp(repo)),
+            Some(&json!({ "body": body })),
+        )?;
+        Ok(())
+    }
+
     pub fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
         self.http.json(
             "PATCH",

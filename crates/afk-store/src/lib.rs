@@ -16,6 +16,7 @@ pub mod outcomes;
 pub mod page;
 pub mod posts;
 pub mod runs;
+pub mod skips;
 pub mod talk;
 pub mod templates;
 pub mod tick_health;
@@ -150,6 +151,9 @@ const MIGRATIONS: &[&str] = &[
     // 15: the conversation on the PR (SPEC 4.1, talk.rs): review turns, holds,
     // stops, and every review and command acted on or ignored, once
     talk::SCHEMA,
+    // 16: the armed issues the last poll skipped, and why (skips.rs; the
+    // status issue shows them, SPEC 10.1)
+    skips::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

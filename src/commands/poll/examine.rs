@@ -82,7 +82,7 @@ fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
 }
 
 /// Skips with their why.
-fn push_skips(
+pub(super) fn push_skips(
     out: &mut RepoOutcome,
     repo: &RepoName,
     skipped: Vec<(IssueNumber, Reason)>,
@@ -118,13 +118,15 @@ fn open_for_dispatch(
         out.errors.push(ErrorItem::from_err(repo, None, e))
     };
     let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) if v.is_empty() => return None,
-        Ok(v) => v,
+        Ok(v) => super::without_status_issue(ctx, repo, v, out),
         Err(e) => {
             fail(out, &e);
             return None;
         }
     };
+    if issues.is_empty() {
+        return None;
+    }
     let mut in_progress = issues.iter().any(|i| i.has_label(label));
     if !busy && !in_progress && !frozen && !over_budget {
         match forge.issues_with_label(repo, label) {

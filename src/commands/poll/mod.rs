@@ -150,6 +150,7 @@ fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     // 6. The global cut.
     let take = cut(ctx, winners, in_flight, &mut skipped);
     log_decisions(&skipped, &take);
+    record_skips(store, &skipped);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
     let (dispatched, errs) = dispatch_all(ctx, edges, &book, &take)?;
@@ -218,6 +219,55 @@ fn examine_all(
         winners.extend(o.winner);
     }
     Ok((skipped, errors, winners, in_flight.len()))
+}
+
+/// The ready issues but the status issue (SPEC 10.1), which is afk's own
+/// page, never work: armed, it is skipped and said so, and its body (which
+/// anyone who can edit it wrote) never reaches a prompt.
+pub(super) fn without_status_issue(
+    ctx: &Ctx,
+    repo: &RepoName,
+    issues: Vec<crate::forge::Issue>,
+    out: &mut examine::RepoOutcome,
+) -> Vec<crate::forge::Issue> {
+    let Some(page) = ctx.config.status_issue().filter(|s| &s.repo == repo) else {
+        return issues;
+    };
+    let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
+    if !own.is_empty() {
+        examine::push_skips(
+            out,
+            repo,
+            vec![(page.number, Reason::NotAllowlisted)],
+            |_, _| {
+                Some(
+                    "the status issue (status_issue) is afk's own page; it is never dispatched"
+                        .into(),
+                )
+            },
+        );
+    }
+    rest
+}
+
+/// The skips as the status issue shows them (SPEC 10.1); a state file that
+/// cannot take them now leaves the last ones, and costs the tick nothing.
+fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
+    let rows: Vec<(String, u64, String)> = skipped
+        .iter()
+        .map(|k| {
+            let why = match &k.detail {
+                Some(d) => format!("{}: {d}", k.reason),
+                None => k.reason.to_string(),
+            };
+            (k.repo.to_string(), k.issue.0, why)
+        })
+        .collect();
+    if let Err(e) = store.record_poll_skips(&rows) {
+        crate::log::warn(&format!(
+            "poll: the skips are not recorded for the status issue: {e:#}"
+        ));
+    }
 }
 
 /// The global cut (`max_in_flight`, `max_per_tick`): the winners kept; the

@@ -2,6 +2,7 @@
 //! `--unfreeze REPO` lifts a freeze.
 
 mod flows;
+mod issue;
 pub(crate) mod page;
 mod page_canary;
 mod ticks;

@@ -29,20 +29,45 @@ pub(crate) fn html(ctx: &Ctx) -> Result<String> {
 
 /// After a tick that ran: rewrite `status_page` (a temporary file beside
 /// it, created exclusively and renamed over it, as the metrics file is; two
-/// ticks take turns). Never fails a tick: a problem is a warning.
+/// ticks take turns) and keep `status_issue` (`issue.rs`), both from one
+/// [`Page`] built once. Never fails a tick: a problem is a warning. A dry
+/// run writes no page; it says what it would write to the issue.
 pub(crate) fn after_tick(ctx: &Ctx) {
-    let Some(path) = ctx.config.status_page() else {
+    let (file, issue) = (ctx.config.status_page(), ctx.config.status_issue());
+    let file = file.filter(|_| !ctx.dry_run);
+    if file.is_none() && issue.is_none() {
         return;
-    };
-    if let Err(e) = write(ctx, path) {
-        crate::log::warn(&format!(
-            "status page: cannot write {}: {e}",
-            path.display()
-        ));
+    }
+    let done = (|| -> Result<()> {
+        let _turn = match ctx.dry_run {
+            false => Some(crate::lock::wait_for(&ctx.state_dir(), "status-page")?),
+            true => None,
+        };
+        let s = match Store::open_existing(&ctx.state_path())? {
+            Some(s) => s,
+            None => Store::open_for_read(&ctx.state_path())?,
+        };
+        let now = crate::clock::now();
+        let page = build(ctx, &s, now)?;
+        if let Some(path) = file
+            && let Err(e) = write_html(&page, path)
+        {
+            crate::log::warn(&format!(
+                "status page: cannot write {}: {e}",
+                path.display()
+            ));
+        }
+        if let Some(issue) = issue {
+            super::issue::after_tick(ctx, issue, &s, &page, now);
+        }
+        Ok(())
+    })();
+    if let Err(e) = done {
+        crate::log::warn(&format!("status page: cannot read the state: {e}"));
     }
 }
 
-/// Build the page and replace `path` with it, mode 0644 (a web server reads it).
+/// Build the page and replace `path` with it (the demo's page).
 pub(crate) fn write(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
     let _turn = crate::lock::wait_for(&ctx.state_dir(), "status-page")?;
     let page = match Store::open_existing(&ctx.state_path())? {
@@ -53,7 +78,12 @@ pub(crate) fn write(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
             crate::clock::now(),
         )?,
     };
-    let html = crate::core::status_page::render(&page);
+    write_html(&page, path)
+}
+
+/// Replace `path` with the page, mode 0644 (a web server reads it).
+fn write_html(page: &Page, path: &std::path::Path) -> Result<()> {
+    let html = crate::core::status_page::render(page);
     crate::metrics::replace_file(path, html.as_bytes(), 0o644)?;
     Ok(())
 }
@@ -140,6 +170,11 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
         spend_usd: r.spend_usd,
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
+        since: match (ended, r.ended_at.as_deref()) {
+            (true, Some(at)) => at.to_string(),
+            _ => r.created_at.clone(),
+        },
+        green_since: r.green_since.clone(),
     }
 }
 
@@ -226,6 +261,7 @@ fn upgrades(s: &Store, now: OffsetDateTime) -> Result<Vec<UpgradeRow>> {
                 .as_deref()
                 .map(|t| format!("{t} ({})", age(t, now)))
                 .unwrap_or_default(),
+            step_since: u.step_since.clone(),
             result: match (&u.outcome, &u.closed_reason) {
                 (Some(o), _) => match &u.final_reason {
                     Some(r) => format!("{o}: {r}"),

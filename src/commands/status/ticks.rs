@@ -47,6 +47,19 @@ pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
         .collect())
 }
 
+/// Every tick kind as the status issue shows it: state, last exit and
+/// errors, without the moments (which move every tick).
+pub fn tick_rows(docs: &[TickDoc]) -> Vec<crate::core::status_issue::TickRow> {
+    docs.iter()
+        .map(|d| crate::core::status_issue::TickRow {
+            kind: d.kind.to_string(),
+            state: d.state.to_string(),
+            exit: d.exit,
+            errors: d.errors,
+        })
+        .collect()
+}
+
 /// `ticks: poll OK (started 3m ago, exit 0, 0 errors)` per kind.
 pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     let ago = |t: &Option<String>| {

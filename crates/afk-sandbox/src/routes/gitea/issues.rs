@@ -39,7 +39,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
     paged(req, items)
 }
 
-/// `GET` or `PATCH` (state, title) `/repos/{full}/issues/{n}`
+/// `GET` (conditional: `ETag` / 304) or `PATCH` (state, title, body) `/repos/{full}/issues/{n}`
 pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
     let status = match req.method.as_str() {
         "GET" => 200,
@@ -55,12 +55,18 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
             if let Some(t) = b["title"].as_str() {
                 i.title = t.to_string();
             }
+            if let Some(body) = b["body"].as_str() {
+                i.body = body.to_string();
+            }
             201
         }
         _ => return not_found(),
     };
     let r = &f.repos[full];
-    Reply::json(status, &shapes::issue(f, r, &r.issues[&n]))
+    crate::routes::conditional(
+        req,
+        Reply::json(status, &shapes::issue(f, r, &r.issues[&n])),
+    )
 }
 
 /// `GET /repos/{full}/issues/{n}/timeline`: label events and comments, by id.

@@ -21,7 +21,6 @@ use crate::http::{Reply, Request};
 use crate::model::Forge;
 use crate::routes::enc;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// The API version afk asks for; another one is refused like GitHub does.
 const API_VERSION: &str = "2022-11-28";
@@ -109,7 +108,7 @@ fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
         },
         _ => route(f, req, &seg),
     };
-    let reply = conditional(req, reply);
+    let reply = super::conditional(req, reply);
     if let Reply::Send { status, .. } = &reply
         && *status != 304
     {
@@ -118,51 +117,6 @@ fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
         r.used += 1;
     }
     reply
-}
-
-/// A GET answered 200 carries an `ETag` (a hash of its body); asked again
-/// with that tag in `If-None-Match`, it is a 304 with no body.
-fn conditional(req: &Request, reply: Reply) -> Reply {
-    let Reply::Send {
-        status: 200,
-        mut headers,
-        body,
-    } = reply
-    else {
-        return reply;
-    };
-    if req.method != "GET" {
-        return Reply::Send {
-            status: 200,
-            headers,
-            body,
-        };
-    }
-    let hash = Sha256::digest(&body);
-    let tag = format!(
-        "W/\"{}\"",
-        hash[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    let matches = req
-        .header("if-none-match")
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
-    headers.push(("ETag".into(), tag));
-    if matches {
-        headers.retain(|(k, _)| k != "Link");
-        return Reply::Send {
-            status: 304,
-            headers,
-            body: vec![],
-        };
-    }
-    Reply::Send {
-        status: 200,
-        headers,
-        body,
-    }
 }
 
 /// The rate-limit headers on every answer, and `x-oauth-scopes` for a classic token.

@@ -1,0 +1,123 @@
+#!/bin/sh
+# afk's reference agent entrypoint (contrib/agent-image, docs/kubernetes.md):
+# the container command of an agent's Job. It
+#   1. configures git from GIT_TOKEN with a credential helper for the forge's
+#      address only: the token stays in this process's environment, never on
+#      a command line, in a URL, in .git/config or in any file;
+#   2. clones $AFK_REPO from the forge and checks out $AFK_BRANCH (the remote
+#      one when a turn before this one pushed it);
+#   3. runs the agent command (this script's arguments) in the checkout, the
+#      prompt ($AFK_PROMPT_FILE) on its standard input;
+#   4. pushes $AFK_BRANCH when it holds commits the forge does not have, and
+#      opens the pull request through the forge's API (Gitea or GitHub) when
+#      the agent did not: "Closes #$AFK_ISSUE", so afk finds it;
+#   5. exits with the agent's status.
+#
+# Set by afk (SPEC 5.4): AFK_REPO, AFK_BRANCH, AFK_ISSUE, AFK_PROMPT_FILE,
+# AFK_PROGRESS_FILE. From the agents' Secret: GIT_TOKEN (and the model's key).
+# Set in the image or the Job's env:
+#   AGENT_FORGE_URL   the forge's web root, e.g. https://git.example.org (clone: $AGENT_FORGE_URL/$AFK_REPO.git)
+#   AGENT_FORGE_API   its API root: https://git.example.org/api/v1 (Gitea), https://api.github.com (GitHub)
+#   AGENT_FORGE_KIND  gitea (default; forgejo too) | github
+#   GIT_USER          the user name git sends with the token (default x-access-token; Gitea: the agent's login)
+#   AGENT_BASE        the pull request's base branch (default: the repository's default branch)
+#   AGENT_WORKDIR     where the checkout goes (default $HOME/work)
+#   AGENT_GIT_NAME, AGENT_GIT_EMAIL   the commits' author (default "afk agent", agent@afk.invalid)
+set -eu
+
+say() { printf 'agent-entrypoint: %s\n' "$*" >&2; }
+die() { say "$*"; exit 2; }
+progress() { if [ -n "${AFK_PROGRESS_FILE:-}" ]; then printf '%s\n' "$1" >> "$AFK_PROGRESS_FILE"; fi; }
+
+for v in GIT_TOKEN AFK_REPO AFK_BRANCH AFK_ISSUE AGENT_FORGE_URL AGENT_FORGE_API; do
+  eval "val=\${$v:-}"
+  [ -n "$val" ] || die "$v is not set: see contrib/agent-image/entrypoint.sh"
+done
+[ "$#" -gt 0 ] || die "no agent command: give it as this script's arguments"
+case "${AGENT_FORGE_KIND:-gitea}" in
+  gitea|forgejo) kind=gitea ;;
+  github) kind=github ;;
+  *) die "AGENT_FORGE_KIND must be gitea, forgejo or github" ;;
+esac
+case "$AFK_REPO" in
+  */*/*|/*|*/|*..*|*[!A-Za-z0-9._/-]*) die "AFK_REPO is not owner/repo" ;;
+  */*) ;;
+  *) die "AFK_REPO is not owner/repo" ;;
+esac
+case "$AFK_ISSUE" in ''|*[!0-9]*) die "AFK_ISSUE is not a number" ;; esac
+case "$AFK_BRANCH" in *[!A-Za-z0-9._/-]*|-*) die "AFK_BRANCH is not a plain branch name" ;; esac
+forge=${AGENT_FORGE_URL%/}
+api=${AGENT_FORGE_API%/}
+
+# 1. git: the helper answers only for the forge's address, from the
+# environment; `printf` is the shell's own, so the token is on no argv.
+export GIT_TERMINAL_PROMPT=0
+export HOME="${HOME:-/home/agent}"
+git config --global --unset-all credential.helper >/dev/null 2>&1 || true
+# shellcheck disable=SC2016 # expanded by the helper's shell, when git asks
+git config --global credential."$forge".helper \
+  '!f() { [ "$1" = get ] || exit 0; printf "username=%s\npassword=%s\n" "${GIT_USER:-x-access-token}" "$GIT_TOKEN"; }; f'
+# an authenticated request is not sent on to another host
+git config --global http.followRedirects false
+git config --global user.name "${AGENT_GIT_NAME:-afk agent}"
+git config --global user.email "${AGENT_GIT_EMAIL:-agent@afk.invalid}"
+
+# 2. the checkout
+work=${AGENT_WORKDIR:-$HOME/work}
+rm -rf "$work"
+git clone -q "$forge/$AFK_REPO.git" "$work"
+cd "$work"
+base=${AGENT_BASE:-$(git symbolic-ref --short refs/remotes/origin/HEAD 2>/dev/null | sed 's|^origin/||')}
+base=${base:-main}
+if git ls-remote --exit-code --heads origin "$AFK_BRANCH" >/dev/null 2>&1; then
+  git checkout -q -B "$AFK_BRANCH" "origin/$AFK_BRANCH"
+else
+  git checkout -q -b "$AFK_BRANCH"
+fi
+
+# 3. the agent
+status=0
+if [ -n "${AFK_PROMPT_FILE:-}" ] && [ -r "$AFK_PROMPT_FILE" ]; then
+  "$@" < "$AFK_PROMPT_FILE" || status=$?
+else
+  "$@" < /dev/null || status=$?
+fi
+say "the agent exited $status"
+cd "$work"
+
+# 4. push what the forge does not have, then the pull request
+git checkout -q "$AFK_BRANCH" 2>/dev/null || true
+if git rev-parse -q --verify "refs/remotes/origin/$AFK_BRANCH" >/dev/null; then
+  ahead=$(git rev-list --count "origin/$AFK_BRANCH..$AFK_BRANCH")
+else
+  ahead=$(git rev-list --count "origin/$base..$AFK_BRANCH")
+fi
+if [ "$ahead" -gt 0 ]; then
+  git push -q origin "$AFK_BRANCH:refs/heads/$AFK_BRANCH" || { say "push failed"; exit "$([ "$status" -ne 0 ] && echo "$status" || echo 1)"; }
+  say "pushed $AFK_BRANCH ($ahead commit(s))"
+  progress '{"phase":"pushed"}'
+fi
+if ! git ls-remote --exit-code --heads origin "$AFK_BRANCH" >/dev/null 2>&1; then
+  say "nothing pushed to $AFK_BRANCH: no pull request"
+  exit "$status"
+fi
+
+# the token reaches curl on its standard input (--config -), never its argv
+api_call() { # method path [body]
+  if [ "$kind" = github ]; then
+    auth="Authorization: Bearer $GIT_TOKEN"; accept="Accept: application/vnd.github+json"
+  else
+    auth="Authorization: token $GIT_TOKEN"; accept="Accept: application/json"
+  fi
+  printf 'header = "%s"\nheader = "%s"\n' "$auth" "$accept" |
+    curl -sS --proto '=http,https' --max-redirs 0 --config - -o /dev/null -w '%{http_code}' \
+      -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$api$2"
+}
+body=$(printf '{"head":"%s","base":"%s","title":"Fix #%s","body":"Closes #%s"}' "$AFK_BRANCH" "$base" "$AFK_ISSUE" "$AFK_ISSUE")
+code=$(api_call POST "/repos/$AFK_REPO/pulls" "$body" || echo 000)
+case "$code" in
+  201) say "opened the pull request for $AFK_BRANCH" ;;
+  409|422) say "a pull request for $AFK_BRANCH is open already" ;;
+  *) say "opening the pull request answered $code" ;;
+esac
+exit "$status"
