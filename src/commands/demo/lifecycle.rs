@@ -149,18 +149,7 @@ fn merge(
         .run(run)?
         .and_then(|r| r.pr_number)
         .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
-    show.say(&format!(
-        "   a person merges PR #{pr}; the forge closes issue #1\n"
-    ));
-    sb.state
-        .lock()
-        .unwrap()
-        .merge("acme/api", pr.0)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(
-        "afk watch (merged: success)",
-        super::super::watch::tick(ctx)?.done(),
-    );
+    super::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
     show.step(
         "afk watch again (nothing left to do, nothing written)",
         super::super::watch::tick(ctx)?.done(),

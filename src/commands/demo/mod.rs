@@ -190,21 +190,7 @@ pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: u64) -> Result<Ru
 fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
     wait_for(&exit)?;
-    let status = |state: &str, url: &str| -> Result<String> {
-        let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
-        let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
-        sb.state
-            .lock()
-            .unwrap()
-            .add_status(
-                "acme/api",
-                &head,
-                &serde_json::json!({"state": state, "context": "ci/build", "target_url": url}),
-            )
-            .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-        Ok(head)
-    };
-    let head = status("failure", "https://ci.example.org/acme/api/2")?;
+    let head = ci_status(sb, "failure", "https://ci.example.org/acme/api/2")?;
     show.say(&format!(
         "   CI reports ci/build = failure on {}\n",
         &head[..head.len().min(12)]
@@ -214,7 +200,7 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> 
         super::watch::tick(ctx)?.done(),
     );
     wait_for(&exit)?;
-    let head = status("success", "https://ci.example.org/acme/api/3")?;
+    let head = ci_status(sb, "success", "https://ci.example.org/acme/api/3")?;
     show.say(&format!(
         "   the agent pushed a fix; CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]
@@ -223,6 +209,42 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> 
         "afk watch (green again: waiting for a person to merge)",
         super::watch::tick(ctx)?.done(),
     );
+    Ok(())
+}
+
+/// CI reports `state` on the head of afk/issue-2 (the demo's agent branch); its SHA.
+pub(super) fn ci_status(sb: &sandbox::Sandbox, state: &str, url: &str) -> Result<String> {
+    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+    let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
+    sb.state
+        .lock()
+        .unwrap()
+        .add_status(
+            "acme/api",
+            &head,
+            &serde_json::json!({"state": state, "context": "ci/build", "target_url": url}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    Ok(head)
+}
+
+/// A person merges `pr`, which closes `issue`; then a watch tick says `what`.
+pub(super) fn merge_then_watch(
+    sb: &sandbox::Sandbox,
+    ctx: &Ctx,
+    (pr, issue): (IssueNumber, u64),
+    what: &str,
+    show: &mut Show,
+) -> Result<()> {
+    show.say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #{issue}\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr.0)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(what, super::watch::tick(ctx)?.done());
     Ok(())
 }
 

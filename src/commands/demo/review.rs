@@ -52,19 +52,13 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show)
         &head[..head.len().min(12)]
     ));
     hold_and_approve(sb, ctx, &store, (run, pr), show)?;
-    show.say(&format!(
-        "   a person merges PR #{pr}; the forge closes issue #2\n"
-    ));
-    sb.state
-        .lock()
-        .unwrap()
-        .merge("acme/api", pr.0)
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(
+    super::merge_then_watch(
+        sb,
+        ctx,
+        (pr, 2),
         "afk watch (merged after one review turn: success)",
-        super::super::watch::tick(ctx)?.done(),
-    );
-    Ok(())
+        show,
+    )
 }
 
 /// `/afk hold` (acknowledged, the run held and shown so), then the
@@ -146,19 +140,7 @@ fn quote_prompt(ctx: &Ctx, store: &Store, run: RunId, show: &Show) -> Result<()>
 
 /// CI reports success on the head of afk/issue-2; its SHA.
 fn green(sb: &sandbox::Sandbox) -> Result<String> {
-    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
-    let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
-    sb.state
-        .lock()
-        .unwrap()
-        .add_status(
-            "acme/api",
-            &head,
-            &json!({"state": "success", "context": "ci/build",
-                    "target_url": "https://ci.example.org/acme/api/4"}),
-        )
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    Ok(head)
+    super::ci_status(sb, "success", "https://ci.example.org/acme/api/4")
 }
 
 /// A call to the sandbox's admin API, as a test plays the people on the forge.
