@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod end_plan;
 pub mod escalation;
 pub mod explain;
+pub mod fixer_exit;
 pub mod heartbeat;
 pub mod kinds;
 pub mod kubernetes;

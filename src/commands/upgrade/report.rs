@@ -31,6 +31,17 @@ pub struct PrItem {
     /// 8.7: the paired tests PR, when there is one
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tests_pr: Option<String>,
+    /// the fixer whose end ended the flow this tick: its exit status and log
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixer: Option<FixerItem>,
+}
+
+/// A fixer that ended a flow: its exit status (null: it vanished without
+/// one) and its log's last lines (`core::fixer_exit`: bounded, escaped).
+#[derive(Serialize, Debug, Clone)]
+pub struct FixerItem {
+    pub exit: Option<i32>,
+    pub log: Vec<String>,
 }
 
 /// A tag `min_release_age` holds back, or lets through without a `created`.
@@ -109,6 +120,10 @@ pub struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pr: Option<IssueNumber>,
     pub message: String,
+    /// a recipe skipped for this error: its human line is the `skipped:`
+    /// section's (the JSON `errors` and the count have it as every error)
+    #[serde(skip)]
+    pub skipped: bool,
 }
 
 /// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
@@ -172,13 +187,31 @@ impl Report {
             recipe: recipe.to_string(),
             pr,
             message: e.to_string(),
+            skipped: false,
         });
     }
 
-    /// 1 when part of the tick failed (an error, or a recipe skipped because
-    /// its registry or upstream failed), else 0.
+    /// A recipe skipped because a read failed (its registry, upstream or
+    /// mirror): said in the `skipped:` section, and an error of the tick,
+    /// counted in the summary as the exit code counts it.
+    pub fn skip(&mut self, recipe: &str, reason: String) {
+        self.errors.push(ErrorItem {
+            recipe: recipe.to_string(),
+            pr: None,
+            message: format!("SKIPPED — {reason}"),
+            skipped: true,
+        });
+        self.skipped.push(SkippedItem {
+            recipe: recipe.to_string(),
+            reason,
+        });
+    }
+
+    /// 1 when part of the tick failed (an error, a recipe skipped because its
+    /// registry or upstream failed is one too), else 0: the headline's error
+    /// count is the same list's.
     pub fn code(&self) -> u8 {
-        u8::from(!self.errors.is_empty() || !self.skipped.is_empty())
+        u8::from(!self.errors.is_empty())
     }
 
     /// The human summary: the headline, then one section after another, each
@@ -191,6 +224,7 @@ impl Report {
         }
         self.pr_table(&mut s);
         self.results(&mut s);
+        self.fixers(&mut s);
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.waiting_tags(&mut s);
@@ -264,6 +298,23 @@ impl Report {
                 s.push_str(&format!(" — {w}"));
             }
             s.push('\n');
+        }
+    }
+
+    /// The fixers that ended a flow this tick: exit status, log's last lines.
+    fn fixers(&self, s: &mut String) {
+        for p in &self.prs {
+            if let Some(f) = &p.fixer {
+                s.push_str(&format!(
+                    "\nthe fixer of {} {}; the last {} of its log:\n",
+                    p.url,
+                    crate::core::fixer_exit::exit_text(f.exit),
+                    crate::core::plural(f.log.len(), "line", "lines")
+                ));
+                for l in &f.log {
+                    s.push_str(&format!("  | {l}\n"));
+                }
+            }
         }
     }
 
@@ -414,7 +465,7 @@ impl Report {
 
     /// One line per error, last.
     fn error_lines(&self, s: &mut String) {
-        for e in &self.errors {
+        for e in self.errors.iter().filter(|e| !e.skipped) {
             s.push_str(&format!(
                 "error: {}{}: {}\n",
                 e.recipe,
