@@ -31,6 +31,7 @@ mod runner_faults;
 mod runner_http;
 mod runs;
 mod status_page;
+pub mod summaries;
 mod template;
 mod text_out;
 mod upgrade;

@@ -1557,6 +1557,29 @@ fn a_registry_failure_skips_that_recipe_and_the_tick_exits_1() {
     assert!(s.sb.writes().is_empty(), "a skipped recipe is not touched");
 }
 
+/// Issue #31: a recipe skipped for an error (an image the registry does not
+/// know: 404) is an error of the tick, in the summary's count and the
+/// report's `errors`, as the exit code says; a dry run too.
+#[test]
+fn a_recipe_skipped_for_a_404_counts_as_an_error_in_a_dry_run() {
+    let s = setup(COMPOSE, "push", "");
+    s.sb.faults(json!([{"path": "/v2/library/postgres/tags/list", "status": 404}]));
+    let (code, text) = crate::summaries::agreeing(&s.afk, &["--dry-run", "upgrade"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("1 skipped, 1 error"), "{text}");
+    assert!(text.contains("SKIPPED — "), "{text}");
+    assert_eq!(text.matches("SKIPPED").count(), 1, "said once: {text}");
+    let (code, r, _) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 1);
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{r}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().starts_with("SKIPPED — ")
+            && errors[0]["message"].as_str().unwrap().contains("404"),
+        "{r}"
+    );
+}
+
 /// A forge call that used up its retries is a `transient_retry` lesson of
 /// the upgrade stage, written on the tick's journal (a dry run's: its copy,
 /// so none reaches the file), whether it broke a recipe or the whole tick.
