@@ -217,7 +217,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         frozen: &frozen,
         events: &events,
         lessons: lessons_doc(ctx, &s)?,
-        ticks: ticks::tick_docs(&s, now)?,
+        ticks: ticks::tick_docs(&s, cfg, now)?,
     };
     let mut h = headline(ctx, runs.len());
     h.push_str(&ticks::tick_lines(&report.ticks, now));

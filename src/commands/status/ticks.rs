@@ -2,7 +2,8 @@
 //! ago it last started and ended, and `ok`, `failed`, `overdue` or `never`
 //! (decided in `core::tick_deadline::health`).
 
-use crate::core::tick_deadline::{expected_every, health};
+use crate::config::Config;
+use crate::core::tick_deadline::health;
 use crate::store::Store;
 use crate::types::TickKind;
 use anyhow::Result;
@@ -21,8 +22,8 @@ pub struct TickDoc {
     state: &'static str,
 }
 
-/// Every tick kind, recorded or not.
-pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
+/// Every tick kind, recorded or not; overdue after twice its `expect_every`.
+pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
     let rows = s.tick_health()?;
     let ago = |t: &Option<String>| {
         t.as_deref()
@@ -37,7 +38,7 @@ pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
             let exit = row.and_then(|r| r.exit);
             TickDoc {
                 kind: k.as_str(),
-                state: health(ago(&started), exit, expected_every(k.as_str())),
+                state: health(ago(&started), exit, cfg.expect_every(*k)),
                 ended: row.and_then(|r| r.ended.clone()),
                 errors: row.and_then(|r| r.errors),
                 started,
