@@ -87,16 +87,64 @@ fn watch_counts_a_run_in_flight_and_only_real_errors() {
 fn watch_right_after_poll_with_the_agent_still_working_is_no_error() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::agent(&sb, "spend", "", "[budget]\nrun_usd = 1000.0\n");
+    let _stop = StopsAgent(&afk);
     let (code, _) = agreeing(&afk, &["poll"]);
     assert_eq!(code, 0);
     let (code, text) = agreeing(&afk, &["watch"]);
     assert_eq!(code, 0, "{text}");
     assert!(text.starts_with("watch: 1 run, 0 errors"), "{text}");
-    // the agent this test started (its own process group) is stopped
-    let pid = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid")).unwrap();
-    let pid = pid.split_whitespace().next().unwrap().to_string();
-    std::process::Command::new("kill")
-        .args(["-TERM", "--", &format!("-{pid}")])
-        .status()
-        .unwrap();
+}
+
+/// Wait (bounded) for `path` to exist: the agent's own marker.
+fn wait_for(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Stops the agent of run 1 (its own process group), which the test
+/// started, when the test ends, passed or not.
+struct StopsAgent<'a>(&'a Afk);
+
+impl Drop for StopsAgent<'_> {
+    fn drop(&mut self) {
+        let Ok(pid) = std::fs::read_to_string(self.0.scratch.path("state/runs/1/agent.pid")) else {
+            return;
+        };
+        if let Some(pid) = pid.split_whitespace().next() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", "--", &format!("-{pid}")])
+                .status();
+        }
+    }
+}
+
+/// `afk status` shows what a run in flight's agent reported spending
+/// (`cost_usd` lines) before any watch tick read it.
+#[test]
+fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "spend", "", "");
+    let _stop = StopsAgent(&afk);
+    let (code, _) = agreeing(&afk, &["poll"]);
+    assert_eq!(code, 0);
+    wait_for(&afk.scratch.path("state/runs/1/spent"));
+    let (code, st, err) = afk.json(&["status"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(st["runs"][0]["spend_usd"], json!(0.35), "{st}");
+    assert_eq!(st["spend"]["today_usd"], json!(0.35), "{st}");
+    let human = afk.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("$0.35"), "{text}");
+    // nothing was stored: status writes nothing
+    assert_eq!(
+        afk.sql_rows("SELECT spend_usd IS NULL FROM runs WHERE id = 1"),
+        vec![vec!["1".to_string()]]
+    );
 }

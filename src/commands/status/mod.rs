@@ -196,8 +196,20 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    let runs_json: Vec<RunDoc> = runs.iter().map(|r| run_doc(ctx, r, now)).collect();
-    let spend = spend_doc(ctx, &s, now)?;
+    // the runs' spend as their agents' files say it now, not as watch last read it
+    let runner = crate::runner::from_config(cfg).ok();
+    let fresh: std::collections::HashMap<_, _> = runs
+        .iter()
+        .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))
+        .collect();
+    let runs_json: Vec<RunDoc> = runs
+        .iter()
+        .map(|r| RunDoc {
+            spend_usd: fresh.get(&r.id).copied().flatten(),
+            ..run_doc(ctx, r, now)
+        })
+        .collect();
+    let spend = spend_doc(ctx, &s, now, &fresh)?;
     let flows = s.open_upgrades()?;
     let upgrades = flows::upgrade_docs(&flows, now);
     let live = s.live_canaries()?;
