@@ -139,6 +139,15 @@ fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(st["runs"][0]["spend_usd"], json!(0.35), "{st}");
     assert_eq!(st["spend"]["today_usd"], json!(0.35), "{st}");
+    // SPEC 10.1's shape of `ticks`, exactly
+    let keys: Vec<&str> = st["ticks"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    assert_eq!(keys, ["ended", "errors", "exit", "kind", "started", "state"]);
+    assert_eq!(st["ticks"].as_array().unwrap().len(), 4);
     let human = afk.cmd().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);
     assert!(text.contains("$0.35"), "{text}");
@@ -147,4 +156,52 @@ fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
         afk.sql_rows("SELECT spend_usd IS NULL FROM runs WHERE id = 1"),
         vec![vec!["1".to_string()]]
     );
+}
+
+/// The status page shows tick health, one row per kind, and a banner at the
+/// top naming a kind that failed (written by that very tick) or is overdue
+/// (decided when the page is written: the page runs no script).
+#[test]
+fn the_status_page_has_tick_health_and_a_banner_for_a_failed_or_overdue_kind() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("status_page = \"www/index.html\"\n{text}"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(afk.scratch.path("www")).unwrap();
+    let page = || std::fs::read_to_string(afk.scratch.path("www/index.html")).unwrap();
+    let (code, _) = agreeing(&afk, &["poll"]);
+    assert_eq!(code, 0);
+    afk.wait_agent(1);
+    let html = page();
+    assert!(html.contains("<h2>Tick health</h2>"), "{html}");
+    assert!(
+        html.contains("<meta name=\"afk-generated\" content=\"20"),
+        "{html}"
+    );
+    assert!(!html.contains("TICK HEALTH:"), "all well: no banner");
+    sb.faults(json!([{"method": "GET", "path": "/repos/acme/api/issues/1", "status": 500}]));
+    let (code, _) = agreeing(&afk, &["watch"]);
+    assert_eq!(code, 1);
+    sb.faults(json!([]));
+    let html = page();
+    let banner = html
+        .find("TICK HEALTH: watch FAILED (exit 1, 1 error(s)")
+        .expect(&html);
+    assert!(
+        banner < html.find("id=\"stop\"").unwrap(),
+        "the banner is at the top"
+    );
+    // an hour later nothing has run: every kind that ran is overdue
+    afk.later(1);
+    let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+    let html = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        html.contains("TICK HEALTH: poll OVERDUE") && html.contains("watch OVERDUE"),
+        "{html}"
+    );
+    assert!(html.contains("expected every 5m"), "{html}");
 }

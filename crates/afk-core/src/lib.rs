@@ -27,6 +27,7 @@ pub mod kinds;
 pub mod kubernetes;
 pub mod lines;
 pub mod outcome;
+pub mod page_health;
 pub mod placeholders;
 pub mod progress;
 pub mod prompt;

@@ -101,6 +101,7 @@ pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
                 since: f.since,
             })
             .collect(),
+        ticks: super::ticks::page_rows(&super::ticks::tick_docs(s, cfg, now)?, cfg),
     })
 }
 

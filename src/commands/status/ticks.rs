@@ -74,3 +74,21 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     }
     h
 }
+
+/// The status page's tick health rows (`core::page_health`: its section and
+/// its banner), with each kind's `expect_every`.
+pub fn page_rows(docs: &[TickDoc], cfg: &Config) -> Vec<crate::core::page_health::TickRow> {
+    docs.iter()
+        .map(|d| crate::core::page_health::TickRow {
+            kind: d.kind.to_string(),
+            started: d.started.clone(),
+            ended: d.ended.clone(),
+            exit: d.exit,
+            errors: d.errors,
+            state: d.state.to_string(),
+            every: TickKind::parse(d.kind)
+                .map(|k| crate::config::format_duration(cfg.expect_every(k)))
+                .unwrap_or_default(),
+        })
+        .collect()
+}
