@@ -10,7 +10,7 @@ use serde_json::json;
 fn stated_errors(human: &str) -> usize {
     let first = human.lines().next().unwrap_or("");
     let words: Vec<&str> = first
-        .split(|c: char| c == ' ' || c == ',' || c == ':')
+        .split([' ', ',', ':'])
         .filter(|w| !w.is_empty())
         .collect();
     for (i, w) in words.iter().enumerate() {
@@ -146,7 +146,10 @@ fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
         .keys()
         .map(|k| k.as_str())
         .collect();
-    assert_eq!(keys, ["ended", "errors", "exit", "kind", "started", "state"]);
+    assert_eq!(
+        keys,
+        ["ended", "errors", "exit", "kind", "started", "state"]
+    );
     assert_eq!(st["ticks"].as_array().unwrap().len(), 4);
     let human = afk.cmd().arg("status").output().unwrap();
     let text = String::from_utf8_lossy(&human.stdout);

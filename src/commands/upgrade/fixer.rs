@@ -213,3 +213,31 @@ pub(super) fn log_tail(row: &Upgrade) -> Vec<String> {
         None => vec![],
     }
 }
+
+/// A fixer that ended a flow: its exit status (null: it vanished without
+/// one) and its log's last lines (`core::fixer_exit`: bounded, escaped).
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct FixerItem {
+    pub exit: Option<i32>,
+    pub log: Vec<String>,
+}
+
+/// The summary's lines of the fixers that ended a flow this tick: the exit
+/// status, then the log's last lines.
+pub(super) fn report_lines(prs: &[super::report::PrItem]) -> String {
+    let mut s = String::new();
+    for p in prs {
+        if let Some(f) = &p.fixer {
+            s.push_str(&format!(
+                "\nthe fixer of {} {}; the last {} of its log:\n",
+                p.url,
+                fixer_exit::exit_text(f.exit),
+                crate::core::plural(f.log.len(), "line", "lines")
+            ));
+            for l in &f.log {
+                s.push_str(&format!("  | {l}\n"));
+            }
+        }
+    }
+    s
+}

@@ -380,7 +380,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
 /// run or died is also the tick's error (`Failure::is_tick_error`).
 fn fail(up: &mut Up, at: &At, item: &mut PrItem, f: &verdict::Failure) -> Result<()> {
     let fixer = match f {
-        verdict::Failure::FixerPushedNothing { exit } => Some(super::report::FixerItem {
+        verdict::Failure::FixerPushedNothing { exit } => Some(super::fixer::FixerItem {
             exit: *exit,
             log: super::fixer::log_tail(at.row),
         }),

@@ -33,15 +33,7 @@ pub struct PrItem {
     pub tests_pr: Option<String>,
     /// the fixer whose end ended the flow this tick: its exit status and log
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixer: Option<FixerItem>,
-}
-
-/// A fixer that ended a flow: its exit status (null: it vanished without
-/// one) and its log's last lines (`core::fixer_exit`: bounded, escaped).
-#[derive(Serialize, Debug, Clone)]
-pub struct FixerItem {
-    pub exit: Option<i32>,
-    pub log: Vec<String>,
+    pub fixer: Option<super::fixer::FixerItem>,
 }
 
 /// A tag `min_release_age` holds back, or lets through without a `created`.
@@ -120,8 +112,7 @@ pub struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pr: Option<IssueNumber>,
     pub message: String,
-    /// a recipe skipped for this error: its human line is the `skipped:`
-    /// section's (the JSON `errors` and the count have it as every error)
+    /// a recipe skipped for this error: said in the `skipped:` section
     #[serde(skip)]
     pub skipped: bool,
 }
@@ -207,9 +198,8 @@ impl Report {
         });
     }
 
-    /// 1 when part of the tick failed (an error, a recipe skipped because its
-    /// registry or upstream failed is one too), else 0: the headline's error
-    /// count is the same list's.
+    /// 1 when part of the tick failed (an error; a recipe skipped for one is
+    /// one too), else 0: the headline counts the same list.
     pub fn code(&self) -> u8 {
         u8::from(!self.errors.is_empty())
     }
@@ -224,7 +214,7 @@ impl Report {
         }
         self.pr_table(&mut s);
         self.results(&mut s);
-        self.fixers(&mut s);
+        s.push_str(&super::fixer::report_lines(&self.prs));
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.waiting_tags(&mut s);
@@ -298,23 +288,6 @@ impl Report {
                 s.push_str(&format!(" — {w}"));
             }
             s.push('\n');
-        }
-    }
-
-    /// The fixers that ended a flow this tick: exit status, log's last lines.
-    fn fixers(&self, s: &mut String) {
-        for p in &self.prs {
-            if let Some(f) = &p.fixer {
-                s.push_str(&format!(
-                    "\nthe fixer of {} {}; the last {} of its log:\n",
-                    p.url,
-                    crate::core::fixer_exit::exit_text(f.exit),
-                    crate::core::plural(f.log.len(), "line", "lines")
-                ));
-                for l in &f.log {
-                    s.push_str(&format!("  | {l}\n"));
-                }
-            }
         }
     }
 
