@@ -558,10 +558,12 @@ pub enum RunsCmd {
 Examples:
   afk runs show 12
   afk runs show 12 --log
+  afk runs show upgrade-3-1
   afk --json runs show 12 | jq .timeline")]
     Show {
-        /// The run's id (the RUN column of `afk runs`)
-        id: i64,
+        /// The run's id (the RUN column of `afk runs`), or an upgrade
+        /// fixer's (its FIXER column: `upgrade-3-1`)
+        id: String,
         /// Also print the agent's log
         #[arg(long)]
         log: bool,

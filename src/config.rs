@@ -176,6 +176,9 @@ pub struct Poll {
     pub template: String,
     pub include_body: bool,
     pub priority: BTreeMap<String, i64>,
+    /// How often a poll tick is expected (SPEC 10.1): overdue after twice this.
+    #[serde(deserialize_with = "de_duration")]
+    pub expect_every: Duration,
 }
 impl Default for Poll {
     fn default() -> Self {
@@ -200,6 +203,7 @@ impl Default for Poll {
             template: "implementer".into(),
             include_body: true,
             priority,
+            expect_every: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -300,6 +304,9 @@ pub struct Watch {
     pub update_branch: Option<crate::types::UpdateStyle>,
     /// Posted once per head on a first red CI before any corrective turn; "": none.
     pub retest_comment: String,
+    /// How often a watch tick is expected (SPEC 10.1): overdue after twice this.
+    #[serde(deserialize_with = "de_duration")]
+    pub expect_every: Duration,
 }
 impl Default for Watch {
     fn default() -> Self {
@@ -313,6 +320,7 @@ impl Default for Watch {
             command_prefix: "/afk".into(),
             update_branch: Some(crate::types::UpdateStyle::Merge),
             retest_comment: String::new(),
+            expect_every: Duration::from_secs(5 * 60),
         }
     }
 }
@@ -423,6 +431,9 @@ pub struct Harvest {
     /// zero: off. 0..=365d.
     #[serde(deserialize_with = "de_duration")]
     pub revert_window: Duration,
+    /// How often a harvest tick is expected (SPEC 10.1): overdue after twice this.
+    #[serde(deserialize_with = "de_duration")]
+    pub expect_every: Duration,
 }
 impl Default for Harvest {
     fn default() -> Self {
@@ -436,6 +447,7 @@ impl Default for Harvest {
             graduate_at_max: 0.5,
             early_failures: 5,
             revert_window: Duration::from_secs(7 * DAY),
+            expect_every: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -505,6 +517,9 @@ pub struct Upgrade {
     /// candidate yet; zero: off (SPEC 8 step 3, release age).
     #[serde(deserialize_with = "de_duration")]
     pub min_release_age: Duration,
+    /// How often an upgrade tick is expected (SPEC 10.1): overdue after twice this.
+    #[serde(deserialize_with = "de_duration")]
+    pub expect_every: Duration,
 }
 
 /// `upgrade.group_by`: what one upgrade PR carries.
@@ -541,6 +556,7 @@ impl Default for Upgrade {
             tests_repo: None,
             group_by: GroupBy::Recipe,
             min_release_age: Duration::ZERO,
+            expect_every: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -600,6 +616,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "template",
             "include_body",
             "priority",
+            "expect_every",
         ],
     ),
     (
@@ -644,6 +661,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "command_prefix",
             "update_branch",
             "retest_comment",
+            "expect_every",
         ],
     ),
     (
@@ -673,6 +691,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "graduate_at_max",
             "early_failures",
             "revert_window",
+            "expect_every",
         ],
     ),
     (
@@ -702,6 +721,7 @@ const SCHEMA: &[(&str, &[&str])] = &[
             "tests_repo",
             "group_by",
             "min_release_age",
+            "expect_every",
         ],
     ),
 ];
@@ -1358,6 +1378,16 @@ impl Config {
             ));
         }
 
+        // SPEC 10.1: how often each tick kind is expected, from a minute to a week
+        for (table, every) in [
+            ("poll", self.poll.expect_every),
+            ("watch", self.watch.expect_every),
+            ("harvest", self.harvest.expect_every),
+            ("upgrade", self.upgrade.expect_every),
+        ] {
+            c.duration(table, "expect_every", every, secs(MINUTE), secs(7 * DAY))?;
+        }
+
         let r = &self.runner;
         c.duration(
             "runner",
@@ -1637,6 +1667,18 @@ impl Config {
         self.forge.timeout
     }
 
+    /// How often a tick of `kind` is expected (`expect_every` under its
+    /// table, SPEC 10.1): its health is `overdue` after twice this.
+    pub fn expect_every(&self, kind: crate::types::TickKind) -> Duration {
+        use crate::types::TickKind;
+        match kind {
+            TickKind::Poll => self.poll.expect_every,
+            TickKind::Watch => self.watch.expect_every,
+            TickKind::Harvest => self.harvest.expect_every,
+            TickKind::Upgrade => self.upgrade.expect_every,
+        }
+    }
+
     pub fn stall_after(&self) -> Duration {
         self.runner.stall_after
     }
@@ -1805,6 +1847,42 @@ mod tests {
                 assert!(e.is::<ConfigError>(), "not a ConfigError: {e}");
                 e.to_string()
             }
+        }
+    }
+
+    #[test]
+    fn expect_every_defaults_match_contrib_and_a_bad_value_is_one_line() {
+        use crate::types::TickKind;
+        let c = parse("").unwrap();
+        let m = |n: u64| Duration::from_secs(60 * n);
+        let want = [
+            (TickKind::Poll, m(5)),
+            (TickKind::Watch, m(5)),
+            (TickKind::Harvest, m(15)),
+            (TickKind::Upgrade, m(15)),
+        ];
+        for (kind, every) in want {
+            assert_eq!(c.expect_every(kind), every, "{kind:?}: contrib's schedule");
+        }
+        let c = parse("[upgrade]\nexpect_every = \"1h\"\n").unwrap();
+        assert_eq!(c.expect_every(TickKind::Upgrade), m(60));
+        let table = [
+            (
+                "[poll]\nexpect_every = \"soon\"\n",
+                "config: poll.expect_every at line 2",
+            ),
+            (
+                "[watch]\nexpect_every = \"30s\"\n",
+                "config: watch.expect_every at line 2: \"30s\" is out of range",
+            ),
+            (
+                "[harvest]\nexpect_every = \"8d\"\n",
+                "config: harvest.expect_every at line 2: \"8d\" is out of range",
+            ),
+        ];
+        for (text, start) in table {
+            let e = err(text);
+            assert!(e.starts_with(start) && !e.contains('\n'), "{e}");
         }
     }
 

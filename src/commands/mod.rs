@@ -4,6 +4,7 @@ pub mod budget;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
+mod fixer_runs;
 pub mod harvest;
 pub mod init;
 pub mod lessons;

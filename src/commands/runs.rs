@@ -38,6 +38,8 @@ struct Row {
 struct Listed {
     command: &'static str,
     runs: Vec<Row>,
+    /// the upgrade fixers' runs (`fixer_runs.rs`): none with `--status`
+    fixers: Vec<super::fixer_runs::FixerRow>,
 }
 
 /// What `afk runs show --json` prints.
@@ -114,7 +116,17 @@ pub fn run(ctx: &Ctx, a: &RunsArgs) -> Result<u8> {
     let store = Store::open_for_read(&ctx.state_path())?;
     let now = crate::clock::now();
     match &a.command {
-        Some(RunsCmd::Show { id, log }) => show(ctx, &store, *id, *log, now),
+        Some(RunsCmd::Show { id, log }) => match id.parse::<i64>() {
+            Ok(n) => show(ctx, &store, n, *log, now),
+            // an upgrade fixer's run: `upgrade-3-1` (its run folder's name)
+            Err(_) if crate::runner::TurnOf::parse_fixer(id).is_some() => {
+                super::fixer_runs::show(ctx, &store, id, *log)
+            }
+            Err(_) => anyhow::bail!(
+                "runs: no run with id {} (afk runs lists them)",
+                crate::core::sanitize::one_line(id, 60)
+            ),
+        },
         None => list(ctx, &store, a, now),
     }
 }
@@ -127,10 +139,14 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
         repo => store.recent_runs(repo.and_then(Result::ok).as_ref(), state, a.limit)?,
     };
     let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
+    let fixers = match state {
+        Some(_) => vec![],
+        None => super::fixer_runs::rows(ctx, store, a.repo.as_deref(), a.limit)?,
+    };
     let mut h = String::new();
-    if rows.is_empty() {
+    if rows.is_empty() && fixers.is_empty() {
         h.push_str("no runs\n");
-    } else {
+    } else if !rows.is_empty() {
         let cells: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -158,11 +174,13 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
             &cells,
         ));
     }
+    h.push_str(&super::fixer_runs::human_table(&fixers));
     emit(
         ctx.json,
         &Listed {
             command: "runs",
             runs: rows,
+            fixers,
         },
         &h,
     );
@@ -372,7 +390,7 @@ const LOG_TAIL: u64 = 1 << 20;
 
 /// The agent's log, or its last `LOG_TAIL` bytes with a line saying so: an
 /// agent can write gigabytes.
-fn log_tail(path: &std::path::Path) -> String {
+pub(super) fn log_tail(path: &std::path::Path) -> String {
     let Some(t) = crate::runner::output::tail(path, LOG_TAIL) else {
         return String::new();
     };

@@ -53,6 +53,28 @@ impl std::fmt::Display for TurnOf {
     }
 }
 
+impl TurnOf {
+    /// A fixer's turn from its run folder's name (`upgrade-3-1`,
+    /// `upgrade-3-1-tests`): what `afk runs` lists and `afk runs show` takes.
+    pub fn parse_fixer(name: &str) -> Option<TurnOf> {
+        let rest = name.strip_prefix("upgrade-")?;
+        let (rest, tests) = match rest.strip_suffix("-tests") {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        let (upgrade, run) = rest.split_once('-')?;
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(upgrade) || !digits(run) {
+            return None;
+        }
+        Some(TurnOf::Fixer {
+            upgrade: upgrade.parse().ok()?,
+            run: run.parse().ok()?,
+            tests,
+        })
+    }
+}
+
 /// What one agent turn needs.
 pub struct Turn<'a> {
     pub run_id: TurnOf,
@@ -221,3 +243,34 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Runner>> {
 
 /// The grace period between SIGTERM and SIGKILL (SPEC 5.1).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
+
+#[cfg(test)]
+mod turn_tests {
+    use super::TurnOf;
+
+    #[test]
+    fn a_fixers_folder_name_reads_back_as_its_turn() {
+        let fixer = |upgrade, run, tests| {
+            Some(TurnOf::Fixer {
+                upgrade,
+                run,
+                tests,
+            })
+        };
+        let table = [
+            ("upgrade-3-1", fixer(3, 1, false)),
+            ("upgrade-12-2-tests", fixer(12, 2, true)),
+            ("7", None),
+            ("upgrade-3", None),
+            ("upgrade-3-x", None),
+            ("upgrade--1", None),
+            ("upgrade-+3-1", None),
+        ];
+        for (name, want) in table {
+            assert_eq!(TurnOf::parse_fixer(name), want, "{name}");
+            if let Some(t) = want {
+                assert_eq!(t.to_string(), name, "round trip");
+            }
+        }
+    }
+}

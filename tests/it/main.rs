@@ -34,6 +34,7 @@ mod runner_http;
 mod runs;
 mod status_issue;
 mod status_page;
+pub mod summaries;
 mod template;
 mod text_out;
 mod upgrade;

@@ -39,6 +39,7 @@ pwd > "$AFK_RUN_DIR/got-pwd"
 git rev-parse --abbrev-ref HEAD > "$AFK_RUN_DIR/got-branch"
 case "${FIXER_MODE:-push}" in
   nothing) exit 0 ;;
+  missing) echo "about to start the agent"; exec afk-test-no-such-agent ;;
   hang) exec sleep 600 ;;
   stale)
     if [ -n "${AFK_TESTS_REPO:-}" ]; then
@@ -1241,6 +1242,76 @@ fn a_fixer_that_pushes_nothing_fails_the_flow() {
     );
 }
 
+/// Issue #31: a fixer whose command is missing exits 127; the tick that sees
+/// it end says so (exit status, its log's last lines) in the report and the
+/// FAILED comment, counts it as an error and exits 1; `afk runs` lists it.
+#[test]
+fn a_fixer_that_cannot_run_is_an_error_with_its_exit_status_and_log() {
+    let s = setup(COMPOSE, "missing", "");
+    let branch = "afk/upgrade-nginx-1.26.0";
+    let (_, r, _) = s.upgrade(&[]);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    s.ci(branch, "failure");
+    s.upgrade(&[]);
+    s.wait_fixer(1);
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 1, "a fixer that could not run fails the tick: {r}");
+    let pr = pr_of(&r);
+    assert_eq!(pr["result"], "FAILED");
+    assert_eq!(pr["fixer"]["exit"], 127, "{pr}");
+    let log: Vec<&str> = pr["fixer"]["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(log[0], "about to start the agent", "{log:?}");
+    assert!(log.last().unwrap().contains("not found"), "{log:?}");
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{r}");
+    let message = errors[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("the fixer exited 127 (its command was not found")
+            && message.contains("agent.log"),
+        "{message}"
+    );
+    assert!(err.contains("exited 127"), "{err}");
+    let last = s.comments(n).last().unwrap()["body"].as_str().unwrap().to_string();
+    assert!(
+        last.contains("RESULT: FAILED — the fixer exited 127")
+            && last.contains("The fixer exited 127")
+            && last.contains("```text\nabout to start the agent\n"),
+        "{last}"
+    );
+    // the flow is over: the next tick neither repeats the error nor fails
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r}");
+    // afk runs lists the fixer's run, and shows it
+    let (code, runs, _) = s.afk.json(&["runs"]);
+    assert_eq!(code, 0);
+    let f = &runs["fixers"][0];
+    assert_eq!(
+        (f["kind"].as_str(), f["recipe"].as_str(), f["pr"].as_u64()),
+        (Some("fixer"), Some("nginx"), Some(n))
+    );
+    assert_eq!((f["state"].as_str(), f["exit"].as_i64()), (Some("exited"), Some(127)));
+    assert_eq!(f["flow"], "FAILED");
+    let id = f["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("upgrade-") && id.ends_with("-1"), "{id}");
+    let human = s.afk.cmd().arg("runs").output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        !text.contains("no runs") && text.contains("upgrade fixers:") && text.contains(&id),
+        "{text}"
+    );
+    let shown = s.afk.cmd().args(["runs", "show", &id]).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert_eq!(shown.status.code(), Some(0), "{text}");
+    assert!(text.contains("exited 127") && text.contains("not found"), "{text}");
+    let none = s.afk.cmd().args(["runs", "show", "upgrade-99-1"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(1));
+}
+
 #[test]
 fn v5_a_stale_test_gets_one_comment_and_no_test_change() {
     let s = setup(COMPOSE, "stale", "");
@@ -1484,6 +1555,29 @@ fn a_registry_failure_skips_that_recipe_and_the_tick_exits_1() {
         "{reason}"
     );
     assert!(s.sb.writes().is_empty(), "a skipped recipe is not touched");
+}
+
+/// Issue #31: a recipe skipped for an error (an image the registry does not
+/// know: 404) is an error of the tick, in the summary's count and the
+/// report's `errors`, as the exit code says; a dry run too.
+#[test]
+fn a_recipe_skipped_for_a_404_counts_as_an_error_in_a_dry_run() {
+    let s = setup(COMPOSE, "push", "");
+    s.sb.faults(json!([{"path": "/v2/library/postgres/tags/list", "status": 404}]));
+    let (code, text) = crate::summaries::agreeing(&s.afk, &["--dry-run", "upgrade"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("1 skipped, 1 error"), "{text}");
+    assert!(text.contains("SKIPPED — "), "{text}");
+    assert_eq!(text.matches("SKIPPED").count(), 1, "said once: {text}");
+    let (code, r, _) = s.upgrade(&["--dry-run"]);
+    assert_eq!(code, 1);
+    let errors = r["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{r}");
+    assert!(
+        errors[0]["message"].as_str().unwrap().starts_with("SKIPPED — ")
+            && errors[0]["message"].as_str().unwrap().contains("404"),
+        "{r}"
+    );
 }
 
 /// A forge call that used up its retries is a `transient_retry` lesson of

@@ -42,6 +42,8 @@ pub struct Page {
     /// open lessons by type; None: `lessons.enabled = false`
     pub lessons: Option<Vec<(String, i64)>>,
     pub frozen: Vec<FrozenRow>,
+    /// tick health, one row per kind (`page_health`: its section and banner)
+    pub ticks: Vec<crate::page_health::TickRow>,
 }
 
 /// A run, in flight or ended.
@@ -283,10 +285,13 @@ pub fn render(p: &Page) -> String {
          <meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
+         <meta name=\"afk-generated\" content=\"{}\">\
          <title>afk status</title><style>{STYLE}</style></head><body>\n\
-         <h1>afk status</h1><p class=\"muted\">built {} from the state file; rewritten after every tick</p>\n",
+         <h1>afk status</h1><p class=\"muted\">built {} from the state file; rewritten after every tick (an old time here: no tick has run since)</p>\n",
+        esc(&p.generated_at),
         esc(&p.generated_at)
     );
+    o.push_str(&crate::page_health::banner(&p.ticks, &p.generated_at));
     o.push_str(&stop_section(p));
     o.push_str(&runs_section(p, &links));
     o.push_str(&escalations_section(p, &links));
@@ -295,6 +300,7 @@ pub fn render(p: &Page) -> String {
     o.push_str(&upgrades_section(p, &links));
     o.push_str(&lessons_section(p));
     o.push_str(&frozen_section(p, &links));
+    o.push_str(&crate::page_health::section(&p.ticks, &p.generated_at));
     o.push_str("</body></html>\n");
     o
 }

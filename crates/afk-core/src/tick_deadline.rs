@@ -69,7 +69,8 @@ pub fn grace(stop: Stop, timeout: Duration) -> Duration {
 }
 
 /// A tick kind's health line (SPEC 10.1), by precedence: `never` (no start
-/// recorded), `overdue` (the last start older than twice `expect`),
+/// recorded), `overdue` (the last start older than twice `expect`: the
+/// kind's `expect_every`),
 /// `failed` (the last exit neither 0 nor 141), `ok`.
 pub fn health(started_secs_ago: Option<i64>, exit: Option<i64>, expect: Duration) -> &'static str {
     let Some(ago) = started_secs_ago else {
@@ -81,15 +82,6 @@ pub fn health(started_secs_ago: Option<i64>, exit: Option<i64>, expect: Duration
     match exit {
         Some(0 | 141) | None => "ok",
         Some(_) => "failed",
-    }
-}
-
-/// How often a tick kind is expected to run: the shipped schedules of
-/// `contrib/` (poll and watch every 5 minutes, harvest and upgrade every 15).
-pub fn expected_every(kind: &str) -> Duration {
-    match kind {
-        "poll" | "watch" => Duration::from_secs(5 * 60),
-        _ => Duration::from_secs(15 * 60),
     }
 }
 
@@ -239,8 +231,6 @@ mod tests {
         for (rule, ago, exit, want) in table {
             assert_eq!(health(ago, exit, five), want, "{rule}");
         }
-        assert_eq!(expected_every("watch"), five);
-        assert_eq!(expected_every("upgrade"), Duration::from_secs(900));
     }
 
     #[test]

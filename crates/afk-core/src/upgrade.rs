@@ -517,13 +517,17 @@ pub fn parse_final(body: &str) -> Option<String> {
 }
 
 /// The comment of a flow that ends FAILED: why, and that the PR stays open.
-pub fn failed_comment(why: &str, build_url: Option<&str>) -> String {
+pub fn failed_comment(why: &str, build_url: Option<&str>, fixer: Option<&str>) -> String {
     let build = build_url
         .and_then(safe_url)
         .map(|u| format!(" The last build: {u}"))
         .unwrap_or_default();
+    // the fixer's exit status and log's last lines (`core::fixer_exit::section`)
+    let fixer = fixer
+        .map(|f| format!("\n\n{}", f.trim_end()))
+        .unwrap_or_default();
     format!(
-        "afk: RESULT: FAILED — {why}.{build}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
+        "afk: RESULT: FAILED — {why}.{build}{fixer}\n\nafk leaves this PR open for a person and will not test it again.\n\n{}",
         final_marker("FAILED")
     )
 }
@@ -1046,8 +1050,24 @@ mod tests {
 
     #[test]
     fn final_marks_and_stale_test_reports_read_back() {
-        let c = failed_comment("upgrade not green after 3 test runs", Some("http://ci/9"));
+        let c = failed_comment(
+            "upgrade not green after 3 test runs",
+            Some("http://ci/9"),
+            None,
+        );
         assert_eq!(parse_final(&c).as_deref(), Some("FAILED"));
+        let f = failed_comment(
+            "the fixer exited 127",
+            None,
+            Some("The fixer exited 127.\n\n```text\nnot found\n```\n"),
+        );
+        assert_eq!(parse_final(&f).as_deref(), Some("FAILED"), "still marked");
+        assert!(
+            f.contains(
+                "exited 127.\n\nThe fixer exited 127.\n\n```text\nnot found\n```\n\nafk leaves"
+            ),
+            "{f}"
+        );
         assert!(
             c.contains("FAILED — upgrade not green after 3 test runs. The last build: http://ci/9")
         );

@@ -29,7 +29,9 @@ pub struct UpgradeEnd {
 }
 
 /// FAILED: the `upgrade.failed` event and lesson; the PR stays open.
-pub fn failed(why: &str, build_url: Option<&str>) -> UpgradeEnd {
+/// `fixer`: the fixer's exit status and log's last lines, when it ended the
+/// flow (`core::fixer_exit::section`), shown in the comment.
+pub fn failed(why: &str, build_url: Option<&str>, fixer: Option<&str>) -> UpgradeEnd {
     UpgradeEnd {
         outcome: Outcome::Failed,
         why: why.to_string(),
@@ -37,7 +39,7 @@ pub fn failed(why: &str, build_url: Option<&str>) -> UpgradeEnd {
         lesson: Some(LessonKind::UpgradeFailed),
         suggestion: "look at the last build and the fixer's log; fix the recipe by hand or pin the old version",
         detail: build_url.map(str::to_string),
-        comment: upgrade::failed_comment(why, build_url),
+        comment: upgrade::failed_comment(why, build_url, fixer),
         stop_fixer: false,
     }
 }
@@ -100,6 +102,7 @@ pub fn owed_comment(
         _ => upgrade::failed_comment(
             final_reason.unwrap_or("the upgrade did not pass"),
             build_url,
+            None,
         ),
     }
 }
@@ -148,7 +151,7 @@ mod tests {
         };
         let cases = [
             (
-                failed("not green", Some("http://ci/1")),
+                failed("not green", Some("http://ci/1"), None),
                 Outcome::Failed,
                 Some(EventKind::UpgradeFailed),
                 Some(LessonKind::UpgradeFailed),
@@ -220,7 +223,7 @@ mod tests {
             to_tag: "1.1",
             pr: IssueNumber(4),
         };
-        let end = failed("not green", None);
+        let end = failed("not green", None, None);
         assert_eq!(
             event_text(&s, &end, Some("http://f/pr/4")),
             "upgrade of web (nginx 1.0 → 1.1) FAILED — not green; PR #4 left open: http://f/pr/4"

@@ -180,9 +180,11 @@ pub enum Fixer {
     /// none started for the current run
     None,
     Running,
-    /// it exited (or vanished); `stale_test` when it reported a stale test
+    /// it exited (or vanished); `stale_test` when it reported a stale test;
+    /// `exit`: its exit status (none: it vanished without one)
     Exited {
         stale_test: bool,
+        exit: Option<i32>,
     },
 }
 
@@ -249,8 +251,26 @@ impl fmt::Display for Stuck {
 /// Why a flow ends FAILED.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    NotGreen { runs: u32 },
-    FixerPushedNothing,
+    NotGreen {
+        runs: u32,
+    },
+    /// the fixer ended with `exit` (none: without a status) and pushed nothing
+    FixerPushedNothing {
+        exit: Option<i32>,
+    },
+}
+
+impl Failure {
+    /// Whether this end is also an error of the tick that decides it (a fixer
+    /// that failed to run or died: `core::fixer_exit::failed`), so the tick
+    /// exits 1 and its summary counts it. A fixer that ran and pushed nothing,
+    /// or an upgrade that stays RED, is the flow's end, not the tick's error.
+    pub fn is_tick_error(&self) -> bool {
+        match self {
+            Failure::NotGreen { .. } => false,
+            Failure::FixerPushedNothing { exit } => super::fixer_exit::failed(*exit),
+        }
+    }
 }
 
 impl fmt::Display for Failure {
@@ -261,7 +281,14 @@ impl fmt::Display for Failure {
                 "upgrade not green after {runs} test run{}",
                 if *runs == 1 { "" } else { "s" }
             ),
-            Failure::FixerPushedNothing => f.write_str("the fixer pushed nothing"),
+            Failure::FixerPushedNothing { exit: Some(0) } => {
+                f.write_str("the fixer pushed nothing")
+            }
+            Failure::FixerPushedNothing { exit } => write!(
+                f,
+                "the fixer {} and pushed nothing",
+                super::fixer_exit::exit_text(*exit)
+            ),
         }
     }
 }
@@ -370,18 +397,27 @@ pub fn next_step(f: &Facts) -> Step {
                 _ => Step::Wait(FIXER_WORKING),
             };
         }
-        Fixer::Exited { stale_test: true } if f.with_tests && f.tests == Tests::None => {
+        Fixer::Exited {
+            stale_test: true, ..
+        } if f.with_tests && f.tests == Tests::None => {
             return Step::TestsFixer;
         }
-        Fixer::Exited { stale_test: true } => return Step::StaleTest,
-        Fixer::Exited { stale_test: false } if f.head_moved => {
+        Fixer::Exited {
+            stale_test: true, ..
+        } => return Step::StaleTest,
+        Fixer::Exited {
+            stale_test: false, ..
+        } if f.head_moved => {
             return if f.test_runs < f.max_test_runs {
                 Step::Testme
             } else {
                 Step::Fail(Failure::NotGreen { runs: f.test_runs })
             };
         }
-        Fixer::Exited { stale_test: false } => return Step::Fail(Failure::FixerPushedNothing),
+        Fixer::Exited {
+            stale_test: false,
+            exit,
+        } => return Step::Fail(Failure::FixerPushedNothing { exit }),
         Fixer::None => {}
     }
     match f.verdict {
@@ -631,7 +667,10 @@ mod tests {
     fn with_tests_a_stale_test_is_updated_in_a_paired_pr_and_green_is_success_testpr() {
         let stale = Facts {
             verdict: Verdict::Red,
-            fixer: Fixer::Exited { stale_test: true },
+            fixer: Fixer::Exited {
+                stale_test: true,
+                exit: Some(0),
+            },
             ..facts()
         };
         let cases = [
@@ -850,7 +889,10 @@ mod tests {
                 "a fixer that pushed is followed by the next test",
                 Facts {
                     verdict: Verdict::Red,
-                    fixer: Fixer::Exited { stale_test: false },
+                    fixer: Fixer::Exited {
+                        stale_test: false,
+                        exit: Some(0),
+                    },
                     head_moved: true,
                     ..facts()
                 },
@@ -860,16 +902,34 @@ mod tests {
                 "a fixer that pushed nothing fails the flow",
                 Facts {
                     verdict: Verdict::Red,
-                    fixer: Fixer::Exited { stale_test: false },
+                    fixer: Fixer::Exited {
+                        stale_test: false,
+                        exit: Some(0),
+                    },
                     ..facts()
                 },
-                Step::Fail(Failure::FixerPushedNothing),
+                Step::Fail(Failure::FixerPushedNothing { exit: Some(0) }),
+            ),
+            (
+                "a fixer that could not run fails the flow with its status",
+                Facts {
+                    verdict: Verdict::Red,
+                    fixer: Fixer::Exited {
+                        stale_test: false,
+                        exit: Some(127),
+                    },
+                    ..facts()
+                },
+                Step::Fail(Failure::FixerPushedNothing { exit: Some(127) }),
             ),
             (
                 "a stale test is reported, not fixed",
                 Facts {
                     verdict: Verdict::Red,
-                    fixer: Fixer::Exited { stale_test: true },
+                    fixer: Fixer::Exited {
+                        stale_test: true,
+                        exit: Some(0),
+                    },
                     head_moved: true,
                     ..facts()
                 },
@@ -905,10 +965,36 @@ mod tests {
             Failure::NotGreen { runs: 3 }.to_string(),
             "upgrade not green after 3 test runs"
         );
-        assert_eq!(
-            Failure::FixerPushedNothing.to_string(),
-            "the fixer pushed nothing"
-        );
+        let cases = [
+            (
+                Failure::NotGreen { runs: 3 },
+                false,
+                "upgrade not green after 3 test runs",
+            ),
+            (
+                Failure::FixerPushedNothing { exit: Some(0) },
+                false,
+                "the fixer pushed nothing",
+            ),
+            (
+                Failure::FixerPushedNothing { exit: Some(127) },
+                true,
+                "the fixer exited 127 (its command was not found: check runner.command) and pushed nothing",
+            ),
+            (
+                Failure::FixerPushedNothing { exit: None },
+                true,
+                "the fixer ended without an exit status and pushed nothing",
+            ),
+        ];
+        for (f, error, words) in cases {
+            assert_eq!(f.to_string(), words);
+            assert_eq!(
+                f.is_tick_error(),
+                error,
+                "a failed fixer is the tick's error: {words}"
+            );
+        }
         assert_eq!(
             Step::StaleTest.outcome().to_string(),
             "SUCCESS-PENDING-TESTS"

@@ -255,6 +255,23 @@ impl Store {
         Ok(rows)
     }
 
+    /// Every upgrade PR a fixer was ever started for, newest first (`afk
+    /// runs` lists their fixers' run folders).
+    pub fn upgrades_with_fixers(&self) -> Result<Vec<Upgrade>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM upgrades WHERE fixer_dir IS NOT NULL ORDER BY id DESC"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], row)
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
     /// When the registries were last asked for `recipe`'s images.
     pub fn last_scan(&self, recipe: &str) -> Result<Option<String>> {
         self.conn

@@ -2,9 +2,13 @@
 //! `[budget]` limits, and every open upgrade flow.
 
 use crate::commands::{Ctx, table};
+use crate::runner::Runner;
 use crate::store::Store;
+use crate::store::runs::Run;
+use crate::types::RunId;
 use anyhow::Result;
 use serde::Serialize;
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// Today's spend (the runs dispatched on the current UTC day, as watch last
@@ -21,13 +25,23 @@ pub(super) struct SpendDoc {
     pub(super) run_time: Option<String>,
 }
 
-pub(super) fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<SpendDoc> {
+/// Today's spend; `fresh`: the runs in flight's spend as their agents' files
+/// say it now ([`fresh_spend`]), over what watch last stored.
+pub(super) fn spend_doc(
+    ctx: &Ctx,
+    s: &Store,
+    now: OffsetDateTime,
+    fresh: &HashMap<RunId, Option<f64>>,
+) -> Result<SpendDoc> {
     use crate::core::spend;
     let day = spend::day_of(now);
     let runs = s.runs_of_day(day)?;
     let day_runs: Vec<spend::DayRun> = runs
         .iter()
-        .map(|r| crate::store::runs::day_run(r, now))
+        .map(|r| spend::DayRun {
+            spend_usd: fresh.get(&r.id).copied().unwrap_or(r.spend_usd),
+            ..crate::store::runs::day_run(r, now)
+        })
         .collect();
     let today = spend::day_spend(&day_runs, day, None);
     let b = &ctx.config.budget;
@@ -41,6 +55,23 @@ pub(super) fn spend_doc(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Spe
         run_usd: b.run_usd,
         run_time: b.run_time.map(crate::config::format_duration),
     })
+}
+
+/// What a run in flight's agents reported spending so far (issue #31: `afk
+/// status` shows it without waiting for a watch tick): the stored ledger fed
+/// what they wrote since watch last read it — the runner's own streams, read
+/// from the cursors and bounded (`runner::spend`, `core::spend::MAX_READ`) —
+/// and not stored (status writes nothing). Without a runner (its config
+/// cannot be built here): what watch stored.
+pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Ctx, r: &Run) -> Option<f64> {
+    let Some(runner) = runner else {
+        return r.spend_usd;
+    };
+    let mut ledger = crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref());
+    ledger.begin_turn(r.turns.max(1));
+    let dir = crate::commands::runs::run_dir_of(ctx, r);
+    runner.read_spend(&dir, &mut ledger, false);
+    ledger.spend().or(r.spend_usd)
 }
 
 /// The human line about today's spend, its unknowns and the day limit.

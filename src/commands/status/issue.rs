@@ -13,12 +13,21 @@ use crate::forge::Forge;
 use crate::store::Store;
 use crate::types::IssueNumber;
 use anyhow::Result;
-use time::OffsetDateTime;
 
 /// The body for `page`, with what only the issue shows (tick health without
 /// its moments, the last poll's skips) read from the same state file.
-pub(crate) fn body(s: &Store, page: &Page, now: OffsetDateTime) -> Result<String> {
-    let ticks = super::ticks::tick_rows(&super::ticks::tick_docs(s, now)?);
+pub(crate) fn body(s: &Store, page: &Page) -> Result<String> {
+    // tick health as the page has it, without its moments
+    let ticks: Vec<crate::core::status_issue::TickRow> = page
+        .ticks
+        .iter()
+        .map(|t| crate::core::status_issue::TickRow {
+            kind: t.kind.clone(),
+            state: t.state.clone(),
+            exit: t.exit,
+            errors: t.errors,
+        })
+        .collect();
     let skipped: Option<Vec<SkipRow>> = s.poll_skips()?.map(|rows| {
         rows.into_iter()
             .map(|(repo, issue, reason)| SkipRow {
@@ -57,8 +66,8 @@ pub(crate) fn keep(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Ke
 /// After a tick: keep the issue from `page` (built once, for the HTML page
 /// too). Never fails the tick: a problem is one WARN line. A dry run reads
 /// the issue and says what it would write, and writes nothing.
-pub(crate) fn after_tick(ctx: &Ctx, issue: &IssueRef, s: &Store, page: &Page, now: OffsetDateTime) {
-    let done = body(s, page, now).and_then(|b| {
+pub(crate) fn after_tick(ctx: &Ctx, issue: &IssueRef, s: &Store, page: &Page) {
+    let done = body(s, page).and_then(|b| {
         let forge =
             crate::edges::status_issue_forge(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)?;
         keep(forge.as_ref(), issue, &b)

@@ -207,11 +207,22 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
+    // the runs' spend as their agents' files say it now, not as watch last read it
+    let runner = crate::runner::from_config(cfg).ok();
+    let fresh: std::collections::HashMap<_, _> = runs
+        .iter()
+        .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))
+        .collect();
     let runs_json = runs
         .iter()
-        .map(|r| run_doc(ctx, &s, r, now))
+        .map(|r| {
+            Ok(RunDoc {
+                spend_usd: fresh.get(&r.id).copied().flatten(),
+                ..run_doc(ctx, &s, r, now)?
+            })
+        })
         .collect::<Result<Vec<RunDoc>>>()?;
-    let spend = spend_doc(ctx, &s, now)?;
+    let spend = spend_doc(ctx, &s, now, &fresh)?;
     let flows = s.open_upgrades()?;
     let upgrades = flows::upgrade_docs(&flows, now);
     let live = s.live_canaries()?;
@@ -231,7 +242,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         frozen: &frozen,
         events: &events,
         lessons: lessons_doc(ctx, &s)?,
-        ticks: ticks::tick_docs(&s, now)?,
+        ticks: ticks::tick_docs(&s, cfg, now)?,
     };
     let mut h = headline(ctx, runs.len());
     h.push_str(&ticks::tick_lines(&report.ticks, now));

@@ -58,7 +58,7 @@ pub(crate) fn after_tick(ctx: &Ctx) {
             ));
         }
         if let Some(issue) = issue {
-            super::issue::after_tick(ctx, issue, &s, &page, now);
+            super::issue::after_tick(ctx, issue, &s, &page);
         }
         Ok(())
     })();
@@ -135,6 +135,7 @@ pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
                 since: f.since,
             })
             .collect(),
+        ticks: super::ticks::page_rows(&super::ticks::tick_docs(s, cfg, now)?, cfg),
     })
 }
 

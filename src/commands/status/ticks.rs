@@ -2,7 +2,8 @@
 //! ago it last started and ended, and `ok`, `failed`, `overdue` or `never`
 //! (decided in `core::tick_deadline::health`).
 
-use crate::core::tick_deadline::{expected_every, health};
+use crate::config::Config;
+use crate::core::tick_deadline::health;
 use crate::store::Store;
 use crate::types::TickKind;
 use anyhow::Result;
@@ -21,8 +22,8 @@ pub struct TickDoc {
     state: &'static str,
 }
 
-/// Every tick kind, recorded or not.
-pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
+/// Every tick kind, recorded or not; overdue after twice its `expect_every`.
+pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
     let rows = s.tick_health()?;
     let ago = |t: &Option<String>| {
         t.as_deref()
@@ -37,7 +38,7 @@ pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
             let exit = row.and_then(|r| r.exit);
             TickDoc {
                 kind: k.as_str(),
-                state: health(ago(&started), exit, expected_every(k.as_str())),
+                state: health(ago(&started), exit, cfg.expect_every(*k)),
                 ended: row.and_then(|r| r.ended.clone()),
                 errors: row.and_then(|r| r.errors),
                 started,
@@ -45,19 +46,6 @@ pub fn tick_docs(s: &Store, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
             }
         })
         .collect())
-}
-
-/// Every tick kind as the status issue shows it: state, last exit and
-/// errors, without the moments (which move every tick).
-pub fn tick_rows(docs: &[TickDoc]) -> Vec<crate::core::status_issue::TickRow> {
-    docs.iter()
-        .map(|d| crate::core::status_issue::TickRow {
-            kind: d.kind.to_string(),
-            state: d.state.to_string(),
-            exit: d.exit,
-            errors: d.errors,
-        })
-        .collect()
 }
 
 /// `ticks: poll OK (started 3m ago, exit 0, 0 errors)` per kind.
@@ -85,4 +73,22 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
         ));
     }
     h
+}
+
+/// The status page's tick health rows (`core::page_health`: its section and
+/// its banner), with each kind's `expect_every`.
+pub fn page_rows(docs: &[TickDoc], cfg: &Config) -> Vec<crate::core::page_health::TickRow> {
+    docs.iter()
+        .map(|d| crate::core::page_health::TickRow {
+            kind: d.kind.to_string(),
+            started: d.started.clone(),
+            ended: d.ended.clone(),
+            exit: d.exit,
+            errors: d.errors,
+            state: d.state.to_string(),
+            every: TickKind::parse(d.kind)
+                .map(|k| crate::config::format_duration(cfg.expect_every(k)))
+                .unwrap_or_default(),
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 use super::{Up, gather};
 use crate::core::canary::VersionStatus;
+use crate::core::fixer_exit;
 use crate::core::run_state::Agent;
 use crate::core::upgrade::{self, Bump, FixerTask, StaleTest};
 use crate::core::verdict::{Fixer, Reading};
@@ -161,6 +162,10 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Durat
         Agent::Exited(_) | Agent::Vanished => (
             Fixer::Exited {
                 stale_test: stale_report(row).is_some(),
+                exit: match seen.agent {
+                    Agent::Exited(c) => Some(c),
+                    _ => None,
+                },
             },
             None,
         ),
@@ -193,4 +198,46 @@ fn quiet(row: &Upgrade, dir: &std::path::Path, now: OffsetDateTime) -> Duration 
 pub(super) fn stale_report(row: &Upgrade) -> Option<StaleTest> {
     let dir = PathBuf::from(row.fixer_dir.as_deref()?);
     upgrade::stale_test_report(&crate::runner::output::progress(&dir).lines)
+}
+
+/// The last lines of the fixer's log (`agent.log` in its run folder), read
+/// from its end and bounded (`core::fixer_exit`): what the report and the
+/// FAILED comment show of a fixer that ended.
+pub(super) fn log_tail(row: &Upgrade) -> Vec<String> {
+    let Some(dir) = row.fixer_dir.as_deref() else {
+        return vec![];
+    };
+    let path = PathBuf::from(dir).join("agent.log");
+    match crate::runner::output::tail(&path, fixer_exit::READ_BYTES) {
+        Some(t) => fixer_exit::log_tail(&t.bytes, t.from == 0),
+        None => vec![],
+    }
+}
+
+/// A fixer that ended a flow: its exit status (null: it vanished without
+/// one) and its log's last lines (`core::fixer_exit`: bounded, escaped).
+#[derive(serde::Serialize, Debug, Clone)]
+pub struct FixerItem {
+    pub exit: Option<i32>,
+    pub log: Vec<String>,
+}
+
+/// The summary's lines of the fixers that ended a flow this tick: the exit
+/// status, then the log's last lines.
+pub(super) fn report_lines(prs: &[super::report::PrItem]) -> String {
+    let mut s = String::new();
+    for p in prs {
+        if let Some(f) = &p.fixer {
+            s.push_str(&format!(
+                "\nthe fixer of {} {}; the last {} of its log:\n",
+                p.url,
+                fixer_exit::exit_text(f.exit),
+                crate::core::plural(f.log.len(), "line", "lines")
+            ));
+            for l in &f.log {
+                s.push_str(&format!("  | {l}\n"));
+            }
+        }
+    }
+    s
 }

@@ -288,6 +288,7 @@ fn step(
         max_test_runs: facts.max_test_runs,
         why: row.final_reason.clone(),
         tests_pr: row.tests_pr_url.clone(),
+        fixer: None,
     };
     let at = At {
         r,
@@ -366,15 +367,48 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
                 format!("test run {} of {max}, with the updated tests", runs + 1),
             );
         }
-        Step::Fail(f) => {
-            let end = upgrade_end::failed(&f.to_string(), at.reading.build_url.as_deref());
-            ending(up, at, item, &end)?;
-        }
+        Step::Fail(f) => fail(up, at, item, f)?,
         Step::Stuck(s) => ending(up, at, item, &upgrade_end::stuck(&s.to_string()))?,
         Step::StaleTest => stale_test(up, r, pr, row, at.comments, item)?,
         Step::Done(o) => done(up, r, pr, row, *o, &at.reading, at.comments)?,
     }
     Ok(())
+}
+
+/// FAILED: with the fixer's exit status and log's last lines when its end
+/// ended the flow (in the comment and the report); a fixer that failed to
+/// run or died is also the tick's error (`Failure::is_tick_error`).
+fn fail(up: &mut Up, at: &At, item: &mut PrItem, f: &verdict::Failure) -> Result<()> {
+    let fixer = match f {
+        verdict::Failure::FixerPushedNothing { exit } => Some(super::fixer::FixerItem {
+            exit: *exit,
+            log: super::fixer::log_tail(at.row),
+        }),
+        verdict::Failure::NotGreen { .. } => None,
+    };
+    let section = fixer
+        .as_ref()
+        .map(|x| crate::core::fixer_exit::section(x.exit, &x.log));
+    let end = upgrade_end::failed(
+        &f.to_string(),
+        at.reading.build_url.as_deref(),
+        section.as_deref(),
+    );
+    if f.is_tick_error() {
+        let log = at.row.fixer_dir.as_deref().unwrap_or("its run folder");
+        let last = fixer.as_ref().and_then(|x| x.log.last());
+        up.report.error(
+            &at.r.name,
+            Some(at.pr.number),
+            format!(
+                "{f}{}; its log: {log}/agent.log",
+                last.map(|l| format!(" (last line: {l})"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    item.fixer = fixer;
+    ending(up, at, item, &end)
 }
 
 /// FAILED or STUCK: applied and said in the report.

@@ -3,7 +3,7 @@
 //! record the scan (moved out of `mod.rs` unchanged).
 
 use super::prefetch::Prefetched;
-use super::report::{self, SkippedItem};
+use super::report;
 use super::{Plan, Up, flow, gather, mirror, open};
 use crate::core::upgrade::Bump;
 use crate::forge::PullRequest;
@@ -21,10 +21,7 @@ pub(super) fn recipe(
     facts: &flow::Facts,
 ) -> Vec<(PullRequest, Bump, bool)> {
     let skip = |up: &mut Up, reason: String| {
-        up.report.skipped.push(SkippedItem {
-            recipe: r.name.clone(),
-            reason,
-        });
+        up.report.skip(&r.name, reason);
         vec![]
     };
     let upstream = match &r.upstream {

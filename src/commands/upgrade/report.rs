@@ -31,6 +31,9 @@ pub struct PrItem {
     /// 8.7: the paired tests PR, when there is one
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tests_pr: Option<String>,
+    /// the fixer whose end ended the flow this tick: its exit status and log
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixer: Option<super::fixer::FixerItem>,
 }
 
 /// A tag `min_release_age` holds back, or lets through without a `created`.
@@ -109,6 +112,9 @@ pub struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pr: Option<IssueNumber>,
     pub message: String,
+    /// a recipe skipped for this error: said in the `skipped:` section
+    #[serde(skip)]
+    pub skipped: bool,
 }
 
 /// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
@@ -172,13 +178,30 @@ impl Report {
             recipe: recipe.to_string(),
             pr,
             message: format!("{e:#}"),
+            skipped: false,
         });
     }
 
-    /// 1 when part of the tick failed (an error, or a recipe skipped because
-    /// its registry or upstream failed), else 0.
+    /// A recipe skipped because a read failed (its registry, upstream or
+    /// mirror): said in the `skipped:` section, and an error of the tick,
+    /// counted in the summary as the exit code counts it.
+    pub fn skip(&mut self, recipe: &str, reason: String) {
+        self.errors.push(ErrorItem {
+            recipe: recipe.to_string(),
+            pr: None,
+            message: format!("SKIPPED — {reason}"),
+            skipped: true,
+        });
+        self.skipped.push(SkippedItem {
+            recipe: recipe.to_string(),
+            reason,
+        });
+    }
+
+    /// 1 when part of the tick failed (an error; a recipe skipped for one is
+    /// one too), else 0: the headline counts the same list.
     pub fn code(&self) -> u8 {
-        u8::from(!self.errors.is_empty() || !self.skipped.is_empty())
+        u8::from(!self.errors.is_empty())
     }
 
     /// The human summary: the headline, then one section after another, each
@@ -191,6 +214,7 @@ impl Report {
         }
         self.pr_table(&mut s);
         self.results(&mut s);
+        s.push_str(&super::fixer::report_lines(&self.prs));
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.waiting_tags(&mut s);
@@ -414,7 +438,7 @@ impl Report {
 
     /// One line per error, last.
     fn error_lines(&self, s: &mut String) {
-        for e in &self.errors {
+        for e in self.errors.iter().filter(|e| !e.skipped) {
             s.push_str(&format!(
                 "error: {}{}: {}\n",
                 e.recipe,

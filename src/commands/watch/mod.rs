@@ -235,7 +235,15 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     let errors = tick::one_per_cause(errors);
     let delivery = edges.notify();
     let writes = edges.writes();
-    let human = human(edges.tense(), &actions, &errors, delivery, &writes);
+    // every run in flight was looked at, whether watching it failed or not
+    let human = human(
+        edges.tense(),
+        rows.len(),
+        &actions,
+        &errors,
+        delivery,
+        &writes,
+    );
     Ok(Tick {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
@@ -253,6 +261,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
 
 fn human(
     tense: crate::edges::Tense,
+    runs: usize,
     actions: &[ActionItem],
     errors: &[ErrorItem],
     d: crate::notify::Delivery,
@@ -261,7 +270,7 @@ fn human(
     let mut s = format!(
         "watch{}: {}, {}{}\n",
         tense.mark(),
-        crate::core::plural(actions.len(), "run", "runs"),
+        crate::core::plural(runs, "run", "runs"),
         crate::core::plural(errors.len(), "error", "errors"),
         if d.sent + d.failed > 0 {
             format!(", notifications sent {} failed {}", d.sent, d.failed)
