@@ -114,8 +114,8 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     local(ctx, &mut d);
     match crate::runner::from_config(&ctx.config) {
         Ok(r) => {
-            let (ok, detail) = r.check();
-            d.check("runner", ok, detail);
+            let (level, detail) = r.check();
+            d.add("runner", level, detail);
         }
         Err(e) => d.check("runner", false, super::error_line(&e)),
     }
