@@ -37,6 +37,7 @@ pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
 pub mod sanitize;
+pub mod schedule;
 pub mod secrets;
 pub mod spend;
 pub mod status_page;
