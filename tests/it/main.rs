@@ -13,6 +13,7 @@ mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
 mod conversation;
+mod doctor;
 mod dry;
 mod forge_reviews;
 mod github;

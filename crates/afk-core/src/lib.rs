@@ -41,6 +41,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod spend;
 pub mod status_page;
+pub mod systemd_unit;
 pub mod tags;
 pub mod tick_deadline;
 pub mod tick_errors;

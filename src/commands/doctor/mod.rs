@@ -5,6 +5,7 @@
 
 mod forge;
 mod local;
+mod units;
 
 use super::{Ctx, emit};
 use crate::core::doctor::{self, Level};
@@ -56,7 +57,7 @@ impl Doctor {
     }
 }
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
+pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
     let mut d = Doctor {
         checks: vec![],
         json: ctx.json,
@@ -80,6 +81,7 @@ pub fn run(ctx: &Ctx) -> Result<u8> {
     local::runner_paths(&ctx.config, &mut d);
     let (ok, detail) = local::budget_check(&ctx.config);
     d.check("budget", ok, detail);
+    units::units(ctx, &args.units, &mut d);
     forge::forge(ctx, &mut d)?;
     let failed = d.checks.iter().any(|c| c.level == Level::Fail);
     if ctx.json {
