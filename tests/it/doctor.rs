@@ -116,3 +116,145 @@ fn doctor_fails_a_unit_it_cannot_read_and_warns_on_one_that_runs_no_tick() {
             .contains("afk-gone.service")
     );
 }
+
+/// A sandbox with the mirror `maint/nginx` (unless `mirror` is false), an
+/// upstream `nginx` with a compose file on `main`, and afk configured to
+/// upgrade it; `upgrade` is appended to `[upgrade]`, `registry` is the
+/// docker.io mirror's URL (default: the sandbox's registry).
+fn upgrade_setup(mirror: bool, upgrade: &str, registry: Option<&str>) -> (Sandbox, Afk) {
+    let repos = if mirror {
+        json!([{"name": "maint/nginx"}])
+    } else {
+        json!([{"name": "maint/other"}])
+    };
+    let sb = Sandbox::start(json!({"me": "afk-bot", "repos": repos}));
+    let afk = Afk::with_text("");
+    let bare = afk.scratch.path("upstream/nginx.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+    let work = afk.scratch.path("upstream-work");
+    git(
+        &afk.scratch.dir,
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(
+        work.join("compose.yml"),
+        "services:\n  web:\n    image: nginx:1.25.0\n",
+    )
+    .unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "the recipe"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    let text = format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"3s\"\nretries = 0\n\
+         [runner]\ncommand = [\"sh\", \"-c\", \"true\"]\n\
+         [upgrade]\nrecipes = [\"nginx\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
+         {upgrade}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{reg}\"\n",
+        forge = sb.forge_keys(),
+        up = afk.scratch.path("upstream").display(),
+        reg = registry.unwrap_or(&sb.url),
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    (sb, afk)
+}
+
+fn levels(checks: &[Value]) -> Vec<(String, String)> {
+    checks
+        .iter()
+        .map(|c| {
+            (
+                c["level"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn doctor_checks_a_healthy_upgrade_section_line_by_line() {
+    let (_sb, afk) = upgrade_setup(true, "", None);
+    let (code, checks) = doctor(&afk, &[], "upgrade");
+    let seen = levels(&checks);
+    assert_eq!(code, 0, "{seen:?}");
+    for says in [
+        "mirror maint/nginx",
+        "upstream of nginx answers",
+        "registry docker.io",
+        "upgrade.work_dir",
+    ] {
+        assert!(
+            seen.iter().any(|(l, d)| l == "ok" && d.contains(says)),
+            "an ok line with {says:?}: {seen:?}"
+        );
+    }
+    assert!(
+        !afk.scratch.path("state").exists(),
+        "doctor creates nothing"
+    );
+}
+
+#[test]
+fn doctor_fails_each_upgrade_breakage_with_its_fix() {
+    // a closed port: nothing listens there
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let cases: Vec<(&str, bool, String, Option<&str>, &str)> = vec![
+        (
+            "no mirror",
+            false,
+            String::new(),
+            None,
+            "mirror maint/nginx does not exist",
+        ),
+        (
+            "no upstream",
+            true,
+            "upstream = \"/nonexistent/{recipe}.git\"".into(),
+            None,
+            "upstream of nginx (/nonexistent/nginx.git)",
+        ),
+        (
+            "no registry",
+            true,
+            String::new(),
+            Some(&closed),
+            "registry docker.io",
+        ),
+        (
+            "a work folder under a file",
+            true,
+            "work_dir = \"afk.toml/work\"".into(),
+            None,
+            "upgrade.work_dir",
+        ),
+    ];
+    for (case, mirror, upgrade, registry, says) in cases {
+        let (sb, afk) = upgrade_setup(mirror, "", registry);
+        if !upgrade.is_empty() {
+            // the key replaces the one upgrade_setup wrote, or is added
+            let text = std::fs::read_to_string(&afk.config).unwrap();
+            let key = upgrade.split(" =").next().unwrap();
+            let text = match text.lines().find(|l| l.starts_with(&format!("{key} ="))) {
+                Some(line) => text.replace(line, &upgrade),
+                None => text.replace("[upgrade]\n", &format!("[upgrade]\n{upgrade}\n")),
+            };
+            std::fs::write(&afk.config, text).unwrap();
+        }
+        let (code, checks) = doctor(&afk, &[], "upgrade");
+        let seen = levels(&checks);
+        assert_eq!(code, 1, "{case}: {seen:?}");
+        assert!(
+            seen.iter().any(|(l, d)| l == "fail" && d.contains(says)),
+            "{case}: a FAIL with {says:?}: {seen:?}"
+        );
+        drop(sb);
+    }
+}

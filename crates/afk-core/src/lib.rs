@@ -18,6 +18,7 @@ pub mod compose;
 pub mod conversation;
 pub mod dispatch;
 pub mod doctor;
+pub mod doctor_upgrade;
 pub mod end_plan;
 pub mod escalation;
 pub mod explain;

@@ -54,6 +54,7 @@ pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
     for (name, level, text) in results.into_iter().flatten() {
         d.add(&name, level, text);
     }
+    super::upgrade::mirrors(ctx, forge.as_ref(), &me.login, d);
     Ok(())
 }
 

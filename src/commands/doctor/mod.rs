@@ -6,6 +6,7 @@
 mod forge;
 mod local;
 mod units;
+mod upgrade;
 
 use super::{Ctx, emit};
 use crate::core::doctor::{self, Level};
@@ -81,6 +82,7 @@ pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
     local::runner_paths(&ctx.config, &mut d);
     let (ok, detail) = local::budget_check(&ctx.config);
     d.check("budget", ok, detail);
+    upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &mut d);
     forge::forge(ctx, &mut d)?;
     let failed = d.checks.iter().any(|c| c.level == Level::Fail);
