@@ -258,3 +258,15 @@ fn doctor_fails_each_upgrade_breakage_with_its_fix() {
         drop(sb);
     }
 }
+
+#[test]
+fn doctor_fails_a_runs_dir_it_cannot_create() {
+    let sb = one_repo();
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("runs_dir = \"afk.toml/runs\"\n{text}")).unwrap();
+    let (code, checks) = doctor(&afk, &[], "runs folder");
+    assert_eq!(code, 1, "{checks:?}");
+    let d = checks[0]["detail"].as_str().unwrap();
+    assert!(d.contains("runs_dir") && d.contains("afk.toml/runs"), "{d}");
+}

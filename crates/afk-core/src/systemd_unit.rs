@@ -245,7 +245,7 @@ pub fn check(unit_name: &str, u: &Unit, paths: &[(String, String)]) -> (Level, S
         (
             Level::Fail,
             format!(
-                "{unit_name}: a {tick} tick cannot write there, and only warns each time: {}",
+                "{unit_name}: its sandbox keeps a {tick} tick from writing (a status page or metrics file it cannot write is only a warning in the journal each tick): {}",
                 outside.join("; ")
             ),
         )

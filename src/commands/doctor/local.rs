@@ -73,6 +73,13 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
         ),
         Err(e) => d.check("state", false, crate::commands::error_line(&e)),
     }
+    if ctx.config.runs_dir.is_some() {
+        let runs = ctx.runs_dir();
+        let seen = folder_seen(&runs);
+        let (level, text) =
+            crate::core::doctor_upgrade::folder("runs_dir", &runs.display().to_string(), &seen);
+        d.add("runs folder", level, text);
+    }
     if ctx.stop_file().exists() {
         let why = format!(
             "{} exists: every tick does nothing",
@@ -219,4 +226,31 @@ fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, Stri
     }
     out.retain(|(_, _, name, _)| !name.trim().is_empty());
     out
+}
+
+/// A folder a tick writes in: there and writable, or creatable.
+pub(super) fn folder_seen(path: &std::path::Path) -> crate::core::doctor_upgrade::FolderSeen {
+    if path.is_dir() {
+        return crate::core::doctor_upgrade::FolderSeen::Folder {
+            writable: writable(path),
+        };
+    }
+    if path.symlink_metadata().is_ok() {
+        return crate::core::doctor_upgrade::FolderSeen::NotAFolder;
+    }
+    let above = path
+        .ancestors()
+        .skip(1)
+        .find(|p| p.symlink_metadata().is_ok())
+        .unwrap_or(std::path::Path::new("/"));
+    if !above.is_dir() {
+        return crate::core::doctor_upgrade::FolderSeen::Missing {
+            above: above.display().to_string(),
+            writable: false,
+        };
+    }
+    crate::core::doctor_upgrade::FolderSeen::Missing {
+        above: above.display().to_string(),
+        writable: writable(above),
+    }
 }

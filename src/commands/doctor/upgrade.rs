@@ -6,10 +6,9 @@
 
 use super::super::Ctx;
 use super::Doctor;
-use crate::core::doctor_upgrade::{self as rules, FolderSeen, MirrorSeen};
+use crate::core::doctor_upgrade::{self as rules, MirrorSeen};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::types::RepoName;
-use std::path::Path;
 use std::time::Duration;
 
 /// How long one upstream's `git ls-remote` may take.
@@ -29,7 +28,7 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
     let (level, text) = rules::folder(
         "upgrade.work_dir",
         &work.display().to_string(),
-        &folder_seen(&work),
+        &super::local::folder_seen(&work),
     );
     d.add("upgrade", level, text);
     let git = crate::git::Git::new(&work, None, c.secret_env_names());
@@ -126,32 +125,5 @@ pub(super) fn mirrors(ctx: &Ctx, forge: &dyn Forge, me: &str, d: &mut Doctor) {
     });
     for (level, text) in results {
         d.add("upgrade", level, text);
-    }
-}
-
-/// A folder a tick writes in: there and writable, or creatable.
-pub(super) fn folder_seen(path: &Path) -> FolderSeen {
-    if path.is_dir() {
-        return FolderSeen::Folder {
-            writable: super::local::writable(path),
-        };
-    }
-    if path.symlink_metadata().is_ok() {
-        return FolderSeen::NotAFolder;
-    }
-    let above = path
-        .ancestors()
-        .skip(1)
-        .find(|p| p.symlink_metadata().is_ok())
-        .unwrap_or(Path::new("/"));
-    if !above.is_dir() {
-        return FolderSeen::Missing {
-            above: above.display().to_string(),
-            writable: false,
-        };
-    }
-    FolderSeen::Missing {
-        above: above.display().to_string(),
-        writable: super::local::writable(above),
     }
 }
