@@ -33,10 +33,11 @@ fn poll_unit(afk: &Afk) -> std::path::PathBuf {
         "afk-poll.service",
         &format!(
             "[Unit]\nDescription=afk poll\n[Service]\nType=oneshot\nStateDirectory=afk\n\
-             ExecStart=/usr/local/bin/afk --config /etc/afk/afk.toml -q poll\n\
+             ExecStart=/usr/local/bin/afk --config {config} -q poll\n\
              ReadWritePaths=-/var/lib/prometheus/node-exporter {state}\n\
              ProtectSystem=strict\n",
-            state = state.display()
+            state = state.display(),
+            config = afk.config.display()
         ),
     )
 }
@@ -93,27 +94,32 @@ fn doctor_fails_a_unit_it_cannot_read_and_warns_on_one_that_runs_no_tick() {
         .scratch
         .write("nginx.service", "[Service]\nExecStart=/usr/sbin/nginx\n");
     let missing = afk.scratch.path("afk-gone.service");
-    let (code, checks) = doctor(
-        &afk,
-        &[
-            "--unit",
-            other.to_str().unwrap(),
-            "--unit",
-            missing.to_str().unwrap(),
-        ],
-        "systemd",
+    // a unit that runs another config: its paths are not the ones checked
+    let elsewhere = afk.scratch.write(
+        "afk-watch.service",
+        "[Service]\nExecStart=/usr/local/bin/afk --config /etc/afk/afk.toml -q watch\n",
     );
+    let args = [
+        "--unit",
+        other.to_str().unwrap(),
+        "--unit",
+        missing.to_str().unwrap(),
+        "--unit",
+        elsewhere.to_str().unwrap(),
+    ];
+    let (code, checks) = doctor(&afk, &args, "systemd");
     assert_eq!(code, 1, "{checks:?}");
     let levels: Vec<&str> = checks
         .iter()
         .map(|c| c["level"].as_str().unwrap())
         .collect();
-    assert_eq!(levels, ["warn", "fail"], "{checks:?}");
+    assert_eq!(levels, ["warn", "fail", "warn", "ok"], "{checks:?}");
+    let detail = |i: usize| checks[i]["detail"].as_str().unwrap().to_string();
+    assert!(detail(1).contains("afk-gone.service"), "{}", detail(1));
     assert!(
-        checks[1]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("afk-gone.service")
+        detail(2).contains("--config /etc/afk/afk.toml"),
+        "{}",
+        detail(2)
     );
 }
 

@@ -83,6 +83,21 @@ impl Unit {
             .map(|e| e.2.as_str())
     }
 
+    /// The config file `ExecStart=` gives afk (`--config PATH`, `--config=PATH`).
+    pub fn config(&self) -> Option<&str> {
+        let exec = self.value("ExecStart")?;
+        let mut words = exec.split_whitespace();
+        while let Some(w) = words.next() {
+            if w == "--config" {
+                return words.next();
+            }
+            if let Some(p) = w.strip_prefix("--config=") {
+                return Some(p);
+            }
+        }
+        None
+    }
+
     /// The tick the unit runs: the last word of `ExecStart=` that names one.
     pub fn tick(&self) -> Option<&'static str> {
         let exec = self.value("ExecStart")?;
@@ -340,6 +355,12 @@ mod tests {
             "[Service]\nExecStart=/usr/bin/afk \\\n  --config /etc/afk.toml -q watch\n; c\nReadWritePaths=/a /b\nReadWritePaths=-/c\n[Install]\nWantedBy=timers.target\n",
         );
         assert_eq!(u.tick(), Some("watch"));
+        assert_eq!(u.config(), Some("/etc/afk.toml"));
+        assert_eq!(
+            parse("[Service]\nExecStart=afk --config=/x.toml poll\n").config(),
+            Some("/x.toml")
+        );
+        assert_eq!(parse("[Service]\nExecStart=afk poll\n").config(), None);
         assert_eq!(u.list("ReadWritePaths"), ["/a", "/b", "-/c"]);
         assert_eq!(u.value("WantedBy"), None, "not in [Service]");
         assert_eq!(parse("[Service]\nExecStart=/bin/true\n").tick(), None);

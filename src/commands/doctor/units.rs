@@ -46,9 +46,27 @@ pub(super) fn units(ctx: &Ctx, given: &[PathBuf], d: &mut Doctor) {
             }
             continue;
         };
+        if let Some(other) = unit
+            .config()
+            .filter(|c| !same_file(Path::new(c), &ctx.config_path))
+        {
+            let text = format!(
+                "{name} runs afk with --config {other}, not {} which doctor read: the paths below are this config's; run doctor with --config {other} to check that one's",
+                ctx.config_path.display()
+            );
+            d.add("systemd", Level::Warn, text);
+        }
         let paths = written_by(ctx, tick);
         let (level, text) = systemd_unit::check(&name, &unit, &paths);
         d.add("systemd", level, text);
+    }
+}
+
+/// Whether two paths name one file (the same path when either is missing).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
     }
 }
 
