@@ -904,7 +904,24 @@ fn no_two_shipped_schedules_fire_in_the_same_minute() {
             let mut minutes = std::collections::BTreeSet::new();
             for v in get(&u, "Timer", "OnCalendar") {
                 minutes.extend(calendar_minutes(v).unwrap_or_else(|e| panic!("{e}")));
+                assert!(
+                    v.ends_with(":00") || v.matches(':').count() == 1,
+                    "{v}: on the minute"
+                );
             }
+            // the start's slack stays inside its minute
+            let secs = |key: &str| -> u64 {
+                get(&u, "Timer", key).last().map_or(0, |v| {
+                    v.strip_suffix('s')
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| panic!("{key}={v}: seconds"))
+                })
+            };
+            assert!(
+                secs("AccuracySec") + secs("RandomizedDelaySec") < 60,
+                "{}: its start may slip into the next minute",
+                p.display()
+            );
             (p.display().to_string(), minutes)
         })
         .collect();
