@@ -182,13 +182,17 @@ pub enum Cmd {
     /// One line per check: the config parses, the state file opens, the stop
     /// file, the runner's program is found, the forge answers with the token
     /// (GET /user), the labels exist and permission lookups are allowed in every
-    /// allowlisted repo. Changes nothing.
+    /// allowlisted repo; with [upgrade] configured, the mirrors, the upstream,
+    /// the registries, the work folder and the fixer; every path a tick writes
+    /// is writable in the systemd units' sandbox (--unit, else the installed
+    /// afk-*.service). Changes nothing.
     #[command(after_long_help = "\
 Examples:
   afk doctor
   afk --config /etc/afk/afk.toml doctor
-  afk --json doctor | jq '.checks[] | select(.ok | not)'")]
-    Doctor,
+  afk --json doctor | jq '.checks[] | select(.ok | not)'
+  afk doctor --unit /etc/systemd/system/afk-poll.service")]
+    Doctor(DoctorArgs),
     /// Write a commented starter config
     ///
     /// Writes the starter config to --config (default ./afk.toml). It ships
@@ -881,6 +885,16 @@ fn usage_exit(e: clap::Error, json: bool) -> ! {
         );
     }
     e.exit()
+}
+
+// doctor
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// A systemd service unit running a tick, to check the paths it writes against
+    /// (repeatable) [default: every afk-*.service installed under /etc/systemd/system,
+    /// /usr/local/lib/systemd/system, /usr/lib/systemd/system]
+    #[arg(long = "unit", value_name = "PATH")]
+    pub units: Vec<std::path::PathBuf>,
 }
 
 // upgrade

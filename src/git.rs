@@ -320,6 +320,49 @@ impl Git {
         Ok(out.stdout)
     }
 
+    /// `afk doctor`: upstream `main`'s commit, by one `git ls-remote` without
+    /// credentials (as every upstream call), ended after `timeout`.
+    /// Ok(None): it answers, but has no `main` branch.
+    pub fn ls_remote_main(
+        &self,
+        url: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<String>> {
+        let mut c = self.cmd(None, None)?;
+        c.args(["ls-remote", url, "refs/heads/main"]);
+        let child = c
+            .spawn()
+            .context("git: cannot run git ls-remote (is git installed?)")?;
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        let out = match rx.recv_timeout(timeout) {
+            Ok(out) => out?,
+            Err(_) => {
+                // SAFETY: kill(2) on the git this call started, which has
+                // not been waited for (its thread still waits on it)
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                bail!(
+                    "git ls-remote: no answer within {}s",
+                    timeout.as_secs().max(1)
+                );
+            }
+        };
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let last: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = last[last.len().saturating_sub(2)..].join(" / ");
+            bail!(
+                "git ls-remote: {}",
+                if tail.is_empty() { "failed" } else { &tail }
+            );
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        Ok(text.split_whitespace().next().map(str::to_string))
+    }
+
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
     /// the first time, fetched only when upstream `main` moved (one
     /// `ls-remote` otherwise), checked out only when it changed. `url` is

@@ -317,6 +317,23 @@ impl OciRegistry {
         self
     }
 
+    /// `afk doctor`: GET the OCI base `/v2/` of the registry `host`
+    /// (`docker.io`, `ghcr.io`; its mirror when one is configured), with no
+    /// credentials. Ok((URL asked, None)): a 2xx; Ok((URL, Some(challenge))):
+    /// a 401 and its `WWW-Authenticate`, which is how a registry that wants a
+    /// token answers.
+    pub fn ping(&self, host: &str) -> Result<(String, Option<String>), RegistryError> {
+        let image = ImageRef {
+            registry_host: (!is_docker_hub(&host.to_ascii_lowercase())).then(|| host.to_string()),
+            repository: "library/afk-doctor".into(),
+            tag: "latest".into(),
+        };
+        let (origin, _) = self.endpoint(&image)?;
+        let url = format!("{}/v2/", origin.base);
+        let answer = self.get(&origin, &url, None, JSON)?;
+        Ok((url, answer.err()))
+    }
+
     /// The base URL to ask for `image` and the repository path to ask for.
     fn endpoint(&self, image: &ImageRef) -> Result<(Origin, String), RegistryError> {
         let (key, host) = match image.registry_host.as_deref() {

@@ -104,7 +104,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Status(a) => status::run(&load(&cli)?, a),
         Cmd::Runs(a) => runs::run(&load(&cli)?, a),
         Cmd::Poll => poll::run(&load(&cli)?),
-        Cmd::Doctor => doctor::run(&load(&cli)?),
+        Cmd::Doctor(a) => doctor::run(&load(&cli)?, a),
         Cmd::Template(t) => template::run(&load(&cli)?, t),
         Cmd::Lessons(l) => lessons::run(&load(&cli)?, l),
     }

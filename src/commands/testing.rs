@@ -103,7 +103,7 @@ impl Runner for FakeRunner {
         anyhow::bail!("runner: observe is not faked")
     }
     fn stop(&self, _: &RunnerHandle) {}
-    fn check(&self) -> (bool, String) {
-        (true, "fake".into())
+    fn check(&self) -> (crate::core::doctor::Level, String) {
+        (crate::core::doctor::Level::Ok, "fake".into())
     }
 }

@@ -270,7 +270,7 @@ impl Runner for IdleRunner {
     fn bind_instance(&self, instance: &str) {
         self.inner.bind_instance(instance)
     }
-    fn check(&self) -> (bool, String) {
+    fn check(&self) -> (crate::core::doctor::Level, String) {
         self.inner.check()
     }
 }

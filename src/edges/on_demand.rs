@@ -177,8 +177,11 @@ impl Runner for NoAgents {
         bail!("this tick observes no agents")
     }
     fn stop(&self, _handle: &RunnerHandle) {}
-    fn check(&self) -> (bool, String) {
-        (true, "no agents in this tick".into())
+    fn check(&self) -> (crate::core::doctor::Level, String) {
+        (
+            crate::core::doctor::Level::Ok,
+            "no agents in this tick".into(),
+        )
     }
 }
 
@@ -243,10 +246,10 @@ impl Runner for OnDemandRunner {
     fn start_record(&self, run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {
         self.get()?.start_record(run_id, run_dir)
     }
-    fn check(&self) -> (bool, String) {
+    fn check(&self) -> (crate::core::doctor::Level, String) {
         match self.get() {
             Ok(r) => r.check(),
-            Err(e) => (false, e.to_string()),
+            Err(e) => (crate::core::doctor::Level::Fail, e.to_string()),
         }
     }
     fn bind_instance(&self, instance: &str) {

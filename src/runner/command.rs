@@ -395,8 +395,9 @@ impl super::Runner for CommandRunner {
     }
 
     /// Whether the program the command runs is there to run.
-    fn check(&self) -> (bool, String) {
-        program_check(&self.command)
+    fn check(&self) -> (crate::core::doctor::Level, String) {
+        let (ok, text) = program_check(&self.command);
+        (crate::core::doctor::Level::of(ok), text)
     }
 }
 

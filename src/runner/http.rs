@@ -361,7 +361,7 @@ impl super::Runner for HttpRunner {
     /// Read-only: ask for a thread that cannot exist, with the token and
     /// without it. 404 with it and 401/403 without says the service answers
     /// and takes the token; 401/403 with it, that it refuses the token.
-    fn check(&self) -> (bool, String) {
+    fn check(&self) -> (crate::core::doctor::Level, String) {
         use crate::forge::{Failure, ForgeError};
         let path = "/threads/afk-doctor-probe";
         // None: the service answered yes; Some: the refusal it answered
@@ -376,7 +376,7 @@ impl super::Runner for HttpRunner {
         let said = |a: Option<Failure>| a.and_then(Failure::status).unwrap_or(200);
         let refused =
             |a: &Option<Failure>| matches!(a, Some(Failure::Unauthorized | Failure::Forbidden));
-        match answer(&self.http) {
+        let (ok, text) = match answer(&self.http) {
             Err(e) => (false, e.to_string()),
             Ok(a) if refused(&a) => (false, format!("GET {path}: the service refuses the token")),
             Ok(a @ (None | Some(Failure::NotFound))) => match self.anonymous.as_ref().map(answer) {
@@ -400,6 +400,7 @@ impl super::Runner for HttpRunner {
                 ),
             },
             Ok(a) => (false, format!("GET {path} answered {}", said(a))),
-        }
+        };
+        (crate::core::doctor::Level::of(ok), text)
     }
 }

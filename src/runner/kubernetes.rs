@@ -6,6 +6,7 @@
 //! watch reads progress and spend as it does for the command runner.
 
 use crate::config::{Config, ConfigError};
+use crate::core::doctor::Level;
 use crate::core::kubernetes::{self as k8s, JobState, JobView, PodView};
 use crate::core::run_state::Agent;
 use crate::forge::Failure;
@@ -1007,25 +1008,17 @@ impl super::Runner for KubernetesRunner {
         );
     }
 
-    fn check(&self) -> (bool, String) {
+    fn check(&self) -> (Level, String) {
         let checks = self.doctor_checks();
-        let failed: Vec<&str> = checks
+        let worst = checks.iter().map(|c| c.0).max().unwrap_or(Level::Ok);
+        // a FAIL says only what failed; otherwise every finding, the WARNs first
+        let mut shown: Vec<&(Level, String)> = checks
             .iter()
-            .filter(|c| !c.0)
-            .map(|c| c.1.as_str())
+            .filter(|c| worst != Level::Fail || c.0 == Level::Fail)
             .collect();
-        if failed.is_empty() {
-            (
-                true,
-                checks
-                    .iter()
-                    .map(|c| c.1.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        } else {
-            (false, failed.join("; "))
-        }
+        shown.sort_by_key(|c| std::cmp::Reverse(c.0));
+        let text: Vec<&str> = shown.iter().map(|c| c.1.as_str()).collect();
+        (worst, text.join("; "))
     }
 
     fn bind_instance(&self, instance: &str) {
@@ -1037,49 +1030,39 @@ impl KubernetesRunner {
     /// `afk doctor`: the API answers, the namespace exists, every verb is
     /// allowed (SelfSubjectAccessReview), the image is set; each failure with
     /// its one-line fix. Read-only (an access review creates nothing).
-    pub fn doctor_checks(&self) -> Vec<(bool, String)> {
+    pub fn doctor_checks(&self) -> Vec<(Level, String)> {
         let ns = &self.api.namespace;
         let mut out = vec![];
         out.push(if self.cfg.image.trim().is_empty() {
             (
-                false,
+                Level::Fail,
                 "runner.kubernetes.image is not set: set it to the agent's container image".into(),
             )
         } else {
-            (true, format!("image {}", self.cfg.image))
+            (Level::Ok, format!("image {}", self.cfg.image))
         });
-        match self
+        let read = self
             .api
-            .call("GET", &format!("/api/v1/namespaces/{ns}"), None)
-        {
-            Ok(_) => out.push((true, format!("the API answers; namespace {ns} exists"))),
-            Err(e) if kind_of(&e) == Some(Failure::NotFound) => {
-                out.push((false, format!("namespace {ns} does not exist: create it (kubectl create namespace {ns}) or set runner.kubernetes.namespace")));
-                return out;
-            }
-            Err(e) if kind_of(&e) == Some(Failure::Unauthorized) => {
-                out.push((
-                    false,
-                    format!("{e}: the token is refused; check runner.kubernetes.token_file"),
-                ));
-                return out;
-            }
-            // 403 on the namespace: not every Role may read it; the verbs tell
-            Err(e) if kind_of(&e) == Some(Failure::Forbidden) => {}
-            Err(e) => {
-                out.push((
-                    false,
-                    format!("{e}: check runner.kubernetes.api_url and ca_file"),
-                ));
-                return out;
-            }
+            .call("GET", &format!("/api/v1/namespaces/{ns}"), None);
+        let (status, error) = match &read {
+            Ok(_) => (Some(200), String::new()),
+            Err(e) => (
+                e.downcast_ref::<ApiError>().and_then(|a| a.status),
+                e.to_string(),
+            ),
+        };
+        let (level, text, go_on) = k8s::namespace_read(ns, status, &error);
+        out.push((level, text));
+        if !go_on {
+            return out;
         }
         // where afk itself runs, when it runs in a cluster (its pod's account)
         let own = std::env::var_os("KUBERNETES_SERVICE_HOST")
             .and_then(|_| std::fs::read_to_string(Path::new(SA_DIR).join("namespace")).ok())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
-        out.push(k8s::namespace_split(ns, own.as_deref()));
+        let (ok, text) = k8s::namespace_split(ns, own.as_deref());
+        out.push((Level::of(ok), text));
         let mut missing = vec![];
         for (group, resource, sub, verb) in k8s::VERBS {
             let review = serde_json::json!({
@@ -1103,12 +1086,13 @@ impl KubernetesRunner {
                 Ok(v) if v["status"]["allowed"] == true => {}
                 Ok(_) => missing.push(format!("{verb} {what}")),
                 Err(e) => {
-                    out.push((false, format!("cannot review access: {e}")));
+                    out.push((Level::Fail, format!("cannot review access: {e}")));
                     return out;
                 }
             }
         }
-        out.push(k8s::access_verdict(&missing, ns));
+        let (ok, text) = k8s::access_verdict(&missing, ns);
+        out.push((Level::of(ok), text));
         out
     }
 }

@@ -222,8 +222,9 @@ pub trait Runner: Send + Sync {
         let _ = run_id;
         Ok(start_record(run_dir))
     }
-    /// `afk doctor`'s read-only check of the runner: (ok, what it found).
-    fn check(&self) -> (bool, String);
+    /// `afk doctor`'s read-only check of the runner: its level (ok, WARN:
+    /// something could not be checked, FAIL) and what it found.
+    fn check(&self) -> (crate::core::doctor::Level, String);
     /// The state file's instance id (SPEC 5.4: whose Jobs are afk's), given
     /// once the tick has opened its store; a runner that names nothing after
     /// it ignores it.

@@ -991,3 +991,95 @@ fn the_status_server_serves_the_page_read_only_as_non_root_without_a_token() {
         );
     }
 }
+
+/// Every tick in minutes of its own: no two CronJobs (nor two crontab lines,
+/// nor two systemd timers) ever start in the same minute, so ticks never
+/// contend for the state file's lock at the same moment.
+#[test]
+fn no_two_shipped_schedules_fire_in_the_same_minute() {
+    use afk::core::schedule::{calendar_minutes, cron_minutes, shared_minutes};
+    let minute_field = |at: &str, schedule: &str| {
+        let f: Vec<&str> = schedule.split_whitespace().collect();
+        assert!(f.len() >= 5, "{at}: {schedule}");
+        cron_minutes(f[0]).unwrap_or_else(|e| panic!("{at}: {e}"))
+    };
+    let cronjobs: Vec<(String, std::collections::BTreeSet<u8>)> = kind_of(&yaml_docs(), "CronJob")
+        .into_iter()
+        .map(|(_, d)| {
+            let s = d["spec"]["schedule"].as_str().expect("schedule");
+            (name(d).to_string(), minute_field(name(d), s))
+        })
+        .collect();
+    assert_eq!(cronjobs.len(), 4, "{cronjobs:?}");
+    let crontab: Vec<(String, std::collections::BTreeSet<u8>)> = read(&contrib().join("crontab"))
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit() || c == '*'))
+        .map(|l| {
+            let tick = l.split_whitespace().last().unwrap().to_string();
+            let m = minute_field(&tick, l);
+            (tick, m)
+        })
+        .collect();
+    assert_eq!(crontab.len(), 4, "{crontab:?}");
+    let timers: Vec<(String, std::collections::BTreeSet<u8>)> = all_files()
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "timer"))
+        .map(|p| {
+            let u = unit(&p);
+            let mut minutes = std::collections::BTreeSet::new();
+            for v in get(&u, "Timer", "OnCalendar") {
+                minutes.extend(calendar_minutes(v).unwrap_or_else(|e| panic!("{e}")));
+                assert!(
+                    v.ends_with(":00") || v.matches(':').count() == 1,
+                    "{v}: on the minute"
+                );
+            }
+            // the start's slack stays inside its minute
+            let secs = |key: &str| -> u64 {
+                get(&u, "Timer", key).last().map_or(0, |v| {
+                    v.strip_suffix('s')
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or_else(|| panic!("{key}={v}: seconds"))
+                })
+            };
+            assert!(
+                secs("AccuracySec") + secs("RandomizedDelaySec") < 60,
+                "{}: its start may slip into the next minute",
+                p.display()
+            );
+            (p.display().to_string(), minutes)
+        })
+        .collect();
+    assert_eq!(timers.len(), 4, "{timers:?}");
+    for (what, schedules) in [
+        ("CronJobs", cronjobs),
+        ("crontab", crontab),
+        ("timers", timers),
+    ] {
+        let shared = shared_minutes(&schedules);
+        assert!(
+            shared.is_empty(),
+            "{what}: these start in the same minute (first shared minute): {shared:?}"
+        );
+    }
+}
+
+/// The one-off doctor Job ends at once and is not retried: a failed doctor
+/// shows as a failed Job within its deadline, not as pods restarting.
+#[test]
+fn the_doctor_job_fails_fast() {
+    let dir = contrib().join("kubernetes");
+    let job = &YamlLoader::load_from_str(&read(&dir.join("once/doctor.job.yaml"))).unwrap()[0];
+    let spec = &job["spec"];
+    assert_eq!(int(&spec["backoffLimit"], "backoffLimit"), 0, "no retry");
+    let deadline = int(&spec["activeDeadlineSeconds"], "activeDeadlineSeconds");
+    assert!(
+        (1..=300).contains(&deadline),
+        "a short deadline: {deadline}"
+    );
+    assert_eq!(
+        spec["template"]["spec"]["restartPolicy"].as_str(),
+        Some("Never"),
+        "a failed doctor is not restarted in its pod"
+    );
+}

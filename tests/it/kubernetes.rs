@@ -521,6 +521,38 @@ fn doctor_names_a_missing_verb_and_its_fix() {
     assert!(jobs(&sb).is_empty(), "doctor creates nothing");
 }
 
+/// A Role that may not read the namespace (a cluster-scoped object) leaves
+/// doctor unable to say it exists: a WARN naming the status and the RBAC verb
+/// and resource, never a silent ok.
+#[test]
+fn doctor_warns_when_the_namespace_cannot_be_read() {
+    let (sb, afk) = setup(1, "echo hi", "");
+    sb.admin(
+        "POST",
+        "/k8s/deny",
+        Some(json!({"verb": "get", "resource": "namespaces"})),
+    );
+    let (code, r, err) = afk.json(&["doctor"]);
+    assert_eq!(code, 0, "a WARN does not fail doctor: {err} {r}");
+    let c = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "runner")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r}"));
+    assert_eq!(c["level"], "warn", "{c}");
+    let detail = c["detail"].as_str().unwrap();
+    assert!(detail.contains("403"), "the status: {detail}");
+    assert!(detail.contains("get namespaces"), "the RBAC verb: {detail}");
+    assert!(!detail.contains("the API answers"), "not an ok: {detail}");
+    // the verbs are still reviewed
+    assert!(
+        detail.contains("every verb the runner needs is allowed"),
+        "{detail}"
+    );
+}
+
 #[test]
 fn a_dry_run_creates_nothing_in_the_cluster() {
     let (sb, afk) = setup(1, "exec sleep 600", "");

@@ -14,6 +14,7 @@ mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;
 mod conversation;
+mod doctor;
 mod dry;
 mod faults;
 mod forge_reviews;

@@ -6,7 +6,8 @@ use serde::Serialize;
 
 /// A check's outcome: a FAIL means a tick will fail (exit 1); a WARN means
 /// something will silently not happen (exit 0, shown with `-q`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Ordered by how bad: `Ok < Warn < Fail`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Ok,
@@ -22,6 +23,11 @@ impl Level {
             Level::Warn => "WARN",
             Level::Fail => "FAIL",
         }
+    }
+
+    /// A yes-or-no check: ok, or a FAIL.
+    pub fn of(ok: bool) -> Level {
+        if ok { Level::Ok } else { Level::Fail }
     }
 
     /// With `-q` only problems are printed.

@@ -3,6 +3,7 @@
 //! about the agent, and the timestamped log lines. The REST calls are
 //! `runner::kubernetes`'s.
 
+use crate::doctor::Level;
 use serde_json::{Value, json};
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -156,6 +157,54 @@ pub fn namespace_split(agents: &str, own: Option<&str>) -> (bool, String) {
             format!("agents run in namespace {agents}, apart from afk's own ({own})"),
         ),
         None => (true, format!("agents run in namespace {agents}")),
+    }
+}
+
+/// What doctor makes of reading the namespace (`GET /api/v1/namespaces/{ns}`):
+/// `status` is the answer's HTTP status (None: no answer came, `error` says
+/// why). The level, the line, and whether the other checks can go on. A
+/// refusal or any other status is a WARN that says what could not be checked
+/// and why, never a silent ok: many Roles may not read the namespace, a
+/// cluster-scoped object, and the access reviews still check every verb.
+pub fn namespace_read(ns: &str, status: Option<u16>, error: &str) -> (Level, String, bool) {
+    let what = format!("GET /api/v1/namespaces/{ns}");
+    match status {
+        Some(200..=299) => (
+            Level::Ok,
+            format!("the API answers; namespace {ns} exists"),
+            true,
+        ),
+        Some(404) => (
+            Level::Fail,
+            format!(
+                "namespace {ns} does not exist: create it (kubectl create namespace {ns}) or set runner.kubernetes.namespace"
+            ),
+            false,
+        ),
+        Some(401) => (
+            Level::Fail,
+            format!("{error}: the token is refused; check runner.kubernetes.token_file"),
+            false,
+        ),
+        Some(403) => (
+            Level::Warn,
+            format!(
+                "could not check that namespace {ns} exists: {what} answered 403 (the service account may not get namespaces, a cluster-scoped resource); grant get on namespaces in a ClusterRole, or check it by hand (kubectl get namespace {ns})"
+            ),
+            true,
+        ),
+        Some(code) => (
+            Level::Warn,
+            format!(
+                "could not check that namespace {ns} exists: {what} answered {code} ({error}); check it by hand (kubectl get namespace {ns})"
+            ),
+            true,
+        ),
+        None => (
+            Level::Fail,
+            format!("{error}: check runner.kubernetes.api_url and ca_file"),
+            false,
+        ),
     }
 }
 
@@ -545,6 +594,25 @@ mod tests {
             "outside a cluster: nothing to compare"
         );
         assert!(namespace_split("afk", Some("afk")).1.contains("mount"));
+    }
+
+    #[test]
+    fn a_namespace_that_cannot_be_read_is_a_warning_that_says_why() {
+        let table = [
+            (Some(200), Level::Ok, true, "namespace afk exists"),
+            (Some(404), Level::Fail, false, "does not exist"),
+            (Some(401), Level::Fail, false, "token is refused"),
+            (Some(403), Level::Warn, true, "answered 403"),
+            (Some(403), Level::Warn, true, "get on namespaces"),
+            (Some(500), Level::Warn, true, "answered 500 (boom)"),
+            (Some(429), Level::Warn, true, "could not check"),
+            (None, Level::Fail, false, "api_url"),
+        ];
+        for (status, level, go_on, says) in table {
+            let (l, text, on) = namespace_read("afk", status, "boom");
+            assert_eq!((l, on), (level, go_on), "{status:?}: {text}");
+            assert!(text.contains(says), "{status:?}: {text}");
+        }
     }
 
     #[test]

@@ -112,7 +112,8 @@ fn selects(selector: &str, labels: &Value) -> bool {
     })
 }
 
-/// Admin: `/k8s/deny` {verb, resource}, `/k8s/allow`, `/k8s/bad_image` {image},
+/// Admin: `/k8s/deny` {verb, resource} ("get namespaces" refuses the read of
+/// a namespace itself), `/k8s/allow`, `/k8s/bad_image` {image},
 /// `/k8s/secret` {name, data}, `/k8s/delete_pod` {job} (its pods vanish, their
 /// processes killed, as on eviction or a node drain; the Job stays),
 /// `/k8s/namespace` {name} (create one), `/k8s/expire` {name} (the Job's
@@ -189,6 +190,9 @@ pub(super) fn admin(c: &mut Cluster, path: &str, method: &str, body: &Value) -> 
 /// The verb and resource RBAC sees for a request.
 fn authz(method: &str, seg: &[&str]) -> Option<(String, String)> {
     let (resource, named) = match seg {
+        // the namespace itself (cluster-scoped): `get namespaces`
+        ["api", "v1", "namespaces", _] => ("namespaces".to_string(), true),
+        ["api", "v1", "namespaces"] => ("namespaces".to_string(), false),
         [.., "namespaces", _, r] => (r.to_string(), false),
         [.., "namespaces", _, r, _] => (r.to_string(), true),
         [.., "namespaces", _, r, _, sub] => (format!("{r}/{sub}"), true),

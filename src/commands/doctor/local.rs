@@ -1,38 +1,15 @@
-//! `afk doctor`: read-only checks, one line each (`ok`, `WARN`, `FAIL`, with
-//! the fix); exit 1 if any fails. Lines are printed as the checks finish, so a
-//! slow forge shows where doctor waits; `-q` prints only the problems. What a
-//! finding means is decided in `core::doctor`.
+//! What this host holds: the state folder, the state file, the stop file, the
+//! metrics and status page folders, the variables the config names, the local
+//! runner's paths and the `[budget]` limits.
 
-use super::{Ctx, emit};
-use crate::config::ForgeKind;
+use super::super::Ctx;
+use super::Doctor;
 use crate::core::doctor::{self, Level};
-use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::store::Store;
-use crate::types::RepoName;
-use anyhow::Result;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct Check {
-    #[serde(rename = "check")]
-    name: String,
-    /// false only for a FAIL (a WARN does not fail doctor)
-    ok: bool,
-    level: Level,
-    detail: String,
-}
-
-/// What `afk doctor --json` prints.
-#[derive(Serialize)]
-struct Report<'a> {
-    command: &'static str,
-    ok: bool,
-    checks: &'a [Check],
-}
 
 /// The `[budget]` limits, and whether they can see what the agent spends: a
 /// money limit over a `claude` that prints no JSON result would never act.
-fn budget_check(c: &crate::config::Config) -> (bool, String) {
+pub(super) fn budget_check(c: &crate::config::Config) -> (bool, String) {
     use crate::core::spend::{claude_reports_spend, usd};
     use crate::runner::command::{Invokes, invoked_program};
     let b = &c.budget;
@@ -71,73 +48,9 @@ fn budget_check(c: &crate::config::Config) -> (bool, String) {
     )
 }
 
-/// The checks so far; each human line is printed as it is added.
-struct Doctor {
-    checks: Vec<Check>,
-    json: bool,
-    quiet: bool,
-}
-
-impl Doctor {
-    fn add(&mut self, name: &str, level: Level, detail: String) {
-        let detail = doctor::detail_of(name, &detail);
-        if !self.json && level.shown(self.quiet) {
-            let line = format!("{} {name}: {detail}\n", level.tag());
-            emit(false, &(), &line);
-        }
-        self.checks.push(Check {
-            name: name.into(),
-            ok: level != Level::Fail,
-            level,
-            detail,
-        });
-    }
-
-    fn check(&mut self, name: &str, ok: bool, detail: String) {
-        self.add(name, if ok { Level::Ok } else { Level::Fail }, detail);
-    }
-}
-
-pub fn run(ctx: &Ctx) -> Result<u8> {
-    let mut d = Doctor {
-        checks: vec![],
-        json: ctx.json,
-        quiet: crate::log::quiet(),
-    };
-    d.add(
-        "config",
-        Level::Ok,
-        format!("{} parses and validates", ctx.config_path.display()),
-    );
-    let (level, text) = doctor::poll(ctx.config.poll.enabled, ctx.config.poll.allowlist.len());
-    d.add("poll", level, text);
-    local(ctx, &mut d);
-    match crate::runner::from_config(&ctx.config) {
-        Ok(r) => {
-            let (ok, detail) = r.check();
-            d.check("runner", ok, detail);
-        }
-        Err(e) => d.check("runner", false, super::error_line(&e)),
-    }
-    runner_paths(&ctx.config, &mut d);
-    let (ok, detail) = budget_check(&ctx.config);
-    d.check("budget", ok, detail);
-    forge(ctx, &mut d)?;
-    let failed = d.checks.iter().any(|c| c.level == Level::Fail);
-    if ctx.json {
-        let report = Report {
-            command: "doctor",
-            ok: !failed,
-            checks: &d.checks,
-        };
-        emit(true, &report, "");
-    }
-    Ok(u8::from(failed))
-}
-
 /// What this host holds: the state file, the stop file, the metrics folder,
 /// the variables the config names.
-fn local(ctx: &Ctx, d: &mut Doctor) {
+pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
     let sp = ctx.state_path();
     let dir = ctx.state_dir();
     let (level, text) = doctor::state_folder(&dir.display().to_string(), probe_state_folder(&dir));
@@ -158,7 +71,14 @@ fn local(ctx: &Ctx, d: &mut Doctor) {
                 sp.display()
             ),
         ),
-        Err(e) => d.check("state", false, super::error_line(&e)),
+        Err(e) => d.check("state", false, crate::commands::error_line(&e)),
+    }
+    if ctx.config.runs_dir.is_some() {
+        let runs = ctx.runs_dir();
+        let seen = folder_seen(&runs);
+        let (level, text) =
+            crate::core::doctor_upgrade::folder("runs_dir", &runs.display().to_string(), &seen);
+        d.add("runs folder", level, text);
     }
     if ctx.stop_file().exists() {
         let why = format!(
@@ -232,7 +152,7 @@ fn probe_state_folder(dir: &std::path::Path) -> Result<bool, String> {
 
 /// Every path-like word of the local runner's commands: there, and
 /// executable when it is the program.
-fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
+pub(super) fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
     use std::os::unix::fs::PermissionsExt;
     if c.runner.kind != crate::config::RunnerKind::Command {
         return;
@@ -257,7 +177,7 @@ fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
 }
 
 /// Whether this process may create files in `dir` (access(2), nothing written).
-fn writable(dir: &std::path::Path) -> bool {
+pub(super) fn writable(dir: &std::path::Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
         return false;
@@ -308,128 +228,29 @@ fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, Stri
     out
 }
 
-/// The forge: the token's account, what only this forge can say, and per
-/// allowlisted repo its labels and afk's own permission there.
-fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
-    let c = &ctx.config;
-    let forge = match crate::edges::forges::from_config(c) {
-        Err(e) => {
-            d.check("forge", false, super::error_line(&e));
-            return Ok(());
-        }
-        Ok(f) => f,
-    };
-    let api = c.api_root()?;
-    crate::log::info(&format!(
-        "doctor: asking the forge at {api} who the token belongs to (forge.timeout {} per request)…",
-        crate::config::format_duration(c.forge.timeout)
-    ));
-    let me = match forge.me() {
-        Err(e) => {
-            d.check("forge", false, super::error_line(&e));
-            return Ok(());
-        }
-        Ok(me) => me,
-    };
-    d.check(
-        "forge",
-        true,
-        format!("{api} answers; token is {}", me.login),
-    );
-    // what only this forge can say (GitHub: token scopes, rate limit left)
-    for x in forge.diagnose() {
-        d.check(&x.check, x.ok, x.detail);
+/// A folder a tick writes in: there and writable, or creatable.
+pub(super) fn folder_seen(path: &std::path::Path) -> crate::core::doctor_upgrade::FolderSeen {
+    if path.is_dir() {
+        return crate::core::doctor_upgrade::FolderSeen::Folder {
+            writable: writable(path),
+        };
     }
-    if !c.poll.allowlist.is_empty() {
-        crate::log::info(&format!(
-            "doctor: checking labels and permissions in {}…",
-            crate::core::plural(c.poll.allowlist.len(), "repo", "repos")
-        ));
+    if path.symlink_metadata().is_ok() {
+        return crate::core::doctor_upgrade::FolderSeen::NotAFolder;
     }
-    let needs_admin = c.forge.kind != ForgeKind::Github;
-    let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
-        repo_checks(ctx, forge.as_ref(), repo, &me.login, needs_admin)
-    });
-    for (name, level, text) in results.into_iter().flatten() {
-        d.add(&name, level, text);
+    let above = path
+        .ancestors()
+        .skip(1)
+        .find(|p| p.symlink_metadata().is_ok())
+        .unwrap_or(std::path::Path::new("/"));
+    if !above.is_dir() {
+        return crate::core::doctor_upgrade::FolderSeen::Missing {
+            above: above.display().to_string(),
+            writable: false,
+        };
     }
-    if let Some(issue) = c.status_issue() {
-        let (level, text) = status_issue_check(forge.as_ref(), issue, &me.login);
-        d.add("status issue", level, text);
+    crate::core::doctor_upgrade::FolderSeen::Missing {
+        above: above.display().to_string(),
+        writable: writable(above),
     }
-    Ok(())
-}
-
-/// The status issue exists and afk's account may edit its body (it opened
-/// it, or has write access: one permission read); `core::doctor::status_issue`.
-fn status_issue_check(
-    forge: &dyn Forge,
-    issue: &crate::core::status_issue::IssueRef,
-    me: &str,
-) -> (Level, String) {
-    use doctor::StatusIssue;
-    let found = match forge.issue(&issue.repo, issue.number) {
-        Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => StatusIssue::Missing,
-        Err(e) => return (Level::Fail, super::error_line(&e)),
-        Ok(i) if i.is_pull() => StatusIssue::Pull,
-        Ok(i) => {
-            let author = i.user.map(|u| u.login).unwrap_or_default();
-            let permission = (author != me && !me.ends_with("[bot]"))
-                .then(|| forge.permission(&issue.repo, me).ok())
-                .flatten();
-            StatusIssue::Found { author, permission }
-        }
-    };
-    doctor::status_issue(&issue.to_string(), me, &found)
-}
-
-fn repo_checks(
-    ctx: &Ctx,
-    forge: &dyn Forge,
-    repo: &RepoName,
-    me: &str,
-    needs_admin: bool,
-) -> Vec<(String, Level, String)> {
-    let c = &ctx.config;
-    let name = format!("repo {repo}");
-    let mut out = vec![];
-    match forge.repo_labels(repo) {
-        Err(e) => out.push((name.clone(), Level::Fail, super::error_line(&e))),
-        Ok(labels) => {
-            let missing: Vec<String> = [
-                &c.poll.ready_label,
-                &c.poll.in_progress_label,
-                &c.watch.human_label,
-            ]
-            .into_iter()
-            .filter(|n| !labels.iter().any(|l| &l.name == *n))
-            .map(|m| format!("\"{m}\""))
-            .collect();
-            out.push(if missing.is_empty() {
-                (name.clone(), Level::Ok, "labels present".to_string())
-            } else {
-                let text = format!(
-                    "missing labels {} (afk init --create-labels)",
-                    missing.join(", ")
-                );
-                (name.clone(), Level::Fail, text)
-            });
-        }
-    }
-    if c.github_app() {
-        // an app's bot is no collaborator: its access is the installation's,
-        // which the "installation repos" line checks
-        return out;
-    }
-    match forge.permission(repo, me) {
-        Ok(p) => {
-            let (level, text) = doctor::account_permission(me, repo, Some(&p), needs_admin);
-            out.push((name, level, text));
-        }
-        Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
-            "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
-            super::error_line(&e)))),
-        Err(e) => out.push((name, Level::Fail, super::error_line(&e))),
-    }
-    out
 }

@@ -1,0 +1,137 @@
+//! The forge: the token's account, what only this forge can say, and per
+//! allowlisted repo its labels and afk's own permission there.
+
+use super::super::Ctx;
+use super::Doctor;
+use crate::config::ForgeKind;
+use crate::core::doctor::{self, Level};
+use crate::forge::{Failure, Forge, ForgeError, fan_out};
+use crate::types::RepoName;
+use anyhow::Result;
+
+/// The forge: the token's account, what only this forge can say, and per
+/// allowlisted repo its labels and afk's own permission there.
+pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
+    let c = &ctx.config;
+    let forge = match crate::edges::forges::from_config(c) {
+        Err(e) => {
+            d.check("forge", false, crate::commands::error_line(&e));
+            return Ok(());
+        }
+        Ok(f) => f,
+    };
+    let api = c.api_root()?;
+    crate::log::info(&format!(
+        "doctor: asking the forge at {api} who the token belongs to (forge.timeout {} per request)…",
+        crate::config::format_duration(c.forge.timeout)
+    ));
+    let me = match forge.me() {
+        Err(e) => {
+            d.check("forge", false, crate::commands::error_line(&e));
+            return Ok(());
+        }
+        Ok(me) => me,
+    };
+    d.check(
+        "forge",
+        true,
+        format!("{api} answers; token is {}", me.login),
+    );
+    // what only this forge can say (GitHub: token scopes, rate limit left)
+    for x in forge.diagnose() {
+        d.check(&x.check, x.ok, x.detail);
+    }
+    if !c.poll.allowlist.is_empty() {
+        crate::log::info(&format!(
+            "doctor: checking labels and permissions in {}…",
+            crate::core::plural(c.poll.allowlist.len(), "repo", "repos")
+        ));
+    }
+    let needs_admin = c.forge.kind != ForgeKind::Github;
+    let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
+        repo_checks(ctx, forge.as_ref(), repo, &me.login, needs_admin)
+    });
+    for (name, level, text) in results.into_iter().flatten() {
+        d.add(&name, level, text);
+    }
+    super::upgrade::mirrors(ctx, forge.as_ref(), &me.login, d);
+    if let Some(issue) = c.status_issue() {
+        let (level, text) = status_issue_check(forge.as_ref(), issue, &me.login);
+        d.add("status issue", level, text);
+    }
+    Ok(())
+}
+
+/// The status issue exists and afk's account may edit its body (it opened
+/// it, or has write access: one permission read); `core::doctor::status_issue`.
+fn status_issue_check(
+    forge: &dyn Forge,
+    issue: &crate::core::status_issue::IssueRef,
+    me: &str,
+) -> (Level, String) {
+    use doctor::StatusIssue;
+    let found = match forge.issue(&issue.repo, issue.number) {
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => StatusIssue::Missing,
+        Err(e) => return (Level::Fail, crate::commands::error_line(&e)),
+        Ok(i) if i.is_pull() => StatusIssue::Pull,
+        Ok(i) => {
+            let author = i.user.map(|u| u.login).unwrap_or_default();
+            let permission = (author != me && !me.ends_with("[bot]"))
+                .then(|| forge.permission(&issue.repo, me).ok())
+                .flatten();
+            StatusIssue::Found { author, permission }
+        }
+    };
+    doctor::status_issue(&issue.to_string(), me, &found)
+}
+
+fn repo_checks(
+    ctx: &Ctx,
+    forge: &dyn Forge,
+    repo: &RepoName,
+    me: &str,
+    needs_admin: bool,
+) -> Vec<(String, Level, String)> {
+    let c = &ctx.config;
+    let name = format!("repo {repo}");
+    let mut out = vec![];
+    match forge.repo_labels(repo) {
+        Err(e) => out.push((name.clone(), Level::Fail, crate::commands::error_line(&e))),
+        Ok(labels) => {
+            let missing: Vec<String> = [
+                &c.poll.ready_label,
+                &c.poll.in_progress_label,
+                &c.watch.human_label,
+            ]
+            .into_iter()
+            .filter(|n| !labels.iter().any(|l| &l.name == *n))
+            .map(|m| format!("\"{m}\""))
+            .collect();
+            out.push(if missing.is_empty() {
+                (name.clone(), Level::Ok, "labels present".to_string())
+            } else {
+                let text = format!(
+                    "missing labels {} (afk init --create-labels)",
+                    missing.join(", ")
+                );
+                (name.clone(), Level::Fail, text)
+            });
+        }
+    }
+    if c.github_app() {
+        // an app's bot is no collaborator: its access is the installation's,
+        // which the "installation repos" line checks
+        return out;
+    }
+    match forge.permission(repo, me) {
+        Ok(p) => {
+            let (level, text) = doctor::account_permission(me, repo, Some(&p), needs_admin);
+            out.push((name, level, text));
+        }
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
+            "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
+            crate::commands::error_line(&e)))),
+        Err(e) => out.push((name, Level::Fail, crate::commands::error_line(&e))),
+    }
+    out
+}

@@ -1,0 +1,98 @@
+//! `afk doctor`: read-only checks, one line each (`ok`, `WARN`, `FAIL`, with
+//! the fix); exit 1 if any fails. Lines are printed as the checks finish, so a
+//! slow forge shows where doctor waits; `-q` prints only the problems. What a
+//! finding means is decided in `core::doctor`.
+
+mod forge;
+mod local;
+mod units;
+mod upgrade;
+
+use super::{Ctx, emit};
+use crate::core::doctor::{self, Level};
+use anyhow::Result;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Check {
+    #[serde(rename = "check")]
+    name: String,
+    /// false only for a FAIL (a WARN does not fail doctor)
+    ok: bool,
+    level: Level,
+    detail: String,
+}
+
+/// What `afk doctor --json` prints.
+#[derive(Serialize)]
+struct Report<'a> {
+    command: &'static str,
+    ok: bool,
+    checks: &'a [Check],
+}
+
+/// The checks so far; each human line is printed as it is added.
+struct Doctor {
+    checks: Vec<Check>,
+    json: bool,
+    quiet: bool,
+}
+
+impl Doctor {
+    fn add(&mut self, name: &str, level: Level, detail: String) {
+        let detail = doctor::detail_of(name, &detail);
+        if !self.json && level.shown(self.quiet) {
+            let line = format!("{} {name}: {detail}\n", level.tag());
+            emit(false, &(), &line);
+        }
+        self.checks.push(Check {
+            name: name.into(),
+            ok: level != Level::Fail,
+            level,
+            detail,
+        });
+    }
+
+    fn check(&mut self, name: &str, ok: bool, detail: String) {
+        self.add(name, if ok { Level::Ok } else { Level::Fail }, detail);
+    }
+}
+
+pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
+    let mut d = Doctor {
+        checks: vec![],
+        json: ctx.json,
+        quiet: crate::log::quiet(),
+    };
+    d.add(
+        "config",
+        Level::Ok,
+        format!("{} parses and validates", ctx.config_path.display()),
+    );
+    let (level, text) = doctor::poll(ctx.config.poll.enabled, ctx.config.poll.allowlist.len());
+    d.add("poll", level, text);
+    local::local(ctx, &mut d);
+    match crate::runner::from_config(&ctx.config) {
+        Ok(r) => {
+            let (level, detail) = r.check();
+            d.add("runner", level, detail);
+        }
+        Err(e) => d.check("runner", false, super::error_line(&e)),
+    }
+    local::runner_paths(&ctx.config, &mut d);
+    let (ok, detail) = local::budget_check(&ctx.config);
+    d.check("budget", ok, detail);
+    upgrade::local(ctx, &mut d);
+    units::units(ctx, &args.units, &mut d);
+    forge::forge(ctx, &mut d)?;
+    let failed = d.checks.iter().any(|c| c.level == Level::Fail);
+    if ctx.json {
+        let report = Report {
+            command: "doctor",
+            ok: !failed,
+            checks: &d.checks,
+        };
+        emit(true, &report, "");
+    }
+    Ok(u8::from(failed))
+}

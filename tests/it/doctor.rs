@@ -1,0 +1,278 @@
+//! `afk doctor` tells the truth (issue 31): what it says is ok is what a tick
+//! can do. The systemd units' sandbox against every path a tick writes; the
+//! `[upgrade]` section's mirrors, upstream, registries, work folder and fixer.
+
+use crate::support::*;
+use serde_json::{Value, json};
+
+/// `afk --json doctor ARGS` over a sandbox with one repo and the config's
+/// `extra` keys; (exit code, the checks named `name`).
+fn doctor(afk: &Afk, args: &[&str], name: &str) -> (i32, Vec<Value>) {
+    let mut all = vec!["doctor"];
+    all.extend_from_slice(args);
+    let (code, r, err) = afk.json(&all);
+    let checks = r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{err}"))
+        .iter()
+        .filter(|c| c["check"] == name)
+        .cloned()
+        .collect();
+    (code, checks)
+}
+
+fn one_repo() -> Sandbox {
+    Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}))
+}
+
+/// contrib's sandbox: ProtectSystem=strict, the state folder writable, and
+/// nothing else of the scratch folder.
+fn poll_unit(afk: &Afk) -> std::path::PathBuf {
+    let state = afk.scratch.path("state");
+    afk.scratch.write(
+        "afk-poll.service",
+        &format!(
+            "[Unit]\nDescription=afk poll\n[Service]\nType=oneshot\nStateDirectory=afk\n\
+             ExecStart=/usr/local/bin/afk --config {config} -q poll\n\
+             ReadWritePaths=-/var/lib/prometheus/node-exporter {state}\n\
+             ProtectSystem=strict\n",
+            state = state.display(),
+            config = afk.config.display()
+        ),
+    )
+}
+
+#[test]
+fn doctor_fails_a_status_page_outside_the_unit_s_writable_paths() {
+    let sb = one_repo();
+    let scratch_www = "status_page = \"www/index.html\"\n";
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("{scratch_www}{text}")).unwrap();
+    std::fs::create_dir_all(afk.scratch.path("www")).unwrap();
+    let unit = poll_unit(&afk);
+    let www = afk.scratch.path("www");
+    // the folder itself can be written from a shell: doctor's old "ok"
+    let (_, page) = doctor(&afk, &[], "status page");
+    assert_eq!(page[0]["level"], "ok", "{page:?}");
+    let (code, checks) = doctor(&afk, &["--unit", unit.to_str().unwrap()], "systemd");
+    assert_eq!(code, 1, "{checks:?}");
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    let d = checks[0]["detail"].as_str().unwrap();
+    assert_eq!(checks[0]["level"], "fail", "{d}");
+    assert!(d.contains("afk-poll.service"), "the unit: {d}");
+    assert!(
+        d.contains(&format!("status_page's folder {}", www.display())),
+        "the path: {d}"
+    );
+    assert!(
+        d.contains(&format!("ReadWritePaths={}", www.display())),
+        "the line: {d}"
+    );
+    assert!(
+        !d.contains("state folder"),
+        "the state folder is writable: {d}"
+    );
+    // a drop-in that adds the folder makes it ok
+    let dropin = afk.scratch.path("afk-poll.service.d");
+    std::fs::create_dir_all(&dropin).unwrap();
+    std::fs::write(
+        dropin.join("www.conf"),
+        format!("[Service]\nReadWritePaths={}\n", www.display()),
+    )
+    .unwrap();
+    let (code, checks) = doctor(&afk, &["--unit", unit.to_str().unwrap()], "systemd");
+    assert_eq!(code, 0, "{checks:?}");
+    assert_eq!(checks[0]["level"], "ok", "{checks:?}");
+}
+
+#[test]
+fn doctor_fails_a_unit_it_cannot_read_and_warns_on_one_that_runs_no_tick() {
+    let sb = one_repo();
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let other = afk
+        .scratch
+        .write("nginx.service", "[Service]\nExecStart=/usr/sbin/nginx\n");
+    let missing = afk.scratch.path("afk-gone.service");
+    // a unit that runs another config: its paths are not the ones checked
+    let elsewhere = afk.scratch.write(
+        "afk-watch.service",
+        "[Service]\nExecStart=/usr/local/bin/afk --config /etc/afk/afk.toml -q watch\n",
+    );
+    let args = [
+        "--unit",
+        other.to_str().unwrap(),
+        "--unit",
+        missing.to_str().unwrap(),
+        "--unit",
+        elsewhere.to_str().unwrap(),
+    ];
+    let (code, checks) = doctor(&afk, &args, "systemd");
+    assert_eq!(code, 1, "{checks:?}");
+    let levels: Vec<&str> = checks
+        .iter()
+        .map(|c| c["level"].as_str().unwrap())
+        .collect();
+    assert_eq!(levels, ["warn", "fail", "warn", "ok"], "{checks:?}");
+    let detail = |i: usize| checks[i]["detail"].as_str().unwrap().to_string();
+    assert!(detail(1).contains("afk-gone.service"), "{}", detail(1));
+    assert!(
+        detail(2).contains("--config /etc/afk/afk.toml"),
+        "{}",
+        detail(2)
+    );
+}
+
+/// A sandbox with the mirror `maint/nginx` (unless `mirror` is false), an
+/// upstream `nginx` with a compose file on `main`, and afk configured to
+/// upgrade it; `upgrade` is appended to `[upgrade]`, `registry` is the
+/// docker.io mirror's URL (default: the sandbox's registry).
+fn upgrade_setup(mirror: bool, upgrade: &str, registry: Option<&str>) -> (Sandbox, Afk) {
+    let repos = if mirror {
+        json!([{"name": "maint/nginx"}])
+    } else {
+        json!([{"name": "maint/other"}])
+    };
+    let sb = Sandbox::start(json!({"me": "afk-bot", "repos": repos}));
+    let afk = Afk::with_text("");
+    let bare = afk.scratch.path("upstream/nginx.git");
+    std::fs::create_dir_all(&bare).unwrap();
+    git(&bare, &["init", "-q", "--bare", "-b", "main"]);
+    let work = afk.scratch.path("upstream-work");
+    git(
+        &afk.scratch.dir,
+        &[
+            "clone",
+            "-q",
+            bare.to_str().unwrap(),
+            work.to_str().unwrap(),
+        ],
+    );
+    git(&work, &["checkout", "-q", "-b", "main"]);
+    std::fs::write(
+        work.join("compose.yml"),
+        "services:\n  web:\n    image: nginx:1.25.0\n",
+    )
+    .unwrap();
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "-q", "-m", "the recipe"]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    let text = format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"3s\"\nretries = 0\n\
+         [runner]\ncommand = [\"sh\", \"-c\", \"true\"]\n\
+         [upgrade]\nrecipes = [\"nginx\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
+         {upgrade}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{reg}\"\n",
+        forge = sb.forge_keys(),
+        up = afk.scratch.path("upstream").display(),
+        reg = registry.unwrap_or(&sb.url),
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    (sb, afk)
+}
+
+fn levels(checks: &[Value]) -> Vec<(String, String)> {
+    checks
+        .iter()
+        .map(|c| {
+            (
+                c["level"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn doctor_checks_a_healthy_upgrade_section_line_by_line() {
+    let (_sb, afk) = upgrade_setup(true, "", None);
+    let (code, checks) = doctor(&afk, &[], "upgrade");
+    let seen = levels(&checks);
+    assert_eq!(code, 0, "{seen:?}");
+    for says in [
+        "mirror maint/nginx",
+        "upstream of nginx answers",
+        "registry docker.io",
+        "upgrade.work_dir",
+    ] {
+        assert!(
+            seen.iter().any(|(l, d)| l == "ok" && d.contains(says)),
+            "an ok line with {says:?}: {seen:?}"
+        );
+    }
+    assert!(
+        !afk.scratch.path("state").exists(),
+        "doctor creates nothing"
+    );
+}
+
+#[test]
+fn doctor_fails_each_upgrade_breakage_with_its_fix() {
+    // a closed port: nothing listens there
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let cases: Vec<(&str, bool, String, Option<&str>, &str)> = vec![
+        (
+            "no mirror",
+            false,
+            String::new(),
+            None,
+            "mirror maint/nginx does not exist",
+        ),
+        (
+            "no upstream",
+            true,
+            "upstream = \"/nonexistent/{recipe}.git\"".into(),
+            None,
+            "upstream of nginx (/nonexistent/nginx.git)",
+        ),
+        (
+            "no registry",
+            true,
+            String::new(),
+            Some(&closed),
+            "registry docker.io",
+        ),
+        (
+            "a work folder under a file",
+            true,
+            "work_dir = \"afk.toml/work\"".into(),
+            None,
+            "upgrade.work_dir",
+        ),
+    ];
+    for (case, mirror, upgrade, registry, says) in cases {
+        let (sb, afk) = upgrade_setup(mirror, "", registry);
+        if !upgrade.is_empty() {
+            // the key replaces the one upgrade_setup wrote, or is added
+            let text = std::fs::read_to_string(&afk.config).unwrap();
+            let key = upgrade.split(" =").next().unwrap();
+            let text = match text.lines().find(|l| l.starts_with(&format!("{key} ="))) {
+                Some(line) => text.replace(line, &upgrade),
+                None => text.replace("[upgrade]\n", &format!("[upgrade]\n{upgrade}\n")),
+            };
+            std::fs::write(&afk.config, text).unwrap();
+        }
+        let (code, checks) = doctor(&afk, &[], "upgrade");
+        let seen = levels(&checks);
+        assert_eq!(code, 1, "{case}: {seen:?}");
+        assert!(
+            seen.iter().any(|(l, d)| l == "fail" && d.contains(says)),
+            "{case}: a FAIL with {says:?}: {seen:?}"
+        );
+        drop(sb);
+    }
+}
+
+#[test]
+fn doctor_fails_a_runs_dir_it_cannot_create() {
+    let sb = one_repo();
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("runs_dir = \"afk.toml/runs\"\n{text}")).unwrap();
+    let (code, checks) = doctor(&afk, &[], "runs folder");
+    assert_eq!(code, 1, "{checks:?}");
+    let d = checks[0]["detail"].as_str().unwrap();
+    assert!(d.contains("runs_dir") && d.contains("afk.toml/runs"), "{d}");
+}
