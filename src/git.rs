@@ -150,6 +150,17 @@ pub struct Checkout {
     pub main: String,
 }
 
+/// What a PR branch is to `main` ([`Git::look`]).
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    /// `main` is an ancestor of the head
+    pub on_main: bool,
+    /// the head merges into `main` without a conflict
+    pub applies: bool,
+    /// each commit since `main`: committer address, message (when asked)
+    pub commits: Vec<(String, String)>,
+}
+
 pub struct Git {
     work_dir: PathBuf,
     creds: Option<Credentials>,
@@ -533,6 +544,112 @@ impl Git {
         Ok(())
     }
 
+    /// What a PR branch is to `main` (own branches kept current, SPEC 8 step
+    /// 3), in the recipe's clone: its head fetched from the mirror at `url`
+    /// when the clone does not hold it (afk's own commits are made here, so
+    /// mostly it does); whether `main` is an ancestor of the head; if not,
+    /// whether the head merges into `main` without a conflict (`merge-tree`,
+    /// its objects written to a scratch folder removed after, so the clone
+    /// gains nothing; `--quiet` is newer than the git afk supports); and with `commits`, each commit since `main`'s
+    /// committer address and message.
+    pub fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look> {
+        if self.exit_of(dir, &["cat-file", "-e", head], &[])? != 0 {
+            let refspec = format!("refs/heads/{branch}");
+            self.run(
+                Some(dir),
+                Some(url),
+                &[
+                    "fetch",
+                    "-q",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    url,
+                    &refspec,
+                ],
+                None,
+            )
+            .with_context(|| format!("fetch of {branch}"))?;
+            if self.exit_of(dir, &["cat-file", "-e", head], &[])? != 0 {
+                bail!("{branch} moved while afk read it; looked at again next tick");
+            }
+        }
+        let on_main = self.exit_of(dir, &["merge-base", "--is-ancestor", main, head], &[])? == 0;
+        let applies = on_main || {
+            let scratch = dir
+                .join(".git")
+                .join(format!("afk-merge-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir_all(&scratch)?;
+            let objects = dir.join(".git").join("objects");
+            let env = [
+                (
+                    "GIT_OBJECT_DIRECTORY",
+                    scratch.to_string_lossy().to_string(),
+                ),
+                (
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                    objects.to_string_lossy().to_string(),
+                ),
+            ];
+            let code = self.exit_of(
+                dir,
+                &["merge-tree", "--write-tree", "--no-messages", main, head],
+                &env,
+            );
+            let _ = std::fs::remove_dir_all(&scratch);
+            match code? {
+                0 => true,
+                1 => false,
+                n => bail!("git merge-tree of {branch} exited {n}"),
+            }
+        };
+        let commits = if commits {
+            let range = format!("{main}..{head}");
+            let raw = self.run_bytes(Some(dir), &["log", "-z", "--format=%ce%x1f%B", &range])?;
+            raw.split(|b| *b == 0)
+                .filter(|r| !r.is_empty())
+                .map(|r| {
+                    let r = String::from_utf8_lossy(r);
+                    let (e, m) = r.split_once('\x1f').unwrap_or(("", &r));
+                    (e.to_string(), m.to_string())
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        Ok(Look {
+            on_main,
+            applies,
+            commits,
+        })
+    }
+
+    /// A local git command's exit code (0 and 1 are answers; a git that
+    /// cannot run is an error).
+    fn exit_of(&self, dir: &Path, args: &[&str], env: &[(&str, String)]) -> Result<i32> {
+        let mut c = self.cmd(Some(dir), None)?;
+        c.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let what = args.first().copied().unwrap_or("");
+        let st = c
+            .status()
+            .with_context(|| format!("git: cannot run git {what} (is git installed?)"))?;
+        match st.code() {
+            Some(n @ (0 | 1)) => Ok(n),
+            _ => bail!("git {what} in {} failed ({st})", dir.display()),
+        }
+    }
+
     /// A new local branch `name` at the clone's current head, checked out
     /// (the tests fixer's branch, SPEC 8.7). No network, no credentials.
     pub fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
@@ -561,6 +678,16 @@ pub trait GitOps: Send + Sync {
     fn changes(&self, dir: &Path, parent: &str, sha: &str) -> Result<Vec<TreeChange>>;
     /// See [`Git::push`].
     fn push(&self, dir: &Path, url: &str, sha: &str, branch: &str, lease: &Lease) -> Result<()>;
+    /// See [`Git::look`].
+    fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look>;
     /// See [`Git::clone_branch`].
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()>;
     /// See [`Git::new_branch`].
@@ -591,6 +718,17 @@ impl GitOps for Git {
     }
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()> {
         Git::clone_branch(self, url, branch, dest)
+    }
+    fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look> {
+        Git::look(self, dir, url, branch, head, main, commits)
     }
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         Git::new_branch(self, dir, name)

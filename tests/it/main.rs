@@ -34,4 +34,5 @@ mod status_page;
 mod template;
 mod text_out;
 mod upgrade;
+mod upgrade_current;
 mod watch;

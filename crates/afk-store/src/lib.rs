@@ -150,6 +150,9 @@ const MIGRATIONS: &[&str] = &[
     // 15: the conversation on the PR (SPEC 4.1, talk.rs): review turns, holds,
     // stops, and every review and command acted on or ignored, once
     talk::SCHEMA,
+    // 16: what afk last pushed to an upgrade PR's branch, on which main
+    // (upgrades.rs: own branches kept current)
+    upgrades::PUSHED_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

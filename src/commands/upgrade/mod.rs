@@ -10,6 +10,7 @@
 //! `core::verdict`; `report.rs` renders what happened.
 
 mod args;
+mod current;
 mod ending;
 mod fixer;
 mod flow;
@@ -111,6 +112,8 @@ pub(super) struct Up<'a> {
     /// the tick's clock, read once
     pub now: time::OffsetDateTime,
     pub opts: Options,
+    /// the PRs whose branch this tick re-made on a new `main` (`current.rs`)
+    pub remade: Vec<(RepoName, crate::types::IssueNumber)>,
 }
 
 impl Up<'_> {
@@ -252,6 +255,7 @@ fn run_on(
         runner: e.runner.as_ref(),
         now,
         opts,
+        remade: vec![],
     };
     every_recipe(&mut up, &recipes, afk_prs, &facts);
     std::mem::take(&mut up.report)
