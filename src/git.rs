@@ -333,7 +333,8 @@ impl Git {
 
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
     /// the first time, fetched only when upstream `main` moved (one
-    /// `ls-remote` otherwise), checked out only when it changed. `url` is
+    /// `ls-remote` otherwise, or for an upstream on this machine its ref read
+    /// from its files), checked out only when it changed. `url` is
     /// asked each time, so a changed `upgrade.upstream` is followed.
     pub fn upstream(&self, recipe: &str, url: &str) -> Result<Checkout> {
         let dir = self.work_dir.join(recipe);
@@ -365,14 +366,20 @@ impl Git {
             std::fs::rename(&tmp, &dir)
                 .with_context(|| format!("git: cannot move the clone to {}", dir.display()))?;
         }
-        let remote = self.run(
-            Some(&dir),
-            None,
-            &["ls-remote", url, "refs/heads/main"],
-            None,
-        )?;
-        let Some(main) = remote.split_whitespace().next().map(str::to_string) else {
-            bail!("it has no main branch");
+        let main = match self.upstream_main(url) {
+            Some(m) => m,
+            None => {
+                let remote = self.run(
+                    Some(&dir),
+                    None,
+                    &["ls-remote", url, "refs/heads/main"],
+                    None,
+                )?;
+                let Some(main) = remote.split_whitespace().next().map(str::to_string) else {
+                    bail!("it has no main branch");
+                };
+                main
+            }
         };
         if read_ref(&git_dir, "refs/remotes/origin/main").as_deref() != Some(main.as_str()) {
             self.run(
@@ -397,6 +404,28 @@ impl Git {
             )?;
         }
         Ok(Checkout { dir, main })
+    }
+
+    /// Upstream `main`'s commit without a process when `url` is a repository
+    /// on this machine (a path or `file://`): read from its files, as git
+    /// itself reads a ref (loose, then `packed-refs`), so a moved upstream is
+    /// seen at once. None for any other URL, or when the files do not say
+    /// (no `main`, a reftable): then `git ls-remote` answers, as it did.
+    fn upstream_main(&self, url: &str) -> Option<String> {
+        let local = url
+            .strip_prefix("file://")
+            .or((!url.contains("://")).then_some(url))?;
+        let path = Path::new(local);
+        // a relative path or `host:path` is git's to resolve
+        if !path.is_absolute() {
+            return None;
+        }
+        let git_dir = if path.join("objects").is_dir() && path.join("HEAD").is_file() {
+            path.to_path_buf()
+        } else {
+            path.join(".git")
+        };
+        read_ref(&git_dir, "refs/heads/main")
     }
 
     /// A commit on top of `parent` whose tree is `parent`'s with `files`

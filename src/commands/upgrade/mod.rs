@@ -34,7 +34,7 @@ use crate::edges::Opening;
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Git, GitOps};
 use crate::lessons::Journal;
-use crate::registry::{OciRegistry, Registry};
+use crate::registry::{OciRegistry, Once, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
 use crate::types::RepoName;
@@ -287,7 +287,8 @@ fn scans(
     Ok(out)
 }
 
-/// Every recipe's upstream and mirror, and the tags of the scanned ones' images.
+/// Every recipe's upstream and mirror, and the tags of the scanned ones'
+/// images, read in one pipeline (`gather.rs`).
 fn read_recipes(
     cfg: &crate::config::Config,
     scans: &[(String, RepoName, String, cadence::Scan)],
@@ -296,31 +297,30 @@ fn read_recipes(
     now: time::OffsetDateTime,
 ) -> Vec<gather::Recipe> {
     let conc = cfg.forge.concurrency;
-    let mut recipes = gather::recipes(scans, git, forge, conc);
-    if recipes.iter().any(|r| r.scan.asks()) {
-        match OciRegistry::new(cfg.forge_timeout())
+    let reg = if scans.iter().any(|s| s.3.asks()) {
+        OciRegistry::new(cfg.forge_timeout())
             .with_mirrors(cfg.upgrade.registry_mirrors.clone())
             .with_max_tags(cfg.upgrade.max_tags)
             .with_auth_env(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
-            ) {
-            Ok(reg) => {
-                gather::tags(&mut recipes, &reg as &dyn Registry, conc);
-                if !cfg.upgrade.min_release_age.is_zero() {
-                    let rule = gather::AgeRule {
-                        min: cfg.upgrade.min_release_age,
-                        now,
-                        allow_major: cfg.upgrade.allow_major,
-                    };
-                    gather::ages(&mut recipes, &reg as &dyn Registry, &rule);
-                }
-            }
-            Err(e) => recipes
-                .iter_mut()
-                .filter(|r| r.scan.asks())
-                .for_each(|r| r.tags = Err(e.to_string())),
-        }
+            )
+            .map_err(|e| e.to_string())
+    } else {
+        Err("no registry asked".into())
+    };
+    let once = reg.as_ref().map(|r| Once::new(r as &dyn Registry));
+    let tags = once.as_ref().map_err(|e| e.to_string());
+    let mut recipes = gather::recipes(scans, git, forge, tags, conc);
+    if let Ok(once) = &once
+        && !cfg.upgrade.min_release_age.is_zero()
+    {
+        let rule = gather::AgeRule {
+            min: cfg.upgrade.min_release_age,
+            now,
+            allow_major: cfg.upgrade.allow_major,
+        };
+        gather::ages(&mut recipes, once.registry(), &rule);
     }
     recipes
 }

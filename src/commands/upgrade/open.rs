@@ -104,7 +104,7 @@ fn gate(
     if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
         return Gate::Wait(why);
     }
-    let head = match pre.branch(up.forge, &r.mirror, &branch) {
+    let head = match pre.branch_if_known(up.forge, r, &branch) {
         Ok(h) => h,
         Err(e) => {
             up.report.error(&r.name, None, format!("{branch}: {e}"));
@@ -199,7 +199,21 @@ fn open_one(
     let url = up.mirror_url(&r.mirror)?;
     let branch = bump.branch();
     let dir = &upstream.checkout.dir;
-    up.git.push(dir, &url, &sha, &branch, lease)?;
+    if let Err(e) = up.git.push(dir, &url, &sha, &branch, lease) {
+        // leased as absent and refused: the branch exists after all (a push
+        // whose PR was never opened, or someone's): asked now, and pushed over
+        // only when its head is afk's
+        let Lease::Absent = lease else { return Err(e) };
+        let head = up.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
+        let c = &head.commit;
+        let email = c.committer.as_ref().map(|c| c.email.as_str());
+        if let Some(why) = why_not_push(&branch, Some(made_by_afk(email.unwrap_or(""), &c.message)))
+        {
+            anyhow::bail!(why);
+        }
+        up.git
+            .push(dir, &url, &sha, &branch, &Lease::At(head.commit.id.clone()))?;
+    }
     let link = registry_url(bump.host.as_deref(), &bump.image);
     let pr = up.forge.create_pull(
         &r.mirror,
