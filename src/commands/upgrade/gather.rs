@@ -69,11 +69,13 @@ pub struct AgeRule {
 }
 
 enum Job<'a> {
+    Me,
     Upstream(&'a str, &'a str, Scan),
     Mirror(&'a RepoName),
 }
 
 enum Got {
+    Me(Result<String, String>),
     Upstream(Result<Upstream, String>, Result<Vec<Vec<String>>, String>),
     Mirror(Result<Mirror, String>),
 }
@@ -82,22 +84,25 @@ enum Got {
 /// once), or the error that kept afk from building its client.
 pub type Tags<'a, 'b> = Result<&'a registry::Once<'b>, String>;
 
-/// Clone or fetch each recipe's upstream and read the mirrors, in parallel;
-/// a scanned recipe's tag lookups start as soon as its compose files are read,
-/// in the same pool, so they overlap the other recipes' forge and git work.
+/// afk's own login (`GET /user`) beside clone or fetch each recipe's
+/// upstream and read the mirrors, in parallel; a scanned recipe's tag lookups
+/// start as soon as its compose files are read, in the same pool, so they
+/// overlap the other recipes' forge and git work. Nothing here needs afk's
+/// login: only what is done with the answers does.
 pub fn recipes(
     names: &[(String, RepoName, String, Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
     tags: Tags,
     concurrency: usize,
-) -> Vec<Recipe> {
-    let mut jobs = vec![];
+) -> (Result<String, String>, Vec<Recipe>) {
+    let mut jobs = vec![Job::Me];
     for (name, mirror, url, scan) in names {
         jobs.push(Job::Upstream(name, url, *scan));
         jobs.push(Job::Mirror(mirror));
     }
     let mut got = fan_out(&jobs, concurrency, |j| match j {
+        Job::Me => Got::Me(forge.me().map(|u| u.login).map_err(|e| e.to_string())),
         Job::Upstream(name, url, scan) => {
             let up = upstream(git, name, url);
             let t = match (&up, scan.asks()) {
@@ -109,7 +114,10 @@ pub fn recipes(
         Job::Mirror(m) => Got::Mirror(mirror(forge, m).map_err(|e| e.to_string())),
     })
     .into_iter();
-    names
+    let Some(Got::Me(me)) = got.next() else {
+        unreachable!("jobs come back in order")
+    };
+    let recipes = names
         .iter()
         .map(|(name, mirror, url, scan)| {
             let (Some(Got::Upstream(up, tags)), Some(Got::Mirror(m))) = (got.next(), got.next())
@@ -127,7 +135,8 @@ pub fn recipes(
                 ages: vec![],
             }
         })
-        .collect()
+        .collect();
+    (me, recipes)
 }
 
 /// The tags of each site's image (same order as the sites); the first

@@ -199,18 +199,35 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         }
         Opening::Open(edges) => edges,
     };
-    let me = match edges.forge.me() {
-        Ok(u) => u.login,
+    let now = opts.now.unwrap_or(edges.now);
+    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
+    // every read at once, afk's login among them: reading upstream needs no
+    // credentials, so the pushing git is built once the login is known
+    let reader = Git::new(
+        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
+        None,
+        cfg.secret_env_names(),
+    );
+    let (me, recipes) = read_recipes(cfg, &scans, &reader, edges.forge.as_ref(), now);
+    let me = match me {
+        Ok(login) => login,
         Err(e) => {
             report.error("", None, e);
             tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
             return finish(report);
         }
     };
-    let now = opts.now.unwrap_or(edges.now);
-    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
     let git = edges.git(git_for(ctx, edges.forge.as_ref(), &me)?);
-    report = run_on(ctx, &mut edges, git.as_ref(), me, now, opts, &scans, report);
+    report = run_on(
+        ctx,
+        &mut edges,
+        git.as_ref(),
+        me,
+        now,
+        opts,
+        recipes,
+        report,
+    );
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
@@ -227,14 +244,13 @@ fn run_on(
     me: String,
     now: time::OffsetDateTime,
     opts: Options,
-    scans: &[(String, RepoName, String, cadence::Scan)],
+    recipes: Vec<gather::Recipe>,
     report: Report,
 ) -> Report {
     let cfg = &ctx.config;
     let journal = Journal::on(cfg, edges.source());
     let e = &mut *edges;
     let forge = e.forge.as_ref();
-    let recipes = read_recipes(cfg, scans, git, forge, now);
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
         .iter()
         .map(|r| match &r.forge {
@@ -288,14 +304,14 @@ fn scans(
 }
 
 /// Every recipe's upstream and mirror, and the tags of the scanned ones'
-/// images, read in one pipeline (`gather.rs`).
+/// images, read in one pipeline (`gather.rs`), and afk's login.
 fn read_recipes(
     cfg: &crate::config::Config,
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
     now: time::OffsetDateTime,
-) -> Vec<gather::Recipe> {
+) -> (Result<String, String>, Vec<gather::Recipe>) {
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
         OciRegistry::new(cfg.forge_timeout())
@@ -311,7 +327,7 @@ fn read_recipes(
     };
     let once = reg.as_ref().map(|r| Once::new(r as &dyn Registry));
     let tags = once.as_ref().map_err(|e| e.to_string());
-    let mut recipes = gather::recipes(scans, git, forge, tags, conc);
+    let (me, mut recipes) = gather::recipes(scans, git, forge, tags, conc);
     if let Ok(once) = &once
         && !cfg.upgrade.min_release_age.is_zero()
     {
@@ -322,7 +338,7 @@ fn read_recipes(
         };
         gather::ages(&mut recipes, once.registry(), &rule);
     }
-    recipes
+    (me, recipes)
 }
 
 /// Each recipe's own steps (reconcile, close, open), then every open PR's
