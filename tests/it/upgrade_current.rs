@@ -186,3 +186,60 @@ fn a_branch_someone_else_pushed_to_is_left_alone_and_said() {
     assert_eq!(s.head(BRANCH), theirs);
     assert!(MIRROR.ends_with("nginx"));
 }
+
+/// No branch is probed for a new bump when no open PR is on it (the PR list is
+/// the earlier answer): the push leases on the branch's absence. A branch afk
+/// pushed but whose PR was never opened (the forge failed) is found by that
+/// refused push, read once, and pushed over since its head is afk's; one that
+/// holds someone else's commit is never pushed over.
+#[test]
+fn a_branch_no_pr_is_on_is_leased_as_absent_and_asked_for_only_when_refused() {
+    use serde_json::json;
+    let s = setup(COMPOSE, "push", "");
+    let branch_reads = |s: &Setup| {
+        s.sb.requests()
+            .iter()
+            .filter(|q| {
+                q["method"] == "GET" && q["path"].as_str().unwrap().contains("/branches/afk")
+            })
+            .count()
+    };
+    // the first tick pushes the branch, and the forge fails to open its PR
+    s.sb.faults(json!([{"method": "POST", "path": "/pulls", "status": 500}]));
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(branch_reads(&s), 0, "no PR on it: not probed");
+    let pushed = s.head(BRANCH);
+    // upstream moves, so afk's next commit differs from the one on the branch
+    let main = s.upstream.commit(
+        &[("compose.yml", COMPOSE), ("README.md", "the recipe\n")],
+        "a readme",
+    );
+    // the next: the push leased on absence is refused, the branch read once,
+    // afk's own head pushed over, the PR opened
+    s.sb.faults(json!([]));
+    s.sb.clear_requests();
+    let (code, r, err) = s.upgrade(&[]);
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(branch_reads(&s), 1);
+    let n = pr_of(&r)["number"].as_u64().unwrap();
+    assert!(n > 0);
+    let log = git(&s.mirror_git(), &["log", "-1", "--format=%ce", BRANCH]);
+    assert_eq!(log, "afk@afk.invalid");
+    assert_ne!(s.head(BRANCH), pushed, "afk's new commit over afk's own");
+    let parent = git(&s.mirror_git(), &["rev-parse", &format!("{BRANCH}^")]);
+    assert_eq!(parent, main);
+}
+
+#[test]
+fn a_strangers_branch_no_pr_is_on_is_never_pushed_over() {
+    let s = setup(COMPOSE, "push", "");
+    s.sb.push_commit(MIRROR, BRANCH, "evil.txt");
+    let theirs = s.head(BRANCH);
+    let (code, r, _) = s.upgrade(&[]);
+    assert_eq!(code, 1, "{r}");
+    assert!(r["prs"].as_array().unwrap().is_empty(), "{r}");
+    let e = r["errors"][0]["message"].as_str().unwrap();
+    assert!(e.contains("afk did not make"), "{e}");
+    assert_eq!(s.head(BRANCH), theirs, "never pushed over");
+}
