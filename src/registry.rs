@@ -176,6 +176,9 @@ const JSON: Accept = Accept("application/json", false);
 
 #[path = "registry_created.rs"]
 mod created;
+#[path = "registry_once.rs"]
+mod once;
+pub use once::Once;
 
 /// Look up the tags of every distinct image, at most `concurrency` at once.
 /// One entry per distinct `ImageRef`, in first-seen order; images that differ
@@ -206,41 +209,6 @@ pub fn lookup_all(
             (i, answer)
         })
         .collect()
-}
-
-/// Each repository's tags asked once per tick, whichever recipe wants them
-/// first and however many ask at the same moment: the others wait for that
-/// one answer (upgrade's pipeline, where each recipe's lookups start as soon
-/// as its compose file is read).
-pub struct Once<'a> {
-    reg: &'a dyn Registry,
-    asked: Mutex<HashMap<(Option<String>, String), std::sync::Arc<TagsCell>>>,
-}
-
-type TagsCell = std::sync::OnceLock<Result<Vec<String>, RegistryError>>;
-
-impl<'a> Once<'a> {
-    pub fn new(reg: &'a dyn Registry) -> Once<'a> {
-        Once {
-            reg,
-            asked: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// `image`'s repository's tags: asked now, or the answer already asked.
-    pub fn tags(&self, image: &ImageRef) -> Result<Vec<String>, RegistryError> {
-        let key = (image.registry_host.clone(), image.repository.clone());
-        let cell = {
-            let mut asked = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-            asked.entry(key).or_default().clone()
-        };
-        cell.get_or_init(|| self.reg.tags(image)).clone()
-    }
-
-    /// The registry itself (`min_release_age`'s reads).
-    pub fn registry(&self) -> &'a dyn Registry {
-        self.reg
-    }
 }
 
 fn same_repository(a: &ImageRef, b: &ImageRef) -> bool {

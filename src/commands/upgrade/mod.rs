@@ -2,11 +2,13 @@
 //!
 //! The opening through the edges (stop file → lock → store; forge, git,
 //! runner, store, journal and notifier real or dry), then every read at once
-//! (`gather.rs`: upstream clones, mirrors, then each image's tags once), the
-//! open PRs' comments and statuses (`flow::fetch`), and then, recipe by recipe:
-//! reconcile the mirror and close obsolete PRs (`mirror.rs`), open the
-//! selected bumps (`open.rs`), and move each PR's test flow one step
-//! (`flow.rs`, `fixer.rs`). The decisions are `core::upgrade` and
+//! in one pool (`gather.rs`: afk's login, upstream clones, mirrors, and each
+//! recipe's image tags as soon as its compose file is read, each image once),
+//! the open PRs' comments and statuses (`flow::fetch`), and then, recipe by
+//! recipe: reconcile the mirror and close obsolete PRs (`mirror.rs`), keep
+//! afk's own branches current (`current.rs`), open the selected bumps
+//! (`open.rs`), and move each PR's test flow one step (`flow.rs`,
+//! `fixer.rs`). The decisions are `core::upgrade`, `core::upgrade_current` and
 //! `core::verdict`; `report.rs` renders what happened.
 
 mod args;
