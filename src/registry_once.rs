@@ -11,8 +11,11 @@ use std::sync::Mutex;
 /// as its compose file is read).
 pub struct Once<'a> {
     reg: &'a dyn Registry,
-    asked: Mutex<HashMap<(Option<String>, String), std::sync::Arc<TagsCell>>>,
+    asked: Mutex<HashMap<Repository, std::sync::Arc<TagsCell>>>,
 }
+
+/// A repository: its registry host (None: Docker Hub) and path.
+type Repository = (Option<String>, String);
 
 type TagsCell = std::sync::OnceLock<Result<Vec<String>, RegistryError>>;
 

@@ -88,7 +88,14 @@ mod tests {
     #[test]
     fn only_a_branch_afk_pushed_on_the_main_of_now_needs_no_look() {
         // (head, main, pushed, pushed_on, needs a look)
-        let cases: &[(&str, &str, Option<&str>, Option<&str>, bool)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            bool,
+        );
+        let cases: &[Case] = &[
             ("h1", "m1", Some("h1"), Some("m1"), false),
             ("h1", "m2", Some("h1"), Some("m1"), true),
             ("h2", "m1", Some("h1"), Some("m1"), true),
