@@ -1296,17 +1296,40 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
     for _ in 0..11 {
         times.push(run().0);
     }
-    let requests = admin(&sb.url, "GET", "/requests", None)
-        .as_array()
-        .unwrap()
-        .len()
-        / 11;
+    let asked = admin(&sb.url, "GET", "/requests", None);
+    let asked = asked.as_array().unwrap();
+    let requests = asked.len() / 11;
+    // what a run asks, by kind: each list once, no answer asked twice
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    for q in asked {
+        let path = q["path"].as_str().unwrap_or("");
+        let query = q["query"].as_str().unwrap_or("");
+        let kind = if path.starts_with("/v2/") {
+            "tag list".to_string()
+        } else if path.contains("/branches/") {
+            format!("branch {}", path.rsplit("/branches/").next().unwrap_or(""))
+                .split('-')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        } else if path.ends_with("/pulls") {
+            format!("pulls {query}")
+        } else {
+            path.rsplit('/').next().unwrap_or("").to_string()
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    let kinds: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| format!("{k}: {}", n / 11))
+        .collect();
     let min = *times.iter().min().unwrap();
     println!(
         "\nupgrade --dry-run: {} recipes, {} images, {n_tags} tags, {selected} candidates selected, {requests} HTTP requests a run",
         RECIPES.len(),
         tags.len()
     );
+    println!("  a run asks: {}", kinds.join(", "));
     println!(
         "  first run (clones {} upstreams): {:.0} ms; warm work dir, median of 11 processes: {:.1} ms (fastest {:.1} ms)",
         RECIPES.len(),
@@ -1328,16 +1351,22 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
     }
     admin(&sb.url, "POST", "/faults", Some(json!({"faults": []})));
     let serial = requests as u64 * LATENCY_MS;
-    // the longest chain of dependent round trips of a dry run: GET /user →
-    // each mirror's open PRs and main (all at once) → each image's tag list
-    // (all at once) → the closed PRs and each new branch (all at once)
-    const CRITICAL_PATH: u64 = 4;
+    // the longest chain of dependent round trips of a dry run: GET /user,
+    // each mirror's open PRs and main, and each image's tag list (asked as
+    // soon as its recipe's compose file is read from the local clone), all at
+    // once → the closed PRs of the recipes with a new bump (all at once; no
+    // branch is probed when the PR list shows no PR on it)
+    const CRITICAL_PATH: u64 = 2;
     let slow = median(slow).as_secs_f64() * 1e3;
     let critical = (CRITICAL_PATH * LATENCY_MS) as f64;
+    // and what `forge.concurrency` allows: the requests in waves of CONCURRENCY
+    let limit = (CRITICAL_PATH.max(requests.div_ceil(CONCURRENCY) as u64) * LATENCY_MS) as f64;
     println!(
         "  with {LATENCY_MS} ms per request, median of 5: {slow:.0} ms ({requests} requests: {serial} ms one after another; \
-         critical path {CRITICAL_PATH} round trips = {critical:.0} ms, ratio {:.2})",
+         critical path {CRITICAL_PATH} round trips = {critical:.0} ms, ratio {:.2}; \
+         max(critical path, requests / concurrency {CONCURRENCY}) = {limit:.0} ms, ratio {:.2})",
         slow / critical,
+        slow / limit,
     );
 }
 

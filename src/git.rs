@@ -150,6 +150,17 @@ pub struct Checkout {
     pub main: String,
 }
 
+/// What a PR branch is to `main` ([`Git::look`]).
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    /// `main` is an ancestor of the head
+    pub on_main: bool,
+    /// the head merges into `main` without a conflict
+    pub applies: bool,
+    /// each commit since `main`: committer address, message (when asked)
+    pub commits: Vec<(String, String)>,
+}
+
 pub struct Git {
     work_dir: PathBuf,
     creds: Option<Credentials>,
@@ -365,7 +376,8 @@ impl Git {
 
     /// `recipe`'s upstream clone with its work tree at upstream `main`: cloned
     /// the first time, fetched only when upstream `main` moved (one
-    /// `ls-remote` otherwise), checked out only when it changed. `url` is
+    /// `ls-remote` otherwise, or for an upstream on this machine its ref read
+    /// from its files), checked out only when it changed. `url` is
     /// asked each time, so a changed `upgrade.upstream` is followed.
     pub fn upstream(&self, recipe: &str, url: &str) -> Result<Checkout> {
         let dir = self.work_dir.join(recipe);
@@ -397,14 +409,20 @@ impl Git {
             std::fs::rename(&tmp, &dir)
                 .with_context(|| format!("git: cannot move the clone to {}", dir.display()))?;
         }
-        let remote = self.run(
-            Some(&dir),
-            None,
-            &["ls-remote", url, "refs/heads/main"],
-            None,
-        )?;
-        let Some(main) = remote.split_whitespace().next().map(str::to_string) else {
-            bail!("it has no main branch");
+        let main = match self.upstream_main(url) {
+            Some(m) => m,
+            None => {
+                let remote = self.run(
+                    Some(&dir),
+                    None,
+                    &["ls-remote", url, "refs/heads/main"],
+                    None,
+                )?;
+                let Some(main) = remote.split_whitespace().next().map(str::to_string) else {
+                    bail!("it has no main branch");
+                };
+                main
+            }
         };
         if read_ref(&git_dir, "refs/remotes/origin/main").as_deref() != Some(main.as_str()) {
             self.run(
@@ -429,6 +447,28 @@ impl Git {
             )?;
         }
         Ok(Checkout { dir, main })
+    }
+
+    /// Upstream `main`'s commit without a process when `url` is a repository
+    /// on this machine (a path or `file://`): read from its files, as git
+    /// itself reads a ref (loose, then `packed-refs`), so a moved upstream is
+    /// seen at once. None for any other URL, or when the files do not say
+    /// (no `main`, a reftable): then `git ls-remote` answers, as it did.
+    fn upstream_main(&self, url: &str) -> Option<String> {
+        let local = url
+            .strip_prefix("file://")
+            .or((!url.contains("://")).then_some(url))?;
+        let path = Path::new(local);
+        // a relative path or `host:path` is git's to resolve
+        if !path.is_absolute() {
+            return None;
+        }
+        let git_dir = if path.join("objects").is_dir() && path.join("HEAD").is_file() {
+            path.to_path_buf()
+        } else {
+            path.join(".git")
+        };
+        read_ref(&git_dir, "refs/heads/main")
     }
 
     /// A commit on top of `parent` whose tree is `parent`'s with `files`
@@ -576,6 +616,112 @@ impl Git {
         Ok(())
     }
 
+    /// What a PR branch is to `main` (own branches kept current, SPEC 8 step
+    /// 3), in the recipe's clone: its head fetched from the mirror at `url`
+    /// when the clone does not hold it (afk's own commits are made here, so
+    /// mostly it does); whether `main` is an ancestor of the head; if not,
+    /// whether the head merges into `main` without a conflict (`merge-tree`,
+    /// its objects written to a scratch folder removed after, so the clone
+    /// gains nothing; `--quiet` is newer than the git afk supports); and with `commits`, each commit since `main`'s
+    /// committer address and message.
+    pub fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look> {
+        if self.exit_of(dir, &["cat-file", "-e", head], &[])? != 0 {
+            let refspec = format!("refs/heads/{branch}");
+            self.run(
+                Some(dir),
+                Some(url),
+                &[
+                    "fetch",
+                    "-q",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    url,
+                    &refspec,
+                ],
+                None,
+            )
+            .with_context(|| format!("fetch of {branch}"))?;
+            if self.exit_of(dir, &["cat-file", "-e", head], &[])? != 0 {
+                bail!("{branch} moved while afk read it; looked at again next tick");
+            }
+        }
+        let on_main = self.exit_of(dir, &["merge-base", "--is-ancestor", main, head], &[])? == 0;
+        let applies = on_main || {
+            let scratch = dir
+                .join(".git")
+                .join(format!("afk-merge-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&scratch);
+            std::fs::create_dir_all(&scratch)?;
+            let objects = dir.join(".git").join("objects");
+            let env = [
+                (
+                    "GIT_OBJECT_DIRECTORY",
+                    scratch.to_string_lossy().to_string(),
+                ),
+                (
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                    objects.to_string_lossy().to_string(),
+                ),
+            ];
+            let code = self.exit_of(
+                dir,
+                &["merge-tree", "--write-tree", "--no-messages", main, head],
+                &env,
+            );
+            let _ = std::fs::remove_dir_all(&scratch);
+            match code? {
+                0 => true,
+                1 => false,
+                n => bail!("git merge-tree of {branch} exited {n}"),
+            }
+        };
+        let commits = if commits {
+            let range = format!("{main}..{head}");
+            let raw = self.run_bytes(Some(dir), &["log", "-z", "--format=%ce%x1f%B", &range])?;
+            raw.split(|b| *b == 0)
+                .filter(|r| !r.is_empty())
+                .map(|r| {
+                    let r = String::from_utf8_lossy(r);
+                    let (e, m) = r.split_once('\x1f').unwrap_or(("", &r));
+                    (e.to_string(), m.to_string())
+                })
+                .collect()
+        } else {
+            vec![]
+        };
+        Ok(Look {
+            on_main,
+            applies,
+            commits,
+        })
+    }
+
+    /// A local git command's exit code (0 and 1 are answers; a git that
+    /// cannot run is an error).
+    fn exit_of(&self, dir: &Path, args: &[&str], env: &[(&str, String)]) -> Result<i32> {
+        let mut c = self.cmd(Some(dir), None)?;
+        c.args(args).stdout(Stdio::null()).stderr(Stdio::null());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let what = args.first().copied().unwrap_or("");
+        let st = c
+            .status()
+            .with_context(|| format!("git: cannot run git {what} (is git installed?)"))?;
+        match st.code() {
+            Some(n @ (0 | 1)) => Ok(n),
+            _ => bail!("git {what} in {} failed ({st})", dir.display()),
+        }
+    }
+
     /// A new local branch `name` at the clone's current head, checked out
     /// (the tests fixer's branch, SPEC 8.7). No network, no credentials.
     pub fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
@@ -604,6 +750,16 @@ pub trait GitOps: Send + Sync {
     fn changes(&self, dir: &Path, parent: &str, sha: &str) -> Result<Vec<TreeChange>>;
     /// See [`Git::push`].
     fn push(&self, dir: &Path, url: &str, sha: &str, branch: &str, lease: &Lease) -> Result<()>;
+    /// See [`Git::look`].
+    fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look>;
     /// See [`Git::clone_branch`].
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()>;
     /// See [`Git::new_branch`].
@@ -634,6 +790,17 @@ impl GitOps for Git {
     }
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()> {
         Git::clone_branch(self, url, branch, dest)
+    }
+    fn look(
+        &self,
+        dir: &Path,
+        url: &str,
+        branch: &str,
+        head: &str,
+        main: &str,
+        commits: bool,
+    ) -> Result<Look> {
+        Git::look(self, dir, url, branch, head, main, commits)
     }
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         Git::new_branch(self, dir, name)

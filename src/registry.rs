@@ -176,6 +176,9 @@ const JSON: Accept = Accept("application/json", false);
 
 #[path = "registry_created.rs"]
 mod created;
+#[path = "registry_once.rs"]
+mod once;
+pub use once::Once;
 
 /// Look up the tags of every distinct image, at most `concurrency` at once.
 /// One entry per distinct `ImageRef`, in first-seen order; images that differ

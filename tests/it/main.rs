@@ -39,4 +39,5 @@ pub mod summaries;
 mod template;
 mod text_out;
 mod upgrade;
+mod upgrade_current;
 mod watch;

@@ -9,10 +9,10 @@ use crate::support::{Afk, Sandbox, Scratch, git};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-const MIRROR: &str = "maint/nginx";
+pub(crate) const MIRROR: &str = "maint/nginx";
 const CTX: &str = "cc-ci/testme";
 
-const COMPOSE: &str = "version: \"3.8\"\r\n\r\nservices:\r\n  app:\r\n    # the web server\r\n    image: \"nginx:1.25.3\"   # keep quoted\r\n    deploy:\r\n      labels:\r\n        - \"coop-cloud.${STACK_NAME}.version=1.2.3+1.25.3\"\r\n  db:\r\n    image: postgres:15.4\r\n";
+pub(crate) const COMPOSE: &str = "version: \"3.8\"\r\n\r\nservices:\r\n  app:\r\n    # the web server\r\n    image: \"nginx:1.25.3\"   # keep quoted\r\n    deploy:\r\n      labels:\r\n        - \"coop-cloud.${STACK_NAME}.version=1.2.3+1.25.3\"\r\n  db:\r\n    image: postgres:15.4\r\n";
 
 const NGINX: &[&str] = &[
     "1.24.0",
@@ -59,8 +59,8 @@ git push -q "$FIXER_GIT/$AFK_REPO.git" "HEAD:refs/heads/$AFK_BRANCH"
 "#;
 
 /// An upstream recipe repository on disk, and a work clone to change it.
-struct Upstream {
-    bare: PathBuf,
+pub(crate) struct Upstream {
+    pub(crate) bare: PathBuf,
     work: PathBuf,
 }
 
@@ -81,7 +81,7 @@ impl Upstream {
         u
     }
 
-    fn commit(&self, files: &[(&str, &str)], msg: &str) -> String {
+    pub(crate) fn commit(&self, files: &[(&str, &str)], msg: &str) -> String {
         for (f, t) in files {
             std::fs::write(self.work.join(f), t).unwrap();
         }
@@ -92,16 +92,16 @@ impl Upstream {
     }
 }
 
-struct Setup {
-    sb: Sandbox,
-    afk: Afk,
-    upstream: Upstream,
+pub(crate) struct Setup {
+    pub(crate) sb: Sandbox,
+    pub(crate) afk: Afk,
+    pub(crate) upstream: Upstream,
 }
 
 /// A sandbox with the mirror `maint/nginx`, the registry's tags, an upstream
 /// with `compose`, and a config whose fixer runs in `mode`; `extra` is
 /// appended to `[upgrade]`.
-fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
+pub(crate) fn setup(compose: &str, mode: &str, extra: &str) -> Setup {
     setup_recipes(compose, mode, extra, &[])
 }
 
@@ -172,22 +172,22 @@ fn the_stop_file_stops_an_upgrade_tick_without_io() {
 }
 
 impl Setup {
-    fn upgrade(&self, args: &[&str]) -> (i32, Value, String) {
+    pub(crate) fn upgrade(&self, args: &[&str]) -> (i32, Value, String) {
         let mut a = vec!["upgrade"];
         a.extend_from_slice(args);
         self.afk.json(&a)
     }
 
-    fn mirror_git(&self) -> PathBuf {
+    pub(crate) fn mirror_git(&self) -> PathBuf {
         self.sb.git.join(format!("{MIRROR}.git"))
     }
 
     /// A file of a branch of the mirror, as bytes turned text.
-    fn show(&self, rev: &str, file: &str) -> String {
+    pub(crate) fn show(&self, rev: &str, file: &str) -> String {
         git(&self.mirror_git(), &["show", &format!("{rev}:{file}")])
     }
 
-    fn head(&self, branch: &str) -> String {
+    pub(crate) fn head(&self, branch: &str) -> String {
         git(
             &self.mirror_git(),
             &["rev-parse", &format!("refs/heads/{branch}")],
@@ -195,7 +195,7 @@ impl Setup {
     }
 
     /// CI reports `state` on the head of `branch`.
-    fn ci(&self, branch: &str, state: &str) {
+    pub(crate) fn ci(&self, branch: &str, state: &str) {
         self.sb.status(MIRROR, branch, CTX, state);
     }
 
@@ -217,7 +217,7 @@ impl Setup {
             .count()
     }
 
-    fn comments(&self, pr: u64) -> Vec<Value> {
+    pub(crate) fn comments(&self, pr: u64) -> Vec<Value> {
         self.comments_in(MIRROR, pr)
     }
 
@@ -278,7 +278,7 @@ impl Setup {
     }
 }
 
-fn pr_of(report: &Value) -> &Value {
+pub(crate) fn pr_of(report: &Value) -> &Value {
     let prs = report["prs"].as_array().unwrap();
     assert_eq!(prs.len(), 1, "one PR in {report}");
     &prs[0]
@@ -300,7 +300,7 @@ fn fields(list: &Value, keys: &[&str]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn actions(report: &Value) -> Vec<String> {
+pub(crate) fn actions(report: &Value) -> Vec<String> {
     report["actions"]
         .as_array()
         .unwrap()
@@ -326,7 +326,7 @@ fn real_git() -> String {
 }
 
 /// A `git` on PATH that records its arguments, then runs the real one.
-fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
+pub(crate) fn git_shim(s: &Scratch) -> (PathBuf, PathBuf) {
     let log = s.path("git-argv.log");
     let bin = shim_with(
         s,

@@ -54,6 +54,7 @@ pub mod tick_errors;
 pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;
+pub mod upgrade_current;
 pub mod upgrade_end;
 pub mod upgrade_group;
 pub mod upgrade_open;

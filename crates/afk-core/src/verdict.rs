@@ -199,6 +199,9 @@ pub struct Facts {
     pub fixer: Fixer,
     /// the PR head moved past the commit the fixer started on
     pub head_moved: bool,
+    /// afk re-made the branch on a new `main` after its last test run (own
+    /// branches kept current): the head is one no test ran on
+    pub head_untested: bool,
     /// how long ago afk's latest test comment was posted (none: unknown)
     pub since_test: Option<Duration>,
     pub verdict_timeout: Duration,
@@ -372,7 +375,7 @@ pub fn next_step(f: &Facts) -> Step {
     if let Some(o) = f.final_outcome {
         return Step::Done(o);
     }
-    if f.test_runs == 0 {
+    if f.test_runs == 0 || f.head_untested {
         return Step::Testme;
     }
     match f.tests {
@@ -654,12 +657,67 @@ mod tests {
             verdict: Verdict::Pending,
             fixer: Fixer::None,
             head_moved: false,
+            head_untested: false,
             since_test: Some(Duration::from_secs(3600)),
             verdict_timeout: Duration::from_secs(24 * 3600),
             fixer_quiet: None,
             stall_after: Duration::from_secs(3 * 3600),
             with_tests: false,
             tests: Tests::None,
+        }
+    }
+
+    #[test]
+    fn a_branch_remade_on_a_new_main_gets_the_next_test_run_unless_its_flow_is_over() {
+        let remade = Facts {
+            head_untested: true,
+            ..facts()
+        };
+        let cases = [
+            (
+                "a GREEN of the old head is not this head's",
+                Facts {
+                    verdict: Verdict::Green,
+                    ..remade.clone()
+                },
+                Step::Testme,
+            ),
+            (
+                "nor is a RED",
+                Facts {
+                    verdict: Verdict::Red,
+                    ..remade.clone()
+                },
+                Step::Testme,
+            ),
+            ("while pending", remade.clone(), Step::Testme),
+            (
+                "at max_test_runs it is still tested once",
+                Facts {
+                    test_runs: 3,
+                    ..remade.clone()
+                },
+                Step::Testme,
+            ),
+            (
+                "a final flow stays final",
+                Facts {
+                    final_outcome: Some(Outcome::Failed),
+                    ..remade.clone()
+                },
+                Step::Done(Outcome::Failed),
+            ),
+            (
+                "once tested, the verdict counts",
+                Facts {
+                    verdict: Verdict::Green,
+                    ..facts()
+                },
+                Step::Green,
+            ),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(next_step(&f), want, "{name}");
         }
     }
 

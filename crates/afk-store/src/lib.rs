@@ -154,6 +154,9 @@ const MIGRATIONS: &[&str] = &[
     // 16: the armed issues the last poll skipped, and why (skips.rs; the
     // status issue shows them, SPEC 10.1)
     skips::SCHEMA,
+    // 17: what afk last pushed to an upgrade PR's branch, on which main
+    // (upgrades.rs: own branches kept current)
+    upgrades::PUSHED_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -53,6 +53,13 @@ pub const FLOW_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN fixer_started_at 
         scanned_at TEXT NOT NULL
     );";
 
+/// Migration: what afk last pushed to a PR's branch and the `main` it made
+/// that commit on (SPEC 8 step 3, own branches kept current): a branch whose
+/// head is still that commit is afk's own, and one made on the `main` of now
+/// needs no look.
+pub const PUSHED_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN pushed_sha TEXT;
+    ALTER TABLE upgrades ADD COLUMN pushed_on TEXT;";
+
 /// One upgrade PR's row.
 #[derive(Debug, Clone, Default)]
 pub struct Upgrade {
@@ -89,6 +96,9 @@ pub struct Upgrade {
     pub tests_branch: Option<String>,
     pub tests_pr: Option<IssueNumber>,
     pub tests_pr_url: Option<String>,
+    /// the commit afk last pushed to the branch, and the `main` it was made on
+    pub pushed_sha: Option<String>,
+    pub pushed_on: Option<String>,
 }
 
 /// What identifies a new row.
@@ -106,7 +116,7 @@ pub struct NewUpgrade<'a> {
 pub(super) const COLS: &str = "id, mirror, pr, recipe, branch, url, image, from_tag, to_tag, tested_sha, \
     fixer_run, fixer_base, fixer_handle, fixer_pid, fixer_start_time, fixer_dir, outcome, \
     final_reason, final_comment_id, closed_reason, fixer_started_at, step, step_since, queue_place, \
-    tests_branch, tests_pr, tests_pr_url";
+    tests_branch, tests_pr, tests_pr_url, pushed_sha, pushed_on";
 
 pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
     Ok(Upgrade {
@@ -137,6 +147,8 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
         tests_branch: r.get(24)?,
         tests_pr: r.get(25)?,
         tests_pr_url: r.get(26)?,
+        pushed_sha: r.get(27)?,
+        pushed_on: r.get(28)?,
     })
 }
 
@@ -183,6 +195,11 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
+    }
+
+    /// afk pushed `sha`, made on `main`, to the PR's branch.
+    pub fn upgrade_pushed(&self, id: i64, sha: &str, main: &str) -> Result<()> {
+        self.set(id, "pushed_sha=?1, pushed_on=?2", &[&sha, &main])
     }
 
     /// afk posted the test command with the PR head at `sha`.

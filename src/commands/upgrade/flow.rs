@@ -88,6 +88,26 @@ pub(super) fn marked(comments: &[Comment], me: &str, kind: &str) -> Option<i64> 
         .map(|c| c.id)
 }
 
+/// A final outcome the flow reached before: recorded in the store, or said
+/// by afk's marked comment (the state file may be lost).
+pub(super) fn final_outcome(
+    me: &str,
+    row: Option<&Upgrade>,
+    comments: &[Comment],
+) -> Option<Outcome> {
+    row.and_then(|w| w.outcome.as_deref())
+        .and_then(Outcome::parse_final)
+        .or_else(|| {
+            [
+                Outcome::Failed,
+                Outcome::Stuck,
+                Outcome::SuccessPendingTests,
+            ]
+            .into_iter()
+            .find(|o| marked(comments, me, &o.to_string()).is_some())
+        })
+}
+
 /// One open PR whose flow this tick moves on.
 pub(super) struct Flow {
     /// its recipe's index in the tick's recipes
@@ -147,6 +167,10 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
     let (comments, status) = match facts.get(&(r.mirror.clone(), f.pr.number)) {
         _ if f.new => (vec![], CombinedStatus::default()),
         None => (vec![], CombinedStatus::default()),
+        // re-made in this tick (`current.rs`): the status read was the old head's
+        Some(Ok(x)) if up.remade.contains(&(r.mirror.clone(), f.pr.number)) => {
+            (x.comments.clone(), CombinedStatus::default())
+        }
         Some(Ok(x)) => (x.comments.clone(), x.status.clone()),
         Some(Err(e)) => return Err(e.clone()),
     };
@@ -187,19 +211,7 @@ fn step_facts(
     let (row, comments) = (&seen.row, &seen.comments);
     let cv = views(comments);
     let runs = verdict::test_runs(&cv, &up.me, &testme);
-    let final_outcome = row
-        .outcome
-        .as_deref()
-        .and_then(Outcome::parse_final)
-        .or_else(|| {
-            [
-                Outcome::Failed,
-                Outcome::Stuck,
-                Outcome::SuccessPendingTests,
-            ]
-            .into_iter()
-            .find(|o| marked(comments, &up.me, &o.to_string()).is_some())
-        });
+    let final_outcome = final_outcome(&up.me, Some(row), comments);
     let (mut fixer, fixer_quiet) = if row.fixer_run == Some(runs) && runs > 0 {
         super::fixer::observe(up, row)?
     } else {
@@ -225,6 +237,11 @@ fn step_facts(
         verdict: reading.verdict,
         fixer,
         head_moved: row.fixer_base.as_deref().is_some_and(|b| b != pr.head.sha),
+        // afk re-made the branch (`current.rs`) after its last test run
+        head_untested: runs > 0
+            && row.pushed_sha.as_deref() == Some(pr.head.sha.as_str())
+            && row.tested_sha.is_some()
+            && row.tested_sha != row.pushed_sha,
         since_test: (runs > 0)
             .then(|| verdict::cutoff(&cv, &up.me, &testme))
             .flatten()

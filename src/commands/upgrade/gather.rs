@@ -1,13 +1,14 @@
-//! The reads of one upgrade tick, all at once: each recipe's upstream clone
-//! and compose files, each mirror's PRs and `main`, all bounded by
-//! `forge.concurrency`; then every image's tags, each image once per tick.
+//! The reads of one upgrade tick, all at once in one pool bounded by
+//! `forge.concurrency`: each recipe's upstream clone and compose files, then
+//! at once its images' tags (each image once per tick, `registry::Once`),
+//! beside each mirror's PRs and `main`.
 
 use crate::core::cadence::Scan;
 use crate::core::compose;
 use crate::core::upgrade::Site;
 use crate::forge::{Forge, PullRequest, fan_out};
 use crate::git::{Checkout, GitOps};
-use crate::registry::{self, Registry, RegistryError};
+use crate::registry::{self, Registry};
 use crate::types::RepoName;
 
 /// What a recipe's upstream `main` holds.
@@ -68,36 +69,59 @@ pub struct AgeRule {
 }
 
 enum Job<'a> {
-    Upstream(&'a str, &'a str),
+    Me,
+    Upstream(&'a str, &'a str, Scan),
     Mirror(&'a RepoName),
 }
 
 enum Got {
-    Upstream(Result<Upstream, String>),
+    Me(Result<String, String>),
+    Upstream(Result<Upstream, String>, Result<Vec<Vec<String>>, String>),
     Mirror(Result<Mirror, String>),
 }
 
-/// Clone or fetch each recipe's upstream and read the mirrors, in parallel.
+/// Where a tick's tag lookups go: the registries (each repository asked
+/// once), or the error that kept afk from building its client.
+pub type Tags<'a, 'b> = Result<&'a registry::Once<'b>, String>;
+
+/// afk's own login (`GET /user`) beside clone or fetch each recipe's
+/// upstream and read the mirrors, in parallel; a scanned recipe's tag lookups
+/// start as soon as its compose files are read, in the same pool, so they
+/// overlap the other recipes' forge and git work. Nothing here needs afk's
+/// login: only what is done with the answers does.
 pub fn recipes(
     names: &[(String, RepoName, String, Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
+    tags: Tags,
     concurrency: usize,
-) -> Vec<Recipe> {
-    let mut jobs = vec![];
-    for (name, mirror, url, _) in names {
-        jobs.push(Job::Upstream(name, url));
+) -> (Result<String, String>, Vec<Recipe>) {
+    let mut jobs = vec![Job::Me];
+    for (name, mirror, url, scan) in names {
+        jobs.push(Job::Upstream(name, url, *scan));
         jobs.push(Job::Mirror(mirror));
     }
     let mut got = fan_out(&jobs, concurrency, |j| match j {
-        Job::Upstream(name, url) => Got::Upstream(upstream(git, name, url)),
+        Job::Me => Got::Me(forge.me().map(|u| u.login).map_err(|e| e.to_string())),
+        Job::Upstream(name, url, scan) => {
+            let up = upstream(git, name, url);
+            let t = match (&up, scan.asks()) {
+                (Ok(u), true) => tags_of(u, &tags),
+                _ => Ok(vec![]),
+            };
+            Got::Upstream(up, t)
+        }
         Job::Mirror(m) => Got::Mirror(mirror(forge, m).map_err(|e| e.to_string())),
     })
     .into_iter();
-    names
+    let Some(Got::Me(me)) = got.next() else {
+        unreachable!("jobs come back in order")
+    };
+    let recipes = names
         .iter()
         .map(|(name, mirror, url, scan)| {
-            let (Some(Got::Upstream(up)), Some(Got::Mirror(m))) = (got.next(), got.next()) else {
+            let (Some(Got::Upstream(up, tags)), Some(Got::Mirror(m))) = (got.next(), got.next())
+            else {
                 unreachable!("jobs come back in order")
             };
             Recipe {
@@ -106,10 +130,24 @@ pub fn recipes(
                 upstream_url: url.clone(),
                 upstream: up,
                 forge: m,
-                tags: Ok(vec![]),
+                tags,
                 scan: *scan,
                 ages: vec![],
             }
+        })
+        .collect();
+    (me, recipes)
+}
+
+/// The tags of each site's image (same order as the sites); the first
+/// lookup that failed fails them all (the recipe is skipped with it).
+fn tags_of(up: &Upstream, tags: &Tags) -> Result<Vec<Vec<String>>, String> {
+    let once = tags.as_ref().map_err(Clone::clone)?;
+    up.sites
+        .iter()
+        .map(|s| match registry::ImageRef::parse(&s.image.written) {
+            Some(i) => once.tags(&i).map_err(|e| e.to_string()),
+            None => Ok(vec![]),
         })
         .collect()
 }
@@ -153,37 +191,6 @@ fn mirror(forge: &dyn Forge, mirror: &RepoName) -> anyhow::Result<Mirror> {
         open: forge.open_pulls(mirror)?,
         main: forge.branch(mirror, "main")?.map(|b| b.commit.id),
     })
-}
-
-/// The tags of the images of every recipe this tick scans: each image once,
-/// all at once.
-pub fn tags(recipes: &mut [Recipe], reg: &dyn Registry, concurrency: usize) {
-    let image_of = |s: &Site| registry::ImageRef::parse(&s.image.written);
-    let mut images = vec![];
-    for r in recipes.iter().filter(|r| r.scan.asks()) {
-        if let Ok(up) = &r.upstream {
-            images.extend(up.sites.iter().filter_map(image_of));
-        }
-    }
-    let answers = registry::lookup_all(reg, &images, concurrency);
-    let find = |i: &registry::ImageRef| -> Result<Vec<String>, RegistryError> {
-        answers
-            .iter()
-            .find(|(a, _)| a == i)
-            .map(|(_, t)| t.clone())
-            .expect("every image was looked up")
-    };
-    for r in recipes.iter_mut().filter(|r| r.scan.asks()) {
-        let Ok(up) = &r.upstream else { continue };
-        r.tags = up
-            .sites
-            .iter()
-            .map(|s| match image_of(s) {
-                Some(i) => find(&i).map_err(|e| e.to_string()),
-                None => Ok(vec![]),
-            })
-            .collect();
-    }
 }
 
 /// `min_release_age` (SPEC 8 step 3): each site's tags without the ones too

@@ -17,10 +17,11 @@ fn short(sha: &str) -> &str {
 
 /// Push upstream `main` to the mirror's `main` when they differ; the lease
 /// is the head afk read, so a push that raced another is refused, not lost.
-pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror) {
+/// Whether the mirror's `main` is upstream's now (or would be, in a dry run).
+pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror) -> bool {
     let want = &upstream.checkout.main;
     if m.main.as_deref() == Some(want.as_str()) {
-        return;
+        return true;
     }
     let reason = format!(
         "mirror main {} → upstream main {}",
@@ -38,9 +39,10 @@ pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror
     if let Err(e) = res {
         up.report
             .error(&r.name, None, format!("reconcile {}: {e:#}", r.mirror));
-        return;
+        return false;
     }
     up.report.act(&r.name, "reconcile", None, Some(reason));
+    true
 }
 
 /// Close every PR whose target (or a newer tag) is already upstream, or whose

@@ -2,14 +2,17 @@
 //!
 //! The opening through the edges (stop file → lock → store; forge, git,
 //! runner, store, journal and notifier real or dry), then every read at once
-//! (`gather.rs`: upstream clones, mirrors, then each image's tags once), the
-//! open PRs' comments and statuses (`flow::fetch`), and then, recipe by recipe:
-//! reconcile the mirror and close obsolete PRs (`mirror.rs`), open the
-//! selected bumps (`open.rs`), and move each PR's test flow one step
-//! (`flow.rs`, `fixer.rs`). The decisions are `core::upgrade` and
+//! in one pool (`gather.rs`: afk's login, upstream clones, mirrors, and each
+//! recipe's image tags as soon as its compose file is read, each image once),
+//! the open PRs' comments and statuses (`flow::fetch`), and then, recipe by
+//! recipe: reconcile the mirror and close obsolete PRs (`mirror.rs`), keep
+//! afk's own branches current (`current.rs`), open the selected bumps
+//! (`open.rs`), and move each PR's test flow one step (`flow.rs`,
+//! `fixer.rs`). The decisions are `core::upgrade`, `core::upgrade_current` and
 //! `core::verdict`; `report.rs` renders what happened.
 
 mod args;
+mod current;
 mod ending;
 mod fixer;
 mod flow;
@@ -33,7 +36,7 @@ use crate::edges::Opening;
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Git, GitOps};
 use crate::lessons::Journal;
-use crate::registry::{OciRegistry, Registry};
+use crate::registry::{OciRegistry, Once, Registry};
 use crate::runner::Runner;
 use crate::store::Store;
 use crate::types::RepoName;
@@ -111,6 +114,8 @@ pub(super) struct Up<'a> {
     /// the tick's clock, read once
     pub now: time::OffsetDateTime,
     pub opts: Options,
+    /// the PRs whose branch this tick re-made on a new `main` (`current.rs`)
+    pub remade: Vec<(RepoName, crate::types::IssueNumber)>,
 }
 
 impl Up<'_> {
@@ -196,18 +201,35 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         }
         Opening::Open(edges) => edges,
     };
-    let me = match edges.forge.me() {
-        Ok(u) => u.login,
+    let now = opts.now.unwrap_or(edges.now);
+    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
+    // every read at once, afk's login among them: reading upstream needs no
+    // credentials, so the pushing git is built once the login is known
+    let reader = Git::new(
+        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
+        None,
+        cfg.secret_env_names(),
+    );
+    let (me, recipes) = read_recipes(cfg, &scans, &reader, edges.forge.as_ref(), now);
+    let me = match me {
+        Ok(login) => login,
         Err(e) => {
             report.error("", None, e);
             tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
             return finish(report);
         }
     };
-    let now = opts.now.unwrap_or(edges.now);
-    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
     let git = edges.git(git_for(ctx, edges.forge.as_ref(), &me)?);
-    report = run_on(ctx, &mut edges, git.as_ref(), me, now, opts, &scans, report);
+    report = run_on(
+        ctx,
+        &mut edges,
+        git.as_ref(),
+        me,
+        now,
+        opts,
+        recipes,
+        report,
+    );
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
@@ -224,14 +246,13 @@ fn run_on(
     me: String,
     now: time::OffsetDateTime,
     opts: Options,
-    scans: &[(String, RepoName, String, cadence::Scan)],
+    recipes: Vec<gather::Recipe>,
     report: Report,
 ) -> Report {
     let cfg = &ctx.config;
     let journal = Journal::on(cfg, edges.source());
     let e = &mut *edges;
     let forge = e.forge.as_ref();
-    let recipes = read_recipes(cfg, scans, git, forge, now);
     let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
         .iter()
         .map(|r| match &r.forge {
@@ -252,6 +273,7 @@ fn run_on(
         runner: e.runner.as_ref(),
         now,
         opts,
+        remade: vec![],
     };
     every_recipe(&mut up, &recipes, afk_prs, &facts);
     std::mem::take(&mut up.report)
@@ -283,42 +305,42 @@ fn scans(
     Ok(out)
 }
 
-/// Every recipe's upstream and mirror, and the tags of the scanned ones' images.
+/// Every recipe's upstream and mirror, and the tags of the scanned ones'
+/// images, read in one pipeline (`gather.rs`), and afk's login.
 fn read_recipes(
     cfg: &crate::config::Config,
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
     now: time::OffsetDateTime,
-) -> Vec<gather::Recipe> {
+) -> (Result<String, String>, Vec<gather::Recipe>) {
     let conc = cfg.forge.concurrency;
-    let mut recipes = gather::recipes(scans, git, forge, conc);
-    if recipes.iter().any(|r| r.scan.asks()) {
-        match OciRegistry::new(cfg.forge_timeout())
+    let reg = if scans.iter().any(|s| s.3.asks()) {
+        OciRegistry::new(cfg.forge_timeout())
             .with_mirrors(cfg.upgrade.registry_mirrors.clone())
             .with_max_tags(cfg.upgrade.max_tags)
             .with_auth_env(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
-            ) {
-            Ok(reg) => {
-                gather::tags(&mut recipes, &reg as &dyn Registry, conc);
-                if !cfg.upgrade.min_release_age.is_zero() {
-                    let rule = gather::AgeRule {
-                        min: cfg.upgrade.min_release_age,
-                        now,
-                        allow_major: cfg.upgrade.allow_major,
-                    };
-                    gather::ages(&mut recipes, &reg as &dyn Registry, &rule);
-                }
-            }
-            Err(e) => recipes
-                .iter_mut()
-                .filter(|r| r.scan.asks())
-                .for_each(|r| r.tags = Err(format!("{e:#}"))),
-        }
+            )
+            .map_err(|e| format!("{e:#}"))
+    } else {
+        Err("no registry asked".into())
+    };
+    let once = reg.as_ref().map(|r| Once::new(r as &dyn Registry));
+    let tags = once.as_ref().map_err(|e| format!("{e:#}"));
+    let (me, mut recipes) = gather::recipes(scans, git, forge, tags, conc);
+    if let Ok(once) = &once
+        && !cfg.upgrade.min_release_age.is_zero()
+    {
+        let rule = gather::AgeRule {
+            min: cfg.upgrade.min_release_age,
+            now,
+            allow_major: cfg.upgrade.allow_major,
+        };
+        gather::ages(&mut recipes, once.registry(), &rule);
     }
-    recipes
+    (me, recipes)
 }
 
 /// Each recipe's own steps (reconcile, close, open), then every open PR's

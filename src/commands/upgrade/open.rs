@@ -104,7 +104,7 @@ fn gate(
     if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
         return Gate::Wait(why);
     }
-    let head = match pre.branch(up.forge, &r.mirror, &branch) {
+    let head = match pre.branch_if_known(up.forge, r, &branch) {
         Ok(h) => h,
         Err(e) => {
             up.report.error(&r.name, None, format!("{branch}: {e:#}"));
@@ -195,6 +195,53 @@ fn open_one(
     bump: &Bump,
     lease: &Lease,
 ) -> Result<PullRequest> {
+    let sha = commit_edit(up, upstream, bump)?;
+    let url = up.mirror_url(&r.mirror)?;
+    let branch = bump.branch();
+    let dir = &upstream.checkout.dir;
+    if let Err(e) = up.git.push(dir, &url, &sha, &branch, lease) {
+        // leased as absent and refused: the branch exists after all (a push
+        // whose PR was never opened, or someone's): asked now, and pushed over
+        // only when its head is afk's
+        let Lease::Absent = lease else { return Err(e) };
+        let head = up.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
+        let c = &head.commit;
+        let email = c.committer.as_ref().map(|c| c.email.as_str());
+        if let Some(why) = why_not_push(&branch, Some(made_by_afk(email.unwrap_or(""), &c.message)))
+        {
+            anyhow::bail!(why);
+        }
+        up.git
+            .push(dir, &url, &sha, &branch, &Lease::At(head.commit.id.clone()))?;
+    }
+    let link = registry_url(bump.host.as_deref(), &bump.image);
+    let pr = up.forge.create_pull(
+        &r.mirror,
+        &branch,
+        "main",
+        &bump.title(),
+        &pr_body(bump, Some(&link)),
+    )?;
+    let stored = bump.stored();
+    let row = up.store.ensure_upgrade(&NewUpgrade {
+        mirror: &r.mirror,
+        pr: pr.number,
+        recipe: &r.name,
+        branch: &branch,
+        url: &pr.html_url,
+        image: &stored.0,
+        from_tag: &stored.1,
+        to_tag: &stored.2,
+    })?;
+    up.store
+        .upgrade_pushed(row.id, &sha, &upstream.checkout.main)?;
+    Ok(pr)
+}
+
+/// afk's commit of `bump` on upstream `main`: the edit, afk's identity and
+/// trailer, checked to change only what the edit meant before anyone pushes
+/// it (a new PR's, or an own branch re-made on a new `main`: `current.rs`).
+pub(super) fn commit_edit(up: &Up, upstream: &Upstream, bump: &Bump) -> Result<String> {
     let edits = upgrade::edit(bump, &upstream.sites, |f| upstream.text(f))
         .map_err(|e| anyhow::anyhow!(e))?;
     let changes: String = bump
@@ -223,27 +270,5 @@ fn open_one(
         .collect();
     commit_is_only_the_edit(&meant, &up.git.changes(dir, main, &sha)?)
         .map_err(|e| anyhow::anyhow!("not pushing afk's commit {sha:.10}: {e}"))?;
-    let url = up.mirror_url(&r.mirror)?;
-    let branch = bump.branch();
-    up.git.push(dir, &url, &sha, &branch, lease)?;
-    let link = registry_url(bump.host.as_deref(), &bump.image);
-    let pr = up.forge.create_pull(
-        &r.mirror,
-        &branch,
-        "main",
-        &bump.title(),
-        &pr_body(bump, Some(&link)),
-    )?;
-    let stored = bump.stored();
-    up.store.ensure_upgrade(&NewUpgrade {
-        mirror: &r.mirror,
-        pr: pr.number,
-        recipe: &r.name,
-        branch: &branch,
-        url: &pr.html_url,
-        image: &stored.0,
-        from_tag: &stored.1,
-        to_tag: &stored.2,
-    })?;
-    Ok(pr)
+    Ok(sha)
 }

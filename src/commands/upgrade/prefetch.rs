@@ -1,14 +1,22 @@
 //! The reads that opening PRs needs, all at once within `forge.concurrency`:
 //! for each recipe with a bump that no open PR covers, its mirror's recently
 //! closed PRs (was this branch's PR closed or merged before?) and the head of
-//! each new bump's branch (never push over a commit afk did not make). A
-//! tick that opens nothing reads none of it.
+//! each new bump's branch that an open PR is on (never push over a commit afk
+//! did not make; a branch no PR is on is leased as absent at the push, which
+//! git refuses if it exists). A tick that opens nothing reads none of it.
 
 use super::gather::Recipe;
 use crate::core::upgrade::{Bump, covered_by};
 use crate::forge::{BranchHead, Forge, PullRequest, fan_out};
 use crate::types::RepoName;
 use std::collections::HashMap;
+
+/// Whether an open PR of `r`'s mirror (anyone's) is on `branch`.
+fn on_open_pr(r: &Recipe, branch: &str) -> bool {
+    r.forge
+        .as_ref()
+        .is_ok_and(|m| m.open.iter().any(|p| p.head.name == branch))
+}
 
 /// What was read, by mirror and by (mirror, branch).
 #[derive(Default)]
@@ -47,8 +55,11 @@ impl Prefetched {
                 continue;
             }
             jobs.push(Job::Closed(r.mirror.clone()));
+            // a branch no open PR is on is not asked for: the push's lease
+            // (the branch must not exist) asks instead (`open.rs`)
             jobs.extend(
                 new.iter()
+                    .filter(|b| on_open_pr(r, &b.branch()))
                     .map(|b| Job::Branch(r.mirror.clone(), b.branch())),
             );
         }
@@ -85,6 +96,26 @@ impl Prefetched {
                 .map_err(|e| format!("{e:#}"))
         });
         got.as_deref().map_err(Clone::clone)
+    }
+
+    /// The head of `branch` on the mirror as far as this tick knows: read
+    /// before, or now; `Ok(None)` without asking when no open PR of the
+    /// mirror is on it (the PR list is the earlier answer): a push then
+    /// leases on its absence, and a refused one asks (`open.rs`).
+    pub fn branch_if_known(
+        &mut self,
+        forge: &dyn Forge,
+        r: &Recipe,
+        branch: &str,
+    ) -> Result<Option<BranchHead>, String> {
+        if !on_open_pr(r, branch)
+            && !self
+                .branches
+                .contains_key(&(r.mirror.clone(), branch.to_string()))
+        {
+            return Ok(None);
+        }
+        self.branch(forge, &r.mirror, branch)
     }
 
     /// The head of `branch` on the mirror (read now if it was not before).
@@ -165,10 +196,43 @@ mod tests {
         assert!(p.closed.is_empty() && p.branches.is_empty());
     }
 
+    /// `recipe()` whose mirror shows an open PR (someone's) on `branch`.
+    fn recipe_with_pr_on(branch: &str) -> Recipe {
+        let mut pr = PullRequest::default();
+        pr.head.name = branch.into();
+        Recipe {
+            forge: Ok(crate::commands::upgrade::gather::Mirror {
+                open: vec![pr],
+                main: None,
+            }),
+            ..recipe()
+        }
+    }
+
+    #[test]
+    fn a_branch_no_open_pr_is_on_is_not_probed_its_push_leases_on_absence() {
+        let f = forge();
+        let r = recipe_with_pr_on("afk/upgrade-other-1");
+        let mut p = Prefetched::read(
+            &f,
+            std::slice::from_ref(&r),
+            &[vec![]],
+            &[vec![bump("1.25.2")]],
+            4,
+        );
+        assert_eq!((f.calls("recent_closed_pulls"), f.calls("branch")), (1, 0));
+        let head = p
+            .branch_if_known(&f, &r, "afk/upgrade-nginx-1.25.2")
+            .unwrap();
+        assert!(head.is_none());
+        assert_eq!(f.calls("branch"), 0, "the PR list already answered");
+    }
+
     #[test]
     fn a_new_bump_reads_closed_pulls_and_its_branch_once() {
         let f = forge();
-        let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
+        let r = recipe_with_pr_on("afk/upgrade-nginx-1.25.2");
+        let mut p = Prefetched::read(&f, &[r], &[vec![]], &[vec![bump("1.25.2")]], 4);
         assert_eq!((f.calls("recent_closed_pulls"), f.calls("branch")), (1, 1));
         let head = p.branch(&f, &MIRROR, "afk/upgrade-nginx-1.25.2").unwrap();
         assert_eq!(head.unwrap().name, "afk/upgrade-nginx-1.25.2");

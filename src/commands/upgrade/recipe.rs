@@ -1,10 +1,11 @@
 //! One recipe's step of an upgrade tick: skip it when a read failed, reconcile
-//! its mirror, close what upstream made obsolete, open the selected bumps and
-//! record the scan (moved out of `mod.rs` unchanged).
+//! its mirror, close what upstream made obsolete, keep afk's own branches
+//! current with the new `main` (`current.rs`), open the selected bumps and
+//! record the scan.
 
 use super::prefetch::Prefetched;
 use super::report;
-use super::{Plan, Up, flow, gather, mirror, open};
+use super::{Plan, Up, current, flow, gather, mirror, open};
 use crate::core::upgrade::Bump;
 use crate::forge::PullRequest;
 
@@ -44,8 +45,12 @@ pub(super) fn recipe(
             until: a.note.until.clone(),
             reason: a.note.why.clone(),
         }));
-    mirror::reconcile(up, r, upstream, m);
+    let reconciled = mirror::reconcile(up, r, upstream, m);
     mirror::close_obsolete(up, r, upstream, &mut prs, facts);
+    // afk's branches follow the mirror's new main (not a main it failed to reach)
+    if reconciled {
+        current::keep_current(up, r, upstream, &mut prs, facts);
+    }
     let opened = if r.scan.asks() {
         let errors_before = up.report.errors.len();
         let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
