@@ -9,12 +9,13 @@ mod act;
 mod comments;
 mod lists;
 mod observe;
+mod summary;
 mod talk;
 #[cfg(test)]
 mod tests;
 
+use super::Ctx;
 use super::tick::{self, ErrorItem, record_transient};
-use super::{Ctx, table};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::edges::{Edges, Opening};
 use crate::forge::{Forge, fan_out};
@@ -236,7 +237,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
     let delivery = edges.notify();
     let writes = edges.writes();
     // every run in flight was looked at, whether watching it failed or not
-    let human = human(
+    let human = summary::human(
         edges.tense(),
         rows.len(),
         &actions,
@@ -257,52 +258,6 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         },
         human,
     })
-}
-
-fn human(
-    tense: crate::edges::Tense,
-    runs: usize,
-    actions: &[ActionItem],
-    errors: &[ErrorItem],
-    d: crate::notify::Delivery,
-    writes: &[String],
-) -> String {
-    let mut s = format!(
-        "watch{}: {}, {}{}\n",
-        tense.mark(),
-        crate::core::plural(runs, "run", "runs"),
-        crate::core::plural(errors.len(), "error", "errors"),
-        if d.sent + d.failed > 0 {
-            format!(", notifications sent {} failed {}", d.sent, d.failed)
-        } else {
-            String::new()
-        }
-    );
-    let rows: Vec<Vec<String>> = actions
-        .iter()
-        .map(|a| {
-            vec![
-                format!("{}#{}", a.repo, a.issue),
-                a.run_id.to_string(),
-                a.action.clone(),
-                a.reason.clone().unwrap_or_default(),
-                a.spend_usd.map_or("-".into(), crate::core::spend::usd),
-            ]
-        })
-        .collect();
-    if !rows.is_empty() {
-        s.push_str(&table(
-            &["ISSUE", "RUN", "ACTION", "REASON", "SPEND"],
-            &rows,
-        ));
-    }
-    for a in actions {
-        for n in &a.notes {
-            s.push_str(&format!("{}#{} run {}: {n}\n", a.repo, a.issue, a.run_id));
-        }
-    }
-    s.push_str(&tick::would_write(writes));
-    s
 }
 
 /// A run whose stored repo is not `owner/name` (an edited state file): an
