@@ -435,6 +435,21 @@ pub struct Harvest {
     #[serde(deserialize_with = "de_duration")]
     pub expect_every: Duration,
 }
+
+impl Harvest {
+    /// The canary decision's `[harvest]` keys (`core::canary::Policy`):
+    /// harvest applies it, status and `template show` show its next checkpoint.
+    pub fn policy(&self) -> crate::core::canary::Policy {
+        crate::core::canary::Policy {
+            min_samples: self.min_samples,
+            check_every: self.check_every,
+            max_samples: self.max_samples,
+            confidence: self.confidence,
+            graduate_at_max: self.graduate_at_max,
+            early_failures: self.early_failures,
+        }
+    }
+}
 impl Default for Harvest {
     fn default() -> Self {
         Harvest {

@@ -15,8 +15,6 @@ pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
 
 use super::Ctx;
 use super::tick::{self, ErrorItem};
-use crate::config::Harvest;
-use crate::core::canary::Policy;
 use crate::core::outcome;
 use crate::edges::{Edges, Opening};
 use crate::store::outcomes::NewOutcome;
@@ -24,18 +22,6 @@ use crate::types::RunId;
 use anyhow::Result;
 use report::{Live, OutcomeItem};
 use std::collections::HashSet;
-
-/// The decision's `[harvest]` keys.
-pub fn policy(h: &Harvest) -> Policy {
-    Policy {
-        min_samples: h.min_samples,
-        check_every: h.check_every,
-        max_samples: h.max_samples,
-        confidence: h.confidence,
-        graduate_at_max: h.graduate_at_max,
-        early_failures: h.early_failures,
-    }
-}
 
 /// What one tick did.
 pub type Tick = tick::Tick<Report>;
@@ -151,7 +137,7 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
     r.errors.extend(found.errors);
 
     // 3. Every live canary: new checkpoints and the decision, exactly once.
-    let p = policy(&ctx.config.harvest);
+    let p = ctx.config.harvest.policy();
     let mut live: Vec<Live> = vec![];
     for c in store.live_canaries()? {
         if let Err(e) = canary::decide(store, &p, &c, &mut r, &mut live) {

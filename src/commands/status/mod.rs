@@ -399,7 +399,7 @@ fn canaries<'a>(
     live: &'a [crate::store::templates::TemplateVersion],
 ) -> Result<(Vec<CanaryDoc<'a>>, String)> {
     let h = &ctx.config.harvest;
-    let policy = super::harvest::policy(h);
+    let policy = h.policy();
     let (mut docs, mut text) = (vec![], String::new());
     for c in live {
         let (ok, failed) = c.tally();

@@ -16,7 +16,7 @@ pub(super) fn templates(ctx: &Ctx, s: &Store) -> Result<Vec<TemplateRow>> {
     let all = s.templates(None)?;
     let mut names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
     names.dedup();
-    let policy = crate::commands::harvest::policy(&ctx.config.harvest);
+    let policy = ctx.config.harvest.policy();
     let mut out = vec![];
     for name in names {
         let versions: Vec<&TemplateVersion> = all.iter().filter(|t| t.name == name).collect();

@@ -179,10 +179,8 @@ pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoi
         )),
         None if v.status == VersionStatus::Canary => {
             let h = &ctx.config.harvest;
-            let next = crate::core::canary::next_checkpoint(
-                &harvest::policy(h),
-                checkpoints.last().map(|c| c.at),
-            );
+            let next =
+                crate::core::canary::next_checkpoint(&h.policy(), checkpoints.last().map(|c| c.at));
             out.push_str(&format!(
                 "live: next checkpoint at {} outcomes (confidence {}, graduate_at_max {})\n",
                 next.map_or("-".into(), |n| n.to_string()),
