@@ -907,6 +907,21 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     assert_eq!(code, 0);
     assert_eq!(actions(&r), ["wait"]);
     assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    // the table while the flow runs: the PR as owner/repo#N (the URL is in
+    // --json), no result yet, and the runs column says what it counts
+    let out = s.afk.cmd().arg("upgrade").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("TEST RUNS"), "{text}");
+    let row: Vec<&str> = lines[2].split("  ").filter(|c| !c.trim().is_empty()).collect();
+    assert_eq!(row[0].trim(), format!("{MIRROR}#{n}"), "{text}");
+    assert!(!lines[2].contains("http"), "{text}");
+    assert_eq!(
+        text.matches("PENDING").count(),
+        1,
+        "the verdict says PENDING, the result is empty until the flow ends: {text}"
+    );
+    assert!(lines[2].contains("1 of 3"), "{text}");
 
     s.ci(branch, "success");
     let (code, r, _) = s.upgrade(&[]);
@@ -926,7 +941,7 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     assert!(
         lines[2].contains("library/nginx 1.25.3 → 1.26.0")
             && lines[2].contains("GREEN")
-            && lines[2].contains("1/3"),
+            && lines[2].contains("1 of 3"),
         "{text}"
     );
     assert!(text.contains("RESULT: SUCCESS"), "seed 003's wording: {text}");
