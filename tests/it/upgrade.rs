@@ -2427,12 +2427,29 @@ fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testp
             .unwrap()
             .contains(&format!("{MIRROR}#{n}"))
     }));
-    assert!(s.comments(n).iter().any(|c| {
-        c["body"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("maint/tests#{tn}"))
-    }));
+    let notes: Vec<String> = s
+        .comments(n)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .filter(|b| b.contains(&format!("maint/tests#{tn}")))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    // the cross-note says which test was stale and why, as the fixer said it
+    assert!(
+        notes[0].contains("test\\_homepage")
+            && notes[0].contains("the welcome text changed in 1.26"),
+        "{}",
+        notes[0]
+    );
+    let back: Vec<String> = s
+        .comments_in("maint/tests", tn)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        back.iter().any(|b| b.contains("test\\_homepage")),
+        "{back:?}"
+    );
     let (_, r, _) = s.upgrade(&["--with-tests"]);
     let pr = pr_of(&r);
     assert_eq!(pr["result"], "SUCCESS+TESTPR", "{r}");
