@@ -2387,6 +2387,13 @@ fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testp
     assert_eq!(pr_of(&r)["result"], "PENDING");
     let dir = s.wait_fixer_tests(1);
     let env = std::fs::read_to_string(dir.join("got-env")).unwrap();
+    // the tests fixer's AFK_RUN_ID is its run folder's name, as `afk runs` lists it
+    let folder = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(folder.ends_with("-1-tests"), "{folder}");
+    assert!(
+        env.lines().any(|l| l == format!("AFK_RUN_ID={folder}")),
+        "{env}"
+    );
     assert!(
         env.lines().any(|l| l == "AFK_TESTS_REPO=maint/tests"),
         "{env}"
