@@ -613,43 +613,6 @@ pub fn paired_comment(other: &str, url: &str, st: &StaleTest) -> String {
     s
 }
 
-#[cfg(test)]
-mod paired_tests {
-    use super::*;
-
-    #[test]
-    fn the_cross_note_names_the_stale_test_and_why_bounded_and_escaped() {
-        let st = |test: &str, why: &str| StaleTest {
-            test: test.into(),
-            why: why.into(),
-        };
-        let head = "afk: paired with o/t#2 (http://h/o/t/pulls/2): the stale test is updated there, and this PR is tested against it.";
-        let long = "x".repeat(5000);
-        for (report, want_tail) in [
-            (st("", ""), String::new()),
-            (
-                st("test_homepage", "the welcome text changed"),
-                "\n\n- stale test: test\\_homepage\n- why (as the fixer reported it): the welcome text changed\n".into(),
-            ),
-            (
-                st("t", "line one\n@everyone [x](http://evil.invalid)"),
-                format!(
-                    "\n\n- stale test: t\n- why (as the fixer reported it): {}\n",
-                    md_text("line one\n@everyone [x](http://evil.invalid)")
-                ),
-            ),
-        ] {
-            assert_eq!(
-                paired_comment("o/t#2", "http://h/o/t/pulls/2", &report),
-                format!("{head}{want_tail}")
-            );
-        }
-        let bounded = paired_comment("o/t#2", "http://h/o/t/pulls/2", &st("t", &long));
-        assert!(bounded.len() < head.len() + 1200, "{}", bounded.len());
-        assert_eq!(bounded.lines().count(), 4);
-    }
-}
-
 /// 8.7: the tests fixer's prompt: update the stale test, nothing else.
 pub fn tests_prompt(preamble: &str, b: &Bump, tests_repo: &RepoName, st: &StaleTest) -> String {
     let mut s = preamble.trim_end().to_string();
@@ -1242,5 +1205,37 @@ mod tests {
         for (host, image, want) in cases {
             assert_eq!(registry_url(host, image), want, "case {host:?} {image}");
         }
+    }
+
+    #[test]
+    fn the_cross_note_names_the_stale_test_and_why_bounded_and_escaped() {
+        let st = |test: &str, why: &str| StaleTest {
+            test: test.into(),
+            why: why.into(),
+        };
+        let head = "afk: paired with o/t#2 (http://h/o/t/pulls/2): the stale test is updated there, and this PR is tested against it.";
+        let long = "x".repeat(5000);
+        for (report, want_tail) in [
+            (st("", ""), String::new()),
+            (
+                st("test_homepage", "the welcome text changed"),
+                "\n\n- stale test: test\\_homepage\n- why (as the fixer reported it): the welcome text changed\n".into(),
+            ),
+            (
+                st("t", "line one\n@everyone [x](http://evil.invalid)"),
+                format!(
+                    "\n\n- stale test: t\n- why (as the fixer reported it): {}\n",
+                    md_text("line one\n@everyone [x](http://evil.invalid)")
+                ),
+            ),
+        ] {
+            assert_eq!(
+                paired_comment("o/t#2", "http://h/o/t/pulls/2", &report),
+                format!("{head}{want_tail}")
+            );
+        }
+        let bounded = paired_comment("o/t#2", "http://h/o/t/pulls/2", &st("t", &long));
+        assert!(bounded.len() < head.len() + 1200, "{}", bounded.len());
+        assert_eq!(bounded.lines().count(), 4);
     }
 }
