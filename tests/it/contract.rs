@@ -168,6 +168,57 @@ fn every_path_afk_calls_exists_in_the_contract() {
     assert_eq!(items["type"], "integer");
 }
 
+/// afk's Gitea client asks for `application/json` on every call but one, so
+/// every operation it uses must produce JSON. The one that does not, the raw
+/// `git/commits/{sha}.diff` (its description produces `text/plain`), is left
+/// out of the cut, so it is pinned here: the sandbox answers it as
+/// `text/plain` and refuses an `Accept` that rules plain text out, and the
+/// harvest tests that read a diff go through it.
+#[test]
+fn every_operation_afk_uses_produces_what_it_accepts() {
+    let mut problems = vec![];
+    for file in ["gitea-v1-subset.json", "gitea-v1-review-subset.json"] {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/contracts")
+            .join(file);
+        let c: Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let global = c["produces"].clone();
+        for (path, ops) in c["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let produces = op.get("produces").unwrap_or(&global);
+                if !produces
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|m| m == "application/json"))
+                {
+                    problems.push(format!("{file}: {method} {path} produces {produces}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let sha = sb.commit_as("acme/api", "main", "alice", &[("a.txt", "a\n")], "a");
+    let url = format!("{}/api/v1/repos/acme/api/git/commits/{sha}.diff", sb.url);
+    let plain = ureq::get(&url)
+        .set("Authorization", &format!("token {TOKEN}"))
+        .set("Accept", "text/plain")
+        .call()
+        .unwrap();
+    assert!(
+        plain.content_type().starts_with("text/plain"),
+        "{}",
+        plain.content_type()
+    );
+    match ureq::get(&url)
+        .set("Authorization", &format!("token {TOKEN}"))
+        .set("Accept", "application/json")
+        .call()
+    {
+        Err(ureq::Error::Status(406, _)) => {}
+        other => panic!("asking for JSON should be refused: {other:?}"),
+    }
+}
+
 #[test]
 fn fields_afk_reads_are_in_the_contract() {
     let c = contract();

@@ -1083,3 +1083,47 @@ fn the_doctor_job_fails_fast() {
         "a failed doctor is not restarted in its pod"
     );
 }
+
+/// The commands the operator is told to run for the doctor Job (the guide's
+/// and the manifest's own) return as soon as doctor ends, passed or failed:
+/// `kubectl wait --for=condition=complete` alone waits out its timeout when
+/// the Job fails, so the report is followed (`logs -f`) first, and a wait
+/// after it is short.
+#[test]
+fn the_documented_doctor_commands_return_at_once_when_doctor_fails() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let guide = read(&root.join("docs/kubernetes.md"));
+    let manifest = read(&contrib().join("kubernetes/once/doctor.job.yaml"));
+    for (what, text) in [
+        ("docs/kubernetes.md", &guide),
+        ("doctor.job.yaml", &manifest),
+    ] {
+        let cmds: Vec<&str> = text
+            .lines()
+            .map(|l| l.trim_start_matches('#').trim())
+            .filter(|l| l.starts_with("kubectl") && l.contains("afk-doctor"))
+            .collect();
+        let follow = cmds
+            .iter()
+            .position(|c| c.contains(" logs -f ") && c.contains("--pod-running-timeout"));
+        assert!(
+            follow.is_some(),
+            "{what}: no `logs -f` of the doctor Job: {cmds:?}"
+        );
+        for (i, c) in cmds.iter().enumerate() {
+            let mut words = c.split_whitespace().take_while(|t| !t.starts_with('#'));
+            if words.any(|t| t == "wait") {
+                assert!(
+                    i > follow.unwrap(),
+                    "{what}: a wait before the log is followed: {c}"
+                );
+                let t = c
+                    .split("--timeout=")
+                    .nth(1)
+                    .and_then(|t| t.split('s').next());
+                let secs: u32 = t.and_then(|t| t.parse().ok()).unwrap_or(u32::MAX);
+                assert!(secs <= 30, "{what}: a long wait: {c}");
+            }
+        }
+    }
+}

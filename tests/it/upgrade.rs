@@ -907,6 +907,21 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     assert_eq!(code, 0);
     assert_eq!(actions(&r), ["wait"]);
     assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
+    // the table while the flow runs: the PR as owner/repo#N (the URL is in
+    // --json), no result yet, and the runs column says what it counts
+    let out = s.afk.cmd().arg("upgrade").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[1].contains("TEST RUNS"), "{text}");
+    let row: Vec<&str> = lines[2].split("  ").filter(|c| !c.trim().is_empty()).collect();
+    assert_eq!(row[0].trim(), format!("{MIRROR}#{n}"), "{text}");
+    assert!(!lines[2].contains("http"), "{text}");
+    assert_eq!(
+        text.matches("PENDING").count(),
+        1,
+        "the verdict says PENDING, the result is empty until the flow ends: {text}"
+    );
+    assert!(lines[2].contains("1 of 3"), "{text}");
 
     s.ci(branch, "success");
     let (code, r, _) = s.upgrade(&[]);
@@ -926,7 +941,7 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     assert!(
         lines[2].contains("library/nginx 1.25.3 → 1.26.0")
             && lines[2].contains("GREEN")
-            && lines[2].contains("1/3"),
+            && lines[2].contains("1 of 3"),
         "{text}"
     );
     assert!(text.contains("RESULT: SUCCESS"), "seed 003's wording: {text}");
@@ -2372,6 +2387,13 @@ fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testp
     assert_eq!(pr_of(&r)["result"], "PENDING");
     let dir = s.wait_fixer_tests(1);
     let env = std::fs::read_to_string(dir.join("got-env")).unwrap();
+    // the tests fixer's AFK_RUN_ID is its run folder's name, as `afk runs` lists it
+    let folder = dir.file_name().unwrap().to_string_lossy().to_string();
+    assert!(folder.ends_with("-1-tests"), "{folder}");
+    assert!(
+        env.lines().any(|l| l == format!("AFK_RUN_ID={folder}")),
+        "{env}"
+    );
     assert!(
         env.lines().any(|l| l == "AFK_TESTS_REPO=maint/tests"),
         "{env}"
@@ -2412,12 +2434,29 @@ fn with_tests_pairs_a_tests_pr_and_green_with_the_updated_tests_is_success_testp
             .unwrap()
             .contains(&format!("{MIRROR}#{n}"))
     }));
-    assert!(s.comments(n).iter().any(|c| {
-        c["body"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("maint/tests#{tn}"))
-    }));
+    let notes: Vec<String> = s
+        .comments(n)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .filter(|b| b.contains(&format!("maint/tests#{tn}")))
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    // the cross-note says which test was stale and why, as the fixer said it
+    assert!(
+        notes[0].contains("test\\_homepage")
+            && notes[0].contains("the welcome text changed in 1.26"),
+        "{}",
+        notes[0]
+    );
+    let back: Vec<String> = s
+        .comments_in("maint/tests", tn)
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        back.iter().any(|b| b.contains("test\\_homepage")),
+        "{back:?}"
+    );
     let (_, r, _) = s.upgrade(&["--with-tests"]);
     let pr = pr_of(&r);
     assert_eq!(pr["result"], "SUCCESS+TESTPR", "{r}");

@@ -58,6 +58,7 @@ pub mod upgrade_current;
 pub mod upgrade_end;
 pub mod upgrade_group;
 pub mod upgrade_open;
+pub mod upgrade_table;
 pub mod verdict;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.

@@ -595,12 +595,22 @@ pub fn tests_pr_body(b: &Bump, recipe_pr: &str, st: &StaleTest) -> String {
     )
 }
 
-/// 8.7: the comment on the recipe PR naming its paired tests PR.
-pub fn paired_comment(other: &str, url: &str) -> String {
+/// 8.7: the comment on each PR of a pair naming the other, and which test was
+/// stale and why as the fixer reported it (each one escaped line, bounded:
+/// `md_text`); without a report, the pairing alone.
+pub fn paired_comment(other: &str, url: &str, st: &StaleTest) -> String {
     let link = safe_url(url).map(|u| format!(" ({u})")).unwrap_or_default();
-    format!(
+    let mut s = format!(
         "afk: paired with {other}{link}: the stale test is updated there, and this PR is tested against it."
-    )
+    );
+    if !st.test.trim().is_empty() || !st.why.trim().is_empty() {
+        s.push_str(&format!(
+            "\n\n- stale test: {}\n- why (as the fixer reported it): {}\n",
+            md_text(&st.test),
+            md_text(&st.why)
+        ));
+    }
+    s
 }
 
 /// 8.7: the tests fixer's prompt: update the stale test, nothing else.
@@ -1195,5 +1205,37 @@ mod tests {
         for (host, image, want) in cases {
             assert_eq!(registry_url(host, image), want, "case {host:?} {image}");
         }
+    }
+
+    #[test]
+    fn the_cross_note_names_the_stale_test_and_why_bounded_and_escaped() {
+        let st = |test: &str, why: &str| StaleTest {
+            test: test.into(),
+            why: why.into(),
+        };
+        let head = "afk: paired with o/t#2 (http://h/o/t/pulls/2): the stale test is updated there, and this PR is tested against it.";
+        let long = "x".repeat(5000);
+        for (report, want_tail) in [
+            (st("", ""), String::new()),
+            (
+                st("test_homepage", "the welcome text changed"),
+                "\n\n- stale test: test\\_homepage\n- why (as the fixer reported it): the welcome text changed\n".into(),
+            ),
+            (
+                st("t", "line one\n@everyone [x](http://evil.invalid)"),
+                format!(
+                    "\n\n- stale test: t\n- why (as the fixer reported it): {}\n",
+                    md_text("line one\n@everyone [x](http://evil.invalid)")
+                ),
+            ),
+        ] {
+            assert_eq!(
+                paired_comment("o/t#2", "http://h/o/t/pulls/2", &report),
+                format!("{head}{want_tail}")
+            );
+        }
+        let bounded = paired_comment("o/t#2", "http://h/o/t/pulls/2", &st("t", &long));
+        assert!(bounded.len() < head.len() + 1200, "{}", bounded.len());
+        assert_eq!(bounded.lines().count(), 4);
     }
 }

@@ -345,12 +345,15 @@ impl Forge for Gitea {
     }
 
     /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
-    /// the first parent (what Gitea runs for it), split into files.
+    /// the first parent (what Gitea runs for it), split into files. The
+    /// operation produces `text/plain` (its contract says so), so that is
+    /// what is asked for.
     fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {
-        let r = self.rest.http.send(
+        let r = self.rest.http.send_accepting(
             "GET",
             &format!("/repos/{}/git/commits/{}.diff", rp(repo), enc(sha)),
             None,
+            "text/plain",
         )?;
         Ok(super::commits::split_diff(&r.body))
     }

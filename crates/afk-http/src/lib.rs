@@ -720,6 +720,19 @@ impl Http {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<Response> {
+        self.send_accepting(method, path, body, self.accept)
+    }
+
+    /// [`Http::send`] with another `Accept` than the client's own, for the
+    /// one operation whose contract produces something else (Gitea's raw
+    /// `git/commits/{sha}.diff` produces `text/plain`).
+    pub fn send_accepting(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+    ) -> Result<Response> {
         let url = format!("{}{}", self.root, path);
         let idempotent = method != "POST";
         let cached = match (&self.cache, method) {
@@ -738,7 +751,7 @@ impl Http {
         loop {
             let slot = self.admit(method, path)?;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = self.agent.request(method, &url).set("Accept", self.accept);
+            let mut req = self.agent.request(method, &url).set("Accept", accept);
             for (k, v) in &self.headers {
                 req = req.set(k, v);
             }

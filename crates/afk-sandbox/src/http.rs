@@ -190,6 +190,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        406 => "Not Acceptable",
         409 => "Conflict",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",

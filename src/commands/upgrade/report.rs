@@ -246,8 +246,9 @@ impl Report {
         )
     }
 
-    /// The open upgrade PRs and where each flow stands.
+    /// The open upgrade PRs and where each flow stands (`core::upgrade_table`).
     fn pr_table(&self, s: &mut String) {
+        use crate::core::upgrade_table::{COLUMNS, pr_ref, result_cell, runs_cell};
         if !self.prs.is_empty() {
             let rows: Vec<Vec<String>> = self
                 .prs
@@ -255,38 +256,36 @@ impl Report {
                 .map(|p| {
                     vec![
                         match &p.tests_pr {
-                            Some(t) => format!("{} + {t}", p.url),
-                            None => p.url.clone(),
+                            Some(t) => format!("{} + {}", pr_ref(&p.url), pr_ref(t)),
+                            None => pr_ref(&p.url),
                         },
                         p.recipe.clone(),
                         p.changes(),
                         p.verdict.to_string(),
-                        match &p.why {
-                            Some(w) => format!("{} — {w}", p.result),
-                            None => p.result.to_string(),
-                        },
+                        result_cell(p.result, p.why.as_deref()),
                         p.build_url.clone().unwrap_or_else(|| "-".into()),
-                        format!("{}/{}", p.test_runs, p.max_test_runs),
+                        runs_cell(p.test_runs, p.max_test_runs),
                     ]
                 })
                 .collect();
-            s.push_str(&table(
-                &[
-                    "PR", "RECIPE", "IMAGE", "VERDICT", "RESULT", "BUILD", "RUNS",
-                ],
-                &rows,
-            ));
+            s.push_str(&table(&COLUMNS, &rows));
         }
     }
 
     /// Seed 003's words for each PR's result: `RESULT: SUCCESS`,
-    /// `RESULT: FAILED — upgrade not green after 3 test runs`.
+    /// `RESULT: FAILED — upgrade not green after 3 test runs`; none yet while
+    /// the flow runs.
     fn results(&self, s: &mut String) {
         for p in &self.prs {
-            s.push_str(&format!("{}: RESULT: {}", p.url, p.result));
-            if let Some(w) = p.why.as_deref().filter(|w| !w.is_empty()) {
-                s.push_str(&format!(" — {w}"));
-            }
+            let (result, why) = (p.result, p.why.as_deref());
+            let line = crate::core::upgrade_table::result_line(
+                &p.url,
+                result,
+                why,
+                p.test_runs,
+                p.max_test_runs,
+            );
+            s.push_str(&line);
             s.push('\n');
         }
     }

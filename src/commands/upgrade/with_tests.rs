@@ -99,12 +99,12 @@ pub(super) fn open_pr(
     up.forge.create_comment(
         &tests_repo,
         tpr.number,
-        &upgrade::paired_comment(&recipe_ref, &pr.html_url),
+        &upgrade::paired_comment(&recipe_ref, &pr.html_url, &st),
     )?;
     up.forge.create_comment(
         &r.mirror,
         pr.number,
-        &upgrade::paired_comment(&tests_ref, &tpr.html_url),
+        &upgrade::paired_comment(&tests_ref, &tpr.html_url, &st),
     )?;
     let testme = upgrade::testme_with_tests(&up.ctx.config.upgrade.testme_comment, &branch);
     up.forge.create_comment(&r.mirror, pr.number, &testme)?;

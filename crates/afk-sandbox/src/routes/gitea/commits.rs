@@ -75,12 +75,23 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
 
 /// `GET /repos/{full}/git/commits/{sha}.diff`: the commit against its first
 /// parent as `git diff -M` writes it, in plain text (Gitea's raw diff).
+/// The operation produces `text/plain` only, so a request whose `Accept`
+/// rules that out is refused with 406: a client asking for JSON here would
+/// be asking for something the contract does not offer.
 pub(super) fn raw_diff(f: &Forge, req: &Request, full: &str, file: &str) -> Reply {
     let Some(sha) = file.strip_suffix(".diff") else {
         return not_found();
     };
     if req.method != "GET" {
         return not_found();
+    }
+    if let Some(a) = req.header("accept")
+        && !a
+            .split(',')
+            .map(|m| m.split(';').next().unwrap_or("").trim())
+            .any(|m| matches!(m, "text/plain" | "text/*" | "*/*"))
+    {
+        return err(406, "this operation produces text/plain only");
     }
     match git::diff(&f.git_dir(full), sha) {
         Ok(text) => Reply::Send {
