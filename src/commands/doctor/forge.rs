@@ -96,6 +96,10 @@ fn repo_checks(
     let name = format!("repo {repo}");
     let mut out = vec![];
     match forge.repo_labels(repo) {
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+            let text = format!("{repo} does not exist or the token cannot see it");
+            return vec![(name, Level::Fail, text)];
+        }
         Err(e) => out.push((name.clone(), Level::Fail, crate::commands::error_line(&e))),
         Ok(labels) => {
             let missing: Vec<String> = [
