@@ -631,7 +631,7 @@ pub struct StatusArgs {
 // each becomes the model's value of the same name (`lesson::LessonStatus`, …)
 // as clap parses it, so a command sees the model's types only.
 
-/// A lesson's status (SPEC 6).
+/// A lesson's status.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LessonStatus {
     /// Recorded, nobody has looked at it yet
