@@ -263,6 +263,10 @@ Examples:
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
   afk --dry-run man --dir DIR               # name the pages, write nothing")]
     Man(ManArgs),
+    /// Not a command: `afk version` says to use `afk --version` (clap would
+    /// otherwise suggest `lessons`)
+    #[command(hide = true)]
+    Version,
 }
 
 #[derive(Args, Debug)]

@@ -585,3 +585,37 @@ fn init_create_labels_makes_the_missing_ones() {
     assert!(sb.writes().is_empty(), "idempotent");
 }
 }
+
+#[test]
+fn afk_version_points_at_the_flag_not_at_lessons() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .env_remove("AFK_CONFIG")
+        .arg("version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("afk --version"), "{err}");
+    assert!(!err.contains("lessons"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let help = assert_cmd::Command::new(afk_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(!help.contains("  version"), "hidden: {help}");
+}
+
+#[test]
+fn lessons_update_help_lists_the_status_values() {
+    for flag in ["-h", "--help"] {
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(["lessons", "update", flag])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for v in ["new", "in_progress", "closed"] {
+            assert!(help.contains(v), "{flag} {v}: {help}");
+        }
+    }
+}
