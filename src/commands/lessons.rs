@@ -19,7 +19,7 @@ struct Written {
 }
 
 /// What `lessons list` and `lessons snapshot` print with `--json` (and a
-/// disabled journal: `{"enabled": false}`).
+/// disabled journal: `{"enabled": false}`, and `lessons list` an empty list).
 #[derive(Serialize)]
 struct Read<'a> {
     enabled: bool,
@@ -40,7 +40,8 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             ctx.json,
             &Read {
                 enabled: false,
-                lessons: None,
+                // a list is a list, empty: a script reading `.lessons` needs no case
+                lessons: matches!(cmd, LessonsCmd::List(_)).then_some(&[]),
                 snapshot: None,
             },
             "lessons: disabled (lessons.enabled = false); nothing read or written\n",
