@@ -446,6 +446,9 @@ pub struct LessonRecord {
     /// The issue or PR it came from, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
+    /// The run it came from (see `afk runs`); it must exist
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<i64>,
     /// Stage where it went wrong, e.g. dispatch, ci, review, deploy
     #[arg(long, value_name = "S")]
     pub stage: Option<String>,
