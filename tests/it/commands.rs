@@ -168,6 +168,19 @@ fn sandbox_requires_the_token_and_pages_like_gitea() {
 fn demo_runs_the_lifecycle_on_the_sandbox() {
     let out = demo(&["demo"], 60);
     let text = String::from_utf8_lossy(&out.stdout);
+    // nothing left behind in $TMPDIR: not the folder, not a page beside it
+    let folder = text
+        .lines()
+        .find_map(|l| l.strip_prefix("the demo's folder "))
+        .and_then(|l| l.split(" is removed").next())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("no folder line:\n{text}"));
+    assert!(!folder.exists(), "{}", folder.display());
+    assert!(
+        !folder.with_extension("html").exists(),
+        "{}",
+        folder.display()
+    );
     // a table row holding all these words, however the columns are padded
     let row = |words: &[&str]| {
         text.lines()
