@@ -263,6 +263,10 @@ Examples:
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
   afk --dry-run man --dir DIR               # name the pages, write nothing")]
     Man(ManArgs),
+    /// Not a command: `afk version` says to use `afk --version` (clap would
+    /// otherwise suggest `lessons`)
+    #[command(hide = true)]
+    Version,
 }
 
 #[derive(Args, Debug)]
@@ -442,6 +446,9 @@ pub struct LessonRecord {
     /// The issue or PR it came from, e.g. owner/repo#7
     #[arg(long, value_name = "W")]
     pub work_item: Option<String>,
+    /// The run it came from (see `afk runs`); it must exist
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<i64>,
     /// Stage where it went wrong, e.g. dispatch, ci, review, deploy
     #[arg(long, value_name = "S")]
     pub stage: Option<String>,
@@ -631,7 +638,7 @@ pub struct StatusArgs {
 // each becomes the model's value of the same name (`lesson::LessonStatus`, …)
 // as clap parses it, so a command sees the model's types only.
 
-/// A lesson's status (SPEC 6).
+/// A lesson's status.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LessonStatus {
     /// Recorded, nobody has looked at it yet

@@ -1097,8 +1097,13 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| {
+            let fix = if e.kind() == std::io::ErrorKind::NotFound {
+                "pass --config PATH or run `afk init`"
+            } else {
+                "fix its permissions (it must be a file afk's user can read) or pass --config PATH"
+            };
             cfg_err(format!(
-                "config: cannot read {}: {e} (pass --config PATH or run `afk init`)",
+                "config: cannot read {}: {e} ({fix})",
                 path.display()
             ))
         })?;
@@ -1768,6 +1773,12 @@ pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
             path.display()
         ))
     })?;
+    if meta.is_dir() {
+        bail!(cfg_err(format!(
+            "config: {key} {} is a directory: give the path of the file that holds the secret",
+            path.display()
+        )));
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         bail!(cfg_err(format!(

@@ -5,6 +5,7 @@ use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd};
 use crate::lessons::check_type;
 use crate::store::Store;
 use crate::store::lessons::{Filter, LessonSource, NewLesson, Update};
+use crate::types::RunId;
 use anyhow::{Result, bail};
 use serde::Serialize;
 
@@ -19,7 +20,7 @@ struct Written {
 }
 
 /// What `lessons list` and `lessons snapshot` print with `--json` (and a
-/// disabled journal: `{"enabled": false}`).
+/// disabled journal: `{"enabled": false}`, and `lessons list` an empty list).
 #[derive(Serialize)]
 struct Read<'a> {
     enabled: bool,
@@ -40,7 +41,8 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
             ctx.json,
             &Read {
                 enabled: false,
-                lessons: None,
+                // a list is a list, empty: a script reading `.lessons` needs no case
+                lessons: matches!(cmd, LessonsCmd::List(_)).then_some(&[]),
                 snapshot: None,
             },
             "lessons: disabled (lessons.enabled = false); nothing read or written\n",
@@ -62,7 +64,7 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
         source: LessonSource::Manual,
         repo: a.repo.clone(),
         work_item: a.work_item.clone(),
-        run_id: None,
+        run_id: a.run_id.map(RunId),
         stage: a.stage.clone(),
         agent: a.agent.clone(),
         root_cause: a.root_cause.clone(),
@@ -72,9 +74,23 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
         target_repo: a.target_repo.clone(),
         target_domain: a.target_domain,
     };
+    let path = ctx.state_path();
+    if let Some(run) = a.run_id
+        && Store::open_existing(&path)?.is_none()
+    {
+        bail!(
+            "lessons: no run {run} (no state file yet at {})",
+            path.display()
+        );
+    }
     let mut local = ctx.local()?;
     let tense = local.tense();
     let s = &mut local.store;
+    if let Some(run) = a.run_id
+        && s.run(RunId(run))?.is_none()
+    {
+        bail!("lessons: no run {run} (see `afk runs`): nothing recorded");
+    }
     let id = s
         .insert_lesson(&l, None)?
         .expect("manual lessons are never dropped");

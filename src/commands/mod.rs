@@ -107,6 +107,9 @@ pub fn run(cli: Cli) -> Result<u8> {
         Cmd::Doctor(a) => doctor::run(&load(&cli)?, a),
         Cmd::Template(t) => template::run(&load(&cli)?, t),
         Cmd::Lessons(l) => lessons::run(&load(&cli)?, l),
+        Cmd::Version => {
+            Err(UsageError("`afk version` is not a command: use `afk --version`".into()).into())
+        }
     }
 }
 

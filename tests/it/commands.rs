@@ -168,6 +168,19 @@ fn sandbox_requires_the_token_and_pages_like_gitea() {
 fn demo_runs_the_lifecycle_on_the_sandbox() {
     let out = demo(&["demo"], 60);
     let text = String::from_utf8_lossy(&out.stdout);
+    // nothing left behind in $TMPDIR: not the folder, not a page beside it
+    let folder = text
+        .lines()
+        .find_map(|l| l.strip_prefix("the demo's folder "))
+        .and_then(|l| l.split(" is removed").next())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| panic!("no folder line:\n{text}"));
+    assert!(!folder.exists(), "{}", folder.display());
+    assert!(
+        !folder.with_extension("html").exists(),
+        "{}",
+        folder.display()
+    );
     // a table row holding all these words, however the columns are padded
     let row = |words: &[&str]| {
         text.lines()
@@ -584,4 +597,38 @@ fn init_create_labels_makes_the_missing_ones() {
     );
     assert!(sb.writes().is_empty(), "idempotent");
 }
+}
+
+#[test]
+fn afk_version_points_at_the_flag_not_at_lessons() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .env_remove("AFK_CONFIG")
+        .arg("version")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("afk --version"), "{err}");
+    assert!(!err.contains("lessons"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let help = assert_cmd::Command::new(afk_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(!help.contains("  version"), "hidden: {help}");
+}
+
+#[test]
+fn lessons_update_help_lists_the_status_values() {
+    for flag in ["-h", "--help"] {
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(["lessons", "update", flag])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        for v in ["new", "in_progress", "closed"] {
+            assert!(help.contains(v), "{flag} {v}: {help}");
+        }
+    }
 }

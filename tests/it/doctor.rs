@@ -276,3 +276,23 @@ fn doctor_fails_a_runs_dir_it_cannot_create() {
     let d = checks[0]["detail"].as_str().unwrap();
     assert!(d.contains("runs_dir") && d.contains("afk.toml/runs"), "{d}");
 }
+
+#[test]
+fn doctor_says_a_missing_repo_in_one_line() {
+    let sb = one_repo();
+    let afk = Afk::new(
+        &sb,
+        "enabled = true\nallowlist = [\"acme/api\", \"acme/ghost\"]",
+        "",
+    );
+    let (code, checks) = doctor(&afk, &[], "repo acme/ghost");
+    assert_eq!(code, 1, "{checks:?}");
+    assert_eq!(checks.len(), 1, "one line: {checks:?}");
+    assert_eq!(checks[0]["level"], "fail", "{checks:?}");
+    let text = checks[0]["detail"].as_str().unwrap_or_default().to_string();
+    assert!(
+        text.contains("does not exist") && text.contains("cannot see"),
+        "{checks:?}"
+    );
+    assert!(!text.contains("collaborator"), "{text}");
+}

@@ -363,3 +363,43 @@ fn state_disk_full_says_the_disk_is_full_and_writes_nothing_half() {
     );
     drop(disk);
 }
+
+#[test]
+fn a_token_file_that_is_a_directory_says_so_not_chmod() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let scratch = Scratch::new();
+    let config = scratch.write(
+        "afk.toml",
+        &format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}token_file = \"tokendir\"\n\
+             [runner]\ncommand = [\"true\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
+        ),
+    );
+    std::fs::create_dir_all(scratch.path("tokendir")).unwrap();
+    let (code, _, err) = run_without_env_token(&config, &["poll"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("chmod"), "{err}");
+    assert!(
+        err.contains("forge.token_file") && err.contains("is a directory"),
+        "{err}"
+    );
+    assert!(err.contains("file"), "says what to give instead: {err}");
+}
+
+#[test]
+fn a_config_that_cannot_be_read_says_why_and_suggests_init_only_when_missing() {
+    let scratch = Scratch::new();
+    let dir = scratch.path("afk.toml");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, _, err) = run_without_env_token(&dir, &["poll"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("cannot read"), "{err}");
+    assert!(!err.contains("afk init"), "it exists: no init: {err}");
+    assert!(err.contains("directory"), "the OS's reason: {err}");
+    let (code, _, err) = run_without_env_token(&scratch.path("missing.toml"), &["poll"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("afk init"), "missing: init is the fix: {err}");
+}

@@ -503,3 +503,35 @@ fn the_sandbox_app_routes_answer_in_githubs_published_shapes() {
     .unwrap();
     assert_eq!(call(&sb, "GET", "/app", &future).0, 401);
 }
+
+#[test]
+fn doctor_with_a_wrong_installation_id_fails_once_and_skips_what_depends_on_it() {
+    let sb = app_sandbox(one_issue());
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    use_app(&afk, "test-app-key-pkcs1.pem", 0o600);
+    let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
+        &format!("app_installation_id = {INSTALLATION}"),
+        "app_installation_id = 999999",
+        1,
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let (code, r, _, err) = run(&afk, &["doctor"]);
+    assert_eq!(code, 1, "{r} {err}");
+    let checks = r["checks"].as_array().unwrap_or_else(|| panic!("{err}"));
+    let fails: Vec<&Value> = checks.iter().filter(|c| c["level"] == "fail").collect();
+    assert_eq!(fails.len(), 1, "one FAIL: {fails:?}");
+    assert_eq!(fails[0]["check"], "installation", "{fails:?}");
+    assert!(
+        fails[0]["detail"].as_str().unwrap().contains("999999"),
+        "names the id: {fails:?}"
+    );
+    let skipped: Vec<&Value> = checks
+        .iter()
+        .filter(|c| c["detail"].as_str().unwrap_or("").contains("skipped"))
+        .collect();
+    assert_eq!(
+        skipped.len(),
+        1,
+        "one line says what was skipped: {checks:?}"
+    );
+}

@@ -238,13 +238,14 @@ fn the_demo_page_renders_in_a_real_browser_at_desktop_and_phone_widths() {
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: apt-get install chromium (.ci/run does), or set AFK_SKIP_BROWSER=1 to skip"
     );
-    let out = demo(&["--json", "demo"], 300);
+    let out = demo(&["--json", "demo", "--keep"], 300);
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let written = std::path::PathBuf::from(doc["status_page"].as_str().unwrap());
     let scratch = Scratch::new();
     let page = scratch.path("index.html");
     std::fs::copy(&written, &page).unwrap();
-    std::fs::remove_file(&written).unwrap();
+    // the page lives in the kept demo folder: remove the folder
+    std::fs::remove_dir_all(written.parent().unwrap()).unwrap();
     for (w, h) in [(1280, 900), (390, 844)] {
         let shot = scratch.path(&format!("shot-{w}.png"));
         chromium(

@@ -159,7 +159,15 @@ pub struct Spent {
 /// The run went over its budget.
 pub fn budget_exceeded(s: &Spent) -> RunLesson {
     use super::spend::{age_text, usd};
-    let spent = s.spend_usd.map_or("nothing reported".into(), usd);
+    let turns = crate::plural(s.turns as usize, "agent turn", "agent turns");
+    let ran = match s.spend_usd {
+        Some(x) => format!("spent {} in {}, {turns}", usd(x), age_text(s.age)),
+        // a timeout with no spend known: say so, not "spent nothing"
+        None => format!(
+            "ran {}, {turns}, the agent reported no spend",
+            age_text(s.age)
+        ),
+    };
     let limits = format!(
         "budget.run_usd {}, budget.run_time {}",
         if s.run_usd > 0.0 {
@@ -173,11 +181,7 @@ pub fn budget_exceeded(s: &Spent) -> RunLesson {
     RunLesson {
         kind: LessonKind::BudgetExceeded,
         stage: "budget",
-        root_cause: format!(
-            "the run went over its budget: spent {spent} in {}, {} agent turn(s) ({limits})",
-            age_text(s.age),
-            s.turns
-        ),
+        root_cause: format!("the run went over its budget: {ran} ({limits})"),
         suggestion: "split the issue into smaller ones, or raise the limit if the work is worth it"
             .into(),
         detail: None,
@@ -355,7 +359,7 @@ mod tests {
             "{}",
             l.root_cause
         );
-        assert!(l.root_cause.contains("3 agent turn(s)"));
+        assert!(l.root_cause.contains("3 agent turns"), "{}", l.root_cause);
         let none = budget_exceeded(&Spent {
             spend_usd: None,
             run_usd: 0.0,
@@ -363,7 +367,17 @@ mod tests {
             age: Duration::from_secs(1),
             turns: 1,
         });
-        assert!(none.root_cause.contains("spent nothing reported"));
+        assert!(
+            !none.root_cause.contains("spent nothing"),
+            "{}",
+            none.root_cause
+        );
+        assert!(
+            none.root_cause.contains("the agent reported no spend")
+                && none.root_cause.contains("1 agent turn,"),
+            "{}",
+            none.root_cause
+        );
         assert!(
             none.root_cause
                 .contains("budget.run_usd none, budget.run_time none")

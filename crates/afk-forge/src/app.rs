@@ -221,10 +221,15 @@ impl App {
                     i["repository_selection"].as_str().unwrap_or("?")
                 ),
             )),
-            Err(e) => out.push(Diagnosis::fail(
-                "installation",
-                format!("{e}; fix: install the app on the owner of the allowlisted repos and set forge.app_installation_id to the number in the installation's URL"),
-            )),
+            Err(e) => {
+                // the token, its repos and every call made with it depend on
+                // the installation: one FAIL, not one per dependent check
+                out.push(Diagnosis::fail(
+                    "installation",
+                    format!("forge.app_installation_id {}: {e}; fix: install the app on the owner of the allowlisted repos and set forge.app_installation_id to the number in the installation's URL", self.installation_id),
+                ));
+                return out;
+            }
         }
         #[derive(Deserialize)]
         struct R {

@@ -643,6 +643,10 @@ impl Forge for Github {
         let mut out = vec![];
         if let Some((app, allowlist)) = &self.app {
             out.extend(app.diagnose(&self.rest.http, allowlist));
+            if out.iter().any(|d| d.check == "installation" && !d.ok) {
+                // without an installation there is no token to ask with
+                return out;
+            }
         } else {
             self.diagnose_token(&mut out);
         }

@@ -45,8 +45,8 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     let main_ticks = std::mem::take(&mut show.ticks);
     review::act(&stage.sb, &stage.ctx, main.api2, &mut show)?;
     let review_ticks = std::mem::take(&mut show.ticks);
-    // beside the demo's folder, so it outlives it
-    let page = stage.dir.with_extension("html");
+    // in the demo's folder: gone with it unless --keep, nothing left in $TMPDIR
+    let page = stage.dir.join("status.html");
     let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
     canary::act(sb, dir, agent, a.keep, &page, &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
@@ -60,7 +60,7 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
     drop(stage);
     closing(&show, &dir, a.keep, &page);
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": page, "lessons": main.snap, "events": main.events,
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": Some(&page).filter(|_| a.keep), "lessons": main.snap, "events": main.events,
                                      "review": {"ticks": review_ticks},
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
@@ -136,10 +136,14 @@ fn closing(show: &Show, dir: &std::path::Path, keep: bool, page: &std::path::Pat
             dir.display()
         ));
     }
-    show.say(&format!(
-        "the status page of the canary act (what status_page holds; afk status --html prints it): {}",
-        page.display()
-    ));
+    show.say(&if keep {
+        format!(
+            "the status page of the canary act (what status_page holds; afk status --html prints it): {}",
+            page.display()
+        )
+    } else {
+        "the status page of the canary act went with the folder (afk demo --keep keeps it)".to_string()
+    });
 }
 
 /// Seed the sandbox's forge with an act's repos and issues.

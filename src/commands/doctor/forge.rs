@@ -38,8 +38,15 @@ pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
         format!("{api} answers; token is {}", me.login),
     );
     // what only this forge can say (GitHub: token scopes, rate limit left)
-    for x in forge.diagnose() {
+    let diagnosed = forge.diagnose();
+    let no_installation = diagnosed.iter().any(|x| x.check == "installation" && !x.ok);
+    for x in diagnosed {
         d.check(&x.check, x.ok, x.detail);
+    }
+    if no_installation {
+        let text = "skipped: the installation token, its repos, the rate limit, each repo's labels and permissions, the mirrors and the status issue all need the installation (see the line above)";
+        d.add("forge checks", Level::Warn, text.to_string());
+        return Ok(());
     }
     if !c.poll.allowlist.is_empty() {
         crate::log::info(&format!(
@@ -96,6 +103,10 @@ fn repo_checks(
     let name = format!("repo {repo}");
     let mut out = vec![];
     match forge.repo_labels(repo) {
+        Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+            let text = format!("{repo} does not exist or the token cannot see it");
+            return vec![(name, Level::Fail, text)];
+        }
         Err(e) => out.push((name.clone(), Level::Fail, crate::commands::error_line(&e))),
         Ok(labels) => {
             let missing: Vec<String> = [

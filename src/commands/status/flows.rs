@@ -135,8 +135,8 @@ pub(super) fn upgrade_lines(flows: &[UpgradeDoc]) -> String {
         })
         .collect();
     format!(
-        "{} upgrade flows open:\n{}",
-        flows.len(),
+        "{} open:\n{}",
+        crate::core::plural(flows.len(), "upgrade flow", "upgrade flows"),
         table(&["RECIPE", "PR", "IMAGE", "STEP", "SINCE", "QUEUE"], &rows)
     )
 }
