@@ -341,7 +341,11 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     }
     h.push('\n');
     for m in &doc.timeline {
-        h.push_str(&format!("  {:<20}  {}\n", m.at, m.what));
+        h.push_str(&format!(
+            "  {:<20}  {}\n",
+            crate::clock::shown(&m.at),
+            m.what
+        ));
     }
     if !doc.conversation.is_empty() {
         h.push_str("\nreviews and commands:\n");

@@ -466,7 +466,7 @@ fn escalations_section(p: &Page, l: &Links) -> String {
                     &format!("{}#{}", e.repo, e.issue),
                 ),
                 e.run_id.to_string(),
-                or_dash(&e.since),
+                or_dash(&afk_model::stamp::shown(&e.since)),
                 or_dash(&e.reason),
                 questions(&e.questions),
             ]
@@ -518,7 +518,7 @@ fn canary_block(name: &str, c: &CanaryView) -> String {
         },
         esc(name),
         c.version,
-        esc(&c.since),
+        esc(&afk_model::stamp::shown(&c.since)),
         pct(c.p_worse),
         c.next_checkpoint
             .map_or("none left".into(), |n| format!("{n} canary outcomes")),
@@ -559,7 +559,7 @@ fn trail_table(trail: &[TrailRow]) -> String {
                 t.version.to_string(),
                 esc(&t.decision),
                 or_dash(&t.reason),
-                or_dash(&t.at),
+                or_dash(&afk_model::stamp::shown(&t.at)),
                 list(&cps),
             ]
         })

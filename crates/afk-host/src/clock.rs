@@ -6,7 +6,7 @@
 use std::sync::OnceLock;
 use time::OffsetDateTime;
 
-pub use afk_model::stamp::{parse, ts, ts_precise};
+pub use afk_model::stamp::{parse, shown, ts, ts_precise};
 
 static PINNED: OnceLock<Option<OffsetDateTime>> = OnceLock::new();
 

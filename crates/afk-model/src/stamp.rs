@@ -27,6 +27,23 @@ pub fn ts_precise(t: OffsetDateTime) -> String {
     t.format(&f).unwrap_or_else(|_| ts(t))
 }
 
+/// A stored moment as a person reads it: whole seconds, as [`ts`] writes
+/// them (`2026-01-01T12:00:00.300000Z` → `2026-01-01T12:00:00Z`); text that
+/// is not such a moment is returned as it is.
+pub fn shown(stored: &str) -> String {
+    match stored.find('.') {
+        Some(dot) if dot == 19 && stored.as_bytes().get(10) == Some(&b'T') => {
+            let rest = &stored[dot + 1..];
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return stored.to_string();
+            }
+            format!("{}{}", &stored[..dot], &rest[digits..])
+        }
+        _ => stored.to_string(),
+    }
+}
+
 /// Parse stored or forge RFC 3339 text (any offset).
 pub fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
@@ -124,5 +141,19 @@ mod tests {
         assert_eq!(c, "2026-01-01T12:00:01.000000Z");
         assert!(a < b && b < c);
         assert_eq!(parse(&a), Some(t("2026-01-01T12:00:00.3Z")));
+    }
+
+    #[test]
+    fn a_stored_moment_is_shown_in_whole_seconds() {
+        let cases = [
+            ("2026-01-01T12:00:00.300000Z", "2026-01-01T12:00:00Z"),
+            ("2026-01-01T12:00:00Z", "2026-01-01T12:00:00Z"),
+            ("2026-01-01T12:00:00.5+02:00", "2026-01-01T12:00:00+02:00"),
+            ("-", "-"),
+            ("v1.2.3", "v1.2.3"),
+        ];
+        for (stored, want) in cases {
+            assert_eq!(shown(stored), want, "{stored}");
+        }
     }
 }
