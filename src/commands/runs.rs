@@ -343,7 +343,7 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     for m in &doc.timeline {
         h.push_str(&format!(
             "  {:<20}  {}\n",
-            crate::clock::shown(&m.at),
+            crate::clock::shown(m.at),
             m.what
         ));
     }

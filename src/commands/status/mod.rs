@@ -207,21 +207,7 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
     let cfg = &ctx.config;
-    // the runs' spend as their agents' files say it now, not as watch last read it
-    let runner = crate::runner::from_config(cfg).ok();
-    let fresh: std::collections::HashMap<_, _> = runs
-        .iter()
-        .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))
-        .collect();
-    let runs_json = runs
-        .iter()
-        .map(|r| {
-            Ok(RunDoc {
-                spend_usd: fresh.get(&r.id).copied().flatten(),
-                ..run_doc(ctx, &s, r, now)?
-            })
-        })
-        .collect::<Result<Vec<RunDoc>>>()?;
+    let (runs_json, fresh) = run_docs(ctx, &s, &runs, now)?;
     let spend = spend_doc(ctx, &s, now, &fresh)?;
     let flows = s.open_upgrades()?;
     let upgrades = flows::upgrade_docs(&flows, now);
@@ -270,6 +256,34 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     }
     emit(ctx.json, &report, &h);
     Ok(0)
+}
+
+/// Each run's spend as its agent's files say it now.
+type Spends = std::collections::HashMap<crate::types::RunId, Option<f64>>;
+
+/// The runs in flight as `--json` shows them, their spend as their agents'
+/// files say it now (not as watch last read it); and that spend by run.
+fn run_docs<'a>(
+    ctx: &Ctx,
+    s: &Store,
+    runs: &'a [crate::store::runs::Run],
+    now: OffsetDateTime,
+) -> Result<(Vec<RunDoc<'a>>, Spends)> {
+    let runner = crate::runner::from_config(&ctx.config).ok();
+    let fresh: std::collections::HashMap<_, _> = runs
+        .iter()
+        .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))
+        .collect();
+    let docs = runs
+        .iter()
+        .map(|r| {
+            Ok(RunDoc {
+                spend_usd: fresh.get(&r.id).copied().flatten(),
+                ..run_doc(ctx, s, r, now)?
+            })
+        })
+        .collect::<Result<Vec<RunDoc>>>()?;
+    Ok((docs, fresh))
 }
 
 /// `afk status --unfreeze REPO`: lift a freeze (a dry run lifts it in a copy of the store).
