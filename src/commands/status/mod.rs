@@ -246,12 +246,8 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
     if !events.is_empty() {
         h.push_str("recent events:\n");
         for e in &events {
-            h.push_str(&format!(
-                "  {} {} {}\n",
-                crate::clock::shown(&e.at),
-                e.kind,
-                e.text
-            ));
+            let at = crate::clock::shown(&e.at);
+            h.push_str(&format!("  {at} {} {}\n", e.kind, e.text));
         }
     }
     emit(ctx.json, &report, &h);
