@@ -258,28 +258,23 @@ impl Store {
 
     /// Every open flow (a step and no final outcome), oldest first.
     pub fn open_upgrades(&self) -> Result<Vec<Upgrade>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {COLS} FROM upgrades WHERE step IS NOT NULL AND outcome IS NULL AND closed_reason IS NULL ORDER BY id"
-            ))
-            .map_err(|e| self.err(e))?;
-        let rows = st
-            .query_map([], row)
-            .map_err(|e| self.err(e))?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
+        self.upgrades_where(
+            "step IS NOT NULL AND outcome IS NULL AND closed_reason IS NULL ORDER BY id",
+        )
     }
 
     /// Every upgrade PR a fixer was ever started for, newest first (`afk
     /// runs` lists their fixers' run folders).
     pub fn upgrades_with_fixers(&self) -> Result<Vec<Upgrade>> {
+        self.upgrades_where("fixer_dir IS NOT NULL ORDER BY id DESC")
+    }
+
+    /// Every row `clause` (a fixed condition and order, never outside text)
+    /// selects.
+    fn upgrades_where(&self, clause: &str) -> Result<Vec<Upgrade>> {
         let mut st = self
             .conn
-            .prepare(&format!(
-                "SELECT {COLS} FROM upgrades WHERE fixer_dir IS NOT NULL ORDER BY id DESC"
-            ))
+            .prepare(&format!("SELECT {COLS} FROM upgrades WHERE {clause}"))
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([], row)
