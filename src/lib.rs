@@ -22,6 +22,7 @@ pub use afk_sandbox as sandbox;
 pub use afk_store as store;
 
 pub mod cli;
+pub mod command_error;
 pub mod commands;
 pub mod config;
 pub mod crash;
@@ -33,6 +34,7 @@ pub mod lessons;
 pub mod lock;
 pub mod metrics;
 pub mod notify;
+pub mod output;
 pub mod process;
 pub mod registry;
 pub mod runner;

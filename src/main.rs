@@ -23,8 +23,8 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let code = commands::exit_code_of(&e);
-            let line = commands::error_line(&e);
+            let code = afk::command_error::exit_code_of(&e);
+            let line = afk::command_error::error_line(&e);
             log::error(&line);
             if json {
                 error_document(&line, code);
@@ -42,9 +42,9 @@ fn error_document(line: &str, code: u8) {
     let doc = serde_json::json!({"error": line, "exit": code});
     let mut out = std::io::stdout().lock();
     if let Err(e) = writeln!(out, "{doc}").and_then(|()| out.flush())
-        && commands::is_closed_pipe(&e)
+        && afk::output::is_closed_pipe(&e)
     {
-        commands::die_of_sigpipe()
+        afk::output::die_of_sigpipe()
     }
 }
 
@@ -86,7 +86,7 @@ fn end_quietly_on_closed_output() {
         if let Some(why) = msg.strip_prefix("failed printing to stdout: ") {
             let epipe = format!("(os error {})", libc::EPIPE);
             if why.contains(&epipe) {
-                commands::die_of_sigpipe();
+                afk::output::die_of_sigpipe();
             }
             log::error(&format!("cannot write to stdout: {why}"));
             std::process::exit(1);

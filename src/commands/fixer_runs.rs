@@ -4,8 +4,10 @@
 //! `afk runs show upgrade-3-1` shows one with its log's last lines (all of its
 //! log's end with `--log`). Reads the state file and the run folders only.
 
-use super::{Ctx, emit, table};
+use super::Ctx;
 use crate::core::fixer_exit;
+use crate::output::emit;
+use crate::output::table;
 use crate::runner::TurnOf;
 use crate::store::Store;
 use crate::store::upgrades::Upgrade;

@@ -1,9 +1,10 @@
 //! `afk init`: write the commented starter config; `--create-labels` makes afk's labels.
 
-use super::{UsageError, emit};
 use crate::cli::{Cli, InitArgs};
+use crate::command_error::UsageError;
 use crate::config::{self, Config};
 use crate::edges::Files;
+use crate::output::emit;
 use crate::types::RepoName;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -21,7 +22,7 @@ struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     labels: Vec<LabelItem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<super::ErrorItem>,
+    errors: Vec<super::tick::ErrorItem>,
 }
 
 #[derive(Serialize)]
@@ -101,8 +102,9 @@ fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
                 match forge.create_label(repo, name, color) {
                     Ok(()) => tense.pick("created", "would_create"),
                     Err(e) => {
-                        crate::log::error(&super::error_line(&e));
-                        r.errors.push(super::ErrorItem::from_err(repo, None, &e));
+                        crate::log::error(&crate::command_error::error_line(&e));
+                        r.errors
+                            .push(super::tick::ErrorItem::from_err(repo, None, &e));
                         "failed"
                     }
                 }

@@ -1,8 +1,11 @@
 //! `afk lessons record | list | update | snapshot`.
 
-use super::{Ctx, UsageError, emit, table};
+use super::Ctx;
 use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd};
+use crate::command_error::UsageError;
 use crate::lessons::check_type;
+use crate::output::emit;
+use crate::output::table;
 use crate::store::Store;
 use crate::store::lessons::{Filter, LessonSource, NewLesson, Update};
 use crate::types::RunId;

@@ -2,9 +2,11 @@
 //! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
 //! and the run folder only; never the forge, never writes.
 
-use super::{Ctx, emit, table};
+use super::Ctx;
 use crate::cli::{RunsArgs, RunsCmd};
 use crate::core::run_state::RunStatus;
+use crate::output::emit;
+use crate::output::table;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::IssueNumber;

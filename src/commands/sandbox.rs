@@ -7,8 +7,8 @@
 //! temporary folder, removed when the sandbox is stopped (SIGTERM, SIGINT or
 //! SIGHUP; a SIGKILL leaves it behind).
 
-use super::UsageError;
 use crate::cli::SandboxArgs;
+use crate::command_error::UsageError;
 use crate::core::sandbox_dir::{self, DirFacts, DirPlan};
 use crate::lock::TickLock;
 use crate::sandbox::{self, Seed};

@@ -116,8 +116,8 @@ pub struct Tick<R> {
 
 impl<R: TickReport> Tick<R> {
     /// The tick in a form every caller can hold (the demo, the benchmark).
-    pub fn done(self) -> super::Done {
-        super::Done {
+    pub fn done(self) -> Done {
+        Done {
             report: serde_json::to_value(&self.report).unwrap_or_default(),
             human: self.human,
             code: self.code,
@@ -146,7 +146,7 @@ pub fn run<R: TickReport>(
     // told to stop (tick_timeout, SIGTERM) and ended within its grace: the
     // report, then the error line, /fail and the documented code
     if let Some(stop) = crate::deadline::stopping() {
-        let _ = super::try_emit(ctx.json, &t.report, &t.human);
+        let _ = crate::output::try_emit(ctx.json, &t.report, &t.human);
         crate::log::error(&stop.line(
             kind.as_str(),
             crate::deadline::timeout_for(kind, &ctx.config),
@@ -171,12 +171,12 @@ pub fn run<R: TickReport>(
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
     let printed = if ctx.json || !(crate::log::quiet() && t.code == 0) {
-        super::try_emit(ctx.json, &t.report, &t.human)
+        crate::output::try_emit(ctx.json, &t.report, &t.human)
     } else {
         Ok(())
     };
     let code = match &printed {
-        Err(e) if !super::is_closed_pipe(e) => 1,
+        Err(e) if !crate::output::is_closed_pipe(e) => 1,
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
@@ -198,8 +198,8 @@ pub fn run<R: TickReport>(
         }
     }
     match printed {
-        Err(e) if super::is_closed_pipe(&e) => super::die_of_sigpipe(),
-        Err(e) => Err(anyhow::anyhow!(super::stdout_error(&e))),
+        Err(e) if crate::output::is_closed_pipe(&e) => crate::output::die_of_sigpipe(),
+        Err(e) => Err(anyhow::anyhow!(crate::output::stdout_error(&e))),
         Ok(()) => Ok(code),
     }
 }
@@ -246,7 +246,7 @@ impl ErrorItem {
             issue,
             // the whole chain: the innermost reason (the OS error, the
             // status) is what says what to do
-            message: super::error_line(e),
+            message: crate::command_error::error_line(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
             transient: matches!(ForgeError::kind_of(e), Some(Failure::Exhausted(_))),
@@ -394,4 +394,12 @@ mod tests {
             assert_eq!(serde_json::to_string(&head).unwrap(), want);
         }
     }
+}
+
+/// A finished tick in a form every caller can hold: the report as JSON, the
+/// human text, the exit code (the demo and the benchmark collect these).
+pub struct Done {
+    pub report: serde_json::Value,
+    pub human: String,
+    pub code: u8,
 }

@@ -470,6 +470,14 @@ impl Permission {
     pub fn word(&self) -> &str {
         &self.word
     }
+
+    /// A permission lookup's answer (`Ok(None)`: none was needed; `Err`:
+    /// refused) as the trust rule ranks it.
+    pub fn access_of(p: &Result<Option<Permission>, ()>) -> Result<Option<Access>, ()> {
+        p.as_ref()
+            .map(|p| p.as_ref().map(Permission::access))
+            .map_err(|_| ())
+    }
 }
 
 impl fmt::Display for Permission {

@@ -282,7 +282,7 @@ impl Show {
         }
     }
 
-    pub(super) fn step(&mut self, title: &str, t: super::Done) {
+    pub(super) fn step(&mut self, title: &str, t: crate::commands::tick::Done) {
         self.say(&format!("== {title}"));
         if !self.json {
             print!("{}", t.human);

@@ -15,7 +15,7 @@ pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
     let c = &ctx.config;
     let forge = match crate::edges::forges::from_config(c) {
         Err(e) => {
-            d.check("forge", false, crate::commands::error_line(&e));
+            d.check("forge", false, crate::command_error::error_line(&e));
             return Ok(());
         }
         Ok(f) => f,
@@ -27,7 +27,7 @@ pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
     ));
     let me = match forge.me() {
         Err(e) => {
-            d.check("forge", false, crate::commands::error_line(&e));
+            d.check("forge", false, crate::command_error::error_line(&e));
             return Ok(());
         }
         Ok(me) => me,
@@ -79,7 +79,7 @@ fn status_issue_check(
     use doctor::StatusIssue;
     let found = match forge.issue(&issue.repo, issue.number) {
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => StatusIssue::Missing,
-        Err(e) => return (Level::Fail, crate::commands::error_line(&e)),
+        Err(e) => return (Level::Fail, crate::command_error::error_line(&e)),
         Ok(i) if i.is_pull() => StatusIssue::Pull,
         Ok(i) => {
             let author = i.user.map(|u| u.login).unwrap_or_default();
@@ -107,7 +107,11 @@ fn repo_checks(
             let text = format!("{repo} does not exist or the token cannot see it");
             return vec![(name, Level::Fail, text)];
         }
-        Err(e) => out.push((name.clone(), Level::Fail, crate::commands::error_line(&e))),
+        Err(e) => out.push((
+            name.clone(),
+            Level::Fail,
+            crate::command_error::error_line(&e),
+        )),
         Ok(labels) => {
             let missing: Vec<String> = [
                 &c.poll.ready_label,
@@ -141,8 +145,8 @@ fn repo_checks(
         }
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
             "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
-            crate::commands::error_line(&e)))),
-        Err(e) => out.push((name, Level::Fail, crate::commands::error_line(&e))),
+            crate::command_error::error_line(&e)))),
+        Err(e) => out.push((name, Level::Fail, crate::command_error::error_line(&e))),
     }
     out
 }

@@ -71,7 +71,7 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
                 sp.display()
             ),
         ),
-        Err(e) => d.check("state", false, crate::commands::error_line(&e)),
+        Err(e) => d.check("state", false, crate::command_error::error_line(&e)),
     }
     if ctx.config.runs_dir.is_some() {
         let runs = ctx.runs_dir();

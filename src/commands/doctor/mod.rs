@@ -8,8 +8,9 @@ mod local;
 mod units;
 mod upgrade;
 
-use super::{Ctx, emit};
+use super::Ctx;
 use crate::core::doctor::{self, Level};
+use crate::output::emit;
 use anyhow::Result;
 use serde::Serialize;
 
@@ -77,7 +78,7 @@ pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
             let (level, detail) = r.check();
             d.add("runner", level, detail);
         }
-        Err(e) => d.check("runner", false, super::error_line(&e)),
+        Err(e) => d.check("runner", false, crate::command_error::error_line(&e)),
     }
     local::runner_paths(&ctx.config, &mut d);
     let (ok, detail) = local::budget_check(&ctx.config);

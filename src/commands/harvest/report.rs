@@ -1,8 +1,8 @@
 //! The harvest report (SPEC 7.4's `--json` shape) and its human summary.
 
-use crate::commands::table;
 use crate::commands::tick::ErrorItem;
 use crate::core::canary::{CheckResult, Checkpoint, Reason};
+use crate::output::table;
 use crate::types::RunId;
 use serde::Serialize;
 

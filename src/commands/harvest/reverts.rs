@@ -204,7 +204,7 @@ impl Proofs<'_> {
             login,
             &poll.trusted_users,
             self.ctx.config.poll.trusted_permission,
-            super::super::access_of(&permission),
+            crate::types::Permission::access_of(&permission),
         );
         self.trust.insert(key, t.clone());
         Ok(t)

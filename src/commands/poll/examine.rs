@@ -325,7 +325,7 @@ impl Lookup<'_> {
                         who,
                         &cfg.poll.trusted_users,
                         cfg.poll.trusted_permission,
-                        super::super::access_of(&p),
+                        crate::types::Permission::access_of(&p),
                     ) == Trust::Trusted
                 }
                 Err(e) => {
@@ -381,7 +381,7 @@ impl Lookup<'_> {
             &armed.login,
             &cfg.poll.trusted_users,
             cfg.poll.trusted_permission,
-            super::super::access_of(&perm),
+            crate::types::Permission::access_of(&perm),
         );
         facts.trusted = trust == Trust::Trusted;
         if !facts.trusted {

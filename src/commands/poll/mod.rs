@@ -10,12 +10,13 @@ mod tests;
 
 pub use claims::recover_claims;
 
+use super::Ctx;
 use super::tick::{self, ErrorItem, record_transient};
-use super::{Ctx, table};
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
+use crate::output::table;
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;

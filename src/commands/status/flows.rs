@@ -1,7 +1,8 @@
 //! `afk status`'s spend and upgrade-flow blocks: today's spend against the
 //! `[budget]` limits, and every open upgrade flow.
 
-use crate::commands::{Ctx, table};
+use crate::commands::Ctx;
+use crate::output::table;
 use crate::runner::Runner;
 use crate::store::Store;
 use crate::store::runs::Run;

@@ -7,8 +7,11 @@ pub(crate) mod page;
 mod page_canary;
 mod ticks;
 
-use super::{Ctx, UsageError, emit, table};
+use super::Ctx;
 use crate::cli::StatusArgs;
+use crate::command_error::UsageError;
+use crate::output::emit;
+use crate::output::table;
 use crate::store::Store;
 use anyhow::{Result, bail};
 use flows::{SpendDoc, UpgradeDoc, spend_doc, spend_line, upgrade_lines};

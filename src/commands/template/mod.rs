@@ -2,11 +2,14 @@
 //! versions (SPEC 7.1). Refusals are one line, exit 1, nothing changed; the
 //! rules are `core::canary::refusal`, the transactions `store::templates`.
 
-use super::{Ctx, UsageError, emit, table};
+use super::Ctx;
 use crate::cli::TemplateCmd;
+use crate::command_error::UsageError;
 use crate::core::canary::VersionStatus;
 use crate::core::canary::{HandChange, HandTarget, refusal};
 use crate::core::prompt::DEFAULT_PREAMBLE;
+use crate::output::emit;
+use crate::output::table;
 use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use report::{BuiltIn, Changed, HandChanged, Listed, VersionDoc, success_rate, trail_text};

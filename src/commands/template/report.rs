@@ -1,9 +1,10 @@
 //! What `afk template` prints: the `--json` documents (SPEC 7.1) and the
 //! decision trail under `template show`.
 
-use super::super::{Ctx, harvest, table};
+use super::super::{Ctx, harvest};
 use crate::core::canary::Checkpoint;
 use crate::core::canary::VersionStatus;
+use crate::output::table;
 use crate::store::templates::TemplateVersion;
 use serde::Serialize;
 

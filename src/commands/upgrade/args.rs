@@ -2,7 +2,8 @@
 //! (or configured) and the options that need config.
 
 use super::Options;
-use crate::commands::{Ctx, UsageError};
+use crate::command_error::UsageError;
+use crate::commands::Ctx;
 use crate::core::upgrade;
 use crate::types::RepoName;
 use anyhow::Result;

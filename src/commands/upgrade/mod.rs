@@ -69,12 +69,12 @@ pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
     }) {
         Ok(code) => Ok(code),
         Err(e) if cli.json => {
-            let line = super::error_line(&e);
+            let line = crate::command_error::error_line(&e);
             crate::log::error(&line);
             let mut r = Report::new(cli.dry_run);
             r.error("", None, line);
-            super::emit(true, &r, "");
-            Ok(super::exit_code_of(&e))
+            crate::output::emit(true, &r, "");
+            Ok(crate::command_error::exit_code_of(&e))
         }
         Err(e) => Err(e),
     }

@@ -2,9 +2,9 @@
 //! leads with the PR list, then "tests look stale", then candidates, then
 //! what was skipped and why.
 
-use crate::commands::table;
 use crate::core::upgrade::CandidateRow;
 use crate::core::verdict::{Outcome, Verdict};
+use crate::output::table;
 use crate::types::IssueNumber;
 use serde::Serialize;
 

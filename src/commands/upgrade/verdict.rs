@@ -4,9 +4,9 @@
 //! `--wait` polls until the verdict is not PENDING or the duration ends.
 //! Exit 4 when the verdict could not be read (no such PR, a forge error).
 
-use super::super::UsageError;
 use super::flow::{status_views, views};
 use crate::cli::{Cli, VerdictArgs};
+use crate::command_error::UsageError;
 use crate::core::verdict::{self, Verdict};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
@@ -49,7 +49,7 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
     match read(cli, a, &mut r) {
         Ok(v) => {
             if cli.json {
-                super::super::emit(true, &r, "");
+                crate::output::emit(true, &r, "");
             } else {
                 println!("VERDICT={v}");
                 println!("BUILD={}", r.build_url.as_deref().unwrap_or(""));
@@ -63,11 +63,11 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
         Err(e) => {
             // a verdict that could not be read (no such PR, an outage) is 4,
             // never 1: a typo or an outage must not read as RED
-            let code = match super::super::exit_code_of(&e) {
+            let code = match crate::command_error::exit_code_of(&e) {
                 2 => 2,
                 _ => UNREAD,
             };
-            let line = super::super::error_line(&e);
+            let line = crate::command_error::error_line(&e);
             crate::log::error(&line);
             if cli.json {
                 r.verdict = None;
@@ -76,7 +76,7 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
                     repo: a.repo.clone(),
                     message: line,
                 });
-                super::super::emit(true, &r, "");
+                crate::output::emit(true, &r, "");
             }
             Ok(code)
         }

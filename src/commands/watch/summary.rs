@@ -3,8 +3,8 @@
 //! would have written.
 
 use super::ActionItem;
-use crate::commands::table;
 use crate::commands::tick::{self, ErrorItem};
+use crate::output::table;
 
 pub(super) fn human(
     tense: crate::edges::Tense,

@@ -61,7 +61,7 @@ impl Trust<'_> {
             login,
             &cfg.poll.trusted_users,
             cfg.poll.trusted_permission,
-            crate::commands::access_of(&p),
+            crate::types::Permission::access_of(&p),
         ) == crate::core::dispatch::Trust::Trusted;
         self.known.insert(login.to_string(), t);
         Ok(t)

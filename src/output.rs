@@ -1,0 +1,84 @@
+//! How a command's report reaches stdout: the JSON document or the human
+//! text, a plain table, and a closed pipe ending quietly.
+
+/// Print a report: the JSON document with `--json`, else the human text. A
+/// stdout that cannot be written ends the command (see `stdout_failed`).
+pub fn emit<T: serde::Serialize>(json: bool, report: &T, human: &str) {
+    if let Err(e) = try_emit(json, report, human) {
+        stdout_failed(e)
+    }
+}
+
+/// Print a report, and say whether stdout took it (a full disk, a closed pipe).
+pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let doc = serde_json::to_string_pretty(report).unwrap_or_default();
+        writeln!(out, "{doc}")?;
+    } else {
+        // agent and forge text is in it: nothing a terminal would act on
+        out.write_all(crate::core::sanitize::for_terminal(human).as_bytes())?;
+    }
+    out.flush()
+}
+
+/// A closed pipe (`afk status | head -1`) is not an error: end quietly by
+/// SIGPIPE, 141 in a shell, as cargo and coreutils do.
+pub fn is_closed_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Die of SIGPIPE (the default disposition restored first: afk ignores it
+/// while it works, see main.rs).
+pub fn die_of_sigpipe() -> ! {
+    // SAFETY: restoring a default disposition and raising a signal are
+    // async-signal-safe; nothing runs after the process ends.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
+    }
+    std::process::exit(141)
+}
+
+/// The error line of a stdout that cannot be written.
+pub fn stdout_error(e: &std::io::Error) -> String {
+    format!("cannot write the report to stdout: {e}")
+}
+
+/// stdout could not be written after the command did its work: a closed
+/// pipe ends quietly by SIGPIPE; anything else (a full disk) is one error line
+/// and exit 1.
+pub fn stdout_failed(e: std::io::Error) -> ! {
+    if is_closed_pipe(&e) {
+        die_of_sigpipe()
+    }
+    crate::log::error(&stdout_error(&e));
+    std::process::exit(1)
+}
+
+/// A plain text table: columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut w: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<width$}", width = w[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+            + "\n"
+    };
+    let mut s = line(headers.iter().map(|h| h.to_string()).collect());
+    for r in rows {
+        s.push_str(&line(r.clone()));
+    }
+    s
+}
