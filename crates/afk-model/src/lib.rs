@@ -472,7 +472,9 @@ impl Permission {
     }
 
     /// A permission lookup's answer (`Ok(None)`: none was needed; `Err`:
-    /// refused) as the trust rule ranks it.
+    /// refused) as the trust rule ranks it. (`()`: the core's trust rule
+    /// takes a refusal as it is, with nothing in it to read.)
+    #[allow(clippy::result_unit_err)]
     pub fn access_of(p: &Result<Option<Permission>, ()>) -> Result<Option<Access>, ()> {
         p.as_ref()
             .map(|p| p.as_ref().map(Permission::access))
