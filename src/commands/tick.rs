@@ -334,6 +334,14 @@ pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem],
     }
 }
 
+/// A finished tick in a form every caller can hold: the report as JSON, the
+/// human text, the exit code (the demo and the benchmark collect these).
+pub struct Done {
+    pub report: serde_json::Value,
+    pub human: String,
+    pub code: u8,
+}
+
 #[cfg(test)]
 mod tests {
     use super::Head;
@@ -394,12 +402,4 @@ mod tests {
             assert_eq!(serde_json::to_string(&head).unwrap(), want);
         }
     }
-}
-
-/// A finished tick in a form every caller can hold: the report as JSON, the
-/// human text, the exit code (the demo and the benchmark collect these).
-pub struct Done {
-    pub report: serde_json::Value,
-    pub human: String,
-    pub code: u8,
 }
