@@ -28,9 +28,10 @@
 #[path = "bench/page.rs"]
 mod page;
 
-use afk::commands::{Ctx, poll};
+use afk::commands::poll;
 use afk::config::Config;
 use afk::sandbox::Dialect;
+use afk::session::Session;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::process::Command;
@@ -164,15 +165,15 @@ fn kubernetes_bench(dir: &std::path::Path) {
         ),
     )
     .unwrap();
-    let ctx = Ctx {
-        config: Config::load(&cfg_path).unwrap(),
-        config_path: cfg_path,
-        state_flag: None,
-        dry_run: false,
-        json: true,
-    };
-    let runner = afk::runner::kubernetes::KubernetesRunner::new(&ctx.config).unwrap();
-    let store = afk::store::Store::open(&ctx.state_path()).unwrap();
+    let ctx = Session::new(
+        Config::load(&cfg_path).unwrap(),
+        cfg_path,
+        None,
+        false,
+        true,
+    );
+    let runner = afk::runner::kubernetes::KubernetesRunner::new(ctx.config()).unwrap();
+    let store = afk::store::Store::open(ctx.state_path()).unwrap();
     runner.bind_instance(&store.instance().unwrap());
     let mut handles = vec![];
     for r in 0..K_REPOS {
@@ -351,13 +352,13 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         ),
     )
     .unwrap();
-    let ctx = Ctx {
-        config: Config::load(&cfg_path).unwrap(),
-        config_path: cfg_path,
-        state_flag: None,
-        dry_run: false,
-        json: true,
-    };
+    let ctx = Session::new(
+        Config::load(&cfg_path).unwrap(),
+        cfg_path,
+        None,
+        false,
+        true,
+    );
 
     println!(
         "\npoll ({}): {REPOS} repos x {ISSUES} ready issues, {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}",
@@ -519,14 +520,14 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         ),
     )
     .unwrap();
-    let ctx = Ctx {
-        config: Config::load(&cfg_path).unwrap(),
-        config_path: cfg_path,
-        state_flag: None,
-        dry_run: false,
-        json: true,
-    };
-    let store = afk::store::Store::open(&ctx.state_path()).unwrap();
+    let ctx = Session::new(
+        Config::load(&cfg_path).unwrap(),
+        cfg_path,
+        None,
+        false,
+        true,
+    );
+    let store = afk::store::Store::open(ctx.state_path()).unwrap();
     let agent = ureq::AgentBuilder::new().build();
     let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
     let changes = match dialect {

@@ -4,10 +4,9 @@
 //! global flags that mean nothing for a command, so `--help`, the man page and
 //! the shell completions agree.
 
-use crate::types::IssueNumber;
-use crate::types::lesson;
+use crate::commands;
 use clap::builder::{PossibleValue, TypedValueParser};
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::ffi::OsStr;
 use std::marker::PhantomData;
 use std::path::PathBuf;
@@ -87,7 +86,7 @@ pub enum Cmd {
   afk --dry-run poll              what would be dispatched, and why the rest is skipped
   afk -q poll                     from cron: silent on success, errors on stderr
   afk --json poll | jq .skipped   the skip reasons as JSON")]
-    Poll,
+    Poll(commands::poll::Args),
     /// One lifecycle tick over runs in flight
     ///
     /// Follows every run: agent -> pull request -> CI -> merged -> deployed.
@@ -98,7 +97,7 @@ pub enum Cmd {
     #[command(after_long_help = "Examples:
   afk watch                       follow the runs in flight once
   afk --dry-run -v watch          what each run's next action would be, with requests")]
-    Watch,
+    Watch(commands::watch::Args),
     /// One outcome + canary tick over prompt-template versions
     ///
     /// Records the outcome of every ended run against the template version that
@@ -110,7 +109,7 @@ pub enum Cmd {
   afk harvest                     one outcome + canary tick
   afk --dry-run harvest           decide and report, write and notify nothing
   afk --json harvest | jq .checkpoints")]
-    Harvest,
+    Harvest(commands::harvest::Args),
     /// The lessons journal: record | list | update | snapshot
     ///
     /// A machine-readable journal of what went wrong, for people and for the next
@@ -124,7 +123,7 @@ pub enum Cmd {
   afk lessons record --type flaky_test --repo acme/api --root-cause \"a timing test\"
   afk lessons update 12 --status closed"
     )]
-    Lessons(LessonsCmd),
+    Lessons(commands::lessons::Args),
     /// One recipe-upgrade tick; `upgrade verdict` reads one PR's verdict
     ///
     /// For each recipe: make the mirror's main identical to upstream, look up
@@ -140,7 +139,7 @@ pub enum Cmd {
   afk upgrade --scan nextcloud              one tick over one recipe, asking the registries now
   afk upgrade --with-tests nextcloud        a stale test is updated in upgrade.tests_repo (paired PRs)
   afk upgrade verdict acme/nextcloud 12     VERDICT=… and BUILD=… (exit 0 GREEN, 1 RED, 3 PENDING, 4 unread)")]
-    Upgrade(UpgradeArgs),
+    Upgrade(commands::upgrade::Args),
     /// Prompt-template versions: list | add | promote | reject | show
     ///
     /// A template (e.g. implementer) has numbered versions; exactly one is
@@ -152,7 +151,7 @@ pub enum Cmd {
   afk template list
   afk template show implementer@2"
     )]
-    Template(TemplateCmd),
+    Template(commands::template::Args),
     /// What is in flight, frozen repos, recent events
     ///
     /// Reads the state file only (never the forge): the runs in flight with their
@@ -164,7 +163,7 @@ pub enum Cmd {
   afk status --html > status.html  the team's status page, no JavaScript
   afk status --unfreeze acme/api  let poll dispatch into acme/api again
   afk --json status | jq .runs")]
-    Status(StatusArgs),
+    Status(commands::status::Args),
     /// Run history, and one run's timeline, prompts and agent log
     ///
     /// Recent runs with their end state, reason, PR, duration, agent turns and
@@ -176,7 +175,7 @@ pub enum Cmd {
   afk runs                               the 20 most recent runs
   afk runs --repo acme/api --status escalated --limit 50
   afk runs show 12 --log                 one run's timeline and its agent.log")]
-    Runs(RunsArgs),
+    Runs(commands::runs::Args),
     /// Read-only checks of config, state, forge, labels and runner
     ///
     /// One line per check: the config parses, the state file opens, the stop
@@ -192,7 +191,7 @@ Examples:
   afk --config /etc/afk/afk.toml doctor
   afk --json doctor | jq '.checks[] | select(.ok | not)'
   afk doctor --unit /etc/systemd/system/afk-poll.service")]
-    Doctor(DoctorArgs),
+    Doctor(commands::doctor::Args),
     /// Write a commented starter config
     ///
     /// Writes the starter config to --config (default ./afk.toml). It ships
@@ -204,7 +203,7 @@ Examples:
   afk init
   afk --config /etc/afk/afk.toml init
   afk --config /etc/afk/afk.toml init --create-labels")]
-    Init(InitArgs),
+    Init(commands::init::Args),
     /// A throwaway loopback forge for trying afk and for tests
     ///
     /// Serves a small Gitea API v1 subset (or, with --dialect github, GitHub's
@@ -223,7 +222,7 @@ Examples:
   afk sandbox --dialect github     GitHub's shapes, rate limits and ETags
   afk sandbox --example --kubernetes
   kubectl --server \"$AFK_SANDBOX_K8S_URL\" --token k8s-sandbox-token get jobs -n afk")]
-    Sandbox(SandboxArgs),
+    Sandbox(commands::sandbox::Args),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
     /// Starts a sandbox in-process with a scripted agent (examples/demo-agent.sh,
@@ -245,7 +244,7 @@ Examples:
   afk demo --keep                  keep the folder: configs, state, run folders
   afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
   afk demo --json | jq '.ticks[0].dispatched'")]
-    Demo(DemoArgs),
+    Demo(commands::demo::Args),
     /// Print a shell completion script: bash | zsh | fish
     ///
     /// The script completes commands, flags and enumerated values. Install it
@@ -255,478 +254,18 @@ Examples:
   afk completions bash > ~/.local/share/bash-completion/completions/afk
   afk completions zsh > ~/.zfunc/_afk       # with fpath+=(~/.zfunc) before compinit
   afk completions fish > ~/.config/fish/completions/afk.fish")]
-    Completions(CompletionsArgs),
+    Completions(commands::completions::Args),
     /// Print the man page (roff), or write one page per command with --dir
     #[command(after_long_help = "\
 Examples:
   afk man | man -l -
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
   afk --dry-run man --dir DIR               # name the pages, write nothing")]
-    Man(ManArgs),
+    Man(commands::man::Args),
     /// Not a command: `afk version` says to use `afk --version` (clap would
     /// otherwise suggest `lessons`)
     #[command(hide = true)]
     Version,
-}
-
-#[derive(Args, Debug)]
-pub struct DemoArgs {
-    /// Which forge the sandbox plays
-    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
-    pub forge: String,
-    /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
-    #[arg(long)]
-    pub keep: bool,
-    /// Route the canary act by draws from the OS instead of the fixed seed
-    /// (AFK_CANARY_SEED, when set, is used either way)
-    #[arg(long)]
-    pub random: bool,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum TemplateCmd {
-    /// Add a version: the first of a name becomes current, later ones candidates
-    #[command(after_long_help = "\
-Examples:
-  afk template add implementer --file prompts/implementer.md
-  afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
-    Add {
-        /// Template name: letters, digits, - _ . (poll uses poll.template, default implementer)
-        name: String,
-        /// File holding the template text (the preamble of every prompt)
-        #[arg(long, value_name = "F")]
-        file: PathBuf,
-        /// Make it the live canary (needs harvest.canary)
-        #[arg(long)]
-        canary: bool,
-    },
-    /// Make a candidate the live canary (needs harvest.canary)
-    #[command(after_long_help = "\
-Examples:
-  afk template canary implementer 3")]
-    Canary {
-        /// Template name
-        name: String,
-        /// The candidate version to start as the canary
-        version: i64,
-    },
-    /// Versions with their status, outcomes and success rate
-    #[command(after_long_help = "\
-Examples:
-  afk template list
-  afk --json template list implementer")]
-    List {
-        /// Only this template's versions [default: every template]
-        name: Option<String>,
-    },
-    /// One version's text (default: the current one) and its decision trail
-    #[command(after_long_help = "\
-Examples:
-  afk template show implementer       the current version's text
-  afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
-    Show {
-        /// Template name, optionally with @VERSION (default: the current version)
-        #[arg(value_name = "NAME[@VERSION]")]
-        spec: String,
-    },
-    /// Make a version current by hand; the old current becomes retired
-    #[command(after_long_help = "\
-Examples:
-  afk template promote implementer 2")]
-    Promote {
-        /// Template name
-        name: String,
-        /// Version number to make current
-        version: i64,
-    },
-    /// Reject a version
-    #[command(after_long_help = "\
-Examples:
-  afk template reject implementer 3")]
-    Reject {
-        /// Template name
-        name: String,
-        /// Version number to reject
-        version: i64,
-    },
-}
-
-#[derive(Args, Debug)]
-pub struct InitArgs {
-    /// Overwrite an existing file
-    #[arg(long)]
-    pub force: bool,
-    /// Also create afk's labels in every allowlisted repo
-    #[arg(long)]
-    pub create_labels: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct SandboxArgs {
-    /// Loopback address to listen on (port 0: any free port)
-    #[arg(long, default_value = "127.0.0.1:0")]
-    pub addr: String,
-    /// JSON file with users, repos, labels, issues (see docs/sandbox.md)
-    #[arg(long, value_name = "FILE")]
-    pub seed: Option<PathBuf>,
-    /// Directory for the sandbox's repositories [default: a new temporary directory]
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
-    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
-    pub dialect: String,
-    /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
-    #[arg(long)]
-    pub example: bool,
-    /// Print a config whose runner is the sandbox's Kubernetes API (kind = "kubernetes")
-    #[arg(long)]
-    pub kubernetes: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct CompletionsArgs {
-    /// The shell to print a completion script for
-    #[arg(value_enum)]
-    pub shell: Shell,
-}
-
-#[derive(Args, Debug)]
-pub struct ManArgs {
-    /// Write afk.1 and one afk-COMMAND.1 per command into DIR instead of printing afk.1
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-}
-
-/// Shells `afk completions` writes for.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum LessonsCmd {
-    /// Record a lesson by hand (source = manual; never deduplicated)
-    #[command(after_long_help = "\
-Examples:
-  afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
-      --root-cause \"a timing test\" --suggestion \"use a fake clock\"
-  afk --json lessons record --type gate_failure --target-domain reliability")]
-    Record(LessonRecord),
-    /// Lessons, newest first
-    #[command(after_long_help = "\
-Examples:
-  afk lessons list --status open            new or in progress
-  afk lessons list --repo acme/api --limit 20
-  afk --json lessons list --type gate_failure")]
-    List(LessonList),
-    /// Change a lesson's status or attribution; stamps updated_at
-    #[command(after_long_help = "\
-Examples:
-  afk lessons update 12 --status in_progress --attribution repo --target-repo acme/api
-  afk lessons update 12 --status closed --related-item acme/api#9")]
-    Update(LessonUpdate),
-    /// Totals by type and status, and the open count
-    #[command(after_long_help = "\
-Examples:
-  afk lessons snapshot
-  afk --json lessons snapshot | jq .open")]
-    Snapshot,
-}
-
-#[derive(Args, Debug)]
-pub struct LessonRecord {
-    /// Lesson type, a slug such as gate_failure or flaky_test
-    #[arg(long = "type", value_name = "T")]
-    pub lesson_type: String,
-    /// Repository the lesson is about (owner/repo)
-    #[arg(long, value_name = "R")]
-    pub repo: Option<String>,
-    /// The issue or PR it came from, e.g. owner/repo#7
-    #[arg(long, value_name = "W")]
-    pub work_item: Option<String>,
-    /// The run it came from (see `afk runs`); it must exist
-    #[arg(long, value_name = "ID")]
-    pub run_id: Option<i64>,
-    /// Stage where it went wrong, e.g. dispatch, ci, review, deploy
-    #[arg(long, value_name = "S")]
-    pub stage: Option<String>,
-    /// Who or what was at work: an agent program, a person, afk
-    #[arg(long, value_name = "A")]
-    pub agent: Option<String>,
-    /// Why it went wrong
-    #[arg(long, value_name = "TEXT")]
-    pub root_cause: Option<String>,
-    /// What to do next time (shown to the next agent in this repo)
-    #[arg(long, value_name = "TEXT")]
-    pub suggestion: Option<String>,
-    /// Anything else: logs, links, numbers
-    #[arg(long, value_name = "TEXT")]
-    pub detail: Option<String>,
-    /// Where the fix belongs
-    #[arg(
-        long,
-        value_name = "A",
-        value_parser = Allowed::<Attribution>::new().map(lesson::Attribution::from)
-    )]
-    pub attribution: Option<lesson::Attribution>,
-    /// The repository that should change to fix it (owner/repo)
-    #[arg(long, value_name = "R")]
-    pub target_repo: Option<String>,
-    /// What the lesson is about
-    #[arg(
-        long,
-        value_name = "D",
-        value_parser = Allowed::<TargetDomain>::new().map(lesson::TargetDomain::from)
-    )]
-    pub target_domain: Option<lesson::TargetDomain>,
-}
-
-#[derive(Args, Debug)]
-pub struct LessonList {
-    /// Only lessons of this type (a slug such as gate_failure)
-    #[arg(long = "type", value_name = "T")]
-    pub lesson_type: Option<String>,
-    /// Only lessons in this status; open = new or in_progress
-    #[arg(
-        long,
-        value_name = "S",
-        value_parser = Allowed::<StatusFilter>::new().map(lesson::StatusFilter::from)
-    )]
-    pub status: Option<lesson::StatusFilter>,
-    /// Only lessons about this repository (owner/repo)
-    #[arg(long, value_name = "R")]
-    pub repo: Option<String>,
-    /// Only lessons of this issue or PR, e.g. owner/repo#7
-    #[arg(long, value_name = "W")]
-    pub work_item: Option<String>,
-    /// At most this many, newest first [default: lessons.list_limit, 100]
-    #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
-}
-
-#[derive(Args, Debug)]
-pub struct LessonUpdate {
-    /// The lesson's id (see `afk lessons list`)
-    pub id: i64,
-    /// New status
-    #[arg(
-        long,
-        value_name = "S",
-        value_parser = Allowed::<LessonStatus>::new().map(lesson::LessonStatus::from)
-    )]
-    pub status: Option<lesson::LessonStatus>,
-    /// Where the fix belongs
-    #[arg(
-        long,
-        value_name = "A",
-        value_parser = Allowed::<Attribution>::new().map(lesson::Attribution::from)
-    )]
-    pub attribution: Option<lesson::Attribution>,
-    /// The repository that should change to fix it (owner/repo)
-    #[arg(long, value_name = "R")]
-    pub target_repo: Option<String>,
-    /// What the lesson is about
-    #[arg(
-        long,
-        value_name = "D",
-        value_parser = Allowed::<TargetDomain>::new().map(lesson::TargetDomain::from)
-    )]
-    pub target_domain: Option<lesson::TargetDomain>,
-    /// A related issue or PR that tracks the fix, e.g. owner/repo#9
-    #[arg(long, value_name = "X")]
-    pub related_item: Option<String>,
-    /// Replace the root cause
-    #[arg(long, value_name = "TEXT")]
-    pub root_cause: Option<String>,
-    /// Replace the suggestion
-    #[arg(long, value_name = "TEXT")]
-    pub suggestion: Option<String>,
-}
-
-#[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct RunsArgs {
-    /// Only runs on this repository (owner/repo)
-    #[arg(long, value_name = "REPO")]
-    pub repo: Option<String>,
-    /// Only runs in this state (`--status`, as `gh run list` has it: `--state`
-    /// is the global flag naming the state file)
-    #[arg(long, value_enum, value_name = "STATE")]
-    pub status: Option<RunStateArg>,
-    /// How many runs, newest first
-    #[arg(long, default_value_t = 20, value_name = "N")]
-    pub limit: usize,
-    #[command(subcommand)]
-    pub command: Option<RunsCmd>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum RunsCmd {
-    /// One run's timeline and files
-    #[command(after_long_help = "\
-Examples:
-  afk runs show 12
-  afk runs show 12 --log
-  afk runs show upgrade-3-1
-  afk --json runs show 12 | jq .timeline")]
-    Show {
-        /// The run's id (the RUN column of `afk runs`), or an upgrade
-        /// fixer's (its FIXER column: `upgrade-3-1`)
-        id: String,
-        /// Also print the agent's log
-        #[arg(long)]
-        log: bool,
-    },
-}
-
-/// A run's state, as `afk runs --state` takes it.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunStateArg {
-    /// Claimed by poll; the agent is being started
-    Dispatching,
-    /// The agent runs; its label is not on the issue yet
-    Started,
-    /// Followed by watch
-    Dispatched,
-    /// Escalation decided, its forge writes not all done
-    Escalating,
-    /// Success decided, its forge writes not all done
-    Succeeding,
-    /// Abandonment decided, its forge writes not all done
-    Abandoning,
-    /// Handed to a person
-    Escalated,
-    /// Merged (and deployed)
-    Succeeded,
-    /// Stopped because a person closed or unlabelled the issue
-    Abandoned,
-    /// The agent never started
-    Failed,
-}
-
-impl RunStateArg {
-    pub fn status(self) -> crate::core::run_state::RunStatus {
-        use crate::core::run_state::RunStatus as S;
-        match self {
-            RunStateArg::Dispatching => S::Dispatching,
-            RunStateArg::Started => S::Started,
-            RunStateArg::Dispatched => S::Dispatched,
-            RunStateArg::Escalating => S::Escalating,
-            RunStateArg::Succeeding => S::Succeeding,
-            RunStateArg::Abandoning => S::Abandoning,
-            RunStateArg::Escalated => S::Escalated,
-            RunStateArg::Succeeded => S::Succeeded,
-            RunStateArg::Abandoned => S::Abandoned,
-            RunStateArg::Failed => S::Failed,
-        }
-    }
-}
-
-#[derive(Args, Debug)]
-pub struct StatusArgs {
-    /// Lift the freeze a degraded deploy put on REPO (owner/repo)
-    #[arg(long, value_name = "REPO")]
-    pub unfreeze: Option<String>,
-    /// Print the status page (what `status_page` holds) as HTML on stdout
-    #[arg(long, conflicts_with = "unfreeze")]
-    pub html: bool,
-}
-
-// The lessons journal's values as the command line spells and explains them;
-// each becomes the model's value of the same name (`lesson::LessonStatus`, …)
-// as clap parses it, so a command sees the model's types only.
-
-/// A lesson's status.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LessonStatus {
-    /// Recorded, nobody has looked at it yet
-    New,
-    /// Someone is on it
-    #[value(name = "in_progress")]
-    InProgress,
-    /// Dealt with
-    Closed,
-}
-
-/// The statuses `lessons list --status` accepts: a status, or `open`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// Recorded, nobody has looked at it yet
-    New,
-    /// Someone is on it
-    #[value(name = "in_progress")]
-    InProgress,
-    /// Dealt with
-    Closed,
-    /// new or in_progress (what `lessons snapshot` counts as open)
-    Open,
-}
-
-/// Where a lesson's fix belongs.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attribution {
-    /// afk, the runner or the agent setup
-    Platform,
-    /// the repository the agent worked in
-    Repo,
-    /// both
-    Both,
-}
-
-/// What a lesson is about.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetDomain {
-    Reliability,
-    Quality,
-    Speed,
-    Cost,
-    Security,
-}
-
-impl From<LessonStatus> for lesson::LessonStatus {
-    fn from(v: LessonStatus) -> Self {
-        match v {
-            LessonStatus::New => lesson::LessonStatus::New,
-            LessonStatus::InProgress => lesson::LessonStatus::InProgress,
-            LessonStatus::Closed => lesson::LessonStatus::Closed,
-        }
-    }
-}
-
-impl From<StatusFilter> for lesson::StatusFilter {
-    fn from(v: StatusFilter) -> Self {
-        use lesson::StatusFilter::{Is, Open};
-        match v {
-            StatusFilter::New => Is(lesson::LessonStatus::New),
-            StatusFilter::InProgress => Is(lesson::LessonStatus::InProgress),
-            StatusFilter::Closed => Is(lesson::LessonStatus::Closed),
-            StatusFilter::Open => Open,
-        }
-    }
-}
-
-impl From<Attribution> for lesson::Attribution {
-    fn from(v: Attribution) -> Self {
-        match v {
-            Attribution::Platform => lesson::Attribution::Platform,
-            Attribution::Repo => lesson::Attribution::Repo,
-            Attribution::Both => lesson::Attribution::Both,
-        }
-    }
-}
-
-impl From<TargetDomain> for lesson::TargetDomain {
-    fn from(v: TargetDomain) -> Self {
-        match v {
-            TargetDomain::Reliability => lesson::TargetDomain::Reliability,
-            TargetDomain::Quality => lesson::TargetDomain::Quality,
-            TargetDomain::Speed => lesson::TargetDomain::Speed,
-            TargetDomain::Cost => lesson::TargetDomain::Cost,
-            TargetDomain::Security => lesson::TargetDomain::Security,
-        }
-    }
 }
 
 /// The name a value has on the command line and in the state file.
@@ -894,66 +433,11 @@ fn usage_exit(e: clap::Error, json: bool) -> ! {
     e.exit()
 }
 
-// doctor
-#[derive(Args, Debug)]
-pub struct DoctorArgs {
-    /// A systemd service unit running a tick, to check the paths it writes against
-    /// (repeatable) [default: every afk-*.service installed under /etc/systemd/system,
-    /// /usr/local/lib/systemd/system, /usr/lib/systemd/system]
-    #[arg(long = "unit", value_name = "PATH")]
-    pub units: Vec<std::path::PathBuf>,
-}
-
-// upgrade
-#[derive(Args, Debug)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct UpgradeArgs {
-    /// Recipes to upgrade [default: every one in upgrade.recipes]
-    #[arg(value_name = "RECIPE")]
-    pub recipes: Vec<String>,
-    /// Ask the registries now, whatever upgrade.scan_every says
-    #[arg(long)]
-    pub scan: bool,
-    /// A stale test is updated in upgrade.tests_repo by the fixer, in a PR paired with the recipe's
-    #[arg(long)]
-    pub with_tests: bool,
-    #[command(subcommand)]
-    pub command: Option<UpgradeCmd>,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum UpgradeCmd {
-    /// One PR's test verdict: VERDICT=GREEN|RED|PENDING and BUILD=<url>; exit 0, 1, 3 or 4
-    ///
-    /// Reads the upgrade.ci_context status on the PR's head, counting only a
-    /// status newer than afk's latest test comment (an older GREEN is stale).
-    /// With --post it first posts exactly one test comment; with --wait it polls
-    /// until the verdict is not PENDING or the duration ends.
-    #[command(after_long_help = "\
-Examples:
-  afk upgrade verdict recipe-maintainers/nextcloud 12
-  afk upgrade verdict recipe-maintainers/nextcloud 12 --post --wait 30m
-  afk --json upgrade verdict recipe-maintainers/nextcloud 12")]
-    Verdict(VerdictArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct VerdictArgs {
-    /// The repository, OWNER/REPO
-    pub repo: String,
-    /// The pull request number
-    pub pr: IssueNumber,
-    /// Post exactly one test comment (upgrade.testme_comment) first
-    #[arg(long)]
-    pub post: bool,
-    /// Poll until the verdict is not PENDING or DURATION (e.g. 30m) ends
-    #[arg(long, value_name = "DURATION")]
-    pub wait: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::lessons::{Attribution, LessonStatus, StatusFilter, TargetDomain};
+    use crate::types::lesson;
 
     fn names<E: ValueEnum>() -> Vec<String> {
         E::value_variants().iter().map(value_name).collect()

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     match commands::run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             let code = afk::command_error::exit_code_of(&e);
             let line = afk::command_error::error_line(&e);

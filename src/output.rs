@@ -82,3 +82,15 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     }
     s
 }
+
+/// Write to stdout; a reader that went away early is not an error (exit 0).
+pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<crate::session::Outcome> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            anyhow::Context::context(Err(e), "cannot write to stdout")
+        }
+        _ => Ok(crate::session::Outcome::OK),
+    }
+}

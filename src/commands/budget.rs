@@ -10,9 +10,9 @@
 //! book; a corrective turn's from its run's spend as watch just read it and
 //! the stored spend of the other runs of its day.
 
-use crate::commands::Ctx;
 use crate::core::spend::{self, DayLimits, DayRun, Ledger, MoneyLimits, Stop};
 use crate::runner::Runner;
+use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::RepoName;
@@ -28,8 +28,13 @@ pub struct Book {
 }
 
 /// The day's runs and their spend now.
-pub fn book(ctx: &Ctx, store: &Store, runner: &dyn Runner, now: OffsetDateTime) -> Result<Book> {
-    let b = &ctx.config.budget;
+pub fn book(
+    ctx: &Session,
+    store: &Store,
+    runner: &dyn Runner,
+    now: OffsetDateTime,
+) -> Result<Book> {
+    let b = &ctx.config().budget;
     if b.day_usd <= 0.0 && b.repo_day_usd <= 0.0 {
         return Ok(Book {
             runs: vec![],
@@ -63,7 +68,7 @@ impl Book {
     }
 
     /// The day limits reached (empty: dispatch may go on everywhere).
-    pub fn stops(&self, ctx: &Ctx, repos: &[RepoName]) -> Vec<Stop> {
+    pub fn stops(&self, ctx: &Session, repos: &[RepoName]) -> Vec<Stop> {
         match self.now {
             Some(now) => spend::day_stops(day_limits(ctx), &self.day_runs(), now, repos),
             None => vec![],
@@ -73,9 +78,9 @@ impl Book {
     /// What a new run of `repo`'s agent is handed: all of `run_usd`, or less
     /// when the day's or the repo's day's remainder is smaller; None without
     /// a money limit.
-    pub fn left_for(&self, ctx: &Ctx, repo: &RepoName) -> Option<f64> {
+    pub fn left_for(&self, ctx: &Session, repo: &RepoName) -> Option<f64> {
         let limits = MoneyLimits {
-            run_usd: ctx.config.budget.run_usd,
+            run_usd: ctx.config().budget.run_usd,
             day: day_limits(ctx),
         };
         let run = DayRun {
@@ -92,7 +97,7 @@ impl Book {
 /// spend so far `spend_usd` (as watch just read it); None without a money
 /// limit. The other runs of its day count with their stored figures.
 pub fn left_for_turn(
-    ctx: &Ctx,
+    ctx: &Session,
     store: &Store,
     run: &Run,
     spend_usd: Option<f64>,
@@ -119,22 +124,22 @@ pub fn left_for_turn(
         spend_usd,
     };
     let limits = MoneyLimits {
-        run_usd: ctx.config.budget.run_usd,
+        run_usd: ctx.config().budget.run_usd,
         day,
     };
     Ok(spend::money_left(limits, &this, &others))
 }
 
-fn day_limits(ctx: &Ctx) -> DayLimits {
+fn day_limits(ctx: &Session) -> DayLimits {
     DayLimits {
-        day_usd: ctx.config.budget.day_usd,
-        repo_day_usd: ctx.config.budget.repo_day_usd,
+        day_usd: ctx.config().budget.day_usd,
+        repo_day_usd: ctx.config().budget.repo_day_usd,
     }
 }
 
 /// A run's spend now: its stored figure, and while its agent may still be at
 /// work, what the agent wrote since (a torn last line waits for watch).
-fn current(ctx: &Ctx, runner: &dyn Runner, r: &Run) -> Option<f64> {
+fn current(ctx: &Session, runner: &dyn Runner, r: &Run) -> Option<f64> {
     if !r.state.watched() {
         return r.spend_usd;
     }

@@ -4,11 +4,11 @@
 //! `afk runs show upgrade-3-1` shows one with its log's last lines (all of its
 //! log's end with `--log`). Reads the state file and the run folders only.
 
-use super::Ctx;
 use crate::core::fixer_exit;
 use crate::output::emit;
 use crate::output::table;
 use crate::runner::TurnOf;
+use crate::session::{Outcome, Session};
 use crate::store::Store;
 use crate::store::upgrades::Upgrade;
 use crate::types::IssueNumber;
@@ -41,13 +41,13 @@ pub(super) struct FixerRow {
 /// Every fixer run, newest PR first, its runs newest first; `repo`: only
 /// those of that mirror; at most `limit`.
 pub(super) fn rows(
-    ctx: &Ctx,
+    ctx: &Session,
     store: &Store,
     repo: Option<&str>,
     limit: usize,
 ) -> Result<Vec<FixerRow>> {
     let runs_dir = ctx.runs_dir();
-    let mut names: Vec<(TurnOf, String)> = std::fs::read_dir(&runs_dir)
+    let mut names: Vec<(TurnOf, String)> = std::fs::read_dir(runs_dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .filter_map(|e| {
@@ -164,7 +164,7 @@ struct Shown<'a> {
 }
 
 /// `afk runs show <fixer>`: one fixer run (exit 1 when there is none).
-pub(super) fn show(ctx: &Ctx, store: &Store, name: &str, log: bool) -> Result<u8> {
+pub(super) fn show(ctx: &Session, store: &Store, name: &str, log: bool) -> Result<Outcome> {
     let all = rows(ctx, store, None, usize::MAX)?;
     let Some(f) = all.iter().find(|f| f.id == name) else {
         anyhow::bail!("runs: no fixer run {name} (afk runs lists them)");
@@ -189,10 +189,10 @@ pub(super) fn show(ctx: &Ctx, store: &Store, name: &str, log: bool) -> Result<u8
         fixer: f,
         files,
         log_tail,
-        agent_log: log.then(|| super::runs::log_tail(&dir.join("agent.log"))),
+        agent_log: log.then(|| crate::run_files::log_tail(&dir.join("agent.log"))),
     };
-    emit(ctx.json, &doc, &human_show(&doc));
-    Ok(0)
+    emit(ctx.json(), &doc, &human_show(&doc));
+    Ok(Outcome::OK)
 }
 
 fn human_show(d: &Shown) -> String {

@@ -1,14 +1,24 @@
 //! `afk init`: write the commented starter config; `--create-labels` makes afk's labels.
 
-use crate::cli::{Cli, InitArgs};
 use crate::command_error::UsageError;
 use crate::config::{self, Config};
 use crate::edges::Files;
 use crate::output::emit;
+use crate::session::{Outcome, Session};
 use crate::types::RepoName;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::path::Path;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Overwrite an existing file
+    #[arg(long)]
+    pub force: bool,
+    /// Also create afk's labels in every allowlisted repo
+    #[arg(long)]
+    pub create_labels: bool,
+}
 
 /// What `afk init --json` prints.
 #[derive(Serialize, Default)]
@@ -33,17 +43,20 @@ struct LabelItem {
     action: &'static str,
 }
 
-pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
-    let path = cli.config.clone().unwrap_or_else(|| "afk.toml".into());
+pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
+    // without --config: ./afk.toml (not the search `load` does: init writes one)
+    let path = s
+        .config_flag()
+        .map_or_else(|| "afk.toml".into(), Path::to_path_buf);
     let mut r = Report {
         command: "init",
-        dry_run: cli.dry_run,
+        dry_run: s.dry_run(),
         ..Default::default()
     };
     if a.create_labels {
-        let human = create_labels(cli, &path, &mut r)?;
-        emit(cli.json, &r, &human);
-        return Ok(u8::from(!r.errors.is_empty()));
+        let human = create_labels(s, &path, &mut r)?;
+        emit(s.json(), &r, &human);
+        return Ok(Outcome::code(u8::from(!r.errors.is_empty())));
     }
     if path.exists() && !a.force {
         bail!(UsageError(format!(
@@ -52,7 +65,7 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
         )));
     }
     r.written = Some(path.display().to_string());
-    let files = crate::edges::files(cli.dry_run);
+    let files = s.files();
     write_starter(&files, &path)?;
     let human = files.tense().pick(
         format!(
@@ -61,8 +74,8 @@ pub fn run(cli: &Cli, a: &InitArgs) -> Result<u8> {
         ),
         format!("init (dry run): would write {}\n", path.display()),
     );
-    emit(cli.json, &r, &human);
-    Ok(0)
+    emit(s.json(), &r, &human);
+    Ok(Outcome::OK)
 }
 
 /// Write the starter config beside, then rename: never a half-written config.
@@ -82,11 +95,18 @@ fn write_starter(files: &Files, path: &Path) -> Result<()> {
 }
 
 /// Make afk's three labels in every allowlisted repo that lacks them.
-fn create_labels(cli: &Cli, path: &Path, r: &mut Report) -> Result<String> {
-    let c = Config::load(path)?;
+fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
+    let on = Session::new(
+        Config::load(path)?,
+        path.to_path_buf(),
+        None,
+        s.dry_run(),
+        s.json(),
+    );
+    let c = on.config();
     // a dry run's forge reads the labels there are and records the ones it makes
-    let forge = crate::edges::forge(&c, cli.dry_run)?;
-    let tense = crate::edges::Tense::of(cli.dry_run);
+    let forge = on.forge()?;
+    let tense = on.tense();
     let wanted = [
         (&c.poll.ready_label, "0e8a16"),
         (&c.poll.in_progress_label, "fbca04"),

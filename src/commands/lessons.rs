@@ -1,16 +1,251 @@
 //! `afk lessons record | list | update | snapshot`.
 
-use super::Ctx;
-use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd};
+use crate::session::{Outcome, Session};
+
 use crate::command_error::UsageError;
 use crate::lessons::check_type;
 use crate::output::emit;
 use crate::output::table;
-use crate::store::Store;
 use crate::store::lessons::{Filter, LessonSource, NewLesson, Update};
 use crate::types::RunId;
 use anyhow::{Result, bail};
+use clap::builder::TypedValueParser;
 use serde::Serialize;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Args {
+    /// Record a lesson by hand (source = manual; never deduplicated)
+    #[command(after_long_help = "\
+Examples:
+  afk lessons record --type flaky_test --repo acme/api --work-item acme/api#7 \\
+      --root-cause \"a timing test\" --suggestion \"use a fake clock\"
+  afk --json lessons record --type gate_failure --target-domain reliability")]
+    Record(LessonRecord),
+    /// Lessons, newest first
+    #[command(after_long_help = "\
+Examples:
+  afk lessons list --status open            new or in progress
+  afk lessons list --repo acme/api --limit 20
+  afk --json lessons list --type gate_failure")]
+    List(LessonList),
+    /// Change a lesson's status or attribution; stamps updated_at
+    #[command(after_long_help = "\
+Examples:
+  afk lessons update 12 --status in_progress --attribution repo --target-repo acme/api
+  afk lessons update 12 --status closed --related-item acme/api#9")]
+    Update(LessonUpdate),
+    /// Totals by type and status, and the open count
+    #[command(after_long_help = "\
+Examples:
+  afk lessons snapshot
+  afk --json lessons snapshot | jq .open")]
+    Snapshot,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LessonRecord {
+    /// Lesson type, a slug such as gate_failure or flaky_test
+    #[arg(long = "type", value_name = "T")]
+    pub lesson_type: String,
+    /// Repository the lesson is about (owner/repo)
+    #[arg(long, value_name = "R")]
+    pub repo: Option<String>,
+    /// The issue or PR it came from, e.g. owner/repo#7
+    #[arg(long, value_name = "W")]
+    pub work_item: Option<String>,
+    /// The run it came from (see `afk runs`); it must exist
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<i64>,
+    /// Stage where it went wrong, e.g. dispatch, ci, review, deploy
+    #[arg(long, value_name = "S")]
+    pub stage: Option<String>,
+    /// Who or what was at work: an agent program, a person, afk
+    #[arg(long, value_name = "A")]
+    pub agent: Option<String>,
+    /// Why it went wrong
+    #[arg(long, value_name = "TEXT")]
+    pub root_cause: Option<String>,
+    /// What to do next time (shown to the next agent in this repo)
+    #[arg(long, value_name = "TEXT")]
+    pub suggestion: Option<String>,
+    /// Anything else: logs, links, numbers
+    #[arg(long, value_name = "TEXT")]
+    pub detail: Option<String>,
+    /// Where the fix belongs
+    #[arg(
+        long,
+        value_name = "A",
+        value_parser = crate::cli::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+    )]
+    pub attribution: Option<crate::types::lesson::Attribution>,
+    /// The repository that should change to fix it (owner/repo)
+    #[arg(long, value_name = "R")]
+    pub target_repo: Option<String>,
+    /// What the lesson is about
+    #[arg(
+        long,
+        value_name = "D",
+        value_parser = crate::cli::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+    )]
+    pub target_domain: Option<crate::types::lesson::TargetDomain>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LessonList {
+    /// Only lessons of this type (a slug such as gate_failure)
+    #[arg(long = "type", value_name = "T")]
+    pub lesson_type: Option<String>,
+    /// Only lessons in this status; open = new or in_progress
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = crate::cli::Allowed::<StatusFilter>::new().map(crate::types::lesson::StatusFilter::from)
+    )]
+    pub status: Option<crate::types::lesson::StatusFilter>,
+    /// Only lessons about this repository (owner/repo)
+    #[arg(long, value_name = "R")]
+    pub repo: Option<String>,
+    /// Only lessons of this issue or PR, e.g. owner/repo#7
+    #[arg(long, value_name = "W")]
+    pub work_item: Option<String>,
+    /// At most this many, newest first [default: lessons.list_limit, 100]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LessonUpdate {
+    /// The lesson's id (see `afk lessons list`)
+    pub id: i64,
+    /// New status
+    #[arg(
+        long,
+        value_name = "S",
+        value_parser = crate::cli::Allowed::<LessonStatus>::new().map(crate::types::lesson::LessonStatus::from)
+    )]
+    pub status: Option<crate::types::lesson::LessonStatus>,
+    /// Where the fix belongs
+    #[arg(
+        long,
+        value_name = "A",
+        value_parser = crate::cli::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+    )]
+    pub attribution: Option<crate::types::lesson::Attribution>,
+    /// The repository that should change to fix it (owner/repo)
+    #[arg(long, value_name = "R")]
+    pub target_repo: Option<String>,
+    /// What the lesson is about
+    #[arg(
+        long,
+        value_name = "D",
+        value_parser = crate::cli::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+    )]
+    pub target_domain: Option<crate::types::lesson::TargetDomain>,
+    /// A related issue or PR that tracks the fix, e.g. owner/repo#9
+    #[arg(long, value_name = "X")]
+    pub related_item: Option<String>,
+    /// Replace the root cause
+    #[arg(long, value_name = "TEXT")]
+    pub root_cause: Option<String>,
+    /// Replace the suggestion
+    #[arg(long, value_name = "TEXT")]
+    pub suggestion: Option<String>,
+}
+
+/// A lesson's status.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LessonStatus {
+    /// Recorded, nobody has looked at it yet
+    New,
+    /// Someone is on it
+    #[value(name = "in_progress")]
+    InProgress,
+    /// Dealt with
+    Closed,
+}
+
+/// The statuses `lessons list --status` accepts: a status, or `open`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Recorded, nobody has looked at it yet
+    New,
+    /// Someone is on it
+    #[value(name = "in_progress")]
+    InProgress,
+    /// Dealt with
+    Closed,
+    /// new or in_progress (what `lessons snapshot` counts as open)
+    Open,
+}
+
+/// Where a lesson's fix belongs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribution {
+    /// afk, the runner or the agent setup
+    Platform,
+    /// the repository the agent worked in
+    Repo,
+    /// both
+    Both,
+}
+
+/// What a lesson is about.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetDomain {
+    Reliability,
+    Quality,
+    Speed,
+    Cost,
+    Security,
+}
+
+// The lessons journal's values as the command line spells and explains them;
+// each becomes the model's value of the same name (`crate::types::lesson::LessonStatus`, …)
+// as clap parses it, so a command sees the model's types only.
+
+impl From<LessonStatus> for crate::types::lesson::LessonStatus {
+    fn from(v: LessonStatus) -> Self {
+        match v {
+            LessonStatus::New => crate::types::lesson::LessonStatus::New,
+            LessonStatus::InProgress => crate::types::lesson::LessonStatus::InProgress,
+            LessonStatus::Closed => crate::types::lesson::LessonStatus::Closed,
+        }
+    }
+}
+
+impl From<StatusFilter> for crate::types::lesson::StatusFilter {
+    fn from(v: StatusFilter) -> Self {
+        use crate::types::lesson::StatusFilter::{Is, Open};
+        match v {
+            StatusFilter::New => Is(crate::types::lesson::LessonStatus::New),
+            StatusFilter::InProgress => Is(crate::types::lesson::LessonStatus::InProgress),
+            StatusFilter::Closed => Is(crate::types::lesson::LessonStatus::Closed),
+            StatusFilter::Open => Open,
+        }
+    }
+}
+
+impl From<Attribution> for crate::types::lesson::Attribution {
+    fn from(v: Attribution) -> Self {
+        match v {
+            Attribution::Platform => crate::types::lesson::Attribution::Platform,
+            Attribution::Repo => crate::types::lesson::Attribution::Repo,
+            Attribution::Both => crate::types::lesson::Attribution::Both,
+        }
+    }
+}
+
+impl From<TargetDomain> for crate::types::lesson::TargetDomain {
+    fn from(v: TargetDomain) -> Self {
+        match v {
+            TargetDomain::Reliability => crate::types::lesson::TargetDomain::Reliability,
+            TargetDomain::Quality => crate::types::lesson::TargetDomain::Quality,
+            TargetDomain::Speed => crate::types::lesson::TargetDomain::Speed,
+            TargetDomain::Cost => crate::types::lesson::TargetDomain::Cost,
+            TargetDomain::Security => crate::types::lesson::TargetDomain::Security,
+        }
+    }
+}
 
 /// What `lessons record` and `lessons update` print with `--json`.
 #[derive(Serialize)]
@@ -37,30 +272,31 @@ fn usage(r: Result<(), String>) -> Result<()> {
     r.map_err(|m| anyhow::Error::new(UsageError(m)))
 }
 
-pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
+pub fn run(ctx: &Session, cmd: &Args) -> Result<Outcome> {
+    ctx.load()?;
     // The kill switch: no state file access at all.
-    if !ctx.config.lessons.enabled {
+    if !ctx.config().lessons.enabled {
         emit(
-            ctx.json,
+            ctx.json(),
             &Read {
                 enabled: false,
                 // a list is a list, empty: a script reading `.lessons` needs no case
-                lessons: matches!(cmd, LessonsCmd::List(_)).then_some(&[]),
+                lessons: matches!(cmd, Args::List(_)).then_some(&[]),
                 snapshot: None,
             },
             "lessons: disabled (lessons.enabled = false); nothing read or written\n",
         );
-        return Ok(0);
+        return Ok(Outcome::OK);
     }
     match cmd {
-        LessonsCmd::Record(a) => record(ctx, a),
-        LessonsCmd::List(a) => list(ctx, a),
-        LessonsCmd::Update(a) => update(ctx, a),
-        LessonsCmd::Snapshot => snapshot(ctx),
+        Args::Record(a) => record(ctx, a),
+        Args::List(a) => list(ctx, a),
+        Args::Update(a) => update(ctx, a),
+        Args::Snapshot => snapshot(ctx),
     }
 }
 
-fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
+fn record(ctx: &Session, a: &LessonRecord) -> Result<Outcome> {
     usage(check_type(&a.lesson_type))?;
     let l = NewLesson {
         lesson_type: a.lesson_type.clone(),
@@ -79,7 +315,7 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
     };
     let path = ctx.state_path();
     if let Some(run) = a.run_id
-        && Store::open_existing(&path)?.is_none()
+        && ctx.existing_store()?.is_none()
     {
         bail!(
             "lessons: no run {run} (no state file yet at {})",
@@ -106,21 +342,21 @@ fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
     let written = Written {
         id: kept,
         updated: None,
-        dry_run: ctx.dry_run,
+        dry_run: ctx.dry_run(),
     };
-    emit(ctx.json, &written, &human);
-    Ok(0)
+    emit(ctx.json(), &written, &human);
+    Ok(Outcome::OK)
 }
 
-fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
-    let s = Store::open_reading(&ctx.state_path())?;
+fn list(ctx: &Session, a: &LessonList) -> Result<Outcome> {
+    let s = ctx.read_store()?;
     let lessons = s.lessons(&Filter {
         lesson_type: a.lesson_type.clone(),
         // `open` is new or in_progress; the store's filter knows it
         status: a.status,
         repo: a.repo.clone(),
         work_item: a.work_item.clone(),
-        limit: a.limit.unwrap_or(ctx.config.lessons.list_limit),
+        limit: a.limit.unwrap_or(ctx.config().lessons.list_limit),
     })?;
     let rows: Vec<Vec<String>> = lessons
         .iter()
@@ -159,7 +395,7 @@ fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
         )
     };
     emit(
-        ctx.json,
+        ctx.json(),
         &Read {
             enabled: true,
             lessons: Some(&lessons),
@@ -167,10 +403,10 @@ fn list(ctx: &Ctx, a: &LessonList) -> Result<u8> {
         },
         &human,
     );
-    Ok(0)
+    Ok(Outcome::OK)
 }
 
-fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
+fn update(ctx: &Session, a: &LessonUpdate) -> Result<Outcome> {
     let u = Update {
         status: a.status,
         attribution: a.attribution,
@@ -187,7 +423,7 @@ fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
         );
     }
     let path = ctx.state_path();
-    if Store::open_existing(&path)?.is_none() {
+    if ctx.existing_store()?.is_none() {
         bail!(
             "lessons: no lesson with id {} (no state file yet at {})",
             a.id,
@@ -207,14 +443,14 @@ fn update(ctx: &Ctx, a: &LessonUpdate) -> Result<u8> {
     let written = Written {
         id: Some(a.id),
         updated: Some(s.source().lasts()),
-        dry_run: ctx.dry_run,
+        dry_run: ctx.dry_run(),
     };
-    emit(ctx.json, &written, &human);
-    Ok(0)
+    emit(ctx.json(), &written, &human);
+    Ok(Outcome::OK)
 }
 
-fn snapshot(ctx: &Ctx) -> Result<u8> {
-    let s = Store::open_reading(&ctx.state_path())?;
+fn snapshot(ctx: &Session) -> Result<Outcome> {
+    let s = ctx.read_store()?;
     let snap = s.lesson_snapshot()?;
     let mut human = format!("lessons: {} in all, {} open\n", snap.total, snap.open);
     for (k, v) in &snap.by_type {
@@ -224,7 +460,7 @@ fn snapshot(ctx: &Ctx) -> Result<u8> {
         human.push_str(&format!("  status {k}: {v}\n"));
     }
     emit(
-        ctx.json,
+        ctx.json(),
         &Read {
             enabled: true,
             lessons: None,
@@ -232,5 +468,5 @@ fn snapshot(ctx: &Ctx) -> Result<u8> {
         },
         &human,
     );
-    Ok(0)
+    Ok(Outcome::OK)
 }

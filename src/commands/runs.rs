@@ -2,8 +2,8 @@
 //! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
 //! and the run folder only; never the forge, never writes.
 
-use super::Ctx;
-use crate::cli::{RunsArgs, RunsCmd};
+use crate::session::{Outcome, Session};
+
 use crate::core::run_state::RunStatus;
 use crate::output::emit;
 use crate::output::table;
@@ -12,8 +12,86 @@ use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
-use std::path::PathBuf;
 use time::OffsetDateTime;
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Args {
+    /// Only runs on this repository (owner/repo)
+    #[arg(long, value_name = "REPO")]
+    pub repo: Option<String>,
+    /// Only runs in this state (`--status`, as `gh run list` has it: `--state`
+    /// is the global flag naming the state file)
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub status: Option<RunStateArg>,
+    /// How many runs, newest first
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    #[command(subcommand)]
+    pub command: Option<RunsCmd>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum RunsCmd {
+    /// One run's timeline and files
+    #[command(after_long_help = "\
+Examples:
+  afk runs show 12
+  afk runs show 12 --log
+  afk runs show upgrade-3-1
+  afk --json runs show 12 | jq .timeline")]
+    Show {
+        /// The run's id (the RUN column of `afk runs`), or an upgrade
+        /// fixer's (its FIXER column: `upgrade-3-1`)
+        id: String,
+        /// Also print the agent's log
+        #[arg(long)]
+        log: bool,
+    },
+}
+
+/// A run's state, as `afk runs --state` takes it.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStateArg {
+    /// Claimed by poll; the agent is being started
+    Dispatching,
+    /// The agent runs; its label is not on the issue yet
+    Started,
+    /// Followed by watch
+    Dispatched,
+    /// Escalation decided, its forge writes not all done
+    Escalating,
+    /// Success decided, its forge writes not all done
+    Succeeding,
+    /// Abandonment decided, its forge writes not all done
+    Abandoning,
+    /// Handed to a person
+    Escalated,
+    /// Merged (and deployed)
+    Succeeded,
+    /// Stopped because a person closed or unlabelled the issue
+    Abandoned,
+    /// The agent never started
+    Failed,
+}
+
+impl RunStateArg {
+    pub fn status(self) -> crate::core::run_state::RunStatus {
+        use crate::core::run_state::RunStatus as S;
+        match self {
+            RunStateArg::Dispatching => S::Dispatching,
+            RunStateArg::Started => S::Started,
+            RunStateArg::Dispatched => S::Dispatched,
+            RunStateArg::Escalating => S::Escalating,
+            RunStateArg::Succeeding => S::Succeeding,
+            RunStateArg::Abandoning => S::Abandoning,
+            RunStateArg::Escalated => S::Escalated,
+            RunStateArg::Succeeded => S::Succeeded,
+            RunStateArg::Abandoned => S::Abandoned,
+            RunStateArg::Failed => S::Failed,
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Row {
@@ -114,8 +192,9 @@ fn row(r: &Run, now: OffsetDateTime) -> Row {
     }
 }
 
-pub fn run(ctx: &Ctx, a: &RunsArgs) -> Result<u8> {
-    let store = Store::open_for_read(&ctx.state_path())?;
+pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
+    ctx.load()?;
+    let store = ctx.read_store()?;
     let now = crate::clock::now();
     match &a.command {
         Some(RunsCmd::Show { id, log }) => match id.parse::<i64>() {
@@ -133,7 +212,7 @@ pub fn run(ctx: &Ctx, a: &RunsArgs) -> Result<u8> {
     }
 }
 
-fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u8> {
+fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<Outcome> {
     let state = a.status.map(|s| s.status());
     // `--repo` is what a person typed: one that is not owner/name matches no run
     let runs = match a.repo.as_deref().map(crate::types::RepoName::parse) {
@@ -178,7 +257,7 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
     }
     h.push_str(&super::fixer_runs::human_table(&fixers));
     emit(
-        ctx.json,
+        ctx.json(),
         &Listed {
             command: "runs",
             runs: rows,
@@ -186,16 +265,16 @@ fn list(ctx: &Ctx, store: &Store, a: &RunsArgs, now: OffsetDateTime) -> Result<u
         },
         &h,
     );
-    Ok(0)
+    Ok(Outcome::OK)
 }
 
-fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<u8> {
+fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<Outcome> {
     let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
         // not found: exit 1, as for every command (a usage error is 2)
         anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
     };
-    let run_dir = run_dir_of(ctx, &r);
+    let run_dir = crate::run_files::run_dir_of(ctx, &r);
     let timeline = timeline_of(store, &r)?;
     let outcome = store.run_outcome(id)?;
     let mut files: Vec<String> = std::fs::read_dir(&run_dir)
@@ -207,9 +286,9 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         })
         .unwrap_or_default();
     files.sort();
-    let agent_log = log.then(|| log_tail(&run_dir.join("agent.log")));
+    let agent_log = log.then(|| crate::run_files::log_tail(&run_dir.join("agent.log")));
     let read = crate::runner::output::progress(&run_dir);
-    let written = written_of(&read);
+    let written = crate::run_files::written_of(&read);
     let progress = &read.lines;
     let phase = crate::core::progress::latest_phase(progress, written.as_deref());
     let doc = Shown {
@@ -234,40 +313,12 @@ fn show(ctx: &Ctx, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Re
         conversation: store.talk_items(id)?,
     };
     let h = human_show(&doc, &r, now);
-    emit(ctx.json, &doc, &h);
-    Ok(0)
+    emit(ctx.json(), &doc, &h);
+    Ok(Outcome::OK)
 }
 
 /// How many of the progress file's last lines `runs show` prints.
 const PROGRESS_LINES: usize = 50;
-
-/// The run's folder: as recorded, else `<runs_dir>/<id>`.
-pub(crate) fn run_dir_of(ctx: &Ctx, r: &Run) -> PathBuf {
-    r.run_dir
-        .clone()
-        .map(PathBuf::from)
-        .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()))
-}
-
-/// The agent's progress file as afk reads it (the whole lines of its tail,
-/// bounded: `runner::output::progress`) and when it was last written (empty
-/// when none).
-pub(crate) fn progress_of(run_dir: &std::path::Path) -> (Vec<u8>, Option<String>) {
-    let read = crate::runner::output::progress(run_dir);
-    let written = written_of(&read);
-    (read.lines, written)
-}
-
-fn written_of(read: &crate::runner::output::Progress) -> Option<String> {
-    read.modified
-        .map(|t| crate::clock::ts(OffsetDateTime::from(t)))
-}
-
-/// The agent's latest phase in `run_dir`, if it reported one.
-pub(crate) fn phase_in(run_dir: &std::path::Path) -> Option<crate::core::progress::Phase> {
-    let (bytes, written) = progress_of(run_dir);
-    crate::core::progress::latest_phase(&bytes, written.as_deref())
-}
 
 /// The timeline: what the state file knows, in order.
 fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
@@ -389,24 +440,4 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
         }
     }
     h
-}
-
-/// The most of an agent's log `runs show --log` prints: its end.
-const LOG_TAIL: u64 = 1 << 20;
-
-/// The agent's log, or its last `LOG_TAIL` bytes with a line saying so: an
-/// agent can write gigabytes.
-pub(super) fn log_tail(path: &std::path::Path) -> String {
-    let Some(t) = crate::runner::output::tail(path, LOG_TAIL) else {
-        return String::new();
-    };
-    let text = String::from_utf8_lossy(&t.bytes);
-    if t.from == 0 {
-        return text.into_owned();
-    }
-    format!(
-        "(the first {} bytes are not shown; the whole log is {})\n{text}",
-        t.from,
-        path.display()
-    )
 }

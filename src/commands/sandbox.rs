@@ -7,16 +7,38 @@
 //! temporary folder, removed when the sandbox is stopped (SIGTERM, SIGINT or
 //! SIGHUP; a SIGKILL leaves it behind).
 
-use crate::cli::SandboxArgs;
 use crate::command_error::UsageError;
 use crate::core::sandbox_dir::{self, DirFacts, DirPlan};
 use crate::lock::TickLock;
 use crate::sandbox::{self, Seed};
+use crate::session::{Outcome, Session};
 use anyhow::{Context, Result};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn run(a: &SandboxArgs) -> Result<u8> {
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Loopback address to listen on (port 0: any free port)
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: String,
+    /// JSON file with users, repos, labels, issues (see docs/sandbox.md)
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Directory for the sandbox's repositories [default: a new temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
+    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    pub dialect: String,
+    /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
+    #[arg(long)]
+    pub example: bool,
+    /// Print a config whose runner is the sandbox's Kubernetes API (kind = "kubernetes")
+    #[arg(long)]
+    pub kubernetes: bool,
+}
+
+pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
     let seed = match &a.seed {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -46,7 +68,7 @@ pub fn run(a: &SandboxArgs) -> Result<u8> {
     }
     stop.wait();
     remove_temporary(temporary.as_deref());
-    Ok(0)
+    Ok(Outcome::OK)
 }
 
 /// Make `dir` this sandbox's: refuse someone else's files, refuse a folder

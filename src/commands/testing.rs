@@ -1,10 +1,10 @@
-//! What the commands' unit tests share: a [`Ctx`] from config text over a
+//! What the commands' unit tests share: a [`Session`] from config text over a
 //! fresh state folder (removed when dropped), its store, and a runner that
 //! starts nothing. The forge is `forge::memory::MemoryForge`.
 
-use super::Ctx;
 use crate::config::Config;
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::session::Session;
 use crate::store::Store;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A context whose state lives in its own temporary folder.
 pub struct Scratch {
-    pub ctx: Ctx,
+    pub ctx: Session,
     pub dir: PathBuf,
 }
 
@@ -27,19 +27,19 @@ impl Scratch {
         std::fs::create_dir_all(&dir).unwrap();
         let config = Config::parse(config, &dir).unwrap();
         Scratch {
-            ctx: Ctx {
+            ctx: Session::new(
                 config,
-                config_path: dir.join("afk.toml"),
-                state_flag: Some(dir.join("state/afk.db")),
-                dry_run: false,
-                json: false,
-            },
+                dir.join("afk.toml"),
+                Some(&dir.join("state/afk.db")),
+                false,
+                false,
+            ),
             dir,
         }
     }
 
     pub fn store(&self) -> Store {
-        Store::open(&self.ctx.state_path()).unwrap()
+        Store::open(self.ctx.state_path()).unwrap()
     }
 }
 

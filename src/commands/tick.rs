@@ -1,26 +1,11 @@
-//! What every tick command shares: the opening (through `edges`), the error
-//! item of a report, and the human error lines.
+//! What every tick command shares: running one (`run`: its deadline, its
+//! report, its monitor), the error item of a report, and the human error lines.
 
-use super::Ctx;
 use crate::forge::{Failure, ForgeError};
+use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, TickKind};
 use anyhow::Result;
 use serde::Serialize;
-
-/// The tick's forge and runner, real or dry (`edges`), built before the tick
-/// opens anything.
-pub fn adapters(ctx: &Ctx) -> Result<crate::edges::Adapters> {
-    crate::edges::build(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)
-}
-
-/// The tick's edges: stop file, lock, store, journal, notifier (`edges`).
-pub fn edges(
-    ctx: &Ctx,
-    adapters: crate::edges::Adapters,
-    kind: TickKind,
-) -> Result<crate::edges::Opening> {
-    adapters.open(&ctx.config, ctx.state_flag.as_deref(), kind)
-}
 
 /// What a dry run would have written, as lines under its report (nothing
 /// for a real tick, which records none).
@@ -129,13 +114,14 @@ impl<R: TickReport> Tick<R> {
 /// went well), then (when it ran) write the metrics file and ping the
 /// heartbeat; a tick that could not run at all pings the heartbeat's /fail.
 pub fn run<R: TickReport>(
-    ctx: &Ctx,
+    ctx: &Session,
     kind: TickKind,
-    tick: impl FnOnce(&Ctx) -> Result<Tick<R>>,
-) -> Result<u8> {
+    tick: impl FnOnce(&Session) -> Result<Tick<R>>,
+) -> Result<Outcome> {
+    ctx.load()?;
     let started = std::time::Instant::now();
-    let monitor = crate::edges::monitor(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
-    crate::deadline::arm(&ctx.config, &ctx.state_path(), kind, ctx.dry_run);
+    let monitor = ctx.monitor();
+    crate::deadline::arm(ctx.config(), ctx.state_path(), kind, ctx.dry_run());
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {
@@ -146,32 +132,32 @@ pub fn run<R: TickReport>(
     // told to stop (tick_timeout, SIGTERM) and ended within its grace: the
     // report, then the error line, /fail and the documented code
     if let Some(stop) = crate::deadline::stopping() {
-        let _ = crate::output::try_emit(ctx.json, &t.report, &t.human);
+        let _ = crate::output::try_emit(ctx.json(), &t.report, &t.human);
         crate::log::error(&stop.line(
             kind.as_str(),
-            crate::deadline::timeout_for(kind, &ctx.config),
+            crate::deadline::timeout_for(kind, ctx.config()),
             false,
         ));
-        if !ctx.dry_run {
+        if !ctx.dry_run() {
             let errors = t.report.ran().map_or(1, |r| r.1.max(1));
             crate::deadline::record_end(
-                &ctx.config,
-                &ctx.state_path(),
+                ctx.config(),
+                ctx.state_path(),
                 kind,
                 stop.exit_code(),
                 errors,
             );
         }
         monitor.failed(kind);
-        return Ok(stop.exit_code());
+        return Ok(Outcome::code(stop.exit_code()));
     }
     for line in t.report.error_lines() {
         crate::log::error(&line);
     }
     // stdout is written before the metrics and heartbeat, and a stdout that
     // fails (a full disk, a closed pipe) still lets them be written
-    let printed = if ctx.json || !(crate::log::quiet() && t.code == 0) {
-        crate::output::try_emit(ctx.json, &t.report, &t.human)
+    let printed = if ctx.json() || !(crate::log::quiet() && t.code == 0) {
+        crate::output::try_emit(ctx.json(), &t.report, &t.human)
     } else {
         Ok(())
     };
@@ -180,8 +166,8 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
-        if !ctx.dry_run {
-            crate::deadline::record_end(&ctx.config, &ctx.state_path(), kind, code, errors);
+        if !ctx.dry_run() {
+            crate::deadline::record_end(ctx.config(), ctx.state_path(), kind, code, errors);
         }
         let stats = crate::metrics::TickStats {
             kind,
@@ -191,16 +177,12 @@ pub fn run<R: TickReport>(
             dispatches,
             ok: code == 0,
         };
-        monitor.ran(&stats, || super::status::page::after_tick(ctx));
-        // a dry run writes no page; it says what it would write to the status issue
-        if ctx.dry_run {
-            super::status::page::after_tick(ctx);
-        }
+        monitor.ran(&stats);
     }
     match printed {
         Err(e) if crate::output::is_closed_pipe(&e) => crate::output::die_of_sigpipe(),
         Err(e) => Err(anyhow::anyhow!(crate::output::stdout_error(&e))),
-        Ok(()) => Ok(code),
+        Ok(()) => Ok(Outcome::code(code)),
     }
 }
 

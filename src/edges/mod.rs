@@ -32,6 +32,7 @@ use crate::forge::Forge;
 use crate::lessons::Journal;
 use crate::lock::TickLock;
 use crate::runner::Runner;
+use crate::session::Session;
 use crate::store::{Source, Store};
 use crate::types::TickKind;
 use anyhow::Result;
@@ -43,7 +44,7 @@ use time::OffsetDateTime;
 /// The forge of a command outside a tick (`init --create-labels`, `upgrade
 /// verdict`): `forges::from_config`, or for a dry run one that records its
 /// writes ([`dry`]).
-pub fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
+pub(crate) fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
     let forge = forges::from_config(cfg)?;
     Ok(match dry_run {
         false => forge,
@@ -93,12 +94,10 @@ pub struct Edges {
 /// seen to be free) while it lives.
 pub struct Held(#[allow(dead_code)] Option<TickLock>);
 
-/// The forge and runner for a tick on `cfg` whose state is `state` (the
-/// `--state` flag).
-pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
-    let path = cfg.state_path(state);
-    let cache = caches::Etags(crate::store::etags::EtagCache::new(&path, dry_run));
-    let keeper = caches::keeper(&path, dry_run);
+/// The forge and runner for a tick on `cfg` whose state file is `path`.
+pub(crate) fn build(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
+    let cache = caches::Etags(crate::store::etags::EtagCache::new(path, dry_run));
+    let keeper = caches::keeper(path, dry_run);
     let forge = forges::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
@@ -107,14 +106,13 @@ pub fn build(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapte
 /// The forge the status issue is kept through after a tick (SPEC 10.1): its
 /// one GET conditional on the ETag the state file keeps, on either forge;
 /// for a dry run its edit is recorded, not sent, and no ETag is stored.
-pub fn status_issue_forge(
+pub(crate) fn status_issue_forge(
     cfg: &Config,
-    state: Option<&Path>,
+    path: &Path,
     dry_run: bool,
 ) -> Result<Box<dyn Forge>> {
-    let path = cfg.state_path(state);
-    let cache = caches::Etags(crate::store::etags::EtagCache::new(&path, dry_run));
-    let keeper = caches::keeper(&path, dry_run);
+    let cache = caches::Etags(crate::store::etags::EtagCache::new(path, dry_run));
+    let keeper = caches::keeper(path, dry_run);
     let forge = forges::for_status_issue(cfg, Box::new(cache), keeper)?;
     Ok(match dry_run {
         false => forge,
@@ -127,8 +125,8 @@ pub fn status_issue_forge(
 
 /// For a tick that runs no agents and may need no forge (harvest): the
 /// forge is built on its first call (`on_demand`), real or dry.
-pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Adapters {
-    let (cfg, path) = (cfg.clone(), cfg.state_path(state));
+pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapters {
+    let (cfg, path) = (cfg.clone(), path.to_path_buf());
     let forge = on_demand::OnDemandForge::new(Box::new(move || {
         let keeper = caches::keeper(&path, dry_run);
         forges::with_keeper(&cfg, keeper)
@@ -151,8 +149,8 @@ pub fn build_on_demand(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Ada
 
 /// For an upgrade tick: the forge without conditional requests (as today's
 /// upgrade reads), the runner built when a fixer first needs it; real or dry.
-pub fn build_upgrade(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Adapters> {
-    let keeper = caches::keeper(&cfg.state_path(state), dry_run);
+pub(crate) fn build_upgrade(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters> {
+    let keeper = caches::keeper(path, dry_run);
     let forge = forges::with_keeper(cfg, keeper)?;
     let c = cfg.clone();
     let runner = on_demand::OnDemandRunner::new(Box::new(move || crate::runner::from_config(&c)));
@@ -188,18 +186,18 @@ impl Adapters {
     /// Stop file, then the per-kind lock, then the store. A dry run creates
     /// nothing (no state directory, lock file or state file) and holds no
     /// lock once its copy of the store is taken.
-    pub fn open(self, cfg: &Config, state: Option<&Path>, kind: TickKind) -> Result<Opening> {
-        let stop = cfg.stop_file(state);
-        if stop.exists() {
-            let why = format!("stop file {} exists", stop.display());
+    pub fn open(self, session: &Session, kind: TickKind) -> Result<Opening> {
+        let (cfg, paths) = (session.config(), session.paths());
+        if paths.stop.exists() {
+            let why = format!("stop file {} exists", paths.stop.display());
             return Ok(Opening::Stopped(why));
         }
-        let (state_dir, path) = (cfg.state_dir(state), cfg.state_path(state));
+        let (state_dir, path) = (paths.dir.clone(), &paths.file);
         let (store, lock) = if self.dry_run {
             if crate::lock::try_acquire_existing(&state_dir, kind.as_str())?.held() {
                 return Ok(Opening::SteppedAside);
             }
-            (Store::copy_in_memory(&path)?, None)
+            (Store::copy_in_memory(path)?, None)
         } else {
             // a lock left by a tick that is gone, or held past twice the
             // deadline, is taken over (SPEC 10.1)
@@ -211,7 +209,7 @@ impl Adapters {
             let Some(lock) = taken else {
                 return Ok(Opening::SteppedAside);
             };
-            let store = Store::open(&path)?;
+            let store = Store::open(path)?;
             // tick health (SPEC 10.1): when this kind last started; a state
             // file that cannot take it now (locked, read-only) is the tick's
             // own steps' to report, never this record's
@@ -255,12 +253,11 @@ pub struct Local {
     tense: Tense,
 }
 
-pub fn local(cfg: &Config, state: Option<&Path>, dry_run: bool) -> Result<Local> {
-    let path = cfg.state_path(state);
+pub(crate) fn local(cfg: &Config, path: &Path, dry_run: bool) -> Result<Local> {
     Ok(Local {
         store: match dry_run {
-            true => Store::copy_in_memory(&path)?,
-            false => Store::open(&path)?,
+            true => Store::copy_in_memory(path)?,
+            false => Store::open(path)?,
         },
         notifier: (!dry_run).then(|| crate::notify::Notifier::new(cfg)),
         tense: Tense::of(dry_run),
@@ -283,36 +280,31 @@ impl Local {
 }
 
 /// What a tick tells the world outside itself when it ends: the heartbeat,
-/// the metrics file, the status page. A dry run tells nothing.
+/// the metrics file, the status page and issue (`page`). A dry run tells
+/// nothing, but says what it would write to the status issue.
 pub struct Monitor<'a> {
-    cfg: &'a Config,
-    state_path: PathBuf,
-    silent: bool,
+    session: &'a Session,
 }
 
-pub fn monitor<'a>(cfg: &'a Config, state: Option<&Path>, dry_run: bool) -> Monitor<'a> {
-    Monitor {
-        cfg,
-        state_path: cfg.state_path(state),
-        silent: dry_run,
-    }
+pub(crate) fn monitor(session: &Session) -> Monitor<'_> {
+    Monitor { session }
 }
 
 impl Monitor<'_> {
     /// The tick could not run at all: the heartbeat's /fail.
     pub fn failed(&self, kind: TickKind) {
-        if !self.silent {
-            crate::metrics::heartbeat(self.cfg, kind, crate::metrics::Ping::Fail);
+        if !self.session.dry_run() {
+            crate::metrics::heartbeat(self.session.config(), kind, crate::metrics::Ping::Fail);
         }
     }
-    /// The tick ran: the metrics file, the heartbeat, then `page` (the status
-    /// page's rewrite, which the commands build).
-    pub fn ran(&self, stats: &crate::metrics::TickStats, page: impl FnOnce()) {
-        if self.silent {
-            return;
+    /// The tick ran: the metrics file, the heartbeat, then the status page
+    /// and issue rewritten from the state (`page::after_tick`).
+    pub fn ran(&self, stats: &crate::metrics::TickStats) {
+        if !self.session.dry_run() {
+            let s = self.session;
+            crate::metrics::after_tick(s.config(), s.state_path(), stats);
         }
-        crate::metrics::after_tick(self.cfg, &self.state_path, stats);
-        page();
+        crate::page::after_tick(self.session);
     }
 }
 

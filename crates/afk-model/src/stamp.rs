@@ -102,6 +102,29 @@ impl serde::Serialize for Timestamp {
     }
 }
 
+/// Whole seconds from `since` to `now` (0 when `since` is not a time).
+pub fn age_seconds(since: &str, now: OffsetDateTime) -> i64 {
+    OffsetDateTime::parse(since, &Rfc3339)
+        .map(|t| (now - t).whole_seconds().max(0))
+        .unwrap_or(0)
+}
+
+/// How long ago `since` was, as a person reads it: seconds under two
+/// minutes, minutes under two hours, hours under two days, else days
+/// (`42s`, `7m`, `3h`, `2d`); empty when `since` is not a time.
+pub fn age(since: &str, now: OffsetDateTime) -> String {
+    if OffsetDateTime::parse(since, &Rfc3339).is_err() {
+        return String::new();
+    }
+    let s = age_seconds(since, now);
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=7199 => format!("{}m", s / 60),
+        7200..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

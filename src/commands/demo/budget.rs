@@ -3,8 +3,8 @@
 //! spend then reaches `day_usd` and poll dispatches nothing more that day.
 
 use super::{Show, armed_repo, forge_keys, seed_sandbox, wait_for};
-use crate::commands::Ctx;
 use crate::sandbox;
+use crate::session::Session;
 use anyhow::Result;
 
 /// What the act's agent reports spending, and the limits it runs into.
@@ -39,7 +39,7 @@ pub(super) fn act(
         "afk watch (over budget.run_usd: the agent is stopped, a person gets the issue with the figures)",
         crate::commands::watch::tick(&ctx)?.done(),
     );
-    let store = crate::store::Store::open(&ctx.state_path())?;
+    let store = ctx.local()?.store;
     if let Some(r) = store.run(run)? {
         show.say(&format!(
             "   run {run}: {} ({}), spend {} — lesson budget_exceeded recorded\n",
@@ -63,7 +63,7 @@ fn world(
     dir: &std::path::Path,
     agent: &std::path::Path,
     json: bool,
-) -> Result<Ctx> {
+) -> Result<Session> {
     let seed = armed_repo(
         "acme/pay",
         &[(1, "Retry failed payments"), (2, "Refund endpoint")],

@@ -2,8 +2,8 @@
 //! canary and harvest rolls it back, with the numbers.
 
 use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
-use crate::commands::Ctx;
 use crate::sandbox::{self, Seed, SeedRepo};
+use crate::session::Session;
 use crate::types::RepoName;
 use anyhow::Result;
 use std::collections::BTreeMap;
@@ -43,7 +43,7 @@ pub(super) fn act(
     ));
     let lab = Lab {
         sb,
-        forge: crate::edges::forges::from_config(&ctx.config)?,
+        forge: crate::edges::forges::from_config(ctx.config())?,
         ctx,
         repos,
         canary,
@@ -60,7 +60,7 @@ pub(super) fn act(
 /// the canary's version.
 struct Lab<'a> {
     sb: &'a sandbox::Sandbox,
-    ctx: Ctx,
+    ctx: Session,
     repos: Vec<String>,
     forge: Box<dyn crate::forge::Forge>,
     canary: i64,
@@ -95,7 +95,7 @@ fn lab_ctx(
     agent: &std::path::Path,
     repos: &[String],
     json: bool,
-) -> Result<Ctx> {
+) -> Result<Session> {
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let config_text = format!(
         "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
@@ -116,10 +116,10 @@ fn lab_ctx(
 
 /// `implementer@1` current, `implementer@2` (one worse line) the live
 /// canary; returns the canary's version.
-fn templates(ctx: &Ctx) -> Result<i64> {
+fn templates(ctx: &Session) -> Result<i64> {
     let v1 =
         "You are a careful software engineer. Work on one issue, test it, open a pull request.\n";
-    let mut store = crate::store::Store::open(&ctx.state_path())?;
+    let mut store = ctx.local()?.store;
     store.add_template("implementer", v1, false, true)?;
     let v2 = store.add_template("implementer", &format!("{v1}{WORSE}\n"), true, true)?;
     Ok(v2.version)
@@ -205,7 +205,7 @@ impl Lab<'_> {
         ));
         show.ticks.push(first.report);
         // the runs without a PR got one corrective turn; they fail again
-        let store = crate::store::Store::open(&ctx.state_path())?;
+        let store = ctx.local()?.store;
         for r in store.runs_in_flight()? {
             wait_for(&ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
         }
@@ -231,8 +231,8 @@ impl Lab<'_> {
 
 /// The canary's fate and the outbox, how to see the decision trail, and the
 /// world's status page.
-fn epilogue(ctx: &Ctx, keep: bool, page: &std::path::Path, show: &mut Show) -> Result<()> {
-    let store = crate::store::Store::open(&ctx.state_path())?;
+fn epilogue(ctx: &Session, keep: bool, page: &std::path::Path, show: &mut Show) -> Result<()> {
+    let store = ctx.local()?.store;
     let rollbacks = store
         .recent_events(20)?
         .iter()
@@ -251,7 +251,7 @@ fn epilogue(ctx: &Ctx, keep: bool, page: &std::path::Path, show: &mut Show) -> R
     // a command that works from where the user stands: the config by its full path
     let see = format!(
         "afk --config {} template show implementer@2",
-        ctx.config_path.display()
+        ctx.config_path().display()
     );
     show.say(&if keep {
         format!("   the decision trail: `{see}`")
@@ -259,6 +259,6 @@ fn epilogue(ctx: &Ctx, keep: bool, page: &std::path::Path, show: &mut Show) -> R
         "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
     });
     // the status page of this world: runs, escalations, the canary's evidence
-    crate::commands::status::page::write(ctx, page)?;
+    crate::page::write(ctx, page)?;
     Ok(())
 }

@@ -5,8 +5,8 @@
 //! progress and spend, and watch following the Job.
 
 use super::{Show, armed_repo, forge_keys, seed_sandbox};
-use crate::commands::Ctx;
 use crate::sandbox;
+use crate::session::Session;
 use anyhow::{Result, bail};
 use std::time::{Duration, Instant};
 
@@ -29,7 +29,7 @@ pub(super) fn act(
         "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
         poll.done(),
     );
-    let instance = crate::store::Store::open(&ctx.state_path())?.instance()?;
+    let instance = ctx.local()?.store.instance()?;
     let job = format!("afk-{instance}-{run}-1");
     let deadline = Instant::now() + Duration::from_secs(30);
     let code = loop {
@@ -50,7 +50,7 @@ pub(super) fn act(
     );
     let progress = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/progress.jsonl")))
         .unwrap_or_default();
-    let store = crate::store::Store::open(&ctx.state_path())?;
+    let store = ctx.local()?.store;
     let spend = store
         .run(run)?
         .and_then(|r| r.spend_usd)
@@ -68,7 +68,7 @@ fn world(
     dir: &std::path::Path,
     agent: &std::path::Path,
     json: bool,
-) -> Result<Ctx> {
+) -> Result<Session> {
     let seed = armed_repo("acme/ops", &[(1, "Add a health endpoint")]);
     seed_sandbox(sb, seed)?;
     crate::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes())?;

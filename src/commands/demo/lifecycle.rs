@@ -3,8 +3,8 @@
 //! and its corrective turn, then the lessons and the outbox.
 
 use super::{Show, red_ci_act, run_of, wait_for};
-use crate::commands::Ctx;
 use crate::sandbox;
+use crate::session::Session;
 use crate::store::{Store, events::Event, lessons::Snapshot};
 use crate::types::RunId;
 use anyhow::Result;
@@ -20,7 +20,7 @@ pub(super) struct Lifecycle {
 /// The whole act, scene by scene.
 pub(super) fn act(
     sb: &sandbox::Sandbox,
-    ctx: &Ctx,
+    ctx: &Session,
     dir: &std::path::Path,
     show: &mut Show,
 ) -> Result<Lifecycle> {
@@ -30,7 +30,7 @@ pub(super) fn act(
     if sb.dialect == sandbox::Dialect::Github {
         idle_watch(ctx, show)?;
     }
-    let store = Store::open(&ctx.state_path())?;
+    let store = ctx.local()?.store;
     merge(sb, ctx, &store, api1, show)?;
     let next = super::super::poll::tick(ctx)?;
     let api2 = run_of(&next, "acme/api", 2)?;
@@ -61,7 +61,7 @@ fn intro(sb: &sandbox::Sandbox, dir: &std::path::Path, show: &Show) {
 /// The first poll: two agents start; the prompt carries the hand-made lesson;
 /// acme/docs's agent is blocked and watch hands it to a person. Returns
 /// acme/api#1's run.
-fn first_poll(ctx: &Ctx, show: &mut Show) -> Result<RunId> {
+fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
     let first = super::super::poll::tick(ctx)?;
     let api1 = run_of(&first, "acme/api", 1)?;
     let docs1 = run_of(&first, "acme/docs", 1)?;
@@ -99,7 +99,7 @@ fn first_poll(ctx: &Ctx, show: &mut Show) -> Result<RunId> {
 }
 
 /// CI reports success on the agent's branch; merging stays a person's call.
-fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Ctx, show: &mut Show) -> Result<()> {
+fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Result<()> {
     let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
     let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
     show.say(&format!(
@@ -125,7 +125,7 @@ fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Ctx, show: &mut Show) -> Result<()
 
 /// On GitHub, a watch with nothing changed: every GET is conditional, and
 /// GitHub answers 304 for free.
-fn idle_watch(ctx: &Ctx, show: &mut Show) -> Result<()> {
+fn idle_watch(ctx: &Session, show: &mut Show) -> Result<()> {
     let idle = super::super::watch::tick(ctx)?.done();
     let line = format!(
         "   {} requests, {} of them cost rate limit (the rest were 304s)\n",
@@ -140,7 +140,7 @@ fn idle_watch(ctx: &Ctx, show: &mut Show) -> Result<()> {
 /// nothing left to do.
 fn merge(
     sb: &sandbox::Sandbox,
-    ctx: &Ctx,
+    ctx: &Session,
     store: &Store,
     run: RunId,
     show: &mut Show,

@@ -19,17 +19,32 @@ use seed::AGENT;
 pub use seed::{DEMO_AGENT, agent_command, example_seed};
 use seed::{armed_repo, issue};
 
-use super::Ctx;
 use crate::config::Config;
 use crate::sandbox;
+use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, RunId};
 use anyhow::{Context, Result};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Which forge the sandbox plays
+    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    pub forge: String,
+    /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
+    #[arg(long)]
+    pub keep: bool,
+    /// Route the canary act by draws from the OS instead of the fixed seed
+    /// (AFK_CANARY_SEED, when set, is used either way)
+    #[arg(long)]
+    pub random: bool,
+}
 
 /// The canary act's routing seed unless `--random` or `AFK_CANARY_SEED` says
 /// otherwise: the demo shows the same story every time.
 const DEMO_CANARY_SEED: &str = "20260101";
 
-pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
+pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
+    let json = s.json();
     if !a.random && std::env::var_os("AFK_CANARY_SEED").is_none() {
         // SAFETY: nothing else runs yet (no sandbox, no agent, no thread), so
         // no one reads the environment while it changes.
@@ -67,7 +82,7 @@ pub fn run(json: bool, a: &crate::cli::DemoArgs) -> Result<u8> {
                                      "upgrade": upgrade_ticks});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     }
-    Ok(show.worst)
+    Ok(Outcome::code(show.worst))
 }
 
 /// The demo's stage: its folder, the sandbox, the scripted agent, and the
@@ -76,12 +91,12 @@ struct Stage {
     dir: std::path::PathBuf,
     sb: sandbox::Sandbox,
     agent: std::path::PathBuf,
-    ctx: Ctx,
+    ctx: Session,
 }
 
 /// Start the sandbox in a fresh folder, write the scripted agent, the token
 /// and the first act's config, and record a lesson by hand.
-fn stage(json: bool, a: &crate::cli::DemoArgs) -> Result<Stage> {
+fn stage(json: bool, a: &Args) -> Result<Stage> {
     let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
@@ -102,7 +117,7 @@ fn stage(json: bool, a: &crate::cli::DemoArgs) -> Result<Stage> {
     );
     let ctx = act_ctx(&dir.join("afk.toml"), &config_text, json)?;
     // a lesson from an earlier run, recorded by hand: it goes into the next prompt
-    crate::store::Store::open(&ctx.state_path())?.insert_lesson(
+    ctx.local()?.store.insert_lesson(
         &crate::store::lessons::NewLesson {
             lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
             source: crate::types::lesson::LessonSource::Manual,
@@ -157,15 +172,15 @@ pub(super) fn seed_sandbox(sb: &sandbox::Sandbox, seed: sandbox::Seed) -> Result
 
 /// The `[forge]` keys for the sandbox, in the dialect it speaks.
 /// An act's config, written to `path` and loaded as the act's context.
-pub(super) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Ctx> {
+pub(super) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Session> {
     std::fs::write(path, text)?;
-    Ok(Ctx {
-        config: Config::load(path)?,
-        config_path: path.to_path_buf(),
-        state_flag: None,
-        dry_run: false,
+    Ok(Session::new(
+        Config::load(path)?,
+        path.to_path_buf(),
+        None,
+        false,
         json,
-    })
+    ))
 }
 
 pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
@@ -191,7 +206,7 @@ pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: u64) -> Result<Ru
 
 /// CI goes red on the agent's PR: watch starts a corrective turn with the
 /// failing check; the agent pushes a fix; CI is green again.
-fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> Result<()> {
+fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
     wait_for(&exit)?;
     let head = ci_status(sb, "failure", "https://ci.example.org/acme/api/2")?;
@@ -235,7 +250,7 @@ pub(super) fn ci_status(sb: &sandbox::Sandbox, state: &str, url: &str) -> Result
 /// A person merges `pr`, which closes `issue`; then a watch tick says `what`.
 pub(super) fn merge_then_watch(
     sb: &sandbox::Sandbox,
-    ctx: &Ctx,
+    ctx: &Session,
     (pr, issue): (IssueNumber, u64),
     what: &str,
     show: &mut Show,

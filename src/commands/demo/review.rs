@@ -6,8 +6,8 @@
 //! person merges, the run succeeds.
 
 use super::{Show, wait_for};
-use crate::commands::Ctx;
 use crate::sandbox;
+use crate::session::Session;
 use crate::store::Store;
 use crate::types::{IssueNumber, RunId};
 use anyhow::{Context, Result};
@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 const REVIEW_BODY: &str = "The README still does not say how to run the tests. Please add that.";
 const LINE_COMMENT: &str = "this line is a leftover of an earlier turn: say what changed instead";
 
-pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show) -> Result<()> {
-    let store = Store::open(&ctx.state_path())?;
+pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show) -> Result<()> {
+    let store = ctx.local()?.store;
     let pr = store
         .run(run)?
         .and_then(|r| r.pr_number)
@@ -65,7 +65,7 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Ctx, run: RunId, show: &mut Show)
 /// reviewer's approval and `/afk resume` on the PR.
 fn hold_and_approve(
     sb: &sandbox::Sandbox,
-    ctx: &Ctx,
+    ctx: &Session,
     store: &Store,
     (run, pr): (RunId, IssueNumber),
     show: &mut Show,
@@ -109,7 +109,7 @@ fn hold_and_approve(
 
 /// The review as the agent's prompt quotes it: the fenced block after the
 /// line that names the reviewer.
-fn quote_prompt(ctx: &Ctx, store: &Store, run: RunId, show: &Show) -> Result<()> {
+fn quote_prompt(ctx: &Session, store: &Store, run: RunId, show: &Show) -> Result<()> {
     let turn = store.run(run)?.map_or(1, |r| r.turns);
     let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/prompt-{turn}.md")))
         .unwrap_or_default();

@@ -4,10 +4,10 @@
 //! other recipe, whose CI never answers: a day later its flow ends STUCK.
 
 use super::{forge_keys, wait_for};
-use crate::commands::Ctx;
 use crate::commands::upgrade::Options;
 use crate::config::Config;
 use crate::sandbox::{self, Seed};
+use crate::session::Session;
 use anyhow::Result;
 use serde_json::json;
 
@@ -120,7 +120,7 @@ fn act_ctx(
     agent: &std::path::Path,
     up_dir: &std::path::Path,
     json: bool,
-) -> Result<Ctx> {
+) -> Result<Session> {
     let config_path = dir.join("upgrade.toml");
     std::fs::write(
         &config_path,
@@ -138,25 +138,25 @@ fn act_ctx(
             up = up_dir.display(),
         ),
     )?;
-    Ok(Ctx {
-        config: Config::load(&config_path)?,
+    Ok(Session::new(
+        Config::load(&config_path)?,
         config_path,
-        state_flag: None,
-        dry_run: false,
+        None,
+        false,
         json,
-    })
+    ))
 }
 
 /// The act as it runs: its context, the ticks' reports, the worst exit code.
 struct Act {
-    ctx: Ctx,
+    ctx: Session,
     ticks: Vec<serde_json::Value>,
     worst: u8,
 }
 
 impl Act {
     fn say(&self, s: &str) {
-        if !self.ctx.json {
+        if !self.ctx.json() {
             println!("{s}");
         }
     }
@@ -165,7 +165,7 @@ impl Act {
     fn tick(&mut self, title: &str, opts: Options) -> Result<()> {
         let t = crate::commands::upgrade::tick(&self.ctx, &[], opts)?.done();
         self.say(&format!("== {title}"));
-        if !self.ctx.json {
+        if !self.ctx.json() {
             print!("{}", t.human);
         }
         self.say("");

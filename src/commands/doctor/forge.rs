@@ -1,18 +1,18 @@
 //! The forge: the token's account, what only this forge can say, and per
 //! allowlisted repo its labels and afk's own permission there.
 
-use super::super::Ctx;
 use super::Doctor;
 use crate::config::ForgeKind;
 use crate::core::doctor::{self, Level};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
+use crate::session::Session;
 use crate::types::RepoName;
 use anyhow::Result;
 
 /// The forge: the token's account, what only this forge can say, and per
 /// allowlisted repo its labels and afk's own permission there.
-pub(super) fn forge(ctx: &Ctx, d: &mut Doctor) -> Result<()> {
-    let c = &ctx.config;
+pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
+    let c = ctx.config();
     let forge = match crate::edges::forges::from_config(c) {
         Err(e) => {
             d.check("forge", false, crate::command_error::error_line(&e));
@@ -93,13 +93,13 @@ fn status_issue_check(
 }
 
 fn repo_checks(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn Forge,
     repo: &RepoName,
     me: &str,
     needs_admin: bool,
 ) -> Vec<(String, Level, String)> {
-    let c = &ctx.config;
+    let c = ctx.config();
     let name = format!("repo {repo}");
     let mut out = vec![];
     match forge.repo_labels(repo) {

@@ -2,10 +2,9 @@
 //! metrics and status page folders, the variables the config names, the local
 //! runner's paths and the `[budget]` limits.
 
-use super::super::Ctx;
 use super::Doctor;
 use crate::core::doctor::{self, Level};
-use crate::store::Store;
+use crate::session::Session;
 
 /// The `[budget]` limits, and whether they can see what the agent spends: a
 /// money limit over a `claude` that prints no JSON result would never act.
@@ -50,13 +49,13 @@ pub(super) fn budget_check(c: &crate::config::Config) -> (bool, String) {
 
 /// What this host holds: the state file, the stop file, the metrics folder,
 /// the variables the config names.
-pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
+pub(super) fn local(ctx: &Session, d: &mut Doctor) {
     let sp = ctx.state_path();
     let dir = ctx.state_dir();
-    let (level, text) = doctor::state_folder(&dir.display().to_string(), probe_state_folder(&dir));
+    let (level, text) = doctor::state_folder(&dir.display().to_string(), probe_state_folder(dir));
     let folder_ok = level != Level::Fail;
     d.add("state folder", level, text);
-    match Store::open_existing(&sp) {
+    match ctx.existing_store() {
         Ok(Some(_)) => d.check(
             "state",
             true,
@@ -73,9 +72,9 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
         ),
         Err(e) => d.check("state", false, crate::command_error::error_line(&e)),
     }
-    if ctx.config.runs_dir.is_some() {
+    if ctx.config().runs_dir.is_some() {
         let runs = ctx.runs_dir();
-        let seen = folder_seen(&runs);
+        let seen = folder_seen(runs);
         let (level, text) =
             crate::core::doctor_upgrade::folder("runs_dir", &runs.display().to_string(), &seen);
         d.add("runs folder", level, text);
@@ -87,7 +86,7 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
         );
         d.add("stop file", Level::Warn, why);
     }
-    if let Some(file) = ctx.config.metrics_file() {
+    if let Some(file) = ctx.config().metrics_file() {
         let dir = file.parent().unwrap_or(std::path::Path::new("."));
         let (level, text) = doctor::metrics_dir(
             &file.display().to_string(),
@@ -97,7 +96,7 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
         );
         d.add("metrics", level, text);
     }
-    if let Some(file) = ctx.config.status_page() {
+    if let Some(file) = ctx.config().status_page() {
         let dir = file.parent().unwrap_or(std::path::Path::new("."));
         let (level, text) = doctor::status_page_dir(
             &file.display().to_string(),
@@ -107,7 +106,7 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
         );
         d.add("status page", level, text);
     }
-    for (group, key, name, effect) in named_variables(&ctx.config) {
+    for (group, key, name, effect) in named_variables(ctx.config()) {
         if std::env::var(&name).is_ok_and(|v| !v.trim().is_empty()) {
             continue;
         }

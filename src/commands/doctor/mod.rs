@@ -8,11 +8,20 @@ mod local;
 mod units;
 mod upgrade;
 
-use super::Ctx;
 use crate::core::doctor::{self, Level};
 use crate::output::emit;
+use crate::session::{Outcome, Session};
 use anyhow::Result;
 use serde::Serialize;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A systemd service unit running a tick, to check the paths it writes against
+    /// (repeatable) [default: every afk-*.service installed under /etc/systemd/system,
+    /// /usr/local/lib/systemd/system, /usr/lib/systemd/system]
+    #[arg(long = "unit", value_name = "PATH")]
+    pub units: Vec<std::path::PathBuf>,
+}
 
 #[derive(Serialize)]
 struct Check {
@@ -59,35 +68,36 @@ impl Doctor {
     }
 }
 
-pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
+pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
+    ctx.load()?;
     let mut d = Doctor {
         checks: vec![],
-        json: ctx.json,
+        json: ctx.json(),
         quiet: crate::log::quiet(),
     };
     d.add(
         "config",
         Level::Ok,
-        format!("{} parses and validates", ctx.config_path.display()),
+        format!("{} parses and validates", ctx.config_path().display()),
     );
-    let (level, text) = doctor::poll(ctx.config.poll.enabled, ctx.config.poll.allowlist.len());
+    let (level, text) = doctor::poll(ctx.config().poll.enabled, ctx.config().poll.allowlist.len());
     d.add("poll", level, text);
     local::local(ctx, &mut d);
-    match crate::runner::from_config(&ctx.config) {
+    match crate::runner::from_config(ctx.config()) {
         Ok(r) => {
             let (level, detail) = r.check();
             d.add("runner", level, detail);
         }
         Err(e) => d.check("runner", false, crate::command_error::error_line(&e)),
     }
-    local::runner_paths(&ctx.config, &mut d);
-    let (ok, detail) = local::budget_check(&ctx.config);
+    local::runner_paths(ctx.config(), &mut d);
+    let (ok, detail) = local::budget_check(ctx.config());
     d.check("budget", ok, detail);
     upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &mut d);
     forge::forge(ctx, &mut d)?;
     let failed = d.checks.iter().any(|c| c.level == Level::Fail);
-    if ctx.json {
+    if ctx.json() {
         let report = Report {
             command: "doctor",
             ok: !failed,
@@ -95,5 +105,5 @@ pub fn run(ctx: &Ctx, args: &crate::cli::DoctorArgs) -> Result<u8> {
         };
         emit(true, &report, "");
     }
-    Ok(u8::from(failed))
+    Ok(Outcome::code(u8::from(failed)))
 }

@@ -2,10 +2,10 @@
 //! units that run it (`--unit`, else the installed `afk-*.service`). Whether
 //! a unit lets a path be written is `core::systemd_unit`'s rule.
 
-use super::super::Ctx;
 use super::Doctor;
 use crate::core::doctor::Level;
 use crate::core::systemd_unit;
+use crate::session::Session;
 use std::path::{Path, PathBuf};
 
 /// Where installed units are looked for when no `--unit` is given.
@@ -15,7 +15,7 @@ const UNIT_DIRS: [&str; 3] = [
     "/usr/lib/systemd/system",
 ];
 
-pub(super) fn units(ctx: &Ctx, given: &[PathBuf], d: &mut Doctor) {
+pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
     let found;
     let units = if given.is_empty() {
         let dirs: Vec<&Path> = UNIT_DIRS.iter().map(Path::new).collect();
@@ -48,11 +48,11 @@ pub(super) fn units(ctx: &Ctx, given: &[PathBuf], d: &mut Doctor) {
         };
         if let Some(other) = unit
             .config()
-            .filter(|c| !same_file(Path::new(c), &ctx.config_path))
+            .filter(|c| !same_file(Path::new(c), &ctx.config_path()))
         {
             let text = format!(
                 "{name} runs afk with --config {other}, not {} which doctor read: the paths below are this config's; run doctor with --config {other} to check that one's",
-                ctx.config_path.display()
+                ctx.config_path().display()
             );
             d.add("systemd", Level::Warn, text);
         }
@@ -114,8 +114,8 @@ fn read_unit(path: &Path) -> std::io::Result<systemd_unit::Unit> {
 }
 
 /// `(what, folder)` for every place a tick of this kind creates files in.
-fn written_by(ctx: &Ctx, tick: &str) -> Vec<(String, String)> {
-    let c = &ctx.config;
+fn written_by(ctx: &Session, tick: &str) -> Vec<(String, String)> {
+    let c = ctx.config();
     let folder_of = |f: &Path| {
         f.parent()
             .map_or_else(|| ".".into(), |p| p.display().to_string())
@@ -135,7 +135,7 @@ fn written_by(ctx: &Ctx, tick: &str) -> Vec<(String, String)> {
         }
     }
     if tick == "upgrade" {
-        let work = c.upgrade_work_dir(ctx.state_flag.as_deref());
+        let work = ctx.paths().upgrade_work.clone();
         out.push(("upgrade.work_dir".into(), work.display().to_string()));
     }
     if let Some(f) = c.metrics_file() {

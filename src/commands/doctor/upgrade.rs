@@ -4,34 +4,34 @@
 //! `core::doctor_upgrade`'s; the fixer is `runner.command`, which the runner
 //! lines check.
 
-use super::super::Ctx;
 use super::Doctor;
 use crate::core::doctor_upgrade::{self as rules, MirrorSeen};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
+use crate::session::Session;
 use crate::types::RepoName;
 use std::time::Duration;
 
 /// How long one upstream's `git ls-remote` may take.
 const LS_REMOTE_TIMEOUT: Duration = Duration::from_secs(15);
 
-fn configured(ctx: &Ctx) -> bool {
-    !ctx.config.upgrade.recipes.is_empty()
+fn configured(ctx: &Session) -> bool {
+    !ctx.config().upgrade.recipes.is_empty()
 }
 
 /// What needs no forge: the work folder, the upstreams, the registries.
-pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
+pub(super) fn local(ctx: &Session, d: &mut Doctor) {
     if !configured(ctx) {
         return;
     }
-    let c = &ctx.config;
-    let work = c.upgrade_work_dir(ctx.state_flag.as_deref());
+    let c = ctx.config();
+    let work = ctx.paths().upgrade_work.clone();
     let (level, text) = rules::folder(
         "upgrade.work_dir",
         &work.display().to_string(),
         &super::local::folder_seen(&work),
     );
     d.add("upgrade", level, text);
-    let git = crate::git::Git::new(&work, None, c.secret_env_names());
+    let git = ctx.git(None);
     let upstreams: Vec<(String, String)> = c
         .upgrade
         .recipes
@@ -61,8 +61,8 @@ pub(super) fn local(ctx: &Ctx, d: &mut Doctor) {
 
 /// Each configured registry (`registry_mirrors`' hosts, `registry_auth_host`;
 /// none: Docker Hub, where most recipes' images are): its `/v2/` answers.
-fn registries(ctx: &Ctx, d: &mut Doctor) {
-    let u = &ctx.config.upgrade;
+fn registries(ctx: &Session, d: &mut Doctor) {
+    let u = &ctx.config().upgrade;
     let mut hosts: Vec<String> = u.registry_mirrors.keys().cloned().collect();
     if !u.registry_auth_host.trim().is_empty() && !hosts.contains(&u.registry_auth_host) {
         hosts.push(u.registry_auth_host.clone());
@@ -70,8 +70,7 @@ fn registries(ctx: &Ctx, d: &mut Doctor) {
     if hosts.is_empty() {
         hosts.push(crate::registry::DOCKER_HUB.into());
     }
-    let reg = crate::registry::OciRegistry::new(ctx.config.forge_timeout())
-        .with_mirrors(u.registry_mirrors.clone());
+    let reg = ctx.registry();
     for host in hosts {
         let seen = reg.ping(&host).map_err(|e| e.to_string());
         let seen = match &seen {
@@ -84,11 +83,11 @@ fn registries(ctx: &Ctx, d: &mut Doctor) {
 }
 
 /// Every mirror (and `tests_repo`): there, and afk's account may push.
-pub(super) fn mirrors(ctx: &Ctx, forge: &dyn Forge, me: &str, d: &mut Doctor) {
+pub(super) fn mirrors(ctx: &Session, forge: &dyn Forge, me: &str, d: &mut Doctor) {
     if !configured(ctx) {
         return;
     }
-    let c = &ctx.config;
+    let c = ctx.config();
     let mut repos: Vec<RepoName> = vec![];
     for r in &c.upgrade.recipes {
         let name = c.upgrade.mirror.replace("{recipe}", r);

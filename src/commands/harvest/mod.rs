@@ -13,15 +13,19 @@ mod reverts;
 
 pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
 
-use super::Ctx;
 use super::tick::{self, ErrorItem};
 use crate::core::outcome;
 use crate::edges::{Edges, Opening};
+use crate::session::{Outcome, Session};
 use crate::store::outcomes::NewOutcome;
 use crate::types::RunId;
 use anyhow::Result;
 use report::{Live, OutcomeItem};
 use std::collections::HashSet;
+
+/// `afk harvest` takes the global flags only.
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {}
 
 /// What one tick did.
 pub type Tick = tick::Tick<Report>;
@@ -38,7 +42,7 @@ impl tick::TickReport for Report {
     }
 }
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
+pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Harvest, tick)
 }
 
@@ -99,20 +103,18 @@ fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()
 }
 
 /// One harvest tick; `run` prints it, the demo and the benchmark read it.
-pub fn tick(ctx: &Ctx) -> Result<Tick> {
-    let adapters =
-        crate::edges::build_on_demand(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run);
-    match tick::edges(ctx, adapters, crate::types::TickKind::Harvest)? {
+pub fn tick(ctx: &Session) -> Result<Tick> {
+    match ctx.open_tick(crate::types::TickKind::Harvest)? {
         Opening::Stopped(why) => Ok(idle(tick::Head::off(
             crate::types::TickKind::Harvest,
-            ctx.dry_run,
+            ctx.dry_run(),
             why,
         ))),
         Opening::SteppedAside => {
             tick::stepping_aside(crate::types::TickKind::Harvest);
             Ok(idle(tick::Head::aside(
                 crate::types::TickKind::Harvest,
-                ctx.dry_run,
+                ctx.dry_run(),
             )))
         }
         Opening::Open(mut edges) => harvest(ctx, &mut edges),
@@ -120,7 +122,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
+fn harvest(ctx: &Session, edges: &mut Edges) -> Result<Tick> {
     let mut r = Report {
         head: tick::Head::on(crate::types::TickKind::Harvest, edges.dry_run),
         ..Default::default()
@@ -137,7 +139,7 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
     r.errors.extend(found.errors);
 
     // 3. Every live canary: new checkpoints and the decision, exactly once.
-    let p = ctx.config.harvest.policy();
+    let p = ctx.config().harvest.policy();
     let mut live: Vec<Live> = vec![];
     for c in store.live_canaries()? {
         if let Err(e) = canary::decide(store, &p, &c, &mut r, &mut live) {

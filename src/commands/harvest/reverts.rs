@@ -9,12 +9,12 @@
 //! failure, once.
 
 use super::report::RevertItem;
-use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::dispatch::{self, Trust};
 use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
+use crate::session::Session;
 use crate::store::Store;
 use crate::types::RepoName;
 use std::collections::HashMap;
@@ -32,12 +32,12 @@ pub struct Found {
 /// The merged successes inside `revert_window`, each base branch listed once
 /// on `forge`.
 pub fn watch(
-    ctx: &Ctx,
+    ctx: &Session,
     store: &mut Store,
     forge: &dyn Forge,
     now: OffsetDateTime,
 ) -> anyhow::Result<Found> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let window = cfg.harvest.revert_window;
     let mut found = Found::default();
     if window.is_zero() {
@@ -121,7 +121,7 @@ fn flip(
 /// What one tick has read to prove reverts: diffs by (repo, sha), and what
 /// the trust rule said of each author by (repo, login).
 struct Proofs<'a> {
-    ctx: &'a Ctx,
+    ctx: &'a Session,
     forge: &'a dyn Forge,
     diffs: HashMap<(String, String), Vec<FileDiff>>,
     trust: HashMap<(String, String), Trust>,
@@ -180,7 +180,7 @@ impl Proofs<'_> {
         if let Some(t) = self.trust.get(&key) {
             return Ok(t.clone());
         }
-        let poll = &self.ctx.config.poll;
+        let poll = &self.ctx.config().poll;
         let permission = if dispatch::needs_lookup(login, &poll.trusted_users) {
             match self.forge.permission(repo, login) {
                 Ok(p) => Ok(Some(p)),
@@ -203,7 +203,7 @@ impl Proofs<'_> {
         let t = dispatch::trust(
             login,
             &poll.trusted_users,
-            self.ctx.config.poll.trusted_permission,
+            self.ctx.config().poll.trusted_permission,
             crate::types::Permission::access_of(&permission),
         );
         self.trust.insert(key, t.clone());

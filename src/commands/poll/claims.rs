@@ -6,7 +6,6 @@
 
 use super::examine::Winner;
 use super::{Dispatched, Reconciled};
-use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::canary::VersionStatus;
 use crate::core::dispatch::{self, DeadClaim};
@@ -15,6 +14,7 @@ use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
 use crate::forge::{Forge, fan_out};
 use crate::runner::{Runner, Turn, TurnOf};
+use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::NewRun;
 use anyhow::Result;
@@ -22,7 +22,7 @@ use anyhow::Result;
 /// Resolve every `dispatching` claim at once: started → recorded (the label
 /// follows in [`reconcile_labels`]); never started → failed, so the issue is
 /// eligible again in this same tick. Call only while holding the poll lock.
-pub fn recover_claims(ctx: &Ctx, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
+pub fn recover_claims(ctx: &Session, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
     let mut errors = vec![];
     let claims = match store.runs_in_each(&[RunStatus::Dispatching]) {
         Ok(v) => v,
@@ -91,11 +91,11 @@ fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {
 
 /// An agent started but its label never landed: label it now, never dispatch again.
 pub fn reconcile_labels(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn Forge,
     store: &Store,
 ) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let pending = store.runs_in_each(&[RunStatus::Started])?;
     let (mut done, mut errors) = (vec![], vec![]);
     if pending.is_empty() {
@@ -160,8 +160,8 @@ pub struct Templates {
     seed: Option<u64>,
 }
 
-pub fn resolve_templates(ctx: &Ctx, store: &Store) -> Result<Templates> {
-    let cfg = &ctx.config;
+pub fn resolve_templates(ctx: &Session, store: &Store) -> Result<Templates> {
+    let cfg = ctx.config();
     let name = &cfg.poll.template;
     let current = match store.template_with_status(name, VersionStatus::Current)? {
         Some(v) => ResolvedTemplate::of(v),
@@ -239,12 +239,12 @@ fn os_draw() -> f64 {
 /// The first turn's prompt: the template's preamble, the issue, and the
 /// lessons the journal feeds back.
 fn prompt_for(
-    ctx: &Ctx,
+    ctx: &Session,
     journal: &crate::lessons::Journal,
     t: &ResolvedTemplate,
     w: &Winner,
 ) -> String {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let lessons: Vec<String> = journal
         .for_prompt(&w.repo, cfg.lessons.in_prompt)
         .iter()
@@ -271,12 +271,12 @@ fn prompt_for(
 /// error returned; the next tick adds it), and a re-armed issue is the
 /// agent's again, no longer a person's.
 fn label_started(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn Forge,
     w: &Winner,
     run_id: crate::types::RunId,
 ) -> Option<ErrorItem> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
         let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
         item.message = format!(
@@ -297,13 +297,13 @@ fn label_started(
 
 /// The claim in SQLite, before any side effect: the run row for `w`.
 fn claim(
-    ctx: &Ctx,
+    ctx: &Session,
     store: &Store,
     t: &ResolvedTemplate,
     w: &Winner,
     branch: &str,
 ) -> Result<crate::types::RunId> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     store.claim_run(&NewRun {
         repo: &w.repo,
         issue: w.issue.number,
@@ -335,12 +335,12 @@ pub struct On<'a> {
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
 /// the state left behind is one the next tick resolves.
 pub fn dispatch_one(
-    ctx: &Ctx,
+    ctx: &Session,
     on: &On,
     t: &ResolvedTemplate,
     w: &Winner,
 ) -> (Option<Dispatched>, Option<ErrorItem>) {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let (forge, runner, journal) = (on.forge, on.runner, on.journal);
     let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
     let store = match on.source.open() {

@@ -3,12 +3,12 @@
 //! win) for `core::dispatch` to decide on.
 
 use super::Skipped;
-use crate::commands::Ctx;
 use crate::commands::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;
 use crate::forge::{Failure, Forge, ForgeError, Issue, State};
+use crate::session::Session;
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -46,7 +46,7 @@ pub struct Known {
 }
 
 pub fn examine_repo(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn Forge,
     handled: &Handled,
     escalated: &Escalated,
@@ -69,13 +69,13 @@ pub fn examine_repo(
     out
 }
 
-fn ready_of(ctx: &Ctx, issues: &[Issue]) -> Vec<ReadyIssue> {
+fn ready_of(ctx: &Session, issues: &[Issue]) -> Vec<ReadyIssue> {
     issues
         .iter()
         .map(|i| ReadyIssue {
             number: i.number,
             priority: ctx
-                .config
+                .config()
                 .priority_of(i.labels.iter().map(|l| l.name.as_str())),
         })
         .collect()
@@ -102,7 +102,7 @@ pub(super) fn push_skips(
 /// repo skips them all (with the why); a failed list, or a missing
 /// in-progress label on a forge that does not create it, is an error.
 fn open_for_dispatch(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn Forge,
     repo: &RepoName,
     Known {
@@ -112,7 +112,7 @@ fn open_for_dispatch(
     }: Known,
     out: &mut RepoOutcome,
 ) -> Option<Vec<Issue>> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let label = &cfg.poll.in_progress_label;
     let fail = |out: &mut RepoOutcome, e: &anyhow::Error| {
         out.errors.push(ErrorItem::from_err(repo, None, e))
@@ -238,7 +238,7 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
 
 /// The facts of one repo's issues, with the permission answers of this tick.
 struct Lookup<'a> {
-    ctx: &'a Ctx,
+    ctx: &'a Session,
     forge: &'a dyn Forge,
     handled: &'a Handled,
     repo: &'a RepoName,
@@ -255,7 +255,7 @@ impl Lookup<'_> {
         login: &str,
         issue: IssueNumber,
     ) -> Result<Result<Option<Permission>, ()>> {
-        let cfg = &self.ctx.config;
+        let cfg = self.ctx.config();
         if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             return Ok(Ok(None));
         }
@@ -316,7 +316,7 @@ impl Lookup<'_> {
                 body: c.body,
             })
             .collect();
-        let cfg = &self.ctx.config;
+        let cfg = self.ctx.config();
         let mut failure = None;
         let out = answers::since_escalation(&comments, after, &me, |who| {
             match self.permission(who, issue) {
@@ -342,7 +342,7 @@ impl Lookup<'_> {
 
     /// The facts about one issue, or None when no ready-label event is visible.
     fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
-        let cfg = &self.ctx.config;
+        let cfg = self.ctx.config();
         let repo = self.repo;
         let repo_matches = issue
             .repository
@@ -423,7 +423,7 @@ impl Lookup<'_> {
             let name = format!("{}#{}", other.unwrap_or(repo), d.number);
             return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
-        let allow = &self.ctx.config.poll.allowlist;
+        let allow = &self.ctx.config().poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
             let r = other.as_ref().unwrap_or(repo);
             let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {

@@ -10,17 +10,21 @@ mod tests;
 
 pub use claims::recover_claims;
 
-use super::Ctx;
 use super::tick::{self, ErrorItem, record_transient};
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
 use crate::output::table;
+use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeSet;
+
+/// `afk poll` takes the global flags only.
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {}
 
 #[derive(Serialize, Clone, Debug)]
 pub struct Dispatched {
@@ -67,10 +71,10 @@ pub struct Report {
     pub writes: Vec<String>,
 }
 
-fn disabled(ctx: &Ctx, why: &str) -> Tick {
+fn disabled(ctx: &Session, why: &str) -> Tick {
     Tick {
         report: Report {
-            head: tick::Head::off(crate::types::TickKind::Poll, ctx.dry_run, why.to_string()),
+            head: tick::Head::off(crate::types::TickKind::Poll, ctx.dry_run(), why.to_string()),
             ..Default::default()
         },
         human: format!("poll: disabled ({why}); nothing done\n"),
@@ -93,16 +97,16 @@ impl tick::TickReport for Report {
     }
 }
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
+pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Poll, tick)
 }
 
 /// Another poll holds the lock: this one steps aside and says so.
-fn stepped_aside(ctx: &Ctx) -> Tick {
+fn stepped_aside(ctx: &Session) -> Tick {
     tick::stepping_aside(crate::types::TickKind::Poll);
     Tick {
         report: Report {
-            head: tick::Head::aside(crate::types::TickKind::Poll, ctx.dry_run),
+            head: tick::Head::aside(crate::types::TickKind::Poll, ctx.dry_run()),
             ..Default::default()
         },
         human: String::new(),
@@ -111,8 +115,8 @@ fn stepped_aside(ctx: &Ctx) -> Tick {
 }
 
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
-pub fn tick(ctx: &Ctx) -> Result<Tick> {
-    let cfg = &ctx.config;
+pub fn tick(ctx: &Session) -> Result<Tick> {
+    let cfg = ctx.config();
     // 1. The kill switch: decided from the config alone, before any I/O.
     if !cfg.poll.enabled {
         return Ok(disabled(ctx, "poll.enabled = false"));
@@ -123,8 +127,7 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
             &format!("stop file {} exists", ctx.stop_file().display()),
         ));
     }
-    let adapters = tick::adapters(ctx)?;
-    match tick::edges(ctx, adapters, crate::types::TickKind::Poll)? {
+    match ctx.open_tick(crate::types::TickKind::Poll)? {
         Opening::Stopped(why) => Ok(disabled(ctx, &why)),
         Opening::SteppedAside => Ok(stepped_aside(ctx)),
         Opening::Open(edges) => poll(ctx, &edges),
@@ -132,8 +135,8 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn poll(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
-    let cfg = &ctx.config;
+fn poll(ctx: &Session, edges: &Edges) -> Result<Tick> {
+    let cfg = ctx.config();
     let (forge, runner, store) = (edges.forge.as_ref(), edges.runner.as_ref(), &edges.store);
     let mut errors: Vec<ErrorItem> = vec![];
 
@@ -186,12 +189,12 @@ type Take = Vec<(examine::Winner, dispatch::ReadyIssue)>;
 /// Every allowlisted repo, in parallel: its skips, errors and winner; and
 /// how many runs are in flight.
 fn examine_all(
-    ctx: &Ctx,
+    ctx: &Session,
     forge: &dyn crate::forge::Forge,
     store: &crate::store::Store,
     stops: &[crate::core::spend::Stop],
 ) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     // every run in flight counts toward the global cap, one whose stored repo
     // does not parse too; it names no allowlisted repo, so it makes none busy
     let in_flight = store.runs_in_each(&RunStatus::in_flight_set())?;
@@ -226,12 +229,12 @@ fn examine_all(
 /// page, never work: armed, it is skipped and said so, and its body (which
 /// anyone who can edit it wrote) never reaches a prompt.
 pub(super) fn without_status_issue(
-    ctx: &Ctx,
+    ctx: &Session,
     repo: &RepoName,
     issues: Vec<crate::forge::Issue>,
     out: &mut examine::RepoOutcome,
 ) -> Vec<crate::forge::Issue> {
-    let Some(page) = ctx.config.status_issue().filter(|s| &s.repo == repo) else {
+    let Some(page) = ctx.config().status_issue().filter(|s| &s.repo == repo) else {
         return issues;
     };
     let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
@@ -273,8 +276,8 @@ fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
 
 /// The global cut (`max_in_flight`, `max_per_tick`): the winners kept; the
 /// rest are skipped as `capacity`, with the limit that was reached.
-fn cut(ctx: &Ctx, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -> Take {
-    let p = &ctx.config.poll;
+fn cut(ctx: &Session, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -> Take {
+    let p = &ctx.config().poll;
     let (take, over) =
         dispatch::apply_capacity(winners, in_flight, p.max_in_flight, p.max_per_tick);
     for (w, _) in over {
@@ -295,7 +298,7 @@ fn cut(ctx: &Ctx, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -
 /// Each winner on the template version routing gives it: claimed, started
 /// and labelled.
 fn dispatch_all(
-    ctx: &Ctx,
+    ctx: &Session,
     edges: &Edges,
     book: &crate::commands::budget::Book,
     take: &Take,
@@ -309,7 +312,7 @@ fn dispatch_all(
         now: edges.now,
         book,
     };
-    let results = fan_out(take, ctx.config.forge.concurrency, |(w, _)| {
+    let results = fan_out(take, ctx.config().forge.concurrency, |(w, _)| {
         // past tick_timeout or after a SIGTERM: no new claim (the next tick picks it)
         if crate::deadline::stopping().is_some() {
             let why = "not dispatched: the tick is stopping; the next tick picks it".to_string();

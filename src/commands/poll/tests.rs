@@ -151,8 +151,8 @@ fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String>
     let (w, _) = examine(s, f).winner.expect("a winner");
     let store = s.store();
     let templates = resolve_templates(&s.ctx, &store).unwrap();
-    let source = Source::File(s.ctx.state_path());
-    let journal = Journal::on(&s.ctx.config, source.clone());
+    let source = Source::File(s.ctx.state_path().to_path_buf());
+    let journal = Journal::on(s.ctx.config(), source.clone());
     let on = On {
         forge: f,
         runner,

@@ -1,9 +1,9 @@
 //! `afk status`'s spend and upgrade-flow blocks: today's spend against the
 //! `[budget]` limits, and every open upgrade flow.
 
-use crate::commands::Ctx;
 use crate::output::table;
 use crate::runner::Runner;
+use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::RunId;
@@ -29,7 +29,7 @@ pub(super) struct SpendDoc {
 /// Today's spend; `fresh`: the runs in flight's spend as their agents' files
 /// say it now ([`fresh_spend`]), over what watch last stored.
 pub(super) fn spend_doc(
-    ctx: &Ctx,
+    ctx: &Session,
     s: &Store,
     now: OffsetDateTime,
     fresh: &HashMap<RunId, Option<f64>>,
@@ -45,7 +45,7 @@ pub(super) fn spend_doc(
         })
         .collect();
     let today = spend::day_spend(&day_runs, day, None);
-    let b = &ctx.config.budget;
+    let b = &ctx.config().budget;
     Ok(SpendDoc {
         day: day.to_string(),
         today_usd: today.spend_usd,
@@ -64,13 +64,13 @@ pub(super) fn spend_doc(
 /// from the cursors and bounded (`runner::spend`, `core::spend::MAX_READ`) —
 /// and not stored (status writes nothing). Without a runner (its config
 /// cannot be built here): what watch stored.
-pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Ctx, r: &Run) -> Option<f64> {
+pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Session, r: &Run) -> Option<f64> {
     let Some(runner) = runner else {
         return r.spend_usd;
     };
     let mut ledger = crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref());
     ledger.begin_turn(r.turns.max(1));
-    let dir = crate::commands::runs::run_dir_of(ctx, r);
+    let dir = crate::run_files::run_dir_of(ctx, r);
     runner.read_spend(&dir, &mut ledger, false);
     ledger.spend().or(r.spend_usd)
 }
@@ -162,7 +162,7 @@ pub(super) fn upgrade_docs(
             age: u
                 .step_since
                 .as_deref()
-                .map(|t| super::age(t, now))
+                .map(|t| crate::types::stamp::age(t, now))
                 .unwrap_or_default(),
             queue_place: u.queue_place,
         })

@@ -2,13 +2,9 @@
 //! `--unfreeze REPO` lifts a freeze.
 
 mod flows;
-mod issue;
-pub(crate) mod page;
-mod page_canary;
-mod ticks;
 
-use super::Ctx;
-use crate::cli::StatusArgs;
+use crate::session::{Outcome, Session};
+
 use crate::command_error::UsageError;
 use crate::output::emit;
 use crate::output::table;
@@ -17,7 +13,16 @@ use anyhow::{Result, bail};
 use flows::{SpendDoc, UpgradeDoc, spend_doc, spend_line, upgrade_lines};
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Lift the freeze a degraded deploy put on REPO (owner/repo)
+    #[arg(long, value_name = "REPO")]
+    pub unfreeze: Option<String>,
+    /// Print the status page (what `status_page` holds) as HTML on stdout
+    #[arg(long, conflicts_with = "unfreeze")]
+    pub html: bool,
+}
 
 /// What `afk status --json` prints.
 #[derive(Serialize)]
@@ -34,7 +39,7 @@ struct Report<'a> {
     events: &'a [crate::store::events::Event],
     lessons: LessonsDoc,
     /// tick health per kind (SPEC 10.1)
-    ticks: Vec<ticks::TickDoc>,
+    ticks: Vec<crate::page::ticks::TickDoc>,
 }
 
 /// Open lessons: counted by type, and the newest few (`lessons.enabled = false`: only `enabled`).
@@ -52,8 +57,8 @@ struct LessonsDoc {
 /// How many of the newest open lessons `afk status` shows.
 const NEWEST_LESSONS: usize = 3;
 
-fn lessons_doc(ctx: &Ctx, s: &Store) -> Result<LessonsDoc> {
-    if !ctx.config.lessons.enabled {
+fn lessons_doc(ctx: &Session, s: &Store) -> Result<LessonsDoc> {
+    if !ctx.config().lessons.enabled {
         return Ok(LessonsDoc {
             enabled: false,
             open: None,
@@ -170,46 +175,26 @@ struct Unfrozen<'a> {
     unfrozen: &'a str,
 }
 
-/// Whole seconds from `since` to `now` (0 when `since` is not a time).
-fn age_seconds(since: &str, now: OffsetDateTime) -> i64 {
-    OffsetDateTime::parse(since, &Rfc3339)
-        .map(|t| (now - t).whole_seconds().max(0))
-        .unwrap_or(0)
-}
-
-fn age(since: &str, now: OffsetDateTime) -> String {
-    if OffsetDateTime::parse(since, &Rfc3339).is_err() {
-        return String::new();
-    }
-    let s = age_seconds(since, now);
-    match s {
-        0..=119 => format!("{s}s"),
-        120..=7199 => format!("{}m", s / 60),
-        7200..=172_799 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
-}
-
-pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
-    let path = ctx.state_path();
+pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
+    ctx.load()?;
     if let Some(repo) = &a.unfreeze {
         return unfreeze(ctx, repo);
     }
     if a.html {
-        if ctx.json {
+        if ctx.json() {
             bail!(UsageError(
                 "status: --html and --json are two different outputs; pick one".into()
             ));
         }
-        emit(false, &(), &page::html(ctx)?);
-        return Ok(0);
+        emit(false, &(), &crate::page::html(ctx)?);
+        return Ok(Outcome::OK);
     }
-    let s = Store::open_reading(&path)?;
+    let s = ctx.read_store()?;
     let now = crate::clock::now();
     let runs = s.runs_in_flight()?;
     let frozen = s.freezes()?;
     let events = s.recent_events(10)?;
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let (runs_json, fresh) = run_docs(ctx, &s, &runs, now)?;
     let spend = spend_doc(ctx, &s, now, &fresh)?;
     let flows = s.open_upgrades()?;
@@ -231,10 +216,10 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
         frozen: &frozen,
         events: &events,
         lessons: lessons_doc(ctx, &s)?,
-        ticks: ticks::tick_docs(&s, cfg, now)?,
+        ticks: crate::page::ticks::tick_docs(&s, cfg, now)?,
     };
     let mut h = headline(ctx, runs.len());
-    h.push_str(&ticks::tick_lines(&report.ticks, now));
+    h.push_str(&crate::page::ticks::tick_lines(&report.ticks, now));
     h.push_str(&runs_table(&report.runs, now));
     h.push_str(&spend_line(&report.spend));
     h.push_str(&upgrade_lines(&report.upgrades));
@@ -253,8 +238,8 @@ pub fn run(ctx: &Ctx, a: &StatusArgs) -> Result<u8> {
             h.push_str(&format!("  {at} {} {}\n", e.kind, e.text));
         }
     }
-    emit(ctx.json, &report, &h);
-    Ok(0)
+    emit(ctx.json(), &report, &h);
+    Ok(Outcome::OK)
 }
 
 /// Each run's spend as its agent's files say it now.
@@ -263,12 +248,12 @@ type Spends = std::collections::HashMap<crate::types::RunId, Option<f64>>;
 /// The runs in flight as `--json` shows them, their spend as their agents'
 /// files say it now (not as watch last read it); and that spend by run.
 fn run_docs<'a>(
-    ctx: &Ctx,
+    ctx: &Session,
     s: &Store,
     runs: &'a [crate::store::runs::Run],
     now: OffsetDateTime,
 ) -> Result<(Vec<RunDoc<'a>>, Spends)> {
-    let runner = crate::runner::from_config(&ctx.config).ok();
+    let runner = crate::runner::from_config(ctx.config()).ok();
     let fresh: std::collections::HashMap<_, _> = runs
         .iter()
         .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))
@@ -286,7 +271,7 @@ fn run_docs<'a>(
 }
 
 /// `afk status --unfreeze REPO`: lift a freeze (a dry run lifts it in a copy of the store).
-fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
+fn unfreeze(ctx: &Session, repo: &str) -> Result<Outcome> {
     let Ok(name) = crate::types::RepoName::parse(repo) else {
         bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
     };
@@ -300,16 +285,16 @@ fn unfreeze(ctx: &Ctx, repo: &str) -> Result<u8> {
     );
     let unfrozen = Unfrozen {
         command: "status",
-        dry_run: ctx.dry_run,
+        dry_run: ctx.dry_run(),
         unfrozen: repo,
     };
-    emit(ctx.json, &unfrozen, &human);
-    Ok(0)
+    emit(ctx.json(), &unfrozen, &human);
+    Ok(Outcome::OK)
 }
 
 /// `poll enabled (2 repos allowlisted); 1 run in flight`
-fn headline(ctx: &Ctx, in_flight: usize) -> String {
-    let cfg = &ctx.config;
+fn headline(ctx: &Session, in_flight: usize) -> String {
+    let cfg = ctx.config();
     format!(
         "poll {} ({} allowlisted){}; {} in flight\n",
         if cfg.poll.enabled {
@@ -328,25 +313,25 @@ fn headline(ctx: &Ctx, in_flight: usize) -> String {
 }
 
 fn run_doc<'a>(
-    ctx: &Ctx,
+    ctx: &Session,
     s: &Store,
     r: &'a crate::store::runs::Run,
     now: OffsetDateTime,
 ) -> Result<RunDoc<'a>> {
-    let phase = super::runs::phase_in(&super::runs::run_dir_of(ctx, r));
+    let phase = crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx, r));
     let talk = s.talk(r.id)?;
     Ok(RunDoc {
         repo: &r.repo,
         issue: r.issue,
         run_id: r.id,
         state: r.state,
-        age: age_seconds(&r.created_at, now),
+        age: crate::types::stamp::age_seconds(&r.created_at, now),
         created_at: &r.created_at,
         pr: r.pr_number,
         pr_url: r.pr_url.as_deref(),
         head_sha: r.head_sha.as_deref(),
         turns_used: r.turns,
-        turns_max: 1 + ctx.config.watch.fix_forward_max,
+        turns_max: 1 + ctx.config().watch.fix_forward_max,
         last_progress_at: r.last_progress_at.as_deref(),
         phase_at: phase.as_ref().and_then(|p| p.at.clone()),
         phase: phase.map(|p| p.name),
@@ -366,7 +351,7 @@ fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
         .iter()
         .map(|r| {
             let phase = match (&r.phase, &r.phase_at) {
-                (Some(p), Some(at)) => format!("{p} ({} ago)", age(at, now)),
+                (Some(p), Some(at)) => format!("{p} ({} ago)", crate::types::stamp::age(at, now)),
                 (Some(p), None) => p.clone(),
                 _ => "-".into(),
             };
@@ -377,7 +362,7 @@ fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
                     Some(_) => format!("{} (held)", r.state),
                     None => r.state.to_string(),
                 },
-                age(r.created_at, now),
+                crate::types::stamp::age(r.created_at, now),
                 r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
                 format!("{}/{}", r.turns_used, r.turns_max),
                 r.spend_usd.map_or("-".into(), crate::core::spend::usd),
@@ -403,7 +388,11 @@ fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
                 r.repo,
                 r.issue,
                 r.run_id,
-                crate::core::conversation::held_text(&held.by, &held.since, &age(&held.since, now))
+                crate::core::conversation::held_text(
+                    &held.by,
+                    &held.since,
+                    &crate::types::stamp::age(&held.since, now)
+                )
             ));
         }
     }
@@ -412,11 +401,11 @@ fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
 
 /// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).
 fn canaries<'a>(
-    ctx: &Ctx,
+    ctx: &Session,
     s: &Store,
     live: &'a [crate::store::templates::TemplateVersion],
 ) -> Result<(Vec<CanaryDoc<'a>>, String)> {
-    let h = &ctx.config.harvest;
+    let h = &ctx.config().harvest;
     let policy = h.policy();
     let (mut docs, mut text) = (vec![], String::new());
     for c in live {

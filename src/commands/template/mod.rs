@@ -2,39 +2,107 @@
 //! versions (SPEC 7.1). Refusals are one line, exit 1, nothing changed; the
 //! rules are `core::canary::refusal`, the transactions `store::templates`.
 
-use super::Ctx;
-use crate::cli::TemplateCmd;
+use crate::session::{Outcome, Session};
+
 use crate::command_error::UsageError;
 use crate::core::canary::VersionStatus;
 use crate::core::canary::{HandChange, HandTarget, refusal};
 use crate::core::prompt::DEFAULT_PREAMBLE;
 use crate::output::emit;
 use crate::output::table;
-use crate::store::Store;
 use anyhow::{Context, Result, bail};
 use report::{BuiltIn, Changed, HandChanged, Listed, VersionDoc, success_rate, trail_text};
 
+#[derive(clap::Subcommand, Debug)]
+pub enum Args {
+    /// Add a version: the first of a name becomes current, later ones candidates
+    #[command(after_long_help = "\
+Examples:
+  afk template add implementer --file prompts/implementer.md
+  afk template add implementer --file v2.md --canary   # needs harvest.canary = true")]
+    Add {
+        /// Template name: letters, digits, - _ . (poll uses poll.template, default implementer)
+        name: String,
+        /// File holding the template text (the preamble of every prompt)
+        #[arg(long, value_name = "F")]
+        file: std::path::PathBuf,
+        /// Make it the live canary (needs harvest.canary)
+        #[arg(long)]
+        canary: bool,
+    },
+    /// Make a candidate the live canary (needs harvest.canary)
+    #[command(after_long_help = "\
+Examples:
+  afk template canary implementer 3")]
+    Canary {
+        /// Template name
+        name: String,
+        /// The candidate version to start as the canary
+        version: i64,
+    },
+    /// Versions with their status, outcomes and success rate
+    #[command(after_long_help = "\
+Examples:
+  afk template list
+  afk --json template list implementer")]
+    List {
+        /// Only this template's versions [default: every template]
+        name: Option<String>,
+    },
+    /// One version's text (default: the current one) and its decision trail
+    #[command(after_long_help = "\
+Examples:
+  afk template show implementer       the current version's text
+  afk template show implementer@2     version 2 and, for a canary, its checkpoints")]
+    Show {
+        /// Template name, optionally with @VERSION (default: the current version)
+        #[arg(value_name = "NAME[@VERSION]")]
+        spec: String,
+    },
+    /// Make a version current by hand; the old current becomes retired
+    #[command(after_long_help = "\
+Examples:
+  afk template promote implementer 2")]
+    Promote {
+        /// Template name
+        name: String,
+        /// Version number to make current
+        version: i64,
+    },
+    /// Reject a version
+    #[command(after_long_help = "\
+Examples:
+  afk template reject implementer 3")]
+    Reject {
+        /// Template name
+        name: String,
+        /// Version number to reject
+        version: i64,
+    },
+}
+
 mod report;
 
-pub fn run(ctx: &Ctx, cmd: &TemplateCmd) -> Result<u8> {
+pub fn run(ctx: &Session, cmd: &Args) -> Result<Outcome> {
+    ctx.load()?;
     match cmd {
-        TemplateCmd::Add { name, file, canary } => add(ctx, name, file, *canary),
-        TemplateCmd::Canary { name, version } => start_canary(ctx, name, *version),
-        TemplateCmd::List { name } => list(ctx, name.as_deref()),
-        TemplateCmd::Show { spec } => show(ctx, spec),
-        TemplateCmd::Promote { name, version } => by_hand(ctx, HandChange::Promote, name, *version),
-        TemplateCmd::Reject { name, version } => by_hand(ctx, HandChange::Reject, name, *version),
+        Args::Add { name, file, canary } => add(ctx, name, file, *canary),
+        Args::Canary { name, version } => start_canary(ctx, name, *version),
+        Args::List { name } => list(ctx, name.as_deref()),
+        Args::Show { spec } => show(ctx, spec),
+        Args::Promote { name, version } => by_hand(ctx, HandChange::Promote, name, *version),
+        Args::Reject { name, version } => by_hand(ctx, HandChange::Reject, name, *version),
     }
 }
 
-fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8> {
+fn add(ctx: &Session, name: &str, file: &std::path::Path, canary: bool) -> Result<Outcome> {
     check_name(name)?;
     let body = std::fs::read_to_string(file)
         .with_context(|| format!("template: cannot read {}", file.display()))?;
     if body.trim().is_empty() {
         bail!(UsageError(format!("template: {} is empty", file.display())));
     }
-    if canary && !ctx.config.harvest.canary {
+    if canary && !ctx.config().harvest.canary {
         // refused before the state file is even opened
         let t = HandTarget {
             name,
@@ -48,7 +116,7 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
     let mut local = ctx.local()?;
     let v = local
         .store
-        .add_template(name, &body, canary, ctx.config.harvest.canary)?;
+        .add_template(name, &body, canary, ctx.config().harvest.canary)?;
     let did = format!(
         "{}@{} added as {} (sha256 {})\n",
         v.name,
@@ -65,18 +133,18 @@ fn add(ctx: &Ctx, name: &str, file: &std::path::Path, canary: bool) -> Result<u8
         (Changed::did("template add", &v), did),
         (Changed::would("template add", name, v.version), would),
     );
-    emit(ctx.json, &doc, &human);
-    Ok(0)
+    emit(ctx.json(), &doc, &human);
+    Ok(Outcome::OK)
 }
 
-fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
-    let canary_on = ctx.config.harvest.canary;
+fn start_canary(ctx: &Session, name: &str, version: i64) -> Result<Outcome> {
+    let canary_on = ctx.config().harvest.canary;
     let mut local = ctx.local()?;
     let v = local.store.start_canary(name, version, canary_on)?;
     let did = format!(
         "{name}@{version} is the live canary since {} (sample {})\n",
         v.canary_since.as_deref().unwrap_or(""),
-        ctx.config.harvest.sample
+        ctx.config().harvest.sample
     );
     let would =
         format!("template canary (dry run): {name}@{version} would become the live canary\n");
@@ -84,12 +152,12 @@ fn start_canary(ctx: &Ctx, name: &str, version: i64) -> Result<u8> {
         (Changed::did("template canary", &v), did),
         (Changed::would("template canary", name, version), would),
     );
-    emit(ctx.json, &doc, &human);
-    Ok(0)
+    emit(ctx.json(), &doc, &human);
+    Ok(Outcome::OK)
 }
 
-fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
-    let store = Store::open_reading(&ctx.state_path())?;
+fn list(ctx: &Session, name: Option<&str>) -> Result<Outcome> {
+    let store = ctx.read_store()?;
     let vs = store.templates(name)?;
     let rows: Vec<Vec<String>> = vs
         .iter()
@@ -117,7 +185,7 @@ fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
         )
     };
     emit(
-        ctx.json,
+        ctx.json(),
         &Listed {
             command: "template list",
             templates: Some(vs.iter().map(VersionDoc::of).collect()),
@@ -125,10 +193,10 @@ fn list(ctx: &Ctx, name: Option<&str>) -> Result<u8> {
         },
         &human,
     );
-    Ok(0)
+    Ok(Outcome::OK)
 }
 
-fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
+fn show(ctx: &Session, spec: &str) -> Result<Outcome> {
     let (name, version) =
         match spec.split_once('@') {
             Some((n, v)) => (
@@ -139,18 +207,18 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
             ),
             None => (spec, None),
         };
-    let store = Store::open_reading(&ctx.state_path())?;
+    let store = ctx.read_store()?;
     let v = match version {
         Some(v) => store.template_version(name, v)?,
         None => store.template_with_status(name, VersionStatus::Current)?,
     };
     let Some(v) = v else {
         let builtin = version.is_none()
-            && (name == "implementer" || name == ctx.config.poll.template)
+            && (name == "implementer" || name == ctx.config().poll.template)
             && store.templates(Some(name))?.is_empty();
         if builtin {
             emit(
-                ctx.json,
+                ctx.json(),
                 &Listed {
                     command: "template show",
                     templates: None,
@@ -163,7 +231,7 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
                 },
                 &format!("{DEFAULT_PREAMBLE}\n"),
             );
-            return Ok(0);
+            return Ok(Outcome::OK);
         }
         bail!("template: {spec} does not exist (see `afk template list`)");
     };
@@ -175,7 +243,7 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
         human.push_str(&trail_text(ctx, &v, &checkpoints));
     }
     emit(
-        ctx.json,
+        ctx.json(),
         &Listed {
             command: "template show",
             templates: None,
@@ -183,10 +251,10 @@ fn show(ctx: &Ctx, spec: &str) -> Result<u8> {
         },
         &human,
     );
-    Ok(0)
+    Ok(Outcome::OK)
 }
 
-fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8> {
+fn by_hand(ctx: &Session, change: HandChange, name: &str, version: i64) -> Result<Outcome> {
     let (command, becomes) = match change {
         HandChange::Promote => ("template promote", "promoted"),
         _ => ("template reject", "rejected"),
@@ -217,8 +285,8 @@ fn by_hand(ctx: &Ctx, change: HandChange, name: &str, version: i64) -> Result<u8
     let tense = local.tense();
     let would = format!("{command} (dry run): {name}@{version} would be {becomes}\n");
     let doc = tense.tell(did, Changed::would(command, name, version));
-    emit(ctx.json, &doc, &tense.pick(human, would));
-    Ok(0)
+    emit(ctx.json(), &doc, &tense.pick(human, would));
+    Ok(Outcome::OK)
 }
 
 fn check_name(name: &str) -> Result<()> {

@@ -1,10 +1,11 @@
 //! What `afk template` prints: the `--json` documents (SPEC 7.1) and the
 //! decision trail under `template show`.
 
-use super::super::{Ctx, harvest};
+use super::super::harvest;
 use crate::core::canary::Checkpoint;
 use crate::core::canary::VersionStatus;
 use crate::output::table;
+use crate::session::Session;
 use crate::store::templates::TemplateVersion;
 use serde::Serialize;
 
@@ -152,7 +153,7 @@ pub(super) fn success_rate(v: &TemplateVersion) -> Option<f64> {
 }
 
 /// The decision trail under a canary's or decided version's text.
-pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoint]) -> String {
+pub(super) fn trail_text(ctx: &Session, v: &TemplateVersion, checkpoints: &[Checkpoint]) -> String {
     let (s, f) = v.tally();
     let mut out = format!(
         "\n---- {}@{} ({}): {s} successes, {f} failures{} ----\n",
@@ -179,7 +180,7 @@ pub(super) fn trail_text(ctx: &Ctx, v: &TemplateVersion, checkpoints: &[Checkpoi
             v.status_at
         )),
         None if v.status == VersionStatus::Canary => {
-            let h = &ctx.config.harvest;
+            let h = &ctx.config().harvest;
             let next =
                 crate::core::canary::next_checkpoint(&h.policy(), checkpoints.last().map(|c| c.at));
             out.push_str(&format!(

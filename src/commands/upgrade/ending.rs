@@ -105,7 +105,7 @@ pub(super) fn stale_test(
         test: String::new(),
         why: String::new(),
     });
-    let end = upgrade_end::stale_test(&st, up.ctx.config.upgrade.tests_repo.is_some());
+    let end = upgrade_end::stale_test(&st, up.ctx.config().upgrade.tests_repo.is_some());
     finish(up, r, pr, row, &end, comments)?;
     item.why = Some(end.why.clone());
     up.report.act(
@@ -136,7 +136,7 @@ pub(super) fn done(
         row.final_reason.as_deref(),
         reading.build_url.as_deref(),
         super::fixer::stale_report(row).as_ref(),
-        up.ctx.config.upgrade.tests_repo.is_some(),
+        up.ctx.config().upgrade.tests_repo.is_some(),
     );
     post_final(up, &r.mirror, pr.number, row, o, &body, comments)
 }

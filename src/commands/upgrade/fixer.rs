@@ -27,7 +27,7 @@ pub(super) fn start(
     run: u32,
     reading: &Reading,
 ) -> Result<()> {
-    let cfg = &up.ctx.config;
+    let cfg = up.ctx.config();
     let launch = Launch {
         turn: TurnOf::Fixer {
             upgrade: row.id,
@@ -79,7 +79,7 @@ pub(super) fn start_on(
     l: &Launch,
     prompt: impl FnOnce(&str) -> String,
 ) -> Result<()> {
-    let cfg = &up.ctx.config;
+    let cfg = up.ctx.config();
     let run_dir = up.ctx.runs_dir().join(l.turn.to_string());
     // the directory is this PR's and this run's alone: a start that failed before left it
     up.git.fresh_folder(&run_dir).context("fixer")?;

@@ -134,7 +134,7 @@ pub(super) fn advance_all(
     flows: Vec<Flow>,
     facts: &Facts,
 ) {
-    let testme = up.ctx.config.upgrade.testme_comment.clone();
+    let testme = up.ctx.config().upgrade.testme_comment.clone();
     let mut ready = vec![];
     for f in flows {
         let r = &recipes[f.recipe];
@@ -152,7 +152,7 @@ pub(super) fn advance_all(
         }
     }
     ready.sort_by_key(|(k, _, _)| *k);
-    let mut slot = Slot::new(up.ctx.config.upgrade.serial_tests);
+    let mut slot = Slot::new(up.ctx.config().upgrade.serial_tests);
     for (_, f, seen) in ready {
         let r = &recipes[f.recipe];
         if let Err(e) = step(up, r, &f.pr, &f.bump, &seen, &mut slot) {
@@ -203,7 +203,7 @@ fn step_facts(
     seen: &Seen,
     reading: &verdict::Reading,
 ) -> Result<StepFacts> {
-    let cfg = &up.ctx.config;
+    let cfg = up.ctx.config();
     let (testme, max) = (
         cfg.upgrade.testme_comment.clone(),
         cfg.upgrade.max_test_runs,
@@ -272,7 +272,7 @@ fn step(
     seen: &Seen,
     slot: &mut Slot,
 ) -> Result<()> {
-    let cfg = &up.ctx.config.upgrade;
+    let cfg = &up.ctx.config().upgrade;
     let (testme, ctx_name) = (cfg.testme_comment.clone(), cfg.ci_context.clone());
     let cv = views(&seen.comments);
     let reading = verdict::read(
@@ -359,7 +359,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
             super::with_tests::start_fixer(up, r, pr, at.bump, row, runs)?;
-            let repo = up.ctx.config.upgrade.tests_repo.as_deref().unwrap_or("");
+            let repo = up.ctx.config().upgrade.tests_repo.as_deref().unwrap_or("");
             let why = format!("a stale test: the fixer updates it in {repo}");
             say(up, "start_fixer", why);
         }

@@ -25,9 +25,7 @@ pub mod report;
 mod verdict;
 mod with_tests;
 
-use super::Ctx;
 use super::tick;
-use crate::cli::{Cli, UpgradeArgs, UpgradeCmd};
 use crate::config::GroupBy;
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
@@ -36,11 +34,13 @@ use crate::edges::Opening;
 use crate::forge::{Forge, PullRequest};
 use crate::git::{Git, GitOps};
 use crate::lessons::Journal;
-use crate::registry::{OciRegistry, Once, Registry};
+use crate::registry::{Once, Registry};
 use crate::runner::Runner;
+use crate::session::{Outcome, Session};
 use crate::store::Store;
 use crate::types::RepoName;
 use anyhow::Result;
+pub use args::{Args, UpgradeCmd, VerdictArgs};
 use args::{check_options, recipe_names};
 use prefetch::Prefetched;
 use report::Report;
@@ -53,28 +53,26 @@ pub type Tick = super::tick::Tick<Report>;
 
 /// `afk upgrade [RECIPE...]` or `afk upgrade verdict …`. With `--json` one
 /// document is printed whatever happens, an error included.
-pub fn run(cli: &Cli, a: &UpgradeArgs) -> Result<u8> {
+pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     if let Some(UpgradeCmd::Verdict(v)) = &a.command {
-        return verdict::run(cli, v);
+        return verdict::run(s, v);
     }
-    match super::load(cli).and_then(|ctx| {
-        let opts = Options {
-            scan: a.scan,
-            with_tests: a.with_tests,
-            now: None,
-        };
-        super::tick::run(&ctx, crate::types::TickKind::Upgrade, |c| {
-            tick(c, &a.recipes, opts)
-        })
+    let opts = Options {
+        scan: a.scan,
+        with_tests: a.with_tests,
+        now: None,
+    };
+    match super::tick::run(s, crate::types::TickKind::Upgrade, |c| {
+        tick(c, &a.recipes, opts)
     }) {
-        Ok(code) => Ok(code),
-        Err(e) if cli.json => {
+        Ok(outcome) => Ok(outcome),
+        Err(e) if s.json() => {
             let line = crate::command_error::error_line(&e);
             crate::log::error(&line);
-            let mut r = Report::new(cli.dry_run);
+            let mut r = Report::new(s.dry_run());
             r.error("", None, line);
             crate::output::emit(true, &r, "");
-            Ok(crate::command_error::exit_code_of(&e))
+            Ok(Outcome::code(crate::command_error::exit_code_of(&e)))
         }
         Err(e) => Err(e),
     }
@@ -100,7 +98,7 @@ impl super::tick::TickReport for Report {
 
 /// Everything the per-recipe steps share within one tick.
 pub(super) struct Up<'a> {
-    pub ctx: &'a Ctx,
+    pub ctx: &'a Session,
     pub forge: &'a dyn Forge,
     pub git: &'a dyn GitOps,
     pub store: &'a mut Store,
@@ -122,12 +120,12 @@ impl Up<'_> {
     /// A dry run, for the two things its edges cannot stand in for: the PRs
     /// it would open (`open.rs`, flow's tests PR). All else runs on the edges.
     pub fn dry(&self) -> bool {
-        self.ctx.dry_run
+        self.ctx.dry_run()
     }
 
     /// The mirror's git URL on the forge's web root (`{forge.url}/{mirror}.git`).
     pub fn mirror_url(&self, mirror: &str) -> Result<String> {
-        let url = self.ctx.config.forge.url.trim_end_matches('/');
+        let url = self.ctx.config().forge.url.trim_end_matches('/');
         if url.is_empty() {
             anyhow::bail!("forge.url is needed to push to the mirror {mirror}");
         }
@@ -151,22 +149,16 @@ pub struct Options {
 }
 
 /// The tick's git: its work folder, pushing as afk's account with its token.
-fn git_for(ctx: &Ctx, forge: &dyn crate::forge::Forge, me: &str) -> Result<Git> {
-    let cfg = &ctx.config;
-    Ok(Git::new(
-        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
-        Some(mirror::credentials(cfg, forge, me)?),
-        cfg.secret_env_names(),
-    ))
+fn git_for(ctx: &Session, forge: &dyn crate::forge::Forge, me: &str) -> Result<Git> {
+    Ok(ctx.git(Some(mirror::credentials(ctx.config(), forge, me)?)))
 }
 
 /// One upgrade tick over `only` (default: every configured recipe).
-pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
-    let cfg = &ctx.config;
+pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
     check_options(ctx, &opts)?;
     let triples = recipe_names(ctx, only)?;
     let names: Vec<String> = triples.iter().map(|t| t.0.clone()).collect();
-    let mut report = Report::new(ctx.dry_run);
+    let mut report = Report::new(ctx.dry_run());
     let finish = |report: Report| {
         let human = report.human(&names);
         let code = report.code();
@@ -187,8 +179,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         report.head.reason = Some(why);
         return finish(report);
     }
-    let adapters = crate::edges::build_upgrade(cfg, ctx.state_flag.as_deref(), ctx.dry_run)?;
-    let mut edges = match tick::edges(ctx, adapters, crate::types::TickKind::Upgrade)? {
+    let mut edges = match ctx.open_tick(crate::types::TickKind::Upgrade)? {
         Opening::Stopped(why) => {
             report.head.reason = Some(why);
             return finish(report);
@@ -205,12 +196,8 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
     // every read at once, afk's login among them: reading upstream needs no
     // credentials, so the pushing git is built once the login is known
-    let reader = Git::new(
-        &cfg.upgrade_work_dir(ctx.state_flag.as_deref()),
-        None,
-        cfg.secret_env_names(),
-    );
-    let (me, recipes) = read_recipes(cfg, &scans, &reader, edges.forge.as_ref(), now);
+    let reader = ctx.git(None);
+    let (me, recipes) = read_recipes(ctx, &scans, &reader, edges.forge.as_ref(), now);
     let me = match me {
         Ok(login) => login,
         Err(e) => {
@@ -240,7 +227,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
 /// The tick's reads and steps on its open edges.
 #[allow(clippy::too_many_arguments)]
 fn run_on(
-    ctx: &Ctx,
+    ctx: &Session,
     edges: &mut crate::edges::Edges,
     git: &dyn GitOps,
     me: String,
@@ -249,7 +236,7 @@ fn run_on(
     recipes: Vec<gather::Recipe>,
     report: Report,
 ) -> Report {
-    let cfg = &ctx.config;
+    let cfg = ctx.config();
     let journal = Journal::on(cfg, edges.source());
     let e = &mut *edges;
     let forge = e.forge.as_ref();
@@ -282,21 +269,21 @@ fn run_on(
 /// Whether this tick asks the registries for each recipe (SPEC 8 cadence);
 /// the ones it does not are noted with their next scan.
 fn scans(
-    ctx: &Ctx,
+    ctx: &Session,
     store: &crate::store::Store,
     triples: Vec<(String, RepoName, String)>,
     now: time::OffsetDateTime,
     opts: Options,
     report: &mut Report,
 ) -> Result<Vec<(String, RepoName, String, cadence::Scan)>> {
-    let every = ctx.config.upgrade.scan_every;
+    let every = ctx.config().upgrade.scan_every;
     let mut out = vec![];
     for (n, m, u) in triples {
         let last = store
             .last_scan(&n)?
             .as_deref()
             .and_then(crate::clock::parse);
-        let s = cadence::scan(last, now, every, opts.scan, ctx.dry_run);
+        let s = cadence::scan(last, now, every, opts.scan, ctx.dry_run());
         if let cadence::Scan::NotYet(next) = s {
             report.next_scan.push((n.clone(), crate::clock::ts(next)));
         }
@@ -308,17 +295,16 @@ fn scans(
 /// Every recipe's upstream and mirror, and the tags of the scanned ones'
 /// images, read in one pipeline (`gather.rs`), and afk's login.
 fn read_recipes(
-    cfg: &crate::config::Config,
+    ctx: &Session,
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
     forge: &dyn Forge,
     now: time::OffsetDateTime,
 ) -> (Result<String, String>, Vec<gather::Recipe>) {
+    let cfg = ctx.config();
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
-        OciRegistry::new(cfg.forge_timeout())
-            .with_mirrors(cfg.upgrade.registry_mirrors.clone())
-            .with_max_tags(cfg.upgrade.max_tags)
+        ctx.registry()
             .with_auth_env(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
@@ -351,7 +337,7 @@ fn every_recipe(
     afk_prs: Vec<Vec<(PullRequest, Bump)>>,
     facts: &flow::Facts,
 ) {
-    let cfg = &up.ctx.config;
+    let cfg = up.ctx.config();
     let plans: Vec<Plan> = recipes.iter().map(|r| plan_of(cfg, r)).collect();
     let bumps: Vec<Vec<Bump>> = plans.iter().map(|p| p.1.clone()).collect();
     let conc = cfg.forge.concurrency;

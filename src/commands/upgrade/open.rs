@@ -100,7 +100,7 @@ fn gate(
             merged: c.merged,
         });
     let replaces = prs.iter().filter(|(_, b)| supersedes(bump, b)).count();
-    let max = up.ctx.config.upgrade.max_open_prs as usize;
+    let max = up.ctx.config().upgrade.max_open_prs as usize;
     if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
         return Gate::Wait(why);
     }

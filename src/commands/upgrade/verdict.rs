@@ -4,10 +4,11 @@
 //! `--wait` polls until the verdict is not PENDING or the duration ends.
 //! Exit 4 when the verdict could not be read (no such PR, a forge error).
 
+use super::VerdictArgs;
 use super::flow::{status_views, views};
-use crate::cli::{Cli, VerdictArgs};
 use crate::command_error::UsageError;
 use crate::core::verdict::{self, Verdict};
+use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
@@ -38,27 +39,27 @@ struct VerdictError {
 /// How long `--wait` sleeps between reads.
 const POLL: Duration = Duration::from_secs(5);
 
-pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
+pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
     let mut r = Report {
         command: "upgrade verdict",
-        dry_run: cli.dry_run,
+        dry_run: s.dry_run(),
         repo: a.repo.clone(),
         pr: a.pr,
         ..Default::default()
     };
-    match read(cli, a, &mut r) {
+    match read(s, a, &mut r) {
         Ok(v) => {
-            if cli.json {
+            if s.json() {
                 crate::output::emit(true, &r, "");
             } else {
                 println!("VERDICT={v}");
                 println!("BUILD={}", r.build_url.as_deref().unwrap_or(""));
             }
-            Ok(match v {
+            Ok(Outcome::code(match v {
                 Verdict::Green => 0,
                 Verdict::Red => 1,
                 Verdict::Pending => 3,
-            })
+            }))
         }
         Err(e) => {
             // a verdict that could not be read (no such PR, an outage) is 4,
@@ -69,7 +70,7 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
             };
             let line = crate::command_error::error_line(&e);
             crate::log::error(&line);
-            if cli.json {
+            if s.json() {
                 r.verdict = None;
                 r.build_url = None;
                 r.errors.push(VerdictError {
@@ -78,7 +79,7 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
                 });
                 crate::output::emit(true, &r, "");
             }
-            Ok(code)
+            Ok(Outcome::code(code))
         }
     }
 }
@@ -86,7 +87,7 @@ pub fn run(cli: &Cli, a: &VerdictArgs) -> Result<u8> {
 /// The exit code of a verdict that could not be read.
 const UNREAD: u8 = 4;
 
-fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
+fn read(s: &Session, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
     let Ok(repo) = RepoName::parse(&a.repo) else {
         return Err(
             UsageError(format!("upgrade verdict: \"{}\" is not OWNER/REPO", a.repo)).into(),
@@ -97,10 +98,9 @@ fn read(cli: &Cli, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
             .map_err(|e| UsageError(format!("upgrade verdict: --wait {d}: {e}")))?,
         None => Duration::ZERO,
     };
-    let ctx = super::super::load(cli)?;
-    let cfg = &ctx.config.upgrade;
+    let cfg = &s.load()?.upgrade;
     // a dry run's forge records the test comment instead of posting it
-    let forge = crate::edges::forge(&ctx.config, ctx.dry_run)?;
+    let forge = s.forge()?;
     let me = forge.me()?.login;
     // the PR must exist before anything is posted on it
     forge.pull(&repo, a.pr)?;

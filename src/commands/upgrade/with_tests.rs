@@ -14,7 +14,7 @@ use anyhow::Result;
 
 /// The test comment for the next run: against the updated tests once their PR is open.
 pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
-    let testme = &up.ctx.config.upgrade.testme_comment;
+    let testme = &up.ctx.config().upgrade.testme_comment;
     match (&row.tests_branch, row.tests_pr) {
         (Some(b), Some(_)) => upgrade::testme_with_tests(testme, b),
         _ => testme.clone(),
@@ -23,7 +23,7 @@ pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
 
 /// Whether the tests branch holds a commit the tests repository's `main` does not.
 pub(super) fn pushed(up: &Up, branch: &str) -> Result<bool> {
-    let Some(repo) = &up.ctx.config.upgrade.tests_repo else {
+    let Some(repo) = &up.ctx.config().upgrade.tests_repo else {
         return Ok(false);
     };
     let Some(head) = up.forge.branch(repo, branch)? else {
@@ -106,7 +106,7 @@ pub(super) fn open_pr(
         pr.number,
         &upgrade::paired_comment(&tests_ref, &tpr.html_url, &st),
     )?;
-    let testme = upgrade::testme_with_tests(&up.ctx.config.upgrade.testme_comment, &branch);
+    let testme = upgrade::testme_with_tests(&up.ctx.config().upgrade.testme_comment, &branch);
     up.forge.create_comment(&r.mirror, pr.number, &testme)?;
     up.store.upgrade_tested(row.id, &pr.head.sha)?;
     Ok((tpr.number, tpr.html_url))
@@ -114,7 +114,7 @@ pub(super) fn open_pr(
 
 /// `upgrade.tests_repo`, which `--with-tests` made sure of before any I/O.
 fn tests_repo(up: &Up) -> Result<RepoName> {
-    let repo = up.ctx.config.upgrade.tests_repo.clone();
+    let repo = up.ctx.config().upgrade.tests_repo.clone();
     repo.ok_or_else(|| anyhow::anyhow!("upgrade: --with-tests needs upgrade.tests_repo"))
 }
 

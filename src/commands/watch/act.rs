@@ -27,7 +27,7 @@ pub(super) fn checklist_for(
     turns: u32,
     end: Option<End>,
 ) -> String {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let pr = seen.pr.as_ref();
     checklist::render(&Checklist {
         run_id: run.id,
@@ -63,7 +63,7 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
         .as_deref()
         .map(|t| (t, run.template_version));
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
-    let agent_login = &w.ctx.config.runner.agent_login;
+    let agent_login = &w.ctx.config().runner.agent_login;
     let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
     let mut l = super::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
     l.agent = Some(agent);
@@ -101,7 +101,7 @@ fn corrective_turn(
     talk.turn_started_at = Some(crate::clock::ts(w.now));
     if kind == Correction::Review {
         talk.review_turns += 1;
-        let max = w.ctx.config.watch.review_turns_max;
+        let max = w.ctx.config().watch.review_turns_max;
         super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
     }
     store.set_talk(run.id, &talk)?;
@@ -158,7 +158,7 @@ fn corrective_turn(
 }
 
 fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     match role {
         LabelRole::Ready => &cfg.poll.ready_label,
         LabelRole::InProgress => &cfg.poll.in_progress_label,
@@ -176,7 +176,7 @@ fn decide(
     action: Action,
     plan: &EndPlan,
 ) -> Result<()> {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
@@ -288,7 +288,7 @@ fn carry_out(
 
 /// The `budget_exceeded` lesson: what the run spent and took against its limits.
 fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
-    let b = &w.ctx.config.budget;
+    let b = &w.ctx.config().budget;
     let spent = run_lessons::Spent {
         spend_usd: seen.spend_usd,
         run_usd: b.run_usd,
@@ -329,7 +329,7 @@ fn post_escalation_comment(
     if run.escalation_comment_id.is_some() {
         return Ok(());
     }
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let run_dir = w.run_dir(run).to_string_lossy().to_string();
     let stall_after = crate::config::format_duration(cfg.stall_after());
     let body = escalation::comment(&escalation::Escalated {

@@ -48,7 +48,7 @@ pub(super) fn post_once(
     if !crate::core::progress::may_post_again(
         store.post_attempt(key)?,
         w.now,
-        w.ctx.config.forge_timeout(),
+        w.ctx.config().forge_timeout(),
     ) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
@@ -124,7 +124,7 @@ fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i6
 /// shortened is kept as the run's (under comment 0, none), so the same text is
 /// not tried again.
 pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
-    if !w.ctx.config.watch.checklist {
+    if !w.ctx.config().watch.checklist {
         return Ok(());
     }
     if run.checklist_text.as_deref() == Some(text) && run.checklist_comment_id.is_some() {

@@ -69,7 +69,7 @@ impl Watch<'_> {
             .clone();
         cell.get_or_init(|| {
             self.forge
-                .issues_with_label(repo, &self.ctx.config.poll.in_progress_label)
+                .issues_with_label(repo, &self.ctx.config().poll.in_progress_label)
                 .map(|v| v.into_iter().map(|i| i.number).collect())
                 .map_err(Arc::new)
         })
@@ -98,7 +98,7 @@ pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
         .iter()
         .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
         .collect();
-    fan_out(&lists, w.ctx.config.forge.concurrency, |(repo, pulls)| {
+    fan_out(&lists, w.ctx.config().forge.concurrency, |(repo, pulls)| {
         let _ = if *pulls {
             w.pulls(repo, true).map(|_| ())
         } else {

@@ -14,13 +14,13 @@ mod talk;
 #[cfg(test)]
 mod tests;
 
-use super::Ctx;
 use super::tick::{self, ErrorItem, record_transient};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::edges::{Edges, Opening};
 use crate::forge::{Forge, fan_out};
 use crate::lessons::Journal;
 use crate::runner::Runner;
+use crate::session::{Outcome, Session};
 use crate::store::Source;
 use crate::store::runs::Run;
 use crate::types::{IssueNumber, RepoName};
@@ -30,6 +30,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 use time::OffsetDateTime;
+
+/// `afk watch` takes the global flags only.
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {}
 
 #[derive(Serialize, Clone, Debug)]
 pub struct ActionItem {
@@ -70,7 +74,7 @@ pub struct Report {
 /// Everything a run's observation and action share within one tick. Per-repo
 /// lists are fetched at most once per tick and shared by the runs of a repo.
 pub(crate) struct Watch<'a> {
-    pub ctx: &'a Ctx,
+    pub ctx: &'a Session,
     pub forge: &'a dyn Forge,
     pub runner: &'a dyn Runner,
     pub journal: &'a Journal,
@@ -141,7 +145,7 @@ impl tick::TickReport for Report {
     }
 }
 
-pub fn run(ctx: &Ctx) -> Result<u8> {
+pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Watch, tick)
 }
 
@@ -158,31 +162,31 @@ fn quiet(head: tick::Head, human: String) -> Tick {
 }
 
 /// Watch is stopped (the stop file, or `why` from the tick's opening).
-fn stopped(ctx: &Ctx, why: String) -> Tick {
+fn stopped(ctx: &Session, why: String) -> Tick {
     let human = format!("watch: disabled ({why}); nothing done\n");
     quiet(
-        tick::Head::off(crate::types::TickKind::Watch, ctx.dry_run, why),
+        tick::Head::off(crate::types::TickKind::Watch, ctx.dry_run(), why),
         human,
     )
 }
 
-pub fn tick(ctx: &Ctx) -> Result<Tick> {
+pub fn tick(ctx: &Session) -> Result<Tick> {
     if ctx.stop_file().exists() {
         let why = format!("stop file {} exists", ctx.stop_file().display());
         return Ok(stopped(ctx, why));
     }
-    let adapters = tick::adapters(ctx)?;
+    let adapters = ctx.tick_adapters(crate::types::TickKind::Watch)?;
     if !ctx.state_path().exists() {
         // nothing was ever dispatched: nothing to watch, and nothing to create
-        let head = tick::Head::on(crate::types::TickKind::Watch, ctx.dry_run);
+        let head = tick::Head::on(crate::types::TickKind::Watch, ctx.dry_run());
         return Ok(quiet(head, "watch: no runs in flight\n".into()));
     }
-    let edges = match tick::edges(ctx, adapters, crate::types::TickKind::Watch)? {
+    let edges = match adapters.open(ctx, crate::types::TickKind::Watch)? {
         Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside(crate::types::TickKind::Watch);
             return Ok(quiet(
-                tick::Head::aside(crate::types::TickKind::Watch, ctx.dry_run),
+                tick::Head::aside(crate::types::TickKind::Watch, ctx.dry_run()),
                 String::new(),
             ));
         }
@@ -192,8 +196,8 @@ pub fn tick(ctx: &Ctx) -> Result<Tick> {
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
-    let cfg = &ctx.config;
+fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
+    let cfg = ctx.config();
     let mut errors: Vec<ErrorItem> = vec![];
     // Claims a dead poll tick left behind are poll's to resolve; watch does it
     // too when poll is not running, so a disabled poll leaves nothing hanging.
@@ -210,7 +214,7 @@ fn watch(ctx: &Ctx, edges: &Edges) -> Result<Tick> {
         journal: &edges.journal,
         source: edges.source(),
         now: edges.now,
-        runs_dir: ctx.runs_dir(),
+        runs_dir: ctx.runs_dir().to_path_buf(),
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
@@ -321,7 +325,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
 
 /// What the decision rule needs of one run, from the run and what watch saw.
 fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     RunState {
         decided: decided_action(run.state, run.end_reason.as_deref()),
         agent: seen.agent,
@@ -370,7 +374,7 @@ fn conflict(
     run: &Run,
     seen: &observe::Seen,
 ) -> Option<crate::core::conversation::ConflictStep> {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let p = seen
         .pr
         .as_ref()

@@ -79,7 +79,7 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     let who = RunIdentity {
         repo: &run.repo,
         branch: &run.branch,
-        agent_login: &w.ctx.config.runner.agent_login,
+        agent_login: &w.ctx.config().runner.agent_login,
     };
     let mut candidates = w.pulls(&run.repo, true)?;
     if let Some(n) = run.pr_number
@@ -132,7 +132,7 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     let issue = w.forge.issue(&run.repo, run.issue)?;
     Ok((
         issue.state != State::Closed,
-        issue.has_label(&w.ctx.config.poll.in_progress_label),
+        issue.has_label(&w.ctx.config().poll.in_progress_label),
     ))
 }
 
@@ -183,7 +183,7 @@ fn checks(
     run: &Run,
     pr: Option<&PullRequest>,
 ) -> Result<(Verdict, Option<String>, Checks)> {
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let mut ci = Verdict {
         checks: Checks::None,
         failing: vec![],

@@ -47,7 +47,7 @@ impl Trust<'_> {
         if let Some(t) = self.known.get(login) {
             return Ok(*t);
         }
-        let cfg = &self.w.ctx.config;
+        let cfg = self.w.ctx.config();
         let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             match self.w.forge.permission(&self.run.repo, login) {
                 Ok(p) => Ok(Some(p)),
@@ -88,7 +88,7 @@ pub(crate) fn hear(
     };
     let mut done: HashSet<(String, i64)> = items.iter().map(|i| (i.kind.clone(), i.item)).collect();
     let mut resumed = false;
-    if !w.ctx.config.watch.command_prefix.is_empty() {
+    if !w.ctx.config().watch.command_prefix.is_empty() {
         let mut numbers = vec![run.issue];
         numbers.extend(open_pr.map(|p| p.number));
         for n in numbers {
@@ -133,7 +133,7 @@ fn command(
     c: &Comment,
 ) -> Result<bool> {
     let run = trust.run;
-    let cfg = &w.ctx.config;
+    let cfg = w.ctx.config();
     let Some(cmd) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
         return Ok(false);
     };
@@ -248,7 +248,7 @@ fn reviews(
         head_sha: &pr.head.sha,
         last_turn_started: crate::clock::parse(started),
         afk_login: &me,
-        agent_login: &w.ctx.config.runner.agent_login,
+        agent_login: &w.ctx.config().runner.agent_login,
         trusted: &is_trusted,
         acted: &acted,
     };
@@ -341,7 +341,7 @@ pub(super) fn retest(
     talk.retest_sha = seen.ci_sha.clone();
     store.set_talk(run.id, &talk)?;
     w.forge
-        .create_comment(&run.repo, pr.number, &w.ctx.config.watch.retest_comment)?;
+        .create_comment(&run.repo, pr.number, &w.ctx.config().watch.retest_comment)?;
     super::comments::update_checklist(
         w,
         store,

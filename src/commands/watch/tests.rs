@@ -45,12 +45,12 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         runner,
         // a test's watch lives as long as the test: its journal may too
         journal: Box::leak(Box::new(Journal::on(
-            &s.ctx.config,
-            Source::File(s.ctx.state_path()),
+            s.ctx.config(),
+            Source::File(s.ctx.state_path().to_path_buf()),
         ))),
-        source: Source::File(s.ctx.state_path()),
+        source: Source::File(s.ctx.state_path().to_path_buf()),
         now: crate::clock::now(),
-        runs_dir: s.ctx.runs_dir(),
+        runs_dir: s.ctx.runs_dir().to_path_buf(),
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),

@@ -4,19 +4,19 @@
 //! trail of every canary that ended. Reads at most `max_samples` canary
 //! outcomes and the control they are compared with, on the outcomes index.
 
-use crate::commands::Ctx;
 use crate::core::canary::{self, VersionStatus};
 use crate::core::status_page::{CanaryView, TemplateRow, TrailRow};
+use crate::session::Session;
 use crate::store::Store;
 use crate::store::templates::TemplateVersion;
 use crate::types::RunId;
 use anyhow::Result;
 
-pub(super) fn templates(ctx: &Ctx, s: &Store) -> Result<Vec<TemplateRow>> {
+pub(super) fn templates(ctx: &Session, s: &Store) -> Result<Vec<TemplateRow>> {
     let all = s.templates(None)?;
     let mut names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
     names.dedup();
-    let policy = ctx.config.harvest.policy();
+    let policy = ctx.config().harvest.policy();
     let mut out = vec![];
     for name in names {
         let versions: Vec<&TemplateVersion> = all.iter().filter(|t| t.name == name).collect();

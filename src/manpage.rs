@@ -1,4 +1,4 @@
-//! One man page from the clap definitions, with the sections a man page
+//! One man page from the clap definitions (`afk man` prints or writes them), with the sections a man page
 //! reader expects: clap_mangen's NAME, SYNOPSIS (with each option's value,
 //! `--config <PATH>`), DESCRIPTION, OPTIONS and SUBCOMMANDS, then EXIT STATUS,
 //! ENVIRONMENT and EXAMPLES taken from the command's long help (so `--help`

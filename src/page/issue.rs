@@ -6,10 +6,10 @@
 //! never kept or shown: whatever someone else wrote there is data, and the
 //! next edit replaces it.
 
-use crate::commands::Ctx;
 use crate::core::status_issue::{IssueRef, SkipRow, Twin, needs_edit, render};
 use crate::core::status_page::Page;
 use crate::forge::Forge;
+use crate::session::Session;
 use crate::store::Store;
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -66,18 +66,17 @@ pub(crate) fn keep(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Ke
 /// After a tick: keep the issue from `page` (built once, for the HTML page
 /// too). Never fails the tick: a problem is one WARN line. A dry run reads
 /// the issue and says what it would write, and writes nothing.
-pub(crate) fn after_tick(ctx: &Ctx, issue: &IssueRef, s: &Store, page: &Page) {
+pub(crate) fn after_tick(ctx: &Session, issue: &IssueRef, s: &Store, page: &Page) {
     let done = body(s, page).and_then(|b| {
-        let forge =
-            crate::edges::status_issue_forge(&ctx.config, ctx.state_flag.as_deref(), ctx.dry_run)?;
+        let forge = ctx.status_issue_forge()?;
         keep(forge.as_ref(), issue, &b)
     });
-    let would = if ctx.dry_run { "would " } else { "" };
+    let would = if ctx.dry_run() { "would " } else { "" };
     match done {
         Ok(Kept::Unchanged) => {
             crate::log::debug(&format!("status issue {issue}: unchanged; nothing written"))
         }
-        Ok(Kept::Edited(n)) if ctx.dry_run => crate::log::info(&format!(
+        Ok(Kept::Edited(n)) if ctx.dry_run() => crate::log::info(&format!(
             "status issue {issue}: {would}replace its body ({n} characters){}",
             " (dry run: nothing written)"
         )),

@@ -1,13 +1,21 @@
+//! The status page (and its Markdown twin, the status issue) from the
+//! state file: a tick's monitor rewrites both after every tick
+//! (`after_tick`), `afk status --html` prints it.
+//!
 //! The status page's data: read from the state file (and the run folders'
 //! progress files for phases and questions) into `core::status_page::Page`,
 //! which renders it. No forge request: the page shows what afk recorded.
 //! `after_tick` rewrites `status_page` atomically after every tick.
 
-use super::age;
-use crate::commands::Ctx;
+mod canary;
+mod issue;
+pub mod ticks;
+
 use crate::core::status_page::{EscalationRow, FrozenRow, Page, RunRow, Spend, UpgradeRow};
+use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::types::stamp::age;
 use anyhow::Result;
 use time::OffsetDateTime;
 
@@ -18,8 +26,8 @@ const UPGRADES: usize = 20;
 const SPEND_DAYS: i64 = 14;
 
 /// The page as HTML, read from the state file (never created by reading).
-pub(crate) fn html(ctx: &Ctx) -> Result<String> {
-    let s = Store::open_reading(&ctx.state_path())?;
+pub(crate) fn html(ctx: &Session) -> Result<String> {
+    let s = ctx.read_store()?;
     Ok(crate::core::status_page::render(&build(
         ctx,
         &s,
@@ -32,21 +40,18 @@ pub(crate) fn html(ctx: &Ctx) -> Result<String> {
 /// ticks take turns) and keep `status_issue` (`issue.rs`), both from one
 /// [`Page`] built once. Never fails a tick: a problem is a warning. A dry
 /// run writes no page; it says what it would write to the issue.
-pub(crate) fn after_tick(ctx: &Ctx) {
-    let (file, issue) = (ctx.config.status_page(), ctx.config.status_issue());
-    let file = file.filter(|_| !ctx.dry_run);
+pub(crate) fn after_tick(ctx: &Session) {
+    let (file, issue) = (ctx.config().status_page(), ctx.config().status_issue());
+    let file = file.filter(|_| !ctx.dry_run());
     if file.is_none() && issue.is_none() {
         return;
     }
     let done = (|| -> Result<()> {
-        let _turn = match ctx.dry_run {
-            false => Some(crate::lock::wait_for(&ctx.state_dir(), "status-page")?),
+        let _turn = match ctx.dry_run() {
+            false => Some(crate::lock::wait_for(ctx.state_dir(), "status-page")?),
             true => None,
         };
-        let s = match Store::open_existing(&ctx.state_path())? {
-            Some(s) => s,
-            None => Store::open_for_read(&ctx.state_path())?,
-        };
+        let s = ctx.read_store()?;
         let now = crate::clock::now();
         let page = build(ctx, &s, now)?;
         if let Some(path) = file
@@ -58,7 +63,7 @@ pub(crate) fn after_tick(ctx: &Ctx) {
             ));
         }
         if let Some(issue) = issue {
-            super::issue::after_tick(ctx, issue, &s, &page);
+            issue::after_tick(ctx, issue, &s, &page);
         }
         Ok(())
     })();
@@ -68,16 +73,9 @@ pub(crate) fn after_tick(ctx: &Ctx) {
 }
 
 /// Build the page and replace `path` with it (the demo's page).
-pub(crate) fn write(ctx: &Ctx, path: &std::path::Path) -> Result<()> {
-    let _turn = crate::lock::wait_for(&ctx.state_dir(), "status-page")?;
-    let page = match Store::open_existing(&ctx.state_path())? {
-        Some(s) => build(ctx, &s, crate::clock::now())?,
-        None => build(
-            ctx,
-            &Store::open_for_read(&ctx.state_path())?,
-            crate::clock::now(),
-        )?,
-    };
+pub(crate) fn write(ctx: &Session, path: &std::path::Path) -> Result<()> {
+    let _turn = crate::lock::wait_for(ctx.state_dir(), "status-page")?;
+    let page = build(ctx, &ctx.read_store()?, crate::clock::now())?;
     write_html(&page, path)
 }
 
@@ -89,8 +87,8 @@ fn write_html(page: &Page, path: &std::path::Path) -> Result<()> {
 }
 
 /// Everything the page shows, from the state file.
-pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
-    let cfg = &ctx.config;
+pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Page> {
+    let cfg = ctx.config();
     let in_flight = s
         .runs_in_flight()?
         .iter()
@@ -117,7 +115,7 @@ pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
         ended,
         escalations: open.iter().map(|r| escalation_row(ctx, r)).collect(),
         escalations_total,
-        templates: super::page_canary::templates(ctx, s)?,
+        templates: canary::templates(ctx, s)?,
         spend: spend(ctx, s, now)?,
         upgrades: upgrades(s, now)?,
         scans: s.scans()?,
@@ -135,17 +133,17 @@ pub(crate) fn build(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Page> {
                 since: f.since,
             })
             .collect(),
-        ticks: super::ticks::page_rows(&super::ticks::tick_docs(s, cfg, now)?, cfg),
+        ticks: ticks::page_rows(&ticks::tick_docs(s, cfg, now)?, cfg),
     })
 }
 
 /// A run as the page shows it; `outcome` is Some for an ended run.
-fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> RunRow {
+fn run_row(ctx: &Session, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> RunRow {
     let ended = outcome.is_some();
     let phase = if ended {
         None
     } else {
-        super::super::runs::phase_in(&super::super::runs::run_dir_of(ctx, r))
+        crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx, r))
     };
     let ci = match (&r.green_since, r.pr_number) {
         (Some(g), _) => format!("green since {}", age(g, now)),
@@ -167,7 +165,7 @@ fn run_row(ctx: &Ctx, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> 
         phase: phase.map(|p| p.name).unwrap_or_default(),
         pr: r.pr_number,
         ci,
-        turns: format!("{}/{}", r.turns, 1 + ctx.config.watch.fix_forward_max),
+        turns: format!("{}/{}", r.turns, 1 + ctx.config().watch.fix_forward_max),
         spend_usd: r.spend_usd,
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
@@ -194,9 +192,9 @@ pub(super) fn held(s: &Store, r: &Run, now: OffsetDateTime) -> Result<Option<Str
 
 /// An escalation with what the blocked agent asked (from its progress file),
 /// or why its agent could not start (as its runner kept it).
-fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
-    let dir = super::super::runs::run_dir_of(ctx, r);
-    let (bytes, _) = super::super::runs::progress_of(&dir);
+fn escalation_row(ctx: &Session, r: &Run) -> EscalationRow {
+    let dir = crate::run_files::run_dir_of(ctx, r);
+    let (bytes, _) = crate::run_files::progress_of(&dir);
     let blocked = crate::core::progress::blocked_in(&bytes);
     let agent_failed = crate::core::run_state::Escalation::AgentFailed.to_string();
     let said = match r.end_reason.as_deref() {
@@ -222,7 +220,7 @@ fn escalation_row(ctx: &Ctx, r: &Run) -> EscalationRow {
 
 /// Spend of the last `SPEND_DAYS` UTC days (a day with no run shows $0) and
 /// today's per repo.
-fn spend(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Spend> {
+fn spend(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Spend> {
     let today = crate::core::spend::day_of(now);
     let first = today - time::Duration::days(SPEND_DAYS - 1);
     let have = s.spend_by_day(&first.to_string())?;
@@ -240,7 +238,7 @@ fn spend(ctx: &Ctx, s: &Store, now: OffsetDateTime) -> Result<Spend> {
         &crate::clock::ts(start),
         &crate::clock::ts(start + time::Duration::days(1)),
     )?;
-    let b = &ctx.config.budget;
+    let b = &ctx.config().budget;
     Ok(Spend {
         days,
         day_limit: b.day_usd,

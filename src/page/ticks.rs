@@ -51,8 +51,9 @@ pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<Tic
 /// `ticks: poll OK (started 3m ago, exit 0, 0 errors)` per kind.
 pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     let ago = |t: &Option<String>| {
-        t.as_deref()
-            .map_or("-".to_string(), |t| format!("{} ago", super::age(t, now)))
+        t.as_deref().map_or("-".to_string(), |t| {
+            format!("{} ago", crate::types::stamp::age(t, now))
+        })
     };
     let mut h = String::from("ticks:\n");
     for d in docs {

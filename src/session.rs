@@ -1,0 +1,315 @@
+//! The one wiring of a command: built once from the parsed command line and
+//! the config, handed to every command, which asks it for everything it
+//! reads and writes through. No command builds an adapter or opens the
+//! store itself (`layers.rs` checks it): a dry run is decided here, once, by
+//! which adapters the session hands out (the table in `edges`).
+//!
+//! | asks for                 | gets                                                              |
+//! |--------------------------|-------------------------------------------------------------------|
+//! | `open_tick(kind)`        | stop file → lock → store, and the tick's forge, runner, journal   |
+//! | `read_store()`           | the state file read-only (a missing one reads as empty)           |
+//! | `existing_store()`       | the state file read-only, or None when there is none (doctor)     |
+//! | `local()`                | the state file to change outside a tick, and the notifier         |
+//! | `forge()`                | the forge outside a tick (`init`, `upgrade verdict`, doctor)      |
+//! | `runner()`, `registry()`, `git(…)` | the adapters doctor and upgrade check and use          |
+//! | `files()`                | the files a command writes outside the state folder               |
+//! | `tense()`                | the words a report tells what it did in                           |
+
+use crate::cli::Cli;
+use crate::config::{self, Config};
+use crate::edges::{self, Adapters, Files, Local, Monitor, Opening, Tense};
+use crate::forge::Forge;
+use crate::store::Store;
+use crate::types::TickKind;
+use anyhow::Result;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// What a command ends with: its exit code (docs/exit-codes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub struct Outcome(u8);
+
+impl Outcome {
+    /// Exit 0.
+    pub const OK: Outcome = Outcome(0);
+
+    /// The documented exit code `code` (`exit_status`).
+    pub fn code(code: u8) -> Outcome {
+        Outcome(code)
+    }
+
+    /// The process's exit code.
+    pub fn exit_code(self) -> u8 {
+        self.0
+    }
+}
+
+/// Where a command's state lives, resolved once from the config and the
+/// `--state` flag.
+#[derive(Debug, Clone)]
+pub struct StatePaths {
+    /// the state file
+    pub file: PathBuf,
+    /// the folder it is in (locks, the status page's turn)
+    pub dir: PathBuf,
+    /// the kill switch
+    pub stop: PathBuf,
+    /// one folder per run
+    pub runs: PathBuf,
+    /// upgrade's clones and work trees
+    pub upgrade_work: PathBuf,
+}
+
+impl StatePaths {
+    fn of(config: &Config, flag: Option<&Path>) -> StatePaths {
+        StatePaths {
+            file: config.state_path(flag),
+            dir: config.state_dir(flag),
+            stop: config.stop_file(flag),
+            runs: config.runs_dir(flag),
+            upgrade_work: config.upgrade_work_dir(flag),
+        }
+    }
+}
+
+/// The config and where it came from, with the state's paths.
+struct Loaded {
+    config: Config,
+    path: PathBuf,
+    paths: StatePaths,
+}
+
+/// Everything a command is given: the private config, the state's paths
+/// resolved once, `--dry-run` and `--json`; and the adapters on request.
+pub struct Session {
+    /// loaded once, when the command asks ([`Session::load`])
+    loaded: OnceLock<Loaded>,
+    /// `--config` or `$AFK_CONFIG`, when given
+    config_flag: Option<PathBuf>,
+    /// `--state`, when given
+    state_flag: Option<PathBuf>,
+    dry_run: bool,
+    json: bool,
+}
+
+impl Session {
+    /// The session of a parsed command line. Nothing is read yet: a
+    /// command that reads the config loads it when it is ready to
+    /// ([`Session::load`]), after checking its own arguments.
+    pub fn from_cli(cli: &Cli) -> Session {
+        Session {
+            loaded: OnceLock::new(),
+            config_flag: cli.config.clone(),
+            state_flag: cli.state.clone(),
+            dry_run: cli.dry_run,
+            json: cli.json,
+        }
+    }
+
+    /// A session on a config already in hand (the demo, the benchmark, tests).
+    pub fn new(
+        config: Config,
+        config_path: PathBuf,
+        state: Option<&Path>,
+        dry_run: bool,
+        json: bool,
+    ) -> Session {
+        let s = Session {
+            loaded: OnceLock::new(),
+            config_flag: Some(config_path.clone()),
+            state_flag: state.map(Path::to_path_buf),
+            dry_run,
+            json,
+        };
+        let _ = s.loaded.set(Loaded {
+            paths: StatePaths::of(&config, state),
+            config,
+            path: config_path,
+        });
+        s
+    }
+
+    /// Load the config (once; later calls return it): `--config`, else
+    /// `$AFK_CONFIG`, else the XDG default, which must then exist. Every
+    /// command that reads the config calls this first.
+    pub fn load(&self) -> Result<&Config> {
+        if let Some(l) = self.loaded.get() {
+            return Ok(&l.config);
+        }
+        let path = self.config_path();
+        // searched for (no --config, no $AFK_CONFIG) and not there: say where afk looked
+        let searched = self.config_flag.is_none()
+            && std::env::var_os("AFK_CONFIG").is_none_or(|v| v.is_empty());
+        if searched && !path.exists() {
+            return Err(config::not_found(&path));
+        }
+        let config = Config::load(&path)?;
+        let paths = StatePaths::of(&config, self.state_flag.as_deref());
+        Ok(&self
+            .loaded
+            .get_or_init(|| Loaded {
+                config,
+                paths,
+                path,
+            })
+            .config)
+    }
+
+    fn loaded(&self) -> &Loaded {
+        // a command that reads the config loads it before anything else
+        // (`load`); one that does not (`init`, `sandbox`, `demo`,
+        // `completions`, `man`) never asks for it
+        self.loaded
+            .get()
+            .expect("a command loads its config before it reads it (Session::load)")
+    }
+
+    /// The config, validated (after [`Session::load`]).
+    pub fn config(&self) -> &Config {
+        &self.loaded().config
+    }
+
+    /// Where the config is: `--config`, else `$AFK_CONFIG`, else the XDG default.
+    pub fn config_path(&self) -> PathBuf {
+        match self.loaded.get() {
+            Some(l) => l.path.clone(),
+            None => self
+                .config_flag
+                .clone()
+                .unwrap_or_else(config::default_config_path),
+        }
+    }
+
+    /// `--config` as given (`init` writes `afk.toml` without it).
+    pub fn config_flag(&self) -> Option<&Path> {
+        self.config_flag.as_deref()
+    }
+
+    /// Whether this is a dry run. Commands ask for `tense()` and their
+    /// adapters instead; this is for the reports' `dry_run` field.
+    pub fn dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Whether the report is printed as JSON.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// How the command's report tells what it did.
+    pub fn tense(&self) -> Tense {
+        Tense::of(self.dry_run)
+    }
+
+    /// The state's paths, resolved once.
+    pub fn paths(&self) -> &StatePaths {
+        &self.loaded().paths
+    }
+
+    /// The state file.
+    pub fn state_path(&self) -> &Path {
+        &self.paths().file
+    }
+
+    /// The state file's folder.
+    pub fn state_dir(&self) -> &Path {
+        &self.paths().dir
+    }
+
+    /// The kill switch.
+    pub fn stop_file(&self) -> &Path {
+        &self.paths().stop
+    }
+
+    /// One folder per run.
+    pub fn runs_dir(&self) -> &Path {
+        &self.paths().runs
+    }
+
+    /// A tick's opening: stop file, lock, store, and its forge, runner,
+    /// journal and notifier, real or dry (`edges`). Poll and watch get a
+    /// runner and a forge with conditional requests; harvest a forge built
+    /// on its first call and no runner; upgrade a forge without conditional
+    /// requests and a runner built when a fixer first needs one.
+    pub fn open_tick(&self, kind: TickKind) -> Result<Opening> {
+        self.tick_adapters(kind)?.open(self, kind)
+    }
+
+    /// [`Session::open_tick`] in two steps, for a tick that looks at the
+    /// state before opening it: the adapters first (building them is where a
+    /// configuration mistake shows), then `Adapters::open`.
+    pub fn tick_adapters(&self, kind: TickKind) -> Result<Adapters> {
+        let (cfg, file) = (self.config(), self.state_path());
+        Ok(match kind {
+            TickKind::Poll | TickKind::Watch => edges::build(cfg, file, self.dry_run)?,
+            TickKind::Harvest => edges::build_on_demand(cfg, file, self.dry_run),
+            TickKind::Upgrade => edges::build_upgrade(cfg, file, self.dry_run)?,
+        })
+    }
+
+    /// What a tick tells the world when it ends (metrics, heartbeat, page).
+    pub fn monitor(&self) -> Monitor<'_> {
+        edges::monitor(self)
+    }
+
+    /// The state file read-only: a missing one reads as empty and is never
+    /// created, an older one is read through a migrated copy.
+    pub fn read_store(&self) -> Result<Store> {
+        Store::open_for_read(self.state_path())
+    }
+
+    /// The state file read-only; None when there is none (doctor, the
+    /// journal's check before writing).
+    pub fn existing_store(&self) -> Result<Option<Store>> {
+        Store::open_existing(self.state_path())
+    }
+
+    /// The state file to change outside a tick (`lessons`, `template`,
+    /// `status --unfreeze`), and the notifier; for a dry run a copy in
+    /// memory and a notifier that sends nothing.
+    pub fn local(&self) -> Result<Local> {
+        edges::local(self.config(), self.state_path(), self.dry_run)
+    }
+
+    /// The forge outside a tick: real, or for a dry run one that records
+    /// its writes.
+    pub fn forge(&self) -> Result<Box<dyn Forge>> {
+        edges::forge(self.config(), self.dry_run)
+    }
+
+    /// The forge the status issue is kept through after a tick.
+    pub fn status_issue_forge(&self) -> Result<Box<dyn Forge>> {
+        edges::status_issue_forge(self.config(), self.state_path(), self.dry_run)
+    }
+
+    /// The configured runner, as a tick would build it (doctor checks it).
+    pub fn runner(&self) -> Result<Box<dyn crate::runner::Runner>> {
+        crate::runner::from_config(self.config())
+    }
+
+    /// The registry client: the configured mirrors and tag cap, no
+    /// credentials (doctor's `/v2/` check needs none; upgrade adds them,
+    /// `with_auth_env`, when it asks for tags).
+    pub fn registry(&self) -> crate::registry::OciRegistry {
+        let c = self.config();
+        crate::registry::OciRegistry::new(c.forge_timeout())
+            .with_mirrors(c.upgrade.registry_mirrors.clone())
+            .with_max_tags(c.upgrade.max_tags)
+    }
+
+    /// git in upgrade's work folder; `credentials` to push as afk's account
+    /// (None: it only reads). A tick wraps it for a dry run (`Edges::git`).
+    pub fn git(&self, credentials: Option<crate::git::Credentials>) -> crate::git::Git {
+        crate::git::Git::new(
+            &self.paths().upgrade_work,
+            credentials,
+            self.config().secret_env_names(),
+        )
+    }
+
+    /// The files a command writes outside the state folder.
+    pub fn files(&self) -> Files {
+        edges::files(self.dry_run)
+    }
+}
