@@ -16,8 +16,8 @@
 //! | `tense()`                | the words a report tells what it did in                           |
 
 use crate::cli::Cli;
-use crate::config::{self, Config};
-use crate::edges::{self, Adapters, Files, Local, Monitor, Opening, Tense};
+use crate::config::{self, Config, StatePaths};
+use crate::edges::{self, Adapters, Files, Local, Opening, Tense};
 use crate::forge::Forge;
 use crate::store::Store;
 use crate::types::TickKind;
@@ -42,34 +42,6 @@ impl Outcome {
     /// The process's exit code.
     pub fn exit_code(self) -> u8 {
         self.0
-    }
-}
-
-/// Where a command's state lives, resolved once from the config and the
-/// `--state` flag.
-#[derive(Debug, Clone)]
-pub struct StatePaths {
-    /// the state file
-    pub file: PathBuf,
-    /// the folder it is in (locks, the status page's turn)
-    pub dir: PathBuf,
-    /// the kill switch
-    pub stop: PathBuf,
-    /// one folder per run
-    pub runs: PathBuf,
-    /// upgrade's clones and work trees
-    pub upgrade_work: PathBuf,
-}
-
-impl StatePaths {
-    fn of(config: &Config, flag: Option<&Path>) -> StatePaths {
-        StatePaths {
-            file: config.state_path(flag),
-            dir: config.state_dir(flag),
-            stop: config.stop_file(flag),
-            runs: config.runs_dir(flag),
-            upgrade_work: config.upgrade_work_dir(flag),
-        }
     }
 }
 
@@ -123,7 +95,7 @@ impl Session {
             json,
         };
         let _ = s.loaded.set(Loaded {
-            paths: StatePaths::of(&config, state),
+            paths: config.paths(state),
             config,
             path: config_path,
         });
@@ -145,7 +117,7 @@ impl Session {
             return Err(config::not_found(&path));
         }
         let config = Config::load(&path)?;
-        let paths = StatePaths::of(&config, self.state_flag.as_deref());
+        let paths = config.paths(self.state_flag.as_deref());
         Ok(&self
             .loaded
             .get_or_init(|| Loaded {
@@ -233,7 +205,7 @@ impl Session {
     /// on its first call and no runner; upgrade a forge without conditional
     /// requests and a runner built when a fixer first needs one.
     pub fn open_tick(&self, kind: TickKind) -> Result<Opening> {
-        self.tick_adapters(kind)?.open(self, kind)
+        self.tick_adapters(kind)?.open(self.config(), self.paths(), kind)
     }
 
     /// [`Session::open_tick`] in two steps, for a tick that looks at the
@@ -246,11 +218,6 @@ impl Session {
             TickKind::Harvest => edges::build_on_demand(cfg, file, self.dry_run),
             TickKind::Upgrade => edges::build_upgrade(cfg, file, self.dry_run)?,
         })
-    }
-
-    /// What a tick tells the world when it ends (metrics, heartbeat, page).
-    pub fn monitor(&self) -> Monitor<'_> {
-        edges::monitor(self)
     }
 
     /// The state file read-only: a missing one reads as empty and is never
@@ -302,7 +269,7 @@ impl Session {
     /// (None: it only reads). A tick wraps it for a dry run (`Edges::git`).
     pub fn git(&self, credentials: Option<crate::git::Credentials>) -> crate::git::Git {
         crate::git::Git::new(
-            &self.paths().upgrade_work,
+            &self.paths().recipes,
             credentials,
             self.config().secret_env_names(),
         )

@@ -32,7 +32,7 @@ struct Report {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     labels: Vec<LabelItem>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    errors: Vec<super::tick::ErrorItem>,
+    errors: Vec<crate::tick::ErrorItem>,
 }
 
 #[derive(Serialize)]
@@ -124,7 +124,7 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
                     Err(e) => {
                         crate::log::error(&crate::command_error::error_line(&e));
                         r.errors
-                            .push(super::tick::ErrorItem::from_err(repo, None, &e));
+                            .push(crate::tick::ErrorItem::from_err(repo, None, &e));
                         "failed"
                     }
                 }

@@ -2,11 +2,9 @@
 //! its clap `Args` beside its `run(&Session, &Args) -> Result<Outcome>`.
 //! This file only dispatches.
 
-pub mod budget;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
-mod fixer_runs;
 pub mod harvest;
 pub mod init;
 pub mod lessons;
@@ -16,7 +14,6 @@ pub mod runs;
 pub mod sandbox;
 pub mod status;
 pub mod template;
-pub mod tick;
 pub mod upgrade;
 pub mod watch;
 

@@ -48,7 +48,7 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
                     .map_err(|e| UsageError(format!("sandbox: seed {}: {e}", p.display())))?,
             )
         }
-        None if a.example => Some(super::demo::example_seed()),
+        None if a.example => Some(crate::example::example_seed()),
         None => None,
     };
     let dialect = sandbox::Dialect::parse(&a.dialect)
@@ -138,7 +138,7 @@ fn runner_block(sb: &sandbox::Sandbox, agent: &Path, kubernetes: bool) -> Result
     if !kubernetes {
         return Ok(format!(
             "[runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions ${{AFK_BUDGET_USD:+--max-budget-usd \\\"$AFK_BUDGET_USD\\\"}} < \\\"$AFK_PROMPT_FILE\\\"\"]\n{}\n",
-            super::demo::agent_command(sb, agent)
+            crate::example::agent_command(sb, agent)
         ));
     }
     let token = sb.dir.join("k8s-token");
@@ -180,7 +180,7 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect, kubernetes: bo
     // A complete config for trying afk against this sandbox with only the
     // binary: the scripted demo agent is written beside the repositories.
     let agent = sb.dir.join("demo-agent.sh");
-    std::fs::write(&agent, super::demo::DEMO_AGENT)
+    std::fs::write(&agent, crate::example::DEMO_AGENT)
         .with_context(|| format!("sandbox: cannot write {}", agent.display()))?;
     let allowlist: Vec<String> = sb
         .state

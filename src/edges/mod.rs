@@ -27,12 +27,11 @@ mod tense;
 pub use files::{Files, files};
 pub use tense::{Tense, Told};
 
-use crate::config::Config;
+use crate::config::{Config, StatePaths};
 use crate::forge::Forge;
 use crate::lessons::Journal;
 use crate::lock::TickLock;
 use crate::runner::Runner;
-use crate::session::Session;
 use crate::store::{Source, Store};
 use crate::types::TickKind;
 use anyhow::Result;
@@ -186,8 +185,7 @@ impl Adapters {
     /// Stop file, then the per-kind lock, then the store. A dry run creates
     /// nothing (no state directory, lock file or state file) and holds no
     /// lock once its copy of the store is taken.
-    pub fn open(self, session: &Session, kind: TickKind) -> Result<Opening> {
-        let (cfg, paths) = (session.config(), session.paths());
+    pub fn open(self, cfg: &Config, paths: &StatePaths, kind: TickKind) -> Result<Opening> {
         if paths.stop.exists() {
             let why = format!("stop file {} exists", paths.stop.display());
             return Ok(Opening::Stopped(why));
@@ -276,35 +274,6 @@ impl Local {
             Some(n) => n.flush(&self.store),
             None => crate::notify::Delivery::default(),
         }
-    }
-}
-
-/// What a tick tells the world outside itself when it ends: the heartbeat,
-/// the metrics file, the status page and issue (`page`). A dry run tells
-/// nothing, but says what it would write to the status issue.
-pub struct Monitor<'a> {
-    session: &'a Session,
-}
-
-pub(crate) fn monitor(session: &Session) -> Monitor<'_> {
-    Monitor { session }
-}
-
-impl Monitor<'_> {
-    /// The tick could not run at all: the heartbeat's /fail.
-    pub fn failed(&self, kind: TickKind) {
-        if !self.session.dry_run() {
-            crate::metrics::heartbeat(self.session.config(), kind, crate::metrics::Ping::Fail);
-        }
-    }
-    /// The tick ran: the metrics file, the heartbeat, then the status page
-    /// and issue rewritten from the state (`page::after_tick`).
-    pub fn ran(&self, stats: &crate::metrics::TickStats) {
-        if !self.session.dry_run() {
-            let s = self.session;
-            crate::metrics::after_tick(s.config(), s.state_path(), stats);
-        }
-        crate::page::after_tick(self.session);
     }
 }
 

@@ -276,14 +276,15 @@ pub enum DeadClaim<R> {
 }
 
 /// The dead-claim rule: only the agent's own start record proves a start;
-/// nothing else (a label, a PR, elapsed time) does.
-/// `unseen_work`: the runner may have started work afk can neither find nor
-/// stop without a start record (an HTTP runner's thread).
-pub fn dead_claim<R>(start_record: Option<R>, unseen_work: bool) -> DeadClaim<R> {
+/// nothing else (a label, a PR, elapsed time) does. `runner`: the kind that
+/// took the claim; only an HTTP runner may have started work afk can neither
+/// find nor stop without a start record (a thread: a Job is found by its
+/// name, a process by its record).
+pub fn dead_claim<R>(start_record: Option<R>, runner: crate::types::RunnerKind) -> DeadClaim<R> {
     match start_record {
         Some(r) => DeadClaim::Started(r),
         None => DeadClaim::NeverStarted {
-            warn_thread: unseen_work,
+            warn_thread: runner == crate::types::RunnerKind::Http,
         },
     }
 }
@@ -489,8 +490,10 @@ mod tests {
 
     #[test]
     fn a_dead_claim_counts_as_started_only_when_the_agent_recorded_its_start() {
-        // the second column: an HTTP runner (work afk cannot see); a command runner is not
-        let (command, http) = (false, true);
+        // the second column: the runner that took the claim; only an HTTP
+        // runner's work is unseen
+        use crate::types::RunnerKind;
+        let (command, http) = (RunnerKind::Command, RunnerKind::Http);
         let cases = [
             (Some(41), command, DeadClaim::Started(41)),
             (Some(41), http, DeadClaim::Started(41)),
@@ -502,8 +505,10 @@ mod tests {
             (None, http, DeadClaim::NeverStarted { warn_thread: true }),
         ];
         for (record, runner, want) in cases {
-            assert_eq!(dead_claim(record, runner), want, "{record:?} http={runner}");
+            assert_eq!(dead_claim(record, runner), want, "{record:?} {runner}");
         }
+        let job = dead_claim::<i32>(None, RunnerKind::Kubernetes);
+        assert_eq!(job, DeadClaim::NeverStarted { warn_thread: false });
     }
 
     #[test]

@@ -12,12 +12,10 @@ mod canary;
 mod kubernetes;
 mod lifecycle;
 mod review;
-mod seed;
 mod upgrade;
 
-use seed::AGENT;
-pub use seed::{DEMO_AGENT, agent_command, example_seed};
-use seed::{armed_repo, issue};
+use crate::example::{DEMO_AGENT as AGENT, agent_command, example_seed};
+use crate::example::{armed_repo, issue};
 
 use crate::config::Config;
 use crate::sandbox;
@@ -297,7 +295,7 @@ impl Show {
         }
     }
 
-    pub(super) fn step(&mut self, title: &str, t: crate::commands::tick::Done) {
+    pub(super) fn step(&mut self, title: &str, t: crate::tick::Done) {
         self.say(&format!("== {title}"));
         if !self.json {
             print!("{}", t.human);

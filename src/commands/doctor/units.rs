@@ -135,7 +135,7 @@ fn written_by(ctx: &Session, tick: &str) -> Vec<(String, String)> {
         }
     }
     if tick == "upgrade" {
-        let work = ctx.paths().upgrade_work.clone();
+        let work = ctx.paths().recipes.clone();
         out.push(("upgrade.work_dir".into(), work.display().to_string()));
     }
     if let Some(f) = c.metrics_file() {

@@ -24,7 +24,7 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
         return;
     }
     let c = ctx.config();
-    let work = ctx.paths().upgrade_work.clone();
+    let work = ctx.paths().recipes.clone();
     let (level, text) = rules::folder(
         "upgrade.work_dir",
         &work.display().to_string(),

@@ -13,7 +13,7 @@ mod reverts;
 
 pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
 
-use super::tick::{self, ErrorItem};
+use crate::tick::{self, ErrorItem};
 use crate::core::outcome;
 use crate::edges::{Edges, Opening};
 use crate::session::{Outcome, Session};

@@ -1,6 +1,6 @@
 //! The harvest report (SPEC 7.4's `--json` shape) and its human summary.
 
-use crate::commands::tick::ErrorItem;
+use crate::tick::ErrorItem;
 use crate::core::canary::{CheckResult, Checkpoint, Reason};
 use crate::output::table;
 use crate::types::RunId;
@@ -60,7 +60,7 @@ pub struct Live {
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
     #[serde(flatten)]
-    pub head: crate::commands::tick::Head,
+    pub head: crate::tick::Head,
     pub outcomes: Vec<OutcomeItem>,
     pub reverted: Vec<RevertItem>,
     pub checkpoints: Vec<CheckpointItem>,

@@ -9,7 +9,7 @@
 //! failure, once.
 
 use super::report::RevertItem;
-use crate::commands::tick::ErrorItem;
+use crate::tick::ErrorItem;
 use crate::core::dispatch::{self, Trust};
 use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;

@@ -6,9 +6,8 @@
 
 use super::examine::Winner;
 use super::{Dispatched, Reconciled};
-use crate::commands::tick::ErrorItem;
+use crate::tick::ErrorItem;
 use crate::core::canary::VersionStatus;
-use crate::core::dispatch::{self, DeadClaim};
 use crate::core::prompt;
 use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
@@ -18,76 +17,6 @@ use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::NewRun;
 use anyhow::Result;
-
-/// Resolve every `dispatching` claim at once: started → recorded (the label
-/// follows in [`reconcile_labels`]); never started → failed, so the issue is
-/// eligible again in this same tick. Call only while holding the poll lock.
-pub fn recover_claims(ctx: &Session, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
-    let mut errors = vec![];
-    let claims = match store.runs_in_each(&[RunStatus::Dispatching]) {
-        Ok(v) => v,
-        Err(e) => return vec![ErrorItem::msg("", None, format!("{e:#}"))],
-    };
-    for r in claims {
-        let r = match r {
-            Ok(r) => r,
-            Err(bad) => {
-                errors.push(unreadable(&bad, ""));
-                continue;
-            }
-        };
-        let run_dir = r
-            .run_dir
-            .clone()
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
-        let record = match runner.start_record(&r.id.to_string(), &run_dir) {
-            Ok(record) => record,
-            Err(e) => {
-                // no answer decides nothing: the claim waits for the next tick
-                errors.push(ErrorItem::msg(
-                    &r.repo,
-                    Some(r.issue),
-                    format!("run {}: {e:#}", r.id),
-                ));
-                continue;
-            }
-        };
-        // only an http runner's thread can be started and never found again: a
-        // Job is found by its name, a process by its record
-        let unseen = r.runner_kind == crate::config::RunnerKind::Http;
-        let res = match dispatch::dead_claim(record, unseen) {
-            DeadClaim::Started(h) => store.mark_started(r.id, &run_dir.to_string_lossy(), &h),
-            DeadClaim::NeverStarted { warn_thread } => {
-                if warn_thread {
-                    crate::log::warn(&format!(
-                        "run {} on {}#{} was interrupted while starting an agent thread; if the service started one, stop it there",
-                        r.id, r.repo, r.issue
-                    ));
-                }
-                store.mark_failed(r.id, "interrupted before the agent was started")
-            }
-        };
-        if let Err(e) = res {
-            errors.push(ErrorItem::msg(
-                &r.repo,
-                Some(r.issue),
-                format!("run {}: {e:#}", r.id),
-            ));
-        }
-    }
-    errors
-}
-
-/// A claim whose stored repo is not `owner/name` (an edited state file): an
-/// error for that run (`what` names the step); the others go on.
-fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {
-    ErrorItem::msg(
-        &bad.repo,
-        Some(bad.issue),
-        format!("{what}run {}: state file: {}", bad.id, bad.error),
-    )
-}
 
 /// An agent started but its label never landed: label it now, never dispatch again.
 pub fn reconcile_labels(
@@ -109,7 +38,7 @@ pub fn reconcile_labels(
         let r = match r {
             Ok(r) => r,
             Err(bad) => {
-                errors.push(unreadable(bad, "reconcile "));
+                errors.push(ErrorItem::unreadable(bad, "reconcile "));
                 continue;
             }
         };
@@ -329,7 +258,7 @@ pub struct On<'a> {
     /// the tick's moment, which the workers' rows carry
     pub now: time::OffsetDateTime,
     /// the day's runs and their spend: what a new agent is handed of the money limits
-    pub book: &'a crate::commands::budget::Book,
+    pub book: &'a crate::budget::Book,
 }
 
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,

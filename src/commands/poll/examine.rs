@@ -3,7 +3,7 @@
 //! win) for `core::dispatch` to decide on.
 
 use super::Skipped;
-use crate::commands::tick::ErrorItem;
+use crate::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;

@@ -8,9 +8,8 @@ mod examine;
 #[cfg(test)]
 mod tests;
 
-pub use claims::recover_claims;
 
-use super::tick::{self, ErrorItem, record_transient};
+use crate::tick::{self, ErrorItem, record_transient};
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::edges::{Edges, Opening};
@@ -141,12 +140,12 @@ fn poll(ctx: &Session, edges: &Edges) -> Result<Tick> {
     let mut errors: Vec<ErrorItem> = vec![];
 
     // 2. What a dead tick left: claims resolved, started agents labelled.
-    errors.extend(claims::recover_claims(ctx, runner, store));
+    errors.extend(crate::claims::recover_claims(ctx, runner, store));
     let (reconciled, errs) = claims::reconcile_labels(ctx, forge, store)?;
     errors.extend(errs);
 
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
-    let book = crate::commands::budget::book(ctx, store, runner, edges.now)?;
+    let book = crate::budget::book(ctx, store, runner, edges.now)?;
     let stops = book.stops(ctx, &cfg.poll.allowlist);
     let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge, store, &stops)?;
     errors.extend(errs);
@@ -300,7 +299,7 @@ fn cut(ctx: &Session, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped
 fn dispatch_all(
     ctx: &Session,
     edges: &Edges,
-    book: &crate::commands::budget::Book,
+    book: &crate::budget::Book,
     take: &Take,
 ) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
     let templates = claims::resolve_templates(ctx, &edges.store)?;

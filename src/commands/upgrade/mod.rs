@@ -25,7 +25,7 @@ pub mod report;
 mod verdict;
 mod with_tests;
 
-use super::tick;
+use crate::tick;
 use crate::config::GroupBy;
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
@@ -49,7 +49,7 @@ use report::Report;
 pub const BRANCH_PREFIX: &str = "afk/upgrade-";
 
 /// What one upgrade tick did.
-pub type Tick = super::tick::Tick<Report>;
+pub type Tick = crate::tick::Tick<Report>;
 
 /// `afk upgrade [RECIPE...]` or `afk upgrade verdict …`. With `--json` one
 /// document is printed whatever happens, an error included.
@@ -62,7 +62,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         with_tests: a.with_tests,
         now: None,
     };
-    match super::tick::run(s, crate::types::TickKind::Upgrade, |c| {
+    match crate::tick::run(s, crate::types::TickKind::Upgrade, |c| {
         tick(c, &a.recipes, opts)
     }) {
         Ok(outcome) => Ok(outcome),
@@ -78,8 +78,8 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }
 }
 
-impl super::tick::TickReport for Report {
-    fn head(&self) -> &super::tick::Head {
+impl crate::tick::TickReport for Report {
+    fn head(&self) -> &crate::tick::Head {
         &self.head
     }
     fn error_lines(&self) -> Vec<String> {

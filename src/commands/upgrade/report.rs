@@ -123,7 +123,7 @@ pub struct ErrorItem {
 pub struct Report {
     /// upgrade has no switch of its own: no `enabled` in its report
     #[serde(flatten)]
-    pub head: crate::commands::tick::Head,
+    pub head: crate::tick::Head,
     pub prs: Vec<PrItem>,
     pub candidates: Vec<CandidateRow>,
     pub actions: Vec<ActionItem>,
@@ -149,7 +149,7 @@ pub struct Report {
 impl Report {
     pub fn new(dry_run: bool) -> Report {
         Report {
-            head: crate::commands::tick::Head {
+            head: crate::tick::Head {
                 tick: crate::types::TickKind::Upgrade,
                 dry_run,
                 ..Default::default()
@@ -224,7 +224,7 @@ impl Report {
         self.skipped_recipes(&mut s);
         self.no_upgrade(&mut s, recipes);
         self.error_lines(&mut s);
-        s.push_str(&crate::commands::tick::would_write(&self.writes));
+        s.push_str(&crate::tick::would_write(&self.writes));
         s
     }
 

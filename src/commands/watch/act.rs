@@ -125,7 +125,7 @@ fn corrective_turn(
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
     let budget_usd =
-        crate::commands::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
+        crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
     let started = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {

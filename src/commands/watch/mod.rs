@@ -14,7 +14,7 @@ mod talk;
 #[cfg(test)]
 mod tests;
 
-use super::tick::{self, ErrorItem, record_transient};
+use crate::tick::{self, ErrorItem, record_transient};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::edges::{Edges, Opening};
 use crate::forge::{Forge, fan_out};
@@ -181,7 +181,7 @@ pub fn tick(ctx: &Session) -> Result<Tick> {
         let head = tick::Head::on(crate::types::TickKind::Watch, ctx.dry_run());
         return Ok(quiet(head, "watch: no runs in flight\n".into()));
     }
-    let edges = match adapters.open(ctx, crate::types::TickKind::Watch)? {
+    let edges = match adapters.open(ctx.config(), ctx.paths(), crate::types::TickKind::Watch)? {
         Opening::Stopped(why) => return Ok(stopped(ctx, why)),
         Opening::SteppedAside => {
             tick::stepping_aside(crate::types::TickKind::Watch);
@@ -203,7 +203,7 @@ fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
     // too when poll is not running, so a disabled poll leaves nothing hanging.
     if let Some(_poll) = edges.lock_if_free(crate::types::TickKind::Poll) {
         let runner = edges.runner.as_ref();
-        errors.extend(super::poll::recover_claims(ctx, runner, &edges.store));
+        errors.extend(crate::claims::recover_claims(ctx, runner, &edges.store));
     }
     let watched = crate::core::run_state::RunStatus::watched_set();
     let rows = edges.store.runs_in_each(&watched)?;

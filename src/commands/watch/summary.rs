@@ -3,7 +3,7 @@
 //! would have written.
 
 use super::ActionItem;
-use crate::commands::tick::{self, ErrorItem};
+use crate::tick::{self, ErrorItem};
 use crate::output::table;
 
 pub(super) fn human(

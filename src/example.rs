@@ -1,12 +1,13 @@
-//! The demo's world: the example forge seed (also `afk sandbox --example`),
-//! the scripted agent, and the runner command that starts it.
+//! The example world `afk demo` and `afk sandbox --example` share: the
+//! forge seed, the scripted agent, and the runner command that starts it.
 
 use crate::sandbox::{self, Seed, SeedIssue, SeedRepo};
 use std::collections::BTreeMap;
 
-pub(super) const AGENT: &str = include_str!("../../../examples/demo-agent.sh");
+/// The scripted agent (examples/demo-agent.sh).
+pub const DEMO_AGENT: &str = include_str!("../examples/demo-agent.sh");
 
-pub(in crate::commands::demo) fn issue(
+pub fn issue(
     number: u64,
     title: &str,
     labels: &[&str],
@@ -25,7 +26,7 @@ pub(in crate::commands::demo) fn issue(
 
 /// One repo whose writer `alice` armed every issue in `issues` (number,
 /// title): the world of a demo act of its own.
-pub(in crate::commands::demo) fn armed_repo(name: &str, issues: &[(u64, &str)]) -> Seed {
+pub fn armed_repo(name: &str, issues: &[(u64, &str)]) -> Seed {
     Seed {
         repos: vec![SeedRepo {
             name: name.into(),
@@ -123,6 +124,3 @@ pub fn agent_command(sb: &sandbox::Sandbox, agent: &std::path::Path) -> String {
         agent = agent.display()
     )
 }
-
-/// The scripted agent's text.
-pub const DEMO_AGENT: &str = AGENT;

@@ -120,7 +120,7 @@ pub fn run<R: TickReport>(
 ) -> Result<Outcome> {
     ctx.load()?;
     let started = std::time::Instant::now();
-    let monitor = ctx.monitor();
+    let monitor = crate::monitor::Monitor::of(ctx);
     crate::deadline::arm(ctx.config(), ctx.state_path(), kind, ctx.dry_run());
     let t = match tick(ctx) {
         Ok(t) => t,
@@ -243,6 +243,15 @@ impl ErrorItem {
             transient: false,
             cause: None,
         }
+    }
+    /// A claim whose stored repo is not `owner/name` (an edited state file): an
+    /// error for that run (`what` names the step); the others go on.
+    pub fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {
+        ErrorItem::msg(
+            &bad.repo,
+            Some(bad.issue),
+            format!("{what}run {}: state file: {}", bad.id, bad.error),
+        )
     }
     /// `owner/repo#N`, `owner/repo`, or nothing for a tick-wide error.
     pub fn at(&self) -> String {

@@ -2,6 +2,8 @@
 //! (`afk runs show ID [--log]`, like `gh run view --log`). Reads the state file
 //! and the run folder only; never the forge, never writes.
 
+mod fixers;
+
 use crate::session::{Outcome, Session};
 
 use crate::core::run_state::RunStatus;
@@ -119,7 +121,7 @@ struct Listed {
     command: &'static str,
     runs: Vec<Row>,
     /// the upgrade fixers' runs (`fixer_runs.rs`): none with `--status`
-    fixers: Vec<super::fixer_runs::FixerRow>,
+    fixers: Vec<fixers::FixerRow>,
 }
 
 /// What `afk runs show --json` prints.
@@ -201,7 +203,7 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
             Ok(n) => show(ctx, &store, n, *log, now),
             // an upgrade fixer's run: `upgrade-3-1` (its run folder's name)
             Err(_) if crate::runner::TurnOf::parse_fixer(id).is_some() => {
-                super::fixer_runs::show(ctx, &store, id, *log)
+                fixers::show(ctx, &store, id, *log)
             }
             Err(_) => anyhow::bail!(
                 "runs: no run with id {} (afk runs lists them)",
@@ -222,7 +224,7 @@ fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<O
     let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
     let fixers = match state {
         Some(_) => vec![],
-        None => super::fixer_runs::rows(ctx, store, a.repo.as_deref(), a.limit)?,
+        None => fixers::rows(ctx, store, a.repo.as_deref(), a.limit)?,
     };
     let mut h = String::new();
     if rows.is_empty() && fixers.is_empty() {
@@ -255,7 +257,7 @@ fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<O
             &cells,
         ));
     }
-    h.push_str(&super::fixer_runs::human_table(&fixers));
+    h.push_str(&fixers::human_table(&fixers));
     emit(
         ctx.json(),
         &Listed {
