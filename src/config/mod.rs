@@ -1854,7 +1854,7 @@ pub fn not_found(path: &Path) -> anyhow::Error {
 }
 
 /// A starter config with comments, as written by `afk init`.
-pub const STARTER: &str = include_str!("../examples/afk.toml");
+pub const STARTER: &str = include_str!("../../examples/afk.toml");
 
 #[cfg(test)]
 mod tests {
