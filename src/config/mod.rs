@@ -44,6 +44,7 @@ pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify};
 pub use poll::Poll;
 pub use runner::{Kubernetes, Runner};
 pub use secrets::read_secret_file;
+pub use state::StatePaths;
 pub use upgrade::{GroupBy, Upgrade};
 pub use values::parse_duration;
 pub use watch::Watch;

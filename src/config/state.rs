@@ -7,10 +7,46 @@ use std::path::{Path, PathBuf};
 use super::values::absolute;
 use super::{Config, cfg_err};
 
-impl Config {
+/// Where one invocation keeps its state, resolved once from `--state` and
+/// the config ([`Config::paths`]). Every path is absolute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatePaths {
     /// The state file: `--state` (relative to the current directory), else
-    /// `state_path`, else `$XDG_STATE_HOME/afk/afk.db`. Always absolute.
-    pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
+    /// `state_path`, else `$XDG_STATE_HOME/afk/afk.db`.
+    pub file: PathBuf,
+    /// The directory holding the state file.
+    pub dir: PathBuf,
+    /// `stop_file`, else "STOP" beside the state file.
+    pub stop: PathBuf,
+    /// One folder per run: `runs_dir`, else "runs" beside the state file.
+    pub runs: PathBuf,
+    /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside
+    /// the state file.
+    pub recipes: PathBuf,
+}
+
+impl Config {
+    /// Every state path, `state_flag` (`--state`) resolved once: a path the
+    /// config sets, else its name beside the state file.
+    pub fn paths(&self, state_flag: Option<&Path>) -> StatePaths {
+        let file = self.state_file(state_flag);
+        let dir = match file.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => absolute(Path::new(".")),
+        };
+        let beside =
+            |set: &Option<PathBuf>, name: &str| set.clone().unwrap_or_else(|| dir.join(name));
+        StatePaths {
+            stop: beside(&self.stop_file, "STOP"),
+            runs: beside(&self.runs_dir, "runs"),
+            recipes: beside(&self.upgrade.work_dir, "recipes"),
+            file,
+            dir,
+        }
+    }
+
+    /// The state file (see [`StatePaths::file`]).
+    fn state_file(&self, flag: Option<&Path>) -> PathBuf {
         if let Some(p) = flag {
             return absolute(p);
         }
@@ -25,37 +61,29 @@ impl Config {
         absolute(&base.join("afk").join("afk.db"))
     }
 
+    /// The state file (see [`StatePaths::file`]). Always absolute.
+    pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
+        self.paths(flag).file
+    }
+
     /// The directory holding the state file. Always absolute.
     pub fn state_dir(&self, flag: Option<&Path>) -> PathBuf {
-        let p = self.state_path(flag);
-        match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => absolute(Path::new(".")),
-        }
+        self.paths(flag).dir
     }
 
     /// One folder per run: `runs_dir`, else "runs" beside the state file.
     pub fn runs_dir(&self, flag: Option<&Path>) -> PathBuf {
-        match &self.runs_dir {
-            Some(p) => p.clone(),
-            None => self.state_dir(flag).join("runs"),
-        }
+        self.paths(flag).runs
     }
 
     /// `stop_file`, else "STOP" beside the state file.
     pub fn stop_file(&self, flag: Option<&Path>) -> PathBuf {
-        match &self.stop_file {
-            Some(p) => p.clone(),
-            None => self.state_dir(flag).join("STOP"),
-        }
+        self.paths(flag).stop
     }
 
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
     pub fn upgrade_work_dir(&self, flag: Option<&Path>) -> PathBuf {
-        match &self.upgrade.work_dir {
-            Some(p) => p.clone(),
-            None => self.state_dir(flag).join("recipes"),
-        }
+        self.paths(flag).recipes
     }
 
     /// The Prometheus textfile to rewrite after every tick, if configured.
@@ -182,5 +210,37 @@ mod tests {
         let canon = std::fs::canonicalize(&dir).unwrap();
         assert_eq!(c.state_path(None), canon.join("afk.db"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn state_paths_resolve_the_flag_once_and_the_accessors_are_views_of_them() {
+        let c = parse("state_path = \"s/afk.db\"\nruns_dir = \"r\"\n").unwrap();
+        let base = PathBuf::from(BASE);
+        let p = c.paths(None);
+        assert_eq!(p.file, base.join("s/afk.db"));
+        assert_eq!(p.dir, base.join("s"));
+        assert_eq!(p.runs, base.join("r"), "a runs_dir set wins");
+        assert_eq!(p.stop, base.join("s/STOP"), "else beside the state file");
+        assert_eq!(p.recipes, base.join("s/recipes"));
+        let flag = Path::new("/elsewhere/x.db");
+        let p = c.paths(Some(flag));
+        assert_eq!(p.file, flag, "--state wins over state_path");
+        assert_eq!(p.stop, Path::new("/elsewhere/STOP"));
+        assert_eq!(p.runs, base.join("r"));
+        assert_eq!(p.recipes, Path::new("/elsewhere/recipes"));
+        for flag in [None, Some(flag)] {
+            let p = c.paths(flag);
+            assert_eq!(
+                [p.file, p.dir, p.runs, p.stop, p.recipes],
+                [
+                    c.state_path(flag),
+                    c.state_dir(flag),
+                    c.runs_dir(flag),
+                    c.stop_file(flag),
+                    c.upgrade_work_dir(flag),
+                ],
+                "flag {flag:?}"
+            );
+        }
     }
 }
