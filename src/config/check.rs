@@ -5,7 +5,6 @@ use anyhow::Result;
 use std::fmt;
 use std::time::Duration;
 
-use super::values::{DAY, MINUTE};
 use super::{cfg_err, format_duration};
 
 /// A serde message in the words of the config file, not Rust's: `invalid
@@ -174,12 +173,5 @@ impl Checker<'_> {
         } else {
             Err(self.err(table, key, format!("{v} must be {rule}")))
         }
-    }
-
-    /// `expect_every` under `table`: how often a tick kind is expected
-    /// (SPEC 10.1), from a minute to a week.
-    pub(super) fn expect_every(&self, table: &str, every: Duration) -> Result<()> {
-        let secs = Duration::from_secs;
-        self.duration(table, "expect_every", every, secs(MINUTE), secs(7 * DAY))
     }
 }

@@ -50,7 +50,7 @@ pub use values::parse_duration;
 pub use watch::Watch;
 
 use check::{Checker, humane, key_at_offset, line_of_offset};
-use values::{MINUTE, absolute, de_duration, de_issue_ref, de_path};
+use values::{DAY, MINUTE, absolute, de_duration, de_issue_ref, de_path};
 
 pub use crate::types::{RepoName, is_repo_name};
 
@@ -213,6 +213,7 @@ impl Config {
         self.forge.validate(&c)?;
         self.poll.validate(&c)?;
         self.watch.validate(&c, self.forge.kind)?;
+        self.validate_expect_every(&c)?;
         self.runner.validate(&c)?;
         self.budget.validate(&c)?;
         self.notify.validate(&c)?;
@@ -220,6 +221,23 @@ impl Config {
         self.lessons.validate(&c)?;
         self.upgrade.validate(&c)?;
         self.forge.validate_app(&c, table)
+    }
+
+    /// SPEC 10.1: how often each tick kind is expected, from a minute to a
+    /// week. One rule over the four tick tables, so checked here, in one go.
+    fn validate_expect_every(&self, c: &Checker) -> Result<()> {
+        let secs = Duration::from_secs;
+        for &kind in crate::types::TickKind::ALL {
+            let every = self.expect_every(kind);
+            c.duration(
+                kind.as_str(),
+                "expect_every",
+                every,
+                secs(MINUTE),
+                secs(7 * DAY),
+            )?;
+        }
+        Ok(())
     }
 
     /// How often a tick of `kind` is expected (`expect_every` under its

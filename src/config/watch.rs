@@ -89,7 +89,7 @@ impl Watch {
                 "must be one word without spaces (e.g. \"/afk\"), or \"\" to turn commands off",
             ));
         }
-        c.expect_every("watch", self.expect_every)
+        Ok(())
     }
 }
 
