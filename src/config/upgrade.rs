@@ -17,7 +17,7 @@ pub struct Upgrade {
     pub upstream: String,
     pub mirror: String,
     /// Absolute once loaded; `None`: "recipes" beside the state file
-    /// (see [`Config::upgrade_work_dir`]).
+    /// (see [`super::Config::upgrade_work_dir`]).
     #[serde(deserialize_with = "de_path")]
     pub work_dir: Option<PathBuf>,
     pub testme_comment: String,
