@@ -1,0 +1,45 @@
+//! Where the config file is looked for, the error when it is not found, and
+//! the starter file `afk init` writes.
+
+use std::path::{Path, PathBuf};
+
+use super::cfg_err;
+
+/// Where the config file is looked for when `--config` is not given, in
+/// order: `$AFK_CONFIG` (an empty value counts as unset, as XDG's variables
+/// do), `./afk.toml`, `$XDG_CONFIG_HOME/afk/config.toml` (`~/.config/...`).
+pub fn default_config_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("AFK_CONFIG").filter(|p| !p.is_empty()) {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from("afk.toml");
+    if local.exists() {
+        return local;
+    }
+    user_config_path()
+}
+
+fn user_config_path() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("afk").join("config.toml")
+}
+
+/// The error for a config that was searched for and not found: where afk looked.
+pub fn not_found(path: &Path) -> anyhow::Error {
+    let afk_config = match std::env::var_os("AFK_CONFIG") {
+        Some(v) if !v.is_empty() => format!("$AFK_CONFIG ({})", PathBuf::from(v).display()),
+        Some(_) => "$AFK_CONFIG (empty: ignored)".into(),
+        None => "$AFK_CONFIG (unset)".into(),
+    };
+    cfg_err(format!(
+        "config: no config file: looked for --config (not given), {afk_config}, ./afk.toml, then {}; pass --config PATH, or run `afk init` to write ./afk.toml",
+        path.display()
+    ))
+}
+
+/// A starter config with comments, as written by `afk init`.
+pub const STARTER: &str = include_str!("../../examples/afk.toml");

@@ -1,0 +1,231 @@
+//! `[forge]`: which forge, where, and how afk authenticates to it.
+
+use anyhow::{Result, bail};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::check::Checker;
+use super::secrets::read_secret_file;
+use super::values::{MINUTE, de_duration, de_path, is_http_url};
+use super::{Config, cfg_err};
+
+afk_model::named_enum! {
+    /// `forge.kind`.
+    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Forge {
+    pub kind: ForgeKind,
+    pub url: String,
+    pub api_url: String,
+    pub token_env: String,
+    /// Absolute once loaded; when set it wins over `token_env`.
+    #[serde(deserialize_with = "de_path")]
+    pub token_file: Option<PathBuf>,
+    /// Per request; 1s..=10m.
+    #[serde(deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    pub concurrency: usize,
+    pub retries: u32,
+    /// GitHub only: authenticate as this GitHub App's installation (0: off).
+    pub app_id: u64,
+    pub app_installation_id: u64,
+    /// The app's PEM private key; absolute once loaded. Read once per tick.
+    #[serde(deserialize_with = "de_path")]
+    pub app_private_key_file: Option<PathBuf>,
+}
+impl Default for Forge {
+    fn default() -> Self {
+        Forge {
+            kind: ForgeKind::Gitea,
+            url: String::new(),
+            api_url: String::new(),
+            token_env: "AFK_FORGE_TOKEN".into(),
+            token_file: None,
+            timeout: Duration::from_secs(30),
+            concurrency: 8,
+            retries: 3,
+            app_id: 0,
+            app_installation_id: 0,
+            app_private_key_file: None,
+        }
+    }
+}
+
+impl Forge {
+    pub(super) fn validate(&self, c: &Checker) -> Result<()> {
+        let secs = Duration::from_secs;
+        let f = self;
+        c.duration("forge", "timeout", f.timeout, secs(1), secs(10 * MINUTE))?;
+        c.number(
+            "forge",
+            "concurrency",
+            f.concurrency,
+            |v| (1..=64).contains(&v),
+            "between 1 and 64",
+        )?;
+        c.number(
+            "forge",
+            "retries",
+            f.retries,
+            |v| v <= 10,
+            "between 0 and 10",
+        )?;
+
+        for (key, url) in [("url", &f.url), ("api_url", &f.api_url)] {
+            if !url.is_empty() && !is_http_url(url) {
+                let example = format!("https://{}", url.trim_start_matches("//"));
+                return Err(c.err(
+                    "forge",
+                    key,
+                    format!("\"{url}\" is not an http(s) URL (e.g. \"{example}\")"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// GitHub App keys (SPEC 2): `app_id` only on GitHub, never beside a
+    /// token, and never without its installation and private key.
+    pub(super) fn validate_app(&self, c: &Checker, table: &toml::Table) -> Result<()> {
+        let f = self;
+        let given = |k: &str| {
+            table
+                .get("forge")
+                .and_then(|t| t.get(k))
+                .is_some_and(|v| v.as_str() != Some(""))
+        };
+        if f.app_id == 0 {
+            for k in ["app_installation_id", "app_private_key_file"] {
+                if given(k) && (k != "app_installation_id" || f.app_installation_id != 0) {
+                    return Err(c.err("forge", k, "needs forge.app_id (the GitHub App's id)"));
+                }
+            }
+            return Ok(());
+        }
+        if f.kind != ForgeKind::Github {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "GitHub App authentication needs forge.kind = \"github\"",
+            ));
+        }
+        for k in ["token_env", "token_file"] {
+            if given(k) {
+                return Err(c.err(
+                    "forge",
+                    k,
+                    "cannot be set with forge.app_id: afk authenticates as the app's installation (remove one)",
+                ));
+            }
+        }
+        if f.app_installation_id == 0 {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "needs forge.app_installation_id (the installation's id, from the app's installation URL)",
+            ));
+        }
+        if f.app_private_key_file.is_none() {
+            return Err(c.err(
+                "forge",
+                "app_id",
+                "needs forge.app_private_key_file (the app's PEM private key, mode 600)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Whether afk authenticates as a GitHub App installation.
+    pub fn github_app(&self) -> bool {
+        self.forge.app_id != 0
+    }
+
+    pub fn forge_timeout(&self) -> Duration {
+        self.forge.timeout
+    }
+
+    /// The API root: `api_url`, else `{url}/api/v1` (gitea/forgejo) or api.github.com.
+    pub fn api_root(&self) -> Result<String> {
+        if !self.forge.api_url.is_empty() {
+            return Ok(self.forge.api_url.trim_end_matches('/').to_string());
+        }
+        if self.forge.kind == ForgeKind::Github {
+            return Ok("https://api.github.com".into());
+        }
+        if self.forge.url.is_empty() {
+            bail!(cfg_err("config: forge.url is required"));
+        }
+        Ok(format!("{}/api/v1", self.forge.url.trim_end_matches('/')))
+    }
+
+    /// The forge token, from `token_file` or `token_env`. The value is never printed.
+    pub fn forge_token(&self) -> Result<String> {
+        if let Some(p) = &self.forge.token_file {
+            return Ok(read_secret_file(p, "forge.token_file")?.trim().to_string());
+        }
+        if self.forge.token_env.is_empty() {
+            bail!(cfg_err("config: set forge.token_env or forge.token_file"));
+        }
+        match std::env::var(&self.forge.token_env) {
+            Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            _ => bail!(cfg_err(format!(
+                "config: the forge token is missing: set the environment variable {} (forge.token_env)",
+                self.forge.token_env
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::parse;
+
+    #[test]
+    fn github_app_keys_stand_alone_on_github_and_come_together() {
+        let app = "app_id = 1\napp_installation_id = 2\napp_private_key_file = \"k.pem\"\n";
+        // (the [forge] table, the error's words; "" when it loads)
+        let cases = [
+            (format!("kind = \"github\"\n{app}"), ""),
+            (
+                format!("kind = \"github\"\n{app}token_env = \"X\"\n"),
+                "forge.token_env",
+            ),
+            (
+                format!("kind = \"github\"\n{app}token_file = \"t\"\n"),
+                "forge.token_file",
+            ),
+            (
+                format!("kind = \"gitea\"\n{app}"),
+                "needs forge.kind = \"github\"",
+            ),
+            (
+                "kind = \"github\"\napp_id = 1\n".into(),
+                "needs forge.app_installation_id",
+            ),
+            (
+                "kind = \"github\"\napp_id = 1\napp_installation_id = 2\n".into(),
+                "needs forge.app_private_key_file",
+            ),
+            (
+                "kind = \"github\"\napp_private_key_file = \"k.pem\"\n".into(),
+                "needs forge.app_id",
+            ),
+            ("kind = \"github\"\ntoken_env = \"X\"\n".into(), ""),
+        ];
+        for (forge, want) in cases {
+            let r = parse(&format!("[forge]\n{forge}"));
+            match (r, want) {
+                (Ok(c), "") => assert!(c.forge.app_id == 0 || c.github_app(), "{forge}"),
+                (Ok(_), w) => panic!("{forge}: loaded, wanted {w}"),
+                (Err(e), "") => panic!("{forge}: {e}"),
+                (Err(e), w) => assert!(e.to_string().contains(w), "{forge}: {e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! The TOML schema (SPEC section 2): defaults, validation, secrets, durations.
+//!
+//! Unknown keys are found by walking the parsed table against the schema (`schema.rs`)
+//! (so the error names the key, its table and its line, with a suggestion);
+//! then serde does the typing with `deny_unknown_fields` as a backstop.
+//!
+//! Everything is typed at load: durations are `Duration`s, kinds are enums,
+//! repositories are [`RepoName`]s and paths are absolute (relative ones are
+//! resolved against the config file's directory). A bad value is a
+//! [`ConfigError`] naming the key and its line; nothing falls back silently.
+//!
+//! One file per section (`[forge]` in `forge.rs`, …): its struct, its
+//! defaults and its validation together. Here: the whole [`Config`], its
+//! top-level keys, load and parse, and the one `validate` that asks each
+//! section in turn.
+
+use anyhow::Result;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod budget;
+mod check;
+mod discover;
+mod forge;
+mod harvest;
+mod lessons;
+mod notify;
+mod poll;
+mod runner;
+mod schema;
+mod secrets;
+mod state;
+mod upgrade;
+mod values;
+mod watch;
+
+pub use budget::Budget;
+pub use discover::{STARTER, default_config_path, not_found};
+pub use forge::{Forge, ForgeKind};
+pub use harvest::Harvest;
+pub use lessons::Lessons;
+pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify};
+pub use poll::Poll;
+pub use runner::{Kubernetes, Runner};
+pub use secrets::read_secret_file;
+pub use state::StatePaths;
+pub use upgrade::{GroupBy, Upgrade};
+pub use values::parse_duration;
+pub use watch::Watch;
+
+use check::{Checker, humane, key_at_offset, line_of_offset};
+use values::{DAY, MINUTE, absolute, de_duration, de_issue_ref, de_path};
+
+pub use crate::types::{RepoName, is_repo_name};
+
+/// A configuration problem: exit code 2, nothing touched (the model's).
+pub use crate::types::ConfigError;
+
+pub(crate) fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(ConfigError(msg.into()))
+}
+
+/// `runner.kind`: a value the store keeps, so the model's.
+pub use crate::types::RunnerKind;
+
+/// `poll.trusted_permission`: the model's rank of a person's access (one
+/// permission type), of which the config names three.
+pub use crate::types::Access;
+
+pub use crate::types::format_duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Absolute once loaded; `None`: the XDG default.
+    #[serde(deserialize_with = "de_path")]
+    pub state_path: Option<PathBuf>,
+    /// Absolute once loaded; `None`: "runs" beside the state file.
+    #[serde(deserialize_with = "de_path")]
+    pub runs_dir: Option<PathBuf>,
+    /// Absolute once loaded; `None`: "STOP" beside the state file.
+    #[serde(deserialize_with = "de_path")]
+    pub stop_file: Option<PathBuf>,
+    /// Absolute once loaded; `None` (or `""` in the file): no metrics file.
+    #[serde(deserialize_with = "de_path")]
+    pub metrics_file: Option<PathBuf>,
+    /// Absolute once loaded; `None` (or `""`): no status page.
+    #[serde(deserialize_with = "de_path")]
+    pub status_page: Option<PathBuf>,
+    /// `"owner/repo#N"`, parsed once; `None` (or `""`): no status issue. Its
+    /// repo need not be allowlisted: afk only reads and edits that one
+    /// issue's body there, never dispatches from it (SPEC 10.1).
+    #[serde(deserialize_with = "de_issue_ref")]
+    pub status_issue: Option<crate::core::status_issue::IssueRef>,
+    /// A tick's own deadline (SPEC 10.1): past it the tick starts nothing
+    /// more, then exits 5; at least 10s.
+    #[serde(deserialize_with = "de_duration")]
+    pub tick_timeout: Duration,
+    pub forge: Forge,
+    pub poll: Poll,
+    pub runner: Runner,
+    pub watch: Watch,
+    pub budget: Budget,
+    pub notify: Notify,
+    pub harvest: Harvest,
+    pub lessons: Lessons,
+    pub upgrade: Upgrade,
+    /// Directory of the config file (canonical, absolute); relative paths were
+    /// resolved against it at load.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            state_path: None,
+            runs_dir: None,
+            stop_file: None,
+            metrics_file: None,
+            status_page: None,
+            status_issue: None,
+            tick_timeout: Duration::from_secs(10 * MINUTE),
+            forge: Forge::default(),
+            poll: Poll::default(),
+            runner: Runner::default(),
+            watch: Watch::default(),
+            budget: Budget::default(),
+            notify: Notify::default(),
+            harvest: Harvest::default(),
+            lessons: Lessons::default(),
+            upgrade: Upgrade::default(),
+            base_dir: absolute(Path::new(".")),
+        }
+    }
+}
+
+impl Config {
+    /// Parse and validate config text. `base_dir` anchors relative paths; it is
+    /// canonicalised when it exists and made absolute otherwise.
+    pub fn parse(text: &str, base_dir: &Path) -> Result<Config> {
+        let serde_err = |message: &str, span: Option<std::ops::Range<usize>>| {
+            let first = humane(message.lines().next().unwrap_or(""));
+            let first = first.as_str();
+            let Some(span) = span else {
+                return cfg_err(format!("config: {first}"));
+            };
+            let line = line_of_offset(text, span.start);
+            match key_at_offset(text, span.start) {
+                Some(key) => cfg_err(format!("config: {key} at line {line}: {first}")),
+                None => cfg_err(format!("config: {first} at line {line}")),
+            }
+        };
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!(" at line {}", line_of_offset(text, s.start)))
+                .unwrap_or_default();
+            cfg_err(format!(
+                "config: invalid TOML{line}: {}",
+                e.message().lines().next().unwrap_or("")
+            ))
+        })?;
+        schema::check_unknown_keys(text, &table)?;
+        let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
+        cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
+        cfg.validate(text, &table)?;
+        cfg.resolve_paths();
+        Ok(cfg)
+    }
+
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            let fix = if e.kind() == std::io::ErrorKind::NotFound {
+                "pass --config PATH or run `afk init`"
+            } else {
+                "fix its permissions (it must be a file afk's user can read) or pass --config PATH"
+            };
+            cfg_err(format!(
+                "config: cannot read {}: {e} ({fix})",
+                path.display()
+            ))
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Config::parse(&text, base).map_err(|e| {
+            if e.is::<ConfigError>() {
+                let msg =
+                    e.to_string()
+                        .replacen("config:", &format!("config: {}:", path.display()), 1);
+                cfg_err(msg)
+            } else {
+                e
+            }
+        })
+    }
+
+    /// Every section's own checks, in this order; the first problem is the error.
+    fn validate(&self, text: &str, table: &toml::Table) -> Result<()> {
+        let c = Checker { text };
+        self.validate_urls(&c)?;
+        self.validate_files()?;
+        c.duration(
+            "",
+            "tick_timeout",
+            self.tick_timeout,
+            Duration::from_secs(10),
+            Duration::from_secs(24 * 60 * MINUTE),
+        )?;
+        self.forge.validate(&c)?;
+        self.poll.validate(&c)?;
+        self.watch.validate(&c, self.forge.kind)?;
+        self.validate_expect_every(&c)?;
+        self.runner.validate(&c)?;
+        self.budget.validate(&c)?;
+        self.notify.validate(&c)?;
+        self.harvest.validate(&c)?;
+        self.lessons.validate(&c)?;
+        self.upgrade.validate(&c)?;
+        self.forge.validate_app(&c, table)
+    }
+
+    /// SPEC 10.1: how often each tick kind is expected, from a minute to a
+    /// week. One rule over the four tick tables, so checked here, in one go.
+    fn validate_expect_every(&self, c: &Checker) -> Result<()> {
+        let secs = Duration::from_secs;
+        for &kind in crate::types::TickKind::ALL {
+            let every = self.expect_every(kind);
+            c.duration(
+                kind.as_str(),
+                "expect_every",
+                every,
+                secs(MINUTE),
+                secs(7 * DAY),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// How often a tick of `kind` is expected (`expect_every` under its
+    /// table, SPEC 10.1): its health is `overdue` after twice this.
+    pub fn expect_every(&self, kind: crate::types::TickKind) -> Duration {
+        use crate::types::TickKind;
+        match kind {
+            TickKind::Poll => self.poll.expect_every,
+            TickKind::Watch => self.watch.expect_every,
+            TickKind::Harvest => self.harvest.expect_every,
+            TickKind::Upgrade => self.upgrade.expect_every,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

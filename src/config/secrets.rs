@@ -1,0 +1,129 @@
+//! What the config says about secrets: the files that hold them, the
+//! variables that name them, and the URLs that must not carry them.
+
+use anyhow::{Result, bail};
+use std::path::Path;
+
+use super::check::Checker;
+use super::{Config, cfg_err};
+
+/// A secret from a file the config names under `key`. Like ssh with a key
+/// file, a file that group or others may read is refused: the secret may
+/// already have leaked, and the fix (`chmod 600`) is the operator's. An
+/// empty (or blank) file is refused too, naming the file, never its content.
+pub fn read_secret_file(path: &Path, key: &str) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        cfg_err(format!(
+            "config: {key} {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    if meta.is_dir() {
+        bail!(cfg_err(format!(
+            "config: {key} {} is a directory: give the path of the file that holds the secret",
+            path.display()
+        )));
+    }
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(cfg_err(format!(
+            "config: {key} {} is readable by group or others (mode {mode:03o}): run chmod 600 {}",
+            path.display(),
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        cfg_err(format!(
+            "config: {key} {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    // an empty file would be sent as no secret, refused much later as a 401
+    if text.trim().is_empty() {
+        bail!(cfg_err(format!(
+            "config: {key} {} is empty: write the secret into it (or point {key} at the file that has it)",
+            path.display()
+        )));
+    }
+    Ok(text)
+}
+
+/// Why a URL with user info is refused (`Config::validate_urls`).
+const USER_INFO: &str = "the URL has user info (a name or password before an `@` in its host part); afk refuses it, as a secret there would be sent in clear text and shown wherever the URL is: give the URL without it (the token goes in its own setting)";
+
+impl Config {
+    /// Every URL the config holds, and each one a variable it names holds:
+    /// no user info (`core::secrets::has_user_info`). The error names the key
+    /// and never shows the URL (the user info may be a password).
+    pub(super) fn validate_urls(&self, c: &Checker) -> Result<()> {
+        let (f, r, u, n) = (&self.forge, &self.runner, &self.upgrade, &self.notify);
+        let mut urls: Vec<(&str, String, &str)> = vec![
+            ("forge", "url".into(), f.url.as_str()),
+            ("forge", "api_url".into(), f.api_url.as_str()),
+            ("runner", "url".into(), r.url.as_str()),
+            (
+                "runner.kubernetes",
+                "api_url".into(),
+                r.kubernetes.api_url.as_str(),
+            ),
+            ("upgrade", "upstream".into(), u.upstream.as_str()),
+        ];
+        for (host, url) in &u.registry_mirrors {
+            urls.push(("upgrade.registry_mirrors", host.clone(), url.as_str()));
+        }
+        for (table, key, url) in urls {
+            // a git upstream over ssh (`ssh://git@host/…`) names its user there
+            let http = url.get(..4).is_some_and(|h| h.eq_ignore_ascii_case("http"));
+            if (http || table != "upgrade") && crate::core::secrets::has_user_info(url) {
+                return Err(c.err(table, &key, USER_INFO));
+            }
+        }
+        let h = &n.heartbeat;
+        let named = [
+            ("notify", "slack_webhook_env", &n.slack_webhook_env),
+            ("notify", "webhook_env", &n.webhook_env),
+            ("notify", "heartbeat_env", &n.heartbeat_env),
+            ("notify.heartbeat", "poll", &h.poll),
+            ("notify.heartbeat", "watch", &h.watch),
+            ("notify.heartbeat", "harvest", &h.harvest),
+            ("notify.heartbeat", "upgrade", &h.upgrade),
+        ];
+        for (table, key, var) in named {
+            if !var.is_empty()
+                && std::env::var(var).is_ok_and(|url| crate::core::secrets::has_user_info(&url))
+            {
+                return Err(c.err(table, key, format!("the URL in ${var}: {USER_INFO}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Environment variables the config names as secrets; stripped from agents.
+    pub fn secret_env_names(&self) -> Vec<String> {
+        [
+            &self.forge.token_env,
+            &self.runner.token_env,
+            &self.notify.slack_webhook_env,
+            &self.notify.webhook_env,
+            &self.notify.heartbeat_env,
+            &self.upgrade.registry_auth_env,
+        ]
+        .into_iter()
+        .chain(self.notify.heartbeat.all())
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::parse;
+
+    #[test]
+    fn heartbeat_env_is_a_secret() {
+        let c = parse("[notify]\nheartbeat_env = \"AFK_HEARTBEAT\"\n").unwrap();
+        assert!(c.secret_env_names().contains(&"AFK_HEARTBEAT".to_string()));
+    }
+}

@@ -1,0 +1,387 @@
+//! The tests of the whole config: defaults, load errors, the starter file,
+//! and the helpers every section's tests use.
+
+use super::schema::SCHEMA;
+use super::*;
+use crate::config::check::find_key_line;
+
+pub(super) const BASE: &str = "/nonexistent/afk-config-test";
+
+pub(super) fn parse(s: &str) -> Result<Config> {
+    Config::parse(s, Path::new(BASE))
+}
+
+pub(super) fn err(s: &str) -> String {
+    match parse(s) {
+        Ok(_) => panic!("config accepted:\n{s}"),
+        Err(e) => {
+            assert!(e.is::<ConfigError>(), "not a ConfigError: {e}");
+            e.to_string()
+        }
+    }
+}
+
+#[test]
+fn expect_every_defaults_match_contrib_and_a_bad_value_is_one_line() {
+    use crate::types::TickKind;
+    let c = parse("").unwrap();
+    let m = |n: u64| Duration::from_secs(60 * n);
+    let want = [
+        (TickKind::Poll, m(5)),
+        (TickKind::Watch, m(5)),
+        (TickKind::Harvest, m(15)),
+        (TickKind::Upgrade, m(15)),
+    ];
+    for (kind, every) in want {
+        assert_eq!(c.expect_every(kind), every, "{kind:?}: contrib's schedule");
+    }
+    let c = parse("[upgrade]\nexpect_every = \"1h\"\n").unwrap();
+    assert_eq!(c.expect_every(TickKind::Upgrade), m(60));
+    let table = [
+        (
+            "[poll]\nexpect_every = \"soon\"\n",
+            "config: poll.expect_every at line 2",
+        ),
+        (
+            "[watch]\nexpect_every = \"30s\"\n",
+            "config: watch.expect_every at line 2: \"30s\" is out of range",
+        ),
+        (
+            "[harvest]\nexpect_every = \"8d\"\n",
+            "config: harvest.expect_every at line 2: \"8d\" is out of range",
+        ),
+    ];
+    for (text, start) in table {
+        let e = err(text);
+        assert!(e.starts_with(start) && !e.contains('\n'), "{e}");
+    }
+}
+
+#[test]
+fn defaults_ship_disabled_with_empty_allowlist() {
+    let c = parse("").unwrap();
+    assert!(!c.poll.enabled);
+    assert!(c.poll.allowlist.is_empty());
+    assert_eq!(c.poll.ready_label, "ready-for-agent");
+    assert_eq!(c.forge.concurrency, 8);
+    assert_eq!(c.forge.kind, ForgeKind::Gitea);
+    assert_eq!(c.runner.kind, RunnerKind::Command);
+    assert_eq!(c.poll.trusted_permission, Access::Write);
+    assert_eq!(c.forge_timeout(), Duration::from_secs(30));
+    assert_eq!(c.stall_after(), Duration::from_secs(3 * 3600));
+    assert_eq!(c.lessons.dedup_window, Duration::from_secs(3600));
+    assert_eq!(c.harvest.revert_window, Duration::from_secs(7 * 86400));
+    assert_eq!(c.harvest.graduate_at_max, 0.5);
+    assert_eq!(c.upgrade.template, "upgrader");
+    assert!(c.upgrade.registry_mirrors.is_empty());
+    assert_eq!(c.budget.run_usd, 0.0);
+    assert_eq!(c.budget.run_time, None);
+    assert_eq!(c.metrics_file(), None);
+    assert_eq!(c.runner.agent_login, "");
+}
+
+#[test]
+fn wrong_type_is_a_config_error_naming_key_and_line() {
+    let e = err("[poll]\nmax_in_flight = \"four\"\n");
+    assert!(
+        e.starts_with("config: poll.max_in_flight at line 2: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn durations_out_of_their_key_bounds_are_rejected() {
+    let cases = [
+        (
+            "[forge]\ntimeout = \"0s\"\n",
+            Some("forge.timeout at line 2"),
+        ),
+        (
+            "[forge]\ntimeout = \"500ms\"\n",
+            Some("forge.timeout at line 2"),
+        ),
+        ("[forge]\ntimeout = \"1s\"\n", None),
+        ("[forge]\ntimeout = \"10m\"\n", None),
+        (
+            "[forge]\ntimeout = \"601s\"\n",
+            Some("forge.timeout at line 2"),
+        ),
+        (
+            "[runner]\nstall_after = \"0s\"\n",
+            Some("runner.stall_after at line 2"),
+        ),
+        (
+            "[runner]\nstall_after = \"59s\"\n",
+            Some("runner.stall_after at line 2"),
+        ),
+        ("[runner]\nstall_after = \"1m\"\n", None),
+        ("[runner]\nstall_after = \"30d\"\n", None),
+        (
+            "[runner]\nstall_after = \"31d\"\n",
+            Some("runner.stall_after at line 2"),
+        ),
+        ("[lessons]\ndedup_window = \"0s\"\n", None),
+        ("[lessons]\ndedup_window = \"365d\"\n", None),
+        (
+            "[lessons]\ndedup_window = \"366d\"\n",
+            Some("lessons.dedup_window at line 2"),
+        ),
+        ("[harvest]\nrevert_window = \"0s\"\n", None),
+        (
+            "[harvest]\nrevert_window = \"366d\"\n",
+            Some("harvest.revert_window at line 2"),
+        ),
+        ("[budget]\nrun_time = \"\"\n", None),
+        ("[budget]\nrun_time = \"4h\"\n", None),
+        (
+            "[budget]\nrun_time = \"31d\"\n",
+            Some("budget.run_time at line 2"),
+        ),
+        (
+            "[budget]\nrun_time = \"later\"\n",
+            Some("budget.run_time at line 2"),
+        ),
+    ];
+    assert_loads_or_names(&cases);
+}
+
+/// Each text loads (None) or fails with one line naming the key and line.
+pub(super) fn assert_loads_or_names(cases: &[(&str, Option<&str>)]) {
+    for &(text, want) in cases {
+        match (parse(text), want) {
+            (Ok(_), None) => {}
+            (Err(e), Some(w)) => {
+                let e = e.to_string();
+                assert!(
+                    e.starts_with(&format!("config: {w}: ")),
+                    "case {text:?}: {e}"
+                );
+                assert_eq!(e.lines().count(), 1, "case {text:?}: {e}");
+            }
+            (got, want) => panic!("case {text:?}: got {:?}, want {want:?}", got.err()),
+        }
+    }
+}
+
+#[test]
+fn typed_durations_are_stored_at_load() {
+    let c = parse(
+        "[forge]\ntimeout = \"5s\"\n[runner]\nstall_after = \"2h\"\n\
+         [lessons]\ndedup_window = \"0s\"\n[harvest]\nrevert_window = \"3d\"\n\
+         [budget]\nrun_time = \"4h\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.forge_timeout(), Duration::from_secs(5));
+    assert_eq!(c.stall_after(), Duration::from_secs(7200));
+    assert_eq!(c.lessons.dedup_window, Duration::ZERO);
+    assert_eq!(c.harvest.revert_window, Duration::from_secs(3 * 86400));
+    assert_eq!(c.budget.run_time, Some(Duration::from_secs(4 * 3600)));
+    let c = parse("[budget]\nrun_time = \"0s\"\n").unwrap();
+    assert_eq!(c.budget.run_time, None, "\"0s\" means no limit");
+}
+
+#[test]
+fn numbers_out_of_their_key_bounds_are_rejected() {
+    let cases = [
+        (
+            "[forge]\nconcurrency = 0\n",
+            Some("forge.concurrency at line 2"),
+        ),
+        ("[forge]\nconcurrency = 1\n", None),
+        ("[forge]\nconcurrency = 64\n", None),
+        (
+            "[forge]\nconcurrency = 65\n",
+            Some("forge.concurrency at line 2"),
+        ),
+        ("[forge]\nretries = 10\n", None),
+        ("[forge]\nretries = 11\n", Some("forge.retries at line 2")),
+        ("[forge]\nretries = -1\n", Some("forge.retries at line 2")),
+        ("[harvest]\nsample = 0.0\n", None),
+        ("[harvest]\nsample = 1.0\n", None),
+        (
+            "[harvest]\nsample = 1.5\n",
+            Some("harvest.sample at line 2"),
+        ),
+        (
+            "[harvest]\nsample = nan\n",
+            Some("harvest.sample at line 2"),
+        ),
+        (
+            "[harvest]\nconfidence = 0.5\n",
+            Some("harvest.confidence at line 2"),
+        ),
+        ("[harvest]\nconfidence = 0.51\n", None),
+        (
+            "[harvest]\nconfidence = 1.0\n",
+            Some("harvest.confidence at line 2"),
+        ),
+        ("[harvest]\ngraduate_at_max = 0.0\n", None),
+        (
+            "[harvest]\ngraduate_at_max = 1.0\n",
+            Some("harvest.graduate_at_max at line 2"),
+        ),
+        (
+            "[harvest]\ngraduate_at_max = -0.1\n",
+            Some("harvest.graduate_at_max at line 2"),
+        ),
+        (
+            "[harvest]\nmin_samples = 0\n",
+            Some("harvest.min_samples at line 2"),
+        ),
+        (
+            "[harvest]\ncheck_every = 0\n",
+            Some("harvest.check_every at line 2"),
+        ),
+        (
+            "[harvest]\nmin_samples = 30\nmax_samples = 29\n",
+            Some("harvest.max_samples at line 3"),
+        ),
+        ("[harvest]\nmin_samples = 30\nmax_samples = 30\n", None),
+        ("[harvest]\nearly_failures = 0\n", None),
+        (
+            "[harvest]\nearly_failures = -1\n",
+            Some("harvest.early_failures at line 2"),
+        ),
+        ("[budget]\nrun_usd = 2.5\nday_usd = 20\n", None),
+        (
+            "[budget]\nrun_usd = 2.5\nday_usd = 20.0\nrepo_day_usd = 5.0\n",
+            None,
+        ),
+        (
+            "[budget]\nrun_usd = -1.0\n",
+            Some("budget.run_usd at line 2"),
+        ),
+        (
+            "[budget]\nrepo_day_usd = inf\n",
+            Some("budget.repo_day_usd at line 2"),
+        ),
+        (
+            "[upgrade]\nmax_test_runs = 0\n",
+            Some("upgrade.max_test_runs at line 2"),
+        ),
+    ];
+    assert_loads_or_names(&cases);
+}
+
+#[test]
+fn enums_are_typed_and_checked() {
+    let cases = [
+        (
+            "[forge]\nkind = \"gitlab\"\n",
+            "config: forge.kind at line 2: \"gitlab\" is not one of gitea, forgejo, github",
+        ),
+        (
+            "[runner]\nkind = \"ssh\"\n",
+            "config: runner.kind at line 2: \"ssh\" is not one of command, http, kubernetes",
+        ),
+        (
+            "[poll]\ntrusted_permission = \"owner\"\n",
+            "config: poll.trusted_permission at line 2: \"owner\" is not one of read, write, admin",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(err(text), want, "case {text:?}");
+    }
+    let e = err("[notify]\nevents = [\"run.exploded\"]\n");
+    assert!(
+        e.starts_with("config: notify.events at line 2: unknown event"),
+        "{e}"
+    );
+    let c = parse("[forge]\nkind = \"github\"\n[poll]\ntrusted_permission = \"admin\"\n[runner]\nkind = \"http\"\nurl = \"http://x\"\n").unwrap();
+    assert_eq!(c.forge.kind, ForgeKind::Github);
+    assert_eq!(c.poll.trusted_permission, Access::Admin);
+    assert_eq!(c.runner.kind, RunnerKind::Http);
+    assert_eq!(c.runner.kind.to_string(), "http");
+    assert_eq!(ForgeKind::Forgejo.as_str(), "forgejo");
+    assert!(Access::Admin > Access::Write && Access::Write > Access::Read);
+}
+
+#[test]
+fn the_status_issue_is_owner_repo_hash_n_parsed_once_naming_key_and_line() {
+    let cases = [
+        ("", None, None),
+        ("status_issue = \"\"\n", None, None),
+        ("status_issue = \"acme/ops#7\"\n", Some("acme/ops#7"), None),
+        (
+            "status_issue = \"acme/ops\"\n",
+            None,
+            Some("config: status_issue at line 1: \"acme/ops\" is not \"owner/repo#N\""),
+        ),
+        (
+            "\nstatus_issue = \"acme/ops#0\"\n",
+            None,
+            Some("config: status_issue at line 2: \"acme/ops#0\" is not \"owner/repo#N\""),
+        ),
+    ];
+    for (text, want, err) in cases {
+        match (parse(text), err) {
+            (Ok(c), None) => assert_eq!(
+                c.status_issue.as_ref().map(|r| r.to_string()).as_deref(),
+                want,
+                "case {text:?}"
+            ),
+            (Err(e), Some(w)) => assert_eq!(e.to_string(), w, "case {text:?}"),
+            (got, want) => panic!("case {text:?}: got {:?}, want {want:?}", got.err()),
+        }
+    }
+}
+
+#[test]
+fn starter_config_parses_with_the_defaults() {
+    let c = parse(STARTER).unwrap();
+    let d = Config::default();
+    assert!(!c.poll.enabled);
+    assert!(c.poll.allowlist.is_empty());
+    assert_eq!(c.forge.timeout, d.forge.timeout);
+    assert_eq!(c.runner.stall_after, d.runner.stall_after);
+    assert_eq!(c.harvest.revert_window, d.harvest.revert_window);
+    assert_eq!(c.harvest.graduate_at_max, d.harvest.graduate_at_max);
+    assert_eq!(c.upgrade.template, d.upgrade.template);
+    assert_eq!(c.notify.events, d.notify.events);
+    assert_eq!(c.budget.run_time, None);
+    assert_eq!(c.metrics_file(), None);
+}
+
+#[test]
+fn starter_config_values_are_the_defaults_but_the_forge_url() {
+    let mut c = parse(STARTER).unwrap();
+    let d = parse("").unwrap();
+    assert_eq!(c.forge.url, "https://git.example.org");
+    c.forge.url = d.forge.url.clone();
+    let tables = |c: &Config| {
+        format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+            (&c.state_path, &c.runs_dir, &c.stop_file, &c.metrics_file),
+            c.forge,
+            c.poll,
+            c.runner,
+            c.watch,
+            c.budget,
+            c.notify,
+            c.harvest,
+            c.lessons,
+            c.upgrade
+        )
+    };
+    let (starter, defaults) = (tables(&c), tables(&d));
+    for (a, b) in starter.lines().zip(defaults.lines()) {
+        assert_eq!(a, b, "the starter config says \"with its default\"");
+    }
+}
+
+#[test]
+fn starter_config_shows_every_schema_key() {
+    for (table, keys) in SCHEMA {
+        for key in *keys {
+            let commented = STARTER.lines().any(|l| {
+                let l = l.trim_start_matches('#').trim_start();
+                l.split_once('=').is_some_and(|(k, _)| k.trim() == *key)
+            });
+            let shown = find_key_line(STARTER, table, key).is_some()
+                || commented
+                || STARTER.contains(&format!("# or {key} ="))
+                || STARTER.contains(&format!("[{key}]"));
+            assert!(shown, "starter config lacks {table}.{key}");
+        }
+    }
+}
