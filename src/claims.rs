@@ -61,4 +61,3 @@ pub fn recover_claims(ctx: &Session, runner: &dyn Runner, store: &Store) -> Vec<
     }
     errors
 }
-

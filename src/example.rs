@@ -7,13 +7,7 @@ use std::collections::BTreeMap;
 /// The scripted agent (examples/demo-agent.sh).
 pub const DEMO_AGENT: &str = include_str!("../examples/demo-agent.sh");
 
-pub fn issue(
-    number: u64,
-    title: &str,
-    labels: &[&str],
-    by: &str,
-    body: &str,
-) -> SeedIssue {
+pub fn issue(number: u64, title: &str, labels: &[&str], by: &str, body: &str) -> SeedIssue {
     SeedIssue {
         number: Some(number),
         title: title.into(),

@@ -189,19 +189,229 @@ fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
     assert!(core["dependencies"]["afk-model"].get("features").is_none());
 }
 
+/// A circle through the binary's top-level modules, if there is one
+/// (`a -> b -> … -> a`).
+fn circle(g: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        at: &str,
+        g: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(i) = path.iter().position(|p| p == at) {
+            let mut c = path[i..].to_vec();
+            c.push(at.to_string());
+            return Some(c);
+        }
+        if done.contains(at) {
+            return None;
+        }
+        path.push(at.to_string());
+        for next in g.get(at).into_iter().flatten() {
+            if let Some(c) = visit(next, g, path, done) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        done.insert(at.to_string());
+        None
+    }
+    let mut done = BTreeSet::new();
+    g.keys().find_map(|m| visit(m, g, &mut vec![], &mut done))
+}
+
 #[test]
-fn no_two_modules_of_the_binary_import_each_other() {
-    let g = graph();
-    let mut circles = vec![];
-    for (a, deps) in &g {
-        for b in deps {
-            let back = g.get(b).is_some_and(|d| d.contains(a));
-            if a < b && back {
-                circles.push(format!("{a} <-> {b}"));
+fn no_circle_runs_through_the_binarys_modules() {
+    assert_eq!(circle(&graph()), None, "an import circle");
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle_of_three() {
+    let g: BTreeMap<String, BTreeSet<String>> = [("a", "b"), ("b", "c"), ("c", "a"), ("d", "a")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), BTreeSet::from([v.to_string()])))
+        .collect();
+    assert_eq!(circle(&g).unwrap().join(" -> "), "a -> b -> c -> a");
+    let mut g = g;
+    g.remove("c");
+    assert_eq!(circle(&g), None);
+}
+
+/// Each file of `src/commands/` with the command it belongs to, and its
+/// code outside `#[cfg(test)]` modules and comments (the shared test
+/// helpers, `testing.rs`, and test files are left out).
+fn command_files() -> Vec<(PathBuf, String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let mut files = vec![];
+    rust_files(&dir, &mut files);
+    let mut out = vec![];
+    for f in files {
+        let rel = f.strip_prefix(&dir).unwrap().to_path_buf();
+        let name = rel.file_name().unwrap().to_string_lossy().to_string();
+        if rel.to_str() == Some("mod.rs") || name == "testing.rs" || name == "tests.rs" {
+            continue;
+        }
+        let command = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let production = text.split("#[cfg(test)]").next().unwrap_or("");
+        let code: String = production
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push((rel, command, code));
+    }
+    out
+}
+
+/// The ways to build an adapter or open the store: the session's, not a
+/// command's (`session.rs`).
+const ADAPTER_BUILDERS: [&str; 12] = [
+    "Store::open",
+    "Store::copy_in_memory",
+    "edges::build",
+    "edges::forge(",
+    "edges::local(",
+    "edges::files(",
+    "forges::",
+    "runner::from_config",
+    "Git::new(",
+    "OciRegistry::new(",
+    "KubernetesRunner::new(",
+    "Notifier::new(",
+];
+
+/// What a command file says that breaks `rule` (`wrong`: the words that do).
+fn breaking(wrong: impl Fn(&str, &str) -> Vec<String>) -> Vec<String> {
+    command_files()
+        .into_iter()
+        .flat_map(|(rel, command, code)| {
+            wrong(&command, &code)
+                .into_iter()
+                .map(move |w| format!("{}: {w}", rel.display()))
+        })
+        .collect()
+}
+
+fn builders_in(code: &str) -> Vec<String> {
+    ADAPTER_BUILDERS
+        .iter()
+        .filter(|b| code.contains(**b))
+        .map(|b| b.to_string())
+        .collect()
+}
+
+#[test]
+fn no_command_builds_an_adapter_or_opens_the_store() {
+    let wrong = breaking(|_, code| builders_in(code));
+    assert!(
+        wrong.is_empty(),
+        "a command builds its own adapter (ask the Session): {wrong:#?}"
+    );
+}
+
+#[test]
+fn the_adapter_rule_sees_a_command_opening_the_store() {
+    let code = "let s = crate::store::Store::open(ctx.state_path())?;\nlet f = s.forge()?;";
+    assert_eq!(builders_in(code), ["Store::open"]);
+    assert!(builders_in("let s = ctx.read_store()?;").is_empty());
+}
+
+/// The commands a command may name: its own, and the ticks the demo drives.
+fn may_name(command: &str, other: &str) -> bool {
+    other == command
+        || other == "testing"
+        || (command == "demo" && ["poll", "watch", "harvest", "upgrade"].contains(&other))
+}
+
+/// The other commands a command file names (`crate::commands::x`, or a
+/// `super::` that climbs to `commands/`).
+fn commands_named(rel: &Path, command: &str, code: &str) -> Vec<String> {
+    let depth = rel.components().count() - usize::from(rel.ends_with("mod.rs"));
+    let climb = match depth {
+        1 => "super::",
+        _ => "super::super::",
+    };
+    let mut named = vec![];
+    for way in ["crate::commands::", climb] {
+        let mut rest = code;
+        while let Some(i) = rest.find(way) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + way.len()..];
+            // `super::super::x` also contains `super::x`: count it once
+            if way == "super::" && before == Some(':') {
+                continue;
+            }
+            let m: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            // `super::X` of a type or function in commands/mod.rs is no command
+            if !m.is_empty()
+                && m.chars().next().unwrap().is_ascii_lowercase()
+                && !may_name(command, &m)
+            {
+                named.push(m);
             }
         }
     }
-    assert!(circles.is_empty(), "import circles: {}", circles.join(", "));
+    named
+}
+
+#[test]
+fn a_command_names_no_other_command() {
+    let wrong: Vec<String> = command_files()
+        .into_iter()
+        .flat_map(|(rel, command, code)| {
+            commands_named(&rel, &command, &code)
+                .into_iter()
+                .map(move |m| format!("{} names commands::{m}", rel.display()))
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "a command climbs into another (shared code belongs outside commands/): {wrong:#?}"
+    );
+}
+
+#[test]
+fn the_climb_rule_sees_a_sibling_named_either_way() {
+    let cases = [
+        (
+            "watch/mod.rs",
+            "watch",
+            "super::poll::recover(x)",
+            vec!["poll"],
+        ),
+        (
+            "watch/act.rs",
+            "watch",
+            "super::super::poll::recover(x)",
+            vec!["poll"],
+        ),
+        ("watch/act.rs", "watch", "super::talk::say(x)", vec![]),
+        (
+            "runs.rs",
+            "runs",
+            "crate::commands::status::age(x)",
+            vec!["status"],
+        ),
+        ("demo/mod.rs", "demo", "super::poll::tick(x)", vec![]),
+    ];
+    for (rel, command, code, want) in cases {
+        assert_eq!(
+            commands_named(Path::new(rel), command, code),
+            want,
+            "{rel}: {code}"
+        );
+    }
 }
 
 /// The adapters that talk to the world name neither the state file nor a

@@ -21,13 +21,14 @@ pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
 pub use afk_store as store;
 
+pub mod budget;
+pub mod claims;
+pub mod clap_values;
 pub mod cli;
 pub mod command_error;
 pub mod commands;
 pub mod config;
 pub mod crash;
-pub mod budget;
-pub mod claims;
 pub mod deadline;
 pub mod edges;
 pub mod example;

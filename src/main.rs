@@ -20,7 +20,14 @@ fn main() -> ExitCode {
         }
         return ExitCode::from(2);
     }
-    match commands::run(cli) {
+    let session = afk::session::Session::from_flags(
+        cli.config.clone(),
+        cli.state.clone(),
+        cli.dry_run,
+        json,
+        cli::command,
+    );
+    match commands::run(&session, &cli.command) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             let code = afk::command_error::exit_code_of(&e);

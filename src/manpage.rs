@@ -8,7 +8,7 @@ use anyhow::Result;
 use std::fmt::Write as _;
 
 /// The page of `cmd` (a built command: subcommands carry their page names).
-pub fn render(cmd: &clap::Command) -> Result<Vec<u8>> {
+pub fn render(cmd: &clap::Command, version: &str) -> Result<Vec<u8>> {
     let man = clap_mangen::Man::new(cmd.clone().override_usage(synopsis(cmd)));
     let mut out = Vec::new();
     man.render_title(&mut out)?;
@@ -43,7 +43,7 @@ pub fn render(cmd: &clap::Command) -> Result<Vec<u8>> {
     }
     section(&mut roff, "FILES", FILES);
     section(&mut roff, "SEE ALSO", &see_also(cmd));
-    section(&mut roff, "VERSION", crate::cli::LONG_VERSION);
+    section(&mut roff, "VERSION", version);
     out.extend_from_slice(roff.as_bytes());
     Ok(out)
 }

@@ -12,7 +12,6 @@ pub struct Monitor<'a> {
     session: &'a Session,
 }
 
-
 impl Monitor<'_> {
     /// The monitor of a tick run on `session`.
     pub fn of(session: &Session) -> Monitor<'_> {
@@ -35,4 +34,3 @@ impl Monitor<'_> {
         crate::page::after_tick(self.session);
     }
 }
-

@@ -15,7 +15,6 @@
 //! | `files()`                | the files a command writes outside the state folder               |
 //! | `tense()`                | the words a report tells what it did in                           |
 
-use crate::cli::Cli;
 use crate::config::{self, Config, StatePaths};
 use crate::edges::{self, Adapters, Files, Local, Opening, Tense};
 use crate::forge::Forge;
@@ -63,19 +62,35 @@ pub struct Session {
     state_flag: Option<PathBuf>,
     dry_run: bool,
     json: bool,
+    /// the whole command line's definition (`afk completions`, `afk man`)
+    app: fn() -> clap::Command,
+}
+
+/// The command line of a session made in code (the demo, the benchmark,
+/// tests), which renders no completions or man pages.
+fn bare_app() -> clap::Command {
+    clap::Command::new("afk")
 }
 
 impl Session {
-    /// The session of a parsed command line. Nothing is read yet: a
-    /// command that reads the config loads it when it is ready to
+    /// The session of a parsed command line: its global flags (`--config`,
+    /// `--state`, `--dry-run`, `--json`) and its definition. Nothing is read
+    /// yet: a command that reads the config loads it when it is ready to
     /// ([`Session::load`]), after checking its own arguments.
-    pub fn from_cli(cli: &Cli) -> Session {
+    pub fn from_flags(
+        config: Option<PathBuf>,
+        state: Option<PathBuf>,
+        dry_run: bool,
+        json: bool,
+        app: fn() -> clap::Command,
+    ) -> Session {
         Session {
             loaded: OnceLock::new(),
-            config_flag: cli.config.clone(),
-            state_flag: cli.state.clone(),
-            dry_run: cli.dry_run,
-            json: cli.json,
+            config_flag: config,
+            state_flag: state,
+            dry_run,
+            json,
+            app,
         }
     }
 
@@ -93,6 +108,7 @@ impl Session {
             state_flag: state.map(Path::to_path_buf),
             dry_run,
             json,
+            app: bare_app,
         };
         let _ = s.loaded.set(Loaded {
             paths: config.paths(state),
@@ -205,7 +221,8 @@ impl Session {
     /// on its first call and no runner; upgrade a forge without conditional
     /// requests and a runner built when a fixer first needs one.
     pub fn open_tick(&self, kind: TickKind) -> Result<Opening> {
-        self.tick_adapters(kind)?.open(self.config(), self.paths(), kind)
+        self.tick_adapters(kind)?
+            .open(self.config(), self.paths(), kind)
     }
 
     /// [`Session::open_tick`] in two steps, for a tick that looks at the
@@ -273,6 +290,12 @@ impl Session {
             credentials,
             self.config().secret_env_names(),
         )
+    }
+
+    /// The whole command line's definition, every command and flag with its
+    /// help (`afk completions` and `afk man` render it).
+    pub fn app(&self) -> clap::Command {
+        (self.app)()
     }
 
     /// The files a command writes outside the state folder.

@@ -20,14 +20,14 @@ pub enum Shell {
 }
 
 /// Print the completion script for one shell.
-pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
+pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     crate::process::operator_umask();
     let shell = match a.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
     };
-    let mut cmd = crate::cli::command();
+    let mut cmd = s.app();
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut cmd, "afk", &mut script);
     crate::output::print_bytes(&script)

@@ -75,7 +75,7 @@ pub struct LessonRecord {
     #[arg(
         long,
         value_name = "A",
-        value_parser = crate::cli::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+        value_parser = crate::clap_values::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
     )]
     pub attribution: Option<crate::types::lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
@@ -85,7 +85,7 @@ pub struct LessonRecord {
     #[arg(
         long,
         value_name = "D",
-        value_parser = crate::cli::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+        value_parser = crate::clap_values::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
     )]
     pub target_domain: Option<crate::types::lesson::TargetDomain>,
 }
@@ -99,7 +99,7 @@ pub struct LessonList {
     #[arg(
         long,
         value_name = "S",
-        value_parser = crate::cli::Allowed::<StatusFilter>::new().map(crate::types::lesson::StatusFilter::from)
+        value_parser = crate::clap_values::Allowed::<StatusFilter>::new().map(crate::types::lesson::StatusFilter::from)
     )]
     pub status: Option<crate::types::lesson::StatusFilter>,
     /// Only lessons about this repository (owner/repo)
@@ -121,14 +121,14 @@ pub struct LessonUpdate {
     #[arg(
         long,
         value_name = "S",
-        value_parser = crate::cli::Allowed::<LessonStatus>::new().map(crate::types::lesson::LessonStatus::from)
+        value_parser = crate::clap_values::Allowed::<LessonStatus>::new().map(crate::types::lesson::LessonStatus::from)
     )]
     pub status: Option<crate::types::lesson::LessonStatus>,
     /// Where the fix belongs
     #[arg(
         long,
         value_name = "A",
-        value_parser = crate::cli::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+        value_parser = crate::clap_values::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
     )]
     pub attribution: Option<crate::types::lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
@@ -138,7 +138,7 @@ pub struct LessonUpdate {
     #[arg(
         long,
         value_name = "D",
-        value_parser = crate::cli::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+        value_parser = crate::clap_values::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
     )]
     pub target_domain: Option<crate::types::lesson::TargetDomain>,
     /// A related issue or PR that tracks the fix, e.g. owner/repo#9
@@ -469,4 +469,67 @@ fn snapshot(ctx: &Session) -> Result<Outcome> {
         &human,
     );
     Ok(Outcome::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clap_values::value_name;
+    use crate::types::lesson;
+    use clap::ValueEnum;
+
+    fn names<E: ValueEnum>() -> Vec<String> {
+        E::value_variants().iter().map(value_name).collect()
+    }
+
+    #[test]
+    fn value_enums_spell_what_the_journal_stores() {
+        let cases = [
+            ("status", names::<LessonStatus>(), crate::lessons::STATUSES),
+            (
+                "attribution",
+                names::<Attribution>(),
+                crate::lessons::ATTRIBUTIONS,
+            ),
+            (
+                "target domain",
+                names::<TargetDomain>(),
+                crate::lessons::DOMAINS,
+            ),
+        ];
+        for (what, got, want) in cases {
+            assert_eq!(got, want, "{what}");
+        }
+    }
+
+    /// Each value the command line accepts becomes the model's value of the
+    /// same name, so what is stored is what was typed.
+    #[test]
+    fn each_flag_value_becomes_the_model_value_of_its_name() {
+        fn check<E: ValueEnum, M: From<E> + std::fmt::Display>() {
+            for v in E::value_variants() {
+                assert_eq!(M::from(v.clone()).to_string(), value_name(v));
+            }
+        }
+        check::<LessonStatus, lesson::LessonStatus>();
+        check::<Attribution, lesson::Attribution>();
+        check::<TargetDomain, lesson::TargetDomain>();
+        for v in StatusFilter::value_variants() {
+            let want = match lesson::StatusFilter::from(*v) {
+                lesson::StatusFilter::Is(s) => s.as_str(),
+                lesson::StatusFilter::Open => "open",
+            };
+            assert_eq!(value_name(v), want);
+        }
+    }
+
+    #[test]
+    fn list_status_accepts_open_beside_every_status() {
+        let mut want: Vec<String> = crate::lessons::STATUSES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        want.push("open".into());
+        assert_eq!(names::<StatusFilter>(), want);
+    }
 }

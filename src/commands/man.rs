@@ -18,12 +18,14 @@ pub struct Args {
 pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     crate::process::operator_umask();
     let files = s.files();
-    let cmd = crate::cli::command();
+    let cmd = s.app();
+    // every page's VERSION section: the whole command's `--version` text
+    let version = cmd.get_long_version().unwrap_or_default().to_string();
     match &a.dir {
         None => {
             let mut cmd = cmd.disable_help_subcommand(true);
             cmd.build();
-            crate::output::print_bytes(&crate::manpage::render(&cmd)?)
+            crate::output::print_bytes(&crate::manpage::render(&cmd, &version)?)
         }
         Some(dir) => {
             files
@@ -33,7 +35,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
             // built, so subcommands carry their page names (afk-lessons-list)
             let mut cmd = cmd.disable_help_subcommand(true);
             cmd.build();
-            write_pages(cmd, dir, &files, &mut written)?;
+            write_pages(cmd, dir, (&files, &version), &mut written)?;
             let verb = files.tense().pick("", "would write ");
             let list: String = written
                 .iter()
@@ -48,15 +50,15 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
 fn write_pages(
     cmd: clap::Command,
     dir: &Path,
-    files: &Files,
+    (files, version): (&Files, &str),
     written: &mut Vec<std::path::PathBuf>,
 ) -> Result<()> {
     for sc in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-        write_pages(sc.clone(), dir, files, written)?;
+        write_pages(sc.clone(), dir, (files, version), written)?;
     }
     let path = dir.join(clap_mangen::Man::new(cmd.clone()).get_filename());
     files
-        .write(&path, &crate::manpage::render(&cmd)?)
+        .write(&path, &crate::manpage::render(&cmd, version)?)
         .with_context(|| format!("man: cannot write {}", path.display()))?;
     written.push(path);
     Ok(())

@@ -61,31 +61,6 @@ impl Config {
         absolute(&base.join("afk").join("afk.db"))
     }
 
-    /// The state file (see [`StatePaths::file`]). Always absolute.
-    pub fn state_path(&self, flag: Option<&Path>) -> PathBuf {
-        self.paths(flag).file
-    }
-
-    /// The directory holding the state file. Always absolute.
-    pub fn state_dir(&self, flag: Option<&Path>) -> PathBuf {
-        self.paths(flag).dir
-    }
-
-    /// One folder per run: `runs_dir`, else "runs" beside the state file.
-    pub fn runs_dir(&self, flag: Option<&Path>) -> PathBuf {
-        self.paths(flag).runs
-    }
-
-    /// `stop_file`, else "STOP" beside the state file.
-    pub fn stop_file(&self, flag: Option<&Path>) -> PathBuf {
-        self.paths(flag).stop
-    }
-
-    /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside the state file.
-    pub fn upgrade_work_dir(&self, flag: Option<&Path>) -> PathBuf {
-        self.paths(flag).recipes
-    }
-
     /// The Prometheus textfile to rewrite after every tick, if configured.
     pub fn metrics_file(&self) -> Option<&Path> {
         self.metrics_file.as_deref()
@@ -148,12 +123,12 @@ mod tests {
         )
         .unwrap();
         let base = PathBuf::from(BASE);
-        assert_eq!(c.state_path(None), base.join("data/afk.db"));
-        assert_eq!(c.stop_file(None), base.join("data/STOP"));
-        assert_eq!(c.runs_dir(None), base.join("data/runs"));
+        assert_eq!(c.paths(None).file, base.join("data/afk.db"));
+        assert_eq!(c.paths(None).stop, base.join("data/STOP"));
+        assert_eq!(c.paths(None).runs, base.join("data/runs"));
         assert_eq!(c.metrics_file(), Some(base.join("m/afk.prom").as_path()));
         assert_eq!(c.forge.token_file, Some(base.join("token")));
-        assert_eq!(c.upgrade_work_dir(None), base.join("clones"));
+        assert_eq!(c.paths(None).recipes, base.join("clones"));
         let e = parse("status_page = \"m.prom\"\nmetrics_file = \"m.prom\"\n")
             .unwrap_err()
             .to_string();
@@ -162,8 +137,8 @@ mod tests {
         assert_eq!(c.status_page(), Some(base.join("www/index.html").as_path()));
         assert_eq!(parse("status_page = \"\"\n").unwrap().status_page(), None);
         let c = parse("runs_dir = \"r\"\nstop_file = \"/abs/STOP\"\n").unwrap();
-        assert_eq!(c.runs_dir(None), base.join("r"));
-        assert_eq!(c.stop_file(None), PathBuf::from("/abs/STOP"));
+        assert_eq!(c.paths(None).runs, base.join("r"));
+        assert_eq!(c.paths(None).stop, PathBuf::from("/abs/STOP"));
     }
 
     #[test]
@@ -174,10 +149,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.metrics_file(), None);
         assert_eq!(c.forge.token_file, None);
-        assert_eq!(
-            c.upgrade_work_dir(None),
-            PathBuf::from(BASE).join("s/recipes")
-        );
+        assert_eq!(c.paths(None).recipes, PathBuf::from(BASE).join("s/recipes"));
     }
 
     #[test]
@@ -188,18 +160,18 @@ mod tests {
         assert!(c.base_dir.is_absolute());
         for flag in [None, Some(flag)] {
             for p in [
-                c.state_path(flag),
-                c.state_dir(flag),
-                c.runs_dir(flag),
-                c.stop_file(flag),
-                c.upgrade_work_dir(flag),
+                c.paths(flag).file,
+                c.paths(flag).dir,
+                c.paths(flag).runs,
+                c.paths(flag).stop,
+                c.paths(flag).recipes,
             ] {
                 assert!(p.is_absolute(), "flag {flag:?}: {}", p.display());
             }
         }
-        assert_eq!(c.state_path(Some(flag)), cwd.join("elsewhere/afk.db"));
-        assert_eq!(c.runs_dir(Some(flag)), cwd.join("elsewhere/runs"));
-        assert!(parse("").unwrap().state_path(None).is_absolute());
+        assert_eq!(c.paths(Some(flag)).file, cwd.join("elsewhere/afk.db"));
+        assert_eq!(c.paths(Some(flag)).runs, cwd.join("elsewhere/runs"));
+        assert!(parse("").unwrap().paths(None).file.is_absolute());
     }
 
     #[test]
@@ -208,12 +180,12 @@ mod tests {
         std::fs::create_dir_all(dir.join("sub")).unwrap();
         let c = Config::parse("state_path = \"afk.db\"\n", &dir.join("sub/..")).unwrap();
         let canon = std::fs::canonicalize(&dir).unwrap();
-        assert_eq!(c.state_path(None), canon.join("afk.db"));
+        assert_eq!(c.paths(None).file, canon.join("afk.db"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
-    fn state_paths_resolve_the_flag_once_and_the_accessors_are_views_of_them() {
+    fn state_paths_resolve_the_flag_once() {
         let c = parse("state_path = \"s/afk.db\"\nruns_dir = \"r\"\n").unwrap();
         let base = PathBuf::from(BASE);
         let p = c.paths(None);
@@ -228,19 +200,5 @@ mod tests {
         assert_eq!(p.stop, Path::new("/elsewhere/STOP"));
         assert_eq!(p.runs, base.join("r"));
         assert_eq!(p.recipes, Path::new("/elsewhere/recipes"));
-        for flag in [None, Some(flag)] {
-            let p = c.paths(flag);
-            assert_eq!(
-                [p.file, p.dir, p.runs, p.stop, p.recipes],
-                [
-                    c.state_path(flag),
-                    c.state_dir(flag),
-                    c.runs_dir(flag),
-                    c.stop_file(flag),
-                    c.upgrade_work_dir(flag),
-                ],
-                "flag {flag:?}"
-            );
-        }
     }
 }

@@ -626,6 +626,29 @@ pub fn added(
     }
 }
 
+/// The headings of [`checkpoint_cells`].
+pub const CHECKPOINT_HEADINGS: [&str; 6] = [
+    "AT",
+    "CANARY S/F",
+    "CONTROL S/F",
+    "P(WORSE)",
+    "P(BETTER)",
+    "RESULT",
+];
+
+/// A checkpoint as table cells: AT, canary s/f, control s/f, P(worse),
+/// P(better), result (`afk harvest`, `afk template show`).
+pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
+    vec![
+        k.at.to_string(),
+        format!("{}/{}", k.canary.success, k.canary.failure),
+        format!("{}/{}", k.control.success, k.control.failure),
+        format!("{:.3}", k.p_worse),
+        format!("{:.3}", k.p_better),
+        k.result.to_string(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -43,7 +43,7 @@ pub(super) fn act(
     ));
     let lab = Lab {
         sb,
-        forge: crate::edges::forges::from_config(ctx.config())?,
+        forge: ctx.forge()?,
         ctx,
         repos,
         canary,

@@ -13,7 +13,7 @@ use anyhow::Result;
 /// allowlisted repo its labels and afk's own permission there.
 pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     let c = ctx.config();
-    let forge = match crate::edges::forges::from_config(c) {
+    let forge = match ctx.forge() {
         Err(e) => {
             d.check("forge", false, crate::command_error::error_line(&e));
             return Ok(());

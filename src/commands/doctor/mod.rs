@@ -83,7 +83,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let (level, text) = doctor::poll(ctx.config().poll.enabled, ctx.config().poll.allowlist.len());
     d.add("poll", level, text);
     local::local(ctx, &mut d);
-    match crate::runner::from_config(ctx.config()) {
+    match ctx.runner() {
         Ok(r) => {
             let (level, detail) = r.check();
             d.add("runner", level, detail);

@@ -11,13 +11,13 @@ mod canary;
 mod report;
 mod reverts;
 
-pub use report::{CHECKPOINT_HEADINGS, Report, checkpoint_cells};
+pub use report::Report;
 
-use crate::tick::{self, ErrorItem};
 use crate::core::outcome;
 use crate::edges::{Edges, Opening};
 use crate::session::{Outcome, Session};
 use crate::store::outcomes::NewOutcome;
+use crate::tick::{self, ErrorItem};
 use crate::types::RunId;
 use anyhow::Result;
 use report::{Live, OutcomeItem};

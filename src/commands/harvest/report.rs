@@ -1,8 +1,8 @@
 //! The harvest report (SPEC 7.4's `--json` shape) and its human summary.
 
-use crate::tick::ErrorItem;
 use crate::core::canary::{CheckResult, Checkpoint, Reason};
 use crate::output::table;
+use crate::tick::ErrorItem;
 use crate::types::RunId;
 use serde::Serialize;
 
@@ -82,29 +82,6 @@ fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
-/// The headings of [`checkpoint_cells`].
-pub const CHECKPOINT_HEADINGS: [&str; 6] = [
-    "AT",
-    "CANARY S/F",
-    "CONTROL S/F",
-    "P(WORSE)",
-    "P(BETTER)",
-    "RESULT",
-];
-
-/// A checkpoint as table cells: AT, canary s/f, control s/f, P(worse),
-/// P(better), result (also under `template show`).
-pub fn checkpoint_cells(k: &Checkpoint) -> Vec<String> {
-    vec![
-        k.at.to_string(),
-        format!("{}/{}", k.canary.success, k.canary.failure),
-        format!("{}/{}", k.control.success, k.control.failure),
-        format!("{:.3}", k.p_worse),
-        format!("{:.3}", k.p_better),
-        k.result.to_string(),
-    ]
-}
-
 /// A short summary: the counts, then one row per checkpoint or decision
 /// (template, version, canary s/f, control s/f, P(worse), P(better), result),
 /// the live canaries still running, the events and the errors.
@@ -136,7 +113,7 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
         .iter()
         .map(|c| {
             let mut row = vec![c.template.clone(), c.version.to_string()];
-            row.extend(checkpoint_cells(&c.checkpoint));
+            row.extend(crate::core::canary::checkpoint_cells(&c.checkpoint));
             row
         })
         .collect();
@@ -163,7 +140,7 @@ pub fn human(r: &Report, live: &[Live], notified: crate::notify::Delivery) -> St
     }
     if !rows.is_empty() {
         let mut headings = vec!["TEMPLATE", "VERSION"];
-        headings.extend(CHECKPOINT_HEADINGS);
+        headings.extend(crate::core::canary::CHECKPOINT_HEADINGS);
         s.push_str(&table(&headings, &rows));
     }
     for l in live {

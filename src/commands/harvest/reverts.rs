@@ -9,13 +9,13 @@
 //! failure, once.
 
 use super::report::RevertItem;
-use crate::tick::ErrorItem;
 use crate::core::dispatch::{self, Trust};
 use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
 use crate::session::Session;
 use crate::store::Store;
+use crate::tick::ErrorItem;
 use crate::types::RepoName;
 use std::collections::HashMap;
 use time::OffsetDateTime;

@@ -6,7 +6,6 @@
 
 use super::examine::Winner;
 use super::{Dispatched, Reconciled};
-use crate::tick::ErrorItem;
 use crate::core::canary::VersionStatus;
 use crate::core::prompt;
 use crate::core::routing::{self, Route};
@@ -16,6 +15,7 @@ use crate::runner::{Runner, Turn, TurnOf};
 use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::NewRun;
+use crate::tick::ErrorItem;
 use anyhow::Result;
 
 /// An agent started but its label never landed: label it now, never dispatch again.

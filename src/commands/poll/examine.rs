@@ -3,12 +3,12 @@
 //! win) for `core::dispatch` to decide on.
 
 use super::Skipped;
-use crate::tick::ErrorItem;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;
 use crate::forge::{Failure, Forge, ForgeError, Issue, State};
 use crate::session::Session;
+use crate::tick::ErrorItem;
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};

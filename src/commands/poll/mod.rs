@@ -8,14 +8,13 @@ mod examine;
 #[cfg(test)]
 mod tests;
 
-
-use crate::tick::{self, ErrorItem, record_transient};
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
 use crate::output::table;
 use crate::session::{Outcome, Session};
+use crate::tick::{self, ErrorItem, record_transient};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;

@@ -253,7 +253,7 @@ fn run_docs<'a>(
     runs: &'a [crate::store::runs::Run],
     now: OffsetDateTime,
 ) -> Result<(Vec<RunDoc<'a>>, Spends)> {
-    let runner = crate::runner::from_config(ctx.config()).ok();
+    let runner = ctx.runner().ok();
     let fresh: std::collections::HashMap<_, _> = runs
         .iter()
         .map(|r| (r.id, flows::fresh_spend(runner.as_deref(), ctx, r)))

@@ -1,7 +1,6 @@
 //! What `afk template` prints: the `--json` documents (SPEC 7.1) and the
 //! decision trail under `template show`.
 
-use super::super::harvest;
 use crate::core::canary::Checkpoint;
 use crate::core::canary::VersionStatus;
 use crate::output::table;
@@ -197,6 +196,9 @@ pub(super) fn trail_text(ctx: &Session, v: &TemplateVersion, checkpoints: &[Chec
 
 /// AT, canary s/f, control s/f, P(worse), P(better), result.
 pub fn checkpoint_table(checkpoints: &[Checkpoint]) -> String {
-    let rows: Vec<Vec<String>> = checkpoints.iter().map(harvest::checkpoint_cells).collect();
-    table(&harvest::CHECKPOINT_HEADINGS, &rows)
+    let rows: Vec<Vec<String>> = checkpoints
+        .iter()
+        .map(crate::core::canary::checkpoint_cells)
+        .collect();
+    table(&crate::core::canary::CHECKPOINT_HEADINGS, &rows)
 }

@@ -25,7 +25,6 @@ pub mod report;
 mod verdict;
 mod with_tests;
 
-use crate::tick;
 use crate::config::GroupBy;
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
@@ -38,6 +37,7 @@ use crate::registry::{Once, Registry};
 use crate::runner::Runner;
 use crate::session::{Outcome, Session};
 use crate::store::Store;
+use crate::tick;
 use crate::types::RepoName;
 use anyhow::Result;
 pub use args::{Args, UpgradeCmd, VerdictArgs};

@@ -124,8 +124,7 @@ fn corrective_turn(
         Correction::Conflict => prompt::Correction::Conflict,
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
-    let budget_usd =
-        crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
+    let budget_usd = crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
     let started = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {

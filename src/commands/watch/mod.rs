@@ -14,7 +14,6 @@ mod talk;
 #[cfg(test)]
 mod tests;
 
-use crate::tick::{self, ErrorItem, record_transient};
 use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::edges::{Edges, Opening};
 use crate::forge::{Forge, fan_out};
@@ -23,6 +22,7 @@ use crate::runner::Runner;
 use crate::session::{Outcome, Session};
 use crate::store::Source;
 use crate::store::runs::Run;
+use crate::tick::{self, ErrorItem, record_transient};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;

@@ -3,8 +3,8 @@
 //! would have written.
 
 use super::ActionItem;
-use crate::tick::{self, ErrorItem};
 use crate::output::table;
+use crate::tick::{self, ErrorItem};
 
 pub(super) fn human(
     tense: crate::edges::Tense,
