@@ -10,6 +10,8 @@ mod layers;
 pub use afk_core as core;
 /// The forges (Gitea, GitHub, in memory) behind one trait: the `afk-forge` crate (crates/afk-forge).
 pub use afk_forge as forge;
+/// afk upgrade's git adapter: the `afk-git` crate (crates/afk-git).
+pub use afk_git as git;
 /// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
 pub use afk_host::{clock, log, private_files};
 /// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
@@ -28,7 +30,6 @@ pub mod crash;
 pub mod deadline;
 pub mod edges;
 pub mod exit_status;
-pub mod git;
 pub mod lessons;
 pub mod lock;
 pub mod metrics;
