@@ -18,6 +18,8 @@ pub use afk_host::{clock, log, private_files};
 pub use afk_http::{client, link};
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).
 pub use afk_model as types;
+/// afk upgrade's container-registry adapter: the `afk-registry` crate (crates/afk-registry).
+pub use afk_registry as registry;
 /// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
 pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
@@ -35,5 +37,4 @@ pub mod lock;
 pub mod metrics;
 pub mod notify;
 pub mod process;
-pub mod registry;
 pub mod runner;

@@ -6,8 +6,11 @@
 //! Hub's CDN): that one hop is followed over HTTPS (plain HTTP on loopback
 //! only) without the registry's credentials.
 
-use super::{Accept, ImageRef, OciRegistry, Origin, RegistryError, protocol, read_at_most};
 use crate::core::release_age::{self, Manifest};
+use crate::error::protocol;
+use crate::oci::read_at_most;
+use crate::origin::{Origin, resolve};
+use crate::{Accept, ImageRef, OciRegistry, RegistryError};
 
 const MANIFEST: Accept = Accept(
     "application/vnd.oci.image.index.v1+json, \
@@ -21,7 +24,7 @@ const BLOB: Accept = Accept("application/json, application/octet-stream", true);
 pub const MAX_BYTES: u64 = 4 << 20;
 
 impl OciRegistry {
-    pub(super) fn created_of(
+    pub(crate) fn created_of(
         &self,
         image: &ImageRef,
         tag: &str,
@@ -77,7 +80,7 @@ impl OciRegistry {
     ) -> Result<ureq::Response, RegistryError> {
         let to = resp
             .header("Location")
-            .map(|l| super::resolve(url, l))
+            .map(|l| resolve(url, l))
             .unwrap_or_default();
         let safe = Origin::parse(&to).is_some_and(|o| {
             o.base.starts_with("https://")
