@@ -7,10 +7,11 @@
 //! only) without the registry's credentials.
 
 use crate::core::release_age::{self, Manifest};
-use crate::error::protocol;
+use crate::error::{protocol, transport_kind};
 use crate::oci::read_at_most;
 use crate::origin::{Origin, resolve};
 use crate::{Accept, ImageRef, OciRegistry, RegistryError};
+use afk_http::Failure;
 
 const MANIFEST: Accept = Accept(
     "application/vnd.oci.image.index.v1+json, \
@@ -93,24 +94,26 @@ impl OciRegistry {
                 format!("GET {path}: redirected to a place afk does not follow"),
             ));
         }
+        let storage = |kind, words: String| {
+            RegistryError::http(
+                kind,
+                &origin.host(),
+                format!("GET {path}: the blob's storage{words}"),
+            )
+        };
         match self.agent.get(&to).call() {
             Ok(r) if r.status() < 300 => Ok(r),
-            Ok(r) => Err(protocol(
-                origin,
-                format!("GET {path}: the blob's storage answered {}", r.status()),
+            Ok(r) => Err(storage(
+                Failure::answered(r.status()),
+                format!(" answered {}", r.status()),
             )),
-            Err(e) => Err(protocol(
-                origin,
-                format!("GET {path}: the blob's storage: {}", short_err(&e)),
-            )),
+            Err(ureq::Error::Status(s, _)) => {
+                Err(storage(Failure::answered(s), format!(": status {s}")))
+            }
+            // the kind alone, never the URL (it may carry a signed query)
+            Err(ureq::Error::Transport(t)) => {
+                Err(storage(transport_kind(&t), format!(": {}", t.kind())))
+            }
         }
-    }
-}
-
-/// A transport error without its URL (which may carry a signed query).
-fn short_err(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Status(s, _) => format!("status {s}"),
-        ureq::Error::Transport(t) => t.kind().to_string(),
     }
 }

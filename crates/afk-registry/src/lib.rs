@@ -151,6 +151,7 @@ pub(crate) fn same_repository(a: &ImageRef, b: &ImageRef) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use afk_http::Failure;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn img(host: Option<&str>, repo: &str, tag: &str) -> ImageRef {
@@ -261,11 +262,7 @@ mod tests {
             std::thread::yield_now();
             self.live.fetch_sub(1, Ordering::SeqCst);
             if image.repository == "bad/one" {
-                return Err(RegistryError::new(
-                    RegistryErrorKind::NotFound,
-                    "h",
-                    "no".into(),
-                ));
+                return Err(RegistryError::http(Failure::NotFound, "h", "no".into()));
             }
             Ok(vec![format!("{}-tag", image.repository)])
         }
@@ -298,7 +295,7 @@ mod tests {
         assert_eq!(out[10].1, Ok(vec!["r/0-tag".to_string()]));
         assert_eq!(
             out[12].1.as_ref().unwrap_err().kind,
-            RegistryErrorKind::NotFound
+            RegistryErrorKind::Http(Failure::NotFound)
         );
     }
 }

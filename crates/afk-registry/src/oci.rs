@@ -11,6 +11,7 @@ use crate::tags::{PageError, TagsRead, read_page};
 use crate::{
     Accept, DEFAULT_MAX_TAGS, DOCKER_HUB, DOCKER_HUB_REGISTRY, ImageRef, JSON, MAX_PAGES, Registry,
 };
+use afk_http::Failure;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -288,8 +289,8 @@ impl OciRegistry {
     fn denied(&self, origin: &Origin, path: &str, status: u16, sent: bool) -> RegistryError {
         RegistryError {
             status: Some(status),
-            ..RegistryError::new(
-                RegistryErrorKind::Denied,
+            ..RegistryError::http(
+                Failure::answered(status),
                 &origin.host(),
                 format!(
                     "GET {path} returned {status}: access denied; {}",
@@ -386,8 +387,8 @@ impl OciRegistry {
             Err(ureq::Error::Status(status @ (401 | 403), _)) => {
                 return Err(RegistryError {
                     status: Some(status),
-                    ..RegistryError::new(
-                        RegistryErrorKind::Denied,
+                    ..RegistryError::http(
+                        Failure::answered(status),
                         &ro.host(),
                         format!(
                             "GET {path} (token for {scope}) returned {status}: {}",
@@ -444,7 +445,7 @@ impl Registry for OciRegistry {
                 .find_map(|l| crate::link::next_link(l));
             read_page(resp.into_reader(), &mut read).map_err(|e| {
                 let kind = match e {
-                    PageError::Unreadable(_) => RegistryErrorKind::Unavailable,
+                    PageError::Unreadable(_) => RegistryErrorKind::Http(Failure::NoAnswer),
                     _ => RegistryErrorKind::Protocol,
                 };
                 RegistryError::new(kind, &origin.host(), format!("GET {path}: {e}"))
