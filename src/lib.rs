@@ -10,12 +10,16 @@ mod layers;
 pub use afk_core as core;
 /// The forges (Gitea, GitHub, in memory) behind one trait: the `afk-forge` crate (crates/afk-forge).
 pub use afk_forge as forge;
+/// afk upgrade's git adapter: the `afk-git` crate (crates/afk-git).
+pub use afk_git as git;
 /// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
 pub use afk_host::{clock, log, private_files};
 /// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
 pub use afk_http::{client, link};
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).
 pub use afk_model as types;
+/// afk upgrade's container-registry adapter: the `afk-registry` crate (crates/afk-registry).
+pub use afk_registry as registry;
 /// The loopback fake forge, registry and cluster: the `afk-sandbox` crate (crates/afk-sandbox).
 pub use afk_sandbox as sandbox;
 /// The state file: the `afk-store` crate (crates/afk-store).
@@ -33,7 +37,6 @@ pub mod deadline;
 pub mod edges;
 pub mod example;
 pub mod exit_status;
-pub mod git;
 pub mod lessons;
 pub mod lock;
 pub mod manpage;
@@ -43,7 +46,6 @@ pub mod notify;
 pub mod output;
 pub mod page;
 pub mod process;
-pub mod registry;
 pub mod run_files;
 pub mod runner;
 pub mod session;

@@ -306,17 +306,9 @@ impl GitOps for RecordingGit {
             .note(format!("{url}: push {short} to {branch}"));
         Ok(())
     }
-    fn look(
-        &self,
-        dir: &Path,
-        url: &str,
-        branch: &str,
-        head: &str,
-        main: &str,
-        commits: bool,
-    ) -> Result<crate::git::Look> {
+    fn look(&self, at: &crate::git::LookAt) -> Result<crate::git::Look> {
         // a read: at most a fetch into afk's own clone, as `upstream` does
-        self.inner.look(dir, url, branch, head, main, commits)
+        self.inner.look(at)
     }
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()> {
         self.recorder

@@ -6,6 +6,7 @@
 use crate::support;
 
 use crate::support::registry::{RealRegistry, TIMEOUT};
+use afk::forge::Failure;
 use afk::registry::{ImageRef, OciRegistry, Registry, RegistryErrorKind, lookup_all};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -86,7 +87,7 @@ fn an_unknown_repository_is_a_clear_error() {
     let client = OciRegistry::new(TIMEOUT);
     let image = ImageRef::parse(&format!("{}/nope/app:1", reg.host())).unwrap();
     let e = client.tags(&image).unwrap_err();
-    assert_eq!(e.kind, RegistryErrorKind::NotFound);
+    assert_eq!(e.kind, RegistryErrorKind::Http(Failure::NotFound));
     assert_eq!(e.status, Some(404));
     assert!(!e.is_transient());
     let text = e.to_string();
@@ -101,7 +102,7 @@ fn an_unknown_repository_is_a_clear_error() {
 }
 
 #[test]
-fn a_registry_that_does_not_answer_is_unavailable() {
+fn a_registry_nobody_listens_at_is_unreachable_as_a_forge_is() {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -111,7 +112,11 @@ fn a_registry_that_does_not_answer_is_unavailable() {
     let e = client
         .tags(&ImageRef::parse(&format!("127.0.0.1:{port}/a/b")).unwrap())
         .unwrap_err();
-    assert_eq!(e.kind, RegistryErrorKind::Unavailable, "{e}");
+    assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unreachable), "{e}");
+    assert!(
+        !e.is_transient(),
+        "nobody listens: a configuration mistake, as for a forge"
+    );
     assert!(e.to_string().contains(&format!("127.0.0.1:{port}")), "{e}");
 }
 
@@ -477,7 +482,7 @@ fn a_refused_token_is_denied_without_showing_the_secret() {
     let client =
         OciRegistry::new(TIMEOUT).with_basic_auth("robot:wrong-s3cret".to_string(), &server.host());
     let e = client.tags(&server.image("acme/app:1.0")).unwrap_err();
-    assert_eq!(e.kind, RegistryErrorKind::Denied);
+    assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     let text = format!("{e} {e:?}");
     assert!(text.contains("registry_auth_env"), "{text}");
     for secret in ["wrong-s3cret", "cm9ib3Q6d3JvbmctczNjcmV0"] {
@@ -502,13 +507,13 @@ fn a_basic_challenge_is_answered_with_the_secret() {
     let e = OciRegistry::new(TIMEOUT)
         .tags(&server.image("acme/app:2"))
         .unwrap_err();
-    assert_eq!(e.kind, RegistryErrorKind::Denied);
+    assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     // the secret of another registry host is not offered
     let before = server.requests().len();
     let other =
         OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), "registry.example.org");
     let e = other.tags(&server.image("acme/app:2")).unwrap_err();
-    assert_eq!(e.kind, RegistryErrorKind::Denied);
+    assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     assert!(
         e.to_string()
             .contains("registry_auth_host (registry.example.org)"),
@@ -538,7 +543,11 @@ fn rate_limits_and_server_errors_skip_with_host_status_and_retry_after() {
             .unwrap_err();
         let text = e.to_string();
         let case = format!("case {status} {retry_after:?}: {text}");
-        assert_eq!(e.kind, RegistryErrorKind::Unavailable, "{case}");
+        let kind = match status {
+            429 => Failure::RateLimited,
+            s => Failure::Other(s),
+        };
+        assert_eq!(e.kind, RegistryErrorKind::Http(kind), "{case}");
         assert!(e.is_transient(), "{case}");
         assert_eq!(e.status, Some(status), "{case}");
         assert_eq!(e.retry_after.as_deref(), retry_after, "{case}");

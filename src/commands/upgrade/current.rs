@@ -12,7 +12,7 @@ use super::{Up, open};
 use crate::core::upgrade::Bump;
 use crate::core::upgrade_current::{Branch, Looked, Seen, decide, needs_look};
 use crate::forge::PullRequest;
-use crate::git::{Lease, made_by_afk};
+use crate::git::{Lease, LookAt, made_by_afk};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
 use anyhow::Result;
 
@@ -67,9 +67,14 @@ fn one(
     let url = up.mirror_url(&r.mirror)?;
     let dir = &upstream.checkout.dir;
     let head = pr.head.sha.clone();
-    let look = up
-        .git
-        .look(dir, &url, &pr.head.name, &head, main, seen.pushed.is_none())?;
+    let look = up.git.look(&LookAt {
+        dir,
+        url: &url,
+        branch: &pr.head.name,
+        head: &head,
+        main,
+        commits: seen.pushed.is_none(),
+    })?;
     let own = match seen.pushed {
         Some(p) => p == head,
         None => !look.commits.is_empty() && look.commits.iter().all(|(e, m)| made_by_afk(e, m)),

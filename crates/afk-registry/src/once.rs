@@ -1,7 +1,7 @@
 //! A tick's tag lookups shared across the threads that want them (upgrade's
 //! pipeline, `commands/upgrade/gather.rs`).
 
-use super::{ImageRef, Registry, RegistryError};
+use crate::{ImageRef, Registry, RegistryError};
 use std::collections::HashMap;
 use std::sync::Mutex;
 

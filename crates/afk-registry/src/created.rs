@@ -6,8 +6,12 @@
 //! Hub's CDN): that one hop is followed over HTTPS (plain HTTP on loopback
 //! only) without the registry's credentials.
 
-use super::{Accept, ImageRef, OciRegistry, Origin, RegistryError, protocol, read_at_most};
 use crate::core::release_age::{self, Manifest};
+use crate::error::{protocol, transport_kind};
+use crate::oci::read_at_most;
+use crate::origin::{Origin, resolve};
+use crate::{Accept, ImageRef, OciRegistry, RegistryError};
+use afk_http::Failure;
 
 const MANIFEST: Accept = Accept(
     "application/vnd.oci.image.index.v1+json, \
@@ -21,7 +25,7 @@ const BLOB: Accept = Accept("application/json, application/octet-stream", true);
 pub const MAX_BYTES: u64 = 4 << 20;
 
 impl OciRegistry {
-    pub(super) fn created_of(
+    pub(crate) fn created_of(
         &self,
         image: &ImageRef,
         tag: &str,
@@ -77,7 +81,7 @@ impl OciRegistry {
     ) -> Result<ureq::Response, RegistryError> {
         let to = resp
             .header("Location")
-            .map(|l| super::resolve(url, l))
+            .map(|l| resolve(url, l))
             .unwrap_or_default();
         let safe = Origin::parse(&to).is_some_and(|o| {
             o.base.starts_with("https://")
@@ -90,24 +94,26 @@ impl OciRegistry {
                 format!("GET {path}: redirected to a place afk does not follow"),
             ));
         }
+        let storage = |kind, words: String| {
+            RegistryError::http(
+                kind,
+                &origin.host(),
+                format!("GET {path}: the blob's storage{words}"),
+            )
+        };
         match self.agent.get(&to).call() {
             Ok(r) if r.status() < 300 => Ok(r),
-            Ok(r) => Err(protocol(
-                origin,
-                format!("GET {path}: the blob's storage answered {}", r.status()),
+            Ok(r) => Err(storage(
+                Failure::answered(r.status()),
+                format!(" answered {}", r.status()),
             )),
-            Err(e) => Err(protocol(
-                origin,
-                format!("GET {path}: the blob's storage: {}", short_err(&e)),
-            )),
+            Err(ureq::Error::Status(s, _)) => {
+                Err(storage(Failure::answered(s), format!(": status {s}")))
+            }
+            // the kind alone, never the URL (it may carry a signed query)
+            Err(ureq::Error::Transport(t)) => {
+                Err(storage(transport_kind(&t), format!(": {}", t.kind())))
+            }
         }
-    }
-}
-
-/// A transport error without its URL (which may carry a signed query).
-fn short_err(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Status(s, _) => format!("status {s}"),
-        ureq::Error::Transport(t) => t.kind().to_string(),
     }
 }

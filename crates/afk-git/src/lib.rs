@@ -17,7 +17,7 @@
 //! redirect there (`http.followRedirects=false`), so it never takes the
 //! credentials to another host.
 
-use crate::core::upgrade_commit::TreeChange;
+use afk_core::upgrade_commit::TreeChange;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -148,6 +148,24 @@ pub struct Checkout {
     pub dir: PathBuf,
     /// upstream `main`'s commit
     pub main: String,
+}
+
+/// Which PR branch to hold against `main` ([`Git::look`]), in the recipe's
+/// clone `dir`.
+#[derive(Debug, Clone, Copy)]
+pub struct LookAt<'a> {
+    /// the recipe's clone (afk's own commits are made there)
+    pub dir: &'a Path,
+    /// the mirror, fetched from when the clone lacks `head`
+    pub url: &'a str,
+    /// the PR's branch on the mirror
+    pub branch: &'a str,
+    /// the branch's head commit, as the forge reported it
+    pub head: &'a str,
+    /// upstream `main`'s commit
+    pub main: &'a str,
+    /// whether to list each commit since `main` ([`Look::commits`])
+    pub commits: bool,
 }
 
 /// What a PR branch is to `main` ([`Git::look`]).
@@ -624,15 +642,15 @@ impl Git {
     /// its objects written to a scratch folder removed after, so the clone
     /// gains nothing; `--quiet` is newer than the git afk supports); and with `commits`, each commit since `main`'s
     /// committer address and message.
-    pub fn look(
-        &self,
-        dir: &Path,
-        url: &str,
-        branch: &str,
-        head: &str,
-        main: &str,
-        commits: bool,
-    ) -> Result<Look> {
+    pub fn look(&self, at: &LookAt) -> Result<Look> {
+        let &LookAt {
+            dir,
+            url,
+            branch,
+            head,
+            main,
+            commits,
+        } = at;
         if self.exit_of(dir, &["cat-file", "-e", head], &[])? != 0 {
             let refspec = format!("refs/heads/{branch}");
             self.run(
@@ -751,15 +769,7 @@ pub trait GitOps: Send + Sync {
     /// See [`Git::push`].
     fn push(&self, dir: &Path, url: &str, sha: &str, branch: &str, lease: &Lease) -> Result<()>;
     /// See [`Git::look`].
-    fn look(
-        &self,
-        dir: &Path,
-        url: &str,
-        branch: &str,
-        head: &str,
-        main: &str,
-        commits: bool,
-    ) -> Result<Look>;
+    fn look(&self, at: &LookAt) -> Result<Look>;
     /// See [`Git::clone_branch`].
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()>;
     /// See [`Git::new_branch`].
@@ -791,16 +801,8 @@ impl GitOps for Git {
     fn clone_branch(&self, url: &str, branch: &str, dest: &Path) -> Result<()> {
         Git::clone_branch(self, url, branch, dest)
     }
-    fn look(
-        &self,
-        dir: &Path,
-        url: &str,
-        branch: &str,
-        head: &str,
-        main: &str,
-        commits: bool,
-    ) -> Result<Look> {
-        Git::look(self, dir, url, branch, head, main, commits)
+    fn look(&self, at: &LookAt) -> Result<Look> {
+        Git::look(self, at)
     }
     fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         Git::new_branch(self, dir, name)
