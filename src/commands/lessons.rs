@@ -9,7 +9,6 @@ use crate::output::table;
 use crate::store::lessons::{Filter, LessonSource, NewLesson, Update};
 use crate::types::RunId;
 use anyhow::{Result, bail};
-use clap::builder::TypedValueParser;
 use serde::Serialize;
 
 #[derive(clap::Subcommand, Debug)]
@@ -75,7 +74,7 @@ pub struct LessonRecord {
     #[arg(
         long,
         value_name = "A",
-        value_parser = crate::clap_values::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::Attribution>::new()
     )]
     pub attribution: Option<crate::types::lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
@@ -85,7 +84,7 @@ pub struct LessonRecord {
     #[arg(
         long,
         value_name = "D",
-        value_parser = crate::clap_values::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::TargetDomain>::new()
     )]
     pub target_domain: Option<crate::types::lesson::TargetDomain>,
 }
@@ -99,7 +98,7 @@ pub struct LessonList {
     #[arg(
         long,
         value_name = "S",
-        value_parser = crate::clap_values::Allowed::<StatusFilter>::new().map(crate::types::lesson::StatusFilter::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::StatusFilter>::new()
     )]
     pub status: Option<crate::types::lesson::StatusFilter>,
     /// Only lessons about this repository (owner/repo)
@@ -121,14 +120,14 @@ pub struct LessonUpdate {
     #[arg(
         long,
         value_name = "S",
-        value_parser = crate::clap_values::Allowed::<LessonStatus>::new().map(crate::types::lesson::LessonStatus::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::LessonStatus>::new()
     )]
     pub status: Option<crate::types::lesson::LessonStatus>,
     /// Where the fix belongs
     #[arg(
         long,
         value_name = "A",
-        value_parser = crate::clap_values::Allowed::<Attribution>::new().map(crate::types::lesson::Attribution::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::Attribution>::new()
     )]
     pub attribution: Option<crate::types::lesson::Attribution>,
     /// The repository that should change to fix it (owner/repo)
@@ -138,7 +137,7 @@ pub struct LessonUpdate {
     #[arg(
         long,
         value_name = "D",
-        value_parser = crate::clap_values::Allowed::<TargetDomain>::new().map(crate::types::lesson::TargetDomain::from)
+        value_parser = crate::clap_values::Allowed::<crate::types::lesson::TargetDomain>::new()
     )]
     pub target_domain: Option<crate::types::lesson::TargetDomain>,
     /// A related issue or PR that tracks the fix, e.g. owner/repo#9
@@ -150,101 +149,6 @@ pub struct LessonUpdate {
     /// Replace the suggestion
     #[arg(long, value_name = "TEXT")]
     pub suggestion: Option<String>,
-}
-
-/// A lesson's status.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LessonStatus {
-    /// Recorded, nobody has looked at it yet
-    New,
-    /// Someone is on it
-    #[value(name = "in_progress")]
-    InProgress,
-    /// Dealt with
-    Closed,
-}
-
-/// The statuses `lessons list --status` accepts: a status, or `open`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatusFilter {
-    /// Recorded, nobody has looked at it yet
-    New,
-    /// Someone is on it
-    #[value(name = "in_progress")]
-    InProgress,
-    /// Dealt with
-    Closed,
-    /// new or in_progress (what `lessons snapshot` counts as open)
-    Open,
-}
-
-/// Where a lesson's fix belongs.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attribution {
-    /// afk, the runner or the agent setup
-    Platform,
-    /// the repository the agent worked in
-    Repo,
-    /// both
-    Both,
-}
-
-/// What a lesson is about.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TargetDomain {
-    Reliability,
-    Quality,
-    Speed,
-    Cost,
-    Security,
-}
-
-// The lessons journal's values as the command line spells and explains them;
-// each becomes the model's value of the same name (`crate::types::lesson::LessonStatus`, …)
-// as clap parses it, so a command sees the model's types only.
-
-impl From<LessonStatus> for crate::types::lesson::LessonStatus {
-    fn from(v: LessonStatus) -> Self {
-        match v {
-            LessonStatus::New => crate::types::lesson::LessonStatus::New,
-            LessonStatus::InProgress => crate::types::lesson::LessonStatus::InProgress,
-            LessonStatus::Closed => crate::types::lesson::LessonStatus::Closed,
-        }
-    }
-}
-
-impl From<StatusFilter> for crate::types::lesson::StatusFilter {
-    fn from(v: StatusFilter) -> Self {
-        use crate::types::lesson::StatusFilter::{Is, Open};
-        match v {
-            StatusFilter::New => Is(crate::types::lesson::LessonStatus::New),
-            StatusFilter::InProgress => Is(crate::types::lesson::LessonStatus::InProgress),
-            StatusFilter::Closed => Is(crate::types::lesson::LessonStatus::Closed),
-            StatusFilter::Open => Open,
-        }
-    }
-}
-
-impl From<Attribution> for crate::types::lesson::Attribution {
-    fn from(v: Attribution) -> Self {
-        match v {
-            Attribution::Platform => crate::types::lesson::Attribution::Platform,
-            Attribution::Repo => crate::types::lesson::Attribution::Repo,
-            Attribution::Both => crate::types::lesson::Attribution::Both,
-        }
-    }
-}
-
-impl From<TargetDomain> for crate::types::lesson::TargetDomain {
-    fn from(v: TargetDomain) -> Self {
-        match v {
-            TargetDomain::Reliability => crate::types::lesson::TargetDomain::Reliability,
-            TargetDomain::Quality => crate::types::lesson::TargetDomain::Quality,
-            TargetDomain::Speed => crate::types::lesson::TargetDomain::Speed,
-            TargetDomain::Cost => crate::types::lesson::TargetDomain::Cost,
-            TargetDomain::Security => crate::types::lesson::TargetDomain::Security,
-        }
-    }
 }
 
 /// What `lessons record` and `lessons update` print with `--json`.
@@ -469,67 +373,4 @@ fn snapshot(ctx: &Session) -> Result<Outcome> {
         &human,
     );
     Ok(Outcome::OK)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clap_values::value_name;
-    use crate::types::lesson;
-    use clap::ValueEnum;
-
-    fn names<E: ValueEnum>() -> Vec<String> {
-        E::value_variants().iter().map(value_name).collect()
-    }
-
-    #[test]
-    fn value_enums_spell_what_the_journal_stores() {
-        let cases = [
-            ("status", names::<LessonStatus>(), crate::lessons::STATUSES),
-            (
-                "attribution",
-                names::<Attribution>(),
-                crate::lessons::ATTRIBUTIONS,
-            ),
-            (
-                "target domain",
-                names::<TargetDomain>(),
-                crate::lessons::DOMAINS,
-            ),
-        ];
-        for (what, got, want) in cases {
-            assert_eq!(got, want, "{what}");
-        }
-    }
-
-    /// Each value the command line accepts becomes the model's value of the
-    /// same name, so what is stored is what was typed.
-    #[test]
-    fn each_flag_value_becomes_the_model_value_of_its_name() {
-        fn check<E: ValueEnum, M: From<E> + std::fmt::Display>() {
-            for v in E::value_variants() {
-                assert_eq!(M::from(v.clone()).to_string(), value_name(v));
-            }
-        }
-        check::<LessonStatus, lesson::LessonStatus>();
-        check::<Attribution, lesson::Attribution>();
-        check::<TargetDomain, lesson::TargetDomain>();
-        for v in StatusFilter::value_variants() {
-            let want = match lesson::StatusFilter::from(*v) {
-                lesson::StatusFilter::Is(s) => s.as_str(),
-                lesson::StatusFilter::Open => "open",
-            };
-            assert_eq!(value_name(v), want);
-        }
-    }
-
-    #[test]
-    fn list_status_accepts_open_beside_every_status() {
-        let mut want: Vec<String> = crate::lessons::STATUSES
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        want.push("open".into());
-        assert_eq!(names::<StatusFilter>(), want);
-    }
 }

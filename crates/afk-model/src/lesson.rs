@@ -22,18 +22,18 @@ crate::named_enum! {
     /// name (closed, in_progress, new), the order `afk lessons snapshot` has
     /// always listed them in.
     LessonStatus {
-        New => "new",
-        InProgress => "in_progress",
-        Closed => "closed",
+        New => "new": "Recorded, nobody has looked at it yet",
+        InProgress => "in_progress": "Someone is on it",
+        Closed => "closed": "Dealt with",
     }
 }
 
 crate::named_enum! {
     /// Where a lesson's fix belongs.
     Attribution {
-        Platform => "platform",
-        Repo => "repo",
-        Both => "both",
+        Platform => "platform": "afk, the runner or the agent setup",
+        Repo => "repo": "the repository the agent worked in",
+        Both => "both": "both",
     }
 }
 
@@ -75,6 +75,30 @@ impl Ord for LessonStatus {
 pub enum StatusFilter {
     Is(LessonStatus),
     Open,
+}
+
+impl crate::Named for StatusFilter {
+    fn all() -> &'static [StatusFilter] {
+        use LessonStatus::*;
+        &[
+            StatusFilter::Is(New),
+            StatusFilter::Is(InProgress),
+            StatusFilter::Is(Closed),
+            StatusFilter::Open,
+        ]
+    }
+    fn name(self) -> &'static str {
+        match self {
+            StatusFilter::Is(s) => s.as_str(),
+            StatusFilter::Open => "open",
+        }
+    }
+    fn help(self) -> &'static str {
+        match self {
+            StatusFilter::Is(s) => crate::Named::help(s),
+            StatusFilter::Open => "new or in_progress (what `lessons snapshot` counts as open)",
+        }
+    }
 }
 
 impl StatusFilter {

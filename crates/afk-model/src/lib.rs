@@ -24,13 +24,27 @@ impl std::error::Error for ConfigError {}
 #[doc(hidden)]
 pub use serde as __serde;
 
+/// A closed set of values stored, printed and typed as their names: what
+/// a command line's value parser lists and checks (`afk runs --status`,
+/// `afk lessons update --status`). [`named_enum!`] implements it.
+pub trait Named: Copy + Send + Sync + 'static {
+    /// Every value, in the order afk lists them.
+    fn all() -> &'static [Self];
+    /// The value's name.
+    fn name(self) -> &'static str;
+    /// One line saying what the value means ("" when its name says it all).
+    fn help(self) -> &'static str {
+        ""
+    }
+}
+
 /// An enum of named values (a kind, a status, a column's closed set): each
 /// value has one stored name; `ALL`, `NAMES`, `as_str`, `parse` (None for any
 /// other text), `Display`, serde as the name, and `String::from`. The model's
 /// and the core's closed sets are all written with it.
 #[macro_export]
 macro_rules! named_enum {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $s:literal $(: $help:literal)?),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($(#[$vm])* $var),+ }
@@ -46,6 +60,17 @@ macro_rules! named_enum {
             /// The value a stored name is; None for any other text.
             pub fn parse(s: &str) -> Option<$name> {
                 match s { $($s => Some($name::$var),)+ _ => None }
+            }
+        }
+        impl $crate::Named for $name {
+            fn all() -> &'static [$name] {
+                $name::ALL
+            }
+            fn name(self) -> &'static str {
+                self.as_str()
+            }
+            fn help(self) -> &'static str {
+                match self { $($name::$var => concat!("" $(, $help)?)),+ }
             }
         }
         impl ::std::fmt::Display for $name {

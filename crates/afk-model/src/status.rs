@@ -26,6 +26,29 @@ pub enum RunStatus {
     Failed,
 }
 
+impl crate::Named for RunStatus {
+    fn all() -> &'static [RunStatus] {
+        &RunStatus::ALL
+    }
+    fn name(self) -> &'static str {
+        self.as_str()
+    }
+    fn help(self) -> &'static str {
+        match self {
+            RunStatus::Dispatching => "Claimed by poll; the agent is being started",
+            RunStatus::Started => "The agent runs; its label is not on the issue yet",
+            RunStatus::Dispatched => "Followed by watch",
+            RunStatus::Escalating => "Escalation decided, its forge writes not all done",
+            RunStatus::Succeeding => "Success decided, its forge writes not all done",
+            RunStatus::Abandoning => "Abandonment decided, its forge writes not all done",
+            RunStatus::Escalated => "Handed to a person",
+            RunStatus::Succeeded => "Merged (and deployed)",
+            RunStatus::Abandoned => "Stopped because a person closed or unlabelled the issue",
+            RunStatus::Failed => "The agent never started",
+        }
+    }
+}
+
 impl RunStatus {
     pub const ALL: [RunStatus; 10] = [
         RunStatus::Dispatching,

@@ -24,8 +24,8 @@ pub struct Args {
     pub repo: Option<String>,
     /// Only runs in this state (`--status`, as `gh run list` has it: `--state`
     /// is the global flag naming the state file)
-    #[arg(long, value_enum, value_name = "STATE")]
-    pub status: Option<RunStateArg>,
+    #[arg(long, value_name = "STATE", value_parser = crate::clap_values::Allowed::<crate::types::RunStatus>::new())]
+    pub status: Option<crate::types::RunStatus>,
     /// How many runs, newest first
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
@@ -50,49 +50,6 @@ Examples:
         #[arg(long)]
         log: bool,
     },
-}
-
-/// A run's state, as `afk runs --state` takes it.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunStateArg {
-    /// Claimed by poll; the agent is being started
-    Dispatching,
-    /// The agent runs; its label is not on the issue yet
-    Started,
-    /// Followed by watch
-    Dispatched,
-    /// Escalation decided, its forge writes not all done
-    Escalating,
-    /// Success decided, its forge writes not all done
-    Succeeding,
-    /// Abandonment decided, its forge writes not all done
-    Abandoning,
-    /// Handed to a person
-    Escalated,
-    /// Merged (and deployed)
-    Succeeded,
-    /// Stopped because a person closed or unlabelled the issue
-    Abandoned,
-    /// The agent never started
-    Failed,
-}
-
-impl RunStateArg {
-    pub fn status(self) -> crate::core::run_state::RunStatus {
-        use crate::core::run_state::RunStatus as S;
-        match self {
-            RunStateArg::Dispatching => S::Dispatching,
-            RunStateArg::Started => S::Started,
-            RunStateArg::Dispatched => S::Dispatched,
-            RunStateArg::Escalating => S::Escalating,
-            RunStateArg::Succeeding => S::Succeeding,
-            RunStateArg::Abandoning => S::Abandoning,
-            RunStateArg::Escalated => S::Escalated,
-            RunStateArg::Succeeded => S::Succeeded,
-            RunStateArg::Abandoned => S::Abandoned,
-            RunStateArg::Failed => S::Failed,
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -215,7 +172,7 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
 }
 
 fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<Outcome> {
-    let state = a.status.map(|s| s.status());
+    let state = a.status;
     // `--repo` is what a person typed: one that is not owner/name matches no run
     let runs = match a.repo.as_deref().map(crate::types::RepoName::parse) {
         Some(Err(_)) => vec![],
