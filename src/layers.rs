@@ -90,9 +90,24 @@ const STATE_CRATES: [&str; 4] = ["rusqlite", "libc", "clap", "toml"];
 /// the other crates it may never depend on. The compiler enforces the rest (a
 /// crate cannot name what it does not depend on); this pins the dependency
 /// lists themselves.
-const LOWER_CRATES: [(&str, &[&str], &[&str]); 7] = [
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 8] = [
     (
         "crates/afk-model",
+        &[
+            "afk-wire",
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-sandbox",
+            "afk",
+        ],
+        &IO_CRATES,
+    ),
+    // what the host, the client and the forges share with the core: as pure
+    (
+        "crates/afk-wire",
         &[
             "afk-core",
             "afk-host",
@@ -117,21 +132,30 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 7] = [
         &IO_CRATES,
     ),
     // the clock, the log, private files: below every adapter
+    // and not on the core: a decision's edit must not rebuild the host, the
+    // client and the forges (they take the rules they share from afk-wire)
     (
         "crates/afk-host",
-        &["afk-http", "afk-forge", "afk-store", "afk-sandbox", "afk"],
+        &[
+            "afk-core",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-sandbox",
+            "afk",
+        ],
         &NET_CRATES,
     ),
     // the one client names no store, forge, runner or command
     (
         "crates/afk-http",
-        &["afk-forge", "afk-store", "afk-sandbox", "afk"],
+        &["afk-core", "afk-forge", "afk-store", "afk-sandbox", "afk"],
         &STATE_CRATES,
     ),
     // the forges never see the config, the store or a command
     (
         "crates/afk-forge",
-        &["afk-store", "afk-sandbox", "afk"],
+        &["afk-core", "afk-store", "afk-sandbox", "afk"],
         &STATE_CRATES,
     ),
     // the state file names no client, forge, runner or command
@@ -144,6 +168,7 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 7] = [
     (
         "crates/afk-sandbox",
         &[
+            "afk-wire",
             "afk-core",
             "afk-host",
             "afk-http",
@@ -184,9 +209,14 @@ fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
         "a lower layer depends on I/O or on a higher one:\n{}",
         wrong.join("\n")
     );
-    // and the core never turns the model's SQLite feature on
-    let core = manifest("crates/afk-core");
-    assert!(core["dependencies"]["afk-model"].get("features").is_none());
+    // and neither the core nor afk-wire turns the model's SQLite feature on
+    for dir in ["crates/afk-core", "crates/afk-wire"] {
+        let m = manifest(dir);
+        assert!(
+            m["dependencies"]["afk-model"].get("features").is_none(),
+            "{dir}"
+        );
+    }
 }
 
 #[test]
