@@ -90,9 +90,26 @@ const STATE_CRATES: [&str; 4] = ["rusqlite", "libc", "clap", "toml"];
 /// the other crates it may never depend on. The compiler enforces the rest (a
 /// crate cannot name what it does not depend on); this pins the dependency
 /// lists themselves.
-const LOWER_CRATES: [(&str, &[&str], &[&str]); 9] = [
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 10] = [
     (
         "crates/afk-model",
+        &[
+            "afk-wire",
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &IO_CRATES,
+    ),
+    // what the host, the client and the forges share with the core: as pure
+    (
+        "crates/afk-wire",
         &[
             "afk-core",
             "afk-host",
@@ -121,9 +138,12 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 9] = [
         &IO_CRATES,
     ),
     // the clock, the log, private files: below every adapter
+    // and not on the core: a decision's edit must not rebuild the host, the
+    // client and the forges (they take the rules they share from afk-wire)
     (
         "crates/afk-host",
         &[
+            "afk-core",
             "afk-http",
             "afk-forge",
             "afk-store",
@@ -138,6 +158,7 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 9] = [
     (
         "crates/afk-http",
         &[
+            "afk-core",
             "afk-forge",
             "afk-store",
             "afk-git",
@@ -150,7 +171,14 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 9] = [
     // the forges never see the config, the store or a command
     (
         "crates/afk-forge",
-        &["afk-store", "afk-git", "afk-registry", "afk-sandbox", "afk"],
+        &[
+            "afk-core",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
         &STATE_CRATES,
     ),
     // the state file names no client, forge, runner or command
@@ -198,6 +226,7 @@ const LOWER_CRATES: [(&str, &[&str], &[&str]); 9] = [
     (
         "crates/afk-sandbox",
         &[
+            "afk-wire",
             "afk-core",
             "afk-host",
             "afk-http",
@@ -240,9 +269,14 @@ fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
         "a lower layer depends on I/O or on a higher one:\n{}",
         wrong.join("\n")
     );
-    // and the core never turns the model's SQLite feature on
-    let core = manifest("crates/afk-core");
-    assert!(core["dependencies"]["afk-model"].get("features").is_none());
+    // and neither the core nor afk-wire turns the model's SQLite feature on
+    for dir in ["crates/afk-core", "crates/afk-wire"] {
+        let m = manifest(dir);
+        assert!(
+            m["dependencies"]["afk-model"].get("features").is_none(),
+            "{dir}"
+        );
+    }
 }
 
 /// A circle through the binary's top-level modules, if there is one

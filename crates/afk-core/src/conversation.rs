@@ -4,54 +4,14 @@
 //! watch tick acts, these rules decide.
 
 use crate::types::stamp;
-use crate::types::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
+use crate::types::{BranchUpdate, Review, ReviewState, UpdateStyle};
 use time::OffsetDateTime;
 
-/// The most reviews of one pull request afk keeps: the latest.
-pub const REVIEWS_MAX: usize = 100;
-/// The most line comments of one review afk keeps.
-pub const LINE_COMMENTS_MAX: usize = 20;
-/// The most of one line comment's text afk keeps, in bytes.
-pub const LINE_COMMENT_BYTES: usize = 4 * 1024;
-/// The most of a review's text afk keeps, in bytes: its body alone, and its
-/// line comments' texts together.
-pub const REVIEW_BODY_BYTES: usize = 32 * 1024;
-
-/// `text` cut to at most `max` bytes on a character boundary, and whether it was.
-pub fn cut(text: &str, max: usize) -> (String, bool) {
-    if text.len() <= max {
-        return (text.to_string(), false);
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    (text[..end].to_string(), true)
-}
-
-/// A review's line comments, in the order the forge gave them, as afk keeps
-/// them: at most [`LINE_COMMENTS_MAX`], each text cut to
-/// [`LINE_COMMENT_BYTES`], all the texts together at most
-/// [`REVIEW_BODY_BYTES`] (the comment that reaches it is cut to what is
-/// left; those after it are left out). `more` says some were left out.
-/// Takes an iterator so a reader can stop once [`LINE_COMMENTS_MAX`] + 1 were seen.
-pub fn keep_line_comments(all: impl IntoIterator<Item = LineComment>) -> LineComments {
-    let mut out = LineComments::default();
-    let mut used = 0;
-    for mut c in all {
-        let room = LINE_COMMENT_BYTES.min(REVIEW_BODY_BYTES - used);
-        if out.kept.len() == LINE_COMMENTS_MAX || room == 0 {
-            out.more = true;
-            break;
-        }
-        let (body, was_cut) = cut(&c.body, room);
-        used += body.len();
-        c.body = body;
-        c.body_cut |= was_cut;
-        out.kept.push(c);
-    }
-    out
-}
+/// How much of a review's text afk keeps: afk-wire's, since the forges read
+/// reviews by it, and named here with the rest of the conversation's rules.
+pub use afk_wire::review_bounds::{
+    LINE_COMMENT_BYTES, LINE_COMMENTS_MAX, REVIEW_BODY_BYTES, REVIEWS_MAX, cut, keep_line_comments,
+};
 
 /// What a watch tick knows when it looks at a PR's reviews.
 pub struct ReviewContext<'a> {
@@ -298,64 +258,6 @@ mod tests {
             held_text(&"x".repeat(500), since, "").len() < 200,
             "a login is one short line"
         );
-    }
-
-    #[test]
-    fn outside_text_is_cut_on_a_character_boundary() {
-        let cases = [
-            ("", 4, "", false),
-            ("abcd", 4, "abcd", false),
-            ("abcde", 4, "abcd", true),
-            // "é" is two bytes: never split
-            ("abcé", 4, "abc", true),
-            ("ééé", 5, "éé", true),
-            ("x", 0, "", true),
-        ];
-        for (text, max, want, was) in cases {
-            assert_eq!(cut(text, max), (want.to_string(), was), "{text:?} {max}");
-        }
-    }
-
-    fn lc(id: i64, bytes: usize) -> LineComment {
-        LineComment {
-            id,
-            review_id: Some(1),
-            path: "a.rs".into(),
-            line: Some(1),
-            body: "x".repeat(bytes),
-            author: "alice".into(),
-            body_cut: false,
-        }
-    }
-
-    #[test]
-    fn at_most_twenty_line_comments_of_4_kib_each_and_32_kib_in_all_are_kept() {
-        let k = LINE_COMMENT_BYTES;
-        // (comment sizes, kept sizes, which were cut, more left out)
-        type Case = (Vec<usize>, Vec<usize>, Vec<bool>, bool);
-        let cases: Vec<Case> = vec![
-            (vec![], vec![], vec![], false),
-            (vec![10, 20], vec![10, 20], vec![false, false], false),
-            (vec![k + 1], vec![k], vec![true], false),
-            (vec![1; 21], vec![1; 20], vec![false; 20], true),
-            (vec![1; 20], vec![1; 20], vec![false; 20], false),
-            // eight full ones fill 32 KiB: the ninth is left out
-            (vec![k; 9], vec![k; 8], vec![false; 8], true),
-            // the one that reaches the total is cut to what is left
-            (
-                [vec![k; 7], vec![k - 10, 100, 5]].concat(),
-                [vec![k; 7], vec![k - 10, 10]].concat(),
-                [vec![false; 8], vec![true]].concat(),
-                true,
-            ),
-        ];
-        for (i, (sizes, want, cuts, more)) in cases.into_iter().enumerate() {
-            let all = sizes.iter().enumerate().map(|(n, s)| lc(n as i64, *s));
-            let got = keep_line_comments(all);
-            let lens: Vec<usize> = got.kept.iter().map(|c| c.body.len()).collect();
-            let got_cuts: Vec<bool> = got.kept.iter().map(|c| c.body_cut).collect();
-            assert_eq!((lens, got_cuts, got.more), (want, cuts, more), "case {i}");
-        }
     }
 
     fn review(id: i64, author: &str, state: ReviewState, commit: &str, at: &str) -> Review {

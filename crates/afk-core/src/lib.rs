@@ -1,14 +1,18 @@
 //! afk's decisions: pure functions, no I/O, no clock, no randomness. Time and
 //! draws come in as arguments; what a tick observed comes in as plain values
 //! (the model's types), and a decision, a plan or a text goes out. This crate
-//! depends on the model and on data crates only (serde, time, YAML events), so
-//! naming an adapter from here does not compile.
+//! depends on the model, afk-wire and data crates only (serde, time, YAML
+//! events), so naming an adapter from here does not compile.
 
 /// The model's values, under the name the rest of afk knows them by.
 use afk_model as types;
 
+/// The rules the host, the client and the forges share with the decisions:
+/// afk-wire's (so a decision's edit does not rebuild them), under the names
+/// they always had here (`afk_core::sanitize`, `crate::core::app_token`).
+pub use afk_wire::{app_token, retry_after, revalidate, review_bounds, sanitize, secrets};
+
 pub mod answers;
-pub mod app_token;
 pub mod bounds;
 pub mod cadence;
 pub mod canary;
@@ -35,15 +39,11 @@ pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
 pub mod release_age;
-pub mod retry_after;
-pub mod revalidate;
 pub mod routing;
 pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
-pub mod sanitize;
 pub mod schedule;
-pub mod secrets;
 pub mod spend;
 pub mod status_issue;
 pub mod status_page;

@@ -589,7 +589,7 @@ impl Forge for Github {
             &format!("/repos/{}/pulls/{pr}/comments", rp(repo)),
             |page: Vec<super::reviews::WireLineComment>| {
                 mine.extend(page.into_iter().filter(|c| c.review_id() == Some(review)));
-                mine.len() <= crate::core::conversation::LINE_COMMENTS_MAX
+                mine.len() <= crate::core::review_bounds::LINE_COMMENTS_MAX
             },
         )?;
         Ok(super::reviews::keep_comments(

@@ -25,9 +25,11 @@ pub use github::Github;
 pub use http::{Failure, ForgeError, LastTry, fan_out};
 
 // the paths this crate's files name, as in the binary they came from
-use afk_core as core;
+// (afk-wire is the part of afk-core they use, re-exported there under the
+// same names: `crate::core::sanitize` is `afk_core::sanitize`)
 use afk_host::clock;
 use afk_model as types;
+use afk_wire as core;
 pub use model::*;
 
 use crate::types::{IssueNumber, Permission, RepoName};
@@ -129,15 +131,15 @@ pub trait Forge: Send + Sync {
 
     // the conversation on the PR (SPEC 4.1)
     /// The reviews of pull request `pr` afk's account sees, oldest first (the
-    /// latest `core::conversation::REVIEWS_MAX` when there are more), each
-    /// body kept to `core::conversation::REVIEW_BODY_BYTES`. Conditional
+    /// latest `core::review_bounds::REVIEWS_MAX` when there are more), each
+    /// body kept to `core::review_bounds::REVIEW_BODY_BYTES`. Conditional
     /// where the forge allows it: an unchanged list costs no rate limit.
     fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
         let _ = pr;
         anyhow::bail!("forge: reading the reviews of {repo} is not supported by this forge yet")
     }
     /// The line comments of review `review` of pull request `pr`, in the
-    /// forge's order, kept as `core::conversation::keep_line_comments` says
+    /// forge's order, kept as `core::review_bounds::keep_line_comments` says
     /// (the cut said by `more`); reading stops once more than can be kept were seen.
     fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
         let _ = (pr, review);

@@ -780,7 +780,7 @@ impl Forge for MemoryForge {
                 )));
             }
             let all = r.line_comments.get(&review).cloned().unwrap_or_default();
-            Ok(crate::core::conversation::keep_line_comments(all))
+            Ok(crate::core::review_bounds::keep_line_comments(all))
         })
     }
 

@@ -1,11 +1,11 @@
 //! The conversation on a pull request as both forges send it (SPEC 4.1):
 //! their review and line-comment JSON read into the forge-neutral shapes,
-//! kept bounded as `core::conversation` says, and what GitHub's refusals of a
+//! kept bounded as `core::review_bounds` says, and what GitHub's refusals of a
 //! branch update mean. One copy for `gitea` and `github`.
 
 use super::http::{ForgeError, Http};
 use super::model::{BranchUpdate, LineComment, LineComments, Review, ReviewState, User};
-use crate::core::conversation::{self, LINE_COMMENTS_MAX, REVIEW_BODY_BYTES, REVIEWS_MAX};
+use crate::core::review_bounds::{self, LINE_COMMENTS_MAX, REVIEW_BODY_BYTES, REVIEWS_MAX};
 use anyhow::Result;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -38,7 +38,7 @@ impl WireReview {
             ReviewState::from_forge(&self.state)
         };
         let (body, body_cut) =
-            conversation::cut(self.body.as_deref().unwrap_or(""), REVIEW_BODY_BYTES);
+            review_bounds::cut(self.body.as_deref().unwrap_or(""), REVIEW_BODY_BYTES);
         Review {
             id: self.id,
             author: self.user.map(|u| u.login).unwrap_or_default(),
@@ -125,12 +125,12 @@ pub(crate) fn read_reviews(http: &Http, path: &str) -> Result<Vec<Review>> {
 }
 
 /// One review's line comments from `wire`, taken no further than one more
-/// than can be kept, bounded as `core::conversation` says.
+/// than can be kept, bounded as `core::review_bounds` says.
 pub(crate) fn keep_comments(
     wire: impl IntoIterator<Item = WireLineComment>,
     lines: Lines,
 ) -> LineComments {
-    conversation::keep_line_comments(
+    review_bounds::keep_line_comments(
         wire.into_iter()
             .take(LINE_COMMENTS_MAX + 1)
             .map(|w| w.into_comment(lines)),

@@ -154,7 +154,7 @@ fn line(
     fields: &[(&str, serde_json::Value)],
 ) -> String {
     let msg = msg.replace(['\n', '\r'], " ");
-    let msg = afk_core::sanitize::for_terminal(&msg);
+    let msg = afk_wire::sanitize::for_terminal(&msg);
     match format {
         Format::Plain => match l {
             Level::Warn => format!("afk: warning: {msg}"),

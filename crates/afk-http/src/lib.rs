@@ -16,9 +16,11 @@ pub mod link;
 mod stale;
 
 // the paths this file names, as in the binary it came from
-use afk_core as core;
+// (afk-wire is the part of afk-core they use, re-exported there under the
+// same names: `crate::core::sanitize` is `afk_core::sanitize`)
 use afk_host::{clock, log};
 use afk_model as types;
+use afk_wire as core;
 
 use anyhow::Result;
 use serde::de::DeserializeOwned;

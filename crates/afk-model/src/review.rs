@@ -49,7 +49,7 @@ pub struct Review {
     pub commit_sha: String,
     /// when it was submitted (RFC 3339; none for a pending one)
     pub submitted_at: Option<String>,
-    /// the review's text, at most `core::conversation::REVIEW_BODY_BYTES`
+    /// the review's text, at most `core::review_bounds::REVIEW_BODY_BYTES`
     pub body: String,
     /// the text was longer and was cut
     pub body_cut: bool,
@@ -72,7 +72,7 @@ pub struct LineComment {
 }
 
 /// A review's line comments as kept: at most so many, each and all together
-/// bounded (`core::conversation::keep_line_comments`), the cut said.
+/// bounded (`core::review_bounds::keep_line_comments`), the cut said.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LineComments {
     pub kept: Vec<LineComment>,
