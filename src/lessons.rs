@@ -81,7 +81,7 @@ impl Journal {
         if !self.enabled || limit == 0 {
             return vec![];
         }
-        let res = self.source.open_existing().and_then(|s| match s {
+        let res = self.source.read_existing().and_then(|s| match s {
             Some(s) => s.open_lessons(repo, limit),
             None => Ok(vec![]),
         });

@@ -229,7 +229,7 @@ pub fn write(path: &Path, stats: &TickStats, state_path: &Path, cfg: &Config) {
         let _turn = crate::lock::wait_for(state_dir, "metrics")?;
         let previous = std::fs::read_to_string(path).unwrap_or_default();
         let now = crate::clock::now();
-        let state = match Store::open_existing(state_path)? {
+        let state = match Store::read_existing(state_path)? {
             Some(s) => state_lines(&s)? + &spend_lines(&s, &cfg.budget, now)?,
             None => String::new(),
         };

@@ -240,13 +240,13 @@ impl Session {
     /// The state file read-only: a missing one reads as empty and is never
     /// created, an older one is read through a migrated copy.
     pub fn read_store(&self) -> Result<Store> {
-        Store::open_for_read(self.state_path())
+        Store::read(self.state_path())
     }
 
     /// The state file read-only; None when there is none (doctor, the
     /// journal's check before writing).
     pub fn existing_store(&self) -> Result<Option<Store>> {
-        Store::open_existing(self.state_path())
+        Store::read_existing(self.state_path())
     }
 
     /// The state file to change outside a tick (`lessons`, `template`,

@@ -262,9 +262,9 @@ impl Source {
     }
     /// A connection when there is something to read: the file only when it
     /// exists (never creating it), a copy always.
-    pub fn open_existing(&self) -> Result<Option<Store>> {
+    pub fn read_existing(&self) -> Result<Option<Store>> {
         match self {
-            Source::File(path) => Store::open_existing(path),
+            Source::File(path) => Store::read_existing(path),
             Source::Copy { .. } => self.open().map(Some),
         }
     }
@@ -428,10 +428,12 @@ impl Store {
         Ok(store)
     }
 
-    /// For `--dry-run`: the existing file read-only, or an empty in-memory store
-    /// when there is none yet, so nothing is ever written.
-    pub fn open_for_read(path: &Path) -> Result<Store> {
-        if let Some(s) = Store::open_existing(path)? {
+    /// The file read-only (an older schema read through a migrated copy in
+    /// memory), or an empty in-memory store when there is none yet: reading
+    /// never creates or changes a state file (`afk status`, `runs`, `lessons
+    /// list`, `template list`, the status page).
+    pub fn read(path: &Path) -> Result<Store> {
+        if let Some(s) = Store::read_existing(path)? {
             return Ok(s);
         }
         let conn = Connection::open_in_memory()?;
@@ -500,18 +502,9 @@ impl Store {
         }
     }
 
-    /// For commands that only read: the file (migrated) when it exists, else an
-    /// empty in-memory store, so reading never creates a state file.
-    pub fn open_reading(path: &Path) -> Result<Store> {
-        if path.exists() {
-            Store::open(path)
-        } else {
-            Store::open_for_read(path)
-        }
-    }
-
-    /// Open an existing file read-only (doctor); None when it does not exist.
-    pub fn open_existing(path: &Path) -> Result<Option<Store>> {
+    /// The file read-only, as [`Store::read`]; None when it does not exist
+    /// (doctor, the metrics file's gauges, the journal's check).
+    pub fn read_existing(path: &Path) -> Result<Option<Store>> {
         if !path.exists() {
             return Ok(None);
         }
@@ -765,7 +758,7 @@ mod tests {
     fn a_run_whose_repo_does_not_parse_is_set_aside_not_a_failed_query() {
         use crate::core::run_state::RunStatus;
         use crate::runs::NewRun;
-        let store = Store::open_for_read(Path::new("/nonexistent/afk.db")).unwrap();
+        let store = Store::read(Path::new("/nonexistent/afk.db")).unwrap();
         let repo = crate::types::RepoName::parse("acme/api").unwrap();
         let claim = |n| NewRun {
             repo: &repo,

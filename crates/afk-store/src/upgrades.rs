@@ -384,7 +384,7 @@ mod tests {
 
     #[test]
     fn a_final_outcome_is_decided_once_with_one_event() {
-        let mut s = Store::open_for_read(std::path::Path::new("/nonexistent/afk.db")).unwrap();
+        let mut s = Store::read(std::path::Path::new("/nonexistent/afk.db")).unwrap();
         let mirror = RepoName::parse("maint/nginx").unwrap();
         let n = NewUpgrade {
             mirror: &mirror,
