@@ -38,6 +38,18 @@ pub struct ForgeError {
     pub status: Option<u16>,
     pub message: String,
     pub kind: Failure,
+    /// the retries the call had (`forge.retries`): what an exhausted call's
+    /// `transient_retry` lesson says it used up
+    pub retries: u32,
+}
+
+/// A call that used up its retries, as the tick's `transient_retry` lesson
+/// names it: the repository it was about (`/repos/{owner}/{name}/…`) and one
+/// line saying what failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhausted {
+    pub repo: Option<String>,
+    pub line: String,
 }
 
 impl std::fmt::Display for ForgeError {
@@ -161,6 +173,30 @@ impl ForgeError {
     /// is no such call's error.
     pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
         e.downcast_ref::<ForgeError>().map(|f| f.kind)
+    }
+
+    /// The call that used up its retries, when `e` is one (anywhere in its
+    /// chain): errors carry it to the tick's report, no global does.
+    pub fn exhausted_of(e: &anyhow::Error) -> Option<Exhausted> {
+        e.downcast_ref::<ForgeError>()
+            .and_then(ForgeError::exhausted)
+    }
+
+    /// This call, when it used up its retries.
+    pub fn exhausted(&self) -> Option<Exhausted> {
+        let Failure::Exhausted(_) = self.kind else {
+            return None;
+        };
+        let mut parts = self.path.split(['/', '?']).filter(|p| !p.is_empty());
+        let repo = match (parts.next(), parts.next(), parts.next()) {
+            (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
+            _ => None,
+        };
+        let line = format!(
+            "{}: {} {} failed after {} retries: {}",
+            self.service, self.method, self.path, self.retries, self.message
+        );
+        Some(Exhausted { repo, line })
     }
 
     /// What a configuration mistake (a refused token, an unreachable host)
@@ -308,29 +344,28 @@ pub struct Http {
     url_key: &'static str,
 }
 
-/// The calls of this process (one tick) that used up their retries: `(repo,
-/// line)`, for the `transient_retry` lessons of ticks that do not carry each
-/// error to the end themselves (harvest, upgrade).
-static EXHAUSTED: Mutex<Vec<(Option<String>, String)>> = Mutex::new(Vec::new());
-
-fn note_exhausted(line: &str, path: &str) {
-    // `/repos/{owner}/{name}/...`: the repository the call was about
-    let mut parts = path.split(['/', '?']).filter(|p| !p.is_empty());
-    let repo = match (parts.next(), parts.next(), parts.next()) {
-        (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
-        _ => None,
-    };
-    if let Ok(mut v) = EXHAUSTED.lock() {
-        v.push((repo, line.to_string()));
-    }
+/// One call as its tries share it.
+struct Call<'a> {
+    method: &'a str,
+    /// relative to the API root, with its query
+    path: &'a str,
+    url: String,
+    /// sent again after a 5xx or a lost answer (a `POST` may have landed: never)
+    idempotent: bool,
 }
 
-/// Take the calls that used up their retries so far: `(repo, what failed)`.
-pub fn take_exhausted() -> Vec<(Option<String>, String)> {
-    EXHAUSTED
-        .lock()
-        .map(|mut v| std::mem::take(&mut *v))
-        .unwrap_or_default()
+/// What a refused try leads to.
+enum Next {
+    /// try again after this wait
+    Wait(Duration),
+    /// a 401 with a refresher: a fresh token, then the same request
+    Renew,
+    Fail(anyhow::Error),
+}
+
+/// The wait before the try after `attempt` when the service names none.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64 << attempt.min(6))
 }
 
 /// `scheme://host[:port]` of a URL: what a connect error names.
@@ -593,8 +628,8 @@ impl Http {
         self.failed(method, path, status, message, kind)
     }
 
-    /// An error that met `kind`; a call that used up its retries is noted
-    /// for the tick's `transient_retry` lessons ([`take_exhausted`]).
+    /// An error that met `kind`; one that used up its retries says how
+    /// many it had ([`ForgeError::exhausted`]).
     fn failed(
         &self,
         method: &str,
@@ -606,15 +641,6 @@ impl Http {
         let bare = path.split('?').next().unwrap_or(path);
         // the message may carry what the service said: one short escaped line
         let message = crate::core::sanitize::excerpt(&message, MESSAGE_MAX);
-        if let Failure::Exhausted(_) = kind {
-            note_exhausted(
-                &format!(
-                    "{}: {method} {bare} failed after {} retries: {message}",
-                    self.service, self.retries
-                ),
-                path,
-            );
-        }
         anyhow::Error::new(ForgeError {
             service: self.service,
             method: method.into(),
@@ -622,6 +648,7 @@ impl Http {
             status,
             message,
             kind,
+            retries: self.retries,
         })
     }
 
@@ -733,223 +760,39 @@ impl Http {
         body: Option<&serde_json::Value>,
         accept: &str,
     ) -> Result<Response> {
-        let url = format!("{}{}", self.root, path);
-        let idempotent = method != "POST";
-        let cached = match (&self.cache, method) {
-            (Some(c), "GET") => {
-                self.ledger.read(path);
-                c.get(&url)
-            }
-            (Some(_), _) => {
-                self.ledger.wrote(path);
-                None
-            }
-            _ => None,
+        let call = Call {
+            method,
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: method != "POST",
         };
+        let cached = self.cached(&call);
         self.start()?;
         let mut attempt = 0;
         loop {
             let slot = self.admit(method, path)?;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = self.agent.request(method, &url).set("Accept", accept);
-            for (k, v) in &self.headers {
-                req = req.set(k, v);
-            }
             let sent = self.renewal.lock().unwrap().generation;
-            let auth = self.auth.read().unwrap().clone();
-            if !auth.is_empty() {
-                req = req.set("Authorization", &auth);
-            }
-            if let Some(c) = &cached {
-                req = req.set("If-None-Match", &c.etag);
-            }
-            let started = std::time::Instant::now();
-            let res = match body {
-                Some(b) => req.send_json(b.clone()),
-                None => req.call(),
-            };
-            crate::log::request(
-                method,
-                path,
-                match &res {
-                    Ok(r) => Some(r.status()),
-                    Err(ureq::Error::Status(s, _)) => Some(*s),
-                    Err(_) => None,
-                },
-                started.elapsed(),
-            );
-            let wait = match res {
-                Ok(resp) => {
-                    let status = resp.status();
-                    self.note_rate(&resp);
-                    if status == 304
-                        && let Some(c) = &cached
-                    {
-                        return Ok(Response {
-                            status: 200,
-                            link: c.link.clone(),
-                            body: c.body.clone(),
-                            scopes: resp.header("x-oauth-scopes").map(str::to_string),
-                            not_modified: true,
-                        });
-                    }
-                    self.costly.fetch_add(1, Ordering::Relaxed);
-                    let link = resp.header("Link").map(str::to_string);
-                    let scopes = resp.header("x-oauth-scopes").map(str::to_string);
-                    let etag = resp.header("ETag").map(str::to_string);
-                    if (300..400).contains(&status) {
-                        let to = resp.header("Location").unwrap_or("").to_string();
-                        return Err(self.error(
-                            method,
-                            path,
-                            Some(status),
-                            format!(
-                                "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
-                            ),
-                        ));
-                    }
-                    let body = resp.into_string().map_err(|e| {
-                        self.error(method, path, Some(status), format!("reading the body: {e}"))
-                    })?;
-                    if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
-                        && (200..300).contains(&status)
-                    {
-                        c.put(
-                            &url,
-                            Cached {
-                                etag,
-                                body: body.clone(),
-                                link: link.clone(),
-                            },
-                        );
-                    }
-                    return Ok(Response {
-                        status,
-                        link,
-                        body,
-                        scopes,
-                        not_modified: false,
-                    });
-                }
+            let wait = match self.request(&call, body, accept, cached.as_ref()) {
+                Ok(resp) => return self.answer(&call, resp, cached.as_ref()),
                 Err(ureq::Error::Status(status, resp)) => {
-                    self.costly.fetch_add(1, Ordering::Relaxed);
-                    let rate = self.note_rate(&resp);
-                    // seconds or an HTTP date (as proxies and CDNs send it),
-                    // a date measured from the answer's own Date; a wait is
-                    // the machine's, never a pinned AFK_NOW's
-                    let ra = resp.header("Retry-After").and_then(|v| {
-                        crate::core::retry_after::wait(
-                            v,
-                            resp.header("Date"),
-                            time::OffsetDateTime::now_utc(),
-                        )
-                    });
-                    let body = resp.into_string().unwrap_or_default();
-                    if status == 401 && self.refresher.is_some() {
-                        drop(slot);
-                        if self.renew(sent)? {
-                            continue;
-                        }
-                        return Err(self.error(
-                            method,
-                            path,
-                            Some(401),
-                            "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
-                        ));
-                    }
-                    let limit_status = status == 403 || status == 429;
-                    if limit_status && rate.remaining == Some(0) {
-                        return Err(self.limited(method, path, Some(status), rate.reset));
-                    }
-                    let secondary = limit_status
-                        && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
-                    let msg = if secondary && status == 403 {
-                        "secondary rate limit; try again later".to_string()
-                    } else {
-                        self.status_message(status, &body)
-                    };
-                    let retryable = status == 429 || secondary || (status >= 500 && idempotent);
-                    // a secondary limit that outlasts us is a limit, never "forbidden"
-                    let last = if secondary {
-                        LastTry::RateLimited
-                    } else {
-                        LastTry::Answered(status)
-                    };
-                    if !retryable || attempt >= self.retries {
-                        let kind = if retryable {
-                            Failure::Exhausted(last)
-                        } else {
-                            Failure::answered(status)
-                        };
-                        return Err(self.failed(method, path, Some(status), msg, kind));
-                    }
-                    let wait = match ra {
-                        Some(w) => w,
-                        None if secondary => SECONDARY_DEFAULT_WAIT,
-                        None => Duration::from_millis(100u64 << attempt.min(6)),
-                    };
-                    if !self.take_wait(wait) {
-                        return Err(self.failed(
-                            method,
-                            path,
-                            Some(status),
-                            format!(
-                                "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
-                                wait.as_secs()
-                            ),
-                            Failure::Exhausted(last),
-                        ));
-                    }
-                    wait
-                }
-                Err(ureq::Error::Transport(t)) => {
-                    let connect = matches!(
-                        t.kind(),
-                        ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
-                    );
-                    let at = origin(&self.root);
-                    let key = self.url_key;
-                    let reason = connect_reason(&t);
-                    if t.kind() == ureq::ErrorKind::Dns || (connect && reason.contains("refused")) {
-                        // nobody listens there, or there is no such host: a
-                        // configuration mistake, not a passing failure
-                        let msg = match t.kind() {
-                            ureq::ErrorKind::Dns => {
-                                format!("cannot resolve the host of {at} ({key}): {reason}")
+                    match self.refused(&call, status, resp, attempt) {
+                        Next::Wait(w) => w,
+                        Next::Fail(e) => return Err(e),
+                        Next::Renew => {
+                            drop(slot);
+                            if self.renew(sent)? {
+                                continue;
                             }
-                            _ => format!("cannot connect to {at} ({key}): {reason}"),
-                        };
-                        return Err(self.failed(method, path, None, msg, Failure::Unreachable));
-                    }
-                    let msg = match t.kind() {
-                        ureq::ErrorKind::Io
-                            if t.to_string().contains("timed out")
-                                || t.to_string().contains("WouldBlock") =>
-                        {
-                            "timed out (forge.timeout)".to_string()
+                            return Err(self.error(
+                                method,
+                                path,
+                                Some(401),
+                                "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
+                            ));
                         }
-                        // ureq says "<url>: <what>": drop the URL (it may carry a
-                        // query) and the separator it leaves behind
-                        ureq::ErrorKind::ConnectionFailed => {
-                            format!("cannot connect to {at} ({key}): {reason}")
-                        }
-                        _ => short(
-                            t.to_string()
-                                .replace(&url, "")
-                                .trim_start_matches([':', ' ']),
-                        ),
-                    };
-                    let retryable = connect || idempotent;
-                    if !retryable || attempt >= self.retries {
-                        let kind = if retryable {
-                            Failure::Exhausted(LastTry::NoAnswer)
-                        } else {
-                            Failure::NoAnswer
-                        };
-                        return Err(self.failed(method, path, None, msg, kind));
                     }
-                    Duration::from_millis(100u64 << attempt.min(6))
                 }
+                Err(ureq::Error::Transport(t)) => self.unanswered(&call, &t, attempt)?,
             };
             drop(slot);
             crate::log::debug(&format!(
@@ -961,6 +804,236 @@ impl Http {
             std::thread::sleep(wait);
             attempt += 1;
         }
+    }
+
+    /// What the cache holds for a GET (noted as read); a write is noted as
+    /// one, for `revalidate`.
+    fn cached(&self, call: &Call) -> Option<Cached> {
+        match (&self.cache, call.method) {
+            (Some(c), "GET") => {
+                self.ledger.read(call.path);
+                c.get(&call.url)
+            }
+            (Some(_), _) => {
+                self.ledger.wrote(call.path);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// One attempt on the wire: the client's headers, the token in hand, the
+    /// cached `ETag`; counted and logged.
+    fn request(
+        &self,
+        call: &Call,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+        cached: Option<&Cached>,
+    ) -> std::result::Result<ureq::Response, ureq::Error> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut req = self
+            .agent
+            .request(call.method, &call.url)
+            .set("Accept", accept);
+        for (k, v) in &self.headers {
+            req = req.set(k, v);
+        }
+        let auth = self.auth.read().unwrap().clone();
+        if !auth.is_empty() {
+            req = req.set("Authorization", &auth);
+        }
+        if let Some(c) = cached {
+            req = req.set("If-None-Match", &c.etag);
+        }
+        let started = std::time::Instant::now();
+        let res = match body {
+            Some(b) => req.send_json(b.clone()),
+            None => req.call(),
+        };
+        crate::log::request(
+            call.method,
+            call.path,
+            match &res {
+                Ok(r) => Some(r.status()),
+                Err(ureq::Error::Status(s, _)) => Some(*s),
+                Err(_) => None,
+            },
+            started.elapsed(),
+        );
+        res
+    }
+
+    /// A 2xx or 3xx answer: a 304 from the cache, a redirect refused (never
+    /// followed), else the body, kept for the next conditional GET.
+    fn answer(
+        &self,
+        call: &Call,
+        resp: ureq::Response,
+        cached: Option<&Cached>,
+    ) -> Result<Response> {
+        let (method, path) = (call.method, call.path);
+        let status = resp.status();
+        self.note_rate(&resp);
+        let scopes = resp.header("x-oauth-scopes").map(str::to_string);
+        if status == 304
+            && let Some(c) = cached
+        {
+            return Ok(Response {
+                status: 200,
+                link: c.link.clone(),
+                body: c.body.clone(),
+                scopes,
+                not_modified: true,
+            });
+        }
+        self.costly.fetch_add(1, Ordering::Relaxed);
+        let link = resp.header("Link").map(str::to_string);
+        let etag = resp.header("ETag").map(str::to_string);
+        if (300..400).contains(&status) {
+            let to = resp.header("Location").unwrap_or("").to_string();
+            return Err(self.error(
+                method,
+                path,
+                Some(status),
+                format!(
+                    "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
+                ),
+            ));
+        }
+        let body = resp.into_string().map_err(|e| {
+            self.error(method, path, Some(status), format!("reading the body: {e}"))
+        })?;
+        if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
+            && (200..300).contains(&status)
+        {
+            let entry = Cached {
+                etag,
+                body: body.clone(),
+                link: link.clone(),
+            };
+            c.put(&call.url, entry);
+        }
+        Ok(Response {
+            status,
+            link,
+            body,
+            scopes,
+            not_modified: false,
+        })
+    }
+
+    /// An answer that refused the request (4xx, 5xx): a token to renew, a
+    /// spent limit, a wait before the next try, or the call's failure.
+    fn refused(&self, call: &Call, status: u16, resp: ureq::Response, attempt: u32) -> Next {
+        let (method, path) = (call.method, call.path);
+        self.costly.fetch_add(1, Ordering::Relaxed);
+        let rate = self.note_rate(&resp);
+        // seconds or an HTTP date (as proxies and CDNs send it), a date
+        // measured from the answer's own Date; a wait is the machine's,
+        // never a pinned AFK_NOW's
+        let ra = resp.header("Retry-After").and_then(|v| {
+            crate::core::retry_after::wait(v, resp.header("Date"), time::OffsetDateTime::now_utc())
+        });
+        let body = resp.into_string().unwrap_or_default();
+        if status == 401 && self.refresher.is_some() {
+            return Next::Renew;
+        }
+        let limit_status = status == 403 || status == 429;
+        if limit_status && rate.remaining == Some(0) {
+            return Next::Fail(self.limited(method, path, Some(status), rate.reset));
+        }
+        let secondary =
+            limit_status && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
+        let msg = if secondary && status == 403 {
+            "secondary rate limit; try again later".to_string()
+        } else {
+            self.status_message(status, &body)
+        };
+        let retryable = status == 429 || secondary || (status >= 500 && call.idempotent);
+        // a secondary limit that outlasts us is a limit, never "forbidden"
+        let last = if secondary {
+            LastTry::RateLimited
+        } else {
+            LastTry::Answered(status)
+        };
+        if !retryable || attempt >= self.retries {
+            let kind = if retryable {
+                Failure::Exhausted(last)
+            } else {
+                Failure::answered(status)
+            };
+            return Next::Fail(self.failed(method, path, Some(status), msg, kind));
+        }
+        let wait = match ra {
+            Some(w) => w,
+            None if secondary => SECONDARY_DEFAULT_WAIT,
+            None => backoff(attempt),
+        };
+        if !self.take_wait(wait) {
+            return Next::Fail(self.failed(
+                method,
+                path,
+                Some(status),
+                format!(
+                    "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
+                    wait.as_secs()
+                ),
+                Failure::Exhausted(last),
+            ));
+        }
+        Next::Wait(wait)
+    }
+
+    /// No answer came: the wait before the next try, or the call's failure
+    /// (an unreachable host is a configuration mistake, never tried again).
+    fn unanswered(&self, call: &Call, t: &ureq::Transport, attempt: u32) -> Result<Duration> {
+        let (method, path) = (call.method, call.path);
+        let connect = matches!(
+            t.kind(),
+            ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
+        );
+        let at = origin(&self.root);
+        let key = self.url_key;
+        let reason = connect_reason(t);
+        if t.kind() == ureq::ErrorKind::Dns || (connect && reason.contains("refused")) {
+            // nobody listens there, or there is no such host: a
+            // configuration mistake, not a passing failure
+            let msg = match t.kind() {
+                ureq::ErrorKind::Dns => {
+                    format!("cannot resolve the host of {at} ({key}): {reason}")
+                }
+                _ => format!("cannot connect to {at} ({key}): {reason}"),
+            };
+            return Err(self.failed(method, path, None, msg, Failure::Unreachable));
+        }
+        let msg = match t.kind() {
+            ureq::ErrorKind::Io
+                if t.to_string().contains("timed out") || t.to_string().contains("WouldBlock") =>
+            {
+                "timed out (forge.timeout)".to_string()
+            }
+            // ureq says "<url>: <what>": drop the URL (it may carry a
+            // query) and the separator it leaves behind
+            ureq::ErrorKind::ConnectionFailed => {
+                format!("cannot connect to {at} ({key}): {reason}")
+            }
+            _ => short(
+                t.to_string()
+                    .replace(&call.url, "")
+                    .trim_start_matches([':', ' ']),
+            ),
+        };
+        let retryable = connect || call.idempotent;
+        if !retryable || attempt >= self.retries {
+            let kind = if retryable {
+                Failure::Exhausted(LastTry::NoAnswer)
+            } else {
+                Failure::NoAnswer
+            };
+            return Err(self.failed(method, path, None, msg, kind));
+        }
+        Ok(backoff(attempt))
     }
 
     pub fn json<T: DeserializeOwned>(
@@ -1188,6 +1261,7 @@ mod tests {
             status: Some(401),
             message: "check AFK_FORGE_TOKEN".into(),
             kind: Failure::Unauthorized,
+            retries: 0,
         };
         assert_eq!(
             e.to_string(),
@@ -1227,6 +1301,7 @@ mod tests {
             status: Some(403),
             message: "rate limit spent".into(),
             kind: Failure::RateLimited,
+            retries: 0,
         });
         assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
         assert!(!Failure::RateLimited.is_refusal());
@@ -1240,6 +1315,7 @@ mod tests {
             status,
             message: "m".into(),
             kind,
+            retries: 0,
         }
     }
 
@@ -1393,7 +1469,8 @@ mod tests {
             assert_eq!(kind.is_refusal(), refusal, "{case}");
             // the tick's `transient_retry` lessons hear of every exhausted call
             let line = format!("forge: {method} /repos/o/n/issues failed after 0 retries: ");
-            let noted = take_exhausted().iter().any(|(_, l)| l.starts_with(&line));
+            let noted = ForgeError::exhausted_of(&e)
+                .is_some_and(|x| x.line.starts_with(&line) && x.repo.as_deref() == Some("o/n"));
             assert_eq!(noted, matches!(kind, Exhausted(_)), "{case}");
         }
         // nobody listens: a configuration mistake, not a call to try again

@@ -14,6 +14,7 @@
 mod args;
 mod current;
 mod ending;
+mod fault;
 mod fixer;
 mod flow;
 mod gather;
@@ -215,7 +216,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
         Ok(login) => login,
         Err(e) => {
             report.error("", None, e);
-            tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
+            fault::record_exhausted(&edges.journal, &report);
             return finish(report);
         }
     };
@@ -233,7 +234,7 @@ pub fn tick(ctx: &Ctx, only: &[String], opts: Options) -> Result<Tick> {
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
-    tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
+    fault::record_exhausted(&edges.journal, &report);
     finish(report)
 }
 
@@ -313,7 +314,7 @@ fn read_recipes(
     git: &dyn GitOps,
     forge: &dyn Forge,
     now: time::OffsetDateTime,
-) -> (Result<String, String>, Vec<gather::Recipe>) {
+) -> (Result<String, fault::Fault>, Vec<gather::Recipe>) {
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
         OciRegistry::new(cfg.forge_timeout())

@@ -85,7 +85,7 @@ fn gate(
     let closed = match pre.closed(up.forge, &r.mirror) {
         Ok(c) => c,
         Err(e) => {
-            up.report.error(&r.name, None, format!("closed PRs: {e:#}"));
+            up.report.error(&r.name, None, e.within("closed PRs"));
             return Gate::Failed;
         }
     };
@@ -107,7 +107,7 @@ fn gate(
     let head = match pre.branch_if_known(up.forge, r, &branch) {
         Ok(h) => h,
         Err(e) => {
-            up.report.error(&r.name, None, format!("{branch}: {e:#}"));
+            up.report.error(&r.name, None, e.within(&branch));
             return Gate::Failed;
         }
     };
@@ -165,8 +165,7 @@ fn open_and_supersede(
     let pr = match open_one(up, r, upstream, &bump, lease) {
         Ok(pr) => pr,
         Err(e) => {
-            up.report
-                .error(&r.name, None, format!("{}: {e:#}", bump.title()));
+            up.report.error(&r.name, None, e.context(bump.title()));
             return None;
         }
     };
