@@ -2,7 +2,6 @@
 
 use super::Ctx;
 use crate::cli::{LessonList, LessonRecord, LessonUpdate, LessonsCmd};
-use crate::command_error::UsageError;
 use crate::lessons::check_type;
 use crate::output::emit;
 use crate::output::table;
@@ -33,10 +32,6 @@ struct Read<'a> {
     snapshot: Option<&'a crate::store::lessons::Snapshot>,
 }
 
-fn usage(r: Result<(), String>) -> Result<()> {
-    r.map_err(|m| anyhow::Error::new(UsageError(m)))
-}
-
 pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
     // The kill switch: no state file access at all.
     if !ctx.config.lessons.enabled {
@@ -61,7 +56,7 @@ pub fn run(ctx: &Ctx, cmd: &LessonsCmd) -> Result<u8> {
 }
 
 fn record(ctx: &Ctx, a: &LessonRecord) -> Result<u8> {
-    usage(check_type(&a.lesson_type))?;
+    check_type(&a.lesson_type)?;
     let l = NewLesson {
         lesson_type: a.lesson_type.clone(),
         source: LessonSource::Manual,

@@ -250,7 +250,7 @@ mod tests {
         let f = forge().failing("recent_closed_pulls", Failure::Other(500));
         let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
         let e = p.closed(&f, &MIRROR).unwrap_err();
-        assert!(e.contains("500"), "{e}");
+        assert!(e.to_string().contains("500"), "{e}");
         assert_eq!(f.calls("recent_closed_pulls"), 1);
     }
 }
