@@ -51,7 +51,10 @@ pub fn kind_of(e: &anyhow::Error) -> ErrorKind {
     }
     let call = ForgeError::kind_of(e)
         .or_else(|| crate::runner::kubernetes::kind_of(e))
-        .or_else(|| e.downcast_ref::<crate::notify::Undelivered>().map(|u| u.kind));
+        .or_else(|| {
+            e.downcast_ref::<crate::notify::Undelivered>()
+                .map(|u| u.kind)
+        });
     call.map_or(ErrorKind::Other, ErrorKind::Call)
 }
 

@@ -234,7 +234,7 @@ pub struct ErrorItem {
     pub message: String,
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
-    pub exhausted: Option<Exhausted>,
+    pub exhausted: Option<Box<Exhausted>>,
     /// a configuration mistake (`ForgeError::cause`): one error for the tick
     #[serde(skip)]
     pub cause: Option<String>,
@@ -250,7 +250,7 @@ impl ErrorItem {
             message: crate::command_error::error_line(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
-            exhausted: ForgeError::exhausted_of(e),
+            exhausted: ForgeError::exhausted_of(e).map(Box::new),
             cause: ForgeError::cause(e),
         }
     }
@@ -307,7 +307,7 @@ pub fn record_exhausted(
             repo: x.repo.clone().unwrap_or_default(),
             issue: None,
             message: x.line.clone(),
-            exhausted: Some(x),
+            exhausted: Some(Box::new(x)),
             cause: None,
         })
         .collect();

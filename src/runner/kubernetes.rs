@@ -1046,10 +1046,7 @@ impl KubernetesRunner {
             .call("GET", &format!("/api/v1/namespaces/{ns}"), None);
         let (status, error) = match &read {
             Ok(_) => (Some(200), String::new()),
-            Err(e) => (
-                kind_of(e).and_then(Failure::status),
-                e.to_string(),
-            ),
+            Err(e) => (kind_of(e).and_then(Failure::status), e.to_string()),
         };
         let (level, text, go_on) = k8s::namespace_read(ns, status, &error);
         out.push((level, text));

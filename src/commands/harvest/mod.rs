@@ -151,7 +151,10 @@ fn harvest(ctx: &Ctx, edges: &mut Edges) -> Result<Tick> {
 
     // 4. The outbox: each event at most once, whichever tick gets there.
     let delivery = edges.notify();
-    let exhausted = r.errors.iter().filter_map(|e| e.exhausted.clone());
+    let exhausted = r
+        .errors
+        .iter()
+        .filter_map(|e| e.exhausted.as_deref().cloned());
     tick::record_exhausted(&edges.journal, exhausted, crate::types::TickKind::Harvest);
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);

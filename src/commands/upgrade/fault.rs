@@ -11,7 +11,7 @@ use crate::types::IssueNumber;
 #[derive(Debug, Clone)]
 pub struct Fault {
     words: String,
-    call: Option<ForgeError>,
+    call: Option<Box<ForgeError>>,
 }
 
 impl Fault {
@@ -19,7 +19,7 @@ impl Fault {
     pub fn outer(e: &anyhow::Error) -> Fault {
         Fault {
             words: e.to_string(),
-            call: e.downcast_ref::<ForgeError>().cloned(),
+            call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
         }
     }
 
@@ -33,7 +33,7 @@ impl Fault {
 
     /// The call that used up its retries, if this is one.
     pub fn exhausted(&self) -> Option<Exhausted> {
-        self.call.as_ref().and_then(ForgeError::exhausted)
+        self.call.as_deref().and_then(ForgeError::exhausted)
     }
 }
 
@@ -48,7 +48,7 @@ impl From<anyhow::Error> for Fault {
     fn from(e: anyhow::Error) -> Fault {
         Fault {
             words: format!("{e:#}"),
-            call: e.downcast_ref::<ForgeError>().cloned(),
+            call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
         }
     }
 }
@@ -77,7 +77,7 @@ impl super::report::ErrorItem {
                 false => e.to_string(),
             },
             skipped,
-            exhausted: e.exhausted(),
+            exhausted: e.exhausted().map(Box::new),
         }
     }
 }
@@ -85,7 +85,10 @@ impl super::report::ErrorItem {
 /// The calls of the tick's errors that used up their retries become
 /// `transient_retry` lessons of the upgrade stage (`tick::record_exhausted`).
 pub fn record_exhausted(journal: &crate::lessons::Journal, report: &super::report::Report) {
-    let calls = report.errors.iter().filter_map(|e| e.exhausted.clone());
+    let calls = report
+        .errors
+        .iter()
+        .filter_map(|e| e.exhausted.as_deref().cloned());
     crate::commands::tick::record_exhausted(journal, calls, crate::types::TickKind::Upgrade);
 }
 

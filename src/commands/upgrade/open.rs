@@ -20,18 +20,24 @@ use crate::store::upgrades::NewUpgrade;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
+/// The recipe whose bumps are opened, and what its steps read of it.
+pub(super) struct Opening<'a> {
+    pub r: &'a Recipe,
+    pub upstream: &'a Upstream,
+    /// its open PRs' comments and statuses (a superseded PR's flow ends)
+    pub facts: &'a Facts,
+}
+
 /// Open what `bumps` need; returns the numbers of the PRs opened (added to `prs`).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn open_bumps(
     up: &mut Up,
-    r: &Recipe,
-    upstream: &Upstream,
+    at: &Opening,
     pre: &mut Prefetched,
     prs: &mut Vec<(PullRequest, Bump)>,
     rows: &mut [CandidateRow],
     bumps: Vec<Bump>,
-    facts: &Facts,
 ) -> Vec<IssueNumber> {
+    let (r, upstream, facts) = (at.r, at.upstream, at.facts);
     let mut opened = vec![];
     for bump in bumps {
         if prs.iter().any(|(_, b)| covered_by(&bump, b)) {

@@ -54,7 +54,8 @@ pub(super) fn recipe(
     }
     let opened = if r.scan.asks() {
         let errors_before = up.report.errors.len();
-        let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
+        let at = open::Opening { r, upstream, facts };
+        let o = open::open_bumps(up, &at, pre, &mut prs, &mut rows, bumps);
         up.report.candidates.extend(rows);
         // a bump that failed to open (a push refused, a forge error) is tried
         // again on the next tick, not a whole scan_every later

@@ -118,7 +118,7 @@ pub struct ErrorItem {
     pub skipped: bool,
     /// the call that used up its retries: a `transient_retry` lesson
     #[serde(skip)]
-    pub exhausted: Option<crate::forge::http::Exhausted>,
+    pub exhausted: Option<Box<crate::forge::http::Exhausted>>,
 }
 
 /// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
