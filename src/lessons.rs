@@ -2,6 +2,7 @@
 //! `Journal::auto` is the one entry point for automatic lessons; whatever goes
 //! wrong inside it becomes one warning line and the tick goes on unchanged.
 
+use crate::command_error::UsageError;
 use crate::config::Config;
 use crate::store::Source;
 use crate::store::lessons::{Lesson, NewLesson};
@@ -15,15 +16,16 @@ pub const STATUSES: &[&str] = LessonStatus::NAMES;
 pub const ATTRIBUTIONS: &[&str] = Attribution::NAMES;
 pub const DOMAINS: &[&str] = TargetDomain::NAMES;
 
-/// Lesson types are slugs: lower-case letters, digits and `_`.
-pub fn check_type(t: &str) -> Result<(), String> {
+/// Lesson types are slugs: lower-case letters, digits and `_`; another
+/// `--type` is a usage error (exit 2).
+pub fn check_type(t: &str) -> Result<(), UsageError> {
     if crate::core::kinds::is_slug(t) {
         Ok(())
     } else {
-        Err(format!(
+        Err(UsageError(format!(
             "lessons: --type \"{t}\" is not a slug (lower-case letters, digits and _, e.g. {})",
             crate::core::kinds::LessonKind::NAMES.join(", ")
-        ))
+        )))
     }
 }
 

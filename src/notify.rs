@@ -6,6 +6,7 @@
 
 use crate::config::Config;
 use crate::core::kinds::EventKind;
+use crate::forge::Failure;
 use crate::store::Store;
 use crate::store::events::{Channel, Event};
 use serde_json::json;
@@ -48,6 +49,37 @@ pub fn webhook_body(e: &Event) -> serde_json::Value {
     v
 }
 
+/// Why a webhook did not take an event, in afk-http's kinds (the forges'
+/// vocabulary); `Display` never names the URL (a secret).
+#[derive(Debug)]
+pub struct Undelivered {
+    channel: &'static str,
+    /// what the post met: an answer's kind (a redirect is `Other(3xx)`) or no answer
+    pub kind: Failure,
+    /// with no answer: what the transport said
+    unreached: Option<ureq::ErrorKind>,
+}
+
+impl std::fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let channel = self.channel;
+        match (self.kind.status(), self.unreached) {
+            (Some(s), _) if (300..400).contains(&s) => write!(
+                f,
+                "notify: the {channel} webhook answered {s} (a redirect; afk follows none)"
+            ),
+            (Some(s), _) => write!(f, "notify: the {channel} webhook answered {s}"),
+            (None, kind) => write!(
+                f,
+                "notify: the {channel} webhook could not be reached ({})",
+                kind.map_or("no answer".to_string(), |k| k.to_string())
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Undelivered {}
+
 impl Notifier {
     pub fn new(cfg: &Config) -> Notifier {
         Notifier {
@@ -63,21 +95,23 @@ impl Notifier {
         }
     }
 
-    fn post(&self, channel: &str, url: &str, body: serde_json::Value) -> Result<(), String> {
+    fn post(
+        &self,
+        channel: &'static str,
+        url: &str,
+        body: serde_json::Value,
+    ) -> Result<(), Undelivered> {
+        let failed = |kind, unreached| Undelivered {
+            channel,
+            kind,
+            unreached,
+        };
         match self.agent.post(url).send_json(body) {
             // afk follows no redirect (crate::client): a 3xx is not a delivery
-            Ok(r) if r.status() >= 300 => Err(format!(
-                "notify: the {channel} webhook answered {} (a redirect; afk follows none)",
-                r.status()
-            )),
+            Ok(r) if r.status() >= 300 => Err(failed(Failure::Other(r.status()), None)),
             Ok(_) => Ok(()),
-            Err(ureq::Error::Status(s, _)) => {
-                Err(format!("notify: the {channel} webhook answered {s}"))
-            }
-            Err(ureq::Error::Transport(t)) => Err(format!(
-                "notify: the {channel} webhook could not be reached ({})",
-                t.kind()
-            )),
+            Err(ureq::Error::Status(s, _)) => Err(failed(Failure::answered(s), None)),
+            Err(ureq::Error::Transport(t)) => Err(failed(Failure::NoAnswer, Some(t.kind()))),
         }
     }
 
@@ -145,5 +179,47 @@ impl Notifier {
             }
         }
         d
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Failure, Undelivered};
+
+    #[test]
+    fn an_undelivered_event_says_what_the_webhook_met_never_its_url() {
+        let said = |kind, unreached| {
+            Undelivered {
+                channel: "Slack",
+                kind,
+                unreached,
+            }
+            .to_string()
+        };
+        let cases = [
+            (
+                Failure::Other(302),
+                None,
+                "notify: the Slack webhook answered 302 (a redirect; afk follows none)",
+            ),
+            (
+                Failure::answered(404),
+                None,
+                "notify: the Slack webhook answered 404",
+            ),
+            (
+                Failure::Other(500),
+                None,
+                "notify: the Slack webhook answered 500",
+            ),
+            (
+                Failure::NoAnswer,
+                Some(ureq::ErrorKind::ConnectionFailed),
+                "notify: the Slack webhook could not be reached (Connection Failed)",
+            ),
+        ];
+        for (kind, unreached, words) in cases {
+            assert_eq!(said(kind, unreached), words, "{kind:?}");
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! What every tick command shares: running one (`run`: its deadline, its
 //! report, its monitor), the error item of a report, and the human error lines.
 
-use crate::forge::{Failure, ForgeError};
+use crate::forge::ForgeError;
+use crate::forge::http::Exhausted;
 use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, TickKind};
 use anyhow::Result;
@@ -215,7 +216,7 @@ pub struct ErrorItem {
     pub message: String,
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
-    pub transient: bool,
+    pub exhausted: Option<Box<Exhausted>>,
     /// a configuration mistake (`ForgeError::cause`): one error for the tick
     #[serde(skip)]
     pub cause: Option<String>,
@@ -231,7 +232,7 @@ impl ErrorItem {
             message: crate::command_error::error_line(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
-            transient: matches!(ForgeError::kind_of(e), Some(Failure::Exhausted(_))),
+            exhausted: ForgeError::exhausted_of(e).map(Box::new),
             cause: ForgeError::cause(e),
         }
     }
@@ -240,7 +241,7 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message,
-            transient: false,
+            exhausted: None,
             cause: None,
         }
     }
@@ -274,29 +275,30 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
                 repo: String::new(),
                 issue: None,
                 message: crate::core::tick_errors::merged_message(&e.message, n),
-                transient: false,
+                exhausted: None,
                 cause: e.cause.clone(),
             },
         })
         .collect()
 }
 
-/// Calls that used up their retries in a tick whose errors do not carry that
-/// (harvest, upgrade): `transient_retry` lessons, one per repo and call, on
-/// the tick's journal edge. Poll and watch record theirs from their errors
-/// ([`ErrorItem::from_err`]), with the issue.
-pub fn record_exhausted(journal: &crate::lessons::Journal, stage: TickKind) {
-    let calls = crate::forge::http::take_exhausted();
-    if calls.is_empty() {
-        return;
-    }
+/// Calls that used up their retries in a tick whose report keeps errors of
+/// its own (harvest's by repo, upgrade's by recipe): `transient_retry`
+/// lessons, one per repo and call, on the tick's journal edge, with the
+/// call's own words (`ForgeError::exhausted`). Poll and watch record theirs
+/// from their errors ([`record_transient`]), with the issue.
+pub fn record_exhausted(
+    journal: &crate::lessons::Journal,
+    calls: impl IntoIterator<Item = Exhausted>,
+    stage: TickKind,
+) {
     let errors: Vec<ErrorItem> = calls
         .into_iter()
-        .map(|(repo, line)| ErrorItem {
-            repo: repo.unwrap_or_default(),
+        .map(|x| ErrorItem {
+            repo: x.repo.clone().unwrap_or_default(),
             issue: None,
-            message: line,
-            transient: true,
+            message: x.line.clone(),
+            exhausted: Some(Box::new(x)),
             cause: None,
         })
         .collect();
@@ -307,7 +309,7 @@ pub fn record_exhausted(journal: &crate::lessons::Journal, stage: TickKind) {
 /// journal deduplicates them and never changes the tick). They are advice for
 /// the operator and never reach an agent's prompt.
 pub fn record_transient(journal: &crate::lessons::Journal, errors: &[ErrorItem], stage: TickKind) {
-    for e in errors.iter().filter(|e| e.transient) {
+    for e in errors.iter().filter(|e| e.exhausted.is_some()) {
         journal.auto(crate::store::lessons::NewLesson {
             lesson_type: crate::core::kinds::LessonKind::TransientRetry.into(),
             repo: Some(e.repo.clone()).filter(|r| !r.is_empty()),

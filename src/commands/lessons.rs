@@ -2,7 +2,6 @@
 
 use crate::session::{Outcome, Session};
 
-use crate::command_error::UsageError;
 use crate::lessons::check_type;
 use crate::output::emit;
 use crate::output::table;
@@ -172,10 +171,6 @@ struct Read<'a> {
     snapshot: Option<&'a crate::store::lessons::Snapshot>,
 }
 
-fn usage(r: Result<(), String>) -> Result<()> {
-    r.map_err(|m| anyhow::Error::new(UsageError(m)))
-}
-
 pub fn run(ctx: &Session, cmd: &Args) -> Result<Outcome> {
     ctx.load()?;
     // The kill switch: no state file access at all.
@@ -201,7 +196,7 @@ pub fn run(ctx: &Session, cmd: &Args) -> Result<Outcome> {
 }
 
 fn record(ctx: &Session, a: &LessonRecord) -> Result<Outcome> {
-    usage(check_type(&a.lesson_type))?;
+    check_type(&a.lesson_type)?;
     let l = NewLesson {
         lesson_type: a.lesson_type.clone(),
         source: LessonSource::Manual,

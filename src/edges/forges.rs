@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::forge::Forge;
-use crate::forge::app::{App, TokenKeeper, key_from_pem};
+use crate::forge::app::{App, AppParts, TokenKeeper, key_from_pem};
 use anyhow::{Result, anyhow};
 
 /// The forge the config names, with its token; no conditional-request cache.
@@ -138,14 +138,14 @@ fn app(c: &Config, root: &str, keeper: Option<Box<dyn TokenKeeper>>) -> Result<A
     let pem = crate::config::read_secret_file(file, "forge.app_private_key_file")?;
     let key = key_from_pem(&pem, file)?;
     drop(pem);
-    Ok(App::new(
-        c.forge.app_id,
-        c.forge.app_installation_id,
+    Ok(App::new(AppParts {
+        app_id: c.forge.app_id,
+        installation_id: c.forge.app_installation_id,
         key,
-        root,
-        c.forge_timeout(),
-        c.forge.retries,
-        crate::clock::now(),
+        root: root.to_string(),
+        timeout: c.forge_timeout(),
+        retries: c.forge.retries,
+        now: crate::clock::now(),
         keeper,
-    ))
+    }))
 }

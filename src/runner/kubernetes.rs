@@ -33,10 +33,11 @@ pub struct Api {
     agent: ureq::Agent,
 }
 
-/// A failed call: the status (None: no answer) and one line saying why.
+/// A failed call: what it met, in afk-http's kinds (the forges' vocabulary:
+/// callers match a kind, never a status), and one line saying why.
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: Option<u16>,
+    pub kind: Failure,
     pub message: String,
     /// the request may have taken effect: it was sent and no answer came
     /// (a dropped connection, a timeout) or the answer was a 5xx
@@ -197,7 +198,7 @@ impl Api {
             Ok(r) => {
                 let code = r.status();
                 Err(anyhow!(ApiError {
-                    status: Some(code),
+                    kind: Failure::answered(code),
                     message: format!(
                         "{} answered {code}, a redirect to {}: afk follows none; check runner.kubernetes.api_url",
                         what(method, path),
@@ -221,7 +222,7 @@ impl Api {
                     .and_then(|v| v["message"].as_str().map(str::to_string))
                     .unwrap_or_default();
                 Err(anyhow!(ApiError {
-                    status: Some(code),
+                    kind: Failure::answered(code),
                     message: format!(
                         "{} answered {code}{}",
                         what(method, path),
@@ -250,7 +251,7 @@ impl Api {
 
     fn no_answer(&self, method: &str, path: &str, why: &str, sent: bool) -> anyhow::Error {
         anyhow!(ApiError {
-            status: None,
+            kind: Failure::NoAnswer,
             message: format!(
                 "{}: {}",
                 what(method, path),
@@ -287,8 +288,7 @@ fn what(method: &str, path: &str) -> String {
 /// afk reads, so never [`Failure::RateLimited`]); None when `e` is no API
 /// call's error.
 pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
-    e.downcast_ref::<ApiError>()
-        .map(|a| a.status.map_or(Failure::NoAnswer, Failure::answered))
+    e.downcast_ref::<ApiError>().map(|a| a.kind)
 }
 
 fn ts(v: &Value) -> Option<OffsetDateTime> {
@@ -1046,10 +1046,7 @@ impl KubernetesRunner {
             .call("GET", &format!("/api/v1/namespaces/{ns}"), None);
         let (status, error) = match &read {
             Ok(_) => (Some(200), String::new()),
-            Err(e) => (
-                e.downcast_ref::<ApiError>().and_then(|a| a.status),
-                e.to_string(),
-            ),
+            Err(e) => (kind_of(e).and_then(Failure::status), e.to_string()),
         };
         let (level, text, go_on) = k8s::namespace_read(ns, status, &error);
         out.push((level, text));
@@ -1100,27 +1097,31 @@ impl KubernetesRunner {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn an_api_status_is_one_kind() {
-        use super::{ApiError, Failure, kind_of};
-        let failed = |status| {
+    fn an_api_failure_is_one_of_the_forges_kinds() {
+        use super::{ApiError, Failure, kind_of, outcome_unknown};
+        let failed = |kind, unknown| {
             anyhow::anyhow!(ApiError {
-                status,
+                kind,
                 message: "m".into(),
-                unknown: false,
+                unknown,
             })
+            .context("creating the Job")
         };
         let cases = [
-            (401, Failure::Unauthorized),
-            (403, Failure::Forbidden),
-            (404, Failure::NotFound),
-            (409, Failure::Conflict),
-            (429, Failure::Other(429)),
-            (500, Failure::Other(500)),
+            (Failure::answered(401), Failure::Unauthorized, Some(401)),
+            (Failure::answered(404), Failure::NotFound, Some(404)),
+            (Failure::answered(409), Failure::Conflict, Some(409)),
+            (Failure::answered(429), Failure::Other(429), Some(429)),
+            (Failure::answered(302), Failure::Other(302), Some(302)),
+            (Failure::NoAnswer, Failure::NoAnswer, None),
         ];
-        for (status, kind) in cases {
-            assert_eq!(kind_of(&failed(Some(status))), Some(kind), "{status}");
+        for (met, kind, status) in cases {
+            let e = failed(met, false);
+            assert_eq!(kind_of(&e), Some(kind), "{kind:?}");
+            assert_eq!(kind_of(&e).and_then(Failure::status), status, "{kind:?}");
+            assert!(!outcome_unknown(&e));
         }
-        assert_eq!(kind_of(&failed(None)), Some(Failure::NoAnswer));
+        assert!(outcome_unknown(&failed(Failure::NoAnswer, true)));
         assert_eq!(kind_of(&anyhow::anyhow!("no API call")), None);
     }
 

@@ -787,6 +787,13 @@ fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
     assert_eq!(lessons.len(), 1, "{l}");
     assert_eq!(lessons[0]["stage"], "harvest");
     assert_eq!(lessons[0]["repo"], "acme/api");
+    // the call's own words, carried by the error the tick collected
+    let detail = lessons[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("forge: GET /repos/acme/api/")
+            && detail.contains("failed after 1 retries"),
+        "{detail}"
+    );
 }
 
 // ---- 9: exit codes and --json documents ----------------------------------------

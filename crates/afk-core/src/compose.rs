@@ -185,11 +185,75 @@ pub fn is_upgradable(image: &ImageRef) -> bool {
         && image.registry.as_deref().is_none_or(is_registry_host)
 }
 
+/// Why a compose text cannot be read or edited in place; `Display` is the
+/// words people read (after the file's name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComposeError {
+    /// the YAML parser's complaint (or a collection left open)
+    Yaml(String),
+    NoService(String),
+    /// a tag outside the OCI grammar: never spliced into the text
+    BadTag(String),
+    /// an alias or a collection where a value should be
+    NotPlain,
+    BlockScalar,
+    /// a value with escapes or folding: its text is not where it is read
+    NotVerbatim(String),
+    /// `service` has no `image:`
+    NoImage(String),
+    /// (service, image as written)
+    PinnedByDigest(String, String),
+    /// (service, image as written)
+    NoTag(String, String),
+    /// a version label that is not `X.Y.Z[+APP]`
+    NotVersion(String),
+    /// what of `service` (`image`, `version label`) and why
+    In {
+        service: String,
+        what: &'static str,
+        why: Box<ComposeError>,
+    },
+}
+
+impl std::fmt::Display for ComposeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ComposeError::Yaml(e) => write!(f, "not valid YAML: {e}"),
+            ComposeError::NoService(s) => write!(f, "no service `{s}` in this file"),
+            ComposeError::BadTag(t) => write!(f, "`{t}` is not a valid image tag"),
+            ComposeError::NotPlain => f.write_str("is not a plain value"),
+            ComposeError::BlockScalar => f.write_str("is a block scalar"),
+            ComposeError::NotVerbatim(v) => write!(f, "`{v}` is not written verbatim on one line"),
+            ComposeError::NoImage(s) => write!(f, "service `{s}` has no image"),
+            ComposeError::PinnedByDigest(s, v) => {
+                write!(f, "service `{s}` image `{v}` is pinned by digest")
+            }
+            ComposeError::NoTag(s, v) => write!(f, "service `{s}` image `{v}` has no tag"),
+            ComposeError::NotVersion(v) => write!(f, "`{v}` is not X.Y.Z+APP"),
+            ComposeError::In { service, what, why } => {
+                write!(f, "service `{service}` {what}: {why}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ComposeError {}
+
+impl ComposeError {
+    fn of(service: &str, what: &'static str) -> impl FnOnce(ComposeError) -> ComposeError {
+        move |why| ComposeError::In {
+            service: service.to_string(),
+            what,
+            why: Box::new(why),
+        }
+    }
+}
+
 /// Every service's image with a tag, in file order. Images that cannot move by
 /// tag are left out: pinned by digest, without a tag (implicitly `latest`),
 /// built from a variable (`${APP_IMAGE}`), or outside the OCI reference
 /// grammar (`x;id>PWNED;:1.0`, which would become an upgrade branch).
-pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
+pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, ComposeError> {
     let root = load(text)?;
     let mut found = Vec::new();
     for (name, svc) in services(&root) {
@@ -214,24 +278,25 @@ pub fn find_images(text: &str) -> Result<Vec<ServiceImage>, String> {
 }
 
 /// Replaces the tag of `service`'s `image:` with `new_tag`, changing nothing else.
-pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String, String> {
+pub fn set_image_tag(text: &str, service: &str, new_tag: &str) -> Result<String, ComposeError> {
     if !is_image_tag(new_tag) {
-        return Err(format!("`{new_tag}` is not a valid image tag"));
+        return Err(ComposeError::BadTag(new_tag.to_string()));
     }
     let root = load(text)?;
     let svc = service_node(&root, service)?;
-    let node = get(svc, "image").ok_or_else(|| format!("service `{service}` has no image"))?;
-    let span = span(text, node).map_err(|e| format!("service `{service}` image: {e}"))?;
+    let node = get(svc, "image").ok_or_else(|| ComposeError::NoImage(service.to_string()))?;
+    let span = span(text, node).map_err(ComposeError::of(service, "image"))?;
     let value = &text[span.clone()];
     let image = parse_image(value);
     if image.digest.is_some() {
-        return Err(format!(
-            "service `{service}` image `{value}` is pinned by digest"
+        return Err(ComposeError::PinnedByDigest(
+            service.to_string(),
+            value.to_string(),
         ));
     }
     let tag = image
         .tag
-        .ok_or_else(|| format!("service `{service}` image `{value}` has no tag"))?;
+        .ok_or_else(|| ComposeError::NoTag(service.to_string(), value.to_string()))?;
     Ok(splice(text, span.end - tag.len()..span.end, new_tag))
 }
 
@@ -245,9 +310,9 @@ pub fn bump_version_label(
     service: &str,
     update_type: UpdateType,
     new_app_tag: &str,
-) -> Result<String, String> {
+) -> Result<String, ComposeError> {
     if !is_image_tag(new_app_tag) {
-        return Err(format!("`{new_app_tag}` is not a valid image tag"));
+        return Err(ComposeError::BadTag(new_app_tag.to_string()));
     }
     let root = load(text)?;
     let svc = service_node(&root, service)?;
@@ -259,7 +324,7 @@ pub fn bump_version_label(
     for labels in label_lists.into_iter().flatten() {
         for range in version_label_spans(text, labels)? {
             let bumped = bump(&text[range.clone()], update_type, new_app_tag)
-                .map_err(|e| format!("service `{service}` version label: {e}"))?;
+                .map_err(ComposeError::of(service, "version label"))?;
             edits.push((range, bumped));
         }
     }
@@ -271,7 +336,7 @@ pub fn bump_version_label(
 
 /// Every service's `coop-cloud.${STACK_NAME}.version` label value, in file
 /// order: `(service, "X.Y.Z+APP")`.
-pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, ComposeError> {
     let root = load(text)?;
     let mut out = vec![];
     for (name, svc) in services(&root) {
@@ -290,9 +355,13 @@ pub fn version_labels(text: &str) -> Result<Vec<(String, String)>, String> {
 
 /// The version a label `X.Y.Z[+APP]` becomes for an update of `update_type`
 /// with the app at `app` (what [`bump_version_label`] writes).
-pub fn next_version(value: &str, update_type: UpdateType, app: &str) -> Result<String, String> {
+pub fn next_version(
+    value: &str,
+    update_type: UpdateType,
+    app: &str,
+) -> Result<String, ComposeError> {
     if !is_image_tag(app) {
-        return Err(format!("`{app}` is not a valid image tag"));
+        return Err(ComposeError::BadTag(app.to_string()));
     }
     bump(value, update_type, app)
 }
@@ -303,7 +372,7 @@ pub fn upgrade_branch(path: &str, tag: &str) -> String {
 }
 
 /// The byte ranges of the `X.Y.Z+APP` values of version labels in a labels node.
-fn version_label_spans(text: &str, labels: &Node) -> Result<Vec<Range<usize>>, String> {
+fn version_label_spans(text: &str, labels: &Node) -> Result<Vec<Range<usize>>, ComposeError> {
     let mut spans = Vec::new();
     match labels {
         Node::Seq(items) => {
@@ -339,7 +408,7 @@ fn is_version_label(key: &str) -> bool {
         .is_some_and(|stack| !stack.is_empty() && !stack.contains('.'))
 }
 
-fn bump(value: &str, update_type: UpdateType, app: &str) -> Result<String, String> {
+fn bump(value: &str, update_type: UpdateType, app: &str) -> Result<String, ComposeError> {
     let version = value.split_once('+').map_or(value, |(v, _)| v);
     let n: Vec<u64> = version
         .split('.')
@@ -350,7 +419,7 @@ fn bump(value: &str, update_type: UpdateType, app: &str) -> Result<String, Strin
         })
         .collect::<Option<_>>()
         .filter(|n: &Vec<u64>| n.len() == 3)
-        .ok_or_else(|| format!("`{value}` is not X.Y.Z+APP"))?;
+        .ok_or_else(|| ComposeError::NotVersion(value.to_string()))?;
     let (x, y, z) = match update_type {
         UpdateType::Major | UpdateType::Minor => (n[0], n[1] + 1, 0),
         UpdateType::Patch | UpdateType::Revision => (n[0], n[1], n[2] + 1),
@@ -392,7 +461,7 @@ enum Node {
     Alias,
 }
 
-fn load(text: &str) -> Result<Node, String> {
+fn load(text: &str) -> Result<Node, ComposeError> {
     enum Frame {
         Map(Vec<(Node, Node)>, Option<Node>),
         Seq(Vec<Node>),
@@ -413,7 +482,7 @@ fn load(text: &str) -> Result<Node, String> {
     loop {
         let (event, mark) = parser
             .next_token()
-            .map_err(|e| format!("not valid YAML: {e}"))?;
+            .map_err(|e| ComposeError::Yaml(e.to_string()))?;
         match event {
             Event::Scalar(value, style, ..) => {
                 let node = Node::Scalar {
@@ -430,7 +499,7 @@ fn load(text: &str) -> Result<Node, String> {
                 let node = match stack.pop() {
                     Some(Frame::Seq(items)) => Node::Seq(items),
                     Some(Frame::Map(entries, _)) => Node::Map(entries),
-                    None => return Err("not valid YAML: unbalanced collection".into()),
+                    None => return Err(ComposeError::Yaml("unbalanced collection".into())),
                 };
                 add(&mut stack, &mut root, node);
             }
@@ -462,29 +531,29 @@ fn services(root: &Node) -> impl Iterator<Item = (&str, &Node)> {
     })
 }
 
-fn service_node<'n>(root: &'n Node, service: &str) -> Result<&'n Node, String> {
+fn service_node<'n>(root: &'n Node, service: &str) -> Result<&'n Node, ComposeError> {
     services(root)
         .find(|(name, _)| *name == service)
         .map(|(_, node)| node)
-        .ok_or_else(|| format!("no service `{service}` in this file"))
+        .ok_or_else(|| ComposeError::NoService(service.to_string()))
 }
 
 /// The byte range of a scalar's text in the source, provided the text is the
 /// value verbatim (no escapes, no folding); quotes are outside the range.
-fn span(text: &str, node: &Node) -> Result<Range<usize>, String> {
+fn span(text: &str, node: &Node) -> Result<Range<usize>, ComposeError> {
     let Node::Scalar { value, style, at } = node else {
-        return Err("is not a plain value".into());
+        return Err(ComposeError::NotPlain);
     };
     // yaml-rust2 counts positions in chars, not bytes.
     let start = text.char_indices().nth(*at).map_or(text.len(), |(b, _)| b);
     let start = match style {
         TScalarStyle::Plain => start,
         TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => start + 1,
-        _ => return Err("is a block scalar".into()),
+        _ => return Err(ComposeError::BlockScalar),
     };
     match text.get(start..) {
         Some(rest) if rest.starts_with(value.as_str()) => Ok(start..start + value.len()),
-        _ => Err(format!("`{value}` is not written verbatim on one line")),
+        _ => Err(ComposeError::NotVerbatim(value.clone())),
     }
 }
 
@@ -694,6 +763,37 @@ networks:
     }
 
     #[test]
+    fn a_compose_error_says_where_and_why_in_one_line() {
+        use ComposeError::*;
+        let s = || "app".to_string();
+        let cases = [
+            (Yaml("x".into()), "not valid YAML: x"),
+            (NoService(s()), "no service `app` in this file"),
+            (BadTag("a b".into()), "`a b` is not a valid image tag"),
+            (NotPlain, "is not a plain value"),
+            (BlockScalar, "is a block scalar"),
+            (
+                NotVerbatim("v".into()),
+                "`v` is not written verbatim on one line",
+            ),
+            (NoImage(s()), "service `app` has no image"),
+            (
+                PinnedByDigest(s(), "n@sha256:1".into()),
+                "service `app` image `n@sha256:1` is pinned by digest",
+            ),
+            (NoTag(s(), "n".into()), "service `app` image `n` has no tag"),
+            (NotVersion("1.2".into()), "`1.2` is not X.Y.Z+APP"),
+            (
+                ComposeError::of("app", "image")(BlockScalar),
+                "service `app` image: is a block scalar",
+            ),
+        ];
+        for (e, words) in cases {
+            assert_eq!(e.to_string(), words, "{e:?}");
+        }
+    }
+
+    #[test]
     fn set_image_tag_refuses_what_it_cannot_edit_in_place() {
         let cases = [
             (RECIPE, "pinned", "1.26.0", "pinned by digest"),
@@ -721,7 +821,7 @@ networks:
             ),
         ];
         for (text, service, tag, why) in cases {
-            let err = set_image_tag(text, service, tag).unwrap_err();
+            let err = set_image_tag(text, service, tag).unwrap_err().to_string();
             assert!(err.contains(why), "{service} -> {tag:?}: {err}");
         }
     }
@@ -785,6 +885,7 @@ networks:
         assert!(
             bump_version_label(bad, "a", UpdateType::Minor, "4")
                 .unwrap_err()
+                .to_string()
                 .contains("not X.Y.Z+APP")
         );
         let bare = "services:\n  a:\n    deploy:\n      labels: [\"coop-cloud.${STACK_NAME}.version=1.2.3\"]\n";

@@ -329,7 +329,7 @@ pub fn command_path(
 /// The state folder, probed as the tick uses it: created when missing, a file
 /// written and removed, the tick lock taken and let go. `probe`: whether a
 /// running tick held the lock, or the innermost error.
-pub fn state_folder(dir: &str, probe: Result<bool, String>) -> (Level, String) {
+pub fn state_folder(dir: &str, probe: Result<bool, impl std::fmt::Display>) -> (Level, String) {
     match probe {
         Ok(false) => (
             Level::Ok,
@@ -594,11 +594,11 @@ mod tests {
 
     #[test]
     fn a_state_folder_afk_cannot_write_fails_with_its_reason() {
-        assert_eq!(state_folder("/s", Ok(false)).0, Level::Ok);
-        assert_eq!(state_folder("/s", Ok(true)).0, Level::Ok);
+        assert_eq!(state_folder("/s", Ok::<_, String>(false)).0, Level::Ok);
+        assert_eq!(state_folder("/s", Ok::<_, String>(true)).0, Level::Ok);
         let (l, t) = state_folder(
             "/s",
-            Err("cannot create /s: Not a directory (os error 20)".into()),
+            Err::<bool, _>("cannot create /s: Not a directory (os error 20)"),
         );
         assert_eq!(l, Level::Fail);
         assert!(

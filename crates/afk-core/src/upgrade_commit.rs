@@ -17,32 +17,73 @@ pub struct TreeChange {
     pub text: Option<String>,
 }
 
+/// How a commit is more than afk's edit; `Display` is the words after
+/// "not pushing afk's commit …: ".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotTheEdit {
+    /// (path, git's status letter): a file afk did not mean to change
+    Unmeant(String, String),
+    /// a change that is not the text alone: (path, status, old mode, new mode)
+    NotText(String, String, String, String),
+    /// the blob is not the text afk edited
+    OtherText(String),
+    /// (lines after, lines before)
+    Lines(usize, usize),
+    /// the 1-based line that changes more than a tag
+    MoreThanATag(usize),
+    /// in this file
+    In(String, Box<NotTheEdit>),
+}
+
+impl std::fmt::Display for NotTheEdit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotTheEdit::Unmeant(path, status) => write!(
+                f,
+                "it changes {} ({status}), which afk did not mean to change",
+                path.escape_debug()
+            ),
+            NotTheEdit::NotText(path, status, old, new) => write!(
+                f,
+                "it changes {path} as {status} (mode {old} → {new}), not only its text"
+            ),
+            NotTheEdit::OtherText(path) => write!(f, "{path} is not the text afk meant to commit"),
+            NotTheEdit::Lines(after, before) => write!(
+                f,
+                "it has {after} lines instead of {before}: lines were added or removed"
+            ),
+            NotTheEdit::MoreThanATag(n) => write!(
+                f,
+                "line {n} changes more than an image tag or version label"
+            ),
+            NotTheEdit::In(file, why) => write!(f, "{file}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for NotTheEdit {}
+
 /// Whether the commit whose `changes` are listed is exactly the edit: `meant`
 /// holds (file, upstream text, edited text) for every file afk changed.
 pub fn commit_is_only_the_edit(
     meant: &[(String, String, String)],
     changes: &[TreeChange],
-) -> Result<(), String> {
+) -> Result<(), NotTheEdit> {
     for c in changes {
         let Some((_, _, after)) = meant.iter().find(|(f, _, _)| *f == c.path) else {
-            return Err(format!(
-                "it changes {} ({}), which afk did not mean to change",
-                c.path.escape_debug(),
-                c.status
-            ));
+            return Err(NotTheEdit::Unmeant(c.path.clone(), c.status.clone()));
         };
         if c.status != "M" || c.old_mode != c.new_mode {
-            return Err(format!(
-                "it changes {} as {} (mode {} → {}), not only its text",
-                c.path, c.status, c.old_mode, c.new_mode
-            ));
+            let (path, status) = (c.path.clone(), c.status.clone());
+            let (old, new) = (c.old_mode.clone(), c.new_mode.clone());
+            return Err(NotTheEdit::NotText(path, status, old, new));
         }
         if c.text.as_deref() != Some(after.as_str()) {
-            return Err(format!("{} is not the text afk meant to commit", c.path));
+            return Err(NotTheEdit::OtherText(c.path.clone()));
         }
     }
     for (file, before, after) in meant {
-        only_tags_changed(before, after).map_err(|e| format!("{file}: {e}"))?;
+        only_tags_changed(before, after).map_err(|e| NotTheEdit::In(file.clone(), Box::new(e)))?;
     }
     Ok(())
 }
@@ -51,17 +92,13 @@ pub fn commit_is_only_the_edit(
 /// tag characters (`A-Za-z0-9_.-`, and `+` of a version label): in the tag of
 /// an `image:` reference (after its last `:`), or after a
 /// `coop-cloud.<stack>.version` label on the same line.
-pub fn only_tags_changed(before: &str, after: &str) -> Result<(), String> {
+pub fn only_tags_changed(before: &str, after: &str) -> Result<(), NotTheEdit> {
     let (b, a): (Vec<&[u8]>, Vec<&[u8]>) = (
         before.as_bytes().split(|c| *c == b'\n').collect(),
         after.as_bytes().split(|c| *c == b'\n').collect(),
     );
     if b.len() != a.len() {
-        return Err(format!(
-            "it has {} lines instead of {}: lines were added or removed",
-            a.len(),
-            b.len()
-        ));
+        return Err(NotTheEdit::Lines(a.len(), b.len()));
     }
     for (n, (x, y)) in b.iter().zip(&a).enumerate() {
         if x == y {
@@ -86,10 +123,7 @@ pub fn only_tags_changed(before: &str, after: &str) -> Result<(), String> {
             .is_some_and(|i| head[i..].contains(".version"));
         let keyed = in_tag || in_label;
         if !keyed || !tag(&xr[..xr.len() - s]) || !tag(&yr[..yr.len() - s]) {
-            return Err(format!(
-                "line {} changes more than an image tag or version label",
-                n + 1
-            ));
+            return Err(NotTheEdit::MoreThanATag(n + 1));
         }
     }
     Ok(())
@@ -118,6 +152,37 @@ fn tag_start(line: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn why_a_commit_is_not_the_edit_is_said_in_one_line() {
+        use NotTheEdit::*;
+        let s = |x: &str| x.to_string();
+        let cases = [
+            (
+                Unmeant(s("a\tb"), s("A")),
+                "it changes a\\tb (A), which afk did not mean to change",
+            ),
+            (
+                NotText(s("c.yml"), s("T"), s("100644"), s("120000")),
+                "it changes c.yml as T (mode 100644 → 120000), not only its text",
+            ),
+            (
+                OtherText(s("c.yml")),
+                "c.yml is not the text afk meant to commit",
+            ),
+            (
+                Lines(3, 2),
+                "it has 3 lines instead of 2: lines were added or removed",
+            ),
+            (
+                In(s("c.yml"), Box::new(MoreThanATag(4))),
+                "c.yml: line 4 changes more than an image tag or version label",
+            ),
+        ];
+        for (e, words) in cases {
+            assert_eq!(e.to_string(), words, "{e:?}");
+        }
+    }
 
     const COMPOSE: &str = "services:\r\n  app:\r\n    image: \"nginx:1.25.3\"   # keep\r\n    deploy:\r\n      labels:\r\n        - \"coop-cloud.${STACK_NAME}.version=1.2.3+1.25.3\"\r\n";
 
@@ -264,7 +329,7 @@ mod tests {
         for (name, changes, err) in cases {
             match (commit_is_only_the_edit(&meant, &changes), err) {
                 (Ok(()), None) => {}
-                (Err(e), Some(want)) => assert!(e.contains(want), "case {name}: {e}"),
+                (Err(e), Some(want)) => assert!(e.to_string().contains(want), "case {name}: {e}"),
                 (got, _) => panic!("case {name}: {got:?}"),
             }
         }

@@ -6,7 +6,7 @@
 //! `<slug>[bot]` (`GET /app`). A dry run may exchange a token and stores nothing.
 
 use super::Diagnosis;
-use super::http::{Http, Refresher};
+use super::http::{ForgeError, Http, Refresher};
 use crate::core::app_token;
 use crate::types::{ConfigError, RepoName};
 use anyhow::{Result, anyhow};
@@ -80,6 +80,46 @@ pub trait TokenKeeper: Send + Sync {
     fn save(&self, app_id: u64, installation_id: u64, token: &str, expires_at: OffsetDateTime);
 }
 
+/// What one tick's app is made of ([`App::new`]).
+pub struct AppParts {
+    pub app_id: u64,
+    pub installation_id: u64,
+    /// read by the caller, once per tick
+    pub key: RsaKeyPair,
+    /// the API root
+    pub root: String,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub now: OffsetDateTime,
+    /// where its installation token is kept between ticks; None: nothing is
+    /// read or stored
+    pub keeper: Option<Box<dyn TokenKeeper>>,
+}
+
+/// Why `GET /app` has no answer this tick, kept for the tick's later asks:
+/// a failed call keeps its kind, anything else its words.
+#[derive(Clone)]
+enum Unread {
+    Call(ForgeError),
+    Other(String),
+}
+
+impl Unread {
+    fn of(e: anyhow::Error) -> Unread {
+        match e.downcast_ref::<ForgeError>() {
+            Some(f) if e.chain().count() == 1 => Unread::Call(f.clone()),
+            _ => Unread::Other(e.to_string()),
+        }
+    }
+
+    fn error(self) -> anyhow::Error {
+        match self {
+            Unread::Call(f) => anyhow::Error::new(f),
+            Unread::Other(s) => anyhow!(s),
+        }
+    }
+}
+
 /// One tick's GitHub App: the key, the ids, and where the token is kept.
 pub struct App {
     app_id: u64,
@@ -94,28 +134,28 @@ pub struct App {
     keeper: Option<Box<dyn TokenKeeper>>,
     /// the installation token's expiry as this tick knows it
     expires: Mutex<Option<OffsetDateTime>>,
-    bot: OnceLock<std::result::Result<serde_json::Value, String>>,
+    bot: OnceLock<std::result::Result<serde_json::Value, Unread>>,
 }
 
 impl App {
     /// One tick's app: its ids, its key (read by the caller, once per tick),
     /// the API root, and where its installation token is kept.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        app_id: u64,
-        installation_id: u64,
-        key: RsaKeyPair,
-        root: &str,
-        timeout: Duration,
-        retries: u32,
-        now: OffsetDateTime,
-        keeper: Option<Box<dyn TokenKeeper>>,
-    ) -> App {
+    pub fn new(parts: AppParts) -> App {
+        let AppParts {
+            app_id,
+            installation_id,
+            key,
+            root,
+            timeout,
+            retries,
+            now,
+            keeper,
+        } = parts;
         App {
             app_id,
             installation_id,
             key,
-            root: root.to_string(),
+            root,
             timeout,
             retries,
             now,
@@ -170,10 +210,10 @@ impl App {
             .get_or_init(|| {
                 self.as_app()
                     .and_then(|h| h.json("GET", "/app", None))
-                    .map_err(|e| e.to_string())
+                    .map_err(Unread::of)
             })
             .clone()
-            .map_err(|e| anyhow!(e))
+            .map_err(Unread::error)
     }
 
     /// afk's own login: the app's bot user, `<slug>[bot]`.

@@ -163,6 +163,7 @@ fn refused(method: &str, path: String, status: u16, message: &str) -> anyhow::Er
         status: Some(status),
         message: message.into(),
         kind: Failure::answered(status),
+        retries: 0,
     })
 }
 
@@ -176,6 +177,7 @@ fn seeded(method: &str, path: String, kind: Failure) -> anyhow::Error {
         status: kind.status(),
         message: format!("{kind:?} (seeded)"),
         kind,
+        retries: 0,
     })
 }
 

@@ -12,6 +12,7 @@
 //! binary re-exports it as `afk::forge::http` (and `afk::client`, `afk::link`).
 
 pub mod client;
+mod failure;
 pub mod link;
 mod stale;
 
@@ -28,160 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-/// A failed forge request: `kind` is what callers decide on, `status` (None
-/// when no answer came, or the request was never sent) and `message` are
-/// for the words.
-#[derive(Debug, Clone)]
-pub struct ForgeError {
-    /// "forge" or "runner": which service answered
-    pub service: &'static str,
-    pub method: String,
-    pub path: String,
-    pub status: Option<u16>,
-    pub message: String,
-    pub kind: Failure,
-}
-
-impl std::fmt::Display for ForgeError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            Some(s) => write!(
-                f,
-                "{}: {} {} returned {s}: {}",
-                self.service, self.method, self.path, self.message
-            ),
-            None => write!(
-                f,
-                "{}: {} {} failed: {}",
-                self.service, self.method, self.path, self.message
-            ),
-        }
-    }
-}
-impl std::error::Error for ForgeError {}
-
-/// What a failed call met, as the code that made it decides on it: callers
-/// match a kind, never an HTTP status number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// 401: the token was refused. A mistake in the configuration: every
-    /// later request of the tick fails the same way, and no retry helps.
-    Unauthorized,
-    /// 403 that is not a rate limit: not allowed here (a permission lookup
-    /// refused to an account that is no admin is one too)
-    Forbidden,
-    /// 404
-    NotFound,
-    /// 409: it exists already, or the state forbids it
-    Conflict,
-    /// 410
-    Gone,
-    /// 422: the service understood the request and refused what it carried
-    /// (a comment too long for the forge, a field it finds invalid). Nothing
-    /// was written; the same request is refused again.
-    Unprocessable,
-    /// The primary rate limit is spent: this answer (403 or 429) said so, or
-    /// an earlier one did and the request was never sent. Never a refusal of
-    /// *this* request, so never [`Failure::Forbidden`] or [`Failure::NotFound`].
-    RateLimited,
-    /// Any other answer: a redirect, another 4xx, a 5xx, or a body that did not parse
-    Other(u16),
-    /// No answer: a time-out or a dropped connection not tried again (a
-    /// `POST`, which may have landed); also a list afk would not follow (a
-    /// next page outside the API root, a list that never ends)
-    NoAnswer,
-    /// No answer, and none will come this tick: the host has no address or
-    /// refuses the connection. A mistake in the configuration, not a passing
-    /// failure: every later request fails the same way.
-    Unreachable,
-    /// A retryable failure (a time-out, a dropped connection, a 5xx, a 429, a
-    /// secondary rate limit) that used up `forge.retries` or the tick's wait
-    /// budget; what the last try met says whether an answer came.
-    Exhausted(LastTry),
-}
-
-/// What the last try of a call that used up its retries met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LastTry {
-    /// An answer that refused it: a 5xx, or a 429 that named no rate limit.
-    /// Nothing it was asked to write was written.
-    Answered(u16),
-    /// A secondary rate limit (a 403 or 429 saying so) that outlasted the
-    /// retries or the tick's wait budget
-    RateLimited,
-    /// No answer: a time-out or a dropped connection
-    NoAnswer,
-}
-
-impl Failure {
-    /// The kind of a call the service answered with `status` (not rate
-    /// limited, not retried to the end).
-    pub fn answered(status: u16) -> Failure {
-        match status {
-            401 => Failure::Unauthorized,
-            403 => Failure::Forbidden,
-            404 => Failure::NotFound,
-            409 => Failure::Conflict,
-            410 => Failure::Gone,
-            422 => Failure::Unprocessable,
-            s => Failure::Other(s),
-        }
-    }
-
-    /// Whether the service refused *this* request: it answered, and not with
-    /// a rate limit, so nothing it was asked to write was written.
-    pub fn is_refusal(self) -> bool {
-        !matches!(
-            self,
-            Failure::RateLimited
-                | Failure::NoAnswer
-                | Failure::Unreachable
-                | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer)
-        )
-    }
-
-    /// The status a refusal answered, for words only (decide on the kind).
-    pub fn status(self) -> Option<u16> {
-        match self {
-            Failure::Unauthorized => Some(401),
-            Failure::Forbidden => Some(403),
-            Failure::NotFound => Some(404),
-            Failure::Conflict => Some(409),
-            Failure::Gone => Some(410),
-            Failure::Unprocessable => Some(422),
-            Failure::Other(s) | Failure::Exhausted(LastTry::Answered(s)) => Some(s),
-            Failure::RateLimited
-            | Failure::NoAnswer
-            | Failure::Unreachable
-            | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer) => None,
-        }
-    }
-}
-
-impl ForgeError {
-    /// What a failed forge (or agent-thread service) call met; None when `e`
-    /// is no such call's error.
-    pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
-        e.downcast_ref::<ForgeError>().map(|f| f.kind)
-    }
-
-    /// What a configuration mistake (a refused token, an unreachable host)
-    /// is, without the call it broke: every call of the tick fails of it
-    /// (`forge: cannot connect to …`). None for any other failure.
-    pub fn cause(e: &anyhow::Error) -> Option<String> {
-        let f = e.downcast_ref::<ForgeError>()?;
-        match f.kind {
-            Failure::Unauthorized => Some(format!(
-                "{}: the token was refused ({}): {}",
-                f.service,
-                f.status.unwrap_or(401),
-                f.message
-            )),
-            Failure::Unreachable => Some(format!("{}: {}", f.service, f.message)),
-            _ => None,
-        }
-    }
-}
+pub use failure::{Exhausted, Failure, ForgeError, LastTry};
 
 /// An answer. A 304 to a conditional GET is answered from the cache: `status`
 /// 200, the stored body and `Link`, and `not_modified` set.
@@ -310,29 +158,28 @@ pub struct Http {
     url_key: &'static str,
 }
 
-/// The calls of this process (one tick) that used up their retries: `(repo,
-/// line)`, for the `transient_retry` lessons of ticks that do not carry each
-/// error to the end themselves (harvest, upgrade).
-static EXHAUSTED: Mutex<Vec<(Option<String>, String)>> = Mutex::new(Vec::new());
-
-fn note_exhausted(line: &str, path: &str) {
-    // `/repos/{owner}/{name}/...`: the repository the call was about
-    let mut parts = path.split(['/', '?']).filter(|p| !p.is_empty());
-    let repo = match (parts.next(), parts.next(), parts.next()) {
-        (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
-        _ => None,
-    };
-    if let Ok(mut v) = EXHAUSTED.lock() {
-        v.push((repo, line.to_string()));
-    }
+/// One call as its tries share it.
+struct Call<'a> {
+    method: &'a str,
+    /// relative to the API root, with its query
+    path: &'a str,
+    url: String,
+    /// sent again after a 5xx or a lost answer (a `POST` may have landed: never)
+    idempotent: bool,
 }
 
-/// Take the calls that used up their retries so far: `(repo, what failed)`.
-pub fn take_exhausted() -> Vec<(Option<String>, String)> {
-    EXHAUSTED
-        .lock()
-        .map(|mut v| std::mem::take(&mut *v))
-        .unwrap_or_default()
+/// What a refused try leads to.
+enum Next {
+    /// try again after this wait
+    Wait(Duration),
+    /// a 401 with a refresher: a fresh token, then the same request
+    Renew,
+    Fail(anyhow::Error),
+}
+
+/// The wait before the try after `attempt` when the service names none.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64 << attempt.min(6))
 }
 
 /// `scheme://host[:port]` of a URL: what a connect error names.
@@ -595,8 +442,8 @@ impl Http {
         self.failed(method, path, status, message, kind)
     }
 
-    /// An error that met `kind`; a call that used up its retries is noted
-    /// for the tick's `transient_retry` lessons ([`take_exhausted`]).
+    /// An error that met `kind`; one that used up its retries says how
+    /// many it had ([`ForgeError::exhausted`]).
     fn failed(
         &self,
         method: &str,
@@ -608,15 +455,6 @@ impl Http {
         let bare = path.split('?').next().unwrap_or(path);
         // the message may carry what the service said: one short escaped line
         let message = crate::core::sanitize::excerpt(&message, MESSAGE_MAX);
-        if let Failure::Exhausted(_) = kind {
-            note_exhausted(
-                &format!(
-                    "{}: {method} {bare} failed after {} retries: {message}",
-                    self.service, self.retries
-                ),
-                path,
-            );
-        }
         anyhow::Error::new(ForgeError {
             service: self.service,
             method: method.into(),
@@ -624,6 +462,7 @@ impl Http {
             status,
             message,
             kind,
+            retries: self.retries,
         })
     }
 
@@ -735,223 +574,36 @@ impl Http {
         body: Option<&serde_json::Value>,
         accept: &str,
     ) -> Result<Response> {
-        let url = format!("{}{}", self.root, path);
-        let idempotent = method != "POST";
-        let cached = match (&self.cache, method) {
-            (Some(c), "GET") => {
-                self.ledger.read(path);
-                c.get(&url)
-            }
-            (Some(_), _) => {
-                self.ledger.wrote(path);
-                None
-            }
-            _ => None,
+        let call = Call {
+            method,
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: method != "POST",
         };
+        let cached = self.cached(&call);
         self.start()?;
         let mut attempt = 0;
         loop {
             let slot = self.admit(method, path)?;
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let mut req = self.agent.request(method, &url).set("Accept", accept);
-            for (k, v) in &self.headers {
-                req = req.set(k, v);
-            }
             let sent = self.renewal.lock().unwrap().generation;
-            let auth = self.auth.read().unwrap().clone();
-            if !auth.is_empty() {
-                req = req.set("Authorization", &auth);
-            }
-            if let Some(c) = &cached {
-                req = req.set("If-None-Match", &c.etag);
-            }
-            let started = std::time::Instant::now();
-            let res = match body {
-                Some(b) => req.send_json(b.clone()),
-                None => req.call(),
-            };
-            crate::log::request(
-                method,
-                path,
-                match &res {
-                    Ok(r) => Some(r.status()),
-                    Err(ureq::Error::Status(s, _)) => Some(*s),
-                    Err(_) => None,
-                },
-                started.elapsed(),
-            );
-            let wait = match res {
-                Ok(resp) => {
-                    let status = resp.status();
-                    self.note_rate(&resp);
-                    if status == 304
-                        && let Some(c) = &cached
-                    {
-                        return Ok(Response {
-                            status: 200,
-                            link: c.link.clone(),
-                            body: c.body.clone(),
-                            scopes: resp.header("x-oauth-scopes").map(str::to_string),
-                            not_modified: true,
-                        });
-                    }
-                    self.costly.fetch_add(1, Ordering::Relaxed);
-                    let link = resp.header("Link").map(str::to_string);
-                    let scopes = resp.header("x-oauth-scopes").map(str::to_string);
-                    let etag = resp.header("ETag").map(str::to_string);
-                    if (300..400).contains(&status) {
-                        let to = resp.header("Location").unwrap_or("").to_string();
-                        return Err(self.error(
-                            method,
-                            path,
-                            Some(status),
-                            format!(
-                                "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
-                            ),
-                        ));
-                    }
-                    let body = resp.into_string().map_err(|e| {
-                        self.error(method, path, Some(status), format!("reading the body: {e}"))
-                    })?;
-                    if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
-                        && (200..300).contains(&status)
-                    {
-                        c.put(
-                            &url,
-                            Cached {
-                                etag,
-                                body: body.clone(),
-                                link: link.clone(),
-                            },
-                        );
-                    }
-                    return Ok(Response {
-                        status,
-                        link,
-                        body,
-                        scopes,
-                        not_modified: false,
-                    });
-                }
-                Err(ureq::Error::Status(status, resp)) => {
-                    self.costly.fetch_add(1, Ordering::Relaxed);
-                    let rate = self.note_rate(&resp);
-                    // seconds or an HTTP date (as proxies and CDNs send it),
-                    // a date measured from the answer's own Date; a wait is
-                    // the machine's, never a pinned AFK_NOW's
-                    let ra = resp.header("Retry-After").and_then(|v| {
-                        crate::core::retry_after::wait(
-                            v,
-                            resp.header("Date"),
-                            time::OffsetDateTime::now_utc(),
-                        )
-                    });
-                    let body = resp.into_string().unwrap_or_default();
-                    if status == 401 && self.refresher.is_some() {
-                        drop(slot);
-                        if self.renew(sent)? {
-                            continue;
-                        }
-                        return Err(self.error(
-                            method,
-                            path,
-                            Some(401),
-                            "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
-                        ));
-                    }
-                    let limit_status = status == 403 || status == 429;
-                    if limit_status && rate.remaining == Some(0) {
-                        return Err(self.limited(method, path, Some(status), rate.reset));
-                    }
-                    let secondary = limit_status
-                        && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
-                    let msg = if secondary && status == 403 {
-                        "secondary rate limit; try again later".to_string()
-                    } else {
-                        self.status_message(status, &body)
-                    };
-                    let retryable = status == 429 || secondary || (status >= 500 && idempotent);
-                    // a secondary limit that outlasts us is a limit, never "forbidden"
-                    let last = if secondary {
-                        LastTry::RateLimited
-                    } else {
-                        LastTry::Answered(status)
-                    };
-                    if !retryable || attempt >= self.retries {
-                        let kind = if retryable {
-                            Failure::Exhausted(last)
-                        } else {
-                            Failure::answered(status)
-                        };
-                        return Err(self.failed(method, path, Some(status), msg, kind));
-                    }
-                    let wait = match ra {
-                        Some(w) => w,
-                        None if secondary => SECONDARY_DEFAULT_WAIT,
-                        None => Duration::from_millis(100u64 << attempt.min(6)),
-                    };
-                    if !self.take_wait(wait) {
-                        return Err(self.failed(
-                            method,
-                            path,
-                            Some(status),
-                            format!(
-                                "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
-                                wait.as_secs()
-                            ),
-                            Failure::Exhausted(last),
-                        ));
-                    }
-                    wait
-                }
-                Err(ureq::Error::Transport(t)) => {
-                    let connect = matches!(
-                        t.kind(),
-                        ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
-                    );
-                    let at = origin(&self.root);
-                    let key = self.url_key;
-                    let reason = connect_reason(&t);
-                    if t.kind() == ureq::ErrorKind::Dns || (connect && reason.contains("refused")) {
-                        // nobody listens there, or there is no such host: a
-                        // configuration mistake, not a passing failure
-                        let msg = match t.kind() {
-                            ureq::ErrorKind::Dns => {
-                                format!("cannot resolve the host of {at} ({key}): {reason}")
+            let wait = match self.request(&call, body, accept, cached.as_ref()) {
+                Ok(resp) => return self.answer(&call, resp, cached.as_ref()),
+                Err(e) => match *e {
+                    ureq::Error::Status(status, resp) => {
+                        match self.refused(&call, status, resp, attempt) {
+                            Next::Wait(w) => w,
+                            Next::Fail(e) => return Err(e),
+                            Next::Renew => {
+                                drop(slot);
+                                if self.renew(sent)? {
+                                    continue;
+                                }
+                                return Err(self.refused_again(method, path));
                             }
-                            _ => format!("cannot connect to {at} ({key}): {reason}"),
-                        };
-                        return Err(self.failed(method, path, None, msg, Failure::Unreachable));
-                    }
-                    let msg = match t.kind() {
-                        ureq::ErrorKind::Io
-                            if t.to_string().contains("timed out")
-                                || t.to_string().contains("WouldBlock") =>
-                        {
-                            "timed out (forge.timeout)".to_string()
                         }
-                        // ureq says "<url>: <what>": drop the URL (it may carry a
-                        // query) and the separator it leaves behind
-                        ureq::ErrorKind::ConnectionFailed => {
-                            format!("cannot connect to {at} ({key}): {reason}")
-                        }
-                        _ => short(
-                            t.to_string()
-                                .replace(&url, "")
-                                .trim_start_matches([':', ' ']),
-                        ),
-                    };
-                    let retryable = connect || idempotent;
-                    if !retryable || attempt >= self.retries {
-                        let kind = if retryable {
-                            Failure::Exhausted(LastTry::NoAnswer)
-                        } else {
-                            Failure::NoAnswer
-                        };
-                        return Err(self.failed(method, path, None, msg, kind));
                     }
-                    Duration::from_millis(100u64 << attempt.min(6))
-                }
+                    ureq::Error::Transport(t) => self.unanswered(&call, &t, attempt)?,
+                },
             };
             drop(slot);
             crate::log::debug(&format!(
@@ -963,6 +615,246 @@ impl Http {
             std::thread::sleep(wait);
             attempt += 1;
         }
+    }
+
+    /// A GitHub App's fresh token refused too: the tick's one exchange is spent.
+    fn refused_again(&self, method: &str, path: &str) -> anyhow::Error {
+        self.error(
+            method,
+            path,
+            Some(401),
+            "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
+        )
+    }
+
+    /// What the cache holds for a GET (noted as read); a write is noted as
+    /// one, for `revalidate`.
+    fn cached(&self, call: &Call) -> Option<Cached> {
+        match (&self.cache, call.method) {
+            (Some(c), "GET") => {
+                self.ledger.read(call.path);
+                c.get(&call.url)
+            }
+            (Some(_), _) => {
+                self.ledger.wrote(call.path);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// One attempt on the wire: the client's headers, the token in hand, the
+    /// cached `ETag`; counted and logged.
+    fn request(
+        &self,
+        call: &Call,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+        cached: Option<&Cached>,
+    ) -> std::result::Result<ureq::Response, Box<ureq::Error>> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut req = self
+            .agent
+            .request(call.method, &call.url)
+            .set("Accept", accept);
+        for (k, v) in &self.headers {
+            req = req.set(k, v);
+        }
+        let auth = self.auth.read().unwrap().clone();
+        if !auth.is_empty() {
+            req = req.set("Authorization", &auth);
+        }
+        if let Some(c) = cached {
+            req = req.set("If-None-Match", &c.etag);
+        }
+        let started = std::time::Instant::now();
+        let res = match body {
+            Some(b) => req.send_json(b.clone()),
+            None => req.call(),
+        };
+        crate::log::request(
+            call.method,
+            call.path,
+            match &res {
+                Ok(r) => Some(r.status()),
+                Err(ureq::Error::Status(s, _)) => Some(*s),
+                Err(_) => None,
+            },
+            started.elapsed(),
+        );
+        res.map_err(Box::new)
+    }
+
+    /// A 2xx or 3xx answer: a 304 from the cache, a redirect refused (never
+    /// followed), else the body, kept for the next conditional GET.
+    fn answer(
+        &self,
+        call: &Call,
+        resp: ureq::Response,
+        cached: Option<&Cached>,
+    ) -> Result<Response> {
+        let (method, path) = (call.method, call.path);
+        let status = resp.status();
+        self.note_rate(&resp);
+        let scopes = resp.header("x-oauth-scopes").map(str::to_string);
+        if status == 304
+            && let Some(c) = cached
+        {
+            return Ok(Response {
+                status: 200,
+                link: c.link.clone(),
+                body: c.body.clone(),
+                scopes,
+                not_modified: true,
+            });
+        }
+        self.costly.fetch_add(1, Ordering::Relaxed);
+        let link = resp.header("Link").map(str::to_string);
+        let etag = resp.header("ETag").map(str::to_string);
+        if (300..400).contains(&status) {
+            let to = resp.header("Location").unwrap_or("").to_string();
+            return Err(self.error(
+                method,
+                path,
+                Some(status),
+                format!(
+                    "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
+                ),
+            ));
+        }
+        let body = resp.into_string().map_err(|e| {
+            self.error(method, path, Some(status), format!("reading the body: {e}"))
+        })?;
+        if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
+            && (200..300).contains(&status)
+        {
+            let entry = Cached {
+                etag,
+                body: body.clone(),
+                link: link.clone(),
+            };
+            c.put(&call.url, entry);
+        }
+        Ok(Response {
+            status,
+            link,
+            body,
+            scopes,
+            not_modified: false,
+        })
+    }
+
+    /// An answer that refused the request (4xx, 5xx): a token to renew, a
+    /// spent limit, a wait before the next try, or the call's failure.
+    fn refused(&self, call: &Call, status: u16, resp: ureq::Response, attempt: u32) -> Next {
+        let (method, path) = (call.method, call.path);
+        self.costly.fetch_add(1, Ordering::Relaxed);
+        let rate = self.note_rate(&resp);
+        // seconds or an HTTP date (as proxies and CDNs send it), a date
+        // measured from the answer's own Date; a wait is the machine's,
+        // never a pinned AFK_NOW's
+        let ra = resp.header("Retry-After").and_then(|v| {
+            crate::core::retry_after::wait(v, resp.header("Date"), time::OffsetDateTime::now_utc())
+        });
+        let body = resp.into_string().unwrap_or_default();
+        if status == 401 && self.refresher.is_some() {
+            return Next::Renew;
+        }
+        let limit_status = status == 403 || status == 429;
+        if limit_status && rate.remaining == Some(0) {
+            return Next::Fail(self.limited(method, path, Some(status), rate.reset));
+        }
+        let secondary =
+            limit_status && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
+        let msg = if secondary && status == 403 {
+            "secondary rate limit; try again later".to_string()
+        } else {
+            self.status_message(status, &body)
+        };
+        let retryable = status == 429 || secondary || (status >= 500 && call.idempotent);
+        // a secondary limit that outlasts us is a limit, never "forbidden"
+        let last = if secondary {
+            LastTry::RateLimited
+        } else {
+            LastTry::Answered(status)
+        };
+        if !retryable || attempt >= self.retries {
+            let kind = if retryable {
+                Failure::Exhausted(last)
+            } else {
+                Failure::answered(status)
+            };
+            return Next::Fail(self.failed(method, path, Some(status), msg, kind));
+        }
+        let wait = match ra {
+            Some(w) => w,
+            None if secondary => SECONDARY_DEFAULT_WAIT,
+            None => backoff(attempt),
+        };
+        if !self.take_wait(wait) {
+            return Next::Fail(self.failed(
+                method,
+                path,
+                Some(status),
+                format!(
+                    "{msg}; the forge asks to wait {}s, more than this tick may wait: the next tick tries again",
+                    wait.as_secs()
+                ),
+                Failure::Exhausted(last),
+            ));
+        }
+        Next::Wait(wait)
+    }
+
+    /// No answer came: the wait before the next try, or the call's failure
+    /// (an unreachable host is a configuration mistake, never tried again).
+    fn unanswered(&self, call: &Call, t: &ureq::Transport, attempt: u32) -> Result<Duration> {
+        let (method, path) = (call.method, call.path);
+        let connect = matches!(
+            t.kind(),
+            ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns
+        );
+        let at = origin(&self.root);
+        let key = self.url_key;
+        let reason = connect_reason(t);
+        if t.kind() == ureq::ErrorKind::Dns || (connect && reason.contains("refused")) {
+            // nobody listens there, or there is no such host: a
+            // configuration mistake, not a passing failure
+            let msg = match t.kind() {
+                ureq::ErrorKind::Dns => {
+                    format!("cannot resolve the host of {at} ({key}): {reason}")
+                }
+                _ => format!("cannot connect to {at} ({key}): {reason}"),
+            };
+            return Err(self.failed(method, path, None, msg, Failure::Unreachable));
+        }
+        let msg = match t.kind() {
+            ureq::ErrorKind::Io
+                if t.to_string().contains("timed out") || t.to_string().contains("WouldBlock") =>
+            {
+                "timed out (forge.timeout)".to_string()
+            }
+            // ureq says "<url>: <what>": drop the URL (it may carry a
+            // query) and the separator it leaves behind
+            ureq::ErrorKind::ConnectionFailed => {
+                format!("cannot connect to {at} ({key}): {reason}")
+            }
+            _ => short(
+                t.to_string()
+                    .replace(&call.url, "")
+                    .trim_start_matches([':', ' ']),
+            ),
+        };
+        let retryable = connect || call.idempotent;
+        if !retryable || attempt >= self.retries {
+            let kind = if retryable {
+                Failure::Exhausted(LastTry::NoAnswer)
+            } else {
+                Failure::NoAnswer
+            };
+            return Err(self.failed(method, path, None, msg, kind));
+        }
+        Ok(backoff(attempt))
     }
 
     pub fn json<T: DeserializeOwned>(
@@ -1190,6 +1082,7 @@ mod tests {
             status: Some(401),
             message: "check AFK_FORGE_TOKEN".into(),
             kind: Failure::Unauthorized,
+            retries: 0,
         };
         assert_eq!(
             e.to_string(),
@@ -1229,6 +1122,7 @@ mod tests {
             status: Some(403),
             message: "rate limit spent".into(),
             kind: Failure::RateLimited,
+            retries: 0,
         });
         assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
         assert!(!Failure::RateLimited.is_refusal());
@@ -1242,6 +1136,7 @@ mod tests {
             status,
             message: "m".into(),
             kind,
+            retries: 0,
         }
     }
 
@@ -1395,7 +1290,8 @@ mod tests {
             assert_eq!(kind.is_refusal(), refusal, "{case}");
             // the tick's `transient_retry` lessons hear of every exhausted call
             let line = format!("forge: {method} /repos/o/n/issues failed after 0 retries: ");
-            let noted = take_exhausted().iter().any(|(_, l)| l.starts_with(&line));
+            let noted = ForgeError::exhausted_of(&e)
+                .is_some_and(|x| x.line.starts_with(&line) && x.repo.as_deref() == Some("o/n"));
             assert_eq!(noted, matches!(kind, Exhausted(_)), "{case}");
         }
         // nobody listens: a configuration mistake, not a call to try again

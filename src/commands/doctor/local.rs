@@ -115,15 +115,31 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
     }
 }
 
+/// The step of using the state folder that failed, and its innermost reason.
+#[derive(Debug)]
+struct Unusable {
+    step: String,
+    cause: String,
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.step, self.cause)
+    }
+}
+
 /// Use the state folder as a tick does, as this user: create it when missing,
 /// write and remove a file, take and let go the poll tick's lock. What doctor
 /// created is removed again. Ok(true): a running tick holds the lock.
-fn probe_state_folder(dir: &std::path::Path) -> Result<bool, String> {
+fn probe_state_folder(dir: &std::path::Path) -> Result<bool, Unusable> {
     let missing: Vec<&std::path::Path> = dir
         .ancestors()
         .take_while(|p| !p.as_os_str().is_empty() && p.symlink_metadata().is_err())
         .collect();
-    let why = |what: String, e: &dyn std::fmt::Display| format!("{what}: {e}");
+    let why = |step: String, e: &dyn std::fmt::Display| Unusable {
+        step,
+        cause: e.to_string(),
+    };
     let result = (|| {
         crate::store::private_dir(dir)
             .map_err(|e| why(format!("cannot create {}", dir.display()), &e))?;

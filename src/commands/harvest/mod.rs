@@ -153,7 +153,11 @@ fn harvest(ctx: &Session, edges: &mut Edges) -> Result<Tick> {
 
     // 4. The outbox: each event at most once, whichever tick gets there.
     let delivery = edges.notify();
-    tick::record_exhausted(&edges.journal, crate::types::TickKind::Harvest);
+    let exhausted = r
+        .errors
+        .iter()
+        .filter_map(|e| e.exhausted.as_deref().cloned());
+    tick::record_exhausted(&edges.journal, exhausted, crate::types::TickKind::Harvest);
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
     Ok(Tick {

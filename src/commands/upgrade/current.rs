@@ -32,7 +32,7 @@ pub(super) fn keep_current(
 ) {
     for (pr, bump) in prs.iter_mut() {
         if let Err(e) = one(up, r, upstream, pr, bump, facts) {
-            let why = format!("keeping {} current: {e:#}", pr.head.name);
+            let why = e.context(format!("keeping {} current", pr.head.name));
             up.report.error(&r.name, Some(pr.number), why);
         }
     }

@@ -6,6 +6,7 @@
 //! a place in the queue, or the end of the flow (`ending.rs`).
 
 use super::ending::{done, finish, stale_test};
+use super::fault::Fault;
 use super::report::PrItem;
 use super::{Up, gather};
 use crate::core::queue::{self, Slot};
@@ -27,7 +28,7 @@ pub(super) struct PrFacts {
 }
 
 /// By (mirror, PR number).
-pub(super) type Facts = HashMap<(RepoName, IssueNumber), Result<PrFacts, String>>;
+pub(super) type Facts = HashMap<(RepoName, IssueNumber), Result<PrFacts, Fault>>;
 
 /// The comments and head status of every afk PR, at most `concurrency` at once.
 pub(super) fn fetch(
@@ -48,7 +49,7 @@ pub(super) fn fetch(
     });
     jobs.iter()
         .zip(got)
-        .map(|((m, p), r)| (((*m).clone(), p.number), r.map_err(|e| e.to_string())))
+        .map(|((m, p), r)| (((*m).clone(), p.number), r.map_err(|e| Fault::outer(&e))))
         .collect()
 }
 
@@ -156,14 +157,13 @@ pub(super) fn advance_all(
     for (_, f, seen) in ready {
         let r = &recipes[f.recipe];
         if let Err(e) = step(up, r, &f.pr, &f.bump, &seen, &mut slot) {
-            up.report
-                .error(&r.name, Some(f.pr.number), format!("{e:#}"));
+            up.report.error(&r.name, Some(f.pr.number), e);
         }
     }
 }
 
 /// A flow's comments, head status and row (created when new).
-fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen, String> {
+fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen, Fault> {
     let (comments, status) = match facts.get(&(r.mirror.clone(), f.pr.number)) {
         _ if f.new => (vec![], CombinedStatus::default()),
         None => (vec![], CombinedStatus::default()),
@@ -185,10 +185,7 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
         from_tag: &stored.1,
         to_tag: &stored.2,
     };
-    let row = up
-        .store
-        .ensure_upgrade(&new)
-        .map_err(|e| format!("{e:#}"))?;
+    let row = up.store.ensure_upgrade(&new)?;
     Ok(Seen {
         comments,
         status,

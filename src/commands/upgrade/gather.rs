@@ -3,6 +3,7 @@
 //! at once its images' tags (each image once per tick, `registry::Once`),
 //! beside each mirror's PRs and `main`.
 
+use super::fault::Fault;
 use crate::core::cadence::Scan;
 use crate::core::compose;
 use crate::core::upgrade::Site;
@@ -42,11 +43,11 @@ pub struct Recipe {
     /// `owner/repo` on the forge
     pub mirror: RepoName,
     pub upstream_url: String,
-    pub upstream: Result<Upstream, String>,
-    pub forge: Result<Mirror, String>,
+    pub upstream: Result<Upstream, Fault>,
+    pub forge: Result<Mirror, Fault>,
     /// the registry's tags of each site's image (same order as the sites);
     /// `Err` for the first image whose lookup failed; empty when not scanned
-    pub tags: Result<Vec<Vec<String>>, String>,
+    pub tags: Result<Vec<Vec<String>>, Fault>,
     /// whether this tick asks the registries for it (SPEC 8 cadence)
     pub scan: Scan,
     /// `min_release_age`: the tags that wait, or whose age is unknown
@@ -75,9 +76,9 @@ enum Job<'a> {
 }
 
 enum Got {
-    Me(Result<String, String>),
-    Upstream(Result<Upstream, String>, Result<Vec<Vec<String>>, String>),
-    Mirror(Result<Mirror, String>),
+    Me(Result<String, Fault>),
+    Upstream(Result<Upstream, Fault>, Result<Vec<Vec<String>>, Fault>),
+    Mirror(Result<Mirror, Fault>),
 }
 
 /// Where a tick's tag lookups go: the registries (each repository asked
@@ -95,14 +96,14 @@ pub fn recipes(
     forge: &dyn Forge,
     tags: Tags,
     concurrency: usize,
-) -> (Result<String, String>, Vec<Recipe>) {
+) -> (Result<String, Fault>, Vec<Recipe>) {
     let mut jobs = vec![Job::Me];
     for (name, mirror, url, scan) in names {
         jobs.push(Job::Upstream(name, url, *scan));
         jobs.push(Job::Mirror(mirror));
     }
     let mut got = fan_out(&jobs, concurrency, |j| match j {
-        Job::Me => Got::Me(forge.me().map(|u| u.login).map_err(|e| e.to_string())),
+        Job::Me => Got::Me(forge.me().map(|u| u.login).map_err(|e| Fault::outer(&e))),
         Job::Upstream(name, url, scan) => {
             let up = upstream(git, name, url);
             let t = match (&up, scan.asks()) {
@@ -111,7 +112,7 @@ pub fn recipes(
             };
             Got::Upstream(up, t)
         }
-        Job::Mirror(m) => Got::Mirror(mirror(forge, m).map_err(|e| e.to_string())),
+        Job::Mirror(m) => Got::Mirror(mirror(forge, m).map_err(|e| Fault::outer(&e))),
     })
     .into_iter();
     let Some(Got::Me(me)) = got.next() else {
@@ -141,19 +142,19 @@ pub fn recipes(
 
 /// The tags of each site's image (same order as the sites); the first
 /// lookup that failed fails them all (the recipe is skipped with it).
-fn tags_of(up: &Upstream, tags: &Tags) -> Result<Vec<Vec<String>>, String> {
-    let once = tags.as_ref().map_err(Clone::clone)?;
+fn tags_of(up: &Upstream, tags: &Tags) -> Result<Vec<Vec<String>>, Fault> {
+    let once = tags.as_ref().map_err(|e| Fault::from(e.as_str()))?;
     up.sites
         .iter()
         .map(|s| match registry::ImageRef::parse(&s.image.written) {
-            Some(i) => once.tags(&i).map_err(|e| e.to_string()),
+            Some(i) => once.tags(&i).map_err(|e| Fault::from(e.to_string())),
             None => Ok(vec![]),
         })
         .collect()
 }
 
-fn upstream(git: &dyn GitOps, name: &str, url: &str) -> Result<Upstream, String> {
-    let checkout = git.upstream(name, url).map_err(|e| format!("{e:#}"))?;
+fn upstream(git: &dyn GitOps, name: &str, url: &str) -> Result<Upstream, Fault> {
+    let checkout = git.upstream(name, url)?;
     let mut names: Vec<String> = std::fs::read_dir(&checkout.dir)
         .map_err(|e| format!("cannot list {}: {e}", checkout.dir.display()))?
         .filter_map(|e| e.ok())
@@ -177,7 +178,7 @@ fn upstream(git: &dyn GitOps, name: &str, url: &str) -> Result<Upstream, String>
         files.push((file, text));
     }
     if files.is_empty() {
-        return Err("upstream main has no compose.yml".into());
+        return Err(Fault::from("upstream main has no compose.yml"));
     }
     Ok(Upstream {
         checkout,
@@ -240,7 +241,7 @@ pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
         notes.dedup_by(|a, b| a.image == b.image && a.note == b.note);
         r.ages = notes;
         if let Some(e) = failed {
-            r.tags = Err(e);
+            r.tags = Err(Fault::from(e));
         }
     }
 }

@@ -38,7 +38,7 @@ pub(super) fn reconcile(up: &mut Up, r: &Recipe, upstream: &Upstream, m: &Mirror
     });
     if let Err(e) = res {
         up.report
-            .error(&r.name, None, format!("reconcile {}: {e:#}", r.mirror));
+            .error(&r.name, None, e.context(format!("reconcile {}", r.mirror)));
         return false;
     }
     up.report.act(&r.name, "reconcile", None, Some(reason));
@@ -76,7 +76,7 @@ pub(super) fn close(
 ) {
     if let Err(e) = close_now(up, r, pr, bump, why, facts) {
         up.report
-            .error(&r.name, Some(pr.number), format!("closing: {e:#}"));
+            .error(&r.name, Some(pr.number), e.context("closing"));
         return;
     }
     up.open_count = up.open_count.saturating_sub(1);

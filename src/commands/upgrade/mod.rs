@@ -14,6 +14,7 @@
 mod args;
 mod current;
 mod ending;
+mod fault;
 mod fixer;
 mod flow;
 mod gather;
@@ -202,7 +203,7 @@ pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
         Ok(login) => login,
         Err(e) => {
             report.error("", None, e);
-            tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
+            fault::record_exhausted(&edges.journal, &report);
             return finish(report);
         }
     };
@@ -220,7 +221,7 @@ pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
-    tick::record_exhausted(&edges.journal, crate::types::TickKind::Upgrade);
+    fault::record_exhausted(&edges.journal, &report);
     finish(report)
 }
 
@@ -300,7 +301,7 @@ fn read_recipes(
     git: &dyn GitOps,
     forge: &dyn Forge,
     now: time::OffsetDateTime,
-) -> (Result<String, String>, Vec<gather::Recipe>) {
+) -> (Result<String, fault::Fault>, Vec<gather::Recipe>) {
     let cfg = ctx.config();
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {

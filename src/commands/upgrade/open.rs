@@ -20,18 +20,24 @@ use crate::store::upgrades::NewUpgrade;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
+/// The recipe whose bumps are opened, and what its steps read of it.
+pub(super) struct Opening<'a> {
+    pub r: &'a Recipe,
+    pub upstream: &'a Upstream,
+    /// its open PRs' comments and statuses (a superseded PR's flow ends)
+    pub facts: &'a Facts,
+}
+
 /// Open what `bumps` need; returns the numbers of the PRs opened (added to `prs`).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn open_bumps(
     up: &mut Up,
-    r: &Recipe,
-    upstream: &Upstream,
+    at: &Opening,
     pre: &mut Prefetched,
     prs: &mut Vec<(PullRequest, Bump)>,
     rows: &mut [CandidateRow],
     bumps: Vec<Bump>,
-    facts: &Facts,
 ) -> Vec<IssueNumber> {
+    let (r, upstream, facts) = (at.r, at.upstream, at.facts);
     let mut opened = vec![];
     for bump in bumps {
         if prs.iter().any(|(_, b)| covered_by(&bump, b)) {
@@ -85,7 +91,7 @@ fn gate(
     let closed = match pre.closed(up.forge, &r.mirror) {
         Ok(c) => c,
         Err(e) => {
-            up.report.error(&r.name, None, format!("closed PRs: {e:#}"));
+            up.report.error(&r.name, None, e.within("closed PRs"));
             return Gate::Failed;
         }
     };
@@ -107,7 +113,7 @@ fn gate(
     let head = match pre.branch_if_known(up.forge, r, &branch) {
         Ok(h) => h,
         Err(e) => {
-            up.report.error(&r.name, None, format!("{branch}: {e:#}"));
+            up.report.error(&r.name, None, e.within(&branch));
             return Gate::Failed;
         }
     };
@@ -165,8 +171,7 @@ fn open_and_supersede(
     let pr = match open_one(up, r, upstream, &bump, lease) {
         Ok(pr) => pr,
         Err(e) => {
-            up.report
-                .error(&r.name, None, format!("{}: {e:#}", bump.title()));
+            up.report.error(&r.name, None, e.context(bump.title()));
             return None;
         }
     };

@@ -5,6 +5,7 @@
 //! did not make; a branch no PR is on is leased as absent at the push, which
 //! git refuses if it exists). A tick that opens nothing reads none of it.
 
+use super::fault::Fault;
 use super::gather::Recipe;
 use crate::core::upgrade::{Bump, covered_by};
 use crate::forge::{BranchHead, Forge, PullRequest, fan_out};
@@ -21,8 +22,8 @@ fn on_open_pr(r: &Recipe, branch: &str) -> bool {
 /// What was read, by mirror and by (mirror, branch).
 #[derive(Default)]
 pub(super) struct Prefetched {
-    closed: HashMap<RepoName, Result<Vec<PullRequest>, String>>,
-    branches: HashMap<(RepoName, String), Result<Option<BranchHead>, String>>,
+    closed: HashMap<RepoName, Result<Vec<PullRequest>, Fault>>,
+    branches: HashMap<(RepoName, String), Result<Option<BranchHead>, Fault>>,
 }
 
 enum Job {
@@ -31,8 +32,8 @@ enum Job {
 }
 
 enum Got {
-    Closed(Result<Vec<PullRequest>, String>),
-    Branch(Result<Option<BranchHead>, String>),
+    Closed(Result<Vec<PullRequest>, Fault>),
+    Branch(Result<Option<BranchHead>, Fault>),
 }
 
 impl Prefetched {
@@ -64,10 +65,8 @@ impl Prefetched {
             );
         }
         let got = fan_out(&jobs, concurrency, |j| match j {
-            Job::Closed(m) => {
-                Got::Closed(forge.recent_closed_pulls(m).map_err(|e| format!("{e:#}")))
-            }
-            Job::Branch(m, b) => Got::Branch(forge.branch(m, b).map_err(|e| format!("{e:#}"))),
+            Job::Closed(m) => Got::Closed(forge.recent_closed_pulls(m).map_err(Fault::from)),
+            Job::Branch(m, b) => Got::Branch(forge.branch(m, b).map_err(Fault::from)),
         });
         let mut p = Prefetched::default();
         for (j, g) in jobs.into_iter().zip(got) {
@@ -89,12 +88,11 @@ impl Prefetched {
         &mut self,
         forge: &dyn Forge,
         mirror: &RepoName,
-    ) -> Result<&[PullRequest], String> {
-        let got = self.closed.entry(mirror.clone()).or_insert_with(|| {
-            forge
-                .recent_closed_pulls(mirror)
-                .map_err(|e| format!("{e:#}"))
-        });
+    ) -> Result<&[PullRequest], Fault> {
+        let got = self
+            .closed
+            .entry(mirror.clone())
+            .or_insert_with(|| forge.recent_closed_pulls(mirror).map_err(Fault::from));
         got.as_deref().map_err(Clone::clone)
     }
 
@@ -107,7 +105,7 @@ impl Prefetched {
         forge: &dyn Forge,
         r: &Recipe,
         branch: &str,
-    ) -> Result<Option<BranchHead>, String> {
+    ) -> Result<Option<BranchHead>, Fault> {
         if !on_open_pr(r, branch)
             && !self
                 .branches
@@ -124,10 +122,10 @@ impl Prefetched {
         forge: &dyn Forge,
         mirror: &RepoName,
         branch: &str,
-    ) -> Result<Option<BranchHead>, String> {
+    ) -> Result<Option<BranchHead>, Fault> {
         self.branches
             .entry((mirror.clone(), branch.to_string()))
-            .or_insert_with(|| forge.branch(mirror, branch).map_err(|e| format!("{e:#}")))
+            .or_insert_with(|| forge.branch(mirror, branch).map_err(Fault::from))
             .clone()
     }
 }
@@ -252,7 +250,7 @@ mod tests {
         let f = forge().failing("recent_closed_pulls", Failure::Other(500));
         let mut p = Prefetched::read(&f, &[recipe()], &[vec![]], &[vec![bump("1.25.2")]], 4);
         let e = p.closed(&f, &MIRROR).unwrap_err();
-        assert!(e.contains("500"), "{e}");
+        assert!(e.to_string().contains("500"), "{e}");
         assert_eq!(f.calls("recent_closed_pulls"), 1);
     }
 }

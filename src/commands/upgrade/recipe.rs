@@ -3,6 +3,7 @@
 //! current with the new `main` (`current.rs`), open the selected bumps and
 //! record the scan.
 
+use super::fault::Fault;
 use super::prefetch::Prefetched;
 use super::report;
 use super::{Plan, Up, current, flow, gather, mirror, open};
@@ -21,17 +22,17 @@ pub(super) fn recipe(
     pre: &mut Prefetched,
     facts: &flow::Facts,
 ) -> Vec<(PullRequest, Bump, bool)> {
-    let skip = |up: &mut Up, reason: String| {
+    let skip = |up: &mut Up, reason: Fault| {
         up.report.skip(&r.name, reason);
         vec![]
     };
     let upstream = match &r.upstream {
         Ok(u) => u,
-        Err(e) => return skip(up, format!("upstream {}: {e:#}", r.upstream_url)),
+        Err(e) => return skip(up, e.clone().within(format!("upstream {}", r.upstream_url))),
     };
     let m = match &r.forge {
         Ok(m) => m,
-        Err(e) => return skip(up, format!("mirror {}: {e:#}", r.mirror)),
+        Err(e) => return skip(up, e.clone().within(format!("mirror {}", r.mirror))),
     };
     if let Err(e) = &r.tags {
         return skip(up, e.clone());
@@ -53,7 +54,8 @@ pub(super) fn recipe(
     }
     let opened = if r.scan.asks() {
         let errors_before = up.report.errors.len();
-        let o = open::open_bumps(up, r, upstream, pre, &mut prs, &mut rows, bumps, facts);
+        let at = open::Opening { r, upstream, facts };
+        let o = open::open_bumps(up, &at, pre, &mut prs, &mut rows, bumps);
         up.report.candidates.extend(rows);
         // a bump that failed to open (a push refused, a forge error) is tried
         // again on the next tick, not a whole scan_every later
@@ -64,7 +66,7 @@ pub(super) fn recipe(
             && opened_all
             && let Err(e) = up.store.record_scan(&r.name)
         {
-            up.report.error(&r.name, None, format!("{e:#}"));
+            up.report.error(&r.name, None, e);
         }
         o
     } else {
@@ -72,7 +74,7 @@ pub(super) fn recipe(
     };
     let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
     if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
-        up.report.error(&r.name, None, format!("{e:#}"));
+        up.report.error(&r.name, None, e);
     }
     prs.into_iter()
         .map(|(p, b)| {

@@ -2,6 +2,7 @@
 //! leads with the PR list, then "tests look stale", then candidates, then
 //! what was skipped and why.
 
+use super::fault::Fault;
 use crate::core::upgrade::CandidateRow;
 use crate::core::verdict::{Outcome, Verdict};
 use crate::output::table;
@@ -115,6 +116,9 @@ pub struct ErrorItem {
     /// a recipe skipped for this error: said in the `skipped:` section
     #[serde(skip)]
     pub skipped: bool,
+    /// the call that used up its retries: a `transient_retry` lesson
+    #[serde(skip)]
+    pub exhausted: Option<Box<crate::forge::http::Exhausted>>,
 }
 
 /// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
@@ -173,28 +177,20 @@ impl Report {
         });
     }
 
-    pub fn error(&mut self, recipe: &str, pr: Option<IssueNumber>, e: impl std::fmt::Display) {
-        self.errors.push(ErrorItem {
-            recipe: recipe.to_string(),
-            pr,
-            message: format!("{e:#}"),
-            skipped: false,
-        });
+    pub fn error(&mut self, recipe: &str, pr: Option<IssueNumber>, e: impl Into<Fault>) {
+        self.errors
+            .push(ErrorItem::of(recipe, pr, &e.into(), false));
     }
 
     /// A recipe skipped because a read failed (its registry, upstream or
     /// mirror): said in the `skipped:` section, and an error of the tick,
     /// counted in the summary as the exit code counts it.
-    pub fn skip(&mut self, recipe: &str, reason: String) {
-        self.errors.push(ErrorItem {
-            recipe: recipe.to_string(),
-            pr: None,
-            message: format!("SKIPPED — {reason}"),
-            skipped: true,
-        });
+    pub fn skip(&mut self, recipe: &str, reason: impl Into<Fault>) {
+        let reason = reason.into();
+        self.errors.push(ErrorItem::of(recipe, None, &reason, true));
         self.skipped.push(SkippedItem {
             recipe: recipe.to_string(),
-            reason,
+            reason: reason.to_string(),
         });
     }
 

@@ -1,0 +1,195 @@
+//! What a failed call met, as every caller decides on it: [`ForgeError`]
+//! (the call, its words) and its [`Failure`] kind, the one vocabulary of a
+//! failed forge, agent-thread, Kubernetes or webhook call; an [`Exhausted`]
+//! call is part of its error, carried to the tick's report.
+
+/// A failed forge request: `kind` is what callers decide on, `status` (None
+/// when no answer came, or the request was never sent) and `message` are
+/// for the words.
+#[derive(Debug, Clone)]
+pub struct ForgeError {
+    /// "forge" or "runner": which service answered
+    pub service: &'static str,
+    pub method: String,
+    pub path: String,
+    pub status: Option<u16>,
+    pub message: String,
+    pub kind: Failure,
+    /// the retries the call had (`forge.retries`): what an exhausted call's
+    /// `transient_retry` lesson says it used up
+    pub retries: u32,
+}
+
+/// A call that used up its retries, as the tick's `transient_retry` lesson
+/// names it: the repository it was about (`/repos/{owner}/{name}/…`) and one
+/// line saying what failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exhausted {
+    pub repo: Option<String>,
+    pub line: String,
+}
+
+impl std::fmt::Display for ForgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(s) => write!(
+                f,
+                "{}: {} {} returned {s}: {}",
+                self.service, self.method, self.path, self.message
+            ),
+            None => write!(
+                f,
+                "{}: {} {} failed: {}",
+                self.service, self.method, self.path, self.message
+            ),
+        }
+    }
+}
+impl std::error::Error for ForgeError {}
+
+/// What a failed call met, as the code that made it decides on it: callers
+/// match a kind, never an HTTP status number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 401: the token was refused. A mistake in the configuration: every
+    /// later request of the tick fails the same way, and no retry helps.
+    Unauthorized,
+    /// 403 that is not a rate limit: not allowed here (a permission lookup
+    /// refused to an account that is no admin is one too)
+    Forbidden,
+    /// 404
+    NotFound,
+    /// 409: it exists already, or the state forbids it
+    Conflict,
+    /// 410
+    Gone,
+    /// 422: the service understood the request and refused what it carried
+    /// (a comment too long for the forge, a field it finds invalid). Nothing
+    /// was written; the same request is refused again.
+    Unprocessable,
+    /// The primary rate limit is spent: this answer (403 or 429) said so, or
+    /// an earlier one did and the request was never sent. Never a refusal of
+    /// *this* request, so never [`Failure::Forbidden`] or [`Failure::NotFound`].
+    RateLimited,
+    /// Any other answer: a redirect, another 4xx, a 5xx, or a body that did not parse
+    Other(u16),
+    /// No answer: a time-out or a dropped connection not tried again (a
+    /// `POST`, which may have landed); also a list afk would not follow (a
+    /// next page outside the API root, a list that never ends)
+    NoAnswer,
+    /// No answer, and none will come this tick: the host has no address or
+    /// refuses the connection. A mistake in the configuration, not a passing
+    /// failure: every later request fails the same way.
+    Unreachable,
+    /// A retryable failure (a time-out, a dropped connection, a 5xx, a 429, a
+    /// secondary rate limit) that used up `forge.retries` or the tick's wait
+    /// budget; what the last try met says whether an answer came.
+    Exhausted(LastTry),
+}
+
+/// What the last try of a call that used up its retries met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastTry {
+    /// An answer that refused it: a 5xx, or a 429 that named no rate limit.
+    /// Nothing it was asked to write was written.
+    Answered(u16),
+    /// A secondary rate limit (a 403 or 429 saying so) that outlasted the
+    /// retries or the tick's wait budget
+    RateLimited,
+    /// No answer: a time-out or a dropped connection
+    NoAnswer,
+}
+
+impl Failure {
+    /// The kind of a call the service answered with `status` (not rate
+    /// limited, not retried to the end).
+    pub fn answered(status: u16) -> Failure {
+        match status {
+            401 => Failure::Unauthorized,
+            403 => Failure::Forbidden,
+            404 => Failure::NotFound,
+            409 => Failure::Conflict,
+            410 => Failure::Gone,
+            422 => Failure::Unprocessable,
+            s => Failure::Other(s),
+        }
+    }
+
+    /// Whether the service refused *this* request: it answered, and not with
+    /// a rate limit, so nothing it was asked to write was written.
+    pub fn is_refusal(self) -> bool {
+        !matches!(
+            self,
+            Failure::RateLimited
+                | Failure::NoAnswer
+                | Failure::Unreachable
+                | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer)
+        )
+    }
+
+    /// The status a refusal answered, for words only (decide on the kind).
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Failure::Unauthorized => Some(401),
+            Failure::Forbidden => Some(403),
+            Failure::NotFound => Some(404),
+            Failure::Conflict => Some(409),
+            Failure::Gone => Some(410),
+            Failure::Unprocessable => Some(422),
+            Failure::Other(s) | Failure::Exhausted(LastTry::Answered(s)) => Some(s),
+            Failure::RateLimited
+            | Failure::NoAnswer
+            | Failure::Unreachable
+            | Failure::Exhausted(LastTry::RateLimited | LastTry::NoAnswer) => None,
+        }
+    }
+}
+
+impl ForgeError {
+    /// What a failed forge (or agent-thread service) call met; None when `e`
+    /// is no such call's error.
+    pub fn kind_of(e: &anyhow::Error) -> Option<Failure> {
+        e.downcast_ref::<ForgeError>().map(|f| f.kind)
+    }
+
+    /// The call that used up its retries, when `e` is one (anywhere in its
+    /// chain): errors carry it to the tick's report, no global does.
+    pub fn exhausted_of(e: &anyhow::Error) -> Option<Exhausted> {
+        e.downcast_ref::<ForgeError>()
+            .and_then(ForgeError::exhausted)
+    }
+
+    /// This call, when it used up its retries.
+    pub fn exhausted(&self) -> Option<Exhausted> {
+        let Failure::Exhausted(_) = self.kind else {
+            return None;
+        };
+        let mut parts = self.path.split(['/', '?']).filter(|p| !p.is_empty());
+        let repo = match (parts.next(), parts.next(), parts.next()) {
+            (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
+            _ => None,
+        };
+        let line = format!(
+            "{}: {} {} failed after {} retries: {}",
+            self.service, self.method, self.path, self.retries, self.message
+        );
+        Some(Exhausted { repo, line })
+    }
+
+    /// What a configuration mistake (a refused token, an unreachable host)
+    /// is, without the call it broke: every call of the tick fails of it
+    /// (`forge: cannot connect to …`). None for any other failure.
+    pub fn cause(e: &anyhow::Error) -> Option<String> {
+        let f = e.downcast_ref::<ForgeError>()?;
+        match f.kind {
+            Failure::Unauthorized => Some(format!(
+                "{}: the token was refused ({}): {}",
+                f.service,
+                f.status.unwrap_or(401),
+                f.message
+            )),
+            Failure::Unreachable => Some(format!("{}: {}", f.service, f.message)),
+            _ => None,
+        }
+    }
+}
