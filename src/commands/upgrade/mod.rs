@@ -208,16 +208,13 @@ pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
         }
     };
     let git = edges.git(git_for(ctx, edges.forge.as_ref(), &me)?);
-    report = run_on(
-        ctx,
-        &mut edges,
-        git.as_ref(),
+    let read = Read {
         me,
+        recipes,
         now,
         opts,
-        recipes,
-        report,
-    );
+    };
+    report = run_on(ctx, &mut edges, git.as_ref(), read, report);
     report.requests = edges.forge.requests();
     report.writes = edges.writes();
     edges.notify();
@@ -225,18 +222,29 @@ pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
     finish(report)
 }
 
-/// The tick's reads and steps on its open edges.
-#[allow(clippy::too_many_arguments)]
+/// What the tick read before its steps (afk's login, every recipe's
+/// upstream, mirror and tags) and how it runs.
+struct Read {
+    me: String,
+    recipes: Vec<gather::Recipe>,
+    now: time::OffsetDateTime,
+    opts: Options,
+}
+
+/// The tick's steps on its open edges, over what it read.
 fn run_on(
     ctx: &Session,
     edges: &mut crate::edges::Edges,
     git: &dyn GitOps,
-    me: String,
-    now: time::OffsetDateTime,
-    opts: Options,
-    recipes: Vec<gather::Recipe>,
+    read: Read,
     report: Report,
 ) -> Report {
+    let Read {
+        me,
+        recipes,
+        now,
+        opts,
+    } = read;
     let cfg = ctx.config();
     let journal = Journal::on(cfg, edges.source());
     let e = &mut *edges;
