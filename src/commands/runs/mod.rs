@@ -77,7 +77,7 @@ struct Row {
 struct Listed {
     command: &'static str,
     runs: Vec<Row>,
-    /// the upgrade fixers' runs (`fixer_runs.rs`): none with `--status`
+    /// the upgrade fixers' runs (`fixers.rs`): none with `--status`
     fixers: Vec<fixers::FixerRow>,
 }
 
