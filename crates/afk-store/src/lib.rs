@@ -433,7 +433,7 @@ impl Store {
     /// never creates or changes a state file (`afk status`, `runs`, `lessons
     /// list`, `template list`, the status page).
     pub fn read(path: &Path) -> Result<Store> {
-        if let Some(s) = Store::read_existing(path)? {
+        if let Some(s) = Store::read_file(path, false)? {
             return Ok(s);
         }
         let conn = Connection::open_in_memory()?;
@@ -502,18 +502,29 @@ impl Store {
         }
     }
 
-    /// The file read-only, as [`Store::read`]; None when it does not exist
-    /// (doctor, the metrics file's gauges, the journal's check).
+    /// The file read-only after an integrity check, as [`Store::read`]
+    /// otherwise; None when it does not exist (doctor, the metrics file's
+    /// gauges, the journal's check).
     pub fn read_existing(path: &Path) -> Result<Option<Store>> {
+        Store::read_file(path, true)
+    }
+
+    /// The file read-only when it exists; `checked`: after SQLite's
+    /// `quick_check` (doctor and the tick's own bookkeeping pay for it; a
+    /// command that shows the state does not: on a large file the check is
+    /// most of its time, and a page it cannot read fails it anyway).
+    fn read_file(path: &Path, checked: bool) -> Result<Option<Store>> {
         if !path.exists() {
             return Ok(None);
         }
         let (conn, version) = read_only(path)?;
-        let ok: String = conn
-            .query_row("PRAGMA quick_check", [], |r| r.get(0))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
-        if ok != "ok" {
-            bail!("state: {} failed its integrity check: {ok}", path.display());
+        if checked {
+            let ok: String = conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))
+                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            if ok != "ok" {
+                bail!("state: {} failed its integrity check: {ok}", path.display());
+            }
         }
         if (version as usize) < MIGRATIONS.len() {
             // an older schema, read without writing it: migrate a copy in memory
