@@ -1,6 +1,7 @@
-//! The one wiring of a tick's adapters (ARCHITECTURE: adapters are traits,
-//! built in one place). A tick command asks for its edges once and runs the
-//! same code whether they are real or dry:
+//! How each adapter is built, real or dry (ARCHITECTURE: adapters are
+//! traits, built in one place). Only the `Session` (`session.rs`) calls in
+//! here; a command asks the session for its edges once and runs the same
+//! code whether they are real or dry:
 //!
 //! | edge     | real                                        | dry (`--dry-run`)                                 |
 //! |----------|---------------------------------------------|---------------------------------------------------|
