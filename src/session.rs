@@ -6,6 +6,8 @@
 //!
 //! | asks for                 | gets                                                              |
 //! |--------------------------|-------------------------------------------------------------------|
+//! | `load()`, `config()`     | the config, loaded once when the command is ready for it          |
+//! | `paths()`                | the state file and what lies beside it, `--state` resolved once   |
 //! | `open_tick(kind)`        | stop file → lock → store, and the tick's forge, runner, journal   |
 //! | `read_store()`           | the state file read-only (a missing one reads as empty)           |
 //! | `existing_store()`       | the state file read-only, or None when there is none (doctor)     |
@@ -14,6 +16,7 @@
 //! | `runner()`, `registry()`, `git(…)` | the adapters doctor and upgrade check and use          |
 //! | `files()`                | the files a command writes outside the state folder               |
 //! | `tense()`                | the words a report tells what it did in                           |
+//! | `app()`                  | the whole command line's definition (completions, man pages)      |
 
 use crate::config::{self, Config, StatePaths};
 use crate::edges::{self, Adapters, Files, Local, Opening, Tense};
@@ -301,5 +304,43 @@ impl Session {
     /// The files a command writes outside the state folder.
     pub fn files(&self) -> Files {
         edges::files(self.dry_run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_loads_its_config_once_and_resolves_the_state_from_the_flag() {
+        let dir = std::env::temp_dir().join(format!("afk-session-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("afk.toml");
+        std::fs::write(&cfg, "state_path = \"s/afk.db\"\nruns_dir = \"r\"\n").unwrap();
+        let state = dir.join("elsewhere/x.db");
+        let s = Session::from_flags(
+            Some(cfg.clone()),
+            Some(state.clone()),
+            true,
+            false,
+            bare_app,
+        );
+        let first: *const Config = s.load().unwrap();
+        let again: *const Config = s.load().unwrap();
+        assert_eq!(first, again, "loaded once");
+        assert_eq!(s.state_path(), state, "--state wins over state_path");
+        assert_eq!(s.stop_file(), dir.join("elsewhere/STOP"));
+        let canon = std::fs::canonicalize(&dir).unwrap();
+        assert_eq!(
+            s.runs_dir(),
+            canon.join("r"),
+            "a runs_dir set in the file wins"
+        );
+        assert_eq!(s.tense(), Tense::Would);
+        assert_eq!(s.config_path(), cfg);
+        // a config named but missing: the load's error, never a panic
+        let s = Session::from_flags(Some(dir.join("none.toml")), None, false, false, bare_app);
+        assert!(s.load().is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
