@@ -67,12 +67,13 @@ fn an_own_branch_is_remade_on_a_main_it_no_longer_applies_to_and_tested_again() 
         .upstream
         .commit(&[("compose.yml", &moved)], "release 1.2.4");
 
-    // a dry run says it would re-make the branch, and writes nothing
+    // a dry run says it would re-make the branch (its push recorded, not
+    // sent) and test the new head next, as the tick does, and writes nothing
     s.sb.clear_requests();
     let mirror_main = s.head("main");
     let (code, r, err) = s.upgrade(&["--dry-run"]);
     assert_eq!(code, 0, "{r} {err}");
-    assert_eq!(actions(&r)[..2], ["reconcile", "reconcile"], "{r}");
+    assert_eq!(actions(&r), ["reconcile", "reconcile", "testme"], "{r}");
     assert_eq!(r["actions"][1]["pr"], n, "{r}");
     let why = r["actions"][1]["reason"].as_str().unwrap();
     assert!(

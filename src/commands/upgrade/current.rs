@@ -102,8 +102,9 @@ fn fixer_on(row: &Upgrade, head: &str) -> bool {
 }
 
 /// The same edit on the new `main`, force-pushed over the head afk read (the
-/// lease), recorded; a dry run says so and makes nothing (its commit would
-/// write objects into afk's clone, as a new PR's would: `open.rs`).
+/// lease), recorded. A dry run runs it too: its git makes the commit's
+/// objects in afk's own clone (no ref moved) and records the push, so the
+/// report says what would be pushed and that the re-made head is tested next.
 fn remake(
     up: &mut Up,
     r: &Recipe,
@@ -118,11 +119,6 @@ fn remake(
         pr.head.name,
         short(main)
     );
-    if up.dry() {
-        up.report
-            .act(&r.name, "reconcile", Some(pr.number), Some(why));
-        return Ok(());
-    }
     let sha = open::commit_edit(up, upstream, bump)?;
     let url = up.mirror_url(&r.mirror)?;
     let lease = Lease::At(pr.head.sha.clone());
