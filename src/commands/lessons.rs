@@ -69,6 +69,13 @@ pub struct LessonRecord {
     /// Anything else: logs, links, numbers
     #[arg(long, value_name = "TEXT")]
     pub detail: Option<String>,
+    #[command(flatten)]
+    pub fix: FixTarget,
+}
+
+/// Where a lesson's fix belongs and what it is about (`record` and `update`).
+#[derive(clap::Args, Debug)]
+pub struct FixTarget {
     /// Where the fix belongs
     #[arg(
         long,
@@ -122,23 +129,8 @@ pub struct LessonUpdate {
         value_parser = crate::clap_values::Allowed::<crate::types::lesson::LessonStatus>::new()
     )]
     pub status: Option<crate::types::lesson::LessonStatus>,
-    /// Where the fix belongs
-    #[arg(
-        long,
-        value_name = "A",
-        value_parser = crate::clap_values::Allowed::<crate::types::lesson::Attribution>::new()
-    )]
-    pub attribution: Option<crate::types::lesson::Attribution>,
-    /// The repository that should change to fix it (owner/repo)
-    #[arg(long, value_name = "R")]
-    pub target_repo: Option<String>,
-    /// What the lesson is about
-    #[arg(
-        long,
-        value_name = "D",
-        value_parser = crate::clap_values::Allowed::<crate::types::lesson::TargetDomain>::new()
-    )]
-    pub target_domain: Option<crate::types::lesson::TargetDomain>,
+    #[command(flatten)]
+    pub fix: FixTarget,
     /// A related issue or PR that tracks the fix, e.g. owner/repo#9
     #[arg(long, value_name = "X")]
     pub related_item: Option<String>,
@@ -208,9 +200,9 @@ fn record(ctx: &Session, a: &LessonRecord) -> Result<Outcome> {
         root_cause: a.root_cause.clone(),
         suggestion: a.suggestion.clone(),
         detail: a.detail.clone(),
-        attribution: a.attribution,
-        target_repo: a.target_repo.clone(),
-        target_domain: a.target_domain,
+        attribution: a.fix.attribution,
+        target_repo: a.fix.target_repo.clone(),
+        target_domain: a.fix.target_domain,
     };
     let path = ctx.state_path();
     if let Some(run) = a.run_id
@@ -308,9 +300,9 @@ fn list(ctx: &Session, a: &LessonList) -> Result<Outcome> {
 fn update(ctx: &Session, a: &LessonUpdate) -> Result<Outcome> {
     let u = Update {
         status: a.status,
-        attribution: a.attribution,
-        target_repo: a.target_repo.clone(),
-        target_domain: a.target_domain,
+        attribution: a.fix.attribution,
+        target_repo: a.fix.target_repo.clone(),
+        target_domain: a.fix.target_domain,
         related_item: a.related_item.clone(),
         root_cause: a.root_cause.clone(),
         suggestion: a.suggestion.clone(),
