@@ -1,6 +1,7 @@
-//! One file per subcommand; each only wires the core to the adapters, with
-//! its clap `Args` beside its `run(&Session, &Args) -> Result<Outcome>`.
-//! This file only dispatches.
+//! One file or folder per subcommand; each only wires the core to the
+//! adapters, with its clap `Args` beside its `run(&Session, &Args) ->
+//! Result<Outcome>`. This file lists the commands with their help and
+//! dispatches; nothing else.
 
 pub mod completions;
 pub mod demo;
