@@ -83,7 +83,7 @@ enum Got {
 
 /// Where a tick's tag lookups go: the registries (each repository asked
 /// once), or the error that kept afk from building its client.
-pub type Tags<'a, 'b> = Result<&'a registry::Once<'b>, String>;
+pub type Tags<'a, 'b> = Result<&'a registry::Once<'b>, Fault>;
 
 /// afk's own login (`GET /user`) beside clone or fetch each recipe's
 /// upstream and read the mirrors, in parallel; a scanned recipe's tag lookups
@@ -143,7 +143,7 @@ pub fn recipes(
 /// The tags of each site's image (same order as the sites); the first
 /// lookup that failed fails them all (the recipe is skipped with it).
 fn tags_of(up: &Upstream, tags: &Tags) -> Result<Vec<Vec<String>>, Fault> {
-    let once = tags.as_ref().map_err(|e| Fault::from(e.as_str()))?;
+    let once = tags.as_ref().map_err(Clone::clone)?;
     up.sites
         .iter()
         .map(|s| match registry::ImageRef::parse(&s.image.written) {

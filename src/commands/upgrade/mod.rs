@@ -318,12 +318,12 @@ fn read_recipes(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
             )
-            .map_err(|e| format!("{e:#}"))
+            .map_err(|e| fault::Fault::from(format!("{e:#}")))
     } else {
-        Err("no registry asked".into())
+        Err(fault::Fault::from("no registry asked"))
     };
     let once = reg.as_ref().map(|r| Once::new(r as &dyn Registry));
-    let tags = once.as_ref().map_err(|e| format!("{e:#}"));
+    let tags = once.as_ref().map_err(|e| fault::Fault::clone(e));
     let (me, mut recipes) = gather::recipes(scans, git, forge, tags, conc);
     if let Ok(once) = &once
         && !cfg.upgrade.min_release_age.is_zero()
