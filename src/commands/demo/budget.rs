@@ -29,7 +29,7 @@ pub(super) fn act(
         "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
     );
     let poll = crate::commands::poll::tick(&ctx)?;
-    let run = super::run_of(&poll, "acme/pay", 1)?;
+    let run = super::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&ctx.runs_dir().join(format!("{run}/spent")))?;
     show.say(&format!(

@@ -24,7 +24,7 @@ pub(super) fn act(
     ));
     show.say("   acme/ops #1 is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n");
     let poll = crate::commands::poll::tick(&ctx)?;
-    let run = super::run_of(&poll, "acme/ops", 1)?;
+    let run = super::run_of(&poll, "acme/ops", crate::types::IssueNumber(1))?;
     show.step(
         "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
         poll.done(),

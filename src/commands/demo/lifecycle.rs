@@ -33,7 +33,7 @@ pub(super) fn act(
     let store = ctx.local()?.store;
     merge(sb, ctx, &store, api1, show)?;
     let next = super::super::poll::tick(ctx)?;
-    let api2 = run_of(&next, "acme/api", 2)?;
+    let api2 = run_of(&next, "acme/api", crate::types::IssueNumber(2))?;
     show.step(
         "afk poll (acme/api is free again: the next issue)",
         next.done(),
@@ -63,8 +63,8 @@ fn intro(sb: &sandbox::Sandbox, dir: &std::path::Path, show: &Show) {
 /// acme/api#1's run.
 fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
     let first = super::super::poll::tick(ctx)?;
-    let api1 = run_of(&first, "acme/api", 1)?;
-    let docs1 = run_of(&first, "acme/docs", 1)?;
+    let api1 = run_of(&first, "acme/api", crate::types::IssueNumber(1))?;
+    let docs1 = run_of(&first, "acme/docs", crate::types::IssueNumber(1))?;
     show.step("afk poll", first.done());
     let prompt = std::fs::read_to_string(ctx.runs_dir().join(format!("{api1}/prompt-1.md")))
         .unwrap_or_default();

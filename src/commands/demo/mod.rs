@@ -193,11 +193,11 @@ pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
 }
 
 /// The run a poll tick dispatched for `repo#issue`.
-pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: u64) -> Result<RunId> {
+pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: IssueNumber) -> Result<RunId> {
     t.report
         .dispatched
         .iter()
-        .find(|d| d.repo == repo && d.issue == IssueNumber(issue))
+        .find(|d| d.repo == repo && d.issue == issue)
         .and_then(|d| d.run_id)
         .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
 }
