@@ -145,11 +145,7 @@ fn current(ctx: &Session, runner: &dyn Runner, r: &Run) -> Option<f64> {
     }
     let mut ledger = Ledger::from_stored(r.spend_ledger.as_deref());
     ledger.begin_turn(r.turns.max(1));
-    let dir = r
-        .run_dir
-        .as_ref()
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| ctx.runs_dir().join(r.id.to_string()));
+    let dir = crate::run_files::run_dir_of(ctx, r);
     runner.read_spend(&dir, &mut ledger, false);
     ledger.spend()
 }

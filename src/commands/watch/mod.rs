@@ -81,7 +81,6 @@ pub(crate) struct Watch<'a> {
     /// where the tick's store lives: each worker opens its own connection
     pub source: Source,
     pub now: OffsetDateTime,
-    pub runs_dir: PathBuf,
     /// afk's own login: only its comments are afk's.
     pub me: OnceLock<lists::Cached<String>>,
     pulls: lists::PullLists,
@@ -108,10 +107,7 @@ impl Watch<'_> {
     }
 
     pub fn run_dir(&self, run: &Run) -> PathBuf {
-        run.run_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| self.runs_dir.join(run.id.to_string()))
+        crate::run_files::run_dir_of(self.ctx, run)
     }
 }
 
@@ -214,7 +210,6 @@ fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
         journal: &edges.journal,
         source: edges.source(),
         now: edges.now,
-        runs_dir: ctx.runs_dir().to_path_buf(),
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),

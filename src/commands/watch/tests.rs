@@ -50,7 +50,6 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         ))),
         source: Source::File(s.ctx.state_path().to_path_buf()),
         now: crate::clock::now(),
-        runs_dir: s.ctx.runs_dir().to_path_buf(),
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
