@@ -29,7 +29,6 @@
 mod page;
 
 use afk::commands::poll;
-use afk::config::Config;
 use afk::sandbox::Dialect;
 use afk::session::Session;
 use serde_json::{Value, json};
@@ -165,13 +164,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
         ),
     )
     .unwrap();
-    let ctx = Session::new(
-        Config::load(&cfg_path).unwrap(),
-        cfg_path,
-        None,
-        false,
-        true,
-    );
+    let ctx = Session::on_file(&cfg_path, false, true).unwrap();
     let runner = afk::runner::kubernetes::KubernetesRunner::new(ctx.config()).unwrap();
     let store = afk::store::Store::open(ctx.state_path()).unwrap();
     runner.bind_instance(&store.instance().unwrap());
@@ -352,13 +345,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         ),
     )
     .unwrap();
-    let ctx = Session::new(
-        Config::load(&cfg_path).unwrap(),
-        cfg_path,
-        None,
-        false,
-        true,
-    );
+    let ctx = Session::on_file(&cfg_path, false, true).unwrap();
 
     println!(
         "\npoll ({}): {REPOS} repos x {ISSUES} ready issues, {LATENCY_MS} ms per request, forge.concurrency = {CONCURRENCY}",
@@ -520,13 +507,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         ),
     )
     .unwrap();
-    let ctx = Session::new(
-        Config::load(&cfg_path).unwrap(),
-        cfg_path,
-        None,
-        false,
-        true,
-    );
+    let ctx = Session::on_file(&cfg_path, false, true).unwrap();
     let store = afk::store::Store::open(ctx.state_path()).unwrap();
     let agent = ureq::AgentBuilder::new().build();
     let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);

@@ -121,6 +121,19 @@ impl Session {
         s
     }
 
+    /// A session on the config file at `path`, loaded now (`init
+    /// --create-labels`, the demo's acts, the benchmark).
+    pub fn on_file(path: &Path, dry_run: bool, json: bool) -> Result<Session> {
+        let config = Config::load(path)?;
+        Ok(Session::new(
+            config,
+            path.to_path_buf(),
+            None,
+            dry_run,
+            json,
+        ))
+    }
+
     /// Load the config (once; later calls return it): `--config`, else
     /// `$AFK_CONFIG`, else the XDG default, which must then exist. Every
     /// command that reads the config calls this first.

@@ -1,7 +1,7 @@
 //! `afk init`: write the commented starter config; `--create-labels` makes afk's labels.
 
 use crate::command_error::UsageError;
-use crate::config::{self, Config};
+use crate::config;
 use crate::edges::Files;
 use crate::output::emit;
 use crate::session::{Outcome, Session};
@@ -96,13 +96,7 @@ fn write_starter(files: &Files, path: &Path) -> Result<()> {
 
 /// Make afk's three labels in every allowlisted repo that lacks them.
 fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
-    let on = Session::new(
-        Config::load(path)?,
-        path.to_path_buf(),
-        None,
-        s.dry_run(),
-        s.json(),
-    );
+    let on = Session::on_file(path, s.dry_run(), s.json())?;
     let c = on.config();
     // a dry run's forge reads the labels there are and records the ones it makes
     let forge = on.forge()?;

@@ -17,7 +17,6 @@ mod upgrade;
 use crate::example::{DEMO_AGENT as AGENT, agent_command, example_seed};
 use crate::example::{armed_repo, issue};
 
-use crate::config::Config;
 use crate::sandbox;
 use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, RunId};
@@ -172,13 +171,7 @@ pub(super) fn seed_sandbox(sb: &sandbox::Sandbox, seed: sandbox::Seed) -> Result
 /// An act's config, written to `path` and loaded as the act's context.
 pub(super) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Session> {
     std::fs::write(path, text)?;
-    Ok(Session::new(
-        Config::load(path)?,
-        path.to_path_buf(),
-        None,
-        false,
-        json,
-    ))
+    Session::on_file(path, false, json)
 }
 
 pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {

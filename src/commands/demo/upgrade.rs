@@ -5,7 +5,6 @@
 
 use super::{forge_keys, wait_for};
 use crate::commands::upgrade::Options;
-use crate::config::Config;
 use crate::sandbox::{self, Seed};
 use crate::session::Session;
 use anyhow::Result;
@@ -138,13 +137,7 @@ fn act_ctx(
             up = up_dir.display(),
         ),
     )?;
-    Ok(Session::new(
-        Config::load(&config_path)?,
-        config_path,
-        None,
-        false,
-        json,
-    ))
+    Session::on_file(&config_path, false, json)
 }
 
 /// The act as it runs: its context, the ticks' reports, the worst exit code.
