@@ -5,9 +5,8 @@
 use crate::session::Session;
 use crate::types::TickKind;
 
-/// What a tick tells the world outside itself when it ends: the heartbeat,
-/// the metrics file, the status page and issue (`page`). A dry run tells
-/// nothing, but says what it would write to the status issue.
+/// A tick's monitor. A dry run tells nothing, but says what it would write
+/// to the status issue.
 pub struct Monitor<'a> {
     session: &'a Session,
 }

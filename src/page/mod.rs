@@ -1,11 +1,9 @@
-//! The status page (and its Markdown twin, the status issue) from the
-//! state file: a tick's monitor rewrites both after every tick
-//! (`after_tick`), `afk status --html` prints it.
-//!
-//! The status page's data: read from the state file (and the run folders'
-//! progress files for phases and questions) into `core::status_page::Page`,
-//! which renders it. No forge request: the page shows what afk recorded.
-//! `after_tick` rewrites `status_page` atomically after every tick.
+//! The status page and its Markdown twin, the status issue: the state file
+//! (and the run folders' progress files, for phases and questions) read into
+//! `core::status_page::Page`, which renders it. No forge request but the
+//! issue's own: the page shows what afk recorded. A tick's monitor rewrites
+//! both after every tick (`after_tick`, the page atomically); `afk status
+//! --html` prints the page.
 
 mod canary;
 mod issue;
