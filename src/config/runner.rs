@@ -8,14 +8,25 @@ use std::time::Duration;
 use super::check::Checker;
 use super::values::{DAY, MINUTE, de_duration, de_path, is_http_url};
 use super::{Config, RunnerKind};
+pub use crate::types::{AgentKind, Workspace};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Runner {
     pub kind: RunnerKind,
+    /// `agent` as written; [`Runner::agent`] reads an absent one (SPEC 5.5).
+    #[serde(rename = "agent")]
+    pub agent_key: Option<AgentKind>,
     pub command: Vec<String>,
     pub resume_command: Vec<String>,
+    /// `workspace` as written; [`Runner::workspace`] reads an absent one (SPEC 5.0).
+    #[serde(rename = "workspace")]
+    pub workspace_key: Option<Workspace>,
     pub workdir: String,
+    /// Absolute once loaded; `None`: "git" beside the state file
+    /// ([`super::StatePaths::git_cache`]): one cached repository per repo.
+    #[serde(deserialize_with = "de_path")]
+    pub git_cache: Option<PathBuf>,
     /// No progress for this long escalates the run; 1m..=30d.
     #[serde(deserialize_with = "de_duration")]
     pub stall_after: Duration,
@@ -23,8 +34,28 @@ pub struct Runner {
     pub agent_login: String,
     pub url: String,
     pub token_env: String,
+    /// `[runner.prices]`: USD per million tokens, for agents that report
+    /// tokens and no dollars (Codex, SPEC 5.5).
+    pub prices: Prices,
     /// Kind `kubernetes` (SPEC 5.4): one batch/v1 Job per agent turn.
     pub kubernetes: Kubernetes,
+}
+
+/// `[runner.prices]`: USD per million tokens (OpenAI's convention: input
+/// tokens include the cached ones, output tokens include reasoning).
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Prices {
+    pub input: f64,
+    pub cached_input: f64,
+    pub output: f64,
+}
+
+impl Prices {
+    /// All zero: no spend figure can be made from tokens.
+    pub fn is_zero(&self) -> bool {
+        self.input == 0.0 && self.cached_input == 0.0 && self.output == 0.0
+    }
 }
 
 /// `[runner.kubernetes]`.
@@ -72,24 +103,86 @@ impl Default for Runner {
     fn default() -> Self {
         Runner {
             kind: RunnerKind::Command,
-            command: vec![
-                "sh".into(),
-                "-c".into(),
-                "claude -p --output-format json --dangerously-skip-permissions ${AFK_BUDGET_USD:+--max-budget-usd \"$AFK_BUDGET_USD\"} < \"$AFK_PROMPT_FILE\"".into(),
-            ],
+            agent_key: None,
+            command: vec![],
             resume_command: vec![],
+            workspace_key: None,
             workdir: "{run_dir}/work".into(),
+            git_cache: None,
             stall_after: Duration::from_secs(3 * 3600),
             agent_login: String::new(),
             url: String::new(),
             token_env: String::new(),
+            prices: Prices::default(),
             kubernetes: Kubernetes::default(),
         }
     }
 }
 
 impl Runner {
+    /// The agent program (SPEC 5.5): as written, else `custom` when the
+    /// config has a `command` (configs from before `agent` keep working),
+    /// else `claude`.
+    pub fn agent(&self) -> AgentKind {
+        match self.agent_key {
+            Some(a) => a,
+            None if !self.command.is_empty() => AgentKind::Custom,
+            None => AgentKind::Claude,
+        }
+    }
+
+    /// Who does the git around the agent (SPEC 5.0): as written, else
+    /// `afk` for the command runner and `agent` for the others (an agent
+    /// thread's service owns its workspace; the Kubernetes Job's git
+    /// containers are not built yet, so there it must be `agent`).
+    pub fn workspace(&self) -> Workspace {
+        match (self.workspace_key, self.kind) {
+            (Some(w), _) => w,
+            (None, RunnerKind::Command) => Workspace::Afk,
+            (None, _) => Workspace::Agent,
+        }
+    }
+
+    fn validate_agent(&self, c: &Checker) -> Result<()> {
+        if self.kind == RunnerKind::Command
+            && self.agent() == AgentKind::Custom
+            && self.command.is_empty()
+        {
+            return Err(c.err(
+                "runner",
+                "command",
+                "must not be empty with agent = \"custom\"",
+            ));
+        }
+        if self.workspace_key == Some(Workspace::Afk) && self.kind != RunnerKind::Command {
+            let why = match self.kind {
+                RunnerKind::Http => {
+                    "kind \"http\" is always \"agent\": the agent-thread service owns its workspace"
+                }
+                _ => {
+                    "kind \"kubernetes\" does its git in the agent's image for now: set workspace = \"agent\" (docs/kubernetes.md)"
+                }
+            };
+            return Err(c.err("runner", "workspace", why));
+        }
+        for (key, v) in [
+            ("input", self.prices.input),
+            ("cached_input", self.prices.cached_input),
+            ("output", self.prices.output),
+        ] {
+            if !v.is_finite() || v < 0.0 {
+                return Err(c.err(
+                    "runner.prices",
+                    key,
+                    format!("{v} is not a price (USD per million tokens, 0 or more)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn validate(&self, c: &Checker) -> Result<()> {
+        self.validate_agent(c)?;
         let secs = Duration::from_secs;
         let r = self;
         if !r.url.is_empty() && !is_http_url(&r.url) {
@@ -103,9 +196,6 @@ impl Runner {
             secs(MINUTE),
             secs(30 * DAY),
         )?;
-        if r.kind == RunnerKind::Command && r.command.is_empty() {
-            return Err(c.err("runner", "command", "must not be empty"));
-        }
         for (key, command) in [
             ("command", &r.command),
             ("resume_command", &r.resume_command),

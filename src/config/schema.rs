@@ -68,16 +68,21 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
         "runner",
         &[
             "kind",
+            "agent",
             "command",
             "resume_command",
+            "workspace",
             "workdir",
+            "git_cache",
             "stall_after",
             "agent_login",
             "url",
             "token_env",
+            "prices",
             "kubernetes",
         ],
     ),
+    ("runner.prices", &["input", "cached_input", "output"]),
     (
         "runner.kubernetes",
         &[

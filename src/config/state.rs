@@ -23,6 +23,9 @@ pub struct StatePaths {
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside
     /// the state file.
     pub recipes: PathBuf,
+    /// The workspace's cached repositories (SPEC 5.0): `runner.git_cache`,
+    /// else "git" beside the state file.
+    pub git_cache: PathBuf,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
             stop: beside(&self.stop_file, "STOP"),
             runs: beside(&self.runs_dir, "runs"),
             recipes: beside(&self.upgrade.work_dir, "recipes"),
+            git_cache: beside(&self.runner.git_cache, "git"),
             file,
             dir,
         }
@@ -92,6 +96,7 @@ impl Config {
         resolve(&mut self.forge.token_file);
         resolve(&mut self.forge.app_private_key_file);
         resolve(&mut self.upgrade.work_dir);
+        resolve(&mut self.runner.git_cache);
         resolve(&mut self.runner.kubernetes.token_file);
         resolve(&mut self.runner.kubernetes.ca_file);
     }

@@ -348,6 +348,11 @@ fn starter_config_values_are_the_defaults_but_the_forge_url() {
     let d = parse("").unwrap();
     assert_eq!(c.forge.url, "https://git.example.org");
     c.forge.url = d.forge.url.clone();
+    // written out in the starter, read the same as when left out
+    assert_eq!(c.runner.agent(), d.runner.agent());
+    assert_eq!(c.runner.workspace(), d.runner.workspace());
+    c.runner.agent_key = d.runner.agent_key;
+    c.runner.workspace_key = d.runner.workspace_key;
     let tables = |c: &Config| {
         format!(
             "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",

@@ -294,6 +294,7 @@ pub fn agent_record(run_dir: &std::path::Path) -> Option<Handle> {
 
 /// The command runner behind the [`super::Runner`] trait.
 pub struct CommandRunner {
+    agent: crate::types::AgentKind,
     command: Vec<String>,
     resume_command: Vec<String>,
     workdir: String,
@@ -303,6 +304,7 @@ pub struct CommandRunner {
 impl CommandRunner {
     pub fn new(cfg: &crate::config::Config) -> CommandRunner {
         CommandRunner {
+            agent: cfg.runner.agent(),
             command: cfg.runner.command.clone(),
             resume_command: cfg.runner.resume_command.clone(),
             workdir: cfg.runner.workdir.clone(),
@@ -311,6 +313,9 @@ impl CommandRunner {
     }
 
     fn spawn(&self, command: &[String], t: &super::Turn) -> Result<super::RunnerHandle> {
+        let budget = t.budget_var().map(|(_, v)| v);
+        let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), None);
+        let command = command.as_slice();
         let h = start(&StartSpec {
             run_id: t.run_id,
             repo: t.repo,
@@ -323,7 +328,7 @@ impl CommandRunner {
             workdir: &self.workdir,
             strip_env: &self.strip_env,
             env: t.env,
-            budget_usd: t.budget_var().map(|(_, v)| v),
+            budget_usd: budget,
         })?;
         Ok(super::RunnerHandle::Process {
             pid: h.pid,
@@ -396,7 +401,8 @@ impl super::Runner for CommandRunner {
 
     /// Whether the program the command runs is there to run.
     fn check(&self) -> (crate::core::doctor::Level, String) {
-        let (ok, text) = program_check(&self.command);
+        let command = crate::core::agent::argv(self.agent, &self.command, None, None);
+        let (ok, text) = program_check(&command);
         (crate::core::doctor::Level::of(ok), text)
     }
 }

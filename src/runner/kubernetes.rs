@@ -399,8 +399,11 @@ impl KubernetesRunner {
         Ok(KubernetesRunner {
             api: Api::from_config(cfg)?,
             cfg: cfg.runner.kubernetes.clone(),
-            command: cfg.runner.command.clone(),
-            resume_command: cfg.runner.resume_command.clone(),
+            command: crate::core::agent::pod_argv(cfg.runner.agent(), &cfg.runner.command),
+            resume_command: match cfg.runner.resume_command.as_slice() {
+                [] => vec![],
+                r => crate::core::agent::pod_argv(cfg.runner.agent(), r),
+            },
             stall_after: cfg.stall_after(),
             snapshot: Mutex::new(None),
             instance: std::sync::OnceLock::new(),

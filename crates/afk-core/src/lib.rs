@@ -12,6 +12,7 @@ use afk_model as types;
 /// they always had here (`afk_core::sanitize`, `crate::core::app_token`).
 pub use afk_wire::{app_token, retry_after, revalidate, review_bounds, sanitize, secrets};
 
+pub mod agent;
 pub mod answers;
 pub mod bounds;
 pub mod cadence;

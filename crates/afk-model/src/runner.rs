@@ -12,6 +12,24 @@ crate::named_enum! {
     }
 }
 
+crate::named_enum! {
+    /// `runner.agent` (SPEC 5.5): which program the agent is, so afk knows its
+    /// command line, where it reports its spend and its final message.
+    AgentKind {
+        Claude => "claude": "Claude Code (`claude -p`): its result record carries the spend and the final message",
+        Codex => "codex": "OpenAI Codex CLI (`codex exec --json`): its token usage priced by [runner.prices]",
+        Custom => "custom": "runner.command as written",
+    }
+}
+
+crate::named_enum! {
+    /// `runner.workspace` (SPEC 5.0): who does the git around the agent.
+    Workspace {
+        Afk => "afk": "afk makes the checkout, pushes the run's branch and opens the PR; the agent holds no forge credential",
+        Agent => "agent": "the agent does its own git with credentials of its own",
+    }
+}
+
 /// How to find a started agent again on a later tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunnerHandle {
