@@ -50,3 +50,4 @@ pub mod run_files;
 pub mod runner;
 pub mod session;
 pub mod tick;
+pub mod workspace;

@@ -56,3 +56,27 @@ pub fn log_tail(path: &std::path::Path) -> String {
         path.display()
     )
 }
+
+/// The agent's final message (SPEC 5.5), from the last 256 KiB of its log:
+/// Claude's last `result` record's `result`, Codex's last `agent_message`;
+/// none for a custom agent. Bounded and cleaned by the caller's fence.
+pub fn final_message(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
+    use crate::types::AgentKind;
+    if agent == AgentKind::Custom {
+        return None;
+    }
+    let t = crate::runner::output::tail(&run_dir.join("agent.log"), 256 << 10)?;
+    let text = String::from_utf8_lossy(&t.bytes);
+    text.lines().rev().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
+        match agent {
+            AgentKind::Claude if v["type"] == "result" => v["result"].as_str().map(str::to_string),
+            AgentKind::Codex
+                if v["type"] == "item.completed" && v["item"]["type"] == "agent_message" =>
+            {
+                v["item"]["text"].as_str().map(str::to_string)
+            }
+            _ => None,
+        }
+    })
+}

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 pub struct Recorder(Mutex<Vec<String>>);
 
 impl Recorder {
-    fn note(&self, line: String) {
+    pub(crate) fn note(&self, line: String) {
         if let Ok(mut v) = self.0.lock() {
             v.push(line);
         }

@@ -36,7 +36,7 @@ use crate::runner::Runner;
 use crate::store::{Source, Store};
 use crate::types::TickKind;
 use anyhow::Result;
-use dry::Recorder;
+pub use dry::Recorder;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -79,6 +79,8 @@ pub struct Edges {
     pub dry_run: bool,
     pub forge: Box<dyn Forge>,
     pub runner: Box<dyn Runner>,
+    /// the agents' checkouts (SPEC 5.0): real, dry, or none (`workspace = "agent"`)
+    pub workspace: Box<dyn crate::workspace::Checkouts>,
     /// the tick's connection (a dry run's keeps its copy alive)
     pub store: Store,
     pub journal: Journal,
@@ -228,8 +230,21 @@ impl Adapters {
         self.runner.bind_instance(&store.instance()?);
         // the tick's one reading of the clock: every row it writes carries it
         let now = crate::clock::now();
+        let workspace: Box<dyn crate::workspace::Checkouts> =
+            match (cfg.runner.workspace(), &self.recorder) {
+                (crate::types::Workspace::Agent, _) => Box::new(crate::workspace::Agents),
+                (_, Some(r)) => Box::new(crate::workspace::Dry {
+                    recorder: r.clone(),
+                }),
+                (_, None) => Box::new(crate::workspace::Real::new(
+                    cfg,
+                    &paths.git_cache,
+                    kind.as_str(),
+                )),
+            };
         Ok(Opening::Open(Box::new(Edges {
             dry_run: self.dry_run,
+            workspace,
             journal: Journal::on(cfg, store.source()),
             store: store.at(now),
             forge: self.forge,

@@ -176,6 +176,11 @@ pub struct RunIdentity<'a> {
     pub repo: &'a RepoName,
     pub branch: &'a str,
     pub agent_login: &'a str,
+    /// `workspace = "afk"` (SPEC 5.0.4): afk opens the run's PR itself, so
+    /// only a PR afk's own account opened from the branch is the run's
+    /// (anyone may open a PR from a branch of the repository); None: the
+    /// agent opens it (`workspace = "agent"`).
+    pub afk_login: Option<&'a str>,
 }
 
 /// How a pull request belongs to the run, best first; None: not the run's.
@@ -195,6 +200,10 @@ pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {
     let same_repo = pr
         .head_repo
         .is_some_and(|r| r.eq_ignore_ascii_case(run.repo));
+    if let Some(me) = run.afk_login {
+        let afks = !me.is_empty() && pr.author.eq_ignore_ascii_case(me);
+        return (same_repo && pr.head_ref == run.branch && afks).then_some(Belongs::Branch);
+    }
     if same_repo && pr.head_ref == run.branch {
         return Some(Belongs::Branch);
     }
@@ -395,6 +404,7 @@ mod tests {
             repo: &"acme/api".parse().unwrap(),
             branch: "afk/issue-7",
             agent_login: "afk-bot",
+            afk_login: None,
         };
         let cases = [
             (
@@ -431,11 +441,54 @@ mod tests {
     }
 
     #[test]
+    fn with_afks_workspace_only_afks_own_pr_from_the_branch_is_the_runs() {
+        let run = RunIdentity {
+            repo: &"acme/api".parse().unwrap(),
+            branch: "afk/issue-7",
+            agent_login: "afk-bot",
+            afk_login: Some("afk"),
+        };
+        let cases = [
+            (
+                pr(1, "afk/issue-7", Some("acme/api"), "afk", false),
+                Some(Belongs::Branch),
+            ),
+            (
+                pr(2, "afk/issue-7", Some("acme/api"), "AFK", false),
+                Some(Belongs::Branch),
+            ),
+            // anyone else's PR from the branch, even the agent account's
+            (
+                pr(3, "afk/issue-7", Some("acme/api"), "mallory", true),
+                None,
+            ),
+            (
+                pr(4, "afk/issue-7", Some("acme/api"), "afk-bot", true),
+                None,
+            ),
+            (pr(5, "afk/issue-7", Some("fork/api"), "afk", true), None),
+            (pr(6, "fix", Some("acme/api"), "afk", true), None),
+        ];
+        for (p, want) in cases {
+            assert_eq!(belongs(&p, &run), want, "PR #{}", p.number);
+        }
+        let unknown = RunIdentity {
+            afk_login: Some(""),
+            ..run.clone()
+        };
+        assert_eq!(
+            belongs(&pr(7, "afk/issue-7", Some("acme/api"), "", false), &unknown),
+            None
+        );
+    }
+
+    #[test]
     fn the_branch_beats_the_account_then_the_newest_wins() {
         let run = RunIdentity {
             repo: &"acme/api".parse().unwrap(),
             branch: "afk/issue-7",
             agent_login: "afk-bot",
+            afk_login: None,
         };
         let c = [
             pr(9, "other", Some("acme/api"), "afk-bot", true),

@@ -52,6 +52,8 @@ pub struct Escalated<'a> {
     pub review_turns: u32,
     /// who said `stop`
     pub stopped_by: Option<&'a str>,
+    /// why afk did not forward the turn's work, or where it kept it (SPEC 5.0)
+    pub workspace: Option<&'a str>,
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -95,6 +97,14 @@ fn why_text(e: &Escalated) -> String {
         Escalation::Conflict => format!(
             "the pull request conflicts with its base and the forge could not update it ({} corrective turns used)",
             e.turns_used
+        ),
+        Escalation::PushConflict => format!(
+            "someone else pushed the run's branch and the agent's last turn does not apply on top of it; its commits are kept in {}",
+            super::sanitize::md_text(e.workspace.unwrap_or("the run folder"))
+        ),
+        Escalation::PushRefused => format!(
+            "afk did not forward the agent's last turn: {}",
+            super::sanitize::md_text(e.workspace.unwrap_or("its checkout is not one afk reads"))
         ),
     }
 }
@@ -285,6 +295,7 @@ mod tests {
             },
             review_turns: 3,
             stopped_by: Some("alice"),
+            workspace: None,
         }
     }
 

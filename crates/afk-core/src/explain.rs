@@ -144,6 +144,12 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             s.turns_used + 1,
             s.fix_forward_max
         ),
+        Action::Escalate(Escalation::PushConflict) => {
+            "someone else pushed the run's branch and the last turn's work does not apply on it".to_string()
+        }
+        Action::Escalate(Escalation::PushRefused) => {
+            "afk refuses to forward the last turn's checkout (see the escalation comment)".to_string()
+        }
         Action::Escalate(Escalation::Conflict) => format!(
             "{pr} still conflicts with its base after {} corrective turns",
             s.turns_used
@@ -275,6 +281,7 @@ mod tests {
             agent: super::super::run_state::Agent::Exited(0),
             blocked: false,
             cannot_start: None,
+            push_problem: None,
             pr: super::super::run_state::Pr::Open,
             head_sha: None,
             ci_sha: None,

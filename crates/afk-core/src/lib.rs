@@ -61,6 +61,7 @@ pub mod upgrade_group;
 pub mod upgrade_open;
 pub mod upgrade_table;
 pub mod verdict;
+pub mod workspace_pr;
 
 /// `1 run`, `2 runs`, `0 runs`: a count with the word that fits it.
 pub fn plural(n: usize, one: &str, many: &str) -> String {

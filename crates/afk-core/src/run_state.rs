@@ -33,6 +33,13 @@ pub enum Checks {
     Failure,
 }
 
+/// Why a turn's work could not be forwarded (SPEC 5.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushProblem {
+    Conflict,
+    Refused,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunState {
     /// An end state already decided on an earlier tick whose forge writes are
@@ -45,6 +52,9 @@ pub struct RunState {
     /// pull its image, cannot be configured or scheduled): it never will.
     /// The reason, from the runner (outside text).
     pub cannot_start: Option<String>,
+    /// What forwarding the last turn's work met (SPEC 5.0.3, 5.0.5): a
+    /// conflict with someone else's push, or a checkout afk refuses.
+    pub push_problem: Option<PushProblem>,
     pub pr: Pr,
     /// The PR's current head, and the commit the CI verdict belongs to.
     pub head_sha: Option<String>,
@@ -121,10 +131,16 @@ pub enum Escalation {
     Stopped,
     /// The PR conflicts with its base and no corrective turn is left.
     Conflict,
+    /// Someone else pushed the run's branch and the turn's work does not
+    /// apply on their head (SPEC 5.0.3): kept as a bundle.
+    PushConflict,
+    /// afk will not forward the turn's checkout (SPEC 5.0.5: a link or
+    /// another repository's objects in it, a file over the limit).
+    PushRefused,
 }
 
 impl Escalation {
-    pub const ALL: [Escalation; 12] = [
+    pub const ALL: [Escalation; 14] = [
         Escalation::Stalled,
         Escalation::NoPr,
         Escalation::CiRed,
@@ -137,6 +153,8 @@ impl Escalation {
         Escalation::ReviewUnresolved,
         Escalation::Stopped,
         Escalation::Conflict,
+        Escalation::PushConflict,
+        Escalation::PushRefused,
     ];
     pub fn parse(s: &str) -> Option<Escalation> {
         Escalation::ALL.into_iter().find(|e| e.to_string() == s)
@@ -158,6 +176,8 @@ impl fmt::Display for Escalation {
             Escalation::ReviewUnresolved => "review-unresolved",
             Escalation::Stopped => "stopped",
             Escalation::Conflict => "conflict",
+            Escalation::PushConflict => "push-conflict",
+            Escalation::PushRefused => "push-refused",
         })
     }
 }
@@ -310,6 +330,12 @@ pub fn next_action(s: &RunState) -> Action {
     if s.cannot_start.is_some() {
         return Action::Escalate(Escalation::AgentFailed);
     }
+    // the turn's work could not reach the forge: a person decides
+    match s.push_problem {
+        Some(PushProblem::Conflict) => return Action::Escalate(Escalation::PushConflict),
+        Some(PushProblem::Refused) => return Action::Escalate(Escalation::PushRefused),
+        None => {}
+    }
     if s.blocked {
         return Action::Escalate(Escalation::Blocked);
     }
@@ -430,6 +456,7 @@ mod tests {
             agent: Agent::Exited(0),
             blocked: false,
             cannot_start: None,
+            push_problem: None,
             pr: Pr::Open,
             head_sha: Some("h2".into()),
             ci_sha: Some("h2".into()),
@@ -457,6 +484,29 @@ mod tests {
         let mut s = base();
         f(&mut s);
         next_action(&s)
+    }
+
+    #[test]
+    fn row_a_turn_whose_work_cannot_be_forwarded_escalates() {
+        let cases = [
+            (PushProblem::Conflict, Escalation::PushConflict),
+            (PushProblem::Refused, Escalation::PushRefused),
+        ];
+        for (problem, why) in cases {
+            let s = RunState {
+                agent: Agent::Exited(0),
+                push_problem: Some(problem),
+                ..base()
+            };
+            assert_eq!(next_action(&s), Action::Escalate(why), "{problem:?}");
+            // the money limits still come first
+            let over = RunState {
+                spend_usd: Some(9.0),
+                run_usd: 1.0,
+                ..s.clone()
+            };
+            assert_eq!(next_action(&over), Action::Escalate(Escalation::OverBudget));
+        }
     }
 
     #[test]

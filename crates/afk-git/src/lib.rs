@@ -45,6 +45,30 @@ case "$1" in
 esac
 "#;
 
+/// What every call of the workspace's git says on its command line, where it
+/// wins over the config of any repository it touches: no hooks, no
+/// fsmonitor, no credential helper, no redirect, no `insteadOf` from
+/// anywhere but here, no commit signing programs; local paths are allowed
+/// as fetch sources (the agent's checkout).
+const HARDENED: &[&str] = &[
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "http.followRedirects=false",
+    "-c",
+    "protocol.file.allow=always",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "core.sshCommand=false",
+    "-c",
+    "uploadpack.allowFilter=false",
+];
+
 /// The environment variables the askpass script reads (never inherited).
 const ASKPASS_ENV: [&str; 4] = [
     "AFK_GIT_ORIGIN",
@@ -55,6 +79,8 @@ const ASKPASS_ENV: [&str; 4] = [
 
 /// `<scheme>://<host>[:<port>]` of an http(s) URL, as git names it in its
 /// credential prompts (any `user@` left out); None for anything else.
+pub mod workspace;
+
 pub fn credential_origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
@@ -184,6 +210,9 @@ pub struct Git {
     creds: Option<Credentials>,
     /// environment variables git must not inherit (the config's secrets)
     strip_env: Vec<String>,
+    /// the workspace's git (SPEC 5.0): an empty environment but `PATH`, no
+    /// system or global config, no hooks, no fsmonitor (see [`Git::hardened`])
+    hardened: bool,
 }
 
 impl Git {
@@ -194,6 +223,23 @@ impl Git {
             work_dir: work_dir.to_path_buf(),
             creds,
             strip_env,
+            hardened: false,
+        }
+    }
+
+    /// The workspace's git (SPEC 5.0.5), which reads repositories an agent
+    /// wrote: it starts from an empty environment (only `PATH`; `HOME` an
+    /// empty folder of afk's), reads no system or global config
+    /// (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`), and every call
+    /// switches off hooks, fsmonitor, credential helpers and redirects on the
+    /// command line, which wins over any repository's config. It only ever
+    /// runs in afk's own repositories; an agent's is read as a fetch source.
+    pub fn hardened(work_dir: &Path, creds: Option<Credentials>) -> Git {
+        Git {
+            work_dir: work_dir.to_path_buf(),
+            creds,
+            strip_env: vec![],
+            hardened: true,
         }
     }
 
@@ -205,6 +251,19 @@ impl Git {
     /// secrets in its environment; with the mirror's credentials when `auth`.
     fn cmd(&self, dir: Option<&Path>, auth: Option<&Auth>) -> Result<Command> {
         let mut c = Command::new("git");
+        if self.hardened {
+            let home = self.work_dir.join(".home");
+            std::fs::create_dir_all(&home)
+                .with_context(|| format!("git: cannot create {}", home.display()))?;
+            c.env_clear();
+            if let Some(path) = std::env::var_os("PATH") {
+                c.env("PATH", path);
+            }
+            c.env("HOME", &home)
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .args(HARDENED);
+        }
         c.env("GIT_TERMINAL_PROMPT", "0")
             .env("LC_ALL", "C")
             .env_remove("GIT_ASKPASS")

@@ -252,6 +252,8 @@ fn claim(
 pub struct On<'a> {
     pub forge: &'a dyn Forge,
     pub runner: &'a dyn Runner,
+    /// the agents' checkouts (SPEC 5.0): made before the first turn
+    pub workspace: &'a dyn crate::workspace::Checkouts,
     pub journal: &'a crate::lessons::Journal,
     /// where the store lives: each worker opens its own connection
     pub source: crate::store::Source,
@@ -284,6 +286,25 @@ pub fn dispatch_one(
     crate::crash::point("poll:claimed");
     let text = prompt_for(ctx, journal, t, w);
     let run_dir = ctx.runs_dir().join(run_id.to_string());
+    let at = crate::workspace::At {
+        repo: &w.repo,
+        issue: w.issue.number,
+        run_id,
+        run_dir: &run_dir,
+        branch: &branch,
+    };
+    if cfg.runner.workspace() == crate::types::Workspace::Afk
+        && let Err(e) = on.workspace.make(forge, &at)
+    {
+        // nothing started, nothing labelled: a later tick tries the issue again
+        let msg = format!("the agent's checkout could not be made: {e:#}");
+        let msg = match store.mark_failed(run_id, &msg) {
+            Ok(()) => msg,
+            Err(e2) => format!("{msg}; and {e2:#}"),
+        };
+        return (None, Some(fail(msg)));
+    }
+    crate::crash::point("poll:checkout");
     let started = runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
         repo: &w.repo,

@@ -305,6 +305,7 @@ fn dispatch_all(
     let on = claims::On {
         forge: edges.forge.as_ref(),
         runner: edges.runner.as_ref(),
+        workspace: edges.workspace.as_ref(),
         journal: &edges.journal,
         source: edges.source(),
         now: edges.now,

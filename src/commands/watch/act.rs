@@ -125,6 +125,13 @@ fn corrective_turn(
     };
     let text = prompt::corrective(&run.repo, run.issue, turn, &what);
     let budget_usd = crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
+    if w.ctx.config().runner.workspace() == crate::types::Workspace::Afk {
+        // the last turn's work is on the forge: the next one starts from the
+        // forge's head of the branch (a person's push or a branch update in it)
+        let run_dir = w.run_dir(run);
+        w.workspace
+            .make(w.forge, &super::forward::at(run, &run_dir))?;
+    }
     let started = w.runner.resume(
         seen.handle.as_ref(),
         &Turn {
@@ -282,6 +289,14 @@ fn carry_out(
     }
     let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
     update_checklist(w, store, run, &end)?;
+    // the checkout goes with the run; an escalated run keeps it for a person
+    // (SPEC 5.0.7) until the issue is re-armed
+    if !matches!(action, Action::Escalate(_)) {
+        let run_dir = w.run_dir(run);
+        if let Err(e) = w.workspace.remove(&super::forward::at(run, &run_dir)) {
+            w.note(run, format!("its checkout could not be removed: {e:#}"));
+        }
+    }
     store.finish(run.id, plan.final_status)
 }
 
@@ -348,6 +363,7 @@ fn post_escalation_comment(
         run_dir: &run_dir,
         review_turns: seen.heard.talk.review_turns,
         stopped_by: seen.heard.talk.stopped_by.as_deref(),
+        workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

@@ -58,6 +58,22 @@ impl Watch<'_> {
         })
     }
 
+    /// The PRs of `repo` this tick opened itself.
+    pub fn opened(&self, repo: &RepoName) -> Vec<PullRequest> {
+        self.opened
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(r, _)| r == repo)
+            .map(|(_, p)| p.clone())
+            .collect()
+    }
+
+    /// A PR this tick opened: found by every later look at the repo's PRs.
+    pub fn remember_opened(&self, repo: &RepoName, pr: PullRequest) {
+        self.opened.lock().unwrap().push((repo.clone(), pr));
+    }
+
     /// The repo's open issues carrying the in-progress label, one list per tick.
     pub fn labelled(&self, repo: &RepoName) -> Result<Vec<IssueNumber>> {
         let cell = self

@@ -7,6 +7,7 @@
 
 mod act;
 mod comments;
+mod forward;
 mod lists;
 mod observe;
 mod summary;
@@ -85,6 +86,10 @@ pub(crate) struct Watch<'a> {
     pub me: OnceLock<lists::Cached<String>>,
     pulls: lists::PullLists,
     labelled: lists::Labelled,
+    /// the PRs this tick opened (SPEC 5.0.4): runs find them as if listed
+    opened: Mutex<Vec<(RepoName, crate::forge::PullRequest)>>,
+    /// the agents' checkouts (SPEC 5.0)
+    pub workspace: &'a dyn crate::workspace::Checkouts,
     /// what the tick went on without, per run (`note`)
     pub notes: Mutex<Vec<(crate::types::RunId, String)>>,
 }
@@ -213,6 +218,8 @@ fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
+        opened: Mutex::new(vec![]),
+        workspace: edges.workspace.as_ref(),
         notes: Mutex::new(vec![]),
     };
     let runs: Vec<Run> = rows
@@ -326,6 +333,7 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
         agent: seen.agent,
         blocked: seen.blocked.is_some(),
         cannot_start: seen.cannot_start.clone(),
+        push_problem: seen.forwarded.problem.as_ref().map(|(p, _)| *p),
         pr: seen.pr_state(),
         head_sha: seen.pr.as_ref().map(|p| p.head.sha.clone()),
         ci_sha: seen.ci_sha.clone(),

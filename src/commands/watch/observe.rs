@@ -28,6 +28,8 @@ pub(crate) struct Seen {
     pub blocked: Option<Blocked>,
     /// Why the runner says the agent cannot start (SPEC 5.4), if it cannot.
     pub cannot_start: Option<String>,
+    /// what forwarding the last turn met (SPEC 5.0)
+    pub forwarded: super::forward::Forward,
     pub since_progress: Duration,
     /// What the run's agents reported spending so far (None: nothing yet).
     pub spend_usd: Option<f64>,
@@ -76,12 +78,16 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
 fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
+    let afks = w.ctx.config().runner.workspace() == crate::types::Workspace::Afk;
+    let me = if afks { Some(w.me()?) } else { None };
     let who = RunIdentity {
         repo: &run.repo,
         branch: &run.branch,
         agent_login: &w.ctx.config().runner.agent_login,
+        afk_login: me.as_deref(),
     };
     let mut candidates = w.pulls(&run.repo, true)?;
+    candidates.extend(w.opened(&run.repo));
     if let Some(n) = run.pr_number
         && !candidates.iter().any(|p| p.number == n)
     {
@@ -272,6 +278,17 @@ fn clocks(
 }
 
 pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+    let run_dir = w.run_dir(run);
+    // a turn an earlier step began and never heard back from: finished first
+    if let Err(e) = w.runner.settle(run.handle.as_ref(), &run_dir) {
+        crate::log::warn(&format!(
+            "run {}: the agent is still starting: {e:#}",
+            run.id
+        ));
+    }
+    let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
+    // the ended turn's work reaches the forge (and afk's PR opens) first
+    let forwarded = super::forward::step(w, run, &run_dir, agent.agent)?;
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let pr = find_pr(w, run)?;
     let mut run = run.clone();
@@ -285,15 +302,6 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     };
     let run = &run;
     let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
-    let run_dir = w.run_dir(run);
-    // a turn an earlier step began and never heard back from: finished first
-    if let Err(e) = w.runner.settle(run.handle.as_ref(), &run_dir) {
-        crate::log::warn(&format!(
-            "run {}: the agent is still starting: {e:#}",
-            run.id
-        ));
-    }
-    let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
@@ -340,6 +348,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         handle: run.handle.clone(),
         blocked,
         cannot_start: agent.cannot_start,
+        forwarded,
         since_progress: progress::since(last, w.now),
         spend_usd,
         phase,

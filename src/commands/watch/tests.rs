@@ -22,7 +22,7 @@ use std::sync::{Mutex, OnceLock};
 const R: &str = "acme/api";
 
 fn scratch() -> Scratch {
-    Scratch::new("[poll]\nallowlist = [\"acme/api\"]\n")
+    Scratch::new("[runner]\nworkspace = \"agent\"\n[poll]\nallowlist = [\"acme/api\"]\n")
 }
 
 /// Issue #7, armed and in progress.
@@ -53,6 +53,8 @@ fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> 
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
+        opened: Mutex::new(vec![]),
+        workspace: &crate::workspace::Agents,
         notes: Mutex::new(vec![]),
     }
 }

@@ -1,0 +1,102 @@
+//! Forwarding a run's ended turn (SPEC 5.0.3–4), before watch looks for its
+//! PR: the turn's work pushed to `afk/issue-<N>` by afk, and afk's own PR
+//! opened after the first push. What cannot be forwarded is the decision's
+//! to escalate (`push-conflict`, `push-refused`).
+
+use super::Watch;
+use crate::core::run_state::{Agent, PushProblem};
+use crate::store::runs::Run;
+use crate::workspace::{At, Forwarded};
+use anyhow::Result;
+use std::path::Path;
+
+/// What forwarding met that the run's decision must hear of, with the words
+/// for the escalation comment.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Forward {
+    pub problem: Option<(PushProblem, String)>,
+}
+
+/// The run's checkout, as the workspace names it.
+pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
+    At {
+        repo: &run.repo,
+        issue: run.issue,
+        run_id: run.id,
+        run_dir,
+        branch: &run.branch,
+    }
+}
+
+/// Forward the run's last turn when its agent is no longer running; open
+/// afk's PR once the branch is on the forge and no PR of afk's is open.
+pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result<Forward> {
+    let afks = w.ctx.config().runner.workspace() == crate::types::Workspace::Afk;
+    if !afks || run.state.decided() || agent == Agent::Running {
+        return Ok(Forward::default());
+    }
+    let turn = run.turns.max(1);
+    let done = w.workspace.forward(w.forge, &at(run, run_dir), turn)?;
+    crate::crash::point("watch:forwarded");
+    match done {
+        Forwarded::Nothing => Ok(Forward::default()),
+        Forwarded::Pushed {
+            sha,
+            commits,
+            leftover,
+            base,
+        } => {
+            crate::log::info(&format!(
+                "{}#{} run {}: turn {turn} forwarded: {} at {} ({commits} new commit{}{})",
+                run.repo,
+                run.issue,
+                run.id,
+                run.branch,
+                &sha[..sha.len().min(12)],
+                if commits == 1 { "" } else { "s" },
+                if leftover {
+                    ", leftover changes committed by afk"
+                } else {
+                    ""
+                }
+            ));
+            open_pr(w, run, run_dir, &base)?;
+            Ok(Forward::default())
+        }
+        Forwarded::Conflict { bundle } => Ok(Forward {
+            problem: Some((PushProblem::Conflict, bundle.display().to_string())),
+        }),
+        Forwarded::Refused(why) => Ok(Forward {
+            problem: Some((PushProblem::Refused, why)),
+        }),
+    }
+}
+
+/// afk's own PR for the run (SPEC 5.0.4), unless one of afk's is open from
+/// the branch: a PR opened by a tick whose answer was lost is in the next
+/// tick's list, so it is never opened twice.
+fn open_pr(w: &Watch, run: &Run, run_dir: &Path, base: &str) -> Result<()> {
+    let me = w.me()?;
+    let mut open = w.pulls(&run.repo, true)?;
+    open.extend(w.opened(&run.repo));
+    let mine = |p: &crate::forge::PullRequest| {
+        p.head.name == run.branch
+            && p.head_repo()
+                .is_none_or(|r| r.eq_ignore_ascii_case(run.repo.as_str()))
+            && p.author().eq_ignore_ascii_case(&me)
+    };
+    if open.iter().any(mine) {
+        return Ok(());
+    }
+    let agent = w.ctx.config().runner.agent();
+    let message = crate::run_files::final_message(run_dir, agent);
+    let title = crate::core::workspace_pr::title(&run.title, run.issue);
+    let body = crate::core::workspace_pr::body(run.issue, message.as_deref(), run.id);
+    let base = if base.is_empty() { "main" } else { base };
+    crate::crash::point("watch:opening-pr");
+    let pr = w
+        .forge
+        .create_pull(&run.repo, &run.branch, base, &title, &body)?;
+    w.remember_opened(&run.repo, pr);
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! The workspace as an edge of a tick (SPEC 5.0): the real one over
+//! `afk_git::workspace` (the cache, the checkout, forwarding with afk's
+//! credential), or a dry run's, which makes nothing and records what it
+//! would have done. Poll makes the checkout before a run's first turn; watch
+//! forwards each ended turn, opens afk's own PR and re-makes the checkout
+//! before a corrective turn; a run's end removes it.
+
+use crate::config::Config;
+use crate::forge::Forge;
+use crate::types::{IssueNumber, RepoName, RunId};
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+
+pub use afk_git::workspace::{Forwarded, Made};
+
+/// Which run's checkout.
+#[derive(Debug, Clone, Copy)]
+pub struct At<'a> {
+    pub repo: &'a RepoName,
+    pub issue: IssueNumber,
+    pub run_id: RunId,
+    pub run_dir: &'a Path,
+    pub branch: &'a str,
+}
+
+/// What a tick does with the agents' checkouts.
+pub trait Checkouts: Send + Sync {
+    /// A fresh checkout of the run's branch in its workdir.
+    fn make(&self, forge: &dyn Forge, at: &At) -> Result<Made>;
+    /// Turn `turn`'s work pushed to the forge (idempotent).
+    fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded>;
+    /// The run is over: its checkout and records go.
+    fn remove(&self, at: &At) -> Result<()>;
+    /// What the tick should say once (a cache made again).
+    fn notes(&self) -> Vec<String> {
+        vec![]
+    }
+}
+
+/// The run's checkout folder: `runner.workdir` with its placeholders.
+pub fn workdir_of(cfg: &Config, at: &At) -> PathBuf {
+    let prompt = at.run_dir.join("prompt-1.md");
+    PathBuf::from(crate::runner::command::substitute(
+        &cfg.runner.workdir,
+        at.run_dir,
+        at.repo.as_str(),
+        at.issue,
+        at.branch,
+        &prompt,
+    ))
+}
+
+/// The repository's git URL on the forge: `{forge.url}/{repo}.git`.
+pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
+    let url = cfg.forge.url.trim_end_matches('/');
+    anyhow::ensure!(
+        !url.is_empty(),
+        "workspace: forge.url is needed to fetch and push {repo}"
+    );
+    Ok(format!("{url}/{repo}.git"))
+}
+
+/// The real workspace, under `runner.git_cache`.
+pub struct Real {
+    cfg: Config,
+    root: PathBuf,
+    /// the tick kind: its private folder in the cache root
+    scratch: &'static str,
+}
+
+impl Real {
+    pub fn new(cfg: &Config, root: &Path, scratch: &'static str) -> Real {
+        Real {
+            cfg: cfg.clone(),
+            root: root.to_path_buf(),
+            scratch,
+        }
+    }
+
+    /// afk's credential for git: a GitHub App's installation token as
+    /// `x-access-token`, else afk's login and the configured token.
+    fn open(&self, forge: &dyn Forge) -> Result<afk_git::workspace::Workspace> {
+        let (username, password) = match forge.git_credentials() {
+            Some(pair) => pair?,
+            None => (forge.me()?.login, self.cfg.forge_token()?),
+        };
+        let creds = afk_git::Credentials { username, password };
+        Ok(afk_git::workspace::Workspace::new(
+            &self.root,
+            self.scratch,
+            Some(creds),
+        ))
+    }
+
+    fn place<'a>(
+        &self,
+        at: &'a At,
+        url: &'a str,
+        workdir: &'a Path,
+        run: &'a str,
+    ) -> afk_git::workspace::Place<'a> {
+        afk_git::workspace::Place {
+            repo: at.repo.as_str(),
+            url,
+            branch: at.branch,
+            run,
+            run_dir: at.run_dir,
+            workdir,
+        }
+    }
+}
+
+impl Checkouts for Real {
+    fn make(&self, forge: &dyn Forge, at: &At) -> Result<Made> {
+        let ws = self.open(forge)?;
+        let (url, workdir, run) = (
+            git_url(&self.cfg, at.repo)?,
+            workdir_of(&self.cfg, at),
+            at.run_id.to_string(),
+        );
+        crate::private_files::private_dir(at.run_dir)
+            .with_context(|| format!("workspace: cannot create {}", at.run_dir.display()))?;
+        let made = ws.make(&self.place(at, &url, &workdir, &run));
+        self.say(&ws);
+        made.with_context(|| format!("{}: the checkout of {}", at.repo, at.branch))
+    }
+
+    fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
+        let ws = self.open(forge)?;
+        let (url, workdir, run) = (
+            git_url(&self.cfg, at.repo)?,
+            workdir_of(&self.cfg, at),
+            at.run_id.to_string(),
+        );
+        let done = ws.forward(&self.place(at, &url, &workdir, &run), turn);
+        self.say(&ws);
+        done.with_context(|| format!("{}: forwarding turn {turn} of {}", at.repo, at.branch))
+    }
+
+    fn remove(&self, at: &At) -> Result<()> {
+        let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None);
+        let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());
+        let url = String::new();
+        ws.remove(&self.place(at, &url, &workdir, &run))
+    }
+}
+
+impl Real {
+    fn say(&self, ws: &afk_git::workspace::Workspace) {
+        for n in ws.take_notes() {
+            crate::log::warn(&n);
+        }
+    }
+}
+
+/// A dry run's workspace: it makes, pushes and removes nothing, and says
+/// what it would have done.
+pub struct Dry {
+    pub recorder: std::sync::Arc<crate::edges::Recorder>,
+}
+
+impl Checkouts for Dry {
+    fn make(&self, _: &dyn Forge, at: &At) -> Result<Made> {
+        self.recorder
+            .note(format!("make the checkout of {} on {}", at.repo, at.branch));
+        Ok(Made {
+            base: String::new(),
+            head: String::new(),
+            existed: false,
+        })
+    }
+    fn forward(&self, _: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
+        self.recorder.note(format!(
+            "forward turn {turn}'s work of run {} to {} {}",
+            at.run_id, at.repo, at.branch
+        ));
+        Ok(Forwarded::Nothing)
+    }
+    fn remove(&self, at: &At) -> Result<()> {
+        self.recorder
+            .note(format!("remove the checkout of run {}", at.run_id));
+        Ok(())
+    }
+}
+
+/// No workspace: `workspace = "agent"` (the agent does its own git).
+pub struct Agents;
+
+impl Checkouts for Agents {
+    fn make(&self, _: &dyn Forge, _: &At) -> Result<Made> {
+        anyhow::bail!("workspace = \"agent\": afk makes no checkout")
+    }
+    fn forward(&self, _: &dyn Forge, _: &At, _: u32) -> Result<Forwarded> {
+        Ok(Forwarded::Nothing)
+    }
+    fn remove(&self, _: &At) -> Result<()> {
+        Ok(())
+    }
+}
