@@ -7,7 +7,10 @@
 # prints with --output-format json, spend included (total_cost_usd), which
 # afk reads from agent.log for [budget].
 #
-# It brings its own credentials, like any agent (afk strips its own secrets):
+# With workspace = "afk" (afk's default) it starts in afk's checkout of the
+# branch and only commits: afk pushes and opens the pull request, and the
+# agent holds no credential. With workspace = "agent" it does its own git and
+# brings its own credentials, like any agent (afk strips its own secrets):
 #   AFK_DEMO_GIT    the sandbox's git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
 #   AFK_DEMO_TOKEN  a token for it
@@ -47,6 +50,17 @@ case "$mode" in
     : > "$AFK_RUN_DIR/spent"
     exec sleep 300 ;;
 esac
+if [ -z "${AFK_DEMO_GIT:-}" ] && [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
+  # workspace = "afk": this folder is afk's checkout on $AFK_BRANCH; commit,
+  # and afk pushes the branch and opens the pull request (no credential here)
+  progress '{"phase":"tests-red"}'
+  echo "turn $AFK_TURN" >> "afk-issue-$AFK_ISSUE.txt"
+  git add -A
+  git commit -q -m "Work on #$AFK_ISSUE (turn $AFK_TURN)"
+  progress '{"phase":"green"}'
+  echo "demo agent: committed $(git rev-parse HEAD) on $(git rev-parse --abbrev-ref HEAD); afk pushes it"
+  result "committed on $AFK_BRANCH"; exit 0
+fi
 if [ -z "${AFK_DEMO_GIT:-}" ]; then
   progress '{"phase":"tests-red"}'; progress '{"phase":"green"}'; progress '{"phase":"pushed"}'
   result "done"; exit 0

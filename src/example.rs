@@ -107,14 +107,13 @@ pub fn example_seed() -> Seed {
     seed
 }
 
-/// The `[runner]` command that runs the scripted demo agent (written to
-/// `agent`) against `sb` with its own credentials, like any agent.
-pub fn agent_command(sb: &sandbox::Sandbox, agent: &std::path::Path) -> String {
+/// The `[runner]` keys that run the scripted demo agent (written to `agent`)
+/// in afk's workspace (SPEC 5.0): it starts in afk's checkout of the run's
+/// branch and only commits; afk pushes and opens the PR. It holds no
+/// credential, so none is on its command line.
+pub fn agent_command(_sb: &sandbox::Sandbox, agent: &std::path::Path) -> String {
     format!(
-        "command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
-        api = sb.api_url(),
-        git = sb.dir.display(),
-        tok = sandbox::DEFAULT_TOKEN,
+        "agent = \"custom\"\nworkspace = \"afk\"\ncommand = [\"sh\", \"{agent}\"]",
         agent = agent.display()
     )
 }

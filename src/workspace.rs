@@ -153,36 +153,6 @@ impl Real {
     }
 }
 
-/// A dry run's workspace: it makes, pushes and removes nothing, and says
-/// what it would have done.
-pub struct Dry {
-    pub recorder: std::sync::Arc<crate::edges::Recorder>,
-}
-
-impl Checkouts for Dry {
-    fn make(&self, _: &dyn Forge, at: &At) -> Result<Made> {
-        self.recorder
-            .note(format!("make the checkout of {} on {}", at.repo, at.branch));
-        Ok(Made {
-            base: String::new(),
-            head: String::new(),
-            existed: false,
-        })
-    }
-    fn forward(&self, _: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded> {
-        self.recorder.note(format!(
-            "forward turn {turn}'s work of run {} to {} {}",
-            at.run_id, at.repo, at.branch
-        ));
-        Ok(Forwarded::Nothing)
-    }
-    fn remove(&self, at: &At) -> Result<()> {
-        self.recorder
-            .note(format!("remove the checkout of run {}", at.run_id));
-        Ok(())
-    }
-}
-
 /// No workspace: `workspace = "agent"` (the agent does its own git).
 pub struct Agents;
 

@@ -233,7 +233,7 @@ impl Adapters {
         let workspace: Box<dyn crate::workspace::Checkouts> =
             match (cfg.runner.workspace(), &self.recorder) {
                 (crate::types::Workspace::Agent, _) => Box::new(crate::workspace::Agents),
-                (_, Some(r)) => Box::new(crate::workspace::Dry {
+                (_, Some(r)) => Box::new(dry::DryWorkspace {
                     recorder: r.clone(),
                 }),
                 (_, None) => Box::new(crate::workspace::Real::new(

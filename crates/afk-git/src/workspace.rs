@@ -85,6 +85,8 @@ pub enum Forwarded {
         leftover: bool,
         /// the forge's default branch when the checkout was made: the PR's base
         base: String,
+        /// pushed by this call (false: an earlier tick pushed it)
+        fresh: bool,
     },
     /// Someone else pushed and the turn's work does not apply on their head:
     /// kept as a bundle in the run folder.
@@ -582,7 +584,11 @@ impl Workspace {
         let forge_ref = Self::run_ref(p, "forge");
         let seen = self.get_ref(cache, &forge_ref);
         if seen.as_deref() == Some(work) {
-            return Ok(self.pushed(cache, p, start, work));
+            let mut done = self.pushed(cache, p, start, work);
+            if let Forwarded::Pushed { fresh, .. } = &mut done {
+                *fresh = false;
+            }
+            return Ok(done);
         }
         match self.push_once(cache, p, work, seen.as_deref()) {
             Ok(()) => {
@@ -652,6 +658,7 @@ impl Workspace {
             commits: count,
             leftover,
             base,
+            fresh: true,
         }
     }
 

@@ -78,7 +78,9 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
             "   the prompt of run {api1} carries the repo's open lessons:\n  {line}\n"
         ));
     }
-    show.say("   the agent clones acme/api, commits on afk/issue-1, pushes and opens a PR ...");
+    show.say(
+        "   the agent starts in afk's checkout of acme/api on afk/issue-1 and commits (it holds no forge credential) ...",
+    );
     show.say(
         "   the agent on acme/docs#1 cannot tell which database to describe: it reports blocked ...",
     );
@@ -86,7 +88,7 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
     wait_for(&ctx.runs_dir().join(format!("{docs1}/exit_status")))?;
     show.say("");
     show.step(
-        "afk watch (a PR open, no CI verdict yet; a blocked agent goes to a person)",
+        "afk watch (afk pushes the agent's branch and opens its PR; a blocked agent goes to a person)",
         super::super::watch::tick(ctx)?.done(),
     );
     show.say(

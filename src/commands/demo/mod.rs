@@ -200,6 +200,10 @@ pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: IssueNumber) -> R
 fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show) -> Result<()> {
     let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
     wait_for(&exit)?;
+    show.step(
+        "afk watch (the agent committed in afk's checkout: afk pushes afk/issue-2 and opens the PR)",
+        super::watch::tick(ctx)?.done(),
+    );
     let head = ci_status(sb, "failure", "https://ci.example.org/acme/api/2")?;
     show.say(&format!(
         "   CI reports ci/build = failure on {}\n",
@@ -210,9 +214,13 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
         super::watch::tick(ctx)?.done(),
     );
     wait_for(&exit)?;
+    show.step(
+        "afk watch (the corrective turn's commit: afk pushes it to the same PR)",
+        super::watch::tick(ctx)?.done(),
+    );
     let head = ci_status(sb, "success", "https://ci.example.org/acme/api/3")?;
     show.say(&format!(
-        "   the agent pushed a fix; CI reports ci/build = success on {}\n",
+        "   the fix is on the PR; CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]
     ));
     show.step(

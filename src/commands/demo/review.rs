@@ -46,9 +46,13 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
     );
     quote_prompt(ctx, &store, run, show)?;
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
+    show.step(
+        "afk watch (the review turn's commit: afk pushes it to the PR)",
+        super::super::watch::tick(ctx)?.done(),
+    );
     let head = green(sb)?;
     show.say(&format!(
-        "   the agent pushed {}; CI reports ci/build = success on it\n",
+        "   afk pushed {}; CI reports ci/build = success on it\n",
         &head[..head.len().min(12)]
     ));
     hold_and_approve(sb, ctx, &store, (run, pr), show)?;

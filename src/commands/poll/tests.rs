@@ -22,7 +22,7 @@ const BUSY: &str = "agent-in-progress";
 const HUMAN: &str = "ready-for-human";
 
 fn scratch() -> Scratch {
-    Scratch::new("[poll]\nallowlist = [\"acme/api\"]\n")
+    Scratch::new("[runner]\nworkspace = \"agent\"\n[poll]\nallowlist = [\"acme/api\"]\n")
 }
 
 /// acme/api with afk's labels and issue #7, armed by `armer` (a writer: alice).
@@ -156,6 +156,7 @@ fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String>
     let on = On {
         forge: f,
         runner,
+        workspace: &crate::workspace::Agents,
         journal: &journal,
         source,
         now: crate::clock::now(),

@@ -45,7 +45,12 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
             commits,
             leftover,
             base,
+            fresh,
         } => {
+            if !fresh {
+                open_pr(w, run, run_dir, &base, &sha)?;
+                return Ok(Forward::default());
+            }
             crate::log::info(&format!(
                 "{}#{} run {}: turn {turn} forwarded: {} at {} ({commits} new commit{}{})",
                 run.repo,
@@ -60,7 +65,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
                     ""
                 }
             ));
-            open_pr(w, run, run_dir, &base)?;
+            open_pr(w, run, run_dir, &base, &sha)?;
             Ok(Forward::default())
         }
         Forwarded::Conflict { bundle } => Ok(Forward {
@@ -75,10 +80,21 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
 /// afk's own PR for the run (SPEC 5.0.4), unless one of afk's is open from
 /// the branch: a PR opened by a tick whose answer was lost is in the next
 /// tick's list, so it is never opened twice.
-fn open_pr(w: &Watch, run: &Run, run_dir: &Path, base: &str) -> Result<()> {
+fn open_pr(w: &Watch, run: &Run, run_dir: &Path, base: &str, sha: &str) -> Result<()> {
+    if run.pr_number.is_some() {
+        // the run's PR was seen on an earlier tick (open, merged or closed)
+        return Ok(());
+    }
     let me = w.me()?;
     let mut open = w.pulls(&run.repo, true)?;
     open.extend(w.opened(&run.repo));
+    // a closed or merged PR of afk's counts when it holds this work (its
+    // head is the pushed commit); an earlier run's closed PR does not
+    open.extend(
+        w.pulls(&run.repo, false)?
+            .into_iter()
+            .filter(|p| p.head.sha == sha),
+    );
     let mine = |p: &crate::forge::PullRequest| {
         p.head.name == run.branch
             && p.head_repo()

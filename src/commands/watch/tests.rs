@@ -91,6 +91,7 @@ fn seen() -> Seen {
         handle: None,
         blocked: None,
         cannot_start: None,
+        forwarded: Default::default(),
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
         phase: None,
