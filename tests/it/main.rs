@@ -41,3 +41,4 @@ mod text_out;
 mod upgrade;
 mod upgrade_current;
 mod watch;
+mod workspace;

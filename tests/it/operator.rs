@@ -1049,6 +1049,9 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // the README's next step: afk pushes the agent's commit and opens its PR
+    let w = afk(&["watch"]);
+    assert!(w.to_string().contains("ci-pending"), "{w}");
     // the calls docs/sandbox.md shows, as curl makes them
     let post = |path: &str, body: Value| {
         ureq::post(&format!("{url}/_admin{path}"))
@@ -1331,20 +1334,26 @@ fn help_version_readme_and_configs_say_the_same_things() {
         readme.contains("| `afk runs`"),
         "the README's command table lists afk runs"
     );
-    let line = |file: &str| {
+    // one real agent: Claude Code by name, in afk's workspace
+    let line = |file: &str, key: &str| {
         std::fs::read_to_string(root.join(file))
             .unwrap()
             .lines()
-            .find_map(|l| {
-                l.split("claude -p")
-                    .nth(1)
-                    .map(|rest| format!("claude -p{}", rest.split("\"]").next().unwrap()))
-            })
-            .unwrap_or_else(|| panic!("{file}: no claude line"))
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .map(|l| l.split('#').next().unwrap().trim().to_string())
+            .unwrap_or_else(|| panic!("{file}: no {key} line"))
     };
-    let real = line("examples/afk.toml");
-    for file in ["contrib/afk.toml", "docs/configuration.md"] {
-        assert_eq!(line(file), real, "{file}: one real agent line");
+    for file in [
+        "examples/afk.toml",
+        "contrib/afk.toml",
+        "docs/configuration.md",
+    ] {
+        assert_eq!(
+            line(file, "agent"),
+            "agent = \"claude\"",
+            "{file}: one real agent"
+        );
+        assert_eq!(line(file, "workspace"), "workspace = \"afk\"", "{file}");
     }
 }
 

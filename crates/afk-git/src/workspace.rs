@@ -722,13 +722,14 @@ impl Workspace {
                 turn_ref.rsplit('/').next().unwrap_or("turn")
             ));
             let b = bundle.to_string_lossy().to_string();
-            let range = format!("{start}..{work}");
+            // a bundle names refs: the turn's, less what the turn started from
+            let not = format!("^{start}");
             let _ = std::fs::remove_file(&bundle);
             self.git
                 .run(
                     Some(cache),
                     None,
-                    &["bundle", "create", "-q", &b, &range],
+                    &["bundle", "create", "-q", &b, turn_ref, &not],
                     None,
                 )
                 .context("workspace: keeping the turn's commits as a bundle")?;

@@ -48,7 +48,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
             fresh,
         } => {
             if !fresh {
-                open_pr(w, run, run_dir, &base, &sha)?;
+                open_pr(w, run, run_dir, &base, (&sha, false))?;
                 return Ok(Forward::default());
             }
             crate::log::info(&format!(
@@ -65,7 +65,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
                     ""
                 }
             ));
-            open_pr(w, run, run_dir, &base, &sha)?;
+            open_pr(w, run, run_dir, &base, (&sha, true))?;
             Ok(Forward::default())
         }
         Forwarded::Conflict { bundle } => Ok(Forward {
@@ -80,9 +80,14 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
 /// afk's own PR for the run (SPEC 5.0.4), unless one of afk's is open from
 /// the branch: a PR opened by a tick whose answer was lost is in the next
 /// tick's list, so it is never opened twice.
-fn open_pr(w: &Watch, run: &Run, run_dir: &Path, base: &str, sha: &str) -> Result<()> {
-    if run.pr_number.is_some() {
-        // the run's PR was seen on an earlier tick (open, merged or closed)
+fn open_pr(
+    w: &Watch,
+    run: &Run,
+    run_dir: &Path,
+    base: &str,
+    (sha, fresh): (&str, bool),
+) -> Result<()> {
+    if !fresh && run.pr_number.is_some() {
         return Ok(());
     }
     let me = w.me()?;
@@ -101,7 +106,16 @@ fn open_pr(w: &Watch, run: &Run, run_dir: &Path, base: &str, sha: &str) -> Resul
                 .is_none_or(|r| r.eq_ignore_ascii_case(run.repo.as_str()))
             && p.author().eq_ignore_ascii_case(&me)
     };
-    if open.iter().any(mine) {
+    if let Some(p) = open.iter().find(|p| mine(p)) {
+        if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
+            // this tick pushed to it: its head as the forge has it now
+            let fresh = w.forge.pull(&run.repo, p.number)?;
+            w.remember_opened(&run.repo, fresh);
+        }
+        return Ok(());
+    }
+    if run.pr_number.is_some() {
+        // the run's PR was seen before (merged or closed since): never a second
         return Ok(());
     }
     let agent = w.ctx.config().runner.agent();

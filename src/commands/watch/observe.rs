@@ -86,8 +86,14 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
         agent_login: &w.ctx.config().runner.agent_login,
         afk_login: me.as_deref(),
     };
-    let mut candidates = w.pulls(&run.repo, true)?;
-    candidates.extend(w.opened(&run.repo));
+    // what this tick opened or pushed to comes first: the list is from
+    // before the push
+    let mut candidates = w.opened(&run.repo);
+    for p in w.pulls(&run.repo, true)? {
+        if !candidates.iter().any(|c| c.number == p.number) {
+            candidates.push(p);
+        }
+    }
     if let Some(n) = run.pr_number
         && !candidates.iter().any(|p| p.number == n)
     {

@@ -1,0 +1,446 @@
+//! The workspace (SPEC 5.0), end to end through the binary against the
+//! sandbox: afk makes the agent's checkout, forwards only the run's branch
+//! with its own credential and opens the PR as itself; the agent holds no
+//! credential. The attacker's tests first: an agent that rewrites its own
+//! checkout (config, hooks, filters, alternates, links, huge files, many
+//! refs) makes afk run nothing, send nothing elsewhere, read nothing outside
+//! the checkout and push nothing but the branch.
+
+use crate::support::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// A sandbox with acme/api#1 armed and a config whose agent is `script`
+/// (a `sh` script run in the checkout), workspace = "afk".
+fn setup(script: &str, extra: &str) -> (Sandbox, Afk) {
+    let sb = Sandbox::start(json!({"repos": [
+        repo("acme/api", json!([ready(1, "alice")])),
+        repo("acme/secret", json!([]))
+    ]}));
+    let scratch = Scratch::new();
+    // `$SECRET`: another repository afk's user can read
+    let secret = sb.git.join("acme/secret.git");
+    let script = script.replace("$SECRET", &secret.display().to_string());
+    let agent = scratch.write("agent.sh", &script);
+    let text = format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{agent}\"]\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n{extra}\n",
+        forge = sb.forge_keys(),
+        agent = agent.display(),
+    );
+    let afk = Afk::with_text(&text);
+    // the agent script lives as long as the test
+    std::mem::forget(scratch);
+    (sb, afk)
+}
+
+/// Poll, wait for the agent, then one watch: (watch's exit code, report).
+fn run_once(sb: &Sandbox, afk: &Afk) -> (i32, serde_json::Value, String) {
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(r["dispatched"][0]["run_id"], 1, "{r}");
+    let exit = afk.wait_agent(1);
+    assert_eq!(exit, 0, "agent: {}", log(afk));
+    let _ = sb;
+    afk.watch()
+}
+
+fn log(afk: &Afk) -> String {
+    std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
+}
+
+fn workdir(afk: &Afk) -> PathBuf {
+    afk.scratch.path("state/runs/1/work")
+}
+
+/// The forge's refs of acme/api: `name sha` lines.
+fn forge_refs(sb: &Sandbox) -> String {
+    git(
+        &sb.git.join("acme/api.git"),
+        &["for-each-ref", "--format=%(refname) %(objectname)"],
+    )
+}
+
+fn forge_head(sb: &Sandbox, branch: &str) -> Option<String> {
+    forge_refs(sb).lines().find_map(|l| {
+        l.strip_prefix(&format!("refs/heads/{branch} "))
+            .map(str::to_string)
+    })
+}
+
+/// Every file below `dir` that holds `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut found = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.is_dir() {
+                stack.push(p);
+            } else if m.is_file()
+                && std::fs::read(&p)
+                    .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            {
+                found.push(p);
+            }
+        }
+    }
+    found
+}
+
+const COMMIT: &str = "echo \"work of turn $AFK_TURN\" >> work.txt\ngit add -A\ngit commit -qm \"agent: turn $AFK_TURN\"\n";
+
+#[test]
+fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
+    let script = format!(
+        "set -eu\n\
+         {{ pwd; git rev-parse --abbrev-ref HEAD; git status --porcelain; env; git config --list; }} > \"$AFK_RUN_DIR/seen.txt\" 2>&1\n\
+         {COMMIT}"
+    );
+    let (sb, afk) = setup(&script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/seen.txt")).unwrap();
+    let mut lines = seen.lines();
+    assert!(
+        lines.next().unwrap().ends_with("/state/runs/1/work"),
+        "{seen}"
+    );
+    assert_eq!(lines.next(), Some("afk/issue-1"), "on its branch: {seen}");
+    // the token is nowhere the agent can look: its environment, the
+    // checkout's config and files, the run folder
+    assert!(!seen.contains(TOKEN), "the agent saw the token: {seen}");
+    assert!(files_holding(&afk.scratch.path("state/runs"), TOKEN).is_empty());
+    assert!(
+        files_holding(&afk.scratch.path("state/git"), TOKEN).is_empty(),
+        "no token left in the cache"
+    );
+    assert!(seen.contains("remote.origin.pushurl="), "{seen}");
+    assert!(!seen.contains("AFK_FORGE_TOKEN"), "{seen}");
+    // the agent's commit is the forge's branch now, in afk's own PR
+    let head = forge_head(&sb, "afk/issue-1").expect("afk pushed the branch");
+    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pr = &pulls[0];
+    assert_eq!(pr["head"]["ref"], "afk/issue-1");
+    assert_eq!(pr["head"]["sha"], head.as_str());
+    assert_eq!(
+        pr["user"]["login"], "afk-bot",
+        "opened by afk's own account"
+    );
+    assert!(
+        pr["body"].as_str().unwrap().starts_with("Closes #1"),
+        "{pr}"
+    );
+    assert_eq!(pr["title"], "Issue 1 (#1)");
+    // a second watch opens no second PR and pushes nothing
+    sb.clear_requests();
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        sb.api("/repos/acme/api/pulls?state=all")
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        sb.requests()
+            .iter()
+            .all(|q| !q["path"].as_str().unwrap_or("").contains("receive-pack")),
+        "nothing pushed again"
+    );
+}
+
+#[test]
+fn only_the_runs_branch_reaches_the_forge_and_leftovers_are_committed_by_afk() {
+    let script = format!(
+        "set -eu\n{COMMIT}\
+         git push -q origin HEAD\n\
+         git push -q origin HEAD:main\n\
+         git tag v9 && git push -q origin v9\n\
+         git push -q origin HEAD:refs/heads/other\n\
+         echo left over > leftover.txt\n"
+    );
+    let (sb, afk) = setup(&script, "");
+    let main_before = forge_head(&sb, "main").unwrap();
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(
+        log(&afk).is_empty() || !log(&afk).contains("fatal"),
+        "{}",
+        log(&afk)
+    );
+    assert_eq!(
+        forge_head(&sb, "main").unwrap(),
+        main_before,
+        "main untouched"
+    );
+    let refs = forge_refs(&sb);
+    assert!(
+        !refs.contains("refs/tags/v9") && !refs.contains("refs/heads/other"),
+        "{refs}"
+    );
+    let head = forge_head(&sb, "afk/issue-1").unwrap();
+    let repo = sb.git.join("acme/api.git");
+    let top = git(&repo, &["log", "-2", "--format=%s|%ae", &head]);
+    assert_eq!(
+        top, "Uncommitted changes left by turn 1|afk@afk.invalid\nagent: turn 1|agent@afk.invalid",
+        "the agent's commit, then afk's commit of what it left"
+    );
+    assert_eq!(
+        git(&repo, &["show", &format!("{head}:leftover.txt")]),
+        "left over"
+    );
+}
+
+/// What a hostile agent does after its commit, and what must follow.
+struct Hostile {
+    name: &'static str,
+    /// shell lines run in the checkout after the agent's own commit;
+    /// `$MARK` is a file only a command run by afk's git would create
+    script: &'static str,
+    /// true: the run escalates push-refused; false: the commit is forwarded
+    refused: bool,
+}
+
+const HOSTILE: &[Hostile] = &[
+    Hostile {
+        name: "hooks in .git/hooks and core.hooksPath",
+        script: "for h in pre-commit post-commit pre-push reference-transaction post-checkout pre-auto-gc; do\n\
+                   printf '#!/bin/sh\\ntouch \"%s\"\\n' \"$MARK\" > .git/hooks/$h; chmod +x .git/hooks/$h; done\n\
+                 mkdir -p evil && cp .git/hooks/* evil/ && git config core.hooksPath \"$PWD/evil\"\n\
+                 echo dirty > dirty.txt\n",
+        refused: false,
+    },
+    Hostile {
+        name: "fsmonitor, sshCommand, credential helper, proxy, pager",
+        script: "git config core.fsmonitor \"touch $MARK; false\"\n\
+                 git config core.sshCommand \"touch $MARK\"\n\
+                 git config credential.helper \"!touch $MARK\"\n\
+                 git config http.proxy http://127.0.0.1:9\n\
+                 git config core.pager \"touch $MARK\"\n\
+                 git config uploadpack.packObjectsHook \"touch $MARK\"\n\
+                 echo dirty > dirty.txt\n",
+        refused: false,
+    },
+    Hostile {
+        name: "insteadOf sends the forge's URL to another host",
+        script: "git config url.http://127.0.0.1:9/.insteadOf \"$FORGE\"\n\
+                 git config url.http://127.0.0.1:9/.pushInsteadOf \"$FORGE\"\n",
+        refused: false,
+    },
+    Hostile {
+        name: "a clean filter with .gitattributes on leftover changes",
+        script: "printf '* filter=evil\\n' > .gitattributes\n\
+                 git config filter.evil.clean \"sh -c 'touch $MARK; cat'\"\n\
+                 git config filter.evil.smudge \"sh -c 'touch $MARK; cat'\"\n\
+                 git config filter.evil.process \"touch $MARK\"\n\
+                 echo dirty > dirty.txt\n",
+        refused: false,
+    },
+    Hostile {
+        name: "alternates borrow another repository's objects",
+        script: "echo \"$SECRET/objects\" >> .git/objects/info/alternates\n",
+        refused: true,
+    },
+    Hostile {
+        name: "a symlinked .git/config",
+        script: "mv .git/config .git/config.real && ln -s \"$PWD/.git/config.real\" .git/config\n",
+        refused: true,
+    },
+    Hostile {
+        name: "a branch ref that is a link",
+        script: "ln -s /etc/passwd .git/refs/heads/stolen\n",
+        refused: true,
+    },
+    Hostile {
+        name: "commondir points at another repository",
+        script: "echo \"$SECRET\" > .git/commondir\n",
+        refused: true,
+    },
+    Hostile {
+        name: "a 2 GB file left uncommitted",
+        script: "truncate -s 2G huge.bin\n",
+        refused: true,
+    },
+    Hostile {
+        name: "a symlink to a file outside, left uncommitted, is kept as a link",
+        script: "ln -s /etc/passwd passwd-link\n",
+        refused: false,
+    },
+];
+
+#[test]
+fn a_hostile_checkout_runs_nothing_leaks_nothing_and_pushes_only_the_branch() {
+    for h in HOSTILE {
+        let script = format!(
+            "set -eu\nMARK=\"$AFK_RUN_DIR/../../../pwned\"\n\
+             FORGE=\"$(git config remote.origin.url)\"\n{COMMIT}{}",
+            h.script
+        );
+        let (sb, afk) = setup(&script, "");
+        // another repository afk can read, whose objects must never reach acme/api
+        sb.commit_as(
+            "acme/secret",
+            "main",
+            "alice",
+            &[("secret.txt", "s3cret")],
+            "secret",
+        );
+        let (code, r, err) = run_once(&sb, &afk);
+        let mark = afk.scratch.path("pwned");
+        assert!(
+            !mark.exists(),
+            "{}: afk's git ran the agent's command",
+            h.name
+        );
+        let (action, reason) = action_of(&r, 1);
+        if h.refused {
+            assert_eq!(
+                (action.as_str(), reason.as_deref()),
+                ("escalate", Some("push-refused")),
+                "{}: {r} {err}",
+                h.name
+            );
+            assert_eq!(
+                forge_head(&sb, "afk/issue-1"),
+                None,
+                "{}: nothing pushed",
+                h.name
+            );
+        } else {
+            assert_eq!(code, 0, "{}: {err} {r}", h.name);
+            let head = forge_head(&sb, "afk/issue-1")
+                .unwrap_or_else(|| panic!("{}: the commit was not forwarded: {r} {err}", h.name));
+            let repo = sb.git.join("acme/api.git");
+            let files = git(&repo, &["ls-tree", "-r", "--name-only", &head]);
+            assert!(files.contains("work.txt"), "{}: {files}", h.name);
+            assert!(!files.contains("secret.txt"), "{}", h.name);
+        }
+        let refs = forge_refs(&sb);
+        assert_eq!(
+            refs.lines()
+                .filter(|l| l.starts_with("refs/heads/"))
+                .count(),
+            1 + usize::from(!h.refused),
+            "{}: only main and the run's branch: {refs}",
+            h.name
+        );
+        assert!(!err.contains(TOKEN), "{}: the token in an error", h.name);
+    }
+}
+
+#[test]
+fn many_refs_in_the_checkout_are_read_within_bounds() {
+    // 100,000 refs, packed: the ref listing afk asks for is bounded to the branch
+    let script = format!(
+        "set -eu\n{COMMIT}h=$(git rev-parse HEAD)\n\
+         i=0; while [ $i -lt 100000 ]; do echo \"$h refs/heads/junk/$i\"; i=$((i+1)); done >> .git/packed-refs\n"
+    );
+    let (sb, afk) = setup(&script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(forge_head(&sb, "afk/issue-1").is_some(), "{r}");
+    assert!(!forge_refs(&sb).contains("junk/"));
+}
+
+#[test]
+fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
+    let script =
+        format!("set -eu\ngit log --format=%s > \"$AFK_RUN_DIR/history-$AFK_TURN.txt\"\n{COMMIT}");
+    let (sb, afk) = setup(&script, "[watch]\nfix_forward_max = 2\n");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let first = forge_head(&sb, "afk/issue-1").unwrap();
+    // a person pushes to the branch, then CI is red
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("by-alice.txt", "hi")],
+        "alice's fix",
+    );
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}");
+    afk.wait_agent(1);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let history = std::fs::read_to_string(afk.scratch.path("state/runs/1/history-2.txt")).unwrap();
+    assert!(
+        history.starts_with("alice's fix\nagent: turn 1"),
+        "turn 2 started from the forge's head: {history}"
+    );
+    let head = forge_head(&sb, "afk/issue-1").unwrap();
+    assert_ne!(head, first);
+    let repo = sb.git.join("acme/api.git");
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%s", &head]),
+        "agent: turn 2"
+    );
+    assert_eq!(
+        sb.api("/repos/acme/api/pulls?state=all")
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "one PR"
+    );
+    assert!(
+        workdir(&afk).join("by-alice.txt").exists(),
+        "the same checkout folder, brought up to date"
+    );
+}
+
+#[test]
+fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
+    // the agent's turn changes the file a person changes on the branch meanwhile
+    let script = format!(
+        "set -eu\necho \"agent's line\" > shared.txt\ngit add -A\ngit commit -qm \"agent: shared\"\n\
+         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n"
+    );
+    let (sb, afk) = setup(&script, "");
+    // the branch exists on the forge when the run starts (a re-armed issue)
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("start.txt", "x")],
+        "start",
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    // meanwhile alice changes the same file on the branch
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("shared.txt", "alice's line")],
+        "alice",
+    );
+    std::fs::write(afk.scratch.path("state/runs/1/go"), "").unwrap();
+    afk.wait_agent(1);
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("push-conflict".into())),
+        "{r} {err}"
+    );
+    let bundle = afk.scratch.path("state/runs/1/turn-1.bundle");
+    assert!(bundle.exists(), "the turn's commits kept");
+    let repo = sb.git.join("acme/api.git");
+    let head = forge_head(&sb, "afk/issue-1").unwrap();
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%s", &head]),
+        "alice",
+        "alice's push kept"
+    );
+    // a later watch never pushes over it
+    let (_, _, _) = afk.watch();
+    assert_eq!(forge_head(&sb, "afk/issue-1").unwrap(), head);
+}
