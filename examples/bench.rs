@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -24,9 +24,13 @@
 //!   (examples/bench/page.rs).
 //! - kubernetes: a watch tick over 200 agents in flight as Jobs on the
 //!   sandbox's cluster: one Job list, one pod list, one log read per running pod.
+//! - workspace: a run's checkout of 20,000 files and ~200 MB of history against
+//!   `git worktree add` (the floor) and a fresh clone (examples/bench/workspace.rs).
 
 #[path = "bench/page.rs"]
 mod page;
+#[path = "bench/workspace.rs"]
+mod workspace;
 
 use afk::commands::poll;
 use afk::sandbox::Dialect;
@@ -121,6 +125,9 @@ fn main() {
     }
     if want("kubernetes") {
         kubernetes_bench(&dir);
+    }
+    if want("workspace") {
+        workspace::workspace_bench(&dir);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -245,7 +245,9 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["ticks"].as_array().unwrap();
-    assert_eq!(ticks.len(), 8);
+    // poll, watch x3, merged, again, poll, then the red-CI act: watch (afk
+    // pushes the agent's branch), red, watch (the fix pushed), green again
+    assert_eq!(ticks.len(), 10);
     assert_eq!(ticks[3]["actions"][0]["action"], "succeed");
     assert!(
         ticks[0]["dispatched"]

@@ -476,8 +476,9 @@ fn the_demo_runs_every_act_on_the_github_dialect() {
     let out = demo(&["--json", "demo", "--forge", "github"], 120);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["ticks"].as_array().unwrap();
-    // poll, watch x3 (one of them unchanged: free), merged, again, poll, red CI, green again
-    assert_eq!(ticks.len(), 9);
+    // poll, watch x3 (one of them unchanged: free), merged, again, poll, then
+    // watch (afk pushes the agent's branch), red CI, watch (the fix pushed), green again
+    assert_eq!(ticks.len(), 11);
     assert!(
         ticks[0]["dispatched"]
             .as_array()
@@ -498,6 +499,8 @@ fn the_demo_runs_every_act_on_the_github_dialect() {
         review,
         [
             ("corrective_turn".into(), Some("review".into())),
+            // afk pushes the review turn's commit; CI has not answered yet
+            ("wait".into(), Some("ci-pending".into())),
             ("wait".into(), Some("held".into())),
             ("wait".into(), Some("awaiting-merge".into())),
             ("succeed".into(), None),

@@ -69,6 +69,16 @@ fn forge_head(sb: &Sandbox, branch: &str) -> Option<String> {
     })
 }
 
+/// The pushes the sandbox's git received.
+fn pushes(sb: &Sandbox) -> usize {
+    let log = sb.admin("GET", "/git", None);
+    log.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["service"] == "git-receive-pack")
+        .count()
+}
+
 /// Every file below `dir` that holds `needle`.
 fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = vec![];
@@ -134,8 +144,8 @@ fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
         "{pr}"
     );
     assert_eq!(pr["title"], "Issue 1 (#1)");
+    assert_eq!(pushes(&sb), 1, "one push for the turn");
     // a second watch opens no second PR and pushes nothing
-    sb.clear_requests();
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     assert_eq!(
@@ -146,12 +156,7 @@ fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
             .len(),
         1
     );
-    assert!(
-        sb.requests()
-            .iter()
-            .all(|q| !q["path"].as_str().unwrap_or("").contains("receive-pack")),
-        "nothing pushed again"
-    );
+    assert_eq!(pushes(&sb), 1, "nothing pushed again");
 }
 
 #[test]
@@ -443,4 +448,65 @@ fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
     // a later watch never pushes over it
     let (_, _, _) = afk.watch();
     assert_eq!(forge_head(&sb, "afk/issue-1").unwrap(), head);
+}
+
+#[test]
+fn a_tick_killed_anywhere_in_checkout_push_or_pr_leaves_one_pr_and_every_commit() {
+    // each kill point of the workspace, then a lost answer to the PR's create:
+    // the next tick finishes the work with one PR holding the agent's commit
+    let points = [
+        "poll:checkout",
+        "watch:forwarded",
+        "watch:opening-pr",
+        "lost-answer",
+    ];
+    for point in points {
+        let script = format!("set -eu\n{COMMIT}echo left > left.txt\n");
+        let (sb, afk) = setup(&script, "");
+        let mut poll = afk.cmd();
+        if point == "poll:checkout" {
+            poll.env("AFK_CRASH_AT", point);
+        }
+        let out = poll.args(["--json", "poll"]).output().unwrap();
+        if point == "poll:checkout" {
+            assert_eq!(out.status.code(), None, "{point}: killed");
+            // the next tick finds the claim the dead one left, and the issue again
+            let (code, r, err) = afk.poll();
+            assert_eq!(code, 0, "{point}: {err} {r}");
+        }
+        let run: i64 = afk.sql_rows("SELECT max(id) FROM runs WHERE state = 'dispatched'")[0][0]
+            .parse()
+            .unwrap_or_else(|_| panic!("{point}: no run dispatched"));
+        afk.wait_agent(run);
+        let mut watch = afk.cmd();
+        match point {
+            "poll:checkout" => {}
+            "lost-answer" => sb.faults(json!({"faults": [
+                {"method": "POST", "path": "/pulls", "drop_after": true, "times": 1}
+            ]})),
+            p => {
+                watch.env("AFK_CRASH_AT", p);
+            }
+        }
+        let _ = watch.args(["--json", "watch"]).output().unwrap();
+        sb.faults(json!({"faults": []}));
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{point}: {err} {r}");
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{point}: {err} {r}");
+        let pulls = sb.api("/repos/acme/api/pulls?state=all").1;
+        assert_eq!(
+            pulls.as_array().unwrap().len(),
+            1,
+            "{point}: one PR: {pulls}"
+        );
+        let head = forge_head(&sb, "afk/issue-1").unwrap();
+        assert_eq!(pulls[0]["head"]["sha"], head.as_str(), "{point}");
+        let repo = sb.git.join("acme/api.git");
+        let log = git(&repo, &["log", "--format=%s", &format!("main..{head}")]);
+        assert_eq!(
+            log, "Uncommitted changes left by turn 1\nagent: turn 1",
+            "{point}: every commit once, none made twice"
+        );
+    }
 }

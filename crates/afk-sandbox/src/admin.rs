@@ -87,6 +87,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             ok()
         }
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
+        ("GET", "/git") => Reply::json(200, &Value::Array(f.git_log.clone())),
         ("DELETE", "/requests") => {
             f.log.clear();
             ok()

@@ -186,6 +186,15 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
     }
     if let Some((repo, rest)) = git_http::route(&req.path) {
+        {
+            let mut f = st.lock().unwrap();
+            if f.git_log.len() < 100_000 {
+                let service = req.q("service").unwrap_or(&rest).to_string();
+                f.git_log.push(
+                    serde_json::json!({"method": req.method, "repo": repo, "service": service}),
+                );
+            }
+        }
         return git_http::serve(st, &req, &repo, &rest);
     }
     let (service, path) = if req.path.starts_with("/agent/") {

@@ -113,6 +113,9 @@ pub struct Forge {
     dir: PathBuf,
     /// every forge and agent-service request received: {method, path, query, body}
     pub(super) log: Vec<Value>,
+    /// git's smart-HTTP requests, `{method, repo, service}` (`/_admin/git`):
+    /// kept apart from the API's log, whose counts tests pin
+    pub(super) git_log: Vec<Value>,
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
@@ -163,6 +166,7 @@ impl Forge {
             statuses: BTreeMap::new(),
             dir,
             log: vec![],
+            git_log: vec![],
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),

@@ -191,6 +191,63 @@ pub(super) fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
     }
 }
 
+/// The workspace (SPEC 5.0.9): the git cache folder afk must be able to
+/// write (or create), git on PATH, and a warning when the agent runs as
+/// afk's own user while afk's token is in a file (the agent can read it).
+pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
+    let c = ctx.config();
+    if c.runner.workspace() != crate::types::Workspace::Afk {
+        return;
+    }
+    let cache = &ctx.paths().git_cache;
+    let existing = cache.ancestors().find(|p| p.exists());
+    let ok = existing.is_some_and(|p| p.is_dir() && writable(p));
+    d.check(
+        "workspace",
+        ok,
+        if ok {
+            format!("git cache {} is writable", cache.display())
+        } else {
+            format!(
+                "git cache {} cannot be written by afk's user: set runner.git_cache to a folder it owns",
+                cache.display()
+            )
+        },
+    );
+    let git = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("git").is_file()));
+    d.check(
+        "workspace",
+        git,
+        if git {
+            "git found (afk makes the checkouts and pushes with it)".into()
+        } else {
+            "git not found on PATH: afk makes the agents' checkouts with it (apt-get install git)"
+                .into()
+        },
+    );
+    let switches_user = c.runner.command.first().is_some_and(|p| {
+        let base = p.rsplit('/').next().unwrap_or(p);
+        matches!(
+            base,
+            "sudo" | "runuser" | "su" | "doas" | "setpriv" | "systemd-run"
+        )
+    }) && c.runner.agent() == crate::types::AgentKind::Custom;
+    if let Some(file) = &c.forge.token_file
+        && c.runner.kind == crate::config::RunnerKind::Command
+        && !switches_user
+    {
+        d.add(
+            "workspace",
+            Level::Warn,
+            format!(
+                "the agent runs as afk's own user, so it can read {} (the forge token) and the state file: run agents as another user or in a container (docs/security.md#the-workspace)",
+                file.display()
+            ),
+        );
+    }
+}
+
 /// Whether this process may create files in `dir` (access(2), nothing written).
 pub(super) fn writable(dir: &std::path::Path) -> bool {
     use std::os::unix::ffi::OsStrExt;

@@ -91,6 +91,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         Err(e) => d.check("runner", false, crate::command_error::error_line(&e)),
     }
     local::runner_paths(ctx.config(), &mut d);
+    local::workspace(ctx, &mut d);
     let (ok, detail) = local::budget_check(ctx.config());
     d.check("budget", ok, detail);
     upgrade::local(ctx, &mut d);
