@@ -149,8 +149,9 @@ fn spend(
     let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
     ledger.begin_turn(run.turns.max(1));
     let skipped_before = ledger.skipped_lines;
+    let meter = w.ctx.config().runner.meter();
     w.runner
-        .read_spend(run_dir, &mut ledger, seen.agent != Agent::Running);
+        .read_spend(run_dir, &meter, &mut ledger, seen.agent != Agent::Running);
     if ledger.skipped_lines > skipped_before {
         // said once: the ledger moves past the line and keeps the count
         crate::log::warn(&format!(
