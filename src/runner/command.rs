@@ -312,9 +312,16 @@ impl CommandRunner {
         }
     }
 
-    fn spawn(&self, command: &[String], t: &super::Turn) -> Result<super::RunnerHandle> {
+    /// Start one turn. `resume`: the agent's own session to continue (a
+    /// named agent's corrective turn, SPEC 5.2, 5.5).
+    fn spawn(
+        &self,
+        command: &[String],
+        t: &super::Turn,
+        resume: Option<&str>,
+    ) -> Result<super::RunnerHandle> {
         let budget = t.budget_var().map(|(_, v)| v);
-        let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), None);
+        let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), resume);
         let command = command.as_slice();
         let h = start(&StartSpec {
             run_id: t.run_id,
@@ -339,19 +346,25 @@ impl CommandRunner {
 
 impl super::Runner for CommandRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
-        self.spawn(&self.command, t)
+        self.spawn(&self.command, t, None)
     }
 
+    /// A corrective turn: a named agent continues its own session of the
+    /// run's last turn (`claude --resume <session_id>`, `codex exec resume
+    /// <thread_id>`), as its log names it, so it keeps what it learnt; when
+    /// the log names none, a fresh session with the corrective prompt.
     fn resume(
         &self,
         _: Option<&super::RunnerHandle>,
         t: &super::Turn,
     ) -> Result<super::RunnerHandle> {
-        if self.resume_command.is_empty() {
-            self.spawn(&self.command, t)
+        let session = crate::run_files::session_id(t.run_dir, self.agent);
+        let command = if self.resume_command.is_empty() {
+            &self.command
         } else {
-            self.spawn(&self.resume_command, t)
-        }
+            &self.resume_command
+        };
+        self.spawn(command, t, session.as_deref())
     }
 
     fn observe(

@@ -28,6 +28,9 @@ pub(crate) struct Seen {
     pub blocked: Option<Blocked>,
     /// Why the runner says the agent cannot start (SPEC 5.4), if it cannot.
     pub cannot_start: Option<String>,
+    /// The end of `agent.log` of an agent that exited failing (bounded,
+    /// sanitised: `run_files::log_end`); None otherwise.
+    pub log_end: Option<String>,
     pub since_progress: Duration,
     /// What the run's agents reported spending so far (None: nothing yet).
     pub spend_usd: Option<f64>,
@@ -340,6 +343,9 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         agent: agent.agent,
         handle: run.handle.clone(),
         blocked,
+        log_end: crate::core::run_state::agent_failed(agent.agent)
+            .then(|| crate::run_files::log_end(&run_dir))
+            .flatten(),
         cannot_start: agent.cannot_start,
         since_progress: progress::since(last, w.now),
         spend_usd,

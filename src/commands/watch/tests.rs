@@ -89,6 +89,7 @@ fn seen() -> Seen {
         handle: None,
         blocked: None,
         cannot_start: None,
+        log_end: None,
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
         phase: None,
