@@ -144,6 +144,13 @@ pub fn program_check(command: &[String]) -> (bool, String) {
     match invoked_program(command) {
         None => (false, "runner.command is empty".into()),
         Some(Invokes::Program(p)) if on_path(&p) => (true, format!("\"{p}\" found")),
+        // the same words as the path check (doctor's runner_paths leaves this one to us)
+        Some(Invokes::Program(p)) if p.contains('/') => (
+            false,
+            format!(
+                "not found at {p} (the program runner.command runs): fix the path in runner.command or install it there"
+            ),
+        ),
         Some(Invokes::Program(p)) => (
             false,
             format!("\"{p}\" not found on PATH (the program runner.command runs)"),
@@ -412,8 +419,15 @@ impl super::Runner for CommandRunner {
         }
     }
 
-    /// Whether the program the command runs is there to run.
+    /// Whether the program the command runs is there to run: a named
+    /// agent's program (SPEC 5.5: one FAIL saying how to install it), else
+    /// the command's.
     fn check(&self) -> (crate::core::doctor::Level, String) {
+        if let Some(program) = crate::core::agent::program(self.agent)
+            && let Some(found) = crate::core::doctor::agent_program(self.agent, on_path(program))
+        {
+            return found;
+        }
         let command = crate::core::agent::argv(self.agent, &self.command, None, None);
         let (ok, text) = program_check(&command);
         (crate::core::doctor::Level::of(ok), text)

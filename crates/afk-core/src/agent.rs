@@ -13,6 +13,15 @@ pub fn program(kind: AgentKind) -> Option<&'static str> {
     }
 }
 
+/// How to install a named agent's program (its npm package, SPEC 5.5).
+pub fn install_command(kind: AgentKind) -> Option<&'static str> {
+    match kind {
+        AgentKind::Claude => Some("npm install -g @anthropic-ai/claude-code"),
+        AgentKind::Codex => Some("npm install -g @openai/codex"),
+        AgentKind::Custom => None,
+    }
+}
+
 /// The flags that make Claude Code a non-interactive agent whose every line
 /// afk can read: the prompt on stdin, one JSON event a line (its own output
 /// kept in `agent.log`; `stream-json` needs `--verbose`), and its tools
