@@ -136,13 +136,15 @@ mod tests {
     #[test]
     fn named_agents_get_their_built_in_line_and_custom_its_own() {
         let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        let cases: Vec<(
+        // (agent, extra, budget, resume, the argv)
+        type Case<'a> = (
             AgentKind,
             Vec<String>,
-            Option<&str>,
-            Option<&str>,
+            Option<&'a str>,
+            Option<&'a str>,
             Vec<String>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 AgentKind::Claude,
                 vec![],
