@@ -146,6 +146,6 @@ fn current(ctx: &Session, runner: &dyn Runner, r: &Run) -> Option<f64> {
     let mut ledger = Ledger::from_stored(r.spend_ledger.as_deref());
     ledger.begin_turn(r.turns.max(1));
     let dir = crate::run_files::run_dir_of(ctx, r);
-    runner.read_spend(&dir, &mut ledger, false);
+    runner.read_spend(&dir, &ctx.config().runner.meter(), &mut ledger, false);
     ledger.spend()
 }

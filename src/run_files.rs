@@ -57,26 +57,96 @@ pub fn log_tail(path: &std::path::Path) -> String {
     )
 }
 
-/// The agent's final message (SPEC 5.5), from the last 256 KiB of its log:
-/// Claude's last `result` record's `result`, Codex's last `agent_message`;
-/// none for a custom agent. Bounded and cleaned by the caller's fence.
+/// The end of the run's `agent.log` as an `agent-failed` escalation and
+/// `afk runs show` quote it (`core::escalation::log_end`: its last lines,
+/// bounded, sanitised), read from the file's last 64 KiB.
+pub fn log_end(run_dir: &std::path::Path) -> Option<String> {
+    let t = crate::runner::output::tail(&run_dir.join("agent.log"), 64 << 10)?;
+    crate::core::escalation::log_end(&String::from_utf8_lossy(&t.bytes))
+}
+
+/// The exit status the run's last turn left in its folder (the command
+/// runner's wrapper writes `exit_status`), if it left one.
+pub fn exit_status(run_dir: &std::path::Path) -> Option<i32> {
+    let t = crate::runner::output::tail(&run_dir.join("exit_status"), 64)?;
+    String::from_utf8_lossy(&t.bytes).trim().parse().ok()
+}
+
+/// The most of an agent's log read for its final message and its session:
+/// its end, where the last turn's records are.
+const RECORDS_TAIL: u64 = 256 << 10;
+
+/// The whole lines of the end of `agent.log` (a line cut by where the read
+/// starts is dropped), for the records a named agent prints last.
+fn last_lines(
+    run_dir: &std::path::Path,
+    each: impl FnOnce(Vec<&[u8]>) -> Option<String>,
+) -> Option<String> {
+    let t = crate::runner::output::tail(&run_dir.join("agent.log"), RECORDS_TAIL)?;
+    let mut lines: Vec<&[u8]> = t.bytes.split(|b| *b == b'\n').collect();
+    if t.from > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    each(lines)
+}
+
+/// The agent's final message (SPEC 5.5: Claude's last `result`, Codex's last
+/// `agent_message`; none for a custom agent), bounded and sanitised
+/// (`core::final_message`), from the end of the run's `agent.log`. What
+/// `afk runs show` prints and the pull request's body quotes.
 pub fn final_message(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
-    use crate::types::AgentKind;
-    if agent == AgentKind::Custom {
+    if agent == crate::types::AgentKind::Custom {
         return None;
     }
-    let t = crate::runner::output::tail(&run_dir.join("agent.log"), 256 << 10)?;
-    let text = String::from_utf8_lossy(&t.bytes);
-    text.lines().rev().find_map(|line| {
-        let v: serde_json::Value = serde_json::from_str(line.trim()).ok()?;
-        match agent {
-            AgentKind::Claude if v["type"] == "result" => v["result"].as_str().map(str::to_string),
-            AgentKind::Codex
-                if v["type"] == "item.completed" && v["item"]["type"] == "agent_message" =>
-            {
-                v["item"]["text"].as_str().map(str::to_string)
-            }
-            _ => None,
-        }
+    last_lines(run_dir, |lines| {
+        crate::core::final_message::final_message(agent, lines)
     })
+}
+
+/// The agent's own session of its last turn (Claude's `session_id`, Codex's
+/// `thread_id`), from the end of the run's `agent.log`: what a corrective
+/// turn resumes. Only an id `core::agent::is_session_id` accepts.
+pub fn session_id(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
+    if agent == crate::types::AgentKind::Custom {
+        return None;
+    }
+    last_lines(run_dir, |lines| {
+        crate::core::final_message::session_id(agent, lines)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::AgentKind;
+
+    fn dir(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("afk-run-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn the_final_message_and_session_come_from_the_end_of_a_long_log() {
+        let d = dir("final");
+        let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
+        // a first record cut by where the tail starts is never half-read
+        let mut log = format!(
+            "{{\"type\":\"result\",\"result\":\"{}\"}}\n",
+            "x".repeat(300 << 10)
+        );
+        log.push_str(&format!(
+            "{{\"type\":\"system\",\"session_id\":\"{id}\"}}\n{{\"type\":\"result\",\"result\":\"All done.\",\"session_id\":\"{id}\"}}\n"
+        ));
+        std::fs::write(d.join("agent.log"), log).unwrap();
+        assert_eq!(
+            final_message(&d, AgentKind::Claude).as_deref(),
+            Some("All done.")
+        );
+        assert_eq!(session_id(&d, AgentKind::Claude).as_deref(), Some(id));
+        assert_eq!(final_message(&d, AgentKind::Custom), None);
+        assert_eq!(final_message(&d.join("none"), AgentKind::Codex), None);
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

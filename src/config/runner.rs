@@ -58,6 +58,21 @@ impl Prices {
     }
 }
 
+impl Runner {
+    /// How the ledger reads this agent's spend (`core::spend::Meter`): the
+    /// agent and the prices of its tokens.
+    pub fn meter(&self) -> crate::core::spend::Meter {
+        crate::core::spend::Meter {
+            agent: self.agent(),
+            prices: crate::core::spend::Prices {
+                input: self.prices.input,
+                cached_input: self.prices.cached_input,
+                output: self.prices.output,
+            },
+        }
+    }
+}
+
 /// `[runner.kubernetes]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -259,8 +259,14 @@ impl Runner for IdleRunner {
         self.recorder
             .note(format!("stop the agent {}", handle.stored()));
     }
-    fn read_spend(&self, run_dir: &Path, ledger: &mut Ledger, finished: bool) {
-        self.inner.read_spend(run_dir, ledger, finished)
+    fn read_spend(
+        &self,
+        run_dir: &Path,
+        meter: &crate::core::spend::Meter,
+        ledger: &mut Ledger,
+        finished: bool,
+    ) {
+        self.inner.read_spend(run_dir, meter, ledger, finished)
     }
     fn start_record(&self, _run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {
         // the run folder's record only: finding a kubernetes Job again

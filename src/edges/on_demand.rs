@@ -238,9 +238,15 @@ impl Runner for OnDemandRunner {
             r.stop(handle)
         }
     }
-    fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
+    fn read_spend(
+        &self,
+        run_dir: &Path,
+        meter: &crate::core::spend::Meter,
+        ledger: &mut crate::core::spend::Ledger,
+        finished: bool,
+    ) {
         if let Ok(r) = self.get() {
-            r.read_spend(run_dir, ledger, finished)
+            r.read_spend(run_dir, meter, ledger, finished)
         }
     }
     fn start_record(&self, run_id: &str, run_dir: &Path) -> Result<Option<RunnerHandle>> {

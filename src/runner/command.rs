@@ -144,6 +144,13 @@ pub fn program_check(command: &[String]) -> (bool, String) {
     match invoked_program(command) {
         None => (false, "runner.command is empty".into()),
         Some(Invokes::Program(p)) if on_path(&p) => (true, format!("\"{p}\" found")),
+        // the same words as the path check (doctor's runner_paths leaves this one to us)
+        Some(Invokes::Program(p)) if p.contains('/') => (
+            false,
+            format!(
+                "not found at {p} (the program runner.command runs): fix the path in runner.command or install it there"
+            ),
+        ),
         Some(Invokes::Program(p)) => (
             false,
             format!("\"{p}\" not found on PATH (the program runner.command runs)"),
@@ -312,9 +319,16 @@ impl CommandRunner {
         }
     }
 
-    fn spawn(&self, command: &[String], t: &super::Turn) -> Result<super::RunnerHandle> {
+    /// Start one turn. `resume`: the agent's own session to continue (a
+    /// named agent's corrective turn, SPEC 5.2, 5.5).
+    fn spawn(
+        &self,
+        command: &[String],
+        t: &super::Turn,
+        resume: Option<&str>,
+    ) -> Result<super::RunnerHandle> {
         let budget = t.budget_var().map(|(_, v)| v);
-        let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), None);
+        let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), resume);
         let command = command.as_slice();
         let h = start(&StartSpec {
             run_id: t.run_id,
@@ -339,19 +353,25 @@ impl CommandRunner {
 
 impl super::Runner for CommandRunner {
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
-        self.spawn(&self.command, t)
+        self.spawn(&self.command, t, None)
     }
 
+    /// A corrective turn: a named agent continues its own session of the
+    /// run's last turn (`claude --resume <session_id>`, `codex exec resume
+    /// <thread_id>`), as its log names it, so it keeps what it learnt; when
+    /// the log names none, a fresh session with the corrective prompt.
     fn resume(
         &self,
         _: Option<&super::RunnerHandle>,
         t: &super::Turn,
     ) -> Result<super::RunnerHandle> {
-        if self.resume_command.is_empty() {
-            self.spawn(&self.command, t)
+        let session = crate::run_files::session_id(t.run_dir, self.agent);
+        let command = if self.resume_command.is_empty() {
+            &self.command
         } else {
-            self.spawn(&self.resume_command, t)
-        }
+            &self.resume_command
+        };
+        self.spawn(command, t, session.as_deref())
     }
 
     fn observe(
@@ -399,8 +419,15 @@ impl super::Runner for CommandRunner {
         }
     }
 
-    /// Whether the program the command runs is there to run.
+    /// Whether the program the command runs is there to run: a named
+    /// agent's program (SPEC 5.5: one FAIL saying how to install it), else
+    /// the command's.
     fn check(&self) -> (crate::core::doctor::Level, String) {
+        if let Some(program) = crate::core::agent::program(self.agent)
+            && let Some(found) = crate::core::doctor::agent_program(self.agent, on_path(program))
+        {
+            return found;
+        }
         let command = crate::core::agent::argv(self.agent, &self.command, None, None);
         let (ok, text) = program_check(&command);
         (crate::core::doctor::Level::of(ok), text)

@@ -1002,10 +1002,17 @@ impl super::Runner for KubernetesRunner {
 
     /// Spend is in the mirrored progress file only (agent.log holds the same
     /// lines, which must not count twice).
-    fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
+    fn read_spend(
+        &self,
+        run_dir: &Path,
+        meter: &crate::core::spend::Meter,
+        ledger: &mut crate::core::spend::Ledger,
+        finished: bool,
+    ) {
         super::spend::read_stream(
             &run_dir.join("progress.jsonl"),
             "progress",
+            meter,
             ledger,
             finished,
         );

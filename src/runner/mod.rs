@@ -210,10 +210,17 @@ pub trait Runner: Send + Sync {
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);
     /// Read what the agent reported spending since `ledger`'s cursors (SPEC
-    /// 5.1): by default the run folder's progress file and `agent.log`.
+    /// 5.1, 5.5): by default the run folder's progress file and `agent.log`.
+    /// `meter`: the agent and its token prices (`config::Runner::meter`).
     /// `finished`: the agent is not running, its last line is whole.
-    fn read_spend(&self, run_dir: &Path, ledger: &mut crate::core::spend::Ledger, finished: bool) {
-        spend::read_run_dir(run_dir, ledger, finished);
+    fn read_spend(
+        &self,
+        run_dir: &Path,
+        meter: &crate::core::spend::Meter,
+        ledger: &mut crate::core::spend::Ledger,
+        finished: bool,
+    ) {
+        spend::read_run_dir(run_dir, meter, ledger, finished);
     }
     /// What a dead tick's start left of run `run_id`'s first turn (a claim
     /// still `dispatching`): its handle when the agent started. By default

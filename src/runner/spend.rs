@@ -4,26 +4,27 @@
 //! runner that keeps its output elsewhere (a container log) feeds the same
 //! ledger with its own bytes.
 
-use crate::core::spend::{Ledger, MAX_READ};
+use crate::core::spend::{Ledger, MAX_READ, Meter};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// The command runner's streams: the progress file (`cost_usd` lines) and
-/// `agent.log` (Claude Code's JSON result), both in the run folder.
+/// `agent.log` (Claude Code's JSON result, Codex's token usage), both in the
+/// run folder.
 pub const STREAMS: [(&str, &str); 2] = [("progress", "progress.jsonl"), ("log", "agent.log")];
 
 /// Read both streams of a run folder into `ledger`. A missing file is nothing
 /// to read; a file that cannot be read is left for the next tick.
-pub fn read_run_dir(run_dir: &Path, ledger: &mut Ledger, finished: bool) {
+pub fn read_run_dir(run_dir: &Path, meter: &Meter, ledger: &mut Ledger, finished: bool) {
     for (stream, file) in STREAMS {
-        read_stream(&run_dir.join(file), stream, ledger, finished);
+        read_stream(&run_dir.join(file), stream, meter, ledger, finished);
     }
 }
 
 /// Read one file from where `ledger` stopped (its start when the file was
 /// replaced or truncated), at most [`MAX_READ`] bytes.
-pub fn read_stream(path: &Path, stream: &str, ledger: &mut Ledger, finished: bool) {
+pub fn read_stream(path: &Path, stream: &str, meter: &Meter, ledger: &mut Ledger, finished: bool) {
     let Ok(mut f) = std::fs::File::open(path) else {
         return;
     };
@@ -41,7 +42,7 @@ pub fn read_stream(path: &Path, stream: &str, ledger: &mut Ledger, finished: boo
     }
     // the end of the file as it was: a line cut by the read limit is not whole
     let at_end = from + buf.len() as u64 >= len;
-    ledger.feed(stream, id, from, &buf, finished && at_end);
+    ledger.feed(meter, stream, id, from, &buf, finished && at_end);
 }
 
 #[cfg(test)]
@@ -74,15 +75,15 @@ mod tests {
         let mut l = Ledger::default();
         l.begin_turn(1);
         append(&log, &format!("chatter\n{RESULT}"));
-        read_run_dir(&d, &mut l, false);
-        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
         assert_eq!(l.spend(), Some(0.5), "read once");
         // logrotate's default: rename, and a new, longer file appears
         std::fs::rename(&log, d.join("agent.log.1")).unwrap();
         append(&log, &format!("{}\n{RESULT}", "x".repeat(200)));
-        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
         assert_eq!(l.spend(), Some(1.0));
-        read_run_dir(&d, &mut l, true);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, true);
         assert_eq!(l.spend(), Some(1.0));
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -94,7 +95,7 @@ mod tests {
         let mut l = Ledger::default();
         l.begin_turn(1);
         append(&log, &format!("{}\n{RESULT}", "y".repeat(100)));
-        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
         std::fs::OpenOptions::new()
             .write(true)
             .open(&log)
@@ -102,10 +103,10 @@ mod tests {
             .set_len(0)
             .unwrap();
         append(&log, "{\"type\":\"result\",\"total_cost_usd\":");
-        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
         assert_eq!(l.spend(), Some(0.5), "the torn line waits");
         append(&log, "0.25}\n");
-        read_run_dir(&d, &mut l, false);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, false);
         assert_eq!(l.spend(), Some(0.75));
         let _ = std::fs::remove_dir_all(&d);
     }
@@ -120,7 +121,7 @@ mod tests {
             "{\"cost_usd\": 0.25}\n{\"cost_usd\": 0.8}\n",
         );
         append(&d.join("agent.log"), RESULT);
-        read_run_dir(&d, &mut l, true);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l, true);
         assert_eq!(l.spend(), Some(0.8), "two reports of one turn: the larger");
         assert!(l.cursors.contains_key("progress") && l.cursors.contains_key("log"));
         let _ = std::fs::remove_dir_all(&d);

@@ -7,6 +7,7 @@ mod support;
 
 mod agent_image;
 mod agent_text;
+mod agents;
 mod budget;
 mod commands;
 mod contract;

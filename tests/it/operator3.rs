@@ -294,12 +294,106 @@ fn doctor_fails_a_runner_script_or_program_that_is_not_there_or_not_executable()
             "runner",
         );
         assert_eq!(code, 1, "{command}: {checks:?}");
+        let fails: Vec<&Value> = checks.iter().filter(|c| c["level"] == "fail").collect();
+        assert_eq!(
+            fails.len(),
+            1,
+            "one FAIL for one missing program: {checks:?}"
+        );
         assert!(
-            checks
-                .iter()
-                .any(|c| c["level"] == "fail" && c["detail"].as_str().unwrap().contains(says)),
+            fails[0]["detail"].as_str().unwrap().contains(says),
             "{command}: {checks:?}"
         );
+    }
+}
+
+/// `afk --json doctor` with only `bin` on PATH: its checks named `name`.
+fn doctor_on_path(afk: &Afk, bin: &std::path::Path, name: &str) -> Vec<Value> {
+    let out = afk
+        .std_cmd()
+        .env("PATH", bin)
+        .args(["--json", "doctor"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    r["checks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", String::from_utf8_lossy(&out.stderr)))
+        .iter()
+        .filter(|c| c["check"] == name)
+        .cloned()
+        .collect()
+}
+
+/// The config as `Afk::new` wrote it, with its `command` line replaced by `runner`.
+fn with_runner(afk: &Afk, original: &str, runner: &str) {
+    let t = original;
+    let start = t.find("command = ").unwrap();
+    let end = start + t[start..].find('\n').unwrap();
+    let text = format!("{}{runner}{}", &t[..start], &t[end..]);
+    std::fs::write(&afk.config, text).unwrap();
+}
+
+#[test]
+fn doctor_fails_a_named_agent_not_on_path_once_saying_how_to_install_it() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let original = std::fs::read_to_string(&afk.config).unwrap();
+    let bin = afk.scratch.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let cases = [
+        ("claude", "npm install -g @anthropic-ai/claude-code"),
+        ("codex", "npm install -g @openai/codex"),
+    ];
+    for (agent, install) in cases {
+        with_runner(
+            &afk,
+            &original,
+            &format!("agent = \"{agent}\"\ncommand = [\"--model\", \"m\"]"),
+        );
+        let checks = doctor_on_path(&afk, &bin, "runner");
+        let fails: Vec<&Value> = checks.iter().filter(|c| c["level"] == "fail").collect();
+        assert_eq!(fails.len(), 1, "{checks:?}");
+        let says = fails[0]["detail"].as_str().unwrap();
+        assert!(
+            says.contains(&format!("\"{agent}\" not found on PATH")) && says.contains(install),
+            "{says}"
+        );
+    }
+}
+
+#[test]
+fn doctor_warns_when_codex_has_no_prices_and_a_money_limit_is_set() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let original = std::fs::read_to_string(&afk.config).unwrap();
+    let bin = afk.scratch.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let codex = bin.join("codex");
+    std::fs::write(&codex, "#!/bin/sh\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&codex, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cases = [
+        ("", true),
+        ("\n[runner.prices]\ninput = 1.25\noutput = 10.0", false),
+    ];
+    for (prices, warns) in cases {
+        with_runner(
+            &afk,
+            &original,
+            &format!("agent = \"codex\"{prices}\n[budget]\nrun_usd = 5.0"),
+        );
+        let checks = doctor_on_path(&afk, &bin, "budget");
+        let warned = checks.iter().any(|c| {
+            c["level"] == "warn"
+                && c["detail"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("codex reports tokens, not dollars: set [runner.prices]")
+        });
+        assert_eq!(warned, warns, "{prices}: {checks:?}");
+        let runner = doctor_on_path(&afk, &bin, "runner");
+        assert!(runner.iter().all(|c| c["level"] != "fail"), "{runner:?}");
     }
 }
 

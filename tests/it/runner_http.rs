@@ -169,14 +169,18 @@ fn watch_follows_the_thread_and_sends_corrective_turns_as_messages() {
     );
     assert_eq!(afk.sql_rows("SELECT turns FROM runs")[0][0], "2");
     assert_eq!(threads(&sb).len(), 1, "no new thread for a corrective turn");
-    // it errors out: the budget is spent, escalate
+    // it errors out without a PR: a failed agent, escalated as one (no
+    // corrective turn is spent on a failure)
     sb.admin(
         "POST",
         "/thread",
         Some(json!({"id": id, "status": "error"})),
     );
     let (_, r, _) = run(&afk, &["watch"]);
-    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("no-pr".into())));
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("agent-failed".into()))
+    );
 }
 
 #[test]

@@ -225,14 +225,42 @@ both_dialects! {
     }
 
     #[test]
-    fn an_agent_that_crashes_without_a_pr_gets_one_more_turn_then_escalates() {
-        let (_sb, afk) = setup("crash", "fix_forward_max = 1");
+    fn an_agent_that_crashes_without_a_pr_escalates_agent_failed_with_its_status_and_log() {
+        // a failing exit with nothing to show burns no corrective turn on the
+        // same failure: a person reads the status and the log's end
+        let (sb, afk) = setup("crash", "fix_forward_max = 1");
+        let (_, r, _) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("agent-failed".into()))
+        );
+        assert_eq!(afk.sql_rows("SELECT turns FROM runs")[0][0], "1");
+        let esc = comments(&sb)
+            .into_iter()
+            .find(|c| c.contains("afk:escalation"))
+            .unwrap();
+        assert!(esc.contains("the agent exited with status 3"), "{esc}");
+        assert!(esc.contains("demo agent: crashing on purpose"), "{esc}");
+        let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(shown["exit_status"], 3, "{shown}");
+        assert!(
+            shown["log_end"]
+                .as_str()
+                .is_some_and(|l| l.ends_with("demo agent: crashing on purpose")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn an_agent_that_stops_cleanly_without_a_pr_gets_one_more_turn_then_escalates() {
+        let (_sb, afk) = setup("nopr", "fix_forward_max = 1");
         let (_, r, _) = afk.watch();
         assert_eq!(
             action_of(&r, 1),
             ("corrective_turn".into(), Some("no-pr".into()))
         );
-        assert_eq!(afk.wait_agent(1), 3);
+        assert_eq!(afk.wait_agent(1), 0);
         let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
         assert!(prompt.contains("without opening a pull request"));
         let (_, r, _) = afk.watch();

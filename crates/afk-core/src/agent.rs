@@ -13,6 +13,15 @@ pub fn program(kind: AgentKind) -> Option<&'static str> {
     }
 }
 
+/// How to install a named agent's program (its npm package, SPEC 5.5).
+pub fn install_command(kind: AgentKind) -> Option<&'static str> {
+    match kind {
+        AgentKind::Claude => Some("npm install -g @anthropic-ai/claude-code"),
+        AgentKind::Codex => Some("npm install -g @openai/codex"),
+        AgentKind::Custom => None,
+    }
+}
+
 /// The flags that make Claude Code a non-interactive agent whose every line
 /// afk can read: the prompt on stdin, one JSON event a line (its own output
 /// kept in `agent.log`; `stream-json` needs `--verbose`), and its tools
@@ -127,13 +136,15 @@ mod tests {
     #[test]
     fn named_agents_get_their_built_in_line_and_custom_its_own() {
         let id = "0f8fad5b-d9cb-469f-a165-70867728950e";
-        let cases: Vec<(
+        // (agent, extra, budget, resume, the argv)
+        type Case<'a> = (
             AgentKind,
             Vec<String>,
-            Option<&str>,
-            Option<&str>,
+            Option<&'a str>,
+            Option<&'a str>,
             Vec<String>,
-        )> = vec![
+        );
+        let cases: Vec<Case> = vec![
             (
                 AgentKind::Claude,
                 vec![],

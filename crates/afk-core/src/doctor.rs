@@ -360,6 +360,43 @@ pub fn detail_of(check: &str, error_line: &str) -> String {
         .to_string()
 }
 
+/// A named agent's program on this host (SPEC 5.5): found, or one FAIL
+/// naming it and how to install it. None for `custom` (its command is
+/// checked as written).
+pub fn agent_program(kind: crate::types::AgentKind, found: bool) -> Option<(Level, String)> {
+    let program = crate::agent::program(kind)?;
+    let install = crate::agent::install_command(kind)?;
+    Some(if found {
+        (
+            Level::Ok,
+            format!("\"{program}\" found (runner.agent = \"{kind}\")"),
+        )
+    } else {
+        (
+            Level::Fail,
+            format!(
+                "\"{program}\" not found on PATH (runner.agent = \"{kind}\"): install it with `{install}`, or put it on afk's PATH"
+            ),
+        )
+    })
+}
+
+/// Codex reports tokens, not dollars: with every `[runner.prices]` zero its
+/// turns have no spend figure, so a money limit never acts on them (WARN).
+pub fn codex_prices(
+    kind: crate::types::AgentKind,
+    prices_zero: bool,
+    money_limit: bool,
+) -> Option<(Level, String)> {
+    (kind == crate::types::AgentKind::Codex && prices_zero && money_limit).then(|| {
+        (
+            Level::Warn,
+            "codex reports tokens, not dollars: set [runner.prices] or the money limits never act"
+                .to_string(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,5 +648,48 @@ mod tests {
     fn quiet_shows_only_problems() {
         assert!(!Level::Ok.shown(true));
         assert!(Level::Warn.shown(true) && Level::Fail.shown(true) && Level::Ok.shown(false));
+    }
+
+    #[test]
+    fn a_named_agent_not_on_path_fails_once_with_how_to_install_it() {
+        use crate::types::AgentKind;
+        let missing = agent_program(AgentKind::Claude, false).unwrap();
+        assert_eq!(missing.0, Level::Fail);
+        assert!(
+            missing.1.contains("\"claude\" not found on PATH")
+                && missing
+                    .1
+                    .contains("npm install -g @anthropic-ai/claude-code"),
+            "{}",
+            missing.1
+        );
+        let codex = agent_program(AgentKind::Codex, false).unwrap();
+        assert!(
+            codex.1.contains("npm install -g @openai/codex"),
+            "{}",
+            codex.1
+        );
+        assert_eq!(agent_program(AgentKind::Codex, true).unwrap().0, Level::Ok);
+        assert_eq!(agent_program(AgentKind::Custom, false), None);
+    }
+
+    #[test]
+    fn codex_without_prices_under_a_money_limit_warns() {
+        use crate::types::AgentKind::{Claude, Codex, Custom};
+        let cases = [
+            (Codex, true, true, true),
+            (Codex, false, true, false),
+            (Codex, true, false, false),
+            (Claude, true, true, false),
+            (Custom, true, true, false),
+        ];
+        for (kind, zero, money, warns) in cases {
+            let got = codex_prices(kind, zero, money);
+            assert_eq!(got.is_some(), warns, "{kind} {zero} {money}");
+            if let Some((level, text)) = got {
+                assert_eq!(level, Level::Warn);
+                assert!(text.starts_with("codex reports tokens, not dollars"));
+            }
+        }
     }
 }

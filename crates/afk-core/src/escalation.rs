@@ -43,6 +43,9 @@ pub struct Escalated<'a> {
     /// Why the runner says the agent cannot start (a pod's status reason),
     /// outside text.
     pub cannot_start: Option<&'a str>,
+    /// An agent that exited failing: its exit status and the end of its
+    /// `agent.log` (the agent's own text, `log_end` bounds it).
+    pub exited: Option<(i32, &'a str)>,
     /// Where the logs are, on the afk host.
     pub run_dir: &'a str,
     pub human_label: &'a str,
@@ -79,10 +82,13 @@ fn why_text(e: &Escalated) -> String {
             "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
             e.budget.age, e.budget.run_time
         ),
-        Escalation::AgentFailed => format!(
-            "the agent cannot start: {}; it is stopped",
-            super::sanitize::md_text(e.cannot_start.unwrap_or("the runner gave no reason"))
-        ),
+        Escalation::AgentFailed => match (e.cannot_start, e.exited) {
+            (None, Some((code, _))) => exit_text(code),
+            (reason, _) => format!(
+                "the agent cannot start: {}; it is stopped",
+                super::sanitize::md_text(reason.unwrap_or("the runner gave no reason"))
+            ),
+        },
         Escalation::ReviewUnresolved => format!(
             "a trusted reviewer still asks for changes after {} review turns (watch.review_turns_max)",
             e.review_turns
@@ -109,6 +115,48 @@ fn why_text(e: &Escalated) -> String {
     }
 }
 
+/// What an agent's failing exit status says, in words.
+pub fn exit_text(code: i32) -> String {
+    let hint = match code {
+        127 => " (127: its program was not found; `afk doctor` checks it)",
+        126 => " (126: its program could not be run)",
+        _ => "",
+    };
+    format!(
+        "the agent exited with status {code}{hint} without opening a pull request; no corrective turn is spent on it"
+    )
+}
+
+/// How many of the last lines of `agent.log` an `agent-failed` escalation
+/// quotes, and the most bytes they may take.
+pub const LOG_END_LINES: usize = 15;
+pub const LOG_END_MAX: usize = 2_000;
+
+/// The end of an agent's log as people are shown it: its last
+/// [`LOG_END_LINES`] non-empty lines within [`LOG_END_MAX`] bytes (a longer
+/// last line keeps its end), sanitised. None when nothing is left.
+pub fn log_end(log: &str) -> Option<String> {
+    let clean = super::sanitize::sanitize(log);
+    let mut kept: Vec<&str> = vec![];
+    let mut size = 0;
+    for line in clean.lines().rev().filter(|l| !l.trim().is_empty()) {
+        if kept.len() == LOG_END_LINES || size + line.len() + 1 > LOG_END_MAX {
+            if kept.is_empty() {
+                let mut at = line.len().saturating_sub(LOG_END_MAX);
+                while !line.is_char_boundary(at) {
+                    at += 1;
+                }
+                kept.push(&line[at..]);
+            }
+            break;
+        }
+        size += line.len() + 1;
+        kept.push(line);
+    }
+    kept.reverse();
+    (!kept.is_empty()).then(|| kept.join("\n"))
+}
+
 /// The comment's spend line: what was reported, against `run_usd`.
 fn spend_line(b: &Budget) -> String {
     let limit = if b.run_usd > 0.0 {
@@ -119,7 +167,7 @@ fn spend_line(b: &Budget) -> String {
     match b.spend_usd {
         Some(x) => format!("- spend: {}{limit}\n", usd(x)),
         None => format!(
-            "- spend: none reported{limit} (the agent wrote no `cost_usd` line and no Claude Code JSON result)\n"
+            "- spend: none reported{limit} (the agent wrote no `cost_usd` line, no Claude Code JSON result and no Codex usage priced by [runner.prices])\n"
         ),
     }
 }
@@ -193,6 +241,12 @@ pub fn comment(e: &Escalated) -> String {
         }
     }
     s.push_str(&spend_line(&e.budget));
+    if let Some(end) = e.exited.and_then(|(_, log)| log_end(log)) {
+        let fence = super::sanitize::fence_for(&end);
+        s.push_str(&format!(
+            "- the end of its log (`agent.log`, the agent's own output):\n\n{fence}text\n{end}\n{fence}\n\n"
+        ));
+    }
     s.push_str(&format!(
         "- run {}: {} agent turn(s); logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
         e.run_id, e.turns, e.run_dir, e.human_label, e.ready_label, e.ready_label
@@ -284,6 +338,7 @@ mod tests {
             failing,
             blocked: Some(("need a key", qs)),
             cannot_start: None,
+            exited: None,
             run_dir: "/var/lib/afk/runs/3",
             human_label: "ready-for-human",
             ready_label: "ready-for-agent",
@@ -436,6 +491,52 @@ mod tests {
             unknown.contains("- spend: none reported (the agent wrote no"),
             "{unknown}"
         );
+    }
+
+    #[test]
+    fn an_agent_that_failed_gives_its_exit_status_and_the_end_of_its_log_fenced() {
+        let mut log = String::new();
+        for i in 0..40 {
+            log.push_str(&format!("line {i}\n"));
+        }
+        log.push_str("afk-agent: 1: claude: not found\n```\n@admin <!-- hidden -->\n\n");
+        let c = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            exited: Some((127, &log)),
+            ..base(&[], &[])
+        });
+        assert!(
+            c.contains("(`agent-failed`): the agent exited with status 127 (127: its program was not found; `afk doctor` checks it) without opening a pull request; no corrective turn is spent on it.\n"),
+            "{c}"
+        );
+        // the last lines only, in a fence the log cannot close, its comments gone
+        assert!(c.contains("````text\nline 28\n"), "{c}");
+        assert!(!c.contains("line 27\n"), "{c}");
+        assert!(c.contains("claude: not found\n```\n@admin \n````\n"), "{c}");
+        let quiet = comment(&Escalated {
+            why: Escalation::AgentFailed,
+            blocked: None,
+            exited: Some((3, "\n \n")),
+            ..base(&[], &[])
+        });
+        assert!(quiet.contains("exited with status 3 without"), "{quiet}");
+        assert!(!quiet.contains("the end of its log"), "{quiet}");
+    }
+
+    #[test]
+    fn the_end_of_a_log_is_its_last_lines_within_bounds() {
+        let long = "x".repeat(LOG_END_MAX * 2);
+        let cases = [
+            ("a\nb\n\nc\n", Some("a\nb\nc".to_string())),
+            ("", None),
+            (long.as_str(), Some("x".repeat(LOG_END_MAX))),
+        ];
+        for (log, want) in cases {
+            assert_eq!(log_end(log), want, "{log:.20}");
+        }
+        let many: String = (0..100).map(|i| format!("{i}\n")).collect();
+        assert_eq!(log_end(&many).unwrap().lines().count(), LOG_END_LINES);
     }
 
     #[test]

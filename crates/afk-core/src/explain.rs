@@ -182,10 +182,15 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
             s.turns_used
         ),
         Action::Escalate(Escalation::Blocked) => "the agent said it is blocked".into(),
-        Action::Escalate(Escalation::AgentFailed) => format!(
-            "the agent cannot start: {}",
-            super::sanitize::one_line(s.cannot_start.as_deref().unwrap_or("no reason given"), 200)
-        ),
+        Action::Escalate(Escalation::AgentFailed) => match (&s.cannot_start, s.agent) {
+            (None, super::run_state::Agent::Exited(code)) => {
+                format!("the agent exited with status {code} without a PR")
+            }
+            (reason, _) => format!(
+                "the agent cannot start: {}",
+                super::sanitize::one_line(reason.as_deref().unwrap_or("no reason given"), 200)
+            ),
+        },
         Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
         Action::Escalate(Escalation::OverBudget) => format!(

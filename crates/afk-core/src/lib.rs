@@ -27,6 +27,7 @@ pub mod doctor_upgrade;
 pub mod end_plan;
 pub mod escalation;
 pub mod explain;
+pub mod final_message;
 pub mod fixer_exit;
 pub mod heartbeat;
 pub mod kinds;

@@ -365,6 +365,10 @@ pub fn next_action(s: &RunState) -> Action {
     match s.pr {
         Pr::Merged => Action::Wait(Wait::Deploy),
         Pr::Closed => Action::Escalate(Escalation::PrClosed),
+        // a failed start (127: not found) or a failure that left no PR: a
+        // person reads the exit status and the log's end, rather than
+        // corrective turns spent on the same failure
+        Pr::None if agent_failed(s.agent) => Action::Escalate(Escalation::AgentFailed),
         Pr::None if budget_left => Action::CorrectiveTurn(Correction::NoPr),
         Pr::None => Action::Escalate(Escalation::NoPr),
         Pr::Open => {
@@ -384,6 +388,12 @@ pub fn next_action(s: &RunState) -> Action {
             }
         }
     }
+}
+
+/// The agent exited with a failing status (a vanished one left none: it may
+/// have been stopped or its host restarted, and gets the no-PR row).
+pub fn agent_failed(agent: Agent) -> bool {
+    matches!(agent, Agent::Exited(c) if c != 0)
 }
 
 /// The end state a run's stored status has decided, if any (`escalating`,
@@ -565,6 +575,68 @@ mod tests {
                 s.agent = Agent::Vanished
             }),
             Action::CorrectiveTurn(Correction::NoPr)
+        );
+    }
+
+    #[test]
+    fn row_agent_failed_without_pr_escalates_instead_of_a_corrective_turn() {
+        let failed = |code: i32, turns_used: u32, pr: Pr| {
+            with(|s| {
+                s.agent = Agent::Exited(code);
+                s.turns_used = turns_used;
+                s.pr = pr;
+                s.ci = Checks::Failure;
+            })
+        };
+        let cases = [
+            (
+                127,
+                0,
+                Pr::None,
+                Action::Escalate(Escalation::AgentFailed),
+                "not found",
+            ),
+            (
+                3,
+                0,
+                Pr::None,
+                Action::Escalate(Escalation::AgentFailed),
+                "a crash with turns left",
+            ),
+            (
+                1,
+                2,
+                Pr::None,
+                Action::Escalate(Escalation::AgentFailed),
+                "and with none left",
+            ),
+            (
+                0,
+                0,
+                Pr::None,
+                Action::CorrectiveTurn(Correction::NoPr),
+                "a clean exit: the no-PR row",
+            ),
+            // work on a PR: the PR's rows decide, whatever the status
+            (
+                1,
+                0,
+                Pr::Open,
+                Action::CorrectiveTurn(Correction::CiRed),
+                "a PR to fix",
+            ),
+        ];
+        for (code, used, pr, want, why) in cases {
+            assert_eq!(failed(code, used, pr), want, "{why}");
+        }
+        // a person's `fix` is a turn they asked for
+        assert_eq!(
+            with(|s| {
+                s.agent = Agent::Exited(1);
+                s.pr = Pr::None;
+                s.talk.review_asked = true;
+            }),
+            Action::CorrectiveTurn(Correction::Review)
         );
     }
 

@@ -7,11 +7,17 @@
 //! - Claude Code's `result` record (`--output-format json` prints one JSON
 //!   object, `stream-json` one per line with the result last): its
 //!   `total_cost_usd` is what that invocation cost; the records of a turn add up;
+//! - Codex's `turn.completed` events (`agent = "codex"` only, SPEC 5.5): token
+//!   usage, priced by `[runner.prices]` ([`Meter`]); all prices zero: no figure.
+//!   Codex reports the usage of its whole thread so far (a resumed thread's
+//!   includes the turns before), so a turn is priced on what its thread used
+//!   since the end of the run's earlier turn on that thread;
 //! - an agent-thread service's `cost_usd`: the whole thread so far.
 //!
-//! A turn's spend is the larger of its progress figure and its results (two
-//! reports of the same money never add up); a run's is the sum over its turns,
-//! or the thread's figure when that is larger. The [`Ledger`] keeps where each
+//! A turn's spend is the largest of its progress figure, its results and its
+//! priced usage (two reports of the same money never add up), and the ledger
+//! keeps where each turn's figure came from ([`Source`]); a run's is the sum
+//! over its turns, or the thread's figure when that is larger. The [`Ledger`] keeps where each
 //! stream was read up to, so a byte is read once however many ticks look, a
 //! torn last line waits for its end, and a stream that was truncated or
 //! replaced (log rotation) is read again from its start.
@@ -22,7 +28,7 @@
 //! A line longer than [`MAX_READ`] is skipped whole, its end too, and counted.
 
 use super::run_state::RunStatus;
-use crate::types::RepoName;
+use crate::types::{AgentKind, RepoName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -62,6 +68,24 @@ pub struct Ledger {
     /// The current turn's Claude Code `result` records, added up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turn_results_usd: Option<f64>,
+    /// The current turn's Codex token usage, priced (`agent = "codex"` with
+    /// prices set): what its thread used since the run's earlier turns on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_codex_usd: Option<f64>,
+    /// The current turn's Codex thread (`thread.started`) and the last usage
+    /// it reported (the whole thread's so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_thread: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_usage: Option<Tokens>,
+    /// Each Codex thread's usage as the run's earlier turns left it: what a
+    /// resumed thread's next report starts from. At most [`MAX_KEPT`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub threads: BTreeMap<String, Tokens>,
+    /// The earlier turns' figures and where each came from (at most
+    /// [`MAX_KEPT`]; `earlier_usd` is their sum however many there were).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<Figure>,
     /// The agent-thread service's figure for the whole thread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_usd: Option<f64>,
@@ -77,13 +101,135 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// One spend report found on a line.
+/// The most turns' figures and Codex threads a ledger keeps by name: a run
+/// has a handful of turns; a broken loop cannot grow the stored ledger.
+pub const MAX_KEPT: usize = 64;
+
+/// Where a figure came from (`afk runs show`, docs/security.md: every one of
+/// them is the agent's word, or its service's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Claude Code's `result` record (`total_cost_usd`).
+    Claude,
+    /// Codex's token usage priced by `[runner.prices]`.
+    CodexPriced,
+    /// A `{"cost_usd": X}` line (the progress file, or the log).
+    Progress,
+    /// The agent-thread service's `cost_usd` (the http runner).
+    Thread,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Claude => "claude",
+            Source::CodexPriced => "codex-priced",
+            Source::Progress => "progress",
+            Source::Thread => "thread",
+        })
+    }
+}
+
+/// One figure of a run's spend: a turn's, or (`turn` None) the thread
+/// service's figure for the whole run.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
+    pub usd: f64,
+    pub source: Source,
+}
+
+/// Token counts as Codex reports them (OpenAI's convention: `input` includes
+/// `cached_input`, `output` includes reasoning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Tokens {
+    pub input: u64,
+    pub cached_input: u64,
+    pub output: u64,
+}
+
+impl Tokens {
+    /// What was used since `before` (a thread's earlier usage), each count
+    /// never below 0.
+    pub fn since(self, before: Tokens) -> Tokens {
+        Tokens {
+            input: self.input.saturating_sub(before.input),
+            cached_input: self.cached_input.saturating_sub(before.cached_input),
+            output: self.output.saturating_sub(before.output),
+        }
+    }
+}
+
+/// `[runner.prices]`: USD per million tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Prices {
+    pub input: f64,
+    pub cached_input: f64,
+    pub output: f64,
+}
+
+impl Prices {
+    pub const ZERO: Prices = Prices {
+        input: 0.0,
+        cached_input: 0.0,
+        output: 0.0,
+    };
+
+    /// All zero: tokens make no figure.
+    pub fn is_zero(&self) -> bool {
+        *self == Prices::ZERO
+    }
+
+    /// What `t` cost: uncached input, cached input and output (reasoning
+    /// included) each at its price per million; None when no price is set
+    /// or the figure is not believable.
+    pub fn price(&self, t: Tokens) -> Option<f64> {
+        if self.is_zero() {
+            return None;
+        }
+        let uncached = t.input.saturating_sub(t.cached_input) as f64;
+        let usd = (uncached * self.input
+            + t.cached_input.min(t.input) as f64 * self.cached_input
+            + t.output as f64 * self.output)
+            / 1e6;
+        believable(usd).map(round)
+    }
+}
+
+/// How a run's agent reports what it spends: which program it is, and the
+/// prices its token usage is read at (SPEC 5.5).
 #[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Meter {
+    pub agent: AgentKind,
+    pub prices: Prices,
+}
+
+impl Meter {
+    /// A custom agent: `cost_usd` lines and Claude Code result records only.
+    pub const CUSTOM: Meter = Meter {
+        agent: AgentKind::Custom,
+        prices: Prices::ZERO,
+    };
+
+    /// Codex's events are read (their lines cost a parse) only for Codex.
+    fn codex(&self) -> bool {
+        self.agent == AgentKind::Codex
+    }
+}
+
+/// One spend report found on a line.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Report {
     /// `{"cost_usd": X}`: the turn so far.
     TurnSoFar(f64),
     /// Claude Code's `{"type":"result", "total_cost_usd": X}`: one invocation.
     Result(f64),
+    /// Codex's `{"type":"turn.completed","usage":{...}}`: its thread's usage so far.
+    Usage(Tokens),
+    /// Codex's `{"type":"thread.started","thread_id":"..."}`: the turn's thread.
+    Thread(String),
 }
 
 /// The largest figure believed: anything above is a broken report, and the
@@ -99,15 +245,58 @@ fn amount(v: &serde_json::Value) -> Option<f64> {
     v.as_f64().and_then(believable)
 }
 
-/// The report a JSON value is, if it is one: Claude Code's `result` record,
-/// else an object with a `cost_usd` figure.
-fn report_of(v: &serde_json::Value) -> Option<Report> {
-    if v.get("type").and_then(|t| t.as_str()) == Some("result") {
-        // older Claude Code versions called the same figure cost_usd
-        let x = v.get("total_cost_usd").or_else(|| v.get("cost_usd"))?;
-        return amount(x).map(Report::Result);
+/// A token count: a whole number, at most a trillion (anything more is a
+/// broken report).
+fn count(v: &serde_json::Value, key: &str) -> Option<u64> {
+    match v.get(key) {
+        None => Some(0),
+        Some(n) => n.as_u64().filter(|n| *n <= 1_000_000_000_000),
+    }
+}
+
+/// Codex's usage object: its three counts (a missing one is 0; reasoning
+/// tokens are part of `output_tokens`, so `reasoning_output_tokens` is not added).
+fn usage_of(u: &serde_json::Value) -> Option<Tokens> {
+    u.as_object()?;
+    Some(Tokens {
+        input: count(u, "input_tokens")?,
+        cached_input: count(u, "cached_input_tokens")?,
+        output: count(u, "output_tokens")?,
+    })
+}
+
+/// The report a JSON value is, if it is one: Claude Code's `result` record;
+/// with `codex`, Codex's `turn.completed` and `thread.started` events; else
+/// an object with a `cost_usd` figure.
+fn report_of(v: &serde_json::Value, codex: bool) -> Option<Report> {
+    match v.get("type").and_then(|t| t.as_str()) {
+        Some("result") => {
+            // older Claude Code versions called the same figure cost_usd
+            let x = v.get("total_cost_usd").or_else(|| v.get("cost_usd"))?;
+            return amount(x).map(Report::Result);
+        }
+        Some("turn.completed") if codex => return usage_of(v.get("usage")?).map(Report::Usage),
+        Some("thread.started") if codex => {
+            let id = v.get("thread_id")?.as_str()?;
+            return super::agent::is_session_id(id).then(|| Report::Thread(id.to_string()));
+        }
+        _ => {}
     }
     amount(v.get("cost_usd")?).map(Report::TurnSoFar)
+}
+
+/// The words a report's object holds: no object starting after the last of
+/// them on a line can be one, so most lines of a busy log are never parsed.
+fn last_mention(line: &[u8], codex: bool) -> Option<usize> {
+    let words: &[&[u8]] = if codex {
+        &[b"cost_usd", b"turn.completed", b"thread.started"]
+    } else {
+        &[b"cost_usd"]
+    };
+    words
+        .iter()
+        .filter_map(|w| line.windows(w.len()).rposition(|x| x == *w))
+        .max()
 }
 
 /// Whether a byte ends a line: a newline, or the carriage return a spinner
@@ -156,10 +345,9 @@ fn object_end(text: &[u8]) -> Option<usize> {
 /// parses, the next `{` is tried. Anything else (text, other JSON, a negative
 /// or non-numeric figure) is no report. Each `{` costs at most the object it
 /// opens, [`MAX_DEPTH`] levels deep, so a hostile line costs linear time.
-pub fn reports_in(line: &[u8]) -> Vec<Report> {
-    // both keys contain "cost_usd": most lines of a busy log are never parsed,
-    // and no object starting after its last mention can hold a figure
-    let Some(last) = line.windows(8).rposition(|w| w == b"cost_usd") else {
+/// `codex`: Codex's events are reports too (`agent = "codex"`).
+pub fn reports_in(line: &[u8], codex: bool) -> Vec<Report> {
+    let Some(last) = last_mention(line, codex) else {
         return vec![];
     };
     let mut out = vec![];
@@ -172,7 +360,7 @@ pub fn reports_in(line: &[u8]) -> Vec<Report> {
         });
         match parsed {
             Some((v, len)) => {
-                out.extend(report_of(&v));
+                out.extend(report_of(&v, codex));
                 at = start + len;
             }
             None => at = start + 1,
@@ -201,26 +389,77 @@ impl Ledger {
             .unwrap_or_default()
     }
 
+    /// The current turn's figure: the largest of its reports, and where it
+    /// came from (on a tie, the program's own record over a progress line).
+    fn turn_figure(&self) -> Option<Figure> {
+        [
+            (self.turn_results_usd, Source::Claude),
+            (self.turn_codex_usd, Source::CodexPriced),
+            (self.turn_progress_usd, Source::Progress),
+        ]
+        .into_iter()
+        .filter_map(|(usd, source)| {
+            usd.map(|usd| Figure {
+                turn: Some(self.turn),
+                usd,
+                source,
+            })
+        })
+        .reduce(|a, b| if b.usd > a.usd { b } else { a })
+    }
+
     fn turn_spend(&self) -> Option<f64> {
-        match (self.turn_progress_usd, self.turn_results_usd) {
-            (None, None) => None,
-            (a, b) => Some(a.unwrap_or(0.0).max(b.unwrap_or(0.0))),
-        }
+        self.turn_figure().map(|f| f.usd)
     }
 
     /// The run is in turn `turn` (1 for the first): the figures of an earlier
-    /// turn are closed into `earlier_usd`. Reading a turn twice changes nothing.
+    /// turn are closed into `earlier_usd` (and kept with their source), and
+    /// its Codex thread's usage becomes that thread's starting point.
+    /// Reading a turn twice changes nothing.
     pub fn begin_turn(&mut self, turn: u32) {
         if turn <= self.turn {
             return;
         }
-        if let Some(t) = self.turn_spend() {
-            self.earlier_usd = round(self.earlier_usd + t);
+        if let Some(f) = self.turn_figure() {
+            self.earlier_usd = round(self.earlier_usd + f.usd);
             self.earlier_reported = true;
+            if self.turns.len() < MAX_KEPT {
+                self.turns.push(f);
+            }
+        }
+        if let (Some(id), Some(used)) = (self.turn_thread.take(), self.turn_usage)
+            && (self.threads.len() < MAX_KEPT || self.threads.contains_key(&id))
+        {
+            self.threads.insert(id, used);
         }
         self.turn_progress_usd = None;
         self.turn_results_usd = None;
+        self.turn_codex_usd = None;
+        self.turn_usage = None;
         self.turn = turn;
+    }
+
+    /// Take in one report of the current turn.
+    fn take(&mut self, meter: &Meter, report: Report) {
+        match report {
+            Report::TurnSoFar(x) => self.turn_progress_usd = Some(x),
+            Report::Result(x) => {
+                self.turn_results_usd = Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
+            }
+            Report::Thread(id) => self.turn_thread = Some(id),
+            Report::Usage(used) => {
+                // the thread's usage so far: the last report wins, less what
+                // the run's earlier turns on the same thread used
+                self.turn_usage = Some(used);
+                let before = self
+                    .turn_thread
+                    .as_ref()
+                    .and_then(|id| self.threads.get(id))
+                    .copied()
+                    .unwrap_or_default();
+                self.turn_codex_usd = meter.prices.price(used.since(before));
+            }
+        }
     }
 
     /// Where to read `stream` from, given what the file is now: the stored
@@ -238,7 +477,16 @@ impl Ledger {
     /// next read, unless `finished` (the writer is gone and this is the end of
     /// the file). A line of [`MAX_READ`] bytes or more with no end in sight is
     /// skipped, counted once, and so is the rest of it on later reads.
-    pub fn feed(&mut self, stream: &str, file: u64, from: u64, bytes: &[u8], finished: bool) {
+    /// `meter`: which agent wrote it and the prices of its tokens.
+    pub fn feed(
+        &mut self,
+        meter: &Meter,
+        stream: &str,
+        file: u64,
+        from: u64,
+        bytes: &[u8],
+        finished: bool,
+    ) {
         let was_skipping = self
             .cursors
             .get(stream)
@@ -262,13 +510,10 @@ impl Ledger {
             self.skipped_lines = self.skipped_lines.saturating_add(1);
         }
         if !skipping {
-            for report in rest[..whole].split(ends_line).flat_map(reports_in) {
-                match report {
-                    Report::TurnSoFar(x) => self.turn_progress_usd = Some(x),
-                    Report::Result(x) => {
-                        self.turn_results_usd =
-                            Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
-                    }
+            let codex = meter.codex();
+            for line in rest[..whole].split(ends_line) {
+                for report in reports_in(line, codex) {
+                    self.take(meter, report);
                 }
             }
         }
@@ -287,6 +532,20 @@ impl Ledger {
         if let Some(x) = believable(usd) {
             self.thread_usd = Some(x);
         }
+    }
+
+    /// Each figure the run's spend is made of, with where it came from: the
+    /// earlier turns' (as many as are kept), the current turn's, and the
+    /// thread service's for the whole run.
+    pub fn figures(&self) -> Vec<Figure> {
+        let mut v = self.turns.clone();
+        v.extend(self.turn_figure());
+        v.extend(self.thread_usd.map(|usd| Figure {
+            turn: None,
+            usd,
+            source: Source::Thread,
+        }));
+        v
     }
 
     /// What the run has spent; None when nothing was ever reported (unknown, not 0).
@@ -554,7 +813,14 @@ mod tests {
         for (bytes, finished) in chunks {
             all.extend_from_slice(bytes);
             let from = l.start_of("log", 7, all.len() as u64);
-            l.feed("log", 7, from, &all[from as usize..], *finished);
+            l.feed(
+                &Meter::CUSTOM,
+                "log",
+                7,
+                from,
+                &all[from as usize..],
+                *finished,
+            );
         }
         l
     }
@@ -582,9 +848,9 @@ mod tests {
             (b"{\"phase\":\"green\"}", None),
         ];
         for (line, want) in cases {
-            let got = reports_in(line);
+            let got = reports_in(line, false);
             assert_eq!(
-                got.first().copied(),
+                got.first().cloned(),
                 want,
                 "{}",
                 String::from_utf8_lossy(line)
@@ -633,7 +899,12 @@ mod tests {
             (too_deep, &[]),
         ];
         for (line, want) in cases {
-            assert_eq!(reports_in(line), want, "{}", String::from_utf8_lossy(line));
+            assert_eq!(
+                reports_in(line, false),
+                want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
         }
     }
 
@@ -657,7 +928,14 @@ mod tests {
         while l.start_of("log", 1, file.len() as u64) < file.len() as u64 {
             let from = l.start_of("log", 1, file.len() as u64) as usize;
             let end = (from + MAX_READ).min(file.len());
-            l.feed("log", 1, from as u64, &file[from..end], false);
+            l.feed(
+                &Meter::CUSTOM,
+                "log",
+                1,
+                from as u64,
+                &file[from..end],
+                false,
+            );
             reads += 1;
             assert!(reads < 5, "the cursor always advances");
         }
@@ -666,16 +944,23 @@ mod tests {
         assert!(!l.cursors["log"].skipping);
         // still inside the long line when nothing more came: it stays skipped
         let mut l = Ledger::default();
-        l.feed("log", 1, 0, &file[..MAX_READ], false);
-        l.feed("log", 1, MAX_READ as u64, b"", false);
-        l.feed("log", 1, MAX_READ as u64, b"aaaa", false);
+        l.feed(&Meter::CUSTOM, "log", 1, 0, &file[..MAX_READ], false);
+        l.feed(&Meter::CUSTOM, "log", 1, MAX_READ as u64, b"", false);
+        l.feed(&Meter::CUSTOM, "log", 1, MAX_READ as u64, b"aaaa", false);
         let c = l.cursors["log"];
         assert_eq!(
             (c.at, c.skipping, l.skipped_lines),
             (MAX_READ as u64 + 4, true, 1)
         );
         // a new file under the same name starts afresh
-        l.feed("log", 2, 0, b"{\"cost_usd\": 0.25}\n", false);
+        l.feed(
+            &Meter::CUSTOM,
+            "log",
+            2,
+            0,
+            b"{\"cost_usd\": 0.25}\n",
+            false,
+        );
         assert_eq!((l.spend(), l.cursors["log"].skipping), (Some(0.25), false));
     }
 
@@ -708,6 +993,7 @@ mod tests {
         let mut l = Ledger::default();
         l.begin_turn(1);
         l.feed(
+            &Meter::CUSTOM,
             "progress",
             1,
             0,
@@ -719,6 +1005,7 @@ mod tests {
         l.begin_turn(2);
         assert_eq!(l.spend(), Some(0.4), "a new turn has reported nothing yet");
         l.feed(
+            &Meter::CUSTOM,
             "progress",
             1,
             34,
@@ -731,16 +1018,223 @@ mod tests {
         assert_eq!(l.spend(), Some(0.7), "closing a turn twice counts it once");
     }
 
+    const CODEX: Meter = Meter {
+        agent: AgentKind::Codex,
+        prices: Prices {
+            input: 1.25,
+            cached_input: 0.125,
+            output: 10.0,
+        },
+    };
+    const THREAD: &str = "0199a213-81c0-7800-8aa1-bbab2a035a53";
+
+    fn codex_turn(thread: &str, input: u64, cached: u64, output: u64) -> Vec<u8> {
+        format!(
+            "{{\"type\":\"thread.started\",\"thread_id\":\"{thread}\"}}\n{{\"type\":\"turn.started\"}}\n{{\"type\":\"item.completed\",\"item\":{{\"id\":\"item_1\",\"type\":\"agent_message\",\"text\":\"done; cost_usd 99\"}}}}\n{{\"type\":\"turn.completed\",\"usage\":{{\"input_tokens\":{input},\"cached_input_tokens\":{cached},\"output_tokens\":{output},\"reasoning_output_tokens\":500}}}}\n"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn codex_usage_is_priced_uncached_cached_and_output_per_million() {
+        // (1M - 200k) * 1.25 + 200k * 0.125 + 100k * 10 = 1.0 + 0.025 + 1.0
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        l.feed(
+            &CODEX,
+            "log",
+            1,
+            0,
+            &codex_turn(THREAD, 1_000_000, 200_000, 100_000),
+            true,
+        );
+        assert_eq!(l.spend(), Some(2.025));
+        let cases = [
+            (Prices::ZERO, None, "all prices zero: no figure"),
+            (
+                Prices {
+                    input: 0.0,
+                    cached_input: 0.0,
+                    output: 2.0,
+                },
+                Some(0.2),
+                "reasoning is inside output_tokens, never added again",
+            ),
+        ];
+        for (prices, want, why) in cases {
+            let mut l = Ledger::default();
+            l.begin_turn(1);
+            let meter = Meter {
+                agent: AgentKind::Codex,
+                prices,
+            };
+            l.feed(
+                &meter,
+                "log",
+                1,
+                0,
+                &codex_turn(THREAD, 1_000_000, 200_000, 100_000),
+                true,
+            );
+            assert_eq!(l.spend(), want, "{why}");
+        }
+    }
+
+    #[test]
+    fn codex_usage_counts_only_for_agent_codex() {
+        for agent in [AgentKind::Claude, AgentKind::Custom] {
+            let mut l = Ledger::default();
+            l.begin_turn(1);
+            let meter = Meter {
+                agent,
+                prices: CODEX.prices,
+            };
+            l.feed(
+                &meter,
+                "log",
+                1,
+                0,
+                &codex_turn(THREAD, 1000, 0, 1000),
+                true,
+            );
+            assert_eq!(l.spend(), None, "{agent}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_codex_thread_is_priced_on_what_it_used_since_the_last_turn() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        let first = codex_turn(THREAD, 1_000_000, 0, 0);
+        l.feed(&CODEX, "log", 1, 0, &first, true);
+        assert_eq!(l.spend(), Some(1.25));
+        l.begin_turn(2);
+        // codex exec resume: the thread's usage so far, the first turn's included
+        let second = codex_turn(THREAD, 1_800_000, 0, 0);
+        l.feed(&CODEX, "log", 1, first.len() as u64, &second, true);
+        assert_eq!(l.spend(), Some(2.25), "1M then 0.8M more, not 1M + 1.8M");
+        l.begin_turn(3);
+        // a new thread (the resume did not take) starts from nothing
+        let third = codex_turn("0199a213-81c0-7800-8aa1-000000000000", 400_000, 0, 0);
+        let at = (first.len() + second.len()) as u64;
+        l.feed(&CODEX, "log", 1, at, &third, true);
+        assert_eq!(l.spend(), Some(2.75));
+    }
+
+    #[test]
+    fn each_turns_figure_says_where_it_came_from() {
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        l.feed(
+            &Meter::CUSTOM,
+            "log",
+            1,
+            0,
+            b"{\"type\":\"result\",\"total_cost_usd\":0.5}\n{\"cost_usd\":0.5}\n",
+            false,
+        );
+        l.begin_turn(2);
+        l.feed(
+            &Meter::CUSTOM,
+            "progress",
+            2,
+            0,
+            b"{\"cost_usd\":0.75}\n",
+            false,
+        );
+        l.begin_turn(3);
+        l.feed(
+            &CODEX,
+            "log",
+            3,
+            0,
+            &codex_turn(THREAD, 0, 0, 100_000),
+            true,
+        );
+        let f = |turn, usd, source| Figure { turn, usd, source };
+        assert_eq!(
+            l.figures(),
+            vec![
+                f(Some(1), 0.5, Source::Claude),
+                f(Some(2), 0.75, Source::Progress),
+                f(Some(3), 1.0, Source::CodexPriced),
+            ],
+            "a tie goes to the program's own record"
+        );
+        l.thread(3.0);
+        assert_eq!(l.figures().last(), Some(&f(None, 3.0, Source::Thread)));
+        assert_eq!(Ledger::from_stored(Some(&l.to_stored())), l);
+        let names: Vec<String> = [
+            Source::Claude,
+            Source::CodexPriced,
+            Source::Progress,
+            Source::Thread,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(names, ["claude", "codex-priced", "progress", "thread"]);
+    }
+
+    #[test]
+    fn what_counts_as_a_codex_report() {
+        let cases: [(&[u8], Option<Report>); 6] = [
+            (
+                b"{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":10,\"cached_input_tokens\":4,\"output_tokens\":2}}",
+                Some(Report::Usage(Tokens {
+                    input: 10,
+                    cached_input: 4,
+                    output: 2,
+                })),
+            ),
+            (
+                b"{\"type\":\"thread.started\",\"thread_id\":\"0199a213-81c0\"}",
+                Some(Report::Thread("0199a213-81c0".into())),
+            ),
+            // an id that is no session id is never kept (it reaches a command line)
+            (b"{\"type\":\"thread.started\",\"thread_id\":\"--x\"}", None),
+            (b"{\"type\":\"turn.completed\",\"usage\":{\"input_tokens\":-1}}", None),
+            (b"{\"type\":\"turn.completed\"}", None),
+            // an agent message quoting an event is text
+            (
+                b"{\"type\":\"item.completed\",\"item\":{\"type\":\"agent_message\",\"text\":\"{\\\"type\\\":\\\"turn.completed\\\"}\"}}",
+                None,
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                reports_in(line, true).first().cloned(),
+                want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
     #[test]
     fn nothing_reported_is_unknown_not_zero() {
         let mut l = Ledger::default();
         assert_eq!(l.spend(), None);
         l.begin_turn(1);
-        l.feed("log", 1, 0, b"hello\n{\"phase\":\"green\"}\n", true);
+        l.feed(
+            &Meter::CUSTOM,
+            "log",
+            1,
+            0,
+            b"hello\n{\"phase\":\"green\"}\n",
+            true,
+        );
         assert_eq!(l.spend(), None);
         l.begin_turn(2);
         assert_eq!(l.spend(), None);
-        l.feed("progress", 2, 0, b"{\"cost_usd\":0}\n", false);
+        l.feed(
+            &Meter::CUSTOM,
+            "progress",
+            2,
+            0,
+            b"{\"cost_usd\":0}\n",
+            false,
+        );
         assert_eq!(l.spend(), Some(0.0), "a reported 0 is known");
     }
 
@@ -767,7 +1261,7 @@ mod tests {
         let log = b"x\n{\"type\":\"result\",\"total_cost_usd\":0.5}\n";
         for _ in 0..3 {
             let from = l.start_of("log", 9, log.len() as u64);
-            l.feed("log", 9, from, &log[from as usize..], false);
+            l.feed(&Meter::CUSTOM, "log", 9, from, &log[from as usize..], false);
         }
         assert_eq!(l.spend(), Some(0.5));
     }
@@ -777,6 +1271,7 @@ mod tests {
         let mut l = Ledger::default();
         l.begin_turn(1);
         l.feed(
+            &Meter::CUSTOM,
             "log",
             1,
             0,
@@ -807,7 +1302,7 @@ mod tests {
         let mut l = Ledger::default();
         l.begin_turn(1);
         let junk = vec![b'a'; MAX_READ];
-        l.feed("log", 1, 0, &junk, false);
+        l.feed(&Meter::CUSTOM, "log", 1, 0, &junk, false);
         assert_eq!(l.cursors["log"].at, MAX_READ as u64);
     }
 
@@ -820,7 +1315,14 @@ mod tests {
         l.begin_turn(2);
         l.thread(2.0);
         assert_eq!(l.spend(), Some(2.0));
-        l.feed("progress", 1, 0, b"{\"cost_usd\":0.5}\n", false);
+        l.feed(
+            &Meter::CUSTOM,
+            "progress",
+            1,
+            0,
+            b"{\"cost_usd\":0.5}\n",
+            false,
+        );
         assert_eq!(l.spend(), Some(2.0));
         l.thread(f64::NAN);
         assert_eq!(l.spend(), Some(2.0), "a figure that is not one is ignored");

@@ -47,6 +47,14 @@ pub(super) fn budget_check(c: &crate::config::Config) -> (bool, String) {
     )
 }
 
+/// A named agent's spend as the money limits see it: Codex's tokens priced
+/// at all-zero prices make no figure (`core::doctor::codex_prices`).
+pub(super) fn agent_spend_check(c: &crate::config::Config) -> Option<(Level, String)> {
+    let b = &c.budget;
+    let money = b.run_usd > 0.0 || b.day_usd > 0.0 || b.repo_day_usd > 0.0;
+    doctor::codex_prices(c.runner.agent(), c.runner.prices.is_zero(), money)
+}
+
 /// What this host holds: the state file, the stop file, the metrics folder,
 /// the variables the config names.
 pub(super) fn local(ctx: &Session, d: &mut Doctor) {
@@ -172,10 +180,24 @@ pub(super) fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
     if c.runner.kind != crate::config::RunnerKind::Command {
         return;
     }
+    use crate::runner::command::{Invokes, invoked_program};
     let mut seen = std::collections::HashSet::new();
-    for argv in [&c.runner.command, &c.runner.resume_command] {
+    // a named agent's line as afk runs it: its extra arguments are arguments
+    let agent = c.runner.agent();
+    let command = crate::core::agent::argv(agent, &c.runner.command, None, None);
+    let resume = crate::core::agent::argv(agent, &c.runner.resume_command, None, None);
+    // the runner's own check already says whether this program is there
+    let checked = match invoked_program(&command) {
+        Some(Invokes::Program(p)) => Some(p),
+        _ => None,
+    };
+    for argv in [&command, &resume] {
         for (path, used) in doctor::command_paths(argv) {
             if !seen.insert(path.clone()) {
+                continue;
+            }
+            let missing = !std::path::Path::new(&path).exists();
+            if missing && used == doctor::PathUse::Program && checked.as_deref() == Some(&path) {
                 continue;
             }
             let meta = std::fs::metadata(&path).ok();

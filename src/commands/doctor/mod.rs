@@ -94,6 +94,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     local::workspace(ctx, &mut d);
     let (ok, detail) = local::budget_check(ctx.config());
     d.check("budget", ok, detail);
+    if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {
+        d.add("budget", level, detail);
+    }
     upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &mut d);
     forge::forge(ctx, &mut d)?;

@@ -102,6 +102,16 @@ struct Shown<'a> {
     /// lines of the progress file's tail too long to read (over 4 MiB), skipped
     progress_skipped_lines: usize,
     agent_log: Option<&'a str>,
+    /// each figure of the run's spend and where it came from (`claude`,
+    /// `codex-priced`, `progress`, `thread`): all of them the agent's word
+    /// or its service's (docs/security.md)
+    spend_sources: Vec<crate::core::spend::Figure>,
+    /// the named agent's final message, bounded and sanitised (SPEC 5.5)
+    final_message: Option<String>,
+    /// the last turn's exit status, where the runner keeps one
+    exit_status: Option<i32>,
+    /// the end of `agent.log` when that status is a failure
+    log_end: Option<String>,
     /// every review and command watch looked at, and what it did (SPEC 4.1)
     conversation: Vec<crate::store::talk::Item>,
 }
@@ -246,6 +256,7 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
         .unwrap_or_default();
     files.sort();
     let agent_log = log.then(|| crate::run_files::log_tail(&run_dir.join("agent.log")));
+    let exit_status = crate::run_files::exit_status(&run_dir);
     let read = crate::runner::output::progress(&run_dir);
     let written = crate::run_files::written_of(&read);
     let progress = &read.lines;
@@ -269,6 +280,12 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
         progress: crate::core::progress::lines(progress, PROGRESS_LINES),
         progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
+        spend_sources: crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref()).figures(),
+        final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
+        exit_status,
+        log_end: exit_status
+            .filter(|c| *c != 0)
+            .and_then(|_| crate::run_files::log_end(&run_dir)),
         conversation: store.talk_items(id)?,
     };
     let h = human_show(&doc, &r, now);
@@ -345,11 +362,25 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
         r.spend_usd
             .map_or("not reported".into(), crate::core::spend::usd),
     );
+    if !doc.spend_sources.is_empty() {
+        let parts: Vec<String> = doc
+            .spend_sources
+            .iter()
+            .map(|f| {
+                let what = f.turn.map_or("thread".to_string(), |t| format!("turn {t}"));
+                format!("{what} {} ({})", crate::core::spend::usd(f.usd), f.source)
+            })
+            .collect();
+        h.push_str(&format!("spend read from: {}\n", parts.join(", ")));
+    }
     if let Some(p) = doc.phase {
         h.push_str(&format!(
             "agent phase: {p} ({})\n",
             doc.phase_at.unwrap_or("-")
         ));
+    }
+    if let Some(code) = doc.exit_status.filter(|c| *c != 0) {
+        h.push_str(&format!("agent exited with status {code}\n"));
     }
     h.push('\n');
     for m in &doc.timeline {
@@ -357,6 +388,19 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             "  {:<20}  {}\n",
             crate::clock::shown(m.at),
             m.what
+        ));
+    }
+    if let Some(m) = &doc.final_message {
+        let fence = crate::core::sanitize::fence_for(m);
+        h.push_str(&format!(
+            "\nfinal message (the agent's own words):\n{fence}text\n{}\n{fence}\n",
+            crate::core::sanitize::for_terminal(m)
+        ));
+    }
+    if let Some(end) = &doc.log_end {
+        h.push_str(&format!(
+            "\nthe end of agent.log:\n{}\n",
+            crate::core::sanitize::for_terminal(end)
         ));
     }
     if !doc.conversation.is_empty() {

@@ -360,6 +360,12 @@ fn post_escalation_comment(
             .as_ref()
             .map(|b| (b.reason.as_str(), b.questions.as_slice())),
         cannot_start: seen.cannot_start.as_deref(),
+        exited: match seen.agent {
+            crate::core::run_state::Agent::Exited(code) if why == Escalation::AgentFailed => {
+                Some((code, seen.log_end.as_deref().unwrap_or("")))
+            }
+            _ => None,
+        },
         run_dir: &run_dir,
         review_turns: seen.heard.talk.review_turns,
         stopped_by: seen.heard.talk.stopped_by.as_deref(),

@@ -30,6 +30,9 @@ pub(crate) struct Seen {
     pub cannot_start: Option<String>,
     /// what forwarding the last turn met (SPEC 5.0)
     pub forwarded: super::forward::Forward,
+    /// The end of `agent.log` of an agent that exited failing (bounded,
+    /// sanitised: `run_files::log_end`); None otherwise.
+    pub log_end: Option<String>,
     pub since_progress: Duration,
     /// What the run's agents reported spending so far (None: nothing yet).
     pub spend_usd: Option<f64>,
@@ -161,8 +164,9 @@ fn spend(
     let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
     ledger.begin_turn(run.turns.max(1));
     let skipped_before = ledger.skipped_lines;
+    let meter = w.ctx.config().runner.meter();
     w.runner
-        .read_spend(run_dir, &mut ledger, seen.agent != Agent::Running);
+        .read_spend(run_dir, &meter, &mut ledger, seen.agent != Agent::Running);
     if ledger.skipped_lines > skipped_before {
         // said once: the ledger moves past the line and keeps the count
         crate::log::warn(&format!(
@@ -353,6 +357,9 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         agent: agent.agent,
         handle: run.handle.clone(),
         blocked,
+        log_end: crate::core::run_state::agent_failed(agent.agent)
+            .then(|| crate::run_files::log_end(&run_dir))
+            .flatten(),
         cannot_start: agent.cannot_start,
         forwarded,
         since_progress: progress::since(last, w.now),

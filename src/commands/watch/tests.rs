@@ -92,6 +92,7 @@ fn seen() -> Seen {
         blocked: None,
         cannot_start: None,
         forwarded: Default::default(),
+        log_end: None,
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
         phase: None,
