@@ -918,7 +918,8 @@ fn demo(args: &[&str], cwd: &Path) -> (String, Value) {
         .env_remove("AFK_FORGE_TOKEN")
         .env_remove("AFK_CANARY_SEED")
         .env_remove("AFK_CONFIG")
-        .timeout(std::time::Duration::from_secs(120))
+        // the whole demo, git included, beside the rest of the suite on 2 cores
+        .timeout(std::time::Duration::from_secs(300))
         .output()
         .unwrap();
     assert!(
