@@ -36,6 +36,10 @@ pub struct Args {
     /// Print a config whose runner is the sandbox's Kubernetes API (kind = "kubernetes")
     #[arg(long)]
     pub kubernetes: bool,
+    /// Print the environment that points the real `claude` and `codex` at the
+    /// sandbox's scripted model, and a config whose agent is `claude`
+    #[arg(long)]
+    pub model: bool,
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
@@ -61,7 +65,7 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
     let sb = sandbox::start_with(dialect, &a.addr, seed, a.dir.clone())
         .map_err(|e| UsageError(e.to_string()))?;
     let temporary = a.dir.is_none().then(|| sb.dir.clone());
-    let printed = print_config(&sb, dialect, a.kubernetes);
+    let printed = print_config(&sb, dialect, (a.kubernetes, a.model));
     if let Err(e) = printed {
         remove_temporary(temporary.as_deref());
         return Err(e);
@@ -134,10 +138,19 @@ fn remove_temporary(dir: Option<&Path>) {
 /// The config's `[runner]`: the scripted demo agent as a local process, or
 /// (`kubernetes`) as Jobs on the sandbox's cluster, whose token file is
 /// written beside the repositories.
-fn runner_block(sb: &sandbox::Sandbox, agent: &Path, kubernetes: bool) -> Result<String> {
+fn runner_block(
+    sb: &sandbox::Sandbox,
+    agent: &Path,
+    (kubernetes, model): (bool, bool),
+) -> Result<String> {
+    if model && !kubernetes {
+        return Ok("[runner]\n# the real Claude Code, answered by the sandbox's scripted model (export the lines above)\n\
+                   agent = \"claude\"\nworkspace = \"afk\"\n"
+            .to_string());
+    }
     if !kubernetes {
         return Ok(format!(
-            "[runner]\n# the scripted demo agent; a real one: command = [\"sh\", \"-c\", \"claude -p --output-format json --dangerously-skip-permissions ${{AFK_BUDGET_USD:+--max-budget-usd \\\"$AFK_BUDGET_USD\\\"}} < \\\"$AFK_PROMPT_FILE\\\"\"]\n{}\n",
+            "[runner]\n# the scripted demo agent; the real Claude Code: agent = \"claude\" (afk sandbox --model)\n{}\n",
             crate::example::agent_command(sb, agent)
         ));
     }
@@ -160,7 +173,11 @@ fn runner_block(sb: &sandbox::Sandbox, agent: &Path, kubernetes: bool) -> Result
 }
 
 /// Print the sandbox's URL, its git folder, its Kubernetes API and a complete config.
-fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect, kubernetes: bool) -> Result<()> {
+fn print_config(
+    sb: &sandbox::Sandbox,
+    dialect: sandbox::Dialect,
+    (kubernetes, model): (bool, bool),
+) -> Result<()> {
     let forge = match dialect {
         sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
         sandbox::Dialect::Github => format!(
@@ -197,6 +214,7 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect, kubernetes: bo
          AFK_SANDBOX_K8S_URL={url}/k8s\nAFK_SANDBOX_K8S_TOKEN={k8s_tok}\nAFK_SANDBOX_K8S_NAMESPACE=afk\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
+         {model_env}\
          # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
@@ -207,13 +225,35 @@ fn print_config(sb: &sandbox::Sandbox, dialect: sandbox::Dialect, kubernetes: bo
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN,
         k8s_tok = sandbox::K8S_TOKEN,
-        runner = runner_block(sb, &agent, kubernetes)?,
+        runner = runner_block(sb, &agent, (kubernetes, model))?,
+        model_env = model_env(sb, model)?,
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(())
+}
+
+/// With `--model`: the environment lines that point the real `claude` and
+/// `codex` at the scripted model (SPEC 5.5), Codex's config written under
+/// the sandbox's folder. Empty without it.
+fn model_env(sb: &sandbox::Sandbox, model: bool) -> Result<String> {
+    if !model {
+        return Ok(String::new());
+    }
+    let home = sb.dir.join("codex-home");
+    sandbox::model_api::write_codex_home(&home, &sb.url)
+        .with_context(|| format!("sandbox: cannot write {}", home.display()))?;
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut text = String::from(
+        "# the scripted model (docs/sandbox.md#the-scripted-model): export these lines before afk poll/watch, and its agents (claude, codex) run against the sandbox's scripts\n",
+    );
+    for (k, v) in sandbox::model_api::agent_env(&sb.url, &home, root) {
+        text.push_str(&format!("{k}={v}\n"));
+    }
+    Ok(text)
 }
 
 /// The write end of the pipe the signal handler wakes the main thread through.

@@ -35,6 +35,7 @@ pub(crate) fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathB
         config,
         hooks: Some(sb.url.clone()),
         now: Default::default(),
+        env: vec![],
     };
     (afk, plan)
 }

@@ -45,6 +45,7 @@ pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
         config,
         hooks: None,
         now: Default::default(),
+        env: vec![],
     };
     sb.admin(
         "POST",

@@ -29,6 +29,7 @@ mod metrics;
 mod operator;
 mod operator3;
 mod poll;
+mod real_agents;
 mod rearm;
 mod registry;
 mod runner_faults;

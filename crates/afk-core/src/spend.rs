@@ -82,6 +82,16 @@ pub struct Ledger {
     /// resumed thread's next report starts from. At most [`MAX_KEPT`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub threads: BTreeMap<String, Tokens>,
+    /// Each Claude Code session's spend as the run's earlier turns left it
+    /// (a resumed session's `total_cost_usd` includes them). At most [`MAX_KEPT`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<String, f64>,
+    /// The current turn's Claude sessions: the last spend each reported, and
+    /// what records without a session added up to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub turn_sessions: BTreeMap<String, f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_unnamed_usd: Option<f64>,
     /// The earlier turns' figures and where each came from (at most
     /// [`MAX_KEPT`]; `earlier_usd` is their sum however many there were).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -224,8 +234,10 @@ impl Meter {
 pub enum Report {
     /// `{"cost_usd": X}`: the turn so far.
     TurnSoFar(f64),
-    /// Claude Code's `{"type":"result", "total_cost_usd": X}`: one invocation.
-    Result(f64),
+    /// Claude Code's `{"type":"result", "total_cost_usd": X, "session_id": S}`:
+    /// the session's spend so far (a `--resume`d session's includes the
+    /// invocations before it).
+    Result(f64, Option<String>),
     /// Codex's `{"type":"turn.completed","usage":{...}}`: its thread's usage so far.
     Usage(Tokens),
     /// Codex's `{"type":"thread.started","thread_id":"..."}`: the turn's thread.
@@ -273,7 +285,12 @@ fn report_of(v: &serde_json::Value, codex: bool) -> Option<Report> {
         Some("result") => {
             // older Claude Code versions called the same figure cost_usd
             let x = v.get("total_cost_usd").or_else(|| v.get("cost_usd"))?;
-            return amount(x).map(Report::Result);
+            let session = v
+                .get("session_id")
+                .and_then(|s| s.as_str())
+                .filter(|s| super::agent::is_session_id(s))
+                .map(str::to_string);
+            return amount(x).map(|x| Report::Result(x, session));
         }
         Some("turn.completed") if codex => return usage_of(v.get("usage")?).map(Report::Usage),
         Some("thread.started") if codex => {
@@ -432,6 +449,12 @@ impl Ledger {
         {
             self.threads.insert(id, used);
         }
+        for (id, usd) in std::mem::take(&mut self.turn_sessions) {
+            if self.sessions.len() < MAX_KEPT || self.sessions.contains_key(&id) {
+                self.sessions.insert(id, usd);
+            }
+        }
+        self.turn_unnamed_usd = None;
         self.turn_progress_usd = None;
         self.turn_results_usd = None;
         self.turn_codex_usd = None;
@@ -439,12 +462,30 @@ impl Ledger {
         self.turn = turn;
     }
 
+    /// The current turn's Claude spend: each session's last report less what
+    /// the run's earlier turns on it spent, plus the records without one.
+    fn results_of_turn(&self) -> f64 {
+        let named: f64 = self
+            .turn_sessions
+            .iter()
+            .map(|(id, x)| (x - self.sessions.get(id).copied().unwrap_or(0.0)).max(0.0))
+            .sum();
+        round(self.turn_unnamed_usd.unwrap_or(0.0) + named)
+    }
+
     /// Take in one report of the current turn.
     fn take(&mut self, meter: &Meter, report: Report) {
         match report {
             Report::TurnSoFar(x) => self.turn_progress_usd = Some(x),
-            Report::Result(x) => {
-                self.turn_results_usd = Some(round(self.turn_results_usd.unwrap_or(0.0) + x))
+            Report::Result(x, None) => {
+                self.turn_unnamed_usd = Some(round(self.turn_unnamed_usd.unwrap_or(0.0) + x));
+                self.turn_results_usd = Some(self.results_of_turn());
+            }
+            Report::Result(x, Some(id)) => {
+                if self.turn_sessions.len() < MAX_KEPT || self.turn_sessions.contains_key(&id) {
+                    self.turn_sessions.insert(id, x);
+                }
+                self.turn_results_usd = Some(self.results_of_turn());
             }
             Report::Thread(id) => self.turn_thread = Some(id),
             Report::Usage(used) => {
@@ -832,10 +873,10 @@ mod tests {
             (b"  {\"phase\":\"green\",\"cost_usd\":0}  ", Some(Report::TurnSoFar(0.0))),
             (
                 b"{\"type\":\"result\",\"subtype\":\"success\",\"total_cost_usd\":0.75,\"result\":\"ok\"}",
-                Some(Report::Result(0.75)),
+                Some(Report::Result(0.75, None)),
             ),
             // an older Claude Code: the same figure named cost_usd
-            (b"{\"type\":\"result\",\"cost_usd\":0.5}", Some(Report::Result(0.5))),
+            (b"{\"type\":\"result\",\"cost_usd\":0.5}", Some(Report::Result(0.5, None))),
             // a result without a figure is no report (not its cost_usd line either)
             (b"{\"type\":\"result\",\"result\":\"cost_usd\"}", None),
             // an assistant message that talks about cost is not a report
@@ -861,7 +902,7 @@ mod tests {
 
     #[test]
     fn a_report_is_found_on_its_line_whatever_stray_bytes_stand_around_it() {
-        let r = |x| Report::Result(x);
+        let r = |x| Report::Result(x, None);
         let t = |x| Report::TurnSoFar(x);
         let deep_then_report = format!("{}{{\"cost_usd\": 1}}", "{\"a\":".repeat(1000));
         let deep_then_report = deep_then_report.as_bytes();
@@ -1119,6 +1160,34 @@ mod tests {
         let at = (first.len() + second.len()) as u64;
         l.feed(&CODEX, "log", 1, at, &third, true);
         assert_eq!(l.spend(), Some(2.75));
+    }
+
+    #[test]
+    fn a_resumed_claude_session_is_counted_on_what_it_spent_since_the_last_turn() {
+        let session = "8711a2be-7fab-4777-a17d-f22c49ff150c";
+        let result = |usd: f64, id: &str| {
+            format!("{{\"type\":\"result\",\"total_cost_usd\":{usd},\"session_id\":\"{id}\"}}\n")
+                .into_bytes()
+        };
+        let mut l = Ledger::default();
+        l.begin_turn(1);
+        let first = result(0.5, session);
+        l.feed(&Meter::CUSTOM, "log", 1, 0, &first, true);
+        assert_eq!(l.spend(), Some(0.5));
+        l.begin_turn(2);
+        // claude --resume: the session's total, the first turn's included
+        let second = result(0.8, session);
+        l.feed(&Meter::CUSTOM, "log", 1, first.len() as u64, &second, true);
+        assert_eq!(l.spend(), Some(0.8), "0.5 then 0.3 more, not 0.5 + 0.8");
+        l.begin_turn(3);
+        // a new session (no resume) starts from nothing; a record without one adds up
+        let third = result(0.25, "0f8fad5b-d9cb-469f-a165-70867728950e");
+        let at = (first.len() + second.len()) as u64;
+        l.feed(&Meter::CUSTOM, "log", 1, at, &third, true);
+        assert_eq!(l.spend(), Some(1.05));
+        // the ledger round-trips through the state file mid-run
+        let again = Ledger::from_stored(Some(&l.to_stored()));
+        assert_eq!(again.spend(), Some(1.05));
     }
 
     #[test]

@@ -88,6 +88,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
         ("GET", "/git") => Reply::json(200, &Value::Array(f.git_log.clone())),
+        ("POST", "/script") => script(f, &body),
         ("DELETE", "/requests") => {
             f.log.clear();
             ok()
@@ -300,4 +301,19 @@ fn state(f: &Forge) -> Reply {
         })
         .collect();
     Reply::json(200, &json!({"repos": repos}))
+}
+
+/// `{repo, issue, steps}`: what the scripted model answers an agent on that
+/// issue from now on (`model_api::Step`s).
+fn script(f: &mut Forge, body: &Value) -> Reply {
+    let (Some(repo), Some(issue)) = (body["repo"].as_str(), body["issue"].as_u64()) else {
+        return err(400, "need repo and issue");
+    };
+    match serde_json::from_value::<Vec<super::model_api::Step>>(body["steps"].clone()) {
+        Ok(steps) => {
+            f.scripts.insert((repo.to_string(), issue), steps);
+            ok()
+        }
+        Err(e) => err(400, &format!("steps: {e}")),
+    }
 }

@@ -29,6 +29,7 @@ pub mod http;
 mod kube;
 mod kube_discovery;
 mod model;
+pub mod model_api;
 mod registry;
 mod revert;
 mod reviews;
@@ -184,6 +185,17 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     if let Some(name) = req.path.strip_prefix("/_hooks/") {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
+    }
+    if let Some(rest) = req.path.strip_prefix("/model") {
+        // the scripts are copied out: a step that hangs holds no lock
+        let scripts = st.lock().unwrap().scripts.clone();
+        let find = |repo: &str, issue: u64| {
+            scripts
+                .get(&(repo.to_string(), issue))
+                .cloned()
+                .unwrap_or_else(model_api::default_script)
+        };
+        return model_api::serve(&req, rest, &find);
     }
     if let Some((repo, rest)) = git_http::route(&req.path) {
         {

@@ -116,6 +116,8 @@ pub struct Forge {
     /// git's smart-HTTP requests, `{method, repo, service}` (`/_admin/git`):
     /// kept apart from the API's log, whose counts tests pin
     pub(super) git_log: Vec<Value>,
+    /// the scripted model's steps per (repo, issue) (`model_api`)
+    pub(super) scripts: std::collections::HashMap<(String, u64), Vec<super::model_api::Step>>,
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
@@ -167,6 +169,7 @@ impl Forge {
             dir,
             log: vec![],
             git_log: vec![],
+            scripts: Default::default(),
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),

@@ -31,6 +31,9 @@ pub struct SeedIssue {
     pub head_repo: Option<String>,
     /// Issue numbers in the same repo this one depends on (dependencies API).
     pub depends_on: Vec<u64>,
+    /// What the scripted model answers an agent working on this issue
+    /// (`model_api`): shell commands, then a final message.
+    pub script: Option<Vec<super::model_api::Step>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -170,6 +173,10 @@ impl Forge {
         let number = i
             .number
             .unwrap_or_else(|| r.issues.keys().max().copied().unwrap_or(0) + 1);
+        if let Some(steps) = i.script.clone() {
+            self.scripts.insert((repo.to_string(), number), steps);
+        }
+        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let author = i.author.unwrap_or_else(|| "alice".into());
         r.issues.insert(
             number,

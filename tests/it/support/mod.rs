@@ -463,6 +463,8 @@ pub struct Afk {
     pub hooks: Option<String>,
     /// `AFK_NOW` for every later command: the clock, pinned (see `later`)
     pub now: std::cell::RefCell<Option<String>>,
+    /// more environment for every later command (the real agents' model, PATH, HOME)
+    pub env: Vec<(String, String)>,
 }
 
 impl Afk {
@@ -500,6 +502,7 @@ impl Afk {
             config,
             hooks: None,
             now: Default::default(),
+            env: vec![],
         }
     }
 
@@ -511,6 +514,7 @@ impl Afk {
             config,
             hooks: None,
             now: Default::default(),
+            env: vec![],
         }
     }
 
@@ -538,6 +542,9 @@ impl Afk {
             Some(t) => c.env("AFK_NOW", t),
             None => c.env_remove("AFK_NOW"),
         };
+        for (k, v) in &self.env {
+            c.env(k, v);
+        }
         c
     }
 
@@ -642,6 +649,7 @@ impl Afk {
             config,
             hooks: Some(sb.url.clone()),
             now: Default::default(),
+            env: vec![],
         }
     }
 

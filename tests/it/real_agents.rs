@@ -1,0 +1,335 @@
+//! The real programs in the loop (SPEC 5.5): the pinned Claude Code and
+//! Codex CLI (`agents/package.json`, installed by `.ci/run` with `npm ci`)
+//! run their real tool loops against the sandbox's scripted model, in afk's
+//! checkout (SPEC 5.0): dispatch → the agent commits → afk pushes and opens
+//! the PR → red CI → a corrective turn in the same checkout, resuming the
+//! agent's session → green → merged; spend as the program reported it; a
+//! budget stop inside the turn; a blocked report; a model that hangs.
+//!
+//! Without the programs these tests fail with the install command, unless
+//! `AFK_SKIP_REAL_AGENTS=1`.
+
+use crate::support::*;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// A folder with `claude` and `codex` (links to the native binaries npm
+/// installed under `agents/`, else the ones on PATH); None when the tests
+/// are skipped.
+fn programs() -> Option<&'static Path> {
+    if std::env::var("AFK_SKIP_REAL_AGENTS").as_deref() == Ok("1") {
+        eprintln!("skipped: AFK_SKIP_REAL_AGENTS=1");
+        return None;
+    }
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    Some(DIR.get_or_init(|| {
+        let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("agents/node_modules");
+        let native = |scope: &str, prefix: &str, inner: &[&str]| -> Option<PathBuf> {
+            let dir = modules.join(scope);
+            std::fs::read_dir(&dir).ok()?.flatten().find_map(|e| {
+                let name = e.file_name().to_string_lossy().to_string();
+                if !name.starts_with(prefix) {
+                    return None;
+                }
+                let mut found = vec![e.path()];
+                for part in inner {
+                    found = found
+                        .into_iter()
+                        .flat_map(|p| match *part {
+                            "*" => std::fs::read_dir(&p)
+                                .map(|rd| rd.flatten().map(|e| e.path()).collect())
+                                .unwrap_or_default(),
+                            f => vec![p.join(f)],
+                        })
+                        .collect();
+                }
+                found.into_iter().find(|p| p.is_file())
+            })
+        };
+        let on_path = |prog: &str| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(prog))
+                    .find(|p| p.is_file())
+            })
+        };
+        let claude = native("@anthropic-ai", "claude-code-", &["claude"]).or_else(|| on_path("claude"));
+        let codex = native("@openai", "codex-", &["vendor", "*", "bin", "codex"]).or_else(|| on_path("codex"));
+        let (Some(claude), Some(codex)) = (claude, codex) else {
+            panic!(
+                "the real agent programs are not installed: run `npm ci --ignore-scripts --prefix agents` \
+                 (.ci/run does; it installs the pinned @anthropic-ai/claude-code and @openai/codex), \
+                 or set AFK_SKIP_REAL_AGENTS=1 to skip these tests"
+            )
+        };
+        let dir = std::env::temp_dir().join(format!("afk-real-agents-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, target) in [("claude", claude), ("codex", codex)] {
+            let link = dir.join(name);
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(target, &link).unwrap();
+        }
+        dir
+    }))
+}
+
+/// USD per million tokens for Codex in these tests.
+const PRICES: &str = "[runner.prices]\ninput = 2.0\ncached_input = 0.5\noutput = 8.0\n";
+
+/// A sandbox with acme/api#1 armed, whose agent's model answers `steps`,
+/// and afk running `agent` in its workspace; None when skipped.
+fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
+    let bin = programs()?;
+    let mut issue = ready(1, "alice");
+    issue["script"] = steps;
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([issue]))]}));
+    let text = format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [runner]\nagent = \"{agent}\"\nworkspace = \"afk\"\n\n{PRICES}\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n{extra}\n",
+        forge = sb.forge_keys(),
+    );
+    let mut afk = Afk::with_text(&text);
+    let codex_home = afk.scratch.path("codex-home");
+    afk::sandbox::model_api::write_codex_home(&codex_home, &sb.url).unwrap();
+    let home = afk.scratch.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    let mut env = afk::sandbox::model_api::agent_env(&sb.url, &codex_home, root);
+    let path = std::env::var("PATH").unwrap_or_default();
+    env.push(("PATH".into(), format!("{}:{path}", bin.display())));
+    env.push(("HOME".into(), home.display().to_string()));
+    afk.env = env;
+    Some((sb, afk))
+}
+
+fn agent_log(afk: &Afk) -> String {
+    std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
+}
+
+/// Poll, then wait for the agent's turn to end: its exit status.
+fn dispatch(afk: &Afk) -> i32 {
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(r["dispatched"][0]["run_id"], 1, "{r} {err}");
+    afk.wait_agent(1)
+}
+
+fn forge_head(sb: &Sandbox) -> String {
+    git(
+        &sb.git.join("acme/api.git"),
+        &["rev-parse", "refs/heads/afk/issue-1"],
+    )
+}
+
+/// The spend the program itself reported, as its own records say.
+fn reported(agent: &str, log: &str) -> f64 {
+    let records: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    match agent {
+        "claude" => {
+            // a `--resume`d session's total_cost_usd counts the whole
+            // session: the last record of each session is its total
+            let mut last = std::collections::BTreeMap::new();
+            for v in records.iter().filter(|v| v["type"] == "result") {
+                let id = v["session_id"].as_str().unwrap_or("").to_string();
+                last.insert(id, v["total_cost_usd"].as_f64().unwrap_or(0.0));
+            }
+            last.values().sum()
+        }
+        _ => {
+            // Codex's turn.completed usage counts the whole thread so far:
+            // the last one of the run's thread is its total
+            let last = records
+                .iter()
+                .rev()
+                .find(|v| v["type"] == "turn.completed")
+                .expect("codex printed turn.completed");
+            let u = &last["usage"];
+            let input = u["input_tokens"].as_f64().unwrap();
+            let cached = u["cached_input_tokens"].as_f64().unwrap_or(0.0);
+            let output = u["output_tokens"].as_f64().unwrap();
+            ((input - cached) * 2.0 + cached * 0.5 + output * 8.0) / 1e6
+        }
+    }
+}
+
+fn lifecycle(agent: &str) {
+    let Some((sb, afk)) = setup(agent, json!(null), "[watch]\nfix_forward_max = 2\n") else {
+        return;
+    };
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    // the agent's commit, in afk's checkout, becomes afk's PR
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r}\n{}",
+        agent_log(&afk)
+    );
+    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    assert_eq!(pulls[0]["user"]["login"], "afk-bot", "{pulls}");
+    let body = pulls[0]["body"].as_str().unwrap();
+    assert!(body.starts_with("Closes #1"), "{body}");
+    assert!(
+        body.contains("Committed the change on the branch."),
+        "the final message: {body}"
+    );
+    let first = forge_head(&sb);
+    // red CI: a corrective turn in the same checkout, the agent's session resumed
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r} {err}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r} {err}\n{}",
+        agent_log(&afk)
+    );
+    let head = forge_head(&sb);
+    assert_ne!(head, first, "the corrective turn's commit was forwarded");
+    let repo = sb.git.join("acme/api.git");
+    assert_eq!(
+        git(&repo, &["log", "--format=%s", &format!("main..{head}")]),
+        "Work on #1 (turn 2)\nWork on #1 (turn 1)",
+        "one branch, both turns' commits"
+    );
+    assert_eq!(
+        sb.api("/repos/acme/api/pulls?state=all")
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "one PR"
+    );
+    let log = agent_log(&afk);
+    match agent {
+        "claude" => assert!(
+            log.contains("--resume") || log.matches("\"type\":\"result\"").count() == 2,
+            "{log}"
+        ),
+        _ => assert!(log.matches("turn.completed").count() == 2, "{log}"),
+    }
+    // green, merged: success
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("awaiting-merge"), "{r}");
+    let number = sb.api("/repos/acme/api/pulls?state=open").1[0]["number"]
+        .as_u64()
+        .unwrap();
+    sb.merge("acme/api", number);
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    // the run's spend is what the program reported
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
+    let want = reported(agent, &log);
+    assert!(want > 0.0, "the program reported a spend: {log}");
+    assert!(
+        (spend - want).abs() < 1e-6,
+        "afk says {spend}, {agent} said {want}: {shown}"
+    );
+    assert!(!workdir_exists(&afk), "the checkout went with the run");
+}
+
+fn workdir_exists(afk: &Afk) -> bool {
+    afk.scratch.path("state/runs/1/work").exists()
+}
+
+#[test]
+fn claude_code_runs_the_lifecycle_in_afks_checkout() {
+    lifecycle("claude");
+}
+
+#[test]
+fn codex_runs_the_lifecycle_in_afks_checkout() {
+    lifecycle("codex");
+}
+
+#[test]
+fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
+    // an agent that goes round in circles: every answer reports 2M input tokens
+    let steps = json!([{"shell": "true", "usage": {"input": 2000000, "output": 10, "cached": 0}}]);
+    let Some((_sb, afk)) = setup("claude", steps, "[budget]\nrun_usd = 1.0\n") else {
+        return;
+    };
+    dispatch(&afk);
+    let log = agent_log(&afk);
+    assert!(
+        log.contains("--max-budget-usd") || log.contains("error_max_budget_usd"),
+        "{log}"
+    );
+    assert!(
+        log.contains("\"subtype\":\"error_max_budget_usd\""),
+        "Claude stopped itself: {log}"
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r} {err}"
+    );
+}
+
+#[test]
+fn codex_reports_blocked_through_the_progress_file_and_the_run_escalates_with_its_question() {
+    let steps = json!([
+        {"shell": "printf '%s\\n' '{\"status\":\"blocked\",\"reason\":\"the issue does not say which database\",\"questions\":[\"PostgreSQL or SQLite?\"]}' >> \"$AFK_PROGRESS_FILE\""},
+        {"text": "I am blocked: which database?"}
+    ]);
+    let Some((sb, afk)) = setup("codex", steps, "") else {
+        return;
+    };
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("blocked".into())),
+        "{r} {err}"
+    );
+    let comments = sb.admin("GET", "/state", None)["repos"][0]["comments"].to_string();
+    assert!(comments.contains("PostgreSQL or SQLite?"), "{comments}");
+}
+
+#[test]
+fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
+    let Some((_sb, afk)) = setup("claude", json!([{"hang": true}]), "") else {
+        return;
+    };
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("agent-running"), "{r}");
+    afk.later(4);
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("stalled".into())),
+        "{r} {err}"
+    );
+    let pid: i32 = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.pid"))
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // SAFETY: kill(2) with signal 0 only asks whether the process exists
+    let alive = unsafe { libc::kill(pid, 0) } == 0;
+    assert!(
+        !alive
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .unwrap_or_default()
+                .contains(") Z "),
+        "the agent was stopped"
+    );
+}
