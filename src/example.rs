@@ -104,8 +104,28 @@ pub fn example_seed() -> Seed {
         )],
         ..Default::default()
     });
+    // what the scripted model answers a real agent on that issue (afk sandbox
+    // --model, afk demo --agent claude|codex): it cannot tell, and says so
+    if let Some(docs) = seed.repos.last_mut().and_then(|r| r.issues.first_mut()) {
+        docs.script = Some(vec![
+            sandbox::model_api::Step {
+                shell: Some(format!(
+                    "printf '%s\\n' '{BLOCKED}' >> \"$AFK_PROGRESS_FILE\""
+                )),
+                ..Default::default()
+            },
+            sandbox::model_api::Step {
+                text: Some("I am blocked: the issue does not say which database to use.".into()),
+                ..Default::default()
+            },
+        ]);
+    }
     seed
 }
+
+/// The progress line a blocked agent writes in the demo (the scripted agent's
+/// words, played by the scripted model for a real one).
+pub const BLOCKED: &str = r#"{"status":"blocked","reason":"the issue does not say which database to use","questions":["PostgreSQL or SQLite?"]}"#;
 
 /// The `[runner]` keys that run the scripted demo agent (written to `agent`)
 /// in afk's workspace (SPEC 5.0): it starts in afk's checkout of the run's

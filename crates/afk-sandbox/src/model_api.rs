@@ -97,6 +97,15 @@ pub fn agent_env(url: &str, codex_home: &std::path::Path, root: bool) -> Vec<(St
             "1".to_string(),
         ),
         ("CODEX_HOME".to_string(), codex_home.display().to_string()),
+        // Claude Code's settings and sessions beside Codex's, never the
+        // user's own (whose settings could point it at a real endpoint)
+        (
+            "CLAUDE_CONFIG_DIR".to_string(),
+            codex_home
+                .with_file_name("claude-config")
+                .display()
+                .to_string(),
+        ),
         ("AFK_MODEL_KEY".to_string(), MODEL_KEY.to_string()),
     ];
     if root {

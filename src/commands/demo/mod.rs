@@ -34,6 +34,45 @@ pub struct Args {
     /// (AFK_CANARY_SEED, when set, is used either way)
     #[arg(long)]
     pub random: bool,
+    /// Who plays the agent of the main acts: the real Claude Code or Codex
+    /// (found on PATH) answered by the sandbox's scripted model, or the
+    /// scripted agent [default: claude when it is on PATH, else script]
+    #[arg(long, value_parser = ["claude", "codex", "script"])]
+    pub agent: Option<String>,
+}
+
+/// Who plays the agent (`--agent`): a real program on PATH, or the script.
+fn agent_choice(a: &Args) -> Result<Option<(crate::types::AgentKind, std::path::PathBuf)>> {
+    use crate::types::AgentKind;
+    let find = |prog: &str| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(prog))
+                .find(|p| p.is_file())
+        })
+    };
+    Ok(match a.agent.as_deref() {
+        None => find("claude").map(|p| (AgentKind::Claude, p)),
+        Some("script") => None,
+        Some(name) => {
+            let kind = if name == "codex" {
+                AgentKind::Codex
+            } else {
+                AgentKind::Claude
+            };
+            let install = if name == "codex" {
+                "@openai/codex"
+            } else {
+                "@anthropic-ai/claude-code"
+            };
+            let path = find(name).ok_or_else(|| {
+                crate::command_error::UsageError(format!(
+                    "demo: --agent {name}: `{name}` is not on PATH (npm install -g {install}, or --agent script)"
+                ))
+            })?;
+            Some((kind, path))
+        }
+    })
 }
 
 /// The canary act's routing seed unless `--random` or `AFK_CANARY_SEED` says
@@ -94,6 +133,7 @@ struct Stage {
 /// Start the sandbox in a fresh folder, write the scripted agent, the token
 /// and the first act's config, and record a lesson by hand.
 fn stage(json: bool, a: &Args) -> Result<Stage> {
+    let real = agent_choice(a)?;
     let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
     let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)
@@ -104,13 +144,44 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
-    // the scripted agent brings its own credentials, like any agent
+    let command = match &real {
+        None => agent_command(&sb, &agent),
+        Some((kind, path)) => {
+            let home = dir.join("codex-home");
+            sandbox::model_api::write_codex_home(&home, &sb.url)?;
+            // SAFETY: geteuid(2) cannot fail
+            let root = unsafe { libc::geteuid() } == 0;
+            for (k, v) in sandbox::model_api::agent_env(&sb.url, &home, root) {
+                // SAFETY: no agent runs yet and the sandbox has had no request,
+                // so no thread reads the environment while it changes; the
+                // agents afk starts inherit it
+                unsafe { std::env::set_var(k, v) };
+            }
+            if !json {
+                println!(
+                    "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
+                     the canary, budget, Kubernetes and upgrade acts use the scripted agent\n",
+                    if *kind == crate::types::AgentKind::Codex {
+                        "Codex CLI"
+                    } else {
+                        "Claude Code"
+                    },
+                    path.display()
+                );
+            }
+            format!("agent = \"{kind}\"\nworkspace = \"afk\"")
+        }
+    };
+    if real.is_none() && !json {
+        println!(
+            "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n"
+        );
+    }
     let config_text = format!(
         "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nmax_per_tick = 8\nallowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]\n\
          [runner]\n{command}\n\
          [watch]\nci_contexts = [\"ci/build\"]\n",
-        command = agent_command(&sb, &agent),
     );
     let ctx = act_ctx(&dir.join("afk.toml"), &config_text, json)?;
     // a lesson from an earlier run, recorded by hand: it goes into the next prompt
