@@ -193,6 +193,7 @@ fn prompt_for(
         },
         answers: &w.answers,
         answers_left_out: w.answers_left_out,
+        workspace: cfg.runner.workspace(),
     })
 }
 

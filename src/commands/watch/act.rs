@@ -123,7 +123,23 @@ fn corrective_turn(
         Correction::Review => prompt::Correction::Review(&asked),
         Correction::Conflict => prompt::Correction::Conflict,
     };
-    let text = prompt::corrective(&run.repo, run.issue, turn, &what);
+    let run_dir = w.run_dir(run);
+    let cfg = w.ctx.config();
+    // what the last turn left: the agent's final message, else its output's end
+    let last_turn = crate::run_files::final_message(&run_dir, cfg.runner.agent())
+        .or_else(|| crate::run_files::log_end(&run_dir));
+    let text = prompt::corrective_for(
+        &run.repo,
+        run.issue,
+        turn,
+        &what,
+        &prompt::Restated {
+            title: &run.title,
+            url: &run.url,
+            workspace: cfg.runner.workspace(),
+            last_turn: last_turn.as_deref(),
+        },
+    );
     let budget_usd = crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
     if w.ctx.config().runner.workspace() == crate::types::Workspace::Afk {
         // the last turn's work is on the forge: the next one starts from the
