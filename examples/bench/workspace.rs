@@ -74,7 +74,7 @@ pub fn workspace_bench(dir: &Path) {
     generate(&dir, &remote);
     println!(
         "workspace: a repository of {FILES} files, {} MB of history (made in {:.1} s)",
-        FILES * FILE_BYTES >> 20,
+        (FILES * FILE_BYTES) >> 20,
         t.elapsed().as_secs_f64()
     );
     let url = format!("{}/bench/big.git", sb.url);

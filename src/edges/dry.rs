@@ -333,6 +333,41 @@ impl GitOps for RecordingGit {
     }
 }
 
+/// A dry run's workspace: it makes, pushes and removes nothing, and says
+/// what it would have done.
+pub struct DryWorkspace {
+    pub recorder: Arc<Recorder>,
+}
+
+impl crate::workspace::Checkouts for DryWorkspace {
+    fn make(&self, _: &dyn Forge, at: &crate::workspace::At) -> Result<crate::workspace::Made> {
+        self.recorder
+            .note(format!("make the checkout of {} on {}", at.repo, at.branch));
+        Ok(crate::workspace::Made {
+            base: String::new(),
+            head: String::new(),
+            existed: false,
+        })
+    }
+    fn forward(
+        &self,
+        _: &dyn Forge,
+        at: &crate::workspace::At,
+        turn: u32,
+    ) -> Result<crate::workspace::Forwarded> {
+        self.recorder.note(format!(
+            "forward turn {turn}'s work of run {} to {} {}",
+            at.run_id, at.repo, at.branch
+        ));
+        Ok(crate::workspace::Forwarded::Nothing)
+    }
+    fn remove(&self, at: &crate::workspace::At) -> Result<()> {
+        self.recorder
+            .note(format!("remove the checkout of run {}", at.run_id));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,40 +417,5 @@ mod tests {
                 "acme/api#8: update the branch (merge)".to_string()
             ]
         );
-    }
-}
-
-/// A dry run's workspace: it makes, pushes and removes nothing, and says
-/// what it would have done.
-pub struct DryWorkspace {
-    pub recorder: Arc<Recorder>,
-}
-
-impl crate::workspace::Checkouts for DryWorkspace {
-    fn make(&self, _: &dyn Forge, at: &crate::workspace::At) -> Result<crate::workspace::Made> {
-        self.recorder
-            .note(format!("make the checkout of {} on {}", at.repo, at.branch));
-        Ok(crate::workspace::Made {
-            base: String::new(),
-            head: String::new(),
-            existed: false,
-        })
-    }
-    fn forward(
-        &self,
-        _: &dyn Forge,
-        at: &crate::workspace::At,
-        turn: u32,
-    ) -> Result<crate::workspace::Forwarded> {
-        self.recorder.note(format!(
-            "forward turn {turn}'s work of run {} to {} {}",
-            at.run_id, at.repo, at.branch
-        ));
-        Ok(crate::workspace::Forwarded::Nothing)
-    }
-    fn remove(&self, at: &crate::workspace::At) -> Result<()> {
-        self.recorder
-            .note(format!("remove the checkout of run {}", at.run_id));
-        Ok(())
     }
 }

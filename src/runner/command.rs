@@ -365,7 +365,7 @@ impl super::Runner for CommandRunner {
         _: Option<&super::RunnerHandle>,
         t: &super::Turn,
     ) -> Result<super::RunnerHandle> {
-        let session = crate::run_files::session_id(t.run_dir, self.agent);
+        let session = super::output::session_id(t.run_dir, self.agent);
         let command = if self.resume_command.is_empty() {
             &self.command
         } else {

@@ -73,6 +73,49 @@ pub fn progress_file(path: &Path) -> Progress {
     }
 }
 
+/// The most of an agent's log read for its final message and its session:
+/// its end, where the last turn's records are.
+const RECORDS_TAIL: u64 = 256 << 10;
+
+/// The whole lines of the end of `agent.log` (a line cut by where the read
+/// starts is dropped), for the records a named agent prints last.
+fn last_lines(
+    run_dir: &std::path::Path,
+    each: impl FnOnce(Vec<&[u8]>) -> Option<String>,
+) -> Option<String> {
+    let t = tail(&run_dir.join("agent.log"), RECORDS_TAIL)?;
+    let mut lines: Vec<&[u8]> = t.bytes.split(|b| *b == b'\n').collect();
+    if t.from > 0 && !lines.is_empty() {
+        lines.remove(0);
+    }
+    each(lines)
+}
+
+/// The agent's final message (SPEC 5.5: Claude's last `result`, Codex's last
+/// `agent_message`; none for a custom agent), bounded and sanitised
+/// (`core::final_message`), from the end of the run's `agent.log`. What
+/// `afk runs show` prints and the pull request's body quotes.
+pub fn final_message(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
+    if agent == crate::types::AgentKind::Custom {
+        return None;
+    }
+    last_lines(run_dir, |lines| {
+        crate::core::final_message::final_message(agent, lines)
+    })
+}
+
+/// The agent's own session of its last turn (Claude's `session_id`, Codex's
+/// `thread_id`), from the end of the run's `agent.log`: what a corrective
+/// turn resumes. Only an id `core::agent::is_session_id` accepts.
+pub fn session_id(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
+    if agent == crate::types::AgentKind::Custom {
+        return None;
+    }
+    last_lines(run_dir, |lines| {
+        crate::core::final_message::session_id(agent, lines)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

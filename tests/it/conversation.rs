@@ -314,7 +314,15 @@ mod conflicts {
         assert_eq!(action_of(&r, 1), ("retest".into(), Some("ci-red".into())));
         let retests = bodies(&sb).iter().filter(|b| *b == "/retest").count();
         assert_eq!(retests, 1);
-        // red again on the same head: the turn as before, and no second retest
+        // the old red still on the head: the turn waits for the re-run's result
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+        // the re-run reports pending, then red again on the same head: the
+        // turn as before, and no second retest
+        sb.status("acme/api", "afk/issue-1", "ci/test", "pending");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
+        sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("ci-red".into())));
         assert_eq!(bodies(&sb).iter().filter(|b| *b == "/retest").count(), 1);

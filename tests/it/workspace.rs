@@ -405,11 +405,9 @@ fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
 #[test]
 fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
     // the agent's turn changes the file a person changes on the branch meanwhile
-    let script = format!(
-        "set -eu\necho \"agent's line\" > shared.txt\ngit add -A\ngit commit -qm \"agent: shared\"\n\
-         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n"
-    );
-    let (sb, afk) = setup(&script, "");
+    let script = "set -eu\necho \"agent's line\" > shared.txt\ngit add -A\ngit commit -qm \"agent: shared\"\n\
+         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n";
+    let (sb, afk) = setup(script, "");
     // the branch exists on the forge when the run starts (a re-armed issue)
     sb.commit_as(
         "acme/api",

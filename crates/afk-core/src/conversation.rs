@@ -230,6 +230,25 @@ fn turn_or_escalate(turns_left: bool) -> ConflictStep {
     }
 }
 
+/// SPEC 4.1: after the retest comment on a head, a red CI starts the
+/// corrective turn only once a result was reported after the comment (a
+/// newer status: the re-run's red, or its pending then red); the red still
+/// on the head from before the comment waits. A re-run that never reports is
+/// the stall rule's. Times are the forge's own (the comment's `created_at`,
+/// the statuses' `updated_at`), so no clock but the forge's is compared.
+pub fn retest_waits(
+    retest_sha: Option<&str>,
+    ci_sha: Option<&str>,
+    retest_at: Option<time::OffsetDateTime>,
+    newest_status_at: Option<time::OffsetDateTime>,
+) -> bool {
+    let on_this_head = retest_sha.is_some() && retest_sha == ci_sha;
+    match (on_this_head, retest_at) {
+        (true, Some(at)) => newest_status_at.is_none_or(|s| s <= at),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,6 +616,68 @@ mod tests {
         ];
         for (outcome, turns_left, want) in cases {
             assert_eq!(after_update(&outcome, turns_left), want, "{outcome:?}");
+        }
+    }
+
+    #[test]
+    fn a_retest_waits_for_a_result_reported_after_its_comment() {
+        use time::macros::datetime;
+        let at = Some(datetime!(2026-01-01 12:00:00 UTC));
+        let before = Some(datetime!(2026-01-01 11:59:00 UTC));
+        let after = Some(datetime!(2026-01-01 12:00:01 UTC));
+        let cases = [
+            (
+                "the old red, from before the comment",
+                Some("h1"),
+                Some("h1"),
+                at,
+                before,
+                true,
+            ),
+            (
+                "no status at all yet",
+                Some("h1"),
+                Some("h1"),
+                at,
+                None,
+                true,
+            ),
+            (
+                "the same moment is not after",
+                Some("h1"),
+                Some("h1"),
+                at,
+                at,
+                true,
+            ),
+            (
+                "the re-run reported",
+                Some("h1"),
+                Some("h1"),
+                at,
+                after,
+                false,
+            ),
+            (
+                "a new head: its own first red",
+                Some("h1"),
+                Some("h2"),
+                at,
+                before,
+                false,
+            ),
+            ("no retest posted", None, Some("h1"), None, before, false),
+            (
+                "a retest from before this was recorded: no time",
+                Some("h1"),
+                Some("h1"),
+                None,
+                before,
+                false,
+            ),
+        ];
+        for (name, sha, ci, retest_at, newest, want) in cases {
+            assert_eq!(retest_waits(sha, ci, retest_at, newest), want, "{name}");
         }
     }
 }

@@ -321,7 +321,7 @@ pub fn corrective_for(
             .rev()
             .nth(LAST_TURN_MAX)
             .map_or(0, |(i, _)| i);
-        s.push_str("\n");
+        s.push('\n');
         s.push_str(&fenced(
             "What your last turn ended with (its final message or the end of its output):",
             &last[at..],

@@ -98,6 +98,9 @@ pub struct Talk {
     pub conflict: Option<crate::conversation::ConflictStep>,
     /// `watch.retest_comment` is set and not yet posted on this head
     pub retest_due: bool,
+    /// the retest comment is posted on this head and no result came after
+    /// it (`conversation::retest_waits`): the red is the old one
+    pub retest_waiting: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -381,6 +384,7 @@ pub fn next_action(s: &RunState) -> Action {
             match ci {
                 // the first red on a head asks CI once to run again
                 Checks::Failure if s.talk.retest_due => Action::Retest,
+                Checks::Failure if s.talk.retest_waiting => Action::Wait(Wait::Ci),
                 Checks::Failure if budget_left => Action::CorrectiveTurn(Correction::CiRed),
                 Checks::Failure => Action::Escalate(Escalation::CiRed),
                 Checks::Success => Action::Wait(Wait::Merge),
@@ -1315,5 +1319,25 @@ mod tests {
             });
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn row_a_red_ci_waits_for_the_retests_result_then_turns() {
+        let red = |waiting| {
+            with(|s| {
+                s.ci = Checks::Failure;
+                s.talk.retest_waiting = waiting;
+            })
+        };
+        assert_eq!(
+            red(true),
+            Action::Wait(Wait::Ci),
+            "the old red, before the re-run reported"
+        );
+        assert_eq!(
+            red(false),
+            Action::CorrectiveTurn(Correction::CiRed),
+            "the re-run is red too"
+        );
     }
 }

@@ -305,7 +305,12 @@ impl Git {
         if std::fs::read_to_string(&p).ok().as_deref() != Some(ASKPASS) {
             std::fs::create_dir_all(&self.work_dir)
                 .with_context(|| format!("git: cannot create {}", self.work_dir.display()))?;
-            let tmp = self.work_dir.join(".afk-askpass.tmp");
+            // one name per writer: two threads of a tick may write it at once
+            static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = self
+                .work_dir
+                .join(format!(".afk-askpass.tmp.{}.{n}", std::process::id()));
             std::fs::write(&tmp, ASKPASS)
                 .with_context(|| format!("git: cannot write {}", tmp.display()))?;
             std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o700))?;

@@ -593,7 +593,7 @@ impl Workspace {
         match self.push_once(cache, p, work, seen.as_deref()) {
             Ok(()) => {
                 self.set_ref(cache, &forge_ref, Some(work))?;
-                return Ok(self.pushed(cache, p, start, work));
+                Ok(self.pushed(cache, p, start, work))
             }
             Err(e) => {
                 let remote = self.refresh(cache, p.url, p.branch)?;

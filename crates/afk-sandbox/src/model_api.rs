@@ -461,7 +461,8 @@ mod tests {
 
     #[test]
     fn the_issue_is_the_one_afks_prompt_names() {
-        let cases: Vec<(Vec<&str>, Option<(&str, u64)>)> = vec![
+        type Case<'a> = (Vec<&'a str>, Option<(&'a str, u64)>);
+        let cases: Vec<Case> = vec![
             (
                 vec!["- Repository: acme/api\n- Issue: #7 (http://x)\n"],
                 Some(("acme/api", 7)),

@@ -157,6 +157,9 @@ const MIGRATIONS: &[&str] = &[
     // 17: what afk last pushed to an upgrade PR's branch, on which main
     // (upgrades.rs: own branches kept current)
     upgrades::PUSHED_SCHEMA,
+    // 18: when the retest comment was made, by the forge's clock (talk.rs):
+    // a red CI waits for a result reported after it (SPEC 4.1)
+    talk::RETEST_AT_SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -8,6 +8,9 @@ use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
+/// Migration 18: when the retest comment was made (SPEC 4.1).
+pub const RETEST_AT_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN retest_at TEXT;";
+
 pub const SCHEMA: &str = "CREATE TABLE talk (
         run_id INTEGER PRIMARY KEY,
         review_turns INTEGER NOT NULL DEFAULT 0,
@@ -44,6 +47,9 @@ pub struct Talk {
     pub update_base: Option<String>,
     /// the head SHA afk posted `watch.retest_comment` on
     pub retest_sha: Option<String>,
+    /// when the forge says that comment was made (its `created_at`): a CI
+    /// result counts for the retest only when reported after it
+    pub retest_at: Option<String>,
 }
 
 /// One review or comment afk looked at: `kind` `review` or `comment`, what
@@ -64,7 +70,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
-                        update_base, retest_sha
+                        update_base, retest_sha, retest_at
                  FROM talk WHERE run_id = ?1",
                 [run],
                 |r| {
@@ -77,6 +83,7 @@ impl Store {
                         stopped_by: r.get(5)?,
                         update_base: r.get(6)?,
                         retest_sha: r.get(7)?,
+                        retest_at: r.get(8)?,
                     })
                 },
             )
@@ -90,8 +97,8 @@ impl Store {
             .execute(
                 "INSERT OR REPLACE INTO talk
                  (run_id, review_turns, turn_started_at, held_by, held_since, held_secs, stopped_by,
-                  update_base, retest_sha)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                  update_base, retest_sha, retest_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
                     run,
                     t.review_turns as i64,
@@ -101,7 +108,8 @@ impl Store {
                     t.held_secs as i64,
                     t.stopped_by,
                     t.update_base,
-                    t.retest_sha
+                    t.retest_sha,
+                    t.retest_at
                 ],
             )
             .map_err(|e| self.err(e))?;

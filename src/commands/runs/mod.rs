@@ -96,6 +96,10 @@ struct Shown<'a> {
     timeline: Vec<Moment<'a>>,
     outcome: Option<&'a str>,
     run_dir: String,
+    /// the agent's checkout (SPEC 5.0.7), while it is there: a run that
+    /// ended removed it, an escalated run keeps it for a person
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checkout: Option<String>,
     files: &'a [String],
     /// the progress file's last lines, each cleaned to one line
     progress: Vec<String>,
@@ -276,6 +280,19 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
             .collect(),
         outcome: outcome.as_ref().map(|o| o.0.as_str()),
         run_dir: run_dir.to_string_lossy().into_owned(),
+        checkout: (ctx.config().runner.workspace() == crate::types::Workspace::Afk)
+            .then(|| {
+                let at = crate::workspace::At {
+                    repo: &r.repo,
+                    issue: r.issue,
+                    run_id: r.id,
+                    run_dir: &run_dir,
+                    branch: &r.branch,
+                };
+                crate::workspace::workdir_of(ctx.config(), &at)
+            })
+            .filter(|w| w.join(".git").exists())
+            .map(|w| w.to_string_lossy().into_owned()),
         files: &files,
         progress: crate::core::progress::lines(progress, PROGRESS_LINES),
         progress_skipped_lines: read.skipped,
@@ -416,6 +433,9 @@ fn human_show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
                 i.outcome
             ));
         }
+    }
+    if let Some(c) = &doc.checkout {
+        h.push_str(&format!("\nthe agent's checkout (on this host): {c}\n"));
     }
     h.push_str(&format!("\nfiles in {} (on this host):\n", doc.run_dir));
     for f in doc.files {

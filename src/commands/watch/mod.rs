@@ -366,6 +366,16 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
             retest_due: !cfg.watch.retest_comment.is_empty()
                 && seen.ci_sha.is_some()
                 && seen.heard.talk.retest_sha != seen.ci_sha,
+            retest_waiting: crate::core::conversation::retest_waits(
+                seen.heard.talk.retest_sha.as_deref(),
+                seen.ci_sha.as_deref(),
+                seen.heard
+                    .talk
+                    .retest_at
+                    .as_deref()
+                    .and_then(crate::clock::parse),
+                seen.ci_newest_at,
+            ),
         },
     }
 }

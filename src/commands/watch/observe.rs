@@ -22,6 +22,8 @@ pub(crate) struct Seen {
     pub pr: Option<PullRequest>,
     pub ci: Verdict,
     pub ci_sha: Option<String>,
+    /// when the newest status on the PR's head was reported (the forge's clock)
+    pub ci_newest_at: Option<OffsetDateTime>,
     pub deploy: Checks,
     pub agent: Agent,
     pub handle: Option<RunnerHandle>,
@@ -198,7 +200,8 @@ fn checks(
     w: &Watch,
     run: &Run,
     pr: Option<&PullRequest>,
-) -> Result<(Verdict, Option<String>, Checks)> {
+) -> Result<(Verdict, Option<String>, Checks, Option<OffsetDateTime>)> {
+    let mut newest = None;
     let cfg = w.ctx.config();
     let mut ci = Verdict {
         checks: Checks::None,
@@ -212,6 +215,12 @@ fn checks(
         let st = w.forge.combined_status(&run.repo, &p.head.sha)?;
         ci = ci::verdict(&cfg.watch.ci_contexts, &st.state, &lines(&st));
         ci_sha = Some(p.head.sha.clone());
+        newest = st
+            .statuses
+            .iter()
+            .flatten()
+            .filter_map(|s| s.updated_at.as_deref().and_then(crate::clock::parse))
+            .max();
     }
     let mut deploy = Checks::None;
     if let Some(p) = pr.filter(|p| p.merged)
@@ -222,7 +231,7 @@ fn checks(
         let required = std::slice::from_ref(&cfg.watch.deploy_context);
         deploy = ci::verdict(required, &st.state, &lines(&st)).checks;
     }
-    Ok((ci, ci_sha, deploy))
+    Ok((ci, ci_sha, deploy, newest))
 }
 
 /// The progress clocks: when the run last changed and since when its PR has
@@ -311,7 +320,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         super::talk::hear(w, store, &mut run, pr.as_ref())?
     };
     let run = &run;
-    let (ci, ci_sha, deploy) = checks(w, run, pr.as_ref())?;
+    let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;
     let progress_path = run_dir.join("progress.jsonl");
@@ -353,6 +362,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         pr,
         ci,
         ci_sha,
+        ci_newest_at,
         deploy,
         agent: agent.agent,
         handle: run.handle.clone(),

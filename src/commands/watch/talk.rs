@@ -339,9 +339,20 @@ pub(super) fn retest(
     };
     let mut talk = seen.heard.talk.clone();
     talk.retest_sha = seen.ci_sha.clone();
+    // recorded before the comment: a comment whose answer is lost is never
+    // posted twice; its time, by the forge's clock, follows once known
+    talk.retest_at = Some(crate::clock::ts(w.now));
     store.set_talk(run.id, &talk)?;
-    w.forge
-        .create_comment(&run.repo, pr.number, &w.ctx.config().watch.retest_comment)?;
+    let posted =
+        w.forge
+            .create_comment(&run.repo, pr.number, &w.ctx.config().watch.retest_comment)?;
+    if let Some(at) = posted
+        .created_at
+        .filter(|t| crate::clock::parse(t).is_some())
+    {
+        talk.retest_at = Some(at);
+        store.set_talk(run.id, &talk)?;
+    }
     super::comments::update_checklist(
         w,
         store,

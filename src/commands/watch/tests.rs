@@ -86,6 +86,7 @@ fn seen() -> Seen {
             waiting: vec![],
         },
         ci_sha: None,
+        ci_newest_at: None,
         deploy: Checks::None,
         agent: Agent::Running,
         handle: None,
