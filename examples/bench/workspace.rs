@@ -11,8 +11,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const FILES: usize = 20_000;
-/// random bytes per file: ~200 MB of history that does not compress
-const FILE_BYTES: usize = 10 * 1024;
+/// random bytes per file, rewritten in each of ROUNDS commits: a work tree of
+/// ~20 MB over ~200 MB of history that does not compress
+const FILE_BYTES: usize = 1024;
+const ROUNDS: usize = 10;
 const RUNS: usize = 5;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -33,27 +35,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// A repository of FILES files of random bytes, pushed to the sandbox's `bench/big`.
+/// A repository of FILES files of random bytes, each rewritten in ROUNDS
+/// commits, pushed to the sandbox's `bench/big`.
 fn generate(dir: &Path, remote: &Path) {
     let w = dir.join("gen");
     std::fs::create_dir_all(&w).unwrap();
     git(&w, &["init", "-q", "-b", "main"]);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut buf = vec![0u8; FILE_BYTES];
-    for i in 0..FILES {
-        for b in buf.iter_mut() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            *b = x as u8;
+    for round in 0..ROUNDS {
+        for i in 0..FILES {
+            for b in buf.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            let sub = w.join(format!("d{:03}", i / 100));
+            std::fs::create_dir_all(&sub).unwrap();
+            std::fs::write(sub.join(format!("f{i:05}.bin")), &buf).unwrap();
         }
-        let sub = w.join(format!("d{:03}", i / 100));
-        std::fs::create_dir_all(&sub).unwrap();
-        std::fs::write(sub.join(format!("f{i:05}.bin")), &buf).unwrap();
+        git(&w, &["add", "-A"]);
+        git(&w, &["commit", "-qm", &format!("round {round}")]);
     }
-    git(&w, &["add", "-A"]);
-    git(&w, &["commit", "-qm", "big"]);
-    git(&w, &["push", "-q", remote.to_str().unwrap(), "main"]);
+    git(
+        &w,
+        &["push", "-q", "--force", remote.to_str().unwrap(), "main"],
+    );
 }
 
 pub fn workspace_bench(dir: &Path) {
@@ -73,8 +81,9 @@ pub fn workspace_bench(dir: &Path) {
     let t = Instant::now();
     generate(&dir, &remote);
     println!(
-        "workspace: a repository of {FILES} files, {} MB of history (made in {:.1} s)",
+        "workspace: a repository of {FILES} files ({} MB), {} MB of history (made in {:.1} s)",
         (FILES * FILE_BYTES) >> 20,
+        (FILES * FILE_BYTES * ROUNDS) >> 20,
         t.elapsed().as_secs_f64()
     );
     let url = format!("{}/bench/big.git", sb.url);
