@@ -333,3 +333,46 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
         "the agent was stopped"
     );
 }
+
+#[test]
+fn the_demo_plays_its_story_with_each_real_program() {
+    let Some(bin) = programs() else {
+        return;
+    };
+    for (agent, name) in [("claude", "Claude Code"), ("codex", "Codex CLI")] {
+        let home = Scratch::new();
+        let path = std::env::var("PATH").unwrap_or_default();
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(["demo", "--agent", agent])
+            .env("PATH", format!("{}:{path}", bin.display()))
+            .env("HOME", &home.dir)
+            .env_remove("AFK_FORGE_TOKEN")
+            .timeout(std::time::Duration::from_secs(300))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{agent}: {text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!("the agent is the real {name}")),
+            "{agent}: says which: {text}"
+        );
+        let row = |words: &[&str]| {
+            text.lines()
+                .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
+        };
+        for words in [
+            &["acme/docs#1", "escalate", "blocked"][..],
+            &["acme/api#1", "succeed"],
+            &["acme/api#2", "corrective_turn", "ci-red"],
+            &["acme/api#2", "corrective_turn", "review"],
+            &["acme/api#2", "succeed"],
+            &["acme/pay#1", "escalate", "over-budget"],
+        ] {
+            assert!(row(words), "{agent}: no row with {words:?}:\n{text}");
+        }
+    }
+}

@@ -17,10 +17,13 @@ const DAY_USD: &str = "1.00";
 pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
-    agent: &std::path::Path,
+    (agent, real): (&std::path::Path, Option<crate::types::AgentKind>),
     show: &mut Show,
 ) -> Result<()> {
-    let ctx = world(sb, dir, agent, show.json)?;
+    let ctx = world(sb, dir, (agent, real), show.json)?;
+    if let Some(kind) = real {
+        return real_act(&ctx, dir, kind, show);
+    }
     show.say(&format!(
         "== the budget act: [budget] run_usd = {RUN_USD}, day_usd = {DAY_USD} ({})",
         dir.join("budget.toml").display()
@@ -56,27 +59,100 @@ pub(super) fn act(
     Ok(())
 }
 
+/// The act with a real agent (SPEC 9): every answer of its model reports
+/// a costly number of input tokens, so Claude Code stops itself inside the turn at its
+/// `--max-budget-usd` (what is left of run_usd), and Codex's priced usage
+/// is over the limit when its turn ends; watch escalates `over-budget`.
+fn real_act(
+    ctx: &Session,
+    dir: &std::path::Path,
+    kind: crate::types::AgentKind,
+    show: &mut Show,
+) -> Result<()> {
+    show.say(&format!(
+        "== the budget act: [budget] run_usd = {RUN_USD}, day_usd = {DAY_USD} ({})",
+        dir.join("budget.toml").display()
+    ));
+    show.say(&format!(
+        "   acme/pay has two ready issues; every answer of {kind}'s model reports a costly number of tokens
+"
+    ));
+    let poll = crate::commands::poll::tick(ctx)?;
+    let run = super::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
+    show.step("afk poll (nothing spent today yet)", poll.done());
+    wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
+    show.say(match kind {
+        crate::types::AgentKind::Claude => {
+            "   claude stopped itself at --max-budget-usd (AFK_BUDGET_USD, what is left of run_usd) ...\n"
+        }
+        _ => "   codex ended its turn, its token usage priced by [runner.prices] ...\n",
+    });
+    show.step(
+        "afk watch (over budget.run_usd: a person gets the issue with the figures)",
+        crate::commands::watch::tick(ctx)?.done(),
+    );
+    show.step(
+        "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",
+        crate::commands::poll::tick(ctx)?.done(),
+    );
+    Ok(())
+}
+
 /// A world of its own (config, state, run folders) on the same sandbox:
-/// `acme/pay` with two ready issues, the scripted agent in `spend` mode.
+/// `acme/pay` with two ready issues, the scripted agent in `spend` mode, or a
+/// real agent whose model's every answer is expensive.
 fn world(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
-    agent: &std::path::Path,
+    (agent, real): (&std::path::Path, Option<crate::types::AgentKind>),
     json: bool,
 ) -> Result<Session> {
-    let seed = armed_repo(
+    let mut seed = armed_repo(
         "acme/pay",
         &[(1, "Retry failed payments"), (2, "Refund endpoint")],
     );
+    // Codex's under the size at which it compacts its thread (its history,
+    // which the script counts steps in, would start over)
+    let tokens = match real {
+        Some(crate::types::AgentKind::Codex) => 50_000,
+        _ => 250_000,
+    };
+    let costly = Some(sandbox::model_api::Usage {
+        input: tokens,
+        output: 10,
+        cached: 0,
+    });
+    for i in &mut seed.repos[0].issues {
+        i.script = Some(vec![
+            sandbox::model_api::Step {
+                shell: Some("true".into()),
+                usage: costly,
+                ..Default::default()
+            },
+            sandbox::model_api::Step {
+                text: Some("Still going round in circles.".into()),
+                usage: costly,
+                ..Default::default()
+            },
+        ]);
+    }
     seed_sandbox(sb, seed)?;
+    let runner = match real {
+        Some(kind) => format!(
+            "agent = \"{kind}\"\nworkspace = \"afk\"\n[runner.prices]\ninput = 25.0\ncached_input = 2.5\noutput = 100.0"
+        ),
+        None => format!(
+            "command = [\"env\", \"AFK_DEMO_MODE=spend\", \"AFK_DEMO_COST={SPENT}\", \"sh\", \"{}\"]",
+            agent.display()
+        ),
+    };
     let config_text = format!(
         "state_path = \"budget.db\"\nruns_dir = \"budget-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/pay\"]\n\
-         [runner]\ncommand = [\"env\", \"AFK_DEMO_MODE=spend\", \"AFK_DEMO_COST={SPENT}\", \"sh\", \"{agent}\"]\n\
+         [runner]\n{runner}\n\
          [budget]\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
         forge = forge_keys(sb),
-        agent = agent.display()
     );
     super::act_ctx(&dir.join("budget.toml"), &config_text, json)
 }

@@ -101,7 +101,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
     canary::act(sb, dir, agent, a.keep, &page, &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
-    budget::act(sb, dir, agent, &mut show)?;
+    budget::act(sb, dir, (agent, stage.real), &mut show)?;
     let budget_ticks = std::mem::take(&mut show.ticks);
     kubernetes::act(sb, dir, agent, &mut show)?;
     let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
@@ -127,6 +127,8 @@ struct Stage {
     dir: std::path::PathBuf,
     sb: sandbox::Sandbox,
     agent: std::path::PathBuf,
+    /// the real program that plays the agent (`--agent`), if any
+    real: Option<crate::types::AgentKind>,
     ctx: Session,
 }
 
@@ -160,7 +162,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
             if !json {
                 println!(
                     "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
-                     the canary, budget, Kubernetes and upgrade acts use the scripted agent\n",
+                     the canary, Kubernetes and upgrade acts use the scripted agent\n",
                     if *kind == crate::types::AgentKind::Codex {
                         "Codex CLI"
                     } else {
@@ -169,7 +171,11 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
                     path.display()
                 );
             }
-            format!("agent = \"{kind}\"\nworkspace = \"afk\"")
+            // Codex reports tokens: priced as a mid-size model's, to show a spend
+            format!(
+                "agent = \"{kind}\"\nworkspace = \"afk\"\n\
+                 [runner.prices]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0"
+            )
         }
     };
     if real.is_none() && !json {
@@ -200,6 +206,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
         dir,
         sb,
         agent,
+        real: real.map(|(k, _)| k),
         ctx,
     })
 }
