@@ -26,6 +26,14 @@ use super::{Credentials, Git};
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
 
+/// afk's identity on the commits it makes in the workspace (leftovers, merges).
+const IDENT: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", super::AFK_NAME),
+    ("GIT_AUTHOR_EMAIL", super::AFK_EMAIL),
+    ("GIT_COMMITTER_NAME", super::AFK_NAME),
+    ("GIT_COMMITTER_EMAIL", super::AFK_EMAIL),
+];
+
 /// One file of the agent's at most (GitHub refuses larger ones too).
 pub const MAX_FILE_BYTES: u64 = 100 << 20;
 /// The agent's checkout: what afk reads or commits of it at most.
@@ -523,18 +531,12 @@ impl Workspace {
             return Ok(Ok(None));
         }
         let message = format!("Uncommitted changes left by turn {turn}");
-        let ident = [
-            ("GIT_AUTHOR_NAME", super::AFK_NAME),
-            ("GIT_AUTHOR_EMAIL", super::AFK_EMAIL),
-            ("GIT_COMMITTER_NAME", super::AFK_NAME),
-            ("GIT_COMMITTER_EMAIL", super::AFK_EMAIL),
-        ];
         let sha = self.git.run_env(
             Some(cache),
             None,
             &["commit-tree", &tree, "-p", base, "-m", &message],
             None,
-            &ident,
+            &IDENT,
         )?;
         Ok(Ok(Some(sha)))
     }
@@ -690,12 +692,6 @@ impl Workspace {
                         "Merge {} as the forge has it into the turn's work",
                         p.branch
                     );
-                    let ident = [
-                        ("GIT_AUTHOR_NAME", super::AFK_NAME),
-                        ("GIT_AUTHOR_EMAIL", super::AFK_EMAIL),
-                        ("GIT_COMMITTER_NAME", super::AFK_NAME),
-                        ("GIT_COMMITTER_EMAIL", super::AFK_EMAIL),
-                    ];
                     Some(self.git.run_env(
                         Some(cache),
                         None,
@@ -710,7 +706,7 @@ impl Workspace {
                             &message,
                         ],
                         None,
-                        &ident,
+                        &IDENT,
                     )?)
                 }
                 Err(_) => None,

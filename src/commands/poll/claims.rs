@@ -264,6 +264,41 @@ pub struct On<'a> {
     pub book: &'a crate::budget::Book,
 }
 
+/// The run marked failed with `msg` (nothing started): the words, and the
+/// store's own error when it could not record it.
+fn failed(store: &Store, run_id: crate::types::RunId, msg: String) -> String {
+    match store.mark_failed(run_id, &msg) {
+        Ok(()) => msg,
+        Err(e2) => format!("{msg}; and {e2:#}"),
+    }
+}
+
+/// The agent's checkout of the run's branch (SPEC 5.0.1) in afk's workspace,
+/// before its first turn; the error's words when it cannot be made.
+fn checkout(
+    ctx: &Session,
+    on: &On,
+    w: &Winner,
+    run_id: crate::types::RunId,
+    (run_dir, branch): (&std::path::Path, &str),
+) -> Result<(), String> {
+    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
+        return Ok(());
+    }
+    let at = crate::workspace::At {
+        repo: &w.repo,
+        issue: w.issue.number,
+        run_id,
+        run_dir,
+        branch,
+    };
+    on.workspace
+        .make(on.forge, &at)
+        .map_err(|e| format!("the agent's checkout could not be made: {e:#}"))?;
+    crate::crash::point("poll:checkout");
+    Ok(())
+}
+
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
 /// the state left behind is one the next tick resolves.
 pub fn dispatch_one(
@@ -287,25 +322,10 @@ pub fn dispatch_one(
     crate::crash::point("poll:claimed");
     let text = prompt_for(ctx, journal, t, w);
     let run_dir = ctx.runs_dir().join(run_id.to_string());
-    let at = crate::workspace::At {
-        repo: &w.repo,
-        issue: w.issue.number,
-        run_id,
-        run_dir: &run_dir,
-        branch: &branch,
-    };
-    if cfg.runner.workspace() == crate::types::Workspace::Afk
-        && let Err(e) = on.workspace.make(forge, &at)
-    {
+    if let Err(msg) = checkout(ctx, on, w, run_id, (&run_dir, &branch)) {
         // nothing started, nothing labelled: a later tick tries the issue again
-        let msg = format!("the agent's checkout could not be made: {e:#}");
-        let msg = match store.mark_failed(run_id, &msg) {
-            Ok(()) => msg,
-            Err(e2) => format!("{msg}; and {e2:#}"),
-        };
-        return (None, Some(fail(msg)));
+        return (None, Some(fail(failed(&store, run_id, msg))));
     }
-    crate::crash::point("poll:checkout");
     let started = runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
         repo: &w.repo,
@@ -327,11 +347,7 @@ pub fn dispatch_one(
             return (None, Some(fail(format!("run {run_id}: {e:#}"))));
         }
         Err(e) => {
-            let msg = format!("agent start failed: {e:#}");
-            let msg = match store.mark_failed(run_id, &msg) {
-                Ok(()) => msg,
-                Err(e2) => format!("{msg}; and {e2:#}"),
-            };
+            let msg = failed(&store, run_id, format!("agent start failed: {e:#}"));
             return (None, Some(fail(msg)));
         }
     };

@@ -105,41 +105,7 @@ fn corrective_turn(
         super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
     }
     store.set_talk(run.id, &talk)?;
-    let asked: Vec<prompt::Asked> = seen
-        .heard
-        .asked
-        .iter()
-        .map(|a| prompt::Asked {
-            author: &a.author,
-            review: a.review,
-            body: &a.body,
-            comments: &a.comments,
-            cut: a.cut,
-        })
-        .collect();
-    let what = match kind {
-        Correction::NoPr => prompt::Correction::NoPr,
-        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
-        Correction::Review => prompt::Correction::Review(&asked),
-        Correction::Conflict => prompt::Correction::Conflict,
-    };
-    let run_dir = w.run_dir(run);
-    let cfg = w.ctx.config();
-    // what the last turn left: the agent's final message, else its output's end
-    let last_turn = crate::run_files::final_message(&run_dir, cfg.runner.agent())
-        .or_else(|| crate::run_files::log_end(&run_dir));
-    let text = prompt::corrective_for(
-        &run.repo,
-        run.issue,
-        turn,
-        &what,
-        &prompt::Restated {
-            title: &run.title,
-            url: &run.url,
-            workspace: cfg.runner.workspace(),
-            last_turn: last_turn.as_deref(),
-        },
-    );
+    let text = corrective_prompt(w, run, seen, turn, kind);
     let budget_usd = crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
     if w.ctx.config().runner.workspace() == crate::types::Workspace::Afk {
         // the last turn's work is on the forge: the next one starts from the
@@ -177,6 +143,46 @@ fn corrective_turn(
     };
     store.set_handle(run.id, &handle)?;
     update_checklist(w, store, run, &checklist_for(w, seen, run, turn, None))
+}
+
+/// A corrective turn's prompt: what is wrong, with the issue and what the
+/// last turn ended with restated (its final message, else its log's end).
+fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correction) -> String {
+    let asked: Vec<prompt::Asked> = seen
+        .heard
+        .asked
+        .iter()
+        .map(|a| prompt::Asked {
+            author: &a.author,
+            review: a.review,
+            body: &a.body,
+            comments: &a.comments,
+            cut: a.cut,
+        })
+        .collect();
+    let what = match kind {
+        Correction::NoPr => prompt::Correction::NoPr,
+        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
+        Correction::Review => prompt::Correction::Review(&asked),
+        Correction::Conflict => prompt::Correction::Conflict,
+    };
+    let run_dir = w.run_dir(run);
+    let cfg = w.ctx.config();
+    // what the last turn left: the agent's final message, else its output's end
+    let last_turn = crate::run_files::final_message(&run_dir, cfg.runner.agent())
+        .or_else(|| crate::run_files::log_end(&run_dir));
+    prompt::corrective_for(
+        &run.repo,
+        run.issue,
+        turn,
+        &what,
+        &prompt::Restated {
+            title: &run.title,
+            url: &run.url,
+            workspace: cfg.runner.workspace(),
+            last_turn: last_turn.as_deref(),
+        },
+    )
 }
 
 fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {

@@ -296,18 +296,28 @@ fn clocks(
     Ok(last)
 }
 
-pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
-    let run_dir = w.run_dir(run);
-    // a turn an earlier step began and never heard back from: finished first
-    if let Err(e) = w.runner.settle(run.handle.as_ref(), &run_dir) {
+/// The agent as its runner sees it (a turn an earlier step began and never
+/// heard back from finished first), and the ended turn's work forwarded to
+/// the forge, afk's PR opened (SPEC 5.0), before the PR is looked for.
+fn agent_first(
+    w: &Watch,
+    run: &Run,
+    run_dir: &std::path::Path,
+) -> Result<(crate::runner::Observed, super::forward::Forward)> {
+    if let Err(e) = w.runner.settle(run.handle.as_ref(), run_dir) {
         crate::log::warn(&format!(
             "run {}: the agent is still starting: {e:#}",
             run.id
         ));
     }
-    let agent = w.runner.observe(run.handle.as_ref(), &run_dir)?;
-    // the ended turn's work reaches the forge (and afk's PR opens) first
-    let forwarded = super::forward::step(w, run, &run_dir, agent.agent)?;
+    let agent = w.runner.observe(run.handle.as_ref(), run_dir)?;
+    let forwarded = super::forward::step(w, run, run_dir, agent.agent)?;
+    Ok((agent, forwarded))
+}
+
+pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+    let run_dir = w.run_dir(run);
+    let (agent, forwarded) = agent_first(w, run, &run_dir)?;
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let pr = find_pr(w, run)?;
     let mut run = run.clone();

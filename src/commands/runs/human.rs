@@ -1,0 +1,115 @@
+//! `afk runs show` for people: the run, its timeline, what the agent said,
+//! and the files of its run folder.
+
+use super::{Shown, duration_s, human_duration};
+use crate::store::runs::Run;
+use time::OffsetDateTime;
+
+pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
+    let mut h = format!(
+        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}, spend {}\n",
+        r.id,
+        r.repo,
+        r.issue,
+        crate::core::sanitize::one_line(&r.title, 120),
+        r.state,
+        r.end_reason
+            .as_deref()
+            .map(|x| format!(" ({x})"))
+            .unwrap_or_default(),
+        r.branch,
+        r.turns,
+        human_duration(duration_s(r, now)),
+        r.spend_usd
+            .map_or("not reported".into(), crate::core::spend::usd),
+    );
+    if !doc.spend_sources.is_empty() {
+        let parts: Vec<String> = doc
+            .spend_sources
+            .iter()
+            .map(|f| {
+                let what = f.turn.map_or("thread".to_string(), |t| format!("turn {t}"));
+                format!("{what} {} ({})", crate::core::spend::usd(f.usd), f.source)
+            })
+            .collect();
+        h.push_str(&format!("spend read from: {}\n", parts.join(", ")));
+    }
+    if let Some(p) = doc.phase {
+        h.push_str(&format!(
+            "agent phase: {p} ({})\n",
+            doc.phase_at.unwrap_or("-")
+        ));
+    }
+    if let Some(code) = doc.exit_status.filter(|c| *c != 0) {
+        h.push_str(&format!("agent exited with status {code}\n"));
+    }
+    h.push('\n');
+    for m in &doc.timeline {
+        h.push_str(&format!(
+            "  {:<20}  {}\n",
+            crate::clock::shown(m.at),
+            m.what
+        ));
+    }
+    if let Some(m) = &doc.final_message {
+        let fence = crate::core::sanitize::fence_for(m);
+        h.push_str(&format!(
+            "\nfinal message (the agent's own words):\n{fence}text\n{}\n{fence}\n",
+            crate::core::sanitize::for_terminal(m)
+        ));
+    }
+    if let Some(end) = &doc.log_end {
+        h.push_str(&format!(
+            "\nthe end of agent.log:\n{}\n",
+            crate::core::sanitize::for_terminal(end)
+        ));
+    }
+    if !doc.conversation.is_empty() {
+        h.push_str("\nreviews and commands:\n");
+        for i in &doc.conversation {
+            h.push_str(&format!(
+                "  {:<20}  {} {} by {}: {} — {}\n",
+                i.at,
+                i.kind,
+                i.item,
+                crate::core::sanitize::one_line(&i.author, 60),
+                crate::core::sanitize::one_line(&i.what, 100),
+                i.outcome
+            ));
+        }
+    }
+    files_part(&mut h, doc);
+    h
+}
+
+/// The checkout, the run folder's files, the progress file and the log.
+fn files_part(h: &mut String, doc: &Shown) {
+    if let Some(c) = &doc.checkout {
+        h.push_str(&format!("\nthe agent's checkout (on this host): {c}\n"));
+    }
+    h.push_str(&format!("\nfiles in {} (on this host):\n", doc.run_dir));
+    for f in doc.files {
+        h.push_str(&format!("  {f}\n"));
+    }
+    if doc.progress_skipped_lines > 0 {
+        h.push_str(&format!(
+            "\n(progress.jsonl: {} line(s) over {} MiB skipped; afk reads its last {} MiB)\n",
+            doc.progress_skipped_lines,
+            crate::core::progress::MAX_LINE >> 20,
+            crate::core::progress::TAIL_BYTES >> 20,
+        ));
+    }
+    if !doc.progress.is_empty() {
+        h.push_str("\n--- progress.jsonl ---\n");
+        for l in &doc.progress {
+            h.push_str(&format!("{l}\n"));
+        }
+    }
+    if let Some(text) = doc.agent_log {
+        h.push_str("\n--- agent.log ---\n");
+        h.push_str(text);
+        if !text.ends_with('\n') {
+            h.push('\n');
+        }
+    }
+}
