@@ -30,7 +30,7 @@ pub fn stopping() -> Option<Stop> {
 
 /// Start the tick's clock: SIGTERM handled, the watchdog running. A dry run
 /// writes nothing, so it keeps the default SIGTERM and no /fail ping.
-pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, dry_run: bool) {
+pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, (dry_run, json): (bool, bool)) {
     let timeout = timeout_for(kind, cfg);
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
@@ -39,7 +39,7 @@ pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, dry_run: bool)
     let started = Instant::now();
     let spawned = std::thread::Builder::new()
         .name("afk-deadline".into())
-        .spawn(move || watch(&cfg, &state, kind, dry_run, timeout, started));
+        .spawn(move || watch(&cfg, &state, kind, (dry_run, json), timeout, started));
     if let Err(e) = spawned {
         crate::log::warn(&format!("tick: cannot start the deadline's watchdog: {e}"));
     }
@@ -49,7 +49,7 @@ fn watch(
     cfg: &Config,
     state: &std::path::Path,
     kind: TickKind,
-    dry_run: bool,
+    (dry_run, json): (bool, bool),
     timeout: Duration,
     started: Instant,
 ) {
@@ -69,10 +69,24 @@ fn watch(
     while Instant::now() < until {
         std::thread::sleep(tick);
     }
-    crate::log::error(&stop.line(kind.as_str(), timeout, true));
+    let line = stop.line(kind.as_str(), timeout, true);
+    crate::log::error(&line);
     if !dry_run {
         record_end(cfg, state, kind, stop.exit_code(), 1);
         crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Fail);
+    }
+    if json {
+        // SPEC 1: one JSON document, on this exit path too
+        crate::output::last_word(&serde_json::json!({
+            "tick": kind.as_str(),
+            "dry_run": dry_run,
+            "enabled": true,
+            "timed_out": stop == Stop::Deadline,
+            "terminated": stop == Stop::Term,
+            "exit": stop.exit_code(),
+            "done": "what the tick finished before it stopped is in the state file; the next tick reconciles what was in flight",
+            "errors": [{"message": line}],
+        }));
     }
     std::process::exit(i32::from(stop.exit_code()));
 }

@@ -122,7 +122,12 @@ pub fn run<R: TickReport>(
     ctx.load()?;
     let started = std::time::Instant::now();
     let monitor = crate::monitor::Monitor::of(ctx);
-    crate::deadline::arm(ctx.config(), ctx.state_path(), kind, ctx.dry_run());
+    crate::deadline::arm(
+        ctx.config(),
+        ctx.state_path(),
+        kind,
+        (ctx.dry_run(), ctx.json()),
+    );
     let t = match tick(ctx) {
         Ok(t) => t,
         Err(e) => {

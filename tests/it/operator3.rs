@@ -449,6 +449,41 @@ fn hooks_named(sb: &Sandbox) -> Vec<String> {
 }
 
 #[test]
+fn with_json_a_tick_past_its_deadline_prints_exactly_one_document() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("tick_timeout = \"10s\"\n{text}")).unwrap();
+    sb.faults(json!([{"latency_ms": 4000}]));
+    let out = afk
+        .cmd()
+        .timeout(Duration::from_secs(60))
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut docs = serde_json::Deserializer::from_str(&stdout).into_iter::<Value>();
+    let doc = docs.next().expect("a document").expect("JSON");
+    assert!(docs.next().is_none(), "exactly one document: {stdout}");
+    assert_eq!(doc["tick"], "poll", "{doc}");
+    assert_eq!(doc["timed_out"], true, "{doc}");
+    assert_eq!(doc["exit"], 5, "{doc}");
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("tick_timeout"),
+        "{doc}"
+    );
+}
+
+#[test]
 fn a_tick_past_its_tick_timeout_stops_pings_fail_exits_5_and_frees_its_lock() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let started = Instant::now();
