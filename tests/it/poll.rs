@@ -887,6 +887,41 @@ both_dialects! {
     }
 
     #[test]
+    fn a_locked_state_file_costs_one_busy_wait_per_tick() {
+        // five repos, each with an armed issue: a tick that waited once per
+        // claim would outlast the lock and dispatch the later ones
+        let repos: Vec<serde_json::Value> = (1..=5)
+            .map(|i| repo(&format!("acme/r{i}"), json!([])))
+            .collect();
+        let sb = Sandbox::start(json!({"repos": repos}));
+        let allow: Vec<String> = (1..=5).map(|i| format!("\"acme/r{i}\"")).collect();
+        let afk = Afk::new(&sb, &format!("enabled = true\nallowlist = [{}]", allow.join(", ")), "");
+        assert_eq!(afk.poll().0, 0); // creates the state file
+        for i in 1..=5 {
+            let issue = json!({"repo": format!("acme/r{i}"), "issue": ready(1, "alice")});
+            sb.admin("POST", "/issues", Some(issue));
+        }
+        let c = rusqlite::Connection::open(afk.state()).unwrap();
+        c.execute_batch("BEGIN IMMEDIATE").unwrap();
+        // the lock outlasts one wait (300 ms) but not two
+        let held = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+            c.execute_batch("ROLLBACK").unwrap();
+        });
+        let out = afk
+            .cmd()
+            .env("AFK_BUSY_TIMEOUT_MS", "300")
+            .args(["--json", "poll"])
+            .output()
+            .unwrap();
+        held.join().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["dispatched"].as_array().map_or(0, Vec::len), 0, "{r}");
+        assert!(sb.writes().is_empty(), "nothing started or labelled");
+    }
+
+    #[test]
     fn a_missing_config_or_token_exits_2() {
         let s = Scratch::new();
         let out = assert_cmd::Command::new(afk_bin())

@@ -608,13 +608,23 @@ fn short_busy(tries: i32) -> bool {
     const STEP: Duration = Duration::from_micros(100);
     let most = busy_timeout().as_micros() / STEP.as_micros();
     if (tries as u128) >= most {
+        // one wait per process: the rest of the tick's writes fail at once
+        GAVE_UP.store(true, std::sync::atomic::Ordering::SeqCst);
         return false;
     }
     std::thread::sleep(STEP);
     true
 }
 
+/// Set once a write waited the whole busy timeout for another process's
+/// lock: the tick then waits no more (one wait and one line, not one per
+/// repo and bookkeeping step), its later writes fail at once.
+static GAVE_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn busy_timeout() -> Duration {
+    if GAVE_UP.load(std::sync::atomic::Ordering::SeqCst) {
+        return Duration::ZERO;
+    }
     std::env::var("AFK_BUSY_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
