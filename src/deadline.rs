@@ -77,7 +77,7 @@ fn watch(
     }
     if json {
         // SPEC 1: one JSON document, on this exit path too
-        crate::output::last_word(&serde_json::json!({
+        crate::document::last_word(&serde_json::json!({
             "tick": kind.as_str(),
             "dry_run": dry_run,
             "enabled": true,

@@ -34,6 +34,7 @@ pub mod commands;
 pub mod config;
 pub mod crash;
 pub mod deadline;
+pub mod document;
 pub mod edges;
 pub mod example;
 pub mod exit_status;

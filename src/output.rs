@@ -9,38 +9,17 @@ pub fn emit<T: serde::Serialize>(json: bool, report: &T, human: &str) {
     }
 }
 
-/// Whether this process printed its one JSON document (`--json`, SPEC 1):
-/// the tick's report, or the deadline's when the tick could not end in time
-/// (`last_word`), never both. Read and set under stdout's lock.
-static DOCUMENT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// The deadline's document (`--json`), unless the tick's own was printed:
-/// the watchdog's last word before it ends the process.
-pub fn last_word(doc: &serde_json::Value) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    if !DOCUMENT.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        let text = serde_json::to_string_pretty(doc).unwrap_or_default();
-        let _ = writeln!(out, "{text}");
-        let _ = out.flush();
-    }
-}
-
 /// Print a report, and say whether stdout took it (a full disk, a closed pipe).
 pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std::io::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if json && DOCUMENT.swap(true, std::sync::atomic::Ordering::SeqCst) {
-        // one document per process: the deadline's was printed already
-        return Ok(());
-    }
     if json {
+        // one document per process: not after the deadline's
         let doc = serde_json::to_string_pretty(report).unwrap_or_default();
-        writeln!(out, "{doc}")?;
-    } else {
-        // agent and forge text is in it: nothing a terminal would act on
-        out.write_all(crate::core::sanitize::for_terminal(human).as_bytes())?;
+        return crate::document::write_once(&mut out, &doc);
     }
+    // agent and forge text is in it: nothing a terminal would act on
+    out.write_all(crate::core::sanitize::for_terminal(human).as_bytes())?;
     out.flush()
 }
 
