@@ -1,4 +1,4 @@
-//! Random kills of a busy poll tick: `cargo run --release --example crashes [N]`.
+//! Random kills of a busy poll tick: `cargo run --release --example crashes [N] [kubernetes [drops] | workspace]`.
 //!
 //! Each round starts a fresh sandbox (4 repos × 3 ready issues, 25 ms injected
 //! per request), starts `afk poll`, kills it with SIGKILL after a random delay
@@ -15,6 +15,13 @@
 //! "kubernetes"` against the sandbox's cluster: a start is a Job (counted in
 //! the cluster, whatever its process did), and a Job whose run afk does not
 //! track as `dispatched` with the label is an untracked agent.
+//!
+//! `crashes N workspace` kills the watch tick instead (SPEC 5.0.10): every
+//! agent commits in afk's checkout, poll runs to its end, then a watch tick
+//! that forwards the turns and opens afk's PRs is killed at a random point
+//! and the next ones run to their end; for each issue: one PR of afk's, and
+//! the branch holding the agent's commit and afk's leftover commit once each
+//! (no second PR, no lost commit, no half-made commit pushed).
 //!
 //! `crashes N kubernetes drops` also loses answers in the killed tick: up to
 //! two Job creates and two ConfigMap creates land and their answers are
@@ -64,6 +71,10 @@ struct World {
 
 fn kube() -> bool {
     std::env::args().nth(2).as_deref() == Some("kubernetes")
+}
+
+fn workspace_mode() -> bool {
+    std::env::args().nth(2).as_deref() == Some("workspace")
 }
 
 fn drops() -> bool {
@@ -119,10 +130,16 @@ fn world(root: &Path, round: usize) -> World {
         &config,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\nconcurrency = 8\n\
-             [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}\"]\n{cluster}\
+             [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}{commit}\"]\n{cluster}\
              [poll]\nenabled = true\nmax_in_flight = 8\nmax_per_tick = 8\nallowlist = [{}]\n",
             log.display(),
-            allow.join(", ")
+            allow.join(", "),
+            commit = if workspace_mode() {
+                // the agent commits once and leaves a change uncommitted
+                "; echo work > work.txt; git add -A; git commit -qm agent; echo left > left.txt"
+            } else {
+                ""
+            },
         ),
     )
     .unwrap();
@@ -133,6 +150,131 @@ fn world(root: &Path, round: usize) -> World {
         config,
         kube,
     }
+}
+
+fn tick(afk: &Path, w: &World, kind: &str) -> std::process::Child {
+    Command::new(afk)
+        .env("AFK_FORGE_TOKEN", sandbox::DEFAULT_TOKEN)
+        .args(["--config"])
+        .arg(&w.config)
+        .arg(kind)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// What a killed watch may leave: for each issue, afk's PRs and the commits
+/// of its branch since main, as subjects. None is good: one PR, "left over"
+/// then "agent" once each.
+fn check_forwarded(w: &World, round: usize) -> usize {
+    let mut bad = 0;
+    let db = rusqlite::Connection::open(w.dir.join("state/afk.db")).unwrap();
+    let runs: Vec<(String, i64)> = db
+        .prepare("SELECT repo, issue FROM runs")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .filter_map(Result::ok)
+        .collect();
+    for r in 0..REPOS {
+        let repo = format!("acme/r{r}");
+        let pulls: serde_json::Value =
+            ureq::get(&format!("{}/api/v1/repos/{repo}/pulls?state=all", w.url))
+                .set(
+                    "Authorization",
+                    &format!("token {}", sandbox::DEFAULT_TOKEN),
+                )
+                .call()
+                .unwrap()
+                .into_json()
+                .unwrap();
+        // one agent per repo: the issues it dispatched
+        for n in (1..=ISSUES).filter(|n| runs.contains(&(repo.clone(), *n as i64))) {
+            let branch = format!("afk/issue-{n}");
+            let prs = pulls
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["head"]["ref"] == branch.as_str())
+                .count();
+            let git = w.dir.join(format!("git/{repo}.git"));
+            let out = Command::new("git")
+                .args(["log", "--format=%s", &format!("main..{branch}")])
+                .current_dir(&git)
+                .output()
+                .unwrap();
+            let log = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            let want = "Uncommitted changes left by turn 1\nagent";
+            if prs != 1 || log != want {
+                bad += 1;
+                println!("round {round}: {repo}#{n}: {prs} PRs, commits {log:?}");
+            }
+        }
+    }
+    bad
+}
+
+/// The workspace rounds: poll to the end, the agents' turns over, a watch
+/// killed at a random point, then watches to the end.
+fn workspace_rounds(afk: &Path, root: &Path, rounds: usize) {
+    let ended = |w: &World| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let runs = w.dir.join("state/runs");
+            let all = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+            let done = std::fs::read_dir(&runs)
+                .map(|d| {
+                    d.filter(|e| {
+                        e.as_ref()
+                            .is_ok_and(|e| e.path().join("exit_status").exists())
+                    })
+                    .count()
+                })
+                .unwrap_or(0);
+            if (all > 0 && done == all) || Instant::now() > deadline {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let w = world(root, 0);
+    assert!(tick(afk, &w, "poll").wait().unwrap().success());
+    ended(&w);
+    let t0 = Instant::now();
+    assert!(tick(afk, &w, "watch").wait().unwrap().success());
+    let window = t0.elapsed();
+    drop(w);
+    println!(
+        "a watch tick forwarding {REPOS} turns (one agent in each of {REPOS} repos, {LATENCY_MS} ms per request) takes {} ms; killing at random points within it",
+        window.as_millis()
+    );
+    let mut rng = Rng(7);
+    let (mut bad, mut killed_mid) = (0, 0);
+    for round in 1..=rounds {
+        let w = world(root, round);
+        assert!(tick(afk, &w, "poll").wait().unwrap().success());
+        ended(&w);
+        let at = Duration::from_micros(rng.next() % (window.as_micros() as u64 + 1));
+        let mut child = tick(afk, &w, "watch");
+        std::thread::sleep(at);
+        // SAFETY: kill(2) on our own child process
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGKILL);
+        }
+        let status = child.wait().unwrap();
+        if status.code().is_none() {
+            killed_mid += 1;
+        }
+        for _ in 0..2 {
+            let _ = tick(afk, &w, "watch").wait_with_output().unwrap();
+        }
+        bad += check_forwarded(&w, round);
+        let _ = std::fs::remove_dir_all(&w.dir);
+    }
+    println!(
+        "{rounds} watch ticks killed at random ({killed_mid} before they ended): issues with a second PR, a lost or doubled commit: {bad}"
+    );
 }
 
 fn poll(afk: &Path, w: &World) -> std::process::Child {
@@ -301,6 +443,11 @@ fn main() {
     let afk = release_afk();
     let root = std::env::temp_dir().join(format!("afk-crashes-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
+    if workspace_mode() {
+        workspace_rounds(&afk, &root, rounds);
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
     // how long an undisturbed tick takes: the kill window
     let w = world(&root, 0);
     let t0 = Instant::now();
