@@ -371,6 +371,8 @@ fn the_demo_plays_its_story_with_each_real_program() {
             &["acme/api#2", "corrective_turn", "review"],
             &["acme/api#2", "succeed"],
             &["acme/pay#1", "escalate", "over-budget"],
+            // the canary act: the worse template's runs commit nothing
+            &["implementer", "rolled_back"],
         ] {
             assert!(row(words), "{agent}: no row with {words:?}:\n{text}");
         }

@@ -30,6 +30,19 @@ pub struct Step {
     pub hang: bool,
     /// the token usage this answer reports
     pub usage: Option<Usage>,
+    /// left out of the script when the conversation's user text holds this
+    /// (a prompt that makes the agent do worse: the demo's canary)
+    pub unless_prompt: Option<String>,
+}
+
+/// The script's steps that apply to a conversation whose user text is `texts`.
+fn applying(mut steps: Vec<Step>, texts: &[&str]) -> Vec<Step> {
+    steps.retain(|s| {
+        s.unless_prompt
+            .as_deref()
+            .is_none_or(|m| !texts.iter().any(|t| t.contains(m)))
+    });
+    steps
 }
 
 /// The usage an answer reports (tokens).
@@ -297,7 +310,7 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
     } else {
         let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
         let steps = match issue_named(&texts) {
-            Some((repo, issue)) => script(&repo, issue),
+            Some((repo, issue)) => applying(script(&repo, issue), &texts),
             None => default_script(),
         };
         let last = prompts.last().map_or(0, |(i, _)| i + 1);
@@ -397,7 +410,7 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
         .collect();
     let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
     let steps = match issue_named(&texts) {
-        Some((repo, issue)) => script(&repo, issue),
+        Some((repo, issue)) => applying(script(&repo, issue), &texts),
         None => default_script(),
     };
     let last = prompts.last().map_or(0, |(i, _)| i + 1);
@@ -482,6 +495,16 @@ mod tests {
             let got = issue_named(&texts);
             assert_eq!(got, want.map(|(r, i)| (r.to_string(), i)), "{texts:?}");
         }
+    }
+
+    #[test]
+    fn a_step_is_left_out_when_the_prompt_holds_its_marker() {
+        let mut steps = default_script();
+        steps[0].unless_prompt = Some("WORSE".into());
+        assert_eq!(applying(steps.clone(), &["a plain prompt"]).len(), 2);
+        let left = applying(steps, &["first prompt", "try the WORSE shortcut"]);
+        assert_eq!(left.len(), 1);
+        assert!(left[0].text.is_some(), "only the final message: no commit");
     }
 
     #[test]

@@ -24,13 +24,12 @@ const WORSE: &str =
 pub(super) fn act(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
-    agent: &std::path::Path,
-    keep: bool,
-    page: &std::path::Path,
+    (agent, real): (&std::path::Path, Option<crate::types::AgentKind>),
+    (keep, page): (bool, &std::path::Path),
     show: &mut Show,
 ) -> Result<()> {
     let repos = seed_lab(sb)?;
-    let ctx = lab_ctx(sb, dir, agent, &repos, show.json)?;
+    let ctx = lab_ctx(sb, dir, (agent, real), &repos, show.json)?;
     let canary = templates(&ctx)?;
     show.say(&format!(
         "== the canary act: {} repos with {} ready issues each, a world of its own ({})",
@@ -39,7 +38,11 @@ pub(super) fn act(
         dir.join("canary.toml").display()
     ));
     show.say(&format!(
-        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the scripted agent does worse with that line: it stops without a pull request\n"
+        "   implementer@1 is current; implementer@2 adds one line and goes live as the canary:\n     \"{WORSE}\"\n   harvest.sample = 0.5, checkpoints at 4, 6 and 8 canary outcomes (min_samples 4, check_every 2, max_samples 8)\n   the {} does worse with that line: it stops without committing anything\n",
+        match real {
+            Some(kind) => format!("real {kind}, answered by the scripted model,"),
+            None => "scripted agent".to_string(),
+        }
     ));
     let lab = Lab {
         sb,
@@ -47,6 +50,7 @@ pub(super) fn act(
         ctx,
         repos,
         canary,
+        real: real.is_some(),
     };
     for round in 1..=5 {
         if lab.round(round, show)? {
@@ -64,6 +68,9 @@ struct Lab<'a> {
     repos: Vec<String>,
     forge: Box<dyn crate::forge::Forge>,
     canary: i64,
+    /// a real agent in afk's workspace: a watch forwards the turns (and
+    /// opens the PRs) before CI and the merges
+    real: bool,
 }
 
 /// Seed the lab repos, each with a few ready issues; returns their names.
@@ -77,7 +84,15 @@ fn seed_lab(sb: &sandbox::Sandbox) -> Result<Vec<String>> {
                 name: name.clone(),
                 collaborators: collab.clone(),
                 issues: (1..=LAB_ISSUES)
-                    .map(|n| issue(n, &format!("Task {n}"), &["ready-for-agent"], "alice", ""))
+                    .map(|n| {
+                        let mut i =
+                            issue(n, &format!("Task {n}"), &["ready-for-agent"], "alice", "");
+                        // a real agent commits unless its prompt carries the worse line
+                        let mut steps = sandbox::model_api::default_script();
+                        steps[0].unless_prompt = Some("AFK-DEMO-WORSE".into());
+                        i.script = Some(steps);
+                        i
+                    })
                     .collect(),
                 ..Default::default()
             })
@@ -92,24 +107,30 @@ fn seed_lab(sb: &sandbox::Sandbox) -> Result<Vec<String>> {
 fn lab_ctx(
     sb: &sandbox::Sandbox,
     dir: &std::path::Path,
-    agent: &std::path::Path,
+    (agent, real): (&std::path::Path, Option<crate::types::AgentKind>),
     repos: &[String],
     json: bool,
 ) -> Result<Session> {
+    let runner = match real {
+        Some(kind) => format!("agent = \"{kind}\"\nworkspace = \"afk\""),
+        None => format!(
+            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
+            api = sb.api_url(),
+            git = sb.dir.display(),
+            tok = sandbox::DEFAULT_TOKEN,
+            agent = agent.display()
+        ),
+    };
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let config_text = format!(
         "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\nmax_in_flight = {LAB_REPOS}\nmax_per_tick = {LAB_REPOS}\n\
-         [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+         [runner]\n{runner}\n\
          [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
         forge = forge_keys(sb),
-        api = sb.api_url(),
         allow = allow.join(", "),
-        git = sb.dir.display(),
-        tok = sandbox::DEFAULT_TOKEN,
-        agent = agent.display()
     );
     super::act_ctx(&dir.join("canary.toml"), &config_text, json)
 }
@@ -130,6 +151,14 @@ impl Lab<'_> {
     /// harvest decided.
     fn round(&self, round: usize, show: &mut Show) -> Result<bool> {
         self.poll(round, show)?;
+        if self.real {
+            let forwarded = crate::commands::watch::tick(&self.ctx)?.done();
+            show.ticks.push(forwarded.report);
+            let store = self.ctx.local()?.store;
+            for r in store.runs_in_flight()? {
+                wait_for(&self.ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
+            }
+        }
         let merged = self.merge_green()?;
         self.watch_twice(merged, show)?;
         let h = crate::commands::harvest::tick(&self.ctx)?;

@@ -99,7 +99,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     // in the demo's folder: gone with it unless --keep, nothing left in $TMPDIR
     let page = stage.dir.join("status.html");
     let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
-    canary::act(sb, dir, agent, a.keep, &page, &mut show)?;
+    canary::act(sb, dir, (agent, stage.real), (a.keep, &page), &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
     budget::act(sb, dir, (agent, stage.real), &mut show)?;
     let budget_ticks = std::mem::take(&mut show.ticks);
@@ -162,7 +162,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
             if !json {
                 println!(
                     "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
-                     the canary, Kubernetes and upgrade acts use the scripted agent\n",
+                     the Kubernetes and upgrade acts use the scripted agent\n",
                     if *kind == crate::types::AgentKind::Codex {
                         "Codex CLI"
                     } else {
