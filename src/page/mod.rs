@@ -165,6 +165,16 @@ fn run_row(ctx: &Session, r: &Run, outcome: Option<String>, now: OffsetDateTime)
         ci,
         turns: format!("{}/{}", r.turns, 1 + ctx.config().watch.fix_forward_max),
         spend_usd: r.spend_usd,
+        spend_from: {
+            let mut from: Vec<crate::core::spend::Source> =
+                crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref())
+                    .figures()
+                    .iter()
+                    .map(|f| f.source)
+                    .collect();
+            from.dedup();
+            from
+        },
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
         since: match (ended, r.ended_at.as_deref()) {

@@ -60,6 +60,9 @@ pub struct RunRow {
     pub ci: String,
     pub turns: String,
     pub spend_usd: Option<f64>,
+    /// where the spend figures came from (`claude`, `codex-priced`,
+    /// `progress`, `thread`): each the agent's word or its service's
+    pub spend_from: Vec<crate::spend::Source>,
     /// harvest's outcome (ended runs)
     pub outcome: Option<String>,
     /// a run on `/afk hold`: `conversation::held_text` (who, since when)
@@ -384,7 +387,18 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
     });
     cells.push(or_dash(&r.ci));
     cells.push(esc(&r.turns));
-    cells.push(r.spend_usd.map_or("-".into(), usd));
+    cells.push(match r.spend_usd {
+        None => "-".into(),
+        Some(x) if r.spend_from.is_empty() => usd(x),
+        Some(x) => {
+            let from: Vec<String> = r.spend_from.iter().map(|f| f.to_string()).collect();
+            format!(
+                "{} <span class=\"muted\">({})</span>",
+                usd(x),
+                esc(&from.join(", "))
+            )
+        }
+    });
     cells
 }
 
@@ -1127,5 +1141,31 @@ mod tests {
         let mut p = sample();
         p.forge_url = "javascript:alert(1)".into();
         assert!(!render(&p).contains("href="));
+    }
+
+    #[test]
+    fn a_runs_spend_says_where_its_figures_came_from() {
+        use crate::spend::Source;
+        let l = Links::new("https://git.example.org", false);
+        let row = |spend: Option<f64>, from: Vec<Source>| RunRow {
+            id: RunId(1),
+            repo: "acme/api".into(),
+            issue: IssueNumber(1),
+            spend_usd: spend,
+            spend_from: from,
+            ..Default::default()
+        };
+        let cases = [
+            (row(None, vec![]), "-"),
+            (row(Some(1.5), vec![]), "$1.50"),
+            (
+                row(Some(1.5), vec![Source::Claude, Source::Progress]),
+                "$1.50 <span class=\"muted\">(claude, progress)</span>",
+            ),
+        ];
+        for (r, want) in cases {
+            let cells = run_cells(&r, &l, false);
+            assert_eq!(cells.last().unwrap(), want);
+        }
     }
 }
