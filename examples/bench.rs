@@ -346,7 +346,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
-             [runner]\ncommand = [\"true\"]\n",
+             [runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n",
             forge_keys(&sb),
             allow.join(", ")
         ),
@@ -509,7 +509,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         &cfg_path,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
-             [poll]\nenabled = true\n[runner]\ncommand = [\"true\"]\n",
+             [poll]\nenabled = true\n[runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n",
             forge_keys(&sb)
         ),
     )
@@ -883,7 +883,7 @@ fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
             format!(
                 "state_path = \"state/afk.db\"\n[forge]\nurl = \"{}\"\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
                  [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
-                 [runner]\ncommand = [\"true\"]\n[harvest]\ncanary = {on}\nsample = 0.5\n",
+                 [runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n[harvest]\ncanary = {on}\nsample = 0.5\n",
                 sb.url,
                 allow.join(", ")
             ),

@@ -66,6 +66,8 @@ pub struct Real {
     root: PathBuf,
     /// the tick kind: its private folder in the cache root
     scratch: &'static str,
+    /// afk's git credential, asked for once a tick (afk's login is a request)
+    creds: std::sync::OnceLock<std::result::Result<(String, String), String>>,
 }
 
 impl Real {
@@ -74,16 +76,23 @@ impl Real {
             cfg: cfg.clone(),
             root: root.to_path_buf(),
             scratch,
+            creds: std::sync::OnceLock::new(),
         }
     }
 
     /// afk's credential for git: a GitHub App's installation token as
     /// `x-access-token`, else afk's login and the configured token.
     fn open(&self, forge: &dyn Forge) -> Result<afk_git::workspace::Workspace> {
-        let (username, password) = match forge.git_credentials() {
-            Some(pair) => pair?,
-            None => (forge.me()?.login, self.cfg.forge_token()?),
-        };
+        let pair = self.creds.get_or_init(|| {
+            let pair = match forge.git_credentials() {
+                Some(pair) => pair,
+                None => forge
+                    .me()
+                    .and_then(|me| Ok((me.login, self.cfg.forge_token()?))),
+            };
+            pair.map_err(|e| format!("{e:#}"))
+        });
+        let (username, password) = pair.clone().map_err(|e| anyhow::anyhow!(e))?;
         let creds = afk_git::Credentials { username, password };
         Ok(afk_git::workspace::Workspace::new(
             &self.root,

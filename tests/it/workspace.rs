@@ -508,3 +508,35 @@ fn a_tick_killed_anywhere_in_checkout_push_or_pr_leaves_one_pr_and_every_commit(
         );
     }
 }
+
+#[test]
+fn a_poll_tick_asks_for_afks_own_login_once_however_many_checkouts_it_makes() {
+    let sb = Sandbox::start(json!({"repos": [
+        repo("acme/a", json!([ready(1, "alice")])),
+        repo("acme/b", json!([ready(1, "alice")])),
+        repo("acme/c", json!([ready(1, "alice")]))
+    ]}));
+    let text = format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"true\"]\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/a\", \"acme/b\", \"acme/c\"]\n",
+        forge = sb.forge_keys(),
+    );
+    let afk = Afk::with_text(&text);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(r["dispatched"].as_array().unwrap().len(), 3, "{r}");
+    for repo in ["acme/a", "acme/b", "acme/c"] {
+        let wd = afk.scratch.path(&format!(
+            "state/runs/{}/work/.git",
+            r["dispatched"].as_array().unwrap().iter().find(|d| d["repo"] == repo).unwrap()["run_id"]
+        ));
+        assert!(wd.is_dir(), "{repo}: a checkout");
+    }
+    let logins = sb
+        .requests()
+        .iter()
+        .filter(|q| q["method"] == "GET" && q["path"] == "/user")
+        .count();
+    assert!(logins <= 1, "GET /user {logins} times in one tick");
+}
