@@ -104,6 +104,7 @@ pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Pag
     let (open, escalations_total) = s.open_escalations(ESCALATIONS)?;
     Ok(Page {
         generated_at: crate::clock::ts(now),
+        rewritten: cfg.status_page.is_some(),
         forge_url: cfg.forge.url.clone(),
         github: cfg.forge.kind == crate::config::ForgeKind::Github,
         stop_file: ctx.stop_file().display().to_string(),

@@ -529,7 +529,12 @@ fn a_poll_tick_asks_for_afks_own_login_once_however_many_checkouts_it_makes() {
     for repo in ["acme/a", "acme/b", "acme/c"] {
         let wd = afk.scratch.path(&format!(
             "state/runs/{}/work/.git",
-            r["dispatched"].as_array().unwrap().iter().find(|d| d["repo"] == repo).unwrap()["run_id"]
+            r["dispatched"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["repo"] == repo)
+                .unwrap()["run_id"]
         ));
         assert!(wd.is_dir(), "{repo}: a checkout");
     }

@@ -23,6 +23,9 @@ pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 pub struct Page {
     /// when the page was built (RFC 3339)
     pub generated_at: String,
+    /// `status_page` is set: the page is rewritten after every tick (else
+    /// it was built once, by `afk status --html`)
+    pub rewritten: bool,
     /// the configured `forge.url`, and whether the forge is GitHub
     pub forge_url: String,
     pub github: bool,
@@ -290,9 +293,14 @@ pub fn render(p: &Page) -> String {
          <meta name=\"referrer\" content=\"no-referrer\">\
          <meta name=\"afk-generated\" content=\"{}\">\
          <title>afk status</title><style>{STYLE}</style></head><body>\n\
-         <h1>afk status</h1><p class=\"muted\">built {} from the state file; rewritten after every tick (an old time here: no tick has run since)</p>\n",
+         <h1>afk status</h1><p class=\"muted\">built {} from the state file; {}</p>\n",
         esc(&p.generated_at),
-        esc(&p.generated_at)
+        esc(&p.generated_at),
+        if p.rewritten {
+            "rewritten after every tick (an old time here: no tick has run since)"
+        } else {
+            "built once, by afk status --html (set status_page for a page every tick rewrites)"
+        }
     );
     o.push_str(&crate::page_health::banner(&p.ticks, &p.generated_at));
     o.push_str(&stop_section(p));
@@ -1166,6 +1174,20 @@ mod tests {
         for (r, want) in cases {
             let cells = run_cells(&r, &l, false);
             assert_eq!(cells.last().unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn the_page_says_whether_ticks_rewrite_it() {
+        for (rewritten, want) in [
+            (true, "rewritten after every tick"),
+            (false, "built once, by afk status --html"),
+        ] {
+            let html = render(&Page {
+                rewritten,
+                ..Page::default()
+            });
+            assert!(html.contains(want), "{rewritten}: {html}");
         }
     }
 }
