@@ -484,6 +484,42 @@ fn with_json_a_tick_past_its_deadline_prints_exactly_one_document() {
 }
 
 #[test]
+fn with_json_a_tick_stopped_by_sigterm_prints_exactly_one_document() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    sb.faults(json!([{"latency_ms": 3000}]));
+    let child = afk
+        .std_cmd()
+        .args(["--json", "poll"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // the tick is waiting on the forge: the first request takes 3 s; the
+    // sandbox's log says when it has arrived
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sb.requests().is_empty() {
+        assert!(Instant::now() < deadline, "the tick never asked the forge");
+        std::thread::yield_now();
+    }
+    // SAFETY: kill(2) on our own child process
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut docs = serde_json::Deserializer::from_str(&stdout).into_iter::<Value>();
+    let doc = docs.next().expect("a document").expect("JSON");
+    assert!(docs.next().is_none(), "exactly one document: {stdout}");
+    assert_eq!(doc["terminated"], true, "{doc}");
+    assert_eq!(doc["exit"], 143, "{doc}");
+}
+
+#[test]
 fn a_tick_past_its_tick_timeout_stops_pings_fail_exits_5_and_frees_its_lock() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let started = Instant::now();
