@@ -164,7 +164,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
         &cfg_path,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
-             [poll]\nenabled = true\n[runner]\nkind = \"kubernetes\"\ncommand = [\"sleep\", \"600\"]\n\
+             [poll]\nenabled = true\n[runner]\nkind = \"kubernetes\"\nworkspace = \"agent\"\ncommand = [\"sleep\", \"600\"]\n\
              [runner.kubernetes]\napi_url = \"{}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"bench/agent:1\"\n",
             forge_keys(&sb),
             sb.url

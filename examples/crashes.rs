@@ -120,7 +120,7 @@ fn world(root: &Path, round: usize) -> World {
     afk::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes()).unwrap();
     let cluster = if kube {
         format!(
-            "kind = \"kubernetes\"\n[runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{}\"\nnamespace = \"afk\"\nimage = \"crash/agent:1\"\n",
+            "kind = \"kubernetes\"\nworkspace = \"agent\"\n[runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{}\"\nnamespace = \"afk\"\nimage = \"crash/agent:1\"\n",
             dir.join("k8s-token").display()
         )
     } else {

@@ -52,3 +52,4 @@ pub mod runner;
 pub mod session;
 pub mod tick;
 pub mod workspace;
+pub mod workspace_pod;

@@ -162,6 +162,28 @@ impl Real {
     }
 }
 
+/// afk's workspace inside the turn's Kubernetes Job (SPEC 5.0.8): the Job's
+/// git containers make the checkout and forward the branch, so the tick
+/// makes and removes nothing; what the Job forwarded reaches watch from the
+/// runner ([`crate::runner::Runner::forwarded`]), and watch opens the PR.
+pub struct InJob;
+
+impl Checkouts for InJob {
+    fn make(&self, _: &dyn Forge, _: &At) -> Result<Made> {
+        Ok(Made {
+            base: String::new(),
+            head: String::new(),
+            existed: false,
+        })
+    }
+    fn forward(&self, _: &dyn Forge, _: &At, _: u32) -> Result<Forwarded> {
+        Ok(Forwarded::Nothing)
+    }
+    fn remove(&self, _: &At) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// No workspace: `workspace = "agent"` (the agent does its own git).
 pub struct Agents;
 

@@ -17,6 +17,7 @@ pub mod status;
 pub mod template;
 pub mod upgrade;
 pub mod watch;
+pub mod workspace;
 
 #[cfg(test)]
 mod testing;
@@ -214,6 +215,13 @@ Examples:
   afk man --dir /usr/local/share/man/man1   # afk.1, afk-poll.1, ...
   afk --dry-run man --dir DIR               # name the pages, write nothing")]
     Man(man::Args),
+    /// The git side of a Kubernetes Job in afk's workspace (its containers run it)
+    ///
+    /// `checkout` makes the agent's checkout before the agent's container,
+    /// `forward` pushes the turn's work after it (SPEC 5.0.8). Everything
+    /// they read comes from the environment the Job sets; not for people.
+    #[command(hide = true)]
+    Workspace(workspace::Args),
     /// Not a command: `afk version` says to use `afk --version` (clap would
     /// otherwise suggest `lessons`)
     #[command(hide = true)]
@@ -237,6 +245,7 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome> {
         Cmd::Demo(a) => demo::run(s, a),
         Cmd::Completions(a) => completions::run(s, a),
         Cmd::Man(a) => man::run(s, a),
+        Cmd::Workspace(a) => workspace::run(s, a),
         Cmd::Version => Err(crate::command_error::UsageError(
             "`afk version` is not a command: use `afk --version`".into(),
         )

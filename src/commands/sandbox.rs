@@ -159,16 +159,17 @@ fn runner_block(
         .with_context(|| format!("sandbox: cannot write {}", token.display()))?;
     Ok(format!(
         "[runner]\nkind = \"kubernetes\"\n\
-         # the scripted demo agent, run by the sandbox's cluster as a local process\n\
-         command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\n\
+         # the scripted demo agent, run by the sandbox's cluster as a local process, in\n\
+         # the checkout the Job's git containers make (workspace = \"afk\"): no token\n\
+         command = [\"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
-         image = \"example.org/afk-demo-agent:1\"   # any name: the sandbox runs the command locally\n",
-        git = sb.dir.display(),
-        api = sb.api_url(),
-        tok = sandbox::DEFAULT_TOKEN,
+         image = \"example.org/afk-demo-agent:1\"   # any name: the sandbox runs the command locally\n\
+         git_image = \"afk\"                         # the git containers: this afk, locally\n\
+         git_secret = \"{secret}\"                    # afk's forge account, in the sandbox's cluster from the start\n",
         agent = agent.display(),
         url = sb.url,
         token = token.display(),
+        secret = sandbox::GIT_SECRET,
     ))
 }
 

@@ -90,6 +90,12 @@ pub struct Kubernetes {
     pub image: String,
     pub service_account: String,
     pub env_secret: String,
+    /// workspace = "afk": the git containers' image (empty: the tick's own
+    /// pod's image, afk's)
+    pub git_image: String,
+    /// workspace = "afk": the Secret with the forge credential (`username`,
+    /// `token`), mounted only in the git containers
+    pub git_secret: String,
     pub cpu: String,
     pub memory: String,
     #[serde(deserialize_with = "de_duration")]
@@ -107,6 +113,8 @@ impl Default for Kubernetes {
             image: String::new(),
             service_account: String::new(),
             env_secret: String::new(),
+            git_image: String::new(),
+            git_secret: String::new(),
             cpu: "1".into(),
             memory: "2Gi".into(),
             active_deadline: Duration::from_secs(6 * 3600),
@@ -147,14 +155,14 @@ impl Runner {
     }
 
     /// Who does the git around the agent (SPEC 5.0): as written, else
-    /// `afk` for the command runner and `agent` for the others (an agent
-    /// thread's service owns its workspace; the Kubernetes Job's git
-    /// containers are not built yet, so there it must be `agent`).
+    /// `afk` for the command and Kubernetes runners (the Job's git
+    /// containers) and `agent` for `http` (an agent thread's service owns
+    /// its workspace).
     pub fn workspace(&self) -> Workspace {
         match (self.workspace_key, self.kind) {
+            (_, RunnerKind::Http) => Workspace::Agent,
             (Some(w), _) => w,
-            (None, RunnerKind::Command) => Workspace::Afk,
-            (None, _) => Workspace::Agent,
+            (None, _) => Workspace::Afk,
         }
     }
 
@@ -169,16 +177,30 @@ impl Runner {
                 "must not be empty with agent = \"custom\"",
             ));
         }
-        if self.workspace_key == Some(Workspace::Afk) && self.kind != RunnerKind::Command {
-            let why = match self.kind {
-                RunnerKind::Http => {
-                    "kind \"http\" is always \"agent\": the agent-thread service owns its workspace"
-                }
-                _ => {
-                    "kind \"kubernetes\" does its git in the agent's image for now: set workspace = \"agent\" (docs/kubernetes.md)"
-                }
-            };
+        if self.workspace_key == Some(Workspace::Afk) && self.kind == RunnerKind::Http {
+            let why =
+                "kind \"http\" is always \"agent\": the agent-thread service owns its workspace";
             return Err(c.err("runner", "workspace", why));
+        }
+        if self.kind == RunnerKind::Kubernetes
+            && self.workspace() == Workspace::Afk
+            && self.kubernetes.git_secret.trim().is_empty()
+        {
+            return Err(c.err(
+                "runner.kubernetes",
+                "git_secret",
+                "workspace = \"afk\" (the default for kind \"kubernetes\") needs the Secret holding afk's forge credential (keys username and token), mounted only in the Job's git containers; or set runner.workspace = \"agent\" for an agent image that does its own git (docs/kubernetes.md)",
+            ));
+        }
+        if self.kind == RunnerKind::Kubernetes
+            && self.workspace() == Workspace::Afk
+            && self.kubernetes.git_secret.trim() == self.kubernetes.env_secret.trim()
+        {
+            return Err(c.err(
+                "runner.kubernetes",
+                "git_secret",
+                "must not be env_secret: the agent's environment would hold the forge credential; keep the model's key and the forge credential in two Secrets",
+            ));
         }
         for (key, v) in [
             ("input", self.prices.input),
@@ -254,6 +276,7 @@ impl Kubernetes {
             ("namespace", &k.namespace),
             ("service_account", &k.service_account),
             ("env_secret", &k.env_secret),
+            ("git_secret", &k.git_secret),
         ] {
             if !v.is_empty() && !crate::core::kubernetes::is_dns_subdomain(v) {
                 return Err(c.err(
@@ -304,7 +327,7 @@ mod tests {
 
     #[test]
     fn runner_kubernetes_keys_are_checked() {
-        let k = "[runner]\nkind = \"kubernetes\"\n[runner.kubernetes]\n";
+        let k = "[runner]\nkind = \"kubernetes\"\n[runner.kubernetes]\ngit_secret = \"afk-git\"\n";
         let c = parse(&format!("{k}image = \"a/b:1\"\n")).unwrap();
         assert_eq!(c.runner.kind, RunnerKind::Kubernetes);
         assert_eq!(c.runner.kubernetes.cpu, "1");
@@ -324,26 +347,58 @@ mod tests {
             ),
             (
                 "image = \"x\"\napi_url = \"http://10.0.0.1:6443\"\n",
-                "config: runner.kubernetes.api_url at line 5: \"http://10.0.0.1:6443\" is plain http",
+                "config: runner.kubernetes.api_url at line 6: \"http://10.0.0.1:6443\" is plain http",
             ),
             (
                 "image = \"x\"\nnamespace = \"Team_A\"\n",
-                "config: runner.kubernetes.namespace at line 5: \"Team_A\" is not a valid",
+                "config: runner.kubernetes.namespace at line 6: \"Team_A\" is not a valid",
             ),
             (
                 "image = \"x\"\nmemory = \"2 GB\"\n",
-                "config: runner.kubernetes.memory at line 5: \"2 GB\" is not a Kubernetes quantity",
+                "config: runner.kubernetes.memory at line 6: \"2 GB\" is not a Kubernetes quantity",
             ),
             (
                 "image = \"x\"\nactive_deadline = \"10s\"\n",
-                "config: runner.kubernetes.active_deadline at line 5: \"10s\" is out of range",
+                "config: runner.kubernetes.active_deadline at line 6: \"10s\" is out of range",
             ),
             (
                 "image = \"x\"\nimgae = \"y\"\n",
-                "config: unknown key \"imgae\" in [runner.kubernetes] at line 5 (did you mean \"image\"?)",
+                "config: unknown key \"imgae\" in [runner.kubernetes] at line 6 (did you mean \"image\"?)",
             ),
         ];
         for (text, want) in cases {
+            let e = err(&format!("{k}{text}"));
+            assert!(e.starts_with(want), "case {text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_in_afk_s_workspace_needs_its_own_git_secret() {
+        let k = "[runner]\nkind = \"kubernetes\"\n";
+        let c = parse(&format!(
+            "{k}workspace = \"agent\"\n[runner.kubernetes]\nimage = \"x\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.runner.workspace(), Workspace::Agent);
+        let c = parse(&format!(
+            "{k}[runner.kubernetes]\nimage = \"x\"\ngit_secret = \"g\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            c.runner.workspace(),
+            Workspace::Afk,
+            "the default for the kind"
+        );
+        for (text, want) in [
+            (
+                "[runner.kubernetes]\nimage = \"x\"\n",
+                "config: runner.kubernetes.git_secret: workspace = \"afk\" (the default for kind \"kubernetes\") needs the Secret",
+            ),
+            (
+                "[runner.kubernetes]\nimage = \"x\"\ngit_secret = \"s\"\nenv_secret = \"s\"\n",
+                "config: runner.kubernetes.git_secret at line 5: must not be env_secret",
+            ),
+        ] {
             let e = err(&format!("{k}{text}"));
             assert!(e.starts_with(want), "case {text:?}: {e}");
         }

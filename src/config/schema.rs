@@ -93,6 +93,8 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "image",
             "service_account",
             "env_secret",
+            "git_image",
+            "git_secret",
             "cpu",
             "memory",
             "active_deadline",

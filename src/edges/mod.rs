@@ -233,6 +233,10 @@ impl Adapters {
         let workspace: Box<dyn crate::workspace::Checkouts> =
             match (cfg.runner.workspace(), &self.recorder) {
                 (crate::types::Workspace::Agent, _) => Box::new(crate::workspace::Agents),
+                // the Job's own containers make the checkout and forward (SPEC 5.0.8)
+                _ if cfg.runner.kind == crate::config::RunnerKind::Kubernetes => {
+                    Box::new(crate::workspace::InJob)
+                }
                 (_, Some(r)) => Box::new(dry::DryWorkspace {
                     recorder: r.clone(),
                 }),

@@ -233,6 +233,12 @@ impl Runner for OnDemandRunner {
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
         self.get()?.observe(handle, run_dir)
     }
+    fn forwarded(
+        &self,
+        handle: Option<&RunnerHandle>,
+    ) -> Option<crate::core::kube_workspace::Result> {
+        self.get().ok()?.forwarded(handle)
+    }
     fn stop(&self, handle: &RunnerHandle) {
         if let Ok(r) = self.get() {
             r.stop(handle)

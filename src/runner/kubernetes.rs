@@ -316,28 +316,49 @@ pub fn job_view(v: &Value) -> JobView {
     }
 }
 
-/// What afk reads of a pod object (its `agent` container).
+/// One container's status by name, from the init or the main containers.
+fn container_status<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .flat_map(|k| v["status"][k].as_array().into_iter().flatten())
+        .find(|c| c["name"] == name)
+}
+
+/// What afk reads of a pod object: its `agent` container, and in afk's
+/// workspace (SPEC 5.0.8) its `checkout` and `forward` containers.
 pub fn pod_view(v: &Value) -> PodView {
-    let agent = v["status"]["containerStatuses"]
-        .as_array()
+    let agent = container_status(v, "agent");
+    let forward = container_status(v, "forward");
+    let checkout = container_status(v, "checkout");
+    fn terminated(c: Option<&Value>) -> Option<(i32, Option<&str>)> {
+        let t = &c?["state"]["terminated"];
+        Some((t["exitCode"].as_i64()? as i32, t["message"].as_str()))
+    }
+    // a waiting reason that never resolves may be any container's (an image
+    // of the git side that cannot be pulled)
+    let waiting = [checkout, agent, forward]
         .into_iter()
         .flatten()
-        .find(|c| c["name"] == "agent");
-    let state = agent.map(|c| &c["state"]);
-    let waiting = state
-        .and_then(|s| s["waiting"]["reason"].as_str())
-        .map(|r| {
+        .map(|c| &c["state"]["waiting"])
+        .find(|w| w["reason"].as_str().is_some_and(|r| r != "PodInitializing"))
+        .map(|w| {
             (
-                r.to_string(),
-                state
-                    .and_then(|s| s["waiting"]["message"].as_str())
-                    .unwrap_or("")
-                    .to_string(),
+                w["reason"].as_str().unwrap_or("").to_string(),
+                w["message"].as_str().unwrap_or("").to_string(),
             )
         });
-    let exit_code = state
-        .and_then(|s| s["terminated"]["exitCode"].as_i64())
-        .map(|c| c as i32);
+    // with the workspace, the pod's end is the forwarding container's (its
+    // exit code is the agent's); else the agent's own
+    let exit_code = match forward {
+        Some(_) => terminated(forward).map(|(c, _)| c),
+        None => terminated(agent).map(|(c, _)| c),
+    };
+    let checkout_failed = terminated(checkout).filter(|(c, _)| *c != 0).map(|(c, m)| {
+        match m.map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => crate::core::sanitize::one_line(m, 500),
+            None => format!("exit code {c}"),
+        }
+    });
     let unschedulable = v["status"]["conditions"]
         .as_array()
         .into_iter()
@@ -357,6 +378,9 @@ pub fn pod_view(v: &Value) -> PodView {
         waiting,
         exit_code,
         unschedulable,
+        agent_running: agent.is_some_and(|c| c["state"]["running"].is_object()),
+        checkout_failed,
+        forwarded: terminated(forward).and_then(|(_, m)| m.map(str::to_string)),
     }
 }
 
@@ -376,6 +400,12 @@ pub struct KubernetesRunner {
     snapshot: Mutex<Option<Snapshot>>,
     /// the state file's id, bound when the tick opens its store
     instance: std::sync::OnceLock<String>,
+    /// afk's workspace (SPEC 5.0.8): the forge's URL, for the Job's git
+    /// containers; None with `workspace = "agent"`
+    forge_url: Option<String>,
+    /// the git containers' image when `git_image` is empty: the tick's own
+    /// pod's, read once
+    own_image: std::sync::OnceLock<std::result::Result<String, String>>,
 }
 
 /// A turn whose create was sent and not answered, kept in the run folder
@@ -407,6 +437,9 @@ impl KubernetesRunner {
             stall_after: cfg.stall_after(),
             snapshot: Mutex::new(None),
             instance: std::sync::OnceLock::new(),
+            forge_url: (cfg.runner.workspace() == crate::types::Workspace::Afk)
+                .then(|| cfg.forge.url.trim_end_matches('/').to_string()),
+            own_image: std::sync::OnceLock::new(),
         })
     }
 
@@ -419,6 +452,39 @@ impl KubernetesRunner {
             .get()
             .map(String::as_str)
             .ok_or_else(|| anyhow!("kubernetes: no instance id (the state file was not opened)"))
+    }
+
+    /// The git containers' image: `git_image`, else the image of the pod
+    /// this tick runs in (afk's own, SPEC 2), read once (its service account
+    /// may `get` its own pod; else set `git_image`).
+    fn git_image(&self) -> Result<String> {
+        if !self.cfg.git_image.trim().is_empty() {
+            return Ok(self.cfg.git_image.trim().to_string());
+        }
+        let got = self.own_image.get_or_init(|| {
+            let host = std::env::var("HOSTNAME").unwrap_or_default();
+            if host.is_empty() || !k8s::is_dns_subdomain(&host) {
+                return Err("this tick does not run in a pod".into());
+            }
+            // the tick's own namespace (its service account's), not the agents'
+            let ns = std::fs::read_to_string(Path::new(SA_DIR).join("namespace"))
+                .map(|n| n.trim().to_string())
+                .unwrap_or_else(|_| self.api.namespace.clone());
+            self.api
+                .json("GET", &format!("/api/v1/namespaces/{ns}/pods/{host}"), None)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|pod| {
+                    pod["spec"]["containers"][0]["image"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("pod {host} names no image"))
+                })
+        });
+        got.clone().map_err(|why| {
+            cfg_err(format!(
+                "config: runner.kubernetes.git_image is empty and afk's own image could not be read ({why}): set it to afk's image (it runs the Job's checkout and forwarding)"
+            ))
+        })
     }
 
     fn job_name(&self, run_id: &str, turn: u32) -> Result<String> {
@@ -482,9 +548,20 @@ impl KubernetesRunner {
         let run_id = t.run_id.to_string();
         let instance = self.instance()?;
         let spec = self.spec(&name, instance, &run_id, t.turn, &command, &env);
+        let mut manifest = k8s::job(&spec);
+        if let (Some(url), super::TurnOf::Run(_)) = (&self.forge_url, t.run_id) {
+            let image = self.git_image()?;
+            let url = format!("{url}/{}.git", t.repo);
+            let git = crate::core::kube_workspace::GitSide {
+                image: &image,
+                secret: &self.cfg.git_secret,
+                url: &url,
+            };
+            crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
+        }
         let pending = Pending {
             job: name.clone(),
-            manifest: k8s::job(&spec),
+            manifest,
             config_map: k8s::config_map(&spec, "", t.prompt),
         };
         let kept = serde_json::to_vec(&pending)?;
@@ -940,7 +1017,7 @@ impl super::Runner for KubernetesRunner {
         );
         let pod_started = pod
             .as_ref()
-            .is_some_and(|p| p.phase == "Running" || p.exit_code.is_some());
+            .is_some_and(|p| p.phase == "Running" || p.agent_running || p.exit_code.is_some());
         let mut log_at = std::fs::read_to_string(run_dir.join(CURSOR_FILE))
             .ok()
             .and_then(|s| k8s::LogCursor::parse(&s))
@@ -978,6 +1055,31 @@ impl super::Runner for KubernetesRunner {
             cannot_start,
             log_at,
         })
+    }
+
+    /// What the turn's forwarding container reported (SPEC 5.0.8), from the
+    /// tick's pod list: None before it ended or without afk's workspace.
+    fn forwarded(
+        &self,
+        handle: Option<&super::RunnerHandle>,
+    ) -> Option<crate::core::kube_workspace::Result> {
+        self.forge_url.as_ref()?;
+        let Some(super::RunnerHandle::Job { name }) = handle else {
+            return None;
+        };
+        let (_, pod) = self.lookup(name).ok()?;
+        let pod = pod?;
+        pod.exit_code?;
+        Some(
+            pod.forwarded
+                .as_deref()
+                .and_then(crate::core::kube_workspace::parse)
+                .unwrap_or_else(|| {
+                    crate::core::kube_workspace::Result::Refused(format!(
+                        "the Job {name}'s forwarding container left no result (see its log: kubectl logs job/{name} -c forward)"
+                    ))
+                }),
+        )
     }
 
     /// `DELETE` the Job, its pods in the background; gone already is stopped.

@@ -207,6 +207,17 @@ pub trait Runner: Send + Sync {
     }
     /// Is the agent running, exited, vanished? Read-only.
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
+    /// What a turn's own forwarding reported, where the runner forwards
+    /// inside the turn (the Kubernetes Job's `forward` container, SPEC
+    /// 5.0.8); None where afk's tick forwards (the command runner) or the
+    /// turn has not ended.
+    fn forwarded(
+        &self,
+        handle: Option<&RunnerHandle>,
+    ) -> Option<crate::core::kube_workspace::Result> {
+        let _ = handle;
+        None
+    }
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);
     /// Read what the agent reported spending since `ledger`'s cursors (SPEC

@@ -14,6 +14,13 @@ const K8S_TOKEN: &str = "k8s-sandbox-token";
 /// runner, whose agent runs `script` (a `sh -c` script).
 /// `n` > 1: one ready issue in each of `n` repositories (a repo runs one agent at a time).
 pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
+    setup_in(n, script, watch, false)
+}
+
+/// As [`setup`]; `afks`: in afk's workspace (SPEC 5.0.8, the default for
+/// the kind), the Job's git containers around the agent, else
+/// `workspace = "agent"` (the agent does its own git).
+pub(crate) fn setup_in(n: u64, script: &str, watch: &str, afks: bool) -> (Sandbox, Afk) {
     let repos: Vec<Value> = match n {
         1 => vec![repo("acme/api", json!([ready(1, "alice")]))],
         _ => (1..=n)
@@ -30,14 +37,20 @@ pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
     std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-         [runner]\nkind = \"kubernetes\"\ncommand = [\"sh\", \"-c\", '{script}']\n\
+         [runner]\nkind = \"kubernetes\"\n{workspace}command = [\"sh\", \"-c\", '{script}']\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
-         image = \"registry.example/agent:1\"\nenv_secret = \"agent-creds\"\nservice_account = \"agent-sa\"\ncpu = \"500m\"\nmemory = \"1Gi\"\n\
+         {git}image = \"registry.example/agent:1\"\nenv_secret = \"agent-creds\"\nservice_account = \"agent-sa\"\ncpu = \"500m\"\nmemory = \"1Gi\"\n\
          [poll]\nenabled = true\nallowlist = {allow:?}\nmax_in_flight = {n}\nmax_per_tick = {n}\n\
          [watch]\n{watch}\n",
         forge = sb.forge_keys(),
         url = sb.url,
         token = token.display(),
+        workspace = if afks { "" } else { "workspace = \"agent\"\n" },
+        git = if afks {
+            "git_image = \"afk\"\ngit_secret = \"afk-git\"\n"
+        } else {
+            ""
+        },
     );
     let config = scratch.write("afk.toml", &text);
     let afk = Afk {

@@ -23,6 +23,7 @@ mod github;
 mod github_app;
 mod hardening;
 mod harvest;
+mod kube_workspace;
 mod kubernetes;
 mod lessons;
 mod metrics;

@@ -55,14 +55,14 @@ fn workdir(afk: &Afk) -> PathBuf {
 }
 
 /// The forge's refs of acme/api: `name sha` lines.
-fn forge_refs(sb: &Sandbox) -> String {
+pub(crate) fn forge_refs(sb: &Sandbox) -> String {
     git(
         &sb.git.join("acme/api.git"),
         &["for-each-ref", "--format=%(refname) %(objectname)"],
     )
 }
 
-fn forge_head(sb: &Sandbox, branch: &str) -> Option<String> {
+pub(crate) fn forge_head(sb: &Sandbox, branch: &str) -> Option<String> {
     forge_refs(sb).lines().find_map(|l| {
         l.strip_prefix(&format!("refs/heads/{branch} "))
             .map(str::to_string)
@@ -80,7 +80,7 @@ fn pushes(sb: &Sandbox) -> usize {
 }
 
 /// Every file below `dir` that holds `needle`.
-fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+pub(crate) fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
     let mut found = vec![];
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {

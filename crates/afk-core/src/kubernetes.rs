@@ -342,6 +342,14 @@ pub struct PodView {
     pub exit_code: Option<i32>,
     /// PodScheduled=False with reason Unschedulable: its message
     pub unschedulable: Option<String>,
+    /// the `agent` container runs (an init container in afk's workspace,
+    /// while the pod is still `Pending`)
+    pub agent_running: bool,
+    /// afk's workspace (SPEC 5.0.8): the `checkout` container failed, with
+    /// its termination message
+    pub checkout_failed: Option<String>,
+    /// afk's workspace: the `forward` container's termination message
+    pub forwarded: Option<String>,
 }
 
 /// What the runner concludes about one turn.
@@ -379,6 +387,10 @@ pub fn job_state(
         return JobState::Vanished;
     };
     if let Some(p) = pod {
+        if let Some(why) = &p.checkout_failed {
+            // the agent never ran: nothing of its to forward
+            return JobState::CannotStart(reason_line("the checkout failed", why));
+        }
         if let Some(code) = p.exit_code {
             return JobState::Exited(code);
         }
@@ -405,7 +417,7 @@ pub fn job_state(
         return JobState::Exited(1);
     }
     JobState::Running {
-        pod_running: pod.is_some_and(|p| p.phase == "Running"),
+        pod_running: pod.is_some_and(|p| p.phase == "Running" || p.agent_running),
     }
 }
 
@@ -682,6 +694,12 @@ mod tests {
         let ran = pod(&|p| p.exit_code = Some(3));
         let unsched = pod(&|p| p.unschedulable = Some("0/3 nodes".into()));
         let running = pod(&|p| p.phase = "Running".into());
+        // afk's workspace: the agent runs as an init container of a Pending pod
+        let agent_init = pod(&|p| p.agent_running = true);
+        let checkout_failed = pod(&|p| {
+            p.checkout_failed = Some("push access denied".into());
+            p.exit_code = Some(1);
+        });
         let done = JobView {
             finished: Some((true, "Complete".into())),
             ..job.clone()
@@ -690,7 +708,7 @@ mod tests {
             finished: Some((false, "DeadlineExceeded".into())),
             ..job.clone()
         };
-        let cases: [(Option<&JobView>, Option<&PodView>, Duration, JobState); 8] = [
+        let cases: [(Option<&JobView>, Option<&PodView>, Duration, JobState); 10] = [
             (None, Some(&running), hour, JobState::Vanished),
             (
                 Some(&job),
@@ -724,6 +742,18 @@ mod tests {
                 JobState::CannotStart("Unschedulable: 0/3 nodes".into()),
             ),
             (Some(&deadline), None, hour, JobState::Exited(1)),
+            (
+                Some(&job),
+                Some(&agent_init),
+                hour,
+                JobState::Running { pod_running: true },
+            ),
+            (
+                Some(&deadline),
+                Some(&checkout_failed),
+                hour,
+                JobState::CannotStart("the checkout failed: push access denied".into()),
+            ),
         ];
         for (j, p, stall, want) in cases {
             assert_eq!(job_state(j, p, stall, now), want, "{j:?} {p:?}");

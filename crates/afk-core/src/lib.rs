@@ -31,6 +31,7 @@ pub mod final_message;
 pub mod fixer_exit;
 pub mod heartbeat;
 pub mod kinds;
+pub mod kube_workspace;
 pub mod kubernetes;
 pub mod lines;
 pub mod outcome;

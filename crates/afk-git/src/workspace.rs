@@ -283,6 +283,20 @@ impl Workspace {
         })
     }
 
+    /// A checkout that borrows nothing (SPEC 5.0.8): made as [`Self::make`],
+    /// then its objects copied in and the alternates dropped, for an agent
+    /// that cannot see the cache (a Job's agent container, which mounts the
+    /// checkout's volume and not the cache's).
+    pub fn make_standalone(&self, p: &Place) -> Result<Made> {
+        let made = self.make(p)?;
+        self.git
+            .run(Some(p.workdir), None, &["repack", "-a", "-d", "-q"], None)
+            .context("workspace: copying the cache's objects into the checkout")?;
+        std::fs::remove_file(p.workdir.join(".git/objects/info/alternates"))
+            .context("workspace: cannot drop the checkout's alternates")?;
+        Ok(made)
+    }
+
     fn set_ref(&self, cache: &Path, name: &str, sha: Option<&str>) -> Result<()> {
         match sha {
             Some(s) => self

@@ -11,31 +11,19 @@
 use super::http::{Reply, Request};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The bearer token the sandbox's cluster accepts.
 pub const K8S_TOKEN: &str = "k8s-sandbox-token";
+/// The Secret the sandbox's cluster holds from the start for afk's
+/// workspace (`runner.kubernetes.git_secret`, SPEC 5.0.8): afk's account on
+/// the sandbox's forge, `username` and `token`.
+pub const GIT_SECRET: &str = "afk-git";
 
-type Log = Arc<Mutex<Vec<(OffsetDateTime, String)>>>;
-
-struct Proc {
-    pid: i32,
-    log: Log,
-    exit: Arc<Mutex<Option<i32>>>,
-    started: OffsetDateTime,
-}
-
-struct Pod {
-    obj: Value,
-    job_uid: String,
-    proc: Option<Proc>,
-    /// waiting reason and message (an image that cannot be pulled)
-    waiting: Option<(String, String)>,
-}
+use super::kube_pod::{Pod, World};
 
 pub(super) struct Cluster {
     namespaces: BTreeSet<String>,
@@ -65,7 +53,15 @@ impl Cluster {
             pods: BTreeMap::new(),
             denied: BTreeSet::new(),
             bad_images: BTreeSet::new(),
-            secrets: BTreeMap::new(),
+            secrets: [(
+                GIT_SECRET.to_string(),
+                [
+                    ("username".to_string(), "afk-bot".to_string()),
+                    ("token".to_string(), super::DEFAULT_TOKEN.to_string()),
+                ]
+                .into(),
+            )]
+            .into(),
             deadline_exceeded: BTreeSet::new(),
             next: 1,
             dir: dir.join("k8s"),
@@ -78,11 +74,11 @@ impl Cluster {
     }
 }
 
-fn now() -> OffsetDateTime {
+pub(super) fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-fn stamp(t: OffsetDateTime) -> String {
+pub(super) fn stamp(t: OffsetDateTime) -> String {
     t.replace_nanosecond(0)
         .unwrap_or(t)
         .format(&Rfc3339)
@@ -421,15 +417,8 @@ fn create_job(c: &mut Cluster, ns: &str, req: &Request) -> Reply {
             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true}]},
         "spec": job["spec"]["template"]["spec"].clone(),
     });
-    c.pods.insert(
-        (ns.to_string(), pod_name),
-        Pod {
-            obj: pod,
-            job_uid: uid,
-            proc: None,
-            waiting: None,
-        },
-    );
+    c.pods
+        .insert((ns.to_string(), pod_name), Pod::new(pod, uid.clone()));
     c.jobs.insert(key, job.clone());
     tick(c);
     Reply::json(201, &job_out(c, &job))
@@ -498,9 +487,9 @@ fn delete_job(c: &mut Cluster, key: &(String, String), req: &Request) -> Reply {
 
 /// A pod gone: its process (group) killed.
 fn kill_pod(p: Option<Pod>) {
-    if let Some(proc) = p.and_then(|p| p.proc) {
+    for pid in p.map(|p| p.pids()).unwrap_or_default() {
         // SAFETY: kill(2) on the process group the sandbox started
-        unsafe { libc::kill(-proc.pid, libc::SIGKILL) };
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
 }
 
@@ -549,145 +538,21 @@ fn expire(c: &mut Cluster, uid: String) {
     c.deadline_exceeded.insert(uid);
 }
 
-/// Start every pod whose ConfigMap now exists (or fail its image pull).
+/// Start each pod's next container whose turn it is (its volumes there,
+/// its image pullable).
 fn tick(c: &mut Cluster) {
     enforce_deadlines(c);
-    let keys: Vec<(String, String)> = c
-        .pods
-        .iter()
-        .filter(|(_, p)| p.proc.is_none() && p.waiting.is_none())
-        .map(|(k, _)| k.clone())
-        .collect();
-    for key in keys {
-        let spec = c.pods[&key].obj["spec"].clone();
-        let container = &spec["containers"][0];
-        let image = container["image"].as_str().unwrap_or("").to_string();
-        if c.bad_images.contains(&image) {
-            c.pods.get_mut(&key).unwrap().waiting = Some((
-                "ImagePullBackOff".into(),
-                format!("Back-off pulling image \"{image}\""),
-            ));
-            continue;
-        }
-        let cm_name = spec["volumes"][0]["configMap"]["name"]
-            .as_str()
-            .unwrap_or("");
-        let Some(cm) = c.config_maps.get(&(key.0.clone(), cm_name.to_string())) else {
-            continue;
+    let dir = c.dir.clone();
+    for ((ns, _), pod) in c.pods.iter_mut() {
+        let w = World {
+            config_maps: &c.config_maps,
+            secrets: &c.secrets,
+            bad_images: &c.bad_images,
+            dir: dir.clone(),
+            ns,
         };
-        let prompt = cm["data"]["prompt.md"].as_str().unwrap_or("").to_string();
-        let dir = c.dir.join(&key.0).join(&key.1);
-        let env_from: Vec<(String, String)> = container["envFrom"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e["secretRef"]["name"].as_str())
-            .filter_map(|n| c.secrets.get(n))
-            .flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .collect();
-        let proc = spawn(&dir, container, &prompt, &env_from);
-        let pod = c.pods.get_mut(&key).unwrap();
-        match proc {
-            Ok(p) => pod.proc = Some(p),
-            Err(e) => {
-                pod.waiting = Some(("CreateContainerError".into(), e));
-            }
-        }
+        pod.step(&w);
     }
-}
-
-/// Run the container's command as a local process: the prompt in a file for
-/// `/afk/prompt.md`, stdout and stderr into the pod log, line by line.
-fn spawn(
-    dir: &std::path::Path,
-    container: &Value,
-    prompt: &str,
-    env_from: &[(String, String)],
-) -> Result<Proc, String> {
-    use std::os::unix::process::CommandExt;
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    let prompt_file = dir.join("prompt.md");
-    std::fs::write(&prompt_file, prompt).map_err(|e| e.to_string())?;
-    let argv: Vec<String> = container["command"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(str::to_string))
-        .collect();
-    let Some((prog, args)) = argv.split_first() else {
-        return Err("no command".into());
-    };
-    let mut cmd = std::process::Command::new(prog);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .process_group(0);
-    for (k, v) in env_from {
-        cmd.env(k, v);
-    }
-    for e in container["env"].as_array().into_iter().flatten() {
-        let (k, v) = (
-            e["name"].as_str().unwrap_or(""),
-            e["value"].as_str().unwrap_or(""),
-        );
-        // the mounted prompt is this local file
-        if k == "AFK_PROMPT_FILE" && v == "/afk/prompt.md" {
-            cmd.env(k, &prompt_file);
-        } else {
-            cmd.env(k, v);
-        }
-    }
-    let mut child = spawn_owned(cmd).map_err(|e| format!("{prog}: {e}"))?;
-    let log: Log = Arc::default();
-    let exit: Arc<Mutex<Option<i32>>> = Arc::default();
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|out| {
-        let log = log.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                log.lock().unwrap().push((now(), line));
-            }
-        })
-    })
-    .collect();
-    let pid = child.id() as i32;
-    let done = exit.clone();
-    std::thread::spawn(move || {
-        for r in readers {
-            let _ = r.join();
-        }
-        let code = child
-            .wait()
-            .ok()
-            .map(|s| {
-                use std::os::unix::process::ExitStatusExt;
-                s.code().unwrap_or(128 + s.signal().unwrap_or(9))
-            })
-            .unwrap_or(1);
-        *done.lock().unwrap() = Some(code);
-    });
-    Ok(Proc {
-        pid,
-        log,
-        exit,
-        started: now(),
-    })
 }
 
 type SpawnReply = std::sync::mpsc::Sender<std::io::Result<std::process::Child>>;
@@ -695,7 +560,7 @@ type SpawnReply = std::sync::mpsc::Sender<std::io::Result<std::process::Child>>;
 /// Spawn from one long-lived thread with PR_SET_PDEATHSIG, so every Job's
 /// process dies with the sandbox (the signal follows the thread that forked,
 /// and the connection threads come and go).
-fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
+pub(super) fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
     use std::os::unix::process::CommandExt;
     static SPAWNER: std::sync::OnceLock<
         Mutex<std::sync::mpsc::Sender<(std::process::Command, SpawnReply)>>,
@@ -737,42 +602,11 @@ impl Cluster {
 }
 
 fn pod_exit(p: &Pod) -> Option<i32> {
-    p.proc.as_ref().and_then(|x| *x.exit.lock().unwrap())
+    p.exit()
 }
 
 fn pod_out(p: &Pod) -> Value {
-    let mut v = p.obj.clone();
-    let created = v["metadata"]["creationTimestamp"].clone();
-    let image = v["spec"]["containers"][0]["image"].clone();
-    let (phase, state) = match (&p.proc, pod_exit(p), &p.waiting) {
-        (_, _, Some((reason, msg))) => (
-            "Pending",
-            json!({"waiting": {"reason": reason, "message": msg}}),
-        ),
-        (None, _, None) => (
-            "Pending",
-            json!({"waiting": {"reason": "ContainerCreating"}}),
-        ),
-        (Some(x), None, None) => (
-            "Running",
-            json!({"running": {"startedAt": stamp(x.started)}}),
-        ),
-        (Some(x), Some(code), None) => (
-            if code == 0 { "Succeeded" } else { "Failed" },
-            json!({"terminated": {"exitCode": code, "reason": if code == 0 {"Completed"} else {"Error"},
-                "startedAt": stamp(x.started), "finishedAt": stamp(now())}}),
-        ),
-    };
-    v["status"] = json!({
-        "phase": phase,
-        "startTime": created,
-        "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": created}],
-        "containerStatuses": [{
-            "name": "agent", "image": image, "imageID": "", "ready": phase == "Running",
-            "restartCount": 0, "started": phase == "Running", "state": state
-        }]
-    });
-    v
+    super::kube_pod::out(p)
 }
 
 fn job_out(c: &Cluster, job: &Value) -> Value {
@@ -811,20 +645,32 @@ fn job_out(c: &Cluster, job: &Value) -> Value {
 /// precision as the API server forwards it (lines of that second come again);
 /// `limitBytes` cuts the answer after that many bytes, mid-line if it falls so.
 fn log(p: &Pod, req: &Request) -> Reply {
-    if let Some(c) = req.q("container")
-        && c != "agent"
-    {
+    // no container named: the pod's one main container, as the API does
+    let ctr = match req.q("container") {
+        Some(name) => p.ctrs.iter().find(|c| c.name == name),
+        None => p.ctrs.iter().find(|c| !c.init),
+    };
+    let Some(ctr) = ctr else {
+        let c = req.q("container").unwrap_or("");
         return status(
             400,
             "BadRequest",
             &format!("container {c} is not valid for pod"),
         );
-    }
-    let Some(proc) = &p.proc else {
+    };
+    let Some(proc) = &ctr.proc else {
+        let why = if ctr.init {
+            "PodInitializing"
+        } else {
+            "ContainerCreating"
+        };
         return status(
             400,
             "BadRequest",
-            "container \"agent\" in pod is waiting to start: ContainerCreating",
+            &format!(
+                "container \"{}\" in pod is waiting to start: {why}",
+                ctr.name
+            ),
         );
     };
     let since_time = match req.q("sinceTime").map(super::http::decode) {

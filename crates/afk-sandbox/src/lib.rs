@@ -28,6 +28,7 @@ mod hooks;
 pub mod http;
 mod kube;
 mod kube_discovery;
+mod kube_pod;
 mod model;
 pub mod model_api;
 mod registry;
@@ -37,7 +38,7 @@ mod routes;
 mod seed;
 
 pub use faults::Fault;
-pub use kube::K8S_TOKEN;
+pub use kube::{GIT_SECRET, K8S_TOKEN};
 pub use model::Forge;
 pub use seed::{Seed, SeedIssue, SeedRepo};
 

@@ -42,10 +42,10 @@ pub(super) fn act(
         std::thread::sleep(Duration::from_millis(20));
     };
     show.say(&format!(
-        "   Job {job} ran the scripted agent (exit {code}): it pushed and opened a PR, printing progress to its log ...\n"
+        "   Job {job} ran: its checkout container made the agent's checkout, the scripted agent committed in it\n   (exit {code}, no forge credential in its container), and its forward container pushed afk/issue-1 ...\n"
     ));
     show.step(
-        "afk watch (one Job list, one pod list, the pod's log read from where it stopped)",
+        "afk watch (one Job list, one pod list, the pod's log read from where it stopped; afk opens its PR)",
         crate::commands::watch::tick(&ctx)?.done(),
     );
     let progress = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/progress.jsonl")))
@@ -78,12 +78,11 @@ fn world(
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/ops\"]\n\
          [runner]\nkind = \"kubernetes\"\n\
-         command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\
-         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"example.org/afk-demo-agent:1\"\n",
+         command = [\"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\
+         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"example.org/afk-demo-agent:1\"\n\
+         git_image = \"afk\"\ngit_secret = \"{secret}\"\n",
         forge = forge_keys(sb),
-        git = sb.dir.display(),
-        api = sb.api_url(),
-        tok = sandbox::DEFAULT_TOKEN,
+        secret = sandbox::GIT_SECRET,
         url = sb.url,
         agent = agent.display()
     );

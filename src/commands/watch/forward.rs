@@ -36,7 +36,11 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
         return Ok(Forward::default());
     }
     let turn = run.turns.max(1);
-    let done = w.workspace.forward(w.forge, &at(run, run_dir), turn)?;
+    let done = match w.runner.forwarded(run.handle.as_ref()) {
+        // the Job forwarded inside the turn (SPEC 5.0.8): the PR is the tick's
+        Some(r) => from_job(r, run_dir),
+        None => w.workspace.forward(w.forge, &at(run, run_dir), turn)?,
+    };
     crate::crash::point("watch:forwarded");
     match done {
         Forwarded::Nothing => Ok(Forward::default()),
@@ -74,6 +78,36 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
         Forwarded::Refused(why) => Ok(Forward {
             problem: Some((PushProblem::Refused, why)),
         }),
+    }
+}
+
+/// What a Job's forwarding container reported, as forwarding's outcome: a
+/// push it made is an earlier push for this tick (`fresh: false`), so the
+/// PR is opened once and never logged again each tick.
+fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded {
+    use crate::core::kube_workspace::Result as R;
+    match r {
+        R::Nothing => Forwarded::Nothing,
+        R::Pushed {
+            sha,
+            commits,
+            leftover,
+            base,
+        } => Forwarded::Pushed {
+            sha,
+            commits,
+            leftover,
+            base,
+            fresh: false,
+        },
+        R::Conflict { head } => Forwarded::Conflict {
+            bundle: std::path::PathBuf::from(format!(
+                "{} (the Job's workspace volume: the turn's commits end at {}, kept while the Job's pod is, until ttl_after_finished)",
+                run_dir.join("turn.bundle").display(),
+                &head[..head.len().min(12)]
+            )),
+        },
+        R::Refused(why) => Forwarded::Refused(why),
     }
 }
 

@@ -1,0 +1,311 @@
+//! afk's workspace inside a turn's Job (SPEC 5.0.8), pure: the pod a turn
+//! becomes when `runner.workspace = "afk"` runs on Kubernetes, and the one
+//! line its forwarding container leaves for the tick.
+//!
+//! The pod runs, in order (init containers run one after another, each to
+//! its end, before the main container):
+//! 1. `checkout` (init, `git_image`, the forge credential mounted): afk's
+//!    cache on a volume of the git containers' own, the agent's checkout on
+//!    the shared `work` volume, standalone (no object borrowed from a path
+//!    the agent cannot see);
+//! 2. `agent` (init, the agent's image, **no** credential mounted): the
+//!    agent in the checkout; its exit status kept in a file, so the pod goes
+//!    on to forwarding whatever the agent's status;
+//! 3. `forward` (main, `git_image`, the credential mounted): the turn's work
+//!    read from the checkout into the cache and only `afk/issue-<N>` pushed
+//!    (SPEC 5.0.3, 5.0.5); its result is its termination message, and its
+//!    exit code is the agent's.
+
+use serde_json::{Value, json};
+
+/// The shared volume's mount point: the run folder of the pod (the checkout
+/// and the agent's local push repository).
+pub const WORK_PATH: &str = "/workspace";
+/// The agent's checkout (its working directory).
+pub const CHECKOUT_PATH: &str = "/workspace/work";
+/// Where the agent's wrapper keeps its exit status.
+pub const AGENT_EXIT_PATH: &str = "/workspace/agent-exit";
+/// afk's cache repository: a volume only the git containers mount.
+pub const CACHE_PATH: &str = "/afk-git";
+/// The forge credential (`git_secret`): mounted only in the git containers.
+pub const SECRET_PATH: &str = "/afk-git-secret";
+/// The forwarding container's result: Kubernetes keeps at most 4096 bytes
+/// of it as the container's termination message.
+pub const RESULT_PATH: &str = "/dev/termination-log";
+/// What Kubernetes keeps of a termination message.
+pub const RESULT_MAX: usize = 4096;
+
+/// The git side of a turn's pod.
+pub struct GitSide<'a> {
+    /// `runner.kubernetes.git_image` (afk's own image by default)
+    pub image: &'a str,
+    /// `runner.kubernetes.git_secret`: keys `username` and `token`
+    pub secret: &'a str,
+    /// the repository's git URL on the forge (no credential in it)
+    pub url: &'a str,
+}
+
+fn git_container(name: &str, g: &GitSide, env: &[(String, String)], template: &Value) -> Value {
+    let mut vars: Vec<Value> = env
+        .iter()
+        .filter(|(k, _)| {
+            // what the git side needs; never the agent's own extras
+            matches!(
+                k.as_str(),
+                "AFK_RUN_ID" | "AFK_REPO" | "AFK_ISSUE" | "AFK_BRANCH" | "AFK_TURN"
+            )
+        })
+        .map(|(k, v)| json!({"name": k, "value": v}))
+        .collect();
+    for (k, v) in [
+        ("AFK_GIT_URL", g.url),
+        ("AFK_WORKSPACE_DIR", WORK_PATH),
+        ("AFK_GIT_CACHE", CACHE_PATH),
+        ("AFK_GIT_SECRET", SECRET_PATH),
+        ("AFK_AGENT_EXIT", AGENT_EXIT_PATH),
+        ("AFK_RESULT_FILE", RESULT_PATH),
+    ] {
+        vars.push(json!({"name": k, "value": v}));
+    }
+    json!({
+        "name": name,
+        "image": g.image,
+        "command": ["afk", "workspace", name],
+        "env": vars,
+        "volumeMounts": [
+            {"name": "work", "mountPath": WORK_PATH},
+            {"name": "git", "mountPath": CACHE_PATH},
+            {"name": "git-secret", "mountPath": SECRET_PATH, "readOnly": true}
+        ],
+        "terminationMessagePath": RESULT_PATH,
+        "terminationMessagePolicy": "File",
+        "resources": template["resources"].clone(),
+        "securityContext": template["securityContext"].clone()
+    })
+}
+
+/// Turn a Job of one `agent` container into the workspace's pod: checkout
+/// and agent as init containers, forwarding as the main container. The
+/// agent's container mounts the shared checkout and the prompt, nothing of
+/// the git side; its command runs under `sh` so that its exit status is
+/// kept (`$AFK_AGENT_EXIT`) and the pod goes on to forward its work.
+pub fn with_git(job: &mut Value, g: &GitSide, env: &[(String, String)]) {
+    let pod = &mut job["spec"]["template"]["spec"];
+    let mut agent = pod["containers"][0].take();
+    let argv = agent["command"].take();
+    let mut command = vec![
+        json!("/bin/sh"),
+        json!("-c"),
+        json!("\"$@\"; echo $? > \"$AFK_AGENT_EXIT\""),
+        json!("afk-agent"),
+    ];
+    command.extend(argv.as_array().cloned().unwrap_or_default());
+    agent["command"] = json!(command);
+    agent["workingDir"] = json!(CHECKOUT_PATH);
+    if let Some(vars) = agent["env"].as_array_mut() {
+        vars.push(json!({"name": "AFK_WORKSPACE", "value": "afk"}));
+        vars.push(json!({"name": "AFK_AGENT_EXIT", "value": AGENT_EXIT_PATH}));
+    }
+    if let Some(mounts) = agent["volumeMounts"].as_array_mut() {
+        mounts.push(json!({"name": "work", "mountPath": WORK_PATH}));
+    }
+    let checkout = git_container("checkout", g, env, &agent);
+    let forward = git_container("forward", g, env, &agent);
+    pod["initContainers"] = json!([checkout, agent]);
+    pod["containers"] = json!([forward]);
+    if let Some(vols) = pod["volumes"].as_array_mut() {
+        vols.push(json!({"name": "work", "emptyDir": {}}));
+        vols.push(json!({"name": "git", "emptyDir": {}}));
+        vols.push(
+            json!({"name": "git-secret", "secret": {"secretName": g.secret, "defaultMode": 0o400}}),
+        );
+    }
+}
+
+/// What the forwarding container did, as its termination message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Result {
+    /// The turn left no new commit and no change.
+    Nothing,
+    /// The branch on the forge is now `sha`.
+    Pushed {
+        sha: String,
+        commits: usize,
+        leftover: bool,
+        base: String,
+    },
+    /// Someone else pushed and the turn's work does not apply on their head.
+    Conflict { head: String },
+    /// afk would not forward the checkout, or could not: the reason.
+    Refused(String),
+}
+
+/// The termination message for `r`: one JSON object, within Kubernetes's
+/// 4096 bytes (a long reason is cut and says so).
+pub fn message(r: &Result) -> String {
+    let v = match r {
+        Result::Nothing => json!({"forwarded": "nothing"}),
+        Result::Pushed {
+            sha,
+            commits,
+            leftover,
+            base,
+        } => json!({"forwarded": "pushed", "sha": sha, "commits": commits,
+            "leftover": leftover, "base": crate::sanitize::one_line(base, 200)}),
+        Result::Conflict { head } => json!({"forwarded": "conflict", "head": head}),
+        Result::Refused(why) => {
+            json!({"forwarded": "refused", "why": crate::sanitize::one_line(why, 3000)})
+        }
+    };
+    v.to_string()
+}
+
+fn is_sha(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The forwarding container's result from its termination message (the pod
+/// is the agent's to run too, so its words are checked, never trusted as
+/// more than data): None for a message afk's container never writes.
+pub fn parse(message: &str) -> Option<Result> {
+    let v: Value = serde_json::from_str(message.get(..RESULT_MAX).unwrap_or(message)).ok()?;
+    let text = |k: &str| v[k].as_str().map(str::to_string);
+    match v["forwarded"].as_str()? {
+        "nothing" => Some(Result::Nothing),
+        "pushed" => {
+            let sha = text("sha").filter(|s| is_sha(s))?;
+            Some(Result::Pushed {
+                sha,
+                commits: v["commits"].as_u64().unwrap_or(0) as usize,
+                leftover: v["leftover"].as_bool().unwrap_or(false),
+                base: crate::sanitize::one_line(&text("base").unwrap_or_default(), 200),
+            })
+        }
+        "conflict" => Some(Result::Conflict {
+            head: text("head").filter(|s| is_sha(s)).unwrap_or_default(),
+        }),
+        "refused" => Some(Result::Refused(crate::sanitize::one_line(
+            &text("why").unwrap_or_default(),
+            500,
+        ))),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job() -> Value {
+        json!({"spec": {"template": {"spec": {
+            "containers": [{"name": "agent", "image": "agent:1", "command": ["claude", "-p"],
+                "env": [{"name": "AFK_REPO", "value": "acme/api"}],
+                "envFrom": [{"secretRef": {"name": "model-key"}}],
+                "volumeMounts": [{"name": "prompt", "mountPath": "/afk", "readOnly": true}],
+                "resources": {"limits": {"cpu": "1"}}, "securityContext": {"runAsNonRoot": true}}],
+            "volumes": [{"name": "prompt", "configMap": {"name": "x"}}]
+        }}}})
+    }
+
+    fn env() -> Vec<(String, String)> {
+        [
+            ("AFK_RUN_ID", "7"),
+            ("AFK_REPO", "acme/api"),
+            ("AFK_BRANCH", "afk/issue-3"),
+            ("AFK_BUDGET_USD", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+    }
+
+    #[test]
+    fn the_forge_credential_is_mounted_only_in_the_git_containers() {
+        let mut j = job();
+        let g = GitSide {
+            image: "afk:1",
+            secret: "afk-git",
+            url: "https://forge.example/acme/api.git",
+        };
+        with_git(&mut j, &g, &env());
+        let pod = &j["spec"]["template"]["spec"];
+        let names = |k: &str| -> Vec<String> {
+            pod[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // the order is the guarantee: checkout, then the agent, then forwarding
+        assert_eq!(names("initContainers"), ["checkout", "agent"]);
+        assert_eq!(names("containers"), ["forward"]);
+        let mounts = |c: &Value| -> Vec<String> {
+            c["volumeMounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let agent = &pod["initContainers"][1];
+        assert_eq!(mounts(agent), ["prompt", "work"], "the agent: no git side");
+        assert_eq!(agent["envFrom"][0]["secretRef"]["name"], "model-key");
+        assert_eq!(agent["workingDir"], CHECKOUT_PATH);
+        assert_eq!(agent["command"][0], "/bin/sh");
+        assert_eq!(
+            agent["command"][4], "claude",
+            "the agent's own argv follows"
+        );
+        for git in [&pod["initContainers"][0], &pod["containers"][0]] {
+            assert_eq!(mounts(git), ["work", "git", "git-secret"]);
+            assert!(
+                git.get("envFrom").is_none(),
+                "the model's key stays the agent's"
+            );
+            let vars = git["env"].to_string();
+            assert!(vars.contains("AFK_GIT_URL") && !vars.contains("AFK_BUDGET_USD"));
+            assert_eq!(git["securityContext"]["runAsNonRoot"], true);
+        }
+        let secret = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "git-secret")
+            .unwrap();
+        assert_eq!(secret["secret"]["secretName"], "afk-git");
+    }
+
+    #[test]
+    fn the_forwarding_result_reads_back_and_nothing_else_does() {
+        let sha = "a".repeat(40);
+        let pushed = Result::Pushed {
+            sha: sha.clone(),
+            commits: 2,
+            leftover: true,
+            base: "main".into(),
+        };
+        let long = Result::Refused("x".repeat(10_000));
+        for r in [
+            Result::Nothing,
+            pushed,
+            Result::Conflict { head: sha.clone() },
+            Result::Refused("a symlinked .git".into()),
+        ] {
+            assert_eq!(parse(&message(&r)), Some(r.clone()), "{r:?}");
+        }
+        assert!(
+            message(&long).len() <= RESULT_MAX,
+            "within what Kubernetes keeps"
+        );
+        for hostile in [
+            "",
+            "not json",
+            "{\"forwarded\": \"pushed\", \"sha\": \"main\"}",
+            "{\"forwarded\": \"merged\"}",
+            "{}",
+        ] {
+            assert_eq!(parse(hostile), None, "{hostile}");
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! `afk workspace checkout|forward`: what the git containers of a turn's
+//! Kubernetes Job run (SPEC 5.0.8), before and after the agent's container.
+//! Not for people: the Job sets everything they read in their environment.
+
+use crate::session::{Outcome, Session};
+use anyhow::Result;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub step: Step,
+}
+
+#[derive(clap::Subcommand, Debug, Clone, Copy)]
+pub enum Step {
+    /// Make the agent's checkout on the Job's shared volume
+    Checkout,
+    /// Push the turn's work; exit with the agent's status
+    Forward,
+}
+
+pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
+    let env = crate::workspace_pod::PodEnv::from_env()?;
+    match a.step {
+        Step::Checkout => {
+            let said = crate::workspace_pod::checkout(&env)?;
+            crate::log::info(&said);
+            Ok(Outcome::OK)
+        }
+        Step::Forward => {
+            let (code, said) = crate::workspace_pod::forward(&env);
+            crate::log::info(&said);
+            Ok(Outcome::code(code))
+        }
+    }
+}

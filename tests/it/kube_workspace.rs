@@ -1,0 +1,178 @@
+//! afk's workspace inside the turn's Kubernetes Job (SPEC 5.0.8), against
+//! the sandbox's cluster (init containers in order, volumes as folders,
+//! termination messages): the checkout container makes the agent's checkout,
+//! the agent runs in it with no forge credential mounted or in its
+//! environment, the forward container pushes only afk/issue-<N> (a failing
+//! agent's work too), and the next watch tick opens afk's own PR.
+
+use crate::kubernetes::{n, setup_in, wait_done};
+use crate::support::*;
+use crate::workspace::{files_holding, forge_head, forge_refs};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// The agent: says where it is and what it holds, commits, pushes to `main`
+/// and a tag in its local push repository, leaves a change uncommitted and
+/// exits failing.
+const AGENT: &str = "set -u; \
+    echo \"where: $(pwd) on $(git rev-parse --abbrev-ref HEAD)\"; \
+    echo \"env holds the token: $(env | grep -c sandbox-token)\"; \
+    echo \"work of turn $AFK_TURN\" >> work.txt; \
+    git add -A && git commit -qm \"agent: turn $AFK_TURN\"; \
+    git push -q origin HEAD:main HEAD:refs/tags/evil \"HEAD:$AFK_BRANCH\" && echo pushed-locally; \
+    printf \"#!/bin/sh\\ntouch $HOME/pwned\\n\" > .git/hooks/pre-commit; chmod +x .git/hooks/pre-commit; \
+    git config credential.helper \"!touch $HOME/pwned\"; \
+    echo left > left.txt; \
+    exit 3";
+
+/// The pod folders of the sandbox's cluster.
+fn pod_dirs(sb: &Sandbox) -> Vec<PathBuf> {
+    std::fs::read_dir(sb.git.join("k8s/afk"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect()
+}
+
+fn pod_spec(sb: &Sandbox) -> serde_json::Value {
+    sb.admin("GET", "/k8s/state", None)["jobs"][0]["spec"]["template"]["spec"].clone()
+}
+
+fn log(afk: &Afk) -> String {
+    std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
+}
+
+fn mounts(c: &serde_json::Value) -> Vec<String> {
+    c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_its_work() {
+    let (sb, afk) = setup_in(1, AGENT, "", true);
+    let main_before = forge_head(&sb, "main").unwrap();
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let spec = pod_spec(&sb);
+    // checkout, then the agent, then forwarding; the credential is the git side's
+    let agent = &spec["initContainers"][1];
+    assert_eq!(spec["initContainers"][0]["name"], "checkout");
+    assert_eq!(agent["name"], "agent");
+    assert_eq!(spec["containers"][0]["name"], "forward");
+    assert_eq!(mounts(agent), ["prompt", "work"]);
+    assert_eq!(agent["envFrom"][0]["secretRef"]["name"], "agent-creds");
+    for git in [&spec["initContainers"][0], &spec["containers"][0]] {
+        assert!(mounts(git).contains(&"git-secret".to_string()));
+        assert_eq!(git["command"], json!(["afk", "workspace", git["name"]]));
+    }
+    wait_done(&sb, &n(&afk, "1-1"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let log = log(&afk);
+    assert!(
+        log.contains("on afk/issue-1"),
+        "a checkout on its branch: {log}"
+    );
+    assert!(log.contains("/work on"), "{log}");
+    assert!(log.contains("env holds the token: 0"), "{log}");
+    assert!(log.contains("pushed-locally"), "its own push works: {log}");
+    // the agent's commit and afk's commit of what it left, on the forge
+    let head = forge_head(&sb, "afk/issue-1").expect("forwarded");
+    let repo = sb.git.join("acme/api.git");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", &head]);
+    assert!(
+        files.contains("work.txt") && files.contains("left.txt"),
+        "{files}"
+    );
+    let subjects = git(
+        &repo,
+        &["log", "--format=%s", &format!("{main_before}..{head}")],
+    );
+    assert_eq!(
+        subjects.lines().collect::<Vec<_>>(),
+        ["Uncommitted changes left by turn 1", "agent: turn 1"]
+    );
+    // never main, never a tag; nothing of the agent's config or hooks ran
+    assert_eq!(forge_head(&sb, "main").unwrap(), main_before);
+    assert!(!forge_refs(&sb).contains("refs/tags/evil"));
+    for d in pod_dirs(&sb) {
+        assert!(
+            !d.join("pwned").exists(),
+            "afk's git ran the agent's command"
+        );
+        // the credential is in the git side's mount alone, never in the checkout's volume
+        assert_eq!(
+            files_holding(&d.join("volumes/work"), TOKEN),
+            Vec::<PathBuf>::new()
+        );
+    }
+    // the failing agent's work is forwarded; afk's account opens the PR
+    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls}");
+    assert_eq!(pulls[0]["user"]["login"], "afk-bot");
+    assert_eq!(pulls[0]["head"]["sha"], head.as_str());
+    // a second tick opens nothing more
+    afk.watch();
+    let all = sb.api("/repos/acme/api/pulls?state=all").1;
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+}
+
+#[test]
+fn a_checkout_that_fails_stops_the_pod_before_the_agent_and_escalates_with_its_reason() {
+    let (sb, afk) = setup_in(1, "touch \"$HOME/agent-ran\"", "", true);
+    // the credential without its token key: the checkout container cannot start the work
+    sb.admin(
+        "POST",
+        "/k8s/secret",
+        Some(json!({"name": "afk-git", "data": {"username": "afk-bot"}})),
+    );
+    assert_eq!(afk.poll().0, 0);
+    wait_failed(&sb, &n(&afk, "1-1"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".to_string(), Some("agent-failed".to_string())),
+        "{r}"
+    );
+    let st = sb.admin("GET", "/state", None);
+    let said = st["repos"][0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .find(|b| b.starts_with("<!-- afk:escalation run=1 -->"))
+        .unwrap_or_else(|| panic!("no escalation: {st}"));
+    assert!(
+        said.contains("the checkout failed") && said.contains("token"),
+        "{said}"
+    );
+    for d in pod_dirs(&sb) {
+        assert!(!Path::new(&d.join("agent-ran")).exists(), "the agent ran");
+    }
+    assert_eq!(forge_head(&sb, "afk/issue-1"), None);
+}
+
+/// Wait (bounded) until the Job's pod has failed.
+fn wait_failed(sb: &Sandbox, job: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let c = sb.admin("GET", "/k8s/state", None);
+        let failed = c["pods"].as_array().unwrap().iter().any(|p| {
+            p["metadata"]["labels"]["job-name"] == job && p["status"]["phase"] == "Failed"
+        });
+        if failed {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{job} did not fail: {c}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
