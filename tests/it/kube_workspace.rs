@@ -176,3 +176,42 @@ fn wait_failed(sb: &Sandbox, job: &str) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+#[test]
+fn a_corrective_turn_is_a_new_job_whose_checkout_starts_from_the_forge_s_head() {
+    let agent = "git log --format=%s | head -n 3 | sed \"s/^/history: /\"; \
+        echo \"work of turn $AFK_TURN\" >> work.txt; git add -A; git commit -qm \"agent: turn $AFK_TURN\"";
+    let (sb, afk) = setup_in(1, agent, "fix_forward_max = 2", true);
+    assert_eq!(afk.poll().0, 0);
+    wait_done(&sb, &n(&afk, "1-1"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    // a person pushes to the branch, then CI is red
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("by-alice.txt", "hi")],
+        "alice's fix",
+    );
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}");
+    wait_done(&sb, &n(&afk, "1-2"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let log = log(&afk);
+    assert!(
+        log.contains("history: alice's fix\n") && log.contains("history: agent: turn 1"),
+        "turn 2's checkout is the forge's head: {log}"
+    );
+    let head = forge_head(&sb, "afk/issue-1").unwrap();
+    let repo = sb.git.join("acme/api.git");
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%s", &head]),
+        "agent: turn 2"
+    );
+    let all = sb.api("/repos/acme/api/pulls?state=all").1;
+    assert_eq!(all.as_array().unwrap().len(), 1, "one PR: {all}");
+}

@@ -593,7 +593,10 @@ pub(super) fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std
 
 impl Cluster {
     /// The exit code of the Job's pod once its process ended (the demo waits on it).
-    pub fn job_exit(&self, job: &str) -> Option<i32> {
+    /// The pod's containers move on as they would on a cluster: each look
+    /// starts the next one whose turn it is.
+    pub fn job_exit(&mut self, job: &str) -> Option<i32> {
+        tick(self);
         self.pods
             .values()
             .find(|p| p.obj["metadata"]["labels"]["job-name"] == job)

@@ -185,7 +185,7 @@ impl Forge {
     }
 
     /// The exit code of a Job of the sandbox's cluster, once its process ended.
-    pub fn k8s_job_exit(&self, job: &str) -> Option<i32> {
+    pub fn k8s_job_exit(&mut self, job: &str) -> Option<i32> {
         self.kube.job_exit(job)
     }
 
