@@ -545,3 +545,29 @@ fn a_poll_tick_asks_for_afks_own_login_once_however_many_checkouts_it_makes() {
         .count();
     assert!(logins <= 1, "GET /user {logins} times in one tick");
 }
+
+#[test]
+fn a_re_armed_issue_s_new_run_removes_the_checkout_its_escalated_run_kept() {
+    let script = "echo '{\"status\": \"blocked\", \"reason\": \"which database?\", \"questions\": [\"PostgreSQL?\"]}' > \"$AFK_PROGRESS_FILE\"\n";
+    let (sb, afk) = setup(script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("blocked".into())),
+        "{r}"
+    );
+    assert!(workdir(&afk).join(".git").is_dir(), "kept for a person");
+    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
+    assert!(
+        afk.scratch.path("state/runs/2/work/.git").is_dir(),
+        "the new run's checkout"
+    );
+    assert!(
+        !workdir(&afk).exists(),
+        "the escalated run's checkout went with the re-arm"
+    );
+}

@@ -333,6 +333,28 @@ impl Store {
         Ok(rows.into_iter().flatten().collect())
     }
 
+    /// The escalated runs of `repo#issue` before run `id`: a re-armed issue's
+    /// new run supersedes them, and their checkouts go (SPEC 5.0.7).
+    pub fn escalated_before(
+        &self,
+        repo: &RepoName,
+        issue: IssueNumber,
+        id: RunId,
+    ) -> Result<Vec<Run>> {
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLS} FROM runs WHERE repo = ?1 AND issue = ?2 AND id < ?3 AND state = 'escalated' ORDER BY id"
+            ))
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map(params![repo.as_str(), issue, id], row_or_unreadable)
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<Result<Run, Unreadable>> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
     /// Runs dispatched on the UTC day `day` that count toward it.
     pub fn runs_of_day(&self, day: time::Date) -> Result<Vec<Run>> {
         let start = day.midnight().assume_utc();

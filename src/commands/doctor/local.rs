@@ -221,6 +221,24 @@ pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
     if c.runner.workspace() != crate::types::Workspace::Afk {
         return;
     }
+    if c.runner.kind == crate::config::RunnerKind::Kubernetes {
+        let k = &c.runner.kubernetes;
+        let image = match k.git_image.trim() {
+            "" => "afk's own image (the tick's pod's)",
+            i => i,
+        };
+        d.add(
+            "workspace",
+            Level::Ok,
+            format!(
+                "each Job's git containers make the checkout and push ({image}), with the credential of Secret {} (afk does not read Secrets: kubectl -n {} get secret {} checks it is there)",
+                k.git_secret,
+                if k.namespace.is_empty() { "<namespace>" } else { &k.namespace },
+                k.git_secret
+            ),
+        );
+        return;
+    }
     let cache = &ctx.paths().git_cache;
     let existing = cache.ancestors().find(|p| p.exists());
     let ok = existing.is_some_and(|p| p.is_dir() && writable(p));

@@ -376,5 +376,34 @@ pub fn dispatch_one(
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
         return (Some(d), Some(fail(format!("{e:#}"))));
     }
+    superseded(ctx, on, &store, w, run_id);
     (Some(d), None)
+}
+
+/// A re-armed issue's new run has started: the checkouts its escalated runs
+/// kept for a person go (SPEC 5.0.7). A checkout that cannot be removed is
+/// said, never a failed dispatch; the next re-arm tries again.
+fn superseded(ctx: &Session, on: &On, store: &Store, w: &Winner, run_id: crate::types::RunId) {
+    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
+        return;
+    }
+    let Ok(old) = store.escalated_before(&w.repo, w.issue.number, run_id) else {
+        return;
+    };
+    for r in old {
+        let run_dir = ctx.runs_dir().join(r.id.to_string());
+        let at = crate::workspace::At {
+            repo: &r.repo,
+            issue: r.issue,
+            run_id: r.id,
+            run_dir: &run_dir,
+            branch: &r.branch,
+        };
+        if let Err(e) = on.workspace.remove(&at) {
+            crate::log::warn(&format!(
+                "{}#{}: run {}'s checkout could not be removed: {e:#}",
+                r.repo, r.issue, r.id
+            ));
+        }
+    }
 }
