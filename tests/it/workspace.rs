@@ -449,6 +449,56 @@ fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
 }
 
 #[test]
+fn someone_elses_push_that_does_not_conflict_gets_the_turn_s_commits_replayed_on_top() {
+    let script = "set -eu\necho \"agent's line\" > agent.txt\ngit add -A\ngit commit -qm \"agent: its file\"\n\
+         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n";
+    let (sb, afk) = setup(script, "");
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("start.txt", "x")],
+        "start",
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    // meanwhile alice pushes another file to the branch
+    sb.commit_as(
+        "acme/api",
+        "afk/issue-1",
+        "alice",
+        &[("alice.txt", "hi")],
+        "alice",
+    );
+    std::fs::write(afk.scratch.path("state/runs/1/go"), "").unwrap();
+    afk.wait_agent(1);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let repo = sb.git.join("acme/api.git");
+    let head = forge_head(&sb, "afk/issue-1").unwrap();
+    // the agent's commit on top of alice's, as its own commit: no merge
+    assert_eq!(
+        git(&repo, &["log", "--format=%s", "-3", &head]),
+        "agent: its file\nalice\nstart"
+    );
+    // the agent stays its author; afk, who made the new commit, its committer
+    assert_eq!(
+        git(&repo, &["log", "-1", "--format=%cn", &head]),
+        afk::git::AFK_NAME
+    );
+    assert_ne!(
+        git(&repo, &["log", "-1", "--format=%an", &head]),
+        afk::git::AFK_NAME
+    );
+    assert_eq!(git(&repo, &["rev-list", "--merges", "--count", &head]), "0");
+    let files = git(&repo, &["ls-tree", "-r", "--name-only", &head]);
+    assert!(
+        files.contains("agent.txt") && files.contains("alice.txt"),
+        "{files}"
+    );
+}
+
+#[test]
 fn a_tick_killed_anywhere_in_checkout_push_or_pr_leaves_one_pr_and_every_commit() {
     // each kill point of the workspace, then a lost answer to the PR's create:
     // the next tick finishes the work with one PR holding the agent's commit

@@ -678,9 +678,11 @@ impl Workspace {
         }
     }
 
-    /// Someone else pushed `theirs`: merge it into the work (a merge commit
-    /// of afk's, so every commit of both is kept) and push, or keep the work
-    /// as a bundle when the two conflict.
+    /// Someone else pushed `theirs`: the turn's commits replayed on it
+    /// (SPEC 5.0.3: each commit's change, author and message kept, afk the
+    /// committer) and pushed; where replaying cannot be done (a merge among
+    /// them, a git older than 2.40) their head merged in with a merge commit
+    /// of afk's; where the two conflict, the work kept as a bundle.
     fn merge_theirs(
         &self,
         cache: &Path,
@@ -693,6 +695,8 @@ impl Workspace {
         let forge_ref = Self::run_ref(p, "forge");
         let merged = if self.is_ancestor(cache, theirs, work) {
             Some(work.to_string())
+        } else if let Some(replayed) = self.replay(cache, start, work, theirs)? {
+            Some(replayed)
         } else {
             match self.git.run(
                 Some(cache),
@@ -751,6 +755,87 @@ impl Workspace {
         self.push_once(cache, p, &merged, Some(theirs))?;
         self.set_ref(cache, &forge_ref, Some(&merged))?;
         Ok(self.pushed(cache, p, start, &merged))
+    }
+
+    /// The commits `start..work` replayed one by one on `onto`, in the cache
+    /// (no worktree, no hooks); None when one does not apply, is a merge,
+    /// is over 1 MiB as an object (its message is read), or this git
+    /// cannot (`merge-tree --merge-base` is 2.40's).
+    fn replay(&self, cache: &Path, start: &str, work: &str, onto: &str) -> Result<Option<String>> {
+        let list = self.git.run(
+            Some(cache),
+            None,
+            &[
+                "rev-list",
+                "--reverse",
+                "--parents",
+                &format!("{start}..{work}"),
+            ],
+            None,
+        )?;
+        let mut tip = onto.to_string();
+        for line in list.lines().filter(|l| !l.is_empty()) {
+            let ids: Vec<&str> = line.split(' ').collect();
+            let [commit, parent] = ids[..] else {
+                return Ok(None);
+            };
+            let size = self
+                .git
+                .run(Some(cache), None, &["cat-file", "-s", commit], None)?;
+            if size.parse::<u64>().map_or(true, |n| n > 1 << 20) {
+                return Ok(None);
+            }
+            let Ok(out) = self.git.run(
+                Some(cache),
+                None,
+                &[
+                    "merge-tree",
+                    "--write-tree",
+                    "--no-messages",
+                    "--merge-base",
+                    parent,
+                    &tip,
+                    commit,
+                ],
+                None,
+            ) else {
+                return Ok(None);
+            };
+            let tree = out.lines().next().unwrap_or("").to_string();
+            let who = self.git.run(
+                Some(cache),
+                None,
+                &["log", "-1", "--format=%an%x1f%ae%x1f%aI", commit],
+                None,
+            )?;
+            let mut who = who.split('\x1f');
+            let (name, email, date) = (
+                who.next().unwrap_or(""),
+                who.next().unwrap_or(""),
+                who.next().unwrap_or(""),
+            );
+            let message = self.git.run(
+                Some(cache),
+                None,
+                &["log", "-1", "--format=%B", commit],
+                None,
+            )?;
+            let env = [
+                ("GIT_AUTHOR_NAME", name),
+                ("GIT_AUTHOR_EMAIL", email),
+                ("GIT_AUTHOR_DATE", date),
+                IDENT[2],
+                IDENT[3],
+            ];
+            tip = self.git.run_env(
+                Some(cache),
+                None,
+                &["commit-tree", &tree, "-p", &tip],
+                Some(message.as_bytes()),
+                &env,
+            )?;
+        }
+        Ok(Some(tip))
     }
 
     fn push_once(&self, cache: &Path, p: &Place, sha: &str, seen: Option<&str>) -> Result<()> {
