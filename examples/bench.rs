@@ -383,6 +383,21 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
             "the client counts what the forge saw"
         );
         let dispatched = tick.report["dispatched"].as_array().unwrap().len();
+        if std::env::var_os("AFK_BENCH_TRACE").is_some() {
+            // what the tick asked, by kind (method and the path's last word)
+            let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+            for q in reqs {
+                let path = q["path"].as_str().unwrap_or("");
+                let word = path
+                    .rsplit('/')
+                    .find(|w| w.parse::<u64>().is_err())
+                    .unwrap_or("");
+                *kinds
+                    .entry(format!("{} {word}", q["method"].as_str().unwrap_or("")))
+                    .or_default() += 1;
+            }
+            println!("  asked: {kinds:?}");
+        }
         let chain = if dispatched > 0 { CHAIN } else { 1 };
         let limit = (chain.max(n.div_ceil(CONCURRENCY)) as u64 * LATENCY_MS) as f64;
         let serial = (n as u64 * LATENCY_MS) as f64;

@@ -81,6 +81,7 @@ fn build(
             c.forge.retries,
         );
         h.set_url_key(key);
+        h.set_concurrency(c.forge.concurrency);
         if let Some(cache) = cache {
             h.set_cache(cache);
         }
@@ -89,6 +90,7 @@ fn build(
     let mut h =
         crate::forge::http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
     h.set_url_key(key);
+    h.set_concurrency(c.forge.concurrency);
     if let (true, Some(cache)) = (gitea_cache, cache) {
         h.set_cache(cache);
     }
@@ -116,6 +118,7 @@ fn build_app(
     } else {
         "forge.api_url"
     });
+    h.set_concurrency(c.forge.concurrency);
     if let Some(cache) = cache {
         h.set_cache(cache);
     }

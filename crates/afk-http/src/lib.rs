@@ -92,6 +92,8 @@ struct Rate {
     probe: bool,
     /// an answer has come back
     seen: bool,
+    /// requests in flight at most (`forge.concurrency`); None: no cap
+    cap: Option<u64>,
 }
 
 impl Rate {
@@ -103,7 +105,8 @@ impl Rate {
         if self.probe && !self.seen {
             return self.in_flight == 0;
         }
-        self.remaining.is_none_or(|left| self.in_flight < left)
+        self.cap.is_none_or(|cap| self.in_flight < cap)
+            && self.remaining.is_none_or(|left| self.in_flight < left)
     }
 }
 
@@ -291,6 +294,13 @@ impl Http {
             ledger: stale::Ledger::default(),
             url_key: "forge.url",
         }
+    }
+
+    /// At most `n` requests in flight at once (`forge.concurrency`), however
+    /// many threads send: a tick may work on more repos at once than it
+    /// sends requests, so that one repo's wait is another's turn.
+    pub fn set_concurrency(&mut self, n: usize) {
+        self.rate.get_mut().unwrap().cap = Some(n.max(1) as u64);
     }
 
     /// The config key that names this client's root (`forge.api_url`, `runner.url`).
@@ -1071,6 +1081,27 @@ mod tests {
         });
         assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
         assert!(peak.load(Ordering::SeqCst) <= 4);
+    }
+
+    #[test]
+    fn a_request_goes_out_only_below_the_concurrency_cap_and_the_rate_left() {
+        let rate = |in_flight, cap, remaining| Rate {
+            in_flight,
+            cap,
+            remaining,
+            ..Rate::default()
+        };
+        for (r, room) in [
+            (rate(0, None, None), true),
+            (rate(7, Some(8), None), true),
+            (rate(8, Some(8), None), false),
+            (rate(9, Some(8), None), false),
+            (rate(3, Some(8), Some(3)), false),
+            (rate(2, Some(8), Some(3)), true),
+            (rate(100, None, None), true),
+        ] {
+            assert_eq!(r.room(), room, "{r:?}");
+        }
     }
 
     #[test]

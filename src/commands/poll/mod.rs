@@ -184,6 +184,9 @@ fn poll(ctx: &Session, edges: &Edges) -> Result<Tick> {
 
 type Take = Vec<(examine::Winner, dispatch::ReadyIssue)>;
 
+/// Repos examined at once per request the client lets be in flight.
+const EXAMINE_PER_REQUEST: usize = 4;
+
 /// Every allowlisted repo, in parallel: its skips, errors and winner; and
 /// how many runs are in flight.
 fn examine_all(
@@ -200,7 +203,15 @@ fn examine_all(
     let busy: BTreeSet<&RepoName> = in_flight.iter().flatten().map(|r| &r.repo).collect();
     let handled = store.handled_armings()?;
     let escalated = store.latest_escalations()?;
-    let outcomes = fan_out(&cfg.poll.allowlist, cfg.forge.concurrency, |repo| {
+    // more repos at once than requests in flight (the client holds those to
+    // forge.concurrency): a repo's next request waits on its last answer,
+    // so the others' fill the wire meanwhile
+    let width = cfg
+        .forge
+        .concurrency
+        .saturating_mul(EXAMINE_PER_REQUEST)
+        .min(64);
+    let outcomes = fan_out(&cfg.poll.allowlist, width, |repo| {
         examine::examine_repo(
             ctx,
             forge,
