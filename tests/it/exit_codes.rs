@@ -302,7 +302,8 @@ fn handles_sigterm(pid: u32) -> bool {
 }
 
 /// Each tick of `ticks` started at once, `each` done to every child, then
-/// waited for (bounded: a tick that never ends fails the test).
+/// waited for, each read to its end by a thread of its own (bounded: a tick
+/// that never ends is killed and fails the test).
 fn side_by_side(
     s: &Setup,
     ticks: &[&str],
@@ -316,20 +317,28 @@ fn side_by_side(
     for c in &children {
         each(c);
     }
-    let deadline = Instant::now() + Duration::from_secs(90);
-    children
-        .into_iter()
-        .map(|mut c| {
-            while c.try_wait().unwrap().is_none() {
-                if Instant::now() > deadline {
-                    let _ = c.kill();
-                    panic!("a tick did not end within 90 s");
+    let pids: Vec<u32> = children.iter().map(Child::id).collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, c) in children.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || tx.send((i, c.wait_with_output().unwrap())));
+    }
+    let mut ended: Vec<Option<Ended>> = ticks.iter().map(|_| None).collect();
+    for _ in ticks {
+        match rx.recv_timeout(Duration::from_secs(90)) {
+            Ok((i, out)) => ended[i] = Some(out.into()),
+            Err(_) => {
+                for (i, pid) in pids.iter().enumerate() {
+                    if ended[i].is_none() {
+                        // SAFETY: kill(2) on a child this test started, by its id
+                        unsafe { libc::kill(*pid as i32, libc::SIGKILL) };
+                    }
                 }
-                std::thread::sleep(Duration::from_millis(50));
+                panic!("a tick did not end within 90 s");
             }
-            c.wait_with_output().unwrap().into()
-        })
-        .collect()
+        }
+    }
+    ended.into_iter().map(Option::unwrap).collect()
 }
 
 /// The row's ticks run as it says, in a fresh world each.
