@@ -20,6 +20,7 @@ pub mod skips;
 pub mod talk;
 pub mod templates;
 pub mod tick_health;
+pub mod turns;
 pub mod upgrades;
 
 // the paths the store's files name, as in the binary they came from
@@ -160,6 +161,9 @@ const MIGRATIONS: &[&str] = &[
     // 18: when the retest comment was made, by the forge's clock (talk.rs):
     // a red CI waits for a result reported after it (SPEC 4.1)
     talk::RETEST_AT_SCHEMA,
+    // 19: each corrective turn's start and reason (turns.rs: `afk runs
+    // show`'s timeline, one line per turn)
+    turns::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,
