@@ -131,7 +131,7 @@ fn corrective_turn(
             prompt: &text,
             run_dir: &w.run_dir(run),
             turn,
-            env: &[],
+            env: &crate::workspace::turn_env(w.ctx.config()),
             budget_usd,
         },
     );
