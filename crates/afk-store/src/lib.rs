@@ -17,6 +17,7 @@ pub mod page;
 pub mod posts;
 pub mod runs;
 pub mod skips;
+pub mod status_issue;
 pub mod talk;
 pub mod templates;
 pub mod tick_health;
@@ -164,6 +165,9 @@ const MIGRATIONS: &[&str] = &[
     // 19: each corrective turn's start and reason (turns.rs: `afk runs
     // show`'s timeline, one line per turn)
     turns::SCHEMA,
+    // 20: what afk last wrote to the status issue (status_issue.rs): an
+    // unchanged text costs no request, not a GET per tick
+    status_issue::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,
