@@ -795,7 +795,7 @@ fn spend_chart(s: &Spend) -> String {
             y(0.0) - y(*v),
             esc(day),
             usd(*v),
-            crate::plural(*runs as usize, "run", "runs"),
+            crate::plural(*runs, "run", "runs"),
             bx + bw / 2.0 - 2.0,
             y(*v) - 3.0,
             short_usd(*v),

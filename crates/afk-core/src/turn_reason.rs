@@ -74,7 +74,7 @@ pub fn unrecorded(n: usize) -> String {
 mod tests {
     use super::*;
 
-    fn ctx(name: &str) -> (String, Option<String>) {
+    fn ctx(name: &str) -> Failing {
         (name.to_string(), Some(format!("http://ci.invalid/{name}")))
     }
 
@@ -87,10 +87,13 @@ mod tests {
         review: false,
     };
 
+    /// A failing CI context: its name and build URL.
+    type Failing = (String, Option<String>);
+
     #[test]
     fn each_turn_says_why_it_started_red_ci_review_fix_conflict_or_no_pr() {
         let red = [ctx("build"), ctx("lint")];
-        let cases: &[(Correction, &[(String, Option<String>)], &[Asker], &str)] = &[
+        let cases: &[(Correction, &[Failing], &[Asker], &str)] = &[
             (
                 Correction::NoPr,
                 &[],

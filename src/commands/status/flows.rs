@@ -82,7 +82,7 @@ pub(super) fn spend_line(d: &SpendDoc) -> String {
         "spend today ({} UTC): {} over {}",
         d.day,
         usd(d.today_usd),
-        crate::core::plural(d.runs as usize, "run", "runs")
+        crate::core::plural(d.runs, "run", "runs")
     );
     match d.unreported_runs {
         0 => {}
