@@ -77,18 +77,52 @@ fn watch(
     }
     if json {
         // SPEC 1: one JSON document, on this exit path too
-        crate::document::last_word(&serde_json::json!({
-            "tick": kind.as_str(),
-            "dry_run": dry_run,
-            "enabled": true,
-            "timed_out": stop == Stop::Deadline,
-            "terminated": stop == Stop::Term,
-            "exit": stop.exit_code(),
-            "done": "what the tick finished before it stopped is in the state file; the next tick reconciles what was in flight",
-            "errors": [{"message": line}],
-        }));
+        crate::document::last_word(&document(kind, dry_run, stop, &[line]));
     }
     std::process::exit(i32::from(stop.exit_code()));
+}
+
+/// The document of a tick that stopped without its own report: the
+/// watchdog's, or a tick that ended in an error after it was told to stop.
+fn document(kind: TickKind, dry_run: bool, stop: Stop, errors: &[String]) -> serde_json::Value {
+    let errors: Vec<_> = errors
+        .iter()
+        .map(|e| serde_json::json!({ "message": e }))
+        .collect();
+    serde_json::json!({
+        "tick": kind.as_str(),
+        "dry_run": dry_run,
+        "enabled": true,
+        "timed_out": stop == Stop::Deadline,
+        "terminated": stop == Stop::Term,
+        "exit": stop.exit_code(),
+        "done": "what the tick finished before it stopped is in the state file; the next tick reconciles what was in flight",
+        "errors": errors,
+    })
+}
+
+/// A tick told to stop that then ended in an error inside its grace (a busy
+/// state file, a call cut short): it stopped, so it ends as a stop does, with
+/// the stop's line, its one document (the error in it), its tick health and
+/// its code (5 or 143), never the error's 1.
+pub fn failed_while_stopping(
+    cfg: &Config,
+    state: &std::path::Path,
+    kind: TickKind,
+    (dry_run, json): (bool, bool),
+    (stop, e): (Stop, &anyhow::Error),
+) -> u8 {
+    let error = crate::command_error::error_line(e);
+    crate::log::error(&error);
+    let line = stop.line(kind.as_str(), timeout_for(kind, cfg), true);
+    crate::log::error(&line);
+    if !dry_run {
+        record_end(cfg, state, kind, stop.exit_code(), 1);
+    }
+    if json {
+        crate::document::last_word(&document(kind, dry_run, stop, &[line, error]));
+    }
+    stop.exit_code()
 }
 
 /// The deadline of this tick kind (`core::tick_deadline::timeout_for`).

@@ -51,7 +51,7 @@ pub const TABLE: &[Code] = &[
     Code {
         code: 5,
         short: "a tick reached its deadline (tick_timeout)",
-        meaning: "The tick reached its deadline (`tick_timeout`, default 10 minutes; the upgrade tick at least an hour): it started nothing new, finished or abandoned the step in hand (the next tick reconciles it), reported, pinged the heartbeat's `/fail` and released its lock.",
+        meaning: "The tick reached its deadline (`tick_timeout`, default 10 minutes; the upgrade tick at least an hour): it started nothing new, finished or abandoned the step in hand (the next tick reconciles it; a step that failed meanwhile, such as a busy state file, is in the report's errors and the code stays 5), reported, pinged the heartbeat's `/fail` and released its lock.",
         who: "the ticks: poll, watch, harvest, upgrade",
     },
     Code {

@@ -41,14 +41,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// Every --json command prints exactly one document, also for an error. The
-/// error is on stderr already: a stdout that cannot take the document (the
-/// cause of that error, often: a full disk) adds no second line for it.
+/// Every --json command prints exactly one document, also for an error, and
+/// never a second one: not after a report, nor beside the deadline
+/// watchdog's (`document::write_once`). The error is on stderr already: a
+/// stdout that cannot take the document (the cause of that error, often: a
+/// full disk) adds no second line for it.
 fn error_document(line: &str, code: u8) {
-    use std::io::Write;
     let doc = serde_json::json!({"error": line, "exit": code});
     let mut out = std::io::stdout().lock();
-    if let Err(e) = writeln!(out, "{doc}").and_then(|()| out.flush())
+    if let Err(e) = afk::document::write_once(&mut out, &doc.to_string())
         && afk::output::is_closed_pipe(&e)
     {
         afk::output::die_of_sigpipe()

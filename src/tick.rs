@@ -132,7 +132,16 @@ pub fn run<R: TickReport>(
         Ok(t) => t,
         Err(e) => {
             monitor.failed(kind);
-            return Err(e);
+            return match crate::deadline::stopping() {
+                Some(stop) => Ok(Outcome::code(crate::deadline::failed_while_stopping(
+                    ctx.config(),
+                    ctx.state_path(),
+                    kind,
+                    (ctx.dry_run(), ctx.json()),
+                    (stop, &e),
+                ))),
+                None => Err(e),
+            };
         }
     };
     // told to stop (tick_timeout, SIGTERM) and ended within its grace: the

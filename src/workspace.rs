@@ -37,6 +37,13 @@ pub trait Checkouts: Send + Sync {
     }
 }
 
+/// What a run's turn is told of who does the git around it:
+/// `AFK_WORKSPACE=afk` (afk's checkout; afk pushes and opens the PR; no forge
+/// credential) or `agent` (its own). contrib/agent-image's entrypoint reads it.
+pub fn turn_env(cfg: &Config) -> [(&'static str, &'static str); 1] {
+    [("AFK_WORKSPACE", cfg.runner.workspace().as_str())]
+}
+
 /// The run's checkout folder: `runner.workdir` with its placeholders.
 pub fn workdir_of(cfg: &Config, at: &At) -> PathBuf {
     let prompt = at.run_dir.join("prompt-1.md");

@@ -1,12 +1,13 @@
 //! The status issue (`status_issue`, SPEC 10.1): after a tick that ran, the
 //! issue's body is made the Markdown twin of the status page, from the same
-//! [`Page`] the HTML is built from. One conditional GET (the state file
-//! keeps its `ETag`), then a PATCH only when the text differs: at most one
-//! edit per tick, none when nothing changed. The body read is only compared,
-//! never kept or shown: whatever someone else wrote there is data, and the
-//! next edit replaces it.
+//! [`Page`] the HTML is built from. The state file records the digest of the
+//! body afk last wrote there: a tick whose text is the same asks the forge
+//! nothing (no GET: on a forge without ETags, Gitea's, that was the whole
+//! issue every tick), one whose text changed PATCHes it, without reading it
+//! first. afk never reads the body back: whatever someone else wrote there
+//! is replaced by the next change of afk's text.
 
-use crate::core::status_issue::{IssueRef, SkipRow, Twin, needs_edit, render};
+use crate::core::status_issue::{IssueRef, SkipRow, Twin, Written, needs_edit, render};
 use crate::core::status_page::Page;
 use crate::forge::Forge;
 use crate::session::Session;
@@ -53,24 +54,55 @@ pub(crate) enum Kept {
     Edited(usize),
 }
 
-/// Read the issue (conditionally) and replace its body when it differs.
-pub(crate) fn keep(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Kept> {
-    let current = forge.issue(&issue.repo, issue.number)?;
-    if !needs_edit(current.body.as_deref(), body) {
-        return Ok(Kept::Unchanged);
-    }
+/// Replace the issue's body: one PATCH, no read.
+pub(crate) fn write(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Kept> {
     forge.edit_issue_body(&issue.repo, issue.number, body)?;
     Ok(Kept::Edited(body.chars().count()))
 }
 
+/// The digest the state file keeps of a body afk wrote (SHA-256, hex).
+fn digest(body: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Keep the issue from `body`: nothing when afk last wrote exactly that
+/// there, else one PATCH and the record of it (none for a dry run).
+fn keep(ctx: &Session, issue: &IssueRef, s: &Store, body: &str) -> Result<Kept> {
+    let key = format!("{}/{issue}", ctx.config().forge.url.trim_end_matches('/'));
+    let d = digest(body);
+    let last = s.status_issue_written()?;
+    let last = last
+        .as_ref()
+        .map(|(issue, digest)| Written { issue, digest });
+    let wanted = Written {
+        issue: &key,
+        digest: &d,
+    };
+    if !needs_edit(last, wanted) {
+        return Ok(Kept::Unchanged);
+    }
+    let kept = write(ctx.status_issue_forge()?.as_ref(), issue, body)?;
+    if !ctx.dry_run()
+        && let Err(e) = ctx
+            .local()
+            .and_then(|l| l.store.record_status_issue_written(&key, &d))
+    {
+        crate::log::warn(&format!(
+            "status issue {issue}: body replaced, but the state file cannot record it (the next tick writes it again): {e:#}"
+        ));
+    }
+    Ok(kept)
+}
+
 /// After a tick: keep the issue from `page` (built once, for the HTML page
-/// too). Never fails the tick: a problem is one WARN line. A dry run reads
-/// the issue and says what it would write, and writes nothing.
+/// too). Never fails the tick: a problem is one WARN line. A dry run says
+/// what it would write, and writes nothing.
 pub(crate) fn after_tick(ctx: &Session, issue: &IssueRef, s: &Store, page: &Page) {
-    let done = body(s, page).and_then(|b| {
-        let forge = ctx.status_issue_forge()?;
-        keep(forge.as_ref(), issue, &b)
-    });
+    let done = body(s, page).and_then(|b| keep(ctx, issue, s, &b));
     let would = if ctx.dry_run() { "would " } else { "" };
     match done {
         Ok(Kept::Unchanged) => {
@@ -97,17 +129,17 @@ mod tests {
     }
 
     #[test]
-    fn the_issue_is_edited_only_when_its_text_differs() {
+    fn a_write_replaces_the_body_without_reading_it() {
         let forge = MemoryForge::new("afk")
             .repo("acme/ops")
-            .issue("acme/ops", 5, "afk status");
-        let issue = the_issue();
-        assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Edited(5));
-        assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Unchanged);
+            .issue("acme/ops", 5, "afk status")
+            .with_issue("acme/ops", 5, |i| i.body = Some("someone's".into()));
+        assert_eq!(
+            write(&forge, &the_issue(), "twin\n").unwrap(),
+            Kept::Edited(5)
+        );
         assert_eq!(forge.writes(), vec!["edit_issue_body acme/ops#5"]);
-        // someone else's edit is replaced by the next tick, once
-        let forge = forge.with_issue("acme/ops", 5, |i| i.body = Some("pwned".into()));
-        assert_eq!(keep(&forge, &issue, "twin\n").unwrap(), Kept::Edited(5));
+        assert_eq!(forge.calls("issue"), 0, "never read");
         assert_eq!(
             forge.issue_now("acme/ops", 5).body.as_deref(),
             Some("twin\n")
@@ -119,7 +151,14 @@ mod tests {
         let forge = MemoryForge::new("afk")
             .repo("acme/ops")
             .issue("acme/ops", 1, "other");
-        assert!(keep(&forge, &the_issue(), "twin\n").is_err());
+        assert!(write(&forge, &the_issue(), "twin\n").is_err());
         assert!(forge.writes().is_empty());
+    }
+
+    #[test]
+    fn a_digest_names_the_text_exactly() {
+        assert_eq!(digest("twin\n"), digest("twin\n"));
+        assert_ne!(digest("twin\n"), digest("twin\r\n"));
+        assert_eq!(digest("").len(), 64);
     }
 }

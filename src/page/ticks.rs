@@ -60,11 +60,11 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
         let detail = match d.state {
             "never" => "no tick of this kind recorded in this state file".to_string(),
             _ => format!(
-                "started {}, ended {}, exit {}, {} error(s)",
+                "started {}, ended {}, exit {}, {}",
                 ago(&d.started),
                 ago(&d.ended),
                 d.exit.map_or("-".into(), |e| e.to_string()),
-                d.errors.unwrap_or(0)
+                crate::core::plural(d.errors.unwrap_or(0) as usize, "error", "errors")
             ),
         };
         h.push_str(&format!(

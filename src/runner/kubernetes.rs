@@ -765,8 +765,8 @@ impl KubernetesRunner {
         };
         if read.skipped > 0 {
             mirror.note(&format!(
-                "[afk] {} log line(s) over {} MiB passed over (not read for progress or spend)",
-                read.skipped,
+                "[afk] {} over {} MiB passed over (not read for progress or spend)",
+                crate::core::plural(read.skipped as usize, "log line", "log lines"),
                 k8s::LOG_LINE_MAX >> 20
             ))?;
         }

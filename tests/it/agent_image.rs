@@ -2,7 +2,10 @@
 //! run under `sh` against `afk sandbox` with a scripted agent, no container
 //! runtime: git configured from GIT_TOKEN (the token in no file, argv or
 //! output), clone, the agent's commits pushed, the pull request opened through
-//! the forge's API when the agent did not, on both dialects.
+//! the forge's API when the agent did not, on both dialects. Outside its
+//! container it refuses and touches nothing; it never removes a folder; with
+//! afk's workspace (`AFK_WORKSPACE=afk`, which afk sets) it only runs the
+//! agent in afk's checkout, and afk forwards the work.
 
 use crate::support::*;
 use serde_json::json;
@@ -35,8 +38,13 @@ struct Ran {
     home: PathBuf,
 }
 
+/// The entrypoint in its container (`AGENT_IN_CONTAINER=1`), each run a
+/// fresh one: a home of its own.
 fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
-    let home = scratch.path("home");
+    let home = (1..)
+        .map(|i| scratch.path(&format!("home-{i}")))
+        .find(|h| !h.exists())
+        .unwrap();
     std::fs::create_dir_all(&home).unwrap();
     let prompt = scratch.write("prompt.md", "fix issue 7");
     let progress = scratch.path("progress.jsonl");
@@ -57,6 +65,7 @@ fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
         .env("AGENT_FORGE_API", sb.api_url())
         .env("AGENT_FORGE_KIND", sb.dialect.name())
         .env("MODE", mode)
+        .env("AGENT_IN_CONTAINER", "1")
         .output()
         .unwrap();
     Ran {
@@ -171,6 +180,7 @@ fn the_entrypoint_refuses_missing_settings_in_one_line_without_the_token() {
         .env("AFK_ISSUE", "7")
         .env("AGENT_FORGE_URL", "http://127.0.0.1:9")
         .env("AGENT_FORGE_API", "http://127.0.0.1:9/api/v1")
+        .env("AGENT_IN_CONTAINER", "1")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -178,4 +188,200 @@ fn the_entrypoint_refuses_missing_settings_in_one_line_without_the_token() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("AFK_REPO is not owner/repo"), "{err}");
     assert!(!err.contains(TOKEN));
+}
+
+/// The entrypoint with `env` (and PATH), in `cwd`, running `agent` (a `sh`
+/// script): (exit code, stdout and stderr).
+fn entrypoint_in(cwd: &Path, env: &[(&str, &Path)], agent: &str) -> (i32, String) {
+    let mut c = std::process::Command::new("sh");
+    c.arg(entrypoint())
+        .args(["sh", "-c", agent])
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Every file under `dir` with its bytes, sorted: what a run must leave as it was.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = vec![];
+    files_under(dir, &mut files);
+    files.sort();
+    files
+}
+
+/// Outside a container made for it (no `AGENT_IN_CONTAINER=1`), without
+/// afk's workspace, the entrypoint says so in one line and exits non-zero
+/// before it writes git's config or touches `$HOME/work`.
+#[test]
+fn outside_its_container_the_entrypoint_refuses_and_touches_nothing() {
+    let scratch = Scratch::new();
+    let home = scratch.path("home");
+    std::fs::create_dir_all(home.join("work")).unwrap();
+    std::fs::write(home.join("work/keep.txt"), "mine").unwrap();
+    std::fs::write(home.join(".gitconfig"), "[user]\n\tname = me\n").unwrap();
+    let before = snapshot(&home);
+    let token = scratch.write("token", TOKEN);
+    let (code, out) = entrypoint_in(
+        &scratch.dir,
+        &[
+            ("HOME", &home),
+            ("GIT_TOKEN", &token),
+            ("AFK_REPO", Path::new("acme/api")),
+            ("AFK_BRANCH", Path::new("afk/issue-7")),
+            ("AFK_ISSUE", Path::new("7")),
+            ("AGENT_FORGE_URL", Path::new("http://127.0.0.1:9")),
+            ("AGENT_FORGE_API", Path::new("http://127.0.0.1:9/api/v1")),
+        ],
+        "echo the agent ran",
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(
+        out.contains("refusing to run outside its container"),
+        "{out}"
+    );
+    assert!(!out.contains("the agent ran"), "{out}");
+    assert_eq!(snapshot(&home), before, "the home is as it was");
+}
+
+/// In its container, a workdir that holds anything is refused, never
+/// emptied: the entrypoint removes nothing it did not create.
+#[test]
+fn the_entrypoint_never_removes_a_folder_it_did_not_make() {
+    let scratch = Scratch::new();
+    let home = scratch.path("home");
+    let work = scratch.path("someones");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("keep.txt"), "mine").unwrap();
+    let before = (snapshot(&home), snapshot(&work));
+    let (code, out) = entrypoint_in(
+        &scratch.dir,
+        &[
+            ("HOME", &home),
+            ("AGENT_IN_CONTAINER", Path::new("1")),
+            ("AGENT_WORKDIR", &work),
+            ("GIT_TOKEN", Path::new(TOKEN)),
+            ("AFK_REPO", Path::new("acme/api")),
+            ("AFK_BRANCH", Path::new("afk/issue-7")),
+            ("AFK_ISSUE", Path::new("7")),
+            ("AGENT_FORGE_URL", Path::new("http://127.0.0.1:9")),
+            ("AGENT_FORGE_API", Path::new("http://127.0.0.1:9/api/v1")),
+        ],
+        "echo the agent ran",
+    );
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("removes nothing"), "{out}");
+    assert_eq!(
+        (snapshot(&home), snapshot(&work)),
+        before,
+        "nothing changed"
+    );
+}
+
+/// With afk's workspace the entrypoint runs the agent in the current
+/// directory (afk's checkout), the prompt on its standard input, and exits
+/// with its status: no clone, no push, no git config, no token handed on,
+/// and no container needed.
+#[test]
+fn with_afks_workspace_the_entrypoint_only_runs_the_agent_where_it_is() {
+    let scratch = Scratch::new();
+    let home = scratch.path("home");
+    let checkout = scratch.path("checkout");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&checkout).unwrap();
+    git(&checkout, &["init", "-q", "-b", "afk/issue-7"]);
+    git(&checkout, &["commit", "-q", "--allow-empty", "-m", "start"]);
+    let before = snapshot(&home);
+    let prompt = scratch.write("prompt.md", "fix issue 7");
+    let seen = scratch.path("seen");
+    let agent = format!(
+        "pwd > {seen}.pwd; git rev-parse --abbrev-ref HEAD > {seen}.branch; cat > {seen}.stdin; env > {seen}.env; exit 3",
+        seen = seen.display()
+    );
+    let (code, out) = entrypoint_in(
+        &checkout,
+        &[
+            ("HOME", &home),
+            ("AFK_WORKSPACE", Path::new("afk")),
+            ("AFK_BRANCH", Path::new("afk/issue-7")),
+            ("AFK_PROMPT_FILE", &prompt),
+            // none of these is used: no forge is reachable, and no token
+            ("GIT_TOKEN", Path::new(TOKEN)),
+            ("AGENT_FORGE_URL", Path::new("http://127.0.0.1:9")),
+            ("AGENT_FORGE_API", Path::new("http://127.0.0.1:9/api/v1")),
+        ],
+        &agent,
+    );
+    assert_eq!(code, 3, "the agent's status: {out}");
+    let read = |ext: &str| std::fs::read_to_string(format!("{}.{ext}", seen.display())).unwrap();
+    assert_eq!(
+        Path::new(read("pwd").trim()).canonicalize().unwrap(),
+        checkout.canonicalize().unwrap()
+    );
+    assert_eq!(read("branch").trim(), "afk/issue-7");
+    assert_eq!(read("stdin"), "fix issue 7");
+    let env = read("env");
+    assert!(!env.contains(TOKEN) && !env.contains("GIT_TOKEN="), "{env}");
+    assert!(!out.contains(TOKEN), "{out}");
+    assert_eq!(snapshot(&home), before, "no git config written");
+    assert_eq!(
+        git(&checkout, &["log", "--format=%s"]),
+        "start",
+        "nothing committed or fetched"
+    );
+    assert!(!git(&checkout, &["remote"]).contains("origin"));
+}
+
+/// Through afk itself (workspace = "afk", the command runner): afk sets
+/// `AFK_WORKSPACE=afk`, the entrypoint runs the agent in afk's checkout, and
+/// afk forwards its commit and opens the PR.
+#[test]
+fn afk_runs_the_entrypoint_in_its_own_checkout_and_opens_the_pr() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let scratch = Scratch::new();
+    let agent = scratch.write(
+        "agent.sh",
+        "[ \"$AFK_WORKSPACE\" = afk ] || exit 9\necho work > work.txt\ngit add work.txt\n\
+         git -c user.name=a -c user.email=a@a.invalid commit -qm agent-work\n",
+    );
+    let afk = Afk::with_text(&format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{ep}\", \"sh\", \"{agent}\"]\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+        forge = sb.forge_keys(),
+        ep = entrypoint().display(),
+        agent = agent.display(),
+    ));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let log =
+        || std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default();
+    assert_eq!(afk.wait_agent(1), 0, "{}", log());
+    assert!(
+        log().contains("afk's workspace: running the agent in"),
+        "{}",
+        log()
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let subjects = git(
+        &sb.git.join("acme/api.git"),
+        &["log", "--format=%s", "afk/issue-1"],
+    );
+    assert!(subjects.contains("agent-work"), "{subjects}");
+    let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+    assert_eq!(prs.as_array().map(Vec::len), Some(1), "{prs}");
 }

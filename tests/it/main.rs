@@ -17,6 +17,7 @@ mod contrib;
 mod conversation;
 mod doctor;
 mod dry;
+mod exit_codes;
 mod faults;
 mod forge_reviews;
 mod github;

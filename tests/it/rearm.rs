@@ -37,7 +37,7 @@ fn the_humans_answer_reaches_the_next_agent() {
         !prompt.contains("my fork"),
         "untrusted comments are left out"
     );
-    assert!(prompt.contains("1 comment(s) by people without the needed permission were left out"));
+    assert!(prompt.contains("1 comment by people without the needed permission was left out"));
     let labels = sb.labels_of("acme/api", 1);
     assert!(
         !labels.contains(&"ready-for-human".to_string()),

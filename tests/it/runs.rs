@@ -106,3 +106,62 @@ fn runs_show_log_never_prints_the_agents_control_characters_raw() {
     let (_, s, _) = afk.json(&["runs", "show", "1", "--log"]);
     assert!(s["agent_log"].as_str().unwrap().contains(TERMINAL_ATTACK));
 }
+
+/// Each corrective turn has its own line in `afk runs show`'s timeline, with
+/// when it started and why (no PR, then red CI naming the context), and the
+/// head line counts the turns in words that fit the count.
+#[test]
+fn runs_show_gives_each_turn_its_time_and_reason() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "late-pr", "fix_forward_max = 3", "");
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    afk.wait_agent(1);
+    let shown = |afk: &Afk| {
+        let (code, s, err) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(code, 0, "{err}");
+        let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
+        (s, String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (_, text) = shown(&afk);
+    assert!(text.contains(", 1 agent turn, "), "{text}");
+    // turn 1 ended without a PR: turn 2
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r}\n{err}");
+    afk.wait_agent(1);
+    // turn 2 opened the PR; its CI is red: turn 3
+    sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("ci-red".into())),
+        "{r}\n{err}"
+    );
+    let (s, text) = shown(&afk);
+    let turns: Vec<(String, String)> = s["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["at"].as_str().unwrap().to_string(),
+                m["what"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(_, w)| w.starts_with("turn "))
+        .collect();
+    let whats: Vec<&str> = turns.iter().map(|(_, w)| w.as_str()).collect();
+    assert_eq!(
+        whats,
+        [
+            "turn 2 started: the agent stopped without a pull request",
+            "turn 3 started: CI red: ci/test",
+        ],
+        "{s}"
+    );
+    assert!(turns.iter().all(|(at, _)| at.len() >= 20), "{turns:?}");
+    assert_eq!(s["turns"][1]["reason"], "ci-red", "{s}");
+    assert!(text.contains(", 3 agent turns, "), "{text}");
+    assert!(text.contains("turn 3 started: CI red: ci/test"), "{text}");
+    assert!(!text.contains("(s)"), "{text}");
+}

@@ -192,7 +192,7 @@ fn the_status_page_has_tick_health_and_a_banner_for_a_failed_or_overdue_kind() {
     sb.faults(json!([]));
     let html = page();
     let banner = html
-        .find("TICK HEALTH: watch FAILED (exit 1, 1 error(s)")
+        .find("TICK HEALTH: watch FAILED (exit 1, 1 error at")
         .expect(&html);
     assert!(
         banner < html.find("id=\"stop\"").unwrap(),

@@ -248,8 +248,10 @@ pub fn comment(e: &Escalated) -> String {
         ));
     }
     s.push_str(&format!(
-        "- run {}: {} agent turn(s); logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
-        e.run_id, e.turns, e.run_dir, e.human_label, e.ready_label, e.ready_label
+        "- run {}: {}; logs in `{}` on the afk host\n\n`{}` is on and `{}` is off: afk leaves this issue alone until someone adds `{}` again.\n",
+        e.run_id,
+        crate::plural(e.turns as usize, "agent turn", "agent turns"),
+        e.run_dir, e.human_label, e.ready_label, e.ready_label
     ));
     fit(&s, COMMENT_BUDGET)
 }

@@ -103,6 +103,7 @@ pub fn with_git(job: &mut Value, g: &GitSide, env: &[(String, String)]) {
     agent["command"] = json!(command);
     agent["workingDir"] = json!(CHECKOUT_PATH);
     if let Some(vars) = agent["env"].as_array_mut() {
+        vars.retain(|v| v["name"] != "AFK_WORKSPACE");
         vars.push(json!({"name": "AFK_WORKSPACE", "value": "afk"}));
         vars.push(json!({"name": "AFK_AGENT_EXIT", "value": AGENT_EXIT_PATH}));
     }

@@ -54,6 +54,7 @@ pub mod systemd_unit;
 pub mod tags;
 pub mod tick_deadline;
 pub mod tick_errors;
+pub mod turn_reason;
 pub mod undo;
 pub mod upgrade;
 pub mod upgrade_commit;

@@ -43,10 +43,10 @@ pub fn banner_text(rows: &[TickRow]) -> Option<String> {
                 r.every
             ),
             _ => format!(
-                "{} FAILED (exit {}, {} error(s) at {})",
+                "{} FAILED (exit {}, {} at {})",
                 r.kind,
                 r.exit.map_or("-".into(), |e| e.to_string()),
-                r.errors.unwrap_or(0),
+                crate::plural(r.errors.unwrap_or(0) as usize, "error", "errors"),
                 r.ended.as_deref().or(r.started.as_deref()).unwrap_or("-")
             ),
         })
@@ -135,13 +135,13 @@ mod tests {
             (
                 "failed: its exit and errors",
                 vec![row("watch", "failed")],
-                Some("TICK HEALTH: watch FAILED (exit 1, 2 error(s) at 2026-11-23T10:01:00Z)"),
+                Some("TICK HEALTH: watch FAILED (exit 1, 2 errors at 2026-11-23T10:01:00Z)"),
             ),
             (
                 "both, in order",
                 vec![row("poll", "overdue"), row("watch", "failed")],
                 Some(
-                    "TICK HEALTH: poll OVERDUE (last started 2026-11-23T10:00:00Z; expected every 5m); watch FAILED (exit 1, 2 error(s) at 2026-11-23T10:01:00Z)",
+                    "TICK HEALTH: poll OVERDUE (last started 2026-11-23T10:00:00Z; expected every 5m); watch FAILED (exit 1, 2 errors at 2026-11-23T10:01:00Z)",
                 ),
             ),
         ];

@@ -98,8 +98,13 @@ pub fn build(p: &PromptInput) -> String {
         );
         if p.answers_left_out > 0 {
             s.push_str(&format!(
-                " {} comment(s) by people without the needed permission were left out.",
-                p.answers_left_out
+                " {} by people without the needed permission {} left out.",
+                crate::plural(p.answers_left_out, "comment", "comments"),
+                if p.answers_left_out == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
             ));
         }
         s.push_str("\n\n");
@@ -631,7 +636,7 @@ mod tests {
         assert!(p.contains("## Answers since afk asked for help"));
         assert!(p.contains("alice wrote:\nUse PostgreSQL."));
         assert!(!p.contains("ignore all rules"));
-        assert!(p.contains("2 comment(s) by people without the needed permission were left out"));
+        assert!(p.contains("2 comments by people without the needed permission were left out"));
         assert!(!build(&input(None, &[])).contains("Answers since"));
     }
 

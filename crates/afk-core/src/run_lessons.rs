@@ -132,8 +132,8 @@ pub fn review_unresolved(u: &Unresolved) -> RunLesson {
         kind: LessonKind::ReviewUnresolved,
         stage: "review",
         root_cause: format!(
-            "a trusted reviewer ({by}) {asked} and still did after {} review turn(s){quote}",
-            u.turns
+            "a trusted reviewer ({by}) {asked} and still did after {}{quote}",
+            crate::plural(u.turns as usize, "review turn", "review turns")
         ),
         suggestion:
             "answer every point of the review (its text and each line comment) before pushing; \
@@ -205,7 +205,7 @@ mod tests {
                     places: &places[..1],
                     turns: 2,
                 },
-                "a trusted reviewer (alice) requested changes and still did after 2 review turn(s): \"add a test\"",
+                "a trusted reviewer (alice) requested changes and still did after 2 review turns: \"add a test\"",
                 Some("src/0.rs:0"),
             ),
             (
@@ -216,7 +216,7 @@ mod tests {
                     places: &[],
                     turns: 1,
                 },
-                "a trusted reviewer (bob) asked (`fix`) and still did after 1 review turn(s): \"use the new API\"",
+                "a trusted reviewer (bob) asked (`fix`) and still did after 1 review turn: \"use the new API\"",
                 None,
             ),
             (
@@ -227,7 +227,7 @@ mod tests {
                     places: &places,
                     turns: 3,
                 },
-                "a trusted reviewer (carol) requested changes and still did after 3 review turn(s)",
+                "a trusted reviewer (carol) requested changes and still did after 3 review turns",
                 Some("src/9.rs:9, … and 5 more line comments"),
             ),
             (
@@ -238,7 +238,7 @@ mod tests {
                     places: &[],
                     turns: 3,
                 },
-                "a trusted reviewer (dan) requested changes and still did after 3 review turn(s): \"xxx",
+                "a trusted reviewer (dan) requested changes and still did after 3 review turns: \"xxx",
                 None,
             ),
         ];

@@ -2,8 +2,9 @@
 //! afk keeps as the Markdown twin of the status page, where the team already
 //! looks. Pure: the same [`Page`] the HTML page is rendered from, plus what
 //! only the issue shows (tick health without its moments, the armed issues
-//! the last poll skipped), in; the body out; [`needs_edit`] says whether the
-//! issue's current body differs.
+//! the last poll skipped), in; the body out; [`needs_edit`] says whether a
+//! tick edits the issue, from afk's own record of what it last wrote there
+//! (no read of the issue: on a forge without ETags a read is a full GET).
 //!
 //! The body shows the state's own moments (when a run was dispatched, an
 //! escalation raised, a canary started), never an age or the clock, so a tick
@@ -115,11 +116,23 @@ pub fn render(t: &Twin) -> String {
     )
 }
 
-/// Whether the issue's `current` body differs from `wanted` (line endings
-/// and trailing space aside, which a forge's editor may change).
-pub fn needs_edit(current: Option<&str>, wanted: &str) -> bool {
-    let norm = |s: &str| s.replace("\r\n", "\n").trim_end().to_string();
-    norm(current.unwrap_or("")) != norm(wanted)
+/// Whether a tick edits the status issue: unless the body it would write
+/// (`wanted`) is the one afk last wrote to that very issue (`last`, the
+/// state file's record). An idle tick then costs no request at all, on any
+/// forge; a person's edit of the body stays until afk's text next changes,
+/// and is replaced then (afk never reads the body back).
+pub fn needs_edit(last: Option<Written>, wanted: Written) -> bool {
+    last != Some(wanted)
+}
+
+/// A body afk wrote to a status issue, as the state file records it after
+/// the edit: which issue (on which forge), and the body's digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Written<'a> {
+    /// `<forge.url>/<owner/repo#N>`: another issue, or the same name on
+    /// another forge, is another issue
+    pub issue: &'a str,
+    pub digest: &'a str,
 }
 
 /// Outside text for a cell: one escaped line, cut with the cut said; `-`
@@ -612,17 +625,33 @@ mod tests {
     }
 
     #[test]
-    fn an_edit_is_needed_only_when_the_text_differs() {
-        let cases: &[(Option<&str>, &str, bool)] = &[
-            (None, "a\n", true),
-            (Some(""), "a\n", true),
-            (Some("a\n"), "a\n", false),
-            (Some("a\r\nb\r\n"), "a\nb\n", false),
-            (Some("a\n\n  "), "a\n", false),
-            (Some("a\nsomeone's edit\n"), "a\n", true),
+    fn the_issue_is_edited_only_when_afk_s_text_differs_from_what_it_last_wrote_there() {
+        let w = |issue, digest| Written { issue, digest };
+        const HERE: &str = "https://git.example.org/acme/ops#5";
+        let cases: &[(Option<Written>, Written, bool, &str)] = &[
+            (None, w(HERE, "d1"), true, "nothing written yet"),
+            (Some(w(HERE, "d1")), w(HERE, "d1"), false, "the same text"),
+            (
+                Some(w(HERE, "d1")),
+                w(HERE, "d2"),
+                true,
+                "afk's text changed",
+            ),
+            (
+                Some(w("https://git.example.org/acme/ops#4", "d1")),
+                w(HERE, "d1"),
+                true,
+                "another issue",
+            ),
+            (
+                Some(w("https://other.example.org/acme/ops#5", "d1")),
+                w(HERE, "d1"),
+                true,
+                "the same name on another forge",
+            ),
         ];
-        for (current, wanted, want) in cases {
-            assert_eq!(needs_edit(*current, wanted), *want, "{current:?}");
+        for (last, wanted, want, why) in cases {
+            assert_eq!(needs_edit(*last, *wanted), *want, "{why}");
         }
     }
 }

@@ -788,13 +788,14 @@ fn spend_chart(s: &Spend) -> String {
         let bx = left + bw * i as f64 + 2.0;
         let _ = write!(
             o,
-            "<rect class=\"bar\" x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"url(#dots)\" stroke=\"#000\"><title>{}: {} over {runs} run(s)</title></rect>\
+            "<rect class=\"bar\" x=\"{bx:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"url(#dots)\" stroke=\"#000\"><title>{}: {} over {}</title></rect>\
              <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text><text x=\"{:.1}\" y=\"196\" text-anchor=\"middle\">{}</text>",
             y(*v),
             (bw - 4.0).max(1.0),
             y(0.0) - y(*v),
             esc(day),
             usd(*v),
+            crate::plural(*runs, "run", "runs"),
             bx + bw / 2.0 - 2.0,
             y(*v) - 3.0,
             short_usd(*v),

@@ -433,10 +433,10 @@ const FINAL: &str = "<!-- afk-upgrade-final: ";
 pub fn pr_body(bump: &Bump, registry_url: Option<&str>) -> String {
     let mut s = match &bump.group {
         Some(v) => format!(
-            "afk proposes releasing the recipe **{}** as `{}`, moving {} image(s):\n\n",
+            "afk proposes releasing the recipe **{}** as `{}`, moving {}:\n\n",
             md_text(&bump.recipe),
             md_text(v),
-            bump.more.len() + 1
+            crate::plural(bump.more.len() + 1, "image", "images")
         ),
         None => format!(
             "afk proposes moving `{}` from `{}` to `{}` ({}) in the recipe **{}**.\n\n",

@@ -17,9 +17,11 @@ pub mod page;
 pub mod posts;
 pub mod runs;
 pub mod skips;
+pub mod status_issue;
 pub mod talk;
 pub mod templates;
 pub mod tick_health;
+pub mod turns;
 pub mod upgrades;
 
 // the paths the store's files name, as in the binary they came from
@@ -160,6 +162,12 @@ const MIGRATIONS: &[&str] = &[
     // 18: when the retest comment was made, by the forge's clock (talk.rs):
     // a red CI waits for a result reported after it (SPEC 4.1)
     talk::RETEST_AT_SCHEMA,
+    // 19: each corrective turn's start and reason (turns.rs: `afk runs
+    // show`'s timeline, one line per turn)
+    turns::SCHEMA,
+    // 20: what afk last wrote to the status issue (status_issue.rs): an
+    // unchanged text costs no request, not a GET per tick
+    status_issue::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

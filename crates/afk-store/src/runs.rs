@@ -489,21 +489,6 @@ impl Store {
         Ok(())
     }
 
-    /// A corrective turn: one more agent start, recorded before the start.
-    pub fn begin_turn(&self, id: RunId) -> Result<u32> {
-        self.exec(
-            "UPDATE runs SET turns=turns+1, updated_at=?2 WHERE id=?1",
-            params![id, self.stamp()],
-        )?;
-        self.conn
-            .query_row("SELECT turns FROM runs WHERE id=?1", [id], |r| {
-                r.get::<_, i64>(0)
-            })
-            .optional()
-            .map(|t| t.unwrap_or(0) as u32)
-            .map_err(|e| self.err(e))
-    }
-
     pub fn set_handle(&self, id: RunId, handle: &RunnerHandle) -> Result<()> {
         let (pid, start) = handle.pid().unzip();
         self.exec(

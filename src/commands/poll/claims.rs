@@ -335,7 +335,7 @@ pub fn dispatch_one(
         prompt: &text,
         run_dir: &run_dir,
         turn: 1,
-        env: &[],
+        env: &crate::workspace::turn_env(ctx.config()),
         budget_usd: on.book.left_for(ctx, &w.repo),
     });
     crate::crash::point("poll:started");

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
     let mut h = format!(
-        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {} agent turn(s), {}, spend {}\n",
+        "run {}: {}#{} \"{}\" — {}{}\nbranch {}, {}, {}, spend {}\n",
         r.id,
         r.repo,
         r.issue,
@@ -18,7 +18,7 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             .map(|x| format!(" ({x})"))
             .unwrap_or_default(),
         r.branch,
-        r.turns,
+        crate::core::plural(r.turns as usize, "agent turn", "agent turns"),
         human_duration(duration_s(r, now)),
         r.spend_usd
             .map_or("not reported".into(), crate::core::spend::usd),
@@ -93,8 +93,8 @@ fn files_part(h: &mut String, doc: &Shown) {
     }
     if doc.progress_skipped_lines > 0 {
         h.push_str(&format!(
-            "\n(progress.jsonl: {} line(s) over {} MiB skipped; afk reads its last {} MiB)\n",
-            doc.progress_skipped_lines,
+            "\n(progress.jsonl: {} over {} MiB skipped; afk reads its last {} MiB)\n",
+            crate::core::plural(doc.progress_skipped_lines, "line", "lines"),
             crate::core::progress::MAX_LINE >> 20,
             crate::core::progress::TAIL_BYTES >> 20,
         ));

@@ -12,6 +12,7 @@ use crate::output::emit;
 use crate::output::table;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::store::turns::TurnRow;
 use crate::types::IssueNumber;
 use anyhow::Result;
 use serde::Serialize;
@@ -119,6 +120,8 @@ struct Shown<'a> {
     log_end: Option<String>,
     /// every review and command watch looked at, and what it did (SPEC 4.1)
     conversation: Vec<crate::store::talk::Item>,
+    /// each corrective turn: when it started and why (the timeline says it too)
+    turns: Vec<TurnRow>,
 }
 
 /// One line of a run's timeline.
@@ -249,7 +252,8 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
         anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
     };
     let run_dir = crate::run_files::run_dir_of(ctx, &r);
-    let timeline = timeline_of(store, &r)?;
+    let turns = store.turns(id)?;
+    let timeline = timeline_of(store, &r, &turns)?;
     let outcome = store.run_outcome(id)?;
     let mut files: Vec<String> = std::fs::read_dir(&run_dir)
         .map(|d| {
@@ -305,6 +309,7 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
             .filter(|c| *c != 0)
             .and_then(|_| crate::run_files::log_end(&run_dir)),
         conversation: store.talk_items(id)?,
+        turns,
     };
     let h = human::show(&doc, &r, now);
     emit(ctx.json(), &doc, &h);
@@ -315,16 +320,25 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
 const PROGRESS_LINES: usize = 50;
 
 /// The timeline: what the state file knows, in order.
-fn timeline_of(store: &Store, r: &Run) -> Result<Vec<(String, String)>> {
+fn timeline_of(store: &Store, r: &Run, turns: &[TurnRow]) -> Result<Vec<(String, String)>> {
     let times = store.run_times(r.id)?;
     let mut timeline: Vec<(String, String)> = vec![(
         r.created_at.clone(),
         crate::core::run_state::RunStatus::Dispatched.to_string(),
     )];
-    if r.turns > 1 {
+    // one line per corrective turn with when and why; turns an older afk
+    // started without recording them are counted once, at the last update
+    for t in turns {
+        timeline.push((
+            t.started_at.clone(),
+            crate::core::turn_reason::line(t.turn, &t.why),
+        ));
+    }
+    let unrecorded = (r.turns.saturating_sub(1) as usize).saturating_sub(turns.len());
+    if unrecorded > 0 {
         timeline.push((
             r.updated_at.clone(),
-            format!("{} corrective turn(s)", r.turns - 1),
+            crate::core::turn_reason::unrecorded(unrecorded),
         ));
     }
     if let (Some(n), Some(url)) = (r.pr_number, r.pr_url.as_ref()) {

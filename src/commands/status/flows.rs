@@ -79,10 +79,10 @@ pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Session, r: &Run) -
 pub(super) fn spend_line(d: &SpendDoc) -> String {
     use crate::core::spend::usd;
     let mut s = format!(
-        "spend today ({} UTC): {} over {} run(s)",
+        "spend today ({} UTC): {} over {}",
         d.day,
         usd(d.today_usd),
-        d.runs
+        crate::core::plural(d.runs, "run", "runs")
     );
     match d.unreported_runs {
         0 => {}

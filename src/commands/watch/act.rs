@@ -12,6 +12,7 @@ use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_lessons;
 use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
+use crate::core::turn_reason;
 use crate::forge::State;
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
@@ -95,8 +96,13 @@ fn corrective_turn(
     seen: &Seen,
     kind: Correction,
 ) -> Result<()> {
-    // the turn is recorded before the start: never two agents for one turn
-    let turn = store.begin_turn(run.id)?;
+    // the turn is recorded before the start, with why: never two agents for one turn
+    let reason = crate::core::run_state::Action::CorrectiveTurn(kind).reason();
+    let turn = store.begin_turn(
+        run.id,
+        reason.as_deref().unwrap_or(""),
+        &turn_why(seen, kind),
+    )?;
     let mut talk = seen.heard.talk.clone();
     talk.turn_started_at = Some(crate::clock::ts(w.now));
     if kind == Correction::Review {
@@ -125,7 +131,7 @@ fn corrective_turn(
             prompt: &text,
             run_dir: &w.run_dir(run),
             turn,
-            env: &[],
+            env: &crate::workspace::turn_env(w.ctx.config()),
             budget_usd,
         },
     );
@@ -143,6 +149,17 @@ fn corrective_turn(
     };
     store.set_handle(run.id, &handle)?;
     update_checklist(w, store, run, &checklist_for(w, seen, run, turn, None))
+}
+
+/// Why the turn starts, in one line (`core::turn_reason`).
+fn turn_why(seen: &Seen, kind: Correction) -> String {
+    let asked: Vec<turn_reason::Asker> = (seen.heard.asked.iter())
+        .map(|a| turn_reason::Asker {
+            author: &a.author,
+            review: a.review,
+        })
+        .collect();
+    turn_reason::why(kind, &seen.ci.failing, &asked)
 }
 
 /// A corrective turn's prompt: what is wrong, with the issue and what the

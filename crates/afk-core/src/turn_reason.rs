@@ -1,0 +1,156 @@
+//! Why a corrective turn started (SPEC 4, 4.1, 5.2), in one line: the state
+//! file keeps it beside the turn's start (`turns`), and `afk runs show`'s
+//! timeline gives each turn its line with it.
+
+use crate::run_state::Correction;
+use crate::sanitize::one_line;
+
+/// Someone in the PR's conversation who asked for the turn: a trusted
+/// reviewer's changes requested (`review`), else a `fix` command.
+#[derive(Debug, Clone, Copy)]
+pub struct Asker<'a> {
+    pub author: &'a str,
+    pub review: bool,
+}
+
+/// How long a turn's line may be (the names in it are forge text).
+const MAX_CHARS: usize = 200;
+
+/// The line for a turn of `kind`: the failing CI contexts (names and build
+/// URLs as `core::ci` keeps them; the names only), or who asked.
+pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Asker]) -> String {
+    let line = match kind {
+        Correction::NoPr => "the agent stopped without a pull request".to_string(),
+        Correction::Conflict => "the pull request conflicts with its base".to_string(),
+        Correction::CiRed if failing.is_empty() => "CI red".to_string(),
+        Correction::CiRed => {
+            let names: Vec<&str> = failing.iter().map(|(n, _)| n.as_str()).collect();
+            format!("CI red: {}", names.join(", "))
+        }
+        Correction::Review => {
+            let by = |review: bool| {
+                let mut who: Vec<&str> = vec![];
+                for a in asked.iter().filter(|a| a.review == review) {
+                    if !who.contains(&a.author) {
+                        who.push(a.author);
+                    }
+                }
+                who.join(", ")
+            };
+            let parts: Vec<String> = [
+                (by(true), "changes requested by"),
+                (by(false), "`fix` asked by"),
+            ]
+            .into_iter()
+            .filter(|(who, _)| !who.is_empty())
+            .map(|(who, what)| format!("{what} {who}"))
+            .collect();
+            if parts.is_empty() {
+                "changes requested".to_string()
+            } else {
+                parts.join("; ")
+            }
+        }
+    };
+    crate::sanitize::one_line_cut(&line, MAX_CHARS)
+}
+
+/// A turn's timeline line: `turn 2 started: CI red: build` (the reason read
+/// back from the state file is cleaned again: a file can be edited).
+pub fn line(turn: u32, why: &str) -> String {
+    format!("turn {turn} started: {}", one_line(why, 2 * MAX_CHARS))
+}
+
+/// The line for corrective turns that started before afk kept each one's
+/// start and reason (a state file from an older afk): counted, once.
+pub fn unrecorded(n: usize) -> String {
+    format!(
+        "{} (started before afk recorded each turn's reason)",
+        crate::plural(n, "corrective turn", "corrective turns")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(name: &str) -> Failing {
+        (name.to_string(), Some(format!("http://ci.invalid/{name}")))
+    }
+
+    const ALICE: Asker = Asker {
+        author: "alice",
+        review: true,
+    };
+    const BOB_FIX: Asker = Asker {
+        author: "bob",
+        review: false,
+    };
+
+    /// A failing CI context: its name and build URL.
+    type Failing = (String, Option<String>);
+
+    #[test]
+    fn each_turn_says_why_it_started_red_ci_review_fix_conflict_or_no_pr() {
+        let red = [ctx("build"), ctx("lint")];
+        let cases: &[(Correction, &[Failing], &[Asker], &str)] = &[
+            (
+                Correction::NoPr,
+                &[],
+                &[],
+                "the agent stopped without a pull request",
+            ),
+            (Correction::CiRed, &red, &[], "CI red: build, lint"),
+            (Correction::CiRed, &[], &[], "CI red"),
+            (
+                Correction::Review,
+                &[],
+                &[ALICE, ALICE],
+                "changes requested by alice",
+            ),
+            (Correction::Review, &[], &[BOB_FIX], "`fix` asked by bob"),
+            (
+                Correction::Review,
+                &[],
+                &[BOB_FIX, ALICE],
+                "changes requested by alice; `fix` asked by bob",
+            ),
+            (Correction::Review, &[], &[], "changes requested"),
+            (
+                Correction::Conflict,
+                &red,
+                &[ALICE],
+                "the pull request conflicts with its base",
+            ),
+        ];
+        for (kind, failing, asked, want) in cases {
+            assert_eq!(why(*kind, failing, asked), *want, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn a_turn_s_line_is_one_bounded_line_whatever_the_forge_named() {
+        let hostile = [(format!("a\nb\u{1b}[31m{}", "x".repeat(500)), None)];
+        let w = why(Correction::CiRed, &hostile, &[]);
+        assert!(!w.contains('\n') && !w.contains('\u{1b}'), "{w:?}");
+        assert!(w.chars().count() <= MAX_CHARS + 40, "{}", w.chars().count());
+        assert_eq!(line(2, "CI red: build"), "turn 2 started: CI red: build");
+        assert!(!line(3, "a\nb").contains('\n'));
+    }
+
+    #[test]
+    fn turns_from_before_their_reasons_were_kept_are_counted_in_one_line() {
+        for (n, want) in [
+            (
+                1,
+                "1 corrective turn (started before afk recorded each turn's reason)",
+            ),
+            (
+                2,
+                "2 corrective turns (started before afk recorded each turn's reason)",
+            ),
+        ] {
+            assert_eq!(unrecorded(n), want);
+        }
+    }
+}
