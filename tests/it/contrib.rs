@@ -728,7 +728,9 @@ fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() 
     }
     let cfg = configmap_config(&docs, "afk-config");
     let agents_ns = cfg["runner"]["kubernetes"]["namespace"].as_str().unwrap();
-    // the example Secrets: afk's forge token never in the agents' namespace
+    // the example Secrets: afk's tick token never in the agents' namespace;
+    // there only the agent's own (env_secret) and the git containers'
+    // (git_secret, mounted in the Job's checkout and forward containers alone)
     let secrets =
         YamlLoader::load_from_str(&read(&contrib().join("kubernetes/secrets.example.yaml")))
             .unwrap();
@@ -736,7 +738,9 @@ fn every_manifest_names_its_namespace_and_agents_run_apart_from_afk_s_secrets() 
         let ns = s["metadata"]["namespace"]
             .as_str()
             .expect("a Secret's namespace");
-        let is_agents = name(s) == cfg["runner"]["kubernetes"]["env_secret"].as_str().unwrap();
+        let k = &cfg["runner"]["kubernetes"];
+        let is_agents =
+            [k["env_secret"].as_str(), k["git_secret"].as_str()].contains(&Some(name(s)));
         assert_eq!(ns == agents_ns, is_agents, "{}: in {ns}", name(s));
     }
     // agents' egress limited to what the operator lists, DNS besides
