@@ -671,29 +671,35 @@ impl KubernetesRunner {
         run_dir: &Path,
     ) -> Result<Option<super::RunnerHandle>> {
         let name = self.job_name(run_id, 1)?;
-        if let Some(p) = self.pending(run_dir, &name) {
-            self.finish(&p, run_dir, true)?;
+        // a claim the previous version left names its Job without the
+        // instance (`afk-<run>-1`): looked for too, never started again
+        let legacy = format!("afk-{run_id}-1");
+        for name in [name, legacy] {
+            if let Some(p) = self.pending(run_dir, &name) {
+                self.finish(&p, run_dir, true)?;
+                return Ok(Some(super::RunnerHandle::Job { name }));
+            }
+            let job = match self
+                .api
+                .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)
+            {
+                Ok(j) => j,
+                Err(e) if kind_of(&e) == Some(Failure::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
+                let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
+                let uid = job["metadata"]["uid"].as_str().unwrap_or("");
+                self.ensure(
+                    "configmaps",
+                    &name,
+                    &k8s::config_map(&spec, uid, &prompt),
+                    false,
+                )?;
+            }
             return Ok(Some(super::RunnerHandle::Job { name }));
         }
-        let job = match self
-            .api
-            .json("GET", &format!("{}/{name}", self.api.ns("jobs")), None)
-        {
-            Ok(j) => j,
-            Err(e) if kind_of(&e) == Some(Failure::NotFound) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if let Ok(prompt) = std::fs::read_to_string(run_dir.join("prompt-1.md")) {
-            let spec = self.spec(&name, self.instance()?, run_id, 1, &[], &[]);
-            let uid = job["metadata"]["uid"].as_str().unwrap_or("");
-            self.ensure(
-                "configmaps",
-                &name,
-                &k8s::config_map(&spec, uid, &prompt),
-                false,
-            )?;
-        }
-        Ok(Some(super::RunnerHandle::Job { name }))
+        Ok(None)
     }
 
     /// The Job and its newest pod: from the tick's two lists when the Job is

@@ -627,3 +627,43 @@ fn config_refuses_plain_http_beyond_loopback_and_a_missing_image() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("did you mean \"memory\""), "{err}");
 }
+
+#[test]
+fn a_claim_the_previous_version_left_finds_its_job_under_the_old_name() {
+    let (sb, afk) = setup(1, "exec sleep 600", "");
+    let out = afk
+        .cmd()
+        .env("AFK_CRASH_AT", "poll:started")
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the tick died after the start");
+    // as the version before instance ids named it: afk-<run>-<turn>
+    let api = format!("{}/k8s/apis/batch/v1/namespaces/afk/jobs", sb.url);
+    let job = cluster(&sb)["jobs"][0].clone();
+    let k8s = |m: &str, url: &str| {
+        ureq::request(m, url).set("Authorization", &format!("Bearer {K8S_TOKEN}"))
+    };
+    k8s(
+        "DELETE",
+        &format!("{api}/{}?propagationPolicy=Background", n(&afk, "1-1")),
+    )
+    .call()
+    .unwrap();
+    let mut old = json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "afk-1-1", "labels": job["metadata"]["labels"]},
+        "spec": job["spec"]["template"].clone()});
+    old["spec"] = json!({"backoffLimit": 0, "template": job["spec"]["template"]});
+    k8s("POST", &api).send_json(old).unwrap();
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        job_names(&sb),
+        vec!["afk-1-1".to_string()],
+        "never a second Job"
+    );
+    assert_eq!(
+        afk.sql_rows("SELECT state, runner_handle FROM runs"),
+        vec![vec!["dispatched".to_string(), "job:afk-1-1".to_string()]]
+    );
+}
