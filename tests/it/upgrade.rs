@@ -2599,3 +2599,47 @@ fn a_dry_upgrade_starts_no_fixer_and_names_the_one_the_real_tick_starts() {
     s.wait_fixer(1);
     assert_ne!(s.head(branch), head, "the real fixer pushed");
 }
+
+#[test]
+fn an_https_upstream_is_asked_for_main_by_afk_s_own_client_not_a_git_process() {
+    let sb = Sandbox::start(json!({"repos": [crate::support::repo("coop/web", json!([]))]}));
+    let scratch = Scratch::new();
+    let git = afk::git::Git::new(&scratch.path("recipes"), None, vec![]);
+    let url = format!("{}/coop/web.git", sb.url);
+    let first = git.upstream("web", &url).unwrap();
+    // upstream moves; the next look must see it, and ask without git
+    sb.commit_as(
+        "coop/web",
+        "main",
+        "alice",
+        &[("compose.yml", "x")],
+        "moved",
+    );
+    let before = sb.admin("GET", "/git", None).as_array().unwrap().len();
+    let second = git.upstream("web", &url).unwrap();
+    assert_ne!(first.main, second.main, "the moved main is seen");
+    let log = sb.admin("GET", "/git", None);
+    let asked: Vec<&serde_json::Value> = log.as_array().unwrap()[before..].iter().collect();
+    let refs: Vec<&str> = asked
+        .iter()
+        .filter(|r| r["method"] == "GET")
+        .map(|r| r["agent"].as_str().unwrap())
+        .collect();
+    // one advertisement read by afk's client, then git's own fetch of the new main
+    assert!(refs[0].starts_with("afk"), "{asked:?}");
+    assert_eq!(
+        refs.iter().filter(|a| a.starts_with("afk")).count(),
+        1,
+        "{asked:?}"
+    );
+    // unchanged: afk's read alone, no git process at all
+    let before = sb.admin("GET", "/git", None).as_array().unwrap().len();
+    git.upstream("web", &url).unwrap();
+    let log = sb.admin("GET", "/git", None);
+    let asked: Vec<&serde_json::Value> = log.as_array().unwrap()[before..].iter().collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert!(
+        asked[0]["agent"].as_str().unwrap().starts_with("afk"),
+        "{asked:?}"
+    );
+}

@@ -29,6 +29,7 @@ pub mod escalation;
 pub mod explain;
 pub mod final_message;
 pub mod fixer_exit;
+pub mod git_refs;
 pub mod heartbeat;
 pub mod kinds;
 pub mod kube_workspace;

@@ -531,12 +531,18 @@ impl Git {
         Ok(Checkout { dir, main })
     }
 
-    /// Upstream `main`'s commit without a process when `url` is a repository
-    /// on this machine (a path or `file://`): read from its files, as git
-    /// itself reads a ref (loose, then `packed-refs`), so a moved upstream is
-    /// seen at once. None for any other URL, or when the files do not say
-    /// (no `main`, a reftable): then `git ls-remote` answers, as it did.
+    /// Upstream `main`'s commit without a process: for an `https://` (or
+    /// `http://`) upstream, from its smart-HTTP ref advertisement read over
+    /// afk's own client (no credential: an upstream is an outside party);
+    /// for a repository on this machine (a path or `file://`), from its
+    /// files, as git itself reads a ref (loose, then `packed-refs`), so a
+    /// moved upstream is seen at once. None for any other URL, or when the
+    /// answer does not say (a dumb server, a redirect, no `main`, a
+    /// reftable): then `git ls-remote` answers, as it did.
     fn upstream_main(&self, url: &str) -> Option<String> {
+        if url.starts_with("https://") || url.starts_with("http://") {
+            return advertised_main(url);
+        }
         let local = url
             .strip_prefix("file://")
             .or((!url.contains("://")).then_some(url))?;
@@ -905,6 +911,32 @@ pub fn made_by_afk(committer_email: &str, message: &str) -> bool {
         && message
             .lines()
             .any(|l| l.strip_prefix(TRAILER).is_some_and(|r| r.starts_with(": ")))
+}
+
+/// How much of an upstream's ref advertisement afk reads: `main` is among
+/// the branches, which come before the tags.
+const ADVERT_MAX: u64 = 4 << 20;
+
+/// Upstream `main` from `GET <url>/info/refs?service=git-upload-pack`.
+fn advertised_main(url: &str) -> Option<String> {
+    use std::io::Read;
+    let agent = afk_http::client::builder(std::time::Duration::from_secs(15)).build();
+    let info = format!(
+        "{}/info/refs?service=git-upload-pack",
+        url.trim_end_matches('/')
+    );
+    let resp = agent.get(&info).call().ok()?;
+    if resp.status() != 200 {
+        return None;
+    }
+    let mut body = vec![];
+    resp.into_reader()
+        .take(ADVERT_MAX)
+        .read_to_end(&mut body)
+        .ok()?;
+    afk_core::git_refs::find(&body, "refs/heads/main")
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

@@ -203,8 +203,14 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             let mut f = st.lock().unwrap();
             if f.git_log.len() < 100_000 {
                 let service = req.q("service").unwrap_or(&rest).to_string();
+                let agent = req
+                    .header("user-agent")
+                    .unwrap_or("")
+                    .chars()
+                    .take(100)
+                    .collect::<String>();
                 f.git_log.push(
-                    serde_json::json!({"method": req.method, "repo": repo, "service": service}),
+                    serde_json::json!({"method": req.method, "repo": repo, "service": service, "agent": agent}),
                 );
             }
         }
