@@ -421,6 +421,12 @@ impl Git {
         url: &str,
         timeout: std::time::Duration,
     ) -> Result<Option<String>> {
+        // an https upstream says it in its ref advertisement: no process
+        if (url.starts_with("https://") || url.starts_with("http://"))
+            && let Some(main) = advertised_main(url)
+        {
+            return Ok(Some(main));
+        }
         let mut c = self.cmd(None, None)?;
         c.args(["ls-remote", url, "refs/heads/main"]);
         let child = c
