@@ -51,5 +51,6 @@ pub mod run_files;
 pub mod runner;
 pub mod session;
 pub mod tick;
+pub mod upstream_refs;
 pub mod workspace;
 pub mod workspace_pod;

@@ -301,11 +301,13 @@ impl Session {
     /// git in upgrade's work folder; `credentials` to push as afk's account
     /// (None: it only reads). A tick wraps it for a dry run (`Edges::git`).
     pub fn git(&self, credentials: Option<crate::git::Credentials>) -> crate::git::Git {
-        crate::git::Git::new(
+        let mut git = crate::git::Git::new(
             &self.paths().recipes,
             credentials,
             self.config().secret_env_names(),
-        )
+        );
+        git.set_main_reader(crate::upstream_refs::reader(self.config().forge_timeout()));
+        git
     }
 
     /// The whole command line's definition, every command and flag with its

@@ -2604,7 +2604,11 @@ fn a_dry_upgrade_starts_no_fixer_and_names_the_one_the_real_tick_starts() {
 fn an_https_upstream_is_asked_for_main_by_afk_s_own_client_not_a_git_process() {
     let sb = Sandbox::start(json!({"repos": [crate::support::repo("coop/web", json!([]))]}));
     let scratch = Scratch::new();
-    let git = afk::git::Git::new(&scratch.path("recipes"), None, vec![]);
+    let mut git = afk::git::Git::new(&scratch.path("recipes"), None, vec![]);
+    // as the session hands it out
+    git.set_main_reader(afk::upstream_refs::reader(std::time::Duration::from_secs(
+        5,
+    )));
     let url = format!("{}/coop/web.git", sb.url);
     let first = git.upstream("web", &url).unwrap();
     // upstream moves; the next look must see it, and ask without git

@@ -213,7 +213,14 @@ pub struct Git {
     /// the workspace's git (SPEC 5.0): an empty environment but `PATH`, no
     /// system or global config, no hooks, no fsmonitor (see [`Git::hardened`])
     hardened: bool,
+    /// how an `https://` upstream's `main` is read without a process (the
+    /// binary's: afk's own client over the ref advertisement); None: asked
+    /// with `git ls-remote`
+    main_reader: Option<MainReader>,
 }
+
+/// Reads an `https://` upstream's `main` (None: it did not say).
+pub type MainReader = std::sync::Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 impl Git {
     /// Clones live in `work_dir` (created when first needed). `creds` are
@@ -224,7 +231,13 @@ impl Git {
             creds,
             strip_env,
             hardened: false,
+            main_reader: None,
         }
+    }
+
+    /// Read `https://` upstreams' `main` with `r` instead of `git ls-remote`.
+    pub fn set_main_reader(&mut self, r: MainReader) {
+        self.main_reader = Some(r);
     }
 
     /// The workspace's git (SPEC 5.0.5), which reads repositories an agent
@@ -240,6 +253,7 @@ impl Git {
             creds,
             strip_env: vec![],
             hardened: true,
+            main_reader: None,
         }
     }
 
@@ -423,7 +437,7 @@ impl Git {
     ) -> Result<Option<String>> {
         // an https upstream says it in its ref advertisement: no process
         if (url.starts_with("https://") || url.starts_with("http://"))
-            && let Some(main) = advertised_main(url)
+            && let Some(main) = self.main_reader.as_ref().and_then(|r| r(url))
         {
             return Ok(Some(main));
         }
@@ -547,7 +561,7 @@ impl Git {
     /// reftable): then `git ls-remote` answers, as it did.
     fn upstream_main(&self, url: &str) -> Option<String> {
         if url.starts_with("https://") || url.starts_with("http://") {
-            return advertised_main(url);
+            return self.main_reader.as_ref().and_then(|r| r(url));
         }
         let local = url
             .strip_prefix("file://")
@@ -917,32 +931,6 @@ pub fn made_by_afk(committer_email: &str, message: &str) -> bool {
         && message
             .lines()
             .any(|l| l.strip_prefix(TRAILER).is_some_and(|r| r.starts_with(": ")))
-}
-
-/// How much of an upstream's ref advertisement afk reads: `main` is among
-/// the branches, which come before the tags.
-const ADVERT_MAX: u64 = 4 << 20;
-
-/// Upstream `main` from `GET <url>/info/refs?service=git-upload-pack`.
-fn advertised_main(url: &str) -> Option<String> {
-    use std::io::Read;
-    let agent = afk_http::client::builder(std::time::Duration::from_secs(15)).build();
-    let info = format!(
-        "{}/info/refs?service=git-upload-pack",
-        url.trim_end_matches('/')
-    );
-    let resp = agent.get(&info).call().ok()?;
-    if resp.status() != 200 {
-        return None;
-    }
-    let mut body = vec![];
-    resp.into_reader()
-        .take(ADVERT_MAX)
-        .read_to_end(&mut body)
-        .ok()?;
-    afk_core::git_refs::find(&body, "refs/heads/main")
-        .ok()
-        .flatten()
 }
 
 #[cfg(test)]
