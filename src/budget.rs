@@ -10,11 +10,11 @@
 //! book; a corrective turn's from its run's spend as watch just read it and
 //! the stored spend of the other runs of its day.
 
+use crate::config::Budget;
 use crate::core::spend::{self, DayLimits, DayRun, Ledger, MoneyLimits, Stop};
-use crate::runner::Runner;
-use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::tick::Tick;
 use crate::types::RepoName;
 use anyhow::Result;
 use time::OffsetDateTime;
@@ -28,25 +28,20 @@ pub struct Book {
 }
 
 /// The day's runs and their spend now.
-pub fn book(
-    ctx: &Session,
-    store: &Store,
-    runner: &dyn Runner,
-    now: OffsetDateTime,
-) -> Result<Book> {
-    let b = &ctx.config().budget;
+pub fn book(t: &Tick) -> Result<Book> {
+    let (b, now) = (&t.config().budget, t.now);
     if b.day_usd <= 0.0 && b.repo_day_usd <= 0.0 {
         return Ok(Book {
             runs: vec![],
             now: Some(now),
         });
     }
-    let runs = store.runs_of_day(spend::day_of(now))?;
+    let runs = t.store().runs_of_day(spend::day_of(now))?;
     let runs = runs
         .iter()
         .map(|r| {
             let at = crate::clock::parse(&r.created_at).unwrap_or(now);
-            (r.repo.to_string(), at, current(ctx, runner, r))
+            (r.repo.to_string(), at, current(t, r))
         })
         .collect();
     Ok(Book {
@@ -68,9 +63,9 @@ impl Book {
     }
 
     /// The day limits reached (empty: dispatch may go on everywhere).
-    pub fn stops(&self, ctx: &Session, repos: &[RepoName]) -> Vec<Stop> {
+    pub fn stops(&self, b: &Budget, repos: &[RepoName]) -> Vec<Stop> {
         match self.now {
-            Some(now) => spend::day_stops(day_limits(ctx), &self.day_runs(), now, repos),
+            Some(now) => spend::day_stops(day_limits(b), &self.day_runs(), now, repos),
             None => vec![],
         }
     }
@@ -78,10 +73,10 @@ impl Book {
     /// What a new run of `repo`'s agent is handed: all of `run_usd`, or less
     /// when the day's or the repo's day's remainder is smaller; None without
     /// a money limit.
-    pub fn left_for(&self, ctx: &Session, repo: &RepoName) -> Option<f64> {
+    pub fn left_for(&self, b: &Budget, repo: &RepoName) -> Option<f64> {
         let limits = MoneyLimits {
-            run_usd: ctx.config().budget.run_usd,
-            day: day_limits(ctx),
+            run_usd: b.run_usd,
+            day: day_limits(b),
         };
         let run = DayRun {
             repo,
@@ -95,16 +90,18 @@ impl Book {
 
 /// What is left of `run`'s money limits as its corrective turn starts, its
 /// spend so far `spend_usd` (as watch just read it); None without a money
-/// limit. The other runs of its day count with their stored figures.
+/// limit. The other runs of its day count with their stored figures, read
+/// through `store` (the worker's connection).
 pub fn left_for_turn(
-    ctx: &Session,
+    t: &Tick,
     store: &Store,
     run: &Run,
     spend_usd: Option<f64>,
-    now: OffsetDateTime,
 ) -> Result<Option<f64>> {
+    let now = t.now;
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
-    let day = day_limits(ctx);
+    let b = &t.config().budget;
+    let day = day_limits(b);
     let others = match day.day_usd > 0.0 || day.repo_day_usd > 0.0 {
         true => store.runs_of_day(spend::day_of(dispatched_at))?,
         false => vec![],
@@ -124,28 +121,29 @@ pub fn left_for_turn(
         spend_usd,
     };
     let limits = MoneyLimits {
-        run_usd: ctx.config().budget.run_usd,
+        run_usd: b.run_usd,
         day,
     };
     Ok(spend::money_left(limits, &this, &others))
 }
 
-fn day_limits(ctx: &Session) -> DayLimits {
+fn day_limits(b: &Budget) -> DayLimits {
     DayLimits {
-        day_usd: ctx.config().budget.day_usd,
-        repo_day_usd: ctx.config().budget.repo_day_usd,
+        day_usd: b.day_usd,
+        repo_day_usd: b.repo_day_usd,
     }
 }
 
 /// A run's spend now: its stored figure, and while its agent may still be at
 /// work, what the agent wrote since (a torn last line waits for watch).
-fn current(ctx: &Session, runner: &dyn Runner, r: &Run) -> Option<f64> {
+fn current(t: &Tick, r: &Run) -> Option<f64> {
     if !r.state.watched() {
         return r.spend_usd;
     }
     let mut ledger = Ledger::from_stored(r.spend_ledger.as_deref());
     ledger.begin_turn(r.turns.max(1));
-    let dir = crate::run_files::run_dir_of(ctx, r);
-    runner.read_spend(&dir, &ctx.config().runner.meter(), &mut ledger, false);
+    let dir = t.run_dir(r);
+    let meter = t.config().runner.meter();
+    t.runner.read_spend(&dir, &meter, &mut ledger, false);
     ledger.spend()
 }

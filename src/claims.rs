@@ -4,15 +4,13 @@
 
 use crate::core::dispatch::{self, DeadClaim};
 use crate::core::run_state::RunStatus;
-use crate::runner::Runner;
-use crate::session::Session;
-use crate::store::Store;
-use crate::tick::ErrorItem;
+use crate::tick::{ErrorItem, Tick};
 
 /// Resolve every `dispatching` claim at once: started → recorded (the label
 /// follows in [`reconcile_labels`]); never started → failed, so the issue is
 /// eligible again in this same tick. Call only while holding the poll lock.
-pub fn recover_claims(ctx: &Session, runner: &dyn Runner, store: &Store) -> Vec<ErrorItem> {
+pub fn recover_claims(t: &Tick) -> Vec<ErrorItem> {
+    let (runner, store) = (t.runner.as_ref(), t.store());
     let mut errors = vec![];
     let claims = match store.runs_in_each(&[RunStatus::Dispatching]) {
         Ok(v) => v,
@@ -26,7 +24,7 @@ pub fn recover_claims(ctx: &Session, runner: &dyn Runner, store: &Store) -> Vec<
                 continue;
             }
         };
-        let run_dir = crate::run_files::run_dir_of(ctx, &r);
+        let run_dir = t.run_dir(&r);
         let record = match runner.start_record(&r.id.to_string(), &run_dir) {
             Ok(record) => record,
             Err(e) => {

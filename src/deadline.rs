@@ -7,6 +7,7 @@
 
 use crate::config::Config;
 use crate::core::tick_deadline::{self, Stop};
+use crate::edges::Monitor;
 use crate::types::TickKind;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
@@ -28,26 +29,23 @@ pub fn stopping() -> Option<Stop> {
     }
 }
 
-/// Start the tick's clock: SIGTERM handled, the watchdog running. A dry run
-/// writes nothing, so it keeps the default SIGTERM and no /fail ping.
-pub fn arm(cfg: &Config, state: &std::path::Path, kind: TickKind, (dry_run, json): (bool, bool)) {
+/// Start the tick's clock: SIGTERM handled, the watchdog running with the
+/// tick's `monitor` (a dry run's tells nothing: no tick health, no /fail).
+pub fn arm(cfg: &Config, kind: TickKind, monitor: Monitor, (dry_run, json): (bool, bool)) {
     let timeout = timeout_for(kind, cfg);
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
-    let cfg = cfg.clone();
-    let state = state.to_path_buf();
     let started = Instant::now();
     let spawned = std::thread::Builder::new()
         .name("afk-deadline".into())
-        .spawn(move || watch(&cfg, &state, kind, (dry_run, json), timeout, started));
+        .spawn(move || watch(&monitor, kind, (dry_run, json), timeout, started));
     if let Err(e) = spawned {
         crate::log::warn(&format!("tick: cannot start the deadline's watchdog: {e}"));
     }
 }
 
 fn watch(
-    cfg: &Config,
-    state: &std::path::Path,
+    monitor: &Monitor,
     kind: TickKind,
     (dry_run, json): (bool, bool),
     timeout: Duration,
@@ -71,10 +69,11 @@ fn watch(
     }
     let line = stop.line(kind.as_str(), timeout, true);
     crate::log::error(&line);
-    if !dry_run {
-        record_end(cfg, state, kind, stop.exit_code(), 1);
-        crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Fail);
-    }
+    // the tick's own connection may be mid-step: tick health through one of
+    // the watchdog's own, stamped by the wall clock now (the tick's moment
+    // is on the tick's thread)
+    monitor.ended(None, kind, crate::clock::now(), (stop.exit_code(), 1));
+    monitor.failed(kind);
     if json {
         // SPEC 1: one JSON document, on this exit path too
         crate::document::last_word(&document(kind, dry_run, stop, &[line]));
@@ -107,18 +106,15 @@ fn document(kind: TickKind, dry_run: bool, stop: Stop, errors: &[String]) -> ser
 /// its code (5 or 143), never the error's 1.
 pub fn failed_while_stopping(
     cfg: &Config,
-    state: &std::path::Path,
     kind: TickKind,
-    (dry_run, json): (bool, bool),
+    (monitor, dry_run, json): (&Monitor, bool, bool),
     (stop, e): (Stop, &anyhow::Error),
 ) -> u8 {
     let error = crate::command_error::error_line(e);
     crate::log::error(&error);
     let line = stop.line(kind.as_str(), timeout_for(kind, cfg), true);
     crate::log::error(&line);
-    if !dry_run {
-        record_end(cfg, state, kind, stop.exit_code(), 1);
-    }
+    monitor.ended(None, kind, crate::clock::now(), (stop.exit_code(), 1));
     if json {
         crate::document::last_word(&document(kind, dry_run, stop, &[line, error]));
     }
@@ -128,31 +124,4 @@ pub fn failed_while_stopping(
 /// The deadline of this tick kind (`core::tick_deadline::timeout_for`).
 pub fn timeout_for(kind: TickKind, cfg: &Config) -> Duration {
     tick_deadline::timeout_for(kind.as_str(), cfg.tick_timeout)
-}
-
-/// A time as the state's tick health keeps it: RFC 3339, whole seconds.
-pub fn stamp(t: time::OffsetDateTime) -> String {
-    use time::format_description::well_known::Rfc3339;
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-/// Tick health: the tick of `kind` ended with `exit` and `errors` (a dry run
-/// and a state file that does not exist record nothing; a failure to record
-/// is a warning, never the tick's failure).
-pub fn record_end(cfg: &Config, state: &std::path::Path, kind: TickKind, exit: u8, errors: usize) {
-    if !state.exists() {
-        return;
-    }
-    let recorded = crate::store::Store::open(state)
-        .and_then(|s| s.tick_ended(kind.as_str(), &stamp(crate::clock::now()), exit, errors));
-    if let Err(e) = recorded {
-        crate::log::warn(&format!(
-            "{}: cannot record the tick's end: {e:#}",
-            kind.as_str()
-        ));
-    }
-    let _ = cfg;
 }

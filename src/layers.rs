@@ -592,3 +592,139 @@ fn the_rule_reader_sees_plain_and_grouped_imports() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The arrows among one folder's files: `(name, code)` for each, a
+/// subfolder's files under the subfolder's name (`report/mod.rs` and
+/// `report/human.rs` are `report`; `inner` marks the ones whose `super::`
+/// is that subfolder itself). A child naming `super::X` points at the
+/// sibling `X`, or at `mod` for any other name (the folder's `mod.rs`);
+/// `mod` points at each child it calls by `child::`.
+fn folder_graph(files: &[(String, bool, String)]) -> BTreeMap<String, BTreeSet<String>> {
+    let names: BTreeSet<&str> = files.iter().map(|f| f.0.as_str()).collect();
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (name, inner, code) in files {
+        let code: String = code
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or("")
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let prefix = if *inner { "super::super::" } else { "super::" };
+        let mut refs = BTreeSet::new();
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find(prefix) {
+            let before = rest[..i].chars().last();
+            rest = &rest[i + prefix.len()..];
+            if before.is_some_and(|c| c == ':') || (!*inner && rest.starts_with("super::")) {
+                continue;
+            }
+            let items: Vec<String> = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                    .split(',')
+                    .map(ident)
+                    .collect(),
+                None => vec![ident(rest)],
+            };
+            for m in items.into_iter().filter(|m| !m.is_empty() && m != "self") {
+                let to = if names.contains(m.as_str()) {
+                    m
+                } else {
+                    "mod".into()
+                };
+                refs.insert(to);
+            }
+        }
+        if name == "mod" {
+            for n in &names {
+                let call = format!("{n}::");
+                if *n != "mod"
+                    && code.match_indices(&call).any(|(i, _)| {
+                        !code[..i].ends_with(':')
+                            && !code[..i].ends_with(|c: char| c.is_alphanumeric() || c == '_')
+                    })
+                {
+                    refs.insert(n.to_string());
+                }
+            }
+        }
+        refs.remove(name);
+        g.entry(name.clone()).or_default().extend(refs);
+    }
+    g
+}
+
+/// `src/commands/<folder>`'s files as [`folder_graph`] reads them (tests left out).
+fn command_folder(folder: &str) -> Vec<(String, bool, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src/commands")
+        .join(folder);
+    let mut files = vec![];
+    rust_files(&dir, &mut files);
+    // the files `mod.rs` declares under `#[cfg(test)]`
+    let top = std::fs::read_to_string(dir.join("mod.rs")).unwrap();
+    let lines: Vec<&str> = top.lines().collect();
+    let tests: BTreeSet<String> = lines
+        .windows(2)
+        .filter(|w| w[0].contains("#[cfg(test)]"))
+        .filter_map(|w| w[1].trim().strip_prefix("mod ")?.strip_suffix(';'))
+        .map(|m| format!("{m}.rs"))
+        .collect();
+    let mut out = vec![];
+    for f in files {
+        let rel = f.strip_prefix(&dir).unwrap();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
+        let name = first.trim_end_matches(".rs").to_string();
+        let file = rel.file_name().unwrap().to_string_lossy().to_string();
+        if rel.components().count() == 1 && tests.contains(&file) {
+            continue;
+        }
+        let inner = rel.components().count() > 1 && file != "mod.rs";
+        out.push((name, inner, std::fs::read_to_string(&f).unwrap()));
+    }
+    out
+}
+
+/// Watch and upgrade read top-down (ARCHITECTURE: "one run through watch"):
+/// no file of theirs names their `mod.rs`, and no circle runs among them.
+#[test]
+fn watch_and_upgrade_read_top_down_without_a_circle() {
+    for folder in ["watch", "upgrade"] {
+        let g = folder_graph(&command_folder(folder));
+        let up: Vec<&String> = g
+            .iter()
+            .filter(|(k, v)| *k != "mod" && v.contains("mod"))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(up.is_empty(), "{folder}: {up:?} name mod.rs");
+        assert_eq!(circle(&g), None, "{folder}: an import circle");
+    }
+}
+
+#[test]
+fn the_folder_reader_sees_a_return_into_mod_and_a_circle() {
+    let file = |n: &str, code: &str| (n.to_string(), false, code.to_string());
+    let g = folder_graph(&[
+        file("mod", "mod act; mod talk;\nfn f() { act::act(); }"),
+        file("act", "use super::Watch;\nuse super::{talk, lists::X};"),
+        file("talk", "fn g() { super::act::checklist_for(); }"),
+        file("lists", "use crate::x::super::y; // super::mod"),
+    ]);
+    assert_eq!(g["mod"], BTreeSet::from(["act".to_string()]));
+    assert!(g["act"].contains("mod"), "super::Watch is a name of mod.rs");
+    assert!(g["act"].contains("talk") && g["act"].contains("lists"));
+    assert!(g["lists"].is_empty(), "{:?}", g["lists"]);
+    assert_eq!(circle(&g).unwrap().join(" -> "), "act -> mod -> act");
+}

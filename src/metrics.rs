@@ -222,15 +222,21 @@ fn label_value(s: &str) -> String {
 
 /// Rewrite the metrics file atomically: read it, render, write a temporary
 /// file beside it and rename that over it. Two ticks finishing together take
-/// turns (a lock in the state directory), so neither's lines are lost.
-pub fn write(path: &Path, stats: &TickStats, state_path: &Path, cfg: &Config) {
+/// turns (a lock in the state directory), so neither's lines are lost. The
+/// state's lines come from the tick's `store` (none without one); `now` is
+/// the tick's end.
+pub fn write(
+    path: &Path,
+    stats: &TickStats,
+    (store, state_dir): (Option<&Store>, &Path),
+    cfg: &Config,
+    now: time::OffsetDateTime,
+) {
     let res = (|| -> anyhow::Result<()> {
-        let state_dir = state_path.parent().unwrap_or(Path::new("."));
         let _turn = crate::lock::wait_for(state_dir, "metrics")?;
         let previous = std::fs::read_to_string(path).unwrap_or_default();
-        let now = crate::clock::now();
-        let state = match Store::read_existing(state_path)? {
-            Some(s) => state_lines(&s)? + &spend_lines(&s, &cfg.budget, now)?,
+        let state = match store {
+            Some(s) => state_lines(s)? + &spend_lines(s, &cfg.budget, now)?,
             None => String::new(),
         };
         let text = render(&previous, stats, now.unix_timestamp(), &state);
@@ -288,15 +294,6 @@ fn unguessable(attempt: u32) -> String {
     let seed = format!("{}-{}-{attempt}", std::process::id(), now.as_nanos());
     let digest = Sha256::digest(seed.as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// After a tick that ran: the metrics file and the heartbeat.
-pub fn after_tick(cfg: &Config, state_path: &Path, stats: &TickStats) {
-    if let Some(p) = cfg.metrics_file() {
-        write(p, stats, state_path, cfg);
-    }
-    let ping = if stats.ok { Ping::Success } else { Ping::Fail };
-    heartbeat(cfg, stats.kind, ping);
 }
 
 #[cfg(test)]

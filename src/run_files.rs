@@ -3,17 +3,17 @@
 //! tail of its log. `afk runs`, `afk status` and the status page read
 //! through here.
 
-use crate::session::Session;
+use crate::config::StatePaths;
 use crate::store::runs::Run;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
 /// The run's folder: as recorded, else `<runs_dir>/<id>`.
-pub fn run_dir_of(session: &Session, r: &Run) -> PathBuf {
+pub fn run_dir_of(paths: &StatePaths, r: &Run) -> PathBuf {
     r.run_dir
         .clone()
         .map(PathBuf::from)
-        .unwrap_or_else(|| session.runs_dir().join(r.id.to_string()))
+        .unwrap_or_else(|| paths.runs.join(r.id.to_string()))
 }
 
 /// The agent's progress file as afk reads it (the whole lines of its tail,

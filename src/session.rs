@@ -8,18 +8,19 @@
 //! |--------------------------|-------------------------------------------------------------------|
 //! | `load()`, `config()`     | the config, loaded once when the command is ready for it          |
 //! | `paths()`                | the state file and what lies beside it, `--state` resolved once   |
-//! | `open_tick(kind)`        | stop file → lock → store, and the tick's forge, runner, journal   |
+//! | `open_tick(kind)`        | the one `Tick`: stop file → adapters → lock → store, every edge   |
+//! | `monitor()`              | the after-tick outputs, for a tick that could not open            |
 //! | `read_store()`           | the state file read-only (a missing one reads as empty)           |
 //! | `existing_store()`       | the state file read-only, or None when there is none (doctor)     |
 //! | `local()`                | the state file to change outside a tick, and the notifier         |
 //! | `forge()`                | the forge outside a tick (`init`, `upgrade verdict`, doctor)      |
-//! | `runner()`, `registry()`, `git(…)` | the adapters doctor and upgrade check and use          |
+//! | `runner()`, `registry()`, `git()` | the adapters doctor checks                              |
 //! | `files()`                | the files a command writes outside the state folder               |
 //! | `tense()`                | the words a report tells what it did in                           |
 //! | `app()`                  | the whole command line's definition (completions, man pages)      |
 
 use crate::config::{self, Config, StatePaths};
-use crate::edges::{self, Adapters, Files, Local, Opening, Tense};
+use crate::edges::{self, Files, Local, Opening, Tense};
 use crate::forge::Forge;
 use crate::store::Store;
 use crate::types::TickKind;
@@ -231,26 +232,37 @@ impl Session {
         &self.paths().runs
     }
 
-    /// A tick's opening: stop file, lock, store, and its forge, runner,
-    /// journal and notifier, real or dry (`edges`). Poll and watch get a
-    /// runner and a forge with conditional requests; harvest a forge built
-    /// on its first call and no runner; upgrade a forge without conditional
-    /// requests and a runner built when a fixer first needs one.
-    pub fn open_tick(&self, kind: TickKind) -> Result<Opening> {
-        self.tick_adapters(kind)?
-            .open(self.config(), self.paths(), kind)
-    }
-
-    /// [`Session::open_tick`] in two steps, for a tick that looks at the
-    /// state before opening it: the adapters first (building them is where a
-    /// configuration mistake shows), then `Adapters::open`.
-    pub fn tick_adapters(&self, kind: TickKind) -> Result<Adapters> {
-        let (cfg, file) = (self.config(), self.state_path());
-        Ok(match kind {
+    /// A tick's opening, as one [`Tick`](crate::edges::Tick): the stop
+    /// file (before anything else: the kill switch is zero I/O), the
+    /// adapters (building them is where a configuration mistake shows: poll
+    /// and watch get a runner and a forge with conditional requests; harvest
+    /// a forge built on its first call and no runner; upgrade a forge
+    /// without conditional requests and a runner built when a fixer first
+    /// needs one), then the lock and the store, real or dry (`edges`).
+    pub fn open_tick(&self, kind: TickKind) -> Result<Opening<'_>> {
+        let paths = self.paths();
+        if paths.stop.exists() {
+            let why = format!("stop file {} exists", paths.stop.display());
+            return Ok(Opening::Stopped(why));
+        }
+        let (cfg, file) = (self.config(), &paths.file);
+        let adapters = match kind {
             TickKind::Poll | TickKind::Watch => edges::build(cfg, file, self.dry_run)?,
             TickKind::Harvest => edges::build_on_demand(cfg, file, self.dry_run),
             TickKind::Upgrade => edges::build_upgrade(cfg, file, self.dry_run)?,
-        })
+        };
+        // nothing was ever dispatched: nothing to watch, and nothing to create
+        if kind == TickKind::Watch && !file.exists() {
+            return Ok(Opening::Empty);
+        }
+        adapters.open(cfg, paths, kind)
+    }
+
+    /// What a tick tells the world outside itself (heartbeat, tick health,
+    /// metrics, status page and issue), for the tick runner before a tick
+    /// opens and after one that could not: real, or for a dry run nothing.
+    pub fn monitor(&self) -> edges::Monitor {
+        edges::Monitor::new(self.config(), self.paths(), !self.dry_run)
     }
 
     /// The state file read-only: a missing one reads as empty and is never
@@ -278,32 +290,22 @@ impl Session {
         edges::forge(self.config(), self.dry_run)
     }
 
-    /// The forge the status issue is kept through after a tick.
-    pub fn status_issue_forge(&self) -> Result<Box<dyn Forge>> {
-        edges::status_issue_forge(self.config(), self.state_path(), self.dry_run)
-    }
-
     /// The configured runner, as a tick would build it (doctor checks it).
     pub fn runner(&self) -> Result<Box<dyn crate::runner::Runner>> {
         crate::runner::from_config(self.config())
     }
 
     /// The registry client: the configured mirrors and tag cap, no
-    /// credentials (doctor's `/v2/` check needs none; upgrade adds them,
-    /// `with_auth_env`, when it asks for tags).
+    /// credentials (doctor's `/v2/` check needs none).
     pub fn registry(&self) -> crate::registry::OciRegistry {
-        let c = self.config();
-        crate::registry::OciRegistry::new(c.forge_timeout())
-            .with_mirrors(c.upgrade.registry_mirrors.clone())
-            .with_max_tags(c.upgrade.max_tags)
+        edges::registry(self.config())
     }
 
-    /// git in upgrade's work folder; `credentials` to push as afk's account
-    /// (None: it only reads). A tick wraps it for a dry run (`Edges::git`).
-    pub fn git(&self, credentials: Option<crate::git::Credentials>) -> crate::git::Git {
+    /// git in upgrade's work folder, reading only (doctor).
+    pub fn git(&self) -> crate::git::Git {
         let mut git = crate::git::Git::new(
             &self.paths().recipes,
-            credentials,
+            None,
             self.config().secret_env_names(),
         );
         git.set_main_reader(crate::upstream_refs::reader(self.config().forge_timeout()));

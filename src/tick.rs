@@ -1,6 +1,7 @@
 //! What every tick command shares: running one (`run`: its deadline, its
 //! report, its monitor), the error item of a report, and the human error lines.
 
+pub use crate::edges::Tick;
 use crate::forge::ForgeError;
 use crate::forge::http::Exhausted;
 use crate::session::{Outcome, Session};
@@ -40,29 +41,29 @@ pub struct Head {
 
 impl Head {
     /// A tick that is on and goes on.
-    pub fn on(tick: TickKind, dry_run: bool) -> Head {
+    pub fn on(tick: TickKind, tense: crate::edges::Tense) -> Head {
         Head {
             tick,
-            dry_run,
+            dry_run: tense == crate::edges::Tense::Would,
             enabled: Some(true),
             ..Head::default()
         }
     }
 
     /// A tick that did nothing because of `why` (switched off, the stop file).
-    pub fn off(tick: TickKind, dry_run: bool, why: String) -> Head {
+    pub fn off(tick: TickKind, tense: crate::edges::Tense, why: String) -> Head {
         Head {
             enabled: Some(false),
             reason: Some(why),
-            ..Head::on(tick, dry_run)
+            ..Head::on(tick, tense)
         }
     }
 
     /// A tick that stepped aside: another of its kind holds the lock.
-    pub fn aside(tick: TickKind, dry_run: bool) -> Head {
+    pub fn aside(tick: TickKind, tense: crate::edges::Tense) -> Head {
         Head {
             stepped_aside: true,
-            ..Head::on(tick, dry_run)
+            ..Head::on(tick, tense)
         }
     }
 
@@ -80,6 +81,19 @@ impl Head {
 
 /// What a tick's report tells the tick runner.
 pub trait TickReport: serde::Serialize {
+    /// The report of a tick that did no work, `head` saying why.
+    fn quiet(head: Head) -> Self
+    where
+        Self: Sized;
+    /// The human text of such a tick: why it did nothing.
+    fn quiet_human(&self) -> String {
+        let head = self.head();
+        match (&head.reason, head.stepped_aside) {
+            (Some(why), false) => format!("{}: disabled ({why}); nothing done\n", head.tick),
+            (None, false) if head.ran() => format!("{}: nothing to do\n", head.tick),
+            _ => String::new(),
+        }
+    }
     /// The report's opening: which tick, whether it ran.
     fn head(&self) -> &Head;
     /// The report's errors as `where: what` lines (each also goes to stderr).
@@ -93,15 +107,30 @@ pub trait TickReport: serde::Serialize {
     }
 }
 
-/// What one tick did: its report, its human text and its exit code.
-pub struct Tick<R> {
+/// What one tick did: its report, its human text and its exit code; and
+/// the tick itself when it opened, whose after-tick outputs the tick runner
+/// writes once the report is out ([`run`]).
+pub struct Ended<'s, R> {
     pub report: R,
     pub human: String,
     pub code: u8,
+    pub tick: Option<Box<Tick<'s>>>,
 }
 
-impl<R: TickReport> Tick<R> {
-    /// The tick in a form every caller can hold (the demo, the benchmark).
+impl<R: TickReport> Ended<'_, R> {
+    /// A tick that did no work, its report and its human text: it never
+    /// opened (switched off, the stop file, another tick's lock).
+    pub fn quiet(report: R, human: String) -> Self {
+        Ended {
+            report,
+            human,
+            code: 0,
+            tick: None,
+        }
+    }
+
+    /// The tick in a form every caller can hold (the demo, the benchmark);
+    /// the tick's lock is let go.
     pub fn done(self) -> Done {
         Done {
             report: serde_json::to_value(&self.report).unwrap_or_default(),
@@ -112,20 +141,21 @@ impl<R: TickReport> Tick<R> {
 }
 
 /// Run a tick: its errors to stderr, then print it (nothing with -q when it
-/// went well), then (when it ran) write the metrics file and ping the
-/// heartbeat; a tick that could not run at all pings the heartbeat's /fail.
-pub fn run<R: TickReport>(
-    ctx: &Session,
+/// went well), then (when it ran) its after-tick outputs: tick health, the
+/// metrics file, the heartbeat, the status page and issue (`edges::Monitor`);
+/// a tick that could not run at all pings the heartbeat's /fail.
+pub fn run<'s, R: TickReport>(
+    ctx: &'s Session,
     kind: TickKind,
-    tick: impl FnOnce(&Session) -> Result<Tick<R>>,
+    tick: impl FnOnce(&'s Session) -> Result<Ended<'s, R>>,
 ) -> Result<Outcome> {
     ctx.load()?;
     let started = std::time::Instant::now();
-    let monitor = crate::monitor::Monitor::of(ctx);
+    let monitor = ctx.monitor();
     crate::deadline::arm(
         ctx.config(),
-        ctx.state_path(),
         kind,
+        monitor.clone(),
         (ctx.dry_run(), ctx.json()),
     );
     let t = match tick(ctx) {
@@ -135,9 +165,8 @@ pub fn run<R: TickReport>(
             return match crate::deadline::stopping() {
                 Some(stop) => Ok(Outcome::code(crate::deadline::failed_while_stopping(
                     ctx.config(),
-                    ctx.state_path(),
                     kind,
-                    (ctx.dry_run(), ctx.json()),
+                    (&monitor, ctx.dry_run(), ctx.json()),
                     (stop, &e),
                 ))),
                 None => Err(e),
@@ -153,15 +182,10 @@ pub fn run<R: TickReport>(
             crate::deadline::timeout_for(kind, ctx.config()),
             false,
         ));
-        if !ctx.dry_run() {
-            let errors = t.report.ran().map_or(1, |r| r.1.max(1));
-            crate::deadline::record_end(
-                ctx.config(),
-                ctx.state_path(),
-                kind,
-                stop.exit_code(),
-                errors,
-            );
+        let errors = t.report.ran().map_or(1, |r| r.1.max(1));
+        match &t.tick {
+            Some(open) => open.ended(stop.exit_code(), errors),
+            None => monitor.ended(None, kind, crate::clock::now(), (stop.exit_code(), errors)),
         }
         monitor.failed(kind);
         return Ok(Outcome::code(stop.exit_code()));
@@ -181,9 +205,6 @@ pub fn run<R: TickReport>(
         _ => t.code,
     };
     if let Some((requests, errors, dispatches)) = t.report.ran() {
-        if !ctx.dry_run() {
-            crate::deadline::record_end(ctx.config(), ctx.state_path(), kind, code, errors);
-        }
         let stats = crate::metrics::TickStats {
             kind,
             seconds: started.elapsed().as_secs_f64(),
@@ -192,13 +213,43 @@ pub fn run<R: TickReport>(
             dispatches,
             ok: code == 0,
         };
-        monitor.ran(&stats);
+        match &t.tick {
+            Some(open) => {
+                open.ended(code, errors);
+                open.ran(&stats);
+            }
+            // a tick that ran without opening (watch with no state file yet)
+            None => monitor.ran(None, &stats, crate::clock::now()),
+        }
     }
     match printed {
         Err(e) if crate::output::is_closed_pipe(&e) => crate::output::die_of_sigpipe(),
         Err(e) => Err(anyhow::anyhow!(crate::output::stdout_error(&e))),
         Ok(()) => Ok(Outcome::code(code)),
     }
+}
+
+/// Open a tick of `kind` (`Session::open_tick`) and run `body` on it; a
+/// tick that did not open (the stop file, another tick's lock, nothing to
+/// work on) reports why, in the same shape for every kind.
+pub fn open<'s, R: TickReport>(
+    ctx: &'s Session,
+    kind: TickKind,
+    body: impl FnOnce(Box<Tick<'s>>) -> Result<Ended<'s, R>>,
+) -> Result<Ended<'s, R>> {
+    let tense = ctx.tense();
+    let head = match ctx.open_tick(kind)? {
+        crate::edges::Opening::Open(t) => return body(t),
+        crate::edges::Opening::Stopped(why) => Head::off(kind, tense, why),
+        crate::edges::Opening::SteppedAside => {
+            stepping_aside(kind);
+            Head::aside(kind, tense)
+        }
+        crate::edges::Opening::Empty => Head::on(kind, tense),
+    };
+    let report = R::quiet(head);
+    let human = report.quiet_human();
+    Ok(Ended::quiet(report, human))
 }
 
 /// `where: what` for each error item.
@@ -352,6 +403,7 @@ pub struct Done {
 #[cfg(test)]
 mod tests {
     use super::Head;
+    use crate::edges::Tense;
     use crate::types::TickKind;
 
     #[test]
@@ -363,13 +415,13 @@ mod tests {
             ..Head::default()
         };
         let cases = [
-            (Head::on(TickKind::Poll, false), true),
-            (Head::on(TickKind::Poll, true), true),
+            (Head::on(TickKind::Poll, Tense::Did), true),
+            (Head::on(TickKind::Poll, Tense::Would), true),
             (
-                Head::off(TickKind::Poll, false, "poll.enabled = false".into()),
+                Head::off(TickKind::Poll, Tense::Did, "poll.enabled = false".into()),
                 false,
             ),
-            (Head::aside(TickKind::Watch, false), false),
+            (Head::aside(TickKind::Watch, Tense::Did), false),
             (switchless(None, false), true),
             (switchless(Some("stop file exists"), false), false),
             (
@@ -386,15 +438,15 @@ mod tests {
     fn every_report_opens_with_the_same_keys_in_the_same_order() {
         let cases = [
             (
-                Head::on(TickKind::Poll, false),
+                Head::on(TickKind::Poll, Tense::Did),
                 r#"{"tick":"poll","dry_run":false,"enabled":true}"#,
             ),
             (
-                Head::off(TickKind::Watch, true, "stop".into()),
+                Head::off(TickKind::Watch, Tense::Would, "stop".into()),
                 r#"{"tick":"watch","dry_run":true,"enabled":false,"reason":"stop"}"#,
             ),
             (
-                Head::aside(TickKind::Harvest, false),
+                Head::aside(TickKind::Harvest, Tense::Did),
                 r#"{"tick":"harvest","dry_run":false,"enabled":true,"stepped_aside":true}"#,
             ),
             (

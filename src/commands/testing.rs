@@ -41,6 +41,21 @@ impl Scratch {
     pub fn store(&self) -> Store {
         Store::open(self.ctx.state_path()).unwrap()
     }
+
+    /// A real tick on this folder's state over `forge` and `runner` (clones:
+    /// the test reads what they saw through its own), its workspace none.
+    pub fn tick(
+        &self,
+        forge: &crate::forge::memory::MemoryForge,
+        runner: &FakeRunner,
+    ) -> Box<crate::tick::Tick<'_>> {
+        crate::tick::Tick::for_tests(
+            self.ctx.config(),
+            self.ctx.paths(),
+            Box::new(forge.clone()),
+            Box::new(runner.clone()),
+        )
+    }
 }
 
 impl Drop for Scratch {
@@ -78,11 +93,11 @@ pub fn started_run(store: &Store, repo: &str, issue: u64) -> crate::types::RunId
 }
 
 /// A runner that starts nothing: `start` answers a handle, or fails when
-/// told to; every started turn's prompt is kept.
-#[derive(Default)]
+/// told to; every started turn's prompt is kept (shared by its clones).
+#[derive(Default, Clone)]
 pub struct FakeRunner {
     pub fail_start: bool,
-    pub started: Mutex<Vec<String>>,
+    pub started: std::sync::Arc<Mutex<Vec<String>>>,
 }
 
 impl Runner for FakeRunner {

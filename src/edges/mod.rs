@@ -1,7 +1,7 @@
-//! How each adapter is built, real or dry (ARCHITECTURE: adapters are
-//! traits, built in one place). Only the `Session` (`session.rs`) calls in
-//! here; a command asks the session for its edges once and runs the same
-//! code whether they are real or dry:
+//! One tick as one value ([`Tick`]), and how each of its edges is built,
+//! real or dry (ARCHITECTURE: adapters are traits, built in one place). Only
+//! the `Session` (`session.rs`) calls in here; a tick command asks it for its
+//! `Tick` once and runs the same code whether the edges are real or dry:
 //!
 //! | edge     | real                                        | dry (`--dry-run`)                                 |
 //! |----------|---------------------------------------------|---------------------------------------------------|
@@ -12,21 +12,23 @@
 //! | notifier | the outbox sent                             | nothing sent                                      |
 //! | git      | `git::Git` (upgrade)                        | clones, fetches afk's work folder; pushes recorded |
 //! | lock     | held for the tick                           | looked at (another tick's: step aside), not held  |
-//! | clock    | `clock::now()`, once                        | the same                                          |
+//! | clock    | `clock::now()`, once (`Tick::now`; its end `Tick::end`) | the same                              |
+//! | after    | tick health, metrics, heartbeat, page, issue ([`monitor`]) | the status issue's edit recorded  |
 //! | files    | written (`init`, `man --dir`)               | named, not written ([`files`])                    |
 //!
-//! A dry run's report says what it would have written ([`Edges::writes`]),
+//! A dry run's report says what it would have written ([`Tick::writes`]),
 //! in the words its [`Tense`] picks.
 
 mod caches;
 pub mod dry;
 mod files;
 pub mod forges;
+mod monitor;
 pub mod on_demand;
-mod tense;
 
+pub use crate::tense::{Tense, Told};
 pub use files::{Files, files};
-pub use tense::{Tense, Told};
+pub use monitor::Monitor;
 
 use crate::config::{Config, StatePaths};
 use crate::forge::Forge;
@@ -58,37 +60,55 @@ pub(crate) fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
 /// A tick's forge and runner, built before it opens anything (building them
 /// is where a configuration mistake shows).
 pub struct Adapters {
-    pub dry_run: bool,
+    dry_run: bool,
     pub forge: Box<dyn Forge>,
     pub runner: Box<dyn Runner>,
     recorder: Option<Arc<Recorder>>,
 }
 
 /// How a tick may go on after its opening.
-pub enum Opening {
+pub enum Opening<'s> {
     /// The stop file exists: do nothing and say so.
     Stopped(String),
     /// Another tick of the same kind holds the lock: step aside, exit 0.
     SteppedAside,
+    /// There is no state file and the tick only works on what is in it
+    /// (watch): nothing to do, and nothing created.
+    Empty,
     /// Go on with every edge at hand.
-    Open(Box<Edges>),
+    Open(Box<Tick<'s>>),
 }
 
-/// Everything a tick reads and writes through.
-pub struct Edges {
-    pub dry_run: bool,
+/// One tick as one value (ARCHITECTURE: "a tick"): the config, the tick's
+/// one moment, its tense, and every edge it reads and writes through, the
+/// after-tick outputs included (`after`: tick health, metrics, heartbeat,
+/// status page and issue). Built once by `Session::open_tick`; every step of
+/// a tick takes `&Tick` (plus what it works on). Real or dry is decided
+/// here, by which edges it holds; no step asks.
+pub struct Tick<'s> {
+    cfg: &'s Config,
+    paths: &'s StatePaths,
+    kind: TickKind,
+    tense: Tense,
+    /// the tick's moment: the wall clock read once, when it opened
+    pub now: OffsetDateTime,
+    /// when it opened, by the monotonic clock: the end's moment is `now`
+    /// plus this one's elapsed time, never a second reading of the wall clock
+    opened: std::time::Instant,
     pub forge: Box<dyn Forge>,
     pub runner: Box<dyn Runner>,
     /// the agents' checkouts (SPEC 5.0): real, dry, or none (`workspace = "agent"`)
     pub workspace: Box<dyn crate::workspace::Checkouts>,
-    /// the tick's connection (a dry run's keeps its copy alive)
-    pub store: Store,
+    /// the tick's connection (a dry run's keeps its copy alive), for the
+    /// tick's own thread: a worker opens its own ([`Tick::source`])
+    store: std::sync::Mutex<Store>,
+    /// where the store lives, for the workers' own connections
+    source: Source,
     pub journal: Journal,
-    /// the tick's moment, read once
-    pub now: OffsetDateTime,
     notifier: Option<crate::notify::Notifier>,
     recorder: Option<Arc<Recorder>>,
-    state_dir: PathBuf,
+    /// what the world outside is told when the tick ends (`after`)
+    monitor: Monitor,
     _lock: Option<TickLock>,
 }
 
@@ -103,26 +123,6 @@ pub(crate) fn build(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters
     let forge = forges::for_tick(cfg, Box::new(cache), keeper)?;
     let runner = crate::runner::from_config(cfg)?;
     Ok(Adapters::of(dry_run, forge, runner))
-}
-
-/// The forge the status issue is kept through after a tick (SPEC 10.1): its
-/// one GET conditional on the ETag the state file keeps, on either forge;
-/// for a dry run its edit is recorded, not sent, and no ETag is stored.
-pub(crate) fn status_issue_forge(
-    cfg: &Config,
-    path: &Path,
-    dry_run: bool,
-) -> Result<Box<dyn Forge>> {
-    let cache = caches::Etags(crate::store::etags::EtagCache::new(path, dry_run));
-    let keeper = caches::keeper(path, dry_run);
-    let forge = forges::for_status_issue(cfg, Box::new(cache), keeper)?;
-    Ok(match dry_run {
-        false => forge,
-        true => Box::new(dry::RecordingForge {
-            inner: forge,
-            recorder: Arc::default(),
-        }),
-    })
 }
 
 /// For a tick that runs no agents and may need no forge (harvest): the
@@ -185,80 +185,83 @@ impl Adapters {
         }
     }
 
-    /// Stop file, then the per-kind lock, then the store. A dry run creates
-    /// nothing (no state directory, lock file or state file) and holds no
-    /// lock once its copy of the store is taken.
-    pub fn open(self, cfg: &Config, paths: &StatePaths, kind: TickKind) -> Result<Opening> {
-        if paths.stop.exists() {
-            let why = format!("stop file {} exists", paths.stop.display());
-            return Ok(Opening::Stopped(why));
-        }
-        let (state_dir, path) = (paths.dir.clone(), &paths.file);
+    /// The per-kind lock, then the store (the stop file was looked at
+    /// before the adapters were built: `Session::open_tick`). A dry run
+    /// creates nothing (no state directory, lock file or state file) and
+    /// holds no lock once its copy of the store is taken.
+    pub fn open<'s>(
+        self,
+        cfg: &'s Config,
+        paths: &'s StatePaths,
+        kind: TickKind,
+    ) -> Result<Opening<'s>> {
+        let monitor = Monitor::new(cfg, paths, !self.dry_run);
+        // the tick's one reading of the wall clock: every row it writes carries it
+        let now = crate::clock::now();
         let (store, lock) = if self.dry_run {
-            if crate::lock::try_acquire_existing(&state_dir, kind.as_str())?.held() {
+            if crate::lock::try_acquire_existing(&paths.dir, kind.as_str())?.held() {
                 return Ok(Opening::SteppedAside);
             }
-            (Store::copy_in_memory(path)?, None)
+            (Store::copy_in_memory(&paths.file)?, None)
         } else {
             // a lock left by a tick that is gone, or held past twice the
             // deadline, is taken over (SPEC 10.1)
-            let timeout = crate::deadline::timeout_for(kind, cfg);
+            let timeout = crate::core::tick_deadline::timeout_for(kind.as_str(), cfg.tick_timeout);
             let term_wait =
                 crate::core::tick_deadline::grace(crate::core::tick_deadline::Stop::Term, timeout)
                     + std::time::Duration::from_secs(2);
-            let taken = crate::lock::take_tick(&state_dir, kind.as_str(), timeout, term_wait)?;
+            let taken = crate::lock::take_tick(&paths.dir, kind.as_str(), timeout, term_wait)?;
             let Some(lock) = taken else {
                 return Ok(Opening::SteppedAside);
             };
-            let store = Store::open(path)?;
-            // tick health (SPEC 10.1): when this kind last started; a state
-            // file that cannot take it now (locked, read-only) is the tick's
-            // own steps' to report, never this record's
-            if let Err(e) =
-                store.tick_started(kind.as_str(), &crate::deadline::stamp(crate::clock::now()))
-            {
-                crate::log::debug(&format!(
-                    "{}: tick health not recorded: {e:#}",
-                    kind.as_str()
-                ));
-            }
-            // the work starts now: a monitor times the tick from here
-            crate::metrics::heartbeat(cfg, kind, crate::metrics::Ping::Start);
-            (store, Some(lock))
+            (Store::open(&paths.file)?, Some(lock))
         };
+        monitor.started(&store, kind, now);
         // whose Jobs are this tick's: the state file's own id (SPEC 5.4)
         self.runner.bind_instance(&store.instance()?);
-        // the tick's one reading of the clock: every row it writes carries it
-        let now = crate::clock::now();
-        let workspace: Box<dyn crate::workspace::Checkouts> =
-            match (cfg.runner.workspace(), &self.recorder) {
-                (crate::types::Workspace::Agent, _) => Box::new(crate::workspace::Agents),
-                // the Job's own containers make the checkout and forward (SPEC 5.0.8)
-                _ if cfg.runner.kind == crate::config::RunnerKind::Kubernetes => {
-                    Box::new(crate::workspace::InJob)
-                }
-                (_, Some(r)) => Box::new(dry::DryWorkspace {
-                    recorder: r.clone(),
-                }),
-                (_, None) => Box::new(crate::workspace::Real::new(
-                    cfg,
-                    &paths.git_cache,
-                    kind.as_str(),
-                )),
-            };
-        Ok(Opening::Open(Box::new(Edges {
-            dry_run: self.dry_run,
+        let workspace = workspace_of(cfg, paths, kind, &self.recorder);
+        Ok(Opening::Open(Box::new(Tick {
+            cfg,
+            paths,
+            kind,
+            tense: Tense::of(self.dry_run),
             workspace,
             journal: Journal::on(cfg, store.source()),
-            store: store.at(now),
+            source: store.source(),
+            store: std::sync::Mutex::new(store.at(now)),
             forge: self.forge,
             runner: self.runner,
             now,
+            opened: std::time::Instant::now(),
             notifier: (!self.dry_run).then(|| crate::notify::Notifier::new(cfg)),
             recorder: self.recorder,
-            state_dir,
+            monitor,
             _lock: lock,
         })))
+    }
+}
+
+/// The agents' checkouts of a tick: none (`workspace = "agent"`), the Job's
+/// own containers (Kubernetes, SPEC 5.0.8), afk's (real), or a dry run's.
+fn workspace_of(
+    cfg: &Config,
+    paths: &StatePaths,
+    kind: TickKind,
+    recorder: &Option<Arc<Recorder>>,
+) -> Box<dyn crate::workspace::Checkouts> {
+    match (cfg.runner.workspace(), recorder) {
+        (crate::types::Workspace::Agent, _) => Box::new(crate::workspace::Agents),
+        _ if cfg.runner.kind == crate::config::RunnerKind::Kubernetes => {
+            Box::new(crate::workspace::InJob)
+        }
+        (_, Some(r)) => Box::new(dry::DryWorkspace {
+            recorder: r.clone(),
+        }),
+        (_, None) => Box::new(crate::workspace::Real::new(
+            cfg,
+            &paths.git_cache,
+            kind.as_str(),
+        )),
     }
 }
 
@@ -297,41 +300,73 @@ impl Local {
     }
 }
 
-impl Edges {
+impl<'s> Tick<'s> {
+    /// The config, validated.
+    pub fn config(&self) -> &'s Config {
+        self.cfg
+    }
+
+    /// The state file and what lies beside it.
+    pub fn paths(&self) -> &'s StatePaths {
+        self.paths
+    }
+
+    /// Which tick this is.
+    pub fn kind(&self) -> TickKind {
+        self.kind
+    }
+
     /// How the tick tells what it did.
     pub fn tense(&self) -> Tense {
-        Tense::of(self.dry_run)
+        self.tense
+    }
+
+    /// A run's folder: as recorded, else `<runs_dir>/<id>`.
+    pub fn run_dir(&self, run: &crate::store::runs::Run) -> PathBuf {
+        crate::run_files::run_dir_of(self.paths, run)
+    }
+
+    /// The tick's connection to the store. The tick's workers, which run in
+    /// parallel, each open their own ([`Tick::source`]) instead.
+    pub fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Where the store lives: each worker thread opens its own connection.
     pub fn source(&self) -> Source {
-        self.store.source()
+        self.source.clone()
     }
 
     /// The outbox's events sent (a dry run sends none).
     pub fn notify(&self) -> crate::notify::Delivery {
         match &self.notifier {
-            Some(n) => n.flush(&self.store),
+            Some(n) => n.flush(&self.store()),
             None => crate::notify::Delivery::default(),
         }
     }
 
     /// Another kind of tick's lock, when no such tick is running.
     pub fn lock_if_free(&self, kind: TickKind) -> Option<Held> {
-        if self.dry_run {
-            let existing =
-                crate::lock::try_acquire_existing(&self.state_dir, kind.as_str()).ok()?;
+        let dir = &self.paths.dir;
+        if self.recorder.is_some() {
+            let existing = crate::lock::try_acquire_existing(dir, kind.as_str()).ok()?;
             return (!existing.held()).then_some(Held(None));
         }
-        crate::lock::try_acquire(&self.state_dir, kind.as_str())
+        crate::lock::try_acquire(dir, kind.as_str())
             .ok()
             .flatten()
             .map(|l| Held(Some(l)))
     }
 
-    /// The tick's git (upgrade's, which needs afk's login for its
-    /// credentials): `real`, or for a dry run one that records its pushes.
-    pub fn git(&self, real: crate::git::Git) -> Box<dyn crate::git::GitOps> {
+    /// git in upgrade's work folder; `credentials` to push as afk's account
+    /// (None: it only reads); for a dry run one that records its pushes.
+    pub fn git(&self, credentials: Option<crate::git::Credentials>) -> Box<dyn crate::git::GitOps> {
+        let mut real = crate::git::Git::new(
+            &self.paths.recipes,
+            credentials,
+            self.cfg.secret_env_names(),
+        );
+        real.set_main_reader(crate::upstream_refs::reader(self.cfg.forge_timeout()));
         match &self.recorder {
             Some(r) => Box::new(dry::RecordingGit {
                 inner: Box::new(real),
@@ -341,6 +376,12 @@ impl Edges {
         }
     }
 
+    /// The registry client: the configured mirrors and tag cap, no
+    /// credentials (upgrade adds them, `with_auth_env`, when it asks for tags).
+    pub fn registry(&self) -> crate::registry::OciRegistry {
+        registry(self.cfg)
+    }
+
     /// What a dry run would have written, one line each (none for a real tick).
     pub fn writes(&self) -> Vec<String> {
         self.recorder
@@ -348,4 +389,72 @@ impl Edges {
             .map(|r| r.lines())
             .unwrap_or_default()
     }
+
+    /// The moment the tick ends: its one reading of the wall clock plus the
+    /// time since, by the monotonic clock.
+    pub fn end(&self) -> OffsetDateTime {
+        self.now + self.opened.elapsed()
+    }
+
+    /// Tick health: the tick ended with `exit` and `errors` (after-tick
+    /// outputs: `monitor.rs`).
+    pub fn ended(&self, exit: u8, errors: usize) {
+        let store = self.store();
+        self.monitor
+            .ended(Some(&store), self.kind, self.end(), (exit, errors));
+    }
+
+    /// A tick that ran, after its report is out: the metrics file and the
+    /// heartbeat, then the status page and issue, from the tick's own store
+    /// and forge (after-tick outputs: `monitor.rs`).
+    pub fn ran(&self, stats: &crate::metrics::TickStats) {
+        let store = self.store();
+        let opened = (&*store, self.forge.as_ref());
+        self.monitor.ran(Some(opened), stats, self.end());
+    }
+
+    /// The tick's monitor, for what happens after it (the deadline's watchdog).
+    pub fn monitor(&self) -> &Monitor {
+        &self.monitor
+    }
+}
+
+#[cfg(test)]
+impl<'s> Tick<'s> {
+    /// A real tick over `forge` and `runner` (the commands' unit tests), its
+    /// store the state file's, its workspace none, no lock.
+    pub fn for_tests(
+        cfg: &'s Config,
+        paths: &'s StatePaths,
+        forge: Box<dyn Forge>,
+        runner: Box<dyn Runner>,
+    ) -> Box<Tick<'s>> {
+        let store = Store::open(&paths.file).expect("the test's state file");
+        let now = crate::clock::now();
+        Box::new(Tick {
+            cfg,
+            paths,
+            kind: TickKind::Watch,
+            tense: Tense::Did,
+            now,
+            opened: std::time::Instant::now(),
+            forge,
+            runner,
+            workspace: Box::new(crate::workspace::Agents),
+            source: store.source(),
+            journal: Journal::on(cfg, store.source()),
+            store: std::sync::Mutex::new(store.at(now)),
+            notifier: None,
+            recorder: None,
+            monitor: Monitor::new(cfg, paths, false),
+            _lock: None,
+        })
+    }
+}
+
+/// The registry client of `cfg`: its mirrors and tag cap, no credentials.
+pub(crate) fn registry(cfg: &Config) -> crate::registry::OciRegistry {
+    crate::registry::OciRegistry::new(cfg.forge_timeout())
+        .with_mirrors(cfg.upgrade.registry_mirrors.clone())
+        .with_max_tags(cfg.upgrade.max_tags)
 }

@@ -6,17 +6,16 @@
 
 use crate::core::canary::{self, VersionStatus};
 use crate::core::status_page::{CanaryView, TemplateRow, TrailRow};
-use crate::session::Session;
 use crate::store::Store;
 use crate::store::templates::TemplateVersion;
 use crate::types::RunId;
 use anyhow::Result;
 
-pub(super) fn templates(ctx: &Session, s: &Store) -> Result<Vec<TemplateRow>> {
+pub(super) fn templates(cfg: &crate::config::Config, s: &Store) -> Result<Vec<TemplateRow>> {
     let all = s.templates(None)?;
     let mut names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
     names.dedup();
-    let policy = ctx.config().harvest.policy();
+    let policy = cfg.harvest.policy();
     let mut out = vec![];
     for name in names {
         let versions: Vec<&TemplateVersion> = all.iter().filter(|t| t.name == name).collect();

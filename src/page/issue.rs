@@ -10,7 +10,6 @@
 use crate::core::status_issue::{IssueRef, SkipRow, Twin, Written, needs_edit, render};
 use crate::core::status_page::Page;
 use crate::forge::Forge;
-use crate::session::Session;
 use crate::store::Store;
 use crate::types::IssueNumber;
 use anyhow::Result;
@@ -70,11 +69,12 @@ fn digest(body: &str) -> String {
 }
 
 /// Keep the issue from `body`: nothing when afk last wrote exactly that
-/// there, else one PATCH and the record of it (none for a dry run).
-fn keep(ctx: &Session, issue: &IssueRef, s: &Store, body: &str) -> Result<Kept> {
-    let key = format!("{}/{issue}", ctx.config().forge.url.trim_end_matches('/'));
+/// there, else one PATCH through the tick's forge (a dry run's records it)
+/// and the record of it in the tick's store (a dry run's copy).
+fn keep(on: &super::On, issue: &IssueRef, body: &str) -> Result<Kept> {
+    let key = format!("{}/{issue}", on.cfg.forge.url.trim_end_matches('/'));
     let d = digest(body);
-    let last = s.status_issue_written()?;
+    let last = on.store.status_issue_written()?;
     let last = last
         .as_ref()
         .map(|(issue, digest)| Written { issue, digest });
@@ -85,12 +85,8 @@ fn keep(ctx: &Session, issue: &IssueRef, s: &Store, body: &str) -> Result<Kept> 
     if !needs_edit(last, wanted) {
         return Ok(Kept::Unchanged);
     }
-    let kept = write(ctx.status_issue_forge()?.as_ref(), issue, body)?;
-    if !ctx.dry_run()
-        && let Err(e) = ctx
-            .local()
-            .and_then(|l| l.store.record_status_issue_written(&key, &d))
-    {
+    let kept = write(on.forge, issue, body)?;
+    if let Err(e) = on.store.record_status_issue_written(&key, &d) {
         crate::log::warn(&format!(
             "status issue {issue}: body replaced, but the state file cannot record it (the next tick writes it again): {e:#}"
         ));
@@ -101,20 +97,23 @@ fn keep(ctx: &Session, issue: &IssueRef, s: &Store, body: &str) -> Result<Kept> 
 /// After a tick: keep the issue from `page` (built once, for the HTML page
 /// too). Never fails the tick: a problem is one WARN line. A dry run says
 /// what it would write, and writes nothing.
-pub(crate) fn after_tick(ctx: &Session, issue: &IssueRef, s: &Store, page: &Page) {
-    let done = body(s, page).and_then(|b| keep(ctx, issue, s, &b));
-    let would = if ctx.dry_run() { "would " } else { "" };
+pub(crate) fn after_tick(on: &super::On, issue: &IssueRef, page: &Page) {
+    let done = body(on.store, page).and_then(|b| keep(on, issue, &b));
     match done {
         Ok(Kept::Unchanged) => {
             crate::log::debug(&format!("status issue {issue}: unchanged; nothing written"))
         }
-        Ok(Kept::Edited(n)) if ctx.dry_run() => crate::log::info(&format!(
-            "status issue {issue}: {would}replace its body ({n} characters){}",
-            " (dry run: nothing written)"
-        )),
-        Ok(Kept::Edited(n)) => crate::log::debug(&format!(
-            "status issue {issue}: body replaced ({n} characters)"
-        )),
+        Ok(Kept::Edited(n)) => {
+            let told = format!(
+                "status issue {issue}: {} ({n} characters){}",
+                on.tense.pick("body replaced", "would replace its body"),
+                on.tense.pick("", " (dry run: nothing written)")
+            );
+            match on.tense {
+                crate::tense::Tense::Did => crate::log::debug(&told),
+                crate::tense::Tense::Would => crate::log::info(&told),
+            }
+        }
         Err(e) => crate::log::warn(&format!("status issue {issue}: not updated: {e:#}")),
     }
 }

@@ -9,8 +9,8 @@ mod canary;
 mod issue;
 pub mod ticks;
 
+use crate::config::{Config, StatePaths};
 use crate::core::status_page::{EscalationRow, FrozenRow, Page, RunRow, Spend, UpgradeRow};
-use crate::session::Session;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::stamp::age;
@@ -23,35 +23,39 @@ const ESCALATIONS: usize = 100;
 const UPGRADES: usize = 20;
 const SPEND_DAYS: i64 = 14;
 
-/// The page as HTML, read from the state file (never created by reading).
-pub(crate) fn html(ctx: &Session) -> Result<String> {
-    let s = ctx.read_store()?;
-    Ok(crate::core::status_page::render(&build(
-        ctx,
-        &s,
-        crate::clock::now(),
-    )?))
+/// The page as HTML, from the state file read as `s`.
+pub(crate) fn html(cfg: &Config, paths: &StatePaths, s: &Store) -> Result<String> {
+    let page = build(cfg, paths, s, crate::clock::now())?;
+    Ok(crate::core::status_page::render(&page))
 }
 
-/// After a tick that ran: rewrite `status_page` (a temporary file beside
+/// What the page and the issue are kept from after a tick: the tick's
+/// config, paths, store and forge, and the words of its tense.
+pub(crate) struct On<'a> {
+    pub cfg: &'a Config,
+    pub paths: &'a StatePaths,
+    pub store: &'a Store,
+    pub forge: &'a dyn crate::forge::Forge,
+    pub tense: crate::tense::Tense,
+}
+
+/// After a tick that ran: rewrite the page `file` (a temporary file beside
 /// it, created exclusively and renamed over it, as the metrics file is; two
-/// ticks take turns) and keep `status_issue` (`issue.rs`), both from one
-/// [`Page`] built once. Never fails a tick: a problem is a warning. A dry
-/// run writes no page; it says what it would write to the issue.
-pub(crate) fn after_tick(ctx: &Session) {
-    let (file, issue) = (ctx.config().status_page(), ctx.config().status_issue());
-    let file = file.filter(|_| !ctx.dry_run());
+/// ticks take turns; None: no page, or a dry run, which writes none) and
+/// keep `status_issue` (`issue.rs`), both from one [`Page`] built once from
+/// the tick's store at the tick's end, `now`. Never fails a tick: a problem
+/// is a warning.
+pub(crate) fn after_tick(on: &On, file: Option<&std::path::Path>, now: OffsetDateTime) {
+    let issue = on.cfg.status_issue();
     if file.is_none() && issue.is_none() {
         return;
     }
     let done = (|| -> Result<()> {
-        let _turn = match ctx.dry_run() {
-            false => Some(crate::lock::wait_for(ctx.state_dir(), "status-page")?),
-            true => None,
+        let _turn = match file {
+            Some(_) => Some(crate::lock::wait_for(&on.paths.dir, "status-page")?),
+            None => None,
         };
-        let s = ctx.read_store()?;
-        let now = crate::clock::now();
-        let page = build(ctx, &s, now)?;
+        let page = build(on.cfg, on.paths, on.store, now)?;
         if let Some(path) = file
             && let Err(e) = write_html(&page, path)
         {
@@ -61,7 +65,7 @@ pub(crate) fn after_tick(ctx: &Session) {
             ));
         }
         if let Some(issue) = issue {
-            issue::after_tick(ctx, issue, &s, &page);
+            issue::after_tick(on, issue, &page);
         }
         Ok(())
     })();
@@ -70,10 +74,16 @@ pub(crate) fn after_tick(ctx: &Session) {
     }
 }
 
-/// Build the page and replace `path` with it (the demo's page).
-pub(crate) fn write(ctx: &Session, path: &std::path::Path) -> Result<()> {
-    let _turn = crate::lock::wait_for(ctx.state_dir(), "status-page")?;
-    let page = build(ctx, &ctx.read_store()?, crate::clock::now())?;
+/// Build the page from the state file read as `s` and replace `path` with
+/// it (the demo's page).
+pub(crate) fn write(
+    cfg: &Config,
+    paths: &StatePaths,
+    s: &Store,
+    path: &std::path::Path,
+) -> Result<()> {
+    let _turn = crate::lock::wait_for(&paths.dir, "status-page")?;
+    let page = build(cfg, paths, s, crate::clock::now())?;
     write_html(&page, path)
 }
 
@@ -85,13 +95,17 @@ fn write_html(page: &Page, path: &std::path::Path) -> Result<()> {
 }
 
 /// Everything the page shows, from the state file.
-pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Page> {
-    let cfg = ctx.config();
+pub(crate) fn build(
+    cfg: &Config,
+    paths: &StatePaths,
+    s: &Store,
+    now: OffsetDateTime,
+) -> Result<Page> {
     let in_flight = s
         .runs_in_flight()?
         .iter()
         .map(|r| {
-            let mut row = run_row(ctx, r, None, now);
+            let mut row = run_row(cfg, paths, r, None, now);
             row.held = held(s, r, now)?;
             Ok(row)
         })
@@ -99,7 +113,7 @@ pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Pag
     let ended = s
         .ended_runs(ENDED_RUNS)?
         .into_iter()
-        .map(|(r, outcome)| run_row(ctx, &r, Some(outcome.unwrap_or_default()), now))
+        .map(|(r, outcome)| run_row(cfg, paths, &r, Some(outcome.unwrap_or_default()), now))
         .collect();
     let (open, escalations_total) = s.open_escalations(ESCALATIONS)?;
     Ok(Page {
@@ -107,15 +121,15 @@ pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Pag
         rewritten: cfg.status_page.is_some(),
         forge_url: cfg.forge.url.clone(),
         github: cfg.forge.kind == crate::config::ForgeKind::Github,
-        stop_file: ctx.stop_file().display().to_string(),
-        stop_present: ctx.stop_file().exists(),
+        stop_file: paths.stop.display().to_string(),
+        stop_present: paths.stop.exists(),
         poll_enabled: cfg.poll.enabled,
         in_flight,
         ended,
-        escalations: open.iter().map(|r| escalation_row(ctx, r)).collect(),
+        escalations: open.iter().map(|r| escalation_row(paths, r)).collect(),
         escalations_total,
-        templates: canary::templates(ctx, s)?,
-        spend: spend(ctx, s, now)?,
+        templates: canary::templates(cfg, s)?,
+        spend: spend(cfg, s, now)?,
         upgrades: upgrades(s, now)?,
         scans: s.scans()?,
         lessons: if cfg.lessons.enabled {
@@ -137,12 +151,18 @@ pub(crate) fn build(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Pag
 }
 
 /// A run as the page shows it; `outcome` is Some for an ended run.
-fn run_row(ctx: &Session, r: &Run, outcome: Option<String>, now: OffsetDateTime) -> RunRow {
+fn run_row(
+    cfg: &Config,
+    paths: &StatePaths,
+    r: &Run,
+    outcome: Option<String>,
+    now: OffsetDateTime,
+) -> RunRow {
     let ended = outcome.is_some();
     let phase = if ended {
         None
     } else {
-        crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx, r))
+        crate::run_files::phase_in(&crate::run_files::run_dir_of(paths, r))
     };
     let ci = match (&r.green_since, r.pr_number) {
         (Some(g), _) => format!("green since {}", age(g, now)),
@@ -164,7 +184,7 @@ fn run_row(ctx: &Session, r: &Run, outcome: Option<String>, now: OffsetDateTime)
         phase: phase.map(|p| p.name).unwrap_or_default(),
         pr: r.pr_number,
         ci,
-        turns: format!("{}/{}", r.turns, 1 + ctx.config().watch.fix_forward_max),
+        turns: format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
         spend_usd: r.spend_usd,
         spend_from: {
             let mut from: Vec<crate::core::spend::Source> =
@@ -201,8 +221,8 @@ pub(super) fn held(s: &Store, r: &Run, now: OffsetDateTime) -> Result<Option<Str
 
 /// An escalation with what the blocked agent asked (from its progress file),
 /// or why its agent could not start (as its runner kept it).
-fn escalation_row(ctx: &Session, r: &Run) -> EscalationRow {
-    let dir = crate::run_files::run_dir_of(ctx, r);
+fn escalation_row(paths: &StatePaths, r: &Run) -> EscalationRow {
+    let dir = crate::run_files::run_dir_of(paths, r);
     let (bytes, _) = crate::run_files::progress_of(&dir);
     let blocked = crate::core::progress::blocked_in(&bytes);
     let agent_failed = crate::core::run_state::Escalation::AgentFailed.to_string();
@@ -229,7 +249,7 @@ fn escalation_row(ctx: &Session, r: &Run) -> EscalationRow {
 
 /// Spend of the last `SPEND_DAYS` UTC days (a day with no run shows $0) and
 /// today's per repo.
-fn spend(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Spend> {
+fn spend(cfg: &Config, s: &Store, now: OffsetDateTime) -> Result<Spend> {
     let today = crate::core::spend::day_of(now);
     let first = today - time::Duration::days(SPEND_DAYS - 1);
     let have = s.spend_by_day(&first.to_string())?;
@@ -247,7 +267,7 @@ fn spend(ctx: &Session, s: &Store, now: OffsetDateTime) -> Result<Spend> {
         &crate::clock::ts(start),
         &crate::clock::ts(start + time::Duration::days(1)),
     )?;
-    let b = &ctx.config().budget;
+    let b = &cfg.budget;
     Ok(Spend {
         days,
         day_limit: b.day_usd,

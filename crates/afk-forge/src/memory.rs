@@ -142,16 +142,19 @@ struct World {
     writes: Vec<String>,
 }
 
-/// See the module's documentation.
+/// See the module's documentation. A clone is the same forge: its world,
+/// requests and calls are shared (a test hands a clone to the code under
+/// test and reads the writes through its own).
+#[derive(Clone)]
 pub struct MemoryForge {
     me: String,
     creates_labels: bool,
     /// trait method name → the status it fails with
     failing: HashMap<&'static str, Failure>,
-    world: Mutex<World>,
-    requests: AtomicUsize,
+    world: std::sync::Arc<Mutex<World>>,
+    requests: std::sync::Arc<AtomicUsize>,
     /// trait method name → calls
-    calls: Mutex<HashMap<&'static str, usize>>,
+    calls: std::sync::Arc<Mutex<HashMap<&'static str, usize>>>,
 }
 
 /// The typed error a real forge's client returns for `status`.
@@ -199,9 +202,9 @@ impl MemoryForge {
             me: me.into(),
             creates_labels: false,
             failing: HashMap::new(),
-            world: Mutex::new(World::default()),
-            requests: AtomicUsize::new(0),
-            calls: Mutex::new(HashMap::new()),
+            world: Default::default(),
+            requests: Default::default(),
+            calls: Default::default(),
         }
     }
 

@@ -288,6 +288,6 @@ fn epilogue(ctx: &Session, keep: bool, page: &std::path::Path, show: &mut Show) 
         "   the decision trail: run `afk demo --keep`, then the `afk --config …/canary.toml template show implementer@2` it prints".to_string()
     });
     // the status page of this world: runs, escalations, the canary's evidence
-    crate::page::write(ctx, page)?;
+    crate::page::write(ctx.config(), ctx.paths(), &ctx.read_store()?, page)?;
     Ok(())
 }

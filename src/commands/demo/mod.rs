@@ -264,7 +264,7 @@ pub(super) fn forge_keys(sb: &sandbox::Sandbox) -> String {
 }
 
 /// The run a poll tick dispatched for `repo#issue`.
-pub(super) fn run_of(t: &super::poll::Tick, repo: &str, issue: IssueNumber) -> Result<RunId> {
+pub(super) fn run_of(t: &super::poll::Ended, repo: &str, issue: IssueNumber) -> Result<RunId> {
     t.report
         .dispatched
         .iter()

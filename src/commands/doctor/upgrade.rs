@@ -31,7 +31,7 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
         &super::local::folder_seen(&work),
     );
     d.add("upgrade", level, text);
-    let git = ctx.git(None);
+    let git = ctx.git();
     let upstreams: Vec<(String, String)> = c
         .upgrade
         .recipes

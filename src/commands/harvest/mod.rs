@@ -14,10 +14,9 @@ mod reverts;
 pub use report::Report;
 
 use crate::core::outcome;
-use crate::edges::{Edges, Opening};
 use crate::session::{Outcome, Session};
 use crate::store::outcomes::NewOutcome;
-use crate::tick::{self, ErrorItem};
+use crate::tick::{self, ErrorItem, Tick};
 use crate::types::RunId;
 use anyhow::Result;
 use report::{Live, OutcomeItem};
@@ -28,9 +27,15 @@ use std::collections::HashSet;
 pub struct Args {}
 
 /// What one tick did.
-pub type Tick = tick::Tick<Report>;
+pub type Ended<'s> = tick::Ended<'s, Report>;
 
 impl tick::TickReport for Report {
+    fn quiet(head: tick::Head) -> Report {
+        Report {
+            head,
+            ..Default::default()
+        }
+    }
     fn head(&self) -> &tick::Head {
         &self.head
     }
@@ -44,22 +49,6 @@ impl tick::TickReport for Report {
 
 pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Harvest, tick)
-}
-
-/// A tick that did no work: `head` says why.
-fn idle(head: tick::Head) -> Tick {
-    let human = match &head.reason {
-        Some(why) => format!("harvest: disabled ({why}); nothing done\n"),
-        None => String::new(),
-    };
-    Tick {
-        report: Report {
-            head,
-            ..Default::default()
-        },
-        human,
-        code: 0,
-    }
 }
 
 /// An outcome for every newly ended run, attributed to the version it used;
@@ -103,66 +92,54 @@ fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()
 }
 
 /// One harvest tick; `run` prints it, the demo and the benchmark read it.
-pub fn tick(ctx: &Session) -> Result<Tick> {
-    match ctx.open_tick(crate::types::TickKind::Harvest)? {
-        Opening::Stopped(why) => Ok(idle(tick::Head::off(
-            crate::types::TickKind::Harvest,
-            ctx.dry_run(),
-            why,
-        ))),
-        Opening::SteppedAside => {
-            tick::stepping_aside(crate::types::TickKind::Harvest);
-            Ok(idle(tick::Head::aside(
-                crate::types::TickKind::Harvest,
-                ctx.dry_run(),
-            )))
-        }
-        Opening::Open(mut edges) => harvest(ctx, &mut edges),
-    }
+pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
+    tick::open(ctx, crate::types::TickKind::Harvest, harvest)
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn harvest(ctx: &Session, edges: &mut Edges) -> Result<Tick> {
+fn harvest(t: Box<Tick>) -> Result<Ended> {
     let mut r = Report {
-        head: tick::Head::on(crate::types::TickKind::Harvest, edges.dry_run),
+        head: tick::Head::on(crate::types::TickKind::Harvest, t.tense()),
         ..Default::default()
     };
-    let store = &mut edges.store;
-
     // 1. One outcome per newly ended run, attributed to the version it used.
-    record_outcomes(store, &mut r)?;
+    record_outcomes(&mut t.store(), &mut r)?;
 
     // 2. Reverted merges: successes become failures, once.
-    let found = reverts::watch(ctx, store, edges.forge.as_ref(), edges.now)?;
+    let found = reverts::watch(&t)?;
     r.requests = found.requests;
     r.reverted = found.reverted;
     r.errors.extend(found.errors);
 
     // 3. Every live canary: new checkpoints and the decision, exactly once.
-    let p = ctx.config().harvest.policy();
+    let p = t.config().harvest.policy();
     let mut live: Vec<Live> = vec![];
-    for c in store.live_canaries()? {
-        if let Err(e) = canary::decide(store, &p, &c, &mut r, &mut live) {
-            r.errors.push(ErrorItem::msg(
-                &format!("{}@{}", c.name, c.version),
-                None,
-                format!("{e:#}"),
-            ));
+    {
+        let mut store = t.store();
+        for c in store.live_canaries()? {
+            if let Err(e) = canary::decide(&mut store, &p, &c, &mut r, &mut live) {
+                r.errors.push(ErrorItem::msg(
+                    &format!("{}@{}", c.name, c.version),
+                    None,
+                    format!("{e:#}"),
+                ));
+            }
         }
     }
 
     // 4. The outbox: each event at most once, whichever tick gets there.
-    let delivery = edges.notify();
+    let delivery = t.notify();
     let exhausted = r
         .errors
         .iter()
         .filter_map(|e| e.exhausted.as_deref().cloned());
-    tick::record_exhausted(&edges.journal, exhausted, crate::types::TickKind::Harvest);
+    tick::record_exhausted(&t.journal, exhausted, crate::types::TickKind::Harvest);
     r.errors = tick::one_per_cause(std::mem::take(&mut r.errors));
     let human = report::human(&r, &live, delivery);
-    Ok(Tick {
+    Ok(Ended {
         code: if r.errors.is_empty() { 0 } else { 1 },
         report: r,
         human,
+        tick: Some(t),
     })
 }

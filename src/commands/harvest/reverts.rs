@@ -13,12 +13,11 @@ use crate::core::dispatch::{self, Trust};
 use crate::core::outcome::{self, Listing, Merged};
 use crate::core::undo;
 use crate::forge::{Commit, Failure, FileDiff, Forge, ForgeError, fan_out};
-use crate::session::Session;
 use crate::store::Store;
 use crate::tick::ErrorItem;
+use crate::tick::Tick;
 use crate::types::RepoName;
 use std::collections::HashMap;
-use time::OffsetDateTime;
 
 /// What the watch found: flips (recorded) and errors.
 #[derive(Default)]
@@ -30,14 +29,10 @@ pub struct Found {
 }
 
 /// The merged successes inside `revert_window`, each base branch listed once
-/// on `forge`.
-pub fn watch(
-    ctx: &Session,
-    store: &mut Store,
-    forge: &dyn Forge,
-    now: OffsetDateTime,
-) -> anyhow::Result<Found> {
-    let cfg = ctx.config();
+/// on the tick's forge.
+pub fn watch(t: &Tick) -> anyhow::Result<Found> {
+    let (cfg, now) = (t.config(), t.now);
+    let (mut store, forge) = (t.store(), t.forge.as_ref());
     let window = cfg.harvest.revert_window;
     let mut found = Found::default();
     if window.is_zero() {
@@ -66,13 +61,13 @@ pub fn watch(
         forge.commits(l.repo, l.branch, l.since)
     });
     let mut proofs = Proofs {
-        ctx,
+        cfg,
         forge,
         diffs: HashMap::new(),
         trust: HashMap::new(),
         refused: vec![],
     };
-    flip(store, &mut proofs, &listings, lists, &mut found)?;
+    flip(&mut store, &mut proofs, &listings, lists, &mut found)?;
     found.errors.append(&mut proofs.refused);
     found.requests = forge.requests();
     Ok(found)
@@ -121,7 +116,7 @@ fn flip(
 /// What one tick has read to prove reverts: diffs by (repo, sha), and what
 /// the trust rule said of each author by (repo, login).
 struct Proofs<'a> {
-    ctx: &'a Session,
+    cfg: &'a crate::config::Config,
     forge: &'a dyn Forge,
     diffs: HashMap<(String, String), Vec<FileDiff>>,
     trust: HashMap<(String, String), Trust>,
@@ -180,7 +175,7 @@ impl Proofs<'_> {
         if let Some(t) = self.trust.get(&key) {
             return Ok(t.clone());
         }
-        let poll = &self.ctx.config().poll;
+        let poll = &self.cfg.poll;
         let permission = if dispatch::needs_lookup(login, &poll.trusted_users) {
             match self.forge.permission(repo, login) {
                 Ok(p) => Ok(Some(p)),
@@ -203,7 +198,7 @@ impl Proofs<'_> {
         let t = dispatch::trust(
             login,
             &poll.trusted_users,
-            self.ctx.config().poll.trusted_permission,
+            self.cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&permission),
         );
         self.trust.insert(key, t.clone());

@@ -55,7 +55,7 @@ fn forge(diffs: &[(&str, &str)]) -> MemoryForge {
 
 fn proofs<'a>(s: &'a Scratch, f: &'a MemoryForge) -> Proofs<'a> {
     Proofs {
-        ctx: &s.ctx,
+        cfg: s.ctx.config(),
         forge: f,
         diffs: HashMap::new(),
         trust: HashMap::new(),

@@ -10,21 +10,16 @@ use crate::core::canary::VersionStatus;
 use crate::core::prompt;
 use crate::core::routing::{self, Route};
 use crate::core::run_state::RunStatus;
-use crate::forge::{Forge, fan_out};
-use crate::runner::{Runner, Turn, TurnOf};
-use crate::session::Session;
+use crate::forge::fan_out;
+use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::runs::NewRun;
-use crate::tick::ErrorItem;
+use crate::tick::{ErrorItem, Tick};
 use anyhow::Result;
 
 /// An agent started but its label never landed: label it now, never dispatch again.
-pub fn reconcile_labels(
-    ctx: &Session,
-    forge: &dyn Forge,
-    store: &Store,
-) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
-    let cfg = ctx.config();
+pub fn reconcile_labels(t: &Tick) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
+    let (cfg, forge, store) = (t.config(), t.forge.as_ref(), t.store());
     let pending = store.runs_in_each(&[RunStatus::Started])?;
     let (mut done, mut errors) = (vec![], vec![]);
     if pending.is_empty() {
@@ -89,8 +84,8 @@ pub struct Templates {
     seed: Option<u64>,
 }
 
-pub fn resolve_templates(ctx: &Session, store: &Store) -> Result<Templates> {
-    let cfg = ctx.config();
+pub fn resolve_templates(t: &Tick) -> Result<Templates> {
+    let (cfg, store) = (t.config(), t.store());
     let name = &cfg.poll.template;
     let current = match store.template_with_status(name, VersionStatus::Current)? {
         Some(v) => ResolvedTemplate::of(v),
@@ -167,20 +162,16 @@ fn os_draw() -> f64 {
 
 /// The first turn's prompt: the template's preamble, the issue, and the
 /// lessons the journal feeds back.
-fn prompt_for(
-    ctx: &Session,
-    journal: &crate::lessons::Journal,
-    t: &ResolvedTemplate,
-    w: &Winner,
-) -> String {
-    let cfg = ctx.config();
-    let lessons: Vec<String> = journal
+fn prompt_for(t: &Tick, tpl: &ResolvedTemplate, w: &Winner) -> String {
+    let cfg = t.config();
+    let lessons: Vec<String> = t
+        .journal
         .for_prompt(&w.repo, cfg.lessons.in_prompt)
         .iter()
         .map(crate::lessons::prompt_line)
         .collect();
     prompt::build(&prompt::PromptInput {
-        preamble: &t.preamble,
+        preamble: &tpl.preamble,
         repo: &w.repo,
         issue: w.issue.number,
         title: &w.issue.title,
@@ -200,13 +191,8 @@ fn prompt_for(
 /// Only after a successful start: the in-progress label (its failure is the
 /// error returned; the next tick adds it), and a re-armed issue is the
 /// agent's again, no longer a person's.
-fn label_started(
-    ctx: &Session,
-    forge: &dyn Forge,
-    w: &Winner,
-    run_id: crate::types::RunId,
-) -> Option<ErrorItem> {
-    let cfg = ctx.config();
+fn label_started(t: &Tick, w: &Winner, run_id: crate::types::RunId) -> Option<ErrorItem> {
+    let (cfg, forge) = (t.config(), t.forge.as_ref());
     if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
         let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
         item.message = format!(
@@ -227,13 +213,12 @@ fn label_started(
 
 /// The claim in SQLite, before any side effect: the run row for `w`.
 fn claim(
-    ctx: &Session,
+    cfg: &crate::config::Config,
     store: &Store,
-    t: &ResolvedTemplate,
+    tpl: &ResolvedTemplate,
     w: &Winner,
     branch: &str,
 ) -> Result<crate::types::RunId> {
-    let cfg = ctx.config();
     store.claim_run(&NewRun {
         repo: &w.repo,
         issue: w.issue.number,
@@ -241,27 +226,12 @@ fn claim(
         url: &w.issue.html_url,
         ready_event_id: Some(w.ready_event_id),
         template_name: &cfg.poll.template,
-        template_version_id: t.version_id,
-        template_version: t.version,
-        template_hash: t.hash.as_deref(),
+        template_version_id: tpl.version_id,
+        template_version: tpl.version,
+        template_hash: tpl.hash.as_deref(),
         runner_kind: cfg.runner.kind,
         branch,
     })
-}
-
-/// The edges a dispatch goes through, shared by the tick's workers.
-pub struct On<'a> {
-    pub forge: &'a dyn Forge,
-    pub runner: &'a dyn Runner,
-    /// the agents' checkouts (SPEC 5.0): made before the first turn
-    pub workspace: &'a dyn crate::workspace::Checkouts,
-    pub journal: &'a crate::lessons::Journal,
-    /// where the store lives: each worker opens its own connection
-    pub source: crate::store::Source,
-    /// the tick's moment, which the workers' rows carry
-    pub now: time::OffsetDateTime,
-    /// the day's runs and their spend: what a new agent is handed of the money limits
-    pub book: &'a crate::budget::Book,
 }
 
 /// The run marked failed with `msg` (nothing started): the words, and the
@@ -276,13 +246,12 @@ fn failed(store: &Store, run_id: crate::types::RunId, msg: String) -> String {
 /// The agent's checkout of the run's branch (SPEC 5.0.1) in afk's workspace,
 /// before its first turn; the error's words when it cannot be made.
 fn checkout(
-    ctx: &Session,
-    on: &On,
+    t: &Tick,
     w: &Winner,
     run_id: crate::types::RunId,
     (run_dir, branch): (&std::path::Path, &str),
 ) -> Result<(), String> {
-    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
+    if t.config().runner.workspace() != crate::types::Workspace::Afk {
         return Ok(());
     }
     let at = crate::workspace::At {
@@ -292,41 +261,42 @@ fn checkout(
         run_dir,
         branch,
     };
-    on.workspace
-        .make(on.forge, &at)
+    t.workspace
+        .make(t.forge.as_ref(), &at)
         .map_err(|e| format!("the agent's checkout could not be made: {e:#}"))?;
     crate::crash::point("poll:checkout");
     Ok(())
 }
 
 /// Claim → prompt → start → record → label → dispatched. Whatever step fails,
-/// the state left behind is one the next tick resolves.
+/// the state left behind is one the next tick resolves. `book`: the day's
+/// runs and their spend, what a new agent is handed of the money limits.
 pub fn dispatch_one(
-    ctx: &Session,
-    on: &On,
-    t: &ResolvedTemplate,
+    t: &Tick,
+    book: &crate::budget::Book,
+    tpl: &ResolvedTemplate,
     w: &Winner,
 ) -> (Option<Dispatched>, Option<ErrorItem>) {
-    let cfg = ctx.config();
-    let (forge, runner, journal) = (on.forge, on.runner, on.journal);
+    let cfg = t.config();
     let fail = |m: String| ErrorItem::msg(&w.repo, Some(w.issue.number), m);
-    let store = match on.source.open() {
-        Ok(s) => s.at(on.now),
+    // each worker its own connection: they run in parallel
+    let store = match t.source().open() {
+        Ok(s) => s.at(t.now),
         Err(e) => return (None, Some(fail(format!("{e:#}")))),
     };
     let branch = prompt::branch_for(w.issue.number);
-    let run_id = match claim(ctx, &store, t, w, &branch) {
+    let run_id = match claim(cfg, &store, tpl, w, &branch) {
         Ok(id) => id,
         Err(e) => return (None, Some(fail(format!("{e:#}")))),
     };
     crate::crash::point("poll:claimed");
-    let text = prompt_for(ctx, journal, t, w);
-    let run_dir = ctx.runs_dir().join(run_id.to_string());
-    if let Err(msg) = checkout(ctx, on, w, run_id, (&run_dir, &branch)) {
+    let text = prompt_for(t, tpl, w);
+    let run_dir = t.paths().runs.join(run_id.to_string());
+    if let Err(msg) = checkout(t, w, run_id, (&run_dir, &branch)) {
         // nothing started, nothing labelled: a later tick tries the issue again
         return (None, Some(fail(failed(&store, run_id, msg))));
     }
-    let started = runner.start(&Turn {
+    let started = t.runner.start(&Turn {
         run_id: TurnOf::Run(run_id),
         repo: &w.repo,
         issue: w.issue.number,
@@ -335,8 +305,8 @@ pub fn dispatch_one(
         prompt: &text,
         run_dir: &run_dir,
         turn: 1,
-        env: &crate::workspace::turn_env(ctx.config()),
-        budget_usd: on.book.left_for(ctx, &w.repo),
+        env: &crate::workspace::turn_env(cfg),
+        budget_usd: book.left_for(&cfg.budget, &w.repo),
     });
     crate::crash::point("poll:started");
     let handle = match started {
@@ -355,9 +325,9 @@ pub fn dispatch_one(
         repo: w.repo.clone(),
         issue: w.issue.number,
         // a dry run's copy of the store ends with the tick: no id to name
-        run_id: Some(run_id).filter(|_| on.source.lasts()),
+        run_id: Some(run_id).filter(|_| t.source().lasts()),
         template: cfg.poll.template.clone(),
-        template_version: t.version,
+        template_version: tpl.version,
     };
     if let Err(e) = store.mark_started(run_id, &run_dir.to_string_lossy(), &handle) {
         // the agent runs and recorded its own start: the next tick finds it
@@ -369,29 +339,29 @@ pub fn dispatch_one(
         );
     }
     crate::crash::point("poll:recorded");
-    if let Some(item) = label_started(ctx, forge, w, run_id) {
+    if let Some(item) = label_started(t, w, run_id) {
         return (Some(d), Some(item));
     }
     crate::crash::point("poll:labelled");
     if let Err(e) = store.transition(run_id, RunStatus::Started, RunStatus::Dispatched) {
         return (Some(d), Some(fail(format!("{e:#}"))));
     }
-    superseded(ctx, on, &store, w, run_id);
+    superseded(t, &store, w, run_id);
     (Some(d), None)
 }
 
 /// A re-armed issue's new run has started: the checkouts its escalated runs
 /// kept for a person go (SPEC 5.0.7). A checkout that cannot be removed is
 /// said, never a failed dispatch; the next re-arm tries again.
-fn superseded(ctx: &Session, on: &On, store: &Store, w: &Winner, run_id: crate::types::RunId) {
-    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
+fn superseded(t: &Tick, store: &Store, w: &Winner, run_id: crate::types::RunId) {
+    if t.config().runner.workspace() != crate::types::Workspace::Afk {
         return;
     }
     let Ok(old) = store.escalated_before(&w.repo, w.issue.number, run_id) else {
         return;
     };
     for r in old {
-        let run_dir = ctx.runs_dir().join(r.id.to_string());
+        let run_dir = t.paths().runs.join(r.id.to_string());
         let at = crate::workspace::At {
             repo: &r.repo,
             issue: r.issue,
@@ -399,7 +369,7 @@ fn superseded(ctx: &Session, on: &On, store: &Store, w: &Winner, run_id: crate::
             run_dir: &run_dir,
             branch: &r.branch,
         };
-        if let Err(e) = on.workspace.remove(&at) {
+        if let Err(e) = t.workspace.remove(&at) {
             crate::log::warn(&format!(
                 "{}#{}: run {}'s checkout could not be removed: {e:#}",
                 r.repo, r.issue, r.id

@@ -6,9 +6,8 @@ use super::Skipped;
 use crate::core::answers::{self, Said};
 use crate::core::dispatch::{self, Blocker, IssueFacts, ReadyIssue, Reason, Trust};
 use crate::core::explain;
-use crate::forge::{Failure, Forge, ForgeError, Issue, State};
-use crate::session::Session;
-use crate::tick::ErrorItem;
+use crate::forge::{Failure, ForgeError, Issue, State};
+use crate::tick::{ErrorItem, Tick};
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -46,18 +45,16 @@ pub struct Known {
 }
 
 pub fn examine_repo(
-    ctx: &Session,
-    forge: &dyn Forge,
+    t: &Tick,
     handled: &Handled,
     escalated: &Escalated,
     repo: &RepoName,
     known: Known,
 ) -> RepoOutcome {
     let mut out = RepoOutcome::default();
-    if let Some(issues) = open_for_dispatch(ctx, forge, repo, known, &mut out) {
+    if let Some(issues) = open_for_dispatch(t, repo, known, &mut out) {
         let lookup = Lookup {
-            ctx,
-            forge,
+            t,
             handled,
             repo,
             perms: HashMap::new(),
@@ -69,14 +66,12 @@ pub fn examine_repo(
     out
 }
 
-fn ready_of(ctx: &Session, issues: &[Issue]) -> Vec<ReadyIssue> {
+fn ready_of(cfg: &crate::config::Config, issues: &[Issue]) -> Vec<ReadyIssue> {
     issues
         .iter()
         .map(|i| ReadyIssue {
             number: i.number,
-            priority: ctx
-                .config()
-                .priority_of(i.labels.iter().map(|l| l.name.as_str())),
+            priority: cfg.priority_of(i.labels.iter().map(|l| l.name.as_str())),
         })
         .collect()
 }
@@ -102,8 +97,7 @@ pub(super) fn push_skips(
 /// repo skips them all (with the why); a failed list, or a missing
 /// in-progress label on a forge that does not create it, is an error.
 fn open_for_dispatch(
-    ctx: &Session,
-    forge: &dyn Forge,
+    t: &Tick,
     repo: &RepoName,
     Known {
         frozen,
@@ -112,13 +106,13 @@ fn open_for_dispatch(
     }: Known,
     out: &mut RepoOutcome,
 ) -> Option<Vec<Issue>> {
-    let cfg = ctx.config();
+    let cfg = t.config();
     let label = &cfg.poll.in_progress_label;
     let fail = |out: &mut RepoOutcome, e: &anyhow::Error| {
         out.errors.push(ErrorItem::from_err(repo, None, e))
     };
-    let issues = match forge.issues_with_label(repo, &cfg.poll.ready_label) {
-        Ok(v) => super::without_status_issue(ctx, repo, v, out),
+    let issues = match t.forge.issues_with_label(repo, &cfg.poll.ready_label) {
+        Ok(v) => super::without_status_issue(t.config(), repo, v, out),
         Err(e) => {
             fail(out, &e);
             return None;
@@ -129,7 +123,7 @@ fn open_for_dispatch(
     }
     let mut in_progress = issues.iter().any(|i| i.has_label(label));
     if !busy && !in_progress && !frozen && !over_budget {
-        match forge.issues_with_label(repo, label) {
+        match t.forge.issues_with_label(repo, label) {
             Ok(v) => in_progress = !v.is_empty(),
             Err(e) => {
                 fail(out, &e);
@@ -152,15 +146,15 @@ fn open_for_dispatch(
             }
             _ => explain::locked(busy, label),
         };
-        let skipped = dispatch::skip_all(&ready_of(ctx, &issues), reason).skipped;
+        let skipped = dispatch::skip_all(&ready_of(t.config(), &issues), reason).skipped;
         push_skips(out, repo, skipped, |_, _| Some(why.clone()));
         return None;
     }
     // The label afk will add must exist before an agent is started for it,
     // unless the forge creates a missing label when one is added (GitHub).
-    let labels = match forge.adds_missing_labels() {
+    let labels = match t.forge.adds_missing_labels() {
         true => Ok(None),
-        false => forge.repo_labels(repo).map(Some),
+        false => t.forge.repo_labels(repo).map(Some),
     };
     match labels {
         Ok(Some(labels)) if !labels.iter().any(|l| &l.name == label) => {
@@ -188,7 +182,7 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
     let by_number: HashMap<IssueNumber, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
     let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
     let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
-    let pick = dispatch::pick_in_repo(ready_of(lookup.ctx, issues), |ri| {
+    let pick = dispatch::pick_in_repo(ready_of(lookup.t.config(), issues), |ri| {
         let issue = by_number[&ri.number];
         match lookup.facts(issue) {
             Ok(Some((facts, event_id))) => {
@@ -238,8 +232,7 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
 
 /// The facts of one repo's issues, with the permission answers of this tick.
 struct Lookup<'a> {
-    ctx: &'a Session,
-    forge: &'a dyn Forge,
+    t: &'a Tick<'a>,
     handled: &'a Handled,
     repo: &'a RepoName,
     /// login → the permission (Err: the forge refused the lookup)
@@ -255,14 +248,14 @@ impl Lookup<'_> {
         login: &str,
         issue: IssueNumber,
     ) -> Result<Result<Option<Permission>, ()>> {
-        let cfg = self.ctx.config();
+        let cfg = self.t.config();
         if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
             return Ok(Ok(None));
         }
         if let Some(p) = self.perms.get(login) {
             return Ok(p.clone());
         }
-        let p = match self.forge.permission(self.repo, login) {
+        let p = match self.t.forge.permission(self.repo, login) {
             Ok(p) => Ok(Some(p)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                 self.errors.push(ErrorItem::msg(
@@ -305,8 +298,9 @@ impl Lookup<'_> {
 
     /// What trusted people said on the issue since afk's escalation comment.
     fn answers(&mut self, issue: IssueNumber, after: i64) -> Result<(Vec<Said>, usize)> {
-        let me = self.forge.me()?.login;
+        let me = self.t.forge.me()?.login;
         let comments: Vec<Said> = self
+            .t
             .forge
             .comments(self.repo, issue)?
             .into_iter()
@@ -316,7 +310,7 @@ impl Lookup<'_> {
                 body: c.body,
             })
             .collect();
-        let cfg = self.ctx.config();
+        let cfg = self.t.config();
         let mut failure = None;
         let out = answers::since_escalation(&comments, after, &me, |who| {
             match self.permission(who, issue) {
@@ -342,7 +336,7 @@ impl Lookup<'_> {
 
     /// The facts about one issue, or None when no ready-label event is visible.
     fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
-        let cfg = self.ctx.config();
+        let cfg = self.t.config();
         let repo = self.repo;
         let repo_matches = issue
             .repository
@@ -363,7 +357,7 @@ impl Lookup<'_> {
                 .insert(n, explain::not_allowlisted(name.unwrap_or("")));
             return Ok(Some((facts, 0)));
         }
-        let timeline = self.forge.timeline(repo, n)?;
+        let timeline = self.t.forge.timeline(repo, n)?;
         let Some(armed) = dispatch::arming(&timeline, label) else {
             let why =
                 explain::untrusted(None, label, cfg.poll.trusted_permission.as_str(), Ok(None));
@@ -417,19 +411,19 @@ impl Lookup<'_> {
             State::Closed => Blocker::Closed,
             State::Unknown => Blocker::Unknown,
         };
-        let deps = self.forge.dependencies(repo, issue.number)?;
+        let deps = self.t.forge.dependencies(repo, issue.number)?;
         if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
             let other = d.repository.as_ref().map(|r| r.full_name.as_str());
             let name = format!("{}#{}", other.unwrap_or(repo), d.number);
             return Ok(Some(explain::blocked_by(&name, seen(d.state))));
         }
-        let allow = &self.ctx.config().poll.allowlist;
+        let allow = &self.t.config().poll.allowlist;
         for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
             let r = other.as_ref().unwrap_or(repo);
             let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
                 Blocker::OutOfSight
             } else {
-                match self.forge.issue(r, n) {
+                match self.t.forge.issue(r, n) {
                     Ok(i) => seen(i.state),
                     Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
                         Blocker::Missing

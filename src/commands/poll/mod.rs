@@ -10,12 +10,11 @@ mod tests;
 
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
-use crate::edges::{Edges, Opening};
 use crate::forge::fan_out;
 use crate::output::table;
 use crate::session::{Outcome, Session};
-use crate::tick::{self, ErrorItem, record_transient};
-use crate::types::{IssueNumber, RepoName};
+use crate::tick::{self, ErrorItem, Tick, record_transient};
+use crate::types::{IssueNumber, RepoName, TickKind};
 use anyhow::Result;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -69,21 +68,16 @@ pub struct Report {
     pub writes: Vec<String>,
 }
 
-fn disabled(ctx: &Session, why: &str) -> Tick {
-    Tick {
-        report: Report {
-            head: tick::Head::off(crate::types::TickKind::Poll, ctx.dry_run(), why.to_string()),
-            ..Default::default()
-        },
-        human: format!("poll: disabled ({why}); nothing done\n"),
-        code: 0,
-    }
-}
-
 /// What one tick did.
-pub type Tick = tick::Tick<Report>;
+pub type Ended<'s> = tick::Ended<'s, Report>;
 
 impl tick::TickReport for Report {
+    fn quiet(head: tick::Head) -> Report {
+        Report {
+            head,
+            ..Default::default()
+        }
+    }
     fn head(&self) -> &tick::Head {
         &self.head
     }
@@ -99,86 +93,66 @@ pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Poll, tick)
 }
 
-/// Another poll holds the lock: this one steps aside and says so.
-fn stepped_aside(ctx: &Session) -> Tick {
-    tick::stepping_aside(crate::types::TickKind::Poll);
-    Tick {
-        report: Report {
-            head: tick::Head::aside(crate::types::TickKind::Poll, ctx.dry_run()),
-            ..Default::default()
-        },
-        human: String::new(),
-        code: 0,
-    }
-}
-
 /// One poll tick; `run` prints it, the benchmark and the demo read it.
-pub fn tick(ctx: &Session) -> Result<Tick> {
-    let cfg = ctx.config();
-    // 1. The kill switch: decided from the config alone, before any I/O.
-    if !cfg.poll.enabled {
-        return Ok(disabled(ctx, "poll.enabled = false"));
+pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
+    // 1. The kill switch: decided from the config alone, before any I/O
+    // (then the stop file, in the opening).
+    if !ctx.config().poll.enabled {
+        let head = tick::Head::off(TickKind::Poll, ctx.tense(), "poll.enabled = false".into());
+        let report = <Report as tick::TickReport>::quiet(head);
+        let human = tick::TickReport::quiet_human(&report);
+        return Ok(Ended::quiet(report, human));
     }
-    if ctx.stop_file().exists() {
-        return Ok(disabled(
-            ctx,
-            &format!("stop file {} exists", ctx.stop_file().display()),
-        ));
-    }
-    match ctx.open_tick(crate::types::TickKind::Poll)? {
-        Opening::Stopped(why) => Ok(disabled(ctx, &why)),
-        Opening::SteppedAside => Ok(stepped_aside(ctx)),
-        Opening::Open(edges) => poll(ctx, &edges),
-    }
+    tick::open(ctx, TickKind::Poll, poll)
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn poll(ctx: &Session, edges: &Edges) -> Result<Tick> {
-    let cfg = ctx.config();
-    let (forge, runner, store) = (edges.forge.as_ref(), edges.runner.as_ref(), &edges.store);
+fn poll(t: Box<Tick>) -> Result<Ended> {
+    let cfg = t.config();
     let mut errors: Vec<ErrorItem> = vec![];
 
     // 2. What a dead tick left: claims resolved, started agents labelled.
-    errors.extend(crate::claims::recover_claims(ctx, runner, store));
-    let (reconciled, errs) = claims::reconcile_labels(ctx, forge, store)?;
+    errors.extend(crate::claims::recover_claims(&t));
+    let (reconciled, errs) = claims::reconcile_labels(&t)?;
     errors.extend(errs);
 
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
-    let book = crate::budget::book(ctx, store, runner, edges.now)?;
-    let stops = book.stops(ctx, &cfg.poll.allowlist);
-    let (mut skipped, errs, winners, in_flight) = examine_all(ctx, forge, store, &stops)?;
+    let book = crate::budget::book(&t)?;
+    let stops = book.stops(&cfg.budget, &cfg.poll.allowlist);
+    let (mut skipped, errs, winners, in_flight) = examine_all(&t, &stops)?;
     errors.extend(errs);
 
     // 6. The global cut.
-    let take = cut(ctx, winners, in_flight, &mut skipped);
+    let take = cut(cfg, winners, in_flight, &mut skipped);
     log_decisions(&skipped, &take);
-    record_skips(store, &skipped);
+    record_skips(&t.store(), &skipped);
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
-    let (dispatched, errs) = dispatch_all(ctx, edges, &book, &take)?;
+    let (dispatched, errs) = dispatch_all(&t, &book, &take)?;
     errors.extend(errs);
-    record_transient(&edges.journal, &errors, crate::types::TickKind::Poll);
+    record_transient(&t.journal, &errors, TickKind::Poll);
     let errors = tick::one_per_cause(errors);
-    let writes = edges.writes();
-    let mut human = human(edges.tense(), &reconciled, &dispatched, &skipped, &errors);
+    let writes = t.writes();
+    let mut human = human(t.tense(), &reconciled, &dispatched, &skipped, &errors);
     for s in &stops {
         human.push_str(&format!("{}\n", s.text));
     }
     human.push_str(&tick::would_write(&writes));
-    Ok(Tick {
+    Ok(Ended {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            head: tick::Head::on(crate::types::TickKind::Poll, edges.dry_run),
+            head: tick::Head::on(TickKind::Poll, t.tense()),
             reconciled,
             dispatched,
             skipped,
             budget: stops,
             errors,
-            requests: forge.requests(),
-            costly_requests: forge.costly_requests(),
+            requests: t.forge.requests(),
+            costly_requests: t.forge.costly_requests(),
             writes,
         },
         human,
+        tick: Some(t),
     })
 }
 
@@ -190,12 +164,10 @@ const EXAMINE_PER_REQUEST: usize = 4;
 /// Every allowlisted repo, in parallel: its skips, errors and winner; and
 /// how many runs are in flight.
 fn examine_all(
-    ctx: &Session,
-    forge: &dyn crate::forge::Forge,
-    store: &crate::store::Store,
+    t: &Tick,
     stops: &[crate::core::spend::Stop],
 ) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
-    let cfg = ctx.config();
+    let (cfg, store) = (t.config(), t.store());
     // every run in flight counts toward the global cap, one whose stored repo
     // does not parse too; it names no allowlisted repo, so it makes none busy
     let in_flight = store.runs_in_each(&RunStatus::in_flight_set())?;
@@ -213,8 +185,7 @@ fn examine_all(
         .min(64);
     let outcomes = fan_out(&cfg.poll.allowlist, width, |repo| {
         examine::examine_repo(
-            ctx,
-            forge,
+            t,
             &handled,
             &escalated,
             repo,
@@ -238,12 +209,12 @@ fn examine_all(
 /// page, never work: armed, it is skipped and said so, and its body (which
 /// anyone who can edit it wrote) never reaches a prompt.
 pub(super) fn without_status_issue(
-    ctx: &Session,
+    cfg: &crate::config::Config,
     repo: &RepoName,
     issues: Vec<crate::forge::Issue>,
     out: &mut examine::RepoOutcome,
 ) -> Vec<crate::forge::Issue> {
-    let Some(page) = ctx.config().status_issue().filter(|s| &s.repo == repo) else {
+    let Some(page) = cfg.status_issue().filter(|s| &s.repo == repo) else {
         return issues;
     };
     let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
@@ -285,8 +256,13 @@ fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
 
 /// The global cut (`max_in_flight`, `max_per_tick`): the winners kept; the
 /// rest are skipped as `capacity`, with the limit that was reached.
-fn cut(ctx: &Session, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped>) -> Take {
-    let p = &ctx.config().poll;
+fn cut(
+    cfg: &crate::config::Config,
+    winners: Take,
+    in_flight: usize,
+    skipped: &mut Vec<Skipped>,
+) -> Take {
+    let p = &cfg.poll;
     let (take, over) =
         dispatch::apply_capacity(winners, in_flight, p.max_in_flight, p.max_per_tick);
     for (w, _) in over {
@@ -307,22 +283,12 @@ fn cut(ctx: &Session, winners: Take, in_flight: usize, skipped: &mut Vec<Skipped
 /// Each winner on the template version routing gives it: claimed, started
 /// and labelled.
 fn dispatch_all(
-    ctx: &Session,
-    edges: &Edges,
+    t: &Tick,
     book: &crate::budget::Book,
     take: &Take,
 ) -> Result<(Vec<Dispatched>, Vec<ErrorItem>)> {
-    let templates = claims::resolve_templates(ctx, &edges.store)?;
-    let on = claims::On {
-        forge: edges.forge.as_ref(),
-        runner: edges.runner.as_ref(),
-        workspace: edges.workspace.as_ref(),
-        journal: &edges.journal,
-        source: edges.source(),
-        now: edges.now,
-        book,
-    };
-    let results = fan_out(take, ctx.config().forge.concurrency, |(w, _)| {
+    let templates = claims::resolve_templates(t)?;
+    let results = fan_out(take, t.config().forge.concurrency, |(w, _)| {
         // past tick_timeout or after a SIGTERM: no new claim (the next tick picks it)
         if crate::deadline::stopping().is_some() {
             let why = "not dispatched: the tick is stopping; the next tick picks it".to_string();
@@ -331,7 +297,7 @@ fn dispatch_all(
                 Some(ErrorItem::msg(&w.repo, Some(w.issue.number), why)),
             );
         }
-        claims::dispatch_one(ctx, &on, templates.route(w), w)
+        claims::dispatch_one(t, book, templates.route(w), w)
     });
     let (mut dispatched, mut errors) = (vec![], vec![]);
     for (d, e) in results {

@@ -1,15 +1,13 @@
 //! Poll's per-repo examination and its claim → start → label steps, against
 //! an in-memory forge (the HTTP path has its sandbox tests in tests/it/poll.rs).
 
-use super::claims::{On, dispatch_one, reconcile_labels, resolve_templates};
+use super::claims::{dispatch_one, reconcile_labels, resolve_templates};
 use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
-use crate::lessons::Journal;
-use crate::store::Source;
 use crate::types::IssueNumber;
 use crate::types::RepoName;
 
@@ -43,7 +41,8 @@ const IDLE: Known = Known {
 };
 
 fn examine(s: &Scratch, f: &MemoryForge) -> RepoOutcome {
-    examine_repo(&s.ctx, f, &Handled::new(), &Escalated::new(), &API, IDLE)
+    let t = s.tick(f, &FakeRunner::default());
+    examine_repo(&t, &Handled::new(), &Escalated::new(), &API, IDLE)
 }
 
 fn winner(out: &RepoOutcome) -> Option<u64> {
@@ -149,20 +148,9 @@ fn a_blocker_outside_the_allowlist_blocks_without_being_asked_about() {
 /// Dispatch the winner of `f` through the claim → start → label sequence.
 fn dispatch(s: &Scratch, f: &MemoryForge, runner: &FakeRunner) -> Option<String> {
     let (w, _) = examine(s, f).winner.expect("a winner");
-    let store = s.store();
-    let templates = resolve_templates(&s.ctx, &store).unwrap();
-    let source = Source::File(s.ctx.state_path().to_path_buf());
-    let journal = Journal::on(s.ctx.config(), source.clone());
-    let on = On {
-        forge: f,
-        runner,
-        workspace: &crate::workspace::Agents,
-        journal: &journal,
-        source,
-        now: crate::clock::now(),
-        book: &Default::default(),
-    };
-    let (_, err) = dispatch_one(&s.ctx, &on, &templates.current, &w);
+    let t = s.tick(f, runner);
+    let templates = resolve_templates(&t).unwrap();
+    let (_, err) = dispatch_one(&t, &Default::default(), &templates.current, &w);
     err.map(|e| e.message)
 }
 
@@ -220,12 +208,13 @@ fn a_started_run_whose_label_never_landed_is_labelled_once() {
     let (s, f) = (scratch(), forge("alice"));
     started_run(&s);
     let store = s.store();
-    let (done, errors) = reconcile_labels(&s.ctx, &f, &store).unwrap();
+    let t = s.tick(&f, &FakeRunner::default());
+    let (done, errors) = reconcile_labels(&t).unwrap();
     assert!(errors.is_empty());
     assert_eq!(done.len(), 1);
     assert_eq!(f.writes(), [format!("add_label {R}#7 {BUSY}")]);
     assert_eq!(store.runs_in(&[RunStatus::Dispatched]).unwrap().len(), 1);
-    let (again, _) = reconcile_labels(&s.ctx, &f, &store).unwrap();
+    let (again, _) = reconcile_labels(&t).unwrap();
     assert!(again.is_empty());
     assert_eq!(f.writes().len(), 1);
 }

@@ -251,7 +251,7 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
         // not found: exit 1, as for every command (a usage error is 2)
         anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
     };
-    let run_dir = crate::run_files::run_dir_of(ctx, &r);
+    let run_dir = crate::run_files::run_dir_of(ctx.paths(), &r);
     let turns = store.turns(id)?;
     let timeline = timeline_of(store, &r, &turns)?;
     let outcome = store.run_outcome(id)?;

@@ -70,7 +70,7 @@ pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Session, r: &Run) -
     };
     let mut ledger = crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref());
     ledger.begin_turn(r.turns.max(1));
-    let dir = crate::run_files::run_dir_of(ctx, r);
+    let dir = crate::run_files::run_dir_of(ctx.paths(), r);
     runner.read_spend(&dir, &ctx.config().runner.meter(), &mut ledger, false);
     ledger.spend().or(r.spend_usd)
 }

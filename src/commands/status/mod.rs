@@ -186,7 +186,8 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
                 "status: --html and --json are two different outputs; pick one".into()
             ));
         }
-        emit(false, &(), &crate::page::html(ctx)?);
+        let html = crate::page::html(ctx.config(), ctx.paths(), &ctx.read_store()?)?;
+        emit(false, &(), &html);
         return Ok(Outcome::OK);
     }
     let s = ctx.read_store()?;
@@ -318,7 +319,7 @@ fn run_doc<'a>(
     r: &'a crate::store::runs::Run,
     now: OffsetDateTime,
 ) -> Result<RunDoc<'a>> {
-    let phase = crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx, r));
+    let phase = crate::run_files::phase_in(&crate::run_files::run_dir_of(ctx.paths(), r));
     let talk = s.talk(r.id)?;
     Ok(RunDoc {
         repo: &r.repo,

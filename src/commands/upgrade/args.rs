@@ -1,7 +1,7 @@
 //! What an upgrade tick is over, checked before any I/O: the recipes named
 //! (or configured) and the options that need config.
 
-use super::Options;
+use super::up::Options;
 use crate::command_error::UsageError;
 use crate::core::upgrade;
 use crate::session::Session;

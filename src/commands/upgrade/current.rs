@@ -8,7 +8,8 @@
 
 use super::flow::{self, Facts};
 use super::gather::{Recipe, Upstream};
-use super::{Up, open};
+use super::open;
+use super::up::Up;
 use crate::core::upgrade::Bump;
 use crate::core::upgrade_current::{Branch, Looked, Seen, decide, needs_look};
 use crate::forge::PullRequest;
@@ -47,7 +48,7 @@ fn one(
     facts: &Facts,
 ) -> Result<()> {
     let main = upstream.checkout.main.as_str();
-    let row = up.store.upgrade(&r.mirror, pr.number)?;
+    let row = up.t.store().upgrade(&r.mirror, pr.number)?;
     let seen = Seen {
         head: &pr.head.sha,
         main,
@@ -129,7 +130,7 @@ fn remake(
         // a state file lost since the PR was opened: its row, as its flow makes it
         None => {
             let stored = bump.stored();
-            up.store
+            up.t.store()
                 .ensure_upgrade(&NewUpgrade {
                     mirror: &r.mirror,
                     pr: pr.number,
@@ -143,7 +144,7 @@ fn remake(
                 .id
         }
     };
-    up.store.upgrade_pushed(id, &sha, main)?;
+    up.t.store().upgrade_pushed(id, &sha, main)?;
     pr.head.sha = sha;
     up.remade.push((r.mirror.clone(), pr.number));
     up.report

@@ -3,8 +3,9 @@
 //! SQLite with its event, a lesson, and one comment (afk's marked comment,
 //! never repeated); STUCK stops the fixer first.
 
+use super::gather;
 use super::report::PrItem;
-use super::{Up, gather};
+use super::up::Up;
 use crate::core::upgrade;
 use crate::core::upgrade_end::{self, Subject, UpgradeEnd};
 use crate::core::verdict::{self, Outcome};
@@ -45,11 +46,12 @@ pub(super) fn finish(
     let text = upgrade_end::event_text(&subject, end, url.as_deref());
     let event = end.event.map(|k| (k, text.as_str(), url.as_deref()));
     if up
-        .store
+        .t
+        .store()
         .finish_upgrade(row.id, end.outcome, &end.why, event)?
         && let Some(lesson) = end.lesson
     {
-        up.journal.auto(crate::store::lessons::NewLesson {
+        up.t.journal.auto(crate::store::lessons::NewLesson {
             lesson_type: lesson.into(),
             repo: Some(r.mirror.to_string()),
             work_item: Some(format!("{}#{}", r.mirror, pr.number)),
@@ -82,12 +84,12 @@ pub(super) fn post_final(
     body: &str,
     comments: &[Comment],
 ) -> Result<()> {
-    let id = match super::flow::marked(comments, &up.me, &outcome.to_string()) {
+    let id = match marked(comments, &up.me, &outcome.to_string()) {
         Some(id) => id,
-        None => up.forge.create_comment(mirror, number, body)?.id,
+        None => up.t.forge.create_comment(mirror, number, body)?.id,
     };
     if row.id != 0 {
-        up.store.upgrade_final_comment(row.id, id)?;
+        up.t.store().upgrade_final_comment(row.id, id)?;
     }
     Ok(())
 }
@@ -105,7 +107,7 @@ pub(super) fn stale_test(
         test: String::new(),
         why: String::new(),
     });
-    let end = upgrade_end::stale_test(&st, up.ctx.config().upgrade.tests_repo.is_some());
+    let end = upgrade_end::stale_test(&st, up.t.config().upgrade.tests_repo.is_some());
     finish(up, r, pr, row, &end, comments)?;
     item.why = Some(end.why.clone());
     up.report.act(
@@ -136,7 +138,15 @@ pub(super) fn done(
         row.final_reason.as_deref(),
         reading.build_url.as_deref(),
         super::fixer::stale_report(row).as_ref(),
-        up.ctx.config().upgrade.tests_repo.is_some(),
+        up.t.config().upgrade.tests_repo.is_some(),
     );
     post_final(up, &r.mirror, pr.number, row, o, &body, comments)
+}
+
+/// The id of afk's comment marked as ending the flow with `kind`, if any.
+pub(super) fn marked(comments: &[Comment], me: &str, kind: &str) -> Option<i64> {
+    comments
+        .iter()
+        .find(|c| c.author() == me && upgrade::parse_final(&c.body).as_deref() == Some(kind))
+        .map(|c| c.id)
 }

@@ -7,6 +7,7 @@
 use crate::forge::ForgeError;
 use crate::forge::http::Exhausted;
 use crate::types::IssueNumber;
+use serde::Serialize;
 
 #[derive(Debug, Clone)]
 pub struct Fault {
@@ -66,7 +67,22 @@ impl From<&str> for Fault {
     }
 }
 
-impl super::report::ErrorItem {
+/// One failed part of an upgrade tick, as the report lists it.
+#[derive(Serialize, Debug, Clone)]
+pub struct ErrorItem {
+    pub recipe: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pr: Option<IssueNumber>,
+    pub message: String,
+    /// a recipe skipped for this error: said in the `skipped:` section
+    #[serde(skip)]
+    pub skipped: bool,
+    /// the call that used up its retries: a `transient_retry` lesson
+    #[serde(skip)]
+    pub exhausted: Option<Box<crate::forge::http::Exhausted>>,
+}
+
+impl ErrorItem {
     /// The report's line for `e` (`SKIPPED — …` when its recipe was skipped).
     pub fn of(recipe: &str, pr: Option<IssueNumber>, e: &Fault, skipped: bool) -> Self {
         Self {
@@ -84,9 +100,8 @@ impl super::report::ErrorItem {
 
 /// The calls of the tick's errors that used up their retries become
 /// `transient_retry` lessons of the upgrade stage (`tick::record_exhausted`).
-pub fn record_exhausted(journal: &crate::lessons::Journal, report: &super::report::Report) {
-    let calls = report
-        .errors
+pub fn record_exhausted(journal: &crate::lessons::Journal, errors: &[ErrorItem]) {
+    let calls = errors
         .iter()
         .filter_map(|e| e.exhausted.as_deref().cloned());
     crate::tick::record_exhausted(journal, calls, crate::types::TickKind::Upgrade);

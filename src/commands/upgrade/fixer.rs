@@ -2,7 +2,8 @@
 //! branch in a fresh clone of the mirror, with `upgrade.template`'s current
 //! version (or the built-in upgrader preamble), the failure and the build URL.
 
-use super::{Up, gather};
+use super::gather;
+use super::up::Up;
 use crate::core::canary::VersionStatus;
 use crate::core::fixer_exit;
 use crate::core::run_state::Agent;
@@ -27,7 +28,7 @@ pub(super) fn start(
     run: u32,
     reading: &Reading,
 ) -> Result<()> {
-    let cfg = up.ctx.config();
+    let cfg = up.t.config();
     let launch = Launch {
         turn: TurnOf::Fixer {
             upgrade: row.id,
@@ -79,8 +80,8 @@ pub(super) fn start_on(
     l: &Launch,
     prompt: impl FnOnce(&str) -> String,
 ) -> Result<()> {
-    let cfg = up.ctx.config();
-    let run_dir = up.ctx.runs_dir().join(l.turn.to_string());
+    let cfg = up.t.config();
+    let run_dir = up.t.paths().runs.join(l.turn.to_string());
     // the directory is this PR's and this run's alone: a start that failed before left it
     up.git.fresh_folder(&run_dir).context("fixer")?;
     let prompt_file = run_dir.join(format!("prompt-{run}.md"));
@@ -100,11 +101,11 @@ pub(super) fn start_on(
     if let Some(b) = &l.new_branch {
         up.git.new_branch(&workdir, b)?;
     }
-    let preamble = up
-        .store
-        .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
-        .map(|t| t.body)
-        .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
+    let preamble =
+        up.t.store()
+            .template_with_status(&cfg.upgrade.template, VersionStatus::Current)?
+            .map(|t| t.body)
+            .unwrap_or_else(|| upgrade::UPGRADER_PREAMBLE.to_string());
     let prompt = prompt(&preamble);
     let started = up.runner()?.start(&Turn {
         // the fixer is not a run of poll's: AFK_RUN_ID names its run
@@ -129,7 +130,7 @@ pub(super) fn start_on(
             None => return Err(e),
         },
     };
-    up.store.upgrade_fixer(
+    up.t.store().upgrade_fixer(
         row.id,
         run,
         &pr.head.sha,
@@ -158,7 +159,7 @@ pub(super) fn observe(up: &mut Up, row: &Upgrade) -> Result<(Fixer, Option<Durat
     }
     let seen = runner.observe(handle.as_ref(), &dir)?;
     Ok(match seen.agent {
-        Agent::Running => (Fixer::Running, Some(quiet(row, &dir, up.now))),
+        Agent::Running => (Fixer::Running, Some(quiet(row, &dir, up.t.now))),
         Agent::Exited(_) | Agent::Vanished => (
             Fixer::Exited {
                 stale_test: stale_report(row).is_some(),
@@ -212,32 +213,4 @@ pub(super) fn log_tail(row: &Upgrade) -> Vec<String> {
         Some(t) => fixer_exit::log_tail(&t.bytes, t.from == 0),
         None => vec![],
     }
-}
-
-/// A fixer that ended a flow: its exit status (null: it vanished without
-/// one) and its log's last lines (`core::fixer_exit`: bounded, escaped).
-#[derive(serde::Serialize, Debug, Clone)]
-pub struct FixerItem {
-    pub exit: Option<i32>,
-    pub log: Vec<String>,
-}
-
-/// The summary's lines of the fixers that ended a flow this tick: the exit
-/// status, then the log's last lines.
-pub(super) fn report_lines(prs: &[super::report::PrItem]) -> String {
-    let mut s = String::new();
-    for p in prs {
-        if let Some(f) = &p.fixer {
-            s.push_str(&format!(
-                "\nthe fixer of {} {}; the last {} of its log:\n",
-                p.url,
-                fixer_exit::exit_text(f.exit),
-                crate::core::plural(f.log.len(), "line", "lines")
-            ));
-            for l in &f.log {
-                s.push_str(&format!("  | {l}\n"));
-            }
-        }
-    }
-    s
 }

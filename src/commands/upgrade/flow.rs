@@ -7,10 +7,11 @@
 
 use super::ending::{done, finish, stale_test};
 use super::fault::Fault;
+use super::gather;
 use super::report::PrItem;
-use super::{Up, gather};
+use super::up::Up;
 use crate::core::queue::{self, Slot};
-use crate::core::upgrade::{self, Bump};
+use crate::core::upgrade::Bump;
 use crate::core::upgrade_end;
 use crate::core::verdict::{
     self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
@@ -81,14 +82,6 @@ pub(super) fn status_views(s: &CombinedStatus) -> Vec<StatusView<'_>> {
         .collect()
 }
 
-/// The id of afk's comment marked as ending the flow with `kind`, if any.
-pub(super) fn marked(comments: &[Comment], me: &str, kind: &str) -> Option<i64> {
-    comments
-        .iter()
-        .find(|c| c.author() == me && upgrade::parse_final(&c.body).as_deref() == Some(kind))
-        .map(|c| c.id)
-}
-
 /// A final outcome the flow reached before: recorded in the store, or said
 /// by afk's marked comment (the state file may be lost).
 pub(super) fn final_outcome(
@@ -105,7 +98,7 @@ pub(super) fn final_outcome(
                 Outcome::SuccessPendingTests,
             ]
             .into_iter()
-            .find(|o| marked(comments, me, &o.to_string()).is_some())
+            .find(|o| super::ending::marked(comments, me, &o.to_string()).is_some())
         })
 }
 
@@ -135,7 +128,7 @@ pub(super) fn advance_all(
     flows: Vec<Flow>,
     facts: &Facts,
 ) {
-    let testme = up.ctx.config().upgrade.testme_comment.clone();
+    let testme = up.t.config().upgrade.testme_comment.clone();
     let mut ready = vec![];
     for f in flows {
         let r = &recipes[f.recipe];
@@ -153,7 +146,7 @@ pub(super) fn advance_all(
         }
     }
     ready.sort_by_key(|(k, _, _)| *k);
-    let mut slot = Slot::new(up.ctx.config().upgrade.serial_tests);
+    let mut slot = Slot::new(up.t.config().upgrade.serial_tests);
     for (_, f, seen) in ready {
         let r = &recipes[f.recipe];
         if let Err(e) = step(up, r, &f.pr, &f.bump, &seen, &mut slot) {
@@ -185,7 +178,7 @@ fn seen(up: &mut Up, r: &gather::Recipe, f: &Flow, facts: &Facts) -> Result<Seen
         from_tag: &stored.1,
         to_tag: &stored.2,
     };
-    let row = up.store.ensure_upgrade(&new)?;
+    let row = up.t.store().ensure_upgrade(&new)?;
     Ok(Seen {
         comments,
         status,
@@ -200,7 +193,7 @@ fn step_facts(
     seen: &Seen,
     reading: &verdict::Reading,
 ) -> Result<StepFacts> {
-    let cfg = up.ctx.config();
+    let cfg = up.t.config();
     let (testme, max) = (
         cfg.upgrade.testme_comment.clone(),
         cfg.upgrade.max_test_runs,
@@ -226,7 +219,7 @@ fn step_facts(
         },
     };
     let with_tests = up.opts.with_tests && cfg.upgrade.tests_repo.is_some();
-    let since = |t| crate::core::progress::since(t, up.now);
+    let since = |t| crate::core::progress::since(t, up.t.now);
     Ok(StepFacts {
         final_outcome,
         test_runs: runs,
@@ -269,7 +262,7 @@ fn step(
     seen: &Seen,
     slot: &mut Slot,
 ) -> Result<()> {
-    let cfg = &up.ctx.config().upgrade;
+    let cfg = &up.t.config().upgrade;
     let (testme, ctx_name) = (cfg.testme_comment.clone(), cfg.ci_context.clone());
     let cv = views(&seen.comments);
     let reading = verdict::read(
@@ -285,7 +278,7 @@ fn step(
             Step::Queued(n) => Some(n),
             _ => None,
         };
-        up.store.upgrade_step(row.id, next.open_step(), place)?;
+        up.t.store().upgrade_step(row.id, next.open_step(), place)?;
     }
     let mut item = PrItem {
         recipe: r.name.clone(),
@@ -327,8 +320,8 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     match next {
         Step::Testme => {
             let testme = super::with_tests::testme_body(up, row);
-            up.forge.create_comment(&r.mirror, pr.number, &testme)?;
-            up.store.upgrade_tested(row.id, &pr.head.sha)?;
+            up.t.forge.create_comment(&r.mirror, pr.number, &testme)?;
+            up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
             item.test_runs += 1;
             item.verdict = verdict::Verdict::Pending;
             item.build_url = None;
@@ -356,7 +349,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
         Step::Green | Step::GreenWithTests => {}
         Step::TestsFixer => {
             super::with_tests::start_fixer(up, r, pr, at.bump, row, runs)?;
-            let repo = up.ctx.config().upgrade.tests_repo.as_deref().unwrap_or("");
+            let repo = up.t.config().upgrade.tests_repo.as_deref().unwrap_or("");
             let why = format!("a stale test: the fixer updates it in {repo}");
             say(up, "start_fixer", why);
         }
@@ -394,7 +387,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
 /// run or died is also the tick's error (`Failure::is_tick_error`).
 fn fail(up: &mut Up, at: &At, item: &mut PrItem, f: &verdict::Failure) -> Result<()> {
     let fixer = match f {
-        verdict::Failure::FixerPushedNothing { exit } => Some(super::fixer::FixerItem {
+        verdict::Failure::FixerPushedNothing { exit } => Some(super::report::FixerItem {
             exit: *exit,
             log: super::fixer::log_tail(at.row),
         }),

@@ -2,10 +2,10 @@
 //! (the only branch afk force-pushes), and afk's open PRs that upstream made
 //! obsolete closed with a comment saying why.
 
-use super::Up;
-use super::flow::{self, Facts};
+use super::flow::Facts;
 use super::gather::{Mirror, Recipe, Upstream};
 use super::report::ClosedItem;
+use super::up::Up;
 use crate::core::upgrade::{Bump, CloseReason, obsolete};
 use crate::forge::PullRequest;
 use crate::git::Lease;
@@ -98,16 +98,19 @@ fn close_now(
     facts: &Facts,
 ) -> Result<()> {
     let commented = match facts.get(&(r.mirror.clone(), pr.number)) {
-        Some(Ok(f)) => flow::marked(&f.comments, &up.me, "closed").is_some(),
+        Some(Ok(f)) => super::ending::marked(&f.comments, &up.me, "closed").is_some(),
         _ => false,
     };
     if !commented {
-        up.forge
+        up.t.forge
+            .as_ref()
             .create_comment(&r.mirror, pr.number, &why.comment(bump))?;
     }
-    up.forge.close_pull(&r.mirror, pr.number)?;
-    if let Some(row) = up.store.upgrade(&r.mirror, pr.number)? {
-        up.store.upgrade_closed(row.id, &why.reason())?;
+    up.t.forge.close_pull(&r.mirror, pr.number)?;
+    // the store's guard is let go before it is taken again
+    let row = up.t.store().upgrade(&r.mirror, pr.number)?;
+    if let Some(row) = row {
+        up.t.store().upgrade_closed(row.id, &why.reason())?;
     }
     Ok(())
 }

@@ -23,34 +23,33 @@ mod open;
 mod prefetch;
 mod recipe;
 pub mod report;
+mod up;
 mod verdict;
 mod with_tests;
 
 use crate::config::GroupBy;
 use crate::core::cadence;
-use crate::core::upgrade::{self, Bump, CandidateRow, parse_marker, plan};
+use crate::core::upgrade::{self, Bump, parse_marker, plan};
 use crate::core::upgrade_group;
-use crate::edges::Opening;
-use crate::forge::{Forge, PullRequest};
-use crate::git::{Git, GitOps};
-use crate::lessons::Journal;
+use crate::forge::PullRequest;
+use crate::git::GitOps;
 use crate::registry::{Once, Registry};
-use crate::runner::Runner;
 use crate::session::{Outcome, Session};
-use crate::store::Store;
-use crate::tick;
-use crate::types::RepoName;
+use crate::tick::Tick;
+use crate::types::{RepoName, TickKind};
 use anyhow::Result;
 pub use args::{Args, UpgradeCmd, VerdictArgs};
 use args::{check_options, recipe_names};
 use prefetch::Prefetched;
 use report::Report;
+pub use up::Options;
+use up::{Plan, Up};
 
 /// The prefix of every upgrade PR's branch.
 pub const BRANCH_PREFIX: &str = "afk/upgrade-";
 
 /// What one upgrade tick did.
-pub type Tick = crate::tick::Tick<Report>;
+pub type Ended<'s> = crate::tick::Ended<'s, Report>;
 
 /// `afk upgrade [RECIPE...]` or `afk upgrade verdict …`. With `--json` one
 /// document is printed whatever happens, an error included.
@@ -80,6 +79,20 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
 }
 
 impl crate::tick::TickReport for Report {
+    /// Upgrade has no switch of its own: a tick that did not open says why
+    /// in `reason`, and its human text is the report's own.
+    fn quiet(mut head: crate::tick::Head) -> Report {
+        head.enabled = None;
+        if head.stepped_aside {
+            head.reason = Some("another upgrade tick holds the lock".into());
+        }
+        let mut r = Report::new(head.dry_run);
+        r.head = head;
+        r
+    }
+    fn quiet_human(&self) -> String {
+        self.human(&[])
+    }
     fn head(&self) -> &crate::tick::Head {
         &self.head
     }
@@ -97,202 +110,105 @@ impl crate::tick::TickReport for Report {
     }
 }
 
-/// Everything the per-recipe steps share within one tick.
-pub(super) struct Up<'a> {
-    pub ctx: &'a Session,
-    pub forge: &'a dyn Forge,
-    pub git: &'a dyn GitOps,
-    pub store: &'a mut Store,
-    /// afk's own login: only its PRs and comments are afk's
-    pub me: String,
-    pub journal: Journal,
-    pub report: Report,
-    /// afk's upgrade PRs open across all recipes (for `max_open_prs`)
-    pub open_count: usize,
-    runner: &'a dyn Runner,
-    /// the tick's clock, read once
-    pub now: time::OffsetDateTime,
-    pub opts: Options,
-    /// the PRs whose branch this tick re-made on a new `main` (`current.rs`)
-    pub remade: Vec<(RepoName, crate::types::IssueNumber)>,
-}
-
-impl Up<'_> {
-    /// A dry run, for the two things its edges cannot stand in for: the PRs
-    /// it would open (`open.rs`, flow's tests PR). All else runs on the edges.
-    pub fn dry(&self) -> bool {
-        self.ctx.dry_run()
-    }
-
-    /// The mirror's git URL on the forge's web root (`{forge.url}/{mirror}.git`).
-    pub fn mirror_url(&self, mirror: &str) -> Result<String> {
-        let url = self.ctx.config().forge.url.trim_end_matches('/');
-        if url.is_empty() {
-            anyhow::bail!("forge.url is needed to push to the mirror {mirror}");
-        }
-        Ok(format!("{url}/{mirror}.git"))
-    }
-
-    /// The runner (built when a fixer first needs it: `edges`).
-    pub fn runner(&self) -> Result<&dyn Runner> {
-        Ok(self.runner)
-    }
-}
-
-/// How a tick runs: `--scan` (ask the registries whatever `scan_every`
-/// says) and `--with-tests` (SPEC 8.7).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Options {
-    pub scan: bool,
-    pub with_tests: bool,
-    /// the tick's clock when not the real one (the demo's "a day later")
-    pub now: Option<time::OffsetDateTime>,
-}
-
-/// The tick's git: its work folder, pushing as afk's account with its token.
-fn git_for(ctx: &Session, forge: &dyn crate::forge::Forge, me: &str) -> Result<Git> {
-    Ok(ctx.git(Some(mirror::credentials(ctx.config(), forge, me)?)))
-}
-
 /// One upgrade tick over `only` (default: every configured recipe).
-pub fn tick(ctx: &Session, only: &[String], opts: Options) -> Result<Tick> {
+pub fn tick<'s>(ctx: &'s Session, only: &[String], opts: Options) -> Result<Ended<'s>> {
     check_options(ctx, &opts)?;
     let triples = recipe_names(ctx, only)?;
     let names: Vec<String> = triples.iter().map(|t| t.0.clone()).collect();
-    let mut report = Report::new(ctx.dry_run());
-    let finish = |report: Report| {
+    if names.is_empty() {
+        let mut report = Report::new(ctx.dry_run());
+        report.head.reason =
+            Some("no recipes: upgrade.recipes is empty and none were named".into());
         let human = report.human(&names);
-        let code = report.code();
-        Ok(Tick {
+        return Ok(Ended::quiet(report, human));
+    }
+    crate::tick::open(ctx, TickKind::Upgrade, |mut t| {
+        // the demo's "a day later": the tick's moment moved on
+        t.now = opts.now.unwrap_or(t.now);
+        let report = upgrade(&t, triples, opts)?;
+        let (human, code) = (report.human(&names), report.code());
+        Ok(Ended {
             report,
             human,
             code,
+            tick: Some(t),
         })
-    };
-    if names.is_empty() {
-        report.head.reason =
-            Some("no recipes: upgrade.recipes is empty and none were named".into());
-        return finish(report);
-    }
-    // the stop file before any adapter is built: building one may read a key
-    if ctx.stop_file().exists() {
-        let why = format!("stop file {} exists", ctx.stop_file().display());
-        report.head.reason = Some(why);
-        return finish(report);
-    }
-    let mut edges = match ctx.open_tick(crate::types::TickKind::Upgrade)? {
-        Opening::Stopped(why) => {
-            report.head.reason = Some(why);
-            return finish(report);
-        }
-        Opening::SteppedAside => {
-            tick::stepping_aside(crate::types::TickKind::Upgrade);
-            report.head.stepped_aside = true;
-            report.head.reason = Some("another upgrade tick holds the lock".into());
-            return finish(report);
-        }
-        Opening::Open(edges) => edges,
-    };
-    let now = opts.now.unwrap_or(edges.now);
-    let scans = scans(ctx, &edges.store, triples, now, opts, &mut report)?;
+    })
+}
+
+/// The tick itself on its open edges, the same code whether they are real
+/// or dry: what to scan, every read at once, then each recipe's steps.
+fn upgrade(t: &Tick, triples: Vec<(String, RepoName, String)>, opts: Options) -> Result<Report> {
+    let mut report = Report::new(t.tense() == crate::edges::Tense::Would);
+    let scans = scans(t, triples, opts, &mut report)?;
     // every read at once, afk's login among them: reading upstream needs no
-    // credentials, so the pushing git is built once the login is known
-    let reader = ctx.git(None);
-    let (me, recipes) = read_recipes(ctx, &scans, &reader, edges.forge.as_ref(), now);
+    // credentials, so the pushing git is handed out once the login is known
+    let reader = t.git(None);
+    let (me, recipes) = read_recipes(t, &scans, reader.as_ref());
     let me = match me {
         Ok(login) => login,
         Err(e) => {
             report.error("", None, e);
-            fault::record_exhausted(&edges.journal, &report);
-            return finish(report);
+            fault::record_exhausted(&t.journal, &report.errors);
+            return Ok(report);
         }
     };
-    let git = edges.git(git_for(ctx, edges.forge.as_ref(), &me)?);
-    let read = Read {
+    let git = t.git(Some(mirror::credentials(
+        t.config(),
+        t.forge.as_ref(),
+        &me,
+    )?));
+    let up = Up {
+        t,
+        git: git.as_ref(),
         me,
-        recipes,
-        now,
-        opts,
-    };
-    report = run_on(ctx, &mut edges, git.as_ref(), read, report);
-    report.requests = edges.forge.requests();
-    report.writes = edges.writes();
-    edges.notify();
-    fault::record_exhausted(&edges.journal, &report);
-    finish(report)
-}
-
-/// What the tick read before its steps (afk's login, every recipe's
-/// upstream, mirror and tags) and how it runs.
-struct Read {
-    me: String,
-    recipes: Vec<gather::Recipe>,
-    now: time::OffsetDateTime,
-    opts: Options,
-}
-
-/// The tick's steps on its open edges, over what it read.
-fn run_on(
-    ctx: &Session,
-    edges: &mut crate::edges::Edges,
-    git: &dyn GitOps,
-    read: Read,
-    report: Report,
-) -> Report {
-    let Read {
-        me,
-        recipes,
-        now,
-        opts,
-    } = read;
-    let cfg = ctx.config();
-    let journal = Journal::on(cfg, edges.source());
-    let e = &mut *edges;
-    let forge = e.forge.as_ref();
-    let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
-        .iter()
-        .map(|r| match &r.forge {
-            Ok(m) => afk_prs(&m.open, &me, &r.mirror),
-            Err(_) => vec![],
-        })
-        .collect();
-    let facts = flow::fetch(forge, &recipes, &afk_prs, cfg.forge.concurrency);
-    let mut up = Up {
-        ctx,
-        forge,
-        git,
-        store: &mut e.store,
-        me,
-        journal,
         report,
-        open_count: afk_prs.iter().map(Vec::len).sum(),
-        runner: e.runner.as_ref(),
-        now,
+        open_count: 0,
         opts,
         remade: vec![],
     };
-    every_recipe(&mut up, &recipes, afk_prs, &facts);
-    std::mem::take(&mut up.report)
+    let mut report = run_on(up, &recipes);
+    report.requests = t.forge.requests();
+    report.writes = t.writes();
+    t.notify();
+    fault::record_exhausted(&t.journal, &report.errors);
+    Ok(report)
+}
+
+/// The tick's steps over what it read: afk's open PRs and their comments
+/// and statuses, then every recipe.
+fn run_on(mut up: Up, recipes: &[gather::Recipe]) -> Report {
+    let afk_prs: Vec<Vec<(PullRequest, Bump)>> = recipes
+        .iter()
+        .map(|r| match &r.forge {
+            Ok(m) => afk_prs(&m.open, &up.me, &r.mirror),
+            Err(_) => vec![],
+        })
+        .collect();
+    let conc = up.t.config().forge.concurrency;
+    let facts = flow::fetch(up.t.forge.as_ref(), recipes, &afk_prs, conc);
+    up.open_count = afk_prs.iter().map(Vec::len).sum();
+    every_recipe(&mut up, recipes, afk_prs, &facts);
+    up.report
 }
 
 /// Whether this tick asks the registries for each recipe (SPEC 8 cadence);
 /// the ones it does not are noted with their next scan.
 fn scans(
-    ctx: &Session,
-    store: &crate::store::Store,
+    t: &Tick,
     triples: Vec<(String, RepoName, String)>,
-    now: time::OffsetDateTime,
     opts: Options,
     report: &mut Report,
 ) -> Result<Vec<(String, RepoName, String, cadence::Scan)>> {
-    let every = ctx.config().upgrade.scan_every;
+    let (every, store, now) = (t.config().upgrade.scan_every, t.store(), t.now);
     let mut out = vec![];
     for (n, m, u) in triples {
         let last = store
             .last_scan(&n)?
             .as_deref()
             .and_then(crate::clock::parse);
-        let s = cadence::scan(last, now, every, opts.scan, ctx.dry_run());
+        let dry_run = t.tense() == crate::edges::Tense::Would;
+        let s = cadence::scan(last, now, every, opts.scan, dry_run);
         if let cadence::Scan::NotYet(next) = s {
             report.next_scan.push((n.clone(), crate::clock::ts(next)));
         }
@@ -304,16 +220,14 @@ fn scans(
 /// Every recipe's upstream and mirror, and the tags of the scanned ones'
 /// images, read in one pipeline (`gather.rs`), and afk's login.
 fn read_recipes(
-    ctx: &Session,
+    t: &Tick,
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
-    forge: &dyn Forge,
-    now: time::OffsetDateTime,
 ) -> (Result<String, fault::Fault>, Vec<gather::Recipe>) {
-    let cfg = ctx.config();
+    let (cfg, forge, now) = (t.config(), t.forge.as_ref(), t.now);
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
-        ctx.registry()
+        t.registry()
             .with_auth_env(
                 &cfg.upgrade.registry_auth_env,
                 &cfg.upgrade.registry_auth_host,
@@ -346,11 +260,11 @@ fn every_recipe(
     afk_prs: Vec<Vec<(PullRequest, Bump)>>,
     facts: &flow::Facts,
 ) {
-    let cfg = up.ctx.config();
+    let cfg = up.t.config();
     let plans: Vec<Plan> = recipes.iter().map(|r| plan_of(cfg, r)).collect();
     let bumps: Vec<Vec<Bump>> = plans.iter().map(|p| p.1.clone()).collect();
     let conc = cfg.forge.concurrency;
-    let mut pre = Prefetched::read(up.forge, recipes, &afk_prs, &bumps, conc);
+    let mut pre = Prefetched::read(up.t.forge.as_ref(), recipes, &afk_prs, &bumps, conc);
     let mut flows = vec![];
     for (i, ((r, prs), plan)) in recipes.iter().zip(afk_prs).zip(plans).enumerate() {
         for (pr, bump, new) in recipe::recipe(up, r, prs, plan, &mut pre, facts) {
@@ -364,9 +278,6 @@ fn every_recipe(
     }
     flow::advance_all(up, recipes, flows, facts);
 }
-
-/// A recipe's candidate rows and bumps (none when it is not scanned).
-pub(super) type Plan = (Vec<CandidateRow>, Vec<Bump>);
 
 fn plan_of(cfg: &crate::config::Config, r: &gather::Recipe) -> Plan {
     let (Ok(upstream), Ok(tags), true) = (&r.upstream, &r.tags, r.scan.asks()) else {

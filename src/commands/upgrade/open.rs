@@ -7,8 +7,9 @@
 
 use super::flow::Facts;
 use super::gather::{Recipe, Upstream};
+use super::mirror;
 use super::prefetch::Prefetched;
-use super::{Up, mirror};
+use super::up::Up;
 use crate::core::upgrade::{
     self, Bump, CandidateRow, CloseReason, covered_by, pr_body, registry_url, supersedes,
 };
@@ -88,7 +89,7 @@ fn gate(
     bump: &Bump,
 ) -> Gate {
     let branch = bump.branch();
-    let closed = match pre.closed(up.forge, &r.mirror) {
+    let closed = match pre.closed(up.t.forge.as_ref(), &r.mirror) {
         Ok(c) => c,
         Err(e) => {
             up.report.error(&r.name, None, e.within("closed PRs"));
@@ -106,11 +107,11 @@ fn gate(
             merged: c.merged,
         });
     let replaces = prs.iter().filter(|(_, b)| supersedes(bump, b)).count();
-    let max = up.ctx.config().upgrade.max_open_prs as usize;
+    let max = up.t.config().upgrade.max_open_prs as usize;
     if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
         return Gate::Wait(why);
     }
-    let head = match pre.branch_if_known(up.forge, r, &branch) {
+    let head = match pre.branch_if_known(up.t.forge.as_ref(), r, &branch) {
         Ok(h) => h,
         Err(e) => {
             up.report.error(&r.name, None, e.within(&branch));
@@ -209,7 +210,7 @@ fn open_one(
         // whose PR was never opened, or someone's): asked now, and pushed over
         // only when its head is afk's
         let Lease::Absent = lease else { return Err(e) };
-        let head = up.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
+        let head = up.t.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
         let c = &head.commit;
         let email = c.committer.as_ref().map(|c| c.email.as_str());
         if let Some(why) = why_not_push(&branch, Some(made_by_afk(email.unwrap_or(""), &c.message)))
@@ -220,7 +221,7 @@ fn open_one(
             .push(dir, &url, &sha, &branch, &Lease::At(head.commit.id.clone()))?;
     }
     let link = registry_url(bump.host.as_deref(), &bump.image);
-    let pr = up.forge.create_pull(
+    let pr = up.t.forge.create_pull(
         &r.mirror,
         &branch,
         "main",
@@ -228,7 +229,7 @@ fn open_one(
         &pr_body(bump, Some(&link)),
     )?;
     let stored = bump.stored();
-    let row = up.store.ensure_upgrade(&NewUpgrade {
+    let row = up.t.store().ensure_upgrade(&NewUpgrade {
         mirror: &r.mirror,
         pr: pr.number,
         recipe: &r.name,
@@ -238,7 +239,7 @@ fn open_one(
         from_tag: &stored.1,
         to_tag: &stored.2,
     })?;
-    up.store
+    up.t.store()
         .upgrade_pushed(row.id, &sha, &upstream.checkout.main)?;
     Ok(pr)
 }

@@ -6,7 +6,8 @@
 use super::fault::Fault;
 use super::prefetch::Prefetched;
 use super::report;
-use super::{Plan, Up, current, flow, gather, mirror, open};
+use super::up::{Plan, Up};
+use super::{current, flow, gather, mirror, open};
 use crate::core::upgrade::Bump;
 use crate::forge::PullRequest;
 
@@ -64,7 +65,7 @@ pub(super) fn recipe(
             .all(|e| e.recipe != r.name);
         if r.scan.records()
             && opened_all
-            && let Err(e) = up.store.record_scan(&r.name)
+            && let Err(e) = up.t.store().record_scan(&r.name)
         {
             up.report.error(&r.name, None, e);
         }
@@ -73,7 +74,7 @@ pub(super) fn recipe(
         vec![]
     };
     let open: Vec<_> = prs.iter().map(|(p, _)| p.number).collect();
-    if let Err(e) = up.store.upgrade_steps_end_except(&r.mirror, &open) {
+    if let Err(e) = up.t.store().upgrade_steps_end_except(&r.mirror, &open) {
         up.report.error(&r.name, None, e);
     }
     prs.into_iter()

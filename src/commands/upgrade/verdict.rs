@@ -4,7 +4,7 @@
 //! `--wait` polls until the verdict is not PENDING or the duration ends.
 //! Exit 4 when the verdict could not be read (no such PR, a forge error).
 
-use super::VerdictArgs;
+use super::args::VerdictArgs;
 use super::flow::{status_views, views};
 use crate::command_error::UsageError;
 use crate::core::verdict::{self, Verdict};

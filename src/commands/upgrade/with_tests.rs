@@ -5,7 +5,8 @@
 //! (`testme_comment tests=<branch>`). Nothing is merged.
 
 use super::fixer::Launch;
-use super::{Up, gather};
+use super::gather;
+use super::up::Up;
 use crate::core::upgrade::{self, Bump, StaleTest};
 use crate::forge::PullRequest;
 use crate::store::upgrades::Upgrade;
@@ -14,7 +15,7 @@ use anyhow::Result;
 
 /// The test comment for the next run: against the updated tests once their PR is open.
 pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
-    let testme = &up.ctx.config().upgrade.testme_comment;
+    let testme = &up.t.config().upgrade.testme_comment;
     match (&row.tests_branch, row.tests_pr) {
         (Some(b), Some(_)) => upgrade::testme_with_tests(testme, b),
         _ => testme.clone(),
@@ -23,13 +24,13 @@ pub(super) fn testme_body(up: &Up, row: &Upgrade) -> String {
 
 /// Whether the tests branch holds a commit the tests repository's `main` does not.
 pub(super) fn pushed(up: &Up, branch: &str) -> Result<bool> {
-    let Some(repo) = &up.ctx.config().upgrade.tests_repo else {
+    let Some(repo) = &up.t.config().upgrade.tests_repo else {
         return Ok(false);
     };
-    let Some(head) = up.forge.branch(repo, branch)? else {
+    let Some(head) = up.t.forge.branch(repo, branch)? else {
         return Ok(false);
     };
-    let main = up.forge.branch(repo, "main")?;
+    let main = up.t.forge.branch(repo, "main")?;
     Ok(main.is_none_or(|m| m.commit.id != head.commit.id))
 }
 
@@ -67,7 +68,7 @@ pub(super) fn start_fixer(
     super::fixer::start_on(up, r, pr, row, run, &launch, |preamble| {
         upgrade::tests_prompt(preamble, bump, &tests_repo, &st)
     })?;
-    up.store.upgrade_tests(row.id, &branch, None)
+    up.t.store().upgrade_tests(row.id, &branch, None)
 }
 
 /// Open the tests PR, cross-link the two, and test the recipe PR against it.
@@ -86,41 +87,41 @@ pub(super) fn open_pr(
         test: String::new(),
         why: String::new(),
     });
-    let tpr = up.forge.create_pull(
+    let tpr = up.t.forge.create_pull(
         &tests_repo,
         &branch,
         "main",
         &bump.tests_title(),
         &upgrade::tests_pr_body(bump, &recipe_ref, &st),
     )?;
-    up.store
+    up.t.store()
         .upgrade_tests(row.id, &branch, Some((tpr.number, &tpr.html_url)))?;
     let tests_ref = format!("{tests_repo}#{}", tpr.number);
-    up.forge.create_comment(
+    up.t.forge.create_comment(
         &tests_repo,
         tpr.number,
         &upgrade::paired_comment(&recipe_ref, &pr.html_url, &st),
     )?;
-    up.forge.create_comment(
+    up.t.forge.create_comment(
         &r.mirror,
         pr.number,
         &upgrade::paired_comment(&tests_ref, &tpr.html_url, &st),
     )?;
-    let testme = upgrade::testme_with_tests(&up.ctx.config().upgrade.testme_comment, &branch);
-    up.forge.create_comment(&r.mirror, pr.number, &testme)?;
-    up.store.upgrade_tested(row.id, &pr.head.sha)?;
+    let testme = upgrade::testme_with_tests(&up.t.config().upgrade.testme_comment, &branch);
+    up.t.forge.create_comment(&r.mirror, pr.number, &testme)?;
+    up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
     Ok((tpr.number, tpr.html_url))
 }
 
 /// `upgrade.tests_repo`, which `--with-tests` made sure of before any I/O.
 fn tests_repo(up: &Up) -> Result<RepoName> {
-    let repo = up.ctx.config().upgrade.tests_repo.clone();
+    let repo = up.t.config().upgrade.tests_repo.clone();
     repo.ok_or_else(|| anyhow::anyhow!("upgrade: --with-tests needs upgrade.tests_repo"))
 }
 
 /// The recipe fixer's stale-test report of the run before the tests fixer.
 fn stale_of(up: &Up, row: &Upgrade) -> Option<StaleTest> {
     let run = row.fixer_run?;
-    let dir = up.ctx.runs_dir().join(format!("upgrade-{}-{run}", row.id));
+    let dir = up.t.paths().runs.join(format!("upgrade-{}-{run}", row.id));
     upgrade::stale_test_report(&crate::runner::output::progress(&dir).lines)
 }

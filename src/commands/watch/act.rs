@@ -3,15 +3,14 @@
 //! Every write is idempotent or guarded: comments are found again by their
 //! marker, and only among comments afk's own account wrote.
 
-use super::Watch;
-use super::comments::{post_once, update_checklist};
+use super::comments::{checklist_for, post_once, update_checklist};
+use super::lists::Watch;
 use super::observe::Seen;
-use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::prompt;
 use crate::core::run_lessons;
-use crate::core::run_state::{Action, Agent, Checks, Correction, Escalation};
+use crate::core::run_state::{Action, Agent, Correction, Escalation};
 use crate::core::turn_reason;
 use crate::forge::State;
 use crate::runner::{Turn, TurnOf};
@@ -21,41 +20,6 @@ use crate::store::lessons::NewLesson;
 use crate::store::runs::Run;
 use anyhow::Result;
 
-pub(super) fn checklist_for(
-    w: &Watch,
-    seen: &Seen,
-    run: &Run,
-    turns: u32,
-    end: Option<End>,
-) -> String {
-    let cfg = w.ctx.config();
-    let pr = seen.pr.as_ref();
-    checklist::render(&Checklist {
-        run_id: run.id,
-        turn: turns.max(1),
-        max_turns: 1 + cfg.watch.fix_forward_max,
-        pr: pr.map(|p| Link {
-            text: format!("#{}", p.number),
-            url: p.html_url.clone(),
-        }),
-        ci_green: seen.ci.checks == Checks::Success && seen.ci_sha.is_some(),
-        ci_build: seen.ci.build_url.clone(),
-        merged: pr.is_some_and(|p| p.merged),
-        deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
-        phase: seen.phase.as_ref().map(|p| (p.name.clone(), p.at.clone())),
-        end,
-        spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
-        talk: super::talk::said(&seen.heard),
-        held: seen
-            .heard
-            .talk
-            .held_by
-            .clone()
-            .zip(seen.heard.talk.held_since.clone()),
-    })
-}
-
 /// A `gate_failure` lesson (`core::run_lessons`), with the agent that pushed
 /// and the prompt it worked from.
 fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
@@ -64,11 +28,11 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
         .as_deref()
         .map(|t| (t, run.template_version));
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
-    let agent_login = &w.ctx.config().runner.agent_login;
+    let agent_login = &w.t.config().runner.agent_login;
     let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
-    let mut l = super::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
+    let mut l = super::observe::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
     l.agent = Some(agent);
-    w.journal.auto(l);
+    w.t.journal.auto(l);
 }
 
 pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
@@ -80,8 +44,8 @@ pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Acti
             update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
         }
         Action::CorrectiveTurn(kind) => corrective_turn(w, store, run, seen, kind),
-        Action::UpdateBranch(style) => super::talk::update_branch(w, store, run, seen, style),
-        Action::Retest => super::talk::retest(w, store, run, seen),
+        Action::UpdateBranch(style) => super::asks::update_branch(w, store, run, seen, style),
+        Action::Retest => super::asks::retest(w, store, run, seen),
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => carry_out(w, store, run, seen, end, &plan),
             None => Ok(()),
@@ -104,23 +68,24 @@ fn corrective_turn(
         &turn_why(seen, kind),
     )?;
     let mut talk = seen.heard.talk.clone();
-    talk.turn_started_at = Some(crate::clock::ts(w.now));
+    talk.turn_started_at = Some(crate::clock::ts(w.t.now));
     if kind == Correction::Review {
         talk.review_turns += 1;
-        let max = w.ctx.config().watch.review_turns_max;
+        let max = w.t.config().watch.review_turns_max;
         super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
     }
     store.set_talk(run.id, &talk)?;
     let text = corrective_prompt(w, run, seen, turn, kind);
-    let budget_usd = crate::budget::left_for_turn(w.ctx, store, run, seen.spend_usd, w.now)?;
-    if w.ctx.config().runner.workspace() == crate::types::Workspace::Afk {
+    let budget_usd = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
+    if w.t.config().runner.workspace() == crate::types::Workspace::Afk {
         // the last turn's work is on the forge: the next one starts from the
         // forge's head of the branch (a person's push or a branch update in it)
         let run_dir = w.run_dir(run);
-        w.workspace
-            .make(w.forge, &super::forward::at(run, &run_dir))?;
+        w.t.workspace
+            .as_ref()
+            .make(w.t.forge.as_ref(), &super::forward::at(run, &run_dir))?;
     }
-    let started = w.runner.resume(
+    let started = w.t.runner.resume(
         seen.handle.as_ref(),
         &Turn {
             run_id: TurnOf::Run(run.id),
@@ -131,7 +96,7 @@ fn corrective_turn(
             prompt: &text,
             run_dir: &w.run_dir(run),
             turn,
-            env: &crate::workspace::turn_env(w.ctx.config()),
+            env: &crate::workspace::turn_env(w.t.config()),
             budget_usd,
         },
     );
@@ -184,7 +149,7 @@ fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correct
         Correction::Conflict => prompt::Correction::Conflict,
     };
     let run_dir = w.run_dir(run);
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     // what the last turn left: the agent's final message, else its output's end
     let last_turn = crate::run_files::final_message(&run_dir, cfg.runner.agent())
         .or_else(|| crate::run_files::log_end(&run_dir));
@@ -203,7 +168,7 @@ fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correct
 }
 
 fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     match role {
         LabelRole::Ready => &cfg.poll.ready_label,
         LabelRole::InProgress => &cfg.poll.in_progress_label,
@@ -221,7 +186,7 @@ fn decide(
     action: Action,
     plan: &EndPlan,
 ) -> Result<()> {
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     let url = seen.pr.as_ref().map_or(run.url.as_str(), |p| &p.html_url);
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
@@ -230,7 +195,7 @@ fn decide(
         Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };
-    store.source().open()?.at(w.now).decide_end(
+    store.source().open()?.at(w.t.now).decide_end(
         run.id,
         plan.deciding,
         plan.reason.as_deref(),
@@ -248,11 +213,11 @@ fn decide(
         store.freeze(&run.repo, "deploy-failed", run.id)?;
     }
     if plan.lesson == Some(EndLesson::BudgetExceeded) {
-        w.journal.auto(budget_lesson(w, run, seen));
+        w.t.journal.auto(budget_lesson(w, run, seen));
     }
     if plan.lesson == Some(EndLesson::DeployDegraded) {
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
-        w.journal.auto(super::lesson(run, text));
+        w.t.journal.auto(super::observe::lesson(run, text));
     }
     if plan.lesson == Some(EndLesson::ReviewUnresolved)
         && let Some(ask) = seen.heard.asked.last()
@@ -272,7 +237,7 @@ fn decide(
             places: &places,
             turns: seen.heard.talk.review_turns,
         });
-        w.journal.auto(super::lesson(run, text));
+        w.t.journal.auto(super::observe::lesson(run, text));
     }
     Ok(())
 }
@@ -298,17 +263,19 @@ fn carry_out(
         && seen.agent == Agent::Running
         && let Some(h) = &seen.handle
     {
-        w.runner.stop(h);
+        w.t.runner.stop(h);
     }
     if plan.close_issue {
-        w.forge.close_issue(&run.repo, run.issue)?;
+        w.t.forge.close_issue(&run.repo, run.issue)?;
     }
     for role in &plan.remove_labels {
-        w.forge
+        w.t.forge
+            .as_ref()
             .remove_label(&run.repo, run.issue, label_name(w, *role))?;
     }
     for role in &plan.add_labels {
-        w.forge
+        w.t.forge
+            .as_ref()
             .add_label(&run.repo, run.issue, label_name(w, *role))?;
     }
     if plan.escalation_comment
@@ -332,7 +299,7 @@ fn carry_out(
     // (SPEC 5.0.7) until the issue is re-armed
     if !matches!(action, Action::Escalate(_)) {
         let run_dir = w.run_dir(run);
-        if let Err(e) = w.workspace.remove(&super::forward::at(run, &run_dir)) {
+        if let Err(e) = w.t.workspace.remove(&super::forward::at(run, &run_dir)) {
             w.note(run, format!("its checkout could not be removed: {e:#}"));
         }
     }
@@ -341,7 +308,7 @@ fn carry_out(
 
 /// The `budget_exceeded` lesson: what the run spent and took against its limits.
 fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
-    let b = &w.ctx.config().budget;
+    let b = &w.t.config().budget;
     let spent = run_lessons::Spent {
         spend_usd: seen.spend_usd,
         run_usd: b.run_usd,
@@ -349,7 +316,7 @@ fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
         age: w.age(run),
         turns: run.turns,
     };
-    super::lesson(run, run_lessons::budget_exceeded(&spent))
+    super::observe::lesson(run, run_lessons::budget_exceeded(&spent))
 }
 
 /// A success's merge commit, base branch and merge time, for harvest's revert
@@ -364,7 +331,7 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
     let at = crate::core::outcome::merge_time(
         pr.merged_at.as_deref().and_then(crate::clock::parse),
         crate::clock::parse(&run.created_at),
-        w.now,
+        w.t.now,
     );
     let base = crate::core::outcome::merge_base(&pr.base.name);
     store.set_merge(run.id, sha, base, &crate::clock::ts(at))
@@ -382,7 +349,7 @@ fn post_escalation_comment(
     if run.escalation_comment_id.is_some() {
         return Ok(());
     }
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     let run_dir = w.run_dir(run).to_string_lossy().to_string();
     let stall_after = crate::config::format_duration(cfg.stall_after());
     let body = escalation::comment(&escalation::Escalated {

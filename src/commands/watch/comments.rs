@@ -3,9 +3,11 @@
 //! was lost is looked for before it is sent again), and, when the forge
 //! refuses a text (422), shortened and tried once more, never forever.
 
-use super::Watch;
+use super::lists::Watch;
+use super::observe::Seen;
 use crate::core::bounds;
-use crate::core::checklist;
+use crate::core::checklist::{self, Checklist, End, Link};
+use crate::core::run_state::Checks;
 use crate::forge::{Comment, Failure, ForgeError, LastTry};
 use crate::store::Store;
 use crate::store::runs::Run;
@@ -20,7 +22,9 @@ pub(super) fn own_comment(
     marker: &str,
 ) -> Result<Option<Comment>> {
     let me = w.me()?;
-    Ok(w.forge
+    Ok(w.t
+        .forge
+        .as_ref()
         .comments(&run.repo, number)?
         .into_iter()
         .find(|c| c.author().eq_ignore_ascii_case(&me) && c.body.starts_with(marker)))
@@ -47,8 +51,8 @@ pub(super) fn post_once(
     }
     if !crate::core::progress::may_post_again(
         store.post_attempt(key)?,
-        w.now,
-        w.ctx.config().forge_timeout(),
+        w.t.now,
+        w.t.config().forge_timeout(),
     ) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
@@ -57,7 +61,7 @@ pub(super) fn post_once(
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;
-        match w.forge.create_comment(&run.repo, number, text) {
+        match w.t.forge.create_comment(&run.repo, number, text) {
             Ok(c) => {
                 store.clear_post(key)?;
                 return Ok(Some(c.id));
@@ -109,7 +113,7 @@ fn refused(key: &str, bytes: usize, retried: bool) -> String {
 fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i64>> {
     let short = bounds::shortened(text);
     for t in std::iter::once(text).chain(short.as_deref()) {
-        match w.forge.edit_comment(&run.repo, id, t) {
+        match w.t.forge.edit_comment(&run.repo, id, t) {
             Ok(c) => return Ok(Some(c.id)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => {}
             Err(e) => return Err(e),
@@ -124,7 +128,7 @@ fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i6
 /// shortened is kept as the run's (under comment 0, none), so the same text is
 /// not tried again.
 pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
-    if !w.ctx.config().watch.checklist {
+    if !w.t.config().watch.checklist {
         return Ok(());
     }
     if run.checklist_text.as_deref() == Some(text) && run.checklist_comment_id.is_some() {
@@ -147,4 +151,40 @@ pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) 
         },
     };
     store.set_checklist(run.id, id.unwrap_or(0), text)
+}
+
+/// The progress checklist of `run` as watch just saw it (`core::checklist`).
+pub(super) fn checklist_for(
+    w: &Watch,
+    seen: &Seen,
+    run: &Run,
+    turns: u32,
+    end: Option<End>,
+) -> String {
+    let cfg = w.t.config();
+    let pr = seen.pr.as_ref();
+    checklist::render(&Checklist {
+        run_id: run.id,
+        turn: turns.max(1),
+        max_turns: 1 + cfg.watch.fix_forward_max,
+        pr: pr.map(|p| Link {
+            text: format!("#{}", p.number),
+            url: p.html_url.clone(),
+        }),
+        ci_green: seen.ci.checks == Checks::Success && seen.ci_sha.is_some(),
+        ci_build: seen.ci.build_url.clone(),
+        merged: pr.is_some_and(|p| p.merged),
+        deployed: (!cfg.watch.deploy_context.is_empty()).then_some(seen.deploy == Checks::Success),
+        phase: seen.phase.as_ref().map(|p| (p.name.clone(), p.at.clone())),
+        end,
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
+        talk: super::talk::said(&seen.heard),
+        held: seen
+            .heard
+            .talk
+            .held_by
+            .clone()
+            .zip(seen.heard.talk.held_since.clone()),
+    })
 }

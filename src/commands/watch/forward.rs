@@ -3,7 +3,7 @@
 //! opened after the first push. What cannot be forwarded is the decision's
 //! to escalate (`push-conflict`, `push-refused`).
 
-use super::Watch;
+use super::lists::Watch;
 use crate::core::run_state::{Agent, PushProblem};
 use crate::store::runs::Run;
 use crate::workspace::{At, Forwarded};
@@ -31,15 +31,18 @@ pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
 /// Forward the run's last turn when its agent is no longer running; open
 /// afk's PR once the branch is on the forge and no PR of afk's is open.
 pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result<Forward> {
-    let afks = w.ctx.config().runner.workspace() == crate::types::Workspace::Afk;
+    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok(Forward::default());
     }
     let turn = run.turns.max(1);
-    let done = match w.runner.forwarded(run.handle.as_ref()) {
+    let done = match w.t.runner.forwarded(run.handle.as_ref()) {
         // the Job forwarded inside the turn (SPEC 5.0.8): the PR is the tick's
         Some(r) => from_job(r, run_dir),
-        None => w.workspace.forward(w.forge, &at(run, run_dir), turn)?,
+        None => {
+            w.t.workspace
+                .forward(w.t.forge.as_ref(), &at(run, run_dir), turn)?
+        }
     };
     crate::crash::point("watch:forwarded");
     match done {
@@ -143,7 +146,7 @@ fn open_pr(
     if let Some(p) = open.iter().find(|p| mine(p)) {
         if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
             // this tick pushed to it: its head as the forge has it now
-            let fresh = w.forge.pull(&run.repo, p.number)?;
+            let fresh = w.t.forge.pull(&run.repo, p.number)?;
             w.remember_opened(&run.repo, fresh);
         }
         return Ok(());
@@ -152,15 +155,15 @@ fn open_pr(
         // the run's PR was seen before (merged or closed since): never a second
         return Ok(());
     }
-    let agent = w.ctx.config().runner.agent();
+    let agent = w.t.config().runner.agent();
     let message = crate::run_files::final_message(run_dir, agent);
     let title = crate::core::workspace_pr::title(&run.title, run.issue);
     let body = crate::core::workspace_pr::body(run.issue, message.as_deref(), run.id);
     let base = if base.is_empty() { "main" } else { base };
     crate::crash::point("watch:opening-pr");
-    let pr = w
-        .forge
-        .create_pull(&run.repo, &run.branch, base, &title, &body)?;
+    let pr =
+        w.t.forge
+            .create_pull(&run.repo, &run.branch, base, &title, &body)?;
     w.remember_opened(&run.repo, pr);
     Ok(())
 }

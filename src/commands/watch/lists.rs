@@ -1,13 +1,15 @@
-//! The per-repo lists every run of a repo shares within one watch tick,
+//! One watch tick as its runs see it ([`Watch`]: the tick, and what its
+//! runs share within it): the per-repo lists every run of a repo shares,
 //! fetched at most once and all at once, and afk's own login: caches whose
 //! errors keep their type.
 
-use super::Watch;
 use crate::forge::{PullRequest, fan_out};
 use crate::store::runs::Run;
+use crate::tick::Tick;
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A per-tick answer shared by the runs that need it; its error keeps its
@@ -17,6 +19,44 @@ type Shared<T> = Arc<OnceLock<Cached<T>>>;
 pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
 pub(super) type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
+
+/// One watch tick: the [`Tick`] (every edge, the config, the moment) and
+/// what its runs share within it, read at most once per tick: afk's login,
+/// each repo's PR and label lists, the PRs the tick opened. No edge is
+/// copied in here: a step reaches them through `t`.
+pub(crate) struct Watch<'a> {
+    pub t: &'a Tick<'a>,
+    /// afk's own login: only its comments are afk's.
+    pub me: OnceLock<Cached<String>>,
+    pub(super) pulls: PullLists,
+    pub(super) labelled: Labelled,
+    /// the PRs this tick opened (SPEC 5.0.4): runs find them as if listed
+    pub(super) opened: Mutex<Vec<(RepoName, crate::forge::PullRequest)>>,
+    /// what the tick went on without, per run (`note`)
+    pub notes: Mutex<Vec<(crate::types::RunId, String)>>,
+}
+
+impl Watch<'_> {
+    /// Time since the run was dispatched (zero when the clock went backwards).
+    pub fn age(&self, run: &Run) -> std::time::Duration {
+        let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.t.now);
+        crate::core::progress::since(dispatched, self.t.now)
+    }
+
+    /// Something the tick could not do for `run` and went on without: logged,
+    /// and said in the run's line of the report.
+    pub fn note(&self, run: &Run, text: String) {
+        crate::log::warn(&format!(
+            "{}#{} run {}: {text}",
+            run.repo, run.issue, run.id
+        ));
+        self.notes.lock().unwrap().push((run.id, text));
+    }
+
+    pub fn run_dir(&self, run: &Run) -> PathBuf {
+        self.t.run_dir(run)
+    }
+}
 
 fn shared<T: Clone>(
     map: &Mutex<HashMap<(RepoName, bool), Shared<T>>>,
@@ -51,9 +91,9 @@ impl Watch<'_> {
     pub fn pulls(&self, repo: &RepoName, open: bool) -> Result<Vec<PullRequest>> {
         shared(&self.pulls, (repo.clone(), open), || {
             if open {
-                self.forge.open_pulls(repo)
+                self.t.forge.open_pulls(repo)
             } else {
-                self.forge.recent_closed_pulls(repo)
+                self.t.forge.recent_closed_pulls(repo)
             }
         })
     }
@@ -84,8 +124,9 @@ impl Watch<'_> {
             .or_default()
             .clone();
         cell.get_or_init(|| {
-            self.forge
-                .issues_with_label(repo, &self.ctx.config().poll.in_progress_label)
+            self.t
+                .forge
+                .issues_with_label(repo, &self.t.config().poll.in_progress_label)
                 .map(|v| v.into_iter().map(|i| i.number).collect())
                 .map_err(Arc::new)
         })
@@ -96,7 +137,7 @@ impl Watch<'_> {
     /// afk's own account, asked once per tick (`GET /user`).
     pub fn me(&self) -> Result<String> {
         self.me
-            .get_or_init(|| self.forge.me().map(|u| u.login).map_err(Arc::new))
+            .get_or_init(|| self.t.forge.me().map(|u| u.login).map_err(Arc::new))
             .clone()
             .map_err(|e| again(&e))
     }
@@ -114,7 +155,7 @@ pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
         .iter()
         .flat_map(|r| [(r.clone(), true), (r.clone(), false)])
         .collect();
-    fan_out(&lists, w.ctx.config().forge.concurrency, |(repo, pulls)| {
+    fan_out(&lists, w.t.config().forge.concurrency, |(repo, pulls)| {
         let _ = if *pulls {
             w.pulls(repo, true).map(|_| ())
         } else {
@@ -124,7 +165,7 @@ pub(super) fn prefetch(w: &Watch, runs: &[Run]) {
     // one look at every agent at once where the runner can (kubernetes: one
     // Job list, one pod list); failing that, each run asks for itself
     if !runs.is_empty()
-        && let Err(e) = w.runner.prefetch()
+        && let Err(e) = w.t.runner.prefetch()
     {
         crate::log::warn(&format!("runner: {e:#}"));
     }

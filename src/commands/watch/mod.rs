@@ -6,55 +6,33 @@
 //! writes are resumed on the next tick if one fails, so every step is idempotent.
 
 mod act;
+mod asks;
 mod comments;
 mod forward;
 mod lists;
 mod observe;
 mod summary;
 mod talk;
+
+pub use summary::ActionItem;
 #[cfg(test)]
 mod tests;
 
 use crate::core::run_state::{RunState, decided_action, next_action};
-use crate::edges::{Edges, Opening};
-use crate::forge::{Forge, fan_out};
-use crate::lessons::Journal;
-use crate::runner::Runner;
+use crate::forge::fan_out;
 use crate::session::{Outcome, Session};
-use crate::store::Source;
 use crate::store::runs::Run;
-use crate::tick::{self, ErrorItem, record_transient};
-use crate::types::{IssueNumber, RepoName};
+use crate::tick::{self, ErrorItem, Tick, record_transient};
+use crate::types::TickKind;
 use anyhow::Result;
+use lists::Watch;
 use serde::Serialize;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
-use time::OffsetDateTime;
 
 /// `afk watch` takes the global flags only.
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {}
-
-#[derive(Serialize, Clone, Debug)]
-pub struct ActionItem {
-    pub repo: RepoName,
-    pub issue: IssueNumber,
-    pub run_id: crate::types::RunId,
-    pub action: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// What the run's agents reported spending so far; absent: nothing yet.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub spend_usd: Option<f64>,
-    /// the decision's why in words (`CI pending on 2 of 3 contexts (lint, test)`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// what the tick could not do for the run and went on without (a
-    /// comment the forge refused even shortened)
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub notes: Vec<String>,
-}
 
 /// The watch report (`--json`).
 #[derive(Serialize, Debug, Default)]
@@ -72,69 +50,23 @@ pub struct Report {
     pub writes: Vec<String>,
 }
 
-/// Everything a run's observation and action share within one tick. Per-repo
-/// lists are fetched at most once per tick and shared by the runs of a repo.
-pub(crate) struct Watch<'a> {
-    pub ctx: &'a Session,
-    pub forge: &'a dyn Forge,
-    pub runner: &'a dyn Runner,
-    pub journal: &'a Journal,
-    /// where the tick's store lives: each worker opens its own connection
-    pub source: Source,
-    pub now: OffsetDateTime,
-    /// afk's own login: only its comments are afk's.
-    pub me: OnceLock<lists::Cached<String>>,
-    pulls: lists::PullLists,
-    labelled: lists::Labelled,
-    /// the PRs this tick opened (SPEC 5.0.4): runs find them as if listed
-    opened: Mutex<Vec<(RepoName, crate::forge::PullRequest)>>,
-    /// the agents' checkouts (SPEC 5.0)
-    pub workspace: &'a dyn crate::workspace::Checkouts,
-    /// what the tick went on without, per run (`note`)
-    pub notes: Mutex<Vec<(crate::types::RunId, String)>>,
-}
-
-impl Watch<'_> {
-    /// Time since the run was dispatched (zero when the clock went backwards).
-    pub fn age(&self, run: &Run) -> std::time::Duration {
-        let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.now);
-        crate::core::progress::since(dispatched, self.now)
-    }
-
-    /// Something the tick could not do for `run` and went on without: logged,
-    /// and said in the run's line of the report.
-    pub fn note(&self, run: &Run, text: String) {
-        crate::log::warn(&format!(
-            "{}#{} run {}: {text}",
-            run.repo, run.issue, run.id
-        ));
-        self.notes.lock().unwrap().push((run.id, text));
-    }
-
-    pub fn run_dir(&self, run: &Run) -> PathBuf {
-        crate::run_files::run_dir_of(self.ctx, run)
-    }
-}
-
-/// A run's automatic lesson: `core::run_lessons`' content for this run.
-fn lesson(run: &Run, l: crate::core::run_lessons::RunLesson) -> crate::store::lessons::NewLesson {
-    crate::store::lessons::NewLesson {
-        lesson_type: l.kind.into(),
-        repo: Some(run.repo.to_string()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id),
-        stage: Some(l.stage.into()),
-        root_cause: Some(l.root_cause),
-        suggestion: Some(l.suggestion),
-        detail: l.detail,
-        ..Default::default()
-    }
-}
-
 /// What one tick did.
-pub type Tick = tick::Tick<Report>;
+pub type Ended<'s> = tick::Ended<'s, Report>;
 
 impl tick::TickReport for Report {
+    fn quiet(head: tick::Head) -> Report {
+        Report {
+            head,
+            ..Default::default()
+        }
+    }
+    fn quiet_human(&self) -> String {
+        match (&self.head.reason, self.head.stepped_aside) {
+            (Some(why), _) => format!("watch: disabled ({why}); nothing done\n"),
+            (None, false) => "watch: no runs in flight\n".into(),
+            (None, true) => String::new(),
+        }
+    }
     fn head(&self) -> &tick::Head {
         &self.head
     }
@@ -147,79 +79,31 @@ impl tick::TickReport for Report {
 }
 
 pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
-    tick::run(ctx, crate::types::TickKind::Watch, tick)
+    tick::run(ctx, TickKind::Watch, tick)
 }
 
-/// A tick that did no work: `head` says why.
-fn quiet(head: tick::Head, human: String) -> Tick {
-    Tick {
-        report: Report {
-            head,
-            ..Default::default()
-        },
-        human,
-        code: 0,
-    }
-}
-
-/// Watch is stopped (the stop file, or `why` from the tick's opening).
-fn stopped(ctx: &Session, why: String) -> Tick {
-    let human = format!("watch: disabled ({why}); nothing done\n");
-    quiet(
-        tick::Head::off(crate::types::TickKind::Watch, ctx.dry_run(), why),
-        human,
-    )
-}
-
-pub fn tick(ctx: &Session) -> Result<Tick> {
-    if ctx.stop_file().exists() {
-        let why = format!("stop file {} exists", ctx.stop_file().display());
-        return Ok(stopped(ctx, why));
-    }
-    let adapters = ctx.tick_adapters(crate::types::TickKind::Watch)?;
-    if !ctx.state_path().exists() {
-        // nothing was ever dispatched: nothing to watch, and nothing to create
-        let head = tick::Head::on(crate::types::TickKind::Watch, ctx.dry_run());
-        return Ok(quiet(head, "watch: no runs in flight\n".into()));
-    }
-    let edges = match adapters.open(ctx.config(), ctx.paths(), crate::types::TickKind::Watch)? {
-        Opening::Stopped(why) => return Ok(stopped(ctx, why)),
-        Opening::SteppedAside => {
-            tick::stepping_aside(crate::types::TickKind::Watch);
-            return Ok(quiet(
-                tick::Head::aside(crate::types::TickKind::Watch, ctx.dry_run()),
-                String::new(),
-            ));
-        }
-        Opening::Open(edges) => edges,
-    };
-    watch(ctx, &edges)
+/// One watch tick; `run` prints it, the demo and the benchmark read it.
+pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
+    tick::open(ctx, TickKind::Watch, watch)
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
-    let cfg = ctx.config();
+fn watch(t: Box<Tick>) -> Result<Ended> {
+    let cfg = t.config();
     let mut errors: Vec<ErrorItem> = vec![];
     // Claims a dead poll tick left behind are poll's to resolve; watch does it
     // too when poll is not running, so a disabled poll leaves nothing hanging.
-    if let Some(_poll) = edges.lock_if_free(crate::types::TickKind::Poll) {
-        let runner = edges.runner.as_ref();
-        errors.extend(crate::claims::recover_claims(ctx, runner, &edges.store));
+    if let Some(_poll) = t.lock_if_free(TickKind::Poll) {
+        errors.extend(crate::claims::recover_claims(&t));
     }
     let watched = crate::core::run_state::RunStatus::watched_set();
-    let rows = edges.store.runs_in_each(&watched)?;
+    let rows = t.store().runs_in_each(&watched)?;
     let w = Watch {
-        ctx,
-        forge: edges.forge.as_ref(),
-        runner: edges.runner.as_ref(),
-        journal: &edges.journal,
-        source: edges.source(),
-        now: edges.now,
+        t: &t,
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
         opened: Mutex::new(vec![]),
-        workspace: edges.workspace.as_ref(),
         notes: Mutex::new(vec![]),
     };
     let runs: Vec<Run> = rows
@@ -237,32 +121,26 @@ fn watch(ctx: &Session, edges: &Edges) -> Result<Tick> {
         errors.extend(e);
     }
     // what this tick's writes changed, read again: the next tick's reads match
-    edges.forge.revalidate(cfg.forge.concurrency);
-    record_transient(w.journal, &errors, crate::types::TickKind::Watch);
+    t.forge.revalidate(cfg.forge.concurrency);
+    record_transient(&t.journal, &errors, TickKind::Watch);
     let errors = tick::one_per_cause(errors);
-    let delivery = edges.notify();
-    let writes = edges.writes();
+    let delivery = t.notify();
+    let writes = t.writes();
     // every run in flight was looked at, whether watching it failed or not
-    let human = summary::human(
-        edges.tense(),
-        rows.len(),
-        &actions,
-        &errors,
-        delivery,
-        &writes,
-    );
-    Ok(Tick {
+    let human = summary::human(t.tense(), rows.len(), &actions, &errors, delivery, &writes);
+    Ok(Ended {
         code: if errors.is_empty() { 0 } else { 1 },
         report: Report {
-            head: tick::Head::on(crate::types::TickKind::Watch, edges.dry_run),
+            head: tick::Head::on(TickKind::Watch, t.tense()),
             actions,
             errors,
             events: delivery,
-            requests: edges.forge.requests(),
-            costly_requests: edges.forge.costly_requests(),
+            requests: t.forge.requests(),
+            costly_requests: t.forge.costly_requests(),
             writes,
         },
         human,
+        tick: Some(t),
     })
 }
 
@@ -283,8 +161,8 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         message: format!("run {}: {e:#}", run.id),
         ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
     };
-    let store = match w.source.open() {
-        Ok(s) => s.at(w.now),
+    let store = match w.t.source().open() {
+        Ok(s) => s.at(w.t.now),
         Err(e) => return (None, vec![err(&e)]),
     };
     let seen = match observe::observe(w, &store, run) {
@@ -327,7 +205,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
 
 /// What the decision rule needs of one run, from the run and what watch saw.
 fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     RunState {
         decided: decided_action(run.state, run.end_reason.as_deref()),
         agent: seen.agent,
@@ -387,7 +265,7 @@ fn conflict(
     run: &Run,
     seen: &observe::Seen,
 ) -> Option<crate::core::conversation::ConflictStep> {
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     let p = seen
         .pr
         .as_ref()
@@ -414,7 +292,7 @@ fn held_age(w: &Watch, run: &Run, talk: &crate::store::talk::Talk) -> std::time:
         .as_deref()
         .and_then(crate::clock::parse)
         .map_or(0, |since| {
-            crate::core::progress::since(since, w.now).as_secs()
+            crate::core::progress::since(since, w.t.now).as_secs()
         });
     let held = std::time::Duration::from_secs(talk.held_secs + now_held);
     w.age(run).saturating_sub(held)

@@ -2,7 +2,7 @@
 //! `core::ci::belongs`), CI on its head, the deploy on its merge commit, the
 //! agent and its progress file, and the progress clocks.
 
-use super::Watch;
+use super::lists::Watch;
 use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
@@ -83,12 +83,12 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
 fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
-    let afks = w.ctx.config().runner.workspace() == crate::types::Workspace::Afk;
+    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
     let me = if afks { Some(w.me()?) } else { None };
     let who = RunIdentity {
         repo: &run.repo,
         branch: &run.branch,
-        agent_login: &w.ctx.config().runner.agent_login,
+        agent_login: &w.t.config().runner.agent_login,
         afk_login: me.as_deref(),
     };
     // what this tick opened or pushed to comes first: the list is from
@@ -102,7 +102,7 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     if let Some(n) = run.pr_number
         && !candidates.iter().any(|p| p.number == n)
     {
-        match w.forge.pull(&run.repo, n) {
+        match w.t.forge.pull(&run.repo, n) {
             Ok(p) => candidates.push(p),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {}
             Err(e) => return Err(e),
@@ -134,7 +134,7 @@ fn with_mergeable(
                 && agent != Agent::Running
                 && !run.state.decided() =>
         {
-            Ok(Some(w.forge.pull(&run.repo, p.number)?))
+            Ok(Some(w.t.forge.pull(&run.repo, p.number)?))
         }
         other => Ok(other),
     }
@@ -146,10 +146,10 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     if w.labelled(&run.repo)?.contains(&run.issue) {
         return Ok((true, true));
     }
-    let issue = w.forge.issue(&run.repo, run.issue)?;
+    let issue = w.t.forge.issue(&run.repo, run.issue)?;
     Ok((
         issue.state != State::Closed,
-        issue.has_label(&w.ctx.config().poll.in_progress_label),
+        issue.has_label(&w.t.config().poll.in_progress_label),
     ))
 }
 
@@ -166,8 +166,9 @@ fn spend(
     let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
     ledger.begin_turn(run.turns.max(1));
     let skipped_before = ledger.skipped_lines;
-    let meter = w.ctx.config().runner.meter();
-    w.runner
+    let meter = w.t.config().runner.meter();
+    w.t.runner
+        .as_ref()
         .read_spend(run_dir, &meter, &mut ledger, seen.agent != Agent::Running);
     if ledger.skipped_lines > skipped_before {
         // said once: the ledger moves past the line and keeps the count
@@ -202,7 +203,7 @@ fn checks(
     pr: Option<&PullRequest>,
 ) -> Result<(Verdict, Option<String>, Checks, Option<OffsetDateTime>)> {
     let mut newest = None;
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     let mut ci = Verdict {
         checks: Checks::None,
         failing: vec![],
@@ -212,7 +213,7 @@ fn checks(
     };
     let mut ci_sha = None;
     if let Some(p) = pr.filter(|p| !p.head.sha.is_empty()) {
-        let st = w.forge.combined_status(&run.repo, &p.head.sha)?;
+        let st = w.t.forge.combined_status(&run.repo, &p.head.sha)?;
         ci = ci::verdict(&cfg.watch.ci_contexts, &st.state, &lines(&st));
         ci_sha = Some(p.head.sha.clone());
         newest = st
@@ -227,7 +228,7 @@ fn checks(
         && !cfg.watch.deploy_context.is_empty()
         && let Some(sha) = p.merge_commit_sha.as_deref().filter(|s| !s.is_empty())
     {
-        let st = w.forge.combined_status(&run.repo, sha)?;
+        let st = w.t.forge.combined_status(&run.repo, sha)?;
         let required = std::slice::from_ref(&cfg.watch.deploy_context);
         deploy = ci::verdict(required, &st.state, &lines(&st)).checks;
     }
@@ -245,7 +246,7 @@ fn clocks(
     (wrote_at, log_at): (Option<OffsetDateTime>, Option<OffsetDateTime>),
     ci: Checks,
 ) -> Result<OffsetDateTime> {
-    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.now);
+    let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.t.now);
     let stored_at = run
         .last_progress_at
         .as_deref()
@@ -254,12 +255,12 @@ fn clocks(
         fingerprint: run.progress_fp.clone(),
         changed_at: stored_at,
     };
-    let last = progress::last_change(&before, fp, dispatched_at, wrote_at, log_at, w.now);
+    let last = progress::last_change(&before, fp, dispatched_at, wrote_at, log_at, w.t.now);
     let green = pr.is_some_and(|p| progress::is_green(p.state == State::Open, p.merged, ci));
     let green_since = progress::green_since(
         run.green_since.as_deref().and_then(crate::clock::parse),
         green,
-        w.now,
+        w.t.now,
     );
     let green_text = green_since.map(crate::clock::ts);
     let last_text = crate::clock::ts(last);
@@ -289,9 +290,9 @@ fn clocks(
             },
         )?;
     }
-    if progress::merge_hold_due(green_since, w.now) {
+    if progress::merge_hold_due(green_since, w.t.now) {
         let hold = crate::core::run_lessons::merge_hold();
-        w.journal.auto(super::lesson(run, hold));
+        w.t.journal.auto(lesson(run, hold));
     }
     Ok(last)
 }
@@ -304,13 +305,13 @@ fn agent_first(
     run: &Run,
     run_dir: &std::path::Path,
 ) -> Result<(crate::runner::Observed, super::forward::Forward)> {
-    if let Err(e) = w.runner.settle(run.handle.as_ref(), run_dir) {
+    if let Err(e) = w.t.runner.settle(run.handle.as_ref(), run_dir) {
         crate::log::warn(&format!(
             "run {}: the agent is still starting: {e:#}",
             run.id
         ));
     }
-    let agent = w.runner.observe(run.handle.as_ref(), run_dir)?;
+    let agent = w.t.runner.observe(run.handle.as_ref(), run_dir)?;
     let forwarded = super::forward::step(w, run, run_dir, agent.agent)?;
     Ok((agent, forwarded))
 }
@@ -382,9 +383,27 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
             .flatten(),
         cannot_start: agent.cannot_start,
         forwarded,
-        since_progress: progress::since(last, w.now),
+        since_progress: progress::since(last, w.t.now),
         spend_usd,
         phase,
         heard,
     })
+}
+
+/// A run's automatic lesson: `core::run_lessons`' content for this run.
+pub(super) fn lesson(
+    run: &Run,
+    l: crate::core::run_lessons::RunLesson,
+) -> crate::store::lessons::NewLesson {
+    crate::store::lessons::NewLesson {
+        lesson_type: l.kind.into(),
+        repo: Some(run.repo.to_string()),
+        work_item: Some(format!("{}#{}", run.repo, run.issue)),
+        run_id: Some(run.id),
+        stage: Some(l.stage.into()),
+        root_cause: Some(l.root_cause),
+        suggestion: Some(l.suggestion),
+        detail: l.detail,
+        ..Default::default()
+    }
 }

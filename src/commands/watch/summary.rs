@@ -2,9 +2,31 @@
 //! notifications), the table of actions, each run's notes, and what a dry run
 //! would have written.
 
-use super::ActionItem;
 use crate::output::table;
 use crate::tick::{self, ErrorItem};
+use crate::types::{IssueNumber, RepoName};
+use serde::Serialize;
+
+/// One run's line of the watch report: what the tick decided for it, and why.
+#[derive(Serialize, Clone, Debug)]
+pub struct ActionItem {
+    pub repo: RepoName,
+    pub issue: IssueNumber,
+    pub run_id: crate::types::RunId,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What the run's agents reported spending so far; absent: nothing yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend_usd: Option<f64>,
+    /// the decision's why in words (`CI pending on 2 of 3 contexts (lint, test)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// what the tick could not do for the run and went on without (a
+    /// comment the forge refused even shortened)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
 
 pub(super) fn human(
     tense: crate::edges::Tense,

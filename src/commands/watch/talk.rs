@@ -5,7 +5,7 @@
 //! comments, for a review turn. Every review and command taken or ignored is
 //! recorded once by its id (`store::talk`), which is also the trail.
 
-use super::Watch;
+use super::lists::Watch;
 use crate::core::conversation::{self, Command, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
 use crate::store::Store;
@@ -47,9 +47,9 @@ impl Trust<'_> {
         if let Some(t) = self.known.get(login) {
             return Ok(*t);
         }
-        let cfg = self.w.ctx.config();
+        let cfg = self.w.t.config();
         let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
-            match self.w.forge.permission(&self.run.repo, login) {
+            match self.w.t.forge.permission(&self.run.repo, login) {
                 Ok(p) => Ok(Some(p)),
                 Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(()),
                 Err(e) => return Err(e),
@@ -88,11 +88,11 @@ pub(crate) fn hear(
     };
     let mut done: HashSet<(String, i64)> = items.iter().map(|i| (i.kind.clone(), i.item)).collect();
     let mut resumed = false;
-    if !w.ctx.config().watch.command_prefix.is_empty() {
+    if !w.t.config().watch.command_prefix.is_empty() {
         let mut numbers = vec![run.issue];
         numbers.extend(open_pr.map(|p| p.number));
         for n in numbers {
-            for c in w.forge.comments(&run.repo, n)? {
+            for c in w.t.forge.comments(&run.repo, n)? {
                 if done.insert(("comment".into(), c.id)) {
                     resumed |= command(w, store, (&mut trust, &mut talk), n, &c)?;
                 }
@@ -100,7 +100,7 @@ pub(crate) fn hear(
         }
     }
     if resumed {
-        let now = crate::clock::ts(w.now);
+        let now = crate::clock::ts(w.t.now);
         store.restart_stall_clock(run.id, &now)?;
         run.last_progress_at = Some(now);
     }
@@ -133,7 +133,7 @@ fn command(
     c: &Comment,
 ) -> Result<bool> {
     let run = trust.run;
-    let cfg = w.ctx.config();
+    let cfg = w.t.config();
     let Some(cmd) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
         return Ok(false);
     };
@@ -182,13 +182,13 @@ fn command(
                 cfg.watch.command_prefix,
                 conversation::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
             );
-            w.forge.create_comment(&run.repo, number, &body)?;
+            w.t.forge.create_comment(&run.repo, number, &body)?;
             note("answered: unknown verb")?;
             return Ok(false);
         }
     };
     store.set_talk(run.id, talk)?;
-    w.forge.react(&run.repo, c.id, "eyes")?;
+    w.t.forge.react(&run.repo, c.id, "eyes")?;
     note(outcome)?;
     Ok(resumed)
 }
@@ -200,13 +200,13 @@ fn apply(w: &Watch, talk: &mut Talk, cmd: &Command, author: &str) -> bool {
         Command::Stop => talk.stopped_by = Some(author.to_string()),
         Command::Hold if talk.held_since.is_none() => {
             talk.held_by = Some(author.to_string());
-            talk.held_since = Some(crate::clock::ts(w.now));
+            talk.held_since = Some(crate::clock::ts(w.t.now));
         }
         Command::Resume => {
             talk.held_by = None;
             let since = talk.held_since.take();
             if let Some(since) = since.as_deref().and_then(crate::clock::parse) {
-                talk.held_secs += crate::core::progress::since(since, w.now).as_secs();
+                talk.held_secs += crate::core::progress::since(since, w.t.now).as_secs();
                 return true;
             }
         }
@@ -226,7 +226,7 @@ fn reviews(
     items: &[Item],
 ) -> Result<Vec<Ask>> {
     let run = trust.run;
-    let all = w.forge.reviews(&run.repo, pr.number)?;
+    let all = w.t.forge.reviews(&run.repo, pr.number)?;
     let mut trusted = HashMap::new();
     for r in all
         .iter()
@@ -248,7 +248,7 @@ fn reviews(
         head_sha: &pr.head.sha,
         last_turn_started: crate::clock::parse(started),
         afk_login: &me,
-        agent_login: &w.ctx.config().runner.agent_login,
+        agent_login: &w.t.config().runner.agent_login,
         trusted: &is_trusted,
         acted: &acted,
     };
@@ -270,7 +270,7 @@ fn reviews(
     }
     let mut out = vec![];
     for r in conversation::actionable_reviews(&all, &ctx) {
-        let lines = w.forge.line_comments(&run.repo, pr.number, r.id)?;
+        let lines = w.t.forge.line_comments(&run.repo, pr.number, r.id)?;
         out.push(Ask {
             key: ("review", r.id),
             author: r.author.clone(),
@@ -295,70 +295,6 @@ pub(crate) fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u
         store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
     }
     Ok(())
-}
-
-/// Ask the forge, once for this base, to bring the PR's branch up to date;
-/// what it answers is looked at next tick (a refusal or a conflict: a turn).
-pub(super) fn update_branch(
-    w: &Watch,
-    store: &Store,
-    run: &Run,
-    seen: &super::observe::Seen,
-    style: crate::types::UpdateStyle,
-) -> Result<()> {
-    let Some(pr) = seen.pr.as_ref() else {
-        return Ok(());
-    };
-    let mut talk = seen.heard.talk.clone();
-    talk.update_base = Some(pr.base.sha.clone());
-    store.set_talk(run.id, &talk)?;
-    let outcome = w
-        .forge
-        .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
-    crate::log::decision(&format!(
-        "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
-        run.repo, run.issue, run.id, pr.number, pr.base.sha
-    ));
-    super::comments::update_checklist(
-        w,
-        store,
-        run,
-        &super::act::checklist_for(w, seen, run, run.turns, None),
-    )
-}
-
-/// Post `watch.retest_comment` on the PR, once for this head.
-pub(super) fn retest(
-    w: &Watch,
-    store: &Store,
-    run: &Run,
-    seen: &super::observe::Seen,
-) -> Result<()> {
-    let Some(pr) = seen.pr.as_ref() else {
-        return Ok(());
-    };
-    let mut talk = seen.heard.talk.clone();
-    talk.retest_sha = seen.ci_sha.clone();
-    // recorded before the comment: a comment whose answer is lost is never
-    // posted twice; its time, by the forge's clock, follows once known
-    talk.retest_at = Some(crate::clock::ts(w.now));
-    store.set_talk(run.id, &talk)?;
-    let posted =
-        w.forge
-            .create_comment(&run.repo, pr.number, &w.ctx.config().watch.retest_comment)?;
-    if let Some(at) = posted
-        .created_at
-        .filter(|t| crate::clock::parse(t).is_some())
-    {
-        talk.retest_at = Some(at);
-        store.set_talk(run.id, &talk)?;
-    }
-    super::comments::update_checklist(
-        w,
-        store,
-        run,
-        &super::act::checklist_for(w, seen, run, run.turns, None),
-    )
 }
 
 /// The reviews and commands afk acted on, for the checklist (never those ignored).

@@ -2,8 +2,8 @@
 //! comments are afk's, what is posted once, the order of an end's writes
 //! (the HTTP path has its sandbox tests in tests/it/watch.rs).
 
-use super::Watch;
 use super::act::act;
+use super::lists::Watch;
 use super::observe::Seen;
 use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::checklist::MARKER;
@@ -12,9 +12,8 @@ use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge, LastTry};
-use crate::lessons::Journal;
+use crate::store::Store;
 use crate::store::runs::Run;
-use crate::store::{Source, Store};
 use crate::types::RunId;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -38,23 +37,15 @@ fn forge() -> MemoryForge {
         .labelled(R, 7, "agent-in-progress", "afk-bot")
 }
 
-fn watch<'a>(s: &'a Scratch, forge: &'a MemoryForge, runner: &'a FakeRunner) -> Watch<'a> {
+fn watch<'a>(s: &'a Scratch, forge: &MemoryForge, runner: &FakeRunner) -> Watch<'a> {
+    // a test's tick lives as long as the test
+    let t: &'a crate::tick::Tick<'a> = Box::leak(s.tick(forge, runner));
     Watch {
-        ctx: &s.ctx,
-        forge,
-        runner,
-        // a test's watch lives as long as the test: its journal may too
-        journal: Box::leak(Box::new(Journal::on(
-            s.ctx.config(),
-            Source::File(s.ctx.state_path().to_path_buf()),
-        ))),
-        source: Source::File(s.ctx.state_path().to_path_buf()),
-        now: crate::clock::now(),
+        t,
         me: OnceLock::new(),
         pulls: Mutex::new(HashMap::new()),
         labelled: Mutex::new(HashMap::new()),
         opened: Mutex::new(vec![]),
-        workspace: &crate::workspace::Agents,
         notes: Mutex::new(vec![]),
     }
 }

@@ -1,205 +1,12 @@
-//! The upgrade report: SPEC 8's `--json` shape, and the human summary that
-//! leads with the PR list, then "tests look stale", then candidates, then
-//! what was skipped and why.
+//! The upgrade report's human text: the headline, the PR table, what each
+//! flow did, and the sections only a person reads.
 
-use super::fault::Fault;
-use crate::core::upgrade::CandidateRow;
-use crate::core::verdict::{Outcome, Verdict};
+use super::{PrItem, Report};
+use crate::core::fixer_exit;
+use crate::core::verdict::Outcome;
 use crate::output::table;
-use crate::types::IssueNumber;
-use serde::Serialize;
-
-/// One open upgrade PR and where its flow stands.
-#[derive(Serialize, Debug, Clone)]
-pub struct PrItem {
-    pub recipe: String,
-    pub url: String,
-    pub number: IssueNumber,
-    /// without a registry host: `library/nginx`
-    pub image: String,
-    pub from: String,
-    pub to: String,
-    /// every image the PR moves (one, or a recipe's all with `group_by = "recipe"`)
-    pub bumps: Vec<BumpItem>,
-    pub result: Outcome,
-    pub verdict: Verdict,
-    pub build_url: Option<String>,
-    pub test_runs: u32,
-    pub max_test_runs: u32,
-    /// why a final result is what it is (human summary only)
-    #[serde(skip)]
-    pub why: Option<String>,
-    /// 8.7: the paired tests PR, when there is one
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tests_pr: Option<String>,
-    /// the fixer whose end ended the flow this tick: its exit status and log
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fixer: Option<super::fixer::FixerItem>,
-}
-
-/// A tag `min_release_age` holds back, or lets through without a `created`.
-#[derive(Serialize, Debug, Clone)]
-pub struct WaitItem {
-    pub recipe: String,
-    pub image: String,
-    pub tag: String,
-    /// when it becomes a candidate; none when its config has no `created`
-    pub until: Option<String>,
-    pub reason: String,
-}
-
-/// One image a PR moves.
-#[derive(Serialize, Debug, Clone)]
-pub struct BumpItem {
-    pub image: String,
-    pub from: String,
-    pub to: String,
-}
-
-/// The report's view of what a PR moves.
-pub fn bumps_of(b: &crate::core::upgrade::Bump) -> Vec<BumpItem> {
-    b.images()
-        .into_iter()
-        .map(|i| BumpItem {
-            image: i.image.clone(),
-            from: i.from().to_string(),
-            to: i.to,
-        })
-        .collect()
-}
-
-impl PrItem {
-    /// `image old → new`, each of the PR's images.
-    pub fn changes(&self) -> String {
-        if self.bumps.is_empty() {
-            return format!("{} {} → {}", self.image, self.from, self.to);
-        }
-        let all: Vec<String> = self
-            .bumps
-            .iter()
-            .map(|b| format!("{} {} → {}", b.image, b.from, b.to))
-            .collect();
-        all.join(", ")
-    }
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct ActionItem {
-    pub recipe: String,
-    /// reconcile | open_pr | close_pr | testme | start_fixer | comment | wait
-    pub action: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<IssueNumber>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct ClosedItem {
-    pub recipe: String,
-    pub pr: IssueNumber,
-    pub reason: String,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct SkippedItem {
-    pub recipe: String,
-    pub reason: String,
-}
-
-#[derive(Serialize, Debug, Clone)]
-pub struct ErrorItem {
-    pub recipe: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<IssueNumber>,
-    pub message: String,
-    /// a recipe skipped for this error: said in the `skipped:` section
-    #[serde(skip)]
-    pub skipped: bool,
-    /// the call that used up its retries: a `transient_retry` lesson
-    #[serde(skip)]
-    pub exhausted: Option<Box<crate::forge::http::Exhausted>>,
-}
-
-/// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
-/// `stepped_aside` only when the tick did nothing for one of those.
-#[derive(Serialize, Debug, Default)]
-pub struct Report {
-    /// upgrade has no switch of its own: no `enabled` in its report
-    #[serde(flatten)]
-    pub head: crate::tick::Head,
-    pub prs: Vec<PrItem>,
-    pub candidates: Vec<CandidateRow>,
-    pub actions: Vec<ActionItem>,
-    pub closed: Vec<ClosedItem>,
-    pub skipped: Vec<SkippedItem>,
-    pub errors: Vec<ErrorItem>,
-    /// `min_release_age`: tags that wait (with until when), or whose age is
-    /// unknown; absent when there are none (SPEC 8's report keys stay as they were)
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub waiting: Vec<WaitItem>,
-    /// forge requests made (for the metrics file; not part of SPEC 8's report)
-    #[serde(skip)]
-    pub requests: usize,
-    /// recipes not scanned this tick (`scan_every`), with the next scan's time
-    #[serde(skip)]
-    pub next_scan: Vec<(String, String)>,
-    /// what a dry run would have pushed and written (its human text only:
-    /// SPEC 8's report has no such key)
-    #[serde(skip)]
-    pub writes: Vec<String>,
-}
 
 impl Report {
-    pub fn new(dry_run: bool) -> Report {
-        Report {
-            head: crate::tick::Head {
-                tick: crate::types::TickKind::Upgrade,
-                dry_run,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
-
-    pub fn act(
-        &mut self,
-        recipe: &str,
-        action: &'static str,
-        pr: Option<IssueNumber>,
-        reason: Option<String>,
-    ) {
-        self.actions.push(ActionItem {
-            recipe: recipe.to_string(),
-            action,
-            pr,
-            reason,
-        });
-    }
-
-    pub fn error(&mut self, recipe: &str, pr: Option<IssueNumber>, e: impl Into<Fault>) {
-        self.errors
-            .push(ErrorItem::of(recipe, pr, &e.into(), false));
-    }
-
-    /// A recipe skipped because a read failed (its registry, upstream or
-    /// mirror): said in the `skipped:` section, and an error of the tick,
-    /// counted in the summary as the exit code counts it.
-    pub fn skip(&mut self, recipe: &str, reason: impl Into<Fault>) {
-        let reason = reason.into();
-        self.errors.push(ErrorItem::of(recipe, None, &reason, true));
-        self.skipped.push(SkippedItem {
-            recipe: recipe.to_string(),
-            reason: reason.to_string(),
-        });
-    }
-
-    /// 1 when part of the tick failed (an error; a recipe skipped for one is
-    /// one too), else 0: the headline counts the same list.
-    pub fn code(&self) -> u8 {
-        u8::from(!self.errors.is_empty())
-    }
-
     /// The human summary: the headline, then one section after another, each
     /// printed only when it has something to say.
     pub fn human(&self, recipes: &[String]) -> String {
@@ -210,7 +17,7 @@ impl Report {
         }
         self.pr_table(&mut s);
         self.results(&mut s);
-        s.push_str(&super::fixer::report_lines(&self.prs));
+        s.push_str(&report_lines(&self.prs));
         self.stale_tests(&mut s);
         self.candidate_table(&mut s);
         self.waiting_tags(&mut s);
@@ -442,4 +249,24 @@ impl Report {
             ));
         }
     }
+}
+
+/// The summary's lines of the fixers that ended a flow this tick: the exit
+/// status, then the log's last lines.
+fn report_lines(prs: &[PrItem]) -> String {
+    let mut s = String::new();
+    for p in prs {
+        if let Some(f) = &p.fixer {
+            s.push_str(&format!(
+                "\nthe fixer of {} {}; the last {} of its log:\n",
+                p.url,
+                fixer_exit::exit_text(f.exit),
+                crate::core::plural(f.log.len(), "line", "lines")
+            ));
+            for l in &f.log {
+                s.push_str(&format!("  | {l}\n"));
+            }
+        }
+    }
+    s
 }
