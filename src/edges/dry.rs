@@ -6,10 +6,10 @@
 
 use crate::core::spend::Ledger;
 use crate::core::upgrade_commit::TreeChange;
-use crate::forge::{self, Comment, Forge, Issue, Label, PullRequest};
+use crate::forge::{self, Comment, Forge, PullRequest};
 use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
-use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent};
+use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,8 @@ pub fn recorded(c: &Comment) -> bool {
 }
 
 impl Forge for RecordingForge {
+    // reads pass through; every write below is recorded instead
+    crate::forge::forward_reads!(f => f.inner);
     fn requests(&self) -> usize {
         self.inner.requests()
     }
@@ -68,29 +70,8 @@ impl Forge for RecordingForge {
     fn diagnose(&self) -> Vec<forge::Diagnosis> {
         self.inner.diagnose()
     }
-    fn me(&self) -> Result<forge::User> {
-        self.inner.me()
-    }
     fn git_credentials(&self) -> Option<Result<(String, String)>> {
         self.inner.git_credentials()
-    }
-    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        self.inner.issues_with_label(repo, label)
-    }
-    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
-        self.inner.issue(repo, number)
-    }
-    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
-        self.inner.timeline(repo, number)
-    }
-    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
-        self.inner.permission(repo, login)
-    }
-    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
-        self.inner.dependencies(repo, number)
-    }
-    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
-        self.inner.repo_labels(repo)
     }
     fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
         self.recorder
@@ -106,9 +87,6 @@ impl Forge for RecordingForge {
         self.recorder
             .note(format!("{repo}: create label \"{name}\""));
         Ok(())
-    }
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
-        self.inner.comments(repo, number)
     }
     fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
         let c = self.comment(body);
@@ -128,32 +106,9 @@ impl Forge for RecordingForge {
         ));
         Ok(())
     }
-    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.inner.open_pulls(repo)
-    }
-    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.inner.recent_closed_pulls(repo)
-    }
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
-        self.inner.pull(repo, number)
-    }
-    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<forge::CombinedStatus> {
-        self.inner.combined_status(repo, sha)
-    }
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
-    }
-    fn commits(
-        &self,
-        repo: &RepoName,
-        branch: &str,
-        since: time::OffsetDateTime,
-    ) -> Result<Vec<forge::Commit>> {
-        self.inner.commits(repo, branch, since)
-    }
-    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<forge::FileDiff>> {
-        self.inner.diff(repo, sha)
     }
     fn create_pull(
         &self,
@@ -182,20 +137,6 @@ impl Forge for RecordingForge {
     fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
-    }
-    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<forge::BranchHead>> {
-        self.inner.branch(repo, name)
-    }
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<forge::Review>> {
-        self.inner.reviews(repo, pr)
-    }
-    fn line_comments(
-        &self,
-        repo: &RepoName,
-        pr: IssueNumber,
-        review: i64,
-    ) -> Result<forge::LineComments> {
-        self.inner.line_comments(repo, pr, review)
     }
     fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
         self.recorder

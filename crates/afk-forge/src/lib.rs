@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod commits;
+pub mod forward;
 pub mod gitea;
 pub mod github;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
