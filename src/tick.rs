@@ -79,7 +79,9 @@ impl Head {
     }
 }
 
-/// What a tick's report tells the tick runner.
+/// What a tick's report tells the tick runner. Written once, by
+/// [`tick_report!`], for every report (each has a `head`, its `errors` and
+/// the `requests` it made).
 pub trait TickReport: serde::Serialize {
     /// The report of a tick that did no work, `head` saying why.
     fn quiet(head: Head) -> Self
@@ -105,6 +107,46 @@ pub trait TickReport: serde::Serialize {
     fn ran(&self) -> Option<(usize, usize, usize)> {
         self.head().ran().then(|| self.counts())
     }
+}
+
+/// Writes [`TickReport`] for a tick's report: `dispatches` names the list a
+/// tick counts as dispatches (poll's), `quiet` adjusts the head of a tick
+/// that did no work, `quiet_human` gives its own words for one.
+macro_rules! tick_report {
+    ($report:ty $(, dispatches: $d:ident)? $(, quiet: $q:expr)? $(, quiet_human: $h:expr)? $(,)?) => {
+        impl $crate::tick::TickReport for $report {
+            fn quiet(head: $crate::tick::Head) -> Self {
+                $( let head = ($q)(head); )?
+                Self {
+                    head,
+                    ..Default::default()
+                }
+            }
+            $(
+                fn quiet_human(&self) -> String {
+                    ($h)(self)
+                }
+            )?
+            fn head(&self) -> &$crate::tick::Head {
+                &self.head
+            }
+            fn error_lines(&self) -> Vec<String> {
+                self.errors.iter().map($crate::tick::ErrorLine::line).collect()
+            }
+            fn counts(&self) -> (usize, usize, usize) {
+                #[allow(unused_mut)]
+                let mut dispatches = 0;
+                $( dispatches += self.$d.len(); )?
+                (self.requests, self.errors.len(), dispatches)
+            }
+        }
+    };
+}
+pub(crate) use tick_report;
+
+/// One error of a tick's report as stderr and the human text show it.
+pub trait ErrorLine {
+    fn line(&self) -> String;
 }
 
 /// What one tick did: its report, its human text and its exit code; and
@@ -253,14 +295,14 @@ pub fn open<'s, R: TickReport>(
 }
 
 /// `where: what` for each error item.
-pub fn lines_of(errors: &[ErrorItem]) -> Vec<String> {
-    errors
-        .iter()
-        .map(|e| match e.at() {
-            at if at.is_empty() => e.message.clone(),
-            at => format!("{at}: {}", e.message),
-        })
-        .collect()
+impl ErrorLine for ErrorItem {
+    /// `where: what`, or `what` for an error of the tick as a whole.
+    fn line(&self) -> String {
+        match self.at() {
+            at if at.is_empty() => self.message.clone(),
+            at => format!("{at}: {}", self.message),
+        }
+    }
 }
 
 /// The line another tick's lock earns on stderr.

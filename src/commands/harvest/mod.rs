@@ -29,23 +29,7 @@ pub struct Args {}
 /// What one tick did.
 pub type Ended<'s> = tick::Ended<'s, Report>;
 
-impl tick::TickReport for Report {
-    fn quiet(head: tick::Head) -> Report {
-        Report {
-            head,
-            ..Default::default()
-        }
-    }
-    fn head(&self) -> &tick::Head {
-        &self.head
-    }
-    fn error_lines(&self) -> Vec<String> {
-        tick::lines_of(&self.errors)
-    }
-    fn counts(&self) -> (usize, usize, usize) {
-        (self.requests, self.errors.len(), 0)
-    }
-}
+tick::tick_report!(Report);
 
 pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Harvest, tick)

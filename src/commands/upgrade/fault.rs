@@ -107,6 +107,16 @@ pub fn record_exhausted(journal: &crate::lessons::Journal, errors: &[ErrorItem])
     crate::tick::record_exhausted(journal, calls, crate::types::TickKind::Upgrade);
 }
 
+impl crate::tick::ErrorLine for ErrorItem {
+    /// `recipe (PR #N): what`, or `recipe: what`.
+    fn line(&self) -> String {
+        match self.pr {
+            Some(pr) => format!("{} (PR #{pr}): {}", self.recipe, self.message),
+            None => format!("{}: {}", self.recipe, self.message),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Fault;

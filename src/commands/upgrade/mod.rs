@@ -78,36 +78,16 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }
 }
 
-impl crate::tick::TickReport for Report {
-    /// Upgrade has no switch of its own: a tick that did not open says why
-    /// in `reason`, and its human text is the report's own.
-    fn quiet(mut head: crate::tick::Head) -> Report {
-        head.enabled = None;
-        if head.stepped_aside {
-            head.reason = Some("another upgrade tick holds the lock".into());
-        }
-        let mut r = Report::new(head.dry_run);
-        r.head = head;
-        r
+crate::tick::tick_report!(Report, quiet: quiet_head, quiet_human: |r: &Report| r.human(&[]));
+
+/// Upgrade has no switch of its own: a tick that did not open says why in
+/// `reason`, and its human text is the report's own.
+fn quiet_head(mut head: crate::tick::Head) -> crate::tick::Head {
+    head.enabled = None;
+    if head.stepped_aside {
+        head.reason = Some("another upgrade tick holds the lock".into());
     }
-    fn quiet_human(&self) -> String {
-        self.human(&[])
-    }
-    fn head(&self) -> &crate::tick::Head {
-        &self.head
-    }
-    fn error_lines(&self) -> Vec<String> {
-        self.errors
-            .iter()
-            .map(|e| match e.pr {
-                Some(pr) => format!("{} (PR #{pr}): {}", e.recipe, e.message),
-                None => format!("{}: {}", e.recipe, e.message),
-            })
-            .collect()
-    }
-    fn counts(&self) -> (usize, usize, usize) {
-        (self.requests, self.errors.len(), 0)
-    }
+    head
 }
 
 /// One upgrade tick over `only` (default: every configured recipe).

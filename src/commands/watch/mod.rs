@@ -53,30 +53,14 @@ pub struct Report {
 /// What one tick did.
 pub type Ended<'s> = tick::Ended<'s, Report>;
 
-impl tick::TickReport for Report {
-    fn quiet(head: tick::Head) -> Report {
-        Report {
-            head,
-            ..Default::default()
-        }
-    }
-    fn quiet_human(&self) -> String {
-        match (&self.head.reason, self.head.stepped_aside) {
-            (Some(why), _) => format!("watch: disabled ({why}); nothing done\n"),
-            (None, false) => "watch: no runs in flight\n".into(),
-            (None, true) => String::new(),
-        }
-    }
-    fn head(&self) -> &tick::Head {
-        &self.head
-    }
-    fn error_lines(&self) -> Vec<String> {
-        tick::lines_of(&self.errors)
-    }
-    fn counts(&self) -> (usize, usize, usize) {
-        (self.requests, self.errors.len(), 0)
-    }
-}
+tick::tick_report!(
+    Report,
+    quiet_human: |r: &Report| match (&r.head.reason, r.head.stepped_aside) {
+        (Some(why), _) => format!("watch: disabled ({why}); nothing done\n"),
+        (None, false) => "watch: no runs in flight\n".to_string(),
+        (None, true) => String::new(),
+    },
+);
 
 pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, TickKind::Watch, tick)
