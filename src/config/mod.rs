@@ -172,15 +172,19 @@ impl Config {
 
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            let fix = if e.kind() == std::io::ErrorKind::NotFound {
-                "pass --config PATH or run `afk init`"
-            } else {
-                "fix its permissions (it must be a file afk's user can read) or pass --config PATH"
+            // a path that does not exist was named (--config, AFK_CONFIG):
+            // how to create that very file, not "pass --config" again
+            let why = match e.kind() {
+                std::io::ErrorKind::NotFound => format!(
+                    "it does not exist (create it with `afk --config {} init`, or name another with --config)",
+                    path.display()
+                ),
+                _ => format!(
+                    "{} (fix its permissions: it must be a file afk's user can read; or name another with --config)",
+                    io_words(&e)
+                ),
             };
-            cfg_err(format!(
-                "config: cannot read {}: {e} ({fix})",
-                path.display()
-            ))
+            cfg_err(format!("config: cannot read {}: {why}", path.display()))
         })?;
         let base = path
             .parent()
@@ -250,6 +254,15 @@ impl Config {
             TickKind::Harvest => self.harvest.expect_every,
             TickKind::Upgrade => self.upgrade.expect_every,
         }
+    }
+}
+
+/// An I/O error in words, without Rust's " (os error N)".
+fn io_words(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
     }
 }
 

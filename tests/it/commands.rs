@@ -514,6 +514,30 @@ fn every_json_command_prints_one_document_also_for_an_error() {
     }
 }
 
+/// A config path that does not exist was named on purpose: the line says
+/// so and how to create that very file, not "pass --config" again.
+#[test]
+fn a_named_config_that_does_not_exist_says_how_to_create_it() {
+    let out = assert_cmd::Command::new(afk_bin())
+        .env_remove("AFK_CONFIG")
+        .env("AFK_LOG", "plain")
+        .args(["--config", "/nonexistent/afk.toml", "doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("config: cannot read /nonexistent/afk.toml: it does not exist")
+            && err.contains("`afk --config /nonexistent/afk.toml init`"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("os error") && !err.contains("pass --config"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_forge_that_is_down_reads_as_one_clean_line() {
     let afk = Afk::with_text(

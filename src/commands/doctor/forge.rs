@@ -35,7 +35,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     d.check(
         "forge",
         true,
-        format!("{api} answers; token is {}", me.login),
+        format!("{api} answers; the token belongs to {}", me.login),
     );
     // what only this forge can say (GitHub: token scopes, rate limit left)
     let diagnosed = forge.diagnose();

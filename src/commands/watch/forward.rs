@@ -59,7 +59,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
                 return Ok(Forward::default());
             }
             crate::log::info(&format!(
-                "{}#{} run {}: turn {turn} forwarded: {} at {} ({commits} new commit{}{})",
+                "{}#{} run {}: turn {turn} pushed to the forge: {} at {} ({commits} new commit{}{})",
                 run.repo,
                 run.issue,
                 run.id,
