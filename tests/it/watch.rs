@@ -560,16 +560,26 @@ both_dialects! {
 
     #[test]
     fn status_lists_runs_in_flight() {
-        let (_sb, afk) = setup("pr", "");
+        let (sb, afk) = setup("pr", "");
+        let (_, s, _) = afk.json(&["status"]);
+        assert_eq!(s["runs"][0]["watch"], json!(null), "no watch tick yet: {s}");
         afk.watch();
         let (code, s, _) = afk.json(&["status"]);
         assert_eq!(code, 0);
         assert_eq!(s["runs"][0]["repo"], "acme/api");
         assert_eq!(s["runs"][0]["pr"], 2);
         assert_eq!(s["runs"][0]["turns_used"], 1);
+        assert_eq!(s["runs"][0]["watch"], "wait ci-pending", "{s}");
+        // where the run stands moves with watch's next decision
+        sb.status("acme/api", "afk/issue-1", "ci/test", "success");
+        afk.watch();
         let out = afk.cmd().arg("status").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("acme/api#1") && text.contains("#2"), "{text}");
+        assert!(
+            text.contains("WATCH") && text.contains("wait awaiting-merge"),
+            "{text}"
+        );
         let out = afk
             .cmd()
             .args(["status", "--unfreeze", "acme/api"])

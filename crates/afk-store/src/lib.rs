@@ -168,6 +168,9 @@ const MIGRATIONS: &[&str] = &[
     // 20: what afk last wrote to the status issue (status_issue.rs): an
     // unchanged text costs no request, not a GET per tick
     status_issue::SCHEMA,
+    // 21: watch's last decision for a run in flight (`wait awaiting-merge`),
+    // so `afk status` shows where each run stands, not only `dispatched`
+    "ALTER TABLE runs ADD COLUMN watch_said TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

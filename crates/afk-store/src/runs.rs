@@ -48,6 +48,9 @@ pub struct Run {
     /// The `core::spend::Ledger` the figure comes from (stored JSON).
     #[serde(skip)]
     pub spend_ledger: Option<String>,
+    /// Watch's last decision for the run (`wait awaiting-merge`); None
+    /// before its first watch tick.
+    pub watch_said: Option<String>,
 }
 
 /// A run row whose repo is not `owner/name`: only a state file edited by
@@ -75,7 +78,7 @@ pub(super) const COLS: &str = "id, repo, issue, title, url, state, ready_event_i
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
     updated_at, ended_at, template_name, template_version_id, template_version, runner_kind, spend_usd, \
-    spend_ledger";
+    spend_ledger, watch_said";
 
 pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -114,6 +117,7 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
         runner_kind: r.get(30)?,
         spend_usd: r.get(31)?,
         spend_ledger: r.get(32)?,
+        watch_said: r.get(33)?,
     })
 }
 
@@ -477,6 +481,16 @@ impl Store {
         self.exec(
             "UPDATE runs SET checklist_comment_id=?2, checklist_text=?3 WHERE id=?1",
             params![id, comment_id, text],
+        )?;
+        Ok(())
+    }
+
+    /// Keep watch's decision for the run (`afk status` shows it); written
+    /// only when it changed, so an idle tick writes nothing.
+    pub fn set_watch_said(&self, id: RunId, said: &str) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET watch_said=?2 WHERE id=?1 AND watch_said IS NOT ?2",
+            params![id, said],
         )?;
         Ok(())
     }

@@ -136,6 +136,8 @@ struct RunDoc<'a> {
     phase_at: Option<String>,
     /// None: the agent has reported nothing yet.
     spend_usd: Option<f64>,
+    /// watch's last decision (`wait awaiting-merge`); None before its first tick
+    watch: Option<&'a str>,
     /// on `/afk hold` (SPEC 4.1): who holds it and since when; absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<HeldDoc>,
@@ -337,6 +339,7 @@ fn run_doc<'a>(
         phase_at: phase.as_ref().and_then(|p| p.at.clone()),
         phase: phase.map(|p| p.name),
         spend_usd: r.spend_usd,
+        watch: r.watch_said.as_deref(),
         held: talk
             .held_by
             .zip(talk.held_since)
@@ -367,13 +370,14 @@ fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
                 r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
                 format!("{}/{}", r.turns_used, r.turns_max),
                 r.spend_usd.map_or("-".into(), crate::core::spend::usd),
+                r.watch.unwrap_or("-").to_string(),
                 phase,
             ]
         })
         .collect();
     table(
         &[
-            "ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND", "PHASE",
+            "ISSUE", "RUN", "STATE", "AGE", "PR", "TURNS", "SPEND", "WATCH", "PHASE",
         ],
         &rows,
     ) + &held_lines(runs, now)

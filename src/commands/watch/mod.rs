@@ -173,7 +173,17 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         detail: Some(detail),
         notes: vec![],
     };
-    let res = act::act(w, &store, run, &seen, action);
+    let said = match &item.reason {
+        Some(why) => format!("{} {why}", item.action),
+        None => item.action.clone(),
+    };
+    let res = act::act(w, &store, run, &seen, action).and_then(|()| {
+        // where the run stands, for `afk status` (a write only when it changed)
+        match run.watch_said.as_deref() == Some(said.as_str()) {
+            true => Ok(()),
+            false => store.set_watch_said(run.id, &said),
+        }
+    });
     w.notes.lock().unwrap().retain(|(id, text)| {
         let mine = *id == run.id;
         if mine {
