@@ -697,11 +697,11 @@ fn command_folder(folder: &str) -> Vec<(String, bool, String)> {
     out
 }
 
-/// Watch and upgrade read top-down (ARCHITECTURE: "one run through watch"):
-/// no file of theirs names their `mod.rs`, and no circle runs among them.
+/// Poll, watch and upgrade read top-down (ARCHITECTURE: "one run through
+/// watch"): no file of theirs names their `mod.rs`, and no circle runs among them.
 #[test]
-fn watch_and_upgrade_read_top_down_without_a_circle() {
-    for folder in ["watch", "upgrade"] {
+fn poll_watch_and_upgrade_read_top_down_without_a_circle() {
+    for folder in ["poll", "watch", "upgrade"] {
         let g = folder_graph(&command_folder(folder));
         let up: Vec<&String> = g
             .iter()

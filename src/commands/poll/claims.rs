@@ -5,7 +5,7 @@
 //! agent before the agent runs) says whether it started.
 
 use super::examine::Winner;
-use super::{Dispatched, Reconciled};
+use super::report::{Dispatched, Reconciled};
 use crate::core::canary::VersionStatus;
 use crate::core::prompt;
 use crate::core::routing::{self, Route};

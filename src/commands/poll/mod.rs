@@ -5,73 +5,28 @@
 
 mod claims;
 mod examine;
+mod facts;
+mod report;
 #[cfg(test)]
 mod tests;
 
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::forge::fan_out;
-use crate::output::table;
 use crate::session::{Outcome, Session};
 use crate::tick::{self, ErrorItem, Tick, record_transient};
-use crate::types::{IssueNumber, RepoName, TickKind};
+use crate::types::{RepoName, TickKind};
 use anyhow::Result;
-use serde::Serialize;
+use report::human;
+pub use report::{Dispatched, Reconciled, Report, Skipped};
 use std::collections::BTreeSet;
 
 /// `afk poll` takes the global flags only.
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {}
 
-#[derive(Serialize, Clone, Debug)]
-pub struct Dispatched {
-    pub repo: RepoName,
-    pub issue: IssueNumber,
-    pub run_id: Option<crate::types::RunId>,
-    pub template: String,
-    pub template_version: Option<i64>,
-}
-
-#[derive(Serialize, Clone, Debug)]
-pub struct Skipped {
-    pub repo: RepoName,
-    pub issue: IssueNumber,
-    pub reason: Reason,
-    /// the why in words (`labelled by mallory (read < write)`)
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
-
-#[derive(Serialize, Clone, Debug)]
-pub struct Reconciled {
-    pub repo: RepoName,
-    pub issue: IssueNumber,
-    pub run_id: crate::types::RunId,
-}
-
-/// The poll report (`--json`).
-#[derive(Serialize, Debug, Default)]
-pub struct Report {
-    #[serde(flatten)]
-    pub head: tick::Head,
-    pub reconciled: Vec<Reconciled>,
-    pub dispatched: Vec<Dispatched>,
-    pub skipped: Vec<Skipped>,
-    /// The `[budget]` day limits reached: why a `budget` skip happened, with the figures.
-    pub budget: Vec<crate::core::spend::Stop>,
-    pub errors: Vec<ErrorItem>,
-    pub requests: usize,
-    /// of those, the ones that cost rate limit (GitHub: all but 304s)
-    pub costly_requests: usize,
-    /// what a dry run would have written (forge writes, agents started)
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub writes: Vec<String>,
-}
-
 /// What one tick did.
 pub type Ended<'s> = tick::Ended<'s, Report>;
-
-tick::tick_report!(Report, dispatches: dispatched);
 
 pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
     tick::run(ctx, crate::types::TickKind::Poll, tick)
@@ -189,35 +144,6 @@ fn examine_all(
     Ok((skipped, errors, winners, in_flight.len()))
 }
 
-/// The ready issues but the status issue (SPEC 10.1), which is afk's own
-/// page, never work: armed, it is skipped and said so, and its body (which
-/// anyone who can edit it wrote) never reaches a prompt.
-pub(super) fn without_status_issue(
-    cfg: &crate::config::Config,
-    repo: &RepoName,
-    issues: Vec<crate::forge::Issue>,
-    out: &mut examine::RepoOutcome,
-) -> Vec<crate::forge::Issue> {
-    let Some(page) = cfg.status_issue().filter(|s| &s.repo == repo) else {
-        return issues;
-    };
-    let (own, rest): (Vec<_>, Vec<_>) = issues.into_iter().partition(|i| i.number == page.number);
-    if !own.is_empty() {
-        examine::push_skips(
-            out,
-            repo,
-            vec![(page.number, Reason::NotAllowlisted)],
-            |_, _| {
-                Some(
-                    "the status issue (status_issue) is afk's own page; it is never dispatched"
-                        .into(),
-                )
-            },
-        );
-    }
-    rest
-}
-
 /// The skips as the status issue shows them (SPEC 10.1); a state file that
 /// cannot take them now leaves the last ones, and costs the tick nothing.
 fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
@@ -307,60 +233,4 @@ fn log_decisions(skipped: &[Skipped], take: &Take) {
             w.repo, w.issue.number, r.priority
         ));
     }
-}
-
-fn human(
-    tense: crate::edges::Tense,
-    reconciled: &[Reconciled],
-    dispatched: &[Dispatched],
-    skipped: &[Skipped],
-    errors: &[ErrorItem],
-) -> String {
-    // a started, labelled run is in the `dispatched` state: say it by that name
-    let verb = tense.pick(RunStatus::Dispatched.as_str(), "would dispatch");
-    let mut s = format!(
-        "poll{}: {verb} {}, skipped {}, errors {}{}\n",
-        tense.mark(),
-        dispatched.len(),
-        skipped.len(),
-        errors.len(),
-        if reconciled.is_empty() {
-            String::new()
-        } else {
-            format!(", reconciled {}", reconciled.len())
-        }
-    );
-    let mut rows: Vec<Vec<String>> = vec![];
-    for r in reconciled {
-        rows.push(vec![
-            format!("{}#{}", r.repo, r.issue),
-            "labelled (reconciled)".into(),
-            format!("run {}", r.run_id),
-        ]);
-    }
-    for d in dispatched {
-        rows.push(vec![
-            format!("{}#{}", d.repo, d.issue),
-            verb.into(),
-            match (d.run_id, d.template_version) {
-                (Some(id), Some(v)) => format!("run {id}, {}@{v}", d.template),
-                (Some(id), None) => format!("run {id}, {} (built-in)", d.template),
-                (None, _) => String::new(),
-            },
-        ]);
-    }
-    for k in skipped {
-        rows.push(vec![
-            format!("{}#{}", k.repo, k.issue),
-            "skipped".into(),
-            match &k.detail {
-                Some(d) => format!("{} — {d}", k.reason),
-                None => k.reason.to_string(),
-            },
-        ]);
-    }
-    if !rows.is_empty() {
-        s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
-    }
-    s
 }

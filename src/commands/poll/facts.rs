@@ -1,0 +1,237 @@
+//! The facts of one repo's ready issues, gathered lazily for
+//! `core::dispatch` (only for issues that could still win), with the
+//! permission answers of this tick.
+
+use crate::core::answers::{self, Said};
+use crate::core::dispatch::{self, Blocker, IssueFacts, Trust};
+use crate::core::explain;
+use crate::forge::{Failure, ForgeError, Issue, State};
+use crate::tick::{ErrorItem, Tick};
+use crate::types::{IssueNumber, Permission, RepoName};
+use anyhow::Result;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// (repo, issue, ready event) this state file already has a run for
+pub type Handled = HashSet<(RepoName, IssueNumber, i64)>;
+/// (repo, issue) → afk's escalation comment of the issue's latest run, when it was escalated
+pub type Escalated = HashMap<(RepoName, IssueNumber), i64>;
+
+/// The facts of one repo's issues, with the permission answers of this tick.
+pub(super) struct Lookup<'a> {
+    pub(super) t: &'a Tick<'a>,
+    handled: &'a Handled,
+    pub(super) repo: &'a RepoName,
+    /// login → the permission (Err: the forge refused the lookup)
+    perms: HashMap<String, Result<Option<Permission>, ()>>,
+    pub(super) errors: Vec<ErrorItem>,
+    /// issue → why it was skipped, in words (`explain`)
+    pub(super) why: HashMap<IssueNumber, String>,
+}
+
+impl<'a> Lookup<'a> {
+    pub(super) fn new(t: &'a Tick<'a>, handled: &'a Handled, repo: &'a RepoName) -> Lookup<'a> {
+        Lookup {
+            t,
+            handled,
+            repo,
+            perms: HashMap::new(),
+            errors: vec![],
+            why: HashMap::new(),
+        }
+    }
+
+    pub(super) fn permission(
+        &mut self,
+        login: &str,
+        issue: IssueNumber,
+    ) -> Result<Result<Option<Permission>, ()>> {
+        let cfg = self.t.config();
+        if !dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
+            return Ok(Ok(None));
+        }
+        if let Some(p) = self.perms.get(login) {
+            return Ok(p.clone());
+        }
+        let p = match self.t.forge.permission(self.repo, login) {
+            Ok(p) => Ok(Some(p)),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
+                self.errors.push(ErrorItem::msg(
+                    self.repo,
+                    Some(issue),
+                    format!(
+                        "{e}; afk's account must be an admin of {} to check who armed issues (treated as untrusted)",
+                        self.repo
+                    ),
+                ));
+                Err(())
+            }
+            Err(e) => return Err(e),
+        };
+        self.perms.insert(login.to_string(), p.clone());
+        Ok(p)
+    }
+
+    /// What trusted people said since afk's last escalation on the winner
+    /// (nothing when it was never escalated); a failed read fails the issue.
+    pub(super) fn heard(
+        &mut self,
+        escalated: &Escalated,
+        issue: IssueNumber,
+        failed: &mut BTreeSet<IssueNumber>,
+    ) -> (Vec<Said>, usize) {
+        let Some(after) = escalated.get(&(self.repo.clone(), issue)) else {
+            return (vec![], 0);
+        };
+        match self.answers(issue, *after) {
+            Ok(a) => a,
+            Err(e) => {
+                self.errors
+                    .push(ErrorItem::from_err(self.repo, Some(issue), &e));
+                failed.insert(issue);
+                (vec![], 0)
+            }
+        }
+    }
+
+    /// What trusted people said on the issue since afk's escalation comment.
+    pub(super) fn answers(&mut self, issue: IssueNumber, after: i64) -> Result<(Vec<Said>, usize)> {
+        let me = self.t.forge.me()?.login;
+        let comments: Vec<Said> = self
+            .t
+            .forge
+            .comments(self.repo, issue)?
+            .into_iter()
+            .map(|c| Said {
+                id: c.id,
+                author: c.author().to_string(),
+                body: c.body,
+            })
+            .collect();
+        let cfg = self.t.config();
+        let mut failure = None;
+        let out = answers::since_escalation(&comments, after, &me, |who| {
+            match self.permission(who, issue) {
+                Ok(p) => {
+                    dispatch::trust(
+                        who,
+                        &cfg.poll.trusted_users,
+                        cfg.poll.trusted_permission,
+                        crate::types::Permission::access_of(&p),
+                    ) == Trust::Trusted
+                }
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    false
+                }
+            }
+        });
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// The facts about one issue, or None when no ready-label event is visible.
+    pub(super) fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
+        let cfg = self.t.config();
+        let repo = self.repo;
+        let repo_matches = issue
+            .repository
+            .as_ref()
+            .is_none_or(|r| r.full_name.eq_ignore_ascii_case(repo));
+        let mut facts = IssueFacts {
+            repo_matches,
+            already_handled: false,
+            trusted: false,
+            edited_after_arming: false,
+            blocked: false,
+        };
+        let label = cfg.poll.ready_label.as_str();
+        let n = issue.number;
+        if !repo_matches {
+            let name = issue.repository.as_ref().map(|r| r.full_name.as_str());
+            self.why
+                .insert(n, explain::not_allowlisted(name.unwrap_or("")));
+            return Ok(Some((facts, 0)));
+        }
+        let timeline = self.t.forge.timeline(repo, n)?;
+        let Some(armed) = dispatch::arming(&timeline, label) else {
+            let why =
+                explain::untrusted(None, label, cfg.poll.trusted_permission.as_str(), Ok(None));
+            self.why.insert(n, why);
+            return Ok(None);
+        };
+        facts.already_handled = self.handled.contains(&(repo.clone(), n, armed.event_id));
+        if facts.already_handled {
+            self.why
+                .insert(n, explain::already_handled(&armed.login, label));
+            return Ok(Some((facts, armed.event_id)));
+        }
+        let perm = self.permission(&armed.login, issue.number)?;
+        let trust = dispatch::trust(
+            &armed.login,
+            &cfg.poll.trusted_users,
+            cfg.poll.trusted_permission,
+            crate::types::Permission::access_of(&perm),
+        );
+        facts.trusted = trust == Trust::Trusted;
+        if !facts.trusted {
+            let perm = perm.as_ref().map(Option::as_ref).map_err(|_| ());
+            let needed = cfg.poll.trusted_permission.as_str();
+            let why = explain::untrusted(Some(&armed.login), label, needed, perm);
+            self.why.insert(n, why);
+            return Ok(Some((facts, armed.event_id)));
+        }
+        let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
+        facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
+        if facts.edited_after_arming {
+            self.why
+                .insert(n, explain::edited_after_arming(&armed.login, label));
+            return Ok(Some((facts, armed.event_id)));
+        }
+        if let Some(by) = self.blocked(issue)? {
+            facts.blocked = true;
+            self.why.insert(n, by);
+        }
+        Ok(Some((facts, armed.event_id)))
+    }
+
+    /// Blocked by an open dependency, or by a `Blocked by` line naming an open
+    /// issue. Cross-repo blockers are looked up only inside the allowlist: afk's
+    /// token never asks about a repo the operator did not name, and a blocker
+    /// it cannot check keeps the issue blocked (safety first; see the README).
+    /// Returns the first blocker, in words.
+    pub(super) fn blocked(&mut self, issue: &Issue) -> Result<Option<String>> {
+        let repo = self.repo;
+        let seen = |s: State| match s {
+            State::Open => Blocker::Open,
+            State::Closed => Blocker::Closed,
+            State::Unknown => Blocker::Unknown,
+        };
+        let deps = self.t.forge.dependencies(repo, issue.number)?;
+        if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
+            let other = d.repository.as_ref().map(|r| r.full_name.as_str());
+            let name = format!("{}#{}", other.unwrap_or(repo), d.number);
+            return Ok(Some(explain::blocked_by(&name, seen(d.state))));
+        }
+        let allow = &self.t.config().poll.allowlist;
+        for (other, n) in dispatch::body_blockers(issue.body.as_deref().unwrap_or("")) {
+            let r = other.as_ref().unwrap_or(repo);
+            let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
+                Blocker::OutOfSight
+            } else {
+                match self.t.forge.issue(r, n) {
+                    Ok(i) => seen(i.state),
+                    Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
+                        Blocker::Missing
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            if dispatch::blocks(b) {
+                return Ok(Some(explain::blocked_by(&format!("{r}#{n}"), b)));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,111 @@
+//! What a poll tick reports: its `--json` shape and its human text.
+
+use crate::core::dispatch::Reason;
+use crate::core::run_state::RunStatus;
+use crate::output::table;
+use crate::tick::{self, ErrorItem};
+use crate::types::{IssueNumber, RepoName};
+use serde::Serialize;
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Dispatched {
+    pub repo: RepoName,
+    pub issue: IssueNumber,
+    pub run_id: Option<crate::types::RunId>,
+    pub template: String,
+    pub template_version: Option<i64>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Skipped {
+    pub repo: RepoName,
+    pub issue: IssueNumber,
+    pub reason: Reason,
+    /// the why in words (`labelled by mallory (read < write)`)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+#[derive(Serialize, Clone, Debug)]
+pub struct Reconciled {
+    pub repo: RepoName,
+    pub issue: IssueNumber,
+    pub run_id: crate::types::RunId,
+}
+
+/// The poll report (`--json`).
+#[derive(Serialize, Debug, Default)]
+pub struct Report {
+    #[serde(flatten)]
+    pub head: tick::Head,
+    pub reconciled: Vec<Reconciled>,
+    pub dispatched: Vec<Dispatched>,
+    pub skipped: Vec<Skipped>,
+    /// The `[budget]` day limits reached: why a `budget` skip happened, with the figures.
+    pub budget: Vec<crate::core::spend::Stop>,
+    pub errors: Vec<ErrorItem>,
+    pub requests: usize,
+    /// of those, the ones that cost rate limit (GitHub: all but 304s)
+    pub costly_requests: usize,
+    /// what a dry run would have written (forge writes, agents started)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writes: Vec<String>,
+}
+
+tick::tick_report!(Report, dispatches: dispatched);
+
+pub(super) fn human(
+    tense: crate::edges::Tense,
+    reconciled: &[Reconciled],
+    dispatched: &[Dispatched],
+    skipped: &[Skipped],
+    errors: &[ErrorItem],
+) -> String {
+    // a started, labelled run is in the `dispatched` state: say it by that name
+    let verb = tense.pick(RunStatus::Dispatched.as_str(), "would dispatch");
+    let mut s = format!(
+        "poll{}: {verb} {}, skipped {}, errors {}{}\n",
+        tense.mark(),
+        dispatched.len(),
+        skipped.len(),
+        errors.len(),
+        if reconciled.is_empty() {
+            String::new()
+        } else {
+            format!(", reconciled {}", reconciled.len())
+        }
+    );
+    let mut rows: Vec<Vec<String>> = vec![];
+    for r in reconciled {
+        rows.push(vec![
+            format!("{}#{}", r.repo, r.issue),
+            "labelled (reconciled)".into(),
+            format!("run {}", r.run_id),
+        ]);
+    }
+    for d in dispatched {
+        rows.push(vec![
+            format!("{}#{}", d.repo, d.issue),
+            verb.into(),
+            match (d.run_id, d.template_version) {
+                (Some(id), Some(v)) => format!("run {id}, {}@{v}", d.template),
+                (Some(id), None) => format!("run {id}, {} (built-in)", d.template),
+                (None, _) => String::new(),
+            },
+        ]);
+    }
+    for k in skipped {
+        rows.push(vec![
+            format!("{}#{}", k.repo, k.issue),
+            "skipped".into(),
+            match &k.detail {
+                Some(d) => format!("{} — {d}", k.reason),
+                None => k.reason.to_string(),
+            },
+        ]);
+    }
+    if !rows.is_empty() {
+        s.push_str(&table(&["ISSUE", "WHAT", "DETAIL"], &rows));
+    }
+    s
+}
