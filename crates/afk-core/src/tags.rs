@@ -57,6 +57,18 @@ pub struct Selection {
     pub higher_major: Option<Candidate>,
 }
 
+impl Selection {
+    /// The candidate a PR proposes: within the current major, unless
+    /// `allow_major`, when a higher major wins; None: no bump.
+    pub fn chosen(&self, allow_major: bool) -> Option<&Candidate> {
+        match (&self.same_major, &self.higher_major) {
+            (_, Some(h)) if allow_major => Some(h),
+            (Some(s), _) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 /// Picks the upgrade candidates for `current` among a registry's `tags`.
 pub fn select(current: &str, tags: &[String]) -> Selection {
     let Some(cur) = Tag::parse(current) else {
@@ -326,6 +338,33 @@ fn is_prerelease_word(seg: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_higher_major_wins_only_with_allow_major() {
+        let tags: Vec<String> = ["1.26.0", "2.0.0", "1.25.4"]
+            .iter()
+            .map(|t| t.to_string())
+            .collect();
+        let sel = select("1.25.3", &tags);
+        let none = select("1.25.3", &[]);
+        let chosen = |s: &Selection, allow: bool| s.chosen(allow).map(|c| c.tag.clone());
+        for (sel, allow, want) in [
+            (&sel, false, Some("1.26.0")),
+            (&sel, true, Some("2.0.0")),
+            (&none, false, None),
+            (&none, true, None),
+        ] {
+            assert_eq!(chosen(sel, allow).as_deref(), want, "allow_major={allow}");
+        }
+        let only_higher = select("1.26.0", &["2.0.0".to_string()]);
+        assert_eq!(
+            chosen(&only_higher, false),
+            None,
+            "no major without allow_major"
+        );
+        assert_eq!(chosen(&only_higher, true).as_deref(), Some("2.0.0"));
+    }
+
     use super::*;
 
     fn tags(list: &[&str]) -> Vec<String> {

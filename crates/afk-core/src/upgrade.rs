@@ -235,11 +235,7 @@ pub fn plan<'a>(
             update_type: c.update_type,
             selected,
         };
-        let chosen = match (&sel.same_major, &sel.higher_major) {
-            (_, Some(h)) if allow_major => Some(h),
-            (Some(s), _) => Some(s),
-            _ => None,
-        };
+        let chosen = sel.chosen(allow_major);
         for c in [&sel.same_major, &sel.higher_major].into_iter().flatten() {
             rows.push(row(c, Some(c) == chosen));
         }
