@@ -173,8 +173,10 @@ fn run_row(
         id: r.id,
         repo: r.repo.to_string(),
         issue: r.issue,
-        state: match (&r.end_reason, ended) {
-            (Some(why), true) => format!("{} ({why})", r.state),
+        state: match (&r.end_reason, ended, &r.watch_said) {
+            (Some(why), true, _) => format!("{} ({why})", r.state),
+            // in flight: where it stands, by watch's last decision
+            (_, false, Some(said)) => format!("{} ({said})", r.state),
             _ => r.state.to_string(),
         },
         age: match (ended, r.ended_at.as_deref()) {

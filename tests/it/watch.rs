@@ -580,6 +580,10 @@ both_dialects! {
             text.contains("WATCH") && text.contains("wait awaiting-merge"),
             "{text}"
         );
+        // the status page says it beside the run's state too
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert!(html.contains("dispatched (wait awaiting-merge)"), "{html}");
         let out = afk
             .cmd()
             .args(["status", "--unfreeze", "acme/api"])
