@@ -5,7 +5,7 @@
 //! its own `built …` time (also in `<meta name="afk-generated">`), which the
 //! header asks the reader to compare with the clock.
 
-use crate::status_page::esc;
+use crate::html::esc;
 use std::fmt::Write as _;
 
 /// One tick kind's health, as `afk status --json`'s `ticks` has it.

@@ -27,7 +27,7 @@
 //! each `{` on, so stray bytes before it (`x{...}`, terminal junk) hide nothing.
 //! A line longer than [`MAX_READ`] is skipped whole, its end too, and counted.
 
-use super::run_state::RunStatus;
+use crate::types::RunStatus;
 use crate::types::{AgentKind, RepoName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
