@@ -255,6 +255,66 @@ fn codex_runs_the_lifecycle_in_afks_checkout() {
     lifecycle("codex");
 }
 
+/// What the real Claude Code finds and may do in afk's checkout (SPEC 5.0):
+/// its first command sees the branch and no credential; its own `git push`
+/// works and is forwarded; its pushes to `main`, a tag and another branch
+/// stay in its local push repository; what it leaves uncommitted is
+/// committed by afk and forwarded; the PR is afk's.
+#[test]
+fn claude_pushes_what_it_likes_and_only_its_branch_reaches_the_forge() {
+    let steps = json!([
+        {"shell": "echo \"branch=$(git rev-parse --abbrev-ref HEAD)\"; git config --list --show-origin; env | grep -F \"$(printf %s-%s sandbox token)\" || echo no-token-in-env"},
+        {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Agent commit' && git push -q origin HEAD && git push -q origin HEAD:main && git tag v9 && git push -q origin v9 && git push -q origin HEAD:refs/heads/other && echo pushes-done"},
+        {"shell": "echo left > b.txt"},
+        {"text": "Pushed, and left b.txt for you."}
+    ]);
+    let Some((sb, afk)) = setup("claude", steps, "") else {
+        return;
+    };
+    let main_before = git(
+        &sb.git.join("acme/api.git"),
+        &["rev-parse", "refs/heads/main"],
+    );
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let log = agent_log(&afk);
+    assert!(log.contains("branch=afk/issue-1"), "on its branch: {log}");
+    assert!(log.contains("pushes-done"), "its own pushes work: {log}");
+    assert!(
+        !log.contains(TOKEN),
+        "no credential in its config or environment: {log}"
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let repo = sb.git.join("acme/api.git");
+    let head = forge_head(&sb);
+    assert_eq!(
+        git(&repo, &["log", "--format=%s", &format!("main..{head}")]),
+        "Uncommitted changes left by turn 1\nAgent commit",
+        "its commit and its leftover, forwarded"
+    );
+    assert_eq!(git(&repo, &["show", &format!("{head}:b.txt")]), "left");
+    assert_eq!(
+        git(&repo, &["rev-parse", "refs/heads/main"]),
+        main_before,
+        "its push to main stayed local"
+    );
+    let refs = git(&repo, &["for-each-ref", "--format=%(refname)"]);
+    assert!(
+        !refs.contains("refs/tags/v9") && !refs.contains("refs/heads/other"),
+        "{refs}"
+    );
+    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls}");
+    assert_eq!(pulls[0]["user"]["login"], "afk-bot", "{pulls}");
+    assert!(
+        pulls[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Pushed, and left b.txt for you."),
+        "{pulls}"
+    );
+}
+
 #[test]
 fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
     // an agent that goes round in circles: every answer reports 2M input tokens
