@@ -315,6 +315,47 @@ fn claude_pushes_what_it_likes_and_only_its_branch_reaches_the_forge() {
     );
 }
 
+/// The real Claude Code rewrites its checkout's git (hooks, fsmonitor, a
+/// credential helper, an insteadOf for the forge, a proxy) and leaves a
+/// change: afk's forwarding runs none of it, sends nothing elsewhere, and
+/// still forwards the commit and the leftover.
+#[test]
+fn claude_rewriting_its_checkouts_git_runs_nothing_as_afk() {
+    let arm = "set -e; MARK=\"$AFK_RUN_DIR/../../../pwned\"; FORGE=\"$(git config remote.origin.url)\"; \
+        echo x > work.txt && git add work.txt && git commit -qm 'Hooked commit'; \
+        for h in pre-push post-commit pre-commit reference-transaction post-checkout; do \
+          printf '#!/bin/sh\ntouch \"%s\"\n' \"$MARK\" > .git/hooks/$h; chmod +x .git/hooks/$h; done; \
+        git config core.fsmonitor \"touch $MARK\"; \
+        git config credential.helper \"!touch $MARK; echo\"; \
+        git config url.http://127.0.0.1:9/.insteadOf \"$FORGE\"; \
+        git config http.proxy http://127.0.0.1:9; \
+        echo leftover > left.txt; echo armed";
+    let steps = json!([{"shell": arm}, {"text": "Done."}]);
+    let Some((sb, afk)) = setup("claude", steps, "") else {
+        return;
+    };
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    assert!(agent_log(&afk).contains("armed"), "{}", agent_log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(
+        !afk.scratch.path("pwned").exists(),
+        "afk's git ran a command of the checkout's"
+    );
+    let repo = sb.git.join("acme/api.git");
+    let head = forge_head(&sb);
+    assert_eq!(
+        git(&repo, &["log", "--format=%s", &format!("main..{head}")]),
+        "Uncommitted changes left by turn 1\nHooked commit",
+        "forwarded to the forge's own URL, hooks and all left behind"
+    );
+    assert_eq!(
+        git(&repo, &["show", &format!("{head}:left.txt")]),
+        "leftover"
+    );
+    assert!(!err.contains(TOKEN), "{err}");
+}
+
 #[test]
 fn claude_stops_itself_at_the_money_limit_and_the_run_escalates_over_budget() {
     // an agent that goes round in circles: every answer reports 2M input tokens
