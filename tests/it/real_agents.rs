@@ -255,20 +255,29 @@ fn codex_runs_the_lifecycle_in_afks_checkout() {
     lifecycle("codex");
 }
 
-/// What the real Claude Code finds and may do in afk's checkout (SPEC 5.0):
+/// What the real program finds and may do in afk's checkout (SPEC 5.0):
 /// its first command sees the branch and no credential; its own `git push`
 /// works and is forwarded; its pushes to `main`, a tag and another branch
 /// stay in its local push repository; what it leaves uncommitted is
 /// committed by afk and forwarded; the PR is afk's.
 #[test]
 fn claude_pushes_what_it_likes_and_only_its_branch_reaches_the_forge() {
+    pushes_what_it_likes("claude");
+}
+
+#[test]
+fn codex_pushes_what_it_likes_and_only_its_branch_reaches_the_forge() {
+    pushes_what_it_likes("codex");
+}
+
+fn pushes_what_it_likes(agent: &str) {
     let steps = json!([
         {"shell": "echo \"branch=$(git rev-parse --abbrev-ref HEAD)\"; git config --list --show-origin; env | grep -F \"$(printf %s-%s sandbox token)\" || echo no-token-in-env"},
         {"shell": "echo one > a.txt && git add a.txt && git commit -qm 'Agent commit' && git push -q origin HEAD && git push -q origin HEAD:main && git tag v9 && git push -q origin v9 && git push -q origin HEAD:refs/heads/other && echo pushes-done"},
         {"shell": "echo left > b.txt"},
         {"text": "Pushed, and left b.txt for you."}
     ]);
-    let Some((sb, afk)) = setup("claude", steps, "") else {
+    let Some((sb, afk)) = setup(agent, steps, "") else {
         return;
     };
     let main_before = git(
