@@ -181,7 +181,7 @@ impl Config {
                 ),
                 _ => format!(
                     "{} (fix its permissions: it must be a file afk's user can read; or name another with --config)",
-                    io_words(&e)
+                    afk_host::os_words(&e)
                 ),
             };
             cfg_err(format!("config: cannot read {}: {why}", path.display()))
@@ -254,15 +254,6 @@ impl Config {
             TickKind::Harvest => self.harvest.expect_every,
             TickKind::Upgrade => self.upgrade.expect_every,
         }
-    }
-}
-
-/// An I/O error in words, without Rust's " (os error N)".
-fn io_words(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
     }
 }
 

@@ -206,9 +206,7 @@ fn connect_reason(t: &ureq::Transport) -> String {
     let mut source = std::error::Error::source(t);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            let text = io.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text);
-            return text.to_ascii_lowercase();
+            return afk_host::os_words(io).to_ascii_lowercase();
         }
         source = e.source();
     }
