@@ -485,11 +485,11 @@ impl Store {
         Ok(())
     }
 
-    /// Keep watch's decision for the run (`afk status` shows it); written
-    /// only when it changed, so an idle tick writes nothing.
+    /// Keep watch's decision for the run (`afk status` shows it; watch calls
+    /// this only when the decision changed).
     pub fn set_watch_said(&self, id: RunId, said: &str) -> Result<()> {
         self.exec(
-            "UPDATE runs SET watch_said=?2 WHERE id=?1 AND watch_said IS NOT ?2",
+            "UPDATE runs SET watch_said=?2 WHERE id=?1",
             params![id, said],
         )?;
         Ok(())

@@ -173,16 +173,14 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         detail: Some(detail),
         notes: vec![],
     };
-    let said = match &item.reason {
-        Some(why) => format!("{} {why}", item.action),
-        None => item.action.clone(),
-    };
+    let said = item.said();
     let res = act::act(w, &store, run, &seen, action).and_then(|()| {
-        // where the run stands, for `afk status` (a write only when it changed)
-        match run.watch_said.as_deref() == Some(said.as_str()) {
-            true => Ok(()),
-            false => store.set_watch_said(run.id, &said),
+        // where the run stands, for `afk status`: written only when it
+        // changed, so an idle tick takes no write lock for it
+        if run.watch_said.as_deref() == Some(said.as_str()) {
+            return Ok(());
         }
+        store.set_watch_said(run.id, &said)
     });
     w.notes.lock().unwrap().retain(|(id, text)| {
         let mine = *id == run.id;
