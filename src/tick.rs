@@ -134,9 +134,7 @@ macro_rules! tick_report {
                 self.errors.iter().map($crate::tick::ErrorLine::line).collect()
             }
             fn counts(&self) -> (usize, usize, usize) {
-                #[allow(unused_mut)]
-                let mut dispatches = 0;
-                $( dispatches += self.$d.len(); )?
+                let dispatches = 0 $( + self.$d.len() )?;
                 (self.requests, self.errors.len(), dispatches)
             }
         }
