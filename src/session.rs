@@ -303,13 +303,7 @@ impl Session {
 
     /// git in upgrade's work folder, reading only (doctor).
     pub fn git(&self) -> crate::git::Git {
-        let mut git = crate::git::Git::new(
-            &self.paths().recipes,
-            None,
-            self.config().secret_env_names(),
-        );
-        git.set_main_reader(crate::upstream_refs::reader(self.config().forge_timeout()));
-        git
+        edges::git(self.config(), self.paths(), None)
     }
 
     /// The whole command line's definition, every command and flag with its

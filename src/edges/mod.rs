@@ -361,12 +361,7 @@ impl<'s> Tick<'s> {
     /// git in upgrade's work folder; `credentials` to push as afk's account
     /// (None: it only reads); for a dry run one that records its pushes.
     pub fn git(&self, credentials: Option<crate::git::Credentials>) -> Box<dyn crate::git::GitOps> {
-        let mut real = crate::git::Git::new(
-            &self.paths.recipes,
-            credentials,
-            self.cfg.secret_env_names(),
-        );
-        real.set_main_reader(crate::upstream_refs::reader(self.cfg.forge_timeout()));
+        let real = git(self.cfg, self.paths, credentials);
         match &self.recorder {
             Some(r) => Box::new(dry::RecordingGit {
                 inner: Box::new(real),
@@ -450,6 +445,18 @@ impl<'s> Tick<'s> {
             _lock: None,
         })
     }
+}
+
+/// git in upgrade's work folder of `cfg`, upstreams' `main` read by afk's
+/// own client; `credentials` to push as afk's account (None: it only reads).
+pub(crate) fn git(
+    cfg: &Config,
+    paths: &StatePaths,
+    credentials: Option<crate::git::Credentials>,
+) -> crate::git::Git {
+    let mut git = crate::git::Git::new(&paths.recipes, credentials, cfg.secret_env_names());
+    git.set_main_reader(crate::upstream_refs::reader(cfg.forge_timeout()));
+    git
 }
 
 /// The registry client of `cfg`: its mirrors and tag cap, no credentials.
