@@ -415,6 +415,7 @@ impl<'s> Tick<'s> {
 }
 
 #[cfg(test)]
+#[cfg(test)]
 impl<'s> Tick<'s> {
     /// A real tick over `forge` and `runner` (the commands' unit tests), its
     /// store the state file's, its workspace none, no lock.
