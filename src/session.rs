@@ -149,8 +149,15 @@ impl Session {
         if searched && !path.exists() {
             return Err(config::not_found(&path));
         }
-        let config = Config::load(&path)?;
+        let mut config = Config::load(&path)?;
         let paths = config.paths(self.state_flag.as_deref());
+        config.keep_out = vec![
+            path.clone(),
+            paths.file.clone(),
+            paths.dir.clone(),
+            paths.runs.clone(),
+            paths.git_cache.clone(),
+        ];
         Ok(&self
             .loaded
             .get_or_init(|| Loaded {

@@ -143,14 +143,23 @@ fn runner_block(
     agent: &Path,
     (kubernetes, model): (bool, bool),
 ) -> Result<String> {
+    // each turn in a box of its own where this machine can make one, and said
+    let confine = match crate::runner::agent_box::can_box() {
+        Ok(()) => "# each agent turn runs in a box of its own (runner.confine = \"box\", the default): its checkout, its home, the model's port\n".to_string(),
+        Err(why) => format!(
+            "# this machine cannot make the agent's box ({}): agents run unconfined\nconfine = \"none\"\n",
+            why.replace('\n', " ")
+        ),
+    };
     if model && !kubernetes {
-        return Ok("[runner]\n# the real Claude Code, answered by the sandbox's scripted model (export the lines above)\n\
-                   agent = \"claude\"\nworkspace = \"afk\"\n"
-            .to_string());
+        return Ok(format!(
+            "[runner]\n# the real Claude Code, answered by the sandbox's scripted model (export the lines above)\n\
+             agent = \"claude\"\nworkspace = \"afk\"\n{confine}"
+        ));
     }
     if !kubernetes {
         return Ok(format!(
-            "[runner]\n# the scripted demo agent; the real Claude Code: agent = \"claude\" (afk sandbox --model)\n{}\n",
+            "[runner]\n# the scripted demo agent; the real Claude Code: agent = \"claude\" (afk sandbox --model)\n{}\n{confine}",
             crate::example::agent_command(sb, agent)
         ));
     }
@@ -211,7 +220,7 @@ fn print_config(
     // Whoever reads this may close the pipe after the first line (`| head -1`):
     // a failed write to stdout must not stop the server.
     let text = format!(
-        "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\n\
+        "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\nAFK_SANDBOX_MODEL_URL={model_url}\n\
          AFK_SANDBOX_K8S_URL={url}/k8s\nAFK_SANDBOX_K8S_TOKEN={k8s_tok}\nAFK_SANDBOX_K8S_NAMESPACE=afk\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
@@ -223,6 +232,7 @@ fn print_config(
          [poll]\nenabled = true\nallowlist = [{allow}]\n\n\
          [watch]\nci_contexts = []\n",
         url = sb.url,
+        model_url = sb.model_url,
         git = sb.dir.display(),
         tok = sandbox::DEFAULT_TOKEN,
         k8s_tok = sandbox::K8S_TOKEN,
@@ -244,14 +254,16 @@ fn model_env(sb: &sandbox::Sandbox, model: bool) -> Result<String> {
         return Ok(String::new());
     }
     let home = sb.dir.join("codex-home");
-    sandbox::model_api::write_codex_home(&home, &sb.url)
+    sandbox::model_api::write_codex_home(&home, &sb.model_url)
         .with_context(|| format!("sandbox: cannot write {}", home.display()))?;
     // SAFETY: geteuid(2) cannot fail
     let root = unsafe { libc::geteuid() } == 0;
+    // in the box (where it can be made) the agent is an ordinary user: no IS_SANDBOX
+    let root = root && crate::runner::agent_box::can_box().is_err();
     let mut text = String::from(
         "# the scripted model (docs/sandbox.md#the-scripted-model): export these lines before afk poll/watch, and its agents (claude, codex) run against the sandbox's scripts\n",
     );
-    for (k, v) in sandbox::model_api::agent_env(&sb.url, &home, root) {
+    for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, root) {
         text.push_str(&format!("{k}={v}\n"));
     }
     Ok(text)

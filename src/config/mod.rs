@@ -110,6 +110,11 @@ pub struct Config {
     /// resolved against it at load.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// afk's own paths beyond those the config names (the config file
+    /// itself, `--state`'s): what the agent's box keeps out. Set by the
+    /// session that loaded the config.
+    #[serde(skip)]
+    pub keep_out: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -132,6 +137,7 @@ impl Default for Config {
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
             base_dir: absolute(Path::new(".")),
+            keep_out: vec![],
         }
     }
 }
@@ -219,6 +225,7 @@ impl Config {
         self.watch.validate(&c, self.forge.kind)?;
         self.validate_expect_every(&c)?;
         self.runner.validate(&c)?;
+        self.runner.boxed.validate_paths(&c, &self.base_dir)?;
         self.budget.validate(&c)?;
         self.notify.validate(&c)?;
         self.harvest.validate(&c)?;

@@ -39,6 +39,86 @@ pub struct Runner {
     pub prices: Prices,
     /// Kind `kubernetes` (SPEC 5.4): one batch/v1 Job per agent turn.
     pub kubernetes: Kubernetes,
+    /// `confine` as written; [`Runner::confine`] reads an absent one
+    /// (docs/runners.md#the-agents-box).
+    #[serde(rename = "confine")]
+    pub confine_key: Option<crate::core::agent_box::Confine>,
+    /// Variables whose values afk never writes anywhere (the model's keys):
+    /// redacted like afk's own secrets, still handed to the agent.
+    pub secret_env: Vec<String>,
+    /// `[runner.box]`: the agent's box on the command runner.
+    #[serde(rename = "box")]
+    pub boxed: BoxKeys,
+}
+
+/// `[runner.box]` (docs/runners.md#the-agents-box).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BoxKeys {
+    pub network: crate::core::agent_box::Network,
+    /// `host:port` entries as written (checked at load); empty: the named
+    /// agent's model endpoint.
+    pub allow: Vec<String>,
+    /// Absolute once loaded.
+    pub read_only: Vec<PathBuf>,
+    pub read_write: Vec<PathBuf>,
+    /// e.g. "4GiB"; empty: no limit.
+    pub memory: String,
+    /// Most processes in the box; 0: no limit.
+    pub tasks: u32,
+}
+
+impl BoxKeys {
+    /// The `allow` entries, parsed (they were checked at load).
+    pub fn allow(&self) -> Vec<crate::core::agent_box::HostPort> {
+        self.allow
+            .iter()
+            .filter_map(|a| crate::core::agent_box::HostPort::parse(a).ok())
+            .collect()
+    }
+
+    /// The memory limit in bytes, if any (checked at load).
+    pub fn memory_bytes(&self) -> Option<u64> {
+        crate::core::agent_box::parse_memory(&self.memory).ok()
+    }
+
+    /// The paths `read_only`/`read_write` name must be there (relative
+    /// ones are relative to the config's folder, `base`).
+    pub(super) fn validate_paths(&self, c: &Checker, base: &std::path::Path) -> Result<()> {
+        for (key, paths) in [
+            ("read_only", &self.read_only),
+            ("read_write", &self.read_write),
+        ] {
+            for p in paths {
+                if !base.join(p).exists() {
+                    return Err(c.err(
+                        "runner.box",
+                        key,
+                        format!(
+                            "{} does not exist (the box shows only paths that are there: create it or remove it from {key})",
+                            p.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate(&self, c: &Checker) -> Result<()> {
+        let t = "runner.box";
+        for a in &self.allow {
+            if let Err(why) = crate::core::agent_box::HostPort::parse(a) {
+                return Err(c.err(t, "allow", why));
+            }
+        }
+        if !self.memory.trim().is_empty()
+            && let Err(why) = crate::core::agent_box::parse_memory(&self.memory)
+        {
+            return Err(c.err(t, "memory", why));
+        }
+        Ok(())
+    }
 }
 
 /// `[runner.prices]`: USD per million tokens (OpenAI's convention: input
@@ -138,6 +218,9 @@ impl Default for Runner {
             token_env: String::new(),
             prices: Prices::default(),
             kubernetes: Kubernetes::default(),
+            confine_key: None,
+            secret_env: vec![],
+            boxed: BoxKeys::default(),
         }
     }
 }
@@ -163,6 +246,18 @@ impl Runner {
             (_, RunnerKind::Http) => Workspace::Agent,
             (Some(w), _) => w,
             (None, _) => Workspace::Afk,
+        }
+    }
+
+    /// Whether each turn runs in a box: as written, else `box` for the
+    /// command runner (the other kinds' agents run elsewhere: a Job's pod is
+    /// its box, a thread service owns its own).
+    pub fn confine(&self) -> crate::core::agent_box::Confine {
+        use crate::core::agent_box::Confine;
+        match (self.kind, self.confine_key) {
+            (RunnerKind::Command, Some(c)) => c,
+            (RunnerKind::Command, None) => Confine::Box,
+            _ => Confine::None,
         }
     }
 
@@ -251,6 +346,25 @@ impl Runner {
         if r.kind == RunnerKind::Http && r.url.is_empty() {
             return Err(c.err("runner", "kind", "\"http\" needs runner.url"));
         }
+        if r.kind != RunnerKind::Command
+            && r.confine_key == Some(crate::core::agent_box::Confine::Box)
+        {
+            return Err(c.err(
+                "runner",
+                "confine",
+                "\"box\" is for the command runner; a Kubernetes Job's pod is its agent's box and an agent-thread service keeps its own",
+            ));
+        }
+        for v in &r.secret_env {
+            if v.is_empty() || !v.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                return Err(c.err(
+                    "runner",
+                    "secret_env",
+                    format!("\"{v}\" is not an environment variable's name"),
+                ));
+            }
+        }
+        self.boxed.validate(c)?;
         self.kubernetes.validate(c, self.kind)
     }
 }

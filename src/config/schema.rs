@@ -80,9 +80,23 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "token_env",
             "prices",
             "kubernetes",
+            "confine",
+            "secret_env",
+            "box",
         ],
     ),
     ("runner.prices", &["input", "cached_input", "output"]),
+    (
+        "runner.box",
+        &[
+            "network",
+            "allow",
+            "read_only",
+            "read_write",
+            "memory",
+            "tasks",
+        ],
+    ),
     (
         "runner.kubernetes",
         &[

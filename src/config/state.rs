@@ -99,6 +99,12 @@ impl Config {
         resolve(&mut self.runner.git_cache);
         resolve(&mut self.runner.kubernetes.token_file);
         resolve(&mut self.runner.kubernetes.ca_file);
+        let b = &mut self.runner.boxed;
+        for p in b.read_only.iter_mut().chain(b.read_write.iter_mut()) {
+            if !p.is_absolute() {
+                *p = absolute(&base.join(&*p));
+            }
+        }
     }
 
     /// The status page must be a file of its own.

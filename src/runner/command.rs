@@ -26,6 +26,8 @@ pub struct StartSpec<'a> {
     /// `AFK_BUDGET_USD` as the agent reads it; None: unset, even when afk's
     /// own environment has one.
     pub budget_usd: Option<String>,
+    /// The agent's box (runner.confine = "box"); None: unconfined.
+    pub boxed: Option<&'a super::agent_box::Boxer>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +211,21 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let workdir = PathBuf::from(sub(spec.workdir));
     std::fs::create_dir_all(&workdir)
         .with_context(|| format!("runner: cannot create workdir {}", workdir.display()))?;
+    let argv = match spec.boxed {
+        Some(b) => b.wrap(
+            &argv,
+            &super::agent_box::TurnPaths {
+                run_dir: rd,
+                workdir: &workdir,
+                prompt_file: &prompt_file,
+                progress: &progress,
+                repo: spec.repo,
+                turn: spec.turn,
+                name: format!("{}-{}", spec.run_id, spec.turn),
+            },
+        )?,
+        None => argv,
+    };
     let exit_status = rd.join("exit_status");
     let _ = std::fs::remove_file(&exit_status);
     let _ = std::fs::remove_file(rd.join("agent.pid"));
@@ -306,16 +323,20 @@ pub struct CommandRunner {
     resume_command: Vec<String>,
     workdir: String,
     strip_env: Vec<String>,
+    boxed: Option<super::agent_box::Boxer>,
 }
 
 impl CommandRunner {
     pub fn new(cfg: &crate::config::Config) -> CommandRunner {
+        let boxed = (cfg.runner.confine() == crate::core::agent_box::Confine::Box)
+            .then(|| super::agent_box::Boxer::new(cfg));
         CommandRunner {
             agent: cfg.runner.agent(),
             command: cfg.runner.command.clone(),
             resume_command: cfg.runner.resume_command.clone(),
             workdir: cfg.runner.workdir.clone(),
             strip_env: cfg.secret_env_names(),
+            boxed,
         }
     }
 
@@ -343,7 +364,14 @@ impl CommandRunner {
             strip_env: &self.strip_env,
             env: t.env,
             budget_usd: budget,
+            boxed: self.boxed.as_ref(),
         })?;
+        if self.boxed.is_none() {
+            crate::log::warn(&format!(
+                "runner: run {} turn {}: the agent runs unconfined as afk's user (runner.confine = \"none\"): it can read afk's files and reach its network",
+                t.run_id, t.turn
+            ));
+        }
         Ok(super::RunnerHandle::Process {
             pid: h.pid,
             start_time: h.start_time,
@@ -543,6 +571,7 @@ mod tests {
             strip_env: &["AFK_TEST_SECRET_X".to_string()],
             env: &[],
             budget_usd: Some("1.75".into()),
+            boxed: None,
         })
         .unwrap();
         assert!(h.pid > 0);
@@ -586,6 +615,7 @@ mod tests {
             strip_env: &[],
             env: &[],
             budget_usd: None,
+            boxed: None,
         })
         .unwrap();
         let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
@@ -619,6 +649,7 @@ mod tests {
             strip_env: &[],
             env: &[],
             budget_usd: None,
+            boxed: None,
         })
         .unwrap_err();
         assert!(e.to_string().contains("not found"));

@@ -2,6 +2,7 @@
 //! `http` (an agent-thread service). Commands never branch on the kind: they
 //! hold a `Box<dyn Runner>` from [`from_config`] and a typed [`RunnerHandle`].
 
+pub mod agent_box;
 pub mod command;
 pub mod http;
 pub mod kubernetes;

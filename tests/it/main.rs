@@ -5,6 +5,7 @@
 #[macro_use]
 mod support;
 
+mod agent_box;
 mod agent_image;
 mod agent_text;
 mod agents;

@@ -92,12 +92,14 @@ fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
     );
     let mut afk = Afk::with_text(&text);
     let codex_home = afk.scratch.path("codex-home");
-    afk::sandbox::model_api::write_codex_home(&codex_home, &sb.url).unwrap();
+    afk::sandbox::model_api::write_codex_home(&codex_home, &sb.model_url).unwrap();
     let home = afk.scratch.path("home");
     std::fs::create_dir_all(&home).unwrap();
     // SAFETY: geteuid(2) cannot fail
     let root = unsafe { libc::geteuid() } == 0;
-    let mut env = afk::sandbox::model_api::agent_env(&sb.url, &codex_home, root);
+    // in the box (the default) the agent is an ordinary user: no IS_SANDBOX
+    let unboxed_root = root && extra.contains("confine = \"none\"");
+    let mut env = afk::sandbox::model_api::agent_env(&sb.model_url, &codex_home, unboxed_root);
     let path = std::env::var("PATH").unwrap_or_default();
     env.push(("PATH".into(), format!("{}:{path}", bin.display())));
     env.push(("HOME".into(), home.display().to_string()));

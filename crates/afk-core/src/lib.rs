@@ -13,6 +13,7 @@ use afk_model as types;
 pub use afk_wire::{app_token, retry_after, revalidate, review_bounds, sanitize, secrets};
 
 pub mod agent;
+pub mod agent_box;
 pub mod answers;
 pub mod bounds;
 pub mod cadence;

@@ -101,6 +101,9 @@ impl Dialect {
 
 pub struct Sandbox {
     pub url: String,
+    /// The scripted model's own root (`http://127.0.0.1:PORT`, another port
+    /// than the forge's): an agent's box lets out only the model's address.
+    pub model_url: String,
     pub dialect: Dialect,
     /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
     pub dir: PathBuf,
@@ -158,8 +161,22 @@ pub fn start_with(
     let st = state.clone();
     let handler: http::Handler = Arc::new(move |req| handle(&st, dialect, req));
     std::thread::spawn(move || http::serve(listener, handler));
+    // the scripted model on a port of its own, answering nothing else
+    let model_listener = TcpListener::bind((sa.ip(), 0))
+        .map_err(|e| anyhow::anyhow!("sandbox: cannot listen for the model on {}: {e}", sa.ip()))?;
+    let model_url = format!("http://{}", model_listener.local_addr()?);
+    let st = state.clone();
+    let model_handler: http::Handler = Arc::new(move |req: Request| {
+        if req.path.starts_with("/model/") {
+            handle(&st, dialect, req)
+        } else {
+            err(404, "the scripted model's port answers only /model/")
+        }
+    });
+    std::thread::spawn(move || http::serve(model_listener, model_handler));
     Ok(Sandbox {
         url,
+        model_url,
         dialect,
         dir,
         state,

@@ -146,14 +146,31 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
+    // every agent turn in a box of its own where this machine can make one
+    let boxed = crate::runner::agent_box::can_box();
+    if !json {
+        match &boxed {
+            Ok(()) => println!(
+                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n"
+            ),
+            Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
+        }
+    }
+    let confine = if boxed.is_ok() {
+        ""
+    } else {
+        "confine = \"none\"\n"
+    };
     let command = match &real {
         None => agent_command(&sb, &agent),
         Some((kind, path)) => {
             let home = dir.join("codex-home");
-            sandbox::model_api::write_codex_home(&home, &sb.url)?;
+            sandbox::model_api::write_codex_home(&home, &sb.model_url)?;
             // SAFETY: geteuid(2) cannot fail
             let root = unsafe { libc::geteuid() } == 0;
-            for (k, v) in sandbox::model_api::agent_env(&sb.url, &home, root) {
+            // in the box the agent is an ordinary user: no IS_SANDBOX
+            let unboxed_root = root && boxed.is_err();
+            for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, unboxed_root) {
                 // SAFETY: no agent runs yet and the sandbox has had no request,
                 // so no thread reads the environment while it changes; the
                 // agents afk starts inherit it
@@ -186,7 +203,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     let config_text = format!(
         "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nmax_per_tick = 8\nallowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]\n\
-         [runner]\n{command}\n\
+         [runner]\n{confine}{command}\n\
          [watch]\nci_contexts = [\"ci/build\"]\n",
     );
     let ctx = act_ctx(&dir.join("afk.toml"), &config_text, json)?;

@@ -275,6 +275,7 @@ pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
     }) && c.runner.agent() == crate::types::AgentKind::Custom;
     if let Some(file) = &c.forge.token_file
         && c.runner.kind == crate::config::RunnerKind::Command
+        && c.runner.confine() == crate::core::agent_box::Confine::None
         && !switches_user
     {
         d.add(

@@ -3,6 +3,7 @@
 //! slow forge shows where doctor waits; `-q` prints only the problems. What a
 //! finding means is decided in `core::doctor`.
 
+mod agent_box;
 mod forge;
 mod local;
 mod units;
@@ -92,6 +93,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     local::runner_paths(ctx.config(), &mut d);
     local::workspace(ctx, &mut d);
+    agent_box::agent_box(ctx, &mut d);
     let (ok, detail) = local::budget_check(ctx.config());
     d.check("budget", ok, detail);
     if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {

@@ -87,6 +87,8 @@ pub struct Sandbox {
     child: Child,
     _stdout: BufReader<std::process::ChildStdout>,
     pub url: String,
+    /// The scripted model's own root (another port than the forge's)
+    pub model_url: String,
     /// `<git>/<owner>/<repo>.git` are the sandbox's bare repositories
     pub git: PathBuf,
     pub dialect: Dialect,
@@ -127,11 +129,19 @@ impl Sandbox {
                 .strip_prefix("AFK_SANDBOX_GIT=")
                 .expect("then its git directory"),
         );
+        let mut model_url = String::new();
+        stdout.read_line(&mut model_url).unwrap();
+        let model_url = model_url
+            .trim()
+            .strip_prefix("AFK_SANDBOX_MODEL_URL=")
+            .expect("then its model's URL")
+            .to_string();
         let sb = Sandbox {
             child,
             _stdout: stdout,
             git,
             url,
+            model_url,
             dialect,
             agent: ureq::AgentBuilder::new().build(),
         };

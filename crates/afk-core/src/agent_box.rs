@@ -1,0 +1,792 @@
+//! The agent's box (docs/runners.md#the-agents-box): on the command runner
+//! every turn runs in a box of its own, made with Linux namespaces by
+//! bubblewrap. This file decides, from plain values the binary gathered,
+//! what the box shows (its mounts, in order), who the agent is inside, which
+//! connections its forwarder lets out, and bubblewrap's command line. The
+//! binary resolves paths, writes the spec and runs the processes.
+//!
+//! The rules:
+//! - **View**: the system's read-only folders, the agent program's own files
+//!   and the operator's `read_only`/`read_write`; then a private `/dev`,
+//!   `/proc` and `/tmp`; then every afk path (config, state, token, cache,
+//!   runs) that one of those folders holds is covered (an empty folder or
+//!   an empty file); last the run's own paths (its checkout and push
+//!   repository, its home, its progress file read-write; the run folder and
+//!   the borrowed cache objects read-only), so nothing earlier hides them.
+//! - **Who**: uid and gid 1000 inside a user namespace, all capabilities
+//!   dropped, `no_new_privs` (bubblewrap sets it), its own session; the
+//!   box's pid 1 is afk's small init, so every process of the box ends when
+//!   the agent program does.
+//! - **Network**: `model` (its own network namespace; out only through the
+//!   forwarder, to the `allow` entries), `open` (the host's), `none`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The user and group the agent is inside the box.
+pub const BOX_UID: u32 = 1000;
+/// Where afk's init is bound inside the box.
+pub const INIT_PATH: &str = "/run/afk/init";
+/// Where the forwarder's socket is bound inside the box.
+pub const SOCKET_PATH: &str = "/run/afk/net.sock";
+
+/// `runner.confine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confine {
+    #[default]
+    Box,
+    None,
+}
+
+/// `runner.box.network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// Its own network namespace; out only through the forwarder.
+    #[default]
+    Model,
+    /// The host's network.
+    Open,
+    /// No network at all (loopback only).
+    None,
+}
+
+/// One `host:port` the forwarder may connect to.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
+pub struct HostPort {
+    /// Lower case; an IPv6 address without its brackets.
+    pub host: String,
+    pub port: u16,
+}
+
+impl fmt::Display for HostPort {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+impl HostPort {
+    /// `host:port`, `[v6]:port`, or a host alone (port 443). The host is a
+    /// DNS name or an IP address: no scheme, path, user or spaces.
+    pub fn parse(s: &str) -> Result<HostPort, String> {
+        let bad = || format!("\"{s}\" is not host:port (e.g. \"api.anthropic.com:443\")");
+        let s2 = s.trim();
+        if s2.is_empty() || s2.contains("://") || s2.contains(['/', '@', ' ', '?', '#']) {
+            return Err(bad());
+        }
+        let (host, port) = if let Some(rest) = s2.strip_prefix('[') {
+            let (h, after) = rest.split_once(']').ok_or_else(bad)?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse::<u16>().map_err(|_| bad())?,
+                None if after.is_empty() => 443,
+                None => return Err(bad()),
+            };
+            (h.to_string(), port)
+        } else {
+            match s2.rsplit_once(':') {
+                Some((h, p)) if !h.contains(':') => (h.to_string(), p.parse().map_err(|_| bad())?),
+                Some(_) => return Err(bad()),
+                None => (s2.to_string(), 443),
+            }
+        };
+        if port == 0 || !valid_host(&host) {
+            return Err(bad());
+        }
+        Ok(HostPort {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// The host and port of an http(s) URL (its scheme's port when none).
+    pub fn of_url(url: &str) -> Option<HostPort> {
+        let (scheme, rest) = url.split_once("://")?;
+        let default = match scheme.to_ascii_lowercase().as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit('@').next()?;
+        let hp = HostPort::parse(authority).ok()?;
+        let explicit = authority.starts_with('[') && authority.contains("]:")
+            || !authority.starts_with('[') && authority.contains(':');
+        Some(if explicit {
+            hp
+        } else {
+            HostPort {
+                port: default,
+                ..hp
+            }
+        })
+    }
+
+    /// A loopback host: the box's init listens on it inside the box, so a
+    /// base URL naming it works unchanged.
+    pub fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|a| a.is_loopback())
+    }
+}
+
+fn valid_host(h: &str) -> bool {
+    if h.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    !h.is_empty()
+        && h.len() <= 253
+        && h.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// Whether the forwarder lets a connection to `target` out: exactly an
+/// entry of `allow` (same host as written, same port). Anything else — the
+/// forge on another port of the same address, a metadata address, the LAN —
+/// is refused.
+pub fn permits(allow: &[HostPort], target: &HostPort) -> bool {
+    allow.iter().any(|a| a == target)
+}
+
+/// What the forwarder does with one request from inside the box.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Forward(HostPort),
+    /// Refused, and why (a line of the run's log).
+    Refuse(String),
+}
+
+/// The forwarder's rule for the first line a connection from the box sends:
+/// `host:port`, bounded; refused unless [`permits`].
+pub fn judge(allow: &[HostPort], line: &str) -> Verdict {
+    let shown: String = line
+        .chars()
+        .take(120)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    match HostPort::parse(line) {
+        Ok(t) if permits(allow, &t) => Verdict::Forward(t),
+        Ok(t) => Verdict::Refuse(format!(
+            "refused a connection to {t} (not in runner.box.allow)"
+        )),
+        Err(_) => Verdict::Refuse(format!("refused a request for \"{shown}\" (not host:port)")),
+    }
+}
+
+/// Which agent program, for the default `allow`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelOf {
+    Claude,
+    Codex,
+    Custom,
+}
+
+/// What the default `allow` is made from.
+#[derive(Debug, Clone, Default)]
+pub struct AllowFacts {
+    /// `ANTHROPIC_BASE_URL` in afk's environment.
+    pub anthropic_base_url: Option<String>,
+    /// The Codex provider's base URL (its config's provider, else
+    /// `OPENAI_BASE_URL`).
+    pub codex_base_url: Option<String>,
+    /// `workspace = "agent"`: the agent does its own git, so it reaches the
+    /// forge (its web root and its API root).
+    pub forge: Vec<HostPort>,
+}
+
+/// `runner.box.allow` when the operator wrote none: the named agent's model
+/// endpoint (its base URL's host and port when set, else the vendor's API
+/// host), and the forge when the agent does its own git.
+pub fn default_allow(agent: ModelOf, facts: &AllowFacts) -> Vec<HostPort> {
+    let of = |url: &Option<String>, vendor: &str| -> Vec<HostPort> {
+        match url.as_deref().and_then(HostPort::of_url) {
+            Some(hp) => vec![hp],
+            None => vec![HostPort {
+                host: vendor.into(),
+                port: 443,
+            }],
+        }
+    };
+    let mut allow = match agent {
+        ModelOf::Claude => of(&facts.anthropic_base_url, "api.anthropic.com"),
+        ModelOf::Codex => of(&facts.codex_base_url, "api.openai.com"),
+        ModelOf::Custom => {
+            let mut v = vec![];
+            for u in [&facts.anthropic_base_url, &facts.codex_base_url] {
+                if let Some(hp) = u.as_deref().and_then(HostPort::of_url) {
+                    v.push(hp);
+                }
+            }
+            v
+        }
+    };
+    allow.extend(facts.forge.iter().cloned());
+    allow.sort();
+    allow.dedup();
+    allow
+}
+
+/// A path afk keeps from the agent, and whether it is a folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hidden {
+    pub path: PathBuf,
+    pub dir: bool,
+}
+
+/// A system path as the machine has it: a folder to bind read-only, or a
+/// link (merged /usr: `/bin -> usr/bin`) to make again inside.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SystemPath {
+    Dir(PathBuf),
+    Link { at: PathBuf, target: PathBuf },
+}
+
+/// Everything the box's view is made from (canonical paths, existing ones).
+#[derive(Debug, Clone, Default)]
+pub struct View {
+    pub system: Vec<SystemPath>,
+    /// The agent program's files, and the operator's `read_only`.
+    pub read_only: Vec<PathBuf>,
+    /// The operator's `read_write` (and the agent program's own settings
+    /// folder named by its variable, e.g. `CODEX_HOME`).
+    pub read_write: Vec<PathBuf>,
+    /// afk's own paths, covered wherever a bound folder holds them.
+    pub hidden: Vec<Hidden>,
+    /// The run's paths shown read-only (the run folder, the borrowed
+    /// objects, the prompt), bound after the covers.
+    pub run_read_only: Vec<PathBuf>,
+    /// The run's paths shown read-write (checkout, push repository, home,
+    /// progress file), bound last.
+    pub run_read_write: Vec<PathBuf>,
+    /// The files afk writes for the box: its passwd and group.
+    pub passwd: Option<(PathBuf, PathBuf)>,
+}
+
+/// One mount of the box, in the order bubblewrap makes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    ReadOnly(PathBuf),
+    ReadWrite(PathBuf),
+    /// A file bound read-only at another path.
+    FileAt {
+        src: PathBuf,
+        at: PathBuf,
+    },
+    Link {
+        at: PathBuf,
+        target: PathBuf,
+    },
+    Dev,
+    Proc,
+    Tmpfs(PathBuf),
+    /// An afk file inside a bound folder, covered with an empty one.
+    CoverFile(PathBuf),
+}
+
+/// Why a view cannot be made (a load or doctor error, one line).
+pub fn refuse_view(view: &View) -> Option<String> {
+    for p in view.read_only.iter().chain(&view.read_write) {
+        // afk's path itself (one inside a bound folder is covered; a path
+        // inside one of afk's folders shows only itself)
+        if let Some(h) = view.hidden.iter().find(|h| h.path == *p) {
+            return Some(format!(
+                "{} is afk's own {}; the agent's box may not show it",
+                p.display(),
+                if h.dir { "folder" } else { "file" }
+            ));
+        }
+        if p == Path::new("/") {
+            return Some("\"/\" would show the agent the whole machine".into());
+        }
+    }
+    None
+}
+
+/// The box's mounts, in order (see the module's rules).
+pub fn mounts(view: &View) -> Vec<Mount> {
+    let mut m = vec![];
+    let mut bound: Vec<&Path> = vec![];
+    for s in &view.system {
+        match s {
+            SystemPath::Dir(p) => {
+                m.push(Mount::ReadOnly(p.clone()));
+                bound.push(p);
+            }
+            SystemPath::Link { at, target } => m.push(Mount::Link {
+                at: at.clone(),
+                target: target.clone(),
+            }),
+        }
+    }
+    m.push(Mount::Dev);
+    m.push(Mount::Proc);
+    m.push(Mount::Tmpfs("/tmp".into()));
+    for p in &view.read_only {
+        m.push(Mount::ReadOnly(p.clone()));
+        bound.push(p);
+    }
+    for p in &view.read_write {
+        m.push(Mount::ReadWrite(p.clone()));
+        bound.push(p);
+    }
+    // covers: afk's paths that a bound folder holds (the shallowest first,
+    // so a deeper one is not covered twice); nothing under /tmp is bound yet
+    let mut hidden: Vec<&Hidden> = view
+        .hidden
+        .iter()
+        .filter(|h| bound.iter().any(|b| h.path.starts_with(b) && h.path != *b))
+        .collect();
+    hidden.sort_by_key(|h| h.path.components().count());
+    let mut covered: Vec<&Path> = vec![];
+    for h in hidden {
+        if covered.iter().any(|c| h.path.starts_with(c)) {
+            continue;
+        }
+        covered.push(&h.path);
+        m.push(if h.dir {
+            Mount::Tmpfs(h.path.clone())
+        } else {
+            Mount::CoverFile(h.path.clone())
+        });
+    }
+    if let Some((passwd, group)) = &view.passwd {
+        m.push(Mount::FileAt {
+            src: passwd.clone(),
+            at: "/etc/passwd".into(),
+        });
+        m.push(Mount::FileAt {
+            src: group.clone(),
+            at: "/etc/group".into(),
+        });
+    }
+    for p in &view.run_read_only {
+        m.push(Mount::ReadOnly(p.clone()));
+    }
+    for p in &view.run_read_write {
+        m.push(Mount::ReadWrite(p.clone()));
+    }
+    m
+}
+
+/// The system folders a box shows, of those the machine has.
+pub const SYSTEM: [&str; 8] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+];
+
+/// Files of `/etc` only root reads, covered too: afk as root maps the box's
+/// user to root outside, whose owner bits would let it read them.
+pub const ROOTS_OWN: [&str; 8] = [
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/shadow-",
+    "/etc/gshadow-",
+    "/etc/sudoers",
+    "/etc/sudoers.d",
+    "/etc/ssl/private",
+    "/etc/ssh",
+];
+
+/// What bubblewrap is told, besides the mounts.
+#[derive(Debug, Clone)]
+pub struct Shape<'a> {
+    pub network: Network,
+    /// Where the agent starts (its checkout).
+    pub chdir: &'a Path,
+    /// afk's own program, bound at [`INIT_PATH`].
+    pub init: &'a Path,
+    /// The forwarder's socket (network = model), bound at [`SOCKET_PATH`].
+    pub socket: Option<&'a Path>,
+}
+
+/// bubblewrap's arguments before the command: namespaces, the user, the
+/// mounts, the init and the socket.
+pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
+    let s = |p: &Path| p.to_string_lossy().to_string();
+    let mut a: Vec<String> = [
+        "--unshare-user",
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
+    .map(String::from)
+    .to_vec();
+    if shape.network != Network::Open {
+        a.push("--unshare-net".into());
+    }
+    let uid = BOX_UID.to_string();
+    a.extend(
+        [
+            "--uid",
+            &uid,
+            "--gid",
+            &uid,
+            "--hostname",
+            "afk-box",
+            "--die-with-parent",
+            "--new-session",
+            "--as-pid-1",
+            "--cap-drop",
+            "ALL",
+        ]
+        .map(String::from),
+    );
+    for m in mounts {
+        match m {
+            Mount::ReadOnly(p) => a.extend(["--ro-bind".into(), s(p), s(p)]),
+            Mount::ReadWrite(p) => a.extend(["--bind".into(), s(p), s(p)]),
+            Mount::FileAt { src, at } => a.extend(["--ro-bind".into(), s(src), s(at)]),
+            Mount::Link { at, target } => a.extend(["--symlink".into(), s(target), s(at)]),
+            Mount::Dev => a.extend(["--dev".into(), "/dev".into()]),
+            Mount::Proc => a.extend(["--proc".into(), "/proc".into()]),
+            Mount::Tmpfs(p) => a.extend(["--tmpfs".into(), s(p)]),
+            Mount::CoverFile(p) => a.extend(["--ro-bind".into(), "/dev/null".into(), s(p)]),
+        }
+    }
+    a.extend(["--ro-bind".into(), s(shape.init), INIT_PATH.into()]);
+    if let Some(sock) = shape.socket {
+        a.extend(["--bind".into(), s(sock), SOCKET_PATH.into()]);
+    }
+    a.extend(["--chdir".into(), s(shape.chdir)]);
+    a
+}
+
+/// A port inside the box for the forwarder's HTTP proxy, free of the
+/// loopback entries the init listens on.
+pub fn proxy_port(allow: &[HostPort]) -> u16 {
+    (3128..u16::MAX)
+        .find(|p| !allow.iter().any(|a| a.is_loopback() && a.port == *p))
+        .unwrap_or(3128)
+}
+
+/// The proxy variables the agent gets (network = model): non-loopback
+/// entries go through the forwarder's HTTP proxy; loopback ones are
+/// listened on inside the box directly.
+pub fn proxy_env(allow: &[HostPort]) -> Vec<(String, String)> {
+    let proxy = format!("http://127.0.0.1:{}", proxy_port(allow));
+    let mut env = vec![];
+    for k in [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        env.push((k.to_string(), proxy.clone()));
+    }
+    for k in ["NO_PROXY", "no_proxy"] {
+        env.push((k.to_string(), "localhost,127.0.0.1,::1".to_string()));
+    }
+    env
+}
+
+/// What the box's init does, handed to it as one argument.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct InitSpec {
+    /// Loopback `host:port`s to listen on inside the box, each relayed to
+    /// the forwarder.
+    pub listen: Vec<HostPort>,
+    /// The HTTP proxy's port (CONNECT and absolute-form requests), relayed
+    /// to the forwarder; None: no network out.
+    pub proxy: Option<u16>,
+    /// The agent's command line.
+    pub argv: Vec<String>,
+}
+
+/// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000".
+pub fn parse_memory(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("\"{s}\" is not a size (e.g. \"4GiB\", \"512MiB\")");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "KiB" | "Ki" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" | "Mi" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" | "Gi" => 1 << 30,
+        "T" | "TB" => 1_000_000_000_000,
+        "TiB" | "Ti" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    let bytes = n.checked_mul(mult).ok_or_else(bad)?;
+    if bytes < (16 << 20) {
+        return Err(format!(
+            "\"{s}\" is too little for an agent (at least 16MiB)"
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hp(h: &str, p: u16) -> HostPort {
+        HostPort {
+            host: h.into(),
+            port: p,
+        }
+    }
+
+    #[test]
+    fn allow_entries_are_host_and_port_and_a_host_alone_is_443() {
+        let cases: [(&str, Option<HostPort>); 12] = [
+            ("api.anthropic.com:443", Some(hp("api.anthropic.com", 443))),
+            ("API.Anthropic.com", Some(hp("api.anthropic.com", 443))),
+            ("127.0.0.1:8080", Some(hp("127.0.0.1", 8080))),
+            ("[::1]:9", Some(hp("::1", 9))),
+            ("[::1]", Some(hp("::1", 443))),
+            ("https://api.openai.com", None),
+            ("api.openai.com/v1", None),
+            ("host:0", None),
+            ("host:70000", None),
+            ("", None),
+            ("a b:1", None),
+            ("::1:80", None),
+        ];
+        for (s, want) in cases {
+            assert_eq!(HostPort::parse(s).ok(), want, "{s:?}");
+        }
+        assert_eq!(hp("::1", 9).to_string(), "[::1]:9");
+    }
+
+    #[test]
+    fn a_urls_host_and_port_are_its_schemes_when_unwritten() {
+        let cases = [
+            (
+                "http://127.0.0.1:4000/model/anthropic",
+                Some(hp("127.0.0.1", 4000)),
+            ),
+            (
+                "https://api.anthropic.com",
+                Some(hp("api.anthropic.com", 443)),
+            ),
+            ("http://example.org/x", Some(hp("example.org", 80))),
+            ("http://user@[::1]:5/x", Some(hp("::1", 5))),
+            ("ftp://x", None),
+            ("not a url", None),
+        ];
+        for (u, want) in cases {
+            assert_eq!(HostPort::of_url(u), want, "{u}");
+        }
+    }
+
+    #[test]
+    fn the_forwarder_lets_out_only_the_allowed_host_and_port() {
+        let allow = [hp("127.0.0.1", 4001), hp("api.anthropic.com", 443)];
+        let cases = [
+            ("127.0.0.1:4001", true),
+            ("api.anthropic.com:443", true),
+            ("API.ANTHROPIC.COM:443", true),
+            // the forge on the same address, another port
+            ("127.0.0.1:4000", false),
+            ("localhost:4001", false),
+            ("169.254.169.254:80", false),
+            ("10.0.0.1:443", false),
+            ("api.anthropic.com:80", false),
+            ("garbage\u{7}line", false),
+        ];
+        for (line, ok) in cases {
+            let v = judge(&allow, line);
+            assert_eq!(matches!(v, Verdict::Forward(_)), ok, "{line:?}: {v:?}");
+            if let Verdict::Refuse(why) = v {
+                assert!(!why.contains('\u{7}'), "{why}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_allow_is_the_named_agents_model_and_the_forge_only_for_agent_workspaces() {
+        let sandbox = AllowFacts {
+            anthropic_base_url: Some("http://127.0.0.1:4001/model/anthropic".into()),
+            codex_base_url: Some("http://127.0.0.1:4001/model/openai/v1".into()),
+            forge: vec![],
+        };
+        let none = AllowFacts::default();
+        let agent_ws = AllowFacts {
+            forge: vec![hp("127.0.0.1", 4000)],
+            ..AllowFacts::default()
+        };
+        let cases = [
+            (ModelOf::Claude, &sandbox, vec![hp("127.0.0.1", 4001)]),
+            (ModelOf::Codex, &sandbox, vec![hp("127.0.0.1", 4001)]),
+            (ModelOf::Claude, &none, vec![hp("api.anthropic.com", 443)]),
+            (ModelOf::Codex, &none, vec![hp("api.openai.com", 443)]),
+            (ModelOf::Custom, &none, vec![]),
+            (ModelOf::Custom, &agent_ws, vec![hp("127.0.0.1", 4000)]),
+        ];
+        for (agent, facts, want) in cases {
+            assert_eq!(default_allow(agent, facts), want, "{agent:?} {facts:?}");
+        }
+    }
+
+    fn view() -> View {
+        View {
+            system: vec![
+                SystemPath::Dir("/usr".into()),
+                SystemPath::Link {
+                    at: "/bin".into(),
+                    target: "usr/bin".into(),
+                },
+                SystemPath::Dir("/etc".into()),
+            ],
+            read_only: vec!["/opt/agents/node_modules".into()],
+            read_write: vec!["/srv/cache".into()],
+            hidden: vec![
+                Hidden {
+                    path: "/etc/afk".into(),
+                    dir: true,
+                },
+                Hidden {
+                    path: "/etc/afk/token".into(),
+                    dir: false,
+                },
+                Hidden {
+                    path: "/srv/cache/afk.db".into(),
+                    dir: false,
+                },
+                Hidden {
+                    path: "/var/lib/afk".into(),
+                    dir: true,
+                },
+            ],
+            run_read_only: vec!["/var/lib/afk/runs/7".into()],
+            run_read_write: vec![
+                "/var/lib/afk/runs/7/work".into(),
+                "/var/lib/afk/runs/7/home".into(),
+            ],
+            passwd: None,
+        }
+    }
+
+    #[test]
+    fn afks_own_paths_are_covered_where_a_bound_folder_holds_them_and_the_run_comes_last() {
+        let m = mounts(&view());
+        let pos = |x: &Mount| m.iter().position(|y| y == x).unwrap_or(usize::MAX);
+        // /etc/afk covered (once, so /etc/afk/token is not covered again),
+        // the state file inside an operator's folder covered, /var/lib/afk
+        // never bound so not covered
+        assert!(m.contains(&Mount::Tmpfs("/etc/afk".into())), "{m:?}");
+        assert!(
+            !m.contains(&Mount::CoverFile("/etc/afk/token".into())),
+            "{m:?}"
+        );
+        assert!(
+            m.contains(&Mount::CoverFile("/srv/cache/afk.db".into())),
+            "{m:?}"
+        );
+        assert!(!m.contains(&Mount::Tmpfs("/var/lib/afk".into())), "{m:?}");
+        // the order: system, private /tmp, the operator's, covers, the run
+        let etc = pos(&Mount::ReadOnly("/etc".into()));
+        let tmp = pos(&Mount::Tmpfs("/tmp".into()));
+        let cover = pos(&Mount::Tmpfs("/etc/afk".into()));
+        let run = pos(&Mount::ReadOnly("/var/lib/afk/runs/7".into()));
+        let work = pos(&Mount::ReadWrite("/var/lib/afk/runs/7/work".into()));
+        assert!(
+            etc < tmp && tmp < cover && cover < run && run < work,
+            "{m:?}"
+        );
+    }
+
+    #[test]
+    fn a_view_that_names_afks_own_path_or_the_root_is_refused() {
+        let mut v = view();
+        assert_eq!(refuse_view(&v), None);
+        v.read_only.push("/etc/afk".into());
+        assert!(
+            refuse_view(&v)
+                .unwrap()
+                .contains("/etc/afk is afk's own folder")
+        );
+        let mut v = view();
+        v.read_write.push("/".into());
+        assert!(refuse_view(&v).unwrap().contains("whole machine"));
+    }
+
+    #[test]
+    fn bubblewraps_line_unshares_everything_but_the_net_when_open_and_ends_with_the_init() {
+        let m = mounts(&view());
+        let line = |network| {
+            bwrap_args(
+                &m,
+                &Shape {
+                    network,
+                    chdir: Path::new("/w"),
+                    init: Path::new("/usr/local/bin/afk"),
+                    socket: Some(Path::new("/r/box/net.sock")),
+                },
+            )
+            .join(" ")
+        };
+        for (network, net_unshared) in [
+            (Network::Model, true),
+            (Network::None, true),
+            (Network::Open, false),
+        ] {
+            let l = line(network);
+            assert_eq!(l.contains("--unshare-net"), net_unshared, "{l}");
+            for must in [
+                "--unshare-user",
+                "--unshare-pid",
+                "--as-pid-1",
+                "--die-with-parent",
+                "--cap-drop ALL",
+                "--uid 1000",
+                "--proc /proc",
+                "--tmpfs /tmp",
+                "--ro-bind /usr/local/bin/afk /run/afk/init",
+                "--bind /r/box/net.sock /run/afk/net.sock",
+                "--symlink usr/bin /bin",
+            ] {
+                assert!(l.contains(must), "{must}: {l}");
+            }
+            assert!(l.ends_with("--chdir /w"), "{l}");
+        }
+    }
+
+    #[test]
+    fn the_proxy_port_avoids_the_loopback_entries() {
+        assert_eq!(proxy_port(&[hp("api.x", 3128)]), 3128);
+        assert_eq!(proxy_port(&[hp("127.0.0.1", 3128)]), 3129);
+        let env = proxy_env(&[]);
+        assert!(env.contains(&("HTTPS_PROXY".into(), "http://127.0.0.1:3128".into())));
+    }
+
+    #[test]
+    fn memory_sizes_are_read_with_their_units_and_bounded() {
+        let cases = [
+            ("4GiB", Ok(4u64 << 30)),
+            ("512MiB", Ok(512 << 20)),
+            ("2G", Ok(2_000_000_000)),
+            ("1KiB", Err("too little")),
+            ("lots", Err("not a size")),
+            ("99999999999TiB", Err("not a size")),
+        ];
+        for (s, want) in cases {
+            match (parse_memory(s), want) {
+                (Ok(b), Ok(w)) => assert_eq!(b, w, "{s}"),
+                (Err(e), Err(w)) => assert!(e.contains(w), "{s}: {e}"),
+                (got, w) => panic!("{s}: {got:?} vs {w:?}"),
+            }
+        }
+    }
+}

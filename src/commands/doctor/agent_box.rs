@@ -1,0 +1,208 @@
+//! The agent's box (docs/runners.md#the-agents-box): whether this machine
+//! can make one, a probe run in a box made as a turn's would be (afk's state
+//! file unreadable, the model's host reachable, the forge's refused), the
+//! limits, and whether a boxed agent can authenticate. Unconfined agents
+//! are said, and a named agent that would refuse to start is a FAIL.
+
+use super::Doctor;
+use crate::core::agent_box::{Confine, HostPort, Network};
+use crate::core::doctor::Level;
+use crate::runner::agent_box::{self as boxes, Boxer};
+use crate::session::Session;
+use crate::types::AgentKind;
+
+pub(super) fn agent_box(ctx: &Session, d: &mut Doctor) {
+    let c = ctx.config();
+    if c.runner.kind != crate::config::RunnerKind::Command {
+        return;
+    }
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    if c.runner.confine() == Confine::None {
+        if root
+            && c.runner.agent() == AgentKind::Claude
+            && std::env::var("IS_SANDBOX").as_deref() != Ok("1")
+        {
+            d.add(
+                "box",
+                Level::Fail,
+                "afk runs as root with runner.confine = \"none\": Claude Code refuses --dangerously-skip-permissions as root, so every dispatch would escalate agent-failed; set runner.confine = \"box\" (its agent is an ordinary user) or run afk as another user".into(),
+            );
+        }
+        d.add(
+            "box",
+            Level::Warn,
+            "the agent runs unconfined as afk's user (runner.confine = \"none\"): it can read afk's token, state and config, reach any network, and leave processes running after its turn".into(),
+        );
+        return;
+    }
+    if let Err(why) = boxes::can_box() {
+        d.add("box", Level::Fail, why);
+        return;
+    }
+    let b = Boxer::new(c);
+    let argv = crate::core::agent::argv(c.runner.agent(), &c.runner.command, None, None);
+    if let Err(e) = b.base_view(&argv) {
+        d.add("box", Level::Fail, format!("{e:#}"));
+        return;
+    }
+    match probe(ctx, &b) {
+        Ok(found) => {
+            let (level, text) = judge(&b, &found);
+            d.add("box", level, text);
+        }
+        Err(e) => d.add(
+            "box",
+            Level::Fail,
+            format!("cannot run a probe in a box: {e:#}"),
+        ),
+    }
+    let b_keys = &c.runner.boxed;
+    if !b_keys.memory.is_empty() || b_keys.tasks > 0 {
+        match boxes::limits_in_force() {
+            Ok(()) => d.add(
+                "box",
+                Level::Ok,
+                "runner.box.memory and tasks: each turn gets a cgroup of its own".into(),
+            ),
+            Err(why) => d.add(
+                "box",
+                Level::Warn,
+                format!("runner.box.memory and tasks are not in force here: {why}"),
+            ),
+        }
+    }
+    if let Some(why) = no_login(c.runner.agent()) {
+        d.add("box", Level::Warn, why);
+    }
+}
+
+/// What the probe found: `state`, `model`, `forge` lines.
+fn judge(b: &Boxer, found: &str) -> (Level, String) {
+    let get = |k: &str| {
+        found
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or("?")
+            .to_string()
+    };
+    let allow: Vec<String> = b.allow().iter().map(HostPort::to_string).collect();
+    if get("state") != "hidden" {
+        return (
+            Level::Fail,
+            "a probe in the agent's box could read afk's state file: check runner.box.read_only and read_write".into(),
+        );
+    }
+    match b.network() {
+        Network::Open => (
+            Level::Warn,
+            "each turn runs in a box of its own (bubblewrap): afk's files are out of its sight, but runner.box.network = \"open\" gives it the host's network".into(),
+        ),
+        Network::None => (
+            Level::Ok,
+            "each turn runs in a box of its own (bubblewrap) with no network (runner.box.network = \"none\"): afk's files are out of its sight".into(),
+        ),
+        Network::Model => {
+            let model = get("model");
+            let forge = get("forge");
+            if forge == "reached" {
+                return (
+                    Level::Fail,
+                    format!(
+                        "a probe in the agent's box reached the forge: runner.box.allow ({}) must name only the model",
+                        allow.join(", ")
+                    ),
+                );
+            }
+            if model != "reached" {
+                return (
+                    Level::Fail,
+                    format!(
+                        "a probe in the agent's box could not reach its model ({}: {model}): check that the host resolves and answers, or set runner.box.allow",
+                        allow.first().cloned().unwrap_or_else(|| "no allow entry".into())
+                    ),
+                );
+            }
+            (
+                Level::Ok,
+                format!(
+                    "each turn runs in a box of its own (bubblewrap): a probe in it cannot read afk's state file, reaches {} and not the forge",
+                    allow.join(", ")
+                ),
+            )
+        }
+    }
+}
+
+/// Why a boxed named agent would have no way to log in, if so.
+fn no_login(agent: AgentKind) -> Option<String> {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    match agent {
+        AgentKind::Claude => {
+            let key = [
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_AUTH_TOKEN",
+                "CLAUDE_CODE_OAUTH_TOKEN",
+            ]
+            .iter()
+            .any(|k| set(k));
+            (!key && !set("CLAUDE_CONFIG_DIR")).then(|| {
+                "a boxed claude has no way to log in: its home is the run's own, so set ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) in afk's environment, or CLAUDE_CONFIG_DIR to the folder of its login (docs/runners.md#the-agents-box)".to_string()
+            })
+        }
+        AgentKind::Codex => {
+            let key = ["OPENAI_API_KEY", "CODEX_API_KEY"].iter().any(|k| set(k));
+            (!key && !set("CODEX_HOME")).then(|| {
+                "a boxed codex has no way to log in: its home is the run's own, so set OPENAI_API_KEY in afk's environment, or CODEX_HOME to the folder of its config and login (docs/runners.md#the-agents-box)".to_string()
+            })
+        }
+        AgentKind::Custom => None,
+    }
+}
+
+/// Run `afk __box-probe` in a box made as a turn's would be, in a scratch
+/// run folder; what it printed.
+fn probe(ctx: &Session, b: &Boxer) -> anyhow::Result<String> {
+    let dir = std::env::temp_dir().join(format!("afk-doctor-box-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let work = dir.join("work");
+    crate::private_files::private_dir(&work)?;
+    let progress = dir.join("progress.jsonl");
+    crate::private_files::private_write(&progress, b"")?;
+    let prompt = dir.join("prompt-1.md");
+    crate::private_files::private_write(&prompt, b"")?;
+    let c = ctx.config();
+    let forge = HostPort::of_url(&c.forge.api_url)
+        .or_else(|| HostPort::of_url(&c.forge.url))
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    let model = b.allow().first().map(|h| h.to_string()).unwrap_or_default();
+    let argv = vec![
+        crate::core::agent_box::INIT_PATH.to_string(),
+        "__box-probe".to_string(),
+        ctx.state_path().display().to_string(),
+        model,
+        forge,
+    ];
+    let line = b.wrap(
+        &argv,
+        &boxes::TurnPaths {
+            run_dir: &dir,
+            workdir: &work,
+            prompt_file: &prompt,
+            progress: &progress,
+            repo: "",
+            turn: 1,
+            name: format!("doctor-{}", std::process::id()),
+        },
+    );
+    let out = line.and_then(|line| {
+        let out = std::process::Command::new(&line[0])
+            .args(&line[1..])
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    out
+}

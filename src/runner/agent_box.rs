@@ -1,0 +1,1030 @@
+//! The agent's box on the command runner (docs/runners.md#the-agents-box):
+//! what the rules in `core::agent_box` decide, made real.
+//!
+//! Three processes, one turn:
+//! - the **tick** resolves the paths (the agent program's files, the run's
+//!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`);
+//!   the runner's wrapper then starts `afk __box SPEC` instead of the agent;
+//! - the **keeper** (`afk __box`, outside, in the turn's process group): the
+//!   forwarder (a Unix socket bound into the box; each connection names a
+//!   `host:port`, let out only when `runner.box.allow` has it, refusals
+//!   counted in the run's log), the turn's cgroup where one can be made,
+//!   then `bwrap`; it lives exactly as long as the turn and exits with the
+//!   agent's status, so the wrapper writes `exit_status` only once every
+//!   process of the box is gone;
+//! - the **init** (`afk __box-init`, the box's pid 1): listens inside the
+//!   box (the model's loopback address, an HTTP proxy for the rest) and
+//!   relays to the keeper's socket, starts the agent, reaps, and exits with
+//!   the agent's status, which ends every other process of the box.
+
+use crate::core::agent_box::{self as rules, HostPort, InitSpec, Network, Verdict};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// What the keeper is handed: written by the tick, read by `afk __box`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    pub bwrap: PathBuf,
+    /// bubblewrap's arguments before `--` (namespaces, mounts, chdir).
+    pub args: Vec<String>,
+    pub init: InitSpec,
+    /// The forwarder's socket (network = model).
+    pub socket: Option<PathBuf>,
+    pub allow: Vec<HostPort>,
+    /// Variables set, and removed, in the box.
+    pub env: Vec<(String, String)>,
+    pub unset: Vec<String>,
+    pub memory: Option<u64>,
+    pub tasks: u32,
+    /// The cgroup's name, unique per turn.
+    pub name: String,
+}
+
+/// The box's settings, from the config.
+#[derive(Debug, Clone)]
+pub struct Boxer {
+    network: Network,
+    allow: Vec<HostPort>,
+    read_only: Vec<PathBuf>,
+    read_write: Vec<PathBuf>,
+    memory: Option<u64>,
+    tasks: u32,
+    keep_out: Vec<PathBuf>,
+    git_cache: PathBuf,
+    workspace_afk: bool,
+}
+
+/// What one turn's box needs of the turn.
+pub struct TurnPaths<'a> {
+    pub run_dir: &'a Path,
+    pub workdir: &'a Path,
+    pub prompt_file: &'a Path,
+    pub progress: &'a Path,
+    pub repo: &'a str,
+    pub turn: u32,
+    pub name: String,
+}
+
+/// The agent program's own settings folders, which reach the box only when
+/// the operator set their variable (docs/runners.md#the-agents-box).
+pub const PROGRAM_HOMES: [&str; 2] = ["CODEX_HOME", "CLAUDE_CONFIG_DIR"];
+
+impl Boxer {
+    pub fn new(cfg: &crate::config::Config) -> Boxer {
+        let b = &cfg.runner.boxed;
+        let paths = cfg.paths(None);
+        let allow = if b.allow.is_empty() {
+            default_allow(cfg)
+        } else {
+            b.allow()
+        };
+        let mut keep_out = cfg.keep_out.clone();
+        keep_out.extend([
+            paths.file.clone(),
+            paths.dir.clone(),
+            paths.runs.clone(),
+            paths.git_cache.clone(),
+            paths.recipes.clone(),
+            paths.stop.clone(),
+        ]);
+        keep_out.extend(cfg.forge.token_file.iter().cloned());
+        keep_out.extend(cfg.forge.app_private_key_file.iter().cloned());
+        keep_out.extend(cfg.runner.kubernetes.token_file.iter().cloned());
+        if let Some(home) = std::env::var_os("HOME") {
+            keep_out.push(PathBuf::from(home));
+        }
+        Boxer {
+            network: b.network,
+            allow,
+            read_only: b.read_only.clone(),
+            read_write: b.read_write.clone(),
+            memory: b.memory_bytes(),
+            tasks: b.tasks,
+            keep_out,
+            git_cache: paths.git_cache,
+            workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
+        }
+    }
+
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    pub fn allow(&self) -> &[HostPort] {
+        &self.allow
+    }
+
+    /// afk's paths the box keeps out, as they are on disk (existing ones).
+    fn hidden(&self) -> Vec<rules::Hidden> {
+        let mut v: Vec<rules::Hidden> = self
+            .keep_out
+            .iter()
+            .filter_map(|p| {
+                let c = std::fs::canonicalize(p).ok()?;
+                let dir = c.is_dir();
+                Some(rules::Hidden { path: c, dir })
+            })
+            .collect();
+        for p in rules::ROOTS_OWN {
+            if let Ok(m) = std::fs::symlink_metadata(p) {
+                v.push(rules::Hidden {
+                    path: p.into(),
+                    dir: m.is_dir(),
+                });
+            }
+        }
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v.dedup();
+        v
+    }
+
+    /// The view of the operator's and the program's paths, without the run:
+    /// what doctor checks and every turn starts from.
+    pub fn base_view(&self, argv: &[String]) -> Result<(rules::View, Vec<String>)> {
+        let mut view = rules::View {
+            system: system_paths(),
+            read_only: vec![],
+            read_write: vec![],
+            hidden: self.hidden(),
+            ..Default::default()
+        };
+        let (argv, program_files) = program_files(argv);
+        view.read_only.extend(program_files);
+        for p in &self.read_only {
+            view.read_only.push(canonical(p)?);
+        }
+        for p in &self.read_write {
+            view.read_write.push(canonical(p)?);
+        }
+        for var in PROGRAM_HOMES {
+            if let Some(dir) = program_home(var) {
+                let probe = rules::View {
+                    read_write: vec![dir.clone()],
+                    hidden: view.hidden.clone(),
+                    ..Default::default()
+                };
+                if rules::refuse_view(&probe).is_none() {
+                    view.read_write.push(dir);
+                }
+            }
+        }
+        view.read_only.retain(|p| !is_system(p));
+        view.read_only.sort();
+        view.read_only.dedup();
+        view.read_write.sort();
+        view.read_write.dedup();
+        if let Some(why) = rules::refuse_view(&view) {
+            bail!("runner.box: {why}");
+        }
+        Ok((view, argv))
+    }
+
+    /// Write the turn's spec; the command line that runs the turn in its box.
+    pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Vec<String>> {
+        let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
+        let (mut view, argv) = self.base_view(argv)?;
+        let box_dir = t.run_dir.join("box");
+        crate::private_files::private_dir(&box_dir)
+            .with_context(|| format!("runner: cannot create {}", box_dir.display()))?;
+        let home = t.run_dir.join("home");
+        crate::private_files::private_dir(&home)
+            .with_context(|| format!("runner: cannot create {}", home.display()))?;
+        let (passwd, group) = (box_dir.join("passwd"), box_dir.join("group"));
+        std::fs::write(
+            &passwd,
+            format!(
+                "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:{u}:{u}:afk's agent:{}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+                home.display(),
+                u = rules::BOX_UID
+            ),
+        )?;
+        std::fs::write(
+            &group,
+            format!(
+                "root:x:0:\nafk-agent:x:{u}:\nnogroup:x:65534:\n",
+                u = rules::BOX_UID
+            ),
+        )?;
+        view.passwd = Some((passwd, group));
+        let real_dir = |p: &Path| -> Result<PathBuf> {
+            let m = std::fs::symlink_metadata(p)
+                .with_context(|| format!("runner: {} is not there", p.display()))?;
+            if !m.is_dir() {
+                bail!(
+                    "runner: {} is not a folder (a link is not followed)",
+                    p.display()
+                );
+            }
+            canonical(p)
+        };
+        view.run_read_only.push(canonical(t.run_dir)?);
+        if self.workspace_afk {
+            let objects = self.git_cache.join(format!("{}.git/objects", t.repo));
+            if objects.is_dir() {
+                view.run_read_only.push(canonical(&objects)?);
+            }
+        }
+        let mut rw = vec![real_dir(t.workdir)?, real_dir(&home)?];
+        let push = t.run_dir.join("push.git");
+        if push.exists() {
+            rw.push(real_dir(&push)?);
+        }
+        let progress = std::fs::symlink_metadata(t.progress)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|_| canonical(t.progress))
+            .transpose()?;
+        rw.extend(progress);
+        view.run_read_write = rw;
+        let mounts = rules::mounts(&view);
+        let init_exe = std::env::current_exe().context("runner: cannot find afk's own program")?;
+        let init_exe = canonical(&init_exe)?;
+        let socket = (self.network == Network::Model).then(|| socket_path(&box_dir, t));
+        let workdir = canonical(t.workdir)?;
+        let args = rules::bwrap_args(
+            &mounts,
+            &rules::Shape {
+                network: self.network,
+                chdir: &workdir,
+                init: &init_exe,
+                socket: socket.as_deref(),
+            },
+        );
+        let mut env = vec![
+            ("HOME".to_string(), home.display().to_string()),
+            ("TMPDIR".to_string(), "/tmp".to_string()),
+            ("USER".to_string(), "afk-agent".to_string()),
+            ("LOGNAME".to_string(), "afk-agent".to_string()),
+            ("AFK_BOX".to_string(), "1".to_string()),
+        ];
+        let mut unset = vec!["IS_SANDBOX".to_string()];
+        for var in PROGRAM_HOMES {
+            match program_home(var) {
+                Some(dir) if view.read_write.contains(&dir) => {
+                    env.push((var.to_string(), dir.display().to_string()))
+                }
+                _ => unset.push(var.to_string()),
+            }
+        }
+        let listen: Vec<HostPort> = self
+            .allow
+            .iter()
+            .filter(|a| a.is_loopback())
+            .cloned()
+            .collect();
+        let proxy = (self.network == Network::Model).then(|| rules::proxy_port(&self.allow));
+        if self.network == Network::Model {
+            env.extend(rules::proxy_env(&self.allow));
+        }
+        let spec = Spec {
+            bwrap,
+            args,
+            init: InitSpec {
+                listen: if self.network == Network::Model {
+                    listen
+                } else {
+                    vec![]
+                },
+                proxy,
+                argv,
+            },
+            socket,
+            allow: self.allow.clone(),
+            env,
+            unset,
+            memory: self.memory,
+            tasks: self.tasks,
+            name: t.name.clone(),
+        };
+        let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
+        crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
+            .with_context(|| format!("runner: cannot write {}", spec_file.display()))?;
+        Ok(vec![
+            init_exe.display().to_string(),
+            "__box".to_string(),
+            spec_file.display().to_string(),
+        ])
+    }
+}
+
+/// The forwarder's socket: in the run's box folder, or a short private
+/// folder when that path is too long for a socket's name.
+fn socket_path(box_dir: &Path, t: &TurnPaths) -> PathBuf {
+    let p = box_dir.join("net.sock");
+    if p.as_os_str().len() < 100 {
+        return p;
+    }
+    let dir = std::env::temp_dir().join(format!("afk-box-{}", t.name));
+    let _ = crate::private_files::private_dir(&dir);
+    dir.join("net.sock")
+}
+
+fn canonical(p: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(p).with_context(|| format!("runner.box: {} is not there", p.display()))
+}
+
+fn is_system(p: &Path) -> bool {
+    [
+        "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
+    ]
+    .iter()
+    .any(|s| p.starts_with(s))
+}
+
+/// The system folders this machine has, a link where it is one.
+fn system_paths() -> Vec<rules::SystemPath> {
+    rules::SYSTEM
+        .iter()
+        .filter_map(|s| {
+            let m = std::fs::symlink_metadata(s).ok()?;
+            if m.file_type().is_symlink() {
+                let target = std::fs::read_link(s).ok()?;
+                Some(rules::SystemPath::Link {
+                    at: s.into(),
+                    target,
+                })
+            } else if m.is_dir() {
+                Some(rules::SystemPath::Dir(s.into()))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// A program settings folder the operator named by its variable (created
+/// when missing, as the program would).
+fn program_home(var: &str) -> Option<PathBuf> {
+    let v = std::env::var_os(var).filter(|v| !v.is_empty())?;
+    let p = PathBuf::from(v);
+    if !p.is_absolute() {
+        return None;
+    }
+    let _ = crate::private_files::private_dir(&p);
+    std::fs::canonicalize(&p).ok()
+}
+
+fn on_path(prog: &str) -> Option<PathBuf> {
+    if prog.contains('/') {
+        return Some(PathBuf::from(prog)).filter(|p| p.is_file());
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// The folder that holds a program's installed files: the outermost
+/// `node_modules` above it (an npm package and its platform packages),
+/// else the program's own folder.
+fn install_root(file: &Path) -> PathBuf {
+    let mut root = None;
+    for a in file.ancestors() {
+        if a.file_name().is_some_and(|n| n == "node_modules") {
+            root = Some(a.to_path_buf());
+        }
+    }
+    root.unwrap_or_else(|| file.parent().unwrap_or(Path::new("/")).to_path_buf())
+}
+
+/// The command line with its program named by its real path (the PATH
+/// folder it was found in is not in the box), and the files it needs: the
+/// program's install folder, its `#!` interpreter's, and the files its
+/// arguments name (a script).
+fn program_files(argv: &[String]) -> (Vec<String>, Vec<PathBuf>) {
+    let mut argv = argv.to_vec();
+    let mut files = vec![];
+    let Some(first) = argv.first().cloned() else {
+        return (argv, files);
+    };
+    if let Some(found) = on_path(&first)
+        && let Ok(real) = std::fs::canonicalize(&found)
+    {
+        if !is_system(&real) {
+            argv[0] = real.display().to_string();
+            files.push(install_root(&real));
+        }
+        if let Some(interp) = shebang(&real)
+            && let Ok(ireal) = std::fs::canonicalize(&interp)
+            && !is_system(&ireal)
+        {
+            // an interpreter's prefix (…/bin/node → …)
+            let prefix = ireal
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new("/"));
+            files.push(prefix.to_path_buf());
+        }
+    }
+    for a in argv.iter().skip(1) {
+        let p = Path::new(a);
+        if p.is_absolute()
+            && p.is_file()
+            && let Ok(real) = std::fs::canonicalize(p)
+            && !is_system(&real)
+        {
+            files.push(real);
+        }
+    }
+    (argv, files)
+}
+
+/// A script's interpreter (`#!/usr/bin/env node` → node on PATH).
+fn shebang(file: &Path) -> Option<PathBuf> {
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(file).ok()?.read(&mut head).ok()?;
+    let line = std::str::from_utf8(&head[..n]).ok()?.lines().next()?;
+    let rest = line.strip_prefix("#!")?.trim();
+    let mut words = rest.split_whitespace();
+    let first = words.next()?;
+    if first.ends_with("/env") {
+        let prog = words.find(|w| !w.starts_with('-'))?;
+        on_path(prog)
+    } else {
+        Some(PathBuf::from(first))
+    }
+}
+
+/// bubblewrap on PATH (or where Debian puts it).
+pub fn find_bwrap() -> Option<PathBuf> {
+    on_path("bwrap").or_else(|| Some(PathBuf::from("/usr/bin/bwrap")).filter(|p| p.is_file()))
+}
+
+/// The fix for a machine that cannot make a box, by what is missing.
+pub fn cannot_box_fix(what: &str) -> String {
+    match what {
+        "bwrap" => "runner.confine = \"box\": bubblewrap is not installed (Debian: apt-get install bubblewrap), or set runner.confine = \"none\" to run agents unconfined as afk's user".into(),
+        why => format!(
+            "runner.confine = \"box\": this machine cannot make a box ({why}); user namespaces may be off: sysctl kernel.unprivileged_userns_clone=1 (Debian), or on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap; or set runner.confine = \"none\""
+        ),
+    }
+}
+
+/// The default `allow`: the named agent's model endpoint (its base URL in
+/// afk's environment or Codex's config), and the forge when the agent does
+/// its own git.
+fn default_allow(cfg: &crate::config::Config) -> Vec<HostPort> {
+    use crate::types::AgentKind;
+    let agent = match cfg.runner.agent() {
+        AgentKind::Claude => rules::ModelOf::Claude,
+        AgentKind::Codex => rules::ModelOf::Codex,
+        AgentKind::Custom => rules::ModelOf::Custom,
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut forge = vec![];
+    if cfg.runner.workspace() == crate::types::Workspace::Agent {
+        forge.extend(HostPort::of_url(&cfg.forge.url));
+        forge.extend(HostPort::of_url(&cfg.forge.api_url));
+    }
+    rules::default_allow(
+        agent,
+        &rules::AllowFacts {
+            anthropic_base_url: env("ANTHROPIC_BASE_URL"),
+            codex_base_url: codex_base_url().or_else(|| env("OPENAI_BASE_URL")),
+            forge,
+        },
+    )
+}
+
+/// The base URL of Codex's configured model provider (`$CODEX_HOME/config.toml`).
+fn codex_base_url() -> Option<String> {
+    let home = std::env::var_os("CODEX_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")))?;
+    let mut text = String::new();
+    std::fs::File::open(home.join("config.toml"))
+        .ok()?
+        .take(256 << 10)
+        .read_to_string(&mut text)
+        .ok()?;
+    let t: toml::Table = toml::from_str(&text).ok()?;
+    let provider = t.get("model_provider")?.as_str()?;
+    t.get("model_providers")?
+        .get(provider)?
+        .get("base_url")?
+        .as_str()
+        .map(String::from)
+}
+
+// ---- the keeper: `afk __box SPEC` ----
+
+/// The keeper's lines in the run's log start so.
+const SAID: &str = "afk box:";
+
+/// Run one boxed turn; the agent's exit status.
+pub fn keep(spec_file: &Path) -> i32 {
+    match keep_inner(spec_file) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{SAID} cannot make the box: {e:#}");
+            126
+        }
+    }
+}
+
+fn keep_inner(spec_file: &Path) -> Result<i32> {
+    let mut text = String::new();
+    std::fs::File::open(spec_file)?
+        .take(4 << 20)
+        .read_to_string(&mut text)?;
+    let spec: Spec = serde_json::from_str(&text).context("the box's spec")?;
+    let counts = std::sync::Arc::new(Counts::default());
+    if let Some(sock) = &spec.socket {
+        let _ = std::fs::remove_file(sock);
+        let listener = std::os::unix::net::UnixListener::bind(sock)
+            .with_context(|| format!("cannot listen on {}", sock.display()))?;
+        let allow = spec.allow.clone();
+        let c = counts.clone();
+        std::thread::spawn(move || forward_all(listener, allow, c));
+    }
+    if spec.memory.is_some() || spec.tasks > 0 {
+        match limit(&spec.name, spec.memory, spec.tasks) {
+            Ok(()) => {}
+            Err(why) => eprintln!("{SAID} runner.box.memory and tasks are not in force: {why}"),
+        }
+    }
+    let init_json = serde_json::to_string(&spec.init)?;
+    let mut cmd = std::process::Command::new(&spec.bwrap);
+    cmd.args(&spec.args)
+        .arg("--")
+        .arg(rules::INIT_PATH)
+        .arg("__box-init")
+        .arg(init_json);
+    for k in &spec.unset {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe: bubblewrap (and so the box) dies
+    // with the keeper, whom a stop signals with the turn's process group.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let status = cmd.status().context("cannot run bwrap")?;
+    let code = status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    });
+    let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
+    let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    if spec.socket.is_some() {
+        eprintln!(
+            "{SAID} the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
+        );
+        if let Some(sock) = &spec.socket {
+            let _ = std::fs::remove_file(sock);
+        }
+    }
+    Ok(code)
+}
+
+#[derive(Default)]
+struct Counts {
+    forwarded: std::sync::atomic::AtomicU64,
+    refused: std::sync::atomic::AtomicU64,
+}
+
+/// Connections from the box at once, at most.
+const MAX_CONNECTIONS: usize = 64;
+
+fn forward_all(
+    listener: std::os::unix::net::UnixListener,
+    allow: Vec<HostPort>,
+    counts: std::sync::Arc<Counts>,
+) {
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue;
+        }
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
+        std::thread::spawn(move || {
+            forward_one(conn, &allow, &counts);
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+}
+
+/// One connection from the box: its first line names `host:port` (at most
+/// 300 bytes); let out when allowed, else refused and counted.
+fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts: &Counts) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut reader = BufReader::new(match conn.try_clone() {
+        Ok(c) => c,
+        Err(_) => return,
+    });
+    let mut line = Vec::new();
+    let _ = (&mut reader).take(300).read_until(b'\n', &mut line);
+    let line = String::from_utf8_lossy(&line).trim().to_string();
+    let mut conn = conn;
+    let target = match rules::judge(allow, &line) {
+        Verdict::Forward(t) => t,
+        Verdict::Refuse(why) => {
+            counts.refused.fetch_add(1, SeqCst);
+            eprintln!("{SAID} {why}");
+            let _ = conn.write_all(b"refused\n");
+            return;
+        }
+    };
+    let addrs: Vec<std::net::SocketAddr> =
+        match std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port)) {
+            Ok(a) => a.collect(),
+            Err(e) => {
+                eprintln!("{SAID} cannot resolve {target}: {}", afk_host::os_words(&e));
+                let _ = conn.write_all(b"failed\n");
+                return;
+            }
+        };
+    let up = addrs.iter().find_map(|a| {
+        std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(10)).ok()
+    });
+    let Some(up) = up else {
+        eprintln!("{SAID} cannot connect to {target}");
+        let _ = conn.write_all(b"failed\n");
+        return;
+    };
+    counts.forwarded.fetch_add(1, SeqCst);
+    if conn.write_all(b"ok\n").is_err() {
+        return;
+    }
+    let _ = conn.set_read_timeout(None);
+    // what the box sent after its line, then both ways until either closes
+    let buffered = reader.buffer().to_vec();
+    let mut up_w = match up.try_clone() {
+        Ok(u) => u,
+        Err(_) => return,
+    };
+    if !buffered.is_empty() && up_w.write_all(&buffered).is_err() {
+        return;
+    }
+    relay(conn, up);
+}
+
+/// Copy both ways between two sockets until one side closes.
+fn relay<A, B>(a: A, b: B)
+where
+    A: Read + Write + Send + TryCloneShut + 'static,
+    B: Read + Write + Send + TryCloneShut + 'static,
+{
+    let (Some(mut a2), Some(mut b2)) = (a.clone_it(), b.clone_it()) else {
+        return;
+    };
+    let t = std::thread::spawn(move || {
+        let mut a = a;
+        let mut b = b;
+        let _ = std::io::copy(&mut a, &mut b);
+        b.shut_write();
+    });
+    let _ = std::io::copy(&mut b2, &mut a2);
+    a2.shut_write();
+    let _ = t.join();
+}
+
+trait TryCloneShut: Sized {
+    fn clone_it(&self) -> Option<Self>;
+    fn shut_write(&self);
+}
+impl TryCloneShut for std::net::TcpStream {
+    fn clone_it(&self) -> Option<Self> {
+        self.try_clone().ok()
+    }
+    fn shut_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+impl TryCloneShut for std::os::unix::net::UnixStream {
+    fn clone_it(&self) -> Option<Self> {
+        self.try_clone().ok()
+    }
+    fn shut_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
+/// and pids.max, the keeper moved in before the box is made.
+fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), String> {
+    let root = Path::new("/sys/fs/cgroup");
+    if !root.join("cgroup.controllers").exists() {
+        return Err("the machine has no unified cgroup v2 hierarchy".into());
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("afk is in no cgroup v2 cgroup")?;
+    let parent = root.join(own.trim_start_matches('/'));
+    let dir = parent.join(format!("afk-{name}"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot make {}: {}", dir.display(), afk_host::os_words(&e)))?;
+    let write = |file: &str, v: String| {
+        std::fs::write(dir.join(file), v).map_err(|e| {
+            format!(
+                "cannot write {}: {}",
+                dir.join(file).display(),
+                afk_host::os_words(&e)
+            )
+        })
+    };
+    if let Some(m) = memory {
+        write("memory.max", m.to_string())?;
+    }
+    if tasks > 0 {
+        write("pids.max", tasks.to_string())?;
+    }
+    write("cgroup.procs", "0".into())
+}
+
+/// Whether afk can make a turn's cgroup here (doctor): the reason when not.
+pub fn limits_in_force() -> std::result::Result<(), String> {
+    let root = Path::new("/sys/fs/cgroup");
+    if !root.join("cgroup.controllers").exists() {
+        return Err("the machine has no unified cgroup v2 hierarchy".into());
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("afk is in no cgroup v2 cgroup")?;
+    let parent = root.join(own.trim_start_matches('/'));
+    let controllers =
+        std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    for c in ["memory", "pids"] {
+        if !controllers.split_whitespace().any(|x| x == c) {
+            return Err(format!(
+                "afk's cgroup ({}) does not delegate the {c} controller (run the ticks in a systemd unit with Delegate=yes)",
+                parent.display()
+            ));
+        }
+    }
+    let probe = parent.join(format!("afk-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).map_err(|e| {
+        format!(
+            "cannot make a cgroup in {}: {}",
+            parent.display(),
+            afk_host::os_words(&e)
+        )
+    })?;
+    let _ = std::fs::remove_dir(&probe);
+    Ok(())
+}
+
+// ---- the init: `afk __box-init JSON`, the box's pid 1 ----
+
+/// The box's pid 1: relays, the agent, reaping; exits with the agent's status.
+pub fn init(json: &str) -> i32 {
+    let spec: InitSpec = match serde_json::from_str(json) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{SAID} the init's spec: {e}");
+            return 126;
+        }
+    };
+    for hp in &spec.listen {
+        let addr = if hp.host == "localhost" {
+            "127.0.0.1".to_string()
+        } else if hp.host.contains(':') {
+            format!("[{}]", hp.host)
+        } else {
+            hp.host.clone()
+        };
+        match std::net::TcpListener::bind(format!("{addr}:{}", hp.port)) {
+            Ok(l) => {
+                let target = hp.to_string();
+                std::thread::spawn(move || {
+                    for c in l.incoming().flatten() {
+                        let target = target.clone();
+                        std::thread::spawn(move || relay_out(c, &target, &[]));
+                    }
+                });
+            }
+            Err(e) => eprintln!("{SAID} cannot listen on {hp} in the box: {e}"),
+        }
+    }
+    if let Some(port) = spec.proxy {
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(l) => {
+                std::thread::spawn(move || {
+                    for c in l.incoming().flatten() {
+                        std::thread::spawn(move || proxy_one(c));
+                    }
+                });
+            }
+            Err(e) => eprintln!("{SAID} cannot listen on the proxy's port {port}: {e}"),
+        }
+    }
+    let Some((prog, args)) = spec.argv.split_first() else {
+        eprintln!("{SAID} no command");
+        return 126;
+    };
+    let child = match std::process::Command::new(prog).args(args).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{SAID} cannot start {prog}: {e}");
+            return 127;
+        }
+    };
+    let agent = child.id() as libc::pid_t;
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid on any child; pid 1 reaps every orphan of the box.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid == agent {
+            let code = if libc::WIFEXITED(status) {
+                libc::WEXITSTATUS(status)
+            } else {
+                128 + libc::WTERMSIG(status)
+            };
+            return code;
+        }
+        if pid == -1 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return 126;
+        }
+    }
+}
+
+/// One connection inside the box to the keeper's socket, for `target`;
+/// `first` is what the client already sent.
+fn relay_out(mut c: std::net::TcpStream, target: &str, first: &[u8]) -> bool {
+    let Ok(mut up) = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH) else {
+        return false;
+    };
+    if up.write_all(format!("{target}\n").as_bytes()).is_err() {
+        return false;
+    }
+    let mut answer = Vec::new();
+    {
+        let mut r = BufReader::new(&up);
+        let _ = (&mut r).take(32).read_until(b'\n', &mut answer);
+    }
+    if answer != b"ok\n" {
+        return false;
+    }
+    if !first.is_empty() && up.write_all(first).is_err() {
+        return false;
+    }
+    let _ = c.flush();
+    relay(c, up);
+    true
+}
+
+/// The box's HTTP proxy: `CONNECT host:port`, or an absolute-form request
+/// (`GET http://host:port/path`), relayed through the keeper.
+fn proxy_one(mut c: std::net::TcpStream) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    // the request head, byte by byte (nothing of the body is read), 16 KiB at most
+    while head.len() < 16 << 10 && !head.ends_with(b"\r\n\r\n") {
+        match c.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let text = String::from_utf8_lossy(&head).to_string();
+    let first = text.lines().next().unwrap_or("");
+    let mut words = first.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    if method.eq_ignore_ascii_case("CONNECT") {
+        let Ok(hp) = HostPort::parse(target) else {
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+            return;
+        };
+        let Ok(mut c2) = c.try_clone() else { return };
+        let ok = {
+            // the reply comes first, then the tunnel
+            let Ok(mut up) = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH) else {
+                let _ = c.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+                return;
+            };
+            let _ = up.write_all(format!("{hp}\n").as_bytes());
+            let mut answer = Vec::new();
+            {
+                let mut r = BufReader::new(&up);
+                let _ = (&mut r).take(32).read_until(b'\n', &mut answer);
+            }
+            if answer == b"ok\n" {
+                let _ = c2.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+                relay(c, up);
+                true
+            } else if answer == b"failed\n" {
+                let _ = c2.write_all(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                true
+            } else {
+                false
+            }
+        };
+        if !ok {
+            let _ = c2.write_all(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+        return;
+    }
+    // absolute form: rewrite the request line to origin form
+    let Some(hp) = HostPort::of_url(target) else {
+        let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        return;
+    };
+    let path_start = target
+        .find("://")
+        .and_then(|i| target[i + 3..].find('/').map(|j| i + 3 + j));
+    let path = path_start.map(|i| &target[i..]).unwrap_or("/");
+    let version = words.next().unwrap_or("HTTP/1.1");
+    let rest = text.split_once("\r\n").map(|x| x.1).unwrap_or("");
+    let rewritten = format!("{method} {path} {version}\r\n{rest}");
+    let Ok(mut c2) = c.try_clone() else { return };
+    if !relay_out(c, &hp.to_string(), rewritten.as_bytes()) {
+        let _ = c2
+            .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+}
+
+/// Whether this machine can make a box: bubblewrap is there and makes one
+/// (a user, pid and network namespace); else the fix, in one line.
+pub fn can_box() -> std::result::Result<(), String> {
+    let bwrap = find_bwrap().ok_or_else(|| cannot_box_fix("bwrap"))?;
+    let out = std::process::Command::new(bwrap)
+        .args([
+            "--unshare-all",
+            "--uid",
+            "1000",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| cannot_box_fix(&afk_host::os_words(&e)))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().next().unwrap_or("bwrap failed").trim();
+    Err(cannot_box_fix(&crate::core::sanitize::one_line(first, 200)))
+}
+
+/// Doctor's probe inside a box (`afk __box-probe STATE MODEL FORGE`): one
+/// line each, whether afk's state file can be read and whether the model's
+/// and the forge's `host:port` are let out (through the box's proxy).
+pub fn probe(args: &[String]) -> i32 {
+    let get = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let state = if std::fs::File::open(get(0)).is_ok() {
+        "readable"
+    } else {
+        "hidden"
+    };
+    println!("state={state}");
+    let proxy = std::env::var("HTTPS_PROXY")
+        .ok()
+        .and_then(|p| HostPort::of_url(&p))
+        .map(|h| h.port);
+    for (name, target) in [("model", get(1)), ("forge", get(2))] {
+        let said = match (proxy, target.is_empty()) {
+            (_, true) => "unknown".to_string(),
+            (None, _) => "no-proxy".to_string(),
+            (Some(port), false) => connect_through(port, target),
+        };
+        println!("{name}={said}");
+    }
+    0
+}
+
+fn connect_through(port: u16, target: &str) -> String {
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "no-proxy".into();
+    };
+    let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(15)));
+    if c.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return "no-proxy".into();
+    }
+    let mut first = Vec::new();
+    let _ = BufReader::new(&c).take(200).read_until(b'\n', &mut first);
+    let line = String::from_utf8_lossy(&first);
+    match line.split_whitespace().nth(1) {
+        Some("200") => "reached".into(),
+        Some("403") => "refused".into(),
+        Some(code) => format!("failed ({code})"),
+        None => "failed".into(),
+    }
+}

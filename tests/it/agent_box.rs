@@ -1,0 +1,199 @@
+//! The agent's box (docs/runners.md#the-agents-box): on the command runner
+//! every turn runs in a box of its own. These tests look from inside, with
+//! a probe the agent runs (the scripted agent here; the real Claude Code and
+//! Codex in `real_agents.rs`): afk's token file, state file, config and
+//! another run's folder cannot be read, the forge's port cannot be reached
+//! while the model's can, the agent is not root and cannot gain privileges,
+//! and a process it detached is gone when its turn ends.
+
+use crate::support::*;
+use serde_json::json;
+use std::path::Path;
+
+/// A unique argument of the process the probe detaches, to find it on the host.
+pub const DETACHED: &str = "4242.5";
+
+/// The probe, as shell text: one `name=value` line per check into
+/// `box-probe.txt` in the checkout, which it commits.
+pub fn probe(afk: &Afk, sb: &Sandbox) -> String {
+    let forge_port = sb.url.rsplit(':').next().unwrap();
+    let s = |p: &str| afk.scratch.path(p).display().to_string();
+    format!(
+        r#"o=box-probe.txt; : > $o
+echo "uid=$(id -u)" >> $o
+grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status && echo nnp=1 >> $o || echo nnp=0 >> $o
+for f in {state} {token} {config} {other}; do if cat "$f" >/dev/null 2>&1; then echo "read=LEAK $f" >> $o; fi; done
+if ls {others} >/dev/null 2>&1; then echo "list=LEAK" >> $o; fi
+echo "procs=$(ls /proc | grep -c '^[0-9]')" >> $o
+echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
+if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
+echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
+setsid sh -c 'exec sleep {DETACHED}' </dev/null >/dev/null 2>&1 &
+git add $o && git commit -qm "box probe""#,
+        state = s("state/afk.db"),
+        token = s("token"),
+        config = s("afk.toml"),
+        other = s("state/runs/99/prompt-1.md"),
+        others = s("state/runs/99"),
+        model = sb.model_url,
+    )
+}
+
+/// The probe's findings, from the checkout of run 1.
+pub fn findings(afk: &Afk) -> String {
+    std::fs::read_to_string(afk.scratch.path("state/runs/1/work/box-probe.txt"))
+        .unwrap_or_else(|e| format!("no probe output: {e}"))
+}
+
+/// Whether a process the probe detached is still alive anywhere on the host.
+pub fn detached_alive() -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .any(|c| c.split(|b| *b == 0).any(|w| w == DETACHED.as_bytes()))
+}
+
+/// What every probe must find: nothing of afk's, the model only, not root.
+pub fn assert_boxed(found: &str, log: &str) {
+    let ctx = format!("{found}\n--- agent.log:\n{log}");
+    assert!(found.contains("uid=1000\n"), "not root: {ctx}");
+    assert!(found.contains("nnp=1\n"), "no_new_privs: {ctx}");
+    assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
+    assert!(found.contains("model=200\n"), "the model answers: {ctx}");
+    assert!(
+        found.contains("forge=no\n"),
+        "the forge is not reached: {ctx}"
+    );
+    assert!(
+        found.contains("forge_proxied=403\n"),
+        "the forwarder refuses the forge: {ctx}"
+    );
+    let procs: usize = found
+        .lines()
+        .find_map(|l| l.strip_prefix("procs="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    assert!(procs < 20, "only the box's own processes: {ctx}");
+    assert!(
+        log.contains("afk box: refused a connection to 127.0.0.1:"),
+        "the refusal is in the run's log: {log}"
+    );
+    assert!(
+        !detached_alive(),
+        "the detached process ended with the turn"
+    );
+}
+
+/// A config whose agent runs in afk's workspace with `runner` (given the
+/// scratch folder), its token in a file, and another run's folder to hide.
+fn boxed_afk(sb: &Sandbox, runner: impl Fn(&Path) -> String) -> Afk {
+    let text = |dir: &Path| {
+        format!(
+            "state_path = \"state/afk.db\"\n\n[forge]\n{forge}token_file = \"token\"\ntimeout = \"5s\"\nretries = 1\n\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[runner]\nworkspace = \"afk\"\n{runner}\n",
+            forge = sb.forge_keys(),
+            runner = runner(dir),
+        )
+    };
+    let afk = Afk::with_text("");
+    let dir = afk.scratch.path("");
+    afk.scratch.write("afk.toml", &text(&dir));
+    let token = afk.scratch.write("token", TOKEN);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::create_dir_all(afk.scratch.path("state/runs/99")).unwrap();
+    afk.scratch
+        .write("state/runs/99/prompt-1.md", "another run's prompt");
+    afk
+}
+
+fn run_log(afk: &Afk, id: i64) -> String {
+    std::fs::read_to_string(afk.scratch.path(&format!("state/runs/{id}/agent.log")))
+        .unwrap_or_default()
+}
+
+/// `afk ARGS` as text: (exit code, stdout, stderr).
+fn text(afk: &Afk, args: &[&str]) -> (i32, String, String) {
+    let out = afk.cmd().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_end_with_the_turn() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let model = sb.model_url.trim_start_matches("http://").to_string();
+    // the scripted agent runs the probe; its model is allowed as a named agent's would be
+    let afk = boxed_afk(&sb, |dir| {
+        format!(
+            "agent = \"custom\"\ncommand = [\"sh\", \"{}\"]\n[runner.box]\nallow = [\"{model}\"]",
+            dir.join("probe.sh").display()
+        )
+    });
+    afk.scratch.write("probe.sh", &probe(&afk, &sb));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    assert_boxed(&findings(&afk), &run_log(&afk, 1));
+    // the probe's commit still becomes afk's PR
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r} {err}"
+    );
+}
+
+#[test]
+fn unconfined_agents_are_said_in_the_log_and_by_doctor() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = boxed_afk(&sb, |_| {
+        "agent = \"custom\"\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", \"id -u > uid.txt\"]"
+            .into()
+    });
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("the agent runs unconfined as afk's user (runner.confine = \"none\")"),
+        "{err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0);
+    let (_, out, err) = text(&afk, &["doctor"]);
+    assert!(
+        out.contains("unconfined") || err.contains("unconfined"),
+        "{out}{err}"
+    );
+}
+
+#[test]
+fn box_keys_are_checked_at_load_with_one_clear_line() {
+    let cases = [
+        (
+            "[runner.box]\nallow = [\"https://api.anthropic.com\"]\n",
+            "runner.box.allow at line 2: \"https://api.anthropic.com\" is not host:port",
+        ),
+        (
+            "[runner.box]\nread_write = [\"/no/such/afk/path\"]\n",
+            "runner.box.read_write at line 2: /no/such/afk/path does not exist",
+        ),
+        (
+            "[runner.box]\nmemory = \"lots\"\n",
+            "runner.box.memory at line 2: \"lots\" is not a size",
+        ),
+        (
+            "[runner]\nkind = \"http\"\nurl = \"http://127.0.0.1:1\"\nconfine = \"box\"\n",
+            "runner.confine at line 4: \"box\" is for the command runner",
+        ),
+    ];
+    for (config, want) in cases {
+        let afk = Afk::with_text(config);
+        let (code, _, err) = text(&afk, &["doctor"]);
+        assert_eq!(code, 2, "{config}: {err}");
+        assert!(err.contains(want), "{config}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}
