@@ -21,6 +21,10 @@
 # Without AFK_DEMO_GIT it only reports progress (the poll-only demo).
 set -eu
 prompt=$(cat)
+# its own notes across turns: the run folder when it may write there, else its
+# home (in its box, afk's default, the run folder is read-only and $HOME is the
+# run's own, kept across turns)
+notes="$AFK_RUN_DIR"; [ -w "$notes" ] || notes="$HOME"
 mode=${AFK_DEMO_MODE:-pr}
 progress() { printf '%s\n' "$1" >> "$AFK_PROGRESS_FILE"; }
 cost=${AFK_DEMO_COST:-0.35}
@@ -31,10 +35,10 @@ printf '%s\n' "demo agent: prompt has $(printf '%s' "$prompt" | wc -l) lines"
 [ "$mode" = late-pr ] && { [ "$AFK_TURN" = 1 ] && mode=nopr || mode=pr; }
 # The demo's canary template carries AFK-DEMO-WORSE: with it the agent does
 # worse, stopping without a pull request on that turn and every later one.
-case "$prompt" in *AFK-DEMO-WORSE*) : > "$AFK_RUN_DIR/worse" ;; esac
+case "$prompt" in *AFK-DEMO-WORSE*) : > "$notes/worse" ;; esac
 # An issue whose text asks a question the agent cannot answer: it is blocked.
 case "$prompt" in *AFK-DEMO-BLOCKED*) mode=blocked ;; esac
-if [ -f "$AFK_RUN_DIR/worse" ]; then echo "demo agent: the prompt's new instruction confuses me"; mode=nopr; fi
+if [ -f "$notes/worse" ]; then echo "demo agent: the prompt's new instruction confuses me"; mode=nopr; fi
 case "$mode" in
   crash) echo "demo agent: crashing on purpose"; exit 3 ;;
   blocked)
@@ -47,7 +51,7 @@ case "$mode" in
     progress '{"cost_usd": 0}'
     progress "{\"cost_usd\": $cost}"
     echo "demo agent: the tests are still red, trying again (and again) ..."
-    : > "$AFK_RUN_DIR/spent"
+    : > "$notes/spent"
     exec sleep 300 ;;
 esac
 if [ -z "${AFK_DEMO_GIT:-}" ] && [ "$(git rev-parse --is-inside-work-tree 2>/dev/null)" = true ]; then
@@ -65,7 +69,7 @@ if [ -z "${AFK_DEMO_GIT:-}" ]; then
   progress '{"phase":"tests-red"}'; progress '{"phase":"green"}'; progress '{"phase":"pushed"}'
   result "done"; exit 0
 fi
-work="$AFK_RUN_DIR/checkout"
+work="$notes/checkout"
 rm -rf "$work"
 git clone -q "$AFK_DEMO_GIT/$AFK_REPO.git" "$work"
 cd "$work"

@@ -52,7 +52,7 @@ fn codex_is_priced_per_turn_resumed_in_its_own_thread_and_its_last_message_shown
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = Afk::with_text(&format!(
         "state_path = \"state/afk.db\"\n[forge]\n{}timeout = \"5s\"\nretries = 1\n\
-         [runner]\nagent = \"codex\"\nworkspace = \"agent\"\ncommand = [\"-m\", \"gpt-test\"]\n\
+         [runner]\nagent = \"codex\"\nworkspace = \"agent\"\nconfine = \"none\"\ncommand = [\"-m\", \"gpt-test\"]\n\
          [runner.prices]\ninput = 1.0\ncached_input = 0.1\noutput = 8.0\n\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n[watch]\nfix_forward_max = 1\n",
         sb.forge_keys()

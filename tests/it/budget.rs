@@ -23,7 +23,7 @@ pub(crate) fn world(sb: &Sandbox, allow: &[&str], sections: &str) -> (Afk, PathB
     let allow: Vec<String> = allow.iter().map(|r| format!("\"{r}\"")).collect();
     let text = format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-         [runner]\ncommand = [\"env\", \"PLAN={plan}\", \"sh\", \"-c\", \". \\\"$PLAN/turn-$AFK_TURN.sh\\\"\"]\n\
+         [runner]\nconfine = \"none\"\ncommand = [\"env\", \"PLAN={plan}\", \"sh\", \"-c\", \". \\\"$PLAN/turn-$AFK_TURN.sh\\\"\"]\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\n{sections}\n{NOTIFY}\n",
         forge = sb.forge_keys(),
         plan = plan.display(),
@@ -555,7 +555,7 @@ fn doctor_says_when_a_money_limit_cannot_see_the_spend() {
     let check = |command: &str, budget: &str| {
         let afk = Afk::with_text(&format!(
             "state_path = \"s/afk.db\"\n[forge]\nurl = \"http://127.0.0.1:9\"\nretries = 0\ntimeout = \"1s\"\n\
-             [runner]\ncommand = [\"sh\", \"-c\", \"{command}\"]\n[budget]\n{budget}\n"
+             [runner]\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", \"{command}\"]\n[budget]\n{budget}\n"
         ));
         let (_, r, _) = afk.json(&["doctor"]);
         let c = r["checks"]

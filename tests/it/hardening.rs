@@ -401,7 +401,7 @@ fn relative_paths_reach_the_agent_as_absolute_ones() {
     let cfg = scratch.write(
         "conf/afk.toml",
         &format!(
-            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$AFK_PROMPT_FILE\\\" \\\"$AFK_RUN_DIR\\\" \\\"$AFK_PROGRESS_FILE\\\" > \\\"$AFK_RUN_DIR/seen\\\"\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            "state_path = \"state/afk.db\"\n[forge]\n{}[runner]\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", \"printf '%s\\\\n' \\\"$AFK_PROMPT_FILE\\\" \\\"$AFK_RUN_DIR\\\" \\\"$AFK_PROGRESS_FILE\\\" > \\\"$AFK_RUN_DIR/seen\\\"\"]\n[poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
             sb.forge_keys()
         ),
     );

@@ -490,3 +490,71 @@ fn the_demo_plays_its_story_with_each_real_program() {
         }
     }
 }
+
+/// The real program runs the box's probe with its own shell tool
+/// (docs/runners.md#the-agents-box): from inside its box afk's token file,
+/// state file, config and another run's folder cannot be read, the forge's
+/// port cannot be reached while the model answers, it is not root, and a
+/// process it detached is gone when its turn ends; its commit is afk's PR.
+fn boxed(agent: &str) {
+    let Some((sb, afk)) = setup(agent, json!(null), "") else {
+        return;
+    };
+    // the probe's paths are this afk's: a token file, another run's folder
+    let token = afk.scratch.write("token", TOKEN);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::create_dir_all(afk.scratch.path("state/runs/99")).unwrap();
+    afk.scratch
+        .write("state/runs/99/prompt-1.md", "another run's prompt");
+    let probe = crate::agent_box::probe(&afk, &sb);
+    sb.admin(
+        "POST",
+        "/script",
+        Some(json!({"repo": "acme/api", "issue": 1, "steps": [
+            {"shell": probe},
+            {"text": "Probed the box and committed what I saw."}
+        ]})),
+    );
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    crate::agent_box::assert_boxed(&crate::agent_box::findings(&afk), &agent_log(&afk));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(action_of(&r, 1).1.as_deref(), Some("ci-pending"), "{r}");
+    // a corrective turn resumes the program's session from the run's own home
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (_, r, err) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "corrective_turn", "{r} {err}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let log = agent_log(&afk);
+    // both turns are one session of the program's: found again in the run's home
+    let (kind, key) = match agent {
+        "claude" => ("result", "session_id"),
+        _ => ("thread.started", "thread_id"),
+    };
+    let ids: Vec<String> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == kind)
+        .filter_map(|v| v[key].as_str().map(String::from))
+        .collect();
+    assert_eq!(ids.len(), 2, "two turns: {log}");
+    assert_eq!(
+        ids[0], ids[1],
+        "the second turn resumed the first's session: {log}"
+    );
+    assert!(
+        afk.scratch.path("state/runs/1/home").is_dir(),
+        "the run's home is kept across its turns"
+    );
+}
+
+#[test]
+fn claude_code_in_its_box_sees_nothing_of_afks_and_reaches_only_its_model() {
+    boxed("claude");
+}
+
+#[test]
+fn codex_in_its_box_sees_nothing_of_afks_and_reaches_only_its_model() {
+    boxed("codex");
+}

@@ -134,7 +134,7 @@ fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
     let _stop = StopsAgent(&afk);
     let (code, _) = agreeing(&afk, &["poll"]);
     assert_eq!(code, 0);
-    wait_for(&afk.scratch.path("state/runs/1/spent"));
+    wait_for(&afk.scratch.path("state/runs/1/home/spent"));
     let (code, st, err) = afk.json(&["status"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(st["runs"][0]["spend_usd"], json!(0.35), "{st}");

@@ -132,7 +132,7 @@ fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) 
         let fixer = scratch.write("fixer.sh", FIXER);
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-             [runner]\ncommand = [\"env\", \"FIXER_MODE={mode}\", \"FIXER_GIT={git}\", \"sh\", \"{fixer}\"]\n\
+             [runner]\nconfine = \"none\"\ncommand = [\"env\", \"FIXER_MODE={mode}\", \"FIXER_GIT={git}\", \"sh\", \"{fixer}\"]\n\
              [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
              [upgrade]\nrecipes = [{recipes}]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"maint/{{recipe}}\"\n\
              work_dir = \"work\"\n{group}{extra}\n[upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",

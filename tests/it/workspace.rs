@@ -106,13 +106,13 @@ const COMMIT: &str = "echo \"work of turn $AFK_TURN\" >> work.txt\ngit add -A\ng
 fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
     let script = format!(
         "set -eu\n\
-         {{ pwd; git rev-parse --abbrev-ref HEAD; git status --porcelain; env; git config --list; }} > \"$AFK_RUN_DIR/seen.txt\" 2>&1\n\
+         {{ pwd; git rev-parse --abbrev-ref HEAD; git status --porcelain; env; git config --list; }} > \"$HOME/seen.txt\" 2>&1\n\
          {COMMIT}"
     );
     let (sb, afk) = setup(&script, "");
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{err} {r}");
-    let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/seen.txt")).unwrap();
+    let seen = std::fs::read_to_string(afk.scratch.path("state/runs/1/home/seen.txt")).unwrap();
     let mut lines = seen.lines();
     assert!(
         lines.next().unwrap().ends_with("/state/runs/1/work"),
@@ -355,7 +355,7 @@ fn many_refs_in_the_checkout_are_read_within_bounds() {
 #[test]
 fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
     let script =
-        format!("set -eu\ngit log --format=%s > \"$AFK_RUN_DIR/history-$AFK_TURN.txt\"\n{COMMIT}");
+        format!("set -eu\ngit log --format=%s > \"$HOME/history-$AFK_TURN.txt\"\n{COMMIT}");
     let (sb, afk) = setup(&script, "[watch]\nfix_forward_max = 2\n");
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{err} {r}");
@@ -375,7 +375,8 @@ fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
     afk.wait_agent(1);
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
-    let history = std::fs::read_to_string(afk.scratch.path("state/runs/1/history-2.txt")).unwrap();
+    let history =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/home/history-2.txt")).unwrap();
     assert!(
         history.starts_with("alice's fix\nagent: turn 1"),
         "turn 2 started from the forge's head: {history}"

@@ -34,7 +34,10 @@ pub(super) fn act(
     let poll = crate::commands::poll::tick(&ctx)?;
     let run = super::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
-    wait_for(&ctx.runs_dir().join(format!("{run}/spent")))?;
+    wait_for(&super::agent_note(
+        &ctx.runs_dir().join(run.to_string()),
+        "spent",
+    ))?;
     show.say(&format!(
         "   the agent has reported ${SPENT} and is still at work ...\n"
     ));
@@ -150,9 +153,10 @@ fn world(
         "state_path = \"budget.db\"\nruns_dir = \"budget-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"acme/pay\"]\n\
-         [runner]\n{runner}\n\
+         [runner]\n{confine}{runner}\n\
          [budget]\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
         forge = forge_keys(sb),
+        confine = super::confine_line(),
     );
     super::act_ctx(&dir.join("budget.toml"), &config_text, json)
 }

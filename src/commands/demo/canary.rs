@@ -126,11 +126,12 @@ fn lab_ctx(
         "state_path = \"canary.db\"\nruns_dir = \"canary-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [{allow}]\nmax_in_flight = {LAB_REPOS}\nmax_per_tick = {LAB_REPOS}\n\
-         [runner]\n{runner}\n\
+         [runner]\n{confine}{runner}\n\
          [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
         forge = forge_keys(sb),
         allow = allow.join(", "),
+        confine = super::confine_line(),
     );
     super::act_ctx(&dir.join("canary.toml"), &config_text, json)
 }

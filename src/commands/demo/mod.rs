@@ -147,7 +147,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     std::fs::write(&agent, AGENT)?;
     crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
     // every agent turn in a box of its own where this machine can make one
-    let boxed = crate::runner::agent_box::can_box();
+    let boxed = can_box();
     if !json {
         match &boxed {
             Ok(()) => println!(
@@ -156,11 +156,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
             Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
         }
     }
-    let confine = if boxed.is_ok() {
-        ""
-    } else {
-        "confine = \"none\"\n"
-    };
+    let confine = confine_line();
     let command = match &real {
         None => agent_command(&sb, &agent),
         Some((kind, path)) => {
@@ -362,6 +358,32 @@ pub(super) fn merge_then_watch(
 }
 
 /// Wait (bounded) for the scripted agent to finish.
+/// Whether this machine can make the agent's box (asked once per demo).
+pub(super) fn can_box() -> std::result::Result<(), String> {
+    static CAN: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    CAN.get_or_init(crate::runner::agent_box::can_box).clone()
+}
+
+/// The `[runner]` line of every act's config: nothing where the machine can
+/// make the agent's box (the default), else `confine = "none"`.
+pub(super) fn confine_line() -> &'static str {
+    if can_box().is_ok() {
+        ""
+    } else {
+        "confine = \"none\"\n"
+    }
+}
+
+/// A file the scripted agent writes in its notes: its home in its box, else
+/// the run folder (`examples/demo-agent.sh`).
+pub(super) fn agent_note(run_dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    if can_box().is_ok() {
+        run_dir.join("home").join(name)
+    } else {
+        run_dir.join(name)
+    }
+}
+
 pub(super) fn wait_for(p: &std::path::Path) -> Result<()> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !p.exists() {

@@ -125,7 +125,8 @@ fn act_ctx(
         &config_path,
         format!(
             "state_path = \"afk.db\"\n[forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
-             [runner]\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [runner.box]\nread_write = [\"{git}\"]\n\
              [upgrade]\nrecipes = [\"web\", \"cache\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
              [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
@@ -135,6 +136,7 @@ fn act_ctx(
             tok = sandbox::DEFAULT_TOKEN,
             agent = agent.display(),
             up = up_dir.display(),
+            confine = super::confine_line(),
         ),
     )?;
     Session::on_file(&config_path, false, json)
