@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -26,7 +26,11 @@
 //!   sandbox's cluster: one Job list, one pod list, one log read per running pod.
 //! - workspace: a run's checkout of 20,000 files and ~200 MB of history against
 //!   `git worktree add` (the floor) and a fresh clone (examples/bench/workspace.rs).
+//! - box: a turn in the agent's box against one without, and bubblewrap alone
+//!   (examples/bench/agent_box.rs).
 
+#[path = "bench/agent_box.rs"]
+mod agent_box;
 #[path = "bench/page.rs"]
 mod page;
 #[path = "bench/workspace.rs"]
@@ -128,6 +132,9 @@ fn main() {
     }
     if want("workspace") {
         workspace::workspace_bench(&dir);
+    }
+    if want("box") {
+        agent_box::box_bench(&dir, &afk);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -351,8 +351,10 @@ fn starter_config_values_are_the_defaults_but_the_forge_url() {
     // written out in the starter, read the same as when left out
     assert_eq!(c.runner.agent(), d.runner.agent());
     assert_eq!(c.runner.workspace(), d.runner.workspace());
+    assert_eq!(c.runner.confine(), d.runner.confine());
     c.runner.agent_key = d.runner.agent_key;
     c.runner.workspace_key = d.runner.workspace_key;
+    c.runner.confine_key = d.runner.confine_key;
     let tables = |c: &Config| {
         format!(
             "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",

@@ -54,6 +54,8 @@ pub struct Boxer {
     keep_out: Vec<PathBuf>,
     git_cache: PathBuf,
     workspace_afk: bool,
+    /// afk's own program (keeper and init); None: this one.
+    program: Option<PathBuf>,
 }
 
 /// What one turn's box needs of the turn.
@@ -105,7 +107,21 @@ impl Boxer {
             keep_out,
             git_cache: paths.git_cache,
             workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
+            program: None,
         }
+    }
+
+    /// The same box, its keeper and init run by `program` (an afk binary)
+    /// instead of this process's own (the benchmark's).
+    pub fn with_program(mut self, program: &Path) -> Boxer {
+        self.program = Some(program.to_path_buf());
+        self
+    }
+
+    /// `workspace = "agent"`: the agent does its own git (the forge is
+    /// among its default `allow`).
+    pub fn agent_does_git(&self) -> bool {
+        !self.workspace_afk
     }
 
     pub fn network(&self) -> Network {
@@ -239,7 +255,10 @@ impl Boxer {
         rw.extend(progress);
         view.run_read_write = rw;
         let mounts = rules::mounts(&view);
-        let init_exe = std::env::current_exe().context("runner: cannot find afk's own program")?;
+        let init_exe = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("runner: cannot find afk's own program")?,
+        };
         let init_exe = canonical(&init_exe)?;
         let socket = (self.network == Network::Model).then(|| socket_path(&box_dir, t));
         let workdir = canonical(t.workdir)?;
@@ -575,13 +594,13 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     });
     let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
     let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
-    if spec.socket.is_some() {
-        eprintln!(
-            "{SAID} the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
-        );
-        if let Some(sock) = &spec.socket {
-            let _ = std::fs::remove_file(sock);
+    if let Some(sock) = &spec.socket {
+        if refused > 0 {
+            eprintln!(
+                "{SAID} the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
+            );
         }
+        let _ = std::fs::remove_file(sock);
     }
     Ok(code)
 }

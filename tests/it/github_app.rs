@@ -231,7 +231,7 @@ fn no_secret_reaches_output_state_or_the_agent() {
     let start = text.find("command = [").unwrap();
     let end = start + text[start..].find('\n').unwrap();
     let text = format!(
-        "{}command = [\"sh\", \"-c\", \"env > ../agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > ../parent-cmdline.txt\"]{}",
+        "{}command = [\"sh\", \"-c\", \"env > $HOME/agent-env.txt; tr '\\\\0' ' ' < /proc/$PPID/cmdline > $HOME/parent-cmdline.txt\"]{}",
         &text[..start],
         &text[end..]
     );
@@ -254,15 +254,15 @@ fn no_secret_reaches_output_state_or_the_agent() {
     }
     let run_dir = afk.scratch.path("state/runs/1");
     for f in [
-        "agent-env.txt",
-        "parent-cmdline.txt",
+        "home/agent-env.txt",
+        "home/parent-cmdline.txt",
         "agent.log",
         "prompt.md",
     ] {
         seen.push_str(&std::fs::read_to_string(run_dir.join(f)).unwrap_or_default());
     }
     assert!(
-        std::fs::read_to_string(run_dir.join("agent-env.txt")).is_ok(),
+        std::fs::read_to_string(run_dir.join("home/agent-env.txt")).is_ok(),
         "the agent ran"
     );
     // every table of the state file but the token's own column

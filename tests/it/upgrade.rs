@@ -1825,7 +1825,8 @@ fn the_token_never_follows_a_git_redirect_to_another_host() {
 
 /// Issue 16 item 3: no git child holds the token in its environment (where
 /// any process of the same user reads it in /proc/<pid>/environ); askpass
-/// reads it from a 0600 file that is gone once the call is over.
+/// reads it from a sealed memfd that only that git call inherited, which no
+/// path names (issue 46: no file another process could open).
 #[test]
 fn no_git_child_carries_the_token_in_its_environment() {
     const SECRET: &str = "tok-5e1d9c3b7a2f4e6d8c0b";
@@ -1837,7 +1838,7 @@ fn no_git_child_carries_the_token_in_its_environment() {
         &s.afk.scratch,
         &format!(
             "env >> '{envs}'\n\
-             [ -n \"${{AFK_GIT_SECRET_FILE:-}}\" ] && stat -c '%a %n' \"$AFK_GIT_SECRET_FILE\" >> '{files}'\n",
+             [ -n \"${{AFK_GIT_SECRET_FD:-}}\" ] && echo \"fd $(readlink /proc/self/fd/$AFK_GIT_SECRET_FD)\" >> '{files}'\n",
             envs = envs.display(),
             files = files.display(),
         ),
@@ -1849,13 +1850,12 @@ fn no_git_child_carries_the_token_in_its_environment() {
         "an authenticated call was made"
     );
     assert!(!env.contains(SECRET), "the token is in a git environment");
-    // the push and the fixer's clone each had their own secret file, 0600
+    // the push and the fixer's clone each inherited the secret's memfd, no file
     let used = std::fs::read_to_string(&files).unwrap_or_default();
-    let used: Vec<(&str, &str)> = used.lines().filter_map(|l| l.split_once(' ')).collect();
+    let used: Vec<&str> = used.lines().collect();
     assert!(used.len() >= 2, "{used:?}");
-    for (mode, file) in &used {
-        assert_eq!(*mode, "600", "{file}");
-        assert!(!Path::new(file).exists(), "{file} is left behind");
+    for line in &used {
+        assert!(line.starts_with("fd /memfd:afk-git-secret"), "{line}");
     }
     let askpass = s.afk.scratch.path("work/.afk-askpass");
     let script = std::fs::read_to_string(&askpass).unwrap();

@@ -32,15 +32,16 @@ pub const TRAILER: &str = "Afk-Upgrade";
 /// The askpass script. git prompts `Username for '<scheme>://<host>': ` and
 /// `Password for '<scheme>://<user>@<host>': `; the script answers only when
 /// that is the forge's own origin (`AFK_GIT_ORIGIN`, afk's username in
-/// `AFK_GIT_USERNAME`): the username, or the token read from
-/// `AFK_GIT_SECRET_FILE`. Anything else (a redirect to another host) is refused.
+/// `AFK_GIT_USERNAME`): the username, or the token read from the descriptor
+/// `AFK_GIT_SECRET_FD` it inherited. Anything else (a redirect to another
+/// host) is refused.
 const ASKPASS: &str = r#"#!/bin/sh
 # afk: hands git the forge credentials for the forge's own host only. It holds no
-# secret: the token is in a file afk writes (0600) for one git call and removes after.
+# secret: the token is in a sealed memfd only this git call inherited.
 o="$AFK_GIT_ORIGIN"
 case "$1" in
   "Username for '$o': ") printf '%s\n' "$AFK_GIT_USERNAME" ;;
-  "Password for '${o%%://*}://$AFK_GIT_USERNAME@${o#*://}': ") cat "$AFK_GIT_SECRET_FILE" ;;
+  "Password for '${o%%://*}://$AFK_GIT_USERNAME@${o#*://}': ") case "$AFK_GIT_SECRET_FD" in *[!0-9]*|"") exit 1 ;; esac; cat "/proc/self/fd/$AFK_GIT_SECRET_FD" ;;
   *) echo "afk askpass: answers only for $o" >&2; exit 1 ;;
 esac
 "#;
@@ -73,7 +74,7 @@ const HARDENED: &[&str] = &[
 const ASKPASS_ENV: [&str; 4] = [
     "AFK_GIT_ORIGIN",
     "AFK_GIT_USERNAME",
-    "AFK_GIT_SECRET_FILE",
+    "AFK_GIT_SECRET_FD",
     "AFK_GIT_PASSWORD",
 ];
 
@@ -95,47 +96,49 @@ pub fn credential_origin(url: &str) -> Option<String> {
     ok.then(|| format!("{scheme}://{host}"))
 }
 
-/// The password of one git call, in a file only afk's user can read; removed
-/// when dropped (the call is over, whether it worked or not).
-struct SecretFile(PathBuf);
+/// The password of one git call, in a sealed anonymous memory file (memfd)
+/// that no path names: only the git call it is handed to inherits it (its
+/// descriptor is close-on-exec everywhere else), and askpass reads it
+/// through that descriptor. No other process of afk's user can open it by a
+/// name, as it could a file (and no agent of a turn left running could
+/// watch for one).
+struct SecretFd(std::os::fd::OwnedFd);
 
-impl SecretFile {
-    /// A new file in `dir` holding `secret`; created exclusively, so a file or
-    /// link already at that name is never written through.
-    fn create(dir: &Path, secret: &str) -> Result<SecretFile> {
-        use std::os::unix::fs::OpenOptionsExt;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(0);
-        let pid = std::process::id();
-        // a killed tick's files (another pid) go first; one upgrade tick runs at a time
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if let Some(rest) = name.strip_prefix(".afk-secret-")
-                && !rest.starts_with(&format!("{pid}-"))
-            {
-                let _ = std::fs::remove_file(e.path());
-            }
+impl SecretFd {
+    fn create(secret: &str) -> Result<SecretFd> {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        // SAFETY: memfd_create(2) with a NUL-terminated name; the descriptor
+        // it returns is owned here from now on.
+        let fd = unsafe {
+            libc::memfd_create(
+                c"afk-git-secret".as_ptr(),
+                libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error())
+                .context("git: cannot make the secret's memfd");
         }
-        let p = dir.join(format!(
-            ".afk-secret-{pid}-{}",
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&p)
-            .with_context(|| format!("git: cannot create {}", p.display()))?;
-        let file = SecretFile(p);
+        // SAFETY: fd is a fresh descriptor nothing else owns.
+        let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let mut f = std::fs::File::from(owned);
         f.write_all(secret.as_bytes())
-            .with_context(|| format!("git: cannot write {}", file.0.display()))?;
-        Ok(file)
+            .context("git: cannot write the secret's memfd")?;
+        // sealed: nobody who gets the descriptor can change the secret
+        // SAFETY: fcntl(2) on our own descriptor.
+        unsafe {
+            libc::fcntl(
+                f.as_raw_fd(),
+                libc::F_ADD_SEALS,
+                libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE | libc::F_SEAL_SEAL,
+            );
+        }
+        Ok(SecretFd(f.into()))
     }
-}
 
-impl Drop for SecretFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+    fn raw(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.0.as_raw_fd()
     }
 }
 
@@ -143,7 +146,7 @@ impl Drop for SecretFile {
 /// and the file holding the password.
 struct Auth {
     origin: String,
-    secret: SecretFile,
+    secret: SecretFd,
 }
 
 /// HTTP credentials for the mirror; `Debug` never shows the password.
@@ -307,7 +310,19 @@ impl Git {
             .env("GIT_ASKPASS", self.askpass()?)
             .env("AFK_GIT_ORIGIN", &a.origin)
             .env("AFK_GIT_USERNAME", &cr.username)
-            .env("AFK_GIT_SECRET_FILE", &a.secret.0);
+            .env("AFK_GIT_SECRET_FD", a.secret.raw().to_string());
+            let fd = a.secret.raw();
+            use std::os::unix::process::CommandExt;
+            // SAFETY: fcntl(2) is async-signal-safe: in this child only, the
+            // secret's descriptor survives exec (git, then its askpass)
+            unsafe {
+                c.pre_exec(move || {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         Ok(c)
     }
@@ -345,7 +360,7 @@ impl Git {
             .with_context(|| format!("git: cannot create {}", self.work_dir.display()))?;
         Ok(Auth {
             origin,
-            secret: SecretFile::create(&self.work_dir, &cr.password)?,
+            secret: SecretFd::create(&cr.password)?,
         })
     }
 
@@ -959,14 +974,22 @@ mod tests {
 
     /// The askpass script run as git runs it: (prompt) → its answer, or None
     /// when it refuses (exit status not 0).
-    fn ask(prompt: &str, secret: &Path) -> Option<String> {
-        let out = Command::new("sh")
-            .args(["-c", ASKPASS, "askpass", prompt])
+    fn ask(prompt: &str, secret: &SecretFd) -> Option<String> {
+        let fd = secret.raw();
+        let mut c = Command::new("sh");
+        c.args(["-c", ASKPASS, "askpass", prompt])
             .env("AFK_GIT_ORIGIN", "http://127.0.0.1:3000")
             .env("AFK_GIT_USERNAME", "afk-bot")
-            .env("AFK_GIT_SECRET_FILE", secret)
-            .output()
-            .unwrap();
+            .env("AFK_GIT_SECRET_FD", fd.to_string());
+        use std::os::unix::process::CommandExt;
+        // SAFETY: as in `Git::cmd`: the descriptor survives this exec only
+        unsafe {
+            c.pre_exec(move || {
+                libc::fcntl(fd, libc::F_SETFD, 0);
+                Ok(())
+            });
+        }
+        let out = c.output().unwrap();
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).to_string())
@@ -974,9 +997,7 @@ mod tests {
 
     #[test]
     fn askpass_answers_only_for_the_forges_own_host() {
-        let dir = std::env::temp_dir().join(format!("afk-askpass-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let secret = SecretFile::create(&dir, "s3cret").unwrap();
+        let secret = SecretFd::create("s3cret").unwrap();
         let cases = [
             ("Username for 'http://127.0.0.1:3000': ", Some("afk-bot\n")),
             (
@@ -1001,13 +1022,26 @@ mod tests {
             ("xPassword for 'http://afk-bot@127.0.0.1:3000': ", None),
         ];
         for (prompt, want) in cases {
-            assert_eq!(ask(prompt, &secret.0).as_deref(), want, "case {prompt}");
+            assert_eq!(ask(prompt, &secret).as_deref(), want, "case {prompt}");
         }
         assert!(!ASKPASS.contains("s3cret"), "the script holds no secret");
-        let path = secret.0.clone();
-        drop(secret);
-        assert!(!path.exists(), "the secret file is removed with its call");
-        let _ = std::fs::remove_dir_all(&dir);
+        // another process (without the inherited descriptor) reads nothing
+        let out = Command::new("sh")
+            .args([
+                "-c",
+                ASKPASS,
+                "askpass",
+                "Password for 'http://afk-bot@127.0.0.1:3000': ",
+            ])
+            .env("AFK_GIT_ORIGIN", "http://127.0.0.1:3000")
+            .env("AFK_GIT_USERNAME", "afk-bot")
+            .env("AFK_GIT_SECRET_FD", secret.raw().to_string())
+            .output()
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("s3cret"),
+            "only the call handed the descriptor reads it"
+        );
     }
 
     #[test]

@@ -114,7 +114,8 @@ fn lab_ctx(
     let runner = match real {
         Some(kind) => format!("agent = \"{kind}\"\nworkspace = \"afk\""),
         None => format!(
-            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
+            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [runner.box]\nread_write = [\"{git}\"]",
             api = sb.api_url(),
             git = sb.dir.display(),
             tok = sandbox::DEFAULT_TOKEN,

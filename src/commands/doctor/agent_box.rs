@@ -102,10 +102,14 @@ fn judge(b: &Boxer, found: &str) -> (Level, String) {
             Level::Ok,
             "each turn runs in a box of its own (bubblewrap) with no network (runner.box.network = \"none\"): afk's files are out of its sight".into(),
         ),
+        Network::Model if b.allow().is_empty() => (
+            Level::Ok,
+            "each turn runs in a box of its own (bubblewrap): a probe in it cannot read afk's state file; runner.box.allow is empty, so it reaches no network (a custom agent's model needs an entry)".into(),
+        ),
         Network::Model => {
             let model = get("model");
             let forge = get("forge");
-            if forge == "reached" {
+            if forge == "reached" && !b.agent_does_git() {
                 return (
                     Level::Fail,
                     format!(
@@ -123,10 +127,15 @@ fn judge(b: &Boxer, found: &str) -> (Level, String) {
                     ),
                 );
             }
+            let forge_words = if b.agent_does_git() {
+                " (the forge too: workspace = \"agent\" does its own git)"
+            } else {
+                " and not the forge"
+            };
             (
                 Level::Ok,
                 format!(
-                    "each turn runs in a box of its own (bubblewrap): a probe in it cannot read afk's state file, reaches {} and not the forge",
+                    "each turn runs in a box of its own (bubblewrap): a probe in it cannot read afk's state file, reaches {}{forge_words}",
                     allow.join(", ")
                 ),
             )
