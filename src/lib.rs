@@ -13,7 +13,7 @@ pub use afk_forge as forge;
 /// afk upgrade's git adapter: the `afk-git` crate (crates/afk-git).
 pub use afk_git as git;
 /// The clock, the log and private files: the `afk-host` crate (crates/afk-host).
-pub use afk_host::{clock, log, private_files};
+pub use afk_host::{clock, log, private_files, redact};
 /// The one client builder and the one `Link` parser: the `afk-http` crate (crates/afk-http).
 pub use afk_http::{client, link};
 /// The shared values and shapes: the `afk-model` crate (crates/afk-model).

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
 /// stdout that cannot take the document (the cause of that error, often: a
 /// full disk) adds no second line for it.
 fn error_document(line: &str, code: u8) {
-    let doc = serde_json::json!({"error": line, "exit": code});
+    let doc = serde_json::json!({"error": afk::redact::text(line), "exit": code});
     let mut out = std::io::stdout().lock();
     if let Err(e) = afk::document::write_once(&mut out, &doc.to_string())
         && afk::output::is_closed_pipe(&e)

@@ -106,6 +106,8 @@ impl Notifier {
             kind,
             unreached,
         };
+        let mut body = body;
+        crate::redact::json(&mut body);
         match self.agent.post(url).send_json(body) {
             // afk follows no redirect (crate::client): a 3xx is not a delivery
             Ok(r) if r.status() >= 300 => Err(failed(Failure::Other(r.status()), None)),

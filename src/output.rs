@@ -14,12 +14,15 @@ pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     if json {
-        // one document per process: not after the deadline's
-        let doc = serde_json::to_string_pretty(report).unwrap_or_default();
+        // one document per process: not after the deadline's; no secret in it
+        let mut value = serde_json::to_value(report).unwrap_or_default();
+        crate::redact::json(&mut value);
+        let doc = serde_json::to_string_pretty(&value).unwrap_or_default();
         return crate::document::write_once(&mut out, &doc);
     }
-    // agent and forge text is in it: nothing a terminal would act on
-    out.write_all(crate::core::sanitize::for_terminal(human).as_bytes())?;
+    // agent and forge text is in it: nothing a terminal would act on, no secret
+    let human = crate::redact::text(human);
+    out.write_all(crate::core::sanitize::for_terminal(&human).as_bytes())?;
     out.flush()
 }
 
@@ -87,6 +90,14 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<crate::session::Outcome> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    // an agent's log as it wrote it, but for the secrets afk holds
+    let text = String::from_utf8_lossy(bytes);
+    let redacted = crate::redact::text(&text);
+    let bytes: &[u8] = if redacted != text {
+        redacted.as_bytes()
+    } else {
+        bytes
+    };
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             anyhow::Context::context(Err(e), "cannot write to stdout")

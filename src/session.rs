@@ -151,6 +151,10 @@ impl Session {
         }
         let mut config = Config::load(&path)?;
         let paths = config.paths(self.state_flag.as_deref());
+        // nothing afk writes from here on carries one of its secrets
+        for (_, secret) in config.secret_values() {
+            crate::redact::register(&secret);
+        }
         config.keep_out = vec![
             path.clone(),
             paths.file.clone(),

@@ -117,6 +117,48 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every secret value this config names that afk can read now, each
+    /// with where it comes from (docs/security.md: nothing afk writes
+    /// carries one): the forge token, the values of the variables it names
+    /// as secrets and of `runner.secret_env`, the registry's `user:token`
+    /// (and its token), the GitHub App key's lines, the Kubernetes token.
+    pub fn secret_values(&self) -> Vec<(String, String)> {
+        let mut v = vec![];
+        if let Ok(t) = self.forge_token() {
+            v.push(("the forge token".to_string(), t));
+        }
+        for name in self
+            .secret_env_names()
+            .iter()
+            .chain(&self.runner.secret_env)
+        {
+            if let Ok(val) = std::env::var(name)
+                && !val.trim().is_empty()
+            {
+                if let Some((_, token)) = val.split_once(':')
+                    && name == &self.upgrade.registry_auth_env
+                {
+                    v.push((format!("${name}'s token"), token.to_string()));
+                }
+                v.push((format!("${name}"), val));
+            }
+        }
+        let files = [
+            self.forge.app_private_key_file.as_ref(),
+            self.runner.kubernetes.token_file.as_ref(),
+        ];
+        for f in files.into_iter().flatten() {
+            if let Ok(text) = std::fs::read_to_string(f) {
+                for line in text.lines().filter(|l| !l.starts_with("-----")) {
+                    v.push((f.display().to_string(), line.to_string()));
+                }
+            }
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::tests::parse;

@@ -34,6 +34,7 @@ mod operator3;
 mod poll;
 mod real_agents;
 mod rearm;
+mod redaction;
 mod registry;
 mod runner_faults;
 mod runner_http;

@@ -185,6 +185,7 @@ impl App {
             && app_token::reuse_stored(at, self.now)
         {
             *self.expires.lock().unwrap() = Some(at);
+            afk_host::redact::register(&token);
             return Ok(token);
         }
         self.exchange()
@@ -198,6 +199,7 @@ impl App {
             anyhow!("forge: POST {path}: the installation token's expires_at is not a time")
         })?;
         *self.expires.lock().unwrap() = Some(at);
+        afk_host::redact::register(&got.token);
         if let Some(keeper) = &self.keeper {
             keeper.save(self.app_id, self.installation_id, &got.token, at);
         }

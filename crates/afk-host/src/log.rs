@@ -153,7 +153,7 @@ fn line(
     msg: &str,
     fields: &[(&str, serde_json::Value)],
 ) -> String {
-    let msg = msg.replace(['\n', '\r'], " ");
+    let msg = crate::redact::text(msg).replace(['\n', '\r'], " ");
     let msg = afk_wire::sanitize::for_terminal(&msg);
     match format {
         Format::Plain => match l {

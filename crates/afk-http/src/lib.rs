@@ -677,7 +677,12 @@ impl Http {
         }
         let started = std::time::Instant::now();
         let res = match body {
-            Some(b) => req.send_json(b.clone()),
+            Some(b) => {
+                // nothing afk writes carries a secret (afk_host::redact)
+                let mut b = b.clone();
+                afk_host::redact::json(&mut b);
+                req.send_json(b)
+            }
             None => req.call(),
         };
         crate::log::request(

@@ -84,6 +84,18 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let (level, text) = doctor::poll(ctx.config().poll.enabled, ctx.config().poll.allowlist.len());
     d.add("poll", level, text);
     local::local(ctx, &mut d);
+    for (what, value) in ctx.config().secret_values() {
+        if !what.starts_with('/') && value.trim().chars().count() < crate::core::redact::MIN_LEN {
+            d.add(
+                "secrets",
+                Level::Warn,
+                format!(
+                    "{what} is shorter than {} characters: afk cannot tell it from ordinary text, so it is not redacted from what afk writes",
+                    crate::core::redact::MIN_LEN
+                ),
+            );
+        }
+    }
     match ctx.runner() {
         Ok(r) => {
             let (level, detail) = r.check();
