@@ -356,12 +356,15 @@ pub fn wait_for(state_dir: &Path, name: &str) -> Result<File> {
 
 fn private_lock_file(path: &Path) -> Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
+    // a link planted at the lock's name is never followed (nothing is
+    // written through it)
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("lock: cannot open {}", path.display()))
 }
@@ -382,7 +385,13 @@ impl Existing {
 
 pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
     let path = state_dir.join(format!("{kind}.lock"));
-    let file = match OpenOptions::new().read(true).write(true).open(&path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+    {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Absent),
         Err(e) => return Err(e).with_context(|| format!("lock: cannot open {}", path.display())),

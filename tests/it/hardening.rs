@@ -761,3 +761,25 @@ fn a_placeholder_inside_a_shell_script_is_refused() {
         "{r}"
     );
 }
+
+/// Issue 47: the agent's own account (`runner.agent_login`) is never
+/// trusted, whatever its permission or `trusted_users` says: a
+/// prompt-injected agent with `workspace = "agent"` and write access that
+/// applies the ready label arms nothing.
+#[test]
+fn the_agents_account_arms_nothing_even_with_write_access_or_named() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "nopr", "", "");
+    let text = std::fs::read_to_string(&afk.config)
+        .unwrap()
+        .replace("[runner]\n", "[runner]\nagent_login = \"alice\"\n")
+        .replace(
+            "[poll]\nenabled = true\n",
+            "[poll]\nenabled = true\ntrusted_users = [\"alice\"]\n",
+        );
+    std::fs::write(&afk.config, text).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["dispatched"].as_array().map(Vec::len), Some(0), "{r}");
+    assert!(r.to_string().contains("untrusted"), "{r}");
+}

@@ -360,13 +360,24 @@ pub fn needs_lookup(login: &str, trusted_users: &[String]) -> bool {
 }
 
 /// The one trust rule: `permission` is the lookup's answer — `Ok(None)` when
-/// no lookup was needed, `Err(())` when the forge refused it.
+/// no lookup was needed, `Err(())` when the forge refused it. `never`: the
+/// accounts no rule trusts, whatever their permission or `trusted_users`
+/// says — afk's own and the agent's (`runner.agent_login`): an agent that
+/// was talked into it must not arm issues, answer for a person or command
+/// a run (docs/security.md#who-is-trusted).
 pub fn trust(
     login: &str,
+    never: &[&str],
     trusted_users: &[String],
     needed: Access,
     permission: Result<Option<Access>, ()>,
 ) -> Trust {
+    if never
+        .iter()
+        .any(|n| !n.is_empty() && n.eq_ignore_ascii_case(login))
+    {
+        return Trust::Untrusted;
+    }
     match permission {
         Err(()) => Trust::CouldNotCheck,
         Ok(p) if is_trusted(login, trusted_users, needed, p) => Trust::Trusted,
@@ -414,6 +425,33 @@ mod tests {
             edited_after_arming: false,
             blocked: false,
         }
+    }
+
+    #[test]
+    fn afks_own_account_and_the_agents_are_never_trusted_by_any_rule() {
+        let users = vec!["agent-bot".to_string(), "alice".to_string()];
+        let cases = [
+            ("alice", Ok(None), Trust::Trusted),
+            ("agent-bot", Ok(None), Trust::Untrusted),
+            ("AGENT-BOT", Ok(Some(Access::Admin)), Trust::Untrusted),
+            ("afk-bot", Ok(Some(Access::Admin)), Trust::Untrusted),
+            ("bob", Ok(Some(Access::Write)), Trust::Trusted),
+        ];
+        for (login, permission, want) in cases {
+            let got = trust(
+                login,
+                &["afk-bot", "agent-bot"],
+                &users,
+                Access::Write,
+                permission,
+            );
+            assert_eq!(got, want, "{login}");
+        }
+        // an unset agent_login ("") never matches
+        assert_eq!(
+            trust("", &[""], &[], Access::Write, Ok(Some(Access::Write))),
+            Trust::Trusted
+        );
     }
 
     #[test]
@@ -744,7 +782,11 @@ mod tests {
         ];
         for (login, perm, want) in cases {
             let perm = perm.map(|p| p.map(Access::from_forge));
-            assert_eq!(trust(login, &named, Access::Write, perm), want, "{login}");
+            assert_eq!(
+                trust(login, &[], &named, Access::Write, perm),
+                want,
+                "{login}"
+            );
         }
         assert!(!needs_lookup("carol", &named));
         assert!(!needs_lookup("x[bot]", &named));

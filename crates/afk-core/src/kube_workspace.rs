@@ -117,10 +117,14 @@ pub fn with_git(job: &mut Value, g: &GitSide, env: &[(String, String)]) {
     if let Some(vols) = pod["volumes"].as_array_mut() {
         vols.push(json!({"name": "work", "emptyDir": {}}));
         vols.push(json!({"name": "git", "emptyDir": {}}));
+        // the kubelet writes a Secret's files as root: group 1000 (the pod's
+        // fsGroup, the git containers' user's group) may read them, others
+        // not; only the git containers mount it (kubernetes#57923)
         vols.push(
-            json!({"name": "git-secret", "secret": {"secretName": g.secret, "defaultMode": 0o400}}),
+            json!({"name": "git-secret", "secret": {"secretName": g.secret, "defaultMode": 0o440}}),
         );
     }
+    pod["securityContext"]["fsGroup"] = json!(1000);
 }
 
 /// What the forwarding container did, as its termination message says.
@@ -196,6 +200,26 @@ pub fn parse(message: &str) -> Option<Result> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_git_secret_is_readable_by_the_pods_group_on_a_plain_cluster() {
+        let mut job = json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "agent", "command": ["true"], "env": [], "volumeMounts": []}], "volumes": []}}}});
+        let g = GitSide {
+            image: "afk",
+            secret: "afk-git",
+            url: "https://git.example.org/a/b.git",
+        };
+        with_git(&mut job, &g, &[]);
+        let pod = &job["spec"]["template"]["spec"];
+        assert_eq!(pod["securityContext"]["fsGroup"], 1000, "{pod}");
+        let secret = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "git-secret")
+            .unwrap();
+        assert_eq!(secret["secret"]["defaultMode"], 0o440, "{secret}");
+    }
 
     fn job() -> Value {
         json!({"spec": {"template": {"spec": {

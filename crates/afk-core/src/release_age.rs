@@ -78,11 +78,17 @@ pub fn age(created: Option<&str>, now: OffsetDateTime, min: std::time::Duration)
     let Some(at) = created.and_then(|c| OffsetDateTime::parse(c, &Rfc3339).ok()) else {
         return Age::Unknown;
     };
-    let until = at + min;
-    if until <= now {
-        Age::OldEnough
-    } else {
-        Age::Young { until }
+    // checked: a registry's `created` is outside text (9999-12-31 plus a
+    // day overflows); a date past what can be counted is never old enough
+    let until = time::Duration::try_from(min)
+        .ok()
+        .and_then(|d| at.checked_add(d));
+    match until {
+        Some(until) if until <= now => Age::OldEnough,
+        Some(until) => Age::Young { until },
+        None => Age::Young {
+            until: time::PrimitiveDateTime::MAX.assume_utc(),
+        },
     }
 }
 
@@ -145,6 +151,42 @@ pub fn walk(
     // every tag asked was young: nothing newer than the current one this tick
     kept.retain(|t| tags::compare(t, current).is_none_or(|o| o.is_le()));
     Ok((kept, notes))
+}
+
+#[cfg(test)]
+mod extremes {
+    use super::*;
+
+    /// No outside date panics the rule: every extreme a registry may send,
+    /// against every extreme `min_release_age`; a date in the future is
+    /// never old enough.
+    #[test]
+    fn release_dates_at_the_extremes_never_panic_and_the_future_is_not_old_enough() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let dates = [
+            "9999-12-31T23:59:59Z",
+            "9999-12-31T23:59:59.999999999Z",
+            "0000-01-01T00:00:00Z",
+            "1970-01-01T00:00:00Z",
+            "2030-01-01T00:00:00+23:59",
+            "2030-01-01T00:00:00-23:59",
+            "not a date",
+            "",
+        ];
+        let mins = [
+            std::time::Duration::ZERO,
+            std::time::Duration::from_secs(3 * 86400),
+            std::time::Duration::from_secs(u64::MAX),
+        ];
+        for d in dates {
+            for m in mins {
+                let a = age(Some(d), now, m);
+                if d.starts_with("9999") {
+                    assert!(matches!(a, Age::Young { .. }), "{d} {m:?}: {a:?}");
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

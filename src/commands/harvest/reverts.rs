@@ -197,6 +197,7 @@ impl Proofs<'_> {
         };
         let t = dispatch::trust(
             login,
+            &[&self.cfg.runner.agent_login],
             &poll.trusted_users,
             self.cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&permission),

@@ -114,6 +114,7 @@ impl<'a> Lookup<'a> {
                 Ok(p) => {
                     dispatch::trust(
                         who,
+                        &[&me, &cfg.runner.agent_login],
                         &cfg.poll.trusted_users,
                         cfg.poll.trusted_permission,
                         crate::types::Permission::access_of(&p),
@@ -170,6 +171,7 @@ impl<'a> Lookup<'a> {
         let perm = self.permission(&armed.login, issue.number)?;
         let trust = dispatch::trust(
             &armed.login,
+            &[&cfg.runner.agent_login],
             &cfg.poll.trusted_users,
             cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&perm),

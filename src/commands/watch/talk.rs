@@ -57,8 +57,10 @@ impl Trust<'_> {
         } else {
             Ok(None)
         };
+        let me = self.w.me()?;
         let t = crate::core::dispatch::trust(
             login,
+            &[&me, &cfg.runner.agent_login],
             &cfg.poll.trusted_users,
             cfg.poll.trusted_permission,
             crate::types::Permission::access_of(&p),
