@@ -282,6 +282,39 @@ both_dialects! {
         assert_eq!(again["actions"], json!([]));
     }
 
+    /// Issue 47: a reader's 11 MB PR description makes the repo's PR list
+    /// unreadable (and a forge down the comments): the run's limits still
+    /// apply — the run past `run_time` is stopped and escalated, and the
+    /// failed read is the tick's error.
+    #[test]
+    fn run_time_holds_when_a_readers_text_makes_the_pr_list_unreadable() {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let (afk, plan) = world(&sb, &["acme/api"], "[budget]\nrun_time = \"1h\"\n");
+        turn(&plan, 1, &format!(": > \"$AFK_RUN_DIR/started\"\n{SLEEP}"));
+        afk.poll();
+        wait_file(&run_file(&afk, 1, "started"));
+        sb.push_commit("acme/api", "readers-branch", "x.txt");
+        let huge = "x".repeat(11 << 20);
+        sb.admin(
+            "POST",
+            "/issues",
+            Some(json!({"repo": "acme/api", "issue": {"title": "a reader's PR", "body": huge,
+                        "pull": true, "head": "readers-branch", "author": "mallory"}})),
+        );
+        sb.faults(json!([{"path": "/comments", "status": 500}]));
+        afk.later(2);
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 1, "the failed read is the tick's error: {r} {err}");
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("timeout".into())),
+            "{r} {err}"
+        );
+        assert!(!agent_alive(&afk, 1), "the agent was stopped");
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(shown["run"]["reason"], "timeout", "{shown}");
+    }
+
     #[test]
     fn a_run_past_run_time_is_stopped_and_escalated() {
         let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));

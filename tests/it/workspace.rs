@@ -267,6 +267,11 @@ const HOSTILE: &[Hostile] = &[
         refused: true,
     },
     Hostile {
+        name: "a FIFO in place of a tracked file (issue 47: git add -A would block)",
+        script: "rm work.txt && mkfifo work.txt\n",
+        refused: true,
+    },
+    Hostile {
         name: "a 2 GB file left uncommitted",
         script: "truncate -s 2G huge.bin\n",
         refused: true,

@@ -286,6 +286,43 @@ pub fn agent_of(
 /// green PR waiting for a person's merge is not the agent's time (as it is
 /// never a stall), so `run_time` does not end it, while money over `run_usd`
 /// is over, whatever the PR.
+/// What afk knows of a run without the forge (its own files and store):
+/// enough for the limits, which never depend on reading outside text.
+#[derive(Debug, Clone)]
+pub struct Blind {
+    /// a trusted `/afk hold` stands (heard on an earlier tick)
+    pub held: bool,
+    /// the PR was last seen green (`green_since` stored): a merge hold,
+    /// which neither run time nor the stall clock ends
+    pub awaiting_merge: bool,
+    pub spend_usd: Option<f64>,
+    pub run_usd: f64,
+    pub age: std::time::Duration,
+    pub run_time: Option<std::time::Duration>,
+    pub since_progress: std::time::Duration,
+    pub stall_after: std::time::Duration,
+}
+
+/// The limits over a run whose forge reads failed this tick (its PR list,
+/// comments, reviews or forwarding could not be read): the money limit, run
+/// time and the stall clock still apply, from what afk holds itself, in the
+/// same order as [`next_action`]'s rows. None: no limit is over (wait).
+pub fn limit_over(b: &Blind) -> Option<Escalation> {
+    if spend::over_run_usd(b.run_usd, b.spend_usd) {
+        return Some(Escalation::OverBudget);
+    }
+    if b.held || b.awaiting_merge {
+        return None;
+    }
+    if spend::over_run_time(b.run_time, b.age) {
+        return Some(Escalation::Timeout);
+    }
+    if b.since_progress >= b.stall_after {
+        return Some(Escalation::Stalled);
+    }
+    None
+}
+
 pub fn next_action(s: &RunState) -> Action {
     if let Some(a) = s.decided {
         return a;
@@ -420,6 +457,71 @@ pub fn thread_agent(status: &str) -> Agent {
         "running" => Agent::Running,
         "idle" => Agent::Exited(0),
         _ => Agent::Exited(1),
+    }
+}
+
+#[cfg(test)]
+mod blind_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn limits_apply_when_the_forge_cannot_be_read() {
+        let h = Duration::from_secs(3600);
+        let base = Blind {
+            held: false,
+            awaiting_merge: false,
+            spend_usd: Some(1.0),
+            run_usd: 5.0,
+            age: h,
+            run_time: Some(4 * h),
+            since_progress: h,
+            stall_after: 3 * h,
+        };
+        let with = |f: &dyn Fn(&mut Blind)| {
+            let mut b = base.clone();
+            f(&mut b);
+            limit_over(&b)
+        };
+        let cases: [(&str, Option<Escalation>); 7] = [
+            ("nothing over", with(&|_| {})),
+            ("money", with(&|b| b.spend_usd = Some(6.0))),
+            (
+                "money, even held",
+                with(&|b| {
+                    b.spend_usd = Some(6.0);
+                    b.held = true
+                }),
+            ),
+            ("run time", with(&|b| b.age = 5 * h)),
+            ("stalled", with(&|b| b.since_progress = 3 * h)),
+            (
+                "held: no run time",
+                with(&|b| {
+                    b.held = true;
+                    b.age = 5 * h
+                }),
+            ),
+            (
+                "awaiting merge: no stall",
+                with(&|b| {
+                    b.awaiting_merge = true;
+                    b.since_progress = 9 * h
+                }),
+            ),
+        ];
+        let want = [
+            None,
+            Some(Escalation::OverBudget),
+            Some(Escalation::OverBudget),
+            Some(Escalation::Timeout),
+            Some(Escalation::Stalled),
+            None,
+            None,
+        ];
+        for ((what, got), want) in cases.into_iter().zip(want) {
+            assert_eq!(got, want, "{what}");
+        }
     }
 }
 

@@ -1090,6 +1090,26 @@ fn bounded_files<'a>(
         let Ok(m) = std::fs::symlink_metadata(workdir.join(name)) else {
             continue;
         };
+        // a FIFO would block git (and afk) for ever, a device or a socket
+        // is no file to commit: refused, with the reason
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let t = m.file_type();
+            let what = if t.is_fifo() {
+                Some("a FIFO")
+            } else if t.is_socket() {
+                Some("a socket")
+            } else if t.is_block_device() || t.is_char_device() {
+                Some("a device")
+            } else {
+                None
+            };
+            if let Some(what) = what {
+                return Err(refused(format!(
+                    "the checkout's {name:?} is {what}: afk commits only files and links"
+                )));
+            }
+        }
         if m.len() > MAX_FILE_BYTES && m.is_file() {
             return Err(refused(format!(
                 "the checkout's {name:?} is over {} MiB: afk commits no such file",

@@ -151,7 +151,9 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     };
     let seen = match observe::observe(w, &store, run) {
         Ok(s) => s,
-        Err(e) => return (None, vec![err(&e)]),
+        // the forge (or the agent's checkout) could not be read: the
+        // limits still apply, from what afk holds itself
+        Err(e) => return blind(w, &store, run, vec![err(&e)]),
     };
     let state = run_state(w, run, &seen);
     let action = next_action(&state);
@@ -193,6 +195,70 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         Some(item),
         res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
     )
+}
+
+/// A run whose reads failed this tick: its money limit, run time and stall
+/// clock, from the runner, the run's files and the store alone
+/// (`core::run_state::limit_over`); over one, the agent is stopped and the
+/// run escalated as ever (the forge writes resumed by a later tick when they
+/// fail too). The reads' failure is the tick's error, said once.
+fn blind(
+    w: &Watch,
+    store: &crate::store::Store,
+    run: &Run,
+    mut errors: Vec<ErrorItem>,
+) -> (Option<ActionItem>, Vec<ErrorItem>) {
+    if run.state.decided() {
+        return (None, errors);
+    }
+    let err = |e: &anyhow::Error| ErrorItem {
+        message: format!("run {}: {e:#}", run.id),
+        ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
+    };
+    let seen = match observe::blind(w, store, run) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(err(&e));
+            return (None, errors);
+        }
+    };
+    let cfg = w.t.config();
+    let talk = &seen.heard.talk;
+    let facts = crate::core::run_state::Blind {
+        held: talk.held_since.is_some(),
+        awaiting_merge: run.green_since.is_some(),
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
+        age: held_age(w, run, talk),
+        run_time: cfg.budget.run_time,
+        since_progress: seen.since_progress,
+        stall_after: cfg.stall_after(),
+    };
+    let Some(why) = crate::core::run_state::limit_over(&facts) else {
+        return (None, errors);
+    };
+    let action = crate::core::run_state::Action::Escalate(why);
+    crate::log::decision(&format!(
+        "{}#{} run {}: {} (its forge reads failed; the limit holds)",
+        run.repo,
+        run.issue,
+        run.id,
+        action.name()
+    ));
+    let item = ActionItem {
+        repo: run.repo.clone(),
+        issue: run.issue,
+        run_id: run.id,
+        action: action.name().into(),
+        reason: action.reason(),
+        spend_usd: seen.spend_usd,
+        detail: Some("a limit is over; the forge could not be read this tick".into()),
+        notes: vec![],
+    };
+    if let Err(e) = act::act(w, store, run, &seen, action) {
+        errors.push(err(&e));
+    }
+    (Some(item), errors)
 }
 
 /// What the decision rule needs of one run, from the run and what watch saw.

@@ -390,6 +390,59 @@ pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     })
 }
 
+/// What watch knows of a run without the forge or the agent's checkout: the
+/// agent as its runner sees it, its spend, its stored conversation and the
+/// progress clock from its files and the store. For the limits of a run
+/// whose reads failed (`super::blind`).
+pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
+    let run_dir = w.run_dir(run);
+    let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let spend_usd = spend(w, store, run, &run_dir, &agent)?;
+    let stored = run
+        .last_progress_at
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .or_else(|| crate::clock::parse(&run.created_at))
+        .unwrap_or(w.t.now);
+    let wrote = [
+        modified(&run_dir.join("progress.jsonl")),
+        modified(&run_dir.join("agent.log")),
+        agent.log_at,
+    ]
+    .into_iter()
+    .flatten()
+    .max();
+    let last = wrote.map_or(stored, |t| t.max(stored));
+    Ok(Seen {
+        issue_open: true,
+        in_progress_label: true,
+        pr: None,
+        ci: Verdict {
+            checks: Checks::None,
+            failing: vec![],
+            build_url: None,
+            counted: 0,
+            waiting: vec![],
+        },
+        ci_sha: None,
+        ci_newest_at: None,
+        deploy: Checks::None,
+        agent: agent.agent,
+        handle: run.handle.clone(),
+        blocked: None,
+        log_end: None,
+        cannot_start: agent.cannot_start,
+        forwarded: super::forward::Forward { problem: None },
+        since_progress: progress::since(last, w.t.now),
+        spend_usd,
+        phase: None,
+        heard: super::talk::Heard {
+            talk: store.talk(run.id)?,
+            ..Default::default()
+        },
+    })
+}
+
 /// A run's automatic lesson: `core::run_lessons`' content for this run.
 pub(super) fn lesson(
     run: &Run,
