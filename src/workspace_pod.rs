@@ -10,12 +10,21 @@ use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 
 /// A small file's text, at most `cap` bytes of it.
+/// The agent shares the volume: what it left at `path` is read without
+/// following a link and without blocking on a FIFO, and only when it is a
+/// regular file (issue 47).
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<String> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut text = String::new();
-    std::fs::File::open(path)?
-        .take(cap)
-        .read_to_string(&mut text)?;
+    f.take(cap).read_to_string(&mut text)?;
     Ok(text)
 }
 
@@ -197,4 +206,29 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
         said.push_str(&format!("; {n}"));
     }
     (code, said)
+}
+
+#[cfg(test)]
+mod agent_exit_tests {
+    use super::*;
+
+    #[test]
+    fn an_agent_exit_that_is_a_fifo_or_a_link_is_not_read_and_never_blocks() {
+        let dir = std::env::temp_dir().join(format!("afk-agent-exit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo(3) with a NUL-terminated path this test owns.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(read_capped(&fifo, 16).is_err(), "a FIFO is refused at once");
+        std::fs::write(dir.join("real"), "0\n").unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        assert!(
+            read_capped(&dir.join("link"), 16).is_err(),
+            "a link is not followed"
+        );
+        assert_eq!(read_capped(&dir.join("real"), 16).unwrap(), "0\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

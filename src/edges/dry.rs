@@ -46,6 +46,7 @@ impl RecordingForge {
             html_url: String::new(),
             user: None,
             created_at: None,
+            updated_at: None,
         }
     }
 }

@@ -432,3 +432,43 @@ mod judged {
     }
     }
 }
+
+/// Issue 47: edited comments.
+mod edited {
+    use super::*;
+
+    both_dialects! {
+        /// Issue 47: an edited comment is nobody's command. A maintainer's
+        /// "thanks", read once as no command, edited later (by anyone with write
+        /// access, the agent's account too) into `/afk hold` holds nothing, and
+        /// one edited into `/afk stop` stops nothing; the trail says why.
+        #[test]
+        fn a_comment_edited_into_a_command_is_nobodys_command() {
+            let (sb, afk) = setup("");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+            let thanks = comment(&sb, 1, "alice", "thanks, looks good so far");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+            let (code, _) = sb.api_patch(
+                &format!("/repos/acme/api/issues/comments/{thanks}"),
+                json!({"body": "/afk stop"}),
+            );
+            assert_eq!(code, 200);
+            let (code, r, err) = afk.watch();
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                action_of(&r, 1),
+                ("wait".into(), Some("ci-pending".into())),
+                "an edited comment stops nothing: {r}"
+            );
+            // a command written as such still works
+            comment(&sb, 1, "alice", "/afk stop");
+            let (_, r, _) = afk.watch();
+            assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())), "{r}");
+            let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+            let trail = shown["conversation"].to_string();
+            assert!(trail.contains("ignored: edited after it was written") || !trail.contains("thanks"), "{trail}");
+        }
+    }
+}

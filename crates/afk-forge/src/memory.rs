@@ -123,6 +123,7 @@ impl Repo {
             html_url: format!("https://forge.test/{repo}/issues/{n}#issuecomment-{id}"),
             user: user(author),
             created_at: None,
+            updated_at: None,
         };
         self.thread(repo, n)?.comments.push(c.clone());
         Ok(c)

@@ -112,9 +112,19 @@ pub struct Comment {
     pub user: Option<User>,
     #[serde(default)]
     pub created_at: Option<String>,
+    /// When its body was last changed (both forges send it; equal to
+    /// `created_at`, or within its second, when never edited).
+    #[serde(default)]
+    pub updated_at: Option<String>,
 }
 
 impl Comment {
+    /// Edited after it was written (beyond the forge's own second): an
+    /// edited comment is nobody's command and no trusted answer.
+    pub fn edited(&self) -> bool {
+        afk_wire::edits::edited(self.created_at.as_deref(), self.updated_at.as_deref())
+    }
+
     pub fn author(&self) -> &str {
         self.user.as_ref().map(|u| u.login.as_str()).unwrap_or("")
     }

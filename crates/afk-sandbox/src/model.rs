@@ -80,6 +80,8 @@ pub(super) struct Comment {
     pub(super) user: String,
     /// when it was posted (`Forge::stamp`)
     pub(super) created_at: String,
+    /// when its body was last edited (PATCH); None: never
+    pub(super) updated_at: Option<String>,
 }
 
 /// A commit status as a CI reported it.
@@ -200,6 +202,12 @@ impl Forge {
     /// it was armed" can be told apart even within a second.
     pub(super) fn stamp(&mut self) -> String {
         self.stamp_after(1)
+    }
+
+    /// The time of a comment's edit: two seconds past the last stamp, so
+    /// an edit is told from the forge's own second of writing.
+    pub(super) fn edit_stamp(&mut self) -> String {
+        self.stamp_after(2)
     }
 
     /// A stamp at least `secs` after the one before.

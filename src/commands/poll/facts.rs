@@ -101,6 +101,8 @@ impl<'a> Lookup<'a> {
             .forge
             .comments(self.repo, issue)?
             .into_iter()
+            // an edited comment is no trusted person's answer
+            .filter(|c| !c.edited())
             .map(|c| Said {
                 id: c.id,
                 author: c.author().to_string(),

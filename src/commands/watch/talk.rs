@@ -167,6 +167,12 @@ fn command(
         ));
         store.note_talk_item(run.id, ("comment", c.id), author, &what, outcome)
     };
+    // an edited comment is nobody's command: whoever edited it, its words
+    // are not (only) its author's (recorded, so it is never read again)
+    if c.edited() {
+        note("ignored: edited after it was written")?;
+        return Ok(false);
+    }
     if author.is_empty() || !trust.check(author)? {
         note("ignored: untrusted")?;
         return Ok(false);

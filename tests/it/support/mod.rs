@@ -249,6 +249,20 @@ impl Sandbox {
             Err(e) => panic!("{e}"),
         }
     }
+
+    /// `PATCH` an API path with afk's token (an account with write access).
+    pub fn api_patch(&self, path: &str, body: Value) -> (u16, Value) {
+        match self
+            .agent
+            .request("PATCH", &format!("{}{path}", self.api_url()))
+            .set("Authorization", &format!("token {TOKEN}"))
+            .send_json(body)
+        {
+            Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    }
 }
 
 impl Drop for Sandbox {

@@ -55,6 +55,8 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
     };
     let base = f.base.clone();
     let refused = body(req).and_then(|b| f.comment_refused(&b));
+    let edited_at = (m == "PATCH" && f.comments.get(&id).is_some_and(|c| c.repo == full))
+        .then(|| f.edit_stamp());
     let Some(c) = f.comments.get_mut(&id).filter(|c| c.repo == full) else {
         return err(404, "comment does not exist");
     };
@@ -71,6 +73,7 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
                 return err(422, &why);
             }
             c.body = b;
+            c.updated_at = edited_at;
             Reply::json(200, &shapes::comment(&base, c))
         }
         _ => Reply::json(200, &shapes::comment(&base, c)),
@@ -104,6 +107,7 @@ impl Forge {
                 body: body.to_string(),
                 user: user.to_string(),
                 created_at: created_at.clone(),
+                updated_at: None,
             },
         );
         self.ci_answer(repo, n, body);

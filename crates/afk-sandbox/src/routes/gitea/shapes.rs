@@ -96,7 +96,7 @@ pub(super) fn pull(f: &Forge, repo: &Repo, i: &Issue) -> Value {
 }
 
 pub(super) fn comment(base: &str, c: &Comment) -> Value {
-    json!({"id": c.id, "body": c.body, "user": user(&c.user), "created_at": c.created_at, "updated_at": c.created_at,
+    json!({"id": c.id, "body": c.body, "user": user(&c.user), "created_at": c.created_at, "updated_at": c.updated_at.as_ref().unwrap_or(&c.created_at),
            "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
            "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue), "pull_request_url": "",
            "assets": [], "original_author": "", "original_author_id": 0})
@@ -106,7 +106,7 @@ pub(super) fn comment(base: &str, c: &Comment) -> Value {
 pub(super) fn comment_event(base: &str, c: &Comment) -> Value {
     json!({
         "id": c.id, "type": "comment", "body": c.body, "user": user(&c.user),
-        "created_at": c.created_at, "updated_at": c.created_at,
+        "created_at": c.created_at, "updated_at": c.updated_at.as_ref().unwrap_or(&c.created_at),
         "html_url": format!("{base}/{}/issues/{}#issuecomment-{}", c.repo, c.issue, c.id),
         "issue_url": format!("{base}/{}/issues/{}", c.repo, c.issue),
         "pull_request_url": "",

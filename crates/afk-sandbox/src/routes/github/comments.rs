@@ -78,7 +78,10 @@ pub(super) fn by_id(f: &mut Forge, req: &Request, full: &str, id: &str) -> Reply
             if let Some(why) = f.comment_refused(&b) {
                 return too_long(&why);
             }
-            f.comments.get_mut(&id).unwrap().body = b;
+            let edited_at = f.edit_stamp();
+            let c = f.comments.get_mut(&id).unwrap();
+            c.body = b;
+            c.updated_at = Some(edited_at);
             Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id]))
         }
         _ => Reply::json(200, &shapes::comment(f, &f.repos[full], &f.comments[&id])),

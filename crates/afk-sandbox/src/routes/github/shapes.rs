@@ -290,7 +290,7 @@ pub(super) fn comment(f: &Forge, r: &Repo, c: &Comment) -> Value {
         "url": format!("{}/repos/{}/issues/comments/{}", api(f), c.repo, c.id),
         "body": c.body,
         "html_url": format!("{}/{}/issues/{}#issuecomment-{}", f.base, c.repo, c.issue, c.id),
-        "user": user(f, &c.user), "created_at": utc(&c.created_at), "updated_at": utc(&c.created_at),
+        "user": user(f, &c.user), "created_at": utc(&c.created_at), "updated_at": utc(c.updated_at.as_ref().unwrap_or(&c.created_at)),
         "issue_url": format!("{}/repos/{}/issues/{}", api(f), c.repo, c.issue),
         "author_association": association(r, &c.user),
     })
