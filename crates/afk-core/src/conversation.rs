@@ -249,6 +249,62 @@ pub fn retest_waits(
     }
 }
 
+/// A review's line comments that are its author's own: a reply by anyone
+/// else in the review's thread (Gitea keeps it under the review's id) is
+/// not the trusted reviewer's word, and never enters the prompt inside the
+/// reviewer's fence. Returns how many others' were dropped.
+pub fn own_line_comments(
+    review_author: &str,
+    comments: Vec<crate::types::review::LineComment>,
+) -> (Vec<crate::types::review::LineComment>, usize) {
+    let before = comments.len();
+    let kept: Vec<_> = comments
+        .into_iter()
+        .filter(|c| !review_author.is_empty() && c.author.eq_ignore_ascii_case(review_author))
+        .collect();
+    let dropped = before - kept.len();
+    (kept, dropped)
+}
+
+#[cfg(test)]
+mod own_lines_tests {
+    use super::*;
+    use crate::types::review::LineComment;
+
+    #[test]
+    fn only_the_reviewers_own_line_comments_are_the_reviewers() {
+        let lc = |id, author: &str| LineComment {
+            id,
+            review_id: Some(1),
+            path: "a.rs".into(),
+            line: Some(1),
+            body: format!("by {author}"),
+            author: author.into(),
+            body_cut: false,
+        };
+        let cases = [
+            (
+                "alice",
+                vec![lc(1, "alice"), lc(2, "mallory"), lc(3, "Alice")],
+                vec![1, 3],
+                1,
+            ),
+            ("alice", vec![lc(1, "mallory")], vec![], 1),
+            ("", vec![lc(1, "")], vec![], 1),
+            ("alice", vec![], vec![], 0),
+        ];
+        for (author, comments, want, dropped) in cases {
+            let (kept, d) = own_line_comments(author, comments);
+            assert_eq!(
+                kept.iter().map(|c| c.id).collect::<Vec<_>>(),
+                want,
+                "{author}"
+            );
+            assert_eq!(d, dropped, "{author}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,6 +44,16 @@ pub(super) struct LineComment {
     pub(super) body: String,
     /// when (`Forge::stamp`)
     pub(super) at: String,
+    /// who wrote it, when not the review's author (a reply in the review's
+    /// thread, which Gitea keeps under the review's id)
+    pub(super) user: Option<String>,
+}
+
+impl LineComment {
+    /// Who wrote it: its own author, else the review's.
+    pub(super) fn author<'a>(&'a self, review: &'a Review) -> &'a str {
+        self.user.as_deref().unwrap_or(&review.user)
+    }
 }
 
 pub(super) struct Review {
@@ -230,7 +240,9 @@ fn ok() -> Reply {
 }
 
 /// `POST /_admin/review {repo, pr, user = alice, state, body = "", commit =
-/// the PR's head now, comments: [{path, line, body}]}` → `{id, comments: [ids]}`.
+/// the PR's head now, comments: [{path, line, body, user = the review's}]}` →
+/// `{id, comments: [ids]}`; a comment's own `user` is a reply by another
+/// person in the review's thread.
 pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("").to_string();
     let pr = body["pr"].as_u64().unwrap_or(0);
@@ -256,6 +268,7 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
             line: c["line"].as_u64().unwrap_or(1),
             body: c["body"].as_str().unwrap_or("").to_string(),
             at: at.clone(),
+            user: c["user"].as_str().map(str::to_string),
         });
     }
     let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();

@@ -279,13 +279,21 @@ fn reviews(
     let mut out = vec![];
     for r in conversation::actionable_reviews(&all, &ctx) {
         let lines = w.t.forge.line_comments(&run.repo, pr.number, r.id)?;
+        // only the reviewer's own: a reader's reply in the thread is not theirs
+        let (own, others) = conversation::own_line_comments(&r.author, lines.kept);
+        if others > 0 {
+            crate::log::decision(&format!(
+                "{}#{} run {}: review {} by {}: {others} line comment(s) by others in its thread left out",
+                run.repo, run.issue, run.id, r.id, r.author
+            ));
+        }
         out.push(Ask {
             key: ("review", r.id),
             author: r.author.clone(),
             review: true,
             body: r.body.clone(),
             cut: r.body_cut || lines.more,
-            comments: lines.kept,
+            comments: own,
         });
     }
     Ok(out)

@@ -108,7 +108,7 @@ fn line_comment(f: &Forge, r: &Review, c: &LineComment) -> Value {
         "created_at": c.at, "updated_at": c.at,
         "html_url": format!("{base}/{}/pulls/{}/files#issuecomment-{}", r.repo, r.pr, c.id),
         "pull_request_url": format!("{base}/{}/pulls/{}", r.repo, r.pr),
-        "pull_request_review_id": r.id, "resolver": null, "user": shapes::user(&r.user),
+        "pull_request_review_id": r.id, "resolver": null, "user": shapes::user(c.author(r)),
     })
 }
 
