@@ -114,7 +114,9 @@ fn world(root: &Path, round: usize) -> World {
         .send_json(json!({"faults": [], "latency_ms": LATENCY_MS}))
         .unwrap();
     let allow: Vec<String> = (0..REPOS).map(|r| format!("\"acme/r{r}\"")).collect();
-    let log = dir.join("starts.log");
+    // the agents' own log of their starts, in a folder shown to their boxes
+    let log = starts_log(&dir);
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     let config = dir.join("afk.toml");
     let kube = kube();
     afk::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes()).unwrap();
@@ -131,8 +133,10 @@ fn world(root: &Path, round: usize) -> World {
         format!(
             "state_path = \"state/afk.db\"\n[forge]\nurl = \"{url}\"\nconcurrency = 8\n\
              [runner]\ncommand = [\"sh\", \"-c\", \"echo \\\"$AFK_REPO $AFK_ISSUE $AFK_RUN_ID\\\" >> {}{commit}\"]\n{cluster}\
+             [runner.box]\nread_write = [\"{}\"]\n\
              [poll]\nenabled = true\nmax_in_flight = 8\nmax_per_tick = 8\nallowlist = [{}]\n",
             log.display(),
+            log.parent().unwrap().display(),
             allow.join(", "),
             commit = if workspace_mode() {
                 // the agent commits once and leaves a change uncommitted
@@ -336,8 +340,13 @@ fn check(w: &World, t: &mut Tally, round: usize, second: &std::process::Output) 
     check_starts(w, t, round, second, starts)
 }
 
+/// Where the round's agents log their starts.
+fn starts_log(dir: &std::path::Path) -> std::path::PathBuf {
+    dir.join("agents").join("starts.log")
+}
+
 fn logged_starts(w: &World) -> Vec<(String, u64)> {
-    let log = w.dir.join("starts.log");
+    let log = starts_log(&w.dir);
     let mut starts: Vec<(String, u64)> = vec![];
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -476,7 +485,7 @@ fn main() {
         if drops() {
             faults(&w, None);
         }
-        if w.dir.join("starts.log").exists() || (w.kube && !jobs(&w).0.is_empty()) {
+        if starts_log(&w.dir).exists() || (w.kube && !jobs(&w).0.is_empty()) {
             t.rounds_with_a_start_before_the_kill += 1;
         }
         let second = poll(&afk, &w).wait_with_output().unwrap();

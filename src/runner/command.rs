@@ -349,6 +349,17 @@ impl CommandRunner {
         resume: Option<&str>,
     ) -> Result<super::RunnerHandle> {
         let budget = t.budget_var().map(|(_, v)| v);
+        // a named agent's missing program is runner.agent's, not runner.command's
+        if let Some(program) = crate::core::agent::program(self.agent)
+            && !on_path(program)
+        {
+            bail!(
+                "runner: runner.agent = \"{program}\": \"{program}\" not found on afk's PATH{}",
+                crate::core::agent::install_command(self.agent)
+                    .map(|c| format!(" (install it with `{c}`)"))
+                    .unwrap_or_default()
+            );
+        }
         let command = crate::core::agent::argv(self.agent, command, budget.as_deref(), resume);
         let command = command.as_slice();
         let h = start(&StartSpec {

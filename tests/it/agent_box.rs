@@ -197,3 +197,52 @@ fn box_keys_are_checked_at_load_with_one_clear_line() {
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
+
+/// Stopping an agent stops its box: a boxed agent that detached a process
+/// and never ends is stopped by `budget.run_time`; neither it nor what it
+/// detached is left on the machine.
+#[test]
+fn stopping_a_boxed_agent_ends_everything_in_its_box() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = boxed_afk(&sb, |_| {
+        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"setsid sh -c 'exec sleep 4343.5' </dev/null >/dev/null 2>&1 & echo started > started.txt; exec sleep 4343.6\"]\n[budget]\nrun_time = \"1h\""
+            .into()
+    });
+    let alive = |arg: &str| {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+            .any(|c| c.split(|b| *b == 0).any(|w| w == arg.as_bytes()))
+    };
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let started = afk.scratch.path("state/runs/1/work/started.txt");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !(started.exists() && alive("4343.5") && alive("4343.6")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent never started: {}",
+            run_log(&afk, 1)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    afk.later(2);
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("timeout".into())),
+        "{r} {err}"
+    );
+    // the kernel ends a box's processes as its pid 1 dies: bounded, not timed
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive("4343.6") || alive("4343.5") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still alive after the stop: agent {}, detached {}",
+            alive("4343.6"),
+            alive("4343.5")
+        );
+        std::thread::yield_now();
+    }
+}
