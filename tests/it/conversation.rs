@@ -504,4 +504,26 @@ mod only_as_written {
             "a reader's reply is not alice's: {p}"
         );
     }
+
+    /// Issue 47: 100 `COMMENT` reviews by a reader after a trusted request
+    /// for changes do not push it out of what afk reads: the review turn
+    /// still comes.
+    #[test]
+    fn a_hundred_readers_comments_do_not_hide_a_trusted_request_for_changes() {
+        let (sb, afk) = setup("review_turns_max = 1");
+        let (_, r, _) = afk.watch();
+        assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+        review(&sb, "alice", changes(), "Please add a test", json!([]));
+        for i in 0..110 {
+            review(&sb, "mallory", "COMMENT", &format!("noise {i}"), json!([]));
+        }
+        let (_, r, err) = afk.watch();
+        assert_eq!(
+            action_of(&r, 1),
+            ("corrective_turn".into(), Some("review".into())),
+            "{r} {err}"
+        );
+        afk.wait_agent(1);
+        assert!(prompt(&afk, 2).contains("Please add a test"));
+    }
 }

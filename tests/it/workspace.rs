@@ -627,3 +627,20 @@ fn a_re_armed_issue_s_new_run_removes_the_checkout_its_escalated_run_kept() {
         "the escalated run's checkout went with the re-arm"
     );
 }
+
+/// Issue 47: afk's own leftover commit is told by what afk wrote (a ref in
+/// its cache), never by identity: the agent's own commit with afk's name,
+/// address and leftover subject is not reported as afk's.
+#[test]
+fn an_agents_commit_in_afks_name_is_not_afks_leftover_commit() {
+    let script = "set -eu\necho forged > forged.txt\ngit add -A\n\
+         git -c user.name=afk -c user.email=afk@afk.invalid commit -qm \"Uncommitted changes left by turn 1\"\n";
+    let (sb, afk) = setup(script, "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    assert!(err.contains("turn 1 pushed to the forge"), "{err}");
+    assert!(
+        !err.contains("leftover changes committed by afk"),
+        "the agent's commit is not afk's: {err}"
+    );
+}

@@ -5,10 +5,9 @@
 
 use super::http::{ForgeError, Http};
 use super::model::{BranchUpdate, LineComment, LineComments, Review, ReviewState, User};
-use crate::core::review_bounds::{self, LINE_COMMENTS_MAX, REVIEW_BODY_BYTES, REVIEWS_MAX};
+use crate::core::review_bounds::{self, LINE_COMMENTS_MAX, REVIEW_BODY_BYTES};
 use anyhow::Result;
 use serde::Deserialize;
-use std::collections::VecDeque;
 
 /// A review as either forge sends it (Gitea `PullReview`, GitHub
 /// `pull-request-review`), the fields afk reads.
@@ -108,20 +107,23 @@ impl WireLineComment {
     }
 }
 
-/// A pull request's reviews, every page of `path`, the latest
-/// [`REVIEWS_MAX`] kept (both forges list the oldest first).
+/// A pull request's reviews, every page of `path`, as
+/// `review_bounds::KeptReviews` keeps them: the latest `REVIEWS_MAX` and
+/// each reviewer's latest standing review (both forges list the oldest first).
 pub(crate) fn read_reviews(http: &Http, path: &str) -> Result<Vec<Review>> {
-    let mut kept: VecDeque<Review> = VecDeque::new();
+    let mut kept = review_bounds::KeptReviews::new();
     http.walk(path, |page: Vec<WireReview>| {
         for w in page {
-            if kept.len() == REVIEWS_MAX {
-                kept.pop_front();
-            }
-            kept.push_back(w.into_review());
+            let r = w.into_review();
+            let standing = matches!(
+                r.state,
+                ReviewState::ChangesRequested | ReviewState::Approved | ReviewState::Dismissed
+            );
+            kept.push(&r.author.clone(), standing, r);
         }
         true
     })?;
-    Ok(kept.into())
+    Ok(kept.into_vec())
 }
 
 /// One review's line comments from `wire`, taken no further than one more

@@ -435,7 +435,18 @@ impl Workspace {
         let pushed = self.take(cache, p, &p.run_dir.join("push.git"), "pushed")?;
         let base = from_checkout.clone().unwrap_or_else(|| start.to_string());
         let committed = match self.leftover(cache, p, turn, &base)? {
-            Ok(Some(c)) => c,
+            Ok(Some(c)) => {
+                // what afk wrote, kept where the agent cannot write: the one
+                // way a leftover commit is told to be afk's (never by its
+                // author's identity, which any commit may claim)
+                self.git.run(
+                    Some(cache),
+                    None,
+                    &["update-ref", &Self::run_ref(p, "leftover"), &c],
+                    None,
+                )?;
+                c
+            }
             Ok(None) => base,
             Err(Refused(why)) => return Ok(Decided::Refused(why)),
         };
@@ -657,18 +668,17 @@ impl Workspace {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
+        // afk's own leftover commit is the one afk recorded making, never
+        // one that merely carries afk's identity and subject
         let leftover = self
             .git
             .run(
                 Some(cache),
                 None,
-                &["log", "-1", "--format=%ae%x1f%s", work],
+                &["rev-parse", "-q", "--verify", &Self::run_ref(p, "leftover")],
                 None,
             )
-            .is_ok_and(|s| {
-                s.starts_with(&format!("{}\x1f", super::AFK_EMAIL))
-                    && s.contains("Uncommitted changes left by turn")
-            });
+            .is_ok_and(|s| s.trim() == work);
         Forwarded::Pushed {
             sha: work.to_string(),
             commits: count,

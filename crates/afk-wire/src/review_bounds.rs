@@ -16,6 +16,63 @@ pub const LINE_COMMENT_BYTES: usize = 4 * 1024;
 /// line comments' texts together.
 pub const REVIEW_BODY_BYTES: usize = 32 * 1024;
 
+/// The most reviewers whose latest state-changing review afk keeps beside
+/// the latest [`REVIEWS_MAX`] reviews.
+pub const REVIEWERS_MAX: usize = 1000;
+
+/// The reviews afk keeps of a pull request, fed one by one in the forge's
+/// order (oldest first): the latest [`REVIEWS_MAX`], and besides them each
+/// reviewer's latest state-changing review (approval, request for changes,
+/// dismissal; [`REVIEWERS_MAX`] reviewers at most), so no number of others'
+/// comments pushes a trusted person's standing review out. Memory is bounded
+/// by both caps, not by how many reviews there are.
+#[derive(Debug, Default)]
+pub struct KeptReviews<R> {
+    recent: std::collections::VecDeque<(u64, R)>,
+    standing: std::collections::HashMap<String, (u64, R)>,
+    n: u64,
+}
+
+impl<R: Clone> KeptReviews<R> {
+    pub fn new() -> Self {
+        KeptReviews {
+            recent: std::collections::VecDeque::new(),
+            standing: std::collections::HashMap::new(),
+            n: 0,
+        }
+    }
+
+    /// Take the next review: `author`, and whether its state changes the
+    /// reviewer's standing.
+    pub fn push(&mut self, author: &str, state_changing: bool, r: R) {
+        let n = self.n;
+        self.n += 1;
+        if state_changing && !author.is_empty() {
+            let key = author.to_ascii_lowercase();
+            if self.standing.len() < REVIEWERS_MAX || self.standing.contains_key(&key) {
+                self.standing.insert(key, (n, r.clone()));
+            }
+        }
+        if self.recent.len() == REVIEWS_MAX {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((n, r));
+    }
+
+    /// What was kept, in the forge's order.
+    pub fn into_vec(self) -> Vec<R> {
+        let first_recent = self.recent.front().map_or(u64::MAX, |(n, _)| *n);
+        let mut all: Vec<(u64, R)> = self
+            .standing
+            .into_values()
+            .filter(|(n, _)| *n < first_recent)
+            .collect();
+        all.extend(self.recent);
+        all.sort_by_key(|(n, _)| *n);
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
 /// `text` cut to at most `max` bytes on a character boundary, and whether it was.
 pub fn cut(text: &str, max: usize) -> (String, bool) {
     if text.len() <= max {
@@ -50,6 +107,39 @@ pub fn keep_line_comments(all: impl IntoIterator<Item = LineComment>) -> LineCom
         out.kept.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod kept_tests {
+    use super::*;
+
+    #[test]
+    fn no_number_of_others_comments_hides_a_reviewers_standing_review() {
+        // alice asks for changes, then 150 comments by mallory, bob approves twice
+        let mut k = KeptReviews::new();
+        k.push("alice", true, "alice: changes".to_string());
+        k.push("bob", true, "bob: approve 1".to_string());
+        for i in 0..150 {
+            k.push("mallory", false, format!("mallory: comment {i}"));
+        }
+        k.push("Bob", true, "bob: approve 2".to_string());
+        let v = k.into_vec();
+        assert_eq!(v[0], "alice: changes", "kept, first: {:?}", &v[..3]);
+        assert!(
+            !v.contains(&"bob: approve 1".to_string()),
+            "only bob's latest standing"
+        );
+        assert_eq!(v.last().unwrap(), "bob: approve 2");
+        assert_eq!(
+            v.len(),
+            1 + REVIEWS_MAX,
+            "the latest {REVIEWS_MAX} and alice's"
+        );
+        assert_eq!(
+            v[1], "mallory: comment 51",
+            "then the latest of the rest, in order"
+        );
+    }
 }
 
 #[cfg(test)]
