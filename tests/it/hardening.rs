@@ -783,3 +783,45 @@ fn the_agents_account_arms_nothing_even_with_write_access_or_named() {
     assert_eq!(r["dispatched"].as_array().map(Vec::len), Some(0), "{r}");
     assert!(r.to_string().contains("untrusted"), "{r}");
 }
+
+/// Issue 47: the sandbox refuses a request whose `Host` is not its own
+/// address before anything runs, on every route (a DNS-rebinding page sends
+/// its own name): the admin API, the forge, the Kubernetes API, the model.
+#[test]
+fn the_sandbox_answers_only_requests_to_its_own_address() {
+    use std::io::{Read, Write};
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let addr = sb.url.trim_start_matches("http://").to_string();
+    let ask = |host: &str, method: &str, path: &str, body: &str| -> String {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            c,
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        c.read_to_string(&mut out).unwrap();
+        out.lines().next().unwrap_or("").to_string()
+    };
+    let port = addr.rsplit(':').next().unwrap();
+    for (method, path, body) in [
+        (
+            "POST",
+            "/_admin/label",
+            r#"{"repo":"acme/api","issue":1,"label":"x","by":"alice","add":true}"#,
+        ),
+        ("GET", "/api/v1/repos/acme/api", ""),
+        ("POST", "/k8s/apis/batch/v1/namespaces/afk/jobs", "{}"),
+        ("POST", "/model/anthropic/v1/messages", "{}"),
+    ] {
+        let status = ask(&format!("rebound.example:{port}"), method, path, body);
+        assert!(status.contains(" 421 "), "{method} {path}: {status}");
+    }
+    assert!(
+        !sb.labels_of("acme/api", 1).contains(&"x".to_string()),
+        "nothing ran"
+    );
+    assert!(ask(&addr, "GET", "/_admin/state", "").contains(" 200 "));
+    assert!(ask(&format!("localhost:{port}"), "GET", "/_admin/state", "").contains(" 200 "));
+}

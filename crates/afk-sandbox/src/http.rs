@@ -192,6 +192,7 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         406 => "Not Acceptable",
         409 => "Conflict",
+        421 => "Misdirected Request",
         422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
@@ -203,16 +204,37 @@ fn reason(status: u16) -> &'static str {
 
 pub type Handler = Arc<dyn Fn(Request) -> Reply + Send + Sync>;
 
-/// Serve forever on `listener`, one thread per connection.
+/// Serve forever on `listener`, one thread per connection. A request whose
+/// `Host` is not the address and port it listens on (or `localhost:<port>`)
+/// is refused before anything runs, on every route: a web page that
+/// rebinds a name to 127.0.0.1 sends its own name (DNS rebinding).
 pub fn serve(listener: TcpListener, handler: Handler) {
+    let hosts: Arc<Vec<String>> = Arc::new(match listener.local_addr() {
+        Ok(a) => {
+            let port = a.port();
+            vec![
+                a.to_string(),
+                format!("localhost:{port}"),
+                format!("127.0.0.1:{port}"),
+                format!("[::1]:{port}"),
+            ]
+        }
+        Err(_) => vec![],
+    });
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
         let h = handler.clone();
-        std::thread::spawn(move || connection(stream, h));
+        let hosts = hosts.clone();
+        std::thread::spawn(move || connection(stream, h, &hosts));
     }
 }
 
-fn connection(stream: TcpStream, handler: Handler) {
+/// Whether `host` (the request's `Host` header) names this server.
+pub fn host_allowed(host: Option<&str>, hosts: &[String]) -> bool {
+    host.is_some_and(|h| hosts.iter().any(|a| a.eq_ignore_ascii_case(h.trim())))
+}
+
+fn connection(stream: TcpStream, handler: Handler, hosts: &[String]) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_nodelay(true);
     let Ok(mut w) = stream.try_clone() else {
@@ -223,7 +245,15 @@ fn connection(stream: TcpStream, handler: Handler) {
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
-        match handler(req) {
+        let reply = if host_allowed(req.header("host"), hosts) {
+            handler(req)
+        } else {
+            Reply::json(
+                421,
+                &serde_json::json!({"message": "the sandbox answers only requests to its own address (Host)"}),
+            )
+        };
+        match reply {
             Reply::Drop => return,
             Reply::Send {
                 status,
