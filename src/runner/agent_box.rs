@@ -731,9 +731,8 @@ impl TryCloneShut for std::os::unix::net::UnixStream {
     }
 }
 
-/// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
-/// and pids.max, the keeper moved in before the box is made.
-fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), String> {
+/// afk's own cgroup v2 folder, where a turn's cgroup would be made.
+fn own_cgroup() -> std::result::Result<PathBuf, String> {
     let root = Path::new("/sys/fs/cgroup");
     if !root.join("cgroup.controllers").exists() {
         return Err("the machine has no unified cgroup v2 hierarchy".into());
@@ -743,7 +742,13 @@ fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(),
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
         .ok_or("afk is in no cgroup v2 cgroup")?;
-    let parent = root.join(own.trim_start_matches('/'));
+    Ok(root.join(own.trim_start_matches('/')))
+}
+
+/// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
+/// and pids.max, the keeper moved in before the box is made.
+fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), String> {
+    let parent = own_cgroup()?;
     let dir = parent.join(format!("afk-{name}"));
     std::fs::create_dir_all(&dir)
         .map_err(|e| format!("cannot make {}: {}", dir.display(), afk_host::os_words(&e)))?;
@@ -767,16 +772,7 @@ fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(),
 
 /// Whether afk can make a turn's cgroup here (doctor): the reason when not.
 pub fn limits_in_force() -> std::result::Result<(), String> {
-    let root = Path::new("/sys/fs/cgroup");
-    if !root.join("cgroup.controllers").exists() {
-        return Err("the machine has no unified cgroup v2 hierarchy".into());
-    }
-    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
-    let own = own
-        .lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .ok_or("afk is in no cgroup v2 cgroup")?;
-    let parent = root.join(own.trim_start_matches('/'));
+    let parent = own_cgroup()?;
     let controllers =
         std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
     for c in ["memory", "pids"] {
@@ -873,20 +869,25 @@ pub fn init(json: &str) -> i32 {
     }
 }
 
-/// One connection inside the box to the keeper's socket, for `target`;
-/// `first` is what the client already sent.
-fn relay_out(mut c: std::net::TcpStream, target: &str, first: &[u8]) -> bool {
-    let Ok(mut up) = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH) else {
-        return false;
-    };
-    if up.write_all(format!("{target}\n").as_bytes()).is_err() {
-        return false;
-    }
+/// Ask the keeper for `target`: its socket and its answer (`ok`,
+/// `refused`, `failed`); None when the keeper cannot be reached.
+fn ask_keeper(target: &str) -> Option<(std::os::unix::net::UnixStream, Vec<u8>)> {
+    let mut up = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH).ok()?;
+    up.write_all(format!("{target}\n").as_bytes()).ok()?;
     let mut answer = Vec::new();
     {
         let mut r = BufReader::new(&up);
         let _ = (&mut r).take(32).read_until(b'\n', &mut answer);
     }
+    Some((up, answer))
+}
+
+/// One connection inside the box to the keeper's socket, for `target`;
+/// `first` is what the client already sent.
+fn relay_out(mut c: std::net::TcpStream, target: &str, first: &[u8]) -> bool {
+    let Some((mut up, answer)) = ask_keeper(target) else {
+        return false;
+    };
     if answer != b"ok\n" {
         return false;
     }
@@ -922,16 +923,10 @@ fn proxy_one(mut c: std::net::TcpStream) {
         let Ok(mut c2) = c.try_clone() else { return };
         let ok = {
             // the reply comes first, then the tunnel
-            let Ok(mut up) = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH) else {
+            let Some((up, answer)) = ask_keeper(&hp.to_string()) else {
                 let _ = c.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
                 return;
             };
-            let _ = up.write_all(format!("{hp}\n").as_bytes());
-            let mut answer = Vec::new();
-            {
-                let mut r = BufReader::new(&up);
-                let _ = (&mut r).take(32).read_until(b'\n', &mut answer);
-            }
             if answer == b"ok\n" {
                 let _ = c2.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
                 relay(c, up);

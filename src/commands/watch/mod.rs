@@ -141,10 +141,7 @@ fn unreadable(bad: &crate::store::runs::Unreadable) -> ErrorItem {
 /// Observe one run, decide, act. Each run opens its own connection: the
 /// workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
-    let err = |e: &anyhow::Error| ErrorItem {
-        message: format!("run {}: {e:#}", run.id),
-        ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
-    };
+    let err = |e: &anyhow::Error| run_error(run, e);
     let store = match w.t.source().open() {
         Ok(s) => s.at(w.t.now),
         Err(e) => return (None, vec![err(&e)]),
@@ -197,6 +194,14 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     )
 }
 
+/// An error of one run's step, said with the run.
+fn run_error(run: &Run, e: &anyhow::Error) -> ErrorItem {
+    ErrorItem {
+        message: format!("run {}: {e:#}", run.id),
+        ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
+    }
+}
+
 /// A run whose reads failed this tick: its money limit, run time and stall
 /// clock, from the runner, the run's files and the store alone
 /// (`core::run_state::limit_over`); over one, the agent is stopped and the
@@ -211,10 +216,7 @@ fn blind(
     if run.state.decided() {
         return (None, errors);
     }
-    let err = |e: &anyhow::Error| ErrorItem {
-        message: format!("run {}: {e:#}", run.id),
-        ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
-    };
+    let err = |e: &anyhow::Error| run_error(run, e);
     let seen = match observe::blind(w, store, run) {
         Ok(s) => s,
         Err(e) => {
