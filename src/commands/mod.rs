@@ -178,8 +178,11 @@ Examples:
     Sandbox(sandbox::Args),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///
-    /// Starts a sandbox in-process with a scripted agent (examples/demo-agent.sh,
-    /// written to a temporary folder) and prints what each tick did, in acts:
+    /// Starts a sandbox in-process; the agent of the main acts is the real
+    /// Claude Code (or Codex: --agent codex) answered by the sandbox's scripted
+    /// model when it is on PATH, else the scripted agent (examples/demo-agent.sh,
+    /// written to a temporary folder); each turn runs in the agent's box where
+    /// the machine can make one. It prints what each tick did, in acts:
     /// poll dispatches (a trusted, an untrusted and a blocked issue); watch
     /// follows the runs (CI pending, green, merged: success; an agent that is
     /// blocked escalates; red CI gets a corrective turn); the lessons journal;
@@ -194,6 +197,7 @@ Environment:
 
 Examples:
   afk demo
+  afk demo --agent codex           the real Codex CLI plays the agent (claude: Claude Code)
   afk demo --keep                  keep the folder: configs, state, run folders
   afk demo --forge github          the same lifecycle on the sandbox's GitHub dialect
   afk demo --json | jq '.ticks[0].dispatched'")]

@@ -300,7 +300,9 @@ pub fn corrective_for(
                 ));
             }
             s.push_str(&format!(
-                "\nRead the build logs, fix the cause (not the test), run the tests, and {send}. \
+                "\nRead the build logs where you can reach them; you may not (your network may \
+                 reach only your model): then run the project's tests yourself to find the \
+                 failure. Fix the cause (not the test), run the tests, and {send}. \
                  The pull request updates itself.\n"
             ));
         }
