@@ -101,11 +101,10 @@ impl Real {
         });
         let (username, password) = pair.clone().map_err(|e| anyhow::anyhow!(e))?;
         let creds = afk_git::Credentials { username, password };
-        Ok(afk_git::workspace::Workspace::new(
-            &self.root,
-            self.scratch,
-            Some(creds),
-        ))
+        Ok(
+            afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
+                .with_author(self.cfg.runner.git_author()),
+        )
     }
 
     fn place<'a>(

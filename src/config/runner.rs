@@ -49,6 +49,10 @@ pub struct Runner {
     /// `[runner.box]`: the agent's box on the command runner.
     #[serde(rename = "box")]
     pub boxed: BoxKeys,
+    /// "Name <address>": who the agent commits as in afk's checkout and the
+    /// author of afk's leftover commits (DCO, author rules); empty: afk's.
+    #[serde(rename = "git_author")]
+    pub git_author_key: String,
 }
 
 /// `[runner.box]` (docs/runners.md#the-agents-box).
@@ -221,6 +225,7 @@ impl Default for Runner {
             confine_key: None,
             secret_env: vec![],
             boxed: BoxKeys::default(),
+            git_author_key: String::new(),
         }
     }
 }
@@ -247,6 +252,11 @@ impl Runner {
             (Some(w), _) => w,
             (None, _) => Workspace::Afk,
         }
+    }
+
+    /// `git_author` as (name, address), when set (checked at load).
+    pub fn git_author(&self) -> Option<(String, String)> {
+        parse_author(&self.git_author_key).ok().flatten()
     }
 
     /// Whether each turn runs in a box: as written, else `box` for the
@@ -365,8 +375,37 @@ impl Runner {
             }
         }
         self.boxed.validate(c)?;
+        if let Err(why) = parse_author(&r.git_author_key) {
+            return Err(c.err("runner", "git_author", why));
+        }
+        if !r.git_author_key.is_empty() && r.kind == RunnerKind::Kubernetes {
+            return Err(c.err(
+                "runner",
+                "git_author",
+                "is not yet in force for kind \"kubernetes\" (its git containers commit as afk): leave it empty there",
+            ));
+        }
         self.kubernetes.validate(c, self.kind)
     }
+}
+
+/// `"Name <address>"` as (name, address); empty: None.
+fn parse_author(s: &str) -> std::result::Result<Option<(String, String)>, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let bad =
+        || format!("\"{s}\" is not \"Name <address>\" (e.g. \"Jane Doe <jane@example.org>\")");
+    let (name, rest) = t.split_once('<').ok_or_else(bad)?;
+    let email = rest.strip_suffix('>').ok_or_else(bad)?;
+    let name = name.trim();
+    let clean =
+        |v: &str| !v.is_empty() && !v.chars().any(|c| c.is_control() || "<>\"\\".contains(c));
+    if !clean(name) || !clean(email) || !email.contains('@') || email.contains(' ') {
+        return Err(bad());
+    }
+    Ok(Some((name.to_string(), email.to_string())))
 }
 
 impl Kubernetes {
@@ -515,6 +554,29 @@ mod tests {
         ] {
             let e = err(&format!("{k}{text}"));
             assert!(e.starts_with(want), "case {text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn git_author_is_a_name_and_an_address() {
+        let c = parse("[runner]\ngit_author = \"Jane Doe <jane@example.org>\"\n").unwrap();
+        assert_eq!(
+            c.runner.git_author(),
+            Some(("Jane Doe".into(), "jane@example.org".into()))
+        );
+        assert_eq!(parse("").unwrap().runner.git_author(), None);
+        for bad in [
+            "Jane",
+            "<jane@example.org>",
+            "Jane <jane>",
+            "Jane <a@b> x",
+            "J\\u0007 <a@b>",
+        ] {
+            let e = err(&format!("[runner]\ngit_author = \"{bad}\"\n"));
+            assert!(
+                e.starts_with("config: runner.git_author at line 2: "),
+                "{bad}: {e}"
+            );
         }
     }
 

@@ -83,6 +83,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "confine",
             "secret_env",
             "box",
+            "git_author",
         ],
     ),
     ("runner.prices", &["input", "cached_input", "output"]),

@@ -644,3 +644,41 @@ fn an_agents_commit_in_afks_name_is_not_afks_leftover_commit() {
         "the agent's commit is not afk's: {err}"
     );
 }
+
+/// Issue 49: `runner.git_author` is who the agent commits as in afk's
+/// checkout and the author of afk's leftover commit (DCO, author rules);
+/// afk stays the leftover commit's committer.
+#[test]
+fn the_agents_and_the_leftover_commits_are_authored_as_runner_git_author() {
+    let script = format!("set -eu\n{COMMIT}echo left > left.txt\n");
+    let (sb, afk) = setup(&script, "");
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "[runner]\n",
+        "[runner]\ngit_author = \"Jane Doe <jane@example.org>\"\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let head = forge_head(&sb, "afk/issue-1").expect("pushed");
+    let repo = sb.git.join("acme/api.git");
+    let log = git(
+        &repo,
+        &[
+            "log",
+            "--format=%an <%ae> / %cn <%ce> / %s",
+            &format!("main..{head}"),
+        ],
+    );
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines[0].starts_with("Jane Doe <jane@example.org> / afk <afk@afk.invalid> / Uncommitted changes left by turn 1"),
+        "{log}"
+    );
+    assert!(
+        lines[1].starts_with(
+            "Jane Doe <jane@example.org> / Jane Doe <jane@example.org> / agent: turn 1"
+        ),
+        "{log}"
+    );
+}

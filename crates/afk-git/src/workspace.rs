@@ -109,6 +109,10 @@ pub struct Workspace {
     git: Git,
     /// what the caller should say once (a cache made again)
     notes: std::sync::Mutex<Vec<String>>,
+    /// `runner.git_author`: the name and address the agent commits as in
+    /// its checkout and that author afk's leftover commits (DCO or author
+    /// rules); None: afk's defaults
+    author: Option<(String, String)>,
 }
 
 /// The forge's view of a repository, read with one `ls-remote`.
@@ -127,7 +131,14 @@ impl Workspace {
             root: root.to_path_buf(),
             git: Git::hardened(&root.join(format!(".afk-{scratch}")), creds),
             notes: Default::default(),
+            author: None,
         }
+    }
+
+    /// The commit identity of `runner.git_author` (name, address).
+    pub fn with_author(mut self, author: Option<(String, String)>) -> Workspace {
+        self.author = author;
+        self
     }
 
     /// What happened that the tick should say once (and forget here).
@@ -345,8 +356,11 @@ impl Workspace {
             format!("{}\n", cache.join("objects").display()),
         )
         .context("workspace: cannot write the checkout's alternates")?;
-        std::fs::write(dot.join("config"), checkout_config(p, &pd))
-            .context("workspace: cannot write the checkout's config")?;
+        std::fs::write(
+            dot.join("config"),
+            checkout_config(p, &pd, self.author.as_ref()),
+        )
+        .context("workspace: cannot write the checkout's config")?;
         let in_wd = Some(p.workdir);
         let branch_ref = format!("refs/heads/{}", p.branch);
         self.git
@@ -556,12 +570,18 @@ impl Workspace {
             return Ok(Ok(None));
         }
         let message = format!("Uncommitted changes left by turn {turn}");
+        // authored as runner.git_author says (DCO, author rules); committed by afk
+        let mut ident = IDENT.to_vec();
+        if let Some((name, email)) = &self.author {
+            ident[0] = ("GIT_AUTHOR_NAME", name.as_str());
+            ident[1] = ("GIT_AUTHOR_EMAIL", email.as_str());
+        }
         let sha = self.git.run_env(
             Some(cache),
             None,
             &["commit-tree", &tree, "-p", base, "-m", &message],
             None,
-            &IDENT,
+            &ident,
         )?;
         Ok(Ok(Some(sha)))
     }
@@ -930,17 +950,22 @@ fn quoted(v: &str) -> String {
 /// The checkout's config: the forge's URL for fetching (no credential), the
 /// run's local repository for pushing, the branch's upstream, and an
 /// identity so the agent's commits work without a global config.
-fn checkout_config(p: &Place, push: &str) -> String {
+fn checkout_config(p: &Place, push: &str, author: Option<&(String, String)>) -> String {
     let public = without_userinfo(p.url);
+    let (name, email) = author
+        .map(|(n, e)| (n.as_str(), e.as_str()))
+        .unwrap_or(("afk agent", "agent@afk.invalid"));
     format!(
         "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n\
          [remote \"origin\"]\n\turl = {}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n\tpushurl = {}\n\
          [branch {}]\n\tremote = origin\n\tmerge = {}\n\
-         [user]\n\tname = afk agent\n\temail = agent@afk.invalid\n",
+         [user]\n\tname = {}\n\temail = {}\n",
         quoted(&public),
         quoted(push),
         quoted(p.branch),
         quoted(&format!("refs/heads/{}", p.branch)),
+        quoted(name),
+        quoted(email),
     )
 }
 
