@@ -32,6 +32,19 @@ pub struct Verdict {
     pub waiting: Vec<String>,
 }
 
+impl Verdict {
+    /// Nothing seen: no PR head, no status.
+    pub fn none() -> Verdict {
+        Verdict {
+            checks: Checks::None,
+            failing: vec![],
+            build_url: None,
+            counted: 0,
+            waiting: vec![],
+        }
+    }
+}
+
 fn state_checks(state: &str) -> Checks {
     match state {
         "success" => Checks::Success,

@@ -204,13 +204,7 @@ fn checks(
 ) -> Result<(Verdict, Option<String>, Checks, Option<OffsetDateTime>)> {
     let mut newest = None;
     let cfg = w.t.config();
-    let mut ci = Verdict {
-        checks: Checks::None,
-        failing: vec![],
-        build_url: None,
-        counted: 0,
-        waiting: vec![],
-    };
+    let mut ci = Verdict::none();
     let mut ci_sha = None;
     if let Some(p) = pr.filter(|p| !p.head.sha.is_empty()) {
         let st = w.t.forge.combined_status(&run.repo, &p.head.sha)?;
@@ -417,13 +411,7 @@ pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         issue_open: true,
         in_progress_label: true,
         pr: None,
-        ci: Verdict {
-            checks: Checks::None,
-            failing: vec![],
-            build_url: None,
-            counted: 0,
-            waiting: vec![],
-        },
+        ci: Verdict::none(),
         ci_sha: None,
         ci_newest_at: None,
         deploy: Checks::None,
