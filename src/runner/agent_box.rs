@@ -202,59 +202,13 @@ impl Boxer {
         let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
         let (mut view, argv) = self.base_view(argv)?;
         let box_dir = t.run_dir.join("box");
-        crate::private_files::private_dir(&box_dir)
-            .with_context(|| format!("runner: cannot create {}", box_dir.display()))?;
         let home = t.run_dir.join("home");
-        crate::private_files::private_dir(&home)
-            .with_context(|| format!("runner: cannot create {}", home.display()))?;
-        let (passwd, group) = (box_dir.join("passwd"), box_dir.join("group"));
-        std::fs::write(
-            &passwd,
-            format!(
-                "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:{u}:{u}:afk's agent:{}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-                home.display(),
-                u = rules::BOX_UID
-            ),
-        )?;
-        std::fs::write(
-            &group,
-            format!(
-                "root:x:0:\nafk-agent:x:{u}:\nnogroup:x:65534:\n",
-                u = rules::BOX_UID
-            ),
-        )?;
-        view.passwd = Some((passwd, group));
-        let real_dir = |p: &Path| -> Result<PathBuf> {
-            let m = std::fs::symlink_metadata(p)
-                .with_context(|| format!("runner: {} is not there", p.display()))?;
-            if !m.is_dir() {
-                bail!(
-                    "runner: {} is not a folder (a link is not followed)",
-                    p.display()
-                );
-            }
-            canonical(p)
-        };
-        view.run_read_only.push(canonical(t.run_dir)?);
-        if self.workspace_afk {
-            let objects = self.git_cache.join(format!("{}.git/objects", t.repo));
-            if objects.is_dir() {
-                view.run_read_only.push(canonical(&objects)?);
-            }
+        for dir in [&box_dir, &home] {
+            crate::private_files::private_dir(dir)
+                .with_context(|| format!("runner: cannot create {}", dir.display()))?;
         }
-        let mut rw = vec![real_dir(t.workdir)?, real_dir(&home)?];
-        let push = t.run_dir.join("push.git");
-        if push.exists() {
-            rw.push(real_dir(&push)?);
-        }
-        let progress = std::fs::symlink_metadata(t.progress)
-            .ok()
-            .filter(|m| m.is_file())
-            .map(|_| canonical(t.progress))
-            .transpose()?;
-        rw.extend(progress);
-        view.run_read_write = rw;
-        let mounts = rules::mounts(&view);
+        view.passwd = Some(identity_files(&box_dir, &home)?);
+        (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
         let init_exe = match &self.program {
             Some(p) => p.clone(),
             None => std::env::current_exe().context("runner: cannot find afk's own program")?,
@@ -263,7 +217,7 @@ impl Boxer {
         let socket = (self.network == Network::Model).then(|| socket_path(&box_dir, t));
         let workdir = canonical(t.workdir)?;
         let args = rules::bwrap_args(
-            &mounts,
+            &rules::mounts(&view),
             &rules::Shape {
                 network: self.network,
                 chdir: &workdir,
@@ -271,44 +225,11 @@ impl Boxer {
                 socket: socket.as_deref(),
             },
         );
-        let mut env = vec![
-            ("HOME".to_string(), home.display().to_string()),
-            ("TMPDIR".to_string(), "/tmp".to_string()),
-            ("USER".to_string(), "afk-agent".to_string()),
-            ("LOGNAME".to_string(), "afk-agent".to_string()),
-            ("AFK_BOX".to_string(), "1".to_string()),
-        ];
-        let mut unset = vec!["IS_SANDBOX".to_string()];
-        for var in PROGRAM_HOMES {
-            match program_home(var) {
-                Some(dir) if view.read_write.contains(&dir) => {
-                    env.push((var.to_string(), dir.display().to_string()))
-                }
-                _ => unset.push(var.to_string()),
-            }
-        }
-        let listen: Vec<HostPort> = self
-            .allow
-            .iter()
-            .filter(|a| a.is_loopback())
-            .cloned()
-            .collect();
-        let proxy = (self.network == Network::Model).then(|| rules::proxy_port(&self.allow));
-        if self.network == Network::Model {
-            env.extend(rules::proxy_env(&self.allow));
-        }
+        let (env, unset) = self.env(&home, &view);
         let spec = Spec {
             bwrap,
             args,
-            init: InitSpec {
-                listen: if self.network == Network::Model {
-                    listen
-                } else {
-                    vec![]
-                },
-                proxy,
-                argv,
-            },
+            init: self.init_spec(argv),
             socket,
             allow: self.allow.clone(),
             env,
@@ -326,6 +247,104 @@ impl Boxer {
             spec_file.display().to_string(),
         ])
     }
+
+    /// The run's own paths: read-only (its folder, the cache objects its
+    /// checkout borrows) and read-write (checkout, home, push repository,
+    /// progress file), each a real folder or file, never through a link.
+    fn run_paths(&self, t: &TurnPaths, home: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+        let real_dir = |p: &Path| -> Result<PathBuf> {
+            let m = std::fs::symlink_metadata(p)
+                .with_context(|| format!("runner: {} is not there", p.display()))?;
+            if !m.is_dir() {
+                bail!(
+                    "runner: {} is not a folder (a link is not followed)",
+                    p.display()
+                );
+            }
+            canonical(p)
+        };
+        let mut ro = vec![canonical(t.run_dir)?];
+        if self.workspace_afk {
+            let objects = self.git_cache.join(format!("{}.git/objects", t.repo));
+            if objects.is_dir() {
+                ro.push(canonical(&objects)?);
+            }
+        }
+        let mut rw = vec![real_dir(t.workdir)?, real_dir(home)?];
+        let push = t.run_dir.join("push.git");
+        if push.exists() {
+            rw.push(real_dir(&push)?);
+        }
+        if std::fs::symlink_metadata(t.progress).is_ok_and(|m| m.is_file()) {
+            rw.push(canonical(t.progress)?);
+        }
+        Ok((ro, rw))
+    }
+
+    /// The variables set and removed in the box: its home and user, the
+    /// agent program's settings folder where the box shows it, the proxy.
+    fn env(&self, home: &Path, view: &rules::View) -> (Vec<(String, String)>, Vec<String>) {
+        let mut env: Vec<(String, String)> = [
+            ("HOME", home.display().to_string()),
+            ("TMPDIR", "/tmp".to_string()),
+            ("USER", "afk-agent".to_string()),
+            ("LOGNAME", "afk-agent".to_string()),
+            ("AFK_BOX", "1".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut unset = vec!["IS_SANDBOX".to_string()];
+        for var in PROGRAM_HOMES {
+            match program_home(var) {
+                Some(dir) if view.read_write.contains(&dir) => {
+                    env.push((var.to_string(), dir.display().to_string()))
+                }
+                _ => unset.push(var.to_string()),
+            }
+        }
+        if self.network == Network::Model {
+            env.extend(rules::proxy_env(&self.allow));
+        }
+        (env, unset)
+    }
+
+    /// What the box's init listens on and starts.
+    fn init_spec(&self, argv: Vec<String>) -> InitSpec {
+        let model = self.network == Network::Model;
+        InitSpec {
+            listen: match model {
+                true => self
+                    .allow
+                    .iter()
+                    .filter(|a| a.is_loopback())
+                    .cloned()
+                    .collect(),
+                false => vec![],
+            },
+            proxy: model.then(|| rules::proxy_port(&self.allow)),
+            argv,
+        }
+    }
+}
+
+/// The box's own `/etc/passwd` and `/etc/group`: the agent's user named,
+/// its home the run's.
+fn identity_files(box_dir: &Path, home: &Path) -> Result<(PathBuf, PathBuf)> {
+    let (passwd, group) = (box_dir.join("passwd"), box_dir.join("group"));
+    let u = rules::BOX_UID;
+    std::fs::write(
+        &passwd,
+        format!(
+            "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:{u}:{u}:afk's agent:{}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            home.display()
+        ),
+    )?;
+    std::fs::write(
+        &group,
+        format!("root:x:0:\nafk-agent:x:{u}:\nnogroup:x:65534:\n"),
+    )?;
+    Ok((passwd, group))
 }
 
 /// The forwarder's socket: in the run's box folder, or a short private

@@ -146,56 +146,8 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
-    // every agent turn in a box of its own where this machine can make one
-    let boxed = can_box();
-    if !json {
-        match &boxed {
-            Ok(()) => println!(
-                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n"
-            ),
-            Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
-        }
-    }
+    let command = runner_lines(json, &sb, &dir, &agent, real.as_ref())?;
     let confine = confine_line();
-    let command = match &real {
-        None => agent_command(&sb, &agent),
-        Some((kind, path)) => {
-            let home = dir.join("codex-home");
-            sandbox::model_api::write_codex_home(&home, &sb.model_url)?;
-            // SAFETY: geteuid(2) cannot fail
-            let root = unsafe { libc::geteuid() } == 0;
-            // in the box the agent is an ordinary user: no IS_SANDBOX
-            let unboxed_root = root && boxed.is_err();
-            for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, unboxed_root) {
-                // SAFETY: no agent runs yet and the sandbox has had no request,
-                // so no thread reads the environment while it changes; the
-                // agents afk starts inherit it
-                unsafe { std::env::set_var(k, v) };
-            }
-            if !json {
-                println!(
-                    "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
-                     the Kubernetes and upgrade acts use the scripted agent\n",
-                    if *kind == crate::types::AgentKind::Codex {
-                        "Codex CLI"
-                    } else {
-                        "Claude Code"
-                    },
-                    path.display()
-                );
-            }
-            // Codex reports tokens: priced as a mid-size model's, to show a spend
-            format!(
-                "agent = \"{kind}\"\nworkspace = \"afk\"\n\
-                 [runner.prices]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0"
-            )
-        }
-    };
-    if real.is_none() && !json {
-        println!(
-            "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n"
-        );
-    }
     let config_text = format!(
         "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nmax_per_tick = 8\nallowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]\n\
@@ -222,6 +174,65 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
         real: real.map(|(k, _)| k),
         ctx,
     })
+}
+
+/// The main act's `[runner]` lines: the real program answered by the
+/// sandbox's model (its environment set for the agents afk starts), or the
+/// scripted agent; each said once, with whether turns run boxed.
+fn runner_lines(
+    json: bool,
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    real: Option<&(crate::types::AgentKind, std::path::PathBuf)>,
+) -> Result<String> {
+    // every agent turn in a box of its own where this machine can make one
+    let boxed = can_box();
+    if !json {
+        match &boxed {
+            Ok(()) => println!(
+                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n"
+            ),
+            Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
+        }
+    }
+    let Some((kind, path)) = real else {
+        if !json {
+            println!(
+                "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n"
+            );
+        }
+        return Ok(agent_command(sb, agent));
+    };
+    let home = dir.join("codex-home");
+    sandbox::model_api::write_codex_home(&home, &sb.model_url)?;
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    // in the box the agent is an ordinary user: no IS_SANDBOX
+    let unboxed_root = root && boxed.is_err();
+    for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, unboxed_root) {
+        // SAFETY: no agent runs yet and the sandbox has had no request,
+        // so no thread reads the environment while it changes; the
+        // agents afk starts inherit it
+        unsafe { std::env::set_var(k, v) };
+    }
+    if !json {
+        println!(
+            "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
+             the Kubernetes and upgrade acts use the scripted agent\n",
+            if *kind == crate::types::AgentKind::Codex {
+                "Codex CLI"
+            } else {
+                "Claude Code"
+            },
+            path.display()
+        );
+    }
+    // Codex reports tokens: priced as a mid-size model's, to show a spend
+    Ok(format!(
+        "agent = \"{kind}\"\nworkspace = \"afk\"\n\
+         [runner.prices]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0"
+    ))
 }
 
 /// After the sandbox is gone: keep or remove the demo's folder, and point at
