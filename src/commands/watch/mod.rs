@@ -162,16 +162,7 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         run.id,
         action.name()
     ));
-    let mut item = ActionItem {
-        repo: run.repo.clone(),
-        issue: run.issue,
-        run_id: run.id,
-        action: action.name().into(),
-        reason: action.reason(),
-        spend_usd: seen.spend_usd,
-        detail: Some(detail),
-        notes: vec![],
-    };
+    let mut item = action_item(run, &action, seen.spend_usd, detail);
     let said = item.said();
     let res = act::act(w, &store, run, &seen, action).and_then(|()| {
         // where the run stands, for `afk status`: written only when it
@@ -192,6 +183,25 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         Some(item),
         res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
     )
+}
+
+/// What the report says watch did with one run.
+fn action_item(
+    run: &Run,
+    action: &crate::core::run_state::Action,
+    spend_usd: Option<f64>,
+    detail: String,
+) -> ActionItem {
+    ActionItem {
+        repo: run.repo.clone(),
+        issue: run.issue,
+        run_id: run.id,
+        action: action.name().into(),
+        reason: action.reason(),
+        spend_usd,
+        detail: Some(detail),
+        notes: vec![],
+    }
 }
 
 /// An error of one run's step, said with the run.
@@ -247,16 +257,12 @@ fn blind(
         run.id,
         action.name()
     ));
-    let item = ActionItem {
-        repo: run.repo.clone(),
-        issue: run.issue,
-        run_id: run.id,
-        action: action.name().into(),
-        reason: action.reason(),
-        spend_usd: seen.spend_usd,
-        detail: Some("a limit is over; the forge could not be read this tick".into()),
-        notes: vec![],
-    };
+    let item = action_item(
+        run,
+        &action,
+        seen.spend_usd,
+        "a limit is over; the forge could not be read this tick".into(),
+    );
     if let Err(e) = act::act(w, store, run, &seen, action) {
         errors.push(err(&e));
     }
