@@ -155,13 +155,7 @@ impl Session {
         for (_, secret) in config.secret_values() {
             crate::redact::register(&secret);
         }
-        config.keep_out = vec![
-            path.clone(),
-            paths.file.clone(),
-            paths.dir.clone(),
-            paths.runs.clone(),
-            paths.git_cache.clone(),
-        ];
+        config.loaded_as = Some((path.clone(), paths.clone()));
         Ok(&self
             .loaded
             .get_or_init(|| Loaded {

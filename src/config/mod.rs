@@ -110,11 +110,11 @@ pub struct Config {
     /// resolved against it at load.
     #[serde(skip)]
     pub base_dir: PathBuf,
-    /// afk's own paths beyond those the config names (the config file
-    /// itself, `--state`'s): what the agent's box keeps out. Set by the
-    /// session that loaded the config.
+    /// Where the session that loaded this config found it, and its state
+    /// paths as `--state` resolved them: afk's own files, which the agent's
+    /// box keeps out. None: not loaded by a session (`paths(None)` then).
     #[serde(skip)]
-    pub keep_out: Vec<PathBuf>,
+    pub loaded_as: Option<(PathBuf, StatePaths)>,
 }
 
 impl Default for Config {
@@ -137,7 +137,7 @@ impl Default for Config {
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
             base_dir: absolute(Path::new(".")),
-            keep_out: vec![],
+            loaded_as: None,
         }
     }
 }

@@ -76,13 +76,16 @@ pub const PROGRAM_HOMES: [&str; 2] = ["CODEX_HOME", "CLAUDE_CONFIG_DIR"];
 impl Boxer {
     pub fn new(cfg: &crate::config::Config) -> Boxer {
         let b = &cfg.runner.boxed;
-        let paths = cfg.paths(None);
+        let (config_file, paths) = match &cfg.loaded_as {
+            Some((file, paths)) => (Some(file.clone()), paths.clone()),
+            None => (None, cfg.paths(None)),
+        };
         let allow = if b.allow.is_empty() {
             default_allow(cfg)
         } else {
             b.allow()
         };
-        let mut keep_out = cfg.keep_out.clone();
+        let mut keep_out: Vec<PathBuf> = config_file.into_iter().collect();
         keep_out.extend([
             paths.file.clone(),
             paths.dir.clone(),
@@ -404,7 +407,9 @@ fn program_home(var: &str) -> Option<PathBuf> {
     std::fs::canonicalize(&p).ok()
 }
 
-fn on_path(prog: &str) -> Option<PathBuf> {
+/// Where `prog` is: itself when it names a path, else the first file of
+/// that name on PATH.
+pub(crate) fn find_program(prog: &str) -> Option<PathBuf> {
     if prog.contains('/') {
         return Some(PathBuf::from(prog)).filter(|p| p.is_file());
     }
@@ -437,7 +442,7 @@ fn program_files(argv: &[String]) -> (Vec<String>, Vec<PathBuf>) {
     let Some(first) = argv.first().cloned() else {
         return (argv, files);
     };
-    if let Some(found) = on_path(&first)
+    if let Some(found) = find_program(&first)
         && let Ok(real) = std::fs::canonicalize(&found)
     {
         if !is_system(&real) {
@@ -479,7 +484,7 @@ fn shebang(file: &Path) -> Option<PathBuf> {
     let first = words.next()?;
     if first.ends_with("/env") {
         let prog = words.find(|w| !w.starts_with('-'))?;
-        on_path(prog)
+        find_program(prog)
     } else {
         Some(PathBuf::from(first))
     }
@@ -487,7 +492,7 @@ fn shebang(file: &Path) -> Option<PathBuf> {
 
 /// bubblewrap on PATH (or where Debian puts it).
 pub fn find_bwrap() -> Option<PathBuf> {
-    on_path("bwrap").or_else(|| Some(PathBuf::from("/usr/bin/bwrap")).filter(|p| p.is_file()))
+    find_program("bwrap").or_else(|| Some(PathBuf::from("/usr/bin/bwrap")).filter(|p| p.is_file()))
 }
 
 /// The fix for a machine that cannot make a box, by what is missing.

@@ -61,11 +61,7 @@ pub fn substitute(
 }
 
 fn on_path(prog: &str) -> bool {
-    if prog.contains('/') {
-        return Path::new(prog).is_file();
-    }
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(prog).is_file()))
+    super::agent_box::find_program(prog).is_some()
 }
 
 /// Whether the runner command's program can be found (doctor, and before a start).
