@@ -9,6 +9,7 @@ mod agent_box;
 mod agent_image;
 mod agent_text;
 mod agents;
+mod bounded_lists;
 mod budget;
 mod commands;
 mod contract;

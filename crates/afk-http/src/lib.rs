@@ -11,6 +11,7 @@
 //! the registry, it names none of them, nor the store or a command. The
 //! binary re-exports it as `afk::forge::http` (and `afk::client`, `afk::link`).
 
+pub mod bounded;
 pub mod client;
 mod failure;
 pub mod link;
@@ -40,6 +41,8 @@ pub struct Response {
     /// `x-oauth-scopes` (GitHub, classic tokens only)
     pub scopes: Option<String>,
     pub not_modified: bool,
+    /// list items left out of `body`, each someone's oversized text ([`bounded`])
+    pub skipped: usize,
 }
 
 /// What a conditional GET keeps per URL (a shape the store keeps too, so the model's).
@@ -719,6 +722,7 @@ impl Http {
                 body: c.body.clone(),
                 scopes,
                 not_modified: true,
+                skipped: 0,
             });
         }
         self.costly.fetch_add(1, Ordering::Relaxed);
@@ -735,9 +739,16 @@ impl Http {
                 ),
             ));
         }
-        let body = resp.into_string().map_err(|e| {
-            self.error(method, path, Some(status), format!("reading the body: {e}"))
-        })?;
+        let bounded::Kept { body, skipped } = bounded::read(resp.into_reader())
+            .map_err(|e| self.error(method, path, Some(status), e.to_string()))?;
+        if skipped > 0 {
+            crate::log::warn(&format!(
+                "forge: {method} {}: {skipped} item{} over {} KiB skipped (someone's oversized text); the rest was read",
+                path.split('?').next().unwrap_or(path),
+                if skipped == 1 { "" } else { "s" },
+                bounded::ITEM_CAP >> 10
+            ));
+        }
         if let (Some(c), "GET", Some(etag)) = (&self.cache, method, etag)
             && (200..300).contains(&status)
         {
@@ -754,6 +765,7 @@ impl Http {
             body,
             scopes,
             not_modified: false,
+            skipped,
         })
     }
 
@@ -769,7 +781,7 @@ impl Http {
         let ra = resp.header("Retry-After").and_then(|v| {
             crate::core::retry_after::wait(v, resp.header("Date"), time::OffsetDateTime::now_utc())
         });
-        let body = resp.into_string().unwrap_or_default();
+        let body = bounded::read_short(resp.into_reader(), 64 << 10);
         if status == 401 && self.refresher.is_some() {
             return Next::Renew;
         }
@@ -994,7 +1006,8 @@ impl Http {
                     let p = format!("{path}{sep}page={page}&limit={limit}");
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(path, &r, field)?;
-                    let n = items.len();
+                    // a full page is full with the items skipped as too big
+                    let n = items.len() + r.skipped;
                     let go_on = more(items);
                     let next = match &r.link {
                         Some(l) => l.contains("rel=\"next\""),
@@ -1011,7 +1024,7 @@ impl Http {
                 while let Some(p) = next.take() {
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(&p, &r, field)?;
-                    let n = items.len();
+                    let n = items.len() + r.skipped;
                     pages += 1;
                     if !more(items) || n == 0 {
                         break;

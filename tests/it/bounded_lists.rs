@@ -1,0 +1,60 @@
+//! Issue 47: a list is read bounded and streamed. Someone's oversized item
+//! (any reader may write one) is skipped and counted, never the whole list
+//! refused: a trusted `/afk stop` among a reader's spam is heard, and a
+//! reader's huge PR does not hide afk's own.
+
+use crate::support::*;
+use serde_json::json;
+
+fn setup() -> (Sandbox, Afk) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    afk.wait_agent(1);
+    (sb, afk)
+}
+
+fn comment(sb: &Sandbox, issue: u64, user: &str, body: &str) {
+    sb.admin(
+        "POST",
+        "/comment",
+        Some(json!({"repo": "acme/api", "issue": issue, "user": user, "body": body})),
+    );
+}
+
+both_dialects! {
+#[test]
+fn a_trusted_stop_among_a_readers_megabyte_comments_is_heard() {
+    let (sb, afk) = setup();
+    let spam = "x".repeat(1_000_000);
+    for _ in 0..11 {
+        comment(&sb, 1, "mallory", &spam);
+        comment(&sb, 2, "mallory", &spam);
+    }
+    comment(&sb, 1, "alice", "/afk stop");
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "the spam is skipped, not the tick's error: {r} {err}");
+    assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())), "{r} {err}");
+    assert!(
+        err.contains("skipped") && err.contains("over 256 KiB"),
+        "the skipped items are said: {err}"
+    );
+}
+
+#[test]
+fn a_readers_eleven_megabyte_pr_does_not_hide_afks_own_pr() {
+    let (sb, afk) = setup();
+    sb.push_commit("acme/api", "readers-branch", "x.txt");
+    sb.admin(
+        "POST",
+        "/issues",
+        Some(json!({"repo": "acme/api", "issue": {"title": "a reader's PR", "body": "x".repeat(11 << 20),
+                    "pull": true, "head": "readers-branch", "author": "mallory"}})),
+    );
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r} {err}");
+    assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r} {err}");
+    assert!(err.contains("1 item over 256 KiB skipped"), "{err}");
+}
+}
