@@ -19,7 +19,10 @@
 //! when the lock is let go. A tick that finds its lock held by the process
 //! its record names, past twice `tick_timeout`, stops it (SIGTERM, then
 //! SIGKILL) and takes the lock; one whose record names a process that is gone
-//! takes it and says so (SPEC 10.1).
+//! takes it and says so (docs/operations.md, "A tick that hangs"). The record is
+//! only a file: before any signal the kernel must name that very process as
+//! the record lock's holder (`F_OFD_GETLK`), running afk's own executable,
+//! else nothing is signalled and the tick steps aside, saying why.
 
 use crate::core::tick_deadline::{self, Holder, LockMove, Pid};
 use anyhow::{Context, Result};
@@ -196,8 +199,12 @@ pub fn take_tick(
     let pid = record.map_or(Pid::Gone, |r| {
         tick_deadline::pid_now(&r, proc_start_of(r.pid))
     });
+    let holds = match (&attempt, record) {
+        (Err(f), Some(r)) => tick_deadline::holds(lock_holder(f), r.pid, runs_afk(r.pid)),
+        _ => tick_deadline::Holds::Unnamed,
+    };
     let mut got = match (
-        tick_deadline::lock_move(free, record, pid, unix_now(), timeout),
+        tick_deadline::lock_move(free, (record, pid, holds), unix_now(), timeout),
         attempt,
     ) {
         (LockMove::Take, Ok(l)) => l,
@@ -218,10 +225,52 @@ pub fn take_tick(
             };
             l
         }
+        (LockMove::Unproven { pid, age, why }, _) => {
+            crate::log::warn(&format!(
+                "{kind}: the lock {} names pid {pid} as its holder since {} ago, past twice tick_timeout, but {}: not signalled; this tick steps aside (docs/operations.md, \"A tick that hangs\")",
+                path.display(),
+                rough(age),
+                why.why()
+            ));
+            return Ok(None);
+        }
         _ => return Ok(None),
     };
     recorded(&mut got, &path);
     Ok(Some(got))
+}
+
+/// The pid the kernel names holding a record lock on `file` (`F_OFD_GETLK`
+/// reports a process-owned lock's pid); None when no such lock conflicts
+/// (free, an `flock`) or its holder is an open file description, not a process.
+fn lock_holder(file: &File) -> Option<u32> {
+    let mut fl = whole_file();
+    fl.l_pid = 0;
+    // SAFETY: fcntl on a descriptor this File owns, with a valid flock it fills in.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return None;
+    }
+    if fl.l_type == libc::F_UNLCK as libc::c_short {
+        return None;
+    }
+    u32::try_from(fl.l_pid).ok().filter(|p| *p > 0)
+}
+
+/// Whether process `pid` runs the executable this process runs (an afk
+/// replaced in place since it started counts: the kernel says "(deleted)").
+fn runs_afk(pid: u32) -> bool {
+    let exe = |p: &str| {
+        std::fs::read_link(format!("/proc/{p}/exe")).ok().map(|l| {
+            let s = l.to_string_lossy().into_owned();
+            s.strip_suffix(" (deleted)")
+                .map(str::to_string)
+                .unwrap_or(s)
+        })
+    };
+    match (exe(&pid.to_string()), exe("self")) {
+        (Some(theirs), Some(ours)) => theirs == ours,
+        _ => false,
+    }
 }
 
 /// SIGTERM the overdue holder `pid`, wait up to `term_wait` for the lock,

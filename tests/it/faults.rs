@@ -50,10 +50,10 @@ fn an_empty_or_blank_token_file_is_a_config_error_naming_the_file() {
     assert!(sb.requests().is_empty(), "no request sent without a token");
 }
 
-/// A process holding `lock` by `flock` (as a wedged tick would hold it, or an
-/// operator's `flock(1)`), once it holds it: a shell that locks then becomes
-/// `sleep` (one pid throughout), saying so on its stdout first.
-fn wedged_holder(lock: &std::path::Path) -> std::process::Child {
+/// A process holding `lock` by `flock` (an operator's `flock(1)` wrapper, or
+/// anything else that is not an afk tick), once it holds it: a shell that
+/// locks then becomes `sleep` (one pid throughout), saying so first.
+fn flock_holder(lock: &std::path::Path) -> std::process::Child {
     use std::io::BufRead;
     let mut child = std::process::Command::new("sh")
         .arg("-c")
@@ -68,6 +68,43 @@ fn wedged_holder(lock: &std::path::Path) -> std::process::Child {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), "held");
+    child
+}
+
+/// A real afk poll tick wedged on a forge that does not answer within the
+/// minute its own config waits, once it holds its lock and has written its
+/// record; the forge answers the other ticks again after.
+fn wedged_tick(sb: &Sandbox, afk: &Afk, lock: &std::path::Path) -> std::process::Child {
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "timeout = \"5s\"\nretries = 2",
+        "timeout = \"60s\"\nretries = 0",
+    );
+    assert!(text.contains("\"60s\""), "{text}");
+    let config = afk.scratch.write("wedged.toml", &text);
+    sb.faults(json!([{"hang": true}]));
+    let child = std::process::Command::new(afk_bin())
+        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env_remove("AFK_CONFIG")
+        .arg("--config")
+        .arg(config)
+        .args(["--json", "poll"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // its lock taken, its record written and its first request in the
+    // forge's hands (the forge logs a request before it hangs)
+    while !std::fs::read_to_string(lock).is_ok_and(|t| t.starts_with("pid "))
+        || sb.requests().is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tick never got wedged"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    sb.faults(json!([]));
     child
 }
 
@@ -93,20 +130,74 @@ fn record(pid: u32, started_ago: i64, proc_start: u64) -> String {
     )
 }
 
+/// A tick deadline short enough that a stopped tick's grace is 5 s.
 fn lock_setup() -> (Sandbox, Afk, std::path::PathBuf) {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
     let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]\n", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(&afk.config, format!("tick_timeout = \"20s\"\n{text}")).unwrap();
     std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
     let lock = afk.scratch.path("state/poll.lock");
     (sb, afk, lock)
 }
 
+fn alive(child: &mut std::process::Child) -> bool {
+    child.try_wait().unwrap().is_none()
+}
+
+/// Issue 47: a forged record (the pid and start time of any process of
+/// afk's user, started long ago) in a lock an `flock` holds gets nothing
+/// signalled: the kernel names no afk tick as the lock's holder.
+#[test]
+fn a_forged_lock_record_gets_no_process_signalled() {
+    let (_sb, afk, lock) = lock_setup();
+    let mut holder = flock_holder(&lock);
+    let pid = holder.id();
+    std::fs::write(&lock, record(pid, 3600, proc_start(pid))).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["stepped_aside"], true, "{r}");
+    assert!(alive(&mut holder), "never signalled: {err}");
+    assert!(
+        err.contains(&format!("pid {pid}"))
+            && err.contains("not signalled")
+            && err.contains("steps aside"),
+        "says so: {err}"
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+}
+
+/// Issue 47: an afk tick holds the lock and the record is rewritten to name
+/// another process: neither is signalled (the kernel's holder is not the
+/// record's pid).
+#[test]
+fn a_record_naming_another_process_than_the_locks_holder_gets_neither_signalled() {
+    let (sb, afk, lock) = lock_setup();
+    let mut tick = wedged_tick(&sb, &afk, &lock);
+    let mut other = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    let pid = other.id();
+    std::fs::write(&lock, record(pid, 3600, proc_start(pid))).unwrap();
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["stepped_aside"], true, "{r}");
+    assert!(alive(&mut other), "never signalled: {err}");
+    assert!(alive(&mut tick), "never signalled: {err}");
+    assert!(err.contains("not signalled"), "{err}");
+    for c in [&mut other, &mut tick] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+}
+
 #[test]
 fn lock_held_past_twice_the_deadline_is_taken_over_and_said() {
-    use std::os::unix::process::ExitStatusExt;
-    let (_sb, afk, lock) = lock_setup();
-    let mut holder = wedged_holder(&lock);
-    let pid = holder.id();
+    let (sb, afk, lock) = lock_setup();
+    let mut tick = wedged_tick(&sb, &afk, &lock);
+    let pid = tick.id();
     let start = proc_start(pid);
 
     // the record's pid is alive but another process (the pid reused): never signalled
@@ -114,15 +205,14 @@ fn lock_held_past_twice_the_deadline_is_taken_over_and_said() {
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_eq!(r["stepped_aside"], true, "{r}");
-    assert!(holder.try_wait().unwrap().is_none(), "left alone: {err}");
+    assert!(alive(&mut tick), "left alone: {err}");
 
-    // the very process, an hour in (twice the default 10m tick_timeout is 20m)
+    // the very tick, an hour in (twice the 20s tick_timeout is 40s)
     std::fs::write(&lock, record(pid, 3600, start)).unwrap();
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_ne!(r["stepped_aside"], true, "the tick ran: {r}\n{err}");
-    let status = holder.wait().unwrap();
-    assert_eq!(status.signal(), Some(libc::SIGTERM), "stopped by SIGTERM");
+    tick.wait().unwrap();
     let said: Vec<&str> = err
         .lines()
         .filter(|l| l.contains("took the lock over"))
@@ -144,17 +234,15 @@ fn lock_held_past_twice_the_deadline_is_taken_over_and_said() {
 
 #[test]
 fn lock_held_by_a_young_tick_is_left_alone() {
-    let (_sb, afk, lock) = lock_setup();
-    let mut holder = wedged_holder(&lock);
-    let pid = holder.id();
-    std::fs::write(&lock, record(pid, 60, proc_start(pid))).unwrap();
+    let (sb, afk, lock) = lock_setup();
+    let mut tick = wedged_tick(&sb, &afk, &lock);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_eq!(r["stepped_aside"], true, "{r}");
-    assert!(!err.contains("took"), "{err}");
-    assert!(holder.try_wait().unwrap().is_none(), "still running");
-    holder.kill().unwrap();
-    holder.wait().unwrap();
+    assert!(!err.contains("took") && !err.contains("signalled"), "{err}");
+    assert!(alive(&mut tick), "still running");
+    tick.kill().unwrap();
+    tick.wait().unwrap();
 }
 
 #[test]
@@ -179,33 +267,21 @@ fn lock_left_by_a_gone_tick_is_taken_and_said() {
     );
 }
 
+/// A wedged tick that does not end on SIGTERM (stopped, as a debugger or a
+/// frozen cgroup leaves it) is killed, then its lock taken.
 #[test]
 fn lock_held_by_a_tick_deaf_to_sigterm_is_killed_then_taken() {
-    use std::io::BufRead;
     use std::os::unix::process::ExitStatusExt;
-    let (_sb, afk, lock) = lock_setup();
-    // tick_timeout 10s: after SIGTERM afk waits its grace (2.5s) and 2s more
-    let text = std::fs::read_to_string(&afk.config).unwrap();
-    std::fs::write(&afk.config, format!("tick_timeout = \"10s\"\n{text}")).unwrap();
-    // an ignored SIGTERM is kept across exec: this sleep does not end on it
-    let mut holder = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"trap '' TERM; exec 9>>"$1" && flock 9 && echo held && exec sleep 1000"#)
-        .arg("sh")
-        .arg(&lock)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(holder.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let pid = holder.id();
-    std::fs::write(&lock, record(pid, 21, proc_start(pid))).unwrap();
+    let (sb, afk, lock) = lock_setup();
+    let mut tick = wedged_tick(&sb, &afk, &lock);
+    let pid = tick.id();
+    // SAFETY: kill(2) on this test's own child.
+    unsafe { libc::kill(pid as i32, libc::SIGSTOP) };
+    std::fs::write(&lock, record(pid, 3600, proc_start(pid))).unwrap();
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err}");
     assert_ne!(r["stepped_aside"], true, "{r}\n{err}");
-    assert_eq!(holder.wait().unwrap().signal(), Some(libc::SIGKILL));
+    assert_eq!(tick.wait().unwrap().signal(), Some(libc::SIGKILL));
     assert!(
         err.contains(&format!("pid {pid}")) && err.contains("SIGKILL"),
         "{err}"

@@ -174,20 +174,65 @@ pub enum LockMove {
     /// held by a tick past twice its deadline: SIGTERM, then SIGKILL, then
     /// take it and say so
     Stop { pid: u32, age: Duration },
+    /// the record names a process past twice the deadline, but the kernel
+    /// does not vouch that it is an afk tick holding this lock: nothing is
+    /// signalled, the tick steps aside and says why
+    Unproven { pid: u32, age: Duration, why: Holds },
+}
+
+/// What the kernel says of the lock's holder, against the record: the only
+/// evidence that makes a process one afk may signal (a record is a file
+/// anyone who can write the state folder can forge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holds {
+    /// the record lock's holder is the record's pid, running afk's own executable
+    Afk,
+    /// the kernel names no process (an `flock`, an open-file-description lock)
+    Unnamed,
+    /// the kernel names another process than the record's
+    Another(u32),
+    /// the holder runs another program than afk
+    NotAfk,
+}
+
+impl Holds {
+    /// Why a process was not signalled, as a line ends.
+    pub fn why(self) -> String {
+        match self {
+            Holds::Afk => "it holds the lock as an afk tick".into(),
+            Holds::Unnamed => {
+                "the kernel names no process holding its record lock (an flock(1) or another program holds it)".into()
+            }
+            Holds::Another(p) => format!("the kernel names pid {p}, not the record's, as its holder"),
+            Holds::NotAfk => "that process does not run afk's executable".into(),
+        }
+    }
+}
+
+/// The evidence of the lock's holder: `kernel`, the pid the kernel names
+/// holding the record lock (`F_OFD_GETLK`; None: none named); `record`, the
+/// record's pid; `afk_exe`, whether that process runs afk's executable.
+pub fn holds(kernel: Option<u32>, record: u32, afk_exe: bool) -> Holds {
+    match kernel {
+        None => Holds::Unnamed,
+        Some(k) if k != record => Holds::Another(k),
+        Some(_) if !afk_exe => Holds::NotAfk,
+        Some(_) => Holds::Afk,
+    }
 }
 
 /// The tick's move on its lock (SPEC 10.1: "a lock held by a process that is
 /// gone, or by one past twice `tick_timeout`, is taken over, and the takeover
 /// is said"). `free`: this tick could lock it; `record`: what the lock file
 /// says of its last holder; `pid`: what that pid is now; `now`: unix seconds
-/// by the machine's clock; `timeout`: the kind's `tick_timeout`. A process is
-/// stopped only when it is the one the record names (a reused pid is never
-/// signalled) and it holds the lock past twice the deadline, which a tick
-/// that keeps its own deadline never does.
+/// by the machine's clock; `timeout`: the kind's `tick_timeout`; `holds`:
+/// the kernel's word on the holder. A process is stopped only when it is the
+/// one the record names (a reused pid is never signalled), the kernel names
+/// it as the holder and it runs afk, and it holds the lock past twice the
+/// deadline, which a tick that keeps its own deadline never does.
 pub fn lock_move(
     free: bool,
-    record: Option<Holder>,
-    pid: Pid,
+    (record, pid, holds): (Option<Holder>, Pid, Holds),
     now: i64,
     timeout: Duration,
 ) -> LockMove {
@@ -202,7 +247,14 @@ pub fn lock_move(
     match (free, pid) {
         (true, Pid::Same) => LockMove::Take,
         (true, _) => LockMove::TakeOverGone { pid: r.pid, age },
-        (false, Pid::Same) if age > 2 * timeout => LockMove::Stop { pid: r.pid, age },
+        (false, Pid::Same) if age > 2 * timeout => match holds {
+            Holds::Afk => LockMove::Stop { pid: r.pid, age },
+            why => LockMove::Unproven {
+                pid: r.pid,
+                age,
+                why,
+            },
+        },
         (false, _) => LockMove::StepAside,
     }
 }
@@ -358,7 +410,55 @@ mod tests {
             ),
         ];
         for (rule, free, record, pid, want) in table {
-            assert_eq!(lock_move(free, record, pid, now, ten), want, "{rule}");
+            let got = lock_move(free, (record, pid, Holds::Afk), now, ten);
+            assert_eq!(got, want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn only_a_holder_the_kernel_names_running_afk_is_ever_signalled() {
+        let table = [
+            (
+                "the record's pid holds it and runs afk",
+                Some(42),
+                true,
+                Holds::Afk,
+            ),
+            (
+                "an flock or an OFD lock: no pid",
+                None,
+                true,
+                Holds::Unnamed,
+            ),
+            (
+                "a forged record naming another process",
+                Some(7),
+                true,
+                Holds::Another(7),
+            ),
+            ("the holder is not afk", Some(42), false, Holds::NotAfk),
+        ];
+        let rec = Holder {
+            pid: 42,
+            started: 0,
+            proc_start: Some(1),
+        };
+        let ten = Duration::from_secs(600);
+        for (rule, kernel, exe, want) in table {
+            let h = holds(kernel, 42, exe);
+            assert_eq!(h, want, "{rule}");
+            let m = lock_move(false, (Some(rec), Pid::Same, h), 5000, ten);
+            let age = Duration::from_secs(5000);
+            let expect = if h == Holds::Afk {
+                LockMove::Stop { pid: 42, age }
+            } else {
+                LockMove::Unproven {
+                    pid: 42,
+                    age,
+                    why: h,
+                }
+            };
+            assert_eq!(m, expect, "{rule}");
         }
     }
 
