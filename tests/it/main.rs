@@ -20,6 +20,7 @@ mod conversation;
 mod doctor;
 mod dry;
 mod exit_codes;
+mod extreme_dates;
 mod faults;
 mod forge_reviews;
 mod github;

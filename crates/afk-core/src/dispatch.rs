@@ -338,7 +338,9 @@ pub fn edited_after_arming(
             time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
         })
         .max();
-    matches!((issue_updated_at, latest), (Some(u), Some(l)) if u > l + SLACK)
+    // checked: both dates are the forge's text (the end of time plus the
+    // slack is past the end of time, never a panic)
+    matches!((issue_updated_at, latest), (Some(u), Some(l)) if l.checked_add(SLACK).is_some_and(|e| u > e))
 }
 
 /// Whether the person who armed an issue may: named, by permission, or not.
@@ -753,6 +755,11 @@ mod tests {
                 "{updated:?}"
             );
         }
+        // the end of time, plus the slack: no edit seen, never a panic
+        let mut last = tev(5, LabelAdded, Some("ready"), "alice");
+        last.created_at = Some("9999-12-31T23:59:59Z".into());
+        let end = at("9999-12-31T23:59:59Z");
+        assert!(!edited_after_arming(&[last], &armed, end));
         let mut f = ok_facts();
         f.edited_after_arming = true;
         assert_eq!(eligibility(&f), Err(Reason::EditedAfterArming));

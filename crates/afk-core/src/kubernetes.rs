@@ -531,7 +531,10 @@ impl LogWalk {
     pub fn cursor(&self, job: &str, stuck: bool) -> Option<LogCursor> {
         let (at, taken_at) = self.last?;
         if stuck && self.last == self.from {
-            let next = at.replace_nanosecond(0).unwrap_or(at) + time::Duration::seconds(1);
+            // checked: a log line's stamp is outside text (the last second
+            // of time has no next one: the cursor stays)
+            let whole = at.replace_nanosecond(0).unwrap_or(at);
+            let next = whole.checked_add(time::Duration::seconds(1)).unwrap_or(at);
             return Some(LogCursor {
                 job: job.to_string(),
                 at: next,
@@ -837,6 +840,14 @@ mod tests {
                 false,
                 vec![],
                 None,
+            ),
+            (
+                "a cut read in the last second of time keeps its cursor",
+                at(t("9999-12-31T23:59:59.5Z"), 2),
+                vec![t("9999-12-31T23:59:59.5Z")],
+                true,
+                vec![false],
+                at(t("9999-12-31T23:59:59.5Z"), 0),
             ),
         ];
         for (rule, cursor, lines, stuck, want, next) in cases {

@@ -31,8 +31,54 @@ pub struct Fault {
     pub endless: bool,
     /// answer normally with this `Link: <…>; rel="next"` (a hostile forge's link)
     pub next_link: Option<String>,
+    /// answer normally with every RFC 3339 date in the JSON body (any
+    /// field, any depth) replaced by this text: the extremes an outside
+    /// date can take (`9999-12-31T23:59:59Z`, `0000-01-01T00:00:00Z`)
+    pub dates: Option<String>,
     /// how many matching requests it applies to; absent: all
     pub times: Option<u32>,
+}
+
+/// `body` with every RFC 3339 date in it replaced by `to`: in JSON any
+/// string that is one, in text each line's leading stamp.
+pub(super) fn redate(body: &[u8], to: &str) -> Option<Vec<u8>> {
+    fn walk(v: &mut Value, to: &str) {
+        match v {
+            Value::String(s)
+                if time::OffsetDateTime::parse(
+                    s,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .is_ok() =>
+            {
+                *s = to.to_string();
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, to)),
+            Value::Object(o) => o.values_mut().for_each(|x| walk(x, to)),
+            _ => {}
+        }
+    }
+    let rfc3339 = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).is_ok()
+    };
+    match serde_json::from_slice::<Value>(body) {
+        Ok(mut v) => {
+            walk(&mut v, to);
+            serde_json::to_vec(&v).ok()
+        }
+        // text (a pod log with timestamps): each line's leading stamp
+        Err(_) => {
+            let text = std::str::from_utf8(body).ok()?;
+            let lines: Vec<String> = text
+                .split_inclusive('\n')
+                .map(|l| match l.split_once(' ') {
+                    Some((first, rest)) if rfc3339(first) => format!("{to} {rest}"),
+                    _ => l.to_string(),
+                })
+                .collect();
+            Some(lines.concat().into_bytes())
+        }
+    }
 }
 
 /// The faults in force, set as a whole by `/_admin/faults`.
@@ -78,7 +124,7 @@ pub(super) fn inject(fault: Option<Fault>, latency_ms: u64) -> Option<Reply> {
         std::thread::sleep(Duration::from_millis(latency_ms + extra));
     }
     let f = fault?;
-    if f.endless || f.next_link.is_some() || f.drop_after {
+    if f.endless || f.next_link.is_some() || f.drop_after || f.dates.is_some() {
         return None;
     }
     if f.hang {

@@ -259,6 +259,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     let endless = fault.as_ref().is_some_and(|f| f.endless);
     let next_link = fault.as_ref().and_then(|f| f.next_link.clone());
     let drop_after = fault.as_ref().is_some_and(|f| f.drop_after);
+    let dates = fault.as_ref().and_then(|f| f.dates.clone());
     let reply = match faults::inject(fault, latency) {
         Some(reply) => reply,
         None => {
@@ -272,6 +273,12 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             }
         }
     };
+    let mut reply = reply;
+    if let (Some(to), Reply::Send { body, .. }) = (&dates, &mut reply)
+        && let Some(b) = faults::redate(body, to)
+    {
+        *body = b;
+    }
     if drop_after {
         if let Reply::Send { status, .. } = &reply {
             admin::note_status(&mut st.lock().unwrap(), entry, *status);
