@@ -240,7 +240,8 @@ start_sandbox() {
     SANDBOX_PID=$!
     for i in $(seq 200); do
         SANDBOX_URL=$(sed -n 's/^AFK_SANDBOX_URL=//p' "$TMP/sandbox.out" | tr -d "'\"")
-        [ -n "$SANDBOX_URL" ] && return 0
+        SANDBOX_TOKEN=$(sed -n 's/^AFK_SANDBOX_TOKEN=//p' "$TMP/sandbox.out")
+        [ -n "$SANDBOX_URL" ] && [ -n "$SANDBOX_TOKEN" ] && return 0
         kill -0 "$SANDBOX_PID" 2>/dev/null || die "afk sandbox did not start: $(tail -1 "$TMP/sandbox.err")"
         sleep 0.05
     done
@@ -249,7 +250,7 @@ start_sandbox() {
 afk_config() {
     local names="" line
     for line in "${RECIPES[@]}"; do names+="${names:+, }\"${line%% *}\""; done
-    printf 'sandbox-token' >"$TMP/afk/token"
+    printf '%s' "$SANDBOX_TOKEN" >"$TMP/afk/token"
     chmod 600 "$TMP/afk/token"
     cat >"$TMP/afk/afk.toml" <<EOF
 state_path = "state/afk.db"

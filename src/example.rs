@@ -45,6 +45,8 @@ pub fn example_seed() -> Seed {
         .collect();
     let mut seed = Seed {
         token: None,
+        k8s_token: None,
+        agent_token: None,
         me: None,
         repos: vec![
             SeedRepo {

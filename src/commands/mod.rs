@@ -162,19 +162,21 @@ Examples:
     /// Serves a small Gitea API v1 subset (or, with --dialect github, GitHub's
     /// REST API at /api/v3), backed by real bare git repositories, on loopback
     /// only, until killed. It also serves a small Kubernetes API at <url>/k8s
-    /// (token k8s-sandbox-token, namespace afk; Jobs run as local processes)
-    /// and an admin API at <url>/_admin. Prints AFK_SANDBOX_URL,
-    /// AFK_SANDBOX_GIT, AFK_SANDBOX_K8S_URL, AFK_SANDBOX_K8S_TOKEN,
-    /// AFK_SANDBOX_K8S_NAMESPACE and a matching config on stdout (with
-    /// --kubernetes, its runner is that cluster). The forge token is
-    /// sandbox-token. The seed format and the admin calls: docs/sandbox.md.
+    /// (namespace afk; Jobs run as local processes) and an admin API at
+    /// <url>/_admin. Prints AFK_SANDBOX_URL, AFK_SANDBOX_GIT,
+    /// AFK_SANDBOX_MODEL_URL, AFK_SANDBOX_K8S_URL, AFK_SANDBOX_K8S_TOKEN,
+    /// AFK_SANDBOX_K8S_NAMESPACE, AFK_SANDBOX_TOKEN (the forge's token for
+    /// afk's account), AFK_SANDBOX_AGENT_TOKEN and a matching config on
+    /// stdout (with --kubernetes, its runner is that cluster). Its tokens are
+    /// drawn at random each start. The seed format and the admin calls:
+    /// docs/sandbox.md.
     #[command(after_long_help = "\
 Examples:
   afk sandbox
   afk sandbox --addr 127.0.0.1:3000 --seed seed.json --dir /tmp/afk-sandbox
   afk sandbox --dialect github     GitHub's shapes, rate limits and ETags
   afk sandbox --example --kubernetes
-  kubectl --server \"$AFK_SANDBOX_K8S_URL\" --token k8s-sandbox-token get jobs -n afk")]
+  kubectl --server \"$AFK_SANDBOX_K8S_URL\" --token \"$AFK_SANDBOX_K8S_TOKEN\" get jobs -n afk")]
     Sandbox(sandbox::Args),
     /// The whole lifecycle against the sandbox, no network, no accounts
     ///

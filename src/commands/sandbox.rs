@@ -164,7 +164,7 @@ fn runner_block(
         ));
     }
     let token = sb.dir.join("k8s-token");
-    crate::store::private_write(&token, sandbox::K8S_TOKEN.as_bytes())
+    crate::store::private_write(&token, sb.k8s_token().as_bytes())
         .with_context(|| format!("sandbox: cannot write {}", token.display()))?;
     Ok(format!(
         "[runner]\nkind = \"kubernetes\"\n\
@@ -222,6 +222,7 @@ fn print_config(
     let text = format!(
         "AFK_SANDBOX_URL={url}\nAFK_SANDBOX_GIT={git}\nAFK_SANDBOX_MODEL_URL={model_url}\n\
          AFK_SANDBOX_K8S_URL={url}/k8s\nAFK_SANDBOX_K8S_TOKEN={k8s_tok}\nAFK_SANDBOX_K8S_NAMESPACE=afk\n\
+         AFK_SANDBOX_TOKEN={tok}\nAFK_SANDBOX_AGENT_TOKEN={agent_tok}\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
          {model_env}\
@@ -234,8 +235,9 @@ fn print_config(
         url = sb.url,
         model_url = sb.model_url,
         git = sb.dir.display(),
-        tok = sandbox::DEFAULT_TOKEN,
-        k8s_tok = sandbox::K8S_TOKEN,
+        tok = sb.token(),
+        k8s_tok = sb.k8s_token(),
+        agent_tok = sb.agent_token(),
         runner = runner_block(sb, &agent, (kubernetes, model))?,
         model_env = model_env(sb, model)?,
         allow = allowlist.join(", "),

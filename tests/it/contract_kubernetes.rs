@@ -7,8 +7,6 @@
 use crate::support::*;
 use serde_json::{Value, json};
 
-const K8S_TOKEN: &str = "k8s-sandbox-token";
-
 fn contract() -> Value {
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/contracts/kubernetes-subset.json");

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// exits failing.
 const AGENT: &str = "set -u; \
     echo \"where: $(pwd) on $(git rev-parse --abbrev-ref HEAD)\"; \
-    echo \"env holds the token: $(env | grep -c sandbox-token)\"; \
+    echo \"env holds the token: $(env | grep -c test-forge-token)\"; \
     echo \"work of turn $AFK_TURN\" >> work.txt; \
     git add -A && git commit -qm \"agent: turn $AFK_TURN\"; \
     git push -q origin HEAD:main HEAD:refs/tags/evil \"HEAD:$AFK_BRANCH\" && echo pushed-locally; \

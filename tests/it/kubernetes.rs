@@ -8,8 +8,6 @@ use crate::support::*;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const K8S_TOKEN: &str = "k8s-sandbox-token";
-
 /// A sandbox with `n` ready issues and afk configured for the kubernetes
 /// runner, whose agent runs `script` (a `sh -c` script).
 /// `n` > 1: one ready issue in each of `n` repositories (a repo runs one agent at a time).

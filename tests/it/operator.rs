@@ -117,9 +117,10 @@ fn saved_config(lines: &[String], to: &Path) -> PathBuf {
     path
 }
 
-fn quick_start_poll(config: &Path) -> Value {
+fn quick_start_poll(config: &Path, lines: &[String]) -> Value {
+    let token = crate::operator3::printed(lines, "AFK_SANDBOX_TOKEN");
     let out = assert_cmd::Command::new(afk_bin())
-        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env("AFK_FORGE_TOKEN", token)
         .env_remove("AFK_CONFIG")
         .args(["--config", config.to_str().unwrap(), "--json", "poll"])
         .timeout(std::time::Duration::from_secs(60))
@@ -140,7 +141,7 @@ fn the_quick_start_runs_twice_on_the_same_sandbox_dir() {
     let dir = s.path("sb");
     let d = dir.to_str().unwrap();
     let (mut first, lines) = sandbox_cli(&["--example", "--dir", d]);
-    let r = quick_start_poll(&saved_config(&lines, &s.dir));
+    let r = quick_start_poll(&saved_config(&lines, &s.dir), &lines);
     let dispatched = r["dispatched"].as_array().unwrap().len();
     assert!(dispatched > 0, "{r}");
 
@@ -154,7 +155,7 @@ fn the_quick_start_runs_twice_on_the_same_sandbox_dir() {
 
     // the next one starts over: every issue is dispatched again, none already handled
     let (mut second, lines) = sandbox_cli(&["--example", "--dir", d]);
-    let r = quick_start_poll(&saved_config(&lines, &s.dir));
+    let r = quick_start_poll(&saved_config(&lines, &s.dir), &lines);
     assert_eq!(r["dispatched"].as_array().unwrap().len(), dispatched, "{r}");
     assert!(terminate(&mut second).success());
     let mut err = String::new();
@@ -1022,9 +1023,10 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
         .position(|l| l.starts_with("# --- afk.toml"))
         .unwrap();
     let config = s.write("afk.toml", &(lines[start..].join("\n") + "\n"));
+    let token = crate::operator3::printed(&lines, "AFK_SANDBOX_TOKEN");
     let afk = |args: &[&str]| {
         let out = assert_cmd::Command::new(afk_bin())
-            .env("AFK_FORGE_TOKEN", TOKEN)
+            .env("AFK_FORGE_TOKEN", &token)
             .args(["--config", config.to_str().unwrap(), "--json"])
             .args(args)
             .timeout(std::time::Duration::from_secs(60))
@@ -1066,7 +1068,7 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
     let w = afk(&["watch"]);
     assert!(w.to_string().contains("awaiting-merge"), "{w}");
     let prs: Value = ureq::get(&format!("{url}/api/v1/repos/acme/api/pulls?state=open"))
-        .set("Authorization", "token sandbox-token")
+        .set("Authorization", &format!("token {token}"))
         .call()
         .unwrap()
         .into_json()

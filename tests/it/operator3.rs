@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// The value of `KEY=value` among the sandbox's printed lines.
-fn printed(lines: &[String], key: &str) -> String {
+pub(crate) fn printed(lines: &[String], key: &str) -> String {
     lines
         .iter()
         .find_map(|l| l.strip_prefix(&format!("{key}=")))
@@ -55,9 +55,10 @@ fn the_sandbox_prints_its_kubernetes_api_and_a_runner_block_that_dispatches_a_jo
     let url = printed(&lines, "AFK_SANDBOX_URL");
     let k8s = printed(&lines, "AFK_SANDBOX_K8S_URL");
     assert_eq!(k8s, format!("{url}/k8s"));
-    assert_eq!(
-        printed(&lines, "AFK_SANDBOX_K8S_TOKEN"),
-        "k8s-sandbox-token"
+    let k8s_token = printed(&lines, "AFK_SANDBOX_K8S_TOKEN");
+    assert!(
+        k8s_token.starts_with("k8s-") && k8s_token.len() == 36,
+        "{k8s_token}"
     );
     assert_eq!(printed(&lines, "AFK_SANDBOX_K8S_NAMESPACE"), "afk");
     let start = lines
@@ -69,7 +70,7 @@ fn the_sandbox_prints_its_kubernetes_api_and_a_runner_block_that_dispatches_a_jo
     assert!(text.contains(&format!("api_url = \"{k8s}\"")), "{text}");
     let config = s.write("afk.toml", &text);
     let out = assert_cmd::Command::new(afk_bin())
-        .env("AFK_FORGE_TOKEN", TOKEN)
+        .env("AFK_FORGE_TOKEN", printed(&lines, "AFK_SANDBOX_TOKEN"))
         .args(["--config", config.to_str().unwrap(), "--json", "poll"])
         .timeout(Duration::from_secs(60))
         .output()
@@ -93,6 +94,68 @@ fn the_sandbox_prints_its_kubernetes_api_and_a_runner_block_that_dispatches_a_jo
     );
 }
 
+/// Issue 47: a sandbox's tokens are drawn at random and printed; the fixed
+/// ones earlier versions documented open nothing, and no two sandboxes share one.
+#[test]
+fn the_sandbox_draws_its_tokens_and_the_old_fixed_ones_open_nothing() {
+    let s = Scratch::new();
+    let (_a, lines) = sandbox_cli(&["--example", "--dir", s.path("a").to_str().unwrap()]);
+    let (_b, other) = sandbox_cli(&["--dir", s.path("b").to_str().unwrap()]);
+    let url = printed(&lines, "AFK_SANDBOX_URL");
+    let keys = [
+        "AFK_SANDBOX_TOKEN",
+        "AFK_SANDBOX_K8S_TOKEN",
+        "AFK_SANDBOX_AGENT_TOKEN",
+    ];
+    for key in keys {
+        assert_ne!(
+            printed(&lines, key),
+            printed(&other, key),
+            "{key} drawn per sandbox"
+        );
+    }
+    let status = |path: &str, auth: &str| match ureq::get(&format!("{url}{path}"))
+        .set("Authorization", auth)
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(c, _)) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let forge = "/api/v1/repos/acme/api/issues/1/comments";
+    let k8s = "/k8s/apis/batch/v1/namespaces/afk/jobs";
+    let agent = "/agent/threads/1";
+    for (path, old, new) in [
+        (
+            forge,
+            "token sandbox-token".to_string(),
+            format!("token {}", printed(&lines, keys[0])),
+        ),
+        (
+            k8s,
+            "Bearer k8s-sandbox-token".into(),
+            format!("Bearer {}", printed(&lines, keys[1])),
+        ),
+        (
+            agent,
+            "Bearer agent-token".into(),
+            format!("Bearer {}", printed(&lines, keys[2])),
+        ),
+    ] {
+        assert_eq!(
+            status(path, &old),
+            401,
+            "{path}: the old fixed token is refused"
+        );
+        assert_ne!(status(path, &new), 401, "{path}: the printed one is taken");
+    }
+    let config = lines
+        .iter()
+        .find(|l| l.contains("export AFK_FORGE_TOKEN="))
+        .unwrap();
+    assert!(config.contains(&printed(&lines, keys[0])), "{config}");
+}
+
 #[test]
 fn without_kubernetes_the_sandbox_still_prints_its_kubernetes_api() {
     let s = Scratch::new();
@@ -107,7 +170,7 @@ fn the_sandbox_answers_kubernetes_discovery() {
     let sb = Sandbox::start(json!({"repos": []}));
     let get = |path: &str| -> (u16, Value) {
         let r = ureq::get(&format!("{}/k8s{path}", sb.url))
-            .set("Authorization", "Bearer k8s-sandbox-token")
+            .set("Authorization", &format!("Bearer {K8S_TOKEN}"))
             .call();
         match r {
             Ok(r) => (r.status(), r.into_json().unwrap()),
@@ -172,7 +235,7 @@ fn kubectl_gets_the_jobs_and_reads_a_job_s_logs() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(r["dispatched"].as_array().unwrap().len(), 1, "{r}");
     let server = format!("{}/k8s", sb.url);
-    let token = "k8s-sandbox-token";
+    let token = K8S_TOKEN;
     let deadline = Instant::now() + Duration::from_secs(30);
     let job = loop {
         let (ok, out, err) = kubectl(

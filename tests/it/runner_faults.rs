@@ -59,7 +59,7 @@ fn pod_log(sb: &Sandbox, job: &str) -> String {
         "{}/k8s/api/v1/namespaces/afk/pods/{pod}/log?container=agent&timestamps=true",
         sb.url
     ))
-    .set("Authorization", "Bearer k8s-sandbox-token")
+    .set("Authorization", &format!("Bearer {K8S_TOKEN}"))
     .call()
     .map(|r| {
         let mut text = String::new();
@@ -477,7 +477,7 @@ fn http_afk(sb: &Sandbox) -> Afk {
 fn http_poll(afk: &Afk) -> (i32, Value, String) {
     let out = afk
         .cmd()
-        .env("AFK_AGENT_TOKEN", "agent-token")
+        .env("AFK_AGENT_TOKEN", AGENT_TOKEN)
         .args(["--json", "poll"])
         .output()
         .unwrap();
@@ -600,7 +600,7 @@ fn a_job_made_before_instance_ids_is_followed_to_its_end_by_its_kept_name() {
             "volumes": [{"name": "prompt", "configMap": {"name": "afk-1-1"}}]}}}});
     let post = |path: &str, body: Value| {
         ureq::post(&format!("{}/k8s/{path}", sb.url))
-            .set("Authorization", "Bearer k8s-sandbox-token")
+            .set("Authorization", &format!("Bearer {K8S_TOKEN}"))
             .send_json(body)
             .unwrap()
     };

@@ -23,7 +23,7 @@ fn setup_with(issue: Value, watch: &str) -> (Sandbox, Afk) {
 fn run(afk: &Afk, args: &[&str]) -> (i32, Value, String) {
     let out = afk
         .cmd()
-        .env("AFK_AGENT_TOKEN", "agent-token")
+        .env("AFK_AGENT_TOKEN", AGENT_TOKEN)
         .arg("--json")
         .args(args)
         .output()
@@ -95,7 +95,7 @@ fn doctor_checks_the_service_answers_and_takes_the_token() {
             .unwrap_or_else(|| panic!("{r}"));
         (c["ok"].as_bool().unwrap(), c["detail"].as_str().unwrap().to_string())
     };
-    let (ok, detail) = runner_check("agent-token");
+    let (ok, detail) = runner_check(AGENT_TOKEN);
     assert!(ok, "{detail}");
     let (ok, detail) = runner_check("not-the-token");
     assert!(!ok && detail.contains("refuses the token"), "{detail}");
@@ -103,7 +103,7 @@ fn doctor_checks_the_service_answers_and_takes_the_token() {
     // a runner.url that is not the service: it answers 404 token or not
     let text = std::fs::read_to_string(&afk.config).unwrap();
     std::fs::write(&afk.config, text.replace("/agent\"", "/elsewhere\"")).unwrap();
-    let (ok, detail) = runner_check("agent-token");
+    let (ok, detail) = runner_check(AGENT_TOKEN);
     assert!(!ok && detail.contains("is runner.url right?"), "{detail}");
 }
 
@@ -334,7 +334,7 @@ fn a_threads_cost_is_shown_in_the_checklist_and_status() {
     assert_eq!(st["runs"][0]["spend_usd"], 1.25, "{st}");
     let out = afk
         .cmd()
-        .env("AFK_AGENT_TOKEN", "agent-token")
+        .env("AFK_AGENT_TOKEN", AGENT_TOKEN)
         .arg("status")
         .output()
         .unwrap();
@@ -513,7 +513,7 @@ impl Example {
     /// `GET /threads/{id}`: (HTTP status, body).
     fn thread(&self, id: &str) -> (u16, Value) {
         match ureq::get(&format!("{}/threads/{id}", self.url))
-            .set("Authorization", "Bearer agent-token")
+            .set("Authorization", &format!("Bearer {AGENT_TOKEN}"))
             .call()
         {
             Ok(r) => (r.status(), r.into_json().unwrap()),
@@ -549,7 +549,7 @@ if [ "$AFK_TURN" = 2 ]; then
   printf '%s\n' '{"status":"blocked","reason":"the issue names no database","questions":["PostgreSQL or SQLite?"]}' >> "$AFK_PROGRESS_FILE"
   exec sleep 600
 fi"#;
-    let Some(svc) = Example::start("agent-token", agent) else {
+    let Some(svc) = Example::start(AGENT_TOKEN, agent) else {
         eprintln!(
             "SKIPPED poll_and_watch_drive_the_example_thread_service: python3 is not installed"
         );

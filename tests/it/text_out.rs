@@ -203,7 +203,7 @@ fn a_huge_thread_status_is_a_short_error_line() {
     let run = |cmd: &str| {
         let out = afk
             .cmd()
-            .env("AFK_AGENT_TOKEN", "agent-token")
+            .env("AFK_AGENT_TOKEN", AGENT_TOKEN)
             .args(["--json", cmd])
             .output()
             .unwrap();

@@ -1124,7 +1124,7 @@ fn v4_red_fixer_pushes_next_test_stale_green_ignored_then_green() {
         assert!(env.lines().any(|l| l == want), "{want} in {env}");
     }
     assert!(
-        !env.contains("sandbox-token"),
+        !env.contains(crate::support::TOKEN),
         "afk's token is not the agent's"
     );
     assert_eq!(

@@ -4,7 +4,7 @@
 
 use super::http::{Reply, Request};
 use super::model::Forge;
-use super::{AGENT_TOKEN, TS, err};
+use super::{TS, err};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -13,7 +13,7 @@ pub(super) type Threads = BTreeMap<String, Value>;
 
 /// Answer an `/agent/...` request (`path` is the whole path).
 pub(super) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {
-    if req.header("authorization").unwrap_or("") != format!("Bearer {AGENT_TOKEN}") {
+    if req.header("authorization").unwrap_or("") != format!("Bearer {}", f.agent_token) {
         return err(401, "bearer token required");
     }
     let seg: Vec<&str> = path.trim_matches('/').split('/').collect();

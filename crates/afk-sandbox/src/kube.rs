@@ -16,8 +16,6 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// The bearer token the sandbox's cluster accepts.
-pub const K8S_TOKEN: &str = "k8s-sandbox-token";
 /// The Secret the sandbox's cluster holds from the start for afk's
 /// workspace (`runner.kubernetes.git_secret`, SPEC 5.0.8): afk's account on
 /// the sandbox's forge, `username` and `token`.
@@ -26,6 +24,8 @@ pub const GIT_SECRET: &str = "afk-git";
 use super::kube_pod::{Pod, World};
 
 pub(super) struct Cluster {
+    /// the bearer token it accepts (drawn per sandbox, or a seed's)
+    pub(super) token: String,
     namespaces: BTreeSet<String>,
     /// (namespace, name) -> object, per kind
     jobs: BTreeMap<(String, String), Value>,
@@ -45,8 +45,9 @@ pub(super) struct Cluster {
 }
 
 impl Cluster {
-    pub(super) fn new(dir: PathBuf) -> Cluster {
+    pub(super) fn new(dir: PathBuf, forge_token: &str) -> Cluster {
         Cluster {
+            token: super::draw_token("k8s"),
             namespaces: ["default".to_string(), "afk".to_string()].into(),
             jobs: BTreeMap::new(),
             config_maps: BTreeMap::new(),
@@ -57,7 +58,7 @@ impl Cluster {
                 GIT_SECRET.to_string(),
                 [
                     ("username".to_string(), "afk-bot".to_string()),
-                    ("token".to_string(), super::DEFAULT_TOKEN.to_string()),
+                    ("token".to_string(), forge_token.to_string()),
                 ]
                 .into(),
             )]
@@ -65,6 +66,13 @@ impl Cluster {
             deadline_exceeded: BTreeSet::new(),
             next: 1,
             dir: dir.join("k8s"),
+        }
+    }
+
+    /// The forge's token changed (a seed named one): the git Secret follows.
+    pub(super) fn forge_token(&mut self, token: &str) {
+        if let Some(s) = self.secrets.get_mut(GIT_SECRET) {
+            s.insert("token".to_string(), token.to_string());
         }
     }
 
@@ -220,7 +228,7 @@ pub(super) fn serve(c: &mut Cluster, req: &Request, path: &str) -> Reply {
                 "User \"system:anonymous\" cannot change anything: give the bearer token",
             );
         }
-        Some(h) if h == format!("Bearer {K8S_TOKEN}") => {}
+        Some(h) if h == format!("Bearer {}", c.token) => {}
         Some(_) => return status(401, "Unauthorized", "Unauthorized"),
     }
     tick(c);

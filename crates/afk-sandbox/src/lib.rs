@@ -38,7 +38,7 @@ mod routes;
 mod seed;
 
 pub use faults::Fault;
-pub use kube::{GIT_SECRET, K8S_TOKEN};
+pub use kube::GIT_SECRET;
 pub use model::Forge;
 pub use seed::{Seed, SeedIssue, SeedRepo};
 
@@ -48,9 +48,22 @@ use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-pub const DEFAULT_TOKEN: &str = "sandbox-token";
-/// The bearer token of the sandbox's agent-thread service (`/agent`).
-pub const AGENT_TOKEN: &str = "agent-token";
+/// A token drawn at random for one sandbox (`<kind>-<32 hex digits>`): no
+/// fixed, documented token opens a sandbox someone else started.
+pub fn draw_token(kind: &str) -> String {
+    use std::io::Read;
+    let mut b = [0u8; 16];
+    let drawn = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if drawn.is_err() {
+        // no /dev/urandom: the clock and the pid, still nothing documented
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        b = (t ^ (u128::from(std::process::id()) << 64)).to_le_bytes();
+    }
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{kind}-{hex}")
+}
 /// Every timestamp the sandbox reports: fixed, with Gitea's local offset.
 const TS: &str = "2026-01-01T12:00:00+02:00";
 
@@ -111,6 +124,21 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// The forge's token for afk's account (drawn at random unless a seed named one).
+    pub fn token(&self) -> String {
+        self.state.lock().unwrap().token.clone()
+    }
+
+    /// The bearer token of the sandbox's Kubernetes API.
+    pub fn k8s_token(&self) -> String {
+        self.state.lock().unwrap().kube.token.clone()
+    }
+
+    /// The bearer token of the sandbox's agent-thread service (`/agent`).
+    pub fn agent_token(&self) -> String {
+        self.state.lock().unwrap().agent_token.clone()
+    }
+
     /// The API root a client configures (`forge.api_url`).
     pub fn api_url(&self) -> String {
         format!("{}{}", self.url, self.dialect.api_prefix())

@@ -103,6 +103,8 @@ const STATUS_STATES: &[&str] = &["pending", "success", "error", "failure", "warn
 /// state beside it (request log, faults, webhooks received, agent threads).
 pub struct Forge {
     pub(super) token: String,
+    /// the agent-thread service's bearer token (drawn per sandbox, or a seed's)
+    pub(super) agent_token: String,
     pub(super) me: String,
     /// the sandbox's URL, for the links in answers
     pub(super) base: String,
@@ -160,8 +162,11 @@ impl Forge {
 
     pub(super) fn new(base: String, dir: PathBuf) -> Forge {
         let dir_k8s = dir.clone();
+        let token = super::draw_token("forge");
         Forge {
-            token: super::DEFAULT_TOKEN.into(),
+            kube: super::kube::Cluster::new(dir_k8s, &token),
+            agent_token: super::draw_token("agent"),
+            token,
             me: "afk-bot".into(),
             base,
             next_id: 1,
@@ -181,7 +186,6 @@ impl Forge {
             comment_max: COMMENT_MAX,
             gh: GithubSide::default(),
             git_redirect: None,
-            kube: super::kube::Cluster::new(dir_k8s),
             talk: Default::default(),
         }
     }

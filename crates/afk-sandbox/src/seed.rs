@@ -54,7 +54,12 @@ pub struct SeedRepo {
 #[derive(Deserialize, Default, Clone)]
 #[serde(deny_unknown_fields, default)]
 pub struct Seed {
+    /// afk's forge token (default: drawn at random per sandbox, printed)
     pub token: Option<String>,
+    /// the Kubernetes API's bearer token (default: drawn, printed)
+    pub k8s_token: Option<String>,
+    /// the agent-thread service's bearer token (default: drawn, printed)
+    pub agent_token: Option<String>,
     pub me: Option<String>,
     pub repos: Vec<SeedRepo>,
 }
@@ -74,7 +79,14 @@ impl Forge {
     /// Add to the forge: a repo seeded again keeps its issues and gains the new ones.
     pub fn seed(&mut self, s: Seed) -> Result<(), String> {
         if let Some(t) = s.token {
+            self.kube.forge_token(&t);
             self.token = t;
+        }
+        if let Some(t) = s.k8s_token {
+            self.kube.token = t;
+        }
+        if let Some(t) = s.agent_token {
+            self.agent_token = t;
         }
         if let Some(m) = s.me {
             self.me = m;

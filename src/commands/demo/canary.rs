@@ -118,7 +118,7 @@ fn lab_ctx(
              [runner.box]\nread_write = [\"{git}\"]",
             api = sb.api_url(),
             git = sb.dir.display(),
-            tok = sandbox::DEFAULT_TOKEN,
+            tok = sb.token(),
             agent = agent.display()
         ),
     };

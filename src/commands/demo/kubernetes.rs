@@ -71,7 +71,7 @@ fn world(
 ) -> Result<Session> {
     let seed = armed_repo("acme/ops", &[(1, "Add a health endpoint")]);
     seed_sandbox(sb, seed)?;
-    crate::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes())?;
+    crate::store::private_write(&dir.join("k8s-token"), sb.k8s_token().as_bytes())?;
     // the agent reads its prompt from the mounted file and works in its home
     let config_text = format!(
         "state_path = \"kubernetes.db\"\nruns_dir = \"kubernetes-runs\"\n\

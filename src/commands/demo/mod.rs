@@ -145,7 +145,7 @@ fn stage(json: bool, a: &Args) -> Result<Stage> {
     let forge_keys = forge_keys(&sb);
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
-    crate::store::private_write(&dir.join("token"), sandbox::DEFAULT_TOKEN.as_bytes())?;
+    crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;
     let command = runner_lines(json, &sb, &dir, &agent, real.as_ref())?;
     let confine = confine_line();
     let config_text = format!(

@@ -133,7 +133,7 @@ fn act_ctx(
             forge = forge_keys(sb),
             api = sb.api_url(),
             git = sb.dir.display(),
-            tok = sandbox::DEFAULT_TOKEN,
+            tok = sb.token(),
             agent = agent.display(),
             up = up_dir.display(),
             confine = super::confine_line(),

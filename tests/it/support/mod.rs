@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub const TOKEN: &str = "sandbox-token";
+/// The tokens every test's sandbox is seeded with (a sandbox draws its own
+/// at random unless its seed names them: docs/sandbox.md).
+pub const TOKEN: &str = "test-forge-token";
+pub const K8S_TOKEN: &str = "test-k8s-token";
+pub const AGENT_TOKEN: &str = "test-agent-token";
 
 /// The forge API a test's sandbox speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,6 +149,16 @@ impl Sandbox {
             dialect,
             agent: ureq::AgentBuilder::new().build(),
         };
+        let mut seed = seed;
+        for (key, token) in [
+            ("token", TOKEN),
+            ("k8s_token", K8S_TOKEN),
+            ("agent_token", AGENT_TOKEN),
+        ] {
+            if seed.get(key).is_none() {
+                seed[key] = json!(token);
+            }
+        }
         sb.admin("POST", "/seed", Some(seed));
         sb
     }
