@@ -164,8 +164,8 @@ fn kubernetes_bench(dir: &std::path::Path) {
         Some(dir.join("forge")),
     )
     .unwrap();
-    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
-    afk::store::private_write(&dir.join("k8s-token"), afk::sandbox::K8S_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("k8s-token"), sb.k8s_token().as_bytes()).unwrap();
     let cfg_path = dir.join("afk.toml");
     std::fs::write(
         &cfg_path,
@@ -343,7 +343,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         "/faults",
         Some(json!({"faults": [], "latency_ms": LATENCY_MS})),
     );
-    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
     let allow: Vec<String> = (0..REPOS)
         .map(|r| format!("\"bench/repo{r:02}\""))
         .collect();
@@ -525,7 +525,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
     let sb = afk::sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))
         .unwrap();
-    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
     let cfg_path = dir.join("afk.toml");
     std::fs::write(
         &cfg_path,
@@ -572,7 +572,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                 .unwrap();
             let pr: Value = agent
                 .post(&format!("{}/repos/{repo}/pulls", sb.api_url()))
-                .set("Authorization", &format!("token {}", afk::sandbox::DEFAULT_TOKEN))
+                .set("Authorization", &format!("token {}", sb.token()))
                 .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
                 .unwrap()
                 .into_json()
@@ -896,7 +896,7 @@ fn routing_bench(dir: &std::path::Path, afk: &std::path::Path) {
         .collect();
     let seed: afk::sandbox::Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
     let sb = afk::sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("forge"))).unwrap();
-    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
     let allow: Vec<String> = (0..REPOS).map(|r| format!("\"bench/r{r:02}\"")).collect();
     let config = |on: bool| {
         let p = dir.join(format!("routing-{on}.toml"));
@@ -1262,7 +1262,7 @@ fn upgrade_bench(dir: &std::path::Path, afk: &std::path::Path) {
         let commit = g(&["commit-tree", &tree, "-p", &main, "-m", "recipe"], None);
         g(&["update-ref", "refs/heads/main", &commit], None);
     }
-    afk::store::private_write(&dir.join("token"), afk::sandbox::DEFAULT_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("token"), sb.token().as_bytes()).unwrap();
     let names: Vec<String> = RECIPES.iter().map(|(r, _)| format!("\"{r}\"")).collect();
     let cfg = dir.join("afk.toml");
     std::fs::write(

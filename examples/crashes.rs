@@ -29,6 +29,9 @@
 //! (drawn per round); the next tick runs with the network back.
 
 use afk::sandbox::{self, Seed};
+
+/// The forge token the harness seeds its sandbox with (a sandbox draws its own otherwise).
+const TOKEN: &str = "crash-forge-token";
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -107,7 +110,7 @@ fn world(root: &Path, round: usize) -> World {
                        "labels": ["ready-for-agent"], "labeled_by": "alice"})).collect::<Vec<_>>()})
         })
         .collect();
-    let seed: Seed = serde_json::from_value(json!({"repos": repos})).unwrap();
+    let seed: Seed = serde_json::from_value(json!({"repos": repos, "token": TOKEN})).unwrap();
     let sb = sandbox::start("127.0.0.1:0", Some(seed), Some(dir.join("git"))).unwrap();
     let url = sb.url.clone();
     ureq::post(&format!("{url}/_admin/faults"))
@@ -119,7 +122,7 @@ fn world(root: &Path, round: usize) -> World {
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
     let config = dir.join("afk.toml");
     let kube = kube();
-    afk::store::private_write(&dir.join("k8s-token"), sandbox::K8S_TOKEN.as_bytes()).unwrap();
+    afk::store::private_write(&dir.join("k8s-token"), sb.k8s_token().as_bytes()).unwrap();
     let cluster = if kube {
         format!(
             "kind = \"kubernetes\"\nworkspace = \"agent\"\n[runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{}\"\nnamespace = \"afk\"\nimage = \"crash/agent:1\"\n",
@@ -158,7 +161,7 @@ fn world(root: &Path, round: usize) -> World {
 
 fn tick(afk: &Path, w: &World, kind: &str) -> std::process::Child {
     Command::new(afk)
-        .env("AFK_FORGE_TOKEN", sandbox::DEFAULT_TOKEN)
+        .env("AFK_FORGE_TOKEN", TOKEN)
         .args(["--config"])
         .arg(&w.config)
         .arg(kind)
@@ -185,10 +188,7 @@ fn check_forwarded(w: &World, round: usize) -> usize {
         let repo = format!("acme/r{r}");
         let pulls: serde_json::Value =
             ureq::get(&format!("{}/api/v1/repos/{repo}/pulls?state=all", w.url))
-                .set(
-                    "Authorization",
-                    &format!("token {}", sandbox::DEFAULT_TOKEN),
-                )
+                .set("Authorization", &format!("token {TOKEN}"))
                 .call()
                 .unwrap()
                 .into_json()
@@ -283,7 +283,7 @@ fn workspace_rounds(afk: &Path, root: &Path, rounds: usize) {
 
 fn poll(afk: &Path, w: &World) -> std::process::Child {
     Command::new(afk)
-        .env("AFK_FORGE_TOKEN", sandbox::DEFAULT_TOKEN)
+        .env("AFK_FORGE_TOKEN", TOKEN)
         .args(["--config"])
         .arg(&w.config)
         .arg("poll")

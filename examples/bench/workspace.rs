@@ -89,7 +89,7 @@ pub fn workspace_bench(dir: &Path) {
     let url = format!("{}/bench/big.git", sb.url);
     let creds = afk::git::Credentials {
         username: "afk-bot".into(),
-        password: afk::sandbox::DEFAULT_TOKEN.into(),
+        password: sb.token(),
     };
     let ws = afk::git::workspace::Workspace::new(&dir.join("cache"), "bench", Some(creds));
     let place = |i: usize| {
