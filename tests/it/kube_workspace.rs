@@ -9,7 +9,7 @@ use crate::kubernetes::{n, setup_in, wait_done};
 use crate::support::*;
 use crate::workspace::{files_holding, forge_head, forge_refs};
 use serde_json::json;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The agent: says where it is and what it holds, commits, pushes to `main`
 /// and a tag in its local push repository, leaves a change uncommitted and
@@ -101,8 +101,10 @@ fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_i
     assert_eq!(forge_head(&sb, "main").unwrap(), main_before);
     assert!(!forge_refs(&sb).contains("refs/tags/evil"));
     for d in pod_dirs(&sb) {
+        // each container's home is its own folder of the pod's
+        assert!(d.join("home/agent").is_dir(), "{}", d.display());
         assert!(
-            !d.join("pwned").exists(),
+            !d.join("home/agent/pwned").exists() && !d.join("home/forward/pwned").exists(),
             "afk's git ran the agent's command"
         );
         // the credential is in the git side's mount alone, never in the checkout's volume
@@ -153,7 +155,8 @@ fn a_checkout_that_fails_stops_the_pod_before_the_agent_and_escalates_with_its_r
         "{said}"
     );
     for d in pod_dirs(&sb) {
-        assert!(!Path::new(&d.join("agent-ran")).exists(), "the agent ran");
+        assert!(d.join("home/checkout").is_dir(), "{}", d.display());
+        assert!(!d.join("home/agent/agent-ran").exists(), "the agent ran");
     }
     assert_eq!(forge_head(&sb, "afk/issue-1"), None);
 }
@@ -214,4 +217,36 @@ fn a_corrective_turn_is_a_new_job_whose_checkout_starts_from_the_forge_s_head() 
     );
     let all = sb.api("/repos/acme/api/pulls?state=all").1;
     assert_eq!(all.as_array().unwrap().len(), 1, "one PR: {all}");
+}
+
+/// Issue 47: the sandbox's cluster runs each container as its spec's user
+/// (when it runs as root, as CI does), so the pod afk sends is tried as a
+/// cluster runs it; doctor checks that pod against the kubelet's rule.
+#[test]
+fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() {
+    let (sb, afk) = setup_in(1, "echo \"uid=$(id -u) groups=$(id -G)\"", "", true);
+    let (_, r, err) = afk.json(&["doctor"]);
+    let runner = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "runner")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r} {err}"));
+    let detail = runner.to_string();
+    assert!(
+        detail.contains("pod spec: the git containers (checkout, forward) can read"),
+        "{detail}"
+    );
+    assert_eq!(afk.poll().0, 0);
+    wait_done(&sb, &n(&afk, "1-1"));
+    afk.watch();
+    let root = unsafe { libc::geteuid() } == 0;
+    if root {
+        let l = log(&afk);
+        assert!(
+            l.contains("uid=1000 groups=0 1000"),
+            "the agent ran as the pod's user: {l}"
+        );
+    }
 }

@@ -105,7 +105,30 @@ pub(crate) fn wait_done(sb: &Sandbox, job: &str) {
         if done {
             return;
         }
-        assert!(Instant::now() < deadline, "job {job} did not finish: {c}");
+        if Instant::now() >= deadline {
+            let logs: Vec<String> = c["pods"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["metadata"]["name"].as_str())
+                .flat_map(|pod| {
+                    ["checkout", "agent", "forward"].map(|ctr| {
+                        let url = format!(
+                            "{}/k8s/api/v1/namespaces/afk/pods/{pod}/log?container={ctr}",
+                            sb.url
+                        );
+                        let text = ureq::get(&url)
+                            .set("Authorization", &format!("Bearer {K8S_TOKEN}"))
+                            .call()
+                            .ok()
+                            .and_then(|r| r.into_string().ok())
+                            .unwrap_or_default();
+                        format!("{pod}/{ctr}: {text}")
+                    })
+                })
+                .collect();
+            panic!("job {job} did not finish: {c}\nlogs: {logs:#?}");
+        }
         std::thread::sleep(Duration::from_millis(10));
     }
 }

@@ -75,7 +75,7 @@ fn git_container(name: &str, g: &GitSide, env: &[(String, String)], template: &V
         "volumeMounts": [
             {"name": "work", "mountPath": WORK_PATH},
             {"name": "git", "mountPath": CACHE_PATH},
-            {"name": "git-secret", "mountPath": SECRET_PATH, "readOnly": true}
+            {"name": SECRET_VOLUME, "mountPath": SECRET_PATH, "readOnly": true}
         ],
         "terminationMessagePath": RESULT_PATH,
         "terminationMessagePolicy": "File",
@@ -121,7 +121,7 @@ pub fn with_git(job: &mut Value, g: &GitSide, env: &[(String, String)]) {
         // fsGroup, the git containers' user's group) may read them, others
         // not; only the git containers mount it (kubernetes#57923)
         vols.push(
-            json!({"name": "git-secret", "secret": {"secretName": g.secret, "defaultMode": 0o440}}),
+            json!({"name": SECRET_VOLUME, "secret": {"secretName": g.secret, "defaultMode": 0o440}}),
         );
     }
     pod["securityContext"]["fsGroup"] = json!(1000);
@@ -197,6 +197,111 @@ pub fn parse(message: &str) -> Option<Result> {
     }
 }
 
+/// The name of the git credential's volume in a turn's pod.
+pub const SECRET_VOLUME: &str = "git-secret";
+
+/// Whether a container of `pod` (a pod spec) may read the files of the
+/// Secret volume `volume` as the kubelet writes them: root's, moded
+/// `defaultMode` (0644 unset), and with a pod `fsGroup` that group's with
+/// group read added (kubernetes/kubernetes#57923). The container runs as its
+/// `runAsUser` (else the pod's; neither: the image's, taken as root), its
+/// `runAsGroup` (else the image's: 0), with the `fsGroup` and
+/// `supplementalGroups` as further groups. Each container that mounts the
+/// volume: (name, may read).
+pub fn secret_readers(pod: &Value, volume: &str) -> Vec<(String, bool)> {
+    let id = |v: &Value| v.as_u64();
+    let sc = &pod["securityContext"];
+    let fs_group = id(&sc["fsGroup"]);
+    let Some(vol) = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == volume)
+    else {
+        return vec![];
+    };
+    let mut mode = id(&vol["secret"]["defaultMode"]).unwrap_or(0o644) & 0o777;
+    let file_group = match fs_group {
+        Some(g) => {
+            mode |= 0o440;
+            g
+        }
+        None => 0,
+    };
+    let containers = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| pod[*k].as_array().cloned().unwrap_or_default());
+    containers
+        .filter(|c| {
+            c["volumeMounts"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["name"] == volume))
+        })
+        .map(|c| {
+            let csc = &c["securityContext"];
+            let uid = id(&csc["runAsUser"])
+                .or_else(|| id(&sc["runAsUser"]))
+                .unwrap_or(0);
+            let gid = id(&csc["runAsGroup"])
+                .or_else(|| id(&sc["runAsGroup"]))
+                .unwrap_or(0);
+            let mut groups: Vec<u64> = vec![gid];
+            groups.extend(fs_group);
+            groups.extend(
+                sc["supplementalGroups"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(id),
+            );
+            let read = uid == 0
+                || (groups.contains(&file_group) && mode & 0o040 != 0)
+                || mode & 0o004 != 0;
+            (c["name"].as_str().unwrap_or("").to_string(), read)
+        })
+        .collect()
+}
+
+/// The rule doctor checks on the pod afk will send: every container that
+/// mounts the git credential can read it, and the agent's container does not
+/// mount it. (ok, what to say).
+pub fn secret_verdict(pod: &Value) -> (bool, String) {
+    let readers = secret_readers(pod, SECRET_VOLUME);
+    if readers.iter().any(|(name, _)| name == "agent") {
+        return (
+            false,
+            "the agent's container mounts the git credential: it must never".into(),
+        );
+    }
+    let blind: Vec<&str> = readers
+        .iter()
+        .filter(|(_, read)| !read)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if blind.is_empty() {
+        (
+            true,
+            format!(
+                "the git containers ({}) can read runner.kubernetes.git_secret as the kubelet writes it; the agent's cannot mount it",
+                readers
+                    .iter()
+                    .map(|r| r.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    } else {
+        (
+            false,
+            format!(
+                "the container{} {} cannot read runner.kubernetes.git_secret's files as the kubelet writes them (root's; give the pod an fsGroup the container's user is in)",
+                if blind.len() == 1 { "" } else { "s" },
+                blind.join(", ")
+            ),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +324,79 @@ mod tests {
             .find(|v| v["name"] == "git-secret")
             .unwrap();
         assert_eq!(secret["secret"]["defaultMode"], 0o440, "{secret}");
+    }
+
+    #[test]
+    fn the_git_credential_is_readable_by_every_git_container_and_mounted_by_no_agent() {
+        let built = || {
+            let mut job = json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "agent", "command": ["true"], "env": [], "volumeMounts": []}], "volumes": []}}}});
+            let g = GitSide {
+                image: "afk",
+                secret: "afk-git",
+                url: "https://git.example.org/a/b.git",
+            };
+            with_git(&mut job, &g, &[]);
+            job["spec"]["template"]["spec"].take()
+        };
+        let secret_mode = |pod: &mut Value, m: u64| {
+            for v in pod["volumes"].as_array_mut().unwrap() {
+                if v["name"] == SECRET_VOLUME {
+                    v["secret"]["defaultMode"] = json!(m);
+                }
+            }
+        };
+        let as_built = built();
+        let mut no_fs_group = built();
+        no_fs_group["securityContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fsGroup");
+        let mut owner_only = no_fs_group.clone();
+        secret_mode(&mut owner_only, 0o400);
+        let mut world_readable = no_fs_group.clone();
+        secret_mode(&mut world_readable, 0o444);
+        let mut as_root = owner_only.clone();
+        as_root["securityContext"]["runAsUser"] = json!(0);
+        let mut agent_mounts = built();
+        agent_mounts["initContainers"][1]["volumeMounts"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"name": SECRET_VOLUME, "mountPath": "/x"}));
+        let cases = [
+            (
+                "afk's pod: fsGroup 1000 makes 0440 group 1000's",
+                as_built,
+                true,
+            ),
+            (
+                "0440 root's, uid 1000 in group 0 (the image's)",
+                no_fs_group,
+                true,
+            ),
+            (
+                "0400 root's: only root reads it (kubernetes#57923)",
+                owner_only,
+                false,
+            ),
+            ("0444: anyone", world_readable, true),
+            ("root reads anything", as_root, true),
+            ("the agent mounting it is refused", agent_mounts, false),
+        ];
+        for (rule, pod, want) in cases {
+            let (ok, said) = secret_verdict(&pod);
+            assert_eq!(ok, want, "{rule}: {said}");
+        }
+        let mut blind = built();
+        blind["securityContext"]
+            .as_object_mut()
+            .unwrap()
+            .remove("fsGroup");
+        secret_mode(&mut blind, 0o400);
+        let (_, said) = secret_verdict(&blind);
+        assert!(
+            said.contains("checkout, forward") && said.contains("fsGroup"),
+            "{said}"
+        );
     }
 
     fn job() -> Value {

@@ -9,7 +9,10 @@
 //! is read (at most 4096 bytes, as the kubelet does) when it exits.
 //!
 //! A local process sees every folder, so the sandbox shows what each
-//! container is GIVEN (its mounts, its environment), not an isolation.
+//! container is GIVEN (its mounts, its environment), not an isolation; but
+//! it runs as the user its spec names, and its volumes' files are owned and
+//! moded as a kubelet makes them (`kube_user`), so what that user may not
+//! read fails here as on a cluster.
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -147,6 +150,10 @@ impl Pod {
         let Some(volumes) = self.volumes(w, &pod_dir) else {
             return;
         };
+        let ns_dir = w.dir.join(w.ns);
+        let vol_dir = pod_dir.join("volumes");
+        let sandbox_dir = w.dir.parent().unwrap_or(&w.dir);
+        super::kube_user::reachable(&[sandbox_dir, &w.dir, &ns_dir, &pod_dir, &vol_dir]);
         let ctr = &self.ctrs[i];
         let env_from: Vec<(String, String)> = ctr.spec["envFrom"]
             .as_array()
@@ -165,7 +172,13 @@ impl Pod {
                 Some((m["mountPath"].as_str()?.to_string(), local.clone()))
             })
             .collect();
-        let started = spawn(&pod_dir, &ctr.name, &ctr.spec, &mounts, &env_from);
+        let run_as = super::kube_user::run_as(&self.obj["spec"], &ctr.spec);
+        let started = spawn(
+            &pod_dir,
+            (&ctr.name, &ctr.spec, run_as.as_ref()),
+            &mounts,
+            &env_from,
+        );
         let ctr = &mut self.ctrs[i];
         match started {
             Ok(p) => ctr.proc = Some(p),
@@ -176,47 +189,63 @@ impl Pod {
     /// Each volume's local folder, made and filled; None while a ConfigMap
     /// it needs does not exist.
     fn volumes(&self, w: &World, pod_dir: &Path) -> Option<BTreeMap<String, PathBuf>> {
+        use super::kube_user;
         let mut out = BTreeMap::new();
+        let fs_group = self.obj["spec"]["securityContext"]["fsGroup"]
+            .as_u64()
+            .and_then(|g| u32::try_from(g).ok());
+        let mode = |v: &Value| v.as_u64().and_then(|m| u32::try_from(m).ok());
         for v in self.obj["spec"]["volumes"].as_array().into_iter().flatten() {
             let name = v["name"].as_str().unwrap_or("").to_string();
             let dir = pod_dir.join("volumes").join(&name);
-            let files: Vec<(String, String)> = if let Some(cm) = v["configMap"]["name"].as_str() {
+            let source = if v["configMap"].is_object() {
+                &v["configMap"]
+            } else {
+                &v["secret"]
+            };
+            let data: BTreeMap<String, String> = if let Some(cm) = v["configMap"]["name"].as_str() {
                 let data = &w.config_maps.get(&(w.ns.to_string(), cm.to_string()))?["data"];
-                match v["configMap"]["items"].as_array() {
-                    Some(items) => items
-                        .iter()
-                        .filter_map(|i| {
-                            Some((
-                                i["path"].as_str()?.to_string(),
-                                data[i["key"].as_str()?].as_str()?.to_string(),
-                            ))
-                        })
-                        .collect(),
-                    None => data
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
-                        .collect(),
-                }
-            } else if let Some(s) = v["secret"]["secretName"].as_str() {
-                // a Secret that does not exist: the kubelet waits; here, empty
-                w.secrets
-                    .get(s)
+                data.as_object()
                     .into_iter()
                     .flatten()
-                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
                     .collect()
+            } else if let Some(s) = v["secret"]["secretName"].as_str() {
+                // a Secret that does not exist: the kubelet waits; here, empty
+                w.secrets.get(s).cloned().unwrap_or_default()
             } else {
-                vec![]
+                BTreeMap::new()
+            };
+            // (path, text, the item's own mode)
+            let files: Vec<(String, String, Option<u32>)> = match source["items"].as_array() {
+                Some(items) => items
+                    .iter()
+                    .filter_map(|i| {
+                        Some((
+                            i["path"].as_str()?.to_string(),
+                            data.get(i["key"].as_str()?)?.clone(),
+                            mode(&i["mode"]),
+                        ))
+                    })
+                    .collect(),
+                None => data.into_iter().map(|(k, v)| (k, v, None)).collect(),
             };
             if !dir.exists() {
                 std::fs::create_dir_all(&dir).ok()?;
-                for (path, text) in files {
+                if v["emptyDir"].is_object() {
+                    kube_user::empty_dir(&dir, fs_group);
+                } else {
+                    kube_user::own(&dir, 0o755, 0);
+                }
+                for (path, text, item_mode) in files {
                     if path.contains("..") || path.starts_with('/') {
                         continue;
                     }
-                    std::fs::write(dir.join(path), text).ok()?;
+                    let file = dir.join(path);
+                    std::fs::write(&file, text).ok()?;
+                    let (m, g) =
+                        kube_user::projected(item_mode, mode(&source["defaultMode"]), fs_group);
+                    kube_user::own(&file, m, g);
                 }
             }
             out.insert(name, dir);
@@ -246,18 +275,19 @@ fn rewrite(v: &str, mounts: &[(String, PathBuf)]) -> String {
     local(v, mounts).map_or_else(|| v.to_string(), |p| p.to_string_lossy().into_owned())
 }
 
-/// Run one container's command as a local process: stdout and stderr into
-/// its log, line by line. `afk` is this program (the git containers of
-/// afk's workspace run afk's own image).
+/// Run one container's command as a local process, as the user its spec
+/// names: stdout and stderr into its log, line by line. `afk` is this
+/// program (the git containers of afk's workspace run afk's own image).
 fn spawn(
     pod_dir: &Path,
-    name: &str,
-    spec: &Value,
+    (name, spec, run_as): (&str, &Value, Option<&super::kube_user::RunAs>),
     mounts: &[(String, PathBuf)],
     env_from: &[(String, String)],
 ) -> Result<Proc, String> {
     use std::os::unix::process::CommandExt;
     std::fs::create_dir_all(pod_dir).map_err(|e| e.to_string())?;
+    // another user reaches the pod's folder, its home and the mounts in it
+    super::kube_user::own(pod_dir, 0o755, 0);
     let argv: Vec<String> = spec["command"]
         .as_array()
         .into_iter()
@@ -268,11 +298,24 @@ fn spawn(
         return Err("no command".into());
     };
     let prog = match prog.as_str() {
+        // by a descriptor of this very program: another user may not be
+        // able to walk to the folder it lives in
+        "afk" if run_as.is_some() && super::kube_user::root() => self_exe()?,
         "afk" => std::env::current_exe().map_err(|e| e.to_string())?,
         p => PathBuf::from(p),
     };
     let message_file = pod_dir.join(format!("{name}.termination-log"));
     let _ = std::fs::remove_file(&message_file);
+    // the kubelet makes the termination log, writable by the container
+    std::fs::write(&message_file, "").map_err(|e| e.to_string())?;
+    super::kube_user::own(&message_file, 0o666, 0);
+    // the container's home: its user's (an image's home, here a folder of the pod's)
+    let home = pod_dir.join("home").join(name);
+    std::fs::create_dir_all(&home).map_err(|e| e.to_string())?;
+    super::kube_user::reachable(&[&pod_dir.join("home")]);
+    if let Some(r) = run_as {
+        super::kube_user::give(&home, r);
+    }
     let mut mounts = mounts.to_vec();
     let message_path = spec["terminationMessagePath"]
         .as_str()
@@ -287,7 +330,7 @@ fn spawn(
         .current_dir(&cwd)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", pod_dir)
+        .env("HOME", &home)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -301,6 +344,9 @@ fn spawn(
             e["value"].as_str().unwrap_or(""),
         );
         cmd.env(k, rewrite(v, &mounts));
+    }
+    if let Some(r) = run_as {
+        super::kube_user::switch(&mut cmd, r);
     }
     let mut child =
         super::kube::spawn_owned(cmd).map_err(|e| format!("{}: {e}", prog.display()))?;
@@ -422,4 +468,24 @@ pub(super) fn out(p: &Pod) -> Value {
         v["status"]["initContainerStatuses"] = json!(statuses(true));
     }
     v
+}
+
+/// `/proc/self/fd/N` of a descriptor of this program, open for the life of
+/// the sandbox and inherited by its children (no close-on-exec): a child
+/// that became another user runs it without walking its folders.
+fn self_exe() -> Result<PathBuf, String> {
+    static FD: std::sync::OnceLock<Result<i32, String>> = std::sync::OnceLock::new();
+    let fd = FD.get_or_init(|| {
+        use std::os::unix::ffi::OsStrExt;
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let c = std::ffi::CString::new(exe.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+        // SAFETY: open(2) of a NUL-terminated path this function owns
+        let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDONLY) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        Ok(fd)
+    });
+    fd.clone()
+        .map(|fd| PathBuf::from(format!("/proc/self/fd/{fd}")))
 }

@@ -1055,6 +1055,27 @@ impl super::Runner for KubernetesRunner {
 }
 
 impl KubernetesRunner {
+    /// In afk's workspace: the pod afk will send, checked against how the
+    /// kubelet writes the git credential (`core::kube_workspace::secret_verdict`):
+    /// the git containers can read it, the agent's container cannot mount it.
+    /// Offline: built as a turn builds it, sent nowhere.
+    fn pod_spec_check(&self) -> Option<(Level, String)> {
+        let url = self.forge_url.as_ref()?;
+        let env: Vec<(String, String)> = vec![];
+        let spec = self.spec("afk-doctor", "doctor", "0", 1, &self.command, &env);
+        let mut manifest = k8s::job(&spec);
+        let git = crate::core::kube_workspace::GitSide {
+            // the image does not change who may read the credential
+            image: "afk",
+            secret: &self.cfg.git_secret,
+            url: &format!("{url}/doctor.git"),
+        };
+        crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
+        let (ok, said) =
+            crate::core::kube_workspace::secret_verdict(&manifest["spec"]["template"]["spec"]);
+        Some((Level::of(ok), format!("pod spec: {said}")))
+    }
+
     /// `afk doctor`: the API answers, the namespace exists, every verb is
     /// allowed (SelfSubjectAccessReview), the image is set; each failure with
     /// its one-line fix. Read-only (an access review creates nothing).
@@ -1069,6 +1090,9 @@ impl KubernetesRunner {
         } else {
             (Level::Ok, format!("image {}", self.cfg.image))
         });
+        if let Some(check) = self.pod_spec_check() {
+            out.push(check);
+        }
         let read = self
             .api
             .call("GET", &format!("/api/v1/namespaces/{ns}"), None);
