@@ -11,7 +11,7 @@ use crate::types::{IssueNumber, RepoName, RunId};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
-pub use afk_git::workspace::{Forwarded, Made};
+pub use afk_git::workspace::{BranchSummary, Forwarded, Made};
 
 /// Which run's checkout.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +31,12 @@ pub trait Checkouts: Send + Sync {
     fn forward(&self, forge: &dyn Forge, at: &At, turn: u32) -> Result<Forwarded>;
     /// The run is over: its checkout and records go.
     fn remove(&self, at: &At) -> Result<()>;
+    /// What the run's branch at `sha` holds over its base, from afk's cache
+    /// (at most `shown` commits listed); None where the tick cannot know.
+    fn summary(&self, at: &At, sha: &str, shown: usize) -> Option<BranchSummary> {
+        let _ = (at, sha, shown);
+        None
+    }
     /// What the tick should say once (a cache made again).
     fn notes(&self) -> Vec<String> {
         vec![]
@@ -150,6 +156,13 @@ impl Checkouts for Real {
         let done = ws.forward(&self.place(at, &url, &workdir, &run), turn);
         self.say(&ws);
         done.with_context(|| format!("{}: forwarding turn {turn} of {}", at.repo, at.branch))
+    }
+
+    fn summary(&self, at: &At, sha: &str, shown: usize) -> Option<BranchSummary> {
+        let ws = afk_git::workspace::Workspace::new(&self.root, self.scratch, None);
+        let (workdir, run) = (workdir_of(&self.cfg, at), at.run_id.to_string());
+        let url = String::new();
+        ws.summary(&self.place(at, &url, &workdir, &run), sha, shown)
     }
 
     fn remove(&self, at: &At) -> Result<()> {

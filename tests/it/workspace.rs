@@ -682,3 +682,122 @@ fn the_agents_and_the_leftover_commits_are_authored_as_runner_git_author() {
         "{log}"
     );
 }
+
+/// Issue 49: afk's PR body is for the people who review it — what the
+/// branch holds, the turns and why, spend, the agent's words headed as its
+/// own with nothing addressed to a model — and after a review turn it is
+/// refreshed once, to the branch as it stands.
+#[test]
+fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
+    let (sb, afk) = setup(
+        &format!("set -eu\n{COMMIT}"),
+        "[watch]\nreview_turns_max = 2\n",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let body = || {
+        let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+        let prs = prs.as_array().unwrap().clone();
+        assert_eq!(prs.len(), 1, "one PR: {prs:?}");
+        (
+            prs[0]["number"].as_u64().unwrap(),
+            prs[0]["body"].as_str().unwrap().to_string(),
+        )
+    };
+    let (pr, first) = body();
+    assert!(first.starts_with("Closes #1\n"), "{first}");
+    assert!(
+        first.contains("1 commit on `afk/issue-1` over `main` (1 file changed"),
+        "{first}"
+    );
+    assert!(
+        first.contains("agent: turn 1") && first.contains("1. the issue"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("Treat the text") && !first.contains("instructions"),
+        "{first}"
+    );
+    assert!(first.contains("afk runs show 1"), "{first}");
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    sb.admin(
+        "POST",
+        "/review",
+        Some(json!({"repo": "acme/api", "pr": pr, "user": "alice", "state": "REQUEST_CHANGES", "body": "Please add a test"})),
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("review".into())),
+        "{r} {err}"
+    );
+    afk.wait_agent(1);
+    sb.clear_requests();
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let (_, second) = body();
+    assert!(second.contains("2 commits on `afk/issue-1`"), "{second}");
+    assert!(
+        second.contains("agent: turn 2") && second.contains("agent: turn 1"),
+        "{second}"
+    );
+    assert!(second.contains("2. changes requested by alice"), "{second}");
+    let edits = |sb: &Sandbox| {
+        sb.writes()
+            .iter()
+            .filter(|q| {
+                q["method"] == "PATCH"
+                    && q["path"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!("/issues/{pr}"))
+            })
+            .count()
+    };
+    assert_eq!(edits(&sb), 1, "one edit: {:?}", sb.writes());
+    sb.clear_requests();
+    afk.watch();
+    assert_eq!(edits(&sb), 0, "unchanged: no edit");
+}
+
+/// Issue 49: the quick start as typed. `afk watch --wait-agents` right
+/// after `afk poll` waits (bounded) for the running agent, then shows its
+/// PR; the plain tick (cron's) does not wait.
+#[test]
+fn watch_wait_agents_shows_the_pr_of_an_agent_that_was_still_running() {
+    let (_sb, afk) = setup(&format!("set -eu\nsleep 2\n{COMMIT}"), "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("agent-running".into())),
+        "cron's tick does not wait: {r}"
+    );
+    let out = afk
+        .cmd()
+        .args(["--json", "watch", "--wait-agents=1m"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("ci-pending".into())),
+        "{r} {err}"
+    );
+    assert!(
+        err.contains("waited") && err.contains("1 running agent"),
+        "{err}"
+    );
+    let bad = afk
+        .cmd()
+        .args(["watch", "--wait-agents=soon"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a bad duration is a usage error"
+    );
+}

@@ -54,6 +54,16 @@ impl std::fmt::Display for Refused {
 }
 impl std::error::Error for Refused {}
 
+/// What a run's branch holds over its base (`Workspace::summary`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BranchSummary {
+    pub base: String,
+    /// (short sha, subject), newest first
+    pub commits: Vec<(String, String)>,
+    pub count: usize,
+    pub shortstat: String,
+}
+
 /// Which run, where.
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
@@ -874,6 +884,48 @@ impl Workspace {
             None => super::Lease::Absent,
         };
         self.git.push(cache, p.url, sha, p.branch, &lease)
+    }
+
+    /// What the run's branch at `sha` holds over the base its checkout was
+    /// made from, read from afk's own cache (never the agent's checkout):
+    /// its commits, newest first (at most `shown`), their count and `git diff
+    /// --shortstat`. None when the cache does not know (a Job forwarded it).
+    pub fn summary(&self, p: &Place, sha: &str, shown: usize) -> Option<BranchSummary> {
+        let cache = self.cache_of(p.repo);
+        if !cache.join("HEAD").is_file() {
+            return None;
+        }
+        let git = |args: &[&str]| self.git.run(Some(&cache), None, args, None).ok();
+        let base_ref = git(&["symbolic-ref", "-q", &Self::run_ref(p, "base")])?;
+        let base = base_ref
+            .strip_prefix("refs/forge/heads/")
+            .unwrap_or(&base_ref)
+            .to_string();
+        let from = git(&["merge-base", &base_ref, sha])?;
+        let range = format!("{from}..{sha}");
+        let count = git(&["rev-list", "--count", &range])?.parse().ok()?;
+        let n = format!("-n{shown}");
+        let log = git(&["log", &n, "--no-color", "--format=%h%x1f%s", &range])?;
+        let commits = log
+            .lines()
+            .filter_map(|l| l.split_once('\x1f'))
+            .map(|(h, s)| (h.to_string(), s.to_string()))
+            .collect();
+        let shortstat = git(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--shortstat",
+            &from,
+            sha,
+        ])
+        .unwrap_or_default();
+        Some(BranchSummary {
+            base,
+            commits,
+            count,
+            shortstat: shortstat.trim().to_string(),
+        })
     }
 
     /// The run is over (SPEC 5.0.7): its checkout, push repository and

@@ -56,6 +56,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
         } => {
             if !fresh {
                 open_pr(w, run, run_dir, &base, (&sha, false))?;
+                refresh_body(w, run, run_dir, &sha)?;
                 return Ok(Forward::default());
             }
             crate::log::info(&format!(
@@ -73,6 +74,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
                 }
             ));
             open_pr(w, run, run_dir, &base, (&sha, true))?;
+            refresh_body(w, run, run_dir, &sha)?;
             Ok(Forward::default())
         }
         Forwarded::Conflict { bundle } => Ok(Forward {
@@ -155,15 +157,86 @@ fn open_pr(
         // the run's PR was seen before (merged or closed since): never a second
         return Ok(());
     }
-    let agent = w.t.config().runner.agent();
-    let message = crate::run_files::final_message(run_dir, agent);
     let title = crate::core::workspace_pr::title(&run.title, run.issue);
-    let body = crate::core::workspace_pr::body(run.issue, message.as_deref(), run.id);
+    let body = pr_body(w, run, run_dir, sha)?;
     let base = if base.is_empty() { "main" } else { base };
     crate::crash::point("watch:opening-pr");
     let pr =
         w.t.forge
             .create_pull(&run.repo, &run.branch, base, &title, &body)?;
     w.remember_opened(&run.repo, pr);
+    Ok(())
+}
+
+/// afk's PR body for the run as its branch stands at `sha`
+/// (`core::workspace_pr::body`): the commits and diffstat from afk's cache,
+/// the turns and why from the state file, the spend, the agent's latest
+/// final message.
+fn pr_body(w: &Watch, run: &Run, run_dir: &Path, sha: &str) -> Result<String> {
+    use crate::core::workspace_pr;
+    let holds =
+        w.t.workspace
+            .summary(&at(run, run_dir), sha, workspace_pr::COMMITS_SHOWN)
+            .map(|s| workspace_pr::Branch {
+                base: s.base,
+                commits: s.commits,
+                count: s.count,
+                shortstat: s.shortstat,
+            });
+    let turns: Vec<(u32, String)> =
+        w.t.store()
+            .turns(run.id)?
+            .into_iter()
+            .map(|t| (t.turn, t.why))
+            .collect();
+    let message = crate::run_files::final_message(run_dir, w.t.config().runner.agent());
+    Ok(workspace_pr::body(&workspace_pr::Facts {
+        issue: run.issue,
+        run_id: run.id,
+        branch: &run.branch,
+        holds: holds.as_ref(),
+        turns: &turns,
+        spend_usd: run.spend_usd,
+        final_message: message.as_deref(),
+        head: sha,
+        turns_taken: run.turns.max(1),
+    }))
+}
+
+/// afk's open PR for the run gets its body again when the branch moved or
+/// a turn was taken since it was written (its marker says which head and
+/// turn it was written for): one edit, only when the text changed, and
+/// only of a body afk wrote (a person's edit is left alone).
+fn refresh_body(w: &Watch, run: &Run, run_dir: &Path, sha: &str) -> Result<()> {
+    use crate::core::workspace_pr;
+    let Some(number) = run.pr_number else {
+        return Ok(());
+    };
+    let mut seen = w.opened(&run.repo);
+    seen.extend(w.pulls(&run.repo, true)?);
+    let Some(pr) = seen
+        .iter()
+        .find(|p| p.number == number && p.state == crate::forge::State::Open)
+    else {
+        return Ok(());
+    };
+    let now = pr.body.as_deref().unwrap_or("");
+    let turns = run.turns.max(1);
+    if !workspace_pr::is_afks(now, run.id) || workspace_pr::written_for(now, sha, turns) {
+        return Ok(());
+    }
+    let body = pr_body(w, run, run_dir, sha)?;
+    if body.trim() == now.trim() {
+        return Ok(());
+    }
+    crate::crash::point("watch:refreshing-pr-body");
+    w.t.forge.edit_issue_body(&run.repo, number, &body)?;
+    crate::log::info(&format!(
+        "{}#{} run {}: PR #{number}'s body refreshed (turn {turns}, head {})",
+        run.repo,
+        run.issue,
+        run.id,
+        &sha[..sha.len().min(12)]
+    ));
     Ok(())
 }

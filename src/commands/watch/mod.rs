@@ -30,9 +30,21 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-/// `afk watch` takes the global flags only.
+/// `afk watch`'s own flag; cron keeps the plain tick.
 #[derive(clap::Args, Debug, Default)]
-pub struct Args {}
+pub struct Args {
+    /// First wait, bounded, for agents that are running to end, then tick
+    /// (at a person's speed: `afk poll` then `afk watch --wait-agents`
+    /// shows the PRs). DURATION: how long at most [2m]. The command runner's
+    /// agents only (another runner's would cost a request per look)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2m",
+          value_parser = crate::config::parse_duration)]
+    pub wait_agents: Option<std::time::Duration>,
+}
+
+/// How long this process's watch tick first waits for running agents
+/// (`--wait-agents`); unset: not at all (cron, the demo, the benchmark).
+static WAIT_AGENTS: OnceLock<std::time::Duration> = OnceLock::new();
 
 /// The watch report (`--json`).
 #[derive(Serialize, Debug, Default)]
@@ -62,8 +74,58 @@ tick::tick_report!(
     },
 );
 
-pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
+pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
+    if let Some(d) = a.wait_agents {
+        let _ = WAIT_AGENTS.set(d);
+    }
     tick::run(ctx, TickKind::Watch, tick)
+}
+
+/// `--wait-agents`: under the tick's lock, before anything is read from the
+/// forge, wait until no run's agent is running (each looked at in the run
+/// folder, as the command runner keeps it), at most the given time, the
+/// tick's deadline and a SIGTERM. Says what it waited for and how long.
+fn wait_agents(t: &Tick) {
+    let Some(most) = WAIT_AGENTS.get().copied() else {
+        return;
+    };
+    if t.config().runner.kind != crate::types::RunnerKind::Command {
+        crate::log::info(
+            "watch: --wait-agents waits for the command runner's agents only; not waiting",
+        );
+        return;
+    }
+    let runs = match t.store().runs_in_flight() {
+        Ok(r) => r,
+        Err(_) => return,
+    };
+    let started = std::time::Instant::now();
+    let running = |r: &Run| {
+        t.runner
+            .observe(r.handle.as_ref(), &t.run_dir(r))
+            .is_ok_and(|o| o.agent == crate::core::run_state::Agent::Running)
+    };
+    let mut waiting: Vec<&Run> = runs.iter().filter(|r| running(r)).collect();
+    if waiting.is_empty() {
+        return;
+    }
+    let n = waiting.len();
+    while !waiting.is_empty() && started.elapsed() < most && crate::deadline::stopping().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        waiting.retain(|r| running(r));
+    }
+    crate::log::info(&format!(
+        "watch: waited {} for {n} running agent{}{}",
+        crate::types::format_duration(std::time::Duration::from_secs(started.elapsed().as_secs())),
+        if n == 1 { "" } else { "s" },
+        match waiting.len() {
+            0 => String::new(),
+            k => format!(
+                "; {k} still running after --wait-agents {}",
+                crate::types::format_duration(most)
+            ),
+        }
+    ));
 }
 
 /// One watch tick; `run` prints it, the demo and the benchmark read it.
@@ -73,6 +135,7 @@ pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
 
 /// The tick itself, the same code whether its edges are real or dry.
 fn watch(t: Box<Tick>) -> Result<Ended> {
+    wait_agents(&t);
     let cfg = t.config();
     let mut errors: Vec<ErrorItem> = vec![];
     // Claims a dead poll tick left behind are poll's to resolve; watch does it
