@@ -80,10 +80,19 @@ const PRICES: &str = "[runner.prices]\ninput = 2.0\ncached_input = 0.5\noutput =
 /// A sandbox with acme/api#1 armed, whose agent's model answers `steps`,
 /// and afk running `agent` in its workspace; None when skipped.
 fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
-    let bin = programs()?;
     let mut issue = ready(1, "alice");
     issue["script"] = steps;
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([issue]))]}));
+    setup_with(
+        agent,
+        json!({"repos": [repo("acme/api", json!([issue]))]}),
+        extra,
+    )
+}
+
+/// As [`setup`], over a seed of the test's own (its repo `acme/api`).
+fn setup_with(agent: &str, seed: Value, extra: &str) -> Option<(Sandbox, Afk)> {
+    let bin = programs()?;
+    let sb = Sandbox::start(seed);
     let text = format!(
         "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
          [runner]\nagent = \"{agent}\"\nworkspace = \"afk\"\n\n{PRICES}\n\
@@ -557,4 +566,116 @@ fn claude_code_in_its_box_sees_nothing_of_afks_and_reaches_only_its_model() {
 #[test]
 fn codex_in_its_box_sees_nothing_of_afks_and_reaches_only_its_model() {
     boxed("codex");
+}
+
+/// Issue 49: your own repository in the sandbox, and a scripted review
+/// round. A seed imports a local repository's history (`import`) and gives
+/// the model a script per turn (`turns`); the real Claude Code works in
+/// afk's checkout of that history, a reviewer asks for changes, the second
+/// turn's script answers, and afk's PR body — written for the reviewer —
+/// follows: both commits over the imported base, the turn and why, the
+/// agent's latest words.
+#[test]
+fn claude_on_an_imported_repository_answers_a_review_with_its_second_turns_script() {
+    let local = Scratch::new();
+    let dir = local.path("mylib");
+    std::fs::create_dir_all(&dir).unwrap();
+    git(&dir, &["init", "-q", "-b", "master"]);
+    for (file, msg) in [
+        ("lib.py", "Start the library"),
+        ("test_lib.py", "Test the library"),
+    ] {
+        std::fs::write(dir.join(file), format!("# {file}\n")).unwrap();
+        git(&dir, &["add", file]);
+        git(
+            &dir,
+            &[
+                "-c",
+                "user.name=me",
+                "-c",
+                "user.email=me@example.org",
+                "commit",
+                "-qm",
+                msg,
+            ],
+        );
+    }
+    let commit = |file: &str, msg: &str| {
+        format!(
+            "echo {file} >> {file} && git add {file} && git -c user.name=agent -c user.email=agent@example.org commit -qm '{msg}'"
+        )
+    };
+    let mut issue = ready(1, "alice");
+    issue["turns"] = json!([
+        [{"shell": commit("a.txt", "First change")}, {"text": "First turn done."}],
+        [{"shell": commit("b.txt", "Answer the review")}, {"text": "Addressed the review: added b.txt."}]
+    ]);
+    let mut seeded = repo("acme/api", json!([issue]));
+    seeded["import"] = json!(dir.display().to_string());
+    let Some((sb, afk)) = setup_with(
+        "claude",
+        json!({"repos": [seeded]}),
+        "[watch]\nreview_turns_max = 1\n",
+    ) else {
+        return;
+    };
+    let main = git(
+        &sb.git.join("acme/api.git"),
+        &["log", "--format=%s", "main"],
+    );
+    assert_eq!(
+        main, "Test the library\nStart the library",
+        "the imported history is main"
+    );
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r} {err}\n{}",
+        agent_log(&afk)
+    );
+    let pr = sb.api("/repos/acme/api/pulls?state=open").1[0].clone();
+    let body = pr["body"].as_str().unwrap();
+    assert!(
+        body.contains("First turn done.") && body.contains("First change"),
+        "{body}"
+    );
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    sb.admin(
+        "POST",
+        "/review",
+        Some(json!({"repo": "acme/api", "pr": pr["number"], "user": "alice", "state": "REQUEST_CHANGES", "body": "Please add b.txt"})),
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("review".into())),
+        "{r} {err}"
+    );
+    assert_eq!(afk.wait_agent(1), 0, "{}", agent_log(&afk));
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r} {err}"
+    );
+    let body = sb.api("/repos/acme/api/pulls?state=open").1[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        body.contains("2 commits on `afk/issue-1` over `main`"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Answer the review") && body.contains("First change"),
+        "{body}"
+    );
+    assert!(body.contains("2. changes requested by alice"), "{body}");
+    assert!(
+        body.contains("Addressed the review: added b.txt."),
+        "the latest words: {body}"
+    );
+    assert!(!body.contains("First turn done."), "{body}");
 }

@@ -309,8 +309,20 @@ fn script(f: &mut Forge, body: &Value) -> Reply {
     let (Some(repo), Some(issue)) = (body["repo"].as_str(), body["issue"].as_u64()) else {
         return err(400, "need repo and issue");
     };
+    if !body["turns"].is_null() {
+        return match serde_json::from_value::<Vec<Vec<super::model_api::Step>>>(
+            body["turns"].clone(),
+        ) {
+            Ok(turns) => {
+                f.turn_scripts.insert((repo.to_string(), issue), turns);
+                ok()
+            }
+            Err(e) => err(400, &format!("turns: {e}")),
+        };
+    }
     match serde_json::from_value::<Vec<super::model_api::Step>>(body["steps"].clone()) {
         Ok(steps) => {
+            f.turn_scripts.remove(&(repo.to_string(), issue));
             f.scripts.insert((repo.to_string(), issue), steps);
             ok()
         }

@@ -123,6 +123,61 @@ pub fn init_bare(path: &Path, name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A new bare repository holding the branches and history of the local
+/// repository `from` (`git fetch` from its path, no tags, nothing of its
+/// config copied); its checked-out branch becomes `main` when it has none.
+pub fn import(path: &Path, from: &Path) -> Result<(), String> {
+    if path.join("HEAD").exists() {
+        return Ok(());
+    }
+    if !from.is_dir() {
+        return Err(format!("import: {} is not a folder", from.display()));
+    }
+    std::fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let out = Command::new("git")
+        .args(["init", "-q", "--bare", "-b", "main"])
+        .arg(path)
+        .output()
+        .map_err(|e| format!("git init: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git init: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let source = from.to_string_lossy().into_owned();
+    let fetched = git(
+        path,
+        &[
+            "fetch",
+            "-q",
+            "--no-tags",
+            "--",
+            &source,
+            "+refs/heads/*:refs/heads/*",
+        ],
+        None,
+    )
+    .map_err(|e| format!("import from {}: {e}", from.display()))?;
+    let _ = fetched;
+    if head(path, "main").is_none() {
+        git(
+            path,
+            &[
+                "fetch",
+                "-q",
+                "--no-tags",
+                "--",
+                &source,
+                "+HEAD:refs/heads/main",
+            ],
+            None,
+        )
+        .map_err(|e| format!("import from {}: its HEAD: {e}", from.display()))?;
+    }
+    Ok(())
+}
+
 /// The commit a branch points at, if the branch exists. Read from the ref
 /// files (loose, then packed) rather than by running git: the sandbox answers
 /// this for every PR and status request.

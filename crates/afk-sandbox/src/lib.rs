@@ -235,12 +235,20 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     if let Some(rest) = req.path.strip_prefix("/model") {
         // the scripts are copied out: a step that hangs holds no lock
-        let scripts = st.lock().unwrap().scripts.clone();
-        let find = |repo: &str, issue: u64| {
-            scripts
-                .get(&(repo.to_string(), issue))
-                .cloned()
-                .unwrap_or_else(model_api::default_script)
+        let (scripts, per_turn) = {
+            let f = st.lock().unwrap();
+            (f.scripts.clone(), f.turn_scripts.clone())
+        };
+        let find = |repo: &str, issue: u64, turn: u32| {
+            let key = (repo.to_string(), issue);
+            match per_turn.get(&key).filter(|t| !t.is_empty()) {
+                // past the last turn's script, the last one again
+                Some(turns) => turns[(turn.max(1) as usize - 1).min(turns.len() - 1)].clone(),
+                None => scripts
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(model_api::default_script),
+            }
         };
         return model_api::serve(&req, rest, &find);
     }

@@ -122,6 +122,9 @@ pub struct Forge {
     pub(super) git_log: Vec<Value>,
     /// the scripted model's steps per (repo, issue) (`model_api`)
     pub(super) scripts: std::collections::HashMap<(String, u64), Vec<super::model_api::Step>>,
+    /// a script per turn (the first turn's first), for an issue whose seed gives `turns`
+    pub(super) turn_scripts:
+        std::collections::HashMap<(String, u64), Vec<Vec<super::model_api::Step>>>,
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
@@ -177,6 +180,7 @@ impl Forge {
             log: vec![],
             git_log: vec![],
             scripts: Default::default(),
+            turn_scripts: Default::default(),
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),

@@ -7,7 +7,9 @@
 //! and print their own result records, spend included.
 //!
 //! Which issue: the conversation's user text names it (`Repository: o/r`,
-//! `Issue: #N`, as afk's prompts do). Which step: the number of tool results
+//! `Issue: #N`, as afk's prompts do); which turn: its latest prompt's
+//! `This is corrective turn N` (else the first), for an issue whose seed
+//! gives a script per turn (`turns`). Which step: the number of tool results
 //! since the conversation's last prompt, so a turn (or a resumed session's
 //! new prompt) starts at step 0; past the script's end its last step
 //! repeats (a final message ends every later turn; a shell step repeated is
@@ -33,6 +35,21 @@ pub struct Step {
     /// left out of the script when the conversation's user text holds this
     /// (a prompt that makes the agent do worse: the demo's canary)
     pub unless_prompt: Option<String>,
+}
+
+/// Which of afk's turns a conversation is in: its latest prompt's
+/// `This is corrective turn N`, else the first.
+fn turn_of(texts: &[&str]) -> u32 {
+    const SAYS: &str = "This is corrective turn ";
+    texts
+        .iter()
+        .rev()
+        .find_map(|t| {
+            let rest = &t[t.find(SAYS)? + SAYS.len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+        .unwrap_or(1)
 }
 
 /// The script's steps that apply to a conversation whose user text is `texts`.
@@ -162,7 +179,11 @@ const HANG: Duration = Duration::from_secs(120);
 const PROMPT_SCAN: usize = 64 * 1024;
 
 /// Route a request under `/model/`; `script` finds an issue's steps.
-pub(super) fn serve(req: &Request, path: &str, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
+pub(super) fn serve(
+    req: &Request,
+    path: &str,
+    script: &dyn Fn(&str, u64, u32) -> Vec<Step>,
+) -> Reply {
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     match (req.method.as_str(), path) {
         ("GET" | "HEAD", p) if p.ends_with("/models") => {
@@ -282,7 +303,7 @@ fn anthropic_prompt(m: &Value) -> Option<String> {
     }
 }
 
-fn anthropic(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
+fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Reply {
     let model = body["model"].as_str().unwrap_or("claude").to_string();
     let tools: Vec<&str> = body["tools"]
         .as_array()
@@ -310,7 +331,7 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
     } else {
         let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
         let steps = match issue_named(&texts) {
-            Some((repo, issue)) => applying(script(&repo, issue), &texts),
+            Some((repo, issue)) => applying(script(&repo, issue, turn_of(&texts)), &texts),
             None => default_script(),
         };
         let last = prompts.last().map_or(0, |(i, _)| i + 1);
@@ -400,7 +421,7 @@ fn responses_prompt(it: &Value) -> Option<String> {
     }
 }
 
-fn responses(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
+fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Reply {
     let model = body["model"].as_str().unwrap_or("scripted").to_string();
     let items = body["input"].as_array().cloned().unwrap_or_default();
     let prompts: Vec<(usize, String)> = items
@@ -410,7 +431,7 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64) -> Vec<Step>) -> Reply {
         .collect();
     let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
     let steps = match issue_named(&texts) {
-        Some((repo, issue)) => applying(script(&repo, issue), &texts),
+        Some((repo, issue)) => applying(script(&repo, issue, turn_of(&texts)), &texts),
         None => default_script(),
     };
     let last = prompts.last().map_or(0, |(i, _)| i + 1);

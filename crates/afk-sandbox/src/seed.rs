@@ -34,6 +34,9 @@ pub struct SeedIssue {
     /// What the scripted model answers an agent working on this issue
     /// (`model_api`): shell commands, then a final message.
     pub script: Option<Vec<super::model_api::Step>>,
+    /// A script per turn: `turns[0]` for the first, `turns[1]` for corrective
+    /// turn 2, and so on (the last again past the end); `script` is then unused.
+    pub turns: Option<Vec<Vec<super::model_api::Step>>>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -48,6 +51,10 @@ pub struct SeedRepo {
     pub permission_lookup: Option<bool>,
     /// the repo was renamed: its old path redirects here
     pub renamed_to: Option<String>,
+    /// a local git repository (a path: a working tree or a bare one) whose
+    /// branches and history the new repo starts with (its checked-out
+    /// branch becomes `main` when it has none)
+    pub import: Option<String>,
     pub issues: Vec<SeedIssue>,
 }
 
@@ -123,7 +130,10 @@ impl Forge {
 
     /// A new repo with its git repository and labels, nothing else yet.
     fn create_repo(&mut self, r: &SeedRepo) -> Result<(), String> {
-        git::init_bare(&self.git_dir(&r.name), &r.name)?;
+        match &r.import {
+            Some(from) => git::import(&self.git_dir(&r.name), std::path::Path::new(from))?,
+            None => git::init_bare(&self.git_dir(&r.name), &r.name)?,
+        }
         let id = self.id();
         let names = r
             .labels
@@ -187,6 +197,9 @@ impl Forge {
             .unwrap_or_else(|| r.issues.keys().max().copied().unwrap_or(0) + 1);
         if let Some(steps) = i.script.clone() {
             self.scripts.insert((repo.to_string(), number), steps);
+        }
+        if let Some(turns) = i.turns.clone() {
+            self.turn_scripts.insert((repo.to_string(), number), turns);
         }
         let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
         let author = i.author.unwrap_or_else(|| "alice".into());
