@@ -57,6 +57,7 @@ fn median(root: &Path, boxer: Option<&afk::runner::agent_box::Boxer>) -> Duratio
             env: &[],
             budget_usd: None,
             boxed: boxer,
+            progress_gid: None,
         })
         .unwrap();
         let status = rd.join("exit_status");

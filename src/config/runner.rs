@@ -53,6 +53,10 @@ pub struct Runner {
     /// author of afk's leftover commits (DCO, author rules); empty: afk's.
     #[serde(rename = "git_author")]
     pub git_author_key: String,
+    /// A group the agent's user (another than afk's, the box off) is in:
+    /// the run folders let that group through and its progress file lets
+    /// it write (docs/runners.md#running-an-agent-as-another-user-or-in-a-container).
+    pub progress_group: String,
 }
 
 /// `[runner.box]` (docs/runners.md#the-agents-box).
@@ -226,6 +230,7 @@ impl Default for Runner {
             secret_env: vec![],
             boxed: BoxKeys::default(),
             git_author_key: String::new(),
+            progress_group: String::new(),
         }
     }
 }
@@ -252,6 +257,11 @@ impl Runner {
             (Some(w), _) => w,
             (None, _) => Workspace::Afk,
         }
+    }
+
+    /// `progress_group`'s id, when set (checked at load: a group afk's user is in).
+    pub fn progress_gid(&self) -> Option<u32> {
+        group_of(&self.progress_group).ok().flatten()
     }
 
     /// `git_author` as (name, address), when set (checked at load).
@@ -378,6 +388,16 @@ impl Runner {
         if let Err(why) = parse_author(&r.git_author_key) {
             return Err(c.err("runner", "git_author", why));
         }
+        if let Err(why) = group_of(&r.progress_group) {
+            return Err(c.err("runner", "progress_group", why));
+        }
+        if !r.progress_group.is_empty() && r.kind != RunnerKind::Command {
+            return Err(c.err(
+                "runner",
+                "progress_group",
+                "is for the command runner's agents run as another user: leave it empty for this kind",
+            ));
+        }
         if !r.git_author_key.is_empty() && r.kind == RunnerKind::Kubernetes {
             return Err(c.err(
                 "runner",
@@ -387,6 +407,49 @@ impl Runner {
         }
         self.kubernetes.validate(c, self.kind)
     }
+}
+
+/// A group's id by name, when afk's user may give files to it (root, or a
+/// member); empty: None.
+fn group_of(name: &str) -> std::result::Result<Option<u32>, String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let Ok(c) = std::ffi::CString::new(name) else {
+        return Err(format!("\"{name}\" is not a group name"));
+    };
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: getgrnam_r(3) with a NUL-terminated name and buffers this
+    // function owns; the result points into them
+    let rc = unsafe {
+        libc::getgrnam_r(
+            c.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut found,
+        )
+    };
+    if rc != 0 || found.is_null() {
+        return Err(format!(
+            "no group \"{name}\" on this machine (getent group {name})"
+        ));
+    }
+    let gid = grp.gr_gid;
+    // SAFETY: geteuid(2), getegid(2) and getgroups(2) cannot fail this way
+    let (root, egid) = unsafe { (libc::geteuid() == 0, libc::getegid()) };
+    let mut groups = vec![0 as libc::gid_t; 1024];
+    let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
+    let member = egid == gid || groups.iter().take(n.max(0) as usize).any(|g| *g == gid);
+    if !root && !member {
+        return Err(format!(
+            "afk's user is not in the group \"{name}\": add it (usermod -aG {name} <afk's user>), then log in again"
+        ));
+    }
+    Ok(Some(gid))
 }
 
 /// `"Name <address>"` as (name, address); empty: None.
@@ -577,6 +640,24 @@ mod tests {
                 e.starts_with("config: runner.git_author at line 2: "),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn progress_group_is_a_group_afks_user_may_give_files_to() {
+        assert_eq!(parse("").unwrap().runner.progress_gid(), None);
+        for (text, want) in [
+            (
+                "[runner]\nprogress_group = \"no-such-group-afk\"\n",
+                "config: runner.progress_group at line 2: no group",
+            ),
+            (
+                "[runner]\nkind = \"http\"\nurl = \"https://a.example\"\nprogress_group = \"root\"\n",
+                "config: runner.progress_group at line 4: is for the command runner",
+            ),
+        ] {
+            let e = err(text);
+            assert!(e.starts_with(want), "{text}: {e}");
         }
     }
 

@@ -84,6 +84,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "secret_env",
             "box",
             "git_author",
+            "progress_group",
         ],
     ),
     ("runner.prices", &["input", "cached_input", "output"]),

@@ -28,6 +28,9 @@ pub struct StartSpec<'a> {
     pub budget_usd: Option<String>,
     /// The agent's box (runner.confine = "box"); None: unconfined.
     pub boxed: Option<&'a super::agent_box::Boxer>,
+    /// `runner.progress_group`'s id: the agent's user (another) may reach
+    /// the run folder and append to its progress file.
+    pub progress_gid: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +186,41 @@ pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
     Some(Handle { pid, start_time })
 }
 
+/// `runner.progress_group`: the run folder and the folders above it that
+/// are afk's own and private let the group through (search only: 0710,
+/// nothing listed, no other file opened: each stays 0600), and the progress
+/// file lets it append (0620). afk reads the file as always: never
+/// following a link, a regular file only, a bounded tail.
+fn share_progress(rd: &Path, progress: &Path, gid: u32) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid(2) cannot fail
+    let me = unsafe { libc::geteuid() };
+    let give = |p: &Path, mode: u32| -> Result<()> {
+        std::os::unix::fs::chown(p, None, Some(gid))
+            .and_then(|()| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)))
+            .with_context(|| {
+                format!(
+                    "runner: cannot share {} with runner.progress_group",
+                    p.display()
+                )
+            })
+    };
+    give(progress, 0o620)?;
+    for dir in rd.ancestors() {
+        let Ok(m) = std::fs::symlink_metadata(dir) else {
+            break;
+        };
+        // only afk's own private folders; the first other one is shared already
+        if m.uid() != me || (m.mode() & 0o077 != 0 && m.gid() != gid) {
+            break;
+        }
+        if m.mode() & 0o010 == 0 || m.gid() != gid {
+            give(dir, (m.mode() & 0o7777) | 0o010)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn start(spec: &StartSpec) -> Result<Handle> {
     let rd = spec.run_dir;
     // run files hold private issue text: 0700 folders, 0600 files
@@ -195,6 +233,9 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     if !progress.exists() {
         crate::private_files::private_write(&progress, b"")
             .context("runner: cannot create the progress file")?;
+    }
+    if let Some(gid) = spec.progress_gid {
+        share_progress(rd, &progress, gid)?;
     }
     let sub = |s: &str| substitute(s, rd, spec.repo, spec.issue, spec.branch, &prompt_file);
     let argv: Vec<String> = spec.command.iter().map(|a| sub(a)).collect();
@@ -320,6 +361,7 @@ pub struct CommandRunner {
     workdir: String,
     strip_env: Vec<String>,
     boxed: Option<super::agent_box::Boxer>,
+    progress_gid: Option<u32>,
 }
 
 impl CommandRunner {
@@ -333,6 +375,7 @@ impl CommandRunner {
             workdir: cfg.runner.workdir.clone(),
             strip_env: cfg.secret_env_names(),
             boxed,
+            progress_gid: cfg.runner.progress_gid(),
         }
     }
 
@@ -372,6 +415,7 @@ impl CommandRunner {
             env: t.env,
             budget_usd: budget,
             boxed: self.boxed.as_ref(),
+            progress_gid: self.progress_gid,
         })?;
         if self.boxed.is_none() {
             crate::log::warn(&format!(
@@ -579,6 +623,7 @@ mod tests {
             env: &[],
             budget_usd: Some("1.75".into()),
             boxed: None,
+            progress_gid: None,
         })
         .unwrap();
         assert!(h.pid > 0);
@@ -623,6 +668,7 @@ mod tests {
             env: &[],
             budget_usd: None,
             boxed: None,
+            progress_gid: None,
         })
         .unwrap();
         let grandchild: i32 = wait_for(&rd.join("grandchild")).trim().parse().unwrap();
@@ -657,6 +703,7 @@ mod tests {
             env: &[],
             budget_usd: None,
             boxed: None,
+            progress_gid: None,
         })
         .unwrap_err();
         assert!(e.to_string().contains("not found"));

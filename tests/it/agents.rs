@@ -111,3 +111,43 @@ fn codex_is_priced_per_turn_resumed_in_its_own_thread_and_its_last_message_shown
         "{human}"
     );
 }
+
+/// Issue 49: an agent run as another user (the box off, `sudo -u agent` or
+/// here `setpriv`) keeps the progress protocol when `runner.progress_group`
+/// names a group that user is in: the run folder lets the group through and
+/// the progress file lets it append; nothing else of afk's opens. Without
+/// the key the same agent cannot write it. Needs root (to switch users).
+#[test]
+fn an_agent_run_as_another_user_appends_to_its_progress_file_through_progress_group() {
+    if unsafe { libc::geteuid() } != 0 || !std::path::Path::new("/usr/bin/setpriv").exists() {
+        eprintln!("skipped: needs root and setpriv to run the agent as another user");
+        return;
+    }
+    let script = "setpriv --reuid 65534 --regid 65534 --clear-groups sh -c '\
+        printf \"%s\\\\n\" \"{\\\"phase\\\":\\\"green\\\"}\" >> \"$AFK_PROGRESS_FILE\" && echo wrote; \
+        cat \"$AFK_RUN_DIR/prompt-1.md\" >/dev/null 2>&1 && echo read-the-prompt; exit 0'";
+    for (group, wrote) in [("progress_group = \"nogroup\"\n", true), ("", false)] {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::with_text(&format!(
+            "state_path = \"state/afk.db\"\n[forge]\n{}timeout = \"5s\"\n\
+             [runner]\nworkspace = \"agent\"\nconfine = \"none\"\n{group}command = [\"sh\", \"-c\", {script:?}]\n\
+             [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+            sb.forge_keys()
+        ));
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        afk.wait_agent(1);
+        let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
+        assert_eq!(log.contains("wrote"), wrote, "{group:?}: {log}");
+        assert!(
+            !log.contains("read-the-prompt"),
+            "nothing else of afk's opens: {log}"
+        );
+        let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+        assert_eq!(
+            shown.to_string().contains("\"green\""),
+            wrote,
+            "{group:?}: {shown}"
+        );
+    }
+}
