@@ -368,6 +368,51 @@ fn wait_lock(file: &File) -> std::io::Result<()> {
     }
 }
 
+/// Who holds a tick's lock now, as the step-aside line says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HolderNow {
+    pub pid: u32,
+    /// the afk subcommand it runs (`poll`, `watch`), as its command line says
+    pub command: String,
+    /// seconds since it took the lock
+    pub held_secs: u64,
+}
+
+/// The live process the lock file of `kind` names (its record's pid, the
+/// same process by its start time), and the afk subcommand its command line
+/// runs; None when the record names nothing alive or the file cannot be read.
+pub fn holder(state_dir: &Path, kind: &str) -> Option<HolderNow> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join(format!("{kind}.lock"));
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .ok()?;
+    let r = read_record(&file)?;
+    if tick_deadline::pid_now(&r, proc_start_of(r.pid)) != Pid::Same {
+        return None;
+    }
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", r.pid)).ok()?;
+    let command = cmdline
+        .split(|b| *b == 0)
+        .skip(1)
+        .map(String::from_utf8_lossy)
+        .find(|w| {
+            matches!(
+                w.as_ref(),
+                "poll" | "watch" | "harvest" | "upgrade" | "lessons" | "status"
+            )
+        })?
+        .into_owned();
+    let held_secs = u64::try_from(unix_now() - r.started).unwrap_or(0);
+    Some(HolderNow {
+        pid: r.pid,
+        command,
+        held_secs,
+    })
+}
+
 /// What the lock file says of its last holder.
 fn read_record(file: &File) -> Option<Holder> {
     use std::os::unix::fs::FileExt;

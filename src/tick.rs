@@ -282,7 +282,7 @@ pub fn open<'s, R: TickReport>(
         crate::edges::Opening::Open(t) => return body(t),
         crate::edges::Opening::Stopped(why) => Head::off(kind, tense, why),
         crate::edges::Opening::SteppedAside => {
-            stepping_aside(kind);
+            stepping_aside(kind, crate::lock::holder(&ctx.paths().dir, kind.as_str()));
             Head::aside(kind, tense)
         }
         crate::edges::Opening::Empty => Head::on(kind, tense),
@@ -303,11 +303,24 @@ impl ErrorLine for ErrorItem {
     }
 }
 
-/// The line another tick's lock earns on stderr.
-pub fn stepping_aside(kind: TickKind) {
-    crate::log::info(&format!(
-        "another {kind} tick holds the lock; stepping aside"
-    ));
+/// The line another tick's lock earns on stderr: who holds it, when the
+/// lock's record names a live afk process (`lock::holder`).
+pub fn stepping_aside(kind: TickKind, holder: Option<crate::lock::HolderNow>) {
+    let line = match holder {
+        Some(h) if h.command == "watch" && kind == TickKind::Poll => format!(
+            "a watch tick (pid {}, {} ago) holds the poll lock: watch takes it for a moment to resolve claims a dead poll tick left; stepping aside",
+            h.pid,
+            crate::types::format_duration(std::time::Duration::from_secs(h.held_secs))
+        ),
+        Some(h) => format!(
+            "another {kind} tick holds the lock (pid {}, `afk {}`, {} ago); stepping aside",
+            h.pid,
+            h.command,
+            crate::types::format_duration(std::time::Duration::from_secs(h.held_secs))
+        ),
+        None => format!("another {kind} tick holds the lock; stepping aside"),
+    };
+    crate::log::info(&line);
 }
 
 /// One failed part of a tick, as the report lists it. A configuration

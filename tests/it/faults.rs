@@ -240,6 +240,14 @@ fn lock_held_by_a_young_tick_is_left_alone() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(r["stepped_aside"], true, "{r}");
     assert!(!err.contains("took") && !err.contains("signalled"), "{err}");
+    // the line says which tick holds it
+    assert!(
+        err.contains(&format!(
+            "another poll tick holds the lock (pid {}, `afk poll`",
+            tick.id()
+        )),
+        "{err}"
+    );
     assert!(alive(&mut tick), "still running");
     tick.kill().unwrap();
     tick.wait().unwrap();

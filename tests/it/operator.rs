@@ -274,7 +274,7 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
     assert_eq!(code, 0, "{err}");
     for line in [
         "acme/api#1: blocked: blocked by acme/api#5",
-        "acme/api#2: untrusted: labelled by mallory (read < write)",
+        "acme/api#2: untrusted: labelled by mallory (read < write); a trusted person removes and re-adds \"ready-for-agent\" to arm it",
         "acme/api#4: lower-priority: acme/api#3 goes first",
         "acme/api#3: dispatch",
     ] {
@@ -289,7 +289,10 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
             .map(|s| s["detail"].as_str().unwrap_or("").to_string())
             .unwrap()
     };
-    assert_eq!(detail(2), "labelled by mallory (read < write)");
+    assert_eq!(
+        detail(2),
+        "labelled by mallory (read < write); a trusted person removes and re-adds \"ready-for-agent\" to arm it"
+    );
     assert_eq!(detail(1), "blocked by acme/api#5");
     // without -v, no decision lines
     let (_, _, err) = afk.json(&["--dry-run", "poll"]);

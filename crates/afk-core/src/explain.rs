@@ -28,8 +28,12 @@ pub fn untrusted(
         Ok(_) if login.ends_with("[bot]") => {
             format!("labelled by {login}: a bot, trusted only when named in poll.trusted_users")
         }
-        Ok(Some(p)) => format!("labelled by {login} ({p} < {needed})"),
-        Ok(None) => format!("labelled by {login} (no permission < {needed})"),
+        Ok(Some(p)) => format!(
+            "labelled by {login} ({p} < {needed}); a trusted person removes and re-adds \"{label}\" to arm it"
+        ),
+        Ok(None) => format!(
+            "labelled by {login} (no permission < {needed}); a trusted person removes and re-adds \"{label}\" to arm it"
+        ),
     }
 }
 
@@ -218,12 +222,12 @@ mod tests {
             (
                 Some("mallory"),
                 Ok(Some("read")),
-                "labelled by mallory (read < write)",
+                "labelled by mallory (read < write); a trusted person removes and re-adds \"ready\" to arm it",
             ),
             (
                 Some("eve"),
                 Ok(Some("none")),
-                "labelled by eve (none < write)",
+                "labelled by eve (none < write); a trusted person removes and re-adds \"ready\" to arm it",
             ),
             (
                 Some("ci[bot]"),
