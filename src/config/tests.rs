@@ -387,7 +387,8 @@ fn starter_config_shows_every_schema_key() {
             let shown = find_key_line(STARTER, table, key).is_some()
                 || commented
                 || STARTER.contains(&format!("# or {key} ="))
-                || STARTER.contains(&format!("[{key}]"));
+                || STARTER.contains(&format!("[{key}]"))
+                || STARTER.contains(&format!("# [{table}.{key}]"));
             assert!(shown, "starter config lacks {table}.{key}");
         }
     }

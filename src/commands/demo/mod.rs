@@ -86,6 +86,13 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         // no one reads the environment while it changes.
         unsafe { std::env::set_var("AFK_CANARY_SEED", DEMO_CANARY_SEED) };
     }
+    if !json {
+        println!(
+            "afk demo: afk's main job first: ready issues -> agents -> pull requests -> CI -> merged, then a review round.\n\
+             Then the optional parts, each for the teams that turn it on: the template canary (afk harvest, [harvest] canary),\n\
+             budgets, the Kubernetes runner, and Co-op Cloud recipe upgrades (afk upgrade, [upgrade]).\n"
+        );
+    }
     let stage = stage(json, a)?;
     let mut show = Show {
         json,
