@@ -3,7 +3,7 @@
 //! (decided in `core::tick_deadline::health`).
 
 use crate::config::Config;
-use crate::core::tick_deadline::health;
+use crate::core::tick_deadline::state;
 use crate::store::Store;
 use crate::types::TickKind;
 use anyhow::Result;
@@ -38,7 +38,12 @@ pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<Tic
             let exit = row.and_then(|r| r.exit);
             TickDoc {
                 kind: k.as_str(),
-                state: health(ago(&started), exit, cfg.expect_every(*k)),
+                state: state(
+                    scheduled(cfg, *k),
+                    ago(&started),
+                    exit,
+                    cfg.expect_every(*k),
+                ),
                 ended: row.and_then(|r| r.ended.clone()),
                 errors: row.and_then(|r| r.errors),
                 started,
@@ -46,6 +51,16 @@ pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<Tic
             }
         })
         .collect())
+}
+
+/// Whether the config gives a tick kind anything to do (poll switched on,
+/// upgrade with recipes; watch and harvest always).
+fn scheduled(cfg: &Config, k: TickKind) -> bool {
+    match k {
+        TickKind::Poll => cfg.poll.enabled,
+        TickKind::Upgrade => !cfg.upgrade.recipes.is_empty(),
+        _ => true,
+    }
 }
 
 /// `ticks: poll OK (started 3m ago, exit 0, 0 errors)` per kind.
@@ -59,6 +74,7 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     for d in docs {
         let detail = match d.state {
             "never" => "no tick of this kind recorded in this state file".to_string(),
+            "unused" => "the config gives this kind nothing to do (poll.enabled = false, or no upgrade.recipes)".to_string(),
             _ => format!(
                 "started {}, ended {}, exit {}, {}",
                 ago(&d.started),

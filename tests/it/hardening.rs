@@ -825,3 +825,37 @@ fn the_sandbox_answers_only_requests_to_its_own_address() {
     assert!(ask(&addr, "GET", "/_admin/state", "").contains(" 200 "));
     assert!(ask(&format!("localhost:{port}"), "GET", "/_admin/state", "").contains(" 200 "));
 }
+
+/// Issue 49: the Slack and webhook text of a blocked escalation carries the
+/// agent's reason and its first question, so a person can answer from it.
+#[test]
+fn a_blocked_escalations_notification_carries_the_agents_reason_and_question() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(
+        &sb,
+        "blocked",
+        "",
+        "[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\nslack_webhook_env = \"AFK_TEST_SLACK\"\n",
+    );
+    afk.poll();
+    afk.wait_agent(1);
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("blocked".into()))
+    );
+    let hooks = sb.hooks();
+    for name in ["webhook", "slack"] {
+        let hook = hooks
+            .iter()
+            .find(|h| h["hook"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {hooks:?}"));
+        let text = hook["body"]["text"].as_str().unwrap();
+        assert!(
+            text.contains("The agent says: the issue does not say which database to use")
+                && text.contains("Its first question: PostgreSQL or SQLite?"),
+            "{name}: {text}"
+        );
+    }
+}

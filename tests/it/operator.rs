@@ -540,8 +540,19 @@ fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
         .unwrap_or_else(|| panic!("{text}"));
     assert!(metrics.contains("does not exist"), "{metrics}");
     assert!(
+        !err.contains("doctor: asking the forge"),
+        "no progress lines in cron mail without -v: {err}"
+    );
+    let out = afk
+        .cmd()
+        .env_remove("AFK_TEST_UNSET_HOOK")
+        .args(["-v", "doctor"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
         err.contains("doctor: asking the forge"),
-        "progress while it waits: {err}"
+        "-v: progress while it waits: {err}"
     );
 
     // -q: only the problems

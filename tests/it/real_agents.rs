@@ -678,4 +678,28 @@ fn claude_on_an_imported_repository_answers_a_review_with_its_second_turns_scrip
         "the latest words: {body}"
     );
     assert!(!body.contains("First turn done."), "{body}");
+    // the log for people: one line per event, each turn's end one sentence
+    let out = afk
+        .cmd()
+        .args(["runs", "show", "1", "--log"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("tool Bash: echo b.txt >> b.txt"), "{text}");
+    assert!(text.contains("result: "), "{text}");
+    assert!(
+        text.contains("Claude finished after")
+            && text.contains(": Addressed the review: added b.txt."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("\"type\":\"assistant\""),
+        "no raw JSON: {text}"
+    );
+    let raw = afk
+        .cmd()
+        .args(["runs", "show", "1", "--log", "--raw"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&raw.stdout).contains("\"type\":\"result\""));
 }

@@ -148,7 +148,13 @@ both_dialects! {
             action_of(&r, 1),
             ("wait".into(), Some("awaiting-merge".into()))
         );
-        assert!(checklist(&sb).contains("agent turn 2 of at most 3"));
+        assert!(
+            checklist(&sb).contains(
+                "agent turn 2 of at most 6: the first, up to 2 for red CI or no PR, up to 3 for reviews"
+            ),
+            "{}",
+            checklist(&sb)
+        );
         // the red CI left a gate_failure lesson
         let (_, l, _) = afk.json(&["lessons", "list", "--type", "gate_failure"]);
         assert_eq!(l["lessons"].as_array().unwrap().len(), 1);

@@ -26,9 +26,10 @@ pub enum End {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checklist {
     pub run_id: crate::types::RunId,
-    /// agent starts so far, and the most there can be (1 + fix_forward_max)
+    /// agent starts so far
     pub turn: u32,
-    pub max_turns: u32,
+    /// the corrective turns the config allows: (for red CI or no PR, for reviews)
+    pub max_turns: (u32, u32),
     pub pr: Option<Link>,
     pub ci_green: bool,
     /// a build URL from a commit status, linked only when `safe_url`
@@ -78,9 +79,11 @@ fn tick(done: bool) -> &'static str {
 
 pub fn render(c: &Checklist) -> String {
     let mut s = format!("{MARKER}\n**afk** progress for run {}\n\n", c.run_id);
+    let (fixes, reviews) = c.max_turns;
     s.push_str(&format!(
-        "- [x] dispatched (agent turn {} of at most {})\n",
-        c.turn, c.max_turns
+        "- [x] dispatched (agent turn {} of at most {}: the first, up to {fixes} for red CI or no PR, up to {reviews} for reviews)\n",
+        c.turn,
+        1 + fixes + reviews
     ));
     s.push_str(&spend_line(c));
     match &c.pr {
@@ -177,7 +180,7 @@ mod tests {
         Checklist {
             run_id: crate::types::RunId(4),
             turn: 1,
-            max_turns: 3,
+            max_turns: (2, 1),
             pr: None,
             ci_green: false,
             ci_build: None,
@@ -230,7 +233,7 @@ mod tests {
     fn fresh_run() {
         let t = render(&base());
         assert!(t.starts_with(MARKER));
-        assert!(t.contains("- [x] dispatched (agent turn 1 of at most 3)"));
+        assert!(t.contains("- [x] dispatched (agent turn 1 of at most 4: the first, up to 2 for red CI or no PR, up to 1 for reviews)"), "{t}");
         assert!(t.contains("- [ ] PR opened\n"));
         assert!(t.contains("- [ ] CI green\n"));
         assert!(!t.contains("deployed"));

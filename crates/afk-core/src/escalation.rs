@@ -263,12 +263,43 @@ pub fn link(url: &str) -> Option<String> {
 }
 
 /// The one-line notification for an escalation.
-pub fn notification(repo: &RepoName, issue: IssueNumber, why: Escalation, url: &str) -> String {
-    match link(url) {
+pub fn notification(
+    repo: &RepoName,
+    issue: IssueNumber,
+    why: Escalation,
+    url: &str,
+    blocked: Option<&crate::progress::Blocked>,
+) -> String {
+    let head = match link(url) {
         Some(u) => format!("afk needs a human on {repo}#{issue} ({why}): {u}"),
         None => format!("afk needs a human on {repo}#{issue} ({why})"),
+    };
+    // what a person on Slack needs to answer: the agent's reason and its
+    // first question, one line each, bounded (the agent's text: sanitised
+    // here, redacted by notify on the way out)
+    let Some(b) = blocked else { return head };
+    let mut s = head;
+    let reason = crate::sanitize::one_line_cut(&b.reason, NOTIFY_TEXT_MAX);
+    if !reason.is_empty() {
+        s.push_str(&format!("\nThe agent says: {reason}"));
     }
+    if let Some(q) = b.questions.iter().map(|q| q.trim()).find(|q| !q.is_empty()) {
+        s.push_str(&format!(
+            "\nIts first question: {}",
+            crate::sanitize::one_line_cut(q, NOTIFY_TEXT_MAX)
+        ));
+        if b.questions.len() > 1 {
+            s.push_str(&format!(
+                " (and {} more on the issue)",
+                b.questions.len() - 1
+            ));
+        }
+    }
+    s
 }
+
+/// The most of the agent's reason or question a notification carries.
+pub const NOTIFY_TEXT_MAX: usize = 300;
 
 /// The one-line notification for an abandoned run: a person closed the issue
 /// or took its in-progress label off while the run was in flight.
@@ -319,10 +350,34 @@ mod tests {
         ];
         let repo = &"acme/api".parse().unwrap();
         for (url, escalated, succeeded, abandoned) in cases {
-            assert_eq!(notification(repo, n, Escalation::CiRed, url), escalated);
+            assert_eq!(
+                notification(repo, n, Escalation::CiRed, url, None),
+                escalated
+            );
             assert_eq!(success_notification(repo, n, url), succeeded);
             assert_eq!(abandoned_notification(repo, n, url), abandoned);
         }
+    }
+
+    #[test]
+    fn a_blocked_notification_carries_the_agents_reason_and_first_question_bounded() {
+        let repo = &"acme/api".parse().unwrap();
+        let b = crate::progress::Blocked {
+            reason: "I need the API key's scope\n<!channel>".into(),
+            questions: vec!["  ".into(), "Which scope?".into(), "Which env?".into()],
+        };
+        let n = notification(repo, IssueNumber(4), Escalation::Blocked, "", Some(&b));
+        assert_eq!(
+            n,
+            "afk needs a human on acme/api#4 (blocked)\nThe agent says: I need the API key's scope <!channel>\nIts first question: Which scope? (and 2 more on the issue)"
+        );
+        let long = crate::progress::Blocked {
+            reason: "r".repeat(5000),
+            questions: vec![],
+        };
+        let n = notification(repo, IssueNumber(4), Escalation::Blocked, "", Some(&long));
+        assert!(n.contains("(cut: 4,700 more characters)"), "{n}");
+        assert!(n.chars().count() < 500, "{}", n.chars().count());
     }
 
     static API: std::sync::LazyLock<RepoName> =

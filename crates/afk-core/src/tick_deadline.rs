@@ -68,6 +68,21 @@ pub fn grace(stop: Stop, timeout: Duration) -> Duration {
     }
 }
 
+/// A tick kind's state as `afk status` and the page show it: `unused` when
+/// the config gives that kind nothing to do (poll switched off, upgrade with
+/// no recipes) and no tick of it was ever recorded, else [`health`].
+pub fn state(
+    scheduled: bool,
+    started_secs_ago: Option<i64>,
+    exit: Option<i64>,
+    expect: Duration,
+) -> &'static str {
+    if !scheduled && started_secs_ago.is_none() {
+        return "unused";
+    }
+    health(started_secs_ago, exit, expect)
+}
+
 /// A tick kind's health line (SPEC 10.1), by precedence: `never` (no start
 /// recorded), `overdue` (the last start older than twice `expect`: the
 /// kind's `expect_every`),
@@ -282,6 +297,20 @@ mod tests {
         ];
         for (rule, ago, exit, want) in table {
             assert_eq!(health(ago, exit, five), want, "{rule}");
+        }
+    }
+
+    #[test]
+    fn a_kind_the_config_never_schedules_is_unused_until_one_runs() {
+        let five = Duration::from_secs(300);
+        let table = [
+            ("nothing to do, never ran", false, None, None, "unused"),
+            ("nothing to do, but one ran", false, Some(60), Some(0), "ok"),
+            ("scheduled, never ran", true, None, None, "never"),
+            ("scheduled, overdue", true, Some(601), Some(0), "overdue"),
+        ];
+        for (rule, scheduled, ago, exit, want) in table {
+            assert_eq!(state(scheduled, ago, exit, five), want, "{rule}");
         }
     }
 

@@ -27,9 +27,12 @@ pub struct Args {
     /// Which forge the sandbox plays
     #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
     pub forge: String,
-    /// Keep the demo's folder (run folders, the scripted agent, the config) instead of removing it
-    #[arg(long)]
-    pub keep: bool,
+    /// Keep the demo's folder (run folders, the scripted agent, the
+    /// configs, the status page) instead of removing it; --keep=DIR puts it
+    /// at DIR (a folder that does not exist yet, or an empty one)
+    #[arg(long = "keep", value_name = "DIR", num_args = 0..=1, require_equals = true,
+          default_missing_value = KEEP_IN_TEMP)]
+    pub keep_dir: Option<String>,
     /// Route the canary act by draws from the OS instead of the fixed seed
     /// (AFK_CANARY_SEED, when set, is used either way)
     #[arg(long)]
@@ -39,6 +42,38 @@ pub struct Args {
     /// scripted agent [default: claude when it is on PATH, else script]
     #[arg(long, value_parser = ["claude", "codex", "script"])]
     pub agent: Option<String>,
+}
+
+/// `--keep` without a folder: the demo's own under the temp folder.
+const KEEP_IN_TEMP: &str = "-";
+
+impl Args {
+    /// `--keep`, with or without a folder.
+    pub fn keep(&self) -> bool {
+        self.keep_dir.is_some()
+    }
+
+    /// The demo's folder: `--keep=DIR`'s, else a new one under the temp folder.
+    fn folder(&self) -> Result<std::path::PathBuf> {
+        match self
+            .keep_dir
+            .as_deref()
+            .filter(|d| *d != KEEP_IN_TEMP && !d.is_empty())
+            .map(std::path::Path::new)
+        {
+            Some(d) => {
+                let empty = std::fs::read_dir(d).map_or(true, |mut e| e.next().is_none());
+                if !empty {
+                    anyhow::bail!(
+                        "demo: --keep={} is not empty: give a new folder (the demo writes its forge, state and configs there)",
+                        d.display()
+                    );
+                }
+                Ok(std::path::absolute(d)?)
+            }
+            None => Ok(std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()))),
+        }
+    }
 }
 
 /// Who plays the agent (`--agent`): a real program on PATH, or the script.
@@ -86,6 +121,8 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         // no one reads the environment while it changes.
         unsafe { std::env::set_var("AFK_CANARY_SEED", DEMO_CANARY_SEED) };
     }
+    // a folder --keep=DIR cannot use is said before anything else
+    a.folder()?;
     if !json {
         println!(
             "afk demo: afk's main job first: ready issues -> agents -> pull requests -> CI -> merged, then a review round.\n\
@@ -106,7 +143,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     // in the demo's folder: gone with it unless --keep, nothing left in $TMPDIR
     let page = stage.dir.join("status.html");
     let (sb, dir, agent) = (&stage.sb, &stage.dir, &stage.agent);
-    canary::act(sb, dir, (agent, stage.real), (a.keep, &page), &mut show)?;
+    canary::act(sb, dir, (agent, stage.real), (a.keep(), &page), &mut show)?;
     let canary_ticks = std::mem::take(&mut show.ticks);
     budget::act(sb, dir, (agent, stage.real), &mut show)?;
     let budget_ticks = std::mem::take(&mut show.ticks);
@@ -116,9 +153,9 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     show.worst = show.worst.max(upgrade_worst);
     let dir = stage.dir.clone();
     drop(stage);
-    closing(&show, &dir, a.keep, &page);
+    closing(&show, &dir, a.keep(), &page);
     if json {
-        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": Some(&page).filter(|_| a.keep), "lessons": main.snap, "events": main.events,
+        let doc = serde_json::json!({"command": "demo", "ticks": show.ticks, "status_page": Some(&page).filter(|_| a.keep()), "lessons": main.snap, "events": main.events,
                                      "review": {"ticks": review_ticks},
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
@@ -144,7 +181,7 @@ struct Stage {
 fn stage(json: bool, a: &Args) -> Result<Stage> {
     let real = agent_choice(a)?;
     let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("afk-demo-{}", std::process::id()));
+    let dir = a.folder()?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;
     let seed = example_seed();

@@ -21,7 +21,8 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
         Ok(f) => f,
     };
     let api = c.api_root()?;
-    crate::log::info(&format!(
+    // progress lines for a person who waits (-v): cron mail gets the table only
+    crate::log::debug(&format!(
         "doctor: asking the forge at {api} who the token belongs to (forge.timeout {} per request)…",
         crate::config::format_duration(c.forge.timeout)
     ));
@@ -49,7 +50,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
         return Ok(());
     }
     if !c.poll.allowlist.is_empty() {
-        crate::log::info(&format!(
+        crate::log::debug(&format!(
             "doctor: checking labels and permissions in {}…",
             crate::core::plural(c.poll.allowlist.len(), "repo", "repos")
         ));

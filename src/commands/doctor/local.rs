@@ -289,14 +289,26 @@ pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
     }
 }
 
-/// Whether this process may create files in `dir` (access(2), nothing written).
+/// Whether this process can create a file in `dir`, tried as the state
+/// folder's check tries it: a file of doctor's own made (exclusively, never
+/// through a link) and removed at once. The same test for every folder, so
+/// the checks agree (access(2) answers for root by permission bits alone).
 pub(super) fn writable(dir: &std::path::Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !dir.is_dir() {
         return false;
-    };
-    // SAFETY: access(2) reads a NUL-terminated path this function owns.
-    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+    }
+    let probe = dir.join(format!(".afk-doctor-{}.probe", std::process::id()));
+    let made = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&probe);
+    match made {
+        Ok(_) => std::fs::remove_file(&probe).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// (check, key, variable, what stops without it) for every optional `*_env`.

@@ -38,7 +38,8 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
         .iter()
         .map(|r| (r.clone(), c.upgrade.upstream.replace("{recipe}", r)))
         .collect();
-    crate::log::info(&format!(
+    // progress lines for a person who waits (-v): cron mail gets the table only
+    crate::log::debug(&format!(
         "doctor: asking {} for main (git ls-remote, {}s each at most)…",
         crate::core::plural(upstreams.len(), "upstream", "upstreams"),
         LS_REMOTE_TIMEOUT.as_secs()

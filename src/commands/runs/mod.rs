@@ -42,15 +42,21 @@ pub enum RunsCmd {
 Examples:
   afk runs show 12
   afk runs show 12 --log
+  afk runs show 12 --log --raw     the agent's JSON lines as written
   afk runs show upgrade-3-1
   afk --json runs show 12 | jq .timeline")]
     Show {
         /// The run's id (the RUN column of `afk runs`), or an upgrade
         /// fixer's (its FIXER column: `upgrade-3-1`)
         id: String,
-        /// Also print the agent's log
+        /// Also print the agent's log: Claude Code's and Codex's JSON
+        /// lines as one line per event (a tool call, its result, what the
+        /// agent says) and the end of a turn as one sentence
         #[arg(long)]
         log: bool,
+        /// With --log: the log's lines as the program wrote them
+        #[arg(long, requires = "log")]
+        raw: bool,
     },
 }
 
@@ -174,8 +180,8 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
     let store = ctx.read_store()?;
     let now = crate::clock::now();
     match &a.command {
-        Some(RunsCmd::Show { id, log }) => match id.parse::<i64>() {
-            Ok(n) => show(ctx, &store, n, *log, now),
+        Some(RunsCmd::Show { id, log, raw }) => match id.parse::<i64>() {
+            Ok(n) => show(ctx, &store, n, (*log, *raw), now),
             // an upgrade fixer's run: `upgrade-3-1` (its run folder's name)
             Err(_) if crate::runner::TurnOf::parse_fixer(id).is_some() => {
                 fixers::show(ctx, &store, id, *log)
@@ -245,7 +251,13 @@ fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<O
     Ok(Outcome::OK)
 }
 
-fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -> Result<Outcome> {
+fn show(
+    ctx: &Session,
+    store: &Store,
+    id: i64,
+    (log, raw): (bool, bool),
+    now: OffsetDateTime,
+) -> Result<Outcome> {
     let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
         // not found: exit 1, as for every command (a usage error is 2)
@@ -265,6 +277,18 @@ fn show(ctx: &Session, store: &Store, id: i64, log: bool, now: OffsetDateTime) -
         .unwrap_or_default();
     files.sort();
     let agent_log = log.then(|| crate::run_files::log_tail(&run_dir.join("agent.log")));
+    // for people: each event one line; --raw and --json: as written
+    let agent = ctx.config().runner.agent();
+    let rendered = agent_log
+        .as_deref()
+        .filter(|_| !raw && !ctx.json() && agent != crate::types::AgentKind::Custom)
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| crate::core::agent_log::render(agent, l))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+    let agent_log = rendered.or(agent_log);
     let exit_status = crate::run_files::exit_status(&run_dir);
     let read = crate::runner::output::progress(&run_dir);
     let written = crate::run_files::written_of(&read);

@@ -191,7 +191,9 @@ fn decide(
     let url = escalation::link(url);
     let url = url.as_deref().unwrap_or("");
     let text = match action {
-        Action::Escalate(why) => escalation::notification(&run.repo, run.issue, why, url),
+        Action::Escalate(why) => {
+            escalation::notification(&run.repo, run.issue, why, url, seen.blocked.as_ref())
+        }
         Action::Abandon => escalation::abandoned_notification(&run.repo, run.issue, url),
         _ => escalation::success_notification(&run.repo, run.issue, url),
     };

@@ -166,7 +166,7 @@ pub(super) fn checklist_for(
     checklist::render(&Checklist {
         run_id: run.id,
         turn: turns.max(1),
-        max_turns: 1 + cfg.watch.fix_forward_max,
+        max_turns: (cfg.watch.fix_forward_max, cfg.watch.review_turns_max),
         pr: pr.map(|p| Link {
             text: format!("#{}", p.number),
             url: p.html_url.clone(),
