@@ -119,6 +119,13 @@ both_dialects! {
     fn red_ci_gets_a_corrective_turn_then_green() {
         let (sb, afk) = setup("pr", "fix_forward_max = 2");
         let first = sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+        // the status's own words reach the prompt (issue 49)
+        sb.admin(
+            "POST",
+            "/status",
+            Some(json!({"repo": "acme/api", "branch": "afk/issue-1", "context": "ci/lint", "state": "failure",
+                        "description": "2 lint errors in src/lib.rs"})),
+        );
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
         assert_eq!(
@@ -130,6 +137,10 @@ both_dialects! {
         let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-2.md")).unwrap();
         assert!(
             prompt.contains("- ci/test: http://ci.invalid/ci/test/failure"),
+            "{prompt}"
+        );
+        assert!(
+            prompt.contains("- ci/lint — 2 lint errors in src/lib.rs"),
             "{prompt}"
         );
         assert!(prompt.contains("afk/issue-1"));

@@ -17,6 +17,8 @@ pub struct StatusLine {
     /// run's conclusion already mapped onto these.
     pub state: String,
     pub target_url: Option<String>,
+    /// what the status says of itself (anyone's CI sets it: data)
+    pub description: Option<String>,
 }
 
 /// The verdict over the contexts that matter, the failing ones with their
@@ -25,6 +27,8 @@ pub struct StatusLine {
 pub struct Verdict {
     pub checks: Checks,
     pub failing: Vec<(String, Option<String>)>,
+    /// each failing context's description, when its status gave one
+    pub said: Vec<(String, String)>,
     pub build_url: Option<String>,
     /// how many contexts count (the required ones, else every reported one)
     pub counted: usize,
@@ -38,6 +42,7 @@ impl Verdict {
         Verdict {
             checks: Checks::None,
             failing: vec![],
+            said: vec![],
             build_url: None,
             counted: 0,
             waiting: vec![],
@@ -99,6 +104,14 @@ pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> 
         .filter(|s| counts(&s.context) && state_checks(&s.state) == Checks::Failure)
         .map(|s| (s.context.clone(), s.target_url.clone()))
         .collect();
+    let said: Vec<(String, String)> = statuses
+        .iter()
+        .filter(|s| counts(&s.context) && state_checks(&s.state) == Checks::Failure)
+        .filter_map(|s| {
+            let d = s.description.as_deref()?.trim();
+            (!d.is_empty()).then(|| (s.context.clone(), d.to_string()))
+        })
+        .collect();
     // the first URL that is a plain http(s) link: anyone's CI sets these
     let build_url = failing
         .iter()
@@ -135,6 +148,7 @@ pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> 
     Verdict {
         checks,
         failing,
+        said,
         build_url,
         counted,
         waiting,
@@ -244,6 +258,7 @@ mod tests {
 
     fn st(context: &str, state: &str, url: Option<&str>) -> StatusLine {
         StatusLine {
+            description: None,
             context: context.into(),
             state: state.into(),
             target_url: url.map(str::to_string),
@@ -320,6 +335,7 @@ mod tests {
             context: c.into(),
             state: s.into(),
             target_url: None,
+            description: None,
         };
         let cases = [
             (

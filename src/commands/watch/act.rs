@@ -144,7 +144,7 @@ fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correct
         .collect();
     let what = match kind {
         Correction::NoPr => prompt::Correction::NoPr,
-        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing),
+        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing, &seen.ci.said),
         Correction::Review => prompt::Correction::Review(&asked),
         Correction::Conflict => prompt::Correction::Conflict,
     };

@@ -63,6 +63,7 @@ fn lines(st: &CombinedStatus) -> Vec<StatusLine> {
             context: s.context.clone(),
             state: s.status.clone(),
             target_url: s.target_url.clone(),
+            description: s.description.clone(),
         })
         .collect()
 }
