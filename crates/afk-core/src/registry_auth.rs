@@ -1,7 +1,8 @@
-//! Where the registry secret may go (SPEC 8 step 2): the `user:token` of
+//! Where the registry secret may go
+//! (docs/configuration.md#where-the-registry-secret-goes): the `user:token` of
 //! `upgrade.registry_auth_env` belongs to one registry host,
-//! `upgrade.registry_auth_host`. It is sent to that host (as the answer to
-//! its `Basic` challenge) and to the token service that host's own `Bearer`
+//! `upgrade.registry_auth_host`. It is sent to that host (as the answer to its
+//! `Basic` challenge) and to the token service that host's own `Bearer`
 //! challenge names, when that service is on the same host or on the host's
 //! site; never to another registry, a mirror on another host, a realm that
 //! another registry names, or anything over plain HTTP but loopback.
@@ -19,7 +20,7 @@
 //! or any one-label host has no site beyond itself, and Docker Hub's is
 //! `docker.io` (its token service is `auth.docker.io`).
 
-use crate::upgrade::is_loopback;
+use crate::hosts::is_loopback;
 
 /// The host that serves Docker Hub's registry API (`/v2/`).
 pub const DOCKER_HUB_API: &str = "registry-1.docker.io";

@@ -1,10 +1,11 @@
-//! The pure decisions of `afk upgrade` (SPEC 8) around the tag rules of
-//! `core::tags` and the edits of `core::compose`: which candidates a recipe
-//! has and which become one PR (`plan`), the edit a PR makes (`edit`), which
-//! open PRs upstream made obsolete (`obsolete`) or a newer bump supersedes
-//! (`supersedes`), and the texts afk writes: the PR title and body (with a
-//! marker afk reads back, so a lost state file loses nothing), its comments,
-//! and the fixer's prompt. Forge and recipe text is cleaned by `core::sanitize`.
+//! The pure decisions of `afk upgrade` (docs/how-it-works.md#afk-upgrade)
+//! around the tag rules of `core::tags` and the edits of `core::compose`: which
+//! candidates a recipe has and which become one PR (`plan`), the edit a PR
+//! makes (`edit`), which open PRs upstream made obsolete (`obsolete`) or a
+//! newer bump supersedes (`supersedes`), and the texts afk writes: the PR title
+//! and body (with a marker afk reads back, so a lost state file loses nothing),
+//! its comments, and the fixer's prompt. Forge and recipe text is cleaned by
+//! `core::sanitize`.
 
 use super::compose::{self, ServiceImage};
 use super::sanitize::{fenced, md_text, one_line, safe_url};
@@ -134,7 +135,7 @@ mod update_type_text {
 }
 
 impl Bump {
-    /// `afk/upgrade-<path>-<tag>`, or a recipe's PR `afk/upgrade-<recipe>-<version>` (SPEC 8).
+    /// `afk/upgrade-<path>-<tag>`, or a recipe's PR `afk/upgrade-<recipe>-<version>`.
     pub fn branch(&self) -> String {
         match &self.group {
             Some(v) => format!("afk/upgrade-{}-{v}", self.recipe),
@@ -195,14 +196,14 @@ impl Bump {
             }
         }
     }
-    /// 8.7: `afk/tests-<recipe>-<tag>`, the tests repository's branch.
+    /// `--with-tests`: `afk/tests-<recipe>-<tag>`, the tests repository's branch.
     pub fn tests_branch(&self) -> String {
         match &self.group {
             Some(v) => format!("afk/tests-{}-{v}", self.recipe),
             None => format!("afk/tests-{}-{}", self.recipe, self.to),
         }
     }
-    /// 8.7: the title of the tests PR.
+    /// `--with-tests`: the title of the tests PR.
     pub fn tests_title(&self) -> String {
         match &self.group {
             Some(v) => format!("Update {} tests for {} {v}", self.recipe, self.recipe),
@@ -269,19 +270,15 @@ pub fn plan<'a>(
     (rows, bumps)
 }
 
-/// The files a bump changes, from upstream `main`'s texts (`file` → text):
-/// the tag of every place, and the version label of every bumped service that
-/// carries one. Everything else stays byte-for-byte. A recipe's PR
-/// (`group_by = "recipe"`) bumps each label once (`upgrade_group::edit`),
-/// which needs all of upstream's `sites`.
+/// The files a bump of one image changes, from upstream `main`'s texts
+/// (`file` → text): the tag of every place, and the version label of every
+/// bumped service that carries one. Everything else stays byte-for-byte. A
+/// recipe's PR (`group_by = "recipe"`) is `upgrade_group::files`'s, which
+/// bumps each label once and needs all of upstream's sites.
 pub fn edit(
     bump: &Bump,
-    sites: &[Site],
     text_of: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, String> {
-    if bump.group.is_some() {
-        return super::upgrade_group::edit(bump, sites, text_of);
-    }
     let mut out: Vec<(String, String)> = vec![];
     for site in &bump.sites {
         let current = match out.iter().find(|(f, _)| *f == site.file) {
@@ -572,12 +569,12 @@ pub fn stuck_comment(why: &str) -> String {
     )
 }
 
-/// 8.7: the test comment that runs the recipe PR against the updated tests.
+/// `--with-tests`: the test comment that runs the recipe PR against the updated tests.
 pub fn testme_with_tests(testme: &str, tests_branch: &str) -> String {
     format!("{} tests={tests_branch}", testme.trim())
 }
 
-/// 8.7: the tests PR's body, and the two comments that cross-link the PRs.
+/// `--with-tests`: the tests PR's body, and the two comments that cross-link the PRs.
 pub fn tests_pr_body(b: &Bump, recipe_pr: &str, st: &StaleTest) -> String {
     format!(
         "afk: the upgrade of `{}` to `{}` in the recipe **{}** ({recipe_pr}) looks correct, \
@@ -591,9 +588,9 @@ pub fn tests_pr_body(b: &Bump, recipe_pr: &str, st: &StaleTest) -> String {
     )
 }
 
-/// 8.7: the comment on each PR of a pair naming the other, and which test was
-/// stale and why as the fixer reported it (each one escaped line, bounded:
-/// `md_text`); without a report, the pairing alone.
+/// `--with-tests`: the comment on each PR of a pair naming the other, and which
+/// test was stale and why as the fixer reported it (each one escaped line,
+/// bounded: `md_text`); without a report, the pairing alone.
 pub fn paired_comment(other: &str, url: &str, st: &StaleTest) -> String {
     let link = safe_url(url).map(|u| format!(" ({u})")).unwrap_or_default();
     let mut s = format!(
@@ -609,7 +606,7 @@ pub fn paired_comment(other: &str, url: &str, st: &StaleTest) -> String {
     s
 }
 
-/// 8.7: the tests fixer's prompt: update the stale test, nothing else.
+/// `--with-tests`: the tests fixer's prompt: update the stale test, nothing else.
 pub fn tests_prompt(preamble: &str, b: &Bump, tests_repo: &RepoName, st: &StaleTest) -> String {
     let mut s = preamble.trim_end().to_string();
     s.push_str(&format!(
@@ -713,29 +710,10 @@ pub fn is_recipe_name(n: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// `localhost`, 127.0.0.0/8 or ::1, with or without a port.
-pub fn is_loopback(authority: &str) -> bool {
-    let authority = authority.rsplit('@').next().unwrap_or(authority);
-    let authority = authority.split('/').next().unwrap_or(authority);
-    let host = if let Some(rest) = authority.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
-            _ => authority,
-        }
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::Ipv4Addr>()
-            .is_ok_and(|a| a.is_loopback())
-        || host
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|a| a.is_loopback())
-}
+pub use crate::hosts::is_loopback;
 
-/// Whether a PR was opened by afk's own account from the mirror itself (SPEC 8:
-/// afk's PRs are the ones opened by afk's own account): the author is the
+/// Whether a PR was opened by afk's own account from the mirror itself (afk's
+/// PRs are the ones opened by afk's own account): the author is the
 /// trust anchor; a head in any other repository (a fork) is never afk's. No
 /// head repository at all (GitHub's answer once one is deleted) is the
 /// mirror's, as afk never pushes anywhere else. Forges compare names without
@@ -925,12 +903,12 @@ mod tests {
                 ],
             )
         };
-        let out = edit(&b, &[], |f| (f == "compose.yml").then(|| text.to_string())).unwrap();
+        let out = edit(&b, |f| (f == "compose.yml").then(|| text.to_string())).unwrap();
         let want = text
             .replace("nextcloud:27.1.0", "nextcloud:27.1.3")
             .replace("1.2.3+27.1.0", "1.2.4+27.1.3");
         assert_eq!(out, vec![("compose.yml".to_string(), want)]);
-        let missing = edit(&b, &[], |_| None).unwrap_err();
+        let missing = edit(&b, |_| None).unwrap_err();
         assert!(missing.contains("compose.yml is missing"), "{missing}");
     }
 

@@ -1,4 +1,4 @@
-//! `group_by = "recipe"` (SPEC 8 step 3): a recipe is released as one
+//! `group_by = "recipe"` (docs/configuration.md): a recipe is released as one
 //! version, so one PR carries every bump a scan found for it, with the
 //! version label bumped once by the largest kind among them. Two PRs that
 //! both bump the label would conflict by construction. The PR's branch is
@@ -130,6 +130,19 @@ pub fn distinct(mut bump: Bump, taken: &[String]) -> Bump {
         bump.group = Some(format!("{v}-{k}"));
     }
     bump
+}
+
+/// The files a bump's PR changes: a recipe's PR (`group_by = "recipe"`)
+/// by [`edit`], one image's by `upgrade::edit`.
+pub fn files(
+    bump: &Bump,
+    sites: &[Site],
+    text_of: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
+    match bump.group {
+        Some(_) => edit(bump, sites, text_of),
+        None => super::upgrade::edit(bump, text_of),
+    }
 }
 
 /// The files a recipe's PR changes, from upstream `main`'s texts: every

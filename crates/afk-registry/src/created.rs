@@ -1,14 +1,14 @@
 //! An image's `created` through the OCI distribution API, for
-//! `upgrade.min_release_age` (SPEC 8 step 3): the tag's manifest (an index →
-//! its `linux/amd64` manifest), then its config blob. At most three requests
-//! (plus a token), each answer read up to [`MAX_BYTES`]; what the answers
-//! mean is `core::release_age`. A blob may be redirected to storage (Docker
-//! Hub's CDN): that one hop is followed over HTTPS (plain HTTP on loopback
-//! only) without the registry's credentials.
+//! `upgrade.min_release_age` (docs/configuration.md): the tag's manifest (an
+//! index → its `linux/amd64` manifest), then its config blob. At most three
+//! requests (plus a token), each answer read up to [`MAX_BYTES`]; what the
+//! answers mean is `core::release_age`. A blob may be redirected to storage
+//! (Docker Hub's CDN): that one hop is followed over HTTPS (plain HTTP on
+//! loopback only) without the registry's credentials.
 
+use crate::body::read_at_most;
 use crate::core::release_age::{self, Manifest};
 use crate::error::{protocol, transport_kind};
-use crate::oci::read_at_most;
 use crate::origin::{Origin, resolve};
 use crate::{Accept, ImageRef, OciRegistry, RegistryError};
 use afk_http::Failure;

@@ -5,7 +5,7 @@
 //! the same kind as a forge's. Only what is the registry's own (an answer afk
 //! cannot use, a configuration that cannot work) has kinds of its own.
 
-use crate::oci::read_at_most;
+use crate::body::read_at_most;
 use crate::origin::Origin;
 use crate::origin::resolve;
 use afk_http::Failure;
@@ -14,7 +14,7 @@ use afk_http::Failure;
 pub(crate) const ERROR_BYTES: u64 = 64 << 10;
 
 /// What went wrong, for the caller's decision. Every kind skips that recipe
-/// this tick (SPEC 8: "a registry that rate-limits or fails"); the kind says
+/// this tick (`skipped` in docs/reports.md#afk-upgrade); the kind says
 /// whether waiting helps ([`RegistryError::is_transient`]) or a person must look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistryErrorKind {

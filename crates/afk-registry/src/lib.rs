@@ -1,5 +1,6 @@
-//! The container-registry adapter of `afk upgrade` (SPEC 8 step 2): list an
-//! image's tags over the OCI distribution API.
+//! The container-registry adapter of `afk upgrade`
+//! (docs/how-it-works.md#afk-upgrade): list an image's tags over the OCI
+//! distribution API.
 //!
 //! Owns: naming (`nginx` is `library/nginx` at `registry-1.docker.io`), where to
 //! ask (`upgrade.registry_mirrors`; plain HTTP only to a loopback host, as Docker
@@ -21,6 +22,7 @@ use afk_http::{client, link};
 
 use crate::core::registry_auth::is_docker_hub;
 
+mod body;
 mod created;
 mod error;
 mod oci;
@@ -38,7 +40,8 @@ pub const DOCKER_HUB_REGISTRY: &str = crate::core::registry_auth::DOCKER_HUB_API
 pub const DOCKER_HUB: &str = "docker.io";
 /// Pages of tags followed before giving up with an error (never truncating silently).
 pub const MAX_PAGES: usize = 100;
-/// The largest page of tags read; a larger one is an error (SPEC 8 step 2).
+/// The largest page of tags read; a larger one is an error
+/// (docs/configuration.md#bounds-on-a-registrys-answers).
 pub const MAX_PAGE_BYTES: u64 = 8 << 20;
 /// Tags read per image when `upgrade.max_tags` says nothing.
 pub const DEFAULT_MAX_TAGS: usize = 10_000;
@@ -101,7 +104,7 @@ pub trait Registry: Sync {
     /// registry's order, all pages.
     fn tags(&self, image: &ImageRef) -> Result<Vec<String>, RegistryError>;
     /// The `created` of `tag`'s image config (`linux/amd64` of an index);
-    /// `None` when the config has none (`min_release_age`, SPEC 8 step 3).
+    /// `None` when the config has none (`min_release_age`).
     fn created(&self, _image: &ImageRef, _tag: &str) -> Result<Option<String>, RegistryError> {
         Ok(None)
     }

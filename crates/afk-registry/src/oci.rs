@@ -14,7 +14,6 @@ use crate::{
 use afk_http::Failure;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -486,13 +485,7 @@ pub(crate) fn log_request(
     crate::log::request("GET", shown, status, started.elapsed());
 }
 
-/// At most `max` bytes of a body (what is left unread is dropped with the
-/// connection); a body that cannot be read is empty.
-pub(crate) fn read_at_most(resp: ureq::Response, max: u64) -> Vec<u8> {
-    let mut body = vec![];
-    let _ = resp.into_reader().take(max).read_to_end(&mut body);
-    body
-}
+pub(crate) use crate::body::read_at_most;
 
 #[cfg(test)]
 mod tests {

@@ -12,16 +12,24 @@ use super::http::{Reply, Request};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 /// The Secret the sandbox's cluster holds from the start for afk's
-/// workspace (`runner.kubernetes.git_secret`, SPEC 5.0.8): afk's account on
-/// the sandbox's forge, `username` and `token`.
+/// workspace (`runner.kubernetes.git_secret`, docs/kubernetes.md): afk's
+/// account on the sandbox's forge, `username` and `token`.
 pub const GIT_SECRET: &str = "afk-git";
 
 use super::kube_pod::{Pod, World};
+pub(super) use super::kube_proc::{now, stamp};
+
+fn status(code: u16, reason: &str, message: &str) -> Reply {
+    Reply::json(
+        code,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+            "message": message, "reason": reason, "code": code}),
+    )
+}
 
 pub(super) struct Cluster {
     /// the bearer token it accepts (drawn per sandbox, or a seed's)
@@ -80,25 +88,6 @@ impl Cluster {
         self.next += 1;
         format!("00000000-0000-4000-8000-{:012}", self.next)
     }
-}
-
-pub(super) fn now() -> OffsetDateTime {
-    OffsetDateTime::now_utc()
-}
-
-pub(super) fn stamp(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
-}
-
-fn status(code: u16, reason: &str, message: &str) -> Reply {
-    Reply::json(
-        code,
-        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}),
-    )
 }
 
 /// `a=b,c!=d,e`: whether `labels` match.
@@ -561,42 +550,6 @@ fn tick(c: &mut Cluster) {
         };
         pod.step(&w);
     }
-}
-
-type SpawnReply = std::sync::mpsc::Sender<std::io::Result<std::process::Child>>;
-
-/// Spawn from one long-lived thread with PR_SET_PDEATHSIG, so every Job's
-/// process dies with the sandbox (the signal follows the thread that forked,
-/// and the connection threads come and go).
-pub(super) fn spawn_owned(mut cmd: std::process::Command) -> std::io::Result<std::process::Child> {
-    use std::os::unix::process::CommandExt;
-    static SPAWNER: std::sync::OnceLock<
-        Mutex<std::sync::mpsc::Sender<(std::process::Command, SpawnReply)>>,
-    > = std::sync::OnceLock::new();
-    let tx = SPAWNER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<(std::process::Command, SpawnReply)>();
-        std::thread::spawn(move || {
-            for (mut cmd, reply) in rx {
-                let _ = reply.send(cmd.spawn());
-            }
-        });
-        Mutex::new(tx)
-    });
-    // SAFETY: prctl(2) in the child before exec; async-signal-safe
-    unsafe {
-        cmd.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    let (reply, answer) = std::sync::mpsc::channel();
-    tx.lock()
-        .unwrap()
-        .send((cmd, reply))
-        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?;
-    answer
-        .recv()
-        .map_err(|_| std::io::Error::other("the sandbox's spawner is gone"))?
 }
 
 impl Cluster {

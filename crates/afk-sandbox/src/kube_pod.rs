@@ -349,7 +349,7 @@ fn spawn(
         super::kube_user::switch(&mut cmd, r);
     }
     let mut child =
-        super::kube::spawn_owned(cmd).map_err(|e| format!("{}: {e}", prog.display()))?;
+        super::kube_proc::spawn_owned(cmd).map_err(|e| format!("{}: {e}", prog.display()))?;
     let log: Log = Arc::default();
     let readers: Vec<_> = [
         child
@@ -367,7 +367,7 @@ fn spawn(
         let log = log.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                log.lock().unwrap().push((super::kube::now(), line));
+                log.lock().unwrap().push((super::kube_proc::now(), line));
             }
         })
     })
@@ -388,14 +388,14 @@ fn spawn(
                 s.code().unwrap_or(128 + s.signal().unwrap_or(9))
             })
             .unwrap_or(1);
-        *at.lock().unwrap() = Some(super::kube::now());
+        *at.lock().unwrap() = Some(super::kube_proc::now());
         *done.lock().unwrap() = Some(code);
     });
     Ok(Proc {
         pid,
         log,
         exit,
-        started: super::kube::now(),
+        started: super::kube_proc::now(),
         finished,
         message_file,
     })
@@ -403,7 +403,7 @@ fn spawn(
 
 /// A container's status as the API gives it.
 fn status(c: &Ctr, initializing: bool) -> Value {
-    let stamp = super::kube::stamp;
+    let stamp = super::kube_proc::stamp;
     let state = match (&c.proc, c.exit(), &c.waiting) {
         (_, _, Some((reason, msg))) => json!({"waiting": {"reason": reason, "message": msg}}),
         (None, _, None) if initializing => json!({"waiting": {"reason": "PodInitializing"}}),
@@ -412,7 +412,7 @@ fn status(c: &Ctr, initializing: bool) -> Value {
         (Some(p), Some(code), None) => {
             let mut t = json!({"exitCode": code, "reason": if code == 0 {"Completed"} else {"Error"},
                 "startedAt": stamp(p.started),
-                "finishedAt": stamp(p.finished.lock().unwrap().unwrap_or_else(super::kube::now))});
+                "finishedAt": stamp(p.finished.lock().unwrap().unwrap_or_else(super::kube_proc::now))});
             let mut text = String::new();
             if let Ok(f) = std::fs::File::open(&p.message_file) {
                 use std::io::Read;

@@ -29,6 +29,7 @@ pub mod http;
 mod kube;
 mod kube_discovery;
 mod kube_pod;
+mod kube_proc;
 mod kube_user;
 mod model;
 pub mod model_api;

@@ -1,8 +1,8 @@
-//! Opening upgrade PRs (SPEC 8 step 3): for each selected bump no open PR
-//! covers, within `max_open_prs`: the edit committed on upstream `main` with
-//! afk's identity and trailer, checked (it changes only the tags and version
-//! labels of the files the edit meant to change), pushed to
-//! `afk/upgrade-<path>-<tag>` (never over a branch whose head afk did not
+//! Opening upgrade PRs (docs/how-it-works.md#afk-upgrade): for each selected
+//! bump no open PR covers, within `max_open_prs`: the edit committed on
+//! upstream `main` with afk's identity and trailer, checked (it changes only
+//! the tags and version labels of the files the edit meant to change), pushed
+//! to `afk/upgrade-<path>-<tag>` (never over a branch whose head afk did not
 //! make), the PR opened, and only then the PRs it supersedes closed.
 
 use super::flow::Facts;
@@ -248,7 +248,7 @@ fn open_one(
 /// trailer, checked to change only what the edit meant before anyone pushes
 /// it (a new PR's, or an own branch re-made on a new `main`: `current.rs`).
 pub(super) fn commit_edit(up: &Up, upstream: &Upstream, bump: &Bump) -> Result<String> {
-    let edits = upgrade::edit(bump, &upstream.sites, |f| upstream.text(f))
+    let edits = crate::core::upgrade_group::files(bump, &upstream.sites, |f| upstream.text(f))
         .map_err(|e| anyhow::anyhow!(e))?;
     let changes: String = bump
         .all_sites()
