@@ -16,12 +16,13 @@
 //! the cluster, whatever its process did), and a Job whose run afk does not
 //! track as `dispatched` with the label is an untracked agent.
 //!
-//! `crashes N workspace` kills the watch tick instead (SPEC 5.0.10): every
-//! agent commits in afk's checkout, poll runs to its end, then a watch tick
-//! that forwards the turns and opens afk's PRs is killed at a random point
-//! and the next ones run to their end; for each issue: one PR of afk's, and
-//! the branch holding the agent's commit and afk's leftover commit once each
-//! (no second PR, no lost commit, no half-made commit pushed).
+//! `crashes N workspace` kills the watch tick instead
+//! (docs/how-it-works.md#the-workspace): every agent commits in afk's checkout,
+//! poll runs to its end, then a watch tick that forwards the turns and opens
+//! afk's PRs is killed at a random point and the next ones run to their end;
+//! for each issue: one PR of afk's, and the branch holding the agent's commit
+//! and afk's leftover commit once each (no second PR, no lost commit, no
+//! half-made commit pushed).
 //!
 //! `crashes N kubernetes drops` also loses answers in the killed tick: up to
 //! two Job creates and two ConfigMap creates land and their answers are

@@ -1,14 +1,15 @@
 //! The money limits of `[budget]` as poll and watch apply them; the rules
 //! are `core::spend`'s.
 //!
-//! Poll's gate (SPEC 3, the day limits): what the runs dispatched on the
-//! current UTC day spent, each run's stored figure brought up to date with
-//! what its agent wrote since watch last read it (in memory: only watch
-//! stores a ledger, so poll and watch never count a byte twice), against
-//! `day_usd` and `repo_day_usd`. And what an agent is handed as
-//! `AFK_BUDGET_USD` (SPEC 5.1) when a turn starts: a new run's from the same
-//! book; a corrective turn's from its run's spend as watch just read it and
-//! the stored spend of the other runs of its day.
+//! Poll's gate (the day limits, docs/how-it-works.md#afk-poll-step-by-step):
+//! what the runs dispatched on the current UTC day spent, each run's stored
+//! figure brought up to date with what its agent wrote since watch last read it
+//! (in memory: only watch stores a ledger, so poll and watch never count a byte
+//! twice), against `day_usd` and `repo_day_usd`. And what an agent is handed as
+//! `AFK_BUDGET_USD` (docs/runners.md#command-a-local-process) when a turn
+//! starts: a new run's from the same book; a corrective turn's from its run's
+//! spend as watch just read it and the stored spend of the other runs of its
+//! day.
 
 use crate::config::Budget;
 use crate::core::spend::{self, DayLimits, DayRun, Ledger, MoneyLimits, Stop};

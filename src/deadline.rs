@@ -75,7 +75,7 @@ fn watch(
     monitor.ended(None, kind, crate::clock::now(), (stop.exit_code(), 1));
     monitor.failed(kind);
     if json {
-        // SPEC 1: one JSON document, on this exit path too
+        // one JSON document, on this exit path too (docs/reports.md)
         crate::document::last_word(&document(kind, dry_run, stop, &[line]));
     }
     std::process::exit(i32::from(stop.exit_code()));

@@ -1,4 +1,4 @@
-//! `--json` prints exactly one JSON document per process (SPEC 1): the
+//! `--json` prints exactly one JSON document per process (docs/reports.md): the
 //! command's report, or the deadline's when a tick could not end in time,
 //! never both. One flag, read and set under stdout's lock; it names nothing
 //! else of afk, so the deadline's watchdog and the output both use it.

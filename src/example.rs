@@ -130,9 +130,9 @@ pub fn example_seed() -> Seed {
 pub const BLOCKED: &str = r#"{"status":"blocked","reason":"the issue does not say which database to use","questions":["PostgreSQL or SQLite?"]}"#;
 
 /// The `[runner]` keys that run the scripted demo agent (written to `agent`)
-/// in afk's workspace (SPEC 5.0): it starts in afk's checkout of the run's
-/// branch and only commits; afk pushes and opens the PR. It holds no
-/// credential, so none is on its command line.
+/// in afk's workspace (docs/how-it-works.md#the-workspace): it starts in afk's
+/// checkout of the run's branch and only commits; afk pushes and opens the PR.
+/// It holds no credential, so none is on its command line.
 pub fn agent_command(_sb: &sandbox::Sandbox, agent: &std::path::Path) -> String {
     format!(
         "agent = \"custom\"\nworkspace = \"afk\"\ncommand = [\"sh\", \"{agent}\"]",

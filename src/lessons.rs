@@ -1,4 +1,5 @@
-//! The lessons journal (SPEC 6) as ticks use it: an observer, never a gate.
+//! The lessons journal (docs/reports.md#afk-lessons) as ticks use it: an
+//! observer, never a gate.
 //! `Journal::auto` is the one entry point for automatic lessons; whatever goes
 //! wrong inside it becomes one warning line and the tick goes on unchanged.
 

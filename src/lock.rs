@@ -171,11 +171,12 @@ fn recorded(l: &mut TickLock, path: &Path) {
     }
 }
 
-/// The tick's own lock of `kind` (SPEC 10.1): as `try_acquire`, and a lock
+/// The tick's own lock of `kind`
+/// (docs/operations.md#when-something-goes-wrong): as `try_acquire`, and a lock
 /// left by a tick that is gone, or held by one past twice `timeout`, is taken
 /// over (that tick stopped: SIGTERM, `term_wait`, SIGKILL), with one line that
-/// says so. None: held by a tick that may still be working (or by a process
-/// afk cannot name, or one that would not let go): the tick steps aside.
+/// says so. None: held by a tick that may still be working (or by a process afk
+/// cannot name, or one that would not let go): the tick steps aside.
 pub fn take_tick(
     state_dir: &Path,
     kind: &str,

@@ -1,6 +1,6 @@
-//! The workspace as an edge of a tick (SPEC 5.0): the real one over
-//! `afk_git::workspace` (the cache, the checkout, forwarding with afk's
-//! credential), or a dry run's, which makes nothing and records what it
+//! The workspace as an edge of a tick (docs/how-it-works.md#the-workspace): the
+//! real one over `afk_git::workspace` (the cache, the checkout, forwarding with
+//! afk's credential), or a dry run's, which makes nothing and records what it
 //! would have done. Poll makes the checkout before a run's first turn; watch
 //! forwards each ended turn, opens afk's own PR and re-makes the checkout
 //! before a corrective turn; a run's end removes it.
@@ -181,8 +181,8 @@ impl Real {
     }
 }
 
-/// afk's workspace inside the turn's Kubernetes Job (SPEC 5.0.8): the Job's
-/// git containers make the checkout and forward the branch, so the tick
+/// afk's workspace inside the turn's Kubernetes Job (docs/kubernetes.md): the
+/// Job's git containers make the checkout and forward the branch, so the tick
 /// makes and removes nothing; what the Job forwarded reaches watch from the
 /// runner ([`crate::runner::Runner::forwarded`]), and watch opens the PR.
 pub struct InJob;

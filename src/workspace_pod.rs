@@ -1,7 +1,8 @@
-//! afk's workspace inside a turn's Kubernetes Job (SPEC 5.0.8): what the
+//! afk's workspace inside a turn's Kubernetes Job
+//! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it): what the
 //! Job's two git containers run (`afk workspace checkout`, `afk workspace
-//! forward`), from their environment (`core::kube_workspace` writes it):
-//! the same cache, checkout and forwarding as the tick's own workspace
+//! forward`), from their environment (`core::kube_workspace` writes it): the
+//! same cache, checkout and forwarding as the tick's own workspace
 //! (`afk_git::workspace`), with the forge credential read from the mounted
 //! `git_secret` and nothing of it written to the shared volume.
 
@@ -169,9 +170,10 @@ pub fn checkout(env: &PodEnv) -> Result<String> {
     }
 }
 
-/// The forwarding container: the turn's work pushed (SPEC 5.0.3), its
-/// result the termination message; the exit code is the agent's, so the
-/// Job says how the agent ended whatever forwarding did.
+/// The forwarding container: the turn's work pushed
+/// (docs/how-it-works.md#the-workspace), its result the termination message;
+/// the exit code is the agent's, so the Job says how the agent ended whatever
+/// forwarding did.
 pub fn forward(env: &PodEnv) -> (u8, String) {
     use afk_git::workspace::Forwarded as F;
     let workdir = env.workdir();

@@ -2,7 +2,7 @@
 # afk's reference agent entrypoint (contrib/agent-image, docs/kubernetes.md):
 # the agent's wrapper, in one of two modes.
 #
-# With afk's workspace (runner.workspace = "afk", SPEC 5.0: afk sets
+# With afk's workspace (runner.workspace = "afk", docs/how-it-works.md: afk sets
 # AFK_WORKSPACE=afk) afk made the checkout, on $AFK_BRANCH, and pushes and
 # opens the pull request itself: this script clones nothing, pushes nothing,
 # reads no token (a GIT_TOKEN in the environment is not handed on) and writes
@@ -31,7 +31,7 @@
 # made for this script), and it clones only into a folder that is missing or
 # empty: it removes nothing, so it never removes what it did not create.
 #
-# Set by afk (SPEC 5.1, 5.4): AFK_REPO, AFK_BRANCH, AFK_ISSUE, AFK_PROMPT_FILE,
+# Set by afk (docs/runners.md): AFK_REPO, AFK_BRANCH, AFK_ISSUE, AFK_PROMPT_FILE,
 # AFK_PROGRESS_FILE, AFK_WORKSPACE. From the agents' Secret: GIT_TOKEN (and
 # the model's key). Set in the image or the Job's env:
 #   AGENT_IN_CONTAINER  1: this is a container made for this script (the Containerfile sets it)

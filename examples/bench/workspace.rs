@@ -1,4 +1,4 @@
-//! `bench workspace` (SPEC 5.0.10): a run's checkout of a repository of
+//! `bench workspace` (README.md#benchmark): a run's checkout of a repository of
 //! 20,000 files and about 200 MB of history, made by afk's workspace from its
 //! warm cache, against `git worktree add` from a local clone (the floor:
 //! writing the files) and a fresh `git clone` over the sandbox's smart HTTP;

@@ -224,8 +224,9 @@ Examples:
     /// The git side of a Kubernetes Job in afk's workspace (its containers run it)
     ///
     /// `checkout` makes the agent's checkout before the agent's container,
-    /// `forward` pushes the turn's work after it (SPEC 5.0.8). Everything
-    /// they read comes from the environment the Job sets; not for people.
+    /// `forward` pushes the turn's work after it (docs/kubernetes.md).
+    /// Everything they read comes from the environment the Job sets; not for
+    /// people.
     #[command(hide = true)]
     Workspace(workspace::Args),
     /// Not a command: `afk version` says to use `afk --version` (clap would

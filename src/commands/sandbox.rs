@@ -249,8 +249,8 @@ fn print_config(
 }
 
 /// With `--model`: the environment lines that point the real `claude` and
-/// `codex` at the scripted model (SPEC 5.5), Codex's config written under
-/// the sandbox's folder. Empty without it.
+/// `codex` at the scripted model (docs/sandbox.md#the-scripted-model), Codex's
+/// config written under the sandbox's folder. Empty without it.
 fn model_env(sb: &sandbox::Sandbox, model: bool) -> Result<String> {
     if !model {
         return Ok(String::new());

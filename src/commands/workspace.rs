@@ -1,5 +1,7 @@
 //! `afk workspace checkout|forward`: what the git containers of a turn's
-//! Kubernetes Job run (SPEC 5.0.8), before and after the agent's container.
+//! Kubernetes Job run
+//! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), before and
+//! after the agent's container.
 //! Not for people: the Job sets everything they read in their environment.
 
 use crate::session::{Outcome, Session};

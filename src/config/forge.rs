@@ -88,8 +88,9 @@ impl Forge {
         Ok(())
     }
 
-    /// GitHub App keys (SPEC 2): `app_id` only on GitHub, never beside a
-    /// token, and never without its installation and private key.
+    /// GitHub App keys (docs/github.md#as-a-github-app): `app_id` only on
+    /// GitHub, never beside a token, and never without its installation and
+    /// private key.
     pub(super) fn validate_app(&self, c: &Checker, table: &toml::Table) -> Result<()> {
         let f = self;
         let given = |k: &str| {

@@ -22,7 +22,8 @@ pub struct Harvest {
     /// zero: off. 0..=365d.
     #[serde(deserialize_with = "de_duration")]
     pub revert_window: Duration,
-    /// How often a harvest tick is expected (SPEC 10.1): overdue after twice this.
+    /// How often a harvest tick is expected: overdue after twice this
+    /// (docs/reports.md#afk-status).
     #[serde(deserialize_with = "de_duration")]
     pub expect_every: Duration,
 }

@@ -1,4 +1,5 @@
-//! The TOML schema (SPEC section 2): defaults, validation, secrets, durations.
+//! The TOML schema (docs/configuration.md): defaults, validation, secrets,
+//! durations.
 //!
 //! Unknown keys are found by walking the parsed table against the schema (`schema.rs`)
 //! (so the error names the key, its table and its line, with a suggestion);
@@ -90,11 +91,11 @@ pub struct Config {
     pub status_page: Option<PathBuf>,
     /// `"owner/repo#N"`, parsed once; `None` (or `""`): no status issue. Its
     /// repo need not be allowlisted: afk only reads and edits that one
-    /// issue's body there, never dispatches from it (SPEC 10.1).
+    /// issue's body there, never dispatches from it (docs/configuration.md).
     #[serde(deserialize_with = "de_issue_ref")]
     pub status_issue: Option<crate::core::status_issue::IssueRef>,
-    /// A tick's own deadline (SPEC 10.1): past it the tick starts nothing
-    /// more, then exits 5; at least 10s.
+    /// A tick's own deadline (`tick_timeout`, docs/configuration.md): past it
+    /// the tick starts nothing more, then exits 5; at least 10s.
     #[serde(deserialize_with = "de_duration")]
     pub tick_timeout: Duration,
     pub forge: Forge,
@@ -234,8 +235,9 @@ impl Config {
         self.forge.validate_app(&c, table)
     }
 
-    /// SPEC 10.1: how often each tick kind is expected, from a minute to a
-    /// week. One rule over the four tick tables, so checked here, in one go.
+    /// How often each tick kind is expected (docs/reports.md#afk-status), from
+    /// a minute to a week. One rule over the four tick tables, so checked here,
+    /// in one go.
     fn validate_expect_every(&self, c: &Checker) -> Result<()> {
         let secs = Duration::from_secs;
         for &kind in crate::types::TickKind::ALL {
@@ -252,7 +254,7 @@ impl Config {
     }
 
     /// How often a tick of `kind` is expected (`expect_every` under its
-    /// table, SPEC 10.1): its health is `overdue` after twice this.
+    /// table, docs/configuration.md): its health is `overdue` after twice this.
     pub fn expect_every(&self, kind: crate::types::TickKind) -> Duration {
         use crate::types::TickKind;
         match kind {

@@ -42,7 +42,8 @@ pub struct Poll {
     pub template: String,
     pub include_body: bool,
     pub priority: BTreeMap<String, i64>,
-    /// How often a poll tick is expected (SPEC 10.1): overdue after twice this.
+    /// How often a poll tick is expected: overdue after twice this
+    /// (docs/reports.md#afk-status).
     #[serde(deserialize_with = "de_duration")]
     pub expect_every: Duration,
 }

@@ -14,12 +14,14 @@ pub use crate::types::{AgentKind, Workspace};
 #[serde(deny_unknown_fields, default)]
 pub struct Runner {
     pub kind: RunnerKind,
-    /// `agent` as written; [`Runner::agent`] reads an absent one (SPEC 5.5).
+    /// `agent` as written; [`Runner::agent`] reads an absent one
+    /// (docs/runners.md, named agents).
     #[serde(rename = "agent")]
     pub agent_key: Option<AgentKind>,
     pub command: Vec<String>,
     pub resume_command: Vec<String>,
-    /// `workspace` as written; [`Runner::workspace`] reads an absent one (SPEC 5.0).
+    /// `workspace` as written; [`Runner::workspace`] reads an absent one
+    /// (docs/how-it-works.md#the-workspace).
     #[serde(rename = "workspace")]
     pub workspace_key: Option<Workspace>,
     pub workdir: String,
@@ -35,9 +37,9 @@ pub struct Runner {
     pub url: String,
     pub token_env: String,
     /// `[runner.prices]`: USD per million tokens, for agents that report
-    /// tokens and no dollars (Codex, SPEC 5.5).
+    /// tokens and no dollars (Codex, docs/runners.md, named agents).
     pub prices: Prices,
-    /// Kind `kubernetes` (SPEC 5.4): one batch/v1 Job per agent turn.
+    /// Kind `kubernetes` (docs/kubernetes.md): one batch/v1 Job per agent turn.
     pub kubernetes: Kubernetes,
     /// `confine` as written; [`Runner::confine`] reads an absent one
     /// (docs/runners.md#the-agents-box).
@@ -236,9 +238,9 @@ impl Default for Runner {
 }
 
 impl Runner {
-    /// The agent program (SPEC 5.5): as written, else `custom` when the
-    /// config has a `command` (configs from before `agent` keep working),
-    /// else `claude`.
+    /// The agent program (docs/runners.md, named agents): as written, else
+    /// `custom` when the config has a `command` (configs from before `agent`
+    /// keep working), else `claude`.
     pub fn agent(&self) -> AgentKind {
         match self.agent_key {
             Some(a) => a,
@@ -247,9 +249,9 @@ impl Runner {
         }
     }
 
-    /// Who does the git around the agent (SPEC 5.0): as written, else
-    /// `afk` for the command and Kubernetes runners (the Job's git
-    /// containers) and `agent` for `http` (an agent thread's service owns
+    /// Who does the git around the agent (docs/how-it-works.md#the-workspace):
+    /// as written, else `afk` for the command and Kubernetes runners (the Job's
+    /// git containers) and `agent` for `http` (an agent thread's service owns
     /// its workspace).
     pub fn workspace(&self) -> Workspace {
         match (self.workspace_key, self.kind) {

@@ -23,8 +23,9 @@ pub struct StatePaths {
     /// Where recipe clones live: `upgrade.work_dir`, else "recipes" beside
     /// the state file.
     pub recipes: PathBuf,
-    /// The workspace's cached repositories (SPEC 5.0): `runner.git_cache`,
-    /// else "git" beside the state file.
+    /// The workspace's cached repositories
+    /// (docs/how-it-works.md#the-workspace): `runner.git_cache`, else "git"
+    /// beside the state file.
     pub git_cache: PathBuf,
 }
 

@@ -35,7 +35,8 @@ pub struct Upgrade {
     pub template: String,
     /// Registry host -> http(s) base URL to ask instead.
     pub registry_mirrors: BTreeMap<String, String>,
-    /// How often the registries are asked for new tags (SPEC 8 cadence).
+    /// How often the registries are asked for new tags (`scan_every`,
+    /// docs/configuration.md).
     #[serde(deserialize_with = "de_duration")]
     pub scan_every: Duration,
     /// A test run with no verdict this long after its test comment ends STUCK.
@@ -43,17 +44,19 @@ pub struct Upgrade {
     pub verdict_timeout: Duration,
     /// At most one PR across all recipes with a test run or fixer in flight.
     pub serial_tests: bool,
-    /// `owner/repo` of the recipe test suite, for `--with-tests` (SPEC 8.7);
-    /// `""` is `None`.
+    /// `owner/repo` of the recipe test suite, for `--with-tests`
+    /// (docs/configuration.md); `""` is `None`.
     #[serde(deserialize_with = "de_repo")]
     pub tests_repo: Option<RepoName>,
-    /// One PR per recipe (the default) or per image (SPEC 8 step 3).
+    /// One PR per recipe (the default) or per image (`group_by`,
+    /// docs/configuration.md).
     pub group_by: GroupBy,
     /// A tag whose image was created more recently than this is not a
-    /// candidate yet; zero: off (SPEC 8 step 3, release age).
+    /// candidate yet; zero: off (docs/configuration.md).
     #[serde(deserialize_with = "de_duration")]
     pub min_release_age: Duration,
-    /// How often an upgrade tick is expected (SPEC 10.1): overdue after twice this.
+    /// How often an upgrade tick is expected: overdue after twice this
+    /// (docs/reports.md#afk-status).
     #[serde(deserialize_with = "de_duration")]
     pub expect_every: Duration,
 }

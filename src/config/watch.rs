@@ -16,7 +16,8 @@ pub struct Watch {
     pub ci_contexts: Vec<String>,
     pub deploy_context: String,
     pub checklist: bool,
-    /// Corrective turns asked for by trusted reviewers or `fix` commands (SPEC 4.1).
+    /// Corrective turns asked for by trusted reviewers or `fix` commands
+    /// (docs/reviews.md).
     pub review_turns_max: u32,
     /// A trusted comment whose first line starts with it is a command; "" turns commands off.
     pub command_prefix: String,
@@ -25,7 +26,8 @@ pub struct Watch {
     pub update_branch: Option<crate::types::UpdateStyle>,
     /// Posted once per head on a first red CI before any corrective turn; "": none.
     pub retest_comment: String,
-    /// How often a watch tick is expected (SPEC 10.1): overdue after twice this.
+    /// How often a watch tick is expected: overdue after twice this
+    /// (docs/reports.md#afk-status).
     #[serde(deserialize_with = "de_duration")]
     pub expect_every: Duration,
 }

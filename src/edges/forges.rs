@@ -36,9 +36,10 @@ pub fn for_tick(
     build(c, Some(cache), Some(keeper), false)
 }
 
-/// The forge the status issue is kept through (SPEC 10.1): as [`for_tick`],
-/// and on Gitea too its one GET is conditional on the kept `ETag` (where the
-/// forge sends one; one that sends none costs a full read, never a write).
+/// The forge the status issue is kept through (`status_issue`,
+/// docs/configuration.md): as [`for_tick`], and on Gitea too its one GET is
+/// conditional on the kept `ETag` (where the forge sends one; one that sends
+/// none costs a full read, never a write).
 pub fn for_status_issue(
     c: &Config,
     cache: Box<dyn crate::forge::http::ConditionalCache>,

@@ -97,7 +97,8 @@ pub struct Tick<'s> {
     opened: std::time::Instant,
     pub forge: Box<dyn Forge>,
     pub runner: Box<dyn Runner>,
-    /// the agents' checkouts (SPEC 5.0): real, dry, or none (`workspace = "agent"`)
+    /// the agents' checkouts (docs/how-it-works.md#the-workspace): real, dry, or
+    /// none (`workspace = "agent"`)
     pub workspace: Box<dyn crate::workspace::Checkouts>,
     /// the tick's connection (a dry run's keeps its copy alive), for the
     /// tick's own thread: a worker opens its own ([`Tick::source`])
@@ -205,7 +206,8 @@ impl Adapters {
             (Store::copy_in_memory(&paths.file)?, None)
         } else {
             // a lock left by a tick that is gone, or held past twice the
-            // deadline, is taken over (SPEC 10.1)
+            // deadline, is taken over
+            // (docs/operations.md#when-something-goes-wrong)
             let timeout = crate::core::tick_deadline::timeout_for(kind.as_str(), cfg.tick_timeout);
             let term_wait =
                 crate::core::tick_deadline::grace(crate::core::tick_deadline::Stop::Term, timeout)
@@ -217,7 +219,8 @@ impl Adapters {
             (Store::open(&paths.file)?, Some(lock))
         };
         monitor.started(&store, kind, now);
-        // whose Jobs are this tick's: the state file's own id (SPEC 5.4)
+        // whose Jobs are this tick's: the state file's own id
+        // (docs/runners.md#kubernetes-a-job-per-turn)
         self.runner.bind_instance(&store.instance()?);
         let workspace = workspace_of(cfg, paths, kind, &self.recorder);
         Ok(Opening::Open(Box::new(Tick {
@@ -242,7 +245,8 @@ impl Adapters {
 }
 
 /// The agents' checkouts of a tick: none (`workspace = "agent"`), the Job's
-/// own containers (Kubernetes, SPEC 5.0.8), afk's (real), or a dry run's.
+/// own containers (Kubernetes, docs/kubernetes.md), afk's (real), or a dry
+/// run's.
 fn workspace_of(
     cfg: &Config,
     paths: &StatePaths,

@@ -1,6 +1,7 @@
 //! The after-tick outputs, an edge like the rest: what a tick tells the
-//! world outside itself (SPEC 10.1). Real, or for a dry run told nothing
-//! but what it would write to the status issue:
+//! world outside itself (docs/operations.md#monitoring-a-check-per-schedule).
+//! Real, or for a dry run told nothing but what it would write to the status
+//! issue:
 //!
 //! | output       | real                                              | dry           |
 //! |--------------|---------------------------------------------------|---------------|

@@ -1,7 +1,7 @@
-//! The status issue (`status_issue`, SPEC 10.1): after a tick that ran, the
-//! issue's body is made the Markdown twin of the status page, from the same
-//! [`Page`] the HTML is built from. The state file records the digest of the
-//! body afk last wrote there: a tick whose text is the same asks the forge
+//! The status issue (`status_issue`, docs/configuration.md): after a tick that
+//! ran, the issue's body is made the Markdown twin of the status page, from the
+//! same [`Page`] the HTML is built from. The state file records the digest of
+//! the body afk last wrote there: a tick whose text is the same asks the forge
 //! nothing (no GET: on a forge without ETags, Gitea's, that was the whole
 //! issue every tick), one whose text changed PATCHes it, without reading it
 //! first. afk never reads the body back: whatever someone else wrote there

@@ -1,6 +1,6 @@
-//! Tick health in `afk status` (SPEC 10.1): a line per tick kind, how long
-//! ago it last started and ended, and `ok`, `failed`, `overdue` or `never`
-//! (decided in `core::tick_deadline::health`).
+//! Tick health in `afk status` (docs/reports.md#afk-status): a line per tick
+//! kind, how long ago it last started and ended, and `ok`, `failed`, `overdue`
+//! or `never` (decided in `core::tick_deadline::health`).
 
 use crate::config::Config;
 use crate::core::tick_deadline::state;

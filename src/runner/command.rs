@@ -1,6 +1,7 @@
-//! The command runner (SPEC 5.1): the agent runs detached in its own session and
-//! process group, a small `sh` wrapper writes its exit status to
-//! `<run_dir>/exit_status` (atomically, via rename) even after afk has exited.
+//! The command runner (docs/runners.md#command-a-local-process): the agent runs
+//! detached in its own session and process group, a small `sh` wrapper writes
+//! its exit status to `<run_dir>/exit_status` (atomically, via rename) even
+//! after afk has exited.
 
 use crate::types::IssueNumber;
 use anyhow::{Context, Result, bail};
@@ -380,7 +381,7 @@ impl CommandRunner {
     }
 
     /// Start one turn. `resume`: the agent's own session to continue (a
-    /// named agent's corrective turn, SPEC 5.2, 5.5).
+    /// named agent's corrective turn, docs/runners.md).
     fn spawn(
         &self,
         command: &[String],
@@ -499,8 +500,8 @@ impl super::Runner for CommandRunner {
     }
 
     /// Whether the program the command runs is there to run: a named
-    /// agent's program (SPEC 5.5: one FAIL saying how to install it), else
-    /// the command's.
+    /// agent's program (docs/runners.md, named agents: one FAIL saying how to
+    /// install it), else the command's.
     fn check(&self) -> (crate::core::doctor::Level, String) {
         if let Some(program) = crate::core::agent::program(self.agent)
             && let Some(found) = crate::core::doctor::agent_program(self.agent, on_path(program))

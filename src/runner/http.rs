@@ -1,4 +1,5 @@
-//! The http runner (SPEC 5.3): an agent-thread service.
+//! The http runner (docs/runners.md#http-an-agent-thread-service): an
+//! agent-thread service.
 //! `POST {url}/threads` {repo, issue, title, prompt} -> {id};
 //! `POST {url}/threads/{id}/messages` {text} for corrective turns;
 //! `GET {url}/threads/{id}` -> {status: running|idle|error, phase?, updated_at?,

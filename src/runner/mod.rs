@@ -27,8 +27,9 @@ pub use crate::types::RunnerHandle;
 pub enum TurnOf {
     Run(crate::types::RunId),
     /// The fixer's `run`-th start on the upgrade row `upgrade`; `tests`: the
-    /// `--with-tests` fixer of the paired tests PR (SPEC 8.7), whose turn is
-    /// its own (its own folder, its own Job).
+    /// `--with-tests` fixer of the paired tests PR (`upgrade.tests_repo`,
+    /// docs/configuration.md), whose turn is its own (its own folder, its own
+    /// Job).
     Fixer {
         upgrade: i64,
         run: u32,
@@ -88,11 +89,12 @@ pub struct Turn<'a> {
     /// 1 for the first turn.
     pub turn: u32,
     /// more `AFK_*` variables for the agent (the tests repository of an
-    /// upgrade's `--with-tests` fixer, SPEC 8.7); none for most turns
+    /// upgrade's `--with-tests` fixer); none for most turns
     pub env: &'a [(&'a str, &'a str)],
     /// What is left of the run's money limits as this turn starts
     /// (`core::spend::money_left`); None when no money limit is set. The agent
-    /// gets it as `AFK_BUDGET_USD` (SPEC 5.1), or nothing.
+    /// gets it as `AFK_BUDGET_USD` (docs/runners.md#command-a-local-process),
+    /// or nothing.
     pub budget_usd: Option<f64>,
 }
 
@@ -123,8 +125,9 @@ pub struct Observed {
     /// `ImagePullBackOff`, unschedulable...); None when it can or may yet.
     pub cannot_start: Option<String>,
     /// When the agent's own log says it last wrote (a pod log's last
-    /// timestamp, SPEC 5.4): the stall clock's time when only its output
-    /// changed. None where the runner has no such clock.
+    /// timestamp, docs/runners.md#kubernetes-a-job-per-turn): the stall clock's
+    /// time when only its output changed. None where the runner has no such
+    /// clock.
     pub log_at: Option<time::OffsetDateTime>,
 }
 
@@ -209,9 +212,9 @@ pub trait Runner: Send + Sync {
     /// Is the agent running, exited, vanished? Read-only.
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed>;
     /// What a turn's own forwarding reported, where the runner forwards
-    /// inside the turn (the Kubernetes Job's `forward` container, SPEC
-    /// 5.0.8); None where afk's tick forwards (the command runner) or the
-    /// turn has not ended.
+    /// inside the turn (the Kubernetes Job's `forward` container,
+    /// docs/kubernetes.md); None where afk's tick forwards (the command runner)
+    /// or the turn has not ended.
     fn forwarded(
         &self,
         handle: Option<&RunnerHandle>,
@@ -221,8 +224,9 @@ pub trait Runner: Send + Sync {
     }
     /// Stop the agent (a no-op where the runner cannot).
     fn stop(&self, handle: &RunnerHandle);
-    /// Read what the agent reported spending since `ledger`'s cursors (SPEC
-    /// 5.1, 5.5): by default the run folder's progress file and `agent.log`.
+    /// Read what the agent reported spending since `ledger`'s cursors
+    /// (docs/runners.md#command-a-local-process): by default the run folder's
+    /// progress file and `agent.log`.
     /// `meter`: the agent and its token prices (`config::Runner::meter`).
     /// `finished`: the agent is not running, its last line is whole.
     fn read_spend(
@@ -244,9 +248,9 @@ pub trait Runner: Send + Sync {
     /// `afk doctor`'s read-only check of the runner: its level (ok, WARN:
     /// something could not be checked, FAIL) and what it found.
     fn check(&self) -> (crate::core::doctor::Level, String);
-    /// The state file's instance id (SPEC 5.4: whose Jobs are afk's), given
-    /// once the tick has opened its store; a runner that names nothing after
-    /// it ignores it.
+    /// The state file's instance id (docs/runners.md#kubernetes-a-job-per-turn:
+    /// whose Jobs are afk's), given once the tick has opened its store; a
+    /// runner that names nothing after it ignores it.
     fn bind_instance(&self, instance: &str) {
         let _ = instance;
     }
@@ -261,7 +265,8 @@ pub fn from_config(cfg: &Config) -> Result<Box<dyn Runner>> {
     })
 }
 
-/// The grace period between SIGTERM and SIGKILL (SPEC 5.1).
+/// The grace period between SIGTERM and SIGKILL
+/// (docs/runners.md#command-a-local-process).
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
 #[cfg(test)]

@@ -91,10 +91,10 @@ fn last_lines(
     each(lines)
 }
 
-/// The agent's final message (SPEC 5.5: Claude's last `result`, Codex's last
-/// `agent_message`; none for a custom agent), bounded and sanitised
-/// (`core::final_message`), from the end of the run's `agent.log`. What
-/// `afk runs show` prints and the pull request's body quotes.
+/// The agent's final message (docs/runners.md, named agents: Claude's last
+/// `result`, Codex's last `agent_message`; none for a custom agent), bounded
+/// and sanitised (`core::final_message`), from the end of the run's
+/// `agent.log`. What `afk runs show` prints and the pull request's body quotes.
 pub fn final_message(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> Option<String> {
     if agent == crate::types::AgentKind::Custom {
         return None;

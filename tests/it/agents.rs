@@ -1,6 +1,6 @@
-//! Named agents (SPEC 5.5) with a stand-in program on `PATH`: what afk runs,
-//! how it reads a Codex turn's spend and final message, and how a
-//! corrective turn resumes the agent's own session.
+//! Named agents (docs/runners.md, named agents) with a stand-in program on
+//! `PATH`: what afk runs, how it reads a Codex turn's spend and final message,
+//! and how a corrective turn resumes the agent's own session.
 
 use crate::support::*;
 use serde_json::{Value, json};

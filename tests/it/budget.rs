@@ -1,8 +1,8 @@
-//! `[budget]` through the binary (SPEC 2, 3, 4, 5.1, 5.3): spend read from the
-//! agent's `cost_usd` lines and Claude Code's JSON result, a day limit that
-//! stops dispatch and reopens the next UTC day, a run limit and a run-time
-//! limit that stop a running agent and escalate with the numbers, nothing
-//! counted twice across ticks or turns.
+//! `[budget]` through the binary (docs/configuration.md#budget-spend-limits):
+//! spend read from the agent's `cost_usd` lines and Claude Code's JSON result,
+//! a day limit that stops dispatch and reopens the next UTC day, a run limit
+//! and a run-time limit that stop a running agent and escalate with the
+//! numbers, nothing counted twice across ticks or turns.
 //!
 //! The agent is scripted per turn: `turn-<AFK_TURN>.sh` in a plan folder the
 //! test writes, sourced by `sh` in the agent's run folder environment.

@@ -91,7 +91,7 @@ fn template_versions_add_list_show_promote_reject() {
             .code(),
         Some(2)
     );
-    // --canary needs harvest.canary: refused, exit 1 (SPEC 7.1)
+    // --canary needs harvest.canary: refused, exit 1
     let out = afk
         .cmd()
         .args(["template", "add", "implementer", "--canary", "--file"])

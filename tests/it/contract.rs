@@ -934,7 +934,8 @@ pub(crate) fn gh_template<'a>(c: &'a Value, path: &str) -> Option<&'a str> {
 
 #[test]
 fn every_request_afk_makes_on_github_is_in_the_contract() {
-    // watch reads reviews (SPEC 4.1): their shapes are the review subset's
+    // watch reads reviews (docs/reviews.md): their shapes are the review
+    // subset's
     let mut c = gh_contract();
     let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/contracts/github-review-subset.json");

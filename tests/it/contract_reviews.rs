@@ -1,5 +1,5 @@
-//! The conversation on a PR (SPEC 4.1) in both dialects, checked against the
-//! review contracts (`tests/contracts/gitea-v1-review-subset.json`,
+//! The conversation on a PR (docs/reviews.md) in both dialects, checked against
+//! the review contracts (`tests/contracts/gitea-v1-review-subset.json`,
 //! `github-review-subset.json`): reviews, line comments, reactions, branch
 //! updates and `mergeable`, as the sandbox serves them and as the admin
 //! calls a test plays the reviewer with change them.

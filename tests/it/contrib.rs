@@ -92,8 +92,8 @@ fn schedule_intervals_are_read_right() {
     }
 }
 
-/// Whether this build of afk has the kubernetes runner (SPEC 5.4): it accepts
-/// a config with `runner.kind = "kubernetes"` and an image.
+/// Whether this build of afk has the kubernetes runner (docs/kubernetes.md): it
+/// accepts a config with `runner.kind = "kubernetes"` and an image.
 /// The config carried by the ConfigMap, as TOML, after afk itself accepted it.
 fn configmap_config(docs: &[(PathBuf, Yaml)], cm_name: &str) -> toml::Table {
     let cm = kind_of(docs, "ConfigMap")

@@ -1,6 +1,6 @@
-//! The conversation on the PR (SPEC 4.1) end to end: reviews and commands by
-//! trusted and untrusted people reach (or do not reach) the agent, through
-//! the real binary against the sandbox, on both dialects.
+//! The conversation on the PR (docs/reviews.md) end to end: reviews and
+//! commands by trusted and untrusted people reach (or do not reach) the agent,
+//! through the real binary against the sandbox, on both dialects.
 
 use crate::support::*;
 use serde_json::{Value, json};

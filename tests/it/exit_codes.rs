@@ -4,8 +4,8 @@
 //! work that goes to the forge: an issue to dispatch, a run in flight, a
 //! merged success inside its revert window, a recipe with a bump. Each row
 //! checks the documented code and that stdout is exactly one JSON document
-//! (SPEC 1), whatever the exit path: the report, a configuration error, the
-//! deadline's watchdog, SIGTERM.
+//! (docs/reports.md), whatever the exit path: the report, a configuration
+//! error, the deadline's watchdog, SIGTERM.
 
 use crate::support::*;
 use crate::upgrade::{COMPOSE, MIRROR, Setup, setup};

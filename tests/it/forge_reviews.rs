@@ -1,7 +1,8 @@
-//! The forge client's reads and writes of the conversation on a PR (SPEC
-//! 4.1), in both dialects against the sandbox: reviews with one normalised
-//! state, their line comments (bounded: outside text), a reaction, a branch
-//! update and its refusals, `mergeable`; on GitHub the lists conditional.
+//! The forge client's reads and writes of the conversation on a PR
+//! (docs/reviews.md), in both dialects against the sandbox: reviews with one
+//! normalised state, their line comments (bounded: outside text), a reaction, a
+//! branch update and its refusals, `mergeable`; on GitHub the lists
+//! conditional.
 
 use crate::support::*;
 use afk::forge::http::{Cached, ConditionalCache, Http};

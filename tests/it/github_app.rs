@@ -1,9 +1,9 @@
-//! afk as a GitHub App's installation (SPEC 2, issue #21), through the binary
-//! against the sandbox's GitHub dialect seeded with the test app's key
-//! (`tests/fixtures/`, test-only keys): poll and watch on app credentials
-//! alone, one token reused across ticks and exchanged again near its
-//! expiry, a refused token exchanged once per tick, the bot's identity,
-//! the keys' checks, and no secret anywhere it could leak.
+//! afk as a GitHub App's installation (docs/github.md#as-a-github-app, issue
+//! #21), through the binary against the sandbox's GitHub dialect seeded with
+//! the test app's key (`tests/fixtures/`, test-only keys): poll and watch on
+//! app credentials alone, one token reused across ticks and exchanged again
+//! near its expiry, a refused token exchanged once per tick, the bot's
+//! identity, the keys' checks, and no secret anywhere it could leak.
 
 use crate::support::*;
 use serde_json::{Value, json};

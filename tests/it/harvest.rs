@@ -1,8 +1,9 @@
-//! `afk harvest` and the template canary (SPEC 7) through the binary: outcomes
-//! per ended run, reverts read from the sandbox's git, each checkpoint and
-//! decision once (racing processes, a kill between decision and notification),
-//! dry run, stop file, and routing in poll (sample, seeded twin worlds, the
-//! dry run's prediction, the prompt's text).
+//! `afk harvest` and the template canary
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary) through the
+//! binary: outcomes per ended run, reverts read from the sandbox's git, each
+//! checkpoint and decision once (racing processes, a kill between decision and
+//! notification), dry run, stop file, and routing in poll (sample, seeded twin
+//! worlds, the dry run's prediction, the prompt's text).
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -219,7 +220,7 @@ fn a_regressing_canary_is_rolled_back_at_its_first_checkpoint_with_the_numbers()
         "tick",
     ];
     want.sort();
-    assert_eq!(keys, want, "exactly SPEC 7.4's report shape");
+    assert_eq!(keys, want, "exactly docs/reports.md's harvest report shape");
     assert_eq!(
         (r["tick"].clone(), r["dry_run"].clone()),
         (json!("harvest"), json!(false))
@@ -732,10 +733,11 @@ fn reverts_are_looked_for_only_inside_the_window() {
     assert!(sb.requests().is_empty(), "{:?}", sb.requests());
 }
 
-/// SPEC 7.3: the message alone is not proof. Mallory (read) writes `This
-/// reverts commit <merge>` into two README-only commits and a maintainer
-/// merges them: the success stays a success, and her permission is looked up
-/// once. The same message on alice's commit (write) counts.
+/// The message alone is not proof
+/// (docs/security.md#only-afks-own-writing-counts). Mallory (read) writes `This
+/// reverts commit <merge>` into two README-only commits and a maintainer merges
+/// them: the success stays a success, and her permission is looked up once. The
+/// same message on alice's commit (write) counts.
 #[test]
 fn a_revert_message_flips_a_success_only_from_a_trusted_author() {
     let (sb, afk, merge) = merged_success(repo("acme/api", json!([])));
@@ -834,7 +836,7 @@ fn a_refused_permission_lookup_counts_nobody_and_is_reported() {
     );
 }
 
-// ---- routing (SPEC 7.2) ---------------------------------------------------------------
+// ---- routing --------------------------------------------------------------------------
 
 #[test]
 fn sample_zero_and_one_route_everything_one_way() {

@@ -1,9 +1,10 @@
-//! afk's workspace inside the turn's Kubernetes Job (SPEC 5.0.8), against
-//! the sandbox's cluster (init containers in order, volumes as folders,
-//! termination messages): the checkout container makes the agent's checkout,
-//! the agent runs in it with no forge credential mounted or in its
-//! environment, the forward container pushes only afk/issue-<N> (a failing
-//! agent's work too), and the next watch tick opens afk's own PR.
+//! afk's workspace inside the turn's Kubernetes Job
+//! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), against the
+//! sandbox's cluster (init containers in order, volumes as folders, termination
+//! messages): the checkout container makes the agent's checkout, the agent runs
+//! in it with no forge credential mounted or in its environment, the forward
+//! container pushes only afk/issue-<N> (a failing agent's work too), and the
+//! next watch tick opens afk's own PR.
 
 use crate::kubernetes::{n, setup_in, wait_done};
 use crate::support::*;

@@ -1,8 +1,9 @@
-//! The kubernetes runner (SPEC 5.4) against the sandbox's Kubernetes API
-//! (`/k8s`), whose Jobs run as local processes: dispatch, the Job's shape and
-//! what it must never carry, progress and spend from the pod log, corrective
-//! turns as new Jobs, stall and stop, a pod that cannot start, crash safety,
-//! the request count of a watch tick, doctor, dry runs, refused API URLs.
+//! The kubernetes runner (docs/runners.md#kubernetes-a-job-per-turn) against
+//! the sandbox's Kubernetes API (`/k8s`), whose Jobs run as local processes:
+//! dispatch, the Job's shape and what it must never carry, progress and spend
+//! from the pod log, corrective turns as new Jobs, stall and stop, a pod that
+//! cannot start, crash safety, the request count of a watch tick, doctor, dry
+//! runs, refused API URLs.
 
 use crate::support::*;
 use serde_json::{Value, json};
@@ -15,8 +16,8 @@ pub(crate) fn setup(n: u64, script: &str, watch: &str) -> (Sandbox, Afk) {
     setup_in(n, script, watch, false)
 }
 
-/// As [`setup`]; `afks`: in afk's workspace (SPEC 5.0.8, the default for
-/// the kind), the Job's git containers around the agent, else
+/// As [`setup`]; `afks`: in afk's workspace (docs/kubernetes.md, the default
+/// for the kind), the Job's git containers around the agent, else
 /// `workspace = "agent"` (the agent does its own git).
 pub(crate) fn setup_in(n: u64, script: &str, watch: &str, afks: bool) -> (Sandbox, Afk) {
     let repos: Vec<Value> = match n {

@@ -1,5 +1,6 @@
-//! `afk poll` against the sandbox: every case of seed 001 and the SPEC's rules,
-//! fault injection through the sandbox, crash recovery, locks, bad input.
+//! `afk poll` against the sandbox: every case of seed 001 and the rules of
+//! docs/how-it-works.md#afk-poll-step-by-step, fault injection through the
+//! sandbox, crash recovery, locks, bad input.
 
 use crate::support::*;
 use serde_json::json;

@@ -1,10 +1,11 @@
-//! The real programs in the loop (SPEC 5.5): the pinned Claude Code and
-//! Codex CLI (`agents/package.json`, installed by `.ci/run` with `npm ci`)
-//! run their real tool loops against the sandbox's scripted model, in afk's
-//! checkout (SPEC 5.0): dispatch → the agent commits → afk pushes and opens
-//! the PR → red CI → a corrective turn in the same checkout, resuming the
-//! agent's session → green → merged; spend as the program reported it; a
-//! budget stop inside the turn; a blocked report; a model that hangs.
+//! The real programs in the loop (docs/runners.md, named agents): the pinned
+//! Claude Code and Codex CLI (`agents/package.json`, installed by `.ci/run`
+//! with `npm ci`) run their real tool loops against the sandbox's scripted
+//! model, in afk's checkout (docs/how-it-works.md#the-workspace): dispatch →
+//! the agent commits → afk pushes and opens the PR → red CI → a corrective turn
+//! in the same checkout, resuming the agent's session → green → merged; spend
+//! as the program reported it; a budget stop inside the turn; a blocked report;
+//! a model that hangs.
 //!
 //! Without the programs these tests fail with the install command, unless
 //! `AFK_SKIP_REAL_AGENTS=1`.
@@ -266,11 +267,11 @@ fn codex_runs_the_lifecycle_in_afks_checkout() {
     lifecycle("codex");
 }
 
-/// What the real program finds and may do in afk's checkout (SPEC 5.0):
-/// its first command sees the branch and no credential; its own `git push`
-/// works and is forwarded; its pushes to `main`, a tag and another branch
-/// stay in its local push repository; what it leaves uncommitted is
-/// committed by afk and forwarded; the PR is afk's.
+/// What the real program finds and may do in afk's checkout
+/// (docs/how-it-works.md#the-workspace): its first command sees the branch and
+/// no credential; its own `git push` works and is forwarded; its pushes to
+/// `main`, a tag and another branch stay in its local push repository; what it
+/// leaves uncommitted is committed by afk and forwarded; the PR is afk's.
 #[test]
 fn claude_pushes_what_it_likes_and_only_its_branch_reaches_the_forge() {
     pushes_what_it_likes("claude");

@@ -1,7 +1,8 @@
-//! The registry adapter of `afk upgrade` (SPEC 8 step 2): tag lists from a real
-//! registry (Debian's `docker-registry`, distribution 2.8, on loopback), and the
-//! bearer-token flow, Link paging and 429/5xx against canned answers on loopback,
-//! since that registry has no token server and does not page tag lists.
+//! The registry adapter of `afk upgrade` (docs/how-it-works.md#afk-upgrade):
+//! tag lists from a real registry (Debian's `docker-registry`, distribution
+//! 2.8, on loopback), and the bearer-token flow, Link paging and 429/5xx
+//! against canned answers on loopback, since that registry has no token server
+//! and does not page tag lists.
 
 use crate::support;
 

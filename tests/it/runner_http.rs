@@ -1,5 +1,6 @@
-//! The http runner (SPEC 5.3) against the sandbox's agent-thread service:
-//! dispatch, status, corrective turns as messages, failures, the bearer token.
+//! The http runner (docs/runners.md#http-an-agent-thread-service) against the
+//! sandbox's agent-thread service: dispatch, status, corrective turns as
+//! messages, failures, the bearer token.
 
 use crate::support::*;
 use serde_json::{Value, json};

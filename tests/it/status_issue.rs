@@ -1,6 +1,6 @@
-//! The status issue (`status_issue`, SPEC 10.1): the status page's Markdown
-//! twin kept in one issue's body. Edited only when afk's text changes, never
-//! read: a tick that changed nothing makes no request about it on either
+//! The status issue (`status_issue`, docs/configuration.md): the status page's
+//! Markdown twin kept in one issue's body. Edited only when afk's text changes,
+//! never read: a tick that changed nothing makes no request about it on either
 //! dialect (Gitea has no ETags: a read was a full GET every tick); someone
 //! else's edit replaced at the next change, a failure a warning, a dry run
 //! writing nothing.

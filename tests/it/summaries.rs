@@ -1,4 +1,5 @@
-//! Issue #31: a summary line never disagrees with the exit code (SPEC 10.1).
+//! Issue #31: a summary line never disagrees with the exit code
+//! (docs/exit-codes.md).
 //! Each command is run in the shapes that used to disagree, and the error
 //! count its first line states is > 0 exactly when it exits non-zero.
 
@@ -139,7 +140,7 @@ fn status_shows_a_run_in_flights_spend_without_a_watch_tick() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(st["runs"][0]["spend_usd"], json!(0.35), "{st}");
     assert_eq!(st["spend"]["today_usd"], json!(0.35), "{st}");
-    // SPEC 10.1's shape of `ticks`, exactly
+    // the shape of `ticks` in docs/reports.md#afk-status, exactly
     let keys: Vec<&str> = st["ticks"][0]
         .as_object()
         .unwrap()

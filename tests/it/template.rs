@@ -1,6 +1,7 @@
-//! `afk template` versions by hand (SPEC 7.1): starting a canary, promote and
-//! reject with their events, every refusal one line with exit 1 and nothing
-//! changed, and the built-in preamble before any version exists.
+//! `afk template` versions by hand (docs/reports.md#afk-template): starting a
+//! canary, promote and reject with their events, every refusal one line with
+//! exit 1 and nothing changed, and the built-in preamble before any version
+//! exists.
 
 use crate::support::*;
 use serde_json::{Value, json};

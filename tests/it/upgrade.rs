@@ -1,7 +1,8 @@
-//! `afk upgrade` and `afk upgrade verdict` through the binary (SPEC 8), against
-//! the sandbox (a forge with git-backed mirrors served over smart HTTP, an OCI
-//! registry, CI statuses posted through its admin API) and an upstream git
-//! repository on disk. The seed's acceptance list (V1-V9) is the outline.
+//! `afk upgrade` and `afk upgrade verdict` through the binary
+//! (docs/how-it-works.md#afk-upgrade), against the sandbox (a forge with
+//! git-backed mirrors served over smart HTTP, an OCI registry, CI statuses
+//! posted through its admin API) and an upstream git repository on disk. The
+//! seed's acceptance list (V1-V9) is the outline.
 
 use crate::support;
 
@@ -122,7 +123,7 @@ fn setup_recipes(compose: &str, mode: &str, extra: &str, more: &[(&str, &str)]) 
         Some(json!({"images": {"library/nginx": NGINX, "library/postgres": POSTGRES}})),
     );
     // the scenarios here are about one image: one PR per image unless a test
-    // says otherwise (SPEC 8 step 3, `group_by`)
+    // says otherwise (`group_by`, docs/configuration.md)
     let group = if extra.contains("group_by") {
         ""
     } else {
@@ -244,7 +245,8 @@ impl Setup {
             .to_string()
     }
 
-    /// Wait (bounded) for the tests fixer (8.7) of test run `run` to exit; its run dir.
+    /// Wait (bounded) for the `--with-tests` fixer of test run `run` to exit;
+    /// its run dir.
     fn wait_fixer_tests(&self, run: u32) -> PathBuf {
         self.wait_run(&format!("-{run}-tests"))
     }

@@ -1,10 +1,11 @@
-//! Own branches kept current (SPEC 8 step 3, issue #33 item 3): when the
-//! mirror's `main` moves so that an open afk upgrade PR no longer applies, afk
-//! re-makes the same edit on the new `main` and force-pushes its own branch
-//! once, with a lease; the flow goes on with the next test run. A move that
-//! does not conflict leaves the branch as it is (Renovate's default); a
-//! branch someone else pushed to is left alone and said; a dry run says what
-//! it would do and writes nothing. Real git, the sandbox, a real registry.
+//! Own branches kept current (issue #33 item 3,
+//! docs/how-it-works.md#afk-upgrade): when the mirror's `main` moves so that an
+//! open afk upgrade PR no longer applies, afk re-makes the same edit on the new
+//! `main` and force-pushes its own branch once, with a lease; the flow goes on
+//! with the next test run. A move that does not conflict leaves the branch as
+//! it is (Renovate's default); a branch someone else pushed to is left alone
+//! and said; a dry run says what it would do and writes nothing. Real git, the
+//! sandbox, a real registry.
 
 use crate::support::git;
 use crate::upgrade::{COMPOSE, MIRROR, Setup, actions, git_shim, pr_of, setup};

@@ -1,10 +1,10 @@
-//! The workspace (SPEC 5.0), end to end through the binary against the
-//! sandbox: afk makes the agent's checkout, forwards only the run's branch
-//! with its own credential and opens the PR as itself; the agent holds no
-//! credential. The attacker's tests first: an agent that rewrites its own
-//! checkout (config, hooks, filters, alternates, links, huge files, many
-//! refs) makes afk run nothing, send nothing elsewhere, read nothing outside
-//! the checkout and push nothing but the branch.
+//! The workspace (docs/how-it-works.md#the-workspace), end to end through the
+//! binary against the sandbox: afk makes the agent's checkout, forwards only
+//! the run's branch with its own credential and opens the PR as itself; the
+//! agent holds no credential. The attacker's tests first: an agent that
+//! rewrites its own checkout (config, hooks, filters, alternates, links, huge
+//! files, many refs) makes afk run nothing, send nothing elsewhere, read
+//! nothing outside the checkout and push nothing but the branch.
 
 use crate::support::*;
 use serde_json::json;

@@ -1,6 +1,6 @@
-//! Agents by name (SPEC 5.5): the command line afk runs for `claude` and
-//! `codex`, and `custom`'s as written. Pure: the program's path and the
-//! turn's budget are arguments.
+//! Agents by name (docs/runners.md, named agents): the command line afk runs
+//! for `claude` and `codex`, and `custom`'s as written. Pure: the program's
+//! path and the turn's budget are arguments.
 
 use afk_model::AgentKind;
 
@@ -13,7 +13,8 @@ pub fn program(kind: AgentKind) -> Option<&'static str> {
     }
 }
 
-/// How to install a named agent's program (its npm package, SPEC 5.5).
+/// How to install a named agent's program (its npm package, docs/runners.md,
+/// named agents).
 pub fn install_command(kind: AgentKind) -> Option<&'static str> {
     match kind {
         AgentKind::Claude => Some("npm install -g @anthropic-ai/claude-code"),
@@ -89,10 +90,11 @@ pub fn argv(
 }
 
 /// The argv of a named agent inside a container that gets its prompt as a
-/// file (`AFK_PROMPT_FILE`, SPEC 5.4) and its budget in `AFK_BUDGET_USD`:
-/// the built-in line run by `sh`, whose script holds no value of afk's
-/// (the prompt path and the budget are read from the environment, `extra`
-/// passed as the script's own arguments, never parsed as shell code).
+/// file (`AFK_PROMPT_FILE`, docs/runners.md#kubernetes-a-job-per-turn) and its
+/// budget in `AFK_BUDGET_USD`: the built-in line run by `sh`, whose script
+/// holds no value of afk's (the prompt path and the budget are read from the
+/// environment, `extra` passed as the script's own arguments, never parsed as
+/// shell code).
 pub fn pod_argv(kind: AgentKind, extra: &[String]) -> Vec<String> {
     let script = match kind {
         AgentKind::Custom => return extra.to_vec(),

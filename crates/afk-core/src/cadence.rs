@@ -1,7 +1,7 @@
-//! The cadence of `afk upgrade` (SPEC 8): the registries are asked for new
-//! tags (and so new PRs are opened) at most once per `scan_every`; every
-//! other tick only reconciles the mirrors and moves the open PRs on. Pure:
-//! the last scan and now come in.
+//! The cadence of `afk upgrade` (`scan_every`, docs/configuration.md): the
+//! registries are asked for new tags (and so new PRs are opened) at most once
+//! per `scan_every`; every other tick only reconciles the mirrors and moves the
+//! open PRs on. Pure: the last scan and now come in.
 
 use std::time::Duration;
 use time::OffsetDateTime;

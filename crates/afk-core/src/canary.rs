@@ -1,5 +1,7 @@
-//! The canary decision (SPEC 7.4): which checkpoints are due, what each one
-//! concludes, and whether the canary is rolled back, graduated or rejected.
+//! The canary decision
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary): which
+//! checkpoints are due, what each one concludes, and whether the canary is
+//! rolled back, graduated or rejected.
 //!
 //! Pure: the caller reads the canary's outcomes and its control (the current
 //! version's runs dispatched since the canary went live) from the store, passes
@@ -19,9 +21,11 @@ use std::fmt;
 /// P(better) exceeds `graduate_at_max` by more than this.
 pub const TIE_MARGIN: f64 = 1e-9;
 
-/// The `[harvest]` keys the decision reads (SPEC 2). The caller validates them
-/// (config does); here `check_every = 0` counts as 1 and `max_samples` below
-/// `min_samples` as `min_samples`, so the checkpoint list is always finite.
+/// The `[harvest]` keys the decision reads
+/// (docs/configuration.md#harvest-the-canary-for-prompt-templates). The caller
+/// validates them (config does); here `check_every = 0` counts as 1 and
+/// `max_samples` below `min_samples` as `min_samples`, so the checkpoint list
+/// is always finite.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Policy {
     pub min_samples: u32,
@@ -33,7 +37,7 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The SPEC defaults.
+    /// The documented defaults (docs/configuration.md).
     fn default() -> Self {
         Policy {
             min_samples: 20,
@@ -46,7 +50,8 @@ impl Default for Policy {
     }
 }
 
-/// A run's outcome (SPEC 7.3); `Display` is the report string.
+/// A run's outcome (docs/how-it-works.md#afk-harvest-and-the-template-canary);
+/// `Display` is the report string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -63,8 +68,8 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// One ended run: its outcome and its end ordering key (SPEC 7.3: the time the
-/// run ended, then the run id; e.g. `(ended_at, run_id)`). Keys of different
+/// One ended run: its outcome and its end ordering key (the time the run ended,
+/// then the run id; e.g. `(ended_at, run_id)`). Keys of different
 /// runs must differ.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended<K> {
@@ -166,7 +171,8 @@ impl Decision {
     }
 }
 
-/// One evaluated checkpoint, as recorded and reported (SPEC 7.4).
+/// One evaluated checkpoint, as recorded and reported
+/// (docs/reports.md#afk-harvest).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Checkpoint {
     pub at: u32,
@@ -428,7 +434,8 @@ pub fn end_text(
     }
 }
 
-/// A change a person makes to a template version by hand (SPEC 7.1).
+/// A change a person makes to a template version by hand
+/// (docs/reports.md#afk-template).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandChange {
     /// `template canary NAME VERSION` (and `add --canary`, for the new version)
@@ -1390,7 +1397,7 @@ mod tests {
             let got = graduation_rate(&p, 0.7, canary_rate, 0.2, 1500, 7);
             assert!(
                 (got - spec).abs() <= tolerance,
-                "canary at {canary_rate}: graduates {got}, SPEC says about {spec}"
+                "canary at {canary_rate}: graduates {got}, expected about {spec}"
             );
         }
     }
@@ -1415,7 +1422,7 @@ mod tests {
         }
     }
 
-    // ---- hand changes (SPEC 7.1) -------------------------------------------
+    // ---- hand changes ------------------------------------------------------
 
     #[test]
     fn hand_changes_are_refused_with_one_line_saying_why() {

@@ -1,6 +1,7 @@
-//! The progress checklist comment (SPEC 4): one per issue, found again by its
-//! hidden marker, rendered from what watch knows. Pure text. Strings that
-//! came from the forge (link texts, URLs, reasons) are escaped or dropped
+//! The progress checklist comment
+//! (docs/how-it-works.md#afk-watch-the-lifecycle): one per issue, found again
+//! by its hidden marker, rendered from what watch knows. Pure text. Strings
+//! that came from the forge (link texts, URLs, reasons) are escaped or dropped
 //! here, so a PR's workflow cannot write markdown into afk's comment.
 
 use super::sanitize::{md_text, one_line, safe_url};
@@ -44,8 +45,8 @@ pub struct Checklist {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
-    /// The conversation afk acted on (SPEC 4.1), oldest first: reviews and
-    /// commands taken (never those ignored), and a hold still on.
+    /// The conversation afk acted on (docs/reviews.md), oldest first: reviews
+    /// and commands taken (never those ignored), and a hold still on.
     pub talk: Vec<Said>,
     /// who holds the run, since when
     pub held: Option<(String, String)>,

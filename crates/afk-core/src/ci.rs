@@ -203,10 +203,10 @@ pub struct RunIdentity<'a> {
     pub repo: &'a RepoName,
     pub branch: &'a str,
     pub agent_login: &'a str,
-    /// `workspace = "afk"` (SPEC 5.0.4): afk opens the run's PR itself, so
-    /// only a PR afk's own account opened from the branch is the run's
-    /// (anyone may open a PR from a branch of the repository); None: the
-    /// agent opens it (`workspace = "agent"`).
+    /// `workspace = "afk"` (docs/how-it-works.md#the-workspace): afk opens the
+    /// run's PR itself, so only a PR afk's own account opened from the branch
+    /// is the run's (anyone may open a PR from a branch of the repository);
+    /// None: the agent opens it (`workspace = "agent"`).
     pub afk_login: Option<&'a str>,
 }
 
@@ -219,8 +219,9 @@ pub enum Belongs {
     AgentAccount,
 }
 
-/// SPEC 4: the run's PR has its head on the run's branch in the same
-/// repository, or was opened by the agent's account and closes the issue.
+/// The run's PR (docs/how-it-works.md#afk-watch-the-lifecycle) has its head on
+/// the run's branch in the same repository, or was opened by the agent's
+/// account and closes the issue.
 /// Anyone else's PR — a fork's branch of the same name, a stranger's
 /// `Closes #N` — is never the run's.
 pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {

@@ -1,5 +1,6 @@
 //! Images and the Co-op Cloud version label in a recipe's compose files
-//! (SPEC 8.2-8.3): where they are, and edits that change only their text.
+//! (docs/how-it-works.md#afk-upgrade): where they are, and edits that change
+//! only their text.
 //!
 //! YAML is parsed only to *locate* things: yaml-rust2's event parser gives each
 //! scalar's source position, and edits are splices at that position, so
@@ -366,7 +367,7 @@ pub fn next_version(
     bump(value, update_type, app)
 }
 
-/// `afk/upgrade-<path with / as ->-<tag>`, the branch of an upgrade PR (SPEC 8).
+/// `afk/upgrade-<path with / as ->-<tag>`, the branch of an upgrade PR.
 pub fn upgrade_branch(path: &str, tag: &str) -> String {
     format!("afk/upgrade-{}-{tag}", path.replace('/', "-"))
 }

@@ -1,4 +1,4 @@
-//! The conversation on the PR (SPEC 4.1): how much of a review's outside
+//! The conversation on the PR (docs/reviews.md): how much of a review's outside
 //! text afk keeps, which reviews ask for a corrective turn, what a command
 //! comment says, and what a conflicting PR gets. Pure: the forges read, the
 //! watch tick acts, these rules decide.
@@ -98,7 +98,7 @@ fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
     }
 }
 
-/// A trusted comment's command (SPEC 4.1).
+/// A trusted comment's command (docs/reviews.md#commands).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// stop the agent and escalate `stopped`
@@ -176,7 +176,7 @@ pub struct ConflictFacts<'a> {
     pub turns_left: bool,
 }
 
-/// The conflict step of SPEC 4.1.
+/// The conflict step (docs/reviews.md#conflicts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConflictStep {
     /// mergeable: nothing to do
@@ -230,9 +230,9 @@ fn turn_or_escalate(turns_left: bool) -> ConflictStep {
     }
 }
 
-/// SPEC 4.1: after the retest comment on a head, a red CI starts the
-/// corrective turn only once a result was reported after the comment (a
-/// newer status: the re-run's red, or its pending then red); the red still
+/// After the retest comment on a head (docs/reviews.md#retests), a red CI
+/// starts the corrective turn only once a result was reported after the comment
+/// (a newer status: the re-run's red, or its pending then red); the red still
 /// on the head from before the comment waits. A re-run that never reports is
 /// the stall rule's. Times are the forge's own (the comment's `created_at`,
 /// the statuses' `updated_at`), so no clock but the forge's is compared.

@@ -1,5 +1,6 @@
-//! The dispatch policy (SPEC 3, steps 4-6): which ready issue of a repo wins its
-//! one slot, why every other one was skipped, and the global capacity cut.
+//! The dispatch policy (docs/how-it-works.md#afk-poll-step-by-step): which ready
+//! issue of a repo wins its one slot, why every other one was skipped, and the
+//! global capacity cut.
 //!
 //! Facts that need the forge (who armed the issue, is it blocked) are supplied by
 //! the caller through a closure, called lazily in priority order, so a tick asks
@@ -256,8 +257,9 @@ pub fn blocks(b: Blocker) -> bool {
     !matches!(b, Blocker::Closed | Blocker::Missing)
 }
 
-/// SPEC 3 step 4: a repo is locked while any of its open issues carries the
-/// in-progress label or afk has a run in flight there.
+/// A repo is locked (docs/how-it-works.md#afk-poll-step-by-step) while any of
+/// its open issues carries the in-progress label or afk has a run in flight
+/// there.
 pub fn repo_locked(run_in_flight: bool, any_issue_in_progress: bool) -> bool {
     run_in_flight || any_issue_in_progress
 }
@@ -271,7 +273,8 @@ pub enum DeadClaim<R> {
     Started(R),
     /// No record of a start: the run failed and the issue is eligible again.
     /// `warn_thread`: an HTTP runner may have started a thread afk cannot see
-    /// (SPEC 5.3 has no call to find or stop it), so the operator is told.
+    /// (the thread API has no call to find or stop it), so the operator is
+    /// told.
     NeverStarted { warn_thread: bool },
 }
 

@@ -36,7 +36,8 @@ impl Level {
     }
 }
 
-/// What doctor found of the status issue (`status_issue`, SPEC 10.1).
+/// What doctor found of the status issue (`status_issue`,
+/// docs/configuration.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusIssue {
     /// the forge said it is not there (or not visible to afk's account)
@@ -360,9 +361,9 @@ pub fn detail_of(check: &str, error_line: &str) -> String {
         .to_string()
 }
 
-/// A named agent's program on this host (SPEC 5.5): found, or one FAIL
-/// naming it and how to install it. None for `custom` (its command is
-/// checked as written).
+/// A named agent's program on this host (docs/runners.md, named agents): found,
+/// or one FAIL naming it and how to install it. None for `custom` (its command
+/// is checked as written).
 pub fn agent_program(kind: crate::types::AgentKind, found: bool) -> Option<(Level, String)> {
     let program = crate::agent::program(kind)?;
     let install = crate::agent::install_command(kind)?;

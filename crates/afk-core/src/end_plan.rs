@@ -1,7 +1,8 @@
-//! What an end state does (SPEC 4), as data: which labels go and come, whether
-//! the issue is closed, the repo frozen, a lesson and an event recorded, the
-//! agent stopped, a comment posted. `afk watch` only carries the plan out, and
-//! every step of it is idempotent so a tick that dies midway is resumed.
+//! What an end state does (docs/how-it-works.md#afk-watch-the-lifecycle), as
+//! data: which labels go and come, whether the issue is closed, the repo
+//! frozen, a lesson and an event recorded, the agent stopped, a comment posted.
+//! `afk watch` only carries the plan out, and every step of it is idempotent so
+//! a tick that dies midway is resumed.
 
 use super::checklist::End;
 use super::kinds::EventKind;

@@ -51,11 +51,12 @@ pub struct Escalated<'a> {
     pub human_label: &'a str,
     pub ready_label: &'a str,
     pub budget: Budget<'a>,
-    /// review turns used (SPEC 4.1)
+    /// review turns used (docs/reviews.md)
     pub review_turns: u32,
     /// who said `stop`
     pub stopped_by: Option<&'a str>,
-    /// why afk did not forward the turn's work, or where it kept it (SPEC 5.0)
+    /// why afk did not forward the turn's work, or where it kept it
+    /// (docs/how-it-works.md#the-workspace)
     pub workspace: Option<&'a str>,
 }
 

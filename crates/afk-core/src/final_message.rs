@@ -1,7 +1,7 @@
-//! What a named agent said last, and the session it said it in (SPEC 5.5),
-//! read from the lines of its `agent.log`. Pure: the lines come in (the
-//! adapter reads a bounded tail, `run_files`), the text goes out bounded and
-//! sanitised, fit for `afk runs show` and a PR body.
+//! What a named agent said last, and the session it said it in
+//! (docs/runners.md, named agents), read from the lines of its `agent.log`.
+//! Pure: the lines come in (the adapter reads a bounded tail, `run_files`), the
+//! text goes out bounded and sanitised, fit for `afk runs show` and a PR body.
 //!
 //! - `claude`: the `result` string of its last `{"type":"result",...}` record;
 //!   its session is the `session_id` of that record or of its `system` one;

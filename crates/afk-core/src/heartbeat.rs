@@ -1,8 +1,9 @@
-//! Which heartbeat URL a tick pings, and with what suffix (SPEC 2, [notify]):
+//! Which heartbeat URL a tick pings, and with what suffix (`[notify]`,
+//! docs/operations.md#monitoring-a-check-per-schedule):
 //! `[notify.heartbeat].<tick>` names the variable for one tick kind, else
 //! `heartbeat_env`; a `{tick}` in the URL becomes the tick's kind, so each
-//! schedule has its own check and a dead cron line is noticed; `/start`
-//! before the work, nothing after a success, `/fail` after a failure (the
+//! schedule has its own check and a dead cron line is noticed; `/start` before
+//! the work, nothing after a success, `/fail` after a failure (the
 //! healthchecks.io convention; a query string stays at the end).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ afk_model::named_enum! {
         RunAbandoned => "run.abandoned",
         CandidateRolledBack => "candidate.rolled_back",
         CandidateAutoPromoted => "candidate.auto_promoted",
-        // a person promoting or rejecting a version by hand (SPEC 7.1); not in the default list
+        // a person promoting or rejecting a version by hand; not in the default list
         CandidatePromoted => "candidate.promoted",
         CandidateRejected => "candidate.rejected",
         UpgradeFailed => "upgrade.failed",
@@ -27,7 +27,8 @@ afk_model::named_enum! {
         TransientRetry => "transient_retry",
         DeployDegraded => "deploy_degraded",
         BudgetExceeded => "budget_exceeded",
-        // a trusted reviewer still asked for changes when no review turn was left (SPEC 4.1)
+        // a trusted reviewer still asked for changes when no review turn was left
+        // (docs/reviews.md)
         ReviewUnresolved => "review_unresolved",
         UpgradeFailed => "upgrade_failed",
         UpgradeStuck => "upgrade_stuck",

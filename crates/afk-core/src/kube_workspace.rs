@@ -1,6 +1,7 @@
-//! afk's workspace inside a turn's Job (SPEC 5.0.8), pure: the pod a turn
-//! becomes when `runner.workspace = "afk"` runs on Kubernetes, and the one
-//! line its forwarding container leaves for the tick.
+//! afk's workspace inside a turn's Job
+//! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), pure: the pod
+//! a turn becomes when `runner.workspace = "afk"` runs on Kubernetes, and the
+//! one line its forwarding container leaves for the tick.
 //!
 //! The pod runs, in order (init containers run one after another, each to
 //! its end, before the main container):
@@ -13,8 +14,8 @@
 //!    on to forwarding whatever the agent's status;
 //! 3. `forward` (main, `git_image`, the credential mounted): the turn's work
 //!    read from the checkout into the cache and only `afk/issue-<N>` pushed
-//!    (SPEC 5.0.3, 5.0.5); its result is its termination message, and its
-//!    exit code is the agent's.
+//!    (docs/how-it-works.md#the-workspace); its result is its termination
+//!    message, and its exit code is the agent's.
 
 use serde_json::{Value, json};
 

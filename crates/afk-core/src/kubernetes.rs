@@ -1,7 +1,7 @@
-//! The kubernetes runner's rules (SPEC 5.4), pure: names, the allowed API
-//! address, the Job and ConfigMap a turn becomes, what a Job and its pod say
-//! about the agent, and the timestamped log lines. The REST calls are
-//! `runner::kubernetes`'s.
+//! The kubernetes runner's rules (docs/runners.md#kubernetes-a-job-per-turn),
+//! pure: names, the allowed API address, the Job and ConfigMap a turn becomes,
+//! what a Job and its pod say about the agent, and the timestamped log lines.
+//! The REST calls are `runner::kubernetes`'s.
 
 use crate::doctor::Level;
 use serde_json::{Value, json};
@@ -345,8 +345,8 @@ pub struct PodView {
     /// the `agent` container runs (an init container in afk's workspace,
     /// while the pod is still `Pending`)
     pub agent_running: bool,
-    /// afk's workspace (SPEC 5.0.8): the `checkout` container failed, with
-    /// its termination message
+    /// afk's workspace (docs/kubernetes.md): the `checkout` container failed,
+    /// with its termination message
     pub checkout_failed: Option<String>,
     /// afk's workspace: the `forward` container's termination message
     pub forwarded: Option<String>,

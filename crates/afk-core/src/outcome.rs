@@ -1,7 +1,8 @@
-//! Outcomes (SPEC 7.3): which ended runs count as what, when a merged success
-//! is still watched for a revert, and which commits say they revert it (what
-//! proves it is `core::undo` and the trust rule). Pure: the run states, the
-//! stored merge times, the commit list and `now` come in.
+//! Outcomes (docs/how-it-works.md#afk-harvest-and-the-template-canary): which
+//! ended runs count as what, when a merged success is still watched for a
+//! revert, and which commits say they revert it (what proves it is `core::undo`
+//! and the trust rule). Pure: the run states, the stored merge times, the
+//! commit list and `now` come in.
 
 use super::canary::Outcome;
 use super::run_state::RunStatus;
@@ -107,7 +108,8 @@ pub fn reverts(message: &str, merge_sha: &str) -> bool {
 /// The commits whose message says they revert `merge_sha`, from a listing
 /// newest first, oldest first: the first of them that proves it (its changes
 /// undo the merge's, `core::undo`, or its author is trusted) is the revert;
-/// the message alone is not proof (SPEC 7.3).
+/// the message alone is not proof
+/// (docs/security.md#only-afks-own-writing-counts).
 pub fn candidates<'c>(merge_sha: &str, newest_first: &'c [Commit]) -> Vec<&'c Commit> {
     newest_first
         .iter()

@@ -1,9 +1,10 @@
-//! The status page's tick health (SPEC 10.1, issue #31): one line per tick
-//! kind, and a banner at the top naming every kind that is overdue or
-//! failed. The page is static and runs no script, so the banner is decided
-//! when the page is written; a page that stopped being rewritten is told by
-//! its own `built …` time (also in `<meta name="afk-generated">`), which the
-//! header asks the reader to compare with the clock.
+//! The status page's tick health
+//! (docs/operations.md#monitoring-a-check-per-schedule, issue #31): one line
+//! per tick kind, and a banner at the top naming every kind that is overdue or
+//! failed. The page is static and runs no script, so the banner is decided when
+//! the page is written; a page that stopped being rewritten is told by its own
+//! `built …` time (also in `<meta name="afk-generated">`), which the header
+//! asks the reader to compare with the clock.
 
 use crate::html::esc;
 use std::fmt::Write as _;

@@ -1,4 +1,5 @@
-//! Where the placeholders of a runner command may stand (SPEC 5.1).
+//! Where the placeholders of a runner command may stand
+//! (docs/runners.md#command-a-local-process).
 //!
 //! afk substitutes `{run_dir}`, `{repo}`, `{issue}`, `{branch}` and
 //! `{prompt_file}` as plain text. In an argument of its own that is harmless:

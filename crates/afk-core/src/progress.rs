@@ -1,6 +1,7 @@
-//! The clocks of a run (SPEC 4): what counts as progress, since when nothing
-//! changed, since when the PR has been green, and when that becomes a
-//! `merge_hold` lesson. Pure: `now` and the stored marks come in.
+//! The clocks of a run (docs/how-it-works.md#afk-watch-the-lifecycle): what
+//! counts as progress, since when nothing changed, since when the PR has been
+//! green, and when that becomes a `merge_hold` lesson. Pure: `now` and the
+//! stored marks come in.
 //!
 //! What afk reads of the agent's progress file is bounded, whatever the agent
 //! wrote: its last [`TAIL_BYTES`] ([`window`]; the phase and a `blocked`
@@ -65,8 +66,9 @@ pub struct Stored {
 /// write, when its files show one later), never from "now" — otherwise a run
 /// first seen long after its agent went quiet would get a fresh stall clock.
 /// `log_clock`: the time the agent's own log gives its last line (a pod
-/// log's timestamps, SPEC 5.4): when only the agent's files changed, that is
-/// when it last made progress, not the moment afk happened to look.
+/// log's timestamps, docs/runners.md#kubernetes-a-job-per-turn): when only the
+/// agent's files changed, that is when it last made progress, not the moment
+/// afk happened to look.
 pub fn last_change(
     stored: &Stored,
     fp: &str,
@@ -204,7 +206,8 @@ fn blocked_of(v: &serde_json::Value) -> Blocked {
     }
 }
 
-/// An agent thread's `blocked` field (SPEC 5.3): an object `{reason,
+/// An agent thread's `blocked` field
+/// (docs/runners.md#http-an-agent-thread-service): an object `{reason,
 /// questions}` means blocked, as does a bare string (taken as the reason);
 /// absent, null, false or anything else means not blocked.
 pub fn thread_blocked(v: Option<&serde_json::Value>) -> Option<Blocked> {

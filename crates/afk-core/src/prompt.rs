@@ -1,4 +1,5 @@
-//! The dispatch prompt (SPEC 3 step 8) and the corrective prompt (SPEC 5.2).
+//! The dispatch prompt (docs/how-it-works.md#the-prompt) and the corrective
+//! prompt (docs/runners.md).
 //! Untrusted text is cleaned and fenced by `core::sanitize`.
 
 pub use super::sanitize::sanitize;
@@ -26,8 +27,8 @@ pub struct PromptInput<'a> {
     pub answers: &'a [super::answers::Said],
     /// Comments since the escalation by people without `trusted_permission`.
     pub answers_left_out: usize,
-    /// Who does the git (SPEC 5.0): in afk's workspace the agent commits and
-    /// afk pushes and opens the pull request.
+    /// Who does the git (docs/how-it-works.md#the-workspace): in afk's
+    /// workspace the agent commits and afk pushes and opens the pull request.
     pub workspace: crate::types::Workspace,
 }
 
@@ -145,7 +146,8 @@ pub enum Correction<'a> {
     /// failing contexts with their build URLs, as the forge reported them (untrusted)
     /// the failing checks with their build URLs, and what each said of itself
     CiRed(&'a [(String, Option<String>)], &'a [(String, String)]),
-    /// what trusted people asked for on the PR or the issue (SPEC 4.1), oldest first
+    /// what trusted people asked for on the PR or the issue (docs/reviews.md),
+    /// oldest first
     Review(&'a [Asked<'a>]),
     /// the base moved and the PR conflicts
     Conflict,
@@ -204,7 +206,7 @@ fn quote(a: &Asked) -> String {
     s
 }
 
-/// What a corrective prompt restates (SPEC 5.2, 5.5): the issue, the
+/// What a corrective prompt restates (docs/runners.md): the issue, the
 /// workspace's words, and what the last turn left.
 #[derive(Debug, Clone, Copy)]
 pub struct Restated<'a> {
@@ -230,7 +232,7 @@ pub fn corrective(repo: &RepoName, issue: IssueNumber, turn: u32, what: &Correct
     corrective_for(repo, issue, turn, what, &none)
 }
 
-/// The corrective prompt (SPEC 5.2): the issue again, what is wrong, the
+/// The corrective prompt (docs/runners.md): the issue again, what is wrong, the
 /// same branch, and what the last turn left. The failing checks are set by
 /// whatever workflow ran on the PR, so they are a fenced block, one line
 /// each: the context, and its URL when `safe_url`. In afk's workspace the

@@ -1,4 +1,4 @@
-//! The test queue of `afk upgrade` (SPEC 8 step 4, `serial_tests`): the
+//! The test queue of `afk upgrade` (`serial_tests`, docs/configuration.md): the
 //! shared test cluster runs one recipe's tests at a time, so at most one PR
 //! across all recipes has a test run or a fixer in flight; the others wait,
 //! oldest PR first, and a flow that reaches a final result frees the slot on

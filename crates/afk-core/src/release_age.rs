@@ -1,4 +1,4 @@
-//! `upgrade.min_release_age` (SPEC 8 step 3, release age): a tag is a
+//! `upgrade.min_release_age` (docs/configuration.md): a tag is a
 //! candidate only when its image config says it was created at least that long
 //! ago. What the OCI distribution answers is read here (a manifest, an index's
 //! `linux/amd64` entry, a config's `created`); which tag is proposed is

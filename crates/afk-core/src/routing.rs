@@ -1,4 +1,6 @@
-//! Canary routing (SPEC 7.2): which template version a dispatch uses.
+//! Canary routing
+//! (docs/configuration.md#harvest-the-canary-for-prompt-templates): which
+//! template version a dispatch uses.
 //!
 //! Pure: the draw is an argument. With `AFK_CANARY_SEED` the caller takes it
 //! from [`seeded_draw`], a stable hash of (seed, repo, issue, ready-label event

@@ -1,6 +1,7 @@
-//! The automatic lessons a run's watch records (SPEC 6): which kind, at which
-//! stage, and their words. `commands/watch` only adds the run's repo, work
-//! item and id and hands them to the journal.
+//! The automatic lessons a run's watch records
+//! (docs/how-it-works.md#afk-watch-the-lifecycle): which kind, at which stage,
+//! and their words. `commands/watch` only adds the run's repo, work item and id
+//! and hands them to the journal.
 
 use super::kinds::LessonKind;
 use crate::types::RepoName;

@@ -1,5 +1,5 @@
-//! The run state machine (SPEC 4): a pure function from what watch observed
-//! about one run to the next action.
+//! The run state machine (docs/how-it-works.md#afk-watch-the-lifecycle): a pure
+//! function from what watch observed about one run to the next action.
 
 use super::spend;
 use std::fmt;
@@ -33,7 +33,8 @@ pub enum Checks {
     Failure,
 }
 
-/// Why a turn's work could not be forwarded (SPEC 5.0).
+/// Why a turn's work could not be forwarded
+/// (docs/how-it-works.md#the-workspace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushProblem {
     Conflict,
@@ -48,12 +49,14 @@ pub struct RunState {
     pub agent: Agent,
     /// The agent said it is blocked (progress line `{"status":"blocked"}`).
     pub blocked: bool,
-    /// The runner says the agent cannot start (SPEC 5.4: a pod that cannot
-    /// pull its image, cannot be configured or scheduled): it never will.
+    /// The runner says the agent cannot start
+    /// (docs/runners.md#kubernetes-a-job-per-turn: a pod that cannot pull its
+    /// image, cannot be configured or scheduled): it never will.
     /// The reason, from the runner (outside text).
     pub cannot_start: Option<String>,
-    /// What forwarding the last turn's work met (SPEC 5.0.3, 5.0.5): a
-    /// conflict with someone else's push, or a checkout afk refuses.
+    /// What forwarding the last turn's work met
+    /// (docs/how-it-works.md#the-workspace): a conflict with someone else's
+    /// push, or a checkout afk refuses.
     pub push_problem: Option<PushProblem>,
     pub pr: Pr,
     /// The PR's current head, and the commit the CI verdict belongs to.
@@ -78,11 +81,12 @@ pub struct RunState {
     /// Time since dispatch, and `budget.run_time` (None: no limit).
     pub age: Duration,
     pub run_time: Option<Duration>,
-    /// The conversation on the PR (SPEC 4.1).
+    /// The conversation on the PR (docs/reviews.md).
     pub talk: Talk,
 }
 
-/// What the conversation on the issue and the PR asks of a run (SPEC 4.1).
+/// What the conversation on the issue and the PR asks of a run
+/// (docs/reviews.md).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Talk {
     /// a trusted `stop` command
@@ -135,10 +139,12 @@ pub enum Escalation {
     /// The PR conflicts with its base and no corrective turn is left.
     Conflict,
     /// Someone else pushed the run's branch and the turn's work does not
-    /// apply on their head (SPEC 5.0.3): kept as a bundle.
+    /// apply on their head (docs/how-it-works.md#the-workspace): kept as a
+    /// bundle.
     PushConflict,
-    /// afk will not forward the turn's checkout (SPEC 5.0.5: a link or
-    /// another repository's objects in it, a file over the limit).
+    /// afk will not forward the turn's checkout
+    /// (docs/how-it-works.md#the-workspace: a link or another repository's
+    /// objects in it, a file over the limit).
     PushRefused,
 }
 
@@ -275,10 +281,11 @@ pub fn agent_of(
     }
 }
 
-/// The next action for a run. Rows of the SPEC's table, in order, with two
-/// precedences made explicit: a merged PR wins over "issue closed" (forges close
-/// the issue themselves on merge), and a person closing the issue or removing the
-/// label wins over everything else (stop the agent rather than wait for it).
+/// The next action for a run. Rows of the table in
+/// docs/how-it-works.md#afk-watch-the-lifecycle, in order, with two precedences
+/// made explicit: a merged PR wins over "issue closed" (forges close the issue
+/// themselves on merge), and a person closing the issue or removing the label
+/// wins over everything else (stop the agent rather than wait for it).
 ///
 /// The budget row comes next: a run over `run_usd` or `run_time` is stopped
 /// before anything else happens to it, so no corrective turn starts over
@@ -450,8 +457,9 @@ pub fn decided_action(status: RunStatus, end_reason: Option<&str>) -> Option<Act
     }
 }
 
-/// The agent state an agent-thread service's status means (SPEC 5.3):
-/// `running` runs, `idle` finished its turn, anything else failed.
+/// The agent state an agent-thread service's status means
+/// (docs/runners.md#http-an-agent-thread-service): `running` runs, `idle`
+/// finished its turn, anything else failed.
 pub fn thread_agent(status: &str) -> Agent {
     match status {
         "running" => Agent::Running,

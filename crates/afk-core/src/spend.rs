@@ -1,5 +1,6 @@
-//! Spend and the budget rules (SPEC 2 `[budget]`, 3, 4, 5.1, 5.3). Pure: the
-//! bytes an agent wrote, the thread's figure, the stored ledger and `now` come in.
+//! Spend and the budget rules (docs/configuration.md#budget-spend-limits,
+//! docs/how-it-works.md#spend). Pure: the bytes an agent wrote, the thread's
+//! figure, the stored ledger and `now` come in.
 //!
 //! What a run spent is what its agent reported, in three forms:
 //! - a progress line `{"cost_usd": X}`: the spend of the current turn so far
@@ -7,8 +8,9 @@
 //! - Claude Code's `result` record (`--output-format json` prints one JSON
 //!   object, `stream-json` one per line with the result last): its
 //!   `total_cost_usd` is what that invocation cost; the records of a turn add up;
-//! - Codex's `turn.completed` events (`agent = "codex"` only, SPEC 5.5): token
-//!   usage, priced by `[runner.prices]` ([`Meter`]); all prices zero: no figure.
+//! - Codex's `turn.completed` events (`agent = "codex"` only,
+//!   docs/runners.md#codex): token usage, priced by `[runner.prices]`
+//!   ([`Meter`]); all prices zero: no figure.
 //!   Codex reports the usage of its whole thread so far (a resumed thread's
 //!   includes the turns before), so a turn is priced on what its thread used
 //!   since the end of the run's earlier turn on that thread;
@@ -209,7 +211,7 @@ impl Prices {
 }
 
 /// How a run's agent reports what it spends: which program it is, and the
-/// prices its token usage is read at (SPEC 5.5).
+/// prices its token usage is read at (docs/runners.md#codex).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Meter {
     pub agent: AgentKind,
@@ -782,13 +784,14 @@ pub struct MoneyLimits {
     pub day: DayLimits,
 }
 
-/// What is left of a run's money limits as one of its turns starts (SPEC 5.1,
-/// `AFK_BUDGET_USD`): the smallest of `run_usd` less what the run spent,
-/// `day_usd` less what the runs dispatched on the run's UTC day spent, and
-/// `repo_day_usd` less what its repo's did (the run's spend counts toward the
-/// day it was dispatched, so the day is that day); never below 0. None when
-/// no money limit is set. `run` is the run with its spend so far, `others`
-/// the other runs (any day: only the run's day counts).
+/// What is left of a run's money limits as one of its turns starts
+/// (`AFK_BUDGET_USD`, docs/runners.md#command-a-local-process): the smallest of
+/// `run_usd` less what the run spent, `day_usd` less what the runs dispatched
+/// on the run's UTC day spent, and `repo_day_usd` less what its repo's did (the
+/// run's spend counts toward the day it was dispatched, so the day is that
+/// day); never below 0. None when no money limit is set. `run` is the run with
+/// its spend so far, `others` the other runs (any day: only the run's day
+/// counts).
 pub fn money_left(limits: MoneyLimits, run: &DayRun, others: &[DayRun]) -> Option<f64> {
     let spent = run.spend_usd.unwrap_or(0.0);
     let day = day_of(run.dispatched_at);

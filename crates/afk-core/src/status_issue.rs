@@ -1,7 +1,7 @@
-//! The status issue (`status_issue`, SPEC 10.1): one forge issue whose body
-//! afk keeps as the Markdown twin of the status page, where the team already
-//! looks. Pure: the same [`Page`] the HTML page is rendered from, plus what
-//! only the issue shows (tick health without its moments, the armed issues
+//! The status issue (`status_issue`, docs/configuration.md): one forge issue
+//! whose body afk keeps as the Markdown twin of the status page, where the team
+//! already looks. Pure: the same [`Page`] the HTML page is rendered from, plus
+//! what only the issue shows (tick health without its moments, the armed issues
 //! the last poll skipped), in; the body out; [`needs_edit`] says whether a
 //! tick edits the issue, from afk's own record of what it last wrote there
 //! (no read of the issue: on a forge without ETags a read is a full GET).

@@ -1,5 +1,6 @@
-//! Image tag selection for `afk upgrade` (SPEC 8.2): which of a registry's tags
-//! an image may move to, and what kind of update that is. Pure text.
+//! Image tag selection for `afk upgrade` (docs/how-it-works.md#afk-upgrade):
+//! which of a registry's tags an image may move to, and what kind of update
+//! that is. Pure text.
 //!
 //! A tag reads `[prefix]version[pre-release][-suffix][-rN]`. A tag qualifies as
 //! an upgrade only if it keeps the current tag's *shape*: the same prefix (`v`

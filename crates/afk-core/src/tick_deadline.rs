@@ -83,9 +83,9 @@ pub fn state(
     health(started_secs_ago, exit, expect)
 }
 
-/// A tick kind's health line (SPEC 10.1), by precedence: `never` (no start
-/// recorded), `overdue` (the last start older than twice `expect`: the
-/// kind's `expect_every`),
+/// A tick kind's health line (docs/reports.md#afk-status), by precedence:
+/// `never` (no start recorded), `overdue` (the last start older than twice
+/// `expect`: the kind's `expect_every`),
 /// `failed` (the last exit neither 0 nor 141), `ok`.
 pub fn health(started_secs_ago: Option<i64>, exit: Option<i64>, expect: Duration) -> &'static str {
     let Some(ago) = started_secs_ago else {
@@ -100,10 +100,11 @@ pub fn health(started_secs_ago: Option<i64>, exit: Option<i64>, expect: Duration
     }
 }
 
-/// What a tick's lock file records of the process holding it (SPEC 10.1):
-/// its pid, when it took the lock (unix seconds, the machine's clock, never a
-/// pinned one), and the kernel's start time of that process (clock ticks since
-/// boot, `/proc/<pid>/stat`'s 22nd field), which tells a reused pid apart.
+/// What a tick's lock file records of the process holding it
+/// (docs/operations.md#when-something-goes-wrong): its pid, when it took the
+/// lock (unix seconds, the machine's clock, never a pinned one), and the
+/// kernel's start time of that process (clock ticks since boot,
+/// `/proc/<pid>/stat`'s 22nd field), which tells a reused pid apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holder {
     pub pid: u32,
@@ -236,15 +237,16 @@ pub fn holds(kernel: Option<u32>, record: u32, afk_exe: bool) -> Holds {
     }
 }
 
-/// The tick's move on its lock (SPEC 10.1: "a lock held by a process that is
-/// gone, or by one past twice `tick_timeout`, is taken over, and the takeover
-/// is said"). `free`: this tick could lock it; `record`: what the lock file
-/// says of its last holder; `pid`: what that pid is now; `now`: unix seconds
-/// by the machine's clock; `timeout`: the kind's `tick_timeout`; `holds`:
-/// the kernel's word on the holder. A process is stopped only when it is the
-/// one the record names (a reused pid is never signalled), the kernel names
-/// it as the holder and it runs afk, and it holds the lock past twice the
-/// deadline, which a tick that keeps its own deadline never does.
+/// The tick's move on its lock (docs/operations.md#when-something-goes-wrong: a
+/// lock held by a process that is gone, or by one past twice `tick_timeout`, is
+/// taken over, and the takeover is said). `free`: this tick could lock it;
+/// `record`: what the lock file says of its last holder; `pid`: what that pid
+/// is now; `now`: unix seconds by the machine's clock; `timeout`: the kind's
+/// `tick_timeout`; `holds`: the kernel's word on the holder. A process is
+/// stopped only when it is the one the record names (a reused pid is never
+/// signalled), the kernel names it as the holder and it runs afk, and it holds
+/// the lock past twice the deadline, which a tick that keeps its own deadline
+/// never does.
 pub fn lock_move(
     free: bool,
     (record, pid, holds): (Option<Holder>, Pid, Holds),

@@ -1,6 +1,7 @@
-//! Why a corrective turn started (SPEC 4, 4.1, 5.2), in one line: the state
-//! file keeps it beside the turn's start (`turns`), and `afk runs show`'s
-//! timeline gives each turn its line with it.
+//! Why a corrective turn started (docs/how-it-works.md#afk-watch-the-lifecycle,
+//! docs/reviews.md), in one line: the state file keeps it beside the turn's
+//! start (`turns`), and `afk runs show`'s timeline gives each turn its line
+//! with it.
 
 use crate::run_state::Correction;
 use crate::sanitize::one_line;

@@ -1,13 +1,14 @@
-//! Whether a commit undoes a merge (SPEC 7.3): its diff against its parent is
-//! the inverse of the merge's first-parent diff, as `git revert -m 1` and the
-//! forges' revert buttons make it. File by file (the commit removes what the
-//! merge added, adds back what it removed, renames back what it renamed) and
-//! change by change: each run of removed and added lines between context
-//! lines, with removed and added swapped. Hunk line numbers and context lines
-//! are left out, so a revert made after later commits moved or edited the
-//! lines around still counts. Anything the forge shows no text for (a binary
-//! file, a mode change, a pure rename, a patch too large to show) proves
-//! nothing: such a commit is not proven to undo the merge.
+//! Whether a commit undoes a merge
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary): its diff against
+//! its parent is the inverse of the merge's first-parent diff, as
+//! `git revert -m 1` and the forges' revert buttons make it. File by file (the
+//! commit removes what the merge added, adds back what it removed, renames back
+//! what it renamed) and change by change: each run of removed and added lines
+//! between context lines, with removed and added swapped. Hunk line numbers and
+//! context lines are left out, so a revert made after later commits moved or
+//! edited the lines around still counts. Anything the forge shows no text for
+//! (a binary file, a mode change, a pure rename, a patch too large to show)
+//! proves nothing: such a commit is not proven to undo the merge.
 
 use crate::types::FileDiff;
 use std::collections::BTreeMap;

@@ -1,9 +1,10 @@
-//! The check of afk's own upgrade commit before it is pushed (SPEC 8): the
-//! commit, as git made it, may change only the files the edit meant to
-//! change, keep their modes, hold exactly the edited text, and that text may
-//! differ from upstream `main` only in tag characters after an `image:` key or
-//! a Co-op Cloud version label. Whatever git was fed (a hostile file name, a
-//! git that adds entries of its own), a commit that does more is not pushed.
+//! The check of afk's own upgrade commit before it is pushed
+//! (docs/how-it-works.md#afk-upgrade): the commit, as git made it, may change
+//! only the files the edit meant to change, keep their modes, hold exactly the
+//! edited text, and that text may differ from upstream `main` only in tag
+//! characters after an `image:` key or a Co-op Cloud version label. Whatever
+//! git was fed (a hostile file name, a git that adds entries of its own), a
+//! commit that does more is not pushed.
 
 /// One path a commit changes against its parent, as `git diff-tree -r` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,11 @@
-//! Own branches kept current (SPEC 8 step 3): when the mirror's `main` moved,
-//! whether an open upgrade PR of afk's is kept as it is, re-made on the new
-//! `main` (the same edit, a new commit, force-pushed with a lease), or left
-//! alone because someone else pushed to it. Like Renovate's default
-//! (`rebaseWhen = "auto"` without automerge), a branch is re-made only when it
-//! no longer applies: a branch that still merges cleanly keeps its commit and
-//! its test verdict, so an upstream change elsewhere costs no test run on the
-//! shared, serial test cluster.
+//! Own branches kept current (docs/how-it-works.md#afk-upgrade): when the
+//! mirror's `main` moved, whether an open upgrade PR of afk's is kept as it is,
+//! re-made on the new `main` (the same edit, a new commit, force-pushed with a
+//! lease), or left alone because someone else pushed to it. Like Renovate's
+//! default (`rebaseWhen = "auto"` without automerge), a branch is re-made only
+//! when it no longer applies: a branch that still merges cleanly keeps its
+//! commit and its test verdict, so an upstream change elsewhere costs no test
+//! run on the shared, serial test cluster.
 //!
 //! Decided in two steps because the second needs git work the first makes
 //! unnecessary for most PRs: [`needs_look`] from what the state file recorded

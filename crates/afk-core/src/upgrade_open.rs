@@ -1,7 +1,8 @@
-//! Whether afk opens a PR for a selected bump no open PR covers (SPEC 8 step
-//! 3), or the bump waits, and why. Decided in two steps because the second
-//! needs a forge request the first may make unnecessary: before asking for
-//! the branch ([`why_wait`]) and once its head is known ([`why_not_push`]).
+//! Whether afk opens a PR for a selected bump no open PR covers
+//! (docs/how-it-works.md#afk-upgrade), or the bump waits, and why. Decided in
+//! two steps because the second needs a forge request the first may make
+//! unnecessary: before asking for the branch ([`why_wait`]) and once its head
+//! is known ([`why_not_push`]).
 
 use crate::types::IssueNumber;
 

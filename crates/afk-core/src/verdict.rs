@@ -1,8 +1,8 @@
-//! The test verdict of an upgrade PR and the next step of its flow (SPEC 8
-//! steps 4-7): which `ci_context` status counts (only one updated after afk's
-//! latest test request: an older GREEN is stale), how many test runs afk
-//! has used (its own test comments, so a lost state file loses nothing),
-//! and what the flow does next. Time comes in as parsed values.
+//! The test verdict of an upgrade PR and the next step of its flow
+//! (docs/how-it-works.md#afk-upgrade): which `ci_context` status counts (only
+//! one updated after afk's latest test request: an older GREEN is stale), how
+//! many test runs afk has used (its own test comments, so a lost state file
+//! loses nothing), and what the flow does next. Time comes in as parsed values.
 
 use super::sanitize::safe_url;
 use serde::Serialize;
@@ -138,7 +138,7 @@ pub enum Outcome {
     Success,
     #[serde(rename = "SUCCESS-PENDING-TESTS")]
     SuccessPendingTests,
-    /// GREEN against the updated tests of a paired tests PR (SPEC 8.7)
+    /// GREEN against the updated tests of a paired tests PR (`--with-tests`)
     #[serde(rename = "SUCCESS+TESTPR")]
     SuccessTestPr,
     #[serde(rename = "FAILED")]
@@ -209,12 +209,12 @@ pub struct Facts {
     pub fixer_quiet: Option<Duration>,
     /// `runner.stall_after`
     pub stall_after: Duration,
-    /// this tick runs `--with-tests` and `upgrade.tests_repo` is set (8.7)
+    /// this tick runs `--with-tests` and `upgrade.tests_repo` is set
     pub with_tests: bool,
     pub tests: Tests,
 }
 
-/// Where the update of a stale test stands (SPEC 8.7).
+/// Where the update of a stale test stands (`--with-tests`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tests {
     /// none was started
@@ -298,7 +298,7 @@ impl fmt::Display for Failure {
 
 /// Why a flow waits while its fixer runs.
 pub const FIXER_WORKING: &str = "the fixer is working";
-/// Why a flow waits while its fixer updates a stale test (8.7).
+/// Why a flow waits while its fixer updates a stale test (`--with-tests`).
 pub const TESTS_WORKING: &str = "the fixer is updating the stale test";
 
 /// What one tick does for one open upgrade PR.
@@ -322,11 +322,11 @@ pub enum Step {
     Queued(u32),
     /// nothing came for too long: stop the fixer, one comment, lesson, `upgrade.stuck`
     Stuck(Stuck),
-    /// 8.7: start the fixer on the tests repository to update the stale test
+    /// `--with-tests`: start the fixer on the tests repository to update the stale test
     TestsFixer,
-    /// 8.7: open the tests PR, cross-link, test the recipe PR against it
+    /// `--with-tests`: open the tests PR, cross-link, test the recipe PR against it
     TestsPr,
-    /// 8.7: GREEN against the updated tests: SUCCESS+TESTPR
+    /// `--with-tests`: GREEN against the updated tests: SUCCESS+TESTPR
     GreenWithTests,
 }
 
@@ -370,7 +370,7 @@ impl Step {
     }
 }
 
-/// The next step of a PR's flow (SPEC 8 steps 4-7).
+/// The next step of a PR's flow (docs/how-it-works.md#afk-upgrade).
 pub fn next_step(f: &Facts) -> Step {
     if let Some(o) = f.final_outcome {
         return Step::Done(o);

@@ -1,5 +1,5 @@
-//! The pull request afk opens for a run (SPEC 5.0.4): its title and body,
-//! from the issue and the agent's final message. Pure text.
+//! The pull request afk opens for a run (docs/how-it-works.md#the-workspace):
+//! its title and body, from the issue and the agent's final message. Pure text.
 
 use super::sanitize::{fence_for, md_text, one_line, sanitize};
 use crate::types::{IssueNumber, RunId};

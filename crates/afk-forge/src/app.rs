@@ -1,9 +1,10 @@
-//! GitHub App authentication (SPEC 2, `forge.app_id`): the app's private key
-//! (read once per tick, never printed) signs a JWT (RS256) that is exchanged
-//! for an installation token at `POST /app/installations/{id}/access_tokens`;
-//! the token is kept in the state file and reused until 5 minutes before it
-//! expires (`core::app_token`). afk's own account is the app's bot user,
-//! `<slug>[bot]` (`GET /app`). A dry run may exchange a token and stores nothing.
+//! GitHub App authentication (`forge.app_id`, docs/github.md#as-a-github-app):
+//! the app's private key (read once per tick, never printed) signs a JWT
+//! (RS256) that is exchanged for an installation token at
+//! `POST /app/installations/{id}/access_tokens`; the token is kept in the state
+//! file and reused until 5 minutes before it expires (`core::app_token`). afk's
+//! own account is the app's bot user, `<slug>[bot]` (`GET /app`). A dry run may
+//! exchange a token and stores nothing.
 
 use super::Diagnosis;
 use super::http::{ForgeError, Http, Refresher};

@@ -1,7 +1,8 @@
-//! A branch's commit list, newest first, and what a commit changed (SPEC
-//! 7.3: reverts of merged successes). The forge-neutral [`Commit`] and
-//! [`FileDiff`], the commit list's wire shape (Gitea's and GitHub's spell it
-//! alike), where a listing stops, and a raw `git diff` split into files.
+//! A branch's commit list, newest first, and what a commit changed (reverts of
+//! merged successes, docs/how-it-works.md#afk-harvest-and-the-template-canary).
+//! The forge-neutral [`Commit`] and [`FileDiff`], the commit list's wire shape
+//! (Gitea's and GitHub's spell it alike), where a listing stops, and a raw
+//! `git diff` split into files.
 
 use serde::Deserialize;
 use time::OffsetDateTime;

@@ -94,11 +94,13 @@ pub trait Forge: Send + Sync {
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
-    /// Replace an issue's body (the status issue's, SPEC 10.1).
+    /// Replace an issue's body (the status issue's: `status_issue` in
+    /// docs/configuration.md).
     fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()>;
 
     /// The commits of `branch`, newest first, down to (without) the first one
-    /// older than `since`: what harvest reads to find reverted merges (SPEC 7.3).
+    /// older than `since`: what harvest reads to find reverted merges
+    /// (docs/how-it-works.md#afk-harvest-and-the-template-canary).
     fn commits(
         &self,
         repo: &RepoName,
@@ -110,7 +112,8 @@ pub trait Forge: Send + Sync {
     }
     /// What commit `sha` changed against its first parent (a merge: what it
     /// brought into its base branch), file by file: what harvest compares to
-    /// tell a revert from a message that only says so (SPEC 7.3).
+    /// tell a revert from a message that only says so
+    /// (docs/how-it-works.md#afk-harvest-and-the-template-canary).
     fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
         let _ = sha;
         anyhow::bail!("forge: reading the diffs of {repo} is not supported by this forge yet")
@@ -130,7 +133,7 @@ pub trait Forge: Send + Sync {
     /// A branch and its head commit; `None` when the branch does not exist.
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>>;
 
-    // the conversation on the PR (SPEC 4.1)
+    // the conversation on the PR (docs/reviews.md)
     /// The reviews of pull request `pr` afk's account sees, oldest first (the
     /// latest `core::review_bounds::REVIEWS_MAX` when there are more), each
     /// body kept to `core::review_bounds::REVIEW_BODY_BYTES`. Conditional

@@ -1,4 +1,4 @@
-//! The conversation on a pull request as both forges send it (SPEC 4.1):
+//! The conversation on a pull request as both forges send it (docs/reviews.md):
 //! their review and line-comment JSON read into the forge-neutral shapes,
 //! kept bounded as `core::review_bounds` says, and what GitHub's refusals of a
 //! branch update mean. One copy for `gitea` and `github`.

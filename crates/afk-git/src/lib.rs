@@ -1,5 +1,6 @@
-//! The git adapter of `afk upgrade` (SPEC 8): the real `git`, driven through
-//! `std::process::Command`, over clones that live in `upgrade.work_dir`.
+//! The git adapter of `afk upgrade` (docs/how-it-works.md#afk-upgrade): the
+//! real `git`, driven through `std::process::Command`, over clones that live in
+//! `upgrade.work_dir`.
 //!
 //! Owns: the upstream clone of a recipe (cloned once, fetched only when
 //! upstream `main` moved, its work tree kept at upstream `main` and never
@@ -213,8 +214,9 @@ pub struct Git {
     creds: Option<Credentials>,
     /// environment variables git must not inherit (the config's secrets)
     strip_env: Vec<String>,
-    /// the workspace's git (SPEC 5.0): an empty environment but `PATH`, no
-    /// system or global config, no hooks, no fsmonitor (see [`Git::hardened`])
+    /// the workspace's git (docs/how-it-works.md#the-workspace): an empty
+    /// environment but `PATH`, no system or global config, no hooks, no
+    /// fsmonitor (see [`Git::hardened`])
     hardened: bool,
     /// how an `https://` upstream's `main` is read without a process (the
     /// binary's: afk's own client over the ref advertisement); None: asked
@@ -243,13 +245,15 @@ impl Git {
         self.main_reader = Some(r);
     }
 
-    /// The workspace's git (SPEC 5.0.5), which reads repositories an agent
-    /// wrote: it starts from an empty environment (only `PATH`; `HOME` an
-    /// empty folder of afk's), reads no system or global config
-    /// (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`), and every call
-    /// switches off hooks, fsmonitor, credential helpers and redirects on the
-    /// command line, which wins over any repository's config. It only ever
-    /// runs in afk's own repositories; an agent's is read as a fetch source.
+    /// The workspace's git
+    /// (docs/security.md#the-workspace-the-agent-holds-no-forge-credential),
+    /// which reads repositories an agent wrote: it starts from an empty
+    /// environment (only `PATH`; `HOME` an empty folder of afk's), reads no
+    /// system or global config (`GIT_CONFIG_NOSYSTEM`,
+    /// `GIT_CONFIG_GLOBAL=/dev/null`), and every call switches off hooks,
+    /// fsmonitor, credential helpers and redirects on the command line, which
+    /// wins over any repository's config. It only ever runs in afk's own
+    /// repositories; an agent's is read as a fetch source.
     pub fn hardened(work_dir: &Path, creds: Option<Credentials>) -> Git {
         Git {
             work_dir: work_dir.to_path_buf(),
@@ -739,14 +743,15 @@ impl Git {
         Ok(())
     }
 
-    /// What a PR branch is to `main` (own branches kept current, SPEC 8 step
-    /// 3), in the recipe's clone: its head fetched from the mirror at `url`
-    /// when the clone does not hold it (afk's own commits are made here, so
-    /// mostly it does); whether `main` is an ancestor of the head; if not,
-    /// whether the head merges into `main` without a conflict (`merge-tree`,
-    /// its objects written to a scratch folder removed after, so the clone
-    /// gains nothing; `--quiet` is newer than the git afk supports); and with `commits`, each commit since `main`'s
-    /// committer address and message.
+    /// What a PR branch is to `main` (own branches kept current,
+    /// docs/how-it-works.md#afk-upgrade), in the recipe's clone: its head
+    /// fetched from the mirror at `url` when the clone does not hold it (afk's
+    /// own commits are made here, so mostly it does); whether `main` is an
+    /// ancestor of the head; if not, whether the head merges into `main`
+    /// without a conflict (`merge-tree`, its objects written to a scratch
+    /// folder removed after, so the clone gains nothing; `--quiet` is newer
+    /// than the git afk supports); and with `commits`, each commit since
+    /// `main`'s committer address and message.
     pub fn look(&self, at: &LookAt) -> Result<Look> {
         let &LookAt {
             dir,
@@ -846,7 +851,7 @@ impl Git {
     }
 
     /// A new local branch `name` at the clone's current head, checked out
-    /// (the tests fixer's branch, SPEC 8.7). No network, no credentials.
+    /// (the `--with-tests` fixer's branch). No network, no credentials.
     pub fn new_branch(&self, dir: &Path, name: &str) -> Result<()> {
         self.run(Some(dir), None, &["checkout", "-q", "-b", name], None)
             .with_context(|| format!("git: cannot create the branch {name}"))?;

@@ -1,6 +1,6 @@
-//! The workspace (SPEC 5.0): afk makes the agent's checkout, forwards the
-//! run's branch to the forge with its own credential and keeps the agent
-//! away from every credential.
+//! The workspace (docs/how-it-works.md#the-workspace): afk makes the agent's
+//! checkout, forwards the run's branch to the forge with its own credential and
+//! keeps the agent away from every credential.
 //!
 //! - One **cache** repository per forge repository (`<git_cache>/<owner>/<name>.git`,
 //!   bare, afk's alone), refreshed with one `ls-remote` and one fetch with afk's
@@ -268,8 +268,9 @@ impl Workspace {
         })
     }
 
-    /// A fresh checkout of the run's branch in `workdir` (SPEC 5.0.1): the
-    /// forge's branch when it exists, else new from the default branch's head.
+    /// A fresh checkout of the run's branch in `workdir`
+    /// (docs/how-it-works.md#the-workspace): the forge's branch when it exists,
+    /// else new from the default branch's head.
     /// Whatever was at `workdir` goes first: a later turn's checkout starts
     /// from the forge's head, where the last turn's work was forwarded.
     pub fn make(&self, p: &Place) -> Result<Made> {
@@ -304,10 +305,10 @@ impl Workspace {
         })
     }
 
-    /// A checkout that borrows nothing (SPEC 5.0.8): made as [`Self::make`],
-    /// then its objects copied in and the alternates dropped, for an agent
-    /// that cannot see the cache (a Job's agent container, which mounts the
-    /// checkout's volume and not the cache's).
+    /// A checkout that borrows nothing (docs/kubernetes.md): made as
+    /// [`Self::make`], then its objects copied in and the alternates dropped,
+    /// for an agent that cannot see the cache (a Job's agent container, which
+    /// mounts the checkout's volume and not the cache's).
     pub fn make_standalone(&self, p: &Place) -> Result<Made> {
         let made = self.make(p)?;
         self.git
@@ -405,9 +406,9 @@ impl Workspace {
         Ok(())
     }
 
-    /// Forward turn `turn`'s work (SPEC 5.0.3): idempotent, so a tick killed
-    /// anywhere in it is finished by the next one without a second commit
-    /// or a second push of different work.
+    /// Forward turn `turn`'s work (docs/how-it-works.md#the-workspace):
+    /// idempotent, so a tick killed anywhere in it is finished by the next one
+    /// without a second commit or a second push of different work.
     pub fn forward(&self, p: &Place, turn: u32) -> Result<Forwarded> {
         let (cache, _lock) = self.open_cache(p.repo)?;
         let Some(start) = self.get_ref(&cache, &Self::run_ref(p, "start")) else {
@@ -719,10 +720,11 @@ impl Workspace {
     }
 
     /// Someone else pushed `theirs`: the turn's commits replayed on it
-    /// (SPEC 5.0.3: each commit's change, author and message kept, afk the
-    /// committer) and pushed; where replaying cannot be done (a merge among
-    /// them, a git older than 2.40) their head merged in with a merge commit
-    /// of afk's; where the two conflict, the work kept as a bundle.
+    /// (docs/how-it-works.md#the-workspace: each commit's change, author and
+    /// message kept, afk the committer) and pushed; where replaying cannot be
+    /// done (a merge among them, a git older than 2.40) their head merged in
+    /// with a merge commit of afk's; where the two conflict, the work kept as a
+    /// bundle.
     fn merge_theirs(
         &self,
         cache: &Path,
@@ -928,8 +930,9 @@ impl Workspace {
         })
     }
 
-    /// The run is over (SPEC 5.0.7): its checkout, push repository and
-    /// refs go; the forge branch's ref in the cache goes with them.
+    /// The run is over (docs/how-it-works.md#the-workspace): its checkout, push
+    /// repository and refs go; the forge branch's ref in the cache goes with
+    /// them.
     pub fn remove(&self, p: &Place) -> Result<()> {
         remove_tree(p.workdir)?;
         remove_tree(&p.run_dir.join("push.git"))?;
@@ -1048,12 +1051,13 @@ fn check_dir(path: &Path) -> std::result::Result<(), Refused> {
     }
 }
 
-/// An agent's repository afk is about to read as a fetch source (SPEC
-/// 5.0.5): a real folder, not a link; no `commondir` (which would make git
-/// read another repository); its objects and refs real files and folders
-/// (no link that reads another repository's files), within bounds; its
-/// alternates exactly afk's own (`cache`) or none. A missing repository is
-/// fine (the agent removed it: there is nothing to take).
+/// An agent's repository afk is about to read as a fetch source
+/// (docs/security.md#the-workspace-the-agent-holds-no-forge-credential): a real
+/// folder, not a link; no `commondir` (which would make git read another
+/// repository); its objects and refs real files and folders (no link that reads
+/// another repository's files), within bounds; its alternates exactly afk's own
+/// (`cache`) or none. A missing repository is fine (the agent removed it: there
+/// is nothing to take).
 pub fn check_repository(git_dir: &Path, cache: Option<&Path>) -> std::result::Result<(), Refused> {
     let meta = match std::fs::symlink_metadata(git_dir) {
         Err(_) => return Ok(()),

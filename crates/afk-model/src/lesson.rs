@@ -1,6 +1,7 @@
-//! The lessons journal's closed columns (SPEC 6) as types: who recorded a
-//! lesson ([`LessonSource`]), where it is in its life ([`LessonStatus`]), where
-//! its fix belongs ([`Attribution`]) and what it is about ([`TargetDomain`]).
+//! The lessons journal's closed columns (docs/reports.md#afk-lessons) as types:
+//! who recorded a lesson ([`LessonSource`]), where it is in its life
+//! ([`LessonStatus`]), where its fix belongs ([`Attribution`]) and what it is
+//! about ([`TargetDomain`]).
 //! Each is stored, printed and serialised as its name ([`LessonStatus::as_str`]);
 //! the lesson's type stays a slug, as a person may name any (the automatic
 //! ones are the core's `LessonKind`).
@@ -49,8 +50,9 @@ crate::named_enum! {
 }
 
 impl LessonStatus {
-    /// A lesson is open while it is `new` or `in_progress` (SPEC 6): what the
-    /// snapshot counts as open, what `--status open` lists, what a prompt shows.
+    /// A lesson is open while it is `new` or `in_progress`
+    /// (docs/reports.md#afk-lessons): what the snapshot counts as open, what
+    /// `--status open` lists, what a prompt shows.
     pub fn is_open(self) -> bool {
         matches!(self, LessonStatus::New | LessonStatus::InProgress)
     }
@@ -151,7 +153,8 @@ mod tests {
         round_trip(TargetDomain::ALL, TargetDomain::as_str, TargetDomain::parse);
     }
 
-    /// The names are SPEC 6's, in its order: the CLI's errors list them so.
+    /// The names are those of docs/reports.md#afk-lessons, in its order: the
+    /// CLI's errors list them so.
     #[test]
     fn the_names_are_the_specs_in_its_order() {
         let cases: [(&[&str], &[&str]); 4] = [

@@ -1,7 +1,7 @@
-//! The conversation on a pull request, forge-neutral (SPEC 4.1): a review
-//! with its normalised state, its line comments as kept (bounded: outside
-//! text), and what a branch update came to. The forges map their words onto
-//! these; the core decides on them.
+//! The conversation on a pull request, forge-neutral (docs/reviews.md): a
+//! review with its normalised state, its line comments as kept (bounded:
+//! outside text), and what a branch update came to. The forges map their words
+//! onto these; the core decides on them.
 
 use serde::Serialize;
 

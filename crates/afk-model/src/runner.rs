@@ -13,8 +13,9 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
-    /// `runner.agent` (SPEC 5.5): which program the agent is, so afk knows its
-    /// command line, where it reports its spend and its final message.
+    /// `runner.agent` (docs/runners.md, named agents): which program the agent
+    /// is, so afk knows its command line, where it reports its spend and its
+    /// final message.
     AgentKind {
         Claude => "claude": "Claude Code (`claude -p`): its result record carries the spend and the final message",
         Codex => "codex": "OpenAI Codex CLI (`codex exec --json`): its token usage priced by [runner.prices]",
@@ -23,7 +24,8 @@ crate::named_enum! {
 }
 
 crate::named_enum! {
-    /// `runner.workspace` (SPEC 5.0): who does the git around the agent.
+    /// `runner.workspace` (docs/how-it-works.md#the-workspace): who does the
+    /// git around the agent.
     Workspace {
         Afk => "afk": "afk makes the checkout, pushes the run's branch and opens the PR; the agent holds no forge credential",
         Agent => "agent": "the agent does its own git with credentials of its own",

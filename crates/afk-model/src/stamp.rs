@@ -17,8 +17,8 @@ pub fn ts(t: OffsetDateTime) -> String {
 /// RFC 3339 text, UTC, with exactly six digits of the second's fraction
 /// (`2026-01-01T12:00:00.300000Z`). The moments harvest orders by (a run's
 /// dispatch and end, a canary going live) are stored so: a fixed width orders
-/// as text, and two moments in the same second are still told apart (SPEC
-/// 7.4's "dispatched since the canary went live" is exact).
+/// as text, and two moments in the same second are still told apart (the
+/// canary's "dispatched since the canary went live" is exact).
 pub fn ts_precise(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
     let f = time::macros::format_description!(

@@ -133,10 +133,10 @@ impl Serialize for RunStatus {
     }
 }
 
-/// Where a template version is in its life (SPEC 7.1): added as a
-/// `candidate`, live as the `canary`, the `current` version poll uses,
-/// `retired` when another became current, `rejected` when it lost or a person
-/// rejected it. Stored as these words.
+/// Where a template version is in its life (docs/reports.md#afk-template):
+/// added as a `candidate`, live as the `canary`, the `current` version poll
+/// uses, `retired` when another became current, `rejected` when it lost or a
+/// person rejected it. Stored as these words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VersionStatus {
     Candidate,

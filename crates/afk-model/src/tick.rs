@@ -2,8 +2,9 @@
 //! heartbeat are named after.
 
 crate::named_enum! {
-    /// One of the ticks cron runs (SPEC 2): each has its own lock, its own
-    /// metrics lines and its own heartbeat. The name is the subcommand's.
+    /// One of the ticks cron runs (docs/operations.md): each has its own lock,
+    /// its own metrics lines and its own heartbeat. The name is the
+    /// subcommand's.
     #[derive(PartialOrd, Ord, Default)]
     TickKind {
         #[default]

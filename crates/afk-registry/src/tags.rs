@@ -1,7 +1,8 @@
-//! Tag lists, read within bounds (SPEC 8 step 2): a page is streamed through a
-//! reader that stops after MAX_PAGE_BYTES + 1 bytes, and parsed by a visitor
-//! that keeps tags as they come and stops past `max_tags`; no page is ever
-//! held whole, and no tag list grows past the bound.
+//! Tag lists, read within bounds
+//! (docs/configuration.md#bounds-on-a-registrys-answers): a page is streamed
+//! through a reader that stops after MAX_PAGE_BYTES + 1 bytes, and parsed by a
+//! visitor that keeps tags as they come and stops past `max_tags`; no page is
+//! ever held whole, and no tag list grows past the bound.
 
 use crate::MAX_PAGE_BYTES;
 use crate::error::short;

@@ -1,6 +1,7 @@
-//! A small agent-thread service (SPEC 5.3) for the http runner's tests: threads
-//! are created and messaged through `/agent/threads` with a bearer token, and
-//! driven (status, phase) through the admin API.
+//! A small agent-thread service (docs/runners.md#http-an-agent-thread-service)
+//! for the http runner's tests: threads are created and messaged through
+//! `/agent/threads` with a bearer token, and driven (status, phase) through the
+//! admin API.
 
 use super::http::{Reply, Request};
 use super::model::Forge;

@@ -2,10 +2,10 @@
 //! a repository it is set up for (`/_admin/ci`), a comment on a pull request
 //! whose body is the trigger (alone or followed by whitespace and more) gets
 //! a commit status on the PR's head at once. `tests=<branch>` in the comment
-//! runs against that branch of the tests (SPEC 8.7): its state comes from
-//! `tests` when the branch is named there. Otherwise the next of `states` is
-//! used; with none left the CI never answers (a CI that only reports by
-//! comment, or a bridge that rejects afk's account).
+//! runs against that branch of the tests (`afk upgrade --with-tests`): its
+//! state comes from `tests` when the branch is named there. Otherwise the next
+//! of `states` is used; with none left the CI never answers (a CI that only
+//! reports by comment, or a bridge that rejects afk's account).
 
 use super::model::{Forge, Status};
 use serde::Deserialize;

@@ -1,10 +1,10 @@
-//! The scripted model (SPEC 5.5, 9): the Anthropic Messages API (for Claude
-//! Code, under `/model/anthropic`) and the OpenAI Responses API (for Codex,
-//! under `/model/openai`), streaming, answering from a script per issue
-//! instead of a model's choices, so the real `claude` and `codex` programs
-//! run their real tool loops offline: they read afk's prompt, run the
-//! script's shell commands in afk's checkout through their own shell tool,
-//! and print their own result records, spend included.
+//! The scripted model (docs/sandbox.md#the-scripted-model): the Anthropic
+//! Messages API (for Claude Code, under `/model/anthropic`) and the OpenAI
+//! Responses API (for Codex, under `/model/openai`), streaming, answering from
+//! a script per issue instead of a model's choices, so the real `claude` and
+//! `codex` programs run their real tool loops offline: they read afk's prompt,
+//! run the script's shell commands in afk's checkout through their own shell
+//! tool, and print their own result records, spend included.
 //!
 //! Which issue: the conversation's user text names it (`Repository: o/r`,
 //! `Issue: #N`, as afk's prompts do); which turn: its latest prompt's

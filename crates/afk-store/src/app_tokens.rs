@@ -1,8 +1,9 @@
-//! The GitHub App's installation token and its expiry (SPEC 2), kept in the
-//! state file (mode 0600) so ticks reuse it until 5 minutes before it
-//! expires (`core::app_token::reuse_stored`). The file is never created
-//! here (the tick's opening does that); a dry run never writes. A failure
-//! only loses reuse: it is logged at debug and the token is exchanged again.
+//! The GitHub App's installation token and its expiry
+//! (docs/github.md#as-a-github-app), kept in the state file (mode 0600) so
+//! ticks reuse it until 5 minutes before it expires
+//! (`core::app_token::reuse_stored`). The file is never created here (the
+//! tick's opening does that); a dry run never writes. A failure only loses
+//! reuse: it is logged at debug and the token is exchanged again.
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::path::Path;

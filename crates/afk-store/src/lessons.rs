@@ -1,5 +1,5 @@
-//! The lessons table (SPEC 6): insert with the dedup window, filtered lists,
-//! updates, the snapshot.
+//! The lessons table (docs/reports.md#afk-lessons): insert with the dedup
+//! window, filtered lists, updates, the snapshot.
 
 use super::Store;
 pub use crate::types::lesson::{

@@ -95,7 +95,8 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL,
         sent_at TEXT
     );",
-    // 2: the lessons journal (SPEC 6). Additive and idempotent: nothing else changes shape.
+    // 2: the lessons journal (docs/reports.md#afk-lessons). Additive and idempotent:
+    // nothing else changes shape.
     LESSONS_SCHEMA,
     // 3: what watch tracks per run, and per-channel delivery marks on the outbox
     "ALTER TABLE runs ADD COLUMN pr_number INTEGER;
@@ -115,7 +116,8 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY,
         attempted_at TEXT NOT NULL
     );",
-    // 5: the template canary (SPEC 7; outcomes.rs, templates.rs)
+    // 5: the template canary (outcomes.rs, templates.rs;
+    // docs/how-it-works.md#afk-harvest-and-the-template-canary)
     CANARY_SCHEMA,
     // 6: afk upgrade's PRs and their flow (upgrades.rs)
     upgrades::SCHEMA,
@@ -148,19 +150,19 @@ const MIGRATIONS: &[&str] = &[
     // take each other's
     instance::SCHEMA,
     // 14: per tick kind, the last start, end, exit code and error count
-    // (tick_health.rs, SPEC 10.1)
+    // (tick_health.rs; docs/reports.md#afk-status)
     tick_health::SCHEMA,
-    // 15: the conversation on the PR (SPEC 4.1, talk.rs): review turns, holds,
-    // stops, and every review and command acted on or ignored, once
+    // 15: the conversation on the PR (talk.rs; docs/reviews.md): review turns,
+    // holds, stops, and every review and command acted on or ignored, once
     talk::SCHEMA,
     // 16: the armed issues the last poll skipped, and why (skips.rs; the
-    // status issue shows them, SPEC 10.1)
+    // status issue shows them)
     skips::SCHEMA,
     // 17: what afk last pushed to an upgrade PR's branch, on which main
     // (upgrades.rs: own branches kept current)
     upgrades::PUSHED_SCHEMA,
     // 18: when the retest comment was made, by the forge's clock (talk.rs):
-    // a red CI waits for a result reported after it (SPEC 4.1)
+    // a red CI waits for a result reported after it (docs/reviews.md#retests)
     talk::RETEST_AT_SCHEMA,
     // 19: each corrective turn's start and reason (turns.rs: `afk runs
     // show`'s timeline, one line per turn)

@@ -1,8 +1,8 @@
-//! Outcomes (SPEC 7.3): one per ended run that used a stored template version,
-//! keyed by run, ordered by (end time, run id); a merged success's merge
-//! commit (written by watch) and its flip to failure when that merge is
-//! reverted. Each change also moves the version's tallies in the same
-//! transaction, so counts never need a scan.
+//! Outcomes (docs/how-it-works.md#afk-harvest-and-the-template-canary): one per
+//! ended run that used a stored template version, keyed by run, ordered by (end
+//! time, run id); a merged success's merge commit (written by watch) and its
+//! flip to failure when that merge is reverted. Each change also moves the
+//! version's tallies in the same transaction, so counts never need a scan.
 
 use super::Store;
 use crate::core::canary::{Ended, Outcome, in_control};

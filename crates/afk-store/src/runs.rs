@@ -338,7 +338,8 @@ impl Store {
     }
 
     /// The escalated runs of `repo#issue` before run `id`: a re-armed issue's
-    /// new run supersedes them, and their checkouts go (SPEC 5.0.7).
+    /// new run supersedes them, and their checkouts go
+    /// (docs/how-it-works.md#the-workspace).
     pub fn escalated_before(
         &self,
         repo: &RepoName,

@@ -1,6 +1,7 @@
 //! The armed issues the last poll tick skipped, and why (the status issue
-//! shows them, SPEC 10.1): replaced whole by every poll tick that examined
-//! the allowlist, so it is always one tick's list.
+//! shows them: `status_issue` in docs/configuration.md): replaced whole by
+//! every poll tick that examined the allowlist, so it is always one tick's
+//! list.
 
 use super::Store;
 use anyhow::Result;

@@ -1,14 +1,14 @@
-//! The conversation on a run's PR and issue (SPEC 4.1): per run, the review
-//! turns used, when its last turn started, a hold and a stop; and every review
-//! and command afk took or ignored, recorded once by its id, which is also
-//! the trail `afk runs show` and the checklist read.
+//! The conversation on a run's PR and issue (docs/reviews.md): per run, the
+//! review turns used, when its last turn started, a hold and a stop; and every
+//! review and command afk took or ignored, recorded once by its id, which is
+//! also the trail `afk runs show` and the checklist read.
 
 use super::Store;
 use crate::types::RunId;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
-/// Migration 18: when the retest comment was made (SPEC 4.1).
+/// Migration 18: when the retest comment was made (docs/reviews.md#retests).
 pub const RETEST_AT_SCHEMA: &str = "ALTER TABLE talk ADD COLUMN retest_at TEXT;";
 
 pub const SCHEMA: &str = "CREATE TABLE talk (

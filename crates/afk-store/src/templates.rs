@@ -1,6 +1,7 @@
-//! Prompt-template versions (SPEC 7.1) and their canary record (SPEC 7.4):
-//! status, when a canary went live, its evaluated checkpoints, how it ended,
-//! and the outcome tallies `template list` shows.
+//! Prompt-template versions (docs/reports.md#afk-template) and their canary
+//! record (docs/how-it-works.md#afk-harvest-and-the-template-canary): status,
+//! when a canary went live, its evaluated checkpoints, how it ended, and the
+//! outcome tallies `template list` shows.
 //!
 //! Every status change is one `BEGIN IMMEDIATE` transaction guarded by the
 //! status it expects (`… WHERE id = ? AND status = ?`, one row changed), and

@@ -1,5 +1,6 @@
-//! Tick health (SPEC 10.1): per tick kind, the last start, end, exit code and
-//! error count, so `afk status` can say when each kind last ran and how.
+//! Tick health (docs/reports.md#afk-status): per tick kind, the last start,
+//! end, exit code and error count, so `afk status` can say when each kind last
+//! ran and how.
 
 use super::Store;
 use anyhow::Result;

@@ -37,10 +37,11 @@ pub const SCHEMA: &str = "CREATE TABLE upgrades (
         UNIQUE(mirror, pr)
     );";
 
-/// Migration: what the flow needs to finish (SPEC 8 cadence, queue, STUCK,
-/// 8.7): when the fixer started, the step an open flow is at (for `afk
-/// status`) and since when, its place in the test queue, the paired tests
-/// PR, and each recipe's last registry scan.
+/// Migration: what the flow needs to finish (the scan cadence, the test queue,
+/// STUCK, `--with-tests`; docs/configuration.md#upgrade-recipe-upgrades): when
+/// the fixer started, the step an open flow is at (for `afk status`) and since
+/// when, its place in the test queue, the paired tests PR, and each recipe's
+/// last registry scan.
 pub const FLOW_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN fixer_started_at TEXT;
     ALTER TABLE upgrades ADD COLUMN step TEXT;
     ALTER TABLE upgrades ADD COLUMN step_since TEXT;
@@ -54,9 +55,9 @@ pub const FLOW_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN fixer_started_at 
     );";
 
 /// Migration: what afk last pushed to a PR's branch and the `main` it made
-/// that commit on (SPEC 8 step 3, own branches kept current): a branch whose
-/// head is still that commit is afk's own, and one made on the `main` of now
-/// needs no look.
+/// that commit on (own branches kept current,
+/// docs/how-it-works.md#afk-upgrade): a branch whose head is still that commit
+/// is afk's own, and one made on the `main` of now needs no look.
 pub const PUSHED_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN pushed_sha TEXT;
     ALTER TABLE upgrades ADD COLUMN pushed_on TEXT;";
 
@@ -92,7 +93,7 @@ pub struct Upgrade {
     pub step: Option<String>,
     pub step_since: Option<String>,
     pub queue_place: Option<u32>,
-    /// 8.7: the tests repository's branch and PR paired with this one
+    /// `--with-tests`: the tests repository's branch and PR paired with this one
     pub tests_branch: Option<String>,
     pub tests_pr: Option<IssueNumber>,
     pub tests_pr_url: Option<String>,
@@ -308,7 +309,7 @@ impl Store {
         Ok(())
     }
 
-    /// 8.7: the tests branch, and once opened, the tests PR.
+    /// `--with-tests`: the tests branch, and once opened, the tests PR.
     pub fn upgrade_tests(
         &self,
         id: i64,

@@ -1,6 +1,6 @@
-//! GitHub App authentication (SPEC 2, `forge.app_id`): when a JWT is valid,
-//! whether a stored installation token is still used, and what a refused
-//! token leads to. Pure: now and the token's expiry come in.
+//! GitHub App authentication (`forge.app_id`, docs/github.md#as-a-github-app):
+//! when a JWT is valid, whether a stored installation token is still used, and
+//! what a refused token leads to. Pure: now and the token's expiry come in.
 
 use time::{Duration, OffsetDateTime};
 

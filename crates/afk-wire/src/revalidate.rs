@@ -1,7 +1,7 @@
 //! Which of a tick's conditional reads its own writes made stale (GitHub,
-//! SPEC 4.1: an idle PR costs no rate limit). GitHub's `ETag` is opaque: no
-//! write's answer tells the list's next one, so a tick that wrote re-reads,
-//! once at its end, the lists its writes changed; the next tick's
+//! docs/github.md#rate-limits: an idle PR costs no rate limit). GitHub's `ETag`
+//! is opaque: no write's answer tells the list's next one, so a tick that wrote
+//! re-reads, once at its end, the lists its writes changed; the next tick's
 //! `If-None-Match` then matches and is answered 304, free. Everything else
 //! it read is left alone.
 //!

@@ -1,8 +1,8 @@
-//! How much of a pull request's reviews afk keeps (SPEC 4.1): the latest
-//! reviews, each body cut, a review's line comments bounded one by one and in
-//! all. The forges read reviews by these bounds; the conversation's other
-//! rules (which review asks for a turn, commands, conflicts) are afk-core's
-//! `conversation`, which re-exports these.
+//! How much of a pull request's reviews afk keeps (docs/reviews.md#reviews):
+//! the latest reviews, each body cut, a review's line comments bounded one by
+//! one and in all. The forges read reviews by these bounds; the conversation's
+//! other rules (which review asks for a turn, commands, conflicts) are
+//! afk-core's `conversation`, which re-exports these.
 
 use afk_model::{LineComment, LineComments};
 

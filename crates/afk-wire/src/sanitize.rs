@@ -1,5 +1,6 @@
-//! Cleaning of untrusted text from the forge (SPEC 3 step 8): issue bodies and
-//! titles, CI status contexts, descriptions and URLs, comments. Pure text.
+//! Cleaning of untrusted text from the forge (docs/how-it-works.md#the-prompt):
+//! issue bodies and titles, CI status contexts, descriptions and URLs,
+//! comments. Pure text.
 
 /// Clean untrusted markdown (an issue body, a comment) before it reaches a prompt:
 /// what the forge would not show a person must not reach the agent either.

@@ -62,10 +62,11 @@ pub(super) fn act(
     Ok(())
 }
 
-/// The act with a real agent (SPEC 9): every answer of its model reports
-/// a costly number of input tokens, so Claude Code stops itself inside the turn at its
-/// `--max-budget-usd` (what is left of run_usd), and Codex's priced usage
-/// is over the limit when its turn ends; watch escalates `over-budget`.
+/// The act with a real agent (docs/sandbox.md#the-scripted-model): every answer
+/// of its model reports a costly number of input tokens, so Claude Code stops
+/// itself inside the turn at its `--max-budget-usd` (what is left of run_usd),
+/// and Codex's priced usage is over the limit when its turn ends; watch
+/// escalates `over-budget`.
 fn real_act(
     ctx: &Session,
     dir: &std::path::Path,

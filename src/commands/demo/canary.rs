@@ -1,5 +1,6 @@
-//! The demo's canary act (SPEC 7): a worse template version goes live as the
-//! canary and harvest rolls it back, with the numbers.
+//! The demo's canary act
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary): a worse template
+//! version goes live as the canary and harvest rolls it back, with the numbers.
 
 use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
 use crate::sandbox::{self, Seed, SeedRepo};
@@ -15,7 +16,7 @@ const LAB_ISSUES: u64 = 4;
 const WORSE: &str =
     "Also try the new AFK-DEMO-WORSE shortcut: stop as soon as the tests look hard.";
 
-/// The canary act (SPEC 7): `implementer@2` goes live beside `implementer@1`;
+/// The canary act: `implementer@2` goes live beside `implementer@1`;
 /// the scripted agent opens no PR when its prompt carries the canary's new
 /// line, so its runs escalate while the champion's succeed; harvest rolls the
 /// canary back at its first checkpoint that is sure, with the numbers. A

@@ -1,8 +1,8 @@
-//! The demo's kubernetes act (`runner.kind = "kubernetes"`, SPEC 5.4): the
-//! sandbox also plays a Kubernetes API, so one issue goes the whole way with
-//! no cluster: a Job and its prompt ConfigMap, the agent (the scripted agent,
-//! run as the Job's local process), its log mirrored into the run folder as
-//! progress and spend, and watch following the Job.
+//! The demo's kubernetes act (`runner.kind = "kubernetes"`,
+//! docs/kubernetes.md): the sandbox also plays a Kubernetes API, so one issue
+//! goes the whole way with no cluster: a Job and its prompt ConfigMap, the
+//! agent (the scripted agent, run as the Job's local process), its log mirrored
+//! into the run folder as progress and spend, and watch following the Job.
 
 use super::{Show, armed_repo, forge_keys, seed_sandbox};
 use crate::sandbox;

@@ -1,5 +1,5 @@
-//! The demo's review act (SPEC 4.1), on acme/api#2 once its CI is green: a
-//! trusted reviewer requests changes (a body and one line comment, through
+//! The demo's review act (docs/reviews.md), on acme/api#2 once its CI is green:
+//! a trusted reviewer requests changes (a body and one line comment, through
 //! the sandbox's admin API), watch starts one `review` turn whose prompt
 //! quotes them fenced as data, the agent pushes, `/afk hold` holds the run
 //! (one `eyes` reaction), the reviewer approves and says `/afk resume`, a

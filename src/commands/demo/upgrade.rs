@@ -1,7 +1,8 @@
-//! The demo's upgrade act (SPEC 8): a scan finds newer tags for two recipes,
-//! both PRs open, one is tested while the other waits in the queue (the test
-//! cluster is shared); RED, the fixer's push, GREEN; the slot passes to the
-//! other recipe, whose CI never answers: a day later its flow ends STUCK.
+//! The demo's upgrade act (docs/how-it-works.md#afk-upgrade): a scan finds
+//! newer tags for two recipes, both PRs open, one is tested while the other
+//! waits in the queue (the test cluster is shared); RED, the fixer's push,
+//! GREEN; the slot passes to the other recipe, whose CI never answers: a day
+//! later its flow ends STUCK.
 
 use super::{forge_keys, wait_for};
 use crate::commands::upgrade::Options;

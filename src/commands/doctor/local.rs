@@ -213,9 +213,10 @@ pub(super) fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
     }
 }
 
-/// The workspace (SPEC 5.0.9): the git cache folder afk must be able to
-/// write (or create), git on PATH, and a warning when the agent runs as
-/// afk's own user while afk's token is in a file (the agent can read it).
+/// The workspace (docs/how-it-works.md#the-workspace): the git cache folder afk
+/// must be able to write (or create), git on PATH, and a warning when the agent
+/// runs as afk's own user while afk's token is in a file (the agent can read
+/// it).
 pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
     let c = ctx.config();
     if c.runner.workspace() != crate::types::Workspace::Afk {

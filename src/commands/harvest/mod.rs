@@ -1,11 +1,12 @@
-//! `afk harvest`: one outcome + canary tick (SPEC 7.3, 7.4). Stop file → the
-//! `harvest` lock → the store; then, in order: an outcome for every newly
-//! ended run (`record_outcomes`), the revert watch over merged successes
-//! still inside `revert_window` (`reverts.rs`), each live canary's new
-//! checkpoints and decision, persisted exactly once (`canary.rs`), the
-//! outbox, the report (`report.rs`). A dry run is the same code on dry edges
-//! (`crate::edges`): it writes to a copy of the store and notifies nothing. `harvest.canary = false` stops
-//! routing in poll, never the decision of a canary already live.
+//! `afk harvest`: one outcome + canary tick
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary). Stop file → the
+//! `harvest` lock → the store; then, in order: an outcome for every newly ended
+//! run (`record_outcomes`), the revert watch over merged successes still inside
+//! `revert_window` (`reverts.rs`), each live canary's new checkpoints and
+//! decision, persisted exactly once (`canary.rs`), the outbox, the report
+//! (`report.rs`). A dry run is the same code on dry edges (`crate::edges`): it
+//! writes to a copy of the store and notifies nothing. `harvest.canary = false`
+//! stops routing in poll, never the decision of a canary already live.
 
 mod canary;
 mod report;

@@ -1,4 +1,5 @@
-//! The harvest report (SPEC 7.4's `--json` shape) and its human summary.
+//! The harvest report (the `--json` shape of docs/reports.md#afk-harvest) and
+//! its human summary.
 
 use crate::core::canary::{CheckResult, Checkpoint, Reason};
 use crate::output::table;

@@ -1,5 +1,6 @@
-//! The revert watch of a harvest tick (SPEC 7.3): successes merged inside
-//! `revert_window` are looked up in their base branch's commit list, one
+//! The revert watch of a harvest tick
+//! (docs/how-it-works.md#afk-harvest-and-the-template-canary): successes merged
+//! inside `revert_window` are looked up in their base branch's commit list, one
 //! listing per repo and branch, in parallel. A commit whose message names a
 //! watched merge is the revert only with a proof: its diff is the inverse of
 //! the merge's (`core::undo`; two diffs read, the merge's once a tick), or,

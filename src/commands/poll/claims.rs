@@ -72,10 +72,11 @@ impl ResolvedTemplate {
     }
 }
 
-/// The versions a tick routes between (SPEC 7.2): `poll.template`'s current
-/// version (else the built-in implementer preamble) and its live canary, read
-/// once per tick, with `harvest.sample` and `AFK_CANARY_SEED` as this tick
-/// sees them.
+/// The versions a tick routes between
+/// (docs/configuration.md#harvest-the-canary-for-prompt-templates):
+/// `poll.template`'s current version (else the built-in implementer preamble)
+/// and its live canary, read once per tick, with `harvest.sample` and
+/// `AFK_CANARY_SEED` as this tick sees them.
 pub struct Templates {
     pub current: ResolvedTemplate,
     pub canary: Option<ResolvedTemplate>,
@@ -243,8 +244,9 @@ fn failed(store: &Store, run_id: crate::types::RunId, msg: String) -> String {
     }
 }
 
-/// The agent's checkout of the run's branch (SPEC 5.0.1) in afk's workspace,
-/// before its first turn; the error's words when it cannot be made.
+/// The agent's checkout of the run's branch
+/// (docs/how-it-works.md#the-workspace) in afk's workspace, before its first
+/// turn; the error's words when it cannot be made.
 fn checkout(
     t: &Tick,
     w: &Winner,
@@ -351,8 +353,9 @@ pub fn dispatch_one(
 }
 
 /// A re-armed issue's new run has started: the checkouts its escalated runs
-/// kept for a person go (SPEC 5.0.7). A checkout that cannot be removed is
-/// said, never a failed dispatch; the next re-arm tries again.
+/// kept for a person go (docs/how-it-works.md#the-workspace). A checkout that
+/// cannot be removed is said, never a failed dispatch; the next re-arm tries
+/// again.
 fn superseded(t: &Tick, store: &Store, w: &Winner, run_id: crate::types::RunId) {
     if t.config().runner.workspace() != crate::types::Workspace::Afk {
         return;

@@ -220,9 +220,10 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
     }
 }
 
-/// The ready issues but the status issue (SPEC 10.1), which is afk's own
-/// page, never work: armed, it is skipped and said so, and its body (which
-/// anyone who can edit it wrote) never reaches a prompt.
+/// The ready issues but the status issue (`status_issue`,
+/// docs/configuration.md), which is afk's own page, never work: armed, it is
+/// skipped and said so, and its body (which anyone who can edit it wrote) never
+/// reaches a prompt.
 fn without_status_issue(
     cfg: &crate::config::Config,
     repo: &RepoName,

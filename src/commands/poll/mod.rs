@@ -1,7 +1,8 @@
-//! `afk poll`: one dispatch tick (SPEC 3). Kill switch → opening → resolve
-//! what a dead tick left (`claims.rs`) → per repo, in parallel, gather facts
-//! and let `core::dispatch` pick (`examine.rs`) → the global cut → per winner:
-//! claim in SQLite → start the agent → label (`claims.rs`).
+//! `afk poll`: one dispatch tick (docs/how-it-works.md#afk-poll-step-by-step).
+//! Kill switch → opening → resolve what a dead tick left (`claims.rs`) → per
+//! repo, in parallel, gather facts and let `core::dispatch` pick (`examine.rs`)
+//! → the global cut → per winner: claim in SQLite → start the agent → label
+//! (`claims.rs`).
 
 mod claims;
 mod examine;
@@ -144,8 +145,9 @@ fn examine_all(
     Ok((skipped, errors, winners, in_flight.len()))
 }
 
-/// The skips as the status issue shows them (SPEC 10.1); a state file that
-/// cannot take them now leaves the last ones, and costs the tick nothing.
+/// The skips as the status issue shows them (`status_issue`,
+/// docs/configuration.md); a state file that cannot take them now leaves the
+/// last ones, and costs the tick nothing.
 fn record_skips(store: &crate::store::Store, skipped: &[Skipped]) {
     let rows: Vec<(String, u64, String)> = skipped
         .iter()

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 pub(super) struct FixerRow {
     /// its run folder's name and `AFK_RUN_ID`: what `afk runs show` takes
     pub id: String,
-    /// `fixer` (the recipe's) or `tests_fixer` (8.7's, in the tests repository)
+    /// `fixer` (the recipe's) or `tests_fixer` (`--with-tests`, in the tests
+    /// repository)
     pub kind: &'static str,
     pub recipe: String,
     pub repo: String,

@@ -104,8 +104,9 @@ struct Shown<'a> {
     timeline: Vec<Moment<'a>>,
     outcome: Option<&'a str>,
     run_dir: String,
-    /// the agent's checkout (SPEC 5.0.7), while it is there: a run that
-    /// ended removed it, an escalated run keeps it for a person
+    /// the agent's checkout (docs/how-it-works.md#the-workspace), while it is
+    /// there: a run that ended removed it, an escalated run keeps it for a
+    /// person
     #[serde(skip_serializing_if = "Option::is_none")]
     checkout: Option<String>,
     files: &'a [String],
@@ -118,13 +119,15 @@ struct Shown<'a> {
     /// `codex-priced`, `progress`, `thread`): all of them the agent's word
     /// or its service's (docs/security.md)
     spend_sources: Vec<crate::core::spend::Figure>,
-    /// the named agent's final message, bounded and sanitised (SPEC 5.5)
+    /// the named agent's final message, bounded and sanitised
+    /// (docs/runners.md#what-afk-reads-and-how-much)
     final_message: Option<String>,
     /// the last turn's exit status, where the runner keeps one
     exit_status: Option<i32>,
     /// the end of `agent.log` when that status is a failure
     log_end: Option<String>,
-    /// every review and command watch looked at, and what it did (SPEC 4.1)
+    /// every review and command watch looked at, and what it did
+    /// (docs/reviews.md#the-trail)
     conversation: Vec<crate::store::talk::Item>,
     /// each corrective turn: when it started and why (the timeline says it too)
     turns: Vec<TurnRow>,

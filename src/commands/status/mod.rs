@@ -33,12 +33,13 @@ struct Report<'a> {
     stop_file: bool,
     spend: SpendDoc,
     runs: Vec<RunDoc<'a>>,
-    /// every open upgrade flow (SPEC 8): nothing waits silently
+    /// every open upgrade flow (docs/reports.md#afk-status): nothing waits
+    /// silently
     upgrades: Vec<UpgradeDoc<'a>>,
     frozen: &'a [crate::store::freezes::Freeze],
     events: &'a [crate::store::events::Event],
     lessons: LessonsDoc,
-    /// tick health per kind (SPEC 10.1)
+    /// tick health per kind (docs/reports.md#afk-status)
     ticks: Vec<crate::page::ticks::TickDoc>,
 }
 
@@ -138,7 +139,8 @@ struct RunDoc<'a> {
     spend_usd: Option<f64>,
     /// watch's last decision (`wait awaiting-merge`); None before its first tick
     watch: Option<&'a str>,
-    /// on `/afk hold` (SPEC 4.1): who holds it and since when; absent otherwise
+    /// on `/afk hold` (docs/reviews.md#held-runs): who holds it and since when;
+    /// absent otherwise
     #[serde(skip_serializing_if = "Option::is_none")]
     held: Option<HeldDoc>,
 }
@@ -404,7 +406,8 @@ fn held_lines(runs: &[RunDoc], now: OffsetDateTime) -> String {
     h
 }
 
-/// Each live canary: version, outcomes so far, the next checkpoint (SPEC 7).
+/// Each live canary: version, outcomes so far, the next checkpoint
+/// (docs/how-it-works.md#afk-harvest-and-the-template-canary).
 fn canaries<'a>(
     ctx: &Session,
     s: &Store,

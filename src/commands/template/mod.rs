@@ -1,6 +1,7 @@
 //! `afk template`: add, canary, list, show, promote, reject prompt-template
-//! versions (SPEC 7.1). Refusals are one line, exit 1, nothing changed; the
-//! rules are `core::canary::refusal`, the transactions `store::templates`.
+//! versions (docs/reports.md#afk-template). Refusals are one line, exit 1,
+//! nothing changed; the rules are `core::canary::refusal`, the transactions
+//! `store::templates`.
 
 use crate::session::{Outcome, Session};
 

@@ -1,5 +1,5 @@
-//! What `afk template` prints: the `--json` documents (SPEC 7.1) and the
-//! decision trail under `template show`.
+//! What `afk template` prints: the `--json` documents
+//! (docs/reports.md#afk-template) and the decision trail under `template show`.
 
 use crate::core::canary::Checkpoint;
 use crate::core::canary::VersionStatus;
@@ -8,8 +8,9 @@ use crate::session::Session;
 use crate::store::templates::TemplateVersion;
 use serde::Serialize;
 
-/// A version as `template list --json` shows it (SPEC 7.1); `template show`
-/// adds the body and, for a canary or a decided version, the decision trail.
+/// A version as `template list --json` shows it (docs/reports.md#afk-template);
+/// `template show` adds the body and, for a canary or a decided version, the
+/// decision trail.
 #[derive(Serialize)]
 pub(super) struct VersionDoc<'a> {
     pub(super) name: &'a str,

@@ -1,10 +1,10 @@
-//! Own branches kept current (SPEC 8 step 3): after the mirror's `main` was
-//! reconciled, each open upgrade PR of afk's whose branch no longer applies
-//! to it is re-made on the new `main` (the same edit, a new commit of afk's)
-//! and force-pushed with a lease on the head afk read, so a push that raced
-//! it is refused, never overwritten; one someone else pushed to is left
-//! alone and said. The rule is `core::upgrade_current`; a branch afk pushed
-//! on the `main` of now costs no git work at all.
+//! Own branches kept current (docs/how-it-works.md#afk-upgrade): after the
+//! mirror's `main` was reconciled, each open upgrade PR of afk's whose branch
+//! no longer applies to it is re-made on the new `main` (the same edit, a new
+//! commit of afk's) and force-pushed with a lease on the head afk read, so a
+//! push that raced it is refused, never overwritten; one someone else pushed to
+//! is left alone and said. The rule is `core::upgrade_current`; a branch afk
+//! pushed on the `main` of now costs no git work at all.
 
 use super::flow::{self, Facts};
 use super::gather::{Recipe, Upstream};

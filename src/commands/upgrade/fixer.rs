@@ -1,6 +1,7 @@
-//! The fixer agent of a RED upgrade (SPEC 8 step 6): the runner, on the PR
-//! branch in a fresh clone of the mirror, with `upgrade.template`'s current
-//! version (or the built-in upgrader preamble), the failure and the build URL.
+//! The fixer agent of a RED upgrade (docs/how-it-works.md#afk-upgrade): the
+//! runner, on the PR branch in a fresh clone of the mirror, with
+//! `upgrade.template`'s current version (or the built-in upgrader preamble),
+//! the failure and the build URL.
 
 use super::gather;
 use super::up::Up;

@@ -1,9 +1,10 @@
-//! The open upgrade PRs' test flows, one step per tick (SPEC 8 steps 4-7):
-//! read each PR's comments and the `ci_context` status of its head, let
-//! `core::verdict::next_step` decide and `core::queue` admit it (one test run
-//! or fixer in flight across recipes with `serial_tests`; those in flight
-//! first, then the oldest), and do that step: the test comment, the fixer,
-//! a place in the queue, or the end of the flow (`ending.rs`).
+//! The open upgrade PRs' test flows, one step per tick
+//! (docs/how-it-works.md#afk-upgrade): read each PR's comments and the
+//! `ci_context` status of its head, let `core::verdict::next_step` decide and
+//! `core::queue` admit it (one test run or fixer in flight across recipes with
+//! `serial_tests`; those in flight first, then the oldest), and do that step:
+//! the test comment, the fixer, a place in the queue, or the end of the flow
+//! (`ending.rs`).
 
 use super::ending::{done, finish, stale_test};
 use super::fault::Fault;
@@ -207,7 +208,7 @@ fn step_facts(
     } else {
         (Fixer::None, None)
     };
-    // 8.7: while a tests branch has no PR yet, the fixer is the tests fixer
+    // `--with-tests`: while a tests branch has no PR yet, the fixer is the tests fixer
     let tests = match (&row.tests_branch, row.tests_pr) {
         (None, _) => Tests::None,
         (Some(_), Some(_)) => Tests::Opened,

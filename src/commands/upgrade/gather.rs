@@ -48,7 +48,7 @@ pub struct Recipe {
     /// the registry's tags of each site's image (same order as the sites);
     /// `Err` for the first image whose lookup failed; empty when not scanned
     pub tags: Result<Vec<Vec<String>>, Fault>,
-    /// whether this tick asks the registries for it (SPEC 8 cadence)
+    /// whether this tick asks the registries for it (`scan_every`)
     pub scan: Scan,
     /// `min_release_age`: the tags that wait, or whose age is unknown
     pub ages: Vec<AgeNote>,
@@ -194,10 +194,10 @@ fn mirror(forge: &dyn Forge, mirror: &RepoName) -> anyhow::Result<Mirror> {
     })
 }
 
-/// `min_release_age` (SPEC 8 step 3): each site's tags without the ones too
-/// young to propose, walking down from the best (`core::release_age::walk`);
-/// each (image, tag) asked once per tick. A registry that fails skips the
-/// recipe, as a failed tag list does.
+/// `min_release_age` (docs/configuration.md): each site's tags without the ones
+/// too young to propose, walking down from the best
+/// (`core::release_age::walk`); each (image, tag) asked once per tick. A
+/// registry that fails skips the recipe, as a failed tag list does.
 pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
     use crate::core::release_age::walk;
     let mut asked: std::collections::HashMap<(String, String), Result<Option<String>, String>> =

@@ -1,6 +1,6 @@
-//! The mirror (SPEC 8 step 1): its `main` made identical to upstream `main`
-//! (the only branch afk force-pushes), and afk's open PRs that upstream made
-//! obsolete closed with a comment saying why.
+//! The mirror (docs/how-it-works.md#afk-upgrade): its `main` made identical to
+//! upstream `main` (the only branch afk force-pushes), and afk's open PRs that
+//! upstream made obsolete closed with a comment saying why.
 
 use super::flow::Facts;
 use super::gather::{Mirror, Recipe, Upstream};

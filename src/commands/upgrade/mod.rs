@@ -1,4 +1,5 @@
-//! `afk upgrade`: one recipe-upgrade tick (SPEC 8), and `afk upgrade verdict`.
+//! `afk upgrade`: one recipe-upgrade tick (docs/how-it-works.md#afk-upgrade),
+//! and `afk upgrade verdict`.
 //!
 //! The opening through the edges (stop file → lock → store; forge, git,
 //! runner, store, journal and notifier real or dry), then every read at once
@@ -172,8 +173,8 @@ fn run_on(mut up: Up, recipes: &[gather::Recipe]) -> Report {
     up.report
 }
 
-/// Whether this tick asks the registries for each recipe (SPEC 8 cadence);
-/// the ones it does not are noted with their next scan.
+/// Whether this tick asks the registries for each recipe (`scan_every`,
+/// docs/configuration.md); the ones it does not are noted with their next scan.
 fn scans(
     t: &Tick,
     triples: Vec<(String, RepoName, String)>,

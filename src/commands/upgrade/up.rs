@@ -48,7 +48,7 @@ impl Up<'_> {
 }
 
 /// How a tick runs: `--scan` (ask the registries whatever `scan_every`
-/// says) and `--with-tests` (SPEC 8.7).
+/// says) and `--with-tests` (`upgrade.tests_repo`, docs/configuration.md).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Options {
     pub scan: bool,

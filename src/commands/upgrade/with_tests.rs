@@ -1,8 +1,9 @@
-//! `--with-tests` (SPEC 8.7): a stale test is updated by the fixer in
-//! `upgrade.tests_repo` on `afk/tests-<recipe>-<tag>`; once that branch has a
-//! commit of the fixer's, afk opens the tests PR, cross-links the two PRs
-//! with one comment each, and tests the recipe PR against that branch
-//! (`testme_comment tests=<branch>`). Nothing is merged.
+//! `--with-tests` (docs/configuration.md#upgrade-recipe-upgrades): a stale test
+//! is updated by the fixer in `upgrade.tests_repo` on
+//! `afk/tests-<recipe>-<tag>`; once that branch has a commit of the fixer's,
+//! afk opens the tests PR, cross-links the two PRs with one comment each, and
+//! tests the recipe PR against that branch (`testme_comment tests=<branch>`).
+//! Nothing is merged.
 
 use super::fixer::Launch;
 use super::gather;

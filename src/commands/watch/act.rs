@@ -298,7 +298,7 @@ fn carry_out(
     let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
     update_checklist(w, store, run, &end)?;
     // the checkout goes with the run; an escalated run keeps it for a person
-    // (SPEC 5.0.7) until the issue is re-armed
+    // (docs/how-it-works.md#the-workspace) until the issue is re-armed
     if !matches!(action, Action::Escalate(_)) {
         let run_dir = w.run_dir(run);
         if let Err(e) = w.t.workspace.remove(&super::forward::at(run, &run_dir)) {
@@ -322,7 +322,8 @@ fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
 }
 
 /// A success's merge commit, base branch and merge time, for harvest's revert
-/// watch (SPEC 7.3). Written once (the first time watch carries the success out).
+/// watch (docs/how-it-works.md#afk-harvest-and-the-template-canary). Written once
+/// (the first time watch carries the success out).
 fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
     let Some(pr) = seen.pr.as_ref().filter(|p| p.merged) else {
         return Ok(());

@@ -1,4 +1,4 @@
-//! What watch asks of the forge for a run's PR on its own (SPEC 4.1): a
+//! What watch asks of the forge for a run's PR on its own (docs/reviews.md): a
 //! branch update when the PR conflicts or is behind, a retest comment on a
 //! red CI; each said on the progress checklist.
 

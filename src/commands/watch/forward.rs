@@ -1,7 +1,7 @@
-//! Forwarding a run's ended turn (SPEC 5.0.3–4), before watch looks for its
-//! PR: the turn's work pushed to `afk/issue-<N>` by afk, and afk's own PR
-//! opened after the first push. What cannot be forwarded is the decision's
-//! to escalate (`push-conflict`, `push-refused`).
+//! Forwarding a run's ended turn (docs/how-it-works.md#the-workspace), before
+//! watch looks for its PR: the turn's work pushed to `afk/issue-<N>` by afk,
+//! and afk's own PR opened after the first push. What cannot be forwarded is
+//! the decision's to escalate (`push-conflict`, `push-refused`).
 
 use super::lists::Watch;
 use crate::core::run_state::{Agent, PushProblem};
@@ -37,7 +37,8 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
     }
     let turn = run.turns.max(1);
     let done = match w.t.runner.forwarded(run.handle.as_ref()) {
-        // the Job forwarded inside the turn (SPEC 5.0.8): the PR is the tick's
+        // the Job forwarded inside the turn (docs/kubernetes.md): the PR is the
+        // tick's
         Some(r) => from_job(r, run_dir),
         None => {
             w.t.workspace
@@ -116,9 +117,9 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
     }
 }
 
-/// afk's own PR for the run (SPEC 5.0.4), unless one of afk's is open from
-/// the branch: a PR opened by a tick whose answer was lost is in the next
-/// tick's list, so it is never opened twice.
+/// afk's own PR for the run (docs/how-it-works.md#the-workspace), unless one of
+/// afk's is open from the branch: a PR opened by a tick whose answer was lost
+/// is in the next tick's list, so it is never opened twice.
 fn open_pr(
     w: &Watch,
     run: &Run,

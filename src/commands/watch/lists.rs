@@ -30,7 +30,8 @@ pub(crate) struct Watch<'a> {
     pub me: OnceLock<Cached<String>>,
     pub(super) pulls: PullLists,
     pub(super) labelled: Labelled,
-    /// the PRs this tick opened (SPEC 5.0.4): runs find them as if listed
+    /// the PRs this tick opened (docs/how-it-works.md#the-workspace): runs find
+    /// them as if listed
     pub(super) opened: Mutex<Vec<(RepoName, crate::forge::PullRequest)>>,
     /// what the tick went on without, per run (`note`)
     pub notes: Mutex<Vec<(crate::types::RunId, String)>>,

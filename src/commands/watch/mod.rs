@@ -1,9 +1,10 @@
-//! `afk watch`: one lifecycle tick over the runs in flight (SPEC 4). For each
-//! run, in parallel: observe (`observe.rs`: issue, PR, CI, deploy, agent,
-//! progress) → the pure `core::run_state::next_action` → act (`act.rs`,
-//! carrying out `core::end_plan` for end states). End states are decided in
-//! SQLite first (with their outbox event, in one transaction) and their forge
-//! writes are resumed on the next tick if one fails, so every step is idempotent.
+//! `afk watch`: one lifecycle tick over the runs in flight
+//! (docs/how-it-works.md#afk-watch-the-lifecycle). For each run, in parallel:
+//! observe (`observe.rs`: issue, PR, CI, deploy, agent, progress) → the pure
+//! `core::run_state::next_action` → act (`act.rs`, carrying out
+//! `core::end_plan` for end states). End states are decided in SQLite first
+//! (with their outbox event, in one transaction) and their forge writes are
+//! resumed on the next tick if one fails, so every step is idempotent.
 
 mod act;
 mod asks;
@@ -387,8 +388,8 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
     }
 }
 
-/// What a PR the forge may call conflicting gets (SPEC 4.1): only an open
-/// PR whose `mergeable` is known.
+/// What a PR the forge may call conflicting gets (docs/reviews.md#conflicts):
+/// only an open PR whose `mergeable` is known.
 fn conflict(
     w: &Watch,
     run: &Run,

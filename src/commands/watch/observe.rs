@@ -28,9 +28,10 @@ pub(crate) struct Seen {
     pub agent: Agent,
     pub handle: Option<RunnerHandle>,
     pub blocked: Option<Blocked>,
-    /// Why the runner says the agent cannot start (SPEC 5.4), if it cannot.
+    /// Why the runner says the agent cannot start
+    /// (docs/runners.md#kubernetes-a-job-per-turn), if it cannot.
     pub cannot_start: Option<String>,
-    /// what forwarding the last turn met (SPEC 5.0)
+    /// what forwarding the last turn met (docs/how-it-works.md#the-workspace)
     pub forwarded: super::forward::Forward,
     /// The end of `agent.log` of an agent that exited failing (bounded,
     /// sanitised: `run_files::log_end`); None otherwise.
@@ -40,7 +41,7 @@ pub(crate) struct Seen {
     pub spend_usd: Option<f64>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
-    /// the conversation on the issue and the PR (SPEC 4.1)
+    /// the conversation on the issue and the PR (docs/reviews.md)
     pub heard: super::talk::Heard,
 }
 
@@ -294,7 +295,8 @@ fn clocks(
 
 /// The agent as its runner sees it (a turn an earlier step began and never
 /// heard back from finished first), and the ended turn's work forwarded to
-/// the forge, afk's PR opened (SPEC 5.0), before the PR is looked for.
+/// the forge, afk's PR opened (docs/how-it-works.md#the-workspace), before the
+/// PR is looked for.
 fn agent_first(
     w: &Watch,
     run: &Run,

@@ -1,9 +1,9 @@
-//! What watch hears of the conversation on a run's issue and PR (SPEC 4.1):
-//! trusted commands (`core::conversation::parse_command`), carried out once
-//! and acknowledged with one `eyes` reaction, and trusted changes-requested
-//! reviews (`core::conversation::actionable_reviews`) with their line
-//! comments, for a review turn. Every review and command taken or ignored is
-//! recorded once by its id (`store::talk`), which is also the trail.
+//! What watch hears of the conversation on a run's issue and PR
+//! (docs/reviews.md): trusted commands (`core::conversation::parse_command`),
+//! carried out once and acknowledged with one `eyes` reaction, and trusted
+//! changes-requested reviews (`core::conversation::actionable_reviews`) with
+//! their line comments, for a review turn. Every review and command taken or
+//! ignored is recorded once by its id (`store::talk`), which is also the trail.
 
 use super::lists::Watch;
 use crate::core::conversation::{self, Command, ReviewContext};

@@ -1,9 +1,10 @@
-//! The kubernetes runner (SPEC 5.4): each agent turn is one batch/v1 Job with
-//! a ConfigMap holding its prompt, created through the API with plain REST
-//! (ureq; TLS verified against the cluster CA alone). The rules (names, the
-//! manifests, what a Job and pod mean) are `core::kubernetes`'s; this file only
-//! talks to the API and mirrors the agent's log into the run folder, where
-//! watch reads progress and spend as it does for the command runner.
+//! The kubernetes runner (docs/runners.md#kubernetes-a-job-per-turn): each
+//! agent turn is one batch/v1 Job with a ConfigMap holding its prompt, created
+//! through the API with plain REST (ureq; TLS verified against the cluster CA
+//! alone). The rules (names, the manifests, what a Job and pod mean) are
+//! `core::kubernetes`'s; this file only talks to the API and mirrors the
+//! agent's log into the run folder, where watch reads progress and spend as it
+//! does for the command runner.
 
 use crate::config::{Config, ConfigError};
 use crate::core::doctor::Level;
@@ -310,7 +311,7 @@ pub struct KubernetesRunner {
     snapshot: Mutex<Option<Snapshot>>,
     /// the state file's id, bound when the tick opens its store
     instance: std::sync::OnceLock<String>,
-    /// afk's workspace (SPEC 5.0.8): the forge's URL, for the Job's git
+    /// afk's workspace (docs/kubernetes.md): the forge's URL, for the Job's git
     /// containers; None with `workspace = "agent"`
     forge_url: Option<String>,
     /// the git containers' image when `git_image` is empty: the tick's own
@@ -365,8 +366,8 @@ impl KubernetesRunner {
     }
 
     /// The git containers' image: `git_image`, else the image of the pod
-    /// this tick runs in (afk's own, SPEC 2), read once (its service account
-    /// may `get` its own pod; else set `git_image`).
+    /// this tick runs in (afk's own, docs/configuration.md), read once (its
+    /// service account may `get` its own pod; else set `git_image`).
     fn git_image(&self) -> Result<String> {
         if !self.cfg.git_image.trim().is_empty() {
             return Ok(self.cfg.git_image.trim().to_string());
@@ -694,9 +695,10 @@ impl KubernetesRunner {
     }
 
     /// Why Job `job`'s pod cannot start, as watch reports it (`agent-failed`,
-    /// SPEC 5.4). `seen`: the reason in the pod's status now. It is kept in
-    /// the run folder, so that once the escalation has deleted the Job, a
-    /// later tick finishing the escalation's writes still has the reason.
+    /// docs/runners.md#kubernetes-a-job-per-turn). `seen`: the reason in the
+    /// pod's status now. It is kept in the run folder, so that once the
+    /// escalation has deleted the Job, a later tick finishing the escalation's
+    /// writes still has the reason.
     fn cannot_start(
         &self,
         job: &str,
@@ -813,7 +815,7 @@ impl Mirror {
     }
 
     /// Flush both, stamped with the log's last time (what `stall_after`
-    /// measures from, SPEC 5.4).
+    /// measures from, docs/runners.md#kubernetes-a-job-per-turn).
     fn close(mut self, at: OffsetDateTime) -> Result<()> {
         use std::io::Write;
         self.log.flush()?;
@@ -973,8 +975,8 @@ impl super::Runner for KubernetesRunner {
         })
     }
 
-    /// What the turn's forwarding container reported (SPEC 5.0.8), from the
-    /// tick's pod list: None before it ended or without afk's workspace.
+    /// What the turn's forwarding container reported (docs/kubernetes.md), from
+    /// the tick's pod list: None before it ended or without afk's workspace.
     fn forwarded(
         &self,
         handle: Option<&super::RunnerHandle>,

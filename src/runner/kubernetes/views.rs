@@ -1,6 +1,8 @@
-//! What afk reads of a Job and of its pod (SPEC 5.4, and the workspace's
-//! containers of 5.0.8): the fields a turn's state is decided from, taken
-//! from the API's objects; `core::kubernetes::job_state` decides.
+//! What afk reads of a Job and of its pod
+//! (docs/runners.md#kubernetes-a-job-per-turn, and the workspace's containers,
+//! docs/kubernetes.md#3-the-agents-image-and-the-git-around-it): the fields a
+//! turn's state is decided from, taken from the API's objects;
+//! `core::kubernetes::job_state` decides.
 
 use crate::core::kubernetes::{JobView, PodView};
 use serde_json::Value;
@@ -40,7 +42,7 @@ fn container_status<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 }
 
 /// What afk reads of a pod object: its `agent` container, and in afk's
-/// workspace (SPEC 5.0.8) its `checkout` and `forward` containers.
+/// workspace (docs/kubernetes.md) its `checkout` and `forward` containers.
 pub fn pod_view(v: &Value) -> PodView {
     let agent = container_status(v, "agent");
     let forward = container_status(v, "forward");

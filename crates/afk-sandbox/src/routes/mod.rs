@@ -26,7 +26,7 @@ pub(crate) fn enc(s: &str) -> String {
 
 /// A GET answered 200 carries an `ETag` (a hash of its body); asked again
 /// with that tag in `If-None-Match`, it is a 304 with no body. Every GitHub
-/// GET; on Gitea, one issue's GET (the status issue's read, SPEC 10.1).
+/// GET; on Gitea, one issue's GET (the status issue's read).
 pub(crate) fn conditional(req: &Request, reply: Reply) -> Reply {
     let Reply::Send {
         status: 200,

@@ -1,6 +1,6 @@
-//! The upgrade report: SPEC 8's `--json` shape, and the human summary that
-//! leads with the PR list, then "tests look stale", then candidates, then
-//! what was skipped and why.
+//! The upgrade report: the `--json` shape of docs/reports.md#afk-upgrade, and
+//! the human summary that leads with the PR list, then "tests look stale", then
+//! candidates, then what was skipped and why.
 
 mod human;
 
@@ -31,7 +31,7 @@ pub struct PrItem {
     /// why a final result is what it is (human summary only)
     #[serde(skip)]
     pub why: Option<String>,
-    /// 8.7: the paired tests PR, when there is one
+    /// `--with-tests`: the paired tests PR, when there is one
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tests_pr: Option<String>,
     /// the fixer whose end ended the flow this tick: its exit status and log
@@ -109,8 +109,9 @@ pub struct SkippedItem {
     pub reason: String,
 }
 
-/// The upgrade report (`--json`): exactly SPEC 8's keys, plus `reason` and
-/// `stepped_aside` only when the tick did nothing for one of those.
+/// The upgrade report (`--json`): exactly the keys of
+/// docs/reports.md#afk-upgrade, plus `reason` and `stepped_aside` only when the
+/// tick did nothing for one of those.
 #[derive(Serialize, Debug, Default)]
 pub struct Report {
     /// upgrade has no switch of its own: no `enabled` in its report
@@ -123,17 +124,18 @@ pub struct Report {
     pub skipped: Vec<SkippedItem>,
     pub errors: Vec<ErrorItem>,
     /// `min_release_age`: tags that wait (with until when), or whose age is
-    /// unknown; absent when there are none (SPEC 8's report keys stay as they were)
+    /// unknown; absent when there are none (the documented keys stay as they were)
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waiting: Vec<WaitItem>,
-    /// forge requests made (for the metrics file; not part of SPEC 8's report)
+    /// forge requests made (for the metrics file; not part of the documented
+    /// report)
     #[serde(skip)]
     pub requests: usize,
     /// recipes not scanned this tick (`scan_every`), with the next scan's time
     #[serde(skip)]
     pub next_scan: Vec<(String, String)>,
     /// what a dry run would have pushed and written (its human text only:
-    /// SPEC 8's report has no such key)
+    /// the documented report has no such key)
     #[serde(skip)]
     pub writes: Vec<String>,
 }
