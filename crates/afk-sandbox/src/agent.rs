@@ -7,10 +7,6 @@ use super::http::{Reply, Request};
 use super::model::Forge;
 use super::{TS, err};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
-
-/// id -> {id, repo, issue, title, prompt, status, phase, messages, updated_at}
-pub(super) type Threads = BTreeMap<String, Value>;
 
 /// Answer an `/agent/...` request (`path` is the whole path).
 pub(super) fn serve(f: &mut Forge, req: &Request, path: &str) -> Reply {

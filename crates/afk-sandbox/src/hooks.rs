@@ -7,17 +7,6 @@ use super::http::{Reply, Request};
 use super::model::Forge;
 use serde_json::{Value, json};
 
-#[derive(Default)]
-pub(super) struct Hooks {
-    /// `{hook: name, body, user_agent}`, in arrival order
-    pub(super) received: Vec<Value>,
-    /// how many of the next deliveries answer 500
-    pub(super) failures: u32,
-    /// the next deliveries answer `307 Location: <to>` (`(to, times)`), as a
-    /// moved or hostile endpoint would
-    pub(super) redirect: Option<(String, u32)>,
-}
-
 pub(super) fn receive(f: &mut Forge, name: &str, req: &Request) -> Reply {
     if f.hooks.failures > 0 {
         f.hooks.failures -= 1;

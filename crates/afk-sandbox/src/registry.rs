@@ -7,29 +7,13 @@
 
 use super::http::{Reply, Request};
 use super::model::Forge;
+use super::model::registry::Registry;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The token `/v2/token` hands out and `/v2/…` accepts.
 const TOKEN: &str = "sandbox-registry-token";
 const SERVICE: &str = "afk-sandbox-registry";
-
-#[derive(Default)]
-pub(super) struct Registry {
-    /// repository (`library/nginx`) -> tags
-    images: BTreeMap<String, Vec<String>>,
-    /// answer `/v2/…` with a bearer challenge unless the request carries the token
-    auth: bool,
-    /// `user:password` the token endpoint requires, when set
-    credentials: Option<String>,
-    /// tags per page when the client names no `n`; 0: all of them
-    page_size: usize,
-    /// repository -> tag -> its image config's `created` (none: the config has
-    /// no `created`); every listed tag has a manifest and a config
-    created: BTreeMap<String, BTreeMap<String, Option<String>>>,
-    /// repositories whose tags are indexes (`linux/arm64` and `linux/amd64`)
-    indexes: Vec<String>,
-}
 
 impl Forge {
     /// Add images and tags (`{images: {"library/nginx": ["1.25.3", …]}}`, tags

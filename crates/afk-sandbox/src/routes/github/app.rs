@@ -13,32 +13,13 @@
 use super::{err, not_found, paged_in};
 use crate::http::{Reply, Request};
 use crate::model::Forge;
+pub(crate) use crate::model::app::AppSide;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, RsaKeyPair, UnparsedPublicKey};
 use rustls_pki_types::PrivateKeyDer;
 use rustls_pki_types::pem::PemObject;
 use serde_json::{Value, json};
-
-/// The app the sandbox knows, and the installation tokens it handed out.
-pub(crate) struct AppSide {
-    id: u64,
-    slug: String,
-    installation_id: u64,
-    account: String,
-    /// the RSA public key (PKCS#1 DER) JWTs are checked against
-    public_key: Vec<u8>,
-    /// seconds an installation token lives (GitHub: one hour)
-    lifetime: i64,
-    /// added to the wall clock when checking JWTs and expiries (a test that
-    /// pins afk's clock later pins the sandbox's the same way)
-    clock_offset: i64,
-    /// repos in the installation; None: all ("repository_selection": "all")
-    repos: Option<Vec<String>>,
-    /// (token, expires at, revoked)
-    tokens: Vec<(String, i64, bool)>,
-    exchanges: u64,
-}
 
 /// Who a request's `Authorization` speaks for.
 pub(super) enum Caller {

@@ -3,13 +3,32 @@
 //! label timeline, and commit statuses; plus the rules that change it (label,
 //! merge, add a status). The routes render it in a forge's shapes.
 
-use super::agent::Threads;
 use super::faults::Faults;
 use super::git;
-use super::hooks::Hooks;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+pub(crate) mod app;
+pub(crate) mod ci;
+pub(crate) mod registry;
+pub(crate) mod talk;
+
+/// The agent-thread service's threads (`crate::agent`): id -> {id, repo,
+/// issue, title, prompt, status, phase, messages, updated_at}
+pub(crate) type Threads = BTreeMap<String, Value>;
+
+/// What the webhook receiver (`crate::hooks`) holds.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    /// `{hook: name, body, user_agent}`, in arrival order
+    pub(crate) received: Vec<Value>,
+    /// how many of the next deliveries answer 500
+    pub(crate) failures: u32,
+    /// the next deliveries answer `307 Location: <to>` (`(to, times)`), as a
+    /// moved or hostile endpoint would
+    pub(crate) redirect: Option<(String, u32)>,
+}
 
 pub(super) struct Issue {
     pub(super) id: i64,
@@ -129,9 +148,9 @@ pub struct Forge {
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
     /// the OCI registry served at `/v2/` (`super::registry`)
-    pub(super) registry: super::registry::Registry,
+    pub(super) registry: registry::Registry,
     /// a CI that answers test comments (`super::ci`)
-    pub(super) ci: super::ci::Ci,
+    pub(super) ci: ci::Ci,
     /// the last time `stamp` handed out, in whole seconds
     last_stamp: i64,
     /// what GitHub shows beyond the shared model (check runs, rate limit, ...)
@@ -142,7 +161,7 @@ pub struct Forge {
     /// the Kubernetes API served at `/k8s` (`super::kube`)
     pub(super) kube: super::kube::Cluster,
     /// reviews, reactions, mergeability and branch updates (`super::reviews`)
-    pub(super) talk: super::reviews::Talk,
+    pub(super) talk: talk::Talk,
     /// the longest comment body taken, in characters: GitHub's 65,536 unless
     /// a test sets a stricter forge (`/_admin/comment_max`)
     pub(super) comment_max: usize,
@@ -460,7 +479,7 @@ pub(super) struct GithubSide {
     /// `x-oauth-scopes` for a classic token; None: a fine-grained token
     pub(super) scopes: Option<String>,
     /// the GitHub App seeded with `/_admin/app`, if any
-    pub(super) app: Option<super::routes::github::app::AppSide>,
+    pub(super) app: Option<app::AppSide>,
 }
 
 impl Default for GithubSide {
