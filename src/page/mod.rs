@@ -165,11 +165,13 @@ fn run_row(
     } else {
         crate::run_files::phase_in(&crate::run_files::run_dir_of(paths, r))
     };
-    let ci = match (&r.green_since, r.pr_number) {
-        (Some(g), _) => format!("green since {}", age(g, now)),
-        (None, Some(_)) if !ended => "not green yet".into(),
-        _ => String::new(),
-    };
+    let green_for = r.green_since.as_deref().map(|g| age(g, now));
+    let ci = crate::core::status_page::ci_cell(
+        ended,
+        r.pr_number.is_some(),
+        green_for.as_deref(),
+        r.last_ci.as_deref(),
+    );
     RunRow {
         id: r.id,
         repo: r.repo.to_string(),

@@ -156,6 +156,62 @@ fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
 }
 }
 
+/// The cells' text (`|` between) of the table after the heading starting `heading`.
+fn table_after(html: &str, heading: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let h2 = scraper::Selector::parse("h2").unwrap();
+    let at = doc
+        .select(&h2)
+        .find(|h| h.text().collect::<String>().starts_with(heading))
+        .unwrap_or_else(|| panic!("no heading {heading}: {html}"));
+    // the table, in its scrolling box: the element right after the heading
+    let table = at
+        .next_siblings()
+        .find_map(scraper::ElementRef::wrap)
+        .expect("a table after the heading");
+    table.text().collect::<Vec<_>>().join("|")
+}
+
+/// A run's CI cell follows its PR's head: red, green since, and once merged
+/// the CI it merged with (before, an ended run's CI cell was empty).
+#[test]
+fn a_merged_runs_row_shows_the_ci_it_merged_with() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = with_page(&sb, "pr");
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    afk.wait_agent(1);
+    let page = afk.scratch.path("www/index.html");
+    sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let live = table_after(&html, "Runs in flight");
+    assert!(live.contains("|red|"), "{live}");
+    // the corrective turn pushes a new head: no status on it yet
+    afk.wait_agent(1);
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
+    let live = table_after(&std::fs::read_to_string(&page).unwrap(), "Runs in flight");
+    assert!(live.contains("|not green yet|"), "{live}");
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("wait".into(), Some("awaiting-merge".into()))
+    );
+    let live = table_after(&std::fs::read_to_string(&page).unwrap(), "Runs in flight");
+    assert!(live.contains("|green since "), "{live}");
+    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
+    let (_, r, _) = afk.watch();
+    assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
+    let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+    assert_success(&out);
+    let ended = table_after(&String::from_utf8(out.stdout).unwrap(), "Last 1 ended runs");
+    assert!(ended.contains("|green|"), "{ended}");
+}
+
 #[test]
 fn status_html_and_json_together_is_a_usage_error() {
     let afk = Afk::with_text("state_path = \"s/afk.db\"\n");

@@ -294,6 +294,8 @@ pub struct Observed<'a> {
     pub fingerprint: Option<&'a str>,
     pub changed_at: Option<&'a str>,
     pub green_since: Option<&'a str>,
+    /// the PR head's CI ([`Checks::word`]); None: no PR
+    pub ci: Option<&'a str>,
 }
 
 /// Whether this observation changes what is stored (so it is written).
@@ -709,6 +711,7 @@ mod tests {
             fingerprint: Some("f"),
             changed_at: Some("t"),
             green_since: None,
+            ci: Some("pending"),
         };
         assert!(!observation_changed(&base, &base.clone()));
         let variants = [
@@ -730,6 +733,10 @@ mod tests {
             },
             Observed {
                 green_since: Some("t"),
+                ..base.clone()
+            },
+            Observed {
+                ci: Some("red"),
                 ..base.clone()
             },
         ];

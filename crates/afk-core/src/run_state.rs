@@ -33,6 +33,18 @@ pub enum Checks {
     Failure,
 }
 
+impl Checks {
+    /// The word stored of it and shown (the status page's CI of a run).
+    pub fn word(self) -> &'static str {
+        match self {
+            Checks::None => "none",
+            Checks::Pending => "pending",
+            Checks::Success => "green",
+            Checks::Failure => "red",
+        }
+    }
+}
+
 /// Why a turn's work could not be forwarded
 /// (docs/how-it-works.md#the-workspace).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

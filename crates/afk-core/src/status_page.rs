@@ -333,6 +333,28 @@ fn table(head: &[&str], rows: &[Vec<String>]) -> String {
     o
 }
 
+/// A run's CI cell: in flight, since when its PR has been green, else what
+/// the PR head's CI last said (`red`, `pending`) or `not green yet`; ended,
+/// the CI its PR's head last had (a merged run: the CI it merged with).
+/// `green_for` is the age of `green_since`; `last_ci` is [`Checks::word`]'s.
+///
+/// [`Checks::word`]: crate::run_state::Checks::word
+pub fn ci_cell(
+    ended: bool,
+    has_pr: bool,
+    green_for: Option<&str>,
+    last_ci: Option<&str>,
+) -> String {
+    match (ended, green_for, last_ci) {
+        (false, Some(age), _) => format!("green since {age}"),
+        (false, None, Some(w @ ("red" | "pending"))) if has_pr => w.to_string(),
+        (false, None, _) if has_pr => "not green yet".into(),
+        (true, _, Some("none")) => "no checks".into(),
+        (true, _, Some(w)) => w.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn or_dash(s: &str) -> String {
     if s.is_empty() { "-".into() } else { esc(s) }
 }
@@ -888,6 +910,31 @@ fn frozen_section(p: &Page, l: &Links) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (ended, has a PR, green for, last CI) → the cell.
+    #[test]
+    fn a_runs_ci_cell_says_how_long_green_or_its_last_ci_and_a_merged_run_keeps_it() {
+        let cases = [
+            (false, true, Some("5m"), Some("green"), "green since 5m"),
+            (false, true, None, Some("red"), "red"),
+            (false, true, None, Some("pending"), "pending"),
+            (false, true, None, Some("none"), "not green yet"),
+            (false, true, None, None, "not green yet"),
+            (false, false, None, None, ""),
+            // ended: the CI its PR's head last had, whatever green_since says
+            (true, true, None, Some("green"), "green"),
+            (true, true, Some("5m"), Some("red"), "red"),
+            (true, true, None, Some("none"), "no checks"),
+            (true, false, None, None, ""),
+        ];
+        for (ended, pr, green, last, want) in cases {
+            assert_eq!(
+                ci_cell(ended, pr, green, last),
+                want,
+                "{ended} {pr} {green:?} {last:?}"
+            );
+        }
+    }
 
     #[test]
     fn esc_makes_attacker_text_inert() {

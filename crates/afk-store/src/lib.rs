@@ -173,6 +173,9 @@ const MIGRATIONS: &[&str] = &[
     // 21: watch's last decision for a run in flight (`wait awaiting-merge`),
     // so `afk status` shows where each run stands, not only `dispatched`
     "ALTER TABLE runs ADD COLUMN watch_said TEXT;",
+    // 22: the PR head's CI as watch last saw it (`green`, `red`, `pending`,
+    // `none`), kept after the run ends: the status page's CI of a merged run
+    "ALTER TABLE runs ADD COLUMN last_ci TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -51,6 +51,9 @@ pub struct Run {
     /// Watch's last decision for the run (`wait awaiting-merge`); None
     /// before its first watch tick.
     pub watch_said: Option<String>,
+    /// the PR head's CI as watch last saw it (`core::ci::word`): kept after
+    /// the run ends, so a merged run shows the CI it merged with
+    pub last_ci: Option<String>,
 }
 
 /// A run row whose repo is not `owner/name`: only a state file edited by
@@ -78,7 +81,7 @@ pub(super) const COLS: &str = "id, repo, issue, title, url, state, ready_event_i
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
     updated_at, ended_at, template_name, template_version_id, template_version, runner_kind, spend_usd, \
-    spend_ledger, watch_said";
+    spend_ledger, watch_said, last_ci";
 
 pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -118,6 +121,7 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
         spend_usd: r.get(31)?,
         spend_ledger: r.get(32)?,
         watch_said: r.get(33)?,
+        last_ci: r.get(34)?,
     })
 }
 
@@ -161,6 +165,8 @@ pub struct Observation<'a> {
     pub fingerprint: &'a str,
     pub changed_at: &'a str,
     pub green_since: Option<&'a str>,
+    /// the PR head's CI (`core::ci::word`); None: no PR
+    pub ci: Option<&'a str>,
 }
 
 impl Store {
@@ -463,6 +469,7 @@ impl Store {
         self.exec(
             "UPDATE runs SET pr_number=?2, pr_url=?3, head_sha=?4, progress_fp=?5,
               last_progress_at=?6, green_since=?7,
+              last_ci=CASE WHEN ?8 IS NULL THEN last_ci ELSE ?8 END,
               pr_seen_at=CASE WHEN ?2 IS NULL THEN pr_seen_at ELSE COALESCE(pr_seen_at, ?6) END
              WHERE id=?1",
             params![
@@ -472,7 +479,8 @@ impl Store {
                 o.head_sha,
                 o.fingerprint,
                 o.changed_at,
-                o.green_since
+                o.green_since,
+                o.ci
             ],
         )?;
         Ok(())

@@ -266,6 +266,7 @@ fn clocks(
         fingerprint: run.progress_fp.as_deref(),
         changed_at: run.last_progress_at.as_deref(),
         green_since: run.green_since.as_deref(),
+        ci: run.last_ci.as_deref(),
     };
     let seen_now = progress::Observed {
         pr: pr.map(|p| p.number),
@@ -273,6 +274,8 @@ fn clocks(
         fingerprint: Some(fp),
         changed_at: Some(&last_text),
         green_since: green_text.as_deref(),
+        // no PR: what was last seen stays (an ended run keeps its CI)
+        ci: pr.map(|_| ci.word()).or(run.last_ci.as_deref()),
     };
     if progress::observation_changed(&stored, &seen_now) {
         store.observe(
@@ -283,6 +286,7 @@ fn clocks(
                 fingerprint: fp,
                 changed_at: &last_text,
                 green_since: green_text.as_deref(),
+                ci: pr.map(|_| ci.word()),
             },
         )?;
     }
