@@ -43,6 +43,7 @@ pub enum ErrorKind {
 
 /// The kind of `e` (anywhere in its chain).
 pub fn kind_of(e: &anyhow::Error) -> ErrorKind {
+    let e = crate::hint::unhinted(e);
     if e.is::<UsageError>() {
         return ErrorKind::Usage;
     }

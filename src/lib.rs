@@ -38,6 +38,7 @@ pub mod document;
 pub mod edges;
 pub mod example;
 pub mod exit_status;
+pub mod hint;
 pub mod lessons;
 pub mod lock;
 pub mod manpage;

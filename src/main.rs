@@ -37,7 +37,7 @@ fn main() -> ExitCode {
     if let Err(e) = afk::clock::check().and_then(|()| log::check()) {
         log::error(&e);
         if json {
-            error_document(&e, 2);
+            error_document(&e, &[], 2);
         }
         return ExitCode::from(2);
     }
@@ -53,9 +53,10 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = afk::command_error::exit_code_of(&e);
             let line = afk::command_error::error_line(&e);
-            log::error(&line);
+            let hints = afk::hint::hints_of(&e);
+            log::error(&afk::hint::line_with_hints(&line, &hints));
             if json {
-                error_document(&line, code);
+                error_document(&line, &hints, code);
             }
             ExitCode::from(code)
         }
@@ -66,9 +67,17 @@ fn main() -> ExitCode {
 /// never a second one: not after a report, nor beside the deadline
 /// watchdog's (`document::write_once`). The error is on stderr already: a
 /// stdout that cannot take the document (the cause of that error, often: a
-/// full disk) adds no second line for it.
-fn error_document(line: &str, code: u8) {
-    let doc = serde_json::json!({"error": afk::redact::text(line), "exit": code});
+/// full disk) adds no second line for it. Its hints (`afk::hint`) are a
+/// field of their own, present only when there are some.
+fn error_document(line: &str, hints: &[String], code: u8) {
+    let mut doc = serde_json::json!({"error": afk::redact::text(line), "exit": code});
+    if !hints.is_empty() {
+        let hints: Vec<String> = hints
+            .iter()
+            .map(|h| afk::redact::text(h).into_owned())
+            .collect();
+        doc["hints"] = serde_json::json!(hints);
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = afk::document::write_once(&mut out, &doc.to_string())
         && afk::output::is_closed_pipe(&e)

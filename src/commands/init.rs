@@ -59,10 +59,10 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         return Ok(Outcome::code(u8::from(!r.errors.is_empty())));
     }
     if path.exists() && !a.force {
-        bail!(UsageError(format!(
-            "init: {} exists; pass --force to overwrite it",
-            path.display()
-        )));
+        bail!(crate::hint::hinted(
+            UsageError(format!("init: {} exists", path.display())).into(),
+            "pass --force to overwrite it"
+        ));
     }
     r.written = Some(path.display().to_string());
     let files = s.files();

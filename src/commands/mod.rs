@@ -253,9 +253,9 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome> {
         Cmd::Completions(a) => completions::run(s, a),
         Cmd::Man(a) => man::run(s, a),
         Cmd::Workspace(a) => workspace::run(s, a),
-        Cmd::Version => Err(crate::command_error::UsageError(
-            "`afk version` is not a command: use `afk --version`".into(),
-        )
-        .into()),
+        Cmd::Version => Err(crate::hint::hinted(
+            crate::command_error::UsageError("`afk version` is not a command".into()).into(),
+            "use `afk --version`",
+        )),
     }
 }

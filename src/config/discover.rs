@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::cfg_err;
+use super::cfg_hint;
 
 /// Where the config file is looked for when `--config` is not given, in
 /// order: `$AFK_CONFIG` (an empty value counts as unset, as XDG's variables
@@ -35,10 +35,13 @@ pub fn not_found(path: &Path) -> anyhow::Error {
         Some(_) => "$AFK_CONFIG (empty: ignored)".into(),
         None => "$AFK_CONFIG (unset)".into(),
     };
-    cfg_err(format!(
-        "config: no config file: looked for --config (not given), {afk_config}, ./afk.toml, then {}; pass --config PATH, or run `afk init` to write ./afk.toml",
-        path.display()
-    ))
+    cfg_hint(
+        format!(
+            "config: no config file: looked for --config (not given), {afk_config}, ./afk.toml, then {}",
+            path.display()
+        ),
+        "pass --config PATH, or run `afk init` to write ./afk.toml",
+    )
 }
 
 /// A starter config with comments, as written by `afk init`.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::check::Checker;
 use super::secrets::read_secret_file;
 use super::values::{MINUTE, de_duration, de_path, is_http_url};
-use super::{Config, cfg_err};
+use super::{Config, cfg_err, cfg_hint};
 
 afk_model::named_enum! {
     /// `forge.kind`.
@@ -171,14 +171,20 @@ impl Config {
             return Ok(read_secret_file(p, "forge.token_file")?.trim().to_string());
         }
         if self.forge.token_env.is_empty() {
-            bail!(cfg_err("config: set forge.token_env or forge.token_file"));
+            bail!(cfg_hint(
+                "config: no forge token: neither forge.token_env nor forge.token_file is set",
+                "set forge.token_env or forge.token_file"
+            ));
         }
         match std::env::var(&self.forge.token_env) {
             Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
-            _ => bail!(cfg_err(format!(
-                "config: the forge token is missing: set the environment variable {} (forge.token_env)",
-                self.forge.token_env
-            ))),
+            _ => bail!(cfg_hint(
+                format!(
+                    "config: the forge token is missing: the environment variable {} (forge.token_env) is unset or empty",
+                    self.forge.token_env
+                ),
+                format!("set the environment variable {}", self.forge.token_env)
+            )),
         }
     }
 }

@@ -62,6 +62,11 @@ pub(crate) fn cfg_err(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(ConfigError(msg.into()))
 }
 
+/// A configuration problem and what to do about it (`crate::hint`).
+pub(crate) fn cfg_hint(msg: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    crate::hint::hinted(cfg_err(msg), hint)
+}
+
 /// `runner.kind`: a value the store keeps, so the model's.
 pub use crate::types::RunnerKind;
 
@@ -181,28 +186,31 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             // a path that does not exist was named (--config, AFK_CONFIG):
             // how to create that very file, not "pass --config" again
-            let why = match e.kind() {
-                std::io::ErrorKind::NotFound => format!(
-                    "it does not exist (create it with `afk --config {} init`, or name another with --config)",
-                    path.display()
+            let (why, hint) = match e.kind() {
+                std::io::ErrorKind::NotFound => (
+                    "it does not exist".to_string(),
+                    format!(
+                        "create it with `afk --config {} init`, or name another with --config",
+                        path.display()
+                    ),
                 ),
-                _ => format!(
-                    "{} (fix its permissions: it must be a file afk's user can read; or name another with --config)",
-                    afk_host::os_words(&e)
+                _ => (
+                    afk_host::os_words(&e).to_string(),
+                    "fix its permissions: it must be a file afk's user can read; or name another with --config".to_string(),
                 ),
             };
-            cfg_err(format!("config: cannot read {}: {why}", path.display()))
+            cfg_hint(format!("config: cannot read {}: {why}", path.display()), hint)
         })?;
         let base = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         Config::parse(&text, base).map_err(|e| {
-            if e.is::<ConfigError>() {
+            if crate::hint::unhinted(&e).is::<ConfigError>() {
                 let msg =
                     e.to_string()
                         .replacen("config:", &format!("config: {}:", path.display()), 1);
-                cfg_err(msg)
+                crate::hint::with_hints(cfg_err(msg), crate::hint::hints_of(&e))
             } else {
                 e
             }

@@ -356,12 +356,15 @@ impl Runner {
         ] {
             if let Some((p, var)) = crate::core::placeholders::placeholder_in_shell_script(command)
             {
-                return Err(c.err(
-                    "runner",
-                    key,
-                    format!(
-                        "{p} inside a shell script would become shell code; use \"${var}\" there (placeholders stand only as arguments of their own)"
+                return Err(crate::hint::hinted(
+                    c.err(
+                        "runner",
+                        key,
+                        format!(
+                            "{p} inside a shell script would become shell code (placeholders stand only as arguments of their own)"
+                        ),
                     ),
+                    format!("use \"${var}\" there"),
                 ));
             }
         }

@@ -15,7 +15,10 @@ pub(super) fn err(s: &str) -> String {
     match parse(s) {
         Ok(_) => panic!("config accepted:\n{s}"),
         Err(e) => {
-            assert!(e.is::<ConfigError>(), "not a ConfigError: {e}");
+            assert!(
+                crate::hint::unhinted(&e).is::<ConfigError>(),
+                "not a ConfigError: {e}"
+            );
             e.to_string()
         }
     }

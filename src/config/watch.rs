@@ -69,10 +69,13 @@ impl Watch {
         if forge == ForgeKind::Github
             && self.update_branch == Some(crate::types::UpdateStyle::Rebase)
         {
-            return Err(c.err(
-                "watch",
-                "update_branch",
-                "\"rebase\" is not something GitHub can do (its branch update merges the base in): use \"merge\" or \"off\"",
+            return Err(crate::hint::hinted(
+                c.err(
+                    "watch",
+                    "update_branch",
+                    "\"rebase\" is not something GitHub can do (its branch update merges the base in)",
+                ),
+                "use \"merge\" or \"off\"",
             ));
         }
         c.number(

@@ -94,10 +94,13 @@ impl HttpRunner {
         } else {
             match std::env::var(&cfg.runner.token_env) {
                 Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
-                _ => bail!(crate::config::ConfigError(format!(
-                    "config: the runner token is missing: set the environment variable {} (runner.token_env)",
-                    cfg.runner.token_env
-                ))),
+                _ => bail!(crate::hint::hinted(
+                    anyhow::Error::new(crate::config::ConfigError(format!(
+                        "config: the runner token is missing: the environment variable {} (runner.token_env) is unset or empty",
+                        cfg.runner.token_env
+                    ))),
+                    format!("set the environment variable {}", cfg.runner.token_env)
+                )),
             }
         };
         let service = |token: Option<&str>| {

@@ -671,6 +671,66 @@ fn config_errors_name_the_key_and_line_in_words_not_rust_types() {
     }
 }
 
+/// Advice is kept apart from the message (issue 48): `--json` carries it as
+/// `hints`, the error says only what is wrong, and stderr's one line is the
+/// message and then each hint.
+#[test]
+fn an_errors_advice_is_a_hint_of_its_own_in_json_and_ends_the_line_on_stderr() {
+    let s = Scratch::new();
+    // (args, the exit code, the hint, what the error says)
+    let cases: [(&[&str], i32, &str, &str); 3] = [
+        (
+            &["--json", "doctor"],
+            2,
+            "pass --config PATH, or run `afk init` to write ./afk.toml",
+            "config: no config file",
+        ),
+        (
+            &["--json", "version"],
+            2,
+            "use `afk --version`",
+            "`afk version` is not a command",
+        ),
+        (
+            &["--json", "--config", "afk.toml", "init"],
+            2,
+            "pass --force to overwrite it",
+            "init: afk.toml exists",
+        ),
+    ];
+    for (i, (args, code, hint, said)) in cases.into_iter().enumerate() {
+        if i == 2 {
+            // init's refusal: the file is there
+            s.write("afk.toml", "state_path = \"s/afk.db\"\n");
+        }
+        let out = afk_in(&s.dir).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{args:?}");
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(doc["hints"], serde_json::json!([hint]), "{args:?}: {doc}");
+        let error = doc["error"].as_str().unwrap();
+        assert!(
+            error.starts_with(said) && !error.contains(hint),
+            "{args:?}: {error}"
+        );
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        assert!(
+            err.trim().ends_with(&format!("; {hint}")),
+            "{args:?}: {err}"
+        );
+    }
+    // an error with no advice has no hints field
+    let out = afk_in(&s.dir)
+        .args(["--json", "runs", "show", "99"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        doc.get("error").is_some() && doc.get("hints").is_none(),
+        "{doc}"
+    );
+}
+
 #[test]
 fn no_config_found_lists_where_afk_looked_and_an_empty_afk_config_is_unset() {
     let s = Scratch::new();

@@ -117,8 +117,11 @@ impl Api {
                     let host = if h.contains(':') { format!("[{h}]") } else { h };
                     format!("https://{host}:{p}")
                 }
-                _ => bail!(cfg_err(
-                    "config: runner.kubernetes.api_url is empty and KUBERNETES_SERVICE_HOST is not set (not in a cluster): set api_url".into()
+                _ => bail!(crate::hint::hinted(
+                    cfg_err(
+                        "config: runner.kubernetes.api_url is empty and KUBERNETES_SERVICE_HOST is not set (not in a cluster)".into()
+                    ),
+                    "set runner.kubernetes.api_url"
                 )),
             }
         };
@@ -392,9 +395,12 @@ impl KubernetesRunner {
                 })
         });
         got.clone().map_err(|why| {
-            cfg_err(format!(
-                "config: runner.kubernetes.git_image is empty and afk's own image could not be read ({why}): set it to afk's image (it runs the Job's checkout and forwarding)"
-            ))
+            crate::hint::hinted(
+                cfg_err(format!(
+                    "config: runner.kubernetes.git_image is empty and afk's own image could not be read ({why})"
+                )),
+                "set runner.kubernetes.git_image to afk's image (it runs the Job's checkout and forwarding)",
+            )
         })
     }
 
