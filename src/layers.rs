@@ -833,3 +833,52 @@ fn the_crate_reader_sees_crate_and_root_super_imports_and_skips_tests() {
     assert_eq!(names("c"), "a");
     assert_eq!(circle(&g).unwrap().join(" -> "), "a -> b -> c -> a");
 }
+
+/// The lines of `code` (comments dropped, a `#[cfg(test)]` module and what
+/// follows it left out) that branch on a forge kind: `ForgeKind::` named
+/// anywhere but as a value given (`kind: ForgeKind::…`).
+fn kind_branches(code: &str) -> Vec<String> {
+    code.lines()
+        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .filter(|l| l.contains("ForgeKind::") && !l.trim_start().starts_with("kind: ForgeKind::"))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// One place describes a forge (issue 48): `afk-forge`'s `profile.rs`. The
+/// binary asks `Config::profile` and branches on the kind nowhere.
+#[test]
+fn the_binary_branches_on_the_forge_kind_nowhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![];
+    rust_files(&root.join("src"), &mut files);
+    let mut wrong = vec![];
+    for f in files {
+        if f.ends_with("layers.rs") || f.ends_with("config/tests.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for l in kind_branches(&text) {
+            wrong.push(format!("{}: {l}", f.display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ask the forge's profile instead: {wrong:#?}"
+    );
+}
+
+#[test]
+fn the_kind_reader_sees_a_comparison_and_a_match_but_not_a_default() {
+    let cases = [
+        ("if c.forge.kind == ForgeKind::Github {", 1),
+        ("match k { ForgeKind::Gitea => 1, _ => 2 }", 1),
+        ("            kind: ForgeKind::Gitea,", 0),
+        ("// ForgeKind::Github in a comment", 0),
+        ("#[cfg(test)]\nmod tests { ForgeKind::Github }", 0),
+    ];
+    for (code, want) in cases {
+        assert_eq!(kind_branches(code).len(), want, "{code}");
+    }
+}

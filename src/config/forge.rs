@@ -10,10 +10,8 @@ use super::secrets::read_secret_file;
 use super::values::{MINUTE, de_duration, de_path, is_http_url};
 use super::{Config, cfg_err, cfg_hint};
 
-afk_model::named_enum! {
-    /// `forge.kind`.
-    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
-}
+/// `forge.kind` (what differs between the kinds: `crate::forge::profile`).
+pub use crate::types::ForgeKind;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -107,7 +105,7 @@ impl Forge {
             }
             return Ok(());
         }
-        if f.kind != ForgeKind::Github {
+        if !crate::forge::profile::of(f.kind).app_auth {
             return Err(c.err(
                 "forge",
                 "app_id",
@@ -151,18 +149,32 @@ impl Config {
         self.forge.timeout
     }
 
-    /// The API root: `api_url`, else `{url}/api/v1` (gitea/forgejo) or api.github.com.
+    /// What `forge.kind` is (`crate::forge::profile`): the one place that
+    /// says what differs between the kinds.
+    pub fn profile(&self) -> &'static crate::forge::Profile {
+        crate::forge::profile::of(self.forge.kind)
+    }
+
+    /// The API root: `api_url`, else the kind's (`{url}/api/v1` for
+    /// gitea/forgejo, api.github.com).
     pub fn api_root(&self) -> Result<String> {
         if !self.forge.api_url.is_empty() {
             return Ok(self.forge.api_url.trim_end_matches('/').to_string());
         }
-        if self.forge.kind == ForgeKind::Github {
-            return Ok("https://api.github.com".into());
+        match self.profile().api_root_for(&self.forge.url) {
+            Some(root) => Ok(root),
+            None => bail!(cfg_err("config: forge.url is required")),
         }
-        if self.forge.url.is_empty() {
-            bail!(cfg_err("config: forge.url is required"));
+    }
+
+    /// The key a connect error names: `forge.api_url` when set, else what
+    /// the kind builds the API root from.
+    pub fn api_root_key(&self) -> &'static str {
+        if self.forge.api_url.is_empty() {
+            self.profile().root_key
+        } else {
+            "forge.api_url"
         }
-        Ok(format!("{}/api/v1", self.forge.url.trim_end_matches('/')))
     }
 
     /// The forge token, from `token_file` or `token_env`. The value is never printed.

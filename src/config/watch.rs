@@ -66,7 +66,7 @@ fn de_update_branch<'de, D: Deserializer<'de>>(
 impl Watch {
     /// `forge`: GitHub cannot rebase a PR's branch.
     pub(super) fn validate(&self, c: &Checker, forge: ForgeKind) -> Result<()> {
-        if forge == ForgeKind::Github
+        if !crate::forge::profile::of(forge).rebases_branches
             && self.update_branch == Some(crate::types::UpdateStyle::Rebase)
         {
             return Err(crate::hint::hinted(

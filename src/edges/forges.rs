@@ -48,13 +48,14 @@ pub fn for_status_issue(
     build(c, Some(cache), Some(keeper), true)
 }
 
-/// `gitea_cache`: whether a Gitea forge's GETs are conditional too (the
-/// status issue's; a tick's Gitea reads are not).
+/// `always_conditional`: whether GETs are conditional also on a forge whose
+/// profile does not make every read so (Gitea: the status issue's; a tick's
+/// Gitea reads are not).
 fn build(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
     keeper: Option<Box<dyn crate::forge::app::TokenKeeper>>,
-    gitea_cache: bool,
+    always_conditional: bool,
 ) -> Result<Box<dyn Forge>> {
     if c.github_app() {
         return build_app(c, cache, keeper);
@@ -65,37 +66,15 @@ fn build(
         Some(p) => format!("forge.token_file {}", p.display()),
     };
     let root = c.api_root()?;
-    // the key a connect error names
-    let key = if !c.forge.api_url.is_empty() {
-        "forge.api_url"
-    } else if c.forge.kind == crate::config::ForgeKind::Github {
-        "forge.kind = github: api.github.com"
-    } else {
-        "forge.url"
-    };
-    if c.forge.kind == crate::config::ForgeKind::Github {
-        let mut h = crate::forge::http::Http::github(
-            &root,
-            &token,
-            &source,
-            c.forge_timeout(),
-            c.forge.retries,
-        );
-        h.set_url_key(key);
-        h.set_concurrency(c.forge.concurrency);
-        if let Some(cache) = cache {
-            h.set_cache(cache);
-        }
-        return Ok(Box::new(crate::forge::Github::new(h)));
-    }
-    let mut h =
-        crate::forge::http::Http::new(&root, &token, &source, c.forge_timeout(), c.forge.retries);
-    h.set_url_key(key);
+    let profile = c.profile();
+    let mut h = profile.client(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+    h.set_url_key(c.api_root_key());
     h.set_concurrency(c.forge.concurrency);
-    if let (true, Some(cache)) = (gitea_cache, cache) {
+    // the ETag cache: always where every read is conditional, else as asked
+    if let (true, Some(cache)) = (profile.conditional_reads || always_conditional, cache) {
         h.set_cache(cache);
     }
-    Ok(Box::new(crate::forge::Gitea::new(h)))
+    Ok(profile.forge(h))
 }
 
 /// GitHub as an app's installation (config validation made sure of GitHub).
@@ -114,11 +93,7 @@ fn build_app(
         c.forge_timeout(),
         c.forge.retries,
     );
-    h.set_url_key(if c.forge.api_url.is_empty() {
-        "forge.kind = github: api.github.com"
-    } else {
-        "forge.api_url"
-    });
+    h.set_url_key(c.api_root_key());
     h.set_concurrency(c.forge.concurrency);
     if let Some(cache) = cache {
         h.set_cache(cache);

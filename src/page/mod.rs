@@ -121,7 +121,7 @@ pub(crate) fn build(
         generated_at: crate::clock::ts(now),
         rewritten: cfg.status_page.is_some(),
         forge_url: cfg.forge.url.clone(),
-        github: cfg.forge.kind == crate::config::ForgeKind::Github,
+        pr_segment: cfg.profile().pr_segment.to_string(),
         stop_file: paths.stop.display().to_string(),
         stop_present: paths.stop.exists(),
         poll_enabled: cfg.poll.enabled,

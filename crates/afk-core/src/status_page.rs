@@ -26,9 +26,10 @@ pub struct Page {
     /// `status_page` is set: the page is rewritten after every tick (else
     /// it was built once, by `afk status --html`)
     pub rewritten: bool,
-    /// the configured `forge.url`, and whether the forge is GitHub
+    /// the configured `forge.url`, and the path segment of a PR's web
+    /// address there (the forge's profile's: `pulls`, `pull`; empty: `pulls`)
     pub forge_url: String,
-    pub github: bool,
+    pub pr_segment: String,
     pub stop_file: String,
     pub stop_present: bool,
     pub poll_enabled: bool,
@@ -170,16 +171,19 @@ pub const QUESTIONS_SHOWN: usize = 20;
 #[derive(Debug, Clone)]
 pub struct Links {
     base: Option<String>,
-    github: bool,
+    pr_segment: String,
 }
 
 impl Links {
     /// `forge_url` must be http(s) with a host of printable ASCII and none
     /// of the characters that end or bend an attribute; else no links.
-    pub fn new(forge_url: &str, github: bool) -> Links {
+    pub fn new(forge_url: &str, pr_segment: &str) -> Links {
         Links {
             base: forge_base(forge_url),
-            github,
+            pr_segment: match pr_segment {
+                "" => "pulls".into(),
+                s => s.into(),
+            },
         }
     }
 
@@ -193,8 +197,13 @@ impl Links {
     }
 
     pub fn pr(&self, repo: &str, n: IssueNumber) -> Option<String> {
-        let kind = if self.github { "pull" } else { "pulls" };
-        self.repo(repo).map(|r| format!("{r}/{kind}/{n}"))
+        let seg = &self.pr_segment;
+        (!seg.is_empty()
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| self.repo(repo).map(|r| format!("{r}/{seg}/{n}")))
+        .flatten()
     }
 }
 
@@ -253,7 +262,7 @@ ul{margin:.2em 0 .2em 1.2em;padding:0}
 
 /// The whole page.
 pub fn render(p: &Page) -> String {
-    let links = Links::new(&p.forge_url, p.github);
+    let links = Links::new(&p.forge_url, &p.pr_segment);
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -978,8 +987,8 @@ mod tests {
 
     #[test]
     fn links_go_only_to_the_configured_forge() {
-        let g = Links::new("https://git.example.org/", false);
-        let h = Links::new("https://github.com", true);
+        let g = Links::new("https://git.example.org/", "pulls");
+        let h = Links::new("https://github.com", "pull");
         let cases: [(&Links, &str, Option<&str>, Option<&str>); 6] = [
             (
                 &g,
@@ -1172,7 +1181,7 @@ mod tests {
     #[test]
     fn a_runs_spend_says_where_its_figures_came_from() {
         use crate::spend::Source;
-        let l = Links::new("https://git.example.org", false);
+        let l = Links::new("https://git.example.org", "pulls");
         let row = |spend: Option<f64>, from: Vec<Source>| RunRow {
             id: RunId(1),
             repo: "acme/api".into(),

@@ -17,6 +17,7 @@ pub mod github;
 pub use afk_http as http;
 pub mod memory;
 pub mod model;
+pub mod profile;
 pub mod rest;
 mod reviews;
 
@@ -32,6 +33,7 @@ use afk_host::clock;
 use afk_model as types;
 use afk_wire as core;
 pub use model::*;
+pub use profile::Profile;
 
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;

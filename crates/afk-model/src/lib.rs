@@ -109,7 +109,7 @@ pub mod status;
 pub mod tick;
 
 pub use review::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
-pub use runner::{AgentKind, Cached, RunnerHandle, RunnerKind, Workspace};
+pub use runner::{AgentKind, Cached, ForgeKind, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};
 pub use tick::TickKind;
 

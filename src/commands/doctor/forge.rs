@@ -2,7 +2,6 @@
 //! allowlisted repo its labels and afk's own permission there.
 
 use super::Doctor;
-use crate::config::ForgeKind;
 use crate::core::doctor::{self, Level};
 use crate::forge::{Failure, Forge, ForgeError, fan_out};
 use crate::session::Session;
@@ -55,7 +54,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
             crate::core::plural(c.poll.allowlist.len(), "repo", "repos")
         ));
     }
-    let needs_admin = c.forge.kind != ForgeKind::Github;
+    let needs_admin = c.profile().labels_need_admin;
     let results = fan_out(&c.poll.allowlist, c.forge.concurrency, |repo| {
         repo_checks(ctx, forge.as_ref(), repo, &me.login, needs_admin)
     });
