@@ -249,6 +249,37 @@ pub fn retest_waits(
     }
 }
 
+/// Whether `watch.retest_comment` is due on the PR's head: it is configured,
+/// the head has a CI verdict, and afk has not posted it on this head yet
+/// (docs/reviews.md#retests).
+pub fn retest_due(configured: bool, ci_sha: Option<&str>, retest_sha: Option<&str>) -> bool {
+    configured && ci_sha.is_some() && retest_sha != ci_sha
+}
+
+#[cfg(test)]
+mod retest_due_tests {
+    use super::retest_due;
+
+    /// (configured, the head with CI, the head the comment was posted on, due)
+    #[test]
+    fn the_retest_comment_is_due_once_per_head_and_only_when_configured() {
+        let cases = [
+            (true, Some("a"), None, true),
+            (true, Some("b"), Some("a"), true),
+            (true, Some("a"), Some("a"), false),
+            (true, None, None, false),
+            (false, Some("a"), None, false),
+        ];
+        for (configured, ci, posted, want) in cases {
+            assert_eq!(
+                retest_due(configured, ci, posted),
+                want,
+                "{configured} {ci:?} {posted:?}"
+            );
+        }
+    }
+}
+
 /// A review's line comments that are its author's own: a reply by anyone
 /// else in the review's thread (Gitea keeps it under the review's id) is
 /// not the trusted reviewer's word, and never enters the prompt inside the

@@ -469,6 +469,34 @@ pub fn decided_action(status: RunStatus, end_reason: Option<&str>) -> Option<Act
     }
 }
 
+/// The corrective turns a run has used against `watch.fix_forward_max`:
+/// every turn after the first but its review turns (those count against
+/// `watch.review_turns_max`). Red CI, a missing PR and a conflict share it.
+pub fn fix_turns_used(turns: u32, review_turns: u32) -> u32 {
+    turns.saturating_sub(1).saturating_sub(review_turns)
+}
+
+#[cfg(test)]
+mod fix_turns_tests {
+    use super::fix_turns_used;
+
+    /// (turns taken, of them review turns, corrective turns used)
+    #[test]
+    fn corrective_turns_are_the_turns_after_the_first_that_were_not_review_turns() {
+        let cases = [
+            (0, 0, 0),
+            (1, 0, 0),
+            (3, 0, 2),
+            (3, 1, 1),
+            (3, 2, 0),
+            (2, 5, 0),
+        ];
+        for (turns, review, want) in cases {
+            assert_eq!(fix_turns_used(turns, review), want, "{turns} {review}");
+        }
+    }
+}
+
 /// The agent state an agent-thread service's status means
 /// (docs/runners.md#http-an-agent-thread-service): `running` runs, `idle`
 /// finished its turn, anything else failed.

@@ -108,7 +108,10 @@ pub mod stamp;
 pub mod status;
 pub mod tick;
 
-pub use review::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
+pub use review::{
+    BranchUpdate, Handled, LineComment, LineComments, Review, ReviewState, TalkKind, TalkSaid,
+    UpdateStyle,
+};
 pub use runner::{AgentKind, Cached, ForgeKind, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};
 pub use tick::TickKind;

@@ -115,3 +115,145 @@ pub enum BranchUpdate {
     /// the forge would not, for another reason it gave (a 403, another 422)
     Refused(String),
 }
+
+crate::named_enum! {
+    /// What a talk item afk looked at is: a review, or a comment (a command).
+    TalkKind { Review => "review", Comment => "comment" }
+}
+
+/// What a review or command afk looked at said, typed from hearing it to
+/// acting on it; the store keeps its words ([`TalkSaid::words`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TalkSaid {
+    /// a review that requests changes
+    ChangesRequested,
+    Stop,
+    Hold,
+    Resume,
+    /// `fix <text>`: the instruction, bounded by whoever built it
+    Fix(String),
+    /// a verb afk does not know (its words, cleaned and bounded)
+    Unknown(String),
+}
+
+impl TalkSaid {
+    /// The words stored and shown (`fix: make it faster`).
+    pub fn words(&self) -> String {
+        match self {
+            TalkSaid::ChangesRequested => "changes requested".into(),
+            TalkSaid::Stop => "stop".into(),
+            TalkSaid::Hold => "hold".into(),
+            TalkSaid::Resume => "resume".into(),
+            TalkSaid::Fix(text) => format!("fix: {text}"),
+            TalkSaid::Unknown(verb) => format!("unknown verb `{verb}`"),
+        }
+    }
+
+    /// What stored words say: the inverse of [`TalkSaid::words`].
+    pub fn parse(words: &str) -> TalkSaid {
+        match words {
+            "changes requested" => TalkSaid::ChangesRequested,
+            "stop" => TalkSaid::Stop,
+            "hold" => TalkSaid::Hold,
+            "resume" => TalkSaid::Resume,
+            w => match w.strip_prefix("fix: ") {
+                Some(text) => TalkSaid::Fix(text.into()),
+                None => TalkSaid::Unknown(
+                    w.strip_prefix("unknown verb `")
+                        .and_then(|v| v.strip_suffix('`'))
+                        .unwrap_or(w)
+                        .into(),
+                ),
+            },
+        }
+    }
+}
+
+/// What afk did with a review or command it looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// a `fix` waiting for the next review turn
+    Queued,
+    /// carried out at once (stop, hold, resume)
+    Done,
+    /// taken by review turn `turn` of at most `max`
+    Taken { turn: u32, max: u32 },
+    /// answered with a comment (an unknown verb), and why
+    Answered(String),
+    /// not acted on, and why (untrusted, edited, afk's own, …)
+    Ignored(String),
+}
+
+impl Handled {
+    /// The words stored and shown (`taken: review turn 1 of 3`).
+    pub fn words(&self) -> String {
+        match self {
+            Handled::Queued => "queued".into(),
+            Handled::Done => "done".into(),
+            Handled::Taken { turn, max } => format!("taken: review turn {turn} of {max}"),
+            Handled::Answered(why) => format!("answered: {why}"),
+            Handled::Ignored(why) => format!("ignored: {why}"),
+        }
+    }
+
+    /// What stored words say: the inverse of [`Handled::words`] (words of
+    /// no known shape are an answer's, so never read as queued or ignored).
+    pub fn parse(words: &str) -> Handled {
+        let taken = |rest: &str| {
+            let (turn, max) = rest.strip_prefix("review turn ")?.split_once(" of ")?;
+            Some(Handled::Taken {
+                turn: turn.parse().ok()?,
+                max: max.parse().ok()?,
+            })
+        };
+        match words {
+            "queued" => Handled::Queued,
+            "done" => Handled::Done,
+            w => match w.split_once(": ") {
+                Some(("taken", rest)) => taken(rest).unwrap_or(Handled::Answered(w.into())),
+                Some(("ignored", why)) => Handled::Ignored(why.into()),
+                Some(("answered", why)) => Handled::Answered(why.into()),
+                _ => Handled::Answered(w.into()),
+            },
+        }
+    }
+
+    /// Whether afk acted on it (the checklist lists only those).
+    pub fn acted_on(&self) -> bool {
+        !matches!(self, Handled::Ignored(_))
+    }
+}
+
+#[cfg(test)]
+mod talk_tests {
+    use super::*;
+
+    #[test]
+    fn what_was_said_and_what_afk_did_read_back_as_they_were_written() {
+        let said = [
+            TalkSaid::ChangesRequested,
+            TalkSaid::Stop,
+            TalkSaid::Hold,
+            TalkSaid::Resume,
+            TalkSaid::Fix("make it: faster".into()),
+            TalkSaid::Unknown("frobnicate".into()),
+        ];
+        for s in said {
+            assert_eq!(TalkSaid::parse(&s.words()), s, "{}", s.words());
+        }
+        let handled = [
+            Handled::Queued,
+            Handled::Done,
+            Handled::Taken { turn: 2, max: 3 },
+            Handled::Answered("unknown verb".into()),
+            Handled::Ignored("edited after it was written".into()),
+        ];
+        for h in handled {
+            assert_eq!(Handled::parse(&h.words()), h, "{}", h.words());
+        }
+        // a fix whose text looks like a stored word is still a fix
+        assert_eq!(TalkSaid::parse("fix: stop"), TalkSaid::Fix("stop".into()));
+        assert!(!Handled::parse("ignored: untrusted").acted_on());
+        assert!(Handled::parse("queued").acted_on());
+    }
+}

@@ -4,7 +4,7 @@
 //! also the trail `afk runs show` and the checklist read.
 
 use super::Store;
-use crate::types::RunId;
+use crate::types::{Handled, RunId, TalkKind, TalkSaid};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
@@ -52,17 +52,33 @@ pub struct Talk {
     pub retest_at: Option<String>,
 }
 
-/// One review or comment afk looked at: `kind` `review` or `comment`, what
-/// it was (`changes requested`, `stop`, `fix: …`), and what afk did
-/// (`queued`, `taken`, `done`, `ignored: untrusted`, …).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// One review or comment afk looked at: what it is, what it said and what
+/// afk did with it, typed; stored as their words (`review`, `fix: …`,
+/// `taken: review turn 1 of 3`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
-    pub kind: String,
+    pub kind: TalkKind,
     pub item: i64,
     pub author: String,
-    pub what: String,
-    pub outcome: String,
+    pub what: TalkSaid,
+    pub outcome: Handled,
     pub at: String,
+}
+
+/// As `afk runs show --json` prints it (docs/reviews.md#the-trail): each
+/// part as its stored words.
+impl serde::Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut o = s.serialize_struct("Item", 6)?;
+        o.serialize_field("kind", self.kind.as_str())?;
+        o.serialize_field("item", &self.item)?;
+        o.serialize_field("author", &self.author)?;
+        o.serialize_field("what", &self.what.words())?;
+        o.serialize_field("outcome", &self.outcome.words())?;
+        o.serialize_field("at", &self.at)?;
+        o.end()
+    }
 }
 
 impl Store {
@@ -127,12 +143,14 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([run], |r| {
+                let kind: String = r.get(0)?;
                 Ok(Item {
-                    kind: r.get(0)?,
+                    // a kind afk never writes is a comment's: never a review acted on
+                    kind: TalkKind::parse(&kind).unwrap_or(TalkKind::Comment),
                     item: r.get(1)?,
                     author: r.get(2)?,
-                    what: r.get(3)?,
-                    outcome: r.get(4)?,
+                    what: TalkSaid::parse(&r.get::<_, String>(3)?),
+                    outcome: Handled::parse(&r.get::<_, String>(4)?),
                     at: r.get(5)?,
                 })
             })
@@ -144,17 +162,25 @@ impl Store {
     pub fn note_talk_item(
         &self,
         run: RunId,
-        (kind, item): (&str, i64),
+        (kind, item): (TalkKind, i64),
         author: &str,
-        what: &str,
-        outcome: &str,
+        what: &TalkSaid,
+        outcome: &Handled,
     ) -> Result<()> {
         self.conn
             .execute(
                 "INSERT INTO talk_items (run_id, kind, item, author, what, outcome, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT (run_id, kind, item) DO UPDATE SET outcome = excluded.outcome",
-                params![run, kind, item, author, what, outcome, self.stamp()],
+                params![
+                    run,
+                    kind.as_str(),
+                    item,
+                    author,
+                    what.words(),
+                    outcome.words(),
+                    self.stamp()
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -73,8 +73,8 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
                 i.kind,
                 i.item,
                 crate::core::sanitize::one_line(&i.author, 60),
-                crate::core::sanitize::one_line(&i.what, 100),
-                i.outcome
+                crate::core::sanitize::one_line(&i.what.words(), 100),
+                i.outcome.words()
             ));
         }
     }

@@ -1,7 +1,11 @@
 //! `afk watch`: one lifecycle tick over the runs in flight
-//! (docs/how-it-works.md#afk-watch-the-lifecycle). For each run, in parallel:
-//! observe (`observe.rs`: issue, PR, CI, deploy, agent, progress) → the pure
-//! `core::run_state::next_action` → act (`act.rs`, carrying out
+//! (docs/how-it-works.md#afk-watch-the-lifecycle). For each run, in parallel,
+//! four phases: settle (`settle.rs`: the writes that catch up on the last
+//! turn: a start left pending finished, its work forwarded and afk's PR
+//! opened, the conversation heard and its stop, hold and resume carried out)
+//! → observe (`observe.rs`: issue, CI, deploy, mergeability, spend,
+//! progress, into one `Seen`) → decide (the pure
+//! `core::run_state::next_action`) → act (`act.rs`, carrying out
 //! `core::end_plan` for end states). End states are decided in SQLite first
 //! (with their outbox event, in one transaction) and their forge writes are
 //! resumed on the next tick if one fails, so every step is idempotent.
@@ -12,6 +16,7 @@ mod comments;
 mod forward;
 mod lists;
 mod observe;
+mod settle;
 mod summary;
 mod talk;
 
@@ -210,7 +215,9 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
         Ok(s) => s.at(w.t.now),
         Err(e) => return (None, vec![err(&e)]),
     };
-    let seen = match observe::observe(w, &store, run) {
+    // settle (the writes that catch up on the last turn) → observe (reads,
+    // into one value) → decide (core) → act
+    let seen = match settle::settle(w, &store, run).and_then(|s| observe::observe(w, &store, s)) {
         Ok(s) => s,
         // the forge (or the agent's checkout) could not be read: the
         // limits still apply, from what afk holds itself
@@ -348,11 +355,7 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
         ci: seen.ci.checks,
         deploy_configured: !cfg.watch.deploy_context.is_empty(),
         deploy: seen.deploy,
-        // corrective turns of every reason but review turns share fix_forward_max
-        turns_used: run
-            .turns
-            .saturating_sub(1)
-            .saturating_sub(seen.heard.talk.review_turns),
+        turns_used: crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns),
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
         stall_after: cfg.stall_after(),
@@ -371,9 +374,11 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
             review_turns_used: seen.heard.talk.review_turns,
             review_turns_max: cfg.watch.review_turns_max,
             conflict: conflict(w, run, seen),
-            retest_due: !cfg.watch.retest_comment.is_empty()
-                && seen.ci_sha.is_some()
-                && seen.heard.talk.retest_sha != seen.ci_sha,
+            retest_due: crate::core::conversation::retest_due(
+                !cfg.watch.retest_comment.is_empty(),
+                seen.ci_sha.as_deref(),
+                seen.heard.talk.retest_sha.as_deref(),
+            ),
             retest_waiting: crate::core::conversation::retest_waits(
                 seen.heard.talk.retest_sha.as_deref(),
                 seen.ci_sha.as_deref(),
@@ -400,10 +405,7 @@ fn conflict(
         .pr
         .as_ref()
         .filter(|_| seen.pr_state() == crate::core::run_state::Pr::Open)?;
-    let fix_turns = run
-        .turns
-        .saturating_sub(1)
-        .saturating_sub(seen.heard.talk.review_turns);
+    let fix_turns = crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns);
     let facts = crate::core::conversation::ConflictFacts {
         mergeable: p.mergeable,
         update: cfg.watch.update_branch,

@@ -1,13 +1,15 @@
-//! What watch sees of one run: the issue, the run's PR (only afk's: see
-//! `core::ci::belongs`), CI on its head, the deploy on its merge commit, the
-//! agent and its progress file, and the progress clocks.
+//! What watch sees of one settled run (`settle.rs` found its PR and heard
+//! its conversation): the issue, CI on the PR's head, the deploy on its
+//! merge commit, the PR's mergeability, the agent's progress file and spend,
+//! and the progress clocks; the store keeps what it saw (the clocks, the
+//! spend), the forge is only read.
 
 use super::lists::Watch;
-use crate::core::ci::{self, PrFacts, RunIdentity, StatusLine, Verdict};
+use crate::core::ci::{self, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
 use crate::core::spend::Ledger;
-use crate::forge::{CombinedStatus, Failure, ForgeError, PullRequest, State};
+use crate::forge::{CombinedStatus, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::Store;
 use crate::store::runs::{Observation, Run};
@@ -67,57 +69,6 @@ fn lines(st: &CombinedStatus) -> Vec<StatusLine> {
             description: s.description.clone(),
         })
         .collect()
-}
-
-use crate::types::IssueNumber;
-fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
-    PrFacts {
-        number: p.number,
-        head_ref: &p.head.name,
-        head_repo: p.head_repo(),
-        author: p.author(),
-        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue),
-    }
-}
-
-/// The run's PR: among the repo's open PRs (one list per repo per tick), the
-/// recorded one fetched again when it is no longer open, else the recently
-/// closed ones — and in every case only a PR that is the run's by
-/// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
-fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
-    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
-    let me = if afks { Some(w.me()?) } else { None };
-    let who = RunIdentity {
-        repo: &run.repo,
-        branch: &run.branch,
-        agent_login: &w.t.config().runner.agent_login,
-        afk_login: me.as_deref(),
-    };
-    // what this tick opened or pushed to comes first: the list is from
-    // before the push
-    let mut candidates = w.opened(&run.repo);
-    for p in w.pulls(&run.repo, true)? {
-        if !candidates.iter().any(|c| c.number == p.number) {
-            candidates.push(p);
-        }
-    }
-    if let Some(n) = run.pr_number
-        && !candidates.iter().any(|p| p.number == n)
-    {
-        match w.t.forge.pull(&run.repo, n) {
-            Ok(p) => candidates.push(p),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let pick = |v: &[PullRequest]| {
-        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue)).collect();
-        ci::choose_pr(&f, &who).and_then(|n| v.iter().find(|p| p.number == n).cloned())
-    };
-    if let Some(p) = pick(&candidates) {
-        return Ok(Some(p));
-    }
-    Ok(pick(&w.pulls(&run.repo, false)?))
 }
 
 /// GitHub's PR list says nothing of `mergeable`: for an open PR whose agent
@@ -297,41 +248,19 @@ fn clocks(
     Ok(last)
 }
 
-/// The agent as its runner sees it (a turn an earlier step began and never
-/// heard back from finished first), and the ended turn's work forwarded to
-/// the forge, afk's PR opened (docs/how-it-works.md#the-workspace), before the
-/// PR is looked for.
-fn agent_first(
-    w: &Watch,
-    run: &Run,
-    run_dir: &std::path::Path,
-) -> Result<(crate::runner::Observed, super::forward::Forward)> {
-    if let Err(e) = w.t.runner.settle(run.handle.as_ref(), run_dir) {
-        crate::log::warn(&format!(
-            "run {}: the agent is still starting: {e:#}",
-            run.id
-        ));
-    }
-    let agent = w.t.runner.observe(run.handle.as_ref(), run_dir)?;
-    let forwarded = super::forward::step(w, run, run_dir, agent.agent)?;
-    Ok((agent, forwarded))
-}
-
-pub(crate) fn observe(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
-    let run_dir = w.run_dir(run);
-    let (agent, forwarded) = agent_first(w, run, &run_dir)?;
-    let (issue_open, in_progress_label) = issue_state(w, run)?;
-    let pr = find_pr(w, run)?;
-    let mut run = run.clone();
-    let heard = if run.state.decided() {
-        super::talk::Heard {
-            talk: store.talk(run.id)?,
-            ..Default::default()
-        }
-    } else {
-        super::talk::hear(w, store, &mut run, pr.as_ref())?
-    };
+/// What watch sees of a settled run (`super::settle`): reads, and the
+/// store's record of what it saw (the progress clocks, the spend).
+pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled) -> Result<Seen> {
+    let super::settle::Settled {
+        agent,
+        forwarded,
+        pr,
+        run,
+        heard,
+    } = settled;
     let run = &run;
+    let run_dir = w.run_dir(run);
+    let (issue_open, in_progress_label) = issue_state(w, run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let spend_usd = spend(w, store, run, &run_dir, &agent)?;

@@ -11,14 +11,14 @@ use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{IssueNumber, LineComment, ReviewState};
+use crate::types::{Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
 /// One trusted request for changes a review turn answers.
 pub(crate) struct Ask {
-    /// `review` or `comment`, and its id
-    pub key: (&'static str, i64),
+    /// what it is, and its id
+    pub key: (TalkKind, i64),
     pub author: String,
     pub review: bool,
     pub body: String,
@@ -88,14 +88,14 @@ pub(crate) fn hear(
         run: &snapshot,
         known: HashMap::new(),
     };
-    let mut done: HashSet<(String, i64)> = items.iter().map(|i| (i.kind.clone(), i.item)).collect();
+    let mut done: HashSet<(TalkKind, i64)> = items.iter().map(|i| (i.kind, i.item)).collect();
     let mut resumed = false;
     if !w.t.config().watch.command_prefix.is_empty() {
         let mut numbers = vec![run.issue];
         numbers.extend(open_pr.map(|p| p.number));
         for n in numbers {
             for c in w.t.forge.comments(&run.repo, n)? {
-                if done.insert(("comment".into(), c.id)) {
+                if done.insert((TalkKind::Comment, c.id)) {
                     resumed |= command(w, store, (&mut trust, &mut talk), n, &c)?;
                 }
             }
@@ -109,14 +109,17 @@ pub(crate) fn hear(
     let items = store.talk_items(run.id)?;
     let mut asked: Vec<Ask> = items
         .iter()
-        .filter(|i| i.kind == "comment" && i.outcome == "queued")
-        .map(|i| Ask {
-            key: ("comment", i.item),
-            author: i.author.clone(),
-            review: false,
-            body: i.what.trim_start_matches("fix: ").to_string(),
-            comments: vec![],
-            cut: false,
+        .filter(|i| i.kind == TalkKind::Comment && i.outcome == Handled::Queued)
+        .filter_map(|i| match &i.what {
+            TalkSaid::Fix(text) => Some(Ask {
+                key: (TalkKind::Comment, i.item),
+                author: i.author.clone(),
+                review: false,
+                body: text.clone(),
+                comments: vec![],
+                cut: false,
+            }),
+            _ => None,
         })
         .collect();
     if let Some(p) = open_pr {
@@ -154,36 +157,41 @@ fn command(
         return Ok(false);
     }
     let what = match &cmd {
-        Command::Stop => "stop".to_string(),
-        Command::Hold => "hold".into(),
-        Command::Resume => "resume".into(),
-        Command::Fix(text) => format!("fix: {}", conversation::cut(text, 4096).0),
-        Command::Unknown(v) => format!("unknown verb `{}`", crate::core::sanitize::one_line(v, 40)),
+        Command::Stop => TalkSaid::Stop,
+        Command::Hold => TalkSaid::Hold,
+        Command::Resume => TalkSaid::Resume,
+        Command::Fix(text) => TalkSaid::Fix(conversation::cut(text, 4096).0),
+        Command::Unknown(v) => TalkSaid::Unknown(crate::core::sanitize::one_line(v, 40)),
     };
-    let note = |outcome: &str| -> Result<()> {
+    let note = |outcome: Handled| -> Result<()> {
         crate::log::decision(&format!(
-            "{}#{} run {}: command {what:?} by {author} (comment {}): {outcome}",
-            run.repo, run.issue, run.id, c.id
+            "{}#{} run {}: command {:?} by {author} (comment {}): {}",
+            run.repo,
+            run.issue,
+            run.id,
+            what.words(),
+            c.id,
+            outcome.words()
         ));
-        store.note_talk_item(run.id, ("comment", c.id), author, &what, outcome)
+        store.note_talk_item(run.id, (TalkKind::Comment, c.id), author, &what, &outcome)
     };
     // an edited comment is nobody's command: whoever edited it, its words
     // are not (only) its author's (recorded, so it is never read again)
     if c.edited() {
-        note("ignored: edited after it was written")?;
+        note(Handled::Ignored("edited after it was written".into()))?;
         return Ok(false);
     }
     if author.is_empty() || !trust.check(author)? {
-        note("ignored: untrusted")?;
+        note(Handled::Ignored("untrusted".into()))?;
         return Ok(false);
     }
     let mut resumed = false;
     let outcome = match cmd {
         Command::Stop | Command::Hold | Command::Resume => {
             resumed = apply(w, talk, &cmd, author);
-            "done"
+            Handled::Done
         }
-        Command::Fix(_) => "queued",
+        Command::Fix(_) => Handled::Queued,
         Command::Unknown(_) => {
             let body = format!(
                 "afk does not know that command. The verbs: `{} {}`.",
@@ -191,7 +199,7 @@ fn command(
                 conversation::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
             );
             w.t.forge.create_comment(&run.repo, number, &body)?;
-            note("answered: unknown verb")?;
+            note(Handled::Answered("unknown verb".into()))?;
             return Ok(false);
         }
     };
@@ -246,7 +254,7 @@ fn reviews(
     }
     let acted: Vec<i64> = items
         .iter()
-        .filter(|i| i.kind == "review")
+        .filter(|i| i.kind == TalkKind::Review)
         .map(|i| i.item)
         .collect();
     let me = w.me()?;
@@ -266,13 +274,12 @@ fn reviews(
                 "{}#{} run {}: review {} by {}: ignored: {why}",
                 run.repo, run.issue, run.id, r.id, r.author
             ));
-            let outcome = format!("ignored: {why}");
             store.note_talk_item(
                 run.id,
-                ("review", r.id),
+                (TalkKind::Review, r.id),
                 &r.author,
-                "changes requested",
-                &outcome,
+                &TalkSaid::ChangesRequested,
+                &Handled::Ignored(why.to_string()),
             )?;
         }
     }
@@ -288,7 +295,7 @@ fn reviews(
             ));
         }
         out.push(Ask {
-            key: ("review", r.id),
+            key: (TalkKind::Review, r.id),
             author: r.author.clone(),
             review: true,
             body: r.body.clone(),
@@ -303,11 +310,11 @@ fn reviews(
 pub(crate) fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u32) -> Result<()> {
     for a in asked {
         let what = if a.review {
-            "changes requested".to_string()
+            TalkSaid::ChangesRequested
         } else {
-            format!("fix: {}", conversation::cut(&a.body, 4096).0)
+            TalkSaid::Fix(conversation::cut(&a.body, 4096).0)
         };
-        let outcome = format!("taken: review turn {turn_k} of {max}");
+        let outcome = Handled::Taken { turn: turn_k, max };
         store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
     }
     Ok(())
@@ -318,15 +325,15 @@ pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
     heard
         .items
         .iter()
-        .filter(|i| !i.outcome.starts_with("ignored"))
+        .filter(|i| i.outcome.acted_on())
         .map(|i| crate::core::checklist::Said {
             who: i.author.clone(),
             at: i.at.clone(),
-            what: match i.kind.as_str() {
-                "comment" => format!("command: {}", i.what),
-                _ => format!("review: {}", i.what),
+            what: match i.kind {
+                TalkKind::Comment => format!("command: {}", i.what.words()),
+                TalkKind::Review => format!("review: {}", i.what.words()),
             },
-            outcome: i.outcome.clone(),
+            outcome: i.outcome.words(),
         })
         .collect()
 }

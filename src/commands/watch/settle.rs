@@ -1,0 +1,112 @@
+//! Settle, the first of watch's four phases for a run: the writes that catch
+//! up on the last turn, before anything watch decides on is read. A turn an
+//! earlier step began and never heard back from is finished; the ended
+//! turn's work is forwarded to the forge and afk's PR opened
+//! (docs/how-it-works.md#the-workspace); the run's PR is found (the one read
+//! settling needs: the conversation is on it, and forwarding may have just
+//! opened it); the conversation is heard, its `/afk stop`, `hold` and
+//! `resume` carried out and answered (docs/reviews.md). What it hands on is
+//! a [`Settled`]; `observe.rs` reads the rest.
+
+use super::forward::Forward;
+use super::lists::Watch;
+use super::talk::Heard;
+use crate::core::ci::{self, PrFacts, RunIdentity};
+use crate::forge::{Failure, ForgeError, PullRequest};
+use crate::store::Store;
+use crate::store::runs::Run;
+use crate::types::IssueNumber;
+use anyhow::Result;
+
+/// A run settled: what the next phase starts from.
+pub(crate) struct Settled {
+    /// the agent as its runner sees it, after a pending start was finished
+    pub agent: crate::runner::Observed,
+    /// what forwarding the last turn met
+    pub forwarded: Forward,
+    /// the run's PR (only afk's: `core::ci::belongs`), as found after forwarding
+    pub pr: Option<PullRequest>,
+    /// the run as it stands now (a resumed hold restarted its stall clock)
+    pub run: Run,
+    /// the conversation: the stored talk state and the asks a turn takes
+    pub heard: Heard,
+}
+
+pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
+    let run_dir = w.run_dir(run);
+    if let Err(e) = w.t.runner.settle(run.handle.as_ref(), &run_dir) {
+        crate::log::warn(&format!(
+            "run {}: the agent is still starting: {e:#}",
+            run.id
+        ));
+    }
+    let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
+    let forwarded = super::forward::step(w, run, &run_dir, agent.agent)?;
+    let pr = find_pr(w, run)?;
+    let mut run = run.clone();
+    let heard = if run.state.decided() {
+        Heard {
+            talk: store.talk(run.id)?,
+            ..Default::default()
+        }
+    } else {
+        super::talk::hear(w, store, &mut run, pr.as_ref())?
+    };
+    Ok(Settled {
+        agent,
+        forwarded,
+        pr,
+        run,
+        heard,
+    })
+}
+
+fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
+    PrFacts {
+        number: p.number,
+        head_ref: &p.head.name,
+        head_repo: p.head_repo(),
+        author: p.author(),
+        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue),
+    }
+}
+
+/// The run's PR: among the repo's open PRs (one list per repo per tick), the
+/// recorded one fetched again when it is no longer open, else the recently
+/// closed ones — and in every case only a PR that is the run's by
+/// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
+fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
+    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
+    let me = if afks { Some(w.me()?) } else { None };
+    let who = RunIdentity {
+        repo: &run.repo,
+        branch: &run.branch,
+        agent_login: &w.t.config().runner.agent_login,
+        afk_login: me.as_deref(),
+    };
+    // what this tick opened or pushed to comes first: the list is from
+    // before the push
+    let mut candidates = w.opened(&run.repo);
+    for p in w.pulls(&run.repo, true)? {
+        if !candidates.iter().any(|c| c.number == p.number) {
+            candidates.push(p);
+        }
+    }
+    if let Some(n) = run.pr_number
+        && !candidates.iter().any(|p| p.number == n)
+    {
+        match w.t.forge.pull(&run.repo, n) {
+            Ok(p) => candidates.push(p),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let pick = |v: &[PullRequest]| {
+        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue)).collect();
+        ci::choose_pr(&f, &who).and_then(|n| v.iter().find(|p| p.number == n).cloned())
+    };
+    if let Some(p) = pick(&candidates) {
+        return Ok(Some(p));
+    }
+    Ok(pick(&w.pulls(&run.repo, false)?))
+}
