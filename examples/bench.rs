@@ -348,12 +348,14 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         .map(|r| format!("\"bench/repo{r:02}\""))
         .collect();
     let cfg_path = dir.join("afk.toml");
+    // the rows measure the tick's round trips: each start runs `true`
+    // outside the agent's box (its own cost is `bench box`, about 14 ms a turn)
     std::fs::write(
         &cfg_path,
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
-             [runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n",
+             [runner]\nworkspace = \"agent\"\nconfine = \"none\"\ncommand = [\"true\"]\n",
             forge_keys(&sb),
             allow.join(", ")
         ),
