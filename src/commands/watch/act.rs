@@ -142,12 +142,7 @@ fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correct
             cut: a.cut,
         })
         .collect();
-    let what = match kind {
-        Correction::NoPr => prompt::Correction::NoPr,
-        Correction::CiRed => prompt::Correction::CiRed(&seen.ci.failing, &seen.ci.said),
-        Correction::Review => prompt::Correction::Review(&asked),
-        Correction::Conflict => prompt::Correction::Conflict,
-    };
+    let what = prompt::Correction::of(kind, &seen.ci.failing, &seen.ci.said, &asked);
     let run_dir = w.run_dir(run);
     let cfg = w.t.config();
     // what the last turn left: the agent's final message, else its output's end
