@@ -219,7 +219,10 @@ fn record(ctx: &Session, a: &LessonRecord) -> Result<Outcome> {
     if let Some(run) = a.run_id
         && s.run(RunId(run))?.is_none()
     {
-        bail!("lessons: no run {run} (see `afk runs`): nothing recorded");
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("lessons: no run {run}: nothing recorded"),
+            "`afk runs` lists them",
+        ));
     }
     let id = s
         .insert_lesson(&l, None)?

@@ -719,9 +719,17 @@ fn an_errors_advice_is_a_hint_of_its_own_in_json_and_ends_the_line_on_stderr() {
             "{args:?}: {err}"
         );
     }
-    // an error with no advice has no hints field
+    // a run that is not there: the list is where to look
     let out = afk_in(&s.dir)
         .args(["--json", "runs", "show", "99"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"], "runs: no run with id 99", "{doc}");
+    assert_eq!(doc["hints"], serde_json::json!(["`afk runs` lists them"]));
+    // an error with no advice has no hints field
+    let out = afk_in(&s.dir)
+        .args(["--json", "lessons", "update", "999", "--status", "done"])
         .output()
         .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -168,7 +168,10 @@ struct Shown<'a> {
 pub(super) fn show(ctx: &Session, store: &Store, name: &str, log: bool) -> Result<Outcome> {
     let all = rows(ctx, store, None, usize::MAX)?;
     let Some(f) = all.iter().find(|f| f.id == name) else {
-        anyhow::bail!("runs: no fixer run {name} (afk runs lists them)");
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("runs: no fixer run {name}"),
+            "`afk runs` lists them",
+        ));
     };
     let dir = PathBuf::from(&f.run_dir);
     let mut files: Vec<String> = std::fs::read_dir(&dir)

@@ -264,7 +264,10 @@ fn show(
     let id = crate::types::RunId(id);
     let Some(r) = store.run(id)? else {
         // not found: exit 1, as for every command (a usage error is 2)
-        anyhow::bail!("runs: no run with id {id} (afk runs lists them)");
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("runs: no run with id {id}"),
+            "`afk runs` lists them",
+        ));
     };
     let run_dir = crate::run_files::run_dir_of(ctx.paths(), &r);
     let turns = store.turns(id)?;

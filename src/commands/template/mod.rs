@@ -234,7 +234,10 @@ fn show(ctx: &Session, spec: &str) -> Result<Outcome> {
             );
             return Ok(Outcome::OK);
         }
-        bail!("template: {spec} does not exist (see `afk template list`)");
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("template: {spec} does not exist"),
+            "`afk template list` lists them",
+        ));
     };
     let checkpoints = store.checkpoints(v.id)?;
     let trail = v.canary_since.is_some() || v.decision.is_some() || !checkpoints.is_empty();
