@@ -294,12 +294,14 @@ pub fn open<'s, R: TickReport>(
 
 /// `where: what` for each error item.
 impl ErrorLine for ErrorItem {
-    /// `where: what`, or `what` for an error of the tick as a whole.
+    /// `where: what`, or `what` for an error of the tick as a whole; its
+    /// hints after it, `; ` between (in `--json` they are `hints`).
     fn line(&self) -> String {
-        match self.at() {
+        let line = match self.at() {
             at if at.is_empty() => self.message.clone(),
             at => format!("{at}: {}", self.message),
-        }
+        };
+        crate::hint::line_with_hints(&line, &self.hints)
     }
 }
 
@@ -332,6 +334,9 @@ pub struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issue: Option<IssueNumber>,
     pub message: String,
+    /// what to do about it, apart from the message (`crate::hint`)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     /// a forge or runner call that exhausted its retries: a `transient_retry` lesson
     #[serde(skip)]
     pub exhausted: Option<Box<Exhausted>>,
@@ -348,6 +353,7 @@ impl ErrorItem {
             // the whole chain: the innermost reason (the OS error, the
             // status) is what says what to do
             message: crate::command_error::error_line(e),
+            hints: crate::hint::hints_of(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
             exhausted: ForgeError::exhausted_of(e).map(Box::new),
@@ -359,6 +365,7 @@ impl ErrorItem {
             repo: repo.to_string(),
             issue,
             message,
+            hints: vec![],
             exhausted: None,
             cause: None,
         }
@@ -393,6 +400,7 @@ pub fn one_per_cause(errors: Vec<ErrorItem>) -> Vec<ErrorItem> {
                 repo: String::new(),
                 issue: None,
                 message: crate::core::tick_errors::merged_message(&e.message, n),
+                hints: e.hints.clone(),
                 exhausted: None,
                 cause: e.cause.clone(),
             },
@@ -416,6 +424,7 @@ pub fn record_exhausted(
             repo: x.repo.clone().unwrap_or_default(),
             issue: None,
             message: x.line.clone(),
+            hints: vec![],
             exhausted: Some(Box::new(x)),
             cause: None,
         })
@@ -451,6 +460,32 @@ pub struct Done {
     pub report: serde_json::Value,
     pub human: String,
     pub code: u8,
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::{ErrorItem, ErrorLine};
+
+    #[test]
+    fn a_repos_error_keeps_its_hints_apart_in_json_and_after_its_line() {
+        let e = crate::hint::hinted(
+            anyhow::anyhow!("no such label"),
+            "run `afk init --create-labels`",
+        );
+        let item = ErrorItem::from_err("acme/api", None, &e);
+        assert_eq!(item.message, "no such label");
+        assert_eq!(
+            item.line(),
+            "acme/api: no such label; run `afk init --create-labels`"
+        );
+        let json = serde_json::to_value(&item).unwrap();
+        assert_eq!(
+            json["hints"],
+            serde_json::json!(["run `afk init --create-labels`"])
+        );
+        let plain = ErrorItem::from_err("acme/api", None, &anyhow::anyhow!("down"));
+        assert!(serde_json::to_value(&plain).unwrap().get("hints").is_none());
+    }
 }
 
 #[cfg(test)]

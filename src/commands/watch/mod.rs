@@ -217,7 +217,10 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     };
     // settle (the writes that catch up on the last turn) → observe (reads,
     // into one value) → decide (core) → act
-    let seen = match settle::settle(w, &store, run).and_then(|s| observe::observe(w, &store, s)) {
+    let seen = match settle::settle(w, &store, run)
+        .and_then(|s| observe::observe(w, s))
+        .and_then(|seen| observe::record(w, &store, run, &seen.record).map(|()| seen))
+    {
         Ok(s) => s,
         // the forge (or the agent's checkout) could not be read: the
         // limits still apply, from what afk holds itself
@@ -298,7 +301,9 @@ fn blind(
         return (None, errors);
     }
     let err = |e: &anyhow::Error| run_error(run, e);
-    let seen = match observe::blind(w, store, run) {
+    let seen = match observe::blind(w, store, run)
+        .and_then(|seen| observe::record(w, store, run, &seen.record).map(|()| seen))
+    {
         Ok(s) => s,
         Err(e) => {
             errors.push(err(&e));

@@ -1,8 +1,9 @@
 //! What watch sees of one settled run (`settle.rs` found its PR and heard
 //! its conversation): the issue, CI on the PR's head, the deploy on its
 //! merge commit, the PR's mergeability, the agent's progress file and spend,
-//! and the progress clocks; the store keeps what it saw (the clocks, the
-//! spend), the forge is only read.
+//! and the progress clocks, into one `Seen`. Observing only reads; what the
+//! store keeps of it (the clocks, the spend, the merge-hold lesson) is
+//! `Seen::record`, written by `record` right after.
 
 use super::lists::Watch;
 use crate::core::ci::{self, StatusLine, Verdict};
@@ -45,6 +46,57 @@ pub(crate) struct Seen {
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
     pub heard: super::talk::Heard,
+    /// what the store keeps of this look (`record`, right after observing)
+    pub record: ToRecord,
+}
+
+/// What a look at a run found that the store keeps: observing only reads,
+/// and `process` writes this (`record`) right after it.
+#[derive(Default)]
+pub(crate) struct ToRecord {
+    /// the spend ledger, when it moved on: what it sums to, its stored form
+    /// (the bytes it read are then never read again)
+    spend: Option<(Option<f64>, String)>,
+    /// the observation, when it differs from the stored one
+    observation: Option<Noted>,
+    /// the PR has been green and unmerged past `MERGE_HOLD_AFTER`
+    merge_hold: bool,
+}
+
+/// An observation as `store::runs::Observation` takes it, owned.
+struct Noted {
+    pr: Option<(crate::types::IssueNumber, String)>,
+    head_sha: Option<String>,
+    fingerprint: String,
+    changed_at: String,
+    green_since: Option<String>,
+    ci: Option<&'static str>,
+}
+
+/// Keep what the look at `run` found (`Seen::record`): the spend, the
+/// progress clocks, the merge-hold lesson.
+pub(crate) fn record(w: &Watch, store: &Store, run: &Run, r: &ToRecord) -> Result<()> {
+    if let Some((usd, stored)) = &r.spend {
+        store.set_spend(run.id, *usd, stored)?;
+    }
+    if let Some(o) = &r.observation {
+        store.observe(
+            run.id,
+            &Observation {
+                pr: o.pr.as_ref().map(|(n, url)| (*n, url.as_str())),
+                head_sha: o.head_sha.as_deref(),
+                fingerprint: &o.fingerprint,
+                changed_at: &o.changed_at,
+                green_since: o.green_since.as_deref(),
+                ci: o.ci,
+            },
+        )?;
+    }
+    if r.merge_hold {
+        let hold = crate::core::run_lessons::merge_hold();
+        w.t.journal.auto(lesson(run, hold));
+    }
+    Ok(())
 }
 
 impl Seen {
@@ -107,15 +159,14 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
 }
 
 /// The run's spend: its stored ledger, the turn it is in, what the agent wrote
-/// since the last read and what the runner reports, stored when it moved on
-/// (the bytes read are then never read again).
+/// since the last read and what the runner reports; and the ledger to store
+/// when it moved on (`ToRecord::spend`).
 fn spend(
     w: &Watch,
-    store: &Store,
     run: &Run,
     run_dir: &std::path::Path,
     seen: &crate::runner::Observed,
-) -> Result<Option<f64>> {
+) -> (Option<f64>, Option<(Option<f64>, String)>) {
     let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
     ledger.begin_turn(run.turns.max(1));
     let skipped_before = ledger.skipped_lines;
@@ -135,10 +186,9 @@ fn spend(
         ledger.thread(usd);
     }
     let stored = ledger.to_stored();
-    if run.spend_ledger.as_deref() != Some(stored.as_str()) {
-        store.set_spend(run.id, ledger.spend(), &stored)?;
-    }
-    Ok(ledger.spend())
+    let moved =
+        (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (ledger.spend(), stored));
+    (ledger.spend(), moved)
 }
 
 fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
@@ -183,16 +233,16 @@ fn checks(
 }
 
 /// The progress clocks: when the run last changed and since when its PR has
-/// been green; written to the store when they differ from what it holds, with the merge-hold lesson when it is due.
+/// been green; the observation to store when they differ from what it holds,
+/// and whether the merge-hold lesson is due.
 fn clocks(
     w: &Watch,
-    store: &Store,
     run: &Run,
     pr: Option<&PullRequest>,
     fp: &str,
     (wrote_at, log_at): (Option<OffsetDateTime>, Option<OffsetDateTime>),
     ci: Checks,
-) -> Result<OffsetDateTime> {
+) -> (OffsetDateTime, Option<Noted>, bool) {
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(w.t.now);
     let stored_at = run
         .last_progress_at
@@ -228,29 +278,20 @@ fn clocks(
         // no PR: what was last seen stays (an ended run keeps its CI)
         ci: pr.map(|_| ci.word()).or(run.last_ci.as_deref()),
     };
-    if progress::observation_changed(&stored, &seen_now) {
-        store.observe(
-            run.id,
-            &Observation {
-                pr: pr.map(|p| (p.number, p.html_url.as_str())),
-                head_sha: pr.map(|p| p.head.sha.as_str()),
-                fingerprint: fp,
-                changed_at: &last_text,
-                green_since: green_text.as_deref(),
-                ci: pr.map(|_| ci.word()),
-            },
-        )?;
-    }
-    if progress::merge_hold_due(green_since, w.t.now) {
-        let hold = crate::core::run_lessons::merge_hold();
-        w.t.journal.auto(lesson(run, hold));
-    }
-    Ok(last)
+    let noted = progress::observation_changed(&stored, &seen_now).then(|| Noted {
+        pr: pr.map(|p| (p.number, p.html_url.clone())),
+        head_sha: pr.map(|p| p.head.sha.clone()),
+        fingerprint: fp.to_string(),
+        changed_at: last_text.clone(),
+        green_since: green_text.clone(),
+        ci: pr.map(|_| ci.word()),
+    });
+    (last, noted, progress::merge_hold_due(green_since, w.t.now))
 }
 
-/// What watch sees of a settled run (`super::settle`): reads, and the
-/// store's record of what it saw (the progress clocks, the spend).
-pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled) -> Result<Seen> {
+/// What watch sees of a settled run (`super::settle`): reads only; what the
+/// store keeps of it is `Seen::record`.
+pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen> {
     let super::settle::Settled {
         agent,
         forwarded,
@@ -263,7 +304,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled)
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
-    let spend_usd = spend(w, store, run, &run_dir, &agent)?;
+    let (spend_usd, spend_moved) = spend(w, run, &run_dir, &agent);
     let progress_path = run_dir.join("progress.jsonl");
     // the whole lines of its tail: memory per run is bounded, not the file
     let read = crate::runner::output::progress(&run_dir);
@@ -296,7 +337,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled)
         .max();
     // the agent's own clock where its runner has one (a pod log's timestamps)
     let agent_clock = (wrote_at, agent.log_at);
-    let last = clocks(w, store, run, pr.as_ref(), &fp, agent_clock, ci.checks)?;
+    let (last, observation, merge_hold) = clocks(w, run, pr.as_ref(), &fp, agent_clock, ci.checks);
     Ok(Seen {
         issue_open,
         in_progress_label,
@@ -317,6 +358,11 @@ pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled)
         spend_usd,
         phase,
         heard,
+        record: ToRecord {
+            spend: spend_moved,
+            observation,
+            merge_hold,
+        },
     })
 }
 
@@ -327,7 +373,7 @@ pub(crate) fn observe(w: &Watch, store: &Store, settled: super::settle::Settled)
 pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
     let run_dir = w.run_dir(run);
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
-    let spend_usd = spend(w, store, run, &run_dir, &agent)?;
+    let (spend_usd, spend_moved) = spend(w, run, &run_dir, &agent);
     let stored = run
         .last_progress_at
         .as_deref()
@@ -362,6 +408,10 @@ pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         phase: None,
         heard: super::talk::Heard {
             talk: store.talk(run.id)?,
+            ..Default::default()
+        },
+        record: ToRecord {
+            spend: spend_moved,
             ..Default::default()
         },
     })

@@ -83,6 +83,7 @@ fn seen() -> Seen {
         spend_usd: None,
         phase: None,
         heard: Default::default(),
+        record: Default::default(),
     }
 }
 
