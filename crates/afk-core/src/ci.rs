@@ -169,15 +169,12 @@ pub struct PrFacts<'a> {
 }
 
 /// The forges' closing keywords (GitHub's list; Gitea accepts the same).
-const CLOSING_WORDS: [&str; 9] = [
-    "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
-];
-
-/// Whether a PR body says it closes `#issue` (`Closes #7`, `fixes: #7`,
-/// `Resolved #7`) where a person reading it sees it: hidden HTML comments and
-/// invisible characters are removed first (`sanitize`), so a keyword no one
-/// can see does not make a PR the run's.
-pub fn says_closes(body: &str, issue: IssueNumber) -> bool {
+/// Whether a PR body says it closes `#issue` with one of the forge's
+/// closing `words` (its profile's: `Closes #7`, `fixes: #7`, `Resolved #7`)
+/// where a person reading it sees it: hidden HTML comments and invisible
+/// characters are removed first (`sanitize`), so a keyword no one can see
+/// does not make a PR the run's.
+pub fn says_closes(body: &str, issue: IssueNumber, words: &[&str]) -> bool {
     let body = super::sanitize::sanitize(body).to_ascii_lowercase();
     let needle = format!("#{issue}");
     body.match_indices(&needle).any(|(i, _)| {
@@ -187,7 +184,7 @@ pub fn says_closes(body: &str, issue: IssueNumber) -> bool {
         }
         let before = body[..i].trim_end();
         let before = before.trim_end_matches(':').trim_end();
-        CLOSING_WORDS.iter().any(|w| {
+        words.iter().any(|w| {
             before.ends_with(w)
                 && !before[..before.len() - w.len()]
                     .chars()
@@ -381,8 +378,12 @@ mod tests {
             ("Clo\u{200b}ses #7", true),
             ("", false),
         ];
+        // Gitea's and GitHub's words (afk-forge's profile.rs)
+        let words = [
+            "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+        ];
         for (body, want) in cases {
-            assert_eq!(says_closes(body, IssueNumber(7)), want, "{body:?}");
+            assert_eq!(says_closes(body, IssueNumber(7), &words), want, "{body:?}");
         }
     }
 

@@ -8,6 +8,9 @@
 //! string, so a forge with nested namespaces (`group/sub/name`) changes the
 //! name's rule, not these shapes; the web address of a PR is its own segment
 //! (`pulls`, `pull`; a merge request's `-/merge_requests` would be a third).
+//! What the model does assume, and where (ARCHITECTURE.md, "Where to start"):
+//! issues and PRs are numbered from one sequence (`IssueNumber`), so a
+//! forge that numbers merge requests apart needs a second number type.
 
 use crate::Forge;
 use crate::http::Http;
@@ -43,6 +46,9 @@ pub struct Profile {
     pub auth: Auth,
     /// the path segment of a PR's web address: `{repo}/{segment}/{n}`
     pub pr_segment: &'static str,
+    /// the words before `#N` in a PR's body that close issue N when it
+    /// merges (a PR that says so to the run's issue can be the run's)
+    pub closing_words: &'static [&'static str],
     /// whether `afk doctor` wants admin on each repo: Gitea creates a repo's
     /// labels only for an admin; GitHub lets write access add them
     pub labels_need_admin: bool,
@@ -57,12 +63,18 @@ pub struct Profile {
     pub conditional_reads: bool,
 }
 
+/// Gitea's default `CLOSE_KEYWORDS` and GitHub's closing keywords: the same nine.
+const CLOSING_WORDS: &[&str] = &[
+    "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
+];
+
 const GITEA: Profile = Profile {
     kind: ForgeKind::Gitea,
     api_root: ApiRoot::UnderUrl("/api/v1"),
     root_key: "forge.url",
     auth: Auth::Token,
     pr_segment: "pulls",
+    closing_words: CLOSING_WORDS,
     labels_need_admin: true,
     rebases_branches: true,
     app_auth: false,
@@ -83,6 +95,7 @@ pub const PROFILES: [Profile; 3] = [
         root_key: "forge.kind = github: api.github.com",
         auth: Auth::Bearer,
         pr_segment: "pull",
+        closing_words: CLOSING_WORDS,
         labels_need_admin: false,
         rebases_branches: false,
         app_auth: true,

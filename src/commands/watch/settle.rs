@@ -61,13 +61,13 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     })
 }
 
-fn facts<'a>(p: &'a PullRequest, issue: IssueNumber) -> PrFacts<'a> {
+fn facts<'a>(p: &'a PullRequest, issue: IssueNumber, words: &[&str]) -> PrFacts<'a> {
     PrFacts {
         number: p.number,
         head_ref: &p.head.name,
         head_repo: p.head_repo(),
         author: p.author(),
-        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue),
+        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue, words),
     }
 }
 
@@ -102,7 +102,8 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
         }
     }
     let pick = |v: &[PullRequest]| {
-        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue)).collect();
+        let words = w.t.config().profile().closing_words;
+        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue, words)).collect();
         ci::choose_pr(&f, &who).and_then(|n| v.iter().find(|p| p.number == n).cloned())
     };
     if let Some(p) = pick(&candidates) {
