@@ -80,10 +80,9 @@ fn corrective_turn(
     if w.t.config().runner.workspace() == crate::types::Workspace::Afk {
         // the last turn's work is on the forge: the next one starts from the
         // forge's head of the branch (a person's push or a branch update in it)
-        let run_dir = w.run_dir(run);
         w.t.workspace
             .as_ref()
-            .make(w.t.forge.as_ref(), &super::forward::at(run, &run_dir))?;
+            .make(w.t.forge.as_ref(), &super::forward::at(run, &seen.run_dir))?;
     }
     let started = w.t.runner.resume(
         seen.handle.as_ref(),
@@ -94,7 +93,7 @@ fn corrective_turn(
             title: &run.title,
             branch: &run.branch,
             prompt: &text,
-            run_dir: &w.run_dir(run),
+            run_dir: &seen.run_dir,
             turn,
             env: &crate::workspace::turn_env(w.t.config()),
             budget_usd,
@@ -143,11 +142,11 @@ fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correct
         })
         .collect();
     let what = prompt::Correction::of(kind, &seen.ci.failing, &seen.ci.said, &asked);
-    let run_dir = w.run_dir(run);
+    let run_dir = &seen.run_dir;
     let cfg = w.t.config();
     // what the last turn left: the agent's final message, else its output's end
-    let last_turn = crate::run_files::final_message(&run_dir, cfg.runner.agent())
-        .or_else(|| crate::run_files::log_end(&run_dir));
+    let last_turn = crate::run_files::final_message(run_dir, cfg.runner.agent())
+        .or_else(|| crate::run_files::log_end(run_dir));
     prompt::corrective_for(
         &run.repo,
         run.issue,
@@ -294,11 +293,12 @@ fn carry_out(
     update_checklist(w, store, run, &end)?;
     // the checkout goes with the run; an escalated run keeps it for a person
     // (docs/how-it-works.md#the-workspace) until the issue is re-armed
-    if !matches!(action, Action::Escalate(_)) {
-        let run_dir = w.run_dir(run);
-        if let Err(e) = w.t.workspace.remove(&super::forward::at(run, &run_dir)) {
-            w.note(run, format!("its checkout could not be removed: {e:#}"));
-        }
+    if !matches!(action, Action::Escalate(_))
+        && let Err(e) =
+            w.t.workspace
+                .remove(&super::forward::at(run, &seen.run_dir))
+    {
+        w.note(run, format!("its checkout could not be removed: {e:#}"));
     }
     store.finish(run.id, plan.final_status)
 }
@@ -310,7 +310,7 @@ fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
         spend_usd: seen.spend_usd,
         run_usd: b.run_usd,
         run_time: b.run_time,
-        age: w.age(run),
+        age: seen.age,
         turns: run.turns,
     };
     super::observe::lesson(run, run_lessons::budget_exceeded(&spent))
@@ -348,7 +348,7 @@ fn post_escalation_comment(
         return Ok(());
     }
     let cfg = w.t.config();
-    let run_dir = w.run_dir(run).to_string_lossy().to_string();
+    let run_dir = seen.run_dir.to_string_lossy().to_string();
     let stall_after = crate::config::format_duration(cfg.stall_after());
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
@@ -379,7 +379,7 @@ fn post_escalation_comment(
         budget: escalation::Budget {
             spend_usd: seen.spend_usd,
             run_usd: cfg.budget.run_usd,
-            age: &crate::core::spend::age_text(w.age(run)),
+            age: &crate::core::spend::age_text(seen.age),
             run_time: &cfg
                 .budget
                 .run_time

@@ -317,7 +317,7 @@ fn blind(
         awaiting_merge: run.green_since.is_some(),
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        age: held_age(w, run, talk),
+        age: held_age(w, seen.age, talk),
         run_time: cfg.budget.run_time,
         since_progress: seen.since_progress,
         stall_after: cfg.stall_after(),
@@ -370,7 +370,7 @@ fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
             || run.state == crate::core::run_state::RunStatus::Started,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
-        age: held_age(w, run, &seen.heard.talk),
+        age: held_age(w, seen.age, &seen.heard.talk),
         run_time: cfg.budget.run_time,
         talk: crate::core::run_state::Talk {
             stop: seen.heard.talk.stopped_by.is_some(),
@@ -423,7 +423,11 @@ fn conflict(
 }
 
 /// The run's age without the time it was held (a hold pauses the run-time clock).
-fn held_age(w: &Watch, run: &Run, talk: &crate::store::talk::Talk) -> std::time::Duration {
+fn held_age(
+    w: &Watch,
+    age: std::time::Duration,
+    talk: &crate::store::talk::Talk,
+) -> std::time::Duration {
     let now_held = talk
         .held_since
         .as_deref()
@@ -432,7 +436,7 @@ fn held_age(w: &Watch, run: &Run, talk: &crate::store::talk::Talk) -> std::time:
             crate::core::progress::since(since, w.t.now).as_secs()
         });
     let held = std::time::Duration::from_secs(talk.held_secs + now_held);
-    w.age(run).saturating_sub(held)
+    age.saturating_sub(held)
 }
 
 /// What watch saw of CI, for the words of its decision.

@@ -19,6 +19,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// What watch saw of one run.
+#[derive(Clone)]
 pub(crate) struct Seen {
     pub issue_open: bool,
     pub in_progress_label: bool,
@@ -48,11 +49,15 @@ pub(crate) struct Seen {
     pub heard: super::talk::Heard,
     /// what the store keeps of this look (`record`, right after observing)
     pub record: ToRecord,
+    /// the run's folder (`Tick::run_dir`), found once
+    pub run_dir: std::path::PathBuf,
+    /// how long since the run was dispatched
+    pub age: Duration,
 }
 
 /// What a look at a run found that the store keeps: observing only reads,
 /// and `process` writes this (`record`) right after it.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct ToRecord {
     /// the spend ledger, when it moved on: what it sums to, its stored form
     /// (the bytes it read are then never read again)
@@ -64,6 +69,7 @@ pub(crate) struct ToRecord {
 }
 
 /// An observation as `store::runs::Observation` takes it, owned.
+#[derive(Clone)]
 struct Noted {
     pr: Option<(crate::types::IssueNumber, String)>,
     head_sha: Option<String>,
@@ -298,9 +304,9 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         pr,
         run,
         heard,
+        run_dir,
     } = settled;
     let run = &run;
-    let run_dir = w.run_dir(run);
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
@@ -363,6 +369,8 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
             observation,
             merge_hold,
         },
+        age: w.age(run),
+        run_dir,
     })
 }
 
@@ -414,6 +422,8 @@ pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
             spend: spend_moved,
             ..Default::default()
         },
+        age: w.age(run),
+        run_dir,
     })
 }
 

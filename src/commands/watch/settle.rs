@@ -30,6 +30,8 @@ pub(crate) struct Settled {
     pub run: Run,
     /// the conversation: the stored talk state and the asks a turn takes
     pub heard: Heard,
+    /// the run's folder (`Tick::run_dir`)
+    pub run_dir: std::path::PathBuf,
 }
 
 pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
@@ -58,6 +60,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         pr,
         run,
         heard,
+        run_dir,
     })
 }
 

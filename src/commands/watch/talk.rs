@@ -16,6 +16,7 @@ use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
 /// One trusted request for changes a review turn answers.
+#[derive(Clone)]
 pub(crate) struct Ask {
     /// what it is, and its id
     pub key: (TalkKind, i64),
@@ -27,7 +28,7 @@ pub(crate) struct Ask {
 }
 
 /// What the conversation asks of a run now.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct Heard {
     pub talk: Talk,
     pub asked: Vec<Ask>,

@@ -84,6 +84,8 @@ fn seen() -> Seen {
         phase: None,
         heard: Default::default(),
         record: Default::default(),
+        run_dir: Default::default(),
+        age: std::time::Duration::ZERO,
     }
 }
 
@@ -100,7 +102,13 @@ fn step(
     action: Action,
 ) -> anyhow::Result<()> {
     let run = run(store, id);
-    act(&watch(s, f, runner), store, &run, seen, action)
+    let w = watch(s, f, runner);
+    // the run's folder as observe finds it
+    let seen = Seen {
+        run_dir: w.run_dir(&run),
+        ..seen.clone()
+    };
+    act(&w, store, &run, &seen, action)
 }
 
 #[test]
