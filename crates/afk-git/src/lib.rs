@@ -79,10 +79,10 @@ const ASKPASS_ENV: [&str; 4] = [
     "AFK_GIT_PASSWORD",
 ];
 
-/// `<scheme>://<host>[:<port>]` of an http(s) URL, as git names it in its
-/// credential prompts (any `user@` left out); None for anything else.
 pub mod workspace;
 
+/// `<scheme>://<host>[:<port>]` of an http(s) URL, as git names it in its
+/// credential prompts (any `user@` left out); None for anything else.
 pub fn credential_origin(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {

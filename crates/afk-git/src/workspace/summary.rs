@@ -1,0 +1,47 @@
+//! What a run's branch holds over its base, read from afk's cache.
+
+use super::{BranchSummary, Place, Workspace};
+
+impl Workspace {
+    /// What the run's branch at `sha` holds over the base its checkout was
+    /// made from, read from afk's own cache (never the agent's checkout):
+    /// its commits, newest first (at most `shown`), their count and `git diff
+    /// --shortstat`. None when the cache does not know (a Job forwarded it).
+    pub fn summary(&self, p: &Place, sha: &str, shown: usize) -> Option<BranchSummary> {
+        let cache = self.cache_of(p.repo);
+        if !cache.join("HEAD").is_file() {
+            return None;
+        }
+        let git = |args: &[&str]| self.git.run(Some(&cache), None, args, None).ok();
+        let base_ref = git(&["symbolic-ref", "-q", &Self::run_ref(p, "base")])?;
+        let base = base_ref
+            .strip_prefix("refs/forge/heads/")
+            .unwrap_or(&base_ref)
+            .to_string();
+        let from = git(&["merge-base", &base_ref, sha])?;
+        let range = format!("{from}..{sha}");
+        let count = git(&["rev-list", "--count", &range])?.parse().ok()?;
+        let n = format!("-n{shown}");
+        let log = git(&["log", &n, "--no-color", "--format=%h%x1f%s", &range])?;
+        let commits = log
+            .lines()
+            .filter_map(|l| l.split_once('\x1f'))
+            .map(|(h, s)| (h.to_string(), s.to_string()))
+            .collect();
+        let shortstat = git(&[
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--shortstat",
+            &from,
+            sha,
+        ])
+        .unwrap_or_default();
+        Some(BranchSummary {
+            base,
+            commits,
+            count,
+            shortstat: shortstat.trim().to_string(),
+        })
+    }
+}
