@@ -23,6 +23,7 @@ pub mod checklist;
 pub mod ci;
 pub mod compose;
 pub mod conversation;
+pub mod demo;
 pub mod dispatch;
 pub mod doctor;
 pub mod doctor_upgrade;

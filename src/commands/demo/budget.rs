@@ -2,7 +2,9 @@
 //! stopped over `run_usd` and its run escalated with the figures; the day's
 //! spend then reaches `day_usd` and poll dispatches nothing more that day.
 
-use super::{Show, armed_repo, forge_keys, seed_sandbox, wait_for};
+use super::show::Show;
+use super::world::{forge_keys, seed_sandbox, wait_for};
+use crate::example::armed_repo;
 use crate::sandbox;
 use crate::session::Session;
 use anyhow::Result;
@@ -32,9 +34,9 @@ pub(super) fn act(
         "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
     );
     let poll = crate::commands::poll::tick(&ctx)?;
-    let run = super::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
-    wait_for(&super::agent_note(
+    wait_for(&super::world::agent_note(
         &ctx.runs_dir().join(run.to_string()),
         "spent",
     ))?;
@@ -82,7 +84,7 @@ fn real_act(
 "
     ));
     let poll = crate::commands::poll::tick(ctx)?;
-    let run = super::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
     show.say(match kind {
@@ -157,7 +159,7 @@ fn world(
          [runner]\n{confine}{runner}\n\
          [budget]\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
         forge = forge_keys(sb),
-        confine = super::confine_line(),
+        confine = super::world::confine_line(),
     );
-    super::act_ctx(&dir.join("budget.toml"), &config_text, json)
+    super::world::act_ctx(&dir.join("budget.toml"), &config_text, json)
 }

@@ -2,7 +2,9 @@
 //! (docs/how-it-works.md#afk-harvest-and-the-template-canary): a worse template
 //! version goes live as the canary and harvest rolls it back, with the numbers.
 
-use super::{Show, forge_keys, issue, seed_sandbox, wait_for};
+use super::show::Show;
+use super::world::{forge_keys, seed_sandbox, wait_for};
+use crate::example::issue;
 use crate::sandbox::{self, Seed, SeedRepo};
 use crate::session::Session;
 use crate::types::RepoName;
@@ -133,9 +135,9 @@ fn lab_ctx(
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
         forge = forge_keys(sb),
         allow = allow.join(", "),
-        confine = super::confine_line(),
+        confine = super::world::confine_line(),
     );
-    super::act_ctx(&dir.join("canary.toml"), &config_text, json)
+    super::world::act_ctx(&dir.join("canary.toml"), &config_text, json)
 }
 
 /// `implementer@1` current, `implementer@2` (one worse line) the live

@@ -4,7 +4,9 @@
 //! agent (the scripted agent, run as the Job's local process), its log mirrored
 //! into the run folder as progress and spend, and watch following the Job.
 
-use super::{Show, armed_repo, forge_keys, seed_sandbox};
+use super::show::Show;
+use super::world::{forge_keys, seed_sandbox};
+use crate::example::armed_repo;
 use crate::sandbox;
 use crate::session::Session;
 use anyhow::{Result, bail};
@@ -24,7 +26,7 @@ pub(super) fn act(
     ));
     show.say("   acme/ops #1 is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n");
     let poll = crate::commands::poll::tick(&ctx)?;
-    let run = super::run_of(&poll, "acme/ops", crate::types::IssueNumber(1))?;
+    let run = super::world::run_of(&poll, "acme/ops", crate::types::IssueNumber(1))?;
     show.step(
         "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
         poll.done(),
@@ -86,5 +88,5 @@ fn world(
         url = sb.url,
         agent = agent.display()
     );
-    super::act_ctx(&dir.join("kubernetes.toml"), &config_text, json)
+    super::world::act_ctx(&dir.join("kubernetes.toml"), &config_text, json)
 }

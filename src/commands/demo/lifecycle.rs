@@ -2,7 +2,8 @@
 //! agent's PR, CI, a person's merge), a blocked agent on acme/docs, a red CI
 //! and its corrective turn, then the lessons and the outbox.
 
-use super::{Show, red_ci_act, run_of, wait_for};
+use super::show::Show;
+use super::world::{ci_status, run_of, wait_for};
 use crate::sandbox;
 use crate::session::Session;
 use crate::store::{Store, events::Event, lessons::Snapshot};
@@ -151,7 +152,7 @@ fn merge(
         .run(run)?
         .and_then(|r| r.pr_number)
         .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
-    super::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
+    super::world::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
     show.step(
         "afk watch again (nothing left to do, nothing written)",
         super::super::watch::tick(ctx)?.done(),
@@ -171,4 +172,39 @@ fn lessons_and_events(store: &Store, api2: RunId, show: &Show) -> Result<Lifecyc
         show.say(&format!("== event: {} {}", e.kind, e.text));
     }
     Ok(Lifecycle { snap, events, api2 })
+}
+
+/// CI goes red on the agent's PR: watch starts a corrective turn with the
+/// failing check; the agent pushes a fix; CI is green again.
+fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show) -> Result<()> {
+    let exit = ctx.runs_dir().join(format!("{run}/exit_status"));
+    wait_for(&exit)?;
+    show.step(
+        "afk watch (the agent committed in afk's checkout: afk pushes afk/issue-2 and opens the PR)",
+        crate::commands::watch::tick(ctx)?.done(),
+    );
+    let head = ci_status(sb, "failure", "https://ci.example.org/acme/api/2")?;
+    show.say(&format!(
+        "   CI reports ci/build = failure on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    show.step(
+        "afk watch (red CI: a corrective turn with the failing check and its build URL)",
+        crate::commands::watch::tick(ctx)?.done(),
+    );
+    wait_for(&exit)?;
+    show.step(
+        "afk watch (the corrective turn's commit: afk pushes it to the same PR)",
+        crate::commands::watch::tick(ctx)?.done(),
+    );
+    let head = ci_status(sb, "success", "https://ci.example.org/acme/api/3")?;
+    show.say(&format!(
+        "   the fix is on the PR; CI reports ci/build = success on {}\n",
+        &head[..head.len().min(12)]
+    ));
+    show.step(
+        "afk watch (green again: waiting for a person to merge)",
+        crate::commands::watch::tick(ctx)?.done(),
+    );
+    Ok(())
 }

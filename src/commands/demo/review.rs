@@ -5,7 +5,8 @@
 //! (one `eyes` reaction), the reviewer approves and says `/afk resume`, a
 //! person merges, the run succeeds.
 
-use super::{Show, wait_for};
+use super::show::Show;
+use super::world::wait_for;
 use crate::sandbox;
 use crate::session::Session;
 use crate::store::Store;
@@ -56,7 +57,7 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
         &head[..head.len().min(12)]
     ));
     hold_and_approve(sb, ctx, &store, (run, pr), show)?;
-    super::merge_then_watch(
+    super::world::merge_then_watch(
         sb,
         ctx,
         (pr, 2),
@@ -144,7 +145,7 @@ fn quote_prompt(ctx: &Session, store: &Store, run: RunId, show: &Show) -> Result
 
 /// CI reports success on the head of afk/issue-2; its SHA.
 fn green(sb: &sandbox::Sandbox) -> Result<String> {
-    super::ci_status(sb, "success", "https://ci.example.org/acme/api/4")
+    super::world::ci_status(sb, "success", "https://ci.example.org/acme/api/4")
 }
 
 /// A call to the sandbox's admin API, as a test plays the people on the forge.

@@ -4,7 +4,7 @@
 //! GREEN; the slot passes to the other recipe, whose CI never answers: a day
 //! later its flow ends STUCK.
 
-use super::{forge_keys, wait_for};
+use super::world::{forge_keys, wait_for};
 use crate::commands::upgrade::Options;
 use crate::sandbox::{self, Seed};
 use crate::session::Session;
@@ -137,7 +137,7 @@ fn act_ctx(
             tok = sb.token(),
             agent = agent.display(),
             up = up_dir.display(),
-            confine = super::confine_line(),
+            confine = super::world::confine_line(),
         ),
     )?;
     Session::on_file(&config_path, false, json)

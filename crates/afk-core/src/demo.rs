@@ -1,0 +1,167 @@
+//! The demo's decisions (`afk demo`, docs/sandbox.md): who plays the agent,
+//! where its folder goes, and the lines its configs and closing say. The
+//! command wires the sandbox and the acts around them.
+
+use crate::types::AgentKind;
+
+/// `--keep` given without a folder: the demo's own folder under the temp folder.
+pub const KEEP_IN_TEMP: &str = "-";
+
+/// The folder `--keep=DIR` names, if it names one.
+pub fn keep_dir(keep: Option<&str>) -> Option<&str> {
+    keep.filter(|d| *d != KEEP_IN_TEMP && !d.is_empty())
+}
+
+/// Who plays the agent of the main acts (`--agent`): the real program
+/// `find` locates on PATH, or the scripted agent (None). Unset: Claude Code
+/// when it is there, else the script. A named program that is not there is
+/// the error, with how to install it.
+pub fn agent_for<P>(
+    flag: Option<&str>,
+    find: impl Fn(&str) -> Option<P>,
+) -> Result<Option<(AgentKind, P)>, String> {
+    let (name, kind, package) = match flag {
+        None => return Ok(find("claude").map(|p| (AgentKind::Claude, p))),
+        Some("script") => return Ok(None),
+        Some("codex") => ("codex", AgentKind::Codex, "@openai/codex"),
+        Some(_) => ("claude", AgentKind::Claude, "@anthropic-ai/claude-code"),
+    };
+    match find(name) {
+        Some(p) => Ok(Some((kind, p))),
+        None => Err(format!(
+            "demo: --agent {name}: `{name}` is not on PATH (npm install -g {package}, or --agent script)"
+        )),
+    }
+}
+
+/// The `[runner]` line of every act's config: nothing where the machine can
+/// make the agent's box (the default), else `confine = "none"`.
+pub fn confine_line(can_box: bool) -> &'static str {
+    if can_box { "" } else { "confine = \"none\"\n" }
+}
+
+/// The main act's `[runner]` lines for a real agent program: its name, afk's
+/// workspace, and prices (Codex reports tokens: priced as a mid-size
+/// model's, to show a spend).
+pub fn real_agent_lines(kind: AgentKind) -> String {
+    format!(
+        "agent = \"{kind}\"\nworkspace = \"afk\"\n\
+         [runner.prices]\ninput = 1.25\ncached_input = 0.125\noutput = 10.0"
+    )
+}
+
+/// Where the scripted agent keeps a note `name`: its home in its box, else
+/// the run folder (`examples/demo-agent.sh`).
+pub fn agent_note(run_dir: &std::path::Path, name: &str, boxed: bool) -> std::path::PathBuf {
+    if boxed {
+        run_dir.join("home").join(name)
+    } else {
+        run_dir.join(name)
+    }
+}
+
+/// The demo's last two lines: whether its folder was kept, and where the
+/// canary act's status page is.
+pub fn closing(keep: bool, dir: &str, page: &str) -> [String; 2] {
+    if keep {
+        [
+            format!(
+                "\nkept: {dir} (run folders with prompts, agent.log and progress.jsonl; the scripted agent demo-agent.sh; afk.toml)"
+            ),
+            format!(
+                "the status page of the canary act (what status_page holds; afk status --html prints it): {page}"
+            ),
+        ]
+    } else {
+        [
+            format!("\nthe demo's folder {dir} is removed (afk demo --keep keeps it)"),
+            "the status page of the canary act went with the folder (afk demo --keep keeps it)"
+                .to_string(),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    /// (--agent, what is on PATH, the agent or words of the error)
+    type Case = (
+        Option<&'static str>,
+        &'static [&'static str],
+        Result<Option<(AgentKind, String)>, &'static str>,
+    );
+
+    #[test]
+    fn the_agent_is_the_named_program_on_path_else_claude_when_there_else_the_script() {
+        let on = |have: &'static [&'static str]| {
+            move |p: &str| have.contains(&p).then(|| format!("/bin/{p}"))
+        };
+        let cases: [Case; 7] = [
+            (
+                None,
+                &["claude"],
+                Ok(Some((AgentKind::Claude, "/bin/claude".into()))),
+            ),
+            (None, &["codex"], Ok(None)),
+            (Some("script"), &["claude"], Ok(None)),
+            (
+                Some("codex"),
+                &["codex"],
+                Ok(Some((AgentKind::Codex, "/bin/codex".into()))),
+            ),
+            (
+                Some("claude"),
+                &["claude"],
+                Ok(Some((AgentKind::Claude, "/bin/claude".into()))),
+            ),
+            (Some("codex"), &[], Err("npm install -g @openai/codex")),
+            (
+                Some("claude"),
+                &["codex"],
+                Err("npm install -g @anthropic-ai/claude-code"),
+            ),
+        ];
+        for (flag, have, want) in cases {
+            let got = agent_for(flag, on(have));
+            match want {
+                Ok(w) => assert_eq!(got, Ok(w), "{flag:?} {have:?}"),
+                Err(words) => assert!(got.unwrap_err().contains(words), "{flag:?} {have:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keep_names_a_folder_only_with_one_given() {
+        let cases = [
+            (None, None),
+            (Some(KEEP_IN_TEMP), None),
+            (Some(""), None),
+            (Some("out"), Some("out")),
+        ];
+        for (flag, want) in cases {
+            assert_eq!(keep_dir(flag), want, "{flag:?}");
+        }
+    }
+
+    #[test]
+    fn a_machine_without_the_box_runs_the_demo_unconfined_and_notes_in_the_run_folder() {
+        let cases = [
+            (true, "", Path::new("/r/home/n")),
+            (false, "confine = \"none\"\n", Path::new("/r/n")),
+        ];
+        for (boxed, line, note) in cases {
+            assert_eq!(confine_line(boxed), line);
+            assert_eq!(agent_note(Path::new("/r"), "n", boxed), note);
+        }
+        assert!(
+            real_agent_lines(AgentKind::Codex)
+                .starts_with("agent = \"codex\"\nworkspace = \"afk\"\n")
+        );
+        let [kept, page] = closing(true, "/d", "/d/status.html");
+        assert!(kept.contains("kept: /d") && page.ends_with("/d/status.html"));
+        let [gone, page] = closing(false, "/d", "/d/status.html");
+        assert!(gone.contains("/d is removed") && page.contains("went with the folder"));
+    }
+}

@@ -1,0 +1,133 @@
+//! The demo's stage: its folder, the sandbox, who plays the agent, and the
+//! first act's config and state.
+
+use super::Args;
+use super::world::{act_ctx, can_box, confine_line, forge_keys};
+use crate::example::{DEMO_AGENT as AGENT, agent_command, example_seed};
+use crate::sandbox;
+use crate::session::Session;
+use anyhow::{Context, Result};
+
+/// Who plays the agent (`--agent`): a real program on PATH, or the script
+/// (`core::demo::agent_for`).
+fn agent_choice(a: &Args) -> Result<Option<(crate::types::AgentKind, std::path::PathBuf)>> {
+    let find = |prog: &str| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(prog))
+                .find(|p| p.is_file())
+        })
+    };
+    crate::core::demo::agent_for(a.agent.as_deref(), find)
+        .map_err(|e| crate::command_error::UsageError(e).into())
+}
+
+/// The demo's stage: its folder, the sandbox, the scripted agent, and the
+/// first act's config and state.
+pub(super) struct Stage {
+    pub(super) dir: std::path::PathBuf,
+    pub(super) sb: sandbox::Sandbox,
+    pub(super) agent: std::path::PathBuf,
+    /// the real program that plays the agent (`--agent`), if any
+    pub(super) real: Option<crate::types::AgentKind>,
+    pub(super) ctx: Session,
+}
+
+/// Start the sandbox in a fresh folder, write the scripted agent, the token
+/// and the first act's config, and record a lesson by hand.
+pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
+    let real = agent_choice(a)?;
+    let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
+    let dir = a.folder()?;
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("demo: cannot create {}", dir.display()))?;
+    let seed = example_seed();
+    let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
+    let forge_keys = forge_keys(&sb);
+    let agent = dir.join("demo-agent.sh");
+    std::fs::write(&agent, AGENT)?;
+    crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;
+    let command = runner_lines(json, &sb, &dir, &agent, real.as_ref())?;
+    let confine = confine_line();
+    let config_text = format!(
+        "state_path = \"afk.db\"\n[forge]\n{forge_keys}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
+         [poll]\nenabled = true\nmax_per_tick = 8\nallowlist = [\"acme/api\", \"acme/web\", \"acme/docs\"]\n\
+         [runner]\n{confine}{command}\n\
+         [watch]\nci_contexts = [\"ci/build\"]\n",
+    );
+    let ctx = act_ctx(&dir.join("afk.toml"), &config_text, json)?;
+    // a lesson from an earlier run, recorded by hand: it goes into the next prompt
+    ctx.local()?.store.insert_lesson(
+        &crate::store::lessons::NewLesson {
+            lesson_type: crate::core::kinds::LessonKind::GateFailure.into(),
+            source: crate::types::lesson::LessonSource::Manual,
+            repo: Some("acme/api".into()),
+            root_cause: Some("CI failed on formatting".into()),
+            suggestion: Some("run the formatter before pushing".into()),
+            ..Default::default()
+        },
+        None,
+    )?;
+    Ok(Stage {
+        dir,
+        sb,
+        agent,
+        real: real.map(|(k, _)| k),
+        ctx,
+    })
+}
+
+/// The main act's `[runner]` lines: the real program answered by the
+/// sandbox's model (its environment set for the agents afk starts), or the
+/// scripted agent; each said once, with whether turns run boxed.
+fn runner_lines(
+    json: bool,
+    sb: &sandbox::Sandbox,
+    dir: &std::path::Path,
+    agent: &std::path::Path,
+    real: Option<&(crate::types::AgentKind, std::path::PathBuf)>,
+) -> Result<String> {
+    // every agent turn in a box of its own where this machine can make one
+    let boxed = can_box();
+    if !json {
+        match &boxed {
+            Ok(()) => println!(
+                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n"
+            ),
+            Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
+        }
+    }
+    let Some((kind, path)) = real else {
+        if !json {
+            println!(
+                "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n"
+            );
+        }
+        return Ok(agent_command(sb, agent));
+    };
+    let home = dir.join("codex-home");
+    sandbox::model_api::write_codex_home(&home, &sb.model_url)?;
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    // in the box the agent is an ordinary user: no IS_SANDBOX
+    let unboxed_root = root && boxed.is_err();
+    for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, unboxed_root) {
+        // SAFETY: no agent runs yet and the sandbox has had no request,
+        // so no thread reads the environment while it changes; the
+        // agents afk starts inherit it
+        unsafe { std::env::set_var(k, v) };
+    }
+    if !json {
+        println!(
+            "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
+             the Kubernetes and upgrade acts use the scripted agent\n",
+            if *kind == crate::types::AgentKind::Codex {
+                "Codex CLI"
+            } else {
+                "Claude Code"
+            },
+            path.display()
+        );
+    }
+    Ok(crate::core::demo::real_agent_lines(*kind))
+}

@@ -1,0 +1,118 @@
+//! The demo's hands on its sandbox: seeding the forge, an act's config,
+//! CI statuses and merges as a person or a CI would make them, and waiting
+//! for the scripted agent; whether this machine can make the agent's box.
+
+use crate::sandbox;
+use crate::session::Session;
+use crate::types::{IssueNumber, RunId};
+use anyhow::Result;
+
+/// Seed the sandbox's forge with an act's repos and issues.
+pub(crate) fn seed_sandbox(sb: &sandbox::Sandbox, seed: sandbox::Seed) -> Result<()> {
+    sb.state
+        .lock()
+        .unwrap()
+        .seed(seed)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))
+}
+
+/// An act's config, written to `path` and loaded as the act's context.
+pub(crate) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<Session> {
+    std::fs::write(path, text)?;
+    Session::on_file(path, false, json)
+}
+
+/// The `[forge]` keys for the sandbox, in the dialect it speaks.
+pub(crate) fn forge_keys(sb: &sandbox::Sandbox) -> String {
+    match sb.dialect {
+        sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
+        sandbox::Dialect::Github => format!(
+            "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
+            sb.url,
+            sb.api_url()
+        ),
+    }
+}
+
+/// The run a poll tick dispatched for `repo#issue`.
+pub(crate) fn run_of(
+    t: &crate::commands::poll::Ended,
+    repo: &str,
+    issue: IssueNumber,
+) -> Result<RunId> {
+    t.report
+        .dispatched
+        .iter()
+        .find(|d| d.repo == repo && d.issue == issue)
+        .and_then(|d| d.run_id)
+        .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
+}
+
+/// CI reports `state` on the head of afk/issue-2 (the demo's agent branch); its SHA.
+pub(crate) fn ci_status(sb: &sandbox::Sandbox, state: &str, url: &str) -> Result<String> {
+    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
+    let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
+    sb.state
+        .lock()
+        .unwrap()
+        .add_status(
+            "acme/api",
+            &head,
+            &serde_json::json!({"state": state, "context": "ci/build", "target_url": url}),
+        )
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    Ok(head)
+}
+
+/// A person merges `pr`, which closes `issue`; then a watch tick says `what`.
+pub(crate) fn merge_then_watch(
+    sb: &sandbox::Sandbox,
+    ctx: &Session,
+    (pr, issue): (IssueNumber, u64),
+    what: &str,
+    show: &mut super::show::Show,
+) -> Result<()> {
+    show.say(&format!(
+        "   a person merges PR #{pr}; the forge closes issue #{issue}\n"
+    ));
+    sb.state
+        .lock()
+        .unwrap()
+        .merge("acme/api", pr.0)
+        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
+    show.step(what, crate::commands::watch::tick(ctx)?.done());
+    Ok(())
+}
+
+/// Whether this machine can make the agent's box (asked once per demo).
+pub(crate) fn can_box() -> std::result::Result<(), String> {
+    static CAN: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    CAN.get_or_init(crate::runner::agent_box::can_box).clone()
+}
+
+/// The `[runner]` line of every act's config: nothing where the machine can
+/// make the agent's box (the default), else `confine = "none"`.
+pub(crate) fn confine_line() -> &'static str {
+    crate::core::demo::confine_line(can_box().is_ok())
+}
+
+/// A file the scripted agent writes in its notes: its home in its box, else
+/// the run folder (`examples/demo-agent.sh`).
+pub(crate) fn agent_note(run_dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    crate::core::demo::agent_note(run_dir, name, can_box().is_ok())
+}
+
+/// Wait (bounded) for the scripted agent to finish.
+pub(crate) fn wait_for(p: &std::path::Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !p.exists() {
+        if std::time::Instant::now() > deadline {
+            anyhow::bail!(
+                "demo: the scripted agent did not finish within 30 s ({})",
+                p.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
