@@ -273,28 +273,8 @@ fn show(
     let turns = store.turns(id)?;
     let timeline = timeline_of(store, &r, &turns)?;
     let outcome = store.run_outcome(id)?;
-    let mut files: Vec<String> = std::fs::read_dir(&run_dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    let agent_log = log.then(|| crate::run_files::log_tail(&run_dir.join("agent.log")));
-    // for people: each event one line; --raw and --json: as written
-    let agent = ctx.config().runner.agent();
-    let rendered = agent_log
-        .as_deref()
-        .filter(|_| !raw && !ctx.json() && agent != crate::types::AgentKind::Custom)
-        .map(|text| {
-            text.lines()
-                .filter_map(|l| crate::core::agent_log::render(agent, l))
-                .collect::<Vec<_>>()
-                .join("\n")
-        });
-    let agent_log = rendered.or(agent_log);
+    let files = files_of(&run_dir);
+    let agent_log = log.then(|| agent_log_of(ctx, &run_dir, raw));
     let exit_status = crate::run_files::exit_status(&run_dir);
     let read = crate::runner::output::progress(&run_dir);
     let written = crate::run_files::written_of(&read);
@@ -315,19 +295,7 @@ fn show(
             .collect(),
         outcome: outcome.as_ref().map(|o| o.0.as_str()),
         run_dir: run_dir.to_string_lossy().into_owned(),
-        checkout: (ctx.config().runner.workspace() == crate::types::Workspace::Afk)
-            .then(|| {
-                let at = crate::workspace::At {
-                    repo: &r.repo,
-                    issue: r.issue,
-                    run_id: r.id,
-                    run_dir: &run_dir,
-                    branch: &r.branch,
-                };
-                crate::workspace::workdir_of(ctx.config(), &at)
-            })
-            .filter(|w| w.join(".git").exists())
-            .map(|w| w.to_string_lossy().into_owned()),
+        checkout: checkout_of(ctx, &r, &run_dir),
         files: &files,
         progress: crate::core::progress::lines(progress, PROGRESS_LINES),
         progress_skipped_lines: read.skipped,
@@ -344,6 +312,52 @@ fn show(
     let h = human::show(&doc, &r, now);
     emit(ctx.json(), &doc, &h);
     Ok(Outcome::OK)
+}
+
+/// The run folder's prompts, agent log and progress file, by name.
+fn files_of(run_dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(run_dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The end of `agent.log`: for people each of a named agent's events one
+/// line (`core::agent_log`); with `--raw` or `--json` as written.
+fn agent_log_of(ctx: &Session, run_dir: &std::path::Path, raw: bool) -> String {
+    let text = crate::run_files::log_tail(&run_dir.join("agent.log"));
+    let agent = ctx.config().runner.agent();
+    if raw || ctx.json() || agent == crate::types::AgentKind::Custom {
+        return text;
+    }
+    text.lines()
+        .filter_map(|l| crate::core::agent_log::render(agent, l))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// afk's checkout of the run, where it still is (`workspace = "afk"`).
+fn checkout_of(ctx: &Session, r: &Run, run_dir: &std::path::Path) -> Option<String> {
+    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
+        return None;
+    }
+    let at = crate::workspace::At {
+        repo: &r.repo,
+        issue: r.issue,
+        run_id: r.id,
+        run_dir,
+        branch: &r.branch,
+    };
+    let w = crate::workspace::workdir_of(ctx.config(), &at);
+    w.join(".git")
+        .exists()
+        .then(|| w.to_string_lossy().into_owned())
 }
 
 /// How many of the progress file's last lines `runs show` prints.
