@@ -307,8 +307,8 @@ pub fn secret_verdict(pod: &Value) -> (bool, String) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_git_secret_is_readable_by_the_pods_group_on_a_plain_cluster() {
+    /// A turn Job's pod as `with_git` makes it from a plain agent container.
+    fn with_git_pod() -> Value {
         let mut job = json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "agent", "command": ["true"], "env": [], "volumeMounts": []}], "volumes": []}}}});
         let g = GitSide {
             image: "afk",
@@ -316,7 +316,12 @@ mod tests {
             url: "https://git.example.org/a/b.git",
         };
         with_git(&mut job, &g, &[]);
-        let pod = &job["spec"]["template"]["spec"];
+        job["spec"]["template"]["spec"].take()
+    }
+
+    #[test]
+    fn the_git_secret_is_readable_by_the_pods_group_on_a_plain_cluster() {
+        let pod = &with_git_pod();
         assert_eq!(pod["securityContext"]["fsGroup"], 1000, "{pod}");
         let secret = pod["volumes"]
             .as_array()
@@ -329,16 +334,7 @@ mod tests {
 
     #[test]
     fn the_git_credential_is_readable_by_every_git_container_and_mounted_by_no_agent() {
-        let built = || {
-            let mut job = json!({"spec": {"template": {"spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "agent", "command": ["true"], "env": [], "volumeMounts": []}], "volumes": []}}}});
-            let g = GitSide {
-                image: "afk",
-                secret: "afk-git",
-                url: "https://git.example.org/a/b.git",
-            };
-            with_git(&mut job, &g, &[]);
-            job["spec"]["template"]["spec"].take()
-        };
+        let built = with_git_pod;
         let secret_mode = |pod: &mut Value, m: u64| {
             for v in pod["volumes"].as_array_mut().unwrap() {
                 if v["name"] == SECRET_VOLUME {

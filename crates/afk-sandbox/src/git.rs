@@ -91,11 +91,8 @@ fn run(
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// A bare repository with one commit on `main`.
-pub fn init_bare(path: &Path, name: &str) -> Result<(), String> {
-    if path.join("HEAD").exists() {
-        return Ok(());
-    }
+/// An empty bare repository at `path` whose default branch is `main`.
+fn empty_bare(path: &Path) -> Result<(), String> {
     std::fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let out = Command::new("git")
         .args(["init", "-q", "--bare", "-b", "main"])
@@ -108,6 +105,15 @@ pub fn init_bare(path: &Path, name: &str) -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
+    Ok(())
+}
+
+/// A bare repository with one commit on `main`.
+pub fn init_bare(path: &Path, name: &str) -> Result<(), String> {
+    if path.join("HEAD").exists() {
+        return Ok(());
+    }
+    empty_bare(path)?;
     let blob = git(
         path,
         &["hash-object", "-w", "--stdin"],
@@ -133,18 +139,7 @@ pub fn import(path: &Path, from: &Path) -> Result<(), String> {
     if !from.is_dir() {
         return Err(format!("import: {} is not a folder", from.display()));
     }
-    std::fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let out = Command::new("git")
-        .args(["init", "-q", "--bare", "-b", "main"])
-        .arg(path)
-        .output()
-        .map_err(|e| format!("git init: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "git init: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
+    empty_bare(path)?;
     let source = from.to_string_lossy().into_owned();
     let fetched = git(
         path,
