@@ -263,6 +263,15 @@ impl Action {
             Action::Succeed | Action::Abandon => None,
         }
     }
+
+    /// The decision in a few words, `wait awaiting-merge`: what `afk status`
+    /// shows of where the run stands.
+    pub fn said(&self) -> String {
+        match self.reason() {
+            Some(why) => format!("{} {why}", self.name()),
+            None => self.name().to_string(),
+        }
+    }
 }
 
 /// A red CI on an agent's PR teaches something whether afk tries again (a
@@ -576,6 +585,24 @@ mod blind_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_action_is_said_by_its_name_then_its_reason() {
+        let table = [
+            (Action::Wait(Wait::Merge), "wait awaiting-merge"),
+            (
+                Action::CorrectiveTurn(Correction::Review),
+                "corrective_turn review",
+            ),
+            (Action::Escalate(Escalation::Stalled), "escalate stalled"),
+            (Action::Retest, "retest ci-red"),
+            (Action::Succeed, "succeed"),
+            (Action::Abandon, "abandon"),
+        ];
+        for (a, want) in table {
+            assert_eq!(a.said(), want, "{a:?}");
+        }
+    }
 
     #[test]
     fn red_ci_records_a_gate_failure_whether_afk_tries_again_or_gives_up() {

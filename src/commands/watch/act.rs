@@ -1,24 +1,107 @@
-//! Carrying out watch's decision for one run: keep the checklist, start a
-//! corrective turn, or carry out an end state's `core::end_plan::EndPlan`.
-//! Every write is idempotent or guarded: comments are found again by their
-//! marker, and only among comments afk's own account wrote.
+//! Act, the last of watch's phases for a run and its only writer: what the
+//! look found kept (`record`), then the decision carried out: a corrective
+//! turn (`turn.rs`), a branch update or a retest asked of the forge, or an
+//! end state's `core::end_plan::EndPlan`; then afk's comments (`comments.rs`)
+//! and, for an end, the checkout removed and the final status. Every write is
+//! idempotent or guarded: comments are found again by their marker, and only
+//! among comments afk's own account wrote.
 
-use super::comments::{checklist_for, post_once, update_checklist};
+use super::comments::{self, Step};
 use super::lists::Watch;
-use super::observe::Seen;
+use super::observe::{Seen, ToRecord};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
-use crate::core::prompt;
 use crate::core::run_lessons;
-use crate::core::run_state::{Action, Agent, Correction, Escalation};
-use crate::core::turn_reason;
-use crate::forge::State;
-use crate::runner::{Turn, TurnOf};
+use crate::core::run_state::{Action, Agent};
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
-use crate::store::runs::Run;
+use crate::store::runs::{Observation, Run};
+use crate::workspace::At;
 use anyhow::Result;
+
+/// Carry out `action` for `run` (none: a run seen blind with no limit over,
+/// whose look is only kept). What the tick went on without is said in
+/// `notes`, for the run's line of the report.
+pub(crate) fn act(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    action: Option<Action>,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    record(w, store, run, &seen.record)?;
+    let Some(action) = action else {
+        return Ok(());
+    };
+    if crate::core::run_state::records_gate_failure(&action) {
+        record_gate_failure(w, run, seen);
+    }
+    let at = super::forward::at(run, &seen.run_dir);
+    let mut step = Step {
+        turn: run.turns,
+        end: None,
+    };
+    let plan = match action {
+        Action::Wait(_) => None,
+        Action::CorrectiveTurn(kind) => {
+            step.turn = super::turn::start(w, store, run, seen, (kind, &at))?;
+            None
+        }
+        Action::UpdateBranch(style) => update_branch(w, store, run, seen, style).map(|()| None)?,
+        Action::Retest => retest(w, store, run, seen).map(|()| None)?,
+        end => match end_plan::plan(end, seen.issue_open) {
+            Some(plan) => {
+                carry_out(w, store, run, seen, end, &plan)?;
+                Some(plan)
+            }
+            None => return Ok(()),
+        },
+    };
+    step.end = plan.as_ref().map(|p| (action, p));
+    comments::write(w, store, run, seen, &step, notes)?;
+    if let Some(plan) = &plan {
+        finish(w, store, run, (action, plan), &at, notes)?;
+    }
+    said(store, run, seen, action)
+}
+
+/// Keep what the look at `run` found (`Seen::record`): the spend, the
+/// progress clocks, the merge-hold lesson.
+fn record(w: &Watch, store: &Store, run: &Run, r: &ToRecord) -> Result<()> {
+    if let Some((usd, stored)) = &r.spend {
+        store.set_spend(run.id, *usd, stored)?;
+    }
+    if let Some(o) = &r.observation {
+        store.observe(
+            run.id,
+            &Observation {
+                pr: o.pr.as_ref().map(|(n, url)| (*n, url.as_str())),
+                head_sha: o.head_sha.as_deref(),
+                fingerprint: &o.fingerprint,
+                changed_at: &o.changed_at,
+                green_since: o.green_since.as_deref(),
+                ci: o.ci,
+            },
+        )?;
+    }
+    if r.merge_hold {
+        let hold = run_lessons::merge_hold();
+        w.t.journal.auto(lesson(run, hold));
+    }
+    Ok(())
+}
+
+/// Where the run stands, for `afk status`: written only when it changed, so
+/// an idle tick takes no write lock for it; not from a blind look.
+fn said(store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
+    let said = action.said();
+    if seen.blind || run.watch_said.as_deref() == Some(said.as_str()) {
+        return Ok(());
+    }
+    store.set_watch_said(run.id, &said)
+}
 
 /// A `gate_failure` lesson (`core::run_lessons`), with the agent that pushed
 /// and the prompt it worked from.
@@ -30,135 +113,60 @@ fn record_gate_failure(w: &Watch, run: &Run, seen: &Seen) {
     let pushed_by = seen.pr.as_ref().map(|p| p.author());
     let agent_login = &w.t.config().runner.agent_login;
     let agent = crate::core::run_state::agent_of(pushed_by, agent_login, template);
-    let mut l = super::observe::lesson(run, run_lessons::gate_failure(&seen.ci.failing));
+    let mut l = lesson(run, run_lessons::gate_failure(&seen.ci.failing));
     l.agent = Some(agent);
     w.t.journal.auto(l);
 }
 
-pub(crate) fn act(w: &Watch, store: &Store, run: &Run, seen: &Seen, action: Action) -> Result<()> {
-    if crate::core::run_state::records_gate_failure(&action) {
-        record_gate_failure(w, run, seen);
-    }
-    match action {
-        Action::Wait(_) => {
-            update_checklist(w, store, run, &checklist_for(w, seen, run, run.turns, None))
-        }
-        Action::CorrectiveTurn(kind) => corrective_turn(w, store, run, seen, kind),
-        Action::UpdateBranch(style) => super::asks::update_branch(w, store, run, seen, style),
-        Action::Retest => super::asks::retest(w, store, run, seen),
-        end => match end_plan::plan(end, seen.issue_open) {
-            Some(plan) => carry_out(w, store, run, seen, end, &plan),
-            None => Ok(()),
-        },
-    }
-}
-
-fn corrective_turn(
+/// Ask the forge, once for this base, to bring the PR's branch up to date;
+/// what it answers is looked at next tick (a refusal or a conflict: a turn).
+fn update_branch(
     w: &Watch,
     store: &Store,
     run: &Run,
     seen: &Seen,
-    kind: Correction,
+    style: crate::types::UpdateStyle,
 ) -> Result<()> {
-    // the turn is recorded before the start, with why: never two agents for one turn
-    let reason = crate::core::run_state::Action::CorrectiveTurn(kind).reason();
-    let turn = store.begin_turn(
-        run.id,
-        reason.as_deref().unwrap_or(""),
-        &turn_why(seen, kind),
-    )?;
-    let mut talk = seen.heard.talk.clone();
-    talk.turn_started_at = Some(crate::clock::ts(w.t.now));
-    if kind == Correction::Review {
-        talk.review_turns += 1;
-        let max = w.t.config().watch.review_turns_max;
-        super::talk::taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
-    }
-    store.set_talk(run.id, &talk)?;
-    let text = corrective_prompt(w, run, seen, turn, kind);
-    let budget_usd = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
-    if w.t.config().runner.workspace() == crate::types::Workspace::Afk {
-        // the last turn's work is on the forge: the next one starts from the
-        // forge's head of the branch (a person's push or a branch update in it)
-        w.t.workspace
-            .as_ref()
-            .make(w.t.forge.as_ref(), &super::forward::at(run, &seen.run_dir))?;
-    }
-    let started = w.t.runner.resume(
-        seen.handle.as_ref(),
-        &Turn {
-            run_id: TurnOf::Run(run.id),
-            repo: &run.repo,
-            issue: run.issue,
-            title: &run.title,
-            branch: &run.branch,
-            prompt: &text,
-            run_dir: &seen.run_dir,
-            turn,
-            env: &crate::workspace::turn_env(w.t.config()),
-            budget_usd,
-        },
-    );
-    let handle = match started {
-        Ok(h) => h,
-        // the turn may have started: follow it where it would be; the next
-        // observation finds it or makes it, never a second one
-        Err(e) => match crate::runner::start_unknown(&e).and_then(|u| u.handle.clone()) {
-            Some(h) => {
-                store.set_handle(run.id, &h)?;
-                return Err(e);
-            }
-            None => return Err(e),
-        },
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
     };
-    store.set_handle(run.id, &handle)?;
-    update_checklist(w, store, run, &checklist_for(w, seen, run, turn, None))
+    let mut talk = seen.heard.talk.clone();
+    talk.update_base = Some(pr.base.sha.clone());
+    store.set_talk(run.id, &talk)?;
+    let outcome =
+        w.t.forge
+            .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
+    crate::log::decision(&format!(
+        "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
+        run.repo, run.issue, run.id, pr.number, pr.base.sha
+    ));
+    Ok(())
 }
 
-/// Why the turn starts, in one line (`core::turn_reason`).
-fn turn_why(seen: &Seen, kind: Correction) -> String {
-    let asked: Vec<turn_reason::Asker> = (seen.heard.asked.iter())
-        .map(|a| turn_reason::Asker {
-            author: &a.author,
-            review: a.review,
-        })
-        .collect();
-    turn_reason::why(kind, &seen.ci.failing, &asked)
-}
-
-/// A corrective turn's prompt: what is wrong, with the issue and what the
-/// last turn ended with restated (its final message, else its log's end).
-fn corrective_prompt(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correction) -> String {
-    let asked: Vec<prompt::Asked> = seen
-        .heard
-        .asked
-        .iter()
-        .map(|a| prompt::Asked {
-            author: &a.author,
-            review: a.review,
-            body: &a.body,
-            comments: &a.comments,
-            cut: a.cut,
-        })
-        .collect();
-    let what = prompt::Correction::of(kind, &seen.ci.failing, &seen.ci.said, &asked);
-    let run_dir = &seen.run_dir;
-    let cfg = w.t.config();
-    // what the last turn left: the agent's final message, else its output's end
-    let last_turn = crate::run_files::final_message(run_dir, cfg.runner.agent())
-        .or_else(|| crate::run_files::log_end(run_dir));
-    prompt::corrective_for(
+/// Post `watch.retest_comment` on the PR, once for this head.
+fn retest(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
+    let Some(pr) = seen.pr.as_ref() else {
+        return Ok(());
+    };
+    let mut talk = seen.heard.talk.clone();
+    talk.retest_sha = seen.ci_sha.clone();
+    // recorded before the comment: a comment whose answer is lost is never
+    // posted twice; its time, by the forge's clock, follows once known
+    talk.retest_at = Some(crate::clock::ts(w.t.now));
+    store.set_talk(run.id, &talk)?;
+    let posted = w.t.forge.as_ref().create_comment(
         &run.repo,
-        run.issue,
-        turn,
-        &what,
-        &prompt::Restated {
-            title: &run.title,
-            url: &run.url,
-            workspace: cfg.runner.workspace(),
-            last_turn: last_turn.as_deref(),
-        },
-    )
+        pr.number,
+        &w.t.config().watch.retest_comment,
+    )?;
+    if let Some(at) = posted
+        .created_at
+        .filter(|t| crate::clock::parse(t).is_some())
+    {
+        talk.retest_at = Some(at);
+        store.set_talk(run.id, &talk)?;
+    }
+    Ok(())
 }
 
 fn label_name<'a>(w: &'a Watch, role: LabelRole) -> &'a str {
@@ -213,7 +221,7 @@ fn decide(
     }
     if plan.lesson == Some(EndLesson::DeployDegraded) {
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
-        w.t.journal.auto(super::observe::lesson(run, text));
+        w.t.journal.auto(lesson(run, text));
     }
     if plan.lesson == Some(EndLesson::ReviewUnresolved)
         && let Some(ask) = seen.heard.asked.last()
@@ -233,14 +241,15 @@ fn decide(
             places: &places,
             turns: seen.heard.talk.review_turns,
         });
-        w.t.journal.auto(super::observe::lesson(run, text));
+        w.t.journal.auto(lesson(run, text));
     }
     Ok(())
 }
 
 /// Decide in SQLite (status + event in one transaction), then the forge
-/// writes, each idempotent, then the final status. A tick that dies midway
-/// leaves the decided status; the next tick carries the same plan on.
+/// writes, each idempotent (the comments and the final status follow in
+/// `act`). A tick that dies midway leaves the decided status; the next tick
+/// carries the same plan on.
 fn carry_out(
     w: &Watch,
     store: &Store,
@@ -274,31 +283,24 @@ fn carry_out(
             .as_ref()
             .add_label(&run.repo, run.issue, label_name(w, *role))?;
     }
-    if plan.escalation_comment
-        && let Action::Escalate(why) = action
-    {
-        post_escalation_comment(w, store, run, seen, why)?;
-    }
-    if action == Action::Abandon
-        && let Some(pr) = seen
-            .pr
-            .as_ref()
-            .filter(|p| p.state == State::Open && !p.merged)
-    {
-        let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
-        let key = format!("run:{}:abandoned", run.id);
-        post_once(w, store, run, pr.number, (&key, &marker), &body)?;
-    }
-    let end = checklist_for(w, seen, run, run.turns, Some(plan.checklist_end.clone()));
-    update_checklist(w, store, run, &end)?;
-    // the checkout goes with the run; an escalated run keeps it for a person
-    // (docs/how-it-works.md#the-workspace) until the issue is re-armed
+    Ok(())
+}
+
+/// An end's last writes, after its comments: the checkout goes with the run
+/// (an escalated run keeps it for a person until the issue is re-armed,
+/// docs/how-it-works.md#the-workspace), then the final status.
+fn finish(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    (action, plan): (Action, &EndPlan),
+    at: &At,
+    notes: &mut Vec<String>,
+) -> Result<()> {
     if !matches!(action, Action::Escalate(_))
-        && let Err(e) =
-            w.t.workspace
-                .remove(&super::forward::at(run, &seen.run_dir))
+        && let Err(e) = w.t.workspace.remove(at)
     {
-        w.note(run, format!("its checkout could not be removed: {e:#}"));
+        notes.push(format!("its checkout could not be removed: {e:#}"));
     }
     store.finish(run.id, plan.final_status)
 }
@@ -313,7 +315,7 @@ fn budget_lesson(w: &Watch, run: &Run, seen: &Seen) -> NewLesson {
         age: seen.age,
         turns: run.turns,
     };
-    super::observe::lesson(run, run_lessons::budget_exceeded(&spent))
+    lesson(run, run_lessons::budget_exceeded(&spent))
 }
 
 /// A success's merge commit, base branch and merge time, for harvest's revert
@@ -335,67 +337,17 @@ fn record_merge(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> 
     store.set_merge(run.id, sha, base, &crate::clock::ts(at))
 }
 
-/// One escalation comment per run, even when a tick dies after posting it or
-/// the POST's answer is lost.
-fn post_escalation_comment(
-    w: &Watch,
-    store: &Store,
-    run: &Run,
-    seen: &Seen,
-    why: Escalation,
-) -> Result<()> {
-    if run.escalation_comment_id.is_some() {
-        return Ok(());
+/// A run's automatic lesson: `core::run_lessons`' content for this run.
+fn lesson(run: &Run, l: run_lessons::RunLesson) -> NewLesson {
+    NewLesson {
+        lesson_type: l.kind.into(),
+        repo: Some(run.repo.to_string()),
+        work_item: Some(format!("{}#{}", run.repo, run.issue)),
+        run_id: Some(run.id),
+        stage: Some(l.stage.into()),
+        root_cause: Some(l.root_cause),
+        suggestion: Some(l.suggestion),
+        detail: l.detail,
+        ..Default::default()
     }
-    let cfg = w.t.config();
-    let run_dir = seen.run_dir.to_string_lossy().to_string();
-    let stall_after = crate::config::format_duration(cfg.stall_after());
-    let body = escalation::comment(&escalation::Escalated {
-        run_id: run.id,
-        why,
-        repo: &run.repo,
-        turns_used: run.turns.saturating_sub(1),
-        turns: run.turns,
-        stall_after: &stall_after,
-        pr: seen.pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
-        failing: &seen.ci.failing,
-        blocked: seen
-            .blocked
-            .as_ref()
-            .map(|b| (b.reason.as_str(), b.questions.as_slice())),
-        cannot_start: seen.cannot_start.as_deref(),
-        exited: match seen.agent {
-            crate::core::run_state::Agent::Exited(code) if why == Escalation::AgentFailed => {
-                Some((code, seen.log_end.as_deref().unwrap_or("")))
-            }
-            _ => None,
-        },
-        run_dir: &run_dir,
-        review_turns: seen.heard.talk.review_turns,
-        stopped_by: seen.heard.talk.stopped_by.as_deref(),
-        workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
-        human_label: &cfg.watch.human_label,
-        ready_label: &cfg.poll.ready_label,
-        budget: escalation::Budget {
-            spend_usd: seen.spend_usd,
-            run_usd: cfg.budget.run_usd,
-            age: &crate::core::spend::age_text(seen.age),
-            run_time: &cfg
-                .budget
-                .run_time
-                .map(crate::config::format_duration)
-                .unwrap_or_default(),
-        },
-    });
-    let key = format!("run:{}:escalation", run.id);
-    let id = post_once(
-        w,
-        store,
-        run,
-        run.issue,
-        (&key, &escalation::marker(run.id)),
-        &body,
-    )?;
-    // 0: refused even shortened; none is posted, and none is tried again
-    store.set_escalation_comment(run.id, id.unwrap_or(0))
 }

@@ -1,26 +1,65 @@
-//! afk's own comments on a run's issue and PR: found again by their marker
-//! among the comments afk's account wrote, posted once (a post whose answer
-//! was lost is looked for before it is sent again), and, when the forge
-//! refuses a text (422), shortened and tried once more, never forever.
+//! afk's own comments on a run's issue and PR, the last of act's forge
+//! writes (`write`): an end's escalation comment and abandoned note, then the
+//! progress checklist. Each is found again by its marker among the comments
+//! afk's account wrote, posted once (a post whose answer was lost is looked
+//! for before it is sent again), and, when the forge refuses a text (422),
+//! shortened and tried once more, never forever: what was given up is said in
+//! the run's notes.
 
 use super::lists::Watch;
 use super::observe::Seen;
 use crate::core::bounds;
 use crate::core::checklist::{self, Checklist, End, Link};
-use crate::core::run_state::Checks;
-use crate::forge::{Comment, Failure, ForgeError, LastTry};
+use crate::core::end_plan::{self, EndPlan};
+use crate::core::escalation;
+use crate::core::run_state::{Action, Agent, Checks, Escalation};
+use crate::forge::{Comment, Failure, ForgeError, LastTry, State};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::IssueNumber;
 use anyhow::Result;
 
-/// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
-pub(super) fn own_comment(
+/// What act did that afk's comments say: the turn the checklist shows and,
+/// for an end, the action and its plan.
+pub(super) struct Step<'a> {
+    pub turn: u32,
+    pub end: Option<(Action, &'a EndPlan)>,
+}
+
+/// afk's comments for this step, in order: an end's escalation comment and
+/// abandoned note, then the checklist.
+pub(super) fn write(
     w: &Watch,
+    store: &Store,
     run: &Run,
-    number: IssueNumber,
-    marker: &str,
-) -> Result<Option<Comment>> {
+    seen: &Seen,
+    step: &Step,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if let Some((action, plan)) = step.end {
+        if plan.escalation_comment
+            && let Action::Escalate(why) = action
+        {
+            escalation_comment(w, store, run, seen, why, notes)?;
+        }
+        if action == Action::Abandon
+            && let Some(pr) = seen
+                .pr
+                .as_ref()
+                .filter(|p| p.state == State::Open && !p.merged)
+        {
+            let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
+            let key = format!("run:{}:abandoned", run.id);
+            post_once(w, store, run, pr.number, (&key, &marker), &body, notes)?;
+        }
+    }
+    let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
+    let text = checklist_for(w, seen, run, step.turn, end);
+    update_checklist(w, store, run, &text, notes)
+}
+
+/// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
+fn own_comment(w: &Watch, run: &Run, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.t
         .forge
@@ -37,13 +76,14 @@ pub(super) fn own_comment(
 /// refuses (422: too long, invalid) is shortened and posted once more
 /// (`core::bounds::shortened`); refused again, it is given up: `Ok(None)`,
 /// said in the run's report, never tried on every tick.
-pub(super) fn post_once(
+fn post_once(
     w: &Watch,
     store: &Store,
     run: &Run,
     number: IssueNumber,
     (key, marker): (&str, &str),
     body: &str,
+    notes: &mut Vec<String>,
 ) -> Result<Option<i64>> {
     if let Some(c) = own_comment(w, run, number, marker)? {
         store.clear_post(key)?;
@@ -74,7 +114,7 @@ pub(super) fn post_once(
             }
         }
     }
-    w.note(run, refused(key, body.len(), short.is_some()));
+    notes.push(refused(key, body.len(), short.is_some()));
     Ok(None)
 }
 
@@ -110,7 +150,13 @@ fn refused(key: &str, bytes: usize, retried: bool) -> String {
 
 /// Edit afk's comment `id`; one the forge refuses (422) is shortened and
 /// edited once more, and refused again it is left as it was (`Ok(None)`).
-fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i64>> {
+fn edit_shortened(
+    w: &Watch,
+    run: &Run,
+    id: i64,
+    text: &str,
+    notes: &mut Vec<String>,
+) -> Result<Option<i64>> {
     let short = bounds::shortened(text);
     for t in std::iter::once(text).chain(short.as_deref()) {
         match w.t.forge.edit_comment(&run.repo, id, t) {
@@ -119,7 +165,7 @@ fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i6
             Err(e) => return Err(e),
         }
     }
-    w.note(run, refused("checklist", text.len(), short.is_some()));
+    notes.push(refused("checklist", text.len(), short.is_some()));
     Ok(None)
 }
 
@@ -127,7 +173,13 @@ fn edit_shortened(w: &Watch, run: &Run, id: i64, text: &str) -> Result<Option<i6
 /// comments, edited only when its text changes. A text the forge refuses even
 /// shortened is kept as the run's (under comment 0, none), so the same text is
 /// not tried again.
-pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) -> Result<()> {
+fn update_checklist(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    text: &str,
+    notes: &mut Vec<String>,
+) -> Result<()> {
     if !w.t.config().watch.checklist {
         return Ok(());
     }
@@ -136,31 +188,39 @@ pub(super) fn update_checklist(w: &Watch, store: &Store, run: &Run, text: &str) 
     }
     let key = format!("run:{}:checklist", run.id);
     let id = match run.checklist_comment_id.filter(|id| *id != 0) {
-        Some(id) => match edit_shortened(w, run, id, text) {
+        Some(id) => match edit_shortened(w, run, id, text, notes) {
             Ok(c) => c,
             // a person deleted it: post it again rather than fail every tick
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
-                post_once(w, store, run, run.issue, (&key, checklist::MARKER), text)?
-            }
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => post_once(
+                w,
+                store,
+                run,
+                run.issue,
+                (&key, checklist::MARKER),
+                text,
+                notes,
+            )?,
             Err(e) => return Err(e),
         },
         None => match own_comment(w, run, run.issue, checklist::MARKER)? {
             Some(c) if c.body == text => Some(c.id),
-            Some(c) => edit_shortened(w, run, c.id, text)?,
-            None => post_once(w, store, run, run.issue, (&key, checklist::MARKER), text)?,
+            Some(c) => edit_shortened(w, run, c.id, text, notes)?,
+            None => post_once(
+                w,
+                store,
+                run,
+                run.issue,
+                (&key, checklist::MARKER),
+                text,
+                notes,
+            )?,
         },
     };
     store.set_checklist(run.id, id.unwrap_or(0), text)
 }
 
 /// The progress checklist of `run` as watch just saw it (`core::checklist`).
-pub(super) fn checklist_for(
-    w: &Watch,
-    seen: &Seen,
-    run: &Run,
-    turns: u32,
-    end: Option<End>,
-) -> String {
+fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>) -> String {
     let cfg = w.t.config();
     let pr = seen.pr.as_ref();
     checklist::render(&Checklist {
@@ -187,4 +247,71 @@ pub(super) fn checklist_for(
             .clone()
             .zip(seen.heard.talk.held_since.clone()),
     })
+}
+
+/// One escalation comment per run, even when a tick dies after posting it or
+/// the POST's answer is lost.
+fn escalation_comment(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Seen,
+    why: Escalation,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if run.escalation_comment_id.is_some() {
+        return Ok(());
+    }
+    let cfg = w.t.config();
+    let run_dir = seen.run_dir.to_string_lossy().to_string();
+    let stall_after = crate::config::format_duration(cfg.stall_after());
+    let body = escalation::comment(&escalation::Escalated {
+        run_id: run.id,
+        why,
+        repo: &run.repo,
+        turns_used: run.turns.saturating_sub(1),
+        turns: run.turns,
+        stall_after: &stall_after,
+        pr: seen.pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
+        failing: &seen.ci.failing,
+        blocked: seen
+            .blocked
+            .as_ref()
+            .map(|b| (b.reason.as_str(), b.questions.as_slice())),
+        cannot_start: seen.cannot_start.as_deref(),
+        exited: match seen.agent {
+            Agent::Exited(code) if why == Escalation::AgentFailed => {
+                Some((code, seen.log_end.as_deref().unwrap_or("")))
+            }
+            _ => None,
+        },
+        run_dir: &run_dir,
+        review_turns: seen.heard.talk.review_turns,
+        stopped_by: seen.heard.talk.stopped_by.as_deref(),
+        workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
+        human_label: &cfg.watch.human_label,
+        ready_label: &cfg.poll.ready_label,
+        budget: escalation::Budget {
+            spend_usd: seen.spend_usd,
+            run_usd: cfg.budget.run_usd,
+            age: &crate::core::spend::age_text(seen.age),
+            run_time: &cfg
+                .budget
+                .run_time
+                .map(crate::config::format_duration)
+                .unwrap_or_default(),
+        },
+    });
+    let key = format!("run:{}:escalation", run.id);
+    let id = post_once(
+        w,
+        store,
+        run,
+        run.issue,
+        (&key, &escalation::marker(run.id)),
+        &body,
+        notes,
+    )?;
+    // 0: refused even shortened; none is posted, and none is tried again
+    store.set_escalation_comment(run.id, id.unwrap_or(0))
 }

@@ -5,16 +5,43 @@
 
 use super::lists::Watch;
 use crate::core::run_state::{Agent, PushProblem};
+use crate::forge::PullRequest;
 use crate::store::runs::Run;
 use crate::workspace::{At, Forwarded};
 use anyhow::Result;
 use std::path::Path;
 
 /// What forwarding met that the run's decision must hear of, with the words
-/// for the escalation comment.
+/// for the escalation comment, and the PR it opened or pushed to.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Forward {
     pub problem: Option<(PushProblem, String)>,
+    /// afk's PR for the run that this step opened, or pushed to, as the forge
+    /// has it now: the tick's lists are from before the push, so finding the
+    /// run's PR (`settle::find_pr`) looks here first
+    pub pr: Option<PullRequest>,
+}
+
+/// The repo's PRs as the tick listed them (before this push), and afk's
+/// login: read once for a push's PR steps.
+struct Listed {
+    me: String,
+    open: Vec<PullRequest>,
+    /// the recently closed ones, only where a PR of afk's may be among them
+    closed: Vec<PullRequest>,
+}
+
+fn listed(w: &Watch, run: &Run, fresh: bool) -> Result<Listed> {
+    let closed = if fresh || run.pr_number.is_none() {
+        w.pulls(&run.repo, false)?
+    } else {
+        vec![]
+    };
+    Ok(Listed {
+        me: w.me()?,
+        open: w.pulls(&run.repo, true)?,
+        closed,
+    })
 }
 
 /// The run's checkout, as the workspace names it.
@@ -55,34 +82,34 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
             base,
             fresh,
         } => {
-            if !fresh {
-                open_pr(w, run, run_dir, &base, (&sha, false))?;
-                refresh_body(w, run, run_dir, &sha)?;
-                return Ok(Forward::default());
+            if fresh {
+                crate::log::info(&format!(
+                    "{}#{} run {}: turn {turn} pushed to the forge: {} at {} ({commits} new commit{}{})",
+                    run.repo,
+                    run.issue,
+                    run.id,
+                    run.branch,
+                    &sha[..sha.len().min(12)],
+                    if commits == 1 { "" } else { "s" },
+                    if leftover {
+                        ", leftover changes committed by afk"
+                    } else {
+                        ""
+                    }
+                ));
             }
-            crate::log::info(&format!(
-                "{}#{} run {}: turn {turn} pushed to the forge: {} at {} ({commits} new commit{}{})",
-                run.repo,
-                run.issue,
-                run.id,
-                run.branch,
-                &sha[..sha.len().min(12)],
-                if commits == 1 { "" } else { "s" },
-                if leftover {
-                    ", leftover changes committed by afk"
-                } else {
-                    ""
-                }
-            ));
-            open_pr(w, run, run_dir, &base, (&sha, true))?;
-            refresh_body(w, run, run_dir, &sha)?;
-            Ok(Forward::default())
+            let listed = listed(w, run, fresh)?;
+            let pr = open_pr(w, run, run_dir, &base, (&sha, fresh), &listed)?;
+            refresh_body(w, run, run_dir, &sha, pr.iter().chain(&listed.open))?;
+            Ok(Forward { problem: None, pr })
         }
         Forwarded::Conflict { bundle } => Ok(Forward {
             problem: Some((PushProblem::Conflict, bundle.display().to_string())),
+            pr: None,
         }),
         Forwarded::Refused(why) => Ok(Forward {
             problem: Some((PushProblem::Refused, why)),
+            pr: None,
         }),
     }
 }
@@ -119,44 +146,38 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
 
 /// afk's own PR for the run (docs/how-it-works.md#the-workspace), unless one of
 /// afk's is open from the branch: a PR opened by a tick whose answer was lost
-/// is in the next tick's list, so it is never opened twice.
+/// is in the next tick's list, so it is never opened twice. Returns the PR
+/// it opened, or the one it pushed to read again.
 fn open_pr(
     w: &Watch,
     run: &Run,
     run_dir: &Path,
     base: &str,
     (sha, fresh): (&str, bool),
-) -> Result<()> {
+    listed: &Listed,
+) -> Result<Option<PullRequest>> {
     if !fresh && run.pr_number.is_some() {
-        return Ok(());
+        return Ok(None);
     }
-    let me = w.me()?;
-    let mut open = w.pulls(&run.repo, true)?;
-    open.extend(w.opened(&run.repo));
     // a closed or merged PR of afk's counts when it holds this work (its
     // head is the pushed commit); an earlier run's closed PR does not
-    open.extend(
-        w.pulls(&run.repo, false)?
-            .into_iter()
-            .filter(|p| p.head.sha == sha),
-    );
-    let mine = |p: &crate::forge::PullRequest| {
+    let holding = listed.closed.iter().filter(|p| p.head.sha == sha);
+    let mine = |p: &&PullRequest| {
         p.head.name == run.branch
             && p.head_repo()
                 .is_none_or(|r| r.eq_ignore_ascii_case(run.repo.as_str()))
-            && p.author().eq_ignore_ascii_case(&me)
+            && p.author().eq_ignore_ascii_case(&listed.me)
     };
-    if let Some(p) = open.iter().find(|p| mine(p)) {
+    if let Some(p) = listed.open.iter().chain(holding).find(mine) {
         if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
             // this tick pushed to it: its head as the forge has it now
-            let fresh = w.t.forge.pull(&run.repo, p.number)?;
-            w.remember_opened(&run.repo, fresh);
+            return Ok(Some(w.t.forge.pull(&run.repo, p.number)?));
         }
-        return Ok(());
+        return Ok(None);
     }
     if run.pr_number.is_some() {
         // the run's PR was seen before (merged or closed since): never a second
-        return Ok(());
+        return Ok(None);
     }
     let title = crate::core::workspace_pr::title(&run.title, run.issue);
     let body = pr_body(w, run, run_dir, sha)?;
@@ -165,8 +186,7 @@ fn open_pr(
     let pr =
         w.t.forge
             .create_pull(&run.repo, &run.branch, base, &title, &body)?;
-    w.remember_opened(&run.repo, pr);
-    Ok(())
+    Ok(Some(pr))
 }
 
 /// afk's PR body for the run as its branch stands at `sha`
@@ -208,17 +228,18 @@ fn pr_body(w: &Watch, run: &Run, run_dir: &Path, sha: &str) -> Result<String> {
 /// a turn was taken since it was written (its marker says which head and
 /// turn it was written for): one edit, only when the text changed, and
 /// only of a body afk wrote (a person's edit is left alone).
-fn refresh_body(w: &Watch, run: &Run, run_dir: &Path, sha: &str) -> Result<()> {
+fn refresh_body<'p>(
+    w: &Watch,
+    run: &Run,
+    run_dir: &Path,
+    sha: &str,
+    mut seen: impl Iterator<Item = &'p PullRequest>,
+) -> Result<()> {
     use crate::core::workspace_pr;
     let Some(number) = run.pr_number else {
         return Ok(());
     };
-    let mut seen = w.opened(&run.repo);
-    seen.extend(w.pulls(&run.repo, true)?);
-    let Some(pr) = seen
-        .iter()
-        .find(|p| p.number == number && p.state == crate::forge::State::Open)
-    else {
+    let Some(pr) = seen.find(|p| p.number == number && p.state == crate::forge::State::Open) else {
         return Ok(());
     };
     let now = pr.body.as_deref().unwrap_or("");

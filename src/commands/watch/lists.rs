@@ -1,7 +1,8 @@
 //! One watch tick as its runs see it ([`Watch`]: the tick, and what its
 //! runs share within it): the per-repo lists every run of a repo shares,
 //! fetched at most once and all at once, and afk's own login: caches whose
-//! errors keep their type.
+//! errors keep their type. What one run's step found or did travels in its
+//! own values (`Settled`, `Seen`), never through here.
 
 use crate::forge::{PullRequest, fan_out};
 use crate::store::runs::Run;
@@ -9,53 +10,37 @@ use crate::tick::Tick;
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// A per-tick answer shared by the runs that need it; its error keeps its
 /// type (a `ForgeError` that used up its retries stays one), see [`again`].
-pub(super) type Cached<T> = Result<T, Arc<anyhow::Error>>;
+type Cached<T> = Result<T, Arc<anyhow::Error>>;
 type Shared<T> = Arc<OnceLock<Cached<T>>>;
-pub(super) type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
+type PullLists = Mutex<HashMap<(RepoName, bool), Shared<Vec<PullRequest>>>>;
 
-pub(super) type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
+type Labelled = Mutex<HashMap<RepoName, Shared<Vec<IssueNumber>>>>;
 
 /// One watch tick: the [`Tick`] (every edge, the config, the moment) and
 /// what its runs share within it, read at most once per tick: afk's login,
-/// each repo's PR and label lists, the PRs the tick opened. No edge is
-/// copied in here: a step reaches them through `t`.
+/// each repo's PR and label lists. No edge is copied in here: a step reaches
+/// them through `t`.
 pub(crate) struct Watch<'a> {
     pub t: &'a Tick<'a>,
     /// afk's own login: only its comments are afk's.
-    pub me: OnceLock<Cached<String>>,
-    pub(super) pulls: PullLists,
-    pub(super) labelled: Labelled,
-    /// the PRs this tick opened (docs/how-it-works.md#the-workspace): runs find
-    /// them as if listed
-    pub(super) opened: Mutex<Vec<(RepoName, crate::forge::PullRequest)>>,
-    /// what the tick went on without, per run (`note`)
-    pub notes: Mutex<Vec<(crate::types::RunId, String)>>,
+    me: OnceLock<Cached<String>>,
+    pulls: PullLists,
+    labelled: Labelled,
 }
 
-impl Watch<'_> {
-    /// Time since the run was dispatched (zero when the clock went backwards).
-    pub fn age(&self, run: &Run) -> std::time::Duration {
-        let dispatched = crate::clock::parse(&run.created_at).unwrap_or(self.t.now);
-        crate::core::progress::since(dispatched, self.t.now)
-    }
-
-    /// Something the tick could not do for `run` and went on without: logged,
-    /// and said in the run's line of the report.
-    pub fn note(&self, run: &Run, text: String) {
-        crate::log::warn(&format!(
-            "{}#{} run {}: {text}",
-            run.repo, run.issue, run.id
-        ));
-        self.notes.lock().unwrap().push((run.id, text));
-    }
-
-    pub fn run_dir(&self, run: &Run) -> PathBuf {
-        self.t.run_dir(run)
+impl<'a> Watch<'a> {
+    /// A tick's shared lists, none read yet.
+    pub fn new(t: &'a Tick<'a>) -> Self {
+        Watch {
+            t,
+            me: OnceLock::new(),
+            pulls: Mutex::default(),
+            labelled: Mutex::default(),
+        }
     }
 }
 
@@ -97,22 +82,6 @@ impl Watch<'_> {
                 self.t.forge.recent_closed_pulls(repo)
             }
         })
-    }
-
-    /// The PRs of `repo` this tick opened itself.
-    pub fn opened(&self, repo: &RepoName) -> Vec<PullRequest> {
-        self.opened
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(r, _)| r == repo)
-            .map(|(_, p)| p.clone())
-            .collect()
-    }
-
-    /// A PR this tick opened: found by every later look at the repo's PRs.
-    pub fn remember_opened(&self, repo: &RepoName, pr: PullRequest) {
-        self.opened.lock().unwrap().push((repo.clone(), pr));
     }
 
     /// The repo's open issues carrying the in-progress label, one list per tick.

@@ -3,28 +3,30 @@
 //! four phases: settle (`settle.rs`: the writes that catch up on the last
 //! turn: a start left pending finished, its work forwarded and afk's PR
 //! opened, the conversation heard and its stop, hold and resume carried out)
-//! → observe (`observe.rs`: issue, CI, deploy, mergeability, spend,
-//! progress, into one `Seen`) → decide (the pure
-//! `core::run_state::next_action`) → act (`act.rs`, carrying out
-//! `core::end_plan` for end states). End states are decided in SQLite first
-//! (with their outbox event, in one transaction) and their forge writes are
-//! resumed on the next tick if one fails, so every step is idempotent.
+//! → observe (`observe.rs`, reads only: issue, CI, deploy, mergeability,
+//! spend, progress, into one `Seen`) → decide (`decide.rs`: the pure
+//! `core::run_state` rules on it) → act (`act.rs`, the only writer: what the
+//! look found kept, a corrective turn (`turn.rs`), a branch update or retest,
+//! `core::end_plan` carried out for end states, afk's comments
+//! (`comments.rs`)). End states are decided in SQLite first (with their
+//! outbox event, in one transaction) and their forge writes are resumed on
+//! the next tick if one fails, so every step is idempotent.
 
 mod act;
-mod asks;
 mod comments;
+mod decide;
 mod forward;
 mod lists;
 mod observe;
 mod settle;
 mod summary;
 mod talk;
+mod turn;
 
 pub use summary::ActionItem;
 #[cfg(test)]
 mod tests;
 
-use crate::core::run_state::{RunState, decided_action, next_action};
 use crate::forge::fan_out;
 use crate::session::{Outcome, Session};
 use crate::store::runs::Run;
@@ -33,8 +35,7 @@ use crate::types::TickKind;
 use anyhow::Result;
 use lists::Watch;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// `afk watch`'s own flag; cron keeps the plain tick.
 #[derive(clap::Args, Debug, Default)]
@@ -151,14 +152,7 @@ fn watch(t: Box<Tick>) -> Result<Ended> {
     }
     let watched = crate::core::run_state::RunStatus::watched_set();
     let rows = t.store().runs_in_each(&watched)?;
-    let w = Watch {
-        t: &t,
-        me: OnceLock::new(),
-        pulls: Mutex::new(HashMap::new()),
-        labelled: Mutex::new(HashMap::new()),
-        opened: Mutex::new(vec![]),
-        notes: Mutex::new(vec![]),
-    };
+    let w = Watch::new(&t);
     let runs: Vec<Run> = rows
         .iter()
         .filter_map(|r| r.as_ref().ok().cloned())
@@ -207,56 +201,50 @@ fn unreadable(bad: &crate::store::runs::Unreadable) -> ErrorItem {
     )
 }
 
-/// Observe one run, decide, act. Each run opens its own connection: the
-/// workers run in parallel.
+/// One run's step: settle → observe → decide → act. Each run opens its own
+/// connection: the workers run in parallel.
 fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
     let err = |e: &anyhow::Error| run_error(run, e);
     let store = match w.t.source().open() {
         Ok(s) => s.at(w.t.now),
         Err(e) => return (None, vec![err(&e)]),
     };
+    let mut errors = vec![];
     // settle (the writes that catch up on the last turn) → observe (reads,
-    // into one value) → decide (core) → act
-    let seen = match settle::settle(w, &store, run)
-        .and_then(|s| observe::observe(w, s))
-        .and_then(|seen| observe::record(w, &store, run, &seen.record).map(|()| seen))
-    {
+    // into one value)
+    let seen = match settle::settle(w, &store, run).and_then(|s| observe::observe(w, s)) {
         Ok(s) => s,
         // the forge (or the agent's checkout) could not be read: the
         // limits still apply, from what afk holds itself
-        Err(e) => return blind(w, &store, run, vec![err(&e)]),
+        Err(e) => {
+            errors.push(err(&e));
+            if run.state.decided() {
+                return (None, errors);
+            }
+            match store
+                .talk(run.id)
+                .and_then(|talk| observe::blind(w, run, talk))
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(err(&e));
+                    return (None, errors);
+                }
+            }
+        }
     };
-    let state = run_state(w, run, &seen);
-    let action = next_action(&state);
-    let detail = crate::core::explain::watch(&action, &state, &ci_seen(&seen));
-    crate::log::decision(&format!(
-        "{}#{} run {}: {}: {detail}",
-        run.repo,
-        run.issue,
-        run.id,
-        action.name()
-    ));
-    let mut item = action_item(run, &action, seen.spend_usd, detail);
-    let said = item.said();
-    let res = act::act(w, &store, run, &seen, action).and_then(|()| {
-        // where the run stands, for `afk status`: written only when it
-        // changed, so an idle tick takes no write lock for it
-        if run.watch_said.as_deref() == Some(said.as_str()) {
-            return Ok(());
-        }
-        store.set_watch_said(run.id, &said)
+    // → decide (core) → act (the only writer)
+    let decision = decide::decide(w, run, &seen);
+    let mut notes = vec![];
+    let action = decision.as_ref().map(|d| d.action);
+    if let Err(e) = act::act(w, &store, run, &seen, action, &mut notes) {
+        errors.push(err(&e));
+    }
+    let item = decision.map(|d| ActionItem {
+        notes,
+        ..action_item(run, &d.action, seen.spend_usd, d.detail)
     });
-    w.notes.lock().unwrap().retain(|(id, text)| {
-        let mine = *id == run.id;
-        if mine {
-            item.notes.push(text.clone());
-        }
-        !mine
-    });
-    (
-        Some(item),
-        res.err().map(|e| vec![err(&e)]).unwrap_or_default(),
-    )
+    (item, errors)
 }
 
 /// What the report says watch did with one run.
@@ -283,168 +271,5 @@ fn run_error(run: &Run, e: &anyhow::Error) -> ErrorItem {
     ErrorItem {
         message: format!("run {}: {e:#}", run.id),
         ..ErrorItem::from_err(&run.repo, Some(run.issue), e)
-    }
-}
-
-/// A run whose reads failed this tick: its money limit, run time and stall
-/// clock, from the runner, the run's files and the store alone
-/// (`core::run_state::limit_over`); over one, the agent is stopped and the
-/// run escalated as ever (the forge writes resumed by a later tick when they
-/// fail too). The reads' failure is the tick's error, said once.
-fn blind(
-    w: &Watch,
-    store: &crate::store::Store,
-    run: &Run,
-    mut errors: Vec<ErrorItem>,
-) -> (Option<ActionItem>, Vec<ErrorItem>) {
-    if run.state.decided() {
-        return (None, errors);
-    }
-    let err = |e: &anyhow::Error| run_error(run, e);
-    let seen = match observe::blind(w, store, run)
-        .and_then(|seen| observe::record(w, store, run, &seen.record).map(|()| seen))
-    {
-        Ok(s) => s,
-        Err(e) => {
-            errors.push(err(&e));
-            return (None, errors);
-        }
-    };
-    let cfg = w.t.config();
-    let talk = &seen.heard.talk;
-    let facts = crate::core::run_state::Blind {
-        held: talk.held_since.is_some(),
-        awaiting_merge: run.green_since.is_some(),
-        spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
-        age: held_age(w, seen.age, talk),
-        run_time: cfg.budget.run_time,
-        since_progress: seen.since_progress,
-        stall_after: cfg.stall_after(),
-    };
-    let Some(why) = crate::core::run_state::limit_over(&facts) else {
-        return (None, errors);
-    };
-    let action = crate::core::run_state::Action::Escalate(why);
-    crate::log::decision(&format!(
-        "{}#{} run {}: {} (its forge reads failed; the limit holds)",
-        run.repo,
-        run.issue,
-        run.id,
-        action.name()
-    ));
-    let item = action_item(
-        run,
-        &action,
-        seen.spend_usd,
-        "a limit is over; the forge could not be read this tick".into(),
-    );
-    if let Err(e) = act::act(w, store, run, &seen, action) {
-        errors.push(err(&e));
-    }
-    (Some(item), errors)
-}
-
-/// What the decision rule needs of one run, from the run and what watch saw.
-fn run_state(w: &Watch, run: &Run, seen: &observe::Seen) -> RunState {
-    let cfg = w.t.config();
-    RunState {
-        decided: decided_action(run.state, run.end_reason.as_deref()),
-        agent: seen.agent,
-        blocked: seen.blocked.is_some(),
-        cannot_start: seen.cannot_start.clone(),
-        push_problem: seen.forwarded.problem.as_ref().map(|(p, _)| *p),
-        pr: seen.pr_state(),
-        head_sha: seen.pr.as_ref().map(|p| p.head.sha.clone()),
-        ci_sha: seen.ci_sha.clone(),
-        ci: seen.ci.checks,
-        deploy_configured: !cfg.watch.deploy_context.is_empty(),
-        deploy: seen.deploy,
-        turns_used: crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns),
-        fix_forward_max: cfg.watch.fix_forward_max,
-        since_progress: seen.since_progress,
-        stall_after: cfg.stall_after(),
-        issue_open: seen.issue_open,
-        // a started run's label is poll's to add: its absence is no person's doing
-        in_progress_label: seen.in_progress_label
-            || run.state == crate::core::run_state::RunStatus::Started,
-        spend_usd: seen.spend_usd,
-        run_usd: cfg.budget.run_usd,
-        age: held_age(w, seen.age, &seen.heard.talk),
-        run_time: cfg.budget.run_time,
-        talk: crate::core::run_state::Talk {
-            stop: seen.heard.talk.stopped_by.is_some(),
-            held: seen.heard.talk.held_since.is_some(),
-            review_asked: !seen.heard.asked.is_empty(),
-            review_turns_used: seen.heard.talk.review_turns,
-            review_turns_max: cfg.watch.review_turns_max,
-            conflict: conflict(w, run, seen),
-            retest_due: crate::core::conversation::retest_due(
-                !cfg.watch.retest_comment.is_empty(),
-                seen.ci_sha.as_deref(),
-                seen.heard.talk.retest_sha.as_deref(),
-            ),
-            retest_waiting: crate::core::conversation::retest_waits(
-                seen.heard.talk.retest_sha.as_deref(),
-                seen.ci_sha.as_deref(),
-                seen.heard
-                    .talk
-                    .retest_at
-                    .as_deref()
-                    .and_then(crate::clock::parse),
-                seen.ci_newest_at,
-            ),
-        },
-    }
-}
-
-/// What a PR the forge may call conflicting gets (docs/reviews.md#conflicts):
-/// only an open PR whose `mergeable` is known.
-fn conflict(
-    w: &Watch,
-    run: &Run,
-    seen: &observe::Seen,
-) -> Option<crate::core::conversation::ConflictStep> {
-    let cfg = w.t.config();
-    let p = seen
-        .pr
-        .as_ref()
-        .filter(|_| seen.pr_state() == crate::core::run_state::Pr::Open)?;
-    let fix_turns = crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns);
-    let facts = crate::core::conversation::ConflictFacts {
-        mergeable: p.mergeable,
-        update: cfg.watch.update_branch,
-        afk_branch: p.head.name == run.branch && p.head_repo().is_none_or(|r| run.repo == r),
-        base_sha: &p.base.sha,
-        asked_for_base: seen.heard.talk.update_base.as_deref(),
-        turns_left: fix_turns < cfg.watch.fix_forward_max,
-    };
-    Some(crate::core::conversation::conflict_step(&facts))
-}
-
-/// The run's age without the time it was held (a hold pauses the run-time clock).
-fn held_age(
-    w: &Watch,
-    age: std::time::Duration,
-    talk: &crate::store::talk::Talk,
-) -> std::time::Duration {
-    let now_held = talk
-        .held_since
-        .as_deref()
-        .and_then(crate::clock::parse)
-        .map_or(0, |since| {
-            crate::core::progress::since(since, w.t.now).as_secs()
-        });
-    let held = std::time::Duration::from_secs(talk.held_secs + now_held);
-    age.saturating_sub(held)
-}
-
-/// What watch saw of CI, for the words of its decision.
-fn ci_seen(seen: &observe::Seen) -> crate::core::explain::CiSeen {
-    crate::core::explain::CiSeen {
-        counted: seen.ci.counted,
-        waiting: seen.ci.waiting.clone(),
-        failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
-        pr: seen.pr.as_ref().map(|p| p.number),
     }
 }

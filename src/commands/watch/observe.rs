@@ -12,8 +12,7 @@ use crate::core::run_state::{Agent, Checks, Pr};
 use crate::core::spend::Ledger;
 use crate::forge::{CombinedStatus, PullRequest, State};
 use crate::runner::RunnerHandle;
-use crate::store::Store;
-use crate::store::runs::{Observation, Run};
+use crate::store::runs::Run;
 use anyhow::Result;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -47,8 +46,11 @@ pub(crate) struct Seen {
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
     pub heard: super::talk::Heard,
-    /// what the store keeps of this look (`record`, right after observing)
+    /// what the store keeps of this look (`act::record` writes it)
     pub record: ToRecord,
+    /// the forge (or the agent's checkout) could not be read: what afk holds
+    /// itself is all there is (`blind`)
+    pub blind: bool,
     /// the run's folder (`Tick::run_dir`), found once
     pub run_dir: std::path::PathBuf,
     /// how long since the run was dispatched
@@ -56,53 +58,33 @@ pub(crate) struct Seen {
 }
 
 /// What a look at a run found that the store keeps: observing only reads,
-/// and `process` writes this (`record`) right after it.
+/// and act writes this first (`act::record`).
 #[derive(Default, Clone)]
 pub(crate) struct ToRecord {
     /// the spend ledger, when it moved on: what it sums to, its stored form
     /// (the bytes it read are then never read again)
-    spend: Option<(Option<f64>, String)>,
+    pub spend: Option<(Option<f64>, String)>,
     /// the observation, when it differs from the stored one
-    observation: Option<Noted>,
+    pub observation: Option<Noted>,
     /// the PR has been green and unmerged past `MERGE_HOLD_AFTER`
-    merge_hold: bool,
+    pub merge_hold: bool,
 }
 
 /// An observation as `store::runs::Observation` takes it, owned.
 #[derive(Clone)]
-struct Noted {
-    pr: Option<(crate::types::IssueNumber, String)>,
-    head_sha: Option<String>,
-    fingerprint: String,
-    changed_at: String,
-    green_since: Option<String>,
-    ci: Option<&'static str>,
+pub(crate) struct Noted {
+    pub pr: Option<(crate::types::IssueNumber, String)>,
+    pub head_sha: Option<String>,
+    pub fingerprint: String,
+    pub changed_at: String,
+    pub green_since: Option<String>,
+    pub ci: Option<&'static str>,
 }
 
-/// Keep what the look at `run` found (`Seen::record`): the spend, the
-/// progress clocks, the merge-hold lesson.
-pub(crate) fn record(w: &Watch, store: &Store, run: &Run, r: &ToRecord) -> Result<()> {
-    if let Some((usd, stored)) = &r.spend {
-        store.set_spend(run.id, *usd, stored)?;
-    }
-    if let Some(o) = &r.observation {
-        store.observe(
-            run.id,
-            &Observation {
-                pr: o.pr.as_ref().map(|(n, url)| (*n, url.as_str())),
-                head_sha: o.head_sha.as_deref(),
-                fingerprint: &o.fingerprint,
-                changed_at: &o.changed_at,
-                green_since: o.green_since.as_deref(),
-                ci: o.ci,
-            },
-        )?;
-    }
-    if r.merge_hold {
-        let hold = crate::core::run_lessons::merge_hold();
-        w.t.journal.auto(lesson(run, hold));
-    }
-    Ok(())
+/// Time since the run was dispatched (zero when the clock went backwards).
+fn age(w: &Watch, run: &Run) -> Duration {
+    let dispatched = crate::clock::parse(&run.created_at).unwrap_or(w.t.now);
+    progress::since(dispatched, w.t.now)
 }
 
 impl Seen {
@@ -369,17 +351,18 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
             observation,
             merge_hold,
         },
-        age: w.age(run),
+        blind: false,
+        age: age(w, run),
         run_dir,
     })
 }
 
 /// What watch knows of a run without the forge or the agent's checkout: the
-/// agent as its runner sees it, its spend, its stored conversation and the
-/// progress clock from its files and the store. For the limits of a run
-/// whose reads failed (`super::blind`).
-pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
-    let run_dir = w.run_dir(run);
+/// agent as its runner sees it, its spend, its stored conversation (`talk`)
+/// and the progress clock from its files and the store. For the limits of a
+/// run whose reads failed (`decide`).
+pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Result<Seen> {
+    let run_dir = w.t.run_dir(run);
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
     let (spend_usd, spend_moved) = spend(w, run, &run_dir, &agent);
     let stored = run
@@ -410,37 +393,20 @@ pub(crate) fn blind(w: &Watch, store: &Store, run: &Run) -> Result<Seen> {
         blocked: None,
         log_end: None,
         cannot_start: agent.cannot_start,
-        forwarded: super::forward::Forward { problem: None },
+        forwarded: super::forward::Forward::default(),
         since_progress: progress::since(last, w.t.now),
         spend_usd,
         phase: None,
         heard: super::talk::Heard {
-            talk: store.talk(run.id)?,
+            talk,
             ..Default::default()
         },
         record: ToRecord {
             spend: spend_moved,
             ..Default::default()
         },
-        age: w.age(run),
+        blind: true,
+        age: age(w, run),
         run_dir,
     })
-}
-
-/// A run's automatic lesson: `core::run_lessons`' content for this run.
-pub(super) fn lesson(
-    run: &Run,
-    l: crate::core::run_lessons::RunLesson,
-) -> crate::store::lessons::NewLesson {
-    crate::store::lessons::NewLesson {
-        lesson_type: l.kind.into(),
-        repo: Some(run.repo.to_string()),
-        work_item: Some(format!("{}#{}", run.repo, run.issue)),
-        run_id: Some(run.id),
-        stage: Some(l.stage.into()),
-        root_cause: Some(l.root_cause),
-        suggestion: Some(l.suggestion),
-        detail: l.detail,
-        ..Default::default()
-    }
 }

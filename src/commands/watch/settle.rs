@@ -35,7 +35,7 @@ pub(crate) struct Settled {
 }
 
 pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
-    let run_dir = w.run_dir(run);
+    let run_dir = w.t.run_dir(run);
     if let Err(e) = w.t.runner.settle(run.handle.as_ref(), &run_dir) {
         crate::log::warn(&format!(
             "run {}: the agent is still starting: {e:#}",
@@ -44,7 +44,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     }
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
     let forwarded = super::forward::step(w, run, &run_dir, agent.agent)?;
-    let pr = find_pr(w, run)?;
+    let pr = find_pr(w, run, forwarded.pr.clone())?;
     let mut run = run.clone();
     let heard = if run.state.decided() {
         Heard {
@@ -74,11 +74,11 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber, words: &[&str]) -> PrFacts<
     }
 }
 
-/// The run's PR: among the repo's open PRs (one list per repo per tick), the
-/// recorded one fetched again when it is no longer open, else the recently
+/// The run's PR: the one forwarding just opened or pushed to, then the
+/// repo's open PRs (one list per repo per tick), the recorded one fetched again when it is no longer open, else the recently
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
-fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
+fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<PullRequest>> {
     let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
     let me = if afks { Some(w.me()?) } else { None };
     let who = RunIdentity {
@@ -89,7 +89,7 @@ fn find_pr(w: &Watch, run: &Run) -> Result<Option<PullRequest>> {
     };
     // what this tick opened or pushed to comes first: the list is from
     // before the push
-    let mut candidates = w.opened(&run.repo);
+    let mut candidates: Vec<PullRequest> = pushed.into_iter().collect();
     for p in w.pulls(&run.repo, true)? {
         if !candidates.iter().any(|c| c.number == p.number) {
             candidates.push(p);

@@ -28,17 +28,6 @@ pub struct ActionItem {
     pub notes: Vec<String>,
 }
 
-impl ActionItem {
-    /// The decision in a few words, `wait awaiting-merge`: what `afk status`
-    /// shows of where the run stands.
-    pub(super) fn said(&self) -> String {
-        match &self.reason {
-            Some(why) => format!("{} {why}", self.action),
-            None => self.action.clone(),
-        }
-    }
-}
-
 pub(super) fn human(
     tense: crate::edges::Tense,
     runs: usize,

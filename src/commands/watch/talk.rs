@@ -307,20 +307,6 @@ fn reviews(
     Ok(out)
 }
 
-/// A review turn starts: its requests are taken (recorded, never again).
-pub(crate) fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u32) -> Result<()> {
-    for a in asked {
-        let what = if a.review {
-            TalkSaid::ChangesRequested
-        } else {
-            TalkSaid::Fix(conversation::cut(&a.body, 4096).0)
-        };
-        let outcome = Handled::Taken { turn: turn_k, max };
-        store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
-    }
-    Ok(())
-}
-
 /// The reviews and commands afk acted on, for the checklist (never those ignored).
 pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
     heard

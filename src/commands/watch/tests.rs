@@ -15,8 +15,6 @@ use crate::forge::{Failure, Forge, LastTry};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::types::RunId;
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
 
 const R: &str = "acme/api";
 
@@ -40,14 +38,7 @@ fn forge() -> MemoryForge {
 fn watch<'a>(s: &'a Scratch, forge: &MemoryForge, runner: &FakeRunner) -> Watch<'a> {
     // a test's tick lives as long as the test
     let t: &'a crate::tick::Tick<'a> = Box::leak(s.tick(forge, runner));
-    Watch {
-        t,
-        me: OnceLock::new(),
-        pulls: Mutex::new(HashMap::new()),
-        labelled: Mutex::new(HashMap::new()),
-        opened: Mutex::new(vec![]),
-        notes: Mutex::new(vec![]),
-    }
+    Watch::new(t)
 }
 
 /// A dispatched run on #7.
@@ -84,6 +75,7 @@ fn seen() -> Seen {
         phase: None,
         heard: Default::default(),
         record: Default::default(),
+        blind: false,
         run_dir: Default::default(),
         age: std::time::Duration::ZERO,
     }
@@ -105,10 +97,10 @@ fn step(
     let w = watch(s, f, runner);
     // the run's folder as observe finds it
     let seen = Seen {
-        run_dir: w.run_dir(&run),
+        run_dir: w.t.run_dir(&run),
         ..seen.clone()
     };
-    act(&w, store, &run, &seen, action)
+    act(&w, store, &run, &seen, Some(action), &mut vec![])
 }
 
 #[test]

@@ -1,0 +1,156 @@
+//! Decide, the third of watch's phases for a run: what the pure rules of
+//! `core::run_state` need, gathered from the run and what watch saw of it
+//! (`Seen`), and their answer with its words. It reads nothing and writes
+//! nothing; a run watch saw blind (its reads failed) is held to its limits
+//! alone (`core::run_state::limit_over`).
+
+use super::lists::Watch;
+use super::observe::Seen;
+use crate::core::conversation::{self, ConflictFacts, ConflictStep};
+use crate::core::run_state::{
+    self, Action, Blind, Pr, RunState, RunStatus, Talk, decided_action, fix_turns_used, next_action,
+};
+use crate::store::runs::Run;
+use std::time::Duration;
+
+/// What watch decided for a run, with why in words.
+pub(crate) struct Decision {
+    pub action: Action,
+    pub detail: String,
+}
+
+/// The decision for `run`: `core::run_state::next_action` on what watch saw;
+/// for a run seen blind, an escalation when a limit is over and nothing
+/// otherwise. Each decision is logged with its why.
+pub(crate) fn decide(w: &Watch, run: &Run, seen: &Seen) -> Option<Decision> {
+    if seen.blind {
+        let why = run_state::limit_over(&blind(w, run, seen))?;
+        let action = Action::Escalate(why);
+        crate::log::decision(&format!(
+            "{}#{} run {}: {} (its forge reads failed; the limit holds)",
+            run.repo,
+            run.issue,
+            run.id,
+            action.name()
+        ));
+        let detail = "a limit is over; the forge could not be read this tick".into();
+        return Some(Decision { action, detail });
+    }
+    let state = run_state(w, run, seen);
+    let action = next_action(&state);
+    let detail = crate::core::explain::watch(&action, &state, &ci_seen(seen));
+    crate::log::decision(&format!(
+        "{}#{} run {}: {}: {detail}",
+        run.repo,
+        run.issue,
+        run.id,
+        action.name()
+    ));
+    Some(Decision { action, detail })
+}
+
+/// A blind run's limits: its money, run time and stall clock from the
+/// runner, the run's files and the store alone.
+fn blind(w: &Watch, run: &Run, seen: &Seen) -> Blind {
+    let cfg = w.t.config();
+    let talk = &seen.heard.talk;
+    Blind {
+        held: talk.held_since.is_some(),
+        awaiting_merge: run.green_since.is_some(),
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
+        age: held_age(w, seen.age, talk),
+        run_time: cfg.budget.run_time,
+        since_progress: seen.since_progress,
+        stall_after: cfg.stall_after(),
+    }
+}
+
+/// What the decision rule needs of one run, from the run and what watch saw.
+fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
+    let cfg = w.t.config();
+    let talk = &seen.heard.talk;
+    RunState {
+        decided: decided_action(run.state, run.end_reason.as_deref()),
+        agent: seen.agent,
+        blocked: seen.blocked.is_some(),
+        cannot_start: seen.cannot_start.clone(),
+        push_problem: seen.forwarded.problem.as_ref().map(|(p, _)| *p),
+        pr: seen.pr_state(),
+        head_sha: seen.pr.as_ref().map(|p| p.head.sha.clone()),
+        ci_sha: seen.ci_sha.clone(),
+        ci: seen.ci.checks,
+        deploy_configured: !cfg.watch.deploy_context.is_empty(),
+        deploy: seen.deploy,
+        turns_used: fix_turns_used(run.turns, talk.review_turns),
+        fix_forward_max: cfg.watch.fix_forward_max,
+        since_progress: seen.since_progress,
+        stall_after: cfg.stall_after(),
+        issue_open: seen.issue_open,
+        // a started run's label is poll's to add: its absence is no person's doing
+        in_progress_label: seen.in_progress_label || run.state == RunStatus::Started,
+        spend_usd: seen.spend_usd,
+        run_usd: cfg.budget.run_usd,
+        age: held_age(w, seen.age, talk),
+        run_time: cfg.budget.run_time,
+        talk: Talk {
+            stop: talk.stopped_by.is_some(),
+            held: talk.held_since.is_some(),
+            review_asked: !seen.heard.asked.is_empty(),
+            review_turns_used: talk.review_turns,
+            review_turns_max: cfg.watch.review_turns_max,
+            conflict: conflict(w, run, seen),
+            retest_due: conversation::retest_due(
+                !cfg.watch.retest_comment.is_empty(),
+                seen.ci_sha.as_deref(),
+                talk.retest_sha.as_deref(),
+            ),
+            retest_waiting: conversation::retest_waits(
+                talk.retest_sha.as_deref(),
+                seen.ci_sha.as_deref(),
+                talk.retest_at.as_deref().and_then(crate::clock::parse),
+                seen.ci_newest_at,
+            ),
+        },
+    }
+}
+
+/// What a PR the forge may call conflicting gets (docs/reviews.md#conflicts):
+/// only an open PR whose `mergeable` is known.
+fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
+    let cfg = w.t.config();
+    let p = seen.pr.as_ref().filter(|_| seen.pr_state() == Pr::Open)?;
+    let fix_turns = fix_turns_used(run.turns, seen.heard.talk.review_turns);
+    let facts = ConflictFacts {
+        mergeable: p.mergeable,
+        update: cfg.watch.update_branch,
+        afk_branch: p.head.name == run.branch && p.head_repo().is_none_or(|r| run.repo == r),
+        base_sha: &p.base.sha,
+        asked_for_base: seen.heard.talk.update_base.as_deref(),
+        turns_left: fix_turns < cfg.watch.fix_forward_max,
+    };
+    Some(conversation::conflict_step(&facts))
+}
+
+/// The run's age without the time it was held (a hold pauses the run-time clock).
+fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Duration {
+    let now_held = talk
+        .held_since
+        .as_deref()
+        .and_then(crate::clock::parse)
+        .map_or(0, |since| {
+            crate::core::progress::since(since, w.t.now).as_secs()
+        });
+    let held = Duration::from_secs(talk.held_secs + now_held);
+    age.saturating_sub(held)
+}
+
+/// What watch saw of CI, for the words of its decision.
+fn ci_seen(seen: &Seen) -> crate::core::explain::CiSeen {
+    crate::core::explain::CiSeen {
+        counted: seen.ci.counted,
+        waiting: seen.ci.waiting.clone(),
+        failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
+        pr: seen.pr.as_ref().map(|p| p.number),
+    }
+}
