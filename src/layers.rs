@@ -1003,7 +1003,8 @@ const READS: &[&str] = &[
 /// Watch's observe and decide phases hold no writing edge
 /// (docs/how-it-works.md#afk-watch-the-lifecycle): observing reads the forge,
 /// the runner and the run's files into one `Seen`, deciding asks core; only
-/// settle and act write.
+/// settle and act write. Upgrade's reads take the same shape: every read of a
+/// tick at once (`gather.rs`, `prefetch.rs`) before a recipe's writes.
 #[test]
 fn observe_and_decide_hold_no_writing_edge() {
     let methods: Vec<String> = trait_methods("crates/afk-forge/src/lib.rs", "Forge")
@@ -1018,9 +1019,14 @@ fn observe_and_decide_hold_no_writing_edge() {
         "neither a read nor a write: {unsorted:?}"
     );
     let writes: Vec<String> = WRITES.iter().map(|w| w.to_string()).collect();
-    let watch = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands/watch");
-    for phase in ["observe.rs", "decide.rs"] {
-        let code = std::fs::read_to_string(watch.join(phase)).unwrap();
+    let commands = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    for phase in [
+        "watch/observe.rs",
+        "watch/decide.rs",
+        "upgrade/gather.rs",
+        "upgrade/prefetch.rs",
+    ] {
+        let code = std::fs::read_to_string(commands.join(phase)).unwrap();
         let found = writing_edges(&code, &writes);
         assert!(found.is_empty(), "{phase} writes: {}", found.join(", "));
     }

@@ -1,5 +1,5 @@
-//! Act, the last of watch's phases for a run and its only writer: what the
-//! look found kept (`record`), then the decision carried out: a corrective
+//! Act, the last of watch's phases for a run, which writes what was decided
+//! (settle's writes only catch up on the last turn): what the look found kept (`record`), then the decision carried out: a corrective
 //! turn (`turn.rs`), a branch update or a retest asked of the forge, or an
 //! end state's `core::end_plan::EndPlan`; then afk's comments (`comments.rs`)
 //! and, for an end, the checkout removed and the final status. Every write is

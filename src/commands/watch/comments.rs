@@ -269,7 +269,7 @@ fn escalation_comment(
         run_id: run.id,
         why,
         repo: &run.repo,
-        turns_used: run.turns.saturating_sub(1),
+        turns_used: crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns),
         turns: run.turns,
         stall_after: &stall_after,
         pr: seen.pr.as_ref().map(|p| (p.number, p.html_url.as_str())),

@@ -1,6 +1,7 @@
 //! One watch tick as its runs see it ([`Watch`]: the tick, and what its
 //! runs share within it): the per-repo lists every run of a repo shares,
-//! fetched at most once and all at once, and afk's own login: caches whose
+//! each fetched at most once (the open PRs and the in-progress issues all at
+//! once, first; the recently closed PRs when a run needs them), and afk's own login: caches whose
 //! errors keep their type. What one run's step found or did travels in its
 //! own values (`Settled`, `Seen`), never through here.
 
@@ -113,8 +114,8 @@ impl Watch<'_> {
     }
 }
 
-/// The per-repo lists every run of a repo shares, fetched first and all at
-/// once, so no worker waits on another's list. Errors stay in the cache and
+/// The per-repo lists every run of a repo needs, the open PRs and the
+/// in-progress issues, fetched first and all at once, so no worker waits on another's list. Errors stay in the cache and
 /// are reported by each run that needs them. Then the runner's one look at
 /// every agent (kubernetes: one Job list, one pod list).
 pub(super) fn prefetch(w: &Watch, runs: &[Run]) {

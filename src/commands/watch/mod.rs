@@ -5,8 +5,8 @@
 //! opened, the conversation heard and its stop, hold and resume carried out)
 //! → observe (`observe.rs`, reads only: issue, CI, deploy, mergeability,
 //! spend, progress, into one `Seen`) → decide (`decide.rs`: the pure
-//! `core::run_state` rules on it) → act (`act.rs`, the only writer: what the
-//! look found kept, a corrective turn (`turn.rs`), a branch update or retest,
+//! `core::run_state` rules on it) → act (`act.rs`, which writes what was
+//! decided: what the look found kept, a corrective turn (`turn.rs`), a branch update or retest,
 //! `core::end_plan` carried out for end states, afk's comments
 //! (`comments.rs`)). End states are decided in SQLite first (with their
 //! outbox event, in one transaction) and their forge writes are resumed on

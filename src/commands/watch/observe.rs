@@ -1,9 +1,13 @@
 //! What watch sees of one settled run (`settle.rs` found its PR and heard
 //! its conversation): the issue, CI on the PR's head, the deploy on its
 //! merge commit, the PR's mergeability, the agent's progress file and spend,
-//! and the progress clocks, into one `Seen`. Observing only reads; what the
-//! store keeps of it (the clocks, the spend, the merge-hold lesson) is
-//! `Seen::record`, written by `record` right after.
+//! and the progress clocks, into one `Seen`. Observing only reads (no
+//! store, no write to the forge or the runner:
+//! `layers::observe_and_decide_hold_no_writing_edge`); what the store keeps
+//! of it (the clocks, the spend, the merge-hold lesson) is `Seen::record`,
+//! which act writes. (The runner's `observe` may keep its own copy of what
+//! it read: on Kubernetes, the pod log mirrored into the run folder with its
+//! cursor, so no byte is fetched twice.)
 
 use super::lists::Watch;
 use crate::core::ci::{self, StatusLine, Verdict};

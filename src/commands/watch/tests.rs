@@ -272,3 +272,20 @@ fn a_comment_the_forge_refuses_is_shortened_once_then_given_up_and_the_run_ends(
     assert_eq!(after.escalation_comment_id, Some(0), "none, and none again");
     assert_eq!(after.checklist_comment_id, Some(0));
 }
+
+#[test]
+fn an_escalation_counts_corrective_turns_apart_from_review_turns() {
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    // the first turn, a review turn, then one corrective turn on red CI
+    store.begin_turn(id, "review", "a review").unwrap();
+    store.begin_turn(id, "ci-red", "red CI").unwrap();
+    let mut red = seen();
+    red.agent = Agent::Exited(0);
+    red.heard.talk.review_turns = 1;
+    let esc = Action::Escalate(Escalation::CiRed);
+    step(&s, &f, &runner, &store, id, &red, esc).unwrap();
+    let body = &f.comments_now(R, 7)[0].body;
+    assert!(body.contains("after 1 corrective turns"), "{body}");
+}
