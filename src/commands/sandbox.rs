@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
-    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    #[arg(long, default_value = "gitea", value_parser = sandbox::Dialect::NAMES)]
     pub dialect: String,
     /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given
     #[arg(long)]
@@ -188,22 +188,8 @@ fn print_config(
     dialect: sandbox::Dialect,
     (kubernetes, model): (bool, bool),
 ) -> Result<()> {
-    let forge = match dialect {
-        sandbox::Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", sb.url),
-        sandbox::Dialect::Github => format!(
-            "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
-            sb.url,
-            sb.api_url()
-        ),
-    };
-    let admin = match dialect {
-        sandbox::Dialect::Gitea => {
-            "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
-        }
-        sandbox::Dialect::Github => {
-            "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
-        }
-    };
+    let forge = sb.forge_keys();
+    let admin = dialect.admin_routes();
     // A complete config for trying afk against this sandbox with only the
     // binary: the scripted demo agent is written beside the repositories.
     let agent = sb.dir.join("demo-agent.sh");

@@ -89,6 +89,10 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// The dialects' names, as `afk sandbox --dialect` and `afk demo
+    /// --forge` take them.
+    pub const NAMES: [&'static str; 2] = ["gitea", "github"];
+
     /// `gitea` or `github`.
     pub fn parse(s: &str) -> Option<Dialect> {
         match s {
@@ -110,6 +114,26 @@ impl Dialect {
         match self {
             Dialect::Gitea => "/api/v1",
             Dialect::Github => "/api/v3",
+        }
+    }
+
+    /// A review's state that requests changes, in this API's words.
+    pub fn changes_requested(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "REQUEST_CHANGES",
+            Dialect::Github => "CHANGES_REQUESTED",
+        }
+    }
+
+    /// The admin routes (`/_admin/…`) this dialect serves, comma-separated.
+    pub fn admin_routes(self) -> &'static str {
+        match self {
+            Dialect::Gitea => {
+                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
+            }
+            Dialect::Github => {
+                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
+            }
         }
     }
 }
@@ -144,6 +168,19 @@ impl Sandbox {
     /// The API root a client configures (`forge.api_url`).
     pub fn api_url(&self) -> String {
         format!("{}{}", self.url, self.dialect.api_prefix())
+    }
+
+    /// afk's `[forge]` keys for this sandbox: the forge kind its dialect
+    /// plays, its URL and, where the API lives apart, the API's URL.
+    pub fn forge_keys(&self) -> String {
+        match self.dialect {
+            Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", self.url),
+            Dialect::Github => format!(
+                "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
+                self.url,
+                self.api_url()
+            ),
+        }
     }
 }
 

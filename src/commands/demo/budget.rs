@@ -3,7 +3,7 @@
 //! spend then reaches `day_usd` and poll dispatches nothing more that day.
 
 use super::show::Show;
-use super::world::{forge_keys, seed_sandbox, wait_for};
+use super::world::{seed_sandbox, wait_for};
 use crate::example::armed_repo;
 use crate::sandbox;
 use crate::session::Session;
@@ -158,7 +158,7 @@ fn world(
          [poll]\nenabled = true\nallowlist = [\"acme/pay\"]\n\
          [runner]\n{confine}{runner}\n\
          [budget]\nrun_usd = {RUN_USD}\nday_usd = {DAY_USD}\n",
-        forge = forge_keys(sb),
+        forge = sb.forge_keys(),
         confine = super::world::confine_line(),
     );
     super::world::act_ctx(&dir.join("budget.toml"), &config_text, json)

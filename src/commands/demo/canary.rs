@@ -3,7 +3,7 @@
 //! version goes live as the canary and harvest rolls it back, with the numbers.
 
 use super::show::Show;
-use super::world::{forge_keys, seed_sandbox, wait_for};
+use super::world::{seed_sandbox, wait_for};
 use crate::example::issue;
 use crate::sandbox::{self, Seed, SeedRepo};
 use crate::session::Session;
@@ -133,7 +133,7 @@ fn lab_ctx(
          [runner]\n{confine}{runner}\n\
          [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 1\n\
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n",
-        forge = forge_keys(sb),
+        forge = sb.forge_keys(),
         allow = allow.join(", "),
         confine = super::world::confine_line(),
     );

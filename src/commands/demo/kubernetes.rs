@@ -5,7 +5,7 @@
 //! into the run folder as progress and spend, and watch following the Job.
 
 use super::show::Show;
-use super::world::{forge_keys, seed_sandbox};
+use super::world::seed_sandbox;
 use crate::example::armed_repo;
 use crate::sandbox;
 use crate::session::Session;
@@ -83,7 +83,7 @@ fn world(
          command = [\"sh\", \"-c\", 'AFK_RUN_DIR=\"$HOME\" exec sh {agent} < \"$AFK_PROMPT_FILE\"']\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"example.org/afk-demo-agent:1\"\n\
          git_image = \"afk\"\ngit_secret = \"{secret}\"\n",
-        forge = forge_keys(sb),
+        forge = sb.forge_keys(),
         secret = sandbox::GIT_SECRET,
         url = sb.url,
         agent = agent.display()

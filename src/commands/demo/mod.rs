@@ -25,7 +25,7 @@ use show::Show;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Which forge the sandbox plays
-    #[arg(long, default_value = "gitea", value_parser = ["gitea", "github"])]
+    #[arg(long, default_value = "gitea", value_parser = crate::sandbox::Dialect::NAMES)]
     pub forge: String,
     /// Keep the demo's folder (run folders, the scripted agent, the
     /// configs, the status page) instead of removing it; --keep=DIR puts it

@@ -27,10 +27,7 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
     show.say(&format!(
         "\n== the review act: acme/api#2's PR #{pr} is green; alice (write access) reads it\n"
     ));
-    let changes = match sb.dialect {
-        sandbox::Dialect::Gitea => "REQUEST_CHANGES",
-        sandbox::Dialect::Github => "CHANGES_REQUESTED",
-    };
+    let changes = sb.dialect.changes_requested();
     admin(
         sb,
         "/review",

@@ -2,7 +2,7 @@
 //! first act's config and state.
 
 use super::Args;
-use super::world::{act_ctx, can_box, confine_line, forge_keys};
+use super::world::{act_ctx, can_box, confine_line};
 use crate::example::{DEMO_AGENT as AGENT, agent_command, example_seed};
 use crate::sandbox;
 use crate::session::Session;
@@ -43,7 +43,7 @@ pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;
     let seed = example_seed();
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
-    let forge_keys = forge_keys(&sb);
+    let forge_keys = sb.forge_keys();
     let agent = dir.join("demo-agent.sh");
     std::fs::write(&agent, AGENT)?;
     crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;

@@ -4,7 +4,7 @@
 //! GREEN; the slot passes to the other recipe, whose CI never answers: a day
 //! later its flow ends STUCK.
 
-use super::world::{forge_keys, wait_for};
+use super::world::wait_for;
 use crate::commands::upgrade::Options;
 use crate::sandbox::{self, Seed};
 use crate::session::Session;
@@ -131,7 +131,7 @@ fn act_ctx(
              [upgrade]\nrecipes = [\"web\", \"cache\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
              [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
-            forge = forge_keys(sb),
+            forge = sb.forge_keys(),
             api = sb.api_url(),
             git = sb.dir.display(),
             tok = sb.token(),

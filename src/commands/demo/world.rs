@@ -22,18 +22,6 @@ pub(crate) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<
     Session::on_file(path, false, json)
 }
 
-/// The `[forge]` keys for the sandbox, in the dialect it speaks.
-pub(crate) fn forge_keys(sb: &sandbox::Sandbox) -> String {
-    match sb.dialect {
-        sandbox::Dialect::Gitea => format!("url = \"{}\"", sb.url),
-        sandbox::Dialect::Github => format!(
-            "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
-            sb.url,
-            sb.api_url()
-        ),
-    }
-}
-
 /// The run a poll tick dispatched for `repo#issue`.
 pub(crate) fn run_of(
     t: &crate::commands::poll::Ended,
