@@ -4,7 +4,7 @@
 //! watch tick acts, these rules decide.
 
 use crate::types::stamp;
-use crate::types::{BranchUpdate, Review, ReviewState, UpdateStyle};
+use crate::types::{BranchUpdate, Review, ReviewState, TalkSaid, UpdateStyle};
 use time::OffsetDateTime;
 
 /// How much of a review's text afk keeps: afk-wire's, since the forges read
@@ -98,30 +98,18 @@ fn after_last_turn(r: &Review, ctx: &ReviewContext) -> bool {
     }
 }
 
-/// A trusted comment's command (docs/reviews.md#commands).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// stop the agent and escalate `stopped`
-    Stop,
-    /// no corrective turn, no stall or run-time escalation until `resume`
-    Hold,
-    Resume,
-    /// a corrective turn now with this instruction
-    Fix(String),
-    /// the prefix with a verb afk does not know (or `fix` without text):
-    /// one reply listing the verbs
-    Unknown(String),
-}
-
-/// The verbs, as the reply to an unknown one lists them.
-pub const VERBS: &str = "stop, hold, resume, fix <text>";
+/// How long a command's verb and its instruction may be (outside text):
+/// an unknown verb is answered, not repeated at length; a `fix` is one
+/// instruction, cut where it says so.
+const VERB_MAX: usize = 40;
+const TEXT_MAX: usize = 4096;
 
 /// What a comment commands: its first visible line (after the cleaning of
 /// outside text: an HTML comment or invisible characters hide nothing and
 /// add nothing) is `{prefix} <verb> [text]`, the verb in any case; `fix`
 /// takes the rest of that line as its instruction. None: not a command
 /// (another first line, a prefix glued to more text, or `prefix` "": off).
-pub fn parse_command(prefix: &str, body: &str) -> Option<Command> {
+pub fn parse_command(prefix: &str, body: &str) -> Option<TalkSaid> {
     if prefix.is_empty() {
         return None;
     }
@@ -135,13 +123,8 @@ pub fn parse_command(prefix: &str, body: &str) -> Option<Command> {
     let (verb, text) = rest
         .split_once(char::is_whitespace)
         .map_or((rest, ""), |(v, t)| (v, t.trim()));
-    Some(match verb.to_ascii_lowercase().as_str() {
-        "stop" => Command::Stop,
-        "hold" => Command::Hold,
-        "resume" => Command::Resume,
-        "fix" if !text.is_empty() => Command::Fix(text.to_string()),
-        _ => Command::Unknown(verb.to_string()),
-    })
+    let verb = crate::sanitize::one_line(verb, VERB_MAX);
+    Some(TalkSaid::of_verb(&verb, &cut(text, TEXT_MAX).0))
 }
 
 /// A run on `/afk hold` as `afk status` and the status page show it beside
@@ -595,7 +578,7 @@ mod tests {
 
     #[test]
     fn a_command_is_the_prefix_and_a_verb_on_the_first_visible_line() {
-        use Command::*;
+        use TalkSaid::*;
         let cases = [
             ("/afk", "/afk stop", Some(Stop)),
             ("/afk", "/afk STOP please", Some(Stop)),

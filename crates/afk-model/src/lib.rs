@@ -109,8 +109,8 @@ pub mod status;
 pub mod tick;
 
 pub use review::{
-    BranchUpdate, Handled, LineComment, LineComments, Review, ReviewState, TalkKind, TalkSaid,
-    UpdateStyle,
+    BranchUpdate, Effect, Handled, LineComment, LineComments, Review, ReviewState, TalkKind,
+    TalkSaid, UpdateStyle,
 };
 pub use runner::{AgentKind, Cached, ForgeKind, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};

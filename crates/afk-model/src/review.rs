@@ -136,7 +136,44 @@ pub enum TalkSaid {
     Unknown(String),
 }
 
+/// What hearing a trusted command does (docs/reviews.md#commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// carried out at once on the run's conversation state (stop, hold, resume)
+    Now,
+    /// queued for the next review turn (`fix`, as a review's changes are)
+    Queued,
+    /// not a verb afk knows: answered with the verbs
+    Answered,
+}
+
 impl TalkSaid {
+    /// The verbs a command may say after the prefix, as the reply to an
+    /// unknown one lists them.
+    pub const VERBS: &'static str = "stop, hold, resume, fix <text>";
+
+    /// What a command's verb (any case) and the rest of its line say: each
+    /// verb once, here. `fix` needs its instruction; any other word is
+    /// an unknown verb, kept as written.
+    pub fn of_verb(verb: &str, text: &str) -> TalkSaid {
+        match verb.to_ascii_lowercase().as_str() {
+            "stop" => TalkSaid::Stop,
+            "hold" => TalkSaid::Hold,
+            "resume" => TalkSaid::Resume,
+            "fix" if !text.is_empty() => TalkSaid::Fix(text.to_string()),
+            _ => TalkSaid::Unknown(verb.to_string()),
+        }
+    }
+
+    /// What hearing it from a trusted person does.
+    pub fn effect(&self) -> Effect {
+        match self {
+            TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume => Effect::Now,
+            TalkSaid::ChangesRequested | TalkSaid::Fix(_) => Effect::Queued,
+            TalkSaid::Unknown(_) => Effect::Answered,
+        }
+    }
+
     /// The words stored and shown (`fix: make it faster`).
     pub fn words(&self) -> String {
         match self {
@@ -255,5 +292,46 @@ mod talk_tests {
         assert_eq!(TalkSaid::parse("fix: stop"), TalkSaid::Fix("stop".into()));
         assert!(!Handled::parse("ignored: untrusted").acted_on());
         assert!(Handled::parse("queued").acted_on());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trusted_verb_is_done_at_once_queued_or_answered() {
+        let table = [
+            ("stop", "", TalkSaid::Stop, Effect::Now),
+            ("HOLD", "", TalkSaid::Hold, Effect::Now),
+            ("resume", "now", TalkSaid::Resume, Effect::Now),
+            (
+                "fix",
+                "rename it",
+                TalkSaid::Fix("rename it".into()),
+                Effect::Queued,
+            ),
+            // fix needs its instruction
+            ("fix", "", TalkSaid::Unknown("fix".into()), Effect::Answered),
+            (
+                "Merge",
+                "",
+                TalkSaid::Unknown("Merge".into()),
+                Effect::Answered,
+            ),
+        ];
+        for (verb, text, said, effect) in table {
+            let got = TalkSaid::of_verb(verb, text);
+            assert_eq!(got, said, "{verb} {text}");
+            assert_eq!(got.effect(), effect, "{verb} {text}");
+            // what is stored reads back as itself
+            assert_eq!(TalkSaid::parse(&got.words()), got, "{verb} {text}");
+        }
+        // every verb the reply lists is known
+        for verb in TalkSaid::VERBS.split(", ") {
+            let word = verb.split(' ').next().unwrap();
+            let said = TalkSaid::of_verb(word, "x");
+            assert_ne!(said.effect(), Effect::Answered, "{verb}");
+        }
     }
 }

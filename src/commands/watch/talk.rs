@@ -6,12 +6,12 @@
 //! ignored is recorded once by its id (`store::talk`), which is also the trail.
 
 use super::lists::Watch;
-use crate::core::conversation::{self, Command, ReviewContext};
+use crate::core::conversation::{self, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid};
+use crate::types::{Effect, Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
@@ -140,7 +140,7 @@ fn command(
 ) -> Result<bool> {
     let run = trust.run;
     let cfg = w.t.config();
-    let Some(cmd) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
+    let Some(what) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
         return Ok(false);
     };
     let author = c.author();
@@ -157,13 +157,6 @@ fn command(
     if before_run || own(&me) || own(&cfg.runner.agent_login) {
         return Ok(false);
     }
-    let what = match &cmd {
-        Command::Stop => TalkSaid::Stop,
-        Command::Hold => TalkSaid::Hold,
-        Command::Resume => TalkSaid::Resume,
-        Command::Fix(text) => TalkSaid::Fix(conversation::cut(text, 4096).0),
-        Command::Unknown(v) => TalkSaid::Unknown(crate::core::sanitize::one_line(v, 40)),
-    };
     let note = |outcome: Handled| -> Result<()> {
         crate::log::decision(&format!(
             "{}#{} run {}: command {:?} by {author} (comment {}): {}",
@@ -187,17 +180,17 @@ fn command(
         return Ok(false);
     }
     let mut resumed = false;
-    let outcome = match cmd {
-        Command::Stop | Command::Hold | Command::Resume => {
-            resumed = apply(w, talk, &cmd, author);
+    let outcome = match what.effect() {
+        Effect::Now => {
+            resumed = apply(w, talk, &what, author);
             Handled::Done
         }
-        Command::Fix(_) => Handled::Queued,
-        Command::Unknown(_) => {
+        Effect::Queued => Handled::Queued,
+        Effect::Answered => {
             let body = format!(
                 "afk does not know that command. The verbs: `{} {}`.",
                 cfg.watch.command_prefix,
-                conversation::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
+                TalkSaid::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
             );
             w.t.forge.create_comment(&run.repo, number, &body)?;
             note(Handled::Answered("unknown verb".into()))?;
@@ -212,14 +205,14 @@ fn command(
 
 /// A `stop`, `hold` or `resume` on the run's conversation state; returns
 /// whether it resumed a hold.
-fn apply(w: &Watch, talk: &mut Talk, cmd: &Command, author: &str) -> bool {
-    match cmd {
-        Command::Stop => talk.stopped_by = Some(author.to_string()),
-        Command::Hold if talk.held_since.is_none() => {
+fn apply(w: &Watch, talk: &mut Talk, what: &TalkSaid, author: &str) -> bool {
+    match what {
+        TalkSaid::Stop => talk.stopped_by = Some(author.to_string()),
+        TalkSaid::Hold if talk.held_since.is_none() => {
             talk.held_by = Some(author.to_string());
             talk.held_since = Some(crate::clock::ts(w.t.now));
         }
-        Command::Resume => {
+        TalkSaid::Resume => {
             talk.held_by = None;
             let since = talk.held_since.take();
             if let Some(since) = since.as_deref().and_then(crate::clock::parse) {

@@ -7,7 +7,6 @@
 use super::lists::Watch;
 use super::observe::Seen;
 use super::talk::Ask;
-use crate::core::conversation;
 use crate::core::prompt;
 use crate::core::run_state::{Action, Correction};
 use crate::core::turn_reason;
@@ -85,7 +84,8 @@ fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u32) -> Resu
         let what = if a.review {
             TalkSaid::ChangesRequested
         } else {
-            TalkSaid::Fix(conversation::cut(&a.body, 4096).0)
+            // bounded when it was heard
+            TalkSaid::Fix(a.body.clone())
         };
         let outcome = Handled::Taken { turn: turn_k, max };
         store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
