@@ -5,7 +5,7 @@
 
 use super::dispatch::Blocker;
 use super::run_state::{Action, Correction, Escalation, RunState, Wait};
-use crate::types::{Permission, RepoName};
+use crate::types::{Permission, RepoName, TurnBudget};
 
 /// Why an arming is not trusted: who added the label and what they hold.
 /// `permission`: `Ok(None)` when no lookup was made (a bot, or nobody),
@@ -129,10 +129,15 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         Action::Wait(Wait::Held) => {
             "held by a trusted `hold` command: no corrective turn and no stall or run-time clock until `resume`".into()
         }
-        Action::CorrectiveTurn(Correction::Review) => format!(
+        Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review)) => format!(
             "a trusted person asked for changes: review turn {} of {}",
             s.talk.review_turns_used + 1,
             s.talk.review_turns_max
+        ),
+        Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix)) => format!(
+            "a trusted person asked for a turn: corrective turn {} of {}",
+            s.turns_used + 1,
+            s.fix_forward_max
         ),
         Action::Escalate(Escalation::ReviewUnresolved) => format!(
             "a trusted person still asks for changes after {} review turns (watch.review_turns_max)",

@@ -2,6 +2,7 @@
 //! function from what watch observed about one run to the next action.
 
 use super::spend;
+use crate::types::TurnBudget;
 use std::fmt;
 use std::time::Duration;
 
@@ -105,8 +106,10 @@ pub struct Talk {
     pub stop: bool,
     /// a trusted `hold` with no `resume` after it
     pub held: bool,
-    /// a trusted changes-requested review or `fix` command not acted on yet
-    pub review_asked: bool,
+    /// a turn a trusted person asked for (a changes-requested review, a
+    /// command) and not taken yet, by the budget it counts against (the
+    /// first asked's, when several are queued)
+    pub asked: Option<TurnBudget>,
     /// review turns already used, and `watch.review_turns_max`
     pub review_turns_used: u32,
     pub review_turns_max: u32,
@@ -209,8 +212,9 @@ pub enum Correction {
     NoPr,
     /// the failing contexts and their build URLs
     CiRed,
-    /// a trusted reviewer's changes requested, or a `fix` command
-    Review,
+    /// a trusted person asked for it (a review's changes requested, a
+    /// command: `TalkSaid::effect`), counted against its budget
+    Asked(TurnBudget),
     /// the base moved and the PR conflicts
     Conflict,
 }
@@ -255,7 +259,8 @@ impl Action {
             ),
             Action::CorrectiveTurn(Correction::NoPr) => Some("no-pr".into()),
             Action::CorrectiveTurn(Correction::CiRed) => Some("ci-red".into()),
-            Action::CorrectiveTurn(Correction::Review) => Some("review".into()),
+            Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review)) => Some("review".into()),
+            Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix)) => Some("asked".into()),
             Action::CorrectiveTurn(Correction::Conflict) => Some("conflict".into()),
             Action::UpdateBranch(_) => Some("conflict".into()),
             Action::Retest => Some("ci-red".into()),
@@ -413,13 +418,21 @@ pub fn next_action(s: &RunState) -> Action {
     if s.agent == Agent::Running {
         return Action::Wait(Wait::Agent);
     }
-    // a person asked for changes (a review, or `fix`), whatever CI says
-    if s.talk.review_asked && matches!(s.pr, Pr::Open | Pr::None) {
-        return if s.talk.review_turns_used < s.talk.review_turns_max {
-            Action::CorrectiveTurn(Correction::Review)
-        } else {
-            Action::Escalate(Escalation::ReviewUnresolved)
-        };
+    // a person asked for a turn (a review, or a command), whatever CI says
+    if let Some(budget) = s.talk.asked
+        && matches!(s.pr, Pr::Open | Pr::None)
+    {
+        let asked = Action::CorrectiveTurn(Correction::Asked(budget));
+        match budget {
+            TurnBudget::Review if s.talk.review_turns_used < s.talk.review_turns_max => {
+                return asked;
+            }
+            TurnBudget::Review => return Action::Escalate(Escalation::ReviewUnresolved),
+            TurnBudget::Fix if budget_left => return asked,
+            // no corrective turn left: the ask waits, and what the run
+            // shows decides (a red CI escalates as ever)
+            TurnBudget::Fix => {}
+        }
     }
     if s.pr == Pr::Open {
         use crate::conversation::ConflictStep;
@@ -591,7 +604,7 @@ mod tests {
         let table = [
             (Action::Wait(Wait::Merge), "wait awaiting-merge"),
             (
-                Action::CorrectiveTurn(Correction::Review),
+                Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review)),
                 "corrective_turn review",
             ),
             (Action::Escalate(Escalation::Stalled), "escalate stalled"),
@@ -815,9 +828,9 @@ mod tests {
             with(|s| {
                 s.agent = Agent::Exited(1);
                 s.pr = Pr::None;
-                s.talk.review_asked = true;
+                s.talk.asked = Some(TurnBudget::Review);
             }),
-            Action::CorrectiveTurn(Correction::Review)
+            Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review))
         );
     }
 
@@ -1309,10 +1322,10 @@ mod tests {
 
     #[test]
     fn row_the_conversation_stop_hold_and_review_sit_where_spec_4_1_puts_them() {
-        use Correction::Review;
+        use Correction::Asked;
         let stop = |s: &mut RunState| s.talk.stop = true;
         let held = |s: &mut RunState| s.talk.held = true;
-        let asked = |s: &mut RunState| s.talk.review_asked = true;
+        let asked = |s: &mut RunState| s.talk.asked = Some(TurnBudget::Review);
         type Case = (&'static str, Vec<fn(&mut RunState)>, Action);
         let cases: Vec<Case> = vec![
             ("stop", vec![stop], Action::Escalate(Escalation::Stopped)),
@@ -1364,27 +1377,31 @@ mod tests {
                 Action::Abandon,
             ),
             // a review turn, whatever CI says, apart from fix_forward_max
-            ("review", vec![asked], Action::CorrectiveTurn(Review)),
+            (
+                "review",
+                vec![asked],
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
+            ),
             (
                 "review green",
                 vec![asked, |s| s.ci = Checks::Success],
-                Action::CorrectiveTurn(Review),
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
             (
                 "review red",
                 vec![asked, |s| s.ci = Checks::Failure],
-                Action::CorrectiveTurn(Review),
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
             (
                 "review ci spent",
                 vec![asked, |s| s.turns_used = s.fix_forward_max],
-                Action::CorrectiveTurn(Review),
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
             // `fix` before there is a PR
             (
                 "fix no pr",
                 vec![asked, |s| s.pr = Pr::None],
-                Action::CorrectiveTurn(Review),
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
             (
                 "review spent",
@@ -1401,6 +1418,38 @@ mod tests {
                 "review closed pr",
                 vec![asked, |s| s.pr = Pr::Closed],
                 Action::Escalate(Escalation::PrClosed),
+            ),
+            // a turn asked for against fix_forward_max: taken while corrective
+            // turns are left, else it waits and the run's own rows decide
+            (
+                "asked fix",
+                vec![|s| s.talk.asked = Some(TurnBudget::Fix)],
+                Action::CorrectiveTurn(Asked(TurnBudget::Fix)),
+            ),
+            (
+                "asked fix review spent",
+                vec![|s| {
+                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.talk.review_turns_used = 3
+                }],
+                Action::CorrectiveTurn(Asked(TurnBudget::Fix)),
+            ),
+            (
+                "asked fix spent red",
+                vec![|s| {
+                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.turns_used = s.fix_forward_max;
+                    s.ci = Checks::Failure
+                }],
+                Action::Escalate(Escalation::CiRed),
+            ),
+            (
+                "asked fix spent pending",
+                vec![|s| {
+                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.turns_used = s.fix_forward_max
+                }],
+                Action::Wait(Wait::Ci),
             ),
         ];
         for (name, changes, want) in cases {
@@ -1474,7 +1523,7 @@ mod tests {
                 false,
                 Checks::Success,
                 true,
-                Action::CorrectiveTurn(Correction::Review),
+                Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review)),
             ),
             // the first red on a head: the retest comment, before any turn
             ("retest", None, true, Checks::Failure, false, Action::Retest),
@@ -1491,7 +1540,7 @@ mod tests {
             let got = with(|s| {
                 s.talk.conflict = conflict;
                 s.talk.retest_due = retest_due;
-                s.talk.review_asked = asked;
+                s.talk.asked = asked.then_some(TurnBudget::Review);
                 s.ci = ci;
             });
             assert_eq!(got, want, "{name}");

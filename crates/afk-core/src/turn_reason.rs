@@ -7,11 +7,13 @@ use crate::run_state::Correction;
 use crate::sanitize::one_line;
 
 /// Someone in the PR's conversation who asked for the turn: a trusted
-/// reviewer's changes requested (`review`), else a `fix` command.
+/// reviewer's changes requested (`review`), else a command, named by its
+/// verb (`TalkSaid::verb`: `` `fix` ``).
 #[derive(Debug, Clone, Copy)]
 pub struct Asker<'a> {
     pub author: &'a str,
     pub review: bool,
+    pub verb: &'a str,
 }
 
 /// How long a turn's line may be (the names in it are forge text).
@@ -28,24 +30,32 @@ pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Aske
             let names: Vec<&str> = failing.iter().map(|(n, _)| n.as_str()).collect();
             format!("CI red: {}", names.join(", "))
         }
-        Correction::Review => {
-            let by = |review: bool| {
-                let mut who: Vec<&str> = vec![];
-                for a in asked.iter().filter(|a| a.review == review) {
-                    if !who.contains(&a.author) {
-                        who.push(a.author);
-                    }
+        Correction::Asked(_) => {
+            // reviews first, then each command's verb in the order asked
+            let mut groups: Vec<(bool, &str)> = vec![(true, "")];
+            for a in asked.iter().filter(|a| !a.review) {
+                if !groups.contains(&(false, a.verb)) {
+                    groups.push((false, a.verb));
                 }
-                who.join(", ")
-            };
-            let parts: Vec<String> = [
-                (by(true), "changes requested by"),
-                (by(false), "`fix` asked by"),
-            ]
-            .into_iter()
-            .filter(|(who, _)| !who.is_empty())
-            .map(|(who, what)| format!("{what} {who}"))
-            .collect();
+            }
+            let parts: Vec<String> = groups
+                .into_iter()
+                .filter_map(|(review, verb)| {
+                    let mut who: Vec<&str> = vec![];
+                    let theirs = asked.iter().filter(|a| a.review == review);
+                    for a in theirs.filter(|a| review || a.verb == verb) {
+                        if !who.contains(&a.author) {
+                            who.push(a.author);
+                        }
+                    }
+                    let who = who.join(", ");
+                    match (who.is_empty(), review) {
+                        (true, _) => None,
+                        (false, true) => Some(format!("changes requested by {who}")),
+                        (false, false) => Some(format!("{verb} asked by {who}")),
+                    }
+                })
+                .collect();
             if parts.is_empty() {
                 "changes requested".to_string()
             } else {
@@ -74,6 +84,7 @@ pub fn unrecorded(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::TurnBudget;
 
     fn ctx(name: &str) -> Failing {
         (name.to_string(), Some(format!("http://ci.invalid/{name}")))
@@ -82,10 +93,17 @@ mod tests {
     const ALICE: Asker = Asker {
         author: "alice",
         review: true,
+        verb: "changes requested",
     };
     const BOB_FIX: Asker = Asker {
         author: "bob",
         review: false,
+        verb: "`fix`",
+    };
+    const CAROL_RETRY: Asker = Asker {
+        author: "carol",
+        review: false,
+        verb: "`retry`",
     };
 
     /// A failing CI context: its name and build URL.
@@ -104,19 +122,35 @@ mod tests {
             (Correction::CiRed, &red, &[], "CI red: build, lint"),
             (Correction::CiRed, &[], &[], "CI red"),
             (
-                Correction::Review,
+                Correction::Asked(TurnBudget::Review),
                 &[],
                 &[ALICE, ALICE],
                 "changes requested by alice",
             ),
-            (Correction::Review, &[], &[BOB_FIX], "`fix` asked by bob"),
             (
-                Correction::Review,
+                Correction::Asked(TurnBudget::Review),
+                &[],
+                &[BOB_FIX],
+                "`fix` asked by bob",
+            ),
+            (
+                Correction::Asked(TurnBudget::Fix),
+                &[],
+                &[CAROL_RETRY, BOB_FIX, CAROL_RETRY],
+                "`retry` asked by carol; `fix` asked by bob",
+            ),
+            (
+                Correction::Asked(TurnBudget::Review),
                 &[],
                 &[BOB_FIX, ALICE],
                 "changes requested by alice; `fix` asked by bob",
             ),
-            (Correction::Review, &[], &[], "changes requested"),
+            (
+                Correction::Asked(TurnBudget::Review),
+                &[],
+                &[],
+                "changes requested",
+            ),
             (
                 Correction::Conflict,
                 &red,

@@ -110,7 +110,7 @@ pub mod tick;
 
 pub use review::{
     BranchUpdate, Effect, Handled, LineComment, LineComments, Review, ReviewState, TalkKind,
-    TalkSaid, UpdateStyle,
+    TalkSaid, TurnBudget, UpdateStyle,
 };
 pub use runner::{AgentKind, Cached, ForgeKind, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};

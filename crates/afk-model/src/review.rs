@@ -136,13 +136,23 @@ pub enum TalkSaid {
     Unknown(String),
 }
 
+/// Which limit a turn someone asked for counts against (docs/reviews.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnBudget {
+    /// `watch.review_turns_max`: a review's changes, `fix`
+    Review,
+    /// `watch.fix_forward_max`, as every turn after the first that is not a
+    /// review turn
+    Fix,
+}
+
 /// What hearing a trusted command does (docs/reviews.md#commands).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
     /// carried out at once on the run's conversation state (stop, hold, resume)
     Now,
-    /// queued for the next review turn (`fix`, as a review's changes are)
-    Queued,
+    /// queued for the next turn asked for, counted against its budget
+    Queued(TurnBudget),
     /// not a verb afk knows: answered with the verbs
     Answered,
 }
@@ -169,8 +179,25 @@ impl TalkSaid {
     pub fn effect(&self) -> Effect {
         match self {
             TalkSaid::Stop | TalkSaid::Hold | TalkSaid::Resume => Effect::Now,
-            TalkSaid::ChangesRequested | TalkSaid::Fix(_) => Effect::Queued,
+            TalkSaid::ChangesRequested | TalkSaid::Fix(_) => Effect::Queued(TurnBudget::Review),
             TalkSaid::Unknown(_) => Effect::Answered,
+        }
+    }
+
+    /// How a turn's line names it (`fix`, `changes requested`).
+    pub fn verb(&self) -> String {
+        match self {
+            TalkSaid::ChangesRequested => "changes requested".into(),
+            TalkSaid::Fix(_) => "`fix`".into(),
+            other => format!("`{}`", other.words()),
+        }
+    }
+
+    /// The instruction it carries (`fix`'s text), "" when none.
+    pub fn text(&self) -> &str {
+        match self {
+            TalkSaid::Fix(text) => text,
+            _ => "",
         }
     }
 
@@ -213,8 +240,12 @@ pub enum Handled {
     Queued,
     /// carried out at once (stop, hold, resume)
     Done,
-    /// taken by review turn `turn` of at most `max`
-    Taken { turn: u32, max: u32 },
+    /// taken by the turn `turn` of at most `max` of its budget
+    Taken {
+        turn: u32,
+        max: u32,
+        budget: TurnBudget,
+    },
     /// answered with a comment (an unknown verb), and why
     Answered(String),
     /// not acted on, and why (untrusted, edited, afk's own, …)
@@ -227,7 +258,16 @@ impl Handled {
         match self {
             Handled::Queued => "queued".into(),
             Handled::Done => "done".into(),
-            Handled::Taken { turn, max } => format!("taken: review turn {turn} of {max}"),
+            Handled::Taken {
+                turn,
+                max,
+                budget: TurnBudget::Review,
+            } => format!("taken: review turn {turn} of {max}"),
+            Handled::Taken {
+                turn,
+                max,
+                budget: TurnBudget::Fix,
+            } => format!("taken: corrective turn {turn} of {max}"),
             Handled::Answered(why) => format!("answered: {why}"),
             Handled::Ignored(why) => format!("ignored: {why}"),
         }
@@ -237,10 +277,15 @@ impl Handled {
     /// no known shape are an answer's, so never read as queued or ignored).
     pub fn parse(words: &str) -> Handled {
         let taken = |rest: &str| {
-            let (turn, max) = rest.strip_prefix("review turn ")?.split_once(" of ")?;
+            let (budget, rest) = match rest.strip_prefix("review turn ") {
+                Some(rest) => (TurnBudget::Review, rest),
+                None => (TurnBudget::Fix, rest.strip_prefix("corrective turn ")?),
+            };
+            let (turn, max) = rest.split_once(" of ")?;
             Some(Handled::Taken {
                 turn: turn.parse().ok()?,
                 max: max.parse().ok()?,
+                budget,
             })
         };
         match words {
@@ -281,7 +326,16 @@ mod talk_tests {
         let handled = [
             Handled::Queued,
             Handled::Done,
-            Handled::Taken { turn: 2, max: 3 },
+            Handled::Taken {
+                turn: 2,
+                max: 3,
+                budget: TurnBudget::Review,
+            },
+            Handled::Taken {
+                turn: 1,
+                max: 2,
+                budget: TurnBudget::Fix,
+            },
             Handled::Answered("unknown verb".into()),
             Handled::Ignored("edited after it was written".into()),
         ];
@@ -309,7 +363,7 @@ mod tests {
                 "fix",
                 "rename it",
                 TalkSaid::Fix("rename it".into()),
-                Effect::Queued,
+                Effect::Queued(TurnBudget::Review),
             ),
             // fix needs its instruction
             ("fix", "", TalkSaid::Unknown("fix".into()), Effect::Answered),

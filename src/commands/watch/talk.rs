@@ -11,17 +11,24 @@ use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{Effect, Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid};
+use crate::types::{
+    Effect, Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid, TurnBudget,
+};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
-/// One trusted request for changes a review turn answers.
+/// One trusted request a turn answers: a review's changes, or a command
+/// queued for the next turn asked for.
 #[derive(Clone)]
 pub(crate) struct Ask {
     /// what it is, and its id
     pub key: (TalkKind, i64),
     pub author: String,
     pub review: bool,
+    /// what was said (`TalkSaid::ChangesRequested` for a review)
+    pub said: TalkSaid,
+    /// the limit its turn counts against (`TalkSaid::effect`)
+    pub budget: TurnBudget,
     pub body: String,
     pub comments: Vec<LineComment>,
     pub cut: bool,
@@ -111,12 +118,14 @@ pub(crate) fn hear(
     let mut asked: Vec<Ask> = items
         .iter()
         .filter(|i| i.kind == TalkKind::Comment && i.outcome == Handled::Queued)
-        .filter_map(|i| match &i.what {
-            TalkSaid::Fix(text) => Some(Ask {
+        .filter_map(|i| match i.what.effect() {
+            Effect::Queued(budget) => Some(Ask {
                 key: (TalkKind::Comment, i.item),
                 author: i.author.clone(),
                 review: false,
-                body: text.clone(),
+                said: i.what.clone(),
+                budget,
+                body: i.what.text().to_string(),
                 comments: vec![],
                 cut: false,
             }),
@@ -185,7 +194,7 @@ fn command(
             resumed = apply(w, talk, &what, author);
             Handled::Done
         }
-        Effect::Queued => Handled::Queued,
+        Effect::Queued(_) => Handled::Queued,
         Effect::Answered => {
             let body = format!(
                 "afk does not know that command. The verbs: `{} {}`.",
@@ -292,6 +301,8 @@ fn reviews(
             key: (TalkKind::Review, r.id),
             author: r.author.clone(),
             review: true,
+            said: TalkSaid::ChangesRequested,
+            budget: TurnBudget::Review,
             body: r.body.clone(),
             cut: r.body_cut || lines.more,
             comments: own,

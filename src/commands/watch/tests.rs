@@ -289,3 +289,58 @@ fn an_escalation_counts_corrective_turns_apart_from_review_turns() {
     let body = &f.comments_now(R, 7)[0].body;
     assert!(body.contains("after 1 corrective turns"), "{body}");
 }
+
+#[test]
+fn a_turn_asked_against_fix_forward_max_takes_only_its_own_asks_as_corrective_turns() {
+    use super::talk::Ask;
+    use crate::core::run_state::Correction;
+    use crate::types::{Handled, TalkKind, TalkSaid, TurnBudget};
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    let ask = |n: i64, who: &str, budget| Ask {
+        key: (TalkKind::Comment, n),
+        author: who.into(),
+        review: false,
+        said: TalkSaid::Fix(format!("ask {n}")),
+        budget,
+        body: format!("ask {n}"),
+        comments: vec![],
+        cut: false,
+    };
+    for a in [
+        ask(41, "carol", TurnBudget::Fix),
+        ask(42, "dave", TurnBudget::Review),
+    ] {
+        store
+            .note_talk_item(id, a.key, &a.author, &a.said, &Handled::Queued)
+            .unwrap();
+    }
+    let mut asked = seen();
+    asked.agent = Agent::Exited(0);
+    asked.heard.asked = vec![
+        ask(41, "carol", TurnBudget::Fix),
+        ask(42, "dave", TurnBudget::Review),
+    ];
+    let turn = Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix));
+    step(&s, &f, &runner, &store, id, &asked, turn).unwrap();
+    let items = store.talk_items(id).unwrap();
+    let outcome = |n: i64| items.iter().find(|i| i.item == n).unwrap().outcome.clone();
+    let max = s.tick(&f, &runner).config().watch.fix_forward_max;
+    assert_eq!(
+        outcome(41),
+        Handled::Taken {
+            turn: 1,
+            max,
+            budget: TurnBudget::Fix
+        }
+    );
+    // the review-budget ask waits for a turn of its own
+    assert_eq!(outcome(42), Handled::Queued);
+    assert_eq!(store.talk(id).unwrap().review_turns, 0);
+    let why = store.turns(id).unwrap().last().unwrap().why.clone();
+    assert_eq!(why, "`fix` asked by carol");
+    let prompt = runner.started.lock().unwrap().last().cloned().unwrap();
+    assert!(prompt.contains("carol said `fix` in a comment"), "{prompt}");
+    assert!(!prompt.contains("ask 42"), "{prompt}");
+}

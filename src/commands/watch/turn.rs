@@ -8,12 +8,12 @@ use super::lists::Watch;
 use super::observe::Seen;
 use super::talk::Ask;
 use crate::core::prompt;
-use crate::core::run_state::{Action, Correction};
+use crate::core::run_state::{Action, Correction, fix_turns_used};
 use crate::core::turn_reason;
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
 use crate::store::runs::Run;
-use crate::types::{Handled, TalkSaid};
+use crate::types::{Handled, TurnBudget};
 use crate::workspace::At;
 use anyhow::Result;
 
@@ -25,22 +25,35 @@ pub(super) fn start(
     seen: &Seen,
     (kind, at): (Correction, &At),
 ) -> Result<u32> {
+    // the asks this turn answers: those queued against its budget
+    let asks: Vec<&Ask> = match kind {
+        Correction::Asked(budget) => (seen.heard.asked.iter())
+            .filter(|a| a.budget == budget)
+            .collect(),
+        _ => vec![],
+    };
     // the turn is recorded before the start, with why: never two agents for one turn
     let reason = Action::CorrectiveTurn(kind).reason();
     let turn = store.begin_turn(
         run.id,
         reason.as_deref().unwrap_or(""),
-        &turn_why(seen, kind),
+        &turn_why(seen, kind, &asks),
     )?;
     let mut talk = seen.heard.talk.clone();
     talk.turn_started_at = Some(crate::clock::ts(w.t.now));
-    if kind == Correction::Review {
-        talk.review_turns += 1;
-        let max = w.t.config().watch.review_turns_max;
-        taken(store, run, &seen.heard.asked, talk.review_turns, max)?;
+    if let Correction::Asked(budget) = kind {
+        let cfg = &w.t.config().watch;
+        let of = match budget {
+            TurnBudget::Review => {
+                talk.review_turns += 1;
+                (talk.review_turns, cfg.review_turns_max)
+            }
+            TurnBudget::Fix => (fix_turns_used(turn, talk.review_turns), cfg.fix_forward_max),
+        };
+        taken(store, run, &asks, (of, budget))?;
     }
     store.set_talk(run.id, &talk)?;
-    let text = prompt_for(w, run, seen, turn, kind);
+    let text = prompt_for(w, run, seen, (turn, kind), &asks);
     let budget_usd = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
     if w.t.config().runner.workspace() == crate::types::Workspace::Afk {
         // the last turn's work is on the forge: the next one starts from the
@@ -78,27 +91,29 @@ pub(super) fn start(
     Ok(turn)
 }
 
-/// A review turn starts: its requests are taken (recorded, never again).
-fn taken(store: &Store, run: &Run, asked: &[Ask], turn_k: u32, max: u32) -> Result<()> {
+/// A turn asked for starts: its requests are taken (recorded, never again),
+/// as turn `turn` of `max` of their budget.
+fn taken(
+    store: &Store,
+    run: &Run,
+    asked: &[&Ask],
+    ((turn, max), budget): ((u32, u32), TurnBudget),
+) -> Result<()> {
     for a in asked {
-        let what = if a.review {
-            TalkSaid::ChangesRequested
-        } else {
-            // bounded when it was heard
-            TalkSaid::Fix(a.body.clone())
-        };
-        let outcome = Handled::Taken { turn: turn_k, max };
-        store.note_talk_item(run.id, a.key, &a.author, &what, &outcome)?;
+        let outcome = Handled::Taken { turn, max, budget };
+        store.note_talk_item(run.id, a.key, &a.author, &a.said, &outcome)?;
     }
     Ok(())
 }
 
 /// Why the turn starts, in one line (`core::turn_reason`).
-fn turn_why(seen: &Seen, kind: Correction) -> String {
-    let asked: Vec<turn_reason::Asker> = (seen.heard.asked.iter())
-        .map(|a| turn_reason::Asker {
+fn turn_why(seen: &Seen, kind: Correction, asks: &[&Ask]) -> String {
+    let verbs: Vec<String> = asks.iter().map(|a| a.said.verb()).collect();
+    let asked: Vec<turn_reason::Asker> = (asks.iter().zip(&verbs))
+        .map(|(a, verb)| turn_reason::Asker {
             author: &a.author,
             review: a.review,
+            verb,
         })
         .collect();
     turn_reason::why(kind, &seen.ci.failing, &asked)
@@ -106,12 +121,17 @@ fn turn_why(seen: &Seen, kind: Correction) -> String {
 
 /// A corrective turn's prompt: what is wrong, with the issue and what the
 /// last turn ended with restated (its final message, else its log's end).
-fn prompt_for(w: &Watch, run: &Run, seen: &Seen, turn: u32, kind: Correction) -> String {
-    let asked: Vec<prompt::Asked> = seen
-        .heard
-        .asked
-        .iter()
-        .map(|a| prompt::Asked {
+fn prompt_for(
+    w: &Watch,
+    run: &Run,
+    seen: &Seen,
+    (turn, kind): (u32, Correction),
+    asks: &[&Ask],
+) -> String {
+    let verbs: Vec<String> = asks.iter().map(|a| a.said.verb()).collect();
+    let asked: Vec<prompt::Asked> = (asks.iter().zip(&verbs))
+        .map(|(a, verb)| prompt::Asked {
+            verb,
             author: &a.author,
             review: a.review,
             body: &a.body,
