@@ -472,6 +472,13 @@ pub fn next_action(s: &RunState) -> Action {
     }
 }
 
+/// Which of the asks queued a turn takes (docs/reviews.md): a turn asked for
+/// takes the asks of its own budget, every one of them; any other turn takes
+/// none (they wait for theirs).
+pub fn takes(kind: Correction, ask: TurnBudget) -> bool {
+    kind == Correction::Asked(ask)
+}
+
 /// The agent exited with a failing status (a vanished one left none: it may
 /// have been stopped or its host restarted, and gets the no-PR row).
 pub fn agent_failed(agent: Agent) -> bool {
@@ -598,6 +605,24 @@ mod blind_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_turn_takes_only_the_asks_of_its_own_budget() {
+        use TurnBudget::{Fix, Review};
+        let table = [
+            (Correction::Asked(Review), Review, true),
+            (Correction::Asked(Review), Fix, false),
+            (Correction::Asked(Fix), Fix, true),
+            (Correction::Asked(Fix), Review, false),
+            (Correction::CiRed, Fix, false),
+            (Correction::CiRed, Review, false),
+            (Correction::NoPr, Fix, false),
+            (Correction::Conflict, Review, false),
+        ];
+        for (kind, ask, want) in table {
+            assert_eq!(takes(kind, ask), want, "{kind:?} {ask:?}");
+        }
+    }
 
     #[test]
     fn an_action_is_said_by_its_name_then_its_reason() {
@@ -1321,7 +1346,7 @@ mod tests {
     }
 
     #[test]
-    fn row_the_conversation_stop_hold_and_review_sit_where_spec_4_1_puts_them() {
+    fn row_the_conversation_stop_hold_and_asked_turns_sit_where_reviews_md_puts_them() {
         use Correction::Asked;
         let stop = |s: &mut RunState| s.talk.stop = true;
         let held = |s: &mut RunState| s.talk.held = true;

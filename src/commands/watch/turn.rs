@@ -8,7 +8,7 @@ use super::lists::Watch;
 use super::observe::Seen;
 use super::talk::Ask;
 use crate::core::prompt;
-use crate::core::run_state::{Action, Correction, fix_turns_used};
+use crate::core::run_state::{Action, Correction, fix_turns_used, takes};
 use crate::core::turn_reason;
 use crate::runner::{Turn, TurnOf};
 use crate::store::Store;
@@ -25,13 +25,10 @@ pub(super) fn start(
     seen: &Seen,
     (kind, at): (Correction, &At),
 ) -> Result<u32> {
-    // the asks this turn answers: those queued against its budget
-    let asks: Vec<&Ask> = match kind {
-        Correction::Asked(budget) => (seen.heard.asked.iter())
-            .filter(|a| a.budget == budget)
-            .collect(),
-        _ => vec![],
-    };
+    // the asks this turn answers (`core::run_state::takes`)
+    let asks: Vec<&Ask> = (seen.heard.asked.iter())
+        .filter(|a| takes(kind, a.budget))
+        .collect();
     // the turn is recorded before the start, with why: never two agents for one turn
     let reason = Action::CorrectiveTurn(kind).reason();
     let turn = store.begin_turn(
