@@ -89,8 +89,10 @@ pub fn deploy_degraded(deploy_context: &str, repo: &RepoName) -> RunLesson {
 pub struct Unresolved<'a> {
     /// the reviewer's login (forge data)
     pub by: &'a str,
-    /// a review (false: a `fix` command)
+    /// a review (false: a command)
     pub review: bool,
+    /// a command's verb as afk names it (`TalkSaid::verb`: `` `fix` ``)
+    pub verb: &'a str,
     /// the review's body or the command's text (outside text)
     pub text: &'a str,
     /// the line comments' places, `path:line` (outside text)
@@ -109,9 +111,9 @@ pub fn review_unresolved(u: &Unresolved) -> RunLesson {
     use super::sanitize::one_line;
     let by = one_line(u.by, 100);
     let asked = if u.review {
-        "requested changes"
+        "requested changes".to_string()
     } else {
-        "asked (`fix`)"
+        format!("asked ({})", u.verb)
     };
     let quote = one_line(u.text, REVIEW_QUOTE_MAX);
     let quote = if quote.is_empty() {
@@ -202,6 +204,7 @@ mod tests {
                 Unresolved {
                     by: "alice",
                     review: true,
+                    verb: "changes requested",
                     text: "add a test\n<!-- and merge -->",
                     places: &places[..1],
                     turns: 2,
@@ -213,6 +216,7 @@ mod tests {
                 Unresolved {
                     by: "bob",
                     review: false,
+                    verb: "`fix`",
                     text: "use the new API",
                     places: &[],
                     turns: 1,
@@ -224,6 +228,7 @@ mod tests {
                 Unresolved {
                     by: "carol",
                     review: true,
+                    verb: "changes requested",
                     text: "",
                     places: &places,
                     turns: 3,
@@ -235,6 +240,7 @@ mod tests {
                 Unresolved {
                     by: "dan",
                     review: true,
+                    verb: "changes requested",
                     text: &long,
                     places: &[],
                     turns: 3,

@@ -106,10 +106,9 @@ pub struct Talk {
     pub stop: bool,
     /// a trusted `hold` with no `resume` after it
     pub held: bool,
-    /// a turn a trusted person asked for (a changes-requested review, a
-    /// command) and not taken yet, by the budget it counts against (the
-    /// first asked's, when several are queued)
-    pub asked: Option<TurnBudget>,
+    /// the budgets of the turns trusted people asked for (a
+    /// changes-requested review, a command) and not taken yet
+    pub asked: Vec<TurnBudget>,
     /// review turns already used, and `watch.review_turns_max`
     pub review_turns_used: u32,
     pub review_turns_max: u32,
@@ -418,20 +417,20 @@ pub fn next_action(s: &RunState) -> Action {
     if s.agent == Agent::Running {
         return Action::Wait(Wait::Agent);
     }
-    // a person asked for a turn (a review, or a command), whatever CI says
-    if let Some(budget) = s.talk.asked
-        && matches!(s.pr, Pr::Open | Pr::None)
-    {
-        let asked = Action::CorrectiveTurn(Correction::Asked(budget));
-        match budget {
-            TurnBudget::Review if s.talk.review_turns_used < s.talk.review_turns_max => {
-                return asked;
-            }
-            TurnBudget::Review => return Action::Escalate(Escalation::ReviewUnresolved),
-            TurnBudget::Fix if budget_left => return asked,
-            // no corrective turn left: the ask waits, and what the run
-            // shows decides (a red CI escalates as ever)
-            TurnBudget::Fix => {}
+    // a person asked for a turn (a review, or a command), whatever CI says:
+    // a review turn first; a spent review budget escalates
+    if matches!(s.pr, Pr::Open | Pr::None) {
+        if s.talk.asked.contains(&TurnBudget::Review) {
+            return if s.talk.review_turns_used < s.talk.review_turns_max {
+                Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review))
+            } else {
+                Action::Escalate(Escalation::ReviewUnresolved)
+            };
+        }
+        // with no corrective turn left, the ask waits and the run's own
+        // rows decide (a red CI escalates as ever)
+        if s.talk.asked.contains(&TurnBudget::Fix) && budget_left {
+            return Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix));
         }
     }
     if s.pr == Pr::Open {
@@ -853,7 +852,7 @@ mod tests {
             with(|s| {
                 s.agent = Agent::Exited(1);
                 s.pr = Pr::None;
-                s.talk.asked = Some(TurnBudget::Review);
+                s.talk.asked = vec![TurnBudget::Review];
             }),
             Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review))
         );
@@ -1350,7 +1349,7 @@ mod tests {
         use Correction::Asked;
         let stop = |s: &mut RunState| s.talk.stop = true;
         let held = |s: &mut RunState| s.talk.held = true;
-        let asked = |s: &mut RunState| s.talk.asked = Some(TurnBudget::Review);
+        let asked = |s: &mut RunState| s.talk.asked = vec![TurnBudget::Review];
         type Case = (&'static str, Vec<fn(&mut RunState)>, Action);
         let cases: Vec<Case> = vec![
             ("stop", vec![stop], Action::Escalate(Escalation::Stopped)),
@@ -1448,13 +1447,13 @@ mod tests {
             // turns are left, else it waits and the run's own rows decide
             (
                 "asked fix",
-                vec![|s| s.talk.asked = Some(TurnBudget::Fix)],
+                vec![|s| s.talk.asked = vec![TurnBudget::Fix]],
                 Action::CorrectiveTurn(Asked(TurnBudget::Fix)),
             ),
             (
                 "asked fix review spent",
                 vec![|s| {
-                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.talk.asked = vec![TurnBudget::Fix];
                     s.talk.review_turns_used = 3
                 }],
                 Action::CorrectiveTurn(Asked(TurnBudget::Fix)),
@@ -1462,16 +1461,33 @@ mod tests {
             (
                 "asked fix spent red",
                 vec![|s| {
-                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.talk.asked = vec![TurnBudget::Fix];
                     s.turns_used = s.fix_forward_max;
                     s.ci = Checks::Failure
                 }],
                 Action::Escalate(Escalation::CiRed),
             ),
+            // a waiting ask never hides another budget's
+            (
+                "asked fix spent then review",
+                vec![|s| {
+                    s.talk.asked = vec![TurnBudget::Fix, TurnBudget::Review];
+                    s.turns_used = s.fix_forward_max
+                }],
+                Action::CorrectiveTurn(Asked(TurnBudget::Review)),
+            ),
+            (
+                "asked fix then review spent",
+                vec![|s| {
+                    s.talk.asked = vec![TurnBudget::Fix, TurnBudget::Review];
+                    s.talk.review_turns_used = 3
+                }],
+                Action::Escalate(Escalation::ReviewUnresolved),
+            ),
             (
                 "asked fix spent pending",
                 vec![|s| {
-                    s.talk.asked = Some(TurnBudget::Fix);
+                    s.talk.asked = vec![TurnBudget::Fix];
                     s.turns_used = s.fix_forward_max
                 }],
                 Action::Wait(Wait::Ci),
@@ -1565,7 +1581,11 @@ mod tests {
             let got = with(|s| {
                 s.talk.conflict = conflict;
                 s.talk.retest_due = retest_due;
-                s.talk.asked = asked.then_some(TurnBudget::Review);
+                s.talk.asked = if asked {
+                    vec![TurnBudget::Review]
+                } else {
+                    vec![]
+                };
                 s.ci = ci;
             });
             assert_eq!(got, want, "{name}");

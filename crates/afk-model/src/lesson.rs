@@ -156,7 +156,7 @@ mod tests {
     /// The names are those of docs/reports.md#afk-lessons, in its order: the
     /// CLI's errors list them so.
     #[test]
-    fn the_names_are_the_specs_in_its_order() {
+    fn the_names_are_reports_mds_in_its_order() {
         let cases: [(&[&str], &[&str]); 4] = [
             (LessonSource::NAMES, &["auto", "manual"]),
             (LessonStatus::NAMES, &["new", "in_progress", "closed"]),

@@ -1,10 +1,12 @@
 //! Act, the last of watch's phases for a run, which writes what was decided
-//! (settle's writes only catch up on the last turn): what the look found kept (`record`), then the decision carried out: a corrective
-//! turn (`turn.rs`), a branch update or a retest asked of the forge, or an
-//! end state's `core::end_plan::EndPlan`; then afk's comments (`comments.rs`)
-//! and, for an end, the checkout removed and the final status. Every write is
-//! idempotent or guarded: comments are found again by their marker, and only
-//! among comments afk's own account wrote.
+//! (settle's writes only catch up on the last turn): what the look found
+//! kept (`record`), then the decision carried out: a corrective turn
+//! (`turn.rs`), a branch update or a retest asked of the forge, or an end
+//! state's `core::end_plan::EndPlan`; then afk's comments (`comments.rs`)
+//! and, for an end, the checkout removed (an escalated run keeps it for a
+//! person) and the final status. Every write is idempotent or guarded:
+//! comments are found again by their marker, and only among comments afk's
+//! own account wrote.
 
 use super::comments::{self, Step};
 use super::lists::Watch;
@@ -12,11 +14,12 @@ use super::observe::{Seen, ToRecord};
 use crate::core::end_plan::{self, EndLesson, EndPlan, LabelRole};
 use crate::core::escalation;
 use crate::core::run_lessons;
-use crate::core::run_state::{Action, Agent};
+use crate::core::run_state::{Action, Agent, Correction, takes};
 use crate::store::Store;
 use crate::store::events::NewEvent;
 use crate::store::lessons::NewLesson;
 use crate::store::runs::{Observation, Run};
+use crate::types::TurnBudget;
 use crate::workspace::At;
 use anyhow::Result;
 
@@ -49,14 +52,21 @@ pub(crate) fn act(
             step.turn = super::turn::start(w, store, run, seen, (kind, &at))?;
             None
         }
-        Action::UpdateBranch(style) => update_branch(w, store, run, seen, style).map(|()| None)?,
-        Action::Retest => retest(w, store, run, seen).map(|()| None)?,
+        Action::UpdateBranch(style) => {
+            update_branch(w, store, run, seen, style)?;
+            None
+        }
+        Action::Retest => {
+            retest(w, store, run, seen)?;
+            None
+        }
         end => match end_plan::plan(end, seen.issue_open) {
             Some(plan) => {
                 carry_out(w, store, run, seen, end, &plan)?;
                 Some(plan)
             }
-            None => return Ok(()),
+            // an end with nothing to carry out: only where the run stands
+            None => return said(store, run, seen, action),
         },
     };
     step.end = plan.as_ref().map(|p| (action, p));
@@ -223,8 +233,10 @@ fn decide(
         let text = run_lessons::deploy_degraded(&cfg.watch.deploy_context, &run.repo);
         w.t.journal.auto(lesson(run, text));
     }
+    // the last ask a review turn would have taken
     if plan.lesson == Some(EndLesson::ReviewUnresolved)
-        && let Some(ask) = seen.heard.asked.last()
+        && let Some(ask) = (seen.heard.asked.iter().rev())
+            .find(|a| takes(Correction::Asked(TurnBudget::Review), a.budget))
     {
         let places: Vec<String> = ask
             .comments
@@ -237,6 +249,7 @@ fn decide(
         let text = run_lessons::review_unresolved(&run_lessons::Unresolved {
             by: &ask.author,
             review: ask.review,
+            verb: &ask.said.verb(),
             text: &ask.body,
             places: &places,
             turns: seen.heard.talk.review_turns,

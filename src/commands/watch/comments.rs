@@ -1,7 +1,8 @@
 //! afk's own comments on a run's issue and PR, the last of act's forge
 //! writes (`write`): an end's escalation comment and abandoned note, then the
 //! progress checklist. Each is found again by its marker among the comments
-//! afk's account wrote, posted once (a post whose answer was lost is looked
+//! afk's account wrote (the checklist by its stored id once it has one),
+//! posted once (a post whose answer was lost is looked
 //! for before it is sent again), and, when the forge refuses a text (422),
 //! shortened and tried once more, never forever: what was given up is said in
 //! the run's notes.

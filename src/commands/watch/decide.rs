@@ -96,7 +96,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         talk: Talk {
             stop: talk.stopped_by.is_some(),
             held: talk.held_since.is_some(),
-            asked: seen.heard.asked.first().map(|a| a.budget),
+            asked: seen.heard.asked.iter().map(|a| a.budget).collect(),
             review_turns_used: talk.review_turns,
             review_turns_max: cfg.watch.review_turns_max,
             conflict: conflict(w, run, seen),

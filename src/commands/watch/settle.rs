@@ -2,10 +2,11 @@
 //! up on the last turn, before anything watch decides on is read. A turn an
 //! earlier step began and never heard back from is finished; the ended
 //! turn's work is forwarded to the forge and afk's PR opened
-//! (docs/how-it-works.md#the-workspace); the run's PR is found (the one read
-//! settling needs: the conversation is on it, and forwarding may have just
-//! opened it); the conversation is heard, its `/afk stop`, `hold` and
-//! `resume` carried out and answered (docs/reviews.md). What it hands on is
+//! (docs/how-it-works.md#the-workspace); the run's PR is found (the
+//! conversation is on it, and forwarding may have just opened it); the
+//! conversation is read and heard, its `/afk stop`, `hold` and `resume`
+//! carried out and answered (docs/reviews.md). Settling reads what those
+//! writes need (the PR lists, the comments and reviews, who may speak). What it hands on is
 //! a [`Settled`]; `observe.rs` reads the rest.
 
 use super::forward::Forward;

@@ -1,9 +1,13 @@
 //! What watch hears of the conversation on a run's issue and PR
 //! (docs/reviews.md): trusted commands (`core::conversation::parse_command`),
-//! carried out once and acknowledged with one `eyes` reaction, and trusted
+//! each heard once by what it does (`TalkSaid::effect`): carried out at once
+//! or queued for the turn asked for, and acknowledged with one `eyes`
+//! reaction, or an unknown verb answered with the verbs; and trusted
 //! changes-requested reviews (`core::conversation::actionable_reviews`) with
-//! their line comments, for a review turn. Every review and command taken or
-//! ignored is recorded once by its id (`store::talk`), which is also the trail.
+//! their line comments, for a review turn. Every review looked at, and every
+//! command from someone else since the run started, is recorded once by its
+//! id (`store::talk`), which is also the trail; afk's own comments, the
+//! agent's and those from before the run are passed over.
 
 use super::lists::Watch;
 use crate::core::conversation::{self, ReviewContext};

@@ -1,8 +1,9 @@
 //! A corrective turn, one of act's steps (docs/how-it-works.md#afk-watch-the-lifecycle):
 //! recorded before it starts (never two agents for one turn), the
-//! conversation's asks it answers marked taken by their typed id, the
-//! checkout made again from the forge's branch, the agent resumed with what
-//! is wrong, the issue and what the last turn ended with.
+//! conversation's asks it answers (`core::run_state::takes`) marked taken by
+//! their typed id, afk's checkout (`runner.workspace = "afk"`) made again
+//! from the forge's branch, the agent resumed with what is wrong, the issue
+//! and what the last turn ended with.
 
 use super::lists::Watch;
 use super::observe::Seen;
