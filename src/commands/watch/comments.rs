@@ -188,33 +188,28 @@ fn update_checklist(
         return Ok(());
     }
     let key = format!("run:{}:checklist", run.id);
+    let post = |notes: &mut Vec<String>| {
+        post_once(
+            w,
+            store,
+            run,
+            run.issue,
+            (&key, checklist::MARKER),
+            text,
+            notes,
+        )
+    };
     let id = match run.checklist_comment_id.filter(|id| *id != 0) {
         Some(id) => match edit_shortened(w, run, id, text, notes) {
             Ok(c) => c,
             // a person deleted it: post it again rather than fail every tick
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => post_once(
-                w,
-                store,
-                run,
-                run.issue,
-                (&key, checklist::MARKER),
-                text,
-                notes,
-            )?,
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => post(notes)?,
             Err(e) => return Err(e),
         },
         None => match own_comment(w, run, run.issue, checklist::MARKER)? {
             Some(c) if c.body == text => Some(c.id),
             Some(c) => edit_shortened(w, run, c.id, text, notes)?,
-            None => post_once(
-                w,
-                store,
-                run,
-                run.issue,
-                (&key, checklist::MARKER),
-                text,
-                notes,
-            )?,
+            None => post(notes)?,
         },
     };
     store.set_checklist(run.id, id.unwrap_or(0), text)
