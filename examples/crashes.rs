@@ -486,7 +486,10 @@ fn main() {
         if drops() {
             faults(&w, None);
         }
-        if starts_log(&w.dir).exists() || (w.kube && !jobs(&w).0.is_empty()) {
+        // a start the killed tick made: its pid recorded in the run's folder
+        // (a boxed agent may write its own line only after the kill)
+        let started = walk_pids(&w.dir.join("state/runs")) > 0 || starts_log(&w.dir).exists();
+        if started || (w.kube && !jobs(&w).0.is_empty()) {
             t.rounds_with_a_start_before_the_kill += 1;
         }
         let second = poll(&afk, &w).wait_with_output().unwrap();
