@@ -16,10 +16,7 @@ fn setup(watch: &str) -> (Sandbox, Afk) {
 
 /// The state name of a changes-requested review in the sandbox's dialect.
 fn changes() -> &'static str {
-    match dialect() {
-        Dialect::Gitea => "REQUEST_CHANGES",
-        Dialect::Github => "CHANGES_REQUESTED",
-    }
+    dialect().sandbox().changes_requested()
 }
 
 fn review(sb: &Sandbox, user: &str, state: &str, body: &str, comments: Value) -> i64 {

@@ -5,7 +5,7 @@
 //! conditional.
 
 use crate::support::*;
-use afk::forge::http::{Cached, ConditionalCache, Http};
+use afk::forge::http::{Cached, ConditionalCache};
 use afk::forge::{BranchUpdate, Forge, ReviewState, UpdateStyle};
 use afk::types::{IssueNumber, RepoName};
 use serde_json::{Value, json};
@@ -27,21 +27,15 @@ impl ConditionalCache for Etags {
     }
 }
 
-/// The client afk builds for the sandbox's dialect, keeping its etags in `etags`.
+/// The client afk builds for the sandbox's dialect, keeping its etags in
+/// `etags`: the forge kind's profile picks the client and the forge.
 pub(crate) fn client(sb: &Sandbox, etags: &Etags) -> Box<dyn Forge> {
+    let kind = afk::types::ForgeKind::parse(sb.dialect.name()).unwrap();
+    let profile = afk::forge::profile::of(kind);
     let t = Duration::from_secs(10);
-    match sb.dialect {
-        Dialect::Gitea => {
-            let mut h = Http::new(&sb.api_url(), TOKEN, "AFK_FORGE_TOKEN", t, 0);
-            h.set_cache(Box::new(etags.clone()));
-            Box::new(afk::forge::Gitea::new(h))
-        }
-        Dialect::Github => {
-            let mut h = Http::github(&sb.api_url(), TOKEN, "AFK_FORGE_TOKEN", t, 0);
-            h.set_cache(Box::new(etags.clone()));
-            Box::new(afk::forge::Github::new(h))
-        }
-    }
+    let mut h = profile.client(&sb.api_url(), TOKEN, "AFK_FORGE_TOKEN", t, 0);
+    h.set_cache(Box::new(etags.clone()));
+    profile.forge(h)
 }
 
 fn repo() -> RepoName {

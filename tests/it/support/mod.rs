@@ -38,10 +38,11 @@ impl Dialect {
     }
     /// Where its API lives under the sandbox's URL.
     pub fn prefix(self) -> &'static str {
-        match self {
-            Dialect::Gitea => "/api/v1",
-            Dialect::Github => "/api/v3",
-        }
+        self.sandbox().api_prefix()
+    }
+    /// The sandbox's own dialect, which describes itself.
+    pub fn sandbox(self) -> afk::sandbox::Dialect {
+        afk::sandbox::Dialect::parse(self.name()).unwrap()
     }
 }
 
