@@ -117,6 +117,19 @@ impl Dialect {
         }
     }
 
+    /// afk's `[forge]` keys for a sandbox at `url` speaking this dialect:
+    /// the forge kind it plays, its URL and, where the API lives apart, the
+    /// API's URL.
+    pub fn forge_keys(self, url: &str) -> String {
+        match self {
+            Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{url}\""),
+            Dialect::Github => format!(
+                "kind = \"github\"\nurl = \"{url}\"\napi_url = \"{url}{}\"",
+                self.api_prefix()
+            ),
+        }
+    }
+
     /// A review's state that requests changes, in this API's words.
     pub fn changes_requested(self) -> &'static str {
         match self {
@@ -170,17 +183,9 @@ impl Sandbox {
         format!("{}{}", self.url, self.dialect.api_prefix())
     }
 
-    /// afk's `[forge]` keys for this sandbox: the forge kind its dialect
-    /// plays, its URL and, where the API lives apart, the API's URL.
+    /// afk's `[forge]` keys for this sandbox (`Dialect::forge_keys`).
     pub fn forge_keys(&self) -> String {
-        match self.dialect {
-            Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{}\"", self.url),
-            Dialect::Github => format!(
-                "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"",
-                self.url,
-                self.api_url()
-            ),
-        }
+        self.dialect.forge_keys(&self.url)
     }
 }
 

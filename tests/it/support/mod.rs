@@ -171,14 +171,7 @@ impl Sandbox {
 
     /// The `[forge]` keys that point afk at this sandbox (without the table name).
     pub fn forge_keys(&self) -> String {
-        match self.dialect {
-            Dialect::Gitea => format!("url = \"{}\"\n", self.url),
-            Dialect::Github => format!(
-                "kind = \"github\"\nurl = \"{}\"\napi_url = \"{}\"\n",
-                self.url,
-                self.api_url()
-            ),
-        }
+        format!("{}\n", self.dialect.sandbox().forge_keys(&self.url))
     }
 
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
