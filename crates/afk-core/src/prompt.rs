@@ -196,7 +196,8 @@ pub struct Asked<'a> {
 /// comments never squeeze out the review's own words.
 pub const REVIEW_BODY_SHARE: usize = super::conversation::REVIEW_BODY_BYTES / 4;
 
-/// One request as the prompt quotes it: its author named, the body and each
+/// One request as the prompt quotes it: its author named (a review, or the
+/// command's verb), the body and each
 /// line comment as `path:line` plus text, at most
 /// `conversation::REVIEW_BODY_BYTES` in all (the line comments first, after
 /// the body's `REVIEW_BODY_SHARE`; the body cut to what is left), the cut said.
@@ -225,6 +226,11 @@ fn quote(a: &Asked) -> String {
     } else {
         format!("{who} said {} in a comment.", a.verb)
     };
+    // a request with no words of its own (a review without a body, a
+    // command without text) is said, not fenced empty
+    if text.trim().is_empty() && !a.cut {
+        return format!("{what}\n");
+    }
     let mut s = fenced(&what, &text);
     if a.cut || lines_cut || body_cut {
         s.push_str("(The text above was cut: it was longer than afk passes on.)\n");
@@ -347,13 +353,13 @@ pub fn corrective_for(
              with the base (merge or rebase), resolve the conflicts, run the tests, and {send}.\n"
         )),
         Correction::Asked(asked) => {
-            s.push_str("People who may direct this work asked for changes.\n\n");
+            s.push_str("People who may direct this work asked for this turn.\n\n");
             for a in *asked {
                 s.push_str(&quote(a));
                 s.push('\n');
             }
             s.push_str(&format!(
-                "Make the changes asked for where they are sound, run the tests, and {send}. \
+                "Do what they asked where it is sound, run the tests, and {send}. \
                  The pull request updates itself.\n"
             ));
         }
@@ -841,5 +847,21 @@ mod tests {
         assert!(p.len() < REVIEW_BODY_BYTES + 4096, "{}", p.len());
         assert!(p.contains("was cut"), "the cut is said");
         assert!(p.contains("afk/issue-7"));
+    }
+
+    #[test]
+    fn a_request_without_words_is_said_not_fenced_empty() {
+        let asked = [Asked {
+            author: "carol",
+            review: false,
+            verb: "`retry`",
+            body: "",
+            comments: &[],
+            cut: false,
+        }];
+        let p = corrective(&API, IssueNumber(7), 2, &Correction::Asked(&asked));
+        assert!(p.contains("carol said `retry` in a comment.\n"), "{p}");
+        assert!(!p.contains("```text\n\n```"), "an empty fence: {p}");
+        assert!(p.contains("asked for this turn"), "{p}");
     }
 }

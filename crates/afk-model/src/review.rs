@@ -236,7 +236,7 @@ impl TalkSaid {
 /// What afk did with a review or command it looked at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
-    /// a `fix` waiting for the next review turn
+    /// a command waiting for the next turn of its budget (`Effect::Queued`)
     Queued,
     /// carried out at once (stop, hold, resume)
     Done,
