@@ -458,25 +458,54 @@ fn main() {
         let _ = std::fs::remove_dir_all(&root);
         return;
     }
-    // how long an undisturbed tick takes: the kill window
+    // how long an undisturbed tick takes, and when its first agent started:
+    // every other kill falls anywhere in the tick, the others from that
+    // first start on (where a start and its label could be torn apart)
     let w = world(&root, 0);
     let t0 = Instant::now();
-    assert!(poll(&afk, &w).wait().unwrap().success());
+    let mut undisturbed = poll(&afk, &w);
+    let mut first_start = None;
+    let status = loop {
+        if first_start.is_none() && walk_pids(&w.dir.join("state/runs")) > 0 {
+            first_start = Some(t0.elapsed());
+        }
+        if let Some(s) = undisturbed.try_wait().unwrap() {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    assert!(status.success());
     let tick = t0.elapsed();
+    let first_start = first_start.unwrap_or(tick).min(tick);
     drop(w);
     println!(
-        "a busy tick ({REPOS} repos x {ISSUES} issues, {LATENCY_MS} ms per request) takes {} ms; killing at random points within it",
-        tick.as_millis()
+        "a busy tick ({REPOS} repos x {ISSUES} issues, {LATENCY_MS} ms per request) takes {} ms, its first agent starting at {} ms; killing at random points within it, every other kill within its start phase",
+        tick.as_millis(),
+        first_start.as_millis()
     );
     let mut rng = Rng(42);
     let mut t = Tally::default();
     for round in 1..=rounds {
         let w = world(&root, round);
-        let at = Duration::from_micros(rng.next() % (tick.as_micros() as u64 + 1));
+        // every other round: within the start phase, counted from this
+        // tick's own first start (its timing varies more than that phase lasts)
+        let after_start = round % 2 == 0 && !w.kube;
+        let span = if after_start {
+            tick - first_start
+        } else {
+            tick
+        };
+        let at = Duration::from_micros(rng.next() % (span.as_micros() as u64 + 1));
         if drops() {
             faults(&w, Some(&mut rng));
         }
         let mut child = poll(&afk, &w);
+        if after_start {
+            let runs = w.dir.join("state/runs");
+            while walk_pids(&runs) == 0 && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
         std::thread::sleep(at);
         // SAFETY: kill(2) on our own child process
         unsafe {
