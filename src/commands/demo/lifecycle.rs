@@ -103,22 +103,12 @@ fn first_poll(ctx: &Session, show: &mut Show) -> Result<RunId> {
 
 /// CI reports success on the agent's branch; merging stays a person's call.
 fn ci_goes_green(sb: &sandbox::Sandbox, ctx: &Session, show: &mut Show) -> Result<()> {
-    let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
-    let head = sandbox::git::head(&git_dir, "afk/issue-1").unwrap_or_default();
+    let url = "https://ci.example.org/acme/api/1";
+    let head = ci_status(sb, "afk/issue-1", "success", url)?;
     show.say(&format!(
         "   CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]
     ));
-    sb.state
-        .lock()
-        .unwrap()
-        .add_status(
-            "acme/api",
-            &head,
-            &serde_json::json!({"state": "success", "context": "ci/build",
-                                "target_url": "https://ci.example.org/acme/api/1"}),
-        )
-        .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     show.step(
         "afk watch (green: merging is a person's call)",
         super::super::watch::tick(ctx)?.done(),
@@ -183,7 +173,12 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
         "afk watch (the agent committed in afk's checkout: afk pushes afk/issue-2 and opens the PR)",
         crate::commands::watch::tick(ctx)?.done(),
     );
-    let head = ci_status(sb, "failure", "https://ci.example.org/acme/api/2")?;
+    let head = ci_status(
+        sb,
+        "afk/issue-2",
+        "failure",
+        "https://ci.example.org/acme/api/2",
+    )?;
     show.say(&format!(
         "   CI reports ci/build = failure on {}\n",
         &head[..head.len().min(12)]
@@ -197,7 +192,12 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
         "afk watch (the corrective turn's commit: afk pushes it to the same PR)",
         crate::commands::watch::tick(ctx)?.done(),
     );
-    let head = ci_status(sb, "success", "https://ci.example.org/acme/api/3")?;
+    let head = ci_status(
+        sb,
+        "afk/issue-2",
+        "success",
+        "https://ci.example.org/acme/api/3",
+    )?;
     show.say(&format!(
         "   the fix is on the PR; CI reports ci/build = success on {}\n",
         &head[..head.len().min(12)]

@@ -142,7 +142,12 @@ fn quote_prompt(ctx: &Session, store: &Store, run: RunId, show: &Show) -> Result
 
 /// CI reports success on the head of afk/issue-2; its SHA.
 fn green(sb: &sandbox::Sandbox) -> Result<String> {
-    super::world::ci_status(sb, "success", "https://ci.example.org/acme/api/4")
+    super::world::ci_status(
+        sb,
+        "afk/issue-2",
+        "success",
+        "https://ci.example.org/acme/api/4",
+    )
 }
 
 /// A call to the sandbox's admin API, as a test plays the people on the forge.

@@ -37,9 +37,14 @@ pub(crate) fn run_of(
 }
 
 /// CI reports `state` on the head of afk/issue-2 (the demo's agent branch); its SHA.
-pub(crate) fn ci_status(sb: &sandbox::Sandbox, state: &str, url: &str) -> Result<String> {
+pub(crate) fn ci_status(
+    sb: &sandbox::Sandbox,
+    branch: &str,
+    state: &str,
+    url: &str,
+) -> Result<String> {
     let git_dir = sb.state.lock().unwrap().git_dir("acme/api");
-    let head = sandbox::git::head(&git_dir, "afk/issue-2").unwrap_or_default();
+    let head = sandbox::git::head(&git_dir, branch).unwrap_or_default();
     sb.state
         .lock()
         .unwrap()

@@ -248,7 +248,7 @@ fn decide(
             .collect();
         let text = run_lessons::review_unresolved(&run_lessons::Unresolved {
             by: &ask.author,
-            review: ask.review,
+            review: ask.review(),
             verb: &ask.said.verb(),
             text: &ask.body,
             places: &places,

@@ -28,7 +28,6 @@ pub(crate) struct Ask {
     /// what it is, and its id
     pub key: (TalkKind, i64),
     pub author: String,
-    pub review: bool,
     /// what was said (`TalkSaid::ChangesRequested` for a review)
     pub said: TalkSaid,
     /// the limit its turn counts against (`TalkSaid::effect`)
@@ -36,6 +35,13 @@ pub(crate) struct Ask {
     pub body: String,
     pub comments: Vec<LineComment>,
     pub cut: bool,
+}
+
+impl Ask {
+    /// A review's request for changes (else a command's).
+    pub fn review(&self) -> bool {
+        self.said == TalkSaid::ChangesRequested
+    }
 }
 
 /// What the conversation asks of a run now.
@@ -126,7 +132,6 @@ pub(crate) fn hear(
             Effect::Queued(budget) => Some(Ask {
                 key: (TalkKind::Comment, i.item),
                 author: i.author.clone(),
-                review: false,
                 said: i.what.clone(),
                 budget,
                 body: i.what.text().to_string(),
@@ -304,7 +309,6 @@ fn reviews(
         out.push(Ask {
             key: (TalkKind::Review, r.id),
             author: r.author.clone(),
-            review: true,
             said: TalkSaid::ChangesRequested,
             budget: TurnBudget::Review,
             body: r.body.clone(),

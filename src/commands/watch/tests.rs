@@ -301,7 +301,6 @@ fn a_turn_asked_against_fix_forward_max_takes_only_its_own_asks_as_corrective_tu
     let ask = |n: i64, who: &str, budget| Ask {
         key: (TalkKind::Comment, n),
         author: who.into(),
-        review: false,
         said: TalkSaid::Fix(format!("ask {n}")),
         budget,
         body: format!("ask {n}"),

@@ -110,7 +110,7 @@ fn turn_why(seen: &Seen, kind: Correction, asks: &[&Ask]) -> String {
     let asked: Vec<turn_reason::Asker> = (asks.iter().zip(&verbs))
         .map(|(a, verb)| turn_reason::Asker {
             author: &a.author,
-            review: a.review,
+            review: a.review(),
             verb,
         })
         .collect();
@@ -131,7 +131,7 @@ fn prompt_for(
         .map(|(a, verb)| prompt::Asked {
             verb,
             author: &a.author,
-            review: a.review,
+            review: a.review(),
             body: &a.body,
             comments: &a.comments,
             cut: a.cut,
