@@ -173,7 +173,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\n[runner]\nkind = \"kubernetes\"\nworkspace = \"agent\"\ncommand = [\"sleep\", \"600\"]\n\
              [runner.kubernetes]\napi_url = \"{}/k8s\"\ntoken_file = \"k8s-token\"\nnamespace = \"afk\"\nimage = \"bench/agent:1\"\n",
-            forge_keys(&sb),
+            sb.forge_keys(),
             sb.url
         ),
     )
@@ -277,14 +277,6 @@ fn github_section(dir: &std::path::Path) {
     watch_bench(dir, Dialect::Github);
 }
 
-/// The `[forge]` keys for a sandbox.
-fn forge_keys(sb: &afk::sandbox::Sandbox) -> String {
-    match sb.dialect {
-        Dialect::Gitea => format!("url = \"{}\"", sb.url),
-        Dialect::Github => format!("kind = \"github\"\napi_url = \"{}\"", sb.api_url()),
-    }
-}
-
 /// How many answers in the sandbox's request log were 304s.
 fn not_modified(log: &[Value]) -> usize {
     log.iter().filter(|r| r["status"] == 304).count()
@@ -356,7 +348,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\nallowlist = [{}]\nmax_in_flight = {REPOS}\nmax_per_tick = {REPOS}\n\
              [runner]\nworkspace = \"agent\"\nconfine = \"none\"\ncommand = [\"true\"]\n",
-            forge_keys(&sb),
+            sb.forge_keys(),
             allow.join(", ")
         ),
     )
@@ -534,7 +526,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         format!(
             "state_path = \"state/afk.db\"\n[forge]\n{}\ntoken_file = \"token\"\nconcurrency = {CONCURRENCY}\n\
              [poll]\nenabled = true\n[runner]\nworkspace = \"agent\"\ncommand = [\"true\"]\n",
-            forge_keys(&sb)
+            sb.forge_keys()
         ),
     )
     .unwrap();
@@ -542,10 +534,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     let store = afk::store::Store::open(ctx.state_path()).unwrap();
     let agent = ureq::AgentBuilder::new().build();
     let admin = |m: &str, p: &str, body: Option<Value>| admin(&sb.url, m, p, body);
-    let changes = match dialect {
-        Dialect::Gitea => "REQUEST_CHANGES",
-        Dialect::Github => "CHANGES_REQUESTED",
-    };
+    let changes = dialect.changes_requested();
     for r in 0..REPOS {
         let repo = format!("bench/w{r:02}");
         let gd = sb.dir.join(format!("{repo}.git"));

@@ -11,7 +11,7 @@ use super::values::{MINUTE, de_duration, de_path, is_http_url};
 use super::{Config, cfg_err, cfg_hint};
 
 /// `forge.kind` (what differs between the kinds: `crate::forge::profile`).
-pub use crate::types::ForgeKind;
+pub use crate::forge::ForgeKind;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -105,11 +105,14 @@ impl Forge {
             }
             return Ok(());
         }
-        if !crate::forge::profile::of(f.kind).app_auth {
+        if !crate::forge::profile::of(f.kind).app_auth() {
             return Err(c.err(
                 "forge",
                 "app_id",
-                "GitHub App authentication needs forge.kind = \"github\"",
+                format!(
+                    "app authentication needs {}",
+                    crate::forge::profile::app_kinds()
+                ),
             ));
         }
         for k in ["token_env", "token_file"] {

@@ -64,16 +64,20 @@ fn de_update_branch<'de, D: Deserializer<'de>>(
 }
 
 impl Watch {
-    /// `forge`: GitHub cannot rebase a PR's branch.
+    /// `forge`: not every kind can rebase a PR's branch (GitHub cannot).
     pub(super) fn validate(&self, c: &Checker, forge: ForgeKind) -> Result<()> {
-        if !crate::forge::profile::of(forge).rebases_branches
+        let profile = crate::forge::profile::of(forge);
+        if !profile.rebases_branches
             && self.update_branch == Some(crate::types::UpdateStyle::Rebase)
         {
             return Err(crate::hint::hinted(
                 c.err(
                     "watch",
                     "update_branch",
-                    "\"rebase\" is not something GitHub can do (its branch update merges the base in)",
+                    format!(
+                        "\"rebase\" is not something {} can do (its branch update merges the base in)",
+                        profile.name
+                    ),
                 ),
                 "use \"merge\" or \"off\"",
             ));

@@ -74,10 +74,11 @@ fn build(
     if let (true, Some(cache)) = (profile.conditional_reads || always_conditional, cache) {
         h.set_cache(cache);
     }
-    Ok(profile.forge(h))
+    Ok((profile.forge)(h))
 }
 
-/// GitHub as an app's installation (config validation made sure of GitHub).
+/// The forge as an app's installation (config validation made sure its
+/// kind has app authentication: the profile's `app`).
 fn build_app(
     c: &Config,
     cache: Option<Box<dyn crate::forge::http::ConditionalCache>>,
@@ -86,7 +87,11 @@ fn build_app(
     let root = c.api_root()?;
     let app = std::sync::Arc::new(app(c, &root, keeper)?);
     // the token is fetched (or read from the state file) by the first request
-    let mut h = crate::forge::http::Http::github(
+    let profile = c.profile();
+    let make = profile.app.ok_or_else(|| {
+        anyhow::anyhow!("forge.app_id: {} has no app authentication", profile.name)
+    })?;
+    let mut h = profile.client(
         &root,
         "",
         "the GitHub App's installation (forge.app_id, forge.app_installation_id)",
@@ -99,11 +104,7 @@ fn build_app(
         h.set_cache(cache);
     }
     h.set_refresher(app.clone());
-    Ok(Box::new(crate::forge::Github::with_app(
-        h,
-        app,
-        c.poll.allowlist.clone(),
-    )))
+    Ok(make(h, app, c.poll.allowlist.clone()))
 }
 
 /// The app of `forge.app_id`: its key read once per tick (refused when
@@ -122,6 +123,7 @@ fn app(c: &Config, root: &str, keeper: Option<Box<dyn TokenKeeper>>) -> Result<A
         installation_id: c.forge.app_installation_id,
         key,
         root: root.to_string(),
+        api: c.profile().api,
         timeout: c.forge_timeout(),
         retries: c.forge.retries,
         now: crate::clock::now(),

@@ -30,12 +30,11 @@ impl ConditionalCache for Etags {
 /// The client afk builds for the sandbox's dialect, keeping its etags in
 /// `etags`: the forge kind's profile picks the client and the forge.
 pub(crate) fn client(sb: &Sandbox, etags: &Etags) -> Box<dyn Forge> {
-    let kind = afk::types::ForgeKind::parse(sb.dialect.name()).unwrap();
-    let profile = afk::forge::profile::of(kind);
+    let profile = sb.dialect.profile();
     let t = Duration::from_secs(10);
     let mut h = profile.client(&sb.api_url(), TOKEN, "AFK_FORGE_TOKEN", t, 0);
     h.set_cache(Box::new(etags.clone()));
-    profile.forge(h)
+    (profile.forge)(h)
 }
 
 fn repo() -> RepoName {

@@ -139,7 +139,7 @@ fn hostile_agent_forge_and_registry_text_stays_text_on_the_status_page() {
         }
         assert!(text.contains("invoice\\u{202e}fdp.exe"), "the override is shown, escaped");
     }
-    let pr = if sb.dialect == Dialect::Github { "pull" } else { "pulls" };
+    let pr = sb.dialect.profile().pr_segment;
     assert!(
         written.contains(&format!("href=\"{}/acme/api/{pr}/7\"", sb.url)),
         "the PR link is built from forge.url, not the stored URL"

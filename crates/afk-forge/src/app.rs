@@ -7,7 +7,7 @@
 //! exchange a token and stores nothing.
 
 use super::Diagnosis;
-use super::http::{ForgeError, Http, Refresher};
+use super::http::{ApiStyle, ForgeError, Http, Refresher};
 use crate::core::app_token;
 use crate::types::{ConfigError, RepoName};
 use anyhow::{Result, anyhow};
@@ -89,6 +89,8 @@ pub struct AppParts {
     pub key: RsaKeyPair,
     /// the API root
     pub root: String,
+    /// how the API is asked (the forge profile's `api`)
+    pub api: ApiStyle,
     pub timeout: Duration,
     pub retries: u32,
     pub now: OffsetDateTime,
@@ -127,6 +129,7 @@ pub struct App {
     installation_id: u64,
     key: RsaKeyPair,
     root: String,
+    api: ApiStyle,
     timeout: Duration,
     retries: u32,
     now: OffsetDateTime,
@@ -147,6 +150,7 @@ impl App {
             installation_id,
             key,
             root,
+            api,
             timeout,
             retries,
             now,
@@ -157,6 +161,7 @@ impl App {
             installation_id,
             key,
             root,
+            api,
             timeout,
             retries,
             now,
@@ -169,7 +174,8 @@ impl App {
     /// A client that speaks as the app itself (the JWT), for `/app/...`.
     fn as_app(&self) -> Result<Http> {
         let jwt = jwt(&self.key, self.app_id, self.now)?;
-        Ok(Http::github(
+        Ok(Http::with_style(
+            &self.api,
             &self.root,
             &jwt,
             JWT_SOURCE,

@@ -33,7 +33,7 @@ use afk_host::clock;
 use afk_model as types;
 use afk_wire as core;
 pub use model::*;
-pub use profile::Profile;
+pub use profile::{ForgeKind, Profile};
 
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;

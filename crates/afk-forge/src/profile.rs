@@ -13,9 +13,17 @@
 //! forge that numbers merge requests apart needs a second number type.
 
 use crate::Forge;
-use crate::http::Http;
-use crate::types::ForgeKind;
+use crate::app::App;
+use crate::http::{ApiStyle, Http, Paging};
+use crate::types::RepoName;
+use std::sync::Arc;
 use std::time::Duration;
+
+afk_model::named_enum! {
+    /// `forge.kind`: which forge afk talks to; each has its [`Profile`]
+    /// below, in this order.
+    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
+}
 
 /// Where the API lives when `forge.api_url` is not set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,24 +34,29 @@ pub enum ApiRoot {
     Fixed(&'static str),
 }
 
-/// How afk authenticates to the forge's API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Auth {
-    /// `Authorization: token …` (Gitea, Forgejo)
-    Token,
-    /// `Authorization: Bearer …`, GitHub's media type, API version and
-    /// `Link` paging, the rate limit probed
-    Bearer,
-}
+/// The forge of a kind over its API client.
+pub type MakeForge = fn(Http) -> Box<dyn Forge>;
+
+/// The forge of a kind as an app's installation: the client (its token
+/// fetched by the first request), the app, the repositories it may touch.
+pub type MakeAppForge = fn(Http, Arc<App>, Vec<RepoName>) -> Box<dyn Forge>;
 
 /// What one kind of forge is, as the binary needs to know it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct Profile {
     pub kind: ForgeKind,
+    /// the forge's name in a sentence ("GitHub")
+    pub name: &'static str,
     pub api_root: ApiRoot,
     /// the key a connect error names when `forge.api_url` is not set
     pub root_key: &'static str,
-    pub auth: Auth,
+    /// how its API is asked: `Authorization` scheme, media type, headers, paging
+    pub api: ApiStyle,
+    /// its [`Forge`] implementation
+    pub forge: MakeForge,
+    /// the same as an app's installation (`forge.app_id`); None: the kind
+    /// has no app authentication
+    pub app: Option<MakeAppForge>,
     /// the path segment of a PR's web address: `{repo}/{segment}/{n}`
     pub pr_segment: &'static str,
     /// the words before `#N` in a PR's body that close issue N when it
@@ -53,14 +66,19 @@ pub struct Profile {
     /// labels only for an admin; GitHub lets write access add them
     pub labels_need_admin: bool,
     /// whether the forge can bring a PR's branch up to date by rebasing it
-    /// (`watch.update_branch = "rebase"`); GitHub's update merges the base in
+    /// (`watch.update_branch = "rebase"`); else its update merges the base in
     pub rebases_branches: bool,
-    /// whether afk can authenticate as an app's installation (`forge.app_id`)
-    pub app_auth: bool,
     /// whether every read is conditional (an unchanged answer costs no rate
     /// limit, so the ETag cache is always used); else only where the caller
     /// asks for it
     pub conditional_reads: bool,
+}
+
+impl PartialEq for Profile {
+    /// One profile per kind.
+    fn eq(&self, other: &Profile) -> bool {
+        self.kind == other.kind
+    }
 }
 
 /// Gitea's default `CLOSE_KEYWORDS` and GitHub's closing keywords: the same nine.
@@ -68,37 +86,62 @@ const CLOSING_WORDS: &[&str] = &[
     "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",
 ];
 
+/// Gitea's API: `Authorization: token …`, JSON, `page` + `limit` paging.
+pub const GITEA_API: ApiStyle = ApiStyle {
+    scheme: "token ",
+    accept: "application/json",
+    headers: &[],
+    paging: Paging::PageLimit { limit: 50 },
+    probe_rate: false,
+};
+
+/// GitHub's REST API (`https://api.github.com` or a GitHub Enterprise
+/// Server's `https://HOST/api/v3`): bearer auth, its media type and API
+/// version, `Link` paging with 100 per page, the rate limit probed.
+pub const GITHUB_API: ApiStyle = ApiStyle {
+    scheme: "Bearer ",
+    accept: "application/vnd.github+json",
+    headers: &[("X-GitHub-Api-Version", "2022-11-28")],
+    paging: Paging::Link { per_page: 100 },
+    probe_rate: true,
+};
+
 const GITEA: Profile = Profile {
     kind: ForgeKind::Gitea,
+    name: "Gitea",
     api_root: ApiRoot::UnderUrl("/api/v1"),
     root_key: "forge.url",
-    auth: Auth::Token,
+    api: GITEA_API,
+    forge: |http| Box::new(crate::Gitea::new(http)),
+    app: None,
     pr_segment: "pulls",
     closing_words: CLOSING_WORDS,
     labels_need_admin: true,
     rebases_branches: true,
-    app_auth: false,
     conditional_reads: false,
 };
 
 /// Every kind's profile, in `ForgeKind::ALL`'s order.
-pub const PROFILES: [Profile; 3] = [
+pub const PROFILES: &[Profile] = &[
     GITEA,
     // Forgejo speaks Gitea's API
     Profile {
         kind: ForgeKind::Forgejo,
+        name: "Forgejo",
         ..GITEA
     },
     Profile {
         kind: ForgeKind::Github,
+        name: "GitHub",
         api_root: ApiRoot::Fixed("https://api.github.com"),
         root_key: "forge.kind = github: api.github.com",
-        auth: Auth::Bearer,
+        api: GITHUB_API,
+        forge: |http| Box::new(crate::Github::new(http)),
+        app: Some(|http, app, allowlist| Box::new(crate::Github::with_app(http, app, allowlist))),
         pr_segment: "pull",
         closing_words: CLOSING_WORDS,
         labels_need_admin: false,
         rebases_branches: false,
-        app_auth: true,
         conditional_reads: true,
     },
 ];
@@ -109,6 +152,17 @@ pub fn of(kind: ForgeKind) -> &'static Profile {
         .iter()
         .find(|p| p.kind == kind)
         .unwrap_or(&PROFILES[0])
+}
+
+/// The kinds that can authenticate as an app's installation, as a config
+/// error names them (`forge.kind = "github"`).
+pub fn app_kinds() -> String {
+    PROFILES
+        .iter()
+        .filter(|p| p.app.is_some())
+        .map(|p| format!("forge.kind = \"{}\"", p.kind))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 impl Profile {
@@ -122,7 +176,8 @@ impl Profile {
         }
     }
 
-    /// The API client of this kind (`source` names where the token came from).
+    /// The API client of this kind (`source` names where the token came
+    /// from; an app's client starts with none).
     pub fn client(
         &self,
         root: &str,
@@ -131,18 +186,12 @@ impl Profile {
         timeout: Duration,
         retries: u32,
     ) -> Http {
-        match self.auth {
-            Auth::Token => Http::new(root, token, source, timeout, retries),
-            Auth::Bearer => Http::github(root, token, source, timeout, retries),
-        }
+        Http::with_style(&self.api, root, token, source, timeout, retries)
     }
 
-    /// The forge of this kind over `http`.
-    pub fn forge(&self, http: Http) -> Box<dyn Forge> {
-        match self.auth {
-            Auth::Token => Box::new(crate::Gitea::new(http)),
-            Auth::Bearer => Box::new(crate::Github::new(http)),
-        }
+    /// Whether afk can authenticate as an app's installation (`forge.app_id`).
+    pub fn app_auth(&self) -> bool {
+        self.app.is_some()
     }
 }
 

@@ -76,6 +76,23 @@ pub enum Paging {
     Link { per_page: usize },
 }
 
+/// How a forge's API wants to be asked: the `Authorization` scheme, the
+/// media type, more headers, paging and whether the rate limit is probed.
+/// Data, so a forge's profile names its API's style and no constructor
+/// branches on a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiStyle {
+    /// what stands before the token in `Authorization` (`"token "`, `"Bearer "`)
+    pub scheme: &'static str,
+    /// the `Accept` header
+    pub accept: &'static str,
+    /// more headers on every request (`X-GitHub-Api-Version`)
+    pub headers: &'static [(&'static str, &'static str)],
+    pub paging: Paging,
+    /// whether the rate limit left is probed before the first request
+    pub probe_rate: bool,
+}
+
 /// The most a tick waits in all for `Retry-After` answers (429, secondary
 /// rate limits); a longer wait is left to the next tick.
 const WAIT_BUDGET: Duration = Duration::from_secs(120);
@@ -309,10 +326,10 @@ impl Http {
         self.url_key = key;
     }
 
-    /// A client for GitHub's REST API (`root`: `https://api.github.com` or a
-    /// GitHub Enterprise Server's `https://HOST/api/v3`): bearer auth, GitHub's
-    /// media type and API version, `Link` paging with 100 per page.
-    pub fn github(
+    /// A client for a forge's API asked in `style` (the forge's profile
+    /// says which: `afk_forge::profile`).
+    pub fn with_style(
+        style: &ApiStyle,
         root: &str,
         token: &str,
         token_source: &str,
@@ -320,12 +337,12 @@ impl Http {
         retries: u32,
     ) -> Http {
         let mut h = Http::new(root, token, token_source, timeout, retries);
-        h.auth = std::sync::RwLock::new(format!("Bearer {token}"));
-        h.scheme = "Bearer ";
-        h.accept = "application/vnd.github+json";
-        h.headers = vec![("X-GitHub-Api-Version", "2022-11-28")];
-        h.paging = Paging::Link { per_page: 100 };
-        h.rate.get_mut().unwrap().probe = true;
+        h.auth = std::sync::RwLock::new(format!("{}{token}", style.scheme));
+        h.scheme = style.scheme;
+        h.accept = style.accept;
+        h.headers = style.headers.to_vec();
+        h.paging = style.paging;
+        h.rate.get_mut().unwrap().probe = style.probe_rate;
         h
     }
 
@@ -1141,7 +1158,7 @@ mod tests {
     /// this pins that the client applies it and refuses with one clear line.
     #[test]
     fn next_pages_stay_under_the_api_root_and_on_its_host() {
-        let h = Http::github(
+        let h = Http::new(
             "https://ghe.example/api/v3",
             "t",
             "T",

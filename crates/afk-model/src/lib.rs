@@ -112,7 +112,7 @@ pub use review::{
     BranchUpdate, Effect, Handled, LineComment, LineComments, Review, ReviewState, TalkKind,
     TalkSaid, TurnBudget, UpdateStyle,
 };
-pub use runner::{AgentKind, Cached, ForgeKind, RunnerHandle, RunnerKind, Workspace};
+pub use runner::{AgentKind, Cached, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};
 pub use tick::TickKind;
 

@@ -3,12 +3,6 @@
 //! observing agents is the binary's `runner` module.
 
 crate::named_enum! {
-    /// `forge.kind`: which forge afk talks to (afk-forge's `profile` says
-    /// what differs between them).
-    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github" }
-}
-
-crate::named_enum! {
     /// `runner.kind`.
     #[derive(PartialOrd, Ord)]
     RunnerKind {

@@ -37,6 +37,7 @@ mod registry;
 mod revert;
 mod reviews;
 mod routes;
+pub use routes::Dialect;
 mod seed;
 
 pub use faults::Fault;
@@ -76,79 +77,6 @@ fn err(status: u16, msg: &str) -> Reply {
         status,
         &json!({"message": msg, "url": "https://sandbox.invalid/api/swagger"}),
     )
-}
-
-/// Which forge API the sandbox speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Dialect {
-    /// Gitea API v1 at `/api/v1`
-    #[default]
-    Gitea,
-    /// GitHub REST at `/api/v3`
-    Github,
-}
-
-impl Dialect {
-    /// The dialects' names, as `afk sandbox --dialect` and `afk demo
-    /// --forge` take them.
-    pub const NAMES: [&'static str; 2] = ["gitea", "github"];
-
-    /// `gitea` or `github`.
-    pub fn parse(s: &str) -> Option<Dialect> {
-        match s {
-            "gitea" | "forgejo" => Some(Dialect::Gitea),
-            "github" => Some(Dialect::Github),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Gitea => "gitea",
-            Dialect::Github => "github",
-        }
-    }
-
-    /// Where the API lives under the sandbox's URL.
-    pub fn api_prefix(self) -> &'static str {
-        match self {
-            Dialect::Gitea => "/api/v1",
-            Dialect::Github => "/api/v3",
-        }
-    }
-
-    /// afk's `[forge]` keys for a sandbox at `url` speaking this dialect:
-    /// the forge kind it plays, its URL and, where the API lives apart, the
-    /// API's URL.
-    pub fn forge_keys(self, url: &str) -> String {
-        match self {
-            Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{url}\""),
-            Dialect::Github => format!(
-                "kind = \"github\"\nurl = \"{url}\"\napi_url = \"{url}{}\"",
-                self.api_prefix()
-            ),
-        }
-    }
-
-    /// A review's state that requests changes, in this API's words.
-    pub fn changes_requested(self) -> &'static str {
-        match self {
-            Dialect::Gitea => "REQUEST_CHANGES",
-            Dialect::Github => "CHANGES_REQUESTED",
-        }
-    }
-
-    /// The admin routes (`/_admin/…`) this dialect serves, comma-separated.
-    pub fn admin_routes(self) -> &'static str {
-        match self {
-            Dialect::Gitea => {
-                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
-            }
-            Dialect::Github => {
-                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
-            }
-        }
-    }
 }
 
 pub struct Sandbox {
@@ -257,10 +185,8 @@ pub fn start_with(
 
 /// What a request is for, by its path prefix.
 enum Service {
-    /// the forge API in Gitea's dialect, `/api/v1/...`
-    Gitea,
-    /// the forge API in GitHub's dialect, `/api/v3/...`
-    Github,
+    /// the forge API in the sandbox's dialect, under its prefix
+    Forge(Dialect),
     /// the agent-thread service, `/agent/...`
     Agent,
     /// the OCI registry, `/v2/...`
@@ -320,12 +246,8 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
     } else {
-        let api = match dialect {
-            Dialect::Gitea => Service::Gitea,
-            Dialect::Github => Service::Github,
-        };
         match req.path.strip_prefix(dialect.api_prefix()) {
-            Some(p) => (api, p.to_string()),
+            Some(p) => (Service::Forge(dialect), p.to_string()),
             None => return err(404, "not found"),
         }
     };
@@ -346,8 +268,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
             let mut f = st.lock().unwrap();
             match service {
                 Service::Agent => agent::serve(&mut f, &req, &path),
-                Service::Gitea => routes::gitea::serve(&mut f, &req, &path),
-                Service::Github => routes::github::serve(&mut f, &req, &path),
+                Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
                 Service::Registry => registry::serve(&f, &req, &path),
                 Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
             }

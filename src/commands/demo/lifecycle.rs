@@ -28,7 +28,8 @@ pub(super) fn act(
     intro(sb, dir, show);
     let api1 = first_poll(ctx, show)?;
     ci_goes_green(sb, ctx, show)?;
-    if sb.dialect == sandbox::Dialect::Github {
+    // where every read is conditional (GitHub), an idle tick costs no rate limit: shown
+    if ctx.config().profile().conditional_reads {
         idle_watch(ctx, show)?;
     }
     let store = ctx.local()?.store;

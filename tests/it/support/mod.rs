@@ -44,6 +44,11 @@ impl Dialect {
     pub fn sandbox(self) -> afk::sandbox::Dialect {
         afk::sandbox::Dialect::parse(self.name()).unwrap()
     }
+    /// The profile of the forge kind it plays: what afk knows of that kind
+    /// (its client, a PR's web path, whether reads are conditional).
+    pub fn profile(self) -> &'static afk::forge::Profile {
+        afk::forge::profile::of(afk::forge::ForgeKind::parse(self.name()).unwrap())
+    }
 }
 
 thread_local! {

@@ -1,12 +1,97 @@
 //! The forge APIs the sandbox serves, one dialect per module, each reading and
 //! changing the shared model (`super::model`) and answering in its forge's
-//! shapes, with its own paging, errors and auth.
+//! shapes, with its own paging, errors and auth; and [`Dialect`], what
+//! describes each (its names, API prefix, review words, admin routes, the
+//! `[forge]` keys afk is given): a new dialect is a module and its arms here.
 
 pub(super) mod gitea;
 pub(super) mod github;
 
 use crate::http::{Reply, Request};
+use crate::model::Forge;
 use sha2::{Digest, Sha256};
+
+/// Which forge API the sandbox speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// Gitea API v1 at `/api/v1`
+    #[default]
+    Gitea,
+    /// GitHub REST at `/api/v3`
+    Github,
+}
+
+impl Dialect {
+    /// The dialects' names, as `afk sandbox --dialect` and `afk demo
+    /// --forge` take them.
+    pub const NAMES: [&'static str; 2] = ["gitea", "github"];
+
+    /// `gitea` or `github`.
+    pub fn parse(s: &str) -> Option<Dialect> {
+        match s {
+            "gitea" | "forgejo" => Some(Dialect::Gitea),
+            "github" => Some(Dialect::Github),
+            _ => None,
+        }
+    }
+
+    /// An API request (`path` under [`Dialect::api_prefix`]) answered in
+    /// this dialect.
+    pub(crate) fn serve(self, f: &mut Forge, req: &Request, path: &str) -> Reply {
+        match self {
+            Dialect::Gitea => gitea::serve(f, req, path),
+            Dialect::Github => github::serve(f, req, path),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "gitea",
+            Dialect::Github => "github",
+        }
+    }
+
+    /// Where the API lives under the sandbox's URL.
+    pub fn api_prefix(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "/api/v1",
+            Dialect::Github => "/api/v3",
+        }
+    }
+
+    /// afk's `[forge]` keys for a sandbox at `url` speaking this dialect:
+    /// the forge kind it plays, its URL and, where the API lives apart, the
+    /// API's URL.
+    pub fn forge_keys(self, url: &str) -> String {
+        match self {
+            Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{url}\""),
+            Dialect::Github => format!(
+                "kind = \"github\"\nurl = \"{url}\"\napi_url = \"{url}{}\"",
+                self.api_prefix()
+            ),
+        }
+    }
+
+    /// A review's state that requests changes, in this API's words.
+    pub fn changes_requested(self) -> &'static str {
+        match self {
+            Dialect::Gitea => "REQUEST_CHANGES",
+            Dialect::Github => "CHANGES_REQUESTED",
+        }
+    }
+
+    /// The admin routes (`/_admin/…`) this dialect serves, comma-separated.
+    pub fn admin_routes(self) -> &'static str {
+        match self {
+            Dialect::Gitea => {
+                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
+            }
+            Dialect::Github => {
+                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
+            }
+        }
+    }
+}
 
 /// A path segment, percent-encoded (everything but RFC 3986's unreserved
 /// characters), as the sandbox writes it into the `Link` and `url` fields it
