@@ -136,7 +136,7 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         ),
         Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix)) => format!(
             "a trusted person asked for a turn: corrective turn {} of {}",
-            s.turns_used + 1,
+            s.fix_turns_used() + 1,
             s.fix_forward_max
         ),
         Action::Escalate(Escalation::ReviewUnresolved) => format!(
@@ -150,7 +150,7 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         ),
         Action::CorrectiveTurn(Correction::Conflict) => format!(
             "{pr} conflicts with its base and the forge could not update it: corrective turn {} of {}",
-            s.turns_used + 1,
+            s.fix_turns_used() + 1,
             s.fix_forward_max
         ),
         Action::Escalate(Escalation::PushConflict) => {
@@ -161,7 +161,7 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         }
         Action::Escalate(Escalation::Conflict) => format!(
             "{pr} still conflicts with its base after {} corrective turns",
-            s.turns_used
+            s.fix_turns_used()
         ),
         Action::Retest => format!(
             "CI failed on {pr} ({}): the first red on this head, asking CI to run again (watch.retest_comment)",
@@ -170,25 +170,25 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         Action::CorrectiveTurn(Correction::CiRed) => format!(
             "CI failed on {pr} ({}): corrective turn {} of {}",
             ci.failing.join(", "),
-            s.turns_used + 1,
+            s.fix_turns_used() + 1,
             s.fix_forward_max
         ),
         Action::CorrectiveTurn(Correction::NoPr) => format!(
             "the agent stopped without a PR: corrective turn {} of {}",
-            s.turns_used + 1,
+            s.fix_turns_used() + 1,
             s.fix_forward_max
         ),
         Action::Escalate(Escalation::CiRed) => format!(
             "CI failed on {pr} ({}) after {} corrective turns",
             ci.failing.join(", "),
-            s.turns_used
+            s.fix_turns_used()
         ),
         Action::Escalate(Escalation::Stalled) => {
             format!("no progress for {mins}m (runner.stall_after)")
         }
         Action::Escalate(Escalation::NoPr) => format!(
             "the agent stopped without a PR after {} corrective turns",
-            s.turns_used
+            s.fix_turns_used()
         ),
         Action::Escalate(Escalation::Blocked) => "the agent said it is blocked".into(),
         Action::Escalate(Escalation::AgentFailed) => match (&s.cannot_start, s.agent) {
@@ -302,7 +302,7 @@ mod tests {
             ci: super::super::run_state::Checks::Pending,
             deploy_configured: false,
             deploy: super::super::run_state::Checks::None,
-            turns_used: 0,
+            turns: 1,
             fix_forward_max: 2,
             since_progress: Duration::from_secs(600),
             stall_after: Duration::from_secs(3600),

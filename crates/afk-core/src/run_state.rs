@@ -80,8 +80,10 @@ pub struct RunState {
     pub deploy_configured: bool,
     /// The deploy verdict on the merge commit.
     pub deploy: Checks,
-    /// Corrective turns already used, and the budget.
-    pub turns_used: u32,
+    /// The run's turns so far, its first included (review turns too: the
+    /// corrective turns used are [`RunState::fix_turns_used`]), and
+    /// `watch.fix_forward_max`.
+    pub turns: u32,
     pub fix_forward_max: u32,
     pub since_progress: Duration,
     pub stall_after: Duration,
@@ -279,13 +281,16 @@ impl Action {
 }
 
 /// A red CI on an agent's PR teaches something whether afk tries again (a
-/// corrective turn) or gives up (a `ci-red` escalation, at once when
-/// `watch.fix_forward_max` is 0): both record a `gate_failure` lesson.
-pub fn records_gate_failure(a: &Action) -> bool {
-    matches!(
-        a,
-        Action::CorrectiveTurn(Correction::CiRed) | Action::Escalate(Escalation::CiRed)
-    )
+/// corrective turn, or a turn someone asked for against the fix budget
+/// while CI is red: it is the red's turn too) or gives up (a `ci-red`
+/// escalation, at once when `watch.fix_forward_max` is 0): each records a
+/// `gate_failure` lesson. A review turn leaves the red to the turn after it.
+pub fn records_gate_failure(a: &Action, ci: Checks) -> bool {
+    match a {
+        Action::CorrectiveTurn(Correction::CiRed) | Action::Escalate(Escalation::CiRed) => true,
+        Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix)) => ci == Checks::Failure,
+        _ => false,
+    }
 }
 
 /// A lesson's `agent`: the account the agent pushed as (the PR's author,
@@ -359,7 +364,7 @@ pub fn next_action(s: &RunState) -> Action {
     if let Some(a) = s.decided {
         return a;
     }
-    let budget_left = s.turns_used < s.fix_forward_max;
+    let budget_left = s.fix_turns_used() < s.fix_forward_max;
     if s.pr == Pr::Merged {
         if !s.deploy_configured || s.deploy == Checks::Success {
             return Action::Succeed;
@@ -504,6 +509,14 @@ pub fn fix_turns_used(turns: u32, review_turns: u32) -> u32 {
     turns.saturating_sub(1).saturating_sub(review_turns)
 }
 
+impl RunState {
+    /// The corrective turns this run has used ([`fix_turns_used`] of its
+    /// turns and its review turns).
+    pub fn fix_turns_used(&self) -> u32 {
+        fix_turns_used(self.turns, self.talk.review_turns_used)
+    }
+}
+
 #[cfg(test)]
 mod fix_turns_tests {
     use super::fix_turns_used;
@@ -643,16 +656,38 @@ mod tests {
 
     #[test]
     fn red_ci_records_a_gate_failure_whether_afk_tries_again_or_gives_up() {
+        let fix = Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix));
+        let review = Action::CorrectiveTurn(Correction::Asked(TurnBudget::Review));
+        // (the action, what CI says, whether a gate_failure is recorded)
         let table = [
-            (Action::CorrectiveTurn(Correction::CiRed), true),
-            (Action::Escalate(Escalation::CiRed), true),
-            (Action::CorrectiveTurn(Correction::NoPr), false),
-            (Action::Escalate(Escalation::Stalled), false),
-            (Action::Wait(Wait::Ci), false),
-            (Action::Succeed, false),
+            (
+                Action::CorrectiveTurn(Correction::CiRed),
+                Checks::Failure,
+                true,
+            ),
+            (Action::Escalate(Escalation::CiRed), Checks::Failure, true),
+            // a turn asked for against the fix budget while CI is red is the
+            // red's turn too: the red teaches the same
+            (fix, Checks::Failure, true),
+            (fix, Checks::Success, false),
+            (fix, Checks::Pending, false),
+            // a review turn leaves the red to the corrective turn after it
+            (review, Checks::Failure, false),
+            (
+                Action::CorrectiveTurn(Correction::NoPr),
+                Checks::Failure,
+                false,
+            ),
+            (
+                Action::Escalate(Escalation::Stalled),
+                Checks::Failure,
+                false,
+            ),
+            (Action::Wait(Wait::Ci), Checks::Failure, false),
+            (Action::Succeed, Checks::Success, false),
         ];
-        for (a, want) in table {
-            assert_eq!(records_gate_failure(&a), want, "{a:?}");
+        for (a, ci, want) in table {
+            assert_eq!(records_gate_failure(&a, ci), want, "{a:?} {ci:?}");
         }
     }
 
@@ -691,7 +726,7 @@ mod tests {
             ci: Checks::Pending,
             deploy_configured: false,
             deploy: Checks::None,
-            turns_used: 0,
+            turns: 1,
             fix_forward_max: 2,
             since_progress: Duration::from_secs(60),
             stall_after: Duration::from_secs(3600),
@@ -782,7 +817,7 @@ mod tests {
         assert_eq!(
             with(|s| {
                 no_pr(s);
-                s.turns_used = 2
+                s.turns = 1 + 2
             }),
             Action::Escalate(Escalation::NoPr)
         );
@@ -801,7 +836,7 @@ mod tests {
         let failed = |code: i32, turns_used: u32, pr: Pr| {
             with(|s| {
                 s.agent = Agent::Exited(code);
-                s.turns_used = turns_used;
+                s.turns = 1 + turns_used;
                 s.pr = pr;
                 s.ci = Checks::Failure;
             })
@@ -867,7 +902,7 @@ mod tests {
         assert_eq!(
             with(|s| {
                 s.ci = Checks::Failure;
-                s.turns_used = 1
+                s.turns = 1 + 1
             }),
             Action::CorrectiveTurn(Correction::CiRed)
         );
@@ -878,7 +913,7 @@ mod tests {
         assert_eq!(
             with(|s| {
                 s.ci = Checks::Failure;
-                s.turns_used = 2
+                s.turns = 1 + 2
             }),
             Action::Escalate(Escalation::CiRed)
         );
@@ -1064,7 +1099,7 @@ mod tests {
             with(|s| {
                 s.ci = Checks::Failure;
                 s.ci_sha = Some("h1".into());
-                s.turns_used = 1
+                s.turns = 1 + 1
             }),
             Action::Wait(Wait::Ci)
         );
@@ -1075,7 +1110,7 @@ mod tests {
         assert_eq!(
             with(|s| {
                 s.agent = Agent::Running;
-                s.turns_used = 1;
+                s.turns = 1 + 1;
                 s.ci = Checks::Pending
             }),
             Action::Wait(Wait::Agent)
@@ -1087,7 +1122,7 @@ mod tests {
         for used in 0..5 {
             let a = with(|s| {
                 s.ci = Checks::Failure;
-                s.turns_used = used
+                s.turns = 1 + used
             });
             if used < 2 {
                 assert_eq!(a, Action::CorrectiveTurn(Correction::CiRed));
@@ -1418,7 +1453,7 @@ mod tests {
             ),
             (
                 "review ci spent",
-                vec![asked, |s| s.turns_used = s.fix_forward_max],
+                vec![asked, |s| s.turns = 1 + s.fix_forward_max],
                 Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
             // `fix` before there is a PR
@@ -1462,7 +1497,7 @@ mod tests {
                 "asked fix spent red",
                 vec![|s| {
                     s.talk.asked = vec![TurnBudget::Fix];
-                    s.turns_used = s.fix_forward_max;
+                    s.turns = 1 + s.fix_forward_max;
                     s.ci = Checks::Failure
                 }],
                 Action::Escalate(Escalation::CiRed),
@@ -1472,7 +1507,7 @@ mod tests {
                 "asked fix spent then review",
                 vec![|s| {
                     s.talk.asked = vec![TurnBudget::Fix, TurnBudget::Review];
-                    s.turns_used = s.fix_forward_max
+                    s.turns = 1 + s.fix_forward_max
                 }],
                 Action::CorrectiveTurn(Asked(TurnBudget::Review)),
             ),
@@ -1488,7 +1523,7 @@ mod tests {
                 "asked fix spent pending",
                 vec![|s| {
                     s.talk.asked = vec![TurnBudget::Fix];
-                    s.turns_used = s.fix_forward_max
+                    s.turns = 1 + s.fix_forward_max
                 }],
                 Action::Wait(Wait::Ci),
             ),

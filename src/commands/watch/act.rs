@@ -38,7 +38,7 @@ pub(crate) fn act(
     let Some(action) = action else {
         return Ok(());
     };
-    if crate::core::run_state::records_gate_failure(&action) {
+    if crate::core::run_state::records_gate_failure(&action, seen.ci.checks) {
         record_gate_failure(w, run, seen);
     }
     let at = super::forward::at(run, &seen.run_dir);

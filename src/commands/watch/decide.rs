@@ -82,7 +82,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         ci: seen.ci.checks,
         deploy_configured: !cfg.watch.deploy_context.is_empty(),
         deploy: seen.deploy,
-        turns_used: fix_turns_used(run.turns, talk.review_turns),
+        turns: run.turns,
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
         stall_after: cfg.stall_after(),

@@ -343,3 +343,37 @@ fn a_turn_asked_against_fix_forward_max_takes_only_its_own_asks_as_corrective_tu
     assert!(prompt.contains("carol said `fix` in a comment"), "{prompt}");
     assert!(!prompt.contains("ask 42"), "{prompt}");
 }
+
+#[test]
+fn a_turn_asked_against_fix_forward_max_while_ci_is_red_names_the_failing_checks() {
+    use super::talk::Ask;
+    use crate::core::run_state::Correction;
+    use crate::types::{Handled, TalkKind, TalkSaid, TurnBudget};
+    let (s, f, runner) = (scratch(), forge(), FakeRunner::default());
+    let store = s.store();
+    let id = dispatched(&store);
+    let ask = Ask {
+        key: (TalkKind::Comment, 41),
+        author: "carol".into(),
+        said: TalkSaid::Fix("try again".into()),
+        budget: TurnBudget::Fix,
+        body: "try again".into(),
+        comments: vec![],
+        cut: false,
+    };
+    store
+        .note_talk_item(id, ask.key, &ask.author, &ask.said, &Handled::Queued)
+        .unwrap();
+    let mut red = seen();
+    red.agent = Agent::Exited(0);
+    red.ci.checks = Checks::Failure;
+    red.ci.failing = vec![("ci/test".into(), None)];
+    red.ci.said = vec![("ci/test".into(), "3 tests failed".into())];
+    red.heard.asked = vec![ask];
+    let turn = Action::CorrectiveTurn(Correction::Asked(TurnBudget::Fix));
+    step(&s, &f, &runner, &store, id, &red, turn).unwrap();
+    let prompt = runner.started.lock().unwrap().last().cloned().unwrap();
+    assert!(prompt.contains("carol said `fix` in a comment"), "{prompt}");
+    assert!(prompt.contains("CI is red on the head"), "{prompt}");
+    assert!(prompt.contains("- ci/test — 3 tests failed"), "{prompt}");
+}
