@@ -63,14 +63,10 @@ pub fn workdir_of(cfg: &Config, at: &At) -> PathBuf {
     ))
 }
 
-/// The repository's git URL on the forge: `{forge.url}/{repo}.git`.
+/// The repository's git URL on the forge (`Config::git_url`).
 pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
-    let url = cfg.forge.url.trim_end_matches('/');
-    anyhow::ensure!(
-        !url.is_empty(),
-        "workspace: forge.url is needed to fetch and push {repo}"
-    );
-    Ok(format!("{url}/{repo}.git"))
+    cfg.git_url(repo.as_str())
+        .ok_or_else(|| anyhow::anyhow!("workspace: forge.url is needed to fetch and push {repo}"))
 }
 
 /// The real workspace, under `runner.git_cache`.

@@ -117,10 +117,13 @@ impl Forge {
         }
         for k in ["token_env", "token_file"] {
             if given(k) {
-                return Err(c.err(
-                    "forge",
-                    k,
-                    "cannot be set with forge.app_id: afk authenticates as the app's installation (remove one)",
+                return Err(crate::hint::hinted(
+                    c.err(
+                        "forge",
+                        k,
+                        "cannot be set with forge.app_id: afk authenticates as the app's installation",
+                    ),
+                    "remove one",
                 ));
             }
         }
@@ -168,6 +171,13 @@ impl Config {
             Some(root) => Ok(root),
             None => bail!(cfg_err("config: forge.url is required")),
         }
+    }
+
+    /// Where git fetches and pushes `repo` (`owner/name`) on the forge:
+    /// the profile's `git_url` of `forge.url`; None when `forge.url` is empty.
+    pub fn git_url(&self, repo: &str) -> Option<String> {
+        let url = &self.forge.url;
+        (!url.trim_end_matches('/').is_empty()).then(|| self.profile().git_url(url, repo))
     }
 
     /// The key a connect error names: `forge.api_url` when set, else what

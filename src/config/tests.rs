@@ -272,8 +272,8 @@ fn enums_are_typed_and_checked() {
     let kinds = ForgeKind::NAMES.join(", ");
     let cases = [
         (
-            "[forge]\nkind = \"gitlab\"\n",
-            format!("config: forge.kind at line 2: \"gitlab\" is not one of {kinds}"),
+            "[forge]\nkind = \"no-such-forge\"\n",
+            format!("config: forge.kind at line 2: \"no-such-forge\" is not one of {kinds}"),
         ),
         (
             "[runner]\nkind = \"ssh\"\n",

@@ -88,10 +88,14 @@ const CLOSING_WORDS: &[&str] = &[
 
 /// Gitea's API: `Authorization: token …`, JSON, `page` + `limit` paging.
 pub const GITEA_API: ApiStyle = ApiStyle {
+    auth_header: "Authorization",
     scheme: "token ",
     accept: "application/json",
     headers: &[],
-    paging: Paging::PageLimit { limit: 50 },
+    paging: Paging::PageLimit {
+        size: "limit",
+        limit: 50,
+    },
     probe_rate: false,
 };
 
@@ -99,10 +103,14 @@ pub const GITEA_API: ApiStyle = ApiStyle {
 /// Server's `https://HOST/api/v3`): bearer auth, its media type and API
 /// version, `Link` paging with 100 per page, the rate limit probed.
 pub const GITHUB_API: ApiStyle = ApiStyle {
+    auth_header: "Authorization",
     scheme: "Bearer ",
     accept: "application/vnd.github+json",
     headers: &[("X-GitHub-Api-Version", "2022-11-28")],
-    paging: Paging::Link { per_page: 100 },
+    paging: Paging::Link {
+        size: "per_page",
+        per_page: 100,
+    },
     probe_rate: true,
 };
 
@@ -187,6 +195,12 @@ impl Profile {
         retries: u32,
     ) -> Http {
         Http::with_style(&self.api, root, token, source, timeout, retries)
+    }
+
+    /// Where git fetches and pushes `repo` on a forge whose web address is
+    /// `url`: `{url}/{repo}.git` (the same for the kinds there are).
+    pub fn git_url(&self, url: &str, repo: &str) -> String {
+        format!("{}/{repo}.git", url.trim_end_matches('/'))
     }
 
     /// Whether afk can authenticate as an app's installation (`forge.app_id`).

@@ -68,21 +68,27 @@ impl Drop for InFlight<'_> {
 /// How a list is paged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
-    /// `page` + `limit` on every request (Gitea). A `Link: rel="next"` decides
-    /// whether there is more when sent, else a full page does.
-    PageLimit { limit: usize },
-    /// `per_page` on the first request, then the `Link: rel="next"` URL as the
-    /// forge wrote it (GitHub), never one outside the API root.
-    Link { per_page: usize },
+    /// `page` + the page size as `size` (Gitea: `limit`) on every request.
+    /// A `Link: rel="next"` decides whether there is more when sent, else a
+    /// full page does.
+    PageLimit { size: &'static str, limit: usize },
+    /// the page size as `size` (GitHub: `per_page`) on the first request,
+    /// then the `Link: rel="next"` URL as the forge wrote it, never one
+    /// outside the API root.
+    Link { size: &'static str, per_page: usize },
 }
 
-/// How a forge's API wants to be asked: the `Authorization` scheme, the
-/// media type, more headers, paging and whether the rate limit is probed.
+/// How a forge's API wants to be asked: the header the token goes in and
+/// what stands before it, the media type, more headers, paging and whether
+/// the rate limit is probed.
 /// Data, so a forge's profile names its API's style and no constructor
 /// branches on a kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ApiStyle {
-    /// what stands before the token in `Authorization` (`"token "`, `"Bearer "`)
+    /// the header the token goes in (`Authorization`)
+    pub auth_header: &'static str,
+    /// what stands before the token there (`"token "`, `"Bearer "`; `""`
+    /// for a header that carries the token alone)
     pub scheme: &'static str,
     /// the `Accept` header
     pub accept: &'static str,
@@ -159,6 +165,8 @@ pub struct Http {
     auth: std::sync::RwLock<String>,
     /// `Bearer ` or `token `: what `auth` starts with
     scheme: &'static str,
+    /// the header `auth` goes in
+    auth_header: &'static str,
     refresher: Option<std::sync::Arc<dyn Refresher>>,
     renewal: Mutex<Renewal>,
     accept: &'static str,
@@ -296,13 +304,17 @@ impl Http {
             root: root.trim_end_matches('/').to_string(),
             auth: std::sync::RwLock::new(format!("token {token}")),
             scheme: "token ",
+            auth_header: "Authorization",
             refresher: None,
             renewal: Mutex::new(Renewal::default()),
             accept: "application/json",
             headers: vec![],
             token_source: token_source.to_string(),
             retries,
-            paging: Paging::PageLimit { limit: 50 },
+            paging: Paging::PageLimit {
+                size: "limit",
+                limit: 50,
+            },
             requests: AtomicUsize::new(0),
             costly: AtomicUsize::new(0),
             rate: Mutex::new(Rate::default()),
@@ -339,6 +351,7 @@ impl Http {
         let mut h = Http::new(root, token, token_source, timeout, retries);
         h.auth = std::sync::RwLock::new(format!("{}{token}", style.scheme));
         h.scheme = style.scheme;
+        h.auth_header = style.auth_header;
         h.accept = style.accept;
         h.headers = style.headers.to_vec();
         h.paging = style.paging;
@@ -690,7 +703,7 @@ impl Http {
         }
         let auth = self.auth.read().unwrap().clone();
         if !auth.is_empty() {
-            req = req.set("Authorization", &auth);
+            req = req.set(self.auth_header, &auth);
         }
         if let Some(c) = cached {
             req = req.set("If-None-Match", &c.etag);
@@ -1015,12 +1028,12 @@ impl Http {
     ) -> Result<()> {
         let sep = if path.contains('?') { '&' } else { '?' };
         match self.paging {
-            Paging::PageLimit { limit } => {
+            Paging::PageLimit { size, limit } => {
                 for page in 1.. {
                     if page > MAX_PAGES {
                         return Err(self.too_many_pages(path));
                     }
-                    let p = format!("{path}{sep}page={page}&limit={limit}");
+                    let p = format!("{path}{sep}page={page}&{size}={limit}");
                     let r = self.send("GET", &p, None)?;
                     let items: Vec<T> = self.items(path, &r, field)?;
                     // a full page is full with the items skipped as too big
@@ -1035,8 +1048,8 @@ impl Http {
                     }
                 }
             }
-            Paging::Link { per_page } => {
-                let mut next = Some(format!("{path}{sep}per_page={per_page}"));
+            Paging::Link { size, per_page } => {
+                let mut next = Some(format!("{path}{sep}{size}={per_page}"));
                 let mut pages = 0;
                 while let Some(p) = next.take() {
                     let r = self.send("GET", &p, None)?;
@@ -1292,6 +1305,58 @@ mod tests {
             }
         });
         root
+    }
+
+    /// A forge's API style is data: the header the token goes in, what
+    /// stands before it and the page size's name are what goes on the wire.
+    #[test]
+    fn a_style_says_where_the_token_goes_and_how_pages_are_asked() {
+        use std::io::{BufRead, BufReader, Write};
+        const STYLE: ApiStyle = ApiStyle {
+            auth_header: "PRIVATE-TOKEN",
+            scheme: "",
+            accept: "application/json",
+            headers: &[],
+            paging: Paging::PageLimit {
+                size: "per_page",
+                limit: 20,
+            },
+            probe_rate: false,
+        };
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let root = format!("http://{}", l.local_addr().unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (c, _) = l.accept().unwrap();
+            let mut r = BufReader::new(c);
+            let mut head = vec![];
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 2 {
+                head.push(line.trim_end().to_string());
+                line.clear();
+            }
+            let _ = r
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n[]");
+            tx.send(head).unwrap();
+        });
+        let h = Http::with_style(&STYLE, &root, "t0k", "T", Duration::from_secs(5), 0);
+        let got: Vec<serde_json::Value> = h.get_all("/things").unwrap();
+        assert!(got.is_empty());
+        let head = rx.recv().unwrap();
+        assert_eq!(
+            head[0], "GET /things?page=1&per_page=20 HTTP/1.1",
+            "{head:?}"
+        );
+        let lower: Vec<String> = head.iter().map(|l| l.to_ascii_lowercase()).collect();
+        assert!(
+            lower.contains(&"private-token: t0k".to_string()),
+            "{head:?}"
+        );
+        assert!(
+            !lower.iter().any(|l| l.starts_with("authorization:")),
+            "{head:?}"
+        );
     }
 
     /// An answer: the status line's rest and more headers, then `body`.

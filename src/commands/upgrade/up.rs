@@ -34,11 +34,8 @@ impl Up<'_> {
 
     /// The mirror's git URL on the forge's web root (`{forge.url}/{mirror}.git`).
     pub fn mirror_url(&self, mirror: &str) -> Result<String> {
-        let url = self.t.config().forge.url.trim_end_matches('/');
-        if url.is_empty() {
-            anyhow::bail!("forge.url is needed to push to the mirror {mirror}");
-        }
-        Ok(format!("{url}/{mirror}.git"))
+        (self.t.config().git_url(mirror))
+            .ok_or_else(|| anyhow::anyhow!("forge.url is needed to push to the mirror {mirror}"))
     }
 
     /// The runner (built when a fixer first needs it: `edges`).

@@ -314,8 +314,9 @@ pub struct KubernetesRunner {
     snapshot: Mutex<Option<Snapshot>>,
     /// the state file's id, bound when the tick opens its store
     instance: std::sync::OnceLock<String>,
-    /// afk's workspace (docs/kubernetes.md): the forge's URL, for the Job's git
-    /// containers; None with `workspace = "agent"`
+    /// afk's workspace (docs/kubernetes.md): where the Job's git containers
+    /// fetch and push a repo (the forge's `Config::git_url`, `{repo}` in
+    /// it); None with `workspace = "agent"`
     forge_url: Option<String>,
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
@@ -352,7 +353,7 @@ impl KubernetesRunner {
             snapshot: Mutex::new(None),
             instance: std::sync::OnceLock::new(),
             forge_url: (cfg.runner.workspace() == crate::types::Workspace::Afk)
-                .then(|| cfg.forge.url.trim_end_matches('/').to_string()),
+                .then(|| cfg.profile().git_url(&cfg.forge.url, "{repo}")),
             own_image: std::sync::OnceLock::new(),
         })
     }
@@ -468,7 +469,7 @@ impl KubernetesRunner {
         let mut manifest = k8s::job(&spec);
         if let (Some(url), super::TurnOf::Run(_)) = (&self.forge_url, t.run_id) {
             let image = self.git_image()?;
-            let url = format!("{url}/{}.git", t.repo);
+            let url = url.replace("{repo}", t.repo.as_str());
             let git = crate::core::kube_workspace::GitSide {
                 image: &image,
                 secret: &self.cfg.git_secret,
@@ -1076,7 +1077,7 @@ impl KubernetesRunner {
             // the image does not change who may read the credential
             image: "afk",
             secret: &self.cfg.git_secret,
-            url: &format!("{url}/doctor.git"),
+            url: &url.replace("{repo}", "doctor"),
         };
         crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
         let (ok, said) =

@@ -30,6 +30,8 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    pub const ALL: [Dialect; 2] = [Dialect::Gitea, Dialect::Github];
+
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Gitea => "gitea",
@@ -44,11 +46,45 @@ impl Dialect {
     pub fn sandbox(self) -> afk::sandbox::Dialect {
         afk::sandbox::Dialect::parse(self.name()).unwrap()
     }
+    /// The published contracts (`tests/contracts/`) its requests are checked
+    /// against: the main API's subset and the reviews'.
+    pub fn contracts(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Gitea => ("gitea-v1-subset.json", "gitea-v1-review-subset.json"),
+            Dialect::Github => ("github-rest-subset.json", "github-review-subset.json"),
+        }
+    }
+    /// What the forge answers where forges differ (`forge_reviews.rs`): a
+    /// `mergeable` not computed yet (Gitea has no null: false while it
+    /// checks), a branch update with nothing new on the base (Gitea does
+    /// nothing and says started; GitHub says up to date), and whether an
+    /// update names the head it expects (GitHub's `expected_head_sha`).
+    pub fn differs(self) -> Differs {
+        match self {
+            Dialect::Gitea => Differs {
+                unknown_mergeable: Some(false),
+                nothing_new: afk::forge::BranchUpdate::Started,
+                checks_expected_head: false,
+            },
+            Dialect::Github => Differs {
+                unknown_mergeable: None,
+                nothing_new: afk::forge::BranchUpdate::UpToDate,
+                checks_expected_head: true,
+            },
+        }
+    }
     /// The profile of the forge kind it plays: what afk knows of that kind
     /// (its client, a PR's web path, whether reads are conditional).
     pub fn profile(self) -> &'static afk::forge::Profile {
         afk::forge::profile::of(afk::forge::ForgeKind::parse(self.name()).unwrap())
     }
+}
+
+/// What a forge answers where forges differ ([`Dialect::differs`]).
+pub struct Differs {
+    pub unknown_mergeable: Option<bool>,
+    pub nothing_new: afk::forge::BranchUpdate,
+    pub checks_expected_head: bool,
 }
 
 thread_local! {
