@@ -166,21 +166,23 @@ impl<'a> Correction<'a> {
     /// The prompt's side of the turn watch decided (`kind`): each kind
     /// carries only its own facts: what CI said for red CI; what trusted
     /// people asked for a turn they asked for, with what CI said when the
-    /// turn is against the fix budget (red CI's own); nothing for the others.
+    /// turn is against the fix budget (red CI's own) and CI's verdict is
+    /// red (as `run_state::records_gate_failure` has it); nothing for the others.
     pub fn of(
         kind: crate::run_state::Correction,
-        failing: &'a [(String, Option<String>)],
-        said: &'a [(String, String)],
+        ci: &'a crate::ci::Verdict,
         asked: &'a [Asked<'a>],
     ) -> Correction<'a> {
         use crate::run_state::Correction as Decided;
+        use crate::types::TurnBudget;
+        let red = ci.checks == crate::run_state::Checks::Failure;
         match kind {
             Decided::NoPr => Correction::NoPr,
-            Decided::CiRed => Correction::CiRed(failing, said),
-            Decided::Asked(crate::types::TurnBudget::Fix) => {
-                Correction::Asked(asked, failing, said)
+            Decided::CiRed => Correction::CiRed(&ci.failing, &ci.said),
+            Decided::Asked(TurnBudget::Fix) if red => {
+                Correction::Asked(asked, &ci.failing, &ci.said)
             }
-            Decided::Asked(crate::types::TurnBudget::Review) => Correction::Asked(asked, &[], &[]),
+            Decided::Asked(_) => Correction::Asked(asked, &[], &[]),
             Decided::Conflict => Correction::Conflict,
         }
     }
@@ -424,6 +426,17 @@ mod correction_of_tests {
     fn each_decided_turn_carries_only_its_own_facts_into_the_prompt() {
         let failing = [("ci/test".to_string(), None)];
         let said = [("ci/test".to_string(), "1 failed".to_string())];
+        let red = crate::ci::Verdict {
+            checks: crate::run_state::Checks::Failure,
+            failing: failing.to_vec(),
+            said: said.to_vec(),
+            ..crate::ci::Verdict::none()
+        };
+        // a check failed that does not make the verdict (not a required context)
+        let green = crate::ci::Verdict {
+            checks: crate::run_state::Checks::Success,
+            ..red.clone()
+        };
         let asked = [Asked {
             author: "alice",
             review: true,
@@ -432,26 +445,31 @@ mod correction_of_tests {
             comments: &[],
             cut: false,
         }];
+        // (the turn, CI's verdict, what the prompt is told)
         let cases = [
-            (Decided::NoPr, Correction::NoPr),
-            (Decided::CiRed, Correction::CiRed(&failing, &said)),
+            (Decided::NoPr, &red, Correction::NoPr),
+            (Decided::CiRed, &red, Correction::CiRed(&failing, &said)),
             (
                 Decided::Asked(TurnBudget::Review),
+                &red,
                 Correction::Asked(&asked, &[], &[]),
             ),
             // a fix-budget ask is the red CI's turn too: it carries the checks
             (
                 Decided::Asked(TurnBudget::Fix),
+                &red,
                 Correction::Asked(&asked, &failing, &said),
             ),
-            (Decided::Conflict, Correction::Conflict),
+            // ... only when the verdict is red
+            (
+                Decided::Asked(TurnBudget::Fix),
+                &green,
+                Correction::Asked(&asked, &[], &[]),
+            ),
+            (Decided::Conflict, &red, Correction::Conflict),
         ];
-        for (kind, want) in cases {
-            assert_eq!(
-                Correction::of(kind, &failing, &said, &asked),
-                want,
-                "{kind:?}"
-            );
+        for (kind, ci, want) in cases {
+            assert_eq!(Correction::of(kind, ci, &asked), want, "{kind:?}");
         }
     }
 }
