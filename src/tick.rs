@@ -370,6 +370,11 @@ impl ErrorItem {
             cause: None,
         }
     }
+    /// This error with `hint` as what to do about it.
+    pub fn hint(mut self, hint: impl Into<String>) -> ErrorItem {
+        self.hints.push(hint.into());
+        self
+    }
     /// A claim whose stored repo is not `owner/name` (an edited state file): an
     /// error for that run (`what` names the step); the others go on.
     pub fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {

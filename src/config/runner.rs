@@ -303,10 +303,13 @@ impl Runner {
             && self.workspace() == Workspace::Afk
             && self.kubernetes.git_secret.trim().is_empty()
         {
-            return Err(c.err(
-                "runner.kubernetes",
-                "git_secret",
-                "workspace = \"afk\" (the default for kind \"kubernetes\") needs the Secret holding afk's forge credential (keys username and token), mounted only in the Job's git containers; or set runner.workspace = \"agent\" for an agent image that does its own git (docs/kubernetes.md)",
+            return Err(crate::hint::hinted(
+                c.err(
+                    "runner.kubernetes",
+                    "git_secret",
+                    "workspace = \"afk\" (the default for kind \"kubernetes\") needs the Secret holding afk's forge credential (keys username and token), mounted only in the Job's git containers",
+                ),
+                "or set runner.workspace = \"agent\" for an agent image that does its own git (docs/kubernetes.md)",
             ));
         }
         if self.kind == RunnerKind::Kubernetes

@@ -148,13 +148,16 @@ fn open_for_dispatch(
     };
     match labels {
         Ok(Some(labels)) if !labels.iter().any(|l| &l.name == label) => {
-            out.errors.push(ErrorItem::msg(
-                repo,
-                None,
-                format!(
-                    "label \"{label}\" (poll.in_progress_label) does not exist in {repo}: create it (afk init --create-labels); nothing dispatched here"
-                ),
-            ));
+            out.errors.push(
+                ErrorItem::msg(
+                    repo,
+                    None,
+                    format!(
+                        "label \"{label}\" (poll.in_progress_label) does not exist in {repo}; nothing dispatched here"
+                    ),
+                )
+                .hint("create it: afk init --create-labels"),
+            );
             None
         }
         Ok(_) => Some(issues),

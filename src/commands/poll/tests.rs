@@ -108,6 +108,13 @@ fn a_missing_in_progress_label_stops_dispatch_unless_the_forge_creates_it() {
     let out = examine(&s, &gitea);
     assert_eq!(winner(&out), None);
     assert!(out.errors[0].message.contains(BUSY), "{:?}", out.errors);
+    // what to do about it is a hint, apart from the message
+    assert!(
+        !out.errors[0].message.contains("create-labels"),
+        "{:?}",
+        out.errors
+    );
+    assert_eq!(out.errors[0].hints, ["create it: afk init --create-labels"]);
     assert_eq!(gitea.calls("timeline"), 0, "no issue examined");
     let github = bare().creating_labels();
     assert_eq!(winner(&examine(&s, &github)), Some(7));
