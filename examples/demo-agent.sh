@@ -13,6 +13,8 @@
 # brings its own credentials, like any agent (afk strips its own secrets):
 #   AFK_DEMO_GIT    the sandbox's git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
+#   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github):
+#                   how the pull request is opened
 #   AFK_DEMO_TOKEN  a token for it
 #   AFK_DEMO_MODE   pr (default) | nopr | late-pr (no PR on turn 1) | crash | blocked
 #                   | spend (reports a growing spend in cost_usd lines and keeps working until stopped)
@@ -85,9 +87,14 @@ git -c user.name="afk demo agent" -c user.email="agent@afk.invalid" commit -q -m
 progress '{"phase":"green"}'
 git push -q origin "$AFK_BRANCH"
 progress '{"phase":"pushed"}'
-# open the PR (a second attempt answers 409: it exists already)
-curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
-  -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
-  "$AFK_DEMO_API/repos/$AFK_REPO/pulls" || true
+# open the PR (a second attempt answers 409: it exists already); Gitea's and
+# GitHub's APIs (and the sandbox's dialects of them) share this call
+case "${AFK_DEMO_FORGE:-gitea}" in
+  gitea|forgejo|github)
+    curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
+      -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
+      "$AFK_DEMO_API/repos/$AFK_REPO/pulls" || true ;;
+  *) echo "demo agent: no pull request for forge kind $AFK_DEMO_FORGE" >&2 ;;
+esac
 echo "demo agent: pushed $(git rev-parse HEAD)"
 result "pushed $AFK_BRANCH and opened a pull request"

@@ -1477,7 +1477,7 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let mut afk = Afk::with_text(&format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-         [runner]\nconfine = \"none\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"sh\", \"{agent}\"]\n\
+         [runner]\nconfine = \"none\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"sh\", \"{agent}\"]\n\
          [watch]\nci_contexts = [\"ci/build\"]\nfix_forward_max = 0\n\
          [harvest]\ncanary = true\nsample = 0.5\nmin_samples = 4\ncheck_every = 2\nmax_samples = 8\nearly_failures = 0\n\
          [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\n\
@@ -1485,6 +1485,7 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
         forge = sb.forge_keys(),
         git = sb.git.display(),
         api = sb.api_url(),
+        kind = sb.dialect.name(),
         agent = demo_agent().display(),
         allow = allow.join(", "),
     ));

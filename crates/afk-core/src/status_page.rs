@@ -196,14 +196,20 @@ impl Links {
         self.repo(repo).map(|r| format!("{r}/issues/{n}"))
     }
 
+    /// A PR's web address: `{repo}/{segment}/{n}`; the segment is the
+    /// forge profile's, one or more path parts (`pulls`, `-/merge_requests`)
+    /// of letters, digits, `-` and `_`, never `..` or an empty part.
     pub fn pr(&self, repo: &str, n: IssueNumber) -> Option<String> {
         let seg = &self.pr_segment;
-        (!seg.is_empty()
-            && seg
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| self.repo(repo).map(|r| format!("{r}/{seg}/{n}")))
-        .flatten()
+        seg.split('/')
+            .all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+            .then(|| self.repo(repo).map(|r| format!("{r}/{seg}/{n}")))
+            .flatten()
     }
 }
 
@@ -1011,6 +1017,21 @@ mod tests {
         for (l, repo, issue, pr) in cases {
             assert_eq!(l.issue(repo, IssueNumber(7)).as_deref(), issue, "{repo}");
             assert_eq!(l.pr(repo, IssueNumber(7)).as_deref(), pr, "{repo}");
+        }
+        // a segment of more parts (a merge request's), never one that climbs
+        let segments = [
+            (
+                "-/merge_requests",
+                Some("https://x.org/acme/api/-/merge_requests/7"),
+            ),
+            ("../evil", None),
+            ("a//b", None),
+            ("pulls/", None),
+            ("pull?x=1", None),
+        ];
+        for (seg, want) in segments {
+            let l = Links::new("https://x.org", seg);
+            assert_eq!(l.pr("acme/api", IssueNumber(7)).as_deref(), want, "{seg}");
         }
     }
 

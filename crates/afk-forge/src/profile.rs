@@ -120,7 +120,7 @@ const GITEA: Profile = Profile {
     api_root: ApiRoot::UnderUrl("/api/v1"),
     root_key: "forge.url",
     api: GITEA_API,
-    forge: |http| Box::new(crate::Gitea::new(http)),
+    forge: |http| Box::new(crate::gitea::Gitea::new(http)),
     app: None,
     pr_segment: "pulls",
     closing_words: CLOSING_WORDS,
@@ -129,44 +129,48 @@ const GITEA: Profile = Profile {
     conditional_reads: false,
 };
 
-/// Every kind's profile, in `ForgeKind::ALL`'s order.
-pub const PROFILES: &[Profile] = &[
-    GITEA,
-    // Forgejo speaks Gitea's API
-    Profile {
-        kind: ForgeKind::Forgejo,
-        name: "Forgejo",
-        ..GITEA
-    },
-    Profile {
-        kind: ForgeKind::Github,
-        name: "GitHub",
-        api_root: ApiRoot::Fixed("https://api.github.com"),
-        root_key: "forge.kind = github: api.github.com",
-        api: GITHUB_API,
-        forge: |http| Box::new(crate::Github::new(http)),
-        app: Some(|http, app, allowlist| Box::new(crate::Github::with_app(http, app, allowlist))),
-        pr_segment: "pull",
-        closing_words: CLOSING_WORDS,
-        labels_need_admin: false,
-        rebases_branches: false,
-        conditional_reads: true,
-    },
-];
+// Forgejo speaks Gitea's API
+const FORGEJO: Profile = Profile {
+    kind: ForgeKind::Forgejo,
+    name: "Forgejo",
+    ..GITEA
+};
 
-/// The profile of `kind`.
-pub fn of(kind: ForgeKind) -> &'static Profile {
-    PROFILES
-        .iter()
-        .find(|p| p.kind == kind)
-        .unwrap_or(&PROFILES[0])
+const GITHUB: Profile = Profile {
+    kind: ForgeKind::Github,
+    name: "GitHub",
+    api_root: ApiRoot::Fixed("https://api.github.com"),
+    root_key: "forge.kind = github: api.github.com",
+    api: GITHUB_API,
+    forge: |http| Box::new(crate::github::Github::new(http)),
+    app: Some(|http, app, allowlist| {
+        Box::new(crate::github::Github::with_app(http, app, allowlist))
+    }),
+    pr_segment: "pull",
+    closing_words: CLOSING_WORDS,
+    labels_need_admin: false,
+    rebases_branches: false,
+    conditional_reads: true,
+};
+
+/// The profile of `kind`: a match, so a kind without its profile does not compile.
+pub const fn of(kind: ForgeKind) -> &'static Profile {
+    match kind {
+        ForgeKind::Gitea => &GITEA,
+        ForgeKind::Forgejo => &FORGEJO,
+        ForgeKind::Github => &GITHUB,
+    }
+}
+
+/// Every kind's profile, in `ForgeKind::ALL`'s order.
+pub fn profiles() -> impl Iterator<Item = &'static Profile> {
+    ForgeKind::ALL.iter().map(|k| of(*k))
 }
 
 /// The kinds that can authenticate as an app's installation, as a config
 /// error names them (`forge.kind = "github"`).
 pub fn app_kinds() -> String {
-    PROFILES
-        .iter()
+    profiles()
         .filter(|p| p.app.is_some())
         .map(|p| format!("forge.kind = \"{}\"", p.kind))
         .collect::<Vec<_>>()
@@ -214,12 +218,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_one_profile_in_its_own_order() {
-        assert_eq!(PROFILES.len(), ForgeKind::ALL.len());
-        for (p, k) in PROFILES.iter().zip(ForgeKind::ALL) {
-            assert_eq!(p.kind, *k);
-            assert_eq!(of(*k), p);
+    fn every_kind_s_profile_is_its_own() {
+        let mut names = vec![];
+        for k in ForgeKind::ALL {
+            assert_eq!(of(*k).kind, *k, "{k}");
+            names.push(of(*k).name);
         }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ForgeKind::ALL.len(), "a name per kind");
+        assert_eq!(app_kinds(), "forge.kind = \"github\"");
     }
 
     /// (kind, forge.url, the API root)

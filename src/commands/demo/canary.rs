@@ -117,9 +117,10 @@ fn lab_ctx(
     let runner = match real {
         Some(kind) => format!("agent = \"{kind}\"\nworkspace = \"afk\""),
         None => format!(
-            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={forge}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
              [runner.box]\nread_write = [\"{git}\"]",
             api = sb.api_url(),
+            forge = sb.dialect.as_str(),
             git = sb.dir.display(),
             tok = sb.token(),
             agent = agent.display()

@@ -126,12 +126,13 @@ fn act_ctx(
         &config_path,
         format!(
             "state_path = \"afk.db\"\n[forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
-             [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
              [runner.box]\nread_write = [\"{git}\"]\n\
              [upgrade]\nrecipes = [\"web\", \"cache\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
              [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
             forge = sb.forge_keys(),
+            kind = sb.dialect.as_str(),
             api = sb.api_url(),
             git = sb.dir.display(),
             tok = sb.token(),
