@@ -27,6 +27,13 @@ pub fn error_line(e: &anyhow::Error) -> String {
     parts.join(": ")
 }
 
+/// The line a person reads of `e`: [`error_line`], then its hints
+/// (`crate::hint`), `; ` between, where no field keeps the hints apart (a
+/// doctor check's detail).
+pub fn person_line(e: &anyhow::Error) -> String {
+    crate::hint::line_with_hints(&error_line(e), &crate::hint::hints_of(e))
+}
+
 /// What a command's error is, as its exit code is chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -88,6 +95,7 @@ mod tests {
             message: "m".into(),
             kind,
             retries: 0,
+            hint: None,
         })
     }
 

@@ -110,7 +110,7 @@ pub fn failed_while_stopping(
     (monitor, dry_run, json): (&Monitor, bool, bool),
     (stop, e): (Stop, &anyhow::Error),
 ) -> u8 {
-    let error = crate::command_error::error_line(e);
+    let error = crate::command_error::person_line(e);
     crate::log::error(&error);
     let line = stop.line(kind.as_str(), timeout_for(kind, cfg), true);
     crate::log::error(&line);

@@ -3,7 +3,9 @@
 //! The text output joins them to the error's one line with `; ` (what the
 //! person reads is one line, as before); `--json` carries them as the error
 //! document's `hints` (docs/reports.md#errors), so a program can show the
-//! message and the advice apart. A leaf: it names nothing of afk's.
+//! message and the advice apart. It names one error of afk's besides its
+//! own: a failed call's `ForgeError` (afk-http, below the binary) carries
+//! its hint as a field (`check AFK_FORGE_TOKEN`), read here.
 
 use std::fmt;
 
@@ -40,13 +42,22 @@ pub fn with_hints(error: anyhow::Error, hints: Vec<String>) -> anyhow::Error {
     anyhow::Error::new(Hinted { error, hints })
 }
 
-/// Every hint of `e`, outermost first (a context over a hinted error keeps them).
+/// Every hint of `e`, outermost first (a context over a hinted error keeps
+/// them), then a failed call's own (`ForgeError::hint`).
 pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
     let mut out = vec![];
     let mut at = e;
     while let Some(h) = at.downcast_ref::<Hinted>() {
         out.extend(h.hints.iter().cloned());
         at = &h.error;
+    }
+    let call = at
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::forge::ForgeError>());
+    if let Some(hint) = call.and_then(|f| f.hint.clone())
+        && !out.contains(&hint)
+    {
+        out.push(hint);
     }
     out
 }

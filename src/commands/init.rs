@@ -116,7 +116,7 @@ fn create_labels(s: &Session, path: &Path, r: &mut Report) -> Result<String> {
                 match forge.create_label(repo, name, color) {
                     Ok(()) => tense.pick("created", "would_create"),
                     Err(e) => {
-                        crate::log::error(&crate::command_error::error_line(&e));
+                        crate::log::error(&crate::command_error::person_line(&e));
                         r.errors
                             .push(crate::tick::ErrorItem::from_err(repo, None, &e));
                         "failed"

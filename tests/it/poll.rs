@@ -657,7 +657,13 @@ both_dialects! {
         let msg = r["errors"][0]["message"].as_str().unwrap();
         assert_eq!(
             msg,
-            "forge: GET /repos/acme/api/issues returned 401: check AFK_FORGE_TOKEN (injected fault)"
+            "forge: GET /repos/acme/api/issues returned 401: unauthorized (injected fault)"
+        );
+        // what to do about it: a hint, apart in --json, after the line on stderr
+        assert_eq!(r["errors"][0]["hints"], json!(["check AFK_FORGE_TOKEN"]));
+        assert!(
+            err.contains("unauthorized (injected fault); check AFK_FORGE_TOKEN"),
+            "{err}"
         );
         assert!(!err.contains(TOKEN) && !r.to_string().contains(TOKEN));
         assert!(sb.writes().is_empty());

@@ -430,9 +430,10 @@ fn the_runner_token_is_required_and_never_shown() {
     let text =
         String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(
-        text.contains("runner: POST /threads returned 401: check AFK_AGENT_TOKEN"),
+        text.contains("runner: POST /threads returned 401: unauthorized"),
         "{text}"
     );
+    assert!(text.contains("check AFK_AGENT_TOKEN"), "{text}");
     assert!(!text.contains("wrong-secret"));
 }
 

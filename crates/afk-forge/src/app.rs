@@ -103,21 +103,21 @@ pub struct AppParts {
 /// a failed call keeps its kind, anything else its words.
 #[derive(Clone)]
 enum Unread {
-    Call(ForgeError),
+    Call(Box<ForgeError>),
     Other(String),
 }
 
 impl Unread {
     fn of(e: anyhow::Error) -> Unread {
         match e.downcast_ref::<ForgeError>() {
-            Some(f) if e.chain().count() == 1 => Unread::Call(f.clone()),
+            Some(f) if e.chain().count() == 1 => Unread::Call(Box::new(f.clone())),
             _ => Unread::Other(e.to_string()),
         }
     }
 
     fn error(self) -> anyhow::Error {
         match self {
-            Unread::Call(f) => anyhow::Error::new(f),
+            Unread::Call(f) => anyhow::Error::new(*f),
             Unread::Other(s) => anyhow!(s),
         }
     }

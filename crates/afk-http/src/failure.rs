@@ -18,6 +18,9 @@ pub struct ForgeError {
     /// the retries the call had (`forge.retries`): what an exhausted call's
     /// `transient_retry` lesson says it used up
     pub retries: u32,
+    /// what to do about it (`check AFK_FORGE_TOKEN`), apart from the
+    /// message: the binary prints it as the error's hint (`afk::hint`)
+    pub hint: Option<String>,
 }
 
 /// A call that used up its retries, as the tick's `transient_retry` lesson

@@ -65,6 +65,10 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// The hint of an answer a later try may not meet (a rate limit, the
+/// service failing).
+const LATER: &str = "try again later";
+
 /// How a list is paged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Paging {
@@ -480,7 +484,7 @@ impl Http {
         message: String,
     ) -> anyhow::Error {
         let kind = status.map_or(Failure::NoAnswer, Failure::answered);
-        self.failed(method, path, status, message, kind)
+        self.failed(method, path, status, message, kind, None)
     }
 
     /// An error that met `kind`; one that used up its retries says how
@@ -492,6 +496,7 @@ impl Http {
         status: Option<u16>,
         message: String,
         kind: Failure,
+        hint: Option<String>,
     ) -> anyhow::Error {
         let bare = path.split('?').next().unwrap_or(path);
         // the message may carry what the service said: one short escaped line
@@ -504,6 +509,7 @@ impl Http {
             message,
             kind,
             retries: self.retries,
+            hint,
         })
     }
 
@@ -524,26 +530,30 @@ impl Http {
                 reset_text(reset)
             ),
         };
-        self.failed(method, path, status, message, Failure::RateLimited)
+        self.failed(method, path, status, message, Failure::RateLimited, None)
     }
 
-    fn status_message(&self, status: u16, body: &str) -> String {
+    /// What an answer of `status` means, with what the service said of it
+    /// (its `message`, short), and what to do about it, apart.
+    fn status_message(&self, status: u16, body: &str) -> (String, Option<String>) {
         let detail = serde_json::from_str::<serde_json::Value>(body)
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(short))
             .unwrap_or_default();
-        let hint = match status {
-            401 => format!("check {}", self.token_source),
-            403 => "the token's account lacks permission here".into(),
-            404 => "not found (check the repo name and the token's access)".into(),
-            429 => "rate limited; try again later".into(),
-            s if s >= 500 => "the forge failed; try again later".into(),
-            _ => "unexpected answer".into(),
+        let (what, hint) = match status {
+            401 => ("unauthorized", Some(format!("check {}", self.token_source))),
+            403 => ("the token's account lacks permission here", None),
+            404 => (
+                "not found",
+                Some("check the repo name and the token's access".to_string()),
+            ),
+            429 => ("rate limited", Some(LATER.to_string())),
+            s if s >= 500 => ("the forge failed", Some(LATER.to_string())),
+            _ => ("unexpected answer", None),
         };
-        if detail.is_empty() {
-            hint
-        } else {
-            format!("{hint} ({detail})")
+        match detail.is_empty() {
+            true => (what.to_string(), hint),
+            false => (format!("{what} ({detail})"), hint),
         }
     }
 
@@ -821,8 +831,8 @@ impl Http {
         }
         let secondary =
             limit_status && (ra.is_some() || body.to_ascii_lowercase().contains("rate limit"));
-        let msg = if secondary && status == 403 {
-            "secondary rate limit; try again later".to_string()
+        let (msg, hint) = if secondary && status == 403 {
+            ("secondary rate limit".to_string(), Some(LATER.to_string()))
         } else {
             self.status_message(status, &body)
         };
@@ -839,7 +849,7 @@ impl Http {
             } else {
                 Failure::answered(status)
             };
-            return Next::Fail(self.failed(method, path, Some(status), msg, kind));
+            return Next::Fail(self.failed(method, path, Some(status), msg, kind, hint));
         }
         let wait = match ra {
             Some(w) => w,
@@ -856,6 +866,7 @@ impl Http {
                     wait.as_secs()
                 ),
                 Failure::Exhausted(last),
+                None,
             ));
         }
         Next::Wait(wait)
@@ -881,7 +892,7 @@ impl Http {
                 }
                 _ => format!("cannot connect to {at} ({key}): {reason}"),
             };
-            return Err(self.failed(method, path, None, msg, Failure::Unreachable));
+            return Err(self.failed(method, path, None, msg, Failure::Unreachable, None));
         }
         let msg = match t.kind() {
             ureq::ErrorKind::Io
@@ -907,7 +918,7 @@ impl Http {
             } else {
                 Failure::NoAnswer
             };
-            return Err(self.failed(method, path, None, msg, kind));
+            return Err(self.failed(method, path, None, msg, kind, None));
         }
         Ok(backoff(attempt))
     }
@@ -1157,14 +1168,56 @@ mod tests {
             method: "GET".into(),
             path: "/repos/a/b/issues".into(),
             status: Some(401),
-            message: "check AFK_FORGE_TOKEN".into(),
+            message: "unauthorized".into(),
             kind: Failure::Unauthorized,
             retries: 0,
+            hint: Some("check AFK_FORGE_TOKEN".into()),
         };
+        // the advice is the hint's, never the message's
         assert_eq!(
             e.to_string(),
-            "forge: GET /repos/a/b/issues returned 401: check AFK_FORGE_TOKEN"
+            "forge: GET /repos/a/b/issues returned 401: unauthorized"
         );
+    }
+
+    /// What an answer means is the message; what to do about it, the hint.
+    #[test]
+    fn an_answers_advice_is_its_hint_apart_from_what_it_means() {
+        let h = Http::new(
+            "http://x",
+            "t",
+            "AFK_FORGE_TOKEN",
+            Duration::from_secs(1),
+            0,
+        );
+        // (status, body, message, hint)
+        let cases = [
+            (401, "", "unauthorized", Some("check AFK_FORGE_TOKEN")),
+            (
+                401,
+                r#"{"message":"Bad credentials"}"#,
+                "unauthorized (Bad credentials)",
+                Some("check AFK_FORGE_TOKEN"),
+            ),
+            (403, "", "the token's account lacks permission here", None),
+            (
+                404,
+                "",
+                "not found",
+                Some("check the repo name and the token's access"),
+            ),
+            (429, "", "rate limited", Some("try again later")),
+            (502, "", "the forge failed", Some("try again later")),
+            (418, "", "unexpected answer", None),
+        ];
+        for (status, body, message, hint) in cases {
+            let (m, hn) = h.status_message(status, body);
+            assert_eq!(
+                (m.as_str(), hn.as_deref()),
+                (message, hint),
+                "{status} {body}"
+            );
+        }
     }
 
     /// The rule is core's (`core::secrets::link_under_root`, with its table);
@@ -1200,6 +1253,7 @@ mod tests {
             message: "rate limit spent".into(),
             kind: Failure::RateLimited,
             retries: 0,
+            hint: None,
         });
         assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
         assert!(!Failure::RateLimited.is_refusal());
@@ -1214,6 +1268,7 @@ mod tests {
             message: "m".into(),
             kind,
             retries: 0,
+            hint: None,
         }
     }
 

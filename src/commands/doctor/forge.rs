@@ -14,7 +14,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     let c = ctx.config();
     let forge = match ctx.forge() {
         Err(e) => {
-            d.check("forge", false, crate::command_error::error_line(&e));
+            d.check("forge", false, crate::command_error::person_line(&e));
             return Ok(());
         }
         Ok(f) => f,
@@ -27,7 +27,7 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     ));
     let me = match forge.me() {
         Err(e) => {
-            d.check("forge", false, crate::command_error::error_line(&e));
+            d.check("forge", false, crate::command_error::person_line(&e));
             return Ok(());
         }
         Ok(me) => me,
@@ -79,7 +79,7 @@ fn status_issue_check(
     use doctor::StatusIssue;
     let found = match forge.issue(&issue.repo, issue.number) {
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => StatusIssue::Missing,
-        Err(e) => return (Level::Fail, crate::command_error::error_line(&e)),
+        Err(e) => return (Level::Fail, crate::command_error::person_line(&e)),
         Ok(i) if i.is_pull() => StatusIssue::Pull,
         Ok(i) => {
             let author = i.user.map(|u| u.login).unwrap_or_default();
@@ -110,7 +110,7 @@ fn repo_checks(
         Err(e) => out.push((
             name.clone(),
             Level::Fail,
-            crate::command_error::error_line(&e),
+            crate::command_error::person_line(&e),
         )),
         Ok(labels) => {
             let missing: Vec<String> = [
@@ -145,8 +145,8 @@ fn repo_checks(
         }
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
             "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
-            crate::command_error::error_line(&e)))),
-        Err(e) => out.push((name, Level::Fail, crate::command_error::error_line(&e))),
+            crate::command_error::person_line(&e)))),
+        Err(e) => out.push((name, Level::Fail, crate::command_error::person_line(&e))),
     }
     out
 }

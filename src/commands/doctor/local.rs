@@ -78,7 +78,7 @@ pub(super) fn local(ctx: &Session, d: &mut Doctor) {
                 sp.display()
             ),
         ),
-        Err(e) => d.check("state", false, crate::command_error::error_line(&e)),
+        Err(e) => d.check("state", false, crate::command_error::person_line(&e)),
     }
     if ctx.config().runs_dir.is_some() {
         let runs = ctx.runs_dir();

@@ -101,7 +101,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
             let (level, detail) = r.check();
             d.add("runner", level, detail);
         }
-        Err(e) => d.check("runner", false, crate::command_error::error_line(&e)),
+        Err(e) => d.check("runner", false, crate::command_error::person_line(&e)),
     }
     local::runner_paths(ctx.config(), &mut d);
     local::workspace(ctx, &mut d);

@@ -106,7 +106,7 @@ pub(super) fn mirrors(ctx: &Session, forge: &dyn Forge, me: &str, d: &mut Doctor
     let app = c.github_app();
     let results = fan_out(&repos, c.forge.concurrency, |repo| {
         let kind = |e: &anyhow::Error| ForgeError::kind_of(e);
-        let line = |e: &anyhow::Error| crate::command_error::error_line(e);
+        let line = |e: &anyhow::Error| crate::command_error::person_line(e);
         match forge.open_pulls(repo) {
             Err(e) if kind(&e) == Some(Failure::NotFound) => {
                 return rules::mirror(me, repo, MirrorSeen::Missing);

@@ -13,6 +13,8 @@ use serde::Serialize;
 pub struct Fault {
     words: String,
     call: Option<Box<ForgeError>>,
+    /// what to do about it, apart from the words (`crate::hint`)
+    hints: Vec<String>,
 }
 
 impl Fault {
@@ -21,6 +23,7 @@ impl Fault {
         Fault {
             words: e.to_string(),
             call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
+            hints: crate::hint::hints_of(e),
         }
     }
 
@@ -30,6 +33,11 @@ impl Fault {
             words: format!("{prefix}: {}", self.words),
             ..self
         }
+    }
+
+    /// These words with `hints` as what to do about them.
+    pub fn hinted(self, hints: Vec<String>) -> Fault {
+        Fault { hints, ..self }
     }
 
     /// The call that used up its retries, if this is one.
@@ -50,6 +58,7 @@ impl From<anyhow::Error> for Fault {
         Fault {
             words: format!("{e:#}"),
             call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
+            hints: crate::hint::hints_of(&e),
         }
     }
 }
@@ -57,7 +66,11 @@ impl From<anyhow::Error> for Fault {
 /// Words alone: no call failed (a file, a compose text, a rule).
 impl From<String> for Fault {
     fn from(words: String) -> Fault {
-        Fault { words, call: None }
+        Fault {
+            words,
+            call: None,
+            hints: vec![],
+        }
     }
 }
 
@@ -74,6 +87,9 @@ pub struct ErrorItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pr: Option<IssueNumber>,
     pub message: String,
+    /// what to do about it, apart from the message (`crate::hint`)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
     /// a recipe skipped for this error: said in the `skipped:` section
     #[serde(skip)]
     pub skipped: bool,
@@ -92,6 +108,7 @@ impl ErrorItem {
                 true => format!("SKIPPED — {e}"),
                 false => e.to_string(),
             },
+            hints: e.hints.clone(),
             skipped,
             exhausted: e.exhausted().map(Box::new),
         }
@@ -108,12 +125,13 @@ pub fn record_exhausted(journal: &crate::lessons::Journal, errors: &[ErrorItem])
 }
 
 impl crate::tick::ErrorLine for ErrorItem {
-    /// `recipe (PR #N): what`, or `recipe: what`.
+    /// `recipe (PR #N): what`, or `recipe: what`, then its hints.
     fn line(&self) -> String {
-        match self.pr {
+        let line = match self.pr {
             Some(pr) => format!("{} (PR #{pr}): {}", self.recipe, self.message),
             None => format!("{}: {}", self.recipe, self.message),
-        }
+        };
+        crate::hint::line_with_hints(&line, &self.hints)
     }
 }
 
@@ -129,21 +147,30 @@ mod tests {
             method: "GET".into(),
             path: "/repos/acme/api/pulls".into(),
             status: Some(503),
-            message: "the forge failed; try again later".into(),
+            message: "the forge failed".into(),
             kind,
             retries: 2,
+            hint: Some("try again later".into()),
         };
         let used_up = anyhow::Error::new(call(Failure::Exhausted(LastTry::Answered(503))));
         let f = Fault::from(used_up.context("mirror")).within("closed PRs");
         assert_eq!(
             f.to_string(),
-            "closed PRs: mirror: forge: GET /repos/acme/api/pulls returned 503: the forge failed; try again later"
+            "closed PRs: mirror: forge: GET /repos/acme/api/pulls returned 503: the forge failed"
+        );
+        // the call's hint stays apart, and the report's line ends with it
+        let item = super::ErrorItem::of("web", None, &f, false);
+        assert_eq!(item.hints, ["try again later"]);
+        use crate::tick::ErrorLine;
+        assert_eq!(
+            item.line(),
+            "web: closed PRs: mirror: forge: GET /repos/acme/api/pulls returned 503: the forge failed; try again later"
         );
         let x = f.exhausted().expect("exhausted");
         assert_eq!(x.repo.as_deref(), Some("acme/api"));
         assert_eq!(
             x.line,
-            "forge: GET /repos/acme/api/pulls failed after 2 retries: the forge failed; try again later"
+            "forge: GET /repos/acme/api/pulls failed after 2 retries: the forge failed"
         );
         let outer = Fault::outer(&anyhow::Error::new(call(Failure::Other(503))).context("me"));
         assert_eq!(outer.to_string(), "me");

@@ -68,10 +68,14 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }) {
         Ok(outcome) => Ok(outcome),
         Err(e) if s.json() => {
-            let line = crate::command_error::error_line(&e);
-            crate::log::error(&line);
+            crate::log::error(&crate::command_error::person_line(&e));
             let mut r = Report::new(s.dry_run());
-            r.error("", None, line);
+            let line = crate::command_error::error_line(&e);
+            r.error(
+                "",
+                None,
+                fault::Fault::from(line).hinted(crate::hint::hints_of(&e)),
+            );
             crate::output::emit(true, &r, "");
             Ok(Outcome::code(crate::command_error::exit_code_of(&e)))
         }

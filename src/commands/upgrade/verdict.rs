@@ -34,6 +34,9 @@ struct Report {
 struct VerdictError {
     repo: String,
     message: String,
+    /// what to do about it, apart from the message (`crate::hint`)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hints: Vec<String>,
 }
 
 /// How long `--wait` sleeps between reads.
@@ -68,14 +71,15 @@ pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
                 2 => 2,
                 _ => UNREAD,
             };
+            crate::log::error(&crate::command_error::person_line(&e));
             let line = crate::command_error::error_line(&e);
-            crate::log::error(&line);
             if s.json() {
                 r.verdict = None;
                 r.build_url = None;
                 r.errors.push(VerdictError {
                     repo: a.repo.clone(),
                     message: line,
+                    hints: crate::hint::hints_of(&e),
                 });
                 crate::output::emit(true, &r, "");
             }
