@@ -375,6 +375,12 @@ impl ErrorItem {
         self.hints.push(hint.into());
         self
     }
+    /// This error with the hints of `e` (`crate::hint::hints_of`), whose
+    /// words it says in its own.
+    pub fn hints_of(mut self, e: &anyhow::Error) -> ErrorItem {
+        self.hints.extend(crate::hint::hints_of(e));
+        self
+    }
     /// A claim whose stored repo is not `owner/name` (an edited state file): an
     /// error for that run (`what` names the step); the others go on.
     pub fn unreadable(bad: &crate::store::runs::Unreadable, what: &str) -> ErrorItem {

@@ -592,7 +592,8 @@ fn doctor_fails_on_missing_labels_refused_permissions_and_a_bad_token() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("FAIL forge: GET /user returned 401: unauthorized; check AFK_FORGE_TOKEN"),
+        text.contains("FAIL forge: GET /user returned 401: unauthorized")
+            && text.contains("; check AFK_FORGE_TOKEN"),
         "{text}"
     );
     assert!(!text.contains("wrong"));

@@ -670,11 +670,13 @@ impl Http {
 
     /// A GitHub App's fresh token refused too: the tick's one exchange is spent.
     fn refused_again(&self, method: &str, path: &str) -> anyhow::Error {
-        self.error(
+        self.failed(
             method,
             path,
             Some(401),
-            "the GitHub App's installation token was refused again after a fresh exchange this tick: check the app's installation (forge.app_installation_id) and that it is not suspended".into(),
+            "the GitHub App's installation token was refused again after a fresh exchange this tick".into(),
+            Failure::answered(401),
+            Some("check the app's installation (forge.app_installation_id) and that it is not suspended".into()),
         )
     }
 

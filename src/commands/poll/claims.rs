@@ -284,12 +284,12 @@ pub fn dispatch_one(
     // each worker its own connection: they run in parallel
     let store = match t.source().open() {
         Ok(s) => s.at(t.now),
-        Err(e) => return (None, Some(fail(format!("{e:#}")))),
+        Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
     };
     let branch = prompt::branch_for(w.issue.number);
     let run_id = match claim(cfg, &store, tpl, w, &branch) {
         Ok(id) => id,
-        Err(e) => return (None, Some(fail(format!("{e:#}")))),
+        Err(e) => return (None, Some(fail(format!("{e:#}")).hints_of(&e))),
     };
     crate::crash::point("poll:claimed");
     let text = prompt_for(t, tpl, w);
@@ -316,11 +316,14 @@ pub fn dispatch_one(
         // the start may have landed: the claim stays `dispatching` (no label),
         // and the next tick's recovery finds the agent or starts it
         Err(e) if crate::runner::start_unknown(&e).is_some() => {
-            return (None, Some(fail(format!("run {run_id}: {e:#}"))));
+            return (
+                None,
+                Some(fail(format!("run {run_id}: {e:#}")).hints_of(&e)),
+            );
         }
         Err(e) => {
             let msg = failed(&store, run_id, format!("agent start failed: {e:#}"));
-            return (None, Some(fail(msg)));
+            return (None, Some(fail(msg).hints_of(&e)));
         }
     };
     let d = Dispatched {
