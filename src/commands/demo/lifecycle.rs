@@ -130,6 +130,24 @@ fn idle_watch(ctx: &Session, show: &mut Show) -> Result<()> {
     Ok(())
 }
 
+/// Why the demo cannot go on: run `run` has no PR. Its state and the last
+/// line of its agent's log say what happened (a real agent's program that
+/// cannot start, say); the hint, where to look.
+fn no_pr(run: RunId, r: Option<&crate::store::runs::Run>) -> anyhow::Error {
+    let state = r.map_or("unknown".to_string(), |r| r.state.to_string());
+    let log = r
+        .and_then(|r| r.run_dir.as_deref())
+        .map(std::path::Path::new);
+    let end = log.and_then(crate::run_files::log_end);
+    let said = end
+        .map(|l| format!("; its agent's log ends: {l}"))
+        .unwrap_or_default();
+    crate::hint::hinted(
+        anyhow::anyhow!("demo: run {run} has no PR (it is {state}){said}"),
+        "afk demo --keep keeps the folder: runs/<id>/agent.log is the agent's whole output",
+    )
+}
+
 /// A person merges the agent's PR; watch records the success, then finds
 /// nothing left to do.
 fn merge(
@@ -139,10 +157,11 @@ fn merge(
     run: RunId,
     show: &mut Show,
 ) -> Result<()> {
-    let pr = store
-        .run(run)?
+    let r = store.run(run)?;
+    let pr = r
+        .as_ref()
         .and_then(|r| r.pr_number)
-        .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR (is curl installed?)"))?;
+        .ok_or_else(|| no_pr(run, r.as_ref()))?;
     super::world::merge_then_watch(sb, ctx, (pr, 1), "afk watch (merged: success)", show)?;
     show.step(
         "afk watch again (nothing left to do, nothing written)",
