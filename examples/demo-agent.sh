@@ -87,14 +87,14 @@ git -c user.name="afk demo agent" -c user.email="agent@afk.invalid" commit -q -m
 progress '{"phase":"green"}'
 git push -q origin "$AFK_BRANCH"
 progress '{"phase":"pushed"}'
-# open the PR (a second attempt answers 409: it exists already); Gitea's and
-# GitHub's APIs (and the sandbox's dialects of them) share this call
+# open the PR (a second attempt answers 409: it exists already). Gitea's and
+# GitHub's APIs (and the sandbox's dialects of them) share this call; a forge
+# kind whose call differs takes an arm of its own before `*)`.
 case "${AFK_DEMO_FORGE:-gitea}" in
-  gitea|forgejo|github)
+  *)
     curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
       -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \
       "$AFK_DEMO_API/repos/$AFK_REPO/pulls" || true ;;
-  *) echo "demo agent: no pull request for forge kind $AFK_DEMO_FORGE" >&2 ;;
 esac
 echo "demo agent: pushed $(git rev-parse HEAD)"
 result "pushed $AFK_BRANCH and opened a pull request"

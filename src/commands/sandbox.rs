@@ -27,7 +27,8 @@ pub struct Args {
     /// Directory for the sandbox's repositories [default: a new temporary directory]
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// The forge API it speaks: gitea (at /api/v1) or github (at /api/v3)
+    /// The forge API it speaks (gitea at /api/v1, github at /api/v3: its
+    /// dialect's API prefix)
     #[arg(long, default_value = "gitea", value_parser = sandbox::Dialect::NAMES)]
     pub dialect: String,
     /// Serve the demo's repos and issues (acme/api, acme/web, acme/docs) when no --seed is given

@@ -42,24 +42,24 @@ pub fn result_line(url: &str, result: Outcome, why: Option<&str>, runs: u32, max
     }
 }
 
-/// `owner/repo#N` from a PR's web address (Gitea's `…/owner/repo/pulls/N`,
-/// GitHub's `…/owner/repo/pull/N`, under any sub-path); the address as it is
-/// when it has no such shape.
-pub fn pr_ref(url: &str) -> String {
+/// `owner/repo#N` from a PR's web address `…/owner/repo/{segment}/N` (the
+/// forge profile's `pr_segment`: Gitea's `pulls`, GitHub's `pull`, a
+/// merge request's `-/merge_requests`), under any sub-path; the address as
+/// it is when it has no such shape.
+pub fn pr_ref(url: &str, segment: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or("");
-    let parts: Vec<&str> = path.trim_end_matches('/').rsplit('/').take(4).collect();
-    match parts.as_slice() {
-        [n, "pulls" | "pull", repo, owner]
-            if !n.is_empty()
-                && n.bytes().all(|b| b.is_ascii_digit())
-                && !repo.is_empty()
-                && !owner.is_empty()
-                && !owner.contains(':') =>
-        {
-            format!("{owner}/{repo}#{n}")
+    let parsed = || {
+        let (rest, n) = path.trim_end_matches('/').rsplit_once('/')?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || segment.is_empty() {
+            return None;
         }
-        _ => url.to_string(),
-    }
+        let rest = rest.strip_suffix(segment)?.strip_suffix('/')?;
+        let (rest, repo) = rest.rsplit_once('/')?;
+        let owner = rest.rsplit_once('/').map_or(rest, |(_, o)| o);
+        let ok = !repo.is_empty() && !owner.is_empty() && !owner.contains(':');
+        ok.then(|| format!("{owner}/{repo}#{n}"))
+    };
+    parsed().unwrap_or_else(|| url.to_string())
 }
 
 #[cfg(test)]
@@ -110,15 +110,31 @@ mod tests {
 
     #[test]
     fn a_table_names_a_pr_owner_repo_hash_number() {
+        // the forge's own segment, and only it
+        for (url, segment, want) in [
+            ("https://github.com/acme/api/pull/42", "pull", "acme/api#42"),
+            (
+                "https://gl.example/acme/api/-/merge_requests/5",
+                "-/merge_requests",
+                "acme/api#5",
+            ),
+            (
+                "https://github.com/acme/api/pull/42",
+                "pulls",
+                "https://github.com/acme/api/pull/42",
+            ),
+            ("http://h/o/r/pulls/1", "", "http://h/o/r/pulls/1"),
+        ] {
+            assert_eq!(pr_ref(url, segment), want, "{url} {segment}");
+        }
         for (url, want) in [
             ("http://127.0.0.1:3000/maint/nginx/pulls/1", "maint/nginx#1"),
-            ("https://github.com/acme/api/pull/42", "acme/api#42"),
             (
                 "https://git.example/sub/path/acme/api/pulls/7/",
                 "acme/api#7",
             ),
             (
-                "https://github.com/acme/api/pull/42#issuecomment-1",
+                "https://git.example/acme/api/pulls/42#issuecomment-1",
                 "acme/api#42",
             ),
             // not a PR's address: shown as it is
@@ -133,7 +149,7 @@ mod tests {
             ("http://host/pulls/3", "http://host/pulls/3"),
             ("", ""),
         ] {
-            assert_eq!(pr_ref(url), want, "{url}");
+            assert_eq!(pr_ref(url, "pulls"), want, "{url}");
         }
     }
 }

@@ -37,7 +37,11 @@ pub(super) struct Stage {
 /// and the first act's config, and record a lesson by hand.
 pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
     let real = agent_choice(a)?;
-    let dialect = sandbox::Dialect::parse(&a.forge).unwrap_or_default();
+    // clap takes only `Dialect::NAMES`; a name without its `parse` arm is
+    // refused, never played as Gitea
+    let dialect = sandbox::Dialect::parse(&a.forge).ok_or_else(|| {
+        crate::command_error::UsageError(format!("demo: unknown forge \"{}\"", a.forge))
+    })?;
     let dir = a.folder()?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;

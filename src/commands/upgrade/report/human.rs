@@ -59,8 +59,12 @@ impl Report {
                 .map(|p| {
                     vec![
                         match &p.tests_pr {
-                            Some(t) => format!("{} + {}", pr_ref(&p.url), pr_ref(t)),
-                            None => pr_ref(&p.url),
+                            Some(t) => format!(
+                                "{} + {}",
+                                pr_ref(&p.url, self.pr_segment),
+                                pr_ref(t, self.pr_segment)
+                            ),
+                            None => pr_ref(&p.url, self.pr_segment),
                         },
                         p.recipe.clone(),
                         p.changes(),

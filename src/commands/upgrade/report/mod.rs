@@ -117,6 +117,10 @@ pub struct Report {
     /// upgrade has no switch of its own: no `enabled` in its report
     #[serde(flatten)]
     pub head: crate::tick::Head,
+    /// the forge's path segment of a PR's web address (its profile's
+    /// `pr_segment`): how the table finds `owner/repo#N` in a PR's URL
+    #[serde(skip)]
+    pub pr_segment: &'static str,
     pub prs: Vec<PrItem>,
     pub candidates: Vec<CandidateRow>,
     pub actions: Vec<ActionItem>,
