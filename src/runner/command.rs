@@ -68,6 +68,17 @@ fn on_path(prog: &str) -> bool {
     super::agent_box::find_program(prog).is_some()
 }
 
+/// Whether the kernel can start the file at `path` (`core::doctor::startable`
+/// of its first bytes; symlinks followed). Doctor's, read-only.
+fn starts(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    crate::core::doctor::startable(&head[..n])
+}
+
 /// Whether the runner command's program can be found (doctor, and before a start).
 pub fn program_exists(command: &[String]) -> bool {
     command.first().is_some_and(|p| on_path(p))
@@ -503,10 +514,13 @@ impl super::Runner for CommandRunner {
     /// agent's program (docs/runners.md, named agents: one FAIL saying how to
     /// install it), else the command's.
     fn check(&self) -> (crate::core::doctor::Level, String) {
-        if let Some(program) = crate::core::agent::program(self.agent)
-            && let Some(found) = crate::core::doctor::agent_program(self.agent, on_path(program))
-        {
-            return found;
+        if let Some(program) = crate::core::agent::program(self.agent) {
+            let at = super::agent_box::find_program(program);
+            let found = at.as_ref().map(|p| (p.to_string_lossy(), starts(p)));
+            let found = found.as_ref().map(|(p, ok)| (p.as_ref(), *ok));
+            if let Some(line) = crate::core::doctor::agent_program(self.agent, found) {
+                return line;
+            }
         }
         let command = crate::core::agent::argv(self.agent, &self.command, None, None);
         let (ok, text) = program_check(&command);

@@ -361,25 +361,41 @@ pub fn detail_of(check: &str, error_line: &str) -> String {
         .to_string()
 }
 
-/// A named agent's program on this host (docs/runners.md, named agents): found,
-/// or one FAIL naming it and how to install it. None for `custom` (its command
-/// is checked as written).
-pub fn agent_program(kind: crate::types::AgentKind, found: bool) -> Option<(Level, String)> {
+/// A named agent's program on this host (docs/runners.md, named agents):
+/// `found` is where it is on PATH and whether the kernel can start it
+/// ([`startable`]). Found and startable, or one FAIL naming it and what to
+/// do. None for `custom` (its command is checked as written).
+pub fn agent_program(
+    kind: crate::types::AgentKind,
+    found: Option<(&str, bool)>,
+) -> Option<(Level, String)> {
     let program = crate::agent::program(kind)?;
     let install = crate::agent::install_command(kind)?;
-    Some(if found {
-        (
+    Some(match found {
+        Some((_, true)) => (
             Level::Ok,
             format!("\"{program}\" found (runner.agent = \"{kind}\")"),
-        )
-    } else {
-        (
+        ),
+        Some((at, false)) => (
+            Level::Fail,
+            format!(
+                "\"{program}\" at {at} is neither a program nor a script with a #! line: the kernel cannot start it (runner.agent = \"{kind}\"; npm's placeholder when its install script did not run, as with --ignore-scripts): install it with `{install}`, or put its native program first on afk's PATH"
+            ),
+        ),
+        None => (
             Level::Fail,
             format!(
                 "\"{program}\" not found on PATH (runner.agent = \"{kind}\"): install it with `{install}`, or put it on afk's PATH"
             ),
-        )
+        ),
     })
+}
+
+/// Whether the kernel can start a file whose first bytes are `head`: an ELF
+/// program, or a script with a `#!` line. Anything else fails with "Exec
+/// format error" when the agent's box starts it.
+pub fn startable(head: &[u8]) -> bool {
+    head.starts_with(b"\x7fELF") || head.starts_with(b"#!")
 }
 
 /// Codex reports tokens, not dollars: with every `[runner.prices]` zero its
@@ -654,7 +670,7 @@ mod tests {
     #[test]
     fn a_named_agent_not_on_path_fails_once_with_how_to_install_it() {
         use crate::types::AgentKind;
-        let missing = agent_program(AgentKind::Claude, false).unwrap();
+        let missing = agent_program(AgentKind::Claude, None).unwrap();
         assert_eq!(missing.0, Level::Fail);
         assert!(
             missing.1.contains("\"claude\" not found on PATH")
@@ -664,14 +680,45 @@ mod tests {
             "{}",
             missing.1
         );
-        let codex = agent_program(AgentKind::Codex, false).unwrap();
+        let codex = agent_program(AgentKind::Codex, None).unwrap();
         assert!(
             codex.1.contains("npm install -g @openai/codex"),
             "{}",
             codex.1
         );
-        assert_eq!(agent_program(AgentKind::Codex, true).unwrap().0, Level::Ok);
-        assert_eq!(agent_program(AgentKind::Custom, false), None);
+        let found = Some(("/usr/bin/codex", true));
+        assert_eq!(agent_program(AgentKind::Codex, found).unwrap().0, Level::Ok);
+        assert_eq!(agent_program(AgentKind::Custom, None), None);
+    }
+
+    /// Found is not enough: a file the kernel cannot start (npm's
+    /// placeholder for a native binary whose install script did not run)
+    /// fails once, saying where it is and why.
+    #[test]
+    fn a_named_agents_program_the_kernel_cannot_start_fails() {
+        use crate::types::AgentKind;
+        let at = "/x/node_modules/.bin/claude";
+        let (level, text) = agent_program(AgentKind::Claude, Some((at, false))).unwrap();
+        assert_eq!(level, Level::Fail);
+        assert!(
+            text.contains(at) && text.contains("cannot start it"),
+            "{text}"
+        );
+        // (the file's first bytes, whether the kernel can start it)
+        let cases: [(&[u8], bool); 6] = [
+            (b"\x7fELF\x02\x01", true),
+            (b"#!/usr/bin/env node\n", true),
+            (b"#!", true),
+            (
+                b"echo \"Error: claude native binary not installed.\"",
+                false,
+            ),
+            (b"\x7fEL", false),
+            (b"", false),
+        ];
+        for (head, want) in cases {
+            assert_eq!(startable(head), want, "{head:?}");
+        }
     }
 
     #[test]
