@@ -3,9 +3,11 @@
 //! The text output joins them to the error's one line with `; ` (what the
 //! person reads is one line, as before); `--json` carries them as the error
 //! document's `hints` (docs/reports.md#errors), so a program can show the
-//! message and the advice apart. It names one error of afk's besides its
-//! own: a failed call's `ForgeError` (afk-http, below the binary) carries
-//! its hint as a field (`check AFK_FORGE_TOKEN`), read here.
+//! message and the advice apart. The typed errors of the crates below the
+//! binary, which cannot name this file, carry their hint as a field, read
+//! here: a failed call's `ForgeError` (afk-http: `check AFK_FORGE_TOKEN`)
+//! and the state file's `StateError` (afk-store: `try again when it
+//! finishes`). A leaf otherwise: it names no command and no adapter.
 
 use std::fmt;
 
@@ -43,7 +45,7 @@ pub fn with_hints(error: anyhow::Error, hints: Vec<String>) -> anyhow::Error {
 }
 
 /// Every hint of `e`, outermost first (a context over a hinted error keeps
-/// them), then a failed call's own (`ForgeError::hint`).
+/// them), then the typed error's own (`ForgeError`, `StateError`).
 pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
     let mut out = vec![];
     let mut at = e;
@@ -51,10 +53,17 @@ pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
         out.extend(h.hints.iter().cloned());
         at = &h.error;
     }
-    let call = at
-        .chain()
-        .find_map(|c| c.downcast_ref::<crate::forge::ForgeError>());
-    if let Some(hint) = call.and_then(|f| f.hint.clone())
+    let typed = at.chain().find_map(|c| {
+        let forge = c
+            .downcast_ref::<crate::forge::ForgeError>()
+            .map(|f| &f.hint);
+        let state = || {
+            c.downcast_ref::<crate::store::StateError>()
+                .map(|s| &s.hint)
+        };
+        forge.or_else(state)
+    });
+    if let Some(hint) = typed.cloned().flatten()
         && !out.contains(&hint)
     {
         out.push(hint);
@@ -120,6 +129,27 @@ mod tests {
             assert_eq!(e.to_string(), message);
             assert_eq!(line_with_hints(&e.to_string(), &hints_of(e)), line);
         }
+    }
+
+    /// The crates below the binary keep their advice in a field: read
+    /// under any context, never twice.
+    #[test]
+    fn a_typed_errors_own_hint_is_read_under_its_context() {
+        let state = anyhow::Error::new(crate::store::StateError {
+            message: "state: /s/afk.db is locked by another process (database is locked)".into(),
+            hint: Some("try again when it finishes".into()),
+        })
+        .context("opening the state");
+        assert_eq!(hints_of(&state), ["try again when it finishes"]);
+        assert!(!state.to_string().contains("try again"), "{state}");
+        let twice = hinted(
+            anyhow::Error::new(crate::store::StateError {
+                message: "state: full".into(),
+                hint: Some("free space, then run the tick again".into()),
+            }),
+            "free space, then run the tick again",
+        );
+        assert_eq!(hints_of(&twice), ["free space, then run the tick again"]);
     }
 
     #[test]

@@ -849,6 +849,8 @@ both_dialects! {
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("is not a valid afk state file"), "{err}");
+        // what to do, the error's hint, after the line
+        assert!(err.contains("); move it aside or restore a backup"), "{err}");
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
         assert_eq!(std::fs::read_to_string(afk.state()).unwrap(), junk);
         assert!(sb.writes().is_empty());

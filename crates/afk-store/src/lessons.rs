@@ -161,7 +161,7 @@ impl Store {
     pub fn insert_lesson(&mut self, l: &NewLesson, dedup: Option<Duration>) -> Result<Option<i64>> {
         let at = self.stamp();
         let path = self.path.clone();
-        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
         let tx = self.immediate()?;
         if let Some(w) = dedup.filter(|w| !w.is_zero()) {
             let dup: Option<i64> = tx

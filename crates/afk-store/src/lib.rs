@@ -295,7 +295,22 @@ impl Source {
 
 static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
+/// A state file's failure as the operator reads it: what is wrong, and,
+/// apart, what to do about it (the binary prints it as the error's hint).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl std::fmt::Display for StateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for StateError {}
+
+pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> StateError {
     let s = match e {
         // a stored value afk does not know: its own words name the row and
         // the value; rusqlite's "Conversion error from type … at index" adds
@@ -303,22 +318,35 @@ pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> String {
         rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
         _ => e.to_string(),
     };
-    match trouble(e, afk_host::private_files::no_room_at(path)) {
-        Trouble::Full => format!(
+    let (message, hint) = match trouble(e, afk_host::private_files::no_room_at(path)) {
+        Trouble::Full => (
             // SQLite's own words ("disk I/O error") would send an operator
             // to the hardware
-            "state: the disk holding {} is full (No space left on device): free space, then run the tick again",
-            path.display()
+            format!(
+                "state: the disk holding {} is full (No space left on device)",
+                path.display()
+            ),
+            Some("free space, then run the tick again"),
         ),
-        Trouble::NotAfks => format!(
-            "state: {} is not a valid afk state file ({s}): move it aside or restore a backup",
-            path.display()
+        Trouble::NotAfks => (
+            format!(
+                "state: {} is not a valid afk state file ({s})",
+                path.display()
+            ),
+            Some("move it aside or restore a backup"),
         ),
-        Trouble::Locked => format!(
-            "state: {} is locked by another process ({s}): try again when it finishes",
-            path.display()
+        Trouble::Locked => (
+            format!(
+                "state: {} is locked by another process ({s})",
+                path.display()
+            ),
+            Some("try again when it finishes"),
         ),
-        Trouble::Other => format!("state: {}: {s}", path.display()),
+        Trouble::Other => (format!("state: {}: {s}", path.display()), None),
+    };
+    StateError {
+        message,
+        hint: hint.map(str::to_string),
     }
 }
 
@@ -359,7 +387,7 @@ pub use afk_host::private_files::{private_dir, private_write};
 fn check_identity(conn: &Connection, path: &Path) -> Result<i64> {
     let q = |sql: &str| -> Result<i64> {
         conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))
+            .map_err(|e| anyhow::Error::new(describe(path, &e)))
     };
     // reading proves this is a SQLite file before anything is written
     let version = q("PRAGMA user_version")?;
@@ -421,13 +449,13 @@ impl Store {
             private_write(path, b"")
                 .with_context(|| format!("state: cannot create {}", path.display()))?;
         }
-        let conn = Connection::open(path).map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        let conn = Connection::open(path).map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         conn.busy_handler(Some(short_busy))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         let version = check_identity(&conn, path)?;
         let _: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -485,7 +513,7 @@ impl Store {
             // a consistent snapshot (WAL frames included) written as a plain
             // rollback-journal database: memdb has no WAL
             file.execute("VACUUM INTO ?1", [&name])
-                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         }
         store.migrate(from as usize)?;
         Ok(store)
@@ -498,7 +526,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(name, flags)
-            .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+            .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         conn.busy_handler(Some(short_busy))?;
         // memdb opens no files: sorts and temporary tables stay in memory too
         conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -540,7 +568,7 @@ impl Store {
         if checked {
             let ok: String = conn
                 .query_row("PRAGMA quick_check", [], |r| r.get(0))
-                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
             if ok != "ok" {
                 bail!("state: {} failed its integrity check: {ok}", path.display());
             }
@@ -550,7 +578,7 @@ impl Store {
             let mut mem = Connection::open_in_memory()?;
             rusqlite::backup::Backup::new(&conn, &mut mem)
                 .and_then(|b| b.run_to_completion(1000, Duration::ZERO, None))
-                .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
             let mut store = Store {
                 conn: mem,
                 path: path.to_path_buf(),
@@ -577,21 +605,21 @@ impl Store {
             let tx = self.immediate()?;
             let now: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
-                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(&path, &e)))?;
             if now as usize > i {
                 continue; // another process applied it while this one waited
             }
             tx.execute_batch(sql)
-                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(&path, &e)))?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()
-                .map_err(|e| anyhow::anyhow!(describe(&path, &e)))?;
+                .map_err(|e| anyhow::Error::new(describe(&path, &e)))?;
         }
         Ok(())
     }
 
     pub fn err(&self, e: rusqlite::Error) -> anyhow::Error {
-        anyhow::anyhow!(describe(&self.path, &e))
+        anyhow::Error::new(describe(&self.path, &e))
     }
 
     /// The one way a write of several statements begins: an IMMEDIATE
@@ -601,7 +629,7 @@ impl Store {
         let path = self.path.clone();
         self.conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| anyhow::anyhow!(describe(&path, &e)))
+            .map_err(|e| anyhow::Error::new(describe(&path, &e)))
     }
 }
 
@@ -610,7 +638,7 @@ impl Store {
 /// schema version.
 fn read_only(path: &Path) -> Result<(Connection, i64)> {
     let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| anyhow::anyhow!(describe(path, &e)))?;
+        .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
     conn.busy_timeout(busy_timeout())?;
     let version = check_identity(&conn, path)?;
     Ok((conn, version))
@@ -724,12 +752,17 @@ mod tests {
                     .err()
             })
             .expect("the page limit is reached");
-        let line = describe(&p, &e);
+        let said = describe(&p, &e);
+        let line = said.message.clone();
         assert!(
             line.starts_with(&format!("state: the disk holding {} is full", p.display()))
-                && line.contains("No space left on device")
-                && line.contains("free space, then run the tick again"),
+                && line.contains("No space left on device"),
             "{line}"
+        );
+        // what to do is the hint, apart
+        assert_eq!(
+            said.hint.as_deref(),
+            Some("free space, then run the tick again")
         );
         assert!(!line.contains('\n'), "one line: {line}");
         drop(s);

@@ -104,7 +104,7 @@ impl Store {
     ) -> Result<Vec<RunId>> {
         let at = self.stamp();
         let path = self.path.clone();
-        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
         let tx = self.immediate()?;
         let mut inserted = vec![];
         {
@@ -217,7 +217,7 @@ impl Store {
     pub fn flip_reverted(&mut self, run_id: RunId, reverted_by: &str) -> Result<bool> {
         let at = self.stamp();
         let path = self.path.clone();
-        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
         let tx = self.immediate()?;
         let n = tx
             .execute(

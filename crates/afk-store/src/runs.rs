@@ -533,7 +533,7 @@ impl Store {
     ) -> Result<()> {
         let at = self.stamp();
         let path = self.path.clone();
-        let map = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let map = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
         let tx = self.immediate()?;
         let n = tx
             .execute(

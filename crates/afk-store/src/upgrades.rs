@@ -337,7 +337,7 @@ impl Store {
         let at = self.stamp();
         let outcome = outcome.to_string();
         let path = self.path.clone();
-        let err = |e: rusqlite::Error| anyhow::anyhow!(super::describe(&path, &e));
+        let err = |e: rusqlite::Error| anyhow::Error::new(super::describe(&path, &e));
         let tx = self.immediate()?;
         let t = at.clone();
         let n = tx
