@@ -298,18 +298,7 @@ pub fn dispatch_one(
         // nothing started, nothing labelled: a later tick tries the issue again
         return (None, Some(fail(failed(&store, run_id, msg))));
     }
-    let started = t.runner.start(&Turn {
-        run_id: TurnOf::Run(run_id),
-        repo: &w.repo,
-        issue: w.issue.number,
-        title: &w.issue.title,
-        branch: &branch,
-        prompt: &text,
-        run_dir: &run_dir,
-        turn: 1,
-        env: &crate::workspace::turn_env(cfg),
-        budget_usd: book.left_for(&cfg.budget, &w.repo),
-    });
+    let started = start(t, book, w, run_id, (&run_dir, &branch, &text));
     crate::crash::point("poll:started");
     let handle = match started {
         Ok(h) => h,
@@ -353,6 +342,30 @@ pub fn dispatch_one(
     }
     superseded(t, &store, w, run_id);
     (Some(d), None)
+}
+
+/// The run's first turn, started on the runner with what the day's money
+/// limits leave it (`book`).
+fn start(
+    t: &Tick,
+    book: &crate::budget::Book,
+    w: &Winner,
+    run_id: crate::types::RunId,
+    (run_dir, branch, text): (&std::path::Path, &str, &str),
+) -> Result<crate::types::RunnerHandle> {
+    let cfg = t.config();
+    t.runner.start(&Turn {
+        run_id: TurnOf::Run(run_id),
+        repo: &w.repo,
+        issue: w.issue.number,
+        title: &w.issue.title,
+        branch,
+        prompt: text,
+        run_dir,
+        turn: 1,
+        env: &crate::workspace::turn_env(cfg),
+        budget_usd: book.left_for(&cfg.budget, &w.repo),
+    })
 }
 
 /// A re-armed issue's new run has started: the checkouts its escalated runs
