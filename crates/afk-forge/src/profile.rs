@@ -74,13 +74,6 @@ pub struct Profile {
     pub conditional_reads: bool,
 }
 
-impl PartialEq for Profile {
-    /// One profile per kind.
-    fn eq(&self, other: &Profile) -> bool {
-        self.kind == other.kind
-    }
-}
-
 /// Gitea's default `CLOSE_KEYWORDS` and GitHub's closing keywords: the same nine.
 const CLOSING_WORDS: &[&str] = &[
     "close", "closes", "closed", "fix", "fixes", "fixed", "resolve", "resolves", "resolved",

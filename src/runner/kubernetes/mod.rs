@@ -314,10 +314,10 @@ pub struct KubernetesRunner {
     snapshot: Mutex<Option<Snapshot>>,
     /// the state file's id, bound when the tick opens its store
     instance: std::sync::OnceLock<String>,
-    /// afk's workspace (docs/kubernetes.md): where the Job's git containers
-    /// fetch and push a repo (the forge's `Config::git_url`, `{repo}` in
-    /// it); None with `workspace = "agent"`
-    forge_url: Option<String>,
+    /// afk's workspace (docs/kubernetes.md): the forge's profile and web
+    /// address, where the Job's git containers fetch and push a repo
+    /// (`Profile::git_url`); None with `workspace = "agent"`
+    forge_url: Option<(&'static crate::forge::Profile, String)>,
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
     own_image: std::sync::OnceLock<std::result::Result<String, String>>,
@@ -353,7 +353,7 @@ impl KubernetesRunner {
             snapshot: Mutex::new(None),
             instance: std::sync::OnceLock::new(),
             forge_url: (cfg.runner.workspace() == crate::types::Workspace::Afk)
-                .then(|| cfg.profile().git_url(&cfg.forge.url, "{repo}")),
+                .then(|| (cfg.profile(), cfg.forge.url.clone())),
             own_image: std::sync::OnceLock::new(),
         })
     }
@@ -467,9 +467,9 @@ impl KubernetesRunner {
         let instance = self.instance()?;
         let spec = self.spec(&name, instance, &run_id, t.turn, &command, &env);
         let mut manifest = k8s::job(&spec);
-        if let (Some(url), super::TurnOf::Run(_)) = (&self.forge_url, t.run_id) {
+        if let (Some((forge, url)), super::TurnOf::Run(_)) = (&self.forge_url, t.run_id) {
             let image = self.git_image()?;
-            let url = url.replace("{repo}", t.repo.as_str());
+            let url = forge.git_url(url, t.repo.as_str());
             let git = crate::core::kube_workspace::GitSide {
                 image: &image,
                 secret: &self.cfg.git_secret,
@@ -1069,7 +1069,7 @@ impl KubernetesRunner {
     /// the git containers can read it, the agent's container cannot mount it.
     /// Offline: built as a turn builds it, sent nowhere.
     fn pod_spec_check(&self) -> Option<(Level, String)> {
-        let url = self.forge_url.as_ref()?;
+        let (forge, url) = self.forge_url.as_ref()?;
         let env: Vec<(String, String)> = vec![];
         let spec = self.spec("afk-doctor", "doctor", "0", 1, &self.command, &env);
         let mut manifest = k8s::job(&spec);
@@ -1077,7 +1077,7 @@ impl KubernetesRunner {
             // the image does not change who may read the credential
             image: "afk",
             secret: &self.cfg.git_secret,
-            url: &url.replace("{repo}", "doctor"),
+            url: &forge.git_url(url, "doctor"),
         };
         crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
         let (ok, said) =
