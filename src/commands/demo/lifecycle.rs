@@ -138,14 +138,24 @@ fn no_pr(run: RunId, r: Option<&crate::store::runs::Run>) -> anyhow::Error {
     let log = r
         .and_then(|r| r.run_dir.as_deref())
         .map(std::path::Path::new);
-    let end = log.and_then(crate::run_files::log_end);
-    let said = end
-        .map(|l| format!("; its agent's log ends: {l}"))
-        .unwrap_or_default();
+    let said = log.map(log_said).unwrap_or_default();
     crate::hint::hinted(
         anyhow::anyhow!("demo: run {run} has no PR (it is {state}){said}"),
         "afk demo --keep keeps the folder: runs/<id>/agent.log is the agent's whole output",
     )
+}
+
+/// "; its agent's log ends: …": the last line of the run's `agent.log`
+/// (read as a bounded tail: the agent writes it), one line of at most 300
+/// characters; "" when there is none.
+fn log_said(run_dir: &std::path::Path) -> String {
+    let last = crate::run_files::log_end(run_dir).and_then(|end| {
+        end.lines()
+            .last()
+            .map(|l| crate::core::sanitize::one_line_cut(l, 300))
+    });
+    last.map(|l| format!("; its agent's log ends: {l}"))
+        .unwrap_or_default()
 }
 
 /// A person merges the agent's PR; watch records the success, then finds
@@ -227,4 +237,27 @@ fn red_ci_act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut Show)
         crate::commands::watch::tick(ctx)?.done(),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    /// A hostile agent's log (a huge last line, many lines, control
+    /// characters) is one bounded line in the demo's error.
+    #[test]
+    fn an_agents_log_is_one_bounded_line_in_the_demos_error() {
+        let dir = std::env::temp_dir().join(format!("afk-demo-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = format!(
+            "{}\nlast words \u{1b}[31m{}\n",
+            "line\n".repeat(10_000),
+            "x".repeat(1_000_000)
+        );
+        std::fs::write(dir.join("agent.log"), log).unwrap();
+        let said = super::log_said(&dir);
+        assert!(said.starts_with("; its agent's log ends: "), "{said}");
+        assert!(!said.contains('\n') && !said.contains('\u{1b}'), "{said}");
+        assert!(said.chars().count() < 400, "{}", said.len());
+        assert_eq!(super::log_said(&dir.join("none")), "");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
