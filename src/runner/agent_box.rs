@@ -56,6 +56,9 @@ pub struct Boxer {
     workspace_afk: bool,
     /// afk's own program (keeper and init); None: this one.
     program: Option<PathBuf>,
+    /// Whether this machine can make a box, asked once (before the tick's
+    /// first boxed start) and kept for the tick.
+    can: std::sync::OnceLock<std::result::Result<(), String>>,
 }
 
 /// What one turn's box needs of the turn.
@@ -85,7 +88,7 @@ impl Boxer {
         } else {
             b.allow()
         };
-        let mut keep_out: Vec<PathBuf> = config_file.into_iter().collect();
+        let mut keep_out: Vec<PathBuf> = config_file.iter().cloned().collect();
         keep_out.extend([
             paths.file.clone(),
             paths.dir.clone(),
@@ -94,6 +97,17 @@ impl Boxer {
             paths.recipes.clone(),
             paths.stop.clone(),
         ]);
+        // the folders of afk's config and its token files whole (an env
+        // file beside them: /etc/afk/env), where they are not a system root
+        let folders = config_file
+            .iter()
+            .chain(&cfg.forge.token_file)
+            .chain(&cfg.forge.app_private_key_file)
+            .filter_map(|f| f.parent())
+            .filter(|d| d.components().count() > 2)
+            .map(Path::to_path_buf)
+            .collect::<Vec<_>>();
+        keep_out.extend(folders);
         keep_out.extend(cfg.forge.token_file.iter().cloned());
         keep_out.extend(cfg.forge.app_private_key_file.iter().cloned());
         keep_out.extend(cfg.runner.kubernetes.token_file.iter().cloned());
@@ -111,6 +125,7 @@ impl Boxer {
             git_cache: paths.git_cache,
             workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
             program: None,
+            can: std::sync::OnceLock::new(),
         }
     }
 
@@ -167,6 +182,7 @@ impl Boxer {
             read_only: vec![],
             read_write: vec![],
             hidden: self.hidden(),
+            sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
             ..Default::default()
         };
         let (argv, program_files) = program_files(argv);
@@ -201,8 +217,13 @@ impl Boxer {
     }
 
     /// Write the turn's spec; the command line that runs the turn in its box.
+    /// A machine that cannot make a box starts no turn: the start fails
+    /// with doctor's line, so poll labels nothing and no run escalates.
     pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Vec<String>> {
         let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
+        if let Err(why) = self.can.get_or_init(can_box) {
+            bail!("{why}");
+        }
         let (mut view, argv) = self.base_view(argv)?;
         let box_dir = t.run_dir.join("box");
         let home = t.run_dir.join("home");
@@ -367,15 +388,16 @@ fn canonical(p: &Path) -> Result<PathBuf> {
 }
 
 fn is_system(p: &Path) -> bool {
-    [
-        "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
-    ]
-    .iter()
-    .any(|s| p.starts_with(s))
+    rules::SYSTEM.iter().any(|s| p.starts_with(s))
 }
 
-/// The system folders this machine has, a link where it is one.
+/// The system folders this machine has, a link where it is one; then the
+/// entries of `/etc` a box shows that this machine has.
 fn system_paths() -> Vec<rules::SystemPath> {
+    let etc = rules::ETC
+        .iter()
+        .filter(|e| std::fs::metadata(e).is_ok())
+        .map(|e| rules::SystemPath::Etc(e.into()));
     rules::SYSTEM
         .iter()
         .filter_map(|s| {
@@ -392,6 +414,7 @@ fn system_paths() -> Vec<rules::SystemPath> {
                 None
             }
         })
+        .chain(etc)
         .collect()
 }
 
@@ -1020,12 +1043,13 @@ pub fn can_box() -> std::result::Result<(), String> {
     Err(cannot_box_fix(&crate::core::sanitize::one_line(first, 200)))
 }
 
-/// Doctor's probe inside a box (`afk __box-probe STATE MODEL FORGE`): one
+/// Doctor's probe inside a box (`afk __box-probe state=STATE MODEL FORGE`): one
 /// line each, whether afk's state file can be read and whether the model's
 /// and the forge's `host:port` are let out (through the box's proxy).
 pub fn probe(args: &[String]) -> i32 {
     let get = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
-    let state = if std::fs::File::open(get(0)).is_ok() {
+    let state_file = get(0).strip_prefix("state=").unwrap_or(get(0));
+    let state = if std::fs::File::open(state_file).is_ok() {
         "readable"
     } else {
         "hidden"

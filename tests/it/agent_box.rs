@@ -25,6 +25,9 @@ grep -q '^NoNewPrivs:[[:space:]]*1' /proc/self/status && echo nnp=1 >> $o || ech
 for f in {state} {token} {config} {other}; do if cat "$f" >/dev/null 2>&1; then echo "read=LEAK $f" >> $o; fi; done
 if ls {others} >/dev/null 2>&1; then echo "list=LEAK" >> $o; fi
 echo "procs=$(ls /proc | grep -c '^[0-9]')" >> $o
+p=$(cat /proc/sys/kernel/core_pattern); if printf '%s\n' "$p" > /proc/sys/kernel/core_pattern 2>/dev/null; then echo "sysctl=LEAK" >> $o; fi
+for f in /etc/shadow /etc/sudoers /etc/apt /etc/crontab {env}; do if [ -e "$f" ]; then echo "etc=LEAK $f" >> $o; fi; done
+: > "$HOME/made-by-agent.txt"
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
 if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
 echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
@@ -34,6 +37,7 @@ git add $o && git commit -qm "box probe""#,
         token = s("token"),
         config = s("afk.toml"),
         other = s("state/runs/99/prompt-1.md"),
+        env = s("env"),
         others = s("state/runs/99"),
         model = sb.model_url,
     )
@@ -100,6 +104,8 @@ fn boxed_afk(sb: &Sandbox, runner: impl Fn(&Path) -> String) -> Afk {
     let dir = afk.scratch.path("");
     afk.scratch.write("afk.toml", &text(&dir));
     let token = afk.scratch.write("token", TOKEN);
+    // an env file beside the config, as /etc/afk/env is beside /etc/afk/afk.toml
+    afk.scratch.write("env", &format!("AFK_FORGE_TOKEN={TOKEN}\n"));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::create_dir_all(afk.scratch.path("state/runs/99")).unwrap();
@@ -245,4 +251,89 @@ fn stopping_a_boxed_agent_ends_everything_in_its_box() {
         );
         std::thread::yield_now();
     }
+}
+
+#[test]
+fn doctor_s_box_probe_passes_after_a_tick_made_the_state_file() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let model = sb.model_url.trim_start_matches("http://").to_string();
+    let afk = boxed_afk(&sb, |_| {
+        format!(
+            "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"exit 0\"]\n[runner.box]\nallow = [\"{model}\"]"
+        )
+    });
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    assert!(afk.scratch.path("state/afk.db").is_file());
+    let (_, out, err) = text(&afk, &["doctor"]);
+    let boxed: Vec<&str> = out.lines().filter(|l| l.contains("box")).collect();
+    assert!(
+        boxed
+            .iter()
+            .any(|l| l.contains("cannot read afk's state file")),
+        "{out}{err}"
+    );
+    assert!(
+        !boxed.iter().any(|l| l.starts_with("FAIL")),
+        "doctor fails the box after a tick: {out}{err}"
+    );
+}
+
+/// A `bwrap` that cannot make a box, as on a machine with user namespaces
+/// off; the folder to put first on PATH.
+fn broken_bwrap(afk: &Afk) -> String {
+    let bin = afk.scratch.path("nobox");
+    std::fs::create_dir_all(&bin).unwrap();
+    let f = afk.scratch.write(
+        "nobox/bwrap",
+        "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n",
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    format!("{}:{}", bin.display(), std::env::var("PATH").unwrap())
+}
+
+#[test]
+fn a_machine_that_cannot_make_a_box_dispatches_nothing_and_labels_nothing() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = boxed_afk(&sb, |_| {
+        "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"touch ran.txt\"]".into()
+    });
+    let path = broken_bwrap(&afk);
+    let out = afk
+        .cmd()
+        .env("PATH", &path)
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{r} {err}");
+    assert_eq!(r["dispatched"], json!([]), "{r}");
+    let msg = r["errors"][0]["message"].as_str().unwrap_or("").to_string();
+    assert!(
+        msg.contains("this machine cannot make a box") && msg.contains("uid map"),
+        "doctor's line: {r}"
+    );
+    assert!(
+        !sb.labels_of("acme/api", 1)
+            .contains(&"agent-in-progress".to_string()),
+        "nothing labelled"
+    );
+    assert!(!afk.scratch.path("state/runs/1/work/ran.txt").exists());
+    // nothing to escalate: the next watch has no run in flight
+    let out = afk
+        .cmd()
+        .env("PATH", &path)
+        .args(["--json", "watch"])
+        .output()
+        .unwrap();
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    assert!(
+        !w.to_string().contains("escalate"),
+        "nothing escalated: {w}"
+    );
+    let (_, comments) = sb.api("/repos/acme/api/issues/1/comments");
+    assert_eq!(comments, json!([]), "no comment");
 }

@@ -6,7 +6,9 @@
 //! binary resolves paths, writes the spec and runs the processes.
 //!
 //! The rules:
-//! - **View**: the system's read-only folders, the agent program's own files
+//! - **View**: the system's read-only folders, the few files of `/etc`
+//!   programs need ([`ETC`]: never the host's whole `/etc`, which holds the
+//!   operator's env files), the agent program's own files
 //!   and the operator's `read_only`/`read_write`; then a private `/dev`,
 //!   `/proc` and `/tmp`; then every afk path (config, state, token, cache,
 //!   runs) that one of those folders holds is covered (an empty folder or
@@ -252,6 +254,8 @@ pub struct Hidden {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemPath {
     Dir(PathBuf),
+    /// An entry of [`ETC`] (a file or a folder), bound read-only.
+    Etc(PathBuf),
     Link { at: PathBuf, target: PathBuf },
 }
 
@@ -274,6 +278,8 @@ pub struct View {
     pub run_read_write: Vec<PathBuf>,
     /// The files afk writes for the box: its passwd and group.
     pub passwd: Option<(PathBuf, PathBuf)>,
+    /// Whether the machine's `/proc` has `sysrq-trigger` (covered when so).
+    pub sysrq_trigger: bool,
 }
 
 /// One mount of the box, in the order bubblewrap makes them.
@@ -292,6 +298,8 @@ pub enum Mount {
     },
     Dev,
     Proc,
+    /// `/proc/sys` read-only.
+    ProcReadOnly,
     Tmpfs(PathBuf),
     /// An afk file inside a bound folder, covered with an empty one.
     CoverFile(PathBuf),
@@ -322,7 +330,7 @@ pub fn mounts(view: &View) -> Vec<Mount> {
     let mut bound: Vec<&Path> = vec![];
     for s in &view.system {
         match s {
-            SystemPath::Dir(p) => {
+            SystemPath::Dir(p) | SystemPath::Etc(p) => {
                 m.push(Mount::ReadOnly(p.clone()));
                 bound.push(p);
             }
@@ -334,6 +342,12 @@ pub fn mounts(view: &View) -> Vec<Mount> {
     }
     m.push(Mount::Dev);
     m.push(Mount::Proc);
+    // the kernel lets an euid 0 write every 0644 entry of /proc/sys, and
+    // bubblewrap covers it only when its mode says writable: always here
+    m.push(Mount::ProcReadOnly);
+    if view.sysrq_trigger {
+        m.push(Mount::CoverFile("/proc/sysrq-trigger".into()));
+    }
     m.push(Mount::Tmpfs("/tmp".into()));
     for p in &view.read_only {
         m.push(Mount::ReadOnly(p.clone()));
@@ -383,8 +397,44 @@ pub fn mounts(view: &View) -> Vec<Mount> {
 }
 
 /// The system folders a box shows, of those the machine has.
-pub const SYSTEM: [&str; 8] = [
-    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+pub const SYSTEM: [&str; 7] = [
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+];
+
+/// The entries of `/etc` a box shows, of those the machine has: name and
+/// host lookups, the TLS roots, time, the dynamic linker's cache, Debian's
+/// alternatives, the terminal and MIME tables. Nothing else of the host's
+/// `/etc`: it holds the operator's env files (`/etc/afk/env`, a unit's
+/// `EnvironmentFile`), afk's config and root-only files. The box's own
+/// `passwd` and `group` are afk's.
+pub const ETC: [&str; 27] = [
+    "/etc/hosts",
+    "/etc/hostname",
+    "/etc/resolv.conf",
+    "/etc/nsswitch.conf",
+    "/etc/host.conf",
+    "/etc/gai.conf",
+    "/etc/protocols",
+    "/etc/services",
+    "/etc/ssl/certs",
+    "/etc/ssl/openssl.cnf",
+    "/etc/ca-certificates",
+    "/etc/ca-certificates.conf",
+    "/etc/pki/tls/certs",
+    "/etc/pki/ca-trust",
+    "/etc/localtime",
+    "/etc/timezone",
+    "/etc/alternatives",
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/os-release",
+    "/etc/debian_version",
+    "/etc/mime.types",
+    "/etc/terminfo",
+    "/etc/inputrc",
+    "/etc/bash.bashrc",
+    "/etc/profile",
 ];
 
 /// Files of `/etc` only root reads, covered too: afk as root maps the box's
@@ -453,6 +503,7 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             Mount::Link { at, target } => a.extend(["--symlink".into(), s(target), s(at)]),
             Mount::Dev => a.extend(["--dev".into(), "/dev".into()]),
             Mount::Proc => a.extend(["--proc".into(), "/proc".into()]),
+            Mount::ProcReadOnly => a.extend(["--ro-bind", "/proc/sys", "/proc/sys"].map(String::from)),
             Mount::Tmpfs(p) => a.extend(["--tmpfs".into(), s(p)]),
             Mount::CoverFile(p) => a.extend(["--ro-bind".into(), "/dev/null".into(), s(p)]),
         }
@@ -647,9 +698,9 @@ mod tests {
                     at: "/bin".into(),
                     target: "usr/bin".into(),
                 },
-                SystemPath::Dir("/etc".into()),
+                SystemPath::Etc("/etc/ssl/certs".into()),
             ],
-            read_only: vec!["/opt/agents/node_modules".into()],
+            read_only: vec!["/opt/agents/node_modules".into(), "/etc".into()],
             read_write: vec!["/srv/cache".into()],
             hidden: vec![
                 Hidden {
@@ -675,6 +726,7 @@ mod tests {
                 "/var/lib/afk/runs/7/home".into(),
             ],
             passwd: None,
+            sysrq_trigger: true,
         }
     }
 
@@ -696,7 +748,7 @@ mod tests {
         );
         assert!(!m.contains(&Mount::Tmpfs("/var/lib/afk".into())), "{m:?}");
         // the order: system, private /tmp, the operator's, covers, the run
-        let etc = pos(&Mount::ReadOnly("/etc".into()));
+        let etc = pos(&Mount::ReadOnly("/etc/ssl/certs".into()));
         let tmp = pos(&Mount::Tmpfs("/tmp".into()));
         let cover = pos(&Mount::Tmpfs("/etc/afk".into()));
         let run = pos(&Mount::ReadOnly("/var/lib/afk/runs/7".into()));
@@ -756,6 +808,9 @@ mod tests {
                 "--ro-bind /usr/local/bin/afk /run/afk/init",
                 "--bind /r/box/net.sock /run/afk/net.sock",
                 "--symlink usr/bin /bin",
+                "--ro-bind /etc/ssl/certs /etc/ssl/certs",
+                "--proc /proc --ro-bind /proc/sys /proc/sys --ro-bind /dev/null /proc/sysrq-trigger",
+                "--ro-bind /dev/null /proc/sysrq-trigger",
             ] {
                 assert!(l.contains(must), "{must}: {l}");
             }

@@ -189,7 +189,9 @@ fn probe(ctx: &Session, b: &Boxer) -> anyhow::Result<String> {
     let argv = vec![
         crate::core::agent_box::INIT_PATH.to_string(),
         "__box-probe".to_string(),
-        ctx.state_path().display().to_string(),
+        // not an absolute path: the box binds the files its command names,
+        // and afk's state file is one it may not show
+        format!("state={}", ctx.state_path().display()),
         model,
         forge,
     ];
