@@ -76,6 +76,19 @@ pub struct TurnPaths<'a> {
 /// the operator set their variable (docs/runners.md#the-agents-box).
 pub const PROGRAM_HOMES: [&str; 2] = ["CODEX_HOME", "CLAUDE_CONFIG_DIR"];
 
+/// The files of a program's settings folder a turn gets a copy of: its
+/// login and the operator's settings, never its sessions, history or logs.
+pub fn login_files(var: &str) -> &'static [&'static str] {
+    match var {
+        "CODEX_HOME" => &["auth.json", "config.toml", "AGENTS.md", "instructions.md"],
+        "CLAUDE_CONFIG_DIR" => &[".credentials.json", ".claude.json", "settings.json", "CLAUDE.md"],
+        _ => &[],
+    }
+}
+
+/// A login or settings file larger than this is not copied.
+const MAX_LOGIN_FILE: u64 = 1 << 20;
+
 impl Boxer {
     pub fn new(cfg: &crate::config::Config) -> Boxer {
         let b = &cfg.runner.boxed;
@@ -193,18 +206,6 @@ impl Boxer {
         for p in &self.read_write {
             view.read_write.push(canonical(p)?);
         }
-        for var in PROGRAM_HOMES {
-            if let Some(dir) = program_home(var) {
-                let probe = rules::View {
-                    read_write: vec![dir.clone()],
-                    hidden: view.hidden.clone(),
-                    ..Default::default()
-                };
-                if rules::refuse_view(&probe).is_none() {
-                    view.read_write.push(dir);
-                }
-            }
-        }
         view.read_only.retain(|p| !is_system(p));
         view.read_only.sort();
         view.read_only.dedup();
@@ -232,6 +233,7 @@ impl Boxer {
                 .with_context(|| format!("runner: cannot create {}", dir.display()))?;
         }
         view.passwd = Some(identity_files(&box_dir, &home)?);
+        let logins = self.copy_logins(&home)?;
         (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
         let init_exe = match &self.program {
             Some(p) => p.clone(),
@@ -249,7 +251,7 @@ impl Boxer {
                 socket: socket.as_deref(),
             },
         );
-        let (env, unset) = self.env(&home, &view);
+        let (env, unset) = self.env(&home, &logins);
         let spec = Spec {
             bwrap,
             args,
@@ -305,9 +307,50 @@ impl Boxer {
         Ok((ro, rw))
     }
 
+    /// The agent program's login, per turn: the files [`LOGIN_FILES`] names
+    /// of each settings folder the operator set (`CODEX_HOME`,
+    /// `CLAUDE_CONFIG_DIR`), copied into a folder of the run's own home
+    /// (afresh each turn); the variable names the copy. The operator's folder
+    /// itself never reaches a box, so nothing one run writes there (a hook,
+    /// a transcript, a shell snapshot) is read by another's.
+    fn copy_logins(&self, home: &Path) -> Result<Vec<(String, PathBuf)>> {
+        let mut made = vec![];
+        for var in PROGRAM_HOMES {
+            let Some(dir) = program_home(var) else {
+                continue;
+            };
+            let hidden = self.hidden();
+            if hidden.iter().any(|h| h.path == dir) {
+                continue;
+            }
+            let copy = home.join(format!(".afk-{}", var.to_ascii_lowercase()));
+            crate::private_files::private_dir(&copy)
+                .with_context(|| format!("runner: cannot create {}", copy.display()))?;
+            for name in login_files(var) {
+                let (src, dst) = (dir.join(name), copy.join(name));
+                let _ = std::fs::remove_file(&dst);
+                // a regular file of the operator's, bounded; never through a link
+                let Ok(m) = std::fs::symlink_metadata(&src) else {
+                    continue;
+                };
+                if !m.is_file() || m.len() > MAX_LOGIN_FILE {
+                    continue;
+                }
+                let mut bytes = vec![];
+                std::fs::File::open(&src)
+                    .and_then(|f| f.take(MAX_LOGIN_FILE).read_to_end(&mut bytes))
+                    .with_context(|| format!("runner: cannot read {}", src.display()))?;
+                crate::private_files::private_write(&dst, &bytes)
+                    .with_context(|| format!("runner: cannot write {}", dst.display()))?;
+            }
+            made.push((var.to_string(), copy));
+        }
+        Ok(made)
+    }
+
     /// The variables set and removed in the box: its home and user, the
-    /// agent program's settings folder where the box shows it, the proxy.
-    fn env(&self, home: &Path, view: &rules::View) -> (Vec<(String, String)>, Vec<String>) {
+    /// agent program's settings folder (the run's copy), the proxy.
+    fn env(&self, home: &Path, logins: &[(String, PathBuf)]) -> (Vec<(String, String)>, Vec<String>) {
         let mut env: Vec<(String, String)> = [
             ("HOME", home.display().to_string()),
             ("TMPDIR", "/tmp".to_string()),
@@ -320,11 +363,9 @@ impl Boxer {
         .collect();
         let mut unset = vec!["IS_SANDBOX".to_string()];
         for var in PROGRAM_HOMES {
-            match program_home(var) {
-                Some(dir) if view.read_write.contains(&dir) => {
-                    env.push((var.to_string(), dir.display().to_string()))
-                }
-                _ => unset.push(var.to_string()),
+            match logins.iter().find(|(v, _)| v == var) {
+                Some((_, copy)) => env.push((var.to_string(), copy.display().to_string())),
+                None => unset.push(var.to_string()),
             }
         }
         if self.network == Network::Model {

@@ -337,3 +337,44 @@ fn a_machine_that_cannot_make_a_box_dispatches_nothing_and_labels_nothing() {
     let (_, comments) = sb.api("/repos/acme/api/issues/1/comments");
     assert_eq!(comments, json!([]), "no comment");
 }
+
+#[test]
+fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the_agent_writes_there_stays_in_its_run()
+{
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let script = "cat \"$CODEX_HOME/auth.json\" > seen.txt; \
+                  cat \"$CODEX_HOME/history.jsonl\" > history.txt 2>&1; \
+                  echo '{\"hooks\": 1}' > \"$CODEX_HOME/hooks.json\"; \
+                  echo tampered >> \"$CODEX_HOME/auth.json\"; \
+                  echo \"$CODEX_HOME\" > where.txt";
+    let afk = boxed_afk(&sb, |_| {
+        format!("agent = \"custom\"\ncommand = [\"sh\", \"-c\", {script:?}]")
+    });
+    let home = afk.scratch.path("codex-home");
+    std::fs::create_dir_all(&home).unwrap();
+    afk.scratch
+        .write("codex-home/auth.json", "{\"OPENAI_API_KEY\": \"login\"}\n");
+    afk.scratch
+        .write("codex-home/history.jsonl", "another run's prompt\n");
+    let out = afk
+        .cmd()
+        .env("CODEX_HOME", &home)
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let work = |f: &str| {
+        std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/work/{f}")))
+            .unwrap_or_default()
+    };
+    assert_eq!(work("seen.txt"), "{\"OPENAI_API_KEY\": \"login\"}\n", "the login reaches the box");
+    assert!(!work("history.txt").contains("another run"), "{}", work("history.txt"));
+    assert!(work("where.txt").contains("state/runs/1/home/"), "{}", work("where.txt"));
+    // the operator's folder is as it was
+    assert!(!home.join("hooks.json").exists(), "a hook reached the shared folder");
+    assert_eq!(
+        std::fs::read_to_string(home.join("auth.json")).unwrap(),
+        "{\"OPENAI_API_KEY\": \"login\"}\n"
+    );
+}
