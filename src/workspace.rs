@@ -105,7 +105,8 @@ impl Real {
         let creds = afk_git::Credentials { username, password };
         Ok(
             afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
-                .with_author(self.cfg.runner.git_author()),
+                .with_author(self.cfg.runner.git_author())
+                .with_secrets(crate::redact::held()),
         )
     }
 

@@ -41,6 +41,7 @@ mod registry;
 mod runner_faults;
 mod runner_http;
 mod runs;
+mod secret_push;
 mod status_issue;
 mod status_page;
 pub mod summaries;

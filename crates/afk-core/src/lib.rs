@@ -53,6 +53,7 @@ pub mod run_lessons;
 pub mod run_state;
 pub mod sandbox_dir;
 pub mod schedule;
+pub mod secret_scan;
 pub mod spend;
 pub mod status_issue;
 pub mod status_page;

@@ -23,6 +23,13 @@ pub fn register(secret: &str) {
     *g = Some((values, set));
 }
 
+/// Every secret registered so far, in its forms: what afk searches a turn's
+/// commits for before it pushes them (a search of afk's own, never shown).
+pub fn held() -> afk_wire::redact::Secrets {
+    let g = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    g.as_ref().map(|(_, set)| set.clone()).unwrap_or_default()
+}
+
 /// `text` without any registered secret.
 pub fn text(text: &str) -> std::borrow::Cow<'_, str> {
     let g = SECRETS.read().unwrap_or_else(|e| e.into_inner());

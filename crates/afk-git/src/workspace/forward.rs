@@ -93,6 +93,10 @@ impl Workspace {
         if let Some(why) = self.oversized(cache, start, &work)? {
             return Ok(Decided::Refused(why));
         }
+        // afk pushes no secret: neither one it holds nor a credential's shape
+        if let Some(why) = self.secret_in(cache, start, &work)? {
+            return Ok(Decided::Refused(why));
+        }
         Ok(Decided::Work(work))
     }
 

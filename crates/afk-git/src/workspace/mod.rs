@@ -27,6 +27,7 @@ mod check;
 mod checkout;
 mod forward;
 mod push;
+mod scan;
 mod summary;
 
 pub use check::check_repository;
@@ -133,6 +134,9 @@ pub struct Workspace {
     /// its checkout and that author afk's leftover commits (DCO or author
     /// rules); None: afk's defaults
     author: Option<(String, String)>,
+    /// every secret afk holds, in its forms: a turn whose commits hold one
+    /// is not pushed (`scan.rs`); afk's git credential is always among them
+    secrets: Vec<afk_core::redact::Secrets>,
 }
 
 impl Workspace {
@@ -140,12 +144,24 @@ impl Workspace {
     /// (secret files of one call, askpass, an empty HOME): ticks of two
     /// kinds may run at once and never share one.
     pub fn new(root: &Path, scratch: &str, creds: Option<Credentials>) -> Workspace {
+        let secrets = creds
+            .iter()
+            .map(|c| afk_core::redact::Secrets::new([c.password.as_str()]))
+            .collect();
         Workspace {
             root: root.to_path_buf(),
             git: Git::hardened(&root.join(format!(".afk-{scratch}")), creds),
             notes: Default::default(),
             author: None,
+            secrets,
         }
+    }
+
+    /// Every other secret afk holds (the process's registered set): a turn
+    /// whose commits hold one of them is not pushed either.
+    pub fn with_secrets(mut self, held: afk_core::redact::Secrets) -> Workspace {
+        self.secrets.push(held);
+        self
     }
 
     /// The commit identity of `runner.git_author` (name, address).

@@ -1,0 +1,105 @@
+//! afk pushes no secret
+//! (docs/security.md#the-workspace-the-agent-holds-no-forge-credential):
+//! before a turn's work is pushed, what its commits add and their messages
+//! are read from afk's cache, streamed and bounded, and searched
+//! (`afk_core::secret_scan`) for every secret afk holds and for credentials
+//! of a well-known shape.
+
+use super::Workspace;
+use afk_core::secret_scan::Scan;
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::Stdio;
+
+/// What afk reads of a turn's commits (messages, then patches) at most;
+/// past it the rest is not searched, and a note says so.
+pub const SCAN_BYTES: u64 = 32 << 20;
+
+impl Workspace {
+    /// Why the commits `start..work` must not be pushed: each commit's
+    /// message and the lines it adds (every commit's, so a secret committed
+    /// and removed again, which the push would carry in its history, is found;
+    /// a merge's lines new to its result) hold a secret. None: push.
+    pub(super) fn secret_in(&self, cache: &Path, start: &str, work: &str) -> Result<Option<String>> {
+        let range = format!("{start}..{work}");
+        let mut scan = Scan::new(&self.secrets);
+        let mut left = SCAN_BYTES;
+        let messages = ["log", "--no-color", "--format=%x00%H%n%B", &range];
+        let cut = self.read_lines(cache, &messages, &mut left, |l| scan.message_line(l))?;
+        let patches = [
+            "log",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--text",
+            "-p",
+            "--cc",
+            "-U0",
+            "-M",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            "--format=%x00%H",
+            &range,
+        ];
+        let cut = cut || self.read_lines(cache, &patches, &mut left, |l| scan.patch_line(l))?;
+        if let Some(why) = scan.refusal() {
+            return Ok(Some(why));
+        }
+        if cut {
+            self.notes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(format!(
+                    "workspace: the turn's commits {}..{} are larger than {} MiB as a patch: afk searched their first {} MiB for secrets, not the rest",
+                    &start[..start.len().min(12)],
+                    &work[..work.len().min(12)],
+                    SCAN_BYTES >> 20,
+                    SCAN_BYTES >> 20
+                ));
+        }
+        Ok(None)
+    }
+
+    /// `git args` in the cache, its stdout handed to `each` line by line
+    /// (lossy UTF-8, without the newline), at most `left` bytes of it (taken
+    /// off `left`); true when git had more to say (it is stopped then).
+    fn read_lines(
+        &self,
+        cache: &Path,
+        args: &[&str],
+        left: &mut u64,
+        mut each: impl FnMut(&str),
+    ) -> Result<bool> {
+        let mut c = self.git.cmd(Some(cache), None)?;
+        // nothing reads git's stderr while it writes: not piped, so it
+        // never waits on a full pipe
+        c.args(args).stderr(Stdio::null());
+        let mut child = c
+            .spawn()
+            .context("workspace: cannot run git log (is git installed?)")?;
+        let stdout = child.stdout.take().expect("piped");
+        let mut reader = BufReader::new(stdout);
+        let mut buf = Vec::new();
+        let cut = loop {
+            buf.clear();
+            let n = (&mut reader).take(*left).read_until(b'\n', &mut buf)?;
+            *left -= n as u64;
+            if n == 0 {
+                // the end, or the budget spent: is there more?
+                break *left == 0 && reader.fill_buf().is_ok_and(|b| !b.is_empty());
+            }
+            let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+            each(&String::from_utf8_lossy(line));
+        };
+        if cut {
+            let _ = child.kill();
+        }
+        drop(reader);
+        let status = child.wait()?;
+        if !cut && !status.success() {
+            bail!("workspace: git {} failed reading the turn's commits ({status})", args[0]);
+        }
+        Ok(cut)
+    }
+}
