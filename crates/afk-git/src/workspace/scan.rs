@@ -103,3 +103,66 @@ impl Workspace {
         Ok(cut)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Credentials;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t.invalid"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{:?}", out);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    #[test]
+    fn a_turn_is_read_within_its_bound_and_afks_credential_found_in_it() {
+        let dir = std::env::temp_dir().join(format!("afk-git-scan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let repo = dir.join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        git(&repo, &["init", "-q", "-b", "main"]);
+        git(&repo, &["commit", "-q", "--allow-empty", "-m", "start"]);
+        let start = git(&repo, &["rev-parse", "HEAD"]);
+        let password = "pass-word-5e1d9c3b";
+        let many: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(repo.join("many.txt"), many).unwrap();
+        std::fs::write(repo.join("f.txt"), format!("a\ntoken={password}\n")).unwrap();
+        git(&repo, &["add", "-A"]);
+        git(&repo, &["commit", "-q", "-m", "work"]);
+        let work = git(&repo, &["rev-parse", "HEAD"]);
+        let creds = Credentials {
+            username: "afk".into(),
+            password: password.into(),
+        };
+        let ws = Workspace::new(&dir, "t", Some(creds));
+        let gd = repo.join(".git");
+        let why = ws.secret_in(&gd, &start, &work).unwrap().unwrap();
+        assert!(why.contains("a secret afk holds (f.txt:2 in commit"), "{why}");
+        assert!(!why.contains(password), "{why}");
+        // git says more than the bound: what is read stays within it, and it says so
+        let (mut left, mut read) = (1000u64, 0usize);
+        let cut = ws
+            .read_lines(&gd, &["log", "-p", &work], &mut left, |l| read += l.len() + 1)
+            .unwrap();
+        assert!(cut && left == 0 && read <= 1001, "{cut} {left} {read}");
+        // within the bound: all of it, not cut
+        let (mut left, mut lines) = (1u64 << 20, 0);
+        let cut = ws
+            .read_lines(&gd, &["log", "--format=%s", &work], &mut left, |_| lines += 1)
+            .unwrap();
+        assert!(!cut && lines == 2, "{cut} {lines}");
+        // a clean turn: nothing said
+        let clean = Workspace::new(&dir, "t", None);
+        assert_eq!(clean.secret_in(&gd, &start, &work).unwrap(), None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
