@@ -35,7 +35,8 @@ fn setup(script: &str) -> (Sandbox, Afk) {
         agent = agent.display(),
     );
     let mut afk = Afk::with_text(&text);
-    afk.env.push(("AFK_TEST_MODEL_KEY".into(), MODEL_KEY.into()));
+    afk.env
+        .push(("AFK_TEST_MODEL_KEY".into(), MODEL_KEY.into()));
     // the agent script lives as long as the test
     std::mem::forget(scratch);
     (sb, afk)
@@ -159,7 +160,9 @@ fn a_turn_whose_commits_hold_a_secret_is_not_pushed_and_the_escalation_names_whe
         assert_eq!(forge_head(&sb, "afk/issue-1"), None, "{}", a.name);
         assert_eq!(pushes(&sb), 0, "{}: a push was made", a.name);
         // the bodies as a reader sees them: markdown's escapes taken out
-        let comments: String = sb.api("/repos/acme/api/issues/1/comments").1
+        let comments: String = sb
+            .api("/repos/acme/api/issues/1/comments")
+            .1
             .as_array()
             .unwrap()
             .iter()
@@ -216,7 +219,10 @@ fn ordinary_code_and_near_misses_are_pushed_as_before() {
         &sb.git.join("acme/api.git"),
         &["ls-tree", "-r", "--name-only", &head],
     );
-    assert!(files.contains("main.rs") && files.contains("notes.md"), "{files}");
+    assert!(
+        files.contains("main.rs") && files.contains("notes.md"),
+        "{files}"
+    );
     assert_eq!(pushes(&sb), 1);
     let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
     assert_eq!(pulls[0]["head"]["sha"], head.as_str(), "afk's PR: {pulls}");

@@ -47,10 +47,7 @@ impl Kind {
 /// What `text` holds: a form of a secret of `held` first, else a
 /// credential's shape.
 pub fn kind_in(text: &str, held: &[Secrets]) -> Option<Kind> {
-    if held
-        .iter()
-        .any(|s| matches!(s.redact(text), Cow::Owned(_)))
-    {
+    if held.iter().any(|s| matches!(s.redact(text), Cow::Owned(_))) {
         return Some(Kind::Held);
     }
     shape_in(text)
@@ -101,9 +98,9 @@ fn pem_private_key(t: &[u8]) -> bool {
         let n = run(&rest[..rest.len().min(64)], |b| upper_digit(b) || b == b' ');
         let label = &rest[..n];
         rest[n..].starts_with(b"-----")
-            && [&b"PRIVATE KEY"[..], b"PRIVATE KEY BLOCK"]
-                .iter()
-                .any(|k| label == *k || (label.ends_with(k) && label[label.len() - k.len() - 1] == b' '))
+            && [&b"PRIVATE KEY"[..], b"PRIVATE KEY BLOCK"].iter().any(|k| {
+                label == *k || (label.ends_with(k) && label[label.len() - k.len() - 1] == b' ')
+            })
     })
 }
 
@@ -438,13 +435,15 @@ mod tests {
             (
                 Kind::SlackWebhook,
                 vec![
-                    "https://hooks.slack.com/services/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".into(),
+                    "https://hooks.slack.com/services/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"
+                        .into(),
                 ],
                 vec![
                     "https://hooks.slack.com/services/".into(),
                     "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/".into(),
                     "https://hooks.slack.com/services/T012/B045/Xy12Ab34Cd56Ef78Gh90Ij12".into(),
-                    "https://hooks.slack.com/services/t0123abcd/b0456efgh/Xy12Ab34Cd56Ef78Gh90Ij12".into(),
+                    "https://hooks.slack.com/services/t0123abcd/b0456efgh/Xy12Ab34Cd56Ef78Gh90Ij12"
+                        .into(),
                 ],
             ),
             (
@@ -494,7 +493,14 @@ mod tests {
                 assert_eq!(shape_in(&t), None, "{kind:?} fired on the near miss {t:?}");
             }
         }
-        for plain in ["fn main() {}", "", "-----", "sk-", "AKIA", "https://example.com/"] {
+        for plain in [
+            "fn main() {}",
+            "",
+            "-----",
+            "sk-",
+            "AKIA",
+            "https://example.com/",
+        ] {
             assert_eq!(shape_in(plain), None, "{plain:?}");
         }
     }
@@ -503,7 +509,10 @@ mod tests {
     fn kind_in_finds_a_held_secret_in_its_forms_before_a_shape() {
         let token = "tok-5e1d9c3b/7a2f+4e6d";
         let held = [Secrets::new([token])];
-        assert_eq!(kind_in(&format!("x = \"{token}\""), &held), Some(Kind::Held));
+        assert_eq!(
+            kind_in(&format!("x = \"{token}\""), &held),
+            Some(Kind::Held)
+        );
         assert_eq!(
             kind_in("tok-5e1d9c3b%2F7a2f%2B4e6d", &held),
             Some(Kind::Held)
@@ -559,14 +568,21 @@ mod tests {
             "\0abc\ndiff --git a/k b/k\n--- a/k\n+++ b/k\n@@ -1 +1 @@\n-a\n+b\n\
              @@ -10,2 +20,3 @@ fn section() {aws}\n-c\n+d\n+e\n+{aws}\n\\ No newline at end of file\n"
         );
-        assert!(scan_patch(&[], &two).unwrap().contains("(k:22 in commit abc)"));
+        assert!(
+            scan_patch(&[], &two)
+                .unwrap()
+                .contains("(k:22 in commit abc)")
+        );
         // a name with a space ends with a tab; a quoted name keeps its quotes
         let named = format!(
             "\0abc\ndiff --git a/my file b/my file\n--- /dev/null\n+++ b/my file\t\n@@ -0,0 +1 @@\n+{aws}\n\
              diff --git \"a/t\\tb\" \"b/t\\tb\"\n--- /dev/null\n+++ \"b/t\\tb\"\n@@ -0,0 +1 @@\n+{aws}\n"
         );
         let why = scan_patch(&[], &named).unwrap();
-        assert!(why.contains("(my file:1 in commit abc), and 1 more"), "{why}");
+        assert!(
+            why.contains("(my file:1 in commit abc), and 1 more"),
+            "{why}"
+        );
     }
 
     #[test]
@@ -588,14 +604,27 @@ mod tests {
             "\0abc\ndiff --git a/{token}.txt b/{token}.txt\n--- /dev/null\n+++ b/{token}.txt\n@@ -0,0 +1 @@\n+ordinary\n"
         );
         let why = scan_patch(&held, &patch).unwrap();
-        assert!(why.contains("a secret afk holds (a file's name in commit abc)"), "{why}");
+        assert!(
+            why.contains("a secret afk holds (a file's name in commit abc)"),
+            "{why}"
+        );
         assert!(!why.contains(token));
         let mut s = Scan::new(&held);
-        for l in ["\0def", "fix", "", &format!("use {token}"), "\0abc", "clean"] {
+        for l in [
+            "\0def",
+            "fix",
+            "",
+            &format!("use {token}"),
+            "\0abc",
+            "clean",
+        ] {
             s.message_line(l);
         }
         assert_eq!(s.found(), 1);
         let why = s.refusal().unwrap();
-        assert!(why.contains("(the message's line 3 in commit def)"), "{why}");
+        assert!(
+            why.contains("(the message's line 3 in commit def)"),
+            "{why}"
+        );
     }
 }

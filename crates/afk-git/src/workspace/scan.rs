@@ -21,7 +21,12 @@ impl Workspace {
     /// message and the lines it adds (every commit's, so a secret committed
     /// and removed again, which the push would carry in its history, is found;
     /// a merge's lines new to its result) hold a secret. None: push.
-    pub(super) fn secret_in(&self, cache: &Path, start: &str, work: &str) -> Result<Option<String>> {
+    pub(super) fn secret_in(
+        &self,
+        cache: &Path,
+        start: &str,
+        work: &str,
+    ) -> Result<Option<String>> {
         let range = format!("{start}..{work}");
         let mut scan = Scan::new(&self.secrets);
         let mut left = SCAN_BYTES;
@@ -98,7 +103,10 @@ impl Workspace {
         drop(reader);
         let status = child.wait()?;
         if !cut && !status.success() {
-            bail!("workspace: git {} failed reading the turn's commits ({status})", args[0]);
+            bail!(
+                "workspace: git {} failed reading the turn's commits ({status})",
+                args[0]
+            );
         }
         Ok(cut)
     }
@@ -146,18 +154,25 @@ mod tests {
         let ws = Workspace::new(&dir, "t", Some(creds));
         let gd = repo.join(".git");
         let why = ws.secret_in(&gd, &start, &work).unwrap().unwrap();
-        assert!(why.contains("a secret afk holds (f.txt:2 in commit"), "{why}");
+        assert!(
+            why.contains("a secret afk holds (f.txt:2 in commit"),
+            "{why}"
+        );
         assert!(!why.contains(password), "{why}");
         // git says more than the bound: what is read stays within it, and it says so
         let (mut left, mut read) = (1000u64, 0usize);
         let cut = ws
-            .read_lines(&gd, &["log", "-p", &work], &mut left, |l| read += l.len() + 1)
+            .read_lines(&gd, &["log", "-p", &work], &mut left, |l| {
+                read += l.len() + 1
+            })
             .unwrap();
         assert!(cut && left == 0 && read <= 1001, "{cut} {left} {read}");
         // within the bound: all of it, not cut
         let (mut left, mut lines) = (1u64 << 20, 0);
         let cut = ws
-            .read_lines(&gd, &["log", "--format=%s", &work], &mut left, |_| lines += 1)
+            .read_lines(&gd, &["log", "--format=%s", &work], &mut left, |_| {
+                lines += 1
+            })
             .unwrap();
         assert!(!cut && lines == 2, "{cut} {lines}");
         // a clean turn: nothing said
