@@ -3,13 +3,14 @@
 //! replaced by `[redacted]` in what it writes where others read it, in
 //! every form an escaper or an encoder makes of it: plain; reversed; each
 //! byte as itself or escaped (percent-encoded in either hex case, a
-//! markdown or JSON backslash before punctuation, JSON's `\u00XX`, `\xXX`,
-//! an HTML entity), so markdown-escaped, HTML-escaped, JSON-escaped and
-//! percent-encoded texts are caught, whichever bytes were escaped; hex of
-//! its bytes (either case); and base64 (standard or URL-safe, at any
-//! alignment within a longer encoding). Hex and base64 may be wrapped: a
-//! line break (`\n` or `\r\n`, then any indentation) may fall between any
-//! two of their characters. A secret shorter than [`MIN_LEN`] is not
+//! markdown or JSON backslash before punctuation, also escaped twice, JSON's
+//! `\u00XX`, `\xXX`, an HTML entity), so markdown-escaped, HTML-escaped,
+//! JSON-escaped and percent-encoded texts are caught, whichever bytes were
+//! escaped; hex of its bytes (either case); and base64 (standard or
+//! URL-safe, at any alignment within a longer encoding). Hex and base64 may
+//! be wrapped: a line break (`\n` or `\r\n`, then any indentation), or the
+//! spaces a one-line text made of one, may fall between any two of their
+//! characters. A secret shorter than [`MIN_LEN`] is not
 //! searched for (it would match ordinary text; doctor warns).
 //!
 //! The cost is one pass over the text: at each position the unit there is
@@ -185,15 +186,23 @@ fn is_escape(c: u8) -> bool {
     matches!(c, b'\\' | b'%' | b'&')
 }
 
-/// Past a line break at `p` (`\n` or `\r\n`) and the indentation after it.
+/// The longest indentation or run of spaces a wrapped form may hold in a
+/// break (bounded, so a long run costs one scan per form that reached it).
+const BREAK_MAX: usize = 64;
+
+/// Past a line break at `p` (`\n` or `\r\n`, and the indentation after
+/// it), or past spaces and tabs (a line break a one-line text made a space).
 fn after_break(t: &[u8], p: usize) -> Option<usize> {
     let mut q = match t.get(p..)? {
         [b'\n', ..] => p + 1,
         [b'\r', b'\n', ..] => p + 2,
+        [b' ' | b'\t', ..] => p,
         _ => return None,
     };
-    while matches!(t.get(q), Some(b' ' | b'\t')) {
+    let mut blank = 0;
+    while blank < BREAK_MAX && matches!(t.get(q), Some(b' ' | b'\t')) {
         q += 1;
+        blank += 1;
     }
     Some(q)
 }
@@ -213,7 +222,23 @@ fn units(t: &[u8], i: usize, out: &mut Vec<(u8, usize)>) {
     let ascii = |v: u32| u8::try_from(v).ok().filter(u8::is_ascii);
     match c {
         b'\\' => match t.get(i + 1) {
-            Some(&p) if p.is_ascii_punctuation() => out.push((p, i + 2)),
+            Some(&p) if p.is_ascii_punctuation() => {
+                out.push((p, i + 2));
+                // escaped again (markdown of an agent's own `\_`): each
+                // backslash escaped, the char last
+                let run = t[i + 1..]
+                    .iter()
+                    .take(BREAK_MAX)
+                    .take_while(|&&b| b == b'\\')
+                    .count();
+                if let Some(&p) = t.get(i + 1 + run)
+                    && run > 0
+                    && p.is_ascii_punctuation()
+                    && p != b'\\'
+                {
+                    out.push((p, i + 2 + run));
+                }
+            }
             Some(b'u') => {
                 if let Some(b) = hex_at(i + 2, 4).and_then(ascii) {
                     out.push((b, i + 6));
@@ -388,6 +413,10 @@ mod tests {
                 crate::sanitize::md_text(MARKUP),
             ),
             (
+                "markdown: escaped twice (afk's md_text of an agent's md-escaped key)",
+                crate::sanitize::md_text(&md(KEY)),
+            ),
+            (
                 "html: named entities",
                 "p&amp;ss&lt;w&gt;rd&quot;it&#39;s\\q/9".into(),
             ),
@@ -457,6 +486,14 @@ mod tests {
             (
                 "base64: wrapped at every character",
                 wrapped(&b64(&format!("a{KEY}")), 1, "\n"),
+            ),
+            (
+                "base64: wrapped, indented",
+                wrapped(&b64(&format!("a{KEY}")), 16, "\n    "),
+            ),
+            (
+                "base64: wrapped, made one line (afk's md_text of it)",
+                crate::sanitize::md_text(&wrapped(&b64(&format!("a{KEY}")), 24, "\r\n")),
             ),
             (
                 "base64: wrapped, one line break percent-encoded",
