@@ -62,7 +62,19 @@ pub fn log_tail(path: &std::path::Path) -> String {
 /// bounded, sanitised), read from the file's last 64 KiB.
 pub fn log_end(run_dir: &std::path::Path) -> Option<String> {
     let t = crate::runner::output::tail(&run_dir.join("agent.log"), 64 << 10)?;
-    crate::core::escalation::log_end(&String::from_utf8_lossy(&t.bytes))
+    crate::core::escalation::log_end(&crate::redact::text(&String::from_utf8_lossy(&t.bytes)))
+}
+
+/// An agent's bytes without any secret afk holds, redacted before anything
+/// cuts, escapes or joins them (a cut could keep a secret's prefix, an escape
+/// or a joined line make a form of it redaction reads less surely): the bytes
+/// as they were when none is there.
+pub fn redacted(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let text = String::from_utf8_lossy(bytes);
+    match crate::redact::text(&text) {
+        std::borrow::Cow::Owned(r) if r != *text => std::borrow::Cow::Owned(r.into_bytes()),
+        _ => std::borrow::Cow::Borrowed(bytes),
+    }
 }
 
 /// The exit status the run's last turn left in its folder (the command

@@ -84,7 +84,9 @@ fn last_lines(
     each: impl FnOnce(Vec<&[u8]>) -> Option<String>,
 ) -> Option<String> {
     let t = tail(&run_dir.join("agent.log"), RECORDS_TAIL)?;
-    let mut lines: Vec<&[u8]> = t.bytes.split(|b| *b == b'\n').collect();
+    // redacted before a final message is cut and quoted
+    let bytes = crate::run_files::redacted(&t.bytes);
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
     if t.from > 0 && !lines.is_empty() {
         lines.remove(0);
     }

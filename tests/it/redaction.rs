@@ -5,7 +5,7 @@
 //! `[redacted]`, never the key.
 
 use crate::support::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const KEY: &str = "sk-ant-test-4f9a1c7e2b8d6035";
 
@@ -58,4 +58,227 @@ fn an_agent_that_prints_a_secret_and_fails_gets_it_redacted_everywhere_afk_write
             assert!(!text.contains(f.as_str()), "{what} carries {f}: {text}");
         }
     }
+}
+
+/// A key holding `_`, as a model's keys do: afk's markdown escape makes
+/// `Qf9\_x2Lm7\_…` of it.
+const UNDERSCORED: &str = "sk-ant-api03-Qf9_x2Lm7_vB8kR4eT2wXc";
+
+/// Standard base64, wrapped at `width` columns as `base64(1)` does.
+fn base64_wrapped(bytes: &[u8], width: usize) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(c.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(c.get(2).copied().unwrap_or(0));
+        for i in 0..4 {
+            out.push(if i <= c.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    let chars: Vec<char> = out.chars().collect();
+    chars
+        .chunks(width)
+        .map(|l| l.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What an attacking agent makes of the key: each escape and encoding
+/// afk's writers (or the agent) could put it in, as printed and the part of
+/// it that is the key's alone (a base64 run's edges hold its neighbours'
+/// bits). The wrapped base64 holds the key across a line break.
+fn attackers_forms(key: &str) -> Vec<(&'static str, String, String)> {
+    let md_all: String = key
+        .chars()
+        .map(|c| {
+            if c.is_ascii_punctuation() {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    let header = format!("Authorization: Bearer {key}\n");
+    let before = 30 + "Authorization: Bearer ".len();
+    let b64 = base64_wrapped(format!("{}{header}", "x".repeat(30)).as_bytes(), 76);
+    let run: String =
+        b64.replace('\n', "")[(8 * before).div_ceil(6)..8 * (before + key.len()) / 6].into();
+    assert!(!b64.contains(&run), "the key's run crosses a line: {b64}");
+    let same = |what, f: String| (what, f.clone(), f);
+    vec![
+        same("markdown-escaped", key.replace('_', "\\_")),
+        same("markdown-escaped, every punctuation char", md_all),
+        same(
+            "every byte percent-encoded",
+            key.bytes().map(|b| format!("%{b:02X}")).collect(),
+        ),
+        same(
+            "every byte percent-encoded, lower case",
+            key.bytes().map(|b| format!("%{b:02x}")).collect(),
+        ),
+        same("hex", key.bytes().map(|b| format!("{b:02x}")).collect()),
+        same("reversed", key.chars().rev().collect()),
+        ("base64 wrapped at 76 columns", b64, run),
+    ]
+}
+
+/// Every string in `v`, one a line (keys too), as a reader of it sees them.
+fn strings_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s}\n"),
+        Value::Array(a) => a.iter().map(strings_of).collect(),
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}\n{}", strings_of(v)))
+            .collect(),
+        other => format!("{other}\n"),
+    }
+}
+
+/// Whether `text` carries any 16 characters of `form` in a row (line
+/// breaks and spaces aside, as a reader would join them).
+fn carries(text: &str, form: &str) -> bool {
+    let squeeze = |s: &str| s.replace(['\n', '\r', ' '], "").replace("\\n", "");
+    let (text, form) = (squeeze(text), squeeze(form));
+    let form: Vec<char> = form.chars().collect();
+    form.windows(16)
+        .any(|w| text.contains(&w.iter().collect::<String>()))
+}
+
+/// An agent run by a custom command that reads its `AFK_TEST_MODEL_KEY`
+/// (a `runner.secret_env` value afk holds), with notifications on.
+fn an_agent_that_runs(sb: &Sandbox, script: &str) -> Afk {
+    let mut afk = Afk::with_text("");
+    let script = afk.scratch.write("attacker.sh", script);
+    let text = format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\nsecret_env = [\"AFK_TEST_MODEL_KEY\"]\n\
+         command = [\"sh\", \"{script}\"]\n\n\
+         [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\nslack_webhook_env = \"AFK_TEST_SLACK\"\n",
+        forge = sb.forge_keys(),
+        script = script.display(),
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    afk.hooks = Some(sb.url.clone());
+    afk.env
+        .push(("AFK_TEST_MODEL_KEY".into(), UNDERSCORED.into()));
+    afk
+}
+
+/// Everything afk wrote where others read it: every request it sent the
+/// forge, the notifications, and its own output of the ticks and `afk runs
+/// show` (with `--log`), all must carry no form of the key.
+fn assert_nothing_carries_the_key(sb: &Sandbox, afk: &Afk, outputs: &[String]) {
+    let (_, shown, err) = afk.json(&["runs", "show", "1"]);
+    let log = afk
+        .cmd()
+        .args(["runs", "show", "1", "--log"])
+        .output()
+        .unwrap();
+    let mut places = vec![
+        ("the forge's writes", strings_of(&Value::Array(sb.writes()))),
+        ("the notifications", strings_of(&Value::Array(sb.hooks()))),
+        ("runs show", format!("{} {err}", strings_of(&shown))),
+        (
+            "runs show --log",
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&log.stdout),
+                String::from_utf8_lossy(&log.stderr)
+            ),
+        ),
+    ];
+    for o in outputs {
+        places.push(("a tick's output", o.clone()));
+    }
+    let mut forms = attackers_forms(UNDERSCORED);
+    forms.push(("plain", UNDERSCORED.into(), UNDERSCORED.into()));
+    for (place, text) in &places {
+        for (what, _, form) in &forms {
+            assert!(
+                !carries(text, form),
+                "{place} carries the key {what}: {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_blocked_report_quoting_a_secret_in_escaped_and_encoded_forms_reaches_nobody() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let forms = attackers_forms(UNDERSCORED);
+    let questions: Vec<String> = forms
+        .iter()
+        .map(|(what, f, _)| format!("is it {what}: {f}?"))
+        .collect();
+    let report = json!({
+        "status": "blocked",
+        "reason": format!("I was given {UNDERSCORED}, which is {}", forms[0].1),
+        "questions": questions,
+    });
+    // the script holds what it writes: the agent's box shows it no other file
+    let afk = an_agent_that_runs(
+        &sb,
+        &format!("cat >> \"$AFK_PROGRESS_FILE\" <<'AFK_END'\n{report}\nAFK_END\nexit 0\n"),
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(afk.wait_agent(1), 0);
+    let (code, w, werr) = afk.watch();
+    assert_eq!(code, 0, "{werr}");
+    assert_eq!(
+        action_of(&w, 1),
+        ("escalate".into(), Some("blocked".into())),
+        "{w} {werr}"
+    );
+    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    assert!(
+        comments.contains("question: is it hex"),
+        "the questions are quoted: {comments}"
+    );
+    // redacted before it was escaped: the comment shows `\[redacted\]`
+    assert!(comments.contains("\\\\[redacted\\\\]"), "{comments}");
+    let outputs = [
+        format!("{} {err}", strings_of(&r)),
+        format!("{} {werr}", strings_of(&w)),
+    ];
+    assert_nothing_carries_the_key(&sb, &afk, &outputs);
+}
+
+#[test]
+fn a_failing_agents_log_printing_a_secret_in_escaped_and_encoded_forms_reaches_nobody() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let forms = attackers_forms(UNDERSCORED);
+    let text: String = forms
+        .iter()
+        .map(|(what, f, _)| format!("{what}:\n{f}\n"))
+        .collect();
+    let afk = an_agent_that_runs(&sb, &format!("cat <<'AFK_END'\n{text}AFK_END\nexit 3\n"));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(afk.wait_agent(1), 3);
+    let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
+    assert!(log.contains(&forms[0].1), "the agent did print it: {log}");
+    let (_, w, werr) = afk.watch();
+    assert_eq!(
+        action_of(&w, 1),
+        ("escalate".into(), Some("agent-failed".into())),
+        "{w} {werr}"
+    );
+    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    assert!(
+        comments.contains("hex:"),
+        "the log's end is quoted: {comments}"
+    );
+    let outputs = [
+        format!("{} {err}", strings_of(&r)),
+        format!("{} {werr}", strings_of(&w)),
+    ];
+    assert_nothing_carries_the_key(&sb, &afk, &outputs);
 }

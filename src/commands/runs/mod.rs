@@ -278,7 +278,8 @@ fn show(
     let exit_status = crate::run_files::exit_status(&run_dir);
     let read = crate::runner::output::progress(&run_dir);
     let written = crate::run_files::written_of(&read);
-    let progress = &read.lines;
+    // redacted before its lines are cut to what runs show prints
+    let progress = &*crate::run_files::redacted(&read.lines);
     let phase = crate::core::progress::latest_phase(progress, written.as_deref());
     let doc = Shown {
         command: "runs show",

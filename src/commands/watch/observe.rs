@@ -304,7 +304,16 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
     let blocked = agent
         .blocked
         .clone()
-        .or_else(|| progress::blocked_in(&read.lines));
+        .or_else(|| progress::blocked_in(&read.lines))
+        // redacted as the agent wrote it, before a comment cuts and escapes it
+        .map(|b| Blocked {
+            reason: crate::redact::text(&b.reason).into_owned(),
+            questions: b
+                .questions
+                .iter()
+                .map(|q| crate::redact::text(q).into_owned())
+                .collect(),
+        });
     let written = modified(&progress_path).map(crate::clock::ts);
     let phase = progress::latest_phase(&read.lines, written.as_deref());
     let log_path = run_dir.join("agent.log");
