@@ -282,3 +282,34 @@ fn a_failing_agents_log_printing_a_secret_in_escaped_and_encoded_forms_reaches_n
     ];
     assert_nothing_carries_the_key(&sb, &afk, &outputs);
 }
+
+/// `upgrade verdict` prints its build link on a line of its own for a
+/// script (`BUILD=…`): a CI status whose link carries a secret afk holds
+/// (the forge token in its query, any escape of it) prints it redacted.
+#[test]
+fn upgrade_verdicts_build_line_carries_no_secret() {
+    use crate::upgrade::{COMPOSE, MIRROR, pr_of, setup};
+    let s = setup(COMPOSE, "push", "");
+    let (_, r, _) = s.upgrade(&[]);
+    let pr = pr_of(&r)["number"].as_u64().unwrap().to_string();
+    let escaped: String = TOKEN.bytes().map(|b| format!("%{b:02x}")).collect();
+    s.sb.admin(
+        "POST",
+        "/status",
+        Some(json!({"repo": MIRROR, "branch": "afk/upgrade-nginx-1.26.0", "context": "cc-ci/testme",
+                    "state": "failure", "target_url": format!("http://ci.invalid/b?t={TOKEN}&e={escaped}")})),
+    );
+    let out = s
+        .afk
+        .cmd()
+        .args(["upgrade", "verdict", MIRROR, &pr])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        "VERDICT=RED\nBUILD=http://ci.invalid/b?t=[redacted]&e=[redacted]\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -56,7 +56,9 @@ pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
                 crate::output::emit(true, &r, "");
             } else {
                 println!("VERDICT={v}");
-                println!("BUILD={}", r.build_url.as_deref().unwrap_or(""));
+                // stdout not through output.rs: redacted here (a CI link is forge data)
+                let build = r.build_url.as_deref().unwrap_or("");
+                println!("BUILD={}", crate::redact::text(build));
             }
             Ok(Outcome::code(match v {
                 Verdict::Green => 0,
