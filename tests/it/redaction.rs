@@ -313,3 +313,35 @@ fn upgrade_verdicts_build_line_carries_no_secret() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The Kubernetes runner's own client sends the turn's prompt (the issue's
+/// text) in a ConfigMap: a secret afk holds that the issue quotes, in any
+/// escape, goes out redacted, as every forge request body does.
+#[test]
+fn a_kubernetes_turns_prompt_carries_no_secret_the_issue_quoted() {
+    let (sb, afk) = crate::kubernetes::setup(1, "echo hi", "");
+    let escaped: String = TOKEN.bytes().map(|b| format!("%{b:02X}")).collect();
+    sb.admin(
+        "POST",
+        "/edit",
+        Some(json!({"repo": "acme/api", "issue": 1,
+                    "body": format!("use {TOKEN} (or {escaped}) please")})),
+    );
+    // a trusted person re-arms it after the edit
+    for add in [false, true] {
+        sb.admin(
+            "POST",
+            "/label",
+            Some(json!({"repo": "acme/api", "issue": 1, "label": "ready-for-agent", "by": "alice", "add": add})),
+        );
+    }
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["dispatched"].as_array().map(Vec::len), Some(1), "{r}");
+    let sent = serde_json::to_string(&sb.admin("GET", "/k8s/state", None)).unwrap();
+    assert!(
+        sent.contains("[redacted] (or [redacted]) please"),
+        "the issue is in the prompt: {sent}"
+    );
+    assert!(!sent.contains(TOKEN) && !sent.contains(&escaped), "{sent}");
+}

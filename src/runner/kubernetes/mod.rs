@@ -194,7 +194,13 @@ impl Api {
             .set("Authorization", &format!("Bearer {}", self.token))
             .set("Accept", "application/json");
         let res = match body {
-            Some(b) => req.send_json(b),
+            Some(b) => {
+                // nothing afk writes carries a secret (afk_host::redact): the
+                // prompt's ConfigMap quotes forge text
+                let mut b = b.clone();
+                crate::redact::json(&mut b);
+                req.send_json(b)
+            }
             None => req.call(),
         };
         match res {
