@@ -13,11 +13,24 @@ use std::path::{Path, PathBuf};
 /// A sandbox with acme/api#1 armed and a config whose agent is `script`
 /// (a `sh` script run in the checkout), workspace = "afk".
 fn setup(script: &str, extra: &str) -> (Sandbox, Afk) {
+    setup_seeded(script, extra, |_| vec![])
+}
+
+/// As [`setup`]; `seed` writes to the sandbox first and returns
+/// (placeholder, value) pairs replaced in the script before `$SECRET` is.
+fn setup_seeded(
+    script: &str,
+    extra: &str,
+    seed: impl FnOnce(&Sandbox) -> Vec<(&'static str, String)>,
+) -> (Sandbox, Afk) {
     let sb = Sandbox::start(json!({"repos": [
         repo("acme/api", json!([ready(1, "alice")])),
         repo("acme/secret", json!([]))
     ]}));
     let scratch = Scratch::new();
+    let script = seed(&sb)
+        .into_iter()
+        .fold(script.to_string(), |s, (k, v)| s.replace(k, &v));
     // `$SECRET`: another repository afk's user can read
     let secret = sb.git.join("acme/secret.git");
     let script = script.replace("$SECRET", &secret.display().to_string());
@@ -800,4 +813,190 @@ fn watch_wait_agents_shows_the_pr_of_an_agent_that_was_still_running() {
         Some(2),
         "a bad duration is a usage error"
     );
+}
+
+// ---- Hardening, item 3: no agent-written file makes a tick wait, and no
+// object of another repository ever enters a repository's cache -------------
+
+/// A `.git` planted inside one of the agent's repositories: git's local
+/// transport, left to itself, reads `<path>/.git` before `<path>`, so the
+/// agent's repository would lend afk's fetch another repository.
+struct Lent {
+    name: &'static str,
+    /// shell lines run after the agent's commit; `$PUSH` is the run's
+    /// push.git, `$LENT_SHA` a commit of another repository's branch of
+    /// the run's name
+    script: &'static str,
+    /// what the escalation names
+    path: &'static str,
+}
+
+const LENT: &[Lent] = &[
+    Lent {
+        name: "push.git/.git, a gitdir file naming another repository",
+        script: "printf 'gitdir: %s\\n' \"$SECRET\" > \"$PUSH/.git\"\n",
+        path: "push.git/.git",
+    },
+    Lent {
+        name: "push.git/.git, a link to another repository",
+        script: "ln -s \"$SECRET\" \"$PUSH/.git\"\n",
+        path: "push.git/.git",
+    },
+    Lent {
+        name: "push.git/.git, a repository of its own borrowing another one's objects",
+        script: "mkdir -p \"$PUSH/.git/refs/heads/afk\" \"$PUSH/.git/objects/info\"\n\
+                 echo 'ref: refs/heads/afk/issue-1' > \"$PUSH/.git/HEAD\"\n\
+                 echo \"$SECRET/objects\" > \"$PUSH/.git/objects/info/alternates\"\n\
+                 echo $LENT_SHA > \"$PUSH/.git/refs/heads/afk/issue-1\"\n",
+        path: "push.git/.git",
+    },
+    Lent {
+        name: "the checkout's .git/.git, a gitdir file naming another repository",
+        script: "printf 'gitdir: %s\\n' \"$SECRET\" > .git/.git\n",
+        path: "work/.git/.git",
+    },
+];
+
+#[test]
+fn a_git_planted_in_an_agents_repository_lends_the_cache_no_other_repositorys_objects() {
+    for l in LENT {
+        let script = format!(
+            "set -eu\nPUSH=\"$(git config remote.origin.pushurl)\"\n{COMMIT}{}",
+            l.script
+        );
+        let (sb, afk) = setup_seeded(&script, "", |sb| {
+            // another repository's branch named like the run's
+            let lent = sb.commit_as(
+                "acme/secret",
+                "afk/issue-1",
+                "alice",
+                &[("secret.txt", "s3cret")],
+                "secret",
+            );
+            vec![("$LENT_SHA", lent)]
+        });
+        let lent = git(
+            &sb.git.join("acme/secret.git"),
+            &["rev-parse", "afk/issue-1"],
+        );
+        let (_, r, err) = run_once(&sb, &afk);
+        let cache = afk.scratch.path("state/git/acme/api.git");
+        let held = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&cache)
+            .args(["cat-file", "-e", &lent])
+            .status()
+            .unwrap();
+        assert!(
+            !held.success(),
+            "{}: acme/secret's commit entered acme/api's cache",
+            l.name
+        );
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("push-refused".into())),
+            "{}: {r} {err}",
+            l.name
+        );
+        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        assert!(
+            comments.contains(l.path),
+            "{}: the escalation does not name {}: {comments}",
+            l.name,
+            l.path
+        );
+        assert_eq!(forge_head(&sb, "afk/issue-1"), None, "{}", l.name);
+    }
+}
+
+/// An entry of the agent's git folders that is neither a file nor a folder:
+/// a FIFO blocks whoever opens it until someone writes (for ever).
+struct Blocking {
+    name: &'static str,
+    script: &'static str,
+    /// what the escalation names
+    path: &'static str,
+}
+
+const BLOCKING: &[Blocking] = &[
+    Blocking {
+        name: "the checkout's packed-refs",
+        script: "rm -f .git/packed-refs && mkfifo .git/packed-refs\n",
+        path: "work/.git/packed-refs",
+    },
+    Blocking {
+        name: "the checkout's config",
+        script: "rm .git/config && mkfifo .git/config\n",
+        path: "work/.git/config",
+    },
+    Blocking {
+        name: "the checkout's alternates",
+        script: "rm .git/objects/info/alternates && mkfifo .git/objects/info/alternates\n",
+        path: "work/.git/objects/info/alternates",
+    },
+    Blocking {
+        name: "the checkout's HEAD",
+        script: "rm .git/HEAD && mkfifo .git/HEAD\n",
+        path: "work/.git/HEAD",
+    },
+    Blocking {
+        name: "a branch of the checkout",
+        script: "mkfifo .git/refs/heads/stuck\n",
+        path: "work/.git/refs/heads/stuck",
+    },
+    Blocking {
+        name: "a loose object of the checkout",
+        script: "mkdir -p .git/objects/ff && mkfifo .git/objects/ff/0000000000000000000000000000000000000\n",
+        path: "work/.git/objects/ff/0000000000000000000000000000000000000",
+    },
+    Blocking {
+        name: "a hook of the checkout",
+        script: "mkfifo .git/hooks/pre-push\n",
+        path: "work/.git/hooks/pre-push",
+    },
+    Blocking {
+        name: "push.git's packed-refs",
+        script: "git push -q origin HEAD\nrm -f \"$PUSH/packed-refs\" && mkfifo \"$PUSH/packed-refs\"\n",
+        path: "push.git/packed-refs",
+    },
+    Blocking {
+        name: "push.git's config",
+        script: "git push -q origin HEAD\nrm \"$PUSH/config\" && mkfifo \"$PUSH/config\"\n",
+        path: "push.git/config",
+    },
+];
+
+#[test]
+fn a_fifo_in_an_agents_git_folder_is_refused_and_makes_no_tick_wait() {
+    for b in BLOCKING {
+        let script = format!(
+            "set -eu\nPUSH=\"$(git config remote.origin.pushurl)\"\n{COMMIT}{}",
+            b.script
+        );
+        let (sb, afk) = setup(&script, "");
+        // a watch that waited on the FIFO would end at this deadline, not
+        // with the run's escalation
+        let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
+            "state_path = \"state/afk.db\"\n",
+            "state_path = \"state/afk.db\"\ntick_timeout = \"20s\"\n",
+            1,
+        );
+        std::fs::write(&afk.config, text).unwrap();
+        let (code, r, err) = run_once(&sb, &afk);
+        assert_eq!(code, 0, "{}: {err} {r}", b.name);
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("push-refused".into())),
+            "{}: {r} {err}",
+            b.name
+        );
+        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        assert!(
+            comments.contains(b.path) && comments.contains("FIFO"),
+            "{}: the escalation does not name {}: {comments}",
+            b.name,
+            b.path
+        );
+        assert_eq!(forge_head(&sb, "afk/issue-1"), None, "{}", b.name);
+    }
 }

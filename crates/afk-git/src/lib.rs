@@ -150,6 +150,28 @@ struct Auth {
     secret: SecretFd,
 }
 
+/// A git call that did not end within its deadline ([`Git::run_within`]):
+/// its process group was killed. Told apart from git's own failures (the
+/// workspace refuses the repository that made git wait).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overran {
+    /// the subcommand
+    pub what: String,
+    pub after: std::time::Duration,
+}
+
+impl std::fmt::Display for Overran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "git {} did not end within {}s and was ended",
+            self.what,
+            self.after.as_secs().max(1)
+        )
+    }
+}
+impl std::error::Error for Overran {}
+
 /// HTTP credentials for the mirror; `Debug` never shows the password.
 #[derive(Clone)]
 pub struct Credentials {
@@ -406,6 +428,35 @@ impl Git {
         input: Option<&[u8]>,
         env: &[(&str, &str)],
     ) -> Result<Vec<u8>> {
+        self.run_limited(dir, auth, args, input, env, None)
+    }
+
+    /// `git args` in `dir` with `env`, ended after `deadline`: git runs in a
+    /// process group of its own, and past the deadline the whole group
+    /// (git, the `upload-pack` it started, any `pack-objects`) is killed and
+    /// the call is an [`Overran`] error. For a call that reads a repository
+    /// an agent wrote, where a FIFO (or anything else that blocks) would make
+    /// git wait for ever.
+    fn run_within(
+        &self,
+        dir: Option<&Path>,
+        args: &[&str],
+        env: &[(&str, &str)],
+        deadline: std::time::Duration,
+    ) -> Result<String> {
+        let out = self.run_limited(dir, None, args, None, env, Some(deadline))?;
+        Ok(String::from_utf8_lossy(&out).trim().to_string())
+    }
+
+    fn run_limited(
+        &self,
+        dir: Option<&Path>,
+        auth: Option<&str>,
+        args: &[&str],
+        input: Option<&[u8]>,
+        env: &[(&str, &str)],
+        deadline: Option<std::time::Duration>,
+    ) -> Result<Vec<u8>> {
         // lives until git has exited: dropping it removes the secret file
         let auth = match (auth, &self.creds) {
             (Some(url), Some(cr)) => Some(self.auth_for(url, cr)?),
@@ -420,14 +471,32 @@ impl Git {
             c.stdin(Stdio::piped());
         }
         let what = args.first().copied().unwrap_or("");
+        if deadline.is_some() {
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+            // SAFETY: prctl(2) is async-signal-safe: git (the group's
+            // leader) dies with the thread that started it, should afk end
+            // first (its tick's own deadline)
+            unsafe {
+                c.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+        }
         let mut child = c
             .spawn()
             .with_context(|| format!("git: cannot run git {what} (is git installed?)"))?;
-        if let Some(data) = input {
-            let mut stdin = child.stdin.take().expect("piped");
-            stdin.write_all(data)?;
-        }
-        let out = child.wait_with_output()?;
+        let out = match deadline {
+            None => {
+                if let Some(data) = input {
+                    let mut stdin = child.stdin.take().expect("piped");
+                    stdin.write_all(data)?;
+                }
+                child.wait_with_output()?
+            }
+            Some(limit) => wait_within(child, input, limit, what)?,
+        };
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let last: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -856,6 +925,41 @@ impl Git {
         self.run(Some(dir), None, &["checkout", "-q", "-b", name], None)
             .with_context(|| format!("git: cannot create the branch {name}"))?;
         Ok(())
+    }
+}
+
+/// `child` (a process group's leader) waited for, `input` written to it, at
+/// most `limit`: past it the whole group is killed (an [`Overran`] error).
+fn wait_within(
+    mut child: std::process::Child,
+    input: Option<&[u8]>,
+    limit: std::time::Duration,
+    what: &str,
+) -> Result<std::process::Output> {
+    let group = child.id() as libc::pid_t;
+    let stdin = child.stdin.take();
+    let data = input.map(<[u8]>::to_vec);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if let (Some(mut s), Some(d)) = (stdin, data) {
+            let _ = s.write_all(&d);
+        }
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => Ok(out?),
+        Err(_) => {
+            // SAFETY: kill(2) of the process group this call made (its
+            // leader not yet waited for: the thread above still waits on it)
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            // the group's pipes close as its processes end
+            let _ = rx.recv_timeout(std::time::Duration::from_secs(10));
+            Err(Overran {
+                what: what.to_string(),
+                after: limit,
+            }
+            .into())
+        }
     }
 }
 

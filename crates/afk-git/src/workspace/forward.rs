@@ -3,7 +3,9 @@
 //! the turn pushes.
 
 use super::check::{bounded_files, check_dir, check_repository};
-use super::{Forwarded, IDENT, MAX_FILE_BYTES, Place, Refused, Workspace, is_sha};
+use super::{
+    Forwarded, IDENT, MAX_FILE_BYTES, Place, Refused, STRICT_UPLOAD_PACK, Workspace, is_sha,
+};
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 
@@ -58,10 +60,24 @@ impl Workspace {
         {
             return Ok(Decided::Refused(why));
         }
-        let from_checkout = self.take(cache, p, &p.workdir.join(".git"), "checkout")?;
-        let pushed = self.take(cache, p, &p.run_dir.join("push.git"), "pushed")?;
+        let taken = self
+            .take(cache, p, &p.workdir.join(".git"), "checkout")
+            .and_then(|c| {
+                Ok((
+                    c,
+                    self.take(cache, p, &p.run_dir.join("push.git"), "pushed")?,
+                ))
+            });
+        let (from_checkout, pushed) = match taken {
+            Ok(t) => t,
+            Err(e) => return refused_if_overran(e),
+        };
         let base = from_checkout.clone().unwrap_or_else(|| start.to_string());
-        let committed = match self.leftover(cache, p, turn, &base)? {
+        let left = match self.leftover(cache, p, turn, &base) {
+            Ok(l) => l,
+            Err(e) => return refused_if_overran(e),
+        };
+        let committed = match left {
             Ok(Some(c)) => {
                 // what afk wrote, kept where the agent cannot write: the one
                 // way a leftover commit is told to be afk's (never by its
@@ -102,7 +118,15 @@ impl Workspace {
 
     /// The branch of the agent's repository `git_dir`, fetched into the
     /// cache as `refs/afk/runs/<run>/<what>`; None when it has no such branch.
-    fn take(&self, cache: &Path, p: &Place, git_dir: &Path, what: &str) -> Result<Option<String>> {
+    /// Read with a strict `upload-pack` (that folder and no `.git` in or
+    /// beside it) and within the deadline.
+    pub(super) fn take(
+        &self,
+        cache: &Path,
+        p: &Place,
+        git_dir: &Path,
+        what: &str,
+    ) -> Result<Option<String>> {
         if !git_dir.join("HEAD").is_file() {
             return Ok(None);
         }
@@ -110,8 +134,13 @@ impl Workspace {
         let want = format!("refs/heads/{}", p.branch);
         let out = self
             .git
-            .run(Some(cache), None, &["ls-remote", &src, &want], None)
-            .with_context(|| format!("workspace: reading the agent's {what} repository"))?;
+            .run_within(
+                Some(cache),
+                &["ls-remote", STRICT_UPLOAD_PACK, &src, &want],
+                &[],
+                self.deadline,
+            )
+            .with_context(|| format!("workspace: reading the agent's {what} repository {src}"))?;
         let found = out
             .lines()
             .filter_map(|l| l.split_once('\t'))
@@ -124,26 +153,28 @@ impl Workspace {
         };
         let spec = format!("+{want}:{dst}");
         self.git
-            .run(
+            .run_within(
                 Some(cache),
-                None,
                 &[
                     "fetch",
+                    STRICT_UPLOAD_PACK,
                     "-q",
                     "--no-tags",
                     "--no-write-fetch-head",
                     &src,
                     &spec,
                 ],
-                None,
+                &[],
+                self.deadline,
             )
-            .with_context(|| format!("workspace: fetching the agent's {what} branch"))?;
+            .with_context(|| format!("workspace: fetching the agent's {what} branch from {src}"))?;
         Ok(Some(sha))
     }
 
     /// Changes the agent left uncommitted in the checkout, committed by afk
     /// on `base` in the cache with a private index: the checkout's own git
-    /// (its config, hooks, filters) is never run. None when there are none.
+    /// (its config, hooks, filters) is never run, and each call that reads
+    /// the work tree ends within the deadline. None when there are none.
     fn leftover(
         &self,
         cache: &Path,
@@ -163,7 +194,9 @@ impl Workspace {
         let git = |args: &[&str]| {
             let mut all = vec!["--git-dir", gd.as_str()];
             all.extend_from_slice(args);
-            self.git.run_env(Some(p.workdir), None, &all, None, &env)
+            self.git
+                .run_within(Some(p.workdir), &all, &env, self.deadline)
+                .with_context(|| format!("workspace: reading the checkout {wt}"))
         };
         std::fs::create_dir_all(self.git.work_dir())?;
         git(&["read-tree", base])?;
@@ -235,6 +268,155 @@ enum Decided {
     Refused(String),
 }
 
+/// A git call on the agent's repository or work tree that ran out its
+/// deadline ([`crate::Overran`]): the turn is refused, saying which; any
+/// other error stays an error.
+fn refused_if_overran(e: anyhow::Error) -> Result<Decided> {
+    if e.downcast_ref::<crate::Overran>().is_some() {
+        return Ok(Decided::Refused(format!(
+            "{e:#}: something there made git wait (a FIFO?); afk reads nothing more of this turn"
+        )));
+    }
+    Err(e)
+}
+
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::check::tests::{Tmp, git, mkfifo, unread};
+    use super::*;
+    use std::path::PathBuf;
+
+    /// A workspace over `t` with a run of acme/api made from a local forge:
+    /// (workspace, forge, run folder, checkout).
+    fn made(t: &Tmp, deadline: std::time::Duration) -> (Workspace, PathBuf, PathBuf, PathBuf) {
+        let forge = t.0.join("forge");
+        std::fs::create_dir_all(&forge).unwrap();
+        git(&forge, &["init", "-q", "-b", "main"]);
+        git(&forge, &["commit", "-q", "--allow-empty", "-m", "base"]);
+        let mut ws = Workspace::new(&t.0.join("cache"), "test", None);
+        ws.deadline = deadline;
+        let (run_dir, workdir) = (t.0.join("run"), t.0.join("run/work"));
+        std::fs::create_dir_all(&run_dir).unwrap();
+        ws.make(&place(&forge, &run_dir, &workdir)).unwrap();
+        (ws, forge, run_dir, workdir)
+    }
+
+    fn place<'a>(forge: &'a Path, run_dir: &'a Path, workdir: &'a Path) -> Place<'a> {
+        Place {
+            repo: "acme/api",
+            url: forge.to_str().unwrap(),
+            branch: "afk/issue-1",
+            run: "1",
+            run_dir,
+            workdir,
+        }
+    }
+
+    /// Another repository afk's user can read, with a branch of the run's
+    /// name: its commit.
+    fn other(t: &Tmp) -> (PathBuf, String) {
+        let secret = t.0.join("secret");
+        std::fs::create_dir_all(&secret).unwrap();
+        git(&secret, &["init", "-q"]);
+        git(&secret, &["commit", "-q", "--allow-empty", "-m", "secret"]);
+        git(&secret, &["branch", "afk/issue-1"]);
+        let sha = git(&secret, &["rev-parse", "HEAD"]);
+        (secret.join(".git"), sha)
+    }
+
+    #[test]
+    fn an_agents_repository_is_read_strictly_so_a_planted_git_lends_nothing() {
+        // (which repository, what is planted in it): the check would refuse
+        // each; this is the transport alone, as if it had not looked
+        let cases: &[(&str, &str)] = &[
+            ("push.git", "gitdir file"),
+            ("push.git", "link"),
+            ("push.git", "repository"),
+            ("work/.git", "gitdir file"),
+            ("work/.git", "link"),
+        ];
+        for &(repo, how) in cases {
+            let t = Tmp::new("strict");
+            let d = std::time::Duration::from_secs(60);
+            let (ws, forge, run_dir, workdir) = made(&t, d);
+            let p = place(&forge, &run_dir, &workdir);
+            let (secret, sha) = other(&t);
+            let target = run_dir.join(repo);
+            let planted = target.join(".git");
+            match how {
+                "gitdir file" => {
+                    std::fs::write(&planted, format!("gitdir: {}\n", secret.display())).unwrap()
+                }
+                "link" => std::os::unix::fs::symlink(&secret, &planted).unwrap(),
+                _ => {
+                    std::fs::create_dir_all(planted.join("refs/heads/afk")).unwrap();
+                    std::fs::create_dir_all(planted.join("objects/info")).unwrap();
+                    std::fs::write(planted.join("HEAD"), "ref: refs/heads/afk/issue-1\n").unwrap();
+                    std::fs::write(
+                        planted.join("objects/info/alternates"),
+                        format!("{}\n", secret.join("objects").display()),
+                    )
+                    .unwrap();
+                    std::fs::write(planted.join("refs/heads/afk/issue-1"), format!("{sha}\n"))
+                        .unwrap();
+                }
+            }
+            let cache = ws.cache_of(p.repo);
+            let took = ws.take(&cache, &p, &target, "taken").unwrap();
+            assert_ne!(took.as_deref(), Some(sha.as_str()), "{repo} {how}");
+            let held = std::process::Command::new("git")
+                .arg("--git-dir")
+                .arg(&cache)
+                .args(["cat-file", "-e", &sha])
+                .status()
+                .unwrap();
+            assert!(
+                !held.success(),
+                "{repo} {how}: the other commit entered the cache"
+            );
+        }
+    }
+
+    #[test]
+    fn each_read_of_an_agents_repository_ends_within_the_deadline_and_is_refused() {
+        // a FIFO where git opens it: in the checkout's work tree (which the
+        // check does not walk), or in a git folder as if made after the check
+        let cases: &[&str] = &[
+            "work/.gitignore",
+            "work/.git/packed-refs",
+            "push.git/config",
+        ];
+        for &at in cases {
+            let t = Tmp::new("deadline");
+            let (ws, forge, run_dir, workdir) = made(&t, std::time::Duration::from_secs(3));
+            let p = place(&forge, &run_dir, &workdir);
+            let fifo = run_dir.join(at);
+            mkfifo(&fifo);
+            let why = if at == "work/.gitignore" {
+                match ws.forward(&p, 1).unwrap() {
+                    Forwarded::Refused(why) => why,
+                    other => panic!("{at}: {other:?}"),
+                }
+            } else {
+                let repo = fifo.parent().unwrap();
+                let e = ws
+                    .take(&ws.cache_of(p.repo), &p, repo, "taken")
+                    .expect_err(at);
+                assert!(e.downcast_ref::<crate::Overran>().is_some(), "{at}: {e:#}");
+                match refused_if_overran(e) {
+                    Ok(Decided::Refused(why)) => why,
+                    _ => panic!("{at}: not refused"),
+                }
+            };
+            assert!(why.contains("did not end within 3s"), "{at}: {why}");
+            assert!(
+                unread(&fifo),
+                "{at}: a git of afk's still waits on the FIFO"
+            );
+        }
+    }
 }

@@ -53,6 +53,18 @@ pub const MAX_TREE_BYTES: u64 = 1 << 30;
 pub const MAX_ENTRIES: u64 = 200_000;
 /// Refs an agent's repository may hold before afk refuses to read it.
 pub const MAX_REFS: u64 = 20_000;
+/// Each git call that reads an agent's repository or work tree ends within
+/// this (its process group killed) and the turn is refused `push-refused`:
+/// a file that blocks (a FIFO the checks did not see, one made after them)
+/// never holds a tick up to its `tick_timeout`. Reading a repository within
+/// the bounds above (1 GiB of objects) on this machine takes far less.
+pub const AGENT_GIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// How afk's git reaches an agent's repository as a fetch source: its
+/// `upload-pack` strict, so it serves the folder named and never
+/// `<folder>/.git` (or `<folder>.git`) instead, which the agent could plant
+/// to lend afk's fetch another repository.
+const STRICT_UPLOAD_PACK: &str = "--upload-pack=git upload-pack --strict";
 
 /// Why afk will not forward a turn's work: said in the escalation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +146,9 @@ pub struct Workspace {
     /// its checkout and that author afk's leftover commits (DCO or author
     /// rules); None: afk's defaults
     author: Option<(String, String)>,
+    /// each git call on an agent's repository ends within this
+    /// ([`AGENT_GIT_DEADLINE`])
+    deadline: std::time::Duration,
     /// every secret afk holds, in its forms: a turn whose commits hold one
     /// is not pushed (`scan.rs`); afk's git credential is always among them
     secrets: Vec<afk_core::redact::Secrets>,
@@ -153,6 +168,7 @@ impl Workspace {
             git: Git::hardened(&root.join(format!(".afk-{scratch}")), creds),
             notes: Default::default(),
             author: None,
+            deadline: AGENT_GIT_DEADLINE,
             secrets,
         }
     }
