@@ -127,6 +127,71 @@ pub fn parse_command(prefix: &str, body: &str) -> Option<TalkSaid> {
     Some(TalkSaid::of_verb(&verb, &cut(text, TEXT_MAX).0))
 }
 
+/// How many comments' first reads a run keeps one by one; past it the
+/// lowest ids are folded into one mark, the highest id folded
+/// (`FirstRead::Folded`).
+pub const READ_COMMENTS_MAX: usize = 1000;
+
+/// What afk kept of its first read of a comment: its body's hash and
+/// whether it was a command then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBefore {
+    pub body_hash: String,
+    pub command: bool,
+}
+
+/// What afk read of a comment before this read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRead {
+    /// never: this read is its first
+    Now,
+    /// read before, as a command or not, its body then the same as now or not
+    Before { command: bool, same_body: bool },
+    /// read before, its record folded past `READ_COMMENTS_MAX`: what it was
+    /// then is not kept
+    Folded,
+}
+
+/// What afk read of comment `id` before, from the run's record: `kept`
+/// (its first read, when kept one by one) and `folded_up_to` (the highest
+/// id folded: every id at or below it was read before).
+pub fn first_read(
+    id: i64,
+    body_hash: &str,
+    kept: Option<&ReadBefore>,
+    folded_up_to: i64,
+) -> FirstRead {
+    match kept {
+        Some(r) => FirstRead::Before {
+            command: r.command,
+            same_body: r.body_hash == body_hash,
+        },
+        None if id <= folded_up_to => FirstRead::Folded,
+        None => FirstRead::Now,
+    }
+}
+
+/// Why a comment that reads as a command now is none (None: it may be
+/// one). The forges date to the second, so an edit in the comment's own
+/// second shows no edit: a comment afk has once read as no command never
+/// becomes one, whatever its dates say; one first read as a command keeps
+/// that verdict; one whose body differs from what afk first read is never
+/// a command.
+pub fn not_a_command(first: FirstRead) -> Option<&'static str> {
+    match first {
+        FirstRead::Now
+        | FirstRead::Before {
+            command: true,
+            same_body: true,
+        } => None,
+        FirstRead::Before {
+            same_body: false, ..
+        } => Some("changed after afk read it"),
+        FirstRead::Before { command: false, .. } => Some("read before as no command"),
+        FirstRead::Folded => Some("read before"),
+    }
+}
+
 /// A run on `/afk hold` as `afk status` and the status page show it beside
 /// its state: who holds it (a forge login: outside text, one line), since
 /// when (afk's own stamp) and for how long (`age`, "" when unknown).
@@ -614,6 +679,72 @@ mod tests {
         ];
         for (prefix, body, want) in cases {
             assert_eq!(parse_command(prefix, body), want, "{prefix:?} {body:?}");
+        }
+    }
+
+    /// Hardening item 8b: what afk first read of a comment decides what it
+    /// can be, whatever its dates say.
+    #[test]
+    fn a_comment_read_as_no_command_never_becomes_one() {
+        let kept = |hash: &str, command| ReadBefore {
+            body_hash: hash.into(),
+            command,
+        };
+        let (thanks, hold) = (kept("h-thanks", false), kept("h-hold", true));
+        let before = |command, same_body| FirstRead::Before { command, same_body };
+        let (changed, no_command) = (
+            Some("changed after afk read it"),
+            Some("read before as no command"),
+        );
+        // (id, body hash now, kept, folded up to) -> first read, why not a command
+        let cases = [
+            // first read now: whatever it says
+            (10, "h-hold", None, 0, FirstRead::Now, None),
+            (10, "h-hold", None, 9, FirstRead::Now, None),
+            // first seen as no command: stays no command, edited or not
+            (
+                10,
+                "h-hold",
+                Some(&thanks),
+                0,
+                before(false, false),
+                changed,
+            ),
+            (
+                10,
+                "h-thanks",
+                Some(&thanks),
+                0,
+                before(false, true),
+                no_command,
+            ),
+            // first seen as a command: keeps its verdict while its body is the same
+            (10, "h-hold", Some(&hold), 0, before(true, true), None),
+            (10, "h-stop", Some(&hold), 0, before(true, false), changed),
+            // past the cap: an id at or below the fold was read before
+            (
+                10,
+                "h-hold",
+                None,
+                10,
+                FirstRead::Folded,
+                Some("read before"),
+            ),
+            (
+                3,
+                "h-hold",
+                None,
+                10,
+                FirstRead::Folded,
+                Some("read before"),
+            ),
+            // a record kept one by one wins over the fold
+            (3, "h-hold", Some(&hold), 10, before(true, true), None),
+        ];
+        for (id, hash, kept, folded, want, why) in cases {
+            let got = first_read(id, hash, kept, folded);
+            assert_eq!(got, want, "{id} {hash} {kept:?} {folded}");
+            assert_eq!(not_a_command(got), why, "{got:?}");
         }
     }
 

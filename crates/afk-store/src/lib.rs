@@ -6,6 +6,7 @@
 //! re-exports it as `afk::store`.
 
 pub mod app_tokens;
+pub mod comments_read;
 pub mod etags;
 pub mod events;
 pub mod freezes;
@@ -176,6 +177,9 @@ const MIGRATIONS: &[&str] = &[
     // 22: the PR head's CI as watch last saw it (`green`, `red`, `pending`,
     // `none`), kept after the run ends: the status page's CI of a merged run
     "ALTER TABLE runs ADD COLUMN last_ci TEXT;",
+    // 23: what afk first read of each comment of a run (comments_read.rs):
+    // one read as no command never becomes one, whatever its dates say
+    comments_read::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

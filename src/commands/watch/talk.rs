@@ -7,12 +7,16 @@
 //! their line comments, for a review turn. Every review looked at, and every
 //! command from someone else since the run started, is recorded once by its
 //! id (`store::talk`), which is also the trail; afk's own comments, the
-//! agent's and those from before the run are passed over.
+//! agent's and those from before the run are passed over. What afk first
+//! read of each comment is kept (`store::comments_read`): a comment is a
+//! command only as first read (`core::conversation::not_a_command`), so
+//! one read as no command never becomes one, whatever its dates say.
 
 use super::lists::Watch;
-use crate::core::conversation::{self, ReviewContext};
+use crate::core::conversation::{self, FirstRead, ReviewContext};
 use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
 use crate::store::Store;
+use crate::store::comments_read::Reads;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
 use crate::types::{
@@ -108,13 +112,29 @@ pub(crate) fn hear(
     };
     let mut done: HashSet<(TalkKind, i64)> = items.iter().map(|i| (i.kind, i.item)).collect();
     let mut resumed = false;
-    if !w.t.config().watch.command_prefix.is_empty() {
+    let prefix = &w.t.config().watch.command_prefix;
+    if !prefix.is_empty() {
         let mut numbers = vec![run.issue];
         numbers.extend(open_pr.map(|p| p.number));
+        let reads = store.comments_read(run.id)?;
         for n in numbers {
-            for c in w.t.forge.comments(&run.repo, n)? {
-                if done.insert((TalkKind::Comment, c.id)) {
-                    resumed |= command(w, store, (&mut trust, &mut talk), n, &c)?;
+            let comments = w.t.forge.comments(&run.repo, n)?;
+            let fresh: Vec<Read> = comments
+                .iter()
+                .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
+                .map(|c| read(prefix, &reads, c))
+                .collect();
+            // every first read is kept before anything is done: what a
+            // comment was then is what it can be, whatever its dates say
+            let firsts: Vec<(i64, &str, bool)> = fresh
+                .iter()
+                .filter(|r| r.first == FirstRead::Now)
+                .map(|r| (r.comment.id, r.comment.body.as_str(), r.what.is_some()))
+                .collect();
+            store.note_comments_read(run.id, &firsts)?;
+            for r in &fresh {
+                if done.insert((TalkKind::Comment, r.comment.id)) {
+                    resumed |= command(w, store, (&mut trust, &mut talk), n, r)?;
                 }
             }
         }
@@ -148,17 +168,35 @@ pub(crate) fn hear(
     Ok(Heard { talk, asked, items })
 }
 
+/// One comment as this tick reads it: what it commands now, and what afk
+/// read of it before.
+struct Read<'c> {
+    comment: &'c Comment,
+    what: Option<TalkSaid>,
+    first: FirstRead,
+}
+
+fn read<'c>(prefix: &str, reads: &Reads, c: &'c Comment) -> Read<'c> {
+    let hash = crate::store::comments_read::body_hash(&c.body);
+    Read {
+        comment: c,
+        what: conversation::parse_command(prefix, &c.body),
+        first: conversation::first_read(c.id, &hash, reads.kept.get(&c.id), reads.folded_up_to),
+    }
+}
+
 /// Carry out one comment's command, once. Returns whether it resumed a hold.
 fn command(
     w: &Watch,
     store: &Store,
     (trust, talk): (&mut Trust, &mut Talk),
     number: IssueNumber,
-    c: &Comment,
+    read: &Read,
 ) -> Result<bool> {
     let run = trust.run;
     let cfg = w.t.config();
-    let Some(what) = conversation::parse_command(&cfg.watch.command_prefix, &c.body) else {
+    let c = read.comment;
+    let Some(what) = read.what.clone() else {
         return Ok(false);
     };
     let author = c.author();
@@ -191,6 +229,12 @@ fn command(
     // are not (only) its author's (recorded, so it is never read again)
     if c.edited() {
         note(Handled::Ignored("edited after it was written".into()))?;
+        return Ok(false);
+    }
+    // the forges date to the second: an edit in the comment's own second
+    // shows none, but what afk first read of it stands
+    if let Some(why) = conversation::not_a_command(read.first) {
+        note(Handled::Ignored(why.into()))?;
         return Ok(false);
     }
     if author.is_empty() || !trust.check(author)? {
