@@ -15,18 +15,74 @@ use std::path::{Path, PathBuf};
 /// following a link and without blocking on a FIFO, and only when it is a
 /// regular file (issue 47).
 fn read_capped(path: &Path, cap: u64) -> std::io::Result<String> {
-    use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
+    read_open(f, cap)
+}
+
+fn read_open(f: std::fs::File, cap: u64) -> std::io::Result<String> {
+    use std::io::Read;
     if !f.metadata()?.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
     let mut text = String::new();
     f.take(cap).read_to_string(&mut text)?;
     Ok(text)
+}
+
+/// What the link at `path` names; None when it is no link (or is missing:
+/// reading it then says so).
+fn link_of(path: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::read_link(path) {
+        Ok(t) => t
+            .into_os_string()
+            .into_string()
+            .map(Some)
+            .map_err(|_| std::io::Error::other("a link whose target is not UTF-8")),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOENT)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A key of the mounted git Secret, at most `cap` bytes: through the
+/// kubelet's own links inside the mount (`key -> ..data/key`, `..data ->
+/// ..<timestamp>`) and no other (`kw::secret_key_path`); each folder below
+/// the mount and the key itself opened without following a link, so what
+/// was checked is what is read.
+fn read_secret_key(mount: &Path, key: &str, cap: u64) -> std::io::Result<String> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::io::{AsRawFd, FromRawFd};
+    let key_link = link_of(&mount.join(key))?;
+    let data_link = match key_link {
+        Some(_) => link_of(&mount.join("..data"))?,
+        None => None,
+    };
+    let parts = kw::secret_key_path(key, key_link.as_deref(), data_link.as_deref())
+        .map_err(std::io::Error::other)?;
+    let nofollow = libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let mut at = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | nofollow)
+        .open(mount)?;
+    let last = parts.len() - 1;
+    for (i, part) in parts.iter().enumerate() {
+        let name = std::ffi::CString::new(std::ffi::OsStr::new(part).as_bytes())
+            .map_err(std::io::Error::other)?;
+        let flags = libc::O_RDONLY | nofollow | if i < last { libc::O_DIRECTORY } else { 0 };
+        // SAFETY: openat(2) under a descriptor this function holds, of a
+        // NUL-terminated name it owns; a descriptor it returns is owned here
+        let fd = unsafe { libc::openat(at.as_raw_fd(), name.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and nothing else owns it
+        at = unsafe { std::fs::File::from_raw_fd(fd) };
+    }
+    read_open(at, cap)
 }
 
 /// What the git containers are told.
@@ -97,8 +153,7 @@ impl PodEnv {
     /// each read with a cap.
     fn workspace(&self) -> Result<afk_git::workspace::Workspace> {
         let read = |key: &str| -> Result<String> {
-            let path = self.secret.join(key);
-            let text = read_capped(&path, 64 << 10).with_context(|| {
+            let text = read_secret_key(&self.secret, key, 64 << 10).with_context(|| {
                 format!(
                     "workspace: cannot read the git Secret's key {key} (runner.kubernetes.git_secret must have keys username and token)"
                 )
@@ -232,5 +287,64 @@ mod agent_exit_tests {
         );
         assert_eq!(read_capped(&dir.join("real"), 16).unwrap(), "0\n");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod secret_key_tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// A Secret's mount as the kubelet's atomic writer makes it.
+    fn kubelet_mount(dir: &Path) {
+        std::fs::create_dir_all(dir.join("..2026_01_01_12_00_00.1")).unwrap();
+        std::fs::write(dir.join("..2026_01_01_12_00_00.1/token"), "t0k\n").unwrap();
+        symlink("..2026_01_01_12_00_00.1", dir.join("..data")).unwrap();
+        symlink("..data/token", dir.join("token")).unwrap();
+    }
+
+    #[test]
+    fn the_git_secret_is_read_through_the_kubelets_links_and_no_other() {
+        let root = std::env::temp_dir().join(format!("afk-secret-key-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let outside = root.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("token"), "stolen").unwrap();
+
+        let ok = root.join("kubelet");
+        kubelet_mount(&ok);
+        assert_eq!(read_secret_key(&ok, "token", 64).unwrap(), "t0k\n");
+
+        let plain = root.join("plain");
+        std::fs::create_dir_all(&plain).unwrap();
+        std::fs::write(plain.join("token"), "plain").unwrap();
+        assert_eq!(read_secret_key(&plain, "token", 64).unwrap(), "plain");
+
+        // a key that links out of the mount
+        let key_out = root.join("key-out");
+        std::fs::create_dir_all(&key_out).unwrap();
+        symlink(outside.join("token"), key_out.join("token")).unwrap();
+        // ..data that links out of the mount
+        let data_out = root.join("data-out");
+        std::fs::create_dir_all(&data_out).unwrap();
+        symlink(&outside, data_out.join("..data")).unwrap();
+        symlink("..data/token", data_out.join("token")).unwrap();
+        // the timestamped folder itself a link out of the mount
+        let ts_out = root.join("ts-out");
+        std::fs::create_dir_all(&ts_out).unwrap();
+        symlink(&outside, ts_out.join("..ts")).unwrap();
+        symlink("..ts", ts_out.join("..data")).unwrap();
+        symlink("..data/token", ts_out.join("token")).unwrap();
+        // the file in the folder a link out of the mount
+        let file_out = root.join("file-out");
+        kubelet_mount(&file_out);
+        let ts = file_out.join("..2026_01_01_12_00_00.1/token");
+        std::fs::remove_file(&ts).unwrap();
+        symlink(outside.join("token"), &ts).unwrap();
+        for m in [&key_out, &data_out, &ts_out, &file_out] {
+            let got = read_secret_key(m, "token", 64);
+            assert!(got.is_err(), "{}: {got:?}", m.display());
+        }
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

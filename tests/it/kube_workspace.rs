@@ -12,12 +12,12 @@ use crate::workspace::{files_holding, forge_head, forge_refs};
 use serde_json::json;
 use std::path::PathBuf;
 
-/// The agent: says where it is and what it holds, commits, pushes to `main`
+/// The agent: says where it is, keeps its environment in its home, commits, pushes to `main`
 /// and a tag in its local push repository, leaves a change uncommitted and
 /// exits failing.
 const AGENT: &str = "set -u; \
     echo \"where: $(pwd) on $(git rev-parse --abbrev-ref HEAD)\"; \
-    echo \"env holds the token: $(env | grep -c test-forge-token)\"; \
+    env > \"$HOME/env\"; \
     echo \"work of turn $AFK_TURN\" >> work.txt; \
     git add -A && git commit -qm \"agent: turn $AFK_TURN\"; \
     git push -q origin HEAD:main HEAD:refs/tags/evil \"HEAD:$AFK_BRANCH\" && echo pushed-locally; \
@@ -80,7 +80,6 @@ fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_i
         "a checkout on its branch: {log}"
     );
     assert!(log.contains("/work on"), "{log}");
-    assert!(log.contains("env holds the token: 0"), "{log}");
     assert!(log.contains("pushed-locally"), "its own push works: {log}");
     // the agent's commit and afk's commit of what it left, on the forge
     let head = forge_head(&sb, "afk/issue-1").expect("forwarded");
@@ -108,6 +107,11 @@ fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_i
             !d.join("home/agent/pwned").exists() && !d.join("home/forward/pwned").exists(),
             "afk's git ran the agent's command"
         );
+        // the agent's environment holds no forge credential (kept in a file:
+        // the token in the agent's own command would be redacted out of the Job)
+        let env = std::fs::read_to_string(d.join("home/agent/env")).expect("the agent's env");
+        assert!(env.contains("AFK_BRANCH=afk/issue-1"), "{env}");
+        assert!(!env.contains(TOKEN), "{env}");
         // the credential is in the git side's mount alone, never in the checkout's volume
         assert_eq!(
             files_holding(&d.join("volumes/work"), TOKEN),
@@ -221,8 +225,11 @@ fn a_corrective_turn_is_a_new_job_whose_checkout_starts_from_the_forge_s_head() 
 }
 
 /// Issue 47: the sandbox's cluster runs each container as its spec's user
-/// (when it runs as root, as CI does), so the pod afk sends is tried as a
-/// cluster runs it; doctor checks that pod against the kubelet's rule.
+/// (when it runs as root, as CI does) and mounts Secrets and ConfigMaps as the
+/// kubelet does (keys as links through `..data`: a git container that read
+/// them with `O_NOFOLLOW` started no turn on a cluster, hardening item 8a), so
+/// the pod afk sends is tried as a cluster runs it; doctor checks that pod
+/// against the kubelet's rule.
 #[test]
 fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() {
     let (sb, afk) = setup_in(1, "echo \"uid=$(id -u) groups=$(id -G)\"", "", true);
@@ -242,6 +249,25 @@ fn containers_run_as_their_specs_user_and_doctor_checks_the_pod_afk_will_send() 
     assert_eq!(afk.poll().0, 0);
     wait_done(&sb, &n(&afk, "1-1"));
     afk.watch();
+    // the Secret and the prompt are mounted as the kubelet's atomic writer
+    // writes them: each key a link through ..data to a folder beside it, so
+    // the git containers read afk's credential through those links
+    for d in pod_dirs(&sb) {
+        for (vol, key) in [("git-secret", "username"), ("prompt", "prompt.md")] {
+            let v = d.join("volumes").join(vol);
+            let link = std::fs::read_link(v.join(key)).unwrap();
+            assert_eq!(link, PathBuf::from(format!("..data/{key}")), "{vol}");
+            let data = std::fs::read_link(v.join("..data")).unwrap();
+            assert!(data.to_string_lossy().starts_with(".."), "{data:?}");
+            assert!(v.join(&data).join(key).is_file(), "{vol}");
+        }
+    }
+    let state = sb.admin("GET", "/k8s/state", None);
+    let checkout = &state["pods"][0]["status"]["initContainerStatuses"][0];
+    assert_eq!(
+        checkout["state"]["terminated"]["exitCode"], 0,
+        "the checkout read the credential through the links: {checkout}"
+    );
     let root = unsafe { libc::geteuid() } == 0;
     if root {
         let l = log(&afk);

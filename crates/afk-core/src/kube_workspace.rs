@@ -303,6 +303,43 @@ pub fn secret_verdict(pod: &Value) -> (bool, String) {
     }
 }
 
+/// Where a key of the mounted git Secret is read, as the folders below the
+/// mount to walk and then the key: the kubelet writes each key as a link
+/// `key -> ..data/key`, `..data` a link to a folder `..<timestamp>` beside
+/// it holding the files (its atomic writer). Those two links are the
+/// kubelet's, inside the Secret's own mount (which the agent's container
+/// never mounts), so they are followed, and nothing else is: `key_link` is
+/// what the key's entry links to (None: a plain file, read as it is),
+/// `data_link` what `..data` links to. The folders and the key are then
+/// opened without following a link, so neither leads out of the mount.
+pub fn secret_key_path(
+    key: &str,
+    key_link: Option<&str>,
+    data_link: Option<&str>,
+) -> std::result::Result<Vec<String>, String> {
+    let plain = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains('/');
+    if !plain(key) || key.starts_with("..") {
+        return Err(format!("{key:?} is not a Secret's key"));
+    }
+    let Some(link) = key_link else {
+        return Ok(vec![key.to_string()]);
+    };
+    if link != format!("..data/{key}") {
+        return Err(format!(
+            "it links to {link:?}, not to ..data/{key} as the kubelet's do"
+        ));
+    }
+    match data_link {
+        Some(d) if plain(d) && d.starts_with("..") && d.len() > 2 && d != "..data" => {
+            Ok(vec![d.to_string(), key.to_string()])
+        }
+        Some(d) => Err(format!(
+            "..data links to {d:?}, not to a folder ..<timestamp> beside it as the kubelet's does"
+        )),
+        None => Err("..data is not a link as the kubelet writes it".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -506,6 +543,73 @@ mod tests {
             "{}",
         ] {
             assert_eq!(parse(hostile), None, "{hostile}");
+        }
+    }
+
+    #[test]
+    fn a_secret_key_is_read_only_through_the_kubelets_links_inside_its_mount() {
+        let ts = "..2026_01_01_12_00_00.123";
+        let kubelets = Some("..data/token");
+        // (rule, what `token` links to, what `..data` links to, the path read)
+        type Case<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [&'a str]);
+        let cases: [Case; 12] = [
+            (
+                "the atomic writer's layout",
+                kubelets,
+                Some(ts),
+                &[ts, "token"],
+            ),
+            ("a plain file (no kubelet links)", None, None, &["token"]),
+            (
+                "a key linking anywhere else",
+                Some("/etc/passwd"),
+                Some(ts),
+                &[],
+            ),
+            (
+                "a key linking out through ..",
+                Some("../token"),
+                Some(ts),
+                &[],
+            ),
+            (
+                "a key linking to another key",
+                Some("..data/username"),
+                Some(ts),
+                &[],
+            ),
+            (
+                "a key linking past ..data",
+                Some("..2026/token"),
+                Some(ts),
+                &[],
+            ),
+            ("..data out of the mount", kubelets, Some("/tmp/x"), &[]),
+            ("..data up a folder", kubelets, Some(".."), &[]),
+            (
+                "..data through a nested path",
+                kubelets,
+                Some("..ts/../.."),
+                &[],
+            ),
+            ("..data to itself", kubelets, Some("..data"), &[]),
+            (
+                "..data to a name not the kubelet's",
+                kubelets,
+                Some("data"),
+                &[],
+            ),
+            ("..data not a link", kubelets, None, &[]),
+        ];
+        for (rule, key_link, data_link, want) in cases {
+            let got = secret_key_path("token", key_link, data_link).unwrap_or_default();
+            assert_eq!(got, want, "{rule}");
+        }
+        for key in ["", ".", "..", "a/b", "..data"] {
+            assert!(
+                secret_key_path(key, None, None).is_err(),
+                "{key:?} is no key"
+            );
         }
     }
 }

@@ -2,7 +2,9 @@
 //! as Kubernetes runs them — init containers one after another, each to its
 //! end, then the main container; an init container that fails fails the pod
 //! (`restartPolicy: Never`), and no later container starts. Volumes are
-//! local folders (`emptyDir`; `configMap` and `secret` written as files), and
+//! local folders (`emptyDir`; `configMap` and `secret` written as the
+//! kubelet's atomic writer writes them, keys as links through `..data`:
+//! `kube_volume`), and
 //! every path a container is given under a mount (its command's arguments,
 //! its environment's values, `workingDir`, `terminationMessagePath`) is
 //! rewritten to the folder of that mount. A container's termination message
@@ -217,7 +219,7 @@ impl Pod {
                 BTreeMap::new()
             };
             // (path, text, the item's own mode)
-            let files: Vec<(String, String, Option<u32>)> = match source["items"].as_array() {
+            let files: Vec<super::kube_volume::File> = match source["items"].as_array() {
                 Some(items) => items
                     .iter()
                     .filter_map(|i| {
@@ -237,15 +239,9 @@ impl Pod {
                 } else {
                     kube_user::own(&dir, 0o755, 0);
                 }
-                for (path, text, item_mode) in files {
-                    if path.contains("..") || path.starts_with('/') {
-                        continue;
-                    }
-                    let file = dir.join(path);
-                    std::fs::write(&file, text).ok()?;
-                    let (m, g) =
-                        kube_user::projected(item_mode, mode(&source["defaultMode"]), fs_group);
-                    kube_user::own(&file, m, g);
+                if v["configMap"].is_object() || v["secret"].is_object() {
+                    let default_mode = mode(&source["defaultMode"]);
+                    super::kube_volume::write(&dir, &files, default_mode, fs_group).ok()?;
                 }
             }
             out.insert(name, dir);

@@ -11,7 +11,8 @@
 //! Switching users needs root: a sandbox run as root (as CI runs the tests)
 //! runs each container as its spec's user, so a Secret its user cannot read
 //! fails as it would on a cluster; a sandbox run as anyone else runs every
-//! container as itself (the files still moded as the kubelet makes them).
+//! container as itself (the files still moded as the kubelet makes them),
+//! and says so once on its standard error.
 
 use serde_json::Value;
 use std::path::Path;
@@ -112,11 +113,26 @@ pub(super) fn give(path: &Path, r: &RunAs) {
     }
 }
 
+/// A sandbox that is not root cannot run a container as another user: it
+/// says so, once, rather than let a test pass that a cluster would fail.
+fn not_switched(r: &RunAs) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    // SAFETY: geteuid(2) cannot fail
+    let me = unsafe { libc::geteuid() };
+    if r.uid != me && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "afk sandbox: not root, so the cluster's containers run as this process's user (uid {me}), not as the user their spec names (runAsUser {}): what that user could not read is read here",
+            r.uid
+        );
+    }
+}
+
 /// Make the child run as `r`: its groups, then its group, then its user,
 /// before exec (only root may; anyone else runs it as itself).
 pub(super) fn switch(cmd: &mut std::process::Command, r: &RunAs) {
     use std::os::unix::process::CommandExt;
     if !root() {
+        not_switched(r);
         return;
     }
     let r = r.clone();

@@ -31,6 +31,7 @@ mod kube_discovery;
 mod kube_pod;
 mod kube_proc;
 mod kube_user;
+mod kube_volume;
 mod model;
 pub mod model_api;
 mod registry;
