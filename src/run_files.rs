@@ -65,17 +65,7 @@ pub fn log_end(run_dir: &std::path::Path) -> Option<String> {
     crate::core::escalation::log_end(&crate::redact::text(&String::from_utf8_lossy(&t.bytes)))
 }
 
-/// An agent's bytes without any secret afk holds, redacted before anything
-/// cuts, escapes or joins them (a cut could keep a secret's prefix, an escape
-/// or a joined line make a form of it redaction reads less surely): the bytes
-/// as they were when none is there.
-pub fn redacted(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let text = String::from_utf8_lossy(bytes);
-    match crate::redact::text(&text) {
-        std::borrow::Cow::Owned(r) if r != *text => std::borrow::Cow::Owned(r.into_bytes()),
-        _ => std::borrow::Cow::Borrowed(bytes),
-    }
-}
+pub use crate::runner::output::redacted;
 
 /// The exit status the run's last turn left in its folder (the command
 /// runner's wrapper writes `exit_status`), if it left one.
