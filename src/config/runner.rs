@@ -76,7 +76,17 @@ pub struct BoxKeys {
     pub memory: String,
     /// Most processes in the box; 0: no limit.
     pub tasks: u32,
+    /// The host user the box's user is when afk runs as root: a name, a
+    /// uid or `uid:gid`; empty: `afk-agent` where that user exists, else
+    /// [`BOX_HOST_ID`]. Never root.
+    pub user: String,
 }
+
+/// The host uid and gid of a root afk's boxes when `runner.box.user` is
+/// unset and no `afk-agent` user exists: the first id of the customary
+/// subordinate range (`/etc/subuid`'s `root:100000:65536`), which no
+/// account has.
+pub const BOX_HOST_ID: u32 = 100_000;
 
 impl BoxKeys {
     /// The `allow` entries, parsed (they were checked at load).
@@ -85,6 +95,31 @@ impl BoxKeys {
             .iter()
             .filter_map(|a| crate::core::agent_box::HostPort::parse(a).ok())
             .collect()
+    }
+
+    /// The host uid and gid the box's user is when afk runs as root
+    /// (checked at load).
+    pub fn host_user(&self) -> std::result::Result<(u32, u32), String> {
+        let name = self.user.trim();
+        if name.is_empty() {
+            return Ok(user_of("afk-agent").unwrap_or((BOX_HOST_ID, BOX_HOST_ID)));
+        }
+        let ids = match name.split_once(':') {
+            Some((u, g)) => u.parse::<u32>().ok().zip(g.parse::<u32>().ok()),
+            None => name.parse::<u32>().ok().map(|u| (u, u)),
+        };
+        let (uid, gid) = match ids {
+            Some(ids) => ids,
+            None => user_of(name).ok_or_else(|| {
+                format!("no user \"{name}\" on this machine (getent passwd {name}; or a uid, or uid:gid)")
+            })?,
+        };
+        if uid == 0 || gid == 0 {
+            return Err(format!(
+                "\"{name}\" is root: the box's user must be an unprivileged host user"
+            ));
+        }
+        Ok((uid, gid))
     }
 
     /// The memory limit in bytes, if any (checked at load).
@@ -396,6 +431,9 @@ impl Runner {
         if let Err(why) = parse_author(&r.git_author_key) {
             return Err(c.err("runner", "git_author", why));
         }
+        if let Err(why) = r.boxed.host_user() {
+            return Err(c.err("runner.box", "user", why));
+        }
         if let Err(why) = group_of(&r.progress_group) {
             return Err(c.err("runner", "progress_group", why));
         }
@@ -419,6 +457,19 @@ impl Runner {
 
 /// A group's id by name, when afk's user may give files to it (root, or a
 /// member); empty: None.
+/// A user's uid and gid by name (getpwnam_r), if there is one.
+fn user_of(name: &str) -> Option<(u32, u32)> {
+    let c = std::ffi::CString::new(name).ok()?;
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r(3) with a NUL-terminated name and buffers this
+    // function owns; the result points into them
+    let rc =
+        unsafe { libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+    (rc == 0 && !found.is_null()).then_some((pw.pw_uid, pw.pw_gid))
+}
+
 fn group_of(name: &str) -> std::result::Result<Option<u32>, String> {
     let name = name.trim();
     if name.is_empty() {

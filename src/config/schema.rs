@@ -97,6 +97,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "read_write",
             "memory",
             "tasks",
+            "user",
         ],
     ),
     (

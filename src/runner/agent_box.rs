@@ -40,6 +40,10 @@ pub struct Spec {
     pub tasks: u32,
     /// The cgroup's name, unique per turn.
     pub name: String,
+    /// afk runs as root: the host uid and gid the box's user is (the
+    /// keeper writes the box's maps and gives it the socket).
+    #[serde(default)]
+    pub host_user: Option<(u32, u32)>,
 }
 
 /// The box's settings, from the config.
@@ -59,6 +63,9 @@ pub struct Boxer {
     /// Whether this machine can make a box, asked once (before the tick's
     /// first boxed start) and kept for the tick.
     can: std::sync::OnceLock<std::result::Result<(), String>>,
+    /// afk runs as root: the unprivileged host uid and gid the box's user
+    /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
+    host_user: Option<(u32, u32)>,
 }
 
 /// What one turn's box needs of the turn.
@@ -81,7 +88,12 @@ pub const PROGRAM_HOMES: [&str; 2] = ["CODEX_HOME", "CLAUDE_CONFIG_DIR"];
 pub fn login_files(var: &str) -> &'static [&'static str] {
     match var {
         "CODEX_HOME" => &["auth.json", "config.toml", "AGENTS.md", "instructions.md"],
-        "CLAUDE_CONFIG_DIR" => &[".credentials.json", ".claude.json", "settings.json", "CLAUDE.md"],
+        "CLAUDE_CONFIG_DIR" => &[
+            ".credentials.json",
+            ".claude.json",
+            "settings.json",
+            "CLAUDE.md",
+        ],
         _ => &[],
     }
 }
@@ -139,6 +151,10 @@ impl Boxer {
             workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
             program: None,
             can: std::sync::OnceLock::new(),
+            // SAFETY: geteuid(2) cannot fail
+            host_user: (unsafe { libc::geteuid() } == 0)
+                .then(|| b.host_user().ok())
+                .flatten(),
         }
     }
 
@@ -161,6 +177,11 @@ impl Boxer {
 
     pub fn allow(&self) -> &[HostPort] {
         &self.allow
+    }
+
+    /// The host uid the box's user is when afk runs as root (doctor).
+    pub fn host_user(&self) -> Option<(u32, u32)> {
+        self.host_user
     }
 
     /// afk's paths the box keeps out, as they are on disk (existing ones).
@@ -242,6 +263,9 @@ impl Boxer {
         let init_exe = canonical(&init_exe)?;
         let socket = (self.network == Network::Model).then(|| socket_path(&box_dir, t));
         let workdir = canonical(t.workdir)?;
+        if let Some(ids) = self.host_user {
+            self.give_the_turn(ids, t, &home, &view)?;
+        }
         let args = rules::bwrap_args(
             &rules::mounts(&view),
             &rules::Shape {
@@ -249,13 +273,17 @@ impl Boxer {
                 chdir: &workdir,
                 init: &init_exe,
                 socket: socket.as_deref(),
+                root: self.host_user.is_some(),
             },
         );
         let (env, unset) = self.env(&home, &logins);
         let spec = Spec {
             bwrap,
             args,
-            init: self.init_spec(argv),
+            init: InitSpec {
+                chdir: self.host_user.is_some().then(|| workdir.clone()),
+                ..self.init_spec(argv)
+            },
             socket,
             allow: self.allow.clone(),
             env,
@@ -263,6 +291,7 @@ impl Boxer {
             memory: self.memory,
             tasks: self.tasks,
             name: t.name.clone(),
+            host_user: self.host_user,
         };
         let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
@@ -272,6 +301,63 @@ impl Boxer {
             "__box".to_string(),
             spec_file.display().to_string(),
         ])
+    }
+
+    /// afk runs as root and the box's user is the unprivileged host user
+    /// `ids`: what the turn writes becomes that user's (its checkout, home,
+    /// push repository; its progress file and prompt), what it reads is
+    /// readable (the borrowed cache objects, the box's passwd and group),
+    /// and the run folder lets it through to them. afk's private folders
+    /// above stay closed to every other user of the machine.
+    fn give_the_turn(
+        &self,
+        (uid, gid): (u32, u32),
+        t: &TurnPaths,
+        home: &Path,
+        view: &rules::View,
+    ) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let fail = |p: &Path, e: std::io::Error| {
+            anyhow::anyhow!(
+                "runner: cannot give {} to the box's user (uid {uid}): {}",
+                p.display(),
+                afk_host::os_words(&e)
+            )
+        };
+        for tree in [t.workdir, home, &t.run_dir.join("push.git")] {
+            own_tree(tree, uid, gid).map_err(|(p, e)| fail(&p, e))?;
+        }
+        for f in [t.progress, t.prompt_file] {
+            if std::fs::symlink_metadata(f).is_ok_and(|m| m.is_file()) {
+                std::os::unix::fs::lchown(f, Some(uid), None).map_err(|e| fail(f, e))?;
+            }
+        }
+        let add = |p: &Path, bits: u32| -> std::io::Result<()> {
+            let m = std::fs::symlink_metadata(p)?;
+            let mode = m.permissions().mode() & 0o7777;
+            if !m.file_type().is_symlink() && mode & bits != bits {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | bits))?;
+            }
+            Ok(())
+        };
+        // the run folder lets the box's group through (search only: 0710),
+        // and no one else
+        if std::fs::symlink_metadata(t.run_dir).is_ok_and(|m| m.is_dir()) {
+            std::os::unix::fs::lchown(t.run_dir, None, Some(gid))
+                .map_err(|e| fail(t.run_dir, e))?;
+        }
+        add(t.run_dir, 0o010).map_err(|e| fail(t.run_dir, e))?;
+        if let Some((passwd, group)) = &view.passwd {
+            for f in [passwd, group] {
+                add(f, 0o444).map_err(|e| fail(f, e))?;
+            }
+        }
+        for objects in &view.run_read_only {
+            if objects.ends_with("objects") {
+                readable_tree(objects).map_err(|(p, e)| fail(&p, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// The run's own paths: read-only (its folder, the cache objects its
@@ -350,7 +436,11 @@ impl Boxer {
 
     /// The variables set and removed in the box: its home and user, the
     /// agent program's settings folder (the run's copy), the proxy.
-    fn env(&self, home: &Path, logins: &[(String, PathBuf)]) -> (Vec<(String, String)>, Vec<String>) {
+    fn env(
+        &self,
+        home: &Path,
+        logins: &[(String, PathBuf)],
+    ) -> (Vec<(String, String)>, Vec<String>) {
         let mut env: Vec<(String, String)> = [
             ("HOME", home.display().to_string()),
             ("TMPDIR", "/tmp".to_string()),
@@ -389,8 +479,59 @@ impl Boxer {
             },
             proxy: model.then(|| rules::proxy_port(&self.allow)),
             argv,
+            chdir: None,
         }
     }
+}
+
+/// Every entry of `root` (a folder or file; missing is fine) owned by
+/// `uid:gid`, links changed themselves and never followed; the entry that
+/// failed when one does.
+fn own_tree(root: &Path, uid: u32, gid: u32) -> std::result::Result<(), (PathBuf, std::io::Error)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let m = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err((p, e)),
+        };
+        if m.uid() != uid || m.gid() != gid {
+            std::os::unix::fs::lchown(&p, Some(uid), Some(gid)).map_err(|e| (p.clone(), e))?;
+        }
+        if m.is_dir() {
+            for e in std::fs::read_dir(&p).map_err(|e| (p.clone(), e))? {
+                todo.push(e.map_err(|e| (p.clone(), e))?.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every file of `root` readable and every folder searchable by all (it
+/// lies in afk's private state folder, which no other user can enter; the
+/// box binds it read-only).
+fn readable_tree(root: &Path) -> std::result::Result<(), (PathBuf, std::io::Error)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut todo = vec![root.to_path_buf()];
+    while let Some(p) = todo.pop() {
+        let m = std::fs::symlink_metadata(&p).map_err(|e| (p.clone(), e))?;
+        if m.file_type().is_symlink() {
+            continue;
+        }
+        let bits = if m.is_dir() { 0o555 } else { 0o444 };
+        let mode = m.permissions().mode() & 0o7777;
+        if mode & bits != bits {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | bits))
+                .map_err(|e| (p.clone(), e))?;
+        }
+        if m.is_dir() {
+            for e in std::fs::read_dir(&p).map_err(|e| (p.clone(), e))? {
+                todo.push(e.map_err(|e| (p.clone(), e))?.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The box's own `/etc/passwd` and `/etc/group`: the agent's user named,
@@ -642,6 +783,11 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         let _ = std::fs::remove_file(sock);
         let listener = std::os::unix::net::UnixListener::bind(sock)
             .with_context(|| format!("cannot listen on {}", sock.display()))?;
+        if let Some((uid, gid)) = spec.host_user {
+            // the box's user connects to it
+            std::os::unix::fs::chown(sock, Some(uid), Some(gid))
+                .with_context(|| format!("cannot give {} to the box's user", sock.display()))?;
+        }
         let allow = spec.allow.clone();
         let c = counts.clone();
         std::thread::spawn(move || forward_all(listener, allow, c));
@@ -666,17 +812,58 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         cmd.env(k, v);
     }
     use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe: bubblewrap (and so the box) dies
-    // with the keeper, whom a stop signals with the turn's process group.
+    // afk as root: bubblewrap blocks until the keeper wrote the box's maps
+    let maps = match spec.host_user {
+        Some(_) => Some((pipe()?, pipe()?)),
+        None => None,
+    };
+    let fds = maps
+        .as_ref()
+        .map(|((block_r, _), (_, info_w))| (*block_r, *info_w));
+    // SAFETY: prctl, fcntl and dup2 are async-signal-safe: bubblewrap (and
+    // so the box) dies with the keeper, whom a stop signals with the turn's
+    // process group; the maps' pipe ends land at the descriptors its line names
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some((block_r, info_w)) = fds {
+                // the folders bubblewrap makes for its mounts (as the
+                // namespace's root) let the box's user through; the init
+                // puts afk's umask back before the agent starts
+                libc::umask(0o022);
+                let high_b = libc::fcntl(block_r, libc::F_DUPFD_CLOEXEC, 10);
+                let high_i = libc::fcntl(info_w, libc::F_DUPFD_CLOEXEC, 10);
+                if high_b < 0
+                    || high_i < 0
+                    || libc::dup2(high_b, rules::BLOCK_FD) < 0
+                    || libc::dup2(high_i, rules::INFO_FD) < 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             Ok(())
         });
     }
-    let status = cmd.status().context("cannot run bwrap")?;
+    let mut child = cmd.spawn().context("cannot run bwrap")?;
+    if let (Some(((block_r, block_w), (info_r, info_w))), Some((uid, gid))) = (maps, spec.host_user)
+    {
+        close(block_r);
+        close(info_w);
+        let mapped = write_maps(info_r, uid, gid);
+        close(info_r);
+        if let Err(why) = &mapped {
+            let _ = child.kill();
+            eprintln!("{SAID} cannot map the box's user to uid {uid}: {why}");
+        }
+        // SAFETY: a byte to the pipe bubblewrap waits on, then its end closed
+        unsafe {
+            libc::write(block_w, b"1".as_ptr().cast(), 1);
+        }
+        close(block_w);
+    }
+    let status = child.wait().context("cannot run bwrap")?;
     let code = status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
     });
@@ -691,6 +878,44 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         let _ = std::fs::remove_file(sock);
     }
     Ok(code)
+}
+
+/// A pipe whose ends close on exec (the child gets them by dup2 only).
+fn pipe() -> Result<(i32, i32)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) into a two-element array
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        bail!("cannot make a pipe: {}", std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+fn close(fd: i32) {
+    // SAFETY: a descriptor this keeper made and closes once
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// Read bubblewrap's child pid from its info descriptor (bounded), then
+/// write the box's maps: its user is `uid:gid` outside.
+fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), String> {
+    let mut text = Vec::new();
+    let mut buf = [0u8; 512];
+    while text.len() < 8192 && !text.contains(&b'}') {
+        // SAFETY: read(2) into a buffer this function owns
+        let n = unsafe { libc::read(info, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return Err("bubblewrap ended before it named its child".into());
+        }
+        text.extend_from_slice(&buf[..n as usize]);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+    let pid = v["child-pid"].as_u64().ok_or("bubblewrap named no child")?;
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    std::fs::write(proc.join("uid_map"), rules::outside_maps(uid))
+        .and_then(|()| std::fs::write(proc.join("gid_map"), rules::outside_maps(gid)))
+        .map_err(|e| afk_host::os_words(&e))
 }
 
 #[derive(Default)]
@@ -887,6 +1112,31 @@ pub fn limits_in_force() -> std::result::Result<(), String> {
 
 /// The box's pid 1: relays, the agent, reaping; exits with the agent's status.
 pub fn init(json: &str) -> i32 {
+    // afk as root: the box starts as its namespace's root (for bubblewrap's
+    // mounts); before anything else, the init becomes the box's user, and
+    // every capability goes with the change (no process of the box is root)
+    // SAFETY: geteuid, setgroups, setgid and setuid on this process
+    if unsafe { libc::geteuid() } == 0 {
+        let id = rules::BOX_UID;
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setgid(id) == 0
+                && libc::setuid(id) == 0
+        };
+        if !dropped || unsafe { libc::geteuid() } == 0 {
+            eprintln!(
+                "{SAID} cannot become the box's user: {}",
+                std::io::Error::last_os_error()
+            );
+            return 126;
+        }
+        // SAFETY: umask(2) cannot fail; prctl(2) re-arms what the change
+        // of user cleared: the box dies with bubblewrap
+        unsafe {
+            libc::umask(0o077);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+    }
     let spec: InitSpec = match serde_json::from_str(json) {
         Ok(s) => s,
         Err(e) => {
@@ -894,6 +1144,12 @@ pub fn init(json: &str) -> i32 {
             return 126;
         }
     };
+    if let Some(dir) = &spec.chdir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("{SAID} cannot enter {}: {e}", dir.display());
+        return 126;
+    }
     for hp in &spec.listen {
         let addr = if hp.host == "localhost" {
             "127.0.0.1".to_string()

@@ -89,6 +89,22 @@ pub fn assert_boxed(found: &str, log: &str) {
     );
 }
 
+/// What the agent made belongs to an unprivileged host user, whoever runs
+/// afk: as root, `runner.box.user`'s (default: `afk-agent`, else uid 100000).
+pub fn assert_made_by_no_root(afk: &Afk) {
+    use std::os::unix::fs::MetadataExt;
+    let made = afk.scratch.path("state/runs/1/home/made-by-agent.txt");
+    let m = std::fs::metadata(&made).expect("the probe made a file in its home");
+    // SAFETY: geteuid(2) cannot fail
+    let me = unsafe { libc::geteuid() };
+    assert_ne!(m.uid(), 0, "the agent's file is root's outside the box");
+    if me == 0 {
+        assert_eq!(m.uid(), 100_000, "runner.box.user's default");
+    } else {
+        assert_eq!(m.uid(), me);
+    }
+}
+
 /// A config whose agent runs in afk's workspace with `runner` (given the
 /// scratch folder), its token in a file, and another run's folder to hide.
 fn boxed_afk(sb: &Sandbox, runner: impl Fn(&Path) -> String) -> Afk {
@@ -105,7 +121,8 @@ fn boxed_afk(sb: &Sandbox, runner: impl Fn(&Path) -> String) -> Afk {
     afk.scratch.write("afk.toml", &text(&dir));
     let token = afk.scratch.write("token", TOKEN);
     // an env file beside the config, as /etc/afk/env is beside /etc/afk/afk.toml
-    afk.scratch.write("env", &format!("AFK_FORGE_TOKEN={TOKEN}\n"));
+    afk.scratch
+        .write("env", &format!("AFK_FORGE_TOKEN={TOKEN}\n"));
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::create_dir_all(afk.scratch.path("state/runs/99")).unwrap();
@@ -145,6 +162,7 @@ fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_e
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
     assert_boxed(&findings(&afk), &run_log(&afk, 1));
+    assert_made_by_no_root(&afk);
     // the probe's commit still becomes afk's PR
     let (_, r, err) = afk.watch();
     assert_eq!(
@@ -340,7 +358,7 @@ fn a_machine_that_cannot_make_a_box_dispatches_nothing_and_labels_nothing() {
 
 #[test]
 fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the_agent_writes_there_stays_in_its_run()
-{
+ {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let script = "cat \"$CODEX_HOME/auth.json\" > seen.txt; \
                   cat \"$CODEX_HOME/history.jsonl\" > history.txt 2>&1; \
@@ -362,17 +380,36 @@ fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the
         .args(["--json", "poll"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
     let work = |f: &str| {
         std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/work/{f}")))
             .unwrap_or_default()
     };
-    assert_eq!(work("seen.txt"), "{\"OPENAI_API_KEY\": \"login\"}\n", "the login reaches the box");
-    assert!(!work("history.txt").contains("another run"), "{}", work("history.txt"));
-    assert!(work("where.txt").contains("state/runs/1/home/"), "{}", work("where.txt"));
+    assert_eq!(
+        work("seen.txt"),
+        "{\"OPENAI_API_KEY\": \"login\"}\n",
+        "the login reaches the box"
+    );
+    assert!(
+        !work("history.txt").contains("another run"),
+        "{}",
+        work("history.txt")
+    );
+    assert!(
+        work("where.txt").contains("state/runs/1/home/"),
+        "{}",
+        work("where.txt")
+    );
     // the operator's folder is as it was
-    assert!(!home.join("hooks.json").exists(), "a hook reached the shared folder");
+    assert!(
+        !home.join("hooks.json").exists(),
+        "a hook reached the shared folder"
+    );
     assert_eq!(
         std::fs::read_to_string(home.join("auth.json")).unwrap(),
         "{\"OPENAI_API_KEY\": \"login\"}\n"

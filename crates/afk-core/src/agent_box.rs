@@ -256,7 +256,10 @@ pub enum SystemPath {
     Dir(PathBuf),
     /// An entry of [`ETC`] (a file or a folder), bound read-only.
     Etc(PathBuf),
-    Link { at: PathBuf, target: PathBuf },
+    Link {
+        at: PathBuf,
+        target: PathBuf,
+    },
 }
 
 /// Everything the box's view is made from (canonical paths, existing ones).
@@ -460,6 +463,27 @@ pub struct Shape<'a> {
     pub init: &'a Path,
     /// The forwarder's socket (network = model), bound at [`SOCKET_PATH`].
     pub socket: Option<&'a Path>,
+    /// afk runs as root: the keeper writes the box's user namespace maps
+    /// itself ([`outside_maps`]), so the box's user is an unprivileged host
+    /// uid, never root; bubblewrap waits on [`BLOCK_FD`] for them.
+    pub root: bool,
+}
+
+/// When afk runs as root, the descriptor bubblewrap blocks on until the
+/// keeper wrote the box's user namespace maps, and the one it names its
+/// child's pid on.
+pub const BLOCK_FD: i32 = 3;
+pub const INFO_FD: i32 = 4;
+
+/// The `uid_map` (or `gid_map`) the keeper writes for a box when afk runs as
+/// root: the box's user is `host` outside, an unprivileged id (what it
+/// creates belongs to `host`; a set-user-ID file it makes runs as `host`);
+/// the namespace's root is root outside only so bubblewrap can bind afk's
+/// private folders before the box's init drops to [`BOX_UID`], and no
+/// process of the agent's can become it (no capability, `no_new_privs`,
+/// every mount `nosuid`).
+pub fn outside_maps(host: u32) -> String {
+    format!("0 0 1\n{BOX_UID} {host} 1\n")
 }
 
 /// bubblewrap's arguments before the command: namespaces, the user, the
@@ -478,7 +502,11 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
     if shape.network != Network::Open {
         a.push("--unshare-net".into());
     }
-    let uid = BOX_UID.to_string();
+    let uid = match shape.root {
+        // the namespace's root until the init drops to BOX_UID
+        true => "0".to_string(),
+        false => BOX_UID.to_string(),
+    };
     a.extend(
         [
             "--uid",
@@ -495,7 +523,53 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
         ]
         .map(String::from),
     );
+    if shape.root {
+        // the init needs these two to become BOX_UID, and loses every
+        // capability as it does
+        a.extend(
+            [
+                "--cap-add",
+                "CAP_SETUID",
+                "--cap-add",
+                "CAP_SETGID",
+                "--userns-block-fd",
+                &BLOCK_FD.to_string(),
+                "--info-fd",
+                &INFO_FD.to_string(),
+            ]
+            .map(String::from),
+        );
+    }
+    // afk as root: bubblewrap (the namespace's root) would make a bound
+    // path's missing parents with its source's modes (afk's private 0700
+    // folders), which the box's user could not pass; they are made first
+    let mut made: Vec<PathBuf> = vec![];
+    let mut parents = |a: &mut Vec<String>, p: &Path| {
+        if !shape.root {
+            return;
+        }
+        let mut up: Vec<&Path> = p
+            .ancestors()
+            .skip(1)
+            .filter(|x| x.parent().is_some())
+            .collect();
+        up.reverse();
+        for x in up {
+            if !made.iter().any(|m| m == x) {
+                made.push(x.to_path_buf());
+                a.extend(["--perms".into(), "0755".into(), "--dir".into(), s(x)]);
+            }
+        }
+        // a bound path is there: nothing below it makes it again
+        made.push(p.to_path_buf());
+    };
     for m in mounts {
+        match m {
+            Mount::ReadOnly(p) | Mount::ReadWrite(p) | Mount::FileAt { at: p, .. } => {
+                parents(&mut a, p)
+            }
+            _ => {}
+        }
         match m {
             Mount::ReadOnly(p) => a.extend(["--ro-bind".into(), s(p), s(p)]),
             Mount::ReadWrite(p) => a.extend(["--bind".into(), s(p), s(p)]),
@@ -503,16 +577,28 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             Mount::Link { at, target } => a.extend(["--symlink".into(), s(target), s(at)]),
             Mount::Dev => a.extend(["--dev".into(), "/dev".into()]),
             Mount::Proc => a.extend(["--proc".into(), "/proc".into()]),
-            Mount::ProcReadOnly => a.extend(["--ro-bind", "/proc/sys", "/proc/sys"].map(String::from)),
+            Mount::ProcReadOnly => {
+                a.extend(["--ro-bind", "/proc/sys", "/proc/sys"].map(String::from))
+            }
+            Mount::Tmpfs(p) if p == Path::new("/tmp") => {
+                a.extend(["--perms", "1777", "--tmpfs", "/tmp"].map(String::from))
+            }
             Mount::Tmpfs(p) => a.extend(["--tmpfs".into(), s(p)]),
             Mount::CoverFile(p) => a.extend(["--ro-bind".into(), "/dev/null".into(), s(p)]),
         }
     }
+    parents(&mut a, Path::new(INIT_PATH));
     a.extend(["--ro-bind".into(), s(shape.init), INIT_PATH.into()]);
     if let Some(sock) = shape.socket {
+        parents(&mut a, Path::new(SOCKET_PATH));
         a.extend(["--bind".into(), s(sock), SOCKET_PATH.into()]);
     }
-    a.extend(["--chdir".into(), s(shape.chdir)]);
+    if shape.root {
+        // the box's init goes there once it is the box's user
+        a.extend(["--chdir".into(), "/".into()]);
+    } else {
+        a.extend(["--chdir".into(), s(shape.chdir)]);
+    }
     a
 }
 
@@ -557,6 +643,10 @@ pub struct InitSpec {
     pub proxy: Option<u16>,
     /// The agent's command line.
     pub argv: Vec<String>,
+    /// Where the agent starts, when the init goes there itself (afk as
+    /// root: the box's user enters its checkout, not the namespace's root).
+    #[serde(default)]
+    pub chdir: Option<PathBuf>,
 }
 
 /// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000".
@@ -785,6 +875,7 @@ mod tests {
                     chdir: Path::new("/w"),
                     init: Path::new("/usr/local/bin/afk"),
                     socket: Some(Path::new("/r/box/net.sock")),
+                    root: false,
                 },
             )
             .join(" ")
@@ -804,7 +895,7 @@ mod tests {
                 "--cap-drop ALL",
                 "--uid 1000",
                 "--proc /proc",
-                "--tmpfs /tmp",
+                "--perms 1777 --tmpfs /tmp",
                 "--ro-bind /usr/local/bin/afk /run/afk/init",
                 "--bind /r/box/net.sock /run/afk/net.sock",
                 "--symlink usr/bin /bin",
@@ -816,6 +907,68 @@ mod tests {
             }
             assert!(l.ends_with("--chdir /w"), "{l}");
         }
+    }
+
+    #[test]
+    fn as_root_the_boxs_user_is_an_unprivileged_host_uid_mapped_by_the_keeper() {
+        let m = mounts(&view());
+        let line = |root| {
+            bwrap_args(
+                &m,
+                &Shape {
+                    network: Network::Model,
+                    chdir: Path::new("/w"),
+                    init: Path::new("/usr/local/bin/afk"),
+                    socket: None,
+                    root,
+                },
+            )
+            .join(" ")
+        };
+        let cases = [
+            // (afk is root, in the line, not in it)
+            (
+                false,
+                vec!["--uid 1000 --gid 1000", "--cap-drop ALL"],
+                vec!["--userns-block-fd", "--cap-add"],
+            ),
+            (
+                true,
+                vec![
+                    "--uid 0 --gid 0",
+                    "--cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID",
+                    "--userns-block-fd 3 --info-fd 4",
+                ],
+                vec!["--uid 1000", "CAP_SYS_ADMIN"],
+            ),
+        ];
+        // afk's private folders above the run's paths are made passable
+        // first, once each, never after their own bind
+        let l = line(true);
+        let dir = l
+            .find("--perms 0755 --dir /var/lib/afk/runs ")
+            .unwrap_or(usize::MAX);
+        let bind = l.find("--ro-bind /var/lib/afk/runs/7 ").unwrap_or(0);
+        assert!(dir < bind, "{l}");
+        assert_eq!(l.matches("--dir /var/lib/afk ").count(), 1, "{l}");
+        assert!(!l.contains("--dir /var/lib/afk/runs/7 "), "{l}");
+        assert!(
+            l.contains("--perms 0755 --dir /run/afk --ro-bind /usr/local/bin/afk /run/afk/init"),
+            "{l}"
+        );
+        assert!(!line(false).contains("--dir"));
+        for (root, must, never) in cases {
+            let l = line(root);
+            for x in must {
+                assert!(l.contains(x), "{root}: {x}: {l}");
+            }
+            for x in never {
+                assert!(!l.contains(x), "{root}: {x}: {l}");
+            }
+        }
+        // the box's user is the host's `host`; only the namespace's root
+        // (which no agent process can become) is root outside
+        assert_eq!(outside_maps(100000), "0 0 1\n1000 100000 1\n");
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub(super) fn agent_box(ctx: &Session, d: &mut Doctor) {
             format!("cannot run a probe in a box: {e:#}"),
         ),
     }
+    if let Some((uid, gid)) = b.host_user() {
+        d.add(
+            "box",
+            Level::Ok,
+            format!(
+                "afk runs as root: the box's user is host uid {uid} (gid {gid}), never root; what the agent makes is that user's (runner.box.user)"
+            ),
+        );
+    }
     let b_keys = &c.runner.boxed;
     if !b_keys.memory.is_empty() || b_keys.tasks > 0 {
         match boxes::limits_in_force() {

@@ -63,8 +63,12 @@ pub const AGENT_GIT_DEADLINE: std::time::Duration = std::time::Duration::from_se
 /// How afk's git reaches an agent's repository as a fetch source: its
 /// `upload-pack` strict, so it serves the folder named and never
 /// `<folder>/.git` (or `<folder>.git`) instead, which the agent could plant
-/// to lend afk's fetch another repository.
-const STRICT_UPLOAD_PACK: &str = "--upload-pack=git upload-pack --strict";
+/// to lend afk's fetch another repository. When afk runs as root the
+/// agent's repository belongs to the box's unprivileged user, which git
+/// would call dubious ownership: `upload-pack` is made to serve untrusted
+/// repositories (it runs no hook, and its one command setting is read only
+/// from protected config), so afk names it safe for that one command.
+const STRICT_UPLOAD_PACK: &str = "--upload-pack=git -c safe.directory=* upload-pack --strict";
 
 /// Why afk will not forward a turn's work: said in the escalation.
 #[derive(Debug, Clone, PartialEq, Eq)]
