@@ -121,6 +121,13 @@ fn world(root: &Path, round: usize) -> World {
     // the agents' own log of their starts, in a folder shown to their boxes
     let log = starts_log(&dir);
     std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    // afk as root boxes its agents as an unprivileged host user
+    // (runner.box.user): the folder the boxes append to lets every user write
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let open = std::fs::Permissions::from_mode(0o1777);
+        std::fs::set_permissions(log.parent().unwrap(), open).unwrap();
+    }
     let config = dir.join("afk.toml");
     let kube = kube();
     afk::store::private_write(&dir.join("k8s-token"), sb.k8s_token().as_bytes()).unwrap();

@@ -11,7 +11,10 @@
 # branch and only commits: afk pushes and opens the pull request, and the
 # agent holds no credential. With workspace = "agent" it does its own git and
 # brings its own credentials, like any agent (afk strips its own secrets):
-#   AFK_DEMO_GIT    the sandbox's git directory (<dir>/<owner>/<repo>.git)
+#   AFK_DEMO_GIT    where the sandbox serves git: its URL (smart HTTP at
+#                   <url>/<owner>/<repo>.git; pushing takes AFK_DEMO_TOKEN as
+#                   the password, handed to git by a credential helper, never
+#                   written) or its git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
 #   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github):
 #                   how the pull request is opened
@@ -73,6 +76,12 @@ if [ -z "${AFK_DEMO_GIT:-}" ]; then
 fi
 work="$notes/checkout"
 rm -rf "$work"
+case "$AFK_DEMO_GIT" in
+  http://*|https://*)
+    # git asks this helper for the push's password; the token stays in the environment
+    export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
+    export GIT_CONFIG_VALUE_0='!f() { echo username=afk-demo-agent; echo "password=$AFK_DEMO_TOKEN"; }; f' ;;
+esac
 git clone -q "$AFK_DEMO_GIT/$AFK_REPO.git" "$work"
 cd "$work"
 if git ls-remote --exit-code --heads origin "$AFK_BRANCH" >/dev/null 2>&1; then

@@ -7,6 +7,14 @@ use std::collections::BTreeMap;
 /// The scripted agent (examples/demo-agent.sh).
 pub const DEMO_AGENT: &str = include_str!("../examples/demo-agent.sh");
 
+/// Write the scripted agent at `path`, readable by all (it is public text):
+/// when afk runs as root its box's user, an unprivileged one, runs it.
+pub fn write_demo_agent(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, DEMO_AGENT)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+}
+
 pub fn issue(number: u64, title: &str, labels: &[&str], by: &str, body: &str) -> SeedIssue {
     SeedIssue {
         number: Some(number),

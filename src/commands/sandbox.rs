@@ -194,7 +194,7 @@ fn print_config(
     // A complete config for trying afk against this sandbox with only the
     // binary: the scripted demo agent is written beside the repositories.
     let agent = sb.dir.join("demo-agent.sh");
-    std::fs::write(&agent, crate::example::DEMO_AGENT)
+    crate::example::write_demo_agent(&agent)
         .with_context(|| format!("sandbox: cannot write {}", agent.display()))?;
     let allowlist: Vec<String> = sb
         .state

@@ -117,11 +117,12 @@ fn lab_ctx(
     let runner = match real {
         Some(kind) => format!("agent = \"{kind}\"\nworkspace = \"afk\""),
         None => format!(
-            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={forge}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
-             [runner.box]\nread_write = [\"{git}\"]",
+            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={forge}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
             api = sb.api_url(),
             forge = sb.dialect.as_str(),
-            git = sb.dir.display(),
+            // its own git over the forge's smart HTTP (the forge is in the
+            // box's default allow for an agent that does its own git)
+            git = sb.url,
             tok = sb.token(),
             agent = agent.display()
         ),

@@ -3,7 +3,7 @@
 
 use super::Args;
 use super::world::{act_ctx, can_box, confine_line};
-use crate::example::{DEMO_AGENT as AGENT, agent_command, example_seed};
+use crate::example::{agent_command, example_seed};
 use crate::sandbox;
 use crate::session::Session;
 use anyhow::{Context, Result};
@@ -49,7 +49,7 @@ pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
     let forge_keys = sb.forge_keys();
     let agent = dir.join("demo-agent.sh");
-    std::fs::write(&agent, AGENT)?;
+    crate::example::write_demo_agent(&agent)?;
     crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;
     let command = runner_lines(json, &sb, &dir, &agent, real.as_ref())?;
     let confine = confine_line();

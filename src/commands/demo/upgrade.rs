@@ -127,14 +127,17 @@ fn act_ctx(
         format!(
             "state_path = \"afk.db\"\n[forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
              [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
-             [runner.box]\nread_write = [\"{git}\"]\n\
+             [runner.box]\nallow = [\"{forge_at}\"]\n\
              [upgrade]\nrecipes = [\"web\", \"cache\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
              [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
             url = sb.url,
             forge = sb.forge_keys(),
             kind = sb.dialect.as_str(),
             api = sb.api_url(),
-            git = sb.dir.display(),
+            // the fixer pushes its fix itself, over the forge's smart HTTP:
+            // its box lets it reach the forge
+            git = sb.url,
+            forge_at = sb.url.trim_start_matches("http://"),
             tok = sb.token(),
             agent = agent.display(),
             up = up_dir.display(),

@@ -710,12 +710,13 @@ impl Afk {
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
-             [runner.box]\nread_write = [\"{git}\"]\n\n\
              [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n[watch]\n{watch}\n\n{extra}\n",
             forge = sb.forge_keys(),
             api = sb.api_url(),
             kind = sb.dialect.name(),
-            git = sb.git.display(),
+            // the agent does its own git over the forge's smart HTTP, as a
+            // real one would (the forge is in its box's default allow)
+            git = sb.url,
             agent = demo_agent().display(),
         );
         let config = scratch.write("afk.toml", &text);
