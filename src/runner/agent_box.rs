@@ -44,6 +44,10 @@ pub struct Spec {
     /// keeper writes the box's maps and gives it the socket).
     #[serde(default)]
     pub host_user: Option<(u32, u32)>,
+    /// The box's seccomp filter (`core::agent_box::seccomp_filter`), handed
+    /// to bubblewrap on its descriptor.
+    #[serde(default)]
+    pub seccomp: Option<PathBuf>,
 }
 
 /// The box's settings, from the config.
@@ -261,11 +265,23 @@ impl Boxer {
             None => std::env::current_exe().context("runner: cannot find afk's own program")?,
         };
         let init_exe = canonical(&init_exe)?;
-        let socket = (self.network == Network::Model).then(|| socket_path(&box_dir, t));
+        let socket = match self.network {
+            Network::Model => Some(socket_path(&box_dir, t)?),
+            _ => None,
+        };
         let workdir = canonical(t.workdir)?;
         if let Some(ids) = self.host_user {
             self.give_the_turn(ids, t, &home, &view)?;
         }
+        let seccomp = match rules::Arch::native() {
+            Some(arch) => {
+                let f = box_dir.join("seccomp.bpf");
+                crate::private_files::private_write(&f, &rules::seccomp_filter(arch))
+                    .with_context(|| format!("runner: cannot write {}", f.display()))?;
+                Some(f)
+            }
+            None => None,
+        };
         let args = rules::bwrap_args(
             &rules::mounts(&view),
             &rules::Shape {
@@ -274,6 +290,7 @@ impl Boxer {
                 init: &init_exe,
                 socket: socket.as_deref(),
                 root: self.host_user.is_some(),
+                seccomp: seccomp.is_some(),
             },
         );
         let (env, unset) = self.env(&home, &logins);
@@ -292,6 +309,7 @@ impl Boxer {
             tasks: self.tasks,
             name: t.name.clone(),
             host_user: self.host_user,
+            seccomp,
         };
         let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
@@ -553,17 +571,39 @@ fn identity_files(box_dir: &Path, home: &Path) -> Result<(PathBuf, PathBuf)> {
     Ok((passwd, group))
 }
 
-/// The forwarder's socket: in the run's box folder, or a short private
-/// folder when that path is too long for a socket's name.
-fn socket_path(box_dir: &Path, t: &TurnPaths) -> PathBuf {
+/// The forwarder's socket: in the run's box folder, or, when that path is
+/// too long for a socket's name, in a folder of its own that afk makes
+/// (0700, a name no one can guess, in `$XDG_RUNTIME_DIR` or the temporary
+/// folder; it fails rather than use one another user made first), which the
+/// keeper removes with the socket.
+fn socket_path(box_dir: &Path, _t: &TurnPaths) -> Result<PathBuf> {
     let p = box_dir.join("net.sock");
     if p.as_os_str().len() < 100 {
-        return p;
+        return Ok(p);
     }
-    let dir = std::env::temp_dir().join(format!("afk-box-{}", t.name));
-    let _ = crate::private_files::private_dir(&dir);
-    dir.join("net.sock")
+    let base = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_absolute() && d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let mut draw = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut draw))
+        .context("runner: cannot draw a name for the box's socket folder")?;
+    let name: String = draw.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = base.join(format!("afk-box-{name}"));
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // create_dir, not create_dir_all: a folder already there is not ours
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("runner: cannot make {}", dir.display()))?;
+    }
+    Ok(dir.join(SOCKET_NAME))
 }
+
+/// The forwarder's socket's file name.
+const SOCKET_NAME: &str = "net.sock";
 
 fn canonical(p: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(p).with_context(|| format!("runner.box: {} is not there", p.display()))
@@ -773,6 +813,17 @@ pub fn keep(spec_file: &Path) -> i32 {
 }
 
 fn keep_inner(spec_file: &Path) -> Result<i32> {
+    // only descriptors 0-2 reach the box: one afk inherited (a cron
+    // wrapper's lock on fd 9) would let the agent write through it
+    // SAFETY: close_range(2) marks this process's own descriptors
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
     let mut text = String::new();
     std::fs::File::open(spec_file)?
         .take(4 << 20)
@@ -820,6 +871,13 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     let fds = maps
         .as_ref()
         .map(|((block_r, _), (_, info_w))| (*block_r, *info_w));
+    let filter = match &spec.seccomp {
+        Some(f) => {
+            Some(std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))?)
+        }
+        None => None,
+    };
+    let filter_fd = filter.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
     // SAFETY: prctl, fcntl and dup2 are async-signal-safe: bubblewrap (and
     // so the box) dies with the keeper, whom a stop signals with the turn's
     // process group; the maps' pipe ends land at the descriptors its line names
@@ -828,13 +886,28 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
                 return Err(std::io::Error::last_os_error());
             }
-            if let Some((block_r, info_w)) = fds {
+            // a session keyring of the box's own, never afk's (where the
+            // kernel has keyrings; the filter refuses the box any keyring call)
+            libc::syscall(
+                libc::SYS_keyctl,
+                1, /* KEYCTL_JOIN_SESSION_KEYRING */
+                0usize,
+            );
+            // every descriptor copied high first, then each to its place,
+            // so none lands on another's before it is copied
+            let high = |fd: i32| libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
+            let filter_high = filter_fd.map(high);
+            let maps_high = fds.map(|(b, i)| (high(b), high(i)));
+            if let Some(h) = filter_high
+                && (h < 0 || libc::dup2(h, rules::SECCOMP_FD) < 0)
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if let Some((high_b, high_i)) = maps_high {
                 // the folders bubblewrap makes for its mounts (as the
                 // namespace's root) let the box's user through; the init
                 // puts afk's umask back before the agent starts
                 libc::umask(0o022);
-                let high_b = libc::fcntl(block_r, libc::F_DUPFD_CLOEXEC, 10);
-                let high_i = libc::fcntl(info_w, libc::F_DUPFD_CLOEXEC, 10);
                 if high_b < 0
                     || high_i < 0
                     || libc::dup2(high_b, rules::BLOCK_FD) < 0
@@ -876,6 +949,14 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
             );
         }
         let _ = std::fs::remove_file(sock);
+        // a socket folder of its own (a long run path) goes with it
+        if let Some(dir) = sock.parent()
+            && dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("afk-box-"))
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
     Ok(code)
 }

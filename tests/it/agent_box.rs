@@ -28,6 +28,11 @@ echo "procs=$(ls /proc | grep -c '^[0-9]')" >> $o
 p=$(cat /proc/sys/kernel/core_pattern); if printf '%s\n' "$p" > /proc/sys/kernel/core_pattern 2>/dev/null; then echo "sysctl=LEAK" >> $o; fi
 for f in /etc/shadow /etc/sudoers /etc/apt /etc/crontab {env}; do if [ -e "$f" ]; then echo "etc=LEAK $f" >> $o; fi; done
 : > "$HOME/made-by-agent.txt"
+cp /usr/bin/id "$HOME/suid-id" && chmod 4755 "$HOME/suid-id"
+if (echo LEAK >&9) 2>/dev/null; then echo "fd=LEAK" >> $o; fi
+case "$(uname -m)" in x86_64) keyctl=250 ;; aarch64) keyctl=219 ;; *) keyctl=0 ;; esac
+echo "keyring=$(perl -e 'my $r = syscall('$keyctl', 0, -3, 0); print $r < 0 ? $!+0 : "LEAK"')" >> $o
+echo "tiocsti=$(perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c) ? print "LEAK" : print $!+0')" >> $o
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
 if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
 echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
@@ -63,6 +68,9 @@ pub fn assert_boxed(found: &str, log: &str) {
     let ctx = format!("{found}\n--- agent.log:\n{log}");
     assert!(found.contains("uid=1000\n"), "not root: {ctx}");
     assert!(found.contains("nnp=1\n"), "no_new_privs: {ctx}");
+    // the keyrings and terminal injection are refused by the box's filter (EPERM)
+    assert!(found.contains("keyring=1\n"), "no keyring call: {ctx}");
+    assert!(found.contains("tiocsti=1\n"), "no TIOCSTI: {ctx}");
     assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
     assert!(found.contains("model=200\n"), "the model answers: {ctx}");
     assert!(
@@ -98,6 +106,12 @@ pub fn assert_made_by_no_root(afk: &Afk) {
     // SAFETY: geteuid(2) cannot fail
     let me = unsafe { libc::geteuid() };
     assert_ne!(m.uid(), 0, "the agent's file is root's outside the box");
+    // a set-user-ID copy it made runs as that user, never as root
+    let suid = std::fs::metadata(afk.scratch.path("state/runs/1/home/suid-id"));
+    assert!(
+        suid.is_ok_and(|s| s.uid() == m.uid()),
+        "the set-user-ID copy is the agent's"
+    );
     if me == 0 {
         assert_eq!(m.uid(), 100_000, "runner.box.user's default");
     } else {
@@ -158,10 +172,41 @@ fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_e
         )
     });
     afk.scratch.write("probe.sh", &probe(&afk, &sb));
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
+    // afk started with a descriptor open beyond 0-2, as under cron's flock
+    let inherited = afk.scratch.write("lock", "");
+    let lock = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&inherited)
+        .unwrap();
+    let out = {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let fd = lock.as_raw_fd();
+        let mut cmd = afk.std_cmd();
+        cmd.args(["--json", "poll"]);
+        // SAFETY: dup2(2) in the child before exec
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(fd, 9) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        cmd.output().unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
     assert_boxed(&findings(&afk), &run_log(&afk, 1));
+    assert_eq!(
+        std::fs::read_to_string(&inherited).unwrap(),
+        "",
+        "fd 9 reached the box"
+    );
     assert_made_by_no_root(&afk);
     // the probe's commit still becomes afk's PR
     let (_, r, err) = afk.watch();

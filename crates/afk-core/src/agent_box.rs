@@ -467,7 +467,13 @@ pub struct Shape<'a> {
     /// itself ([`outside_maps`]), so the box's user is an unprivileged host
     /// uid, never root; bubblewrap waits on [`BLOCK_FD`] for them.
     pub root: bool,
+    /// The keeper hands bubblewrap the box's [`seccomp_filter`] on
+    /// [`SECCOMP_FD`].
+    pub seccomp: bool,
 }
+
+/// The descriptor bubblewrap reads the box's seccomp filter from.
+pub const SECCOMP_FD: i32 = 5;
 
 /// When afk runs as root, the descriptor bubblewrap blocks on until the
 /// keeper wrote the box's user namespace maps, and the one it names its
@@ -523,6 +529,9 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
         ]
         .map(String::from),
     );
+    if shape.seccomp {
+        a.extend(["--seccomp".into(), SECCOMP_FD.to_string()]);
+    }
     if shape.root {
         // the init needs these two to become BOX_UID, and loses every
         // capability as it does
@@ -876,6 +885,7 @@ mod tests {
                     init: Path::new("/usr/local/bin/afk"),
                     socket: Some(Path::new("/r/box/net.sock")),
                     root: false,
+                    seccomp: true,
                 },
             )
             .join(" ")
@@ -900,6 +910,7 @@ mod tests {
                 "--bind /r/box/net.sock /run/afk/net.sock",
                 "--symlink usr/bin /bin",
                 "--ro-bind /etc/ssl/certs /etc/ssl/certs",
+                "--seccomp 5",
                 "--proc /proc --ro-bind /proc/sys /proc/sys --ro-bind /dev/null /proc/sysrq-trigger",
                 "--ro-bind /dev/null /proc/sysrq-trigger",
             ] {
@@ -921,6 +932,7 @@ mod tests {
                     init: Path::new("/usr/local/bin/afk"),
                     socket: None,
                     root,
+                    seccomp: false,
                 },
             )
             .join(" ")
@@ -994,6 +1006,158 @@ mod tests {
                 (Ok(b), Ok(w)) => assert_eq!(b, w, "{s}"),
                 (Err(e), Err(w)) => assert!(e.contains(w), "{s}: {e}"),
                 (got, w) => panic!("{s}: {got:?} vs {w:?}"),
+            }
+        }
+    }
+}
+
+/// The machines a box's seccomp filter is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// This build's machine, where a filter is written for it.
+    pub fn native() -> Option<Arch> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Arch::X86_64),
+            "aarch64" => Some(Arch::Aarch64),
+            _ => None,
+        }
+    }
+
+    /// The kernel's AUDIT_ARCH value, the system call numbers of keyctl,
+    /// add_key, request_key and ioctl.
+    fn numbers(self) -> (u32, [u32; 4]) {
+        match self {
+            Arch::X86_64 => (0xC000_003E, [250, 248, 249, 16]),
+            Arch::Aarch64 => (0xC000_00B7, [219, 217, 218, 29]),
+        }
+    }
+}
+
+/// The terminal ioctls a box may not make: typing into a terminal it
+/// shares (`TIOCSTI`) and the console's own (`TIOCLINUX`).
+pub const TIOCSTI: u32 = 0x5412;
+pub const TIOCLINUX: u32 = 0x541C;
+
+/// The box's seccomp filter (classic BPF, as bubblewrap's `--seccomp` reads
+/// it: 8 bytes a rule): the kernel's keyrings (`keyctl`, `add_key`,
+/// `request_key`: afk's session keyring, or any other, is out of reach)
+/// and terminal injection (`ioctl` with `TIOCSTI` or `TIOCLINUX`) answer
+/// EPERM; so does every call of another ABI (x32, 32-bit) that could name
+/// them by other numbers. Everything else is let through.
+pub fn seccomp_filter(arch: Arch) -> Vec<u8> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const JGE_K: u16 = 0x35;
+    const RET_K: u16 = 0x06;
+    const ALLOW: u32 = 0x7fff_0000;
+    const EPERM: u32 = 0x0005_0000 | 1;
+    let (audit, [keyctl, add_key, request_key, ioctl]) = arch.numbers();
+    // (code, jump if true, jump if false, k): jumps count the rules skipped
+    let mut p: Vec<(u16, u8, u8, u32)> = vec![
+        (LD_W_ABS, 0, 0, 4), // the ABI
+        (JEQ_K, 1, 0, audit),
+        (RET_K, 0, 0, EPERM),
+        (LD_W_ABS, 0, 0, 0), // the call
+    ];
+    if arch == Arch::X86_64 {
+        // x32's numbers have bit 30 set
+        p.push((JGE_K, 8, 0, 0x4000_0000));
+    }
+    p.extend([
+        (JEQ_K, 7, 0, keyctl),
+        (JEQ_K, 6, 0, add_key),
+        (JEQ_K, 5, 0, request_key),
+        (JEQ_K, 0, 3, ioctl),
+        (LD_W_ABS, 0, 0, 24), // ioctl's request (args[1], low half)
+        (JEQ_K, 2, 0, TIOCSTI),
+        (JEQ_K, 1, 0, TIOCLINUX),
+        (RET_K, 0, 0, ALLOW),
+        (RET_K, 0, 0, EPERM),
+    ]);
+    let mut out = Vec::with_capacity(p.len() * 8);
+    for (code, jt, jf, k) in p {
+        out.extend(code.to_ne_bytes());
+        out.push(jt);
+        out.push(jf);
+        out.extend(k.to_ne_bytes());
+    }
+    out
+}
+
+#[cfg(test)]
+mod seccomp_tests {
+    use super::*;
+
+    /// Run a classic BPF program over (arch, nr, args[1]) as the kernel would.
+    fn run(prog: &[u8], arch: u32, nr: u32, arg1: u32) -> u32 {
+        let rules: Vec<(u16, u8, u8, u32)> = prog
+            .chunks(8)
+            .map(|c| {
+                (
+                    u16::from_ne_bytes([c[0], c[1]]),
+                    c[2],
+                    c[3],
+                    u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+                )
+            })
+            .collect();
+        let (mut pc, mut a) = (0usize, 0u32);
+        loop {
+            let (code, jt, jf, k) = rules[pc];
+            match code {
+                0x20 => {
+                    a = match k {
+                        0 => nr,
+                        4 => arch,
+                        24 => arg1,
+                        _ => panic!("load of {k}"),
+                    };
+                    pc += 1;
+                }
+                0x15 | 0x35 => {
+                    let t = if code == 0x15 { a == k } else { a >= k };
+                    pc += 1 + usize::from(if t { jt } else { jf });
+                }
+                0x06 => return k,
+                _ => panic!("code {code:#x}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_boxs_filter_refuses_keyrings_and_terminal_injection_and_lets_the_rest_through() {
+        const ALLOW: u32 = 0x7fff_0000;
+        const EPERM: u32 = 0x0005_0001;
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            let (audit, [keyctl, add_key, request_key, ioctl]) = arch.numbers();
+            let prog = seccomp_filter(arch);
+            let cases = [
+                // (ABI, call, args[1], verdict)
+                (audit, keyctl, 0, EPERM),
+                (audit, add_key, 0, EPERM),
+                (audit, request_key, 0, EPERM),
+                (audit, ioctl, TIOCSTI, EPERM),
+                (audit, ioctl, TIOCLINUX, EPERM),
+                (audit, ioctl, 0x5401, ALLOW), // TCGETS
+                (audit, 0, 0, ALLOW),
+                (audit, 59, 0, ALLOW),
+                (audit, 1, TIOCSTI, ALLOW), // TIOCSTI's number to another call
+                (0x4000_0003, keyctl, 0, EPERM), // another ABI
+            ];
+            for (abi, nr, arg, want) in cases {
+                assert_eq!(
+                    run(&prog, abi, nr, arg),
+                    want,
+                    "{arch:?} {abi:#x} {nr} {arg:#x}"
+                );
+            }
+            if arch == Arch::X86_64 {
+                assert_eq!(run(&prog, audit, 0x4000_0000 | keyctl, 0), EPERM, "x32");
             }
         }
     }
