@@ -48,6 +48,7 @@ pub mod prompt;
 pub mod queue;
 pub mod registry_auth;
 pub mod release_age;
+pub mod report;
 pub mod routing;
 pub mod run_lessons;
 pub mod run_state;

@@ -16,6 +16,7 @@ pub mod lessons;
 pub mod outcomes;
 pub mod page;
 pub mod posts;
+pub mod report;
 pub mod runs;
 pub mod skips;
 pub mod status_issue;

@@ -1,0 +1,170 @@
+//! What the pilot figures read of the state file (`core::report`;
+//! docs/reports.md#afk-report): each run dispatched since a moment, with its
+//! PR's and merge's times, turns and their reasons, spend, end reason and
+//! whether harvest found its merge reverted. Reads only.
+
+use super::Store;
+use crate::core::report::RunFacts;
+use crate::types::RepoName;
+use anyhow::Result;
+use std::collections::HashMap;
+use time::OffsetDateTime;
+
+impl Store {
+    /// The runs dispatched at or after `from` (and any later), for
+    /// `core::report::report`, which applies the window's rule itself. A
+    /// row whose repo does not parse (a state file edited by hand) is left
+    /// out, as everywhere; a time that does not parse reads as unknown.
+    pub fn report_runs(&self, from: OffsetDateTime) -> Result<Vec<RunFacts>> {
+        // dispatch times are stored to the microsecond and compare as text:
+        // a second's margin keeps `12:00:00.5Z` (before `12:00:00Z` as text)
+        let from = crate::clock::ts(from - time::Duration::seconds(1));
+        let mut reasons: HashMap<i64, Vec<String>> = HashMap::new();
+        {
+            let mut st = self
+                .conn
+                .prepare(
+                    "SELECT t.run_id, t.reason FROM turns t JOIN runs r ON r.id = t.run_id
+                     WHERE r.created_at >= ?1 ORDER BY t.run_id, t.turn",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = st
+                .query_map([&from], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                })
+                .map_err(|e| self.err(e))?;
+            for row in rows {
+                let (id, reason) = row.map_err(|e| self.err(e))?;
+                reasons.entry(id).or_default().push(reason);
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.repo, r.state, r.created_at, r.pr_seen_at, r.merged_at, r.ended_at,
+                        r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL
+                 FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
+                 WHERE r.created_at >= ?1 ORDER BY r.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let time = |s: Option<String>| s.as_deref().and_then(crate::clock::parse);
+        let rows = st
+            .query_map([&from], |r| {
+                let id: i64 = r.get(0)?;
+                let repo: String = r.get(1)?;
+                if RepoName::parse(&repo).is_err() {
+                    return Ok(None);
+                }
+                Ok(Some(RunFacts {
+                    repo,
+                    state: r.get(2)?,
+                    dispatched_at: time(r.get(3)?),
+                    pr_at: time(r.get(4)?),
+                    merged_at: time(r.get(5)?),
+                    ended_at: time(r.get(6)?),
+                    turns: r.get::<_, i64>(7)?.max(0) as u32,
+                    turn_reasons: reasons.remove(&id).unwrap_or_default(),
+                    spend_usd: r.get(8)?,
+                    end_reason: r.get(9)?,
+                    reverted: r.get::<_, Option<bool>>(10)?.unwrap_or(false),
+                }))
+            })
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<Option<RunFacts>> =
+            rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+    use crate::core::run_state::RunStatus;
+    use crate::runs::{NewRun, Observation};
+    use crate::types::{RepoName, RunnerHandle, RunnerKind};
+    use time::macros::datetime;
+
+    /// What a run's life writes (claim, start, PR, a turn, spend, merge,
+    /// success) reads back as the report's facts.
+    #[test]
+    fn report_runs_reads_what_a_runs_life_wrote() {
+        let dir = std::env::temp_dir().join(format!("afk-report-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("state.db");
+        let t0 = datetime!(2026-05-01 10:00:00.5 UTC);
+        let repo = RepoName::parse("acme/api").unwrap();
+        let new = NewRun {
+            repo: &repo,
+            issue: crate::types::IssueNumber(1),
+            title: "t",
+            url: "u",
+            ready_event_id: Some(1),
+            template_name: "implementer",
+            template_version_id: None,
+            template_version: None,
+            template_hash: None,
+            runner_kind: RunnerKind::Command,
+            branch: "afk/issue-1",
+        };
+        let id = Store::open(&path).unwrap().at(t0).claim_run(&new).unwrap();
+        let s = Store::open(&path).unwrap().at(t0);
+        s.mark_started(
+            id,
+            "/runs/1",
+            &RunnerHandle::Process {
+                pid: 1,
+                start_time: 1,
+            },
+        )
+        .unwrap();
+        s.transition(id, RunStatus::Started, RunStatus::Dispatched)
+            .unwrap();
+        let pr_at = "2026-05-01T10:20:00Z";
+        let s = Store::open(&path)
+            .unwrap()
+            .at(crate::clock::parse(pr_at).unwrap());
+        s.observe(
+            id,
+            &Observation {
+                pr: Some((crate::types::IssueNumber(2), "https://x/pulls/2")),
+                head_sha: Some("abc"),
+                fingerprint: "f",
+                changed_at: pr_at,
+                green_since: None,
+                ci: Some("red"),
+            },
+        )
+        .unwrap();
+        s.begin_turn(id, "ci-red", "CI red: test").unwrap();
+        s.set_spend(id, Some(1.25), "{}").unwrap();
+        s.set_merge(id, "sha", "main", "2026-05-01T11:00:00Z")
+            .unwrap();
+        let mut s = Store::open(&path)
+            .unwrap()
+            .at(datetime!(2026-05-01 11:05 UTC));
+        s.decide_end(id, RunStatus::Succeeding, None, None).unwrap();
+        s.finish(id, RunStatus::Succeeded).unwrap();
+
+        let read = Store::read(&path).unwrap();
+        // the dispatch's own second still counts, its fraction notwithstanding
+        let facts = read.report_runs(datetime!(2026-05-01 10:00 UTC)).unwrap();
+        assert_eq!(facts.len(), 1);
+        let f = &facts[0];
+        assert_eq!(f.repo, "acme/api");
+        assert_eq!(f.state, RunStatus::Succeeded);
+        assert_eq!(f.dispatched_at, Some(t0));
+        assert_eq!(f.pr_at, Some(datetime!(2026-05-01 10:20 UTC)));
+        assert_eq!(f.merged_at, Some(datetime!(2026-05-01 11:00 UTC)));
+        assert_eq!(f.ended_at, Some(datetime!(2026-05-01 11:05 UTC)));
+        assert_eq!(f.turns, 2);
+        assert_eq!(f.turn_reasons, ["ci-red"]);
+        assert_eq!(f.spend_usd, Some(1.25));
+        assert!(!f.reverted);
+        assert!(
+            read.report_runs(datetime!(2026-05-01 10:01 UTC))
+                .unwrap()
+                .is_empty()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
