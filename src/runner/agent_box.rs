@@ -1067,18 +1067,32 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
         let _ = conn.write_all(b"failed\n");
         return;
     };
-    counts.forwarded.fetch_add(1, SeqCst);
     if conn.write_all(b"ok\n").is_err() {
         return;
     }
+    // what the box sends first must name the allowed host (its TLS server
+    // name or HTTP Host): read until it says, bounded in bytes and time
+    let mut first = reader.buffer().to_vec();
+    let mut chunk = [0u8; 4096];
+    while rules::named(&first) == rules::Named::More && first.len() < 16 << 10 {
+        match conn.read(&mut chunk) {
+            Ok(n) if n > 0 => first.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
+        counts.refused.fetch_add(1, SeqCst);
+        eprintln!("{SAID} {why}");
+        return;
+    }
+    counts.forwarded.fetch_add(1, SeqCst);
     let _ = conn.set_read_timeout(None);
-    // what the box sent after its line, then both ways until either closes
-    let buffered = reader.buffer().to_vec();
+    // what the box sent first, then both ways until either closes
     let mut up_w = match up.try_clone() {
         Ok(u) => u,
         Err(_) => return,
     };
-    if !buffered.is_empty() && up_w.write_all(&buffered).is_err() {
+    if !first.is_empty() && up_w.write_all(&first).is_err() {
         return;
     }
     relay(conn, up);

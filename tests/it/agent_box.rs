@@ -34,6 +34,7 @@ case "$(uname -m)" in x86_64) keyctl=250 ;; aarch64) keyctl=219 ;; *) keyctl=0 ;
 echo "keyring=$(perl -e 'my $r = syscall('$keyctl', 0, -3, 0); print $r < 0 ? $!+0 : "LEAK"')" >> $o
 echo "tiocsti=$(perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c) ? print "LEAK" : print $!+0')" >> $o
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
+echo "model_as_another_host=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' -H 'Host: forge.internal' {model}/model/anthropic/v1/models)" >> $o
 if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
 echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
 setsid sh -c 'exec sleep {DETACHED}' </dev/null >/dev/null 2>&1 &
@@ -73,6 +74,10 @@ pub fn assert_boxed(found: &str, log: &str) {
     assert!(found.contains("tiocsti=1\n"), "no TIOCSTI: {ctx}");
     assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
     assert!(found.contains("model=200\n"), "the model answers: {ctx}");
+    assert!(
+        !found.contains("model_as_another_host=200"),
+        "the model's port asked for another host is refused: {ctx}"
+    );
     assert!(
         found.contains("forge=no\n"),
         "the forge is not reached: {ctx}"
