@@ -773,6 +773,91 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
     assert_eq!(edits(&sb), 0, "unchanged: no edit");
 }
 
+/// afk's one PR on acme/api: (number, body).
+fn the_pr(sb: &Sandbox) -> (u64, String) {
+    let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+    let prs = prs.as_array().unwrap().clone();
+    assert_eq!(prs.len(), 1, "one PR: {prs:?}");
+    (
+        prs[0]["number"].as_u64().unwrap(),
+        prs[0]["body"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The edits of PR `pr`'s body the sandbox received.
+fn body_edits(sb: &Sandbox, pr: u64) -> usize {
+    sb.writes()
+        .iter()
+        .filter(|q| {
+            q["method"] == "PATCH"
+                && q["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/issues/{pr}"))
+        })
+        .count()
+}
+
+/// Issue 56: the PR body's spend is the run's as watch, status and the
+/// checklist say it, from the tick that opens the PR on (not one turn
+/// behind), and a later turn's spend reaches it on the tick that sees the
+/// turn end; each rewrite is one edit, made only when its text changed.
+#[test]
+fn the_prs_body_says_the_runs_spend_as_of_its_last_rewrite() {
+    let (sb, afk) = setup(
+        &format!(
+            "set -eu\nprintf '%s\\n' '{{\"cost_usd\": 0.03}}' >> \"$AFK_PROGRESS_FILE\"\n{COMMIT}"
+        ),
+        "[watch]\nreview_turns_max = 2\n",
+    );
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let (pr, first) = the_pr(&sb);
+    assert!(
+        first.contains("$0.03") && !first.contains("no spend"),
+        "the run's spend on the tick that opened it: {first}"
+    );
+    assert_eq!(body_edits(&sb, pr), 0, "opened with it: no edit");
+    let checklist = |sb: &Sandbox| {
+        let (_, c) = sb.api("/repos/acme/api/issues/1/comments");
+        c.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["body"].as_str().unwrap().to_string())
+            .find(|b| b.contains("afk:checklist"))
+            .unwrap_or_default()
+    };
+    assert!(checklist(&sb).contains("$0.03"), "{}", checklist(&sb));
+    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    sb.admin(
+        "POST",
+        "/review",
+        Some(json!({"repo": "acme/api", "pr": pr, "user": "alice", "state": "REQUEST_CHANGES", "body": "Please add a test"})),
+    );
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("corrective_turn".into(), Some("review".into())),
+        "{r} {err}"
+    );
+    afk.wait_agent(1);
+    sb.clear_requests();
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    let (_, second) = the_pr(&sb);
+    assert!(
+        second.contains("$0.06") && !second.contains("$0.03"),
+        "the run's spend after the review turn: {second}"
+    );
+    assert!(checklist(&sb).contains("$0.06"), "{}", checklist(&sb));
+    assert_eq!(body_edits(&sb, pr), 1, "one edit: {:?}", sb.writes());
+    sb.clear_requests();
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+    assert_eq!(body_edits(&sb, pr), 0, "nothing changed: no edit");
+    assert_eq!(the_pr(&sb).1, second);
+}
+
 /// Issue 49: the quick start as typed. `afk watch --wait-agents` right
 /// after `afk poll` waits (bounded) for the running agent, then shows its
 /// PR; the plain tick (cron's) does not wait.

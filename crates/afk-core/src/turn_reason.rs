@@ -66,6 +66,24 @@ pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Aske
     crate::sanitize::one_line_cut(&line, MAX_CHARS)
 }
 
+/// A turn's reason as markdown (afk's PR body): the forge's names in it
+/// escaped, afk's own code spans (a command's verb: `` `fix` ``) kept, so
+/// they show as code and not as `` \`fix\` ``.
+pub fn md(why: &str) -> String {
+    use crate::types::TalkSaid;
+    let verbs: Vec<String> = [
+        TalkSaid::Fix(String::new()),
+        TalkSaid::Stop,
+        TalkSaid::Hold,
+        TalkSaid::Resume,
+    ]
+    .iter()
+    .map(TalkSaid::verb)
+    .collect();
+    let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
+    crate::sanitize::md_text_keeping(why, &verbs)
+}
+
 /// A turn's timeline line: `turn 2 started: CI red: build` (the reason read
 /// back from the state file is cleaned again: a file can be edited).
 pub fn line(turn: u32, why: &str) -> String {
@@ -108,6 +126,22 @@ mod tests {
 
     /// A failing CI context: its name and build URL.
     type Failing = (String, Option<String>);
+
+    #[test]
+    fn a_turns_reason_in_markdown_keeps_afks_code_spans_and_escapes_the_forges_names() {
+        let cases = [
+            ("`fix` asked by bob", "`fix` asked by bob"),
+            (
+                "changes requested by a_b; `fix` asked by c*d",
+                r"changes requested by a\_b; `fix` asked by c\*d",
+            ),
+            ("CI red: `build` [x](y)", r"CI red: \`build\` \[x\]\(y\)"),
+            ("CI red: ci/build", "CI red: ci/build"),
+        ];
+        for (why, want) in cases {
+            assert_eq!(md(why), want, "case {why:?}");
+        }
+    }
 
     #[test]
     fn each_turn_says_why_it_started_red_ci_review_fix_conflict_or_no_pr() {

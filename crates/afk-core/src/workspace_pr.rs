@@ -2,6 +2,7 @@
 //! its title and body, from the issue and the agent's final message. Pure text.
 
 use super::sanitize::{fence_for, md_text, one_line, sanitize};
+use super::spend::usd;
 use crate::types::{IssueNumber, RunId};
 
 /// Longest issue title in a PR title.
@@ -48,7 +49,8 @@ pub struct Facts<'a> {
     pub holds: Option<&'a Branch>,
     /// each corrective turn: (turn, why) as the state file keeps it
     pub turns: &'a [(u32, String)],
-    /// what the agent reported spending
+    /// what the run's agents reported spending so far, as watch reads it
+    /// on the tick the body is written (the checklist's figure)
     pub spend_usd: Option<f64>,
     /// the agent's latest final message
     pub final_message: Option<&'a str>,
@@ -79,18 +81,15 @@ pub fn is_afks(body: &str, run_id: RunId) -> bool {
         ))
 }
 
-/// Whether `body` was written for this head and turn count (nothing to refresh).
-pub fn written_for(body: &str, head: &str, turns: u32) -> bool {
-    body.lines()
-        .filter(|l| l.starts_with("<!-- afk:pr-body "))
-        .any(|l| {
-            let head: String = head
-                .chars()
-                .filter(char::is_ascii_hexdigit)
-                .take(40)
-                .collect();
-            l.contains(&format!(" head={head} turns={turns} -->"))
-        })
+/// The version of the body's words: a key of what a body was written from
+/// holds it, so an afk that words the body otherwise writes it once again.
+pub const WORDING: u32 = 2;
+
+/// Whether afk writes `new` over the PR's body `now` (as the forge gave it
+/// in the tick's reads): only a body afk wrote for this run, and only when
+/// the text differs (one edit, only when changed).
+pub fn rewrite(now: &str, new: &str, run_id: RunId) -> bool {
+    is_afks(now, run_id) && now.trim() != new.trim()
 }
 
 /// afk's PR body, for people: `Closes #N`; what the branch holds (its
@@ -104,18 +103,20 @@ pub fn body(f: &Facts) -> String {
     match f.holds {
         Some(b) if b.count > 0 => {
             let stat = one_line(&b.shortstat, 200);
+            // git says nothing when the commits cancel out (a revert)
+            let stat = if stat.is_empty() {
+                "no net change".to_string()
+            } else {
+                // git's own words from afk's cache (counts only)
+                stat
+            };
             s.push_str(&format!(
                 "{} commit{} on `{}` over `{}`{}:\n\n",
                 b.count,
                 if b.count == 1 { "" } else { "s" },
                 md_text(f.branch),
                 md_text(&b.base),
-                if stat.is_empty() {
-                    String::new()
-                } else {
-                    // git's own words from afk's cache (counts only)
-                    format!(" ({stat})")
-                }
+                format!(" ({stat})")
             ));
             for (sha, subject) in b.commits.iter().take(COMMITS_SHOWN) {
                 s.push_str(&format!("- `{}` {}\n", md_text(sha), md_text(subject)));
@@ -132,11 +133,16 @@ pub fn body(f: &Facts) -> String {
     }
     s.push_str("\n### Turns\n\n1. the issue\n");
     for (turn, why) in f.turns {
-        s.push_str(&format!("{turn}. {}\n", md_text(why)));
+        s.push_str(&format!("{turn}. {}\n", super::turn_reason::md(why)));
     }
+    // the run's figure when afk last wrote this body (it writes it again
+    // whenever the figure moves)
     match f.spend_usd {
-        Some(usd) => s.push_str(&format!("\nSpend the agent reported: ${usd:.2}.\n")),
-        None => s.push_str("\nThe agent reported no spend.\n"),
+        Some(x) => s.push_str(&format!(
+            "\nSpend so far, as the agent reported it: {}.\n",
+            usd(x)
+        )),
+        None => s.push_str("\nSpend so far: none reported by the agent yet.\n"),
     }
     s.push_str("\n### The agent's own words\n\n");
     match f.final_message.map(str::trim).filter(|m| !m.is_empty()) {
@@ -158,7 +164,7 @@ pub fn body(f: &Facts) -> String {
         None => s.push_str("The agent left no final message.\n"),
     }
     s.push_str(&format!(
-        "\n---\nOpened by afk for run {id}: `afk runs show {id}` where afk runs has its timeline and log. afk never merges.\n{}\n",
+        "\n---\nOpened by afk for run {id}. Run `afk runs show {id}` for this run's timeline and log. afk never merges.\n{}\n",
         marker(f.run_id, f.head, f.turns_taken),
         id = f.run_id
     ));
@@ -198,6 +204,74 @@ mod tests {
             head: "abc1234def",
             turns_taken: 3,
         }
+    }
+
+    #[test]
+    fn afks_pr_body_says_the_runs_spend_as_of_its_writing_said_as_the_agents() {
+        let cases = [
+            (Some(0.06), "Spend so far, as the agent reported it: $0.06."),
+            (
+                Some(0.004),
+                "Spend so far, as the agent reported it: $0.0040.",
+            ),
+            (None, "Spend so far: none reported by the agent yet."),
+        ];
+        for (spend, want) in cases {
+            let b = body(&Facts {
+                spend_usd: spend,
+                ..facts(None, &[], None)
+            });
+            assert!(b.contains(want), "{spend:?}: {b}");
+        }
+    }
+
+    #[test]
+    fn afks_pr_body_is_rewritten_only_when_its_text_changed_and_only_afks() {
+        let b = body(&facts(None, &[], None));
+        let other = body(&Facts {
+            spend_usd: Some(0.75),
+            ..facts(None, &[], None)
+        });
+        let cases = [
+            (b.as_str(), b.as_str(), false),
+            (&format!("{}\n\n", b.trim_end()), b.as_str(), false),
+            (b.as_str(), other.as_str(), true),
+            ("a person's own words", other.as_str(), false),
+            (
+                "Closes #7\n\n---\nOpened by afk for run 3; afk never merges.\n",
+                other.as_str(),
+                true,
+            ),
+        ];
+        for (now, new, want) in cases {
+            assert_eq!(rewrite(now, new, RunId(3)), want, "{now:?} -> {new:?}");
+        }
+        assert!(!rewrite(&b, &other, RunId(4)), "another run's body");
+    }
+
+    #[test]
+    fn afks_pr_body_says_a_branch_with_no_net_change_and_ends_with_a_sentence() {
+        let reverted = Branch {
+            base: "main".into(),
+            commits: vec![
+                ("bbb2222".into(), "Revert \"Fix\"".into()),
+                ("aaa1111".into(), "Fix".into()),
+            ],
+            count: 2,
+            shortstat: String::new(),
+        };
+        let turns = [(2, "`fix` asked by bob".to_string())];
+        let b = body(&facts(Some(&reverted), &turns, None));
+        assert!(
+            b.contains("2 commits on `afk/issue-7` over `main` (no net change):"),
+            "{b}"
+        );
+        assert!(
+            b.contains("Opened by afk for run 3. Run `afk runs show 3` for this run's timeline and log. afk never merges."),
+            "{b}"
+        );
+        assert!(b.contains("2. `fix` asked by bob\n"), "{b}");
+        assert!(!b.contains("\\`"), "no escaped backtick of afk's: {b}");
     }
 
     #[test]
@@ -245,11 +319,6 @@ mod tests {
         assert!(b.contains("````text\nDone."), "{b}");
         assert!(b.contains("afk runs show 3"), "{b}");
         assert!(is_afks(&b, RunId(3)) && !is_afks(&b, RunId(4)), "{b}");
-        assert!(written_for(&b, "abc1234def", 3), "{b}");
-        assert!(
-            !written_for(&b, "abc1234def", 4) && !written_for(&b, "0000", 3),
-            "{b}"
-        );
         assert!(
             is_afks(
                 "Closes #7\n\n---\nOpened by afk for run 3; afk never merges.\n",

@@ -181,6 +181,9 @@ const MIGRATIONS: &[&str] = &[
     // 23: what afk first read of each comment of a run (comments_read.rs):
     // one read as no command never becomes one, whatever its dates say
     comments_read::SCHEMA,
+    // 24: what afk's PR body was last compared or written from (runs.rs):
+    // a tick whose facts are the same reads no git and sends nothing
+    "ALTER TABLE runs ADD COLUMN pr_body_key TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

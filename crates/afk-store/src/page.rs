@@ -4,7 +4,7 @@
 //! an index, so the page costs milliseconds over a large state file.
 
 use super::Store;
-use super::runs::{COLS, Run, row};
+use super::runs::{COLS, NCOLS, Run, row};
 use super::upgrades::Upgrade;
 use anyhow::Result;
 use rusqlite::params;
@@ -24,7 +24,7 @@ impl Store {
             ))
             .map_err(|e| self.err(e))?;
         let rows = st
-            .query_map([limit as i64], |r| Ok((row(r)?, r.get(33)?)))
+            .query_map([limit as i64], |r| Ok((row(r)?, r.get(NCOLS)?)))
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }

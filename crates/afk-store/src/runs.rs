@@ -54,6 +54,10 @@ pub struct Run {
     /// the PR head's CI as watch last saw it (`core::ci::word`): kept after
     /// the run ends, so a merged run shows the CI it merged with
     pub last_ci: Option<String>,
+    /// what afk's PR body was last compared with the forge's or written
+    /// from (the watch tick's facts: head, turns, spend, the agent's log);
+    /// the same facts on a later tick: nothing to look at
+    pub pr_body_key: Option<String>,
 }
 
 /// A run row whose repo is not `owner/name`: only a state file edited by
@@ -81,7 +85,11 @@ pub(super) const COLS: &str = "id, repo, issue, title, url, state, ready_event_i
     runner_pid, runner_start_time, run_dir, pr_number, pr_url, head_sha, progress_fp, last_progress_at, \
     green_since, checklist_comment_id, checklist_text, escalation_comment_id, end_reason, error, created_at, \
     updated_at, ended_at, template_name, template_version_id, template_version, runner_kind, spend_usd, \
-    spend_ledger, watch_said, last_ci";
+    spend_ledger, watch_said, last_ci, pr_body_key";
+
+/// How many columns [`COLS`] names: a query that selects more after them
+/// reads its own from this index on.
+pub(super) const NCOLS: usize = 36;
 
 pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
     Ok(Run {
@@ -122,6 +130,7 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Run> {
         spend_ledger: r.get(32)?,
         watch_said: r.get(33)?,
         last_ci: r.get(34)?,
+        pr_body_key: r.get(35)?,
     })
 }
 
@@ -494,6 +503,15 @@ impl Store {
         Ok(())
     }
 
+    /// What afk's PR body was last compared or written from (`Run::pr_body_key`).
+    pub fn set_pr_body_key(&self, id: RunId, key: &str) -> Result<()> {
+        self.exec(
+            "UPDATE runs SET pr_body_key=?2 WHERE id=?1",
+            params![id, key],
+        )?;
+        Ok(())
+    }
+
     /// Keep watch's decision for the run (`afk status` shows it; watch calls
     /// this only when the decision changed).
     pub fn set_watch_said(&self, id: RunId, said: &str) -> Result<()> {
@@ -568,5 +586,13 @@ pub fn day_run(r: &Run, now: time::OffsetDateTime) -> crate::core::spend::DayRun
         repo: r.repo.as_str(),
         dispatched_at: crate::clock::parse(&r.created_at).unwrap_or(now),
         spend_usd: r.spend_usd,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_query_reads_its_own_columns_after_the_runs_columns() {
+        assert_eq!(super::COLS.split(',').count(), super::NCOLS);
     }
 }

@@ -390,6 +390,49 @@ pub fn md_text(s: &str) -> String {
     md_escape(&one_line(s, MD_TEXT_MAX))
 }
 
+/// `md_text` of a line afk wrote itself with some forge text in it: every
+/// exact occurrence of one of `afks` (afk's own markdown, such as the code
+/// span `` `fix` ``) is kept as it is, and only the text around them is
+/// escaped, so afk's own backticks never show as `` \` ``.
+pub fn md_text_keeping(s: &str, afks: &[&str]) -> String {
+    let line = one_line(s, MD_TEXT_MAX);
+    let mut out = String::new();
+    let mut rest = line.as_str();
+    loop {
+        let first = afks
+            .iter()
+            .filter(|a| !a.is_empty())
+            .filter_map(|a| rest.find(a).map(|at| (at, *a)))
+            .min_by_key(|(at, a)| (*at, usize::MAX - a.len()));
+        match first {
+            Some((at, a)) => {
+                out.push_str(&md_escape(&rest[..at]));
+                out.push_str(a);
+                rest = &rest[at + a.len()..];
+            }
+            None => {
+                out.push_str(&md_escape(rest));
+                return out;
+            }
+        }
+    }
+}
+
+/// Untrusted text as an inline code span on one line (`one_line` to
+/// `MD_TEXT_MAX`): shown as typed, nothing in it acted on, its delimiters
+/// longer than any run of backticks in it.
+pub fn md_code(s: &str) -> String {
+    let line = one_line(s, MD_TEXT_MAX);
+    let longest = line.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if line.starts_with('`') || line.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{line}{pad}{fence}")
+}
+
 /// `md_text` with a longer limit whose cut is said: at most `max_chars` of the
 /// cleaned line, escaped, then `… (cut: N more characters)` when it was longer.
 pub fn md_text_cut(s: &str, max_chars: usize) -> String {
@@ -939,6 +982,39 @@ mod tests {
         let e = excerpt(&huge, EXCERPT_MAX);
         assert!(e.chars().count() <= EXCERPT_MAX + 40, "{e}");
         assert!(e.ends_with("… (299,807 more characters)"), "{e}");
+    }
+
+    #[test]
+    fn md_text_keeping_escapes_only_the_text_around_afks_own_markdown() {
+        let afks = ["`fix`", "`hold`"];
+        let cases = [
+            ("`fix` asked by bob", "`fix` asked by bob"),
+            (
+                "`fix` asked by b_o*b; `hold`",
+                r"`fix` asked by b\_o\*b; `hold`",
+            ),
+            ("CI red: `evil` [x](y)", r"CI red: \`evil\` \[x\]\(y\)"),
+            ("`fixed`", r"\`fixed\`"),
+            ("no\nline `fix`", "no line `fix`"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(md_text_keeping(input, &afks), want, "case {input:?}");
+        }
+        assert_eq!(md_text_keeping("*a*", &[]), md_text("*a*"));
+    }
+
+    #[test]
+    fn md_code_shows_any_text_as_typed_in_one_code_span() {
+        let cases = [
+            ("frobnicate", "`frobnicate`"),
+            ("a`b", "``a`b``"),
+            ("`x``", "``` `x`` ```"),
+            ("two\nlines <b>", "`two lines <b>`"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(md_code(input), want, "case {input:?}");
+        }
     }
 
     #[test]

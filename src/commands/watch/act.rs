@@ -71,6 +71,7 @@ pub(crate) fn act(
     };
     step.end = plan.as_ref().map(|p| (action, p));
     comments::write(w, store, run, seen, &step, notes)?;
+    super::pr_body::refresh(w, store, run, seen, step.turn)?;
     if let Some(plan) = &plan {
         finish(w, store, run, (action, plan), &at, notes)?;
     }

@@ -56,8 +56,16 @@ pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
 }
 
 /// Forward the run's last turn when its agent is no longer running; open
-/// afk's PR once the branch is on the forge and no PR of afk's is open.
-pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result<Forward> {
+/// afk's PR once the branch is on the forge and no PR of afk's is open, its
+/// body saying `spend_usd`, the run's spend as this tick read it (act keeps
+/// the body right after: `pr_body::refresh`).
+pub(crate) fn step(
+    w: &Watch,
+    run: &Run,
+    run_dir: &Path,
+    agent: Agent,
+    spend_usd: Option<f64>,
+) -> Result<Forward> {
     let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok(Forward::default());
@@ -99,8 +107,7 @@ pub(crate) fn step(w: &Watch, run: &Run, run_dir: &Path, agent: Agent) -> Result
                 ));
             }
             let listed = listed(w, run, fresh)?;
-            let pr = open_pr(w, run, run_dir, &base, (&sha, fresh), &listed)?;
-            refresh_body(w, run, run_dir, &sha, pr.iter().chain(&listed.open))?;
+            let pr = open_pr(w, run, run_dir, &base, (&sha, fresh), &listed, spend_usd)?;
             Ok(Forward { problem: None, pr })
         }
         Forwarded::Conflict { bundle } => Ok(Forward {
@@ -155,6 +162,7 @@ fn open_pr(
     base: &str,
     (sha, fresh): (&str, bool),
     listed: &Listed,
+    spend_usd: Option<f64>,
 ) -> Result<Option<PullRequest>> {
     if !fresh && run.pr_number.is_some() {
         return Ok(None);
@@ -180,85 +188,11 @@ fn open_pr(
         return Ok(None);
     }
     let title = crate::core::workspace_pr::title(&run.title, run.issue);
-    let body = pr_body(w, run, run_dir, sha)?;
+    let body = super::pr_body::body(w, run, run_dir, sha, spend_usd, run.turns)?;
     let base = if base.is_empty() { "main" } else { base };
     crate::crash::point("watch:opening-pr");
     let pr =
         w.t.forge
             .create_pull(&run.repo, &run.branch, base, &title, &body)?;
     Ok(Some(pr))
-}
-
-/// afk's PR body for the run as its branch stands at `sha`
-/// (`core::workspace_pr::body`): the commits and diffstat from afk's cache,
-/// the turns and why from the state file, the spend, the agent's latest
-/// final message.
-fn pr_body(w: &Watch, run: &Run, run_dir: &Path, sha: &str) -> Result<String> {
-    use crate::core::workspace_pr;
-    let holds =
-        w.t.workspace
-            .summary(&at(run, run_dir), sha, workspace_pr::COMMITS_SHOWN)
-            .map(|s| workspace_pr::Branch {
-                base: s.base,
-                commits: s.commits,
-                count: s.count,
-                shortstat: s.shortstat,
-            });
-    let turns: Vec<(u32, String)> =
-        w.t.store()
-            .turns(run.id)?
-            .into_iter()
-            .map(|t| (t.turn, t.why))
-            .collect();
-    let message = crate::run_files::final_message(run_dir, w.t.config().runner.agent());
-    Ok(workspace_pr::body(&workspace_pr::Facts {
-        issue: run.issue,
-        run_id: run.id,
-        branch: &run.branch,
-        holds: holds.as_ref(),
-        turns: &turns,
-        spend_usd: run.spend_usd,
-        final_message: message.as_deref(),
-        head: sha,
-        turns_taken: run.turns.max(1),
-    }))
-}
-
-/// afk's open PR for the run gets its body again when the branch moved or
-/// a turn was taken since it was written (its marker says which head and
-/// turn it was written for): one edit, only when the text changed, and
-/// only of a body afk wrote (a person's edit is left alone).
-fn refresh_body<'p>(
-    w: &Watch,
-    run: &Run,
-    run_dir: &Path,
-    sha: &str,
-    mut seen: impl Iterator<Item = &'p PullRequest>,
-) -> Result<()> {
-    use crate::core::workspace_pr;
-    let Some(number) = run.pr_number else {
-        return Ok(());
-    };
-    let Some(pr) = seen.find(|p| p.number == number && p.state == crate::forge::State::Open) else {
-        return Ok(());
-    };
-    let now = pr.body.as_deref().unwrap_or("");
-    let turns = run.turns.max(1);
-    if !workspace_pr::is_afks(now, run.id) || workspace_pr::written_for(now, sha, turns) {
-        return Ok(());
-    }
-    let body = pr_body(w, run, run_dir, sha)?;
-    if body.trim() == now.trim() {
-        return Ok(());
-    }
-    crate::crash::point("watch:refreshing-pr-body");
-    w.t.forge.edit_issue_body(&run.repo, number, &body)?;
-    crate::log::info(&format!(
-        "{}#{} run {}: PR #{number}'s body refreshed (turn {turns}, head {})",
-        run.repo,
-        run.issue,
-        run.id,
-        &sha[..sha.len().min(12)]
-    ));
-    Ok(())
 }

@@ -18,6 +18,7 @@ mod decide;
 mod forward;
 mod lists;
 mod observe;
+mod pr_body;
 mod settle;
 mod summary;
 mod talk;

@@ -1,8 +1,9 @@
 //! What watch sees of one settled run (`settle.rs` found its PR and heard
 //! its conversation): the issue, CI on the PR's head, the deploy on its
-//! merge commit, the PR's mergeability, the agent's progress file and spend,
-//! and the progress clocks, into one `Seen`. Observing only reads (no
-//! store, no write to the forge or the runner:
+//! merge commit, the PR's mergeability, the agent's progress file, and the
+//! progress clocks, into one `Seen` with the spend settle read (`spend`,
+//! before forwarding: a PR opened on the tick says the run's figure).
+//! Observing only reads (no store, no write to the forge or the runner:
 //! `layers::observe_and_decide_hold_no_writing_edge`); what the store keeps
 //! of it (the clocks, the spend, the merge-hold lesson) is `Seen::record`,
 //! which act writes. (The runner's `observe` may keep its own copy of what
@@ -153,7 +154,7 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
 /// The run's spend: its stored ledger, the turn it is in, what the agent wrote
 /// since the last read and what the runner reports; and the ledger to store
 /// when it moved on (`ToRecord::spend`).
-fn spend(
+pub(crate) fn spend(
     w: &Watch,
     run: &Run,
     run_dir: &std::path::Path,
@@ -291,12 +292,13 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         run,
         heard,
         run_dir,
+        spend,
     } = settled;
     let run = &run;
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
-    let (spend_usd, spend_moved) = spend(w, run, &run_dir, &agent);
+    let (spend_usd, spend_moved) = spend;
     let progress_path = run_dir.join("progress.jsonl");
     // the whole lines of its tail: memory per run is bounded, not the file
     let read = crate::runner::output::progress(&run_dir);

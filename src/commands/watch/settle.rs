@@ -33,6 +33,10 @@ pub(crate) struct Settled {
     pub heard: Heard,
     /// the run's folder (`Tick::run_dir`)
     pub run_dir: std::path::PathBuf,
+    /// the run's spend as read on this tick, and its ledger to store when it
+    /// moved on (`observe::spend`): read before forwarding, so a PR opened
+    /// now says the run's figure, not the last tick's
+    pub spend: (Option<f64>, Option<(Option<f64>, String)>),
 }
 
 pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
@@ -44,7 +48,8 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         ));
     }
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
-    let forwarded = super::forward::step(w, run, &run_dir, agent.agent)?;
+    let spend = super::observe::spend(w, run, &run_dir, &agent);
+    let forwarded = super::forward::step(w, run, &run_dir, agent.agent, spend.0)?;
     let pr = find_pr(w, run, forwarded.pr.clone())?;
     let mut run = run.clone();
     let heard = if run.state.decided() {
@@ -62,6 +67,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         run,
         heard,
         run_dir,
+        spend,
     })
 }
 

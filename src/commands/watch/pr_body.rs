@@ -1,0 +1,118 @@
+//! afk's PR body (docs/how-it-works.md#the-workspace), a pure function of the
+//! run as it stands (`core::workspace_pr::body`): the branch's commits and
+//! diffstat from afk's cache, each turn and why, the run's spend as this tick
+//! read it (the checklist's figure), the agent's latest final message. Act
+//! keeps it right on every tick, after the checklist: the facts it is written
+//! from are kept with the run (`pr_body_key`), so a tick whose facts are the
+//! same reads no git and sends nothing; when they moved, the body is made
+//! again and compared with the one the tick's reads hold, and edited once,
+//! only when its text changed and only when afk wrote it.
+
+use super::lists::Watch;
+use super::observe::Seen;
+use crate::core::workspace_pr;
+use crate::store::Store;
+use crate::store::runs::Run;
+use anyhow::Result;
+use std::path::Path;
+
+/// afk's PR body for the run as its branch stands at `head`, after `turns`
+/// turns, having spent `spend_usd`.
+pub(super) fn body(
+    w: &Watch,
+    run: &Run,
+    run_dir: &Path,
+    head: &str,
+    spend_usd: Option<f64>,
+    turns: u32,
+) -> Result<String> {
+    let holds =
+        w.t.workspace
+            .summary(
+                &super::forward::at(run, run_dir),
+                head,
+                workspace_pr::COMMITS_SHOWN,
+            )
+            .map(|s| workspace_pr::Branch {
+                base: s.base,
+                commits: s.commits,
+                count: s.count,
+                shortstat: s.shortstat,
+            });
+    let whys: Vec<(u32, String)> =
+        w.t.store()
+            .turns(run.id)?
+            .into_iter()
+            .map(|t| (t.turn, t.why))
+            .collect();
+    let message = crate::run_files::final_message(run_dir, w.t.config().runner.agent());
+    Ok(workspace_pr::body(&workspace_pr::Facts {
+        issue: run.issue,
+        run_id: run.id,
+        branch: &run.branch,
+        holds: holds.as_ref(),
+        turns: &whys,
+        spend_usd,
+        final_message: message.as_deref(),
+        head,
+        turns_taken: turns.max(1),
+    }))
+}
+
+/// What the body is written from, as one line: the PR, its head, the turns,
+/// the spend as the body words it, the agent's log (its final message) by
+/// size and time, and the body's wording.
+fn key(pr: u64, head: &str, turns: u32, spend_usd: Option<f64>, run_dir: &Path) -> String {
+    let spend = spend_usd.map_or_else(|| "none".to_string(), crate::core::spend::usd);
+    let log = std::fs::metadata(run_dir.join("agent.log")).map_or_else(
+        |_| "none".to_string(),
+        |m| {
+            let at = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}@{at}", m.len())
+        },
+    );
+    format!(
+        "v{} pr={pr} head={head} turns={turns} spend={spend} log={log}",
+        workspace_pr::WORDING
+    )
+}
+
+/// Keep afk's open PR's body right (workspace = "afk" only): written again
+/// when what it is written from moved since the last look, edited only when
+/// its text differs from the forge's and the forge's is afk's own for the run.
+pub(super) fn refresh(w: &Watch, store: &Store, run: &Run, seen: &Seen, turns: u32) -> Result<()> {
+    if w.t.config().runner.workspace() != crate::types::Workspace::Afk || seen.blind {
+        return Ok(());
+    }
+    let Some(pr) = (seen.pr.as_ref()).filter(|p| p.state == crate::forge::State::Open && !p.merged)
+    else {
+        return Ok(());
+    };
+    let turns = turns.max(1);
+    let head = pr.head.sha.as_str();
+    let key = key(pr.number.0, head, turns, seen.spend_usd, &seen.run_dir);
+    if run.pr_body_key.as_deref() == Some(key.as_str()) {
+        return Ok(());
+    }
+    let now = pr.body.as_deref().unwrap_or("");
+    if workspace_pr::is_afks(now, run.id) {
+        let new = body(w, run, &seen.run_dir, head, seen.spend_usd, turns)?;
+        if workspace_pr::rewrite(now, &new, run.id) {
+            crate::crash::point("watch:refreshing-pr-body");
+            w.t.forge.edit_issue_body(&run.repo, pr.number, &new)?;
+            crate::log::info(&format!(
+                "{}#{} run {}: PR #{}'s body refreshed (turn {turns}, head {})",
+                run.repo,
+                run.issue,
+                run.id,
+                pr.number,
+                &head[..head.len().min(12)]
+            ));
+        }
+    }
+    store.set_pr_body_key(run.id, &key)
+}
