@@ -189,7 +189,14 @@ fn run_row(
         phase: phase.map(|p| p.name).unwrap_or_default(),
         pr: r.pr_number,
         ci,
-        turns: format!("{}/{}", r.turns, 1 + cfg.watch.fix_forward_max),
+        turns: format!(
+            "{}/{}",
+            r.turns,
+            crate::core::checklist::turns_at_most(
+                cfg.watch.fix_forward_max,
+                cfg.watch.review_turns_max
+            )
+        ),
         spend_usd: r.spend_usd,
         spend_from: {
             let mut from: Vec<crate::core::spend::Source> =

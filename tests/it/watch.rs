@@ -609,6 +609,33 @@ both_dialects! {
         assert_eq!(out.status.code(), Some(1), "not frozen is an error");
     }
 
+    /// Issue 56: the TURNS figures agree everywhere: `afk status` (text and
+    /// JSON) and its page count a run's turns out of the checklist's "at
+    /// most" (the first, the fixes and the reviews).
+    #[test]
+    fn status_counts_turns_out_of_the_checklists_at_most() {
+        let (sb, afk) = setup("pr", "fix_forward_max = 3\nreview_turns_max = 2");
+        afk.watch();
+        assert!(
+            checklist(&sb).contains("agent turn 1 of at most 6:"),
+            "{}",
+            checklist(&sb)
+        );
+        let (code, s, _) = afk.json(&["status"]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            (&s["runs"][0]["turns_used"], &s["runs"][0]["turns_max"]),
+            (&json!(1), &json!(6)),
+            "{s}"
+        );
+        let out = afk.cmd().arg("status").output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(" 1/6 "), "{text}");
+        let out = afk.cmd().args(["status", "--html"]).output().unwrap();
+        let html = String::from_utf8_lossy(&out.stdout);
+        assert!(html.contains(">1/6<"), "{html}");
+    }
+
     #[test]
     fn watch_with_no_state_file_does_nothing() {
         let sb = Sandbox::start(json!({"repos": []}));

@@ -74,6 +74,14 @@ fn spend_line(c: &Checklist) -> String {
     }
 }
 
+/// The most agent turns a run takes, the one denominator every TURNS figure
+/// uses (the checklist, `afk status` and its page): the first, up to
+/// `watch.fix_forward_max` for red CI or no PR, up to
+/// `watch.review_turns_max` for reviews.
+pub fn turns_at_most(fix_forward_max: u32, review_turns_max: u32) -> u32 {
+    1 + fix_forward_max + review_turns_max
+}
+
 fn tick(done: bool) -> &'static str {
     if done { "[x]" } else { "[ ]" }
 }
@@ -84,7 +92,7 @@ pub fn render(c: &Checklist) -> String {
     s.push_str(&format!(
         "- [x] dispatched (agent turn {} of at most {}: the first, up to {fixes} for red CI or no PR, up to {reviews} for reviews)\n",
         c.turn,
-        1 + fixes + reviews
+        turns_at_most(fixes, reviews)
     ));
     s.push_str(&spend_line(c));
     match &c.pr {
@@ -155,6 +163,24 @@ pub fn render(c: &Checklist) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn turns_at_most_counts_the_first_the_fixes_and_the_reviews() {
+        let cases = [((0, 0), 1), ((3, 0), 4), ((3, 2), 6), ((2, 1), 4)];
+        for ((fixes, reviews), want) in cases {
+            assert_eq!(turns_at_most(fixes, reviews), want, "{fixes} {reviews}");
+            let c = Checklist {
+                turn: 4,
+                max_turns: (fixes, reviews),
+                ..base()
+            };
+            assert!(
+                render(&c).contains(&format!("agent turn 4 of at most {want}:")),
+                "{}",
+                render(&c)
+            );
+        }
+    }
 
     #[test]
     fn the_checklist_shows_reviews_commands_and_holds_escaped() {

@@ -336,7 +336,10 @@ fn run_doc<'a>(
         pr_url: r.pr_url.as_deref(),
         head_sha: r.head_sha.as_deref(),
         turns_used: r.turns,
-        turns_max: 1 + ctx.config().watch.fix_forward_max,
+        turns_max: crate::core::checklist::turns_at_most(
+            ctx.config().watch.fix_forward_max,
+            ctx.config().watch.review_turns_max,
+        ),
         last_progress_at: r.last_progress_at.as_deref(),
         phase_at: phase.as_ref().and_then(|p| p.at.clone()),
         phase: phase.map(|p| p.name),
