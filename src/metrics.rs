@@ -213,6 +213,115 @@ pub fn state_lines(store: &Store) -> anyhow::Result<String> {
     Ok(o)
 }
 
+/// The pilot figures of the last 30 days (`core::report`, `afk report`'s
+/// default window; docs/reports.md#afk-report), read from the tick's store.
+pub fn report_lines(store: &Store, now: time::OffsetDateTime) -> anyhow::Result<String> {
+    use crate::core::report;
+    let window = Duration::from_secs(report::DEFAULT_DAYS * 86_400);
+    let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
+    Ok(pilot_lines(
+        &report::report(&store.report_runs(from)?, window, now),
+        window,
+    ))
+}
+
+/// The pilot figures as gauges. Counts are per repository only (the
+/// overall is their sum); the medians, p90s and per-merged-PR figures per
+/// repository and for `repo="all"` (a repository's name always has a `/`).
+/// A figure with nothing measured has no line, never a 0.
+pub fn pilot_lines(r: &crate::core::report::Report, window: Duration) -> String {
+    use crate::core::report::{Figures, Outcome};
+    let mut o = String::new();
+    let family = |o: &mut String, name: &str, help: &str| {
+        let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} gauge");
+    };
+    family(
+        &mut o,
+        "afk_report_window_seconds",
+        "The window the afk_report_ figures cover (runs dispatched in it).",
+    );
+    let _ = writeln!(o, "afk_report_window_seconds {}", window.as_secs());
+    family(
+        &mut o,
+        "afk_report_runs",
+        "Runs dispatched in the window, by repository and outcome.",
+    );
+    for x in &r.repos {
+        for out in Outcome::ALL {
+            let _ = writeln!(
+                o,
+                "afk_report_runs{{repo=\"{}\",outcome=\"{}\"}} {}",
+                label_value(&x.repo),
+                out.name(),
+                x.figures.outcomes.of(out)
+            );
+        }
+    }
+    family(
+        &mut o,
+        "afk_report_escalations",
+        "Runs of the window escalated to a person, by repository and reason.",
+    );
+    for x in &r.repos {
+        for (reason, n) in &x.figures.escalations {
+            let _ = writeln!(
+                o,
+                "afk_report_escalations{{repo=\"{}\",reason=\"{}\"}} {n}",
+                label_value(&x.repo),
+                label_value(reason)
+            );
+        }
+    }
+    let each: Vec<(String, &Figures)> = r
+        .repos
+        .iter()
+        .map(|x| (label_value(&x.repo), &x.figures))
+        .chain(std::iter::once(("all".to_string(), &r.overall)))
+        .collect();
+    for (name, help, spread) in [
+        (
+            "afk_report_to_pr_seconds",
+            "Seconds from dispatch to the run's PR, median and p90 (nearest rank).",
+            (|f: &Figures| f.to_pr.clone()) as fn(&Figures) -> crate::core::report::Spread,
+        ),
+        (
+            "afk_report_to_merge_seconds",
+            "Seconds from dispatch to the merge, median and p90 (nearest rank).",
+            |f: &Figures| f.to_merge.clone(),
+        ),
+    ] {
+        family(&mut o, name, help);
+        for (repo, f) in &each {
+            let s = spread(f);
+            for (q, v) in [("0.5", s.median_s), ("0.9", s.p90_s)] {
+                if let Some(v) = v {
+                    let _ = writeln!(o, "{name}{{repo=\"{repo}\",quantile=\"{q}\"}} {v}");
+                }
+            }
+        }
+    }
+    for (name, help, figure) in [
+        (
+            "afk_report_corrective_turns_per_merged_pr",
+            "Corrective turns of the merged runs over their number.",
+            (|f: &Figures| f.corrective_turns.per_merged_pr) as fn(&Figures) -> Option<f64>,
+        ),
+        (
+            "afk_report_spend_per_merged_pr_usd",
+            "Every run's reported spend over the merged runs.",
+            |f: &Figures| f.spend.per_merged_pr_usd,
+        ),
+    ] {
+        family(&mut o, name, help);
+        for (repo, f) in &each {
+            if let Some(v) = figure(f) {
+                let _ = writeln!(o, "{name}{{repo=\"{repo}\"}} {v}");
+            }
+        }
+    }
+    o
+}
+
 /// A Prometheus label value: backslash, quote and newline escaped.
 fn label_value(s: &str) -> String {
     s.replace('\\', "\\\\")
@@ -236,7 +345,9 @@ pub fn write(
         let _turn = crate::lock::wait_for(state_dir, "metrics")?;
         let previous = std::fs::read_to_string(path).unwrap_or_default();
         let state = match store {
-            Some(s) => state_lines(s)? + &spend_lines(s, &cfg.budget, now)?,
+            Some(s) => {
+                state_lines(s)? + &spend_lines(s, &cfg.budget, now)? + &report_lines(s, now)?
+            }
             None => String::new(),
         };
         let text = render(&previous, stats, now.unix_timestamp(), &state);
@@ -333,6 +444,63 @@ mod tests {
             1,
             "replaced, not added"
         );
+    }
+
+    #[test]
+    fn pilot_lines_give_counts_per_repo_and_no_line_for_none() {
+        use crate::core::report::{RunFacts, report};
+        use crate::types::RunStatus;
+        let at =
+            |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);
+        let run = |repo: &str, state, merged: Option<i64>| RunFacts {
+            repo: repo.into(),
+            state,
+            dispatched_at: Some(at(-120)),
+            pr_at: Some(at(-110)),
+            merged_at: merged.map(at),
+            ended_at: merged.map(at),
+            turns: 3,
+            turn_reasons: vec![],
+            spend_usd: Some(2.5),
+            end_reason: Some("stalled".into()),
+            reverted: false,
+        };
+        let day = Duration::from_secs(86_400);
+        let r = report(
+            &[
+                run("acme/api", RunStatus::Succeeded, Some(-60)),
+                run("acme/web", RunStatus::Escalated, None),
+            ],
+            day,
+            at(0),
+        );
+        let text = pilot_lines(&r, day);
+        for want in [
+            "afk_report_window_seconds 86400",
+            "afk_report_runs{repo=\"acme/api\",outcome=\"succeeded\"} 1",
+            "afk_report_runs{repo=\"acme/api\",outcome=\"escalated\"} 0",
+            "afk_report_runs{repo=\"acme/web\",outcome=\"escalated\"} 1",
+            "afk_report_escalations{repo=\"acme/web\",reason=\"stalled\"} 1",
+            "afk_report_to_pr_seconds{repo=\"acme/web\",quantile=\"0.5\"} 600",
+            "afk_report_to_merge_seconds{repo=\"acme/api\",quantile=\"0.9\"} 3600",
+            "afk_report_to_merge_seconds{repo=\"all\",quantile=\"0.5\"} 3600",
+            "afk_report_corrective_turns_per_merged_pr{repo=\"all\"} 2",
+            "afk_report_spend_per_merged_pr_usd{repo=\"all\"} 5",
+        ] {
+            assert!(text.lines().any(|l| l == want), "{want} in\n{text}");
+        }
+        // acme/web merged nothing: no merge time, no per-merged-PR figure
+        assert!(
+            !text.contains("afk_report_to_merge_seconds{repo=\"acme/web\""),
+            "{text}"
+        );
+        assert!(!text.contains("per_merged_pr{repo=\"acme/web\""), "{text}");
+        assert!(
+            !text.contains("per_merged_pr_usd{repo=\"acme/web\""),
+            "{text}"
+        );
+        assert!(!text.contains("afk_report_runs{repo=\"all\""), "{text}");
+        assert_eq!(text.matches("# TYPE afk_report_runs gauge").count(), 1);
     }
 
     #[test]

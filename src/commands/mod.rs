@@ -11,6 +11,7 @@ pub mod init;
 pub mod lessons;
 pub mod man;
 pub mod poll;
+pub mod report;
 pub mod runs;
 pub mod sandbox;
 pub mod status;
@@ -129,6 +130,18 @@ pub enum Cmd {
   afk runs --repo acme/api --status escalated --limit 50
   afk runs show 12 --log                 one run's timeline and its agent.log")]
     Runs(runs::Args),
+    /// The pilot's figures: outcomes, time to PR and to merge, turns and spend
+    ///
+    /// Per repository and overall, over the runs dispatched in the window
+    /// (--since, default 30d): runs by outcome, time from dispatch to PR and
+    /// to merge (median and p90), corrective turns and spend per merged PR,
+    /// escalations by reason. Reads the state file only (never the forge);
+    /// the status page and the metrics file show the same over 30 days.
+    #[command(after_long_help = "Examples:
+  afk report                        the last 30 days
+  afk report --since 7d
+  afk --json report | jq .overall")]
+    Report(report::Args),
     /// Read-only checks of config, state, forge, labels and runner
     ///
     /// One line per check: the config parses, the state file opens, the stop
@@ -246,6 +259,7 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome> {
         Cmd::Template(a) => template::run(s, a),
         Cmd::Status(a) => status::run(s, a),
         Cmd::Runs(a) => runs::run(s, a),
+        Cmd::Report(a) => report::run(s, a),
         Cmd::Doctor(a) => doctor::run(s, a),
         Cmd::Init(a) => init::run(s, a),
         Cmd::Sandbox(a) => sandbox::run(s, a),

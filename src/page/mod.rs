@@ -148,7 +148,17 @@ pub(crate) fn build(
             })
             .collect(),
         ticks: ticks::page_rows(&ticks::tick_docs(s, cfg, now)?, cfg),
+        pilot: Some(pilot(s, now)?),
     })
+}
+
+/// The pilot figures of the last `report::DEFAULT_DAYS` days (`afk report`'s
+/// default window), from the state file.
+pub(crate) fn pilot(s: &Store, now: OffsetDateTime) -> Result<crate::core::report::Report> {
+    use crate::core::report;
+    let window = std::time::Duration::from_secs(report::DEFAULT_DAYS * 86_400);
+    let from = report::window_start(window, now).map_err(anyhow::Error::msg)?;
+    Ok(report::report(&s.report_runs(from)?, window, now))
 }
 
 /// A run as the page shows it; `outcome` is Some for an ended run.

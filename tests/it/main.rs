@@ -38,6 +38,7 @@ mod real_agents;
 mod rearm;
 mod redaction;
 mod registry;
+mod report;
 mod runner_faults;
 mod runner_http;
 mod runs;

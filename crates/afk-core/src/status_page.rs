@@ -48,6 +48,9 @@ pub struct Page {
     pub frozen: Vec<FrozenRow>,
     /// tick health, one row per kind (`page_health`: its section and banner)
     pub ticks: Vec<crate::page_health::TickRow>,
+    /// the pilot figures of the last `report::DEFAULT_DAYS` days
+    /// (`core::report`); None: not read
+    pub pilot: Option<crate::report::Report>,
 }
 
 /// A run, in flight or ended.
@@ -293,6 +296,7 @@ pub fn render(p: &Page) -> String {
     o.push_str(&escalations_section(p, &links));
     o.push_str(&templates_section(p));
     o.push_str(&spend_section(&p.spend, &links));
+    o.push_str(&pilot_section(p, &links));
     o.push_str(&upgrades_section(p, &links));
     o.push_str(&lessons_section(p));
     o.push_str(&frozen_section(p, &links));
@@ -830,6 +834,72 @@ fn spend_chart(s: &Spend) -> String {
     o
 }
 
+/// The pilot figures (`core::report`): one row per repository and one for
+/// all, every figure `none` where nothing was measured.
+fn pilot_section(p: &Page, l: &Links) -> String {
+    use crate::report::{self, Outcome};
+    let Some(r) = &p.pilot else {
+        return String::new();
+    };
+    let mut o = format!(
+        "<section id=\"pilot\"><h2>Pilot figures ({} days)</h2>",
+        report::DEFAULT_DAYS
+    );
+    if r.overall.runs == 0 {
+        let _ = writeln!(
+            o,
+            "<p>No run was dispatched from {} to {}: every figure is none.</p></section>",
+            esc(&r.from),
+            esc(&r.to)
+        );
+        return o;
+    }
+    let _ = write!(
+        o,
+        "<p class=\"muted\">The runs dispatched from {} to {} (afk report --since {}); times from the dispatch, median and p90 by nearest rank.</p>",
+        esc(&r.from),
+        esc(&r.to),
+        esc(&r.since)
+    );
+    let rows: Vec<Vec<String>> = r
+        .repos
+        .iter()
+        .map(|x| (link(l.repo(&x.repo), &x.repo), &x.figures))
+        .chain(std::iter::once(("<b>All</b>".to_string(), &r.overall)))
+        .map(|(repo, f)| {
+            let mut cells = vec![repo, f.runs.to_string()];
+            cells.extend(Outcome::ALL.iter().map(|x| f.outcomes.of(*x).to_string()));
+            cells.extend([
+                esc(&report::spread_text(&f.to_pr)),
+                esc(&report::spread_text(&f.to_merge)),
+                esc(&report::per_merged_text(f.corrective_turns.per_merged_pr)),
+                esc(&report::usd_text(f.spend.per_merged_pr_usd)),
+                esc(&report::by_reason_text(&f.escalations)),
+            ]);
+            cells
+        })
+        .collect();
+    o.push_str(&table(
+        &[
+            "Repo",
+            "Runs",
+            "Succeeded",
+            "Escalated",
+            "Abandoned",
+            "Failed",
+            "In flight",
+            "To PR (median / p90)",
+            "To merge (median / p90)",
+            "Corrective turns per merged PR",
+            "Spend per merged PR",
+            "Escalations by reason",
+        ],
+        &rows,
+    ));
+    o.push_str("</section>\n");
+    o
+}
+
 fn short_usd(v: f64) -> String {
     if v >= 100.0 {
         format!("${v:.0}")
@@ -1223,6 +1293,76 @@ mod tests {
             let cells = run_cells(&r, &l, false);
             assert_eq!(cells.last().unwrap(), want);
         }
+    }
+
+    #[test]
+    fn the_pilot_section_shows_each_repo_and_all_and_none_where_nothing_was_measured() {
+        use crate::report::{RunFacts, report};
+        use crate::types::RunStatus;
+        let at =
+            |m: i64| time::macros::datetime!(2026-05-01 00:00 UTC) + time::Duration::minutes(m);
+        let run = |repo: &str, state, pr: Option<i64>, merged: Option<i64>| RunFacts {
+            repo: repo.into(),
+            state,
+            dispatched_at: Some(at(-120)),
+            pr_at: pr.map(at),
+            merged_at: merged.map(at),
+            ended_at: merged.map(at),
+            turns: 2,
+            turn_reasons: vec!["ci-red".into()],
+            spend_usd: Some(3.0),
+            end_reason: Some("ci-red".into()),
+            reverted: false,
+        };
+        let runs = [
+            run("acme/api", RunStatus::Succeeded, Some(-100), Some(-60)),
+            run("<b>x/y", RunStatus::Escalated, None, None),
+        ];
+        let day = std::time::Duration::from_secs(86_400);
+        let html = render(&Page {
+            forge_url: "https://git.example.org".into(),
+            pilot: Some(report(&runs, day, at(0))),
+            ..Page::default()
+        });
+        let section = html
+            .split("<section id=\"pilot\">")
+            .nth(1)
+            .and_then(|s| s.split("</section>").next())
+            .unwrap();
+        assert!(section.contains("Pilot figures (30 days)"), "{section}");
+        assert!(
+            section.contains("<a href=\"https://git.example.org/acme/api\">acme/api</a>"),
+            "{section}"
+        );
+        // acme/api: PR after 20m, merged after 1h, one corrective turn, $3
+        assert!(
+            section.contains(
+                "<td>20m0s / 20m0s</td><td>1h0m / 1h0m</td><td>1</td><td>$3.00</td><td>none</td>"
+            ),
+            "{section}"
+        );
+        // the other repo's name is escaped, its figures none
+        assert!(section.contains("&lt;b&gt;x/y"), "{section}");
+        assert!(
+            section
+                .contains("<td>none</td><td>none</td><td>none</td><td>none</td><td>ci-red 1</td>"),
+            "{section}"
+        );
+        // all: two runs, $6 over one merged PR
+        assert!(
+            section.contains("<b>All</b></td><td>2</td><td>1</td><td>1</td>"),
+            "{section}"
+        );
+        assert!(section.contains("<td>$6.00</td>"), "{section}");
+        let empty = render(&Page {
+            pilot: Some(report(&[], day, at(0))),
+            ..Page::default()
+        });
+        assert!(
+            empty.contains("No run was dispatched from 2026-04-30T00:00:00Z to 2026-05-01T00:00:00Z: every figure is none."),
+            "{empty}"
+        );
+        assert!(!render(&Page::default()).contains("id=\"pilot\""));
     }
 
     #[test]

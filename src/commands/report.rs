@@ -1,0 +1,129 @@
+//! `afk report [--since 30d]`: the figures a team judges a pilot by, per
+//! repository and overall, over the runs dispatched in a window
+//! (docs/reports.md#afk-report; the rules: `core::report`). Reads the state
+//! file only, never the forge, never writes.
+
+use crate::command_error::UsageError;
+use crate::core::report::{self, Figures, Outcome, Report};
+use crate::output::{emit, table};
+use crate::session::{Outcome as Done, Session};
+use anyhow::Result;
+use serde::Serialize;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The window: the runs dispatched in the last DURATION (`90m`, `12h`,
+    /// `7d`, `30d`)
+    #[arg(long, value_name = "DURATION", default_value = report::DEFAULT_WINDOW)]
+    pub since: String,
+}
+
+/// What `afk report --json` prints.
+#[derive(Serialize)]
+struct Doc {
+    command: &'static str,
+    #[serde(flatten)]
+    report: Report,
+}
+
+pub fn run(ctx: &Session, a: &Args) -> Result<Done> {
+    let now = crate::clock::now();
+    // the flag is checked first: a wrong one is a usage error whatever the
+    // config or the state file
+    let window = crate::config::parse_duration(&a.since)
+        .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
+    let from = report::window_start(window, now)
+        .map_err(|e| UsageError(format!("report: --since {}: {e}", one_line(&a.since))))?;
+    ctx.load()?;
+    let store = ctx.read_store()?;
+    let r = report::report(&store.report_runs(from)?, window, now);
+    let text = human(&r);
+    emit(
+        ctx.json(),
+        &Doc {
+            command: "report",
+            report: r,
+        },
+        &text,
+    );
+    Ok(Done::OK)
+}
+
+fn one_line(s: &str) -> String {
+    crate::core::sanitize::one_line(s, 60)
+}
+
+/// The text for people: the window, then two small tables (runs by outcome;
+/// times and costs), one row per repository and one for all, then the
+/// escalations by reason.
+fn human(r: &Report) -> String {
+    let mut h = format!(
+        "runs dispatched in the last {} ({} to {})\n",
+        r.since, r.from, r.to
+    );
+    if r.overall.runs == 0 {
+        h.push_str("no runs: every figure is none\n");
+        return h;
+    }
+    let rows: Vec<(&str, &Figures)> = r
+        .repos
+        .iter()
+        .map(|x| (x.repo.as_str(), &x.figures))
+        .chain(std::iter::once(("all", &r.overall)))
+        .collect();
+    h.push('\n');
+    let outcomes: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(repo, f)| {
+            let mut cells = vec![repo.to_string(), f.runs.to_string()];
+            cells.extend(Outcome::ALL.iter().map(|o| f.outcomes.of(*o).to_string()));
+            cells
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            "REPO",
+            "RUNS",
+            "SUCCEEDED",
+            "ESCALATED",
+            "ABANDONED",
+            "FAILED",
+            "IN FLIGHT",
+        ],
+        &outcomes,
+    ));
+    h.push('\n');
+    let times: Vec<Vec<String>> = rows
+        .iter()
+        .map(|(repo, f)| {
+            vec![
+                repo.to_string(),
+                report::spread_text(&f.to_pr),
+                report::spread_text(&f.to_merge),
+                report::per_merged_text(f.corrective_turns.per_merged_pr),
+                report::usd_text(f.spend.per_merged_pr_usd),
+            ]
+        })
+        .collect();
+    h.push_str(&table(
+        &[
+            "REPO",
+            "TO PR (MEDIAN / P90)",
+            "TO MERGE (MEDIAN / P90)",
+            "TURNS / MERGED",
+            "SPEND / MERGED",
+        ],
+        &times,
+    ));
+    h.push('\n');
+    for (repo, f) in &rows {
+        h.push_str(&format!(
+            "escalations {repo}: {}\n",
+            report::by_reason_text(&f.escalations)
+        ));
+    }
+    h.push_str(
+        "(times from dispatch; medians and p90 by nearest rank; docs/reports.md#afk-report)\n",
+    );
+    h
+}
