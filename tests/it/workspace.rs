@@ -858,6 +858,36 @@ fn the_prs_body_says_the_runs_spend_as_of_its_last_rewrite() {
     assert_eq!(the_pr(&sb).1, second);
 }
 
+/// Issue 56: in afk's workspace the agent never opens a pull request, afk
+/// does; a run with none is one whose turns left no commits, and its
+/// escalation says so.
+#[test]
+fn a_run_whose_turns_left_no_commits_escalates_saying_so() {
+    let (sb, afk) = setup("exit 0\n", "[watch]\nfix_forward_max = 0\n");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("no-pr".into())),
+        "{code} {r} {err}"
+    );
+    let (_, comments) = sb.api("/repos/acme/api/issues/1/comments");
+    let escalation = comments
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap().to_string())
+        .find(|b| b.contains("afk:escalation"))
+        .expect("an escalation comment");
+    assert!(
+        escalation.contains("the agent's turns left no commits"),
+        "{escalation}"
+    );
+    assert!(
+        !escalation.contains("without opening a pull request"),
+        "{escalation}"
+    );
+}
+
 /// Issue 49: the quick start as typed. `afk watch --wait-agents` right
 /// after `afk poll` waits (bounded) for the running agent, then shows its
 /// PR; the plain tick (cron's) does not wait.

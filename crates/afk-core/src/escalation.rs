@@ -58,11 +58,19 @@ pub struct Escalated<'a> {
     /// why afk did not forward the turn's work, or where it kept it
     /// (docs/how-it-works.md#the-workspace)
     pub workspace: Option<&'a str>,
+    /// `runner.workspace = "afk"`: afk forwards each turn's commits and
+    /// opens the PR itself, so a run with no PR is one whose turns left no
+    /// commits (never an agent that did not open one)
+    pub afk_opens_prs: bool,
 }
 
 fn why_text(e: &Escalated) -> String {
     match e.why {
         Escalation::Stalled => format!("no progress for {} (runner.stall_after)", e.stall_after),
+        Escalation::NoPr if e.afk_opens_prs => format!(
+            "the agent's turns left no commits, so there is no pull request ({} corrective turns used)",
+            e.turns_used
+        ),
         Escalation::NoPr => format!(
             "the agent stopped without opening a pull request ({} corrective turns used)",
             e.turns_used
@@ -409,6 +417,30 @@ mod tests {
             review_turns: 3,
             stopped_by: Some("alice"),
             workspace: None,
+            afk_opens_prs: false,
+        }
+    }
+
+    #[test]
+    fn no_pr_says_the_turns_left_no_commits_where_afk_opens_the_pr() {
+        let cases = [
+            (
+                true,
+                "the agent's turns left no commits, so there is no pull request (1 corrective turns used)",
+            ),
+            (
+                false,
+                "the agent stopped without opening a pull request (1 corrective turns used)",
+            ),
+        ];
+        for (afk_opens_prs, want) in cases {
+            let e = Escalated {
+                why: Escalation::NoPr,
+                afk_opens_prs,
+                ..base(&[], &[])
+            };
+            assert_eq!(why_text(&e), want, "{afk_opens_prs}");
+            assert!(comment(&e).contains(want), "{}", comment(&e));
         }
     }
 

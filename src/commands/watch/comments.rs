@@ -285,6 +285,7 @@ fn escalation_comment(
         review_turns: seen.heard.talk.review_turns,
         stopped_by: seen.heard.talk.stopped_by.as_deref(),
         workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
+        afk_opens_prs: cfg.runner.workspace() == crate::types::Workspace::Afk,
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {
