@@ -42,6 +42,7 @@ mod report;
 mod runner_faults;
 mod runner_http;
 mod runs;
+mod sandbox_ci;
 mod secret_push;
 mod status_issue;
 mod status_page;

@@ -94,6 +94,17 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             ok()
         }
         ("GET", "/state") => state(f),
+        ("GET", "/ci/runs") => Reply::json(200, &Value::Array(f.ci_runs())),
+        ("GET", p) if p.starts_with("/ci/runs/") => {
+            match p["/ci/runs/".len()..]
+                .parse()
+                .ok()
+                .and_then(|id| f.ci_run(id))
+            {
+                Some(run) => Reply::json(200, &run),
+                None => err(404, "no such CI run"),
+            }
+        }
         ("POST", "/check_run") => check_run(f, &body),
         ("POST", "/review") => super::reviews::submit(f, &body),
         ("POST", "/dismiss") => super::reviews::dismiss(f, &body),
@@ -284,7 +295,8 @@ fn comment(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// Every repo's issues (as the Gitea API shows them) and comments.
+/// Every repo's issues (as the Gitea API shows them) and comments, and the
+/// CI's runs.
 fn state(f: &Forge) -> Reply {
     let repos: Vec<Value> = f
         .repos
@@ -300,7 +312,7 @@ fn state(f: &Forge) -> Reply {
             json!({"name": r.full_name, "issues": issues, "comments": comments})
         })
         .collect();
-    Reply::json(200, &json!({"repos": repos}))
+    Reply::json(200, &json!({"repos": repos, "ci_runs": f.ci_runs()}))
 }
 
 /// `{repo, issue, steps}`: what the scripted model answers an agent on that

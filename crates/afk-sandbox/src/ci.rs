@@ -11,8 +11,13 @@ use super::model::{Forge, Status};
 use serde_json::Value;
 
 impl Forge {
-    /// Set up a repository's CI responder (the admin API's `/ci`, and the demo).
+    /// Set up a repository's CI responder (the admin API's `/ci`, and the
+    /// demo); a body with `command` sets up the CI that runs it on pushes
+    /// (`crate::ci_run`) instead.
     pub fn set_ci(&mut self, body: &Value) -> Result<(), String> {
+        if body.get("command").is_some() {
+            return self.set_push_ci(body);
+        }
         self.ci.set(body)
     }
 

@@ -4,7 +4,9 @@
 //! password is the forge token, as Gitea asks for it, so a client that pushes
 //! here proves it can hand git the token without writing it anywhere. A test
 //! can make every git request answer with a redirect to another host
-//! (`/_admin/git_redirect`), as a hostile forge or proxy would.
+//! (`/_admin/git_redirect`), as a hostile forge or proxy would. A push to a
+//! repository with a CI command (`ci_run`) starts its runs before it is
+//! answered.
 
 use super::err;
 use super::http::{Reply, Request};
@@ -25,7 +27,7 @@ pub(super) fn route(path: &str) -> Option<(String, String)> {
 
 /// Answer one git request; the forge is locked only to look the repo up.
 pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &str) -> Reply {
-    let (git_dir, token, exists, redirect, app_password) = {
+    let (git_dir, token, exists, redirect, app_password, ci) = {
         let f = st.lock().unwrap();
         // a GitHub App's installation token, as the password of `x-access-token`
         let app_password = req
@@ -44,6 +46,7 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
             f.repos.contains_key(repo),
             redirect,
             app_password,
+            f.ci_watches(repo),
         )
     };
     if let Some(to) = redirect {
@@ -100,6 +103,9 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
     if let Some(u) = &user {
         cmd.env("REMOTE_USER", u);
     }
+    // the branches a push moved, read around it when CI watches the repo
+    let before =
+        (ci && push && req.method == "POST").then(|| super::ci_run::branch_heads(&git_dir));
     let Ok(mut child) = cmd.spawn() else {
         return err(500, "cannot run git http-backend");
     };
@@ -111,6 +117,13 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
     });
     let out = child.wait_with_output();
     let _ = writer.join();
+    if let Some(before) = before {
+        let after = super::ci_run::branch_heads(&git_dir);
+        let mut f = st.lock().unwrap();
+        for (branch, sha) in after.iter().filter(|b| !before.contains(b)) {
+            f.ci_pushed(repo, branch, sha);
+        }
+    }
     match out {
         Ok(o) => cgi_reply(&o.stdout),
         Err(_) => err(500, "git http-backend failed"),

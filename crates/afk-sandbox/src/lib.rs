@@ -16,11 +16,14 @@
 //! load into it; `routes/` serves that model in a forge's dialect (Gitea, GitHub);
 //! `admin`, `faults`, `hooks` and `agent` are the test machinery around it;
 //! `git` keeps real bare repositories (served over git's smart HTTP by
-//! `git_http`), `registry` is an OCI registry's tag listing, `http` is the server.
+//! `git_http`), `ci` answers test comments and `ci_run` runs a repository's
+//! own CI command on pushes, `registry` is an OCI registry's tag listing,
+//! `http` is the server.
 
 mod admin;
 mod agent;
 mod ci;
+mod ci_run;
 mod faults;
 pub mod git;
 mod git_http;
@@ -44,7 +47,7 @@ mod seed;
 pub use faults::Fault;
 pub use kube::GIT_SECRET;
 pub use model::Forge;
-pub use seed::{Seed, SeedIssue, SeedRepo};
+pub use seed::{Seed, SeedCi, SeedIssue, SeedRepo};
 
 use http::{Reply, Request};
 use serde_json::json;
@@ -159,6 +162,8 @@ pub fn start_with(
             .map_err(|e| anyhow::anyhow!("sandbox: seed: {e}"))?;
     }
     let state = Arc::new(Mutex::new(forge));
+    // the CI's runs report back to the shared state (a seed's runs start now)
+    state.lock().unwrap().ci_attach(Arc::downgrade(&state));
     let st = state.clone();
     let handler: http::Handler = Arc::new(move |req| handle(&st, dialect, req));
     std::thread::spawn(move || http::serve(listener, handler));

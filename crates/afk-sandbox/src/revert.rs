@@ -20,7 +20,10 @@ pub(super) fn revert(f: &mut Forge, body: &Value) -> Reply {
     }
     let (message, by) = (body["message"].as_str(), body["by"].as_str());
     match make(&f.git_dir(repo), sha, branch, message, by) {
-        Ok(new) => Reply::json(200, &json!({"sha": new})),
+        Ok(new) => {
+            f.ci_pushed(repo, branch, &new);
+            Reply::json(200, &json!({"sha": new}))
+        }
         Err(e) => err(400, &e),
     }
 }

@@ -126,6 +126,8 @@ impl Forge {
         )?;
         // the forge works its mergeability out again: clean now
         self.talk.mergeable.remove(&(repo.to_string(), pr));
+        // a push to the PR's branch, as far as CI can tell
+        self.ci_pushed(repo, &head, &new);
         Ok(Updated::Moved)
     }
 }

@@ -55,7 +55,21 @@ pub struct SeedRepo {
     /// branches and history the new repo starts with (its checked-out
     /// branch becomes `main` when it has none)
     pub import: Option<String>,
+    /// the CI command run on every push to a branch with an open PR
+    /// (`crate::ci_run`)
+    pub ci: Option<SeedCi>,
     pub issues: Vec<SeedIssue>,
+}
+
+/// A repo's CI: `command` (program, then arguments) run in a checkout of
+/// each pushed commit, its result posted as status `context` [ci/test];
+/// killed after `timeout` [10m].
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeedCi {
+    pub command: Vec<String>,
+    pub context: Option<String>,
+    pub timeout: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -121,6 +135,14 @@ impl Forge {
         }
         if r.renamed_to.is_some() {
             repo.renamed_to = r.renamed_to;
+        }
+        if let Some(ci) = r.ci {
+            let command = super::model::ci::Command::parse(
+                ci.command,
+                ci.context.as_deref(),
+                ci.timeout.as_deref(),
+            )?;
+            self.set_ci_command(&r.name, command);
         }
         for i in r.issues {
             self.add_issue(&r.name, i)?;
@@ -228,6 +250,9 @@ impl Forge {
         let by = i.labeled_by.unwrap_or(author);
         for l in i.labels {
             self.label(repo, number, &l, &by, true)?;
+        }
+        if i.pull {
+            self.ci_pull_opened(repo, number);
         }
         Ok(number)
     }

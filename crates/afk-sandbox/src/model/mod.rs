@@ -133,7 +133,8 @@ pub struct Forge {
     /// commit statuses by (repo, sha), oldest first
     pub(super) statuses: BTreeMap<(String, String), Vec<Status>>,
     /// where the bare git repositories live: `<dir>/<owner>/<repo>.git`
-    dir: PathBuf,
+    /// (and the CI's runs, `<dir>/.ci-runs/<id>`, while they run)
+    pub(super) dir: PathBuf,
     /// every forge and agent-service request received: {method, path, query, body}
     pub(super) log: Vec<Value>,
     /// git's smart-HTTP requests, `{method, repo, service}` (`/_admin/git`):
