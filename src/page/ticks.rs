@@ -74,7 +74,13 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
     for d in docs {
         let detail = match d.state {
             "never" => "no tick of this kind recorded in this state file".to_string(),
-            "unused" => "the config gives this kind nothing to do (poll.enabled = false, or no upgrade.recipes)".to_string(),
+            "unused" => match d.kind {
+                "poll" => "the config gives it nothing to do: poll.enabled = false".to_string(),
+                "upgrade" => {
+                    "the config gives it nothing to do: upgrade.recipes is empty".to_string()
+                }
+                _ => "the config gives this kind nothing to do".to_string(),
+            },
             _ => format!(
                 "started {}, ended {}, exit {}, {}",
                 ago(&d.started),

@@ -346,6 +346,18 @@ fn doctor_s_box_probe_passes_after_a_tick_made_the_state_file() {
         !boxed.iter().any(|l| l.starts_with("FAIL")),
         "doctor fails the box after a tick: {out}{err}"
     );
+    // a toolchain on afk's PATH the box does not show is named
+    let tools = afk.scratch.path("tools/bin");
+    std::fs::create_dir_all(&tools).unwrap();
+    let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap());
+    let out = afk.cmd().env("PATH", &path).arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let warned = text
+        .lines()
+        .find(|l| l.contains("does not show these folders of afk's PATH"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(warned.contains(&tools.display().to_string()), "{warned}");
+    assert!(!warned.contains("/usr/bin"), "{warned}");
 }
 
 /// A `bwrap` that cannot make a box, as on a machine with user namespaces

@@ -42,9 +42,29 @@ pub(super) fn agent_box(ctx: &Session, d: &mut Doctor) {
     }
     let b = Boxer::new(c);
     let argv = crate::core::agent::argv(c.runner.agent(), &c.runner.command, None, None);
-    if let Err(e) = b.base_view(&argv) {
-        d.add("box", Level::Fail, format!("{e:#}"));
-        return;
+    match b.base_view(&argv) {
+        Err(e) => {
+            d.add("box", Level::Fail, format!("{e:#}"));
+            return;
+        }
+        Ok((view, _)) => {
+            let unseen = b.path_unseen(&view);
+            if !unseen.is_empty() {
+                let shown: Vec<String> = unseen
+                    .iter()
+                    .take(8)
+                    .map(|p| p.display().to_string())
+                    .collect();
+                d.add(
+                    "box",
+                    Level::Warn,
+                    format!(
+                        "the box does not show these folders of afk's PATH: {}; a program the agent runs from them (a toolchain in pyenv or ~/.cargo) is not found in its box: name its folder in runner.box.read_only",
+                        shown.join(", ")
+                    ),
+                );
+            }
+        }
     }
     match probe(ctx, &b) {
         Ok(found) => {
