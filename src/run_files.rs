@@ -113,3 +113,29 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
     }
 }
+
+/// What the run's box refused, turn by turn (each keeper writes
+/// `box/refused-turn-N.json` when it refused something): bounded, at most
+/// 200 turns' files of 64 KiB each; a file that does not read is skipped.
+pub fn box_refusals(run_dir: &std::path::Path) -> Vec<std::collections::BTreeMap<String, u64>> {
+    let Ok(entries) = std::fs::read_dir(run_dir.join("box")) else {
+        return vec![];
+    };
+    let mut names: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("refused-"))
+        })
+        .take(200)
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|p| {
+            let t = crate::runner::output::tail(p, 64 << 10)?;
+            serde_json::from_slice(&t.bytes).ok()
+        })
+        .collect()
+}

@@ -242,6 +242,28 @@ impl Boxer {
         Ok((view, argv))
     }
 
+    /// The folders of afk's `PATH` the box does not show (neither a system
+    /// folder nor under a path the view binds): a program the agent runs
+    /// from them is not found in its box (doctor says so).
+    pub fn path_unseen(&self, view: &rules::View) -> Vec<PathBuf> {
+        let Some(path) = std::env::var_os("PATH") else {
+            return vec![];
+        };
+        std::env::split_paths(&path)
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .filter_map(|d| std::fs::canonicalize(&d).ok().map(|c| (d, c)))
+            .filter(|(_, c)| {
+                !is_system(c)
+                    && !view
+                        .read_only
+                        .iter()
+                        .chain(&view.read_write)
+                        .any(|b| c.starts_with(b))
+            })
+            .map(|(d, _)| d)
+            .collect()
+    }
+
     /// Write the turn's spec; the command line that runs the turn in its box.
     /// A machine that cannot make a box starts no turn: the start fails
     /// with doctor's line, so poll labels nothing and no run escalates.
@@ -942,6 +964,21 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     });
     let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
     let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    if refused > 0 {
+        // what the box refused, for the PR and an escalation to name
+        let by = counts
+            .by_target
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let name = spec_file
+            .file_name()
+            .map(|n| format!("refused-{}", n.to_string_lossy()))
+            .unwrap_or_else(|| "refused.json".into());
+        if let Ok(text) = serde_json::to_vec(&by) {
+            let _ = crate::private_files::private_write(&spec_file.with_file_name(name), &text);
+        }
+    }
     if let Some(sock) = &spec.socket {
         if refused > 0 {
             eprintln!(
@@ -1003,6 +1040,23 @@ fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), String> 
 struct Counts {
     forwarded: std::sync::atomic::AtomicU64,
     refused: std::sync::atomic::AtomicU64,
+    /// The refused `host:port`s and how often each (at most
+    /// [`rules::MAX_REFUSED_KEPT`] names; the rest counted as one).
+    by_target: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Counts {
+    fn refuse(&self, target: &str) {
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut m = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
+        let key = if m.contains_key(target) || m.len() < rules::MAX_REFUSED_KEPT {
+            target.to_string()
+        } else {
+            rules::OTHER_TARGETS.to_string()
+        };
+        *m.entry(key).or_insert(0) += 1;
+    }
 }
 
 /// Connections from the box at once, at most.
@@ -1044,7 +1098,10 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
     let target = match rules::judge(allow, &line) {
         Verdict::Forward(t) => t,
         Verdict::Refuse(why) => {
-            counts.refused.fetch_add(1, SeqCst);
+            counts.refuse(&match HostPort::parse(&line) {
+                Ok(t) => t.to_string(),
+                Err(_) => rules::NOT_HOST_PORT.to_string(),
+            });
             eprintln!("{SAID} {why}");
             let _ = conn.write_all(b"refused\n");
             return;
@@ -1081,7 +1138,7 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
         }
     }
     if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
-        counts.refused.fetch_add(1, SeqCst);
+        counts.refuse(&target.to_string());
         eprintln!("{SAID} {why}");
         return;
     }

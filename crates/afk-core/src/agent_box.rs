@@ -1386,3 +1386,117 @@ mod named_tests {
         assert_eq!(named(&[]), Named::More);
     }
 }
+
+/// The refused targets one turn's keeper names, at most; the rest are
+/// counted under [`OTHER_TARGETS`].
+pub const MAX_REFUSED_KEPT: usize = 32;
+pub const OTHER_TARGETS: &str = "(other hosts)";
+/// A request that named no `host:port`.
+pub const NOT_HOST_PORT: &str = "(not host:port)";
+
+/// What a run's box refused over its turns (each turn's keeper's counts):
+/// the targets by how often, the most first, at most `shown`, and the
+/// total of refusals.
+pub fn refusals(
+    turns: &[std::collections::BTreeMap<String, u64>],
+    shown: usize,
+) -> (Vec<(String, u64)>, u64) {
+    let mut all: std::collections::BTreeMap<String, u64> = Default::default();
+    for t in turns {
+        for (k, n) in t {
+            let e = all.entry(k.chars().take(120).collect()).or_insert(0);
+            *e = e.saturating_add(*n);
+        }
+    }
+    let total = all.values().fold(0u64, |a, n| a.saturating_add(*n));
+    let mut v: Vec<(String, u64)> = all.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.truncate(shown);
+    (v, total)
+}
+
+/// The sentence a PR body or an escalation says of a run's box refusals
+/// (None when it refused nothing): the targets, how often, and the key
+/// that would let one out.
+pub fn refusals_said(turns: &[std::collections::BTreeMap<String, u64>]) -> Option<String> {
+    const SHOWN: usize = 5;
+    let (top, total) = refusals(turns, SHOWN);
+    if total == 0 {
+        return None;
+    }
+    let named: Vec<String> = top
+        .iter()
+        .map(|(t, n)| match n {
+            1 => format!("`{t}`"),
+            n => format!("`{t}` ({n} times)"),
+        })
+        .collect();
+    let more = top.len()
+        < turns
+            .iter()
+            .flat_map(|t| t.keys())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+    Some(format!(
+        "The agent's box refused {total} connection{s} during this run: {}{}. `runner.box.allow` (a `host:port` entry) lets one out.",
+        named.join(", "),
+        if more { ", and others" } else { "" },
+        s = if total == 1 { "" } else { "s" },
+    ))
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn turn(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
+        pairs.iter().map(|(k, n)| (k.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn a_runs_box_refusals_are_counted_over_its_turns_deduplicated_bounded_and_say_the_key() {
+        let cases: Vec<(Vec<BTreeMap<String, u64>>, Option<&str>)> = vec![
+            (vec![], None),
+            (vec![turn(&[])], None),
+            (
+                vec![
+                    turn(&[("pypi.org:443", 2)]),
+                    turn(&[("pypi.org:443", 1), ("10.0.0.1:22", 1)]),
+                ],
+                Some(
+                    "refused 4 connections during this run: `pypi.org:443` (3 times), `10.0.0.1:22`. `runner.box.allow`",
+                ),
+            ),
+            (
+                vec![turn(&[
+                    ("a:1", 1),
+                    ("b:1", 1),
+                    ("c:1", 1),
+                    ("d:1", 1),
+                    ("e:1", 1),
+                    ("f:1", 9),
+                ])],
+                Some(
+                    "refused 14 connections during this run: `f:1` (9 times), `a:1`, `b:1`, `c:1`, `d:1`, and others.",
+                ),
+            ),
+            (
+                vec![turn(&[("x:443", 1)])],
+                Some("refused 1 connection during this run: `x:443`."),
+            ),
+        ];
+        for (turns, want) in cases {
+            let got = refusals_said(&turns);
+            match want {
+                None => assert_eq!(got, None),
+                Some(w) => assert!(got.as_deref().unwrap_or("").contains(w), "{got:?} vs {w}"),
+            }
+        }
+        // a name is bounded, counts saturate
+        let long = "h".repeat(500);
+        let (v, total) = refusals(&[turn(&[(&long, u64::MAX)]), turn(&[(&long, 5)])], 3);
+        assert_eq!(v[0].0.len(), 120);
+        assert_eq!(total, u64::MAX);
+    }
+}
