@@ -293,9 +293,10 @@ pub fn pilot_lines(r: &crate::core::report::Report, window: Duration) -> String 
         family(&mut o, name, help);
         for (repo, f) in &each {
             let s = spread(f);
-            for (q, v) in [("0.5", s.median_s), ("0.9", s.p90_s)] {
+            // `stat`, not `quantile`: that label is a summary's alone
+            for (stat, v) in [("median", s.median_s), ("p90", s.p90_s)] {
                 if let Some(v) = v {
-                    let _ = writeln!(o, "{name}{{repo=\"{repo}\",quantile=\"{q}\"}} {v}");
+                    let _ = writeln!(o, "{name}{{repo=\"{repo}\",stat=\"{stat}\"}} {v}");
                 }
             }
         }
@@ -481,9 +482,9 @@ mod tests {
             "afk_report_runs{repo=\"acme/api\",outcome=\"escalated\"} 0",
             "afk_report_runs{repo=\"acme/web\",outcome=\"escalated\"} 1",
             "afk_report_escalations{repo=\"acme/web\",reason=\"stalled\"} 1",
-            "afk_report_to_pr_seconds{repo=\"acme/web\",quantile=\"0.5\"} 600",
-            "afk_report_to_merge_seconds{repo=\"acme/api\",quantile=\"0.9\"} 3600",
-            "afk_report_to_merge_seconds{repo=\"all\",quantile=\"0.5\"} 3600",
+            "afk_report_to_pr_seconds{repo=\"acme/web\",stat=\"median\"} 600",
+            "afk_report_to_merge_seconds{repo=\"acme/api\",stat=\"p90\"} 3600",
+            "afk_report_to_merge_seconds{repo=\"all\",stat=\"median\"} 3600",
             "afk_report_corrective_turns_per_merged_pr{repo=\"all\"} 2",
             "afk_report_spend_per_merged_pr_usd{repo=\"all\"} 5",
         ] {
