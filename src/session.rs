@@ -151,10 +151,9 @@ impl Session {
         }
         let mut config = Config::load(&path)?;
         let paths = config.paths(self.state_flag.as_deref());
-        // nothing afk writes from here on carries one of its secrets
-        for (_, secret) in config.secret_values() {
-            crate::redact::register(&secret);
-        }
+        // nothing afk writes from here on carries one of its secrets: each
+        // is registered as it is read (a `Secret`)
+        let _registered = config.secret_values();
         config.loaded_as = Some((path.clone(), paths.clone()));
         Ok(&self
             .loaded

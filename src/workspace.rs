@@ -97,7 +97,7 @@ impl Real {
                 Some(pair) => pair,
                 None => forge
                     .me()
-                    .and_then(|me| Ok((me.login, self.cfg.forge_token()?))),
+                    .and_then(|me| Ok((me.login, self.cfg.forge_token()?.expose().to_string()))),
             };
             pair.map_err(|e| format!("{e:#}"))
         });

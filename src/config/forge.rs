@@ -9,6 +9,7 @@ use super::check::Checker;
 use super::secrets::read_secret_file;
 use super::values::{MINUTE, de_duration, de_path, is_http_url};
 use super::{Config, cfg_err, cfg_hint};
+use crate::redact::Secret;
 
 /// `forge.kind` (what differs between the kinds: `crate::forge::profile`).
 pub use crate::forge::ForgeKind;
@@ -190,10 +191,11 @@ impl Config {
         }
     }
 
-    /// The forge token, from `token_file` or `token_env`. The value is never printed.
-    pub fn forge_token(&self) -> Result<String> {
+    /// The forge token, from `token_file` or `token_env`, registered as it
+    /// is read (a [`Secret`]: never printed).
+    pub fn forge_token(&self) -> Result<Secret> {
         if let Some(p) = &self.forge.token_file {
-            return Ok(read_secret_file(p, "forge.token_file")?.trim().to_string());
+            return Ok(Secret::new(read_secret_file(p, "forge.token_file")?.trim()));
         }
         if self.forge.token_env.is_empty() {
             bail!(cfg_hint(
@@ -202,7 +204,7 @@ impl Config {
             ));
         }
         match std::env::var(&self.forge.token_env) {
-            Ok(t) if !t.trim().is_empty() => Ok(t.trim().to_string()),
+            Ok(t) if !t.trim().is_empty() => Ok(Secret::new(t.trim())),
             _ => bail!(cfg_hint(
                 format!(
                     "config: the forge token is missing: the environment variable {} (forge.token_env) is unset or empty",

@@ -4,6 +4,8 @@
 use anyhow::{Result, bail};
 use std::path::Path;
 
+use crate::redact::Secret;
+
 use super::check::Checker;
 use super::{Config, cfg_err};
 
@@ -123,7 +125,8 @@ impl Config {
     /// carries one): the forge token, the values of the variables it names
     /// as secrets and of `runner.secret_env`, the registry's `user:token`
     /// (and its token), the GitHub App key's lines, the Kubernetes token.
-    pub fn secret_values(&self) -> Vec<(String, String)> {
+    /// Each is a [`Secret`], registered as it is read.
+    pub fn secret_values(&self) -> Vec<(String, Secret)> {
         let mut v = vec![];
         if let Ok(t) = self.forge_token() {
             v.push(("the forge token".to_string(), t));
@@ -139,9 +142,9 @@ impl Config {
                 if let Some((_, token)) = val.split_once(':')
                     && name == &self.upgrade.registry_auth_env
                 {
-                    v.push((format!("${name}'s token"), token.to_string()));
+                    v.push((format!("${name}'s token"), Secret::new(token)));
                 }
-                v.push((format!("${name}"), val));
+                v.push((format!("${name}"), Secret::new(val)));
             }
         }
         let files = [
@@ -151,7 +154,7 @@ impl Config {
         for f in files.into_iter().flatten() {
             if let Ok(text) = std::fs::read_to_string(f) {
                 for line in text.lines().filter(|l| !l.starts_with("-----")) {
-                    v.push((f.display().to_string(), line.to_string()));
+                    v.push((f.display().to_string(), Secret::new(line)));
                 }
             }
         }

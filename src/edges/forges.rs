@@ -67,7 +67,13 @@ fn build(
     };
     let root = c.api_root()?;
     let profile = c.profile();
-    let mut h = profile.client(&root, &token, &source, c.forge_timeout(), c.forge.retries);
+    let mut h = profile.client(
+        &root,
+        token.expose(),
+        &source,
+        c.forge_timeout(),
+        c.forge.retries,
+    );
     h.set_url_key(c.api_root_key());
     h.set_concurrency(c.forge.concurrency);
     // the ETag cache: always where every read is conditional, else as asked

@@ -93,7 +93,7 @@ impl HttpRunner {
             None
         } else {
             match std::env::var(&cfg.runner.token_env) {
-                Ok(t) if !t.trim().is_empty() => Some(t.trim().to_string()),
+                Ok(t) if !t.trim().is_empty() => Some(crate::redact::Secret::new(t.trim())),
                 _ => bail!(crate::hint::hinted(
                     anyhow::Error::new(crate::config::ConfigError(format!(
                         "config: the runner token is missing: the environment variable {} (runner.token_env) is unset or empty",
@@ -116,7 +116,7 @@ impl HttpRunner {
             h
         };
         Ok(HttpRunner {
-            http: service(token.as_deref()),
+            http: service(token.as_ref().map(|t| t.expose())),
             // doctor's second look, without the token, to see it matters
             anonymous: token.as_ref().map(|_| service(None)),
             instance: std::sync::OnceLock::new(),

@@ -10,6 +10,7 @@ use super::Diagnosis;
 use super::http::{ApiStyle, ForgeError, Http, Refresher};
 use crate::core::app_token;
 use crate::types::{ConfigError, RepoName};
+use afk_host::redact::Secret;
 use anyhow::{Result, anyhow};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -186,31 +187,30 @@ impl App {
 
     /// The installation token for this tick: the stored one while more than
     /// 5 minutes of it are left, else a fresh exchange.
-    pub fn token(&self) -> Result<String> {
+    pub fn token(&self) -> Result<Secret> {
         if let Some(keeper) = &self.keeper
             && let Some((token, at)) = keeper.load(self.app_id, self.installation_id)
             && app_token::reuse_stored(at, self.now)
         {
             *self.expires.lock().unwrap() = Some(at);
-            afk_host::redact::register(&token);
-            return Ok(token);
+            return Ok(Secret::new(token));
         }
         self.exchange()
     }
 
     /// Exchange the JWT for a new installation token and keep it (not in a dry run).
-    pub fn exchange(&self) -> Result<String> {
+    pub fn exchange(&self) -> Result<Secret> {
         let path = format!("/app/installations/{}/access_tokens", self.installation_id);
         let got: Exchanged = self.as_app()?.json("POST", &path, None)?;
         let at = crate::clock::parse(&got.expires_at).ok_or_else(|| {
             anyhow!("forge: POST {path}: the installation token's expires_at is not a time")
         })?;
         *self.expires.lock().unwrap() = Some(at);
-        afk_host::redact::register(&got.token);
+        let token = Secret::new(got.token);
         if let Some(keeper) = &self.keeper {
-            keeper.save(self.app_id, self.installation_id, &got.token, at);
+            keeper.save(self.app_id, self.installation_id, token.expose(), at);
         }
-        Ok(got.token)
+        Ok(token)
     }
 
     /// `GET /app`, once per tick.
@@ -323,11 +323,11 @@ impl App {
 }
 
 impl Refresher for App {
-    fn initial(&self) -> Result<String> {
+    fn initial(&self) -> Result<Secret> {
         self.token()
     }
 
-    fn refresh(&self) -> Result<String> {
+    fn refresh(&self) -> Result<Secret> {
         self.exchange()
     }
 }

@@ -8,8 +8,41 @@ use std::sync::RwLock;
 
 static SECRETS: RwLock<Option<(Vec<String>, afk_wire::redact::Secrets)>> = RwLock::new(None);
 
-/// Keep `secret` out of everything afk writes from now on.
-pub fn register(secret: &str) {
+/// A secret afk holds: making one registers its value, so nothing afk
+/// writes from then on carries it (holding a secret means having
+/// registered it). Its `Debug` and `Display` say `[redacted]`; the value
+/// itself is read only where it is sent to its own host ([`Secret::expose`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// `value`, registered (a blank value holds nothing to hide).
+    pub fn new(value: impl Into<String>) -> Secret {
+        let value = value.into();
+        register(&value);
+        Secret(value)
+    }
+
+    /// The value, for the one place it is sent: its own host (a header, git's askpass).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(afk_wire::redact::REDACTED)
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(afk_wire::redact::REDACTED)
+    }
+}
+
+/// Keep `secret` out of everything afk writes from now on (through [`Secret::new`]).
+fn register(secret: &str) {
     let secret = secret.trim();
     if secret.is_empty() {
         return;
@@ -62,5 +95,22 @@ pub fn json(v: &mut serde_json::Value) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_made_a_secret_is_redacted_and_its_debug_shows_none_of_it() {
+        let s = Secret::new("sk-made-a-secret-3141592653");
+        let said = "the key is sk-made-a-secret-3141592653.";
+        assert_eq!(text(said), "the key is [redacted].");
+        assert_eq!(s.expose(), "sk-made-a-secret-3141592653");
+        for shown in [format!("{s:?}"), format!("{s}"), format!("{:?}", Some(&s))] {
+            assert!(!shown.contains("3141592653"), "{shown}");
+            assert!(shown.contains("[redacted]"), "{shown}");
+        }
     }
 }

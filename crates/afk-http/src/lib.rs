@@ -146,9 +146,9 @@ impl Rate {
 pub trait Refresher: Send + Sync {
     /// The token for the tick's first request (a GitHub App: the stored one
     /// while it is fresh), fetched when that request is sent.
-    fn initial(&self) -> Result<String>;
-    /// A new token (never printed).
-    fn refresh(&self) -> Result<String>;
+    fn initial(&self) -> Result<afk_host::redact::Secret>;
+    /// A new token (a secret: registered as it was made, never printed).
+    fn refresh(&self) -> Result<afk_host::redact::Secret>;
 }
 
 /// The token in hand: its generation (bumped by each refresh) and whether
@@ -423,7 +423,7 @@ impl Http {
         let mut g = self.renewal.lock().unwrap();
         if !g.started {
             let token = r.initial()?;
-            *self.auth.write().unwrap() = format!("{}{token}", self.scheme);
+            *self.auth.write().unwrap() = format!("{}{}", self.scheme, token.expose());
             g.started = true;
         }
         Ok(())
@@ -448,7 +448,7 @@ impl Http {
                     "forge: the installation token was refused (401); exchanging a new one once",
                 );
                 let token = r.refresh()?;
-                *self.auth.write().unwrap() = format!("{}{token}", self.scheme);
+                *self.auth.write().unwrap() = format!("{}{}", self.scheme, token.expose());
                 g.generation += 1;
                 Ok(true)
             }

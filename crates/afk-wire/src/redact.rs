@@ -313,7 +313,7 @@ fn forms_of(s: &str) -> Vec<Form> {
             let first = (8 * k).div_ceil(6);
             let end = 8 * (k + s.len()) / 6;
             if end > first {
-                v.push(form(enc[first..end].as_bytes().to_vec(), false, true));
+                v.push(form(enc.as_bytes()[first..end].to_vec(), false, true));
             }
         }
     }

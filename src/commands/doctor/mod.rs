@@ -85,7 +85,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     d.add("poll", level, text);
     local::local(ctx, &mut d);
     for (what, value) in ctx.config().secret_values() {
-        if !what.starts_with('/') && value.trim().chars().count() < crate::core::redact::MIN_LEN {
+        if !what.starts_with('/')
+            && value.expose().trim().chars().count() < crate::core::redact::MIN_LEN
+        {
             d.add(
                 "secrets",
                 Level::Warn,
@@ -105,7 +107,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     }
     local::runner_paths(ctx.config(), &mut d);
     local::workspace(ctx, &mut d);
-    agent_box::agent_box(ctx, &mut d);
+    agent_box::agent_box(ctx, &units::env_files(&args.units), &mut d);
     let (ok, detail) = local::budget_check(ctx.config());
     d.check("budget", ok, detail);
     if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {

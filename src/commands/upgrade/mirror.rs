@@ -125,7 +125,7 @@ pub(super) fn credentials(
 ) -> anyhow::Result<crate::git::Credentials> {
     let (username, password) = match forge.git_credentials() {
         Some(pair) => pair?,
-        None => (me.to_string(), cfg.forge_token()?),
+        None => (me.to_string(), cfg.forge_token()?.expose().to_string()),
     };
     Ok(crate::git::Credentials { username, password })
 }

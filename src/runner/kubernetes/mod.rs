@@ -29,7 +29,7 @@ const PENDING_FILE: &str = "k8s-pending.json";
 /// The API client: base URL, bearer token, namespace.
 pub struct Api {
     base: String,
-    token: String,
+    token: crate::redact::Secret,
     pub namespace: String,
     agent: ureq::Agent,
 }
@@ -147,7 +147,9 @@ impl Api {
         .trim()
         .to_string();
         let token_file = k.token_file.clone().unwrap_or_else(|| sa.join("token"));
-        if token.is_empty() {
+        // the service account's own token too: nothing afk writes carries it
+        let token = crate::redact::Secret::new(token);
+        if token.expose().is_empty() {
             bail!(cfg_err(format!(
                 "config: runner.kubernetes.token_file: {} is empty",
                 token_file.display()
@@ -191,7 +193,7 @@ impl Api {
         let req = self
             .agent
             .request(method, &url)
-            .set("Authorization", &format!("Bearer {}", self.token))
+            .set("Authorization", &format!("Bearer {}", self.token.expose()))
             .set("Accept", "application/json");
         let res = match body {
             Some(b) => {
