@@ -120,7 +120,11 @@ fn spend(afk: &Afk, id: afk::types::RunId, usd: f64) {
 /// - acme/api 7: dispatched 04-20 (before the window), PR after 1h, merged
 ///   after 4h, $10.
 fn world() -> Afk {
-    let afk = Afk::with_text(CONFIG);
+    world_in(Afk::with_text(CONFIG))
+}
+
+/// [`world`]'s runs in `afk`'s state file.
+fn world_in(afk: Afk) -> Afk {
     let r1 = dispatch(&afk, "acme/api", 1, datetime!(2026-05-10 10:00 UTC));
     pr_seen(&afk, r1, datetime!(2026-05-10 10:30 UTC));
     turn(&afk, r1, "ci-red", datetime!(2026-05-10 11:00 UTC));
@@ -421,4 +425,36 @@ fn the_status_page_shows_the_pilot_figures_of_30_days() {
         ),
         "{section}"
     );
+}
+
+#[test]
+fn a_ticks_metrics_file_carries_the_pilot_figures() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    // metrics_file is a top-level key: first
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    std::fs::write(
+        &afk.config,
+        format!("metrics_file = \"m/afk.prom\"\n{text}"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(afk.scratch.path("m")).unwrap();
+    let afk = world_in(afk);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let m = std::fs::read_to_string(afk.scratch.path("m/afk.prom")).unwrap();
+    for want in [
+        "afk_report_window_seconds 2592000",
+        "afk_report_runs{repo=\"acme/api\",outcome=\"succeeded\"} 2",
+        "afk_report_runs{repo=\"acme/web\",outcome=\"in_flight\"} 1",
+        "afk_report_escalations{repo=\"acme/api\",reason=\"no-pr\"} 1",
+        "afk_report_to_pr_seconds{repo=\"acme/api\",stat=\"p90\"} 3600",
+        "afk_report_to_merge_seconds{repo=\"all\",stat=\"median\"} 7200",
+        "afk_report_to_merge_seconds{repo=\"all\",stat=\"p90\"} 10800",
+        "afk_report_corrective_turns_per_merged_pr{repo=\"all\"} 1",
+        "afk_report_spend_per_merged_pr_usd{repo=\"all\"} 2.166667",
+        "afk_report_spend_per_merged_pr_usd{repo=\"acme/web\"} 0.5",
+    ] {
+        assert!(m.lines().any(|l| l == want), "{want} in\n{m}");
+    }
 }
