@@ -1504,6 +1504,11 @@ pub fn probe(args: &[String]) -> i32 {
         "hidden"
     };
     println!("state={state}");
+    for f in args.iter().filter_map(|a| a.strip_prefix("read=")) {
+        if std::fs::File::open(f).is_ok() {
+            println!("env=readable {f}");
+        }
+    }
     let proxy = std::env::var("HTTPS_PROXY")
         .ok()
         .and_then(|p| HostPort::of_url(&p))

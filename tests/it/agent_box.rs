@@ -477,3 +477,37 @@ fn a_programs_settings_folder_reaches_a_turn_as_a_copy_of_its_login_and_what_the
         "{\"OPENAI_API_KEY\": \"login\"}\n"
     );
 }
+
+#[test]
+fn doctor_fails_a_box_that_could_read_an_env_file_of_afks_secrets() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let model = sb.model_url.trim_start_matches("http://").to_string();
+    let shared = |afk: &Afk| afk.scratch.path("shared");
+    let afk = boxed_afk(&sb, |dir| {
+        format!(
+            "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"exit 0\"]\n[runner.box]\nallow = [\"{model}\"]\nread_only = [\"{}\"]",
+            dir.join("shared").display()
+        )
+    });
+    std::fs::create_dir_all(shared(&afk)).unwrap();
+    let env = afk
+        .scratch
+        .write("shared/secrets.env", &format!("AFK_FORGE_TOKEN={TOKEN}\n"));
+    let unit = afk.scratch.write(
+        "afk-poll.service",
+        &format!(
+            "[Service]\nEnvironmentFile=-{}\nExecStart=/usr/local/bin/afk --config {} poll\n",
+            env.display(),
+            afk.config.display()
+        ),
+    );
+    let (code, out, err) = text(&afk, &["doctor", "--unit", &unit.display().to_string()]);
+    assert_ne!(code, 0, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("where afk's secrets are kept"))
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(line.starts_with("FAIL"), "{line}");
+    assert!(line.contains(&env.display().to_string()), "{line}");
+    assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+}

@@ -11,7 +11,7 @@ use crate::runner::agent_box::{self as boxes, Boxer};
 use crate::session::Session;
 use crate::types::AgentKind;
 
-pub(super) fn agent_box(ctx: &Session, d: &mut Doctor) {
+pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut Doctor) {
     let c = ctx.config();
     if c.runner.kind != crate::config::RunnerKind::Command {
         return;
@@ -66,8 +66,30 @@ pub(super) fn agent_box(ctx: &Session, d: &mut Doctor) {
             }
         }
     }
-    match probe(ctx, &b) {
+    // the env files afk's secrets live in: the documented one, one beside
+    // the config, the units' EnvironmentFile
+    let mut env_files: Vec<std::path::PathBuf> = vec!["/etc/afk/env".into()];
+    env_files.extend(ctx.config_path().parent().map(|d| d.join("env")));
+    env_files.extend(unit_env.iter().cloned());
+    env_files.retain(|f| f.is_file());
+    env_files.sort();
+    env_files.dedup();
+    match probe(ctx, &b, &env_files) {
         Ok(found) => {
+            let read: Vec<&str> = found
+                .lines()
+                .filter_map(|l| l.strip_prefix("env=readable "))
+                .collect();
+            if !read.is_empty() {
+                d.add(
+                    "box",
+                    Level::Fail,
+                    format!(
+                        "a probe in the agent's box could read {}, where afk's secrets are kept: check runner.box.read_only and read_write",
+                        read.join(", ")
+                    ),
+                );
+            }
             let (level, text) = judge(&b, &found);
             d.add("box", level, text);
         }
@@ -200,7 +222,7 @@ fn no_login(agent: AgentKind) -> Option<String> {
 
 /// Run `afk __box-probe` in a box made as a turn's would be, in a scratch
 /// run folder; what it printed.
-fn probe(ctx: &Session, b: &Boxer) -> anyhow::Result<String> {
+fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::Result<String> {
     let dir = std::env::temp_dir().join(format!("afk-doctor-box-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let work = dir.join("work");
@@ -215,7 +237,7 @@ fn probe(ctx: &Session, b: &Boxer) -> anyhow::Result<String> {
         .map(|h| h.to_string())
         .unwrap_or_default();
     let model = b.allow().first().map(|h| h.to_string()).unwrap_or_default();
-    let argv = vec![
+    let mut argv = vec![
         crate::core::agent_box::INIT_PATH.to_string(),
         "__box-probe".to_string(),
         // not an absolute path: the box binds the files its command names,
@@ -224,6 +246,8 @@ fn probe(ctx: &Session, b: &Boxer) -> anyhow::Result<String> {
         model,
         forge,
     ];
+    // not absolute paths either: the box binds no file a probe names
+    argv.extend(env_files.iter().map(|f| format!("read={}", f.display())));
     let line = b.wrap(
         &argv,
         &boxes::TurnPaths {

@@ -62,6 +62,33 @@ pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
     }
 }
 
+/// The env files the afk units name (`EnvironmentFile=`, a leading `-`
+/// dropped): the units given, else those installed. Where the operator keeps
+/// afk's secrets, which the agent's box must not show (doctor's box probe).
+pub(super) fn env_files(given: &[PathBuf]) -> Vec<PathBuf> {
+    let found;
+    let units = if given.is_empty() {
+        let dirs: Vec<&Path> = UNIT_DIRS.iter().map(Path::new).collect();
+        found = installed(&dirs);
+        &found
+    } else {
+        given
+    };
+    let mut files = vec![];
+    for path in units {
+        let Ok(unit) = read_unit(path) else { continue };
+        for (_, key, value) in &unit.entries {
+            if key == "EnvironmentFile" {
+                let f = value.trim().trim_start_matches('-');
+                if f.starts_with('/') {
+                    files.push(PathBuf::from(f));
+                }
+            }
+        }
+    }
+    files
+}
+
 /// Whether two paths name one file (the same path when either is missing).
 fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
