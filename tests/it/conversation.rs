@@ -141,6 +141,14 @@ both_dialects! {
         let replies: Vec<String> = bodies(&sb).into_iter().filter(|b| b.contains("does not know")).collect();
         assert_eq!(replies.len(), 1, "{replies:?}");
         assert!(replies[0].contains("/afk fix"), "{}", replies[0]);
+        // issue 56: the checklist shows the verb as typed, in afk's own code
+        // span, never an escaped backtick
+        let checklist = bodies(&sb)
+            .into_iter()
+            .find(|b| b.starts_with("<!-- afk:checklist -->"))
+            .expect("the checklist");
+        assert!(checklist.contains("command: unknown verb `dance`"), "{checklist}");
+        assert!(!checklist.contains("\\`"), "{checklist}");
         // fix with CI green: a review turn with the text
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         comment(&sb, 2, "alice", "/afk fix use the new API");

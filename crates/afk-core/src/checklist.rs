@@ -4,8 +4,9 @@
 //! that came from the forge (link texts, URLs, reasons) are escaped or dropped
 //! here, so a PR's workflow cannot write markdown into afk's comment.
 
-use super::sanitize::{md_text, one_line, safe_url};
+use super::sanitize::{md_code, md_text, one_line, safe_url};
 use super::spend::usd;
+use crate::types::{TalkKind, TalkSaid};
 
 pub const MARKER: &str = "<!-- afk:checklist -->";
 
@@ -58,8 +59,30 @@ pub struct Checklist {
 pub struct Said {
     pub who: String,
     pub at: String,
-    pub what: String,
+    /// a review or a command
+    pub kind: TalkKind,
+    pub what: TalkSaid,
     pub outcome: String,
+}
+
+/// How long a command's own text (a `fix` instruction, an unknown verb) may
+/// be in the checklist.
+const SAID_MAX: usize = 80;
+
+/// What a review or command said, as markdown: afk's words as they are, the
+/// person's (a `fix` instruction, an unknown verb) escaped, so afk's own
+/// code spans never show as `` \` ``.
+fn said_md(kind: TalkKind, what: &TalkSaid) -> String {
+    let head = match kind {
+        TalkKind::Comment => "command",
+        TalkKind::Review => "review",
+    };
+    let what = match what {
+        TalkSaid::Fix(text) => format!("fix: {}", md_text(&one_line(text, SAID_MAX))),
+        TalkSaid::Unknown(verb) => format!("unknown verb {}", md_code(&one_line(verb, SAID_MAX))),
+        known => known.words(),
+    };
+    format!("{head}: {what}")
 }
 
 fn spend_line(c: &Checklist) -> String {
@@ -121,7 +144,7 @@ pub fn render(c: &Checklist) -> String {
         for t in &c.talk {
             s.push_str(&format!(
                 "- {} (by {}, at {}): {}\n",
-                md_text(&one_line(&t.what, 80)),
+                said_md(t.kind, &t.what),
                 md_text(&one_line(&t.who, 60)),
                 md_text(&t.at),
                 md_text(&t.outcome)
@@ -188,14 +211,15 @@ mod tests {
         c.talk = vec![Said {
             who: "alice".into(),
             at: "2026-01-01T10:00:00Z".into(),
-            what: "changes requested".into(),
+            kind: TalkKind::Review,
+            what: TalkSaid::ChangesRequested,
             outcome: "taken: review turn 1 of 3".into(),
         }];
         c.held = Some(("bob*".into(), "2026-01-01T11:00:00Z".into()));
         let t = render(&c);
         assert!(
             t.contains(
-                "- changes requested (by alice, at 2026-01-01T10:00:00Z): taken: review turn 1 of 3"
+                "- review: changes requested (by alice, at 2026-01-01T10:00:00Z): taken: review turn 1 of 3"
             ),
             "{t}"
         );
@@ -220,6 +244,51 @@ mod tests {
             talk: vec![],
             held: None,
         }
+    }
+
+    #[test]
+    fn what_was_said_shows_afks_words_as_they_are_and_escapes_the_persons() {
+        let cases = [
+            (
+                TalkKind::Review,
+                TalkSaid::ChangesRequested,
+                "review: changes requested",
+            ),
+            (TalkKind::Comment, TalkSaid::Hold, "command: hold"),
+            (
+                TalkKind::Comment,
+                TalkSaid::Unknown("frobnicate".into()),
+                "command: unknown verb `frobnicate`",
+            ),
+            (
+                TalkKind::Comment,
+                TalkSaid::Unknown("a`b".into()),
+                "command: unknown verb ``a`b``",
+            ),
+            (
+                TalkKind::Comment,
+                TalkSaid::Fix("use *the* [new](x) API @team".into()),
+                r"command: fix: use \*the\* \[new\]\(x\) API \@team",
+            ),
+        ];
+        for (kind, what, want) in cases {
+            assert_eq!(said_md(kind, &what), want, "{what:?}");
+            let mut c = base();
+            c.talk = vec![Said {
+                who: "bob".into(),
+                at: "2026-01-01T10:00:00Z".into(),
+                kind,
+                what,
+                outcome: "answered: unknown verb".into(),
+            }];
+            assert!(
+                render(&c).contains(&format!("- {want} (by bob")),
+                "{}",
+                render(&c)
+            );
+        }
+        let long = said_md(TalkKind::Comment, &TalkSaid::Fix("x".repeat(10_000)));
+        assert!(long.chars().count() < 100, "{long}");
     }
 
     #[test]

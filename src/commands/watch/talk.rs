@@ -372,10 +372,8 @@ pub(super) fn said(heard: &Heard) -> Vec<crate::core::checklist::Said> {
         .map(|i| crate::core::checklist::Said {
             who: i.author.clone(),
             at: i.at.clone(),
-            what: match i.kind {
-                TalkKind::Comment => format!("command: {}", i.what.words()),
-                TalkKind::Review => format!("review: {}", i.what.words()),
-            },
+            kind: i.kind,
+            what: i.what.clone(),
             outcome: i.outcome.words(),
         })
         .collect()
