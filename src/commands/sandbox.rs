@@ -76,6 +76,16 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
     Ok(Outcome::OK)
 }
 
+/// A comment line per repo whose CI command the sandbox runs on pushes
+/// (docs/sandbox.md#ci-that-runs-your-tests); none without.
+fn ci_lines(sb: &sandbox::Sandbox) -> String {
+    let lines = sb.state.lock().unwrap().ci_summary();
+    lines
+        .iter()
+        .map(|l| format!("# CI: {l} (docs/sandbox.md#ci-that-runs-your-tests)\n"))
+        .collect()
+}
+
 /// Make `dir` this sandbox's: refuse someone else's files, refuse a folder
 /// another sandbox is serving (its lock), empty an earlier sandbox's folder.
 /// The lock is held until the process ends.
@@ -212,7 +222,7 @@ fn print_config(
          AFK_SANDBOX_TOKEN={tok}\nAFK_SANDBOX_AGENT_TOKEN={agent_tok}\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
-         {model_env}\
+         {ci}{model_env}\
          # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
@@ -227,6 +237,7 @@ fn print_config(
         agent_tok = sb.agent_token(),
         runner = runner_block(sb, &agent, (kubernetes, model))?,
         model_env = model_env(sb, model)?,
+        ci = ci_lines(sb),
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();

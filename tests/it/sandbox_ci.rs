@@ -316,3 +316,71 @@ both_dialects! {
         watch_reads_the_status_the_sandboxes_ci_posted()
     }
 }
+
+/// `afk sandbox --seed` with your own repository imported and a PR seeded on
+/// it: the printed config says what CI runs, and the seeded PR's head is
+/// run as the sandbox starts.
+#[test]
+fn a_seeded_pr_on_an_imported_repository_is_run_when_the_sandbox_starts() {
+    let s = Scratch::new();
+    let mine = s.path("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    git(&mine, &["init", "-q", "-b", "main"]);
+    std::fs::write(mine.join("README"), "mine\n").unwrap();
+    git(&mine, &["add", "."]);
+    git(&mine, &["commit", "-q", "-m", "start"]);
+    git(&mine, &["checkout", "-q", "-b", "feature"]);
+    std::fs::write(mine.join("ok.txt"), "ok\n").unwrap();
+    git(&mine, &["add", "."]);
+    git(&mine, &["commit", "-q", "-m", "ok"]);
+    let head = git(&mine, &["rev-parse", "HEAD"]);
+    let seed = json!({"repos": [{"name": "acme/mine", "import": mine,
+        "ci": test_ok(),
+        "issues": [{"number": 1, "title": "feature", "pull": true, "head": "feature"}]}]});
+    let seed_file = s.write("seed.json", &seed.to_string());
+    let dir = s.path("sb");
+    let (_sb, lines) = crate::operator::sandbox_cli(&[
+        "--seed",
+        seed_file.to_str().unwrap(),
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    let ci = lines.iter().find(|l| l.starts_with("# CI: ")).cloned();
+    assert_eq!(
+        ci.as_deref(),
+        Some(
+            "# CI: acme/mine runs `sh -c test -f ok.txt` on every push to a PR's branch \
+             (status ci/test, timeout 1m) (docs/sandbox.md#ci-that-runs-your-tests)"
+        ),
+        "{lines:?}"
+    );
+    let url = lines[0].strip_prefix("AFK_SANDBOX_URL=").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let run = loop {
+        let runs: Value = ureq::get(&format!("{url}/_admin/ci/runs"))
+            .call()
+            .unwrap()
+            .into_json()
+            .unwrap();
+        if let Some(r) = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["state"] != "running")
+        {
+            break r.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "{runs}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(
+        (&run["repo"], &run["sha"], &run["state"], &run["pr"]),
+        (
+            &json!("acme/mine"),
+            &json!(head),
+            &json!("success"),
+            &json!(1)
+        ),
+        "{run}"
+    );
+}

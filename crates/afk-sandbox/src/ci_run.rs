@@ -237,6 +237,24 @@ impl Forge {
         self.ci_status(&repo, &sha, &context, id, &state, &description);
     }
 
+    /// One line per repository with a CI command: `acme/api runs `make
+    /// test` on every push to a PR's branch (status ci/test, timeout 10m)`.
+    pub fn ci_summary(&self) -> Vec<String> {
+        self.ci
+            .pushes
+            .commands
+            .iter()
+            .map(|(repo, c)| {
+                format!(
+                    "{repo} runs `{}` on every push to a PR's branch (status {}, timeout {})",
+                    one_line(&c.argv.join(" ")),
+                    c.context,
+                    show_duration(c.timeout)
+                )
+            })
+            .collect()
+    }
+
     /// The runs as `/_admin/state` shows them.
     pub(super) fn ci_runs(&self) -> Vec<Value> {
         self.ci.pushes.runs.iter().map(|r| r.show(false)).collect()
