@@ -12,8 +12,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::Stdio;
 
-/// What afk reads of a turn's commits (messages, then patches) at most;
-/// past it the rest is not searched, and a note says so.
+/// What afk reads of a turn's commits (messages, then patches) at most; a
+/// turn larger than that is refused (what was not searched is not pushed).
 pub const SCAN_BYTES: u64 = 32 << 20;
 
 impl Workspace {
@@ -52,16 +52,15 @@ impl Workspace {
             return Ok(Some(why));
         }
         if cut {
-            self.notes
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(format!(
-                    "workspace: the turn's commits {}..{} are larger than {} MiB as a patch: afk searched their first {} MiB for secrets, not the rest",
-                    &start[..start.len().min(12)],
-                    &work[..work.len().min(12)],
-                    SCAN_BYTES >> 20,
-                    SCAN_BYTES >> 20
-                ));
+            // what was not searched is not pushed: padding a turn past the
+            // bound would otherwise carry a secret after it
+            return Ok(Some(format!(
+                "the turn's commits {}..{} are larger than {} MiB as a patch: afk searched their first {} MiB for secrets and pushes nothing it has not searched",
+                &start[..start.len().min(12)],
+                &work[..work.len().min(12)],
+                SCAN_BYTES >> 20,
+                SCAN_BYTES >> 20
+            )));
         }
         Ok(None)
     }
