@@ -170,9 +170,9 @@ fn usage_exit(e: clap::Error, json: bool) -> ! {
             .unwrap_or("")
             .trim_start_matches("error: ")
             .to_string();
-        println!(
-            "{}",
-            serde_json::json!({"error": first, "exit": e.exit_code()})
+        crate::output::json_line(
+            &serde_json::json!({"error": first, "exit": e.exit_code()}),
+            false,
         );
     }
     e.exit()

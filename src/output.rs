@@ -26,6 +26,45 @@ pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std
     out.flush()
 }
 
+/// One line to stdout apart from a report (the demo's words, upgrade
+/// verdict's `VERDICT=`): redacted and cleaned for a terminal, as a
+/// report's text is. The one way the binary prints a line (`layers.rs`).
+pub fn line(text: &str) {
+    self::text(&format!("{text}\n"))
+}
+
+/// Text to stdout as given, no newline added (a tick's human report the
+/// demo shows): redacted and cleaned for a terminal.
+pub fn text(text: &str) {
+    use std::io::Write;
+    let text = crate::redact::text(text);
+    let mut out = std::io::stdout().lock();
+    let wrote = out
+        .write_all(crate::core::sanitize::for_terminal(&text).as_bytes())
+        .and_then(|()| out.flush());
+    if let Err(e) = wrote {
+        stdout_failed(e)
+    }
+}
+
+/// A JSON value to stdout on its own line (pretty or compact), every
+/// string redacted (the demo's document, a usage error's).
+pub fn json_line(value: &serde_json::Value, pretty: bool) {
+    use std::io::Write;
+    let mut value = value.clone();
+    crate::redact::json(&mut value);
+    let doc = if pretty {
+        serde_json::to_string_pretty(&value)
+    } else {
+        serde_json::to_string(&value)
+    }
+    .unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = writeln!(out, "{doc}").and_then(|()| out.flush()) {
+        stdout_failed(e)
+    }
+}
+
 /// A closed pipe (`afk status | head -1`) is not an error: end quietly by
 /// SIGPIPE, 141 in a shell, as cargo and coreutils do.
 pub fn is_closed_pipe(e: &std::io::Error) -> bool {

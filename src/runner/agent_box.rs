@@ -823,12 +823,18 @@ fn codex_base_url() -> Option<String> {
 /// The keeper's lines in the run's log start so.
 const SAID: &str = "afk box:";
 
+/// The keeper's and the init's own line on stderr, after `afk box:`, through
+/// the redacting sink.
+fn say(msg: &str) {
+    afk_host::say::err(&format!("{SAID} {msg}"));
+}
+
 /// Run one boxed turn; the agent's exit status.
 pub fn keep(spec_file: &Path) -> i32 {
     match keep_inner(spec_file) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{SAID} cannot make the box: {e:#}");
+            say(&format!("cannot make the box: {e:#}"));
             126
         }
     }
@@ -868,7 +874,9 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     if spec.memory.is_some() || spec.tasks > 0 {
         match limit(&spec.name, spec.memory, spec.tasks) {
             Ok(()) => {}
-            Err(why) => eprintln!("{SAID} runner.box.memory and tasks are not in force: {why}"),
+            Err(why) => say(&format!(
+                "runner.box.memory and tasks are not in force: {why}"
+            )),
         }
     }
     let init_json = serde_json::to_string(&spec.init)?;
@@ -950,7 +958,7 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         close(info_r);
         if let Err(why) = &mapped {
             let _ = child.kill();
-            eprintln!("{SAID} cannot map the box's user to uid {uid}: {why}");
+            say(&format!("cannot map the box's user to uid {uid}: {why}"));
         }
         // SAFETY: a byte to the pipe bubblewrap waits on, then its end closed
         unsafe {
@@ -981,9 +989,9 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     }
     if let Some(sock) = &spec.socket {
         if refused > 0 {
-            eprintln!(
-                "{SAID} the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
-            );
+            say(&format!(
+                "the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
+            ));
         }
         let _ = std::fs::remove_file(sock);
         // a socket folder of its own (a long run path) goes with it
@@ -1102,7 +1110,7 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
                 Ok(t) => t.to_string(),
                 Err(_) => rules::NOT_HOST_PORT.to_string(),
             });
-            eprintln!("{SAID} {why}");
+            say(&why);
             let _ = conn.write_all(b"refused\n");
             return;
         }
@@ -1111,7 +1119,10 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
         match std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port)) {
             Ok(a) => a.collect(),
             Err(e) => {
-                eprintln!("{SAID} cannot resolve {target}: {}", afk_host::os_words(&e));
+                say(&format!(
+                    "cannot resolve {target}: {}",
+                    afk_host::os_words(&e)
+                ));
                 let _ = conn.write_all(b"failed\n");
                 return;
             }
@@ -1120,7 +1131,7 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
         std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(10)).ok()
     });
     let Some(up) = up else {
-        eprintln!("{SAID} cannot connect to {target}");
+        say(&format!("cannot connect to {target}"));
         let _ = conn.write_all(b"failed\n");
         return;
     };
@@ -1139,7 +1150,7 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
     }
     if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
         counts.refuse(&target.to_string());
-        eprintln!("{SAID} {why}");
+        say(&why);
         return;
     }
     counts.forwarded.fetch_add(1, SeqCst);
@@ -1276,10 +1287,10 @@ pub fn init(json: &str) -> i32 {
                 && libc::setuid(id) == 0
         };
         if !dropped || unsafe { libc::geteuid() } == 0 {
-            eprintln!(
-                "{SAID} cannot become the box's user: {}",
+            say(&format!(
+                "cannot become the box's user: {}",
                 std::io::Error::last_os_error()
-            );
+            ));
             return 126;
         }
         // SAFETY: umask(2) cannot fail; prctl(2) re-arms what the change
@@ -1292,14 +1303,14 @@ pub fn init(json: &str) -> i32 {
     let spec: InitSpec = match serde_json::from_str(json) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{SAID} the init's spec: {e}");
+            say(&format!("the init's spec: {e}"));
             return 126;
         }
     };
     if let Some(dir) = &spec.chdir
         && let Err(e) = std::env::set_current_dir(dir)
     {
-        eprintln!("{SAID} cannot enter {}: {e}", dir.display());
+        say(&format!("cannot enter {}: {e}", dir.display()));
         return 126;
     }
     for hp in &spec.listen {
@@ -1320,7 +1331,7 @@ pub fn init(json: &str) -> i32 {
                     }
                 });
             }
-            Err(e) => eprintln!("{SAID} cannot listen on {hp} in the box: {e}"),
+            Err(e) => say(&format!("cannot listen on {hp} in the box: {e}")),
         }
     }
     if let Some(port) = spec.proxy {
@@ -1332,17 +1343,17 @@ pub fn init(json: &str) -> i32 {
                     }
                 });
             }
-            Err(e) => eprintln!("{SAID} cannot listen on the proxy's port {port}: {e}"),
+            Err(e) => say(&format!("cannot listen on the proxy's port {port}: {e}")),
         }
     }
     let Some((prog, args)) = spec.argv.split_first() else {
-        eprintln!("{SAID} no command");
+        say("no command");
         return 126;
     };
     let child = match std::process::Command::new(prog).args(args).spawn() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("{SAID} cannot start {prog}: {e}");
+            say(&format!("cannot start {prog}: {e}"));
             return 127;
         }
     };
@@ -1503,10 +1514,10 @@ pub fn probe(args: &[String]) -> i32 {
     } else {
         "hidden"
     };
-    println!("state={state}");
+    afk_host::say::out(&format!("state={state}"));
     for f in args.iter().filter_map(|a| a.strip_prefix("read=")) {
         if std::fs::File::open(f).is_ok() {
-            println!("env=readable {f}");
+            afk_host::say::out(&format!("env=readable {f}"));
         }
     }
     let proxy = std::env::var("HTTPS_PROXY")
@@ -1519,7 +1530,7 @@ pub fn probe(args: &[String]) -> i32 {
             (None, _) => "no-proxy".to_string(),
             (Some(port), false) => connect_through(port, target),
         };
-        println!("{name}={said}");
+        afk_host::say::out(&format!("{name}={said}"));
     }
     0
 }

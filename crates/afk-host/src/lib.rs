@@ -6,6 +6,7 @@ pub mod clock;
 pub mod log;
 pub mod private_files;
 pub mod redact;
+pub mod say;
 
 /// What the operating system said of a failed I/O call, without Rust's
 /// ` (os error N)` tail: `No such file or directory`.

@@ -82,10 +82,10 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     // a folder --keep=DIR cannot use is said before anything else
     a.folder()?;
     if !json {
-        println!(
+        crate::output::line(
             "afk demo: afk's main job first: ready issues -> agents -> pull requests -> CI -> merged, then a review round.\n\
              Then the optional parts, each for the teams that turn it on: the template canary (afk harvest, [harvest] canary),\n\
-             budgets, the Kubernetes runner, and Co-op Cloud recipe upgrades (afk upgrade, [upgrade]).\n"
+             budgets, the Kubernetes runner, and Co-op Cloud recipe upgrades (afk upgrade, [upgrade]).\n",
         );
     }
     let stage = stage::stage(json, a)?;
@@ -118,7 +118,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
                                      "upgrade": upgrade_ticks});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        crate::output::json_line(&doc, true);
     }
     Ok(Outcome::code(show.worst))
 }

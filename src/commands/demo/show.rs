@@ -11,14 +11,14 @@ pub(crate) struct Show {
 impl Show {
     pub(crate) fn say(&self, s: &str) {
         if !self.json {
-            println!("{s}");
+            crate::output::line(s);
         }
     }
 
     pub(crate) fn step(&mut self, title: &str, t: crate::tick::Done) {
         self.say(&format!("== {title}"));
         if !self.json {
-            print!("{}", t.human);
+            crate::output::text(&t.human);
         }
         self.worst = self.worst.max(t.code);
         self.ticks.push(t.report);

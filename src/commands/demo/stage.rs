@@ -95,16 +95,18 @@ fn runner_lines(
     let boxed = can_box();
     if !json {
         match &boxed {
-            Ok(()) => println!(
-                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n"
+            Ok(()) => crate::output::line(
+                "afk demo: each agent turn runs in a box of its own (bubblewrap): its checkout, its home, the model and nothing of afk's\n",
             ),
-            Err(why) => println!("afk demo: agents run unconfined here: {why}\n"),
+            Err(why) => {
+                crate::output::line(&format!("afk demo: agents run unconfined here: {why}\n"))
+            }
         }
     }
     let Some((kind, path)) = real else {
         if !json {
-            println!(
-                "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n"
+            crate::output::line(
+                "afk demo: the agent is the scripted one (examples/demo-agent.sh); --agent claude|codex plays the story with the real program\n",
             );
         }
         return Ok(agent_command(sb, agent));
@@ -122,7 +124,7 @@ fn runner_lines(
         unsafe { std::env::set_var(k, v) };
     }
     if !json {
-        println!(
+        crate::output::line(&format!(
             "afk demo: the agent is the real {} ({}), answered by the sandbox's scripted model; \
              the Kubernetes and upgrade acts use the scripted agent\n",
             if *kind == crate::types::AgentKind::Codex {
@@ -131,7 +133,7 @@ fn runner_lines(
                 "Claude Code"
             },
             path.display()
-        );
+        ));
     }
     Ok(crate::core::demo::real_agent_lines(*kind))
 }

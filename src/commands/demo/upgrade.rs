@@ -157,7 +157,7 @@ struct Act {
 impl Act {
     fn say(&self, s: &str) {
         if !self.ctx.json() {
-            println!("{s}");
+            crate::output::line(s);
         }
     }
 
@@ -166,7 +166,7 @@ impl Act {
         let t = crate::commands::upgrade::tick(&self.ctx, &[], opts)?.done();
         self.say(&format!("== {title}"));
         if !self.ctx.json() {
-            print!("{}", t.human);
+            crate::output::text(&t.human);
         }
         self.say("");
         self.worst = self.worst.max(t.code);

@@ -55,10 +55,10 @@ pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
             if s.json() {
                 crate::output::emit(true, &r, "");
             } else {
-                println!("VERDICT={v}");
-                // stdout not through output.rs: redacted here (a CI link is forge data)
+                crate::output::line(&format!("VERDICT={v}"));
+                // redacted by output (a CI link is forge data)
                 let build = r.build_url.as_deref().unwrap_or("");
-                println!("BUILD={}", crate::redact::text(build));
+                crate::output::line(&format!("BUILD={build}"));
             }
             Ok(Outcome::code(match v {
                 Verdict::Green => 0,
