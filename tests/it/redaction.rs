@@ -345,3 +345,45 @@ fn a_kubernetes_turns_prompt_carries_no_secret_the_issue_quoted() {
     );
     assert!(!sent.contains(TOKEN) && !sent.contains(&escaped), "{sent}");
 }
+
+/// A repository anyone reads (the forge says `private: false`): an
+/// attacking agent's failing turn prints what it wants published, and the
+/// escalation says where its log is and quotes none of it; the log itself
+/// is still afk's to show on its host.
+#[test]
+fn a_public_repositorys_escalation_quotes_none_of_the_agents_log() {
+    let mut api = repo("acme/api", json!([ready(1, "alice")]));
+    api["private"] = json!(false);
+    let sb = Sandbox::start(json!({ "repos": [api] }));
+    let said = "published-by-the-agent 7c1e: what it read on the way";
+    let afk = an_agent_that_runs(
+        &sb,
+        &format!("echo 'step one'\necho '{said}'\necho 'closing line z9'\nexit 3\n"),
+    );
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(afk.wait_agent(1), 3);
+    let (_, w, werr) = afk.watch();
+    assert_eq!(
+        action_of(&w, 1),
+        ("escalate".into(), Some("agent-failed".into())),
+        "{w} {werr}"
+    );
+    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    assert!(comments.contains("afk needs a human"), "{comments}");
+    assert!(comments.contains("afk runs show 1 --log"), "{comments}");
+    for quoted in [
+        "published-by-the-agent",
+        "7c1e",
+        "step one",
+        "closing line z9",
+    ] {
+        assert!(!comments.contains(quoted), "{quoted}: {comments}");
+    }
+    let out = afk
+        .cmd()
+        .args(["runs", "show", "1", "--log"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(said));
+}

@@ -62,6 +62,10 @@ pub struct Escalated<'a> {
     /// opens the PR itself, so a run with no PR is one whose turns left no
     /// commits (never an agent that did not open one)
     pub afk_opens_prs: bool,
+    /// the forge says anyone may read the repository: the comment quotes
+    /// none of the agent's own text (its log's end, a blocked report), it
+    /// says where it is on the afk host (`afk runs show N --log`)
+    pub public: bool,
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -230,7 +234,19 @@ pub fn comment(e: &Escalated) -> String {
         let cut = more(e.failing.len() - shown, "failing check", "failing checks");
         s.push_str(&format!("- {cut}\n"));
     }
-    if let Some((reason, qs)) = e.blocked {
+    // a public repository: anyone reads the comment, so none of the agent's
+    // own text is quoted (a secret past the redaction would be published)
+    let withheld = format!(
+        "(not quoted: the repository is public; `afk runs show {} --log` on the afk host shows it)",
+        e.run_id
+    );
+    if let (true, Some((_, qs))) = (e.public, e.blocked) {
+        s.push_str(&format!(
+            "- the agent's reason and its {} {withheld}\n",
+            crate::plural(qs.len(), "question", "questions")
+        ));
+    }
+    if let (false, Some((reason, qs))) = (e.public, e.blocked) {
         if !reason.trim().is_empty() {
             let said = md_text_cut(reason, REASON_MAX);
             s.push_str(&format!("- the agent says: {said}\n"));
@@ -250,7 +266,16 @@ pub fn comment(e: &Escalated) -> String {
         }
     }
     s.push_str(&spend_line(&e.budget));
-    if let Some(end) = e.exited.and_then(|(_, log)| log_end(log)) {
+    if let (true, Some(_)) = (e.public, e.exited) {
+        s.push_str(&format!(
+            "- the end of its log (`agent.log`, the agent's own output) {withheld}\n"
+        ));
+    }
+    if let Some(end) = e
+        .exited
+        .filter(|_| !e.public)
+        .and_then(|(_, log)| log_end(log))
+    {
         let fence = super::sanitize::fence_for(&end);
         s.push_str(&format!(
             "- the end of its log (`agent.log`, the agent's own output):\n\n{fence}text\n{end}\n{fence}\n\n"
@@ -418,6 +443,46 @@ mod tests {
             stopped_by: Some("alice"),
             workspace: None,
             afk_opens_prs: false,
+            public: false,
+        }
+    }
+
+    /// On a repository anyone reads, the comment says where the agent's
+    /// words are and quotes none of them (its log's end, a blocked report's
+    /// reason and questions); a private one quotes them as before.
+    #[test]
+    fn a_public_repository_is_told_where_the_agents_words_are_and_shown_none() {
+        let qs = vec!["which scope holds QUESTION-TEXT?".to_string()];
+        for (why, exited) in [
+            (
+                Escalation::AgentFailed,
+                Some((1, "step 1\nLOG-TEXT the key is here\n")),
+            ),
+            (Escalation::Blocked, None),
+        ] {
+            let mut e = Escalated {
+                why,
+                exited,
+                blocked: Some(("REASON-TEXT", &qs)),
+                ..base(&[], &qs)
+            };
+            let private = comment(&e);
+            for quoted in ["QUESTION-TEXT", "REASON-TEXT"] {
+                assert!(private.contains(quoted), "{why:?}: {private}");
+            }
+            assert_eq!(private.contains("LOG-TEXT"), exited.is_some(), "{private}");
+            e.public = true;
+            let public = comment(&e);
+            for quoted in ["QUESTION-TEXT", "REASON-TEXT", "LOG-TEXT", "step 1"] {
+                assert!(!public.contains(quoted), "{why:?}: {public}");
+            }
+            assert!(public.contains("`afk runs show 3 --log`"), "{public}");
+            assert!(public.contains("the repository is public"), "{public}");
+            assert!(public.contains("1 question"), "{public}");
+            assert!(
+                public.ends_with("adds `ready-for-agent` again.\n"),
+                "{public}"
+            );
         }
     }
 

@@ -82,6 +82,16 @@ macro_rules! forward {
             forge.permission(repo, login)
         }
     };
+    (@one is_public, $s:ident, $via:expr) => {
+        fn is_public(
+            &self,
+            repo: &$crate::forward::paths::RepoName,
+        ) -> $crate::forward::paths::Result<bool> {
+            let $s = self;
+            let forge: &dyn $crate::Forge = &*$via;
+            forge.is_public(repo)
+        }
+    };
     (@one dependencies, $s:ident, $via:expr) => {
         fn dependencies(
             &self,
@@ -354,7 +364,7 @@ macro_rules! forward {
 macro_rules! forward_all {
     ($s:ident => $via:expr) => {
         $crate::forward!($s => $via;
-            me, issues_with_label, issue, timeline, permission, dependencies, repo_labels,
+            me, issues_with_label, issue, timeline, permission, is_public, dependencies, repo_labels,
             add_label, remove_label, create_label, comments, create_comment, edit_comment,
             open_pulls, recent_closed_pulls, pull, combined_status, close_issue,
             edit_issue_body, commits, diff, create_pull, close_pull, branch, reviews,
@@ -368,7 +378,7 @@ macro_rules! forward_all {
 macro_rules! forward_reads {
     ($s:ident => $via:expr) => {
         $crate::forward!($s => $via;
-            me, issues_with_label, issue, timeline, permission, dependencies, repo_labels,
+            me, issues_with_label, issue, timeline, permission, is_public, dependencies, repo_labels,
             comments, open_pulls, recent_closed_pulls, pull, combined_status, commits, diff,
             branch, reviews, line_comments);
     };

@@ -112,6 +112,10 @@ impl Forge for Gitea {
 
     /// The collaborator's permission, Gitea's word as it answered; 404 (not a
     /// user) is `none`; 403 (afk's account may not look) is the error.
+    fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        self.rest.is_public(repo)
+    }
+
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         match self.rest.http.json::<WirePermission>(
             "GET",

@@ -319,6 +319,10 @@ impl Forge for Github {
 
     /// The collaborator's level; 404 (not a user) is `none`; 403 (afk's
     /// account may not look) is the error the caller reports as refused.
+    fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        self.rest.is_public(repo)
+    }
+
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         match self.rest.http.json::<WirePermission>(
             "GET",

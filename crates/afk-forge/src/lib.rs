@@ -78,6 +78,12 @@ pub trait Forge: Send + Sync {
     /// The collaborator's permission (`none` for a stranger), ranked and with
     /// the forge's word; an error with status 403 when the forge refuses the lookup.
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission>;
+    /// Whether anyone may read the repository (the forge's `private` is
+    /// false; GitHub's `visibility` is `public`): afk's comments there quote
+    /// none of an agent's own text. A forge that cannot say is public.
+    fn is_public(&self, _repo: &RepoName) -> Result<bool> {
+        Ok(true)
+    }
     /// Issues this one depends on; none when the feature is off.
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.

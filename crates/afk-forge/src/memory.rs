@@ -513,6 +513,11 @@ impl Forge for MemoryForge {
         })
     }
 
+    /// The commands' unit tests' repositories are private.
+    fn is_public(&self, _repo: &RepoName) -> Result<bool> {
+        Ok(false)
+    }
+
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
         self.read("permission", repo, |r| {
             let p = r.permissions.get(&login.to_ascii_lowercase());

@@ -23,6 +23,18 @@ impl Rest {
         }
     }
 
+    /// Both forges: `GET /repos/{repo}`'s `private`, and GitHub's
+    /// `visibility` where it says (`internal` is not public).
+    pub fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        let r: serde_json::Value = self
+            .http
+            .json("GET", &format!("/repos/{}", rp(repo)), None)?;
+        Ok(match r["visibility"].as_str() {
+            Some(v) => v.eq_ignore_ascii_case("public"),
+            None => r["private"].as_bool() == Some(false),
+        })
+    }
+
     pub fn me(&self) -> Result<User> {
         self.http.json("GET", "/user", None)
     }

@@ -51,6 +51,8 @@ pub struct SeedRepo {
     pub permission_lookup: Option<bool>,
     /// the repo was renamed: its old path redirects here
     pub renamed_to: Option<String>,
+    /// false: the repository is public (anyone reads its issues) [true]
+    pub private: Option<bool>,
     /// a local git repository (a path: a working tree or a bare one) whose
     /// branches and history the new repo starts with (its checked-out
     /// branch becomes `main` when it has none)
@@ -136,6 +138,9 @@ impl Forge {
         if r.renamed_to.is_some() {
             repo.renamed_to = r.renamed_to;
         }
+        if let Some(p) = r.private {
+            repo.private = p;
+        }
         if let Some(ci) = r.ci {
             let command = super::model::ci::Command::parse(
                 ci.command,
@@ -173,6 +178,7 @@ impl Forge {
                 deps_enabled: true,
                 permission_lookup: true,
                 renamed_to: None,
+                private: true,
             },
         );
         Ok(())

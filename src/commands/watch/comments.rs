@@ -261,6 +261,9 @@ fn escalation_comment(
     let cfg = w.t.config();
     let run_dir = seen.run_dir.to_string_lossy().to_string();
     let stall_after = crate::config::format_duration(cfg.stall_after());
+    // a repository the forge does not say is private is public: the
+    // comment then quotes none of the agent's own text
+    let public = w.t.forge.is_public(&run.repo).unwrap_or(true);
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,
@@ -286,6 +289,7 @@ fn escalation_comment(
         stopped_by: seen.heard.talk.stopped_by.as_deref(),
         workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
         afk_opens_prs: cfg.runner.workspace() == crate::types::Workspace::Afk,
+        public,
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

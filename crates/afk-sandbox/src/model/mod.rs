@@ -89,6 +89,9 @@ pub(super) struct Repo {
     pub(super) deps_enabled: bool,
     pub(super) permission_lookup: bool,
     pub(super) renamed_to: Option<String>,
+    /// the forge says so (`private`; GitHub's `visibility` too); a seed's
+    /// `"private": false` makes a public repository
+    pub(super) private: bool,
 }
 
 pub(super) struct Comment {

@@ -22,7 +22,7 @@ pub(super) fn repo(f: &Forge, r: &Repo) -> Value {
     let full = &r.full_name;
     let (o, n) = full.split_once('/').unwrap();
     json!({"id": r.id, "name": n, "full_name": full, "owner": user(o),
-           "html_url": format!("{}/{full}", f.base), "default_branch": "main", "private": false,
+           "html_url": format!("{}/{full}", f.base), "default_branch": "main", "private": r.private,
            "internal_tracker": {"enable_issue_dependencies": r.deps_enabled},
            "clone_url": f.git_dir(full).to_string_lossy()})
 }

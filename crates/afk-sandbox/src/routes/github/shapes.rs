@@ -172,7 +172,12 @@ pub(super) fn repo_named(f: &Forge, full: &str, id: i64, open: usize, shape: Rep
 
 pub(super) fn repo(f: &Forge, r: &Repo, shape: RepoShape) -> Value {
     let open = r.issues.values().filter(|i| i.state == "open").count();
-    repo_named(f, &r.full_name, r.id, open, shape)
+    let mut v = repo_named(f, &r.full_name, r.id, open, shape);
+    v["private"] = json!(r.private);
+    if shape == RepoShape::Full {
+        v["visibility"] = json!(if r.private { "private" } else { "public" });
+    }
+    v
 }
 
 /// `label`
