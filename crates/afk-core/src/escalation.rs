@@ -234,19 +234,15 @@ pub fn comment(e: &Escalated) -> String {
         let cut = more(e.failing.len() - shown, "failing check", "failing checks");
         s.push_str(&format!("- {cut}\n"));
     }
-    // a public repository: anyone reads the comment, so none of the agent's
-    // own text is quoted (a secret past the redaction would be published)
+    // a public repository: anyone reads the comment, so the agent's log is
+    // not quoted (a secret past the redaction would be published); a blocked
+    // agent's reason and questions are, bounded and escaped, as everywhere:
+    // they are what the person it asks has to answer
     let withheld = format!(
         "(not quoted: the repository is public; `afk runs show {} --log` on the afk host shows it)",
         e.run_id
     );
-    if let (true, Some((_, qs))) = (e.public, e.blocked) {
-        s.push_str(&format!(
-            "- the agent's reason and its {} {withheld}\n",
-            crate::plural(qs.len(), "question", "questions")
-        ));
-    }
-    if let (false, Some((reason, qs))) = (e.public, e.blocked) {
+    if let Some((reason, qs)) = e.blocked {
         if !reason.trim().is_empty() {
             let said = md_text_cut(reason, REASON_MAX);
             s.push_str(&format!("- the agent says: {said}\n"));
@@ -448,10 +444,11 @@ mod tests {
     }
 
     /// On a repository anyone reads, the comment says where the agent's
-    /// words are and quotes none of them (its log's end, a blocked report's
-    /// reason and questions); a private one quotes them as before.
+    /// log is and quotes none of it; a blocked report's reason and questions
+    /// are the person's to answer and are quoted (bounded, escaped) as on a
+    /// private one, which quotes the log as before.
     #[test]
-    fn a_public_repository_is_told_where_the_agents_words_are_and_shown_none() {
+    fn a_public_repository_is_told_where_the_agents_log_is_and_shown_none_of_it() {
         let qs = vec!["which scope holds QUESTION-TEXT?".to_string()];
         for (why, exited) in [
             (
@@ -473,12 +470,16 @@ mod tests {
             assert_eq!(private.contains("LOG-TEXT"), exited.is_some(), "{private}");
             e.public = true;
             let public = comment(&e);
-            for quoted in ["QUESTION-TEXT", "REASON-TEXT", "LOG-TEXT", "step 1"] {
+            for quoted in ["LOG-TEXT", "step 1"] {
                 assert!(!public.contains(quoted), "{why:?}: {public}");
             }
-            assert!(public.contains("`afk runs show 3 --log`"), "{public}");
-            assert!(public.contains("the repository is public"), "{public}");
-            assert!(public.contains("1 question"), "{public}");
+            for quoted in ["QUESTION-TEXT", "REASON-TEXT"] {
+                assert!(public.contains(quoted), "{why:?}: {public}");
+            }
+            if exited.is_some() {
+                assert!(public.contains("`afk runs show 3 --log`"), "{public}");
+                assert!(public.contains("the repository is public"), "{public}");
+            }
             assert!(
                 public.ends_with("adds `ready-for-agent` again.\n"),
                 "{public}"
