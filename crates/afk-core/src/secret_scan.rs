@@ -77,10 +77,9 @@ fn run(s: &[u8], class: fn(u8) -> bool) -> usize {
 /// Each place `prefix` starts a word in `text` (no letter or digit before
 /// it), with what follows it.
 fn starts<'t>(text: &'t [u8], prefix: &'t [u8]) -> impl Iterator<Item = &'t [u8]> + 't {
-    (0..text.len().saturating_sub(prefix.len() - 1)).filter_map(move |i| {
-        (text[i..].starts_with(prefix) && (i == 0 || !alnum(text[i - 1])))
-            .then(|| &text[i + prefix.len()..])
-    })
+    (0..text.len().saturating_sub(prefix.len() - 1))
+        .filter(move |&i| text[i..].starts_with(prefix) && (i == 0 || !alnum(text[i - 1])))
+        .map(move |i| &text[i + prefix.len()..])
 }
 
 /// `prefix` at a word's start, then `min..=max` bytes of `class`, then no
@@ -142,12 +141,15 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// A credential shape's test over a text's bytes.
+type Shape = dyn Fn(&[u8]) -> bool;
+
 /// The credential of a well-known shape `text` holds (the first rule that
 /// fires), each matched by hand at a word's start so that a longer word
 /// holding the prefix is not one.
 pub fn shape_in(text: &str) -> Option<Kind> {
     let t = text.as_bytes();
-    let rules: [(Kind, &dyn Fn(&[u8]) -> bool); 8] = [
+    let rules: [(Kind, &Shape); 8] = [
         (Kind::PemPrivateKey, &pem_private_key),
         (Kind::AwsAccessKey, &|t| {
             token(t, b"AKIA", upper_digit, 16, 16) || token(t, b"ASIA", upper_digit, 16, 16)
