@@ -65,6 +65,7 @@ fn pr_seen(afk: &Afk, id: afk::types::RunId, t: OffsetDateTime) {
                 changed_at: &text,
                 green_since: None,
                 ci: Some("pending"),
+                seen_at: &text,
             },
         )
         .unwrap();

@@ -165,3 +165,37 @@ fn runs_show_gives_each_turn_its_time_and_reason() {
     assert!(text.contains("turn 3 started: CI red: ci/test"), "{text}");
     assert!(!text.contains("(s)"), "{text}");
 }
+
+#[test]
+fn the_timeline_stamps_the_pr_when_a_watch_first_saw_it_not_when_the_agent_last_wrote() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    afk.wait_agent(1);
+    // the watch that sees the PR runs two hours after the agent's last line
+    afk.later(2);
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1).1.as_deref(),
+        Some("ci-pending"),
+        "{r}\n{err}"
+    );
+    let (code, s, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let at = |prefix: &str| {
+        s["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["what"].as_str().unwrap_or("").starts_with(prefix))
+            .and_then(|m| m["at"].as_str())
+            .map(|t| afk::clock::parse(t).unwrap())
+            .unwrap_or_else(|| panic!("no {prefix} in {s}"))
+    };
+    let gap = at("PR #") - at("dispatched");
+    assert!(
+        gap >= time::Duration::minutes(119),
+        "PR stamped {gap} after dispatch: {s}"
+    );
+}

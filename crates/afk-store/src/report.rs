@@ -132,6 +132,7 @@ mod tests {
                 changed_at: pr_at,
                 green_since: None,
                 ci: Some("red"),
+                seen_at: pr_at,
             },
         )
         .unwrap();

@@ -176,6 +176,10 @@ pub struct Observation<'a> {
     pub green_since: Option<&'a str>,
     /// the PR head's CI (`core::ci::word`); None: no PR
     pub ci: Option<&'a str>,
+    /// when this tick looked: the PR's time in the run's timeline is the
+    /// first look that saw it (never the progress clock's, which an agent's
+    /// early line set long before)
+    pub seen_at: &'a str,
 }
 
 impl Store {
@@ -479,7 +483,7 @@ impl Store {
             "UPDATE runs SET pr_number=?2, pr_url=?3, head_sha=?4, progress_fp=?5,
               last_progress_at=?6, green_since=?7,
               last_ci=CASE WHEN ?8 IS NULL THEN last_ci ELSE ?8 END,
-              pr_seen_at=CASE WHEN ?2 IS NULL THEN pr_seen_at ELSE COALESCE(pr_seen_at, ?6) END
+              pr_seen_at=CASE WHEN ?2 IS NULL THEN pr_seen_at ELSE COALESCE(pr_seen_at, ?9) END
              WHERE id=?1",
             params![
                 id,
@@ -489,7 +493,8 @@ impl Store {
                 o.fingerprint,
                 o.changed_at,
                 o.green_since,
-                o.ci
+                o.ci,
+                o.seen_at
             ],
         )?;
         Ok(())

@@ -94,6 +94,7 @@ fn record(w: &Watch, store: &Store, run: &Run, r: &ToRecord) -> Result<()> {
                 changed_at: &o.changed_at,
                 green_since: o.green_since.as_deref(),
                 ci: o.ci,
+                seen_at: &crate::clock::ts(w.t.now),
             },
         )?;
     }
