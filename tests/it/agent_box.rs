@@ -213,12 +213,22 @@ fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_e
         "fd 9 reached the box"
     );
     assert_made_by_no_root(&afk);
-    // the probe's commit still becomes afk's PR
+    // the probe's commit still becomes afk's PR, whose body says what the
+    // box refused (the forge's port) and the key that lets one out
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1).1.as_deref(),
         Some("ci-pending"),
         "{r} {err}"
+    );
+    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let body = prs[0]["body"].as_str().unwrap_or("").to_string();
+    let forge_port = sb.url.rsplit(':').next().unwrap();
+    assert!(
+        body.contains(&format!("`127.0.0.1:{forge_port}`"))
+            && body.contains("`runner.box.allow`")
+            && body.contains("The agent's box refused"),
+        "{body}"
     );
 }
 

@@ -66,6 +66,9 @@ pub struct Escalated<'a> {
     /// none of the agent's own text (its log's end, a blocked report), it
     /// says where it is on the afk host (`afk runs show N --log`)
     pub public: bool,
+    /// what the agent's box refused during the run, said with the key that
+    /// lets one out (`core::agent_box::refusals_said`)
+    pub box_refused: Option<&'a str>,
 }
 
 fn why_text(e: &Escalated) -> String {
@@ -262,6 +265,12 @@ pub fn comment(e: &Escalated) -> String {
         }
     }
     s.push_str(&spend_line(&e.budget));
+    if let Some(r) = e.box_refused {
+        s.push_str(&format!(
+            "- {r}
+"
+        ));
+    }
     if let (true, Some(_)) = (e.public, e.exited) {
         s.push_str(&format!(
             "- the end of its log (`agent.log`, the agent's own output) {withheld}\n"
@@ -440,6 +449,7 @@ mod tests {
             workspace: None,
             afk_opens_prs: false,
             public: false,
+            box_refused: None,
         }
     }
 
@@ -483,6 +493,24 @@ mod tests {
             assert!(
                 public.ends_with("adds `ready-for-agent` again.\n"),
                 "{public}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_escalation_says_what_the_box_refused_with_the_key_that_lets_one_out() {
+        let qs: Vec<String> = vec![];
+        let said = "The agent's box refused 1 connection during this run: `pypi.org:443`. `runner.box.allow` (a `host:port` entry) lets one out.";
+        for (refused, shown) in [(None, false), (Some(said), true)] {
+            let e = Escalated {
+                box_refused: refused,
+                ..base(&[], &qs)
+            };
+            let c = comment(&e);
+            assert_eq!(
+                c.contains("- The agent's box refused 1 connection"),
+                shown,
+                "{c}"
             );
         }
     }

@@ -58,6 +58,9 @@ pub struct Facts<'a> {
     pub head: &'a str,
     /// the turns taken so far (the first included)
     pub turns_taken: u32,
+    /// what the agent's box refused during the run, said with the key that
+    /// lets one out (`core::agent_box::refusals_said`)
+    pub box_refused: Option<&'a str>,
 }
 
 /// The marker that says a body is afk's own and which head and turn it was
@@ -144,6 +147,9 @@ pub fn body(f: &Facts) -> String {
         )),
         None => s.push_str("\nSpend so far: none reported by the agent yet.\n"),
     }
+    if let Some(r) = f.box_refused {
+        s.push_str(&format!("\n{r}\n"));
+    }
     s.push_str("\n### The agent's own words\n\n");
     match f.final_message.map(str::trim).filter(|m| !m.is_empty()) {
         Some(m) => {
@@ -203,6 +209,20 @@ mod tests {
             final_message: message,
             head: "abc1234def",
             turns_taken: 3,
+            box_refused: None,
+        }
+    }
+
+    #[test]
+    fn afks_pr_body_says_what_the_box_refused_with_the_key_that_lets_one_out() {
+        let said = "The agent's box refused 2 connections during this run: `pypi.org:443` (2 times). `runner.box.allow` (a `host:port` entry) lets one out.";
+        for (refused, shown) in [(None, false), (Some(said), true)] {
+            let b = body(&Facts {
+                box_refused: refused,
+                ..facts(None, &[], None)
+            });
+            assert_eq!(b.contains("`pypi.org:443` (2 times)"), shown, "{b}");
+            assert_eq!(b.contains("runner.box.allow"), shown, "{b}");
         }
     }
 

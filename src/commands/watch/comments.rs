@@ -264,6 +264,8 @@ fn escalation_comment(
     // a repository the forge does not say is private is public: the
     // comment then quotes none of the agent's own text
     let public = w.t.forge.is_public(&run.repo).unwrap_or(true);
+    let refused =
+        crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,
@@ -290,6 +292,7 @@ fn escalation_comment(
         workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
         afk_opens_prs: cfg.runner.workspace() == crate::types::Workspace::Afk,
         public,
+        box_refused: refused.as_deref(),
         human_label: &cfg.watch.human_label,
         ready_label: &cfg.poll.ready_label,
         budget: escalation::Budget {

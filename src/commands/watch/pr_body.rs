@@ -46,6 +46,7 @@ pub(super) fn body(
             .map(|t| (t.turn, t.why))
             .collect();
     let message = crate::run_files::final_message(run_dir, w.t.config().runner.agent());
+    let refused = crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(run_dir));
     Ok(workspace_pr::body(&workspace_pr::Facts {
         issue: run.issue,
         run_id: run.id,
@@ -56,6 +57,7 @@ pub(super) fn body(
         final_message: message.as_deref(),
         head,
         turns_taken: turns.max(1),
+        box_refused: refused.as_deref(),
     }))
 }
 
@@ -75,8 +77,13 @@ fn key(pr: u64, head: &str, turns: u32, spend_usd: Option<f64>, run_dir: &Path) 
             format!("{}@{at}", m.len())
         },
     );
+    // the box's refusals, by their files' sizes (each keeper writes its own)
+    let refused: u64 = crate::run_files::box_refusals(run_dir)
+        .iter()
+        .flat_map(|t| t.values())
+        .fold(0, |a, n| a.saturating_add(*n));
     format!(
-        "v{} pr={pr} head={head} turns={turns} spend={spend} log={log}",
+        "v{} pr={pr} head={head} turns={turns} spend={spend} log={log} refused={refused}",
         workspace_pr::WORDING
     )
 }
