@@ -2,6 +2,8 @@
 //! next prompt carries what trusted people said since afk's escalation comment.
 //! Pure: who is trusted is the caller's question, asked lazily per author.
 
+use crate::conversation::FirstRead;
+
 /// One comment as the forge listed it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Said {
@@ -34,9 +36,54 @@ pub fn since_escalation(
     (kept, left_out)
 }
 
+/// Why an answer afk reads now is not carried into the prompt (None: it
+/// is). The forges date to the second, so an answer edited in its own second
+/// shows no edit: one afk has read before is carried only while its body is
+/// what afk first read (`conversation::first_read`), and one whose first
+/// read was folded past the run's bound is not known, so not carried.
+pub fn not_carried(first: FirstRead) -> Option<&'static str> {
+    match first {
+        FirstRead::Now
+        | FirstRead::Before {
+            same_body: true, ..
+        } => None,
+        FirstRead::Before {
+            same_body: false, ..
+        } => Some("changed after afk read it"),
+        FirstRead::Folded => Some("read before, what it said then not kept"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hardening item 8b: what afk first read of an answer is what reaches
+    /// the prompt, whatever its dates say.
+    #[test]
+    fn an_answer_is_carried_only_as_afk_first_read_it() {
+        let before = |command, same_body| FirstRead::Before { command, same_body };
+        let changed = Some("changed after afk read it");
+        // what afk read of it before -> why it is not carried
+        let cases = [
+            // read now for the first time: carried as it is
+            (FirstRead::Now, None),
+            // read before, the same body: carried, a command or not then
+            (before(false, true), None),
+            (before(true, true), None),
+            // its body is not what afk first read: never carried
+            (before(false, false), changed),
+            (before(true, false), changed),
+            // read before, what it said then folded away: not carried
+            (
+                FirstRead::Folded,
+                Some("read before, what it said then not kept"),
+            ),
+        ];
+        for (first, why) in cases {
+            assert_eq!(not_carried(first), why, "{first:?}");
+        }
+    }
 
     fn said(id: i64, author: &str) -> Said {
         Said {

@@ -4,7 +4,9 @@
 //! dates say (`core::conversation::not_a_command`). A first read is kept
 //! once and never changed. Bounded: at most `READ_COMMENTS_MAX` per run one
 //! by one; past it the lowest ids are folded into one mark per run, the
-//! highest id folded.
+//! highest id folded. Poll keeps here too, under the escalated run, what it
+//! read of the comments since the escalation: an answer is carried into the
+//! next prompt only as first read (`core::answers::not_carried`).
 
 use super::Store;
 use crate::core::conversation::{READ_COMMENTS_MAX, ReadBefore};

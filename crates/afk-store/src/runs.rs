@@ -73,6 +73,14 @@ pub struct Unreadable {
     pub error: String,
 }
 
+/// An issue's latest run, escalated (see `Store::latest_escalations`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalation {
+    pub run: RunId,
+    /// afk's escalation comment (0: none recorded)
+    pub comment: i64,
+}
+
 /// The times of a run's later moments (see `Store::run_times`).
 #[derive(Debug, Clone, Default)]
 pub struct RunTimes {
@@ -444,16 +452,18 @@ impl Store {
             .collect())
     }
 
-    /// For every issue whose latest run was escalated: afk's escalation comment
-    /// id (0 when none was recorded). A re-armed issue's prompt carries what
-    /// trusted people said after it. A row whose repo does not parse is left out.
+    /// For every issue whose latest run was escalated: that run and afk's
+    /// escalation comment id (0 when none was recorded). A re-armed issue's
+    /// prompt carries what trusted people said after it, as afk first read
+    /// it (kept under that run: `comments_read`). A row whose repo does not
+    /// parse is left out.
     pub fn latest_escalations(
         &self,
-    ) -> Result<std::collections::HashMap<(RepoName, IssueNumber), i64>> {
+    ) -> Result<std::collections::HashMap<(RepoName, IssueNumber), Escalation>> {
         let mut st = self
             .conn
             .prepare(
-                "SELECT r.repo, r.issue, COALESCE(r.escalation_comment_id, 0) FROM runs r
+                "SELECT r.repo, r.issue, COALESCE(r.escalation_comment_id, 0), r.id FROM runs r
                  WHERE r.state = 'escalated' AND r.id = (SELECT MAX(id) FROM runs x
                    WHERE x.repo = r.repo AND x.issue = r.issue AND x.state != 'failed')",
             )
@@ -463,15 +473,18 @@ impl Store {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, IssueNumber>(1)?,
-                    r.get::<_, i64>(2)?,
+                    Escalation {
+                        comment: r.get(2)?,
+                        run: r.get(3)?,
+                    },
                 ))
             })
             .map_err(|e| self.err(e))?;
-        let rows: Vec<(String, IssueNumber, i64)> =
+        let rows: Vec<(String, IssueNumber, Escalation)> =
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(repo, n, c)| Some(((RepoName::parse(&repo).ok()?, n), c)))
+            .filter_map(|(repo, n, e)| Some(((RepoName::parse(&repo).ok()?, n), e)))
             .collect())
     }
 

@@ -3,9 +3,11 @@
 //! permission answers of this tick.
 
 use crate::core::answers::{self, Said};
+use crate::core::conversation::{self, FirstRead};
 use crate::core::dispatch::{self, Blocker, IssueFacts, Trust};
 use crate::core::explain;
 use crate::forge::{Failure, ForgeError, Issue, State};
+use crate::store::runs::Escalation;
 use crate::tick::{ErrorItem, Tick};
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
@@ -13,8 +15,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// (repo, issue, ready event) this state file already has a run for
 pub type Handled = HashSet<(RepoName, IssueNumber, i64)>;
-/// (repo, issue) → afk's escalation comment of the issue's latest run, when it was escalated
-pub type Escalated = HashMap<(RepoName, IssueNumber), i64>;
+/// (repo, issue) → the issue's latest run and afk's escalation comment, when it was escalated
+pub type Escalated = HashMap<(RepoName, IssueNumber), Escalation>;
 
 /// The facts of one repo's issues, with the permission answers of this tick.
 pub(super) struct Lookup<'a> {
@@ -93,23 +95,57 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    /// What trusted people said on the issue since afk's escalation comment.
-    pub(super) fn answers(&mut self, issue: IssueNumber, after: i64) -> Result<(Vec<Said>, usize)> {
+    /// What trusted people said on the issue since afk's escalation comment,
+    /// each as afk first read it: every first read is kept under the
+    /// escalated run (`store::comments_read`) before anything is carried, and
+    /// an answer whose body differs from it is not carried
+    /// (`core::answers::not_carried`): the forges date to the second, so an
+    /// edit in the answer's own second shows none.
+    pub(super) fn answers(
+        &mut self,
+        issue: IssueNumber,
+        escalation: Escalation,
+    ) -> Result<(Vec<Said>, usize)> {
         let me = self.t.forge.me()?.login;
-        let comments: Vec<Said> = self
-            .t
-            .forge
-            .comments(self.repo, issue)?
-            .into_iter()
+        let after = escalation.comment;
+        let cfg = self.t.config();
+        let store = self.t.store();
+        let listed = self.t.forge.comments(self.repo, issue)?;
+        let read: Vec<_> = listed
+            .iter()
+            .filter(|c| c.id > after && !c.author().eq_ignore_ascii_case(&me))
+            .collect();
+        let reads = store.comments_read(escalation.run)?;
+        let mut firsts = vec![];
+        let mut comments: Vec<Said> = vec![];
+        for c in read {
+            let hash = crate::store::comments_read::body_hash(&c.body);
+            let first =
+                conversation::first_read(c.id, &hash, reads.kept.get(&c.id), reads.folded_up_to);
+            if first == FirstRead::Now {
+                let command = conversation::parse_command(&cfg.watch.command_prefix, &c.body);
+                firsts.push((c.id, c.body.as_str(), command.is_some()));
+            }
             // an edited comment is no trusted person's answer
-            .filter(|c| !c.edited())
-            .map(|c| Said {
+            if c.edited() {
+                continue;
+            }
+            if let Some(why) = answers::not_carried(first) {
+                crate::log::decision(&format!(
+                    "{}#{issue}: answer {} by {}: ignored: {why}",
+                    self.repo,
+                    c.id,
+                    c.author()
+                ));
+                continue;
+            }
+            comments.push(Said {
                 id: c.id,
                 author: c.author().to_string(),
-                body: c.body,
-            })
-            .collect();
-        let cfg = self.t.config();
+                body: c.body.clone(),
+            });
+        }
+        store.note_comments_read(escalation.run, &firsts)?;
         let mut failure = None;
         let out = answers::since_escalation(&comments, after, &me, |who| {
             match self.permission(who, issue) {

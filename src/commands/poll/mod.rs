@@ -107,14 +107,25 @@ fn examine_all(
     t: &Tick,
     stops: &[crate::core::spend::Stop],
 ) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
-    let (cfg, store) = (t.config(), t.store());
-    // every run in flight counts toward the global cap, one whose stored repo
-    // does not parse too; it names no allowlisted repo, so it makes none busy
-    let in_flight = store.runs_in_each(&RunStatus::in_flight_set())?;
-    let frozen: BTreeSet<RepoName> = store.frozen_repos()?.into_iter().collect();
+    let cfg = t.config();
+    // the store is let go before the repos are examined: a winner's answers
+    // are read against it and kept in it (`facts::Lookup::answers`)
+    let (in_flight, frozen, handled, escalated) = {
+        let store = t.store();
+        (
+            // every run in flight counts toward the global cap, one whose stored
+            // repo does not parse too; it names no allowlisted repo, so it makes
+            // none busy
+            store.runs_in_each(&RunStatus::in_flight_set())?,
+            store
+                .frozen_repos()?
+                .into_iter()
+                .collect::<BTreeSet<RepoName>>(),
+            store.handled_armings()?,
+            store.latest_escalations()?,
+        )
+    };
     let busy: BTreeSet<&RepoName> = in_flight.iter().flatten().map(|r| &r.repo).collect();
-    let handled = store.handled_armings()?;
-    let escalated = store.latest_escalations()?;
     // more repos at once than requests in flight (the client holds those to
     // forge.concurrency): a repo's next request waits on its last answer,
     // so the others' fill the wire meanwhile
