@@ -96,7 +96,8 @@ fn job_names(sb: &Sandbox) -> Vec<String> {
 
 /// Wait (bounded) until the Job's pod has terminated.
 pub(crate) fn wait_done(sb: &Sandbox, job: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // bounded, and generous: a loaded machine starts a pod's containers slowly
+    let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let c = cluster(sb);
         let done = c["pods"].as_array().unwrap().iter().any(|p| {

@@ -321,6 +321,13 @@ fn spawn(
         || pod_dir.to_path_buf(),
         |w| PathBuf::from(rewrite(w, &mounts)),
     );
+    // a container's stdout and stderr are its user's, as runc gives them
+    // (so a program that opens /dev/stdout, e.g. to append progress there,
+    // can): pipes made here and handed to that user before the start
+    let owned = match run_as {
+        Some(r) if super::kube_user::root() => Some((owned_pipe(r)?, owned_pipe(r)?)),
+        _ => None,
+    };
     let mut cmd = std::process::Command::new(&prog);
     cmd.args(args)
         .current_dir(&cwd)
@@ -328,9 +335,20 @@ fn spawn(
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", &home)
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
         .process_group(0);
+    let mut owned_readers: Vec<Box<dyn std::io::Read + Send>> = vec![];
+    match owned {
+        Some(((out_r, out_w), (err_r, err_w))) => {
+            cmd.stdout(std::process::Stdio::from(out_w))
+                .stderr(std::process::Stdio::from(err_w));
+            owned_readers.push(Box::new(std::fs::File::from(out_r)));
+            owned_readers.push(Box::new(std::fs::File::from(err_r)));
+        }
+        None => {
+            cmd.stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+        }
+    }
     for (k, v) in env_from {
         cmd.env(k, v);
     }
@@ -346,6 +364,8 @@ fn spawn(
     }
     let mut child =
         super::kube_proc::spawn_owned(cmd).map_err(|e| format!("{}: {e}", prog.display()))?;
+    // the write ends went with the command, dropped by the spawn: only the
+    // child's copies keep the pipes open
     let log: Log = Arc::default();
     let readers: Vec<_> = [
         child
@@ -359,6 +379,7 @@ fn spawn(
     ]
     .into_iter()
     .flatten()
+    .chain(owned_readers)
     .map(|out| {
         let log = log.clone();
         std::thread::spawn(move || {
@@ -395,6 +416,24 @@ fn spawn(
         finished,
         message_file,
     })
+}
+
+/// A pipe whose ends belong to the container's user (its stdout or stderr).
+fn owned_pipe(
+    r: &super::kube_user::RunAs,
+) -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd), String> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) into a two-element array; each end owned once below
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fchown(2) on a descriptor this function owns
+    if unsafe { libc::fchown(wr.as_raw_fd(), r.uid, r.gid) } != 0 {
+        return Err(std::io::Error::last_os_error().to_string());
+    }
+    Ok((rd, wr))
 }
 
 /// A container's status as the API gives it.

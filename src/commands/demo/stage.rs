@@ -45,6 +45,15 @@ pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
     let dir = a.folder()?;
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("demo: cannot create {}", dir.display()))?;
+    // as root, the sandbox's cluster runs each container as its spec's user
+    // (and the box its agent as an unprivileged one): they pass through the
+    // demo's folder (search only; its files stay private)
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } == 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711))
+            .with_context(|| format!("demo: cannot open {} to its containers", dir.display()))?;
+    }
     let seed = example_seed();
     let sb = sandbox::start_with(dialect, "127.0.0.1:0", Some(seed), Some(dir.join("forge")))?;
     let forge_keys = sb.forge_keys();
