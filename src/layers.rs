@@ -970,6 +970,7 @@ const WRITES: &[&str] = &[
     "bind_instance",
 ];
 const READS: &[&str] = &[
+    "is_public",
     "requests",
     "costly_requests",
     "revalidate",

@@ -78,6 +78,32 @@ pub fn exit_status(run_dir: &std::path::Path) -> Option<i32> {
 /// its log by the runner's output reader (a corrective turn resumes it).
 pub use crate::runner::output::{final_message, session_id};
 
+/// What the run's box refused, turn by turn (each keeper writes
+/// `box/refused-turn-N.json` when it refused something): bounded, at most
+/// 200 turns' files of 64 KiB each; a file that does not read is skipped.
+pub fn box_refusals(run_dir: &std::path::Path) -> Vec<std::collections::BTreeMap<String, u64>> {
+    let Ok(entries) = std::fs::read_dir(run_dir.join("box")) else {
+        return vec![];
+    };
+    let mut names: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("refused-"))
+        })
+        .take(200)
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|p| {
+            let t = crate::runner::output::tail(p, 64 << 10)?;
+            serde_json::from_slice(&t.bytes).ok()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,30 +138,4 @@ mod tests {
         assert_eq!(final_message(&d.join("none"), AgentKind::Codex), None);
         let _ = std::fs::remove_dir_all(&d);
     }
-}
-
-/// What the run's box refused, turn by turn (each keeper writes
-/// `box/refused-turn-N.json` when it refused something): bounded, at most
-/// 200 turns' files of 64 KiB each; a file that does not read is skipped.
-pub fn box_refusals(run_dir: &std::path::Path) -> Vec<std::collections::BTreeMap<String, u64>> {
-    let Ok(entries) = std::fs::read_dir(run_dir.join("box")) else {
-        return vec![];
-    };
-    let mut names: Vec<std::path::PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("refused-"))
-        })
-        .take(200)
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .filter_map(|p| {
-            let t = crate::runner::output::tail(p, 64 << 10)?;
-            serde_json::from_slice(&t.bytes).ok()
-        })
-        .collect()
 }

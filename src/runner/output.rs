@@ -118,6 +118,18 @@ pub fn session_id(run_dir: &std::path::Path, agent: crate::types::AgentKind) -> 
     })
 }
 
+/// An agent's bytes without any secret afk holds, redacted before anything
+/// cuts, escapes or joins them (a cut could keep a secret's prefix, an escape
+/// or a joined line make a form of it redaction reads less surely): the bytes
+/// as they were when none is there.
+pub fn redacted(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let text = String::from_utf8_lossy(bytes);
+    match crate::redact::text(&text) {
+        std::borrow::Cow::Owned(r) if r != *text => std::borrow::Cow::Owned(r.into_bytes()),
+        _ => std::borrow::Cow::Borrowed(bytes),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,17 +152,5 @@ mod tests {
         let none = progress(&d.join("nowhere"));
         assert_eq!((none.lines.len(), none.len, none.cut), (0, 0, false));
         let _ = std::fs::remove_dir_all(&d);
-    }
-}
-
-/// An agent's bytes without any secret afk holds, redacted before anything
-/// cuts, escapes or joins them (a cut could keep a secret's prefix, an escape
-/// or a joined line make a form of it redaction reads less surely): the bytes
-/// as they were when none is there.
-pub fn redacted(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
-    let text = String::from_utf8_lossy(bytes);
-    match crate::redact::text(&text) {
-        std::borrow::Cow::Owned(r) if r != *text => std::borrow::Cow::Owned(r.into_bytes()),
-        _ => std::borrow::Cow::Borrowed(bytes),
     }
 }

@@ -1456,7 +1456,8 @@ mod refusal_tests {
 
     #[test]
     fn a_runs_box_refusals_are_counted_over_its_turns_deduplicated_bounded_and_say_the_key() {
-        let cases: Vec<(Vec<BTreeMap<String, u64>>, Option<&str>)> = vec![
+        type Turns = Vec<BTreeMap<String, u64>>;
+        let cases: Vec<(Turns, Option<&str>)> = vec![
             (vec![], None),
             (vec![turn(&[])], None),
             (

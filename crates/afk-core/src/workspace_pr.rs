@@ -114,12 +114,11 @@ pub fn body(f: &Facts) -> String {
                 stat
             };
             s.push_str(&format!(
-                "{} commit{} on `{}` over `{}`{}:\n\n",
+                "{} commit{} on `{}` over `{}` ({stat}):\n\n",
                 b.count,
                 if b.count == 1 { "" } else { "s" },
                 md_text(f.branch),
                 md_text(&b.base),
-                format!(" ({stat})")
             ));
             for (sha, subject) in b.commits.iter().take(COMMITS_SHOWN) {
                 s.push_str(&format!("- `{}` {}\n", md_text(sha), md_text(subject)));

@@ -71,7 +71,13 @@ pub(crate) fn act(
     };
     step.end = plan.as_ref().map(|p| (action, p));
     comments::write(w, store, run, seen, &step, notes)?;
-    super::pr_body::refresh(w, store, run, seen, step.turn)?;
+    let looked = super::pr_body::Looked {
+        blind: seen.blind,
+        pr: seen.pr.as_ref(),
+        spend_usd: seen.spend_usd,
+        run_dir: &seen.run_dir,
+    };
+    super::pr_body::refresh(w, store, run, &looked, step.turn)?;
     if let Some(plan) = &plan {
         finish(w, store, run, (action, plan), &at, notes)?;
     }

@@ -7,7 +7,7 @@ use super::lists::Watch;
 use crate::core::run_state::{Agent, PushProblem};
 use crate::forge::PullRequest;
 use crate::store::runs::Run;
-use crate::workspace::{At, Forwarded};
+use crate::workspace::Forwarded;
 use anyhow::Result;
 use std::path::Path;
 
@@ -44,16 +44,9 @@ fn listed(w: &Watch, run: &Run, fresh: bool) -> Result<Listed> {
     })
 }
 
-/// The run's checkout, as the workspace names it.
-pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
-    At {
-        repo: &run.repo,
-        issue: run.issue,
-        run_id: run.id,
-        run_dir,
-        branch: &run.branch,
-    }
-}
+/// The run's checkout, as the workspace names it (the PR body's module
+/// holds it: that module reads the branch and is below this one).
+pub(crate) use super::pr_body::at;
 
 /// Forward the run's last turn when its agent is no longer running; open
 /// afk's PR once the branch is on the forge and no PR of afk's is open, its

@@ -14,7 +14,6 @@ use super::lists::Watch;
 use crate::core::ci::{self, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
-use crate::core::spend::Ledger;
 use crate::forge::{CombinedStatus, PullRequest, State};
 use crate::runner::RunnerHandle;
 use crate::store::runs::Run;
@@ -149,39 +148,6 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
         issue.state != State::Closed,
         issue.has_label(&w.t.config().poll.in_progress_label),
     ))
-}
-
-/// The run's spend: its stored ledger, the turn it is in, what the agent wrote
-/// since the last read and what the runner reports; and the ledger to store
-/// when it moved on (`ToRecord::spend`).
-pub(crate) fn spend(
-    w: &Watch,
-    run: &Run,
-    run_dir: &std::path::Path,
-    seen: &crate::runner::Observed,
-) -> (Option<f64>, Option<(Option<f64>, String)>) {
-    let mut ledger = Ledger::from_stored(run.spend_ledger.as_deref());
-    ledger.begin_turn(run.turns.max(1));
-    let skipped_before = ledger.skipped_lines;
-    let meter = w.t.config().runner.meter();
-    w.t.runner
-        .as_ref()
-        .read_spend(run_dir, &meter, &mut ledger, seen.agent != Agent::Running);
-    if ledger.skipped_lines > skipped_before {
-        // said once: the ledger moves past the line and keeps the count
-        crate::log::warn(&format!(
-            "run {}: the agent wrote a line over {} MiB; skipped, it is no spend report",
-            run.id,
-            crate::core::spend::MAX_READ >> 20
-        ));
-    }
-    if let Some(usd) = seen.cost_usd {
-        ledger.thread(usd);
-    }
-    let stored = ledger.to_stored();
-    let moved =
-        (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (ledger.spend(), stored));
-    (ledger.spend(), moved)
 }
 
 fn modified(path: &std::path::Path) -> Option<OffsetDateTime> {
@@ -379,7 +345,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
 pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Result<Seen> {
     let run_dir = w.t.run_dir(run);
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
-    let (spend_usd, spend_moved) = spend(w, run, &run_dir, &agent);
+    let (spend_usd, spend_moved) = super::settle::spend(w, run, &run_dir, &agent);
     let stored = run
         .last_progress_at
         .as_deref()

@@ -9,12 +9,33 @@
 //! only when its text changed and only when afk wrote it.
 
 use super::lists::Watch;
-use super::observe::Seen;
 use crate::core::workspace_pr;
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::workspace::At;
 use anyhow::Result;
 use std::path::Path;
+
+/// What the tick's look at the run found that the body is written from
+/// (observe's `Seen`, by the parts this module reads: it is below observe).
+pub(super) struct Looked<'a> {
+    /// the forge's answers were not all there: nothing is written
+    pub blind: bool,
+    pub pr: Option<&'a crate::forge::PullRequest>,
+    pub spend_usd: Option<f64>,
+    pub run_dir: &'a Path,
+}
+
+/// The run's checkout, as the workspace names it.
+pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
+    At {
+        repo: &run.repo,
+        issue: run.issue,
+        run_id: run.id,
+        run_dir,
+        branch: &run.branch,
+    }
+}
 
 /// afk's PR body for the run as its branch stands at `head`, after `turns`
 /// turns, having spent `spend_usd`.
@@ -28,11 +49,7 @@ pub(super) fn body(
 ) -> Result<String> {
     let holds =
         w.t.workspace
-            .summary(
-                &super::forward::at(run, run_dir),
-                head,
-                workspace_pr::COMMITS_SHOWN,
-            )
+            .summary(&at(run, run_dir), head, workspace_pr::COMMITS_SHOWN)
             .map(|s| workspace_pr::Branch {
                 base: s.base,
                 commits: s.commits,
@@ -91,23 +108,31 @@ fn key(pr: u64, head: &str, turns: u32, spend_usd: Option<f64>, run_dir: &Path) 
 /// Keep afk's open PR's body right (workspace = "afk" only): written again
 /// when what it is written from moved since the last look, edited only when
 /// its text differs from the forge's and the forge's is afk's own for the run.
-pub(super) fn refresh(w: &Watch, store: &Store, run: &Run, seen: &Seen, turns: u32) -> Result<()> {
+pub(super) fn refresh(
+    w: &Watch,
+    store: &Store,
+    run: &Run,
+    seen: &Looked,
+    turns: u32,
+) -> Result<()> {
     if w.t.config().runner.workspace() != crate::types::Workspace::Afk || seen.blind {
         return Ok(());
     }
-    let Some(pr) = (seen.pr.as_ref()).filter(|p| p.state == crate::forge::State::Open && !p.merged)
+    let Some(pr) = seen
+        .pr
+        .filter(|p| p.state == crate::forge::State::Open && !p.merged)
     else {
         return Ok(());
     };
     let turns = turns.max(1);
     let head = pr.head.sha.as_str();
-    let key = key(pr.number.0, head, turns, seen.spend_usd, &seen.run_dir);
+    let key = key(pr.number.0, head, turns, seen.spend_usd, seen.run_dir);
     if run.pr_body_key.as_deref() == Some(key.as_str()) {
         return Ok(());
     }
     let now = pr.body.as_deref().unwrap_or("");
     if workspace_pr::is_afks(now, run.id) {
-        let new = body(w, run, &seen.run_dir, head, seen.spend_usd, turns)?;
+        let new = body(w, run, seen.run_dir, head, seen.spend_usd, turns)?;
         if workspace_pr::rewrite(now, &new, run.id) {
             crate::crash::point("watch:refreshing-pr-body");
             w.t.forge.edit_issue_body(&run.repo, pr.number, &new)?;

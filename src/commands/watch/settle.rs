@@ -34,7 +34,7 @@ pub(crate) struct Settled {
     /// the run's folder (`Tick::run_dir`)
     pub run_dir: std::path::PathBuf,
     /// the run's spend as read on this tick, and its ledger to store when it
-    /// moved on (`observe::spend`): read before forwarding, so a PR opened
+    /// moved on (`spend`, below): read before forwarding, so a PR opened
     /// now says the run's figure, not the last tick's
     pub spend: (Option<f64>, Option<(Option<f64>, String)>),
 }
@@ -48,7 +48,7 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
         ));
     }
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
-    let spend = super::observe::spend(w, run, &run_dir, &agent);
+    let spend = spend(w, run, &run_dir, &agent);
     let forwarded = super::forward::step(w, run, &run_dir, agent.agent, spend.0)?;
     let pr = find_pr(w, run, forwarded.pr.clone())?;
     let mut run = run.clone();
@@ -120,4 +120,40 @@ fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<P
         return Ok(Some(p));
     }
     Ok(pick(&w.pulls(&run.repo, false)?))
+}
+
+/// The run's spend: its stored ledger, the turn it is in, what the agent wrote
+/// since the last read and what the runner reports; and the ledger to store
+/// when it moved on (`ToRecord::spend`).
+pub(crate) fn spend(
+    w: &Watch,
+    run: &Run,
+    run_dir: &std::path::Path,
+    seen: &crate::runner::Observed,
+) -> (Option<f64>, Option<(Option<f64>, String)>) {
+    let mut ledger = crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref());
+    ledger.begin_turn(run.turns.max(1));
+    let skipped_before = ledger.skipped_lines;
+    let meter = w.t.config().runner.meter();
+    w.t.runner.as_ref().read_spend(
+        run_dir,
+        &meter,
+        &mut ledger,
+        seen.agent != crate::core::run_state::Agent::Running,
+    );
+    if ledger.skipped_lines > skipped_before {
+        // said once: the ledger moves past the line and keeps the count
+        crate::log::warn(&format!(
+            "run {}: the agent wrote a line over {} MiB; skipped, it is no spend report",
+            run.id,
+            crate::core::spend::MAX_READ >> 20
+        ));
+    }
+    if let Some(usd) = seen.cost_usd {
+        ledger.thread(usd);
+    }
+    let stored = ledger.to_stored();
+    let moved =
+        (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (ledger.spend(), stored));
+    (ledger.spend(), moved)
 }
