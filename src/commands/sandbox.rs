@@ -223,7 +223,7 @@ fn print_config(
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
          {ci}{model_env}\
-         # --- afk.toml for this sandbox (export AFK_FORGE_TOKEN={tok}); save from this line down ---\n\
+         # --- afk.toml for this sandbox (its token: export AFK_FORGE_TOKEN=$AFK_SANDBOX_TOKEN above, never in this file); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
          {runner}\n\

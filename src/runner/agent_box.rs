@@ -245,12 +245,21 @@ impl Boxer {
     /// The folders of afk's `PATH` the box does not show (neither a system
     /// folder nor under a path the view binds): a program the agent runs
     /// from them is not found in its box (doctor says so).
-    pub fn path_unseen(&self, view: &rules::View) -> Vec<PathBuf> {
+    /// The agent's own program (`program`, as the command names it) is not
+    /// among them: the box runs it by its real path, whose files it binds.
+    pub fn path_unseen(&self, view: &rules::View, program: &str) -> Vec<PathBuf> {
         let Some(path) = std::env::var_os("PATH") else {
             return vec![];
         };
+        let mut seen: Vec<PathBuf> = vec![];
         std::env::split_paths(&path)
             .filter(|d| d.is_absolute() && d.is_dir())
+            .filter(|d| program.contains('/') || !d.join(program).exists())
+            .filter(|d| {
+                let first = !seen.contains(d);
+                seen.push(d.clone());
+                first
+            })
             .filter_map(|d| std::fs::canonicalize(&d).ok().map(|c| (d, c)))
             .filter(|(_, c)| {
                 !is_system(c)

@@ -149,11 +149,14 @@ fn the_sandbox_draws_its_tokens_and_the_old_fixed_ones_open_nothing() {
         );
         assert_ne!(status(path, &new), 401, "{path}: the printed one is taken");
     }
+    // the config's header says where the token is, not the token: a
+    // newcomer saves from that line down into a file others may read
     let config = lines
         .iter()
-        .find(|l| l.contains("export AFK_FORGE_TOKEN="))
+        .find(|l| l.starts_with("# --- afk.toml"))
         .unwrap();
-    assert!(config.contains(&printed(&lines, keys[0])), "{config}");
+    assert!(config.contains("AFK_SANDBOX_TOKEN"), "{config}");
+    assert!(!config.contains(&printed(&lines, keys[0])), "{config}");
 }
 
 #[test]

@@ -48,7 +48,8 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
             return;
         }
         Ok((view, _)) => {
-            let unseen = b.path_unseen(&view);
+            let program = argv.first().map(String::as_str).unwrap_or("");
+            let unseen = b.path_unseen(&view, program);
             if !unseen.is_empty() {
                 let shown: Vec<String> = unseen
                     .iter()

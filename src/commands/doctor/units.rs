@@ -16,15 +16,7 @@ const UNIT_DIRS: [&str; 3] = [
 ];
 
 pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
-    let found;
-    let units = if given.is_empty() {
-        let dirs: Vec<&Path> = UNIT_DIRS.iter().map(Path::new).collect();
-        found = installed(&dirs);
-        &found
-    } else {
-        given
-    };
-    for path in units {
+    for path in &listed(given) {
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into(),
@@ -66,16 +58,8 @@ pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
 /// dropped): the units given, else those installed. Where the operator keeps
 /// afk's secrets, which the agent's box must not show (doctor's box probe).
 pub(super) fn env_files(given: &[PathBuf]) -> Vec<PathBuf> {
-    let found;
-    let units = if given.is_empty() {
-        let dirs: Vec<&Path> = UNIT_DIRS.iter().map(Path::new).collect();
-        found = installed(&dirs);
-        &found
-    } else {
-        given
-    };
     let mut files = vec![];
-    for path in units {
+    for path in &listed(given) {
         let Ok(unit) = read_unit(path) else { continue };
         for (_, key, value) in &unit.entries {
             if key == "EnvironmentFile" {
@@ -87,6 +71,16 @@ pub(super) fn env_files(given: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     files
+}
+
+/// The units doctor reads: those given, else those installed.
+fn listed(given: &[PathBuf]) -> Vec<PathBuf> {
+    if given.is_empty() {
+        let dirs: Vec<&Path> = UNIT_DIRS.iter().map(Path::new).collect();
+        installed(&dirs)
+    } else {
+        given.to_vec()
+    }
 }
 
 /// Whether two paths name one file (the same path when either is missing).
