@@ -1386,6 +1386,7 @@ fn claim(
             title: "fix",
             url: "",
             ready_event_id: Some(1),
+            armed_at: None,
             template_name: "implementer",
             template_version_id: None,
             template_version: None,

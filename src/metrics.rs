@@ -281,12 +281,12 @@ pub fn pilot_lines(r: &crate::core::report::Report, window: Duration) -> String 
     for (name, help, spread) in [
         (
             "afk_report_to_pr_seconds",
-            "Seconds from dispatch to the run's PR, median and p90 (nearest rank).",
+            "Seconds from the arming (else dispatch) to the run's PR, median and p90 (nearest rank).",
             (|f: &Figures| f.to_pr.clone()) as fn(&Figures) -> crate::core::report::Spread,
         ),
         (
             "afk_report_to_merge_seconds",
-            "Seconds from dispatch to the merge, median and p90 (nearest rank).",
+            "Seconds from the arming (else dispatch) to the merge, median and p90 (nearest rank).",
             |f: &Figures| f.to_merge.clone(),
         ),
     ] {
@@ -456,6 +456,7 @@ mod tests {
         let run = |repo: &str, state, merged: Option<i64>| RunFacts {
             repo: repo.into(),
             state,
+            armed_at: None,
             dispatched_at: Some(at(-120)),
             pr_at: Some(at(-110)),
             merged_at: merged.map(at),

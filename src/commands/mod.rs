@@ -133,9 +133,9 @@ pub enum Cmd {
     /// The pilot's figures: outcomes, time to PR and to merge, turns and spend
     ///
     /// Per repository and overall, over the runs dispatched in the window
-    /// (--since, default 30d): runs by outcome, time from dispatch to PR and
-    /// to merge (median and p90), corrective turns and spend per merged PR,
-    /// escalations by reason. Reads the state file only (never the forge);
+    /// (--since, default 30d): runs by outcome, time from the arming (else
+    /// the dispatch) to PR and to merge (median and p90), corrective turns
+    /// and spend per merged PR, escalations by reason. Reads the state file only (never the forge);
     /// the status page and the metrics file show the same over 30 days.
     #[command(after_long_help = "Examples:
   afk report                        the last 30 days

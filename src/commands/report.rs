@@ -122,8 +122,9 @@ fn human(r: &Report) -> String {
             report::by_reason_text(&f.escalations)
         ));
     }
-    h.push_str(
-        "(times from dispatch; medians and p90 by nearest rank; docs/reports.md#afk-report)\n",
-    );
+    h.push_str(&format!(
+        "({}; medians and p90 by nearest rank; docs/reports.md#afk-report)\n",
+        report::from_text(&r.overall)
+    ));
     h
 }

@@ -76,6 +76,7 @@ pub fn started_run(store: &Store, repo: &str, issue: u64) -> crate::types::RunId
             title: "fix the login",
             url: &url,
             ready_event_id: Some(1),
+            armed_at: None,
             template_name: "implementer",
             template_version_id: None,
             template_version: None,

@@ -30,6 +30,7 @@ fn dispatch(afk: &Afk, repo: &str, issue: u64, t: OffsetDateTime) -> afk::types:
             title: "t",
             url: "u",
             ready_event_id: Some(issue as i64),
+            armed_at: None,
             template_name: "implementer",
             template_version_id: None,
             template_version: None,
@@ -166,6 +167,7 @@ fn world_in(afk: Afk) -> Afk {
             title: "t",
             url: "u",
             ready_event_id: Some(6),
+            armed_at: None,
             template_name: "implementer",
             template_version_id: None,
             template_version: None,
@@ -221,12 +223,12 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     // PRs after 30m, 1h, 10m: the median is the 2nd of 3, the p90 the 3rd
     assert_eq!(
         all["to_pr"],
-        json!({"count": 3, "median_s": 1800, "p90_s": 3600})
+        json!({"count": 3, "median_s": 1800, "p90_s": 3600, "from": "dispatched", "from_armed": 0})
     );
     // merges after 2h, 1h30m, 3h
     assert_eq!(
         all["to_merge"],
-        json!({"count": 3, "median_s": 7200, "p90_s": 10800})
+        json!({"count": 3, "median_s": 7200, "p90_s": 10800, "from": "dispatched", "from_armed": 0})
     );
     // the merged runs' turns after the first: 1 + 0 + 2
     assert_eq!(
@@ -249,11 +251,11 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     );
     assert_eq!(
         api["to_pr"],
-        json!({"count": 2, "median_s": 1800, "p90_s": 3600})
+        json!({"count": 2, "median_s": 1800, "p90_s": 3600, "from": "dispatched", "from_armed": 0})
     );
     assert_eq!(
         api["to_merge"],
-        json!({"count": 2, "median_s": 5400, "p90_s": 7200})
+        json!({"count": 2, "median_s": 5400, "p90_s": 7200, "from": "dispatched", "from_armed": 0})
     );
     assert_eq!(api["corrective_turns"]["per_merged_pr"], 0.5);
     assert_eq!(api["corrective_turns"]["by_reason"], json!({"ci-red": 1}));
@@ -268,11 +270,11 @@ fn every_figure_of_a_known_state_per_repo_and_overall() {
     );
     assert_eq!(
         web["to_pr"],
-        json!({"count": 1, "median_s": 600, "p90_s": 600})
+        json!({"count": 1, "median_s": 600, "p90_s": 600, "from": "dispatched", "from_armed": 0})
     );
     assert_eq!(
         web["to_merge"],
-        json!({"count": 1, "median_s": 10800, "p90_s": 10800})
+        json!({"count": 1, "median_s": 10800, "p90_s": 10800, "from": "dispatched", "from_armed": 0})
     );
     assert_eq!(web["corrective_turns"]["per_merged_pr"], 2.0);
     assert_eq!(
@@ -329,7 +331,7 @@ fn since_chooses_the_window_by_dispatch() {
     // merges after 1h30m, 2h, 4h
     assert_eq!(
         api["to_merge"],
-        json!({"count": 3, "median_s": 7200, "p90_s": 14400})
+        json!({"count": 3, "median_s": 7200, "p90_s": 14400, "from": "dispatched", "from_armed": 0})
     );
     // 3 days: only the runs of 05-28 on, one in flight and a failed start
     let (_, r, _) = afk.json(&["report", "--since", "72h"]);
@@ -364,7 +366,7 @@ fn an_empty_state_reports_none_and_creates_no_state_file() {
     assert_eq!(r["repos"], json!([]));
     assert_eq!(
         r["overall"]["to_pr"],
-        json!({"count": 0, "median_s": null, "p90_s": null})
+        json!({"count": 0, "median_s": null, "p90_s": null, "from": null, "from_armed": 0})
     );
     assert!(r["overall"]["to_merge"]["median_s"].is_null());
     assert!(r["overall"]["corrective_turns"]["per_merged_pr"].is_null());
@@ -426,6 +428,42 @@ fn the_status_page_shows_the_pilot_figures_of_30_days() {
         ),
         "{section}"
     );
+}
+
+/// Poll records when the ready label was added (the sandbox dates the
+/// label's timeline event) with its claim, and the report counts from it:
+/// the issue armed at A, dispatched at A+5m, its PR seen at A+25m is 25
+/// minutes to PR from the arming, not 20 from the dispatch.
+#[test]
+fn times_count_from_the_arming_poll_recorded() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let (status, timeline) = sb.api("/repos/acme/api/issues/1/timeline");
+    assert_eq!(status, 200, "{timeline}");
+    let armed = timeline
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["created_at"].as_str())
+        .filter_map(afk::clock::parse)
+        .max()
+        .unwrap_or_else(|| panic!("a dated label event in {timeline}"));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    afk.at(armed + time::Duration::minutes(5));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let id = afk::types::RunId(r["dispatched"][0]["run_id"].as_i64().unwrap());
+    pr_seen(&afk, id, armed + time::Duration::minutes(25));
+    afk.at(armed + time::Duration::hours(1));
+    let (code, r, err) = afk.json(&["report"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        r["overall"]["to_pr"],
+        json!({"count": 1, "median_s": 1500, "p90_s": 1500, "from": "armed", "from_armed": 1})
+    );
+    let out = afk.cmd().arg("report").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("(times from the arming;"), "{text}");
 }
 
 #[test]

@@ -297,9 +297,12 @@ pub fn dead_claim<R>(start_record: Option<R>, runner: crate::types::RunnerKind) 
 pub struct Arming {
     pub event_id: i64,
     pub login: String,
+    /// when the label was added, as the forge dates the event (None: the
+    /// forge gave no date, or one that does not parse)
+    pub at: Option<time::OffsetDateTime>,
 }
 
-/// The latest timeline event that added `label`, and who made it.
+/// The latest timeline event that added `label`, who made it and when.
 pub fn arming(events: &[crate::types::TimelineEvent], label: &str) -> Option<Arming> {
     use crate::types::TimelineKind as EventKind;
     events
@@ -309,6 +312,7 @@ pub fn arming(events: &[crate::types::TimelineEvent], label: &str) -> Option<Arm
         .map(|e| Arming {
             event_id: e.id,
             login: e.actor.clone(),
+            at: e.created_at.as_deref().and_then(crate::types::stamp::parse),
         })
 }
 
@@ -685,7 +689,7 @@ mod tests {
     #[test]
     fn latest_addition_of_the_label_is_the_arming_event() {
         use crate::types::TimelineKind::*;
-        let evs = vec![
+        let mut evs = vec![
             tev(1, LabelAdded, Some("ready"), "alice"),
             tev(2, LabelRemoved, Some("ready"), "alice"),
             tev(3, LabelAdded, Some("ready"), "mallory"),
@@ -695,10 +699,27 @@ mod tests {
             arming(&evs, "ready"),
             Some(Arming {
                 event_id: 3,
-                login: "mallory".into()
+                login: "mallory".into(),
+                at: None,
             })
         );
         assert_eq!(arming(&evs, "missing"), None);
+        // the arming's time is the event's, in any offset; a date that does
+        // not parse is unknown
+        for (date, want) in [
+            (
+                "2026-01-01T12:00:00+02:00",
+                Some(time::macros::datetime!(2026-01-01 10:00 UTC)),
+            ),
+            (
+                "2026-01-01T10:00:00Z",
+                Some(time::macros::datetime!(2026-01-01 10:00 UTC)),
+            ),
+            ("yesterday", None),
+        ] {
+            evs[2].created_at = Some(date.into());
+            assert_eq!(arming(&evs, "ready").unwrap().at, want, "{date}");
+        }
     }
 
     #[test]
@@ -707,6 +728,7 @@ mod tests {
         let armed = Arming {
             event_id: 5,
             login: "alice".into(),
+            at: None,
         };
         let cases = [
             (vec![tev(5, LabelAdded, Some("ready"), "alice")], false),

@@ -12,13 +12,15 @@
 //! - **outcomes**: by the run's state, a decided end (`escalating`, …)
 //!   counted as its end: `succeeded` (merged), `escalated`, `abandoned`,
 //!   `failed` (the agent never started), `in_flight`.
-//! - **times** are measured from the dispatch: the state file does not keep
-//!   when the ready label was added (only its timeline event's id), and the
-//!   dispatch is the first poll tick that took the armed issue. To PR: to
-//!   when watch first saw (or opened) the run's PR, over every run with a
-//!   PR. To merge: to the merge's time as watch recorded it from the PR
-//!   (else the run's end, when afk carried the success out), over the
-//!   merged runs.
+//! - **times** are measured from the arming: when the ready label that
+//!   poll dispatched on was added, as the forge dated its event and poll
+//!   recorded it with its claim ([`start_of`]); a run claimed by an older
+//!   afk, or whose event had no date, is measured from its dispatch (the
+//!   first poll tick that took the armed issue). Each figure says which
+//!   (`from`, `from_armed`). To PR: to when watch first saw (or opened) the
+//!   run's PR, over every run with a PR. To merge: to the merge's time as
+//!   watch recorded it from the PR (else the run's end, when afk carried the
+//!   success out), over the merged runs.
 //! - **median and p90** by nearest rank ([`nearest_rank`]): the value at
 //!   rank ⌈p·n⌉ of the n sorted values, always one of them (the median of
 //!   two is the lower).
@@ -48,6 +50,8 @@ pub const DEFAULT_DAYS: u64 = 30;
 pub struct RunFacts {
     pub repo: String,
     pub state: RunStatus,
+    /// when the ready label that armed it was added (None: not recorded)
+    pub armed_at: Option<OffsetDateTime>,
     pub dispatched_at: Option<OffsetDateTime>,
     /// when watch first saw (or opened) its PR
     pub pr_at: Option<OffsetDateTime>,
@@ -137,12 +141,40 @@ impl Outcomes {
     }
 }
 
-/// Durations in seconds: how many, their median and p90 (None: none).
+/// What a run's times are measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// the ready label's addition, as poll recorded it
+    Armed,
+    /// poll's claim: the arming is not known
+    Dispatched,
+}
+
+/// The start rule: the arming when poll recorded it, else the dispatch; an
+/// arming dated after the dispatch (the forge's clock ahead of afk's)
+/// counts as the dispatch's moment, still from the arming. None: neither
+/// is known.
+pub fn start_of(r: &RunFacts) -> Option<(OffsetDateTime, Start)> {
+    match (r.armed_at, r.dispatched_at) {
+        (Some(a), Some(d)) => Some((a.min(d), Start::Armed)),
+        (Some(a), None) => Some((a, Start::Armed)),
+        (None, Some(d)) => Some((d, Start::Dispatched)),
+        (None, None) => None,
+    }
+}
+
+/// Durations in seconds: how many, their median and p90 (None: none), and
+/// what they were measured from.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Spread {
     pub count: usize,
     pub median_s: Option<i64>,
     pub p90_s: Option<i64>,
+    /// `armed` (every value from its arming), `dispatched` (every one from
+    /// its dispatch), `mixed`; None: nothing measured
+    pub from: Option<&'static str>,
+    /// how many of `count` were measured from the arming
+    pub from_armed: usize,
 }
 
 impl Spread {
@@ -152,6 +184,24 @@ impl Spread {
             count: values.len(),
             median_s: nearest_rank(&values, 50),
             p90_s: nearest_rank(&values, 90),
+            from: None,
+            from_armed: 0,
+        }
+    }
+
+    /// The spread of durations, each with what it was measured from.
+    pub fn measured(values: Vec<(i64, Start)>) -> Spread {
+        let armed = values.iter().filter(|(_, s)| *s == Start::Armed).count();
+        let n = values.len();
+        Spread {
+            from: match armed {
+                _ if n == 0 => None,
+                0 => Some("dispatched"),
+                a if a == n => Some("armed"),
+                _ => Some("mixed"),
+            },
+            from_armed: armed,
+            ..Spread::of(values.into_iter().map(|(v, _)| v).collect())
         }
     }
 }
@@ -295,8 +345,9 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
     for r in runs {
         let outcome = outcome_of(r.state);
         f.outcomes.add(outcome);
-        if let (Some(d), Some(pr)) = (r.dispatched_at, r.pr_at) {
-            to_pr.push(seconds(d, pr));
+        let start = start_of(r);
+        if let (Some((d, from)), Some(pr)) = (start, r.pr_at) {
+            to_pr.push((seconds(d, pr), from));
         }
         total_usd += r.spend_usd.unwrap_or(0.0);
         if r.spend_usd.is_none() && outcome != Outcome::Failed {
@@ -304,8 +355,8 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
         }
         match outcome {
             Outcome::Succeeded => {
-                if let (Some(d), Some(m)) = (r.dispatched_at, r.merged_at.or(r.ended_at)) {
-                    to_merge.push(seconds(d, m));
+                if let (Some((d, from)), Some(m)) = (start, r.merged_at.or(r.ended_at)) {
+                    to_merge.push((seconds(d, m), from));
                 }
                 f.reverted += usize::from(r.reverted);
                 merged_usd += r.spend_usd.unwrap_or(0.0);
@@ -332,8 +383,8 @@ pub fn figures(runs: &[&RunFacts]) -> Figures {
             _ => {}
         }
     }
-    f.to_pr = Spread::of(to_pr);
-    f.to_merge = Spread::of(to_merge);
+    f.to_pr = Spread::measured(to_pr);
+    f.to_merge = Spread::measured(to_merge);
     let merged = f.outcomes.succeeded;
     f.corrective_turns.per_merged_pr =
         (merged > 0).then(|| two_decimals(f64::from(f.corrective_turns.total) / merged as f64));
@@ -359,6 +410,25 @@ pub fn spread_text(s: &Spread) -> String {
     match (s.median_s, s.p90_s) {
         (Some(m), Some(p)) => format!("{} / {}", duration_text(m), duration_text(p)),
         _ => "none".into(),
+    }
+}
+
+/// What the times of `f` were measured from, for people: `times from the
+/// arming`, `times from dispatch`, or how many of each figure were from the
+/// arming (`times from the arming for to PR 1 of 3 and to merge 0 of 2,
+/// else from dispatch`).
+pub fn from_text(f: &Figures) -> String {
+    let (p, m) = (&f.to_pr, &f.to_merge);
+    let armed = p.from_armed + m.from_armed;
+    if armed == 0 {
+        "times from dispatch".into()
+    } else if armed == p.count + m.count {
+        "times from the arming".into()
+    } else {
+        format!(
+            "times from the arming for to PR {} of {} and to merge {} of {}, else from dispatch",
+            p.from_armed, p.count, m.from_armed, m.count
+        )
     }
 }
 
@@ -392,6 +462,7 @@ mod tests {
         RunFacts {
             repo: String::new(),
             state: RunStatus::Dispatched,
+            armed_at: None,
             dispatched_at: None,
             pr_at: None,
             merged_at: None,
@@ -429,7 +500,8 @@ mod tests {
             Spread {
                 count: 3,
                 median_s: Some(20),
-                p90_s: Some(30)
+                p90_s: Some(30),
+                ..Spread::default()
             },
             "sorted first"
         );
@@ -573,7 +645,9 @@ mod tests {
             Spread {
                 count: 4,
                 median_s: Some(600),
-                p90_s: Some(6000)
+                p90_s: Some(6000),
+                from: Some("dispatched"),
+                from_armed: 0,
             }
         );
         // merges after 120, 60, 45 minutes: sorted 45, 60, 120
@@ -582,7 +656,9 @@ mod tests {
             Spread {
                 count: 3,
                 median_s: Some(3600),
-                p90_s: Some(7200)
+                p90_s: Some(7200),
+                from: Some("dispatched"),
+                from_armed: 0,
             }
         );
         // the merged runs' turns after the first: 2 + 1 + 0 (the escalated
@@ -632,6 +708,106 @@ mod tests {
         assert_eq!(usd_text(f.spend.per_merged_pr_usd), "none");
         assert_eq!(per_merged_text(None), "none");
         assert_eq!(by_reason_text::<usize>(&BTreeMap::new()), "none");
+    }
+
+    #[test]
+    fn times_start_at_the_arming_when_recorded_else_at_the_dispatch() {
+        /// (armed, dispatched, start), in minutes
+        type Case = (Option<i64>, Option<i64>, Option<(i64, Start)>);
+        let table: &[Case] = &[
+            (Some(-15), Some(0), Some((-15, Start::Armed))),
+            (None, Some(0), Some((0, Start::Dispatched))),
+            // the forge's clock ahead of afk's: never after the dispatch
+            (Some(5), Some(0), Some((0, Start::Armed))),
+            (Some(-15), None, Some((-15, Start::Armed))),
+            (None, None, None),
+        ];
+        for (i, (a, d, want)) in table.iter().enumerate() {
+            let r = RunFacts {
+                armed_at: a.map(at),
+                dispatched_at: d.map(at),
+                ..base()
+            };
+            assert_eq!(start_of(&r), want.map(|(m, s)| (at(m), s)), "case {i}");
+        }
+    }
+
+    #[test]
+    fn figures_say_what_their_times_were_measured_from() {
+        // a: armed 15 minutes before its dispatch, PR 30 after the dispatch
+        // and merged after 120: 45 and 135 minutes from the arming
+        let mut a = merged("acme/api", 0, 30, 120, 1, None);
+        a.armed_at = Some(at(-15));
+        let b = merged("acme/api", 0, 10, 60, 1, None);
+        // (runs, to PR, to merge, text)
+        let table: &[(Vec<&RunFacts>, Spread, Spread, &str)] = &[
+            (
+                vec![&a],
+                Spread {
+                    count: 1,
+                    median_s: Some(2700),
+                    p90_s: Some(2700),
+                    from: Some("armed"),
+                    from_armed: 1,
+                },
+                Spread {
+                    count: 1,
+                    median_s: Some(8100),
+                    p90_s: Some(8100),
+                    from: Some("armed"),
+                    from_armed: 1,
+                },
+                "times from the arming",
+            ),
+            (
+                vec![&b],
+                Spread {
+                    count: 1,
+                    median_s: Some(600),
+                    p90_s: Some(600),
+                    from: Some("dispatched"),
+                    from_armed: 0,
+                },
+                Spread {
+                    count: 1,
+                    median_s: Some(3600),
+                    p90_s: Some(3600),
+                    from: Some("dispatched"),
+                    from_armed: 0,
+                },
+                "times from dispatch",
+            ),
+            (
+                vec![&a, &b],
+                Spread {
+                    count: 2,
+                    median_s: Some(600),
+                    p90_s: Some(2700),
+                    from: Some("mixed"),
+                    from_armed: 1,
+                },
+                Spread {
+                    count: 2,
+                    median_s: Some(3600),
+                    p90_s: Some(8100),
+                    from: Some("mixed"),
+                    from_armed: 1,
+                },
+                "times from the arming for to PR 1 of 2 and to merge 1 of 2, else from dispatch",
+            ),
+            (
+                vec![],
+                Spread::default(),
+                Spread::default(),
+                "times from dispatch",
+            ),
+        ];
+        for (i, (runs, pr, merge, text)) in table.iter().enumerate() {
+            let f = figures(runs);
+            assert_eq!(&f.to_pr, pr, "case {i}");
+            assert_eq!(&f.to_merge, merge, "case {i}");
+            assert_eq!(from_text(&f), *text, "case {i}");
+        }
     }
 
     #[test]
@@ -685,7 +861,8 @@ mod tests {
             spread_text(&Spread {
                 count: 2,
                 median_s: Some(600),
-                p90_s: Some(3700)
+                p90_s: Some(3700),
+                ..Spread::default()
             }),
             "10m0s / 1h1m"
         );

@@ -1304,6 +1304,7 @@ mod tests {
         let run = |repo: &str, state, pr: Option<i64>, merged: Option<i64>| RunFacts {
             repo: repo.into(),
             state,
+            armed_at: None,
             dispatched_at: Some(at(-120)),
             pr_at: pr.map(at),
             merged_at: merged.map(at),

@@ -184,6 +184,11 @@ const MIGRATIONS: &[&str] = &[
     // 24: what afk's PR body was last compared or written from (runs.rs):
     // a tick whose facts are the same reads no git and sends nothing
     "ALTER TABLE runs ADD COLUMN pr_body_key TEXT;",
+    // 25: when the ready label that armed the run's issue was added, as the
+    // forge dated its event (runs.rs): the report measures from the arming;
+    // NULL for runs an older afk claimed (the report measures those from
+    // the dispatch)
+    "ALTER TABLE runs ADD COLUMN armed_at TEXT;",
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,
@@ -706,6 +711,7 @@ mod tests {
             title: "t",
             url: "u",
             ready_event_id: None,
+            armed_at: None,
             template_name: "default",
             template_version_id: None,
             template_version: None,
@@ -847,6 +853,7 @@ mod tests {
             title: "t",
             url: "u",
             ready_event_id: Some(n as i64),
+            armed_at: None,
             template_name: "default",
             template_version_id: None,
             template_version: None,

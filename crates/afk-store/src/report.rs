@@ -1,7 +1,8 @@
 //! What the pilot figures read of the state file (`core::report`;
 //! docs/reports.md#afk-report): each run dispatched since a moment, with its
-//! PR's and merge's times, turns and their reasons, spend, end reason and
-//! whether harvest found its merge reverted. Reads only.
+//! arming's (when poll recorded it), PR's and merge's times, turns and their
+//! reasons, spend, end reason and whether harvest found its merge reverted.
+//! Reads only.
 
 use super::Store;
 use crate::core::report::RunFacts;
@@ -42,7 +43,7 @@ impl Store {
             .conn
             .prepare(
                 "SELECT r.id, r.repo, r.state, r.created_at, r.pr_seen_at, r.merged_at, r.ended_at,
-                        r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL
+                        r.turns, r.spend_usd, r.end_reason, o.reverted_by IS NOT NULL, r.armed_at
                  FROM runs r LEFT JOIN outcomes o ON o.run_id = r.id
                  WHERE r.created_at >= ?1 ORDER BY r.id",
             )
@@ -58,6 +59,7 @@ impl Store {
                 Ok(Some(RunFacts {
                     repo,
                     state: r.get(2)?,
+                    armed_at: time(r.get(11)?),
                     dispatched_at: time(r.get(3)?),
                     pr_at: time(r.get(4)?),
                     merged_at: time(r.get(5)?),
@@ -99,6 +101,7 @@ mod tests {
             title: "t",
             url: "u",
             ready_event_id: Some(1),
+            armed_at: Some(datetime!(2026-05-01 09:45 UTC)),
             template_name: "implementer",
             template_version_id: None,
             template_version: None,
@@ -153,6 +156,7 @@ mod tests {
         let f = &facts[0];
         assert_eq!(f.repo, "acme/api");
         assert_eq!(f.state, RunStatus::Succeeded);
+        assert_eq!(f.armed_at, Some(datetime!(2026-05-01 09:45 UTC)));
         assert_eq!(f.dispatched_at, Some(t0));
         assert_eq!(f.pr_at, Some(datetime!(2026-05-01 10:20 UTC)));
         assert_eq!(f.merged_at, Some(datetime!(2026-05-01 11:00 UTC)));

@@ -167,6 +167,8 @@ pub struct NewRun<'a> {
     pub title: &'a str,
     pub url: &'a str,
     pub ready_event_id: Option<i64>,
+    /// when that event added the ready label (None: not known)
+    pub armed_at: Option<time::OffsetDateTime>,
     pub template_name: &'a str,
     pub template_version_id: Option<i64>,
     pub template_version: Option<i64>,
@@ -200,8 +202,8 @@ impl Store {
         self.exec(
             "INSERT INTO runs (repo, issue, title, url, ready_event_id, state, template_name,
               template_version_id, template_version, template_hash, runner_kind, branch,
-              created_at, updated_at)
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13)",
+              created_at, updated_at, armed_at)
+             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,?14)",
             params![
                 r.repo,
                 r.issue,
@@ -216,7 +218,8 @@ impl Store {
                 r.runner_kind,
                 r.branch,
                 // the dispatch, to the microsecond: harvest compares it with canary_since
-                self.stamp_precise()
+                self.stamp_precise(),
+                r.armed_at.map(crate::clock::ts)
             ],
         )?;
         Ok(RunId(self.conn.last_insert_rowid()))

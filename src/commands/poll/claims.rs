@@ -226,6 +226,7 @@ fn claim(
         title: &w.issue.title,
         url: &w.issue.html_url,
         ready_event_id: Some(w.ready_event_id),
+        armed_at: w.armed_at,
         template_name: &cfg.poll.template,
         template_version_id: tpl.version_id,
         template_version: tpl.version,

@@ -19,6 +19,8 @@ pub struct Winner {
     pub repo: RepoName,
     pub issue: Issue,
     pub ready_event_id: i64,
+    /// when that event added the ready label, as the forge dates it
+    pub armed_at: Option<time::OffsetDateTime>,
     /// What trusted people said since afk's last escalation on this issue.
     pub answers: Vec<Said>,
     pub answers_left_out: usize,
@@ -173,13 +175,13 @@ fn open_for_dispatch(
 fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut RepoOutcome) {
     let repo = lookup.repo;
     let by_number: HashMap<IssueNumber, &Issue> = issues.iter().map(|i| (i.number, i)).collect();
-    let mut armed: HashMap<IssueNumber, i64> = HashMap::new();
+    let mut armed: HashMap<IssueNumber, (i64, Option<time::OffsetDateTime>)> = HashMap::new();
     let mut failed: BTreeSet<IssueNumber> = BTreeSet::new();
     let pick = dispatch::pick_in_repo(ready_of(lookup.t.config(), issues), |ri| {
         let issue = by_number[&ri.number];
         match lookup.facts(issue) {
-            Ok(Some((facts, event_id))) => {
-                armed.insert(issue.number, event_id);
+            Ok(Some((facts, event_id, at))) => {
+                armed.insert(issue.number, (event_id, at));
                 dispatch::eligibility(&facts)
             }
             // nobody can be shown to have armed it
@@ -214,7 +216,8 @@ fn pick(mut lookup: Lookup, escalated: &Escalated, issues: &[Issue], out: &mut R
             Winner {
                 repo: repo.clone(),
                 issue: by_number[&w.number].clone(),
-                ready_event_id: armed[&w.number],
+                ready_event_id: armed[&w.number].0,
+                armed_at: armed[&w.number].1,
                 answers: heard.0,
                 answers_left_out: heard.1,
             },

@@ -18,6 +18,9 @@ pub type Handled = HashSet<(RepoName, IssueNumber, i64)>;
 /// (repo, issue) → the issue's latest run and afk's escalation comment, when it was escalated
 pub type Escalated = HashMap<(RepoName, IssueNumber), Escalation>;
 
+/// An issue's facts, its arming event's id and when the forge dated it.
+pub(super) type Found = (IssueFacts, i64, Option<time::OffsetDateTime>);
+
 /// The facts of one repo's issues, with the permission answers of this tick.
 pub(super) struct Lookup<'a> {
     pub(super) t: &'a Tick<'a>,
@@ -170,8 +173,9 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    /// The facts about one issue, or None when no ready-label event is visible.
-    pub(super) fn facts(&mut self, issue: &Issue) -> Result<Option<(IssueFacts, i64)>> {
+    /// The facts about one issue with its arming event's id and time, or
+    /// None when no ready-label event is visible.
+    pub(super) fn facts(&mut self, issue: &Issue) -> Result<Option<Found>> {
         let cfg = self.t.config();
         let repo = self.repo;
         let repo_matches = issue
@@ -191,7 +195,7 @@ impl<'a> Lookup<'a> {
             let name = issue.repository.as_ref().map(|r| r.full_name.as_str());
             self.why
                 .insert(n, explain::not_allowlisted(name.unwrap_or("")));
-            return Ok(Some((facts, 0)));
+            return Ok(Some((facts, 0, None)));
         }
         let timeline = self.t.forge.timeline(repo, n)?;
         let Some(armed) = dispatch::arming(&timeline, label) else {
@@ -204,7 +208,7 @@ impl<'a> Lookup<'a> {
         if facts.already_handled {
             self.why
                 .insert(n, explain::already_handled(&armed.login, label));
-            return Ok(Some((facts, armed.event_id)));
+            return Ok(Some((facts, armed.event_id, armed.at)));
         }
         let perm = self.permission(&armed.login, issue.number)?;
         let trust = dispatch::trust(
@@ -220,20 +224,20 @@ impl<'a> Lookup<'a> {
             let needed = cfg.poll.trusted_permission.as_str();
             let why = explain::untrusted(Some(&armed.login), label, needed, perm);
             self.why.insert(n, why);
-            return Ok(Some((facts, armed.event_id)));
+            return Ok(Some((facts, armed.event_id, armed.at)));
         }
         let updated = issue.updated_at.as_deref().and_then(crate::clock::parse);
         facts.edited_after_arming = dispatch::edited_after_arming(&timeline, &armed, updated);
         if facts.edited_after_arming {
             self.why
                 .insert(n, explain::edited_after_arming(&armed.login, label));
-            return Ok(Some((facts, armed.event_id)));
+            return Ok(Some((facts, armed.event_id, armed.at)));
         }
         if let Some(by) = self.blocked(issue)? {
             facts.blocked = true;
             self.why.insert(n, by);
         }
-        Ok(Some((facts, armed.event_id)))
+        Ok(Some((facts, armed.event_id, armed.at)))
     }
 
     /// Blocked by an open dependency, or by a `Blocked by` line naming an open
