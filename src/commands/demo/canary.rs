@@ -231,7 +231,8 @@ impl Lab<'_> {
         let first = crate::commands::watch::tick(ctx)?.done();
         let second_at = crate::clock::ts(crate::clock::now());
         show.say(&format!(
-            "   {merged} PRs green and merged; afk watch: {}",
+            "   {} green and merged; afk watch: {}",
+            crate::core::plural(merged, "PR", "PRs"),
             first
                 .human
                 .lines()
