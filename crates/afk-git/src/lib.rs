@@ -473,16 +473,10 @@ impl Git {
         let what = args.first().copied().unwrap_or("");
         if deadline.is_some() {
             use std::os::unix::process::CommandExt;
+            // its own group, which the deadline kills whole; a git whose
+            // tick died goes on to its end (killed mid-fetch it would leave
+            // the cache's lock files, and every later tick would fail on them)
             c.process_group(0);
-            // SAFETY: prctl(2) is async-signal-safe: git (the group's
-            // leader) dies with the thread that started it, should afk end
-            // first (its tick's own deadline)
-            unsafe {
-                c.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
         }
         let mut child = c
             .spawn()
