@@ -28,7 +28,7 @@ pub fn try_emit<T: serde::Serialize>(json: bool, report: &T, human: &str) -> std
 
 /// One line to stdout apart from a report (the demo's words, upgrade
 /// verdict's `VERDICT=`): redacted and cleaned for a terminal, as a
-/// report's text is. The one way the binary prints a line (`layers.rs`).
+/// report's text is. The one way the binary prints a line (`layers/sinks.rs`).
 pub fn line(text: &str) {
     self::text(&format!("{text}\n"))
 }

@@ -1,7 +1,7 @@
 //! The one wiring of a command: built once from the parsed command line and
 //! the config, handed to every command, which asks it for everything it
 //! reads and writes through. No command builds an adapter or opens the
-//! store itself (`layers.rs` checks it): a dry run is decided here, once, by
+//! store itself (`layers/adapters.rs` checks it): a dry run is decided here, once, by
 //! which adapters the session hands out (the table in `edges`).
 //!
 //! | asks for                 | gets                                                              |

@@ -1,0 +1,209 @@
+//! The crates below the binary: their dependency lists, pinned.
+
+use std::path::Path;
+
+/// I/O crates: what the model and the core may never depend on.
+const IO_CRATES: [&str; 8] = [
+    "ureq", "rusqlite", "libc", "rustls", "ring", "clap", "anyhow", "toml",
+];
+
+/// Network and command-line crates: what the host and the store may never
+/// depend on (they keep the machine's and the state file's I/O, not the forge's).
+const NET_CRATES: [&str; 5] = ["ureq", "rustls", "ring", "clap", "toml"];
+
+/// What the HTTP crate may never depend on: the state file's and the
+/// command line's crates.
+const STATE_CRATES: [&str; 4] = ["rusqlite", "libc", "clap", "toml"];
+
+/// The crates below the binary, the afk crates each may never depend on, and
+/// the other crates it may never depend on. The compiler enforces the rest (a
+/// crate cannot name what it does not depend on); this pins the dependency
+/// lists themselves.
+const LOWER_CRATES: [(&str, &[&str], &[&str]); 10] = [
+    (
+        "crates/afk-model",
+        &[
+            "afk-wire",
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &IO_CRATES,
+    ),
+    // what the host, the client and the forges share with the core: as pure
+    (
+        "crates/afk-wire",
+        &[
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-sandbox",
+            "afk-git",
+            "afk-registry",
+            "afk",
+        ],
+        &IO_CRATES,
+    ),
+    (
+        "crates/afk-core",
+        &[
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-sandbox",
+            "afk-git",
+            "afk-registry",
+            "afk",
+        ],
+        &IO_CRATES,
+    ),
+    // the clock, the log, private files: below every adapter
+    // and not on the core: a decision's edit must not rebuild the host, the
+    // client and the forges (they take the rules they share from afk-wire)
+    (
+        "crates/afk-host",
+        &[
+            "afk-core",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &NET_CRATES,
+    ),
+    // the one client names no store, forge, runner or command
+    (
+        "crates/afk-http",
+        &[
+            "afk-core",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &STATE_CRATES,
+    ),
+    // the forges never see the config, the store or a command
+    (
+        "crates/afk-forge",
+        &[
+            "afk-core",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &STATE_CRATES,
+    ),
+    // the state file names no client, forge, runner or command
+    (
+        "crates/afk-store",
+        &[
+            "afk-http",
+            "afk-forge",
+            "afk-git",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &NET_CRATES,
+    ),
+    // git over afk's clones: the core's tree changes, no client, no store
+    (
+        "crates/afk-git",
+        &[
+            "afk-model",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-registry",
+            "afk-sandbox",
+            "afk",
+        ],
+        &["ureq", "rustls", "ring", "rusqlite", "clap", "toml"],
+    ),
+    // the registry client: the core, the log and the one client; no forge, no store
+    (
+        "crates/afk-registry",
+        &[
+            "afk-model",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-sandbox",
+            "afk",
+        ],
+        &["rusqlite", "libc", "clap", "toml"],
+    ),
+    // the fake shares no rule with what it fakes: not the core, not the client
+    (
+        "crates/afk-sandbox",
+        &[
+            "afk-wire",
+            "afk-core",
+            "afk-host",
+            "afk-http",
+            "afk-forge",
+            "afk-store",
+            "afk-git",
+            "afk-registry",
+            "afk",
+        ],
+        &[],
+    ),
+];
+
+fn manifest(dir: &str) -> toml::Table {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(root.join(dir).join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn lower_crates_depend_on_no_io_crate_and_on_nothing_above_them() {
+    let mut wrong = vec![];
+    for (dir, not_these, not_io) in LOWER_CRATES {
+        let manifest = manifest(dir);
+        let deps = manifest["dependencies"].as_table().unwrap();
+        for (name, spec) in deps {
+            let optional = spec.get("optional").and_then(|o| o.as_bool()) == Some(true);
+            // the model's rusqlite is optional, on only for the store
+            let allowed = dir == "crates/afk-model" && name == "rusqlite" && optional;
+            let io = not_io.contains(&name.as_str()) && !allowed;
+            if not_these.contains(&name.as_str()) || io {
+                wrong.push(format!("{dir} depends on {name}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "a lower layer depends on I/O or on a higher one:\n{}",
+        wrong.join("\n")
+    );
+    // and neither the core nor afk-wire turns the model's SQLite feature on
+    for dir in ["crates/afk-core", "crates/afk-wire"] {
+        let m = manifest(dir);
+        assert!(
+            m["dependencies"]["afk-model"].get("features").is_none(),
+            "{dir}"
+        );
+    }
+}
