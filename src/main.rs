@@ -7,7 +7,7 @@ use afk::{cli, commands, log};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // the agent's box (runner/agent_box.rs): its keeper outside, its init as
+    // the agent's box (runner/agent_box/: keeper.rs, init.rs): its keeper outside, its init as
     // the box's pid 1; neither reads a config or a secret
     let mut args = std::env::args_os().skip(1);
     match args.next().as_deref().and_then(|a| a.to_str()) {

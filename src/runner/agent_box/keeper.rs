@@ -1,0 +1,499 @@
+//! The keeper: `afk __box SPEC`, outside the box, in the turn's process
+//! group: the forwarder, the turn's cgroup, bubblewrap (and, afk as root,
+//! the box's user namespace maps).
+
+use super::Spec;
+use crate::core::agent_box::{self as rules, HostPort, Verdict};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+// ---- the keeper: `afk __box SPEC` ----
+
+/// The keeper's lines in the run's log start so.
+pub(super) const SAID: &str = "afk box:";
+
+/// The keeper's and the init's own line on stderr, after `afk box:`, through
+/// the redacting sink.
+pub(super) fn say(msg: &str) {
+    afk_host::say::err(&format!("{SAID} {msg}"));
+}
+
+/// Run one boxed turn; the agent's exit status.
+pub fn keep(spec_file: &Path) -> i32 {
+    match keep_inner(spec_file) {
+        Ok(code) => code,
+        Err(e) => {
+            say(&format!("cannot make the box: {e:#}"));
+            126
+        }
+    }
+}
+
+fn keep_inner(spec_file: &Path) -> Result<i32> {
+    // only descriptors 0-2 reach the box: one afk inherited (a cron
+    // wrapper's lock on fd 9) would let the agent write through it
+    // SAFETY: close_range(2) marks this process's own descriptors
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+    }
+    let spec = read_spec(spec_file)?;
+    let counts = std::sync::Arc::new(Counts::default());
+    if let Some(sock) = &spec.socket {
+        forwarder(sock, &spec, counts.clone())?;
+    }
+    if spec.memory.is_some() || spec.tasks > 0 {
+        match limit(&spec.name, spec.memory, spec.tasks) {
+            Ok(()) => {}
+            Err(why) => say(&format!(
+                "runner.box.memory and tasks are not in force: {why}"
+            )),
+        }
+    }
+    let code = run_bwrap(&spec)?;
+    after(spec_file, &spec, &counts, code);
+    Ok(code)
+}
+
+/// The turn's spec, as the tick wrote it (bounded).
+fn read_spec(spec_file: &Path) -> Result<Spec> {
+    let mut text = String::new();
+    std::fs::File::open(spec_file)?
+        .take(4 << 20)
+        .read_to_string(&mut text)?;
+    serde_json::from_str(&text).context("the box's spec")
+}
+
+/// The forwarder: the socket bound into the box (the box's user's, afk as
+/// root), each connection judged and relayed on a thread of its own.
+fn forwarder(sock: &Path, spec: &Spec, counts: std::sync::Arc<Counts>) -> Result<()> {
+    let _ = std::fs::remove_file(sock);
+    let listener = std::os::unix::net::UnixListener::bind(sock)
+        .with_context(|| format!("cannot listen on {}", sock.display()))?;
+    if let Some((uid, gid)) = spec.host_user {
+        // the box's user connects to it
+        std::os::unix::fs::chown(sock, Some(uid), Some(gid))
+            .with_context(|| format!("cannot give {} to the box's user", sock.display()))?;
+    }
+    let allow = spec.allow.clone();
+    std::thread::spawn(move || forward_all(listener, allow, counts));
+    Ok(())
+}
+
+/// bubblewrap's command: its line, then the init with its spec; the
+/// variables set and removed.
+fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
+    let init_json = serde_json::to_string(&spec.init)?;
+    let mut cmd = std::process::Command::new(&spec.bwrap);
+    cmd.args(&spec.args)
+        .arg("--")
+        .arg(rules::INIT_PATH)
+        .arg("__box-init")
+        .arg(init_json);
+    for k in &spec.unset {
+        cmd.env_remove(k);
+    }
+    for (k, v) in &spec.env {
+        cmd.env(k, v);
+    }
+    Ok(cmd)
+}
+
+/// Run bubblewrap to the box's end (afk as root: the box's maps written
+/// while it waits); the agent's exit status.
+fn run_bwrap(spec: &Spec) -> Result<i32> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = bwrap_command(spec)?;
+    // afk as root: bubblewrap blocks until the keeper wrote the box's maps
+    let maps = match spec.host_user {
+        Some(_) => Some((pipe()?, pipe()?)),
+        None => None,
+    };
+    let fds = maps
+        .as_ref()
+        .map(|((block_r, _), (_, info_w))| (*block_r, *info_w));
+    let filter = match &spec.seccomp {
+        Some(f) => {
+            Some(std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))?)
+        }
+        None => None,
+    };
+    let filter_fd = filter.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
+    // SAFETY: prctl, keyctl, fcntl, dup2 and umask are async-signal-safe
+    unsafe {
+        cmd.pre_exec(move || before_bwrap(filter_fd, fds));
+    }
+    let mut child = cmd.spawn().context("cannot run bwrap")?;
+    if let (Some(((block_r, block_w), (info_r, info_w))), Some((uid, gid))) = (maps, spec.host_user)
+    {
+        close(block_r);
+        close(info_w);
+        let mapped = write_maps(info_r, uid, gid);
+        close(info_r);
+        if let Err(why) = &mapped {
+            let _ = child.kill();
+            say(&format!("cannot map the box's user to uid {uid}: {why}"));
+        }
+        // SAFETY: a byte to the pipe bubblewrap waits on, then its end closed
+        unsafe {
+            libc::write(block_w, b"1".as_ptr().cast(), 1);
+        }
+        close(block_w);
+    }
+    let status = child.wait().context("cannot run bwrap")?;
+    Ok(status.code().unwrap_or_else(|| {
+        128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
+    }))
+}
+
+/// In bubblewrap's process before it starts: it (and so the box) dies with
+/// the keeper, whom a stop signals with the turn's process group; a session
+/// keyring of the box's own; the filter and the maps' pipe ends at the
+/// descriptors its line names.
+fn before_bwrap(filter_fd: Option<i32>, fds: Option<(i32, i32)>) -> std::io::Result<()> {
+    // SAFETY: each call is async-signal-safe and touches only this process
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // never afk's keyring (where the kernel has keyrings; the filter
+        // refuses the box any keyring call)
+        libc::syscall(
+            libc::SYS_keyctl,
+            1, /* KEYCTL_JOIN_SESSION_KEYRING */
+            0usize,
+        );
+        // every descriptor copied high first, then each to its place,
+        // so none lands on another's before it is copied
+        let high = |fd: i32| libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
+        let filter_high = filter_fd.map(high);
+        let maps_high = fds.map(|(b, i)| (high(b), high(i)));
+        if let Some(h) = filter_high
+            && (h < 0 || libc::dup2(h, rules::SECCOMP_FD) < 0)
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some((high_b, high_i)) = maps_high {
+            // the folders bubblewrap makes for its mounts (as the
+            // namespace's root) let the box's user through; the init puts
+            // afk's umask back before the agent starts
+            libc::umask(0o022);
+            if high_b < 0
+                || high_i < 0
+                || libc::dup2(high_b, rules::BLOCK_FD) < 0
+                || libc::dup2(high_i, rules::INFO_FD) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// After the box: what it refused, kept beside the spec for the PR and an
+/// escalation, and said in the run's log; the socket (and its own folder)
+/// removed.
+fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
+    let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
+    let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    if refused > 0 {
+        let by = counts
+            .by_target
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let name = spec_file
+            .file_name()
+            .map(|n| format!("refused-{}", n.to_string_lossy()))
+            .unwrap_or_else(|| "refused.json".into());
+        if let Ok(text) = serde_json::to_vec(&by) {
+            let _ = crate::private_files::private_write(&spec_file.with_file_name(name), &text);
+        }
+    }
+    if let Some(sock) = &spec.socket {
+        if refused > 0 {
+            say(&format!(
+                "the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
+            ));
+        }
+        let _ = std::fs::remove_file(sock);
+        // a socket folder of its own (a long run path) goes with it
+        if let Some(dir) = sock.parent()
+            && dir
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("afk-box-"))
+        {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+/// A pipe whose ends close on exec (the child gets them by dup2 only).
+fn pipe() -> Result<(i32, i32)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2(2) into a two-element array
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        bail!("cannot make a pipe: {}", std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+fn close(fd: i32) {
+    // SAFETY: a descriptor this keeper made and closes once
+    unsafe {
+        libc::close(fd);
+    }
+}
+
+/// Read bubblewrap's child pid from its info descriptor (bounded), then
+/// write the box's maps: its user is `uid:gid` outside.
+fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), String> {
+    let mut text = Vec::new();
+    let mut buf = [0u8; 512];
+    while text.len() < 8192 && !text.contains(&b'}') {
+        // SAFETY: read(2) into a buffer this function owns
+        let n = unsafe { libc::read(info, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return Err("bubblewrap ended before it named its child".into());
+        }
+        text.extend_from_slice(&buf[..n as usize]);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+    let pid = v["child-pid"].as_u64().ok_or("bubblewrap named no child")?;
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    std::fs::write(proc.join("uid_map"), rules::outside_maps(uid))
+        .and_then(|()| std::fs::write(proc.join("gid_map"), rules::outside_maps(gid)))
+        .map_err(|e| afk_host::os_words(&e))
+}
+
+#[derive(Default)]
+struct Counts {
+    forwarded: std::sync::atomic::AtomicU64,
+    refused: std::sync::atomic::AtomicU64,
+    /// The refused `host:port`s and how often each (at most
+    /// [`rules::MAX_REFUSED_KEPT`] names; the rest counted as one).
+    by_target: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Counts {
+    fn refuse(&self, target: &str) {
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut m = self.by_target.lock().unwrap_or_else(|e| e.into_inner());
+        let key = if m.contains_key(target) || m.len() < rules::MAX_REFUSED_KEPT {
+            target.to_string()
+        } else {
+            rules::OTHER_TARGETS.to_string()
+        };
+        *m.entry(key).or_insert(0) += 1;
+    }
+}
+
+/// Connections from the box at once, at most.
+const MAX_CONNECTIONS: usize = 64;
+
+fn forward_all(
+    listener: std::os::unix::net::UnixListener,
+    allow: Vec<HostPort>,
+    counts: std::sync::Arc<Counts>,
+) {
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
+            continue;
+        }
+        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
+        std::thread::spawn(move || {
+            forward_one(conn, &allow, &counts);
+            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    }
+}
+
+/// One connection from the box: its first line names `host:port` (at most
+/// 300 bytes); let out when allowed, else refused and counted.
+fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts: &Counts) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let mut reader = BufReader::new(match conn.try_clone() {
+        Ok(c) => c,
+        Err(_) => return,
+    });
+    let mut line = Vec::new();
+    let _ = (&mut reader).take(300).read_until(b'\n', &mut line);
+    let line = String::from_utf8_lossy(&line).trim().to_string();
+    let mut conn = conn;
+    let target = match rules::judge(allow, &line) {
+        Verdict::Forward(t) => t,
+        Verdict::Refuse(why) => {
+            counts.refuse(&match HostPort::parse(&line) {
+                Ok(t) => t.to_string(),
+                Err(_) => rules::NOT_HOST_PORT.to_string(),
+            });
+            say(&why);
+            let _ = conn.write_all(b"refused\n");
+            return;
+        }
+    };
+    let addrs: Vec<std::net::SocketAddr> =
+        match std::net::ToSocketAddrs::to_socket_addrs(&(target.host.as_str(), target.port)) {
+            Ok(a) => a.collect(),
+            Err(e) => {
+                say(&format!(
+                    "cannot resolve {target}: {}",
+                    afk_host::os_words(&e)
+                ));
+                let _ = conn.write_all(b"failed\n");
+                return;
+            }
+        };
+    let up = addrs.iter().find_map(|a| {
+        std::net::TcpStream::connect_timeout(a, std::time::Duration::from_secs(10)).ok()
+    });
+    let Some(up) = up else {
+        say(&format!("cannot connect to {target}"));
+        let _ = conn.write_all(b"failed\n");
+        return;
+    };
+    if conn.write_all(b"ok\n").is_err() {
+        return;
+    }
+    // what the box sends first must name the allowed host (its TLS server
+    // name or HTTP Host): read until it says, bounded in bytes and time
+    let mut first = reader.buffer().to_vec();
+    let mut chunk = [0u8; 4096];
+    while rules::named(&first) == rules::Named::More && first.len() < 16 << 10 {
+        match conn.read(&mut chunk) {
+            Ok(n) if n > 0 => first.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
+        counts.refuse(&target.to_string());
+        say(&why);
+        return;
+    }
+    counts.forwarded.fetch_add(1, SeqCst);
+    let _ = conn.set_read_timeout(None);
+    // what the box sent first, then both ways until either closes
+    let mut up_w = match up.try_clone() {
+        Ok(u) => u,
+        Err(_) => return,
+    };
+    if !first.is_empty() && up_w.write_all(&first).is_err() {
+        return;
+    }
+    relay(conn, up);
+}
+
+/// Copy both ways between two sockets until one side closes.
+pub(super) fn relay<A, B>(a: A, b: B)
+where
+    A: Read + Write + Send + TryCloneShut + 'static,
+    B: Read + Write + Send + TryCloneShut + 'static,
+{
+    let (Some(mut a2), Some(mut b2)) = (a.clone_it(), b.clone_it()) else {
+        return;
+    };
+    let t = std::thread::spawn(move || {
+        let mut a = a;
+        let mut b = b;
+        let _ = std::io::copy(&mut a, &mut b);
+        b.shut_write();
+    });
+    let _ = std::io::copy(&mut b2, &mut a2);
+    a2.shut_write();
+    let _ = t.join();
+}
+
+pub(super) trait TryCloneShut: Sized {
+    fn clone_it(&self) -> Option<Self>;
+    fn shut_write(&self);
+}
+impl TryCloneShut for std::net::TcpStream {
+    fn clone_it(&self) -> Option<Self> {
+        self.try_clone().ok()
+    }
+    fn shut_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+impl TryCloneShut for std::os::unix::net::UnixStream {
+    fn clone_it(&self) -> Option<Self> {
+        self.try_clone().ok()
+    }
+    fn shut_write(&self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// afk's own cgroup v2 folder, where a turn's cgroup would be made.
+fn own_cgroup() -> std::result::Result<PathBuf, String> {
+    let root = Path::new("/sys/fs/cgroup");
+    if !root.join("cgroup.controllers").exists() {
+        return Err("the machine has no unified cgroup v2 hierarchy".into());
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
+    let own = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .ok_or("afk is in no cgroup v2 cgroup")?;
+    Ok(root.join(own.trim_start_matches('/')))
+}
+
+/// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
+/// and pids.max, the keeper moved in before the box is made.
+fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), String> {
+    let parent = own_cgroup()?;
+    let dir = parent.join(format!("afk-{name}"));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("cannot make {}: {}", dir.display(), afk_host::os_words(&e)))?;
+    let write = |file: &str, v: String| {
+        std::fs::write(dir.join(file), v).map_err(|e| {
+            format!(
+                "cannot write {}: {}",
+                dir.join(file).display(),
+                afk_host::os_words(&e)
+            )
+        })
+    };
+    if let Some(m) = memory {
+        write("memory.max", m.to_string())?;
+    }
+    if tasks > 0 {
+        write("pids.max", tasks.to_string())?;
+    }
+    write("cgroup.procs", "0".into())
+}
+
+/// Whether afk can make a turn's cgroup here (doctor): the reason when not.
+pub fn limits_in_force() -> std::result::Result<(), String> {
+    let parent = own_cgroup()?;
+    let controllers =
+        std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    for c in ["memory", "pids"] {
+        if !controllers.split_whitespace().any(|x| x == c) {
+            return Err(format!(
+                "afk's cgroup ({}) does not delegate the {c} controller (run the ticks in a systemd unit with Delegate=yes)",
+                parent.display()
+            ));
+        }
+    }
+    let probe = parent.join(format!("afk-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).map_err(|e| {
+        format!(
+            "cannot make a cgroup in {}: {}",
+            parent.display(),
+            afk_host::os_words(&e)
+        )
+    })?;
+    let _ = std::fs::remove_dir(&probe);
+    Ok(())
+}

@@ -1,0 +1,554 @@
+//! The agent's box on the command runner (docs/runners.md#the-agents-box):
+//! what the rules in `core::agent_box` decide, made real.
+//!
+//! Three processes, one turn:
+//! - the **tick** resolves the paths (the agent program's files, the run's
+//!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`);
+//!   the runner's wrapper then starts `afk __box SPEC` instead of the agent;
+//! - the **keeper** (`afk __box`, outside, in the turn's process group): the
+//!   forwarder (a Unix socket bound into the box; each connection names a
+//!   `host:port`, let out only when `runner.box.allow` has it, refusals
+//!   counted in the run's log), the turn's cgroup where one can be made,
+//!   then `bwrap`; it lives exactly as long as the turn and exits with the
+//!   agent's status, so the wrapper writes `exit_status` only once every
+//!   process of the box is gone;
+//! - the **init** (`afk __box-init`, the box's pid 1): listens inside the
+//!   box (the model's loopback address, an HTTP proxy for the rest) and
+//!   relays to the keeper's socket, starts the agent, reaps, and exits with
+//!   the agent's status, which ends every other process of the box.
+
+//!
+//! The files: this one the tick side (the turn's spec, the view);
+//! `paths.rs` what the tick resolves of the machine and the agent program;
+//! `owners.rs` what it makes for a turn and gives to the box's user;
+//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box.
+
+use crate::core::agent_box::{self as rules, HostPort, InitSpec, Network};
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+mod init;
+mod keeper;
+mod owners;
+mod paths;
+mod probe;
+
+pub use init::init;
+pub use keeper::{keep, limits_in_force};
+use owners::{identity_files, own_tree, readable_tree, socket_path};
+pub(crate) use paths::find_program;
+pub use paths::{cannot_box_fix, find_bwrap};
+use paths::{canonical, default_allow, is_system, program_files, program_home, system_paths};
+pub use probe::{can_box, probe};
+
+/// What the keeper is handed: written by the tick, read by `afk __box`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Spec {
+    pub bwrap: PathBuf,
+    /// bubblewrap's arguments before `--` (namespaces, mounts, chdir).
+    pub args: Vec<String>,
+    pub init: InitSpec,
+    /// The forwarder's socket (network = model).
+    pub socket: Option<PathBuf>,
+    pub allow: Vec<HostPort>,
+    /// Variables set, and removed, in the box.
+    pub env: Vec<(String, String)>,
+    pub unset: Vec<String>,
+    pub memory: Option<u64>,
+    pub tasks: u32,
+    /// The cgroup's name, unique per turn.
+    pub name: String,
+    /// afk runs as root: the host uid and gid the box's user is (the
+    /// keeper writes the box's maps and gives it the socket).
+    #[serde(default)]
+    pub host_user: Option<(u32, u32)>,
+    /// The box's seccomp filter (`core::agent_box::seccomp_filter`), handed
+    /// to bubblewrap on its descriptor.
+    #[serde(default)]
+    pub seccomp: Option<PathBuf>,
+}
+
+/// The box's settings, from the config.
+#[derive(Debug, Clone)]
+pub struct Boxer {
+    network: Network,
+    allow: Vec<HostPort>,
+    read_only: Vec<PathBuf>,
+    read_write: Vec<PathBuf>,
+    memory: Option<u64>,
+    tasks: u32,
+    keep_out: Vec<PathBuf>,
+    git_cache: PathBuf,
+    workspace_afk: bool,
+    /// afk's own program (keeper and init); None: this one.
+    program: Option<PathBuf>,
+    /// Whether this machine can make a box, asked once (before the tick's
+    /// first boxed start) and kept for the tick.
+    can: std::sync::OnceLock<std::result::Result<(), String>>,
+    /// afk runs as root: the unprivileged host uid and gid the box's user
+    /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
+    host_user: Option<(u32, u32)>,
+}
+
+/// What one turn's box needs of the turn.
+pub struct TurnPaths<'a> {
+    pub run_dir: &'a Path,
+    pub workdir: &'a Path,
+    pub prompt_file: &'a Path,
+    pub progress: &'a Path,
+    pub repo: &'a str,
+    pub turn: u32,
+    pub name: String,
+}
+
+/// The agent program's own settings folders, which reach the box only when
+/// the operator set their variable (docs/runners.md#the-agents-box).
+pub const PROGRAM_HOMES: [&str; 2] = ["CODEX_HOME", "CLAUDE_CONFIG_DIR"];
+
+/// The files of a program's settings folder a turn gets a copy of: its
+/// login and the operator's settings, never its sessions, history or logs.
+pub fn login_files(var: &str) -> &'static [&'static str] {
+    match var {
+        "CODEX_HOME" => &["auth.json", "config.toml", "AGENTS.md", "instructions.md"],
+        "CLAUDE_CONFIG_DIR" => &[
+            ".credentials.json",
+            ".claude.json",
+            "settings.json",
+            "CLAUDE.md",
+        ],
+        _ => &[],
+    }
+}
+
+/// A login or settings file larger than this is not copied.
+const MAX_LOGIN_FILE: u64 = 1 << 20;
+
+impl Boxer {
+    pub fn new(cfg: &crate::config::Config) -> Boxer {
+        let b = &cfg.runner.boxed;
+        let (config_file, paths) = match &cfg.loaded_as {
+            Some((file, paths)) => (Some(file.clone()), paths.clone()),
+            None => (None, cfg.paths(None)),
+        };
+        let allow = if b.allow.is_empty() {
+            default_allow(cfg)
+        } else {
+            b.allow()
+        };
+        let mut keep_out: Vec<PathBuf> = config_file.iter().cloned().collect();
+        keep_out.extend([
+            paths.file.clone(),
+            paths.dir.clone(),
+            paths.runs.clone(),
+            paths.git_cache.clone(),
+            paths.recipes.clone(),
+            paths.stop.clone(),
+        ]);
+        // the folders of afk's config and its token files whole (an env
+        // file beside them: /etc/afk/env), where they are not a system root
+        let folders = config_file
+            .iter()
+            .chain(&cfg.forge.token_file)
+            .chain(&cfg.forge.app_private_key_file)
+            .filter_map(|f| f.parent())
+            .filter(|d| d.components().count() > 2)
+            .map(Path::to_path_buf)
+            .collect::<Vec<_>>();
+        keep_out.extend(folders);
+        keep_out.extend(cfg.forge.token_file.iter().cloned());
+        keep_out.extend(cfg.forge.app_private_key_file.iter().cloned());
+        keep_out.extend(cfg.runner.kubernetes.token_file.iter().cloned());
+        if let Some(home) = std::env::var_os("HOME") {
+            keep_out.push(PathBuf::from(home));
+        }
+        Boxer {
+            network: b.network,
+            allow,
+            read_only: b.read_only.clone(),
+            read_write: b.read_write.clone(),
+            memory: b.memory_bytes(),
+            tasks: b.tasks,
+            keep_out,
+            git_cache: paths.git_cache,
+            workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
+            program: None,
+            can: std::sync::OnceLock::new(),
+            // SAFETY: geteuid(2) cannot fail
+            host_user: (unsafe { libc::geteuid() } == 0)
+                .then(|| b.host_user().ok())
+                .flatten(),
+        }
+    }
+
+    /// The same box, its keeper and init run by `program` (an afk binary)
+    /// instead of this process's own (the benchmark's).
+    pub fn with_program(mut self, program: &Path) -> Boxer {
+        self.program = Some(program.to_path_buf());
+        self
+    }
+
+    /// `workspace = "agent"`: the agent does its own git (the forge is
+    /// among its default `allow`).
+    pub fn agent_does_git(&self) -> bool {
+        !self.workspace_afk
+    }
+
+    pub fn network(&self) -> Network {
+        self.network
+    }
+
+    pub fn allow(&self) -> &[HostPort] {
+        &self.allow
+    }
+
+    /// The host uid the box's user is when afk runs as root (doctor).
+    pub fn host_user(&self) -> Option<(u32, u32)> {
+        self.host_user
+    }
+
+    /// afk's paths the box keeps out, as they are on disk (existing ones).
+    fn hidden(&self) -> Vec<rules::Hidden> {
+        let mut v: Vec<rules::Hidden> = self
+            .keep_out
+            .iter()
+            .filter_map(|p| {
+                let c = std::fs::canonicalize(p).ok()?;
+                let dir = c.is_dir();
+                Some(rules::Hidden { path: c, dir })
+            })
+            .collect();
+        for p in rules::ROOTS_OWN {
+            if let Ok(m) = std::fs::symlink_metadata(p) {
+                v.push(rules::Hidden {
+                    path: p.into(),
+                    dir: m.is_dir(),
+                });
+            }
+        }
+        v.sort_by(|a, b| a.path.cmp(&b.path));
+        v.dedup();
+        v
+    }
+
+    /// The view of the operator's and the program's paths, without the run:
+    /// what doctor checks and every turn starts from.
+    pub fn base_view(&self, argv: &[String]) -> Result<(rules::View, Vec<String>)> {
+        let mut view = rules::View {
+            system: system_paths(),
+            read_only: vec![],
+            read_write: vec![],
+            hidden: self.hidden(),
+            sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
+            ..Default::default()
+        };
+        let (argv, program_files) = program_files(argv);
+        view.read_only.extend(program_files);
+        for p in &self.read_only {
+            view.read_only.push(canonical(p)?);
+        }
+        for p in &self.read_write {
+            view.read_write.push(canonical(p)?);
+        }
+        view.read_only.retain(|p| !is_system(p));
+        view.read_only.sort();
+        view.read_only.dedup();
+        view.read_write.sort();
+        view.read_write.dedup();
+        if let Some(why) = rules::refuse_view(&view) {
+            bail!("runner.box: {why}");
+        }
+        Ok((view, argv))
+    }
+
+    /// The folders of afk's `PATH` the box does not show (neither a system
+    /// folder nor under a path the view binds): a program the agent runs
+    /// from them is not found in its box (doctor says so).
+    /// The agent's own program (`program`, as the command names it) is not
+    /// among them: the box runs it by its real path, whose files it binds.
+    pub fn path_unseen(&self, view: &rules::View, program: &str) -> Vec<PathBuf> {
+        let Some(path) = std::env::var_os("PATH") else {
+            return vec![];
+        };
+        let mut seen: Vec<PathBuf> = vec![];
+        std::env::split_paths(&path)
+            .filter(|d| d.is_absolute() && d.is_dir())
+            .filter(|d| program.contains('/') || !d.join(program).exists())
+            .filter(|d| {
+                let first = !seen.contains(d);
+                seen.push(d.clone());
+                first
+            })
+            .filter_map(|d| std::fs::canonicalize(&d).ok().map(|c| (d, c)))
+            .filter(|(_, c)| {
+                !is_system(c)
+                    && !view
+                        .read_only
+                        .iter()
+                        .chain(&view.read_write)
+                        .any(|b| c.starts_with(b))
+            })
+            .map(|(d, _)| d)
+            .collect()
+    }
+
+    /// Write the turn's spec; the command line that runs the turn in its box.
+    /// A machine that cannot make a box starts no turn: the start fails
+    /// with doctor's line, so poll labels nothing and no run escalates.
+    pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Vec<String>> {
+        let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
+        if let Err(why) = self.can.get_or_init(can_box) {
+            bail!("{why}");
+        }
+        let (mut view, argv) = self.base_view(argv)?;
+        let box_dir = t.run_dir.join("box");
+        let home = t.run_dir.join("home");
+        for dir in [&box_dir, &home] {
+            crate::private_files::private_dir(dir)
+                .with_context(|| format!("runner: cannot create {}", dir.display()))?;
+        }
+        view.passwd = Some(identity_files(&box_dir, &home)?);
+        let logins = self.copy_logins(&home)?;
+        (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
+        let init_exe = match &self.program {
+            Some(p) => p.clone(),
+            None => std::env::current_exe().context("runner: cannot find afk's own program")?,
+        };
+        let init_exe = canonical(&init_exe)?;
+        let socket = match self.network {
+            Network::Model => Some(socket_path(&box_dir, t)?),
+            _ => None,
+        };
+        let workdir = canonical(t.workdir)?;
+        if let Some(ids) = self.host_user {
+            self.give_the_turn(ids, t, &home, &view)?;
+        }
+        let seccomp = match rules::Arch::native() {
+            Some(arch) => {
+                let f = box_dir.join("seccomp.bpf");
+                crate::private_files::private_write(&f, &rules::seccomp_filter(arch))
+                    .with_context(|| format!("runner: cannot write {}", f.display()))?;
+                Some(f)
+            }
+            None => None,
+        };
+        let args = rules::bwrap_args(
+            &rules::mounts(&view),
+            &rules::Shape {
+                network: self.network,
+                chdir: &workdir,
+                init: &init_exe,
+                socket: socket.as_deref(),
+                root: self.host_user.is_some(),
+                seccomp: seccomp.is_some(),
+            },
+        );
+        let (env, unset) = self.env(&home, &logins);
+        let spec = Spec {
+            bwrap,
+            args,
+            init: InitSpec {
+                chdir: self.host_user.is_some().then(|| workdir.clone()),
+                ..self.init_spec(argv)
+            },
+            socket,
+            allow: self.allow.clone(),
+            env,
+            unset,
+            memory: self.memory,
+            tasks: self.tasks,
+            name: t.name.clone(),
+            host_user: self.host_user,
+            seccomp,
+        };
+        let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
+        crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
+            .with_context(|| format!("runner: cannot write {}", spec_file.display()))?;
+        Ok(vec![
+            init_exe.display().to_string(),
+            "__box".to_string(),
+            spec_file.display().to_string(),
+        ])
+    }
+
+    /// afk runs as root and the box's user is the unprivileged host user
+    /// `ids`: what the turn writes becomes that user's (its checkout, home,
+    /// push repository; its progress file and prompt), what it reads is
+    /// readable (the borrowed cache objects, the box's passwd and group),
+    /// and the run folder lets it through to them. afk's private folders
+    /// above stay closed to every other user of the machine.
+    fn give_the_turn(
+        &self,
+        (uid, gid): (u32, u32),
+        t: &TurnPaths,
+        home: &Path,
+        view: &rules::View,
+    ) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let fail = |p: &Path, e: std::io::Error| {
+            anyhow::anyhow!(
+                "runner: cannot give {} to the box's user (uid {uid}): {}",
+                p.display(),
+                afk_host::os_words(&e)
+            )
+        };
+        for tree in [t.workdir, home, &t.run_dir.join("push.git")] {
+            own_tree(tree, uid, gid).map_err(|(p, e)| fail(&p, e))?;
+        }
+        for f in [t.progress, t.prompt_file] {
+            if std::fs::symlink_metadata(f).is_ok_and(|m| m.is_file()) {
+                std::os::unix::fs::lchown(f, Some(uid), None).map_err(|e| fail(f, e))?;
+            }
+        }
+        let add = |p: &Path, bits: u32| -> std::io::Result<()> {
+            let m = std::fs::symlink_metadata(p)?;
+            let mode = m.permissions().mode() & 0o7777;
+            if !m.file_type().is_symlink() && mode & bits != bits {
+                std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode | bits))?;
+            }
+            Ok(())
+        };
+        // the run folder lets the box's group through (search only: 0710),
+        // and no one else
+        if std::fs::symlink_metadata(t.run_dir).is_ok_and(|m| m.is_dir()) {
+            std::os::unix::fs::lchown(t.run_dir, None, Some(gid))
+                .map_err(|e| fail(t.run_dir, e))?;
+        }
+        add(t.run_dir, 0o010).map_err(|e| fail(t.run_dir, e))?;
+        if let Some((passwd, group)) = &view.passwd {
+            for f in [passwd, group] {
+                add(f, 0o444).map_err(|e| fail(f, e))?;
+            }
+        }
+        for objects in &view.run_read_only {
+            if objects.ends_with("objects") {
+                readable_tree(objects).map_err(|(p, e)| fail(&p, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The run's own paths: read-only (its folder, the cache objects its
+    /// checkout borrows) and read-write (checkout, home, push repository,
+    /// progress file), each a real folder or file, never through a link.
+    fn run_paths(&self, t: &TurnPaths, home: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+        let real_dir = |p: &Path| -> Result<PathBuf> {
+            let m = std::fs::symlink_metadata(p)
+                .with_context(|| format!("runner: {} is not there", p.display()))?;
+            if !m.is_dir() {
+                bail!(
+                    "runner: {} is not a folder (a link is not followed)",
+                    p.display()
+                );
+            }
+            canonical(p)
+        };
+        let mut ro = vec![canonical(t.run_dir)?];
+        if self.workspace_afk {
+            let objects = self.git_cache.join(format!("{}.git/objects", t.repo));
+            if objects.is_dir() {
+                ro.push(canonical(&objects)?);
+            }
+        }
+        let mut rw = vec![real_dir(t.workdir)?, real_dir(home)?];
+        let push = t.run_dir.join("push.git");
+        if push.exists() {
+            rw.push(real_dir(&push)?);
+        }
+        if std::fs::symlink_metadata(t.progress).is_ok_and(|m| m.is_file()) {
+            rw.push(canonical(t.progress)?);
+        }
+        Ok((ro, rw))
+    }
+
+    /// The agent program's login, per turn: the files [`LOGIN_FILES`] names
+    /// of each settings folder the operator set (`CODEX_HOME`,
+    /// `CLAUDE_CONFIG_DIR`), copied into a folder of the run's own home
+    /// (afresh each turn); the variable names the copy. The operator's folder
+    /// itself never reaches a box, so nothing one run writes there (a hook,
+    /// a transcript, a shell snapshot) is read by another's.
+    fn copy_logins(&self, home: &Path) -> Result<Vec<(String, PathBuf)>> {
+        let mut made = vec![];
+        for var in PROGRAM_HOMES {
+            let Some(dir) = program_home(var) else {
+                continue;
+            };
+            let hidden = self.hidden();
+            if hidden.iter().any(|h| h.path == dir) {
+                continue;
+            }
+            let copy = home.join(format!(".afk-{}", var.to_ascii_lowercase()));
+            crate::private_files::private_dir(&copy)
+                .with_context(|| format!("runner: cannot create {}", copy.display()))?;
+            for name in login_files(var) {
+                let (src, dst) = (dir.join(name), copy.join(name));
+                let _ = std::fs::remove_file(&dst);
+                // a regular file of the operator's, bounded; never through a link
+                let Ok(m) = std::fs::symlink_metadata(&src) else {
+                    continue;
+                };
+                if !m.is_file() || m.len() > MAX_LOGIN_FILE {
+                    continue;
+                }
+                let mut bytes = vec![];
+                std::fs::File::open(&src)
+                    .and_then(|f| f.take(MAX_LOGIN_FILE).read_to_end(&mut bytes))
+                    .with_context(|| format!("runner: cannot read {}", src.display()))?;
+                crate::private_files::private_write(&dst, &bytes)
+                    .with_context(|| format!("runner: cannot write {}", dst.display()))?;
+            }
+            made.push((var.to_string(), copy));
+        }
+        Ok(made)
+    }
+
+    /// The variables set and removed in the box: its home and user, the
+    /// agent program's settings folder (the run's copy), the proxy.
+    fn env(
+        &self,
+        home: &Path,
+        logins: &[(String, PathBuf)],
+    ) -> (Vec<(String, String)>, Vec<String>) {
+        let mut env: Vec<(String, String)> = [
+            ("HOME", home.display().to_string()),
+            ("TMPDIR", "/tmp".to_string()),
+            ("USER", "afk-agent".to_string()),
+            ("LOGNAME", "afk-agent".to_string()),
+            ("AFK_BOX", "1".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut unset = vec!["IS_SANDBOX".to_string()];
+        for var in PROGRAM_HOMES {
+            match logins.iter().find(|(v, _)| v == var) {
+                Some((_, copy)) => env.push((var.to_string(), copy.display().to_string())),
+                None => unset.push(var.to_string()),
+            }
+        }
+        if self.network == Network::Model {
+            env.extend(rules::proxy_env(&self.allow));
+        }
+        (env, unset)
+    }
+
+    /// What the box's init listens on and starts.
+    fn init_spec(&self, argv: Vec<String>) -> InitSpec {
+        let model = self.network == Network::Model;
+        InitSpec {
+            listen: match model {
+                true => self
+                    .allow
+                    .iter()
+                    .filter(|a| a.is_loopback())
+                    .cloned()
+                    .collect(),
+                false => vec![],
+            },
+            proxy: model.then(|| rules::proxy_port(&self.allow)),
+            argv,
+            chdir: None,
+        }
+    }
+}

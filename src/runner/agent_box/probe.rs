@@ -1,0 +1,88 @@
+//! Whether this machine can make a box, and doctor's probe run inside one.
+
+use super::paths::{cannot_box_fix, find_bwrap};
+use crate::core::agent_box::HostPort;
+use std::io::{BufRead, BufReader, Read, Write};
+
+/// Whether this machine can make a box: bubblewrap is there and makes one
+/// (a user, pid and network namespace); else the fix, in one line.
+pub fn can_box() -> std::result::Result<(), String> {
+    let bwrap = find_bwrap().ok_or_else(|| cannot_box_fix("bwrap"))?;
+    let out = std::process::Command::new(bwrap)
+        .args([
+            "--unshare-all",
+            "--uid",
+            "1000",
+            "--ro-bind",
+            "/",
+            "/",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| cannot_box_fix(&afk_host::os_words(&e)))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err.lines().next().unwrap_or("bwrap failed").trim();
+    Err(cannot_box_fix(&crate::core::sanitize::one_line(first, 200)))
+}
+
+/// Doctor's probe inside a box (`afk __box-probe state=STATE MODEL FORGE`): one
+/// line each, whether afk's state file can be read and whether the model's
+/// and the forge's `host:port` are let out (through the box's proxy).
+pub fn probe(args: &[String]) -> i32 {
+    let get = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let state_file = get(0).strip_prefix("state=").unwrap_or(get(0));
+    let state = if std::fs::File::open(state_file).is_ok() {
+        "readable"
+    } else {
+        "hidden"
+    };
+    afk_host::say::out(&format!("state={state}"));
+    for f in args.iter().filter_map(|a| a.strip_prefix("read=")) {
+        if std::fs::File::open(f).is_ok() {
+            afk_host::say::out(&format!("env=readable {f}"));
+        }
+    }
+    let proxy = std::env::var("HTTPS_PROXY")
+        .ok()
+        .and_then(|p| HostPort::of_url(&p))
+        .map(|h| h.port);
+    for (name, target) in [("model", get(1)), ("forge", get(2))] {
+        let said = match (proxy, target.is_empty()) {
+            (_, true) => "unknown".to_string(),
+            (None, _) => "no-proxy".to_string(),
+            (Some(port), false) => connect_through(port, target),
+        };
+        afk_host::say::out(&format!("{name}={said}"));
+    }
+    0
+}
+
+fn connect_through(port: u16, target: &str) -> String {
+    let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "no-proxy".into();
+    };
+    let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(15)));
+    if c.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .is_err()
+    {
+        return "no-proxy".into();
+    }
+    let mut first = Vec::new();
+    let _ = BufReader::new(&c).take(200).read_until(b'\n', &mut first);
+    let line = String::from_utf8_lossy(&first);
+    match line.split_whitespace().nth(1) {
+        Some("200") => "reached".into(),
+        Some("403") => "refused".into(),
+        Some(code) => format!("failed ({code})"),
+        None => "failed".into(),
+    }
+}
