@@ -414,6 +414,25 @@ pub fn codex_prices(
     })
 }
 
+/// The env files (where afk's secrets are kept) a probe in the agent's box
+/// could read, from its `env=readable <file>` lines: any is a FAIL naming
+/// them; none is no line.
+pub fn box_env_files(found: &str) -> Option<(Level, String)> {
+    let read: Vec<&str> = found
+        .lines()
+        .filter_map(|l| l.strip_prefix("env=readable "))
+        .collect();
+    (!read.is_empty()).then(|| {
+        (
+            Level::Fail,
+            format!(
+                "a probe in the agent's box could read {}, where afk's secrets are kept: check runner.box.read_only and read_write",
+                read.join(", ")
+            ),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -737,6 +756,33 @@ mod tests {
             if let Some((level, text)) = got {
                 assert_eq!(level, Level::Warn);
                 assert!(text.starts_with("codex reports tokens, not dollars"));
+            }
+        }
+    }
+
+    #[test]
+    fn an_env_file_a_boxed_probe_can_read_fails_naming_each() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("state=hidden\nmodel=reached\nforge=refused\n", None),
+            ("", None),
+            (
+                "state=hidden\nenv=readable /etc/afk/env\n",
+                Some(
+                    "a probe in the agent's box could read /etc/afk/env, where afk's secrets are kept: check runner.box.read_only and read_write",
+                ),
+            ),
+            (
+                "env=readable /etc/afk/env\nmodel=reached\nenv=readable /home/afk/.config/afk/env\n",
+                Some(
+                    "a probe in the agent's box could read /etc/afk/env, /home/afk/.config/afk/env, where afk's secrets are kept: check runner.box.read_only and read_write",
+                ),
+            ),
+        ];
+        for (found, want) in cases {
+            let got = box_env_files(found);
+            assert_eq!(got.as_ref().map(|(_, t)| t.as_str()), *want, "{found:?}");
+            if want.is_some() {
+                assert_eq!(got.map(|(l, _)| l), Some(Level::Fail), "{found:?}");
             }
         }
     }

@@ -16,24 +16,8 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
     if c.runner.kind != crate::config::RunnerKind::Command {
         return;
     }
-    // SAFETY: geteuid(2) cannot fail
-    let root = unsafe { libc::geteuid() } == 0;
     if c.runner.confine() == Confine::None {
-        if root
-            && c.runner.agent() == AgentKind::Claude
-            && std::env::var("IS_SANDBOX").as_deref() != Ok("1")
-        {
-            d.add(
-                "box",
-                Level::Fail,
-                "afk runs as root with runner.confine = \"none\": Claude Code refuses --dangerously-skip-permissions as root, so every dispatch would escalate agent-failed; set runner.confine = \"box\" (its agent is an ordinary user) or run afk as another user".into(),
-            );
-        }
-        d.add(
-            "box",
-            Level::Warn,
-            "the agent runs unconfined as afk's user (runner.confine = \"none\"): it can read afk's token, state and config, reach any network, and leave processes running after its turn".into(),
-        );
+        unconfined(c, d);
         return;
     }
     if let Err(why) = boxes::can_box() {
@@ -41,32 +25,74 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
         return;
     }
     let b = Boxer::new(c);
+    if !view(c, &b, d) {
+        return;
+    }
+    probed(ctx, &b, unit_env, d);
+    box_user(&b, d);
+    limits(c, d);
+    if let Some(why) = no_login(c.runner.agent()) {
+        d.add("box", Level::Warn, why);
+    }
+}
+
+/// An unconfined agent is said; a claude as root (outside a sandbox) would
+/// refuse to start, a FAIL.
+fn unconfined(c: &crate::config::Config, d: &mut Doctor) {
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    if root
+        && c.runner.agent() == AgentKind::Claude
+        && std::env::var("IS_SANDBOX").as_deref() != Ok("1")
+    {
+        d.add(
+            "box",
+            Level::Fail,
+            "afk runs as root with runner.confine = \"none\": Claude Code refuses --dangerously-skip-permissions as root, so every dispatch would escalate agent-failed; set runner.confine = \"box\" (its agent is an ordinary user) or run afk as another user".into(),
+        );
+    }
+    d.add(
+        "box",
+        Level::Warn,
+        "the agent runs unconfined as afk's user (runner.confine = \"none\"): it can read afk's token, state and config, reach any network, and leave processes running after its turn".into(),
+    );
+}
+
+/// The box's view of the agent's command, and the folders of afk's PATH it
+/// does not show; false when no view can be made (a FAIL, said).
+fn view(c: &crate::config::Config, b: &Boxer, d: &mut Doctor) -> bool {
     let argv = crate::core::agent::argv(c.runner.agent(), &c.runner.command, None, None);
-    match b.base_view(&argv) {
+    let view = match b.base_view(&argv) {
         Err(e) => {
             d.add("box", Level::Fail, format!("{e:#}"));
-            return;
+            return false;
         }
-        Ok((view, _)) => {
-            let program = argv.first().map(String::as_str).unwrap_or("");
-            let unseen = b.path_unseen(&view, program);
-            if !unseen.is_empty() {
-                let shown: Vec<String> = unseen
-                    .iter()
-                    .take(8)
-                    .map(|p| p.display().to_string())
-                    .collect();
-                d.add(
-                    "box",
-                    Level::Warn,
-                    format!(
-                        "the box does not show these folders of afk's PATH: {}; a program the agent runs from them (a toolchain in pyenv or ~/.cargo) is not found in its box: name its folder in runner.box.read_only",
-                        shown.join(", ")
-                    ),
-                );
-            }
-        }
+        Ok((view, _)) => view,
+    };
+    let program = argv.first().map(String::as_str).unwrap_or("");
+    let unseen = b.path_unseen(&view, program);
+    if !unseen.is_empty() {
+        let shown: Vec<String> = unseen
+            .iter()
+            .take(8)
+            .map(|p| p.display().to_string())
+            .collect();
+        d.add(
+            "box",
+            Level::Warn,
+            format!(
+                "the box does not show these folders of afk's PATH: {}; a program the agent runs from them (a toolchain in pyenv or ~/.cargo) is not found in its box: name its folder in runner.box.read_only",
+                shown.join(", ")
+            ),
+        );
     }
+    true
+}
+
+/// A probe in a box made as a turn's would be: the env files afk's secrets
+/// live in (`core::doctor::box_env_files`), then afk's state file and the
+/// network (`judge`).
+fn probed(ctx: &Session, b: &Boxer, unit_env: &[std::path::PathBuf], d: &mut Doctor) {
     // the env files afk's secrets live in: the documented one, one beside
     // the config, the units' EnvironmentFile
     let mut env_files: Vec<std::path::PathBuf> = vec!["/etc/afk/env".into()];
@@ -75,23 +101,12 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
     env_files.retain(|f| f.is_file());
     env_files.sort();
     env_files.dedup();
-    match probe(ctx, &b, &env_files) {
+    match probe(ctx, b, &env_files) {
         Ok(found) => {
-            let read: Vec<&str> = found
-                .lines()
-                .filter_map(|l| l.strip_prefix("env=readable "))
-                .collect();
-            if !read.is_empty() {
-                d.add(
-                    "box",
-                    Level::Fail,
-                    format!(
-                        "a probe in the agent's box could read {}, where afk's secrets are kept: check runner.box.read_only and read_write",
-                        read.join(", ")
-                    ),
-                );
+            if let Some((level, text)) = crate::core::doctor::box_env_files(&found) {
+                d.add("box", level, text);
             }
-            let (level, text) = judge(&b, &found);
+            let (level, text) = judge(b, &found);
             d.add("box", level, text);
         }
         Err(e) => d.add(
@@ -100,6 +115,10 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
             format!("cannot run a probe in a box: {e:#}"),
         ),
     }
+}
+
+/// As root, the box's user: never root.
+fn box_user(b: &Boxer, d: &mut Doctor) {
     if let Some((uid, gid)) = b.host_user() {
         d.add(
             "box",
@@ -109,6 +128,10 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
             ),
         );
     }
+}
+
+/// Whether runner.box.memory and tasks, when set, are in force here.
+fn limits(c: &crate::config::Config, d: &mut Doctor) {
     let b_keys = &c.runner.boxed;
     if !b_keys.memory.is_empty() || b_keys.tasks > 0 {
         match boxes::limits_in_force() {
@@ -123,9 +146,6 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
                 format!("runner.box.memory and tasks are not in force here: {why}"),
             ),
         }
-    }
-    if let Some(why) = no_login(c.runner.agent()) {
-        d.add("box", Level::Warn, why);
     }
 }
 
