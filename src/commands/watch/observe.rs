@@ -265,48 +265,11 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
     let pr = with_mergeable(w, run, pr, agent.agent)?;
     let (spend_usd, spend_moved) = spend;
-    let progress_path = run_dir.join("progress.jsonl");
-    // the whole lines of its tail: memory per run is bounded, not the file
-    let read = crate::runner::output::progress(&run_dir);
-    // the runner's own report (an agent thread's `blocked`) first, else the progress file
-    let blocked = agent
-        .blocked
-        .clone()
-        .or_else(|| progress::blocked_in(&read.lines))
-        // redacted as the agent wrote it, before a comment cuts and escapes it
-        .map(|b| Blocked {
-            reason: crate::redact::text(&b.reason).into_owned(),
-            questions: b
-                .questions
-                .iter()
-                .map(|q| crate::redact::text(q).into_owned())
-                .collect(),
-        });
-    let written = modified(&progress_path).map(crate::clock::ts);
-    let phase = progress::latest_phase(&read.lines, written.as_deref());
-    let log_path = run_dir.join("agent.log");
-    let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
-    let pr_state = pr
-        .as_ref()
-        .map(|p| format!("{}:{}", p.state, p.merged))
-        .unwrap_or_default();
-    let fp = progress::fingerprint(&Marks {
-        progress_len: read.len,
-        log_len,
-        runner_marks: &agent.marks,
-        head_sha: pr.as_ref().map(|p| p.head.sha.as_str()),
-        ci: ci.checks,
-        pr_state: &pr_state,
-        deploy,
-        turns: run.turns,
-    });
-    let wrote_at = [modified(&progress_path), modified(&log_path)]
-        .into_iter()
-        .flatten()
-        .max();
+    let files = in_files(&run_dir, &agent, run, pr.as_ref(), ci.checks, deploy);
     // the agent's own clock where its runner has one (a pod log's timestamps)
-    let agent_clock = (wrote_at, agent.log_at);
-    let (last, observation, merge_hold) = clocks(w, run, pr.as_ref(), &fp, agent_clock, ci.checks);
+    let agent_clock = (files.wrote_at, agent.log_at);
+    let (last, observation, merge_hold) =
+        clocks(w, run, pr.as_ref(), &files.fp, agent_clock, ci.checks);
     Ok(Seen {
         issue_open,
         in_progress_label,
@@ -317,7 +280,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         deploy,
         agent: agent.agent,
         handle: run.handle.clone(),
-        blocked,
+        blocked: files.blocked,
         log_end: crate::core::run_state::agent_failed(agent.agent)
             .then(|| crate::run_files::log_end(&run_dir))
             .flatten(),
@@ -325,7 +288,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         forwarded,
         since_progress: progress::since(last, w.t.now),
         spend_usd,
-        phase,
+        phase: files.phase,
         heard,
         record: ToRecord {
             spend: spend_moved,
@@ -336,6 +299,76 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         age: age(w, run),
         run_dir,
     })
+}
+
+/// What the run's folder says: what the agent is blocked on, its latest
+/// phase, the fingerprint of all that moves, and when its files last changed.
+struct InFiles {
+    blocked: Option<Blocked>,
+    phase: Option<progress::Phase>,
+    fp: String,
+    wrote_at: Option<OffsetDateTime>,
+}
+
+/// Read the run's progress file and agent log (with what afk saw of the PR,
+/// its CI and deploy, for the fingerprint).
+fn in_files(
+    run_dir: &std::path::Path,
+    agent: &crate::runner::Observed,
+    run: &Run,
+    pr: Option<&PullRequest>,
+    ci: Checks,
+    deploy: Checks,
+) -> InFiles {
+    let progress_path = run_dir.join("progress.jsonl");
+    // the whole lines of its tail: memory per run is bounded, not the file
+    let read = crate::runner::output::progress(run_dir);
+    let blocked = blocked(agent, &read.lines);
+    let written = modified(&progress_path).map(crate::clock::ts);
+    let phase = progress::latest_phase(&read.lines, written.as_deref());
+    let log_path = run_dir.join("agent.log");
+    let log_len = std::fs::metadata(&log_path).map(|m| m.len()).unwrap_or(0);
+    let pr_state = pr
+        .map(|p| format!("{}:{}", p.state, p.merged))
+        .unwrap_or_default();
+    let fp = progress::fingerprint(&Marks {
+        progress_len: read.len,
+        log_len,
+        runner_marks: &agent.marks,
+        head_sha: pr.map(|p| p.head.sha.as_str()),
+        ci,
+        pr_state: &pr_state,
+        deploy,
+        turns: run.turns,
+    });
+    let wrote_at = [modified(&progress_path), modified(&log_path)]
+        .into_iter()
+        .flatten()
+        .max();
+    InFiles {
+        blocked,
+        phase,
+        fp,
+        wrote_at,
+    }
+}
+
+/// What the agent is blocked on: the runner's own report (an agent thread's
+/// `blocked`) first, else the progress file's lines.
+fn blocked(agent: &crate::runner::Observed, lines: &[u8]) -> Option<Blocked> {
+    agent
+        .blocked
+        .clone()
+        .or_else(|| progress::blocked_in(lines))
+        // redacted as the agent wrote it, before a comment cuts and escapes it
+        .map(|b| Blocked {
+            reason: crate::redact::text(&b.reason).into_owned(),
+            questions: b
+                .questions
+                .iter()
+                .map(|q| crate::redact::text(q).into_owned())
+                .collect(),
+        })
 }
 
 /// What watch knows of a run without the forge or the agent's checkout: the
