@@ -58,6 +58,7 @@ pub mod secret_scan;
 pub mod spend;
 pub mod status_issue;
 pub mod status_page;
+pub mod status_text;
 pub mod systemd_unit;
 pub mod tags;
 pub mod tick_deadline;
