@@ -4,7 +4,7 @@
 //! progress clocks, into one `Seen` with the spend settle read (`spend`,
 //! before forwarding: a PR opened on the tick says the run's figure).
 //! Observing only reads (no store, no write to the forge or the runner:
-//! `layers::observe_and_decide_hold_no_writing_edge`); what the store keeps
+//! `layers::watch::observe_and_decide_hold_no_writing_edge`); what the store keeps
 //! of it (the clocks, the spend, the merge-hold lesson) is `Seen::record`,
 //! which act writes. (The runner's `observe` may keep its own copy of what
 //! it read: on Kubernetes, the pod log mirrored into the run folder with its
