@@ -36,7 +36,7 @@ mod page;
 #[path = "bench/workspace.rs"]
 mod workspace;
 
-use afk::commands::poll;
+use afk::ops::poll;
 use afk::sandbox::Dialect;
 use afk::session::Session;
 use serde_json::{Value, json};
@@ -233,7 +233,9 @@ fn kubernetes_bench(dir: &std::path::Path) {
     for name in ["watch, first tick", "watch, second tick"] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
-        let tick = afk::commands::watch::tick(&ctx).unwrap().done();
+        let tick = afk::ops::watch::tick(&ctx, &afk::ops::Scope::All)
+            .unwrap()
+            .done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);
@@ -370,7 +372,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
     ] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
-        let tick = poll::tick(&ctx).unwrap().done();
+        let tick = poll::tick(&ctx, &afk::ops::Scope::All).unwrap().done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);
@@ -631,7 +633,9 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
     ] {
         admin("DELETE", "/requests", None);
         let t = Instant::now();
-        let tick = afk::commands::watch::tick(&ctx).unwrap().done();
+        let tick = afk::ops::watch::tick(&ctx, &afk::ops::Scope::All)
+            .unwrap()
+            .done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
         assert_eq!(tick.code, 0, "{}", tick.report);
         let log = admin("GET", "/requests", None);

@@ -44,6 +44,7 @@ pub mod lock;
 pub mod manpage;
 pub mod metrics;
 pub mod notify;
+pub mod ops;
 pub mod output;
 pub mod page;
 pub mod process;

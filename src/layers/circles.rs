@@ -122,10 +122,10 @@ fn folder_graph(files: &[(String, bool, String)]) -> BTreeMap<String, BTreeSet<S
     g
 }
 
-/// `src/commands/<folder>`'s files as [`folder_graph`] reads them (tests left out).
-fn command_folder(folder: &str) -> Vec<(String, bool, String)> {
+/// `src/ops/<folder>`'s files as [`folder_graph`] reads them (tests left out).
+fn ops_folder(folder: &str) -> Vec<(String, bool, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src/commands")
+        .join("src/ops")
         .join(folder);
     let mut files = vec![];
     rust_files(&dir, &mut files);
@@ -163,7 +163,7 @@ fn command_folder(folder: &str) -> Vec<(String, bool, String)> {
 #[test]
 fn poll_watch_and_upgrade_read_top_down_without_a_circle() {
     for folder in ["poll", "watch", "upgrade"] {
-        let g = folder_graph(&command_folder(folder));
+        let g = folder_graph(&ops_folder(folder));
         let up: Vec<&String> = g
             .iter()
             .filter(|(k, v)| *k != "mod" && v.contains("mod"))

@@ -140,14 +140,14 @@ fn observe_and_decide_hold_no_writing_edge() {
         "neither a read nor a write: {unsorted:?}"
     );
     let writes: Vec<String> = WRITES.iter().map(|w| w.to_string()).collect();
-    let commands = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+    let ops = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
     for phase in [
         "watch/observe.rs",
         "watch/decide.rs",
         "upgrade/gather.rs",
         "upgrade/prefetch.rs",
     ] {
-        let code = std::fs::read_to_string(commands.join(phase)).unwrap();
+        let code = std::fs::read_to_string(ops.join(phase)).unwrap();
         let found = writing_edges(&code, &writes);
         assert!(found.is_empty(), "{phase} writes: {}", found.join(", "));
     }

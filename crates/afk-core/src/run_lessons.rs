@@ -1,6 +1,6 @@
 //! The automatic lessons a run's watch records
 //! (docs/how-it-works.md#afk-watch-the-lifecycle): which kind, at which stage,
-//! and their words. `commands/watch` only adds the run's repo, work item and id
+//! and their words. `ops/watch` only adds the run's repo, work item and id
 //! and hands them to the journal.
 
 use super::kinds::LessonKind;

@@ -1,7 +1,7 @@
 //! How an upgrade PR's flow ends (docs/how-it-works.md#afk-upgrade): the
 //! [`UpgradeEnd`] plan — the typed outcome, the outbox event and lesson it
 //! records, the advice, the final comment and the event's text — that
-//! `commands/upgrade/ending.rs` only applies (decided once in SQLite, then one
+//! `ops/upgrade/ending.rs` only applies (decided once in SQLite, then one
 //! marked comment).
 
 use super::kinds::{EventKind, LessonKind};

@@ -1,5 +1,5 @@
 //! A tick's tag lookups shared across the threads that want them (upgrade's
-//! pipeline, `commands/upgrade/gather.rs`).
+//! pipeline, `ops/upgrade/gather.rs`).
 
 use crate::{ImageRef, Registry, RegistryError};
 use std::collections::HashMap;

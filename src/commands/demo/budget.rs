@@ -33,7 +33,7 @@ pub(super) fn act(
     show.say(
         "   acme/pay has two ready issues; its agent goes round in circles, reporting a growing spend\n   ({\"cost_usd\": …} lines in its progress file) and never stopping by itself\n",
     );
-    let poll = crate::commands::poll::tick(&ctx)?;
+    let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
     let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&super::world::agent_note(
@@ -45,7 +45,7 @@ pub(super) fn act(
     ));
     show.step(
         "afk watch (over budget.run_usd: the agent is stopped, a person gets the issue with the figures)",
-        crate::commands::watch::tick(&ctx)?.done(),
+        crate::ops::watch::tick(&ctx, &crate::ops::Scope::All)?.done(),
     );
     let store = ctx.local()?.store;
     if let Some(r) = store.run(run)? {
@@ -59,7 +59,7 @@ pub(super) fn act(
     }
     show.step(
         "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",
-        crate::commands::poll::tick(&ctx)?.done(),
+        crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }
@@ -83,7 +83,7 @@ fn real_act(
         "   acme/pay has two ready issues; every answer of {kind}'s model reports a costly number of tokens
 "
     ));
-    let poll = crate::commands::poll::tick(ctx)?;
+    let poll = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
     let run = super::world::run_of(&poll, "acme/pay", crate::types::IssueNumber(1))?;
     show.step("afk poll (nothing spent today yet)", poll.done());
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
@@ -95,11 +95,11 @@ fn real_act(
     });
     show.step(
         "afk watch (over budget.run_usd: a person gets the issue with the figures)",
-        crate::commands::watch::tick(ctx)?.done(),
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     show.step(
         "afk poll (today's spend reached budget.day_usd: nothing more is dispatched until 00:00 UTC)",
-        crate::commands::poll::tick(ctx)?.done(),
+        crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }

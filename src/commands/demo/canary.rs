@@ -159,7 +159,7 @@ impl Lab<'_> {
     fn round(&self, round: usize, show: &mut Show) -> Result<bool> {
         self.poll(round, show)?;
         if self.real {
-            let forwarded = crate::commands::watch::tick(&self.ctx)?.done();
+            let forwarded = crate::ops::watch::tick(&self.ctx, &crate::ops::Scope::All)?.done();
             show.ticks.push(forwarded.report);
             let store = self.ctx.local()?.store;
             for r in store.runs_in_flight()? {
@@ -168,7 +168,7 @@ impl Lab<'_> {
         }
         let merged = self.merge_green()?;
         self.watch_twice(merged, show)?;
-        let h = crate::commands::harvest::tick(&self.ctx)?;
+        let h = crate::ops::harvest::tick(&self.ctx)?;
         let decided = !h.report.decisions.is_empty();
         show.step(&format!("afk harvest (round {round})"), h.done());
         Ok(decided)
@@ -177,7 +177,7 @@ impl Lab<'_> {
     /// Poll, say how many runs went to the canary, and wait for them all.
     fn poll(&self, round: usize, show: &mut Show) -> Result<()> {
         let ctx = &self.ctx;
-        let poll = crate::commands::poll::tick(ctx)?;
+        let poll = crate::ops::poll::tick(ctx, &crate::ops::Scope::All)?;
         let to_canary = poll
             .report
             .dispatched
@@ -228,7 +228,7 @@ impl Lab<'_> {
     /// turn, fail again, and the second watch records that.
     fn watch_twice(&self, merged: usize, show: &mut Show) -> Result<()> {
         let ctx = &self.ctx;
-        let first = crate::commands::watch::tick(ctx)?.done();
+        let first = crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done();
         let second_at = crate::clock::ts(crate::clock::now());
         show.say(&format!(
             "   {} green and merged; afk watch: {}",
@@ -251,7 +251,7 @@ impl Lab<'_> {
         while crate::clock::ts(crate::clock::now()) == second_at {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        let second = crate::commands::watch::tick(ctx)?.done();
+        let second = crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done();
         show.say(&format!(
             "   the canary's runs failed their corrective turn too; afk watch: {}",
             second

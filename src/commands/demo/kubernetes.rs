@@ -25,7 +25,7 @@ pub(super) fn act(
         dir.join("kubernetes.toml").display()
     ));
     show.say("   acme/ops #1 is ready; each agent turn becomes one batch/v1 Job and a ConfigMap with its prompt\n");
-    let poll = crate::commands::poll::tick(&ctx)?;
+    let poll = crate::ops::poll::tick(&ctx, &crate::ops::Scope::All)?;
     let run = super::world::run_of(&poll, "acme/ops", crate::types::IssueNumber(1))?;
     show.step(
         "afk poll (Job afk-<instance>-<run>-1 created, then its ConfigMap, owned by it)",
@@ -56,7 +56,7 @@ pub(super) fn act(
     ));
     show.step(
         "afk watch (one Job list, one pod list, the pod's log read from where it stopped; afk opens its PR)",
-        crate::commands::watch::tick(&ctx)?.done(),
+        crate::ops::watch::tick(&ctx, &crate::ops::Scope::All)?.done(),
     );
     let progress = std::fs::read_to_string(ctx.runs_dir().join(format!("{run}/progress.jsonl")))
         .unwrap_or_default();

@@ -40,13 +40,13 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
     ));
     show.step(
         "afk watch (a trusted review asks for changes: one `review` turn, though CI is green)",
-        super::super::watch::tick(ctx)?.done(),
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     quote_prompt(ctx, &store, run, show)?;
     wait_for(&ctx.runs_dir().join(format!("{run}/exit_status")))?;
     show.step(
         "afk watch (the review turn's commit: afk pushes it to the PR)",
-        super::super::watch::tick(ctx)?.done(),
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let head = green(sb)?;
     show.say(&format!(
@@ -81,7 +81,7 @@ fn hold_and_approve(
     show.say("   alice comments `/afk hold` on the issue\n");
     show.step(
         "afk watch (`/afk hold`: one eyes reaction; no turn, no stall, no run-time limit until resume)",
-        super::super::watch::tick(ctx)?.done(),
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     let talk = store.talk(run)?;
     if let (Some(by), Some(since)) = (&talk.held_by, &talk.held_since) {
@@ -104,7 +104,7 @@ fn hold_and_approve(
     show.say("   alice approves the PR and comments `/afk resume` on it\n");
     show.step(
         "afk watch (resumed, approved, green: waiting for a person to merge)",
-        super::super::watch::tick(ctx)?.done(),
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
     );
     Ok(())
 }

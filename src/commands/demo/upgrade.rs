@@ -5,7 +5,7 @@
 //! later its flow ends STUCK.
 
 use super::world::wait_for;
-use crate::commands::upgrade::Options;
+use crate::ops::upgrade::Options;
 use crate::sandbox::{self, Seed};
 use crate::session::Session;
 use anyhow::Result;
@@ -163,7 +163,7 @@ impl Act {
 
     /// One upgrade tick, printed under `title` and collected.
     fn tick(&mut self, title: &str, opts: Options) -> Result<()> {
-        let t = crate::commands::upgrade::tick(&self.ctx, &[], opts)?.done();
+        let t = crate::ops::upgrade::tick(&self.ctx, &[], opts)?.done();
         self.say(&format!("== {title}"));
         if !self.ctx.json() {
             crate::output::text(&t.human);

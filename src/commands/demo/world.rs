@@ -23,11 +23,7 @@ pub(crate) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<
 }
 
 /// The run a poll tick dispatched for `repo#issue`.
-pub(crate) fn run_of(
-    t: &crate::commands::poll::Ended,
-    repo: &str,
-    issue: IssueNumber,
-) -> Result<RunId> {
+pub(crate) fn run_of(t: &crate::ops::poll::Ended, repo: &str, issue: IssueNumber) -> Result<RunId> {
     t.report
         .dispatched
         .iter()
@@ -73,7 +69,10 @@ pub(crate) fn merge_then_watch(
         .unwrap()
         .merge("acme/api", pr.0)
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-    show.step(what, crate::commands::watch::tick(ctx)?.done());
+    show.step(
+        what,
+        crate::ops::watch::tick(ctx, &crate::ops::Scope::All)?.done(),
+    );
     Ok(())
 }
 

@@ -5,9 +5,9 @@
 //! Exit 4 when the verdict could not be read (no such PR, a forge error).
 
 use super::args::VerdictArgs;
-use super::flow::{status_views, views};
 use crate::command_error::UsageError;
 use crate::core::verdict::{self, Verdict};
+use crate::ops::upgrade::{status_views, views};
 use crate::session::{Outcome, Session};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;

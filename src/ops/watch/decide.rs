@@ -124,7 +124,10 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
     let facts = ConflictFacts {
         mergeable: p.mergeable,
         update: cfg.watch.update_branch,
-        afk_branch: p.head.name == run.branch && p.head_repo().is_none_or(|r| run.repo == r),
+        // afk's branch by the one rule (`settle::belongs`); settle has read
+        // what it asks, so it asks nothing here
+        afk_branch: super::settle::belongs(w, run, p).ok().flatten()
+            == Some(crate::core::ci::Belongs::Branch),
         base_sha: &p.base.sha,
         asked_for_base: seen.heard.talk.update_base.as_deref(),
         turns_left: fix_turns < cfg.watch.fix_forward_max,

@@ -28,8 +28,9 @@ pub use summary::ActionItem;
 #[cfg(test)]
 mod tests;
 
+use super::Scope;
 use crate::forge::fan_out;
-use crate::session::{Outcome, Session};
+use crate::session::Session;
 use crate::store::runs::Run;
 use crate::tick::{self, ErrorItem, Tick, record_transient};
 use crate::types::TickKind;
@@ -37,18 +38,6 @@ use anyhow::Result;
 use lists::Watch;
 use serde::Serialize;
 use std::sync::OnceLock;
-
-/// `afk watch`'s own flag; cron keeps the plain tick.
-#[derive(clap::Args, Debug, Default)]
-pub struct Args {
-    /// First wait, bounded, for agents that are running to end, then tick
-    /// (at a person's speed: `afk poll` then `afk watch --wait-agents`
-    /// shows the PRs). DURATION: how long at most [2m]. The command runner's
-    /// agents only (another runner's would cost a request per look)
-    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "2m",
-          value_parser = crate::config::parse_duration)]
-    pub wait_agents: Option<std::time::Duration>,
-}
 
 /// How long this process's watch tick first waits for running agents
 /// (`--wait-agents`); unset: not at all (cron, the demo, the benchmark).
@@ -82,11 +71,10 @@ tick::tick_report!(
     },
 );
 
-pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
-    if let Some(d) = a.wait_agents {
-        let _ = WAIT_AGENTS.set(d);
-    }
-    tick::run(ctx, TickKind::Watch, tick)
+/// `afk watch --wait-agents`: this process's watch ticks first wait, at
+/// most `most`, for the running agents to end.
+pub fn wait_agents_first(most: std::time::Duration) {
+    let _ = WAIT_AGENTS.set(most);
 }
 
 /// `--wait-agents`: under the tick's lock, before anything is read from the
@@ -136,13 +124,14 @@ fn wait_agents(t: &Tick) {
     ));
 }
 
-/// One watch tick; `run` prints it, the demo and the benchmark read it.
-pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
-    tick::open(ctx, TickKind::Watch, watch)
+/// One watch tick over `scope`; `afk watch` prints it, the demo and the
+/// benchmark read it.
+pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
+    tick::open(ctx, TickKind::Watch, |t| watch(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn watch(t: Box<Tick>) -> Result<Ended> {
+fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     wait_agents(&t);
     let cfg = t.config();
     let mut errors: Vec<ErrorItem> = vec![];
@@ -154,6 +143,13 @@ fn watch(t: Box<Tick>) -> Result<Ended> {
     let watched = crate::core::run_state::RunStatus::watched_set();
     let rows = t.store().runs_in_each(&watched)?;
     let w = Watch::new(&t);
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|r| {
+            r.as_ref()
+                .map_or(*scope == Scope::All, |run| scope.has_run(run))
+        })
+        .collect();
     let runs: Vec<Run> = rows
         .iter()
         .filter_map(|r| r.as_ref().ok().cloned())

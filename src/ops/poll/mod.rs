@@ -11,10 +11,11 @@ mod report;
 #[cfg(test)]
 mod tests;
 
+use super::Scope;
 use crate::core::dispatch::{self, Reason};
 use crate::core::run_state::RunStatus;
 use crate::forge::fan_out;
-use crate::session::{Outcome, Session};
+use crate::session::Session;
 use crate::tick::{self, ErrorItem, Tick, record_transient};
 use crate::types::{RepoName, TickKind};
 use anyhow::Result;
@@ -22,19 +23,12 @@ use report::human;
 pub use report::{Dispatched, Reconciled, Report, Skipped};
 use std::collections::BTreeSet;
 
-/// `afk poll` takes the global flags only.
-#[derive(clap::Args, Debug, Default)]
-pub struct Args {}
-
 /// What one tick did.
 pub type Ended<'s> = tick::Ended<'s, Report>;
 
-pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
-    tick::run(ctx, crate::types::TickKind::Poll, tick)
-}
-
-/// One poll tick; `run` prints it, the benchmark and the demo read it.
-pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
+/// One poll tick over `scope`; `afk poll` prints it, the benchmark and the
+/// demo read it.
+pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
     // 1. The kill switch: decided from the config alone, before any I/O
     // (then the stop file, in the opening).
     if !ctx.config().poll.enabled {
@@ -43,11 +37,11 @@ pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
         let human = tick::TickReport::quiet_human(&report);
         return Ok(Ended::quiet(report, human));
     }
-    tick::open(ctx, TickKind::Poll, poll)
+    tick::open(ctx, TickKind::Poll, |t| poll(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
-fn poll(t: Box<Tick>) -> Result<Ended> {
+fn poll<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
     let cfg = t.config();
     let mut errors: Vec<ErrorItem> = vec![];
 
@@ -59,13 +53,17 @@ fn poll(t: Box<Tick>) -> Result<Ended> {
     // 3-5. Per repo, in parallel: list, gate (frozen, budget, locked), pick.
     let book = crate::budget::book(&t)?;
     let stops = book.stops(&cfg.budget, &cfg.poll.allowlist);
-    let (mut skipped, errs, winners, in_flight) = examine_all(&t, &stops)?;
+    let (mut skipped, errs, winners, in_flight) = examine_all(&t, &stops, scope)?;
     errors.extend(errs);
 
     // 6. The global cut.
     let take = cut(cfg, winners, in_flight, &mut skipped);
     log_decisions(&skipped, &take);
-    record_skips(&t.store(), &skipped);
+    if *scope == Scope::All {
+        // a scoped tick saw one repository: the status issue keeps the
+        // last whole tick's skips
+        record_skips(&t.store(), &skipped);
+    }
 
     // 7. Dispatch each winner: claim -> prompt -> start -> label -> dispatched.
     let (dispatched, errs) = dispatch_all(&t, &book, &take)?;
@@ -106,6 +104,7 @@ const EXAMINE_PER_REQUEST: usize = 4;
 fn examine_all(
     t: &Tick,
     stops: &[crate::core::spend::Stop],
+    scope: &Scope,
 ) -> Result<(Vec<Skipped>, Vec<ErrorItem>, Take, usize)> {
     let cfg = t.config();
     // the store is let go before the repos are examined: a winner's answers
@@ -134,7 +133,14 @@ fn examine_all(
         .concurrency
         .saturating_mul(EXAMINE_PER_REQUEST)
         .min(64);
-    let outcomes = fan_out(&cfg.poll.allowlist, width, |repo| {
+    let repos: Vec<RepoName> = cfg
+        .poll
+        .allowlist
+        .iter()
+        .filter(|r| scope.has_repo(r))
+        .cloned()
+        .collect();
+    let outcomes = fan_out(&repos, width, |repo| {
         examine::examine_repo(
             t,
             &handled,

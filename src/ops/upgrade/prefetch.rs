@@ -199,7 +199,7 @@ mod tests {
         let mut pr = PullRequest::default();
         pr.head.name = branch.into();
         Recipe {
-            forge: Ok(crate::commands::upgrade::gather::Mirror {
+            forge: Ok(crate::ops::upgrade::gather::Mirror {
                 open: vec![pr],
                 main: None,
             }),

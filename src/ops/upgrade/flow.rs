@@ -56,7 +56,7 @@ pub(super) fn fetch(
 }
 
 /// The comment views `core::verdict` reads.
-pub(super) fn views(comments: &[Comment]) -> Vec<CommentView<'_>> {
+pub fn views(comments: &[Comment]) -> Vec<CommentView<'_>> {
     comments
         .iter()
         .map(|c| CommentView {
@@ -68,7 +68,7 @@ pub(super) fn views(comments: &[Comment]) -> Vec<CommentView<'_>> {
 }
 
 /// The status views `core::verdict` reads.
-pub(super) fn status_views(s: &CombinedStatus) -> Vec<StatusView<'_>> {
+pub fn status_views(s: &CombinedStatus) -> Vec<StatusView<'_>> {
     s.statuses
         .as_deref()
         .unwrap_or_default()

@@ -22,10 +22,9 @@ pub(crate) struct Forward {
     pub pr: Option<PullRequest>,
 }
 
-/// The repo's PRs as the tick listed them (before this push), and afk's
-/// login: read once for a push's PR steps.
+/// The repo's PRs as the tick listed them (before this push): read once
+/// for a push's PR steps.
 struct Listed {
-    me: String,
     open: Vec<PullRequest>,
     /// the recently closed ones, only where a PR of afk's may be among them
     closed: Vec<PullRequest>,
@@ -38,7 +37,6 @@ fn listed(w: &Watch, run: &Run, fresh: bool) -> Result<Listed> {
         vec![]
     };
     Ok(Listed {
-        me: w.me()?,
         open: w.pulls(&run.repo, true)?,
         closed,
     })
@@ -163,13 +161,14 @@ fn open_pr(
     // a closed or merged PR of afk's counts when it holds this work (its
     // head is the pushed commit); an earlier run's closed PR does not
     let holding = listed.closed.iter().filter(|p| p.head.sha == sha);
-    let mine = |p: &&PullRequest| {
-        p.head.name == run.branch
-            && p.head_repo()
-                .is_none_or(|r| r.eq_ignore_ascii_case(run.repo.as_str()))
-            && p.author().eq_ignore_ascii_case(&listed.me)
-    };
-    if let Some(p) = listed.open.iter().chain(holding).find(mine) {
+    let mut mine = None;
+    for p in listed.open.iter().chain(holding) {
+        if super::settle::belongs(w, run, p)?.is_some() {
+            mine = Some(p);
+            break;
+        }
+    }
+    if let Some(p) = mine {
         if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
             // this tick pushed to it: its head as the forge has it now
             return Ok(Some(w.t.forge.pull(&run.repo, p.number)?));

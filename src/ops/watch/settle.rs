@@ -71,6 +71,34 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     })
 }
 
+/// afk's login where afk opens the run's PR (`workspace = "afk"`); None
+/// where the agent does.
+fn afks_login(w: &Watch) -> Result<Option<String>> {
+    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
+    Ok(if afks { Some(w.me()?) } else { None })
+}
+
+fn identity<'a>(w: &'a Watch, run: &'a Run, me: Option<&'a str>) -> RunIdentity<'a> {
+    RunIdentity {
+        repo: &run.repo,
+        branch: &run.branch,
+        agent_login: &w.t.config().runner.agent_login,
+        afk_login: me,
+    }
+}
+
+/// Whether a PR is the run's, and how: the one rule (`core::ci::belongs`)
+/// that finding the run's PR, opening afk's own and updating its branch
+/// all ask.
+pub(super) fn belongs(w: &Watch, run: &Run, p: &PullRequest) -> Result<Option<ci::Belongs>> {
+    let me = afks_login(w)?;
+    let words = w.t.config().profile().closing_words;
+    Ok(ci::belongs(
+        &facts(p, run.issue, words),
+        &identity(w, run, me.as_deref()),
+    ))
+}
+
 fn facts<'a>(p: &'a PullRequest, issue: IssueNumber, words: &[&str]) -> PrFacts<'a> {
     PrFacts {
         number: p.number,
@@ -86,14 +114,8 @@ fn facts<'a>(p: &'a PullRequest, issue: IssueNumber, words: &[&str]) -> PrFacts<
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
 fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<PullRequest>> {
-    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
-    let me = if afks { Some(w.me()?) } else { None };
-    let who = RunIdentity {
-        repo: &run.repo,
-        branch: &run.branch,
-        agent_login: &w.t.config().runner.agent_login,
-        afk_login: me.as_deref(),
-    };
+    let me = afks_login(w)?;
+    let who = identity(w, run, me.as_deref());
     // what this tick opened or pushed to comes first: the list is from
     // before the push
     let mut candidates: Vec<PullRequest> = pushed.into_iter().collect();

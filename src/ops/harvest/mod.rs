@@ -15,7 +15,7 @@ mod reverts;
 pub use report::Report;
 
 use crate::core::outcome;
-use crate::session::{Outcome, Session};
+use crate::session::Session;
 use crate::store::outcomes::NewOutcome;
 use crate::tick::{self, ErrorItem, Tick};
 use crate::types::RunId;
@@ -23,18 +23,10 @@ use anyhow::Result;
 use report::{Live, OutcomeItem};
 use std::collections::HashSet;
 
-/// `afk harvest` takes the global flags only.
-#[derive(clap::Args, Debug, Default)]
-pub struct Args {}
-
 /// What one tick did.
 pub type Ended<'s> = tick::Ended<'s, Report>;
 
 tick::tick_report!(Report);
-
-pub fn run(ctx: &Session, _: &Args) -> Result<Outcome> {
-    tick::run(ctx, crate::types::TickKind::Harvest, tick)
-}
 
 /// An outcome for every newly ended run, attributed to the version it used;
 /// runs on the built-in preamble are counted and explained.
@@ -76,7 +68,9 @@ fn record_outcomes(store: &mut crate::store::Store, r: &mut Report) -> Result<()
     Ok(())
 }
 
-/// One harvest tick; `run` prints it, the demo and the benchmark read it.
+/// One harvest tick over every ended run (a canary's figures are its
+/// template's runs in every repository, so harvest has no narrower scope);
+/// `afk harvest` prints it, the demo and the benchmark read it.
 pub fn tick(ctx: &Session) -> Result<Ended<'_>> {
     tick::open(ctx, crate::types::TickKind::Harvest, harvest)
 }
