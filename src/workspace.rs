@@ -41,6 +41,12 @@ pub trait Checkouts: Send + Sync {
     fn notes(&self) -> Vec<String> {
         vec![]
     }
+    /// Whether afk does the git around a turn (its checkout, its push, the
+    /// run's PR opened by afk's account): every workspace but the agent's
+    /// own. Ticks ask this, never the config's workspace mode.
+    fn afks(&self) -> bool {
+        true
+    }
 }
 
 /// What a run's turn is told of who does the git around it:
@@ -106,7 +112,8 @@ impl Real {
         Ok(
             afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
                 .with_author(self.cfg.runner.git_author())
-                .with_secrets(crate::redact::held()),
+                .with_secrets(crate::redact::held())
+                .with_tick_end(crate::deadline::ends()),
         )
     }
 
@@ -212,5 +219,8 @@ impl Checkouts for Agents {
     }
     fn remove(&self, _: &At) -> Result<()> {
         Ok(())
+    }
+    fn afks(&self) -> bool {
+        false
     }
 }

@@ -1115,3 +1115,112 @@ fn a_fifo_in_an_agents_git_folder_is_refused_and_makes_no_tick_wait() {
         assert_eq!(forge_head(&sb, "afk/issue-1"), None, "{}", b.name);
     }
 }
+
+// ---- Hardening V, item 3: no commit id of another repository in afk's push ---
+
+/// A gitlink (mode 160000) names a commit of another repository: one the
+/// base did not have is never pushed, however it got into the turn.
+struct Linked {
+    name: &'static str,
+    /// shell lines run in the checkout; `$LENT_SHA` is a commit of
+    /// acme/secret, `$SECRET` its git folder
+    script: &'static str,
+}
+
+const LINKED: &[Linked] = &[
+    Linked {
+        name: "a nested sub/.git gitfile left uncommitted (afk's `add -A` would record it)",
+        script: "mkdir -p sub\nprintf 'gitdir: %s\\n' \"$SECRET\" > sub/.git\n",
+    },
+    Linked {
+        name: "a gitlink the agent committed itself",
+        script: "git update-index --add --cacheinfo 160000,$LENT_SHA,sub\n\
+                 git commit -qm 'agent: a submodule'\n",
+    },
+    Linked {
+        name: "a gitlink committed and removed again (the history still carries it)",
+        script: "git update-index --add --cacheinfo 160000,$LENT_SHA,sub\n\
+                 git commit -qm 'agent: a submodule'\n\
+                 git rm -q --cached sub\n\
+                 git commit -qm 'agent: no submodule'\n",
+    },
+];
+
+#[test]
+fn a_gitlink_the_base_did_not_have_is_push_refused_naming_its_path() {
+    for l in LINKED {
+        let script = format!("set -eu\n{COMMIT}{}", l.script);
+        let (sb, afk) = setup_seeded(&script, "", |sb| {
+            let lent = sb.commit_as(
+                "acme/secret",
+                "main",
+                "alice",
+                &[("secret.txt", "s3cret")],
+                "secret",
+            );
+            vec![("$LENT_SHA", lent)]
+        });
+        let lent = git(&sb.git.join("acme/secret.git"), &["rev-parse", "main"]);
+        let (_, r, err) = run_once(&sb, &afk);
+        assert_eq!(
+            action_of(&r, 1),
+            ("escalate".into(), Some("push-refused".into())),
+            "{}: {r} {err}",
+            l.name
+        );
+        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        assert!(
+            comments.contains("sub") && comments.contains("gitlink"),
+            "{}: the escalation does not name the gitlink at sub: {comments}",
+            l.name
+        );
+        assert!(
+            !comments.contains(&lent),
+            "{}: the escalation quotes the other repository's commit",
+            l.name
+        );
+        assert_eq!(forge_head(&sb, "afk/issue-1"), None, "{}", l.name);
+        let refs = forge_refs(&sb);
+        assert!(!refs.contains(&lent), "{}: {refs}", l.name);
+    }
+}
+
+// ---- Hardening V, item 4: no git afk starts outlives its tick --------------
+
+/// A FIFO where git reads it in the agent's checkout (its `.gitignore`,
+/// which the checks of the git folders do not walk: `ls-files` opens it and
+/// waits for a writer that never comes), with a `tick_timeout` far under
+/// git's own 120 s: the git is ended by the tick's deadline, so the tick
+/// still ends the run `push-refused` in its grace, and no git is left
+/// waiting after the tick has exited.
+#[test]
+fn a_git_waiting_on_a_fifo_ends_with_a_short_tick_and_none_is_left_behind() {
+    let script = format!("set -eu\n{COMMIT}mkfifo .gitignore\n");
+    let (sb, afk) = setup(&script, "");
+    let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
+        "state_path = \"state/afk.db\"\n",
+        "state_path = \"state/afk.db\"\ntick_timeout = \"10s\"\n",
+        1,
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let (_, r, err) = run_once(&sb, &afk);
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("push-refused".into())),
+        "{r} {err}"
+    );
+    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    assert!(comments.contains("FIFO"), "{comments}");
+    assert_eq!(forge_head(&sb, "afk/issue-1"), None);
+    let work = workdir(&afk);
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|p| {
+            std::fs::read_link(p.path().join("cwd")).is_ok_and(|cwd| cwd == work)
+                && std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "git")
+        })
+        .map(|p| p.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(left.is_empty(), "a git of afk's still waits: pids {left:?}");
+}

@@ -33,6 +33,7 @@ pub mod explain;
 pub mod final_message;
 pub mod fixer_exit;
 pub mod git_refs;
+pub mod gitlinks;
 pub mod heartbeat;
 pub mod hosts;
 pub mod html;

@@ -276,9 +276,39 @@ pub fn lock_move(
     }
 }
 
+/// How long each git call on a repository an agent wrote may run
+/// (docs/security.md#the-workspace-the-agent-holds-no-forge-credential):
+/// a file there that blocks (a FIFO) makes git wait for ever, so its process
+/// group is killed after this and the turn refused `push-refused`.
+pub const AGENT_GIT: Duration = Duration::from_secs(120);
+
+/// One such git call's deadline: [`AGENT_GIT`], or what is `left` of the
+/// tick's own deadline when that is less, so no git afk started outlives
+/// the tick that waits on it (a tick past its deadline exits, and a git in
+/// its own process group would go on waiting). `left`: None outside a tick
+/// (the Kubernetes Job's forwarding container).
+pub fn agent_git(left: Option<Duration>) -> Duration {
+    left.map_or(AGENT_GIT, |l| l.min(AGENT_GIT))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_git_on_an_agents_repository_ends_by_120s_or_by_the_ticks_deadline() {
+        let s = Duration::from_secs;
+        let table = [
+            (None, s(120)),
+            (Some(s(3600)), s(120)),
+            (Some(s(120)), s(120)),
+            (Some(s(25)), s(25)),
+            (Some(s(0)), s(0)),
+        ];
+        for (left, want) in table {
+            assert_eq!(agent_git(left), want, "{left:?}");
+        }
+    }
 
     #[test]
     fn a_tick_kind_is_never_overdue_failed_or_ok_in_that_order() {

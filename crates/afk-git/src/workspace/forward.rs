@@ -109,6 +109,10 @@ impl Workspace {
         if let Some(why) = self.oversized(cache, start, &work)? {
             return Ok(Decided::Refused(why));
         }
+        // afk pushes no other repository's commit id (a gitlink)
+        if let Some(why) = self.gitlink_in(cache, start, &work)? {
+            return Ok(Decided::Refused(why));
+        }
         // afk pushes no secret: neither one it holds nor a credential's shape
         if let Some(why) = self.secret_in(cache, start, &work)? {
             return Ok(Decided::Refused(why));
@@ -138,7 +142,7 @@ impl Workspace {
                 Some(cache),
                 &["ls-remote", STRICT_UPLOAD_PACK, &src, &want],
                 &[],
-                self.deadline,
+                self.agent_git_deadline(),
             )
             .with_context(|| format!("workspace: reading the agent's {what} repository {src}"))?;
         let found = out
@@ -165,7 +169,7 @@ impl Workspace {
                     &spec,
                 ],
                 &[],
-                self.deadline,
+                self.agent_git_deadline(),
             )
             .with_context(|| format!("workspace: fetching the agent's {what} branch from {src}"))?;
         Ok(Some(sha))
@@ -195,7 +199,7 @@ impl Workspace {
             let mut all = vec!["--git-dir", gd.as_str()];
             all.extend_from_slice(args);
             self.git
-                .run_within(Some(p.workdir), &all, &env, self.deadline)
+                .run_within(Some(p.workdir), &all, &env, self.agent_git_deadline())
                 .with_context(|| format!("workspace: reading the checkout {wt}"))
         };
         std::fs::create_dir_all(self.git.work_dir())?;
@@ -379,6 +383,29 @@ mod tests {
                 "{repo} {how}: the other commit entered the cache"
             );
         }
+    }
+
+    #[test]
+    fn a_nested_gitfile_left_in_the_checkout_records_no_other_repositorys_commit() {
+        let t = Tmp::new("gitlink");
+        let (ws, forge, run_dir, workdir) = made(&t, std::time::Duration::from_secs(60));
+        let p = place(&forge, &run_dir, &workdir);
+        let (secret, sha) = other(&t);
+        std::fs::create_dir_all(workdir.join("sub")).unwrap();
+        std::fs::write(
+            workdir.join("sub/.git"),
+            format!("gitdir: {}\n", secret.display()),
+        )
+        .unwrap();
+        std::fs::write(workdir.join("work.txt"), "work\n").unwrap();
+        match ws.forward(&p, 1).unwrap() {
+            Forwarded::Refused(why) => {
+                assert!(why.contains("gitlink at sub "), "{why}");
+                assert!(!why.contains(&sha), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(git(&forge, &["branch", "--list", "afk/issue-1"]), "");
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod cache;
 mod check;
 mod checkout;
 mod forward;
+mod gitlinks;
 mod push;
 mod scan;
 mod summary;
@@ -56,9 +57,11 @@ pub const MAX_REFS: u64 = 20_000;
 /// Each git call that reads an agent's repository or work tree ends within
 /// this (its process group killed) and the turn is refused `push-refused`:
 /// a file that blocks (a FIFO the checks did not see, one made after them)
-/// never holds a tick up to its `tick_timeout`. Reading a repository within
-/// the bounds above (1 GiB of objects) on this machine takes far less.
-pub const AGENT_GIT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
+/// never holds a tick up. Reading a repository within the bounds above
+/// (1 GiB of objects) on this machine takes far less. Inside a tick, what is
+/// left of the tick's deadline when that is less ([`Workspace::with_tick_end`],
+/// `afk_core::tick_deadline::agent_git`).
+pub const AGENT_GIT_DEADLINE: std::time::Duration = afk_core::tick_deadline::AGENT_GIT;
 
 /// How afk's git reaches an agent's repository as a fetch source: its
 /// `upload-pack` strict, so it serves the folder named and never
@@ -151,8 +154,10 @@ pub struct Workspace {
     /// rules); None: afk's defaults
     author: Option<(String, String)>,
     /// each git call on an agent's repository ends within this
-    /// ([`AGENT_GIT_DEADLINE`])
+    /// ([`AGENT_GIT_DEADLINE`]) ...
     deadline: std::time::Duration,
+    /// ... or by the tick's own deadline, when it comes first
+    tick_end: Option<std::time::Instant>,
     /// every secret afk holds, in its forms: a turn whose commits hold one
     /// is not pushed (`scan.rs`); afk's git credential is always among them
     secrets: Vec<afk_core::redact::Secrets>,
@@ -173,6 +178,7 @@ impl Workspace {
             notes: Default::default(),
             author: None,
             deadline: AGENT_GIT_DEADLINE,
+            tick_end: None,
             secrets,
         }
     }
@@ -182,6 +188,22 @@ impl Workspace {
     pub fn with_secrets(mut self, held: afk_core::redact::Secrets) -> Workspace {
         self.secrets.push(held);
         self
+    }
+
+    /// The moment the tick that uses this workspace reaches its deadline
+    /// (None outside a tick): no git on an agent's repository runs past it.
+    pub fn with_tick_end(mut self, end: Option<std::time::Instant>) -> Workspace {
+        self.tick_end = end;
+        self
+    }
+
+    /// The deadline of the next git call on an agent's repository:
+    /// `afk_core::tick_deadline::agent_git` of what is left of the tick.
+    fn agent_git_deadline(&self) -> std::time::Duration {
+        let left = self
+            .tick_end
+            .map(|end| end.saturating_duration_since(std::time::Instant::now()));
+        afk_core::tick_deadline::agent_git(left).min(self.deadline)
     }
 
     /// The commit identity of `runner.git_author` (name, address).
