@@ -154,16 +154,11 @@ enum Sends {
 }
 
 /// The files that send requests themselves, and why that is safe.
-const SENDERS: [(&str, Sends, &str); 8] = [
+const SENDERS: [(&str, Sends, &str); 7] = [
     (
         "crates/afk-http/src/lib.rs",
         Sends::BodiesRedacted,
-        "the client every forge and agent-thread call goes through",
-    ),
-    (
-        "src/runner/kubernetes/mod.rs",
-        Sends::BodiesRedacted,
-        "the cluster's own client (its token, its CA)",
+        "the client every forge, agent-thread and Kubernetes call goes through",
     ),
     (
         "src/notify.rs",

@@ -18,3 +18,43 @@ pub fn builder(timeout: Duration) -> ureq::AgentBuilder {
         .redirects(0)
         .user_agent(USER_AGENT)
 }
+
+/// A TLS configuration for a client of its own (`Http::set_connection`).
+pub type Tls = std::sync::Arc<rustls::ClientConfig>;
+
+/// Why a CA bundle gives no roots to trust.
+#[derive(Debug)]
+pub enum BadRoots {
+    /// a block that is no PEM certificate, and what the parser said
+    NotPem(String),
+    /// a certificate rustls refused as a root, and why
+    Refused(String),
+    /// no certificate at all
+    Empty,
+    /// the TLS configuration could not be made
+    Tls(String),
+}
+
+/// A TLS configuration whose only roots are the certificates of `pem` (a
+/// cluster's CA bundle): not the system's, not the web's.
+pub fn only_roots(pem: &[u8]) -> Result<Tls, BadRoots> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem) {
+        let cert = cert.map_err(|e| BadRoots::NotPem(e.to_string()))?;
+        roots
+            .add(cert)
+            .map_err(|e| BadRoots::Refused(e.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(BadRoots::Empty);
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| BadRoots::Tls(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(cfg))
+}

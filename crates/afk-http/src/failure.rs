@@ -179,6 +179,19 @@ impl ForgeError {
         Some(Exhausted { repo, line })
     }
 
+    /// Whether the request may have taken effect though the call failed: a
+    /// `POST` (never sent again) with no answer, or answered 5xx, or answered
+    /// 2xx with a body that could not be read. A write that failed before
+    /// it was sent (no connection, no such host) or was refused did not.
+    pub fn may_have_landed(&self) -> bool {
+        self.method == "POST"
+            && match self.kind {
+                Failure::NoAnswer => true,
+                Failure::Other(s) => s >= 500 || (200..300).contains(&s),
+                _ => false,
+            }
+    }
+
     /// What a configuration mistake (a refused token, an unreachable host)
     /// is, without the call it broke: every call of the tick fails of it
     /// (`forge: cannot connect to …`). None for any other failure.

@@ -191,6 +191,10 @@ pub struct Http {
     ledger: stale::Ledger,
     /// the config key naming `root`, for connect errors (`forge.url`)
     url_key: &'static str,
+    /// each whole request's time limit (`forge.timeout`)
+    timeout: Duration,
+    /// what a redirect means to this client's callers ([`Http::set_moved`])
+    moved: &'static str,
 }
 
 /// One call as its tries share it.
@@ -327,7 +331,25 @@ impl Http {
             cache: None,
             ledger: stale::Ledger::default(),
             url_key: "forge.url",
+            timeout,
+            moved: "the repository was renamed or transferred; update the allowlist (not followed, nothing touched)",
         }
+    }
+
+    /// Connections give up after `connect`, and over HTTPS trust `tls`'s
+    /// roots alone when given (a cluster's own CA: [`client::only_roots`]).
+    pub fn set_connection(&mut self, connect: Duration, tls: Option<client::Tls>) {
+        let mut b = crate::client::builder(self.timeout).timeout_connect(connect);
+        if let Some(tls) = tls {
+            b = b.tls_config(tls);
+        }
+        self.agent = b.build();
+    }
+
+    /// What a redirect's error says after where it pointed: what it means
+    /// for this client's callers (a forge: the repository moved).
+    pub fn set_moved(&mut self, why: &'static str) {
+        self.moved = why;
     }
 
     /// At most `n` requests in flight at once (`forge.concurrency`), however
@@ -540,6 +562,7 @@ impl Http {
             .ok()
             .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(short))
             .unwrap_or_default();
+        let failed = format!("the {} failed", self.service);
         let (what, hint) = match status {
             401 => ("unauthorized", Some(format!("check {}", self.token_source))),
             403 => ("the token's account lacks permission here", None),
@@ -548,7 +571,7 @@ impl Http {
                 Some("check the repo name and the token's access".to_string()),
             ),
             429 => ("rate limited", Some(LATER.to_string())),
-            s if s >= 500 => ("the forge failed", Some(LATER.to_string())),
+            s if s >= 500 => (failed.as_str(), Some(LATER.to_string())),
             _ => ("unexpected answer", None),
         };
         match detail.is_empty() {
@@ -632,16 +655,50 @@ impl Http {
             idempotent: method != "POST",
         };
         let cached = self.cached(&call);
+        let resp = self.exchange(&call, body, accept, cached.as_ref())?;
+        self.answer(&call, resp, cached.as_ref())
+    }
+
+    /// A GET whose answer is read as a stream (a log), at most `cap` bytes
+    /// of it: the same tries, token and errors as [`Http::send`], no cache.
+    /// Every status outside 2xx is an error (a redirect is never followed).
+    pub fn stream(&self, path: &str, cap: u64) -> Result<Box<dyn std::io::Read + Send>> {
+        let call = Call {
+            method: "GET",
+            path,
+            url: format!("{}{}", self.root, path),
+            idempotent: true,
+        };
+        let resp = self.exchange(&call, None, self.accept, None)?;
+        self.note_rate(&resp);
+        self.costly.fetch_add(1, Ordering::Relaxed);
+        let status = resp.status();
+        if (300..400).contains(&status) {
+            return Err(self.moved("GET", path, status, &resp));
+        }
+        Ok(Box::new(std::io::Read::take(resp.into_reader(), cap)))
+    }
+
+    /// The tries of one call: the answer that was not refused (2xx, 3xx),
+    /// or the call's failure.
+    fn exchange(
+        &self,
+        call: &Call,
+        body: Option<&serde_json::Value>,
+        accept: &str,
+        cached: Option<&Cached>,
+    ) -> Result<ureq::Response> {
+        let (method, path) = (call.method, call.path);
         self.start()?;
         let mut attempt = 0;
         loop {
             let slot = self.admit(method, path)?;
             let sent = self.renewal.lock().unwrap().generation;
-            let wait = match self.request(&call, body, accept, cached.as_ref()) {
-                Ok(resp) => return self.answer(&call, resp, cached.as_ref()),
+            let wait = match self.request(call, body, accept, cached) {
+                Ok(resp) => return Ok(resp),
                 Err(e) => match *e {
                     ureq::Error::Status(status, resp) => {
-                        match self.refused(&call, status, resp, attempt) {
+                        match self.refused(call, status, resp, attempt) {
                             Next::Wait(w) => w,
                             Next::Fail(e) => return Err(e),
                             Next::Renew => {
@@ -653,7 +710,7 @@ impl Http {
                             }
                         }
                     }
-                    ureq::Error::Transport(t) => self.unanswered(&call, &t, attempt)?,
+                    ureq::Error::Transport(t) => self.unanswered(call, &t, attempt)?,
                 },
             };
             drop(slot);
@@ -771,15 +828,7 @@ impl Http {
         let link = resp.header("Link").map(str::to_string);
         let etag = resp.header("ETag").map(str::to_string);
         if (300..400).contains(&status) {
-            let to = resp.header("Location").unwrap_or("").to_string();
-            return Err(self.error(
-                method,
-                path,
-                Some(status),
-                format!(
-                    "moved to {to}: the repository was renamed or transferred; update the allowlist (not followed, nothing touched)"
-                ),
-            ));
+            return Err(self.moved(method, path, status, &resp));
         }
         let bounded::Kept { body, skipped } = bounded::read(resp.into_reader())
             .map_err(|e| self.error(method, path, Some(status), e.to_string()))?;
@@ -809,6 +858,18 @@ impl Http {
             not_modified: false,
             skipped,
         })
+    }
+
+    /// A redirect, refused (never followed): where it pointed, and what
+    /// this client's callers make of one ([`Http::set_moved`]).
+    fn moved(&self, method: &str, path: &str, status: u16, resp: &ureq::Response) -> anyhow::Error {
+        let to = resp.header("Location").unwrap_or("");
+        self.error(
+            method,
+            path,
+            Some(status),
+            format!("moved to {to}: {}", self.moved),
+        )
     }
 
     /// An answer that refused the request (4xx, 5xx): a token to renew, a
@@ -1422,6 +1483,61 @@ mod tests {
             "HTTP/1.1 {head}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         ))
+    }
+
+    /// A stream is read no further than its cap; a redirect is refused with
+    /// what the client's callers make of one.
+    #[test]
+    fn a_stream_stops_at_its_cap_and_a_redirect_is_refused() {
+        use std::io::Read;
+        let h = Http::new(
+            &serve(answer("200 OK", "0123456789")),
+            "t",
+            "T",
+            Duration::from_secs(5),
+            0,
+        );
+        let mut text = String::new();
+        h.stream("/log", 4)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "0123");
+        let moved = answer("307 Temporary Redirect\r\nLocation: http://elsewhere/", "");
+        let mut h = Http::new(&serve(moved), "t", "T", Duration::from_secs(5), 0);
+        h.set_moved("afk follows none");
+        let Err(e) = h.stream("/log", 4) else {
+            panic!("a redirect: no error");
+        };
+        assert_eq!(ForgeError::kind_of(&e), Some(Failure::Other(307)));
+        assert!(
+            e.to_string()
+                .ends_with("moved to http://elsewhere/: afk follows none"),
+            "{e}"
+        );
+    }
+
+    /// Only a create sent and not answered, answered 5xx, or answered with a
+    /// body that could not be read may have landed.
+    #[test]
+    fn only_a_create_that_went_out_may_have_landed() {
+        use Failure::*;
+        let cases = [
+            ("POST", NoAnswer, true),
+            ("POST", Other(503), true),
+            ("POST", Other(201), true),
+            ("POST", Exhausted(LastTry::NoAnswer), false),
+            ("POST", Unreachable, false),
+            ("POST", Conflict, false),
+            ("POST", Exhausted(LastTry::Answered(429)), false),
+            ("GET", NoAnswer, false),
+            ("DELETE", Other(503), false),
+        ];
+        for (method, kind, landed) in cases {
+            let mut e = failed(kind.status(), kind);
+            e.method = method.into();
+            assert_eq!(e.may_have_landed(), landed, "{method} {kind:?}");
+        }
     }
 
     #[test]
