@@ -137,7 +137,7 @@ fn prompt_for(
             cut: a.cut,
         })
         .collect();
-    let what = prompt::Correction::of(kind, &seen.ci, &asked);
+    let what = prompt::Corrective::of(kind, &seen.ci, &asked);
     let run_dir = &seen.run_dir;
     let cfg = w.t.config();
     // what the last turn left: the agent's final message, else its output's end
