@@ -52,6 +52,8 @@ pub mod run_files;
 pub mod runner;
 pub mod session;
 pub mod tense;
+#[cfg(test)]
+mod testing;
 pub mod tick;
 pub mod upstream_refs;
 pub mod workspace;

@@ -20,9 +20,6 @@ pub mod upgrade;
 pub mod watch;
 pub mod workspace;
 
-#[cfg(test)]
-mod testing;
-
 use crate::session::{Outcome, Session};
 use anyhow::Result;
 

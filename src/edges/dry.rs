@@ -197,6 +197,9 @@ impl Runner for IdleRunner {
     fn observe(&self, handle: Option<&RunnerHandle>, run_dir: &Path) -> Result<Observed> {
         self.inner.observe(handle, run_dir)
     }
+    fn looks_locally(&self) -> bool {
+        self.inner.looks_locally()
+    }
     fn stop(&self, handle: &RunnerHandle) {
         self.recorder
             .note(format!("stop the agent {}", handle.stored()));

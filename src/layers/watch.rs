@@ -90,6 +90,7 @@ const WRITES: &[&str] = &[
     "bind_instance",
 ];
 const READS: &[&str] = &[
+    "looks_locally",
     "is_public",
     "requests",
     "costly_requests",

@@ -443,6 +443,9 @@ impl CommandRunner {
 }
 
 impl super::Runner for CommandRunner {
+    fn looks_locally(&self) -> bool {
+        true
+    }
     fn start(&self, t: &super::Turn) -> Result<super::RunnerHandle> {
         self.spawn(&self.command, t, None)
     }

@@ -245,6 +245,12 @@ pub trait Runner: Send + Sync {
         let _ = run_id;
         Ok(start_record(run_dir))
     }
+    /// Whether looking at a running agent costs nothing (it is in the run's
+    /// folder on this machine, as the command runner keeps it): `watch
+    /// --wait-agents` waits only for such agents.
+    fn looks_locally(&self) -> bool {
+        false
+    }
     /// `afk doctor`'s read-only check of the runner: its level (ok, WARN:
     /// something could not be checked, FAIL) and what it found.
     fn check(&self) -> (crate::core::doctor::Level, String);

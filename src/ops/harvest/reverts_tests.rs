@@ -3,9 +3,9 @@
 //! read once a tick (the HTTP path has its sandbox tests in tests/it/harvest.rs).
 
 use super::Proofs;
-use crate::commands::testing::Scratch;
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Commit, Failure, FileDiff};
+use crate::testing::Scratch;
 use crate::types::RepoName;
 use std::collections::HashMap;
 

@@ -254,7 +254,7 @@ fn checkout(
     run_id: crate::types::RunId,
     (run_dir, branch): (&std::path::Path, &str),
 ) -> Result<(), String> {
-    if t.config().runner.workspace() != crate::types::Workspace::Afk {
+    if !t.workspace.afks() {
         return Ok(());
     }
     let at = crate::workspace::At {
@@ -374,7 +374,7 @@ fn start(
 /// cannot be removed is said, never a failed dispatch; the next re-arm tries
 /// again.
 fn superseded(t: &Tick, store: &Store, w: &Winner, run_id: crate::types::RunId) {
-    if t.config().runner.workspace() != crate::types::Workspace::Afk {
+    if !t.workspace.afks() {
         return;
     }
     let Ok(old) = store.escalated_before(&w.repo, w.issue.number, run_id) else {

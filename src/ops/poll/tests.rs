@@ -3,11 +3,11 @@
 
 use super::claims::{dispatch_one, reconcile_labels, resolve_templates};
 use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
-use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
 use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge};
+use crate::testing::{FakeRunner, Scratch};
 use crate::types::IssueNumber;
 use crate::types::RepoName;
 
@@ -207,7 +207,7 @@ fn a_failed_label_leaves_the_run_started_for_the_next_tick() {
 
 /// A run recorded as started whose in-progress label never landed.
 fn started_run(s: &Scratch) {
-    crate::commands::testing::started_run(&s.store(), R, 7);
+    crate::testing::started_run(&s.store(), R, 7);
 }
 
 #[test]

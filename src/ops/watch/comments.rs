@@ -290,7 +290,7 @@ fn escalation_comment(
         review_turns: seen.heard.talk.review_turns,
         stopped_by: seen.heard.talk.stopped_by.as_deref(),
         workspace: seen.forwarded.problem.as_ref().map(|(_, w)| w.as_str()),
-        afk_opens_prs: cfg.runner.workspace() == crate::types::Workspace::Afk,
+        afk_opens_prs: w.t.workspace.afks(),
         public,
         box_refused: refused.as_deref(),
         human_label: &cfg.watch.human_label,

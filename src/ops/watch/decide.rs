@@ -126,7 +126,7 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
         update: cfg.watch.update_branch,
         // afk's branch by the one rule (`settle::belongs`); settle has read
         // what it asks, so it asks nothing here
-        afk_branch: super::settle::belongs(w, run, p).ok().flatten()
+        afk_branch: super::mine::belongs(w, run, p).ok().flatten()
             == Some(crate::core::ci::Belongs::Branch),
         base_sha: &p.base.sha,
         asked_for_base: seen.heard.talk.update_base.as_deref(),

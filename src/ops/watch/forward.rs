@@ -57,7 +57,7 @@ pub(crate) fn step(
     agent: Agent,
     spend_usd: Option<f64>,
 ) -> Result<Forward> {
-    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
+    let afks = w.t.workspace.afks();
     if !afks || run.state.decided() || agent == Agent::Running {
         return Ok(Forward::default());
     }
@@ -163,7 +163,7 @@ fn open_pr(
     let holding = listed.closed.iter().filter(|p| p.head.sha == sha);
     let mut mine = None;
     for p in listed.open.iter().chain(holding) {
-        if super::settle::belongs(w, run, p)?.is_some() {
+        if super::mine::belongs(w, run, p)?.is_some() {
             mine = Some(p);
             break;
         }

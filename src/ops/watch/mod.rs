@@ -17,6 +17,7 @@ mod comments;
 mod decide;
 mod forward;
 mod lists;
+mod mine;
 mod observe;
 mod pr_body;
 mod settle;
@@ -85,7 +86,7 @@ fn wait_agents(t: &Tick) {
     let Some(most) = WAIT_AGENTS.get().copied() else {
         return;
     };
-    if t.config().runner.kind != crate::types::RunnerKind::Command {
+    if !t.runner.looks_locally() {
         crate::log::info(
             "watch: --wait-agents waits for the command runner's agents only; not waiting",
         );

@@ -115,7 +115,7 @@ pub(super) fn refresh(
     seen: &Looked,
     turns: u32,
 ) -> Result<()> {
-    if w.t.config().runner.workspace() != crate::types::Workspace::Afk || seen.blind {
+    if !w.t.workspace.afks() || seen.blind {
         return Ok(());
     }
     let Some(pr) = seen

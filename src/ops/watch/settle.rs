@@ -12,11 +12,10 @@
 use super::forward::Forward;
 use super::lists::Watch;
 use super::talk::Heard;
-use crate::core::ci::{self, PrFacts, RunIdentity};
+use crate::core::ci::{self, PrFacts};
 use crate::forge::{Failure, ForgeError, PullRequest};
 use crate::store::Store;
 use crate::store::runs::Run;
-use crate::types::IssueNumber;
 use anyhow::Result;
 
 /// A run settled: what the next phase starts from.
@@ -71,51 +70,13 @@ pub(crate) fn settle(w: &Watch, store: &Store, run: &Run) -> Result<Settled> {
     })
 }
 
-/// afk's login where afk opens the run's PR (`workspace = "afk"`); None
-/// where the agent does.
-fn afks_login(w: &Watch) -> Result<Option<String>> {
-    let afks = w.t.config().runner.workspace() == crate::types::Workspace::Afk;
-    Ok(if afks { Some(w.me()?) } else { None })
-}
-
-fn identity<'a>(w: &'a Watch, run: &'a Run, me: Option<&'a str>) -> RunIdentity<'a> {
-    RunIdentity {
-        repo: &run.repo,
-        branch: &run.branch,
-        agent_login: &w.t.config().runner.agent_login,
-        afk_login: me,
-    }
-}
-
-/// Whether a PR is the run's, and how: the one rule (`core::ci::belongs`)
-/// that finding the run's PR, opening afk's own and updating its branch
-/// all ask.
-pub(super) fn belongs(w: &Watch, run: &Run, p: &PullRequest) -> Result<Option<ci::Belongs>> {
-    let me = afks_login(w)?;
-    let words = w.t.config().profile().closing_words;
-    Ok(ci::belongs(
-        &facts(p, run.issue, words),
-        &identity(w, run, me.as_deref()),
-    ))
-}
-
-fn facts<'a>(p: &'a PullRequest, issue: IssueNumber, words: &[&str]) -> PrFacts<'a> {
-    PrFacts {
-        number: p.number,
-        head_ref: &p.head.name,
-        head_repo: p.head_repo(),
-        author: p.author(),
-        closes_issue: crate::core::ci::says_closes(p.body.as_deref().unwrap_or(""), issue, words),
-    }
-}
-
 /// The run's PR: the one forwarding just opened or pushed to, then the
 /// repo's open PRs (one list per repo per tick), the recorded one fetched again when it is no longer open, else the recently
 /// closed ones — and in every case only a PR that is the run's by
 /// `core::ci::belongs`. A recorded PR that no longer qualifies is dropped.
 fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<PullRequest>> {
-    let me = afks_login(w)?;
-    let who = identity(w, run, me.as_deref());
+    let me = super::mine::afks_login(w)?;
+    let who = super::mine::identity(w, run, me.as_deref());
     // what this tick opened or pushed to comes first: the list is from
     // before the push
     let mut candidates: Vec<PullRequest> = pushed.into_iter().collect();
@@ -135,7 +96,10 @@ fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<P
     }
     let pick = |v: &[PullRequest]| {
         let words = w.t.config().profile().closing_words;
-        let f: Vec<PrFacts> = v.iter().map(|p| facts(p, run.issue, words)).collect();
+        let f: Vec<PrFacts> = v
+            .iter()
+            .map(|p| super::mine::facts(p, run.issue, words))
+            .collect();
         ci::choose_pr(&f, &who).and_then(|n| v.iter().find(|p| p.number == n).cloned())
     };
     if let Some(p) = pick(&candidates) {

@@ -5,7 +5,6 @@
 use super::act::act;
 use super::lists::Watch;
 use super::observe::Seen;
-use crate::commands::testing::{FakeRunner, Scratch};
 use crate::core::checklist::MARKER;
 use crate::core::ci::Verdict;
 use crate::core::escalation;
@@ -14,6 +13,7 @@ use crate::forge::memory::MemoryForge;
 use crate::forge::{Failure, Forge, LastTry};
 use crate::store::Store;
 use crate::store::runs::Run;
+use crate::testing::{FakeRunner, Scratch};
 use crate::types::RunId;
 
 const R: &str = "acme/api";
@@ -43,7 +43,7 @@ fn watch<'a>(s: &'a Scratch, forge: &MemoryForge, runner: &FakeRunner) -> Watch<
 
 /// A dispatched run on #7.
 fn dispatched(store: &Store) -> RunId {
-    let id = crate::commands::testing::started_run(store, R, 7);
+    let id = crate::testing::started_run(store, R, 7);
     store
         .transition(id, RunStatus::Started, RunStatus::Dispatched)
         .unwrap();
