@@ -4,8 +4,12 @@
 //! failed by a forge it could not build; a call after a failed build answers
 //! that error. `OnDemandRunner` is the same for a runner (upgrade's fixers).
 
-use crate::forge::Forge;
+use crate::forge::{
+    BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, FileDiff, Forge, ForgeReads,
+    ForgeWrites, Issue, Label, LineComments, PullRequest, Review, UpdateStyle, User,
+};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent};
 use anyhow::{Result, anyhow, bail};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -44,16 +48,124 @@ impl OnDemandForge {
     }
 }
 
-impl Forge for OnDemandForge {
+// every other call builds the forge first (or answers why it could not)
+impl ForgeReads for OnDemandForge {
     // a forge never built made no request: counting builds nothing
     fn requests(&self) -> usize {
-        self.built().map_or(0, |f: &dyn Forge| f.requests())
+        self.built().map_or(0, |f| f.requests())
     }
     fn costly_requests(&self) -> usize {
-        self.built().map_or(0, |f: &dyn Forge| f.costly_requests())
+        self.built().map_or(0, |f| f.costly_requests())
     }
-    // every other call builds the forge first (or answers why it could not)
-    crate::forge::forward_all!(f => f.get()?);
+    fn me(&self) -> Result<User> {
+        self.get()?.me()
+    }
+    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
+        self.get()?.issues_with_label(repo, label)
+    }
+    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
+        self.get()?.issue(repo, number)
+    }
+    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
+        self.get()?.timeline(repo, number)
+    }
+    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
+        self.get()?.permission(repo, login)
+    }
+    fn is_public(&self, repo: &RepoName) -> Result<bool> {
+        self.get()?.is_public(repo)
+    }
+    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
+        self.get()?.dependencies(repo, number)
+    }
+    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
+        self.get()?.repo_labels(repo)
+    }
+    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
+        self.get()?.comments(repo, number)
+    }
+    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.get()?.open_pulls(repo)
+    }
+    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
+        self.get()?.recent_closed_pulls(repo)
+    }
+    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
+        self.get()?.pull(repo, number)
+    }
+    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
+        self.get()?.combined_status(repo, sha)
+    }
+    fn commits(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        since: time::OffsetDateTime,
+    ) -> Result<Vec<Commit>> {
+        self.get()?.commits(repo, branch, since)
+    }
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
+        self.get()?.diff(repo, sha)
+    }
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
+        self.get()?.branch(repo, name)
+    }
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        self.get()?.reviews(repo, pr)
+    }
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        self.get()?.line_comments(repo, pr, review)
+    }
+}
+
+impl ForgeWrites for OnDemandForge {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.get()?.add_label(repo, number, name)
+    }
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.get()?.remove_label(repo, number, name)
+    }
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
+        self.get()?.create_label(repo, name, color)
+    }
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.get()?.create_comment(repo, number, body)
+    }
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+        self.get()?.edit_comment(repo, id, body)
+    }
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.get()?.close_issue(repo, number)
+    }
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.get()?.edit_issue_body(repo, number, body)
+    }
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.get()?.create_pull(repo, head, base, title, body)
+    }
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.get()?.close_pull(repo, number)
+    }
+    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+        self.get()?.react(repo, comment, content)
+    }
+    fn update_branch(
+        &self,
+        repo: &RepoName,
+        pr: IssueNumber,
+        style: UpdateStyle,
+        expected_head_sha: &str,
+    ) -> Result<BranchUpdate> {
+        self.get()?
+            .update_branch(repo, pr, style, expected_head_sha)
+    }
 }
 
 /// The runner of a tick that runs no agents.

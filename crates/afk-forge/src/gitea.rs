@@ -1,10 +1,10 @@
 //! Gitea / Forgejo API v1 endpoints afk uses, with the shapes of
 //! `contracts/gitea-v1-subset.json` (only the fields afk reads).
 
-use super::Forge;
 use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
+use super::{ForgeReads, ForgeWrites};
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,7 @@ impl Gitea {
     }
 }
 
-impl Forge for Gitea {
+impl ForgeReads for Gitea {
     fn requests(&self) -> usize {
         self.rest.http.requests()
     }
@@ -153,38 +153,6 @@ impl Forge for Gitea {
         self.rest.repo_labels(repo)
     }
 
-    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        let id = self.label_id(repo, name)?;
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
-            Some(&json!({ "labels": [id] })),
-        )?;
-        Ok(())
-    }
-
-    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        let id = self.label_id(repo, name)?;
-        match self.rest.http.send(
-            "DELETE",
-            &format!("/repos/{}/issues/{number}/labels/{id}", rp(repo)),
-            None,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/labels", rp(repo)),
-            Some(&json!({ "name": name, "color": color })),
-        )?;
-        Ok(())
-    }
-
     fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
         self.rest.http.json(
@@ -226,47 +194,6 @@ impl Forge for Gitea {
             &format!("/repos/{}/commits/{}/status?limit=50", rp(repo), enc(sha)),
             None,
         )
-    }
-
-    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.http.send(
-            "PATCH",
-            &format!("/repos/{}/issues/{number}", rp(repo)),
-            Some(&json!({ "state": "closed" })),
-        )?;
-        Ok(())
-    }
-
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.rest.create_comment(repo, number, body)
-    }
-
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
-        self.rest.edit_comment(repo, id, body)
-    }
-
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.rest.edit_issue_body(repo, number, body)
-    }
-
-    // upgrade
-    fn create_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.rest.http.json(
-            "POST",
-            &format!("/repos/{}/pulls", rp(repo)),
-            Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
-        )
-    }
-
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.close_pull(repo, number)
     }
 
     /// Gitea routes `branches/*`: a branch name's `/` stays a `/`, each
@@ -314,6 +241,95 @@ impl Forge for Gitea {
         ))
     }
 
+    /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
+    /// the first parent (what Gitea runs for it), split into files. The
+    /// operation produces `text/plain` (its contract says so), so that is
+    /// what is asked for.
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {
+        let r = self.rest.http.send_accepting(
+            "GET",
+            &format!("/repos/{}/git/commits/{}.diff", rp(repo), enc(sha)),
+            None,
+            "text/plain",
+        )?;
+        Ok(super::commits::split_diff(&r.body))
+    }
+}
+
+impl ForgeWrites for Gitea {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        let id = self.label_id(repo, name)?;
+        self.rest.http.send(
+            "POST",
+            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
+            Some(&json!({ "labels": [id] })),
+        )?;
+        Ok(())
+    }
+
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        let id = self.label_id(repo, name)?;
+        match self.rest.http.send(
+            "DELETE",
+            &format!("/repos/{}/issues/{number}/labels/{id}", rp(repo)),
+            None,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
+        self.rest.http.send(
+            "POST",
+            &format!("/repos/{}/labels", rp(repo)),
+            Some(&json!({ "name": name, "color": color })),
+        )?;
+        Ok(())
+    }
+
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.rest.http.send(
+            "PATCH",
+            &format!("/repos/{}/issues/{number}", rp(repo)),
+            Some(&json!({ "state": "closed" })),
+        )?;
+        Ok(())
+    }
+
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.rest.create_comment(repo, number, body)
+    }
+
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+        self.rest.edit_comment(repo, id, body)
+    }
+
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, number, body)
+    }
+
+    // upgrade
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.rest.http.json(
+            "POST",
+            &format!("/repos/{}/pulls", rp(repo)),
+            Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
+        )
+    }
+
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.rest.close_pull(repo, number)
+    }
+
     fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
         self.rest.react(repo, comment, content)
     }
@@ -346,20 +362,6 @@ impl Forge for Gitea {
                 _ => Err(e),
             },
         }
-    }
-
-    /// `GET /repos/{o}/{r}/git/commits/{sha}.diff`: the raw `git diff` against
-    /// the first parent (what Gitea runs for it), split into files. The
-    /// operation produces `text/plain` (its contract says so), so that is
-    /// what is asked for.
-    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<super::FileDiff>> {
-        let r = self.rest.http.send_accepting(
-            "GET",
-            &format!("/repos/{}/git/commits/{}.diff", rp(repo), enc(sha)),
-            None,
-            "text/plain",
-        )?;
-        Ok(super::commits::split_diff(&r.body))
     }
 }
 

@@ -20,7 +20,7 @@
 use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
-use super::{Diagnosis, Forge};
+use super::{Diagnosis, ForgeReads, ForgeWrites};
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 use serde::Deserialize;
@@ -256,7 +256,7 @@ impl Github {
     }
 }
 
-impl Forge for Github {
+impl ForgeReads for Github {
     fn requests(&self) -> usize {
         self.rest.http.requests()
     }
@@ -367,54 +367,10 @@ impl Forge for Github {
         self.rest.repo_labels(repo)
     }
 
-    /// By name; GitHub creates a label the repo does not have yet.
-    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
-            Some(&json!({ "labels": [name] })),
-        )?;
-        Ok(())
-    }
-
-    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        match self.rest.http.send(
-            "DELETE",
-            &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
-            None,
-        ) {
-            Ok(_) => Ok(()),
-            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
-        self.rest.http.send(
-            "POST",
-            &format!("/repos/{}/labels", rp(repo)),
-            Some(&json!({ "name": name, "color": color })),
-        )?;
-        self.rest.forget_labels(repo);
-        Ok(())
-    }
-
     fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.rest
             .http
             .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
-    }
-
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.rest.create_comment(repo, number, body)
-    }
-
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
-        self.rest.edit_comment(repo, id, body)
-    }
-
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.rest.edit_issue_body(repo, number, body)
     }
 
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
@@ -481,15 +437,6 @@ impl Forge for Github {
         Ok(merge_ci(sha, lines))
     }
 
-    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.http.send(
-            "PATCH",
-            &format!("/repos/{}/issues/{number}", rp(repo)),
-            Some(&json!({ "state": "closed", "state_reason": "completed" })),
-        )?;
-        Ok(())
-    }
-
     /// The branch's commits, newest first, down to the first older than
     /// `since`. GitHub's `since` is sent rounded down to the day, so the URL
     /// (and its ETag) stays the same all day and an unchanged branch is a 304.
@@ -529,28 +476,6 @@ impl Forge for Github {
             .into_iter()
             .map(super::commits::WireFile::into_diff)
             .collect())
-    }
-
-    fn create_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.rest
-            .http
-            .json(
-                "POST",
-                &format!("/repos/{}/pulls", rp(repo)),
-                Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
-            )
-            .map(with_merged)
-    }
-
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.rest.close_pull(repo, number)
     }
 
     /// `GET .../branches/{branch}`: the head commit's sha, message and git
@@ -602,6 +527,100 @@ impl Forge for Github {
         ))
     }
 
+    /// The token's kind and scopes (`x-oauth-scopes`, classic tokens only)
+    /// and the rate limit left (`GET /rate_limit`, which costs none).
+    fn diagnose(&self) -> Vec<Diagnosis> {
+        let mut out = vec![];
+        if let Some((app, allowlist)) = &self.app {
+            out.extend(app.diagnose(&self.rest.http, allowlist));
+            if out.iter().any(|d| d.check == "installation" && !d.ok) {
+                // without an installation there is no token to ask with
+                return out;
+            }
+        } else {
+            self.diagnose_token(&mut out);
+        }
+        self.diagnose_rate(&mut out);
+        out
+    }
+}
+
+impl ForgeWrites for Github {
+    /// By name; GitHub creates a label the repo does not have yet.
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.rest.http.send(
+            "POST",
+            &format!("/repos/{}/issues/{number}/labels", rp(repo)),
+            Some(&json!({ "labels": [name] })),
+        )?;
+        Ok(())
+    }
+
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        match self.rest.http.send(
+            "DELETE",
+            &format!("/repos/{}/issues/{number}/labels/{}", rp(repo), enc(name)),
+            None,
+        ) {
+            Ok(_) => Ok(()),
+            Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
+        self.rest.http.send(
+            "POST",
+            &format!("/repos/{}/labels", rp(repo)),
+            Some(&json!({ "name": name, "color": color })),
+        )?;
+        self.rest.forget_labels(repo);
+        Ok(())
+    }
+
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.rest.create_comment(repo, number, body)
+    }
+
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+        self.rest.edit_comment(repo, id, body)
+    }
+
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, number, body)
+    }
+
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.rest.http.send(
+            "PATCH",
+            &format!("/repos/{}/issues/{number}", rp(repo)),
+            Some(&json!({ "state": "closed", "state_reason": "completed" })),
+        )?;
+        Ok(())
+    }
+
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest> {
+        self.rest
+            .http
+            .json(
+                "POST",
+                &format!("/repos/{}/pulls", rp(repo)),
+                Some(&json!({ "head": head, "base": base, "title": title, "body": body })),
+            )
+            .map(with_merged)
+    }
+
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.rest.close_pull(repo, number)
+    }
+
     fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
         self.rest.react(repo, comment, content)
     }
@@ -639,23 +658,6 @@ impl Forge for Github {
                 _ => Err(e),
             },
         }
-    }
-
-    /// The token's kind and scopes (`x-oauth-scopes`, classic tokens only)
-    /// and the rate limit left (`GET /rate_limit`, which costs none).
-    fn diagnose(&self) -> Vec<Diagnosis> {
-        let mut out = vec![];
-        if let Some((app, allowlist)) = &self.app {
-            out.extend(app.diagnose(&self.rest.http, allowlist));
-            if out.iter().any(|d| d.check == "installation" && !d.ok) {
-                // without an installation there is no token to ask with
-                return out;
-            }
-        } else {
-            self.diagnose_token(&mut out);
-        }
-        self.diagnose_rate(&mut out);
-        out
     }
 }
 

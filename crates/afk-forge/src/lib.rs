@@ -1,4 +1,5 @@
-//! The forge adapter: the [`Forge`] trait every command talks to, its
+//! The forge adapter: the [`Forge`] every command talks to (its
+//! [`ForgeReads`] and [`ForgeWrites`]), its
 //! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
 //! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
 //! (`github`), and an in-memory one for the commands' unit tests (`memory`).
@@ -10,7 +11,6 @@
 
 pub mod app;
 pub mod commits;
-pub mod forward;
 pub mod gitea;
 pub mod github;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
@@ -38,9 +38,12 @@ pub use profile::{ForgeKind, Profile};
 use crate::types::{IssueNumber, Permission, RepoName};
 use anyhow::Result;
 
-/// Everything afk reads and writes on a forge. `repo` is always `owner/name`
-/// from the allowlist (validated at config load); implementations encode it.
-pub trait Forge: Send + Sync {
+/// What afk reads on a forge (and what its client counts). `repo` is always
+/// `owner/name` from the allowlist (validated at config load);
+/// implementations encode it. Every forge kind implements it and
+/// [`ForgeWrites`]; a wrapper that writes otherwise (a dry run's) hands its
+/// reads on through [`Forge::reads`].
+pub trait ForgeReads: Send + Sync {
     /// Requests sent so far in this tick (for reports and the benchmark).
     fn requests(&self) -> usize;
     /// Of those, the ones that cost rate limit (GitHub: every answer but a 304).
@@ -88,24 +91,13 @@ pub trait Forge: Send + Sync {
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>>;
-    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
-    /// Removing a label the issue does not carry is not an error.
-    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
-    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
     fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>>;
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment>;
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
     fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest>;
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus>;
-    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
-    /// Replace an issue's body (the status issue's: `status_issue` in
-    /// docs/configuration.md).
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()>;
-
     /// The commits of `branch`, newest first, down to (without) the first one
     /// older than `since`: what harvest reads to find reverted merges
     /// (docs/how-it-works.md#afk-harvest-and-the-template-canary).
@@ -126,22 +118,8 @@ pub trait Forge: Send + Sync {
         let _ = sha;
         anyhow::bail!("forge: reading the diffs of {repo} is not supported by this forge yet")
     }
-    // upgrade
-    /// Open a pull request from `head` (a branch of `repo`) into `base`.
-    fn create_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest>;
-    /// Close a pull request without merging it.
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// A branch and its head commit; `None` when the branch does not exist.
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>>;
-
-    // the conversation on the PR (docs/reviews.md)
     /// The reviews of pull request `pr` afk's account sees, oldest first (the
     /// latest `core::review_bounds::REVIEWS_MAX` when there are more), each
     /// body kept to `core::review_bounds::REVIEW_BODY_BYTES`. Conditional
@@ -159,6 +137,32 @@ pub trait Forge: Send + Sync {
             "forge: reading the line comments of {repo} is not supported by this forge yet"
         )
     }
+}
+
+/// What afk changes on a forge: every method here writes. A dry run's forge
+/// implements only these (recording them) and reads through the real one.
+pub trait ForgeWrites: Send + Sync {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
+    /// Removing a label the issue does not carry is not an error.
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
+    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment>;
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
+    /// Replace an issue's body (the status issue's: `status_issue` in
+    /// docs/configuration.md).
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()>;
+    /// Open a pull request from `head` (a branch of `repo`) into `base`.
+    fn create_pull(
+        &self,
+        repo: &RepoName,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest>;
+    /// Close a pull request without merging it.
+    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on issue or PR comment
     /// `comment`: afk's quiet acknowledgement. Reacting so again is no error.
     fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
@@ -178,6 +182,30 @@ pub trait Forge: Send + Sync {
     ) -> Result<BranchUpdate> {
         let _ = (pr, style, expected_head_sha);
         anyhow::bail!("forge: updating the branches of {repo} is not supported by this forge yet")
+    }
+}
+
+/// A forge afk talks to: its writes, and the reads that go with them. A
+/// forge kind is one by implementing both traits (the blanket impl below);
+/// a wrapper of another forge's reads (the dry run's) implements
+/// [`ForgeWrites`] and this trait's [`reads`](Forge::reads). On a `&dyn
+/// Forge` a read is called as any method (`forge.pull(..)`): `dyn Forge`
+/// dereferences to its reads, the one place they are handed on.
+pub trait Forge: ForgeWrites {
+    /// Where this forge's reads go: itself, for a forge kind.
+    fn reads(&self) -> &(dyn ForgeReads + 'static);
+}
+
+impl<T: ForgeReads + ForgeWrites + 'static> Forge for T {
+    fn reads(&self) -> &(dyn ForgeReads + 'static) {
+        self
+    }
+}
+
+impl<'a> std::ops::Deref for dyn Forge + 'a {
+    type Target = dyn ForgeReads;
+    fn deref(&self) -> &Self::Target {
+        self.reads()
     }
 }
 

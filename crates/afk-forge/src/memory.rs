@@ -1,19 +1,19 @@
-//! An in-memory [`Forge`] for unit tests of the commands (and anyone who
+//! An in-memory [`Forge`](crate::Forge) for unit tests of the commands (and anyone who
 //! needs a forge without HTTP; the HTTP path keeps its sandbox tests).
 //! Seeded builder-style, it counts every call ([`MemoryForge::requests`]) and
 //! records every write in order ([`MemoryForge::writes`]). It behaves like a
 //! real forge where a client could get it wrong: comments and label events
-//! are by the token's user ([`Forge::me`]), adding a label an issue carries
+//! are by the token's user ([`ForgeReads::me`]), adding a label an issue carries
 //! changes nothing, another user's comment can be edited (as an admin's
 //! token can), and what does not exist is a [`Failure::NotFound`]
 //! [`ForgeError`]. It shares no rule with afk-core: no decision is made here.
 //! Some seeding methods share a name with the trait's (`issue`, `pull`,
-//! `permission`, `branch`, `diff`): call the trait's through `&dyn Forge`.
+//! `permission`, `branch`, `diff`): call the trait's (`ForgeReads::issue(&f, ..)`, or through `&dyn Forge`).
 
 use super::{
     BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff,
-    Forge, ForgeError, Issue, Label, LineComment, LineComments, PullRequest, Review, State,
-    UpdateStyle, User,
+    ForgeError, ForgeReads, ForgeWrites, Issue, Label, LineComment, LineComments, PullRequest,
+    Review, State, UpdateStyle, User,
 };
 use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
@@ -473,7 +473,7 @@ fn combined(statuses: &[CommitStatus]) -> &'static str {
     }
 }
 
-impl Forge for MemoryForge {
+impl ForgeReads for MemoryForge {
     fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
@@ -536,81 +536,9 @@ impl Forge for MemoryForge {
         self.read("repo_labels", repo, |r| Ok(r.labels.clone()))
     }
 
-    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        let creates = self.creates_labels;
-        self.call("add_label", repo, |r, ids| {
-            if creates && !r.labels.iter().any(|l| l.name == name) {
-                let id = next(ids);
-                r.labels.push(Label {
-                    id,
-                    name: name.into(),
-                });
-            }
-            r.put_label(ids, (repo, number.0), name, &self.me)?;
-            Ok(((), Some(format!("add_label {repo}#{number} {name}"))))
-        })
-    }
-
-    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.call("remove_label", repo, |r, ids| {
-            let issue = r.issue(repo, number.0)?;
-            if !issue.has_label(name) {
-                return Ok(((), Some(format!("remove_label {repo}#{number} {name}"))));
-            }
-            issue.labels.retain(|l| l.name != name);
-            let id = next(ids);
-            r.thread(repo, number.0)?.timeline.push(TimelineEvent {
-                id,
-                kind: TimelineKind::LabelRemoved,
-                label: Some(name.into()),
-                actor: self.me.clone(),
-                created_at: None,
-            });
-            Ok(((), Some(format!("remove_label {repo}#{number} {name}"))))
-        })
-    }
-
-    fn create_label(&self, repo: &RepoName, name: &str, _color: &str) -> Result<()> {
-        self.call("create_label", repo, |r, ids| {
-            if r.labels.iter().any(|l| l.name == name) {
-                let path = format!("/repos/{repo}/labels");
-                return Err(refused("POST", path, 409, "label exists"));
-            }
-            let id = next(ids);
-            r.labels.push(Label {
-                id,
-                name: name.into(),
-            });
-            Ok(((), Some(format!("create_label {repo} {name}"))))
-        })
-    }
-
     fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
         self.read("comments", repo, |r| {
             Ok(r.thread(repo, number.0)?.comments.clone())
-        })
-    }
-
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.call("create_comment", repo, |r, ids| {
-            let c = r.add_comment(ids, (repo, number.0), &self.me, body)?;
-            let line = format!("create_comment {repo}#{number} {}", c.id);
-            Ok((c, Some(line)))
-        })
-    }
-
-    /// Any comment of the repo, whoever wrote it (an admin's token may).
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
-        self.call("edit_comment", repo, |r, _| {
-            let found = r
-                .threads
-                .iter_mut()
-                .find_map(|(n, t)| Some((*n, t.comments.iter_mut().find(|c| c.id == id)?)));
-            let Some((n, c)) = found else {
-                return Err(not_found(format!("/repos/{repo}/issues/comments/{id}")));
-            };
-            c.body = body.into();
-            Ok((c.clone(), Some(format!("edit_comment {repo}#{n} {id}"))))
         })
     }
 
@@ -660,20 +588,6 @@ impl Forge for MemoryForge {
         })
     }
 
-    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.call("close_issue", repo, |r, _| {
-            r.issue(repo, number.0)?.state = State::Closed;
-            Ok(((), Some(format!("close_issue {repo}#{number}"))))
-        })
-    }
-
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.call("edit_issue_body", repo, |r, _| {
-            r.issue(repo, number.0)?.body = Some(body.into());
-            Ok(((), Some(format!("edit_issue_body {repo}#{number}"))))
-        })
-    }
-
     fn commits(
         &self,
         repo: &RepoName,
@@ -703,6 +617,131 @@ impl Forge for MemoryForge {
                 .get(sha)
                 .cloned()
                 .ok_or_else(|| not_found(format!("/repos/{repo}/commits/{sha}")))
+        })
+    }
+
+    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
+        self.read("branch", repo, |r| Ok(r.branches.get(name).cloned()))
+    }
+
+    /// The seeded reviews, pending ones by others left out (as both forges do).
+    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+        self.read("reviews", repo, |r| {
+            if !r.pulls.contains_key(&pr.0) {
+                return Err(not_found(format!("/repos/{repo}/pulls/{pr}/reviews")));
+            }
+            Ok(r.reviews
+                .get(&pr.0)
+                .into_iter()
+                .flatten()
+                .filter(|x| x.state != super::ReviewState::Pending || x.author == self.me)
+                .cloned()
+                .collect())
+        })
+    }
+
+    /// The seeded line comments, kept as the trait promises.
+    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+        self.read("line_comments", repo, |r| {
+            if !r
+                .reviews
+                .get(&pr.0)
+                .is_some_and(|v| v.iter().any(|x| x.id == review))
+            {
+                return Err(not_found(format!(
+                    "/repos/{repo}/pulls/{pr}/reviews/{review}/comments"
+                )));
+            }
+            let all = r.line_comments.get(&review).cloned().unwrap_or_default();
+            Ok(crate::core::review_bounds::keep_line_comments(all))
+        })
+    }
+}
+
+impl ForgeWrites for MemoryForge {
+    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        let creates = self.creates_labels;
+        self.call("add_label", repo, |r, ids| {
+            if creates && !r.labels.iter().any(|l| l.name == name) {
+                let id = next(ids);
+                r.labels.push(Label {
+                    id,
+                    name: name.into(),
+                });
+            }
+            r.put_label(ids, (repo, number.0), name, &self.me)?;
+            Ok(((), Some(format!("add_label {repo}#{number} {name}"))))
+        })
+    }
+
+    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
+        self.call("remove_label", repo, |r, ids| {
+            let issue = r.issue(repo, number.0)?;
+            if !issue.has_label(name) {
+                return Ok(((), Some(format!("remove_label {repo}#{number} {name}"))));
+            }
+            issue.labels.retain(|l| l.name != name);
+            let id = next(ids);
+            r.thread(repo, number.0)?.timeline.push(TimelineEvent {
+                id,
+                kind: TimelineKind::LabelRemoved,
+                label: Some(name.into()),
+                actor: self.me.clone(),
+                created_at: None,
+            });
+            Ok(((), Some(format!("remove_label {repo}#{number} {name}"))))
+        })
+    }
+
+    fn create_label(&self, repo: &RepoName, name: &str, _color: &str) -> Result<()> {
+        self.call("create_label", repo, |r, ids| {
+            if r.labels.iter().any(|l| l.name == name) {
+                let path = format!("/repos/{repo}/labels");
+                return Err(refused("POST", path, 409, "label exists"));
+            }
+            let id = next(ids);
+            r.labels.push(Label {
+                id,
+                name: name.into(),
+            });
+            Ok(((), Some(format!("create_label {repo} {name}"))))
+        })
+    }
+
+    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+        self.call("create_comment", repo, |r, ids| {
+            let c = r.add_comment(ids, (repo, number.0), &self.me, body)?;
+            let line = format!("create_comment {repo}#{number} {}", c.id);
+            Ok((c, Some(line)))
+        })
+    }
+
+    /// Any comment of the repo, whoever wrote it (an admin's token may).
+    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+        self.call("edit_comment", repo, |r, _| {
+            let found = r
+                .threads
+                .iter_mut()
+                .find_map(|(n, t)| Some((*n, t.comments.iter_mut().find(|c| c.id == id)?)));
+            let Some((n, c)) = found else {
+                return Err(not_found(format!("/repos/{repo}/issues/comments/{id}")));
+            };
+            c.body = body.into();
+            Ok((c.clone(), Some(format!("edit_comment {repo}#{n} {id}"))))
+        })
+    }
+
+    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+        self.call("close_issue", repo, |r, _| {
+            r.issue(repo, number.0)?.state = State::Closed;
+            Ok(((), Some(format!("close_issue {repo}#{number}"))))
+        })
+    }
+
+    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+        self.call("edit_issue_body", repo, |r, _| {
+            r.issue(repo, number.0)?.body = Some(body.into());
+            Ok(((), Some(format!("edit_issue_body {repo}#{number}"))))
         })
     }
 
@@ -757,43 +796,6 @@ impl Forge for MemoryForge {
             };
             p.state = State::Closed;
             Ok(((), Some(format!("close_pull {repo}#{number}"))))
-        })
-    }
-
-    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
-        self.read("branch", repo, |r| Ok(r.branches.get(name).cloned()))
-    }
-
-    /// The seeded reviews, pending ones by others left out (as both forges do).
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
-        self.read("reviews", repo, |r| {
-            if !r.pulls.contains_key(&pr.0) {
-                return Err(not_found(format!("/repos/{repo}/pulls/{pr}/reviews")));
-            }
-            Ok(r.reviews
-                .get(&pr.0)
-                .into_iter()
-                .flatten()
-                .filter(|x| x.state != super::ReviewState::Pending || x.author == self.me)
-                .cloned()
-                .collect())
-        })
-    }
-
-    /// The seeded line comments, kept as the trait promises.
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
-        self.read("line_comments", repo, |r| {
-            if !r
-                .reviews
-                .get(&pr.0)
-                .is_some_and(|v| v.iter().any(|x| x.id == review))
-            {
-                return Err(not_found(format!(
-                    "/repos/{repo}/pulls/{pr}/reviews/{review}/comments"
-                )));
-            }
-            let all = r.line_comments.get(&review).cloned().unwrap_or_default();
-            Ok(crate::core::review_bounds::keep_line_comments(all))
         })
     }
 
@@ -906,12 +908,13 @@ mod tests {
     fn what_does_not_exist_is_not_found() {
         let f = forge();
         let cases: Vec<anyhow::Error> = vec![
-            Forge::issue(&f, &API, IssueNumber(8)).unwrap_err(),
-            Forge::issue(&f, &RepoName::parse("acme/other").unwrap(), IssueNumber(7)).unwrap_err(),
+            ForgeReads::issue(&f, &API, IssueNumber(8)).unwrap_err(),
+            ForgeReads::issue(&f, &RepoName::parse("acme/other").unwrap(), IssueNumber(7))
+                .unwrap_err(),
             f.comments(&API, IssueNumber(8)).unwrap_err(),
             f.edit_comment(&API, 999, "x").unwrap_err(),
-            Forge::pull(&f, &API, IssueNumber(7)).unwrap_err(),
-            Forge::diff(&f, &API, "abc").unwrap_err(),
+            ForgeReads::pull(&f, &API, IssueNumber(7)).unwrap_err(),
+            ForgeReads::diff(&f, &API, "abc").unwrap_err(),
         ];
         for e in cases {
             assert_eq!(kind(&e), Some(Failure::NotFound), "{e}");
@@ -929,10 +932,10 @@ mod tests {
     fn every_call_is_counted_and_seeded_failures_are_typed() {
         let f = forge().failing("permission", Failure::Forbidden);
         assert_eq!(f.requests(), 0);
-        let e = Forge::permission(&f, &API, "alice").unwrap_err();
+        let e = ForgeReads::permission(&f, &API, "alice").unwrap_err();
         assert_eq!(kind(&e), Some(Failure::Forbidden));
         f.me().unwrap();
-        let _ = Forge::issue(&f, &API, IssueNumber(99));
+        let _ = ForgeReads::issue(&f, &API, IssueNumber(99));
         assert_eq!(f.requests(), 3);
         assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
         let silent = forge().failing("create_comment", Failure::NoAnswer);
@@ -943,11 +946,11 @@ mod tests {
         assert!(silent.writes().is_empty());
         let g = forge().permission(R, "Alice", "admin");
         assert_eq!(
-            Forge::permission(&g, &API, "alice").unwrap().word(),
+            ForgeReads::permission(&g, &API, "alice").unwrap().word(),
             "admin"
         );
         assert_eq!(
-            Forge::permission(&g, &API, "mallory").unwrap().word(),
+            ForgeReads::permission(&g, &API, "mallory").unwrap().word(),
             "none"
         );
     }

@@ -6,7 +6,7 @@ use super::examine::{Escalated, Handled, Known, RepoOutcome, examine_repo};
 use crate::core::dispatch::Reason;
 use crate::core::run_state::RunStatus;
 use crate::forge::memory::MemoryForge;
-use crate::forge::{Failure, Forge};
+use crate::forge::{Failure, ForgeReads};
 use crate::testing::{FakeRunner, Scratch};
 use crate::types::IssueNumber;
 use crate::types::RepoName;

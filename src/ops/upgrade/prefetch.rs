@@ -137,6 +137,7 @@ mod tests {
     use crate::core::tags::UpdateType;
     use crate::core::upgrade::BumpSite;
     use crate::forge::Failure;
+    use crate::forge::ForgeReads;
     use crate::forge::memory::MemoryForge;
 
     const M: &str = "acme/deploy";

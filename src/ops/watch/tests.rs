@@ -10,7 +10,7 @@ use crate::core::ci::Verdict;
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation, RunStatus, Wait};
 use crate::forge::memory::MemoryForge;
-use crate::forge::{Failure, Forge, LastTry};
+use crate::forge::{Failure, ForgeReads, LastTry};
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::testing::{FakeRunner, Scratch};
