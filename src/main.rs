@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);
     let json = cli.json;
-    if let Err(e) = afk::clock::check().and_then(|()| log::check()) {
+    if let Err(afk::types::Invalid(e)) = afk::clock::check().and_then(|()| log::check()) {
         log::error(&e);
         if json {
             error_document(&e, &[], 2);

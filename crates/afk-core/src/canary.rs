@@ -12,6 +12,7 @@
 //! Probabilities are exact: P(X < Y) for two Beta distributions with integer
 //! parameters is a finite sum (Evan Miller, "Formulas for Bayesian A/B
 //! testing"), evaluated term by term in log space.
+use crate::types::Invalid;
 
 use super::kinds::EventKind;
 use serde::Serialize;
@@ -607,13 +608,13 @@ pub fn added(
     canary: bool,
     live_canary: Option<i64>,
     canary_on: bool,
-) -> Result<(i64, VersionStatus), String> {
+) -> Result<(i64, VersionStatus), Invalid> {
     let version = last.unwrap_or(0) + 1;
     let Some(_) = last else {
         if canary {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "template: {name} has no current version yet: add one without --canary first"
-            ));
+            )));
         }
         return Ok((version, VersionStatus::Current));
     };
@@ -628,7 +629,7 @@ pub fn added(
         canary_on,
     };
     match refusal(HandChange::StartCanary, &t) {
-        Some(why) => Err(why),
+        Some(why) => Err(Invalid(why)),
         None => Ok((version, VersionStatus::Canary)),
     }
 }
@@ -1701,7 +1702,7 @@ mod tests {
             let got = added("impl", last, canary, live, on);
             match (got, want) {
                 (Ok(g), Ok(w)) => assert_eq!(g, w),
-                (Err(g), Err(w)) => assert!(g.contains(w), "{g}"),
+                (Err(g), Err(w)) => assert!(g.0.contains(w), "{g}"),
                 (g, w) => panic!("{last:?} {canary}: got {g:?}, want {w:?}"),
             }
         }

@@ -2,6 +2,7 @@
 //! pure: names, the allowed API address, the Job and ConfigMap a turn becomes,
 //! what a Job and its pod say about the agent, and the timestamped log lines.
 //! The REST calls are `runner::kubernetes`'s.
+use crate::types::Invalid;
 
 use crate::doctor::Level;
 use serde_json::{Value, json};
@@ -86,25 +87,25 @@ pub fn is_quantity(s: &str) -> bool {
 
 /// `api_url`: https anywhere; plain http only to a loopback address (a token
 /// in clear text across a network is refused).
-pub fn api_url_allowed(url: &str) -> Result<(), String> {
+pub fn api_url_allowed(url: &str) -> Result<(), Invalid> {
     let authority = url.split_once("://").map_or("", |(_, rest)| {
         rest.split(['/', '?', '#']).next().unwrap_or("")
     });
     if authority.contains('@') {
-        return Err(format!(
+        return Err(Invalid(format!(
             "the URL carries user info before \"@{}\" (a name or password, never sent): the API is reached with the token file alone; remove it",
             crate::sanitize::one_line(url.split('@').next_back().unwrap_or(""), 100)
-        ));
+        )));
     }
     if let Some(rest) = url.strip_prefix("https://") {
         return if rest.is_empty() {
-            Err(format!("\"{url}\" names no host"))
+            Err(Invalid(format!("\"{url}\" names no host")))
         } else {
             Ok(())
         };
     }
     let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!("\"{url}\" is not an https URL"));
+        return Err(Invalid(format!("\"{url}\" is not an https URL")));
     };
     let authority = rest.split('/').next().unwrap_or("");
     let host = match authority.strip_prefix('[') {
@@ -118,9 +119,9 @@ pub fn api_url_allowed(url: &str) -> Result<(), String> {
     if loopback {
         Ok(())
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "\"{url}\" is plain http to a host that is not loopback; the service-account token would cross the network in clear text: use https"
-        ))
+        )))
     }
 }
 

@@ -4,6 +4,7 @@
 //! `linux/amd64` entry, a config's `created`); which tag is proposed is
 //! [`walk`]: from the best down, past the ones too young, a bounded number of
 //! lookups. A config without `created` is treated as old enough, and said.
+use crate::types::Invalid;
 
 use super::tags;
 use serde_json::Value;
@@ -36,7 +37,7 @@ fn digest(v: &Value) -> Option<String> {
 
 /// Reads a manifest answer: an index (OCI or Docker's list) by its
 /// `manifests`, an image manifest by its `config`.
-pub fn read_manifest(body: &[u8]) -> Result<Manifest, String> {
+pub fn read_manifest(body: &[u8]) -> Result<Manifest, Invalid> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not a manifest: {e}"))?;
     if let Some(list) = v["manifests"].as_array() {
         let amd64 = list.iter().find(|m| {
@@ -49,11 +50,11 @@ pub fn read_manifest(body: &[u8]) -> Result<Manifest, String> {
     if v.get("config").is_some() {
         return Ok(Manifest::Image(digest(&v["config"]["digest"])));
     }
-    Err("neither an index nor an image manifest".into())
+    Err(Invalid("neither an index nor an image manifest".into()))
 }
 
 /// The `created` of an image config, when it has one.
-pub fn created(config: &[u8]) -> Result<Option<String>, String> {
+pub fn created(config: &[u8]) -> Result<Option<String>, Invalid> {
     let v: Value = serde_json::from_slice(config).map_err(|e| format!("not a config: {e}"))?;
     Ok(v["created"]
         .as_str()
@@ -116,7 +117,7 @@ pub fn walk(
     now: OffsetDateTime,
     min: std::time::Duration,
     mut created_of: impl FnMut(&str) -> Result<Option<String>, String>,
-) -> Result<(Vec<String>, Vec<Note>), String> {
+) -> Result<(Vec<String>, Vec<Note>), Invalid> {
     let mut kept = all.to_vec();
     let mut notes = vec![];
     for _ in 0..MAX_LOOKUPS {

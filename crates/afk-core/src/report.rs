@@ -34,6 +34,7 @@
 //!   and is not).
 //! - **none**: a figure with nothing to measure (no PR, no merge) is `None`
 //!   (`null` in JSON, `none` in text, no line in the metrics file), never 0.
+use crate::types::Invalid;
 
 use crate::types::RunStatus;
 use serde::Serialize;
@@ -279,9 +280,11 @@ pub struct Report {
 pub fn window_start(
     window: std::time::Duration,
     now: OffsetDateTime,
-) -> Result<OffsetDateTime, String> {
+) -> Result<OffsetDateTime, Invalid> {
     if window.is_zero() {
-        return Err("the window is empty (give a length above 0, e.g. \"30d\")".into());
+        return Err(Invalid(
+            "the window is empty (give a length above 0, e.g. \"30d\")".into(),
+        ));
     }
     time::Duration::try_from(window)
         .ok()
@@ -542,7 +545,7 @@ mod tests {
         for (w, want) in table {
             match (window_start(*w, at(0)), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, *want, "{w:?}"),
-                (Err(e), Err(want)) => assert!(e.contains(want), "{w:?}: {e}"),
+                (Err(e), Err(want)) => assert!(e.0.contains(want), "{w:?}: {e}"),
                 (got, want) => panic!("{w:?}: {got:?}, want {want:?}"),
             }
         }

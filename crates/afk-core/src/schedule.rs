@@ -3,12 +3,13 @@
 //! minutes, expanded to the minutes of the hour they name. Two ticks whose
 //! minute sets are disjoint never start in the same minute, whatever their
 //! hour and day fields say (contrib/ keeps every tick in minutes of its own).
+use crate::types::Invalid;
 
 use std::collections::BTreeSet;
 
 /// The minutes of the hour a cron minute field names: a comma list of `*`,
 /// `N`, `A-B`, each with an optional `/step` (`N/step` runs from N to 59).
-pub fn cron_minutes(field: &str) -> Result<BTreeSet<u8>, String> {
+pub fn cron_minutes(field: &str) -> Result<BTreeSet<u8>, Invalid> {
     let mut out = BTreeSet::new();
     for item in field.split(',') {
         let (range, step) = match item.split_once('/') {
@@ -16,7 +17,7 @@ pub fn cron_minutes(field: &str) -> Result<BTreeSet<u8>, String> {
             None => (item, 1),
         };
         if step == 0 {
-            return Err(format!("{item}: a step of 0"));
+            return Err(Invalid(format!("{item}: a step of 0")));
         }
         let (from, to) = match range {
             "*" => (0, 59),
@@ -30,7 +31,7 @@ pub fn cron_minutes(field: &str) -> Result<BTreeSet<u8>, String> {
             },
         };
         if from > to || to > 59 {
-            return Err(format!("{item}: not minutes 0-59"));
+            return Err(Invalid(format!("{item}: not minutes 0-59")));
         }
         out.extend((from..=to).step_by(usize::from(step)));
     }
@@ -41,7 +42,7 @@ pub fn cron_minutes(field: &str) -> Result<BTreeSet<u8>, String> {
 /// minute component (`*:0/5`, `*-*-* *:11/15:00`, `Mon *:05`), a comma list
 /// of `*`, `N`, `N/step`, `A..B`, `A..B/step`; `minutely`, `hourly`, `daily`
 /// and the other shorthands.
-pub fn calendar_minutes(value: &str) -> Result<BTreeSet<u8>, String> {
+pub fn calendar_minutes(value: &str) -> Result<BTreeSet<u8>, Invalid> {
     let v = value.trim();
     let shorthand = [
         "hourly",
@@ -66,7 +67,7 @@ pub fn calendar_minutes(value: &str) -> Result<BTreeSet<u8>, String> {
     let mut parts = time.split(':');
     let minute = match (parts.next(), parts.next()) {
         (Some(_), Some(m)) => m,
-        _ => return Err(format!("{v}: no minute in {time}")),
+        _ => return Err(Invalid(format!("{v}: no minute in {time}"))),
     };
     let mut out = BTreeSet::new();
     for item in minute.split(',') {
@@ -87,16 +88,16 @@ pub fn calendar_minutes(value: &str) -> Result<BTreeSet<u8>, String> {
         };
         let step = step.unwrap_or(1);
         if step == 0 || from > to || to > 59 {
-            return Err(format!("{item}: not minutes 0-59"));
+            return Err(Invalid(format!("{item}: not minutes 0-59")));
         }
         out.extend((from..=to).step_by(usize::from(step)));
     }
     Ok(out)
 }
 
-fn number(s: &str, item: &str) -> Result<u8, String> {
+fn number(s: &str, item: &str) -> Result<u8, Invalid> {
     s.parse()
-        .map_err(|_| format!("{item}: \"{s}\" is not a number"))
+        .map_err(|_| Invalid(format!("{item}: \"{s}\" is not a number")))
 }
 
 /// Every pair of schedules that share a minute, with the first minute they

@@ -17,6 +17,7 @@
 //! The body is bounded under GitHub's limit (65,536 characters): each table
 //! lists at most [`ROWS_MAX`] rows and says how many more, and a body still
 //! too long is cut at a line's end with the cut said (`bounds::fit_saying`).
+use crate::types::Invalid;
 
 use crate::bounds::{COMMENT_BUDGET, fit_saying, more};
 use crate::sanitize::md_text_cut;
@@ -35,13 +36,13 @@ pub struct IssueRef {
 
 impl IssueRef {
     /// `owner/repo#N` with a valid repo and a number of at least 1.
-    pub fn parse(s: &str) -> Result<IssueRef, String> {
+    pub fn parse(s: &str) -> Result<IssueRef, Invalid> {
         let bad = || format!("\"{s}\" is not \"owner/repo#N\"");
         let (repo, n) = s.trim().rsplit_once('#').ok_or_else(bad)?;
         let repo = RepoName::parse(repo).map_err(|_| bad())?;
         let number = match n.parse::<u64>() {
             Ok(v) if v > 0 && n.bytes().all(|b| b.is_ascii_digit()) => IssueNumber(v),
-            _ => return Err(bad()),
+            _ => return Err(Invalid(bad())),
         };
         Ok(IssueRef { repo, number })
     }

@@ -15,11 +15,11 @@ fn pinned() -> Option<OffsetDateTime> {
 }
 
 /// A one-line error when `AFK_NOW` is set but is not an RFC 3339 time.
-pub fn check() -> Result<(), String> {
+pub fn check() -> Result<(), afk_model::Invalid> {
     match std::env::var("AFK_NOW") {
-        Ok(s) if parse(&s).is_none() => Err(format!(
+        Ok(s) if parse(&s).is_none() => Err(afk_model::Invalid(format!(
             "AFK_NOW is set to \"{s}\", which is not an RFC 3339 time (like 2026-01-01T12:00:00Z)"
-        )),
+        ))),
         _ => Ok(()),
     }
 }

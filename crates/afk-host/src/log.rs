@@ -91,7 +91,7 @@ fn format_for(afk_log: Option<&str>, stderr_is_terminal: bool) -> Format {
 pub const AFK_LOG_VALUES: &[&str] = &["json", "plain", "journal"];
 
 /// An `AFK_LOG` afk does not know is a usage error, never a silent default.
-pub fn check() -> Result<(), String> {
+pub fn check() -> Result<(), afk_model::Invalid> {
     match std::env::var("AFK_LOG") {
         Ok(v)
             if !v.trim().is_empty()
@@ -99,11 +99,11 @@ pub fn check() -> Result<(), String> {
                     .iter()
                     .any(|k| v.trim().eq_ignore_ascii_case(k)) =>
         {
-            Err(format!(
+            Err(afk_model::Invalid(format!(
                 "AFK_LOG is \"{}\", which is not one of {} (or unset: stamped lines when stderr is not a terminal)",
                 v.escape_debug(),
                 AFK_LOG_VALUES.join(", ")
-            ))
+            )))
         }
         _ => Ok(()),
     }

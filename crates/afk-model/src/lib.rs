@@ -120,6 +120,38 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::ops::Deref;
 
+/// A value afk will not take (a name, a time, a setting, a manifest), and
+/// one line saying why: the error of the pure parsers and checks below the
+/// binary, which cannot name anyhow (the binary wraps it with its context).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(why: impl Into<String>) -> Invalid {
+        Invalid(why.into())
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+impl From<String> for Invalid {
+    fn from(why: String) -> Invalid {
+        Invalid(why)
+    }
+}
+
+impl From<&str> for Invalid {
+    fn from(why: &str) -> Invalid {
+        Invalid(why.to_string())
+    }
+}
+
 /// The longest owner or repository name accepted (GitHub allows 100 for repos).
 const MAX_SEGMENT: usize = 100;
 
@@ -132,14 +164,14 @@ pub struct RepoName(String);
 
 impl RepoName {
     /// Validate `s` as `owner/name`; the error says what is wrong with it.
-    pub fn parse(s: &str) -> Result<RepoName, String> {
+    pub fn parse(s: &str) -> Result<RepoName, Invalid> {
         let mut parts = s.split('/');
         let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(format!("\"{s}\" is not \"owner/repo\""));
+            return Err(Invalid(format!("\"{s}\" is not \"owner/repo\"")));
         };
         for (what, seg) in [("owner", owner), ("name", name)] {
             segment_problem(seg).map_or(Ok(()), |p| {
-                Err(format!("\"{s}\" is not \"owner/repo\": {what} {p}"))
+                Err(Invalid(format!("\"{s}\" is not \"owner/repo\": {what} {p}")))
             })?;
         }
         Ok(RepoName(s.to_string()))
@@ -230,8 +262,8 @@ impl PartialEq<String> for RepoName {
 }
 
 impl std::str::FromStr for RepoName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Invalid;
+    fn from_str(s: &str) -> Result<Self, Invalid> {
         RepoName::parse(s)
     }
 }
@@ -317,7 +349,7 @@ mod tests {
         assert!(r.starts_with("acme/"));
         assert_eq!(r.to_string(), "acme/api");
         assert_eq!(serde_json::to_string(&r).unwrap(), "\"acme/api\"");
-        let e = RepoName::parse("x/..").unwrap_err();
+        let e = RepoName::parse("x/..").unwrap_err().0;
         assert!(e.contains("must not start with '.'"), "{e}");
     }
 }

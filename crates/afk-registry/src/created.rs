@@ -50,23 +50,24 @@ impl OciRegistry {
             }
             Ok(body)
         };
-        let bad = |path: &str, e: String| protocol(&origin, format!("GET {path}: {e}"));
+        let bad =
+            |path: &str, e: &dyn std::fmt::Display| protocol(&origin, format!("GET {path}: {e}"));
         let path = format!("/v2/{repository}/manifests/{tag}");
         let mut m = release_age::read_manifest(&read(path.clone(), MANIFEST)?)
-            .map_err(|e| bad(&path, e))?;
+            .map_err(|e| bad(&path, &e))?;
         if let Manifest::Index(d) = m {
             let Some(d) = d else { return Ok(None) };
             let path = format!("/v2/{repository}/manifests/{d}");
             m = release_age::read_manifest(&read(path.clone(), MANIFEST)?)
-                .map_err(|e| bad(&path, e))?;
+                .map_err(|e| bad(&path, &e))?;
         }
         match m {
             Manifest::Image(Some(cfg)) => {
                 let path = format!("/v2/{repository}/blobs/{cfg}");
-                release_age::created(&read(path.clone(), BLOB)?).map_err(|e| bad(&path, e))
+                release_age::created(&read(path.clone(), BLOB)?).map_err(|e| bad(&path, &e))
             }
             Manifest::Image(None) => Ok(None),
-            Manifest::Index(_) => Err(bad(&path, "an index inside an index".into())),
+            Manifest::Index(_) => Err(bad(&path, &"an index inside an index")),
         }
     }
 

@@ -151,7 +151,7 @@ fn row_or_unreadable(r: &rusqlite::Row) -> rusqlite::Result<Result<Run, Unreadab
             let repo: String = r.get(1)?;
             Ok(Err(Unreadable {
                 id: r.get(0)?,
-                error: RepoName::parse(&repo).err().unwrap_or_default(),
+                error: RepoName::parse(&repo).err().map(|e| e.0).unwrap_or_default(),
                 repo,
                 issue: r.get(2)?,
             }))

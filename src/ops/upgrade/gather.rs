@@ -241,7 +241,7 @@ pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
         notes.dedup_by(|a, b| a.image == b.image && a.note == b.note);
         r.ages = notes;
         if let Some(e) = failed {
-            r.tags = Err(Fault::from(e));
+            r.tags = Err(Fault::from(e.0));
         }
     }
 }

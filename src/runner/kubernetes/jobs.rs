@@ -10,6 +10,7 @@ use super::views::{job_view, pod_view};
 use super::{FAILED_FILE, KubernetesRunner, PENDING_FILE, Snapshot};
 use crate::core::kubernetes::{self as k8s, JobView, PodView};
 use crate::forge::Failure;
+use crate::types::Invalid;
 use anyhow::{Context, Result, anyhow};
 use serde_json::Value;
 use std::path::Path;
@@ -44,12 +45,12 @@ impl KubernetesRunner {
                 .unwrap_or_else(|_| self.api.namespace.clone());
             self.api
                 .json("GET", &format!("/api/v1/namespaces/{ns}/pods/{host}"), None)
-                .map_err(|e| format!("{e:#}"))
+                .map_err(|e| Invalid(format!("{e:#}")))
                 .and_then(|pod| {
                     pod["spec"]["containers"][0]["image"]
                         .as_str()
                         .map(str::to_string)
-                        .ok_or_else(|| format!("pod {host} names no image"))
+                        .ok_or_else(|| Invalid(format!("pod {host} names no image")))
                 })
         });
         got.clone().map_err(|why| {

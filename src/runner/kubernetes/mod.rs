@@ -58,7 +58,7 @@ pub struct KubernetesRunner {
     forge_url: Option<(&'static crate::forge::Profile, String)>,
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
-    own_image: std::sync::OnceLock<std::result::Result<String, String>>,
+    own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
 }
 
 impl KubernetesRunner {
