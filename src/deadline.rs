@@ -20,16 +20,6 @@ extern "C" fn on_term(_: libc::c_int) {
     let _ = STOP.compare_exchange(0, 2, Ordering::SeqCst, Ordering::SeqCst);
 }
 
-/// When the tick's deadline comes, by the monotonic clock (set by [`arm`]).
-static ENDS: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-
-/// The moment this process's tick reaches its deadline; None before one is
-/// armed (a command that is no tick). What a git call on an agent's
-/// repository may not outlive (`afk_git::workspace::Workspace::with_tick_end`).
-pub fn ends() -> Option<Instant> {
-    ENDS.get().copied()
-}
-
 /// Why the tick was told to stop, if it was.
 pub fn stopping() -> Option<Stop> {
     match STOP.load(Ordering::SeqCst) {
@@ -46,7 +36,7 @@ pub fn arm(cfg: &Config, kind: TickKind, monitor: Monitor, (dry_run, json): (boo
     // SAFETY: installing a handler that only stores to an atomic.
     unsafe { libc::signal(libc::SIGTERM, on_term as *const () as libc::sighandler_t) };
     let started = Instant::now();
-    let _ = ENDS.set(started + timeout);
+    crate::process::set_tick_end(started + timeout);
     let spawned = std::thread::Builder::new()
         .name("afk-deadline".into())
         .spawn(move || watch(&monitor, kind, (dry_run, json), timeout, started));

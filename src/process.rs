@@ -2,7 +2,8 @@
 //! creates is private to its user (umask 077: folders 0700, files 0600, the
 //! agents and git children it starts included), whoever creates a file first.
 //! Files meant for other readers (man pages, the metrics file) get their mode
-//! set explicitly.
+//! set explicitly. And the moment its tick must end by (`tick_end`), which
+//! what it starts in a process group of its own may not outlive.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -24,4 +25,21 @@ pub fn operator_umask() {
     unsafe {
         libc::umask(m as libc::mode_t);
     }
+}
+
+/// When this process's tick reaches its deadline, by the monotonic clock
+/// (set once, by `deadline::arm`).
+static TICK_END: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The tick's deadline is `at` (`deadline::arm`; a second call changes nothing).
+pub fn set_tick_end(at: std::time::Instant) {
+    let _ = TICK_END.set(at);
+}
+
+/// The moment this process's tick reaches its deadline; None when it runs
+/// no tick. What a git on an agent's repository may not outlive
+/// (`afk_git::workspace::Workspace::with_tick_end`): a tick past its
+/// deadline exits, and such a git runs in a process group of its own.
+pub fn tick_end() -> Option<std::time::Instant> {
+    TICK_END.get().copied()
 }

@@ -113,7 +113,7 @@ impl Real {
             afk_git::workspace::Workspace::new(&self.root, self.scratch, Some(creds))
                 .with_author(self.cfg.runner.git_author())
                 .with_secrets(crate::redact::held())
-                .with_tick_end(crate::deadline::ends()),
+                .with_tick_end(crate::process::tick_end()),
         )
     }
 
