@@ -61,7 +61,7 @@ pub(crate) fn forge(cfg: &Config, dry_run: bool) -> Result<Box<dyn Forge>> {
 /// is where a configuration mistake shows).
 pub struct Adapters {
     dry_run: bool,
-    pub forge: Box<dyn Forge>,
+    pub forge: on_demand::OnDemand<dyn Forge>,
     pub runner: Box<dyn Runner>,
     recorder: Option<Arc<Recorder>>,
 }
@@ -95,7 +95,9 @@ pub struct Tick<'s> {
     /// when it opened, by the monotonic clock: the end's moment is `now`
     /// plus this one's elapsed time, never a second reading of the wall clock
     opened: std::time::Instant,
-    pub forge: Box<dyn Forge>,
+    /// built before the tick opened, or on its first use (harvest's):
+    /// [`Tick::forge`]
+    forge: on_demand::OnDemand<dyn Forge>,
     pub runner: Box<dyn Runner>,
     /// the agents' checkouts (docs/how-it-works.md#the-workspace): real, dry, or
     /// none (`workspace = "agent"`)
@@ -130,18 +132,19 @@ pub(crate) fn build(cfg: &Config, path: &Path, dry_run: bool) -> Result<Adapters
 /// forge is built on its first call (`on_demand`), real or dry.
 pub(crate) fn build_on_demand(cfg: &Config, path: &Path, dry_run: bool) -> Adapters {
     let (cfg, path) = (cfg.clone(), path.to_path_buf());
-    let forge = on_demand::OnDemandForge::new(Box::new(move || {
-        let keeper = caches::keeper(&path, dry_run);
-        forges::with_keeper(&cfg, keeper)
-    }));
     let recorder = dry_run.then(|| Arc::new(Recorder::default()));
-    let forge: Box<dyn Forge> = match &recorder {
-        Some(r) => Box::new(dry::RecordingForge {
-            inner: Box::new(forge),
-            recorder: r.clone(),
-        }),
-        None => Box::new(forge),
-    };
+    let records = recorder.clone();
+    let forge = on_demand::OnDemand::new(Box::new(move || {
+        let keeper = caches::keeper(&path, dry_run);
+        let forge = forges::with_keeper(&cfg, keeper)?;
+        Ok(match &records {
+            Some(r) => Box::new(dry::RecordingForge {
+                inner: forge,
+                recorder: r.clone(),
+            }) as Box<dyn Forge>,
+            None => forge,
+        })
+    }));
     Adapters {
         dry_run,
         forge,
@@ -166,7 +169,7 @@ impl Adapters {
         if !dry_run {
             return Adapters {
                 dry_run,
-                forge,
+                forge: on_demand::OnDemand::ready(forge),
                 runner,
                 recorder: None,
             };
@@ -174,10 +177,10 @@ impl Adapters {
         let recorder = Arc::new(Recorder::default());
         Adapters {
             dry_run,
-            forge: Box::new(dry::RecordingForge {
+            forge: on_demand::OnDemand::ready(Box::new(dry::RecordingForge {
                 inner: forge,
                 recorder: recorder.clone(),
-            }),
+            })),
             runner: Box::new(dry::IdleRunner {
                 inner: runner,
                 recorder: recorder.clone(),
@@ -320,6 +323,21 @@ impl<'s> Tick<'s> {
         self.kind
     }
 
+    /// The tick's forge: built before the tick opened (watch, poll,
+    /// upgrade), or by this first call (harvest's, whose build may fail:
+    /// then every call answers why).
+    pub fn forge(&self) -> Result<&dyn Forge> {
+        self.forge.get()
+    }
+
+    /// The forge requests of the tick so far, all and those that cost rate
+    /// limit: none when its forge was never built.
+    pub fn forge_requests(&self) -> (usize, usize) {
+        self.forge
+            .built()
+            .map_or((0, 0), |f| (f.requests(), f.costly_requests()))
+    }
+
     /// How the tick tells what it did.
     pub fn tense(&self) -> Tense {
         self.tense
@@ -408,8 +426,8 @@ impl<'s> Tick<'s> {
     /// and forge (after-tick outputs: `monitor.rs`).
     pub fn ran(&self, stats: &crate::metrics::TickStats) {
         let store = self.store();
-        let opened = (&*store, self.forge.as_ref());
-        self.monitor.ran(Some(opened), stats, self.end());
+        let forge = || self.forge();
+        self.monitor.ran(Some((&*store, &forge)), stats, self.end());
     }
 
     /// The tick's monitor, for what happens after it (the deadline's watchdog).
@@ -438,7 +456,7 @@ impl<'s> Tick<'s> {
             tense: Tense::Did,
             now,
             opened: std::time::Instant::now(),
-            forge,
+            forge: on_demand::OnDemand::ready(forge),
             runner,
             workspace: Box::new(crate::workspace::Agents),
             source: store.source(),

@@ -20,6 +20,9 @@ use crate::store::Store;
 use crate::types::TickKind;
 use time::OffsetDateTime;
 
+/// The tick's forge, asked for when something after the tick writes there.
+pub type Forged<'a> = &'a dyn Fn() -> anyhow::Result<&'a dyn Forge>;
+
 /// A tick's monitor: owned, so the deadline's watchdog thread holds one too.
 #[derive(Clone)]
 pub struct Monitor {
@@ -94,8 +97,14 @@ impl Monitor {
     /// A tick that ran: the metrics file, the heartbeat, then the status
     /// page and issue, all from the tick's store and forge (`opened`; None
     /// for a tick that ran without opening: the metrics' tick lines and the
-    /// heartbeat only).
-    pub fn ran(&self, opened: Option<(&Store, &dyn Forge)>, stats: &TickStats, at: OffsetDateTime) {
+    /// heartbeat only). The forge is asked for only when the status issue is
+    /// edited (harvest's is built then).
+    pub fn ran<'a>(
+        &self,
+        opened: Option<(&'a Store, Forged<'a>)>,
+        stats: &TickStats,
+        at: OffsetDateTime,
+    ) {
         let store = opened.map(|o| o.0);
         if self.real {
             if let Some(p) = self.cfg.metrics_file() {

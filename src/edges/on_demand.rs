@@ -1,170 +1,62 @@
-//! Adapters for a tick that may need no forge and never runs an agent
-//! (harvest: the forge only when a merged success is watched for reverts).
-//! The forge is built on its first call, so a tick that needs none is never
-//! failed by a forge it could not build; a call after a failed build answers
-//! that error. `OnDemandRunner` is the same for a runner (upgrade's fixers).
+//! Edges built on first use. A tick holds its forge as an [`OnDemand`] and
+//! hands it out as `Result<&dyn Forge>` (`Tick::forge`): harvest's is built
+//! on its first call (only when a merged success is watched for reverts), so
+//! a tick that needs none is never failed by a forge it could not build, and
+//! a call after a failed build answers that error; every other tick's is
+//! built before it opens. `OnDemandRunner` is the same for a runner
+//! (upgrade's fixers), a `Runner` itself since the tick's steps call it as one.
 
-use crate::forge::{
-    BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, FileDiff, Forge, ForgeReads,
-    ForgeWrites, Issue, Label, LineComments, PullRequest, Review, UpdateStyle, User,
-};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
-use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent};
 use anyhow::{Result, anyhow, bail};
 use std::path::Path;
 use std::sync::OnceLock;
 
-type Build = Box<dyn Fn() -> Result<Box<dyn Forge>> + Send + Sync>;
+type Build<T> = Box<dyn Fn() -> Result<Box<T>> + Send + Sync>;
 
-/// A forge built on first use.
-pub struct OnDemandForge {
-    build: Build,
-    built: OnceLock<Result<Box<dyn Forge>, String>>,
+/// An edge built on its first use (harvest's forge), or already built (every
+/// other tick's): what it hands out is the edge, or why it could not be built,
+/// the same answer to every call.
+pub struct OnDemand<T: ?Sized> {
+    build: Option<Build<T>>,
+    built: OnceLock<Result<Box<T>, String>>,
 }
 
-impl OnDemandForge {
-    pub fn new(build: Build) -> OnDemandForge {
-        OnDemandForge {
-            build,
+impl<T: ?Sized> OnDemand<T> {
+    /// Built by `build` on the first [`get`](OnDemand::get).
+    pub fn new(build: Build<T>) -> OnDemand<T> {
+        OnDemand {
+            build: Some(build),
             built: OnceLock::new(),
         }
     }
-    /// The forge when an earlier call built it; None when nothing asked yet.
-    fn built(&self) -> Option<&dyn Forge> {
+
+    /// Built already.
+    pub fn ready(built: Box<T>) -> OnDemand<T> {
+        OnDemand {
+            build: None,
+            built: OnceLock::from(Ok(built)),
+        }
+    }
+
+    /// The edge when it was built; None when nothing asked for it yet (or
+    /// its build failed).
+    pub fn built(&self) -> Option<&T> {
         match self.built.get() {
-            Some(Ok(f)) => Some(f.as_ref()),
+            Some(Ok(b)) => Some(b.as_ref()),
             _ => None,
         }
     }
 
-    fn get(&self) -> Result<&dyn Forge> {
-        let built = self
-            .built
-            .get_or_init(|| (self.build)().map_err(|e| e.to_string()));
+    /// The edge, built now when nothing asked for it before.
+    pub fn get(&self) -> Result<&T> {
+        let built = self.built.get_or_init(|| match &self.build {
+            Some(build) => build().map_err(|e| format!("{e:#}")),
+            None => Err("nothing to build".into()),
+        });
         match built {
-            Ok(f) => Ok(f.as_ref()),
+            Ok(b) => Ok(b.as_ref()),
             Err(e) => Err(anyhow!("{e}")),
         }
-    }
-}
-
-// every other call builds the forge first (or answers why it could not)
-impl ForgeReads for OnDemandForge {
-    // a forge never built made no request: counting builds nothing
-    fn requests(&self) -> usize {
-        self.built().map_or(0, |f| f.requests())
-    }
-    fn costly_requests(&self) -> usize {
-        self.built().map_or(0, |f| f.costly_requests())
-    }
-    fn me(&self) -> Result<User> {
-        self.get()?.me()
-    }
-    fn issues_with_label(&self, repo: &RepoName, label: &str) -> Result<Vec<Issue>> {
-        self.get()?.issues_with_label(repo, label)
-    }
-    fn issue(&self, repo: &RepoName, number: IssueNumber) -> Result<Issue> {
-        self.get()?.issue(repo, number)
-    }
-    fn timeline(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<TimelineEvent>> {
-        self.get()?.timeline(repo, number)
-    }
-    fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission> {
-        self.get()?.permission(repo, login)
-    }
-    fn is_public(&self, repo: &RepoName) -> Result<bool> {
-        self.get()?.is_public(repo)
-    }
-    fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>> {
-        self.get()?.dependencies(repo, number)
-    }
-    fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
-        self.get()?.repo_labels(repo)
-    }
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
-        self.get()?.comments(repo, number)
-    }
-    fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.get()?.open_pulls(repo)
-    }
-    fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
-        self.get()?.recent_closed_pulls(repo)
-    }
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
-        self.get()?.pull(repo, number)
-    }
-    fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus> {
-        self.get()?.combined_status(repo, sha)
-    }
-    fn commits(
-        &self,
-        repo: &RepoName,
-        branch: &str,
-        since: time::OffsetDateTime,
-    ) -> Result<Vec<Commit>> {
-        self.get()?.commits(repo, branch, since)
-    }
-    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
-        self.get()?.diff(repo, sha)
-    }
-    fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>> {
-        self.get()?.branch(repo, name)
-    }
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
-        self.get()?.reviews(repo, pr)
-    }
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
-        self.get()?.line_comments(repo, pr, review)
-    }
-}
-
-impl ForgeWrites for OnDemandForge {
-    fn add_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.get()?.add_label(repo, number, name)
-    }
-    fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()> {
-        self.get()?.remove_label(repo, number, name)
-    }
-    fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()> {
-        self.get()?.create_label(repo, name, color)
-    }
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.get()?.create_comment(repo, number, body)
-    }
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
-        self.get()?.edit_comment(repo, id, body)
-    }
-    fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.get()?.close_issue(repo, number)
-    }
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.get()?.edit_issue_body(repo, number, body)
-    }
-    fn create_pull(
-        &self,
-        repo: &RepoName,
-        head: &str,
-        base: &str,
-        title: &str,
-        body: &str,
-    ) -> Result<PullRequest> {
-        self.get()?.create_pull(repo, head, base, title, body)
-    }
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
-        self.get()?.close_pull(repo, number)
-    }
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
-        self.get()?.react(repo, comment, content)
-    }
-    fn update_branch(
-        &self,
-        repo: &RepoName,
-        pr: IssueNumber,
-        style: UpdateStyle,
-        expected_head_sha: &str,
-    ) -> Result<BranchUpdate> {
-        self.get()?
-            .update_branch(repo, pr, style, expected_head_sha)
     }
 }
 
@@ -280,6 +172,7 @@ impl Runner for OnDemandRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forge::Forge;
     use crate::forge::memory::MemoryForge;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -290,16 +183,33 @@ mod tests {
     fn a_forge_is_built_by_its_first_call_and_never_by_counting() {
         let builds = Arc::new(AtomicUsize::new(0));
         let counted = builds.clone();
-        let f = OnDemandForge::new(Box::new(move || {
+        let f: OnDemand<dyn Forge> = OnDemand::new(Box::new(move || {
             counted.fetch_add(1, Ordering::SeqCst);
             Ok(Box::new(MemoryForge::new("afk-bot")) as Box<dyn Forge>)
         }));
-        assert_eq!((f.requests(), f.costly_requests()), (0, 0));
+        assert!(f.built().is_none());
         assert_eq!(builds.load(Ordering::SeqCst), 0, "counting built it");
-        assert_eq!(f.me().unwrap().login, "afk-bot");
+        assert_eq!(f.get().unwrap().me().unwrap().login, "afk-bot");
         assert_eq!(builds.load(Ordering::SeqCst), 1);
-        assert_eq!(f.requests(), 1, "the built forge's count");
-        f.me().unwrap();
+        assert_eq!(f.built().unwrap().requests(), 1, "the built forge's count");
+        f.get().unwrap().me().unwrap();
         assert_eq!(builds.load(Ordering::SeqCst), 1, "built once");
+    }
+
+    /// A build that failed is the same error to every call, and built once.
+    #[test]
+    fn a_failed_build_answers_its_error_to_every_call() {
+        let builds = Arc::new(AtomicUsize::new(0));
+        let counted = builds.clone();
+        let f: OnDemand<dyn Forge> = OnDemand::new(Box::new(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            anyhow::bail!("no token")
+        }));
+        for _ in 0..2 {
+            let e = f.get().err().expect("the build's error");
+            assert_eq!(e.to_string(), "no token");
+        }
+        assert!(f.built().is_none());
+        assert_eq!(builds.load(Ordering::SeqCst), 1);
     }
 }

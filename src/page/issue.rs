@@ -85,7 +85,7 @@ fn keep(on: &super::On, issue: &IssueRef, body: &str) -> Result<Kept> {
     if !needs_edit(last, wanted) {
         return Ok(Kept::Unchanged);
     }
-    let kept = write(on.forge, issue, body)?;
+    let kept = write((on.forge)()?, issue, body)?;
     if let Err(e) = on.store.record_status_issue_written(&key, &d) {
         crate::log::warn(&format!(
             "status issue {issue}: body replaced, but the state file cannot record it (the next tick writes it again): {e:#}"

@@ -31,11 +31,13 @@ pub(crate) fn html(cfg: &Config, paths: &StatePaths, s: &Store) -> Result<String
 
 /// What the page and the issue are kept from after a tick: the tick's
 /// config, paths, store and forge, and the words of its tense.
-pub(crate) struct On<'a> {
+pub(crate) struct On<'a, 'f> {
     pub cfg: &'a Config,
     pub paths: &'a StatePaths,
     pub store: &'a Store,
-    pub forge: &'a dyn crate::forge::Forge,
+    /// the tick's forge, asked for when the issue is edited (harvest's is
+    /// built then)
+    pub forge: &'a dyn Fn() -> Result<&'f dyn crate::forge::Forge>,
     pub tense: crate::tense::Tense,
 }
 

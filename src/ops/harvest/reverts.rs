@@ -33,7 +33,7 @@ pub struct Found {
 /// on the tick's forge.
 pub fn watch(t: &Tick) -> anyhow::Result<Found> {
     let (cfg, now) = (t.config(), t.now);
-    let (mut store, forge) = (t.store(), t.forge.as_ref());
+    let mut store = t.store();
     let window = cfg.harvest.revert_window;
     let mut found = Found::default();
     if window.is_zero() {
@@ -58,6 +58,16 @@ pub fn watch(t: &Tick) -> anyhow::Result<Found> {
     if listings.is_empty() {
         return Ok(found);
     }
+    // the forge is built now, the first time harvest needs it; a build that
+    // failed fails each listing
+    let forge = match t.forge() {
+        Ok(f) => f,
+        Err(e) => {
+            let failed = listings.iter().map(|l| listing_failed(l, &e));
+            found.errors.extend(failed);
+            return Ok(found);
+        }
+    };
     let lists = fan_out(&listings, cfg.forge.concurrency, |l| {
         forge.commits(l.repo, l.branch, l.since)
     });
@@ -87,9 +97,7 @@ fn flip(
         let commits = match res {
             Ok(c) => c,
             Err(e) => {
-                let mut item = ErrorItem::from_err(l.repo, None, &e);
-                item.message = format!("reverts on {}: {e:#}", l.branch);
-                found.errors.push(item);
+                found.errors.push(listing_failed(l, &e));
                 continue;
             }
         };
@@ -112,6 +120,13 @@ fn flip(
         }
     }
     Ok(())
+}
+
+/// A listing the forge did not answer: an error for the tick's report.
+fn listing_failed(l: &Listing, e: &anyhow::Error) -> ErrorItem {
+    let mut item = ErrorItem::from_err(l.repo, None, e);
+    item.message = format!("reverts on {}: {e:#}", l.branch);
+    item
 }
 
 /// What one tick has read to prove reverts: diffs by (repo, sha), and what

@@ -19,7 +19,7 @@ use anyhow::Result;
 
 /// An agent started but its label never landed: label it now, never dispatch again.
 pub fn reconcile_labels(t: &Tick) -> Result<(Vec<Reconciled>, Vec<ErrorItem>)> {
-    let (cfg, forge, store) = (t.config(), t.forge.as_ref(), t.store());
+    let (cfg, forge, store) = (t.config(), t.forge()?, t.store());
     let pending = store.runs_in_each(&[RunStatus::Started])?;
     let (mut done, mut errors) = (vec![], vec![]);
     if pending.is_empty() {
@@ -193,14 +193,21 @@ fn prompt_for(t: &Tick, tpl: &ResolvedTemplate, w: &Winner) -> String {
 /// error returned; the next tick adds it), and a re-armed issue is the
 /// agent's again, no longer a person's.
 fn label_started(t: &Tick, w: &Winner, run_id: crate::types::RunId) -> Option<ErrorItem> {
-    let (cfg, forge) = (t.config(), t.forge.as_ref());
-    if let Err(e) = forge.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label) {
-        let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
-        item.message = format!(
-            "agent started (run {run_id}) but labelling failed: {e:#}; the next tick adds the label"
-        );
-        return Some(item);
-    }
+    let cfg = t.config();
+    let labelled = t.forge().and_then(|f| {
+        f.add_label(&w.repo, w.issue.number, &cfg.poll.in_progress_label)?;
+        Ok(f)
+    });
+    let forge = match labelled {
+        Ok(f) => f,
+        Err(e) => {
+            let mut item = ErrorItem::from_err(&w.repo, Some(w.issue.number), &e);
+            item.message = format!(
+                "agent started (run {run_id}) but labelling failed: {e:#}; the next tick adds the label"
+            );
+            return Some(item);
+        }
+    };
     if w.issue.has_label(&cfg.watch.human_label)
         && let Err(e) = forge.remove_label(&w.repo, w.issue.number, &cfg.watch.human_label)
     {
@@ -264,8 +271,8 @@ fn checkout(
         run_dir,
         branch,
     };
-    t.workspace
-        .make(t.forge.as_ref(), &at)
+    t.forge()
+        .and_then(|f| t.workspace.make(f, &at))
         .map_err(|e| format!("the agent's checkout could not be made: {e:#}"))?;
     crate::crash::point("poll:checkout");
     Ok(())

@@ -103,7 +103,10 @@ fn open_for_dispatch(
     let fail = |out: &mut RepoOutcome, e: &anyhow::Error| {
         out.errors.push(ErrorItem::from_err(repo, None, e))
     };
-    let issues = match t.forge.issues_with_label(repo, &cfg.poll.ready_label) {
+    let issues = match t
+        .forge()
+        .and_then(|f| f.issues_with_label(repo, &cfg.poll.ready_label))
+    {
         Ok(v) => without_status_issue(t.config(), repo, v, out),
         Err(e) => {
             fail(out, &e);
@@ -115,7 +118,7 @@ fn open_for_dispatch(
     }
     let mut in_progress = issues.iter().any(|i| i.has_label(label));
     if !busy && !in_progress && !frozen && !over_budget {
-        match t.forge.issues_with_label(repo, label) {
+        match t.forge().and_then(|f| f.issues_with_label(repo, label)) {
             Ok(v) => in_progress = !v.is_empty(),
             Err(e) => {
                 fail(out, &e);
@@ -144,10 +147,10 @@ fn open_for_dispatch(
     }
     // The label afk will add must exist before an agent is started for it,
     // unless the forge creates a missing label when one is added (GitHub).
-    let labels = match t.forge.adds_missing_labels() {
+    let labels = t.forge().and_then(|f| match f.adds_missing_labels() {
         true => Ok(None),
-        false => t.forge.repo_labels(repo).map(Some),
-    };
+        false => f.repo_labels(repo).map(Some),
+    });
     match labels {
         Ok(Some(labels)) if !labels.iter().any(|l| &l.name == label) => {
             out.errors.push(

@@ -57,7 +57,7 @@ impl<'a> Lookup<'a> {
         if let Some(p) = self.perms.get(login) {
             return Ok(p.clone());
         }
-        let p = match self.t.forge.permission(self.repo, login) {
+        let p = match self.t.forge()?.permission(self.repo, login) {
             Ok(p) => Ok(Some(p)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => {
                 self.errors.push(ErrorItem::msg(
@@ -109,11 +109,11 @@ impl<'a> Lookup<'a> {
         issue: IssueNumber,
         escalation: Escalation,
     ) -> Result<(Vec<Said>, usize)> {
-        let me = self.t.forge.me()?.login;
+        let me = self.t.forge()?.me()?.login;
         let after = escalation.comment;
         let cfg = self.t.config();
         let store = self.t.store();
-        let listed = self.t.forge.comments(self.repo, issue)?;
+        let listed = self.t.forge()?.comments(self.repo, issue)?;
         let read: Vec<_> = listed
             .iter()
             .filter(|c| c.id > after && !c.author().eq_ignore_ascii_case(&me))
@@ -197,7 +197,7 @@ impl<'a> Lookup<'a> {
                 .insert(n, explain::not_allowlisted(name.unwrap_or("")));
             return Ok(Some((facts, 0, None)));
         }
-        let timeline = self.t.forge.timeline(repo, n)?;
+        let timeline = self.t.forge()?.timeline(repo, n)?;
         let Some(armed) = dispatch::arming(&timeline, label) else {
             let why =
                 explain::untrusted(None, label, cfg.poll.trusted_permission.as_str(), Ok(None));
@@ -252,7 +252,7 @@ impl<'a> Lookup<'a> {
             State::Closed => Blocker::Closed,
             State::Unknown => Blocker::Unknown,
         };
-        let deps = self.t.forge.dependencies(repo, issue.number)?;
+        let deps = self.t.forge()?.dependencies(repo, issue.number)?;
         if let Some(d) = deps.iter().find(|d| dispatch::blocks(seen(d.state))) {
             let other = d.repository.as_ref().map(|r| r.full_name.as_str());
             let name = format!("{}#{}", other.unwrap_or(repo), d.number);
@@ -264,7 +264,7 @@ impl<'a> Lookup<'a> {
             let b = if !allow.iter().any(|a| a.eq_ignore_ascii_case(r)) {
                 Blocker::OutOfSight
             } else {
-                match self.t.forge.issue(r, n) {
+                match self.t.forge()?.issue(r, n) {
                     Ok(i) => seen(i.state),
                     Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {
                         Blocker::Missing

@@ -86,7 +86,7 @@ pub(super) fn post_final(
 ) -> Result<()> {
     let id = match marked(comments, &up.me, &outcome.to_string()) {
         Some(id) => id,
-        None => up.t.forge.create_comment(mirror, number, body)?.id,
+        None => up.forge.create_comment(mirror, number, body)?.id,
     };
     if row.id != 0 {
         up.t.store().upgrade_final_comment(row.id, id)?;

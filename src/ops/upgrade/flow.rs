@@ -321,7 +321,7 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     match next {
         Step::Testme => {
             let testme = super::with_tests::testme_body(up, row);
-            up.t.forge.create_comment(&r.mirror, pr.number, &testme)?;
+            up.forge.create_comment(&r.mirror, pr.number, &testme)?;
             up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
             item.test_runs += 1;
             item.verdict = verdict::Verdict::Pending;

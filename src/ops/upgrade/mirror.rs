@@ -102,11 +102,10 @@ fn close_now(
         _ => false,
     };
     if !commented {
-        up.t.forge
-            .as_ref()
+        up.forge
             .create_comment(&r.mirror, pr.number, &why.comment(bump))?;
     }
-    up.t.forge.close_pull(&r.mirror, pr.number)?;
+    up.forge.close_pull(&r.mirror, pr.number)?;
     // the store's guard is let go before it is taken again
     let row = up.t.store().upgrade(&r.mirror, pr.number)?;
     if let Some(row) = row {

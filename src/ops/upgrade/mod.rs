@@ -31,7 +31,7 @@ use crate::config::GroupBy;
 use crate::core::cadence;
 use crate::core::upgrade::{self, Bump, parse_marker, plan};
 use crate::core::upgrade_group;
-use crate::forge::PullRequest;
+use crate::forge::{Forge, PullRequest};
 use crate::git::GitOps;
 use crate::registry::{Once, Registry};
 use crate::session::Session;
@@ -109,8 +109,8 @@ fn upgrade(t: &Tick, triples: Vec<(String, RepoName, String)>, opts: Options) ->
     let scans = scans(t, triples, opts, &mut report)?;
     // every read at once, afk's login among them: reading upstream needs no
     // credentials, so the pushing git is handed out once the login is known
-    let reader = t.git(None);
-    let (me, recipes) = read_recipes(t, &scans, reader.as_ref());
+    let (reader, forge) = (t.git(None), t.forge()?);
+    let (me, recipes) = read_recipes(t, forge, &scans, reader.as_ref());
     let me = match me {
         Ok(login) => login,
         Err(e) => {
@@ -119,13 +119,10 @@ fn upgrade(t: &Tick, triples: Vec<(String, RepoName, String)>, opts: Options) ->
             return Ok(report);
         }
     };
-    let git = t.git(Some(mirror::credentials(
-        t.config(),
-        t.forge.as_ref(),
-        &me,
-    )?));
+    let git = t.git(Some(mirror::credentials(t.config(), forge, &me)?));
     let up = Up {
         t,
+        forge,
         git: git.as_ref(),
         me,
         report,
@@ -134,7 +131,7 @@ fn upgrade(t: &Tick, triples: Vec<(String, RepoName, String)>, opts: Options) ->
         remade: vec![],
     };
     let mut report = run_on(up, &recipes);
-    report.requests = t.forge.requests();
+    report.requests = t.forge_requests().0;
     report.writes = t.writes();
     t.notify();
     fault::record_exhausted(&t.journal, &report.errors);
@@ -152,7 +149,7 @@ fn run_on(mut up: Up, recipes: &[gather::Recipe]) -> Report {
         })
         .collect();
     let conc = up.t.config().forge.concurrency;
-    let facts = flow::fetch(up.t.forge.as_ref(), recipes, &afk_prs, conc);
+    let facts = flow::fetch(up.forge, recipes, &afk_prs, conc);
     up.open_count = afk_prs.iter().map(Vec::len).sum();
     every_recipe(&mut up, recipes, afk_prs, &facts);
     up.report
@@ -187,10 +184,11 @@ fn scans(
 /// images, read in one pipeline (`gather.rs`), and afk's login.
 fn read_recipes(
     t: &Tick,
+    forge: &dyn Forge,
     scans: &[(String, RepoName, String, cadence::Scan)],
     git: &dyn GitOps,
 ) -> (Result<String, fault::Fault>, Vec<gather::Recipe>) {
-    let (cfg, forge, now) = (t.config(), t.forge.as_ref(), t.now);
+    let (cfg, now) = (t.config(), t.now);
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
         t.registry()
@@ -230,7 +228,7 @@ fn every_recipe(
     let plans: Vec<Plan> = recipes.iter().map(|r| plan_of(cfg, r)).collect();
     let bumps: Vec<Vec<Bump>> = plans.iter().map(|p| p.1.clone()).collect();
     let conc = cfg.forge.concurrency;
-    let mut pre = Prefetched::read(up.t.forge.as_ref(), recipes, &afk_prs, &bumps, conc);
+    let mut pre = Prefetched::read(up.forge, recipes, &afk_prs, &bumps, conc);
     let mut flows = vec![];
     for (i, ((r, prs), plan)) in recipes.iter().zip(afk_prs).zip(plans).enumerate() {
         for (pr, bump, new) in recipe::recipe(up, r, prs, plan, &mut pre, facts) {

@@ -89,7 +89,7 @@ fn gate(
     bump: &Bump,
 ) -> Gate {
     let branch = bump.branch();
-    let closed = match pre.closed(up.t.forge.as_ref(), &r.mirror) {
+    let closed = match pre.closed(up.forge, &r.mirror) {
         Ok(c) => c,
         Err(e) => {
             up.report.error(&r.name, None, e.within("closed PRs"));
@@ -111,7 +111,7 @@ fn gate(
     if let Some(why) = why_wait(prior, &branch, up.open_count, replaces, max, &bump.title()) {
         return Gate::Wait(why);
     }
-    let head = match pre.branch_if_known(up.t.forge.as_ref(), r, &branch) {
+    let head = match pre.branch_if_known(up.forge, r, &branch) {
         Ok(h) => h,
         Err(e) => {
             up.report.error(&r.name, None, e.within(&branch));
@@ -210,7 +210,7 @@ fn open_one(
         // whose PR was never opened, or someone's): asked now, and pushed over
         // only when its head is afk's
         let Lease::Absent = lease else { return Err(e) };
-        let head = up.t.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
+        let head = up.forge.branch(&r.mirror, &branch)?.ok_or(e)?;
         let c = &head.commit;
         let email = c.committer.as_ref().map(|c| c.email.as_str());
         if let Some(why) = why_not_push(&branch, Some(made_by_afk(email.unwrap_or(""), &c.message)))
@@ -221,7 +221,7 @@ fn open_one(
             .push(dir, &url, &sha, &branch, &Lease::At(head.commit.id.clone()))?;
     }
     let link = registry_url(bump.host.as_deref(), &bump.image);
-    let pr = up.t.forge.create_pull(
+    let pr = up.forge.create_pull(
         &r.mirror,
         &branch,
         "main",

@@ -14,6 +14,8 @@ use anyhow::Result;
 /// handed out once the login was known, the report, the count of open PRs.
 pub(super) struct Up<'a> {
     pub t: &'a Tick<'a>,
+    /// the tick's forge (built before the tick opened)
+    pub forge: &'a dyn crate::forge::Forge,
     pub git: &'a dyn GitOps,
     /// afk's own login: only its PRs and comments are afk's
     pub me: String,

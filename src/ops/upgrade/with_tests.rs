@@ -28,10 +28,10 @@ pub(super) fn pushed(up: &Up, branch: &str) -> Result<bool> {
     let Some(repo) = &up.t.config().upgrade.tests_repo else {
         return Ok(false);
     };
-    let Some(head) = up.t.forge.branch(repo, branch)? else {
+    let Some(head) = up.forge.branch(repo, branch)? else {
         return Ok(false);
     };
-    let main = up.t.forge.branch(repo, "main")?;
+    let main = up.forge.branch(repo, "main")?;
     Ok(main.is_none_or(|m| m.commit.id != head.commit.id))
 }
 
@@ -88,7 +88,7 @@ pub(super) fn open_pr(
         test: String::new(),
         why: String::new(),
     });
-    let tpr = up.t.forge.create_pull(
+    let tpr = up.forge.create_pull(
         &tests_repo,
         &branch,
         "main",
@@ -98,18 +98,18 @@ pub(super) fn open_pr(
     up.t.store()
         .upgrade_tests(row.id, &branch, Some((tpr.number, &tpr.html_url)))?;
     let tests_ref = format!("{tests_repo}#{}", tpr.number);
-    up.t.forge.create_comment(
+    up.forge.create_comment(
         &tests_repo,
         tpr.number,
         &upgrade::paired_comment(&recipe_ref, &pr.html_url, &st),
     )?;
-    up.t.forge.create_comment(
+    up.forge.create_comment(
         &r.mirror,
         pr.number,
         &upgrade::paired_comment(&tests_ref, &tpr.html_url, &st),
     )?;
     let testme = upgrade::testme_with_tests(&up.t.config().upgrade.testme_comment, &branch);
-    up.t.forge.create_comment(&r.mirror, pr.number, &testme)?;
+    up.forge.create_comment(&r.mirror, pr.number, &testme)?;
     up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
     Ok((tpr.number, tpr.html_url))
 }

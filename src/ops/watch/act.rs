@@ -152,7 +152,7 @@ fn update_branch(
     talk.update_base = Some(pr.base.sha.clone());
     store.set_talk(run.id, &talk)?;
     let outcome =
-        w.t.forge
+        w.t.forge()?
             .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
     crate::log::decision(&format!(
         "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
@@ -172,11 +172,9 @@ fn retest(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
     // posted twice; its time, by the forge's clock, follows once known
     talk.retest_at = Some(crate::clock::ts(w.t.now));
     store.set_talk(run.id, &talk)?;
-    let posted = w.t.forge.as_ref().create_comment(
-        &run.repo,
-        pr.number,
-        &w.t.config().watch.retest_comment,
-    )?;
+    let posted =
+        w.t.forge()?
+            .create_comment(&run.repo, pr.number, &w.t.config().watch.retest_comment)?;
     if let Some(at) = posted
         .created_at
         .filter(|t| crate::clock::parse(t).is_some())
@@ -292,16 +290,14 @@ fn carry_out(
         w.t.runner.stop(h);
     }
     if plan.close_issue {
-        w.t.forge.close_issue(&run.repo, run.issue)?;
+        w.t.forge()?.close_issue(&run.repo, run.issue)?;
     }
     for role in &plan.remove_labels {
-        w.t.forge
-            .as_ref()
+        w.t.forge()?
             .remove_label(&run.repo, run.issue, label_name(w, *role))?;
     }
     for role in &plan.add_labels {
-        w.t.forge
-            .as_ref()
+        w.t.forge()?
             .add_label(&run.repo, run.issue, label_name(w, *role))?;
     }
     Ok(())

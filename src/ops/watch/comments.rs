@@ -63,8 +63,7 @@ pub(super) fn write(
 fn own_comment(w: &Watch, run: &Run, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.t
-        .forge
-        .as_ref()
+        .forge()?
         .comments(&run.repo, number)?
         .into_iter()
         .find(|c| c.author().eq_ignore_ascii_case(&me) && c.body.starts_with(marker)))
@@ -102,7 +101,7 @@ fn post_once(
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;
-        match w.t.forge.create_comment(&run.repo, number, text) {
+        match w.t.forge()?.create_comment(&run.repo, number, text) {
             Ok(c) => {
                 store.clear_post(key)?;
                 return Ok(Some(c.id));
@@ -160,7 +159,7 @@ fn edit_shortened(
 ) -> Result<Option<i64>> {
     let short = bounds::shortened(text);
     for t in std::iter::once(text).chain(short.as_deref()) {
-        match w.t.forge.edit_comment(&run.repo, id, t) {
+        match w.t.forge()?.edit_comment(&run.repo, id, t) {
             Ok(c) => return Ok(Some(c.id)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => {}
             Err(e) => return Err(e),
@@ -263,7 +262,7 @@ fn escalation_comment(
     let stall_after = crate::config::format_duration(cfg.stall_after());
     // a repository the forge does not say is private is public: the
     // comment then quotes none of the agent's own text
-    let public = w.t.forge.is_public(&run.repo).unwrap_or(true);
+    let public = w.t.forge()?.is_public(&run.repo).unwrap_or(true);
     let refused =
         crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
     let body = escalation::comment(&escalation::Escalated {

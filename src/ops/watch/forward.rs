@@ -68,7 +68,7 @@ pub(crate) fn step(
         Some(r) => from_job(r, run_dir),
         None => {
             w.t.workspace
-                .forward(w.t.forge.as_ref(), &at(run, run_dir), turn)?
+                .forward(w.t.forge()?, &at(run, run_dir), turn)?
         }
     };
     crate::crash::point("watch:forwarded");
@@ -171,7 +171,7 @@ fn open_pr(
     if let Some(p) = mine {
         if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
             // this tick pushed to it: its head as the forge has it now
-            return Ok(Some(w.t.forge.pull(&run.repo, p.number)?));
+            return Ok(Some(w.t.forge()?.pull(&run.repo, p.number)?));
         }
         return Ok(None);
     }
@@ -184,7 +184,7 @@ fn open_pr(
     let base = if base.is_empty() { "main" } else { base };
     crate::crash::point("watch:opening-pr");
     let pr =
-        w.t.forge
+        w.t.forge()?
             .create_pull(&run.repo, &run.branch, base, &title, &body)?;
     Ok(Some(pr))
 }

@@ -78,9 +78,9 @@ impl Watch<'_> {
     pub fn pulls(&self, repo: &RepoName, open: bool) -> Result<Vec<PullRequest>> {
         shared(&self.pulls, (repo.clone(), open), || {
             if open {
-                self.t.forge.open_pulls(repo)
+                self.t.forge()?.open_pulls(repo)
             } else {
-                self.t.forge.recent_closed_pulls(repo)
+                self.t.forge()?.recent_closed_pulls(repo)
             }
         })
     }
@@ -96,8 +96,8 @@ impl Watch<'_> {
             .clone();
         cell.get_or_init(|| {
             self.t
-                .forge
-                .issues_with_label(repo, &self.t.config().poll.in_progress_label)
+                .forge()
+                .and_then(|f| f.issues_with_label(repo, &self.t.config().poll.in_progress_label))
                 .map(|v| v.into_iter().map(|i| i.number).collect())
                 .map_err(Arc::new)
         })
@@ -108,7 +108,7 @@ impl Watch<'_> {
     /// afk's own account, asked once per tick (`GET /user`).
     pub fn me(&self) -> Result<String> {
         self.me
-            .get_or_init(|| self.t.forge.me().map(|u| u.login).map_err(Arc::new))
+            .get_or_init(|| self.t.forge()?.me().map(|u| u.login).map_err(Arc::new))
             .clone()
             .map_err(|e| again(&e))
     }

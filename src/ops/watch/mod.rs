@@ -166,7 +166,7 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
         errors.extend(e);
     }
     // what this tick's writes changed, read again: the next tick's reads match
-    t.forge.revalidate(cfg.forge.concurrency);
+    t.forge()?.revalidate(cfg.forge.concurrency);
     record_transient(&t.journal, &errors, TickKind::Watch);
     let errors = tick::one_per_cause(errors);
     let delivery = t.notify();
@@ -180,8 +180,8 @@ fn watch<'s>(t: Box<Tick<'s>>, scope: &Scope) -> Result<Ended<'s>> {
             actions,
             errors,
             events: delivery,
-            requests: t.forge.requests(),
-            costly_requests: t.forge.costly_requests(),
+            requests: t.forge_requests().0,
+            costly_requests: t.forge_requests().1,
             writes,
         },
         human,

@@ -131,7 +131,7 @@ fn with_mergeable(
                 && agent != Agent::Running
                 && !run.state.decided() =>
         {
-            Ok(Some(w.t.forge.pull(&run.repo, p.number)?))
+            Ok(Some(w.t.forge()?.pull(&run.repo, p.number)?))
         }
         other => Ok(other),
     }
@@ -143,7 +143,7 @@ fn issue_state(w: &Watch, run: &Run) -> Result<(bool, bool)> {
     if w.labelled(&run.repo)?.contains(&run.issue) {
         return Ok((true, true));
     }
-    let issue = w.t.forge.issue(&run.repo, run.issue)?;
+    let issue = w.t.forge()?.issue(&run.repo, run.issue)?;
     Ok((
         issue.state != State::Closed,
         issue.has_label(&w.t.config().poll.in_progress_label),
@@ -169,7 +169,7 @@ fn checks(
     let mut ci = Verdict::none();
     let mut ci_sha = None;
     if let Some(p) = pr.filter(|p| !p.head.sha.is_empty()) {
-        let st = w.t.forge.combined_status(&run.repo, &p.head.sha)?;
+        let st = w.t.forge()?.combined_status(&run.repo, &p.head.sha)?;
         ci = ci::verdict(&cfg.watch.ci_contexts, &st.state, &lines(&st));
         ci_sha = Some(p.head.sha.clone());
         newest = st
@@ -184,7 +184,7 @@ fn checks(
         && !cfg.watch.deploy_context.is_empty()
         && let Some(sha) = p.merge_commit_sha.as_deref().filter(|s| !s.is_empty())
     {
-        let st = w.t.forge.combined_status(&run.repo, sha)?;
+        let st = w.t.forge()?.combined_status(&run.repo, sha)?;
         let required = std::slice::from_ref(&cfg.watch.deploy_context);
         deploy = ci::verdict(required, &st.state, &lines(&st)).checks;
     }

@@ -88,7 +88,7 @@ fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<P
     if let Some(n) = run.pr_number
         && !candidates.iter().any(|p| p.number == n)
     {
-        match w.t.forge.pull(&run.repo, n) {
+        match w.t.forge()?.pull(&run.repo, n) {
             Ok(p) => candidates.push(p),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => {}
             Err(e) => return Err(e),

@@ -71,7 +71,7 @@ impl Trust<'_> {
         }
         let cfg = self.w.t.config();
         let p = if crate::core::dispatch::needs_lookup(login, &cfg.poll.trusted_users) {
-            match self.w.t.forge.permission(&self.run.repo, login) {
+            match self.w.t.forge()?.permission(&self.run.repo, login) {
                 Ok(p) => Ok(Some(p)),
                 Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => Err(()),
                 Err(e) => return Err(e),
@@ -118,7 +118,7 @@ pub(crate) fn hear(
         numbers.extend(open_pr.map(|p| p.number));
         let reads = store.comments_read(run.id)?;
         for n in numbers {
-            let comments = w.t.forge.comments(&run.repo, n)?;
+            let comments = w.t.forge()?.comments(&run.repo, n)?;
             let fresh: Vec<Read> = comments
                 .iter()
                 .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
@@ -254,13 +254,13 @@ fn command(
                 cfg.watch.command_prefix,
                 TalkSaid::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
             );
-            w.t.forge.create_comment(&run.repo, number, &body)?;
+            w.t.forge()?.create_comment(&run.repo, number, &body)?;
             note(Handled::Answered("unknown verb".into()))?;
             return Ok(false);
         }
     };
     store.set_talk(run.id, talk)?;
-    w.t.forge.react(&run.repo, c.id, "eyes")?;
+    w.t.forge()?.react(&run.repo, c.id, "eyes")?;
     note(outcome)?;
     Ok(resumed)
 }
@@ -298,7 +298,7 @@ fn reviews(
     items: &[Item],
 ) -> Result<Vec<Ask>> {
     let run = trust.run;
-    let all = w.t.forge.reviews(&run.repo, pr.number)?;
+    let all = w.t.forge()?.reviews(&run.repo, pr.number)?;
     let mut trusted = HashMap::new();
     for r in all
         .iter()
@@ -341,7 +341,7 @@ fn reviews(
     }
     let mut out = vec![];
     for r in conversation::actionable_reviews(&all, &ctx) {
-        let lines = w.t.forge.line_comments(&run.repo, pr.number, r.id)?;
+        let lines = w.t.forge()?.line_comments(&run.repo, pr.number, r.id)?;
         // only the reviewer's own: a reader's reply in the thread is not theirs
         let (own, others) = conversation::own_line_comments(&r.author, lines.kept);
         if others > 0 {

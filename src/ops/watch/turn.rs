@@ -56,7 +56,7 @@ pub(super) fn start(
     if w.t.workspace.afks() {
         // the last turn's work is on the forge: the next one starts from the
         // forge's head of the branch (a person's push or a branch update in it)
-        w.t.workspace.as_ref().make(w.t.forge.as_ref(), at)?;
+        w.t.workspace.as_ref().make(w.t.forge()?, at)?;
     }
     let started = w.t.runner.resume(
         seen.handle.as_ref(),
