@@ -1,9 +1,83 @@
-//! How a command's failure reaches the person: one line (`error_line`) and
-//! one exit code (`exit_code_of`), as jj's `command_error.rs` does for it.
-//! Every typed error afk returns is one [`ErrorKind`] ([`kind_of`]), and
-//! every kind one code of the table in `exit_status.rs` ([`exit_code`]).
+//! How a command's failure reaches the person, as jj's `command_error.rs`
+//! does for it: a command's error is one [`CommandError`] — its kind (and so
+//! its exit code, [`exit_code`]), its message and its hints — made once, at
+//! the command boundary (`commands::run`), from the `anyhow::Error` the
+//! command returned or from a lower crate's typed error (`From`); the hints
+//! of a lower crate's error are attached here, in the binary
+//! ([`of_typed`]), the crates below naming only what happened.
+//! Text output prints the one line and its hints (`; ` between); `--json`
+//! carries the hints apart (docs/reports.md#errors).
 
 use crate::forge::{Failure, ForgeError};
+
+/// A command's failure: what `main` prints and exits with.
+#[derive(Debug)]
+pub struct CommandError {
+    /// what it is, chosen when the error was made: the exit code's
+    pub kind: ErrorKind,
+    /// what happened, with its causes
+    pub error: anyhow::Error,
+    /// what to do about it, outermost first; never part of the message
+    pub hints: Vec<String>,
+}
+
+impl CommandError {
+    /// `error` as a failure of `kind`, with no hint of its own.
+    pub fn new(kind: ErrorKind, error: impl Into<anyhow::Error>) -> CommandError {
+        let error = error.into();
+        let hints = hints_of(&error);
+        CommandError { kind, error, hints }
+    }
+    /// A usage error found after parsing (exit 2).
+    pub fn usage(message: impl Into<String>) -> CommandError {
+        CommandError::new(ErrorKind::Usage, UsageError(message.into()))
+    }
+    /// This error with `hint` too.
+    pub fn hint(mut self, hint: impl Into<String>) -> CommandError {
+        self.hints.push(hint.into());
+        self
+    }
+    /// The exit code of its kind.
+    pub fn exit_code(&self) -> u8 {
+        exit_code(self.kind)
+    }
+    /// Its message as one line ([`error_line`]), without the hints.
+    pub fn line(&self) -> String {
+        error_line(&self.error)
+    }
+    /// What text output prints: the line, then each hint, `; ` between.
+    pub fn person_line(&self) -> String {
+        crate::hint::line_with_hints(&self.line(), &self.hints)
+    }
+}
+
+/// A command's `anyhow` error: its kind found in its chain, its hints those
+/// attached above it and those the binary gives its typed errors.
+impl From<anyhow::Error> for CommandError {
+    fn from(error: anyhow::Error) -> CommandError {
+        let kind = kind_of(&error);
+        CommandError::new(kind, error)
+    }
+}
+
+/// The lower crates' typed errors, each with the hints the binary gives it.
+macro_rules! from_typed {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for CommandError {
+            fn from(e: $t) -> CommandError {
+                CommandError::from(anyhow::Error::new(e))
+            }
+        }
+    )*};
+}
+from_typed!(
+    ForgeError,
+    crate::store::StateError,
+    crate::registry::RegistryError,
+    crate::git::workspace::PushRefused,
+    crate::config::ConfigError,
+    UsageError,
+);
 
 /// A usage error found after parsing (exit 2).
 #[derive(Debug)]
@@ -31,7 +105,25 @@ pub fn error_line(e: &anyhow::Error) -> String {
 /// (`crate::hint`), `; ` between, where no field keeps the hints apart (a
 /// doctor check's detail).
 pub fn person_line(e: &anyhow::Error) -> String {
-    crate::hint::line_with_hints(&error_line(e), &crate::hint::hints_of(e))
+    crate::hint::line_with_hints(&error_line(e), &hints_of(e))
+}
+
+/// Every hint of `e` ([`crate::hint::hints_of`]: those attached to it and
+/// those of the lower crates' typed errors), and the one a Kubernetes API
+/// call's error carries (an adapter of the binary's, which the leaf
+/// `crate::hint` does not name).
+pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
+    let mut out = crate::hint::hints_of(e);
+    let api = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<crate::runner::kubernetes::ApiError>())
+        .and_then(|a| a.hint);
+    if let Some(hint) = api
+        && !out.iter().any(|h| h == hint)
+    {
+        out.push(hint.to_string());
+    }
+    out
 }
 
 /// What a command's error is, as its exit code is chosen.
@@ -48,8 +140,9 @@ pub enum ErrorKind {
     Other,
 }
 
-/// The kind of `e` (anywhere in its chain).
-pub fn kind_of(e: &anyhow::Error) -> ErrorKind {
+/// The kind of `e` (anywhere in its chain): what converting a command's
+/// `anyhow` error to a [`CommandError`] finds once.
+fn kind_of(e: &anyhow::Error) -> ErrorKind {
     let e = crate::hint::unhinted(e);
     if e.is::<UsageError>() {
         return ErrorKind::Usage;
@@ -76,14 +169,9 @@ pub fn exit_code(kind: ErrorKind) -> u8 {
     }
 }
 
-/// The exit code of a command that failed.
-pub fn exit_code_of(e: &anyhow::Error) -> u8 {
-    exit_code(kind_of(e))
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{ErrorKind, exit_code, exit_code_of, kind_of};
+    use super::{CommandError, ErrorKind, exit_code};
     use crate::forge::{Failure, ForgeError, LastTry};
 
     fn forge(kind: Failure) -> anyhow::Error {
@@ -104,6 +192,7 @@ mod tests {
             kind,
             message: "m".into(),
             unknown: false,
+            hint: None,
         })
     }
 
@@ -139,8 +228,10 @@ mod tests {
             (anyhow::anyhow!("disk full"), ErrorKind::Other, 1),
         ];
         for (e, kind, code) in cases {
-            assert_eq!(kind_of(&e), kind, "{e:#}");
-            assert_eq!(exit_code_of(&e), code, "{e:#}");
+            let line = format!("{e:#}");
+            let e = CommandError::from(e);
+            assert_eq!(e.kind, kind, "{line}");
+            assert_eq!(e.exit_code(), code, "{line}");
             let documented = crate::exit_status::TABLE
                 .iter()
                 .find(|c| c.code == code)
@@ -152,5 +243,71 @@ mod tests {
             assert!(documented.meaning.contains(says), "{code}: {says}");
         }
         assert_eq!(exit_code(ErrorKind::Call(Failure::RateLimited)), 1);
+    }
+
+    /// A lower crate's typed error becomes a command's error with the hint
+    /// the binary gives it; the message never carries it.
+    #[test]
+    fn a_lower_crates_error_gets_its_hint_at_the_boundary() {
+        use crate::store::{StateError, Trouble};
+        let newer = CommandError::from(StateError {
+            message: "state: /s/afk.db was written by a newer afk (schema 99, this one knows 40)"
+                .into(),
+            trouble: Trouble::Newer,
+        });
+        assert_eq!(newer.kind, ErrorKind::Other);
+        assert_eq!(newer.hints, ["upgrade afk"]);
+        assert_eq!(
+            newer.person_line(),
+            "state: /s/afk.db was written by a newer afk (schema 99, this one knows 40); upgrade afk"
+        );
+        let push = CommandError::from(crate::git::workspace::PushRefused {
+            branch: "afk/issue-4".into(),
+            repo: "acme/api".into(),
+        });
+        assert_eq!(
+            push.line(),
+            "workspace: the forge refused the push of afk/issue-4 to acme/api"
+        );
+        assert_eq!(push.hints.len(), 1);
+        assert!(push.hints[0].contains("write access"), "{:?}", push.hints);
+        let usage =
+            CommandError::usage("`afk version` is not a command").hint("use `afk --version`");
+        assert_eq!((usage.exit_code(), usage.hints.len()), (2, 1));
+        let config = CommandError::from(crate::config::ConfigError("config: x".into()));
+        assert_eq!((config.kind, config.exit_code()), (ErrorKind::Config, 2));
+    }
+
+    /// The crates below the binary name what happened; the binary's hint
+    /// for it is read under any context, never twice.
+    #[test]
+    fn a_typed_errors_hint_is_the_binarys_read_under_its_context() {
+        use crate::store::{StateError, Trouble};
+        let state = anyhow::Error::new(StateError {
+            message: "state: /s/afk.db is locked by another process (database is locked)".into(),
+            trouble: Trouble::Locked,
+        })
+        .context("opening the state");
+        assert_eq!(super::hints_of(&state), ["try again when it finishes"]);
+        assert!(!state.to_string().contains("try again"), "{state}");
+        let twice = crate::hint::hinted(
+            anyhow::Error::new(StateError {
+                message: "state: full".into(),
+                trouble: Trouble::Full,
+            }),
+            "free space, then run the tick again",
+        );
+        assert_eq!(
+            super::hints_of(&twice),
+            ["free space, then run the tick again"]
+        );
+        let push = anyhow::anyhow!("git push: exit 1")
+            .context(crate::git::workspace::PushRefused {
+                branch: "afk/issue-4".into(),
+                repo: "acme/api".into(),
+            })
+            .context("forwarding run 3");
+        assert_eq!(super::hints_of(&push).len(), 1, "{push:#}");
+        assert!(!format!("{push:#}").contains("write access"), "{push:#}");
     }
 }

@@ -3,11 +3,12 @@
 //! The text output joins them to the error's one line with `; ` (what the
 //! person reads is one line, as before); `--json` carries them as the error
 //! document's `hints` (docs/reports.md#errors), so a program can show the
-//! message and the advice apart. The typed errors of the crates below the
-//! binary, which cannot name this file, carry their hint as a field, read
-//! here: a failed call's `ForgeError` (afk-http: `check AFK_FORGE_TOKEN`)
-//! and the state file's `StateError` (afk-store: `try again when it
-//! finishes`). A leaf otherwise: it names no command and no adapter.
+//! message and the advice apart. The crates below the binary carry no
+//! advice: their typed errors name what happened (the state file's
+//! `StateError` its `Trouble`, a refused push `PushRefused`), and
+//! [`of_typed`] here gives each its hint (a command's error,
+//! `command_error::CommandError`, is made with them). A leaf: it names no
+//! command and no adapter of the binary's, only the crates below.
 
 use std::fmt;
 
@@ -45,7 +46,7 @@ pub fn with_hints(error: anyhow::Error, hints: Vec<String>) -> anyhow::Error {
 }
 
 /// Every hint of `e`, outermost first (a context over a hinted error keeps
-/// them), then the typed error's own (`ForgeError`, `StateError`).
+/// them), then the one its typed error gets ([`of_typed`]).
 pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
     let mut out = vec![];
     let mut at = e;
@@ -53,22 +54,41 @@ pub fn hints_of(e: &anyhow::Error) -> Vec<String> {
         out.extend(h.hints.iter().cloned());
         at = &h.error;
     }
-    let typed = at.chain().find_map(|c| {
-        let forge = c
-            .downcast_ref::<crate::forge::ForgeError>()
-            .map(|f| &f.hint);
-        let state = || {
-            c.downcast_ref::<crate::store::StateError>()
-                .map(|s| &s.hint)
-        };
-        forge.or_else(state)
-    });
-    if let Some(hint) = typed.cloned().flatten()
+    if let Some(hint) = of_typed(at)
         && !out.contains(&hint)
     {
         out.push(hint);
     }
     out
+}
+
+/// The hint the binary gives a lower crate's typed error found in `e`'s
+/// chain (or a context of its): what to do about what happened.
+pub fn of_typed(e: &anyhow::Error) -> Option<String> {
+    use crate::store::{StateError, Trouble};
+    if e.downcast_ref::<crate::git::workspace::PushRefused>()
+        .is_some()
+    {
+        return Some(
+            "check that afk's account has write access and that no branch protection rule covers afk/*"
+                .into(),
+        );
+    }
+    e.chain().find_map(|c| {
+        if let Some(f) = c.downcast_ref::<crate::forge::ForgeError>() {
+            return f.hint.clone();
+        }
+        let state = c.downcast_ref::<StateError>()?;
+        let hint = match state.trouble {
+            Trouble::Full => "free space, then run the tick again",
+            Trouble::NotAfks => "move it aside or restore a backup",
+            Trouble::Foreign => "point state_path or --state at a new file",
+            Trouble::Newer => "upgrade afk",
+            Trouble::Locked => "try again when it finishes",
+            Trouble::Other => return None,
+        };
+        Some(hint.into())
+    })
 }
 
 /// The error under any hints at the top of `e`: what a check of its type
@@ -131,27 +151,6 @@ mod tests {
         }
     }
 
-    /// The crates below the binary keep their advice in a field: read
-    /// under any context, never twice.
-    #[test]
-    fn a_typed_errors_own_hint_is_read_under_its_context() {
-        let state = anyhow::Error::new(crate::store::StateError {
-            message: "state: /s/afk.db is locked by another process (database is locked)".into(),
-            hint: Some("try again when it finishes".into()),
-        })
-        .context("opening the state");
-        assert_eq!(hints_of(&state), ["try again when it finishes"]);
-        assert!(!state.to_string().contains("try again"), "{state}");
-        let twice = hinted(
-            anyhow::Error::new(crate::store::StateError {
-                message: "state: full".into(),
-                hint: Some("free space, then run the tick again".into()),
-            }),
-            "free space, then run the tick again",
-        );
-        assert_eq!(hints_of(&twice), ["free space, then run the tick again"]);
-    }
-
     #[test]
     fn a_hinted_errors_type_and_causes_are_the_wrapped_errors() {
         let e = hinted(anyhow::Error::new(Typed).context("loading"), "fix it");
@@ -159,5 +158,80 @@ mod tests {
         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         assert_eq!(chain, ["loading", "typed"]);
         assert!(with_hints(anyhow::Error::new(Typed), vec![]).is::<Typed>());
+    }
+
+    /// The crates below the binary name what happened and carry no advice:
+    /// no string in their production code (before `#[cfg(test)]`) says
+    /// "check …", "fix: …" or "upgrade afk"; the binary attaches the hint
+    /// ([`of_typed`], `command_error`). afk-core is not scanned: its
+    /// doctor details and its texts for people on the forge are advice by
+    /// design (a doctor line "says what to fix"). `PENDING` are the files
+    /// still carrying advice, each to leave the list when moved.
+    #[test]
+    fn no_lower_crates_message_carries_advice() {
+        const ADVICE: &[&str] = &[
+            "\"check ",
+            ": check ",
+            "; check ",
+            "(check ",
+            "; fix:",
+            "upgrade afk",
+            "does afk's account",
+        ];
+        const PENDING: &[&str] = &[
+            // the 401/404/App hints of `ForgeError::hint` (afk-http's split)
+            "afk-http/src/lib.rs",
+            // the App's setup lines (`; fix:`), the Forge trait's split
+            "afk-forge/src/app.rs",
+            // a refused registry's `check the secret …`
+            "afk-registry/src/oci.rs",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates");
+        let mut files = vec![];
+        let mut dirs = vec![root.clone()];
+        while let Some(d) = dirs.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|x| x == "rs") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut found = std::collections::BTreeSet::new();
+        let mut offending = vec![];
+        for path in files {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if name.starts_with("afk-core/") || name.contains("/tests") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let production = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (n, line) in production.lines().enumerate() {
+                let code = line.trim_start();
+                if code.starts_with("//") || !ADVICE.iter().any(|a| line.contains(a)) {
+                    continue;
+                }
+                match PENDING.contains(&name.as_str()) {
+                    true => drop(found.insert(name.clone())),
+                    false => offending.push(format!("crates/{name}:{}: {code}", n + 1)),
+                }
+            }
+        }
+        assert!(
+            offending.is_empty(),
+            "advice in a lower crate's message: name what happened there and attach the hint in the binary (crate::hint::of_typed):\n{}",
+            offending.join("\n")
+        );
+        let moved: Vec<_> = PENDING.iter().filter(|p| !found.contains(**p)).collect();
+        assert!(
+            moved.is_empty(),
+            "no advice left: take {moved:?} off PENDING"
+        );
     }
 }

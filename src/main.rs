@@ -51,14 +51,11 @@ fn main() -> ExitCode {
     match commands::run(&session, &cli.command) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
-            let code = afk::command_error::exit_code_of(&e);
-            let line = afk::command_error::error_line(&e);
-            let hints = afk::hint::hints_of(&e);
-            log::error(&afk::hint::line_with_hints(&line, &hints));
+            log::error(&e.person_line());
             if json {
-                error_document(&line, &hints, code);
+                error_document(&e.line(), &e.hints, e.exit_code());
             }
-            ExitCode::from(code)
+            ExitCode::from(e.exit_code())
         }
     }
 }

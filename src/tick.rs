@@ -353,7 +353,7 @@ impl ErrorItem {
             // the whole chain: the innermost reason (the OS error, the
             // status) is what says what to do
             message: crate::command_error::error_line(e),
-            hints: crate::hint::hints_of(e),
+            hints: crate::command_error::hints_of(e),
             // retries used up, after an answer or none; a configuration
             // mistake is another kind: no retry would have helped
             exhausted: ForgeError::exhausted_of(e).map(Box::new),
@@ -375,10 +375,10 @@ impl ErrorItem {
         self.hints.push(hint.into());
         self
     }
-    /// This error with the hints of `e` (`crate::hint::hints_of`), whose
+    /// This error with the hints of `e` (`crate::command_error::hints_of`), whose
     /// words it says in its own.
     pub fn hints_of(mut self, e: &anyhow::Error) -> ErrorItem {
-        self.hints.extend(crate::hint::hints_of(e));
+        self.hints.extend(crate::command_error::hints_of(e));
         self
     }
     /// A claim whose stored repo is not `owner/name` (an edited state file): an

@@ -253,7 +253,10 @@ pub fn forward(env: &PodEnv) -> (u8, String) {
             head: String::new(),
         },
         Ok(F::Refused(why)) => kw::Result::Refused(why),
-        Err(e) => kw::Result::Refused(format!("forwarding failed: {e:#}")),
+        Err(e) => kw::Result::Refused(crate::hint::line_with_hints(
+            &format!("forwarding failed: {e:#}"),
+            &crate::hint::hints_of(&e),
+        )),
     };
     let message = kw::message(&result);
     let _ = std::fs::write(&env.result, message.as_bytes());

@@ -20,8 +20,8 @@ pub mod upgrade;
 pub mod watch;
 pub mod workspace;
 
+use crate::command_error::CommandError;
 use crate::session::{Outcome, Session};
-use anyhow::Result;
 
 /// Every command, with its help; each variant's `Args` are beside its code.
 #[derive(clap::Subcommand, Debug)]
@@ -245,9 +245,11 @@ Examples:
     Version,
 }
 
-/// Run one command on its session: the command's own `run(&Session, &Args)`.
-pub fn run(s: &Session, command: &Cmd) -> Result<Outcome> {
-    match command {
+/// Run one command on its session: the command's own `run(&Session, &Args)`,
+/// whose error becomes the one [`CommandError`] here (its kind, so its exit
+/// code, and its hints found once).
+pub fn run(s: &Session, command: &Cmd) -> Result<Outcome, CommandError> {
+    let ran = match command {
         Cmd::Poll(a) => poll::run(s, a),
         Cmd::Watch(a) => watch::run(s, a),
         Cmd::Harvest(a) => harvest::run(s, a),
@@ -264,9 +266,11 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome> {
         Cmd::Completions(a) => completions::run(s, a),
         Cmd::Man(a) => man::run(s, a),
         Cmd::Workspace(a) => workspace::run(s, a),
-        Cmd::Version => Err(crate::hint::hinted(
-            crate::command_error::UsageError("`afk version` is not a command".into()).into(),
-            "use `afk --version`",
-        )),
-    }
+        Cmd::Version => {
+            return Err(
+                CommandError::usage("`afk version` is not a command").hint("use `afk --version`")
+            );
+        }
+    };
+    ran.map_err(CommandError::from)
 }

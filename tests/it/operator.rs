@@ -737,6 +737,33 @@ fn an_errors_advice_is_a_hint_of_its_own_in_json_and_ends_the_line_on_stderr() {
         doc.get("error").is_some() && doc.get("hints").is_none(),
         "{doc}"
     );
+    // a lower crate's error names what happened; its advice is the binary's
+    // hint: a state file of a newer afk says "upgrade afk" apart
+    std::fs::create_dir_all(s.dir.join("s")).unwrap();
+    let c = rusqlite::Connection::open(s.dir.join("s/afk.db")).unwrap();
+    c.pragma_update(None, "application_id", 0x6166_6b31).unwrap();
+    c.pragma_update(None, "user_version", 99).unwrap();
+    drop(c);
+    for json in [true, false] {
+        let mut cmd = afk_in(&s.dir);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.args(["--config", "afk.toml", "status"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("written by a newer afk (schema 99")
+                && err.trim().ends_with("); upgrade afk"),
+            "{err}"
+        );
+        if json {
+            let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(doc["hints"], json!(["upgrade afk"]), "{doc}");
+            let error = doc["error"].as_str().unwrap();
+            assert!(!error.contains("upgrade afk"), "{error}");
+        }
+    }
 }
 
 #[test]

@@ -308,12 +308,13 @@ impl Source {
 
 static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// A state file's failure as the operator reads it: what is wrong, and,
-/// apart, what to do about it (the binary prints it as the error's hint).
+/// A state file's failure as the operator reads it: what is wrong
+/// (`message`), and which [`Trouble`] it is, from which the binary says what
+/// to do about it (its hint: the store carries no advice).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateError {
     pub message: String,
-    pub hint: Option<String>,
+    pub trouble: Trouble,
 }
 
 impl std::fmt::Display for StateError {
@@ -331,48 +332,41 @@ pub(crate) fn describe(path: &Path, e: &rusqlite::Error) -> StateError {
         rusqlite::Error::FromSqlConversionFailure(_, _, why) => why.to_string(),
         _ => e.to_string(),
     };
-    let (message, hint) = match trouble(e, afk_host::private_files::no_room_at(path)) {
-        Trouble::Full => (
-            // SQLite's own words ("disk I/O error") would send an operator
-            // to the hardware
-            format!(
-                "state: the disk holding {} is full (No space left on device)",
-                path.display()
-            ),
-            Some("free space, then run the tick again"),
+    let trouble = trouble(e, afk_host::private_files::no_room_at(path));
+    let message = match trouble {
+        // SQLite's own words ("disk I/O error") would send an operator
+        // to the hardware
+        Trouble::Full => format!(
+            "state: the disk holding {} is full (No space left on device)",
+            path.display()
         ),
-        Trouble::NotAfks => (
-            format!(
-                "state: {} is not a valid afk state file ({s})",
-                path.display()
-            ),
-            Some("move it aside or restore a backup"),
+        Trouble::NotAfks => format!(
+            "state: {} is not a valid afk state file ({s})",
+            path.display()
         ),
-        Trouble::Locked => (
-            format!(
-                "state: {} is locked by another process ({s})",
-                path.display()
-            ),
-            Some("try again when it finishes"),
+        Trouble::Locked => format!(
+            "state: {} is locked by another process ({s})",
+            path.display()
         ),
-        Trouble::Other => (format!("state: {}: {s}", path.display()), None),
+        _ => format!("state: {}: {s}", path.display()),
     };
-    StateError {
-        message,
-        hint: hint.map(str::to_string),
-    }
+    StateError { message, trouble }
 }
 
-/// What a SQLite failure means for the operator, by its result code (never
-/// by its words, which SQLite may change).
+/// What a state file's failure is for the operator (a SQLite failure by its
+/// result code, never by its words, which SQLite may change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trouble {
-    /// not a database, or a damaged one: move it aside
+pub enum Trouble {
+    /// not a database, or a damaged one
     NotAfks,
-    /// another process holds it: try again
+    /// a database of another program's (another application id)
+    Foreign,
+    /// written by a newer afk: a schema this one does not know
+    Newer,
+    /// another process holds it
     Locked,
-    /// the disk is full: free space (SQLite says "database or disk is full",
-    /// or, when a write or its shared memory cannot grow, "disk I/O error")
+    /// the disk is full (SQLite says "database or disk is full", or, when a
+    /// write or its shared memory cannot grow, "disk I/O error")
     Full,
     Other,
 }
@@ -410,17 +404,23 @@ fn check_identity(conn: &Connection, path: &Path) -> Result<i64> {
         && version > 0
         && q("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'")? == 1;
     if app != APPLICATION_ID && !(app == 0 && tables == 0) && !legacy_afk {
-        bail!(
-            "state: {} is not an afk state file (it holds another program's data): point state_path or --state at a new file",
-            path.display()
-        );
+        return Err(anyhow::Error::new(StateError {
+            message: format!(
+                "state: {} is not an afk state file (it holds another program's data)",
+                path.display()
+            ),
+            trouble: Trouble::Foreign,
+        }));
     }
     if version as usize > MIGRATIONS.len() {
-        bail!(
-            "state: {} was written by a newer afk (schema {version}, this one knows {}): upgrade afk",
-            path.display(),
-            MIGRATIONS.len()
-        );
+        return Err(anyhow::Error::new(StateError {
+            message: format!(
+                "state: {} was written by a newer afk (schema {version}, this one knows {})",
+                path.display(),
+                MIGRATIONS.len()
+            ),
+            trouble: Trouble::Newer,
+        }));
     }
     Ok(version)
 }
@@ -773,11 +773,8 @@ mod tests {
                 && line.contains("No space left on device"),
             "{line}"
         );
-        // what to do is the hint, apart
-        assert_eq!(
-            said.hint.as_deref(),
-            Some("free space, then run the tick again")
-        );
+        // what to do is the binary's hint, apart
+        assert_eq!(said.trouble, Trouble::Full);
         assert!(!line.contains('\n'), "one line: {line}");
         drop(s);
         std::fs::remove_dir_all(&dir).unwrap();

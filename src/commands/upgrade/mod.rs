@@ -26,7 +26,9 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
         Err(e) if s.json() => {
             crate::log::error(&crate::command_error::person_line(&e));
             crate::output::emit(true, &upgrade::failed(s.dry_run(), &e), "");
-            Ok(Outcome::code(crate::command_error::exit_code_of(&e)))
+            Ok(Outcome::code(
+                crate::command_error::CommandError::from(e).exit_code(),
+            ))
         }
         Err(e) => Err(e),
     }

@@ -69,19 +69,20 @@ pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
         Err(e) => {
             // a verdict that could not be read (no such PR, an outage) is 4,
             // never 1: a typo or an outage must not read as RED
-            let code = match crate::command_error::exit_code_of(&e) {
+            let e = crate::command_error::CommandError::from(e);
+            let code = match e.exit_code() {
                 2 => 2,
                 _ => UNREAD,
             };
-            crate::log::error(&crate::command_error::person_line(&e));
-            let line = crate::command_error::error_line(&e);
+            crate::log::error(&e.person_line());
+            let line = e.line();
             if s.json() {
                 r.verdict = None;
                 r.build_url = None;
                 r.errors.push(VerdictError {
                     repo: a.repo.clone(),
                     message: line,
-                    hints: crate::hint::hints_of(&e),
+                    hints: e.hints,
                 });
                 crate::output::emit(true, &r, "");
             }

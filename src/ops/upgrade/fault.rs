@@ -23,7 +23,7 @@ impl Fault {
         Fault {
             words: e.to_string(),
             call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
-            hints: crate::hint::hints_of(e),
+            hints: crate::command_error::hints_of(e),
         }
     }
 
@@ -58,7 +58,7 @@ impl From<anyhow::Error> for Fault {
         Fault {
             words: format!("{e:#}"),
             call: e.downcast_ref::<ForgeError>().cloned().map(Box::new),
-            hints: crate::hint::hints_of(&e),
+            hints: crate::command_error::hints_of(&e),
         }
     }
 }

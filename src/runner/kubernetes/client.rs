@@ -34,6 +34,8 @@ pub struct ApiError {
     /// the request may have taken effect: it was sent and no answer came
     /// (a dropped connection, a timeout) or the answer was a 5xx
     pub unknown: bool,
+    /// what to do about it (`crate::hint`), apart from the message
+    pub hint: Option<&'static str>,
 }
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,10 +59,13 @@ impl ApiError {
             }
             k => k,
         };
+        // a redirect: the address is wrong (afk follows none)
+        let moved = f.status.is_some_and(|s| (300..400).contains(&s));
         anyhow!(ApiError {
             kind,
             message: f.to_string(),
             unknown: f.may_have_landed(),
+            hint: moved.then_some("check runner.kubernetes.api_url"),
         })
     }
 }
@@ -196,7 +201,7 @@ impl Api {
         );
         http.set_connection(Duration::from_secs(10), tls);
         http.set_url_key("runner.kubernetes.api_url");
-        http.set_moved("a redirect, and afk follows none; check runner.kubernetes.api_url");
+        http.set_moved("a redirect, and afk follows none");
         Ok(Api { http, namespace })
     }
 
@@ -250,6 +255,7 @@ mod tests {
                 kind,
                 message: "m".into(),
                 unknown,
+                hint: None,
             })
             .context("creating the Job")
         };

@@ -33,6 +33,7 @@ mod summary;
 
 pub use check::check_repository;
 pub use checkout::without_userinfo;
+pub use push::PushRefused;
 
 use super::{Credentials, Git};
 use anyhow::Result;

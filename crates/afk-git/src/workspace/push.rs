@@ -5,6 +5,26 @@ use super::{Forwarded, IDENT, Place, Workspace};
 use anyhow::{Context, Result};
 use std::path::Path;
 
+/// The forge refused afk's push of a run's branch (no one else had pushed
+/// there): what the binary's hint says to look at (afk's account's write
+/// access, a branch protection rule) is the binary's, not this crate's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRefused {
+    pub branch: String,
+    pub repo: String,
+}
+
+impl std::fmt::Display for PushRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "workspace: the forge refused the push of {} to {}",
+            self.branch, self.repo
+        )
+    }
+}
+impl std::error::Error for PushRefused {}
+
 impl Workspace {
     /// Push `work` to the branch with a lease on what afk last saw there;
     /// when someone else pushed, merge their head into the work and push
@@ -40,10 +60,10 @@ impl Workspace {
                     return Ok(self.pushed(cache, p, start, work));
                 }
                 if now == seen {
-                    return Err(e.context(format!(
-                        "workspace: the forge refused the push of {} to {} (does afk's account have write access, or does a branch protection rule cover afk/*?)",
-                        p.branch, p.repo
-                    )));
+                    return Err(e.context(PushRefused {
+                        branch: p.branch.to_string(),
+                        repo: p.repo.to_string(),
+                    }));
                 }
                 let Some(theirs) = now else {
                     // the branch was deleted on the forge: push it again
