@@ -39,13 +39,15 @@ pub fn heartbeat(cfg: &Config, kind: TickKind, ping: Ping) {
     } else {
         format!("notify.heartbeat.{kind}")
     };
-    let Some(base) = std::env::var(name).ok().filter(|u| !u.trim().is_empty()) else {
+    let Some(base) = cfg.notify.urls.heartbeat(kind) else {
         crate::log::warn(&format!("heartbeat: {name} ({key}) is not set"));
         return;
     };
-    let url = heartbeat::url(&base, kind, ping);
+    // the URL pinged is a secret too (`{tick}` replaced, a suffix added):
+    // registered before it is sent, so no text afk writes carries it
+    let url = crate::redact::Secret::new(heartbeat::url(base.expose(), kind, ping));
     let agent = crate::client::builder(Duration::from_secs(10)).build();
-    let why = match agent.get(&url).call() {
+    let why = match agent.get(url.expose()).call() {
         // afk follows no redirect (crate::client): a 3xx is not a ping
         Ok(r) if r.status() >= 300 => Some(format!("answered {} (a redirect)", r.status())),
         Ok(_) => None,

@@ -7,14 +7,17 @@
 use crate::config::Config;
 use crate::core::kinds::EventKind;
 use crate::forge::Failure;
+use crate::redact::Secret;
 use crate::store::Store;
 use crate::store::events::{Channel, Event};
 use serde_json::json;
 use std::time::Duration;
 
 pub struct Notifier {
-    slack: Option<String>,
-    webhook: Option<String>,
+    /// `notify.slack_webhook_env`'s URL, read at load (`config::NotifyUrls`)
+    slack: Option<Secret>,
+    /// `notify.webhook_env`'s
+    webhook: Option<Secret>,
     /// the kinds `notify.events` names (validated at config load)
     events: Vec<EventKind>,
     agent: ureq::Agent,
@@ -24,13 +27,6 @@ pub struct Notifier {
 pub struct Delivery {
     pub sent: usize,
     pub failed: usize,
-}
-
-fn env_url(name: &str) -> Option<String> {
-    if name.is_empty() {
-        return None;
-    }
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 pub fn webhook_body(e: &Event) -> serde_json::Value {
@@ -83,8 +79,8 @@ impl std::error::Error for Undelivered {}
 impl Notifier {
     pub fn new(cfg: &Config) -> Notifier {
         Notifier {
-            slack: env_url(&cfg.notify.slack_webhook_env),
-            webhook: env_url(&cfg.notify.webhook_env),
+            slack: cfg.notify.urls.slack_webhook.clone(),
+            webhook: cfg.notify.urls.webhook.clone(),
             events: cfg
                 .notify
                 .events
@@ -98,7 +94,7 @@ impl Notifier {
     fn post(
         &self,
         channel: &'static str,
-        url: &str,
+        url: Option<&Secret>,
         body: serde_json::Value,
     ) -> Result<(), Undelivered> {
         let failed = |kind, unreached| Undelivered {
@@ -106,9 +102,13 @@ impl Notifier {
             kind,
             unreached,
         };
+        let Some(url) = url else {
+            return Err(failed(Failure::NoAnswer, None));
+        };
         let mut body = body;
         crate::redact::json(&mut body);
-        match self.agent.post(url).send_json(body) {
+        // the URL's one use: sent to its own host
+        match self.agent.post(url.expose()).send_json(body) {
             // afk follows no redirect (crate::client): a 3xx is not a delivery
             Ok(r) if r.status() >= 300 => Err(failed(Failure::Other(r.status()), None)),
             Ok(_) => Ok(()),
@@ -151,14 +151,10 @@ impl Notifier {
                 let res = match ch {
                     Channel::Slack => self.post(
                         "Slack",
-                        self.slack.as_deref().unwrap_or_default(),
+                        self.slack.as_ref(),
                         json!({"text": crate::core::sanitize::slack_text(&e.text)}),
                     ),
-                    Channel::Webhook => self.post(
-                        "event",
-                        self.webhook.as_deref().unwrap_or_default(),
-                        webhook_body(&e),
-                    ),
+                    Channel::Webhook => self.post("event", self.webhook.as_ref(), webhook_body(&e)),
                 };
                 match res {
                     Ok(()) => d.sent += 1,

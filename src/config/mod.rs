@@ -41,7 +41,7 @@ pub use discover::{STARTER, default_config_path, not_found};
 pub use forge::{Forge, ForgeKind};
 pub use harvest::Harvest;
 pub use lessons::Lessons;
-pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify};
+pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify, NotifyUrls};
 pub use poll::Poll;
 pub use runner::{Kubernetes, Runner};
 pub use secrets::read_secret_file;
@@ -179,6 +179,7 @@ impl Config {
         cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
         cfg.validate(text, &table)?;
         cfg.resolve_paths();
+        cfg.read_secrets();
         Ok(cfg)
     }
 

@@ -4,6 +4,7 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::check::Checker;
+use crate::redact::Secret;
 
 pub const NOTIFY_EVENTS: &[&str] = crate::core::kinds::EventKind::NAMES;
 
@@ -17,6 +18,31 @@ pub struct Notify {
     /// Per tick kind: the env var holding that tick's URL (overrides heartbeat_env).
     pub heartbeat: HeartbeatEnvs,
     pub events: Vec<String>,
+    /// The URLs those variables hold, read once at load
+    /// (`Config::read_secrets`): secrets, reached only through [`Secret`].
+    #[serde(skip)]
+    pub urls: NotifyUrls,
+}
+
+/// The webhook and heartbeat URLs, each a [`Secret`] (registered for
+/// redaction when read; its `Debug` shows none of it). None: the variable
+/// is not named, unset or blank.
+#[derive(Debug, Clone, Default)]
+pub struct NotifyUrls {
+    pub slack_webhook: Option<Secret>,
+    pub webhook: Option<Secret>,
+    /// per tick kind: `[notify.heartbeat].<kind>`'s variable, else `heartbeat_env`'s
+    pub heartbeat: Vec<(crate::types::TickKind, Secret)>,
+}
+
+impl NotifyUrls {
+    /// The heartbeat URL of one tick kind.
+    pub fn heartbeat(&self, kind: crate::types::TickKind) -> Option<&Secret> {
+        self.heartbeat
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s)
+    }
 }
 
 /// `[notify.heartbeat]`: one heartbeat variable per tick kind; empty: `heartbeat_env`.
@@ -53,6 +79,7 @@ impl Default for Notify {
             webhook_env: String::new(),
             heartbeat_env: String::new(),
             heartbeat: HeartbeatEnvs::default(),
+            urls: NotifyUrls::default(),
             events: [
                 "run.escalated",
                 "run.succeeded",

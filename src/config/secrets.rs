@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::redact::Secret;
 
 use super::check::Checker;
-use super::{Config, cfg_err};
+use super::{Config, NotifyUrls, cfg_err};
 
 /// A secret from a file the config names under `key`. Like ssh with a key
 /// file, a file that group or others may read is refused: the secret may
@@ -119,6 +119,60 @@ impl Config {
     }
 }
 
+/// The secret in the variable `name`, read now: None when `name` is empty
+/// or the variable unset or blank.
+fn from_env(name: &str) -> Option<Secret> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| Secret::new(v.trim()))
+}
+
+impl Config {
+    /// The secrets the `*_env` keys name that afk sends somewhere (the
+    /// webhook URLs, each tick kind's heartbeat URL, the registry's
+    /// `user:token` and its token), read once at load and held as
+    /// [`Secret`]s: registered as they are read, so nothing afk writes
+    /// carries one, and their value is reached only where it is sent.
+    pub(super) fn read_secrets(&mut self) {
+        let n = &self.notify;
+        let heartbeat = crate::types::TickKind::ALL
+            .iter()
+            .filter_map(|&kind| {
+                let name =
+                    crate::core::heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(kind))?;
+                let base = from_env(name)?;
+                // each URL pinged (`{tick}` replaced, a suffix added) is one too
+                use crate::core::heartbeat::{Ping, url};
+                for ping in [Ping::Start, Ping::Success, Ping::Fail] {
+                    Secret::new(url(base.expose(), kind, ping));
+                }
+                Some((kind, base))
+            })
+            .collect();
+        self.notify.urls = NotifyUrls {
+            slack_webhook: from_env(&n.slack_webhook_env),
+            webhook: from_env(&n.webhook_env),
+            heartbeat,
+        };
+        self.upgrade.registry_auth = from_env(&self.upgrade.registry_auth_env);
+        if let Some((_, token)) = self
+            .upgrade
+            .registry_auth
+            .as_ref()
+            .and_then(|a| a.expose().split_once(':'))
+        {
+            // the token alone is a secret too (what a registry's basic
+            // challenge or an error may show of it)
+            Secret::new(token);
+        }
+    }
+}
+
 impl Config {
     /// Every secret value this config names that afk can read now, each
     /// with where it comes from (docs/security.md: nothing afk writes
@@ -131,19 +185,42 @@ impl Config {
         if let Ok(t) = self.forge_token() {
             v.push(("the forge token".to_string(), t));
         }
-        for name in self
-            .secret_env_names()
-            .iter()
+        // those read at load (`read_secrets`), by the variable that held them
+        let (n, u) = (&self.notify, &self.notify.urls);
+        let mut held: Vec<(&str, &Secret)> = vec![];
+        held.extend(
+            u.slack_webhook
+                .iter()
+                .map(|s| (n.slack_webhook_env.as_str(), s)),
+        );
+        held.extend(u.webhook.iter().map(|s| (n.webhook_env.as_str(), s)));
+        for (kind, s) in &u.heartbeat {
+            let name =
+                crate::core::heartbeat::variable(&n.heartbeat_env, n.heartbeat.for_tick(*kind));
+            if let Some(name) = name.filter(|name| !held.iter().any(|(h, _)| h == name)) {
+                held.push((name, s));
+            }
+        }
+        if let Some(s) = &self.upgrade.registry_auth {
+            let name = self.upgrade.registry_auth_env.as_str();
+            if let Some((_, token)) = s.expose().split_once(':') {
+                v.push((format!("${name}'s token"), Secret::new(token)));
+            }
+            held.push((name, s));
+        }
+        v.extend(
+            held.into_iter()
+                .map(|(name, s)| (format!("${name}"), s.clone())),
+        );
+        // the rest afk only strips from agents, read now
+        for name in [&self.forge.token_env, &self.runner.token_env]
+            .into_iter()
+            .filter(|n| !n.is_empty())
             .chain(&self.runner.secret_env)
         {
             if let Ok(val) = std::env::var(name)
                 && !val.trim().is_empty()
             {
-                if let Some((_, token)) = val.split_once(':')
-                    && name == &self.upgrade.registry_auth_env
-                {
-                    v.push((format!("${name}'s token"), Secret::new(token)));
-                }
                 v.push((format!("${name}"), Secret::new(val)));
             }
         }
@@ -165,6 +242,63 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use crate::config::tests::parse;
+
+    #[test]
+    fn the_urls_and_the_registry_login_a_config_names_are_held_as_secrets() {
+        let vars = [
+            (
+                "AFK_UNIT_HV1_SLACK",
+                "https://hooks.example/services/sl-7d1e0b5a93",
+            ),
+            (
+                "AFK_UNIT_HV1_WEBHOOK",
+                "https://events.example/wh-2c8f41d6e0",
+            ),
+            (
+                "AFK_UNIT_HV1_HB",
+                "https://hc.example/ping/hb-9b3e57a1c4/{tick}",
+            ),
+            ("AFK_UNIT_HV1_REG", "robot:rg-5a0c9e3f71"),
+        ];
+        for (k, v) in vars {
+            // SAFETY: names of this test's own, read by no other thread
+            unsafe { std::env::set_var(k, v) };
+        }
+        let c = parse(
+            "[notify]\nslack_webhook_env = \"AFK_UNIT_HV1_SLACK\"\nwebhook_env = \"AFK_UNIT_HV1_WEBHOOK\"\n\
+             heartbeat_env = \"AFK_UNIT_HV1_HB\"\n\
+             [upgrade]\nregistry_auth_env = \"AFK_UNIT_HV1_REG\"\nregistry_auth_host = \"registry.example.org\"\n",
+        )
+        .unwrap();
+        let u = &c.notify.urls;
+        let held = [
+            u.slack_webhook.as_ref(),
+            u.webhook.as_ref(),
+            u.heartbeat(crate::types::TickKind::Watch),
+            c.upgrade.registry_auth.as_ref(),
+        ];
+        for ((_, value), secret) in vars.iter().zip(held) {
+            let secret = secret.unwrap_or_else(|| panic!("{value} is not held"));
+            assert_eq!(secret.expose(), *value);
+        }
+        // the config as Debug shows (a log line, an error) holds none of them
+        let shown = format!("{c:?}");
+        for marker in [
+            "sl-7d1e0b5a93",
+            "wh-2c8f41d6e0",
+            "hb-9b3e57a1c4",
+            "rg-5a0c9e3f71",
+        ] {
+            assert!(!shown.contains(marker), "{marker} in {shown}");
+        }
+        // nor does any text afk writes: the heartbeat URL a tick pings,
+        // `{tick}` replaced, and the registry's token alone included
+        let said = "pinged https://hc.example/ping/hb-9b3e57a1c4/watch/start; token rg-5a0c9e3f71";
+        assert_eq!(
+            crate::redact::text(said),
+            "pinged [redacted]; token [redacted]"
+        );
+    }
 
     #[test]
     fn heartbeat_env_is_a_secret() {

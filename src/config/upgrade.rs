@@ -30,6 +30,11 @@ pub struct Upgrade {
     /// The one registry host (`host[:port]`) the secret of `registry_auth_env`
     /// is sent to (see `core::registry_auth`).
     pub registry_auth_host: String,
+    /// What `registry_auth_env` holds (`user:token`), read once at load
+    /// (`Config::read_secrets`): a secret, reached only through [`Secret`];
+    /// None when it is not named, unset or blank.
+    #[serde(skip)]
+    pub registry_auth: Option<crate::redact::Secret>,
     /// Tags read per image at most; more skips the recipe.
     pub max_tags: usize,
     pub template: String,
@@ -85,6 +90,7 @@ impl Default for Upgrade {
             allow_major: false,
             max_open_prs: 10,
             registry_auth_env: String::new(),
+            registry_auth: None,
             registry_auth_host: String::new(),
             max_tags: 10_000,
             template: "upgrader".into(),

@@ -394,7 +394,7 @@ impl<'s> Tick<'s> {
     }
 
     /// The registry client: the configured mirrors and tag cap, no
-    /// credentials (upgrade adds them, `with_auth_env`, when it asks for tags).
+    /// credentials (upgrade adds the config's, `with_auth`, when it asks for tags).
     pub fn registry(&self) -> crate::registry::OciRegistry {
         registry(self.cfg)
     }

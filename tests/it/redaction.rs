@@ -387,3 +387,98 @@ fn a_public_repositorys_escalation_quotes_none_of_the_agents_log() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains(said));
 }
+
+/// Hardening V, item 1: the webhook URLs, each tick's heartbeat URL and the
+/// registry's `user:token` are held as secrets from the config's load on:
+/// none of them (nor the heartbeat URL a tick pings, `{tick}` replaced)
+/// appears in anything afk writes, `afk doctor` and `--json` included, nor
+/// in its errors when those hosts cannot be reached; the agent, which
+/// prints its whole environment, is handed none of them.
+#[test]
+fn the_webhook_heartbeat_and_registry_secrets_appear_in_nothing_afk_writes() {
+    const MARK: &str = "s3cret-hv1-7f3a9c";
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let mut afk = Afk::with_text("");
+    let script = afk.scratch.write("agent.sh", "env\nexit 3\n");
+    let status_page = afk.scratch.path("page.html");
+    let metrics = afk.scratch.path("afk.prom");
+    let text = format!(
+        "state_path = \"state/afk.db\"\nstatus_page = \"{page}\"\nmetrics_file = \"{metrics}\"\n\n\
+         [forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\ncommand = [\"sh\", \"{script}\"]\n\n\
+         [notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"\nslack_webhook_env = \"AFK_TEST_SLACK\"\n\
+         heartbeat_env = \"AFK_TEST_HEARTBEAT\"\n\n\
+         [upgrade]\nregistry_auth_env = \"AFK_TEST_REGISTRY\"\nregistry_auth_host = \"registry.example.org\"\n",
+        page = status_page.display(),
+        metrics = metrics.display(),
+        forge = sb.forge_keys(),
+        script = script.display(),
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    // nothing listens on port 9 of the loopback: every send fails
+    let values = [
+        (
+            "AFK_TEST_WEBHOOK",
+            format!("http://127.0.0.1:9/hooks/wh-{MARK}"),
+        ),
+        (
+            "AFK_TEST_SLACK",
+            format!("http://127.0.0.1:9/services/sl-{MARK}"),
+        ),
+        (
+            "AFK_TEST_HEARTBEAT",
+            format!("http://127.0.0.1:9/ping/hb-{MARK}/{{tick}}"),
+        ),
+        ("AFK_TEST_REGISTRY", format!("robot:rg-{MARK}")),
+    ];
+    for (k, v) in &values {
+        afk.env.push((k.to_string(), v.clone()));
+    }
+    let mut outputs = vec![];
+    for args in [
+        &["doctor"][..],
+        &["--json", "doctor"],
+        &["-v", "--json", "poll"],
+    ] {
+        let out = afk.cmd().args(args).output().unwrap();
+        outputs.push(format!(
+            "afk {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let exit = afk.wait_agent(1);
+    assert_ne!(exit, 0, "the agent fails, so its log is quoted");
+    for args in [
+        &["-v", "--json", "watch"][..],
+        &["runs", "show", "1", "--log"],
+    ] {
+        let out = afk.cmd().args(args).output().unwrap();
+        outputs.push(format!(
+            "afk {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
+    assert!(
+        log.contains("AFK_RUN_ID"),
+        "the agent printed its env: {log}"
+    );
+    outputs.push(format!("the agent's log: {log}"));
+    outputs.push(format!(
+        "the forge's writes: {}",
+        strings_of(&Value::Array(sb.writes()))
+    ));
+    for f in [&status_page, &metrics] {
+        outputs.push(format!(
+            "{}: {}",
+            f.display(),
+            std::fs::read_to_string(f).unwrap()
+        ));
+    }
+    for o in &outputs {
+        assert!(!o.contains(MARK), "a secret the config names shows: {o}");
+    }
+}

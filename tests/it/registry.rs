@@ -425,7 +425,8 @@ fn token_registry(need_basic: bool, field: &'static str) -> Canned {
 #[test]
 fn a_bearer_challenge_is_answered_with_a_token_fetched_once() {
     let server = token_registry(true, "token");
-    let client = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), &server.host());
+    let client =
+        OciRegistry::new(TIMEOUT).with_basic_auth(afk::redact::Secret::new(SECRET), &server.host());
     let image = server.image("acme/app:1.0");
     assert_eq!(client.tags(&image).unwrap(), strings(&["1.0", "1.1"]));
     assert_eq!(client.tags(&image).unwrap(), strings(&["1.0", "1.1"]));
@@ -480,8 +481,10 @@ fn an_anonymous_token_may_come_as_access_token() {
 #[test]
 fn a_refused_token_is_denied_without_showing_the_secret() {
     let server = token_registry(true, "token");
-    let client =
-        OciRegistry::new(TIMEOUT).with_basic_auth("robot:wrong-s3cret".to_string(), &server.host());
+    let client = OciRegistry::new(TIMEOUT).with_basic_auth(
+        afk::redact::Secret::new("robot:wrong-s3cret"),
+        &server.host(),
+    );
     let e = client.tags(&server.image("acme/app:1.0")).unwrap_err();
     assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     let text = format!("{e} {e:?}");
@@ -500,7 +503,8 @@ fn a_basic_challenge_is_answered_with_the_secret() {
             reply(401, &[("WWW-Authenticate", "Basic realm=\"Registry\"")], "")
         }
     });
-    let with = OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), &server.host());
+    let with =
+        OciRegistry::new(TIMEOUT).with_basic_auth(afk::redact::Secret::new(SECRET), &server.host());
     assert_eq!(
         with.tags(&server.image("acme/app:2")).unwrap(),
         strings(&["2"])
@@ -511,8 +515,8 @@ fn a_basic_challenge_is_answered_with_the_secret() {
     assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     // the secret of another registry host is not offered
     let before = server.requests().len();
-    let other =
-        OciRegistry::new(TIMEOUT).with_basic_auth(SECRET.to_string(), "registry.example.org");
+    let other = OciRegistry::new(TIMEOUT)
+        .with_basic_auth(afk::redact::Secret::new(SECRET), "registry.example.org");
     let e = other.tags(&server.image("acme/app:2")).unwrap_err();
     assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
     assert!(

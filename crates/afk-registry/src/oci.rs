@@ -20,13 +20,9 @@ use std::time::Duration;
 /// The most of a token service's answer read (tokens are JWTs of a few KiB).
 pub(crate) const TOKEN_BYTES: u64 = 1 << 20;
 
-/// The `user:token` secret; its `Debug` never shows it.
-pub(crate) struct Secret(pub(crate) String);
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// The `user:token` secret: afk's one secret type (registered for
+/// redaction when made; its `Debug` shows none of it).
+pub use afk_host::redact::Secret;
 
 /// `upgrade.registry_auth_env`'s secret and `upgrade.registry_auth_host`, the
 /// one registry host it belongs to (`core::registry_auth` says where it goes).
@@ -81,18 +77,23 @@ impl OciRegistry {
     /// `host` (`host[:port]`): sent when that registry challenges with
     /// `Basic`, and to the token service its own `Bearer` challenge names on
     /// its own site; never anywhere else ([`registry_auth::secret_may_go`]).
-    pub fn with_basic_auth(mut self, user_token: String, host: &str) -> OciRegistry {
+    pub fn with_basic_auth(mut self, user_token: Secret, host: &str) -> OciRegistry {
         self.credentials = Some(Credentials {
-            secret: Secret(user_token),
+            secret: user_token,
             host: host.trim().to_ascii_lowercase(),
         });
         self
     }
 
-    /// Read the `user:token` secret from the environment variable named by
-    /// `upgrade.registry_auth_env`, for the registry `host`
-    /// (`upgrade.registry_auth_host`); an empty name means anonymous.
-    pub fn with_auth_env(self, var: &str, host: &str) -> Result<OciRegistry, RegistryError> {
+    /// The `user:token` secret the config read from the variable `var`
+    /// (`upgrade.registry_auth_env`, named in errors), for the registry
+    /// `host` (`upgrade.registry_auth_host`); an empty `var` means anonymous.
+    pub fn with_auth(
+        self,
+        var: &str,
+        secret: Option<&Secret>,
+        host: &str,
+    ) -> Result<OciRegistry, RegistryError> {
         if var.is_empty() {
             return Ok(self);
         }
@@ -102,12 +103,12 @@ impl OciRegistry {
                 "upgrade.registry_auth_env needs upgrade.registry_auth_host, the one registry host it is sent to".into(),
             ));
         }
-        match std::env::var(var) {
-            Ok(v) if v.contains(':') && !v.trim().is_empty() => Ok(self.with_basic_auth(v, host)),
-            Ok(v) if !v.is_empty() => Err(config(format!(
+        match secret {
+            Some(s) if s.expose().contains(':') => Ok(self.with_basic_auth(s.clone(), host)),
+            Some(_) => Err(config(format!(
                 "the secret in {var} (upgrade.registry_auth_env) is not of the form user:token"
             ))),
-            _ => Err(config(format!(
+            None => Err(config(format!(
                 "the registry secret is missing: set the environment variable {var} (upgrade.registry_auth_env)"
             ))),
         }
@@ -314,7 +315,7 @@ impl OciRegistry {
         };
         if scheme.eq_ignore_ascii_case("basic") {
             return match self.secret_for_registry(origin) {
-                Some(s) if !stale => Ok((format!("Basic {}", base64(s.0.as_bytes())), true)),
+                Some(s) if !stale => Ok((format!("Basic {}", base64(s.expose().as_bytes())), true)),
                 s => Err(self.denied(origin, &path, 401, s.is_some())),
             };
         }
@@ -373,7 +374,7 @@ impl OciRegistry {
         if let Some(s) = secret {
             req = req.set(
                 "Authorization",
-                &format!("Basic {}", base64(s.0.as_bytes())),
+                &format!("Basic {}", base64(s.expose().as_bytes())),
             );
         }
         let auth = secret.map(|_| "");

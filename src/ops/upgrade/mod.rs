@@ -192,8 +192,9 @@ fn read_recipes(
     let conc = cfg.forge.concurrency;
     let reg = if scans.iter().any(|s| s.3.asks()) {
         t.registry()
-            .with_auth_env(
+            .with_auth(
                 &cfg.upgrade.registry_auth_env,
+                cfg.upgrade.registry_auth.as_ref(),
                 &cfg.upgrade.registry_auth_host,
             )
             .map_err(|e| fault::Fault::from(format!("{e:#}")))
