@@ -355,7 +355,7 @@ pub fn write(
         };
         let text = render(&previous, stats, now.unix_timestamp(), &state);
         // 0644: node_exporter's textfile collector reads it as its own user
-        replace_file(path, text.as_bytes(), 0o644)?;
+        replace_file(path, &text, 0o644)?;
         Ok(())
     })();
     if let Err(e) = res {
@@ -363,12 +363,18 @@ pub fn write(
     }
 }
 
-/// Replace `path` with `bytes` atomically: a new temporary file with a name
+/// Replace `path` with `text` atomically: a new temporary file with a name
 /// no one can guess, created exclusively (so a symlink or file planted there
 /// is never followed or reused) in the same directory, then renamed over it.
-pub fn replace_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+/// Others read these files (a web server, node_exporter) and they show
+/// outside text (repository and template names, a run's words), so the text
+/// passes the redaction first: no secret afk holds is written there
+/// (`layers::files`).
+pub fn replace_file(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
+    let text = crate::redact::text(text);
+    let bytes = text.as_bytes();
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("afk");
     for attempt in 0..16u32 {
@@ -413,6 +419,19 @@ fn unguessable(attempt: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_others_read_is_written_without_any_secret_afk_holds() {
+        let _held = crate::redact::Secret::new("mtr-5e1d7c9a03b4");
+        let dir = std::env::temp_dir().join(format!("afk-metrics-redact-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("afk.prom");
+        let text = "afk_runs_in_flight{repo=\"acme/mtr-5e1d7c9a03b4\"} 1\n";
+        replace_file(&path, text, 0o644).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(written, "afk_runs_in_flight{repo=\"acme/[redacted]\"} 1\n");
+    }
 
     #[test]
     fn each_tick_kind_keeps_its_own_lines() {

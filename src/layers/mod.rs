@@ -6,6 +6,7 @@
 mod adapters;
 mod circles;
 mod crates;
+mod files;
 mod sinks;
 mod watch;
 

@@ -8,7 +8,7 @@ use super::{is_layers, rust_files};
 /// `code`'s production lines, numbered from 1: comments dropped, and an item
 /// under `#[cfg(test)]` (a tests module, a test-only helper) left out, up to
 /// its closing brace or its `;`.
-fn production_lines(code: &str) -> Vec<(usize, String)> {
+pub(super) fn production_lines(code: &str) -> Vec<(usize, String)> {
     let mut out = vec![];
     let mut skipping = false;
     let mut depth = 0i64;
@@ -40,7 +40,7 @@ fn production_lines(code: &str) -> Vec<(usize, String)> {
 /// Every production file of the binary and the crates (not the sandbox's,
 /// which is afk's test world, and not test files or test-only modules), by
 /// its path under the workspace, with its production lines.
-fn production_files() -> Vec<(String, Vec<(usize, String)>)> {
+pub(super) fn production_files() -> Vec<(String, Vec<(usize, String)>)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = vec![];
     rust_files(&root.join("src"), &mut files);
@@ -64,7 +64,11 @@ fn production_files() -> Vec<(String, Vec<(usize, String)>)> {
 }
 
 /// The words of `lines` that `is_raw` finds, as `file:line: words`.
-fn raw_in(file: &str, lines: &[(usize, String)], is_raw: impl Fn(&str) -> bool) -> Vec<String> {
+pub(super) fn raw_in(
+    file: &str,
+    lines: &[(usize, String)],
+    is_raw: impl Fn(&str) -> bool,
+) -> Vec<String> {
     lines
         .iter()
         .filter(|(_, l)| is_raw(l))
