@@ -181,8 +181,6 @@ mod tests {
         const PENDING: &[&str] = &[
             // the 401/404/App hints of `ForgeError::hint` (afk-http's split)
             "afk-http/src/lib.rs",
-            // the App's setup lines (`; fix:`), the Forge trait's split
-            "afk-forge/src/app.rs",
             // a refused registry's `check the secret …`
             "afk-registry/src/oci.rs",
         ];

@@ -248,10 +248,7 @@ impl App {
                     a["slug"].as_str().unwrap_or("?")
                 ),
             )),
-            Err(e) => out.push(Diagnosis::fail(
-                "github app",
-                format!("{e}; fix: set forge.app_id to the app's id and forge.app_private_key_file to a key generated for it"),
-            )),
+            Err(e) => out.push(Diagnosis::fail("github app", e.to_string())),
         }
         let inst = self.as_app().and_then(|h| {
             h.json::<serde_json::Value>(
@@ -275,7 +272,7 @@ impl App {
                 // the installation: one FAIL, not one per dependent check
                 out.push(Diagnosis::fail(
                     "installation",
-                    format!("forge.app_installation_id {}: {e}; fix: install the app on the owner of the allowlisted repos and set forge.app_installation_id to the number in the installation's URL", self.installation_id),
+                    format!("forge.app_installation_id {}: {e}", self.installation_id),
                 ));
                 return out;
             }
@@ -290,10 +287,7 @@ impl App {
                 "installation token",
                 format!("expires at {}", crate::clock::ts(at)),
             )),
-            None => out.push(Diagnosis::fail(
-                "installation token",
-                "none in hand; fix: see the installation line".into(),
-            )),
+            None => out.push(Diagnosis::fail("installation token", "none in hand".into())),
         }
         match repos {
             Ok(rs) => {
@@ -304,14 +298,21 @@ impl App {
                 out.push(if missing.is_empty() {
                     Diagnosis::ok(
                         "installation repos",
-                        format!("all {} allowlisted repos are in the installation", allowlist.len()),
+                        format!(
+                            "all {} allowlisted repos are in the installation",
+                            allowlist.len()
+                        ),
                     )
                 } else {
                     Diagnosis::fail(
                         "installation repos",
                         format!(
-                            "not in the installation: {}; fix: add them in the app's installation settings (Repository access)",
-                            missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                            "{NOT_IN_INSTALLATION}{}",
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     )
                 });
@@ -321,6 +322,11 @@ impl App {
         out
     }
 }
+
+/// How the "installation repos" line that names the allowlisted repos
+/// missing from the installation starts (what to do about it is the
+/// binary's: `afk doctor` adds the fix).
+pub const NOT_IN_INSTALLATION: &str = "not in the installation: ";
 
 impl Refresher for App {
     fn initial(&self) -> Result<Secret> {

@@ -41,7 +41,11 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
     let diagnosed = forge.diagnose();
     let no_installation = diagnosed.iter().any(|x| x.check == "installation" && !x.ok);
     for x in diagnosed {
-        d.check(&x.check, x.ok, x.detail);
+        let detail = match app_fix(&x) {
+            Some(fix) => format!("{}; fix: {fix}", x.detail),
+            None => x.detail,
+        };
+        d.check(&x.check, x.ok, detail);
     }
     if no_installation {
         let text = "skipped: the installation token, its repos, the rate limit, each repo's labels and permissions, the mirrors and the status issue all need the installation (see the line above)";
@@ -149,4 +153,25 @@ fn repo_checks(
         Err(e) => out.push((name, Level::Fail, crate::command_error::person_line(&e))),
     }
     out
+}
+
+/// What to do about a GitHub App's failed line (the forge crate says what
+/// is wrong; the advice is afk's own).
+fn app_fix(x: &crate::forge::Diagnosis) -> Option<&'static str> {
+    if x.ok {
+        return None;
+    }
+    Some(match x.check.as_str() {
+        "github app" => {
+            "set forge.app_id to the app's id and forge.app_private_key_file to a key generated for it"
+        }
+        "installation" => {
+            "install the app on the owner of the allowlisted repos and set forge.app_installation_id to the number in the installation's URL"
+        }
+        "installation token" => "see the installation line",
+        "installation repos" if x.detail.starts_with(crate::forge::app::NOT_IN_INSTALLATION) => {
+            "add them in the app's installation settings (Repository access)"
+        }
+        _ => return None,
+    })
 }
