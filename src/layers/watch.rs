@@ -79,7 +79,14 @@ const RUNNER_WRITES: &[&str] = &[
     "start_record",
     "bind_instance",
 ];
-const RUNNER_READS: &[&str] = &["prefetch", "observe", "forwarded", "read_spend", "check"];
+const RUNNER_READS: &[&str] = &[
+    "looks_locally",
+    "prefetch",
+    "observe",
+    "forwarded",
+    "read_spend",
+    "check",
+];
 
 /// The forge's methods that write (`ForgeWrites`) and those that read
 /// (`ForgeReads`), as the forge crate declares them.
