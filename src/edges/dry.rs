@@ -6,7 +6,7 @@
 
 use crate::core::spend::Ledger;
 use crate::core::upgrade_commit::TreeChange;
-use crate::forge::{self, Comment, Forge, ForgeReads, ForgeWrites, PullRequest};
+use crate::forge::{self, Comment, Forge, ForgeReads, ForgeWrites, PullRequest, Target};
 use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
 use crate::types::{IssueNumber, RepoName};
@@ -80,9 +80,9 @@ impl ForgeWrites for RecordingForge {
             .note(format!("{repo}: create label \"{name}\""));
         Ok(())
     }
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         let c = self.comment(body);
-        self.recorder.note(format!("{repo}#{number}: comment"));
+        self.recorder.note(format!("{repo}#{on}: comment"));
         Ok(c)
     }
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
@@ -130,7 +130,7 @@ impl ForgeWrites for RecordingForge {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+    fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.recorder
             .note(format!("{repo}: react \"{content}\" on comment {comment}"));
         Ok(())
@@ -342,7 +342,8 @@ mod tests {
         let repo = RepoName::parse("acme/api").unwrap();
         let dry: &dyn Forge = &dry;
         assert_eq!(dry.reviews(&repo, IssueNumber(8)).unwrap(), [review]);
-        dry.react(&repo, comment, "eyes").unwrap();
+        let on = Target::Issue(IssueNumber(7));
+        dry.react(&repo, on, comment, "eyes").unwrap();
         let got = dry
             .update_branch(&repo, IssueNumber(8), UpdateStyle::Merge, "abc")
             .unwrap();

@@ -420,7 +420,7 @@ fn github_reviews_reactions_and_branch_updates_match_the_contract() {
 
 #[test]
 fn every_review_request_afk_makes_is_in_the_contract() {
-    use afk::forge::UpdateStyle;
+    use afk::forge::{Target, UpdateStyle};
     use afk::types::{IssueNumber, RepoName};
     for d in Dialect::ALL {
         let name = d.contracts().1;
@@ -438,7 +438,8 @@ fn every_review_request_afk_makes_is_in_the_contract() {
                 .len(),
             2
         );
-        f.react(&repo, cid, "eyes").unwrap();
+        f.react(&repo, Target::Issue(IssueNumber(1)), cid, "eyes")
+            .unwrap();
         f.update_branch(&repo, IssueNumber(pr), UpdateStyle::Merge, &head)
             .unwrap();
         let reqs = sb.requests();

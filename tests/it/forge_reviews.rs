@@ -6,7 +6,7 @@
 
 use crate::support::*;
 use afk::forge::http::{Cached, ConditionalCache};
-use afk::forge::{BranchUpdate, Forge, ReviewState, UpdateStyle};
+use afk::forge::{BranchUpdate, Forge, ReviewState, Target, UpdateStyle};
 use afk::types::{IssueNumber, RepoName};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -132,8 +132,9 @@ both_dialects! {
     fn a_reaction_acknowledges_a_comment_once_however_often_it_is_sent() {
         let (sb, _, cid, _) = with_pr();
         let f = client(&sb, &Etags::default());
-        f.react(&repo(), cid, "eyes").unwrap();
-        f.react(&repo(), cid, "eyes").unwrap();
+        let on = Target::Issue(IssueNumber(1));
+        f.react(&repo(), on, cid, "eyes").unwrap();
+        f.react(&repo(), on, cid, "eyes").unwrap();
         let (status, v) = sb.api(&format!("/repos/acme/api/issues/comments/{cid}/reactions"));
         assert_eq!(status, 200);
         let got: Vec<(&str, &str)> = v
@@ -143,7 +144,7 @@ both_dialects! {
             .map(|r| (r["user"]["login"].as_str().unwrap(), r["content"].as_str().unwrap()))
             .collect();
         assert_eq!(got, [("afk-bot", "eyes")]);
-        let e = f.react(&repo(), 999_999, "eyes").unwrap_err();
+        let e = f.react(&repo(), on, 999_999, "eyes").unwrap_err();
         assert!(e.to_string().contains("404"), "{e}");
     }
 

@@ -153,11 +153,11 @@ impl ForgeReads for Gitea {
         self.rest.repo_labels(repo)
     }
 
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         // this endpoint has no paging parameters: one call returns them all
         self.rest.http.json(
             "GET",
-            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
+            &format!("/repos/{}/issues/{on}/comments", rp(repo)),
             None,
         )
     }
@@ -298,8 +298,8 @@ impl ForgeWrites for Gitea {
         Ok(())
     }
 
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.rest.create_comment(repo, number, body)
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
+        self.rest.create_comment(repo, on, body)
     }
 
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
@@ -330,7 +330,7 @@ impl ForgeWrites for Gitea {
         self.rest.close_pull(repo, number)
     }
 
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+    fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.rest.react(repo, comment, content)
     }
 

@@ -367,10 +367,10 @@ impl ForgeReads for Github {
         self.rest.repo_labels(repo)
     }
 
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         self.rest
             .http
-            .get_all(&format!("/repos/{}/issues/{number}/comments", rp(repo)))
+            .get_all(&format!("/repos/{}/issues/{on}/comments", rp(repo)))
     }
 
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>> {
@@ -578,8 +578,8 @@ impl ForgeWrites for Github {
         Ok(())
     }
 
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
-        self.rest.create_comment(repo, number, body)
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
+        self.rest.create_comment(repo, on, body)
     }
 
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
@@ -621,7 +621,7 @@ impl ForgeWrites for Github {
         self.rest.close_pull(repo, number)
     }
 
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+    fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.rest.react(repo, comment, content)
     }
 

@@ -91,7 +91,8 @@ pub trait ForgeReads: Send + Sync {
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>>;
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>>;
+    /// The comments on issue or pull request `on`, every page.
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>>;
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
@@ -146,7 +147,7 @@ pub trait ForgeWrites: Send + Sync {
     /// Removing a label the issue does not carry is not an error.
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment>;
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment>;
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// Replace an issue's body (the status issue's: `status_issue` in
@@ -163,10 +164,10 @@ pub trait ForgeWrites: Send + Sync {
     ) -> Result<PullRequest>;
     /// Close a pull request without merging it.
     fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
-    /// React with `content` (`eyes`, `+1`, …) on issue or PR comment
-    /// `comment`: afk's quiet acknowledgement. Reacting so again is no error.
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
-        let _ = (comment, content);
+    /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue
+    /// or PR `on`: afk's quiet acknowledgement. Reacting so again is no error.
+    fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
+        let _ = (on, comment, content);
         anyhow::bail!("forge: reacting to comments of {repo} is not supported by this forge yet")
     }
     /// Ask the forge to bring pull request `pr`'s branch up to date with its

@@ -13,7 +13,7 @@
 use super::{
     BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff,
     ForgeError, ForgeReads, ForgeWrites, Issue, Label, LineComment, LineComments, PullRequest,
-    Review, State, UpdateStyle, User,
+    Review, State, Target, UpdateStyle, User,
 };
 use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
@@ -536,9 +536,9 @@ impl ForgeReads for MemoryForge {
         self.read("repo_labels", repo, |r| Ok(r.labels.clone()))
     }
 
-    fn comments(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Comment>> {
+    fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         self.read("comments", repo, |r| {
-            Ok(r.thread(repo, number.0)?.comments.clone())
+            Ok(r.thread(repo, on.number().0)?.comments.clone())
         })
     }
 
@@ -708,10 +708,10 @@ impl ForgeWrites for MemoryForge {
         })
     }
 
-    fn create_comment(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<Comment> {
+    fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         self.call("create_comment", repo, |r, ids| {
-            let c = r.add_comment(ids, (repo, number.0), &self.me, body)?;
-            let line = format!("create_comment {repo}#{number} {}", c.id);
+            let c = r.add_comment(ids, (repo, on.number().0), &self.me, body)?;
+            let line = format!("create_comment {repo}#{on} {}", c.id);
             Ok((c, Some(line)))
         })
     }
@@ -800,7 +800,7 @@ impl ForgeWrites for MemoryForge {
     }
 
     /// By the token's user; reacting so again adds nothing and writes nothing.
-    fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
+    fn react(&self, repo: &RepoName, _on: Target, comment: i64, content: &str) -> Result<()> {
         self.call("react", repo, |r, _| {
             if !r
                 .threads
@@ -872,9 +872,11 @@ mod tests {
     #[test]
     fn comments_are_authored_by_the_tokens_user() {
         let f = forge();
-        let c = f.create_comment(&API, IssueNumber(7), "afk here").unwrap();
+        let c = f
+            .create_comment(&API, Target::Issue(IssueNumber(7)), "afk here")
+            .unwrap();
         assert_eq!(c.author(), "afk-bot");
-        let all = f.comments(&API, IssueNumber(7)).unwrap();
+        let all = f.comments(&API, Target::Issue(IssueNumber(7))).unwrap();
         let authors: Vec<&str> = all.iter().map(|c| c.author()).collect();
         assert_eq!(authors, ["bob", "afk-bot"]);
         assert_eq!(f.writes(), [format!("create_comment acme/api#7 {}", c.id)]);
@@ -911,7 +913,7 @@ mod tests {
             ForgeReads::issue(&f, &API, IssueNumber(8)).unwrap_err(),
             ForgeReads::issue(&f, &RepoName::parse("acme/other").unwrap(), IssueNumber(7))
                 .unwrap_err(),
-            f.comments(&API, IssueNumber(8)).unwrap_err(),
+            f.comments(&API, Target::Issue(IssueNumber(8))).unwrap_err(),
             f.edit_comment(&API, 999, "x").unwrap_err(),
             ForgeReads::pull(&f, &API, IssueNumber(7)).unwrap_err(),
             ForgeReads::diff(&f, &API, "abc").unwrap_err(),
@@ -940,7 +942,7 @@ mod tests {
         assert_eq!((f.calls("permission"), f.calls("issue")), (1, 1));
         let silent = forge().failing("create_comment", Failure::NoAnswer);
         let e = silent
-            .create_comment(&API, IssueNumber(7), "x")
+            .create_comment(&API, Target::Issue(IssueNumber(7)), "x")
             .unwrap_err();
         assert_eq!(kind(&e), Some(Failure::NoAnswer));
         assert!(silent.writes().is_empty());
@@ -958,7 +960,7 @@ mod tests {
     #[test]
     fn another_users_comment_can_be_edited_as_an_admin_can() {
         let f = forge();
-        let bobs = f.comments(&API, IssueNumber(7)).unwrap()[0].id;
+        let bobs = f.comments(&API, Target::Issue(IssueNumber(7))).unwrap()[0].id;
         f.edit_comment(&API, bobs, "rewritten").unwrap();
         assert_eq!(f.comments_now(R, 7)[0].body, "rewritten");
         assert_eq!(f.comments_now(R, 7)[0].author(), "bob");
@@ -1003,7 +1005,8 @@ mod tests {
         assert!(f.open_pulls(&API).unwrap().is_empty());
         assert_eq!(f.recent_closed_pulls(&API).unwrap()[0].number, pr.number);
         // a PR's conversation takes comments
-        f.create_comment(&API, pr.number, "note").unwrap();
+        f.create_comment(&API, Target::Pr(pr.number), "note")
+            .unwrap();
         assert_eq!(f.comments_now(R, 8).len(), 1);
     }
 
@@ -1100,14 +1103,19 @@ mod tests {
             Some(Failure::NotFound)
         );
         let comment = f.comments_now(R, 7)[0].id;
-        f.react(&API, comment, "eyes").unwrap();
-        f.react(&API, comment, "eyes").unwrap();
+        f.react(&API, Target::Issue(IssueNumber(7)), comment, "eyes")
+            .unwrap();
+        f.react(&API, Target::Issue(IssueNumber(7)), comment, "eyes")
+            .unwrap();
         assert_eq!(
             f.reactions_now(R, comment),
             [("eyes".to_string(), "afk-bot".to_string())]
         );
         assert_eq!(
-            kind(&f.react(&API, 424242, "eyes").unwrap_err()),
+            kind(
+                &f.react(&API, Target::Issue(IssueNumber(7)), 424242, "eyes")
+                    .unwrap_err()
+            ),
             Some(Failure::NotFound)
         );
         let got = f

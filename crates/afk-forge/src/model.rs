@@ -241,3 +241,27 @@ pub struct BranchHead {
     #[serde(default)]
     pub commit: HeadCommit,
 }
+
+/// What a comment or a reaction is on: an issue or a pull request. Gitea
+/// and GitHub number both in one sequence (a PR's comments are its issue's);
+/// a forge that does not (GitLab: merge-request notes) maps each its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    Issue(IssueNumber),
+    Pr(IssueNumber),
+}
+
+impl Target {
+    /// Its number, in its own sequence (the one sequence of Gitea and GitHub).
+    pub fn number(self) -> IssueNumber {
+        match self {
+            Target::Issue(n) | Target::Pr(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.number())
+    }
+}

@@ -2,7 +2,7 @@
 //! both forges' `Forge` implementations call.
 
 use super::http::{Http, repo_path as rp};
-use super::model::{Comment, Issue, Label, User};
+use super::model::{Comment, Issue, Label, Target, User};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
 use serde_json::json;
@@ -53,15 +53,11 @@ impl Rest {
         Ok(())
     }
 
-    pub fn create_comment(
-        &self,
-        repo: &RepoName,
-        number: IssueNumber,
-        body: &str,
-    ) -> Result<Comment> {
+    /// Both forges: an issue's and a PR's comments are the issue's.
+    pub fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         self.http.json(
             "POST",
-            &format!("/repos/{}/issues/{number}/comments", rp(repo)),
+            &format!("/repos/{}/issues/{on}/comments", rp(repo)),
             Some(&json!({ "body": body })),
         )
     }
@@ -85,7 +81,7 @@ impl Rest {
     }
 
     /// React on an issue or PR comment (both forges: 201 new, 200 when
-    /// afk's account had reacted so already).
+    /// afk's account had reacted so already; the comment's id says which).
     pub fn react(&self, repo: &RepoName, comment: i64, content: &str) -> Result<()> {
         self.http.send(
             "POST",

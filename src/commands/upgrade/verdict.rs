@@ -112,13 +112,13 @@ fn read(s: &Session, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
     // the PR must exist before anything is posted on it
     forge.pull(&repo, a.pr)?;
     if a.post {
-        let c = forge.create_comment(&repo, a.pr, &cfg.testme_comment)?;
+        let c = forge.create_comment(&repo, crate::forge::Target::Pr(a.pr), &cfg.testme_comment)?;
         r.posted = !crate::edges::dry::recorded(&c);
     }
     let deadline = Instant::now() + wait;
     loop {
         let pull = forge.pull(&repo, a.pr)?;
-        let comments = forge.comments(&repo, a.pr)?;
+        let comments = forge.comments(&repo, crate::forge::Target::Pr(a.pr))?;
         let status = forge.combined_status(&repo, &pull.head.sha)?;
         let cv = views(&comments);
         let reading = verdict::read(

@@ -6,7 +6,7 @@ use crate::core::answers::{self, Said};
 use crate::core::conversation::{self, FirstRead};
 use crate::core::dispatch::{self, Blocker, IssueFacts, Trust};
 use crate::core::explain;
-use crate::forge::{Failure, ForgeError, Issue, State};
+use crate::forge::{Failure, ForgeError, Issue, State, Target};
 use crate::store::runs::Escalation;
 use crate::tick::{ErrorItem, Tick};
 use crate::types::{IssueNumber, Permission, RepoName};
@@ -113,7 +113,7 @@ impl<'a> Lookup<'a> {
         let after = escalation.comment;
         let cfg = self.t.config();
         let store = self.t.store();
-        let listed = self.t.forge()?.comments(self.repo, issue)?;
+        let listed = self.t.forge()?.comments(self.repo, Target::Issue(issue))?;
         let read: Vec<_> = listed
             .iter()
             .filter(|c| c.id > after && !c.author().eq_ignore_ascii_case(&me))

@@ -9,7 +9,7 @@ use super::up::Up;
 use crate::core::upgrade;
 use crate::core::upgrade_end::{self, Subject, UpgradeEnd};
 use crate::core::verdict::{self, Outcome};
-use crate::forge::{Comment, PullRequest};
+use crate::forge::{Comment, PullRequest, Target};
 use crate::runner::RunnerHandle;
 use crate::store::upgrades::Upgrade;
 use crate::types::{IssueNumber, RepoName};
@@ -86,7 +86,11 @@ pub(super) fn post_final(
 ) -> Result<()> {
     let id = match marked(comments, &up.me, &outcome.to_string()) {
         Some(id) => id,
-        None => up.forge.create_comment(mirror, number, body)?.id,
+        None => {
+            up.forge
+                .create_comment(mirror, Target::Pr(number), body)?
+                .id
+        }
     };
     if row.id != 0 {
         up.t.store().upgrade_final_comment(row.id, id)?;

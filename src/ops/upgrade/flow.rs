@@ -17,7 +17,7 @@ use crate::core::upgrade_end;
 use crate::core::verdict::{
     self, CommentView, Facts as StepFacts, Fixer, Outcome, StatusView, Step, Tests,
 };
-use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, fan_out};
+use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, Target, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
@@ -45,7 +45,7 @@ pub(super) fn fetch(
         .flat_map(|(r, ps)| ps.iter().map(move |(p, _)| (&r.mirror, p)))
         .collect();
     let got = fan_out(&jobs, concurrency, |(mirror, p)| {
-        let comments = forge.comments(mirror, p.number)?;
+        let comments = forge.comments(mirror, Target::Pr(p.number))?;
         let status = forge.combined_status(mirror, &p.head.sha)?;
         Ok::<_, anyhow::Error>(PrFacts { comments, status })
     });
@@ -321,7 +321,8 @@ fn act(up: &mut Up, at: &At, next: &Step, item: &mut PrItem) -> Result<()> {
     match next {
         Step::Testme => {
             let testme = super::with_tests::testme_body(up, row);
-            up.forge.create_comment(&r.mirror, pr.number, &testme)?;
+            up.forge
+                .create_comment(&r.mirror, Target::Pr(pr.number), &testme)?;
             up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
             item.test_runs += 1;
             item.verdict = verdict::Verdict::Pending;

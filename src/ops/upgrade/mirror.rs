@@ -7,7 +7,7 @@ use super::gather::{Mirror, Recipe, Upstream};
 use super::report::ClosedItem;
 use super::up::Up;
 use crate::core::upgrade::{Bump, CloseReason, obsolete};
-use crate::forge::PullRequest;
+use crate::forge::{PullRequest, Target};
 use crate::git::Lease;
 use anyhow::Result;
 
@@ -103,7 +103,7 @@ fn close_now(
     };
     if !commented {
         up.forge
-            .create_comment(&r.mirror, pr.number, &why.comment(bump))?;
+            .create_comment(&r.mirror, Target::Pr(pr.number), &why.comment(bump))?;
     }
     up.forge.close_pull(&r.mirror, pr.number)?;
     // the store's guard is let go before it is taken again

@@ -9,7 +9,7 @@ use super::fixer::Launch;
 use super::gather;
 use super::up::Up;
 use crate::core::upgrade::{self, Bump, StaleTest};
-use crate::forge::PullRequest;
+use crate::forge::{PullRequest, Target};
 use crate::store::upgrades::Upgrade;
 use crate::types::{IssueNumber, RepoName};
 use anyhow::Result;
@@ -100,16 +100,17 @@ pub(super) fn open_pr(
     let tests_ref = format!("{tests_repo}#{}", tpr.number);
     up.forge.create_comment(
         &tests_repo,
-        tpr.number,
+        Target::Pr(tpr.number),
         &upgrade::paired_comment(&recipe_ref, &pr.html_url, &st),
     )?;
     up.forge.create_comment(
         &r.mirror,
-        pr.number,
+        Target::Pr(pr.number),
         &upgrade::paired_comment(&tests_ref, &tpr.html_url, &st),
     )?;
     let testme = upgrade::testme_with_tests(&up.t.config().upgrade.testme_comment, &branch);
-    up.forge.create_comment(&r.mirror, pr.number, &testme)?;
+    up.forge
+        .create_comment(&r.mirror, Target::Pr(pr.number), &testme)?;
     up.t.store().upgrade_tested(row.id, &pr.head.sha)?;
     Ok((tpr.number, tpr.html_url))
 }

@@ -172,9 +172,11 @@ fn retest(w: &Watch, store: &Store, run: &Run, seen: &Seen) -> Result<()> {
     // posted twice; its time, by the forge's clock, follows once known
     talk.retest_at = Some(crate::clock::ts(w.t.now));
     store.set_talk(run.id, &talk)?;
-    let posted =
-        w.t.forge()?
-            .create_comment(&run.repo, pr.number, &w.t.config().watch.retest_comment)?;
+    let posted = w.t.forge()?.create_comment(
+        &run.repo,
+        crate::forge::Target::Pr(pr.number),
+        &w.t.config().watch.retest_comment,
+    )?;
     if let Some(at) = posted
         .created_at
         .filter(|t| crate::clock::parse(t).is_some())

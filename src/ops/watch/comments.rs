@@ -14,10 +14,9 @@ use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndPlan};
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation};
-use crate::forge::{Comment, Failure, ForgeError, LastTry, State};
+use crate::forge::{Comment, Failure, ForgeError, LastTry, State, Target};
 use crate::store::Store;
 use crate::store::runs::Run;
-use crate::types::IssueNumber;
 use anyhow::Result;
 
 /// What act did that afk's comments say: the turn the checklist shows and,
@@ -51,7 +50,15 @@ pub(super) fn write(
         {
             let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
             let key = format!("run:{}:abandoned", run.id);
-            post_once(w, store, run, pr.number, (&key, &marker), &body, notes)?;
+            post_once(
+                w,
+                store,
+                run,
+                Target::Pr(pr.number),
+                (&key, &marker),
+                &body,
+                notes,
+            )?;
         }
     }
     let end = step.end.map(|(_, plan)| plan.checklist_end.clone());
@@ -59,12 +66,12 @@ pub(super) fn write(
     update_checklist(w, store, run, &text, notes)
 }
 
-/// afk's own comment on issue (or PR) `number` that starts with `marker`, if any.
-fn own_comment(w: &Watch, run: &Run, number: IssueNumber, marker: &str) -> Result<Option<Comment>> {
+/// afk's own comment on issue or PR `on` that starts with `marker`, if any.
+fn own_comment(w: &Watch, run: &Run, on: Target, marker: &str) -> Result<Option<Comment>> {
     let me = w.me()?;
     Ok(w.t
         .forge()?
-        .comments(&run.repo, number)?
+        .comments(&run.repo, on)?
         .into_iter()
         .find(|c| c.author().eq_ignore_ascii_case(&me) && c.body.starts_with(marker)))
 }
@@ -80,12 +87,12 @@ fn post_once(
     w: &Watch,
     store: &Store,
     run: &Run,
-    number: IssueNumber,
+    on: Target,
     (key, marker): (&str, &str),
     body: &str,
     notes: &mut Vec<String>,
 ) -> Result<Option<i64>> {
-    if let Some(c) = own_comment(w, run, number, marker)? {
+    if let Some(c) = own_comment(w, run, on, marker)? {
         store.clear_post(key)?;
         return Ok(Some(c.id));
     }
@@ -101,7 +108,7 @@ fn post_once(
     let short = bounds::shortened(body);
     for text in std::iter::once(body).chain(short.as_deref()) {
         store.note_post(key)?;
-        match w.t.forge()?.create_comment(&run.repo, number, text) {
+        match w.t.forge()?.create_comment(&run.repo, on, text) {
             Ok(c) => {
                 store.clear_post(key)?;
                 return Ok(Some(c.id));
@@ -192,7 +199,7 @@ fn update_checklist(
             w,
             store,
             run,
-            run.issue,
+            Target::Issue(run.issue),
             (&key, checklist::MARKER),
             text,
             notes,
@@ -205,7 +212,7 @@ fn update_checklist(
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::NotFound) => post(notes)?,
             Err(e) => return Err(e),
         },
-        None => match own_comment(w, run, run.issue, checklist::MARKER)? {
+        None => match own_comment(w, run, Target::Issue(run.issue), checklist::MARKER)? {
             Some(c) if c.body == text => Some(c.id),
             Some(c) => edit_shortened(w, run, c.id, text, notes)?,
             None => post(notes)?,
@@ -310,7 +317,7 @@ fn escalation_comment(
         w,
         store,
         run,
-        run.issue,
+        Target::Issue(run.issue),
         (&key, &escalation::marker(run.id)),
         &body,
         notes,

@@ -14,14 +14,12 @@
 
 use super::lists::Watch;
 use crate::core::conversation::{self, FirstRead, ReviewContext};
-use crate::forge::{Comment, Failure, ForgeError, PullRequest, State};
+use crate::forge::{Comment, Failure, ForgeError, PullRequest, State, Target};
 use crate::store::Store;
 use crate::store::comments_read::Reads;
 use crate::store::runs::Run;
 use crate::store::talk::{Item, Talk};
-use crate::types::{
-    Effect, Handled, IssueNumber, LineComment, ReviewState, TalkKind, TalkSaid, TurnBudget,
-};
+use crate::types::{Effect, Handled, LineComment, ReviewState, TalkKind, TalkSaid, TurnBudget};
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 
@@ -114,11 +112,11 @@ pub(crate) fn hear(
     let mut resumed = false;
     let prefix = &w.t.config().watch.command_prefix;
     if !prefix.is_empty() {
-        let mut numbers = vec![run.issue];
-        numbers.extend(open_pr.map(|p| p.number));
+        let mut threads = vec![Target::Issue(run.issue)];
+        threads.extend(open_pr.map(|p| Target::Pr(p.number)));
         let reads = store.comments_read(run.id)?;
-        for n in numbers {
-            let comments = w.t.forge()?.comments(&run.repo, n)?;
+        for on in threads {
+            let comments = w.t.forge()?.comments(&run.repo, on)?;
             let fresh: Vec<Read> = comments
                 .iter()
                 .filter(|c| !done.contains(&(TalkKind::Comment, c.id)))
@@ -134,7 +132,7 @@ pub(crate) fn hear(
             store.note_comments_read(run.id, &firsts)?;
             for r in &fresh {
                 if done.insert((TalkKind::Comment, r.comment.id)) {
-                    resumed |= command(w, store, (&mut trust, &mut talk), n, r)?;
+                    resumed |= command(w, store, (&mut trust, &mut talk), on, r)?;
                 }
             }
         }
@@ -190,7 +188,7 @@ fn command(
     w: &Watch,
     store: &Store,
     (trust, talk): (&mut Trust, &mut Talk),
-    number: IssueNumber,
+    on: Target,
     read: &Read,
 ) -> Result<bool> {
     let run = trust.run;
@@ -254,13 +252,13 @@ fn command(
                 cfg.watch.command_prefix,
                 TalkSaid::VERBS.replace(", ", &format!("`, `{} ", cfg.watch.command_prefix))
             );
-            w.t.forge()?.create_comment(&run.repo, number, &body)?;
+            w.t.forge()?.create_comment(&run.repo, on, &body)?;
             note(Handled::Answered("unknown verb".into()))?;
             return Ok(false);
         }
     };
     store.set_talk(run.id, talk)?;
-    w.t.forge()?.react(&run.repo, c.id, "eyes")?;
+    w.t.forge()?.react(&run.repo, on, c.id, "eyes")?;
     note(outcome)?;
     Ok(resumed)
 }
