@@ -82,7 +82,7 @@ pub struct Real {
     /// the tick kind: its private folder in the cache root
     scratch: &'static str,
     /// afk's git credential, asked for once a tick (afk's login is a request)
-    creds: std::sync::OnceLock<std::result::Result<(String, String), String>>,
+    creds: std::sync::OnceLock<std::result::Result<(String, String), crate::types::Invalid>>,
 }
 
 impl Real {
@@ -105,7 +105,7 @@ impl Real {
                     .me()
                     .and_then(|me| Ok((me.login, self.cfg.forge_token()?.expose().to_string()))),
             };
-            pair.map_err(|e| format!("{e:#}"))
+            pair.map_err(|e| crate::types::Invalid::from(format!("{e:#}")))
         });
         let (username, password) = pair.clone().map_err(|e| anyhow::anyhow!(e))?;
         let creds = afk_git::Credentials { username, password };

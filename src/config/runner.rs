@@ -99,7 +99,7 @@ impl BoxKeys {
 
     /// The host uid and gid the box's user is when afk runs as root
     /// (checked at load).
-    pub fn host_user(&self) -> std::result::Result<(u32, u32), String> {
+    pub fn host_user(&self) -> std::result::Result<(u32, u32), crate::types::Invalid> {
         let name = self.user.trim();
         if name.is_empty() {
             return Ok(user_of("afk-agent").unwrap_or((BOX_HOST_ID, BOX_HOST_ID)));
@@ -117,7 +117,8 @@ impl BoxKeys {
         if uid == 0 || gid == 0 {
             return Err(format!(
                 "\"{name}\" is root: the box's user must be an unprivileged host user"
-            ));
+            )
+            .into());
         }
         Ok((uid, gid))
     }

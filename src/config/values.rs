@@ -13,20 +13,18 @@ pub(super) const DAY: u64 = 86400;
 
 /// Parse a duration string: `"90s"`, `"30m"`, `"2h"`, `"7d"` (also `"500ms"`).
 /// A number too large for a `Duration` in seconds is an error, never wrapped.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse_duration(s: &str) -> Result<Duration, crate::types::Invalid> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => s.split_at(i),
         None => {
-            return Err(format!(
-                "\"{s}\" has no unit (use s, m, h or d, e.g. \"30m\")"
-            ));
+            return Err(format!("\"{s}\" has no unit (use s, m, h or d, e.g. \"30m\")").into());
         }
     };
     if num.is_empty() {
-        return Err(format!(
-            "\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")"
-        ));
+        return Err(
+            format!("\"{s}\" is not a duration (e.g. \"90s\", \"30m\", \"2h\", \"7d\")").into(),
+        );
     }
     let too_large = || format!("\"{s}\" is too large");
     let n: u64 = num.parse().map_err(|_| too_large())?;
@@ -37,14 +35,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => HOUR,
         "d" => DAY,
         _ => {
-            return Err(format!(
-                "\"{s}\" has an unknown unit \"{unit}\" (use s, m, h or d)"
-            ));
+            return Err(
+                format!("\"{s}\" has an unknown unit \"{unit}\" (use s, m, h or d)").into(),
+            );
         }
     };
     n.checked_mul(per)
         .map(Duration::from_secs)
-        .ok_or_else(too_large)
+        .ok_or_else(|| too_large().into())
 }
 
 pub(super) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -134,7 +132,7 @@ mod tests {
         for (input, want) in cases {
             match (parse_duration(input), want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, want, "case {input:?}"),
-                (Err(e), Err(want)) => assert!(e.contains(want), "case {input:?}: {e}"),
+                (Err(e), Err(want)) => assert!(e.0.contains(want), "case {input:?}: {e}"),
                 (got, want) => panic!("case {input:?}: got {got:?}, want {want:?}"),
             }
         }
@@ -150,7 +148,7 @@ mod tests {
         ];
         for input in cases {
             let e = parse_duration(input).unwrap_err();
-            assert!(e.contains("too large"), "case {input:?}: {e}");
+            assert!(e.0.contains("too large"), "case {input:?}: {e}");
         }
         let e = err("[runner]\nstall_after = \"307445734561825861m\"\n");
         assert!(

@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
+/// A 401's `WWW-Authenticate` challenge: the registry asks for a token.
+struct Challenge(String);
+
 /// The most of a token service's answer read (tokens are JWTs of a few KiB).
 pub(crate) const TOKEN_BYTES: u64 = 1 << 20;
 
@@ -140,7 +143,7 @@ impl OciRegistry {
         let (origin, _) = self.endpoint(&image)?;
         let url = format!("{}/v2/", origin.base);
         let answer = self.get(&origin, &url, None, JSON)?;
-        Ok((url, answer.err()))
+        Ok((url, answer.err().map(|c| c.0)))
     }
 
     /// The base URL to ask for `image` and the repository path to ask for.
@@ -228,7 +231,7 @@ impl OciRegistry {
         url: &str,
         auth: Option<&str>,
         accept: Accept,
-    ) -> Result<Result<ureq::Response, String>, RegistryError> {
+    ) -> Result<Result<ureq::Response, Challenge>, RegistryError> {
         let path = path_of(url);
         let mut req = self.agent.get(url).set("Accept", accept.0);
         if let Some(a) = auth {
@@ -246,10 +249,11 @@ impl OciRegistry {
                 Err(redirected(origin, &path, &resp))
             }
             Ok(resp) => Ok(Ok(resp)),
-            Err(ureq::Error::Status(401, resp)) => Ok(Err(resp
-                .header("WWW-Authenticate")
-                .unwrap_or_default()
-                .to_string())),
+            Err(ureq::Error::Status(401, resp)) => Ok(Err(Challenge(
+                resp.header("WWW-Authenticate")
+                    .unwrap_or_default()
+                    .to_string(),
+            ))),
             Err(ureq::Error::Status(status, resp)) => Err(status_error(
                 &origin.host(),
                 "GET",
@@ -275,7 +279,7 @@ impl OciRegistry {
     ) -> Result<ureq::Response, RegistryError> {
         let challenge = match self.get(origin, url, auth.as_deref(), accept)? {
             Ok(resp) => return Ok(resp),
-            Err(challenge) => challenge,
+            Err(Challenge(challenge)) => challenge,
         };
         let stale = auth.is_some();
         let (header, sent) = self.authorize(origin, url, &challenge, stale)?;

@@ -260,7 +260,7 @@ fn checkout(
     w: &Winner,
     run_id: crate::types::RunId,
     (run_dir, branch): (&std::path::Path, &str),
-) -> Result<(), String> {
+) -> Result<(), crate::types::Invalid> {
     if !t.workspace.afks() {
         return Ok(());
     }
@@ -304,7 +304,7 @@ pub fn dispatch_one(
     let run_dir = t.paths().runs.join(run_id.to_string());
     if let Err(msg) = checkout(t, w, run_id, (&run_dir, &branch)) {
         // nothing started, nothing labelled: a later tick tries the issue again
-        return (None, Some(fail(failed(&store, run_id, msg))));
+        return (None, Some(fail(failed(&store, run_id, msg.to_string()))));
     }
     let started = start(t, book, w, run_id, (&run_dir, &branch, &text));
     crate::crash::point("poll:started");
