@@ -18,7 +18,9 @@
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
 #   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github):
 #                   how the pull request is opened
-#   AFK_DEMO_TOKEN  a token for it
+#   AFK_DEMO_TOKEN  a credential that may push there, from the environment (never a
+#                   command line; the demo hands its upgrade fixer the sandbox's
+#                   push-only one, never afk's forge token)
 #   AFK_DEMO_MODE   pr (default) | nopr | late-pr (no PR on turn 1) | crash | blocked
 #                   | spend (reports a growing spend in cost_usd lines and keeps working until stopped)
 #   AFK_DEMO_COST   what a turn costs, in USD (default 0.35)

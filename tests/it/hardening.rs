@@ -928,3 +928,43 @@ fn a_blocked_escalations_notification_carries_the_agents_reason_and_question() {
         );
     }
 }
+
+/// Hardening V, item 5: no agent of the demo is handed a credential on its
+/// command line, and none holds afk's forge token: the scripted agent works
+/// in afk's workspace (it only commits), and the upgrade act's fixer, which
+/// does its own git, pushes with the sandbox's push-only credential from
+/// its environment (a `runner.secret_env`). Every act still plays.
+#[test]
+fn the_demos_agents_get_no_token_on_their_command_line_and_none_holds_afks() {
+    let s = Scratch::new();
+    let dir = s.path("demo");
+    let keep = format!("--keep={}", dir.display());
+    let out = demo(&["--json", "demo", &keep], 180);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert!(
+        doc["upgrade"].as_array().is_some_and(|t| !t.is_empty()),
+        "{doc}"
+    );
+    let token = std::fs::read_to_string(dir.join("token")).unwrap();
+    let mut configs = vec![];
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            configs.push((p.clone(), std::fs::read_to_string(&p).unwrap()));
+        }
+    }
+    assert!(configs.len() >= 3, "the acts' configs: {configs:?}");
+    for (p, text) in &configs {
+        let command: Vec<&str> = text.lines().filter(|l| l.starts_with("command")).collect();
+        for c in &command {
+            assert!(!c.contains("TOKEN"), "{}: {c}", p.display());
+            assert!(!c.contains(token.trim()), "{}: {c}", p.display());
+        }
+        if text.contains("workspace = \"agent\"") {
+            panic!(
+                "{}: an agent that does its own git with afk's token",
+                p.display()
+            );
+        }
+    }
+}

@@ -27,7 +27,7 @@ pub(super) fn route(path: &str) -> Option<(String, String)> {
 
 /// Answer one git request; the forge is locked only to look the repo up.
 pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &str) -> Reply {
-    let (git_dir, token, exists, redirect, app_password, ci) = {
+    let (git_dir, (token, push_token), exists, redirect, app_password, ci) = {
         let f = st.lock().unwrap();
         // a GitHub App's installation token, as the password of `x-access-token`
         let app_password = req
@@ -42,7 +42,7 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         let redirect = f.git_redirect.clone();
         (
             f.git_dir(repo),
-            f.token.clone(),
+            (f.token.clone(), f.push_token.clone()),
             f.repos.contains_key(repo),
             redirect,
             app_password,
@@ -68,7 +68,7 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         .and_then(|b| base64_decode(b.trim()))
         .and_then(|up| {
             let (u, p) = up.split_once(':')?;
-            (p == token).then(|| u.to_string())
+            (p == token || p == push_token).then(|| u.to_string())
         })
         .or(app_password);
     if push && user.is_none() {

@@ -110,6 +110,12 @@ impl Sandbox {
         self.state.lock().unwrap().agent_token.clone()
     }
 
+    /// A credential for git pushes only (the API refuses it): the password
+    /// an agent that does its own git pushes with, never afk's token.
+    pub fn push_token(&self) -> String {
+        self.state.lock().unwrap().push_token.clone()
+    }
+
     /// The API root a client configures (`forge.api_url`).
     pub fn api_url(&self) -> String {
         format!("{}{}", self.url, self.dialect.api_prefix())

@@ -53,7 +53,6 @@ pub(super) fn act(
         ctx,
         repos,
         canary,
-        real: real.is_some(),
     };
     for round in 1..=5 {
         if lab.round(round, show)? {
@@ -71,9 +70,6 @@ struct Lab<'a> {
     repos: Vec<String>,
     forge: Box<dyn crate::forge::Forge>,
     canary: i64,
-    /// a real agent in afk's workspace: a watch forwards the turns (and
-    /// opens the PRs) before CI and the merges
-    real: bool,
 }
 
 /// Seed the lab repos, each with a few ready issues; returns their names.
@@ -114,18 +110,11 @@ fn lab_ctx(
     repos: &[String],
     json: bool,
 ) -> Result<Session> {
+    // the scripted agent works in afk's workspace as a real one does: it
+    // commits, afk pushes and opens the PR, and it holds no credential
     let runner = match real {
         Some(kind) => format!("agent = \"{kind}\"\nworkspace = \"afk\""),
-        None => format!(
-            "workspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={forge}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]",
-            api = sb.api_url(),
-            forge = sb.dialect.as_str(),
-            // its own git over the forge's smart HTTP (the forge is in the
-            // box's default allow for an agent that does its own git)
-            git = sb.url,
-            tok = sb.token(),
-            agent = agent.display()
-        ),
+        None => crate::example::agent_command(sb, agent),
     };
     let allow: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
     let config_text = format!(
@@ -158,13 +147,13 @@ impl Lab<'_> {
     /// harvest decided.
     fn round(&self, round: usize, show: &mut Show) -> Result<bool> {
         self.poll(round, show)?;
-        if self.real {
-            let forwarded = crate::ops::watch::tick(&self.ctx, &crate::ops::Scope::All)?.done();
-            show.ticks.push(forwarded.report);
-            let store = self.ctx.local()?.store;
-            for r in store.runs_in_flight()? {
-                wait_for(&self.ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
-            }
+        // the agents work in afk's workspace: a watch forwards the turns
+        // (and opens the PRs) before CI and the merges
+        let forwarded = crate::ops::watch::tick(&self.ctx, &crate::ops::Scope::All)?.done();
+        show.ticks.push(forwarded.report);
+        let store = self.ctx.local()?.store;
+        for r in store.runs_in_flight()? {
+            wait_for(&self.ctx.runs_dir().join(format!("{}/exit_status", r.id)))?;
         }
         let merged = self.merge_green()?;
         self.watch_twice(merged, show)?;

@@ -60,6 +60,13 @@ pub(super) fn stage(json: bool, a: &Args) -> Result<Stage> {
     let agent = dir.join("demo-agent.sh");
     crate::example::write_demo_agent(&agent)?;
     crate::store::private_write(&dir.join("token"), sb.token().as_bytes())?;
+    // the upgrade act's fixer does its own git: it pushes with the
+    // sandbox's push-only credential, handed over in its environment (the
+    // act's `runner.secret_env`), never on a command line and never afk's
+    // forge token
+    // SAFETY: the sandbox has had no request and no agent runs yet, so no
+    // thread reads the environment while it changes
+    unsafe { std::env::set_var("AFK_DEMO_TOKEN", sb.push_token()) };
     let command = runner_lines(json, &sb, &dir, &agent, real.as_ref())?;
     let confine = confine_line();
     let config_text = format!(

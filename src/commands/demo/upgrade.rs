@@ -126,7 +126,8 @@ fn act_ctx(
         &config_path,
         format!(
             "state_path = \"afk.db\"\n[forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
-             [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={tok}\", \"sh\", \"{agent}\"]\n\
+             [runner]\n{confine}command = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"sh\", \"{agent}\"]\n\
+             secret_env = [\"AFK_DEMO_TOKEN\"]\n\
              [runner.box]\nallow = [\"{forge_at}\"]\n\
              [upgrade]\nrecipes = [\"web\", \"cache\"]\nupstream = \"{up}/{{recipe}}.git\"\nmirror = \"recipe-maintainers/{{recipe}}\"\n\
              [upgrade.registry_mirrors]\n\"docker.io\" = \"{url}\"\n",
@@ -134,11 +135,14 @@ fn act_ctx(
             forge = sb.forge_keys(),
             kind = sb.dialect.as_str(),
             api = sb.api_url(),
-            // the fixer pushes its fix itself, over the forge's smart HTTP:
-            // its box lets it reach the forge
+            // the fixer pushes its fix itself, over the forge's smart HTTP
+            // (an upgrade's fixer does its own git: afk forwards no fixer's
+            // work): its box lets it reach the forge, and it pushes with the
+            // sandbox's push-only credential, $AFK_DEMO_TOKEN (set by the
+            // demo, handed to the agent as a `secret_env`), never afk's
+            // forge token and never on its command line
             git = sb.url,
             forge_at = sb.url.trim_start_matches("http://"),
-            tok = sb.token(),
             agent = agent.display(),
             up = up_dir.display(),
             confine = super::world::confine_line(),

@@ -127,6 +127,10 @@ pub struct Forge {
     pub(super) token: String,
     /// the agent-thread service's bearer token (drawn per sandbox, or a seed's)
     pub(super) agent_token: String,
+    /// a credential that may only push over git (never the API): what an
+    /// upgrade fixer, which does its own git, is handed in the demo, so no
+    /// agent holds afk's forge token
+    pub(super) push_token: String,
     pub(super) me: String,
     /// the sandbox's URL, for the links in answers
     pub(super) base: String,
@@ -192,6 +196,7 @@ impl Forge {
         Forge {
             kube: super::kube::Cluster::new(dir_k8s, &token),
             agent_token: super::draw_token("agent"),
+            push_token: super::draw_token("push"),
             token,
             me: "afk-bot".into(),
             base,
