@@ -1,0 +1,103 @@
+//! The gateway's budget gate (SPEC 5.8.4): before passing a request, the
+//! run's metered spend and the spend of the runs it shares a budget with,
+//! against `[budget]`'s money limits (`core::spend::MoneyLimits`).
+//!
+//! The keeper makes one [`Gate`] as a turn starts, from what was recorded
+//! then: the run's spend before this turn, and what the other runs
+//! dispatched on the run's UTC day spent (all repositories, and this one:
+//! as `core::spend::money_left` counts them); then it asks
+//! [`Gate::check`] with the turn's metered spend so far before each request.
+//! At or over a limit: a [`Refusal`] (a 429 whose body names the budget),
+//! and no further request passes that turn.
+
+use super::Api;
+use super::prices::{micro, usd};
+use crate::spend::MoneyLimits;
+
+/// What a turn's requests are gated by.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Gate {
+    pub limits: MoneyLimits,
+    /// The run's spend before this turn (its earlier turns), micro-dollars.
+    pub run_before: u64,
+    /// The other runs dispatched on the run's UTC day, all repositories.
+    pub day_others: u64,
+    /// The same, the run's repository only.
+    pub repo_day_others: u64,
+}
+
+/// A request refused: the budget reached.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refusal {
+    /// `run_usd`, `repo_day_usd` or `day_usd`.
+    pub limit: &'static str,
+    pub limit_usd: f64,
+    /// The spend it counts (the run's, or the day's with this run's).
+    pub spend_usd: f64,
+}
+
+impl Gate {
+    /// Whether a request may pass when the turn has spent `turn` micro-dollars
+    /// so far: refused once a spend is at or over its limit (each 0: none),
+    /// the run's limit named first.
+    pub fn check(&self, turn: u64) -> Result<(), Refusal> {
+        let run = self.run_before.saturating_add(turn);
+        let l = self.limits;
+        let checks = [
+            ("run_usd", l.run_usd, run),
+            (
+                "repo_day_usd",
+                l.day.repo_day_usd,
+                self.repo_day_others.saturating_add(run),
+            ),
+            (
+                "day_usd",
+                l.day.day_usd,
+                self.day_others.saturating_add(run),
+            ),
+        ];
+        for (limit, limit_usd, spend) in checks {
+            if limit_usd > 0.0 && spend >= micro(limit_usd) {
+                return Err(Refusal {
+                    limit,
+                    limit_usd,
+                    spend_usd: usd(spend),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Refusal {
+    /// One line for the run's log and the 429's message.
+    pub fn line(&self) -> String {
+        let whose = match self.limit {
+            "run_usd" => "this run",
+            "repo_day_usd" => "this repository's runs of the day",
+            _ => "the day's runs",
+        };
+        format!(
+            "afk: budget.{} {} reached: {whose} spent {} (metered); no further model request passes, the turn stops",
+            self.limit,
+            crate::spend::usd(self.limit_usd),
+            crate::spend::usd(self.spend_usd),
+        )
+    }
+
+    /// The 429's body, in the API's own error shape (what the agent prints).
+    pub fn body(&self, api: Api) -> String {
+        let message = self.line();
+        let v = match api {
+            Api::Anthropic => serde_json::json!({
+                "type": "error",
+                "error": {"type": "rate_limit_error", "message": message},
+            }),
+            Api::OpenAi => serde_json::json!({
+                "error": {"message": message, "type": "insufficient_quota",
+                          "param": null, "code": "afk_budget_reached"},
+            }),
+        };
+        v.to_string()
+    }
+}

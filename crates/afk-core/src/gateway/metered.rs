@@ -1,0 +1,159 @@
+//! The run's metered record (SPEC 5.8.3): one JSON line per request the
+//! gateway passed, appended outside the box, and the sum watch takes as the
+//! run's spend.
+//!
+//! A line (keys in this order; `reasoning` is part of `output`):
+//!
+//! ```text
+//! {"at":"2026-11-26T02:20:19.123456Z","api":"anthropic","model":"claude-sonnet-4-6",
+//!  "status":200,"input":1200,"cache_read":5000,"cache_write":0,"output":300,
+//!  "reasoning":0,"micro_usd":9600,"priced_by":"table","complete":true}
+//! ```
+//!
+//! [`Tally`] sums a record fed in pieces, in bounded memory: a line longer
+//! than [`MAX_LINE`] (none the writer makes) is skipped and counted, a torn
+//! last line waits for its end, a line that is not a record is counted too.
+
+use super::Api;
+use super::prices::PricedBy;
+use super::usage::Usage;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One request, as the record keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// When its answer ended (RFC 3339, UTC, microseconds).
+    pub at: String,
+    pub api: Api,
+    /// The model the request's body named ("" when none).
+    pub model: String,
+    /// The upstream's status.
+    pub status: u16,
+    #[serde(flatten)]
+    pub usage: Usage,
+    pub micro_usd: u64,
+    pub priced_by: PricedBy,
+    /// Whether the answer's end arrived (false: cut mid-stream, priced by
+    /// what arrived).
+    pub complete: bool,
+}
+
+impl Line {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        at: OffsetDateTime,
+        api: Api,
+        model: &str,
+        status: u16,
+        usage: Usage,
+        micro_usd: u64,
+        priced_by: PricedBy,
+        complete: bool,
+    ) -> Line {
+        Line {
+            at: crate::types::stamp::ts_precise(at),
+            api,
+            model: model.to_string(),
+            status,
+            usage,
+            micro_usd,
+            priced_by,
+            complete,
+        }
+    }
+
+    /// The line as written: one JSON object and `\n`.
+    pub fn to_line(&self) -> String {
+        let mut s = serde_json::to_string(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// A written line read back (None: not a record's line).
+    pub fn parse(line: &str) -> Option<Line> {
+        serde_json::from_str(line.trim()).ok()
+    }
+}
+
+/// The longest line a [`Tally`] reads.
+pub const MAX_LINE: usize = 64 << 10;
+
+/// A run's record summed as it is read (kept between reads: it is
+/// serializable, with where it read up to in `read`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tally {
+    /// Bytes of the record read so far (the torn last line included).
+    pub read: u64,
+    pub micro_usd: u64,
+    pub requests: u64,
+    pub tokens: Usage,
+    /// Requests priced at the table's highest (a model with no price).
+    pub fallback: u64,
+    /// Lines skipped: too long, or not a record.
+    pub skipped: u64,
+    /// The torn last line, waiting for its end.
+    pending: Vec<u8>,
+    skipping: bool,
+}
+
+impl Tally {
+    /// The record's next bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.read += bytes.len() as u64;
+        let mut rest = bytes;
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            let part = &rest[..i];
+            if !self.skipping && self.pending.len() + part.len() <= MAX_LINE {
+                let mut line = std::mem::take(&mut self.pending);
+                line.extend_from_slice(part);
+                self.line(&line);
+            } else {
+                self.skipped += 1;
+            }
+            self.pending.clear();
+            self.skipping = false;
+            rest = &rest[i + 1..];
+        }
+        if self.skipping || self.pending.len() + rest.len() > MAX_LINE {
+            self.skipping = true;
+            self.pending.clear();
+        } else {
+            self.pending.extend_from_slice(rest);
+        }
+    }
+
+    fn line(&mut self, line: &[u8]) {
+        if line.trim_ascii().is_empty() {
+            return;
+        }
+        let Some(l) = std::str::from_utf8(line).ok().and_then(Line::parse) else {
+            self.skipped += 1;
+            return;
+        };
+        self.micro_usd = self.micro_usd.saturating_add(l.micro_usd);
+        self.requests += 1;
+        let t = &mut self.tokens;
+        t.input = t.input.saturating_add(l.usage.input);
+        t.cache_read = t.cache_read.saturating_add(l.usage.cache_read);
+        t.cache_write = t.cache_write.saturating_add(l.usage.cache_write);
+        t.output = t.output.saturating_add(l.usage.output);
+        t.reasoning = t.reasoning.saturating_add(l.usage.reasoning);
+        if l.priced_by == PricedBy::Highest {
+            self.fallback += 1;
+        }
+    }
+
+    /// The run's metered spend in dollars.
+    pub fn usd(&self) -> f64 {
+        super::prices::usd(self.micro_usd)
+    }
+}
+
+/// A whole record summed.
+pub fn sum(record: &[u8]) -> Tally {
+    let mut t = Tally::default();
+    t.feed(record);
+    t
+}
