@@ -1,3 +1,4 @@
+// One file: `[runner]` and `[runner.kubernetes]` (~730 lines: their keys, defaults and checks, validated together) and their tests.
 //! `[runner]` and `[runner.kubernetes]`: how afk starts an agent.
 
 use anyhow::Result;
@@ -37,8 +38,11 @@ pub struct Runner {
     pub url: String,
     pub token_env: String,
     /// `[runner.prices]`: USD per million tokens, for agents that report
-    /// tokens and no dollars (Codex, docs/runners.md, named agents).
+    /// tokens and no dollars (Codex, docs/runners.md, named agents), and the
+    /// model gateway's per-model prices (`[runner.prices.models."NAME"]`).
     pub prices: Prices,
+    /// `[runner.model]`: the model gateway (docs/runners.md#the-model-gateway-runnermodel).
+    pub model: ModelKeys,
     /// Kind `kubernetes` (docs/kubernetes.md): one batch/v1 Job per agent turn.
     pub kubernetes: Kubernetes,
     /// `confine` as written; [`Runner::confine`] reads an absent one
@@ -168,19 +172,155 @@ impl BoxKeys {
 }
 
 /// `[runner.prices]`: USD per million tokens (OpenAI's convention: input
-/// tokens include the cached ones, output tokens include reasoning).
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+/// tokens include the cached ones, output tokens include reasoning). The
+/// flat figures price any model without a price of its own; `models` gives
+/// one model's, over afk's shipped table (`core::gateway::prices`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Prices {
     pub input: f64,
     pub cached_input: f64,
+    pub cache_write: f64,
+    pub output: f64,
+    /// `[runner.prices.models."NAME"]`: a model's four prices (a snapshot
+    /// `NAME-YYYYMMDD` takes its model's).
+    pub models: std::collections::BTreeMap<String, ModelPrice>,
+}
+
+/// `[runner.prices.models."NAME"]`: all four prices, USD per million tokens.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPrice {
+    pub input: f64,
+    pub cached_input: f64,
+    pub cache_write: f64,
     pub output: f64,
 }
 
 impl Prices {
-    /// All zero: no spend figure can be made from tokens.
+    /// All flat figures zero: no spend figure can be made from tokens
+    /// without a model's own price.
     pub fn is_zero(&self) -> bool {
-        self.input == 0.0 && self.cached_input == 0.0 && self.output == 0.0
+        self.input == 0.0
+            && self.cached_input == 0.0
+            && self.output == 0.0
+            && self.cache_write == 0.0
+    }
+
+    /// The flat figures as the gateway prices with them.
+    pub fn flat(&self) -> crate::core::gateway::prices::Price {
+        crate::core::gateway::prices::Price {
+            input: self.input,
+            cached_input: self.cached_input,
+            cache_write: self.cache_write,
+            output: self.output,
+        }
+    }
+
+    /// `[runner.prices.models]` as the gateway prices with them.
+    pub fn models(
+        &self,
+    ) -> std::collections::BTreeMap<String, crate::core::gateway::prices::Price> {
+        self.models
+            .iter()
+            .map(|(name, p)| {
+                let price = crate::core::gateway::prices::Price {
+                    input: p.input,
+                    cached_input: p.cached_input,
+                    cache_write: p.cache_write,
+                    output: p.output,
+                };
+                (name.clone(), price)
+            })
+            .collect()
+    }
+
+    fn validate(&self, c: &Checker) -> Result<()> {
+        let flat = [
+            ("runner.prices".to_string(), "input", self.input),
+            (
+                "runner.prices".to_string(),
+                "cached_input",
+                self.cached_input,
+            ),
+            ("runner.prices".to_string(), "cache_write", self.cache_write),
+            ("runner.prices".to_string(), "output", self.output),
+        ];
+        let per_model = self.models.iter().flat_map(|(name, p)| {
+            let t = format!("runner.prices.models.\"{name}\"");
+            [
+                (t.clone(), "input", p.input),
+                (t.clone(), "cached_input", p.cached_input),
+                (t.clone(), "cache_write", p.cache_write),
+                (t, "output", p.output),
+            ]
+        });
+        for (table, key, v) in flat.into_iter().chain(per_model) {
+            if !v.is_finite() || v < 0.0 {
+                return Err(c.err(
+                    &table,
+                    key,
+                    format!("{v} is not a price (USD per million tokens, 0 or more)"),
+                ));
+            }
+        }
+        for name in self.models.keys() {
+            if name.trim().is_empty() || name.chars().any(char::is_control) {
+                return Err(c.err(
+                    "runner.prices",
+                    "models",
+                    format!("\"{name}\" is not a model's name"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[runner.model]`: the model gateway (SPEC 5.8; docs/runners.md#the-model-gateway-runnermodel).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelKeys {
+    /// auto (default): on for a named agent in a box with `network = "model"`
+    /// whose key is in afk's environment; on; off.
+    pub gateway: crate::core::gateway::Mode,
+    /// The variable holding the model's key in afk's environment (never the
+    /// box's); empty: the agent's API's default (`ANTHROPIC_API_KEY`,
+    /// `OPENAI_API_KEY`). A secret (SPEC 5.7), whatever `secret_env` says.
+    pub key_env: String,
+    /// The model API's root (with `/v1` for OpenAI-style providers, without
+    /// for Anthropic); empty: the agent's own base URL variable, else the
+    /// vendor's API. https, or plain http to a loopback host only.
+    pub upstream: String,
+}
+
+impl ModelKeys {
+    /// The key's variable for `agent`: `key_env`, else its API's default
+    /// (None: a custom agent and no `key_env`).
+    pub fn key_env_for(&self, agent: AgentKind) -> Option<String> {
+        let named = self.key_env.trim();
+        if !named.is_empty() {
+            return Some(named.to_string());
+        }
+        crate::core::gateway::Api::of_agent(agent).map(|a| a.default_key_env().to_string())
+    }
+
+    fn validate(&self, c: &Checker) -> Result<()> {
+        let k = self.key_env.trim();
+        if !k.is_empty() && !k.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+            return Err(c.err(
+                "runner.model",
+                "key_env",
+                format!("\"{k}\" is not an environment variable's name"),
+            ));
+        }
+        let u = self.upstream.trim();
+        if !u.is_empty()
+            && let Err(why) = crate::core::gateway::upstream_allowed(u)
+        {
+            return Err(c.err("runner.model", "upstream", why));
+        }
+        Ok(())
     }
 }
 
@@ -263,6 +403,7 @@ impl Default for Runner {
             url: String::new(),
             token_env: String::new(),
             prices: Prices::default(),
+            model: ModelKeys::default(),
             kubernetes: Kubernetes::default(),
             confine_key: None,
             secret_env: vec![],
@@ -358,19 +499,8 @@ impl Runner {
                 "must not be env_secret: the agent's environment would hold the forge credential; keep the model's key and the forge credential in two Secrets",
             ));
         }
-        for (key, v) in [
-            ("input", self.prices.input),
-            ("cached_input", self.prices.cached_input),
-            ("output", self.prices.output),
-        ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(c.err(
-                    "runner.prices",
-                    key,
-                    format!("{v} is not a price (USD per million tokens, 0 or more)"),
-                ));
-            }
-        }
+        self.prices.validate(c)?;
+        self.model.validate(c)?;
         Ok(())
     }
 
@@ -719,6 +849,83 @@ mod tests {
             let e = err(text);
             assert!(e.starts_with(want), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn runner_model_and_per_model_prices_are_checked_at_load() {
+        let c = parse(
+            "[runner]\nagent = \"codex\"\n[runner.model]\ngateway = \"on\"\nkey_env = \"MY_KEY\"\nupstream = \"http://127.0.0.1:9/model/openai/v1\"\n[runner.prices]\ncache_write = 1.5\n[runner.prices.models.\"gpt-9\"]\ninput = 1.0\ncached_input = 0.1\ncache_write = 1.25\noutput = 8.0\n",
+        )
+        .unwrap();
+        assert_eq!(c.runner.model.gateway, crate::core::gateway::Mode::On);
+        assert_eq!(
+            c.runner.model.key_env_for(c.runner.agent()).as_deref(),
+            Some("MY_KEY")
+        );
+        assert_eq!(c.runner.prices.flat().cache_write, 1.5);
+        assert_eq!(c.runner.prices.models()["gpt-9"].output, 8.0);
+        let d = parse("").unwrap();
+        assert_eq!(d.runner.model.gateway, crate::core::gateway::Mode::Auto);
+        assert_eq!(
+            d.runner.model.key_env_for(d.runner.agent()).as_deref(),
+            Some("ANTHROPIC_API_KEY")
+        );
+        let m = "[runner.model]\n";
+        for (text, want) in [
+            (
+                format!("{m}gateway = \"maybe\"\n"),
+                "config: runner.model.gateway at line 2: unknown variant `maybe`",
+            ),
+            (
+                format!("{m}upstream = \"http://api.openai.com/v1\"\n"),
+                "config: runner.model.upstream at line 2: \"http://api.openai.com/v1\" is plain http",
+            ),
+            (
+                format!("{m}upstream = \"api.anthropic.com\"\n"),
+                "config: runner.model.upstream at line 2: \"api.anthropic.com\" is not an https URL",
+            ),
+            (
+                format!("{m}key_env = \"MY-KEY\"\n"),
+                "config: runner.model.key_env at line 2: \"MY-KEY\" is not an environment variable",
+            ),
+            (
+                format!("{m}gatway = \"on\"\n"),
+                "config: unknown key \"gatway\" in [runner.model] at line 2 (did you mean \"gateway\"?)",
+            ),
+            (
+                "[runner.prices]\ncache_write = -1.0\n".to_string(),
+                "config: runner.prices.cache_write at line 2: -1 is not a price",
+            ),
+            (
+                "[runner.prices.models.\"m\"]\ninput = 1.0\noutput = 2.0\n".to_string(),
+                "config: missing field `cached_input`",
+            ),
+            (
+                "[runner.prices.models.\"m\"]\ninput = 1.0\ncached_input = 0.0\ncache_write = 0.0\noutput = -2.0\n".to_string(),
+                "config: runner.prices.models.\"m\".output",
+            ),
+        ] {
+            let e = err(&text);
+            assert!(e.starts_with(want), "case {text:?}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_models_key_is_a_secret_whatever_secret_env_says() {
+        let key = "sk-unit-gw-5c1e9a7d20b4f3";
+        // SAFETY: a variable no other test names
+        unsafe { std::env::set_var("AFK_UNIT_GW_KEY", key) };
+        let c =
+            parse("[runner]\nagent = \"codex\"\n[runner.model]\nkey_env = \"AFK_UNIT_GW_KEY\"\n")
+                .unwrap();
+        let held = c.secret_values();
+        assert!(
+            held.iter()
+                .any(|(what, s)| what == "$AFK_UNIT_GW_KEY" && s.expose() == key),
+            "{:?}",
+            held.iter().map(|(w, _)| w).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -85,9 +85,14 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "box",
             "git_author",
             "progress_group",
+            "model",
         ],
     ),
-    ("runner.prices", &["input", "cached_input", "output"]),
+    (
+        "runner.prices",
+        &["input", "cached_input", "cache_write", "output", "models"],
+    ),
+    ("runner.model", &["gateway", "key_env", "upstream"]),
     (
         "runner.box",
         &[

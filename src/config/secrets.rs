@@ -177,7 +177,8 @@ impl Config {
     /// Every secret value this config names that afk can read now, each
     /// with where it comes from (docs/security.md: nothing afk writes
     /// carries one): the forge token, the values of the variables it names
-    /// as secrets and of `runner.secret_env`, the registry's `user:token`
+    /// as secrets and of `runner.secret_env` and `runner.model.key_env`
+    /// (else the named agent's key variable), the registry's `user:token`
     /// (and its token), the GitHub App key's lines, the Kubernetes token.
     /// Each is a [`Secret`], registered as it is read.
     pub fn secret_values(&self) -> Vec<(String, Secret)> {
@@ -213,10 +214,14 @@ impl Config {
                 .map(|(name, s)| (format!("${name}"), s.clone())),
         );
         // the rest afk only strips from agents, read now
+        // the model's key (runner.model.key_env, else the named agent's
+        // default) is a secret whatever secret_env says (SPEC 5.8.6)
+        let model_key = self.runner.model.key_env_for(self.runner.agent());
         for name in [&self.forge.token_env, &self.runner.token_env]
             .into_iter()
             .filter(|n| !n.is_empty())
             .chain(&self.runner.secret_env)
+            .chain(model_key.as_ref())
         {
             if let Ok(val) = std::env::var(name)
                 && !val.trim().is_empty()

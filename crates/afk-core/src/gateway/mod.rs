@@ -1,4 +1,4 @@
-//! The model gateway's rules (SPEC 5.8, docs/runners.md#the-model-gateway):
+//! The model gateway's rules (SPEC 5.8, docs/runners.md#the-model-gateway-runnermodel):
 //! pure, so the keeper's HTTP side (src/runner/agent_box/) only moves bytes
 //! and asks here what to do with them. Nothing here reads a clock, a file or
 //! a socket: the moment, the request's head, the answer's bytes and the
