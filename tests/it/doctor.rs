@@ -296,3 +296,35 @@ fn doctor_says_a_missing_repo_in_one_line() {
     );
     assert!(!text.contains("collaborator"), "{text}");
 }
+
+#[test]
+fn doctor_names_a_configured_model_with_no_price() {
+    let sb = one_repo();
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let text = std::fs::read_to_string(&afk.config).unwrap();
+    let start = text.find("command = [").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let claude = |cmd: &str, extra: &str| {
+        let t = format!(
+            "{}agent = \"claude\"\nconfine = \"none\"\ncommand = {cmd}{}{extra}",
+            &text[..start],
+            &text[end..]
+        );
+        std::fs::write(&afk.config, t).unwrap();
+        doctor(&afk, &[], "prices").1
+    };
+    // a model the table lacks: one WARN naming it and the table to add
+    let checks = claude("[\"--model\", \"claude-future-9\"]", "");
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert_eq!(checks[0]["level"], "warn", "{checks:?}");
+    let d = checks[0]["detail"].as_str().unwrap();
+    assert!(
+        d.contains("\"claude-future-9\" (runner.command) has no price")
+            && d.contains("[runner.prices.models.\"claude-future-9\"]"),
+        "{d}"
+    );
+    // a model in the table (a snapshot of one), or priced by the config: none
+    assert!(claude("[\"--model\", \"claude-sonnet-4-5-20250929\"]", "").is_empty());
+    let priced = "\n[runner.prices.models.\"claude-future-9\"]\ninput = 1.0\ncached_input = 0.1\ncache_write = 1.25\noutput = 5.0\n";
+    assert!(claude("[\"--model\", \"claude-future-9\"]", priced).is_empty());
+}

@@ -55,6 +55,44 @@ pub(super) fn agent_spend_check(c: &crate::config::Config) -> Option<(Level, Str
     doctor::codex_prices(c.runner.agent(), c.runner.prices.is_zero(), money)
 }
 
+/// Each model the config asks for that has no price (SPEC 5.8.3): the
+/// gateway would price it at its API's highest (`core::gateway::doctor`).
+/// The models: `--model` in `runner.command`, and Codex's `model` in the
+/// config.toml of `$CODEX_HOME` (else `~/.codex`) when the command names none.
+pub(super) fn unpriced_models(c: &crate::config::Config) -> Vec<String> {
+    use crate::core::gateway::{Api, doctor, prices};
+    let agent = c.runner.agent();
+    let Some(api) = Api::of_agent(agent) else {
+        return vec![];
+    };
+    let mut asked: Vec<(String, &str)> = doctor::models_in_command(agent, &c.runner.command)
+        .into_iter()
+        .map(|m| (m, "runner.command"))
+        .collect();
+    if asked.is_empty() && api == Api::OpenAi {
+        let home = std::env::var_os("CODEX_HOME")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".codex")));
+        let text = home.and_then(|h| {
+            use std::io::Read;
+            let mut t = String::new();
+            let f = std::fs::File::open(h.join("config.toml")).ok()?;
+            f.take(256 * 1024).read_to_string(&mut t).ok()?;
+            Some(t)
+        });
+        if let Some(m) = text.as_deref().and_then(doctor::codex_config_model) {
+            asked.push((m, "Codex's config.toml"));
+        }
+    }
+    let models = c.runner.prices.models();
+    let p = prices::Prices {
+        models: &models,
+        flat: c.runner.prices.flat(),
+        table: prices::table(),
+    };
+    doctor::unpriced_lines(api, &asked, &p)
+}
+
 /// What this host holds: the state file, the stop file, the metrics folder,
 /// the variables the config names.
 pub(super) fn local(ctx: &Session, d: &mut Doctor) {

@@ -113,6 +113,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {
         d.add("budget", level, detail);
     }
+    for line in local::unpriced_models(ctx.config()) {
+        d.add("prices", Level::Warn, line);
+    }
     upgrade::local(ctx, &mut d);
     units::units(ctx, &args.units, &mut d);
     forge::forge(ctx, &mut d)?;
