@@ -273,10 +273,10 @@ enum Decided {
 }
 
 /// A git call on the agent's repository or work tree that ran out its
-/// deadline ([`crate::Overran`]): the turn is refused, saying which; any
+/// deadline ([`crate::run::Overran`]): the turn is refused, saying which; any
 /// other error stays an error.
 fn refused_if_overran(e: anyhow::Error) -> Result<Decided> {
-    if e.downcast_ref::<crate::Overran>().is_some() {
+    if e.downcast_ref::<crate::run::Overran>().is_some() {
         return Ok(Decided::Refused(format!(
             "{e:#}: something there made git wait (a FIFO?); afk reads nothing more of this turn"
         )));
@@ -433,7 +433,10 @@ mod tests {
                 let e = ws
                     .take(&ws.cache_of(p.repo), &p, repo, "taken")
                     .expect_err(at);
-                assert!(e.downcast_ref::<crate::Overran>().is_some(), "{at}: {e:#}");
+                assert!(
+                    e.downcast_ref::<crate::run::Overran>().is_some(),
+                    "{at}: {e:#}"
+                );
                 match refused_if_overran(e) {
                     Ok(Decided::Refused(why)) => why,
                     _ => panic!("{at}: not refused"),

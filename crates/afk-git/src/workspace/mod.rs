@@ -35,16 +35,17 @@ pub use check::check_repository;
 pub use checkout::without_userinfo;
 pub use push::PushRefused;
 
-use super::{Credentials, Git};
+use crate::credential::Credentials;
+use crate::git::Git;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
 
 /// afk's identity on the commits it makes in the workspace (leftovers, merges).
 const IDENT: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", super::AFK_NAME),
-    ("GIT_AUTHOR_EMAIL", super::AFK_EMAIL),
-    ("GIT_COMMITTER_NAME", super::AFK_NAME),
-    ("GIT_COMMITTER_EMAIL", super::AFK_EMAIL),
+    ("GIT_AUTHOR_NAME", crate::identity::AFK_NAME),
+    ("GIT_AUTHOR_EMAIL", crate::identity::AFK_EMAIL),
+    ("GIT_COMMITTER_NAME", crate::identity::AFK_NAME),
+    ("GIT_COMMITTER_EMAIL", crate::identity::AFK_EMAIL),
 ];
 
 /// One file of the agent's at most (GitHub refuses larger ones too).

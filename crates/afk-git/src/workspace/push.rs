@@ -280,8 +280,8 @@ impl Workspace {
 
     fn push_once(&self, cache: &Path, p: &Place, sha: &str, seen: Option<&str>) -> Result<()> {
         let lease = match seen {
-            Some(s) => crate::Lease::At(s.to_string()),
-            None => crate::Lease::Absent,
+            Some(s) => crate::push::Lease::At(s.to_string()),
+            None => crate::push::Lease::Absent,
         };
         self.git.push(cache, p.url, sha, p.branch, &lease)
     }

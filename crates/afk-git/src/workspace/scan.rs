@@ -114,7 +114,7 @@ impl Workspace {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Credentials;
+    use crate::credential::Credentials;
     use std::process::Command;
 
     fn git(dir: &Path, args: &[&str]) -> String {
