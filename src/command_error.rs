@@ -183,7 +183,7 @@ mod tests {
             message: "m".into(),
             kind,
             retries: 0,
-            hint: None,
+            reason: None,
         })
     }
 

@@ -160,7 +160,7 @@ enum Sends {
 /// The files that send requests themselves, and why that is safe.
 const SENDERS: [(&str, Sends, &str); 7] = [
     (
-        "crates/afk-http/src/lib.rs",
+        "crates/afk-http/src/send.rs",
         Sends::BodiesRedacted,
         "the client every forge, agent-thread and Kubernetes call goes through",
     ),

@@ -487,8 +487,14 @@ fn a_refused_token_is_denied_without_showing_the_secret() {
     );
     let e = client.tags(&server.image("acme/app:1.0")).unwrap_err();
     assert_eq!(e.kind, RegistryErrorKind::Http(Failure::Unauthorized));
-    let text = format!("{e} {e:?}");
-    assert!(text.contains("registry_auth_env"), "{text}");
+    assert!(e.secret_refused, "{e:?}");
+    // the line a person reads names the secret's setting (the binary's hint)
+    let line = afk::command_error::person_line(&anyhow::Error::new(e.clone()));
+    let text = format!("{line} {e:?}");
+    assert!(
+        line.ends_with("; check the secret named by upgrade.registry_auth_env"),
+        "{text}"
+    );
     for secret in ["wrong-s3cret", "cm9ib3Q6d3JvbmctczNjcmV0"] {
         assert!(!text.contains(secret), "no secret in {text}");
     }

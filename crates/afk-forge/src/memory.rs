@@ -168,7 +168,7 @@ fn refused(method: &str, path: String, status: u16, message: &str) -> anyhow::Er
         message: message.into(),
         kind: Failure::answered(status),
         retries: 0,
-        hint: None,
+        reason: None,
     })
 }
 
@@ -183,7 +183,7 @@ fn seeded(method: &str, path: String, kind: Failure) -> anyhow::Error {
         message: format!("{kind:?} (seeded)"),
         kind,
         retries: 0,
-        hint: None,
+        reason: None,
     })
 }
 

@@ -1,7 +1,8 @@
 //! What a failed call met, as every caller decides on it: [`ForgeError`]
 //! (the call, its words) and its [`Failure`] kind, the one vocabulary of a
 //! failed forge, agent-thread, Kubernetes or webhook call; an [`Exhausted`]
-//! call is part of its error, carried to the tick's report.
+//! call is part of its error, carried to the tick's report; a [`Reason`]
+//! says why, as far as what to do about it goes (the binary's advice).
 
 /// A failed forge request: `kind` is what callers decide on, `status` (None
 /// when no answer came, or the request was never sent) and `message` are
@@ -18,9 +19,28 @@ pub struct ForgeError {
     /// the retries the call had (`forge.retries`): what an exhausted call's
     /// `transient_retry` lesson says it used up
     pub retries: u32,
-    /// what to do about it (`check AFK_FORGE_TOKEN`), apart from the
-    /// message: the binary prints it as the error's hint (`afk::hint`)
-    pub hint: Option<String>,
+    /// why, as far as what to do about it goes: the binary gives each its
+    /// advice (`afk::hint::of_typed`), printed apart from the message
+    pub reason: Option<Reason>,
+}
+
+/// Why a call failed, for the advice the binary gives it (this crate
+/// carries none): what a person would look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// 401: the token was refused; `source` says where it comes from (an
+    /// environment variable, a config key: `AFK_FORGE_TOKEN`)
+    TokenRefused { source: String },
+    /// 404: no such thing, or the token cannot see it
+    NotFound,
+    /// a rate limit or the service failing (429, 5xx, a secondary limit):
+    /// a later try may not meet it
+    Passing,
+    /// a GitHub App's fresh installation token refused too, after the
+    /// tick's one exchange
+    AppTokenRefusedAgain,
+    /// a forge's redirect: the repository was renamed or transferred
+    RepositoryMoved,
 }
 
 /// A call that used up its retries, as the tick's `transient_retry` lesson
@@ -206,6 +226,148 @@ impl ForgeError {
             )),
             Failure::Unreachable => Some(format!("{}: {}", f.service, f.message)),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forge_error_names_method_path_status() {
+        let e = ForgeError {
+            service: "forge",
+            method: "GET".into(),
+            path: "/repos/a/b/issues".into(),
+            status: Some(401),
+            message: "unauthorized".into(),
+            kind: Failure::Unauthorized,
+            retries: 0,
+            reason: Some(Reason::TokenRefused {
+                source: "AFK_FORGE_TOKEN".into(),
+            }),
+        };
+        // the reason is apart, never in the message
+        assert_eq!(
+            e.to_string(),
+            "forge: GET /repos/a/b/issues returned 401: unauthorized"
+        );
+    }
+
+    #[test]
+    fn a_spent_rate_limit_is_not_a_refusal() {
+        let e = anyhow::Error::new(ForgeError {
+            service: "forge",
+            method: "GET".into(),
+            path: "/repos/a/b/collaborators/x/permission".into(),
+            status: Some(403),
+            message: "rate limit spent".into(),
+            kind: Failure::RateLimited,
+            retries: 0,
+            reason: None,
+        });
+        assert_eq!(ForgeError::kind_of(&e), Some(Failure::RateLimited));
+        assert!(!Failure::RateLimited.is_refusal());
+    }
+
+    fn failed(status: Option<u16>, kind: Failure) -> ForgeError {
+        ForgeError {
+            service: "forge",
+            method: "GET".into(),
+            path: "/x".into(),
+            status,
+            message: "m".into(),
+            kind,
+            retries: 0,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_status_is_one_kind_and_a_spent_rate_limit_is_never_a_refusal() {
+        use Failure::*;
+        // an answer's status → its kind: a refusal, whose words keep the
+        // number the forge sent
+        let answered = [
+            (401, Unauthorized),
+            (403, Forbidden),
+            (404, NotFound),
+            (409, Conflict),
+            (410, Gone),
+            (422, Unprocessable),
+            (301, Other(301)),
+            (200, Other(200)),
+            (502, Other(502)),
+        ];
+        for (status, kind) in answered {
+            assert_eq!(Failure::answered(status), kind, "{status}");
+            assert!(kind.is_refusal(), "{status}");
+            assert_eq!(kind.status(), Some(status), "{status}");
+        }
+        // the primary rate limit spent (403, 429, or never sent), or no
+        // answer at all: never a refusal, and no number
+        for kind in [RateLimited, NoAnswer, Unreachable] {
+            assert!(!kind.is_refusal(), "{kind:?}");
+            assert_eq!(kind.status(), None, "{kind:?}");
+        }
+        for status in [Some(403), Some(429), None] {
+            let e = anyhow::Error::new(failed(status, RateLimited));
+            assert_eq!(ForgeError::kind_of(&e), Some(RateLimited), "{status:?}");
+        }
+        assert_eq!(
+            ForgeError::kind_of(&anyhow::anyhow!("not a forge call")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_configuration_mistake_is_a_refused_token_or_an_unreachable_host() {
+        use Failure::*;
+        // kind, status → the tick's one cause, or none
+        let cases = [
+            (
+                Unauthorized,
+                Some(401),
+                Some("forge: the token was refused (401): m"),
+            ),
+            (Unreachable, None, Some("forge: m")),
+            (Forbidden, Some(403), None),
+            (NoAnswer, None, None),
+            (RateLimited, Some(429), None),
+            (Exhausted(LastTry::NoAnswer), None, None),
+            (Exhausted(LastTry::Answered(503)), Some(503), None),
+        ];
+        for (kind, status, cause) in cases {
+            let e = anyhow::Error::new(failed(status, kind));
+            assert_eq!(ForgeError::cause(&e).as_deref(), cause, "{kind:?}");
+        }
+        assert_eq!(
+            ForgeError::cause(&anyhow::anyhow!("not a forge call")),
+            None
+        );
+    }
+
+    /// Only a create sent and not answered, answered 5xx, or answered with a
+    /// body that could not be read may have landed.
+    #[test]
+    fn only_a_create_that_went_out_may_have_landed() {
+        use Failure::*;
+        let cases = [
+            ("POST", NoAnswer, true),
+            ("POST", Other(503), true),
+            ("POST", Other(201), true),
+            ("POST", Exhausted(LastTry::NoAnswer), false),
+            ("POST", Unreachable, false),
+            ("POST", Conflict, false),
+            ("POST", Exhausted(LastTry::Answered(429)), false),
+            ("GET", NoAnswer, false),
+            ("DELETE", Other(503), false),
+        ];
+        for (method, kind, landed) in cases {
+            let mut e = failed(kind.status(), kind);
+            e.method = method.into();
+            assert_eq!(e.may_have_landed(), landed, "{method} {kind:?}");
         }
     }
 }

@@ -37,7 +37,7 @@ impl Ledger {
             .filter(|r| {
                 writes
                     .iter()
-                    .any(|w| crate::core::revalidate::changed_by(w, r))
+                    .any(|w| afk_wire::revalidate::changed_by(w, r))
             })
             .collect()
     }

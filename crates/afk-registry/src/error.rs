@@ -48,6 +48,9 @@ pub struct RegistryError {
     pub retry_after: Option<String>,
     /// What happened, without the host: `GET /v2/x/tags/list returned 429 (rate limited)`.
     pub message: String,
+    /// The secret (`upgrade.registry_auth_env`) was sent and refused: the
+    /// binary's advice names it (this crate carries none).
+    pub secret_refused: bool,
 }
 
 impl std::fmt::Display for RegistryError {
@@ -73,6 +76,7 @@ impl RegistryError {
             status: None,
             retry_after: None,
             message,
+            secret_refused: false,
         }
     }
 
@@ -141,6 +145,7 @@ pub(crate) fn status_error(
         status: Some(status),
         retry_after,
         message: format!("{method} {path} returned {status}{code}: {hint}"),
+        secret_refused: false,
     }
 }
 

@@ -207,19 +207,43 @@ impl OciRegistry {
         registry_auth::secret_may_go(&c.host, asking).then_some(&c.secret)
     }
 
-    /// What to check after a refusal: the secret when it was sent, else why
-    /// it was not.
-    fn refusal_hint(&self, sent: bool) -> String {
+    /// Why no secret went with a refused request; None when it did (the
+    /// error's `secret_refused`, which the binary's advice names).
+    fn unsent(&self, sent: bool) -> Option<String> {
         match &self.credentials {
-            Some(_) if sent => "check the secret named by upgrade.registry_auth_env".into(),
-            Some(c) => format!(
+            Some(_) if sent => None,
+            Some(c) => Some(format!(
                 "anonymous requests are refused, and upgrade.registry_auth_env is only sent to upgrade.registry_auth_host ({})",
                 c.host
-            ),
-            None => {
+            )),
+            None => Some(
                 "anonymous requests are refused; a private image needs upgrade.registry_auth_env"
-                    .into()
-            }
+                    .into(),
+            ),
+        }
+    }
+
+    /// A refusal (401, 403): its words (`GET /v2/…`) and what stands
+    /// before why no secret went with it, or the one sent was refused.
+    fn refusal(
+        &self,
+        host: &str,
+        (head, sep): (String, &str),
+        status: u16,
+        sent: bool,
+    ) -> RegistryError {
+        let unsent = self.unsent(sent);
+        RegistryError {
+            status: Some(status),
+            secret_refused: unsent.is_none(),
+            ..RegistryError::http(
+                Failure::answered(status),
+                host,
+                match unsent {
+                    Some(why) => format!("{head}{sep}{why}"),
+                    None => head,
+                },
+            )
         }
     }
 
@@ -291,17 +315,8 @@ impl OciRegistry {
     }
 
     fn denied(&self, origin: &Origin, path: &str, status: u16, sent: bool) -> RegistryError {
-        RegistryError {
-            status: Some(status),
-            ..RegistryError::http(
-                Failure::answered(status),
-                &origin.host(),
-                format!(
-                    "GET {path} returned {status}: access denied; {}",
-                    self.refusal_hint(sent)
-                ),
-            )
-        }
+        let head = format!("GET {path} returned {status}: access denied");
+        self.refusal(&origin.host(), (head, "; "), status, sent)
     }
 
     /// The Authorization header that answers `challenge`, and whether the
@@ -389,17 +404,8 @@ impl OciRegistry {
             Ok(r) if (300..400).contains(&r.status()) => return Err(redirected(ro, &path, &r)),
             Ok(r) => r,
             Err(ureq::Error::Status(status @ (401 | 403), _)) => {
-                return Err(RegistryError {
-                    status: Some(status),
-                    ..RegistryError::http(
-                        Failure::answered(status),
-                        &ro.host(),
-                        format!(
-                            "GET {path} (token for {scope}) returned {status}: {}",
-                            self.refusal_hint(secret.is_some())
-                        ),
-                    )
-                });
+                let head = format!("GET {path} (token for {scope}) returned {status}");
+                return Err(self.refusal(&ro.host(), (head, ": "), status, secret.is_some()));
             }
             Err(ureq::Error::Status(status, resp)) => {
                 return Err(status_error(&ro.host(), "GET", &path, status, resp, auth));

@@ -73,7 +73,10 @@ fn registries(ctx: &Session, d: &mut Doctor) {
     }
     let reg = ctx.registry();
     for host in hosts {
-        let seen = reg.ping(&host).map_err(|e| e.to_string());
+        // the line a person reads: the error, then its hint
+        let seen = reg
+            .ping(&host)
+            .map_err(|e| crate::command_error::person_line(&anyhow::Error::new(e)));
         let seen = match &seen {
             Ok((url, challenge)) => Ok((url.as_str(), challenge.as_deref())),
             Err(e) => Err(e.as_str()),

@@ -150,7 +150,7 @@ mod tests {
             message: "the forge failed".into(),
             kind,
             retries: 2,
-            hint: Some("try again later".into()),
+            reason: Some(crate::forge::http::Reason::Passing),
         };
         let used_up = anyhow::Error::new(call(Failure::Exhausted(LastTry::Answered(503))));
         let f = Fault::from(used_up.context("mirror")).within("closed PRs");

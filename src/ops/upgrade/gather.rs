@@ -147,7 +147,9 @@ fn tags_of(up: &Upstream, tags: &Tags) -> Result<Vec<Vec<String>>, Fault> {
     up.sites
         .iter()
         .map(|s| match registry::ImageRef::parse(&s.image.written) {
-            Some(i) => once.tags(&i).map_err(|e| Fault::from(e.to_string())),
+            Some(i) => once
+                .tags(&i)
+                .map_err(|e| Fault::from(anyhow::Error::new(e))),
             None => Ok(vec![]),
         })
         .collect()
@@ -194,6 +196,12 @@ fn mirror(forge: &dyn Forge, mirror: &RepoName) -> anyhow::Result<Mirror> {
     })
 }
 
+/// A failed registry call as the one line a person reads: its words, then
+/// its hint (`crate::hint`).
+fn person_line(e: registry::RegistryError) -> String {
+    crate::command_error::person_line(&anyhow::Error::new(e))
+}
+
 /// `min_release_age` (docs/configuration.md): each site's tags without the ones
 /// too young to propose, walking down from the best
 /// (`core::release_age::walk`); each (image, tag) asked once per tick. A
@@ -222,7 +230,7 @@ pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
                 |t| {
                     asked
                         .entry((key.clone(), t.to_string()))
-                        .or_insert_with(|| reg.created(&image, t).map_err(|e| e.to_string()))
+                        .or_insert_with(|| reg.created(&image, t).map_err(person_line))
                         .clone()
                 },
             );

@@ -293,7 +293,7 @@ mod tests {
                 message: "m".into(),
                 kind,
                 retries: 0,
-                hint: None,
+                reason: None,
             }))
         };
         // method, status, afk-http's kind → the runner's kind, landed

@@ -1,0 +1,173 @@
+//! What a failed call's [`ForgeError`] says: its message (method, path,
+//! status, the service's own words, short; never the token) and its typed
+//! [`Reason`], which the binary turns into advice. The types themselves are
+//! `failure.rs`'s.
+
+use crate::failure::{Failure, ForgeError, Reason};
+use crate::http::Http;
+
+/// `scheme://host[:port]` of a URL: what a connect error names.
+pub(crate) fn origin(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let end = rest
+                .find(['/', '?', '#'])
+                .map(|j| i + 3 + j)
+                .unwrap_or(url.len());
+            &url[..end]
+        }
+        None => url,
+    }
+}
+
+/// What the operating system said about a failed connect, in lower case
+/// without the `(os error N)` tail: `connection refused`.
+pub(crate) fn connect_reason(t: &ureq::Transport) -> String {
+    let mut source = std::error::Error::source(t);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return afk_host::os_words(io).to_ascii_lowercase();
+        }
+        source = e.source();
+    }
+    short(&t.to_string())
+}
+
+/// What an error's message may hold of a service's answer (its `message`
+/// field, a parser's complaint about the body): `sanitize::excerpt`.
+pub(crate) fn short(s: &str) -> String {
+    afk_wire::sanitize::excerpt(s, 160)
+}
+
+/// The longest message a failed call's error carries, the service's words in
+/// it included (`sanitize::excerpt`): an answer of any size is one short line.
+pub const MESSAGE_MAX: usize = 300;
+
+impl Http {
+    /// An error of an answer (`status`) or of none, tried once.
+    pub(crate) fn error(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        message: String,
+    ) -> anyhow::Error {
+        let kind = status.map_or(Failure::NoAnswer, Failure::answered);
+        self.failed(method, path, status, message, kind, None)
+    }
+
+    /// An error that met `kind`; one that used up its retries says how
+    /// many it had ([`ForgeError::exhausted`]).
+    pub(crate) fn failed(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<u16>,
+        message: String,
+        kind: Failure,
+        reason: Option<Reason>,
+    ) -> anyhow::Error {
+        let bare = path.split('?').next().unwrap_or(path);
+        // the message may carry what the service said: one short escaped line
+        let message = afk_wire::sanitize::excerpt(&message, MESSAGE_MAX);
+        anyhow::Error::new(ForgeError {
+            service: self.service,
+            method: method.into(),
+            path: bare.into(),
+            status,
+            message,
+            kind,
+            retries: self.retries,
+            reason,
+        })
+    }
+
+    /// What an answer of `status` means, with what the service said of it
+    /// (its `message`, short), and why, apart (the binary's advice).
+    pub(crate) fn status_message(&self, status: u16, body: &str) -> (String, Option<Reason>) {
+        let detail = serde_json::from_str::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(short))
+            .unwrap_or_default();
+        let failed = format!("the {} failed", self.service);
+        let (what, reason) = match status {
+            401 => (
+                "unauthorized",
+                Some(Reason::TokenRefused {
+                    source: self.token_source.clone(),
+                }),
+            ),
+            403 => ("the token's account lacks permission here", None),
+            404 => ("not found", Some(Reason::NotFound)),
+            429 => ("rate limited", Some(Reason::Passing)),
+            s if s >= 500 => (failed.as_str(), Some(Reason::Passing)),
+            _ => ("unexpected answer", None),
+        };
+        match detail.is_empty() {
+            true => (what.to_string(), reason),
+            false => (format!("{what} ({detail})"), reason),
+        }
+    }
+
+    /// A redirect, refused (never followed): where it pointed, and what
+    /// this client's callers make of one ([`Http::set_moved`]).
+    pub(crate) fn moved(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        resp: &ureq::Response,
+    ) -> anyhow::Error {
+        let to = resp.header("Location").unwrap_or("");
+        self.failed(
+            method,
+            path,
+            Some(status),
+            format!("moved to {to}: {}", self.moved),
+            Failure::answered(status),
+            self.moved_reason.clone(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// What an answer means is the message; why, the reason apart (the
+    /// binary's advice; this crate carries none).
+    #[test]
+    fn an_answers_reason_is_apart_from_what_it_means() {
+        let h = Http::new(
+            "http://x",
+            "t",
+            "AFK_FORGE_TOKEN",
+            Duration::from_secs(1),
+            0,
+        );
+        let token = Some(Reason::TokenRefused {
+            source: "AFK_FORGE_TOKEN".into(),
+        });
+        // (status, body, message, reason)
+        let cases = [
+            (401, "", "unauthorized", token.clone()),
+            (
+                401,
+                r#"{"message":"Bad credentials"}"#,
+                "unauthorized (Bad credentials)",
+                token,
+            ),
+            (403, "", "the token's account lacks permission here", None),
+            (404, "", "not found", Some(Reason::NotFound)),
+            (429, "", "rate limited", Some(Reason::Passing)),
+            (502, "", "the forge failed", Some(Reason::Passing)),
+            (418, "", "unexpected answer", None),
+        ];
+        for (status, body, message, reason) in cases {
+            let (m, r) = h.status_message(status, body);
+            assert_eq!((m.as_str(), r), (message, reason), "{status} {body}");
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! [`Http`], the client: what it holds (the agent, the token in hand, the
+//! rate limit as the answers report it, the cache, the counters) and how it is
+//! built for a forge's API style ([`ApiStyle`], [`Paging`]) or another JSON
+//! service; the [`Response`] it answers with, and the two hooks the binary
+//! hands in ([`Refresher`], [`ConditionalCache`]). What it does is in the
+//! rooms beside: `send.rs`, `paging.rs`, `cache.rs`, `token.rs`, `rate.rs`,
+//! `errors.rs`.
+
+use crate::client;
+use crate::failure::Reason;
+use crate::stale;
+use afk_model::Cached;
+use anyhow::Result;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// An answer. A 304 to a conditional GET is answered from the cache: `status`
+/// 200, the stored body and `Link`, and `not_modified` set.
+pub struct Response {
+    pub status: u16,
+    pub link: Option<String>,
+    pub body: String,
+    /// `x-oauth-scopes` (GitHub, classic tokens only)
+    pub scopes: Option<String>,
+    pub not_modified: bool,
+    /// list items left out of `body`, each someone's oversized text ([`bounded`])
+    pub skipped: usize,
+}
+
+/// How a list is paged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Paging {
+    /// `page` + the page size as `size` (Gitea: `limit`) on every request.
+    /// A `Link: rel="next"` decides whether there is more when sent, else a
+    /// full page does.
+    PageLimit { size: &'static str, limit: usize },
+    /// the page size as `size` (GitHub: `per_page`) on the first request,
+    /// then the `Link: rel="next"` URL as the forge wrote it, never one
+    /// outside the API root.
+    Link { size: &'static str, per_page: usize },
+}
+
+/// How a forge's API wants to be asked: the header the token goes in and
+/// what stands before it, the media type, more headers, paging and whether
+/// the rate limit is probed.
+/// Data, so a forge's profile names its API's style and no constructor
+/// branches on a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ApiStyle {
+    /// the header the token goes in (`Authorization`)
+    pub auth_header: &'static str,
+    /// what stands before the token there (`"token "`, `"Bearer "`; `""`
+    /// for a header that carries the token alone)
+    pub scheme: &'static str,
+    /// the `Accept` header
+    pub accept: &'static str,
+    /// more headers on every request (`X-GitHub-Api-Version`)
+    pub headers: &'static [(&'static str, &'static str)],
+    pub paging: Paging,
+    /// whether the rate limit left is probed before the first request
+    pub probe_rate: bool,
+}
+
+/// Where conditional GETs keep the `ETag` and body of each URL they fetched
+/// (the state file's `etags` table: `store::etags`).
+pub trait ConditionalCache: Send + Sync {
+    fn get(&self, url: &str) -> Option<Cached>;
+    fn put(&self, url: &str, entry: Cached);
+}
+
+/// Where a client gets a fresh token when its token is refused (401): a
+/// GitHub App exchanges its JWT for a new installation token. Called at
+/// most once per tick (`core::app_token::on_refused`).
+pub trait Refresher: Send + Sync {
+    /// The token for the tick's first request (a GitHub App: the stored one
+    /// while it is fresh), fetched when that request is sent.
+    fn initial(&self) -> Result<afk_host::redact::Secret>;
+    /// A new token (a secret: registered as it was made, never printed).
+    fn refresh(&self) -> Result<afk_host::redact::Secret>;
+}
+
+/// The token in hand: its generation (bumped by each refresh) and whether
+/// this tick already refreshed it.
+#[derive(Default)]
+pub(crate) struct Renewal {
+    pub(crate) generation: u64,
+    pub(crate) exchanged: bool,
+    /// the first token is in hand
+    pub(crate) started: bool,
+}
+
+/// The primary rate limit as the answers report it.
+#[derive(Default, Debug, Clone, Copy)]
+pub(crate) struct Rate {
+    pub(crate) remaining: Option<u64>,
+    pub(crate) reset: Option<u64>,
+    /// spent: no request goes out for the rest of the tick
+    pub(crate) spent: bool,
+    /// requests sent and not answered yet
+    pub(crate) in_flight: u64,
+    /// the first request goes alone, to learn the limit (GitHub)
+    pub(crate) probe: bool,
+    /// an answer has come back
+    pub(crate) seen: bool,
+    /// requests in flight at most (`forge.concurrency`); None: no cap
+    pub(crate) cap: Option<u64>,
+}
+
+impl Rate {
+    /// Whether one more request may go out now: never more in flight than
+    /// the limit has left (a 304 costs nothing, so waiting for the answers
+    /// in flight may free the way again), and, when probing, nothing beside
+    /// the first request until it tells what is left.
+    pub(crate) fn room(&self) -> bool {
+        if self.probe && !self.seen {
+            return self.in_flight == 0;
+        }
+        self.cap.is_none_or(|cap| self.in_flight < cap)
+            && self.remaining.is_none_or(|left| self.in_flight < left)
+    }
+}
+
+pub struct Http {
+    pub(crate) service: &'static str,
+    pub(crate) agent: ureq::Agent,
+    pub(crate) root: String,
+    /// `Bearer <token>`: replaced when a [`Refresher`] hands a new token
+    pub(crate) auth: std::sync::RwLock<String>,
+    /// `Bearer ` or `token `: what `auth` starts with
+    pub(crate) scheme: &'static str,
+    /// the header `auth` goes in
+    pub(crate) auth_header: &'static str,
+    pub(crate) refresher: Option<std::sync::Arc<dyn Refresher>>,
+    pub(crate) renewal: Mutex<Renewal>,
+    pub(crate) accept: &'static str,
+    /// more headers on every request (`X-GitHub-Api-Version`)
+    pub(crate) headers: Vec<(&'static str, &'static str)>,
+    /// Where the token comes from, for a 401's reason ("AFK_FORGE_TOKEN").
+    pub(crate) token_source: String,
+    pub(crate) retries: u32,
+    pub(crate) paging: Paging,
+    pub(crate) requests: AtomicUsize,
+    pub(crate) costly: AtomicUsize,
+    pub(crate) rate: Mutex<Rate>,
+    /// signalled when a request in flight is answered
+    pub(crate) answered: Condvar,
+    pub(crate) waited: Mutex<Duration>,
+    pub(crate) cache: Option<Box<dyn ConditionalCache>>,
+    /// with a cache: what was read through it and what was written (`revalidate`)
+    pub(crate) ledger: stale::Ledger,
+    /// the config key naming `root`, for connect errors (`forge.url`)
+    pub(crate) url_key: &'static str,
+    /// each whole request's time limit (`forge.timeout`)
+    pub(crate) timeout: Duration,
+    /// what a redirect means to this client's callers ([`Http::set_moved`])
+    pub(crate) moved: &'static str,
+    /// and why, for the binary's advice (a forge's: the repository moved)
+    pub(crate) moved_reason: Option<Reason>,
+}
+
+impl Http {
+    pub fn new(
+        root: &str,
+        token: &str,
+        token_source: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Http {
+        let agent = crate::client::builder(timeout)
+            .max_idle_connections_per_host(64)
+            .build();
+        Http {
+            service: "forge",
+            agent,
+            root: root.trim_end_matches('/').to_string(),
+            auth: std::sync::RwLock::new(format!("token {token}")),
+            scheme: "token ",
+            auth_header: "Authorization",
+            refresher: None,
+            renewal: Mutex::new(Renewal::default()),
+            accept: "application/json",
+            headers: vec![],
+            token_source: token_source.to_string(),
+            retries,
+            paging: Paging::PageLimit {
+                size: "limit",
+                limit: 50,
+            },
+            requests: AtomicUsize::new(0),
+            costly: AtomicUsize::new(0),
+            rate: Mutex::new(Rate::default()),
+            answered: Condvar::new(),
+            waited: Mutex::new(Duration::ZERO),
+            cache: None,
+            ledger: stale::Ledger::default(),
+            url_key: "forge.url",
+            timeout,
+            moved: "the repository was renamed or transferred (not followed, nothing touched)",
+            moved_reason: Some(Reason::RepositoryMoved),
+        }
+    }
+
+    /// Connections give up after `connect`, and over HTTPS trust `tls`'s
+    /// roots alone when given (a cluster's own CA: [`client::only_roots`]).
+    pub fn set_connection(&mut self, connect: Duration, tls: Option<client::Tls>) {
+        let mut b = crate::client::builder(self.timeout).timeout_connect(connect);
+        if let Some(tls) = tls {
+            b = b.tls_config(tls);
+        }
+        self.agent = b.build();
+    }
+
+    /// What a redirect's error says after where it pointed: what it means
+    /// for this client's callers (a forge: the repository moved).
+    /// A client told this has no [`Reason`] for it (no advice follows).
+    pub fn set_moved(&mut self, why: &'static str) {
+        self.moved = why;
+        self.moved_reason = None;
+    }
+
+    /// At most `n` requests in flight at once (`forge.concurrency`), however
+    /// many threads send: a tick may work on more repos at once than it
+    /// sends requests, so that one repo's wait is another's turn.
+    pub fn set_concurrency(&mut self, n: usize) {
+        self.rate.get_mut().unwrap().cap = Some(n.max(1) as u64);
+    }
+
+    /// The config key that names this client's root (`forge.api_url`, `runner.url`).
+    pub fn set_url_key(&mut self, key: &'static str) {
+        self.url_key = key;
+    }
+
+    /// A client for a forge's API asked in `style` (the forge's profile
+    /// says which: `afk_forge::profile`).
+    pub fn with_style(
+        style: &ApiStyle,
+        root: &str,
+        token: &str,
+        token_source: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Http {
+        let mut h = Http::new(root, token, token_source, timeout, retries);
+        h.auth = std::sync::RwLock::new(format!("{}{token}", style.scheme));
+        h.scheme = style.scheme;
+        h.auth_header = style.auth_header;
+        h.accept = style.accept;
+        h.headers = style.headers.to_vec();
+        h.paging = style.paging;
+        h.rate.get_mut().unwrap().probe = style.probe_rate;
+        h
+    }
+
+    /// A client for another JSON service (the agent-thread runner): bearer
+    /// auth when a token is given, errors prefixed with `service`.
+    pub fn service(
+        service: &'static str,
+        root: &str,
+        bearer: Option<&str>,
+        token_source: &str,
+        timeout: Duration,
+        retries: u32,
+    ) -> Http {
+        let mut h = Http::new(root, "", token_source, timeout, retries);
+        h.service = service;
+        h.auth = std::sync::RwLock::new(bearer.map(|t| format!("Bearer {t}")).unwrap_or_default());
+        h.scheme = "Bearer ";
+        h
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    pub fn paging(&self) -> Paging {
+        self.paging
+    }
+
+    /// Requests sent (every attempt, 304s included).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests that cost rate limit: every answer but a 304.
+    pub fn costly_requests(&self) -> usize {
+        self.costly.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_goes_out_only_below_the_concurrency_cap_and_the_rate_left() {
+        let rate = |in_flight, cap, remaining| Rate {
+            in_flight,
+            cap,
+            remaining,
+            ..Rate::default()
+        };
+        for (r, room) in [
+            (rate(0, None, None), true),
+            (rate(7, Some(8), None), true),
+            (rate(8, Some(8), None), false),
+            (rate(9, Some(8), None), false),
+            (rate(3, Some(8), Some(3)), false),
+            (rate(2, Some(8), Some(3)), true),
+            (rate(100, None, None), true),
+        ] {
+            assert_eq!(r.room(), room, "{r:?}");
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! A list read page by page in the client's [`Paging`] style (`page` and a
+//! size, or `Link` + the size), a next page never outside the API root,
+//! and never more than [`MAX_PAGES`]: a list that does not end is an error.
+
+use crate::http::{Http, Paging, Response};
+use crate::link::next_link;
+use anyhow::Result;
+use serde::de::DeserializeOwned;
+
+/// The most pages one list may take (5,000 items at Gitea's 50, 10,000 at GitHub's 100).
+pub const MAX_PAGES: usize = 100;
+
+impl Http {
+    /// The items of one page: the body itself, or its `field` (a list wrapped
+    /// in an object, like GitHub's check runs).
+    fn items<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        r: &Response,
+        field: Option<&str>,
+    ) -> Result<Vec<T>> {
+        match field {
+            None => self.parse("GET", path, r.status, &r.body),
+            Some(f) => {
+                let mut v: serde_json::Value = self.parse("GET", path, r.status, &r.body)?;
+                serde_json::from_value(v.get_mut(f).map(|x| x.take()).unwrap_or_default()).map_err(
+                    |e| {
+                        self.error(
+                            "GET",
+                            path,
+                            Some(r.status),
+                            format!("malformed JSON in the answer ({f}): {e}"),
+                        )
+                    },
+                )
+            }
+        }
+    }
+
+    /// A `Link` URL as a path under the API root, always sent to the
+    /// configured root (a link naming another spelling of the host, a proxy's
+    /// say, is read by its path): the token never goes to another host. A
+    /// path outside the root's is refused.
+    fn under_root(&self, path: &str, url: &str) -> Result<String> {
+        afk_wire::secrets::link_under_root(&self.root, url).ok_or_else(|| {
+            self.error(
+                "GET",
+                path,
+                None,
+                format!("the next page's link {url} is outside the API root; not followed"),
+            )
+        })
+    }
+
+    /// A list that never ends (a forge that always sends `rel="next"`) is an
+    /// error, never partial data used as if it were all of it.
+    fn too_many_pages(&self, path: &str) -> anyhow::Error {
+        self.error(
+            "GET",
+            path,
+            None,
+            format!("the list did not end after {MAX_PAGES} pages; nothing of it was used"),
+        )
+    }
+
+    /// GET every page of a list, in this client's paging style.
+    pub fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>> {
+        self.pages(path, None)
+    }
+
+    /// GET every page of a list wrapped in an object under `field`.
+    pub fn get_all_in<T: DeserializeOwned>(&self, path: &str, field: &str) -> Result<Vec<T>> {
+        self.pages(path, Some(field))
+    }
+
+    fn pages<T: DeserializeOwned>(&self, path: &str, field: Option<&str>) -> Result<Vec<T>> {
+        let mut out = vec![];
+        self.walk_in(path, field, |items: Vec<T>| {
+            out.extend(items);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// GET a list page by page, in this client's paging style, handing each
+    /// page's items to `more`, which says whether to fetch the next.
+    pub fn walk<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        more: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<()> {
+        self.walk_in(path, None, more)
+    }
+
+    fn walk_in<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        field: Option<&str>,
+        mut more: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<()> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        match self.paging {
+            Paging::PageLimit { size, limit } => {
+                for page in 1.. {
+                    if page > MAX_PAGES {
+                        return Err(self.too_many_pages(path));
+                    }
+                    let p = format!("{path}{sep}page={page}&{size}={limit}");
+                    let r = self.send("GET", &p, None)?;
+                    let items: Vec<T> = self.items(path, &r, field)?;
+                    // a full page is full with the items skipped as too big
+                    let n = items.len() + r.skipped;
+                    let go_on = more(items);
+                    let next = match &r.link {
+                        Some(l) => l.contains("rel=\"next\""),
+                        None => n >= limit,
+                    };
+                    if !go_on || !next || n == 0 {
+                        break;
+                    }
+                }
+            }
+            Paging::Link { size, per_page } => {
+                let mut next = Some(format!("{path}{sep}{size}={per_page}"));
+                let mut pages = 0;
+                while let Some(p) = next.take() {
+                    let r = self.send("GET", &p, None)?;
+                    let items: Vec<T> = self.items(&p, &r, field)?;
+                    let n = items.len() + r.skipped;
+                    pages += 1;
+                    if !more(items) || n == 0 {
+                        break;
+                    }
+                    if pages >= MAX_PAGES && r.link.as_deref().and_then(next_link).is_some() {
+                        return Err(self.too_many_pages(path));
+                    }
+                    next = match r.link.as_deref().and_then(next_link) {
+                        Some(u) => Some(self.under_root(&p, &u)?),
+                        None => None,
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// The rule is core's (`core::secrets::link_under_root`, with its table);
+    /// this pins that the client applies it and refuses with one clear line.
+    #[test]
+    fn next_pages_stay_under_the_api_root_and_on_its_host() {
+        let h = Http::new(
+            "https://ghe.example/api/v3",
+            "t",
+            "T",
+            Duration::from_secs(1),
+            0,
+        );
+        let ok = h.under_root("/x", "http://proxy.internal/api/v3/repos/a/b/issues?page=2");
+        assert_eq!(ok.unwrap(), "/repos/a/b/issues?page=2");
+        let e = h
+            .under_root("/x", "https://ghe.example/api/v3/repos/a/%2e%2e/x")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is outside the API root; not followed"),
+            "{e}"
+        );
+    }
+}
