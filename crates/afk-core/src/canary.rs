@@ -1,3 +1,4 @@
+// One file: the canary's rules (~660 lines, the Beta rule and its checkpoints) and the table tests that pin them.
 //! The canary decision
 //! (docs/how-it-works.md#afk-harvest-and-the-template-canary): which
 //! checkpoints are due, what each one concludes, and whether the canary is

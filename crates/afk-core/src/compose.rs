@@ -1,3 +1,4 @@
+// One file: compose's finding and editing of images and labels (~560 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! Images and the Co-op Cloud version label in a recipe's compose files
 //! (docs/how-it-works.md#afk-upgrade): where they are, and edits that change
 //! only their text.

@@ -1,3 +1,4 @@
+// One file: dispatch's rules (~420 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The dispatch policy (docs/how-it-works.md#afk-poll-step-by-step): which ready
 //! issue of a repo wins its one slot, why every other one was skipped, and the
 //! global capacity cut.

@@ -1,3 +1,4 @@
+// One file: the Kubernetes runner's rules (~550 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The kubernetes runner's rules (docs/runners.md#kubernetes-a-job-per-turn),
 //! pure: names, the allowed API address, the Job and ConfigMap a turn becomes,
 //! what a Job and its pod say about the agent, and the timestamped log lines.

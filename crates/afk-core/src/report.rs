@@ -1,3 +1,4 @@
+// One file: the pilot figures (~460 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The figures a team judges a pilot by (`afk report`, the status page's
 //! "Pilot figures", the metrics file's `afk_report_*` gauges;
 //! docs/reports.md#afk-report), per repository and overall, over a window

@@ -1,3 +1,4 @@
+// One file: the state machine (~520 lines, one ordered table of rows) and the table tests that pin each row.
 //! The run state machine (docs/how-it-works.md#afk-watch-the-lifecycle): a pure
 //! function from what watch observed about one run to the next action.
 

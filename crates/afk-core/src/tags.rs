@@ -1,3 +1,4 @@
+// One file: tag selection (~340 lines) and its table tests (one row per registry's tag shape), kept beside it as everywhere in core.
 //! Image tag selection for `afk upgrade` (docs/how-it-works.md#afk-upgrade):
 //! which of a registry's tags an image may move to, and what kind of update
 //! that is. Pure text.

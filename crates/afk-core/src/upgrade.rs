@@ -1,3 +1,4 @@
+// One file: the upgrade plan (~760 lines: candidates, bumps and their grouping, one pass over a recipe) and the table tests that pin it.
 //! The pure decisions of `afk upgrade` (docs/how-it-works.md#afk-upgrade)
 //! around the tag rules of `core::tags` and the edits of `core::compose`: which
 //! candidates a recipe has and which become one PR (`plan`), the edit a PR

@@ -1,3 +1,4 @@
+// One file: the verdict's rules (~440 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! The test verdict of an upgrade PR and the next step of its flow
 //! (docs/how-it-works.md#afk-upgrade): which `ci_context` status counts (only
 //! one updated after afk's latest test request: an older GREEN is stale), how

@@ -1,3 +1,4 @@
+// One file: the in-memory forge (~850 lines: one impl of ForgeReads and ForgeWrites over one seeded state, each method as short as a real forge's) and its tests.
 //! An in-memory [`Forge`](crate::Forge) for unit tests of the commands (and anyone who
 //! needs a forge without HTTP; the HTTP path keeps its sandbox tests).
 //! Seeded builder-style, it counts every call ([`MemoryForge::requests`]) and

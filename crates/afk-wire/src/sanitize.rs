@@ -1,3 +1,4 @@
+// One file: the cleaning rules (~630 lines, every untrusted text through one set of rules) and the table tests that pin them.
 //! Cleaning of untrusted text from the forge (docs/how-it-works.md#the-prompt):
 //! issue bodies and titles, CI status contexts, descriptions and URLs,
 //! comments. Pure text.
