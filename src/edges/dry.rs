@@ -9,7 +9,7 @@ use crate::core::upgrade_commit::TreeChange;
 use crate::forge::{self, Comment, Forge, ForgeReads, ForgeWrites, PullRequest, Target};
 use crate::git::{Checkout, GitOps, Lease};
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{IssueNumber, PrNumber, RepoName};
 use anyhow::Result;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -91,9 +91,9 @@ impl ForgeWrites for RecordingForge {
         self.recorder.note(format!("{repo}: edit comment {id}"));
         Ok(c)
     }
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
         self.recorder.note(format!(
-            "{repo}#{number}: edit the body ({} characters)",
+            "{repo}#{on}: edit the body ({} characters)",
             body.chars().count()
         ));
         Ok(())
@@ -126,7 +126,7 @@ impl ForgeWrites for RecordingForge {
             ..Default::default()
         })
     }
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.recorder.note(format!("{repo}#{number}: close"));
         Ok(())
     }
@@ -139,7 +139,7 @@ impl ForgeWrites for RecordingForge {
     fn update_branch(
         &self,
         repo: &RepoName,
-        pr: IssueNumber,
+        pr: PrNumber,
         style: forge::UpdateStyle,
         _expected_head_sha: &str,
     ) -> Result<forge::BranchUpdate> {
@@ -313,7 +313,7 @@ mod tests {
     #[test]
     fn a_dry_forge_reads_reviews_and_only_records_reactions_and_branch_updates() {
         let pr = PullRequest {
-            number: IssueNumber(8),
+            number: PrNumber(8),
             state: forge::State::Open,
             ..Default::default()
         };
@@ -341,11 +341,11 @@ mod tests {
         };
         let repo = RepoName::parse("acme/api").unwrap();
         let dry: &dyn Forge = &dry;
-        assert_eq!(dry.reviews(&repo, IssueNumber(8)).unwrap(), [review]);
+        assert_eq!(dry.reviews(&repo, PrNumber(8)).unwrap(), [review]);
         let on = Target::Issue(IssueNumber(7));
         dry.react(&repo, on, comment, "eyes").unwrap();
         let got = dry
-            .update_branch(&repo, IssueNumber(8), UpdateStyle::Merge, "abc")
+            .update_branch(&repo, PrNumber(8), UpdateStyle::Merge, "abc")
             .unwrap();
         assert_eq!(got, BranchUpdate::Started, "nothing asked, nothing refused");
         assert_eq!(

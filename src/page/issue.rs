@@ -55,7 +55,7 @@ pub(crate) enum Kept {
 
 /// Replace the issue's body: one PATCH, no read.
 pub(crate) fn write(forge: &dyn Forge, issue: &IssueRef, body: &str) -> Result<Kept> {
-    forge.edit_issue_body(&issue.repo, issue.number, body)?;
+    forge.edit_issue_body(&issue.repo, crate::forge::Target::Issue(issue.number), body)?;
     Ok(Kept::Edited(body.chars().count()))
 }
 

@@ -421,7 +421,7 @@ fn github_reviews_reactions_and_branch_updates_match_the_contract() {
 #[test]
 fn every_review_request_afk_makes_is_in_the_contract() {
     use afk::forge::{Target, UpdateStyle};
-    use afk::types::{IssueNumber, RepoName};
+    use afk::types::{IssueNumber, PrNumber, RepoName};
     for d in Dialect::ALL {
         let name = d.contracts().1;
         let c = load(name);
@@ -430,9 +430,9 @@ fn every_review_request_afk_makes_is_in_the_contract() {
         let f = crate::forge_reviews::client(&sb, &Default::default());
         let repo = RepoName::parse("acme/api").unwrap();
         sb.clear_requests();
-        assert_eq!(f.reviews(&repo, IssueNumber(pr)).unwrap().len(), 2);
+        assert_eq!(f.reviews(&repo, PrNumber(pr)).unwrap().len(), 2);
         assert_eq!(
-            f.line_comments(&repo, IssueNumber(pr), alice)
+            f.line_comments(&repo, PrNumber(pr), alice)
                 .unwrap()
                 .kept
                 .len(),
@@ -440,7 +440,7 @@ fn every_review_request_afk_makes_is_in_the_contract() {
         );
         f.react(&repo, Target::Issue(IssueNumber(1)), cid, "eyes")
             .unwrap();
-        f.update_branch(&repo, IssueNumber(pr), UpdateStyle::Merge, &head)
+        f.update_branch(&repo, PrNumber(pr), UpdateStyle::Merge, &head)
             .unwrap();
         let reqs = sb.requests();
         assert_eq!(reqs.len(), 4, "{reqs:?}");

@@ -7,7 +7,7 @@
 use crate::support::*;
 use afk::forge::http::{Cached, ConditionalCache};
 use afk::forge::{BranchUpdate, Forge, ReviewState, Target, UpdateStyle};
-use afk::types::{IssueNumber, RepoName};
+use afk::types::{IssueNumber, PrNumber, RepoName};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -76,7 +76,7 @@ both_dialects! {
         review(&sb, pr, json!({"user": "dave", "state": "PENDING"}));
         let f = client(&sb, &Etags::default());
         let got: Vec<(String, ReviewState, String, String)> = f
-            .reviews(&repo(), IssueNumber(pr))
+            .reviews(&repo(), PrNumber(pr))
             .unwrap()
             .into_iter()
             .map(|r| (r.author, r.state, r.commit_sha, r.body))
@@ -90,7 +90,7 @@ both_dialects! {
                 (s("carol"), ReviewState::Commented, s("abc"), s("nice")),
             ]
         );
-        let lines = f.line_comments(&repo(), IssueNumber(pr), alice).unwrap();
+        let lines = f.line_comments(&repo(), PrNumber(pr), alice).unwrap();
         type Line = (String, Option<u64>, String, String, Option<i64>);
         let got: Vec<Line> = lines
             .kept
@@ -105,7 +105,7 @@ both_dialects! {
             ]
         );
         assert!(!lines.more);
-        let none = f.line_comments(&repo(), IssueNumber(pr), bob).unwrap();
+        let none = f.line_comments(&repo(), PrNumber(pr), bob).unwrap();
         assert!(none.kept.is_empty() && !none.more);
     }
 
@@ -118,10 +118,10 @@ both_dialects! {
         let id = review(&sb, pr, json!({"user": "alice", "state": "REQUEST_CHANGES",
             "body": "é".repeat(20_000), "comments": comments}));
         let f = client(&sb, &Etags::default());
-        let r = f.reviews(&repo(), IssueNumber(pr)).unwrap().remove(0);
+        let r = f.reviews(&repo(), PrNumber(pr)).unwrap().remove(0);
         assert!(r.body_cut);
         assert!(r.body.len() <= 32 * 1024 && r.body.len() > 32 * 1024 - 2, "{}", r.body.len());
-        let lines = f.line_comments(&repo(), IssueNumber(pr), id).unwrap();
+        let lines = f.line_comments(&repo(), PrNumber(pr), id).unwrap();
         assert!(lines.more, "25 comments of 5000 bytes cannot all be kept");
         assert_eq!(lines.kept.len(), 8, "eight of 4 KiB fill 32 KiB");
         assert!(lines.kept.iter().all(|c| c.body.len() == 4096 && c.body_cut));
@@ -160,7 +160,7 @@ both_dialects! {
         ];
         for (set, want) in cases {
             sb.admin("POST", "/mergeable", Some(json!({"repo": "acme/api", "pr": pr, "mergeable": set})));
-            assert_eq!(f.pull(&repo(), IssueNumber(pr)).unwrap().mergeable, want, "{set}");
+            assert_eq!(f.pull(&repo(), PrNumber(pr)).unwrap().mergeable, want, "{set}");
         }
     }
 
@@ -168,7 +168,7 @@ both_dialects! {
     fn a_branch_update_moves_the_head_and_a_conflict_is_an_answer() {
         let (sb, pr, _, head) = with_pr();
         let f = client(&sb, &Etags::default());
-        let n = IssueNumber(pr);
+        let n = PrNumber(pr);
         let differs = sb.dialect.differs();
         // nothing new on the base: Gitea does nothing and says done; GitHub says so
         let want = differs.nothing_new;
@@ -219,8 +219,8 @@ fn on_github_an_unchanged_review_list_costs_no_rate_limit() {
     );
     let etags = Etags::default();
     let read = |f: &dyn Forge| {
-        let r = f.reviews(&repo(), IssueNumber(pr)).unwrap();
-        let l = f.line_comments(&repo(), IssueNumber(pr), id).unwrap();
+        let r = f.reviews(&repo(), PrNumber(pr)).unwrap();
+        let l = f.line_comments(&repo(), PrNumber(pr), id).unwrap();
         (r.len(), l.kept.len())
     };
     let first = client(&sb, &etags);
@@ -240,7 +240,7 @@ fn on_github_an_unchanged_review_list_costs_no_rate_limit() {
     review(&sb, pr, json!({"user": "bob", "state": "APPROVED"}));
     let again = client(&sb, &etags);
     assert_eq!(
-        again.reviews(&repo(), IssueNumber(pr)).unwrap().len(),
+        again.reviews(&repo(), PrNumber(pr)).unwrap().len(),
         2,
         "a changed list is read again"
     );

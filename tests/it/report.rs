@@ -60,7 +60,10 @@ fn pr_seen(afk: &Afk, id: afk::types::RunId, t: OffsetDateTime) {
         .observe(
             id,
             &afk::store::runs::Observation {
-                pr: Some((IssueNumber(100 + id.0 as u64), "https://forge/pulls/1")),
+                pr: Some((
+                    afk::types::PrNumber(100 + id.0 as u64),
+                    "https://forge/pulls/1",
+                )),
                 head_sha: Some("abc"),
                 fingerprint: "f",
                 changed_at: &text,

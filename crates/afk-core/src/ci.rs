@@ -7,7 +7,7 @@
 
 use super::run_state::Checks;
 use super::sanitize::safe_url;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{IssueNumber, PrNumber, RepoName};
 
 /// One commit status as the forge reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +158,7 @@ pub fn verdict(required: &[String], combined: &str, statuses: &[StatusLine]) -> 
 /// What decides whether a pull request is the run's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrFacts<'a> {
-    pub number: IssueNumber,
+    pub number: PrNumber,
     pub head_ref: &'a str,
     /// The repository the head branch lives in (`owner/name`); None when the
     /// forge did not say (a deleted fork): never the run's by branch then.
@@ -242,7 +242,7 @@ pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {
 }
 
 /// Among candidates, the run's PR: the branch beats the account, then the newest.
-pub fn choose_pr(candidates: &[PrFacts], run: &RunIdentity) -> Option<IssueNumber> {
+pub fn choose_pr(candidates: &[PrFacts], run: &RunIdentity) -> Option<PrNumber> {
     candidates
         .iter()
         .filter_map(|p| belongs(p, run).map(|b| (b, std::cmp::Reverse(p.number), p.number)))
@@ -421,7 +421,7 @@ mod tests {
         closes: bool,
     ) -> PrFacts<'a> {
         PrFacts {
-            number: IssueNumber(n),
+            number: PrNumber(n),
             head_ref: head,
             head_repo: repo,
             author,
@@ -527,8 +527,8 @@ mod tests {
             pr(6, "afk/issue-7", Some("acme/api"), "x", false),
             pr(12, "afk/issue-7", Some("fork/api"), "mallory", true),
         ];
-        assert_eq!(choose_pr(&c, &run), Some(IssueNumber(6)));
-        assert_eq!(choose_pr(&c[..1], &run), Some(IssueNumber(9)));
+        assert_eq!(choose_pr(&c, &run), Some(PrNumber(6)));
+        assert_eq!(choose_pr(&c[..1], &run), Some(PrNumber(9)));
         assert_eq!(choose_pr(&c[3..], &run), None);
     }
 }

@@ -4,7 +4,7 @@
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
 use super::spend::usd;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{IssueNumber, PrNumber, RepoName};
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
@@ -35,7 +35,7 @@ pub struct Escalated<'a> {
     pub turns: u32,
     pub stall_after: &'a str,
     /// The run's PR (number, URL), forge data.
-    pub pr: Option<(IssueNumber, &'a str)>,
+    pub pr: Option<(PrNumber, &'a str)>,
     /// Failing contexts with their build URLs, forge data.
     pub failing: &'a [(String, Option<String>)],
     /// What a blocked agent said: its reason and questions.
@@ -430,7 +430,7 @@ mod tests {
             turns_used: 1,
             turns: 2,
             stall_after: "3h",
-            pr: Some((IssueNumber(5), "http://forge/acme/api/pulls/5")),
+            pr: Some((PrNumber(5), "http://forge/acme/api/pulls/5")),
             failing,
             blocked: Some(("need a key", qs)),
             cannot_start: None,

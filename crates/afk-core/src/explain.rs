@@ -103,7 +103,7 @@ pub struct CiSeen {
     pub waiting: Vec<String>,
     /// of those, the failing ones
     pub failing: Vec<String>,
-    pub pr: Option<crate::types::IssueNumber>,
+    pub pr: Option<crate::types::PrNumber>,
 }
 
 /// The why of one watch decision.
@@ -322,7 +322,7 @@ mod tests {
             counted: 3,
             waiting: vec!["lint".into(), "test".into()],
             failing: vec![],
-            pr: Some(crate::types::IssueNumber(4)),
+            pr: Some(crate::types::PrNumber(4)),
         };
         let s = state();
         let table = [
@@ -348,7 +348,7 @@ mod tests {
             assert_eq!(watch(&a, &s, &ci), want, "{a:?}");
         }
         let none = CiSeen {
-            pr: Some(crate::types::IssueNumber(4)),
+            pr: Some(crate::types::PrNumber(4)),
             ..Default::default()
         };
         assert_eq!(
@@ -358,7 +358,7 @@ mod tests {
         let red = CiSeen {
             counted: 1,
             failing: vec!["build".into()],
-            pr: Some(crate::types::IssueNumber(4)),
+            pr: Some(crate::types::PrNumber(4)),
             ..Default::default()
         };
         assert_eq!(

@@ -289,7 +289,7 @@ pub fn is_green(pr_open: bool, pr_merged: bool, ci: Checks) -> bool {
 /// when it differs from the stored one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed<'a> {
-    pub pr: Option<crate::types::IssueNumber>,
+    pub pr: Option<crate::types::PrNumber>,
     pub head_sha: Option<&'a str>,
     pub fingerprint: Option<&'a str>,
     pub changed_at: Option<&'a str>,
@@ -706,7 +706,7 @@ mod tests {
     #[test]
     fn an_observation_is_written_when_any_stored_part_of_it_changes() {
         let base = Observed {
-            pr: Some(crate::types::IssueNumber(2)),
+            pr: Some(crate::types::PrNumber(2)),
             head_sha: Some("a"),
             fingerprint: Some("f"),
             changed_at: Some("t"),

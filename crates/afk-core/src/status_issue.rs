@@ -561,7 +561,7 @@ mod tests {
             .map(|i| UpgradeRow {
                 recipe: "r".repeat(400),
                 mirror: "acme/api".into(),
-                pr: IssueNumber(i),
+                pr: crate::types::PrNumber(i),
                 result: "x".repeat(2_000),
                 ..UpgradeRow::default()
             })

@@ -12,7 +12,7 @@
 //! labels, so they read without colour and without JavaScript.
 
 use crate::spend::usd;
-use crate::types::{IssueNumber, RunId};
+use crate::types::{IssueNumber, PrNumber, RunId};
 use std::fmt::Write as _;
 
 /// The Content-Security-Policy the page declares: nothing loads, nothing
@@ -64,7 +64,7 @@ pub struct RunRow {
     /// since dispatch (in flight) or when it ended (ended)
     pub age: String,
     pub phase: String,
-    pub pr: Option<IssueNumber>,
+    pub pr: Option<PrNumber>,
     pub ci: String,
     pub turns: String,
     pub spend_usd: Option<f64>,
@@ -147,7 +147,7 @@ pub struct Spend {
 pub struct UpgradeRow {
     pub recipe: String,
     pub mirror: String,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub bump: String,
     pub step: String,
     pub queue_place: Option<u32>,
@@ -203,7 +203,7 @@ impl Links {
     /// A PR's web address: `{repo}/{segment}/{n}`; the segment is the
     /// forge profile's, one or more path parts (`pulls`, `-/merge_requests`)
     /// of letters, digits, `-` and `_`, never `..` or an empty part.
-    pub fn pr(&self, repo: &str, n: IssueNumber) -> Option<String> {
+    pub fn pr(&self, repo: &str, n: PrNumber) -> Option<String> {
         let seg = &self.pr_segment;
         seg.split('/')
             .all(|part| {
@@ -1087,7 +1087,7 @@ mod tests {
         ];
         for (l, repo, issue, pr) in cases {
             assert_eq!(l.issue(repo, IssueNumber(7)).as_deref(), issue, "{repo}");
-            assert_eq!(l.pr(repo, IssueNumber(7)).as_deref(), pr, "{repo}");
+            assert_eq!(l.pr(repo, PrNumber(7)).as_deref(), pr, "{repo}");
         }
         // a segment of more parts (a merge request's), never one that climbs
         let segments = [
@@ -1102,7 +1102,7 @@ mod tests {
         ];
         for (seg, want) in segments {
             let l = Links::new("https://x.org", seg);
-            assert_eq!(l.pr("acme/api", IssueNumber(7)).as_deref(), want, "{seg}");
+            assert_eq!(l.pr("acme/api", PrNumber(7)).as_deref(), want, "{seg}");
         }
     }
 
@@ -1144,7 +1144,7 @@ mod tests {
                 state: "pr_open".into(),
                 age: "5m".into(),
                 phase: hostile.into(),
-                pr: Some(IssueNumber(9)),
+                pr: Some(PrNumber(9)),
                 turns: "1/3".into(),
                 ..Default::default()
             }],

@@ -11,7 +11,7 @@
 use super::compose::{self, ServiceImage};
 use super::sanitize::{fenced, md_text, one_line, safe_url};
 use super::tags::{self, UpdateType};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
@@ -304,7 +304,7 @@ pub enum CloseReason {
     /// upstream `main` already has this tag or a newer one
     MergedUpstream { tag: String },
     /// a newer bump of the same image was opened
-    Superseded { by: IssueNumber, to: String },
+    Superseded { by: PrNumber, to: String },
     /// upstream no longer uses this image in these places, or moved it to
     /// another line of tags the PR's target cannot be compared with
     Changed { tag: Option<String> },
@@ -641,7 +641,7 @@ pub struct FixerTask<'a> {
     pub preamble: &'a str,
     pub bump: &'a Bump,
     pub mirror: &'a str,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub pr_url: &'a str,
     pub run: u32,
     pub max_runs: u32,
@@ -1094,7 +1094,7 @@ mod tests {
             preamble: UPGRADER_PREAMBLE,
             bump: &b,
             mirror: "maint/nginx",
-            pr: IssueNumber(4),
+            pr: PrNumber(4),
             pr_url: "http://forge/maint/nginx/pulls/4",
             run: 1,
             max_runs: 3,

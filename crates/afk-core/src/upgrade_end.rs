@@ -114,7 +114,7 @@ pub struct Subject<'a> {
     pub image: &'a str,
     pub from_tag: &'a str,
     pub to_tag: &'a str,
-    pub pr: crate::types::IssueNumber,
+    pub pr: crate::types::PrNumber,
 }
 
 /// The outbox event's text: what ended, why, and where the PR is.
@@ -142,7 +142,7 @@ pub fn root_cause(s: &Subject, end: &UpgradeEnd) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::IssueNumber;
+    use crate::types::PrNumber;
 
     #[test]
     fn each_end_records_its_own_event_and_lesson_and_only_stuck_stops_the_fixer() {
@@ -222,7 +222,7 @@ mod tests {
             image: "nginx",
             from_tag: "1.0",
             to_tag: "1.1",
-            pr: IssueNumber(4),
+            pr: PrNumber(4),
         };
         let end = failed("not green", None, None);
         assert_eq!(

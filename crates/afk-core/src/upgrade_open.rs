@@ -4,12 +4,12 @@
 //! unnecessary: before asking for the branch ([`why_wait`]) and once its head
 //! is known ([`why_not_push`]).
 
-use crate::types::IssueNumber;
+use crate::types::PrNumber;
 
 /// A PR afk opened on the bump's branch earlier that is now closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Prior {
-    pub number: IssueNumber,
+    pub number: PrNumber,
     pub merged: bool,
 }
 
@@ -56,11 +56,11 @@ mod tests {
     #[test]
     fn a_closed_afk_pr_is_never_reopened_and_max_open_prs_counts_what_the_new_pr_closes() {
         let closed = Some(Prior {
-            number: IssueNumber(7),
+            number: PrNumber(7),
             merged: false,
         });
         let merged = Some(Prior {
-            number: IssueNumber(8),
+            number: PrNumber(8),
             merged: true,
         });
         // (prior, open, replaces, max, wait reason)

@@ -5,7 +5,7 @@ use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
 use super::{ForgeReads, ForgeWrites};
-use crate::types::{IssueNumber, Permission, RepoName};
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -181,7 +181,7 @@ impl ForgeReads for Gitea {
         )
     }
 
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
         self.rest
             .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
@@ -221,7 +221,7 @@ impl ForgeReads for Gitea {
     }
 
     /// `GET .../pulls/{n}/reviews`, page by page (Gitea sends no `ETag` here).
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         super::reviews::read_reviews(
             &self.rest.http,
             &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
@@ -229,7 +229,7 @@ impl ForgeReads for Gitea {
     }
 
     /// `GET .../pulls/{n}/reviews/{id}/comments`: one call, no paging.
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let wire: Vec<super::reviews::WireLineComment> = self.rest.http.json(
             "GET",
             &format!("/repos/{}/pulls/{pr}/reviews/{review}/comments", rp(repo)),
@@ -306,8 +306,8 @@ impl ForgeWrites for Gitea {
         self.rest.edit_comment(repo, id, body)
     }
 
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.rest.edit_issue_body(repo, number, body)
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, on, body)
     }
 
     // upgrade
@@ -326,7 +326,7 @@ impl ForgeWrites for Gitea {
         )
     }
 
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }
 
@@ -340,7 +340,7 @@ impl ForgeWrites for Gitea {
     fn update_branch(
         &self,
         repo: &RepoName,
-        pr: IssueNumber,
+        pr: PrNumber,
         style: UpdateStyle,
         _expected_head_sha: &str,
     ) -> Result<BranchUpdate> {

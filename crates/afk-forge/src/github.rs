@@ -22,7 +22,7 @@ use super::http::{Failure, ForgeError, Http, enc, repo_path as rp};
 pub use super::model::*;
 use super::rest::Rest;
 use super::{Diagnosis, ForgeReads, ForgeWrites};
-use crate::types::{IssueNumber, Permission, RepoName};
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::json;
@@ -394,7 +394,7 @@ impl ForgeReads for Github {
         Ok(v.into_iter().map(with_merged).collect())
     }
 
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
         self.rest
             .http
             .json("GET", &format!("/repos/{}/pulls/{number}", rp(repo)), None)
@@ -503,7 +503,7 @@ impl ForgeReads for Github {
     }
 
     /// `GET .../pulls/{n}/reviews`, every page, each conditional.
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         super::reviews::read_reviews(
             &self.rest.http,
             &format!("/repos/{}/pulls/{pr}/reviews", rp(repo)),
@@ -513,7 +513,7 @@ impl ForgeReads for Github {
     /// The PR's one list of line comments (`GET .../pulls/{n}/comments`,
     /// oldest first, conditional), those of `review`, read no further than
     /// one more than can be kept.
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let mut mine = vec![];
         self.rest.http.walk(
             &format!("/repos/{}/pulls/{pr}/comments", rp(repo)),
@@ -587,8 +587,8 @@ impl ForgeWrites for Github {
         self.rest.edit_comment(repo, id, body)
     }
 
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
-        self.rest.edit_issue_body(repo, number, body)
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
+        self.rest.edit_issue_body(repo, on, body)
     }
 
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
@@ -618,7 +618,7 @@ impl ForgeWrites for Github {
             .map(with_merged)
     }
 
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.rest.close_pull(repo, number)
     }
 
@@ -632,7 +632,7 @@ impl ForgeWrites for Github {
     fn update_branch(
         &self,
         repo: &RepoName,
-        pr: IssueNumber,
+        pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
     ) -> Result<BranchUpdate> {

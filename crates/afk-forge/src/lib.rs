@@ -35,7 +35,7 @@ use afk_wire as core;
 pub use model::*;
 pub use profile::{ForgeKind, Profile};
 
-use crate::types::{IssueNumber, Permission, RepoName};
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName};
 use anyhow::Result;
 
 /// What afk reads on a forge (and what its client counts). `repo` is always
@@ -96,7 +96,7 @@ pub trait ForgeReads: Send + Sync {
     fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
     /// The most recently updated closed (or merged) pull requests: one page.
     fn recent_closed_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>>;
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest>;
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest>;
     /// The combined status of a commit (its latest status per context).
     fn combined_status(&self, repo: &RepoName, sha: &str) -> Result<CombinedStatus>;
     /// The commits of `branch`, newest first, down to (without) the first one
@@ -125,14 +125,14 @@ pub trait ForgeReads: Send + Sync {
     /// latest `core::review_bounds::REVIEWS_MAX` when there are more), each
     /// body kept to `core::review_bounds::REVIEW_BODY_BYTES`. Conditional
     /// where the forge allows it: an unchanged list costs no rate limit.
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         let _ = pr;
         anyhow::bail!("forge: reading the reviews of {repo} is not supported by this forge yet")
     }
     /// The line comments of review `review` of pull request `pr`, in the
     /// forge's order, kept as `core::review_bounds::keep_line_comments` says
     /// (the cut said by `more`); reading stops once more than can be kept were seen.
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let _ = (pr, review);
         anyhow::bail!(
             "forge: reading the line comments of {repo} is not supported by this forge yet"
@@ -151,8 +151,9 @@ pub trait ForgeWrites: Send + Sync {
     fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// Replace an issue's body (the status issue's: `status_issue` in
-    /// docs/configuration.md).
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()>;
+    /// docs/configuration.md) or a PR's (watch's refreshed PR body): Gitea
+    /// and GitHub edit both as the issue of that number.
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()>;
     /// Open a pull request from `head` (a branch of `repo`) into `base`.
     fn create_pull(
         &self,
@@ -163,7 +164,7 @@ pub trait ForgeWrites: Send + Sync {
         body: &str,
     ) -> Result<PullRequest>;
     /// Close a pull request without merging it.
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue
     /// or PR `on`: afk's quiet acknowledgement. Reacting so again is no error.
     fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
@@ -177,7 +178,7 @@ pub trait ForgeWrites: Send + Sync {
     fn update_branch(
         &self,
         repo: &RepoName,
-        pr: IssueNumber,
+        pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
     ) -> Result<BranchUpdate> {

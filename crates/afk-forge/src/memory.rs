@@ -16,7 +16,7 @@ use super::{
     ForgeError, ForgeReads, ForgeWrites, Issue, Label, LineComment, LineComments, PullRequest,
     Review, State, Target, UpdateStyle, User,
 };
-use crate::types::{IssueNumber, Permission, RepoName, TimelineEvent, TimelineKind};
+use crate::types::{IssueNumber, Permission, PrNumber, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -539,7 +539,7 @@ impl ForgeReads for MemoryForge {
 
     fn comments(&self, repo: &RepoName, on: Target) -> Result<Vec<Comment>> {
         self.read("comments", repo, |r| {
-            Ok(r.thread(repo, on.number().0)?.comments.clone())
+            Ok(r.thread(repo, on.number())?.comments.clone())
         })
     }
 
@@ -565,7 +565,7 @@ impl ForgeReads for MemoryForge {
         })
     }
 
-    fn pull(&self, repo: &RepoName, number: IssueNumber) -> Result<PullRequest> {
+    fn pull(&self, repo: &RepoName, number: PrNumber) -> Result<PullRequest> {
         self.read("pull", repo, |r| {
             r.pulls
                 .get(&number.0)
@@ -626,7 +626,7 @@ impl ForgeReads for MemoryForge {
     }
 
     /// The seeded reviews, pending ones by others left out (as both forges do).
-    fn reviews(&self, repo: &RepoName, pr: IssueNumber) -> Result<Vec<Review>> {
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         self.read("reviews", repo, |r| {
             if !r.pulls.contains_key(&pr.0) {
                 return Err(not_found(format!("/repos/{repo}/pulls/{pr}/reviews")));
@@ -642,7 +642,7 @@ impl ForgeReads for MemoryForge {
     }
 
     /// The seeded line comments, kept as the trait promises.
-    fn line_comments(&self, repo: &RepoName, pr: IssueNumber, review: i64) -> Result<LineComments> {
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         self.read("line_comments", repo, |r| {
             if !r
                 .reviews
@@ -711,7 +711,7 @@ impl ForgeWrites for MemoryForge {
 
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
         self.call("create_comment", repo, |r, ids| {
-            let c = r.add_comment(ids, (repo, on.number().0), &self.me, body)?;
+            let c = r.add_comment(ids, (repo, on.number()), &self.me, body)?;
             let line = format!("create_comment {repo}#{on} {}", c.id);
             Ok((c, Some(line)))
         })
@@ -739,10 +739,10 @@ impl ForgeWrites for MemoryForge {
         })
     }
 
-    fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+    fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
         self.call("edit_issue_body", repo, |r, _| {
-            r.issue(repo, number.0)?.body = Some(body.into());
-            Ok(((), Some(format!("edit_issue_body {repo}#{number}"))))
+            r.issue(repo, on.number())?.body = Some(body.into());
+            Ok(((), Some(format!("edit_issue_body {repo}#{on}"))))
         })
     }
 
@@ -767,7 +767,7 @@ impl ForgeWrites for MemoryForge {
             }
             let n = r.next_number();
             let pr = PullRequest {
-                number: IssueNumber(n),
+                number: PrNumber(n),
                 state: State::Open,
                 head: super::Branch {
                     name: head.into(),
@@ -790,7 +790,7 @@ impl ForgeWrites for MemoryForge {
         })
     }
 
-    fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+    fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.call("close_pull", repo, |r, _| {
             let Some(p) = r.pulls.get_mut(&number.0) else {
                 return Err(not_found(format!("/repos/{repo}/pulls/{number}")));
@@ -826,7 +826,7 @@ impl ForgeWrites for MemoryForge {
     fn update_branch(
         &self,
         repo: &RepoName,
-        pr: IssueNumber,
+        pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
     ) -> Result<BranchUpdate> {
@@ -916,7 +916,7 @@ mod tests {
                 .unwrap_err(),
             f.comments(&API, Target::Issue(IssueNumber(8))).unwrap_err(),
             f.edit_comment(&API, 999, "x").unwrap_err(),
-            ForgeReads::pull(&f, &API, IssueNumber(7)).unwrap_err(),
+            ForgeReads::pull(&f, &API, PrNumber(7)).unwrap_err(),
             ForgeReads::diff(&f, &API, "abc").unwrap_err(),
         ];
         for e in cases {
@@ -995,7 +995,7 @@ mod tests {
         let pr = f
             .create_pull(&API, "afk/issue-7", "main", "t", "b")
             .unwrap();
-        assert_eq!(pr.number, IssueNumber(8));
+        assert_eq!(pr.number, PrNumber(8));
         assert_eq!(pr.author(), "afk-bot");
         let again = f
             .create_pull(&API, "afk/issue-7", "main", "t", "b")
@@ -1051,7 +1051,7 @@ mod tests {
 
     fn pr(n: u64) -> PullRequest {
         PullRequest {
-            number: IssueNumber(n),
+            number: PrNumber(n),
             state: State::Open,
             ..Default::default()
         }
@@ -1091,16 +1091,16 @@ mod tests {
         }
         let f = f.branch_update(R, 8, BranchUpdate::Conflict);
         let ids: Vec<i64> = f
-            .reviews(&API, IssueNumber(8))
+            .reviews(&API, PrNumber(8))
             .unwrap()
             .iter()
             .map(|r| r.id)
             .collect();
         assert_eq!(ids, [80, 82], "bob's pending review is his alone");
-        let lines = f.line_comments(&API, IssueNumber(8), 80).unwrap();
+        let lines = f.line_comments(&API, PrNumber(8), 80).unwrap();
         assert_eq!((lines.kept.len(), lines.more), (20, true));
         assert_eq!(
-            kind(&f.line_comments(&API, IssueNumber(8), 99).unwrap_err()),
+            kind(&f.line_comments(&API, PrNumber(8), 99).unwrap_err()),
             Some(Failure::NotFound)
         );
         let comment = f.comments_now(R, 7)[0].id;
@@ -1120,7 +1120,7 @@ mod tests {
             Some(Failure::NotFound)
         );
         let got = f
-            .update_branch(&API, IssueNumber(8), UpdateStyle::Merge, "abc")
+            .update_branch(&API, PrNumber(8), UpdateStyle::Merge, "abc")
             .unwrap();
         assert_eq!(got, BranchUpdate::Conflict);
         assert_eq!(

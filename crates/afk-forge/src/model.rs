@@ -1,8 +1,8 @@
 //! The forge-neutral shapes every [`super::Forge`] answers in. They deserialize
 //! from Gitea's JSON directly (its field names); other dialects map into them.
 
-use crate::types::IssueNumber;
 pub use crate::types::{BranchUpdate, LineComment, LineComments, Review, ReviewState, UpdateStyle};
+use crate::types::{IssueNumber, PrNumber};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
@@ -143,7 +143,7 @@ pub struct Branch {
 
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 pub struct PullRequest {
-    pub number: IssueNumber,
+    pub number: PrNumber,
     #[serde(default)]
     pub state: State,
     #[serde(default)]
@@ -248,14 +248,16 @@ pub struct BranchHead {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Issue(IssueNumber),
-    Pr(IssueNumber),
+    Pr(PrNumber),
 }
 
 impl Target {
-    /// Its number, in its own sequence (the one sequence of Gitea and GitHub).
-    pub fn number(self) -> IssueNumber {
+    /// Its number in its own sequence: the one sequence of Gitea and GitHub,
+    /// where a PR's thread is its issue's (their `issues/{n}/comments`).
+    pub fn number(self) -> u64 {
         match self {
-            Target::Issue(n) | Target::Pr(n) => n,
+            Target::Issue(n) => n.0,
+            Target::Pr(n) => n.0,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::http::{Http, repo_path as rp};
 use super::model::{Comment, Issue, Label, Target, User};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{IssueNumber, PrNumber, RepoName};
 use anyhow::Result;
 use serde_json::json;
 use std::collections::HashMap;
@@ -44,7 +44,7 @@ impl Rest {
             .json("GET", &format!("/repos/{}/issues/{number}", rp(repo)), None)
     }
 
-    pub fn close_pull(&self, repo: &RepoName, number: IssueNumber) -> Result<()> {
+    pub fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()> {
         self.http.send(
             "PATCH",
             &format!("/repos/{}/pulls/{number}", rp(repo)),
@@ -62,11 +62,12 @@ impl Rest {
         )
     }
 
-    /// Both forges: `PATCH /repos/{repo}/issues/{n}` with `{body}`.
-    pub fn edit_issue_body(&self, repo: &RepoName, number: IssueNumber, body: &str) -> Result<()> {
+    /// Both forges: `PATCH /repos/{repo}/issues/{n}` with `{body}`, an
+    /// issue's or a PR's (one sequence).
+    pub fn edit_issue_body(&self, repo: &RepoName, on: Target, body: &str) -> Result<()> {
         self.http.send(
             "PATCH",
-            &format!("/repos/{}/issues/{number}", rp(repo)),
+            &format!("/repos/{}/issues/{on}", rp(repo)),
             Some(&json!({ "body": body })),
         )?;
         Ok(())

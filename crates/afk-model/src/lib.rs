@@ -1,5 +1,5 @@
 //! afk's model: the small validated values and shapes the config, the core and
-//! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `Access`,
+//! the adapters share (`RepoName`, `RunId`, `IssueNumber`, `PrNumber`, `Access`,
 //! `Permission`, the run and template-version states, the lessons journal's
 //! closed columns, how a moment is written as text). It names no other part of
 //! afk and does no I/O; its own crate, so nothing here can reach an adapter by
@@ -370,9 +370,8 @@ impl fmt::Display for RunId {
     }
 }
 
-/// An issue's or pull request's number within its repository. Both forges
-/// number issues and pull requests from one sequence per repository, so one
-/// type serves both; it is never an offset, an id or a count.
+/// An issue's number within its repository (GitLab's `iid`); it is never an
+/// offset, an id or a count. A pull request's is a [`PrNumber`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
@@ -389,6 +388,41 @@ impl std::str::FromStr for IssueNumber {
     type Err = std::num::ParseIntError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         s.parse().map(IssueNumber)
+    }
+}
+
+/// A pull request's (GitLab: merge request's) number within its repository.
+/// Gitea, Forgejo and GitHub number issues and pull requests from one
+/// sequence, GitLab each apart (`!N` beside `#N`), so a PR's number is its
+/// own type: a place that means an issue does not take one by mistake. It
+/// is written as its plain integer (JSON, SQLite and `Display`, which today's
+/// kinds show as `#N`, as an issue's); [`PrNumber::as_issue`] is the one
+/// crossing, for the kinds whose PRs are issues.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(transparent)]
+pub struct PrNumber(pub u64);
+
+impl PrNumber {
+    /// The issue of the same number: a PR *is* that issue on Gitea, Forgejo
+    /// and GitHub (its comments, labels and closing are the issue's). A
+    /// forge that numbers them apart never calls this.
+    pub fn as_issue(self) -> IssueNumber {
+        IssueNumber(self.0)
+    }
+}
+
+impl fmt::Display for PrNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for PrNumber {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse().map(PrNumber)
     }
 }
 
@@ -418,6 +452,18 @@ mod number_tests {
         assert_eq!(serde_json::from_str::<IssueNumber>("42").unwrap(), n);
         assert!(serde_json::from_str::<IssueNumber>("\"42\"").is_err());
         assert!(serde_json::from_str::<IssueNumber>("-3").is_err());
+    }
+
+    #[test]
+    fn pr_numbers_are_written_as_issue_numbers_are() {
+        let p = PrNumber(42);
+        assert_eq!(p.to_string(), "42");
+        assert_eq!("42".parse::<PrNumber>().unwrap(), p);
+        assert!("#42".parse::<PrNumber>().is_err());
+        assert_eq!(serde_json::to_string(&p).unwrap(), "42");
+        assert_eq!(serde_json::from_str::<PrNumber>("42").unwrap(), p);
+        assert!(serde_json::from_str::<PrNumber>("-3").is_err());
+        assert_eq!(p.as_issue(), IssueNumber(42));
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::lesson::{Attribution, LessonSource, LessonStatus, TargetDomain};
 use crate::stamp::Timestamp;
-use crate::{IssueNumber, RepoName, RunId, RunStatus, RunnerKind, VersionStatus};
+use crate::{IssueNumber, PrNumber, RepoName, RunId, RunStatus, RunnerKind, VersionStatus};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 impl ToSql for RunId {
@@ -34,6 +34,20 @@ impl FromSql for IssueNumber {
         u64::try_from(n)
             .map(IssueNumber)
             .map_err(|_| FromSqlError::OutOfRange(n))
+    }
+}
+
+impl ToSql for PrNumber {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        i64::try_from(self.0)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+    }
+}
+
+impl FromSql for PrNumber {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        IssueNumber::column_result(v).map(|n| PrNumber(n.0))
     }
 }
 

@@ -129,7 +129,7 @@ mod tests {
         s.observe(
             id,
             &Observation {
-                pr: Some((crate::types::IssueNumber(2), "https://x/pulls/2")),
+                pr: Some((crate::types::PrNumber(2), "https://x/pulls/2")),
                 head_sha: Some("abc"),
                 fingerprint: "f",
                 changed_at: pr_at,

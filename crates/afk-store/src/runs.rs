@@ -6,7 +6,7 @@ use super::events::{NewEvent, insert_event};
 use crate::core::run_state::RunStatus;
 use crate::types::RunnerHandle;
 use crate::types::RunnerKind;
-pub use crate::types::{IssueNumber, RepoName, RunId};
+pub use crate::types::{IssueNumber, PrNumber, RepoName, RunId};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -25,7 +25,7 @@ pub struct Run {
     #[serde(skip)]
     pub handle: Option<RunnerHandle>,
     pub run_dir: Option<String>,
-    pub pr_number: Option<IssueNumber>,
+    pub pr_number: Option<PrNumber>,
     pub pr_url: Option<String>,
     pub head_sha: Option<String>,
     pub progress_fp: Option<String>,
@@ -151,7 +151,10 @@ fn row_or_unreadable(r: &rusqlite::Row) -> rusqlite::Result<Result<Run, Unreadab
             let repo: String = r.get(1)?;
             Ok(Err(Unreadable {
                 id: r.get(0)?,
-                error: RepoName::parse(&repo).err().map(|e| e.0).unwrap_or_default(),
+                error: RepoName::parse(&repo)
+                    .err()
+                    .map(|e| e.0)
+                    .unwrap_or_default(),
                 repo,
                 issue: r.get(2)?,
             }))
@@ -179,7 +182,7 @@ pub struct NewRun<'a> {
 
 /// What watch observed of a run.
 pub struct Observation<'a> {
-    pub pr: Option<(IssueNumber, &'a str)>,
+    pub pr: Option<(PrNumber, &'a str)>,
     pub head_sha: Option<&'a str>,
     pub fingerprint: &'a str,
     pub changed_at: &'a str,

@@ -7,7 +7,7 @@
 use super::Store;
 use crate::core::kinds::EventKind;
 use crate::core::verdict::Outcome;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 
@@ -66,7 +66,7 @@ pub const PUSHED_SCHEMA: &str = "ALTER TABLE upgrades ADD COLUMN pushed_sha TEXT
 pub struct Upgrade {
     pub id: i64,
     pub mirror: String,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub recipe: String,
     pub branch: String,
     pub url: String,
@@ -95,7 +95,7 @@ pub struct Upgrade {
     pub queue_place: Option<u32>,
     /// `--with-tests`: the tests repository's branch and PR paired with this one
     pub tests_branch: Option<String>,
-    pub tests_pr: Option<IssueNumber>,
+    pub tests_pr: Option<PrNumber>,
     pub tests_pr_url: Option<String>,
     /// the commit afk last pushed to the branch, and the `main` it was made on
     pub pushed_sha: Option<String>,
@@ -105,7 +105,7 @@ pub struct Upgrade {
 /// What identifies a new row.
 pub struct NewUpgrade<'a> {
     pub mirror: &'a RepoName,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub recipe: &'a str,
     pub branch: &'a str,
     pub url: &'a str,
@@ -154,7 +154,7 @@ pub(super) fn row(r: &rusqlite::Row) -> rusqlite::Result<Upgrade> {
 }
 
 impl Store {
-    pub fn upgrade(&self, mirror: &RepoName, pr: IssueNumber) -> Result<Option<Upgrade>> {
+    pub fn upgrade(&self, mirror: &RepoName, pr: PrNumber) -> Result<Option<Upgrade>> {
         self.conn
             .query_row(
                 &format!("SELECT {COLS} FROM upgrades WHERE mirror=?1 AND pr=?2"),
@@ -240,7 +240,7 @@ impl Store {
 
     /// The flows of `mirror` whose PR is no longer among its open ones (merged
     /// or closed by a person) are no longer open flows.
-    pub fn upgrade_steps_end_except(&self, mirror: &RepoName, open: &[IssueNumber]) -> Result<()> {
+    pub fn upgrade_steps_end_except(&self, mirror: &RepoName, open: &[PrNumber]) -> Result<()> {
         let list = open
             .iter()
             .map(|n| n.0.to_string())
@@ -310,12 +310,7 @@ impl Store {
     }
 
     /// `--with-tests`: the tests branch, and once opened, the tests PR.
-    pub fn upgrade_tests(
-        &self,
-        id: i64,
-        branch: &str,
-        pr: Option<(IssueNumber, &str)>,
-    ) -> Result<()> {
+    pub fn upgrade_tests(&self, id: i64, branch: &str, pr: Option<(PrNumber, &str)>) -> Result<()> {
         let (n, url) = pr.unzip();
         self.set(
             id,
@@ -389,7 +384,7 @@ mod tests {
         let mirror = RepoName::parse("maint/nginx").unwrap();
         let n = NewUpgrade {
             mirror: &mirror,
-            pr: IssueNumber(4),
+            pr: PrNumber(4),
             recipe: "nginx",
             branch: "afk/upgrade-nginx-1.26.0",
             url: "http://forge/maint/nginx/pulls/4",
@@ -422,7 +417,7 @@ mod tests {
             )
             .unwrap();
         assert_eq!(events, 1);
-        let got = s.upgrade(&mirror, IssueNumber(4)).unwrap().unwrap();
+        let got = s.upgrade(&mirror, PrNumber(4)).unwrap().unwrap();
         assert_eq!(got.outcome.as_deref(), Some("FAILED"));
         assert_eq!(got.tested_sha.as_deref(), Some("abc"));
     }

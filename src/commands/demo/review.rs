@@ -10,7 +10,7 @@ use super::world::wait_for;
 use crate::sandbox;
 use crate::session::Session;
 use crate::store::Store;
-use crate::types::{IssueNumber, RunId};
+use crate::types::{PrNumber, RunId};
 use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
@@ -69,7 +69,7 @@ fn hold_and_approve(
     sb: &sandbox::Sandbox,
     ctx: &Session,
     store: &Store,
-    (run, pr): (RunId, IssueNumber),
+    (run, pr): (RunId, PrNumber),
     show: &mut Show,
 ) -> Result<()> {
     admin(

@@ -4,7 +4,7 @@
 
 use crate::sandbox;
 use crate::session::Session;
-use crate::types::{IssueNumber, RunId};
+use crate::types::{IssueNumber, PrNumber, RunId};
 use anyhow::Result;
 
 /// Seed the sandbox's forge with an act's repos and issues.
@@ -57,7 +57,7 @@ pub(crate) fn ci_status(
 pub(crate) fn merge_then_watch(
     sb: &sandbox::Sandbox,
     ctx: &Session,
-    (pr, issue): (IssueNumber, u64),
+    (pr, issue): (PrNumber, u64),
     what: &str,
     show: &mut super::show::Show,
 ) -> Result<()> {

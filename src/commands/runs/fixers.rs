@@ -11,7 +11,7 @@ use crate::runner::TurnOf;
 use crate::session::{Outcome, Session};
 use crate::store::Store;
 use crate::store::upgrades::Upgrade;
-use crate::types::IssueNumber;
+use crate::types::PrNumber;
 use anyhow::Result;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ pub(super) struct FixerRow {
     pub kind: &'static str,
     pub recipe: String,
     pub repo: String,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub pr_url: String,
     /// the test run it was started after
     pub run: u32,

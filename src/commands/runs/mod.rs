@@ -13,7 +13,7 @@ use crate::output::table;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::store::turns::TurnRow;
-use crate::types::IssueNumber;
+use crate::types::{IssueNumber, PrNumber};
 use anyhow::Result;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -67,7 +67,7 @@ struct Row {
     issue: IssueNumber,
     state: RunStatus,
     reason: Option<String>,
-    pr: Option<IssueNumber>,
+    pr: Option<PrNumber>,
     pr_url: Option<String>,
     turns: u32,
     template: Option<String>,

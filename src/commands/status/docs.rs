@@ -95,7 +95,7 @@ pub(super) struct RunDoc<'a> {
     /// seconds since dispatch
     age: i64,
     created_at: &'a str,
-    pr: Option<crate::types::IssueNumber>,
+    pr: Option<crate::types::PrNumber>,
     pr_url: Option<&'a str>,
     head_sha: Option<&'a str>,
     turns_used: u32,

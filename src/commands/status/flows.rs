@@ -103,7 +103,7 @@ pub(super) fn spend_line(d: &SpendDoc) -> String {
 pub(super) struct UpgradeDoc<'a> {
     pub(super) recipe: &'a str,
     pub(super) mirror: &'a str,
-    pub(super) pr: crate::types::IssueNumber,
+    pub(super) pr: crate::types::PrNumber,
     pub(super) url: &'a str,
     pub(super) image: &'a str,
     pub(super) from: &'a str,

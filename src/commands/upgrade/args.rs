@@ -37,7 +37,7 @@ pub struct VerdictArgs {
     /// The repository, OWNER/REPO
     pub repo: String,
     /// The pull request number
-    pub pr: crate::types::IssueNumber,
+    pub pr: crate::types::PrNumber,
     /// Post exactly one test comment (upgrade.testme_comment) first
     #[arg(long)]
     pub post: bool,

@@ -9,7 +9,7 @@ use crate::command_error::UsageError;
 use crate::core::verdict::{self, Verdict};
 use crate::ops::upgrade::{status_views, views};
 use crate::session::{Outcome, Session};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ struct Report {
     command: &'static str,
     dry_run: bool,
     repo: String,
-    pr: IssueNumber,
+    pr: PrNumber,
     head_sha: Option<String>,
     verdict: Option<Verdict>,
     build_url: Option<String>,

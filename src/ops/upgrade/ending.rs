@@ -12,7 +12,7 @@ use crate::core::verdict::{self, Outcome};
 use crate::forge::{Comment, PullRequest, Target};
 use crate::runner::RunnerHandle;
 use crate::store::upgrades::Upgrade;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 
 /// End a flow FAILED or STUCK (`end` from `core::upgrade_end`): the fixer
@@ -78,7 +78,7 @@ pub(super) fn finish(
 pub(super) fn post_final(
     up: &mut Up,
     mirror: &RepoName,
-    number: IssueNumber,
+    number: PrNumber,
     row: &Upgrade,
     outcome: Outcome,
     body: &str,

@@ -6,7 +6,7 @@
 
 use crate::forge::ForgeError;
 use crate::forge::http::Exhausted;
-use crate::types::IssueNumber;
+use crate::types::PrNumber;
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
@@ -85,7 +85,7 @@ impl From<&str> for Fault {
 pub struct ErrorItem {
     pub recipe: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<IssueNumber>,
+    pub pr: Option<PrNumber>,
     pub message: String,
     /// what to do about it, apart from the message (`crate::hint`)
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -100,7 +100,7 @@ pub struct ErrorItem {
 
 impl ErrorItem {
     /// The report's line for `e` (`SKIPPED — …` when its recipe was skipped).
-    pub fn of(recipe: &str, pr: Option<IssueNumber>, e: &Fault, skipped: bool) -> Self {
+    pub fn of(recipe: &str, pr: Option<PrNumber>, e: &Fault, skipped: bool) -> Self {
         Self {
             recipe: recipe.to_string(),
             pr,

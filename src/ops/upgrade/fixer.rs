@@ -91,7 +91,9 @@ pub(super) fn start_on(
         &cfg.runner.workdir,
         &run_dir,
         &r.mirror,
-        pr.number,
+        // a fixer works on a PR, not an issue: `{issue}` and AFK_ISSUE are
+        // its number (the issue of that number on Gitea and GitHub)
+        pr.number.as_issue(),
         &pr.head.name,
         &prompt_file,
     ));
@@ -112,7 +114,7 @@ pub(super) fn start_on(
         // the fixer is not a run of poll's: AFK_RUN_ID names its run
         run_id: l.turn,
         repo: &r.mirror,
-        issue: pr.number,
+        issue: pr.number.as_issue(),
         title: &l.title,
         branch: &pr.head.name,
         prompt: &prompt,

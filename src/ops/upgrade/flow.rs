@@ -19,7 +19,7 @@ use crate::core::verdict::{
 };
 use crate::forge::{CombinedStatus, Comment, Forge, PullRequest, Target, fan_out};
 use crate::store::upgrades::{NewUpgrade, Upgrade};
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 use std::collections::HashMap;
 
@@ -30,7 +30,7 @@ pub(super) struct PrFacts {
 }
 
 /// By (mirror, PR number).
-pub(super) type Facts = HashMap<(RepoName, IssueNumber), Result<PrFacts, Fault>>;
+pub(super) type Facts = HashMap<(RepoName, PrNumber), Result<PrFacts, Fault>>;
 
 /// The comments and head status of every afk PR, at most `concurrency` at once.
 pub(super) fn fetch(

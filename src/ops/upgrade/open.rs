@@ -18,7 +18,7 @@ use crate::core::upgrade_open::{Prior, why_not_push, why_wait};
 use crate::forge::PullRequest;
 use crate::git::{Lease, TRAILER, made_by_afk};
 use crate::store::upgrades::NewUpgrade;
-use crate::types::IssueNumber;
+use crate::types::PrNumber;
 use anyhow::Result;
 
 /// The recipe whose bumps are opened, and what its steps read of it.
@@ -37,7 +37,7 @@ pub(super) fn open_bumps(
     prs: &mut Vec<(PullRequest, Bump)>,
     rows: &mut [CandidateRow],
     bumps: Vec<Bump>,
-) -> Vec<IssueNumber> {
+) -> Vec<PrNumber> {
     let (r, upstream, facts) = (at.r, at.upstream, at.facts);
     let mut opened = vec![];
     for bump in bumps {
@@ -168,7 +168,7 @@ fn open_and_supersede(
     bump: Bump,
     lease: &Lease,
     facts: &Facts,
-) -> Option<IssueNumber> {
+) -> Option<PrNumber> {
     let pr = match open_one(up, r, upstream, &bump, lease) {
         Ok(pr) => pr,
         Err(e) => {

@@ -24,7 +24,7 @@ pub(super) struct Up<'a> {
     pub open_count: usize,
     pub opts: Options,
     /// the PRs whose branch this tick re-made on a new `main` (`current.rs`)
-    pub remade: Vec<(RepoName, crate::types::IssueNumber)>,
+    pub remade: Vec<(RepoName, crate::types::PrNumber)>,
 }
 
 impl Up<'_> {

@@ -11,7 +11,7 @@ use super::up::Up;
 use crate::core::upgrade::{self, Bump, StaleTest};
 use crate::forge::{PullRequest, Target};
 use crate::store::upgrades::Upgrade;
-use crate::types::{IssueNumber, RepoName};
+use crate::types::{PrNumber, RepoName};
 use anyhow::Result;
 
 /// The test comment for the next run: against the updated tests once their PR is open.
@@ -79,7 +79,7 @@ pub(super) fn open_pr(
     pr: &PullRequest,
     bump: &Bump,
     row: &Upgrade,
-) -> Result<(IssueNumber, String)> {
+) -> Result<(PrNumber, String)> {
     let tests_repo = tests_repo(up)?;
     let branch = bump.tests_branch();
     let recipe_ref = format!("{}#{}", r.mirror, pr.number);

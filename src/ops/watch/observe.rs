@@ -77,7 +77,7 @@ pub(crate) struct ToRecord {
 /// An observation as `store::runs::Observation` takes it, owned.
 #[derive(Clone)]
 pub(crate) struct Noted {
-    pub pr: Option<(crate::types::IssueNumber, String)>,
+    pub pr: Option<(crate::types::PrNumber, String)>,
     pub head_sha: Option<String>,
     pub fingerprint: String,
     pub changed_at: String,

@@ -135,7 +135,8 @@ pub(super) fn refresh(
         let new = body(w, run, seen.run_dir, head, seen.spend_usd, turns)?;
         if workspace_pr::rewrite(now, &new, run.id) {
             crate::crash::point("watch:refreshing-pr-body");
-            w.t.forge()?.edit_issue_body(&run.repo, pr.number, &new)?;
+            w.t.forge()?
+                .edit_issue_body(&run.repo, crate::forge::Target::Pr(pr.number), &new)?;
             crate::log::info(&format!(
                 "{}#{} run {}: PR #{}'s body refreshed (turn {turns}, head {})",
                 run.repo,

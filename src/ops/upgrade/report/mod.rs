@@ -8,7 +8,7 @@ pub use super::fault::ErrorItem;
 use super::fault::Fault;
 use crate::core::upgrade::CandidateRow;
 use crate::core::verdict::{Outcome, Verdict};
-use crate::types::IssueNumber;
+use crate::types::PrNumber;
 use serde::Serialize;
 
 /// One open upgrade PR and where its flow stands.
@@ -16,7 +16,7 @@ use serde::Serialize;
 pub struct PrItem {
     pub recipe: String,
     pub url: String,
-    pub number: IssueNumber,
+    pub number: PrNumber,
     /// without a registry host: `library/nginx`
     pub image: String,
     pub from: String,
@@ -91,7 +91,7 @@ pub struct ActionItem {
     /// reconcile | open_pr | close_pr | testme | start_fixer | comment | wait
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pr: Option<IssueNumber>,
+    pub pr: Option<PrNumber>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -99,7 +99,7 @@ pub struct ActionItem {
 #[derive(Serialize, Debug, Clone)]
 pub struct ClosedItem {
     pub recipe: String,
-    pub pr: IssueNumber,
+    pub pr: PrNumber,
     pub reason: String,
 }
 
@@ -160,7 +160,7 @@ impl Report {
         &mut self,
         recipe: &str,
         action: &'static str,
-        pr: Option<IssueNumber>,
+        pr: Option<PrNumber>,
         reason: Option<String>,
     ) {
         self.actions.push(ActionItem {
@@ -171,7 +171,7 @@ impl Report {
         });
     }
 
-    pub fn error(&mut self, recipe: &str, pr: Option<IssueNumber>, e: impl Into<Fault>) {
+    pub fn error(&mut self, recipe: &str, pr: Option<PrNumber>, e: impl Into<Fault>) {
         self.errors
             .push(ErrorItem::of(recipe, pr, &e.into(), false));
     }
