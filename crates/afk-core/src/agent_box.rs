@@ -30,8 +30,10 @@ use std::path::{Path, PathBuf};
 pub const BOX_UID: u32 = 1000;
 /// Where afk's init is bound inside the box.
 pub const INIT_PATH: &str = "/run/afk/init";
-/// Where the forwarder's socket is bound inside the box.
-pub const SOCKET_PATH: &str = "/run/afk/net.sock";
+/// The init's descriptor to the keeper's forwarder (network = model): a
+/// socket of a pair, nothing on any file system; the init sends one end of
+/// a new pair on it for each connection out of the box.
+pub const NET_FD: i32 = 6;
 
 /// `runner.confine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -255,8 +257,13 @@ pub struct Hidden {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SystemPath {
     Dir(PathBuf),
-    /// An entry of [`ETC`] (a file or a folder), bound read-only.
+    /// An entry of [`ETC`] that is not a regular file (a folder), bound
+    /// read-only.
     Etc(PathBuf),
+    /// An entry of [`ETC`] that is a file, copied into the box's own root
+    /// (no mount: bubblewrap reads every bind's mount table again, so a
+    /// mount per file cost more than the rest of the box).
+    EtcFile(PathBuf),
     Link {
         at: PathBuf,
         target: PathBuf,
@@ -280,8 +287,9 @@ pub struct View {
     /// The run's paths shown read-write (checkout, push repository, home,
     /// progress file), bound last.
     pub run_read_write: Vec<PathBuf>,
-    /// The files afk writes for the box: its passwd and group.
-    pub passwd: Option<(PathBuf, PathBuf)>,
+    /// The box's user's home: the box's `/etc/passwd` and `/etc/group` are
+    /// afk's ([`passwd`], [`group`]), naming it.
+    pub identity: Option<PathBuf>,
     /// Whether the machine's `/proc` has `sysrq-trigger` (covered when so).
     pub sysrq_trigger: bool,
 }
@@ -291,9 +299,10 @@ pub struct View {
 pub enum Mount {
     ReadOnly(PathBuf),
     ReadWrite(PathBuf),
-    /// A file bound read-only at another path.
-    FileAt {
-        src: PathBuf,
+    /// A file of afk's text at `at`, read-only (bound from bubblewrap's own
+    /// memory: nothing of it is written on the host).
+    Data {
+        text: String,
         at: PathBuf,
     },
     Link {
@@ -307,6 +316,11 @@ pub enum Mount {
     Tmpfs(PathBuf),
     /// An afk file inside a bound folder, covered with an empty one.
     CoverFile(PathBuf),
+    /// A host file copied into the box's own root at the same path, made
+    /// before any bound folder (so never written through one), read-only to
+    /// the box's user; the keeper hands it to bubblewrap on a descriptor
+    /// ([`copied`]).
+    Copy(PathBuf),
 }
 
 /// Why a view cannot be made (a load or doctor error, one line).
@@ -338,6 +352,7 @@ pub fn mounts(view: &View) -> Vec<Mount> {
                 m.push(Mount::ReadOnly(p.clone()));
                 bound.push(p);
             }
+            SystemPath::EtcFile(p) => m.push(Mount::Copy(p.clone())),
             SystemPath::Link { at, target } => m.push(Mount::Link {
                 at: at.clone(),
                 target: target.clone(),
@@ -381,13 +396,13 @@ pub fn mounts(view: &View) -> Vec<Mount> {
             Mount::CoverFile(h.path.clone())
         });
     }
-    if let Some((passwd, group)) = &view.passwd {
-        m.push(Mount::FileAt {
-            src: passwd.clone(),
+    if let Some(home) = &view.identity {
+        m.push(Mount::Data {
+            text: passwd(home),
             at: "/etc/passwd".into(),
         });
-        m.push(Mount::FileAt {
-            src: group.clone(),
+        m.push(Mount::Data {
+            text: group(),
             at: "/etc/group".into(),
         });
     }
@@ -462,8 +477,6 @@ pub struct Shape<'a> {
     pub chdir: &'a Path,
     /// afk's own program, bound at [`INIT_PATH`].
     pub init: &'a Path,
-    /// The forwarder's socket (network = model), bound at [`SOCKET_PATH`].
-    pub socket: Option<&'a Path>,
     /// afk runs as root: the keeper writes the box's user namespace maps
     /// itself ([`outside_maps`]), so the box's user is an unprivileged host
     /// uid, never root; bubblewrap waits on [`BLOCK_FD`] for them.
@@ -475,6 +488,47 @@ pub struct Shape<'a> {
 
 /// The descriptor bubblewrap reads the box's seccomp filter from.
 pub const SECCOMP_FD: i32 = 5;
+
+/// The descriptor of the first file handed to bubblewrap ([`Mount::Copy`],
+/// [`Mount::Data`]); the others follow, in the order of [`handed`].
+pub const FILES_FD: i32 = 10;
+
+/// What the keeper hands bubblewrap on a descriptor for a file of the box.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub enum Handed {
+    /// A host file, opened by the keeper.
+    File(PathBuf),
+    /// afk's text, through a pipe.
+    Text(String),
+}
+
+/// The files handed to bubblewrap, in the order of their descriptors from
+/// [`FILES_FD`].
+pub fn handed(mounts: &[Mount]) -> Vec<Handed> {
+    mounts
+        .iter()
+        .filter_map(|m| match m {
+            Mount::Copy(p) => Some(Handed::File(p.clone())),
+            Mount::Data { text, .. } => Some(Handed::Text(text.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The box's `/etc/passwd`: root, the agent's user ([`BOX_UID`]) with its
+/// home, nobody.
+pub fn passwd(home: &Path) -> String {
+    let u = BOX_UID;
+    format!(
+        "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:{u}:{u}:afk's agent:{}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+        home.display()
+    )
+}
+
+/// The box's `/etc/group`.
+pub fn group() -> String {
+    format!("root:x:0:\nafk-agent:x:{BOX_UID}:\nnogroup:x:65534:\n")
+}
 
 /// When afk runs as root, the descriptor bubblewrap blocks on until the
 /// keeper wrote the box's user namespace maps, and the one it names its
@@ -494,7 +548,7 @@ pub fn outside_maps(host: u32) -> String {
 }
 
 /// bubblewrap's arguments before the command: namespaces, the user, the
-/// mounts, the init and the socket.
+/// mounts and the init.
 pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
     let s = |p: &Path| p.to_string_lossy().to_string();
     let mut a: Vec<String> = [
@@ -573,17 +627,23 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
         // a bound path is there: nothing below it makes it again
         made.push(p.to_path_buf());
     };
+    let mut files = FILES_FD..;
     for m in mounts {
         match m {
-            Mount::ReadOnly(p) | Mount::ReadWrite(p) | Mount::FileAt { at: p, .. } => {
-                parents(&mut a, p)
-            }
+            Mount::ReadOnly(p)
+            | Mount::ReadWrite(p)
+            | Mount::Data { at: p, .. }
+            | Mount::Copy(p) => parents(&mut a, p),
             _ => {}
         }
         match m {
             Mount::ReadOnly(p) => a.extend(["--ro-bind".into(), s(p), s(p)]),
             Mount::ReadWrite(p) => a.extend(["--bind".into(), s(p), s(p)]),
-            Mount::FileAt { src, at } => a.extend(["--ro-bind".into(), s(src), s(at)]),
+            Mount::Data { at, .. } => {
+                let fd = files.next().unwrap_or(FILES_FD);
+                a.extend(["--perms".into(), "0444".into(), "--ro-bind-data".into()]);
+                a.extend([fd.to_string(), s(at)]);
+            }
             Mount::Link { at, target } => a.extend(["--symlink".into(), s(target), s(at)]),
             Mount::Dev => a.extend(["--dev".into(), "/dev".into()]),
             Mount::Proc => a.extend(["--proc".into(), "/proc".into()]),
@@ -595,14 +655,15 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             }
             Mount::Tmpfs(p) => a.extend(["--tmpfs".into(), s(p)]),
             Mount::CoverFile(p) => a.extend(["--ro-bind".into(), "/dev/null".into(), s(p)]),
+            Mount::Copy(p) => {
+                let fd = files.next().unwrap_or(FILES_FD);
+                a.extend(["--perms".into(), "0444".into(), "--file".into()]);
+                a.extend([fd.to_string(), s(p)]);
+            }
         }
     }
     parents(&mut a, Path::new(INIT_PATH));
     a.extend(["--ro-bind".into(), s(shape.init), INIT_PATH.into()]);
-    if let Some(sock) = shape.socket {
-        parents(&mut a, Path::new(SOCKET_PATH));
-        a.extend(["--bind".into(), s(sock), SOCKET_PATH.into()]);
-    }
     if shape.root {
         // the box's init goes there once it is the box's user
         a.extend(["--chdir".into(), "/".into()]);
@@ -825,7 +886,7 @@ mod tests {
                 "/var/lib/afk/runs/7/work".into(),
                 "/var/lib/afk/runs/7/home".into(),
             ],
-            passwd: None,
+            identity: None,
             sysrq_trigger: true,
         }
     }
@@ -860,6 +921,80 @@ mod tests {
     }
 
     #[test]
+    fn etc_files_are_copied_into_the_box_and_afks_identity_bound_from_memory_never_a_host_file() {
+        let mut v = view();
+        v.system.push(SystemPath::EtcFile("/etc/hosts".into()));
+        v.system
+            .push(SystemPath::EtcFile("/etc/resolv.conf".into()));
+        v.identity = Some("/var/lib/afk/runs/7/home".into());
+        let m = mounts(&v);
+        let pos = |x: &Mount| m.iter().position(|y| y == x).unwrap_or(usize::MAX);
+        // the copies are made with the system paths, before any folder the
+        // operator binds (so never written through one), and are no mount
+        let hosts = pos(&Mount::Copy("/etc/hosts".into()));
+        let operators = pos(&Mount::ReadOnly("/etc".into()));
+        assert!(hosts < pos(&Mount::Dev) && hosts < operators, "{m:?}");
+        // afk's passwd and group come after the operator's folders (over a
+        // bound /etc too), as data of afk's
+        let passwd = m
+            .iter()
+            .position(|x| matches!(x, Mount::Data { at, .. } if at == Path::new("/etc/passwd")))
+            .unwrap_or(0);
+        assert!(passwd > operators, "{m:?}");
+        // each on its descriptor from FILES_FD, in the order the keeper hands them
+        let h = handed(&m);
+        assert_eq!(
+            h,
+            vec![
+                Handed::File("/etc/hosts".into()),
+                Handed::File("/etc/resolv.conf".into()),
+                Handed::Text(passwd_text("/var/lib/afk/runs/7/home")),
+                Handed::Text(group()),
+            ]
+        );
+        let shape = Shape {
+            network: Network::Model,
+            chdir: Path::new("/w"),
+            init: Path::new("/usr/local/bin/afk"),
+            root: true,
+            seccomp: true,
+        };
+        let l = bwrap_args(&m, &shape).join(" ");
+        for (must, never) in [
+            ("--perms 0444 --file 10 /etc/hosts", "--ro-bind /etc/hosts"),
+            (
+                "--perms 0444 --file 11 /etc/resolv.conf",
+                "/etc/resolv.conf /etc/resolv.conf",
+            ),
+            ("--perms 0444 --ro-bind-data 12 /etc/passwd", "box/passwd"),
+            ("--perms 0444 --ro-bind-data 13 /etc/group", "box/group"),
+        ] {
+            assert!(l.contains(must), "{must}: {l}");
+            assert!(!l.contains(never), "{never}: {l}");
+        }
+        // the files' descriptors are above every other one bubblewrap and
+        // the init are handed
+        assert!(
+            [SECCOMP_FD, BLOCK_FD, INFO_FD, NET_FD]
+                .iter()
+                .all(|fd| *fd < FILES_FD)
+        );
+    }
+
+    fn passwd_text(home: &str) -> String {
+        passwd(Path::new(home))
+    }
+
+    #[test]
+    fn the_boxs_passwd_and_group_name_its_user_with_the_runs_home() {
+        assert_eq!(
+            passwd(Path::new("/r/7/home")),
+            "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:1000:1000:afk's agent:/r/7/home:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        );
+        assert_eq!(group(), "root:x:0:\nafk-agent:x:1000:\nnogroup:x:65534:\n");
+    }
+
+    #[test]
     fn a_view_that_names_afks_own_path_or_the_root_is_refused() {
         let mut v = view();
         assert_eq!(refuse_view(&v), None);
@@ -884,7 +1019,6 @@ mod tests {
                     network,
                     chdir: Path::new("/w"),
                     init: Path::new("/usr/local/bin/afk"),
-                    socket: Some(Path::new("/r/box/net.sock")),
                     root: false,
                     seccomp: true,
                 },
@@ -908,7 +1042,6 @@ mod tests {
                 "--proc /proc",
                 "--perms 1777 --tmpfs /tmp",
                 "--ro-bind /usr/local/bin/afk /run/afk/init",
-                "--bind /r/box/net.sock /run/afk/net.sock",
                 "--symlink usr/bin /bin",
                 "--ro-bind /etc/ssl/certs /etc/ssl/certs",
                 "--seccomp 5",
@@ -931,7 +1064,6 @@ mod tests {
                     network: Network::Model,
                     chdir: Path::new("/w"),
                     init: Path::new("/usr/local/bin/afk"),
-                    socket: None,
                     root,
                     seccomp: false,
                 },

@@ -34,6 +34,11 @@ pub fn init(json: &str) -> i32 {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         }
     }
+    // the forwarder's socket is the init's alone: no process it starts has it
+    // SAFETY: fcntl(2) on a descriptor number (not open: nothing happens)
+    unsafe {
+        libc::fcntl(rules::NET_FD, libc::F_SETFD, libc::FD_CLOEXEC);
+    }
     let spec: InitSpec = match serde_json::from_str(json) {
         Ok(s) => s,
         Err(e) => {
@@ -110,10 +115,14 @@ pub fn init(json: &str) -> i32 {
     }
 }
 
-/// Ask the keeper for `target`: its socket and its answer (`ok`,
+/// Ask the keeper for `target`: a connection of its own (one end of a new
+/// pair, the other sent to the keeper) and the keeper's answer (`ok`,
 /// `refused`, `failed`); None when the keeper cannot be reached.
 fn ask_keeper(target: &str) -> Option<(std::os::unix::net::UnixStream, Vec<u8>)> {
-    let mut up = std::os::unix::net::UnixStream::connect(rules::SOCKET_PATH).ok()?;
+    let (mine, theirs) = super::pass::pair(libc::SOCK_STREAM).ok()?;
+    super::pass::send(rules::NET_FD, &theirs).ok()?;
+    drop(theirs);
+    let mut up = std::os::unix::net::UnixStream::from(mine);
     up.write_all(format!("{target}\n").as_bytes()).ok()?;
     let mut answer = Vec::new();
     {

@@ -44,9 +44,10 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     }
     let spec = read_spec(spec_file)?;
     let counts = std::sync::Arc::new(Counts::default());
-    if let Some(sock) = &spec.socket {
-        forwarder(sock, &spec, counts.clone())?;
-    }
+    let net = match spec.forward {
+        true => Some(forwarder(&spec, counts.clone())?),
+        false => None,
+    };
     if spec.memory.is_some() || spec.tasks > 0 {
         match limit(&spec.name, spec.memory, spec.tasks) {
             Ok(()) => {}
@@ -55,7 +56,7 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
             )),
         }
     }
-    let code = run_bwrap(&spec)?;
+    let code = run_bwrap(&spec, net)?;
     after(spec_file, &spec, &counts, code);
     Ok(code)
 }
@@ -69,20 +70,15 @@ fn read_spec(spec_file: &Path) -> Result<Spec> {
     serde_json::from_str(&text).context("the box's spec")
 }
 
-/// The forwarder: the socket bound into the box (the box's user's, afk as
-/// root), each connection judged and relayed on a thread of its own.
-fn forwarder(sock: &Path, spec: &Spec, counts: std::sync::Arc<Counts>) -> Result<()> {
-    let _ = std::fs::remove_file(sock);
-    let listener = std::os::unix::net::UnixListener::bind(sock)
-        .with_context(|| format!("cannot listen on {}", sock.display()))?;
-    if let Some((uid, gid)) = spec.host_user {
-        // the box's user connects to it
-        std::os::unix::fs::chown(sock, Some(uid), Some(gid))
-            .with_context(|| format!("cannot give {} to the box's user", sock.display()))?;
-    }
+/// The forwarder: a socket pair whose other end the box's init gets, each
+/// connection it sends judged and relayed on a thread of its own; the box's
+/// end.
+fn forwarder(spec: &Spec, counts: std::sync::Arc<Counts>) -> Result<std::os::fd::OwnedFd> {
+    let (ours, theirs) =
+        super::pass::pair(libc::SOCK_SEQPACKET).context("cannot make the forwarder's socket")?;
     let allow = spec.allow.clone();
-    std::thread::spawn(move || forward_all(listener, allow, counts));
-    Ok(())
+    std::thread::spawn(move || forward_all(ours, allow, counts));
+    Ok(theirs)
 }
 
 /// bubblewrap's command: its line, then the init with its spec; the
@@ -106,7 +102,8 @@ fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
 
 /// Run bubblewrap to the box's end (afk as root: the box's maps written
 /// while it waits); the agent's exit status.
-fn run_bwrap(spec: &Spec) -> Result<i32> {
+fn run_bwrap(spec: &Spec, net: Option<std::os::fd::OwnedFd>) -> Result<i32> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let mut cmd = bwrap_command(spec)?;
     // afk as root: bubblewrap blocks until the keeper wrote the box's maps
@@ -114,21 +111,51 @@ fn run_bwrap(spec: &Spec) -> Result<i32> {
         Some(_) => Some((pipe()?, pipe()?)),
         None => None,
     };
-    let fds = maps
-        .as_ref()
-        .map(|((block_r, _), (_, info_w))| (*block_r, *info_w));
-    let filter = match &spec.seccomp {
-        Some(f) => {
-            Some(std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))?)
+    let filter = match spec.filter {
+        true => {
+            let arch = rules::Arch::native().context("no seccomp filter for this machine")?;
+            Some(in_memory(&rules::seccomp_filter(arch))?)
         }
-        None => None,
+        false => None,
     };
-    let filter_fd = filter.as_ref().map(std::os::fd::AsRawFd::as_raw_fd);
-    // SAFETY: prctl, keyctl, fcntl, dup2 and umask are async-signal-safe
-    unsafe {
-        cmd.pre_exec(move || before_bwrap(filter_fd, fds));
+    let files = spec
+        .handed
+        .iter()
+        .map(|h| match h {
+            rules::Handed::File(f) => {
+                std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))
+            }
+            rules::Handed::Text(text) => in_memory(text.as_bytes()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // every descriptor bubblewrap gets is copied above all the numbers its
+    // line names first, so none lands on another's place before it is
+    // copied there
+    let above = rules::FILES_FD + files.len() as i32;
+    let mut given: Vec<(std::os::fd::OwnedFd, i32)> = vec![];
+    if let Some(f) = &filter {
+        given.push((above_all(f.as_raw_fd(), above)?, rules::SECCOMP_FD));
     }
-    let mut child = cmd.spawn().context("cannot run bwrap")?;
+    if let Some(((block_r, _), (_, info_w))) = &maps {
+        given.push((above_all(*block_r, above)?, rules::BLOCK_FD));
+        given.push((above_all(*info_w, above)?, rules::INFO_FD));
+    }
+    if let Some(n) = &net {
+        given.push((above_all(n.as_raw_fd(), above)?, rules::NET_FD));
+    }
+    for (k, f) in files.iter().enumerate() {
+        given.push((above_all(f.as_raw_fd(), above)?, rules::FILES_FD + k as i32));
+    }
+    let places: Vec<(i32, i32)> = given.iter().map(|(fd, at)| (fd.as_raw_fd(), *at)).collect();
+    let root = maps.is_some();
+    // SAFETY: prctl, keyctl, dup2 and umask are async-signal-safe; `places`
+    // is read, never allocated, in the child
+    unsafe {
+        cmd.pre_exec(move || before_bwrap(&places, root));
+    }
+    let spawned = cmd.spawn().context("cannot run bwrap");
+    drop((given, files, filter, net));
+    let mut child = spawned?;
     if let (Some(((block_r, block_w), (info_r, info_w))), Some((uid, gid))) = (maps, spec.host_user)
     {
         close(block_r);
@@ -151,11 +178,47 @@ fn run_bwrap(spec: &Spec) -> Result<i32> {
     }))
 }
 
+/// `bytes` in a file of memory (nothing written on the host), read from
+/// its start.
+fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::FileExt;
+    // SAFETY: memfd_create(2) with a NUL-terminated name
+    let fd = unsafe { libc::memfd_create(c"afk-box".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        bail!(
+            "cannot make a file in memory: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: a new descriptor, owned here only
+    let f = unsafe { std::fs::File::from_raw_fd(fd) };
+    // at its offset: the file's position stays at its start
+    f.write_all_at(bytes, 0)
+        .context("cannot write a file in memory")?;
+    Ok(f)
+}
+
+/// A copy of `fd` at `min` or above, closed on exec.
+fn above_all(fd: i32, min: i32) -> Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fcntl(2) on a descriptor this keeper holds open
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
+    if high < 0 {
+        bail!(
+            "cannot copy a descriptor: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: a new descriptor, owned here only
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) })
+}
+
 /// In bubblewrap's process before it starts: it (and so the box) dies with
 /// the keeper, whom a stop signals with the turn's process group; a session
-/// keyring of the box's own; the filter and the maps' pipe ends at the
-/// descriptors its line names.
-fn before_bwrap(filter_fd: Option<i32>, fds: Option<(i32, i32)>) -> std::io::Result<()> {
+/// keyring of the box's own; each descriptor at the number bubblewrap's line
+/// names (the filter, the maps' pipe ends, the copied files, the forwarder's).
+fn before_bwrap(places: &[(i32, i32)], root: bool) -> std::io::Result<()> {
     // SAFETY: each call is async-signal-safe and touches only this process
     unsafe {
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
@@ -168,26 +231,14 @@ fn before_bwrap(filter_fd: Option<i32>, fds: Option<(i32, i32)>) -> std::io::Res
             1, /* KEYCTL_JOIN_SESSION_KEYRING */
             0usize,
         );
-        // every descriptor copied high first, then each to its place,
-        // so none lands on another's before it is copied
-        let high = |fd: i32| libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 10);
-        let filter_high = filter_fd.map(high);
-        let maps_high = fds.map(|(b, i)| (high(b), high(i)));
-        if let Some(h) = filter_high
-            && (h < 0 || libc::dup2(h, rules::SECCOMP_FD) < 0)
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        if let Some((high_b, high_i)) = maps_high {
+        if root {
             // the folders bubblewrap makes for its mounts (as the
             // namespace's root) let the box's user through; the init puts
             // afk's umask back before the agent starts
             libc::umask(0o022);
-            if high_b < 0
-                || high_i < 0
-                || libc::dup2(high_b, rules::BLOCK_FD) < 0
-                || libc::dup2(high_i, rules::INFO_FD) < 0
-            {
+        }
+        for &(fd, at) in places {
+            if libc::dup2(fd, at) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
         }
@@ -196,8 +247,7 @@ fn before_bwrap(filter_fd: Option<i32>, fds: Option<(i32, i32)>) -> std::io::Res
 }
 
 /// After the box: what it refused, kept beside the spec for the PR and an
-/// escalation, and said in the run's log; the socket (and its own folder)
-/// removed.
+/// escalation, and said in the run's log.
 fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
     let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
     let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
@@ -215,21 +265,10 @@ fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
             let _ = crate::private_files::private_write(&spec_file.with_file_name(name), &text);
         }
     }
-    if let Some(sock) = &spec.socket {
-        if refused > 0 {
-            say(&format!(
-                "the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
-            ));
-        }
-        let _ = std::fs::remove_file(sock);
-        // a socket folder of its own (a long run path) goes with it
-        if let Some(dir) = sock.parent()
-            && dir
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("afk-box-"))
-        {
-            let _ = std::fs::remove_dir(dir);
-        }
+    if spec.forward && refused > 0 {
+        say(&format!(
+            "the turn's box ended (exit {code}): {forwarded} connections forwarded, {refused} refused"
+        ));
     }
 }
 
@@ -298,13 +337,21 @@ impl Counts {
 const MAX_CONNECTIONS: usize = 64;
 
 fn forward_all(
-    listener: std::os::unix::net::UnixListener,
+    channel: std::os::fd::OwnedFd,
     allow: Vec<HostPort>,
     counts: std::sync::Arc<Counts>,
 ) {
+    use super::pass::Got;
+    use std::os::fd::AsRawFd;
     let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for conn in listener.incoming() {
-        let Ok(conn) = conn else { continue };
+    loop {
+        let conn = match super::pass::receive(channel.as_raw_fd()) {
+            Ok(Got::Conn(fd)) => std::os::unix::net::UnixStream::from(fd),
+            Ok(Got::Nothing) => continue,
+            Ok(Got::End) => return,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
         if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
             continue;
         }

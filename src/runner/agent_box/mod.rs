@@ -6,7 +6,8 @@
 //!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`);
 //!   the runner's wrapper then starts `afk __box SPEC` instead of the agent;
 //! - the **keeper** (`afk __box`, outside, in the turn's process group): the
-//!   forwarder (a Unix socket bound into the box; each connection names a
+//!   forwarder (a socket pair, one end handed into the box to the init, who
+//!   sends on it one end of a new pair per connection; each names a
 //!   `host:port`, let out only when `runner.box.allow` has it, refusals
 //!   counted in the run's log), the turn's cgroup where one can be made,
 //!   then `bwrap`; it lives exactly as long as the turn and exits with the
@@ -14,14 +15,15 @@
 //!   process of the box is gone;
 //! - the **init** (`afk __box-init`, the box's pid 1): listens inside the
 //!   box (the model's loopback address, an HTTP proxy for the rest) and
-//!   relays to the keeper's socket, starts the agent, reaps, and exits with
+//!   relays to the keeper's forwarder, starts the agent, reaps, and exits with
 //!   the agent's status, which ends every other process of the box.
 
 //!
 //! The files: this one the tick side (the turn's spec, the view);
 //! `paths.rs` what the tick resolves of the machine and the agent program;
 //! `owners.rs` what it makes for a turn and gives to the box's user;
-//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box.
+//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box, `pass.rs`
+//! the forwarder's channel between the keeper and the init.
 
 use crate::core::agent_box::{self as rules, HostPort, InitSpec, Network};
 use anyhow::{Context, Result, bail};
@@ -32,12 +34,13 @@ use std::path::{Path, PathBuf};
 mod init;
 mod keeper;
 mod owners;
+mod pass;
 mod paths;
 mod probe;
 
 pub use init::init;
 pub use keeper::{keep, limits_in_force};
-use owners::{identity_files, own_tree, readable_tree, socket_path};
+use owners::{own_tree, readable_tree};
 pub(crate) use paths::find_program;
 pub use paths::{cannot_box_fix, find_bwrap};
 use paths::{canonical, default_allow, is_system, program_files, program_home, system_paths};
@@ -50,8 +53,10 @@ pub struct Spec {
     /// bubblewrap's arguments before `--` (namespaces, mounts, chdir).
     pub args: Vec<String>,
     pub init: InitSpec,
-    /// The forwarder's socket (network = model).
-    pub socket: Option<PathBuf>,
+    /// The forwarder (network = model): the box's init gets its socket on
+    /// `core::agent_box::NET_FD`.
+    #[serde(default)]
+    pub forward: bool,
     pub allow: Vec<HostPort>,
     /// Variables set, and removed, in the box.
     pub env: Vec<(String, String)>,
@@ -61,13 +66,18 @@ pub struct Spec {
     /// The cgroup's name, unique per turn.
     pub name: String,
     /// afk runs as root: the host uid and gid the box's user is (the
-    /// keeper writes the box's maps and gives it the socket).
+    /// keeper writes the box's maps).
     #[serde(default)]
     pub host_user: Option<(u32, u32)>,
-    /// The box's seccomp filter (`core::agent_box::seccomp_filter`), handed
-    /// to bubblewrap on its descriptor.
+    /// The box's seccomp filter (`core::agent_box::seccomp_filter`, this
+    /// machine's), made by the keeper and handed to bubblewrap on its
+    /// descriptor.
     #[serde(default)]
-    pub seccomp: Option<PathBuf>,
+    pub filter: bool,
+    /// The files the keeper hands bubblewrap (`core::agent_box::handed`),
+    /// each on its descriptor from `FILES_FD`.
+    #[serde(default)]
+    pub handed: Vec<rules::Handed>,
 }
 
 /// The box's settings, from the config.
@@ -308,7 +318,7 @@ impl Boxer {
             crate::private_files::private_dir(dir)
                 .with_context(|| format!("runner: cannot create {}", dir.display()))?;
         }
-        view.passwd = Some(identity_files(&box_dir, &home)?);
+        view.identity = Some(home.clone());
         let logins = self.copy_logins(&home)?;
         (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
         let init_exe = match &self.program {
@@ -316,32 +326,20 @@ impl Boxer {
             None => std::env::current_exe().context("runner: cannot find afk's own program")?,
         };
         let init_exe = canonical(&init_exe)?;
-        let socket = match self.network {
-            Network::Model => Some(socket_path(&box_dir, t)?),
-            _ => None,
-        };
         let workdir = canonical(t.workdir)?;
         if let Some(ids) = self.host_user {
             self.give_the_turn(ids, t, &home, &view)?;
         }
-        let seccomp = match rules::Arch::native() {
-            Some(arch) => {
-                let f = box_dir.join("seccomp.bpf");
-                crate::private_files::private_write(&f, &rules::seccomp_filter(arch))
-                    .with_context(|| format!("runner: cannot write {}", f.display()))?;
-                Some(f)
-            }
-            None => None,
-        };
+        let filter = rules::Arch::native().is_some();
+        let mounts = rules::mounts(&view);
         let args = rules::bwrap_args(
-            &rules::mounts(&view),
+            &mounts,
             &rules::Shape {
                 network: self.network,
                 chdir: &workdir,
                 init: &init_exe,
-                socket: socket.as_deref(),
                 root: self.host_user.is_some(),
-                seccomp: seccomp.is_some(),
+                seccomp: filter,
             },
         );
         let (env, unset) = self.env(&home, &logins);
@@ -352,7 +350,7 @@ impl Boxer {
                 chdir: self.host_user.is_some().then(|| workdir.clone()),
                 ..self.init_spec(argv)
             },
-            socket,
+            forward: self.network == Network::Model,
             allow: self.allow.clone(),
             env,
             unset,
@@ -360,7 +358,8 @@ impl Boxer {
             tasks: self.tasks,
             name: t.name.clone(),
             host_user: self.host_user,
-            seccomp,
+            filter,
+            handed: rules::handed(&mounts),
         };
         let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
@@ -375,7 +374,7 @@ impl Boxer {
     /// afk runs as root and the box's user is the unprivileged host user
     /// `ids`: what the turn writes becomes that user's (its checkout, home,
     /// push repository; its progress file and prompt), what it reads is
-    /// readable (the borrowed cache objects, the box's passwd and group),
+    /// readable (the borrowed cache objects),
     /// and the run folder lets it through to them. afk's private folders
     /// above stay closed to every other user of the machine.
     fn give_the_turn(
@@ -416,11 +415,6 @@ impl Boxer {
                 .map_err(|e| fail(t.run_dir, e))?;
         }
         add(t.run_dir, 0o010).map_err(|e| fail(t.run_dir, e))?;
-        if let Some((passwd, group)) = &view.passwd {
-            for f in [passwd, group] {
-                add(f, 0o444).map_err(|e| fail(f, e))?;
-            }
-        }
         for objects in &view.run_read_only {
             if objects.ends_with("objects") {
                 readable_tree(objects).map_err(|(p, e)| fail(&p, e))?;

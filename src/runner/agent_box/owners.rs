@@ -1,10 +1,6 @@
 //! What the tick makes for a turn and, afk as root, gives to the box's
-//! unprivileged user: its files' owners and modes, its passwd, its socket's place.
+//! unprivileged user: its files' owners and modes.
 
-use super::TurnPaths;
-use crate::core::agent_box as rules;
-use anyhow::{Context, Result};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Every entry of `root` (a folder or file; missing is fine) owned by
@@ -60,56 +56,3 @@ pub(super) fn readable_tree(root: &Path) -> std::result::Result<(), (PathBuf, st
     }
     Ok(())
 }
-
-/// The box's own `/etc/passwd` and `/etc/group`: the agent's user named,
-/// its home the run's.
-pub(super) fn identity_files(box_dir: &Path, home: &Path) -> Result<(PathBuf, PathBuf)> {
-    let (passwd, group) = (box_dir.join("passwd"), box_dir.join("group"));
-    let u = rules::BOX_UID;
-    std::fs::write(
-        &passwd,
-        format!(
-            "root:x:0:0:root:/root:/bin/sh\nafk-agent:x:{u}:{u}:afk's agent:{}:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-            home.display()
-        ),
-    )?;
-    std::fs::write(
-        &group,
-        format!("root:x:0:\nafk-agent:x:{u}:\nnogroup:x:65534:\n"),
-    )?;
-    Ok((passwd, group))
-}
-
-/// The forwarder's socket: in the run's box folder, or, when that path is
-/// too long for a socket's name, in a folder of its own that afk makes
-/// (0700, a name no one can guess, in `$XDG_RUNTIME_DIR` or the temporary
-/// folder; it fails rather than use one another user made first), which the
-/// keeper removes with the socket.
-pub(super) fn socket_path(box_dir: &Path, _t: &TurnPaths) -> Result<PathBuf> {
-    let p = box_dir.join("net.sock");
-    if p.as_os_str().len() < 100 {
-        return Ok(p);
-    }
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .filter(|d| d.is_absolute() && d.is_dir())
-        .unwrap_or_else(std::env::temp_dir);
-    let mut draw = [0u8; 8];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut draw))
-        .context("runner: cannot draw a name for the box's socket folder")?;
-    let name: String = draw.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = base.join(format!("afk-box-{name}"));
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        // create_dir, not create_dir_all: a folder already there is not ours
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .with_context(|| format!("runner: cannot make {}", dir.display()))?;
-    }
-    Ok(dir.join(SOCKET_NAME))
-}
-
-/// The forwarder's socket's file name.
-const SOCKET_NAME: &str = "net.sock";

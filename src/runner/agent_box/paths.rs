@@ -18,10 +18,13 @@ pub(super) fn is_system(p: &Path) -> bool {
 /// The system folders this machine has, a link where it is one; then the
 /// entries of `/etc` a box shows that this machine has.
 pub(super) fn system_paths() -> Vec<rules::SystemPath> {
-    let etc = rules::ETC
-        .iter()
-        .filter(|e| std::fs::metadata(e).is_ok())
-        .map(|e| rules::SystemPath::Etc(e.into()));
+    let etc = rules::ETC.iter().filter_map(|e| {
+        let m = std::fs::metadata(e).ok()?;
+        Some(match m.is_file() {
+            true => rules::SystemPath::EtcFile(e.into()),
+            false => rules::SystemPath::Etc(e.into()),
+        })
+    });
     rules::SYSTEM
         .iter()
         .filter_map(|s| {
