@@ -221,6 +221,8 @@ impl Config {
     /// Every section's own checks, in this order; the first problem is the error.
     fn validate(&self, text: &str, table: &toml::Table) -> Result<()> {
         let c = Checker { text };
+        // first, as when the entries were refused while the file was read
+        self.poll.validate_allowlist(&c, self.profile())?;
         self.validate_urls(&c)?;
         self.validate_files()?;
         c.duration(

@@ -16,6 +16,20 @@ const TRUSTED_PERMISSIONS: [(&str, Access); 3] = [
     ("admin", Access::Admin),
 ];
 
+/// An allowlist entry of any kind's shape: which kind it is for is known
+/// once the whole file is read, and [`Poll::validate`] asks that kind's
+/// profile. An entry no kind names so is refused here, in `owner/repo`'s words.
+fn de_allowlist<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RepoName>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            RepoName::parse_for(crate::types::NameShape::Nested, s)
+                .or_else(|_| RepoName::parse(s))
+                .map_err(serde::de::Error::custom)
+        })
+        .collect()
+}
+
 fn de_trusted_permission<'de, D: Deserializer<'de>>(d: D) -> Result<Access, D::Error> {
     let s = String::deserialize(d)?;
     TRUSTED_PERMISSIONS
@@ -31,6 +45,8 @@ fn de_trusted_permission<'de, D: Deserializer<'de>>(d: D) -> Result<Access, D::E
 #[serde(deny_unknown_fields, default)]
 pub struct Poll {
     pub enabled: bool,
+    /// validated by `forge.kind`'s profile (`Profile::repo_name`)
+    #[serde(deserialize_with = "de_allowlist")]
     pub allowlist: Vec<RepoName>,
     pub ready_label: String,
     pub in_progress_label: String,
@@ -76,6 +92,21 @@ impl Default for Poll {
 }
 
 impl Poll {
+    /// Each allowlist entry is a repository name of the forge's kind
+    /// (`owner/repo`, or a nested project path where the kind has them).
+    pub(super) fn validate_allowlist(
+        &self,
+        c: &Checker,
+        profile: &crate::forge::Profile,
+    ) -> Result<()> {
+        for entry in &self.allowlist {
+            profile
+                .repo_name(entry)
+                .map_err(|e| c.err("poll", "allowlist", e))?;
+        }
+        Ok(())
+    }
+
     pub(super) fn validate(&self, c: &Checker) -> Result<()> {
         for entry in &self.trusted_users {
             if entry.trim().is_empty() {
@@ -124,6 +155,9 @@ mod tests {
             ("./a", false),
             ("a/b c", false),
             ("acme/api", true),
+            ("acme/platform/svc", false),
+            ("a//b", false),
+            ("a/b/", false),
         ];
         for (entry, ok) in cases {
             let text = format!("[poll]\nallowlist = [\n  \"acme/web\",\n  \"{entry}\",\n]\n");
@@ -139,6 +173,12 @@ mod tests {
                         e.starts_with("config: poll.allowlist at line 2: "),
                         "case {entry:?}: {e}"
                     );
+                    if entry == "a/b/c" {
+                        // refused by Gitea's profile, in the words it always had
+                        let want =
+                            r#"config: poll.allowlist at line 2: "a/b/c" is not "owner/repo""#;
+                        assert_eq!(e, want);
+                    }
                 }
             }
         }

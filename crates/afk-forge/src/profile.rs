@@ -3,19 +3,21 @@
 //! branches on the kind nowhere else; a new kind is a new [`Profile`] here
 //! (and its [`Forge`] implementation), not an edit in each command.
 //!
-//! What a profile does not assume: a repository is `owner/name` to the
-//! binary (`RepoName`), but every URL a profile builds takes the name as one
-//! string, so a forge with nested namespaces (`group/sub/name`) changes the
-//! name's rule, not these shapes; the web address of a PR is its own segment
+//! What a profile does not assume: a repository's name is the profile's
+//! `names` (`owner/name` for the kinds there are, nested `group/sub/name`
+//! for a kind whose projects nest), and every URL a profile builds takes the
+//! name as one string, so a nested name changes no shape here; the web
+//! address of a PR is its own segment
 //! (`pulls`, `pull`; a merge request's `-/merge_requests` would be a third).
-//! What the model does assume, and where (ARCHITECTURE.md, "Where to start"):
-//! issues and PRs are numbered from one sequence (`IssueNumber`), so a
-//! forge that numbers merge requests apart needs a second number type.
+//! What the model does not assume either: a PR's number is its own type
+//! (`PrNumber`, beside `IssueNumber`), so a forge that numbers merge
+//! requests apart from issues keeps them apart; Gitea's and GitHub's PRs are
+//! issues of the same number (`PrNumber::as_issue`, `Target::number`).
 
 use crate::Forge;
 use crate::app::App;
 use crate::http::{ApiStyle, Http, Paging};
-use crate::types::RepoName;
+use crate::types::{Invalid, NameShape, RepoName};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,6 +61,9 @@ pub struct Profile {
     pub app: Option<MakeAppForge>,
     /// the path segment of a PR's web address: `{repo}/{segment}/{n}`
     pub pr_segment: &'static str,
+    /// its repositories' names: `owner/name`, or nested (`group/sub/name`);
+    /// the config's allowlist is checked by it ([`Profile::repo_name`])
+    pub names: NameShape,
     /// the words before `#N` in a PR's body that close issue N when it
     /// merges (a PR that says so to the run's issue can be the run's)
     pub closing_words: &'static [&'static str],
@@ -116,6 +121,7 @@ const GITEA: Profile = Profile {
     forge: |http| Box::new(crate::gitea::Gitea::new(http)),
     app: None,
     pr_segment: "pulls",
+    names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
     labels_need_admin: true,
     rebases_branches: true,
@@ -140,6 +146,7 @@ const GITHUB: Profile = Profile {
         Box::new(crate::github::Github::with_app(http, app, allowlist))
     }),
     pr_segment: "pull",
+    names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
     labels_need_admin: false,
     rebases_branches: false,
@@ -171,6 +178,11 @@ pub fn app_kinds() -> String {
 }
 
 impl Profile {
+    /// `s` as a repository name of this kind ([`Profile::names`]).
+    pub fn repo_name(&self, s: &str) -> Result<RepoName, Invalid> {
+        RepoName::parse_for(self.names, s)
+    }
+
     /// The API root for `url` (the forge's web address) when `forge.api_url`
     /// is not set; None when it would be built from a `url` that is empty.
     pub fn api_root_for(&self, url: &str) -> Option<String> {
@@ -221,6 +233,32 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), ForgeKind::ALL.len(), "a name per kind");
         assert_eq!(app_kinds(), "forge.kind = \"github\"");
+    }
+
+    /// (kind, an allowlist entry, whether the kind names repositories so)
+    #[test]
+    fn a_repository_s_name_is_its_kind_s_shape() {
+        use ForgeKind::{Forgejo, Gitea, Github};
+        let cases = [
+            (Gitea, "acme/api", true),
+            (Forgejo, "acme/api", true),
+            (Github, "acme/api", true),
+            (Gitea, "acme/platform/svc", false),
+            (Forgejo, "acme/platform/svc", false),
+            (Github, "acme/platform/svc", false),
+            (Github, "acme/../api", false),
+        ];
+        for (kind, entry, ok) in cases {
+            assert_eq!(of(kind).repo_name(entry).is_ok(), ok, "{kind} {entry:?}");
+        }
+        for p in profiles() {
+            assert_eq!(
+                p.names,
+                NameShape::OwnerName,
+                "{}: as RepoName::parse",
+                p.kind
+            );
+        }
     }
 
     /// (kind, forge.url, the API root)

@@ -159,20 +159,64 @@ const MAX_SEGMENT: usize = 100;
 ///
 /// Each of owner and name is 1–100 characters of `[A-Za-z0-9._-]` and does not
 /// start with `.` or `-` (so never `.` or `..`, never an option-like `-x`).
+/// That is [`RepoName::parse`], the shape of Gitea, Forgejo and GitHub; a
+/// forge kind whose projects nest (GitLab's `group/sub/project`) names its
+/// [`NameShape`] in its profile and parses with [`RepoName::parse_for`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoName(String);
+
+/// Which repository names a forge kind has: the forge profile's business
+/// (`afk_forge::Profile::names`), so the config's allowlist is checked by
+/// the kind it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameShape {
+    /// `owner/name`, two segments (Gitea, Forgejo, GitHub).
+    OwnerName,
+    /// A project's full path, `group/sub/.../project`: two segments or
+    /// more, each a GitLab path (1–255 of `[A-Za-z0-9._-]`, not starting
+    /// with `-`, never `.` or `..`, not ending in `.git` or `.atom`).
+    Nested,
+}
+
+/// The longest segment of a nested name (GitLab's path limit).
+const MAX_NESTED_SEGMENT: usize = 255;
 
 impl RepoName {
     /// Validate `s` as `owner/name`; the error says what is wrong with it.
     pub fn parse(s: &str) -> Result<RepoName, Invalid> {
-        let mut parts = s.split('/');
-        let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(Invalid(format!("\"{s}\" is not \"owner/repo\"")));
-        };
-        for (what, seg) in [("owner", owner), ("name", name)] {
-            segment_problem(seg).map_or(Ok(()), |p| {
-                Err(Invalid(format!("\"{s}\" is not \"owner/repo\": {what} {p}")))
-            })?;
+        RepoName::parse_for(NameShape::OwnerName, s)
+    }
+
+    /// Validate `s` as a name of `shape`; the error says what is wrong with it.
+    pub fn parse_for(shape: NameShape, s: &str) -> Result<RepoName, Invalid> {
+        match shape {
+            NameShape::OwnerName => {
+                let mut parts = s.split('/');
+                let (Some(owner), Some(name), None) = (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(Invalid(format!("\"{s}\" is not \"owner/repo\"")));
+                };
+                for (what, seg) in [("owner", owner), ("name", name)] {
+                    segment_problem(seg).map_or(Ok(()), |p| {
+                        Err(Invalid(format!(
+                            "\"{s}\" is not \"owner/repo\": {what} {p}"
+                        )))
+                    })?;
+                }
+            }
+            NameShape::Nested => {
+                let parts: Vec<&str> = s.split('/').collect();
+                if parts.len() < 2 {
+                    return Err(Invalid(format!("\"{s}\" is not \"group/project\"")));
+                }
+                for seg in parts {
+                    nested_segment_problem(seg).map_or(Ok(()), |p| {
+                        Err(Invalid(format!(
+                            "\"{s}\" is not \"group/.../project\": \"{seg}\" {p}"
+                        )))
+                    })?;
+                }
+            }
         }
         Ok(RepoName(s.to_string()))
     }
@@ -181,14 +225,14 @@ impl RepoName {
         &self.0
     }
 
-    /// The part before the `/`.
+    /// The part before the last `/`: the owner, or a nested name's groups.
     pub fn owner(&self) -> &str {
-        self.0.split_once('/').map_or("", |(o, _)| o)
+        self.0.rsplit_once('/').map_or("", |(o, _)| o)
     }
 
-    /// The part after the `/`.
+    /// The part after the last `/`.
     pub fn name(&self) -> &str {
-        self.0.split_once('/').map_or("", |(_, n)| n)
+        self.0.rsplit_once('/').map_or("", |(_, n)| n)
     }
 
     pub fn into_string(self) -> String {
@@ -208,6 +252,27 @@ fn segment_problem(seg: &str) -> Option<&'static str> {
         Some("may only hold letters, digits, '-', '_' and '.'")
     } else if seg.starts_with('.') || seg.starts_with('-') {
         Some("must not start with '.' or '-'")
+    } else {
+        None
+    }
+}
+
+fn nested_segment_problem(seg: &str) -> Option<&'static str> {
+    if seg.is_empty() {
+        Some("is empty")
+    } else if seg.len() > MAX_NESTED_SEGMENT {
+        Some("is longer than 255 characters")
+    } else if !seg
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        Some("may only hold letters, digits, '-', '_' and '.'")
+    } else if seg.starts_with('-') {
+        Some("must not start with '-'")
+    } else if seg == "." || seg == ".." {
+        Some("is a dot segment")
+    } else if seg.ends_with(".git") || seg.ends_with(".atom") {
+        Some("must not end in \".git\" or \".atom\"")
     } else {
         None
     }
@@ -323,6 +388,57 @@ mod tests {
         for (input, ok) in cases {
             assert_eq!(is_repo_name(input), ok, "case {input:?}");
         }
+    }
+
+    #[test]
+    fn a_names_shape_is_its_forge_kinds() {
+        use NameShape::{Nested, OwnerName};
+        let cases = [
+            ("acme/api", true, true),
+            ("a/b.", true, true),
+            ("acme/platform/svc", false, true),
+            ("g/s/t/u/v/project", false, true),
+            ("a/.github", false, true),
+            ("noslash", false, false),
+            ("", false, false),
+            ("/a/b", false, false),
+            ("a/b/", false, false),
+            ("a//b", false, false),
+            ("a/../b", false, false),
+            ("a/./b", false, false),
+            ("x/..", false, false),
+            ("-x/y", false, false),
+            ("g/-y", false, false),
+            ("g/repo.git", true, false),
+            ("g/feed.atom", true, false),
+            ("g/s p", false, false),
+            ("g/a#1", false, false),
+            ("g/a%2Fb", false, false),
+            ("ä/b", false, false),
+        ];
+        for (input, owner_name, nested) in cases {
+            assert_eq!(
+                RepoName::parse_for(OwnerName, input).is_ok(),
+                owner_name,
+                "owner/name {input:?}"
+            );
+            assert_eq!(RepoName::parse(input).is_ok(), owner_name, "{input:?}");
+            assert_eq!(
+                RepoName::parse_for(Nested, input).is_ok(),
+                nested,
+                "nested {input:?}"
+            );
+        }
+        let long = "a".repeat(255);
+        assert!(RepoName::parse_for(Nested, &format!("g/{long}")).is_ok());
+        assert!(RepoName::parse_for(Nested, &format!("g/{long}a")).is_err());
+        let r = RepoName::parse_for(Nested, "acme/platform/svc").unwrap();
+        assert_eq!((r.owner(), r.name()), ("acme/platform", "svc"));
+        let e = RepoName::parse_for(Nested, "acme//svc").unwrap_err().0;
+        assert_eq!(
+            e,
+            "\"acme//svc\" is not \"group/.../project\": \"\" is empty"
+        );
     }
 
     #[test]
