@@ -55,6 +55,7 @@ pub fn example_seed() -> Seed {
         token: None,
         k8s_token: None,
         agent_token: None,
+        model_key: None,
         me: None,
         repos: vec![
             SeedRepo {

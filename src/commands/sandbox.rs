@@ -263,7 +263,13 @@ fn model_env(sb: &sandbox::Sandbox, model: bool) -> Result<String> {
     let mut text = String::from(
         "# the scripted model (docs/sandbox.md#the-scripted-model): export these lines before afk poll/watch, and its agents (claude, codex) run against the sandbox's scripts\n",
     );
+    // a seed's model_key is the key the model requires: the agents send it
+    let key = sb.model_key();
     for (k, v) in sandbox::model_api::agent_env(&sb.model_url, &home, root) {
+        let v = match &key {
+            Some(key) if v == sandbox::model_api::MODEL_KEY => key.clone(),
+            _ => v,
+        };
         text.push_str(&format!("{k}={v}\n"));
     }
     Ok(text)

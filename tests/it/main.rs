@@ -43,6 +43,7 @@ mod runner_faults;
 mod runner_http;
 mod runs;
 mod sandbox_ci;
+mod scripted_model;
 mod secret_push;
 mod status_issue;
 mod status_page;

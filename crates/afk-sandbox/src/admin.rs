@@ -88,6 +88,14 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         }
         ("GET", "/requests") => Reply::json(200, &Value::Array(f.log.clone())),
         ("GET", "/git") => Reply::json(200, &Value::Array(f.git_log.clone())),
+        // the scripted model's requests, kept apart from the forge's
+        ("GET", "/model/requests") => {
+            Reply::json(200, &Value::Array(f.model_log.iter().cloned().collect()))
+        }
+        ("DELETE", "/model/requests") => {
+            f.model_log.clear();
+            ok()
+        }
         ("POST", "/script") => script(f, &body),
         ("DELETE", "/requests") => {
             f.log.clear();
@@ -321,6 +329,9 @@ fn script(f: &mut Forge, body: &Value) -> Reply {
     let (Some(repo), Some(issue)) = (body["repo"].as_str(), body["issue"].as_u64()) else {
         return err(400, "need repo and issue");
     };
+    // a new script's `times` count from its first asking
+    let counted = format!("{repo}#{issue}/");
+    f.model_asked.retain(|k, _| !k.starts_with(&counted));
     if !body["turns"].is_null() {
         return match serde_json::from_value::<Vec<Vec<super::model_api::Step>>>(
             body["turns"].clone(),

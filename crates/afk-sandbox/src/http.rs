@@ -48,6 +48,14 @@ pub enum Reply {
     },
     /// Close the connection without answering.
     Drop,
+    /// Announce the whole body (its `Content-Length`), send only its first
+    /// `keep` bytes, then close the connection: an answer cut mid-stream.
+    Cut {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+        keep: usize,
+    },
 }
 
 impl Reply {
@@ -59,7 +67,7 @@ impl Reply {
         }
     }
     pub fn with_header(mut self, k: &str, v: &str) -> Reply {
-        if let Reply::Send { headers, .. } = &mut self {
+        if let Reply::Send { headers, .. } | Reply::Cut { headers, .. } = &mut self {
             headers.push((k.to_string(), v.to_string()));
         }
         self
@@ -198,6 +206,7 @@ fn reason(status: u16) -> &'static str {
         500 => "Internal Server Error",
         502 => "Bad Gateway",
         503 => "Service Unavailable",
+        529 => "Overloaded",
         _ => "Status",
     }
 }
@@ -253,39 +262,45 @@ fn connection(stream: TcpStream, handler: Handler, hosts: &[String]) {
                 &serde_json::json!({"message": "the sandbox answers only requests to its own address (Host)"}),
             )
         };
-        match reply {
+        let (status, headers, body, keep) = match reply {
             Reply::Drop => return,
             Reply::Send {
                 status,
                 headers,
                 body,
-            } => {
-                let mut head = format!(
-                    "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
-                    reason(status),
-                    body.len()
-                );
-                if !headers
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-                {
-                    head.push_str("Content-Type: application/json;charset=utf-8\r\n");
-                }
-                for (k, v) in &headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                if close {
-                    head.push_str("Connection: close\r\n");
-                }
-                head.push_str("\r\n");
-                if w.write_all(head.as_bytes()).is_err() || w.write_all(&body).is_err() {
-                    return;
-                }
-                let _ = w.flush();
-                if close {
-                    return;
-                }
-            }
+            } => (status, headers, body, None),
+            Reply::Cut {
+                status,
+                headers,
+                body,
+                keep,
+            } => (status, headers, body, Some(keep)),
+        };
+        let mut head = format!(
+            "HTTP/1.1 {status} {}\r\nContent-Length: {}\r\n",
+            reason(status),
+            body.len()
+        );
+        if !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            head.push_str("Content-Type: application/json;charset=utf-8\r\n");
+        }
+        for (k, v) in &headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if close {
+            head.push_str("Connection: close\r\n");
+        }
+        head.push_str("\r\n");
+        let sent = &body[..keep.unwrap_or(body.len()).min(body.len())];
+        if w.write_all(head.as_bytes()).is_err() || w.write_all(sent).is_err() {
+            return;
+        }
+        let _ = w.flush();
+        if close || keep.is_some() {
+            return;
         }
     }
 }

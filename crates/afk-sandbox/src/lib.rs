@@ -110,6 +110,11 @@ impl Sandbox {
         self.state.lock().unwrap().agent_token.clone()
     }
 
+    /// The key the scripted model requires (a seed's `model_key`), if any.
+    pub fn model_key(&self) -> Option<String> {
+        self.state.lock().unwrap().model_key.clone()
+    }
+
     /// A credential for git pushes only (the API refuses it): the password
     /// an agent that does its own git pushes with, never afk's token.
     pub fn push_token(&self) -> String {
@@ -216,9 +221,13 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     }
     if let Some(rest) = req.path.strip_prefix("/model") {
         // the scripts are copied out: a step that hangs holds no lock
-        let (scripts, per_turn) = {
+        let (scripts, per_turn, key) = {
             let f = st.lock().unwrap();
-            (f.scripts.clone(), f.turn_scripts.clone())
+            (
+                f.scripts.clone(),
+                f.turn_scripts.clone(),
+                f.model_key.clone(),
+            )
         };
         let find = |repo: &str, issue: u64, turn: u32| {
             let key = (repo.to_string(), issue);
@@ -231,7 +240,26 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
                     .unwrap_or_else(model_api::default_script),
             }
         };
-        return model_api::serve(&req, rest, &find);
+        let asked = |step: String| {
+            let mut f = st.lock().unwrap();
+            let n = f.model_asked.entry(step).or_insert(0);
+            *n = n.saturating_add(1);
+            *n
+        };
+        let log = |entry: serde_json::Value| {
+            let mut f = st.lock().unwrap();
+            if f.model_log.len() >= model::MODEL_LOG_MAX {
+                f.model_log.pop_front();
+            }
+            f.model_log.push_back(entry);
+        };
+        let m = model_api::Model {
+            key: key.as_deref(),
+            script: &find,
+            asked: &asked,
+            log: &log,
+        };
+        return model_api::serve(&req, rest, &m);
     }
     if let Some((repo, rest)) = git_http::route(&req.path) {
         {
@@ -320,4 +348,152 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         admin::note_status(&mut st.lock().unwrap(), entry, *status);
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+    use std::io::{Read, Write};
+
+    fn req(method: &str, path: &str, headers: &[(&str, &str)], body: Value) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: vec![],
+            raw_query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: if body.is_null() {
+                vec![]
+            } else {
+                serde_json::to_vec(&body).unwrap()
+            },
+        }
+    }
+
+    fn answer(r: Reply) -> (u16, Value) {
+        match r {
+            Reply::Send { status, body, .. } => {
+                (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+            }
+            _ => panic!("not a plain answer"),
+        }
+    }
+
+    fn model_log(st: &Arc<Mutex<Forge>>) -> Vec<Value> {
+        let (_, v) = answer(handle(
+            st,
+            Dialect::Gitea,
+            req("GET", "/_admin/model/requests", &[], Value::Null),
+        ));
+        v.as_array().unwrap().clone()
+    }
+
+    #[test]
+    fn a_seeded_model_key_is_required_and_the_admin_api_shows_each_request() {
+        let st = Arc::new(Mutex::new(Forge::new(
+            "http://127.0.0.1:1".into(),
+            std::env::temp_dir(),
+        )));
+        let ask = |headers: &[(&str, &str)]| {
+            let body =
+                json!({"model": "claude-x", "messages": [{"role": "user", "content": "hi"}]});
+            answer(handle(
+                &st,
+                Dialect::Gitea,
+                req("POST", "/model/anthropic/v1/messages", headers, body),
+            ))
+            .0
+        };
+        assert_eq!(ask(&[]), 200, "no key seeded: none checked");
+        let (s, _) = answer(handle(
+            &st,
+            Dialect::Gitea,
+            req(
+                "POST",
+                "/_admin/seed",
+                &[],
+                json!({"model_key": "sk-seeded"}),
+            ),
+        ));
+        assert_eq!(s, 200);
+        assert_eq!(ask(&[]), 401);
+        assert_eq!(ask(&[("x-api-key", "sk-seeded")]), 200);
+        let log = model_log(&st);
+        let seen: Vec<(Value, Value)> = log
+            .iter()
+            .map(|e| (e["key"].clone(), e["status"].clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (json!("not required"), json!(200)),
+                (json!("missing"), json!(401)),
+                (json!("matched"), json!(200)),
+            ]
+        );
+        assert!(log.iter().all(|e| e["path"] == "/anthropic/v1/messages"
+            && e["api"] == "anthropic"
+            && e["model"] == "claude-x"
+            && e["at_ms"].as_u64().unwrap() > 0));
+        // kept apart from the forge's log
+        assert!(st.lock().unwrap().log.is_empty());
+        // an empty key requires none again
+        handle(
+            &st,
+            Dialect::Gitea,
+            req("POST", "/_admin/seed", &[], json!({"model_key": ""})),
+        );
+        assert_eq!(ask(&[]), 200);
+        // bounded: the newest kept
+        for _ in 0..model::MODEL_LOG_MAX + 5 {
+            ask(&[]);
+        }
+        let log = model_log(&st);
+        assert_eq!(log.len(), model::MODEL_LOG_MAX);
+        assert!(log.iter().all(|e| e["key"] == "not required"));
+        handle(
+            &st,
+            Dialect::Gitea,
+            req("DELETE", "/_admin/model/requests", &[], Value::Null),
+        );
+        assert!(model_log(&st).is_empty());
+    }
+
+    #[test]
+    fn a_cut_answer_announces_the_whole_body_and_closes_after_its_first_events() {
+        let dir = std::env::temp_dir().join(format!("afk-sandbox-cut-{}", std::process::id()));
+        let seed: Seed = serde_json::from_value(json!({"repos": [{"name": "acme/api",
+            "issues": [{"number": 1, "title": "t",
+                        "script": [{"text": "Done.", "cut_after": 2}]}]}]}))
+        .unwrap();
+        let sb = start("127.0.0.1:0", Some(seed), Some(dir.clone())).unwrap();
+        let body = json!({"model": "claude-x", "stream": true, "tools": [{"name": "Bash"}],
+            "messages": [{"role": "user", "content": "- Repository: acme/api\n- Issue: #1\n"}]})
+        .to_string();
+        let host = sb.model_url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "POST /model/anthropic/v1/messages HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        let (head, sent) = got.split_once("\r\n\r\n").unwrap();
+        let announced: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(sent.len() < announced, "{} of {announced}", sent.len());
+        assert_eq!(sent.matches("event: ").count(), 2, "{sent}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -14,10 +14,17 @@
 //! new prompt) starts at step 0; past the script's end its last step
 //! repeats (a final message ends every later turn; a shell step repeated is
 //! an agent that loops until its budget stops it).
+//!
+//! With a model key (the seed's `model_key`) every request must carry it
+//! (Anthropic `x-api-key`, OpenAI `Authorization: Bearer`) or is answered
+//! 401 in its API's words; every request is kept in a bounded log
+//! (`/_admin/model/requests`) with the usage it was answered, so a test can
+//! hold afk's metered spend against it.
 
 use super::http::{Reply, Request};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What the model says at one step.
@@ -35,6 +42,19 @@ pub struct Step {
     /// left out of the script when the conversation's user text holds this
     /// (a prompt that makes the agent do worse: the demo's canary)
     pub unless_prompt: Option<String>,
+    /// answer this status instead (429, 500, 529, ...), the API's own error
+    /// body, with `retry_after` and `headers`
+    pub status: Option<u16>,
+    /// with `status`: a `retry-after` header of this many seconds
+    pub retry_after: Option<u64>,
+    /// with `status`: more headers of the answer
+    pub headers: BTreeMap<String, String>,
+    /// the streamed answer stops after this many events, the connection
+    /// closed mid-answer (its `Content-Length` announced the whole)
+    pub cut_after: Option<usize>,
+    /// `status` and `cut_after` apply to the first `times` askings of this
+    /// step only (then it answers as written); absent: every asking
+    pub times: Option<u32>,
 }
 
 /// Which of afk's turns a conversation is in: its latest prompt's
@@ -62,13 +82,22 @@ fn applying(mut steps: Vec<Step>, texts: &[&str]) -> Vec<Step> {
     steps
 }
 
-/// The usage an answer reports (tokens).
+/// The usage an answer reports (tokens), each figure in its API's field as
+/// is: Anthropic `input_tokens`, `output_tokens`, `cache_read_input_tokens`
+/// (`cached`), `cache_creation_input_tokens` (`cache_write`); OpenAI
+/// `input_tokens` (which counts the cached ones), `output_tokens` (which
+/// counts the reasoning ones), `input_tokens_details.cached_tokens`,
+/// `output_tokens_details.reasoning_tokens` (OpenAI has no cache writes,
+/// Anthropic no separate reasoning).
 #[derive(Deserialize, Clone, Copy, Debug, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Usage {
     pub input: u64,
     pub output: u64,
+    /// cache reads
     pub cached: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
 }
 
 impl Default for Usage {
@@ -77,7 +106,23 @@ impl Default for Usage {
             input: 1000,
             output: 100,
             cached: 0,
+            cache_write: 0,
+            reasoning: 0,
         }
+    }
+}
+
+impl Usage {
+    fn to_json(self) -> Value {
+        json!({"input": self.input, "output": self.output, "cached": self.cached,
+               "cache_write": self.cache_write, "reasoning": self.reasoning})
+    }
+
+    /// Anthropic's usage object with every figure.
+    fn anthropic(self, output: u64) -> Value {
+        json!({"input_tokens": self.input, "output_tokens": output,
+               "cache_creation_input_tokens": self.cache_write,
+               "cache_read_input_tokens": self.cached})
     }
 }
 
@@ -99,7 +144,8 @@ pub fn default_script() -> Vec<Step> {
     ]
 }
 
-/// The API key both programs send the scripted model (it checks none).
+/// The API key both programs send the scripted model (which checks none
+/// unless the seed names a `model_key`).
 pub const MODEL_KEY: &str = "sandbox-model-key";
 
 /// The environment that points the real `claude` and `codex` at the
@@ -178,36 +224,258 @@ const HANG: Duration = Duration::from_secs(120);
 /// A prompt's text is looked at this far for the issue it names.
 const PROMPT_SCAN: usize = 64 * 1024;
 
-/// Route a request under `/model/`; `script` finds an issue's steps.
-pub(super) fn serve(
-    req: &Request,
-    path: &str,
-    script: &dyn Fn(&str, u64, u32) -> Vec<Step>,
-) -> Reply {
+/// What the model's server gives [`serve`]: the key it requires, the
+/// scripts, a counter of askings and its request log.
+pub(super) struct Model<'a> {
+    /// the key every request must carry (none: no key checked)
+    pub key: Option<&'a str>,
+    /// an issue's steps: `(repo, issue, turn)`
+    pub script: &'a dyn Fn(&str, u64, u32) -> Vec<Step>,
+    /// how many times the step named by this key was asked before (this
+    /// asking counted)
+    pub asked: &'a dyn Fn(String) -> u32,
+    /// keep one entry of the request log (`/_admin/model/requests`)
+    pub log: &'a dyn Fn(Value),
+}
+
+/// Which API a path under `/model` speaks.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Api {
+    Anthropic,
+    OpenAi,
+}
+
+impl Api {
+    fn of(path: &str) -> Option<Api> {
+        if path.starts_with("/anthropic/") {
+            Some(Api::Anthropic)
+        } else if path.starts_with("/openai/") {
+            Some(Api::OpenAi)
+        } else {
+            None
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Api::Anthropic => "anthropic",
+            Api::OpenAi => "openai",
+        }
+    }
+
+    /// The key the request carries where this API puts it.
+    fn key_of(self, req: &Request) -> Option<&str> {
+        match self {
+            Api::Anthropic => req.header("x-api-key"),
+            Api::OpenAi => req
+                .header("authorization")
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim),
+        }
+    }
+
+    /// An error answer in this API's own words.
+    fn error(self, status: u16, message: &str) -> Reply {
+        let body = match self {
+            Api::Anthropic => {
+                let kind = match status {
+                    400 => "invalid_request_error",
+                    401 => "authentication_error",
+                    403 => "permission_error",
+                    404 => "not_found_error",
+                    413 => "request_too_large",
+                    429 => "rate_limit_error",
+                    529 => "overloaded_error",
+                    _ => "api_error",
+                };
+                json!({"type": "error", "error": {"type": kind, "message": message}})
+            }
+            Api::OpenAi => {
+                let (kind, code) = match status {
+                    401 => ("invalid_request_error", json!("invalid_api_key")),
+                    429 => ("requests", json!("rate_limit_exceeded")),
+                    400..=499 => ("invalid_request_error", Value::Null),
+                    _ => ("server_error", Value::Null),
+                };
+                json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
+            }
+        };
+        Reply::json(status, &body)
+    }
+}
+
+/// Whether `a` and `b` are the same bytes, in a time that depends on their
+/// lengths only.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// What one request was answered, for the log.
+struct Answer {
+    reply: Reply,
+    model: Option<String>,
+    /// the usage the answer carried (a cut answer: what it carried before the cut)
+    usage: Option<Usage>,
+    /// held, then dropped (a `hang` step)
+    hold: bool,
+    /// which issue and step answered
+    step: Option<(String, u64, u32, usize)>,
+    cut_after: Option<usize>,
+}
+
+impl Answer {
+    fn plain(reply: Reply) -> Answer {
+        Answer {
+            reply,
+            model: None,
+            usage: None,
+            hold: false,
+            step: None,
+            cut_after: None,
+        }
+    }
+}
+
+/// Route a request under `/model/`.
+pub(super) fn serve(req: &Request, path: &str, m: &Model) -> Reply {
+    let api = Api::of(path);
+    let key = match (m.key, api) {
+        (None, _) | (_, None) => "not required",
+        (Some(want), Some(api)) => match api.key_of(req) {
+            None => "missing",
+            Some(got) if same_key(got.as_bytes(), want.as_bytes()) => "matched",
+            Some(_) => "wrong",
+        },
+    };
+    let mut a = match api {
+        Some(api) if key == "missing" || key == "wrong" => {
+            let message = match (api, key) {
+                (Api::Anthropic, "missing") => "x-api-key header is required",
+                (Api::Anthropic, _) => "invalid x-api-key",
+                (Api::OpenAi, "missing") => {
+                    "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                }
+                (Api::OpenAi, _) => "Incorrect API key provided.",
+            };
+            Answer::plain(api.error(401, message))
+        }
+        _ => answer(req, path, api, m),
+    };
+    if a.model.is_none() {
+        // the model a request names, answered or refused
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        a.model = body["model"].as_str().map(str::to_string);
+    }
+    let status = match &a.reply {
+        Reply::Send { status, .. } | Reply::Cut { status, .. } => Some(*status),
+        Reply::Drop => None,
+    };
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let mut entry = json!({"at_ms": at_ms, "api": api.map(Api::name), "method": req.method,
+        "path": path, "model": a.model, "key": key, "usage": a.usage.map(Usage::to_json),
+        "status": if a.hold { None } else { status }});
+    if let Some((repo, issue, turn, step)) = &a.step {
+        entry["repo"] = json!(repo);
+        entry["issue"] = json!(issue);
+        entry["turn"] = json!(turn);
+        entry["step"] = json!(step);
+    }
+    if a.hold {
+        entry["hang"] = json!(true);
+    }
+    if let Some(n) = a.cut_after {
+        entry["cut_after"] = json!(n);
+    }
+    (m.log)(entry);
+    if a.hold {
+        return hold();
+    }
+    a.reply
+}
+
+fn answer(req: &Request, path: &str, api: Option<Api>, m: &Model) -> Answer {
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     match (req.method.as_str(), path) {
-        ("GET" | "HEAD", p) if p.ends_with("/models") => {
-            Reply::json(200, &json!({"object": "list", "data": [], "models": []}))
-        }
+        ("GET" | "HEAD", p) if p.ends_with("/models") => Answer::plain(Reply::json(
+            200,
+            &json!({"object": "list", "data": [], "models": []}),
+        )),
         ("POST", p) if p.ends_with("/messages/count_tokens") => {
-            Reply::json(200, &json!({"input_tokens": 1}))
+            Answer::plain(Reply::json(200, &json!({"input_tokens": 1})))
         }
-        ("POST", p) if p.starts_with("/anthropic/") && p.ends_with("/messages") => {
-            anthropic(&body, script)
+        ("POST", p) if api == Some(Api::Anthropic) && p.ends_with("/messages") => {
+            anthropic(&body, m)
         }
-        ("POST", p) if p.starts_with("/openai/") && p.ends_with("/responses") => {
-            responses(&body, script)
-        }
-        ("HEAD", _) => Reply::Send {
+        ("POST", p) if api == Some(Api::OpenAi) && p.ends_with("/responses") => responses(&body, m),
+        ("HEAD", _) => Answer::plain(Reply::Send {
             status: 200,
             headers: vec![],
             body: vec![],
-        },
-        _ => Reply::json(
-            404,
-            &json!({"type": "error", "error": {"type": "not_found_error", "message": "the scripted model has no such endpoint"}}),
+        }),
+        _ => Answer::plain(
+            api.unwrap_or(Api::Anthropic)
+                .error(404, "the scripted model has no such endpoint"),
         ),
     }
+}
+
+/// The step a conversation is at: its issue's script (else the default),
+/// the step by tool results since the last prompt, and which it is.
+fn conversation_step(
+    texts: &[&str],
+    results: usize,
+    m: &Model,
+) -> (Step, Option<(String, u64, u32, usize)>) {
+    match issue_named(texts) {
+        Some((repo, issue)) => {
+            let turn = turn_of(texts);
+            let steps = applying((m.script)(&repo, issue, turn), texts);
+            let at = results.min(steps.len().saturating_sub(1));
+            (step_at(&steps, results), Some((repo, issue, turn, at)))
+        }
+        None => (step_at(&default_script(), results), None),
+    }
+}
+
+/// The fault a step answers with this time (`status`, `cut_after`): every
+/// time, or its first `times` askings.
+fn fault_now(step: &mut Step, at: &Option<(String, u64, u32, usize)>, m: &Model) {
+    if step.status.is_none() && step.cut_after.is_none() {
+        return;
+    }
+    let Some(times) = step.times else { return };
+    let key = match at {
+        Some((repo, issue, turn, i)) => format!("{repo}#{issue}/{turn}/{i}"),
+        None => "default".to_string(),
+    };
+    if (m.asked)(key) > times {
+        step.status = None;
+        step.cut_after = None;
+    }
+}
+
+/// A step's `status` answer: the API's error body and the step's headers.
+fn status_answer(api: Api, step: &Step) -> Option<Reply> {
+    let status = step.status.filter(|s| *s != 200)?;
+    let mut reply = api.error(
+        status,
+        "the scripted model answers this status (its script)",
+    );
+    if let Some(s) = step.retry_after {
+        reply = reply.with_header("retry-after", &s.to_string());
+    }
+    for (k, v) in &step.headers {
+        reply = reply.with_header(k, v);
+    }
+    Some(reply)
 }
 
 /// `Repository: owner/repo` and `Issue: #N` in the conversation's user text
@@ -254,18 +522,34 @@ fn step_at(steps: &[Step], tool_results: usize) -> Step {
         })
 }
 
-fn sse(events: &[(String, Value)]) -> Reply {
+/// A streamed answer of `events`; `cut_after`: only its first events are
+/// sent, then the connection is closed.
+fn sse(events: &[(String, Value)], cut_after: Option<usize>) -> Reply {
     let mut body = String::new();
-    for (name, data) in events {
+    let mut keep = None;
+    for (i, (name, data)) in events.iter().enumerate() {
+        if cut_after == Some(i) {
+            keep = Some(body.len());
+        }
         body.push_str(&format!("event: {name}\ndata: {data}\n\n"));
     }
-    Reply::Send {
-        status: 200,
-        headers: vec![
-            ("Content-Type".into(), "text/event-stream".into()),
-            ("Cache-Control".into(), "no-cache".into()),
-        ],
-        body: body.into_bytes(),
+    let headers = vec![
+        ("Content-Type".into(), "text/event-stream".into()),
+        ("Cache-Control".into(), "no-cache".into()),
+    ];
+    let body = body.into_bytes();
+    match keep {
+        Some(keep) => Reply::Cut {
+            status: 200,
+            headers,
+            body,
+            keep,
+        },
+        None => Reply::Send {
+            status: 200,
+            headers,
+            body,
+        },
     }
 }
 
@@ -303,7 +587,7 @@ fn anthropic_prompt(m: &Value) -> Option<String> {
     }
 }
 
-fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Reply {
+fn anthropic(body: &Value, m: &Model) -> Answer {
     let model = body["model"].as_str().unwrap_or("claude").to_string();
     let tools: Vec<&str> = body["tools"]
         .as_array()
@@ -318,22 +602,21 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
         .filter_map(|(i, m)| anthropic_prompt(m).map(|t| (i, t)))
         .collect();
     // the program's side requests (a title, a topic) carry no shell tool
-    let step = if !tools.contains(&"Bash") {
-        Step {
+    let (mut step, at) = if !tools.contains(&"Bash") {
+        let side = Step {
             text: Some("afk scripted model".into()),
             usage: Some(Usage {
                 input: 1,
                 output: 1,
                 cached: 0,
+                cache_write: 0,
+                reasoning: 0,
             }),
             ..Default::default()
-        }
+        };
+        (side, None)
     } else {
         let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
-        let steps = match issue_named(&texts) {
-            Some((repo, issue)) => applying(script(&repo, issue, turn_of(&texts)), &texts),
-            None => default_script(),
-        };
         let last = prompts.last().map_or(0, |(i, _)| i + 1);
         let results = msgs[last.min(msgs.len())..]
             .iter()
@@ -341,14 +624,25 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
             .flatten()
             .filter(|b| b["type"] == "tool_result")
             .count();
-        step_at(&steps, results)
+        conversation_step(&texts, results, m)
+    };
+    fault_now(&mut step, &at, m);
+    let mut a = Answer {
+        reply: Reply::Drop,
+        model: Some(model.clone()),
+        usage: None,
+        hold: step.hang,
+        step: at,
+        cut_after: None,
     };
     if step.hang {
-        return hold();
+        return a;
+    }
+    if let Some(reply) = status_answer(Api::Anthropic, &step) {
+        a.reply = reply;
+        return a;
     }
     let u = step.usage.unwrap_or_default();
-    let usage = json!({"input_tokens": u.input, "output_tokens": u.output,
-        "cache_creation_input_tokens": 0, "cache_read_input_tokens": u.cached});
     let (block, delta, stop) = match &step.shell {
         Some(cmd) => (
             json!({"type": "tool_use", "id": id("toolu"), "name": "Bash", "input": {}}),
@@ -369,20 +663,44 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
             }
             None => json!([{"type": "text", "text": step.text.clone().unwrap_or_default()}]),
         };
-        return Reply::json(
+        let reply = Reply::json(
             200,
             &json!({"id": id("msg"), "type": "message", "role": "assistant", "model": model,
-                    "content": content, "stop_reason": stop, "stop_sequence": null, "usage": usage}),
+                    "content": content, "stop_reason": stop, "stop_sequence": null,
+                    "usage": u.anthropic(u.output)}),
         );
+        a.usage = Some(u);
+        a.reply = match (step.cut_after, reply) {
+            // a body cut in half carries no usage one can read
+            (
+                Some(_),
+                Reply::Send {
+                    status,
+                    headers,
+                    body,
+                },
+            ) => {
+                a.usage = None;
+                a.cut_after = Some(0);
+                let keep = body.len() / 2;
+                Reply::Cut {
+                    status,
+                    headers,
+                    body,
+                    keep,
+                }
+            }
+            (_, reply) => reply,
+        };
+        return a;
     }
     let e = |name: &str, v: Value| (name.to_string(), v);
-    sse(&[
+    let events = [
         e(
             "message_start",
             json!({"type": "message_start", "message": {"id": id("msg"), "type": "message",
                 "role": "assistant", "model": model, "content": [], "stop_reason": null,
-                "stop_sequence": null, "usage": {"input_tokens": u.input, "output_tokens": 1,
-                "cache_creation_input_tokens": 0, "cache_read_input_tokens": u.cached}}}),
+                "stop_sequence": null, "usage": u.anthropic(1)}}),
         ),
         e(
             "content_block_start",
@@ -399,10 +717,21 @@ fn anthropic(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
         e(
             "message_delta",
             json!({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": null},
-                   "usage": {"output_tokens": u.output}}),
+                   "usage": u.anthropic(u.output)}),
         ),
         e("message_stop", json!({"type": "message_stop"})),
-    ])
+    ];
+    let cut = step.cut_after.filter(|n| *n < events.len());
+    // what the events sent carried: message_start the input (and one
+    // output token), message_delta the whole
+    a.usage = match cut {
+        Some(0) => None,
+        Some(n) if n < 5 => Some(Usage { output: 1, ..u }),
+        _ => Some(u),
+    };
+    a.cut_after = cut;
+    a.reply = sse(&events, cut);
+    a
 }
 
 // ---- OpenAI Responses (Codex) -----------------------------------------------
@@ -421,7 +750,7 @@ fn responses_prompt(it: &Value) -> Option<String> {
     }
 }
 
-fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Reply {
+fn responses(body: &Value, m: &Model) -> Answer {
     let model = body["model"].as_str().unwrap_or("scripted").to_string();
     let items = body["input"].as_array().cloned().unwrap_or_default();
     let prompts: Vec<(usize, String)> = items
@@ -430,10 +759,6 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
         .filter_map(|(i, it)| responses_prompt(it).map(|t| (i, t)))
         .collect();
     let texts: Vec<&str> = prompts.iter().map(|(_, t)| t.as_str()).collect();
-    let steps = match issue_named(&texts) {
-        Some((repo, issue)) => applying(script(&repo, issue, turn_of(&texts)), &texts),
-        None => default_script(),
-    };
     let last = prompts.last().map_or(0, |(i, _)| i + 1);
     let results = items[last.min(items.len())..]
         .iter()
@@ -446,9 +771,22 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
             )
         })
         .count();
-    let step = step_at(&steps, results);
+    let (mut step, at) = conversation_step(&texts, results, m);
+    fault_now(&mut step, &at, m);
+    let mut a = Answer {
+        reply: Reply::Drop,
+        model: Some(model.clone()),
+        usage: None,
+        hold: step.hang,
+        step: at,
+        cut_after: None,
+    };
     if step.hang {
-        return hold();
+        return a;
+    }
+    if let Some(reply) = status_answer(Api::OpenAi, &step) {
+        a.reply = reply;
+        return a;
     }
     let u = step.usage.unwrap_or_default();
     let item = match &step.shell {
@@ -465,7 +803,7 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
         v["type"] = json!(name);
         (name.to_string(), v)
     };
-    sse(&[
+    let events = [
         e(
             "response.created",
             json!({"response": {"id": rid, "object": "response", "status": "in_progress", "model": model, "output": []}}),
@@ -483,10 +821,16 @@ fn responses(body: &Value, script: &dyn Fn(&str, u64, u32) -> Vec<Step>) -> Repl
             json!({"response": {"id": rid, "object": "response", "status": "completed", "model": model,
                 "output": [item],
                 "usage": {"input_tokens": u.input, "input_tokens_details": {"cached_tokens": u.cached},
-                          "output_tokens": u.output, "output_tokens_details": {"reasoning_tokens": 0},
+                          "output_tokens": u.output, "output_tokens_details": {"reasoning_tokens": u.reasoning},
                           "total_tokens": u.input + u.output}}}),
         ),
-    ])
+    ];
+    let cut = step.cut_after.filter(|n| *n < events.len());
+    // only response.completed carries the usage
+    a.usage = if cut.is_some() { None } else { Some(u) };
+    a.cut_after = cut;
+    a.reply = sse(&events, cut);
+    a
 }
 
 #[cfg(test)]
@@ -535,5 +879,378 @@ mod tests {
         assert!(step_at(&steps, 1).text.is_some());
         assert_eq!(step_at(&steps, 9), steps[1]);
         assert!(step_at(&[], 0).text.is_some());
+    }
+
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    /// A request to the scripted model at `path` (under `/model`).
+    fn request(path: &str, headers: &[(&str, &str)], body: Value) -> Request {
+        Request {
+            method: "POST".into(),
+            path: format!("/model{path}"),
+            query: vec![],
+            raw_query: String::new(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: serde_json::to_vec(&body).unwrap(),
+        }
+    }
+
+    const PROMPT: &str = "- Repository: acme/api\n- Issue: #1\n";
+
+    fn claude_body() -> Value {
+        json!({"model": "claude-x", "stream": true, "tools": [{"name": "Bash"}],
+               "messages": [{"role": "user", "content": PROMPT}]})
+    }
+
+    fn codex_body() -> Value {
+        json!({"model": "gpt-x", "stream": true,
+               "input": [{"role": "user", "content": [{"type": "input_text", "text": PROMPT}]}]})
+    }
+
+    /// Serve `req` with `key` required and `steps` as acme/api#1's script:
+    /// the reply and the log's entries.
+    struct Harness {
+        steps: Vec<Step>,
+        asked: RefCell<HashMap<String, u32>>,
+        log: RefCell<Vec<Value>>,
+    }
+
+    impl Harness {
+        fn new(steps: Vec<Step>) -> Harness {
+            Harness {
+                steps,
+                asked: RefCell::new(HashMap::new()),
+                log: RefCell::new(vec![]),
+            }
+        }
+
+        fn serve(&self, key: Option<&str>, req: &Request) -> Reply {
+            let script = |_: &str, _: u64, _: u32| self.steps.clone();
+            let asked = |k: String| {
+                let mut a = self.asked.borrow_mut();
+                let n = a.entry(k).or_insert(0);
+                *n += 1;
+                *n
+            };
+            let log = |e: Value| self.log.borrow_mut().push(e);
+            let m = Model {
+                key,
+                script: &script,
+                asked: &asked,
+                log: &log,
+            };
+            serve(req, &req.path["/model".len()..], &m)
+        }
+
+        fn last(&self) -> Value {
+            self.log.borrow().last().cloned().unwrap()
+        }
+    }
+
+    fn sent(r: &Reply) -> (u16, Vec<(String, String)>, String) {
+        match r {
+            Reply::Send {
+                status,
+                headers,
+                body,
+            } => (
+                *status,
+                headers.clone(),
+                String::from_utf8_lossy(body).into(),
+            ),
+            Reply::Cut {
+                status,
+                headers,
+                body,
+                keep,
+            } => (
+                *status,
+                headers.clone(),
+                String::from_utf8_lossy(&body[..*keep]).into(),
+            ),
+            Reply::Drop => panic!("dropped"),
+        }
+    }
+
+    /// The SSE events of a streamed body: (name, data).
+    fn events(body: &str) -> Vec<(String, Value)> {
+        body.split("\n\n")
+            .filter(|e| !e.trim().is_empty())
+            .map(|e| {
+                let name = e.lines().find_map(|l| l.strip_prefix("event: ")).unwrap();
+                let data = e.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+                (name.to_string(), serde_json::from_str(data).unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_a_key_a_request_without_it_is_refused_in_its_apis_words() {
+        let h = Harness::new(default_script());
+        let key = Some("sk-sandbox-1");
+        type Case<'a> = (
+            &'a str,
+            Vec<(&'a str, &'a str)>,
+            Option<&'a str>,
+            u16,
+            &'a str,
+        );
+        let cases: Vec<Case> = vec![
+            // no key set: nothing is checked
+            ("/anthropic/v1/messages", vec![], None, 200, "not required"),
+            ("/openai/v1/responses", vec![], None, 200, "not required"),
+            ("/anthropic/v1/messages", vec![], key, 401, "missing"),
+            (
+                "/anthropic/v1/messages",
+                vec![("x-api-key", "sk-sandbox-2")],
+                key,
+                401,
+                "wrong",
+            ),
+            // the other API's header is not this one's
+            (
+                "/anthropic/v1/messages",
+                vec![("authorization", "Bearer sk-sandbox-1")],
+                key,
+                401,
+                "missing",
+            ),
+            (
+                "/anthropic/v1/messages",
+                vec![("X-Api-Key", "sk-sandbox-1")],
+                key,
+                200,
+                "matched",
+            ),
+            ("/openai/v1/responses", vec![], key, 401, "missing"),
+            (
+                "/openai/v1/responses",
+                vec![("x-api-key", "sk-sandbox-1")],
+                key,
+                401,
+                "missing",
+            ),
+            (
+                "/openai/v1/responses",
+                vec![("Authorization", "Bearer sk-sandbox-10")],
+                key,
+                401,
+                "wrong",
+            ),
+            (
+                "/openai/v1/responses",
+                vec![("Authorization", "Bearer sk-sandbox-1")],
+                key,
+                200,
+                "matched",
+            ),
+            ("/openai/v1/models", vec![], key, 401, "missing"),
+        ];
+        for (path, headers, key, want, said) in cases {
+            let body = if path.starts_with("/anthropic") {
+                claude_body()
+            } else {
+                codex_body()
+            };
+            let (status, _, text) = sent(&h.serve(key, &request(path, &headers, body)));
+            assert_eq!(status, want, "{path} {headers:?} {key:?}: {text}");
+            let e = h.last();
+            assert_eq!(e["key"], said, "{path} {headers:?}");
+            assert_eq!(e["status"], want);
+            if status != 401 {
+                continue;
+            }
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(e["usage"], Value::Null, "a refusal reports no usage");
+            if path.starts_with("/anthropic") {
+                assert_eq!(v["type"], "error");
+                assert_eq!(v["error"]["type"], "authentication_error");
+                assert!(v["error"]["message"].is_string());
+            } else {
+                assert_eq!(v["error"]["type"], "invalid_request_error");
+                assert_eq!(v["error"]["code"], "invalid_api_key");
+                assert!(v["error"]["message"].is_string());
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_the_same_only_byte_for_byte() {
+        assert!(same_key(b"abc", b"abc"));
+        assert!(same_key(b"", b""));
+        for (a, b) in [("abc", "abd"), ("abc", "ab"), ("ab", "abc"), ("", "a")] {
+            assert!(!same_key(a.as_bytes(), b.as_bytes()), "{a} {b}");
+        }
+    }
+
+    fn usage() -> Usage {
+        Usage {
+            input: 1200,
+            output: 340,
+            cached: 5000,
+            cache_write: 700,
+            reasoning: 90,
+        }
+    }
+
+    #[test]
+    fn anthropic_reports_every_figure_in_message_start_and_message_delta() {
+        let h = Harness::new(vec![Step {
+            text: Some("Done.".into()),
+            usage: Some(usage()),
+            ..Default::default()
+        }]);
+        let (status, _, body) =
+            sent(&h.serve(None, &request("/anthropic/v1/messages", &[], claude_body())));
+        assert_eq!(status, 200);
+        let ev = events(&body);
+        let start = &ev.iter().find(|(n, _)| n == "message_start").unwrap().1;
+        let u = &start["message"]["usage"];
+        assert_eq!(u["input_tokens"], 1200);
+        assert_eq!(u["cache_read_input_tokens"], 5000);
+        assert_eq!(u["cache_creation_input_tokens"], 700);
+        let delta = &ev.iter().find(|(n, _)| n == "message_delta").unwrap().1;
+        let u = &delta["usage"];
+        assert_eq!(u["output_tokens"], 340);
+        assert_eq!(u["input_tokens"], 1200);
+        assert_eq!(u["cache_read_input_tokens"], 5000);
+        assert_eq!(u["cache_creation_input_tokens"], 700);
+        let e = h.last();
+        assert_eq!(e["api"], "anthropic");
+        assert_eq!(e["model"], "claude-x");
+        assert_eq!(e["repo"], "acme/api");
+        assert_eq!(e["issue"], 1);
+        assert_eq!(e["step"], 0);
+        assert_eq!(
+            e["usage"],
+            json!({"input": 1200, "output": 340, "cached": 5000, "cache_write": 700, "reasoning": 90})
+        );
+        // not streamed: the message's usage
+        let mut b = claude_body();
+        b["stream"] = json!(false);
+        let (_, _, body) = sent(&h.serve(None, &request("/anthropic/v1/messages", &[], b)));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            v["usage"],
+            json!({"input_tokens": 1200, "output_tokens": 340,
+                   "cache_creation_input_tokens": 700, "cache_read_input_tokens": 5000})
+        );
+    }
+
+    #[test]
+    fn openai_reports_cached_and_reasoning_tokens_in_response_completed() {
+        let h = Harness::new(vec![Step {
+            text: Some("Done.".into()),
+            usage: Some(usage()),
+            ..Default::default()
+        }]);
+        let (_, _, body) =
+            sent(&h.serve(None, &request("/openai/v1/responses", &[], codex_body())));
+        let ev = events(&body);
+        let done = &ev
+            .iter()
+            .find(|(n, _)| n == "response.completed")
+            .unwrap()
+            .1;
+        let u = &done["response"]["usage"];
+        assert_eq!(u["input_tokens"], 1200);
+        assert_eq!(u["input_tokens_details"]["cached_tokens"], 5000);
+        assert_eq!(u["output_tokens"], 340);
+        assert_eq!(u["output_tokens_details"]["reasoning_tokens"], 90);
+        assert_eq!(u["total_tokens"], 1540);
+        let e = h.last();
+        assert_eq!(
+            (e["api"].clone(), e["model"].clone()),
+            (json!("openai"), json!("gpt-x"))
+        );
+        assert_eq!(e["usage"]["reasoning"], 90);
+        assert_eq!(e["status"], 200);
+    }
+
+    #[test]
+    fn a_status_step_answers_its_status_and_headers_its_first_times() {
+        let step: Step = serde_json::from_value(json!({
+            "text": "Done.", "status": 429, "retry_after": 1, "times": 2,
+            "headers": {"anthropic-ratelimit-requests-remaining": "0"}}))
+        .unwrap();
+        let h = Harness::new(vec![step]);
+        for _ in 0..2 {
+            let (status, headers, body) =
+                sent(&h.serve(None, &request("/anthropic/v1/messages", &[], claude_body())));
+            assert_eq!(status, 429);
+            assert!(
+                headers.contains(&("retry-after".into(), "1".into())),
+                "{headers:?}"
+            );
+            assert!(
+                headers
+                    .iter()
+                    .any(|(k, _)| k == "anthropic-ratelimit-requests-remaining")
+            );
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"]["type"], "rate_limit_error");
+            assert_eq!(h.last()["status"], 429);
+            assert_eq!(h.last()["usage"], Value::Null);
+        }
+        let (status, _, _) =
+            sent(&h.serve(None, &request("/anthropic/v1/messages", &[], claude_body())));
+        assert_eq!(status, 200, "past its times the step answers as written");
+        // without times: every asking; OpenAI's words
+        let h = Harness::new(vec![Step {
+            status: Some(529),
+            ..Default::default()
+        }]);
+        for _ in 0..3 {
+            let (status, _, body) =
+                sent(&h.serve(None, &request("/openai/v1/responses", &[], codex_body())));
+            assert_eq!(status, 529);
+            let v: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(v["error"]["type"], "server_error");
+        }
+    }
+
+    #[test]
+    fn a_cut_step_sends_its_first_events_and_the_usage_they_carried() {
+        type Case = (&'static str, usize, usize, Value);
+        let cases: [Case; 4] = [
+            // message_start carried the input and one output token
+            ("/anthropic/v1/messages", 2, 2, json!(1)),
+            ("/anthropic/v1/messages", 0, 0, Value::Null),
+            ("/anthropic/v1/messages", 5, 5, json!(340)),
+            // Responses' usage is in its last event only
+            ("/openai/v1/responses", 3, 3, Value::Null),
+        ];
+        for (path, cut, want_events, want_output) in cases {
+            let h = Harness::new(vec![Step {
+                text: Some("Done.".into()),
+                usage: Some(usage()),
+                cut_after: Some(cut),
+                ..Default::default()
+            }]);
+            let body = if path.starts_with("/anthropic") {
+                claude_body()
+            } else {
+                codex_body()
+            };
+            let reply = h.serve(None, &request(path, &[], body));
+            assert!(matches!(reply, Reply::Cut { .. }), "{path} {cut}");
+            let (_, _, text) = sent(&reply);
+            assert_eq!(events(&text).len(), want_events, "{path} {cut}");
+            let e = h.last();
+            assert_eq!(e["cut_after"], cut);
+            assert_eq!(e["usage"]["output"], want_output, "{path} {cut}");
+        }
+        // past the events there is nothing to cut
+        let h = Harness::new(vec![Step {
+            text: Some("Done.".into()),
+            cut_after: Some(99),
+            ..Default::default()
+        }]);
+        let reply = h.serve(None, &request("/openai/v1/responses", &[], codex_body()));
+        assert!(matches!(reply, Reply::Send { .. }));
     }
 }

@@ -83,6 +83,9 @@ pub struct Seed {
     pub k8s_token: Option<String>,
     /// the agent-thread service's bearer token (default: drawn, printed)
     pub agent_token: Option<String>,
+    /// the key the scripted model requires of every request (default: none
+    /// required); an empty string requires none again
+    pub model_key: Option<String>,
     pub me: Option<String>,
     pub repos: Vec<SeedRepo>,
 }
@@ -110,6 +113,9 @@ impl Forge {
         }
         if let Some(t) = s.agent_token {
             self.agent_token = t;
+        }
+        if let Some(k) = s.model_key {
+            self.model_key = (!k.is_empty()).then_some(k);
         }
         if let Some(m) = s.me {
             self.me = m;

@@ -126,7 +126,7 @@ fn world(
     let costly = Some(sandbox::model_api::Usage {
         input: tokens,
         output: 10,
-        cached: 0,
+        ..Default::default()
     });
     for i in &mut seed.repos[0].issues {
         i.script = Some(vec![

@@ -152,6 +152,12 @@ pub struct Forge {
     /// a script per turn (the first turn's first), for an issue whose seed gives `turns`
     pub(super) turn_scripts:
         std::collections::HashMap<(String, u64), Vec<Vec<super::model_api::Step>>>,
+    /// the key the scripted model requires (a seed's `model_key`; none: it checks none)
+    pub(super) model_key: Option<String>,
+    /// how many times each scripted step with `times` was asked (`model_api`)
+    pub(super) model_asked: std::collections::HashMap<String, u32>,
+    /// the scripted model's requests, the newest [`MODEL_LOG_MAX`] (`/_admin/model/requests`)
+    pub(super) model_log: std::collections::VecDeque<Value>,
     pub(super) faults: Faults,
     pub(super) hooks: Hooks,
     pub(super) threads: Threads,
@@ -174,6 +180,9 @@ pub struct Forge {
     /// a test sets a stricter forge (`/_admin/comment_max`)
     pub(super) comment_max: usize,
 }
+
+/// How many of the scripted model's requests its log keeps (the newest).
+pub const MODEL_LOG_MAX: usize = 1000;
 
 /// GitHub's limit on a comment's body, in characters (Unicode scalar values):
 /// "Body is too long (maximum is 65536 characters)".
@@ -209,6 +218,9 @@ impl Forge {
             git_log: vec![],
             scripts: Default::default(),
             turn_scripts: Default::default(),
+            model_key: None,
+            model_asked: Default::default(),
+            model_log: Default::default(),
             faults: Faults::default(),
             hooks: Hooks::default(),
             threads: Threads::new(),
