@@ -46,6 +46,8 @@ pub struct Checklist {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
+    /// that figure is the model gateway's metered sum (SPEC 5.8.3)
+    pub metered: bool,
     /// The conversation afk acted on (docs/reviews.md), oldest first: reviews
     /// and commands taken (never those ignored), and a hold still on.
     pub talk: Vec<Said>,
@@ -92,6 +94,7 @@ fn spend_line(c: &Checklist) -> String {
         String::new()
     };
     match c.spend_usd {
+        Some(x) if c.metered => format!("- spend: {} (metered){of}\n", usd(x)),
         Some(x) => format!("- spend: {}{of}\n", usd(x)),
         None => format!("- spend: none reported yet{of}\n"),
     }
@@ -241,6 +244,7 @@ mod tests {
             end: None,
             spend_usd: None,
             run_usd: 0.0,
+            metered: false,
             talk: vec![],
             held: None,
         }
@@ -356,6 +360,16 @@ mod tests {
             });
             assert!(t.contains(want), "{t}");
         }
+        let t = render(&Checklist {
+            spend_usd: Some(1.44),
+            run_usd: 5.0,
+            metered: true,
+            ..base()
+        });
+        assert!(
+            t.contains("- spend: $1.44 (metered) of budget.run_usd $5.00\n"),
+            "{t}"
+        );
     }
 
     #[test]

@@ -22,6 +22,12 @@ pub struct Budget<'a> {
     /// Time since dispatch (`spend::age_text`) and `budget.run_time` ("" none).
     pub age: &'a str,
     pub run_time: &'a str,
+    /// The spend is the model gateway's metered sum (SPEC 5.8.3), not the
+    /// agent's word.
+    pub metered: bool,
+    /// The gateway stopped a turn at a money limit: its words with the
+    /// figures (`gateway::budget::Refusal::reached`).
+    pub gateway_stop: Option<&'a str>,
 }
 
 /// What the escalation comment says.
@@ -89,11 +95,22 @@ fn why_text(e: &Escalated) -> String {
         ),
         Escalation::PrClosed => "the pull request was closed without being merged".to_string(),
         Escalation::Blocked => "the agent is blocked and asks for help".to_string(),
-        Escalation::OverBudget => format!(
-            "the run's agent reported spending {}, over budget.run_usd {}; its agent is stopped",
-            usd(e.budget.spend_usd.unwrap_or(0.0)),
-            usd(e.budget.run_usd)
-        ),
+        Escalation::OverBudget => match (e.budget.gateway_stop, e.budget.metered) {
+            // afk's own words, remade from the record's checked figures
+            (Some(stop), _) => {
+                format!("the model gateway stopped the agent's turn: {stop}; its agent is stopped")
+            }
+            (None, true) => format!(
+                "the run spent {} (metered), over budget.run_usd {}; its agent is stopped",
+                usd(e.budget.spend_usd.unwrap_or(0.0)),
+                usd(e.budget.run_usd)
+            ),
+            (None, false) => format!(
+                "the run's agent reported spending {}, over budget.run_usd {}; its agent is stopped",
+                usd(e.budget.spend_usd.unwrap_or(0.0)),
+                usd(e.budget.run_usd)
+            ),
+        },
         Escalation::Timeout => format!(
             "the run has been going for {} since dispatch, over budget.run_time {}; its agent is stopped",
             e.budget.age, e.budget.run_time
@@ -443,6 +460,8 @@ mod tests {
                 run_usd: 1.0,
                 age: "2h05m",
                 run_time: "2h",
+                metered: false,
+                gateway_stop: None,
             },
             review_turns: 3,
             stopped_by: Some("alice"),
@@ -657,6 +676,25 @@ mod tests {
         assert!(
             over.contains("- spend: $1.25 (budget.run_usd $1.00)\n"),
             "{over}"
+        );
+        // metered: the run's figure, not the agent's word
+        let mut e = Escalated {
+            why: Escalation::OverBudget,
+            ..base(&[], &[])
+        };
+        e.budget.metered = true;
+        let metered = comment(&e);
+        assert!(
+            metered.contains("(`over-budget`): the run spent $1.25 (metered), over budget.run_usd $1.00; its agent is stopped."),
+            "{metered}"
+        );
+        // stopped by the gateway: the limit it reached and its figures
+        e.budget.gateway_stop =
+            Some("budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered)");
+        let stopped = comment(&e);
+        assert!(
+            stopped.contains("(`over-budget`): the model gateway stopped the agent's turn: budget.day_usd $20.00 reached: the day's runs spent $20.01 (metered); its agent is stopped."),
+            "{stopped}"
         );
         let late = comment(&Escalated {
             why: Escalation::Timeout,

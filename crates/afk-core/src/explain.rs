@@ -202,11 +202,17 @@ pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
         },
         Action::Escalate(Escalation::PrClosed) => format!("{pr} was closed unmerged"),
         Action::Escalate(Escalation::DeployFailed) => format!("{pr} merged; the deploy failed"),
-        Action::Escalate(Escalation::OverBudget) => format!(
-            "the run spent {} (budget.run_usd {}): the agent is stopped",
-            s.spend_usd.map_or("?".into(), crate::spend::usd),
-            crate::spend::usd(s.run_usd)
-        ),
+        Action::Escalate(Escalation::OverBudget) => match &s.gateway_stop {
+            Some(stop) => format!(
+                "the model gateway stopped its turn: {}: the agent is stopped",
+                super::sanitize::one_line(stop, 200)
+            ),
+            None => format!(
+                "the run spent {} (budget.run_usd {}): the agent is stopped",
+                s.spend_usd.map_or("?".into(), crate::spend::usd),
+                crate::spend::usd(s.run_usd)
+            ),
+        },
         Action::Escalate(Escalation::Timeout) => format!(
             "the run is {}m old (budget.run_time): the agent is stopped",
             s.age.as_secs() / 60
@@ -310,6 +316,7 @@ mod tests {
             in_progress_label: true,
             spend_usd: None,
             run_usd: 0.0,
+            gateway_stop: None,
             age: Duration::from_secs(600),
             run_time: None,
             talk: Default::default(),

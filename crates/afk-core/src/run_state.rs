@@ -94,6 +94,11 @@ pub struct RunState {
     /// `budget.run_usd` (0: no limit).
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
+    /// The model gateway stopped a turn at a money limit (SPEC 5.8.4): the
+    /// limit and the figures it left (`gateway::budget::Refusal::reached`).
+    /// Over budget whatever the run's own spend says (a day limit, or a run
+    /// stopped at its limit exactly).
+    pub gateway_stop: Option<String>,
     /// Time since dispatch, and `budget.run_time` (None: no limit).
     pub age: Duration,
     pub run_time: Option<Duration>,
@@ -335,6 +340,8 @@ pub struct Blind {
     pub awaiting_merge: bool,
     pub spend_usd: Option<f64>,
     pub run_usd: f64,
+    /// as [`RunState::gateway_stop`]
+    pub gateway_stop: Option<String>,
     pub age: std::time::Duration,
     pub run_time: Option<std::time::Duration>,
     pub since_progress: std::time::Duration,
@@ -346,7 +353,7 @@ pub struct Blind {
 /// time and the stall clock still apply, from what afk holds itself, in the
 /// same order as [`next_action`]'s rows. None: no limit is over (wait).
 pub fn limit_over(b: &Blind) -> Option<Escalation> {
-    if spend::over_run_usd(b.run_usd, b.spend_usd) {
+    if spend::over_run_usd(b.run_usd, b.spend_usd) || b.gateway_stop.is_some() {
         return Some(Escalation::OverBudget);
     }
     if b.held || b.awaiting_merge {
@@ -383,7 +390,7 @@ pub fn next_action(s: &RunState) -> Action {
     }
     // held: only money limits, the merged rows and people's actions apply
     if s.talk.held && s.pr != Pr::Merged {
-        if spend::over_run_usd(s.run_usd, s.spend_usd) {
+        if s.over_money() {
             return Action::Escalate(Escalation::OverBudget);
         }
         return Action::Wait(Wait::Held);
@@ -396,7 +403,7 @@ pub fn next_action(s: &RunState) -> Action {
         && s.ci_sha == s.head_sha
         && s.agent != Agent::Running;
     if s.pr != Pr::Merged {
-        if spend::over_run_usd(s.run_usd, s.spend_usd) {
+        if s.over_money() {
             return Action::Escalate(Escalation::OverBudget);
         }
         if spend::over_run_time(s.run_time, s.age) && !awaiting_merge {
@@ -511,6 +518,12 @@ pub fn fix_turns_used(turns: u32, review_turns: u32) -> u32 {
 }
 
 impl RunState {
+    /// Over a money limit: the run's spend over `run_usd`, or a turn the
+    /// model gateway stopped at a limit.
+    pub fn over_money(&self) -> bool {
+        spend::over_run_usd(self.run_usd, self.spend_usd) || self.gateway_stop.is_some()
+    }
+
     /// The corrective turns this run has used ([`fix_turns_used`] of its
     /// turns and its review turns).
     pub fn fix_turns_used(&self) -> u32 {
@@ -563,6 +576,7 @@ mod blind_tests {
             awaiting_merge: false,
             spend_usd: Some(1.0),
             run_usd: 5.0,
+            gateway_stop: None,
             age: h,
             run_time: Some(4 * h),
             since_progress: h,
@@ -573,9 +587,19 @@ mod blind_tests {
             f(&mut b);
             limit_over(&b)
         };
-        let cases: [(&str, Option<Escalation>); 7] = [
+        let stop = || Some("budget.day_usd $5.00 reached".to_string());
+        let cases: [(&str, Option<Escalation>); 9] = [
             ("nothing over", with(&|_| {})),
             ("money", with(&|b| b.spend_usd = Some(6.0))),
+            // the gateway stopped a turn at a limit: over, whatever the run's figure
+            ("the gateway's stop", with(&|b| b.gateway_stop = stop())),
+            (
+                "the gateway's stop, even held",
+                with(&|b| {
+                    b.gateway_stop = stop();
+                    b.held = true
+                }),
+            ),
             (
                 "money, even held",
                 with(&|b| {
@@ -602,6 +626,8 @@ mod blind_tests {
         ];
         let want = [
             None,
+            Some(Escalation::OverBudget),
+            Some(Escalation::OverBudget),
             Some(Escalation::OverBudget),
             Some(Escalation::OverBudget),
             Some(Escalation::Timeout),
@@ -735,6 +761,7 @@ mod tests {
             in_progress_label: true,
             spend_usd: Some(0.5),
             run_usd: 0.0,
+            gateway_stop: None,
             age: Duration::from_secs(120),
             run_time: None,
             talk: Talk {
@@ -1222,6 +1249,24 @@ mod tests {
                 Box::new(move |s| {
                     over(s);
                     s.agent = Agent::Running
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                // the gateway stops at a limit, not over it: its stop is over
+                "stopped by the gateway at run_usd",
+                Box::new(|s| {
+                    s.run_usd = 0.5;
+                    s.spend_usd = Some(0.5);
+                    s.gateway_stop = Some("budget.run_usd $0.50 reached".into())
+                }),
+                Action::Escalate(Escalation::OverBudget),
+            ),
+            (
+                "stopped by the gateway at the day's limit, the run under its own",
+                Box::new(|s| {
+                    s.run_usd = 5.0;
+                    s.gateway_stop = Some("budget.day_usd $20.00 reached".into())
                 }),
                 Action::Escalate(Escalation::OverBudget),
             ),

@@ -52,6 +52,9 @@ pub struct Facts<'a> {
     /// what the run's agents reported spending so far, as watch reads it
     /// on the tick the body is written (the checklist's figure)
     pub spend_usd: Option<f64>,
+    /// that figure is the model gateway's metered sum (SPEC 5.8.3), not
+    /// the agent's word
+    pub metered: bool,
     /// the agent's latest final message
     pub final_message: Option<&'a str>,
     /// the branch's head the body is written for
@@ -140,6 +143,10 @@ pub fn body(f: &Facts) -> String {
     // the run's figure when afk last wrote this body (it writes it again
     // whenever the figure moves)
     match f.spend_usd {
+        Some(x) if f.metered => s.push_str(&format!(
+            "\nSpend so far, metered by afk's model gateway: {}.\n",
+            usd(x)
+        )),
         Some(x) => s.push_str(&format!(
             "\nSpend so far, as the agent reported it: {}.\n",
             usd(x)
@@ -205,6 +212,7 @@ mod tests {
             holds,
             turns,
             spend_usd: Some(0.5),
+            metered: false,
             final_message: message,
             head: "abc1234def",
             turns_taken: 3,
@@ -242,6 +250,16 @@ mod tests {
             });
             assert!(b.contains(want), "{spend:?}: {b}");
         }
+        // with a metered record the figure is afk's, not the agent's
+        let b = body(&Facts {
+            spend_usd: Some(1.44),
+            metered: true,
+            ..facts(None, &[], None)
+        });
+        assert!(
+            b.contains("Spend so far, metered by afk's model gateway: $1.44."),
+            "{b}"
+        );
     }
 
     #[test]

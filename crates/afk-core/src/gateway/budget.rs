@@ -69,16 +69,68 @@ impl Gate {
     }
 }
 
+/// The file in the run folder where the keeper leaves the refusal that
+/// stopped a turn (`<run_dir>/budget-stop.json`, [`Refusal::to_record`]);
+/// watch's next tick escalates the run `over-budget` with its figures.
+pub const STOP_FILE: &str = "budget-stop.json";
+
+/// The most of a stop record read: a few hundred bytes are written.
+pub const STOP_MAX: usize = 4096;
+
+/// The stored form of a refusal.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    limit: String,
+    limit_usd: f64,
+    spend_usd: f64,
+}
+
 impl Refusal {
+    /// The stop record the keeper writes to [`STOP_FILE`]: one JSON object
+    /// (`{"limit":"run_usd","limit_usd":1.0,"spend_usd":1.02}`) and `\n`.
+    pub fn to_record(&self) -> String {
+        let s = Stored {
+            limit: self.limit.to_string(),
+            limit_usd: self.limit_usd,
+            spend_usd: self.spend_usd,
+        };
+        let mut t = serde_json::to_string(&s).unwrap_or_default();
+        t.push('\n');
+        t
+    }
+
+    /// A stop record read back; None when it is not one (another limit's
+    /// name, a figure that is no money).
+    pub fn from_record(text: &str) -> Option<Refusal> {
+        let s: Stored = serde_json::from_str(text.trim()).ok()?;
+        let limit = ["run_usd", "repo_day_usd", "day_usd"]
+            .into_iter()
+            .find(|l| *l == s.limit)?;
+        Some(Refusal {
+            limit,
+            limit_usd: crate::spend::believable(s.limit_usd)?,
+            spend_usd: crate::spend::believable(s.spend_usd)?,
+        })
+    }
+
     /// One line for the run's log and the 429's message.
     pub fn line(&self) -> String {
+        format!(
+            "afk: {}; no further model request passes, the turn stops",
+            self.reached()
+        )
+    }
+
+    /// The limit and the figures: `budget.run_usd $1.00 reached: this run
+    /// spent $1.02 (metered)` (the escalation's words too).
+    pub fn reached(&self) -> String {
         let whose = match self.limit {
             "run_usd" => "this run",
             "repo_day_usd" => "this repository's runs of the day",
             _ => "the day's runs",
         };
         format!(
-            "afk: budget.{} {} reached: {whose} spent {} (metered); no further model request passes, the turn stops",
+            "budget.{} {} reached: {whose} spent {} (metered)",
             self.limit,
             crate::spend::usd(self.limit_usd),
             crate::spend::usd(self.spend_usd),

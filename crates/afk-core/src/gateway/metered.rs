@@ -157,3 +157,66 @@ pub fn sum(record: &[u8]) -> Tally {
     t.feed(record);
     t
 }
+
+/// The record's name in the run folder (`<run_dir>/metered.jsonl`).
+pub const FILE: &str = "metered.jsonl";
+
+/// The most bytes of the record watch reads on one tick (the rest waits for
+/// the next): ~20,000 requests' lines.
+pub const MAX_READ: usize = 4 << 20;
+
+/// The run's record as watch reads it, tick after tick: which file it is (an
+/// inode) and the sum of what was read of it (`tally.read` is where reading
+/// stopped). Kept with the run's spend ledger (`core::spend::Ledger::metered`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Read {
+    pub file: u64,
+    pub tally: Tally,
+}
+
+impl Read {
+    /// Where to read the record from, given what the file is now: where the
+    /// last read stopped, or its start with nothing summed when the file is
+    /// another one or shorter than what was read (replaced, truncated).
+    pub fn start(&mut self, file: u64, len: u64) -> u64 {
+        if self.file != file || self.tally.read > len {
+            *self = Read {
+                file,
+                tally: Tally::default(),
+            };
+        }
+        self.tally.read
+    }
+}
+
+/// Whether the agent's own figure and the metered one differ enough to be
+/// said (SPEC 5.8.3): by over $0.01 and by over 1% of the metered figure (the
+/// run's spend). Micro-dollars both.
+pub fn differs(metered: u64, reported: u64) -> bool {
+    let d = metered.abs_diff(reported);
+    d > 10_000 && d.saturating_mul(100) > metered
+}
+
+/// The run's metered spend beside a different figure of the agent's own
+/// (micro-dollars), as the run's log says it once per change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Difference {
+    pub metered: u64,
+    pub reported: u64,
+}
+
+impl Difference {
+    /// The line in the run's log (`agent.log`, after `[afk]` as afk's other
+    /// notes there): both figures, which one is the run's, and how many
+    /// requests the metered one sums.
+    pub fn line(&self, requests: u64) -> String {
+        let money = |m: u64| crate::spend::usd(super::prices::usd(m));
+        format!(
+            "[afk] spend: the agent reported {}, the model gateway metered {} over {} (the run's spend)",
+            money(self.reported),
+            money(self.metered),
+            crate::plural(requests as usize, "request", "requests"),
+        )
+    }
+}
