@@ -1,0 +1,793 @@
+//! `afk hook`'s rules (SPEC 10.2): which headers of a forge's webhook
+//! delivery count as its signature and how each is read, which tick an
+//! event starts, the repository and delivery id it names, and what each
+//! case is answered and exits with. The HMAC itself is computed (and
+//! compared in constant time) by the binary; these rules decide from what
+//! it found.
+
+use crate::types::TickKind;
+
+/// How a forge signs its webhook deliveries: Gitea and Forgejo one way,
+/// GitHub another, GitLab a third.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Gitea,
+    Github,
+    Gitlab,
+}
+
+/// How one signature header carries its proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// the hex HMAC-SHA256 of the body
+    HexHmac,
+    /// `sha256=` and the hex HMAC-SHA256 of the body
+    PrefixedHmac,
+    /// the secret itself
+    Token,
+}
+
+impl Dialect {
+    /// The dialect of a `forge.kind` (its profile's name); None for a kind
+    /// whose deliveries afk does not read.
+    pub fn of_forge(kind: &str) -> Option<Dialect> {
+        match kind {
+            "gitea" | "forgejo" => Some(Dialect::Gitea),
+            "github" => Some(Dialect::Github),
+            "gitlab" => Some(Dialect::Gitlab),
+            _ => None,
+        }
+    }
+
+    /// The headers that count as a signature for this dialect, and how
+    /// each carries its proof. Only these count: another dialect's header,
+    /// or GitHub's SHA-1 `X-Hub-Signature`, is no signature.
+    pub fn signatures(self) -> &'static [(&'static str, Proof)] {
+        match self {
+            Dialect::Gitea => &[
+                ("X-Gitea-Signature", Proof::HexHmac),
+                ("X-Forgejo-Signature", Proof::HexHmac),
+            ],
+            Dialect::Github => &[("X-Hub-Signature-256", Proof::PrefixedHmac)],
+            Dialect::Gitlab => &[("X-Gitlab-Token", Proof::Token)],
+        }
+    }
+
+    /// The headers naming the event's kind, first found wins.
+    pub fn event_headers(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Gitea => &["X-Gitea-Event", "X-Forgejo-Event"],
+            Dialect::Github => &["X-GitHub-Event"],
+            Dialect::Gitlab => &["X-Gitlab-Event"],
+        }
+    }
+
+    /// The headers naming the delivery (the same id on a redelivery).
+    pub fn delivery_headers(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Gitea => &["X-Gitea-Delivery", "X-Forgejo-Delivery"],
+            Dialect::Github => &["X-GitHub-Delivery"],
+            Dialect::Gitlab => &["X-Gitlab-Event-UUID"],
+        }
+    }
+
+    /// Which tick an event of this kind starts: an issue event starts
+    /// poll, a comment, review, status, check, workflow, pipeline, job,
+    /// push or PR event starts watch; None: afk does not use it.
+    pub fn tick_of(self, event: &str) -> Option<TickKind> {
+        let event = event.trim();
+        let (poll, watch): (&[&str], &[&str]) = match self {
+            // Gitea sends the event's family in X-Gitea-Event; its older
+            // releases and Forgejo's the exact type: both are read
+            Dialect::Gitea => (
+                &["issues", "issue_label", "issue_assign", "issue_milestone"],
+                &[
+                    "issue_comment",
+                    "pull_request",
+                    "pull_request_sync",
+                    "pull_request_label",
+                    "pull_request_comment",
+                    "pull_request_review",
+                    "pull_request_review_approved",
+                    "pull_request_review_rejected",
+                    "pull_request_review_comment",
+                    "pull_request_rejected",
+                    "pull_request_approved",
+                    "status",
+                    "workflow_run",
+                    "workflow_job",
+                    "push",
+                ],
+            ),
+            Dialect::Github => (
+                &["issues"],
+                &[
+                    "issue_comment",
+                    "pull_request",
+                    "pull_request_review",
+                    "pull_request_review_comment",
+                    "pull_request_review_thread",
+                    "status",
+                    "check_run",
+                    "check_suite",
+                    "workflow_run",
+                    "push",
+                ],
+            ),
+            Dialect::Gitlab => (
+                &["Issue Hook", "Confidential Issue Hook"],
+                &[
+                    "Note Hook",
+                    "Confidential Note Hook",
+                    "Merge Request Hook",
+                    "Pipeline Hook",
+                    "Job Hook",
+                    "Push Hook",
+                ],
+            ),
+        };
+        if poll.contains(&event) {
+            Some(TickKind::Poll)
+        } else if watch.contains(&event) {
+            Some(TickKind::Watch)
+        } else {
+            None
+        }
+    }
+
+    /// The repository's full name in a delivery's JSON body (Gitea and
+    /// GitHub: `repository.full_name`; GitLab: `project.path_with_namespace`),
+    /// nothing else of it; None when absent or the body is no such JSON.
+    /// The body is already bounded by `max_body`, and serde's depth limit
+    /// bounds the nesting.
+    pub fn repo_of(self, body: &[u8]) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Named {
+            full_name: Option<String>,
+            path_with_namespace: Option<String>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Body {
+            repository: Option<Named>,
+            project: Option<Named>,
+        }
+        let b: Body = serde_json::from_slice(body).ok()?;
+        let name = match self {
+            Dialect::Gitea | Dialect::Github => b.repository?.full_name,
+            Dialect::Gitlab => b.project?.path_with_namespace,
+        }?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_string())
+    }
+}
+
+/// The value of header `name` (case-insensitive), the first one.
+pub fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim())
+}
+
+/// The first of `names` present.
+pub fn first_of<'h>(headers: &'h [(String, String)], names: &[&str]) -> Option<&'h str> {
+    names.iter().find_map(|n| header(headers, n))
+}
+
+/// What one signature header claims, for the binary to check against the
+/// secret: the HMAC's bytes, the token, or nothing that can verify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Claim {
+    Mac(Vec<u8>),
+    Token(String),
+    /// not the shape its header carries (not hex, no `sha256=`): fails
+    Malformed,
+}
+
+/// Every signature header of `dialect` present in `headers` (each
+/// occurrence, so a second copy must verify too), with what it claims.
+pub fn claims(dialect: Dialect, headers: &[(String, String)]) -> Vec<(&'static str, Claim)> {
+    let mut out = vec![];
+    for (k, v) in headers {
+        let Some((name, proof)) = dialect
+            .signatures()
+            .iter()
+            .find(|(n, _)| k.eq_ignore_ascii_case(n))
+        else {
+            continue;
+        };
+        let v = v.trim();
+        let claim = match proof {
+            Proof::HexHmac => hex(v).map_or(Claim::Malformed, Claim::Mac),
+            Proof::PrefixedHmac => v
+                .strip_prefix("sha256=")
+                .and_then(hex)
+                .map_or(Claim::Malformed, Claim::Mac),
+            Proof::Token if v.is_empty() => Claim::Malformed,
+            Proof::Token => Claim::Token(v.to_string()),
+        };
+        out.push((*name, claim));
+    }
+    out
+}
+
+/// The bytes of a hex string of an HMAC-SHA256 (32 bytes), else None.
+fn hex(s: &str) -> Option<Vec<u8>> {
+    if s.len() != 64 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Whether a delivery is signed: `checked` holds, per claim found, whether
+/// it verified. None found, or any that failed: not signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Signed,
+    /// no header of the configured kind's
+    Unsigned,
+    /// one that did not verify
+    Forged,
+}
+
+pub fn verdict(checked: &[bool]) -> Verdict {
+    if checked.is_empty() {
+        Verdict::Unsigned
+    } else if checked.iter().all(|ok| *ok) {
+        Verdict::Signed
+    } else {
+        Verdict::Forged
+    }
+}
+
+/// What a delivery is answered, and with which exit afk hook ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// not signed by the secret (401, exit 1)
+    Unauthorized,
+    /// no secret to check against (503, exit 2)
+    NoSecret,
+    /// not all of it within `read_timeout` (408, exit 1)
+    Timeout,
+    /// over `max_body` (413, exit 1)
+    TooLarge,
+    /// no `Content-Length` (411, exit 1)
+    NoLength,
+    /// not a POST (405, exit 1)
+    NotPost,
+    /// not an HTTP/1.x request (400, exit 1)
+    Malformed,
+    /// 202, and this is done with it
+    Accepted(Work),
+}
+
+/// What a signed delivery starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// the tick of this kind over that one repository (exit: the tick's)
+    Tick(TickKind, String),
+    /// nothing: why (a repository outside the allowlist, an unused kind)
+    Ignored(String),
+    /// nothing: a delivery already handled
+    Replayed,
+}
+
+impl Answer {
+    /// The status line's code and reason.
+    pub fn status(&self) -> (u16, &'static str) {
+        match self {
+            Answer::Unauthorized => (401, "Unauthorized"),
+            Answer::NoSecret => (503, "Service Unavailable"),
+            Answer::Timeout => (408, "Request Timeout"),
+            Answer::TooLarge => (413, "Content Too Large"),
+            Answer::NoLength => (411, "Length Required"),
+            Answer::NotPost => (405, "Method Not Allowed"),
+            Answer::Malformed => (400, "Bad Request"),
+            Answer::Accepted(_) => (202, "Accepted"),
+        }
+    }
+
+    /// afk hook's exit: Some for an answer that ends it; None for a tick,
+    /// whose own exit code is afk hook's.
+    pub fn exit(&self) -> Option<u8> {
+        match self {
+            Answer::NoSecret => Some(2),
+            Answer::Accepted(Work::Tick(..)) => None,
+            Answer::Accepted(_) => Some(0),
+            _ => Some(1),
+        }
+    }
+
+    /// The response's body: one line saying what came of it (no detail of
+    /// the request).
+    pub fn text(&self) -> String {
+        match self {
+            Answer::Unauthorized => "no valid signature\n".into(),
+            Answer::NoSecret => "afk hook has no secret configured\n".into(),
+            Answer::Timeout => "the request did not arrive in time\n".into(),
+            Answer::TooLarge => "the request is too large\n".into(),
+            Answer::NoLength => "a Content-Length is required\n".into(),
+            Answer::NotPost => "only POST\n".into(),
+            Answer::Malformed => "not an HTTP/1.1 request\n".into(),
+            Answer::Accepted(Work::Tick(kind, repo)) => format!("{kind} tick for {repo}\n"),
+            Answer::Accepted(Work::Ignored(why)) => format!("ignored: {why}\n"),
+            Answer::Accepted(Work::Replayed) => "delivery already handled\n".into(),
+        }
+    }
+
+    /// The whole HTTP response.
+    pub fn response(&self) -> String {
+        let (code, reason) = self.status();
+        let body = self.text();
+        format!(
+            "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+}
+
+/// What a signed delivery starts: its event's tick for its repository when
+/// the kind is used and the repository allowlisted (`allowlisted` says
+/// whether a name is), else ignored, saying why.
+pub fn work(
+    dialect: Dialect,
+    event: Option<&str>,
+    repo: Option<&str>,
+    allowlisted: impl Fn(&str) -> bool,
+) -> Work {
+    let Some(event) = event.filter(|e| !e.is_empty()) else {
+        return Work::Ignored("no event kind".into());
+    };
+    let Some(kind) = dialect.tick_of(event) else {
+        return Work::Ignored(format!("event {event:?} is none afk uses"));
+    };
+    let Some(repo) = repo else {
+        return Work::Ignored(format!("event {event:?} names no repository"));
+    };
+    if !allowlisted(repo) {
+        return Work::Ignored(format!("{repo} is not in poll.allowlist"));
+    }
+    Work::Tick(kind, repo.to_string())
+}
+
+/// The largest request head (request line and headers) read.
+pub const MAX_HEAD: usize = 64 * 1024;
+
+/// A request's head: its method and headers, and where its body starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    /// the body's length, from `Content-Length`
+    pub length: Option<u64>,
+    /// the head's length in bytes, with its blank line
+    pub size: usize,
+}
+
+/// The head of an HTTP/1.x request at the start of `bytes`: Ok(None) while
+/// it is incomplete (read on), Err(answer) when it can be refused now
+/// (malformed, over [`MAX_HEAD`], a body over `max_body` by its
+/// `Content-Length`, no `Content-Length`, not a POST).
+pub fn parse_head(bytes: &[u8], max_body: u64) -> Result<Option<Head>, Answer> {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if bytes.len() > MAX_HEAD {
+            Err(Answer::TooLarge)
+        } else {
+            Ok(None)
+        };
+    };
+    if end > MAX_HEAD {
+        return Err(Answer::TooLarge);
+    }
+    let text = std::str::from_utf8(&bytes[..end]).map_err(|_| Answer::Malformed)?;
+    let mut lines = text.split("\r\n");
+    let line = lines.next().unwrap_or_default();
+    let mut parts = line.split(' ');
+    let (Some(method), Some(_target), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Answer::Malformed);
+    };
+    if !version.starts_with("HTTP/1.") {
+        return Err(Answer::Malformed);
+    }
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or(Answer::Malformed)
+        })
+        .collect::<Result<_, _>>()?;
+    let length = match header(&headers, "Content-Length") {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| Answer::Malformed)?),
+        None => None,
+    };
+    if length.is_some_and(|n| n > max_body) {
+        return Err(Answer::TooLarge);
+    }
+    if method != "POST" {
+        return Err(Answer::NotPost);
+    }
+    if length.is_none() {
+        return Err(Answer::NoLength);
+    }
+    Ok(Some(Head {
+        method: method.to_string(),
+        headers,
+        length,
+        size: end + 4,
+    }))
+}
+
+/// The line the log gets for a delivery (never its body).
+pub fn log_line(answer: &Answer, event: Option<&str>, delivery: Option<&str>) -> String {
+    let (code, _) = answer.status();
+    let about = match (event, delivery) {
+        (Some(e), Some(d)) => format!(" (event {e:?}, delivery {d})"),
+        (Some(e), None) => format!(" (event {e:?})"),
+        (None, Some(d)) => format!(" (delivery {d})"),
+        (None, None) => String::new(),
+    };
+    format!("hook: {code}: {}{about}", answer.text().trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    const MAC: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn only_the_configured_kinds_signature_headers_count() {
+        let sha256 = format!("sha256={MAC}");
+        let cases: &[(Dialect, &[(&str, &str)], usize)] = &[
+            (Dialect::Gitea, &[("X-Gitea-Signature", MAC)], 1),
+            (Dialect::Gitea, &[("x-forgejo-signature", MAC)], 1),
+            (
+                Dialect::Gitea,
+                &[("X-Gitea-Signature", MAC), ("X-Forgejo-Signature", MAC)],
+                2,
+            ),
+            // another kind's header is no signature
+            (Dialect::Gitea, &[("X-Hub-Signature-256", &sha256)], 0),
+            (Dialect::Gitea, &[("X-Gitlab-Token", "s")], 0),
+            (Dialect::Github, &[("X-Hub-Signature-256", &sha256)], 1),
+            (Dialect::Github, &[("X-Gitea-Signature", MAC)], 0),
+            (Dialect::Gitlab, &[("X-Gitlab-Token", "s")], 1),
+            (Dialect::Gitlab, &[("X-Gitea-Signature", MAC)], 0),
+        ];
+        for (d, headers, n) in cases {
+            assert_eq!(claims(*d, &h(headers)).len(), *n, "{d:?} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn a_sha1_signature_alone_never_counts() {
+        let headers = h(&[(
+            "X-Hub-Signature",
+            "sha1=0011223344556677889900112233445566778899",
+        )]);
+        assert!(claims(Dialect::Github, &headers).is_empty());
+        assert_eq!(verdict(&[]), Verdict::Unsigned);
+    }
+
+    #[test]
+    fn each_header_is_read_in_its_own_shape() {
+        let mac = hex(MAC).unwrap();
+        let cases: &[(Dialect, &str, &str, Claim)] = &[
+            (
+                Dialect::Gitea,
+                "X-Gitea-Signature",
+                MAC,
+                Claim::Mac(mac.clone()),
+            ),
+            (
+                Dialect::Gitea,
+                "X-Gitea-Signature",
+                &MAC.to_uppercase(),
+                Claim::Mac(mac.clone()),
+            ),
+            // Gitea's is bare hex, GitHub's prefixed
+            (
+                Dialect::Gitea,
+                "X-Gitea-Signature",
+                &format!("sha256={MAC}"),
+                Claim::Malformed,
+            ),
+            (
+                Dialect::Github,
+                "X-Hub-Signature-256",
+                &format!("sha256={MAC}"),
+                Claim::Mac(mac.clone()),
+            ),
+            (
+                Dialect::Github,
+                "X-Hub-Signature-256",
+                MAC,
+                Claim::Malformed,
+            ),
+            (
+                Dialect::Github,
+                "X-Hub-Signature-256",
+                "sha256=zz",
+                Claim::Malformed,
+            ),
+            (
+                Dialect::Gitea,
+                "X-Gitea-Signature",
+                &MAC[..62],
+                Claim::Malformed,
+            ),
+            (
+                Dialect::Gitlab,
+                "X-Gitlab-Token",
+                "the secret",
+                Claim::Token("the secret".into()),
+            ),
+            (Dialect::Gitlab, "X-Gitlab-Token", "", Claim::Malformed),
+        ];
+        for (d, name, value, want) in cases {
+            let got = claims(*d, &h(&[(name, value)]));
+            assert_eq!(
+                got,
+                vec![(
+                    d.signatures().iter().find(|(n, _)| n == name).unwrap().0,
+                    want.clone()
+                )],
+                "{d:?} {name}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn where_several_count_every_one_present_must_verify() {
+        let cases: &[(&[bool], Verdict)] = &[
+            (&[], Verdict::Unsigned),
+            (&[true], Verdict::Signed),
+            (&[true, true], Verdict::Signed),
+            (&[true, false], Verdict::Forged),
+            (&[false, true], Verdict::Forged),
+            (&[false], Verdict::Forged),
+        ];
+        for (checked, want) in cases {
+            assert_eq!(verdict(checked), *want, "{checked:?}");
+        }
+    }
+
+    #[test]
+    fn an_issue_event_starts_poll_the_others_watch_the_rest_nothing() {
+        use TickKind::{Poll, Watch};
+        let cases: &[(Dialect, &str, Option<TickKind>)] = &[
+            (Dialect::Gitea, "issues", Some(Poll)),
+            (Dialect::Gitea, "issue_label", Some(Poll)),
+            (Dialect::Gitea, "issue_comment", Some(Watch)),
+            (Dialect::Gitea, "pull_request", Some(Watch)),
+            (Dialect::Gitea, "pull_request_sync", Some(Watch)),
+            (Dialect::Gitea, "pull_request_review_approved", Some(Watch)),
+            (Dialect::Gitea, "status", Some(Watch)),
+            (Dialect::Gitea, "workflow_run", Some(Watch)),
+            (Dialect::Gitea, "push", Some(Watch)),
+            (Dialect::Gitea, "release", None),
+            (Dialect::Gitea, "create", None),
+            (Dialect::Github, "issues", Some(Poll)),
+            (Dialect::Github, "issue_comment", Some(Watch)),
+            (Dialect::Github, "pull_request_review", Some(Watch)),
+            (Dialect::Github, "pull_request_review_comment", Some(Watch)),
+            (Dialect::Github, "status", Some(Watch)),
+            (Dialect::Github, "check_run", Some(Watch)),
+            (Dialect::Github, "check_suite", Some(Watch)),
+            (Dialect::Github, "workflow_run", Some(Watch)),
+            (Dialect::Github, "push", Some(Watch)),
+            (Dialect::Github, "pull_request", Some(Watch)),
+            (Dialect::Github, "ping", None),
+            (Dialect::Github, "label", None),
+            (Dialect::Github, "Issue Hook", None),
+            (Dialect::Gitlab, "Issue Hook", Some(Poll)),
+            (Dialect::Gitlab, "Note Hook", Some(Watch)),
+            (Dialect::Gitlab, "Merge Request Hook", Some(Watch)),
+            (Dialect::Gitlab, "Pipeline Hook", Some(Watch)),
+            (Dialect::Gitlab, "Job Hook", Some(Watch)),
+            (Dialect::Gitlab, "Push Hook", Some(Watch)),
+            (Dialect::Gitlab, "Tag Push Hook", None),
+            (Dialect::Gitlab, "issues", None),
+        ];
+        for (d, event, want) in cases {
+            assert_eq!(d.tick_of(event), *want, "{d:?} {event}");
+        }
+    }
+
+    #[test]
+    fn only_the_repositorys_name_is_taken_from_the_body() {
+        let cases: &[(Dialect, &str, Option<&str>)] = &[
+            (
+                Dialect::Gitea,
+                r#"{"action":"label_updated","repository":{"full_name":"acme/api","name":"x"}}"#,
+                Some("acme/api"),
+            ),
+            (
+                Dialect::Github,
+                r#"{"repository":{"full_name":"acme/api"}}"#,
+                Some("acme/api"),
+            ),
+            (
+                Dialect::Gitlab,
+                r#"{"project":{"path_with_namespace":"acme/sub/api"},"repository":{"full_name":"x/y"}}"#,
+                Some("acme/sub/api"),
+            ),
+            (
+                Dialect::Gitlab,
+                r#"{"repository":{"full_name":"acme/api"}}"#,
+                None,
+            ),
+            (Dialect::Github, r#"{"repository":{"full_name":""}}"#, None),
+            (Dialect::Github, r#"{"repository":{"full_name":7}}"#, None),
+            (Dialect::Github, "not json", None),
+            (Dialect::Github, "[]", None),
+        ];
+        for (d, body, want) in cases {
+            assert_eq!(d.repo_of(body.as_bytes()).as_deref(), *want, "{d:?} {body}");
+        }
+    }
+
+    #[test]
+    fn the_delivery_id_and_event_come_from_the_kinds_headers() {
+        let headers = h(&[
+            ("X-GitHub-Delivery", "gh-1"),
+            ("X-Gitea-Delivery", "gt-1"),
+            ("X-Forgejo-Event", "issues"),
+            ("X-Gitlab-Event-UUID", "gl-1"),
+        ]);
+        let cases: &[(Dialect, Option<&str>, Option<&str>)] = &[
+            (Dialect::Gitea, Some("gt-1"), Some("issues")),
+            (Dialect::Github, Some("gh-1"), None),
+            (Dialect::Gitlab, Some("gl-1"), None),
+        ];
+        for (d, delivery, event) in cases {
+            assert_eq!(first_of(&headers, d.delivery_headers()), *delivery);
+            assert_eq!(first_of(&headers, d.event_headers()), *event);
+        }
+    }
+
+    #[test]
+    fn a_signed_event_starts_its_tick_only_for_an_allowlisted_repository() {
+        let allow = |r: &str| r == "acme/api";
+        let cases: &[(Option<&str>, Option<&str>, Work)] = &[
+            (
+                Some("issues"),
+                Some("acme/api"),
+                Work::Tick(TickKind::Poll, "acme/api".into()),
+            ),
+            (
+                Some("push"),
+                Some("acme/api"),
+                Work::Tick(TickKind::Watch, "acme/api".into()),
+            ),
+            (
+                Some("issues"),
+                Some("evil/repo"),
+                Work::Ignored("evil/repo is not in poll.allowlist".into()),
+            ),
+            (
+                Some("release"),
+                Some("acme/api"),
+                Work::Ignored("event \"release\" is none afk uses".into()),
+            ),
+            (
+                Some("issues"),
+                None,
+                Work::Ignored("event \"issues\" names no repository".into()),
+            ),
+            (
+                None,
+                Some("acme/api"),
+                Work::Ignored("no event kind".into()),
+            ),
+        ];
+        for (event, repo, want) in cases {
+            assert_eq!(work(Dialect::Github, *event, *repo, allow), *want);
+        }
+    }
+
+    #[test]
+    fn each_answer_has_its_status_and_exit() {
+        let tick = Work::Tick(TickKind::Poll, "acme/api".into());
+        let cases: &[(Answer, u16, Option<u8>)] = &[
+            (Answer::Unauthorized, 401, Some(1)),
+            (Answer::NoSecret, 503, Some(2)),
+            (Answer::Timeout, 408, Some(1)),
+            (Answer::TooLarge, 413, Some(1)),
+            (Answer::NoLength, 411, Some(1)),
+            (Answer::NotPost, 405, Some(1)),
+            (Answer::Malformed, 400, Some(1)),
+            (Answer::Accepted(tick), 202, None),
+            (Answer::Accepted(Work::Ignored("x".into())), 202, Some(0)),
+            (Answer::Accepted(Work::Replayed), 202, Some(0)),
+        ];
+        for (a, code, exit) in cases {
+            assert_eq!((a.status().0, a.exit()), (*code, *exit), "{a:?}");
+            let r = a.response();
+            assert!(r.starts_with(&format!("HTTP/1.1 {code} ")), "{r}");
+            let (_, body) = r.split_once("\r\n\r\n").unwrap();
+            assert!(r.contains(&format!("Content-Length: {}\r\n", body.len())));
+        }
+    }
+
+    #[test]
+    fn a_request_head_is_refused_as_early_as_it_can_be() {
+        let max = 100;
+        let cases: &[(&str, Result<Option<u64>, Answer>)] = &[
+            (
+                "POST /hook HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello",
+                Ok(Some(5)),
+            ),
+            ("POST /hook HTTP/1.1\r\nContent-Length: 5\r\n", Ok(None)),
+            // refused by its Content-Length before the body is read
+            (
+                "POST /hook HTTP/1.1\r\nContent-Length: 101\r\n\r\n",
+                Err(Answer::TooLarge),
+            ),
+            (
+                "POST /hook HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+                Err(Answer::Malformed),
+            ),
+            ("POST /hook HTTP/1.1\r\n\r\n", Err(Answer::NoLength)),
+            ("GET / HTTP/1.1\r\n\r\n", Err(Answer::NotPost)),
+            ("POST /hook\r\n\r\n", Err(Answer::Malformed)),
+            (
+                "POST / SPDY/3\r\nContent-Length: 1\r\n\r\n",
+                Err(Answer::Malformed),
+            ),
+            (
+                "POST / HTTP/1.1\r\nno colon\r\n\r\n",
+                Err(Answer::Malformed),
+            ),
+        ];
+        for (text, want) in cases {
+            let got = parse_head(text.as_bytes(), max).map(|h| h.and_then(|h| h.length));
+            assert_eq!(got, *want, "{text:?}");
+        }
+        let long = format!("POST / HTTP/1.1\r\nX: {}", "a".repeat(MAX_HEAD));
+        assert_eq!(parse_head(long.as_bytes(), max), Err(Answer::TooLarge));
+        let head = parse_head(
+            b"POST / HTTP/1.1\r\nContent-Length: 0\r\nX-A: b\r\n\r\n",
+            max,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.size, 46);
+        assert_eq!(header(&head.headers, "x-a"), Some("b"));
+    }
+
+    #[test]
+    fn the_log_line_never_carries_the_body() {
+        let line = log_line(&Answer::Unauthorized, Some("issues"), Some("d-1"));
+        assert_eq!(
+            line,
+            "hook: 401: no valid signature (event \"issues\", delivery d-1)"
+        );
+    }
+
+    #[test]
+    fn the_forge_kind_picks_the_dialect() {
+        let cases = [
+            ("gitea", Some(Dialect::Gitea)),
+            ("forgejo", Some(Dialect::Gitea)),
+            ("github", Some(Dialect::Github)),
+            ("gitlab", Some(Dialect::Gitlab)),
+            ("bitbucket", None),
+        ];
+        for (kind, want) in cases {
+            assert_eq!(Dialect::of_forge(kind), want, "{kind}");
+        }
+    }
+}
