@@ -22,10 +22,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/issue_state") => issue_state(f, &body),
         ("POST", "/merge") => merge(f, &body),
         ("POST", "/rename") => {
-            let (repo, n) = (
-                body["repo"].as_str().unwrap_or(""),
-                body["issue"].as_u64().unwrap_or(0),
-            );
+            let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
             let by = body["by"].as_str().unwrap_or("mallory");
             match f.rename(repo, n, body["title"].as_str().unwrap_or(""), by) {
                 Ok(()) => ok(),
@@ -35,10 +32,7 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         // the author edits the body, stamped a minute after anything before it
         // (an `at` of the request's own is not taken: stamps only move forward)
         ("POST", "/edit") => {
-            let (repo, n) = (
-                body["repo"].as_str().unwrap_or(""),
-                body["issue"].as_u64().unwrap_or(0),
-            );
+            let (repo, n) = (body["repo"].as_str().unwrap_or(""), item(f, &body));
             match f.edit_body(repo, n, body["body"].as_str().unwrap_or("")) {
                 Ok(()) => ok(),
                 Err(e) => err(400, &e),
@@ -114,6 +108,11 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             }
         }
         ("POST", "/check_run") => check_run(f, &body),
+        // GitLab's threads and award emoji (`routes/gitlab/admin.rs`)
+        ("POST", "/discussion") => super::routes::gitlab::admin::discussion(f, &body),
+        ("POST", "/discussion_note") => super::routes::gitlab::admin::discussion_note(f, &body),
+        ("POST", "/resolve") => super::routes::gitlab::admin::resolve(f, &body),
+        ("POST", "/award") => super::routes::gitlab::admin::award(f, &body),
         ("POST", "/review") => super::reviews::submit(f, &body),
         ("POST", "/dismiss") => super::reviews::dismiss(f, &body),
         ("POST", "/mergeable") => super::reviews::set_mergeable(f, &body),
@@ -228,7 +227,7 @@ fn add_issue(f: &mut Forge, body: &Value) -> Reply {
         .map_err(|e| e.to_string())
         .and_then(|i| f.add_issue(repo, i))
     {
-        Ok(n) => Reply::json(201, &json!({"number": n})),
+        Ok(n) => Reply::json(201, &json!({"number": Forge::shown(n)})),
         Err(e) => err(400, &e),
     }
 }
@@ -246,10 +245,10 @@ fn label(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// `{repo, issue, state = closed}`
+/// `{repo, issue | pr, state = closed}`
 fn issue_state(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
-    let n = body["issue"].as_u64().unwrap_or(0);
+    let n = item(f, body);
     let state = body["state"].as_str().unwrap_or("closed");
     match f.repos.get_mut(repo).and_then(|r| r.issues.get_mut(&n)) {
         Some(i) => {
@@ -264,7 +263,7 @@ fn issue_state(f: &mut Forge, body: &Value) -> Reply {
 /// merges (the merge commit is theirs); none: the sandbox itself.
 fn merge(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
-    let n = body["pr"].as_u64().unwrap_or(0);
+    let n = f.pr_key(body["pr"].as_u64().unwrap_or(0));
     match f.merge_by(repo, n, body["by"].as_str()) {
         Ok(sha) => Reply::json(200, &json!({"merge_commit_sha": sha})),
         Err(e) => err(400, &e),
@@ -288,10 +287,19 @@ fn status(f: &mut Forge, body: &Value) -> Reply {
     }
 }
 
-/// A comment by anyone, `{repo, issue, body, user = alice}` -> `{id, created_at}`
+/// The item a call names: `issue` (a pull request too where they share one
+/// numbering), or `pr` (a merge request's own number where GitLab's are apart).
+fn item(f: &Forge, body: &Value) -> u64 {
+    match body["pr"].as_u64() {
+        Some(pr) => f.pr_key(pr),
+        None => body["issue"].as_u64().unwrap_or(0),
+    }
+}
+
+/// A comment by anyone, `{repo, issue | pr, body, user = alice}` -> `{id, created_at}`
 fn comment(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("");
-    let n = body["issue"].as_u64().unwrap_or(0);
+    let n = item(f, body);
     let user = body["user"]
         .as_str()
         .or(body["by"].as_str())
@@ -310,12 +318,24 @@ fn state(f: &Forge) -> Reply {
         .repos
         .values()
         .map(|r| {
-            let issues: Vec<Value> = r.issues.values().map(|i| shapes::issue(f, r, i)).collect();
+            // each item's own number (a GitLab merge request's iid)
+            let issues: Vec<Value> = r
+                .issues
+                .values()
+                .map(|i| {
+                    let mut v = shapes::issue(f, r, i);
+                    v["number"] = json!(Forge::shown(i.number));
+                    v
+                })
+                .collect();
             let comments: Vec<Value> = f
                 .comments
                 .values()
                 .filter(|c| c.repo == r.full_name)
-                .map(|c| json!({"id": c.id, "issue": c.issue, "body": c.body, "user": c.user}))
+                .map(|c| {
+                    json!({"id": c.id, "issue": Forge::shown(c.issue), "pull": c.issue > super::model::gitlab::MR_KEYS,
+                           "body": c.body, "user": c.user, "system": f.gl.system.contains(&c.id)})
+                })
                 .collect();
             json!({"name": r.full_name, "issues": issues, "comments": comments})
         })

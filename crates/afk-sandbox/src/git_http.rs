@@ -1,7 +1,8 @@
 //! Git's smart HTTP protocol over the sandbox's bare repositories, served by
 //! the real `git http-backend` (CGI) at `<url>/<owner>/<repo>.git`. Fetching is
 //! anonymous, as from a public repository; pushing needs HTTP basic auth whose
-//! password is the forge token, as Gitea asks for it, so a client that pushes
+//! password is the forge token, as Gitea asks for it (GitLab's `oauth2:<token>`
+//! is one such: the user is not checked), so a client that pushes
 //! here proves it can hand git the token without writing it anywhere. A test
 //! can make every git request answer with a redirect to another host
 //! (`/_admin/git_redirect`), as a hostile forge or proxy would. A push to a
@@ -15,14 +16,18 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-/// `/<owner>/<repo>.git/<rest>` → (`owner/repo`, `rest`), for git's paths only.
+/// `/<owner>/<repo>.git/<rest>` → (`owner/repo`, `rest`), for git's paths
+/// only; a GitLab project's full path nests (`/group/sub/project.git/...`).
 pub(super) fn route(path: &str) -> Option<(String, String)> {
     let p = path.strip_prefix('/')?;
-    let (owner, rest) = p.split_once('/')?;
-    let (name, rest) = rest.split_once(".git/")?;
+    let (name, rest) = p.split_once(".git/")?;
     let known = ["info/refs", "git-upload-pack", "git-receive-pack"];
-    (!owner.is_empty() && !name.is_empty() && !name.contains('/') && known.contains(&rest))
-        .then(|| (format!("{owner}/{name}"), rest.to_string()))
+    let segments: Vec<&str> = name.split('/').collect();
+    let fine = segments.len() >= 2
+        && segments
+            .iter()
+            .all(|s| !s.is_empty() && *s != "." && *s != "..");
+    (fine && known.contains(&rest)).then(|| (name.to_string(), rest.to_string()))
 }
 
 /// Answer one git request; the forge is locked only to look the repo up.
@@ -75,7 +80,9 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         return err(401, "push needs the forge token as the password")
             .with_header("WWW-Authenticate", "Basic realm=\"afk sandbox\"");
     }
-    let Some(root) = git_dir.parent().and_then(|p| p.parent()) else {
+    // every repository lives at `<root>/<full name>.git`, however deep
+    let depth = repo.split('/').count();
+    let Some(root) = git_dir.ancestors().nth(depth) else {
         return err(500, "no project root");
     };
     let mut cmd = Command::new("git");
@@ -215,7 +222,10 @@ mod tests {
             ),
             ("/acme/app.git/objects/info/packs", None),
             ("/api/v1/repos/acme/app", None),
-            ("/a/b/c.git/info/refs", None),
+            // a GitLab project in a subgroup
+            ("/a/b/c.git/info/refs", Some(("a/b/c", "info/refs"))),
+            ("/a/../c.git/info/refs", None),
+            ("/c.git/info/refs", None),
         ];
         for (path, want) in cases {
             let got = route(path);

@@ -8,7 +8,11 @@ use std::time::Duration;
 
 pub struct Request {
     pub method: String,
+    /// the path, percent-decoded
     pub path: String,
+    /// the path as sent (GitLab names a project by its full path encoded
+    /// as one segment, `acme%2Fplatform%2Fsvc`, which decoding would split)
+    pub raw_path: String,
     pub query: Vec<(String, String)>,
     pub raw_query: String,
     pub headers: Vec<(String, String)>,
@@ -156,6 +160,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     Some(Request {
         method,
         path: decode(&path),
+        raw_path: path,
         query,
         raw_query,
         headers,

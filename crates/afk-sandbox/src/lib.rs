@@ -167,6 +167,9 @@ pub fn start_with(
         .map_err(|e| anyhow::anyhow!("sandbox: cannot create {}: {e}", dir.display()))?;
     let dir = dir.canonicalize()?;
     let mut forge = Forge::new(url.clone(), dir.clone());
+    if dialect == Dialect::Gitlab {
+        forge.gitlab();
+    }
     if let Some(s) = seed {
         forge
             .seed(s)
@@ -286,7 +289,7 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     } else if req.path == "/v2" || req.path.starts_with("/v2/") {
         (Service::Registry, req.path.clone())
     } else {
-        match req.path.strip_prefix(dialect.api_prefix()) {
+        match dialect.api_path(&req).strip_prefix(dialect.api_prefix()) {
             Some(p) => (Service::Forge(dialect), p.to_string()),
             None => return err(404, "not found"),
         }
@@ -360,6 +363,7 @@ mod tests {
         Request {
             method: method.into(),
             path: path.into(),
+            raw_path: path.into(),
             query: vec![],
             raw_query: String::new(),
             headers: headers

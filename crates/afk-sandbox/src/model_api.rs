@@ -889,6 +889,7 @@ mod tests {
         Request {
             method: "POST".into(),
             path: format!("/model{path}"),
+            raw_path: format!("/model{path}"),
             query: vec![],
             raw_query: String::new(),
             headers: headers

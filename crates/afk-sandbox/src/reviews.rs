@@ -144,7 +144,7 @@ fn ok() -> Reply {
 /// person in the review's thread.
 pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     let repo = body["repo"].as_str().unwrap_or("").to_string();
-    let pr = body["pr"].as_u64().unwrap_or(0);
+    let pr = f.pr_key(body["pr"].as_u64().unwrap_or(0));
     let Some(verdict) = body["state"].as_str().and_then(Verdict::parse) else {
         return err(
             400,
@@ -171,13 +171,20 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
         });
     }
     let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
+    let user = body["user"].as_str().unwrap_or("alice").to_string();
+    // GitLab writes an approval and a change request as system notes on the MR
+    match verdict {
+        Verdict::Approved => f.system_note(&repo, pr, "approved this merge request", &user),
+        Verdict::ChangesRequested => f.system_note(&repo, pr, "requested changes", &user),
+        _ => {}
+    }
     f.talk.reviews.insert(
         id,
         Review {
             id,
             repo,
             pr,
-            user: body["user"].as_str().unwrap_or("alice").to_string(),
+            user,
             verdict,
             body: body["body"].as_str().unwrap_or("").to_string(),
             commit,
@@ -207,7 +214,7 @@ pub(super) fn dismiss(f: &mut Forge, body: &Value) -> Reply {
 pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
     let key = (
         body["repo"].as_str().unwrap_or("").to_string(),
-        body["pr"].as_u64().unwrap_or(0),
+        f.pr_key(body["pr"].as_u64().unwrap_or(0)),
     );
     match body.get("mergeable") {
         None => {
@@ -230,7 +237,7 @@ pub(super) fn set_mergeable(f: &mut Forge, body: &Value) -> Reply {
 pub(super) fn set_next_update(f: &mut Forge, body: &Value) -> Reply {
     let key = (
         body["repo"].as_str().unwrap_or("").to_string(),
-        body["pr"].as_u64().unwrap_or(0),
+        f.pr_key(body["pr"].as_u64().unwrap_or(0)),
     );
     let next = match body["outcome"].as_str() {
         Some("succeed") => NextUpdate::Succeed,

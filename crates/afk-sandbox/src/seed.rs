@@ -127,7 +127,11 @@ impl Forge {
     }
 
     fn seed_repo(&mut self, r: SeedRepo) -> Result<(), String> {
-        if !afk_model::is_repo_name(&r.name) {
+        // GitLab's projects nest in groups (`group/sub/project`)
+        if self.gl.on {
+            afk_model::RepoName::parse_for(afk_model::NameShape::Nested, &r.name)
+                .map_err(|e| format!("repo name {}", e.0))?;
+        } else if !afk_model::is_repo_name(&r.name) {
             return Err(format!("repo name \"{}\" is not owner/repo", r.name));
         }
         if !self.repos.contains_key(&r.name) {
@@ -225,10 +229,13 @@ impl Forge {
 
     pub(super) fn add_issue(&mut self, repo: &str, i: SeedIssue) -> Result<u64, String> {
         let id = self.id();
-        let r = self.repos.get_mut(repo).ok_or(format!("no repo {repo}"))?;
-        let number = i
-            .number
-            .unwrap_or_else(|| r.issues.keys().max().copied().unwrap_or(0) + 1);
+        let r = self.repos.get(repo).ok_or(format!("no repo {repo}"))?;
+        // a merge request's number is its own sequence's when GitLab numbers them apart
+        let number = match i.number {
+            Some(n) if i.pull => self.pr_key(n),
+            Some(n) => n,
+            None => self.next_number(r, i.pull),
+        };
         if let Some(steps) = i.script.clone() {
             self.scripts.insert((repo.to_string(), number), steps);
         }

@@ -143,7 +143,7 @@ impl Run {
     /// As `/_admin/state` shows it (`output` too when asked for the one run).
     pub(crate) fn show(&self, with_output: bool) -> Value {
         let mut v = serde_json::json!({
-            "id": self.id, "repo": self.repo, "branch": self.branch, "pr": self.pr,
+            "id": self.id, "repo": self.repo, "branch": self.branch, "pr": super::Forge::shown(self.pr),
             "sha": self.sha, "context": self.context, "state": self.state,
             "exit_code": self.exit_code, "description": self.description,
         });

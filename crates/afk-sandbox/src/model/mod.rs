@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 pub(crate) mod app;
 pub(crate) mod ci;
+pub(crate) mod gitlab;
 pub(crate) mod registry;
 pub(crate) mod talk;
 
@@ -179,6 +180,8 @@ pub struct Forge {
     /// the longest comment body taken, in characters: GitHub's 65,536 unless
     /// a test sets a stricter forge (`/_admin/comment_max`)
     pub(super) comment_max: usize,
+    /// GitLab's ways beside the shared model (`gitlab::GitlabSide`)
+    pub(super) gl: gitlab::GitlabSide,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).
@@ -231,6 +234,7 @@ impl Forge {
             gh: GithubSide::default(),
             git_redirect: None,
             talk: Default::default(),
+            gl: Default::default(),
         }
     }
 
@@ -304,6 +308,7 @@ impl Forge {
             .get_mut(&number)
             .ok_or(format!("no issue {repo}#{number}"))?;
         let from = std::mem::replace(&mut issue.title, title.to_string());
+        let note = format!("changed title from **{from}** to **{title}**");
         issue.renames.push(Rename {
             id: ev,
             by: by.to_string(),
@@ -312,6 +317,7 @@ impl Forge {
             at: at.clone(),
         });
         issue.updated_at = Some(at);
+        self.system_note(repo, number, &note, by);
         Ok(())
     }
 
@@ -328,6 +334,8 @@ impl Forge {
             .ok_or(format!("no issue {repo}#{number}"))?;
         issue.body = body.to_string();
         issue.updated_at = Some(at);
+        let author = issue.author.clone();
+        self.system_note(repo, number, "changed the description", &author);
         Ok(())
     }
 
@@ -400,13 +408,16 @@ impl Forge {
             .head
             .clone()
             .ok_or("the pull request has no head branch")?;
-        let sha = git::merge(
-            &gd,
-            &pr.base,
-            &head,
-            &format!("Merge pull request #{number}"),
-            by,
-        )?;
+        let message = if number > gitlab::MR_KEYS {
+            format!(
+                "Merge branch '{head}' into '{}'\n\nSee merge request {repo}!{}",
+                pr.base,
+                Forge::shown(number)
+            )
+        } else {
+            format!("Merge pull request #{number}")
+        };
+        let sha = git::merge(&gd, &pr.base, &head, &message, by)?;
         pr.merged = true;
         pr.state = "closed".into();
         pr.merge_sha = Some(sha.clone());

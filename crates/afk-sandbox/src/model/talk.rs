@@ -15,12 +15,15 @@ pub(crate) enum Verdict {
 }
 
 impl Verdict {
-    /// Either forge's word (`REQUEST_CHANGES` or `CHANGES_REQUESTED`, `COMMENT`
+    /// Any forge's word (`REQUEST_CHANGES`, `CHANGES_REQUESTED` or `requested_changes`, `COMMENT`
     /// or `COMMENTED`, `APPROVE` or `APPROVED`), any case.
     pub(crate) fn parse(s: &str) -> Option<Verdict> {
         match s.to_ascii_uppercase().as_str() {
             "APPROVED" | "APPROVE" => Some(Verdict::Approved),
-            "REQUEST_CHANGES" | "CHANGES_REQUESTED" => Some(Verdict::ChangesRequested),
+            // GitLab's reviewer state: `requested_changes`
+            "REQUEST_CHANGES" | "CHANGES_REQUESTED" | "REQUESTED_CHANGES" => {
+                Some(Verdict::ChangesRequested)
+            }
             "COMMENT" | "COMMENTED" => Some(Verdict::Commented),
             "PENDING" => Some(Verdict::Pending),
             _ => None,

@@ -6,6 +6,7 @@
 
 pub(super) mod gitea;
 pub(super) mod github;
+pub(super) mod gitlab;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;
@@ -19,18 +20,21 @@ pub enum Dialect {
     Gitea,
     /// GitHub REST at `/api/v3`
     Github,
+    /// GitLab REST v4 at `/api/v4`
+    Gitlab,
 }
 
 impl Dialect {
     /// The dialects' names, as `afk sandbox --dialect` and `afk demo
     /// --forge` take them.
-    pub const NAMES: [&'static str; 2] = ["gitea", "github"];
+    pub const NAMES: [&'static str; 3] = ["gitea", "github", "gitlab"];
 
-    /// `gitea` or `github`.
+    /// `gitea` (or `forgejo`), `github` or `gitlab`.
     pub fn parse(s: &str) -> Option<Dialect> {
         match s {
             "gitea" | "forgejo" => Some(Dialect::Gitea),
             "github" => Some(Dialect::Github),
+            "gitlab" => Some(Dialect::Gitlab),
             _ => None,
         }
     }
@@ -41,6 +45,16 @@ impl Dialect {
         match self {
             Dialect::Gitea => gitea::serve(f, req, path),
             Dialect::Github => github::serve(f, req, path),
+            Dialect::Gitlab => gitlab::serve(f, req, path),
+        }
+    }
+
+    /// The path its API routes by: decoded, or as sent for GitLab, whose
+    /// project ids are full paths encoded as one segment.
+    pub(crate) fn api_path(self, req: &Request) -> &str {
+        match self {
+            Dialect::Gitea | Dialect::Github => &req.path,
+            Dialect::Gitlab => &req.raw_path,
         }
     }
 
@@ -48,6 +62,7 @@ impl Dialect {
         match self {
             Dialect::Gitea => "gitea",
             Dialect::Github => "github",
+            Dialect::Gitlab => "gitlab",
         }
     }
 
@@ -56,12 +71,14 @@ impl Dialect {
         match self {
             Dialect::Gitea => "/api/v1",
             Dialect::Github => "/api/v3",
+            Dialect::Gitlab => "/api/v4",
         }
     }
 
     /// afk's `[forge]` keys for a sandbox at `url` speaking this dialect:
     /// the forge kind it plays, its URL and, where the API lives apart, the
-    /// API's URL.
+    /// API's URL (GitLab's token goes in `PRIVATE-TOKEN`, afk's profile's
+    /// way, and its API root is `{url}/api/v4`, the default).
     pub fn forge_keys(self, url: &str) -> String {
         match self {
             Dialect::Gitea => format!("kind = \"gitea\"\nurl = \"{url}\""),
@@ -69,6 +86,7 @@ impl Dialect {
                 "kind = \"github\"\nurl = \"{url}\"\napi_url = \"{url}{}\"",
                 self.api_prefix()
             ),
+            Dialect::Gitlab => format!("kind = \"gitlab\"\nurl = \"{url}\""),
         }
     }
 
@@ -77,6 +95,8 @@ impl Dialect {
         match self {
             Dialect::Gitea => "REQUEST_CHANGES",
             Dialect::Github => "CHANGES_REQUESTED",
+            // a reviewer's state (`.../reviewers`); the admin API takes either word
+            Dialect::Gitlab => "requested_changes",
         }
     }
 
@@ -88,6 +108,9 @@ impl Dialect {
             }
             Dialect::Github => {
                 "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
+            }
+            Dialect::Gitlab => {
+                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,rename,edit,review,mergeable,branch_update,discussion,discussion_note,resolve,award,rate_limit"
             }
         }
     }

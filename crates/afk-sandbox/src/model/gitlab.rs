@@ -1,0 +1,151 @@
+//! What GitLab keeps beside the shared model, and the ways its model differs:
+//! merge requests numbered apart from issues (each its own `iid` sequence),
+//! system notes for edits, approvals and change requests, threads
+//! (discussions) that can be resolved, and a rebase's outcome reported later.
+//! `routes/gitlab/` renders it; the other dialects never see it (`on` is set
+//! only when the sandbox speaks GitLab).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where merge requests' model numbers start when issues and merge requests
+/// are numbered apart: MR `!n` is model number `MR_KEYS + n`, issue `#n` is
+/// `n`, so the shared model keeps one key per item and the admin API's and
+/// GitLab's numbers are each kind's own.
+pub(crate) const MR_KEYS: u64 = 1 << 40;
+
+/// A thread of notes (`DiscussionNote`, or `DiffNote` on a line), resolvable.
+pub(crate) struct Thread {
+    /// its notes' ids, the first one's first
+    pub(crate) notes: Vec<i64>,
+    pub(crate) resolvable: bool,
+    /// (who, when) resolved it; None: unresolved
+    pub(crate) resolved: Option<(String, String)>,
+    /// a line of the diff: (path, line)
+    pub(crate) position: Option<(String, u64)>,
+}
+
+#[derive(Default)]
+pub(crate) struct GitlabSide {
+    /// the sandbox speaks GitLab: merge requests numbered apart from issues,
+    /// edits leave system notes
+    pub(crate) on: bool,
+    /// the ids of system notes (`system: true`) among the shared comments
+    pub(crate) system: BTreeSet<i64>,
+    /// threads by their first note's id
+    pub(crate) threads: BTreeMap<i64, Thread>,
+    /// a note's thread (its first note's id)
+    pub(crate) in_thread: BTreeMap<i64, i64>,
+    /// (repo, model number) → why the last rebase failed (`merge_error`)
+    pub(crate) merge_errors: BTreeMap<(String, u64), String>,
+}
+
+impl super::Forge {
+    /// The number a person sees: a merge request's own `iid` when numbered
+    /// apart, else the model number.
+    pub(crate) fn shown(n: u64) -> u64 {
+        if n > MR_KEYS { n - MR_KEYS } else { n }
+    }
+
+    /// The model number of pull request (merge request) `n` as the admin API
+    /// and the dialect name it.
+    pub(crate) fn pr_key(&self, n: u64) -> u64 {
+        if self.gl.on { MR_KEYS + n } else { n }
+    }
+
+    /// Speak GitLab's model: MRs numbered apart, notes up to GitLab's
+    /// 1,000,000 characters. Before anything is seeded.
+    pub fn gitlab(&mut self) {
+        self.gl.on = true;
+        self.comment_max = 1_000_000;
+    }
+
+    /// The next model number of an issue (`pull`: a merge request) in `repo`.
+    pub(crate) fn next_number(&self, repo: &super::Repo, pull: bool) -> u64 {
+        let keys = repo.issues.keys().copied();
+        match (self.gl.on, pull) {
+            (true, true) => keys.filter(|k| *k > MR_KEYS).max().unwrap_or(MR_KEYS) + 1,
+            (true, false) => keys.filter(|k| *k <= MR_KEYS).max().unwrap_or(0) + 1,
+            _ => keys.max().unwrap_or(0) + 1,
+        }
+    }
+
+    /// A system note on `repo`'s item `n` by `by`, as GitLab writes them
+    /// (only when speaking GitLab).
+    pub(crate) fn system_note(&mut self, repo: &str, n: u64, body: &str, by: &str) {
+        if !self.gl.on {
+            return;
+        }
+        let id = self.id();
+        let at = self.stamp();
+        self.comments.insert(
+            id,
+            super::Comment {
+                id,
+                repo: repo.to_string(),
+                issue: n,
+                body: body.to_string(),
+                user: by.to_string(),
+                created_at: at,
+                updated_at: None,
+            },
+        );
+        self.gl.system.insert(id);
+    }
+
+    /// A new thread on `repo`'s item `n` by `user`: its first note's id.
+    pub(crate) fn start_thread(
+        &mut self,
+        repo: &str,
+        n: u64,
+        body: &str,
+        user: &str,
+        resolvable: bool,
+        position: Option<(String, u64)>,
+    ) -> Result<i64, String> {
+        let (id, _) = self.add_comment(repo, n, body, user)?;
+        self.gl.in_thread.insert(id, id);
+        self.gl.threads.insert(
+            id,
+            Thread {
+                notes: vec![id],
+                resolvable,
+                resolved: None,
+                position,
+            },
+        );
+        Ok(id)
+    }
+
+    /// A reply by `user` in the thread that note `first` started.
+    pub(crate) fn reply(&mut self, first: i64, body: &str, user: &str) -> Result<i64, String> {
+        let (repo, n) = match self.comments.get(&first) {
+            Some(c) if self.gl.threads.contains_key(&first) => (c.repo.clone(), c.issue),
+            _ => return Err("no such thread".into()),
+        };
+        let (id, _) = self.add_comment(&repo, n, body, user)?;
+        self.gl.in_thread.insert(id, first);
+        if let Some(t) = self.gl.threads.get_mut(&first) {
+            t.notes.push(id);
+        }
+        Ok(id)
+    }
+
+    /// Resolve (or unresolve) the thread `first` started, as `by`: its notes'
+    /// `updated_at` move, as GitLab's do.
+    pub(crate) fn resolve(&mut self, first: i64, resolved: bool, by: &str) -> Result<(), String> {
+        let at = self.stamp();
+        let t = self
+            .gl
+            .threads
+            .get_mut(&first)
+            .filter(|t| t.resolvable)
+            .ok_or("no such resolvable thread")?;
+        t.resolved = resolved.then(|| (by.to_string(), at.clone()));
+        for id in t.notes.clone() {
+            if let Some(c) = self.comments.get_mut(&id) {
+                c.updated_at = Some(at.clone());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,91 @@
+//! The admin calls only GitLab's model has: a person starts a thread on an
+//! issue or merge request (resolvable on a merge request, on a line of the
+//! diff with `path` and `line`), replies in it, resolves it, and awards an
+//! emoji on a note. Numbers are each kind's own: `issue` an issue's iid,
+//! `pr` a merge request's.
+
+use crate::err;
+use crate::http::Reply;
+use crate::model::Forge;
+use serde_json::{Value, json};
+
+fn item(f: &Forge, body: &Value) -> u64 {
+    match body["pr"].as_u64() {
+        Some(pr) => f.pr_key(pr),
+        None => body["issue"].as_u64().unwrap_or(0),
+    }
+}
+
+fn user(body: &Value) -> String {
+    body["user"]
+        .as_str()
+        .or(body["by"].as_str())
+        .unwrap_or("alice")
+        .to_string()
+}
+
+/// `POST /_admin/discussion {repo, issue | pr, body, user = alice,
+/// resolvable = on a merge request, path?, line?}` → `{id, note_id}`: `id`
+/// the discussion's (40 hex digits).
+pub(crate) fn discussion(f: &mut Forge, body: &Value) -> Reply {
+    let repo = body["repo"].as_str().unwrap_or("");
+    let n = item(f, body);
+    let resolvable = body["resolvable"]
+        .as_bool()
+        .unwrap_or(n > crate::model::gitlab::MR_KEYS);
+    let position = body["path"]
+        .as_str()
+        .map(|p| (p.to_string(), body["line"].as_u64().unwrap_or(1)));
+    let text = body["body"].as_str().unwrap_or("");
+    match f.start_thread(repo, n, text, &user(body), resolvable, position) {
+        Ok(id) => Reply::json(
+            201,
+            &json!({"id": super::shapes::discussion_id(id), "note_id": id}),
+        ),
+        Err(e) => err(400, &e),
+    }
+}
+
+/// The first note of the thread `discussion` names (its 40 hex digits).
+fn first(body: &Value) -> i64 {
+    body["discussion"]
+        .as_str()
+        .and_then(|d| i64::from_str_radix(d, 16).ok())
+        .unwrap_or(0)
+}
+
+/// `POST /_admin/discussion_note {discussion, body, user = alice}` → `{note_id}`
+pub(crate) fn discussion_note(f: &mut Forge, body: &Value) -> Reply {
+    let text = body["body"].as_str().unwrap_or("");
+    match f.reply(first(body), text, &user(body)) {
+        Ok(id) => Reply::json(201, &json!({"note_id": id})),
+        Err(e) => err(404, &e),
+    }
+}
+
+/// `POST /_admin/resolve {discussion, resolved = true, user = alice}`: the
+/// thread's notes' `updated_at` move, as GitLab's do.
+pub(crate) fn resolve(f: &mut Forge, body: &Value) -> Reply {
+    let resolved = body["resolved"].as_bool().unwrap_or(true);
+    match f.resolve(first(body), resolved, &user(body)) {
+        Ok(()) => Reply::json(200, &json!({"ok": true})),
+        Err(e) => err(404, &e),
+    }
+}
+
+/// `POST /_admin/award {note, name, user = alice}` → `{id}`: an award emoji
+/// on a note, which moves the note's `updated_at`.
+pub(crate) fn award(f: &mut Forge, body: &Value) -> Reply {
+    let note = body["note"].as_i64().unwrap_or(0);
+    let name = body["name"].as_str().unwrap_or("thumbsup");
+    if !f.comments.contains_key(&note) {
+        return err(404, "no such note");
+    }
+    let (id, _) = f.react(note, &user(body), name);
+    let at = f.talk.reactions[&note]
+        .iter()
+        .find(|a| a.id == id)
+        .map(|a| a.at.clone());
+    f.comments.get_mut(&note).unwrap().updated_at = at;
+    Reply::json(201, &json!({"id": id}))
+}
