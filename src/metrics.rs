@@ -139,7 +139,7 @@ pub fn spend_lines(
         .collect();
     let all = spend::day_spend(&day_runs, day, None);
     let mut o = String::new();
-    o.push_str("# HELP afk_spend_day_usd Reported agent spend of the runs dispatched on the current UTC day (what budget.day_usd counts).\n# TYPE afk_spend_day_usd gauge\n");
+    o.push_str("# HELP afk_spend_day_usd Spend of the runs dispatched on the current UTC day (what budget.day_usd counts): metered by the model gateway where a run has a record, else the agent's report.\n# TYPE afk_spend_day_usd gauge\n");
     let _ = writeln!(o, "afk_spend_day_usd {}", all.spend_usd);
     o.push_str("# HELP afk_spend_day_repo_usd The same, per repository (what budget.repo_day_usd counts).\n# TYPE afk_spend_day_repo_usd gauge\n");
     let mut repos: Vec<&str> = runs.iter().map(|r| r.repo.as_str()).collect();
@@ -156,7 +156,7 @@ pub fn spend_lines(
     }
     o.push_str("# HELP afk_spend_day_unreported_runs Runs dispatched on the current UTC day that reported no spend yet (counted as 0).\n# TYPE afk_spend_day_unreported_runs gauge\n");
     let _ = writeln!(o, "afk_spend_day_unreported_runs {}", all.unreported);
-    o.push_str("# HELP afk_spend_usd_total Reported agent spend of every run afk has dispatched.\n# TYPE afk_spend_usd_total counter\n");
+    o.push_str("# HELP afk_spend_usd_total Spend of every run afk has dispatched: metered by the model gateway where a run has a record, else the agent's report.\n# TYPE afk_spend_usd_total counter\n");
     let _ = writeln!(
         o,
         "afk_spend_usd_total {}",

@@ -104,6 +104,23 @@ pub fn box_refusals(run_dir: &std::path::Path) -> Vec<std::collections::BTreeMap
         .collect()
 }
 
+/// The run has a metered record (`core::gateway::metered::FILE`): its spend
+/// is the model gateway's sum, not the agent's word.
+pub fn metered_here(run_dir: &std::path::Path) -> bool {
+    run_dir.join(crate::core::gateway::metered::FILE).exists()
+}
+
+/// The refusal the model gateway stopped the run's turn with, when the
+/// keeper left one (`core::gateway::budget::STOP_FILE`, SPEC 5.8.4): the
+/// limit and the figures watch escalates `over-budget` with.
+pub fn gateway_stop(run_dir: &std::path::Path) -> Option<crate::core::gateway::budget::Refusal> {
+    use crate::core::gateway::budget::{Refusal, STOP_FILE, STOP_MAX};
+    let t = crate::runner::output::tail(&run_dir.join(STOP_FILE), STOP_MAX as u64)?;
+    (t.from == 0)
+        .then(|| Refusal::from_record(&String::from_utf8_lossy(&t.bytes)))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -210,16 +210,8 @@ fn run_row(
             )
         ),
         spend_usd: r.spend_usd,
-        spend_from: {
-            let mut from: Vec<crate::core::spend::Source> =
-                crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref())
-                    .figures()
-                    .iter()
-                    .map(|f| f.source)
-                    .collect();
-            from.dedup();
-            from
-        },
+        spend_from: crate::core::run_spend::RunSpend::from_stored(r.spend_ledger.as_deref())
+            .spend_from(),
         outcome: outcome.filter(|o| !o.is_empty()),
         held: None,
         since: match (ended, r.ended_at.as_deref()) {

@@ -4,6 +4,8 @@
 //! runner that keeps its output elsewhere (a container log) feeds the same
 //! ledger with its own bytes.
 
+use crate::core::gateway::metered;
+use crate::core::run_spend::RunSpend;
 use crate::core::spend::{Ledger, MAX_READ, Meter};
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -43,6 +45,56 @@ pub fn read_stream(path: &Path, stream: &str, meter: &Meter, ledger: &mut Ledger
     // the end of the file as it was: a line cut by the read limit is not whole
     let at_end = from + buf.len() as u64 >= len;
     ledger.feed(meter, stream, id, from, &buf, finished && at_end);
+}
+
+/// Read the model gateway's metered record of a run folder
+/// (`metered.jsonl`, SPEC 5.8.3) into `ledger` from where the last read
+/// stopped (its start when the file was replaced or truncated), at most
+/// [`metered::MAX_READ`] bytes a read. No record: nothing changes (the
+/// run's spend stays the agent's word); one that cannot be read now is left
+/// for the next tick. Whatever the runner: the keeper writes it in the run
+/// folder.
+pub fn read_metered(run_dir: &Path, spend: &mut RunSpend) {
+    let Ok(mut f) = std::fs::File::open(run_dir.join(metered::FILE)) else {
+        return;
+    };
+    let Ok(meta) = f.metadata() else { return };
+    let mut read = spend.metered.clone().unwrap_or_default();
+    let from = read.start(meta.ino(), meta.len());
+    let mut buf = Vec::new();
+    if f.seek(SeekFrom::Start(from)).is_err()
+        || f.take(metered::MAX_READ as u64)
+            .read_to_end(&mut buf)
+            .is_err()
+    {
+        return;
+    }
+    read.tally.feed(&buf);
+    spend.metered = Some(read);
+}
+
+/// Append afk's own `line` to the run's log (`agent.log`, what `afk runs
+/// show --log` prints), where the agent's output and the box's lines are.
+/// Only after a whole line: while the agent is still writing one (its
+/// log's last byte is not a newline), nothing is written and false says to
+/// try on a later tick; an agent that is done gets its torn line ended.
+pub fn note_in_log(run_dir: &Path, line: &str, agent_done: bool) -> bool {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = run_dir.join("agent.log");
+    let torn =
+        super::output::tail(&path, 1).is_some_and(|t| t.bytes.last().is_some_and(|b| *b != b'\n'));
+    if torn && !agent_done {
+        return false;
+    }
+    let text = format!("{}{line}\n", if torn { "\n" } else { "" });
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .is_ok()
 }
 
 #[cfg(test)]
@@ -124,6 +176,55 @@ mod tests {
         read_run_dir(&d, &Meter::CUSTOM, &mut l, true);
         assert_eq!(l.spend(), Some(0.8), "two reports of one turn: the larger");
         assert!(l.cursors.contains_key("progress") && l.cursors.contains_key("log"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_metered_record_is_read_once_bounded_and_again_when_replaced() {
+        use crate::core::gateway::{Api, metered::Line, prices::PricedBy};
+        let d = dir("metered");
+        let line = |micro_usd| {
+            Line::new(
+                time::macros::datetime!(2026-11-26 02:20:19 UTC),
+                Api::Anthropic,
+                "claude-sonnet-4-6",
+                200,
+                Default::default(),
+                micro_usd,
+                PricedBy::Table,
+                true,
+            )
+            .to_line()
+        };
+        let mut l = RunSpend::default();
+        l.ledger.begin_turn(1);
+        read_metered(&d, &mut l);
+        assert_eq!(l.metered, None, "no record: the agent's word");
+        append(&d.join("agent.log"), RESULT);
+        read_run_dir(&d, &Meter::CUSTOM, &mut l.ledger, false);
+        let rec = d.join(metered::FILE);
+        let first = line(1_000_000);
+        append(&rec, &format!("{first}{}", &first[..20]));
+        read_metered(&d, &mut l);
+        read_metered(&d, &mut l);
+        assert_eq!((l.spend(), l.reported()), (Some(1.0), Some(0.5)));
+        // the torn line ends on the next tick
+        append(&rec, &first[20..]);
+        read_metered(&d, &mut l);
+        assert_eq!(l.spend(), Some(2.0));
+        assert_eq!(l.metered.as_ref().unwrap().tally.requests, 2);
+        // replaced: summed again from its start
+        std::fs::remove_file(&rec).unwrap();
+        append(&rec, &line(250_001));
+        read_metered(&d, &mut l);
+        assert_eq!(l.spend(), Some(0.250001));
+        // afk's line in the log waits for the agent's torn line, unless it is done
+        append(&d.join("agent.log"), "{\"type\":");
+        assert!(!note_in_log(&d, "[afk] said", false));
+        assert!(note_in_log(&d, "[afk] said", true));
+        let log = std::fs::read_to_string(d.join("agent.log")).unwrap();
+        assert!(log.ends_with("{\"type\":\n[afk] said\n"), "{log}");
+        assert!(note_in_log(&d, "[afk] again", false));
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -108,15 +108,6 @@ pub struct Ledger {
     /// Lines longer than [`MAX_READ`] skipped so far, over every stream.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped_lines: u32,
-    /// The model gateway's metered record as read so far (SPEC 5.8.3): when
-    /// the run has one, its sum is the run's spend ([`Ledger::spend`]) and the
-    /// agent's figures above are kept beside it ([`Ledger::reported`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub metered: Option<crate::gateway::metered::Read>,
-    /// The difference between the two the run's log said last: said again
-    /// only when it changes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub said: Option<crate::gateway::metered::Difference>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -140,6 +131,9 @@ pub enum Source {
     Progress,
     /// The agent-thread service's `cost_usd` (the http runner).
     Thread,
+    /// The model gateway's metered record (SPEC 5.8.3, `run_spend`): afk's
+    /// own measure, not the agent's word.
+    Metered,
 }
 
 impl std::fmt::Display for Source {
@@ -149,6 +143,7 @@ impl std::fmt::Display for Source {
             Source::CodexPriced => "codex-priced",
             Source::Progress => "progress",
             Source::Thread => "thread",
+            Source::Metered => "metered",
         })
     }
 }
@@ -601,34 +596,10 @@ impl Ledger {
         v
     }
 
-    /// What the run has spent: the metered sum when the run has a metered
-    /// record (whatever its agent says), else the agent's own figure
-    /// ([`Ledger::reported`]); None when neither says anything (unknown, not 0).
+    /// What the run's agent reported spending; None when nothing was ever
+    /// reported (unknown, not 0). The run's spend is this unless the model
+    /// gateway metered it (`run_spend::RunSpend`).
     pub fn spend(&self) -> Option<f64> {
-        self.metered_usd().or_else(|| self.reported())
-    }
-
-    /// The metered sum, to the micro-dollar; None: the run has no metered
-    /// record (its turns did not go through the model gateway).
-    pub fn metered_usd(&self) -> Option<f64> {
-        self.metered.as_ref().map(|m| m.tally.usd())
-    }
-
-    /// The difference between the metered figure and the agent's own that is
-    /// to be said in the run's log: there is one to say
-    /// ([`crate::gateway::metered::differs`]) and it is not the one said last.
-    /// Said once, [`Ledger::said`] keeps it.
-    pub fn unsaid_difference(&self) -> Option<crate::gateway::metered::Difference> {
-        use crate::gateway::prices::micro;
-        let metered = self.metered.as_ref()?.tally.micro_usd;
-        let reported = micro(self.reported()?);
-        let d = crate::gateway::metered::Difference { metered, reported };
-        (crate::gateway::metered::differs(metered, reported) && self.said != Some(d)).then_some(d)
-    }
-
-    /// What the agent itself reported spending (its records, its progress
-    /// lines, its service's thread figure); None when it reported nothing.
-    pub fn reported(&self) -> Option<f64> {
         let turn = self.turn_spend();
         let local = (self.earlier_reported || turn.is_some())
             .then(|| self.earlier_usd + turn.unwrap_or(0.0));
@@ -1735,150 +1706,5 @@ mod tests {
         for (d, want) in ages {
             assert_eq!(age_text(d), want);
         }
-    }
-
-    /// A ledger whose agent reported `reported` (a Claude result record) and,
-    /// with `metered`, a metered record of one request per figure (micro-dollars).
-    fn with(reported: Option<f64>, metered: Option<&[u64]>) -> Ledger {
-        use crate::gateway::metered::{Line, Read};
-        let mut l = match reported {
-            Some(x) => fed(&[(
-                format!("{{\"type\":\"result\",\"total_cost_usd\":{x}}}\n").as_bytes(),
-                false,
-            )]),
-            None => Ledger::default(),
-        };
-        if let Some(lines) = metered {
-            let mut m = Read::default();
-            m.start(9, 0);
-            for micro_usd in lines {
-                let line = Line::new(
-                    datetime!(2026-11-26 02:20:19 UTC),
-                    crate::gateway::Api::Anthropic,
-                    "claude-sonnet-4-6",
-                    200,
-                    Default::default(),
-                    *micro_usd,
-                    crate::gateway::prices::PricedBy::Table,
-                    true,
-                );
-                m.tally.feed(line.to_line().as_bytes());
-            }
-            l.metered = Some(m);
-        }
-        l
-    }
-
-    #[test]
-    fn the_runs_spend_is_the_metered_sum_when_it_has_a_record_and_the_agents_word_else() {
-        let cases: [(&str, Option<f64>, Option<&[u64]>, Option<f64>); 6] = [
-            ("no record: the agent's figure", Some(0.5), None, Some(0.5)),
-            ("no record, no report: unknown", None, None, None),
-            // a lying agent changes nothing
-            (
-                "the record wins over a lower report",
-                Some(0.0042),
-                Some(&[1_000_000, 440_000]),
-                Some(1.44),
-            ),
-            (
-                "and over a higher one",
-                Some(3.0),
-                Some(&[1_250_000]),
-                Some(1.25),
-            ),
-            (
-                "a record and no report",
-                None,
-                Some(&[123_456]),
-                Some(0.123456),
-            ),
-            // the gateway was on and passed nothing: it spent nothing
-            (
-                "an empty record is $0, not unknown",
-                Some(0.7),
-                Some(&[]),
-                Some(0.0),
-            ),
-        ];
-        for (what, reported, metered, want) in cases {
-            let l = with(reported, metered);
-            assert_eq!(l.spend(), want, "{what}");
-            assert_eq!(
-                l.reported(),
-                reported,
-                "{what}: the agent's figure is kept beside"
-            );
-            // kept between ticks
-            assert_eq!(
-                Ledger::from_stored(Some(&l.to_stored())).spend(),
-                want,
-                "{what}"
-            );
-        }
-        // an old stored ledger (no metered key) reads as before
-        let old = Ledger::from_stored(Some("{\"turn\":1,\"turn_results_usd\":0.5}"));
-        assert_eq!((old.spend(), old.metered_usd()), (Some(0.5), None));
-    }
-
-    #[test]
-    fn a_difference_over_a_cent_and_one_percent_is_said_once_per_change() {
-        use crate::gateway::metered::differs;
-        let cases = [
-            // (metered, reported) micro-dollars
-            ((1_440_000, 4_200), true),
-            ((4_200, 1_440_000), true),
-            ((1_000_000, 1_010_000), false), // exactly $0.01 and 1%
-            ((1_000_000, 1_010_001), true),  // over both
-            ((5_000_000, 5_040_000), false), // $0.04: under 1%
-            ((100_000, 109_000), false),     // 9%: under a cent
-            ((0, 20_000), true),             // nothing metered, $0.02 reported
-            ((2_000_000, 2_000_000), false),
-        ];
-        for ((m, r), want) in cases {
-            assert_eq!(differs(m, r), want, "{m} {r}");
-        }
-        let mut l = with(Some(0.0042), Some(&[1_440_000]));
-        let d = l.unsaid_difference().expect("a lie is said");
-        assert_eq!((d.metered, d.reported), (1_440_000, 4_200));
-        assert_eq!(
-            d.line(1),
-            "[afk] spend: the agent reported $0.0042, the model gateway metered $1.44 over 1 request (the run's spend)"
-        );
-        l.said = Some(d);
-        assert_eq!(l.unsaid_difference(), None, "said once");
-        let mut l = Ledger::from_stored(Some(&l.to_stored()));
-        assert_eq!(l.unsaid_difference(), None, "the next tick too");
-        // the figures move: said again
-        let more = with(Some(0.0042), Some(&[1_440_000, 60_000]));
-        let d2 = more.unsaid_difference().unwrap();
-        l.metered = more.metered.clone();
-        assert_eq!(l.unsaid_difference(), Some(d2));
-        assert_eq!(d2.metered, 1_500_000);
-        // no record, or no report: nothing to say
-        assert_eq!(with(Some(0.5), None).unsaid_difference(), None);
-        assert_eq!(with(None, Some(&[1_440_000])).unsaid_difference(), None);
-        // close enough: nothing to say
-        assert_eq!(
-            with(Some(1.4401), Some(&[1_440_000])).unsaid_difference(),
-            None
-        );
-    }
-
-    #[test]
-    fn the_metered_record_is_read_from_where_it_stopped_and_again_when_replaced() {
-        use crate::gateway::metered::Read;
-        let mut m = Read::default();
-        assert_eq!(m.start(5, 100), 0);
-        m.tally.feed(&[b' '; 100]);
-        assert_eq!(m.start(5, 150), 100, "the same file, grown");
-        assert_eq!(
-            m.start(5, 50),
-            0,
-            "truncated: from its start, nothing summed"
-        );
-        m.tally.feed(&[b' '; 50]);
-        assert_eq!(m.start(6, 500), 0, "another file");
-        assert_eq!(m.file, 6);
     }
 }

@@ -793,7 +793,7 @@ fn spend_chart(s: &Spend) -> String {
     let bw = pw / n;
     let mut o = String::from(
         "<svg class=\"chart spend\" viewBox=\"0 0 640 210\" role=\"img\" aria-label=\"spend per day\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title>Reported agent spend per UTC day</title>\
+         <title>Spend per UTC day (metered, else reported)</title>\
          <defs><pattern id=\"dots\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\"><rect width=\"5\" height=\"5\" fill=\"#ddd\"/><circle cx=\"2.5\" cy=\"2.5\" r=\"1.2\" fill=\"#000\"/></pattern></defs>",
     );
     for (i, (day, v, runs)) in s.days.iter().enumerate() {

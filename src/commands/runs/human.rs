@@ -20,8 +20,7 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
         r.branch,
         crate::core::plural(r.turns as usize, "agent turn", "agent turns"),
         human_duration(duration_s(r, now)),
-        r.spend_usd
-            .map_or("not reported".into(), crate::core::spend::usd),
+        spend_text(doc),
     );
     if !doc.spend_sources.is_empty() {
         let parts: Vec<String> = doc
@@ -111,5 +110,24 @@ fn files_part(h: &mut String, doc: &Shown) {
         if !text.ends_with('\n') {
             h.push('\n');
         }
+    }
+}
+
+/// The run's spend as the line says it: its figure, and with a metered
+/// record both figures when the agent's own differs (`$1.44 metered, the
+/// agent reported $0.0042`).
+fn spend_text(doc: &Shown) -> String {
+    use crate::core::gateway::prices::micro;
+    use crate::core::spend::usd;
+    let r = &doc.run;
+    match (&doc.metered, r.spend_usd) {
+        (Some(m), _) => match r.reported_usd {
+            Some(a) if micro(a) != micro(m.usd) => {
+                format!("{} metered, the agent reported {}", usd(m.usd), usd(a))
+            }
+            _ => format!("{} metered", usd(m.usd)),
+        },
+        (None, Some(x)) => usd(x),
+        (None, None) => "not reported".into(),
     }
 }

@@ -76,8 +76,13 @@ struct Row {
     ended_at: Option<String>,
     /// Seconds from dispatch to the end (or to now, for a run in flight).
     duration_s: i64,
-    /// What the run's agents reported spending; null: nothing reported.
+    /// What the run spent: the model gateway's metered sum when the run
+    /// has a metered record (SPEC 5.8.3), else what its agents reported;
+    /// null: nothing known.
     spend_usd: Option<f64>,
+    /// What the run's agents themselves reported spending (the same figure
+    /// as `spend_usd` without a metered record); null: nothing reported.
+    reported_usd: Option<f64>,
 }
 
 /// What `afk runs --json` prints.
@@ -119,6 +124,9 @@ struct Shown<'a> {
     /// `codex-priced`, `progress`, `thread`): all of them the agent's word
     /// or its service's (docs/security.md)
     spend_sources: Vec<crate::core::spend::Figure>,
+    /// what the model gateway metered (null: the run has no metered record,
+    /// its spend is the agent's word)
+    metered: Option<Metered>,
     /// the named agent's final message, bounded and sanitised
     /// (docs/runners.md#what-afk-reads-and-how-much)
     final_message: Option<String>,
@@ -175,7 +183,41 @@ fn row(r: &Run, now: OffsetDateTime) -> Row {
         ended_at: r.ended_at.clone(),
         duration_s: duration_s(r, now),
         spend_usd: r.spend_usd,
+        reported_usd: reported_of(r),
     }
+}
+
+/// The agent's own figure of a run: its ledger's, when a metered record
+/// made the run's figure another one; else the run's figure, which is it.
+fn reported_of(r: &Run) -> Option<f64> {
+    let spent = crate::core::run_spend::RunSpend::from_stored(r.spend_ledger.as_deref());
+    match spent.metered {
+        Some(_) => spent.reported(),
+        None => r.spend_usd,
+    }
+}
+
+/// What the model gateway metered for a run (`afk runs show --json`'s
+/// `metered`): its requests, their tokens, how many were priced at the
+/// table's highest (a model with no price) and the record's lines skipped.
+#[derive(Serialize)]
+struct Metered {
+    usd: f64,
+    requests: u64,
+    tokens: crate::core::gateway::usage::Usage,
+    priced_at_highest: u64,
+    skipped_lines: u64,
+}
+
+fn metered_of(r: &Run) -> Option<Metered> {
+    let spent = crate::core::run_spend::RunSpend::from_stored(r.spend_ledger.as_deref());
+    spent.metered.map(|m| Metered {
+        usd: m.tally.usd(),
+        requests: m.tally.requests,
+        tokens: m.tally.tokens,
+        priced_at_highest: m.tally.fallback,
+        skipped_lines: m.tally.skipped,
+    })
 }
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
@@ -302,6 +344,7 @@ fn show(
         progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
         spend_sources: crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref()).figures(),
+        metered: metered_of(&r),
         final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
         exit_status,
         log_end: exit_status

@@ -241,6 +241,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         end,
         spend_usd: seen.spend_usd,
         run_usd: cfg.budget.run_usd,
+        metered: crate::run_files::metered_here(&seen.run_dir),
         talk: super::talk::said(&seen.heard),
         held: seen
             .heard
@@ -272,6 +273,7 @@ fn escalation_comment(
     let public = w.t.forge()?.is_public(&run.repo).unwrap_or(true);
     let refused =
         crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
+    let stop = seen.gateway_stop.as_ref().map(|r| r.reached());
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,
@@ -310,6 +312,8 @@ fn escalation_comment(
                 .run_time
                 .map(crate::config::format_duration)
                 .unwrap_or_default(),
+            metered: crate::run_files::metered_here(&seen.run_dir),
+            gateway_stop: stop.as_deref(),
         },
     });
     let key = format!("run:{}:escalation", run.id);

@@ -44,8 +44,12 @@ pub(crate) struct Seen {
     /// sanitised: `run_files::log_end`); None otherwise.
     pub log_end: Option<String>,
     pub since_progress: Duration,
-    /// What the run's agents reported spending so far (None: nothing yet).
+    /// What the run has spent so far: the model gateway's metered sum when
+    /// it has a record, else what its agents reported (None: nothing yet).
     pub spend_usd: Option<f64>,
+    /// The model gateway stopped a turn at a money limit, with the figures it
+    /// left in the run folder (`run_files::gateway_stop`).
+    pub gateway_stop: Option<crate::core::gateway::budget::Refusal>,
     /// the agent's latest reported phase, for the checklist
     pub phase: Option<progress::Phase>,
     /// the conversation on the issue and the PR (docs/reviews.md)
@@ -288,6 +292,7 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
         forwarded,
         since_progress: progress::since(last, w.t.now),
         spend_usd,
+        gateway_stop: crate::run_files::gateway_stop(&run_dir),
         phase: files.phase,
         heard,
         record: ToRecord {
@@ -410,6 +415,7 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
         forwarded: super::forward::Forward::default(),
         since_progress: progress::since(last, w.t.now),
         spend_usd,
+        gateway_stop: crate::run_files::gateway_stop(&run_dir),
         phase: None,
         heard: super::talk::Heard {
             talk,

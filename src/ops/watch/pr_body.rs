@@ -71,6 +71,7 @@ pub(super) fn body(
         holds: holds.as_ref(),
         turns: &whys,
         spend_usd,
+        metered: crate::run_files::metered_here(run_dir),
         final_message: message.as_deref(),
         head,
         turns_taken: turns.max(1),

@@ -109,22 +109,25 @@ fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<P
 }
 
 /// The run's spend: its stored ledger, the turn it is in, what the agent wrote
-/// since the last read and what the runner reports; and the ledger to store
-/// when it moved on (`ToRecord::spend`).
+/// since the last read and what the runner reports, and the model gateway's
+/// metered record (whose sum, when there is one, is the run's spend; a
+/// difference from the agent's own figure is a line in the run's log, once
+/// per change); and the ledger to store when it moved on (`ToRecord::spend`).
 pub(crate) fn spend(
     w: &Watch,
     run: &Run,
     run_dir: &std::path::Path,
     seen: &crate::runner::Observed,
 ) -> (Option<f64>, Option<(Option<f64>, String)>) {
-    let mut ledger = crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref());
+    let mut spent = crate::core::run_spend::RunSpend::from_stored(run.spend_ledger.as_deref());
+    let ledger = &mut spent.ledger;
     ledger.begin_turn(run.turns.max(1));
     let skipped_before = ledger.skipped_lines;
     let meter = w.t.config().runner.meter();
     w.t.runner.as_ref().read_spend(
         run_dir,
         &meter,
-        &mut ledger,
+        ledger,
         seen.agent != crate::core::run_state::Agent::Running,
     );
     if ledger.skipped_lines > skipped_before {
@@ -138,8 +141,18 @@ pub(crate) fn spend(
     if let Some(usd) = seen.cost_usd {
         ledger.thread(usd);
     }
-    let stored = ledger.to_stored();
+    // the model gateway's record, when the run has one: its sum is the
+    // run's spend, the agent's figure kept beside it (SPEC 5.8.3)
+    crate::runner::spend::read_metered(run_dir, &mut spent);
+    if let Some(d) = spent.unsaid_difference() {
+        let requests = spent.metered.as_ref().map_or(0, |m| m.tally.requests);
+        let done = seen.agent != crate::core::run_state::Agent::Running;
+        if crate::runner::spend::note_in_log(run_dir, &d.line(requests), done) {
+            spent.said = Some(d);
+        }
+    }
+    let stored = spent.to_stored();
     let moved =
-        (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (ledger.spend(), stored));
-    (ledger.spend(), moved)
+        (run.spend_ledger.as_deref() != Some(stored.as_str())).then(|| (spent.spend(), stored));
+    (spent.spend(), moved)
 }

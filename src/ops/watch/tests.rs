@@ -72,6 +72,7 @@ fn seen() -> Seen {
         log_end: None,
         since_progress: std::time::Duration::ZERO,
         spend_usd: None,
+        gateway_stop: None,
         phase: None,
         heard: Default::default(),
         record: Default::default(),

@@ -167,7 +167,7 @@ pub const MAX_READ: usize = 4 << 20;
 
 /// The run's record as watch reads it, tick after tick: which file it is (an
 /// inode) and the sum of what was read of it (`tally.read` is where reading
-/// stopped). Kept with the run's spend ledger (`core::spend::Ledger::metered`).
+/// stopped). Kept with the run's spend ledger (`core::run_spend::RunSpend::metered`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Read {
