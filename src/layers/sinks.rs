@@ -158,7 +158,7 @@ enum Sends {
 }
 
 /// The files that send requests themselves, and why that is safe.
-const SENDERS: [(&str, Sends, &str); 7] = [
+const SENDERS: [(&str, Sends, &str); 8] = [
     (
         "crates/afk-http/src/send.rs",
         Sends::BodiesRedacted,
@@ -188,6 +188,11 @@ const SENDERS: [(&str, Sends, &str); 7] = [
         "crates/afk-registry/src/created.rs",
         Sends::NoBody,
         "GETs of a manifest and its config",
+    ),
+    (
+        "src/runner/agent_box/gateway.rs",
+        Sends::BodiesRedacted,
+        "the model gateway: the agent's API requests to the model's upstream, the key set by the keeper",
     ),
     (
         "src/commands/demo/review.rs",

@@ -271,6 +271,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
                 repo: spec.repo,
                 turn: spec.turn,
                 name: format!("{}-{}", spec.run_id, spec.turn),
+                budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
             },
         )?,
         None => argv,

@@ -35,6 +35,8 @@ echo "keyring=$(perl -e 'my $r = syscall('$keyctl', 0, -3, 0); print $r < 0 ? $!
 echo "tiocsti=$(perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c) ? print "LEAK" : print $!+0')" >> $o
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
 echo "model_as_another_host=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' -H 'Host: forge.internal' {model}/model/anthropic/v1/models)" >> $o
+gw="${{ANTHROPIC_BASE_URL:-}}"; [ -n "$gw" ] || gw=$(sed -n 's#^base_url *= *"\(http://127\.0\.0\.1:[0-9]*\)/v1".*#\1#p' "${{CODEX_HOME:-/nonexistent}}/config.toml" 2>/dev/null | head -1)
+case "$gw" in http://127.0.0.1:*) echo "gateway=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' $gw/v1/models)" >> $o ;; esac
 if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
 echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
 setsid sh -c 'exec sleep {DETACHED}' </dev/null >/dev/null 2>&1 &
@@ -73,7 +75,16 @@ pub fn assert_boxed(found: &str, log: &str) {
     assert!(found.contains("keyring=1\n"), "no keyring call: {ctx}");
     assert!(found.contains("tiocsti=1\n"), "no TIOCSTI: {ctx}");
     assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
-    assert!(found.contains("model=200\n"), "the model answers: {ctx}");
+    // the model answers: through the byte relay, or (the model gateway, SPEC
+    // 5.8) only through the loopback gateway, its host out of the box's reach
+    let gateway = found
+        .lines()
+        .find_map(|l| l.strip_prefix("gateway="))
+        .filter(|code| *code != "000");
+    assert!(
+        found.contains("model=200\n") || (found.contains("model=000\n") && gateway.is_some()),
+        "the model answers: {ctx}"
+    );
     assert!(
         !found.contains("model_as_another_host=200"),
         "the model's port asked for another host is refused: {ctx}"
@@ -520,4 +531,265 @@ fn doctor_fails_a_box_that_could_read_an_env_file_of_afks_secrets() {
     assert!(line.starts_with("FAIL"), "{line}");
     assert!(line.contains(&env.display().to_string()), "{line}");
     assert!(!out.contains(TOKEN) && !err.contains(TOKEN));
+}
+
+// ---- the model gateway (SPEC 5.8) on the command runner ----
+
+/// The key afk holds for the model, built so no file of the test holds it whole.
+fn gateway_key() -> String {
+    format!("gw-key-{}-{}", "5d1e9a", std::process::id())
+}
+
+/// A model on loopback that answers `POST /v1/messages` with a usage of
+/// 1000 input and 100 output tokens when the request carries `key` in
+/// `x-api-key`, and 401 otherwise; what it was asked (path, key header).
+struct Upstream {
+    url: String,
+    asked: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+}
+
+impl Upstream {
+    fn start(key: String) -> Upstream {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let asked = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let seen = asked.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming().flatten() {
+                let (key, seen) = (key.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    let mut r = BufReader::new(c.try_clone().unwrap());
+                    let mut w = c;
+                    loop {
+                        let mut first = String::new();
+                        if r.read_line(&mut first).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let (mut len, mut got) = (0usize, String::new());
+                        loop {
+                            let mut h = String::new();
+                            r.read_line(&mut h).unwrap();
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            let (k, v) = h.split_once(':').unwrap();
+                            match k.to_ascii_lowercase().as_str() {
+                                "content-length" => len = v.trim().parse().unwrap(),
+                                "x-api-key" => got = v.trim().to_string(),
+                                _ => {}
+                            }
+                        }
+                        let mut body = vec![0; len];
+                        r.read_exact(&mut body).unwrap();
+                        let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+                        seen.lock().unwrap().push((path.clone(), got.clone()));
+                        let (status, answer) = if got != key {
+                            (401, r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}"#.to_string())
+                        } else {
+                            (200, r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-gw-test","content":[{"type":"text","text":"ok"}],"stop_reason":"end_turn","usage":{"input_tokens":1000,"output_tokens":100,"cache_read_input_tokens":0,"cache_creation_input_tokens":0}}"#.to_string())
+                        };
+                        let _ = write!(
+                            w,
+                            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        );
+                    }
+                });
+            }
+        });
+        Upstream { url, asked }
+    }
+}
+
+/// A named agent `claude` that is a shell script (`script`, its own
+/// folder on PATH), in a box whose model gateway sends to `up`.
+fn gateway_afk(sb: &Sandbox, up: &Upstream, key: &str, script: &str, extra: &str) -> Afk {
+    let bin = std::env::temp_dir().join(format!(
+        "afk-gw-agent-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(bin.join("bin")).unwrap();
+    let claude = bin.join("bin/claude");
+    std::fs::write(&claude, format!("#!/bin/sh\n{script}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for (p, m) in [(&bin, 0o755), (&bin.join("bin"), 0o755), (&claude, 0o755)] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    }
+    let up_url = up.url.clone();
+    let mut afk = boxed_afk(sb, |_| {
+        format!(
+            "agent = \"claude\"\n[runner.model]\nupstream = \"{up_url}\"\n\
+             [runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n{extra}"
+        )
+    });
+    let path = std::env::var("PATH").unwrap_or_default();
+    afk.env = vec![
+        (
+            "PATH".into(),
+            format!("{}:{path}", bin.join("bin").display()),
+        ),
+        ("ANTHROPIC_API_KEY".into(), key.to_string()),
+    ];
+    afk
+}
+
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// One request to the gateway from inside the box, as shell text: its status.
+const ASK: &str = r#"curl -s -m 30 -o /dev/null -w '%{http_code}' -H "x-api-key: $ANTHROPIC_API_KEY" -H 'content-type: application/json' -d '{"model":"claude-gw-test","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}' "$ANTHROPIC_BASE_URL/v1/messages""#;
+
+#[test]
+fn the_model_gateway_holds_the_key_outside_passes_the_api_only_and_meters_each_request() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let key = gateway_key();
+    let up = Upstream::start(key.clone());
+    // the probe searches for the key without holding it whole
+    let (head, tail) = key.split_at(6);
+    let script = format!(
+        r#"o=gw-probe.txt; : > $o; k="{head}""{tail}"
+echo "base=$ANTHROPIC_BASE_URL" >> $o
+echo "messages=$({ASK})" >> $o
+echo "other=$(curl -s -m 30 -o /dev/null -w '%{{http_code}}' "$ANTHROPIC_BASE_URL/v1/files")" >> $o
+if env | grep -qF "$k"; then echo env=LEAK >> $o; fi
+if grep -rqsF "$k" "$HOME" . /tmp /run 2>/dev/null; then echo file=LEAK >> $o; fi
+for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do if grep -qsF "$k" "$f"; then echo "proc=LEAK $f" >> $o; fi; done
+echo "procs_read=$(cat /proc/1/environ 2>/dev/null | tr '\0' '\n' | grep -c .)" >> $o
+git add $o && git commit -qm "gateway probe""#
+    );
+    let afk = gateway_afk(&sb, &up, &key, &script, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let found = std::fs::read_to_string(afk.scratch.path("state/runs/1/work/gw-probe.txt"))
+        .unwrap_or_default();
+    let log = run_log(&afk, 1);
+    let ctx = format!("{found}\n--- agent.log:\n{log}");
+    assert!(found.contains("base=http://127.0.0.1:"), "{ctx}");
+    assert!(
+        found.contains("messages=200\n"),
+        "the request passed with the key: {ctx}"
+    );
+    assert!(
+        found.contains("other=403\n"),
+        "another path is refused: {ctx}"
+    );
+    assert!(
+        !found.contains("LEAK"),
+        "the key is nowhere in the box: {ctx}"
+    );
+    assert!(
+        log.contains("the model gateway refused GET /v1/files"),
+        "the refusal is in the run's log: {ctx}"
+    );
+    // the model was asked once, with the key the keeper set
+    let asked = up.asked.lock().unwrap().clone();
+    assert_eq!(asked, vec![("/v1/messages".to_string(), key.clone())]);
+    // one metered line: 1000 input at $3 and 100 output at $15 per million
+    let metered = std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{metered}");
+    assert_eq!(lines[0]["micro_usd"], 1000 * 3 + 100 * 15, "{metered}");
+    assert_eq!(lines[0]["model"], "claude-gw-test");
+    assert_eq!(lines[0]["status"], 200);
+    assert_eq!(lines[0]["complete"], true);
+    // the key is not in the turn's spec nor anywhere in the run's folder
+    for e in walk(&afk.scratch.path("state/runs/1")) {
+        let bytes = std::fs::read(&e).unwrap_or_default();
+        assert!(
+            !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+            "{} holds the key",
+            e.display()
+        );
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => out.extend(walk(&p)),
+            Ok(m) if m.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn at_its_budget_the_model_gateway_answers_429_and_ends_the_turn() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let key = gateway_key();
+    let up = Upstream::start(key.clone());
+    // each request costs $0.0045; the run may spend $0.005: two pass, the third is 429
+    let script = format!(
+        "for i in 1 2 3 4; do echo \"ask $i: $({ASK})\"; done\nsleep 300\necho finished > finished.txt"
+    );
+    let afk = gateway_afk(&sb, &up, &key, &script, "\n[budget]\nrun_usd = 0.005\n");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    let status = afk.wait_agent(1);
+    let log = run_log(&afk, 1);
+    assert_ne!(status, 0, "the turn was ended: {log}");
+    assert!(
+        log.contains("ask 1: 200") && log.contains("ask 2: 200"),
+        "{log}"
+    );
+    assert!(
+        log.contains("budget.run_usd"),
+        "the stop is in the run's log: {log}"
+    );
+    assert!(
+        !afk.scratch.path("state/runs/1/work/finished.txt").exists(),
+        "the agent did not go on"
+    );
+    assert_eq!(
+        up.asked.lock().unwrap().len(),
+        2,
+        "nothing passed after the limit"
+    );
+    let metered = std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap();
+    assert_eq!(metered.lines().count(), 2, "{metered}");
+    let stop = std::fs::read_to_string(afk.scratch.path("state/runs/1/budget-stop.json")).unwrap();
+    let stop: serde_json::Value = serde_json::from_str(&stop).unwrap();
+    assert_eq!(stop["limit"], "run_usd", "{stop}");
+    assert_eq!(stop["spend_usd"], 0.009, "{stop}");
+}
+
+#[test]
+fn gateway_on_without_its_key_starts_no_turn_and_labels_nothing() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let up = Upstream::start(gateway_key());
+    let mut afk = gateway_afk(&sb, &up, "", "true", "");
+    afk.env.retain(|(k, _)| k != "ANTHROPIC_API_KEY");
+    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+        "[runner.model]\n",
+        "[runner.model]\ngateway = \"on\"\nkey_env = \"AFK_GW_TEST_KEY\"\n",
+    );
+    std::fs::write(&afk.config, text).unwrap();
+    let (_, r, err) = afk.poll();
+    let all = format!("{r} {err}");
+    assert!(
+        all.contains("AFK_GW_TEST_KEY"),
+        "the error names key_env: {all}"
+    );
+    assert!(
+        r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
+        "{all}"
+    );
+    let (_, issue) = sb.api("/repos/acme/api/issues/1");
+    let labels: Vec<&str> = issue["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert!(!labels.iter().any(|l| l.contains("progress")), "{labels:?}");
 }

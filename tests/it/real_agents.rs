@@ -240,16 +240,25 @@ fn lifecycle(agent: &str) {
     sb.merge("acme/api", number);
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
-    // the run's spend is what the program reported
+    // the run's spend: what the model gateway metered where it ran (SPEC
+    // 5.8.3), the program's own report kept beside it; else the report
     let (code, shown, err) = afk.json(&["runs", "show", "1"]);
     assert_eq!(code, 0, "{err}");
     let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
     let want = reported(agent, &log);
     assert!(want > 0.0, "the program reported a spend: {log}");
-    assert!(
-        (spend - want).abs() < 1e-6,
-        "afk says {spend}, {agent} said {want}: {shown}"
-    );
+    match shown["metered"]["usd"].as_f64() {
+        Some(metered) => {
+            assert!(metered > 0.0, "the gateway metered the turns: {shown}");
+            assert!((spend - metered).abs() < 1e-6, "afk says {spend}: {shown}");
+            let kept = shown["run"]["reported_usd"].as_f64().unwrap_or(-1.0);
+            assert!((kept - want).abs() < 1e-6, "{agent} said {want}: {shown}");
+        }
+        None => assert!(
+            (spend - want).abs() < 1e-6,
+            "afk says {spend}, {agent} said {want}: {shown}"
+        ),
+    }
     assert!(!workdir_exists(&afk), "the checkout went with the run");
 }
 

@@ -718,6 +718,10 @@ pub struct InitSpec {
     /// root: the box's user enters its checkout, not the namespace's root).
     #[serde(default)]
     pub chdir: Option<PathBuf>,
+    /// The model gateway's loopback port (SPEC 5.8): each connection to
+    /// `127.0.0.1:<port>` goes to the keeper's gateway, not to a `host:port`.
+    #[serde(default)]
+    pub gateway: Option<u16>,
 }
 
 /// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000".

@@ -91,7 +91,7 @@ fn real_act(
         crate::types::AgentKind::Claude => {
             "   claude stopped itself at --max-budget-usd (AFK_BUDGET_USD, what is left of run_usd) ...\n"
         }
-        _ => "   codex ended its turn, its token usage priced by [runner.prices] ...\n",
+        _ => "   codex's turn ended (where the model gateway runs, it stopped the turn at run_usd), its tokens priced by [runner.prices] ...\n",
     });
     show.step(
         "afk watch (over budget.run_usd: a person gets the issue with the figures)",
@@ -145,7 +145,8 @@ fn world(
     seed_sandbox(sb, seed)?;
     let runner = match real {
         Some(kind) => format!(
-            "agent = \"{kind}\"\nworkspace = \"afk\"\n[runner.prices]\ninput = 25.0\ncached_input = 2.5\noutput = 100.0"
+            "agent = \"{kind}\"\nworkspace = \"afk\"\n[runner.prices]\ninput = 25.0\ncached_input = 2.5\noutput = 100.0\n\
+             [runner.prices.models.\"gpt-5.5\"]\ninput = 25.0\ncached_input = 2.5\ncache_write = 25.0\noutput = 100.0"
         ),
         None => format!(
             "command = [\"env\", \"AFK_DEMO_MODE=spend\", \"AFK_DEMO_COST={SPENT}\", \"sh\", \"{}\"]",

@@ -279,6 +279,7 @@ fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::
             repo: "",
             turn: 1,
             name: format!("doctor-{}", std::process::id()),
+            budget_usd: None,
         },
     );
     let out = line.and_then(|line| {

@@ -73,6 +73,21 @@ pub fn init(json: &str) -> i32 {
             Err(e) => say(&format!("cannot listen on {hp} in the box: {e}")),
         }
     }
+    if let Some(port) = spec.gateway {
+        // the model gateway's port: each connection to the keeper's gateway
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(l) => {
+                std::thread::spawn(move || {
+                    for c in l.incoming().flatten() {
+                        std::thread::spawn(move || relay_out(c, super::gateway::LINE, &[]));
+                    }
+                });
+            }
+            Err(e) => say(&format!(
+                "cannot listen on the model gateway's port {port}: {e}"
+            )),
+        }
+    }
     if let Some(port) = spec.proxy {
         match std::net::TcpListener::bind(("127.0.0.1", port)) {
             Ok(l) => {

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 // ---- the keeper: `afk __box SPEC` ----
 
+/// A turn's model gateway, shared by its connections.
+type Gateway = std::sync::Arc<super::gateway::Gateway>;
+
 /// The keeper's lines in the run's log start so.
 pub(super) const SAID: &str = "afk box:";
 
@@ -44,8 +47,12 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     }
     let spec = read_spec(spec_file)?;
     let counts = std::sync::Arc::new(Counts::default());
+    let gateway = match &spec.gateway {
+        Some(g) => Some(super::gateway::Gateway::new(g.clone())?),
+        None => None,
+    };
     let net = match spec.forward {
-        true => Some(forwarder(&spec, counts.clone())?),
+        true => Some(forwarder(&spec, counts.clone(), gateway.clone())?),
         false => None,
     };
     if spec.memory.is_some() || spec.tasks > 0 {
@@ -58,6 +65,9 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
     }
     let code = run_bwrap(&spec, net)?;
     after(spec_file, &spec, &counts, code);
+    if let Some(g) = &gateway {
+        g.summary();
+    }
     Ok(code)
 }
 
@@ -73,11 +83,15 @@ fn read_spec(spec_file: &Path) -> Result<Spec> {
 /// The forwarder: a socket pair whose other end the box's init gets, each
 /// connection it sends judged and relayed on a thread of its own; the box's
 /// end.
-fn forwarder(spec: &Spec, counts: std::sync::Arc<Counts>) -> Result<std::os::fd::OwnedFd> {
+fn forwarder(
+    spec: &Spec,
+    counts: std::sync::Arc<Counts>,
+    gateway: Option<Gateway>,
+) -> Result<std::os::fd::OwnedFd> {
     let (ours, theirs) =
         super::pass::pair(libc::SOCK_SEQPACKET).context("cannot make the forwarder's socket")?;
     let allow = spec.allow.clone();
-    std::thread::spawn(move || forward_all(ours, allow, counts));
+    std::thread::spawn(move || forward_all(ours, allow, counts, gateway));
     Ok(theirs)
 }
 
@@ -156,6 +170,7 @@ fn run_bwrap(spec: &Spec, net: Option<std::os::fd::OwnedFd>) -> Result<i32> {
     let spawned = cmd.spawn().context("cannot run bwrap");
     drop((given, files, filter, net));
     let mut child = spawned?;
+    super::gateway::box_started(child.id());
     if let (Some(((block_r, block_w), (info_r, info_w))), Some((uid, gid))) = (maps, spec.host_user)
     {
         close(block_r);
@@ -340,6 +355,7 @@ fn forward_all(
     channel: std::os::fd::OwnedFd,
     allow: Vec<HostPort>,
     counts: std::sync::Arc<Counts>,
+    gateway: Option<Gateway>,
 ) {
     use super::pass::Got;
     use std::os::fd::AsRawFd;
@@ -357,8 +373,9 @@ fn forward_all(
         }
         open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
+        let gateway = gateway.clone();
         std::thread::spawn(move || {
-            forward_one(conn, &allow, &counts);
+            forward_one(conn, &allow, &counts, gateway.as_deref());
             open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
     }
@@ -366,7 +383,12 @@ fn forward_all(
 
 /// One connection from the box: its first line names `host:port` (at most
 /// 300 bytes); let out when allowed, else refused and counted.
-fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts: &Counts) {
+fn forward_one(
+    conn: std::os::unix::net::UnixStream,
+    allow: &[HostPort],
+    counts: &Counts,
+    gateway: Option<&super::gateway::Gateway>,
+) {
     use std::sync::atomic::Ordering::SeqCst;
     let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(10)));
     let mut reader = BufReader::new(match conn.try_clone() {
@@ -377,6 +399,13 @@ fn forward_one(conn: std::os::unix::net::UnixStream, allow: &[HostPort], counts:
     let _ = (&mut reader).take(300).read_until(b'\n', &mut line);
     let line = String::from_utf8_lossy(&line).trim().to_string();
     let mut conn = conn;
+    // the model gateway's port (SPEC 5.8): its requests, not a host:port
+    if let Some(g) = gateway.filter(|_| line == super::gateway::LINE) {
+        if conn.write_all(b"ok\n").is_ok() {
+            g.serve(conn);
+        }
+        return;
+    }
     let target = match rules::judge(allow, &line) {
         Verdict::Forward(t) => t,
         Verdict::Refuse(why) => {

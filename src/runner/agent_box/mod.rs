@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+mod gateway;
 mod init;
 mod keeper;
 mod owners;
@@ -38,6 +39,7 @@ mod pass;
 mod paths;
 mod probe;
 
+pub use gateway::Setup as GatewaySetup;
 pub use init::init;
 pub use keeper::{keep, limits_in_force};
 use owners::{own_tree, readable_tree};
@@ -78,6 +80,10 @@ pub struct Spec {
     /// each on its descriptor from `FILES_FD`.
     #[serde(default)]
     pub handed: Vec<rules::Handed>,
+    /// The model gateway (SPEC 5.8): the keeper serves the init's loopback
+    /// port with the key it reads from its own environment.
+    #[serde(default)]
+    pub gateway: Option<gateway::GatewaySpec>,
 }
 
 /// The box's settings, from the config.
@@ -100,6 +106,8 @@ pub struct Boxer {
     /// afk runs as root: the unprivileged host uid and gid the box's user
     /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
     host_user: Option<(u32, u32)>,
+    /// The model gateway, decided once for the tick (SPEC 5.8.6).
+    gateway: gateway::Setup,
 }
 
 /// What one turn's box needs of the turn.
@@ -111,6 +119,8 @@ pub struct TurnPaths<'a> {
     pub repo: &'a str,
     pub turn: u32,
     pub name: String,
+    /// What is left of the run's money limits (the gateway's budget gate).
+    pub budget_usd: Option<f64>,
 }
 
 /// The agent program's own settings folders, which reach the box only when
@@ -142,8 +152,9 @@ impl Boxer {
             Some((file, paths)) => (Some(file.clone()), paths.clone()),
             None => (None, cfg.paths(None)),
         };
+        let gateway = gateway::setup(cfg, b.network == Network::Model);
         let allow = if b.allow.is_empty() {
-            default_allow(cfg)
+            default_allow(cfg, !matches!(gateway, gateway::Setup::On(_)))
         } else {
             b.allow()
         };
@@ -189,7 +200,13 @@ impl Boxer {
             host_user: (unsafe { libc::geteuid() } == 0)
                 .then(|| b.host_user().ok())
                 .flatten(),
+            gateway,
         }
+    }
+
+    /// Whether the model gateway is on for this tick's turns, and why not.
+    pub fn gateway(&self) -> &gateway::Setup {
+        &self.gateway
     }
 
     /// The same box, its keeper and init run by `program` (an afk binary)
@@ -311,6 +328,11 @@ impl Boxer {
         if let Err(why) = self.can.get_or_init(can_box) {
             bail!("{why}");
         }
+        let gw = match &self.gateway {
+            gateway::Setup::Refused(why) => bail!("runner: {why}"),
+            gateway::Setup::On(on) => Some(on),
+            gateway::Setup::Off(_) => None,
+        };
         let (mut view, argv) = self.base_view(argv)?;
         let box_dir = t.run_dir.join("box");
         let home = t.run_dir.join("home");
@@ -319,7 +341,11 @@ impl Boxer {
                 .with_context(|| format!("runner: cannot create {}", dir.display()))?;
         }
         view.identity = Some(home.clone());
-        let logins = self.copy_logins(&home)?;
+        let gw_port = gw.map(|on| on.port(&self.allow));
+        let logins = match (gw, gw_port) {
+            (Some(on), Some(port)) => gateway_logins(on, port, &home)?,
+            _ => self.copy_logins(&home)?,
+        };
         (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
         let init_exe = match &self.program {
             Some(p) => p.clone(),
@@ -342,12 +368,20 @@ impl Boxer {
                 seccomp: filter,
             },
         );
-        let (env, unset) = self.env(&home, &logins);
+        let (mut env, mut unset) = self.env(&home, &logins);
+        if let (Some(on), Some(port)) = (gw, gw_port) {
+            let set = on.env(port);
+            unset.extend(on.unset());
+            unset.retain(|k| !set.iter().any(|(s, _)| s == k));
+            env.retain(|(k, _)| !unset.contains(k));
+            env.extend(set);
+        }
         let spec = Spec {
             bwrap,
             args,
             init: InitSpec {
                 chdir: self.host_user.is_some().then(|| workdir.clone()),
+                gateway: gw_port,
                 ..self.init_spec(argv)
             },
             forward: self.network == Network::Model,
@@ -360,6 +394,9 @@ impl Boxer {
             host_user: self.host_user,
             filter,
             handed: rules::handed(&mounts),
+            gateway: gw
+                .zip(gw_port)
+                .map(|(on, port)| on.spec(port, t.run_dir, t.budget_usd)),
         };
         let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
@@ -543,6 +580,26 @@ impl Boxer {
             proxy: model.then(|| rules::proxy_port(&self.allow)),
             argv,
             chdir: None,
+            gateway: None,
         }
     }
+}
+
+/// The agent program's settings with the gateway on: no operator login
+/// reaches the box (its login is the key); Codex gets a `CODEX_HOME` of the
+/// run's own whose provider is the gateway.
+fn gateway_logins(on: &gateway::On, port: u16, home: &Path) -> Result<Vec<(String, PathBuf)>> {
+    if on.api != crate::core::gateway::Api::OpenAi {
+        return Ok(vec![]);
+    }
+    let dir = home.join(".afk-codex_home");
+    crate::private_files::private_dir(&dir)
+        .with_context(|| format!("runner: cannot create {}", dir.display()))?;
+    for name in login_files("CODEX_HOME") {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+    let file = dir.join("config.toml");
+    crate::private_files::private_write(&file, on.codex_config(port).as_bytes())
+        .with_context(|| format!("runner: cannot write {}", file.display()))?;
+    Ok(vec![("CODEX_HOME".to_string(), dir)])
 }

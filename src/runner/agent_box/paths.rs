@@ -158,7 +158,9 @@ pub fn cannot_box_fix(what: &str) -> String {
 /// The default `allow`: the named agent's model endpoint (its base URL in
 /// afk's environment or Codex's config), and the forge when the agent does
 /// its own git.
-pub(super) fn default_allow(cfg: &crate::config::Config) -> Vec<HostPort> {
+/// With the model gateway on (`model` false) the model is reached through
+/// the gateway only: the forge alone, when the agent does its own git.
+pub(super) fn default_allow(cfg: &crate::config::Config, model: bool) -> Vec<HostPort> {
     use crate::types::AgentKind;
     let agent = match cfg.runner.agent() {
         AgentKind::Claude => rules::ModelOf::Claude,
@@ -171,6 +173,11 @@ pub(super) fn default_allow(cfg: &crate::config::Config) -> Vec<HostPort> {
         forge.extend(HostPort::of_url(&cfg.forge.url));
         forge.extend(HostPort::of_url(&cfg.forge.api_url));
     }
+    if !model {
+        forge.sort();
+        forge.dedup();
+        return forge;
+    }
     rules::default_allow(
         agent,
         &rules::AllowFacts {
@@ -182,7 +189,12 @@ pub(super) fn default_allow(cfg: &crate::config::Config) -> Vec<HostPort> {
 }
 
 /// The base URL of Codex's configured model provider (`$CODEX_HOME/config.toml`).
-fn codex_base_url() -> Option<String> {
+pub(super) fn codex_base_url() -> Option<String> {
+    codex_provider_key("base_url")
+}
+
+/// Codex's config.toml (`$CODEX_HOME`, else `~/.codex`), bounded.
+pub(super) fn codex_config() -> Option<toml::Table> {
     let home = std::env::var_os("CODEX_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")))?;
@@ -192,11 +204,16 @@ fn codex_base_url() -> Option<String> {
         .take(256 << 10)
         .read_to_string(&mut text)
         .ok()?;
-    let t: toml::Table = toml::from_str(&text).ok()?;
+    toml::from_str(&text).ok()
+}
+
+/// A key of Codex's configured model provider (`base_url`, `env_key`).
+pub(super) fn codex_provider_key(key: &str) -> Option<String> {
+    let t = codex_config()?;
     let provider = t.get("model_provider")?.as_str()?;
     t.get("model_providers")?
         .get(provider)?
-        .get("base_url")?
+        .get(key)?
         .as_str()
         .map(String::from)
 }

@@ -1,0 +1,794 @@
+//! The model gateway's keeper side (SPEC 5.8,
+//! docs/runners.md#the-model-gateway-runnermodel): the box's init listens on
+//! a loopback port inside the box and sends each connection to the keeper
+//! (the forwarder's channel, its first line [`LINE`]); here, outside the
+//! box, each request on it is judged by `core::gateway`, given the real key
+//! (read from afk's environment by the keeper, never written anywhere the
+//! box sees), sent to the upstream over HTTPS with its certificate checked,
+//! and its answer streamed back chunk by chunk while its usage is read,
+//! priced and appended to `<run_dir>/metered.jsonl`. At the budget: a 429,
+//! nothing more passes, and the turn's box is ended.
+
+use super::keeper::say;
+use crate::core::gateway::{
+    self as rules, Admit, Api, Head, MAX_BODY, budget, metered, prices, usage,
+};
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+
+/// The first line the init sends for a connection to the gateway's port
+/// (never a `host:port`, so never judged by `runner.box.allow`).
+pub const LINE: &str = "afk-gateway";
+
+/// What the box's agent holds instead of a key.
+pub const PLACEHOLDER: &str = "afk-gateway-holds-the-key";
+
+/// The variable Codex's provider of afk's making reads its (placeholder) key from.
+pub const CODEX_KEY_VAR: &str = "AFK_GATEWAY_KEY";
+
+/// The provider of afk's making in the run's own `CODEX_HOME`.
+pub const CODEX_PROVIDER: &str = "afk-gateway";
+
+/// The run's metered record, in the run's folder (outside the box).
+pub const METERED: &str = "metered.jsonl";
+
+/// The refusal that stopped a turn, in the run's folder.
+pub const STOP_FILE: &str = "budget-stop.json";
+
+/// The gateway's part of a turn's spec (no key: only its variable's name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GatewaySpec {
+    pub api: Api,
+    /// The variable of afk's environment holding the key (the keeper reads it).
+    pub key_env: String,
+    /// The API's root the requests go to.
+    pub upstream: String,
+    /// The `Host`s a request may name (`host[:port]`).
+    pub hosts: Vec<String>,
+    /// The loopback port inside the box.
+    pub port: u16,
+    /// `[runner.prices.models]` and the flat `[runner.prices]`.
+    pub models: BTreeMap<String, prices::Price>,
+    pub flat: prices::Price,
+    /// What is left of the run's money limits as the turn starts
+    /// (micro-dollars); None: no money limit.
+    pub left_micro: Option<u64>,
+    /// `<run_dir>/metered.jsonl`.
+    pub metered: PathBuf,
+}
+
+/// The box's bubblewrap, ended when the gateway stops the turn.
+static BOX_PID: AtomicI32 = AtomicI32::new(0);
+
+/// The keeper started the box (bubblewrap's pid).
+pub(super) fn box_started(pid: u32) {
+    BOX_PID.store(pid as i32, SeqCst);
+}
+
+/// End the turn: its box goes (bubblewrap, and with it every process of
+/// the box), and the keeper exits with the agent's end.
+fn stop_turn(why: &str) {
+    say(why);
+    let pid = BOX_PID.load(SeqCst);
+    if pid > 0 {
+        // SAFETY: kill(2) of the keeper's own child
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The gateway of one turn.
+pub struct Gateway {
+    spec: GatewaySpec,
+    /// the model's key: held as a Secret, so it is redacted from every line
+    /// and body the gateway writes, and sent only in its own header
+    key: crate::redact::Secret,
+    agent: ureq::Agent,
+    /// This turn's metered spend so far (micro-dollars).
+    spent: Mutex<u64>,
+    stopped: AtomicBool,
+    passed: AtomicU64,
+    refused: AtomicU64,
+    /// Models already said to have no price.
+    said: Mutex<Vec<String>>,
+}
+
+/// The request head read at most.
+const MAX_HEAD: usize = 64 << 10;
+/// An idle connection from the agent is closed after this long.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Gateway {
+    /// The gateway of a turn, its key read now from the keeper's environment.
+    pub(super) fn new(spec: GatewaySpec) -> Result<Arc<Gateway>> {
+        let key = std::env::var(&spec.key_env)
+            .ok()
+            .filter(|k| !k.trim().is_empty());
+        let Some(key) = key else {
+            bail!(
+                "the model gateway: ${} (runner.model.key_env) is not in afk's environment; the turn does not start",
+                spec.key_env
+            );
+        };
+        if let Err(why) = rules::upstream_allowed(&spec.upstream) {
+            bail!("the model gateway: runner.model.upstream {why}");
+        }
+        let agent = afk_http::client::builder(std::time::Duration::from_secs(24 * 3600))
+            .timeout_connect(std::time::Duration::from_secs(10))
+            .timeout_read(std::time::Duration::from_secs(600))
+            .timeout_write(std::time::Duration::from_secs(60))
+            .build();
+        Ok(Arc::new(Gateway {
+            spec,
+            key: crate::redact::Secret::new(key.trim()),
+            agent,
+            spent: Mutex::new(0),
+            stopped: AtomicBool::new(false),
+            passed: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            said: Mutex::new(vec![]),
+        }))
+    }
+
+    /// The turn's line in the run's log, after its box ended.
+    pub(super) fn summary(&self) {
+        let passed = self.passed.load(SeqCst);
+        let refused = self.refused.load(SeqCst);
+        if passed + refused > 0 {
+            let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            say(&format!(
+                "the model gateway passed {passed} requests ({} metered this turn), refused {refused}",
+                crate::core::spend::usd(prices::usd(spent))
+            ));
+        }
+    }
+
+    /// One connection from the box: its requests, one after another.
+    pub(super) fn serve(&self, conn: std::os::unix::net::UnixStream) {
+        let _ = conn.set_read_timeout(Some(IDLE));
+        let Ok(mut w) = conn.try_clone() else { return };
+        let mut r = BufReader::new(conn);
+        while let Some(head) = read_head(&mut r) {
+            if !self.one(&mut r, &mut w, &head) {
+                return;
+            }
+        }
+    }
+
+    fn refuse(&self, w: &mut impl Write, status: u16, reason: &str) {
+        self.refused.fetch_add(1, SeqCst);
+        say(reason);
+        let body = serde_json::json!({"type": "error", "error": {"type": "afk_gateway", "message": reason}})
+            .to_string();
+        answer(w, status, &body);
+    }
+
+    /// The budget gate with the turn's spend so far: the refusal, if any.
+    fn over_budget(&self) -> Option<budget::Refusal> {
+        let left = self.spec.left_micro?;
+        let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        if left == 0 {
+            return Some(budget::Refusal {
+                limit: "run_usd",
+                limit_usd: 0.0,
+                spend_usd: prices::usd(spent),
+            });
+        }
+        let gate = budget::Gate {
+            limits: crate::core::spend::MoneyLimits {
+                run_usd: prices::usd(left),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        gate.check(spent).err()
+    }
+
+    /// One request; whether the connection goes on.
+    fn one<R: BufRead>(&self, r: &mut R, w: &mut std::os::unix::net::UnixStream, h: &Req) -> bool {
+        let api = self.spec.api;
+        let hosts: Vec<&str> = self.spec.hosts.iter().map(String::as_str).collect();
+        let chunked = h
+            .header("transfer-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+        let content_length = h
+            .header("content-length")
+            .and_then(|v| v.trim().parse().ok());
+        let head = Head {
+            method: &h.method,
+            target: &h.target,
+            host: h.header("host"),
+            content_length,
+        };
+        let endpoint = match rules::admit(api, &head, &hosts) {
+            Admit::Pass(e) => e,
+            Admit::Refuse { status, reason } => {
+                self.refuse(w, status, &format!("the model gateway {reason}"));
+                return false;
+            }
+        };
+        if self.stopped.load(SeqCst) {
+            if let Some(refusal) = self.over_budget() {
+                answer(w, 429, &refusal.body(api));
+            }
+            return false;
+        }
+        if let Some(refusal) = self.over_budget() {
+            self.stopped.store(true, SeqCst);
+            answer(w, 429, &refusal.body(api));
+            self.leave_stop(&refusal);
+            stop_turn(&refusal.line());
+            return false;
+        }
+        if h.header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+            && w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
+        {
+            return false;
+        }
+        let body = match read_body(r, chunked, content_length) {
+            Ok(b) => b,
+            Err(BodyError::TooLarge) => {
+                self.refuse(
+                    w,
+                    413,
+                    &format!(
+                        "the model gateway refused {} {}: a body over 32 MiB",
+                        h.method,
+                        h.path()
+                    ),
+                );
+                return false;
+            }
+            Err(BodyError::Cut) => return false,
+        };
+        let model = usage::request_model(&body);
+        let body = redacted_body(body);
+        let url = rules::upstream_url(api, &self.spec.upstream, &h.target);
+        let mut req = self.agent.request(&h.method, &url);
+        for (k, v) in &h.headers {
+            let k = k.as_str();
+            if rules::dropped_request_header(k)
+                || k.eq_ignore_ascii_case("content-length")
+                || k.eq_ignore_ascii_case("expect")
+            {
+                continue;
+            }
+            req = req.set(k, v);
+        }
+        for (k, v) in rules::added_request_headers(api, self.key.expose()) {
+            req = req.set(k, &v);
+        }
+        let sent = match h.method.as_str() {
+            "GET" => req.call(),
+            _ => req.send_bytes(&body),
+        };
+        let resp = match sent {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+            Err(ureq::Error::Transport(t)) => {
+                let why = format!(
+                    "the model gateway cannot reach its upstream {}: {}",
+                    self.spec.upstream,
+                    crate::core::sanitize::one_line(&t.to_string(), 300)
+                );
+                say(&why);
+                let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": why}})
+                    .to_string();
+                answer(w, 502, &body);
+                return false;
+            }
+        };
+        self.passed.fetch_add(1, SeqCst);
+        let (status, complete, read) = pass_answer(api, resp, w);
+        self.meter(endpoint, model.as_deref(), status, read, complete)
+            && complete
+            && !h
+                .header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
+    /// The refusal that stopped the turn, left in the run's folder
+    /// (`<run_dir>/budget-stop.json`, as `core::gateway::budget` reads it
+    /// back): watch's next tick escalates the run `over-budget` with it.
+    fn leave_stop(&self, r: &budget::Refusal) {
+        let record = serde_json::json!({
+            "limit": r.limit, "limit_usd": r.limit_usd, "spend_usd": r.spend_usd,
+        });
+        let file = self.spec.metered.with_file_name(STOP_FILE);
+        if let Err(e) = crate::private_files::private_write(&file, format!("{record}\n").as_bytes())
+        {
+            say(&format!(
+                "cannot write {}: {}",
+                file.display(),
+                afk_host::os_words(&e)
+            ));
+        }
+    }
+
+    /// Price the answer and append its line to the run's metered record;
+    /// false (and the turn stopped) when the record cannot be written.
+    fn meter(
+        &self,
+        endpoint: rules::Endpoint,
+        model: Option<&str>,
+        status: u16,
+        read: usage::Read,
+        complete: bool,
+    ) -> bool {
+        let api = self.spec.api;
+        let u = read.usage.unwrap_or_default();
+        let p = prices::Prices {
+            models: &self.spec.models,
+            flat: self.spec.flat,
+            table: prices::table(),
+        };
+        let priced = prices::price(&p, api, model, &u);
+        if endpoint.billed()
+            && let Some(line) = priced.fallback_line(api)
+        {
+            let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
+            if !said.contains(&priced.model) {
+                said.push(priced.model.clone());
+                say(&line);
+            }
+        }
+        let line = metered::Line::new(
+            time::OffsetDateTime::now_utc(),
+            api,
+            model.unwrap_or(""),
+            status,
+            u,
+            priced.micro_usd,
+            priced.by,
+            complete && read.complete,
+        );
+        {
+            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+            *spent = spent.saturating_add(priced.micro_usd);
+            if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {
+                self.stopped.store(true, SeqCst);
+                stop_turn(&format!(
+                    "the model gateway cannot write {}: {}; the turn stops (no request passes unmetered)",
+                    self.spec.metered.display(),
+                    afk_host::os_words(&e)
+                ));
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Append `bytes` to the metered record (0600, made when missing).
+fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    f.write_all(bytes)
+}
+
+/// The upstream's answer passed to the agent as it arrives: its status and
+/// headers unchanged (hop-by-hop ones aside), its body chunk by chunk, each
+/// fed to the usage reader. (status, whether the whole body passed, usage.)
+fn pass_answer(api: Api, resp: ureq::Response, w: &mut impl Write) -> (u16, bool, usage::Read) {
+    let status = resp.status();
+    let framing = usage::Framing::of_content_type(resp.header("content-type"));
+    let mut reader = usage::UsageReader::new(api, framing);
+    let length: Option<u64> = resp
+        .header("content-length")
+        .and_then(|v| v.trim().parse().ok());
+    let mut head = format!(
+        "HTTP/1.1 {status} {}\r\n",
+        crate::core::sanitize::one_line(resp.status_text(), 100)
+    );
+    for name in resp.headers_names() {
+        if HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(&name))
+            || name.eq_ignore_ascii_case("content-length")
+        {
+            continue;
+        }
+        for v in resp.all(&name) {
+            head.push_str(&format!("{name}: {v}\r\n"));
+        }
+    }
+    match length {
+        Some(n) => head.push_str(&format!("content-length: {n}\r\n")),
+        None => head.push_str("transfer-encoding: chunked\r\n"),
+    }
+    head.push_str("\r\n");
+    if w.write_all(head.as_bytes()).is_err() {
+        return (status, false, reader.finish());
+    }
+    let mut body = resp.into_reader();
+    let mut buf = vec![0u8; 16 << 10];
+    let mut to_agent = true;
+    let mut whole = false;
+    let mut n_sent: u64 = 0;
+    loop {
+        let n = match body.read(&mut buf) {
+            Ok(0) => {
+                whole = length.is_none_or(|l| n_sent == l);
+                break;
+            }
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let chunk = &buf[..n];
+        reader.feed(chunk);
+        n_sent += n as u64;
+        if to_agent {
+            let wrote = match length {
+                Some(_) => w.write_all(chunk),
+                None => w
+                    .write_all(format!("{n:x}\r\n").as_bytes())
+                    .and_then(|()| w.write_all(chunk))
+                    .and_then(|()| w.write_all(b"\r\n")),
+            };
+            to_agent = wrote.and_then(|()| w.flush()).is_ok();
+        }
+    }
+    if whole && to_agent && length.is_none() {
+        to_agent = w.write_all(b"0\r\n\r\n").and_then(|()| w.flush()).is_ok();
+    }
+    (status, whole && to_agent, reader.finish())
+}
+
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// A small answer of the gateway's own (closing the connection).
+fn answer(w: &mut impl Write, status: u16, body: &str) {
+    let reason = match status {
+        403 => "Forbidden",
+        413 => "Payload Too Large",
+        429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        _ => "Error",
+    };
+    let _ = write!(
+        w,
+        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = w.flush();
+}
+
+/// A request's head.
+struct Req {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Req {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn path(&self) -> &str {
+        self.target.split(['?', '#']).next().unwrap_or("")
+    }
+}
+
+/// The next request's head (at most [`MAX_HEAD`] bytes); None: the
+/// connection ended, or what came is no request.
+fn read_head<R: BufRead>(r: &mut R) -> Option<Req> {
+    let mut lines: Vec<String> = vec![];
+    let mut total = 0usize;
+    loop {
+        let mut line = Vec::new();
+        let n = r
+            .take((MAX_HEAD - total) as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .ok()?;
+        if n == 0 || !line.ends_with(b"\n") {
+            return None;
+        }
+        total += n;
+        if total > MAX_HEAD {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&line).trim_end().to_string();
+        if text.is_empty() {
+            if lines.is_empty() {
+                continue;
+            }
+            break;
+        }
+        lines.push(text);
+    }
+    let mut first = lines[0].split_whitespace();
+    let (method, target) = (first.next()?.to_string(), first.next()?.to_string());
+    let headers = lines[1..]
+        .iter()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    Some(Req {
+        method,
+        target,
+        headers,
+    })
+}
+
+enum BodyError {
+    TooLarge,
+    Cut,
+}
+
+/// The request's body: by its `Content-Length`, or chunked, at most
+/// [`MAX_BODY`] bytes.
+fn read_body<R: BufRead>(
+    r: &mut R,
+    chunked: bool,
+    length: Option<u64>,
+) -> std::result::Result<Vec<u8>, BodyError> {
+    if !chunked {
+        let n = length.unwrap_or(0);
+        if n > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        let mut body = vec![0u8; n as usize];
+        r.read_exact(&mut body).map_err(|_| BodyError::Cut)?;
+        return Ok(body);
+    }
+    let mut body = vec![];
+    loop {
+        let mut size = Vec::new();
+        r.take(1024)
+            .read_until(b'\n', &mut size)
+            .map_err(|_| BodyError::Cut)?;
+        let text = String::from_utf8_lossy(&size);
+        let hex = text.split(';').next().unwrap_or("").trim();
+        let n = u64::from_str_radix(hex, 16).map_err(|_| BodyError::Cut)?;
+        if n == 0 {
+            // trailers, to the blank line
+            loop {
+                let mut t = Vec::new();
+                r.take(8192)
+                    .read_until(b'\n', &mut t)
+                    .map_err(|_| BodyError::Cut)?;
+                if t.trim_ascii().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        if body.len() as u64 + n > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        let start = body.len();
+        body.resize(start + n as usize, 0);
+        r.read_exact(&mut body[start..])
+            .map_err(|_| BodyError::Cut)?;
+        let mut crlf = [0u8; 2];
+        r.read_exact(&mut crlf).map_err(|_| BodyError::Cut)?;
+    }
+}
+
+// ---- the tick's side: whether the gateway is on, and what the box gets ----
+
+/// What the tick decided for the gateway (afk's environment is the tick's
+/// own: the key's presence is read once).
+#[derive(Debug, Clone)]
+pub enum Setup {
+    /// Off, and why (doctor: the key is in the agent's reach and the spend
+    /// is the agent's word).
+    Off(String),
+    /// No turn starts: `gateway = "on"` and the key is missing, or the
+    /// upstream is not one the gateway sends a key to.
+    Refused(String),
+    On(On),
+}
+
+/// The gateway of every turn of this tick.
+#[derive(Debug, Clone)]
+pub struct On {
+    pub api: Api,
+    pub key_env: String,
+    pub upstream: String,
+    models: BTreeMap<String, prices::Price>,
+    flat: prices::Price,
+}
+
+/// SPEC 5.8.6 over `[runner.model]` (a boxed command runner).
+pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
+    let agent = cfg.runner.agent();
+    let m = &cfg.runner.model;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let codex = agent == crate::types::AgentKind::Codex;
+    let key_env = match m.key_env.trim() {
+        "" if codex => super::paths::codex_provider_key("env_key")
+            .filter(|k| !k.is_empty())
+            .or_else(|| m.key_env_for(agent)),
+        _ => m.key_env_for(agent),
+    }
+    .unwrap_or_default();
+    let setting = rules::Setting {
+        mode: m.gateway,
+        agent,
+        boxed: true,
+        network_model,
+        key_env: &key_env,
+        key_present: !key_env.is_empty() && env(&key_env).is_some(),
+    };
+    let api = match rules::in_force(&setting) {
+        rules::InForce::Off(why) => return Setup::Off(why),
+        rules::InForce::MissingKey(k) => {
+            return Setup::Refused(format!(
+                "runner.model.gateway = \"on\" and ${k} (runner.model.key_env) is not in afk's environment: no agent starts without its key at the gateway; set it in afk's environment (/etc/afk/env), or gateway = \"auto\""
+            ));
+        }
+        rules::InForce::On(api) => api,
+    };
+    if !network_model {
+        return Setup::Refused(
+            "runner.model.gateway = \"on\" needs runner.box.network = \"model\" (the gateway is the box's only way to its model)".into(),
+        );
+    }
+    let own = match api {
+        Api::Anthropic => env("ANTHROPIC_BASE_URL"),
+        Api::OpenAi => super::paths::codex_base_url().or_else(|| env("OPENAI_BASE_URL")),
+    };
+    let upstream = match m.upstream.trim() {
+        "" => own.unwrap_or_else(|| api.vendor_upstream().to_string()),
+        u => u.to_string(),
+    };
+    if let Err(why) = rules::upstream_allowed(&upstream) {
+        return Setup::Refused(format!(
+            "the model gateway's upstream {why} (runner.model.upstream, else the agent's base URL in afk's environment)"
+        ));
+    }
+    Setup::On(On {
+        api,
+        key_env,
+        upstream: upstream.trim().to_string(),
+        models: cfg.runner.prices.models(),
+        flat: cfg.runner.prices.flat(),
+    })
+}
+
+impl On {
+    /// The loopback port inside the box: one no `allow` entry nor the proxy takes.
+    pub fn port(&self, allow: &[crate::core::agent_box::HostPort]) -> u16 {
+        let proxy = crate::core::agent_box::proxy_port(allow);
+        (4141..u16::MAX)
+            .find(|p| *p != proxy && !allow.iter().any(|a| a.is_loopback() && a.port == *p))
+            .unwrap_or(4141)
+    }
+
+    /// The turn's spec of it.
+    pub fn spec(&self, port: u16, run_dir: &std::path::Path, left_usd: Option<f64>) -> GatewaySpec {
+        let mut hosts = vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            rules::authority_of(&self.upstream),
+        ];
+        hosts.dedup();
+        GatewaySpec {
+            api: self.api,
+            key_env: self.key_env.clone(),
+            upstream: self.upstream.clone(),
+            hosts,
+            port,
+            models: self.models.clone(),
+            flat: self.flat,
+            left_micro: left_usd.map(prices::micro),
+            metered: run_dir.join(METERED),
+        }
+    }
+
+    /// The variables the box loses: the key's, every key and login
+    /// variable of the agent's, its own base URL.
+    pub fn unset(&self) -> Vec<String> {
+        let mut v: Vec<String> = [
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_AUTH_TOKEN",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            "ANTHROPIC_BASE_URL",
+            "OPENAI_API_KEY",
+            "CODEX_API_KEY",
+            "OPENAI_BASE_URL",
+            "AZURE_OPENAI_API_KEY",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push(self.key_env.clone());
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The variables the box gets: the loopback base URL and a placeholder
+    /// key (Claude); the placeholder Codex's provider of afk's making reads.
+    pub fn env(&self, port: u16) -> Vec<(String, String)> {
+        match self.api {
+            Api::Anthropic => vec![
+                (
+                    "ANTHROPIC_BASE_URL".into(),
+                    format!("http://127.0.0.1:{port}"),
+                ),
+                ("ANTHROPIC_API_KEY".into(), PLACEHOLDER.into()),
+            ],
+            Api::OpenAi => vec![(CODEX_KEY_VAR.into(), PLACEHOLDER.into())],
+        }
+    }
+
+    /// Codex's settings for the box (`CODEX_HOME` of the run's own): the
+    /// operator's config.toml (no login) with a provider of afk's making,
+    /// the gateway's loopback address, its key a placeholder.
+    pub fn codex_config(&self, port: u16) -> String {
+        let mut t = super::paths::codex_config().unwrap_or_default();
+        let theirs = t
+            .get("model_provider")
+            .and_then(|p| p.as_str())
+            .and_then(|p| t.get("model_providers")?.get(p)?.as_table().cloned())
+            .unwrap_or_default();
+        let mut ours = theirs;
+        ours.insert("name".into(), "afk's model gateway".into());
+        ours.insert(
+            "base_url".into(),
+            format!("http://127.0.0.1:{port}/v1").into(),
+        );
+        ours.insert("env_key".into(), CODEX_KEY_VAR.into());
+        for k in [
+            "query_params",
+            "http_headers",
+            "env_http_headers",
+            "experimental_bearer_token",
+        ] {
+            ours.remove(k);
+        }
+        ours.entry("wire_api").or_insert("responses".into());
+        t.insert("model_provider".into(), CODEX_PROVIDER.into());
+        let providers = t
+            .entry("model_providers")
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+        if let Some(p) = providers.as_table_mut() {
+            p.clear();
+            p.insert(CODEX_PROVIDER.into(), toml::Value::Table(ours));
+        }
+        format!(
+            "# written by afk for this turn: Codex reaches its model through afk's gateway (SPEC 5.8)\n{}",
+            toml::to_string(&t).unwrap_or_default()
+        )
+    }
+}
+
+/// The agent's request body as it goes upstream: a secret afk holds that
+/// found its way into the agent's context goes to no host but its own
+/// (SPEC 5.7), so a JSON body is redacted like every body afk sends; the
+/// bytes are the agent's own when there was nothing to redact.
+fn redacted_body(body: Vec<u8>) -> Vec<u8> {
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let before = v.clone();
+    crate::redact::json(&mut v);
+    if v == before {
+        return body;
+    }
+    serde_json::to_vec(&v).unwrap_or(body)
+}
