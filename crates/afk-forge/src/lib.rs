@@ -148,7 +148,9 @@ pub trait ForgeWrites: Send + Sync {
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment>;
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
+    /// Edit comment `id` (afk's own) on issue or PR `on`: GitLab names a
+    /// note by its issue or merge request; Gitea and GitHub by its id alone.
+    fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// Replace an issue's body (the status issue's: `status_issue` in
     /// docs/configuration.md) or a PR's (watch's refreshed PR body): Gitea
