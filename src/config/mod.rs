@@ -182,6 +182,7 @@ impl Config {
         schema::check_unknown_keys(text, &table)?;
         let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
         cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
+        cfg.watch.default_update_for(cfg.profile(), &table);
         cfg.validate(text, &table)?;
         cfg.resolve_paths();
         cfg.read_secrets();
@@ -249,7 +250,11 @@ impl Config {
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
         self.upgrade.validate(&c)?;
-        self.forge.validate_app(&c, table)
+        self.forge.validate_app(&c, table)?;
+        match self.profile().not_yet {
+            Some(why) => Err(c.err("forge", "kind", format!("\"{}\": {why}", self.forge.kind))),
+            None => Ok(()),
+        }
     }
 
     /// How often each tick kind is expected (docs/reports.md#afk-status), from

@@ -1,8 +1,9 @@
 //! The forge adapter: the [`Forge`] every command talks to (its
 //! [`ForgeReads`] and [`ForgeWrites`]), its
 //! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
-//! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
-//! (`github`), and an in-memory one for the commands' unit tests (`memory`).
+//! Gitea/Forgejo v1 implementation (`gitea`), the GitHub REST one
+//! (`github`) and the GitLab v4 one (`gitlab`), and an in-memory one for
+//! the commands' unit tests (`memory`).
 //!
 //! Its own crate (`afk-forge`): it never sees the config, the store or a
 //! command. The binary's edges build the one the config names
@@ -13,6 +14,7 @@ pub mod app;
 pub mod commits;
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
 pub mod memory;
