@@ -30,6 +30,7 @@ mod harvest;
 mod kube_workspace;
 mod kubernetes;
 mod lessons;
+mod metered;
 mod metrics;
 mod operator;
 mod operator3;
