@@ -585,6 +585,8 @@ struct Kept {
     users: HashMap<String, i64>,
     /// (project, head sha) → the merge request's iid and its head pipeline
     heads: HashMap<(RepoName, String), (u64, Option<WirePipeline>)>,
+    /// (project, merge request iid) → the line comments of each review read
+    talk: HashMap<(RepoName, u64), std::collections::BTreeMap<i64, LineComments>>,
 }
 
 pub struct Gitlab {
@@ -1077,6 +1079,59 @@ impl ForgeReads for Gitlab {
             enc(sha)
         ))?;
         Ok(files.into_iter().map(WireDiff::into_diff).collect())
+    }
+
+    /// The conversation on merge request `pr` (SPEC 2.1.16-18): each
+    /// person's unresolved resolvable threads and reviewer state
+    /// `requested_changes`, superseded by resolution or their later
+    /// approval, as one request for changes each (`gitlab_talk`). Reads
+    /// `.../discussions`, `.../reviewers` and the merge request's notes
+    /// (GitLab writes approvals and change requests as system notes).
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        let base = format!("{}/merge_requests/{pr}", project(repo));
+        let head = {
+            let k = self.kept.lock().unwrap();
+            k.heads
+                .iter()
+                .find(|((r, _), (iid, _))| r == repo && *iid == pr.0)
+                .map(|((_, sha), _)| sha.clone())
+        };
+        let head = match head {
+            Some(h) => h,
+            None => self.pull(repo, pr)?.head.sha,
+        };
+        let discussions: Vec<super::gitlab_talk::Discussion> =
+            self.http.get_all(&format!("{base}/discussions"))?;
+        let reviewers: Vec<super::gitlab_talk::Reviewer> =
+            self.http.get_all(&format!("{base}/reviewers"))?;
+        let notes: Vec<super::gitlab_talk::TalkNote> = self
+            .http
+            .get_all(&format!("{base}/notes?sort=asc&order_by=created_at"))?;
+        let (reviews, lines) = super::gitlab_talk::reviews(&head, &discussions, &reviewers, &notes);
+        self.kept
+            .lock()
+            .unwrap()
+            .talk
+            .insert((repo.clone(), pr.0), lines);
+        Ok(reviews)
+    }
+
+    /// The notes of the threads of `review` (as [`Self::reviews`] made it
+    /// this tick; read again when it was not).
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
+        let kept = |s: &Self| {
+            s.kept
+                .lock()
+                .unwrap()
+                .talk
+                .get(&(repo.clone(), pr.0))
+                .map(|t| t.get(&review).cloned().unwrap_or_default())
+        };
+        if let Some(l) = kept(self) {
+            return Ok(l);
+        }
+        self.reviews(repo, pr)?;
+        Ok(kept(self).unwrap_or_default())
     }
 
     /// `GET .../repository/branches/:branch` (the name encoded as one segment).

@@ -15,6 +15,7 @@ pub mod commits;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+mod gitlab_talk;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
 pub mod memory;
