@@ -27,6 +27,7 @@ mod github;
 mod github_app;
 mod hardening;
 mod harvest;
+mod hook;
 mod kube_workspace;
 mod kubernetes;
 mod lessons;

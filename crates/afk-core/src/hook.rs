@@ -470,7 +470,8 @@ mod tests {
     #[test]
     fn only_the_configured_kinds_signature_headers_count() {
         let sha256 = format!("sha256={MAC}");
-        let cases: &[(Dialect, &[(&str, &str)], usize)] = &[
+        type Case<'a> = (Dialect, &'a [(&'a str, &'a str)], usize);
+        let cases: &[Case] = &[
             (Dialect::Gitea, &[("X-Gitea-Signature", MAC)], 1),
             (Dialect::Gitea, &[("x-forgejo-signature", MAC)], 1),
             (
