@@ -12,7 +12,6 @@
 //! day.
 
 use crate::config::Budget;
-use crate::core::run_spend::RunSpend;
 use crate::core::spend::{self, DayLimits, DayRun, MoneyLimits, Stop};
 use crate::store::Store;
 use crate::store::runs::Run;
@@ -142,11 +141,8 @@ fn current(t: &Tick, r: &Run) -> Option<f64> {
     if !r.state.watched() {
         return r.spend_usd;
     }
-    let mut spent = RunSpend::from_stored(r.spend_ledger.as_deref());
-    spent.ledger.begin_turn(r.turns.max(1));
     let dir = t.run_dir(r);
     let meter = t.config().runner.meter();
-    t.runner.read_spend(&dir, &meter, &mut spent.ledger, false);
-    crate::runner::spend::read_metered(&dir, &mut spent);
-    spent.spend()
+    let stored = r.spend_ledger.as_deref();
+    crate::runner::spend::read_now(t.runner.as_ref(), &dir, &meter, stored, r.turns, false).spend()
 }

@@ -56,5 +56,6 @@ pub mod tense;
 mod testing;
 pub mod tick;
 pub mod upstream_refs;
+pub mod webhook;
 pub mod workspace;
 pub mod workspace_pod;

@@ -498,9 +498,50 @@ pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
     }
 }
 
+/// Wait at most `wait` for the lock of `kind` to be free, looking every
+/// 50ms (`afk hook`'s `wait_lock`, SPEC 10.2): true once no other process
+/// holds it (nothing is kept: the tick then takes it as cron's does, and a
+/// tick that takes it first makes that one step aside), false when it is
+/// still held at the end.
+pub fn wait_free(state_dir: &Path, kind: &str, wait: Duration) -> Result<bool> {
+    let until = std::time::Instant::now() + wait;
+    loop {
+        if !try_acquire_existing(state_dir, kind)?.held() {
+            return Ok(true);
+        }
+        let now = std::time::Instant::now();
+        if now >= until {
+            return Ok(false);
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(50)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_held_lock_is_waited_for_at_most_the_wait() {
+        let d = dir("wait");
+        assert!(
+            wait_free(&d, "poll", Duration::ZERO).unwrap(),
+            "no folder: free"
+        );
+        std::fs::create_dir_all(&d).unwrap();
+        assert!(
+            wait_free(&d, "poll", Duration::ZERO).unwrap(),
+            "no file: free"
+        );
+        // held (by this process: `lock` names it held as it would another's)
+        let held = try_acquire(&d, "poll").unwrap().unwrap();
+        let start = std::time::Instant::now();
+        assert!(!wait_free(&d, "poll", Duration::from_millis(200)).unwrap());
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        drop(held);
+        assert!(wait_free(&d, "poll", Duration::ZERO).unwrap());
+        let _ = std::fs::remove_dir_all(&d);
+    }
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("afk-lock-{name}-{}", std::process::id()));

@@ -144,3 +144,32 @@ pub fn print_bytes(bytes: &[u8]) -> anyhow::Result<crate::session::Outcome> {
         _ => Ok(crate::session::Outcome::OK),
     }
 }
+
+/// `afk hook`'s answer (SPEC 10.2): the HTTP response to stdout as given
+/// (redacted; its CRLFs kept), then the connection ended before the tick
+/// starts: a socket is shut down, standard input becomes /dev/null and
+/// standard output the log's (stderr), so nothing the tick starts inherits
+/// the connection and its report goes to the log. A caller that went away
+/// is no error: the event was verified, its tick runs.
+pub fn answer_and_hang_up(response: &str) {
+    use std::io::Write;
+    let text = crate::redact::text(response);
+    let mut out = std::io::stdout().lock();
+    let wrote = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+    if let Err(e) = wrote {
+        crate::log::debug(&format!("hook: the answer was not taken: {e}"));
+    }
+    drop(out);
+    // SAFETY: plain descriptor calls on this process's own 0, 1 and 2; a
+    // failure leaves a descriptor as it was.
+    unsafe {
+        libc::shutdown(1, libc::SHUT_RDWR);
+        libc::shutdown(0, libc::SHUT_RDWR);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if null >= 0 {
+            libc::dup2(null, 0);
+            libc::close(null);
+        }
+        libc::dup2(2, 1);
+    }
+}

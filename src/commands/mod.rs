@@ -7,6 +7,7 @@ pub mod completions;
 pub mod demo;
 pub mod doctor;
 pub mod harvest;
+pub mod hook;
 pub mod init;
 pub mod lessons;
 pub mod man;
@@ -61,6 +62,25 @@ pub enum Cmd {
   afk --dry-run harvest           decide and report, write and notify nothing
   afk --json harvest | jq .checkpoints")]
     Harvest(harvest::Args),
+    /// One forge webhook event in, one scoped poll or watch tick out
+    ///
+    /// Reads one HTTP/1.1 request on standard input (what a socket unit with
+    /// Accept=yes hands it; contrib/systemd/afk-hook.socket) or --body FILE
+    /// with --header options, and answers on standard output. The signature
+    /// is verified first with [hook] secret_env/secret_file (401 and nothing
+    /// else without a valid one; 503 with no secret). An issue event starts
+    /// poll for that repository, a comment, review, status, check, pipeline,
+    /// push or PR event starts watch for it, after 202 Accepted and the
+    /// connection closed; a repository outside poll.allowlist, an unused
+    /// event or a delivery already handled is answered 202 and starts
+    /// nothing. The tick runs as cron's does (locks, kill switch, stop file,
+    /// tick_timeout), its report to the log. docs/hook.md.
+    #[command(after_long_help = "\
+Examples:
+  afk hook < request.http                       one raw request (a socket activator does this)
+  afk hook --body payload.json --header 'X-GitHub-Event: issues' \\
+      --header \"X-Hub-Signature-256: sha256=$SIG\" --header 'X-GitHub-Delivery: 1'")]
+    Hook(hook::Args),
     /// The lessons journal: record | list | update | snapshot
     ///
     /// A machine-readable journal of what went wrong, for people and for the next
@@ -253,6 +273,7 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome, CommandError> {
         Cmd::Poll(a) => poll::run(s, a),
         Cmd::Watch(a) => watch::run(s, a),
         Cmd::Harvest(a) => harvest::run(s, a),
+        Cmd::Hook(a) => hook::run(s, a),
         Cmd::Upgrade(a) => upgrade::run(s, a),
         Cmd::Lessons(a) => lessons::run(s, a),
         Cmd::Template(a) => template::run(s, a),

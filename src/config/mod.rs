@@ -25,6 +25,7 @@ mod check;
 mod discover;
 mod forge;
 mod harvest;
+mod hook;
 mod lessons;
 mod notify;
 mod poll;
@@ -40,6 +41,7 @@ pub use budget::Budget;
 pub use discover::{STARTER, default_config_path, not_found};
 pub use forge::{Forge, ForgeKind};
 pub use harvest::Harvest;
+pub use hook::Hook;
 pub use lessons::Lessons;
 pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify, NotifyUrls};
 pub use poll::Poll;
@@ -109,6 +111,8 @@ pub struct Config {
     pub watch: Watch,
     pub budget: Budget,
     pub notify: Notify,
+    /// `afk hook` (SPEC 10.2): its secret is read by that command alone
+    pub hook: Hook,
     pub harvest: Harvest,
     pub lessons: Lessons,
     pub upgrade: Upgrade,
@@ -139,6 +143,7 @@ impl Default for Config {
             watch: Watch::default(),
             budget: Budget::default(),
             notify: Notify::default(),
+            hook: Hook::default(),
             harvest: Harvest::default(),
             lessons: Lessons::default(),
             upgrade: Upgrade::default(),
@@ -177,6 +182,7 @@ impl Config {
         schema::check_unknown_keys(text, &table)?;
         let mut cfg: Config = toml::from_str(text).map_err(|e| serde_err(e.message(), e.span()))?;
         cfg.base_dir = std::fs::canonicalize(base_dir).unwrap_or_else(|_| absolute(base_dir));
+        cfg.watch.default_update_for(cfg.profile(), &table);
         cfg.validate(text, &table)?;
         cfg.resolve_paths();
         cfg.read_secrets();
@@ -240,10 +246,15 @@ impl Config {
         self.runner.boxed.validate_paths(&c, &self.base_dir)?;
         self.budget.validate(&c)?;
         self.notify.validate(&c)?;
+        self.hook.validate(&c)?;
         self.harvest.validate(&c)?;
         self.lessons.validate(&c)?;
         self.upgrade.validate(&c)?;
-        self.forge.validate_app(&c, table)
+        self.forge.validate_app(&c, table)?;
+        match self.profile().not_yet {
+            Some(why) => Err(c.err("forge", "kind", format!("\"{}\": {why}", self.forge.kind))),
+            None => Ok(()),
+        }
     }
 
     /// How often each tick kind is expected (docs/reports.md#afk-status), from

@@ -26,6 +26,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "watch",
             "budget",
             "notify",
+            "hook",
             "harvest",
             "lessons",
             "upgrade",
@@ -153,6 +154,16 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
         ],
     ),
     ("notify.heartbeat", &["poll", "watch", "harvest", "upgrade"]),
+    (
+        "hook",
+        &[
+            "secret_env",
+            "secret_file",
+            "wait_lock",
+            "max_body",
+            "read_timeout",
+        ],
+    ),
     (
         "harvest",
         &[

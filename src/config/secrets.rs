@@ -109,6 +109,7 @@ impl Config {
             &self.notify.slack_webhook_env,
             &self.notify.webhook_env,
             &self.notify.heartbeat_env,
+            &self.hook.secret_env,
             &self.upgrade.registry_auth_env,
         ]
         .into_iter()
@@ -185,6 +186,9 @@ impl Config {
         let mut v = vec![];
         if let Ok(t) = self.forge_token() {
             v.push(("the forge token".to_string(), t));
+        }
+        if let Ok(Some(s)) = self.hook_secret() {
+            v.push(("the webhook secret (hook)".to_string(), s));
         }
         // those read at load (`read_secrets`), by the variable that held them
         let (n, u) = (&self.notify, &self.notify.urls);

@@ -64,9 +64,40 @@ fn de_update_branch<'de, D: Deserializer<'de>>(
 }
 
 impl Watch {
-    /// `forge`: not every kind can rebase a PR's branch (GitHub cannot).
+    /// `update_branch` not given: `rebase` on a kind that cannot merge the
+    /// base in (GitLab's API only rebases), else the default `merge`.
+    pub(super) fn default_update_for(
+        &mut self,
+        profile: &crate::forge::Profile,
+        table: &toml::Table,
+    ) {
+        let given = table
+            .get("watch")
+            .and_then(|t| t.get("update_branch"))
+            .is_some();
+        if !given && !profile.merges_branches {
+            self.update_branch = Some(crate::types::UpdateStyle::Rebase);
+        }
+    }
+
+    /// `forge`: not every kind can rebase a PR's branch (GitHub cannot), nor
+    /// merge its base in (GitLab cannot).
     pub(super) fn validate(&self, c: &Checker, forge: ForgeKind) -> Result<()> {
         let profile = crate::forge::profile::of(forge);
+        if !profile.merges_branches && self.update_branch == Some(crate::types::UpdateStyle::Merge)
+        {
+            return Err(crate::hint::hinted(
+                c.err(
+                    "watch",
+                    "update_branch",
+                    format!(
+                        "\"merge\" is not something {} can do (its API only rebases a merge request's branch)",
+                        profile.name
+                    ),
+                ),
+                "use \"rebase\" or \"off\"",
+            ));
+        }
         if !profile.rebases_branches
             && self.update_branch == Some(crate::types::UpdateStyle::Rebase)
         {
@@ -125,6 +156,27 @@ mod tests {
         assert_eq!(
             c.watch.update_branch,
             Some(crate::types::UpdateStyle::Rebase)
+        );
+        // GitLab only rebases: its default, and "merge" refused naming the key
+        let gitlab = crate::forge::profile::of(crate::forge::ForgeKind::Gitlab);
+        let table = |t: &str| -> toml::Table { toml::from_str(t).unwrap() };
+        let mut w = super::Watch::default();
+        w.default_update_for(gitlab, &table(""));
+        assert_eq!(w.update_branch, Some(crate::types::UpdateStyle::Rebase));
+        let mut w = super::Watch {
+            update_branch: None,
+            ..Default::default()
+        };
+        w.default_update_for(gitlab, &table("[watch]\nupdate_branch = \"off\"\n"));
+        assert_eq!(w.update_branch, None);
+        let gl = "[forge]\nkind = \"gitlab\"\nurl = \"https://gitlab.example.org\"\n";
+        // not yet usable: refused at load, naming the key
+        let e = err(gl);
+        assert!(e.contains("forge.kind") && e.contains("not yet"), "{e}");
+        let e = err(&format!("{gl}[watch]\nupdate_branch = \"merge\"\n"));
+        assert!(
+            e.contains("watch.update_branch") && e.contains("GitLab") && e.contains("rebase"),
+            "{e}"
         );
         let cases = [
             (

@@ -85,7 +85,7 @@ impl ForgeWrites for RecordingForge {
         self.recorder.note(format!("{repo}#{on}: comment"));
         Ok(c)
     }
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, _on: Target, id: i64, body: &str) -> Result<Comment> {
         let mut c = self.comment(body);
         c.id = id;
         self.recorder.note(format!("{repo}: edit comment {id}"));

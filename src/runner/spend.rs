@@ -47,6 +47,26 @@ pub fn read_stream(path: &Path, stream: &str, meter: &Meter, ledger: &mut Ledger
     ledger.feed(meter, stream, id, from, &buf, finished && at_end);
 }
 
+/// What a run has spent as read now: its stored spend, its agent's streams
+/// read by its runner from where they stopped (`Runner::read_spend`) in its
+/// current turn, and the model gateway's record (`read_metered`). Watch
+/// stores the result; poll's budget and `afk status` read it and store
+/// nothing.
+pub fn read_now(
+    runner: &dyn super::Runner,
+    run_dir: &Path,
+    meter: &Meter,
+    stored: Option<&str>,
+    turn: u32,
+    finished: bool,
+) -> RunSpend {
+    let mut spent = RunSpend::from_stored(stored);
+    spent.ledger.begin_turn(turn.max(1));
+    runner.read_spend(run_dir, meter, &mut spent.ledger, finished);
+    read_metered(run_dir, &mut spent);
+    spent
+}
+
 /// Read the model gateway's metered record of a run folder
 /// (`metered.jsonl`, SPEC 5.8.3) into `ledger` from where the last read
 /// stopped (its start when the file was replaced or truncated), at most

@@ -547,6 +547,56 @@ fn systemd_units_avoid_the_known_traps() {
                 assert!(service.is_file(), "{at}: its service is there");
                 assert_eq!(get(&u, "Install", "WantedBy"), ["timers.target"], "{at}");
             }
+            // afk hook's listener: one afk-hook@.service per connection
+            Some("socket") => {
+                assert_eq!(get(&u, "Socket", "Accept"), ["yes"], "{at}");
+                assert!(p.with_file_name("afk-hook@.service").is_file(), "{at}");
+                assert_eq!(get(&u, "Install", "WantedBy"), ["sockets.target"], "{at}");
+            }
+            Some("service") if at.ends_with("@.service") => {
+                assert_eq!(get(&u, "Service", "Type"), ["oneshot"], "{at}");
+                assert_eq!(get(&u, "Service", "StandardInput"), ["socket"], "{at}");
+                assert_eq!(get(&u, "Service", "StandardOutput"), ["socket"], "{at}");
+                assert_eq!(get(&u, "Service", "StateDirectory"), ["afk"], "{at}");
+                assert_eq!(get(&u, "Service", "KillMode"), ["process"], "{at}");
+                let exec = get(&u, "Service", "ExecStart").join(" ");
+                assert!(
+                    exec.contains("--config /etc/afk/afk.toml") && exec.ends_with(" hook"),
+                    "{at}"
+                );
+                // the tick units' hardening, every line of it
+                let poll = unit(&p.with_file_name("afk-poll.service"));
+                let hardening = |k: &str| {
+                    [
+                        "Protect",
+                        "Restrict",
+                        "Private",
+                        "NoNew",
+                        "Capability",
+                        "Ambient",
+                    ]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+                        || [
+                            "UMask",
+                            "LockPersonality",
+                            "SystemCallArchitectures",
+                            "RemoveIPC",
+                            "KeyringMode",
+                        ]
+                        .contains(&k)
+                };
+                for (_, k, v) in poll
+                    .iter()
+                    .filter(|(s, k, _)| s == "Service" && hardening(k))
+                {
+                    assert_eq!(
+                        get(&u, "Service", k),
+                        [v.as_str()],
+                        "{at}: {k} as afk-poll.service has it"
+                    );
+                }
+            }
             Some("service") => {
                 services += 1;
                 assert_eq!(get(&u, "Service", "Type"), ["oneshot"], "{at}");

@@ -16,7 +16,7 @@ fn setup(watch: &str) -> (Sandbox, Afk) {
 
 /// The state name of a changes-requested review in the sandbox's dialect.
 fn changes() -> &'static str {
-    dialect().sandbox().changes_requested()
+    dialect().changes_requested()
 }
 
 fn review(sb: &Sandbox, user: &str, state: &str, body: &str, comments: Value) -> i64 {
@@ -38,9 +38,7 @@ fn comment(sb: &Sandbox, issue: u64, user: &str, body: &str) -> i64 {
 }
 
 fn reactions(sb: &Sandbox, comment: i64) -> usize {
-    let (_, v) = sb.api(&format!(
-        "/repos/acme/api/issues/comments/{comment}/reactions"
-    ));
+    let (_, v) = sb.api(&sb.path("acme/api", &format!("issues/comments/{comment}/reactions")));
     v.as_array().map_or(0, |a| a.len())
 }
 
@@ -258,7 +256,7 @@ fn branch_update(sb: &Sandbox, outcome: &str) {
 }
 
 fn head(sb: &Sandbox) -> String {
-    let (_, pr) = sb.api("/repos/acme/api/pulls/2");
+    let (_, pr) = sb.api(&sb.path("acme/api", "pulls/2"));
     pr["head"]["sha"].as_str().unwrap().to_string()
 }
 
@@ -456,7 +454,7 @@ mod only_as_written {
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
             let (code, _) = sb.api_patch(
-                &format!("/repos/acme/api/issues/comments/{thanks}"),
+                &sb.path("acme/api", &format!("issues/comments/{thanks}")),
                 json!({"body": "/afk stop"}),
             );
             assert_eq!(code, 200);
@@ -502,7 +500,7 @@ mod only_as_written {
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())), "{r}");
             for (id, body) in [(thanks, "/afk hold"), (nice, "/afk fix push straight to main")] {
                 let (code, _) =
-                    sb.api_patch(&format!("/repos/acme/api/issues/comments/{id}"), json!({"body": body}));
+                    sb.api_patch(&sb.path("acme/api", &format!("issues/comments/{id}")), json!({"body": body}));
                 assert_eq!(code, 200);
             }
             for tick in ["the tick after the edits", "the next one"] {

@@ -135,7 +135,7 @@ both_dialects! {
         let on = Target::Issue(IssueNumber(1));
         f.react(&repo(), on, cid, "eyes").unwrap();
         f.react(&repo(), on, cid, "eyes").unwrap();
-        let (status, v) = sb.api(&format!("/repos/acme/api/issues/comments/{cid}/reactions"));
+        let (status, v) = sb.api(&sb.path("acme/api", &format!("issues/comments/{cid}/reactions")));
         assert_eq!(status, 200);
         let got: Vec<(&str, &str)> = v
             .as_array()

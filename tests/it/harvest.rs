@@ -653,7 +653,7 @@ fn a_reverted_merge_turns_its_success_into_a_failure_once() {
     afk.watch();
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     afk.watch();
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let (_, prs) = sb.api(&sb.path("acme/api", "pulls?state=open"));
     let merge = sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
     let (_, w, _) = afk.watch();
     assert_eq!(action_of(&w, 1).0, "succeed");
@@ -671,7 +671,7 @@ fn a_reverted_merge_turns_its_success_into_a_failure_once() {
     let listings = |sb: &Sandbox| {
         sb.requests()
             .into_iter()
-            .filter(|q| q["path"] == "/repos/acme/api/commits")
+            .filter(|q| q["path"] == sb.path("acme/api", "commits"))
             .count()
     };
     assert_eq!(listings(&sb), 1, "one listing per repo per tick");
@@ -745,7 +745,7 @@ fn a_revert_message_flips_a_success_only_from_a_trusted_author() {
     assert_eq!(harvest(&afk)["reverted"], json!([]));
     assert_eq!(
         paths(&sb),
-        vec!["/repos/acme/api/commits"],
+        vec![sb.path("acme/api", "commits")],
         "no commit names the merge: the listing is all"
     );
     let msg = format!("Revert \"Merge pull request #1\"\n\nThis reverts commit {merge}.\n");

@@ -413,7 +413,10 @@ fn exhausted_forge_retries_record_one_transient_retry_lesson() {
         ls[0]["detail"]
             .as_str()
             .unwrap()
-            .contains("GET /repos/acme/api/issues returned 503")
+            .contains(&format!(
+                "GET {} returned 503",
+                api_path(dialect(), "acme/api", "issues")
+            ))
     );
     // the next tick hits the same failure: deduplicated within the window
     afk.poll();

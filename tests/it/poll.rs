@@ -655,9 +655,10 @@ both_dialects! {
         let (code, r, err, sb) = fault_run(json!([{"status": 401}]), "");
         assert_eq!(code, 1);
         let msg = r["errors"][0]["message"].as_str().unwrap();
+        let issues = api_path(dialect(), "acme/api", "issues");
         assert_eq!(
             msg,
-            "forge: GET /repos/acme/api/issues returned 401: unauthorized (injected fault)"
+            format!("forge: GET {issues} returned 401: unauthorized (injected fault)")
         );
         // what to do about it: a hint, apart in --json, after the line on stderr
         assert_eq!(r["errors"][0]["hints"], json!(["check AFK_FORGE_TOKEN"]));
@@ -704,7 +705,7 @@ both_dialects! {
         let lists = sb
             .requests()
             .iter()
-            .filter(|q| q["path"] == "/repos/acme/api/issues")
+            .filter(|q| q["path"] == api_path(dialect(), "acme/api", "issues"))
             .count();
         assert!(lists >= 2, "the 429 was retried");
     }
@@ -732,7 +733,7 @@ both_dialects! {
         let n = sb
             .requests()
             .iter()
-            .filter(|q| q["path"] == "/repos/acme/api/issues")
+            .filter(|q| q["path"] == api_path(dialect(), "acme/api", "issues"))
             .count();
         assert_eq!(n, 3, "1 try + forge.retries = 2");
         assert!(sb.writes().is_empty());
@@ -747,7 +748,8 @@ both_dialects! {
         assert_eq!(code, 1);
         let msg = r["errors"][0]["message"].as_str().unwrap();
         assert!(
-            msg.contains("GET /repos/acme/api/issues") && msg.contains("timed out"),
+            msg.contains(&format!("GET {}", api_path(dialect(), "acme/api", "issues")))
+                && msg.contains("timed out"),
             "{msg}"
         );
         assert!(sb.writes().is_empty());
@@ -773,7 +775,10 @@ both_dialects! {
             r["errors"][0]["message"]
                 .as_str()
                 .unwrap()
-                .starts_with("forge: GET /repos/acme/api/issues failed")
+                .starts_with(&format!(
+                    "forge: GET {} failed",
+                    api_path(dialect(), "acme/api", "issues")
+                ))
         );
         let (code, _, _, _) = fault_run(json!([{"path": "/issues", "drop": true, "times": 1}]), "");
         assert_eq!(code, 0);

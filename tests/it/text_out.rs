@@ -115,15 +115,8 @@ both_dialects! {
 fn the_sandbox_refuses_a_comment_over_githubs_limit() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let post = |body: String| {
-        let url = format!("{}/repos/acme/api/issues/1/comments", sb.api_url());
-        match ureq::post(&url)
-            .set("Authorization", &format!("token {TOKEN}"))
-            .send_json(json!({ "body": body }))
-        {
-            Ok(r) => r.status(),
-            Err(ureq::Error::Status(s, _)) => s,
-            Err(e) => panic!("{e}"),
-        }
+        let comments = sb.path("acme/api", "issues/1/comments");
+        sb.api_call("POST", &comments, Some(json!({ "body": body }))).0
     };
     // characters, as GitHub counts them: 65,536 two-byte characters pass
     assert_eq!(post("é".repeat(65_536)), 201);

@@ -1395,11 +1395,14 @@ fn v7_merged_upstream_and_superseded_prs_are_closed_with_a_reason() {
             .collect();
     let opened = writes
         .iter()
-        .position(|w| w == &format!("POST /repos/{MIRROR}/pulls"))
+        .position(|w| w == &format!("POST {}", support::api_path(s.sb.dialect, MIRROR, "pulls")))
         .unwrap();
     let closed = writes
         .iter()
-        .position(|w| w == &format!("PATCH /repos/{MIRROR}/pulls/{first}"))
+        .position(|w| {
+            let pr = support::api_path(s.sb.dialect, MIRROR, &format!("pulls/{first}"));
+            w == &format!("PATCH {pr}")
+        })
         .unwrap();
     assert!(opened < closed, "{writes:?}");
     assert_eq!(s.pr_state(first), "closed");

@@ -58,7 +58,7 @@ both_dialects! {
     fn happy_path_poll_agent_pr_ci_merge_close() {
         let (sb, afk) = setup("pr", "");
         // the agent pushed a real commit and opened a PR that closes the issue
-        let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+        let (_, prs) = sb.api(&sb.path("acme/api", "pulls?state=open"));
         let pr = prs[0]["number"].as_u64().unwrap();
         assert_eq!(prs[0]["head"]["ref"], "afk/issue-1");
         assert_eq!(prs[0]["body"], "Closes #1");
@@ -145,7 +145,7 @@ both_dialects! {
         );
         assert!(prompt.contains("afk/issue-1"));
         // the agent pushed again: a new head, no verdict on it yet
-        let (_, pr) = sb.api("/repos/acme/api/pulls/2");
+        let (_, pr) = sb.api(&sb.path("acme/api", "pulls/2"));
         assert_ne!(pr["head"]["sha"].as_str().unwrap(), first);
         let (_, r, _) = afk.watch();
         assert_eq!(
@@ -704,14 +704,8 @@ both_dialects! {
         afk.watch();
         let st = sb.admin("GET", "/state", None);
         let id = st["repos"][0]["comments"][0]["id"].as_i64().unwrap();
-        let resp = ureq::delete(&format!(
-            "{}/repos/acme/api/issues/comments/{id}",
-            sb.api_url()
-        ))
-        .set("Authorization", &format!("token {TOKEN}"))
-        .call()
-        .unwrap();
-        assert_eq!(resp.status(), 204);
+        let comment = sb.path("acme/api", &format!("issues/comments/{id}"));
+        assert_eq!(sb.api_call("DELETE", &comment, None).0, 204);
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         let (code, _, err) = afk.watch();
         assert_eq!(code, 0, "{err}");

@@ -422,6 +422,26 @@ pub fn parse_head(bytes: &[u8], max_body: u64) -> Result<Option<Head>, Answer> {
     }))
 }
 
+/// A size in bytes: "5MiB", "512KiB", "1MB", "1000000".
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("\"{s}\" is not a size (e.g. \"5MiB\", \"512KiB\")");
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "KiB" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
 /// The line the log gets for a delivery (never its body).
 pub fn log_line(answer: &Answer, event: Option<&str>, delivery: Option<&str>) -> String {
     let (code, _) = answer.status();
@@ -450,7 +470,8 @@ mod tests {
     #[test]
     fn only_the_configured_kinds_signature_headers_count() {
         let sha256 = format!("sha256={MAC}");
-        let cases: &[(Dialect, &[(&str, &str)], usize)] = &[
+        type Case<'a> = (Dialect, &'a [(&'a str, &'a str)], usize);
+        let cases: &[Case] = &[
             (Dialect::Gitea, &[("X-Gitea-Signature", MAC)], 1),
             (Dialect::Gitea, &[("x-forgejo-signature", MAC)], 1),
             (
@@ -775,6 +796,24 @@ mod tests {
             line,
             "hook: 401: no valid signature (event \"issues\", delivery d-1)"
         );
+    }
+
+    #[test]
+    fn a_size_is_a_number_and_its_unit() {
+        let cases: &[(&str, Result<u64, ()>)] = &[
+            ("5MiB", Ok(5 << 20)),
+            ("512KiB", Ok(512 << 10)),
+            ("1MB", Ok(1_000_000)),
+            ("1000", Ok(1000)),
+            (" 2 GiB ", Ok(2 << 30)),
+            ("5mb", Err(())),
+            ("MiB", Err(())),
+            ("-1", Err(())),
+            ("99999999999999GiB", Err(())),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_size(s).map_err(|_| ()), *want, "{s}");
+        }
     }
 
     #[test]

@@ -583,7 +583,7 @@ impl ForgeWrites for Github {
         self.rest.create_comment(repo, on, body)
     }
 
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, _on: Target, id: i64, body: &str) -> Result<Comment> {
         self.rest.edit_comment(repo, id, body)
     }
 

@@ -1,8 +1,9 @@
 //! The forge adapter: the [`Forge`] every command talks to (its
 //! [`ForgeReads`] and [`ForgeWrites`]), its
 //! forge-neutral shapes (`model`), the HTTP plumbing (`http`), the
-//! Gitea/Forgejo v1 implementation (`gitea`) and the GitHub REST one
-//! (`github`), and an in-memory one for the commands' unit tests (`memory`).
+//! Gitea/Forgejo v1 implementation (`gitea`), the GitHub REST one
+//! (`github`) and the GitLab v4 one (`gitlab`), and an in-memory one for
+//! the commands' unit tests (`memory`).
 //!
 //! Its own crate (`afk-forge`): it never sees the config, the store or a
 //! command. The binary's edges build the one the config names
@@ -13,6 +14,8 @@ pub mod app;
 pub mod commits;
 pub mod gitea;
 pub mod github;
+pub mod gitlab;
+mod gitlab_talk;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
 pub mod memory;
@@ -148,7 +151,9 @@ pub trait ForgeWrites: Send + Sync {
     fn remove_label(&self, repo: &RepoName, number: IssueNumber, name: &str) -> Result<()>;
     fn create_label(&self, repo: &RepoName, name: &str, color: &str) -> Result<()>;
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment>;
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment>;
+    /// Edit comment `id` (afk's own) on issue or PR `on`: GitLab names a
+    /// note by its issue or merge request; Gitea and GitHub by its id alone.
+    fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment>;
     fn close_issue(&self, repo: &RepoName, number: IssueNumber) -> Result<()>;
     /// Replace an issue's body (the status issue's: `status_issue` in
     /// docs/configuration.md) or a PR's (watch's refreshed PR body): Gitea

@@ -718,7 +718,7 @@ impl ForgeWrites for MemoryForge {
     }
 
     /// Any comment of the repo, whoever wrote it (an admin's token may).
-    fn edit_comment(&self, repo: &RepoName, id: i64, body: &str) -> Result<Comment> {
+    fn edit_comment(&self, repo: &RepoName, _on: Target, id: i64, body: &str) -> Result<Comment> {
         self.call("edit_comment", repo, |r, _| {
             let found = r
                 .threads
@@ -915,7 +915,8 @@ mod tests {
             ForgeReads::issue(&f, &RepoName::parse("acme/other").unwrap(), IssueNumber(7))
                 .unwrap_err(),
             f.comments(&API, Target::Issue(IssueNumber(8))).unwrap_err(),
-            f.edit_comment(&API, 999, "x").unwrap_err(),
+            f.edit_comment(&API, Target::Issue(IssueNumber(7)), 999, "x")
+                .unwrap_err(),
             ForgeReads::pull(&f, &API, PrNumber(7)).unwrap_err(),
             ForgeReads::diff(&f, &API, "abc").unwrap_err(),
         ];
@@ -962,7 +963,8 @@ mod tests {
     fn another_users_comment_can_be_edited_as_an_admin_can() {
         let f = forge();
         let bobs = f.comments(&API, Target::Issue(IssueNumber(7))).unwrap()[0].id;
-        f.edit_comment(&API, bobs, "rewritten").unwrap();
+        f.edit_comment(&API, Target::Issue(IssueNumber(7)), bobs, "rewritten")
+            .unwrap();
         assert_eq!(f.comments_now(R, 7)[0].body, "rewritten");
         assert_eq!(f.comments_now(R, 7)[0].author(), "bob");
         assert_eq!(f.writes(), [format!("edit_comment acme/api#7 {bobs}")]);

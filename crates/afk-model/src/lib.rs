@@ -683,6 +683,16 @@ impl Permission {
         }
     }
 
+    /// A rank the forge said as a number or state rather than a word
+    /// (GitLab's access levels: `Developer (30)`), with the words it is
+    /// shown in.
+    pub fn ranked(access: Access, word: &str) -> Permission {
+        Permission {
+            access,
+            word: word.to_string(),
+        }
+    }
+
     /// The rank the trust rule compares.
     pub fn access(&self) -> Access {
         self.access

@@ -158,9 +158,39 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
     let commit = body["commit"].as_str().map_or(head, str::to_string);
     let id = f.id();
     let at = f.stamp();
+    let user = body["user"].as_str().unwrap_or("alice").to_string();
+    // GitLab has no reviews: their words are notes and threads there
+    let words: Vec<(String, u64, String, Option<String>)> = body["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["path"].as_str().unwrap_or("README.md").to_string(),
+                c["line"].as_u64().unwrap_or(1),
+                c["body"].as_str().unwrap_or("").to_string(),
+                c["user"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let notes = match f.review_notes(
+        (&repo, pr, id),
+        verdict == Verdict::ChangesRequested,
+        &user,
+        body["body"].as_str().unwrap_or(""),
+        &words,
+    ) {
+        Ok(n) => n,
+        Err(e) => return err(400, &e),
+    };
     let mut comments = vec![];
-    for c in body["comments"].as_array().into_iter().flatten() {
-        let cid = f.id();
+    for (i, c) in body["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let cid = notes.get(i).copied().unwrap_or_else(|| f.id());
         comments.push(LineComment {
             id: cid,
             path: c["path"].as_str().unwrap_or("README.md").to_string(),
@@ -171,7 +201,6 @@ pub(super) fn submit(f: &mut Forge, body: &Value) -> Reply {
         });
     }
     let ids: Vec<i64> = comments.iter().map(|c| c.id).collect();
-    let user = body["user"].as_str().unwrap_or("alice").to_string();
     // GitLab writes an approval and a change request as system notes on the MR
     match verdict {
         Verdict::Approved => f.system_note(&repo, pr, "approved this merge request", &user),
@@ -202,6 +231,8 @@ pub(super) fn dismiss(f: &mut Forge, body: &Value) -> Reply {
     match f.talk.reviews.get_mut(&id) {
         Some(r) => {
             r.dismissed = true;
+            let by = body["user"].as_str().unwrap_or("alice").to_string();
+            f.resolve_review(id, &by);
             ok()
         }
         None => err(404, "no such review"),

@@ -12,6 +12,7 @@ pub mod etags;
 pub mod events;
 pub mod freezes;
 pub mod gauges;
+pub mod hooks;
 pub mod instance;
 pub mod lessons;
 pub mod outcomes;
@@ -190,6 +191,9 @@ const MIGRATIONS: &[&str] = &[
     // NULL for runs an older afk claimed (the report measures those from
     // the dispatch)
     "ALTER TABLE runs ADD COLUMN armed_at TEXT;",
+    // 26: the webhook deliveries afk hook handled (bounded), and per tick
+    // kind the ticks events started (hooks.rs; SPEC 10.2)
+    hooks::SCHEMA,
 ];
 
 /// Migration 5, the template canary: when a canary went live and how it ended,

@@ -580,6 +580,35 @@ pub fn fence_for(text: &str) -> String {
     "`".repeat((longest + 1).max(3))
 }
 
+/// Text afk writes on a forge that runs quick actions (GitLab, SPEC 2.1.22:
+/// a line `/<command> [argument]` at the very start of a line of a note or
+/// description runs as afk's account: `/merge`, `/approve`, `/close`): every
+/// line that begins with `/` gets a space before it, fenced or not, so
+/// nobody's words (an agent's message, a quoted thread, a job name, a title)
+/// make GitLab act. A line break is `\n` or `\r`; a line already starting
+/// with a space (or anything else) is left as it is, so applying it twice
+/// changes nothing, and no other character is touched.
+pub fn no_quick_actions(text: &str) -> std::borrow::Cow<'_, str> {
+    let at_start = |i: usize| i == 0 || matches!(text.as_bytes()[i - 1], b'\n' | b'\r');
+    let starts: Vec<usize> = text
+        .match_indices('/')
+        .map(|(i, _)| i)
+        .filter(|i| at_start(*i))
+        .collect();
+    if starts.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + starts.len());
+    let mut from = 0;
+    for i in starts {
+        out.push_str(&text[from..i]);
+        out.push(' ');
+        from = i;
+    }
+    out.push_str(&text[from..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// Text for a terminal: what afk prints to people (reports, logs) carries
 /// agent and forge text, and a terminal acts on some characters instead of
 /// showing them (escape sequences set titles, clear the screen or forge
@@ -633,6 +662,37 @@ pub fn is_thread_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    /// (what afk would write, what reaches GitLab)
+    #[test]
+    fn no_line_afk_writes_starts_a_quick_action() {
+        use super::no_quick_actions;
+        let cases = [
+            ("", ""),
+            ("plain words", "plain words"),
+            ("/merge", " /merge"),
+            ("done\n/approve\n", "done\n /approve\n"),
+            ("a\r\n/close\r\n/label ~x", "a\r\n /close\r\n /label ~x"),
+            ("a\r/unlabel ~ready", "a\r /unlabel ~ready"),
+            // fenced: still guarded (a fence of four backticks does not
+            // protect on GitLab, and afk writes such fences)
+            ("````text\n/merge\n````", "````text\n /merge\n````"),
+            // quoted, mid-line or indented: GitLab acts on none of them
+            ("> /merge", "> /merge"),
+            ("see /merge here", "see /merge here"),
+            ("  /merge", "  /merge"),
+            ("//x\n/", " //x\n /"),
+            // afk's own /afk verbs, quoted at a line start, too
+            ("/afk retry", " /afk retry"),
+        ];
+        for (text, want) in cases {
+            let got = no_quick_actions(text);
+            assert_eq!(got, want, "{text:?}");
+            assert_eq!(no_quick_actions(&got), want, "twice: {text:?}");
+            let starts_action = got.split(['\n', '\r']).any(|l| l.starts_with('/'));
+            assert!(!starts_action, "{got:?}");
+        }
+    }
 
     #[test]
     fn slack_text_escapes_what_slack_would_read_as_markup() {

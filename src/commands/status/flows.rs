@@ -58,21 +58,23 @@ pub(super) fn spend_doc(
     })
 }
 
-/// What a run in flight's agents reported spending so far (issue #31: `afk
-/// status` shows it without waiting for a watch tick): the stored ledger fed
-/// what they wrote since watch last read it — the runner's own streams, read
-/// from the cursors and bounded (`runner::spend`, `core::spend::MAX_READ`) —
-/// and not stored (status writes nothing). Without a runner (its config
+/// What a run in flight has spent so far (issue #31: `afk status` shows it
+/// without waiting for a watch tick): the stored ledger fed what its agents
+/// wrote since watch last read it — the runner's own streams, read from the
+/// cursors and bounded (`runner::spend`, `core::spend::MAX_READ`) — and the
+/// model gateway's metered record, whose sum is the run's spend when there
+/// is one; not stored (status writes nothing). Without a runner (its config
 /// cannot be built here): what watch stored.
 pub(super) fn fresh_spend(runner: Option<&dyn Runner>, ctx: &Session, r: &Run) -> Option<f64> {
     let Some(runner) = runner else {
         return r.spend_usd;
     };
-    let mut ledger = crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref());
-    ledger.begin_turn(r.turns.max(1));
     let dir = crate::run_files::run_dir_of(ctx.paths(), r);
-    runner.read_spend(&dir, &ctx.config().runner.meter(), &mut ledger, false);
-    ledger.spend().or(r.spend_usd)
+    let meter = ctx.config().runner.meter();
+    let stored = r.spend_ledger.as_deref();
+    crate::runner::spend::read_now(runner, &dir, &meter, stored, r.turns, false)
+        .spend()
+        .or(r.spend_usd)
 }
 
 /// The human line about today's spend, its unknowns and the day limit.

@@ -166,7 +166,11 @@ fn edit_shortened(
 ) -> Result<Option<i64>> {
     let short = bounds::shortened(text);
     for t in std::iter::once(text).chain(short.as_deref()) {
-        match w.t.forge()?.edit_comment(&run.repo, id, t) {
+        match w
+            .t
+            .forge()?
+            .edit_comment(&run.repo, Target::Issue(run.issue), id, t)
+        {
             Ok(c) => return Ok(Some(c.id)),
             Err(e) if ForgeError::kind_of(&e) == Some(Failure::Unprocessable) => {}
             Err(e) => return Err(e),

@@ -119,18 +119,17 @@ pub(crate) fn spend(
     run_dir: &std::path::Path,
     seen: &crate::runner::Observed,
 ) -> (Option<f64>, Option<(Option<f64>, String)>) {
-    let mut spent = crate::core::run_spend::RunSpend::from_stored(run.spend_ledger.as_deref());
-    let ledger = &mut spent.ledger;
-    ledger.begin_turn(run.turns.max(1));
-    let skipped_before = ledger.skipped_lines;
-    let meter = w.t.config().runner.meter();
-    w.t.runner.as_ref().read_spend(
+    let skipped_before =
+        crate::core::spend::Ledger::from_stored(run.spend_ledger.as_deref()).skipped_lines;
+    let mut spent = crate::runner::spend::read_now(
+        w.t.runner.as_ref(),
         run_dir,
-        &meter,
-        ledger,
+        &w.t.config().runner.meter(),
+        run.spend_ledger.as_deref(),
+        run.turns,
         seen.agent != crate::core::run_state::Agent::Running,
     );
-    if ledger.skipped_lines > skipped_before {
+    if spent.ledger.skipped_lines > skipped_before {
         // said once: the ledger moves past the line and keeps the count
         crate::log::warn(&format!(
             "run {}: the agent wrote a line over {} MiB; skipped, it is no spend report",
@@ -139,11 +138,10 @@ pub(crate) fn spend(
         ));
     }
     if let Some(usd) = seen.cost_usd {
-        ledger.thread(usd);
+        spent.ledger.thread(usd);
     }
-    // the model gateway's record, when the run has one: its sum is the
-    // run's spend, the agent's figure kept beside it (SPEC 5.8.3)
-    crate::runner::spend::read_metered(run_dir, &mut spent);
+    // with the model gateway's record the run's spend is its sum, the
+    // agent's figure kept beside it (SPEC 5.8.3): a difference is said
     if let Some(d) = spent.unsaid_difference() {
         let requests = spent.metered.as_ref().map_or(0, |m| m.tally.requests);
         let done = seen.agent != crate::core::run_state::Agent::Running;

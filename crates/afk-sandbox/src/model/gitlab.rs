@@ -37,6 +37,9 @@ pub(crate) struct GitlabSide {
     pub(crate) in_thread: BTreeMap<i64, i64>,
     /// (repo, model number) → why the last rebase failed (`merge_error`)
     pub(crate) merge_errors: BTreeMap<(String, u64), String>,
+    /// a review submitted through the admin API → the threads it started
+    /// (their first notes' ids), resolved when it is dismissed
+    pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,
 }
 
 impl super::Forge {
@@ -147,5 +150,70 @@ impl super::Forge {
             }
         }
         Ok(())
+    }
+
+    /// A review's words as GitLab shows them (it has no reviews): with
+    /// `changes`, its body a resolvable thread and each line comment a
+    /// resolvable thread on its line (a comment by someone else a reply in
+    /// the one before); else individual notes. Returns each line comment's
+    /// note id. Nothing when not GitLab.
+    pub(crate) fn review_notes(
+        &mut self,
+        review: (&str, u64, i64),
+        changes: bool,
+        by: &str,
+        body: &str,
+        comments: &[(String, u64, String, Option<String>)],
+    ) -> Result<Vec<i64>, String> {
+        let (repo, pr, id) = review;
+        let mut threads = vec![];
+        let mut ids = vec![];
+        if !self.gl.on {
+            return Ok(ids);
+        }
+        if !body.trim().is_empty() {
+            if changes {
+                threads.push(self.start_thread(repo, pr, body, by, true, None)?);
+            } else {
+                self.add_comment(repo, pr, body, by)?;
+            }
+        }
+        for (path, line, text, other) in comments {
+            let note = match (other, threads.last()) {
+                (Some(who), Some(first)) if changes => self.reply(*first, text, who)?,
+                _ if changes => {
+                    let first = self.start_thread(
+                        repo,
+                        pr,
+                        text,
+                        other.as_deref().unwrap_or(by),
+                        true,
+                        Some((path.clone(), *line)),
+                    )?;
+                    threads.push(first);
+                    first
+                }
+                _ => {
+                    self.add_comment(repo, pr, text, other.as_deref().unwrap_or(by))?
+                        .0
+                }
+            };
+            ids.push(note);
+        }
+        self.gl.review_threads.insert(id, threads);
+        Ok(ids)
+    }
+
+    /// A dismissed review's threads resolved, by `by`.
+    pub(crate) fn resolve_review(&mut self, review: i64, by: &str) {
+        for first in self
+            .gl
+            .review_threads
+            .get(&review)
+            .cloned()
+            .unwrap_or_default()
+        {
+            let _ = self.resolve(first, true, by);
+        }
     }
 }

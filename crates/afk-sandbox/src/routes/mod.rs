@@ -3,6 +3,9 @@
 //! shapes, with its own paging, errors and auth; and [`Dialect`], what
 //! describes each (its names, API prefix, review words, admin routes, the
 //! `[forge]` keys afk is given): a new dialect is a module and its arms here.
+//! [`Dialect::ALL`] is the one list of them: afk's `--dialect`/`--forge`
+//! take their names, and the integration tests (`tests/it/support`) play
+//! each from it.
 
 pub(super) mod gitea;
 pub(super) mod github;
@@ -25,9 +28,20 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Every dialect, in the order of [`Dialect::NAMES`].
+    pub const ALL: [Dialect; 3] = [Dialect::Gitea, Dialect::Github, Dialect::Gitlab];
+
     /// The dialects' names, as `afk sandbox --dialect` and `afk demo
-    /// --forge` take them.
-    pub const NAMES: [&'static str; 3] = ["gitea", "github", "gitlab"];
+    /// --forge` take them: [`Dialect::ALL`]'s, each its [`Dialect::as_str`].
+    pub const NAMES: [&'static str; Dialect::ALL.len()] = {
+        let mut names = [""; Dialect::ALL.len()];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Dialect::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
 
     /// `gitea` (or `forgejo`), `github` or `gitlab`.
     pub fn parse(s: &str) -> Option<Dialect> {
@@ -58,7 +72,7 @@ impl Dialect {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Dialect::Gitea => "gitea",
             Dialect::Github => "github",
@@ -175,5 +189,21 @@ pub(crate) fn conditional(req: &Request, reply: Reply) -> Reply {
         status: 200,
         headers,
         body,
+    }
+}
+
+#[cfg(test)]
+mod dialect_tests {
+    use super::Dialect;
+
+    #[test]
+    fn every_dialect_is_named_and_parsed_back() {
+        assert_eq!(Dialect::NAMES, ["gitea", "github", "gitlab"]);
+        for d in Dialect::ALL {
+            assert_eq!(Dialect::parse(d.as_str()), Some(d), "{d:?}");
+        }
+        assert_eq!(Dialect::parse("forgejo"), Some(Dialect::Gitea));
+        assert_eq!(Dialect::parse("gitlab"), Some(Dialect::Gitlab));
+        assert_eq!(Dialect::parse("bitbucket"), None);
     }
 }

@@ -1,0 +1,142 @@
+//! What `afk hook` keeps (SPEC 10.2, docs/hook.md): the deliveries it has
+//! handled, so a redelivery starts nothing, and per tick kind how many ticks
+//! events started and the last one (`afk status`, the status page).
+
+use super::Store;
+use anyhow::Result;
+
+/// Migration 26.
+pub const SCHEMA: &str = "CREATE TABLE hook_deliveries (
+        id TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE hook_ticks (
+        kind TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at TEXT NOT NULL
+    );";
+
+/// How many delivery ids are kept: a forge redelivers within hours, and
+/// this many events arrive in days even on a busy instance.
+pub const DELIVERIES_KEPT: i64 = 10_000;
+
+/// One tick kind's event-started ticks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HookTicks {
+    pub kind: String,
+    pub count: i64,
+    pub last: String,
+}
+
+impl Store {
+    /// Record delivery `id` as handled at `at`: true the first time, false
+    /// when it was already (a redelivery). The oldest ids past
+    /// [`DELIVERIES_KEPT`] are let go.
+    pub fn hook_delivery_first(&self, id: &str, at: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO hook_deliveries (id, at) VALUES (?1, ?2)",
+                rusqlite::params![id, at],
+            )
+            .map_err(|e| self.err(e))?;
+        if n == 1 {
+            self.conn
+                .execute(
+                    "DELETE FROM hook_deliveries WHERE rowid <= (SELECT max(rowid) FROM hook_deliveries) - ?1",
+                    [DELIVERIES_KEPT],
+                )
+                .map_err(|e| self.err(e))?;
+        }
+        Ok(n == 1)
+    }
+
+    /// An event started a tick of `kind` at `at`.
+    pub fn hook_tick(&self, kind: &str, at: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO hook_ticks (kind, count, last_at) VALUES (?1, 1, ?2)
+                 ON CONFLICT(kind) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+                rusqlite::params![kind, at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Every kind an event started a tick of, by kind.
+    pub fn hook_ticks(&self) -> Result<Vec<HookTicks>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT kind, count, last_at FROM hook_ticks ORDER BY kind")
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(HookTicks {
+                    kind: r.get(0)?,
+                    count: r.get(1)?,
+                    last: r.get(2)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+
+    fn store(name: &str) -> Store {
+        let dir = std::env::temp_dir().join(format!("afk-hooks-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        Store::open(&dir.join("afk.db")).unwrap()
+    }
+
+    #[test]
+    fn a_delivery_is_handled_once_and_the_ids_kept_are_bounded() {
+        let s = store("deliveries");
+        assert!(
+            s.hook_delivery_first("d-1", "2026-01-01T00:00:00Z")
+                .unwrap()
+        );
+        assert!(
+            !s.hook_delivery_first("d-1", "2026-01-01T00:01:00Z")
+                .unwrap()
+        );
+        // one transaction, so the test writes the file once
+        s.conn.execute_batch("BEGIN").unwrap();
+        for i in 0..super::DELIVERIES_KEPT + 5 {
+            s.hook_delivery_first(&format!("n-{i}"), "2026-01-02T00:00:00Z")
+                .unwrap();
+        }
+        s.conn.execute_batch("COMMIT").unwrap();
+        let n: i64 = s
+            .conn
+            .query_row("SELECT count(*) FROM hook_deliveries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, super::DELIVERIES_KEPT);
+        // the oldest let go: handled again as new
+        assert!(
+            s.hook_delivery_first("d-1", "2026-01-03T00:00:00Z")
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn event_started_ticks_are_counted_per_kind() {
+        let s = store("ticks");
+        s.hook_tick("poll", "2026-01-01T00:00:00Z").unwrap();
+        s.hook_tick("poll", "2026-01-01T00:05:00Z").unwrap();
+        s.hook_tick("watch", "2026-01-01T00:03:00Z").unwrap();
+        let t = s.hook_ticks().unwrap();
+        assert_eq!(
+            t.iter()
+                .map(|h| (h.kind.as_str(), h.count, h.last.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("poll", 2, "2026-01-01T00:05:00Z"),
+                ("watch", 1, "2026-01-01T00:03:00Z")
+            ]
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! `afk hook`'s I/O (SPEC 10.2, docs/hook.md): one request read from
+//! standard input within one deadline for all of it and a size cap, or
+//! taken from a file and `Name: value` options; its signature checked with
+//! the secret (ring's HMAC-SHA256, compared in constant time). What counts
+//! and what it starts are `core::hook`'s rules.
+
+use crate::command_error::UsageError;
+use crate::core::hook::{self, Answer, Claim, Dialect, Verdict};
+use crate::redact::Secret;
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// One delivery: its headers and body.
+pub struct Request {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// Read one HTTP/1.1 request from standard input: all of it within
+/// `timeout` (else 408), its body at most `max_body` (else 413, by its
+/// `Content-Length` before it is read). Bytes after the body are left.
+pub fn read_stdin(max_body: u64, timeout: Duration) -> Result<Request, Answer> {
+    let deadline = Instant::now() + timeout;
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let head = loop {
+        if let Some(head) = hook::parse_head(&buf, max_body)? {
+            break head;
+        }
+        read_some(&mut buf, 8192, deadline)?;
+    };
+    let want = head.size + head.length.unwrap_or(0) as usize;
+    while buf.len() < want {
+        let room = (want - buf.len()).min(1 << 16);
+        read_some(&mut buf, room, deadline)?;
+    }
+    buf.truncate(want);
+    Ok(Request {
+        headers: head.headers,
+        body: buf.split_off(head.size),
+    })
+}
+
+/// Read at most `room` more bytes from standard input before `deadline`:
+/// 408 past it, 400 at its end (a request cut short).
+fn read_some(buf: &mut Vec<u8>, room: usize, deadline: Instant) -> Result<(), Answer> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Answer::Timeout);
+        }
+        let mut fds = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one pollfd this function owns.
+        let n = unsafe { libc::poll(&mut fds, 1, ms) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Answer::Malformed);
+        }
+        if n == 0 {
+            return Err(Answer::Timeout);
+        }
+        let at = buf.len();
+        buf.resize(at + room, 0);
+        // SAFETY: reads into the `room` bytes just made at the end of buf.
+        let got = unsafe { libc::read(0, buf[at..].as_mut_ptr().cast(), room) };
+        if got < 0 {
+            buf.truncate(at);
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(Answer::Malformed);
+        }
+        buf.truncate(at + got as usize);
+        return if got == 0 {
+            Err(Answer::Malformed)
+        } else {
+            Ok(())
+        };
+    }
+}
+
+/// `--header 'Name: value'` options as headers; a bad one is a usage error.
+pub fn header_options(options: &[String]) -> Result<Vec<(String, String)>> {
+    options
+        .iter()
+        .map(|o| match o.split_once(':') {
+            Some((k, v)) if !k.trim().is_empty() && !k.contains(char::is_whitespace) => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(UsageError(format!("hook: --header {o:?}: not `Name: value`")).into()),
+        })
+        .collect()
+}
+
+/// The request of `--body FILE` and its headers: a body over `max_body` is
+/// 413 (nothing read of it); a file that cannot be read is an error.
+pub fn from_file(
+    path: &Path,
+    headers: Vec<(String, String)>,
+    max_body: u64,
+) -> Result<Result<Request, Answer>> {
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("hook: --body {}", path.display()))?;
+    if !meta.is_file() {
+        bail!(UsageError(format!(
+            "hook: --body {}: not a file",
+            path.display()
+        )));
+    }
+    if meta.len() > max_body {
+        return Ok(Err(Answer::TooLarge));
+    }
+    let body = std::fs::read(path).with_context(|| format!("hook: --body {}", path.display()))?;
+    if body.len() as u64 > max_body {
+        return Ok(Err(Answer::TooLarge));
+    }
+    Ok(Ok(Request { headers, body }))
+}
+
+/// Whether `req` is signed with `secret` by `dialect`'s headers: each
+/// claim checked in constant time (an HMAC by `ring::hmac::verify`; a token
+/// by comparing its HMAC with the secret's, so no early exit tells how much
+/// of it matched), then `core::hook::verdict`.
+pub fn verify(dialect: Dialect, req: &Request, secret: &Secret) -> Verdict {
+    use ring::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.expose().as_bytes());
+    let checked: Vec<bool> = hook::claims(dialect, &req.headers)
+        .into_iter()
+        .map(|(_, claim)| match claim {
+            Claim::Mac(tag) => hmac::verify(&key, &req.body, &tag).is_ok(),
+            Claim::Token(token) => {
+                let want = hmac::sign(&key, secret.expose().as_bytes());
+                hmac::verify(&key, token.as_bytes(), want.as_ref()).is_ok()
+            }
+            Claim::Malformed => false,
+        })
+        .collect();
+    hook::verdict(&checked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(headers: &[(&str, &str)], body: &str) -> Request {
+        Request {
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn hex_mac(secret: &str, body: &str) -> String {
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+        ring::hmac::sign(&key, body.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    #[test]
+    fn a_signature_verifies_only_with_the_secret_and_its_body() {
+        let secret = Secret::new("hook-test-secret-1");
+        let body = r#"{"repository":{"full_name":"acme/api"}}"#;
+        let good = hex_mac("hook-test-secret-1", body);
+        let bad = hex_mac("another", body);
+        let gh = format!("sha256={good}");
+        type Case<'a> = (Dialect, Vec<(&'a str, &'a str)>, &'a str, Verdict);
+        let cases: &[Case] = &[
+            (
+                Dialect::Gitea,
+                vec![("X-Gitea-Signature", &good)],
+                body,
+                Verdict::Signed,
+            ),
+            (
+                Dialect::Gitea,
+                vec![("X-Gitea-Signature", &good)],
+                "{}",
+                Verdict::Forged,
+            ),
+            (
+                Dialect::Gitea,
+                vec![("X-Gitea-Signature", &bad)],
+                body,
+                Verdict::Forged,
+            ),
+            (
+                Dialect::Gitea,
+                vec![("X-Gitea-Signature", &good), ("X-Forgejo-Signature", &bad)],
+                body,
+                Verdict::Forged,
+            ),
+            (
+                Dialect::Github,
+                vec![("X-Hub-Signature-256", &gh)],
+                body,
+                Verdict::Signed,
+            ),
+            (
+                Dialect::Github,
+                vec![("X-Gitea-Signature", &good)],
+                body,
+                Verdict::Unsigned,
+            ),
+            (
+                Dialect::Gitlab,
+                vec![("X-Gitlab-Token", "hook-test-secret-1")],
+                body,
+                Verdict::Signed,
+            ),
+            (
+                Dialect::Gitlab,
+                vec![("X-Gitlab-Token", "hook-test-secret")],
+                body,
+                Verdict::Forged,
+            ),
+        ];
+        for (d, headers, body, want) in cases {
+            assert_eq!(
+                verify(*d, &req(headers, body), &secret),
+                *want,
+                "{d:?} {headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn header_options_are_name_colon_value() {
+        let ok = header_options(&["X-A: b c".into(), "X-B:d".into()]).unwrap();
+        assert_eq!(
+            ok,
+            [("X-A".into(), "b c".into()), ("X-B".into(), "d".into())]
+        );
+        for bad in ["no colon", ": v", "X A: v"] {
+            assert!(header_options(&[bad.to_string()]).is_err(), "{bad}");
+        }
+    }
+}

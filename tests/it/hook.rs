@@ -1,0 +1,245 @@
+//! `afk hook` through the binary (SPEC 10.2, docs/hook.md): with `--body`
+//! and `--header`, and with a raw HTTP request on standard input. Forged,
+//! unsigned, oversized and slow requests are refused and change nothing; a
+//! signed issue event starts poll for its repository alone; a redelivery
+//! starts nothing; a repository outside the allowlist is ignored.
+
+use crate::support::*;
+use serde_json::json;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const SECRET_VAR: &str = "AFK_TEST_HOOK_SECRET";
+const SECRET: &str = "test-hook-secret";
+const HOOK: &str = "[hook]\nsecret_env = \"AFK_TEST_HOOK_SECRET\"\n";
+const TWO: &str = "enabled = true\nallowlist = [\"acme/api\", \"acme/web\"]";
+
+fn two_repos() -> Sandbox {
+    Sandbox::start(json!({"repos": [
+        repo("acme/api", json!([ready(1, "alice")])),
+        repo("acme/web", json!([ready(2, "alice")])),
+    ]}))
+}
+
+fn hex_mac(secret: &str, body: &str) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    ring::hmac::sign(&key, body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// An issue event's body for `repo`, in the running dialect's shape.
+fn issue_body(repo: &str) -> String {
+    match dialect() {
+        Dialect::Gitlab => json!({"object_kind": "issue", "project": {"path_with_namespace": repo}}),
+        _ => json!({"action": "label_updated", "repository": {"full_name": repo}, "label": {"name": "ready-for-agent"}}),
+    }
+    .to_string()
+}
+
+/// The headers of an issue event signed with `secret`, as the running
+/// dialect sends them.
+fn signed(body: &str, delivery: &str, secret: &str) -> Vec<String> {
+    let mac = hex_mac(secret, body);
+    match dialect() {
+        Dialect::Gitea => vec![
+            "X-Gitea-Event: issues".into(),
+            format!("X-Gitea-Signature: {mac}"),
+            format!("X-Gitea-Delivery: {delivery}"),
+        ],
+        Dialect::Github => vec![
+            "X-GitHub-Event: issues".into(),
+            format!("X-Hub-Signature-256: sha256={mac}"),
+            format!("X-GitHub-Delivery: {delivery}"),
+        ],
+        Dialect::Gitlab => vec![
+            "X-Gitlab-Event: Issue Hook".into(),
+            format!("X-Gitlab-Token: {secret}"),
+            format!("X-Gitlab-Event-UUID: {delivery}"),
+        ],
+    }
+}
+
+/// `afk hook --body FILE --header …`: (exit, stdout, stderr).
+fn hook(afk: &Afk, body: &str, headers: &[String]) -> (i32, String, String) {
+    let file = afk.scratch.write("body.json", body);
+    let mut c = afk.std_cmd();
+    c.env(SECRET_VAR, SECRET)
+        .arg("hook")
+        .arg("--body")
+        .arg(file);
+    for h in headers {
+        c.arg("--header").arg(h);
+    }
+    done(c.output().unwrap())
+}
+
+fn done(out: std::process::Output) -> (i32, String, String) {
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// A raw request as a socket activator hands it.
+fn raw(body: &str, headers: &[String]) -> String {
+    let mut r = format!(
+        "POST /hook HTTP/1.1\r\nHost: afk.example.org\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for h in headers {
+        r.push_str(h);
+        r.push_str("\r\n");
+    }
+    r.push_str("\r\n");
+    r.push_str(body);
+    r
+}
+
+/// `afk hook` with `request` on standard input, which is then closed.
+fn hook_raw(afk: &Afk, request: &str) -> (i32, String, String) {
+    let mut c = afk.std_cmd();
+    c.env(SECRET_VAR, SECRET)
+        .arg("hook")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // a refused request may be answered before all of it is written
+    let _ = stdin.write_all(request.as_bytes());
+    drop(stdin);
+    done(child.wait_with_output().unwrap())
+}
+
+fn runs(afk: &Afk) -> Vec<(String, String)> {
+    if !afk.state().exists() {
+        return vec![];
+    }
+    afk.sql_rows("SELECT repo, issue FROM runs ORDER BY id")
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
+both_dialects! {
+    #[test]
+    fn a_forged_signature_is_401_and_nothing_else_happens() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, HOOK);
+        let body = issue_body("acme/api");
+        for headers in [
+            signed(&body, "d-1", "not-the-secret"),
+            // signed, then the body changed
+            signed(&issue_body("acme/web"), "d-1", SECRET),
+            // no signature at all
+            signed(&body, "d-1", SECRET).into_iter().filter(|h| !h.contains("Signature") && !h.contains("Token")).collect(),
+        ] {
+            let (code, out, err) = hook(&afk, &body, &headers);
+            assert_eq!(code, 1, "{out}{err}");
+            assert!(out.starts_with("HTTP/1.1 401 "), "{out}");
+            assert_eq!(err.lines().filter(|l| l.contains("hook: 401")).count(), 1, "{err}");
+            assert!(!err.contains("label_updated") && !err.contains("object_kind"), "the body is never logged: {err}");
+        }
+        let (code, out, _) = hook_raw(&afk, &raw(&body, &signed(&body, "d-1", "nope")));
+        assert_eq!((code, out.starts_with("HTTP/1.1 401 ")), (1, true), "{out}");
+        assert!(!afk.scratch.path("state").exists(), "no state file, no lock file");
+        assert!(sb.requests().is_empty(), "no forge request");
+    }
+
+    #[test]
+    fn without_a_secret_every_request_is_503_and_exit_2() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, "[hook]\nwait_lock = \"1s\"\n");
+        let body = issue_body("acme/api");
+        let (code, out, err) = hook(&afk, &body, &signed(&body, "d-1", SECRET));
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 503 "), "{out}");
+        assert!(err.contains("hook.secret_env"), "{err}");
+        assert!(!afk.scratch.path("state").exists());
+        // [hook] without a secret is no error for any other command
+        let (code, _, err) = afk.json(&["status"]);
+        assert_eq!(code, 0, "{err}");
+    }
+
+    #[test]
+    fn an_oversized_request_is_413_before_its_body_is_read() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, &format!("{HOOK}max_body = \"1KiB\"\n"));
+        let body = format!("{{\"repository\":{{\"full_name\":\"acme/api\"}},\"pad\":\"{}\"}}", "x".repeat(2000));
+        let headers = signed(&body, "d-1", SECRET);
+        let (code, out, _) = hook(&afk, &body, &headers);
+        assert_eq!((code, out.starts_with("HTTP/1.1 413 ")), (1, true), "{out}");
+        // a Content-Length over max_body is refused with the body unsent
+        let head = "POST /hook HTTP/1.1\r\nContent-Length: 100000000\r\n\r\n";
+        let (code, out, _) = hook_raw(&afk, head);
+        assert_eq!((code, out.starts_with("HTTP/1.1 413 ")), (1, true), "{out}");
+        assert!(!afk.scratch.path("state").exists());
+        assert!(sb.requests().is_empty());
+    }
+
+    #[test]
+    fn a_request_that_never_finishes_is_408_within_read_timeout() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, &format!("{HOOK}read_timeout = \"1s\"\n"));
+        let body = issue_body("acme/api");
+        let request = raw(&body, &signed(&body, "d-1", SECRET));
+        let mut c: Command = afk.std_cmd();
+        c.env(SECRET_VAR, SECRET)
+            .arg("hook")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // all but the body's last byte, and the pipe held open
+        stdin.write_all(&request.as_bytes()[..request.len() - 1]).unwrap();
+        let started = std::time::Instant::now();
+        let (code, out, _) = done(child.wait_with_output().unwrap());
+        drop(stdin);
+        assert_eq!((code, out.starts_with("HTTP/1.1 408 ")), (1, true), "{out}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert!(!afk.scratch.path("state").exists());
+        assert!(sb.requests().is_empty());
+    }
+
+    #[test]
+    fn a_signed_issue_event_starts_poll_for_its_repository_alone_and_once() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, TWO, HOOK);
+        let body = issue_body("acme/api");
+        let headers = signed(&body, "d-1", SECRET);
+        let (code, out, err) = hook(&afk, &body, &headers);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 202 "), "{out}");
+        assert!(out.ends_with("poll tick for acme/api\n"), "only the answer on stdout: {out}");
+        assert_eq!(runs(&afk), [("acme/api".to_string(), "1".to_string())], "{err}");
+        assert!(afk.scratch.path("state/runs/1").exists(), "the agent's run folder: {err}");
+        // the same delivery again (a raw request this time): nothing
+        let (code, out, err) = hook_raw(&afk, &raw(&body, &headers));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("202 Accepted") && out.ends_with("delivery already handled\n"), "{out}");
+        assert_eq!(runs(&afk).len(), 1);
+        // a new delivery of the same event: its poll finds the claim
+        let (code, _, err) = hook(&afk, &body, &signed(&body, "d-2", SECRET));
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(runs(&afk).len(), 1, "never two agents: {err}");
+        let counted = afk.sql_rows("SELECT kind, count FROM hook_ticks");
+        assert_eq!(counted, [["poll".to_string(), "2".to_string()]]);
+    }
+
+    #[test]
+    fn a_repository_outside_the_allowlist_is_202_and_ignored() {
+        let sb = two_repos();
+        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", HOOK);
+        let body = issue_body("acme/web");
+        let (code, out, err) = hook(&afk, &body, &signed(&body, "d-1", SECRET));
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("HTTP/1.1 202 ") && out.contains("ignored: acme/web is not in poll.allowlist"), "{out}");
+        assert!(!afk.scratch.path("state").exists());
+        assert!(sb.requests().is_empty());
+    }
+}
