@@ -552,7 +552,8 @@ both_dialects! {
     fn a_crash_between_start_and_label_is_reconciled_next_tick() {
         let sb = one_repo(json!([ready(1, "alice")]));
         let afk = Afk::new(&sb, ON, "");
-        sb.faults(json!([{"method": "POST", "path": "/issues/1/labels", "status": 500}]));
+        let (method, path) = dialect().differs().label_add;
+        sb.faults(json!([{"method": method, "path": path, "status": 500}]));
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
         assert!(
@@ -713,7 +714,7 @@ both_dialects! {
     #[test]
     fn a_passing_5xx_is_retried() {
         let (code, r, _, _) = fault_run(
-            json!([{"path": "/timeline", "status": 502, "times": 1}]),
+            json!([{"path": dialect().differs().timeline, "status": 502, "times": 1}]),
             "",
         );
         assert_eq!(code, 0);
@@ -757,11 +758,12 @@ both_dialects! {
 
     #[test]
     fn malformed_json_is_a_clear_error() {
-        let (code, r, _, sb) = fault_run(json!([{"path": "/timeline", "malformed": true}]), "");
+        let timeline = dialect().differs().timeline;
+        let (code, r, _, sb) = fault_run(json!([{"path": timeline, "malformed": true}]), "");
         assert_eq!(code, 1);
         let msg = r["errors"][0]["message"].as_str().unwrap();
         assert!(
-            msg.contains("malformed JSON") && msg.contains("/timeline"),
+            msg.contains("malformed JSON") && msg.contains(timeline),
             "{msg}"
         );
         assert!(sb.writes().is_empty());

@@ -84,11 +84,15 @@ impl Plays for Dialect {
                 unknown_mergeable: Some(false),
                 nothing_new: afk::forge::BranchUpdate::Started,
                 checks_expected_head: false,
+                label_add: ("POST", "/issues/1/labels"),
+                timeline: "/timeline",
             },
             Dialect::Github => Differs {
                 unknown_mergeable: None,
                 nothing_new: afk::forge::BranchUpdate::UpToDate,
                 checks_expected_head: true,
+                label_add: ("POST", "/issues/1/labels"),
+                timeline: "/timeline",
             },
             // SPEC 2.1.20: `detailed_merge_status` still computing is not
             // known; the rebase answers 202 and names no head (to be
@@ -97,6 +101,8 @@ impl Plays for Dialect {
                 unknown_mergeable: None,
                 nothing_new: afk::forge::BranchUpdate::Started,
                 checks_expected_head: false,
+                label_add: ("PUT", "/issues/1"),
+                timeline: "/resource_label_events",
             },
         }
     }
@@ -106,7 +112,9 @@ impl Plays for Dialect {
     fn played(self) -> bool {
         match self {
             Dialect::Gitea | Dialect::Github => true,
-            // afk's GitLab forge is on its way (SPEC 2.1)
+            // afk's GitLab forge passes poll; watch, the conversation and
+            // forge_reviews still speak Gitea's wire in places (open_pr,
+            // `pulls?state=open`): branch gitlab-on (#59)
             Dialect::Gitlab => false,
         }
     }
@@ -149,6 +157,10 @@ pub struct Differs {
     pub unknown_mergeable: Option<bool>,
     pub nothing_new: afk::forge::BranchUpdate,
     pub checks_expected_head: bool,
+    /// how afk adds a label to issue 1: (method, the path's end)
+    pub label_add: (&'static str, &'static str),
+    /// the path's end of what afk reads to learn who armed an issue
+    pub timeline: &'static str,
 }
 
 thread_local! {
@@ -167,7 +179,8 @@ pub fn with_dialect<R>(d: Dialect, f: impl FnOnce() -> R) -> R {
 }
 
 /// One test per dialect from one body: wrap `#[test] fn name() { ... }`
-/// items; they become `gitea::name` and `github::name`.
+/// items; they become `gitea::name`, `github::name` and `gitlab::name` (the
+/// last a no-op while GitLab is not [`played`]).
 #[allow(unused_macros)]
 macro_rules! both_dialects {
     ($($(#[$m:meta])* fn $name:ident() $body:block)*) => {
@@ -183,6 +196,16 @@ macro_rules! both_dialects {
             use super::*;
             $($(#[$m])* fn $name() {
                 crate::support::with_dialect(crate::support::Dialect::Github, || $body)
+            })*
+        }
+        mod gitlab {
+            #[allow(unused_imports)]
+            use super::*;
+            $($(#[$m])* fn $name() {
+                if !crate::support::Plays::played(crate::support::Dialect::Gitlab) {
+                    return;
+                }
+                crate::support::with_dialect(crate::support::Dialect::Gitlab, || $body)
             })*
         }
     };

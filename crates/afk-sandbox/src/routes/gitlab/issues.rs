@@ -226,6 +226,13 @@ pub(super) fn label_events(f: &Forge, req: &Request, full: &str, n: u64) -> Repl
     paged(f, req, items)
 }
 
+/// `GET .../issues/:iid/resource_state_events`
+/// (`doc/api/resource_state_events.md`): the sandbox keeps no closing or
+/// reopening as an event, so none.
+pub(super) fn state_events(f: &Forge, req: &Request, _full: &str, _n: u64) -> Reply {
+    paged(f, req, vec![])
+}
+
 /// `GET .../issues/:iid/links`: the issues it depends on, `is_blocked_by`;
 /// a project without blocking links (a seed's `dependencies: false`, as on
 /// GitLab Free) answers `403`.
