@@ -741,7 +741,8 @@ fn an_errors_advice_is_a_hint_of_its_own_in_json_and_ends_the_line_on_stderr() {
     // hint: a state file of a newer afk says "upgrade afk" apart
     std::fs::create_dir_all(s.dir.join("s")).unwrap();
     let c = rusqlite::Connection::open(s.dir.join("s/afk.db")).unwrap();
-    c.pragma_update(None, "application_id", 0x6166_6b31).unwrap();
+    c.pragma_update(None, "application_id", 0x6166_6b31)
+        .unwrap();
     c.pragma_update(None, "user_version", 99).unwrap();
     drop(c);
     for json in [true, false] {
@@ -749,7 +750,10 @@ fn an_errors_advice_is_a_hint_of_its_own_in_json_and_ends_the_line_on_stderr() {
         if json {
             cmd.arg("--json");
         }
-        let out = cmd.args(["--config", "afk.toml", "status"]).output().unwrap();
+        let out = cmd
+            .args(["--config", "afk.toml", "status"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(
