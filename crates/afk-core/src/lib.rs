@@ -40,6 +40,7 @@ pub mod hook;
 pub mod hosts;
 pub mod html;
 pub mod kinds;
+pub mod kube_gateway;
 pub mod kube_workspace;
 pub mod kubernetes;
 pub mod lines;

@@ -1,0 +1,356 @@
+//! The model gateway on Kubernetes (SPEC 5.8.7,
+//! docs/kubernetes.md#the-model-gateway), pure: the turn's pod gains a
+//! container `gateway` of afk's own image, a native sidecar (an init
+//! container with `restartPolicy: Always`: it starts before the agent,
+//! whichever list the agent is in, and Kubernetes ends it once the pod's
+//! main containers have ended). It alone mounts the model key's Secret; it
+//! listens on the pod's loopback (the containers of a pod share one network
+//! namespace), passes the agent's requests with the key, and writes each
+//! metered line to its log, which afk mirrors into `<run_dir>/metered.jsonl`.
+//! The agent's container gets the loopback base URL and a placeholder key,
+//! each key variable of its API overridden (an `env` entry wins over
+//! `envFrom`), and never the Secret's volume.
+
+use serde_json::{Value, json};
+
+/// The gateway container's name (its log is read with `container=gateway`).
+pub const CONTAINER: &str = "gateway";
+/// The model key's volume: mounted only in the gateway container.
+pub const KEY_VOLUME: &str = "model-key";
+/// Where the gateway container finds the key's Secret.
+pub const KEY_DIR: &str = "/afk-model-key";
+/// The key's file in it (the Secret's key, mapped to this one name).
+pub const KEY_FILE: &str = "/afk-model-key/key";
+/// The gateway's spec (JSON, no key) in the gateway container's environment.
+pub const SPEC_VAR: &str = "AFK_GATEWAY_SPEC";
+/// The key file's path in the gateway container's environment.
+pub const KEY_FILE_VAR: &str = "AFK_GATEWAY_KEY_FILE";
+
+/// The gateway side of a turn's pod.
+pub struct GatewaySide<'a> {
+    /// afk's own image (`git_image`, else the tick's own)
+    pub image: &'a str,
+    /// `runner.kubernetes.model_secret`
+    pub secret: &'a str,
+    /// `runner.kubernetes.model_secret_key`: the key in it holding the model's key
+    pub secret_key: &'a str,
+    /// the gateway's spec, as JSON (the API, the upstream, the port, the prices, what is left of the budget)
+    pub spec: &'a str,
+    /// what the agent gets: its base URL on the pod's loopback and a placeholder key
+    pub agent_env: &'a [(String, String)],
+    /// the variables the agent must not hold (its API's keys and logins):
+    /// overridden with an empty value when `agent_env` does not set them
+    pub agent_unset: &'a [String],
+}
+
+/// The gateway's own requests and limits: it relays, it does not compute.
+const CPU: &str = "200m";
+const MEMORY: &str = "256Mi";
+
+/// Add the gateway to a turn's Job (made by `kubernetes::job`, with afk's
+/// workspace after `kube_workspace::with_git`): the sidecar first among
+/// the init containers, the key's Secret as a volume only it mounts, the
+/// agent's environment pointed at it.
+pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
+    let pod = &mut job["spec"]["template"]["spec"];
+    let mut template = Value::Null;
+    for list in ["initContainers", "containers"] {
+        for c in pod[list].as_array_mut().into_iter().flatten() {
+            if c["name"] != "agent" {
+                continue;
+            }
+            template = c.clone();
+            let env = c["env"].as_array_mut();
+            let Some(vars) = env else { continue };
+            let names: Vec<&str> = g
+                .agent_env
+                .iter()
+                .map(|(k, _)| k.as_str())
+                .chain(g.agent_unset.iter().map(String::as_str))
+                .collect();
+            vars.retain(|v| !names.iter().any(|n| v["name"] == *n));
+            for (k, v) in g.agent_env {
+                vars.push(json!({"name": k, "value": v}));
+            }
+            for k in g.agent_unset {
+                if !g.agent_env.iter().any(|(n, _)| n == k) {
+                    vars.push(json!({"name": k, "value": ""}));
+                }
+            }
+        }
+    }
+    let resources = json!({"cpu": CPU, "memory": MEMORY});
+    let gateway = json!({
+        "name": CONTAINER,
+        "image": g.image,
+        "command": ["afk", "workspace", "gateway"],
+        "restartPolicy": "Always",
+        "env": [
+            {"name": SPEC_VAR, "value": g.spec},
+            {"name": KEY_FILE_VAR, "value": KEY_FILE}
+        ],
+        "volumeMounts": [{"name": KEY_VOLUME, "mountPath": KEY_DIR, "readOnly": true}],
+        "resources": {"requests": resources, "limits": resources},
+        "securityContext": template["securityContext"].clone()
+    });
+    match pod["initContainers"].as_array_mut() {
+        Some(inits) => inits.insert(0, gateway),
+        None => pod["initContainers"] = json!([gateway]),
+    }
+    if let Some(vols) = pod["volumes"].as_array_mut() {
+        // root's files, group 1000 (the pod's fsGroup) may read them
+        vols.push(json!({"name": KEY_VOLUME, "secret": {
+            "secretName": g.secret,
+            "items": [{"key": g.secret_key, "path": "key"}],
+            "defaultMode": 0o440
+        }}));
+    }
+    pod["securityContext"]["fsGroup"] = json!(1000);
+}
+
+/// The rule doctor checks on the pod afk will send with the gateway on:
+/// only the gateway container mounts the model key, and it can read it.
+pub fn key_verdict(pod: &Value) -> (bool, String) {
+    let readers = crate::kube_workspace::secret_readers(pod, KEY_VOLUME);
+    if let Some((name, _)) = readers.iter().find(|(name, _)| name != CONTAINER) {
+        return (
+            false,
+            format!("the container {name} mounts the model's key: only the gateway's may"),
+        );
+    }
+    match readers.first() {
+        Some((_, true)) => (
+            true,
+            "only the gateway container mounts runner.kubernetes.model_secret, and can read it"
+                .into(),
+        ),
+        Some((_, false)) => (
+            false,
+            "the gateway container cannot read runner.kubernetes.model_secret's files as the kubelet writes them".into(),
+        ),
+        None => (false, "no container mounts the model's key".into()),
+    }
+}
+
+/// The gateway's loopback port in the pod: any port serves (the pod's
+/// network namespace is its own); one drawn from the Job's name keeps pods
+/// that share a host's network (the sandbox's) apart.
+pub fn port(job: &str) -> u16 {
+    let h = job.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    41000 + (h % 8000) as u16
+}
+
+/// Doctor's words on `env_secret` when the gateway is on: the Secret must
+/// not carry the model's key (its variables are the agent's environment).
+pub fn env_secret_line(env_secret: &str, key_env: &str) -> Option<String> {
+    (!env_secret.trim().is_empty()).then(|| {
+        format!(
+            "runner.kubernetes.env_secret ({env_secret}) is the agent's environment: with the gateway on it must not carry the model's key; afk overrides ${key_env} and the API's other key variables with a placeholder, but a key under another name would be in the agent's reach (keep it in model_secret alone)"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kubernetes::{JobSpec, job};
+    use std::time::Duration;
+
+    fn spec<'a>(env: &'a [(String, String)], env_secret: &'a str) -> JobSpec<'a> {
+        JobSpec {
+            name: "afk-ab12cd-7-1",
+            instance: "ab12cd",
+            namespace: "agents",
+            run_id: "7",
+            turn: 1,
+            image: "agent:1",
+            command: &[],
+            env,
+            service_account: "",
+            env_secret,
+            cpu: "1",
+            memory: "2Gi",
+            active_deadline: Duration::from_secs(60),
+            ttl_after_finished: Duration::from_secs(60),
+        }
+    }
+
+    fn env_of(c: &Value) -> Vec<(String, String)> {
+        c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| {
+                (
+                    v["name"].as_str().unwrap_or("").to_string(),
+                    v["value"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+
+    fn find<'a>(pod: &'a Value, name: &str) -> Option<&'a Value> {
+        ["initContainers", "containers"]
+            .iter()
+            .flat_map(|l| pod[*l].as_array().into_iter().flatten())
+            .find(|c| c["name"] == name)
+    }
+
+    #[test]
+    fn the_gateway_is_a_sidecar_that_alone_mounts_the_key() {
+        let base = vec![
+            ("AFK_RUN_ID".to_string(), "7".to_string()),
+            ("ANTHROPIC_API_KEY".to_string(), "sk-leaked".to_string()),
+        ];
+        let agent_env = vec![
+            (
+                "ANTHROPIC_BASE_URL".to_string(),
+                "http://127.0.0.1:41234".to_string(),
+            ),
+            (
+                "ANTHROPIC_API_KEY".to_string(),
+                "afk-gateway-holds-the-key".to_string(),
+            ),
+        ];
+        let unset = vec![
+            "ANTHROPIC_API_KEY".to_string(),
+            "ANTHROPIC_AUTH_TOKEN".to_string(),
+        ];
+        let side = GatewaySide {
+            image: "afk:1",
+            secret: "model",
+            secret_key: "ANTHROPIC_API_KEY",
+            spec: "{\"port\":41234}",
+            agent_env: &agent_env,
+            agent_unset: &unset,
+        };
+        // (rule, afk's workspace, env_secret, the agent's list)
+        let cases = [
+            ("the agent's own git", false, "", "containers"),
+            ("afk's workspace", true, "", "initContainers"),
+            ("an env_secret beside it", false, "agent-env", "containers"),
+        ];
+        for (rule, git, env_secret, agent_list) in cases {
+            let mut j = job(&spec(&base, env_secret));
+            if git {
+                crate::kube_workspace::with_git(
+                    &mut j,
+                    &crate::kube_workspace::GitSide {
+                        image: "afk:1",
+                        secret: "git",
+                        url: "https://forge/o/r.git",
+                    },
+                    &base,
+                );
+            }
+            with_gateway(&mut j, &side);
+            let pod = &j["spec"]["template"]["spec"];
+            let first = &pod["initContainers"][0];
+            assert_eq!(first["name"], "gateway", "{rule}: first of all");
+            assert_eq!(first["restartPolicy"], "Always", "{rule}: a sidecar");
+            assert_eq!(first["image"], "afk:1", "{rule}");
+            assert_eq!(
+                first["command"],
+                json!(["afk", "workspace", "gateway"]),
+                "{rule}"
+            );
+            assert!(first.get("envFrom").is_none(), "{rule}: no env_secret");
+            let genv = env_of(first);
+            assert!(
+                genv.contains(&(SPEC_VAR.into(), "{\"port\":41234}".into())),
+                "{rule}"
+            );
+            assert!(
+                genv.contains(&(KEY_FILE_VAR.into(), KEY_FILE.into())),
+                "{rule}"
+            );
+            let agent = find(pod, "agent").expect("the agent");
+            assert!(
+                pod[agent_list]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["name"] == "agent"),
+                "{rule}: the agent stays where it was"
+            );
+            let aenv = env_of(agent);
+            let key: Vec<_> = aenv
+                .iter()
+                .filter(|(k, _)| k == "ANTHROPIC_API_KEY")
+                .collect();
+            assert_eq!(
+                key,
+                [&(
+                    "ANTHROPIC_API_KEY".to_string(),
+                    "afk-gateway-holds-the-key".to_string()
+                )],
+                "{rule}: the placeholder alone"
+            );
+            assert!(
+                aenv.contains(&("ANTHROPIC_BASE_URL".into(), "http://127.0.0.1:41234".into())),
+                "{rule}"
+            );
+            assert!(
+                aenv.contains(&("ANTHROPIC_AUTH_TOKEN".into(), String::new())),
+                "{rule}: another key variable emptied over envFrom"
+            );
+            assert!(aenv.contains(&("AFK_RUN_ID".into(), "7".into())), "{rule}");
+            let readers = crate::kube_workspace::secret_readers(pod, KEY_VOLUME);
+            assert_eq!(readers, [("gateway".to_string(), true)], "{rule}");
+            assert!(key_verdict(pod).0, "{rule}: {}", key_verdict(pod).1);
+            let vol = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == KEY_VOLUME)
+                .unwrap();
+            assert_eq!(
+                vol["secret"],
+                json!({"secretName": "model", "items": [{"key": "ANTHROPIC_API_KEY", "path": "key"}], "defaultMode": 0o440}),
+                "{rule}"
+            );
+            if git {
+                assert!(
+                    crate::kube_workspace::secret_readers(
+                        pod,
+                        crate::kube_workspace::SECRET_VOLUME
+                    )
+                    .iter()
+                    .all(|(n, _)| n != "gateway"),
+                    "{rule}: the forge credential is not the gateway's"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn doctor_refuses_a_pod_where_another_container_mounts_the_key() {
+        let pod = json!({
+            "securityContext": {"runAsUser": 1000, "fsGroup": 1000},
+            "initContainers": [{"name": "gateway", "volumeMounts": [{"name": KEY_VOLUME}]}],
+            "containers": [{"name": "agent", "volumeMounts": [{"name": KEY_VOLUME}]}],
+            "volumes": [{"name": KEY_VOLUME, "secret": {"secretName": "m", "defaultMode": 0o440}}]
+        });
+        let (ok, says) = key_verdict(&pod);
+        assert!(!ok && says.contains("agent"), "{says}");
+        let none = json!({"volumes": []});
+        assert!(!key_verdict(&none).0);
+    }
+
+    #[test]
+    fn ports_are_fixed_by_the_job_and_in_range() {
+        assert_eq!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-1"));
+        assert_ne!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-2"));
+        for n in ["a", "afk-x-1-1", ""] {
+            assert!((41000..49000).contains(&port(n)));
+        }
+        assert!(env_secret_line("", "K").is_none());
+        assert!(
+            env_secret_line("agent-env", "ANTHROPIC_API_KEY")
+                .unwrap()
+                .contains("must not carry the model's key")
+        );
+    }
+}
