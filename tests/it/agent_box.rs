@@ -262,6 +262,14 @@ fn unconfined_agents_are_said_in_the_log_and_by_doctor() {
         out.contains("unconfined") || err.contains("unconfined"),
         "{out}{err}"
     );
+    // the gateway off: the key in the agent's reach, the spend its word
+    let all = format!("{out}{err}");
+    assert!(
+        all.lines().any(|l| l.contains("model gateway is off")
+            && l.contains("in the agent's reach")
+            && l.contains("the agent's word")),
+        "{all}"
+    );
 }
 
 #[test]
@@ -660,6 +668,16 @@ echo "procs_read=$(cat /proc/1/environ 2>/dev/null | tr '\0' '\n' | grep -c .)" 
 git add $o && git commit -qm "gateway probe""#
     );
     let afk = gateway_afk(&sb, &up, &key, &script, "");
+    let (_, out, err) = text(&afk, &["doctor"]);
+    let line = out
+        .lines()
+        .chain(err.lines())
+        .find(|l| l.contains("model gateway is on"))
+        .unwrap_or_else(|| panic!("doctor says the gateway is on: {out}{err}"));
+    assert!(
+        line.starts_with("ok") && line.contains("$ANTHROPIC_API_KEY") && line.contains("metered"),
+        "{line}"
+    );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
@@ -769,11 +787,20 @@ fn gateway_on_without_its_key_starts_no_turn_and_labels_nothing() {
     let up = Upstream::start(gateway_key());
     let mut afk = gateway_afk(&sb, &up, "", "true", "");
     afk.env.retain(|(k, _)| k != "ANTHROPIC_API_KEY");
-    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
+    let config = std::fs::read_to_string(&afk.config).unwrap().replace(
         "[runner.model]\n",
         "[runner.model]\ngateway = \"on\"\nkey_env = \"AFK_GW_TEST_KEY\"\n",
     );
-    std::fs::write(&afk.config, text).unwrap();
+    std::fs::write(&afk.config, config).unwrap();
+    // doctor: a FAIL naming key_env
+    let (code, out, err) = text(&afk, &["doctor"]);
+    let line = out
+        .lines()
+        .chain(err.lines())
+        .find(|l| l.contains("gateway") && l.contains("AFK_GW_TEST_KEY"))
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(line.starts_with("FAIL"), "{line}");
+    assert_ne!(code, 0, "{out}{err}");
     let (_, r, err) = afk.poll();
     let all = format!("{r} {err}");
     assert!(

@@ -25,6 +25,7 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
         return;
     }
     let b = Boxer::new(c);
+    gateway(&b, d);
     if !view(c, &b, d) {
         return;
     }
@@ -56,6 +57,28 @@ fn unconfined(c: &crate::config::Config, d: &mut Doctor) {
         Level::Warn,
         "the agent runs unconfined as afk's user (runner.confine = \"none\"): it can read afk's token, state and config, reach any network, and leave processes running after its turn".into(),
     );
+    let off = crate::core::gateway::doctor::Decided::Off(
+        "the agent runs unconfined (confine = \"none\")",
+    );
+    let (level, text) = crate::core::gateway::doctor::gateway_line(&off);
+    d.add("gateway", level, text);
+}
+
+/// The model gateway as the keeper would run it (SPEC 5.8.6): who holds the
+/// key, whose word the spend is; `gateway = "on"` without its key, a FAIL.
+fn gateway(b: &Boxer, d: &mut Doctor) {
+    use crate::core::gateway::doctor::{Decided, gateway_line};
+    let decided = match b.gateway() {
+        boxes::GatewaySetup::On(on) => Decided::On {
+            api: on.api,
+            key_env: &on.key_env,
+            upstream: &on.upstream,
+        },
+        boxes::GatewaySetup::Off(why) => Decided::Off(why),
+        boxes::GatewaySetup::Refused(why) => Decided::Refused(why),
+    };
+    let (level, text) = gateway_line(&decided);
+    d.add("gateway", level, text);
 }
 
 /// The box's view of the agent's command, and the folders of afk's PATH it

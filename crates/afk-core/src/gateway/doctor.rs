@@ -76,3 +76,50 @@ pub fn unpriced_lines(api: Api, models: &[(String, &str)], prices: &Prices) -> V
         })
         .collect()
 }
+
+/// What doctor knows of the gateway for a command runner's turns (the
+/// keeper's decision, `Boxer::gateway()`; a `confine = "none"` runner: off).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decided<'a> {
+    /// On: the keeper holds `key_env`'s key and sends to `upstream`.
+    On {
+        api: Api,
+        key_env: &'a str,
+        upstream: &'a str,
+    },
+    /// Off, and why (a subscription login, a custom agent, `confine =
+    /// "none"`, a box whose network is not `model`, `gateway = "off"`).
+    Off(&'a str),
+    /// No turn would start: `gateway = "on"` without its key, or an
+    /// upstream the gateway sends no key to; the words name `key_env`.
+    Refused(&'a str),
+}
+
+/// Doctor's line on the gateway (SPEC 5.8.6): on, that the gateway holds the
+/// key and meters each request; off, that the key is in the agent's reach
+/// and the spend is the agent's word (a WARN); refused, a FAIL.
+pub fn gateway_line(d: &Decided) -> (crate::doctor::Level, String) {
+    use crate::doctor::Level;
+    match d {
+        Decided::On {
+            api,
+            key_env,
+            upstream,
+        } => (
+            Level::Ok,
+            format!(
+                "the model gateway is on ({} API, to {}): afk holds ${key_env} outside the box, the agent holds a placeholder, and each model request is metered and priced by afk (the run's spend) and stopped at the budget",
+                api.as_str(),
+                crate::sanitize::one_line(upstream, 200),
+            ),
+        ),
+        Decided::Off(why) => (
+            Level::Warn,
+            format!(
+                "the model gateway is off ({}): the model's key is in the agent's reach, and a run's spend is the agent's word (what it reports)",
+                crate::sanitize::one_line(why, 300)
+            ),
+        ),
+        Decided::Refused(why) => (Level::Fail, crate::sanitize::one_line(why, 500)),
+    }
+}

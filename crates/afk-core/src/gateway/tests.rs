@@ -927,3 +927,64 @@ fn doctor_names_each_configured_model_with_no_price() {
     assert!(doctor::unpriced_lines(Api::OpenAi, &asked, &configured).is_empty());
     assert!(doctor::unpriced_lines(Api::OpenAi, &asked, &flat).is_empty());
 }
+
+#[test]
+fn doctor_says_who_holds_the_key_and_whose_word_the_spend_is() {
+    use super::doctor::{Decided, gateway_line};
+    use crate::doctor::Level;
+    let on = Decided::On {
+        api: Api::Anthropic,
+        key_env: "ANTHROPIC_API_KEY",
+        upstream: "https://api.anthropic.com",
+    };
+    let missing = "runner.model.gateway = \"on\" and $TEAM_KEY (runner.model.key_env) is not in afk's environment";
+    // (decision, level, words the line must hold)
+    let table: [(Decided, Level, &[&str]); 6] = [
+        (
+            on,
+            Level::Ok,
+            &["gateway is on", "$ANTHROPIC_API_KEY", "holds", "metered"],
+        ),
+        (
+            Decided::Off("a subscription login"),
+            Level::Warn,
+            &[
+                "off (a subscription login)",
+                "in the agent's reach",
+                "the agent's word",
+            ],
+        ),
+        (
+            Decided::Off("a custom agent speaks no API afk knows"),
+            Level::Warn,
+            &["custom agent", "in the agent's reach", "the agent's word"],
+        ),
+        (
+            Decided::Off("the agent runs unconfined (confine = \"none\")"),
+            Level::Warn,
+            &[
+                "confine = \"none\"",
+                "in the agent's reach",
+                "the agent's word",
+            ],
+        ),
+        (
+            Decided::Off("the box's network is not \"model\""),
+            Level::Warn,
+            &["network", "in the agent's reach", "the agent's word"],
+        ),
+        (
+            Decided::Refused(missing),
+            Level::Fail,
+            &["$TEAM_KEY", "key_env"],
+        ),
+    ];
+    for (d, level, words) in table {
+        let (l, text) = gateway_line(&d);
+        assert_eq!(l, level, "{d:?}: {text}");
+        for w in words {
+            assert!(text.contains(w), "{d:?}: {text} lacks {w}");
+        }
+        assert!(!text.contains('\n'), "{text}");
+    }
+}
