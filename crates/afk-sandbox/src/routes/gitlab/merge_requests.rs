@@ -58,10 +58,7 @@ fn open(f: &mut Forge, req: &Request, full: &str) -> Reply {
             let r = f.repos.get_mut(full).unwrap();
             r.issues.get_mut(&n).unwrap().base = target;
             let r = &f.repos[full];
-            Reply::json(
-                201,
-                &shapes::merge_request(f, r, &r.issues[&n], true, false),
-            )
+            Reply::json(201, &single(f, r, &r.issues[&n], false))
         }
         Err(OpenPull::NoBranch) => Reply::json(
             409,
@@ -92,10 +89,7 @@ pub(super) fn one(f: &mut Forge, req: &Request, full: &str, n: u64) -> Reply {
     }
     let r = &f.repos[full];
     let rebase = req.q("include_rebase_in_progress") == Some("true");
-    Reply::json(
-        200,
-        &shapes::merge_request(f, r, &r.issues[&n], true, rebase),
-    )
+    Reply::json(200, &single(f, r, &r.issues[&n], rebase))
 }
 
 /// `GET .../merge_requests/:iid/pipelines`
@@ -124,6 +118,14 @@ pub(super) fn rebase(f: &mut Forge, full: &str, n: u64) -> Reply {
         Err(e) => return err(403, &e),
     }
     Reply::json(202, &json!({"rebase_in_progress": true}))
+}
+
+/// The single merge request's shape with its `head_pipeline`.
+fn single(f: &Forge, r: &crate::model::Repo, i: &crate::model::Issue, rebase: bool) -> Value {
+    let mut v = shapes::merge_request(f, r, i, true, rebase);
+    let sha = v["sha"].as_str().unwrap_or("").to_string();
+    v["head_pipeline"] = super::ci::pipeline_of(f, r, &sha, i).unwrap_or(Value::Null);
+    v
 }
 
 /// Each reviewer's latest review (dismissed ones left out), oldest first.

@@ -168,11 +168,8 @@ fn a_nested_project_is_named_by_its_full_path_encoded_as_one_segment() {
     assert_eq!(raw.status, 404);
     let none = gl.api("GET", "/projects/acme%2Fplatform", Value::Null);
     assert_eq!(none.body["message"], "404 Project Not Found");
-    // git over smart HTTP at the nested path (the route git_http serves)
-    assert_eq!(
-        crate::git_http::route("/acme/platform/svc.git/info/refs"),
-        Some(("acme/platform/svc".into(), "info/refs".into()))
-    );
+    // git over smart HTTP at the nested path: git_http.rs's own test (naming
+    // it here made a circle routes -> git_http -> routes)
     // the request log keeps the path as sent
     let log = gl.st.lock().unwrap().log.clone();
     assert_eq!(log[0]["path"], "/projects/acme%2Fplatform%2Fsvc");
