@@ -20,11 +20,22 @@ pub struct TickDoc {
     exit: Option<i64>,
     errors: Option<i64>,
     state: &'static str,
+    /// the ticks webhook events started (`afk hook`, docs/hook.md)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    by_events: Option<ByEvents>,
+}
+
+/// How many ticks of a kind events started, and the last one's start.
+#[derive(Serialize)]
+pub struct ByEvents {
+    ticks: i64,
+    last: String,
 }
 
 /// Every tick kind, recorded or not; overdue after twice its `expect_every`.
 pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<TickDoc>> {
     let rows = s.tick_health()?;
+    let hooked = s.hook_ticks()?;
     let ago = |t: &Option<String>| {
         t.as_deref()
             .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
@@ -48,6 +59,13 @@ pub fn tick_docs(s: &Store, cfg: &Config, now: OffsetDateTime) -> Result<Vec<Tic
                 errors: row.and_then(|r| r.errors),
                 started,
                 exit,
+                by_events: hooked
+                    .iter()
+                    .find(|h| h.kind == k.as_str())
+                    .map(|h| ByEvents {
+                        ticks: h.count,
+                        last: h.last.clone(),
+                    }),
             }
         })
         .collect())
@@ -89,8 +107,15 @@ pub fn tick_lines(docs: &[TickDoc], now: OffsetDateTime) -> String {
                 crate::core::plural(d.errors.unwrap_or(0) as usize, "error", "errors")
             ),
         };
+        let events = d.by_events.as_ref().map_or(String::new(), |e| {
+            format!(
+                "; {} started by events (last {} ago)",
+                e.ticks,
+                crate::types::stamp::age(&e.last, now)
+            )
+        });
         h.push_str(&format!(
-            "  {:<8} {:<8} {detail}\n",
+            "  {:<8} {:<8} {detail}{events}\n",
             d.kind,
             d.state.to_uppercase()
         ));
@@ -112,6 +137,7 @@ pub fn page_rows(docs: &[TickDoc], cfg: &Config) -> Vec<crate::core::page_health
             every: TickKind::parse(d.kind)
                 .map(|k| crate::config::format_duration(cfg.expect_every(k)))
                 .unwrap_or_default(),
+            by_events: d.by_events.as_ref().map(|e| (e.ticks, e.last.clone())),
         })
         .collect()
 }

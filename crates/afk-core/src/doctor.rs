@@ -204,6 +204,52 @@ pub fn poll(enabled: bool, allowlisted: usize) -> (Level, String) {
     }
 }
 
+/// What `[hook]`'s secret is as doctor found it (docs/hook.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookSecret {
+    /// neither secret_env nor secret_file is set: afk hook is not used
+    Unset,
+    /// a source is named but holds nothing (the variable's name)
+    Empty(String),
+    /// a secret of this many characters, from `from`
+    Found { from: String, chars: usize },
+    /// the secret file cannot be used: why
+    Unreadable(String),
+}
+
+/// The webhook secret's line, when `[hook]` names one: a missing or
+/// unreadable secret fails (every delivery would be answered 503); a short
+/// one is a warning (a forge's webhook secret is guessed offline from one
+/// signed delivery).
+pub fn hook_secret(s: &HookSecret) -> Option<(Level, String)> {
+    const MIN: usize = 16;
+    match s {
+        HookSecret::Unset => None,
+        HookSecret::Empty(var) => Some((
+            Level::Fail,
+            format!(
+                "hook.secret_env names {var}, which is unset or empty: afk hook answers every delivery 503"
+            ),
+        )),
+        HookSecret::Unreadable(why) => Some((
+            Level::Fail,
+            format!("{why}: afk hook answers every delivery 503"),
+        )),
+        HookSecret::Found { from, chars } if *chars < MIN => Some((
+            Level::Warn,
+            format!(
+                "the webhook secret ({from}) has {chars} characters: use at least {MIN} (openssl rand -hex 32)"
+            ),
+        )),
+        HookSecret::Found { from, .. } => Some((
+            Level::Ok,
+            format!(
+                "the webhook secret is set ({from}); the forge's webhook must sign with it (docs/hook.md)"
+            ),
+        )),
+    }
+}
+
 /// How runner.command uses a path-like word (one holding a `/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PathUse {
@@ -784,6 +830,27 @@ mod tests {
             if want.is_some() {
                 assert_eq!(got.map(|(l, _)| l), Some(Level::Fail), "{found:?}");
             }
+        }
+    }
+
+    #[test]
+    fn the_hook_secret_is_checked_only_where_hook_names_one() {
+        let found = |chars| HookSecret::Found {
+            from: "$AFK_HOOK_SECRET".into(),
+            chars,
+        };
+        let cases = [
+            (HookSecret::Unset, None),
+            (
+                HookSecret::Empty("AFK_HOOK_SECRET".into()),
+                Some(Level::Fail),
+            ),
+            (HookSecret::Unreadable("mode 644".into()), Some(Level::Fail)),
+            (found(8), Some(Level::Warn)),
+            (found(64), Some(Level::Ok)),
+        ];
+        for (s, want) in cases {
+            assert_eq!(hook_secret(&s).map(|(l, _)| l), want, "{s:?}");
         }
     }
 }

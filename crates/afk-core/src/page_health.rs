@@ -21,6 +21,8 @@ pub struct TickRow {
     pub state: String,
     /// the kind's `expect_every`, in words (`5m`)
     pub every: String,
+    /// the ticks webhook events started (`afk hook`) and the last one's start
+    pub by_events: Option<(i64, String)>,
 }
 
 /// The kinds the banner names: overdue or failed, in the rows' order.
@@ -77,7 +79,14 @@ pub fn section(rows: &[TickRow], generated_at: &str) -> String {
     );
     o.push_str("<div class=\"scroll\"><table><thead><tr>");
     for h in [
-        "kind", "state", "started", "ended", "exit", "errors", "expected",
+        "kind",
+        "state",
+        "started",
+        "ended",
+        "exit",
+        "errors",
+        "expected",
+        "started by events",
     ] {
         let _ = write!(o, "<th>{h}</th>");
     }
@@ -91,6 +100,9 @@ pub fn section(rows: &[TickRow], generated_at: &str) -> String {
             r.exit.map_or("-".into(), |e| e.to_string()),
             r.errors.map_or("-".into(), |e| e.to_string()),
             format!("every {}", esc(&r.every)),
+            r.by_events
+                .as_ref()
+                .map_or("-".into(), |(n, last)| format!("{n} (last {})", esc(last))),
         ];
         o.push_str("<tr>");
         for c in cells {
@@ -115,6 +127,7 @@ mod tests {
             errors: Some(if state == "failed" { 2 } else { 0 }),
             state: state.into(),
             every: "5m".into(),
+            by_events: (kind == "poll").then(|| (3, "2026-11-23T10:00:30Z".into())),
         }
     }
 
@@ -160,5 +173,15 @@ mod tests {
         assert_eq!(html.matches("<tr><td>").count(), 2, "{html}");
         assert!(!html.contains("<script>"), "{html}");
         assert!(html.contains("<td>FAILED</td>") && html.contains("As of 2026-11-23T10:05:00Z"));
+        // the ticks webhook events started, per kind
+        assert!(html.contains("<th>started by events</th>"), "{html}");
+        assert!(
+            html.contains("<td>3 (last 2026-11-23T10:00:30Z)</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<td>every 5m</td><td>-</td>"),
+            "watch: none: {html}"
+        );
     }
 }

@@ -84,6 +84,9 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let (level, text) = doctor::poll(ctx.config().poll.enabled, ctx.config().poll.allowlist.len());
     d.add("poll", level, text);
     local::local(ctx, &mut d);
+    if let Some((level, text)) = doctor::hook_secret(&hook_secret(ctx.config())) {
+        d.add("hook", level, text);
+    }
     for (what, value) in ctx.config().secret_values() {
         if !what.starts_with('/')
             && value.expose().trim().chars().count() < crate::core::redact::MIN_LEN
@@ -129,4 +132,25 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         emit(true, &report, "");
     }
     Ok(Outcome::code(u8::from(failed)))
+}
+
+/// What `[hook]`'s secret is, read as afk hook reads it.
+fn hook_secret(cfg: &crate::config::Config) -> doctor::HookSecret {
+    use doctor::HookSecret;
+    let h = &cfg.hook;
+    if h.secret_file.is_none() && h.secret_env.trim().is_empty() {
+        return HookSecret::Unset;
+    }
+    let from = match &h.secret_file {
+        Some(p) => p.display().to_string(),
+        None => format!("${}", h.secret_env.trim()),
+    };
+    match cfg.hook_secret() {
+        Ok(Some(s)) => HookSecret::Found {
+            from,
+            chars: s.expose().chars().count(),
+        },
+        Ok(None) => HookSecret::Empty(h.secret_env.trim().to_string()),
+        Err(e) => HookSecret::Unreadable(crate::command_error::error_line(&e)),
+    }
 }
