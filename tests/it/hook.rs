@@ -284,3 +284,54 @@ both_dialects! {
         assert!(sb.requests().is_empty());
     }
 }
+
+/// SPEC 10.2.6: cron's poll and an event's poll for the same armed issue,
+/// started at once, again and again: one agent each time, never two, and
+/// never a label without one.
+#[test]
+fn a_cron_poll_and_an_events_poll_at_once_start_one_agent() {
+    for round in 0..4 {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", HOOK);
+        let body = issue_body("acme/api");
+        let file = afk.scratch.write("body.json", &body);
+        let mut hook = afk.std_cmd();
+        hook.env(SECRET_VAR, SECRET)
+            .arg("hook")
+            .arg("--body")
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for h in signed(&body, &format!("race-{round}"), SECRET) {
+            hook.arg("--header").arg(h);
+        }
+        let mut cron = afk.std_cmd();
+        cron.args(["-q", "poll"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        // the two started in either order
+        let (a, b) = if round % 2 == 0 {
+            (hook.spawn().unwrap(), cron.spawn().unwrap())
+        } else {
+            let c = cron.spawn().unwrap();
+            (hook.spawn().unwrap(), c)
+        };
+        let (ha, hb) = (
+            done(a.wait_with_output().unwrap()),
+            done(b.wait_with_output().unwrap()),
+        );
+        assert_eq!(ha.0, 0, "hook: {}{}", ha.1, ha.2);
+        assert!(hb.0 == 0, "poll: {}", hb.2);
+        assert_eq!(
+            runs(&afk),
+            [("acme/api".to_string(), "1".to_string())],
+            "round {round}: one agent\nhook: {}\npoll: {}",
+            ha.2,
+            hb.2
+        );
+        let folders = std::fs::read_dir(afk.scratch.path("state/runs"))
+            .unwrap()
+            .count();
+        assert_eq!(folders, 1, "round {round}: one agent started");
+    }
+}
