@@ -201,6 +201,7 @@ fn kubernetes_bench(dir: &std::path::Path) {
                     turn: 1,
                     env: &[],
                     budget_usd: None,
+                    gate: None,
                 })
                 .unwrap();
             store

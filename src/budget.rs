@@ -12,6 +12,7 @@
 //! day.
 
 use crate::config::Budget;
+use crate::core::gateway::budget::Gate;
 use crate::core::spend::{self, DayLimits, DayRun, MoneyLimits, Stop};
 use crate::store::Store;
 use crate::store::runs::Run;
@@ -87,18 +88,35 @@ impl Book {
         };
         spend::money_left(limits, &run, &self.day_runs())
     }
+
+    /// The model gateway's gate of a new run of `repo` (SPEC 5.8.4): the
+    /// limits and the day's runs as this book counts them; None without a
+    /// money limit.
+    pub fn gate_for(&self, b: &Budget, repo: &RepoName) -> Option<Gate> {
+        let limits = MoneyLimits {
+            run_usd: b.run_usd,
+            day: day_limits(b),
+        };
+        let run = DayRun {
+            repo,
+            dispatched_at: self.now.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            spend_usd: None,
+        };
+        Gate::of(limits, &run, &self.day_runs())
+    }
 }
 
 /// What is left of `run`'s money limits as its corrective turn starts, its
-/// spend so far `spend_usd` (as watch just read it); None without a money
-/// limit. The other runs of its day count with their stored figures, read
-/// through `store` (the worker's connection).
+/// spend so far `spend_usd` (as watch just read it), and the model gateway's
+/// gate of the turn (SPEC 5.8.4); None without a money limit. The other runs
+/// of its day count with their stored figures, read through `store` (the
+/// worker's connection).
 pub fn left_for_turn(
     t: &Tick,
     store: &Store,
     run: &Run,
     spend_usd: Option<f64>,
-) -> Result<Option<f64>> {
+) -> Result<(Option<f64>, Option<Gate>)> {
     let now = t.now;
     let dispatched_at = crate::clock::parse(&run.created_at).unwrap_or(now);
     let b = &t.config().budget;
@@ -125,7 +143,10 @@ pub fn left_for_turn(
         run_usd: b.run_usd,
         day,
     };
-    Ok(spend::money_left(limits, &this, &others))
+    Ok((
+        spend::money_left(limits, &this, &others),
+        Gate::of(limits, &this, &others),
+    ))
 }
 
 fn day_limits(b: &Budget) -> DayLimits {

@@ -61,6 +61,7 @@ fn median(root: &Path, boxer: Option<&afk::runner::agent_box::Boxer>) -> Duratio
             strip_env: &[],
             env: &[],
             budget_usd: None,
+            gate: None,
             boxed: boxer,
             progress_gid: None,
         })

@@ -27,6 +27,8 @@ pub struct StartSpec<'a> {
     /// `AFK_BUDGET_USD` as the agent reads it; None: unset, even when afk's
     /// own environment has one.
     pub budget_usd: Option<String>,
+    /// The model gateway's budget gate (SPEC 5.8.4), for a boxed turn.
+    pub gate: Option<crate::core::gateway::budget::Gate>,
     /// The agent's box (runner.confine = "box"); None: unconfined.
     pub boxed: Option<&'a super::agent_box::Boxer>,
     /// `runner.progress_group`'s id: the agent's user (another) may reach
@@ -272,6 +274,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
                 turn: spec.turn,
                 name: format!("{}-{}", spec.run_id, spec.turn),
                 budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
+                gate: spec.gate,
             },
         )?,
         None => argv,
@@ -427,6 +430,7 @@ impl CommandRunner {
             strip_env: &self.strip_env,
             env: t.env,
             budget_usd: budget,
+            gate: t.gate,
             boxed: self.boxed.as_ref(),
             progress_gid: self.progress_gid,
         })?;
@@ -641,6 +645,7 @@ mod tests {
             strip_env: &["AFK_TEST_SECRET_X".to_string()],
             env: &[],
             budget_usd: Some("1.75".into()),
+            gate: None,
             boxed: None,
             progress_gid: None,
         })
@@ -686,6 +691,7 @@ mod tests {
             strip_env: &[],
             env: &[],
             budget_usd: None,
+            gate: None,
             boxed: None,
             progress_gid: None,
         })
@@ -721,6 +727,7 @@ mod tests {
             strip_env: &[],
             env: &[],
             budget_usd: None,
+            gate: None,
             boxed: None,
             progress_gid: None,
         })

@@ -820,3 +820,30 @@ fn gateway_on_without_its_key_starts_no_turn_and_labels_nothing() {
         .collect();
     assert!(!labels.iter().any(|l| l.contains("progress")), "{labels:?}");
 }
+
+#[test]
+fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let key = gateway_key();
+    let up = Upstream::start(key.clone());
+    // each request costs $0.0045; no run limit, the repository's day $0.005
+    let script = format!("for i in 1 2 3 4; do echo \"ask $i: $({ASK})\"; done");
+    let afk = gateway_afk(
+        &sb,
+        &up,
+        &key,
+        &script,
+        "\n[budget]\nday_usd = 1.0\nrepo_day_usd = 0.005\n",
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    afk.wait_agent(1);
+    let log = run_log(&afk, 1);
+    assert!(log.contains("budget.repo_day_usd $0.0050 reached"), "{log}");
+    assert_eq!(up.asked.lock().unwrap().len(), 2, "{log}");
+    let stop = std::fs::read_to_string(afk.scratch.path("state/runs/1/budget-stop.json")).unwrap();
+    let stop: serde_json::Value = serde_json::from_str(&stop).unwrap();
+    assert_eq!(stop["limit"], "repo_day_usd", "{stop}");
+    assert_eq!(stop["limit_usd"], 0.005, "{stop}");
+    assert_eq!(stop["spend_usd"], 0.009, "{stop}");
+}

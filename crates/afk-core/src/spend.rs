@@ -674,7 +674,7 @@ pub fn day_limit_reached(limit: f64, spend: &DaySpend) -> bool {
 }
 
 /// The day limits of `[budget]`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct DayLimits {
     pub day_usd: f64,
     pub repo_day_usd: f64,
@@ -785,7 +785,7 @@ pub fn day_stops(
 }
 
 /// The money limits of `[budget]` (each 0: none).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct MoneyLimits {
     pub run_usd: f64,
     pub day: DayLimits,

@@ -303,6 +303,7 @@ fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::
             turn: 1,
             name: format!("doctor-{}", std::process::id()),
             budget_usd: None,
+            gate: None,
         },
     );
     let out = line.and_then(|line| {

@@ -373,6 +373,7 @@ fn start(
         turn: 1,
         env: &crate::workspace::turn_env(cfg),
         budget_usd: book.left_for(&cfg.budget, &w.repo),
+        gate: book.gate_for(&cfg.budget, &w.repo),
     })
 }
 

@@ -123,6 +123,7 @@ pub(super) fn start_on(
         env: l.env,
         // an upgrade's fixer is no run of poll's: [budget]'s money limits are runs'
         budget_usd: None,
+        gate: None,
     });
     // a start that may have landed is followed where it would be (its
     // observation finds or makes it), and reported

@@ -52,7 +52,7 @@ pub(super) fn start(
     }
     store.set_talk(run.id, &talk)?;
     let text = prompt_for(w, run, seen, (turn, kind), &asks);
-    let budget_usd = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
+    let (budget_usd, gate) = crate::budget::left_for_turn(w.t, store, run, seen.spend_usd)?;
     if w.t.workspace.afks() {
         // the last turn's work is on the forge: the next one starts from the
         // forge's head of the branch (a person's push or a branch update in it)
@@ -71,6 +71,7 @@ pub(super) fn start(
             turn,
             env: &crate::workspace::turn_env(w.t.config()),
             budget_usd,
+            gate,
         },
     );
     let handle = match started {

@@ -55,9 +55,10 @@ pub struct GatewaySpec {
     /// `[runner.prices.models]` and the flat `[runner.prices]`.
     pub models: BTreeMap<String, prices::Price>,
     pub flat: prices::Price,
-    /// What is left of the run's money limits as the turn starts
-    /// (micro-dollars); None: no money limit.
-    pub left_micro: Option<u64>,
+    /// The budget gate (SPEC 5.8.4): the money limits, the run's spend
+    /// before this turn, the day's other runs' as recorded when the turn
+    /// started; None: no money limit.
+    pub gate: Option<budget::Gate>,
     /// `<run_dir>/metered.jsonl`.
     pub metered: PathBuf,
 }
@@ -171,22 +172,8 @@ impl Gateway {
 
     /// The budget gate with the turn's spend so far: the refusal, if any.
     fn over_budget(&self) -> Option<budget::Refusal> {
-        let left = self.spec.left_micro?;
+        let gate = self.spec.gate?;
         let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        if left == 0 {
-            return Some(budget::Refusal {
-                limit: "run_usd",
-                limit_usd: 0.0,
-                spend_usd: prices::usd(spent),
-            });
-        }
-        let gate = budget::Gate {
-            limits: crate::core::spend::MoneyLimits {
-                run_usd: prices::usd(left),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
         gate.check(spent).err()
     }
 
@@ -678,8 +665,38 @@ impl On {
             .unwrap_or(4141)
     }
 
-    /// The turn's spec of it.
+    /// The turn's spec of it, gated by what is left of the run's money
+    /// limits (`left_usd`) counted as a run limit alone; [`On::spec_gated`]
+    /// names the limit a stop hits.
     pub fn spec(&self, port: u16, run_dir: &std::path::Path, left_usd: Option<f64>) -> GatewaySpec {
+        let gate = left_usd.map(|left| match prices::micro(left) {
+            // nothing left: the first request is refused
+            0 => budget::Gate {
+                limits: crate::core::spend::MoneyLimits {
+                    run_usd: prices::usd(1),
+                    ..Default::default()
+                },
+                run_before: 1,
+                ..Default::default()
+            },
+            _ => budget::Gate {
+                limits: crate::core::spend::MoneyLimits {
+                    run_usd: left,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        });
+        self.spec_gated(port, run_dir, gate)
+    }
+
+    /// The turn's spec of it, gated by `gate` (SPEC 5.8.4).
+    pub fn spec_gated(
+        &self,
+        port: u16,
+        run_dir: &std::path::Path,
+        gate: Option<budget::Gate>,
+    ) -> GatewaySpec {
         let mut hosts = vec![
             format!("127.0.0.1:{port}"),
             format!("localhost:{port}"),
@@ -694,7 +711,7 @@ impl On {
             port,
             models: self.models.clone(),
             flat: self.flat,
-            left_micro: left_usd.map(prices::micro),
+            gate,
             metered: run_dir.join(METERED),
         }
     }

@@ -119,8 +119,12 @@ pub struct TurnPaths<'a> {
     pub repo: &'a str,
     pub turn: u32,
     pub name: String,
-    /// What is left of the run's money limits (the gateway's budget gate).
+    /// What is left of the run's money limits as the turn starts.
     pub budget_usd: Option<f64>,
+    /// The gateway's budget gate (SPEC 5.8.4): the limits, the run's earlier
+    /// spend, the day's other runs' as recorded when the turn started; None:
+    /// no money limit.
+    pub gate: Option<crate::core::gateway::budget::Gate>,
 }
 
 /// The agent program's own settings folders, which reach the box only when
@@ -396,7 +400,7 @@ impl Boxer {
             handed: rules::handed(&mounts),
             gateway: gw
                 .zip(gw_port)
-                .map(|(on, port)| on.spec(port, t.run_dir, t.budget_usd)),
+                .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
         };
         let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)

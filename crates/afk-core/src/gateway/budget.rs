@@ -12,10 +12,10 @@
 
 use super::Api;
 use super::prices::{micro, usd};
-use crate::spend::MoneyLimits;
+use crate::spend::{DayRun, MoneyLimits};
 
 /// What a turn's requests are gated by.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Gate {
     pub limits: MoneyLimits,
     /// The run's spend before this turn (its earlier turns), micro-dollars.
@@ -37,6 +37,42 @@ pub struct Refusal {
 }
 
 impl Gate {
+    /// The gate of a turn of `run` (its spend so far as recorded when the
+    /// turn starts), the other runs' as recorded then (any day: only the
+    /// run's UTC day counts, as `core::spend::money_left` counts them); None
+    /// when no money limit is set.
+    pub fn of(limits: MoneyLimits, run: &DayRun, others: &[DayRun]) -> Option<Gate> {
+        let l = limits;
+        if l.run_usd <= 0.0 && l.day.day_usd <= 0.0 && l.day.repo_day_usd <= 0.0 {
+            return None;
+        }
+        let day = crate::spend::day_of(run.dispatched_at);
+        let spent = |repo| micro(crate::spend::day_spend(others, day, repo).spend_usd);
+        Some(Gate {
+            limits,
+            run_before: micro(run.spend_usd.unwrap_or(0.0)),
+            day_others: spent(None),
+            repo_day_others: spent(Some(run.repo)),
+        })
+    }
+
+    /// What is left as the turn starts (`AFK_BUDGET_USD`): the smallest of
+    /// each set limit less the spend it counts, never below 0.
+    pub fn left(&self) -> Option<f64> {
+        let run = self.run_before;
+        let l = self.limits;
+        [
+            (l.run_usd, run),
+            (l.day.day_usd, self.day_others.saturating_add(run)),
+            (l.day.repo_day_usd, self.repo_day_others.saturating_add(run)),
+        ]
+        .into_iter()
+        .filter(|(limit, _)| *limit > 0.0)
+        .map(|(limit, spent)| (limit - usd(spent)).max(0.0))
+        .reduce(f64::min)
+        .map(crate::spend::round)
+    }
+
     /// Whether a request may pass when the turn has spent `turn` micro-dollars
     /// so far: refused once a spend is at or over its limit (each 0: none),
     /// the run's limit named first.

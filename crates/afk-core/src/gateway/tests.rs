@@ -988,3 +988,87 @@ fn doctor_says_who_holds_the_key_and_whose_word_the_spend_is() {
         assert!(!text.contains('\n'), "{text}");
     }
 }
+
+#[test]
+fn a_turns_gate_counts_the_runs_earlier_spend_and_its_days_other_runs_and_names_the_limit_hit() {
+    use crate::spend::{DayRun, money_left};
+    use time::macros::datetime;
+    let at = datetime!(2025-03-04 10:00 UTC);
+    let run = DayRun {
+        repo: "acme/api",
+        dispatched_at: at,
+        spend_usd: Some(0.40),
+    };
+    let others = [
+        // the same day, the same repository
+        DayRun {
+            repo: "acme/api",
+            dispatched_at: datetime!(2025-03-04 01:00 UTC),
+            spend_usd: Some(1.00),
+        },
+        // the same day, another repository
+        DayRun {
+            repo: "acme/web",
+            dispatched_at: datetime!(2025-03-04 23:00 UTC),
+            spend_usd: Some(2.00),
+        },
+        // another day: not counted
+        DayRun {
+            repo: "acme/api",
+            dispatched_at: datetime!(2025-03-03 23:59 UTC),
+            spend_usd: Some(50.0),
+        },
+    ];
+    let limits = |run_usd, day_usd, repo_day_usd| MoneyLimits {
+        run_usd,
+        day: DayLimits {
+            day_usd,
+            repo_day_usd,
+        },
+    };
+    assert_eq!(Gate::of(limits(0.0, 0.0, 0.0), &run, &others), None);
+    let g = Gate::of(limits(1.0, 4.0, 2.0), &run, &others).unwrap();
+    assert_eq!(
+        (g.run_before, g.day_others, g.repo_day_others),
+        (400_000, 3_000_000, 1_000_000)
+    );
+    // (limits, the turn's metered spend, the limit named, its figure, the spend it counts)
+    let table = [
+        (limits(1.0, 0.0, 0.0), 599_999, None),
+        (limits(1.0, 0.0, 0.0), 600_000, Some(("run_usd", 1.0, 1.0))),
+        (
+            limits(0.0, 0.0, 1.5),
+            100_000,
+            Some(("repo_day_usd", 1.5, 1.5)),
+        ),
+        (limits(0.0, 0.0, 1.5), 99_999, None),
+        (limits(0.0, 4.0, 0.0), 600_000, Some(("day_usd", 4.0, 4.0))),
+        (limits(0.0, 4.0, 0.0), 599_999, None),
+        // both reached: the run's limit is named first
+        (limits(0.5, 3.0, 0.0), 200_000, Some(("run_usd", 0.5, 0.6))),
+        // the repository's day and the day both reached: the repository's first
+        (
+            limits(5.0, 3.0, 1.5),
+            200_000,
+            Some(("repo_day_usd", 1.5, 1.6)),
+        ),
+    ];
+    for (l, turn, want) in table {
+        let g = Gate::of(l, &run, &others).unwrap();
+        let got = g
+            .check(turn)
+            .err()
+            .map(|r| (r.limit, r.limit_usd, r.spend_usd));
+        if let (Some(w), Some(r)) = (want, got) {
+            assert_eq!((r.0, r.1), (w.0, w.1), "{l:?} {turn}");
+            assert!(
+                (r.2 - w.2).abs() < 1e-9 || r.2 >= r.1,
+                "{l:?} {turn}: {r:?}"
+            );
+        } else {
+            assert_eq!(got.is_some(), want.is_some(), "{l:?} {turn}: {got:?}");
+        }
+        // what the agent is handed is what money_left says
+        assert_eq!(g.left(), money_left(l, &run, &others), "{l:?}");
+    }
+}
