@@ -491,6 +491,18 @@ fn the_demo_plays_its_story_with_each_real_program() {
             text.contains(&format!("the agent is the real {name}")),
             "{agent}: says which: {text}"
         );
+        // the gateway where it is in force (a box here), said in one line
+        let boxed = afk::runner::agent_box::can_box().is_ok();
+        let said = if boxed {
+            "its model requests go through afk's model gateway"
+        } else {
+            "the model gateway is off here"
+        };
+        assert_eq!(
+            text.lines().filter(|l| l.contains(said)).count(),
+            1,
+            "{agent}: {text}"
+        );
         let row = |words: &[&str]| {
             text.lines()
                 .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))

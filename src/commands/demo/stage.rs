@@ -150,6 +150,34 @@ fn runner_lines(
             },
             path.display()
         ));
+        crate::output::line(&gateway_line(*kind, boxed.is_ok()));
     }
     Ok(crate::core::demo::real_agent_lines(*kind))
+}
+
+/// Whether the real agent's model requests go through the model gateway
+/// (SPEC 5.8.6 with the demo's defaults: `gateway = "auto"`, `network =
+/// "model"`, the key in the environment the sandbox's model set), said in
+/// one line.
+fn gateway_line(kind: crate::types::AgentKind, boxed: bool) -> String {
+    use crate::core::gateway::{Api, InForce, Mode, Setting, in_force};
+    let key_env = match kind {
+        crate::types::AgentKind::Codex => "AFK_MODEL_KEY",
+        _ => Api::Anthropic.default_key_env(),
+    };
+    let key_present = std::env::var(key_env).is_ok_and(|k| !k.trim().is_empty());
+    let setting = Setting {
+        mode: Mode::Auto,
+        agent: kind,
+        boxed,
+        network_model: true,
+        key_env,
+        key_present,
+    };
+    match in_force(&setting) {
+        InForce::On(_) => "afk demo: its model requests go through afk's model gateway: the key stays outside the box, afk meters and prices each request (the run's spend) and stops the turn at its budget\n".into(),
+        InForce::Off(why) | InForce::MissingKey(why) => format!(
+            "afk demo: the model gateway is off here ({why}): the agent holds the model's key and its spend is its own word\n"
+        ),
+    }
 }
