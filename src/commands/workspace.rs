@@ -1,5 +1,5 @@
-//! `afk workspace checkout|forward`: what the git containers of a turn's
-//! Kubernetes Job run
+//! `afk workspace checkout|forward|gateway`: what the git containers (and
+//! the model gateway's, SPEC 5.8.7) of a turn's Kubernetes Job run
 //! (docs/kubernetes.md#3-the-agents-image-and-the-git-around-it), before and
 //! after the agent's container.
 //! Not for people: the Job sets everything they read in their environment.
@@ -19,9 +19,15 @@ pub enum Step {
     Checkout,
     /// Push the turn's work; exit with the agent's status
     Forward,
+    /// The model gateway on the pod's loopback (SPEC 5.8.7), until the pod ends
+    Gateway,
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
+    if let Step::Gateway = a.step {
+        crate::runner::kubernetes::serve_gateway()?;
+        return Ok(Outcome::OK);
+    }
     let env = crate::workspace_pod::PodEnv::from_env()?;
     match a.step {
         Step::Checkout => {
@@ -34,5 +40,6 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
             crate::log::info(&said);
             Ok(Outcome::code(code))
         }
+        Step::Gateway => unreachable!("served above"),
     }
 }

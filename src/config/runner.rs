@@ -362,6 +362,12 @@ pub struct Kubernetes {
     /// workspace = "afk": the Secret with the forge credential (`username`,
     /// `token`), mounted only in the git containers
     pub git_secret: String,
+    /// the model gateway (SPEC 5.8.7): the Secret holding the model's key,
+    /// mounted only in the pod's gateway container; empty: no gateway
+    pub model_secret: String,
+    /// the key in `model_secret` holding the model's key (empty: the
+    /// API's key variable, `runner.model.key_env`'s default)
+    pub model_secret_key: String,
     pub cpu: String,
     pub memory: String,
     #[serde(deserialize_with = "de_duration")]
@@ -381,6 +387,8 @@ impl Default for Kubernetes {
             env_secret: String::new(),
             git_image: String::new(),
             git_secret: String::new(),
+            model_secret: String::new(),
+            model_secret_key: String::new(),
             cpu: "1".into(),
             memory: "2Gi".into(),
             active_deadline: Duration::from_secs(6 * 3600),
@@ -497,6 +505,30 @@ impl Runner {
                 "runner.kubernetes",
                 "git_secret",
                 "must not be env_secret: the agent's environment would hold the forge credential; keep the model's key and the forge credential in two Secrets",
+            ));
+        }
+        let model = self.kubernetes.model_secret.trim();
+        if self.kind == RunnerKind::Kubernetes
+            && !model.is_empty()
+            && (model == self.kubernetes.env_secret.trim()
+                || model == self.kubernetes.git_secret.trim())
+        {
+            return Err(c.err(
+                "runner.kubernetes",
+                "model_secret",
+                "must be a Secret of its own: the gateway container alone mounts it, never the agent's env_secret nor the git containers' git_secret",
+            ));
+        }
+        let key = self.kubernetes.model_secret_key.trim();
+        if !key.is_empty()
+            && !key
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+        {
+            return Err(c.err(
+                "runner.kubernetes",
+                "model_secret_key",
+                format!("\"{key}\" is not a Secret's key (a-z A-Z 0-9 - _ .)"),
             ));
         }
         self.prices.validate(c)?;
@@ -683,6 +715,7 @@ impl Kubernetes {
             ("service_account", &k.service_account),
             ("env_secret", &k.env_secret),
             ("git_secret", &k.git_secret),
+            ("model_secret", &k.model_secret),
         ] {
             if !v.is_empty() && !crate::core::kubernetes::is_dns_subdomain(v) {
                 return Err(c.err(

@@ -118,6 +118,8 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "env_secret",
             "git_image",
             "git_secret",
+            "model_secret",
+            "model_secret_key",
             "cpu",
             "memory",
             "active_deadline",

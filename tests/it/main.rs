@@ -28,6 +28,7 @@ mod github_app;
 mod hardening;
 mod harvest;
 mod hook;
+mod kube_gateway;
 mod kube_workspace;
 mod kubernetes;
 mod lessons;

@@ -42,6 +42,12 @@ pub(super) struct Proc {
 pub(super) struct Ctr {
     pub name: String,
     pub init: bool,
+    /// a native sidecar (an init container with `restartPolicy: Always`):
+    /// the next container starts once it has started, it counts for no
+    /// pod's end, and it is ended (SIGTERM) once the main container ended
+    pub sidecar: bool,
+    /// a sidecar sent its SIGTERM
+    pub ended: bool,
     pub spec: Value,
     pub proc: Option<Proc>,
     /// waiting reason and message (an image that cannot be pulled)
@@ -80,6 +86,8 @@ impl Pod {
                 .map(|c| Ctr {
                     name: c["name"].as_str().unwrap_or("").to_string(),
                     init,
+                    sidecar: init && c["restartPolicy"] == "Always",
+                    ended: false,
                     spec: c.clone(),
                     proc: None,
                     waiting: None,
@@ -96,6 +104,9 @@ impl Pod {
     /// is over (all ended, or an init container failed).
     fn current(&self) -> Option<usize> {
         for (i, c) in self.ctrs.iter().enumerate() {
+            if c.sidecar && c.proc.is_some() {
+                continue;
+            }
             match c.exit() {
                 None => return Some(i),
                 Some(0) => continue,
@@ -109,7 +120,7 @@ impl Pod {
     /// The pod's end: the first failing init container's exit code, else the
     /// main container's; None while it runs.
     pub fn exit(&self) -> Option<i32> {
-        for c in &self.ctrs {
+        for c in self.ctrs.iter().filter(|c| !c.sidecar) {
             match c.exit() {
                 None => return None,
                 Some(code) if c.init && code != 0 => return Some(code),
@@ -127,9 +138,26 @@ impl Pod {
             .collect()
     }
 
+    /// The pod's other containers ended: its sidecars are sent SIGTERM,
+    /// as the kubelet does, once each.
+    fn end_sidecars(&mut self) {
+        for c in self.ctrs.iter_mut().filter(|c| c.sidecar) {
+            if let Some(p) = c.proc.as_ref().filter(|_| c.exit().is_none())
+                && !c.ended
+            {
+                // SAFETY: kill(2) on the process group the sandbox started
+                unsafe { libc::kill(-p.pid, libc::SIGTERM) };
+                c.ended = true;
+            }
+        }
+    }
+
     /// Start the next container when the one before it ended well and its
     /// volumes are there (a ConfigMap not created yet keeps it waiting).
     pub fn step(&mut self, w: &World) {
+        if self.exit().is_some() {
+            self.end_sidecars();
+        }
         let Some(i) = self.current() else { return };
         if self.ctrs[i].proc.is_some() || self.ctrs[i].waiting.is_some() {
             return;
@@ -475,7 +503,7 @@ pub(super) fn out(p: &Pod) -> Value {
         .ctrs
         .iter()
         .filter(|c| c.init)
-        .all(|c| c.exit() == Some(0));
+        .all(|c| c.exit() == Some(0) || (c.sidecar && c.proc.is_some()));
     let main_running = p
         .ctrs
         .iter()

@@ -13,6 +13,10 @@ use crate::types::AgentKind;
 
 pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut Doctor) {
     let c = ctx.config();
+    if c.runner.kind == crate::config::RunnerKind::Kubernetes {
+        kube_gateway(c, d);
+        return;
+    }
     if c.runner.kind != crate::config::RunnerKind::Command {
         return;
     }
@@ -76,6 +80,42 @@ fn gateway(b: &Boxer, d: &mut Doctor) {
         },
         boxes::GatewaySetup::Off(why) => Decided::Off(why),
         boxes::GatewaySetup::Refused(why) => Decided::Refused(why),
+    };
+    let (level, text) = gateway_line(&decided);
+    d.add("gateway", level, text);
+}
+
+/// The model gateway on Kubernetes (SPEC 5.8.7): a container of each
+/// turn's pod, the key's Secret mounted in it alone; `env_secret` beside it
+/// must not carry the key.
+fn kube_gateway(c: &crate::config::Config, d: &mut Doctor) {
+    use crate::core::gateway::doctor::{Decided, gateway_line};
+    use crate::runner::kubernetes::PodGateway;
+    let k = &c.runner.kubernetes;
+    let setup = crate::runner::kubernetes::gateway_setup(c);
+    let decided = match &setup {
+        PodGateway::On { on, secret, .. } => {
+            let (_, text) = gateway_line(&Decided::On {
+                api: on.api,
+                key_env: &on.key_env,
+                upstream: &on.upstream,
+            });
+            d.add(
+                "gateway",
+                Level::Ok,
+                format!(
+                    "{text}; on Kubernetes a container of each turn's pod (afk's own image), which alone mounts Secret {secret}"
+                ),
+            );
+            if let Some(line) =
+                crate::core::kube_gateway::env_secret_line(&k.env_secret, &on.key_env)
+            {
+                d.add("gateway", Level::Warn, line);
+            }
+            return;
+        }
+        PodGateway::Off(why) => Decided::Off(why),
+        PodGateway::Refused(why) => Decided::Refused(why),
     };
     let (level, text) = gateway_line(&decided);
     d.add("gateway", level, text);

@@ -37,6 +37,10 @@ pub const CODEX_PROVIDER: &str = "afk-gateway";
 /// The run's metered record, in the run's folder (outside the box).
 pub const METERED: &str = "metered.jsonl";
 
+/// A metered record written to the gateway's stdout (a Kubernetes pod's
+/// gateway container, whose log afk mirrors into the run's folder).
+pub const STDOUT: &str = "/dev/stdout";
+
 /// The refusal that stopped a turn, in the run's folder.
 pub const STOP_FILE: &str = "budget-stop.json";
 
@@ -107,7 +111,7 @@ const IDLE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Gateway {
     /// The gateway of a turn, its key read now from the keeper's environment.
-    pub(super) fn new(spec: GatewaySpec) -> Result<Arc<Gateway>> {
+    pub(crate) fn new(spec: GatewaySpec) -> Result<Arc<Gateway>> {
         let key = std::env::var(&spec.key_env)
             .ok()
             .filter(|k| !k.trim().is_empty());
@@ -153,7 +157,13 @@ impl Gateway {
     /// One connection from the box: its requests, one after another.
     pub(super) fn serve(&self, conn: std::os::unix::net::UnixStream) {
         let _ = conn.set_read_timeout(Some(IDLE));
-        let Ok(mut w) = conn.try_clone() else { return };
+        let Ok(w) = conn.try_clone() else { return };
+        self.serve_io(conn, w);
+    }
+
+    /// One connection's requests, one after another, over any stream (the
+    /// Kubernetes pod's gateway container: a TCP connection on loopback).
+    pub(crate) fn serve_io(&self, conn: impl Read, mut w: impl Write) {
         let mut r = BufReader::new(conn);
         while let Some(head) = read_head(&mut r) {
             if !self.one(&mut r, &mut w, &head) {
@@ -178,7 +188,7 @@ impl Gateway {
     }
 
     /// One request; whether the connection goes on.
-    fn one<R: BufRead>(&self, r: &mut R, w: &mut std::os::unix::net::UnixStream, h: &Req) -> bool {
+    fn one<R: BufRead>(&self, r: &mut R, w: &mut impl Write, h: &Req) -> bool {
         let api = self.spec.api;
         let hosts: Vec<&str> = self.spec.hosts.iter().map(String::as_str).collect();
         let chunked = h
@@ -287,6 +297,12 @@ impl Gateway {
         let record = serde_json::json!({
             "limit": r.limit, "limit_usd": r.limit_usd, "spend_usd": r.spend_usd,
         });
+        if self.spec.metered == std::path::Path::new(STDOUT) {
+            // a pod's gateway: afk's log mirror makes it the run's file
+            let line = serde_json::json!({ "budget_stop": record });
+            let _ = append(&self.spec.metered, format!("{line}\n").as_bytes());
+            return;
+        }
         let file = self.spec.metered.with_file_name(STOP_FILE);
         if let Err(e) = crate::private_files::private_write(&file, format!("{record}\n").as_bytes())
         {
@@ -355,6 +371,10 @@ impl Gateway {
 /// Append `bytes` to the metered record (0600, made when missing).
 fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
+    if path == std::path::Path::new(STDOUT) {
+        // the Kubernetes pod's gateway container: its log is the record
+        return std::io::stdout().lock().write_all(bytes);
+    }
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -595,8 +615,8 @@ pub struct On {
     pub api: Api,
     pub key_env: String,
     pub upstream: String,
-    models: BTreeMap<String, prices::Price>,
-    flat: prices::Price,
+    pub(crate) models: BTreeMap<String, prices::Price>,
+    pub(crate) flat: prices::Price,
 }
 
 /// SPEC 5.8.6 over `[runner.model]` (a boxed command runner).

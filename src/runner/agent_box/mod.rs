@@ -40,6 +40,9 @@ mod paths;
 mod probe;
 
 pub use gateway::Setup as GatewaySetup;
+pub(crate) use gateway::{
+    Gateway, GatewaySpec, On as GatewayOn, PLACEHOLDER, STDOUT as GATEWAY_STDOUT,
+};
 pub use init::init;
 pub use keeper::{keep, limits_in_force};
 use owners::{own_tree, readable_tree};

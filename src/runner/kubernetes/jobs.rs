@@ -139,6 +139,26 @@ impl KubernetesRunner {
             };
             crate::core::kube_workspace::with_git(&mut manifest, &git, &env);
         }
+        match &self.gateway {
+            super::PodGateway::On {
+                on,
+                secret,
+                secret_key,
+            } => {
+                let image = self.git_image()?;
+                super::gateway::add(
+                    &mut manifest,
+                    &name,
+                    &image,
+                    (on, secret, secret_key),
+                    t.budget_usd,
+                )?;
+            }
+            super::PodGateway::Refused(why) => {
+                return Err(cfg_err(format!("config: {why}")));
+            }
+            super::PodGateway::Off(_) => {}
+        }
         let pending = Pending {
             job: name.clone(),
             manifest,

@@ -4,12 +4,39 @@
 //! spend as it does for the command runner.
 
 use super::client::kind_of;
-use super::{CURSOR_FILE, KubernetesRunner};
+use super::{CURSOR_FILE, GATEWAY_CURSOR_FILE, KubernetesRunner};
 use crate::core::kubernetes as k8s;
 use crate::forge::Failure;
 use anyhow::{Context, Result, anyhow};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
+
+/// Which container's log is mirrored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Container {
+    /// The agent's: every line to `agent.log`, JSON ones to `progress.jsonl`.
+    Agent,
+    /// The model gateway's (SPEC 5.8.7): its metered lines to
+    /// `metered.jsonl`, the turn's stop at its budget to
+    /// `budget-stop.json`, its other words to `agent.log`.
+    Gateway,
+}
+
+impl Container {
+    fn name(self) -> &'static str {
+        match self {
+            Container::Agent => "agent",
+            Container::Gateway => crate::core::kube_gateway::CONTAINER,
+        }
+    }
+
+    fn cursor(self) -> &'static str {
+        match self {
+            Container::Agent => CURSOR_FILE,
+            Container::Gateway => GATEWAY_CURSOR_FILE,
+        }
+    }
+}
 
 impl KubernetesRunner {
     /// Read the agent container's log past the cursor, as a stream: at most
@@ -25,15 +52,17 @@ impl KubernetesRunner {
         job: &str,
         pod: &str,
         run_dir: &Path,
+        container: Container,
     ) -> Result<Option<OffsetDateTime>> {
-        let cursor_path = run_dir.join(CURSOR_FILE);
+        let cursor_path = run_dir.join(container.cursor());
         let cursor = std::fs::read_to_string(&cursor_path)
             .ok()
             .and_then(|s| k8s::LogCursor::parse(&s))
             .filter(|c| c.job == job);
         let mut path = format!(
-            "{}/{pod}/log?container=agent&timestamps=true&limitBytes={}",
+            "{}/{pod}/log?container={}&timestamps=true&limitBytes={}",
             self.api.ns("pods"),
+            container.name(),
             k8s::LOG_READ_BYTES
         );
         if let Some(c) = &cursor {
@@ -48,7 +77,7 @@ impl KubernetesRunner {
             Err(e) if kind_of(&e) == Some(Failure::NotFound) => return Ok(cursor.map(|c| c.at)),
             Err(e) => return Err(e),
         };
-        let mut mirror = Mirror::open(run_dir)?;
+        let mut mirror = Mirror::open(run_dir, container)?;
         let mut walk = k8s::LogWalk::new(cursor.as_ref());
         let read = mirror.copy(answer, &mut walk)?;
         let stuck = read.bytes >= k8s::LOG_READ_BYTES as u64 && read.taken == 0;
@@ -81,16 +110,23 @@ struct Read {
 /// `progress.jsonl` (lines holding JSON), appended through small buffers.
 struct Mirror {
     log: std::io::BufWriter<std::fs::File>,
+    /// `progress.jsonl` (the agent's), `metered.jsonl` (the gateway's)
     progress: std::io::BufWriter<std::fs::File>,
     dir: PathBuf,
+    container: Container,
 }
 
 impl Mirror {
-    fn open(dir: &Path) -> Result<Mirror> {
+    fn open(dir: &Path, container: Container) -> Result<Mirror> {
+        let json = match container {
+            Container::Agent => "progress.jsonl",
+            Container::Gateway => crate::core::gateway::metered::FILE,
+        };
         Ok(Mirror {
             log: std::io::BufWriter::new(open_append(&dir.join("agent.log"))?),
-            progress: std::io::BufWriter::new(open_append(&dir.join("progress.jsonl"))?),
+            progress: std::io::BufWriter::new(open_append(&dir.join(json))?),
             dir: dir.to_path_buf(),
+            container,
         })
     }
 
@@ -123,10 +159,29 @@ impl Mirror {
                 read.skipped += 1;
                 return;
             }
+            let gateway = self.container == Container::Gateway;
+            if gateway && rest.starts_with('{') {
+                let w = match serde_json::from_str::<serde_json::Value>(rest) {
+                    // the turn stopped at its budget: watch escalates it
+                    Ok(v) if v.get("budget_stop").is_some() => crate::private_files::private_write(
+                        &self.dir.join(crate::core::gateway::budget::STOP_FILE),
+                        format!("{}\n", v["budget_stop"]).as_bytes(),
+                    ),
+                    Ok(_) => self
+                        .progress
+                        .write_all(rest.as_bytes())
+                        .and_then(|()| self.progress.write_all(b"\n")),
+                    Err(_) => Ok(()),
+                };
+                if let Err(e) = w {
+                    failed.get_or_insert(e);
+                }
+                return;
+            }
             let mut w = || -> std::io::Result<()> {
                 self.log.write_all(rest.as_bytes())?;
                 self.log.write_all(b"\n")?;
-                if rest.contains('{') {
+                if rest.contains('{') && !gateway {
                     self.progress.write_all(rest.as_bytes())?;
                     self.progress.write_all(b"\n")?;
                 }

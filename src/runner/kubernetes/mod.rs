@@ -21,11 +21,13 @@ use time::OffsetDateTime;
 
 mod client;
 mod doctor;
+mod gateway;
 mod jobs;
 mod log;
 mod views;
 
 pub use client::{Api, ApiError, kind_of, outcome_unknown};
+pub(crate) use gateway::{PodGateway, serve as serve_gateway, setup as gateway_setup};
 pub(super) use jobs::kept_reason;
 pub use views::{job_view, pod_view};
 
@@ -35,6 +37,8 @@ const CURSOR_FILE: &str = "k8s-log.cursor";
 const FAILED_FILE: &str = "k8s-cannot-start";
 /// A turn whose create went unanswered: its manifests, until it is found or made.
 const PENDING_FILE: &str = "k8s-pending.json";
+/// Where the gateway container's log read stopped.
+const GATEWAY_CURSOR_FILE: &str = "k8s-gateway-log.cursor";
 
 /// One tick's view of every Job and pod afk manages: two list calls.
 #[derive(Default)]
@@ -59,6 +63,8 @@ pub struct KubernetesRunner {
     /// the git containers' image when `git_image` is empty: the tick's own
     /// pod's, read once
     own_image: std::sync::OnceLock<std::result::Result<String, crate::types::Invalid>>,
+    /// the model gateway (SPEC 5.8.7): a container of each turn's pod
+    gateway: PodGateway,
 }
 
 impl KubernetesRunner {
@@ -82,6 +88,7 @@ impl KubernetesRunner {
             forge_url: (cfg.runner.workspace() == crate::types::Workspace::Afk)
                 .then(|| (cfg.profile(), cfg.forge.url.clone())),
             own_image: std::sync::OnceLock::new(),
+            gateway: gateway::setup(cfg),
         })
     }
 
@@ -175,11 +182,19 @@ impl super::Runner for KubernetesRunner {
         {
             // the log is what the agent says; its trouble never hides the
             // Job's state, which every limit is checked against
-            match self.follow_log(name, &p.name, run_dir) {
+            match self.follow_log(name, &p.name, run_dir, log::Container::Agent) {
                 Ok(at) => log_at = at.or(log_at),
                 Err(e) => {
                     crate::log::warn(&format!("runner: Job {name}: the log was not read: {e:#}"))
                 }
+            }
+            // the gateway's metered lines: the run's spend (SPEC 5.8.7)
+            if matches!(self.gateway, PodGateway::On { .. })
+                && let Err(e) = self.follow_log(name, &p.name, run_dir, log::Container::Gateway)
+            {
+                crate::log::warn(&format!(
+                    "runner: Job {name}: the gateway's log was not read: {e:#}"
+                ))
             }
         }
         let (agent, cannot_start) = match &state {

@@ -1,0 +1,216 @@
+//! The model gateway on Kubernetes (SPEC 5.8.7,
+//! docs/kubernetes.md#the-model-gateway): whether it is on for the tick's
+//! turns (the key is the Secret `runner.kubernetes.model_secret`, which only
+//! the pod's `gateway` container mounts), the container added to a turn's
+//! Job (`core::kube_gateway`), and what that container runs (`afk workspace
+//! gateway`): the keeper's own [`Gateway`](crate::runner::agent_box::Gateway)
+//! on the pod's loopback, its metered lines on its stdout, which the log
+//! mirror (`log.rs`) makes the run's `metered.jsonl`.
+
+use crate::core::gateway::{self as rules, Api, InForce, Mode, Setting};
+use crate::core::kube_gateway as kg;
+use crate::runner::agent_box::{GATEWAY_STDOUT, Gateway, GatewayOn, GatewaySpec, PLACEHOLDER};
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+/// What the tick decided for its turns' pods.
+#[derive(Debug, Clone)]
+pub(crate) enum PodGateway {
+    /// Off, and why (the key is in the agent's reach, its spend its word).
+    Off(String),
+    /// No turn starts, and why.
+    Refused(String),
+    On {
+        on: GatewayOn,
+        secret: String,
+        secret_key: String,
+    },
+}
+
+/// SPEC 5.8.6 on Kubernetes: the pod is the box and its network the
+/// model's (its NetworkPolicy); the key is present when `model_secret` names
+/// its Secret.
+pub(crate) fn setup(cfg: &crate::config::Config) -> PodGateway {
+    let agent = cfg.runner.agent();
+    let m = &cfg.runner.model;
+    let k = &cfg.runner.kubernetes;
+    let key_env = m.key_env_for(agent).unwrap_or_default();
+    let present = !k.model_secret.trim().is_empty();
+    let setting = Setting {
+        mode: m.gateway,
+        agent,
+        boxed: true,
+        network_model: true,
+        key_env: &key_env,
+        key_present: present,
+    };
+    let api = match rules::in_force(&setting) {
+        InForce::Off(_)
+            if m.gateway == Mode::Auto && !present && Api::of_agent(agent).is_some() =>
+        {
+            return PodGateway::Off(
+                "runner.kubernetes.model_secret is empty (the key is wherever the agent's env_secret puts it)".into(),
+            );
+        }
+        InForce::Off(why) => return PodGateway::Off(why),
+        InForce::MissingKey(_) => {
+            return PodGateway::Refused(
+                "runner.model.gateway = \"on\" and runner.kubernetes.model_secret is empty: no agent starts without its key at the gateway; name the Secret holding the model's key, or gateway = \"auto\"".into(),
+            );
+        }
+        InForce::On(api) => api,
+    };
+    let upstream = match m.upstream.trim() {
+        "" => api.vendor_upstream().to_string(),
+        u => u.to_string(),
+    };
+    if let Err(why) = rules::upstream_allowed(&upstream) {
+        return PodGateway::Refused(format!(
+            "the model gateway's upstream {why} (runner.model.upstream)"
+        ));
+    }
+    let secret_key = match k.model_secret_key.trim() {
+        "" => key_env.clone(),
+        s => s.to_string(),
+    };
+    PodGateway::On {
+        on: GatewayOn {
+            api,
+            key_env,
+            upstream,
+            models: cfg.runner.prices.models(),
+            flat: cfg.runner.prices.flat(),
+        },
+        secret: k.model_secret.trim().to_string(),
+        secret_key,
+    }
+}
+
+/// Add the gateway container to a turn's Job (`job`: the Job's name).
+pub(super) fn add(
+    manifest: &mut Value,
+    job: &str,
+    image: &str,
+    g: (&GatewayOn, &str, &str),
+    budget_usd: Option<f64>,
+) -> Result<()> {
+    let (on, secret, secret_key) = g;
+    let port = kg::port(job);
+    // no run folder in the pod: the record is the container's stdout
+    let mut spec = on.spec(port, std::path::Path::new("/"), budget_usd);
+    spec.metered = GATEWAY_STDOUT.into();
+    let spec = serde_json::to_string(&spec)?;
+    let agent_env = agent_env(on, port);
+    let unset = on.unset();
+    kg::with_gateway(
+        manifest,
+        &kg::GatewaySide {
+            image,
+            secret,
+            secret_key,
+            spec: &spec,
+            agent_env: &agent_env,
+            agent_unset: &unset,
+        },
+    );
+    Ok(())
+}
+
+/// What the agent's container gets: its API's base URL on the pod's
+/// loopback and a placeholder key.
+fn agent_env(on: &GatewayOn, port: u16) -> Vec<(String, String)> {
+    match on.api {
+        Api::Anthropic => on.env(port),
+        Api::OpenAi => vec![
+            (
+                "OPENAI_BASE_URL".into(),
+                format!("http://127.0.0.1:{port}/v1"),
+            ),
+            ("OPENAI_API_KEY".into(), PLACEHOLDER.into()),
+        ],
+    }
+}
+
+/// The key's variable in the gateway container's own process (read from
+/// the mounted Secret, never from its environment as the pod gave it).
+const KEY_VAR: &str = "AFK_GATEWAY_MODEL_KEY";
+/// How long requests in flight are given to finish once the pod ends.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// `afk workspace gateway`: the gateway container's program. It listens on
+/// the pod's loopback until Kubernetes ends it (SIGTERM, once the pod's
+/// main containers ended), then lets the requests in flight finish, so
+/// each is metered, and exits 0.
+pub fn serve() -> Result<()> {
+    let text = std::env::var(kg::SPEC_VAR)
+        .map_err(|_| anyhow!("${} is not set: this runs in a turn's pod", kg::SPEC_VAR))?;
+    let mut spec: GatewaySpec =
+        serde_json::from_str(&text).context("the gateway's spec does not read")?;
+    let key_file = std::env::var(kg::KEY_FILE_VAR).unwrap_or_else(|_| kg::KEY_FILE.into());
+    let key = std::fs::read_to_string(&key_file)
+        .with_context(|| format!("the model's key ({key_file}) cannot be read"))?;
+    if key.trim().is_empty() {
+        bail!("the model's key ({key_file}) is empty");
+    }
+    spec.metered = GATEWAY_STDOUT.into();
+    spec.key_env = KEY_VAR.into();
+    // SAFETY: no other thread runs yet; the variable is gone again before one does
+    unsafe { std::env::set_var(KEY_VAR, key.trim()) };
+    let made = Gateway::new(spec.clone());
+    // SAFETY: as above
+    unsafe { std::env::remove_var(KEY_VAR) };
+    let gateway = made?;
+    let term = block_term();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", spec.port))
+        .with_context(|| format!("the gateway cannot listen on 127.0.0.1:{}", spec.port))?;
+    crate::log::info(&format!(
+        "afk gateway: listening on 127.0.0.1:{} for {}",
+        spec.port, spec.upstream
+    ));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    {
+        let in_flight = in_flight.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let (gateway, in_flight) = (gateway.clone(), in_flight.clone());
+                in_flight.fetch_add(1, SeqCst);
+                std::thread::spawn(move || {
+                    let _ = conn.set_read_timeout(Some(std::time::Duration::from_secs(600)));
+                    let _ = conn.set_nodelay(true);
+                    if let Ok(w) = conn.try_clone() {
+                        gateway.serve_io(conn, w);
+                    }
+                    in_flight.fetch_sub(1, SeqCst);
+                });
+            }
+        });
+    }
+    term();
+    let until = std::time::Instant::now() + DRAIN;
+    while in_flight.load(SeqCst) > 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// SIGTERM and SIGINT blocked in this thread (and so in every thread it
+/// starts); the function returned waits for one of them.
+fn block_term() -> impl FnOnce() {
+    // SAFETY: sigset_t is plain data, filled by sigemptyset/sigaddset
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the set is this function's own
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    move || {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: waits on the set blocked above
+        unsafe { libc::sigwait(&set, &mut sig) };
+    }
+}

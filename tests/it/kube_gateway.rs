@@ -1,0 +1,166 @@
+//! The model gateway on Kubernetes (SPEC 5.8.7, docs/kubernetes.md#the-model-gateway)
+//! against the sandbox's cluster and its scripted model, which requires its
+//! key: the turn's pod runs afk's gateway as a sidecar that alone mounts the
+//! key's Secret; a scripted `claude` in the agent's container reaches the
+//! model only through it (the key is in no variable of the agent's), and the
+//! run's spend is what the gateway metered, read from its container's log,
+//! whatever the agent reports.
+
+use crate::kubernetes::{n, wait_done};
+use crate::support::*;
+use serde_json::{Value, json};
+
+const KEY: &str = "sk-sandbox-kube-gw-7c21e0";
+
+/// A `claude` that asks the model once, keeps its environment, and lies
+/// about its cost.
+const CLAUDE: &str = r#"#!/bin/sh
+env > "$HOME/env"
+cat > /dev/null
+curl -s -o "$HOME/answer" -w '%{http_code}' \
+  -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' \
+  -H 'content-type: application/json' \
+  -d '{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"- Repository: acme/api\n- Issue: #1\n"}]}' \
+  "$ANTHROPIC_BASE_URL/v1/messages" > "$HOME/status"
+echo '{"type":"result","subtype":"success","is_error":false,"total_cost_usd":0.0001,"result":"done"}'
+"#;
+
+fn pod(sb: &Sandbox) -> Value {
+    sb.admin("GET", "/k8s/state", None)["jobs"][0]["spec"]["template"]["spec"].clone()
+}
+
+fn mounts(c: &Value) -> Vec<String> {
+    c["volumeMounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_figure() {
+    let script = json!([{"text": "Done.", "usage": {"input": 1200, "output": 340}}]);
+    let mut issue = ready(1, "alice");
+    issue["script"] = script;
+    let mut seed = json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]});
+    seed["model_key"] = json!(KEY);
+    let sb = Sandbox::start(seed);
+    let scratch = Scratch::new();
+    let bin = scratch.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(&claude, CLAUDE).unwrap();
+    std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let token = scratch.write("k8s-token", &format!("{K8S_TOKEN}\n"));
+    std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let text = format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
+         [runner]\nkind = \"kubernetes\"\nagent = \"claude\"\nworkspace = \"agent\"\n\
+         [runner.model]\nupstream = \"{model}/model/anthropic\"\n\
+         [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
+         image = \"registry.example/agent:1\"\nenv_secret = \"agent-env\"\ngit_image = \"afk\"\n\
+         model_secret = \"model-key\"\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+        forge = sb.forge_keys(),
+        url = sb.url,
+        model = sb.model_url,
+        token = token.display(),
+    );
+    let config = scratch.write("afk.toml", &text);
+    let afk = Afk {
+        scratch,
+        config,
+        hooks: None,
+        now: Default::default(),
+        env: vec![],
+    };
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    // the agent's own Secret: its PATH (where its `claude` is), and a stale
+    // copy of the key the gateway overrides
+    sb.admin(
+        "POST",
+        "/k8s/secret",
+        Some(json!({"name": "agent-env", "data": {"PATH": path, "ANTHROPIC_API_KEY": KEY}})),
+    );
+    sb.admin(
+        "POST",
+        "/k8s/secret",
+        Some(json!({"name": "model-key", "data": {"ANTHROPIC_API_KEY": KEY}})),
+    );
+
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let spec = pod(&sb);
+    let gateway = &spec["initContainers"][0];
+    assert_eq!(gateway["name"], "gateway", "{spec}");
+    assert_eq!(gateway["restartPolicy"], "Always");
+    assert_eq!(gateway["command"], json!(["afk", "workspace", "gateway"]));
+    assert_eq!(mounts(gateway), ["model-key"]);
+    let agent = &spec["containers"][0];
+    assert_eq!(agent["name"], "agent");
+    assert!(!mounts(agent).contains(&"model-key".to_string()));
+    assert!(!spec.to_string().contains(KEY), "the key is in no manifest");
+
+    wait_done(&sb, &n(&afk, "1-1"));
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{err} {r}");
+
+    // the agent's pod folder: what its container ran with, and what it got
+    let pods: Vec<std::path::PathBuf> = std::fs::read_dir(sb.git.join("k8s/afk"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let home = pods
+        .iter()
+        .map(|p| p.join("home/agent"))
+        .find(|h| h.is_dir())
+        .expect("the agent's home");
+    let agent_log =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default();
+    let env = std::fs::read_to_string(home.join("env"))
+        .unwrap_or_else(|e| panic!("the agent's env: {e} ({pods:?}) {agent_log}"));
+    assert!(!env.contains(KEY), "the key in the agent's env: {env}");
+    assert!(
+        env.contains("ANTHROPIC_API_KEY=afk-gateway-holds-the-key"),
+        "{env}"
+    );
+    assert!(
+        env.contains("ANTHROPIC_BASE_URL=http://127.0.0.1:"),
+        "{env}"
+    );
+    let status = std::fs::read_to_string(home.join("status")).unwrap_or_default();
+    let answer = std::fs::read_to_string(home.join("answer")).unwrap_or_default();
+    assert_eq!(
+        status, "200",
+        "the model answered through the gateway: {answer}"
+    );
+
+    // the model saw the key on the one request, which the gateway sent
+    let log = sb.admin("GET", "/model/requests", None);
+    let seen = log.as_array().unwrap();
+    assert_eq!(seen.len(), 1, "{log}");
+    assert_eq!(seen[0]["status"], 200, "{log}");
+
+    // the run's metered record: the gateway's line, mirrored from its log
+    let metered = std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl"))
+        .expect("the metered record");
+    let lines: Vec<Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1, "{metered}");
+    let line = &lines[0];
+    assert_eq!(line["model"], "claude-sonnet-4-5", "{line}");
+    let usd = line["micro_usd"].as_f64().expect("a priced line") / 1e6;
+    assert!(usd > 0.0, "{line}");
+
+    let (_, shown, _) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(shown["run"]["spend_usd"].as_f64(), Some(usd), "{shown}");
+    assert_eq!(shown["run"]["reported_usd"], 0.0001, "{shown}");
+}
