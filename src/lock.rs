@@ -500,13 +500,19 @@ pub fn try_acquire_existing(state_dir: &Path, kind: &str) -> Result<Existing> {
 
 /// Wait at most `wait` for the lock of `kind` to be free, looking every
 /// 50ms (`afk hook`'s `wait_lock`, SPEC 10.2): true once no other process
-/// holds it (nothing is kept: the tick then takes it as cron's does, and a
-/// tick that takes it first makes that one step aside), false when it is
-/// still held at the end.
+/// holds it, false when it is still held at the end. It only looks, never
+/// takes the lock, not even for a moment (a cron tick trying at that
+/// instant would step aside): this process's own locks from its list, a
+/// record lock by `F_OFD_GETLK`, an `flock` from `/proc/locks` by the
+/// file's device and inode. Where `/proc/locks` cannot be read the `flock`
+/// is probed as `lock` probes it (taken and let go at once), the one moment
+/// it is held. The tick then takes the lock as cron's does; one that takes
+/// it first makes that one step aside.
 pub fn wait_free(state_dir: &Path, kind: &str, wait: Duration) -> Result<bool> {
     let until = std::time::Instant::now() + wait;
+    let path = state_dir.join(format!("{kind}.lock"));
     loop {
-        if !try_acquire_existing(state_dir, kind)?.held() {
+        if !held_now(&path)? {
             return Ok(true);
         }
         let now = std::time::Instant::now();
@@ -515,6 +521,70 @@ pub fn wait_free(state_dir: &Path, kind: &str, wait: Duration) -> Result<bool> {
         }
         std::thread::sleep((until - now).min(Duration::from_millis(50)));
     }
+}
+
+/// Whether anyone holds the lock at `path`, found without taking it (see
+/// [`wait_free`]); no file: free.
+fn held_now(path: &Path) -> Result<bool> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if held(path) {
+        return Ok(true);
+    }
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("lock: cannot open {}", path.display())),
+    };
+    let mut fl = whole_file();
+    // SAFETY: fcntl on a descriptor this File owns, with a valid flock it fills in.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(e).with_context(|| format!("lock: cannot test {}", path.display()));
+    }
+    if fl.l_type != libc::F_UNLCK as libc::c_short {
+        return Ok(true);
+    }
+    match flocked(&file) {
+        Some(held) => Ok(held),
+        None => match file.try_lock() {
+            Ok(()) => file.unlock().map(|()| false).map_err(Into::into),
+            Err(TryLockError::WouldBlock) => Ok(true),
+            Err(TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("lock: cannot test {}", path.display()))
+            }
+        },
+    }
+}
+
+/// Whether `/proc/locks` lists an `flock` on `file` (its device's major and
+/// minor in hex, then its inode); None when it cannot be read.
+fn flocked(file: &File) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let dev = meta.dev();
+    // the kernel's split of a dev_t (glibc's `major`/`minor`)
+    let major = ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0xfff);
+    let minor = ((dev >> 12) & 0xffff_ff00) | (dev & 0xff);
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    Some(locks.lines().any(|l| {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        // `1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF`; a waiter's has `->`
+        !f.contains(&"->")
+            && f.get(1) == Some(&"FLOCK")
+            && f.get(5).is_some_and(|id| {
+                let mut p = id.split(':');
+                let (Some(ma), Some(mi), Some(ino)) = (p.next(), p.next(), p.next()) else {
+                    return false;
+                };
+                u64::from_str_radix(ma, 16).ok() == Some(major)
+                    && u64::from_str_radix(mi, 16).ok() == Some(minor)
+                    && ino.parse::<u64>().ok() == Some(meta.ino())
+            })
+    }))
 }
 
 #[cfg(test)]
@@ -540,6 +610,35 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(200));
         drop(held);
         assert!(wait_free(&d, "poll", Duration::ZERO).unwrap());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn wait_free_sees_an_flock_and_a_record_lock_without_taking_either() {
+        let d = dir("look");
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("poll.lock");
+        // an flock on another open file description of it
+        let f = File::create(&path).unwrap();
+        f.try_lock().unwrap();
+        assert!(!wait_free(&d, "poll", Duration::ZERO).unwrap());
+        f.unlock().unwrap();
+        assert!(wait_free(&d, "poll", Duration::ZERO).unwrap());
+        // an OFD record lock (another holder as the kernel sees it)
+        let mut fl = whole_file();
+        // SAFETY: fcntl on a descriptor this File owns, with a valid flock.
+        assert_eq!(
+            unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) },
+            0
+        );
+        assert!(!wait_free(&d, "poll", Duration::ZERO).unwrap());
+        // looking took nothing: the lock it saw is still the only one, and
+        // once let go a tick takes it
+        fl.l_type = libc::F_UNLCK as _;
+        // SAFETY: as above
+        unsafe { libc::fcntl(f.as_raw_fd(), libc::F_OFD_SETLK, &mut fl) };
+        assert!(wait_free(&d, "poll", Duration::ZERO).unwrap());
+        assert!(try_acquire(&d, "poll").unwrap().is_some());
         let _ = std::fs::remove_dir_all(&d);
     }
 
