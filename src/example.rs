@@ -57,6 +57,8 @@ pub fn example_seed() -> Seed {
         agent_token: None,
         model_key: None,
         me: None,
+        hook_url: None,
+        hook_secret: None,
         repos: vec![
             SeedRepo {
                 name: "acme/api".into(),

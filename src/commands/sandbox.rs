@@ -41,6 +41,11 @@ pub struct Args {
     /// sandbox's scripted model, and a config whose agent is `claude`
     #[arg(long)]
     pub model: bool,
+    /// Post the forge's webhooks (labels, comments, reviews, statuses,
+    /// pushes, PRs opened and closed) to URL, signed as its dialect signs
+    /// them, with the seed's `hook_secret` or one drawn and printed
+    #[arg(long, value_name = "URL")]
+    pub hook_url: Option<String>,
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
@@ -55,6 +60,14 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
         }
         None if a.example => Some(crate::example::example_seed()),
         None => None,
+    };
+    let seed = match &a.hook_url {
+        Some(url) => {
+            let mut s = seed.unwrap_or_default();
+            s.hook_url = Some(url.clone());
+            Some(s)
+        }
+        None => seed,
     };
     let dialect = sandbox::Dialect::parse(&a.dialect)
         .ok_or_else(|| UsageError(format!("sandbox: unknown dialect \"{}\"", a.dialect)))?;
@@ -222,7 +235,7 @@ fn print_config(
          AFK_SANDBOX_TOKEN={tok}\nAFK_SANDBOX_AGENT_TOKEN={agent_tok}\n\
          # admin API: {url}/_admin/{{{admin}}} (every call: docs/sandbox.md)\n\
          # Kubernetes API: kubectl --server {url}/k8s --token {k8s_tok} get jobs -n afk\n\
-         {ci}{model_env}\
+         {ci}{hook}{model_env}\
          # --- afk.toml for this sandbox (its token: export AFK_FORGE_TOKEN=$AFK_SANDBOX_TOKEN above, never in this file); save from this line down ---\n\
          state_path = \"{git}/afk-state/afk.db\"\n\n\
          [forge]\n{forge}\ntoken_env = \"AFK_FORGE_TOKEN\"\n\n\
@@ -238,12 +251,24 @@ fn print_config(
         runner = runner_block(sb, &agent, (kubernetes, model))?,
         model_env = model_env(sb, model)?,
         ci = ci_lines(sb),
+        hook = hook_lines(sb),
         allow = allowlist.join(", "),
     );
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
     Ok(())
+}
+
+/// Where the forge posts its webhooks and the secret they are signed with
+/// (docs/sandbox.md#webhooks), for `afk hook`'s `[hook]`; none without.
+fn hook_lines(sb: &sandbox::Sandbox) -> String {
+    match sb.hook() {
+        Some((url, secret)) => format!(
+            "AFK_SANDBOX_HOOK_SECRET={secret}\n# webhooks: posted to {url}, signed with AFK_SANDBOX_HOOK_SECRET (afk hook's [hook] secret_env)\n"
+        ),
+        None => String::new(),
+    }
 }
 
 /// With `--model`: the environment lines that point the real `claude` and

@@ -50,6 +50,24 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
             Err(e) => err(400, &e),
         },
         ("GET", "/hooks") => Reply::json(200, &Value::Array(f.hooks.received.clone())),
+        // the forge's own webhooks (`crate::webhooks`): where to, signed with what
+        ("POST", "/webhook") => {
+            let url = body["url"].as_str().filter(|u| !u.is_empty());
+            let secret = body["secret"].as_str().map(str::to_string);
+            match f.outbox.set(url.map(str::to_string), secret) {
+                Ok(()) => Reply::json(200, &json!({"url": url, "secret": f.outbox.secret()})),
+                Err(e) => err(400, &e),
+            }
+        }
+        ("GET", "/webhooks") => {
+            let sent = f
+                .outbox
+                .sent
+                .lock()
+                .map(|s| s.iter().cloned().collect())
+                .unwrap_or_default();
+            Reply::json(200, &Value::Array(sent))
+        }
         ("POST", "/hooks_redirect") => {
             let to = body["to"].as_str().unwrap_or_default().to_string();
             let times = body["times"].as_u64().unwrap_or(1) as u32;

@@ -51,7 +51,7 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
             f.repos.contains_key(repo),
             redirect,
             app_password,
-            f.ci_watches(repo),
+            f.ci_watches(repo) || f.outbox.on(),
         )
     };
     if let Some(to) = redirect {
@@ -129,6 +129,13 @@ pub(super) fn serve(st: &Arc<Mutex<Forge>>, req: &Request, repo: &str, rest: &st
         let mut f = st.lock().unwrap();
         for (branch, sha) in after.iter().filter(|b| !before.contains(b)) {
             f.ci_pushed(repo, branch, sha);
+            let old = before.iter().find(|(b, _)| b == branch);
+            f.webhook(super::webhooks::Event::Push {
+                repo: repo.to_string(),
+                branch: branch.clone(),
+                before: old.map_or_else(|| "0".repeat(40), |(_, s)| s.clone()),
+                after: sha.clone(),
+            });
         }
     }
     match out {

@@ -43,6 +43,7 @@ mod reviews;
 mod routes;
 pub use routes::Dialect;
 mod seed;
+mod webhooks;
 
 pub use faults::Fault;
 pub use kube::GIT_SECRET;
@@ -121,6 +122,14 @@ impl Sandbox {
         self.state.lock().unwrap().push_token.clone()
     }
 
+    /// Where the forge posts its webhooks and the secret it signs them
+    /// with, when it sends any (`afk sandbox --hook-url`, a seed's `hook_url`).
+    pub fn hook(&self) -> Option<(String, String)> {
+        let f = self.state.lock().unwrap();
+        let url = f.outbox.url()?.to_string();
+        Some((url, f.outbox.secret().to_string()))
+    }
+
     /// The API root a client configures (`forge.api_url`).
     pub fn api_url(&self) -> String {
         format!("{}{}", self.url, self.dialect.api_prefix())
@@ -170,6 +179,7 @@ pub fn start_with(
     if dialect == Dialect::Gitlab {
         forge.gitlab();
     }
+    forge.outbox.dialect = dialect;
     if let Some(s) = seed {
         forge
             .seed(s)
@@ -217,7 +227,13 @@ enum Service {
 
 fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
     if let Some(rest) = req.path.strip_prefix("/_admin") {
-        return admin::handle(&mut st.lock().unwrap(), rest, &req);
+        let mut f = st.lock().unwrap();
+        let before = f.webhook_before();
+        let reply = admin::handle(&mut f, rest, &req);
+        if let Some(before) = before {
+            f.webhook_changes(before);
+        }
+        return reply;
     }
     if let Some(name) = req.path.strip_prefix("/_hooks/") {
         return hooks::receive(&mut st.lock().unwrap(), name, &req);
@@ -309,12 +325,19 @@ fn handle(st: &Arc<Mutex<Forge>>, dialect: Dialect, req: Request) -> Reply {
         Some(reply) => reply,
         None => {
             let mut f = st.lock().unwrap();
-            match service {
+            let before = (req.method != "GET" && req.method != "HEAD")
+                .then(|| f.webhook_before())
+                .flatten();
+            let reply = match service {
                 Service::Agent => agent::serve(&mut f, &req, &path),
                 Service::Forge(dialect) => dialect.serve(&mut f, &req, &path),
                 Service::Registry => registry::serve(&f, &req, &path),
                 Service::Kubernetes => kube::serve(&mut f.kube, &req, &path["/k8s".len()..]),
+            };
+            if let Some(before) = before {
+                f.webhook_changes(before);
             }
+            reply
         }
     };
     let mut reply = reply;

@@ -87,6 +87,10 @@ pub struct Seed {
     /// required); an empty string requires none again
     pub model_key: Option<String>,
     pub me: Option<String>,
+    /// where the forge posts its webhooks (`crate::webhooks`), from now on
+    pub hook_url: Option<String>,
+    /// the secret it signs them with (default: drawn at random)
+    pub hook_secret: Option<String>,
     pub repos: Vec<SeedRepo>,
 }
 
@@ -122,6 +126,12 @@ impl Forge {
         }
         for r in s.repos {
             self.seed_repo(r)?;
+        }
+        // after the repos: what the seed itself made is sent to nobody
+        if s.hook_url.is_some() || s.hook_secret.is_some() {
+            let url = s.hook_url.or_else(|| self.outbox.url().map(str::to_string));
+            self.outbox
+                .set(url.filter(|u| !u.is_empty()), s.hook_secret)?;
         }
         Ok(())
     }

@@ -182,6 +182,8 @@ pub struct Forge {
     pub(super) comment_max: usize,
     /// GitLab's ways beside the shared model (`gitlab::GitlabSide`)
     pub(super) gl: gitlab::GitlabSide,
+    /// the webhooks the forge sends (`super::webhooks`)
+    pub(super) outbox: super::webhooks::Outbox,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).
@@ -235,6 +237,7 @@ impl Forge {
             git_redirect: None,
             talk: Default::default(),
             gl: Default::default(),
+            outbox: Default::default(),
         }
     }
 
@@ -275,6 +278,11 @@ impl Forge {
 
     pub fn git_dir(&self, repo: &str) -> PathBuf {
         self.dir.join(format!("{repo}.git"))
+    }
+
+    /// The last id handed out: anything with a greater one is newer.
+    pub(super) fn last_id(&self) -> i64 {
+        self.next_id
     }
 
     /// A fresh id; issues, labels, comments, events and statuses share one sequence.
@@ -447,6 +455,12 @@ impl Forge {
         }
         status.id = self.id();
         status.updated_at = self.stamp();
+        self.webhook(super::webhooks::Event::Status {
+            repo: repo.to_string(),
+            sha: sha.to_string(),
+            state: status.state.clone(),
+            context: status.context.clone(),
+        });
         self.statuses
             .entry((repo.to_string(), sha.to_string()))
             .or_default()
@@ -577,6 +591,12 @@ impl Forge {
         }
         let name = text("name").ok_or("name is required")?;
         let id = self.id();
+        self.webhook(super::webhooks::Event::CheckRun {
+            repo: repo.to_string(),
+            sha: sha.to_string(),
+            name: name.clone(),
+            conclusion: conclusion.clone(),
+        });
         let html_url =
             text("html_url").unwrap_or_else(|| format!("{}/{repo}/runs/{id}", self.base));
         self.gh

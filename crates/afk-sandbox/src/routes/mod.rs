@@ -118,13 +118,13 @@ impl Dialect {
     pub fn admin_routes(self) -> &'static str {
         match self {
             Dialect::Gitea => {
-                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state"
+                "seed,issues,label,issue_state,status,merge,webhook,faults,requests,state,k8s/state"
             }
             Dialect::Github => {
-                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
+                "seed,issues,label,issue_state,status,merge,webhook,faults,requests,state,k8s/state,check_run,rename,rate_limit,scopes,app"
             }
             Dialect::Gitlab => {
-                "seed,issues,label,issue_state,status,merge,faults,requests,state,k8s/state,rename,edit,review,mergeable,branch_update,discussion,discussion_note,resolve,award,rate_limit"
+                "seed,issues,label,issue_state,status,merge,webhook,faults,requests,state,k8s/state,rename,edit,review,mergeable,branch_update,discussion,discussion_note,resolve,award,rate_limit"
             }
         }
     }
