@@ -614,6 +614,11 @@ impl Upstream {
 /// A named agent `claude` that is a shell script (`script`, its own
 /// folder on PATH), in a box whose model gateway sends to `up`.
 fn gateway_afk(sb: &Sandbox, up: &Upstream, key: &str, script: &str, extra: &str) -> Afk {
+    gateway_afk_to(sb, &up.url, key, script, extra)
+}
+
+/// As [`gateway_afk`], the gateway sending to `up_url`.
+fn gateway_afk_to(sb: &Sandbox, up_url: &str, key: &str, script: &str, extra: &str) -> Afk {
     let bin = std::env::temp_dir().join(format!(
         "afk-gw-agent-{}-{}",
         std::process::id(),
@@ -626,7 +631,7 @@ fn gateway_afk(sb: &Sandbox, up: &Upstream, key: &str, script: &str, extra: &str
     for (p, m) in [(&bin, 0o755), (&bin.join("bin"), 0o755), (&claude, 0o755)] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     }
-    let up_url = up.url.clone();
+    let up_url = up_url.to_string();
     let mut afk = boxed_afk(sb, |_| {
         format!(
             "agent = \"claude\"\n[runner.model]\nupstream = \"{up_url}\"\n\
@@ -846,4 +851,120 @@ fn a_gateway_stop_names_the_day_limit_it_hit_with_its_figures() {
     assert_eq!(stop["limit"], "repo_day_usd", "{stop}");
     assert_eq!(stop["limit_usd"], 0.005, "{stop}");
     assert_eq!(stop["spend_usd"], 0.009, "{stop}");
+}
+
+/// One request to the gateway naming acme/api's issue `n` (whose script
+/// answers), its answer's head and body kept in `ans-<n>-<i>.txt`: shell text.
+fn ask_issue(n: u32, i: u32, stream: bool) -> String {
+    format!(
+        r#"curl -s -m 30 -i -o ans-{n}-{i}.txt -H "x-api-key: $ANTHROPIC_API_KEY" -H 'content-type: application/json' -d '{{"model":"claude-gw-test","max_tokens":5,"stream":{stream},"tools":[{{"name":"Bash"}}],"messages":[{{"role":"user","content":"Repository: acme/api\nIssue: #{n}"}}]}}' "$ANTHROPIC_BASE_URL/v1/messages"; echo "ask {n}.{i}: $?""#
+    )
+}
+
+#[test]
+fn upstream_faults_pass_back_unchanged_and_a_cut_stream_is_priced_by_what_arrived() {
+    let key = gateway_key();
+    let issue = |n: u32, step: serde_json::Value| json!({"number": n, "title": format!("fault {n}"), "labels": [], "script": [step]});
+    let usage = json!({"input": 1200, "output": 300, "cached": 50, "cache_write": 20});
+    let sb = Sandbox::start(json!({"model_key": key, "repos": [repo("acme/api", json!([
+        ready(1, "alice"),
+        issue(2, json!({"text": "ok", "status": 429, "retry_after": 7, "times": 1, "usage": usage})),
+        issue(3, json!({"text": "ok", "status": 503, "times": 1, "usage": usage})),
+        issue(4, json!({"text": "ok", "cut_after": 2, "usage": usage})),
+    ]))]}));
+    let script = [
+        ask_issue(2, 1, false),
+        ask_issue(2, 2, false),
+        ask_issue(3, 1, false),
+        ask_issue(3, 2, false),
+        ask_issue(4, 1, true),
+        "git add ans-*.txt && git commit -qm answers".into(),
+    ]
+    .join("\n");
+    let up = format!("{}/model/anthropic", sb.model_url);
+    let afk = gateway_afk_to(&sb, &up, &key, &script, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    afk.wait_agent(1);
+    let log = run_log(&afk, 1);
+    let ans = |n: u32, i: u32| {
+        std::fs::read_to_string(
+            afk.scratch
+                .path(&format!("state/runs/1/work/ans-{n}-{i}.txt")),
+        )
+        .unwrap_or_else(|_| panic!("ans-{n}-{i}: {log}"))
+    };
+    // a 429 with Retry-After reaches the agent unchanged; its retry goes through
+    let a = ans(2, 1).to_ascii_lowercase();
+    assert!(a.starts_with("http/1.1 429"), "{a}");
+    assert!(a.contains("retry-after: 7"), "{a}");
+    assert!(a.contains("rate_limit_error"), "{a}");
+    assert!(ans(2, 2).starts_with("HTTP/1.1 200"), "{}", ans(2, 2));
+    // a 5xx passes back unchanged
+    let a = ans(3, 1);
+    assert!(a.starts_with("HTTP/1.1 503"), "{a}");
+    assert!(ans(3, 2).starts_with("HTTP/1.1 200"), "{}", ans(3, 2));
+    // the model's log: every request with the key afk holds
+    let asked = sb.admin("GET", "/model/requests", None);
+    let asked = asked.as_array().unwrap();
+    assert_eq!(asked.len(), 5, "{asked:?}");
+    assert!(asked.iter().all(|e| e["key"] == "matched"), "{asked:?}");
+    // the metered lines: one per request, each the model log's usage times
+    // the prices, the cut one incomplete
+    let metered = std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "{metered}");
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap_or(0);
+    let mut want_total = 0u64;
+    for (line, entry) in lines.iter().zip(asked) {
+        let u = &entry["usage"];
+        // $ per million tokens = micro-dollars per token
+        let want = n(u, "input") * 3
+            + n(u, "output") * 15
+            + n(u, "cached") * 3 / 10
+            + n(u, "cache_write") * 375 / 100;
+        assert_eq!(line["micro_usd"].as_u64(), Some(want), "{line} {entry}");
+        assert_eq!(line["status"], entry["status"], "{line} {entry}");
+        want_total += want;
+    }
+    let cut = &lines[4];
+    assert_eq!(cut["complete"], false, "{cut}");
+    assert_eq!(asked[4]["cut_after"], 2, "{:?}", asked[4]);
+    assert!(n(&asked[4]["usage"], "input") > 0, "{:?}", asked[4]);
+    assert!(
+        lines[..4].iter().all(|l| l["complete"] == true),
+        "{metered}"
+    );
+    let total: u64 = lines.iter().map(|l| n(l, "micro_usd")).sum();
+    assert_eq!(total, want_total, "{metered}");
+}
+
+#[test]
+fn an_unreachable_upstream_is_a_502_that_says_why() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let key = gateway_key();
+    // a loopback port nothing listens on
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let script = format!(
+        r#"curl -s -m 30 -o ans.txt -w '%{{http_code}}' -H 'content-type: application/json' -d '{{"model":"claude-gw-test","max_tokens":5,"messages":[]}}' "$ANTHROPIC_BASE_URL/v1/messages" > code.txt
+git add ans.txt code.txt && git commit -qm answers"#
+    );
+    let afk = gateway_afk_to(&sb, &format!("http://127.0.0.1:{port}"), &key, &script, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    afk.wait_agent(1);
+    let log = run_log(&afk, 1);
+    let work = afk.scratch.path("state/runs/1/work");
+    let status = std::fs::read_to_string(work.join("code.txt")).unwrap_or_default();
+    let body = std::fs::read_to_string(work.join("ans.txt")).unwrap_or_default();
+    assert_eq!(status, "502", "{body} {log}");
+    assert!(body.contains("cannot reach its upstream"), "{body}");
+    assert!(log.contains("cannot reach its upstream"), "{log}");
 }
