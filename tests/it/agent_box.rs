@@ -952,10 +952,9 @@ fn an_unreachable_upstream_is_a_502_that_says_why() {
         .local_addr()
         .unwrap()
         .port();
-    let script = format!(
-        r#"curl -s -m 30 -o ans.txt -w '%{{http_code}}' -H 'content-type: application/json' -d '{{"model":"claude-gw-test","max_tokens":5,"messages":[]}}' "$ANTHROPIC_BASE_URL/v1/messages" > code.txt
-git add ans.txt code.txt && git commit -qm answers"#
-    );
+    let script = (r#"curl -s -m 30 -o ans.txt -w '%{http_code}' -H 'content-type: application/json' -d '{"model":"claude-gw-test","max_tokens":5,"messages":[]}' "$ANTHROPIC_BASE_URL/v1/messages" > code.txt
+git add ans.txt code.txt && git commit -qm answers"#)
+        .to_string();
     let afk = gateway_afk_to(&sb, &format!("http://127.0.0.1:{port}"), &key, &script, "");
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
