@@ -16,7 +16,7 @@
 #                   the password, handed to git by a credential helper, never
 #                   written) or its git directory (<dir>/<owner>/<repo>.git)
 #   AFK_DEMO_API    the sandbox's API root (http://127.0.0.1:PORT/api/v1)
-#   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github):
+#   AFK_DEMO_FORGE  the forge kind the sandbox plays (gitea, the default | github | gitlab):
 #                   how the pull request is opened
 #   AFK_DEMO_TOKEN  a credential that may push there, from the environment (never a
 #                   command line; the demo hands its upgrade fixer the sandbox's
@@ -100,8 +100,14 @@ git push -q origin "$AFK_BRANCH"
 progress '{"phase":"pushed"}'
 # open the PR (a second attempt answers 409: it exists already). Gitea's and
 # GitHub's APIs (and the sandbox's dialects of them) share this call; a forge
-# kind whose call differs takes an arm of its own before `*)`.
+# kind whose call differs takes an arm of its own before `*)`: GitLab's merge
+# request names the project by its full path encoded as one segment.
 case "${AFK_DEMO_FORGE:-gitea}" in
+  gitlab)
+    project=$(printf '%s' "$AFK_REPO" | sed 's|/|%2F|g')
+    curl -s -o /dev/null -X POST -H "PRIVATE-TOKEN: $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
+      -d "{\"source_branch\":\"$AFK_BRANCH\",\"target_branch\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"description\":\"Closes #$AFK_ISSUE\"}" \
+      "$AFK_DEMO_API/projects/$project/merge_requests" || true ;;
   *)
     curl -s -o /dev/null -X POST -H "Authorization: token $AFK_DEMO_TOKEN" -H "Content-Type: application/json" \
       -d "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Fix #$AFK_ISSUE\",\"body\":\"Closes #$AFK_ISSUE\"}" \

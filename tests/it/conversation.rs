@@ -19,27 +19,32 @@ fn changes() -> &'static str {
     dialect().changes_requested()
 }
 
+/// The run's PR: the first of the repository, after issue 1.
+fn pr(sb: &Sandbox) -> u64 {
+    sb.dialect.first_pr(1)
+}
+
+/// The issue (1) or the run's PR.
+const ISSUE: On = On::Issue(1);
+fn on_pr(sb: &Sandbox) -> On {
+    On::Pr(pr(sb))
+}
+
 fn review(sb: &Sandbox, user: &str, state: &str, body: &str, comments: Value) -> i64 {
     let v = sb.admin(
         "POST",
         "/review",
-        Some(json!({"repo": "acme/api", "pr": 2, "user": user, "state": state, "body": body, "comments": comments})),
+        Some(json!({"repo": "acme/api", "pr": pr(sb), "user": user, "state": state, "body": body, "comments": comments})),
     );
     v["id"].as_i64().unwrap()
 }
 
-fn comment(sb: &Sandbox, issue: u64, user: &str, body: &str) -> i64 {
-    let v = sb.admin(
-        "POST",
-        "/comment",
-        Some(json!({"repo": "acme/api", "issue": issue, "user": user, "body": body})),
-    );
-    v["id"].as_i64().unwrap()
+fn comment(sb: &Sandbox, on: On, user: &str, body: &str) -> i64 {
+    sb.comment_on("acme/api", on, user, body)
 }
 
-fn reactions(sb: &Sandbox, comment: i64) -> usize {
-    let (_, v) = sb.api(&sb.path("acme/api", &format!("issues/comments/{comment}/reactions")));
-    v.as_array().map_or(0, |a| a.len())
+fn reactions(sb: &Sandbox, on: On, comment: i64) -> usize {
+    sb.reactions("acme/api", on, comment).1.len()
 }
 
 fn prompt(afk: &Afk, turn: u32) -> String {
@@ -118,24 +123,24 @@ both_dialects! {
     #[test]
     fn commands_hold_resume_fix_and_stop_each_once_with_one_reaction() {
         let (sb, afk) = setup("");
-        let hold = comment(&sb, 1, "alice", "/afk hold\nwe look at it");
+        let hold = comment(&sb, ISSUE, "alice", "/afk hold\nwe look at it");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())));
-        assert_eq!(reactions(&sb, hold), 1);
+        assert_eq!(reactions(&sb, ISSUE, hold), 1);
         // held across a stall: no escalation
         afk.later(5);
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())));
-        assert_eq!(reactions(&sb, hold), 1, "acknowledged once");
+        assert_eq!(reactions(&sb, ISSUE, hold), 1, "acknowledged once");
         // untrusted: ignored without a word
-        let evil = comment(&sb, 1, "mallory", "/afk stop");
+        let evil = comment(&sb, ISSUE, "mallory", "/afk stop");
         // unknown verb: one reply listing the verbs
-        comment(&sb, 2, "alice", "/afk dance");
-        let resume = comment(&sb, 2, "alice", "/afk resume");
+        comment(&sb, on_pr(&sb), "alice", "/afk dance");
+        let resume = comment(&sb, on_pr(&sb), "alice", "/afk resume");
         let (_, r, err) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{err}");
-        assert_eq!(reactions(&sb, evil), 0);
-        assert_eq!(reactions(&sb, resume), 1);
+        assert_eq!(reactions(&sb, ISSUE, evil), 0);
+        assert_eq!(reactions(&sb, on_pr(&sb), resume), 1);
         let replies: Vec<String> = bodies(&sb).into_iter().filter(|b| b.contains("does not know")).collect();
         assert_eq!(replies.len(), 1, "{replies:?}");
         assert!(replies[0].contains("/afk fix"), "{}", replies[0]);
@@ -149,7 +154,7 @@ both_dialects! {
         assert!(!checklist.contains("\\`"), "{checklist}");
         // fix with CI green: a review turn with the text
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-        comment(&sb, 2, "alice", "/afk fix use the new API");
+        comment(&sb, on_pr(&sb), "alice", "/afk fix use the new API");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())));
         afk.wait_agent(1);
@@ -157,14 +162,14 @@ both_dialects! {
         let (_, r, _) = afk.watch();
         assert_ne!(action_of(&r, 1).0, "corrective_turn", "taken once");
         // stop
-        comment(&sb, 1, "alice", "/afk stop");
+        comment(&sb, ISSUE, "alice", "/afk stop");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())));
         // a command on an ended run does nothing
-        let late = comment(&sb, 1, "alice", "/afk resume");
+        let late = comment(&sb, ISSUE, "alice", "/afk resume");
         let (_, r, _) = afk.watch();
         assert!(r["actions"].as_array().unwrap().is_empty(), "{r}");
-        assert_eq!(reactions(&sb, late), 0);
+        assert_eq!(reactions(&sb, ISSUE, late), 0);
     }
 }
 
@@ -175,7 +180,7 @@ mod held_and_ends {
     #[test]
     fn a_held_run_shows_as_held_by_whom_and_since_when_in_status_and_on_the_page() {
         let (sb, afk) = setup("");
-        comment(&sb, 1, "alice", "/afk hold");
+        comment(&sb, ISSUE, "alice", "/afk hold");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())));
         let (code, st, err) = afk.json(&["status"]);
@@ -189,7 +194,7 @@ mod held_and_ends {
         let html = String::from_utf8_lossy(&out.stdout);
         assert!(html.contains("<strong class=\"held\">held by alice since"), "{html}");
         // resumed: no longer shown as held
-        comment(&sb, 1, "alice", "/afk resume");
+        comment(&sb, ISSUE, "alice", "/afk resume");
         afk.watch();
         let (_, st, _) = afk.json(&["status"]);
         assert!(st["runs"][0].get("held").is_none(), "{st}");
@@ -226,7 +231,7 @@ mod held_and_ends {
     #[test]
     fn a_stop_reaches_the_notification_and_records_no_lesson() {
         let (sb, afk) = setup("\n[notify]\nwebhook_env = \"AFK_TEST_WEBHOOK\"");
-        comment(&sb, 1, "alice", "/afk stop");
+        comment(&sb, ISSUE, "alice", "/afk stop");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())));
         let hook = sb.hooks().into_iter().find(|h| h["hook"] == "webhook").expect("notified");
@@ -243,7 +248,7 @@ fn mergeable(sb: &Sandbox, v: Value) {
     sb.admin(
         "POST",
         "/mergeable",
-        Some(json!({"repo": "acme/api", "pr": 2, "mergeable": v})),
+        Some(json!({"repo": "acme/api", "pr": pr(sb), "mergeable": v})),
     );
 }
 
@@ -251,13 +256,12 @@ fn branch_update(sb: &Sandbox, outcome: &str) {
     sb.admin(
         "POST",
         "/branch_update",
-        Some(json!({"repo": "acme/api", "pr": 2, "outcome": outcome})),
+        Some(json!({"repo": "acme/api", "pr": pr(sb), "outcome": outcome})),
     );
 }
 
 fn head(sb: &Sandbox) -> String {
-    let (_, pr) = sb.api(&sb.path("acme/api", "pulls/2"));
-    pr["head"]["sha"].as_str().unwrap().to_string()
+    sb.pr("acme/api", pr(sb)).sha
 }
 
 mod conflicts {
@@ -376,7 +380,7 @@ mod judged {
         sb.admin(
             "POST",
             "/review",
-            Some(json!({"repo": "acme/api", "pr": 2, "user": "alice", "state": changes(),
+            Some(json!({"repo": "acme/api", "pr": pr(&sb), "user": "alice", "state": changes(),
                 "body": "about the old head", "commit": old})),
         );
         afk.at(start + time::Duration::minutes(1));
@@ -418,8 +422,8 @@ mod judged {
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         review(&sb, "alice", "APPROVED", "fine", json!([]));
         review(&sb, "mallory", changes(), "untrusted", json!([]));
-        comment(&sb, 1, "alice", "thanks");
-        comment(&sb, 2, "bob", "nice");
+        comment(&sb, ISSUE, "alice", "thanks");
+        comment(&sb, on_pr(&sb), "bob", "nice");
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())));
         for tick in ["first idle tick", "second idle tick"] {
@@ -450,7 +454,7 @@ mod only_as_written {
             let (sb, afk) = setup("");
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
-            let thanks = comment(&sb, 1, "alice", "thanks, looks good so far");
+            let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
             let (code, _) = sb.api_patch(
@@ -466,7 +470,7 @@ mod only_as_written {
                 "an edited comment stops nothing: {r}"
             );
             // a command written as such still works
-            comment(&sb, 1, "alice", "/afk stop");
+            comment(&sb, ISSUE, "alice", "/afk stop");
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())), "{r}");
             let (_, shown, _) = afk.json(&["runs", "show", "1"]);
@@ -493,8 +497,8 @@ mod only_as_written {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap();
             sb.faults(json!([{"method": "GET", "path": "/comments", "dates": second}]));
-            let thanks = comment(&sb, 1, "alice", "thanks, looks good so far");
-            let nice = comment(&sb, 2, "alice", "nice work");
+            let thanks = comment(&sb, ISSUE, "alice", "thanks, looks good so far");
+            let nice = comment(&sb, on_pr(&sb), "alice", "nice work");
             let (code, r, err) = afk.watch();
             assert_eq!(code, 0, "{err}");
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("awaiting-merge".into())), "{r}");
@@ -512,8 +516,8 @@ mod only_as_written {
                     "{tick}: no hold, no turn: {r}"
                 );
             }
-            assert_eq!(reactions(&sb, thanks), 0, "not acknowledged");
-            assert_eq!(reactions(&sb, nice), 0, "not acknowledged");
+            assert_eq!(reactions(&sb, ISSUE, thanks), 0, "not acknowledged");
+            assert_eq!(reactions(&sb, on_pr(&sb), nice), 0, "not acknowledged");
             assert!(!afk.scratch.path("state/runs/1/prompt-2.md").exists(), "no turn");
             let (_, shown, _) = afk.json(&["runs", "show", "1"]);
             let trail = shown["conversation"].as_array().cloned().unwrap_or_default();
@@ -524,10 +528,10 @@ mod only_as_written {
                 "{trail:?}"
             );
             // the same dates do not silence a command written as such
-            let hold = comment(&sb, 1, "alice", "/afk hold");
+            let hold = comment(&sb, ISSUE, "alice", "/afk hold");
             let (_, r, _) = afk.watch();
             assert_eq!(action_of(&r, 1), ("wait".into(), Some("held".into())), "{r}");
-            assert_eq!(reactions(&sb, hold), 1);
+            assert_eq!(reactions(&sb, ISSUE, hold), 1);
         }
     }
 

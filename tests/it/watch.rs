@@ -58,16 +58,17 @@ both_dialects! {
     fn happy_path_poll_agent_pr_ci_merge_close() {
         let (sb, afk) = setup("pr", "");
         // the agent pushed a real commit and opened a PR that closes the issue
-        let (_, prs) = sb.api(&sb.path("acme/api", "pulls?state=open"));
-        let pr = prs[0]["number"].as_u64().unwrap();
-        assert_eq!(prs[0]["head"]["ref"], "afk/issue-1");
-        assert_eq!(prs[0]["body"], "Closes #1");
+        let prs = sb.open_prs("acme/api");
+        let pr = prs[0].number;
+        assert_eq!(prs[0].head, "afk/issue-1");
+        assert_eq!(prs[0].body, "Closes #1");
 
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{err}");
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
         let c = checklist(&sb);
-        assert!(c.contains(&format!("- [x] PR opened: [#{pr}]")), "{c}");
+        let opened = format!("- [x] PR opened: [{}]", sb.dialect.pr_ref(pr));
+        assert!(c.contains(&opened), "{c}");
         assert!(c.contains("- [ ] CI green"));
         assert_idempotent(&sb, &afk);
 
@@ -145,8 +146,8 @@ both_dialects! {
         );
         assert!(prompt.contains("afk/issue-1"));
         // the agent pushed again: a new head, no verdict on it yet
-        let (_, pr) = sb.api(&sb.path("acme/api", "pulls/2"));
-        assert_ne!(pr["head"]["sha"].as_str().unwrap(), first);
+        let pr = sb.pr("acme/api", sb.dialect.first_pr(1));
+        assert_ne!(pr.sha, first);
         let (_, r, _) = afk.watch();
         assert_eq!(
             action_of(&r, 1),
@@ -297,7 +298,8 @@ both_dialects! {
         afk.wait_agent(1);
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
-        assert!(checklist(&sb).contains("PR opened: [#2]"));
+        let opened = format!("PR opened: [{}]", sb.dialect.pr_ref(sb.dialect.first_pr(1)));
+        assert!(checklist(&sb).contains(&opened));
     }
 
     #[test]
@@ -306,7 +308,7 @@ both_dialects! {
         sb.admin(
             "POST",
             "/issue_state",
-            Some(json!({"repo": "acme/api", "issue": 2, "state": "closed"})),
+            Some(json!({"repo": "acme/api", "pr": sb.dialect.first_pr(1), "state": "closed"})),
         );
         let (_, r, _) = afk.watch();
         assert_eq!(
@@ -401,7 +403,7 @@ both_dialects! {
     fn a_failed_deploy_freezes_the_repo_until_unfrozen() {
         let (sb, afk) = setup("pr", "deploy_context = \"deploy/prod\"");
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-        let merge = sb.merge("acme/api", 2);
+        let merge = sb.merge("acme/api", sb.dialect.first_pr(1));
         let (_, r, _) = afk.watch();
         assert_eq!(
             action_of(&r, 1),
@@ -446,7 +448,7 @@ both_dialects! {
     #[test]
     fn a_successful_deploy_succeeds() {
         let (sb, afk) = setup("pr", "deploy_context = \"deploy/prod\"");
-        let merge = sb.merge("acme/api", 2);
+        let merge = sb.merge("acme/api", sb.dialect.first_pr(1));
         sb.admin(
             "POST",
             "/status",
@@ -584,7 +586,7 @@ both_dialects! {
         let (code, s, _) = afk.json(&["status"]);
         assert_eq!(code, 0);
         assert_eq!(s["runs"][0]["repo"], "acme/api");
-        assert_eq!(s["runs"][0]["pr"], 2);
+        assert_eq!(s["runs"][0]["pr"], sb.dialect.first_pr(1));
         assert_eq!(s["runs"][0]["turns_used"], 1);
         assert_eq!(s["runs"][0]["watch"], "wait ci-pending", "{s}");
         // where the run stands moves with watch's next decision
@@ -592,7 +594,8 @@ both_dialects! {
         afk.watch();
         let out = afk.cmd().arg("status").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("acme/api#1") && text.contains("#2"), "{text}");
+        let pr = sb.dialect.pr_ref(sb.dialect.first_pr(1));
+        assert!(text.contains("acme/api#1") && text.contains(&pr), "{text}");
         assert!(
             text.contains("WATCH") && text.contains("wait awaiting-merge"),
             "{text}"

@@ -61,6 +61,9 @@ pub struct Profile {
     pub app: Option<MakeAppForge>,
     /// the path segment of a PR's web address: `{repo}/{segment}/{n}`
     pub pr_segment: &'static str,
+    /// how text names a PR: `#` (a PR is an issue's number on Gitea and
+    /// GitHub), or GitLab's `!` (merge requests numbered apart, `!M`)
+    pub pr_sigil: char,
     /// its repositories' names: `owner/name`, or nested (`group/sub/name`);
     /// the config's allowlist is checked by it ([`Profile::repo_name`])
     pub names: NameShape,
@@ -128,6 +131,7 @@ const GITEA: Profile = Profile {
     forge: |http| Box::new(crate::gitea::Gitea::new(http)),
     app: None,
     pr_segment: "pulls",
+    pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
     labels_need_admin: true,
@@ -155,6 +159,7 @@ const GITHUB: Profile = Profile {
         Box::new(crate::github::Github::with_app(http, app, allowlist))
     }),
     pr_segment: "pull",
+    pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
     labels_need_admin: false,
@@ -210,6 +215,7 @@ const GITLAB: Profile = Profile {
     forge: |http| Box::new(crate::gitlab::Gitlab::new(http)),
     app: None,
     pr_segment: "-/merge_requests",
+    pr_sigil: '!',
     names: NameShape::Nested,
     closing_words: GITLAB_CLOSING_WORDS,
     // a Developer may add labels to issues; creating them needs Reporter+
@@ -252,6 +258,11 @@ pub fn app_kinds() -> String {
 }
 
 impl Profile {
+    /// PR `n` as text names it: `#n`, or a merge request's `!n`.
+    pub fn pr_ref(&self, n: impl std::fmt::Display) -> String {
+        format!("{}{n}", self.pr_sigil)
+    }
+
     /// `s` as a repository name of this kind ([`Profile::names`]).
     pub fn repo_name(&self, s: &str) -> Result<RepoName, Invalid> {
         RepoName::parse_for(self.names, s)

@@ -199,7 +199,12 @@ pub(super) fn run_doc<'a>(
     })
 }
 
-pub(super) fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
+/// `profile` names each run's PR (`#N`, a merge request's `!M`).
+pub(super) fn runs_table(
+    runs: &[RunDoc],
+    profile: &crate::forge::Profile,
+    now: OffsetDateTime,
+) -> String {
     if runs.is_empty() {
         return String::new();
     }
@@ -219,7 +224,7 @@ pub(super) fn runs_table(runs: &[RunDoc], now: OffsetDateTime) -> String {
                     None => r.state.to_string(),
                 },
                 crate::types::stamp::age(r.created_at, now),
-                r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
+                r.pr.map(|n| profile.pr_ref(n)).unwrap_or("-".into()),
                 format!("{}/{}", r.turns_used, r.turns_max),
                 r.spend_usd.map_or("-".into(), crate::core::spend::usd),
                 r.watch.unwrap_or("-").to_string(),

@@ -100,7 +100,7 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
     };
     let mut h = headline(ctx, runs.len());
     h.push_str(&crate::page::ticks::tick_lines(&report.ticks, now));
-    h.push_str(&runs_table(&report.runs, now));
+    h.push_str(&runs_table(&report.runs, cfg.profile(), now));
     h.push_str(&spend_line(&report.spend));
     h.push_str(&upgrade_lines(&report.upgrades));
     h.push_str(&canary_lines);

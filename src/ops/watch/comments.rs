@@ -234,7 +234,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         turn: turns.max(1),
         max_turns: (cfg.watch.fix_forward_max, cfg.watch.review_turns_max),
         pr: pr.map(|p| Link {
-            text: format!("#{}", p.number),
+            text: cfg.profile().pr_ref(p.number),
             url: p.html_url.clone(),
         }),
         ci_green: seen.ci.checks == Checks::Success && seen.ci_sha.is_some(),

@@ -53,6 +53,15 @@ pub trait Plays: Copy {
     /// An API path of `repo` (`rest` after it, e.g. `issues/1/labels`), as
     /// this forge names it; [`api_path`].
     fn repo_path(self, repo: &str, rest: &str) -> String;
+    /// The number the first PR of a repository gets when `items` issues
+    /// (and PRs) were made before it: Gitea and GitHub number PRs with
+    /// issues, GitLab its merge requests apart (`!1`).
+    fn first_pr(self, items: u64) -> u64;
+    /// How afk's text names PR `n`: `#n`, or a merge request's `!n`.
+    fn pr_ref(self, n: u64) -> String;
+    /// The API path (under the repository, [`Plays::repo_path`]'s `rest`)
+    /// of the reactions (award emoji) on comment `comment` of `on`.
+    fn reactions_path(self, on: On, comment: i64) -> String;
     /// Whether the shared tests play it against afk ([`played`]): a
     /// dialect the sandbox serves before afk's forge of that kind passes
     /// them is not, yet.
@@ -112,10 +121,32 @@ impl Plays for Dialect {
     fn played(self) -> bool {
         match self {
             Dialect::Gitea | Dialect::Github => true,
-            // afk's GitLab forge passes poll; watch, the conversation and
-            // forge_reviews still speak Gitea's wire in places (open_pr,
-            // `pulls?state=open`): branch gitlab-on (#59)
+            // afk's GitLab forge passes poll; the shared suites speak its
+            // wire through this table, and watch, the conversation and
+            // forge_reviews still fail on it in places: branch gitlab-on (#59)
             Dialect::Gitlab => false,
+        }
+    }
+    fn first_pr(self, items: u64) -> u64 {
+        match self {
+            Dialect::Gitea | Dialect::Github => items + 1,
+            Dialect::Gitlab => 1,
+        }
+    }
+    fn pr_ref(self, n: u64) -> String {
+        match self {
+            Dialect::Gitea | Dialect::Github => format!("#{n}"),
+            Dialect::Gitlab => format!("!{n}"),
+        }
+    }
+    fn reactions_path(self, on: On, comment: i64) -> String {
+        match self {
+            // a comment's id is the repository's, whatever it is on
+            Dialect::Gitea | Dialect::Github => format!("issues/comments/{comment}/reactions"),
+            Dialect::Gitlab => match on {
+                On::Issue(n) => format!("issues/{n}/notes/{comment}/award_emoji"),
+                On::Pr(n) => format!("merge_requests/{n}/notes/{comment}/award_emoji"),
+            },
         }
     }
     fn repo_path(self, repo: &str, rest: &str) -> String {
@@ -134,6 +165,65 @@ impl Plays for Dialect {
                     _ => format!("/projects/{id}/{rest}"),
                 }
             }
+        }
+    }
+}
+
+/// An item on the forge by the number people see: an issue, or a pull
+/// (merge) request, whose numbers are apart on GitLab. The admin API takes
+/// either as [`On::key`] names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    Issue(u64),
+    Pr(u64),
+}
+
+impl On {
+    /// The admin API's key and number (`"issue": n` or `"pr": n`).
+    pub fn key(self) -> (&'static str, u64) {
+        match self {
+            On::Issue(n) => ("issue", n),
+            On::Pr(n) => ("pr", n),
+        }
+    }
+}
+
+/// A pull (merge) request as the tests read it through the API, in any
+/// dialect: its number (a merge request's `iid`), head branch and commit,
+/// body (`description`) and state (`open`, `closed`, `merged`).
+#[derive(Debug, Clone)]
+pub struct Pr {
+    pub number: u64,
+    pub head: String,
+    pub sha: String,
+    pub body: String,
+    pub state: String,
+}
+
+impl Pr {
+    fn of(d: Dialect, v: &Value) -> Pr {
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        match d {
+            Dialect::Gitea | Dialect::Github => Pr {
+                number: v["number"].as_u64().unwrap(),
+                head: s(&v["head"]["ref"]),
+                sha: s(&v["head"]["sha"]),
+                body: s(&v["body"]),
+                state: match (v["merged"].as_bool(), v["merged_at"].is_null()) {
+                    (Some(true), _) | (None, false) => "merged".into(),
+                    _ => s(&v["state"]),
+                },
+            },
+            Dialect::Gitlab => Pr {
+                number: v["iid"].as_u64().unwrap(),
+                head: s(&v["source_branch"]),
+                sha: s(&v["sha"]),
+                body: s(&v["description"]),
+                state: match v["state"].as_str() {
+                    Some("opened") => "open".into(),
+                    _ => s(&v["state"]),
+                },
+            },
         }
     }
 }
@@ -545,16 +635,80 @@ impl Sandbox {
         git(&w, &["rev-parse", "HEAD"])
     }
 
-    /// Open a PR through the API as an agent would; returns its number.
+    /// Open a PR through the API as an agent would; returns its number (a
+    /// merge request's `iid`).
     pub fn open_pr(&self, repo: &str, head: &str, body: &str) -> u64 {
-        let pr =
-            json!({"head": head, "base": "main", "title": format!("work on {head}"), "body": body});
-        let (code, r) = self.api_call("POST", &self.path(repo, "pulls"), Some(pr));
+        let title = format!("work on {head}");
+        let (rest, pr) = match self.dialect {
+            Dialect::Gitea | Dialect::Github => (
+                "pulls",
+                json!({"head": head, "base": "main", "title": title, "body": body}),
+            ),
+            Dialect::Gitlab => (
+                "merge_requests",
+                json!({"source_branch": head, "target_branch": "main", "title": title,
+                       "description": body}),
+            ),
+        };
+        let (code, r) = self.api_call("POST", &self.path(repo, rest), Some(pr));
         assert!(
             (200..300).contains(&code),
             "open a PR on {repo}: {code} {r}"
         );
-        r["number"].as_u64().unwrap()
+        Pr::of(self.dialect, &r).number
+    }
+
+    /// The open PRs of `repo`, as the API lists them.
+    pub fn open_prs(&self, repo: &str) -> Vec<Pr> {
+        let rest = match self.dialect {
+            Dialect::Gitea | Dialect::Github => "pulls?state=open",
+            Dialect::Gitlab => "merge_requests?state=opened",
+        };
+        let (code, v) = self.api(&self.path(repo, rest));
+        assert_eq!(code, 200, "list the PRs of {repo}: {v}");
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Pr::of(self.dialect, p))
+            .collect()
+    }
+
+    /// PR `n` of `repo`, as the API answers it.
+    pub fn pr(&self, repo: &str, n: u64) -> Pr {
+        let rest = match self.dialect {
+            Dialect::Gitea | Dialect::Github => format!("pulls/{n}"),
+            Dialect::Gitlab => format!("merge_requests/{n}"),
+        };
+        let (code, v) = self.api(&self.path(repo, &rest));
+        assert_eq!(code, 200, "PR {n} of {repo}: {v}");
+        Pr::of(self.dialect, &v)
+    }
+
+    /// The reactions (award emoji) on comment `comment` of `on` in `repo`:
+    /// (who, what), as the API lists them.
+    pub fn reactions(&self, repo: &str, on: On, comment: i64) -> (u16, Vec<(String, String)>) {
+        let (code, v) = self.api(&self.path(repo, &self.dialect.reactions_path(on, comment)));
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let got = v.as_array().map_or(vec![], |a| {
+            a.iter()
+                .map(|r| match self.dialect {
+                    Dialect::Gitea | Dialect::Github => (s(&r["user"]["login"]), s(&r["content"])),
+                    Dialect::Gitlab => (s(&r["user"]["username"]), s(&r["name"])),
+                })
+                .collect()
+        });
+        (code, got)
+    }
+
+    /// A comment by `user` on `on` of `repo` through the admin API; its id.
+    pub fn comment_on(&self, repo: &str, on: On, user: &str, body: &str) -> i64 {
+        let (key, n) = on.key();
+        let v = self.admin(
+            "POST",
+            "/comment",
+            Some(json!({"repo": repo, key: n, "user": user, "body": body})),
+        );
+        v["id"].as_i64().unwrap()
     }
 
     pub fn status(&self, repo: &str, branch: &str, context: &str, state: &str) -> String {
