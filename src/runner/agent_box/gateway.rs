@@ -1,3 +1,4 @@
+// One file: the gateway's one path for a request (its head and body read within caps, admitted, sent upstream with the key, streamed back, metered, the budget's stop) reads top to bottom; its rules are core::gateway, its tests tests/it/agent_box.rs.
 //! The model gateway's keeper side (SPEC 5.8,
 //! docs/runners.md#the-model-gateway-runnermodel): the box's init listens on
 //! a loopback port inside the box and sends each connection to the keeper
@@ -9,7 +10,7 @@
 //! priced and appended to `<run_dir>/metered.jsonl`. At the budget: a 429,
 //! nothing more passes, and the turn's box is ended.
 
-use super::keeper::say;
+use super::said::say;
 use crate::core::gateway::{
     self as rules, Admit, Api, Head, MAX_BODY, budget, metered, prices, usage,
 };
@@ -372,8 +373,12 @@ impl Gateway {
 fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     if path == std::path::Path::new(STDOUT) {
-        // the Kubernetes pod's gateway container: its log is the record
-        return std::io::stdout().lock().write_all(bytes);
+        // the Kubernetes pod's gateway container: its log is the record,
+        // each line through the redacting sink
+        for line in String::from_utf8_lossy(bytes).lines() {
+            afk_host::say::out(line);
+        }
+        return Ok(());
     }
     let mut f = std::fs::OpenOptions::new()
         .create(true)

@@ -1,7 +1,8 @@
 //! The init: `afk __box-init JSON`, the box's pid 1: becomes the box's
 //! user, listens inside and relays to the keeper, starts the agent, reaps.
 
-use super::keeper::{relay, say};
+use super::keeper::relay;
+use super::said::say;
 use crate::core::agent_box::{self as rules, HostPort, InitSpec};
 use std::io::{BufRead, BufReader, Read, Write};
 

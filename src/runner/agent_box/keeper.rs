@@ -3,6 +3,7 @@
 //! the box's user namespace maps).
 
 use super::Spec;
+use super::said::say;
 use crate::core::agent_box::{self as rules, HostPort, Verdict};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -12,15 +13,6 @@ use std::path::{Path, PathBuf};
 
 /// A turn's model gateway, shared by its connections.
 type Gateway = std::sync::Arc<super::gateway::Gateway>;
-
-/// The keeper's lines in the run's log start so.
-pub(super) const SAID: &str = "afk box:";
-
-/// The keeper's and the init's own line on stderr, after `afk box:`, through
-/// the redacting sink.
-pub(super) fn say(msg: &str) {
-    afk_host::say::err(&format!("{SAID} {msg}"));
-}
 
 /// Run one boxed turn; the agent's exit status.
 pub fn keep(spec_file: &Path) -> i32 {
