@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 #[cfg(test)]
 pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/user"),
+    ("GET", "/users"),
     ("GET", "/users/{id}"),
     ("GET", "/personal_access_tokens/self"),
     ("GET", "/projects/{id}"),
@@ -229,6 +230,7 @@ fn answer(f: &mut Forge, req: &Request, path: &str) -> Reply {
     let seg: Vec<&str> = seg.iter().map(String::as_str).collect();
     match (req.method.as_str(), seg.as_slice()) {
         ("GET", ["user"]) => project::me(f),
+        ("GET", ["users"]) => project::users(f, req),
         ("GET", ["users", id]) => project::user(f, id),
         ("GET", ["personal_access_tokens", "self"]) => project::token(f),
         (_, ["projects", id, rest @ ..]) => {

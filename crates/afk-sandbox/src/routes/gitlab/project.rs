@@ -45,6 +45,21 @@ pub(super) fn by_id(f: &Forge, id: &str) -> Option<String> {
     known(f).into_iter().find(|n| user_id(n) == id)
 }
 
+/// `GET /users?username=x`: the user of that name (any case) in a list,
+/// as GitLab answers it (none: `[]`); without `username`, every known user.
+pub(super) fn users(f: &Forge, req: &Request) -> Reply {
+    let want = req.q("username");
+    let mut names = known(f);
+    names.sort();
+    names.dedup();
+    let found: Vec<_> = names
+        .iter()
+        .filter(|n| want.is_none_or(|w| n.eq_ignore_ascii_case(w)))
+        .map(|n| shapes::account(f, n))
+        .collect();
+    Reply::json(200, &serde_json::Value::Array(found))
+}
+
 /// `GET /users/:id`
 pub(super) fn user(f: &Forge, id: &str) -> Reply {
     match by_id(f, id) {
