@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box|gateway]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -28,9 +28,14 @@
 //!   `git worktree add` (the floor) and a fresh clone (examples/bench/workspace.rs).
 //! - box: a turn in the agent's box against one without, and bubblewrap alone
 //!   (examples/bench/agent_box.rs).
+//! - gateway: the model gateway (`afk workspace gateway`) against a byte
+//!   relay on loopback, before the sandbox's keyed scripted model: time to
+//!   first byte and each streamed event's delay (examples/bench/gateway.rs).
 
 #[path = "bench/agent_box.rs"]
 mod agent_box;
+#[path = "bench/gateway.rs"]
+mod gateway;
 #[path = "bench/page.rs"]
 mod page;
 #[path = "bench/workspace.rs"]
@@ -135,6 +140,9 @@ fn main() {
     }
     if want("box") {
         agent_box::box_bench(&dir, &afk);
+    }
+    if want("gateway") {
+        gateway::gateway_bench(&dir, &afk);
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
