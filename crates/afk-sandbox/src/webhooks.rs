@@ -751,8 +751,11 @@ mod delivered {
     use std::sync::mpsc;
     use std::time::Duration;
 
+    /// One request a receiver got: its headers and body.
+    type Got = (Vec<(String, String)>, Vec<u8>);
+
     /// A receiver on loopback: each request's (headers, body), answered 202.
-    fn receiver() -> (String, mpsc::Receiver<(Vec<(String, String)>, Vec<u8>)>) {
+    fn receiver() -> (String, mpsc::Receiver<Got>) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/afk-hook", l.local_addr().unwrap());
         let (tx, rx) = mpsc::channel();
