@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box|gateway]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box|hook|gateway]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -28,6 +28,10 @@
 //!   `git worktree add` (the floor) and a fresh clone (examples/bench/workspace.rs).
 //! - box: a turn in the agent's box against one without, and bubblewrap alone
 //!   (examples/bench/agent_box.rs).
+//! - hook: label to agent start through `afk hook` on loopback, the
+//!   sandbox's signed webhooks into an accept loop that runs `afk hook` per
+//!   connection as a socket unit does (examples/bench/hook.rs), beside
+//!   cron's interval.
 //! - gateway: the model gateway (`afk workspace gateway`) against a byte
 //!   relay on loopback, before the sandbox's keyed scripted model: time to
 //!   first byte and each streamed event's delay (examples/bench/gateway.rs).
@@ -36,6 +40,8 @@
 mod agent_box;
 #[path = "bench/gateway.rs"]
 mod gateway;
+#[path = "bench/hook.rs"]
+mod hook;
 #[path = "bench/page.rs"]
 mod page;
 #[path = "bench/workspace.rs"]
@@ -140,6 +146,9 @@ fn main() {
     }
     if want("box") {
         agent_box::box_bench(&dir, &afk);
+    }
+    if want("hook") {
+        hook::hook_bench(&dir, &afk);
     }
     if want("gateway") {
         gateway::gateway_bench(&dir, &afk);
