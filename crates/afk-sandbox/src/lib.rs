@@ -179,7 +179,7 @@ pub fn start_with(
     if dialect == Dialect::Gitlab {
         forge.gitlab();
     }
-    forge.outbox.dialect = dialect;
+    forge.outbox.dialect = dialect.as_str();
     if let Some(s) = seed {
         forge
             .seed(s)

@@ -20,12 +20,13 @@
 //! a delivery it could not make. `/_admin/webhooks` lists them.
 
 use super::model::Forge;
+pub(crate) use super::model::outbox::{Delivery, Event, Outbox};
 use super::model::talk::Verdict;
 use super::routes::Dialect;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,72 +34,6 @@ use std::time::Duration;
 const QUEUE: usize = 256;
 /// How many deliveries `/_admin/webhooks` keeps (the newest).
 const KEPT: usize = 1000;
-
-/// Where deliveries go, signed with what, and the sender's queue.
-#[derive(Default)]
-pub(crate) struct Outbox {
-    pub(crate) dialect: Dialect,
-    url: Option<String>,
-    secret: String,
-    tx: Option<SyncSender<Delivery>>,
-    /// every delivery and how it ended, the newest [`KEPT`]
-    pub(crate) sent: Arc<Mutex<VecDeque<Value>>>,
-}
-
-/// One delivery for the sender thread.
-struct Delivery {
-    url: String,
-    event: String,
-    id: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-/// Something that happened on the forge, in no dialect's words.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Event {
-    Labeled {
-        repo: String,
-        number: u64,
-        label: String,
-        added: bool,
-        by: String,
-    },
-    /// an issue or PR opened (`state` "opened"), closed or reopened
-    State {
-        repo: String,
-        number: u64,
-        action: &'static str,
-    },
-    Comment {
-        repo: String,
-        number: u64,
-        id: i64,
-    },
-    Review {
-        repo: String,
-        number: u64,
-        id: i64,
-    },
-    Status {
-        repo: String,
-        sha: String,
-        state: String,
-        context: String,
-    },
-    CheckRun {
-        repo: String,
-        sha: String,
-        name: String,
-        conclusion: Option<String>,
-    },
-    Push {
-        repo: String,
-        branch: String,
-        before: String,
-        after: String,
-    },
-}
 
 /// The forge as it was before a request: the last id handed out and each
 /// issue's and PR's state.
@@ -252,7 +187,7 @@ impl Forge {
         if !self.outbox.on() {
             return;
         }
-        let dialect = self.outbox.dialect;
+        let dialect = Dialect::parse(self.outbox.dialect).unwrap_or_default();
         let Some((name, body)) = self.payload(dialect, &event) else {
             return;
         };

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 pub(crate) mod app;
 pub(crate) mod ci;
 pub(crate) mod gitlab;
+pub(crate) mod outbox;
 pub(crate) mod registry;
 pub(crate) mod talk;
 
@@ -182,8 +183,8 @@ pub struct Forge {
     pub(super) comment_max: usize,
     /// GitLab's ways beside the shared model (`gitlab::GitlabSide`)
     pub(super) gl: gitlab::GitlabSide,
-    /// the webhooks the forge sends (`super::webhooks`)
-    pub(super) outbox: super::webhooks::Outbox,
+    /// the webhooks the forge sends (`outbox`; `webhooks.rs` sends them)
+    pub(super) outbox: outbox::Outbox,
 }
 
 /// How many of the scripted model's requests its log keeps (the newest).
@@ -455,7 +456,7 @@ impl Forge {
         }
         status.id = self.id();
         status.updated_at = self.stamp();
-        self.webhook(super::webhooks::Event::Status {
+        self.webhook(outbox::Event::Status {
             repo: repo.to_string(),
             sha: sha.to_string(),
             state: status.state.clone(),
@@ -591,7 +592,7 @@ impl Forge {
         }
         let name = text("name").ok_or("name is required")?;
         let id = self.id();
-        self.webhook(super::webhooks::Event::CheckRun {
+        self.webhook(outbox::Event::CheckRun {
             repo: repo.to_string(),
             sha: sha.to_string(),
             name: name.clone(),
