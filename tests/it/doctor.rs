@@ -328,3 +328,38 @@ fn doctor_names_a_configured_model_with_no_price() {
     let priced = "\n[runner.prices.models.\"claude-future-9\"]\ninput = 1.0\ncached_input = 0.1\ncache_write = 1.25\noutput = 5.0\n";
     assert!(claude("[\"--model\", \"claude-future-9\"]", priced).is_empty());
 }
+
+#[test]
+fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is() {
+    let webhook_lines = |seed: Value, extra: &str| {
+        let sb = Sandbox::start(seed);
+        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", extra);
+        let (_, checks) = doctor(&afk, &[], "repo acme/api");
+        checks
+            .into_iter()
+            .filter(|c| c["detail"].as_str().unwrap_or_default().contains("webhook"))
+            .map(|c| {
+                (
+                    c["level"].as_str().unwrap().to_string(),
+                    c["detail"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let hook = "[hook]\nsecret_env = \"AFK_DOCTOR_HOOK_SECRET\"\n";
+    let none = json!({"repos": [repo("acme/api", json!([]))]});
+    let one = json!({"hook_url": "http://127.0.0.1:9/afk-hook", "hook_secret": "s3cret-s3cret-s3cret",
+                     "repos": [repo("acme/api", json!([]))]});
+    assert_eq!(webhook_lines(one.clone(), ""), vec![], "no [hook], no line");
+    assert_eq!(
+        webhook_lines(none, hook),
+        vec![(
+            "warn".to_string(),
+            "no webhook configured; events wait for cron's tick".to_string()
+        )]
+    );
+    assert_eq!(
+        webhook_lines(one, hook),
+        vec![("ok".to_string(), "webhook configured (1)".to_string())]
+    );
+}

@@ -149,6 +149,14 @@ impl ForgeReads for Gitea {
     }
 
     /// The repo's labels, fetched at most once per tick.
+    fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
+        let wire: Vec<crate::model::WireHook> =
+            self.rest
+                .http
+                .json("GET", &format!("/repos/{}/hooks", rp(repo)), None)?;
+        Ok(wire.into_iter().map(crate::HookInfo::from).collect())
+    }
+
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         self.rest.repo_labels(repo)
     }

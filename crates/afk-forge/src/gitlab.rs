@@ -908,6 +908,20 @@ impl ForgeReads for Gitlab {
     }
 
     /// `GET /projects/:id/labels` (group labels included), once per tick.
+    /// `GET /projects/:id/hooks`: GitLab's hooks have no active flag.
+    fn hooks(&self, repo: &RepoName) -> Result<Vec<crate::HookInfo>> {
+        let wire: Vec<serde_json::Value> =
+            self.http
+                .json("GET", &format!("{}/hooks", project(repo)), None)?;
+        Ok(wire
+            .iter()
+            .map(|h| crate::HookInfo {
+                url: h["url"].as_str().unwrap_or_default().to_string(),
+                active: true,
+            })
+            .collect())
+    }
+
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {
         if let Some(l) = self.kept.lock().unwrap().labels.get(repo) {
             return Ok(l.clone());

@@ -90,6 +90,10 @@ pub trait ForgeReads: Send + Sync {
     fn is_public(&self, _repo: &RepoName) -> Result<bool> {
         Ok(true)
     }
+    /// The repository's webhooks (`afk doctor`: is the forge's webhook for
+    /// `afk hook` configured); an error with 403 or 404 when the token may
+    /// not read them.
+    fn hooks(&self, repo: &RepoName) -> Result<Vec<HookInfo>>;
     /// Issues this one depends on; none when the feature is off.
     fn dependencies(&self, repo: &RepoName, number: IssueNumber) -> Result<Vec<Issue>>;
     /// The repo's labels, fetched at most once per tick.

@@ -13,8 +13,8 @@
 
 use super::{
     BranchHead, BranchUpdate, CombinedStatus, Comment, Commit, CommitStatus, Failure, FileDiff,
-    ForgeError, ForgeReads, ForgeWrites, Issue, Label, LineComment, LineComments, PullRequest,
-    Review, State, Target, UpdateStyle, User,
+    ForgeError, ForgeReads, ForgeWrites, HookInfo, Issue, Label, LineComment, LineComments,
+    PullRequest, Review, State, Target, UpdateStyle, User,
 };
 use crate::types::{IssueNumber, Permission, PrNumber, RepoName, TimelineEvent, TimelineKind};
 use anyhow::Result;
@@ -33,6 +33,8 @@ struct Thread {
 #[derive(Default)]
 struct Repo {
     labels: Vec<Label>,
+    /// the repository's webhooks (`hook`)
+    hooks: Vec<HookInfo>,
     /// issues and pulls share one number sequence, as on both forges
     threads: BTreeMap<u64, Thread>,
     pulls: BTreeMap<u64, PullRequest>,
@@ -296,6 +298,16 @@ impl MemoryForge {
     }
 
     /// `login`'s permission on the repo (`admin`, `write`, `read`, …).
+    /// A webhook on `repo` posting to `url`.
+    pub fn hook(self, repo: &str, url: &str) -> Self {
+        self.seed(repo, |r, _| {
+            r.hooks.push(HookInfo {
+                url: url.into(),
+                active: true,
+            })
+        })
+    }
+
     pub fn permission(self, repo: &str, login: &str, permission: &str) -> Self {
         self.seed(repo, |r, _| {
             r.permissions
@@ -531,6 +543,10 @@ impl ForgeReads for MemoryForge {
         self.read("dependencies", repo, |r| {
             r.issue(repo, number.0).map(|_| vec![])
         })
+    }
+
+    fn hooks(&self, repo: &RepoName) -> Result<Vec<HookInfo>> {
+        self.read("hooks", repo, |r| Ok(r.hooks.clone()))
     }
 
     fn repo_labels(&self, repo: &RepoName) -> Result<Vec<Label>> {

@@ -12,6 +12,41 @@ pub struct User {
     pub login: String,
 }
 
+/// One of a repository's webhooks: where it posts, and whether it is on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct HookInfo {
+    pub url: String,
+    pub active: bool,
+}
+
+/// A hook as Gitea and GitHub list it (`GET /repos/{o}/{r}/hooks`).
+#[derive(Deserialize)]
+pub(crate) struct WireHook {
+    #[serde(default = "yes")]
+    active: bool,
+    #[serde(default)]
+    config: WireHookConfig,
+}
+
+#[derive(Deserialize, Default)]
+struct WireHookConfig {
+    #[serde(default)]
+    url: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<WireHook> for HookInfo {
+    fn from(w: WireHook) -> Self {
+        HookInfo {
+            url: w.config.url,
+            active: w.active,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Label {
     pub id: i64,

@@ -182,6 +182,22 @@ impl Forge {
         }
     }
 
+    /// The repository's webhooks as the forge lists them (`GET …/hooks`):
+    /// none, or the one the sandbox posts to; GitLab's shape with `gitlab`.
+    pub(crate) fn hooks_listed(&self, gitlab: bool) -> Value {
+        let Some(url) = self.outbox.url() else {
+            return json!([]);
+        };
+        if gitlab {
+            json!([{"id": 1, "url": url, "issues_events": true, "note_events": true,
+                    "merge_requests_events": true, "pipeline_events": true, "push_events": true}])
+        } else {
+            json!([{"id": 1, "type": "gitea", "active": true,
+                    "events": ["issues", "issue_comment", "pull_request", "status", "push"],
+                    "config": {"url": url, "content_type": "json"}}])
+        }
+    }
+
     /// Send `event` as this sandbox's dialect delivers it.
     pub(crate) fn webhook(&mut self, event: Event) {
         if !self.outbox.on() {

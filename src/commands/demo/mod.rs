@@ -5,10 +5,12 @@
 //! (a second template version that does worse, rolled back by harvest), the
 //! budget act (an agent stopped over `run_usd`, dispatch stopped at
 //! `day_usd`), the kubernetes act (an agent as a Job on the sandbox's
-//! Kubernetes API) and the upgrade act. No network, no accounts.
+//! Kubernetes API), the hook act (the sandbox's webhooks into `afk hook`:
+//! an agent started seconds after its label, no cron tick) and the upgrade act. No network, no accounts.
 
 mod budget;
 mod canary;
+mod hook;
 mod kubernetes;
 mod lifecycle;
 mod review;
@@ -107,6 +109,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     let budget_ticks = std::mem::take(&mut show.ticks);
     kubernetes::act(sb, dir, agent, &mut show)?;
     let kubernetes_ticks = std::mem::replace(&mut show.ticks, main_ticks);
+    let hook_ms = hook::act(sb, dir, &mut show)?;
     let (upgrade_ticks, upgrade_worst) = upgrade::act(sb, dir, agent, json)?;
     show.worst = show.worst.max(upgrade_worst);
     let dir = stage.dir.clone();
@@ -117,6 +120,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
                                      "review": {"ticks": review_ticks},
                                      "canary": {"ticks": canary_ticks}, "budget": {"ticks": budget_ticks},
                                      "kubernetes": {"ticks": kubernetes_ticks},
+                                     "hook": {"agent_started_ms": hook_ms},
                                      "upgrade": upgrade_ticks});
         crate::output::json_line(&doc, true);
     }

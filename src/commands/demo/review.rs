@@ -151,7 +151,7 @@ fn green(sb: &sandbox::Sandbox) -> Result<String> {
 }
 
 /// A call to the sandbox's admin API, as a test plays the people on the forge.
-fn admin(sb: &sandbox::Sandbox, path: &str, mut body: Value) -> Result<Value> {
+pub(super) fn admin(sb: &sandbox::Sandbox, path: &str, mut body: Value) -> Result<Value> {
     // afk's one boundary: no body leaves without the redaction
     crate::redact::json(&mut body);
     let agent = crate::client::builder(std::time::Duration::from_secs(5)).build();

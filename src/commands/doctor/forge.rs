@@ -137,6 +137,9 @@ fn repo_checks(
             });
         }
     }
+    if let Some(line) = webhook_check(c, forge, repo) {
+        out.push((name.clone(), line.0, line.1));
+    }
     if c.github_app() {
         // an app's bot is no collaborator: its access is the installation's,
         // which the "installation repos" line checks
@@ -153,6 +156,41 @@ fn repo_checks(
         Err(e) => out.push((name, Level::Fail, crate::command_error::person_line(&e))),
     }
     out
+}
+
+/// With `[hook]` configured: whether the forge's webhook is, where the
+/// forge lets afk read the repository's hooks (SPEC 10.2.4).
+fn webhook_check(
+    c: &crate::config::Config,
+    forge: &dyn Forge,
+    repo: &RepoName,
+) -> Option<(Level, String)> {
+    let h = &c.hook;
+    if h.secret_file.is_none() && h.secret_env.trim().is_empty() {
+        return None;
+    }
+    Some(match forge.hooks(repo) {
+        Ok(hooks) => match hooks.iter().filter(|h| h.active).count() {
+            0 => (
+                Level::Warn,
+                "no webhook configured; events wait for cron's tick".to_string(),
+            ),
+            n => (Level::Ok, format!("webhook configured ({n})")),
+        },
+        Err(e) => match ForgeError::kind_of(&e) {
+            Some(Failure::Forbidden | Failure::NotFound) => (
+                Level::Warn,
+                "webhook: can't tell (403/404: the token cannot read hooks)".to_string(),
+            ),
+            _ => (
+                Level::Warn,
+                format!(
+                    "webhook: can't tell ({})",
+                    crate::command_error::person_line(&e)
+                ),
+            ),
+        },
+    })
 }
 
 /// What to do about a GitHub App's failed line (the forge crate says what

@@ -191,6 +191,7 @@ fn in_repo(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply {
         [] => repo::get(f, req, full),
         ["collaborators", who, "permission"] => repo::permission(f, req, full, who),
         ["labels"] => labels::of_repo(f, req, full),
+        ["hooks"] if req.method == "GET" => Reply::json(200, &f.hooks_listed(false)),
         ["issues"] => issues::list(f, req, full),
         ["issues", "comments", id] => comments::by_id(f, req, full, id),
         ["issues", "comments", id, "reactions"] => reviews::reactions(f, req, full, id),

@@ -295,6 +295,7 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
         ("GET", ["members", "all", uid]) => project::member(f, full, uid),
         ("GET" | "POST", ["labels"]) => project::labels(f, req, full),
         ("GET", ["protected_branches"]) => Reply::json(200, &json!([])),
+        ("GET", ["hooks"]) => Reply::json(200, &f.hooks_listed(true)),
         ("GET" | "POST", ["issues"]) => issues::list_or_open(f, req, full),
         (_, ["issues", iid, tail @ ..]) => {
             let Some(n) = iid.parse::<u64>().ok().filter(|n| *n > 0 && *n < MR_KEYS) else {
