@@ -83,7 +83,7 @@ fn world(sb: &sandbox::Sandbox, dir: &Path, started: &Path) -> Result<PathBuf> {
         "state_path = \"hook.db\"\nruns_dir = \"hook-runs\"\n\
          [forge]\n{forge}\ntoken_file = \"token\"\ntimeout = \"5s\"\n\
          [poll]\nenabled = true\nallowlist = [\"{REPO}\"]\n\
-         [runner]\nworkspace = \"agent\"\nconfine = \"none\"\n\
+         [runner]\nworkspace = \"afk\"\nconfine = \"none\"\n\
          command = [\"sh\", \"-c\", 'date +%s%N > \"{started}\"']\n\
          [watch]\nci_contexts = []\n\
          [hook]\nsecret_env = \"{SECRET_ENV}\"\n",
