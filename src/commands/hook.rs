@@ -71,11 +71,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
             .any(|r| r.as_str().eq_ignore_ascii_case(name))
     };
     let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
-    // as tick health keeps a time: RFC 3339, whole seconds
-    let now = crate::clock::now();
-    let now = (now.replace_nanosecond(0).unwrap_or(now))
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let now = stamp_now();
     if let (Work::Tick(kind, _), Some(id)) = (&work, delivery)
         && writes_state(ctx, *kind)
         && !first_delivery(ctx, id, &now)
@@ -88,12 +84,25 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let Answer::Accepted(Work::Tick(kind, name)) = answer else {
         return Ok(Outcome::code(answer.exit().unwrap_or(0)));
     };
+    start_tick(ctx, cfg, kind, &name, &now)
+}
+
+/// The tick an accepted event starts: the allowlist's own spelling of the
+/// repository, a bounded wait for a tick of its kind, the count, then the
+/// scoped tick under cron's rules.
+fn start_tick(
+    ctx: &Session,
+    cfg: &crate::config::Config,
+    kind: TickKind,
+    name: &str,
+    now: &str,
+) -> Result<Outcome> {
     // the allowlist's own entry: the name as the config spells it
     let Some(repo) = cfg
         .poll
         .allowlist
         .iter()
-        .find(|r| r.as_str().eq_ignore_ascii_case(&name))
+        .find(|r| r.as_str().eq_ignore_ascii_case(name))
         .cloned()
     else {
         return Ok(Outcome::OK);
@@ -108,7 +117,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     if writes_state(ctx, kind)
         && let Err(e) = ctx
             .local()
-            .and_then(|l| l.store.hook_tick(kind.as_str(), &now))
+            .and_then(|l| l.store.hook_tick(kind.as_str(), now))
     {
         crate::log::warn(&format!("hook: cannot count the tick: {e:#}"));
     }
@@ -117,6 +126,14 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick(c, &scope)),
         _ => crate::tick::run(ctx, kind, |c| watch::tick(c, &scope)),
     }
+}
+
+/// Now as tick health keeps a time: RFC 3339, whole seconds.
+fn stamp_now() -> String {
+    let now = crate::clock::now();
+    (now.replace_nanosecond(0).unwrap_or(now))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Answer `answer` (a refusal) and end with its exit, or with `error` (a

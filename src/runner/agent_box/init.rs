@@ -10,30 +10,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 /// The box's pid 1: relays, the agent, reaping; exits with the agent's status.
 pub fn init(json: &str) -> i32 {
-    // afk as root: the box starts as its namespace's root (for bubblewrap's
-    // mounts); before anything else, the init becomes the box's user, and
-    // every capability goes with the change (no process of the box is root)
-    // SAFETY: geteuid, setgroups, setgid and setuid on this process
-    if unsafe { libc::geteuid() } == 0 {
-        let id = rules::BOX_UID;
-        let dropped = unsafe {
-            libc::setgroups(0, std::ptr::null()) == 0
-                && libc::setgid(id) == 0
-                && libc::setuid(id) == 0
-        };
-        if !dropped || unsafe { libc::geteuid() } == 0 {
-            say(&format!(
-                "cannot become the box's user: {}",
-                std::io::Error::last_os_error()
-            ));
-            return 126;
-        }
-        // SAFETY: umask(2) cannot fail; prctl(2) re-arms what the change
-        // of user cleared: the box dies with bubblewrap
-        unsafe {
-            libc::umask(0o077);
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-        }
+    if let Err(code) = become_the_box_user() {
+        return code;
     }
     // the forwarder's socket is the init's alone: no process it starts has it
     // SAFETY: fcntl(2) on a descriptor number (not open: nothing happens)
@@ -129,6 +107,39 @@ pub fn init(json: &str) -> i32 {
             return 126;
         }
     }
+}
+
+/// afk as root: the box starts as its namespace's root (for bubblewrap's
+/// mounts); before anything else, the init becomes the box's user, and
+/// every capability goes with the change (no process of the box is root).
+/// Err: the exit status when it cannot.
+fn become_the_box_user() -> Result<(), i32> {
+    // afk as root: the box starts as its namespace's root (for bubblewrap's
+    // mounts); before anything else, the init becomes the box's user, and
+    // every capability goes with the change (no process of the box is root)
+    // SAFETY: geteuid, setgroups, setgid and setuid on this process
+    if unsafe { libc::geteuid() } == 0 {
+        let id = rules::BOX_UID;
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setgid(id) == 0
+                && libc::setuid(id) == 0
+        };
+        if !dropped || unsafe { libc::geteuid() } == 0 {
+            say(&format!(
+                "cannot become the box's user: {}",
+                std::io::Error::last_os_error()
+            ));
+            return Err(126);
+        }
+        // SAFETY: umask(2) cannot fail; prctl(2) re-arms what the change
+        // of user cleared: the box dies with bubblewrap
+        unsafe {
+            libc::umask(0o077);
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        }
+    }
+    Ok(())
 }
 
 /// Ask the keeper for `target`: a connection of its own (one end of a new
