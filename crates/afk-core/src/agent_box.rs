@@ -547,10 +547,10 @@ pub fn outside_maps(host: u32) -> String {
     format!("0 0 1\n{BOX_UID} {host} 1\n")
 }
 
-/// bubblewrap's arguments before the command: namespaces, the user, the
-/// mounts and the init.
-pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
-    let s = |p: &Path| p.to_string_lossy().to_string();
+/// bubblewrap's first arguments: the namespaces, the user the box starts
+/// as, its session and capabilities, the filter, and (afk as root) what the
+/// init needs to drop to [`BOX_UID`].
+fn namespaces_and_user(shape: &Shape) -> Vec<String> {
     let mut a: Vec<String> = [
         "--unshare-user",
         "--unshare-ipc",
@@ -604,6 +604,14 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             .map(String::from),
         );
     }
+    a
+}
+
+/// bubblewrap's arguments before the command: namespaces, the user, the
+/// mounts and the init.
+pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
+    let s = |p: &Path| p.to_string_lossy().to_string();
+    let mut a = namespaces_and_user(shape);
     // afk as root: bubblewrap (the namespace's root) would make a bound
     // path's missing parents with its source's modes (afk's private 0700
     // folders), which the box's user could not pass; they are made first

@@ -101,6 +101,34 @@ impl Asking {
     }
 }
 
+/// A thread on a line: each of its people's notes as a line comment at the
+/// line's new place (else its old one).
+fn line_comments(d: &Discussion, p: &Position) -> Vec<LineComment> {
+    let (path, line) = match (&p.new_path, p.new_line) {
+        (Some(path), Some(line)) => (path.clone(), Some(line)),
+        _ => (
+            p.old_path
+                .clone()
+                .or(p.new_path.clone())
+                .unwrap_or_default(),
+            p.old_line,
+        ),
+    };
+    d.notes
+        .iter()
+        .filter(|n| !n.system)
+        .map(|n| LineComment {
+            id: n.id,
+            review_id: None,
+            path: path.clone(),
+            line,
+            body: n.body.clone(),
+            author: n.login().to_string(),
+            body_cut: false,
+        })
+        .collect()
+}
+
 /// The reviews of a merge request whose head is `head_sha`, from its
 /// discussions, its reviewers and its notes (system ones included: the
 /// approvals and change requests GitLab writes as notes), with each one's
@@ -158,29 +186,7 @@ pub(crate) fn reviews(
             a.saw(n);
         }
         match first.position.as_ref() {
-            Some(p) => {
-                let (path, line) = match (&p.new_path, p.new_line) {
-                    (Some(path), Some(line)) => (path.clone(), Some(line)),
-                    _ => (
-                        p.old_path
-                            .clone()
-                            .or(p.new_path.clone())
-                            .unwrap_or_default(),
-                        p.old_line,
-                    ),
-                };
-                for n in d.notes.iter().filter(|n| !n.system) {
-                    a.lines.push(LineComment {
-                        id: n.id,
-                        review_id: None,
-                        path: path.clone(),
-                        line,
-                        body: n.body.clone(),
-                        author: n.login().to_string(),
-                        body_cut: false,
-                    });
-                }
-            }
+            Some(p) => a.lines.extend(line_comments(d, p)),
             None => a.body.extend(own.iter().map(|n| n.body.trim().to_string())),
         }
     }
