@@ -45,7 +45,14 @@ use anyhow::Result;
 /// `owner/name` from the allowlist (validated at config load);
 /// implementations encode it. Every forge kind implements it and
 /// [`ForgeWrites`]; a wrapper that writes otherwise (a dry run's) hands its
-/// reads on through [`Forge::reads`].
+/// reads on through [`Forge::reads`]. Every method a tick needs is
+/// required: Gitea/Forgejo, GitHub and GitLab each have every capability
+/// here, so a new kind that lacks one is a compile error, never a run-time
+/// refusal; a capability some kinds lack would be a trait of its own that
+/// only they implement, asked for with an accessor returning `Option`.
+/// The provided methods are tunings with a right answer for every kind
+/// (counts, revalidation, labels made on the fly, doctor lines, git's
+/// credentials).
 pub trait ForgeReads: Send + Sync {
     /// Requests sent so far in this tick (for reports and the benchmark).
     fn requests(&self) -> usize;
@@ -86,10 +93,8 @@ pub trait ForgeReads: Send + Sync {
     fn permission(&self, repo: &RepoName, login: &str) -> Result<Permission>;
     /// Whether anyone may read the repository (the forge's `private` is
     /// false; GitHub's `visibility` is `public`): afk's comments there quote
-    /// none of an agent's own text. A forge that cannot say is public.
-    fn is_public(&self, _repo: &RepoName) -> Result<bool> {
-        Ok(true)
-    }
+    /// none of an agent's own text.
+    fn is_public(&self, repo: &RepoName) -> Result<bool>;
     /// The repository's webhooks (`afk doctor`: is the forge's webhook for
     /// `afk hook` configured); an error with 403 or 404 when the token may
     /// not read them.
@@ -114,37 +119,23 @@ pub trait ForgeReads: Send + Sync {
         repo: &RepoName,
         branch: &str,
         since: time::OffsetDateTime,
-    ) -> Result<Vec<Commit>> {
-        let _ = (branch, since);
-        anyhow::bail!("forge: listing the commits of {repo} is not supported by this forge yet")
-    }
+    ) -> Result<Vec<Commit>>;
     /// What commit `sha` changed against its first parent (a merge: what it
     /// brought into its base branch), file by file: what harvest compares to
     /// tell a revert from a message that only says so
     /// (docs/how-it-works.md#afk-harvest-and-the-template-canary).
-    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>> {
-        let _ = sha;
-        anyhow::bail!("forge: reading the diffs of {repo} is not supported by this forge yet")
-    }
+    fn diff(&self, repo: &RepoName, sha: &str) -> Result<Vec<FileDiff>>;
     /// A branch and its head commit; `None` when the branch does not exist.
     fn branch(&self, repo: &RepoName, name: &str) -> Result<Option<BranchHead>>;
     /// The reviews of pull request `pr` afk's account sees, oldest first (the
     /// latest `core::review_bounds::REVIEWS_MAX` when there are more), each
     /// body kept to `core::review_bounds::REVIEW_BODY_BYTES`. Conditional
     /// where the forge allows it: an unchanged list costs no rate limit.
-    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
-        let _ = pr;
-        anyhow::bail!("forge: reading the reviews of {repo} is not supported by this forge yet")
-    }
+    fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>>;
     /// The line comments of review `review` of pull request `pr`, in the
     /// forge's order, kept as `core::review_bounds::keep_line_comments` says
     /// (the cut said by `more`); reading stops once more than can be kept were seen.
-    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
-        let _ = (pr, review);
-        anyhow::bail!(
-            "forge: reading the line comments of {repo} is not supported by this forge yet"
-        )
-    }
+    fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments>;
 }
 
 /// What afk changes on a forge: every method here writes. A dry run's forge
@@ -176,10 +167,7 @@ pub trait ForgeWrites: Send + Sync {
     fn close_pull(&self, repo: &RepoName, number: PrNumber) -> Result<()>;
     /// React with `content` (`eyes`, `+1`, …) on comment `comment` of issue
     /// or PR `on`: afk's quiet acknowledgement. Reacting so again is no error.
-    fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()> {
-        let _ = (on, comment, content);
-        anyhow::bail!("forge: reacting to comments of {repo} is not supported by this forge yet")
-    }
+    fn react(&self, repo: &RepoName, on: Target, comment: i64, content: &str) -> Result<()>;
     /// Ask the forge to bring pull request `pr`'s branch up to date with its
     /// base (`style`; GitHub merges only) while its head is
     /// `expected_head_sha` (GitHub checks it; Gitea cannot). What the forge
@@ -190,10 +178,7 @@ pub trait ForgeWrites: Send + Sync {
         pr: PrNumber,
         style: UpdateStyle,
         expected_head_sha: &str,
-    ) -> Result<BranchUpdate> {
-        let _ = (pr, style, expected_head_sha);
-        anyhow::bail!("forge: updating the branches of {repo} is not supported by this forge yet")
-    }
+    ) -> Result<BranchUpdate>;
 }
 
 /// A forge afk talks to: its writes, and the reads that go with them. A
