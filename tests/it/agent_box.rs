@@ -161,7 +161,7 @@ fn boxed_afk(sb: &Sandbox, runner: impl Fn(&Path) -> String) -> Afk {
     afk
 }
 
-fn run_log(afk: &Afk, id: i64) -> String {
+pub(crate) fn run_log(afk: &Afk, id: i64) -> String {
     std::fs::read_to_string(afk.scratch.path(&format!("state/runs/{id}/agent.log")))
         .unwrap_or_default()
 }
@@ -544,7 +544,7 @@ fn doctor_fails_a_box_that_could_read_an_env_file_of_afks_secrets() {
 // ---- the model gateway (SPEC 5.8) on the command runner ----
 
 /// The key afk holds for the model, built so no file of the test holds it whole.
-fn gateway_key() -> String {
+pub(crate) fn gateway_key() -> String {
     format!("gw-key-{}-{}", "5d1e9a", std::process::id())
 }
 
@@ -618,7 +618,13 @@ fn gateway_afk(sb: &Sandbox, up: &Upstream, key: &str, script: &str, extra: &str
 }
 
 /// As [`gateway_afk`], the gateway sending to `up_url`.
-fn gateway_afk_to(sb: &Sandbox, up_url: &str, key: &str, script: &str, extra: &str) -> Afk {
+pub(crate) fn gateway_afk_to(
+    sb: &Sandbox,
+    up_url: &str,
+    key: &str,
+    script: &str,
+    extra: &str,
+) -> Afk {
     let bin = std::env::temp_dir().join(format!(
         "afk-gw-agent-{}-{}",
         std::process::id(),

@@ -58,3 +58,26 @@ pub fn only_roots(pem: &[u8]) -> Result<Tls, BadRoots> {
         .with_no_client_auth();
     Ok(std::sync::Arc::new(cfg))
 }
+
+/// Whether a transport failure is the peer's certificate failing its check
+/// (an unknown issuer, another name, expired, a CA as the end entity, none
+/// presented): the handshake stopped before any byte of a request was sent.
+pub fn certificate_refused(t: &ureq::Transport) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = next {
+        if let Some(r) = e.downcast_ref::<rustls::Error>() {
+            return matches!(
+                r,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        next = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
+}

@@ -270,11 +270,19 @@ impl Gateway {
         let resp = match sent {
             Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
             Err(ureq::Error::Transport(t)) => {
-                let why = format!(
-                    "the model gateway cannot reach its upstream {}: {}",
-                    self.spec.upstream,
-                    crate::core::sanitize::one_line(&t.to_string(), 300)
-                );
+                let detail = crate::core::sanitize::one_line(&t.to_string(), 300);
+                let why = if afk_http::client::certificate_refused(&t) {
+                    // SPEC 5.8.1: the key goes only where the certificate checks
+                    format!(
+                        "the model gateway sent no key to its upstream {}: its certificate does not check ({detail})",
+                        self.spec.upstream
+                    )
+                } else {
+                    format!(
+                        "the model gateway cannot reach its upstream {}: {detail}",
+                        self.spec.upstream
+                    )
+                };
                 say(&why);
                 let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": why}})
                     .to_string();
