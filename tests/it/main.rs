@@ -39,6 +39,7 @@ mod operator;
 mod operator3;
 mod poll;
 mod real_agents;
+mod real_gateway;
 mod rearm;
 mod redaction;
 mod registry;

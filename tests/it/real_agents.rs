@@ -80,7 +80,7 @@ const PRICES: &str = "[runner.prices]\ninput = 2.0\ncached_input = 0.5\noutput =
 
 /// A sandbox with acme/api#1 armed, whose agent's model answers `steps`,
 /// and afk running `agent` in its workspace; None when skipped.
-fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
+pub(crate) fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
     let mut issue = ready(1, "alice");
     issue["script"] = steps;
     setup_with(
@@ -91,7 +91,7 @@ fn setup(agent: &str, steps: Value, extra: &str) -> Option<(Sandbox, Afk)> {
 }
 
 /// As [`setup`], over a seed of the test's own (its repo `acme/api`).
-fn setup_with(agent: &str, seed: Value, extra: &str) -> Option<(Sandbox, Afk)> {
+pub(crate) fn setup_with(agent: &str, seed: Value, extra: &str) -> Option<(Sandbox, Afk)> {
     let bin = programs()?;
     let sb = Sandbox::start(seed);
     let text = format!(
@@ -117,12 +117,12 @@ fn setup_with(agent: &str, seed: Value, extra: &str) -> Option<(Sandbox, Afk)> {
     Some((sb, afk))
 }
 
-fn agent_log(afk: &Afk) -> String {
+pub(crate) fn agent_log(afk: &Afk) -> String {
     std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap_or_default()
 }
 
 /// Poll, then wait for the agent's turn to end: its exit status.
-fn dispatch(afk: &Afk) -> i32 {
+pub(crate) fn dispatch(afk: &Afk) -> i32 {
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "poll: {err} {r}");
     assert_eq!(r["dispatched"][0]["run_id"], 1, "{r} {err}");

@@ -1,0 +1,96 @@
+//! The real programs through the model gateway (SPEC 5.8.4, 5.8.8): the
+//! sandbox's scripted model requires its key, which only afk holds; a real
+//! Codex looping on tool calls (it has no budget flag of its own) is stopped
+//! mid-turn by the gateway within one request of `budget.run_usd`, the
+//! model's own request log shows nothing after the stop, and the next watch
+//! tick escalates the run `over-budget`.
+
+use crate::real_agents::{agent_log, dispatch, setup_with};
+use crate::support::*;
+use serde_json::{Value, json};
+
+/// The model's request log (`/_admin/model/requests`).
+fn model_requests(sb: &Sandbox) -> Vec<Value> {
+    sb.admin("GET", "/model/requests", None)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_looping_codex_is_stopped_by_the_gateway_within_one_request_of_its_limit() {
+    // every answer is one more shell call, 10,000 input and 100 output
+    // tokens: $0.053 a request at gpt-5.5's shipped prices ($5 and $30 a
+    // million); the run may spend $0.2, so the fifth request is refused
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"shell": "true", "usage": {"input": 10000, "output": 100}}]);
+    let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
+                      "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, afk)) = setup_with("codex", seed, "[budget]\nrun_usd = 0.2\n") else {
+        return;
+    };
+    let status = dispatch(&afk);
+    let log = agent_log(&afk);
+    let run = afk.scratch.path("state/runs/1");
+    let asked = model_requests(&sb);
+    let ctx = format!("--- model requests:\n{asked:#?}\n--- agent.log:\n{log}");
+    // the turn was stopped mid-way: the gateway ended the box (SIGKILL,
+    // 128 + 9) before Codex finished the turn or gave it up on the 429
+    assert_eq!(status, 137, "the gateway ended the turn: {ctx}");
+    assert!(!log.contains("turn.completed"), "stopped mid-turn: {ctx}");
+    assert!(
+        log.contains("budget.run_usd"),
+        "the stop is in the log: {ctx}"
+    );
+    let stop = std::fs::read_to_string(run.join("budget-stop.json"))
+        .unwrap_or_else(|_| panic!("the gateway left its stop: {ctx}"));
+    let stop: Value = serde_json::from_str(&stop).unwrap();
+    assert_eq!(stop["limit"], "run_usd", "{stop}");
+    // the metered spend: at most the limit and one request's price
+    let metered = std::fs::read_to_string(run.join("metered.jsonl")).unwrap_or_default();
+    let lines: Vec<Value> = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let micro: Vec<u64> = lines
+        .iter()
+        .map(|l| l["micro_usd"].as_u64().unwrap())
+        .collect();
+    let total: u64 = micro.iter().sum();
+    let one = micro.iter().copied().max().unwrap_or(0);
+    assert!(
+        micro.len() >= 2,
+        "Codex looped before the stop: {metered}\n{ctx}"
+    );
+    assert!(total >= 200_000, "the stop came at the limit: {metered}");
+    assert!(total <= 200_000 + one, "within one request: {metered}");
+    // every request the model saw carried afk's key and was metered: none
+    // came after the stop
+    let billed: Vec<&Value> = asked
+        .iter()
+        .filter(|e| e["path"] != "/openai/v1/models")
+        .collect();
+    assert!(asked.iter().all(|e| e["key"] == "matched"), "{ctx}");
+    assert_eq!(billed.len(), lines.len(), "{metered}\n{ctx}");
+    for (line, entry) in lines.iter().zip(&billed) {
+        let u = &entry["usage"];
+        let want = u["input"].as_u64().unwrap_or(0) * 5 + u["output"].as_u64().unwrap_or(0) * 30;
+        assert_eq!(line["micro_usd"].as_u64(), Some(want), "{line} {entry}");
+    }
+    // the next watch tick escalates over-budget with the metered figure
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r} {err}"
+    );
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
+    assert!((spend - total as f64 / 1e6).abs() < 1e-6, "{shown}");
+    assert_eq!(
+        model_requests(&sb).len(),
+        asked.len(),
+        "nothing after the stop"
+    );
+}
