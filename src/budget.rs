@@ -163,7 +163,7 @@ fn current(t: &Tick, r: &Run) -> Option<f64> {
         return r.spend_usd;
     }
     let dir = t.run_dir(r);
-    let meter = t.config().runner.meter();
     let stored = r.spend_ledger.as_deref();
-    crate::runner::spend::read_now(t.runner.as_ref(), &dir, &meter, stored, r.turns, false).spend()
+    let meter = &t.settled.meter;
+    crate::runner::spend::read_now(t.runner.as_ref(), &dir, meter, stored, r.turns, false).spend()
 }

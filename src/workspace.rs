@@ -69,6 +69,17 @@ pub fn workdir_of(cfg: &Config, at: &At) -> PathBuf {
     ))
 }
 
+/// afk's checkout of a run on this machine, while it is still there: none
+/// when afk makes no checkouts (`workspace = "agent"`), so a command asks
+/// this, never the workspace mode (`afk runs show`).
+pub fn checkout_left(cfg: &Config, at: &At) -> Option<PathBuf> {
+    if cfg.runner.workspace() != crate::types::Workspace::Afk {
+        return None;
+    }
+    let w = workdir_of(cfg, at);
+    w.join(".git").exists().then_some(w)
+}
+
 /// The repository's git URL on the forge (`Config::git_url`).
 pub fn git_url(cfg: &Config, repo: &RepoName) -> Result<String> {
     cfg.git_url(repo.as_str())

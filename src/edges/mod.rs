@@ -90,6 +90,9 @@ pub struct Tick<'s> {
     paths: &'s StatePaths,
     kind: TickKind,
     tense: Tense,
+    /// what the config implies (the forge's profile, the agent, derived
+    /// durations), resolved once when the tick opened
+    pub settled: crate::config::Settled,
     /// the tick's moment: the wall clock read once, when it opened
     pub now: OffsetDateTime,
     /// when it opened, by the monotonic clock: the end's moment is `now`
@@ -231,6 +234,7 @@ impl Adapters {
             paths,
             kind,
             tense: Tense::of(self.dry_run),
+            settled: cfg.settled(),
             workspace,
             journal: Journal::on(cfg, store.source()),
             source: store.source(),
@@ -454,6 +458,7 @@ impl<'s> Tick<'s> {
             paths,
             kind: TickKind::Watch,
             tense: Tense::Did,
+            settled: cfg.settled(),
             now,
             opened: std::time::Instant::now(),
             forge: on_demand::OnDemand::ready(forge),

@@ -388,9 +388,6 @@ fn agent_log_of(ctx: &Session, run_dir: &std::path::Path, raw: bool) -> String {
 
 /// afk's checkout of the run, where it still is (`workspace = "afk"`).
 fn checkout_of(ctx: &Session, r: &Run, run_dir: &std::path::Path) -> Option<String> {
-    if ctx.config().runner.workspace() != crate::types::Workspace::Afk {
-        return None;
-    }
     let at = crate::workspace::At {
         repo: &r.repo,
         issue: r.issue,
@@ -398,10 +395,7 @@ fn checkout_of(ctx: &Session, r: &Run, run_dir: &std::path::Path) -> Option<Stri
         run_dir,
         branch: &r.branch,
     };
-    let w = crate::workspace::workdir_of(ctx.config(), &at);
-    w.join(".git")
-        .exists()
-        .then(|| w.to_string_lossy().into_owned())
+    crate::workspace::checkout_left(ctx.config(), &at).map(|w| w.to_string_lossy().into_owned())
 }
 
 /// How many of the progress file's last lines `runs show` prints.

@@ -91,12 +91,12 @@ fn harvest(t: Box<Tick>) -> Result<Ended> {
     r.errors.extend(found.errors);
 
     // 3. Every live canary: new checkpoints and the decision, exactly once.
-    let p = t.config().harvest.policy();
+    let p = &t.settled.canary;
     let mut live: Vec<Live> = vec![];
     {
         let mut store = t.store();
         for c in store.live_canaries()? {
-            if let Err(e) = canary::decide(&mut store, &p, &c, &mut r, &mut live) {
+            if let Err(e) = canary::decide(&mut store, p, &c, &mut r, &mut live) {
                 r.errors.push(ErrorItem::msg(
                     &format!("{}@{}", c.name, c.version),
                     None,

@@ -185,7 +185,7 @@ fn prompt_for(t: &Tick, tpl: &ResolvedTemplate, w: &Winner) -> String {
         },
         answers: &w.answers,
         answers_left_out: w.answers_left_out,
-        workspace: cfg.runner.workspace(),
+        workspace: t.settled.workspace,
     })
 }
 

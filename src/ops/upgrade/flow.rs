@@ -239,7 +239,7 @@ fn step_facts(
             .map(since),
         verdict_timeout: cfg.upgrade.verdict_timeout,
         fixer_quiet,
-        stall_after: cfg.runner.stall_after,
+        stall_after: up.t.settled.stall_after,
         with_tests,
         tests,
     })

@@ -99,7 +99,7 @@ fn post_once(
     if !crate::core::progress::may_post_again(
         store.post_attempt(key)?,
         w.t.now,
-        w.t.config().forge_timeout(),
+        w.t.settled.forge_timeout,
     ) {
         anyhow::bail!(
             "an earlier comment POST got no answer; waiting to see whether it landed before posting again"
@@ -234,7 +234,7 @@ fn checklist_for(w: &Watch, seen: &Seen, run: &Run, turns: u32, end: Option<End>
         turn: turns.max(1),
         max_turns: (cfg.watch.fix_forward_max, cfg.watch.review_turns_max),
         pr: pr.map(|p| Link {
-            text: cfg.profile().pr_ref(p.number),
+            text: w.t.settled.profile.pr_ref(p.number),
             url: p.html_url.clone(),
         }),
         ci_green: seen.ci.checks == Checks::Success && seen.ci_sha.is_some(),
@@ -271,7 +271,7 @@ fn escalation_comment(
     }
     let cfg = w.t.config();
     let run_dir = seen.run_dir.to_string_lossy().to_string();
-    let stall_after = crate::config::format_duration(cfg.stall_after());
+    let stall_after = crate::config::format_duration(w.t.settled.stall_after);
     // a repository the forge does not say is private is public: the
     // comment then quotes none of the agent's own text
     let public = w.t.forge()?.is_public(&run.repo).unwrap_or(true);

@@ -63,7 +63,7 @@ fn blind(w: &Watch, run: &Run, seen: &Seen) -> Blind {
         age: held_age(w, seen.age, talk),
         run_time: cfg.budget.run_time,
         since_progress: seen.since_progress,
-        stall_after: cfg.stall_after(),
+        stall_after: w.t.settled.stall_after,
     }
 }
 
@@ -86,7 +86,7 @@ fn run_state(w: &Watch, run: &Run, seen: &Seen) -> RunState {
         turns: run.turns,
         fix_forward_max: cfg.watch.fix_forward_max,
         since_progress: seen.since_progress,
-        stall_after: cfg.stall_after(),
+        stall_after: w.t.settled.stall_after,
         issue_open: seen.issue_open,
         // a started run's label is poll's to add: its absence is no person's doing
         in_progress_label: seen.in_progress_label || run.state == RunStatus::Started,

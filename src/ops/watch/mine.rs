@@ -30,7 +30,7 @@ pub(super) fn identity<'a>(w: &'a Watch, run: &'a Run, me: Option<&'a str>) -> R
 /// all ask.
 pub(super) fn belongs(w: &Watch, run: &Run, p: &PullRequest) -> Result<Option<ci::Belongs>> {
     let me = afks_login(w)?;
-    let words = w.t.config().profile().closing_words;
+    let words = w.t.settled.profile.closing_words;
     Ok(ci::belongs(
         &facts(p, run.issue, words),
         &identity(w, run, me.as_deref()),

@@ -95,7 +95,7 @@ fn find_pr(w: &Watch, run: &Run, pushed: Option<PullRequest>) -> Result<Option<P
         }
     }
     let pick = |v: &[PullRequest]| {
-        let words = w.t.config().profile().closing_words;
+        let words = w.t.settled.profile.closing_words;
         let f: Vec<PrFacts> = v
             .iter()
             .map(|p| super::mine::facts(p, run.issue, words))
@@ -124,7 +124,7 @@ pub(crate) fn spend(
     let mut spent = crate::runner::spend::read_now(
         w.t.runner.as_ref(),
         run_dir,
-        &w.t.config().runner.meter(),
+        &w.t.settled.meter,
         run.spend_ledger.as_deref(),
         run.turns,
         seen.agent != crate::core::run_state::Agent::Running,

@@ -140,9 +140,8 @@ fn prompt_for(
         .collect();
     let what = prompt::Corrective::of(kind, &seen.ci, &asked);
     let run_dir = &seen.run_dir;
-    let cfg = w.t.config();
     // what the last turn left: the agent's final message, else its output's end
-    let last_turn = crate::run_files::final_message(run_dir, cfg.runner.agent())
+    let last_turn = crate::run_files::final_message(run_dir, w.t.settled.agent)
         .or_else(|| crate::run_files::log_end(run_dir));
     prompt::corrective_for(
         &run.repo,
@@ -152,7 +151,7 @@ fn prompt_for(
         &prompt::Restated {
             title: &run.title,
             url: &run.url,
-            workspace: cfg.runner.workspace(),
+            workspace: w.t.settled.workspace,
             last_turn: last_turn.as_deref(),
         },
     )
