@@ -393,10 +393,42 @@ pub const APPLICATION_ID: i64 = 0x6166_6b31;
 
 pub use afk_host::private_files::{private_dir, private_write};
 
+/// A new private (0600) empty state file at `path`, unless one is there: never
+/// truncated, so a file another process created and began to write a moment
+/// ago (two ticks, or a tick and `afk hook`, opening a new state file at
+/// once) is left whole.
+fn create_empty(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
+}
+
 /// Is this SQLite file afk's, and of a schema this afk knows? An empty file
 /// is afk's to initialise; a file with an older afk's tables (before the
 /// application id) is afk's; anything else is refused and never touched.
+/// Read in one read transaction: a file another process is creating and
+/// migrating at this moment is seen before or after one of its steps, never
+/// its version from before and its tables from after (which looked like
+/// another program's file).
 fn check_identity(conn: &Connection, path: &Path) -> Result<i64> {
+    let read = conn
+        .unchecked_transaction()
+        .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
+    let version = identity(&read, path)?;
+    read.commit()
+        .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
+    Ok(version)
+}
+
+/// [`check_identity`]'s reads and verdict, in the caller's transaction.
+fn identity(conn: &Connection, path: &Path) -> Result<i64> {
     let q = |sql: &str| -> Result<i64> {
         conn.query_row(sql, [], |r| r.get(0))
             .map_err(|e| anyhow::Error::new(describe(path, &e)))
@@ -463,10 +495,7 @@ impl Store {
         {
             private_dir(dir).with_context(|| format!("state: cannot create {}", dir.display()))?;
         }
-        if !path.exists() {
-            private_write(path, b"")
-                .with_context(|| format!("state: cannot create {}", path.display()))?;
-        }
+        create_empty(path).with_context(|| format!("state: cannot create {}", path.display()))?;
         let conn = Connection::open(path).map_err(|e| anyhow::Error::new(describe(path, &e)))?;
         conn.busy_handler(Some(short_busy))
             .map_err(|e| anyhow::Error::new(describe(path, &e)))?;
