@@ -277,9 +277,25 @@ pub fn open<'s, R: TickReport>(
     kind: TickKind,
     body: impl FnOnce(Box<Tick<'s>>) -> Result<Ended<'s, R>>,
 ) -> Result<Ended<'s, R>> {
+    open_if(ctx, kind, &|_| true, body)
+}
+
+/// Asked on an opened tick before its body, under the tick's lock and on
+/// its state file: false ends the tick there with nothing done (afk hook
+/// records its delivery so, and a redelivery's tick ends).
+pub type First<'f> = &'f dyn Fn(&Tick) -> bool;
+
+/// [`open`], `first` asked once the tick has opened.
+pub fn open_if<'s, R: TickReport>(
+    ctx: &'s Session,
+    kind: TickKind,
+    first: First,
+    body: impl FnOnce(Box<Tick<'s>>) -> Result<Ended<'s, R>>,
+) -> Result<Ended<'s, R>> {
     let tense = ctx.tense();
     let head = match ctx.open_tick(kind)? {
-        crate::edges::Opening::Open(t) => return body(t),
+        crate::edges::Opening::Open(t) if first(&t) => return body(t),
+        crate::edges::Opening::Open(_) => Head::on(kind, tense),
         crate::edges::Opening::Stopped(why) => Head::off(kind, tense, why),
         crate::edges::Opening::SteppedAside => {
             stepping_aside(kind, crate::lock::holder(&ctx.paths().dir, kind.as_str()));

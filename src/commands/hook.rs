@@ -71,11 +71,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
             .any(|r| r.as_str().eq_ignore_ascii_case(name))
     };
     let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
-    let now = stamp_now();
-    if let (Work::Tick(kind, _), Some(id)) = (&work, delivery)
-        && writes_state(ctx, *kind)
-        && !first_delivery(ctx, id, &now)
-    {
+    if matches!(work, Work::Tick(..)) && delivery.is_some_and(|id| handled(ctx, id)) {
         work = Work::Replayed;
     }
     let answer = Answer::Accepted(work);
@@ -84,18 +80,19 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let Answer::Accepted(Work::Tick(kind, name)) = answer else {
         return Ok(Outcome::code(answer.exit().unwrap_or(0)));
     };
-    start_tick(ctx, cfg, kind, &name, &now)
+    start_tick(ctx, cfg, (kind, &name), delivery)
 }
 
 /// The tick an accepted event starts: the allowlist's own spelling of the
-/// repository, a bounded wait for a tick of its kind, the count, then the
-/// scoped tick under cron's rules.
+/// repository, a bounded wait for a tick of its kind, then the scoped tick
+/// under cron's rules, which records the delivery and counts itself once
+/// it holds its lock ([`begins`]): the event writes nothing to the state
+/// file outside the tick's lock, so a cron tick never meets it there.
 fn start_tick(
     ctx: &Session,
     cfg: &crate::config::Config,
-    kind: TickKind,
-    name: &str,
-    now: &str,
+    (kind, name): (TickKind, &str),
+    delivery: Option<&str>,
 ) -> Result<Outcome> {
     // the allowlist's own entry: the name as the config spells it
     let Some(repo) = cfg
@@ -114,17 +111,34 @@ fn start_tick(
         ));
         return Ok(Outcome::OK);
     }
-    if writes_state(ctx, kind)
-        && let Err(e) = ctx
-            .local()
-            .and_then(|l| l.store.hook_tick(kind.as_str(), now))
-    {
-        crate::log::warn(&format!("hook: cannot count the tick: {e:#}"));
-    }
+    let now = stamp_now();
+    let first = |t: &crate::tick::Tick| begins(t, kind, delivery, &now);
     let scope = Scope::Repo(repo);
     match kind {
-        TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick(c, &scope)),
-        _ => crate::tick::run(ctx, kind, |c| watch::tick(c, &scope)),
+        TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, &first)),
+        _ => crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, &first)),
+    }
+}
+
+/// On the event's opened tick, under its lock and on its state file (a
+/// dry run's copy): the delivery recorded and the tick counted, in one
+/// transaction; false when another event's tick handled the delivery
+/// first (then this one does nothing). A state file that cannot record
+/// them lets the tick go on and say why.
+fn begins(t: &crate::tick::Tick, kind: TickKind, delivery: Option<&str>, now: &str) -> bool {
+    match t.store().hook_tick_begins(delivery, kind.as_str(), now) {
+        Ok(true) => true,
+        Ok(false) => {
+            crate::log::info(&format!(
+                "hook: delivery {} was handled by another event's tick meanwhile; nothing to do",
+                delivery.unwrap_or_default()
+            ));
+            false
+        }
+        Err(e) => {
+            crate::log::warn(&format!("hook: cannot record the event's tick: {e:#}"));
+            true
+        }
     }
 }
 
@@ -146,31 +160,18 @@ fn refuse(answer: Answer, error: Result<()>) -> Result<Outcome> {
     error.map(|()| Outcome::code(answer.exit().unwrap_or(1)))
 }
 
-/// Whether the tick of `kind` would write the state file: not a dry run,
-/// not stopped (the stop file, poll's kill switch), and for watch a state
-/// file that exists (a watch with none creates nothing). Only then are the
-/// delivery and the tick recorded.
-fn writes_state(ctx: &Session, kind: TickKind) -> bool {
-    let paths = ctx.paths();
-    !ctx.dry_run()
-        && !paths.stop.exists()
-        && match kind {
-            TickKind::Poll => ctx.config().poll.enabled,
-            _ => paths.file.exists(),
-        }
-}
-
-/// Record delivery `id`: false when it was handled already. A state file
-/// that cannot record it lets the tick say why (it opens the same file).
-fn first_delivery(ctx: &Session, id: &str, now: &str) -> bool {
-    match ctx
-        .local()
-        .and_then(|l| l.store.hook_delivery_first(id, now))
-    {
-        Ok(first) => first,
+/// Whether delivery `id` was handled already, read without writing (no
+/// state file: not). A file that cannot be read says not: the tick, which
+/// records the delivery under its lock, decides then.
+fn handled(ctx: &Session, id: &str) -> bool {
+    if !ctx.paths().file.exists() {
+        return false;
+    }
+    match ctx.read_store().and_then(|s| s.hook_delivery_handled(id)) {
+        Ok(seen) => seen,
         Err(e) => {
-            crate::log::warn(&format!("hook: cannot record delivery {id}: {e:#}"));
-            true
+            crate::log::debug(&format!("hook: cannot read delivery {id}: {e:#}"));
+            false
         }
     }
 }

@@ -29,38 +29,50 @@ pub struct HookTicks {
 }
 
 impl Store {
-    /// Record delivery `id` as handled at `at`: true the first time, false
-    /// when it was already (a redelivery). The oldest ids past
-    /// [`DELIVERIES_KEPT`] are let go.
-    pub fn hook_delivery_first(&self, id: &str, at: &str) -> Result<bool> {
-        let n = self
-            .conn
-            .execute(
-                "INSERT OR IGNORE INTO hook_deliveries (id, at) VALUES (?1, ?2)",
-                rusqlite::params![id, at],
-            )
-            .map_err(|e| self.err(e))?;
-        if n == 1 {
-            self.conn
+    /// An event's tick of `kind`, opened at `at` under the tick's lock:
+    /// its delivery `id` recorded as handled and the tick counted, in one
+    /// transaction. False (nothing written) when the delivery was handled
+    /// already (a redelivery whose tick got the lock second). The oldest ids
+    /// past [`DELIVERIES_KEPT`] are let go.
+    pub fn hook_tick_begins(&self, id: Option<&str>, kind: &str, at: &str) -> Result<bool> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        if let Some(id) = id {
+            let n = tx
                 .execute(
-                    "DELETE FROM hook_deliveries WHERE rowid <= (SELECT max(rowid) FROM hook_deliveries) - ?1",
-                    [DELIVERIES_KEPT],
+                    "INSERT OR IGNORE INTO hook_deliveries (id, at) VALUES (?1, ?2)",
+                    rusqlite::params![id, at],
                 )
                 .map_err(|e| self.err(e))?;
-        }
-        Ok(n == 1)
-    }
-
-    /// An event started a tick of `kind` at `at`.
-    pub fn hook_tick(&self, kind: &str, at: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO hook_ticks (kind, count, last_at) VALUES (?1, 1, ?2)
-                 ON CONFLICT(kind) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
-                rusqlite::params![kind, at],
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "DELETE FROM hook_deliveries WHERE rowid <= (SELECT max(rowid) FROM hook_deliveries) - ?1",
+                [DELIVERIES_KEPT],
             )
             .map_err(|e| self.err(e))?;
-        Ok(())
+        }
+        tx.execute(
+            "INSERT INTO hook_ticks (kind, count, last_at) VALUES (?1, 1, ?2)
+             ON CONFLICT(kind) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+            rusqlite::params![kind, at],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
+    /// Whether delivery `id` was handled already (a read: afk hook answers
+    /// a redelivery so before its tick, which records it, opens).
+    pub fn hook_delivery_handled(&self, id: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM hook_deliveries WHERE id = ?1",
+                [id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))
     }
 
     /// Every kind an event started a tick of, by kind.
@@ -95,39 +107,44 @@ mod tests {
     #[test]
     fn a_delivery_is_handled_once_and_the_ids_kept_are_bounded() {
         let s = store("deliveries");
-        assert!(
-            s.hook_delivery_first("d-1", "2026-01-01T00:00:00Z")
-                .unwrap()
-        );
-        assert!(
-            !s.hook_delivery_first("d-1", "2026-01-01T00:01:00Z")
-                .unwrap()
-        );
+        let first =
+            |s: &Store, id: &str, at: &str| s.hook_tick_begins(Some(id), "poll", at).unwrap();
+        assert!(!s.hook_delivery_handled("d-1").unwrap());
+        assert!(first(&s, "d-1", "2026-01-01T00:00:00Z"));
+        assert!(s.hook_delivery_handled("d-1").unwrap());
+        // a redelivery: nothing written, not counted
+        assert!(!first(&s, "d-1", "2026-01-01T00:01:00Z"));
+        assert_eq!(s.hook_ticks().unwrap()[0].count, 1);
         // one transaction, so the test writes the file once
         s.conn.execute_batch("BEGIN").unwrap();
         for i in 0..super::DELIVERIES_KEPT + 5 {
-            s.hook_delivery_first(&format!("n-{i}"), "2026-01-02T00:00:00Z")
+            s.conn
+                .execute(
+                    "INSERT INTO hook_deliveries (id, at) VALUES (?1, '2026-01-02T00:00:00Z')",
+                    [format!("n-{i}")],
+                )
                 .unwrap();
         }
         s.conn.execute_batch("COMMIT").unwrap();
+        assert!(first(&s, "last", "2026-01-02T00:00:00Z"));
         let n: i64 = s
             .conn
             .query_row("SELECT count(*) FROM hook_deliveries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, super::DELIVERIES_KEPT);
         // the oldest let go: handled again as new
-        assert!(
-            s.hook_delivery_first("d-1", "2026-01-03T00:00:00Z")
-                .unwrap()
-        );
+        assert!(first(&s, "d-1", "2026-01-03T00:00:00Z"));
     }
 
     #[test]
     fn event_started_ticks_are_counted_per_kind() {
         let s = store("ticks");
-        s.hook_tick("poll", "2026-01-01T00:00:00Z").unwrap();
-        s.hook_tick("poll", "2026-01-01T00:05:00Z").unwrap();
-        s.hook_tick("watch", "2026-01-01T00:03:00Z").unwrap();
+        s.hook_tick_begins(None, "poll", "2026-01-01T00:00:00Z")
+            .unwrap();
+        s.hook_tick_begins(Some("d-1"), "poll", "2026-01-01T00:05:00Z")
+            .unwrap();
+        s.hook_tick_begins(None, "watch", "2026-01-01T00:03:00Z")
+            .unwrap();
         let t = s.hook_ticks().unwrap();
         assert_eq!(
             t.iter()

@@ -29,6 +29,12 @@ pub type Ended<'s> = tick::Ended<'s, Report>;
 /// One poll tick over `scope`; `afk poll` prints it, the benchmark and the
 /// demo read it.
 pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
+    tick_if(ctx, scope, &|_| true)
+}
+
+/// [`tick`], `first` asked on the opened tick before any work
+/// (`tick::open_if`: afk hook's delivery, under the tick's lock).
+pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, first: tick::First) -> Result<Ended<'s>> {
     // 1. The kill switch: decided from the config alone, before any I/O
     // (then the stop file, in the opening).
     if !ctx.config().poll.enabled {
@@ -37,7 +43,7 @@ pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
         let human = tick::TickReport::quiet_human(&report);
         return Ok(Ended::quiet(report, human));
     }
-    tick::open(ctx, TickKind::Poll, |t| poll(t, scope))
+    tick::open_if(ctx, TickKind::Poll, first, |t| poll(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.

@@ -128,7 +128,13 @@ fn wait_agents(t: &Tick) {
 /// One watch tick over `scope`; `afk watch` prints it, the demo and the
 /// benchmark read it.
 pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
-    tick::open(ctx, TickKind::Watch, |t| watch(t, scope))
+    tick_if(ctx, scope, &|_| true)
+}
+
+/// [`tick`], `first` asked on the opened tick before any work
+/// (`tick::open_if`: afk hook's delivery, under the tick's lock).
+pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, first: tick::First) -> Result<Ended<'s>> {
+    tick::open_if(ctx, TickKind::Watch, first, |t| watch(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
