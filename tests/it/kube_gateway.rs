@@ -4,7 +4,9 @@
 //! key's Secret; a scripted `claude` in the agent's container reaches the
 //! model only through it (the key is in no variable of the agent's), and the
 //! run's spend is what the gateway metered, read from its container's log,
-//! whatever the agent reports.
+//! whatever the agent reports. At the budget the gateway refuses every
+//! request (429) and the next watch tick ends the turn: it escalates
+//! `over-budget` and deletes the Job, the looping agent with it.
 
 use crate::kubernetes::{n, wait_done};
 use crate::support::*;
@@ -38,20 +40,22 @@ fn mounts(c: &Value) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_figure() {
-    let script = json!([{"text": "Done.", "usage": {"input": 1200, "output": 340}}]);
-    let mut issue = ready(1, "alice");
-    issue["script"] = script;
-    let mut seed = json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]});
-    seed["model_key"] = json!(KEY);
-    let sb = Sandbox::start(seed);
+/// afk on the sandbox's cluster with the model gateway as the pod's
+/// sidecar (the key in the Secret `model-key`), its agent `claude` the
+/// script `claude` (found on PATH through the agent's own Secret, which
+/// also holds `env` and a stale copy of the key the gateway overrides);
+/// `extra`: more of the config, at its end.
+fn kube_afk(sb: &Sandbox, claude: &str, extra: &str, env: &[(&str, &str)]) -> Afk {
     let scratch = Scratch::new();
     let bin = scratch.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
-    let claude = bin.join("claude");
-    std::fs::write(&claude, CLAUDE).unwrap();
-    std::fs::set_permissions(&claude, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let program = bin.join("claude");
+    std::fs::write(&program, claude).unwrap();
+    std::fs::set_permissions(
+        &program,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     let token = scratch.write("k8s-token", &format!("{K8S_TOKEN}\n"));
     std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = format!(
@@ -61,7 +65,7 @@ fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_fig
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
          image = \"registry.example/agent:1\"\nenv_secret = \"agent-env\"\ngit_image = \"afk\"\n\
          model_secret = \"model-key\"\n\
-         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n",
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n{extra}",
         forge = sb.forge_keys(),
         url = sb.url,
         model = sb.model_url,
@@ -80,18 +84,32 @@ fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_fig
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    // the agent's own Secret: its PATH (where its `claude` is), and a stale
-    // copy of the key the gateway overrides
+    let mut data = json!({"PATH": path, "ANTHROPIC_API_KEY": KEY});
+    for (k, v) in env {
+        data[*k] = json!(v);
+    }
     sb.admin(
         "POST",
         "/k8s/secret",
-        Some(json!({"name": "agent-env", "data": {"PATH": path, "ANTHROPIC_API_KEY": KEY}})),
+        Some(json!({"name": "agent-env", "data": data})),
     );
     sb.admin(
         "POST",
         "/k8s/secret",
         Some(json!({"name": "model-key", "data": {"ANTHROPIC_API_KEY": KEY}})),
     );
+    afk
+}
+
+#[test]
+fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_figure() {
+    let script = json!([{"text": "Done.", "usage": {"input": 1200, "output": 340}}]);
+    let mut issue = ready(1, "alice");
+    issue["script"] = script;
+    let mut seed = json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]});
+    seed["model_key"] = json!(KEY);
+    let sb = Sandbox::start(seed);
+    let afk = kube_afk(&sb, CLAUDE, "", &[]);
 
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
@@ -163,4 +181,107 @@ fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_fig
     let (_, shown, _) = afk.json(&["runs", "show", "1"]);
     assert_eq!(shown["run"]["spend_usd"].as_f64(), Some(usd), "{shown}");
     assert_eq!(shown["run"]["reported_usd"], 0.0001, "{shown}");
+}
+
+/// A `claude` that asks the model four times (each status in `$MARK.<i>`,
+/// the last answer in `$MARK.body`), says so in `$MARK`, then goes on
+/// asking and never ends: a looping agent.
+const LOOPING: &str = r#"#!/bin/sh
+cat > /dev/null
+ask() {
+  curl -s -m 30 -o "$1" -w '%{http_code}' \
+    -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' \
+    -H 'content-type: application/json' \
+    -d '{"model":"claude-gw-test","max_tokens":64,"tools":[{"name":"Bash"}],"messages":[{"role":"user","content":"- Repository: acme/api\n- Issue: #1\n"}]}' \
+    "$ANTHROPIC_BASE_URL/v1/messages"
+}
+for i in 1 2 3 4; do ask "$MARK.body" > "$MARK.$i"; done
+echo "$$" > "$MARK.pid"
+: > "$MARK"
+while :; do ask /dev/null > /dev/null; sleep 1; done
+"#;
+
+#[test]
+fn at_its_budget_the_pod_s_gateway_refuses_every_request_and_the_next_tick_ends_the_turn() {
+    // each answer is 1000 input and 100 output tokens at $3 and $15 a
+    // million: $0.0045; the run may spend $0.005, so two pass
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"text": "Done.", "usage": {"input": 1000, "output": 100}}]);
+    let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
+    let marks = Scratch::new();
+    // the pod's user writes its marks here
+    std::fs::set_permissions(
+        &marks.dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mark = marks.path("asked");
+    let mark_s = mark.display().to_string();
+    let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
+                  [budget]\nrun_usd = 0.005\n";
+    let afk = kube_afk(&sb, LOOPING, prices, &[("MARK", &mark_s)]);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    // the sandbox's cluster moves on as it is asked: ask until the agent
+    // says it asked four times (bounded)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while !mark.exists() {
+        assert!(std::time::Instant::now() < deadline, "{}", pod(&sb));
+        sb.admin("GET", "/k8s/state", None);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let asked = |i: u32| std::fs::read_to_string(marks.path(&format!("asked.{i}"))).unwrap();
+    let body = std::fs::read_to_string(marks.path("asked.body")).unwrap_or_default();
+    // two pass; every later request is refused with a 429 naming the budget
+    assert_eq!(
+        [asked(1), asked(2), asked(3), asked(4)],
+        ["200", "200", "429", "429"],
+        "{body}"
+    );
+    assert!(body.contains("budget.run_usd"), "{body}");
+    assert_eq!(
+        sb.admin("GET", "/model/requests", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // the next watch tick reads the gateway's stop from its log, escalates
+    // the run over-budget and ends the turn: the Job and its pod are gone
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r} {err}"
+    );
+    let stop = std::fs::read_to_string(afk.scratch.path("state/runs/1/budget-stop.json"))
+        .expect("the gateway's stop, mirrored from its log");
+    let stop: Value = serde_json::from_str(&stop).unwrap();
+    assert_eq!(stop["limit"], "run_usd", "{stop}");
+    assert_eq!(stop["spend_usd"], 0.009, "{stop}");
+    let cluster = sb.admin("GET", "/k8s/state", None);
+    assert_eq!(cluster["jobs"], json!([]), "the Job was deleted: {cluster}");
+    let pid: i32 = std::fs::read_to_string(marks.path("asked.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // killed with its pod (SIGKILL lands as the process is next scheduled)
+    let alive = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        !stat.is_empty() && !stat.contains(") Z ")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!alive(), "the looping agent was ended with its pod");
+    assert_eq!(
+        sb.admin("GET", "/model/requests", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing reached the model after the stop"
+    );
 }
