@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::check::Checker;
 use super::values::{DAY, MINUTE, de_duration, de_path, is_http_url};
 use super::{Config, RunnerKind};
+use crate::types::Invalid;
 pub use crate::types::{AgentKind, Workspace};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -633,13 +634,13 @@ fn user_of(name: &str) -> Option<(u32, u32)> {
     (rc == 0 && !found.is_null()).then_some((pw.pw_uid, pw.pw_gid))
 }
 
-fn group_of(name: &str) -> std::result::Result<Option<u32>, String> {
+fn group_of(name: &str) -> std::result::Result<Option<u32>, Invalid> {
     let name = name.trim();
     if name.is_empty() {
         return Ok(None);
     }
     let Ok(c) = std::ffi::CString::new(name) else {
-        return Err(format!("\"{name}\" is not a group name"));
+        return Err(Invalid(format!("\"{name}\" is not a group name")));
     };
     let mut grp: libc::group = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 16 * 1024];
@@ -656,9 +657,9 @@ fn group_of(name: &str) -> std::result::Result<Option<u32>, String> {
         )
     };
     if rc != 0 || found.is_null() {
-        return Err(format!(
+        return Err(Invalid(format!(
             "no group \"{name}\" on this machine (getent group {name})"
-        ));
+        )));
     }
     let gid = grp.gr_gid;
     // SAFETY: geteuid(2), getegid(2) and getgroups(2) cannot fail this way
@@ -667,21 +668,24 @@ fn group_of(name: &str) -> std::result::Result<Option<u32>, String> {
     let n = unsafe { libc::getgroups(groups.len() as libc::c_int, groups.as_mut_ptr()) };
     let member = egid == gid || groups.iter().take(n.max(0) as usize).any(|g| *g == gid);
     if !root && !member {
-        return Err(format!(
+        return Err(Invalid(format!(
             "afk's user is not in the group \"{name}\": add it (usermod -aG {name} <afk's user>), then log in again"
-        ));
+        )));
     }
     Ok(Some(gid))
 }
 
 /// `"Name <address>"` as (name, address); empty: None.
-fn parse_author(s: &str) -> std::result::Result<Option<(String, String)>, String> {
+fn parse_author(s: &str) -> std::result::Result<Option<(String, String)>, Invalid> {
     let t = s.trim();
     if t.is_empty() {
         return Ok(None);
     }
-    let bad =
-        || format!("\"{s}\" is not \"Name <address>\" (e.g. \"Jane Doe <jane@example.org>\")");
+    let bad = || {
+        Invalid(format!(
+            "\"{s}\" is not \"Name <address>\" (e.g. \"Jane Doe <jane@example.org>\")"
+        ))
+    };
     let (name, rest) = t.split_once('<').ok_or_else(bad)?;
     let email = rest.strip_suffix('>').ok_or_else(bad)?;
     let name = name.trim();

@@ -7,6 +7,7 @@
 //! (upgrade's fixers), a `Runner` itself since the tick's steps call it as one.
 
 use crate::runner::{Observed, Runner, RunnerHandle, Turn};
+use crate::types::Invalid;
 use anyhow::{Result, anyhow, bail};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -18,7 +19,7 @@ type Build<T> = Box<dyn Fn() -> Result<Box<T>> + Send + Sync>;
 /// the same answer to every call.
 pub struct OnDemand<T: ?Sized> {
     build: Option<Build<T>>,
-    built: OnceLock<Result<Box<T>, String>>,
+    built: OnceLock<Result<Box<T>, Invalid>>,
 }
 
 impl<T: ?Sized> OnDemand<T> {
@@ -50,7 +51,7 @@ impl<T: ?Sized> OnDemand<T> {
     /// The edge, built now when nothing asked for it before.
     pub fn get(&self) -> Result<&T> {
         let built = self.built.get_or_init(|| match &self.build {
-            Some(build) => build().map_err(|e| format!("{e:#}")),
+            Some(build) => build().map_err(|e| Invalid(format!("{e:#}"))),
             None => Err("nothing to build".into()),
         });
         match built {
@@ -86,7 +87,7 @@ impl Runner for NoAgents {
 /// that starts none is never failed by a runner it could not build).
 pub struct OnDemandRunner {
     build: Box<dyn Fn() -> Result<Box<dyn Runner>> + Send + Sync>,
-    built: OnceLock<Result<Box<dyn Runner>, String>>,
+    built: OnceLock<Result<Box<dyn Runner>, Invalid>>,
     /// the instance id bound before the runner was built, handed on at build
     instance: OnceLock<String>,
 }
@@ -101,7 +102,7 @@ impl OnDemandRunner {
     }
     fn get(&self) -> Result<&dyn Runner> {
         let built = self.built.get_or_init(|| {
-            let r = (self.build)().map_err(|e| format!("{e:#}"))?;
+            let r = (self.build)().map_err(|e| Invalid(format!("{e:#}")))?;
             if let Some(id) = self.instance.get() {
                 r.bind_instance(id);
             }

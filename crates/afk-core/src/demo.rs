@@ -3,6 +3,7 @@
 //! command wires the sandbox and the acts around them.
 
 use crate::types::AgentKind;
+use crate::types::Invalid;
 
 /// `--keep` given without a folder: the demo's own folder under the temp folder.
 pub const KEEP_IN_TEMP: &str = "-";
@@ -19,7 +20,7 @@ pub fn keep_dir(keep: Option<&str>) -> Option<&str> {
 pub fn agent_for<P>(
     flag: Option<&str>,
     find: impl Fn(&str) -> Option<P>,
-) -> Result<Option<(AgentKind, P)>, String> {
+) -> Result<Option<(AgentKind, P)>, Invalid> {
     let (name, kind, package) = match flag {
         None => return Ok(find("claude").map(|p| (AgentKind::Claude, p))),
         Some("script") => return Ok(None),
@@ -28,9 +29,9 @@ pub fn agent_for<P>(
     };
     match find(name) {
         Some(p) => Ok(Some((kind, p))),
-        None => Err(format!(
+        None => Err(Invalid(format!(
             "demo: --agent {name}: `{name}` is not on PATH (npm install -g {package}, or --agent script)"
-        )),
+        ))),
     }
 }
 
@@ -127,7 +128,7 @@ mod tests {
             let got = agent_for(flag, on(have));
             match want {
                 Ok(w) => assert_eq!(got, Ok(w), "{flag:?} {have:?}"),
-                Err(words) => assert!(got.unwrap_err().contains(words), "{flag:?} {have:?}"),
+                Err(words) => assert!(got.unwrap_err().0.contains(words), "{flag:?} {have:?}"),
             }
         }
     }

@@ -3,10 +3,12 @@
 //! `main` is without spawning `git ls-remote`. The answer is an outside
 //! party's: every length is checked, nothing is trusted past the cap.
 
+use crate::types::Invalid;
+
 /// What the advertisement says of `want` (`refs/heads/main`): its commit,
 /// None when the repository has no such ref, Err when the answer is not an
 /// advertisement (a dumb server, an HTML page, a cut or malformed pkt-line).
-pub fn find(advert: &[u8], want: &str) -> Result<Option<String>, String> {
+pub fn find(advert: &[u8], want: &str) -> Result<Option<String>, Invalid> {
     let mut rest = advert;
     let mut seen_service = false;
     while !rest.is_empty() {
@@ -27,7 +29,9 @@ pub fn find(advert: &[u8], want: &str) -> Result<Option<String>, String> {
             return Err("a flush before the service line".into());
         }
         if len < 4 || len > rest.len() {
-            return Err(format!("a pkt-line of {len} bytes does not fit the answer"));
+            return Err(Invalid(format!(
+                "a pkt-line of {len} bytes does not fit the answer"
+            )));
         }
         let line = &rest[4..len];
         rest = &rest[len..];

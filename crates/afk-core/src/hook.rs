@@ -5,6 +5,7 @@
 //! compared in constant time) by the binary; these rules decide from what
 //! it found.
 
+use crate::types::Invalid;
 use crate::types::TickKind;
 
 /// How a forge signs its webhook deliveries: Gitea and Forgejo one way,
@@ -423,9 +424,9 @@ pub fn parse_head(bytes: &[u8], max_body: u64) -> Result<Option<Head>, Answer> {
 }
 
 /// A size in bytes: "5MiB", "512KiB", "1MB", "1000000".
-pub fn parse_size(s: &str) -> Result<u64, String> {
+pub fn parse_size(s: &str) -> Result<u64, Invalid> {
     let t = s.trim();
-    let bad = || format!("\"{s}\" is not a size (e.g. \"5MiB\", \"512KiB\")");
+    let bad = || Invalid(format!("\"{s}\" is not a size (e.g. \"5MiB\", \"512KiB\")"));
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let n: u64 = n.parse().map_err(|_| bad())?;

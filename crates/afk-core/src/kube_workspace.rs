@@ -17,6 +17,7 @@
 //!    (docs/how-it-works.md#the-workspace); its result is its termination
 //!    message, and its exit code is the agent's.
 
+use crate::types::Invalid;
 use serde_json::{Value, json};
 
 /// The shared volume's mount point: the run folder of the pod (the checkout
@@ -316,26 +317,26 @@ pub fn secret_key_path(
     key: &str,
     key_link: Option<&str>,
     data_link: Option<&str>,
-) -> std::result::Result<Vec<String>, String> {
+) -> std::result::Result<Vec<String>, Invalid> {
     let plain = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains('/');
     if !plain(key) || key.starts_with("..") {
-        return Err(format!("{key:?} is not a Secret's key"));
+        return Err(Invalid(format!("{key:?} is not a Secret's key")));
     }
     let Some(link) = key_link else {
         return Ok(vec![key.to_string()]);
     };
     if link != format!("..data/{key}") {
-        return Err(format!(
+        return Err(Invalid(format!(
             "it links to {link:?}, not to ..data/{key} as the kubelet's do"
-        ));
+        )));
     }
     match data_link {
         Some(d) if plain(d) && d.starts_with("..") && d.len() > 2 && d != "..data" => {
             Ok(vec![d.to_string(), key.to_string()])
         }
-        Some(d) => Err(format!(
+        Some(d) => Err(Invalid(format!(
             "..data links to {d:?}, not to a folder ..<timestamp> beside it as the kubelet's does"
-        )),
+        ))),
         None => Err("..data is not a link as the kubelet writes it".into()),
     }
 }

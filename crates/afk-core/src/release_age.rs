@@ -116,7 +116,7 @@ pub fn walk(
     allow_major: bool,
     now: OffsetDateTime,
     min: std::time::Duration,
-    mut created_of: impl FnMut(&str) -> Result<Option<String>, String>,
+    mut created_of: impl FnMut(&str) -> Result<Option<String>, Invalid>,
 ) -> Result<(Vec<String>, Vec<Note>), Invalid> {
     let mut kept = all.to_vec();
     let mut notes = vec![];

@@ -8,6 +8,7 @@
 //! --dry-run` predicts the real tick; without it the caller draws from the OS
 //! ([`unit`] turns 8 random bytes into a draw).
 
+use crate::types::Invalid;
 use crate::types::IssueNumber;
 use serde::Serialize;
 
@@ -68,14 +69,18 @@ fn mix(mut z: u64) -> u64 {
 
 /// `AFK_CANARY_SEED` as a seed: an integer, negative ones taken as their
 /// two's-complement bits. None when unset or empty; Err names the bad value.
-pub fn parse_seed(v: Option<&str>) -> Result<Option<u64>, String> {
+pub fn parse_seed(v: Option<&str>) -> Result<Option<u64>, Invalid> {
     let Some(s) = v.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
     s.parse::<u64>()
         .or_else(|_| s.parse::<i64>().map(|i| i as u64))
         .map(Some)
-        .map_err(|_| format!("AFK_CANARY_SEED is \"{s}\", which is not an integer"))
+        .map_err(|_| {
+            Invalid(format!(
+                "AFK_CANARY_SEED is \"{s}\", which is not an integer"
+            ))
+        })
 }
 
 #[cfg(test)]
@@ -172,11 +177,11 @@ mod tests {
             (Some("18446744073709551615"), Ok(Some(u64::MAX))),
             (
                 Some("abc"),
-                Err("AFK_CANARY_SEED is \"abc\", which is not an integer".to_string()),
+                Err("AFK_CANARY_SEED is \"abc\", which is not an integer".into()),
             ),
             (
                 Some("1.5"),
-                Err("AFK_CANARY_SEED is \"1.5\", which is not an integer".to_string()),
+                Err("AFK_CANARY_SEED is \"1.5\", which is not an integer".into()),
             ),
         ];
         for (input, want) in cases {

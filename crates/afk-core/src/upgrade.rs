@@ -11,6 +11,7 @@
 use super::compose::{self, ServiceImage};
 use super::sanitize::{fenced, md_text, one_line, safe_url};
 use super::tags::{self, UpdateType};
+use crate::types::Invalid;
 use crate::types::{PrNumber, RepoName};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -279,17 +280,19 @@ pub fn plan<'a>(
 pub fn edit(
     bump: &Bump,
     text_of: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, Invalid> {
     let mut out: Vec<(String, String)> = vec![];
     for site in &bump.sites {
         let current = match out.iter().find(|(f, _)| *f == site.file) {
             Some((_, t)) => t.clone(),
-            None => text_of(&site.file).ok_or_else(|| format!("{} is missing", site.file))?,
+            None => {
+                text_of(&site.file).ok_or_else(|| Invalid(format!("{} is missing", site.file)))?
+            }
         };
         let t = compose::set_image_tag(&current, &site.service, &bump.to)
-            .map_err(|e| format!("{}: {e}", site.file))?;
+            .map_err(|e| Invalid(format!("{}: {e}", site.file)))?;
         let t = compose::bump_version_label(&t, &site.service, bump.update_type, &bump.to)
-            .map_err(|e| format!("{}: {e}", site.file))?;
+            .map_err(|e| Invalid(format!("{}: {e}", site.file)))?;
         match out.iter_mut().find(|(f, _)| *f == site.file) {
             Some((_, old)) => *old = t,
             None => out.push((site.file.clone(), t)),
@@ -910,7 +913,7 @@ mod tests {
             .replace("1.2.3+27.1.0", "1.2.4+27.1.3");
         assert_eq!(out, vec![("compose.yml".to_string(), want)]);
         let missing = edit(&b, |_| None).unwrap_err();
-        assert!(missing.contains("compose.yml is missing"), "{missing}");
+        assert!(missing.0.contains("compose.yml is missing"), "{missing}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 use super::compose;
 use super::tags::UpdateType;
 use super::upgrade::{Bump, ImageBump, Site};
+use crate::types::Invalid;
 
 /// A version label of a recipe: its file, service and value `X.Y.Z+APP`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub fn files(
     bump: &Bump,
     sites: &[Site],
     text_of: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, Invalid> {
     match bump.group {
         Some(_) => edit(bump, sites, text_of),
         None => super::upgrade::edit(bump, text_of),
@@ -152,11 +153,11 @@ pub fn edit(
     bump: &Bump,
     sites: &[Site],
     text_of: impl Fn(&str) -> Option<String>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, Invalid> {
     let mut out: Vec<(String, String)> = vec![];
     let current = |out: &[(String, String)], file: &str| match out.iter().find(|(f, _)| f == file) {
         Some((_, t)) => Ok(t.clone()),
-        None => text_of(file).ok_or_else(|| format!("{file} is missing")),
+        None => text_of(file).ok_or_else(|| Invalid(format!("{file} is missing"))),
     };
     let put = |out: &mut Vec<(String, String)>, file: &str, t: String| match out
         .iter_mut()
@@ -167,7 +168,7 @@ pub fn edit(
     };
     for (site, to) in bump.all_sites() {
         let t = compose::set_image_tag(&current(&out, &site.file)?, &site.service, &to)
-            .map_err(|e| format!("{}: {e}", site.file))?;
+            .map_err(|e| Invalid(format!("{}: {e}", site.file)))?;
         put(&mut out, &site.file, t);
     }
     let images = bump.images();
@@ -175,7 +176,7 @@ pub fn edit(
     for l in labels(sites, |f| current(&out, f).ok()) {
         let before = current(&out, &l.file)?;
         let t = compose::bump_version_label(&before, &l.service, kind, &app_of(&images, sites, &l))
-            .map_err(|e| format!("{}: {e}", l.file))?;
+            .map_err(|e| Invalid(format!("{}: {e}", l.file)))?;
         if t != before {
             put(&mut out, &l.file, t);
         }

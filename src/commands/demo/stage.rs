@@ -19,7 +19,7 @@ fn agent_choice(a: &Args) -> Result<Option<(crate::types::AgentKind, std::path::
         })
     };
     crate::core::demo::agent_for(a.agent.as_deref(), find)
-        .map_err(|e| crate::command_error::UsageError(e).into())
+        .map_err(|e| crate::command_error::UsageError(e.0).into())
 }
 
 /// The demo's stage: its folder, the sandbox, the scripted agent, and the

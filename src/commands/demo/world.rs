@@ -77,9 +77,11 @@ pub(crate) fn merge_then_watch(
 }
 
 /// Whether this machine can make the agent's box (asked once per demo).
-pub(crate) fn can_box() -> std::result::Result<(), String> {
-    static CAN: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
-    CAN.get_or_init(crate::runner::agent_box::can_box).clone()
+pub(crate) fn can_box() -> std::result::Result<(), crate::types::Invalid> {
+    static CAN: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>> =
+        std::sync::OnceLock::new();
+    CAN.get_or_init(|| crate::runner::agent_box::can_box().map_err(crate::types::Invalid))
+        .clone()
 }
 
 /// The `[runner]` line of every act's config: nothing where the machine can

@@ -107,7 +107,7 @@ pub fn resolve_templates(t: &Tick) -> Result<Templates> {
     };
     let seed = if routing_on {
         routing::parse_seed(std::env::var("AFK_CANARY_SEED").ok().as_deref())
-            .map_err(|e| anyhow::Error::new(crate::command_error::UsageError(e)))?
+            .map_err(|e| anyhow::Error::new(crate::command_error::UsageError(e.0)))?
     } else {
         None
     };

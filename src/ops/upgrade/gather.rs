@@ -208,8 +208,10 @@ fn person_line(e: registry::RegistryError) -> String {
 /// registry that fails skips the recipe, as a failed tag list does.
 pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
     use crate::core::release_age::walk;
-    let mut asked: std::collections::HashMap<(String, String), Result<Option<String>, String>> =
-        Default::default();
+    let mut asked: std::collections::HashMap<
+        (String, String),
+        Result<Option<String>, crate::types::Invalid>,
+    > = Default::default();
     for r in recipes.iter_mut().filter(|r| r.scan.asks()) {
         let (Ok(up), Ok(tags)) = (&r.upstream, &mut r.tags) else {
             continue;
@@ -230,7 +232,10 @@ pub fn ages(recipes: &mut [Recipe], reg: &dyn Registry, rule: &AgeRule) {
                 |t| {
                     asked
                         .entry((key.clone(), t.to_string()))
-                        .or_insert_with(|| reg.created(&image, t).map_err(person_line))
+                        .or_insert_with(|| {
+                            reg.created(&image, t)
+                                .map_err(|e| crate::types::Invalid(person_line(e)))
+                        })
                         .clone()
                 },
             );
