@@ -23,6 +23,7 @@ mod exit_codes;
 mod extreme_dates;
 mod faults;
 mod forge_reviews;
+mod gateway_secrets;
 mod gateway_tls;
 mod github;
 mod github_app;

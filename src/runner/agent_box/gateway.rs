@@ -66,6 +66,11 @@ pub struct GatewaySpec {
     pub gate: Option<budget::Gate>,
     /// `<run_dir>/metered.jsonl`.
     pub metered: PathBuf,
+    /// `runner.secret_env`: variables of afk's environment whose values the
+    /// agent is handed, so may put in its context; the keeper reads them
+    /// to redact them from what it sends upstream (never written here).
+    #[serde(default)]
+    pub redact_env: Vec<String>,
 }
 
 /// The box's bubblewrap, ended when the gateway stops the turn.
@@ -124,6 +129,15 @@ impl Gateway {
         };
         if let Err(why) = rules::upstream_allowed(&spec.upstream) {
             bail!("the model gateway: runner.model.upstream {why}");
+        }
+        // the secrets the agent holds: registered, so redacted_body keeps
+        // them from the model as from everything afk writes (SPEC 5.7)
+        for name in &spec.redact_env {
+            if let Ok(v) = std::env::var(name)
+                && !v.trim().is_empty()
+            {
+                crate::redact::Secret::new(v);
+            }
         }
         let agent = afk_http::client::builder(std::time::Duration::from_secs(24 * 3600))
             .timeout_connect(std::time::Duration::from_secs(10))
@@ -630,6 +644,8 @@ pub struct On {
     pub upstream: String,
     pub(crate) models: BTreeMap<String, prices::Price>,
     pub(crate) flat: prices::Price,
+    /// `runner.secret_env` (see [`GatewaySpec::redact_env`]).
+    pub(crate) redact_env: Vec<String>,
 }
 
 /// SPEC 5.8.6 over `[runner.model]` (a boxed command runner).
@@ -686,6 +702,7 @@ pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
         upstream: upstream.trim().to_string(),
         models: cfg.runner.prices.models(),
         flat: cfg.runner.prices.flat(),
+        redact_env: cfg.runner.secret_env.clone(),
     })
 }
 
@@ -746,6 +763,7 @@ impl On {
             flat: self.flat,
             gate,
             metered: run_dir.join(METERED),
+            redact_env: self.redact_env.clone(),
         }
     }
 

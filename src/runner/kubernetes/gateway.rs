@@ -82,6 +82,9 @@ pub(crate) fn setup(cfg: &crate::config::Config) -> PodGateway {
             upstream,
             models: cfg.runner.prices.models(),
             flat: cfg.runner.prices.flat(),
+            // the agent's values come from its own env_secret, which the
+            // gateway's container does not have: nothing of them to redact
+            redact_env: vec![],
         },
         secret: k.model_secret.trim().to_string(),
         secret_key,
