@@ -904,8 +904,11 @@ both_dialects! {
 
     #[test]
     fn a_locked_state_file_costs_one_busy_wait_per_tick() {
-        // five repos, each with an armed issue: a tick that waited once per
-        // claim would outlast the lock and dispatch the later ones
+        // five repos, each with an armed issue: the state file's write lock
+        // is held from before the tick until it has reported, so every claim
+        // meets it; the tick waits once (store::short_busy's rule, pinned in
+        // afk-store), then its other writes fail at once, and nothing is
+        // started or labelled
         let repos: Vec<serde_json::Value> = (1..=5)
             .map(|i| repo(&format!("acme/r{i}"), json!([])))
             .collect();
@@ -919,22 +922,25 @@ both_dialects! {
         }
         let c = rusqlite::Connection::open(afk.state()).unwrap();
         c.execute_batch("BEGIN IMMEDIATE").unwrap();
-        // the lock outlasts one wait (300 ms) but not two
-        let held = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(700));
-            c.execute_batch("ROLLBACK").unwrap();
-        });
         let out = afk
             .cmd()
             .env("AFK_BUSY_TIMEOUT_MS", "300")
             .args(["--json", "poll"])
             .output()
             .unwrap();
-        held.join().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+        // let go only once the tick has reported and ended
+        c.execute_batch("ROLLBACK").unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
         let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(r["dispatched"].as_array().map_or(0, Vec::len), 0, "{r}");
+        let errors = r["errors"].as_array().unwrap();
+        assert!(!errors.is_empty() && errors.iter().all(|e| e["message"].as_str().unwrap().contains("locked")), "{r}");
         assert!(sb.writes().is_empty(), "nothing started or labelled");
+        assert!(!afk.scratch.path("state/runs/1").exists());
+        // the lock let go: the next tick claims (as many as max_per_tick lets it)
+        let next = afk.poll().1;
+        assert!(next["dispatched"].as_array().is_some_and(|d| !d.is_empty()), "{next}");
     }
 
     #[test]

@@ -696,15 +696,25 @@ fn read_only(path: &Path) -> Result<(Connection, i64)> {
 /// microseconds; SQLite's own wait (1, 2, 5, 10 … 100 ms sleeps) made 50
 /// parallel claims wait about 100 ms in all, a dry poll's whole run time.
 fn short_busy(tries: i32) -> bool {
-    const STEP: Duration = Duration::from_micros(100);
-    let most = busy_timeout().as_micros() / STEP.as_micros();
-    if (tries as u128) >= most {
+    let gave_up = GAVE_UP.load(std::sync::atomic::Ordering::SeqCst);
+    if !keeps_waiting(tries, configured_busy_timeout(), gave_up) {
         // one wait per process: the rest of the tick's writes fail at once
         GAVE_UP.store(true, std::sync::atomic::Ordering::SeqCst);
         return false;
     }
-    std::thread::sleep(STEP);
+    std::thread::sleep(BUSY_STEP);
     true
+}
+
+/// One step of [`short_busy`]'s wait.
+const BUSY_STEP: Duration = Duration::from_micros(100);
+
+/// Whether a write that met the state file locked `tries` times waits one
+/// more step: while its steps fit in `timeout`, and never after this
+/// process once waited all of it (`gave_up`): a tick waits once, not once
+/// per repository and bookkeeping step.
+fn keeps_waiting(tries: i32, timeout: Duration, gave_up: bool) -> bool {
+    !gave_up && (tries.max(0) as u128) < timeout.as_micros() / BUSY_STEP.as_micros()
 }
 
 /// Set once a write waited the whole busy timeout for another process's
@@ -716,6 +726,11 @@ fn busy_timeout() -> Duration {
     if GAVE_UP.load(std::sync::atomic::Ordering::SeqCst) {
         return Duration::ZERO;
     }
+    configured_busy_timeout()
+}
+
+/// `AFK_BUSY_TIMEOUT_MS`, else 5 s.
+fn configured_busy_timeout() -> Duration {
     std::env::var("AFK_BUSY_TIMEOUT_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -726,6 +741,31 @@ fn busy_timeout() -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A tick waits for a locked state file once: each write waits in
+    /// steps up to the busy timeout, and once one has waited all of it,
+    /// no later write of the process waits at all.
+    #[test]
+    fn a_tick_waits_once_for_a_locked_state_file() {
+        let ms = Duration::from_millis;
+        let cases = [
+            // (tries so far, timeout, gave up before, waits one more step)
+            (0, ms(300), false, true),
+            (2_999, ms(300), false, true),
+            (3_000, ms(300), false, false),
+            (0, ms(300), true, false),
+            (0, Duration::ZERO, false, false),
+            (49_999, ms(5_000), false, true),
+            (50_000, ms(5_000), false, false),
+        ];
+        for (tries, timeout, gave_up, want) in cases {
+            assert_eq!(
+                keeps_waiting(tries, timeout, gave_up),
+                want,
+                "{tries} {timeout:?} {gave_up}"
+            );
+        }
+    }
 
     /// A tick's handle stamps every row with the tick's one moment, however
     /// long the tick takes; the moment is stored as the model's text and read
