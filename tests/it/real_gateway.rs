@@ -17,22 +17,100 @@ fn model_requests(sb: &Sandbox) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_looping_codex_is_stopped_by_the_gateway_within_one_request_of_its_limit() {
-    // every answer is one more shell call, 10,000 input and 100 output
-    // tokens: $0.053 a request at gpt-5.5's shipped prices ($5 and $30 a
-    // million); the run may spend $0.2, so the fifth request is refused
+/// A looping turn, after it ended.
+struct Looped {
+    sb: Sandbox,
+    afk: Afk,
+    /// the agent's exit status
+    status: i32,
+    /// its log
+    log: String,
+    /// the model's request log
+    asked: Vec<Value>,
+    /// the metered lines
+    lines: Vec<Value>,
+}
+
+/// A turn of `agent` looping on shell calls through the gateway against the
+/// scripted model requiring its key, every answer 10,000 input and 100
+/// output tokens, `budget.run_usd = 0.2`.
+fn looped(agent: &str) -> Option<Looped> {
     let mut issue = ready(1, "alice");
     issue["script"] = json!([{"shell": "true", "usage": {"input": 10000, "output": 100}}]);
     let seed = json!({"model_key": afk::sandbox::model_api::MODEL_KEY,
                       "repos": [repo("acme/api", json!([issue]))]});
-    let Some((sb, afk)) = setup_with("codex", seed, "[budget]\nrun_usd = 0.2\n") else {
-        return;
-    };
+    let (sb, afk) = setup_with(agent, seed, "[budget]\nrun_usd = 0.2\n")?;
     let status = dispatch(&afk);
     let log = agent_log(&afk);
-    let run = afk.scratch.path("state/runs/1");
     let asked = model_requests(&sb);
+    let metered =
+        std::fs::read_to_string(afk.scratch.path("state/runs/1/metered.jsonl")).unwrap_or_default();
+    let lines = metered
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    Some(Looped {
+        sb,
+        afk,
+        status,
+        log,
+        asked,
+        lines,
+    })
+}
+
+/// What holds whichever fence stopped the loop: the metered spend reached
+/// the limit and is at most one request over it; every request the model
+/// saw carried afk's key and is one metered line (a GET of the models too,
+/// at nothing), so none came after the stop; the next watch tick escalates
+/// `over-budget` with the metered figure, and nothing reaches the model
+/// after. The metered total, in micro-dollars.
+fn within_one_request(sb: &Sandbox, afk: &Afk, asked: &[Value], lines: &[Value], ctx: &str) -> u64 {
+    let micro: Vec<u64> = lines
+        .iter()
+        .map(|l| l["micro_usd"].as_u64().unwrap())
+        .collect();
+    let total: u64 = micro.iter().sum();
+    let one = micro.iter().copied().max().unwrap_or(0);
+    assert!(micro.len() >= 2, "the agent looped before the stop: {ctx}");
+    assert!(total >= 200_000, "the stop came at the limit: {lines:?}");
+    assert!(total <= 200_000 + one, "within one request: {lines:?}");
+    assert!(asked.iter().all(|e| e["key"] == "matched"), "{ctx}");
+    assert_eq!(asked.len(), lines.len(), "{lines:?}\n{ctx}");
+    let (_, r, err) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("over-budget".into())),
+        "{r} {err}"
+    );
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
+    assert!((spend - total as f64 / 1e6).abs() < 1e-6, "{shown}");
+    assert_eq!(
+        model_requests(sb).len(),
+        asked.len(),
+        "nothing after the stop"
+    );
+    total
+}
+
+#[test]
+fn a_looping_codex_is_stopped_by_the_gateway_within_one_request_of_its_limit() {
+    // $0.053 a request at gpt-5.5's shipped prices ($5 and $30 a million):
+    // the fifth request is refused
+    let Some(Looped {
+        sb,
+        afk,
+        status,
+        log,
+        asked,
+        lines,
+    }) = looped("codex")
+    else {
+        return;
+    };
+    let run = afk.scratch.path("state/runs/1");
     let ctx = format!("--- model requests:\n{asked:#?}\n--- agent.log:\n{log}");
     // the turn was stopped mid-way: the gateway ended the box (SIGKILL,
     // 128 + 9) before Codex finished the turn or gave it up on the 429
@@ -46,47 +124,36 @@ fn a_looping_codex_is_stopped_by_the_gateway_within_one_request_of_its_limit() {
         .unwrap_or_else(|_| panic!("the gateway left its stop: {ctx}"));
     let stop: Value = serde_json::from_str(&stop).unwrap();
     assert_eq!(stop["limit"], "run_usd", "{stop}");
-    // the metered spend: at most the limit and one request's price
-    let metered = std::fs::read_to_string(run.join("metered.jsonl")).unwrap_or_default();
-    let lines: Vec<Value> = metered
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let micro: Vec<u64> = lines
-        .iter()
-        .map(|l| l["micro_usd"].as_u64().unwrap())
-        .collect();
-    let total: u64 = micro.iter().sum();
-    let one = micro.iter().copied().max().unwrap_or(0);
-    assert!(
-        micro.len() >= 2,
-        "Codex looped before the stop: {metered}\n{ctx}"
-    );
-    assert!(total >= 200_000, "the stop came at the limit: {metered}");
-    assert!(total <= 200_000 + one, "within one request: {metered}");
-    // every request the model saw carried afk's key and is one metered
-    // line (a GET of the models too, at nothing): none came after the stop
-    assert!(asked.iter().all(|e| e["key"] == "matched"), "{ctx}");
-    assert_eq!(asked.len(), lines.len(), "{metered}\n{ctx}");
+    // each line is the model log's usage at the shipped prices
     for (line, entry) in lines.iter().zip(&asked) {
         let u = &entry["usage"];
         let want = u["input"].as_u64().unwrap_or(0) * 5 + u["output"].as_u64().unwrap_or(0) * 30;
         assert_eq!(line["micro_usd"].as_u64(), Some(want), "{line} {entry}");
     }
-    // the next watch tick escalates over-budget with the metered figure
-    let (_, r, err) = afk.watch();
-    assert_eq!(
-        action_of(&r, 1),
-        ("escalate".into(), Some("over-budget".into())),
-        "{r} {err}"
+    within_one_request(&sb, &afk, &asked, &lines, &ctx);
+}
+
+/// Claude Code has a fence of its own (`--max-budget-usd`, by its own
+/// price table) beside the gateway's: whichever stops the loop first, the
+/// turn ends within one request of the limit by metered spend.
+#[test]
+fn a_looping_claude_ends_within_one_request_of_its_limit_through_the_gateway() {
+    let Some(Looped {
+        sb,
+        afk,
+        status,
+        log,
+        asked,
+        lines,
+    }) = looped("claude")
+    else {
+        return;
+    };
+    let ctx = format!("--- model requests:\n{asked:#?}\n--- agent.log:\n{log}");
+    assert_ne!(status, 0, "the turn did not end well: {ctx}");
+    assert!(
+        log.contains("error_max_budget_usd") || log.contains("budget.run_usd"),
+        "a fence stopped it: {ctx}"
     );
-    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
-    assert_eq!(code, 0, "{err}");
-    let spend = shown["run"]["spend_usd"].as_f64().unwrap_or(-1.0);
-    assert!((spend - total as f64 / 1e6).abs() < 1e-6, "{shown}");
-    assert_eq!(
-        model_requests(&sb).len(),
-        asked.len(),
-        "nothing after the stop"
-    );
+    within_one_request(&sb, &afk, &asked, &lines, &ctx);
 }
