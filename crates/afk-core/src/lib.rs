@@ -54,6 +54,7 @@ pub mod registry_auth;
 pub mod release_age;
 pub mod report;
 pub mod routing;
+pub mod run_history;
 pub mod run_lessons;
 pub mod run_spend;
 pub mod run_state;

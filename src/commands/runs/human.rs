@@ -1,7 +1,8 @@
 //! `afk runs show` for people: the run, its timeline, what the agent said,
 //! and the files of its run folder.
 
-use super::{Shown, duration_s, human_duration};
+use super::Shown;
+use crate::core::run_history::{duration_s, human_duration, spend_said};
 use crate::store::runs::Run;
 use time::OffsetDateTime;
 
@@ -19,8 +20,12 @@ pub(super) fn show(doc: &Shown, r: &Run, now: OffsetDateTime) -> String {
             .unwrap_or_default(),
         r.branch,
         crate::core::plural(r.turns as usize, "agent turn", "agent turns"),
-        human_duration(duration_s(r, now)),
-        spend_text(doc),
+        human_duration(duration_s(&r.created_at, r.ended_at.as_deref(), now)),
+        spend_said(
+            doc.metered.as_ref().map(|m| m.usd),
+            doc.run.spend_usd,
+            doc.run.reported_usd
+        ),
     );
     if !doc.spend_sources.is_empty() {
         let parts: Vec<String> = doc
@@ -110,24 +115,5 @@ fn files_part(h: &mut String, doc: &Shown) {
         if !text.ends_with('\n') {
             h.push('\n');
         }
-    }
-}
-
-/// The run's spend as the line says it: its figure, and with a metered
-/// record both figures when the agent's own differs (`$1.44 metered, the
-/// agent reported $0.0042`).
-fn spend_text(doc: &Shown) -> String {
-    use crate::core::gateway::prices::micro;
-    use crate::core::spend::usd;
-    let r = &doc.run;
-    match (&doc.metered, r.spend_usd) {
-        (Some(m), _) => match r.reported_usd {
-            Some(a) if micro(a) != micro(m.usd) => {
-                format!("{} metered, the agent reported {}", usd(m.usd), usd(a))
-            }
-            _ => format!("{} metered", usd(m.usd)),
-        },
-        (None, Some(x)) => usd(x),
-        (None, None) => "not reported".into(),
     }
 }

@@ -7,13 +7,13 @@ mod human;
 
 use crate::session::{Outcome, Session};
 
-use crate::core::run_state::RunStatus;
+use crate::core::run_history::{self as history, Moments, RepoFilter, Row, TurnStarted};
+use crate::core::run_spend::RunSpend;
 use crate::output::emit;
 use crate::output::table;
 use crate::store::Store;
 use crate::store::runs::Run;
 use crate::store::turns::TurnRow;
-use crate::types::{IssueNumber, PrNumber};
 use anyhow::Result;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -60,31 +60,6 @@ Examples:
     },
 }
 
-#[derive(Serialize)]
-struct Row {
-    run_id: crate::types::RunId,
-    repo: crate::types::RepoName,
-    issue: IssueNumber,
-    state: RunStatus,
-    reason: Option<String>,
-    pr: Option<PrNumber>,
-    pr_url: Option<String>,
-    turns: u32,
-    template: Option<String>,
-    template_version: Option<i64>,
-    created_at: String,
-    ended_at: Option<String>,
-    /// Seconds from dispatch to the end (or to now, for a run in flight).
-    duration_s: i64,
-    /// What the run spent: the model gateway's metered sum when the run
-    /// has a metered record (SPEC 5.8.3), else what its agents reported;
-    /// null: nothing known.
-    spend_usd: Option<f64>,
-    /// What the run's agents themselves reported spending (the same figure
-    /// as `spend_usd` without a metered record); null: nothing reported.
-    reported_usd: Option<f64>,
-}
-
 /// What `afk runs --json` prints.
 #[derive(Serialize)]
 struct Listed {
@@ -126,7 +101,7 @@ struct Shown<'a> {
     spend_sources: Vec<crate::core::spend::Figure>,
     /// what the model gateway metered (null: the run has no metered record,
     /// its spend is the agent's word)
-    metered: Option<Metered>,
+    metered: Option<history::Metered>,
     /// the named agent's final message, bounded and sanitised
     /// (docs/runners.md#what-afk-reads-and-how-much)
     final_message: Option<String>,
@@ -148,26 +123,10 @@ struct Moment<'a> {
     what: &'a str,
 }
 
-fn duration_s(r: &Run, now: OffsetDateTime) -> i64 {
-    let start = crate::clock::parse(&r.created_at).unwrap_or(now);
-    let end = r
-        .ended_at
-        .as_deref()
-        .and_then(crate::clock::parse)
-        .unwrap_or(now);
-    (end - start).whole_seconds().max(0)
-}
-
-fn human_duration(s: i64) -> String {
-    match s {
-        s if s >= 86_400 => format!("{}d{}h", s / 86_400, s % 86_400 / 3600),
-        s if s >= 3600 => format!("{}h{}m", s / 3600, s % 3600 / 60),
-        s if s >= 60 => format!("{}m{}s", s / 60, s % 60),
-        s => format!("{s}s"),
-    }
-}
-
+/// A run's row of the listing: the store's run, its duration and spend as
+/// `core::run_history` decides them.
 fn row(r: &Run, now: OffsetDateTime) -> Row {
+    let spent = RunSpend::from_stored(r.spend_ledger.as_deref());
     Row {
         run_id: r.id,
         repo: r.repo.clone(),
@@ -181,43 +140,10 @@ fn row(r: &Run, now: OffsetDateTime) -> Row {
         template_version: r.template_version,
         created_at: r.created_at.clone(),
         ended_at: r.ended_at.clone(),
-        duration_s: duration_s(r, now),
+        duration_s: history::duration_s(&r.created_at, r.ended_at.as_deref(), now),
         spend_usd: r.spend_usd,
-        reported_usd: reported_of(r),
+        reported_usd: history::reported_usd(&spent, r.spend_usd),
     }
-}
-
-/// The agent's own figure of a run: its ledger's, when a metered record
-/// made the run's figure another one; else the run's figure, which is it.
-fn reported_of(r: &Run) -> Option<f64> {
-    let spent = crate::core::run_spend::RunSpend::from_stored(r.spend_ledger.as_deref());
-    match spent.metered {
-        Some(_) => spent.reported(),
-        None => r.spend_usd,
-    }
-}
-
-/// What the model gateway metered for a run (`afk runs show --json`'s
-/// `metered`): its requests, their tokens, how many were priced at the
-/// table's highest (a model with no price) and the record's lines skipped.
-#[derive(Serialize)]
-struct Metered {
-    usd: f64,
-    requests: u64,
-    tokens: crate::core::gateway::usage::Usage,
-    priced_at_highest: u64,
-    skipped_lines: u64,
-}
-
-fn metered_of(r: &Run) -> Option<Metered> {
-    let spent = crate::core::run_spend::RunSpend::from_stored(r.spend_ledger.as_deref());
-    spent.metered.map(|m| Metered {
-        usd: m.tally.usd(),
-        requests: m.tally.requests,
-        tokens: m.tally.tokens,
-        priced_at_highest: m.tally.fallback,
-        skipped_lines: m.tally.skipped,
-    })
 }
 
 pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
@@ -241,47 +167,22 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
 }
 
 fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<Outcome> {
-    let state = a.status;
-    // `--repo` is what a person typed: one that is not owner/name matches no run
-    let runs = match a.repo.as_deref().map(crate::types::RepoName::parse) {
-        Some(Err(_)) => vec![],
-        repo => store.recent_runs(repo.and_then(Result::ok).as_ref(), state, a.limit)?,
+    let runs = match history::repo_filter(a.repo.as_deref()) {
+        RepoFilter::Nothing => vec![],
+        RepoFilter::All => store.recent_runs(None, a.status, a.limit)?,
+        RepoFilter::One(repo) => store.recent_runs(Some(&repo), a.status, a.limit)?,
     };
     let rows: Vec<Row> = runs.iter().map(|r| row(r, now)).collect();
-    let fixers = match state {
-        Some(_) => vec![],
-        None => fixers::rows(ctx, store, a.repo.as_deref(), a.limit)?,
+    let fixers = match history::lists_fixers(a.status) {
+        true => fixers::rows(ctx, store, a.repo.as_deref(), a.limit)?,
+        false => vec![],
     };
     let mut h = String::new();
     if rows.is_empty() && fixers.is_empty() {
         h.push_str("no runs\n");
     } else if !rows.is_empty() {
-        let cells: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.run_id.to_string(),
-                    format!("{}#{}", r.repo, r.issue),
-                    r.state.to_string(),
-                    r.reason.clone().unwrap_or_default(),
-                    r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
-                    human_duration(r.duration_s),
-                    r.turns.to_string(),
-                    r.spend_usd.map_or("-".into(), crate::core::spend::usd),
-                    match (&r.template, r.template_version) {
-                        (Some(t), Some(v)) => format!("{t}@{v}"),
-                        (Some(t), None) => format!("{t} (built-in)"),
-                        _ => "-".into(),
-                    },
-                ]
-            })
-            .collect();
-        h.push_str(&table(
-            &[
-                "RUN", "ISSUE", "STATE", "REASON", "PR", "DURATION", "TURNS", "SPEND", "TEMPLATE",
-            ],
-            &cells,
-        ));
+        let cells: Vec<Vec<String>> = rows.iter().map(history::cells).collect();
+        h.push_str(&table(&history::COLUMNS, &cells));
     }
     h.push_str(&fixers::human_table(&fixers));
     emit(
@@ -313,8 +214,8 @@ fn show(
     };
     let run_dir = crate::run_files::run_dir_of(ctx.paths(), &r);
     let turns = store.turns(id)?;
-    let timeline = timeline_of(store, &r, &turns)?;
     let outcome = store.run_outcome(id)?;
+    let timeline = timeline_of(store, &r, &turns, &outcome)?;
     let files = files_of(&run_dir);
     let agent_log = log.then(|| agent_log_of(ctx, &run_dir, raw));
     let exit_status = crate::run_files::exit_status(&run_dir);
@@ -344,7 +245,7 @@ fn show(
         progress_skipped_lines: read.skipped,
         agent_log: agent_log.as_deref(),
         spend_sources: crate::core::spend::Ledger::from_stored(r.spend_ledger.as_deref()).figures(),
-        metered: metered_of(&r),
+        metered: history::metered(&RunSpend::from_stored(r.spend_ledger.as_deref())),
         final_message: crate::run_files::final_message(&run_dir, ctx.config().runner.agent()),
         exit_status,
         log_end: exit_status
@@ -364,7 +265,7 @@ fn files_of(run_dir: &std::path::Path) -> Vec<String> {
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().to_string())
-                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .filter(|n| history::listed_file(n))
                 .collect()
         })
         .unwrap_or_default();
@@ -377,7 +278,7 @@ fn files_of(run_dir: &std::path::Path) -> Vec<String> {
 fn agent_log_of(ctx: &Session, run_dir: &std::path::Path, raw: bool) -> String {
     let text = crate::run_files::log_tail(&run_dir.join("agent.log"));
     let agent = ctx.config().runner.agent();
-    if raw || ctx.json() || agent == crate::types::AgentKind::Custom {
+    if !history::renders_log(agent, raw, ctx.json()) {
         return text;
     }
     text.lines()
@@ -401,59 +302,42 @@ fn checkout_of(ctx: &Session, r: &Run, run_dir: &std::path::Path) -> Option<Stri
 /// How many of the progress file's last lines `runs show` prints.
 const PROGRESS_LINES: usize = 50;
 
-/// The timeline: what the state file knows, in order.
-fn timeline_of(store: &Store, r: &Run, turns: &[TurnRow]) -> Result<Vec<(String, String)>> {
+/// The timeline: what the state file knows (`core::run_history::timeline`
+/// puts it in order).
+fn timeline_of(
+    store: &Store,
+    r: &Run,
+    turns: &[TurnRow],
+    outcome: &Option<(String, Option<String>)>,
+) -> Result<Vec<(String, String)>> {
     let times = store.run_times(r.id)?;
-    let mut timeline: Vec<(String, String)> = vec![(
-        r.created_at.clone(),
-        crate::core::run_state::RunStatus::Dispatched.to_string(),
-    )];
-    // one line per corrective turn with when and why; turns an older afk
-    // started without recording them are counted once, at the last update
-    for t in turns {
-        timeline.push((
-            t.started_at.clone(),
-            crate::core::turn_reason::line(t.turn, &t.why),
-        ));
-    }
-    let unrecorded = (r.turns.saturating_sub(1) as usize).saturating_sub(turns.len());
-    if unrecorded > 0 {
-        timeline.push((
-            r.updated_at.clone(),
-            crate::core::turn_reason::unrecorded(unrecorded),
-        ));
-    }
-    if let (Some(n), Some(url)) = (r.pr_number, r.pr_url.as_ref()) {
-        // a run watched before afk kept this time: its last update stands in
-        let at = times
-            .pr_seen_at
-            .clone()
-            .unwrap_or_else(|| r.updated_at.clone());
-        timeline.push((at, format!("PR #{n} {url}")));
-    }
-    if let Some(g) = &r.green_since {
-        timeline.push((g.clone(), "CI green".into()));
-    }
-    for e in store.run_events(r.id)? {
-        timeline.push((e.at.clone(), format!("{}: {}", e.kind, e.text)));
-    }
-    if let Some(end) = &r.ended_at {
-        let why = r.end_reason.as_deref().or(r.error.as_deref()).unwrap_or("");
-        timeline.push((end.clone(), format!("{} {why}", r.state).trim().to_string()));
-    }
-    if let Some((o, reverted)) = store.run_outcome(r.id)? {
-        let (at, text) = match reverted {
-            Some(sha) => (
-                times.reverted_at.clone(),
-                format!("outcome {o} (the merge was reverted by {sha})"),
-            ),
-            None => (times.outcome_at.clone(), format!("outcome {o}")),
-        };
-        timeline.push((at.unwrap_or_default(), text));
-    }
-    // in time order, to the second (some moments are stored to the
-    // microsecond, others to the second); a stable sort keeps the order above
-    // for moments of the same second
-    timeline.sort_by_key(|m| crate::clock::parse(&m.0).and_then(|t| t.replace_nanosecond(0).ok()));
-    Ok(timeline)
+    let events = store.run_events(r.id)?;
+    let turns_started: Vec<TurnStarted> = turns
+        .iter()
+        .map(|t| TurnStarted {
+            at: &t.started_at,
+            turn: t.turn,
+            why: &t.why,
+        })
+        .collect();
+    let events: Vec<(&str, _, &str)> = events
+        .iter()
+        .map(|e| (e.at.as_str(), e.kind, e.text.as_str()))
+        .collect();
+    Ok(history::timeline(&Moments {
+        created_at: &r.created_at,
+        updated_at: &r.updated_at,
+        state: r.state,
+        turns: r.turns,
+        turns_started: &turns_started,
+        pr: r.pr_number.zip(r.pr_url.as_deref()),
+        pr_seen_at: times.pr_seen_at.as_deref(),
+        green_since: r.green_since.as_deref(),
+        events: &events,
+        ended_at: r.ended_at.as_deref(),
+        why_ended: r.end_reason.as_deref().or(r.error.as_deref()),
+        outcome: outcome.as_ref().map(|(o, by)| (o.as_str(), by.as_deref())),
+        outcome_at: times.outcome_at.as_deref(),
+        reverted_at: times.reverted_at.as_deref(),
+    }))
 }
