@@ -157,3 +157,71 @@ fn a_looping_claude_ends_within_one_request_of_its_limit_through_the_gateway() {
     );
     within_one_request(&sb, &afk, &asked, &lines, &ctx);
 }
+
+/// The real program runs a probe with its own shell tool: the model's key
+/// (a random one, the scripted model requiring it) is in no variable, no
+/// file and no `/proc` entry its box can read, Codex's shell snapshots and
+/// sessions included, and in no file of the run's folder after the turn;
+/// every request reached the model with it, set by afk's gateway.
+fn key_nowhere(agent: &str) {
+    let key = format!("sk-probe-{}-{}", std::process::id(), agent.len() * 7919);
+    let (head, tail) = key.split_at(8);
+    let probe = format!(
+        r#"o=key-probe.txt; : > $o; k="{head}""{tail}"
+for v in $(env | grep -F "$k" | cut -d= -f1); do echo "env=LEAK $v" >> $o; done
+for d in "$HOME" . /tmp /run "${{CODEX_HOME:-/nonexistent}}" "${{CLAUDE_CONFIG_DIR:-/nonexistent}}"; do if grep -rqsF "$k" "$d" 2>/dev/null; then echo "file=LEAK $d" >> $o; fi; done
+for f in /proc/[0-9]*/environ /proc/[0-9]*/cmdline; do if grep -qsF "$k" "$f"; then echo "proc=LEAK $f" >> $o; fi; done
+echo "procs_read=$(ls /proc | grep -c '^[0-9]')" >> $o
+git add $o && git commit -qm "key probe""#
+    );
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"shell": probe}, {"text": "Probed for the key."}]);
+    let seed = json!({"model_key": key, "repos": [repo("acme/api", json!([issue]))]});
+    let Some((sb, mut afk)) = setup_with(agent, seed, "") else {
+        return;
+    };
+    for (k, v) in afk.env.iter_mut() {
+        if k == "ANTHROPIC_API_KEY" || k == "AFK_MODEL_KEY" {
+            *v = key.clone();
+        }
+    }
+    assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
+    let log = agent_log(&afk);
+    let found = std::fs::read_to_string(afk.scratch.path("state/runs/1/work/key-probe.txt"))
+        .unwrap_or_else(|e| panic!("no probe output: {e}\n{log}"));
+    assert!(found.contains("procs_read="), "the probe ran: {found}");
+    assert!(
+        !found.contains("LEAK"),
+        "the key is in the box: {found}\n{log}"
+    );
+    let asked = model_requests(&sb);
+    assert!(asked.len() >= 2, "{asked:?}");
+    assert!(asked.iter().all(|e| e["key"] == "matched"), "{asked:?}");
+    let mut files = vec![afk.scratch.path("state/runs/1")];
+    while let Some(p) = files.pop() {
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.is_dir() => {
+                files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()))
+            }
+            Ok(m) if m.is_file() => {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                assert!(
+                    !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                    "{} holds the key",
+                    p.display()
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn claude_code_through_the_gateway_finds_the_key_nowhere_in_its_box() {
+    key_nowhere("claude");
+}
+
+#[test]
+fn codex_through_the_gateway_finds_the_key_nowhere_in_its_box() {
+    key_nowhere("codex");
+}

@@ -768,7 +768,9 @@ impl On {
     }
 
     /// The variables the box loses: the key's, every key and login
-    /// variable of the agent's, its own base URL.
+    /// variable of the agent's, its own base URL, and every variable of
+    /// afk's environment whose value carries the key
+    /// (`core::gateway::key_vars`).
     pub fn unset(&self) -> Vec<String> {
         let mut v: Vec<String> = [
             "ANTHROPIC_API_KEY",
@@ -784,6 +786,14 @@ impl On {
         .map(|s| s.to_string())
         .collect();
         v.push(self.key_env.clone());
+        // the same key under any other name of afk's environment
+        if let Ok(key) = std::env::var(&self.key_env) {
+            let vars: Vec<(String, String)> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect();
+            let vars = vars.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            v.extend(rules::key_vars::holding_key(vars, &key));
+        }
         v.sort();
         v.dedup();
         v

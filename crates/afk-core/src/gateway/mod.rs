@@ -41,6 +41,7 @@
 
 pub mod budget;
 pub mod doctor;
+pub mod key_vars;
 pub mod metered;
 pub mod prices;
 pub mod usage;
