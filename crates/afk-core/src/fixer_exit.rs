@@ -37,6 +37,22 @@ pub fn state(exit: Option<i32>, current_and_open: bool) -> &'static str {
     }
 }
 
+/// What a fixer's row says of its upgrade PR's flow: the final outcome
+/// (`FAILED`, …) once there is one, else `closed` when afk closed the PR,
+/// else the step it is at; None before its first step.
+pub fn flow(outcome: Option<&str>, closed: bool, step: Option<&str>) -> Option<String> {
+    outcome
+        .or(closed.then_some("closed"))
+        .or(step)
+        .map(str::to_string)
+}
+
+/// A fixer run's kind in `afk runs`: the recipe's `fixer`, or the
+/// `tests_fixer` of `--with-tests` (in the tests repository).
+pub fn kind(tests: bool) -> &'static str {
+    if tests { "tests_fixer" } else { "fixer" }
+}
+
 /// A fixer that ended this way failed (an error of the tick that sees its
 /// end, so the tick exits 1): any exit but 0, or none at all.
 pub fn failed(exit: Option<i32>) -> bool {
@@ -111,6 +127,38 @@ mod tests {
             assert_eq!(exit_text(exit), words, "{rule}");
             assert_eq!(failed(exit), fails, "{rule}");
         }
+    }
+
+    #[test]
+    fn a_fixers_flow_is_its_outcome_else_closed_else_its_step() {
+        let table = [
+            (
+                "an outcome wins",
+                Some("FAILED"),
+                true,
+                Some("testing"),
+                Some("FAILED"),
+            ),
+            (
+                "closed without an outcome",
+                None,
+                true,
+                Some("testing"),
+                Some("closed"),
+            ),
+            (
+                "open: the step it is at",
+                None,
+                false,
+                Some("testing"),
+                Some("testing"),
+            ),
+            ("nothing yet", None, false, None, None),
+        ];
+        for (rule, outcome, closed, step, want) in table {
+            assert_eq!(flow(outcome, closed, step).as_deref(), want, "{rule}");
+        }
+        assert_eq!((kind(false), kind(true)), ("fixer", "tests_fixer"));
     }
 
     #[test]

@@ -107,7 +107,7 @@ fn fixer_row(row: &Upgrade, t: TurnOf, name: &str, dir: &Path) -> FixerRow {
     };
     FixerRow {
         id: name.to_string(),
-        kind: if tests { "tests_fixer" } else { "fixer" },
+        kind: fixer_exit::kind(tests),
         recipe: row.recipe.clone(),
         repo: row.mirror.clone(),
         pr: row.pr,
@@ -115,11 +115,11 @@ fn fixer_row(row: &Upgrade, t: TurnOf, name: &str, dir: &Path) -> FixerRow {
         run,
         state: fixer_exit::state(exit, current && open),
         exit,
-        flow: row
-            .outcome
-            .clone()
-            .or_else(|| row.closed_reason.as_ref().map(|_| "closed".into()))
-            .or_else(|| row.step.clone()),
+        flow: fixer_exit::flow(
+            row.outcome.as_deref(),
+            row.closed_reason.is_some(),
+            row.step.as_deref(),
+        ),
         run_dir: dir.to_string_lossy().into_owned(),
     }
 }
@@ -178,7 +178,7 @@ pub(super) fn show(ctx: &Session, store: &Store, name: &str, log: bool) -> Resul
         .map(|d| {
             d.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("prompt-") || n == "agent.log" || n == "progress.jsonl")
+                .filter(|n| crate::core::run_history::listed_file(n))
                 .collect()
         })
         .unwrap_or_default();
