@@ -264,6 +264,9 @@ pub enum SystemPath {
     /// (no mount: bubblewrap reads every bind's mount table again, so a
     /// mount per file cost more than the rest of the box).
     EtcFile(PathBuf),
+    /// A folder of a small entry of [`ETC`] that is copied ([`etc_folder`]),
+    /// made in the box's own root.
+    EtcDir(PathBuf),
     Link {
         at: PathBuf,
         target: PathBuf,
@@ -319,8 +322,18 @@ pub enum Mount {
     /// A host file copied into the box's own root at the same path, made
     /// before any bound folder (so never written through one), read-only to
     /// the box's user; the keeper hands it to bubblewrap on a descriptor
-    /// ([`copied`]).
+    /// ([`handed`]).
     Copy(PathBuf),
+    /// afk's text copied into the box's own root at `at`, made where a
+    /// [`Mount::Copy`] is (before any bound folder), read-only to the box's
+    /// user: what [`Mount::Data`] is when no folder the box binds holds
+    /// `at`, one mount fewer.
+    CopyData {
+        text: String,
+        at: PathBuf,
+    },
+    /// A folder made in the box's own root (a copied folder of [`ETC`]).
+    Dir(PathBuf),
 }
 
 /// Why a view cannot be made (a load or doctor error, one line).
@@ -353,10 +366,35 @@ pub fn mounts(view: &View) -> Vec<Mount> {
                 bound.push(p);
             }
             SystemPath::EtcFile(p) => m.push(Mount::Copy(p.clone())),
+            SystemPath::EtcDir(p) => m.push(Mount::Dir(p.clone())),
             SystemPath::Link { at, target } => m.push(Mount::Link {
                 at: at.clone(),
                 target: target.clone(),
             }),
+        }
+    }
+    // afk's passwd and group: copied with the system's files (no mount)
+    // unless a folder the box binds holds them, then bound over it, last
+    let identity = view.identity.as_ref().map(|home| {
+        [("/etc/passwd", passwd(home)), ("/etc/group", group())]
+            .map(|(at, text)| (PathBuf::from(at), text))
+    });
+    let binds_etc = bound
+        .iter()
+        .copied()
+        .chain(view.read_only.iter().map(PathBuf::as_path))
+        .chain(view.read_write.iter().map(PathBuf::as_path))
+        .any(|b| {
+            ["/etc/passwd", "/etc/group"]
+                .iter()
+                .any(|f| Path::new(f).starts_with(b))
+        });
+    if !binds_etc {
+        for (at, text) in identity.iter().flatten() {
+            m.push(Mount::CopyData {
+                text: text.clone(),
+                at: at.clone(),
+            });
         }
     }
     m.push(Mount::Dev);
@@ -396,15 +434,10 @@ pub fn mounts(view: &View) -> Vec<Mount> {
             Mount::CoverFile(h.path.clone())
         });
     }
-    if let Some(home) = &view.identity {
-        m.push(Mount::Data {
-            text: passwd(home),
-            at: "/etc/passwd".into(),
-        });
-        m.push(Mount::Data {
-            text: group(),
-            at: "/etc/group".into(),
-        });
+    if binds_etc {
+        for (at, text) in identity.into_iter().flatten() {
+            m.push(Mount::Data { text, at });
+        }
     }
     for p in &view.run_read_only {
         m.push(Mount::ReadOnly(p.clone()));
@@ -455,6 +488,59 @@ pub const ETC: [&str; 27] = [
     "/etc/bash.bashrc",
     "/etc/profile",
 ];
+
+/// A folder of [`ETC`] is copied into the box's own root (no mount) when
+/// it holds at most this many entries, each a folder or a regular file all
+/// may read, of at most [`ETC_COPY_BYTES`] together; else it is bound.
+pub const ETC_COPY_ENTRIES: usize = 16;
+pub const ETC_COPY_BYTES: u64 = 256 << 10;
+
+/// One entry of a folder of [`ETC`], as the machine has it (never
+/// through a link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EtcEntry {
+    pub path: PathBuf,
+    pub kind: EntryKind,
+    pub bytes: u64,
+    /// Every user may read it (a file) or enter it (a folder).
+    pub for_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// A link, a device, a socket: the folder is bound, never copied.
+    Other,
+}
+
+/// How a folder of [`ETC`] reaches the box, from its entries (`entries`
+/// holds at most one more than [`ETC_COPY_ENTRIES`]; each under `dir`):
+/// copied, its folders made and its files copied in (bubblewrap reads its
+/// whole mount table again after every bind, so a small folder copied costs
+/// less than its mount), or bound read-only. A file only root may read is
+/// never copied (the copy would be readable): its folder is bound, where the
+/// file keeps its owner and mode; nor a folder that holds one of afk's own
+/// paths (`hidden`): bound, it is covered there.
+pub fn etc_folder(dir: &Path, entries: &[EtcEntry], hidden: &[Hidden]) -> Vec<SystemPath> {
+    let small = entries.len() <= ETC_COPY_ENTRIES
+        && entries.iter().map(|e| e.bytes).sum::<u64>() <= ETC_COPY_BYTES;
+    let plain = entries
+        .iter()
+        .all(|e| e.kind != EntryKind::Other && e.for_all && e.path.starts_with(dir));
+    let afks = hidden.iter().any(|h| h.path.starts_with(dir));
+    if !(small && plain) || afks {
+        return vec![SystemPath::Etc(dir.to_path_buf())];
+    }
+    let mut sorted: Vec<&EtcEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    std::iter::once(SystemPath::EtcDir(dir.to_path_buf()))
+        .chain(sorted.into_iter().map(|e| match e.kind {
+            EntryKind::Dir => SystemPath::EtcDir(e.path.clone()),
+            _ => SystemPath::EtcFile(e.path.clone()),
+        }))
+        .collect()
+}
 
 /// Files of `/etc` only root reads, covered too: afk as root maps the box's
 /// user to root outside, whose owner bits would let it read them.
@@ -509,7 +595,9 @@ pub fn handed(mounts: &[Mount]) -> Vec<Handed> {
         .iter()
         .filter_map(|m| match m {
             Mount::Copy(p) => Some(Handed::File(p.clone())),
-            Mount::Data { text, .. } => Some(Handed::Text(text.clone())),
+            Mount::Data { text, .. } | Mount::CopyData { text, .. } => {
+                Some(Handed::Text(text.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -641,6 +729,8 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             Mount::ReadOnly(p)
             | Mount::ReadWrite(p)
             | Mount::Data { at: p, .. }
+            | Mount::CopyData { at: p, .. }
+            | Mount::Dir(p)
             | Mount::Copy(p) => parents(&mut a, p),
             _ => {}
         }
@@ -663,11 +753,12 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             }
             Mount::Tmpfs(p) => a.extend(["--tmpfs".into(), s(p)]),
             Mount::CoverFile(p) => a.extend(["--ro-bind".into(), "/dev/null".into(), s(p)]),
-            Mount::Copy(p) => {
+            Mount::Copy(p) | Mount::CopyData { at: p, .. } => {
                 let fd = files.next().unwrap_or(FILES_FD);
                 a.extend(["--perms".into(), "0444".into(), "--file".into()]);
                 a.extend([fd.to_string(), s(p)]);
             }
+            Mount::Dir(p) => a.extend(["--perms".into(), "0755".into(), "--dir".into(), s(p)]),
         }
     }
     parents(&mut a, Path::new(INIT_PATH));
@@ -991,6 +1082,167 @@ mod tests {
                 .iter()
                 .all(|fd| *fd < FILES_FD)
         );
+    }
+
+    #[test]
+    fn afks_passwd_and_group_are_copied_in_unless_a_folder_the_box_binds_holds_them() {
+        // (the operator's folders, copied: no mount, with the system's files)
+        let cases: [(&[&str], bool); 5] = [
+            (&["/opt/tools"], true),
+            (&[], true),
+            (&["/etc"], false),
+            (&["/"], false),
+            (&["/etc/ssl"], true),
+        ];
+        for (folders, copied) in cases {
+            let mut v = view();
+            v.read_only = folders.iter().map(PathBuf::from).collect();
+            v.identity = Some("/r/7/home".into());
+            let m = mounts(&v);
+            let at = |x: &Mount| m.iter().position(|y| y == x);
+            let copy = at(&Mount::CopyData {
+                text: passwd_text("/r/7/home"),
+                at: "/etc/passwd".into(),
+            });
+            let bound = at(&Mount::Data {
+                text: passwd_text("/r/7/home"),
+                at: "/etc/passwd".into(),
+            });
+            assert_eq!(
+                (copy.is_some(), bound.is_some()),
+                (copied, !copied),
+                "{folders:?}: {m:?}"
+            );
+            let group_copied = m.contains(&Mount::CopyData {
+                text: group(),
+                at: "/etc/group".into(),
+            });
+            assert_eq!(group_copied, copied, "{folders:?}: {m:?}");
+            if let Some(c) = copy {
+                // made before /dev and any bound folder: never written through one
+                assert!(c < at(&Mount::Dev).unwrap_or(0), "{m:?}");
+                let l = bwrap_args(
+                    &m,
+                    &Shape {
+                        network: Network::Model,
+                        chdir: Path::new("/w"),
+                        init: Path::new("/usr/local/bin/afk"),
+                        root: true,
+                        seccomp: true,
+                    },
+                )
+                .join(" ");
+                assert!(l.contains("--perms 0444 --file 10 /etc/passwd"), "{l}");
+                assert!(l.contains("--perms 0444 --file 11 /etc/group"), "{l}");
+                assert!(!l.contains("--ro-bind-data"), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_small_etc_folder_of_files_all_may_read_is_copied_in_else_bound() {
+        let e = |p: &str, kind, bytes, for_all| EtcEntry {
+            path: p.into(),
+            kind,
+            bytes,
+            for_all,
+        };
+        let file = |p: &str| e(p, EntryKind::File, 100, true);
+        let dir = Path::new("/etc/ld.so.conf.d");
+        let copied = vec![
+            SystemPath::EtcDir("/etc/ld.so.conf.d".into()),
+            SystemPath::EtcDir("/etc/ld.so.conf.d/a".into()),
+            SystemPath::EtcFile("/etc/ld.so.conf.d/a/x.conf".into()),
+            SystemPath::EtcFile("/etc/ld.so.conf.d/libc.conf".into()),
+        ];
+        let bound = vec![SystemPath::Etc(dir.into())];
+        let many: Vec<EtcEntry> = (0..=ETC_COPY_ENTRIES)
+            .map(|i| file(&format!("/etc/ld.so.conf.d/{i}.conf")))
+            .collect();
+        let afks = [Hidden {
+            path: "/etc/ld.so.conf.d/afk.conf".into(),
+            dir: false,
+        }];
+        // (why, the folder's entries, afk's own paths, what the box gets)
+        type Case<'a> = (&'a str, Vec<EtcEntry>, &'a [Hidden], Vec<SystemPath>);
+        let cases: Vec<Case> = vec![
+            (
+                "files and folders all may read: copied, each folder before what it holds",
+                vec![
+                    file("/etc/ld.so.conf.d/libc.conf"),
+                    file("/etc/ld.so.conf.d/a/x.conf"),
+                    e("/etc/ld.so.conf.d/a", EntryKind::Dir, 4096, true),
+                ],
+                &[],
+                copied,
+            ),
+            (
+                "empty: made empty",
+                vec![],
+                &[],
+                vec![SystemPath::EtcDir(dir.into())],
+            ),
+            (
+                "a link: bound",
+                vec![e("/etc/ld.so.conf.d/l", EntryKind::Other, 0, false)],
+                &[],
+                bound.clone(),
+            ),
+            (
+                "a file only root reads: bound",
+                vec![e("/etc/ld.so.conf.d/k", EntryKind::File, 10, false)],
+                &[],
+                bound.clone(),
+            ),
+            ("too many entries: bound", many, &[], bound.clone()),
+            (
+                "too large: bound",
+                vec![e(
+                    "/etc/ld.so.conf.d/big",
+                    EntryKind::File,
+                    ETC_COPY_BYTES + 1,
+                    true,
+                )],
+                &[],
+                bound.clone(),
+            ),
+            (
+                "holds afk's own path: bound (and covered there)",
+                vec![file("/etc/ld.so.conf.d/afk.conf")],
+                &afks,
+                bound.clone(),
+            ),
+            (
+                "an entry outside the folder: bound",
+                vec![file("/etc/other")],
+                &[],
+                bound.clone(),
+            ),
+        ];
+        for (why, entries, hidden, want) in cases {
+            assert_eq!(etc_folder(dir, &entries, hidden), want, "{why}");
+        }
+        // a copied folder is made in the box's root, no mount
+        let v = View {
+            system: etc_folder(dir, &[file("/etc/ld.so.conf.d/libc.conf")], &[]),
+            ..Default::default()
+        };
+        let l = bwrap_args(
+            &mounts(&v),
+            &Shape {
+                network: Network::Model,
+                chdir: Path::new("/w"),
+                init: Path::new("/usr/local/bin/afk"),
+                root: false,
+                seccomp: true,
+            },
+        )
+        .join(" ");
+        assert!(
+            l.contains("--perms 0755 --dir /etc/ld.so.conf.d --perms 0444 --file 10 /etc/ld.so.conf.d/libc.conf"),
+            "{l}"
+        );
+        assert!(!l.contains("--ro-bind /etc/ld.so.conf.d"), "{l}");
     }
 
     fn passwd_text(home: &str) -> String {

@@ -270,11 +270,12 @@ impl Boxer {
     /// The view of the operator's and the program's paths, without the run:
     /// what doctor checks and every turn starts from.
     pub fn base_view(&self, argv: &[String]) -> Result<(rules::View, Vec<String>)> {
+        let hidden = self.hidden();
         let mut view = rules::View {
-            system: system_paths(),
+            system: system_paths(&hidden),
             read_only: vec![],
             read_write: vec![],
-            hidden: self.hidden(),
+            hidden,
             sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
             ..Default::default()
         };

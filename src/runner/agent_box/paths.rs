@@ -16,14 +16,17 @@ pub(super) fn is_system(p: &Path) -> bool {
 }
 
 /// The system folders this machine has, a link where it is one; then the
-/// entries of `/etc` a box shows that this machine has.
-pub(super) fn system_paths() -> Vec<rules::SystemPath> {
-    let etc = rules::ETC.iter().filter_map(|e| {
-        let m = std::fs::metadata(e).ok()?;
-        Some(match m.is_file() {
-            true => rules::SystemPath::EtcFile(e.into()),
-            false => rules::SystemPath::Etc(e.into()),
-        })
+/// entries of `/etc` a box shows that this machine has (a small folder
+/// copied, `core::agent_box::etc_folder`; afk's own paths are `hidden`).
+pub(super) fn system_paths(hidden: &[rules::Hidden]) -> Vec<rules::SystemPath> {
+    let etc = rules::ETC.iter().flat_map(|e| {
+        let Ok(m) = std::fs::metadata(e) else {
+            return vec![];
+        };
+        match m.is_file() {
+            true => vec![rules::SystemPath::EtcFile(e.into())],
+            false => rules::etc_folder(Path::new(e), &etc_entries(Path::new(e)), hidden),
+        }
     });
     rules::SYSTEM
         .iter()
@@ -43,6 +46,62 @@ pub(super) fn system_paths() -> Vec<rules::SystemPath> {
         })
         .chain(etc)
         .collect()
+}
+
+/// The entries under an `/etc` folder (never through a link), at most one
+/// more than `core::agent_box::ETC_COPY_ENTRIES`: enough to tell it is not
+/// small.
+fn etc_entries(dir: &Path) -> Vec<rules::EtcEntry> {
+    use std::os::unix::fs::PermissionsExt;
+    let cap = rules::ETC_COPY_ENTRIES + 1;
+    let mut found = vec![];
+    // a folder not every user may list is bound, never copied
+    if std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o005 != 0o005) {
+        found.push(rules::EtcEntry {
+            path: dir.to_path_buf(),
+            kind: rules::EntryKind::Other,
+            bytes: 0,
+            for_all: false,
+        });
+        return found;
+    }
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(list) = std::fs::read_dir(&d) else {
+            // unreadable: as a link would, it keeps the folder bound
+            found.push(rules::EtcEntry {
+                path: d,
+                kind: rules::EntryKind::Other,
+                bytes: 0,
+                for_all: false,
+            });
+            return found;
+        };
+        for e in list.flatten() {
+            if found.len() >= cap {
+                return found;
+            }
+            let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+                continue;
+            };
+            let mode = m.permissions().mode();
+            let (kind, for_all) = match m.file_type() {
+                t if t.is_dir() => (rules::EntryKind::Dir, mode & 0o005 == 0o005),
+                t if t.is_file() => (rules::EntryKind::File, mode & 0o004 != 0),
+                _ => (rules::EntryKind::Other, false),
+            };
+            if kind == rules::EntryKind::Dir {
+                todo.push(e.path());
+            }
+            found.push(rules::EtcEntry {
+                path: e.path(),
+                kind,
+                bytes: m.len(),
+                for_all,
+            });
+        }
+    }
+    found
 }
 
 /// A program settings folder the operator named by its variable (created
