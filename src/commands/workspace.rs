@@ -20,11 +20,20 @@ pub enum Step {
     /// Push the turn's work; exit with the agent's status
     Forward,
     /// The model gateway on the pod's loopback (SPEC 5.8.7), until the pod ends
-    Gateway,
+    Gateway {
+        /// Only say whether the pod's gateway listens: exit 0 when it does,
+        /// 1 when not yet (its container's startup probe)
+        #[arg(long)]
+        ready: bool,
+    },
 }
 
 pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
-    if let Step::Gateway = a.step {
+    if let Step::Gateway { ready } = a.step {
+        if ready {
+            let up = crate::runner::kubernetes::gateway_listens()?;
+            return Ok(Outcome::code(u8::from(!up)));
+        }
         crate::runner::kubernetes::serve_gateway()?;
         return Ok(Outcome::OK);
     }
@@ -40,6 +49,6 @@ pub fn run(_: &Session, a: &Args) -> Result<Outcome> {
             crate::log::info(&said);
             Ok(Outcome::code(code))
         }
-        Step::Gateway => unreachable!("served above"),
+        Step::Gateway { .. } => unreachable!("served above"),
     }
 }

@@ -226,7 +226,11 @@ fn at_its_budget_the_pod_s_gateway_refuses_every_request_and_the_next_tick_ends_
     // says it asked four times (bounded)
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while !mark.exists() {
-        assert!(std::time::Instant::now() < deadline, "{}", pod(&sb));
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            sb.admin("GET", "/k8s/state", None)["pods"]
+        );
         sb.admin("GET", "/k8s/state", None);
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -43,6 +43,9 @@ pub struct GatewaySide<'a> {
     pub agent_unset: &'a [String],
 }
 
+/// The gateway container's startup probe: whether it listens yet.
+pub const READY: [&str; 4] = ["afk", "workspace", "gateway", "--ready"];
+
 /// The gateway's own requests and limits: it relays, it does not compute.
 const CPU: &str = "200m";
 const MEMORY: &str = "256Mi";
@@ -91,7 +94,16 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
         ],
         "volumeMounts": [{"name": KEY_VOLUME, "mountPath": KEY_DIR, "readOnly": true}],
         "resources": {"requests": resources, "limits": resources},
-        "securityContext": template["securityContext"].clone()
+        "securityContext": template["securityContext"].clone(),
+        // started once it listens: until then no later container starts,
+        // so the agent's first request never meets a closed port; run in
+        // its own container, on the pod's loopback where it listens (a
+        // tcpSocket probe would knock on the pod's address)
+        "startupProbe": {
+            "exec": {"command": READY},
+            "periodSeconds": 1,
+            "failureThreshold": 120
+        }
     });
     match pod["initContainers"].as_array_mut() {
         Some(inits) => inits.insert(0, gateway),
@@ -134,12 +146,14 @@ pub fn key_verdict(pod: &Value) -> (bool, String) {
 
 /// The gateway's loopback port in the pod: any port serves (the pod's
 /// network namespace is its own); one drawn from the Job's name keeps pods
-/// that share a host's network (the sandbox's) apart.
+/// that share a host's network (the sandbox's) apart, and one below Linux's
+/// ephemeral ports (32768-60999) is never held there by some process's
+/// outgoing connection when the gateway binds it.
 pub fn port(job: &str) -> u16 {
     let h = job.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    41000 + (h % 8000) as u16
+    20000 + (h % 8000) as u16
 }
 
 /// Doctor's words on `env_secret` when the gateway is on: the Secret must
@@ -256,6 +270,11 @@ mod tests {
                 json!(["afk", "workspace", "gateway"]),
                 "{rule}"
             );
+            assert_eq!(
+                first["startupProbe"]["exec"]["command"],
+                json!(["afk", "workspace", "gateway", "--ready"]),
+                "{rule}: started once it listens"
+            );
             assert!(first.get("envFrom").is_none(), "{rule}: no env_secret");
             let genv = env_of(first);
             assert!(
@@ -344,7 +363,7 @@ mod tests {
         assert_eq!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-1"));
         assert_ne!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-2"));
         for n in ["a", "afk-x-1-1", ""] {
-            assert!((41000..49000).contains(&port(n)));
+            assert!((20000..28000).contains(&port(n)));
         }
         assert!(env_secret_line("", "K").is_none());
         assert!(

@@ -48,6 +48,9 @@ pub(super) struct Ctr {
     pub sidecar: bool,
     /// a sidecar sent its SIGTERM
     pub ended: bool,
+    /// a sidecar's `startupProbe` (an `exec` one) succeeded: only then do
+    /// the containers after it start, as the kubelet does
+    pub ready: bool,
     pub spec: Value,
     pub proc: Option<Proc>,
     /// waiting reason and message (an image that cannot be pulled)
@@ -88,6 +91,7 @@ impl Pod {
                     init,
                     sidecar: init && c["restartPolicy"] == "Always",
                     ended: false,
+                    ready: c["startupProbe"]["exec"]["command"].as_array().is_none(),
                     spec: c.clone(),
                     proc: None,
                     waiting: None,
@@ -104,7 +108,7 @@ impl Pod {
     /// is over (all ended, or an init container failed).
     fn current(&self) -> Option<usize> {
         for (i, c) in self.ctrs.iter().enumerate() {
-            if c.sidecar && c.proc.is_some() {
+            if c.sidecar && c.proc.is_some() && c.ready {
                 continue;
             }
             match c.exit() {
@@ -158,6 +162,7 @@ impl Pod {
         if self.exit().is_some() {
             self.end_sidecars();
         }
+        self.probe_sidecars();
         let Some(i) = self.current() else { return };
         if self.ctrs[i].proc.is_some() || self.ctrs[i].waiting.is_some() {
             return;
@@ -213,6 +218,44 @@ impl Pod {
         match started {
             Ok(p) => ctr.proc = Some(p),
             Err(e) => ctr.waiting = Some(("CreateContainerError".into(), e)),
+        }
+    }
+
+    /// Run the `exec` startup probe of each running sidecar not started
+    /// yet, in its environment (its spec's `env`; `afk` is this program):
+    /// exit 0 starts it.
+    fn probe_sidecars(&mut self) {
+        for c in self.ctrs.iter_mut().filter(|c| c.sidecar && !c.ready) {
+            if c.proc.is_none() || c.exit().is_some() {
+                continue;
+            }
+            let argv: Vec<&str> = c.spec["startupProbe"]["exec"]["command"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let Some((prog, args)) = argv.split_first() else {
+                continue;
+            };
+            let prog = match *prog {
+                "afk" => std::env::current_exe().unwrap_or_else(|_| PathBuf::from("afk")),
+                p => PathBuf::from(p),
+            };
+            let mut cmd = std::process::Command::new(prog);
+            cmd.args(args)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            for e in c.spec["env"].as_array().into_iter().flatten() {
+                cmd.env(
+                    e["name"].as_str().unwrap_or(""),
+                    e["value"].as_str().unwrap_or(""),
+                );
+            }
+            c.ready = cmd.status().is_ok_and(|s| s.success());
         }
     }
 

@@ -199,6 +199,22 @@ pub fn serve() -> Result<()> {
     Ok(())
 }
 
+/// `afk workspace gateway --ready`, the gateway container's startup probe:
+/// whether the gateway of this container's spec listens on the pod's
+/// loopback yet. The probe runs in the gateway's own container (the
+/// kubelet's `exec`), since a `tcpSocket` probe would knock on the pod's
+/// address, where the gateway never listens; until it answers, Kubernetes
+/// starts no container after the sidecar, so the agent's first request
+/// never meets a closed port.
+pub fn listens() -> Result<bool> {
+    let text = std::env::var(kg::SPEC_VAR)
+        .map_err(|_| anyhow!("${} is not set: this runs in a turn's pod", kg::SPEC_VAR))?;
+    let spec: GatewaySpec =
+        serde_json::from_str(&text).context("the gateway's spec does not read")?;
+    let at = std::net::SocketAddr::from(([127, 0, 0, 1], spec.port));
+    Ok(std::net::TcpStream::connect_timeout(&at, std::time::Duration::from_secs(1)).is_ok())
+}
+
 /// SIGTERM and SIGINT blocked in this thread (and so in every thread it
 /// starts); the function returned waits for one of them.
 fn block_term() -> impl FnOnce() {

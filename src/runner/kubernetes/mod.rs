@@ -27,7 +27,9 @@ mod log;
 mod views;
 
 pub use client::{Api, ApiError, kind_of, outcome_unknown};
-pub(crate) use gateway::{PodGateway, serve as serve_gateway, setup as gateway_setup};
+pub(crate) use gateway::{
+    PodGateway, listens as gateway_listens, serve as serve_gateway, setup as gateway_setup,
+};
 pub(super) use jobs::kept_reason;
 pub use views::{job_view, pod_view};
 
