@@ -33,7 +33,7 @@ enum Writes {
 /// The modules that write files themselves (a folder's files by its
 /// prefix), and why that is safe. Kept short: a new writer goes through one
 /// of these, never a `fs::write` of its own.
-const WRITERS: [(&str, Writes, &str); 10] = [
+const WRITERS: [(&str, Writes, &str); 11] = [
     (
         "src/metrics.rs",
         Writes::Redacted,
@@ -43,6 +43,11 @@ const WRITERS: [(&str, Writes, &str); 10] = [
         "crates/afk-host/src/private_files.rs",
         Writes::Own,
         "private_write (0600): run records, prompts, cursors, the box's spec, each composed by its caller and read by afk or its agent alone",
+    ),
+    (
+        "crates/afk-store/src/lib.rs",
+        Writes::Own,
+        "the new state file, created empty (0600) and never truncated: SQLite writes it",
     ),
     (
         "src/lock.rs",
