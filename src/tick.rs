@@ -277,31 +277,51 @@ pub fn open<'s, R: TickReport>(
     kind: TickKind,
     body: impl FnOnce(Box<Tick<'s>>) -> Result<Ended<'s, R>>,
 ) -> Result<Ended<'s, R>> {
-    open_if(ctx, kind, &|_| true, body)
+    open_if(ctx, kind, &Event::cron(), body)
 }
 
-/// Asked on an opened tick before its body, under the tick's lock and on
-/// its state file: false ends the tick there with nothing done (afk hook
-/// records its delivery so, and a redelivery's tick ends).
-pub type First<'f> = &'f dyn Fn(&Tick) -> bool;
+/// What an event's tick asks besides cron's (afk hook): `first`, on the
+/// opened tick before its body, under the tick's lock and on its state
+/// file (false ends the tick there with nothing done: afk hook records its
+/// delivery so, and a redelivery's tick ends); `again`, when another tick
+/// of its kind took the lock first, whether to try once more (afk hook
+/// waits for it within `hook.wait_lock`, so its event is never lost to a
+/// tick that took the lock a moment before it).
+pub struct Event<'f> {
+    pub first: &'f dyn Fn(&Tick) -> bool,
+    pub again: &'f dyn Fn() -> bool,
+}
 
-/// [`open`], `first` asked once the tick has opened.
+impl Event<'static> {
+    /// Cron's tick: it goes on once opened, and steps aside at once.
+    pub fn cron() -> Self {
+        Event {
+            first: &|_| true,
+            again: &|| false,
+        }
+    }
+}
+
+/// [`open`], with `event`'s first step and its try again.
 pub fn open_if<'s, R: TickReport>(
     ctx: &'s Session,
     kind: TickKind,
-    first: First,
+    event: &Event,
     body: impl FnOnce(Box<Tick<'s>>) -> Result<Ended<'s, R>>,
 ) -> Result<Ended<'s, R>> {
     let tense = ctx.tense();
-    let head = match ctx.open_tick(kind)? {
-        crate::edges::Opening::Open(t) if first(&t) => return body(t),
-        crate::edges::Opening::Open(_) => Head::on(kind, tense),
-        crate::edges::Opening::Stopped(why) => Head::off(kind, tense, why),
-        crate::edges::Opening::SteppedAside => {
-            stepping_aside(kind, crate::lock::holder(&ctx.paths().dir, kind.as_str()));
-            Head::aside(kind, tense)
-        }
-        crate::edges::Opening::Empty => Head::on(kind, tense),
+    let head = loop {
+        break match ctx.open_tick(kind)? {
+            crate::edges::Opening::Open(t) if (event.first)(&t) => return body(t),
+            crate::edges::Opening::Open(_) => Head::on(kind, tense),
+            crate::edges::Opening::Stopped(why) => Head::off(kind, tense, why),
+            crate::edges::Opening::SteppedAside if (event.again)() => continue,
+            crate::edges::Opening::SteppedAside => {
+                stepping_aside(kind, crate::lock::holder(&ctx.paths().dir, kind.as_str()));
+                Head::aside(kind, tense)
+            }
+            crate::edges::Opening::Empty => Head::on(kind, tense),
+        };
     };
     let report = R::quiet(head);
     let human = report.quiet_human();

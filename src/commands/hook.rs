@@ -104,20 +104,49 @@ fn start_tick(
     else {
         return Ok(Outcome::OK);
     };
-    if !crate::lock::wait_free(ctx.state_dir(), kind.as_str(), cfg.hook.wait_lock)? {
-        crate::log::info(&format!(
-            "hook: a {kind} tick held the lock past hook.wait_lock ({}): the event for {repo} is left to the next tick",
-            crate::types::format_duration(cfg.hook.wait_lock)
-        ));
+    // one bound for all the waiting: for the tick holding the lock now, and
+    // for one that takes it a moment before this one does
+    let until = std::time::Instant::now() + cfg.hook.wait_lock;
+    if !free_in_time(ctx, kind, until, &repo)? {
         return Ok(Outcome::OK);
     }
     let now = stamp_now();
     let first = |t: &crate::tick::Tick| begins(t, kind, delivery, &now);
-    let scope = Scope::Repo(repo);
+    let again = || {
+        free_in_time(ctx, kind, until, &repo).unwrap_or_else(|e| {
+            crate::log::warn(&format!("hook: {e:#}"));
+            false
+        })
+    };
+    let event = crate::tick::Event {
+        first: &first,
+        again: &again,
+    };
+    let scope = Scope::Repo(repo.clone());
     match kind {
-        TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, &first)),
-        _ => crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, &first)),
+        TickKind::Poll => crate::tick::run(ctx, kind, |c| poll::tick_if(c, &scope, &event)),
+        _ => crate::tick::run(ctx, kind, |c| watch::tick_if(c, &scope, &event)),
     }
+}
+
+/// Whether the lock of `kind` is free before `until` (`lock::wait_free`,
+/// which only looks); past it the log says the event for `repo` is left to
+/// the next tick.
+fn free_in_time(
+    ctx: &Session,
+    kind: TickKind,
+    until: std::time::Instant,
+    repo: &crate::types::RepoName,
+) -> Result<bool> {
+    let left = until.saturating_duration_since(std::time::Instant::now());
+    if crate::lock::wait_free(ctx.state_dir(), kind.as_str(), left)? {
+        return Ok(true);
+    }
+    crate::log::info(&format!(
+        "hook: a {kind} tick held the lock past hook.wait_lock ({}): the event for {repo} is left to the next tick",
+        crate::types::format_duration(ctx.config().hook.wait_lock)
+    ));
+    Ok(false)
 }
 
 /// On the event's opened tick, under its lock and on its state file (a

@@ -29,12 +29,12 @@ pub type Ended<'s> = tick::Ended<'s, Report>;
 /// One poll tick over `scope`; `afk poll` prints it, the benchmark and the
 /// demo read it.
 pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
-    tick_if(ctx, scope, &|_| true)
+    tick_if(ctx, scope, &tick::Event::cron())
 }
 
-/// [`tick`], `first` asked on the opened tick before any work
-/// (`tick::open_if`: afk hook's delivery, under the tick's lock).
-pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, first: tick::First) -> Result<Ended<'s>> {
+/// [`tick`] for an event (`tick::Event`: afk hook's delivery recorded
+/// under the tick's lock, its bounded wait for a tick that took the lock).
+pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, event: &tick::Event) -> Result<Ended<'s>> {
     // 1. The kill switch: decided from the config alone, before any I/O
     // (then the stop file, in the opening).
     if !ctx.config().poll.enabled {
@@ -43,7 +43,7 @@ pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, first: tick::First) -> Resul
         let human = tick::TickReport::quiet_human(&report);
         return Ok(Ended::quiet(report, human));
     }
-    tick::open_if(ctx, TickKind::Poll, first, |t| poll(t, scope))
+    tick::open_if(ctx, TickKind::Poll, event, |t| poll(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.

@@ -128,13 +128,13 @@ fn wait_agents(t: &Tick) {
 /// One watch tick over `scope`; `afk watch` prints it, the demo and the
 /// benchmark read it.
 pub fn tick<'s>(ctx: &'s Session, scope: &Scope) -> Result<Ended<'s>> {
-    tick_if(ctx, scope, &|_| true)
+    tick_if(ctx, scope, &tick::Event::cron())
 }
 
-/// [`tick`], `first` asked on the opened tick before any work
-/// (`tick::open_if`: afk hook's delivery, under the tick's lock).
-pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, first: tick::First) -> Result<Ended<'s>> {
-    tick::open_if(ctx, TickKind::Watch, first, |t| watch(t, scope))
+/// [`tick`] for an event (`tick::Event`: afk hook's delivery recorded
+/// under the tick's lock, its bounded wait for a tick that took the lock).
+pub fn tick_if<'s>(ctx: &'s Session, scope: &Scope, event: &tick::Event) -> Result<Ended<'s>> {
+    tick::open_if(ctx, TickKind::Watch, event, |t| watch(t, scope))
 }
 
 /// The tick itself, the same code whether its edges are real or dry.
