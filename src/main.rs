@@ -7,31 +7,16 @@ use afk::{cli, commands, log};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // the agent's box (runner/agent_box/: keeper.rs, init.rs): its keeper outside, its init as
-    // the box's pid 1; neither reads a config or a secret
-    let mut args = std::env::args_os().skip(1);
-    match args.next().as_deref().and_then(|a| a.to_str()) {
-        Some("__box") => {
-            let spec = std::path::PathBuf::from(args.next().unwrap_or_default());
-            std::process::exit(afk::runner::agent_box::keep(&spec));
-        }
-        Some("__box-probe") => {
-            let rest: Vec<String> = args.filter_map(|a| a.into_string().ok()).collect();
-            std::process::exit(afk::runner::agent_box::probe(&rest));
-        }
-        Some("__box-init") => {
-            let json = args
-                .next()
-                .and_then(|a| a.into_string().ok())
-                .unwrap_or_default();
-            std::process::exit(afk::runner::agent_box::init(&json));
-        }
-        _ => {}
+    let cli = cli::parse();
+    // the agent's box's programs (commands/box_programs.rs: the keeper, the
+    // box's init, doctor's probe): none reads a config or a secret, and each
+    // keeps the umask and the dumpable flag it was started with
+    if let commands::Cmd::Box(program) = &cli.command {
+        std::process::exit(commands::box_programs::run(program));
     }
     not_dumpable();
     afk::process::make_private();
     end_quietly_on_closed_output();
-    let cli = cli::parse();
     log::set_level(cli.verbose, cli.quiet);
     let json = cli.json;
     if let Err(afk::types::Invalid(e)) = afk::clock::check().and_then(|()| log::check()) {

@@ -3,6 +3,7 @@
 //! Result<Outcome>`. This file lists the commands with their help and
 //! dispatches; nothing else.
 
+pub mod box_programs;
 pub mod completions;
 pub mod demo;
 pub mod doctor;
@@ -263,6 +264,10 @@ Examples:
     /// otherwise suggest `lessons`)
     #[command(hide = true)]
     Version,
+    // the agent's box's programs (`afk __box`, `__box-init`, `__box-probe`),
+    // hidden; main runs them before the session's set-up
+    #[command(flatten)]
+    Box(box_programs::Program),
 }
 
 /// Run one command on its session: the command's own `run(&Session, &Args)`,
@@ -287,6 +292,9 @@ pub fn run(s: &Session, command: &Cmd) -> Result<Outcome, CommandError> {
         Cmd::Completions(a) => completions::run(s, a),
         Cmd::Man(a) => man::run(s, a),
         Cmd::Workspace(a) => workspace::run(s, a),
+        // main runs these before the session's set-up (and exits); any
+        // other caller gets the same program and its status
+        Cmd::Box(p) => std::process::exit(box_programs::run(p)),
         Cmd::Version => {
             return Err(
                 CommandError::usage("`afk version` is not a command").hint("use `afk --version`")

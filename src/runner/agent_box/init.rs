@@ -32,14 +32,7 @@ pub fn init(json: &str) -> i32 {
         return 126;
     }
     for hp in &spec.listen {
-        let addr = if hp.host == "localhost" {
-            "127.0.0.1".to_string()
-        } else if hp.host.contains(':') {
-            format!("[{}]", hp.host)
-        } else {
-            hp.host.clone()
-        };
-        match std::net::TcpListener::bind(format!("{addr}:{}", hp.port)) {
+        match std::net::TcpListener::bind(listen_addr(hp)) {
             Ok(l) => {
                 let target = hp.to_string();
                 std::thread::spawn(move || {
@@ -96,16 +89,33 @@ pub fn init(json: &str) -> i32 {
         // SAFETY: waitpid on any child; pid 1 reaps every orphan of the box.
         let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
         if pid == agent {
-            let code = if libc::WIFEXITED(status) {
-                libc::WEXITSTATUS(status)
-            } else {
-                128 + libc::WTERMSIG(status)
-            };
-            return code;
+            return exit_of(status);
         }
         if pid == -1 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
             return 126;
         }
+    }
+}
+
+/// Where the init listens for one of the model's loopback `host:port`s.
+fn listen_addr(hp: &HostPort) -> String {
+    let addr = if hp.host == "localhost" {
+        "127.0.0.1".to_string()
+    } else if hp.host.contains(':') {
+        format!("[{}]", hp.host)
+    } else {
+        hp.host.clone()
+    };
+    format!("{addr}:{}", hp.port)
+}
+
+/// The init's exit status for the agent's wait status: its own, or 128 +
+/// the signal that ended it.
+fn exit_of(status: libc::c_int) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
     }
 }
 
@@ -189,45 +199,48 @@ fn proxy_one(mut c: std::net::TcpStream) {
         }
     }
     let text = String::from_utf8_lossy(&head).to_string();
+    match asked(&text) {
+        Asked::Bad => {
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        }
+        Asked::Connect(hp) => connect(c, &hp),
+        Asked::Origin(hp, rewritten) => {
+            let Ok(mut c2) = c.try_clone() else { return };
+            if !relay_out(c, &hp.to_string(), rewritten.as_bytes()) {
+                let _ = c2.write_all(
+                    b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        }
+    }
+}
+
+/// What a request to the box's proxy asks for.
+#[derive(Debug, PartialEq)]
+enum Asked {
+    /// `CONNECT host:port`: a tunnel.
+    Connect(HostPort),
+    /// An absolute-form request (`GET http://host:port/path`): its head
+    /// rewritten to origin form, for `host:port`.
+    Origin(HostPort, String),
+    /// Neither (answered 400).
+    Bad,
+}
+
+/// What the request head `text` asks the box's proxy for.
+fn asked(text: &str) -> Asked {
     let first = text.lines().next().unwrap_or("");
     let mut words = first.split_whitespace();
     let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
     if method.eq_ignore_ascii_case("CONNECT") {
-        let Ok(hp) = HostPort::parse(target) else {
-            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-            return;
+        return match HostPort::parse(target) {
+            Ok(hp) => Asked::Connect(hp),
+            Err(_) => Asked::Bad,
         };
-        let Ok(mut c2) = c.try_clone() else { return };
-        let ok = {
-            // the reply comes first, then the tunnel
-            let Some((up, answer)) = ask_keeper(&hp.to_string()) else {
-                let _ = c.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
-                return;
-            };
-            if answer == b"ok\n" {
-                let _ = c2.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
-                relay(c, up);
-                true
-            } else if answer == b"failed\n" {
-                let _ = c2.write_all(
-                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-                true
-            } else {
-                false
-            }
-        };
-        if !ok {
-            let _ = c2.write_all(
-                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            );
-        }
-        return;
     }
     // absolute form: rewrite the request line to origin form
     let Some(hp) = HostPort::of_url(target) else {
-        let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n");
-        return;
+        return Asked::Bad;
     };
     let path_start = target
         .find("://")
@@ -235,10 +248,100 @@ fn proxy_one(mut c: std::net::TcpStream) {
     let path = path_start.map(|i| &target[i..]).unwrap_or("/");
     let version = words.next().unwrap_or("HTTP/1.1");
     let rest = text.split_once("\r\n").map(|x| x.1).unwrap_or("");
-    let rewritten = format!("{method} {path} {version}\r\n{rest}");
+    Asked::Origin(hp, format!("{method} {path} {version}\r\n{rest}"))
+}
+
+/// A `CONNECT` tunnel through the keeper: the reply first, then the relay.
+fn connect(c: std::net::TcpStream, hp: &HostPort) {
     let Ok(mut c2) = c.try_clone() else { return };
-    if !relay_out(c, &hp.to_string(), rewritten.as_bytes()) {
+    let ok = {
+        // the reply comes first, then the tunnel
+        let Some((up, answer)) = ask_keeper(&hp.to_string()) else {
+            let _ = c2.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n");
+            return;
+        };
+        if answer == b"ok\n" {
+            let _ = c2.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+            relay(c, up);
+            true
+        } else if answer == b"failed\n" {
+            let _ = c2.write_all(
+                b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+            true
+        } else {
+            false
+        }
+    };
+    if !ok {
         let _ = c2
             .write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hp(s: &str) -> HostPort {
+        HostPort::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_boxs_proxy_reads_what_a_request_asks_for() {
+        let cases = [
+            (
+                "CONNECT api.x:443 HTTP/1.1\r\nHost: api.x:443\r\n\r\n",
+                Asked::Connect(hp("api.x:443")),
+            ),
+            (
+                "connect api.x:443 HTTP/1.1\r\n\r\n",
+                Asked::Connect(hp("api.x:443")),
+            ),
+            // no port: HTTPS's
+            (
+                "CONNECT api.x HTTP/1.1\r\n\r\n",
+                Asked::Connect(hp("api.x:443")),
+            ),
+            ("CONNECT\r\n\r\n", Asked::Bad),
+            (
+                "GET http://api.x:8080/v1/m?q=1 HTTP/1.1\r\nHost: api.x:8080\r\n\r\n",
+                Asked::Origin(
+                    hp("api.x:8080"),
+                    "GET /v1/m?q=1 HTTP/1.1\r\nHost: api.x:8080\r\n\r\n".into(),
+                ),
+            ),
+            // no path: the root; no version: HTTP/1.1
+            (
+                "POST http://api.x:8080\r\n\r\n",
+                Asked::Origin(hp("api.x:8080"), "POST / HTTP/1.1\r\n\r\n".into()),
+            ),
+            ("GET /v1/m HTTP/1.1\r\n\r\n", Asked::Bad),
+            ("", Asked::Bad),
+        ];
+        for (head, want) in cases {
+            assert_eq!(asked(head), want, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn the_init_listens_where_the_model_is_named() {
+        let cases = [
+            ("localhost:8080", "127.0.0.1:8080"),
+            ("127.0.0.1:11434", "127.0.0.1:11434"),
+            ("[::1]:8080", "[::1]:8080"),
+        ];
+        for (named, want) in cases {
+            assert_eq!(listen_addr(&hp(named)), want, "{named}");
+        }
+    }
+
+    #[test]
+    fn the_init_exits_with_the_agents_status() {
+        // wait statuses as the kernel encodes them: exit code << 8, or the signal
+        let cases = [(0, 0), (3 << 8, 3), (127 << 8, 127), (libc::SIGKILL, 137)];
+        for (status, want) in cases {
+            assert_eq!(exit_of(status), want, "{status:#x}");
+        }
     }
 }

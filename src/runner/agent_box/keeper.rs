@@ -95,7 +95,7 @@ fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
     cmd.args(&spec.args)
         .arg("--")
         .arg(rules::INIT_PATH)
-        .arg("__box-init")
+        .arg(super::INIT_CMD)
         .arg(init_json);
     for k in &spec.unset {
         cmd.env_remove(k);
@@ -180,9 +180,15 @@ fn run_bwrap(spec: &Spec, net: Option<std::os::fd::OwnedFd>) -> Result<i32> {
         close(block_w);
     }
     let status = child.wait().context("cannot run bwrap")?;
-    Ok(status.code().unwrap_or_else(|| {
+    Ok(exit_of(status))
+}
+
+/// The keeper's exit status for bubblewrap's (the agent's, through the
+/// init): its code, or 128 + the signal that ended it.
+fn exit_of(status: std::process::ExitStatus) -> i32 {
+    status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
-    }))
+    })
 }
 
 /// `bytes` in a file of memory (nothing written on the host), read from
@@ -509,11 +515,17 @@ fn own_cgroup() -> std::result::Result<PathBuf, String> {
         return Err("the machine has no unified cgroup v2 hierarchy".into());
     }
     let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
-    let own = own
+    let own = cgroup_v2(&own).ok_or("afk is in no cgroup v2 cgroup")?;
+    Ok(root.join(own))
+}
+
+/// The cgroup v2 folder `/proc/self/cgroup` names (its `0::` line),
+/// relative to the hierarchy's root.
+fn cgroup_v2(proc_self_cgroup: &str) -> Option<&str> {
+    proc_self_cgroup
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
-        .ok_or("afk is in no cgroup v2 cgroup")?;
-    Ok(root.join(own.trim_start_matches('/')))
+        .map(|own| own.trim_start_matches('/'))
 }
 
 /// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
@@ -564,4 +576,127 @@ pub fn limits_in_force() -> std::result::Result<(), String> {
     })?;
     let _ = std::fs::remove_dir(&probe);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Spec {
+        Spec {
+            bwrap: "/usr/bin/bwrap".into(),
+            args: vec!["--unshare-all".into(), "--die-with-parent".into()],
+            init: rules::InitSpec {
+                listen: vec![],
+                proxy: Some(3128),
+                argv: vec!["claude".into(), "-p".into()],
+                chdir: None,
+                gateway: None,
+            },
+            forward: true,
+            allow: vec![],
+            env: vec![("HOME".into(), "/r/home".into())],
+            unset: vec!["IS_SANDBOX".into()],
+            memory: None,
+            tasks: 0,
+            name: "t1".into(),
+            host_user: None,
+            filter: false,
+            handed: vec![],
+            gateway: None,
+        }
+    }
+
+    #[test]
+    fn bubblewrap_runs_the_init_with_its_spec() {
+        let s = spec();
+        let cmd = bwrap_command(&s).unwrap();
+        assert_eq!(cmd.get_program(), "/usr/bin/bwrap");
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let json = serde_json::to_string(&s.init).unwrap();
+        let want = [
+            "--unshare-all",
+            "--die-with-parent",
+            "--",
+            rules::INIT_PATH,
+            super::super::INIT_CMD,
+            json.as_str(),
+        ];
+        assert_eq!(args, want);
+        let envs: Vec<_> = cmd.get_envs().collect();
+        assert!(envs.contains(&("HOME".as_ref(), Some("/r/home".as_ref()))));
+        assert!(envs.contains(&("IS_SANDBOX".as_ref(), None)));
+    }
+
+    #[test]
+    fn the_keeper_exits_with_the_agents_status() {
+        use std::os::unix::process::ExitStatusExt;
+        let cases = [
+            (0, 0),
+            (3 << 8, 3),
+            (libc::SIGKILL, 137),
+            (libc::SIGTERM, 143),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(
+                exit_of(std::process::ExitStatus::from_raw(raw)),
+                want,
+                "{raw:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_turns_cgroup_is_made_in_afks_own() {
+        let cases = [
+            (
+                "0::/system.slice/afk-poll.service\n",
+                Some("system.slice/afk-poll.service"),
+            ),
+            (
+                "12:pids:/x\n1:name=systemd:/y\n0::/user.slice\n",
+                Some("user.slice"),
+            ),
+            ("0::/\n", Some("")),
+            ("12:pids:/x\n", None),
+        ];
+        for (text, want) in cases {
+            assert_eq!(cgroup_v2(text), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_name_at_most_so_many_targets() {
+        let c = Counts::default();
+        for i in 0..rules::MAX_REFUSED_KEPT + 5 {
+            c.refuse(&format!("h{i}:443"));
+        }
+        // a target already named is counted under its name
+        c.refuse("h0:443");
+        let by = c.by_target.lock().unwrap();
+        assert_eq!(by.len(), rules::MAX_REFUSED_KEPT + 1);
+        assert_eq!(by.get(rules::OTHER_TARGETS), Some(&5));
+        assert_eq!(by.get("h0:443"), Some(&2));
+        assert_eq!(
+            c.refused.load(std::sync::atomic::Ordering::SeqCst),
+            rules::MAX_REFUSED_KEPT as u64 + 6
+        );
+    }
+
+    #[test]
+    fn the_spec_is_read_bounded_and_must_be_a_spec() {
+        let dir = std::env::temp_dir().join(format!("afk-keeper-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("turn-1.json");
+        std::fs::write(&good, serde_json::to_vec(&spec()).unwrap()).unwrap();
+        assert_eq!(read_spec(&good).unwrap().name, "t1");
+        let bad = dir.join("turn-2.json");
+        std::fs::write(&bad, b"{\"bwrap\": 1}").unwrap();
+        assert!(read_spec(&bad).is_err());
+        assert!(read_spec(&dir.join("none.json")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -22,8 +22,10 @@
 //! The files: this one the tick side (the turn's spec, the view);
 //! `paths.rs` what the tick resolves of the machine and the agent program;
 //! `owners.rs` what it makes for a turn and gives to the box's user;
-//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box, `pass.rs`
-//! the forwarder's channel between the keeper and the init.
+//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box (hidden
+//! subcommands: `commands/box_programs.rs`, named by [`KEEPER_CMD`],
+//! [`INIT_CMD`] and [`PROBE_CMD`]), `pass.rs` the forwarder's channel between
+//! the keeper and the init.
 
 use crate::core::agent_box::{self as rules, HostPort, InitSpec, Network};
 use anyhow::{Context, Result, bail};
@@ -51,6 +53,13 @@ pub(crate) use paths::find_program;
 pub use paths::{cannot_box_fix, find_bwrap};
 use paths::{canonical, default_allow, is_system, program_files, program_home, system_paths};
 pub use probe::{can_box, probe};
+
+/// The keeper's subcommand: `afk __box SPEC` (commands/box_programs.rs).
+pub const KEEPER_CMD: &str = "__box";
+/// The init's subcommand: `afk __box-init JSON`, the box's pid 1.
+pub const INIT_CMD: &str = "__box-init";
+/// Doctor's probe's subcommand: `afk __box-probe state=STATE MODEL FORGE`.
+pub const PROBE_CMD: &str = "__box-probe";
 
 /// What the keeper is handed: written by the tick, read by `afk __box`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -412,7 +421,7 @@ impl Boxer {
             .with_context(|| format!("runner: cannot write {}", spec_file.display()))?;
         Ok(vec![
             init_exe.display().to_string(),
-            "__box".to_string(),
+            KEEPER_CMD.to_string(),
             spec_file.display().to_string(),
         ])
     }
@@ -611,4 +620,95 @@ fn gateway_logins(on: &gateway::On, port: u16, home: &Path) -> Result<Vec<(Strin
     crate::private_files::private_write(&file, on.codex_config(port).as_bytes())
         .with_context(|| format!("runner: cannot write {}", file.display()))?;
     Ok(vec![("CODEX_HOME".to_string(), dir)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boxer(network: Network, allow: &[&str]) -> Boxer {
+        Boxer {
+            network,
+            allow: allow.iter().map(|a| HostPort::parse(a).unwrap()).collect(),
+            read_only: vec![],
+            read_write: vec![],
+            memory: None,
+            tasks: 0,
+            keep_out: vec![],
+            git_cache: "/var/lib/afk/git".into(),
+            workspace_afk: true,
+            program: None,
+            can: std::sync::OnceLock::new(),
+            host_user: None,
+            gateway: gateway::Setup::Off("off".into()),
+        }
+    }
+
+    #[test]
+    fn the_init_listens_on_the_models_loopback_and_proxies_the_rest() {
+        let allow = ["127.0.0.1:3128", "api.anthropic.com:443", "localhost:11434"];
+        let cases = [
+            (
+                Network::Model,
+                vec!["127.0.0.1:3128", "localhost:11434"],
+                Some(3129),
+            ),
+            (Network::Open, vec![], None),
+            (Network::None, vec![], None),
+        ];
+        for (network, listen, proxy) in cases {
+            let spec = boxer(network, &allow).init_spec(vec!["claude".into()]);
+            let listen: Vec<HostPort> =
+                listen.iter().map(|a| HostPort::parse(a).unwrap()).collect();
+            assert_eq!(spec.listen, listen, "{network:?}");
+            assert_eq!(spec.proxy, proxy, "{network:?}");
+            assert_eq!(spec.argv, ["claude"]);
+            assert_eq!((spec.chdir, spec.gateway), (None, None));
+        }
+    }
+
+    #[test]
+    fn the_box_sets_its_own_home_and_user_and_removes_the_rest() {
+        let home = Path::new("/r/home");
+        let login = vec![(
+            "CODEX_HOME".to_string(),
+            PathBuf::from("/r/home/.afk-codex_home"),
+        )];
+        for (network, proxied) in [(Network::Model, true), (Network::Open, false)] {
+            let (env, unset) = boxer(network, &["api.x:443"]).env(home, &login);
+            let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+            assert_eq!(get("HOME"), Some("/r/home"));
+            assert_eq!(get("USER"), Some("afk-agent"));
+            assert_eq!(get("AFK_BOX"), Some("1"));
+            assert_eq!(get("CODEX_HOME"), Some("/r/home/.afk-codex_home"));
+            assert_eq!(unset, ["IS_SANDBOX", "CLAUDE_CONFIG_DIR"]);
+            assert_eq!(get("HTTPS_PROXY").is_some(), proxied, "{network:?}");
+        }
+    }
+
+    #[test]
+    fn a_login_copy_takes_only_the_login_files() {
+        let cases: [(&str, &[&str]); 3] = [
+            (
+                "CODEX_HOME",
+                &["auth.json", "config.toml", "AGENTS.md", "instructions.md"],
+            ),
+            (
+                "CLAUDE_CONFIG_DIR",
+                &[
+                    ".credentials.json",
+                    ".claude.json",
+                    "settings.json",
+                    "CLAUDE.md",
+                ],
+            ),
+            ("HOME", &[]),
+        ];
+        for (var, files) in cases {
+            assert_eq!(login_files(var), files, "{var}");
+        }
+        for var in PROGRAM_HOMES {
+            assert!(!login_files(var).is_empty(), "{var}");
+        }
+    }
 }

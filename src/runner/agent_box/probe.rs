@@ -38,15 +38,14 @@ pub fn can_box() -> std::result::Result<(), String> {
 /// line each, whether afk's state file can be read and whether the model's
 /// and the forge's `host:port` are let out (through the box's proxy).
 pub fn probe(args: &[String]) -> i32 {
-    let get = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
-    let state_file = get(0).strip_prefix("state=").unwrap_or(get(0));
-    let state = if std::fs::File::open(state_file).is_ok() {
+    let asked = Asked::of(args);
+    let state = if std::fs::File::open(asked.state).is_ok() {
         "readable"
     } else {
         "hidden"
     };
     afk_host::say::out(&format!("state={state}"));
-    for f in args.iter().filter_map(|a| a.strip_prefix("read=")) {
+    for f in &asked.reads {
         if std::fs::File::open(f).is_ok() {
             afk_host::say::out(&format!("env=readable {f}"));
         }
@@ -55,7 +54,7 @@ pub fn probe(args: &[String]) -> i32 {
         .ok()
         .and_then(|p| HostPort::of_url(&p))
         .map(|h| h.port);
-    for (name, target) in [("model", get(1)), ("forge", get(2))] {
+    for (name, target) in [("model", asked.model), ("forge", asked.forge)] {
         let said = match (proxy, target.is_empty()) {
             (_, true) => "unknown".to_string(),
             (None, _) => "no-proxy".to_string(),
@@ -64,6 +63,32 @@ pub fn probe(args: &[String]) -> i32 {
         afk_host::say::out(&format!("{name}={said}"));
     }
     0
+}
+
+/// What doctor asks the probe: `state=STATE MODEL FORGE [read=FILE]...`
+/// (an unknown model or forge is an empty argument).
+#[derive(Debug, PartialEq)]
+struct Asked<'a> {
+    state: &'a str,
+    model: &'a str,
+    forge: &'a str,
+    /// Files the box must not show (afk's environment files).
+    reads: Vec<&'a str>,
+}
+
+impl<'a> Asked<'a> {
+    fn of(args: &'a [String]) -> Asked<'a> {
+        let get = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+        Asked {
+            state: get(0).strip_prefix("state=").unwrap_or(get(0)),
+            model: get(1),
+            forge: get(2),
+            reads: args
+                .iter()
+                .filter_map(|a| a.strip_prefix("read="))
+                .collect(),
+        }
+    }
 }
 
 fn connect_through(port: u16, target: &str) -> String {
@@ -78,11 +103,80 @@ fn connect_through(port: u16, target: &str) -> String {
     }
     let mut first = Vec::new();
     let _ = BufReader::new(&c).take(200).read_until(b'\n', &mut first);
-    let line = String::from_utf8_lossy(&first);
-    match line.split_whitespace().nth(1) {
+    proxy_said(&String::from_utf8_lossy(&first))
+}
+
+/// The box's proxy's answer to `CONNECT`, in the probe's word.
+fn proxy_said(status_line: &str) -> String {
+    match status_line.split_whitespace().nth(1) {
         Some("200") => "reached".into(),
         Some("403") => "refused".into(),
         Some(code) => format!("failed ({code})"),
         None => "failed".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_probe_reads_what_doctor_asks() {
+        let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let cases: [(Vec<String>, Asked); 4] = [
+            (
+                s(&["state=/var/lib/afk/state.db", "api.x:443", "git.x:443"]),
+                Asked {
+                    state: "/var/lib/afk/state.db",
+                    model: "api.x:443",
+                    forge: "git.x:443",
+                    reads: vec![],
+                },
+            ),
+            (
+                s(&["state=/s.db", "", "", "read=/etc/afk/env", "read=/e2"]),
+                Asked {
+                    state: "/s.db",
+                    model: "",
+                    forge: "",
+                    reads: vec!["/etc/afk/env", "/e2"],
+                },
+            ),
+            // a state without its prefix is the path itself
+            (
+                s(&["/s.db"]),
+                Asked {
+                    state: "/s.db",
+                    model: "",
+                    forge: "",
+                    reads: vec![],
+                },
+            ),
+            (
+                vec![],
+                Asked {
+                    state: "",
+                    model: "",
+                    forge: "",
+                    reads: vec![],
+                },
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(Asked::of(&args), want, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_proxys_answer_is_one_word() {
+        let cases = [
+            ("HTTP/1.1 200 Connection established\r\n", "reached"),
+            ("HTTP/1.1 403 Forbidden\r\n", "refused"),
+            ("HTTP/1.1 502 Bad Gateway\r\n", "failed (502)"),
+            ("", "failed"),
+        ];
+        for (line, want) in cases {
+            assert_eq!(proxy_said(line), want, "{line:?}");
+        }
     }
 }

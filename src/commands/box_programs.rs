@@ -1,0 +1,160 @@
+//! `afk __box SPEC`, `afk __box-init JSON`, `afk __box-probe ARGS`: the
+//! agent's box's programs (runner/agent_box/: the keeper, the box's pid 1,
+//! doctor's probe), hidden, for afk starts them, not people. `main` runs
+//! them straight after clap, before the session's set-up: none reads a
+//! config or a secret, and each keeps the umask and the dumpable flag it was
+//! started with (the keeper's cgroup and files, the box's processes).
+
+use crate::runner::agent_box::{self, INIT_CMD, KEEPER_CMD, PROBE_CMD};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// The box's programs, each a hidden subcommand of its own.
+#[derive(clap::Subcommand, Debug, PartialEq)]
+pub enum Program {
+    /// The keeper of one boxed turn, outside the box (afk starts it)
+    ///
+    /// Reads the turn's spec the tick wrote, keeps the forwarder and the
+    /// turn's cgroup, runs bubblewrap and exits with the agent's status (126:
+    /// no box was made). Not for people.
+    #[command(name = KEEPER_CMD, hide = true)]
+    Keep {
+        /// The turn's spec (`<run_dir>/box/turn-T.json`)
+        #[arg(value_parser = clap::value_parser!(OsString), default_value = "")]
+        spec: OsString,
+    },
+    /// The box's pid 1 (the keeper's bubblewrap starts it)
+    ///
+    /// Becomes the box's user, listens inside the box and relays to the
+    /// keeper, starts the agent, reaps, and exits with the agent's status
+    /// (126: the box cannot be set up, 127: the agent cannot start). Not for
+    /// people.
+    #[command(name = INIT_CMD, hide = true)]
+    Init {
+        /// What the init listens on and starts (JSON)
+        #[arg(
+            value_name = "JSON",
+            value_parser = clap::value_parser!(OsString),
+            allow_hyphen_values = true
+        )]
+        spec: Option<OsString>,
+    },
+    /// Doctor's probe inside a box (`afk doctor` starts it)
+    ///
+    /// One line each: whether afk's state file is readable in the box, and
+    /// whether the model's and the forge's `host:port` are let out. Not for
+    /// people.
+    #[command(name = PROBE_CMD, hide = true)]
+    Probe {
+        /// `state=STATE MODEL FORGE [read=FILE]...`
+        #[arg(
+            value_parser = clap::value_parser!(OsString),
+            num_args = 0..,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        args: Vec<OsString>,
+    },
+}
+
+/// Run one of the box's programs; its exit status.
+pub fn run(p: &Program) -> i32 {
+    match p {
+        Program::Keep { spec } => agent_box::keep(&PathBuf::from(spec)),
+        Program::Init { spec } => {
+            let json = spec.clone().and_then(|j| j.into_string().ok());
+            agent_box::init(&json.unwrap_or_default())
+        }
+        Program::Probe { args } => {
+            let args: Vec<String> = args
+                .iter()
+                .filter_map(|a| a.clone().into_string().ok())
+                .collect();
+            agent_box::probe(&args)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::FromArgMatches;
+
+    /// The line parsed as every command is, and as `cli::parse` parses a
+    /// box program's (its part of the interface only): the same program.
+    fn program(line: &[&str]) -> Program {
+        let argv: Vec<OsString> = std::iter::once("afk")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let m = crate::cli::command()
+            .try_get_matches_from(argv.clone())
+            .expect("a box program's line parses");
+        let whole = match crate::cli::Cli::from_arg_matches(&m).unwrap().command {
+            crate::commands::Cmd::Box(p) => p,
+            other => panic!("{line:?} is not a box program: {other:?}"),
+        };
+        let own = match crate::cli::box_program(argv).map(|c| c.command) {
+            Some(crate::commands::Cmd::Box(p)) => p,
+            other => panic!("{line:?} is not parsed as a box program: {other:?}"),
+        };
+        assert_eq!(whole, own, "{line:?}");
+        own
+    }
+
+    #[test]
+    fn no_other_line_is_a_box_program() {
+        for line in [&["afk", "poll"][..], &["afk"], &["afk", "--json", "__box"]] {
+            let argv = line.iter().map(OsString::from).collect::<Vec<_>>();
+            assert!(crate::cli::box_program(argv).is_none(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_lines_afk_starts_are_the_box_programs_with_their_arguments() {
+        let s = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let cases: [(&[&str], Program); 7] = [
+            (
+                &["__box", "/r/box/turn-1.json"],
+                Program::Keep {
+                    spec: "/r/box/turn-1.json".into(),
+                },
+            ),
+            (&["__box"], Program::Keep { spec: "".into() }),
+            (
+                &["__box-init", "{\"argv\":[\"-x\"]}"],
+                Program::Init {
+                    spec: Some("{\"argv\":[\"-x\"]}".into()),
+                },
+            ),
+            (&["__box-init"], Program::Init { spec: None }),
+            // doctor's: an unknown model or forge is an empty argument
+            (
+                &["__box-probe", "state=/s.db", "", "", "read=/etc/afk/env"],
+                Program::Probe {
+                    args: s(&["state=/s.db", "", "", "read=/etc/afk/env"]),
+                },
+            ),
+            (
+                &["__box-probe", "state=/s.db", "--json", "-v"],
+                Program::Probe {
+                    args: s(&["state=/s.db", "--json", "-v"]),
+                },
+            ),
+            (&["__box-probe"], Program::Probe { args: vec![] }),
+        ];
+        for (line, want) in cases {
+            assert_eq!(program(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_box_programs_are_hidden_from_people() {
+        let mut cmd = crate::cli::command();
+        cmd.build();
+        for name in [KEEPER_CMD, INIT_CMD, PROBE_CMD] {
+            let sc = cmd.find_subcommand(name).expect("the program is there");
+            assert!(sc.is_hide_set(), "{name}");
+        }
+    }
+}
