@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-const EVENTS: u64 = 10;
+const EVENTS: u64 = 20;
 const SECRET: &str = "bench-hook-secret-0123456789abcdef";
 
 /// Run `afk hook` for every connection to `listener`, each with the
