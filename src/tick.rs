@@ -597,3 +597,51 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod event_tests {
+    use super::{Ended, Event, Head, TickReport, open_if};
+    use crate::ops::poll::Report;
+    use crate::types::TickKind;
+    use std::cell::{Cell, RefCell};
+
+    /// An event's tick that finds its kind's lock taken (by a tick that took
+    /// it a moment after the event's wait saw it free) tries again while its
+    /// `again` says so, and runs; cron's steps aside at once.
+    #[test]
+    fn an_events_tick_tries_the_lock_again_and_crons_steps_aside() {
+        let s = crate::testing::Scratch::new("[poll]\nallowlist = [\"acme/api\"]\n");
+        let dir = s.ctx.paths().dir.clone();
+        let take = || crate::lock::try_acquire(&dir, "harvest").unwrap().unwrap();
+        let ran = |_t| {
+            let report = Report::quiet(Head::on(TickKind::Harvest, s.ctx.tense()));
+            Ok(Ended::quiet(report, "ran".to_string()))
+        };
+        // cron's tick: the lock held, it steps aside without running
+        let held = take();
+        let cron = open_if(&s.ctx, TickKind::Harvest, &Event::cron(), ran).unwrap();
+        assert!(cron.report.head().stepped_aside);
+        assert_ne!(cron.human, "ran");
+        // an event's: told to try again once the holder let go, it runs
+        let holder = RefCell::new(Some(held));
+        let tries = Cell::new(0);
+        let again = || {
+            tries.set(tries.get() + 1);
+            holder.borrow_mut().take().is_some()
+        };
+        let event = Event {
+            first: &|_| true,
+            again: &again,
+        };
+        let ended = open_if(&s.ctx, TickKind::Harvest, &event, ran).unwrap();
+        assert_eq!((ended.human.as_str(), tries.get()), ("ran", 1));
+        // told not to (its bound passed): it steps aside
+        let _held = take();
+        let event = Event {
+            first: &|_| true,
+            again: &|| false,
+        };
+        let ended = open_if(&s.ctx, TickKind::Harvest, &event, ran).unwrap();
+        assert!(ended.report.head().stepped_aside);
+    }
+}
