@@ -46,7 +46,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         Ok(None) => return refuse(Answer::NoSecret, Err(cfg.no_hook_secret())),
         Err(e) => return refuse(Answer::NoSecret, Err(e)),
     };
-    let Some(dialect) = Dialect::of_forge(cfg.forge.kind.as_str()) else {
+    let Some(dialect) = Dialect::of_forge(cfg.forge.kind) else {
         let e = crate::config::cfg_err(format!(
             "config: afk hook reads no webhooks of forge.kind {}",
             cfg.forge.kind

@@ -7,6 +7,7 @@
 
 use crate::types::Invalid;
 use crate::types::TickKind;
+use afk_model::ForgeKind;
 
 /// How a forge signs its webhook deliveries: Gitea and Forgejo one way,
 /// GitHub another, GitLab a third.
@@ -29,14 +30,13 @@ pub enum Proof {
 }
 
 impl Dialect {
-    /// The dialect of a `forge.kind` (its profile's name); None for a kind
-    /// whose deliveries afk does not read.
-    pub fn of_forge(kind: &str) -> Option<Dialect> {
+    /// The dialect of a `forge.kind`; None for a kind whose deliveries afk
+    /// does not read. Every kind is named: a new one is a compile error here.
+    pub fn of_forge(kind: ForgeKind) -> Option<Dialect> {
         match kind {
-            "gitea" | "forgejo" => Some(Dialect::Gitea),
-            "github" => Some(Dialect::Github),
-            "gitlab" => Some(Dialect::Gitlab),
-            _ => None,
+            ForgeKind::Gitea | ForgeKind::Forgejo => Some(Dialect::Gitea),
+            ForgeKind::Github => Some(Dialect::Github),
+            ForgeKind::Gitlab => Some(Dialect::Gitlab),
         }
     }
 
@@ -820,12 +820,12 @@ mod tests {
     #[test]
     fn the_forge_kind_picks_the_dialect() {
         let cases = [
-            ("gitea", Some(Dialect::Gitea)),
-            ("forgejo", Some(Dialect::Gitea)),
-            ("github", Some(Dialect::Github)),
-            ("gitlab", Some(Dialect::Gitlab)),
-            ("bitbucket", None),
+            (ForgeKind::Gitea, Some(Dialect::Gitea)),
+            (ForgeKind::Forgejo, Some(Dialect::Gitea)),
+            (ForgeKind::Github, Some(Dialect::Github)),
+            (ForgeKind::Gitlab, Some(Dialect::Gitlab)),
         ];
+        assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
         for (kind, want) in cases {
             assert_eq!(Dialect::of_forge(kind), want, "{kind}");
         }

@@ -70,16 +70,10 @@ pub fn why(kind: Correction, failing: &[(String, Option<String>)], asked: &[Aske
 /// escaped, afk's own code spans (a command's verb: `` `fix` ``) kept, so
 /// they show as code and not as `` \`fix\` ``.
 pub fn md(why: &str) -> String {
-    use crate::types::TalkSaid;
-    let verbs: Vec<String> = [
-        TalkSaid::Fix(String::new()),
-        TalkSaid::Stop,
-        TalkSaid::Hold,
-        TalkSaid::Resume,
-    ]
-    .iter()
-    .map(TalkSaid::verb)
-    .collect();
+    let verbs: Vec<String> = crate::types::CommandVerb::ALL
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect();
     let verbs: Vec<&str> = verbs.iter().map(String::as_str).collect();
     crate::sanitize::md_text_keeping(why, &verbs)
 }
@@ -140,6 +134,16 @@ mod tests {
         ];
         for (why, want) in cases {
             assert_eq!(md(why), want, "case {why:?}");
+        }
+    }
+
+    #[test]
+    fn every_command_verb_is_kept_as_code_in_a_turns_reason() {
+        use crate::types::{CommandVerb, TalkSaid};
+        for v in CommandVerb::ALL {
+            let said = TalkSaid::of_verb(v.as_str(), "x").verb();
+            let why = format!("{said} asked by a_b");
+            assert_eq!(md(&why), format!(r"{said} asked by a\_b"), "{v}");
         }
     }
 

@@ -21,11 +21,9 @@ use crate::types::{Invalid, NameShape, RepoName};
 use std::sync::Arc;
 use std::time::Duration;
 
-afk_model::named_enum! {
-    /// `forge.kind`: which forge afk talks to; each has its [`Profile`]
-    /// below, in this order.
-    ForgeKind { Gitea => "gitea", Forgejo => "forgejo", Github => "github", Gitlab => "gitlab" }
-}
+/// `forge.kind` (the model's, so every table keyed by the kind matches the
+/// same list): each has its [`Profile`] below, in `ForgeKind::ALL`'s order.
+pub use afk_model::ForgeKind;
 
 /// Where the API lives when `forge.api_url` is not set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! afk and does no I/O; its own crate, so nothing here can reach an adapter by
 //! mistake.
 
+pub mod forge;
 pub mod lesson;
 pub mod review;
 pub mod runner;
@@ -108,9 +109,10 @@ pub mod stamp;
 pub mod status;
 pub mod tick;
 
+pub use forge::ForgeKind;
 pub use review::{
-    BranchUpdate, Effect, Handled, LineComment, LineComments, Review, ReviewState, TalkKind,
-    TalkSaid, TurnBudget, UpdateStyle,
+    BranchUpdate, CommandVerb, Effect, Handled, LineComment, LineComments, Review, ReviewState,
+    TalkKind, TalkSaid, TurnBudget, UpdateStyle,
 };
 pub use runner::{AgentKind, Cached, RunnerHandle, RunnerKind, Workspace};
 pub use status::{RunStatus, VersionStatus};

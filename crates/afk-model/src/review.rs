@@ -121,6 +121,15 @@ crate::named_enum! {
     TalkKind { Review => "review", Comment => "comment" }
 }
 
+crate::named_enum! {
+    /// A verb a command says after the prefix (docs/reviews.md#commands),
+    /// each once, here: what it says is [`TalkSaid::of_verb`] (a match that
+    /// names every one), and a turn's reason keeps each as code
+    /// (`core::turn_reason::md`), so a new verb is a compile error where it
+    /// is missing.
+    CommandVerb { Stop => "stop", Hold => "hold", Resume => "resume", Fix => "fix" }
+}
+
 /// What a review or command afk looked at said, typed from hearing it to
 /// acting on it; the store keeps its words ([`TalkSaid::words`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,12 +175,12 @@ impl TalkSaid {
     /// verb once, here. `fix` needs its instruction; any other word is
     /// an unknown verb, kept as written.
     pub fn of_verb(verb: &str, text: &str) -> TalkSaid {
-        match verb.to_ascii_lowercase().as_str() {
-            "stop" => TalkSaid::Stop,
-            "hold" => TalkSaid::Hold,
-            "resume" => TalkSaid::Resume,
-            "fix" if !text.is_empty() => TalkSaid::Fix(text.to_string()),
-            _ => TalkSaid::Unknown(verb.to_string()),
+        match CommandVerb::parse(&verb.to_ascii_lowercase()) {
+            Some(CommandVerb::Stop) => TalkSaid::Stop,
+            Some(CommandVerb::Hold) => TalkSaid::Hold,
+            Some(CommandVerb::Resume) => TalkSaid::Resume,
+            Some(CommandVerb::Fix) if !text.is_empty() => TalkSaid::Fix(text.to_string()),
+            Some(CommandVerb::Fix) | None => TalkSaid::Unknown(verb.to_string()),
         }
     }
 
@@ -381,10 +390,14 @@ mod tests {
             // what is stored reads back as itself
             assert_eq!(TalkSaid::parse(&got.words()), got, "{verb} {text}");
         }
-        // every verb the reply lists is known
-        for verb in TalkSaid::VERBS.split(", ") {
-            let word = verb.split(' ').next().unwrap();
-            let said = TalkSaid::of_verb(word, "x");
+        // every verb the reply lists is known, and it lists every verb
+        let listed: Vec<&str> = TalkSaid::VERBS
+            .split(", ")
+            .map(|v| v.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(listed, CommandVerb::NAMES);
+        for verb in listed {
+            let said = TalkSaid::of_verb(verb, "x");
             assert_ne!(said.effect(), Effect::Answered, "{verb}");
         }
     }

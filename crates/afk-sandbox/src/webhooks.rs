@@ -220,8 +220,10 @@ impl Forge {
         match dialect {
             Dialect::Gitlab => json!({"id": id, "name": name, "path_with_namespace": full,
                 "namespace": owner, "web_url": url}),
-            _ => json!({"id": id, "name": name, "full_name": full, "owner": {"login": owner},
-                "private": self.repos.get(full).is_some_and(|r| r.private), "html_url": url}),
+            Dialect::Gitea | Dialect::Github => {
+                json!({"id": id, "name": name, "full_name": full, "owner": {"login": owner},
+                "private": self.repos.get(full).is_some_and(|r| r.private), "html_url": url})
+            }
         }
     }
 
@@ -249,7 +251,7 @@ impl Forge {
             Dialect::Gitlab => json!({"id": i.id, "iid": shown, "title": i.title,
                 "state": if i.state == "open" { "opened" } else if i.merged { "merged" } else { "closed" },
                 "labels": labels.iter().map(|n| json!({"title": n})).collect::<Vec<_>>()}),
-            _ => {
+            Dialect::Gitea | Dialect::Github => {
                 let mut v = json!({"id": i.id, "number": number, "title": i.title,
                     "state": i.state, "user": {"login": i.author},
                     "labels": labels.iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
@@ -281,7 +283,10 @@ impl Forge {
         let full = repo_of(event);
         let repository = self.repo_json(dialect, &full);
         let me = json!({"login": self.me, "username": self.me});
-        let gl = dialect == Dialect::Gitlab;
+        let gl = match dialect {
+            Dialect::Gitlab => true,
+            Dialect::Gitea | Dialect::Github => false,
+        };
         let (name, mut body): (&str, Value) = match event {
             Event::Labeled {
                 number,
@@ -350,7 +355,7 @@ impl Forge {
                             b,
                         )
                     }
-                    _ => {
+                    Dialect::Gitea | Dialect::Github => {
                         let key = if pull { "pull_request" } else { "issue" };
                         let mut b = json!({"action": action, "number": number, "sender": me});
                         b[key] = item;
@@ -374,7 +379,7 @@ impl Forge {
                         b[key] = item;
                         ("Note Hook", b)
                     }
-                    _ => {
+                    Dialect::Gitea | Dialect::Github => {
                         let mut issue = item;
                         if pull {
                             issue["pull_request"] = json!({"url": issue["html_url"]});
@@ -445,7 +450,7 @@ impl Forge {
                         "object_attributes": {"sha": sha, "status": status, "name": context}});
                     ("Pipeline Hook", b)
                 }
-                _ => (
+                Dialect::Gitea | Dialect::Github => (
                     "status",
                     json!({"sha": sha, "state": state, "context": context, "sender": me}),
                 ),
@@ -456,8 +461,10 @@ impl Forge {
                 conclusion,
                 ..
             } => {
-                if dialect != Dialect::Github {
-                    return None;
+                match dialect {
+                    Dialect::Github => {}
+                    // their checks are commit statuses (and GitLab's pipelines)
+                    Dialect::Gitea | Dialect::Gitlab => return None,
                 }
                 let action = if conclusion.is_some() {
                     "completed"

@@ -13,6 +13,7 @@ pub(super) mod gitlab;
 
 use crate::http::{Reply, Request};
 use crate::model::Forge;
+use afk_model::ForgeKind;
 use sha2::{Digest, Sha256};
 
 /// Which forge API the sandbox speaks.
@@ -43,14 +44,20 @@ impl Dialect {
         names
     };
 
-    /// `gitea` (or `forgejo`), `github` or `gitlab`.
-    pub fn parse(s: &str) -> Option<Dialect> {
-        match s {
-            "gitea" | "forgejo" => Some(Dialect::Gitea),
-            "github" => Some(Dialect::Github),
-            "gitlab" => Some(Dialect::Gitlab),
-            _ => None,
+    /// The dialect a forge kind speaks. Every kind is named: a new one is a
+    /// compile error here.
+    pub fn of_forge(kind: ForgeKind) -> Dialect {
+        match kind {
+            ForgeKind::Gitea | ForgeKind::Forgejo => Dialect::Gitea,
+            ForgeKind::Github => Dialect::Github,
+            ForgeKind::Gitlab => Dialect::Gitlab,
         }
+    }
+
+    /// The dialect of a forge kind's name: `gitea` (or `forgejo`), `github`
+    /// or `gitlab`.
+    pub fn parse(s: &str) -> Option<Dialect> {
+        ForgeKind::parse(s).map(Dialect::of_forge)
     }
 
     /// An API request (`path` under [`Dialect::api_prefix`]) answered in
@@ -205,5 +212,21 @@ mod dialect_tests {
         assert_eq!(Dialect::parse("forgejo"), Some(Dialect::Gitea));
         assert_eq!(Dialect::parse("gitlab"), Some(Dialect::Gitlab));
         assert_eq!(Dialect::parse("bitbucket"), None);
+    }
+
+    #[test]
+    fn each_forge_kind_speaks_one_dialect() {
+        use afk_model::ForgeKind;
+        let cases = [
+            (ForgeKind::Gitea, Dialect::Gitea),
+            (ForgeKind::Forgejo, Dialect::Gitea),
+            (ForgeKind::Github, Dialect::Github),
+            (ForgeKind::Gitlab, Dialect::Gitlab),
+        ];
+        assert_eq!(cases.len(), ForgeKind::ALL.len(), "a row per kind");
+        for (kind, want) in cases {
+            assert_eq!(Dialect::of_forge(kind), want, "{kind}");
+            assert_eq!(Dialect::parse(kind.as_str()), Some(want), "{kind}");
+        }
     }
 }
