@@ -600,26 +600,45 @@ mod tests {
 
 #[cfg(test)]
 mod event_tests {
-    use super::{Ended, Event, Head, TickReport, open_if};
-    use crate::ops::poll::Report;
+    use super::{Ended, ErrorItem, Event, Head, TickReport, open_if};
     use crate::types::TickKind;
     use std::cell::{Cell, RefCell};
+
+    /// A tick's report of no tick in particular (the tick code names no
+    /// operation).
+    #[derive(serde::Serialize, Default)]
+    struct Report {
+        head: Head,
+        errors: Vec<ErrorItem>,
+        requests: usize,
+    }
+    super::tick_report!(Report);
 
     /// An event's tick that finds its kind's lock taken (by a tick that took
     /// it a moment after the event's wait saw it free) tries again while its
     /// `again` says so, and runs; cron's steps aside at once.
     #[test]
     fn an_events_tick_tries_the_lock_again_and_crons_steps_aside() {
-        let s = crate::testing::Scratch::new("[poll]\nallowlist = [\"acme/api\"]\n");
-        let dir = s.ctx.paths().dir.clone();
+        let root = std::env::temp_dir().join(format!("afk-tick-event-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let config = crate::config::Config::parse("[poll]\nallowlist = [\"acme/api\"]\n", &root);
+        let ctx = crate::session::Session::new(
+            config.unwrap(),
+            root.join("afk.toml"),
+            Some(&root.join("state/afk.db")),
+            false,
+            false,
+        );
+        let dir = ctx.paths().dir.clone();
         let take = || crate::lock::try_acquire(&dir, "harvest").unwrap().unwrap();
         let ran = |_t| {
-            let report = Report::quiet(Head::on(TickKind::Harvest, s.ctx.tense()));
+            let report = Report::quiet(Head::on(TickKind::Harvest, ctx.tense()));
             Ok(Ended::quiet(report, "ran".to_string()))
         };
         // cron's tick: the lock held, it steps aside without running
         let held = take();
-        let cron = open_if(&s.ctx, TickKind::Harvest, &Event::cron(), ran).unwrap();
+        let cron = open_if(&ctx, TickKind::Harvest, &Event::cron(), ran).unwrap();
         assert!(cron.report.head().stepped_aside);
         assert_ne!(cron.human, "ran");
         // an event's: told to try again once the holder let go, it runs
@@ -633,7 +652,7 @@ mod event_tests {
             first: &|_| true,
             again: &again,
         };
-        let ended = open_if(&s.ctx, TickKind::Harvest, &event, ran).unwrap();
+        let ended = open_if(&ctx, TickKind::Harvest, &event, ran).unwrap();
         assert_eq!((ended.human.as_str(), tries.get()), ("ran", 1));
         // told not to (its bound passed): it steps aside
         let _held = take();
@@ -641,7 +660,8 @@ mod event_tests {
             first: &|_| true,
             again: &|| false,
         };
-        let ended = open_if(&s.ctx, TickKind::Harvest, &event, ran).unwrap();
+        let ended = open_if(&ctx, TickKind::Harvest, &event, ran).unwrap();
         assert!(ended.report.head().stepped_aside);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
