@@ -309,3 +309,91 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod box_program_tests {
+    //! The box's programs (`commands::box_programs`) as the command line
+    //! parses them: here, as the cli names the commands and never the other way.
+    use crate::commands::box_programs::Program;
+    use crate::runner::agent_box::{INIT_CMD, KEEPER_CMD, PROBE_CMD};
+    use clap::FromArgMatches;
+    use std::ffi::OsString;
+
+    /// The line parsed as every command is, and as `cli::parse` parses a
+    /// box program's (its part of the interface only): the same program.
+    fn program(line: &[&str]) -> Program {
+        let argv: Vec<OsString> = std::iter::once("afk")
+            .chain(line.iter().copied())
+            .map(OsString::from)
+            .collect();
+        let m = crate::cli::command()
+            .try_get_matches_from(argv.clone())
+            .expect("a box program's line parses");
+        let whole = match crate::cli::Cli::from_arg_matches(&m).unwrap().command {
+            crate::commands::Cmd::Box(p) => p,
+            other => panic!("{line:?} is not a box program: {other:?}"),
+        };
+        let own = match crate::cli::box_program(argv).map(|c| c.command) {
+            Some(crate::commands::Cmd::Box(p)) => p,
+            other => panic!("{line:?} is not parsed as a box program: {other:?}"),
+        };
+        assert_eq!(whole, own, "{line:?}");
+        own
+    }
+
+    #[test]
+    fn no_other_line_is_a_box_program() {
+        for line in [&["afk", "poll"][..], &["afk"], &["afk", "--json", "__box"]] {
+            let argv = line.iter().map(OsString::from).collect::<Vec<_>>();
+            assert!(crate::cli::box_program(argv).is_none(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_lines_afk_starts_are_the_box_programs_with_their_arguments() {
+        let s = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        let cases: [(&[&str], Program); 7] = [
+            (
+                &["__box", "/r/box/turn-1.json"],
+                Program::Keep {
+                    spec: "/r/box/turn-1.json".into(),
+                },
+            ),
+            (&["__box"], Program::Keep { spec: "".into() }),
+            (
+                &["__box-init", "{\"argv\":[\"-x\"]}"],
+                Program::Init {
+                    spec: Some("{\"argv\":[\"-x\"]}".into()),
+                },
+            ),
+            (&["__box-init"], Program::Init { spec: None }),
+            // doctor's: an unknown model or forge is an empty argument
+            (
+                &["__box-probe", "state=/s.db", "", "", "read=/etc/afk/env"],
+                Program::Probe {
+                    args: s(&["state=/s.db", "", "", "read=/etc/afk/env"]),
+                },
+            ),
+            (
+                &["__box-probe", "state=/s.db", "--json", "-v"],
+                Program::Probe {
+                    args: s(&["state=/s.db", "--json", "-v"]),
+                },
+            ),
+            (&["__box-probe"], Program::Probe { args: vec![] }),
+        ];
+        for (line, want) in cases {
+            assert_eq!(program(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn the_box_programs_are_hidden_from_people() {
+        let mut cmd = crate::cli::command();
+        cmd.build();
+        for name in [KEEPER_CMD, INIT_CMD, PROBE_CMD] {
+            let sc = cmd.find_subcommand(name).expect("the program is there");
+            assert!(sc.is_hide_set(), "{name}");
+        }
+    }
+}
