@@ -221,13 +221,7 @@ const GITLAB: Profile = Profile {
     rebases_branches: true,
     merges_branches: false,
     conditional_reads: false,
-    // the adapter reads and writes issues, labels, notes, merge requests, CI
-    // and the rebase (gitlab.rs); missing before it is usable: threads and
-    // approvals as reviews (SPEC 2.1.16-18), nested names beyond the
-    // allowlist (state file, status_issue), doctor's GitLab checks (#59)
-    not_yet: Some(
-        "GitLab support is not yet complete (#59): reviews from threads and approvals, nested project names beyond the allowlist and doctor's checks are still missing",
-    ),
+    not_yet: None,
 };
 
 /// The profile of `kind`: a match, so a kind without its profile does not compile.
