@@ -164,6 +164,26 @@ fn sandbox_requires_the_token_and_pages_like_gitea() {
     assert_eq!(page.as_array().unwrap().len(), 50, "limit is capped at 50");
 }
 
+/// The lifecycle's rows a demo prints, on every forge (a table row holding
+/// all these words, however the columns are padded).
+const DEMO_ROWS: &[&[&str]] = &[
+    &["acme/api#1", "dispatched"],
+    &["acme/docs#1", "dispatched"],
+    &["acme/api#3", "skipped", "untrusted"],
+    &["acme/web#1", "skipped", "blocked"],
+    &["acme/api#1", "wait", "ci-pending"],
+    &["acme/docs#1", "escalate", "blocked"],
+    &["acme/api#1", "wait", "awaiting-merge"],
+    &["acme/api#1", "succeed"],
+    &["acme/api#2", "dispatched"],
+    &["acme/api#2", "corrective_turn", "ci-red"],
+    &["acme/api#2", "wait", "awaiting-merge"],
+    // the review act: one review turn, a hold, the merge
+    &["acme/api#2", "corrective_turn", "review"],
+    &["acme/api#2", "wait", "held"],
+    &["acme/api#2", "succeed"],
+];
+
 #[test]
 fn demo_runs_the_lifecycle_on_the_sandbox() {
     // a $TMPDIR of its own: nothing the demo leaves can hide among other
@@ -196,23 +216,7 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
         text.lines()
             .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
     };
-    let rows: &[&[&str]] = &[
-        &["acme/api#1", "dispatched"],
-        &["acme/docs#1", "dispatched"],
-        &["acme/api#3", "skipped", "untrusted"],
-        &["acme/web#1", "skipped", "blocked"],
-        &["acme/api#1", "wait", "ci-pending"],
-        &["acme/docs#1", "escalate", "blocked"],
-        &["acme/api#1", "wait", "awaiting-merge"],
-        &["acme/api#1", "succeed"],
-        &["acme/api#2", "dispatched"],
-        &["acme/api#2", "corrective_turn", "ci-red"],
-        &["acme/api#2", "wait", "awaiting-merge"],
-        // the review act: one review turn, a hold, the merge
-        &["acme/api#2", "corrective_turn", "review"],
-        &["acme/api#2", "wait", "held"],
-        &["acme/api#2", "succeed"],
-    ];
+    let rows = DEMO_ROWS;
     for words in rows {
         assert!(row(words), "no row with {words:?}:\n{text}");
     }
@@ -256,6 +260,47 @@ fn demo_runs_the_lifecycle_on_the_sandbox() {
             .iter()
             .any(|d| d["repo"] == "acme/api" && d["issue"] == 1)
     );
+}
+
+/// `afk demo --forge gitlab` plays every act the Gitea demo plays, on the
+/// sandbox's GitLab dialect (#59): the same rows, a merge request named
+/// `!M` and an issue `#N`, the canary rolled back, the upgrade act green, and
+/// no tick with an error (the harvest's commit list and diffs, the upgrade's
+/// mirror branch are GitLab's `repository` API).
+#[test]
+fn the_demo_plays_every_act_on_the_gitlab_dialect() {
+    let out = demo(&["demo", "--forge", "gitlab"], 300);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |words: &[&str]| {
+        text.lines()
+            .any(|l| words.iter().all(|w| l.split_whitespace().any(|x| x == *w)))
+    };
+    for words in DEMO_ROWS {
+        assert!(row(words), "no row with {words:?}:\n{text}");
+    }
+    for act in [
+        "sandbox forge (gitlab)",
+        "== the review act: acme/api#2's PR !2 is green",
+        "a person merges PR !1; the forge closes issue #1",
+        "/acme/api/-/merge_requests/1 merged",
+        "== the canary act",
+        "rolled_back",
+        "== the budget act",
+        "== the kubernetes act",
+        "== the hook act",
+        "== the upgrade act",
+    ] {
+        assert!(text.contains(act), "no {act:?}:\n{text}");
+    }
+    assert!(
+        row(&["recipe-maintainers/web#1", "GREEN", "SUCCESS"]),
+        "{text}"
+    );
+    // every tick's summary says 0 errors; no error line
+    for l in text.lines() {
+        let clean = !l.contains("errors") || l.contains(" 0 errors") || l.contains("errors 0");
+        assert!(clean && !l.starts_with("error:"), "{l}\n{text}");
+    }
 }
 
 /// Run afk with its stdout a pipe whose reader is already gone.

@@ -205,7 +205,7 @@ impl Lab<'_> {
                     &serde_json::json!({"state": "success", "context": "ci/build"}),
                 )
                 .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
-                f.merge(repo, p.number.0)
+                f.merge_pr(repo, p.number.0)
                     .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
                 merged += 1;
             }

@@ -25,7 +25,8 @@ pub(super) fn act(sb: &sandbox::Sandbox, ctx: &Session, run: RunId, show: &mut S
         .and_then(|r| r.pr_number)
         .ok_or_else(|| anyhow::anyhow!("demo: the agent opened no PR for acme/api#2"))?;
     show.say(&format!(
-        "\n== the review act: acme/api#2's PR #{pr} is green; alice (write access) reads it\n"
+        "\n== the review act: acme/api#2's PR {} is green; alice (write access) reads it\n",
+        ctx.config().profile().pr_ref(pr)
     ));
     let changes = sb.dialect.changes_requested();
     admin(

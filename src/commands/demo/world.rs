@@ -62,12 +62,13 @@ pub(crate) fn merge_then_watch(
     show: &mut super::show::Show,
 ) -> Result<()> {
     show.say(&format!(
-        "   a person merges PR #{pr}; the forge closes issue #{issue}\n"
+        "   a person merges PR {}; the forge closes issue #{issue}\n",
+        ctx.config().profile().pr_ref(pr)
     ));
     sb.state
         .lock()
         .unwrap()
-        .merge("acme/api", pr.0)
+        .merge_pr("acme/api", pr.0)
         .map_err(|e| anyhow::anyhow!("demo: {e}"))?;
     show.step(
         what,

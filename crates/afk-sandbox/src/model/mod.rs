@@ -395,6 +395,12 @@ impl Forge {
         self.merge_by(repo, number, None)
     }
 
+    /// Merge pull request `pr` as a person names it (a GitLab merge
+    /// request's own iid, numbered apart from issues), like [`Forge::merge`].
+    pub fn merge_pr(&mut self, repo: &str, pr: u64) -> Result<String, String> {
+        self.merge_by(repo, self.pr_key(pr), None)
+    }
+
     /// [`Forge::merge`] by account `by`: the merge commit is theirs (or the
     /// sandbox's own, no account's, when `None`).
     pub fn merge_by(

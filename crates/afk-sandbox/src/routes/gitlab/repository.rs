@@ -1,0 +1,113 @@
+//! A project's repository as GitLab's `repository` API shows it, read from
+//! the real bare git repository: one branch with its head commit
+//! (`GET .../repository/branches/:branch`, `doc/api/branches.md`), a ref's
+//! commits newest first (`GET .../repository/commits?ref_name&since`,
+//! `doc/api/commits.md`), and what one commit changed against its first
+//! parent (`GET .../repository/commits/:sha/diff`), file by file with the
+//! hunks in `diff`. afk's harvest reads the commits and the diffs (reverts on
+//! the default branch), its upgrade the mirror's `main`.
+
+use super::{not_found, paged};
+use crate::git;
+use crate::http::{Reply, Request};
+use crate::model::Forge;
+use serde_json::{Value, json};
+
+/// (sha, author name, email, date, committer name, email, date, parents,
+/// message) per commit of `git log` over `args`, newest first.
+fn log(f: &Forge, full: &str, args: &[&str]) -> Option<Vec<[String; 9]>> {
+    let mut a = vec![
+        "log",
+        "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B%x1e",
+    ];
+    a.extend_from_slice(args);
+    a.push("--");
+    let out = git::git(&f.git_dir(full), &a, None).ok()?;
+    Some(
+        out.split('\u{1e}')
+            .map(|c| c.trim_start_matches('\n'))
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let mut p = c.splitn(9, '\0').map(str::to_string);
+                std::array::from_fn(|_| p.next().unwrap_or_default())
+            })
+            .collect(),
+    )
+}
+
+/// A commit as GitLab's `Commit` entity shows it.
+fn commit(f: &Forge, full: &str, c: &[String; 9]) -> Value {
+    let message = c[8].trim_end_matches('\n');
+    let title = message.lines().next().unwrap_or("");
+    let parents: Vec<&str> = c[7].split_whitespace().collect();
+    json!({
+        "id": c[0], "short_id": &c[0][..c[0].len().min(8)], "created_at": c[6],
+        "parent_ids": parents, "title": title, "message": message,
+        "author_name": c[1], "author_email": c[2], "authored_date": c[3],
+        "committer_name": c[4], "committer_email": c[5], "committed_date": c[6],
+        "trailers": {}, "extended_trailers": {},
+        "web_url": format!("{}/{full}/-/commit/{}", f.base, c[0]),
+    })
+}
+
+/// `GET .../repository/branches/:branch` (the name one encoded segment).
+pub(super) fn branch(f: &Forge, full: &str, name: &str) -> Reply {
+    let Some(sha) = git::head(&f.git_dir(full), name) else {
+        return not_found("Branch");
+    };
+    let Some(c) = log(f, full, &["-1", &sha]).and_then(|v| v.into_iter().next()) else {
+        return not_found("Branch");
+    };
+    Reply::json(
+        200,
+        &json!({
+            "name": name, "merged": false, "protected": false, "default": name == "main",
+            "developers_can_push": false, "developers_can_merge": false, "can_push": true,
+            "web_url": format!("{}/{full}/-/tree/{name}", f.base),
+            "commit": commit(f, full, &c),
+        }),
+    )
+}
+
+/// `GET .../repository/commits?ref_name=<branch or sha>&since` (default: the
+/// default branch), newest first, paged.
+pub(super) fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
+    let reference = req
+        .q("ref_name")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("main");
+    if reference.starts_with('-') || reference.contains("..") {
+        return not_found("Commit");
+    }
+    let since = req.q("since").map(|s| format!("--since={s}"));
+    let mut args = vec![reference];
+    if let Some(s) = &since {
+        args.push(s);
+    }
+    match log(f, full, &args) {
+        Some(list) => paged(f, req, list.iter().map(|c| commit(f, full, c)).collect()),
+        None => not_found("Commit"),
+    }
+}
+
+/// `GET .../repository/commits/:sha/diff`: each file commit `sha` changed
+/// against its first parent (a root commit: none), paged.
+pub(super) fn diff(f: &Forge, req: &Request, full: &str, sha: &str) -> Reply {
+    let Ok(changed) = git::changed(&f.git_dir(full), sha) else {
+        return not_found("Commit");
+    };
+    let files = changed
+        .into_iter()
+        .map(|x| {
+            json!({
+                "diff": x.patch.unwrap_or_default(),
+                "old_path": x.previous.as_deref().unwrap_or(&x.path), "new_path": x.path,
+                "a_mode": if x.status == "added" { "0" } else { "100644" },
+                "b_mode": if x.status == "removed" { "0" } else { "100644" },
+                "new_file": x.status == "added", "renamed_file": x.status == "renamed",
+                "deleted_file": x.status == "removed", "generated_file": false,
+            })
+        })
+        .collect();
+    paged(f, req, files)
+}
