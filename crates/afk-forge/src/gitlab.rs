@@ -160,6 +160,10 @@ pub struct WirePipeline {
     pub web_url: Option<String>,
     #[serde(default)]
     pub updated_at: Option<String>,
+    /// `external`: the pipeline of commit statuses another CI posted, of
+    /// which GitLab lists no jobs
+    #[serde(default)]
+    pub source: Option<String>,
 }
 
 /// A merge request (`API::Entities::MergeRequest`), the fields afk reads.
@@ -431,6 +435,9 @@ struct WireJob {
     finished_at: Option<String>,
     #[serde(default)]
     created_at: Option<String>,
+    /// a commit status's pipeline
+    #[serde(default)]
+    pipeline_id: Option<i64>,
 }
 
 /// The latest job (or status) of each name, as status lines by name;
@@ -710,12 +717,25 @@ impl Gitlab {
             }))
     }
 
+    /// The lines of pipeline `p`: its jobs, or for an external pipeline (of
+    /// which GitLab lists no jobs) the commit statuses posted in it.
     fn jobs_status(&self, repo: &RepoName, sha: &str, p: &WirePipeline) -> Result<CombinedStatus> {
-        let jobs: Vec<WireJob> = if pipeline_state(&p.status).is_some() {
-            self.http
-                .get_all(&format!("{}/pipelines/{}/jobs", project(repo), p.id))?
-        } else {
-            vec![]
+        let jobs: Vec<WireJob> = match pipeline_state(&p.status) {
+            None => vec![],
+            Some(_) if p.source.as_deref() == Some("external") => {
+                let of = if p.sha.is_empty() { sha } else { &p.sha };
+                let all: Vec<WireJob> = self.http.get_all(&format!(
+                    "{}/repository/commits/{}/statuses",
+                    project(repo),
+                    enc(of)
+                ))?;
+                all.into_iter()
+                    .filter(|s| s.pipeline_id.is_none_or(|id| id == p.id))
+                    .collect()
+            }
+            Some(_) => self
+                .http
+                .get_all(&format!("{}/pipelines/{}/jobs", project(repo), p.id))?,
         };
         Ok(pipeline_status(sha, p, jobs))
     }

@@ -241,6 +241,17 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
             {"id": 602, "name": "docs", "status": "skipped"},
         ])),
         ("GET", "/pipelines/81/jobs") => ok(json!([])),
+        ("GET", "/merge_requests/10") => {
+            let mut m = mr(10, "afk-bot", 99);
+            m["sha"] = json!("fff");
+            m["head_pipeline"] = json!({"id": 90, "sha": "fff", "ref": "afk/issue-10", "status": "failed", "source": "external"});
+            ok(m)
+        }
+        ("GET", "/repository/commits/fff/statuses") => ok(json!([
+            {"id": 93, "sha": "fff", "status": "failed", "name": "lint", "description": "2 lint errors", "pipeline_id": 90},
+            {"id": 92, "sha": "fff", "status": "success", "name": "test", "target_url": "http://ci/92", "pipeline_id": 90},
+            {"id": 91, "sha": "fff", "status": "failed", "name": "other", "pipeline_id": 89},
+        ])),
         ("GET", "/repository/commits/eee/statuses") => ok(json!([
             {"id": 3, "sha": "eee", "ref": "main", "status": "success", "name": "deploy", "target_url": "http://ci/3"},
             {"id": 1, "sha": "eee", "ref": "main", "status": "failed", "name": "deploy"},
@@ -411,6 +422,28 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
     assert_eq!(
         ci.statuses.unwrap()[0].target_url.as_deref(),
         Some("http://gl/p/81")
+    );
+    // an external pipeline (commit statuses another CI posted; GitLab lists
+    // no jobs of it): its statuses are its lines, with their own words
+    f.pull(&r, PrNumber(10)).unwrap();
+    let ci = f.combined_status(&r, "fff").unwrap();
+    assert_eq!(ci.state, "failure");
+    let lines: Vec<(String, String, Option<String>)> = ci
+        .statuses
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.context, s.status, s.description))
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            (
+                "lint".into(),
+                "failure".into(),
+                Some("2 lint errors".into())
+            ),
+            ("test".into(), "success".into(), Some("success".into()))
+        ]
     );
     // another commit: its statuses, the latest per name
     let ci = f.combined_status(&r, "eee").unwrap();

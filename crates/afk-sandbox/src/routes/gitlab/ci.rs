@@ -2,7 +2,8 @@
 //! for a commit belongs to an external pipeline of that commit, so each
 //! commit with statuses has one pipeline here (its id the first status's),
 //! whose status is its latest statuses' (any failed: `failed`; any not
-//! finished: `running`; else `success`) and whose jobs are those statuses.
+//! finished: `running`; else `success`), `external` as GitLab says of one:
+//! it lists no jobs, its lines are its commit's statuses.
 
 use super::{err, not_found, paged, param, shapes};
 use crate::http::{Reply, Request};
@@ -109,31 +110,16 @@ pub(super) fn pipeline_get(f: &Forge, full: &str, id: &str) -> Reply {
     }
 }
 
-/// `GET /projects/:id/pipelines/:pipeline_id/jobs`: its commit's latest
-/// statuses, each a job of stage `test`.
+/// `GET /projects/:id/pipelines/:pipeline_id/jobs`: none. Every pipeline
+/// here is external (`source: external`, made of commit statuses), and GitLab
+/// lists only a pipeline's CI jobs there, never the statuses posted to it
+/// (`Ci::JobsFinder` over the pipeline's builds): they are its commit's
+/// statuses.
 pub(super) fn jobs(f: &Forge, req: &Request, full: &str, id: &str) -> Reply {
-    let r = &f.repos[full];
-    let Some(sha) = sha_of(f, full, id) else {
+    if sha_of(f, full, id).is_none() {
         return not_found("");
-    };
-    let git_ref = ref_of(f, r, &sha);
-    let pipe = pipeline(f, r, &sha, &git_ref, false).unwrap_or(Value::Null);
-    let items = f
-        .latest_statuses(full, &sha)
-        .into_iter()
-        .map(|s| {
-            let state = shapes::status_state(&s.state);
-            json!({"id": s.id, "name": s.context, "stage": "test", "status": state,
-                   "ref": git_ref, "tag": false, "allow_failure": false,
-                   "created_at": s.updated_at, "started_at": s.updated_at,
-                   "finished_at": if state == "pending" { Value::Null } else { json!(s.updated_at) },
-                   "web_url": if s.target_url.is_empty() { format!("{}/{full}/-/jobs/{}", f.base, s.id) } else { s.target_url.clone() },
-                   "failure_reason": if state == "failed" { json!("script_failure") } else { Value::Null },
-                   "pipeline": pipe, "user": shapes::user(f, &s.creator),
-                   "commit": {"id": sha}})
-        })
-        .collect();
-    paged(f, req, items)
+    }
+    paged(f, req, vec![])
 }
 
 /// `GET /projects/:id/repository/commits/:sha/statuses?ref&name&all`: the
