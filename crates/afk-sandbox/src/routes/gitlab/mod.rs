@@ -59,6 +59,10 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/projects/{id}/issues/{issue_iid}/notes/{note_id}"),
     ("PUT", "/projects/{id}/issues/{issue_iid}/notes/{note_id}"),
     (
+        "DELETE",
+        "/projects/{id}/issues/{issue_iid}/notes/{note_id}",
+    ),
+    (
         "GET",
         "/projects/{id}/issues/{issue_iid}/notes/{note_id}/award_emoji",
     ),
@@ -114,6 +118,10 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ),
     (
         "PUT",
+        "/projects/{id}/merge_requests/{merge_request_iid}/notes/{note_id}",
+    ),
+    (
+        "DELETE",
         "/projects/{id}/merge_requests/{merge_request_iid}/notes/{note_id}",
     ),
     (

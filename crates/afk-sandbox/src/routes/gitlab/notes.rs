@@ -15,8 +15,9 @@ pub(super) fn serve(f: &mut Forge, req: &Request, full: &str, n: u64, tail: &[&s
     match (m, tail) {
         ("GET", ["notes"]) => list(f, req, full, n),
         ("POST", ["notes"]) => create(f, req, full, n),
-        ("GET" | "PUT", ["notes", id]) => match note_of(f, full, n, id) {
+        ("GET" | "PUT" | "DELETE", ["notes", id]) => match note_of(f, full, n, id) {
             Some(id) if m == "PUT" => edit(f, req, full, id),
+            Some(id) if m == "DELETE" => delete(f, full, id),
             Some(id) => Reply::json(200, &shapes::note(f, &f.repos[full], &f.comments[&id])),
             None => not_found("Note"),
         },
@@ -93,7 +94,7 @@ fn edit(f: &mut Forge, req: &Request, full: &str, id: i64) -> Reply {
     let Some(body) = param(req, "body") else {
         return missing("body");
     };
-    if f.gl.system.contains(&id) || f.comments[&id].user != f.me {
+    if !may_change(f, full, id) {
         return err(403, "403 Forbidden");
     }
     if let Some(reply) = too_long(f, &body) {
@@ -104,6 +105,24 @@ fn edit(f: &mut Forge, req: &Request, full: &str, id: i64) -> Reply {
     c.body = body;
     c.updated_at = Some(at);
     Reply::json(200, &shapes::note(f, &f.repos[full], &f.comments[&id]))
+}
+
+/// Whether afk's account may edit or delete note `id`: its own, or anyone's
+/// with at least the Maintainer role (40) on the project, as GitLab lets
+/// them; a system note never.
+fn may_change(f: &Forge, full: &str, id: i64) -> bool {
+    !f.gl.system.contains(&id)
+        && (f.comments[&id].user == f.me
+            || super::project::access_of(f, full, &f.me).is_some_and(|l| l >= 40))
+}
+
+/// `DELETE .../notes/:note_id`: `204`, as GitLab deletes a note.
+fn delete(f: &mut Forge, full: &str, id: i64) -> Reply {
+    if !may_change(f, full, id) {
+        return err(403, "403 Forbidden");
+    }
+    f.comments.remove(&id);
+    no_content()
 }
 
 /// A note's award emoji: `GET`, `POST {name}` (one name per user: again is
