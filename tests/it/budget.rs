@@ -301,7 +301,7 @@ both_dialects! {
             Some(json!({"repo": "acme/api", "issue": {"title": "a reader's PR", "body": huge,
                         "pull": true, "head": "readers-branch", "author": "mallory"}})),
         );
-        sb.faults(json!([{"path": "/comments", "status": 500}]));
+        sb.faults(json!([{"path": sb.dialect.comments_part(), "status": 500}]));
         afk.later(2);
         let (code, r, err) = afk.watch();
         assert_eq!(code, 1, "the failed read is the tick's error: {r} {err}");

@@ -67,7 +67,7 @@ both_dialects! {
         assert_eq!(code, 0, "{err}");
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
         let c = checklist(&sb);
-        let opened = format!("- [x] PR opened: [{}]", sb.dialect.pr_ref(pr));
+        let opened = format!("- [x] PR opened: [{}]", sb.dialect.pr_ref_md(pr));
         assert!(c.contains(&opened), "{c}");
         assert!(c.contains("- [ ] CI green"));
         assert_idempotent(&sb, &afk);
@@ -298,7 +298,7 @@ both_dialects! {
         afk.wait_agent(1);
         let (_, r, _) = afk.watch();
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())));
-        let opened = format!("PR opened: [{}]", sb.dialect.pr_ref(sb.dialect.first_pr(1)));
+        let opened = format!("PR opened: [{}]", sb.dialect.pr_ref_md(sb.dialect.first_pr(1)));
         assert!(checklist(&sb).contains(&opened));
     }
 
@@ -707,7 +707,7 @@ both_dialects! {
         afk.watch();
         let st = sb.admin("GET", "/state", None);
         let id = st["repos"][0]["comments"][0]["id"].as_i64().unwrap();
-        let comment = sb.path("acme/api", &format!("issues/comments/{id}"));
+        let comment = sb.comment_path("acme/api", On::Issue(1), id);
         assert_eq!(sb.api_call("DELETE", &comment, None).0, 204);
         sb.status("acme/api", "afk/issue-1", "ci/build", "success");
         let (code, _, err) = afk.watch();

@@ -59,9 +59,26 @@ pub trait Plays: Copy {
     fn first_pr(self, items: u64) -> u64;
     /// How afk's text names PR `n`: `#n`, or a merge request's `!n`.
     fn pr_ref(self, n: u64) -> String;
+    /// [`Plays::pr_ref`] as afk's markdown writes it (the checklist's link
+    /// text): every `!` escaped, as `md_text` escapes all of afk's forge
+    /// text, so GitLab's `!n` is `\!n` there (rendered `!n`).
+    fn pr_ref_md(self, n: u64) -> String;
     /// The API path (under the repository, [`Plays::repo_path`]'s `rest`)
     /// of the reactions (award emoji) on comment `comment` of `on`.
     fn reactions_path(self, on: On, comment: i64) -> String;
+    /// The API path (under the repository) of comment `comment` of `on`:
+    /// a note hangs off its issue or merge request on GitLab.
+    fn comment_path(self, on: On, comment: i64) -> String;
+    /// How the forge edits a comment: `PATCH` (Gitea, GitHub) or `PUT` (a
+    /// GitLab note).
+    fn edit_method(self) -> &'static str;
+    /// A part of the path of every comment list afk reads, for a fault
+    /// there: `/comments`, GitLab's `/notes`.
+    fn comments_part(self) -> &'static str;
+    /// The body afk's comment of `text` has on this forge: on GitLab a line
+    /// that begins with `/` gets a space before it, as every note afk writes
+    /// does (SPEC 2.1.22, `sanitize::no_quick_actions`).
+    fn as_afk_writes(self, text: &str) -> String;
     /// Whether the shared tests play it against afk ([`played`]): a
     /// dialect the sandbox serves before afk's forge of that kind passes
     /// them is not, yet.
@@ -95,6 +112,8 @@ impl Plays for Dialect {
                 checks_expected_head: false,
                 label_add: ("POST", "/issues/1/labels"),
                 timeline: "/timeline",
+                conflict_said_later: false,
+                reviews_are_requests: false,
             },
             Dialect::Github => Differs {
                 unknown_mergeable: None,
@@ -102,16 +121,20 @@ impl Plays for Dialect {
                 checks_expected_head: true,
                 label_add: ("POST", "/issues/1/labels"),
                 timeline: "/timeline",
+                conflict_said_later: false,
+                reviews_are_requests: false,
             },
             // SPEC 2.1.20: `detailed_merge_status` still computing is not
-            // known; the rebase answers 202 and names no head (to be
-            // confirmed by forge_reviews.rs once afk plays GitLab)
+            // known; the rebase answers 202, names no head, and a conflict
+            // is the merge request's `merge_error` after it
             Dialect::Gitlab => Differs {
                 unknown_mergeable: None,
                 nothing_new: afk::forge::BranchUpdate::Started,
                 checks_expected_head: false,
                 label_add: ("PUT", "/issues/1"),
                 timeline: "/resource_label_events",
+                conflict_said_later: true,
+                reviews_are_requests: true,
             },
         }
     }
@@ -137,6 +160,36 @@ impl Plays for Dialect {
         match self {
             Dialect::Gitea | Dialect::Github => format!("#{n}"),
             Dialect::Gitlab => format!("!{n}"),
+        }
+    }
+    fn pr_ref_md(self, n: u64) -> String {
+        self.pr_ref(n).replace('!', "\\!")
+    }
+    fn comment_path(self, on: On, comment: i64) -> String {
+        match self {
+            Dialect::Gitea | Dialect::Github => format!("issues/comments/{comment}"),
+            Dialect::Gitlab => match on {
+                On::Issue(n) => format!("issues/{n}/notes/{comment}"),
+                On::Pr(n) => format!("merge_requests/{n}/notes/{comment}"),
+            },
+        }
+    }
+    fn edit_method(self) -> &'static str {
+        match self {
+            Dialect::Gitea | Dialect::Github => "PATCH",
+            Dialect::Gitlab => "PUT",
+        }
+    }
+    fn comments_part(self) -> &'static str {
+        match self {
+            Dialect::Gitea | Dialect::Github => "/comments",
+            Dialect::Gitlab => "/notes",
+        }
+    }
+    fn as_afk_writes(self, text: &str) -> String {
+        match self {
+            Dialect::Gitea | Dialect::Github => text.to_string(),
+            Dialect::Gitlab => afk::core::sanitize::no_quick_actions(text).into_owned(),
         }
     }
     fn reactions_path(self, on: On, comment: i64) -> String {
@@ -251,6 +304,14 @@ pub struct Differs {
     pub label_add: (&'static str, &'static str),
     /// the path's end of what afk reads to learn who armed an issue
     pub timeline: &'static str,
+    /// whether a branch update that conflicts is accepted and its conflict
+    /// said later, on the PR (GitLab's `merge_error` after a `202`), not
+    /// in the update's answer
+    pub conflict_said_later: bool,
+    /// whether its reviews are only standing requests for changes (GitLab's
+    /// unresolved threads and `requested_changes`): no approval, dismissal
+    /// or comment is read as a review
+    pub reviews_are_requests: bool,
 }
 
 thread_local! {
@@ -489,6 +550,20 @@ impl Sandbox {
     /// A GET through the API with the token, as afk would make it.
     pub fn api(&self, path: &str) -> (u16, Value) {
         self.api_call("GET", path, None)
+    }
+
+    /// The API path of comment `id` on `on` of `repo` ([`Plays::comment_path`]).
+    pub fn comment_path(&self, repo: &str, on: On, id: i64) -> String {
+        self.path(repo, &self.dialect.comment_path(on, id))
+    }
+
+    /// Edit comment `id` on `on` of `repo` through the API with afk's token
+    /// (an account with write access), as the forge edits one; its status.
+    pub fn edit_comment(&self, repo: &str, on: On, id: i64, body: &str) -> u16 {
+        let path = self.comment_path(repo, on, id);
+        let method = self.dialect.edit_method();
+        self.api_call(method, &path, Some(json!({ "body": body })))
+            .0
     }
 
     /// `PATCH` an API path with afk's token (an account with write access).
