@@ -13,6 +13,8 @@ mod bounded_lists;
 mod budget;
 mod commands;
 mod contract;
+mod contract_gitlab;
+mod contract_gitlab_answers;
 mod contract_kubernetes;
 mod contract_reviews;
 mod contrib;

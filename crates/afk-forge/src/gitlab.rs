@@ -1137,7 +1137,7 @@ impl ForgeReads for Gitlab {
         let discussions: Vec<super::gitlab_talk::Discussion> =
             self.http.get_all(&format!("{base}/discussions"))?;
         let reviewers: Vec<super::gitlab_talk::Reviewer> =
-            self.http.get_all(&format!("{base}/reviewers"))?;
+            self.http.json("GET", &format!("{base}/reviewers"), None)?;
         let notes: Vec<super::gitlab_talk::TalkNote> = self
             .http
             .get_all(&format!("{base}/notes?sort=asc&order_by=created_at"))?;
