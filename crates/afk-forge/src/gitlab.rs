@@ -1152,6 +1152,7 @@ impl ForgeReads for Gitlab {
 
     /// The notes of the threads of `review` (as [`Self::reviews`] made it
     /// this tick; read again when it was not).
+        // one answer, not paged: the description declares no `page` here
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let kept = |s: &Self| {
             s.kept
