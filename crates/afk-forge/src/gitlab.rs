@@ -501,6 +501,22 @@ fn of_head(p: &WirePipeline, iid: u64, sha: &str) -> bool {
         || p.git_ref == format!("refs/merge-requests/{iid}/train")
 }
 
+/// A text GitLab refused: it answers what a note or description carries
+/// (too long, invalid) with `400` and its validation errors
+/// (`render_validation_error!`) where Gitea and GitHub answer `422`, so it
+/// is the same refusal to afk ([`Failure::Unprocessable`]: shortened once,
+/// then given up); any other error is left as it is.
+pub fn refused_text(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<ForgeError>() {
+        Ok(mut fe) if fe.kind == Failure::Other(400) => {
+            fe.kind = Failure::Unprocessable;
+            fe.into()
+        }
+        Ok(fe) => fe.into(),
+        Err(e) => e,
+    }
+}
+
 /// A merge request's title that can never make it a draft: one sanitised
 /// line from which every leading draft marker (`Draft:`, `[Draft]`,
 /// `(Draft)`, any case) is dropped.
@@ -1136,6 +1152,7 @@ impl ForgeReads for Gitlab {
         };
         let discussions: Vec<super::gitlab_talk::Discussion> =
             self.http.get_all(&format!("{base}/discussions"))?;
+        // one answer, not paged: the description declares no `page` here
         let reviewers: Vec<super::gitlab_talk::Reviewer> =
             self.http.json("GET", &format!("{base}/reviewers"), None)?;
         let notes: Vec<super::gitlab_talk::TalkNote> = self
@@ -1152,7 +1169,6 @@ impl ForgeReads for Gitlab {
 
     /// The notes of the threads of `review` (as [`Self::reviews`] made it
     /// this tick; read again when it was not).
-        // one answer, not paged: the description declares no `page` here
     fn line_comments(&self, repo: &RepoName, pr: PrNumber, review: i64) -> Result<LineComments> {
         let kept = |s: &Self| {
             s.kept
@@ -1224,20 +1240,26 @@ impl ForgeWrites for Gitlab {
 
     /// A note on the issue or the merge request, no line of it a quick action.
     fn create_comment(&self, repo: &RepoName, on: Target, body: &str) -> Result<Comment> {
-        let n: WireNote = self.http.json(
-            "POST",
-            &Self::notes_path(repo, on),
-            Some(&json!({ "body": no_quick_actions(body) })),
-        )?;
+        let n: WireNote = self
+            .http
+            .json(
+                "POST",
+                &Self::notes_path(repo, on),
+                Some(&json!({ "body": no_quick_actions(body) })),
+            )
+            .map_err(refused_text)?;
         Ok(n.into_comment())
     }
 
     fn edit_comment(&self, repo: &RepoName, on: Target, id: i64, body: &str) -> Result<Comment> {
-        let n: WireNote = self.http.json(
-            "PUT",
-            &format!("{}/{id}", Self::notes_path(repo, on)),
-            Some(&json!({ "body": no_quick_actions(body) })),
-        )?;
+        let n: WireNote = self
+            .http
+            .json(
+                "PUT",
+                &format!("{}/{id}", Self::notes_path(repo, on)),
+                Some(&json!({ "body": no_quick_actions(body) })),
+            )
+            .map_err(refused_text)?;
         Ok(n.into_comment())
     }
 
@@ -1251,11 +1273,13 @@ impl ForgeWrites for Gitlab {
             Target::Issue(n) => format!("{}/issues/{n}", project(repo)),
             Target::Pr(n) => format!("{}/merge_requests/{n}", project(repo)),
         };
-        self.http.send(
-            "PUT",
-            &path,
-            Some(&json!({ "description": no_quick_actions(body) })),
-        )?;
+        self.http
+            .send(
+                "PUT",
+                &path,
+                Some(&json!({ "description": no_quick_actions(body) })),
+            )
+            .map_err(refused_text)?;
         Ok(())
     }
 

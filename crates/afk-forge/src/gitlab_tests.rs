@@ -723,3 +723,31 @@ fn a_reference_names_its_project() {
     assert_eq!(project_of_reference("acme/svc#x"), None);
     assert_eq!(project(&repo()), "/projects/acme%2Fplatform%2Fsvc");
 }
+
+#[test]
+fn a_text_gitlab_refuses_with_400_is_refused_as_gitea_and_github_refuse_it() {
+    let too_long = json!({"message": {"note": ["is too long (maximum is 1000000 characters)"]}});
+    let (root, _) = serve(move |method, target, _| match (method, target) {
+        (_, t) if t.contains("/merge_requests/4/notes") => {
+            status(403, json!({"message": "403 Forbidden"}))
+        }
+        (_, t) if t.contains("/notes") || t.ends_with("/issues/3") => status(400, too_long.clone()),
+        _ => status(500, json!({"message": "500 Internal Server Error"})),
+    });
+    let f = forge(&root);
+    let on = Target::Issue(IssueNumber(3));
+    let kinds = [
+        f.create_comment(&repo(), on, "x").unwrap_err(),
+        f.edit_comment(&repo(), on, 7, "x").unwrap_err(),
+        f.edit_issue_body(&repo(), on, "x").unwrap_err(),
+    ]
+    .map(|e| ForgeError::kind_of(&e));
+    assert_eq!(kinds, [Some(Failure::Unprocessable); 3]);
+    // any other answer keeps its kind
+    let e = f
+        .create_comment(&repo(), Target::Pr(PrNumber(4)), "x")
+        .unwrap_err();
+    assert_eq!(ForgeError::kind_of(&e), Some(Failure::Forbidden));
+    let e = refused_text(anyhow::anyhow!("no forge error"));
+    assert_eq!(ForgeError::kind_of(&e), None);
+}
