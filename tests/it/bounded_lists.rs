@@ -15,12 +15,8 @@ fn setup() -> (Sandbox, Afk) {
     (sb, afk)
 }
 
-fn comment(sb: &Sandbox, issue: u64, user: &str, body: &str) {
-    sb.admin(
-        "POST",
-        "/comment",
-        Some(json!({"repo": "acme/api", "issue": issue, "user": user, "body": body})),
-    );
+fn comment(sb: &Sandbox, on: On, user: &str, body: &str) {
+    sb.comment_on("acme/api", on, user, body);
 }
 
 both_dialects! {
@@ -28,11 +24,12 @@ both_dialects! {
 fn a_trusted_stop_among_a_readers_megabyte_comments_is_heard() {
     let (sb, afk) = setup();
     let spam = "x".repeat(1_000_000);
+    let pr = On::Pr(sb.dialect.first_pr(1));
     for _ in 0..11 {
-        comment(&sb, 1, "mallory", &spam);
-        comment(&sb, 2, "mallory", &spam);
+        comment(&sb, On::Issue(1), "mallory", &spam);
+        comment(&sb, pr, "mallory", &spam);
     }
-    comment(&sb, 1, "alice", "/afk stop");
+    comment(&sb, On::Issue(1), "alice", "/afk stop");
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "the spam is skipped, not the tick's error: {r} {err}");
     assert_eq!(action_of(&r, 1), ("escalate".into(), Some("stopped".into())), "{r} {err}");

@@ -386,6 +386,12 @@ mod judged {
         );
         afk.at(start + time::Duration::minutes(1));
         let (_, r, _) = afk.watch();
+        if sb.dialect.differs().reviews_are_requests {
+            // GitLab has no review of a head: an unresolved thread asks
+            // whatever the head, until it is resolved (docs/gitlab.md)
+            assert_eq!(action_of(&r, 1), ("corrective_turn".into(), Some("review".into())), "{r}");
+            return;
+        }
         assert_eq!(action_of(&r, 1), ("wait".into(), Some("ci-pending".into())), "{r}");
         let (_, shown, _) = afk.json(&["runs", "show", "1"]);
         let trail = shown["conversation"].to_string();

@@ -36,6 +36,7 @@ fn whole_run_at(date: &str) {
     afk.wait_agent(1);
     no_panic("watch", run(&afk, &["--json", "watch"]));
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
+    let pr = sb.dialect.first_pr(1);
     sb.admin(
         "POST",
         "/comment",
@@ -45,7 +46,7 @@ fn whole_run_at(date: &str) {
     sb.admin(
         "POST",
         "/review",
-        Some(json!({"repo": "acme/api", "pr": 2, "user": "alice", "state": "APPROVED", "body": "ok"})),
+        Some(json!({"repo": "acme/api", "pr": pr, "user": "alice", "state": "APPROVED", "body": "ok"})),
     );
     sb.admin(
         "POST",
@@ -53,7 +54,11 @@ fn whole_run_at(date: &str) {
         Some(json!({"repo": "acme/api", "issue": 1, "user": "alice", "body": "/afk resume"})),
     );
     no_panic("watch after a review", run(&afk, &["--json", "watch"]));
-    sb.admin("POST", "/merge", Some(json!({"repo": "acme/api", "pr": 2})));
+    sb.admin(
+        "POST",
+        "/merge",
+        Some(json!({"repo": "acme/api", "pr": pr})),
+    );
     let merged = run(&afk, &["--json", "watch"]);
     assert!(
         merged.1.contains("\"succeed\""),

@@ -357,7 +357,8 @@ fn a_run_whose_label_keeps_failing_is_still_watched() {
         let afk = Afk::agent(&sb, "nopr", "", NOTIFY);
         (sb, afk)
     };
-    sb.faults(json!([{"method": "POST", "path": "/issues/1/labels", "status": 422}]));
+    let (method, path) = sb.dialect.differs().label_add;
+    sb.faults(json!([{"method": method, "path": path, "status": 422}]));
     let (code, _, _) = afk.poll();
     assert_eq!(code, 1);
     assert_eq!(state_of(&afk, 1), "started");
@@ -435,9 +436,8 @@ fn a_comment_post_whose_answer_was_lost_is_not_posted_twice() {
     afk.poll();
     afk.wait_agent(1);
     // the escalation comment lands, but only after the client gave up waiting
-    sb.faults(
-        json!([{"method": "POST", "path": "/issues/1/comments", "latency_ms": 1500, "times": 1}]),
-    );
+    let on_issue = format!("/issues/1{}", sb.dialect.comments_part());
+    sb.faults(json!([{"method": "POST", "path": on_issue, "latency_ms": 1500, "times": 1}]));
     let (code, _, _) = afk.watch();
     assert_eq!(code, 1, "the POST timed out");
     let (_, _, _) = afk.watch();

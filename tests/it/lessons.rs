@@ -603,7 +603,7 @@ mod watch_cache {
         let (code, r, err) = afk.poll();
         assert_eq!(code, 0, "{err} {r}");
         afk.wait_agent(1);
-        sb.faults(json!([{"path": "/pulls", "status": 503}]));
+        sb.faults(json!([{"path": sb.dialect.pulls_part(), "status": 503}]));
         let (code, r, _) = afk.watch();
         assert_eq!(code, 1);
         assert!(r["errors"][0]["message"].as_str().unwrap().contains("503"), "{r}");

@@ -38,7 +38,7 @@ fn on_status_issue(sb: &Sandbox) -> Vec<(String, u64)> {
             r["path"]
                 .as_str()
                 .unwrap_or("")
-                .ends_with("/repos/acme/api/issues/5")
+                .ends_with(&sb.path("acme/api", "issues/5"))
         })
         .map(|r| {
             (
@@ -52,7 +52,7 @@ fn on_status_issue(sb: &Sandbox) -> Vec<(String, u64)> {
 fn patches(sb: &Sandbox) -> usize {
     on_status_issue(sb)
         .iter()
-        .filter(|r| r.0 == "PATCH")
+        .filter(|r| r.0 == sb.dialect.issue_edit().0)
         .count()
 }
 
@@ -71,11 +71,10 @@ fn poll_ok(afk: &Afk) -> (Value, String) {
 
 /// Someone with write access rewrites the issue's body through the API.
 fn edit_by_someone_else(sb: &Sandbox, text: &str) {
-    let r = ureq::patch(&format!("{}/repos/acme/api/issues/5", sb.api_url()))
-        .set("Authorization", &format!("token {TOKEN}"))
-        .send_json(json!({ "body": text }))
-        .unwrap();
-    assert!(r.status() < 300);
+    let (method, field) = sb.dialect.issue_edit();
+    let path = sb.path("acme/api", "issues/5");
+    let (status, _) = sb.api_call(method, &path, Some(json!({ field: text })));
+    assert!(status < 300, "{status}");
 }
 
 both_dialects! {

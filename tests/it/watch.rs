@@ -465,7 +465,8 @@ both_dialects! {
     fn forge_faults_during_an_escalation_are_finished_next_tick() {
         let (sb, afk) = setup("pr", "fix_forward_max = 0");
         sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
-        sb.faults(json!([{"method": "POST", "path": "/issues/1/comments", "status": 500}]));
+        let on_issue = format!("/issues/1{}", sb.dialect.comments_part());
+        sb.faults(json!([{"method": "POST", "path": on_issue, "status": 500}]));
         let (code, r, _) = afk.watch();
         assert_eq!(code, 1);
         assert!(r["errors"][0]["message"].as_str().unwrap().contains("500"));

@@ -75,6 +75,16 @@ pub trait Plays: Copy {
     /// A part of the path of every comment list afk reads, for a fault
     /// there: `/comments`, GitLab's `/notes`.
     fn comments_part(self) -> &'static str;
+    /// A part of the path of the PR list afk reads, for a fault there:
+    /// `/pulls`, GitLab's `/merge_requests`.
+    fn pulls_part(self) -> &'static str;
+    /// The longest comment the forge takes, in characters, and how it
+    /// refuses a longer one: GitHub's 65,536 (the sandbox's for Gitea too)
+    /// and `422`, GitLab's 1,000,000 and `400`.
+    fn comment_limit(self) -> (usize, u16);
+    /// How an issue's text is edited: (method, the field of its body),
+    /// `PATCH` of `body`, or GitLab's `PUT` of `description`.
+    fn issue_edit(self) -> (&'static str, &'static str);
     /// The body afk's comment of `text` has on this forge: on GitLab a line
     /// that begins with `/` gets a space before it, as every note afk writes
     /// does (SPEC 2.1.22, `sanitize::no_quick_actions`).
@@ -184,6 +194,24 @@ impl Plays for Dialect {
         match self {
             Dialect::Gitea | Dialect::Github => "/comments",
             Dialect::Gitlab => "/notes",
+        }
+    }
+    fn pulls_part(self) -> &'static str {
+        match self {
+            Dialect::Gitea | Dialect::Github => "/pulls",
+            Dialect::Gitlab => "/merge_requests",
+        }
+    }
+    fn comment_limit(self) -> (usize, u16) {
+        match self {
+            Dialect::Gitea | Dialect::Github => (65_536, 422),
+            Dialect::Gitlab => (1_000_000, 400),
+        }
+    }
+    fn issue_edit(self) -> (&'static str, &'static str) {
+        match self {
+            Dialect::Gitea | Dialect::Github => ("PATCH", "body"),
+            Dialect::Gitlab => ("PUT", "description"),
         }
     }
     fn as_afk_writes(self, text: &str) -> String {
