@@ -148,6 +148,9 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
         "POST",
         "/projects/{id}/merge_requests/{merge_request_iid}/discussions/{discussion_id}/notes",
     ),
+    ("GET", "/projects/{id}/repository/branches/{branch}"),
+    ("GET", "/projects/{id}/repository/commits"),
+    ("GET", "/projects/{id}/repository/commits/{sha}/diff"),
     ("GET", "/projects/{id}/repository/commits/{sha}/statuses"),
     ("POST", "/projects/{id}/statuses/{sha}"),
     ("GET", "/projects/{id}/pipelines/{pipeline_id}"),
@@ -156,9 +159,6 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
 
 /// An error in GitLab's shape: `{"message": "404 Project Not Found"}`.
 fn err(status: u16, msg: &str) -> Reply {
-    ("GET", "/projects/{id}/repository/branches/{branch}"),
-    ("GET", "/projects/{id}/repository/commits"),
-    ("GET", "/projects/{id}/repository/commits/{sha}/diff"),
     Reply::json(status, &json!({"message": msg}))
 }
 
@@ -345,6 +345,9 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
                 _ => no_route(),
             }
         }
+        ("GET", ["repository", "branches", name]) => repository::branch(f, full, name),
+        ("GET", ["repository", "commits"]) => repository::commits(f, req, full),
+        ("GET", ["repository", "commits", sha, "diff"]) => repository::diff(f, req, full, sha),
         ("GET", ["repository", "commits", sha, "statuses"]) => ci::statuses(f, req, full, sha),
         ("POST", ["statuses", sha]) => ci::create(f, req, full, sha),
         ("GET", ["pipelines", id]) => ci::pipeline_get(f, full, id),
@@ -353,9 +356,6 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
     }
 }
 
-        ("GET", ["repository", "branches", name]) => repository::branch(f, full, name),
-        ("GET", ["repository", "commits"]) => repository::commits(f, req, full),
-        ("GET", ["repository", "commits", sha, "diff"]) => repository::diff(f, req, full, sha),
 /// A page of `items` as GitLab pages (`page`, `per_page`: 20 unless asked,
 /// at most 100), with its headers: `x-page`, `x-per-page`, `x-total`,
 /// `x-total-pages`, `x-next-page` and `x-prev-page` (empty at the ends) and
