@@ -18,6 +18,10 @@ pub struct Args {
     /// Also create afk's labels in every allowlisted repo
     #[arg(long)]
     pub create_labels: bool,
+    /// The forge the starter config is for: its `forge.kind`, an example
+    /// `forge.url`, and what differs (GitLab: `watch.update_branch = "rebase"`)
+    #[arg(long, default_value = "gitea", value_parser = config::ForgeKind::NAMES.to_vec())]
+    pub forge: String,
 }
 
 /// What `afk init --json` prints.
@@ -66,7 +70,8 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }
     r.written = Some(path.display().to_string());
     let files = s.files();
-    write_starter(&files, &path)?;
+    let kind = config::ForgeKind::parse(&a.forge).unwrap_or(config::ForgeKind::Gitea);
+    write_starter(&files, &path, &config::starter_for(kind))?;
     let human = files.tense().pick(
         format!(
             "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",
@@ -79,7 +84,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
 }
 
 /// Write the starter config beside, then rename: never a half-written config.
-fn write_starter(files: &Files, path: &Path) -> Result<()> {
+fn write_starter(files: &Files, path: &Path, text: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         files
             .create_dir_all(dir)
@@ -87,7 +92,7 @@ fn write_starter(files: &Files, path: &Path) -> Result<()> {
     }
     let tmp = path.with_extension("toml.tmp");
     files
-        .write(&tmp, config::STARTER.as_bytes())
+        .write(&tmp, text.as_bytes())
         .with_context(|| format!("init: cannot write {}", tmp.display()))?;
     files
         .rename(&tmp, path)

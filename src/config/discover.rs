@@ -46,3 +46,31 @@ pub fn not_found(path: &Path) -> anyhow::Error {
 
 /// A starter config with comments, as written by `afk init`.
 pub const STARTER: &str = include_str!("../../examples/afk.toml");
+
+/// The starter config `afk init --forge <kind>` writes: [`STARTER`] (Gitea's)
+/// with `forge.kind` and an example `forge.url` of that kind, and, where the
+/// kind cannot merge the base into a PR's branch (GitLab: rebase only, and
+/// `"merge"` is a config error there), `watch.update_branch = "rebase"`.
+pub fn starter_for(kind: super::ForgeKind) -> String {
+    let profile = crate::forge::profile::of(kind);
+    let url = match kind {
+        super::ForgeKind::Github => "https://github.com",
+        super::ForgeKind::Gitlab => "https://gitlab.example.org",
+        super::ForgeKind::Gitea | super::ForgeKind::Forgejo => "https://git.example.org",
+    };
+    let mut text = STARTER
+        .replacen("kind = \"gitea\" ", &format!("kind = \"{kind}\" "), 1)
+        .replacen(
+            "url = \"https://git.example.org\"",
+            &format!("url = \"{url}\""),
+            1,
+        );
+    if !profile.merges_branches {
+        text = text.replacen(
+            "update_branch = \"merge\" ",
+            "update_branch = \"rebase\"",
+            1,
+        );
+    }
+    text
+}

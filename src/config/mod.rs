@@ -39,7 +39,7 @@ mod values;
 mod watch;
 
 pub use budget::Budget;
-pub use discover::{STARTER, default_config_path, not_found};
+pub use discover::{STARTER, default_config_path, not_found, starter_for};
 pub use forge::{Forge, ForgeKind};
 pub use harvest::Harvest;
 pub use hook::Hook;

@@ -348,6 +348,41 @@ fn starter_config_parses_with_the_defaults() {
     assert_eq!(c.metrics_file(), None);
 }
 
+/// `afk init --forge <kind>`: each kind's starter loads as that kind, with
+/// its example URL; GitLab's asks for rebases (its API cannot merge the base
+/// in, and `"merge"` is a config error there); Gitea's is the starter itself.
+#[test]
+fn starter_for_each_forge_kind_loads_as_that_kind() {
+    use crate::types::UpdateStyle;
+    let cases = [
+        (
+            ForgeKind::Gitea,
+            "https://git.example.org",
+            UpdateStyle::Merge,
+        ),
+        (
+            ForgeKind::Forgejo,
+            "https://git.example.org",
+            UpdateStyle::Merge,
+        ),
+        (ForgeKind::Github, "https://github.com", UpdateStyle::Merge),
+        (
+            ForgeKind::Gitlab,
+            "https://gitlab.example.org",
+            UpdateStyle::Rebase,
+        ),
+    ];
+    assert_eq!(cases.len(), ForgeKind::ALL.len());
+    for (kind, url, update) in cases {
+        let text = starter_for(kind);
+        let c = parse(&text).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!((c.forge.kind, c.forge.url.as_str()), (kind, url));
+        assert_eq!(c.watch.update_branch, Some(update), "{kind}");
+        assert_eq!(text.lines().count(), STARTER.lines().count(), "{kind}");
+    }
+    assert_eq!(starter_for(ForgeKind::Gitea), STARTER);
+}
+
 #[test]
 fn starter_config_values_are_the_defaults_but_the_forge_url() {
     let mut c = parse(STARTER).unwrap();

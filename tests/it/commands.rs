@@ -144,6 +144,42 @@ fn init_writes_a_starter_config_once() {
     assert_eq!(r["enabled"], false);
 }
 
+/// `afk init --forge gitlab` writes GitLab's starter: it loads (poll runs
+/// on it, disabled), names the kind, and asks for rebases, not merges.
+#[test]
+fn init_writes_a_starter_config_for_the_forge_named() {
+    let s = Scratch::new();
+    for (forge, kind, update) in [
+        ("gitlab", "kind = \"gitlab\"", "update_branch = \"rebase\""),
+        ("github", "kind = \"github\"", "update_branch = \"merge\""),
+    ] {
+        let path = s.path(&format!("{forge}.toml"));
+        let out = assert_cmd::Command::new(afk_bin())
+            .arg("--config")
+            .arg(&path)
+            .args(["init", "--forge", forge])
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(kind) && text.contains(update), "{text}");
+        let out = assert_cmd::Command::new(afk_bin())
+            .arg("--config")
+            .arg(&path)
+            .args(["--json", "poll"])
+            .output()
+            .unwrap();
+        assert_success(&out);
+    }
+    let out = assert_cmd::Command::new(afk_bin())
+        .arg("--config")
+        .arg(s.path("x.toml"))
+        .args(["init", "--forge", "gitlub"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn sandbox_refuses_non_loopback_addresses() {
     let out = assert_cmd::Command::new(afk_bin())
