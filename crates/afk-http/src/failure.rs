@@ -44,8 +44,8 @@ pub enum Reason {
 }
 
 /// A call that used up its retries, as the tick's `transient_retry` lesson
-/// names it: the repository it was about (`/repos/{owner}/{name}/…`) and one
-/// line saying what failed.
+/// names it: the repository it was about (`/repos/{owner}/{name}/…`, GitLab's
+/// `/projects/{owner%2Fname}/…`) and one line saying what failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exhausted {
     pub repo: Option<String>,
@@ -168,6 +168,39 @@ impl Failure {
     }
 }
 
+/// The repository a forge API path is about: Gitea's and GitHub's
+/// `/repos/{owner}/{name}/…`, or GitLab's `/projects/{id}/…` whose id is the
+/// project's full path encoded as one segment (a numeric id names none).
+fn repo_of(path: &str) -> Option<String> {
+    let mut parts = path.split(['/', '?']).filter(|p| !p.is_empty());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
+        (Some("projects"), Some(id), _) if id.to_ascii_uppercase().contains("%2F") => {
+            percent_decoded(id)
+        }
+        _ => None,
+    }
+}
+
+/// `s` with its `%XX` escapes decoded; None when one is malformed or the
+/// result is no UTF-8.
+fn percent_decoded(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 impl ForgeError {
     /// What a failed forge (or agent-thread service) call met; None when `e`
     /// is no such call's error.
@@ -187,11 +220,7 @@ impl ForgeError {
         let Failure::Exhausted(_) = self.kind else {
             return None;
         };
-        let mut parts = self.path.split(['/', '?']).filter(|p| !p.is_empty());
-        let repo = match (parts.next(), parts.next(), parts.next()) {
-            (Some("repos"), Some(o), Some(n)) => Some(format!("{o}/{n}")),
-            _ => None,
-        };
+        let repo = repo_of(&self.path);
         let line = format!(
             "{}: {} {} failed after {} retries: {}",
             self.service, self.method, self.path, self.retries, self.message
@@ -350,6 +379,27 @@ mod tests {
 
     /// Only a create sent and not answered, answered 5xx, or answered with a
     /// body that could not be read may have landed.
+    #[test]
+    fn an_exhausted_call_names_the_repository_its_path_is_about() {
+        let cases = [
+            ("/repos/acme/api/pulls", Some("acme/api")),
+            ("/repos/acme/api", Some("acme/api")),
+            ("/repos/acme", None),
+            ("/projects/acme%2Fapi/merge_requests", Some("acme/api")),
+            ("/projects/acme%2fplatform%2Fsvc", Some("acme/platform/svc")),
+            ("/projects/42/merge_requests", None),
+            ("/projects/acme%2F%ZZ/issues", None),
+            ("/projects/acme%2F%2", None),
+            ("/user", None),
+        ];
+        for (path, want) in cases {
+            let mut e = failed(None, Failure::Exhausted(LastTry::NoAnswer));
+            e.path = path.into();
+            let got = e.exhausted().unwrap().repo;
+            assert_eq!(got.as_deref(), want, "{path}");
+        }
+    }
+
     #[test]
     fn only_a_create_that_went_out_may_have_landed() {
         use Failure::*;
