@@ -6,7 +6,7 @@
 
 use crate::support;
 
-use crate::support::{Afk, Sandbox, Scratch, git};
+use crate::support::{Afk, Plays, Sandbox, Scratch, git};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -233,7 +233,7 @@ impl Setup {
             .as_array()
             .unwrap()
             .iter()
-            .filter(|c| c["issue"] == pr)
+            .filter(|c| self.sb.is_on_pr(c, pr))
             .cloned()
             .collect()
     }
@@ -741,7 +741,7 @@ fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_coun
         s.sb.admin(
             "POST",
             "/comment",
-            Some(json!({"repo": MIRROR, "issue": n, "body": body, "user": user})),
+            Some(json!({"repo": MIRROR, "pr": n, "body": body, "user": user})),
         );
     }
     s.ci(branch, "failure");
@@ -1395,13 +1395,13 @@ fn v7_merged_upstream_and_superseded_prs_are_closed_with_a_reason() {
             .collect();
     let opened = writes
         .iter()
-        .position(|w| w == &format!("POST {}", support::api_path(s.sb.dialect, MIRROR, "pulls")))
+        .position(|w| w == &format!("POST {}", support::api_path(s.sb.dialect, MIRROR, &s.sb.dialect.pr_rest(None))))
         .unwrap();
     let closed = writes
         .iter()
         .position(|w| {
-            let pr = support::api_path(s.sb.dialect, MIRROR, &format!("pulls/{first}"));
-            w == &format!("PATCH {pr}")
+            let pr = support::api_path(s.sb.dialect, MIRROR, &s.sb.dialect.pr_rest(Some(first)));
+            w == &format!("{} {pr}", s.sb.dialect.issue_edit().0)
         })
         .unwrap();
     assert!(opened < closed, "{writes:?}");
@@ -1611,7 +1611,7 @@ fn an_upgrade_call_that_exhausts_its_retries_records_a_transient_retry_lesson() 
             "SELECT stage, coalesce(repo, '') FROM lessons WHERE lesson_type = 'transient_retry'",
         )
     };
-    s.sb.faults(json!([{"path": "/pulls", "status": 503}]));
+    s.sb.faults(json!([{"path": s.sb.dialect.pulls_part(), "status": 503}]));
     let (code, r, err) = s.upgrade(&[]);
     assert_eq!(code, 1, "{err} {r}");
     let mirror = vec!["upgrade".to_string(), MIRROR.to_string()];
@@ -1720,7 +1720,8 @@ fn a_verdict_that_cannot_be_read_exits_4_never_red() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("VERDICT="));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
     // an outage while reading: the forge answers 500 (the PR is RED, but unread)
-    s.sb.faults(json!([{"path": "/pulls/", "status": 500}]));
+    let one_pr = format!("{}/", s.sb.dialect.pulls_part());
+    s.sb.faults(json!([{"path": one_pr, "status": 500}]));
     let out = s.afk.cmd().args(["upgrade", "verdict", MIRROR, &pr]).output().unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", String::from_utf8_lossy(&out.stderr));
     s.sb.faults(json!([]));
@@ -1752,7 +1753,7 @@ fn a_testme_comment_of_several_words_is_afks_own() {
     s.sb.admin(
         "POST",
         "/comment",
-        Some(json!({"repo": MIRROR, "issue": n, "body": "@ci-bot test this upgrade-please", "user": "afk-bot"})),
+        Some(json!({"repo": MIRROR, "pr": n, "body": "@ci-bot test this upgrade-please", "user": "afk-bot"})),
     );
     let (_, r, _) = s.afk.json(&["upgrade", "verdict", MIRROR, &pr]);
     assert_eq!(r["test_runs"], 2, "{r}");

@@ -85,6 +85,12 @@ pub trait Plays: Copy {
     /// How an issue's text is edited: (method, the field of its body),
     /// `PATCH` of `body`, or GitLab's `PUT` of `description`.
     fn issue_edit(self) -> (&'static str, &'static str);
+    /// The repository's commit list (under the repository): `commits`,
+    /// GitLab's `repository/commits`.
+    fn commits_rest(self) -> &'static str;
+    /// The PR list (`None`) or PR `n` under the repository: `pulls`,
+    /// GitLab's `merge_requests`.
+    fn pr_rest(self, n: Option<u64>) -> String;
     /// The body afk's comment of `text` has on this forge: on GitLab a line
     /// that begins with `/` gets a space before it, as every note afk writes
     /// does (SPEC 2.1.22, `sanitize::no_quick_actions`).
@@ -124,6 +130,7 @@ impl Plays for Dialect {
                 timeline: "/timeline",
                 conflict_said_later: false,
                 reviews_are_requests: false,
+                commit_accounts: true,
             },
             Dialect::Github => Differs {
                 unknown_mergeable: None,
@@ -133,6 +140,7 @@ impl Plays for Dialect {
                 timeline: "/timeline",
                 conflict_said_later: false,
                 reviews_are_requests: false,
+                commit_accounts: true,
             },
             // SPEC 2.1.20: `detailed_merge_status` still computing is not
             // known; the rebase answers 202, names no head, and a conflict
@@ -145,6 +153,7 @@ impl Plays for Dialect {
                 timeline: "/resource_label_events",
                 conflict_said_later: true,
                 reviews_are_requests: true,
+                commit_accounts: false,
             },
         }
     }
@@ -212,6 +221,19 @@ impl Plays for Dialect {
         match self {
             Dialect::Gitea | Dialect::Github => ("PATCH", "body"),
             Dialect::Gitlab => ("PUT", "description"),
+        }
+    }
+    fn commits_rest(self) -> &'static str {
+        match self {
+            Dialect::Gitea | Dialect::Github => "commits",
+            Dialect::Gitlab => "repository/commits",
+        }
+    }
+    fn pr_rest(self, n: Option<u64>) -> String {
+        let list = self.pulls_part().trim_start_matches('/');
+        match n {
+            None => list.to_string(),
+            Some(n) => format!("{list}/{n}"),
         }
     }
     fn as_afk_writes(self, text: &str) -> String {
@@ -340,6 +362,10 @@ pub struct Differs {
     /// unresolved threads and `requested_changes`): no approval, dismissal
     /// or comment is read as a review
     pub reviews_are_requests: bool,
+    /// whether a commit read from the API names its author's account
+    /// (GitLab's name only a name and an e-mail: a revert by message alone
+    /// counts nobody there)
+    pub commit_accounts: bool,
 }
 
 thread_local! {
@@ -801,6 +827,13 @@ impl Sandbox {
                 .collect()
         });
         (code, got)
+    }
+
+    /// Whether comment `c` of `/_admin/state` is on PR `pr`: its number,
+    /// marked `pull` where merge requests are numbered apart (GitLab).
+    pub fn is_on_pr(&self, c: &Value, pr: u64) -> bool {
+        let apart = self.dialect.first_pr(1) == 1;
+        c["issue"] == pr && (c["pull"] == true || !apart)
     }
 
     /// A comment by `user` on `on` of `repo` through the admin API; its id.
