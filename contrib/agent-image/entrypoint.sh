@@ -21,8 +21,8 @@
 #   3. runs the agent command (this script's arguments) in the checkout, the
 #      prompt ($AFK_PROMPT_FILE) on its standard input;
 #   4. pushes $AFK_BRANCH when it holds commits the forge does not have, and
-#      opens the pull request through the forge's API (Gitea or GitHub) when
-#      the agent did not: "Closes #$AFK_ISSUE", so afk finds it;
+#      opens the pull request (GitLab: the merge request) through the forge's
+#      API when the agent did not: "Closes #$AFK_ISSUE", so afk finds it;
 #   5. exits with the agent's status.
 # Steps 1 and 2 write git's global configuration in $HOME and a checkout in
 # $AGENT_WORKDIR: harmless in a container made for it, harmful in a person's
@@ -36,9 +36,11 @@
 # the model's key). Set in the image or the Job's env:
 #   AGENT_IN_CONTAINER  1: this is a container made for this script (the Containerfile sets it)
 #   AGENT_FORGE_URL   the forge's web root, e.g. https://git.example.org (clone: $AGENT_FORGE_URL/$AFK_REPO.git)
-#   AGENT_FORGE_API   its API root: https://git.example.org/api/v1 (Gitea), https://api.github.com (GitHub)
-#   AGENT_FORGE_KIND  gitea (default; forgejo too) | github
-#   GIT_USER          the user name git sends with the token (default x-access-token; Gitea: the agent's login)
+#   AGENT_FORGE_API   its API root: https://git.example.org/api/v1 (Gitea), https://api.github.com (GitHub),
+#                     https://gitlab.example.org/api/v4 (GitLab)
+#   AGENT_FORGE_KIND  gitea (default; forgejo too) | github | gitlab
+#   GIT_USER          the user name git sends with the token (default x-access-token, GitLab's oauth2;
+#                     Gitea: the agent's login)
 #   AGENT_BASE        the pull request's base branch (default: the repository's default branch)
 #   AGENT_WORKDIR     where the checkout goes, missing or empty (default $HOME/work)
 #   AGENT_GIT_NAME, AGENT_GIT_EMAIL   the commits' author (default "afk agent", agent@afk.invalid)
@@ -69,10 +71,13 @@ done
 case "${AGENT_FORGE_KIND:-gitea}" in
   gitea|forgejo) kind=gitea ;;
   github) kind=github ;;
-  *) die "AGENT_FORGE_KIND must be gitea, forgejo or github" ;;
+  gitlab) kind=gitlab ;;
+  *) die "AGENT_FORGE_KIND must be gitea, forgejo, github or gitlab" ;;
 esac
+# owner/repo; on GitLab a project's full path, groups nested at any depth
 case "$AFK_REPO" in
-  */*/*|/*|*/|*..*|*[!A-Za-z0-9._/-]*) die "AFK_REPO is not owner/repo" ;;
+  /*|*/|*//*|*..*|*[!A-Za-z0-9._/-]*) die "AFK_REPO is not owner/repo" ;;
+  */*/*) [ "$kind" = gitlab ] || die "AFK_REPO is not owner/repo" ;;
   */*) ;;
   *) die "AFK_REPO is not owner/repo" ;;
 esac
@@ -91,6 +96,8 @@ fi
 
 # 1. git: the helper answers only for the forge's address, from the
 # environment; `printf` is the shell's own, so the token is on no argv.
+# GitLab takes a token as the password of user oauth2.
+if [ "$kind" = gitlab ]; then export GIT_USER="${GIT_USER:-oauth2}"; fi
 export GIT_TERMINAL_PROMPT=0
 git config --global --unset-all credential.helper >/dev/null 2>&1 || true
 # shellcheck disable=SC2016 # expanded by the helper's shell, when git asks
@@ -142,17 +149,23 @@ fi
 
 # the token reaches curl on its standard input (--config -), never its argv
 api_call() { # method path [body]
-  if [ "$kind" = github ]; then
-    auth="Authorization: Bearer $GIT_TOKEN"; accept="Accept: application/vnd.github+json"
-  else
-    auth="Authorization: token $GIT_TOKEN"; accept="Accept: application/json"
-  fi
+  case "$kind" in
+    github) auth="Authorization: Bearer $GIT_TOKEN"; accept="Accept: application/vnd.github+json" ;;
+    gitlab) auth="PRIVATE-TOKEN: $GIT_TOKEN"; accept="Accept: application/json" ;;
+    *) auth="Authorization: token $GIT_TOKEN"; accept="Accept: application/json" ;;
+  esac
   printf 'header = "%s"\nheader = "%s"\n' "$auth" "$accept" |
     curl -sS --proto '=http,https' --max-redirs 0 --config - -o /dev/null -w '%{http_code}' \
       -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$api$2"
 }
-body=$(printf '{"head":"%s","base":"%s","title":"Fix #%s","body":"Closes #%s"}' "$AFK_BRANCH" "$base" "$AFK_ISSUE" "$AFK_ISSUE")
-code=$(api_call POST "/repos/$AFK_REPO/pulls" "$body" || echo 000)
+if [ "$kind" = gitlab ]; then
+  # the project's full path as one segment; a merge request of the same project
+  body=$(printf '{"source_branch":"%s","target_branch":"%s","title":"Fix #%s","description":"Closes #%s"}' "$AFK_BRANCH" "$base" "$AFK_ISSUE" "$AFK_ISSUE")
+  code=$(api_call POST "/projects/$(printf '%s' "$AFK_REPO" | sed 's|/|%2F|g')/merge_requests" "$body" || echo 000)
+else
+  body=$(printf '{"head":"%s","base":"%s","title":"Fix #%s","body":"Closes #%s"}' "$AFK_BRANCH" "$base" "$AFK_ISSUE" "$AFK_ISSUE")
+  code=$(api_call POST "/repos/$AFK_REPO/pulls" "$body" || echo 000)
+fi
 case "$code" in
   201) say "opened the pull request for $AFK_BRANCH" ;;
   409|422) say "a pull request for $AFK_BRANCH is open already" ;;

@@ -25,10 +25,10 @@ git add -A
 git commit -q -m "Work on #$AFK_ISSUE"
 if [ "$MODE" = self ]; then
   git push -q origin "$AFK_BRANCH"
-  printf 'header = "Authorization: token %s"\n' "$GIT_TOKEN" | curl -s --config - -o /dev/null \
+  printf 'header = "%s: %s%s"\n' "$AUTH_NAME" "$AUTH_SCHEME" "$GIT_TOKEN" | curl -s --config - -o /dev/null \
     -X POST -H 'Content-Type: application/json' \
-    --data-binary "{\"head\":\"$AFK_BRANCH\",\"base\":\"main\",\"title\":\"Mine\",\"body\":\"Closes #$AFK_ISSUE\"}" \
-    "$AGENT_FORGE_API/repos/$AFK_REPO/pulls"
+    --data-binary "{\"$F_HEAD\":\"$AFK_BRANCH\",\"$F_BASE\":\"main\",\"title\":\"Mine\",\"$F_BODY\":\"Closes #$AFK_ISSUE\"}" \
+    "$AGENT_FORGE_API$PRS_PATH"
 fi
 "#;
 
@@ -48,6 +48,8 @@ fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
     std::fs::create_dir_all(&home).unwrap();
     let prompt = scratch.write("prompt.md", "fix issue 7");
     let progress = scratch.path("progress.jsonl");
+    let api = &sb.dialect.profile().api;
+    let [head, base, _, body] = sb.dialect.pr_fields();
     let out = std::process::Command::new("sh")
         .arg(entrypoint())
         .args(["sh", "-c", AGENT])
@@ -65,6 +67,12 @@ fn run(sb: &Sandbox, scratch: &Scratch, mode: &str) -> Ran {
         .env("AGENT_FORGE_API", sb.api_url())
         .env("AGENT_FORGE_KIND", sb.dialect.name())
         .env("MODE", mode)
+        .env("AUTH_NAME", api.auth_header)
+        .env("AUTH_SCHEME", api.scheme)
+        .env("F_HEAD", head)
+        .env("F_BASE", base)
+        .env("F_BODY", body)
+        .env("PRS_PATH", prs_path(sb))
         .env("AGENT_IN_CONTAINER", "1")
         .output()
         .unwrap();
@@ -91,16 +99,17 @@ fn files_under(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     }
 }
 
+/// The API path (under its root) of acme/api's pull (merge) requests.
+fn prs_path(sb: &Sandbox) -> String {
+    sb.path("acme/api", &sb.dialect.pr_rest(None))
+}
+
 /// The pull requests opened (201) through the API during the run.
 fn opened(sb: &Sandbox) -> usize {
     sb.requests()
         .iter()
         .filter(|r| {
-            r["method"] == "POST"
-                && r["path"]
-                    .as_str()
-                    .unwrap_or("")
-                    .ends_with("/repos/acme/api/pulls")
+            r["method"] == "POST" && r["path"].as_str().unwrap_or("").ends_with(&prs_path(sb))
         })
         .filter(|r| r["status"] == 201)
         .count()
@@ -126,8 +135,9 @@ both_dialects! {
             .into_iter()
             .find(|r| r["method"] == "POST" && r["status"] == 201)
             .unwrap();
-        assert_eq!(pr["body"]["head"], "afk/issue-7");
-        assert_eq!(pr["body"]["body"], "Closes #7");
+        let [head, _, _, body] = sb.dialect.pr_fields();
+        assert_eq!(pr["body"][head], "afk/issue-7");
+        assert_eq!(pr["body"][body], "Closes #7");
         // the branch is on the forge, with the agent's commit
         let heads = git(&sb.git.join("acme/api.git"), &["log", "--format=%s", "afk/issue-7"]);
         assert!(heads.contains("Work on #7"), "{heads}");

@@ -91,6 +91,9 @@ pub trait Plays: Copy {
     /// The PR list (`None`) or PR `n` under the repository: `pulls`,
     /// GitLab's `merge_requests`.
     fn pr_rest(self, n: Option<u64>) -> String;
+    /// The fields a new PR is opened with: its head, base, title and body
+    /// (GitLab's `source_branch`, `target_branch`, `title`, `description`).
+    fn pr_fields(self) -> [&'static str; 4];
     /// The body afk's comment of `text` has on this forge: on GitLab a line
     /// that begins with `/` gets a space before it, as every note afk writes
     /// does (SPEC 2.1.22, `sanitize::no_quick_actions`).
@@ -234,6 +237,12 @@ impl Plays for Dialect {
         match n {
             None => list.to_string(),
             Some(n) => format!("{list}/{n}"),
+        }
+    }
+    fn pr_fields(self) -> [&'static str; 4] {
+        match self {
+            Dialect::Gitea | Dialect::Github => ["head", "base", "title", "body"],
+            Dialect::Gitlab => ["source_branch", "target_branch", "title", "description"],
         }
     }
     fn as_afk_writes(self, text: &str) -> String {
