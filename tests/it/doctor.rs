@@ -363,3 +363,65 @@ fn doctor_says_per_repo_whether_the_forge_s_webhook_is_configured_when_hook_is()
         vec![("ok".to_string(), "webhook configured (1)".to_string())]
     );
 }
+
+/// On GitLab (SPEC 2.1.6) doctor reads the token (`personal_access_tokens/self`:
+/// the `api` scope, an expiry within 14 days a warning naming the date),
+/// afk's access level on each project, and its protected branches (a rule
+/// that refuses afk's push of `afk/issue-<N>` fails naming it; an unprotected
+/// default branch is a warning), each its own line.
+#[test]
+fn doctor_on_gitlab_reads_the_token_the_role_and_the_protected_branches() {
+    let sb = Sandbox::start_in(
+        Dialect::Gitlab,
+        json!({"repos": [repo("acme/api", json!([]))]}),
+    );
+    let afk = Afk::agent(&sb, "pr", "", "");
+    let level_of = |name: &str, words: &str| -> String {
+        let (_, lines) = doctor(&afk, &[], name);
+        let line = lines
+            .iter()
+            .find(|l| l["detail"].as_str().unwrap_or("").contains(words))
+            .unwrap_or_else(|| panic!("no {name} line with {words:?}: {lines:?}"));
+        line["level"].as_str().unwrap().to_string()
+    };
+    let repo = "repo acme/api";
+    assert_eq!(level_of("token", "scopes api; it never expires"), "ok");
+    assert_eq!(level_of(repo, "has Maintainer (40) on acme/api"), "ok");
+    assert_eq!(
+        level_of(repo, "default branch main of acme/api is not protected"),
+        "warn"
+    );
+    // a token about to expire, then one without the api scope
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let soon = (time::OffsetDateTime::now_utc() + time::Duration::days(5))
+        .date()
+        .format(fmt)
+        .unwrap();
+    sb.admin(
+        "POST",
+        "/scopes",
+        Some(json!({"scopes": "api", "expires_at": soon})),
+    );
+    assert_eq!(level_of("token", &format!("expires on {soon}")), "warn");
+    sb.admin(
+        "POST",
+        "/scopes",
+        Some(json!({"scopes": "read_api, read_repository"})),
+    );
+    assert_eq!(level_of("token", "lacks the \"api\" scope"), "fail");
+    sb.admin("POST", "/scopes", Some(json!({"scopes": "api"})));
+    // the default branch protected; then a rule that lets no one push afk's branches
+    let protect = |name: &str, level: u64| {
+        sb.admin(
+            "POST",
+            "/protected_branch",
+            Some(json!({"repo": "acme/api", "name": name, "push_access_level": level})),
+        );
+    };
+    protect("main", 40);
+    assert_eq!(level_of(repo, "default branch main is protected"), "ok");
+    protect("afk/*", 0);
+    assert_eq!(level_of(repo, "protected branch rule \"afk/*\""), "fail");
+    let (code, _) = doctor(&afk, &[], "token");
+    assert_eq!(code, 1, "a FAIL line fails doctor");
+}

@@ -26,6 +26,7 @@ pub mod conversation;
 pub mod demo;
 pub mod dispatch;
 pub mod doctor;
+pub mod doctor_gitlab;
 pub mod doctor_upgrade;
 pub mod end_plan;
 pub mod escalation;

@@ -762,6 +762,14 @@ impl ForgeReads for Gitlab {
         self.http.requests()
     }
 
+    fn token_info(&self) -> Option<Result<crate::TokenInfo>> {
+        Some(self.read_token_info())
+    }
+
+    fn branch_rules(&self, repo: &RepoName) -> Option<Result<crate::BranchRules>> {
+        Some(self.read_branch_rules(repo))
+    }
+
     /// `GET /user`: a person's account, or an access token's bot user.
     fn me(&self) -> Result<User> {
         if let Some(me) = &self.kept.lock().unwrap().me {

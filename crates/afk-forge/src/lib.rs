@@ -15,6 +15,7 @@ pub mod commits;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+mod gitlab_doctor;
 mod gitlab_talk;
 /// The HTTP helper every forge call goes through: the `afk-http` crate.
 pub use afk_http as http;
@@ -75,6 +76,18 @@ pub trait ForgeReads: Send + Sync {
     /// the rate limit left). None by default.
     fn diagnose(&self) -> Vec<Diagnosis> {
         vec![]
+    }
+    /// The token afk uses, where the forge describes it (GitLab's `GET
+    /// /personal_access_tokens/self`: scopes, expiry) for `afk doctor`. None:
+    /// the forge says nothing more than [`ForgeReads::diagnose`].
+    fn token_info(&self) -> Option<Result<TokenInfo>> {
+        None
+    }
+    /// The repository's default branch and its branch protection rules
+    /// (GitLab's `protected_branches`) for `afk doctor`. None: the forge's
+    /// rules are not read.
+    fn branch_rules(&self, _repo: &RepoName) -> Option<Result<BranchRules>> {
+        None
     }
     /// afk's own account.
     fn me(&self) -> Result<User>;
@@ -203,6 +216,26 @@ impl<'a> std::ops::Deref for dyn Forge + 'a {
     fn deref(&self) -> &Self::Target {
         self.reads()
     }
+}
+
+/// The token afk uses as the forge describes it ([`ForgeReads::token_info`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub scopes: Vec<String>,
+    /// `YYYY-MM-DD`; None: it never expires
+    pub expires_at: Option<String>,
+    /// false: revoked or expired
+    pub active: bool,
+}
+
+/// A repository's default branch and its protection rules
+/// ([`ForgeReads::branch_rules`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BranchRules {
+    pub default_branch: String,
+    /// (the rule's name, a branch or a wildcard such as `afk/*`; the access
+    /// levels that may push)
+    pub rules: Vec<(String, Vec<i64>)>,
 }
 
 /// One forge-specific `afk doctor` line.

@@ -139,6 +139,16 @@ pub(super) fn handle(f: &mut Forge, path: &str, req: &Request) -> Reply {
         ("POST", "/rate_limit") => set_rate_limit(f, &body),
         ("POST", "/scopes") => {
             f.gh.scopes = body["scopes"].as_str().map(str::to_string);
+            // GitLab's token also expires (`personal_access_tokens/self`)
+            f.gl.token_expires = body["expires_at"].as_str().map(str::to_string);
+            ok()
+        }
+        ("POST", "/protected_branch") => {
+            // `{repo, name, push_access_level = 40}`: a GitLab branch protection rule
+            let repo = body["repo"].as_str().unwrap_or("").to_string();
+            let name = body["name"].as_str().unwrap_or("main").to_string();
+            let level = body["push_access_level"].as_u64().unwrap_or(40);
+            f.gl.protected.entry(repo).or_default().push((name, level));
             ok()
         }
         (_, p) if p == "/app" || p.starts_with("/app/") => {

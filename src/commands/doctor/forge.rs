@@ -47,6 +47,21 @@ pub(super) fn forge(ctx: &Session, d: &mut Doctor) -> Result<()> {
         };
         d.check(&x.check, x.ok, detail);
     }
+    if let Some(t) = forge.token_info() {
+        let (level, text) = match t {
+            Ok(t) => crate::core::doctor_gitlab::token(
+                &t.scopes,
+                t.expires_at.as_deref(),
+                t.active,
+                crate::clock::now().date(),
+            ),
+            Err(e) => (
+                Level::Warn,
+                format!("can't tell ({})", crate::command_error::person_line(&e)),
+            ),
+        };
+        d.add("token", level, text);
+    }
     if no_installation {
         let text = "skipped: the installation token, its repos, the rate limit, each repo's labels and permissions, the mirrors and the status issue all need the installation (see the line above)";
         d.add("forge checks", Level::Warn, text.to_string());
@@ -148,7 +163,10 @@ fn repo_checks(
     match forge.permission(repo, me) {
         Ok(p) => {
             let (level, text) = doctor::account_permission(me, repo, Some(&p), needs_admin);
-            out.push((name, level, text));
+            out.push((name.clone(), level, text));
+            if let Some(line) = branch_check(forge, repo, &p) {
+                out.push((name, line.0, line.1));
+            }
         }
         Err(e) if ForgeError::kind_of(&e) == Some(Failure::Forbidden) => out.push((name, Level::Fail, format!(
             "{}: afk's account must be allowed to read collaborator permissions to check who armed an issue (Gitea: a repo admin; GitHub: push access)",
@@ -156,6 +174,31 @@ fn repo_checks(
         Err(e) => out.push((name, Level::Fail, crate::command_error::person_line(&e))),
     }
     out
+}
+
+/// Where the forge says (GitLab): a protection rule that would refuse afk's
+/// push of `afk/issue-<N>` at its access level, or an unprotected default
+/// branch (`core::doctor_gitlab::branches`).
+fn branch_check(
+    forge: &dyn Forge,
+    repo: &RepoName,
+    afk: &crate::types::Permission,
+) -> Option<(Level, String)> {
+    Some(match forge.branch_rules(repo)? {
+        Ok(b) => crate::core::doctor_gitlab::branches(
+            repo.as_str(),
+            &b.default_branch,
+            &b.rules,
+            crate::core::doctor_gitlab::level_of(afk.access()),
+        ),
+        Err(e) => (
+            Level::Warn,
+            format!(
+                "protected branches: can't tell ({})",
+                crate::command_error::person_line(&e)
+            ),
+        ),
+    })
 }
 
 /// With `[hook]` configured: whether the forge's webhook is, where the

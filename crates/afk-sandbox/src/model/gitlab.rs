@@ -37,6 +37,10 @@ pub(crate) struct GitlabSide {
     pub(crate) in_thread: BTreeMap<i64, i64>,
     /// (repo, model number) → why the last rebase failed (`merge_error`)
     pub(crate) merge_errors: BTreeMap<(String, u64), String>,
+    /// the token's `expires_at` (`YYYY-MM-DD`; the admin API's `/scopes`)
+    pub(crate) token_expires: Option<String>,
+    /// repo → its protected branch rules: (name or wildcard, push access level)
+    pub(crate) protected: BTreeMap<String, Vec<(String, u64)>>,
     /// a review submitted through the admin API → the threads it started
     /// (their first notes' ids), resolved when it is dismissed
     pub(crate) review_threads: BTreeMap<i64, Vec<i64>>,

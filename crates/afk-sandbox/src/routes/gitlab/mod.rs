@@ -306,7 +306,7 @@ fn in_project(f: &mut Forge, req: &Request, full: &str, rest: &[&str]) -> Reply 
         ("GET", []) => project::get(f, full),
         ("GET", ["members", "all", uid]) => project::member(f, full, uid),
         ("GET" | "POST", ["labels"]) => project::labels(f, req, full),
-        ("GET", ["protected_branches"]) => Reply::json(200, &json!([])),
+        ("GET", ["protected_branches"]) => repository::protected(f, req, full),
         ("GET", ["hooks"]) => Reply::json(200, &f.hooks_listed(true)),
         ("GET" | "POST", ["issues"]) => issues::list_or_open(f, req, full),
         (_, ["issues", iid, tail @ ..]) => {

@@ -70,11 +70,18 @@ pub(super) fn user(f: &Forge, id: &str) -> Reply {
 
 /// `GET /personal_access_tokens/self`: the token afk holds, scope `api`.
 pub(super) fn token(f: &Forge) -> Reply {
+    // the admin API's `/scopes` (`"api, read_user"`) and `expires_at`
+    let scopes: Vec<&str> = f.gh.scopes.as_deref().map_or(vec!["api"], |s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .collect()
+    });
     Reply::json(
         200,
         &json!({"id": 1, "name": "afk", "revoked": false, "created_at": crate::TS,
-                "scopes": ["api"], "user_id": user_id(&f.me), "last_used_at": crate::TS,
-                "active": true, "expires_at": null}),
+                "scopes": scopes, "user_id": user_id(&f.me), "last_used_at": crate::TS,
+                "active": true, "expires_at": f.gl.token_expires}),
     )
 }
 

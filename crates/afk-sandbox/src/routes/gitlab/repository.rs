@@ -111,3 +111,28 @@ pub(super) fn diff(f: &Forge, req: &Request, full: &str, sha: &str) -> Reply {
         .collect();
     paged(f, req, files)
 }
+
+/// `GET .../protected_branches` (`doc/api/protected_branches.md`): the rules
+/// the admin API's `/protected_branch` made, each with its push access level.
+pub(super) fn protected(f: &Forge, req: &Request, full: &str) -> Reply {
+    let level_name = |l: u64| match l {
+        0 => "No one",
+        30 => "Developers + Maintainers",
+        _ => "Maintainers",
+    };
+    let rules = f.gl.protected.get(full).cloned().unwrap_or_default();
+    let items = rules
+        .iter()
+        .enumerate()
+        .map(|(i, (name, level))| {
+            let access = |id: usize| {
+                json!([{"id": id, "access_level": level, "access_level_description": level_name(*level),
+                        "deploy_key_id": null, "user_id": null, "group_id": null}])
+            };
+            json!({"id": i + 1, "name": name, "push_access_levels": access(2 * i + 1),
+                   "merge_access_levels": access(2 * i + 2), "allow_force_push": false,
+                   "code_owner_approval_required": false})
+        })
+        .collect();
+    paged(f, req, items)
+}
