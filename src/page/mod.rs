@@ -124,6 +124,7 @@ pub(crate) fn build(
         rewritten: cfg.status_page.is_some(),
         forge_url: cfg.forge.url.clone(),
         pr_segment: cfg.profile().pr_segment.to_string(),
+        pr_sigil: cfg.profile().pr_sigil.to_string(),
         stop_file: paths.stop.display().to_string(),
         stop_present: paths.stop.exists(),
         poll_enabled: cfg.poll.enabled,

@@ -631,6 +631,15 @@ fn play(sb: &Sandbox, afk: &Afk) {
     // review), the merge recorded
     let run = afk.sql_rows("SELECT state, turns FROM runs WHERE id = 1");
     assert_eq!(run, [["succeeded", "3"]]);
+    // what afk shows a person names the merge request `!1`, the issue `#2`
+    for args in [&["runs"][..], &["runs", "show", "1"]] {
+        let out = afk.cmd().args(args).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("!1") && !text.contains(" #1 "),
+            "{args:?}: {text}"
+        );
+    }
     let (code, _, err) = afk.json(&["doctor"]);
     assert!(code == 0 || code == 1, "{err}");
 }

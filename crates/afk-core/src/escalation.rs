@@ -4,7 +4,7 @@
 use super::run_state::Escalation;
 use super::sanitize::safe_url;
 use super::spend::usd;
-use crate::types::{IssueNumber, PrNumber, RepoName};
+use crate::types::{IssueNumber, RepoName};
 
 /// The hidden marker of run `run_id`'s escalation comment. Only a comment by
 /// afk's own account that starts with it counts.
@@ -40,8 +40,9 @@ pub struct Escalated<'a> {
     pub turns_used: u32,
     pub turns: u32,
     pub stall_after: &'a str,
-    /// The run's PR (number, URL), forge data.
-    pub pr: Option<(PrNumber, &'a str)>,
+    /// The run's PR: how text names it (`#N`, a GitLab merge request's
+    /// `!M`: the forge profile's) and its URL, forge data.
+    pub pr: Option<(&'a str, &'a str)>,
     /// Failing contexts with their build URLs, forge data.
     pub failing: &'a [(String, Option<String>)],
     /// What a blocked agent said: its reason and questions.
@@ -232,8 +233,8 @@ pub fn comment(e: &Escalated) -> String {
     );
     if let Some((n, url)) = e.pr {
         match safe_url(url) {
-            Some(u) => s.push_str(&format!("- pull request: [#{n}]({u})\n")),
-            None => s.push_str(&format!("- pull request: #{n}\n")),
+            Some(u) => s.push_str(&format!("- pull request: [{n}]({u})\n")),
+            None => s.push_str(&format!("- pull request: {n}\n")),
         }
     }
     let failing: Vec<String> = e
@@ -447,7 +448,7 @@ mod tests {
             turns_used: 1,
             turns: 2,
             stall_after: "3h",
-            pr: Some((PrNumber(5), "http://forge/acme/api/pulls/5")),
+            pr: Some(("#5", "http://forge/acme/api/pulls/5")),
             failing,
             blocked: Some(("need a key", qs)),
             cannot_start: None,
@@ -577,6 +578,14 @@ mod tests {
         assert!(t.starts_with(&marker(crate::types::RunId(3))));
         assert!(t.contains("(`blocked`)"));
         assert!(t.contains("[#5](http://forge/acme/api/pulls/5)"));
+        // a GitLab merge request is `!M`, numbered apart from the issue
+        let mut mr = base(&[], &qs);
+        mr.pr = Some(("!2", "http://forge/acme/api/-/merge_requests/2"));
+        let t = comment(&mr);
+        assert!(
+            t.contains("[!2](http://forge/acme/api/-/merge_requests/2)"),
+            "{t}"
+        );
         assert!(t.contains("- question: which key?"));
         assert!(t.contains("/var/lib/afk/runs/3` on the afk host"));
     }

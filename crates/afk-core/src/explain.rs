@@ -103,14 +103,16 @@ pub struct CiSeen {
     pub waiting: Vec<String>,
     /// of those, the failing ones
     pub failing: Vec<String>,
-    pub pr: Option<crate::types::PrNumber>,
+    /// the run's PR as text names it (`#N`, a GitLab merge request's `!M`)
+    pub pr: Option<String>,
 }
 
 /// The why of one watch decision.
 pub fn watch(action: &Action, s: &RunState, ci: &CiSeen) -> String {
     let pr = ci
         .pr
-        .map(|n| format!("PR #{n}"))
+        .as_ref()
+        .map(|n| format!("PR {n}"))
         .unwrap_or_else(|| "the PR".into());
     let mins = s.since_progress.as_secs() / 60;
     match action {
@@ -329,7 +331,7 @@ mod tests {
             counted: 3,
             waiting: vec!["lint".into(), "test".into()],
             failing: vec![],
-            pr: Some(crate::types::PrNumber(4)),
+            pr: Some("#4".into()),
         };
         let s = state();
         let table = [
@@ -354,8 +356,17 @@ mod tests {
         for (a, want) in table {
             assert_eq!(watch(&a, &s, &ci), want, "{a:?}");
         }
+        // a GitLab merge request: `!M`, numbered apart from the issue
+        let mr = CiSeen {
+            pr: Some("!2".into()),
+            ..ci.clone()
+        };
+        assert_eq!(
+            watch(&Action::Wait(Wait::Merge), &s, &mr),
+            "PR !2 is green; a person merges it"
+        );
         let none = CiSeen {
-            pr: Some(crate::types::PrNumber(4)),
+            pr: Some("#4".into()),
             ..Default::default()
         };
         assert_eq!(
@@ -365,7 +376,7 @@ mod tests {
         let red = CiSeen {
             counted: 1,
             failing: vec!["build".into()],
-            pr: Some(crate::types::PrNumber(4)),
+            pr: Some("#4".into()),
             ..Default::default()
         };
         assert_eq!(

@@ -120,14 +120,15 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// A row's cells under [`COLUMNS`]: an unknown is `-`, a template without a
-/// version is the built-in one.
-pub fn cells(r: &Row) -> Vec<String> {
+/// version is the built-in one; a PR is named with the forge's sigil (`#`,
+/// GitLab's `!`).
+pub fn cells(r: &Row, pr_sigil: char) -> Vec<String> {
     vec![
         r.run_id.to_string(),
         format!("{}#{}", r.repo, r.issue),
         r.state.to_string(),
         r.reason.clone().unwrap_or_default(),
-        r.pr.map(|n| format!("#{n}")).unwrap_or("-".into()),
+        r.pr.map(|n| format!("{pr_sigil}{n}")).unwrap_or("-".into()),
         human_duration(r.duration_s),
         r.turns.to_string(),
         r.spend_usd.map_or("-".into(), usd),
@@ -194,6 +195,8 @@ pub struct Moments<'a> {
     pub turns_started: &'a [TurnStarted<'a>],
     /// its PR and when afk first saw it (an older run: unknown)
     pub pr: Option<(PrNumber, &'a str)>,
+    /// how the forge names a PR for a person (`#`, GitLab's `!`)
+    pub pr_sigil: char,
     pub pr_seen_at: Option<&'a str>,
     pub green_since: Option<&'a str>,
     /// the run's events, in order
@@ -228,7 +231,7 @@ pub fn timeline(m: &Moments) -> Vec<(String, String)> {
     }
     if let Some((n, url)) = m.pr {
         let at = m.pr_seen_at.unwrap_or(m.updated_at);
-        t.push((at.to_string(), format!("PR #{n} {url}")));
+        t.push((at.to_string(), format!("PR {}{n} {url}", m.pr_sigil)));
     }
     if let Some(g) = m.green_since {
         t.push((g.to_string(), "CI green".into()));
@@ -357,7 +360,7 @@ mod tests {
             (row(None, None, None, None), ["-", "-", "-"]),
         ];
         for (r, [pr, spend, template]) in cases {
-            let c = cells(&r);
+            let c = cells(&r, '#');
             assert_eq!(c.len(), COLUMNS.len());
             assert_eq!(
                 (&c[..4], c[5].as_str(), c[6].as_str()),
@@ -376,6 +379,52 @@ mod tests {
                 [c[4].as_str(), c[7].as_str(), c[8].as_str()],
                 [pr, spend, template]
             );
+        }
+    }
+
+    #[test]
+    fn a_pr_is_named_with_the_forges_sigil_in_the_listing_and_the_timeline() {
+        let r = Row {
+            run_id: RunId(1),
+            repo: RepoName::parse("acme/api").unwrap(),
+            issue: IssueNumber(3),
+            state: RunStatus::Running,
+            reason: None,
+            pr: Some(PrNumber(4)),
+            pr_url: None,
+            turns: 1,
+            template: None,
+            template_version: None,
+            created_at: String::new(),
+            ended_at: None,
+            duration_s: 0,
+            spend_usd: None,
+            reported_usd: None,
+        };
+        let m = Moments {
+            created_at: "2026-01-01T10:00:00Z",
+            updated_at: "2026-01-01T10:00:00Z",
+            state: RunStatus::Running,
+            turns: 1,
+            turns_started: &[],
+            pr: Some((PrNumber(4), "u")),
+            pr_sigil: '#',
+            pr_seen_at: None,
+            green_since: None,
+            events: &[],
+            ended_at: None,
+            why_ended: None,
+            outcome: None,
+            outcome_at: None,
+            reverted_at: None,
+        };
+        for (sigil, named) in [('#', "#4"), ('!', "!4")] {
+            assert_eq!(cells(&r, sigil)[4], named);
+            let m = Moments {
+                pr_sigil: sigil,
+                ..m.clone()
+            };
+            assert_eq!(timeline(&m)[1].1, format!("PR {named} u"));
         }
     }
 
@@ -440,6 +489,7 @@ mod tests {
             turns: 4,
             turns_started: &turns,
             pr: Some((PrNumber(5), "https://f/acme/api/pulls/5")),
+            pr_sigil: '#',
             pr_seen_at: None,
             green_since: Some("2026-01-01T10:20:00Z"),
             events: &events,

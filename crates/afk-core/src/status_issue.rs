@@ -97,7 +97,7 @@ pub const BODY_MAX: usize = COMMENT_BUDGET;
 /// The whole body.
 pub fn render(t: &Twin) -> String {
     let p = t.page;
-    let links = Links::new(&p.forge_url, &p.pr_segment);
+    let links = Links::new(&p.forge_url, &p.pr_segment).sigil(&p.pr_sigil);
     let mut o = format!(
         "{MARKER}\n# afk status\n\n_The Markdown twin of afk's status page, from afk's state file. \
          afk rewrites this text when its state changes; edits here are overwritten._\n\n"
@@ -199,7 +199,7 @@ fn in_flight(runs: &[RunRow], l: &Links) -> String {
                 cell(&r.state),
                 cell(&r.since),
                 cell(&r.phase),
-                r.pr.map_or("-".into(), |n| md_link(l.pr(&r.repo, n), &format!("#{n}"))),
+                r.pr.map_or("-".into(), |n| md_link(l.pr(&r.repo, n), &l.pr_text(n))),
                 match (&r.green_since, r.pr) {
                     (Some(g), _) => format!("green since {}", cell(g)),
                     (None, Some(_)) => "not green yet".into(),

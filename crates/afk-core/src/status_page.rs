@@ -31,6 +31,9 @@ pub struct Page {
     /// address there (the forge's profile's: `pulls`, `pull`; empty: `pulls`)
     pub forge_url: String,
     pub pr_segment: String,
+    /// how text names a PR: `#` (empty: `#`), GitLab's `!` (merge requests
+    /// are numbered apart from issues: `!M`)
+    pub pr_sigil: String,
     pub stop_file: String,
     pub stop_present: bool,
     pub poll_enabled: bool,
@@ -176,6 +179,7 @@ pub const QUESTIONS_SHOWN: usize = 20;
 pub struct Links {
     base: Option<String>,
     pr_segment: String,
+    pr_sigil: String,
 }
 
 impl Links {
@@ -188,7 +192,21 @@ impl Links {
                 "" => "pulls".into(),
                 s => s.into(),
             },
+            pr_sigil: "#".into(),
         }
+    }
+
+    /// Name PRs with `sigil` (`!` on GitLab; empty: `#`).
+    pub fn sigil(mut self, sigil: &str) -> Links {
+        if !sigil.is_empty() {
+            self.pr_sigil = sigil.into();
+        }
+        self
+    }
+
+    /// How text names PR `n`: `#n`, or a GitLab merge request's `!n`.
+    pub fn pr_text(&self, n: PrNumber) -> String {
+        format!("{}{n}", self.pr_sigil)
     }
 
     pub fn repo(&self, repo: &str) -> Option<String> {
@@ -272,7 +290,7 @@ ul{margin:.2em 0 .2em 1.2em;padding:0}
 
 /// The whole page.
 pub fn render(p: &Page) -> String {
-    let links = Links::new(&p.forge_url, &p.pr_segment);
+    let links = Links::new(&p.forge_url, &p.pr_segment).sigil(&p.pr_sigil);
     let mut o = String::with_capacity(64 * 1024);
     let _ = write!(
         o,
@@ -402,7 +420,7 @@ fn run_cells(r: &RunRow, l: &Links, ended: bool) -> Vec<String> {
         cells.push(or_dash(&r.phase));
     }
     cells.push(match r.pr {
-        Some(n) => link(l.pr(&r.repo, n), &format!("#{n}")),
+        Some(n) => link(l.pr(&r.repo, n), &l.pr_text(n)),
         None => "-".into(),
     });
     cells.push(or_dash(&r.ci));
@@ -1060,6 +1078,33 @@ mod tests {
         assert!(page.len() < 60_000, "{} bytes", page.len());
         assert!(page.contains("… and 4,980 more questions"));
         assert_eq!(page.matches("<li>q").count(), QUESTIONS_SHOWN);
+    }
+
+    /// A PR is named `#N` on Gitea and GitHub, a GitLab merge request `!M`
+    /// (the forge profile's sigil; none given: `#`), on the page and in the
+    /// status issue alike.
+    #[test]
+    fn a_pr_is_named_with_its_forges_sigil() {
+        let n = PrNumber(2);
+        let gl = Links::new("https://gitlab.example.org", "-/merge_requests").sigil("!");
+        let cases = [
+            (Links::new("https://git.example.org", "pulls"), "#2"),
+            (
+                Links::new("https://git.example.org", "pulls").sigil(""),
+                "#2",
+            ),
+            (gl, "!2"),
+        ];
+        for (l, want) in cases {
+            assert_eq!(l.pr_text(n), want);
+        }
+        let mut p = sample();
+        p.forge_url = "https://gitlab.example.org".into();
+        p.pr_segment = "-/merge_requests".into();
+        p.pr_sigil = "!".into();
+        let page = render(&p);
+        assert!(page.contains("/-/merge_requests/"), "{page}");
+        assert!(page.contains(">!"), "{page}");
     }
 
     #[test]

@@ -181,7 +181,8 @@ fn list(ctx: &Session, store: &Store, a: &Args, now: OffsetDateTime) -> Result<O
     if rows.is_empty() && fixers.is_empty() {
         h.push_str("no runs\n");
     } else if !rows.is_empty() {
-        let cells: Vec<Vec<String>> = rows.iter().map(history::cells).collect();
+        let sigil = ctx.config().profile().pr_sigil;
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| history::cells(r, sigil)).collect();
         h.push_str(&table(&history::COLUMNS, &cells));
     }
     h.push_str(&fixers::human_table(&fixers));
@@ -215,7 +216,7 @@ fn show(
     let run_dir = crate::run_files::run_dir_of(ctx.paths(), &r);
     let turns = store.turns(id)?;
     let outcome = store.run_outcome(id)?;
-    let timeline = timeline_of(store, &r, &turns, &outcome)?;
+    let timeline = timeline_of(store, &r, &turns, &outcome, ctx.config().profile().pr_sigil)?;
     let files = files_of(&run_dir);
     let agent_log = log.then(|| agent_log_of(ctx, &run_dir, raw));
     let exit_status = crate::run_files::exit_status(&run_dir);
@@ -309,6 +310,7 @@ fn timeline_of(
     r: &Run,
     turns: &[TurnRow],
     outcome: &Option<(String, Option<String>)>,
+    pr_sigil: char,
 ) -> Result<Vec<(String, String)>> {
     let times = store.run_times(r.id)?;
     let events = store.run_events(r.id)?;
@@ -331,6 +333,7 @@ fn timeline_of(
         turns: r.turns,
         turns_started: &turns_started,
         pr: r.pr_number.zip(r.pr_url.as_deref()),
+        pr_sigil,
         pr_seen_at: times.pr_seen_at.as_deref(),
         green_since: r.green_since.as_deref(),
         events: &events,

@@ -278,6 +278,7 @@ fn escalation_comment(
     let refused =
         crate::core::agent_box::refusals_said(&crate::run_files::box_refusals(&seen.run_dir));
     let stop = seen.gateway_stop.as_ref().map(|r| r.reached());
+    let pr_ref = seen.pr.as_ref().map(|p| cfg.profile().pr_ref(p.number));
     let body = escalation::comment(&escalation::Escalated {
         run_id: run.id,
         why,
@@ -285,7 +286,11 @@ fn escalation_comment(
         turns_used: crate::core::run_state::fix_turns_used(run.turns, seen.heard.talk.review_turns),
         turns: run.turns,
         stall_after: &stall_after,
-        pr: seen.pr.as_ref().map(|p| (p.number, p.html_url.as_str())),
+        pr: seen
+            .pr
+            .as_ref()
+            .zip(pr_ref.as_deref())
+            .map(|(p, r)| (r, p.html_url.as_str())),
         failing: &seen.ci.failing,
         blocked: seen
             .blocked

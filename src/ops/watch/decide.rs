@@ -38,7 +38,8 @@ pub(crate) fn decide(w: &Watch, run: &Run, seen: &Seen) -> Option<Decision> {
     }
     let state = run_state(w, run, seen);
     let action = next_action(&state);
-    let detail = crate::core::explain::watch(&action, &state, &ci_seen(seen));
+    let detail =
+        crate::core::explain::watch(&action, &state, &ci_seen(seen, w.t.config().profile()));
     crate::log::decision(&format!(
         "{}#{} run {}: {}: {detail}",
         run.repo,
@@ -151,11 +152,11 @@ fn held_age(w: &Watch, age: Duration, talk: &crate::store::talk::Talk) -> Durati
 }
 
 /// What watch saw of CI, for the words of its decision.
-fn ci_seen(seen: &Seen) -> crate::core::explain::CiSeen {
+fn ci_seen(seen: &Seen, profile: &crate::forge::Profile) -> crate::core::explain::CiSeen {
     crate::core::explain::CiSeen {
         counted: seen.ci.counted,
         waiting: seen.ci.waiting.clone(),
         failing: seen.ci.failing.iter().map(|f| f.0.clone()).collect(),
-        pr: seen.pr.as_ref().map(|p| p.number),
+        pr: seen.pr.as_ref().map(|p| profile.pr_ref(p.number)),
     }
 }
