@@ -422,7 +422,10 @@ fn github_reviews_reactions_and_branch_updates_match_the_contract() {
 fn every_review_request_afk_makes_is_in_the_contract() {
     use afk::forge::{Target, UpdateStyle};
     use afk::types::{IssueNumber, PrNumber, RepoName};
-    for d in played() {
+    // GitLab's conversation is notes, discussions, award emoji and a rebase,
+    // operations its description mostly lacks: contract_gitlab.rs holds
+    // every request afk makes there to the contract or its documented page
+    for d in played().filter(|d| *d != Dialect::Gitlab) {
         let name = d.contracts().1;
         let c = load(name);
         let (sb, pr, cid, alice, head) = seeded(d);
