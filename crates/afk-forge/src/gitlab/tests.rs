@@ -541,7 +541,7 @@ fn fits(template: &str, path: &str) -> bool {
 /// else a documented path. The project is one encoded segment.
 fn every_request_is_gitlab_s(sent: &[(String, String, String)]) {
     let contract: serde_json::Value = serde_json::from_str(include_str!(
-        "../../../tests/contracts/gitlab-v4-subset.json"
+        "../../../../tests/contracts/gitlab-v4-subset.json"
     ))
     .unwrap();
     let paths = contract["paths"].as_object().unwrap();
