@@ -1,4 +1,4 @@
-//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|kubernetes|workspace|box|hook|gateway]`
+//! The benchmark: `cargo run --release --example bench [poll|lessons|watch|harvest|upgrade|page|github|gitlab|kubernetes|workspace|box|hook|gateway]`
 //! (no argument: every section).
 //!
 //! Measures, against the sandbox with injected latency per request:
@@ -20,6 +20,8 @@
 //! - github: the same poll and watch ticks on the sandbox's GitHub dialect,
 //!   with the requests that cost rate limit (all but 304s) per tick: every
 //!   GET is conditional, so an unchanged tick should cost (almost) nothing.
+//! - gitlab: the same poll and watch ticks on the sandbox's GitLab dialect
+//!   (merge requests numbered apart, notes, discussions and reviewers read).
 //! - page: `afk status --html` over 10,000 runs and 1,000,000 outcomes
 //!   (examples/bench/page.rs).
 //! - kubernetes: a watch tick over 200 agents in flight as Jobs on the
@@ -100,12 +102,12 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let only = std::env::args().nth(1);
     let want = |section: &str| only.as_deref().is_none_or(|o| o == section);
-    if matches!(only.as_deref(), Some("github" | "watch")) {
+    if matches!(only.as_deref(), Some("github" | "gitlab" | "watch")) {
         // these sections alone need no afk binary: their ticks run in-process
-        if only.as_deref() == Some("watch") {
-            watch_bench(&dir, Dialect::Gitea);
-        } else {
-            github_section(&dir);
+        match only.as_deref() {
+            Some("watch") => watch_bench(&dir, Dialect::Gitea),
+            Some("gitlab") => gitlab_section(&dir),
+            _ => github_section(&dir),
         }
         let _ = std::fs::remove_dir_all(&dir);
         return;
@@ -137,6 +139,9 @@ fn main() {
     }
     if want("github") {
         github_section(&dir);
+    }
+    if want("gitlab") {
+        gitlab_section(&dir);
     }
     if want("kubernetes") {
         kubernetes_bench(&dir);
@@ -297,6 +302,22 @@ fn github_section(dir: &std::path::Path) {
     watch_bench(dir, Dialect::Github);
 }
 
+/// Poll and watch on the GitLab dialect (`-- gitlab` runs this alone).
+fn gitlab_section(dir: &std::path::Path) {
+    println!("\n== GitLab (the sandbox's GitLab dialect)");
+    poll_ticks(dir, Dialect::Gitlab);
+    watch_bench(dir, Dialect::Gitlab);
+}
+
+/// GitLab's throttle (the sandbox's, as GitLab.com's: every request counts)
+/// would stop the third tick of 2,000 requests: each tick starts with room,
+/// as on an instance whose limit is sized for afk.
+fn unlimited(admin: &dyn Fn(&str, &str, Option<Value>) -> Value, dialect: Dialect) {
+    if dialect == Dialect::Gitlab {
+        admin("POST", "/rate_limit", Some(json!({"remaining": 1_000_000})));
+    }
+}
+
 /// How many answers in the sandbox's request log were 304s.
 fn not_modified(log: &[Value]) -> usize {
     log.iter().filter(|r| r["status"] == 304).count()
@@ -389,6 +410,7 @@ fn poll_ticks(dir: &std::path::Path, dialect: Dialect) {
         "poll, third tick (nothing changed)",
     ] {
         admin("DELETE", "/requests", None);
+        unlimited(&admin, dialect);
         let t = Instant::now();
         let tick = poll::tick(&ctx, &afk::ops::Scope::All).unwrap().done();
         let wall = t.elapsed().as_secs_f64() * 1e3;
@@ -581,14 +603,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     afk::core::run_state::RunStatus::Dispatched,
                 )
                 .unwrap();
-            let pr: Value = agent
-                .post(&format!("{}/repos/{repo}/pulls", sb.api_url()))
-                .set("Authorization", &format!("token {}", sb.token()))
-                .send_json(json!({"head": format!("afk/issue-{n}"), "base": "main", "title": "fix", "body": format!("Closes #{n}")}))
-                .unwrap()
-                .into_json()
-                .unwrap();
-            let pr = pr["number"].as_u64().unwrap();
+            let pr = open_pr(&agent, &sb, dialect, &repo, n);
             // one run in four waits for CI; the others are green
             let state = if n == RUNS_PER_REPO {
                 "pending"
@@ -617,14 +632,14 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
                     ),
                 );
             }
-            for (on, body) in [
-                (pr, "thanks, I will merge it after lunch"),
-                (n, "the PR is up"),
+            for (key, on, body) in [
+                ("pr", pr, "thanks, I will merge it after lunch"),
+                ("issue", n, "the PR is up"),
             ] {
                 admin(
                     "POST",
                     "/comment",
-                    Some(json!({"repo": repo, "issue": on, "user": "alice", "body": body})),
+                    Some(json!({"repo": repo, key: on, "user": "alice", "body": body})),
                 );
             }
         }
@@ -650,6 +665,7 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
         "watch, third tick (no change)",
     ] {
         admin("DELETE", "/requests", None);
+        unlimited(&admin, dialect);
         let t = Instant::now();
         let tick = afk::ops::watch::tick(&ctx, &afk::ops::Scope::All)
             .unwrap()
@@ -685,6 +701,45 @@ fn watch_bench(dir: &std::path::Path, dialect: Dialect) {
             wall / limit
         );
     }
+}
+
+/// Open the PR of `afk/issue-<n>` in `repo` as afk would (a GitLab merge
+/// request by the project's full path as one segment); its number (a merge
+/// request's own iid).
+fn open_pr(
+    agent: &ureq::Agent,
+    sb: &afk::sandbox::Sandbox,
+    dialect: Dialect,
+    repo: &str,
+    n: u64,
+) -> u64 {
+    let branch = format!("afk/issue-{n}");
+    let (url, header, body, number) = match dialect {
+        Dialect::Gitlab => (
+            format!(
+                "{}/projects/{}/merge_requests",
+                sb.api_url(),
+                repo.replace('/', "%2F")
+            ),
+            ("PRIVATE-TOKEN", sb.token().to_string()),
+            json!({"source_branch": branch, "target_branch": "main", "title": "fix", "description": format!("Closes #{n}")}),
+            "iid",
+        ),
+        _ => (
+            format!("{}/repos/{repo}/pulls", sb.api_url()),
+            ("Authorization", format!("token {}", sb.token())),
+            json!({"head": branch, "base": "main", "title": "fix", "body": format!("Closes #{n}")}),
+            "number",
+        ),
+    };
+    let pr: Value = agent
+        .post(&url)
+        .set(header.0, &header.1)
+        .send_json(body)
+        .unwrap()
+        .into_json()
+        .unwrap();
+    pr[number].as_u64().unwrap()
 }
 
 /// Run `afk` with `args` `n` times (each after `before`), asserting success;
