@@ -329,9 +329,11 @@ fn the_demo_plays_every_act_on_the_gitlab_dialect() {
         assert!(text.contains(act), "no {act:?}:\n{text}");
     }
     assert!(
-        row(&["recipe-maintainers/web#1", "GREEN", "SUCCESS"]),
+        row(&["recipe-maintainers/web!1", "GREEN", "SUCCESS"]),
         "{text}"
     );
+    // the upgrade report names its merge requests `!M` too
+    assert!(text.contains("web: open_pr !1"), "{text}");
     // every tick's summary says 0 errors; no error line
     for l in text.lines() {
         let clean = !l.contains("errors") || l.contains(" 0 errors") || l.contains("errors 0");

@@ -909,14 +909,15 @@ fn v3_a_bump_is_opened_tested_once_and_green_is_success_never_merged() {
     assert_eq!(code, 0);
     assert_eq!(actions(&r), ["wait"]);
     assert!(s.sb.writes().is_empty(), "{:?}", s.sb.writes());
-    // the table while the flow runs: the PR as owner/repo#N (the URL is in
-    // --json), no result yet, and the runs column says what it counts
+    // the table while the flow runs: the PR as owner/repo#N (a GitLab merge
+    // request's owner/repo!N; the URL is in --json), no result yet, and the
+    // runs column says what it counts
     let out = s.afk.cmd().arg("upgrade").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[1].contains("TEST RUNS"), "{text}");
     let row: Vec<&str> = lines[2].split("  ").filter(|c| !c.trim().is_empty()).collect();
-    assert_eq!(row[0].trim(), format!("{MIRROR}#{n}"), "{text}");
+    assert_eq!(row[0].trim(), format!("{MIRROR}{}", s.sb.dialect.pr_ref(n)), "{text}");
     assert!(!lines[2].contains("http"), "{text}");
     assert_eq!(
         text.matches("PENDING").count(),

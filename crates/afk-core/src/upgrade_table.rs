@@ -44,9 +44,10 @@ pub fn result_line(url: &str, result: Outcome, why: Option<&str>, runs: u32, max
 
 /// `owner/repo#N` from a PR's web address `…/owner/repo/{segment}/N` (the
 /// forge profile's `pr_segment`: Gitea's `pulls`, GitHub's `pull`, a
-/// merge request's `-/merge_requests`), under any sub-path; the address as
-/// it is when it has no such shape.
-pub fn pr_ref(url: &str, segment: &str) -> String {
+/// merge request's `-/merge_requests`), under any sub-path, with the
+/// profile's `sigil` (`#`; a GitLab merge request's `!`: `owner/repo!N`); the
+/// address as it is when it has no such shape.
+pub fn pr_ref(url: &str, segment: &str, sigil: char) -> String {
     let path = url.split(['?', '#']).next().unwrap_or("");
     let parsed = || {
         let (rest, n) = path.trim_end_matches('/').rsplit_once('/')?;
@@ -57,7 +58,7 @@ pub fn pr_ref(url: &str, segment: &str) -> String {
         let (rest, repo) = rest.rsplit_once('/')?;
         let owner = rest.rsplit_once('/').map_or(rest, |(_, o)| o);
         let ok = !repo.is_empty() && !owner.is_empty() && !owner.contains(':');
-        ok.then(|| format!("{owner}/{repo}#{n}"))
+        ok.then(|| format!("{owner}/{repo}{sigil}{n}"))
     };
     parsed().unwrap_or_else(|| url.to_string())
 }
@@ -116,7 +117,7 @@ mod tests {
             (
                 "https://gl.example/acme/api/-/merge_requests/5",
                 "-/merge_requests",
-                "acme/api#5",
+                "acme/api!5",
             ),
             (
                 "https://github.com/acme/api/pull/42",
@@ -125,7 +126,12 @@ mod tests {
             ),
             ("http://h/o/r/pulls/1", "", "http://h/o/r/pulls/1"),
         ] {
-            assert_eq!(pr_ref(url, segment), want, "{url} {segment}");
+            let sigil = if segment.contains("merge_requests") {
+                '!'
+            } else {
+                '#'
+            };
+            assert_eq!(pr_ref(url, segment, sigil), want, "{url} {segment}");
         }
         for (url, want) in [
             ("http://127.0.0.1:3000/maint/nginx/pulls/1", "maint/nginx#1"),
@@ -149,7 +155,7 @@ mod tests {
             ("http://host/pulls/3", "http://host/pulls/3"),
             ("", ""),
         ] {
-            assert_eq!(pr_ref(url, "pulls"), want, "{url}");
+            assert_eq!(pr_ref(url, "pulls", '#'), want, "{url}");
         }
     }
 }

@@ -106,6 +106,7 @@ pub fn tick<'s>(ctx: &'s Session, only: &[String], opts: Options) -> Result<Ende
 fn upgrade(t: &Tick, triples: Vec<(String, RepoName, String)>, opts: Options) -> Result<Report> {
     let mut report = Report::new(t.tense() == crate::edges::Tense::Would);
     report.pr_segment = t.settled.profile.pr_segment;
+    report.pr_sigil = t.settled.profile.pr_sigil;
     let scans = scans(t, triples, opts, &mut report)?;
     // every read at once, afk's login among them: reading upstream needs no
     // credentials, so the pushing git is handed out once the login is known

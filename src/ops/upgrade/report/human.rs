@@ -49,6 +49,20 @@ impl Report {
         )
     }
 
+    /// How text names a PR: the profile's sigil (unset: `#`).
+    fn sigil(&self) -> char {
+        if self.pr_sigil == '\0' {
+            '#'
+        } else {
+            self.pr_sigil
+        }
+    }
+
+    /// PR `n` as text names it: `#n`, a GitLab merge request's `!n`.
+    fn pr_text(&self, n: crate::types::PrNumber) -> String {
+        format!("{}{n}", self.sigil())
+    }
+
     /// The open upgrade PRs and where each flow stands (`core::upgrade_table`).
     fn pr_table(&self, s: &mut String) {
         use crate::core::upgrade_table::{COLUMNS, pr_ref, result_cell, runs_cell};
@@ -61,10 +75,10 @@ impl Report {
                         match &p.tests_pr {
                             Some(t) => format!(
                                 "{} + {}",
-                                pr_ref(&p.url, self.pr_segment),
-                                pr_ref(t, self.pr_segment)
+                                pr_ref(&p.url, self.pr_segment, self.sigil()),
+                                pr_ref(t, self.pr_segment, self.sigil())
                             ),
-                            None => pr_ref(&p.url, self.pr_segment),
+                            None => pr_ref(&p.url, self.pr_segment, self.sigil()),
                         },
                         p.recipe.clone(),
                         p.changes(),
@@ -168,7 +182,8 @@ impl Report {
                     "  {}: {}{}{}\n",
                     a.recipe,
                     a.action,
-                    a.pr.map(|n| format!(" #{n}")).unwrap_or_default(),
+                    a.pr.map(|n| format!(" {}", self.pr_text(n)))
+                        .unwrap_or_default(),
                     a.reason
                         .as_ref()
                         .map(|r| format!(" ({r})"))
@@ -183,7 +198,12 @@ impl Report {
         if !self.closed.is_empty() {
             s.push_str("\nclosed:\n");
             for c in &self.closed {
-                s.push_str(&format!("  {} #{}: {}\n", c.recipe, c.pr, c.reason));
+                s.push_str(&format!(
+                    "  {} {}: {}\n",
+                    c.recipe,
+                    self.pr_text(c.pr),
+                    c.reason
+                ));
             }
         }
     }
@@ -248,7 +268,7 @@ impl Report {
             s.push_str(&format!(
                 "error: {}{}: {}\n",
                 e.recipe,
-                e.pr.map(|n| format!("#{n}")).unwrap_or_default(),
+                e.pr.map(|n| self.pr_text(n)).unwrap_or_default(),
                 e.message
             ));
         }

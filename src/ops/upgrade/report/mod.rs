@@ -121,6 +121,10 @@ pub struct Report {
     /// `pr_segment`): how the table finds `owner/repo#N` in a PR's URL
     #[serde(skip)]
     pub pr_segment: &'static str,
+    /// how text names a PR (the profile's `pr_sigil`: `#`, GitLab's `!`;
+    /// unset: `#`)
+    #[serde(skip)]
+    pub pr_sigil: char,
     pub prs: Vec<PrItem>,
     pub candidates: Vec<CandidateRow>,
     pub actions: Vec<ActionItem>,
