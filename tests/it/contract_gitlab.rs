@@ -703,3 +703,77 @@ fn every_request_afk_makes_on_gitlab_is_described() {
         assert!(used(m, t), "the scenario never sent {m} {t}");
     }
 }
+
+/// The rest of the conversation's wire: a retest note on a red head, named
+/// CI contexts (the sandbox's pipelines are of commit statuses, `external`:
+/// afk reads the head's statuses, no jobs), a conflict and GitLab's rebase (refused
+/// later: a conflict turn); every request held to the contract or [`OPS`]
+/// as above. Here the agent opens its merge request itself (`workspace =
+/// "agent"`), as `contrib/agent-image` does: its request is checked too.
+#[test]
+fn every_request_of_a_retest_named_ci_and_a_rebase_on_gitlab_is_described() {
+    let c = contract();
+    let sb = Sandbox::start_in(
+        Dialect::Gitlab,
+        json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
+    );
+    let afk = Afk::agent(
+        &sb,
+        "pr",
+        "retest_comment = \"/retest\"\nci_contexts = [\"ci/test\"]\nfix_forward_max = 1",
+        "",
+    );
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    afk.wait_agent(1);
+    let watch = |want: (&str, Option<&str>)| {
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        let got = action_of(&r, 1);
+        assert_eq!((got.0.as_str(), got.1.as_deref()), want, "{r}");
+    };
+    sb.status("acme/api", "afk/issue-1", "ci/test", "failure");
+    watch(("retest", Some("ci-red")));
+    sb.status("acme/api", "afk/issue-1", "ci/test", "success");
+    watch(("wait", Some("awaiting-merge")));
+    for (k, v) in [("mergeable", json!(false)), ("outcome", json!("conflict"))] {
+        let path = if k == "mergeable" {
+            "/mergeable"
+        } else {
+            "/branch_update"
+        };
+        sb.admin(
+            "POST",
+            path,
+            Some(json!({"repo": "acme/api", "pr": 1, k: v})),
+        );
+    }
+    watch(("update_branch", Some("conflict")));
+    watch(("corrective_turn", Some("conflict")));
+    let reqs = sb.requests();
+    let mut problems: Vec<String> = reqs.iter().flat_map(|q| problems_of(&c, q)).collect();
+    problems.sort();
+    problems.dedup();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let used = |m: &str, t: &str| {
+        reqs.iter()
+            .any(|q| q["method"] == m && fits(t, q["path"].as_str().unwrap()))
+    };
+    for (m, t) in [
+        (
+            "PUT",
+            "/projects/{id}/merge_requests/{merge_request_iid}/rebase",
+        ),
+        (
+            "POST",
+            "/projects/{id}/merge_requests/{merge_request_iid}/notes",
+        ),
+        (
+            "GET",
+            "/projects/{id}/merge_requests/{merge_request_iid}/pipelines",
+        ),
+        ("POST", "/projects/{id}/merge_requests"),
+    ] {
+        assert!(used(m, t), "the scenario never sent {m} {t}");
+    }
+}
