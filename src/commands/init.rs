@@ -20,8 +20,12 @@ pub struct Args {
     pub create_labels: bool,
     /// The forge the starter config is for: its `forge.kind`, an example
     /// `forge.url`, and what differs (GitLab: `watch.update_branch = "rebase"`)
-    #[arg(long, default_value = "gitea", value_parser = config::ForgeKind::NAMES.to_vec())]
-    pub forge: String,
+    #[arg(
+        long,
+        default_value = "gitea",
+        value_parser = crate::clap_values::Allowed::<config::ForgeKind>::new()
+    )]
+    pub forge: config::ForgeKind,
 }
 
 /// What `afk init --json` prints.
@@ -70,8 +74,7 @@ pub fn run(s: &Session, a: &Args) -> Result<Outcome> {
     }
     r.written = Some(path.display().to_string());
     let files = s.files();
-    let kind = config::ForgeKind::parse(&a.forge).unwrap_or(config::ForgeKind::Gitea);
-    write_starter(&files, &path, &config::starter_for(kind))?;
+    write_starter(&files, &path, &config::starter_for(a.forge))?;
     let human = files.tense().pick(
         format!(
             "wrote {} (afk ships disabled: set poll.enabled and poll.allowlist to arm it)\n",

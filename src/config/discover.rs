@@ -53,11 +53,7 @@ pub const STARTER: &str = include_str!("../../examples/afk.toml");
 /// `"merge"` is a config error there), `watch.update_branch = "rebase"`.
 pub fn starter_for(kind: super::ForgeKind) -> String {
     let profile = crate::forge::profile::of(kind);
-    let url = match kind {
-        super::ForgeKind::Github => "https://github.com",
-        super::ForgeKind::Gitlab => "https://gitlab.example.org",
-        super::ForgeKind::Gitea | super::ForgeKind::Forgejo => "https://git.example.org",
-    };
+    let url = profile.starter_url;
     let mut text = STARTER
         .replacen("kind = \"gitea\" ", &format!("kind = \"{kind}\" "), 1)
         .replacen(

@@ -59,6 +59,8 @@ pub struct Profile {
     pub app: Option<MakeAppForge>,
     /// the path segment of a PR's web address: `{repo}/{segment}/{n}`
     pub pr_segment: &'static str,
+    /// the `forge.url` `afk init --forge <kind>` writes in its starter config
+    pub starter_url: &'static str,
     /// how text names a PR: `#` (a PR is an issue's number on Gitea and
     /// GitHub), or GitLab's `!` (merge requests numbered apart, `!M`)
     pub pr_sigil: char,
@@ -129,6 +131,7 @@ const GITEA: Profile = Profile {
     forge: |http| Box::new(crate::gitea::Gitea::new(http)),
     app: None,
     pr_segment: "pulls",
+    starter_url: "https://git.example.org",
     pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
@@ -157,6 +160,7 @@ const GITHUB: Profile = Profile {
         Box::new(crate::github::Github::with_app(http, app, allowlist))
     }),
     pr_segment: "pull",
+    starter_url: "https://github.com",
     pr_sigil: '#',
     names: NameShape::OwnerName,
     closing_words: CLOSING_WORDS,
@@ -213,6 +217,7 @@ const GITLAB: Profile = Profile {
     forge: |http| Box::new(crate::gitlab::Gitlab::new(http)),
     app: None,
     pr_segment: "-/merge_requests",
+    starter_url: "https://gitlab.example.org",
     pr_sigil: '!',
     names: NameShape::Nested,
     closing_words: GITLAB_CLOSING_WORDS,
