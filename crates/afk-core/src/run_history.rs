@@ -388,7 +388,7 @@ mod tests {
             run_id: RunId(1),
             repo: RepoName::parse("acme/api").unwrap(),
             issue: IssueNumber(3),
-            state: RunStatus::Running,
+            state: RunStatus::Dispatched,
             reason: None,
             pr: Some(PrNumber(4)),
             pr_url: None,
@@ -404,7 +404,7 @@ mod tests {
         let m = Moments {
             created_at: "2026-01-01T10:00:00Z",
             updated_at: "2026-01-01T10:00:00Z",
-            state: RunStatus::Running,
+            state: RunStatus::Dispatched,
             turns: 1,
             turns_started: &[],
             pr: Some((PrNumber(4), "u")),
