@@ -108,7 +108,7 @@ fn var(name: &str) -> Result<String> {
 
 impl PodEnv {
     pub fn from_env() -> Result<PodEnv> {
-        let repo = crate::types::RepoName::parse(&var("AFK_REPO")?)
+        let repo = crate::types::RepoName::parse_any(&var("AFK_REPO")?)
             .map_err(|e| anyhow!("workspace: AFK_REPO: {e}"))?;
         let branch = var("AFK_BRANCH")?;
         let issue = branch.strip_prefix("afk/issue-").unwrap_or("");

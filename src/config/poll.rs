@@ -22,11 +22,7 @@ const TRUSTED_PERMISSIONS: [(&str, Access); 3] = [
 fn de_allowlist<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<RepoName>, D::Error> {
     Vec::<String>::deserialize(d)?
         .iter()
-        .map(|s| {
-            RepoName::parse_for(crate::types::NameShape::Nested, s)
-                .or_else(|_| RepoName::parse(s))
-                .map_err(serde::de::Error::custom)
-        })
+        .map(|s| RepoName::parse_any(s).map_err(serde::de::Error::custom))
         .collect()
 }
 

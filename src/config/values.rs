@@ -68,7 +68,7 @@ pub(super) fn de_repo<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RepoName
     if s.is_empty() {
         return Ok(None);
     }
-    RepoName::parse(&s)
+    RepoName::parse_any(&s)
         .map(Some)
         .map_err(|_| serde::de::Error::custom(format!("\"{s}\" is not owner/repo")))
 }

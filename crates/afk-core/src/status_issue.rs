@@ -35,11 +35,12 @@ pub struct IssueRef {
 }
 
 impl IssueRef {
-    /// `owner/repo#N` with a valid repo and a number of at least 1.
+    /// `owner/repo#N` (or a GitLab project's `group/.../project#N`) with a
+    /// valid repo and a number of at least 1.
     pub fn parse(s: &str) -> Result<IssueRef, Invalid> {
         let bad = || format!("\"{s}\" is not \"owner/repo#N\"");
         let (repo, n) = s.trim().rsplit_once('#').ok_or_else(bad)?;
-        let repo = RepoName::parse(repo).map_err(|_| bad())?;
+        let repo = RepoName::parse_any(repo).map_err(|_| bad())?;
         let number = match n.parse::<u64>() {
             Ok(v) if v > 0 && n.bytes().all(|b| b.is_ascii_digit()) => IssueNumber(v),
             _ => return Err(Invalid(bad())),
@@ -498,7 +499,8 @@ mod tests {
             ("acme/ops", None),
             ("acme#3", None),
             ("acme/../x#3", None),
-            ("a/b/c#3", None),
+            // a GitLab project's nested path (the forge's kind is checked later)
+            ("group/sub/ops#3", Some(("group/sub/ops", 3))),
         ];
         for (text, want) in cases {
             let got = IssueRef::parse(text).ok();

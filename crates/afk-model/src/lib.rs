@@ -189,6 +189,15 @@ impl RepoName {
         RepoName::parse_for(NameShape::OwnerName, s)
     }
 
+    /// Validate `s` as a name some forge kind allows (`owner/name`, else a
+    /// nested `group/.../project`): for names afk validated before it kept
+    /// them (the state file, its own pod's environment, the allowlist before
+    /// the forge's kind is known), read back whatever the kind.
+    pub fn parse_any(s: &str) -> Result<RepoName, Invalid> {
+        // the nested shape first, so a name neither allows is told as `owner/name`
+        RepoName::parse_for(NameShape::Nested, s).or_else(|_| RepoName::parse(s))
+    }
+
     /// Validate `s` as a name of `shape`; the error says what is wrong with it.
     pub fn parse_for(shape: NameShape, s: &str) -> Result<RepoName, Invalid> {
         match shape {
@@ -430,7 +439,20 @@ mod tests {
                 nested,
                 "nested {input:?}"
             );
+            // a kept name reads back whatever kind kept it
+            assert_eq!(
+                RepoName::parse_any(input).is_ok(),
+                owner_name || nested,
+                "any {input:?}"
+            );
         }
+        assert!(
+            RepoName::parse_any("noslash")
+                .unwrap_err()
+                .0
+                .contains("owner/repo"),
+            "a name no kind allows is told as owner/repo"
+        );
         let long = "a".repeat(255);
         assert!(RepoName::parse_for(Nested, &format!("g/{long}")).is_ok());
         assert!(RepoName::parse_for(Nested, &format!("g/{long}a")).is_err());

@@ -55,7 +55,7 @@ impl Store {
         Ok(self
             .freezes()?
             .into_iter()
-            .filter_map(|f| RepoName::parse(&f.repo).ok())
+            .filter_map(|f| RepoName::parse_any(&f.repo).ok())
             .collect())
     }
 }

@@ -185,7 +185,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let rows = st
             .query_map([cutoff], |r| {
-                let Ok(repo) = RepoName::parse(&r.get::<_, String>(1)?) else {
+                let Ok(repo) = RepoName::parse_any(&r.get::<_, String>(1)?) else {
                     return Ok(None);
                 };
                 Ok(Some((

@@ -53,7 +53,7 @@ impl Store {
             .query_map([&from], |r| {
                 let id: i64 = r.get(0)?;
                 let repo: String = r.get(1)?;
-                if RepoName::parse(&repo).is_err() {
+                if RepoName::parse_any(&repo).is_err() {
                     return Ok(None);
                 }
                 Ok(Some(RunFacts {

@@ -151,7 +151,7 @@ fn row_or_unreadable(r: &rusqlite::Row) -> rusqlite::Result<Result<Run, Unreadab
             let repo: String = r.get(1)?;
             Ok(Err(Unreadable {
                 id: r.get(0)?,
-                error: RepoName::parse(&repo)
+                error: RepoName::parse_any(&repo)
                     .err()
                     .map(|e| e.0)
                     .unwrap_or_default(),
@@ -454,7 +454,7 @@ impl Store {
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(repo, n, ev)| Some((RepoName::parse(&repo).ok()?, n, ev)))
+            .filter_map(|(repo, n, ev)| Some((RepoName::parse_any(&repo).ok()?, n, ev)))
             .collect())
     }
 
@@ -490,7 +490,7 @@ impl Store {
             rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(rows
             .into_iter()
-            .filter_map(|(repo, n, e)| Some(((RepoName::parse(&repo).ok()?, n), e)))
+            .filter_map(|(repo, n, e)| Some(((RepoName::parse_any(&repo).ok()?, n), e)))
             .collect())
     }
 

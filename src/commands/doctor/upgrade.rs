@@ -95,7 +95,7 @@ pub(super) fn mirrors(ctx: &Session, forge: &dyn Forge, me: &str, d: &mut Doctor
     let mut repos: Vec<RepoName> = vec![];
     for r in &c.upgrade.recipes {
         let name = c.upgrade.mirror.replace("{recipe}", r);
-        match RepoName::parse(&name) {
+        match RepoName::parse_any(&name) {
             Ok(n) if !repos.contains(&n) => repos.push(n),
             Ok(_) => {}
             Err(_) => d.add(

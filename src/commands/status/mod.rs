@@ -124,7 +124,7 @@ pub fn run(ctx: &Session, a: &Args) -> Result<Outcome> {
 
 /// `afk status --unfreeze REPO`: lift a freeze (a dry run lifts it in a copy of the store).
 fn unfreeze(ctx: &Session, repo: &str) -> Result<Outcome> {
-    let Ok(name) = crate::types::RepoName::parse(repo) else {
+    let Ok(name) = crate::types::RepoName::parse_any(repo) else {
         bail!(UsageError(format!("status: \"{repo}\" is not owner/repo")));
     };
     let local = ctx.local()?;

@@ -95,7 +95,7 @@ pub fn run(s: &Session, a: &VerdictArgs) -> Result<Outcome> {
 const UNREAD: u8 = 4;
 
 fn read(s: &Session, a: &VerdictArgs, r: &mut Report) -> Result<Verdict> {
-    let Ok(repo) = RepoName::parse(&a.repo) else {
+    let Ok(repo) = RepoName::parse_any(&a.repo) else {
         return Err(
             UsageError(format!("upgrade verdict: \"{}\" is not OWNER/REPO", a.repo)).into(),
         );

@@ -29,7 +29,7 @@ pub(super) fn recipe_names(
             ))
             .into());
         }
-        let Ok(mirror) = RepoName::parse(&mirror) else {
+        let Ok(mirror) = RepoName::parse_any(&mirror) else {
             return Err(UsageError(format!(
                 "upgrade: the mirror of {n} would be \"{mirror}\", which is not owner/repo (upgrade.mirror)"
             ))
