@@ -155,8 +155,12 @@ fn update_branch(
         w.t.forge()?
             .update_branch(&run.repo, pr.number, style, &pr.head.sha)?;
     crate::log::decision(&format!(
-        "{}#{} run {}: branch update of PR #{} onto {}: {outcome:?}",
-        run.repo, run.issue, run.id, pr.number, pr.base.sha
+        "{}#{} run {}: branch update of PR {} onto {}: {outcome:?}",
+        run.repo,
+        run.issue,
+        run.id,
+        w.t.config().profile().pr_ref(pr.number),
+        pr.base.sha
     ));
     Ok(())
 }

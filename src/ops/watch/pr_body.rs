@@ -139,11 +139,11 @@ pub(super) fn refresh(
             w.t.forge()?
                 .edit_issue_body(&run.repo, crate::forge::Target::Pr(pr.number), &new)?;
             crate::log::info(&format!(
-                "{}#{} run {}: PR #{}'s body refreshed (turn {turns}, head {})",
+                "{}#{} run {}: PR {}'s body refreshed (turn {turns}, head {})",
                 run.repo,
                 run.issue,
                 run.id,
-                pr.number,
+                w.t.config().profile().pr_ref(pr.number),
                 &head[..head.len().min(12)]
             ));
         }
