@@ -29,6 +29,7 @@ mod gateway_secrets;
 mod gateway_tls;
 mod github;
 mod github_app;
+mod gitlab_nested;
 mod hardening;
 mod harvest;
 mod hook;

@@ -51,8 +51,9 @@ impl FromSql for PrNumber {
     }
 }
 
-/// Stored as its text; read back through [`RepoName::parse`], so a row edited
-/// by hand into something that is not `owner/name` is an error, never a URL.
+/// Stored as its text; read back through [`RepoName::parse_any`] (a GitLab
+/// project's nested path too), so a row edited by hand into something that
+/// is no forge's repository name is an error, never a URL.
 impl ToSql for RepoName {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.as_str()))
@@ -61,7 +62,7 @@ impl ToSql for RepoName {
 
 impl FromSql for RepoName {
     fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
-        RepoName::parse(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+        RepoName::parse_any(v.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
     }
 }
 
@@ -167,10 +168,12 @@ mod tests {
     #[test]
     fn a_stored_repo_name_reads_back_only_when_it_parses() {
         let db = rusqlite::Connection::open_in_memory().unwrap();
-        let name = RepoName::parse("acme/api").unwrap();
-        let back: RepoName = db.query_row("SELECT ?1", [&name], |r| r.get(0)).unwrap();
-        assert_eq!(back, name);
-        for text in ["x/..", "noslash", ""] {
+        for text in ["acme/api", "acme/platform/api"] {
+            let name = RepoName::parse_any(text).unwrap();
+            let back: RepoName = db.query_row("SELECT ?1", [&name], |r| r.get(0)).unwrap();
+            assert_eq!(back, name);
+        }
+        for text in ["x/..", "noslash", "", "a//b", "http://x/y"] {
             let got = db.query_row("SELECT ?1", [text], |r| r.get::<_, RepoName>(0));
             assert!(got.is_err(), "{text:?}");
         }
