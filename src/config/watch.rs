@@ -170,9 +170,12 @@ mod tests {
         w.default_update_for(gitlab, &table("[watch]\nupdate_branch = \"off\"\n"));
         assert_eq!(w.update_branch, None);
         let gl = "[forge]\nkind = \"gitlab\"\nurl = \"https://gitlab.example.org\"\n";
-        // not yet usable: refused at load, naming the key
-        let e = err(gl);
-        assert!(e.contains("forge.kind") && e.contains("not yet"), "{e}");
+        // GitLab loads, and its branch update is the rebase
+        let c = parse(gl).unwrap();
+        assert_eq!(
+            c.watch.update_branch,
+            Some(crate::types::UpdateStyle::Rebase)
+        );
         let e = err(&format!("{gl}[watch]\nupdate_branch = \"merge\"\n"));
         assert!(
             e.contains("watch.update_branch") && e.contains("GitLab") && e.contains("rebase"),

@@ -200,7 +200,8 @@ fn named_via(src: &str, prefix: &str) -> BTreeSet<String> {
 }
 
 /// Each top-level module of a library crate (`crates/<name>/src`) and the
-/// crate's top-level modules its code names, its tests left out: `crate::x`
+/// crate's top-level modules its code names, its tests (a `#[cfg(test)]`
+/// module, a folder's `tests.rs`) left out: `crate::x`
 /// anywhere, and `super::x` in a file whose parent module is the crate's
 /// root (`src/a.rs`, `src/a/mod.rs`).
 fn crate_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
@@ -221,7 +222,8 @@ fn crate_graph(dir: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in &files {
         let top = top_of(f);
-        if top == "lib" || top == "main" {
+        // a folder module's `tests.rs` is its `#[cfg(test)] mod tests;`
+        if top == "lib" || top == "main" || f.ends_with("tests.rs") {
             continue;
         }
         let text = std::fs::read_to_string(f).unwrap();
