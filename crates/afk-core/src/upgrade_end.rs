@@ -115,16 +115,19 @@ pub struct Subject<'a> {
     pub from_tag: &'a str,
     pub to_tag: &'a str,
     pub pr: crate::types::PrNumber,
+    /// how the forge names a PR for a person (`#`, GitLab's `!`)
+    pub pr_sigil: char,
 }
 
 /// The outbox event's text: what ended, why, and where the PR is.
 pub fn event_text(s: &Subject, end: &UpgradeEnd, url: Option<&str>) -> String {
     format!(
-        "upgrade of {} ({}) {} — {}; PR #{} left open{}",
+        "upgrade of {} ({}) {} — {}; PR {}{} left open{}",
         s.recipe,
         super::upgrade::bump_text(s.image, s.from_tag, s.to_tag),
         end.outcome,
         end.why,
+        s.pr_sigil,
         s.pr,
         url.map(|u| format!(": {u}")).unwrap_or_default()
     )
@@ -223,6 +226,7 @@ mod tests {
             from_tag: "1.0",
             to_tag: "1.1",
             pr: PrNumber(4),
+            pr_sigil: '#',
         };
         let end = failed("not green", None, None);
         assert_eq!(
@@ -234,5 +238,8 @@ mod tests {
             "upgrade of web (nginx 1.0 → 1.1) FAILED — not green; PR #4 left open"
         );
         assert_eq!(root_cause(&s, &end), "nginx 1.0 → 1.1: not green");
+        // a GitLab merge request is !M
+        let s = Subject { pr_sigil: '!', ..s };
+        assert!(event_text(&s, &end, None).ends_with("; PR !4 left open"));
     }
 }

@@ -11,6 +11,8 @@ use crate::types::PrNumber;
 pub struct Prior {
     pub number: PrNumber,
     pub merged: bool,
+    /// how the forge names it for a person (`#`, GitLab's `!`)
+    pub sigil: char,
 }
 
 /// Why the bump waits before afk even looks at its branch: afk never opens a
@@ -28,8 +30,8 @@ pub fn why_wait(
     if let Some(p) = prior {
         let how = if p.merged { "merged" } else { "closed" };
         return Some(format!(
-            "#{} on {branch} was {how}; afk does not open it again",
-            p.number
+            "{}{} on {branch} was {how}; afk does not open it again",
+            p.sigil, p.number
         ));
     }
     if open.saturating_sub(replaces) >= max {
@@ -58,10 +60,18 @@ mod tests {
         let closed = Some(Prior {
             number: PrNumber(7),
             merged: false,
+            sigil: '#',
         });
         let merged = Some(Prior {
             number: PrNumber(8),
             merged: true,
+            sigil: '#',
+        });
+        // a GitLab merge request is named !M
+        let gitlab = Some(Prior {
+            number: PrNumber(8),
+            merged: true,
+            sigil: '!',
         });
         // (prior, open, replaces, max, wait reason)
         type Case = (Option<Prior>, usize, usize, usize, Option<&'static str>);
@@ -104,6 +114,13 @@ mod tests {
                 0,
                 2,
                 Some("#8 on afk/upgrade-app-1.26.0 was merged; afk does not open it again"),
+            ),
+            (
+                gitlab,
+                0,
+                0,
+                2,
+                Some("!8 on afk/upgrade-app-1.26.0 was merged; afk does not open it again"),
             ),
             // a closed PR wins over the limit
             (

@@ -41,6 +41,7 @@ pub(super) fn finish(
         from_tag: &row.from_tag,
         to_tag: &row.to_tag,
         pr: pr.number,
+        pr_sigil: up.t.settled.profile.pr_sigil,
     };
     let url = crate::core::escalation::link(&pr.html_url);
     let text = upgrade_end::event_text(&subject, end, url.as_deref());

@@ -105,6 +105,7 @@ fn gate(
         .map(|c| Prior {
             number: c.number,
             merged: c.merged,
+            sigil: up.t.settled.profile.pr_sigil,
         });
     let replaces = prs.iter().filter(|(_, b)| supersedes(bump, b)).count();
     let max = up.t.config().upgrade.max_open_prs as usize;
