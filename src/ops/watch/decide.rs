@@ -38,7 +38,7 @@ pub(crate) fn decide(w: &Watch, run: &Run, seen: &Seen) -> Option<Decision> {
     }
     let state = run_state(w, run, seen);
     let action = next_action(&state);
-    let detail = crate::core::explain::watch(&action, &state, &ci_seen(seen, &w.t.settled.profile));
+    let detail = crate::core::explain::watch(&action, &state, &ci_seen(seen, w.t.settled.profile));
     crate::log::decision(&format!(
         "{}#{} run {}: {}: {detail}",
         run.repo,
