@@ -465,16 +465,20 @@ fn a_model_that_hangs_leaves_the_agent_stalled_and_watch_stops_it() {
     );
 }
 
-#[test]
-fn the_demo_plays_its_story_with_each_real_program() {
+/// The demo's story with the real program on `forge` (the sandbox's
+/// dialect): Gitea's, and GitLab's merge requests (SPEC 2.1).
+fn demo_story(forge: &str) {
     let Some(bin) = programs() else {
         return;
     };
     for (agent, name) in [("claude", "Claude Code"), ("codex", "Codex CLI")] {
+        let agent_on = format!("{agent} on {forge}");
+        let agent = agent_on.as_str();
+        let program = agent_on.split(' ').next().unwrap();
         let home = Scratch::new();
         let path = std::env::var("PATH").unwrap_or_default();
         let out = assert_cmd::Command::new(afk_bin())
-            .args(["demo", "--agent", agent])
+            .args(["demo", "--forge", forge, "--agent", program])
             .env("PATH", format!("{}:{path}", bin.display()))
             .env("HOME", &home.dir)
             .env_remove("AFK_FORGE_TOKEN")
@@ -520,6 +524,16 @@ fn the_demo_plays_its_story_with_each_real_program() {
             assert!(row(words), "{agent}: no row with {words:?}:\n{text}");
         }
     }
+}
+
+#[test]
+fn the_demo_plays_its_story_with_each_real_program() {
+    demo_story("gitea");
+}
+
+#[test]
+fn the_demo_plays_its_story_with_each_real_program_on_gitlab() {
+    demo_story("gitlab");
 }
 
 /// The real program runs the box's probe with its own shell tool
