@@ -282,7 +282,6 @@ impl Forge {
         };
         let full = repo_of(event);
         let repository = self.repo_json(dialect, &full);
-        let me = json!({"login": self.me, "username": self.me});
         let gl = match dialect {
             Dialect::Gitlab => true,
             Dialect::Gitea | Dialect::Github => false,
@@ -294,209 +293,292 @@ impl Forge {
                 added,
                 by,
                 ..
-            } => {
-                let (item, pull) = self.item_json(dialect, &full, *number);
-                let sender = json!({"login": by, "username": by});
-                match dialect {
-                    Dialect::Gitea => {
-                        let key = if pull { "pull_request" } else { "issue" };
-                        let mut b = json!({"action": "label_updated", "number": number,
-                            "label": {"name": label}, "sender": sender});
-                        b[key] = item;
-                        (if pull { "pull_request" } else { "issues" }, b)
-                    }
-                    Dialect::Github => {
-                        let key = if pull { "pull_request" } else { "issue" };
-                        let action = if *added { "labeled" } else { "unlabeled" };
-                        let mut b =
-                            json!({"action": action, "label": {"name": label}, "sender": sender});
-                        b[key] = item;
-                        (if pull { "pull_request" } else { "issues" }, b)
-                    }
-                    Dialect::Gitlab => {
-                        let kind = if pull { "merge_request" } else { "issue" };
-                        let mut attrs = item.clone();
-                        attrs["action"] = json!("update");
-                        let b = json!({"object_kind": kind, "event_type": kind, "user": sender,
-                            "object_attributes": attrs, "labels": item["labels"],
-                            "changes": {"labels": {"label": label, "added": added}}});
-                        (
-                            if pull {
-                                "Merge Request Hook"
-                            } else {
-                                "Issue Hook"
-                            },
-                            b,
-                        )
-                    }
-                }
-            }
+            } => self.labeled_payload(dialect, &full, *number, label, *added, by),
             Event::State { number, action, .. } => {
-                let (item, pull) = self.item_json(dialect, &full, *number);
-                match dialect {
-                    Dialect::Gitlab => {
-                        let kind = if pull { "merge_request" } else { "issue" };
-                        let word = match *action {
-                            "opened" => "open",
-                            "reopened" => "reopen",
-                            _ if item["state"] == "merged" => "merge",
-                            _ => "close",
-                        };
-                        let mut attrs = item;
-                        attrs["action"] = json!(word);
-                        let b = json!({"object_kind": kind, "event_type": kind, "user": me,
-                            "object_attributes": attrs});
-                        (
-                            if pull {
-                                "Merge Request Hook"
-                            } else {
-                                "Issue Hook"
-                            },
-                            b,
-                        )
-                    }
-                    Dialect::Gitea | Dialect::Github => {
-                        let key = if pull { "pull_request" } else { "issue" };
-                        let mut b = json!({"action": action, "number": number, "sender": me});
-                        b[key] = item;
-                        (if pull { "pull_request" } else { "issues" }, b)
-                    }
-                }
+                self.state_payload(dialect, &full, *number, action)
             }
             Event::Comment { number, id, .. } => {
-                let (item, pull) = self.item_json(dialect, &full, *number);
-                let c = self.comments.get(id)?;
-                let user = json!({"login": c.user, "username": c.user});
-                match dialect {
-                    Dialect::Gitlab => {
-                        let (key, noteable) = if pull {
-                            ("merge_request", "MergeRequest")
-                        } else {
-                            ("issue", "Issue")
-                        };
-                        let mut b = json!({"object_kind": "note", "event_type": "note", "user": user,
-                            "object_attributes": {"id": id, "note": c.body, "noteable_type": noteable}});
-                        b[key] = item;
-                        ("Note Hook", b)
-                    }
-                    Dialect::Gitea | Dialect::Github => {
-                        let mut issue = item;
-                        if pull {
-                            issue["pull_request"] = json!({"url": issue["html_url"]});
-                        }
-                        let b = json!({"action": "created", "issue": issue, "is_pull": pull,
-                            "comment": {"id": id, "body": c.body, "user": user}, "sender": user});
-                        ("issue_comment", b)
-                    }
-                }
+                self.comment_payload(dialect, &full, *number, *id)?
             }
             Event::Review { number, id, .. } => {
-                let (item, _) = self.item_json(dialect, &full, *number);
-                let r = self.talk.reviews.get(id)?;
-                let user = json!({"login": r.user, "username": r.user});
-                match dialect {
-                    Dialect::Gitea => {
-                        let (name, kind) = match r.verdict {
-                            Verdict::Approved => (
-                                "pull_request_review_approved",
-                                "pull_request_review_approved",
-                            ),
-                            Verdict::ChangesRequested => (
-                                "pull_request_review_rejected",
-                                "pull_request_review_rejected",
-                            ),
-                            _ => ("pull_request_review_comment", "pull_request_review_comment"),
-                        };
-                        let b = json!({"action": "reviewed", "number": number, "pull_request": item,
-                            "review": {"type": kind, "content": r.body}, "sender": user});
-                        (name, b)
-                    }
-                    Dialect::Github => {
-                        let state = match r.verdict {
-                            Verdict::Approved => "approved",
-                            Verdict::ChangesRequested => "changes_requested",
-                            _ => "commented",
-                        };
-                        let b = json!({"action": "submitted", "pull_request": item, "sender": user,
-                            "review": {"id": id, "state": state, "body": r.body, "user": user,
-                                       "commit_id": r.commit}});
-                        ("pull_request_review", b)
-                    }
-                    Dialect::Gitlab => {
-                        let mut attrs = item;
-                        attrs["action"] = json!(match r.verdict {
-                            Verdict::Approved => "approved",
-                            _ => "update",
-                        });
-                        let b = json!({"object_kind": "merge_request", "event_type": "merge_request",
-                            "user": user, "object_attributes": attrs});
-                        ("Merge Request Hook", b)
-                    }
-                }
+                self.review_payload(dialect, &full, *number, *id)?
             }
             Event::Status {
                 sha,
                 state,
                 context,
                 ..
-            } => match dialect {
-                Dialect::Gitlab => {
-                    let status = match state.as_str() {
-                        "failure" | "error" => "failed",
-                        "warning" => "success",
-                        s => s,
-                    };
-                    let b = json!({"object_kind": "pipeline", "user": me,
-                        "object_attributes": {"sha": sha, "status": status, "name": context}});
-                    ("Pipeline Hook", b)
-                }
-                Dialect::Gitea | Dialect::Github => (
-                    "status",
-                    json!({"sha": sha, "state": state, "context": context, "sender": me}),
-                ),
-            },
+            } => self.status_payload(dialect, sha, state, context),
             Event::CheckRun {
                 sha,
                 name,
                 conclusion,
                 ..
-            } => {
-                match dialect {
-                    Dialect::Github => {}
-                    // their checks are commit statuses (and GitLab's pipelines)
-                    Dialect::Gitea | Dialect::Gitlab => return None,
-                }
-                let action = if conclusion.is_some() {
-                    "completed"
-                } else {
-                    "created"
-                };
-                let b = json!({"action": action, "sender": me, "check_run": {"name": name,
-                    "head_sha": sha, "status": if conclusion.is_some() { "completed" } else { "in_progress" },
-                    "conclusion": conclusion}});
-                ("check_run", b)
-            }
+            } => self.check_run_payload(dialect, sha, name, conclusion.as_deref())?,
             Event::Push {
                 branch,
                 before,
                 after,
                 ..
-            } => {
-                let r#ref = format!("refs/heads/{branch}");
-                if gl {
-                    let b = json!({"object_kind": "push", "event_name": "push", "ref": r#ref,
-                        "before": before, "after": after, "checkout_sha": after,
-                        "user_username": self.me});
-                    ("Push Hook", b)
-                } else {
-                    let b = json!({"ref": r#ref, "before": before, "after": after,
-                        "pusher": me, "sender": me});
-                    ("push", b)
-                }
-            }
+            } => self.push_payload(dialect, branch, before, after),
         };
         body[if gl { "project" } else { "repository" }] = repository;
         Some((name.to_string(), body))
+    }
+
+    /// The sandbox's own account as a delivery's sender or user.
+    fn me_json(&self) -> Value {
+        json!({"login": self.me, "username": self.me})
+    }
+
+    /// A label added to or removed from an issue or PR, as `by` did.
+    fn labeled_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        label: &str,
+        added: bool,
+        by: &str,
+    ) -> (&'static str, Value) {
+        let (item, pull) = self.item_json(dialect, full, number);
+        let sender = json!({"login": by, "username": by});
+        match dialect {
+            Dialect::Gitea => {
+                let key = if pull { "pull_request" } else { "issue" };
+                let mut b = json!({"action": "label_updated", "number": number,
+                    "label": {"name": label}, "sender": sender});
+                b[key] = item;
+                (if pull { "pull_request" } else { "issues" }, b)
+            }
+            Dialect::Github => {
+                let key = if pull { "pull_request" } else { "issue" };
+                let action = if added { "labeled" } else { "unlabeled" };
+                let mut b = json!({"action": action, "label": {"name": label}, "sender": sender});
+                b[key] = item;
+                (if pull { "pull_request" } else { "issues" }, b)
+            }
+            Dialect::Gitlab => {
+                let kind = if pull { "merge_request" } else { "issue" };
+                let mut attrs = item.clone();
+                attrs["action"] = json!("update");
+                let b = json!({"object_kind": kind, "event_type": kind, "user": sender,
+                    "object_attributes": attrs, "labels": item["labels"],
+                    "changes": {"labels": {"label": label, "added": added}}});
+                (
+                    if pull {
+                        "Merge Request Hook"
+                    } else {
+                        "Issue Hook"
+                    },
+                    b,
+                )
+            }
+        }
+    }
+
+    /// An issue or PR opened, closed, reopened (or, on GitLab, merged).
+    fn state_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        action: &str,
+    ) -> (&'static str, Value) {
+        let (item, pull) = self.item_json(dialect, full, number);
+        let me = self.me_json();
+        match dialect {
+            Dialect::Gitlab => {
+                let kind = if pull { "merge_request" } else { "issue" };
+                let word = match action {
+                    "opened" => "open",
+                    "reopened" => "reopen",
+                    _ if item["state"] == "merged" => "merge",
+                    _ => "close",
+                };
+                let mut attrs = item;
+                attrs["action"] = json!(word);
+                let b = json!({"object_kind": kind, "event_type": kind, "user": me,
+                    "object_attributes": attrs});
+                (
+                    if pull {
+                        "Merge Request Hook"
+                    } else {
+                        "Issue Hook"
+                    },
+                    b,
+                )
+            }
+            Dialect::Gitea | Dialect::Github => {
+                let key = if pull { "pull_request" } else { "issue" };
+                let mut b = json!({"action": action, "number": number, "sender": me});
+                b[key] = item;
+                (if pull { "pull_request" } else { "issues" }, b)
+            }
+        }
+    }
+
+    /// A comment on an issue or PR; None when the comment is gone.
+    fn comment_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        id: i64,
+    ) -> Option<(&'static str, Value)> {
+        let (item, pull) = self.item_json(dialect, full, number);
+        let c = self.comments.get(&id)?;
+        let user = json!({"login": c.user, "username": c.user});
+        Some(match dialect {
+            Dialect::Gitlab => {
+                let (key, noteable) = if pull {
+                    ("merge_request", "MergeRequest")
+                } else {
+                    ("issue", "Issue")
+                };
+                let mut b = json!({"object_kind": "note", "event_type": "note", "user": user,
+                    "object_attributes": {"id": id, "note": c.body, "noteable_type": noteable}});
+                b[key] = item;
+                ("Note Hook", b)
+            }
+            Dialect::Gitea | Dialect::Github => {
+                let mut issue = item;
+                if pull {
+                    issue["pull_request"] = json!({"url": issue["html_url"]});
+                }
+                let b = json!({"action": "created", "issue": issue, "is_pull": pull,
+                    "comment": {"id": id, "body": c.body, "user": user}, "sender": user});
+                ("issue_comment", b)
+            }
+        })
+    }
+
+    /// A review of a PR; None when the review is gone.
+    fn review_payload(
+        &self,
+        dialect: Dialect,
+        full: &str,
+        number: u64,
+        id: i64,
+    ) -> Option<(&'static str, Value)> {
+        let (item, _) = self.item_json(dialect, full, number);
+        let r = self.talk.reviews.get(&id)?;
+        let user = json!({"login": r.user, "username": r.user});
+        Some(match dialect {
+            Dialect::Gitea => {
+                let (name, kind) = match r.verdict {
+                    Verdict::Approved => (
+                        "pull_request_review_approved",
+                        "pull_request_review_approved",
+                    ),
+                    Verdict::ChangesRequested => (
+                        "pull_request_review_rejected",
+                        "pull_request_review_rejected",
+                    ),
+                    _ => ("pull_request_review_comment", "pull_request_review_comment"),
+                };
+                let b = json!({"action": "reviewed", "number": number, "pull_request": item,
+                    "review": {"type": kind, "content": r.body}, "sender": user});
+                (name, b)
+            }
+            Dialect::Github => {
+                let state = match r.verdict {
+                    Verdict::Approved => "approved",
+                    Verdict::ChangesRequested => "changes_requested",
+                    _ => "commented",
+                };
+                let b = json!({"action": "submitted", "pull_request": item, "sender": user,
+                    "review": {"id": id, "state": state, "body": r.body, "user": user,
+                               "commit_id": r.commit}});
+                ("pull_request_review", b)
+            }
+            Dialect::Gitlab => {
+                let mut attrs = item;
+                attrs["action"] = json!(match r.verdict {
+                    Verdict::Approved => "approved",
+                    _ => "update",
+                });
+                let b = json!({"object_kind": "merge_request", "event_type": "merge_request",
+                    "user": user, "object_attributes": attrs});
+                ("Merge Request Hook", b)
+            }
+        })
+    }
+
+    /// A commit status (GitLab: its pipeline).
+    fn status_payload(
+        &self,
+        dialect: Dialect,
+        sha: &str,
+        state: &str,
+        context: &str,
+    ) -> (&'static str, Value) {
+        let me = self.me_json();
+        match dialect {
+            Dialect::Gitlab => {
+                let status = match state {
+                    "failure" | "error" => "failed",
+                    "warning" => "success",
+                    s => s,
+                };
+                let b = json!({"object_kind": "pipeline", "user": me,
+                    "object_attributes": {"sha": sha, "status": status, "name": context}});
+                ("Pipeline Hook", b)
+            }
+            Dialect::Gitea | Dialect::Github => (
+                "status",
+                json!({"sha": sha, "state": state, "context": context, "sender": me}),
+            ),
+        }
+    }
+
+    /// A check run created or completed; GitHub's alone.
+    fn check_run_payload(
+        &self,
+        dialect: Dialect,
+        sha: &str,
+        name: &str,
+        conclusion: Option<&str>,
+    ) -> Option<(&'static str, Value)> {
+        match dialect {
+            Dialect::Github => {}
+            // their checks are commit statuses (and GitLab's pipelines)
+            Dialect::Gitea | Dialect::Gitlab => return None,
+        }
+        let action = if conclusion.is_some() {
+            "completed"
+        } else {
+            "created"
+        };
+        let b = json!({"action": action, "sender": self.me_json(), "check_run": {"name": name,
+            "head_sha": sha, "status": if conclusion.is_some() { "completed" } else { "in_progress" },
+            "conclusion": conclusion}});
+        Some(("check_run", b))
+    }
+
+    /// A push to `branch`.
+    fn push_payload(
+        &self,
+        dialect: Dialect,
+        branch: &str,
+        before: &str,
+        after: &str,
+    ) -> (&'static str, Value) {
+        let r#ref = format!("refs/heads/{branch}");
+        match dialect {
+            Dialect::Gitlab => {
+                let b = json!({"object_kind": "push", "event_name": "push", "ref": r#ref,
+                    "before": before, "after": after, "checkout_sha": after,
+                    "user_username": self.me});
+                ("Push Hook", b)
+            }
+            Dialect::Gitea | Dialect::Github => {
+                let me = self.me_json();
+                let b = json!({"ref": r#ref, "before": before, "after": after,
+                    "pusher": me, "sender": me});
+                ("push", b)
+            }
+        }
     }
 }
 
