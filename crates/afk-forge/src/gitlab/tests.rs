@@ -106,34 +106,48 @@ fn repo() -> RepoName {
 /// by alice (Developer), merge request !4 (iids apart) by afk.
 fn gitlab(method: &str, target: &str, body: &str) -> Answer {
     let path = target.split('?').next().unwrap_or(target);
-    let Some(rest) = path.strip_prefix(P) else {
-        return match (method, path) {
-            ("GET", "/api/v4/user") => ok(json!({"id": 99, "username": "afk-bot", "bot": true})),
-            ("GET", "/api/v4/users") if target.contains("username=bob") => ok(json!([])),
-            ("GET", "/api/v4/users") if target.contains("username=carol") => {
-                ok(json!([{"id": 8, "username": "Carol", "state": "active"}]))
-            }
-            ("GET", "/api/v4/users") if target.contains("username=dana") => {
-                ok(json!([{"id": 9, "username": "dana"}]))
-            }
-            ("GET", "/api/v4/users") if target.contains("username=robot") => {
-                ok(json!([{"id": 10, "username": "robot"}]))
-            }
-            ("GET", "/api/v4/users/7") => {
-                ok(json!({"id": 7, "username": "alice", "state": "active", "bot": false}))
-            }
-            ("GET", "/api/v4/users/10") => {
-                ok(json!({"id": 10, "username": "robot", "state": "active", "bot": true}))
-            }
-            ("GET", p) if p.starts_with("/api/v4/projects/acme%2Fold/") => (
-                301,
-                "Location: http://gitlab.example/api/v4/projects/42\r\n".into(),
-                String::new(),
-            ),
-            _ => status(404, json!({"message": "404 Not Found"})),
-        };
+    let found = match path.strip_prefix(P) {
+        None => instance(method, path, target),
+        Some(rest) => issues(method, rest, body)
+            .or_else(|| merge_requests(method, rest, target, body))
+            .or_else(|| pipelines(method, rest)),
     };
-    match (method, rest) {
+    found.unwrap_or_else(|| status(404, json!({"message": "404 Not Found"})))
+}
+
+/// The instance outside the project: the token's user, users by name and
+/// id, a project moved away (301).
+fn instance(method: &str, path: &str, target: &str) -> Option<Answer> {
+    Some(match (method, path) {
+        ("GET", "/api/v4/user") => ok(json!({"id": 99, "username": "afk-bot", "bot": true})),
+        ("GET", "/api/v4/users") if target.contains("username=bob") => ok(json!([])),
+        ("GET", "/api/v4/users") if target.contains("username=carol") => {
+            ok(json!([{"id": 8, "username": "Carol", "state": "active"}]))
+        }
+        ("GET", "/api/v4/users") if target.contains("username=dana") => {
+            ok(json!([{"id": 9, "username": "dana"}]))
+        }
+        ("GET", "/api/v4/users") if target.contains("username=robot") => {
+            ok(json!([{"id": 10, "username": "robot"}]))
+        }
+        ("GET", "/api/v4/users/7") => {
+            ok(json!({"id": 7, "username": "alice", "state": "active", "bot": false}))
+        }
+        ("GET", "/api/v4/users/10") => {
+            ok(json!({"id": 10, "username": "robot", "state": "active", "bot": true}))
+        }
+        ("GET", p) if p.starts_with("/api/v4/projects/acme%2Fold/") => (
+            301,
+            "Location: http://gitlab.example/api/v4/projects/42\r\n".into(),
+            String::new(),
+        ),
+        _ => return None,
+    })
+}
+
+/// The project's issues: #3 (its events, notes, links), its members, labels.
+fn issues(method: &str, rest: &str, body: &str) -> Option<Answer> {
+    Some(match (method, rest) {
         ("GET", "/issues") => ok(json!([
             {"id": 1003, "iid": 3, "project_id": 42, "title": "Fix it", "description": "Blocked by #1",
              "state": "opened", "labels": ["ready", "bug"], "web_url": "http://gl/acme/platform/svc/-/issues/3",
@@ -182,6 +196,14 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
                    "author": {"id": 99, "username": "afk-bot"}, "system": false}).to_string(),
         ),
         ("PUT", "/issues/3/notes/31") => ok(json!({"id": 31, "body": "edited", "system": false})),
+        _ => return None,
+    })
+}
+
+/// The project's merge requests: !4 (its notes and their emoji), the list,
+/// a new one, the rebases.
+fn merge_requests(method: &str, rest: &str, target: &str, body: &str) -> Option<Answer> {
+    Some(match (method, rest) {
         ("GET", "/merge_requests/4/notes") => ok(json!([
             {"id": 41, "body": "Approved", "author": {"id": 1, "username": "root"}, "system": true,
              "created_at": "2026-01-01T10:00:00.000Z", "updated_at": "2026-01-01T10:00:00.000Z"},
@@ -198,10 +220,15 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
             {"id": 2, "name": "eyes", "user": {"id": 99, "username": "afk-bot"},
              "created_at": "2026-01-01T10:04:59.600Z", "awardable_type": "Note"},
         ])),
-        ("POST", "/merge_requests/4/notes/42/award_emoji") => {
-            status(404, json!({"message": "404 Award Emoji Name has already been taken Not Found"}))
-        }
-        ("POST", "/merge_requests/4/notes/43/award_emoji") => (201, String::new(), json!({"id": 3, "name": "eyes"}).to_string()),
+        ("POST", "/merge_requests/4/notes/42/award_emoji") => status(
+            404,
+            json!({"message": "404 Award Emoji Name has already been taken Not Found"}),
+        ),
+        ("POST", "/merge_requests/4/notes/43/award_emoji") => (
+            201,
+            String::new(),
+            json!({"id": 3, "name": "eyes"}).to_string(),
+        ),
         ("GET", "/merge_requests") if target.contains("source_branch=afk%2Fissue-3") => {
             let mut m = mr(4, "afk-bot", 99);
             m["source_branch"] = json!("afk/issue-3");
@@ -216,7 +243,10 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
         ("POST", "/merge_requests") => {
             let b: serde_json::Value = serde_json::from_str(body).unwrap();
             if b["source_branch"] != "afk/issue-1" {
-                return status(409, json!({"message": ["Another open merge request already exists for this source branch: !4"]}));
+                return Some(status(
+                    409,
+                    json!({"message": ["Another open merge request already exists for this source branch: !4"]}),
+                ));
             }
             let mut m = mr(7, "afk-bot", 99);
             m["title"] = b["title"].clone();
@@ -224,10 +254,31 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
             (201, String::new(), m.to_string())
         }
         ("GET", "/merge_requests/4") => ok(mr(4, "afk-bot", 99)),
+        ("PUT", "/merge_requests/4/rebase") => (
+            202,
+            String::new(),
+            json!({"rebase_in_progress": true}).to_string(),
+        ),
+        ("PUT", "/merge_requests/8/rebase") => status(
+            409,
+            json!({"message": "Failed to enqueue the rebase operation"}),
+        ),
+        ("PUT", "/merge_requests/9/rebase") => {
+            status(403, json!({"message": "Cannot push to source branch"}))
+        }
+        _ => return None,
+    })
+}
+
+/// Pipelines and commit statuses: !8's newer pipelines, !10's external one,
+/// the jobs, a commit's statuses.
+fn pipelines(method: &str, rest: &str) -> Option<Answer> {
+    Some(match (method, rest) {
         ("GET", "/merge_requests/8") => {
             let mut m = mr(8, "afk-bot", 99);
             m["sha"] = json!("ddd");
-            m["head_pipeline"] = json!({"id": 70, "sha": "old", "ref": "afk/issue-8", "status": "success"});
+            m["head_pipeline"] =
+                json!({"id": 70, "sha": "old", "ref": "afk/issue-8", "status": "success"});
             ok(m)
         }
         ("GET", "/merge_requests/8/pipelines") => ok(json!([
@@ -257,11 +308,8 @@ fn gitlab(method: &str, target: &str, body: &str) -> Answer {
             {"id": 1, "sha": "eee", "ref": "main", "status": "failed", "name": "deploy"},
             {"id": 2, "sha": "eee", "ref": "main", "status": "manual", "name": "release"},
         ])),
-        ("PUT", "/merge_requests/4/rebase") => (202, String::new(), json!({"rebase_in_progress": true}).to_string()),
-        ("PUT", "/merge_requests/8/rebase") => status(409, json!({"message": "Failed to enqueue the rebase operation"})),
-        ("PUT", "/merge_requests/9/rebase") => status(403, json!({"message": "Cannot push to source branch"})),
-        _ => status(404, json!({"message": "404 Not Found"})),
-    }
+        _ => return None,
+    })
 }
 
 /// A merge request by `author` as `GET .../merge_requests/:iid` answers it.
@@ -278,14 +326,125 @@ fn mr(iid: u64, author: &str, author_id: i64) -> serde_json::Value {
     })
 }
 
-#[test]
-fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents() {
+/// One step of the documented GitLab's story: the forge, the project, and
+/// the requests the fake saw so far.
+type Step = fn(&Gitlab, &RepoName, &Seen);
+
+/// The steps in the story's order (a step may lean on what an earlier one
+/// read, as the forge keeps users and merge request heads).
+const STORY: &[Step] = &[
+    the_ready_issues,
+    the_timeline,
+    trust,
+    blocking_links,
+    labels,
+    notes,
+    mr_notes,
+    new_merge_requests,
+    the_single_merge_request,
+    ci,
+    the_rebase,
+    a_moved_project,
+];
+
+/// `steps` against a fresh scripted GitLab; then every request sent is
+/// checked: labels written only with add_labels / remove_labels, and each
+/// request GitLab's (the contract's, else a documented path). The number
+/// of contract operations exercised.
+fn on_gitlab_all(steps: &[Step]) -> usize {
     let (root, seen) = serve(gitlab);
     let f = forge(&root);
     let r = repo();
+    for step in steps {
+        step(&f, &r, &seen);
+    }
+    let sent = seen.lock().unwrap().clone();
+    // labels are written only with add_labels / remove_labels
+    for (m, t, body) in &sent {
+        if m == "PUT" && t.contains("/issues/") && !t.contains("/notes") {
+            let b: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert!(b.get("labels").is_none(), "{t}: {body}");
+        }
+    }
+    every_request_is_gitlab_s(&sent)
+}
 
-    // ready issues: the label re-checked, the iid the number, the project from the reference
-    let issues = f.issues_with_label(&r, "ready").unwrap();
+fn on_gitlab(step: Step) {
+    on_gitlab_all(&[step]);
+}
+
+#[test]
+fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents() {
+    let checked = on_gitlab_all(STORY);
+    assert!(
+        checked >= 8,
+        "the contract's operations were exercised: {checked}"
+    );
+}
+
+#[test]
+fn ready_issues_are_rechecked_by_label_and_numbered_by_iid() {
+    on_gitlab(the_ready_issues);
+}
+
+#[test]
+fn the_timeline_merges_label_state_and_note_events_in_time_order() {
+    on_gitlab(the_timeline);
+}
+
+#[test]
+fn trust_is_developer_or_above_of_an_active_human_member() {
+    on_gitlab(trust);
+}
+
+#[test]
+fn only_is_blocked_by_links_block_and_a_403_is_none() {
+    on_gitlab(blocking_links);
+}
+
+#[test]
+fn labels_are_added_only_when_the_project_has_them_and_never_replaced() {
+    on_gitlab(labels);
+}
+
+#[test]
+fn no_line_of_a_note_is_a_quick_action() {
+    on_gitlab(notes);
+}
+
+#[test]
+fn system_notes_are_never_comments_and_afks_eyes_do_not_edit_a_note() {
+    on_gitlab(mr_notes);
+}
+
+#[test]
+fn a_new_merge_request_is_never_a_draft_and_a_409_is_adopted_only_when_afks() {
+    on_gitlab(new_merge_requests);
+}
+
+#[test]
+fn the_single_merge_request_reads_iid_head_and_mergeable() {
+    on_gitlab(the_single_merge_request);
+}
+
+#[test]
+fn ci_is_the_head_pipelines_jobs_else_the_commits_statuses() {
+    on_gitlab(ci);
+}
+
+#[test]
+fn a_branch_update_is_a_rebase_never_a_merge() {
+    on_gitlab(the_rebase);
+}
+
+#[test]
+fn a_moved_project_is_never_followed_and_git_signs_in_as_oauth2() {
+    on_gitlab(a_moved_project);
+}
+
+/// ready issues: the label re-checked, the iid the number, the project from the reference
+fn the_ready_issues(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let issues = f.issues_with_label(r, "ready").unwrap();
     assert_eq!(issues.len(), 1);
     assert_eq!(issues[0].number, IssueNumber(3));
     assert_eq!(issues[0].body.as_deref(), Some("Blocked by #1"));
@@ -294,10 +453,12 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         "acme/platform/svc"
     );
     assert_eq!(issues[0].user.as_ref().unwrap().login, "alice");
+}
 
-    // the timeline: label events (a deleted label skipped), state events and
-    // notes in time order; the description edit a rename after the arming
-    let t = f.timeline(&r, IssueNumber(3)).unwrap();
+/// the timeline: label events (a deleted label skipped), state events and
+/// notes in time order; the description edit a rename after the arming
+fn the_timeline(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let t = f.timeline(r, IssueNumber(3)).unwrap();
     let got: Vec<(i64, EventKind, String)> =
         t.iter().map(|e| (e.id, e.kind, e.actor.clone())).collect();
     assert_eq!(
@@ -310,9 +471,13 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
             (13, EventKind::LabelRemoved, "afk-bot".into()),
         ]
     );
+}
 
-    // trust: alice's id from the label events, Developer 30 is write
-    let p = f.permission(&r, "alice").unwrap();
+/// trust: alice's id from the label events, Developer 30 is write
+fn trust(f: &Gitlab, r: &RepoName, _: &Seen) {
+    // alice's id is the one the label events showed
+    f.timeline(r, IssueNumber(3)).unwrap();
+    let p = f.permission(r, "alice").unwrap();
     assert_eq!((p.access(), p.word()), (Access::Write, "Developer (30)"));
     // no such user; Planner 15; blocked; a bot user (trusted only by name)
     for (login, word) in [
@@ -321,45 +486,55 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         ("dana", "blocked user"),
         ("robot", "bot user, Maintainer (40)"),
     ] {
-        let p = f.permission(&r, login).unwrap();
+        let p = f.permission(r, login).unwrap();
         assert_eq!((p.access(), p.word()), (Access::None, word), "{login}");
     }
+}
 
-    // blocking links: only is_blocked_by; a 403 (GitLab Free) is none
-    let deps = f.dependencies(&r, IssueNumber(3)).unwrap();
+/// blocking links: only is_blocked_by; a 403 (GitLab Free) is none
+fn blocking_links(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let deps = f.dependencies(r, IssueNumber(3)).unwrap();
     assert_eq!(deps.len(), 1);
     assert_eq!(deps[0].number, IssueNumber(1));
     assert_eq!(deps[0].repository.as_ref().unwrap().full_name, "acme/other");
-    assert!(f.dependencies(&r, IssueNumber(6)).unwrap().is_empty());
+    assert!(f.dependencies(r, IssueNumber(6)).unwrap().is_empty());
+}
 
-    // labels: added only when the project has one, removed, never replaced
-    let e = f.add_label(&r, IssueNumber(3), "missing").unwrap_err();
+/// labels: added only when the project has one, removed, never replaced
+fn labels(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let e = f.add_label(r, IssueNumber(3), "missing").unwrap_err();
     assert!(e.to_string().contains("\"missing\" does not exist"), "{e}");
-    f.add_label(&r, IssueNumber(3), "in-progress").unwrap();
-    f.remove_label(&r, IssueNumber(3), "ready").unwrap();
-    f.close_issue(&r, IssueNumber(3)).unwrap();
-    assert!(f.add_label(&r, IssueNumber(3), "a,b").is_err());
+    f.add_label(r, IssueNumber(3), "in-progress").unwrap();
+    f.remove_label(r, IssueNumber(3), "ready").unwrap();
+    f.close_issue(r, IssueNumber(3)).unwrap();
+    assert!(f.add_label(r, IssueNumber(3), "a,b").is_err());
+}
 
-    // notes: no line a quick action
+/// notes: no line a quick action
+fn notes(f: &Gitlab, r: &RepoName, _: &Seen) {
     let c = f
-        .create_comment(&r, Target::Issue(IssueNumber(3)), "done\n/merge\n")
+        .create_comment(r, Target::Issue(IssueNumber(3)), "done\n/merge\n")
         .unwrap();
     assert_eq!(c.body, "done\n /merge\n");
-    f.edit_comment(&r, Target::Issue(IssueNumber(3)), 31, "/approve")
+    f.edit_comment(r, Target::Issue(IssueNumber(3)), 31, "/approve")
         .unwrap();
+}
 
-    // MR notes: system notes never comments; a note moved only by afk's
-    // eyes is not edited, one changed after it is
-    let notes = f.comments(&r, Target::Pr(PrNumber(4))).unwrap();
+/// MR notes: system notes never comments; a note moved only by afk's
+/// eyes is not edited, one changed after it is
+fn mr_notes(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let notes = f.comments(r, Target::Pr(PrNumber(4))).unwrap();
     let got: Vec<(i64, bool)> = notes.iter().map(|c| (c.id, c.edited())).collect();
     assert_eq!(got, vec![(42, false), (43, true)]);
-    f.react(&r, Target::Pr(PrNumber(4)), 42, "eyes").unwrap();
-    f.react(&r, Target::Pr(PrNumber(4)), 43, "eyes").unwrap();
+    f.react(r, Target::Pr(PrNumber(4)), 42, "eyes").unwrap();
+    f.react(r, Target::Pr(PrNumber(4)), 43, "eyes").unwrap();
+}
 
-    // merge requests: a new one never a draft, its body guarded
+/// merge requests: a new one never a draft, its body guarded
+fn new_merge_requests(f: &Gitlab, r: &RepoName, seen: &Seen) {
     let pr = f
         .create_pull(
-            &r,
+            r,
             "afk/issue-1",
             "main",
             "Draft: [DRAFT] Fix it (#1)",
@@ -378,18 +553,20 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
     assert!(body.get("remove_source_branch").is_none());
     // a 409: adopted when afk's, refused when someone else's
     assert_eq!(
-        f.create_pull(&r, "afk/issue-3", "main", "t", "b")
+        f.create_pull(r, "afk/issue-3", "main", "t", "b")
             .unwrap()
             .number,
         PrNumber(4)
     );
     let e = f
-        .create_pull(&r, "afk/issue-5", "main", "t", "b")
+        .create_pull(r, "afk/issue-5", "main", "t", "b")
         .unwrap_err();
     assert!(format!("{e:#}").contains("not afk's"), "{e:#}");
+}
 
-    // the single MR: iid, head, mergeable from detailed_merge_status
-    let pr = f.pull(&r, PrNumber(4)).unwrap();
+/// the single MR: iid, head, mergeable from detailed_merge_status
+fn the_single_merge_request(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let pr = f.pull(r, PrNumber(4)).unwrap();
     assert_eq!(
         (pr.number, pr.head.name.as_str(), pr.head.sha.as_str()),
         (PrNumber(4), "afk/issue-4", "abc")
@@ -397,10 +574,14 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
     assert_eq!(pr.head_repo(), Some("acme/platform/svc"));
     assert_eq!(pr.mergeable, Some(true));
     assert_eq!(pr.author(), "afk-bot");
-    assert_eq!(f.open_pulls(&r).unwrap().len(), 1);
+    assert_eq!(f.open_pulls(r).unwrap().len(), 1);
+}
 
-    // CI: the head pipeline's jobs, latest per name, skipped left out
-    let ci = f.combined_status(&r, "abc").unwrap();
+/// CI: the head pipeline's jobs, latest per name, skipped left out
+fn ci(f: &Gitlab, r: &RepoName, _: &Seen) {
+    // the head sha is known from the merge request read
+    f.pull(r, PrNumber(4)).unwrap();
+    let ci = f.combined_status(r, "abc").unwrap();
     assert_eq!(ci.state, "failure");
     let lines: Vec<(String, String)> = ci
         .statuses
@@ -416,8 +597,8 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         ]
     );
     // a head pipeline of an older sha: the MR's newest pipeline of the head
-    f.pull(&r, PrNumber(8)).unwrap();
-    let ci = f.combined_status(&r, "ddd").unwrap();
+    f.pull(r, PrNumber(8)).unwrap();
+    let ci = f.combined_status(r, "ddd").unwrap();
     assert_eq!(ci.state, "failure");
     assert_eq!(
         ci.statuses.unwrap()[0].target_url.as_deref(),
@@ -425,8 +606,8 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
     );
     // an external pipeline (commit statuses another CI posted; GitLab lists
     // no jobs of it): its statuses are its lines, with their own words
-    f.pull(&r, PrNumber(10)).unwrap();
-    let ci = f.combined_status(&r, "fff").unwrap();
+    f.pull(r, PrNumber(10)).unwrap();
+    let ci = f.combined_status(r, "fff").unwrap();
     assert_eq!(ci.state, "failure");
     let lines: Vec<(String, String, Option<String>)> = ci
         .statuses
@@ -446,7 +627,7 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         ]
     );
     // another commit: its statuses, the latest per name
-    let ci = f.combined_status(&r, "eee").unwrap();
+    let ci = f.combined_status(r, "eee").unwrap();
     assert_eq!(ci.state, "pending");
     let lines: Vec<(String, String)> = ci
         .statuses
@@ -461,9 +642,11 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
             ("release".into(), "pending".into())
         ]
     );
+}
 
-    // the rebase: accepted, already running (wait), refused; never a merge
-    let up = |n, style| f.update_branch(&r, PrNumber(n), style, "abc");
+/// the rebase: accepted, already running (wait), refused; never a merge
+fn the_rebase(f: &Gitlab, r: &RepoName, _: &Seen) {
+    let up = |n, style| f.update_branch(r, PrNumber(n), style, "abc");
     assert_eq!(up(4, UpdateStyle::Rebase).unwrap(), BranchUpdate::Started);
     assert_eq!(up(8, UpdateStyle::Rebase).unwrap(), BranchUpdate::HeadMoved);
     assert!(matches!(
@@ -471,8 +654,10 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         BranchUpdate::Refused(w) if w.contains("Cannot push")
     ));
     assert!(up(4, UpdateStyle::Merge).is_err());
+}
 
-    // a moved project (301) is never followed
+/// a moved project (301) is never followed; the account, and git's sign-in
+fn a_moved_project(f: &Gitlab, _: &RepoName, _: &Seen) {
     let old = RepoName::parse_for(crate::types::NameShape::Nested, "acme/old").unwrap();
     let e = f.issue(&old, IssueNumber(1)).unwrap_err();
     assert!(e.to_string().contains("moved to"), "{e}");
@@ -482,16 +667,6 @@ fn gitlab_forge_reads_and_writes_as_spec_2_1_says_and_only_what_gitlab_documents
         f.git_credentials().unwrap().unwrap(),
         ("oauth2".to_string(), "glpat-test".to_string())
     );
-
-    let sent = seen.lock().unwrap().clone();
-    // labels are written only with add_labels / remove_labels
-    for (m, t, body) in &sent {
-        if m == "PUT" && t.contains("/issues/") && !t.contains("/notes") {
-            let b: serde_json::Value = serde_json::from_str(body).unwrap();
-            assert!(b.get("labels").is_none(), "{t}: {body}");
-        }
-    }
-    every_request_is_gitlab_s(&sent);
 }
 
 /// Paths GitLab documents that its generated description leaves out (the
@@ -538,8 +713,9 @@ fn fits(template: &str, path: &str) -> bool {
 
 /// Every request fits an operation of the contract, with only the query
 /// parameters that operation declares, where the contract has its path;
-/// else a documented path. The project is one encoded segment.
-fn every_request_is_gitlab_s(sent: &[(String, String, String)]) {
+/// else a documented path. The project is one encoded segment. How many
+/// requests the contract covered.
+fn every_request_is_gitlab_s(sent: &[(String, String, String)]) -> usize {
     let contract: serde_json::Value = serde_json::from_str(include_str!(
         "../../../../tests/contracts/gitlab-v4-subset.json"
     ))
@@ -585,10 +761,7 @@ fn every_request_is_gitlab_s(sent: &[(String, String, String)]) {
             ),
         }
     }
-    assert!(
-        checked >= 8,
-        "the contract's operations were exercised: {checked}"
-    );
+    checked
 }
 
 /// (detailed_merge_status, has_conflicts, rebase_in_progress, merge_error, mergeable)
