@@ -172,7 +172,7 @@ fn runner_block(
         Ok(()) => "# each agent turn runs in a box of its own (runner.confine = \"box\", the default): its checkout, its home, the model's port\n".to_string(),
         Err(why) => format!(
             "# this machine cannot make the agent's box ({}): agents run unconfined\nconfine = \"none\"\n",
-            why.replace('\n', " ")
+            why.0.replace('\n', " ")
         ),
     };
     if model && !kubernetes {

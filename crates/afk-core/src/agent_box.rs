@@ -23,6 +23,7 @@
 //! - **Network**: `model` (its own network namespace; out only through the
 //!   forwarder, to the `allow` entries), `open` (the host's), `none`.
 
+use crate::types::Invalid;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -80,8 +81,12 @@ impl fmt::Display for HostPort {
 impl HostPort {
     /// `host:port`, `[v6]:port`, or a host alone (port 443). The host is a
     /// DNS name or an IP address: no scheme, path, user or spaces.
-    pub fn parse(s: &str) -> Result<HostPort, String> {
-        let bad = || format!("\"{s}\" is not host:port (e.g. \"api.anthropic.com:443\")");
+    pub fn parse(s: &str) -> Result<HostPort, Invalid> {
+        let bad = || {
+            Invalid(format!(
+                "\"{s}\" is not host:port (e.g. \"api.anthropic.com:443\")"
+            ))
+        };
         let s2 = s.trim();
         if s2.is_empty() || s2.contains("://") || s2.contains(['/', '@', ' ', '?', '#']) {
             return Err(bad());
@@ -824,9 +829,9 @@ pub struct InitSpec {
 }
 
 /// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000".
-pub fn parse_memory(s: &str) -> Result<u64, String> {
+pub fn parse_memory(s: &str) -> Result<u64, Invalid> {
     let t = s.trim();
-    let bad = || format!("\"{s}\" is not a size (e.g. \"4GiB\", \"512MiB\")");
+    let bad = || Invalid(format!("\"{s}\" is not a size (e.g. \"4GiB\", \"512MiB\")"));
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (n, unit) = t.split_at(split);
     let n: u64 = n.parse().map_err(|_| bad())?;
@@ -844,9 +849,9 @@ pub fn parse_memory(s: &str) -> Result<u64, String> {
     };
     let bytes = n.checked_mul(mult).ok_or_else(bad)?;
     if bytes < (16 << 20) {
-        return Err(format!(
+        return Err(Invalid(format!(
             "\"{s}\" is too little for an agent (at least 16MiB)"
-        ));
+        )));
     }
     Ok(bytes)
 }
@@ -1401,7 +1406,7 @@ mod tests {
         for (s, want) in cases {
             match (parse_memory(s), want) {
                 (Ok(b), Ok(w)) => assert_eq!(b, w, "{s}"),
-                (Err(e), Err(w)) => assert!(e.contains(w), "{s}: {e}"),
+                (Err(e), Err(w)) => assert!(e.0.contains(w), "{s}: {e}"),
                 (got, w) => panic!("{s}: {got:?} vs {w:?}"),
             }
         }
@@ -1673,7 +1678,7 @@ fn tls_name(b: &[u8]) -> Option<Named> {
 /// allowed entry's host (an IP entry may have a TLS hello without a name);
 /// anything else is refused, and why. A model endpoint behind an ingress
 /// that also fronts the forge is reached only by the model's name.
-pub fn names_permit(target: &HostPort, named: &Named) -> Result<(), String> {
+pub fn names_permit(target: &HostPort, named: &Named) -> Result<(), Invalid> {
     let ip = target.host.parse::<std::net::IpAddr>().is_ok();
     let same = |h: &str| {
         h.eq_ignore_ascii_case(&target.host) || (target.host == "localhost" && h == "127.0.0.1")
@@ -1682,25 +1687,25 @@ pub fn names_permit(target: &HostPort, named: &Named) -> Result<(), String> {
         Named::Tls(Some(n)) if same(n) => Ok(()),
         Named::Tls(None) if ip => Ok(()),
         Named::Http(Some(h)) if same(h) => Ok(()),
-        Named::Tls(Some(n)) => Err(format!(
+        Named::Tls(Some(n)) => Err(Invalid(format!(
             "refused a connection to {target}: its TLS server name is {} (not {})",
             shown(n),
             target.host
-        )),
-        Named::Tls(None) => Err(format!(
+        ))),
+        Named::Tls(None) => Err(Invalid(format!(
             "refused a connection to {target}: its TLS hello names no server"
-        )),
-        Named::Http(Some(h)) => Err(format!(
+        ))),
+        Named::Http(Some(h)) => Err(Invalid(format!(
             "refused a connection to {target}: its Host is {} (not {})",
             shown(h),
             target.host
-        )),
-        Named::Http(None) => Err(format!(
+        ))),
+        Named::Http(None) => Err(Invalid(format!(
             "refused a connection to {target}: its request has no Host"
-        )),
-        Named::More | Named::Other => Err(format!(
+        ))),
+        Named::More | Named::Other => Err(Invalid(format!(
             "refused a connection to {target}: it is neither HTTP nor TLS"
-        )),
+        ))),
     }
 }
 

@@ -81,8 +81,7 @@ pub(crate) fn merge_then_watch(
 pub(crate) fn can_box() -> std::result::Result<(), crate::types::Invalid> {
     static CAN: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>> =
         std::sync::OnceLock::new();
-    CAN.get_or_init(|| crate::runner::agent_box::can_box().map_err(crate::types::Invalid))
-        .clone()
+    CAN.get_or_init(crate::runner::agent_box::can_box).clone()
 }
 
 /// The `[runner]` line of every act's config: nothing where the machine can

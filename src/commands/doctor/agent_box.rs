@@ -25,7 +25,7 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
         return;
     }
     if let Err(why) = boxes::can_box() {
-        d.add("box", Level::Fail, why);
+        d.add("box", Level::Fail, why.0);
         return;
     }
     let b = Boxer::new(c);

@@ -5,6 +5,7 @@
 use super::Spec;
 use super::said::say;
 use crate::core::agent_box::{self as rules, HostPort, Verdict};
+use crate::types::Invalid;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -304,23 +305,25 @@ fn close(fd: i32) {
 
 /// Read bubblewrap's child pid from its info descriptor (bounded), then
 /// write the box's maps: its user is `uid:gid` outside.
-fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), String> {
+fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), Invalid> {
     let mut text = Vec::new();
     let mut buf = [0u8; 512];
     while text.len() < 8192 && !text.contains(&b'}') {
         // SAFETY: read(2) into a buffer this function owns
         let n = unsafe { libc::read(info, buf.as_mut_ptr().cast(), buf.len()) };
         if n <= 0 {
-            return Err("bubblewrap ended before it named its child".into());
+            return Err(Invalid::new("bubblewrap ended before it named its child"));
         }
         text.extend_from_slice(&buf[..n as usize]);
     }
-    let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
-    let pid = v["child-pid"].as_u64().ok_or("bubblewrap named no child")?;
+    let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| Invalid(e.to_string()))?;
+    let pid = v["child-pid"]
+        .as_u64()
+        .ok_or_else(|| Invalid::new("bubblewrap named no child"))?;
     let proc = PathBuf::from(format!("/proc/{pid}"));
     std::fs::write(proc.join("uid_map"), rules::outside_maps(uid))
         .and_then(|()| std::fs::write(proc.join("gid_map"), rules::outside_maps(gid)))
-        .map_err(|e| afk_host::os_words(&e))
+        .map_err(|e| Invalid(afk_host::os_words(&e)))
 }
 
 #[derive(Default)]
@@ -451,7 +454,7 @@ fn forward_one(
     }
     if let Err(why) = rules::names_permit(&target, &rules::named(&first)) {
         counts.refuse(&target.to_string());
-        say(&why);
+        say(&why.0);
         return;
     }
     counts.forwarded.fetch_add(1, SeqCst);
@@ -509,13 +512,15 @@ impl TryCloneShut for std::os::unix::net::UnixStream {
 }
 
 /// afk's own cgroup v2 folder, where a turn's cgroup would be made.
-fn own_cgroup() -> std::result::Result<PathBuf, String> {
+fn own_cgroup() -> std::result::Result<PathBuf, Invalid> {
     let root = Path::new("/sys/fs/cgroup");
     if !root.join("cgroup.controllers").exists() {
-        return Err("the machine has no unified cgroup v2 hierarchy".into());
+        return Err(Invalid::new(
+            "the machine has no unified cgroup v2 hierarchy",
+        ));
     }
-    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| e.to_string())?;
-    let own = cgroup_v2(&own).ok_or("afk is in no cgroup v2 cgroup")?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| Invalid(e.to_string()))?;
+    let own = cgroup_v2(&own).ok_or_else(|| Invalid::new("afk is in no cgroup v2 cgroup"))?;
     Ok(root.join(own))
 }
 
@@ -530,18 +535,23 @@ fn cgroup_v2(proc_self_cgroup: &str) -> Option<&str> {
 
 /// The turn's cgroup (cgroup v2, in afk's own delegated cgroup): memory.max
 /// and pids.max, the keeper moved in before the box is made.
-fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), String> {
+fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(), Invalid> {
     let parent = own_cgroup()?;
     let dir = parent.join(format!("afk-{name}"));
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| format!("cannot make {}: {}", dir.display(), afk_host::os_words(&e)))?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Invalid(format!(
+            "cannot make {}: {}",
+            dir.display(),
+            afk_host::os_words(&e)
+        ))
+    })?;
     let write = |file: &str, v: String| {
         std::fs::write(dir.join(file), v).map_err(|e| {
-            format!(
+            Invalid(format!(
                 "cannot write {}: {}",
                 dir.join(file).display(),
                 afk_host::os_words(&e)
-            )
+            ))
         })
     };
     if let Some(m) = memory {
@@ -554,25 +564,25 @@ fn limit(name: &str, memory: Option<u64>, tasks: u32) -> std::result::Result<(),
 }
 
 /// Whether afk can make a turn's cgroup here (doctor): the reason when not.
-pub fn limits_in_force() -> std::result::Result<(), String> {
+pub fn limits_in_force() -> std::result::Result<(), Invalid> {
     let parent = own_cgroup()?;
     let controllers =
         std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
     for c in ["memory", "pids"] {
         if !controllers.split_whitespace().any(|x| x == c) {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "afk's cgroup ({}) does not delegate the {c} controller (run the ticks in a systemd unit with Delegate=yes)",
                 parent.display()
-            ));
+            )));
         }
     }
     let probe = parent.join(format!("afk-probe-{}", std::process::id()));
     std::fs::create_dir(&probe).map_err(|e| {
-        format!(
+        Invalid(format!(
             "cannot make a cgroup in {}: {}",
             parent.display(),
             afk_host::os_words(&e)
-        )
+        ))
     })?;
     let _ = std::fs::remove_dir(&probe);
     Ok(())

@@ -115,7 +115,7 @@ pub struct Boxer {
     program: Option<PathBuf>,
     /// Whether this machine can make a box, asked once (before the tick's
     /// first boxed start) and kept for the tick.
-    can: std::sync::OnceLock<std::result::Result<(), String>>,
+    can: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
     /// afk runs as root: the unprivileged host uid and gid the box's user
     /// is (`runner.box.user`); None: afk's own user, as bubblewrap maps it.
     host_user: Option<(u32, u32)>,

@@ -2,12 +2,13 @@
 
 use super::paths::{cannot_box_fix, find_bwrap};
 use crate::core::agent_box::HostPort;
+use crate::types::Invalid;
 use std::io::{BufRead, BufReader, Read, Write};
 
 /// Whether this machine can make a box: bubblewrap is there and makes one
 /// (a user, pid and network namespace); else the fix, in one line.
-pub fn can_box() -> std::result::Result<(), String> {
-    let bwrap = find_bwrap().ok_or_else(|| cannot_box_fix("bwrap"))?;
+pub fn can_box() -> std::result::Result<(), Invalid> {
+    let bwrap = find_bwrap().ok_or_else(|| Invalid(cannot_box_fix("bwrap")))?;
     let out = std::process::Command::new(bwrap)
         .args([
             "--unshare-all",
@@ -25,13 +26,15 @@ pub fn can_box() -> std::result::Result<(), String> {
         ])
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| cannot_box_fix(&afk_host::os_words(&e)))?;
+        .map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
     if out.status.success() {
         return Ok(());
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let first = err.lines().next().unwrap_or("bwrap failed").trim();
-    Err(cannot_box_fix(&crate::core::sanitize::one_line(first, 200)))
+    Err(Invalid(cannot_box_fix(&crate::core::sanitize::one_line(
+        first, 200,
+    ))))
 }
 
 /// Doctor's probe inside a box (`afk __box-probe state=STATE MODEL FORGE`): one
