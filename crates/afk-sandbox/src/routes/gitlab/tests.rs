@@ -407,14 +407,33 @@ fn labels_are_added_and_removed_by_name_each_a_label_event() {
     assert_eq!(links[0]["link_type"], "is_blocked_by");
 }
 
-#[test]
-fn notes_system_notes_threads_and_award_emoji_are_gitlabs() {
-    let gl = gitlab("notes", seed_one("acme/api"));
+/// A GitLab sandbox with the user note "on it" on issue #1 of acme/api:
+/// the sandbox and the note as the POST answered it.
+fn with_a_note(name: &str) -> (Gl, Answer) {
+    let gl = gitlab(name, seed_one("acme/api"));
     let note = gl.api(
         "POST",
         "/projects/acme%2Fapi/issues/1/notes",
         json!({"body": "on it"}),
     );
+    (gl, note)
+}
+
+/// A GitLab sandbox with merge request !1 from afk/issue-1 on acme/api.
+fn with_a_merge_request(name: &str) -> Gl {
+    let gl = gitlab(name, seed_one("acme/api"));
+    gl.branch("acme/api", "afk/issue-1");
+    gl.api(
+        "POST",
+        "/projects/acme%2Fapi/merge_requests",
+        json!({"source_branch": "afk/issue-1", "target_branch": "main", "title": "t"}),
+    );
+    gl
+}
+
+#[test]
+fn a_note_is_a_users_and_its_award_emoji_is_taken_once_and_moves_it() {
+    let (gl, note) = with_a_note("notes");
     assert_eq!(note.status, 201);
     assert_eq!(note.body["system"], false);
     assert_eq!(note.body["noteable_type"], "Issue");
@@ -443,6 +462,11 @@ fn notes_system_notes_threads_and_award_emoji_are_gitlabs() {
         .body;
     assert_ne!(read["updated_at"], read["created_at"]);
     assert_eq!(read["updated_at"], first.body["created_at"]);
+}
+
+#[test]
+fn edits_are_system_notes_listed_newest_first_and_never_edited() {
+    let (gl, _) = with_a_note("notes-edits");
     // edits as GitLab writes them: a title change and a description change
     gl.api(
         "PUT",
@@ -495,14 +519,12 @@ fn notes_system_notes_threads_and_award_emoji_are_gitlabs() {
         json!({"body": "x"}),
     );
     assert_eq!(refused.status, 403);
+}
 
+#[test]
+fn a_merge_request_thread_is_resolvable_and_answered_in_place() {
+    let gl = with_a_merge_request("notes-threads");
     // a resolvable thread on a merge request, a reply, then resolved
-    gl.branch("acme/api", "afk/issue-1");
-    gl.api(
-        "POST",
-        "/projects/acme%2Fapi/merge_requests",
-        json!({"source_branch": "afk/issue-1", "target_branch": "main", "title": "t"}),
-    );
     let d = gl.admin(
         "/discussion",
         json!({"repo": "acme/api", "pr": 1, "body": "fix this", "user": "alice", "path": "WORK.md", "line": 1}),
@@ -536,6 +558,11 @@ fn notes_system_notes_threads_and_award_emoji_are_gitlabs() {
         .body;
     assert_eq!(t[0]["notes"][1]["resolved"], true);
     assert_eq!(t[0]["notes"][1]["resolved_by"]["username"], "bob");
+}
+
+#[test]
+fn an_approval_is_a_system_note_and_an_approver_and_a_review_a_reviewer() {
+    let gl = with_a_merge_request("notes-approvals");
     // an approval is a system note and an approver
     gl.admin(
         "/review",
