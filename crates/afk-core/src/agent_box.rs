@@ -828,26 +828,10 @@ pub struct InitSpec {
     pub gateway: Option<u16>,
 }
 
-/// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000".
+/// The memory limit as bytes: "4GiB", "512MiB", "2G", "1000000"
+/// ([`crate::bounds::parse_size`]), at least 16 MiB.
 pub fn parse_memory(s: &str) -> Result<u64, Invalid> {
-    let t = s.trim();
-    let bad = || Invalid(format!("\"{s}\" is not a size (e.g. \"4GiB\", \"512MiB\")"));
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let mult: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KB" => 1_000,
-        "KiB" | "Ki" => 1 << 10,
-        "M" | "MB" => 1_000_000,
-        "MiB" | "Mi" => 1 << 20,
-        "G" | "GB" => 1_000_000_000,
-        "GiB" | "Gi" => 1 << 30,
-        "T" | "TB" => 1_000_000_000_000,
-        "TiB" | "Ti" => 1 << 40,
-        _ => return Err(bad()),
-    };
-    let bytes = n.checked_mul(mult).ok_or_else(bad)?;
+    let bytes = crate::bounds::parse_size(s, "\"4GiB\", \"512MiB\"")?;
     if bytes < (16 << 20) {
         return Err(Invalid(format!(
             "\"{s}\" is too little for an agent (at least 16MiB)"

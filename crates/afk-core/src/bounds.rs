@@ -100,9 +100,59 @@ pub fn more(n: usize, one: &str, many: &str) -> String {
     }
 }
 
+/// A size in bytes as an operator writes it: a whole number and a unit
+/// (none or `B`; `K`/`KB`, `M`/`MB`, `G`/`GB`, `T`/`TB` in powers of 1,000;
+/// `Ki`/`KiB` … `Ti`/`TiB` in powers of 1,024). The error names what it is
+/// not, with `examples` (`"5MiB", "512KiB"`).
+pub fn parse_size(s: &str, examples: &str) -> Result<u64, crate::types::Invalid> {
+    let t = s.trim();
+    let bad = || crate::types::Invalid(format!("\"{s}\" is not a size (e.g. {examples})"));
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (n, unit) = t.split_at(split);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let mult: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" => 1_000,
+        "KiB" | "Ki" => 1 << 10,
+        "M" | "MB" => 1_000_000,
+        "MiB" | "Mi" => 1 << 20,
+        "G" | "GB" => 1_000_000_000,
+        "GiB" | "Gi" => 1 << 30,
+        "T" | "TB" => 1_000_000_000_000,
+        "TiB" | "Ti" => 1 << 40,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mult).ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_is_a_whole_number_and_a_decimal_or_binary_unit() {
+        let cases: &[(&str, Result<u64, ()>)] = &[
+            ("1000", Ok(1000)),
+            ("7B", Ok(7)),
+            ("1MB", Ok(1_000_000)),
+            ("2G", Ok(2_000_000_000)),
+            ("1T", Ok(1_000_000_000_000)),
+            ("512KiB", Ok(512 << 10)),
+            ("5Mi", Ok(5 << 20)),
+            (" 2 GiB ", Ok(2 << 30)),
+            ("1TiB", Ok(1 << 40)),
+            ("5mb", Err(())),
+            ("MiB", Err(())),
+            ("-1", Err(())),
+            ("1.5GiB", Err(())),
+            ("99999999999TiB", Err(())),
+        ];
+        for (s, want) in cases {
+            assert_eq!(parse_size(s, "\"5MiB\"").map_err(|_| ()), *want, "{s}");
+        }
+        let e = parse_size("lots", "\"5MiB\"").unwrap_err();
+        assert_eq!(e.0, "\"lots\" is not a size (e.g. \"5MiB\")");
+    }
 
     #[test]
     fn a_comment_over_the_budget_keeps_its_start_and_its_last_paragraph() {

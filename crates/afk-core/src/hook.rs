@@ -423,24 +423,9 @@ pub fn parse_head(bytes: &[u8], max_body: u64) -> Result<Option<Head>, Answer> {
     }))
 }
 
-/// A size in bytes: "5MiB", "512KiB", "1MB", "1000000".
+/// A size in bytes: "5MiB", "512KiB", "1MB", "1000000" ([`crate::bounds::parse_size`]).
 pub fn parse_size(s: &str) -> Result<u64, Invalid> {
-    let t = s.trim();
-    let bad = || Invalid(format!("\"{s}\" is not a size (e.g. \"5MiB\", \"512KiB\")"));
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (n, unit) = t.split_at(split);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let mult: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "K" | "KB" => 1_000,
-        "KiB" => 1 << 10,
-        "M" | "MB" => 1_000_000,
-        "MiB" => 1 << 20,
-        "G" | "GB" => 1_000_000_000,
-        "GiB" => 1 << 30,
-        _ => return Err(bad()),
-    };
-    n.checked_mul(mult).ok_or_else(bad)
+    crate::bounds::parse_size(s, "\"5MiB\", \"512KiB\"")
 }
 
 /// The line the log gets for a delivery (never its body).
