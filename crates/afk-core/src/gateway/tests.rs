@@ -17,131 +17,21 @@ fn head<'a>(method: &'a str, target: &'a str, host: Option<&'a str>) -> Head<'a>
     }
 }
 
-#[test]
-fn only_the_apis_own_requests_pass() {
-    let h = Some("127.0.0.1:7070");
-    type Case<'a> = (
-        Api,
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Option<u64>,
-        Result<Endpoint, u16>,
-    );
-    let cases: [Case; 17] = [
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages",
-            h,
-            None,
-            Ok(Endpoint::Messages),
-        ),
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages?beta=true",
-            h,
-            Some(10),
-            Ok(Endpoint::Messages),
-        ),
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages/count_tokens?beta=true",
-            h,
-            None,
-            Ok(Endpoint::CountTokens),
-        ),
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages",
-            Some("API.anthropic.com"),
-            None,
-            Ok(Endpoint::Messages),
-        ),
-        (
-            Api::OpenAi,
-            "POST",
-            "/v1/responses",
-            h,
-            None,
-            Ok(Endpoint::Responses),
-        ),
-        (
-            Api::OpenAi,
-            "POST",
-            "/v1/chat/completions",
-            h,
-            None,
-            Ok(Endpoint::ChatCompletions),
-        ),
-        (
-            Api::OpenAi,
-            "GET",
-            "/v1/models?client_version=1",
-            h,
-            None,
-            Ok(Endpoint::Models),
-        ),
-        // another API's path, method or path
-        (Api::Anthropic, "POST", "/v1/responses", h, None, Err(403)),
-        (Api::Anthropic, "GET", "/v1/messages", h, None, Err(403)),
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages/../files",
-            h,
-            None,
-            Err(403),
-        ),
-        (Api::Anthropic, "POST", "/v1/files", h, None, Err(403)),
-        (
-            Api::Anthropic,
-            "CONNECT",
-            "api.anthropic.com:443",
-            h,
-            None,
-            Err(403),
-        ),
-        (
-            Api::Anthropic,
-            "POST",
-            "http://evil.example/v1/messages",
-            h,
-            None,
-            Err(403),
-        ),
-        // a Host other than the base URL's or the upstream's, or none
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages",
-            Some("evil.example"),
-            None,
-            Err(403),
-        ),
-        (Api::Anthropic, "POST", "/v1/messages", None, None, Err(403)),
-        // the body's cap
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages",
-            h,
-            Some(MAX_BODY),
-            Ok(Endpoint::Messages),
-        ),
-        (
-            Api::Anthropic,
-            "POST",
-            "/v1/messages",
-            h,
-            Some(MAX_BODY + 1),
-            Err(413),
-        ),
-    ];
-    for (api, method, target, host, len, want) in cases {
+type AdmitCase<'a> = (
+    Api,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<u64>,
+    Result<Endpoint, u16>,
+);
+
+const H: Option<&str> = Some("127.0.0.1:7070");
+
+/// Each case's request is passed as its endpoint, or refused with its
+/// status and a one-line reason saying "refused ".
+fn admits(cases: &[AdmitCase]) {
+    for &(api, method, target, host, len, want) in cases {
         let mut hd = head(method, target, host);
         hd.content_length = len;
         let got = admit(api, &hd, &HOSTS);
@@ -155,6 +45,151 @@ fn only_the_apis_own_requests_pass() {
             _ => panic!("{method} {target} {host:?}: {got:?}"),
         }
     }
+}
+
+#[test]
+fn anthropics_messages_and_count_tokens_pass_by_the_base_url_or_the_upstream_host() {
+    admits(&[
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages",
+            H,
+            None,
+            Ok(Endpoint::Messages),
+        ),
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages?beta=true",
+            H,
+            Some(10),
+            Ok(Endpoint::Messages),
+        ),
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages/count_tokens?beta=true",
+            H,
+            None,
+            Ok(Endpoint::CountTokens),
+        ),
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages",
+            Some("API.anthropic.com"),
+            None,
+            Ok(Endpoint::Messages),
+        ),
+    ]);
+}
+
+#[test]
+fn openais_responses_chat_and_models_pass() {
+    admits(&[
+        (
+            Api::OpenAi,
+            "POST",
+            "/v1/responses",
+            H,
+            None,
+            Ok(Endpoint::Responses),
+        ),
+        (
+            Api::OpenAi,
+            "POST",
+            "/v1/chat/completions",
+            H,
+            None,
+            Ok(Endpoint::ChatCompletions),
+        ),
+        (
+            Api::OpenAi,
+            "GET",
+            "/v1/models?client_version=1",
+            H,
+            None,
+            Ok(Endpoint::Models),
+        ),
+    ]);
+}
+
+#[test]
+fn another_apis_path_a_wrong_method_or_a_path_outside_the_api_is_refused() {
+    admits(&[
+        (Api::Anthropic, "POST", "/v1/responses", H, None, Err(403)),
+        (Api::Anthropic, "GET", "/v1/messages", H, None, Err(403)),
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages/../files",
+            H,
+            None,
+            Err(403),
+        ),
+        (Api::Anthropic, "POST", "/v1/files", H, None, Err(403)),
+    ]);
+}
+
+#[test]
+fn a_connect_or_an_absolute_uri_is_refused() {
+    admits(&[
+        (
+            Api::Anthropic,
+            "CONNECT",
+            "api.anthropic.com:443",
+            H,
+            None,
+            Err(403),
+        ),
+        (
+            Api::Anthropic,
+            "POST",
+            "http://evil.example/v1/messages",
+            H,
+            None,
+            Err(403),
+        ),
+    ]);
+}
+
+#[test]
+fn a_host_other_than_the_base_urls_or_the_upstreams_or_none_is_refused() {
+    admits(&[
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages",
+            Some("evil.example"),
+            None,
+            Err(403),
+        ),
+        (Api::Anthropic, "POST", "/v1/messages", None, None, Err(403)),
+    ]);
+}
+
+#[test]
+fn a_body_up_to_32_mib_passes_and_one_over_is_413() {
+    assert_eq!(MAX_BODY, 32 << 20);
+    admits(&[
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages",
+            H,
+            Some(MAX_BODY),
+            Ok(Endpoint::Messages),
+        ),
+        (
+            Api::Anthropic,
+            "POST",
+            "/v1/messages",
+            H,
+            Some(MAX_BODY + 1),
+            Err(413),
+        ),
+    ]);
 }
 
 #[test]
@@ -596,9 +631,11 @@ fn u(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
     }
 }
 
-#[test]
-fn pricing_takes_the_configs_then_the_tables_then_the_flat_then_the_highest() {
-    let t = table();
+static NO_MODELS: BTreeMap<String, Price> = BTreeMap::new();
+
+/// `[runner.prices.models]` pricing claude-sonnet-4-6 at 1 / 0.5 / 2 / 4
+/// and my-model's input at 10.
+fn config_models() -> BTreeMap<String, Price> {
     let mut models = BTreeMap::new();
     models.insert(
         "claude-sonnet-4-6".to_string(),
@@ -618,32 +655,57 @@ fn pricing_takes_the_configs_then_the_tables_then_the_flat_then_the_highest() {
             output: 0.0,
         },
     );
-    let none = BTreeMap::new();
-    let flat = Price {
-        input: 1.0,
-        cached_input: 0.1,
-        cache_write: 1.0,
-        output: 2.0,
-    };
-    let with = Prices {
-        models: &models,
+    models
+}
+
+fn with(models: &BTreeMap<String, Price>) -> Prices<'_> {
+    Prices {
+        models,
         flat: Price::default(),
-        table: t,
-    };
-    let bare = Prices {
-        models: &none,
-        flat: Price::default(),
-        table: t,
-    };
-    let flat_only = Prices {
-        models: &none,
-        flat,
-        table: t,
-    };
+        table: table(),
+    }
+}
+
+/// No config prices: the table's, else the API's highest.
+fn bare() -> Prices<'static> {
+    with(&NO_MODELS)
+}
+
+/// Only the flat `[runner.prices]`: 1 / 0.1 / 1 / 2.
+fn flat_only() -> Prices<'static> {
+    Prices {
+        flat: Price {
+            input: 1.0,
+            cached_input: 0.1,
+            cache_write: 1.0,
+            output: 2.0,
+        },
+        ..bare()
+    }
+}
+
+/// Each case's model, with 1000 input, 10000 cached, 2000 cache-write and
+/// 500 output tokens, costs its micro-dollars, priced by its source; only
+/// the API's highest price says so in a fallback line.
+fn prices_as(cases: &[(&Prices, Api, &str, u64, PricedBy)]) {
     let usage = u(1000, 10_000, 2000, 500);
-    // (prices, api, model, micro-dollars, by)
-    let cases = [
-        // the config's per-model price: 1000*1 + 10000*0.5 + 2000*2 + 500*4
+    for &(prices, api, model, want, by) in cases {
+        let p = price(prices, api, Some(model), &usage);
+        assert_eq!((p.micro_usd, p.by), (want, by), "{model}");
+        assert_eq!(
+            p.fallback_line(api).is_some(),
+            by == PricedBy::Highest,
+            "{model}"
+        );
+    }
+}
+
+#[test]
+fn the_configs_price_for_a_model_or_its_snapshot_wins_over_the_tables() {
+    let models = config_models();
+    let with = with(&models);
+    // 1000*1 + 10000*0.5 + 2000*2 + 500*4
+    prices_as(&[
         (
             &with,
             Api::Anthropic,
@@ -659,9 +721,17 @@ fn pricing_takes_the_configs_then_the_tables_then_the_flat_then_the_highest() {
             PricedBy::Config,
         ),
         (&with, Api::OpenAi, "my-model", 10_000, PricedBy::Config),
-        // the table: 1000*3 + 10000*0.3 + 2000*3.75 + 500*15
+    ]);
+}
+
+#[test]
+fn a_model_the_config_does_not_price_takes_the_tables_price() {
+    let models = config_models();
+    let with = with(&models);
+    prices_as(&[
+        // 1000*3 + 10000*0.3 + 2000*3.75 + 500*15
         (
-            &bare,
+            &bare(),
             Api::Anthropic,
             "claude-sonnet-4-6",
             21_000,
@@ -675,59 +745,63 @@ fn pricing_takes_the_configs_then_the_tables_then_the_flat_then_the_highest() {
             PricedBy::Table,
         ),
         // gpt-6.1-sol: 1000*2 + 10000*0.1 + 2000*2.5 + 500*10
-        (&bare, Api::OpenAi, "gpt-6.1-sol", 13_000, PricedBy::Table),
-        // flat: 1000*1 + 10000*0.1 + 2000*1 + 500*2
+        (&bare(), Api::OpenAi, "gpt-6.1-sol", 13_000, PricedBy::Table),
+    ]);
+}
+
+#[test]
+fn the_flat_price_covers_a_model_the_table_does_not_and_yields_to_the_table() {
+    prices_as(&[
+        // 1000*1 + 10000*0.1 + 2000*1 + 500*2
         (
-            &flat_only,
+            &flat_only(),
             Api::OpenAi,
             "unknown-model",
             5_000,
             PricedBy::Flat,
         ),
         (
-            &flat_only,
+            &flat_only(),
             Api::OpenAi,
             "gpt-6.1-sol",
             13_000,
             PricedBy::Table,
         ),
-        // the highest of the API: Anthropic's is Opus 4's 15 / 1.5 / 18.75 / 75
-        (
-            &bare,
-            Api::Anthropic,
-            "claude-unknown-9",
-            15_000 + 15_000 + 37_500 + 37_500,
-            PricedBy::Highest,
-        ),
-    ];
-    for (prices, api, model, want, by) in cases {
-        let p = price(prices, api, Some(model), &usage);
-        assert_eq!((p.micro_usd, p.by), (want, by), "{model}");
-        assert_eq!(
-            p.fallback_line(api).is_some(),
-            by == PricedBy::Highest,
-            "{model}"
-        );
-    }
-    let p = price(&bare, Api::OpenAi, None, &usage);
+    ]);
+}
+
+#[test]
+fn an_unpriced_or_unnamed_model_takes_its_apis_highest_price_and_says_so() {
+    // Anthropic's highest is Opus 4's 15 / 1.5 / 18.75 / 75
+    prices_as(&[(
+        &bare(),
+        Api::Anthropic,
+        "claude-unknown-9",
+        15_000 + 15_000 + 37_500 + 37_500,
+        PricedBy::Highest,
+    )]);
+    let p = price(&bare(), Api::OpenAi, None, &u(1000, 10_000, 2000, 500));
     assert_eq!(p.by, PricedBy::Highest);
     let line = p.fallback_line(Api::OpenAi).unwrap();
     assert!(
         line.contains("has no price") && line.contains("highest openai price"),
         "{line}"
     );
+}
+
+#[test]
+fn openais_cached_input_and_reasoning_are_not_priced_twice() {
     // OpenAI's convention: input includes cached, output includes reasoning;
     // the reader's Usage already took the cached out, so reasoning is not priced twice
     let r = read(Api::OpenAi, Framing::Sse, &[OPENAI_STREAM.as_bytes()]);
-    let p = price(&bare, Api::OpenAi, Some("gpt-6.1-sol"), &r.usage.unwrap());
+    let p = price(&bare(), Api::OpenAi, Some("gpt-6.1-sol"), &r.usage.unwrap());
     // 800*2 + 4000*0.1 + 200*2.5 + 700*10
     assert_eq!(p.micro_usd, 1600 + 400 + 500 + 7000);
-    // rounding: once, half up
-    let tiny = Prices {
-        models: &none,
-        flat: Price::default(),
-        table: t,
-    };
+}
+
+#[test]
+fn a_price_is_rounded_once_half_up() {
+    let tiny = bare();
     assert_eq!(
         price(&tiny, Api::OpenAi, Some("gpt-6-luna"), &u(5, 0, 0, 1)).micro_usd,
         1
