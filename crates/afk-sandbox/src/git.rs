@@ -23,6 +23,32 @@ pub fn login_of(email: &str) -> Option<&str> {
         .filter(|l| !l.is_empty() && !l.contains(['@', ' ', '<', '>']))
 }
 
+/// One commit of [`log`]: sha, author name, email, date, committer name,
+/// email, date, parents, message.
+pub type LoggedCommit = [String; 9];
+
+/// The commits of `git log` over `args` in `git_dir`, newest first (what
+/// the GitHub and GitLab dialects answer their commit reads from).
+pub fn log(git_dir: &Path, args: &[&str]) -> Option<Vec<LoggedCommit>> {
+    let mut a = vec![
+        "log",
+        "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B%x1e",
+    ];
+    a.extend_from_slice(args);
+    a.push("--");
+    let out = git(git_dir, &a, None).ok()?;
+    Some(
+        out.split('\u{1e}')
+            .map(|c| c.trim_start_matches('\n'))
+            .filter(|c| !c.is_empty())
+            .map(|c| {
+                let mut p = c.splitn(9, '\0').map(str::to_string);
+                std::array::from_fn(|_| p.next().unwrap_or_default())
+            })
+            .collect(),
+    )
+}
+
 /// Run git as the sandbox itself (author and committer `afk sandbox`, no account).
 pub fn git(git_dir: &Path, args: &[&str], stdin: Option<&str>) -> Result<String, String> {
     git_as(git_dir, None, args, stdin)

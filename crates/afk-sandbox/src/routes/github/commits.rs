@@ -12,28 +12,6 @@ use crate::model::Forge;
 use crate::routes::enc;
 use serde_json::{Value, json};
 
-/// (sha, author name, email, date, committer name, email, date, parents, message) per
-/// commit of `git log` over `args`, newest first.
-fn log(f: &Forge, full: &str, args: &[&str]) -> Option<Vec<[String; 9]>> {
-    let mut a = vec![
-        "log",
-        "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B%x1e",
-    ];
-    a.extend_from_slice(args);
-    a.push("--");
-    let out = git::git(&f.git_dir(full), &a, None).ok()?;
-    Some(
-        out.split('\u{1e}')
-            .map(|c| c.trim_start_matches('\n'))
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                let mut p = c.splitn(9, '\0').map(str::to_string);
-                std::array::from_fn(|_| p.next().unwrap_or_default())
-            })
-            .collect(),
-    )
-}
-
 /// `commit`: the git commit and its GitHub accounts.
 fn commit(f: &Forge, full: &str, c: &[String; 9]) -> Value {
     let api = format!("{}/repos/{full}", shapes::api(f));
@@ -73,7 +51,7 @@ pub(super) fn one(f: &Forge, req: &Request, full: &str, reference: &str) -> Repl
     }
     let gd = f.git_dir(full);
     let found = (!reference.starts_with('-'))
-        .then(|| log(f, full, &["-1", reference]))
+        .then(|| git::log(&f.git_dir(full), &["-1", reference]))
         .flatten()
         .and_then(|v| v.into_iter().next());
     let (Some(c), Ok(changed)) = (found, git::changed(&gd, reference)) else {
@@ -123,7 +101,8 @@ pub(super) fn branch(f: &Forge, req: &Request, full: &str, name: &str) -> Reply 
     let Some(sha) = git::head(&f.git_dir(full), name) else {
         return super::err(404, "Branch not found");
     };
-    let Some(c) = log(f, full, &["-1", &sha]).and_then(|v| v.into_iter().next()) else {
+    let Some(c) = git::log(&f.git_dir(full), &["-1", &sha]).and_then(|v| v.into_iter().next())
+    else {
         return not_found();
     };
     let api = format!("{}/repos/{full}/branches/{}", shapes::api(f), enc(name));
@@ -152,7 +131,7 @@ pub(super) fn list(f: &Forge, req: &Request, full: &str) -> Reply {
     if let Some(s) = &since {
         args.push(s);
     }
-    let Some(commits) = log(f, full, &args) else {
+    let Some(commits) = git::log(&f.git_dir(full), &args) else {
         return not_found();
     };
     paged(f, req, commits.iter().map(|c| commit(f, full, c)).collect())

@@ -13,28 +13,6 @@ use crate::http::{Reply, Request};
 use crate::model::Forge;
 use serde_json::{Value, json};
 
-/// (sha, author name, email, date, committer name, email, date, parents,
-/// message) per commit of `git log` over `args`, newest first.
-fn log(f: &Forge, full: &str, args: &[&str]) -> Option<Vec<[String; 9]>> {
-    let mut a = vec![
-        "log",
-        "--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%P%x00%B%x1e",
-    ];
-    a.extend_from_slice(args);
-    a.push("--");
-    let out = git::git(&f.git_dir(full), &a, None).ok()?;
-    Some(
-        out.split('\u{1e}')
-            .map(|c| c.trim_start_matches('\n'))
-            .filter(|c| !c.is_empty())
-            .map(|c| {
-                let mut p = c.splitn(9, '\0').map(str::to_string);
-                std::array::from_fn(|_| p.next().unwrap_or_default())
-            })
-            .collect(),
-    )
-}
-
 /// A commit as GitLab's `Commit` entity shows it.
 fn commit(f: &Forge, full: &str, c: &[String; 9]) -> Value {
     let message = c[8].trim_end_matches('\n');
@@ -55,7 +33,8 @@ pub(super) fn branch(f: &Forge, full: &str, name: &str) -> Reply {
     let Some(sha) = git::head(&f.git_dir(full), name) else {
         return not_found("Branch");
     };
-    let Some(c) = log(f, full, &["-1", &sha]).and_then(|v| v.into_iter().next()) else {
+    let Some(c) = git::log(&f.git_dir(full), &["-1", &sha]).and_then(|v| v.into_iter().next())
+    else {
         return not_found("Branch");
     };
     Reply::json(
@@ -84,7 +63,7 @@ pub(super) fn commits(f: &Forge, req: &Request, full: &str) -> Reply {
     if let Some(s) = &since {
         args.push(s);
     }
-    match log(f, full, &args) {
+    match git::log(&f.git_dir(full), &args) {
         Some(list) => paged(f, req, list.iter().map(|c| commit(f, full, c)).collect()),
         None => not_found("Commit"),
     }
