@@ -103,15 +103,7 @@ pub(crate) fn kill_agent(afk: &Afk, run: i64) {
 
 /// The run's spend as `afk runs --json` shows it.
 fn spend(afk: &Afk, run: i64) -> Value {
-    let (code, r, err) = afk.json(&["runs"]);
-    assert_eq!(code, 0, "{err}");
-    r["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["run_id"] == run)
-        .map(|x| x["spend_usd"].clone())
-        .unwrap_or_else(|| panic!("no run {run} in {r}"))
+    afk.run_row(run)["spend_usd"].clone()
 }
 
 fn comments(sb: &Sandbox, repo_index: usize) -> Vec<String> {

@@ -58,18 +58,6 @@ fn comments(sb: &Sandbox) -> Vec<String> {
         .collect()
 }
 
-fn run_of(afk: &Afk, id: i64) -> Value {
-    let (code, r, err) = afk.json(&["runs"]);
-    assert_eq!(code, 0, "{err}");
-    r["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["run_id"] == id)
-        .cloned()
-        .unwrap_or_else(|| panic!("no run {id} in {r}"))
-}
-
 /// Top-level keys before the config's first table.
 fn prepend(afk: &Afk, keys: &str) {
     let text = std::fs::read_to_string(&afk.config).unwrap();
@@ -110,7 +98,7 @@ fn a_metered_run_spends_its_metered_sum_everywhere_whatever_its_agent_says() {
     assert_eq!(code, 0, "{err} {w2}");
 
     // afk runs: the metered figure, the agent's beside it
-    let r = run_of(&afk, 1);
+    let r = afk.run_row(1);
     assert_eq!(r["spend_usd"], 1.440123, "{r}");
     assert_eq!(r["reported_usd"], 0.0042, "{r}");
     let (_, shown, _) = afk.json(&["runs", "show", "1"]);
@@ -216,7 +204,7 @@ fn a_run_over_run_usd_by_metered_spend_escalates_over_budget_whatever_its_agent_
         esc.contains("the run spent $1.25 (metered), over budget.run_usd $1.00"),
         "{esc}"
     );
-    assert_eq!(run_of(&afk, 1)["reported_usd"], 0.0042);
+    assert_eq!(afk.run_row(1)["reported_usd"], 0.0042);
 }
 
 #[test]
@@ -255,5 +243,5 @@ fn a_turn_the_gateway_stopped_at_a_day_limit_escalates_over_budget_with_its_figu
         ),
         "{esc}"
     );
-    assert_eq!(run_of(&afk, 1)["spend_usd"], 0.5);
+    assert_eq!(afk.run_row(1)["spend_usd"], 0.5);
 }

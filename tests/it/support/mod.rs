@@ -1028,6 +1028,19 @@ impl Afk {
         )
     }
 
+    /// Run `id`'s row as `afk --json runs` lists it.
+    pub fn run_row(&self, id: i64) -> Value {
+        let (code, r, err) = self.json(&["runs"]);
+        assert_eq!(code, 0, "{err}");
+        r["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["run_id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no run {id} in {r}"))
+    }
+
     pub fn poll(&self) -> (i32, Value, String) {
         self.json(&["poll"])
     }
