@@ -14,7 +14,7 @@ use afk_core::gateway::budget::{Refusal, STOP_FILE};
 use afk_core::gateway::metered::{FILE, Line};
 use afk_core::gateway::prices::PricedBy;
 use afk_core::gateway::{Api, usage::Usage};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::path::Path;
 
 /// The gateway's record of requests costing `micro` micro-dollars each.
