@@ -285,6 +285,26 @@ both_dialects! {
     }
 }
 
+/// acme/api with issue #1 armed, afk's state file made, and the poll lock
+/// held by the returned file (as cron's poll holds it) until it is dropped.
+fn armed_with_the_poll_lock_held(hook: &str) -> (Sandbox, Afk, std::fs::File) {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", hook);
+    assert_eq!(afk.poll().0, 0, "the state file");
+    sb.admin(
+        "POST",
+        "/issues",
+        Some(json!({"repo": "acme/api", "issue": ready(1, "alice")})),
+    );
+    let lock = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(afk.scratch.path("state/poll.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    (sb, afk, lock)
+}
+
 /// SPEC 10.2.3: while a tick of its kind holds the lock past `wait_lock`,
 /// an event is answered 202 and left to the next tick, and writes nothing
 /// to the state file: not its delivery (a redelivery then starts the tick
@@ -292,25 +312,8 @@ both_dialects! {
 /// the tick's lock, so a cron tick holding that lock never meets it there.
 #[test]
 fn an_event_left_to_the_next_tick_writes_nothing_outside_the_ticks_lock() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
-    let afk = Afk::new(
-        &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
-        &format!("{HOOK}wait_lock = \"0s\"\n"),
-    );
-    assert_eq!(afk.poll().0, 0, "the state file");
-    sb.admin(
-        "POST",
-        "/issues",
-        Some(json!({"repo": "acme/api", "issue": ready(1, "alice")})),
-    );
     // cron's poll holds the poll lock
-    let lock = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(afk.scratch.path("state/poll.lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let (_sb, afk, lock) = armed_with_the_poll_lock_held(&format!("{HOOK}wait_lock = \"0s\"\n"));
     let body = issue_body("acme/api");
     let headers = signed(&body, "d-held", SECRET);
     let (code, out, err) = hook(&afk, &body, &headers);
@@ -354,20 +357,7 @@ fn an_event_left_to_the_next_tick_writes_nothing_outside_the_ticks_lock() {
 #[test]
 fn one_delivery_twice_at_once_starts_one_tick() {
     use std::io::Read;
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", HOOK);
-    assert_eq!(afk.poll().0, 0, "the state file");
-    sb.admin(
-        "POST",
-        "/issues",
-        Some(json!({"repo": "acme/api", "issue": ready(1, "alice")})),
-    );
-    let lock = std::fs::File::options()
-        .create(true)
-        .append(true)
-        .open(afk.scratch.path("state/poll.lock"))
-        .unwrap();
-    lock.lock().unwrap();
+    let (_sb, afk, lock) = armed_with_the_poll_lock_held(HOOK);
     let body = issue_body("acme/api");
     let file = afk.scratch.write("body.json", &body);
     let start = || {
