@@ -76,6 +76,20 @@ impl Book {
     /// when the day's or the repo's day's remainder is smaller; None without
     /// a money limit.
     pub fn left_for(&self, b: &Budget, repo: &RepoName) -> Option<f64> {
+        let (limits, run) = self.new_run(b, repo);
+        spend::money_left(limits, &run, &self.day_runs())
+    }
+
+    /// The model gateway's gate of a new run of `repo` (SPEC 5.8.4): the
+    /// limits and the day's runs as this book counts them; None without a
+    /// money limit.
+    pub fn gate_for(&self, b: &Budget, repo: &RepoName) -> Option<Gate> {
+        let (limits, run) = self.new_run(b, repo);
+        Gate::of(limits, &run, &self.day_runs())
+    }
+
+    /// The money limits and the day's entry of a run of `repo` starting now.
+    fn new_run<'r>(&self, b: &Budget, repo: &'r RepoName) -> (MoneyLimits, DayRun<'r>) {
         let limits = MoneyLimits {
             run_usd: b.run_usd,
             day: day_limits(b),
@@ -86,23 +100,7 @@ impl Book {
             dispatched_at: self.now.unwrap_or(OffsetDateTime::UNIX_EPOCH),
             spend_usd: None,
         };
-        spend::money_left(limits, &run, &self.day_runs())
-    }
-
-    /// The model gateway's gate of a new run of `repo` (SPEC 5.8.4): the
-    /// limits and the day's runs as this book counts them; None without a
-    /// money limit.
-    pub fn gate_for(&self, b: &Budget, repo: &RepoName) -> Option<Gate> {
-        let limits = MoneyLimits {
-            run_usd: b.run_usd,
-            day: day_limits(b),
-        };
-        let run = DayRun {
-            repo,
-            dispatched_at: self.now.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            spend_usd: None,
-        };
-        Gate::of(limits, &run, &self.day_runs())
+        (limits, run)
     }
 }
 
