@@ -386,6 +386,13 @@ fn create_job(c: &mut Cluster, ns: &str, req: &Request) -> Reply {
             &format!("jobs.batch \"{name}\" already exists"),
         );
     }
+    if let Some(why) = super::kube_probe::refused(&job["spec"]["template"]["spec"]) {
+        return status(
+            422,
+            "Invalid",
+            &format!("Job.batch \"{name}\" is invalid: {why}"),
+        );
+    }
     let uid = c.uid();
     let created = stamp(now());
     job["metadata"]["uid"] = json!(uid);

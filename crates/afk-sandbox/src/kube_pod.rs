@@ -14,7 +14,9 @@
 //! container is GIVEN (its mounts, its environment), not an isolation; but
 //! it runs as the user its spec names, and its volumes' files are owned and
 //! moded as a kubelet makes them (`kube_user`), so what that user may not
-//! read fails here as on a cluster.
+//! read fails here as on a cluster. A container's `httpGet` liveness probe
+//! is run as the kubelet runs it (`kube_probe`): its failure ends the
+//! container, and under `restartPolicy: Never` the pod fails.
 
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -216,7 +218,11 @@ impl Pod {
         );
         let ctr = &mut self.ctrs[i];
         match started {
-            Ok(p) => ctr.proc = Some(p),
+            Ok(p) => {
+                // the kubelet probes its liveness while it runs
+                super::kube_probe::watch(&self.obj["spec"], &ctr.spec, p.pid, p.exit.clone());
+                ctr.proc = Some(p)
+            }
             Err(e) => ctr.waiting = Some(("CreateContainerError".into(), e)),
         }
     }

@@ -32,6 +32,7 @@ pub mod http;
 mod kube;
 mod kube_discovery;
 mod kube_pod;
+mod kube_probe;
 mod kube_proc;
 mod kube_user;
 mod kube_volume;
