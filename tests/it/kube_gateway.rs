@@ -5,8 +5,9 @@
 //! model only through it (the key is in no variable of the agent's), and the
 //! run's spend is what the gateway metered, read from its container's log,
 //! whatever the agent reports. At the budget the gateway refuses every
-//! request (429) and the next watch tick ends the turn: it escalates
-//! `over-budget` and deletes the Job, the looping agent with it.
+//! request (429) and answers the agent's liveness probe 503: the kubelet
+//! ends the looping agent's container at once (its pod fails), and the next
+//! watch tick escalates `over-budget` with the gateway's figures.
 
 use crate::kubernetes::{n, wait_done};
 use crate::support::*;
@@ -183,26 +184,33 @@ fn a_turn_reaches_its_model_through_the_pod_s_gateway_and_spends_the_metered_fig
     assert_eq!(shown["run"]["reported_usd"], 0.0001, "{shown}");
 }
 
-/// A `claude` that asks the model four times (each status in `$MARK.<i>`,
-/// the last answer in `$MARK.body`), says so in `$MARK`, then goes on
-/// asking and never ends: a looping agent.
+/// A `claude` that says its pid in `$MARK.pid`, asks the gateway's health
+/// port (its gateway's port less 10000) how the turn is (`$MARK.health`)
+/// and for the model (`$MARK.health.model`), then asks the model again
+/// and again (each status in `$MARK.<i>`, each answer in `$MARK.body.<i>`)
+/// and never ends on its own: a looping agent.
 const LOOPING: &str = r#"#!/bin/sh
 cat > /dev/null
-ask() {
-  curl -s -m 30 -o "$1" -w '%{http_code}' \
+echo "$$" > "$MARK.pid"
+hp=$((${ANTHROPIC_BASE_URL##*:} - 10000))
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$hp/afk-turn" > "$MARK.health"
+curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d '{}' \
+  "http://127.0.0.1:$hp/v1/messages" > "$MARK.health.model"
+i=0
+while :; do
+  i=$((i + 1))
+  curl -s -m 30 -o "$MARK.body.$i" -w '%{http_code}' \
     -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' \
     -H 'content-type: application/json' \
     -d '{"model":"claude-gw-test","max_tokens":64,"tools":[{"name":"Bash"}],"messages":[{"role":"user","content":"- Repository: acme/api\n- Issue: #1\n"}]}' \
-    "$ANTHROPIC_BASE_URL/v1/messages"
-}
-for i in 1 2 3 4; do ask "$MARK.body" > "$MARK.$i"; done
-echo "$$" > "$MARK.pid"
-: > "$MARK"
-while :; do ask /dev/null > /dev/null; sleep 1; done
+    "$ANTHROPIC_BASE_URL/v1/messages" > "$MARK.$i"
+  [ "$(cat "$MARK.$i")" = 200 ] || sleep 1
+done
 "#;
 
 #[test]
-fn at_its_budget_the_pod_s_gateway_refuses_every_request_and_the_next_tick_ends_the_turn() {
+fn at_its_budget_the_pod_s_gateway_fails_the_agent_s_liveness_probe_and_the_turn_ends_before_any_tick()
+ {
     // each answer is 1000 input and 100 output tokens at $3 and $15 a
     // million: $0.0045; the run may spend $0.005, so two pass
     let mut issue = ready(1, "alice");
@@ -222,36 +230,70 @@ fn at_its_budget_the_pod_s_gateway_refuses_every_request_and_the_next_tick_ends_
     let afk = kube_afk(&sb, LOOPING, prices, &[("MARK", &mark_s)]);
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
-    // the sandbox's cluster moves on as it is asked: ask until the agent
-    // says it asked four times (bounded)
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    while !mark.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}",
-            sb.admin("GET", "/k8s/state", None)["pods"]
-        );
-        sb.admin("GET", "/k8s/state", None);
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let asked = |i: u32| std::fs::read_to_string(marks.path(&format!("asked.{i}"))).unwrap();
-    let body = std::fs::read_to_string(marks.path("asked.body")).unwrap_or_default();
-    // two pass; every later request is refused with a 429 naming the budget
-    assert_eq!(
-        [asked(1), asked(2), asked(3), asked(4)],
-        ["200", "200", "429", "429"],
-        "{body}"
+    // the agent's container is watched by the kubelet through the gateway's
+    // health port, on the pod's address, every second
+    let spec = pod(&sb);
+    let probe = &spec["containers"][0]["livenessProbe"];
+    assert_eq!(probe["periodSeconds"], 1, "{spec}");
+    assert_eq!(probe["failureThreshold"], 1, "{spec}");
+    assert!(probe["httpGet"]["port"].is_u64(), "{spec}");
+    assert!(
+        probe["httpGet"].get("host").is_none(),
+        "the pod's address: {spec}"
     );
+    // no watch tick from here: the sandbox's cluster moves on as it is
+    // asked, its kubelet probes on its own; the agent's container ends
+    // (bounded wait on its status)
+    let job = n(&afk, "1-1");
+    wait_done(&sb, &job);
+    let cluster = sb.admin("GET", "/k8s/state", None);
+    let pod = &cluster["pods"][0];
+    assert_eq!(pod["status"]["phase"], "Failed", "{cluster}");
+    let ended = &pod["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(ended["reason"], "Error", "killed by the kubelet: {ended}");
+    // its SIGTERM, or the SIGKILL after its grace
+    assert!(
+        [json!(143), json!(137)].contains(&ended["exitCode"]),
+        "{ended}"
+    );
+    assert_eq!(cluster["jobs"][0]["status"]["failed"], 1, "{cluster}");
+    let pid: i32 = std::fs::read_to_string(marks.path("asked.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        !stat.is_empty() && !stat.contains(") Z ")
+    };
+    assert!(
+        !alive,
+        "the looping agent's process is gone with its container"
+    );
+    // the health port said the turn went on, and served no model
+    let said = |f: &str| std::fs::read_to_string(marks.path(f)).unwrap_or_default();
+    assert_eq!(said("asked.health"), "200");
+    assert_eq!(said("asked.health.model"), "404");
+    // two passed; every later request was refused with a 429 naming the
+    // budget (the last one may have been cut by the kill)
+    let asked = |i: u32| std::fs::read_to_string(marks.path(&format!("asked.{i}"))).ok();
+    assert_eq!(asked(1).as_deref(), Some("200"));
+    assert_eq!(asked(2).as_deref(), Some("200"));
+    assert_eq!(asked(3).as_deref(), Some("429"));
+    let later: Vec<String> = (4..).map_while(asked).filter(|s| !s.is_empty()).collect();
+    assert!(later.iter().all(|s| s == "429"), "{later:?}");
+    let body = std::fs::read_to_string(marks.path("asked.body.3")).unwrap_or_default();
     assert!(body.contains("budget.run_usd"), "{body}");
     assert_eq!(
         sb.admin("GET", "/model/requests", None)
             .as_array()
             .unwrap()
             .len(),
-        2
+        2,
+        "nothing reached the model after the stop"
     );
-    // the next watch tick reads the gateway's stop from its log, escalates
-    // the run over-budget and ends the turn: the Job and its pod are gone
+    // the next watch tick reads the gateway's stop from its log and
+    // escalates the run over-budget with its figures (not agent-failed)
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
@@ -263,29 +305,30 @@ fn at_its_budget_the_pod_s_gateway_refuses_every_request_and_the_next_tick_ends_
     let stop: Value = serde_json::from_str(&stop).unwrap();
     assert_eq!(stop["limit"], "run_usd", "{stop}");
     assert_eq!(stop["spend_usd"], 0.009, "{stop}");
-    let cluster = sb.admin("GET", "/k8s/state", None);
-    assert_eq!(cluster["jobs"], json!([]), "the Job was deleted: {cluster}");
-    let pid: i32 = std::fs::read_to_string(marks.path("asked.pid"))
+    let esc = sb.admin("GET", "/state", None)["repos"][0]["comments"]
+        .as_array()
         .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    // killed with its pod (SIGKILL lands as the process is next scheduled)
-    let alive = || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        !stat.is_empty() && !stat.contains(") Z ")
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while alive() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    assert!(!alive(), "the looping agent was ended with its pod");
-    assert_eq!(
-        sb.admin("GET", "/model/requests", None)
-            .as_array()
-            .unwrap()
-            .len(),
-        2,
-        "nothing reached the model after the stop"
+        .iter()
+        .filter_map(|c| c["body"].as_str())
+        .find(|c| c.contains("afk:escalation"))
+        .map(str::to_string)
+        .expect("the escalation comment");
+    assert!(
+        esc.contains("`over-budget`")
+            && esc.contains("budget.run_usd")
+            && esc.contains("$0.0050")
+            && esc.contains("$0.0090"),
+        "{esc}"
     );
+    // the Job had ended already: left to ttl_after_finished like any
+    // finished turn's, no container of its running
+    let cluster = sb.admin("GET", "/k8s/state", None);
+    assert_eq!(cluster["jobs"][0]["status"]["active"], 0, "{cluster}");
+    let statuses = &cluster["pods"][0]["status"];
+    for c in ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .flat_map(|k| statuses[*k].as_array().unwrap())
+    {
+        assert!(c["state"]["terminated"].is_object(), "{c}");
+    }
 }

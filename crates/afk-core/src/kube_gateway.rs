@@ -9,7 +9,10 @@
 //! metered line to its log, which afk mirrors into `<run_dir>/metered.jsonl`.
 //! The agent's container gets the loopback base URL and a placeholder key,
 //! each key variable of its API overridden (an `env` entry wins over
-//! `envFrom`), and never the Secret's volume.
+//! `envFrom`), and never the Secret's volume. Where Kubernetes allows it
+//! (the agent a main container) the agent's container has a liveness probe
+//! on the gateway's health port: once the gateway stopped the turn at its
+//! budget, the kubelet ends the agent's container within a second.
 
 use serde_json::{Value, json};
 
@@ -25,6 +28,12 @@ pub const KEY_FILE: &str = "/afk-model-key/key";
 pub const SPEC_VAR: &str = "AFK_GATEWAY_SPEC";
 /// The key file's path in the gateway container's environment.
 pub const KEY_FILE_VAR: &str = "AFK_GATEWAY_KEY_FILE";
+/// The health port in the gateway container's environment.
+pub const HEALTH_VAR: &str = "AFK_GATEWAY_HEALTH_PORT";
+/// The one path the health port answers (the agent's liveness probe's).
+pub const HEALTH_PATH: &str = "/afk-turn";
+/// A health request's line read at most (the rest is never read).
+pub const HEALTH_LINE_MAX: usize = 256;
 
 /// The gateway side of a turn's pod.
 pub struct GatewaySide<'a> {
@@ -41,6 +50,8 @@ pub struct GatewaySide<'a> {
     /// the variables the agent must not hold (its API's keys and logins):
     /// overridden with an empty value when `agent_env` does not set them
     pub agent_unset: &'a [String],
+    /// the gateway's health port on the pod's address ([`health_port`])
+    pub health_port: u16,
 }
 
 /// The gateway container's startup probe: whether it listens yet.
@@ -63,6 +74,9 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
                 continue;
             }
             template = c.clone();
+            if let Some(probe) = liveness_probe(list, g.health_port) {
+                c["livenessProbe"] = probe;
+            }
             let env = c["env"].as_array_mut();
             let Some(vars) = env else { continue };
             let names: Vec<&str> = g
@@ -90,7 +104,8 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
         "restartPolicy": "Always",
         "env": [
             {"name": SPEC_VAR, "value": g.spec},
-            {"name": KEY_FILE_VAR, "value": KEY_FILE}
+            {"name": KEY_FILE_VAR, "value": KEY_FILE},
+            {"name": HEALTH_VAR, "value": g.health_port.to_string()}
         ],
         "volumeMounts": [{"name": KEY_VOLUME, "mountPath": KEY_DIR, "readOnly": true}],
         "resources": {"requests": resources, "limits": resources},
@@ -154,6 +169,51 @@ pub fn port(job: &str) -> u16 {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
     20000 + (h % 8000) as u16
+}
+
+/// The gateway's health port on the pod's address, where the kubelet
+/// probes the agent's liveness: drawn from the Job's name as [`port`] is,
+/// 10000 below it (so never the same port, and below the ephemeral ports).
+pub fn health_port(job: &str) -> u16 {
+    port(job) - 10000
+}
+
+/// The agent container's liveness probe, for the agent in the pod's list
+/// `list`: an `httpGet` of [`HEALTH_PATH`] on the gateway's health port at
+/// the pod's address, every second, one failure enough, its container
+/// killed one second after its SIGTERM. None for an init container:
+/// Kubernetes refuses probes on one that is not a sidecar (the agent of
+/// afk's workspace), so that turn ends at watch's next tick instead.
+pub fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
+    (list == "containers").then(|| {
+        json!({
+            "httpGet": {"path": HEALTH_PATH, "port": health_port},
+            "periodSeconds": 1,
+            "failureThreshold": 1,
+            // a busy node may answer late: a late answer is not a stop
+            "timeoutSeconds": 5,
+            "terminationGracePeriodSeconds": 1
+        })
+    })
+}
+
+/// The health port's answer to a request whose first line is `line`
+/// (nothing else of it is read): `GET` [`HEALTH_PATH`] is 200 while the
+/// turn may go on and 503 once the gateway stopped it (at its budget, or
+/// unable to write its record); anything else is 404 and no more.
+pub fn health(line: &str, stopped: bool) -> u16 {
+    let mut words = line.trim_end_matches(['\r', '\n']).split(' ');
+    let asked = (words.next(), words.next(), words.next(), words.next());
+    match asked {
+        (Some("GET"), Some(HEALTH_PATH), Some(v), None) if v.starts_with("HTTP/1.") => {
+            if stopped {
+                503
+            } else {
+                200
+            }
+        }
+        _ => 404,
+    }
 }
 
 /// Doctor's words on `env_secret` when the gateway is on: the Secret must
@@ -239,6 +299,7 @@ mod tests {
             spec: "{\"port\":41234}",
             agent_env: &agent_env,
             agent_unset: &unset,
+            health_port: 11234,
         };
         // (rule, afk's workspace, env_secret, the agent's list)
         let cases = [
@@ -285,7 +346,16 @@ mod tests {
                 genv.contains(&(KEY_FILE_VAR.into(), KEY_FILE.into())),
                 "{rule}"
             );
+            assert!(
+                genv.contains(&(HEALTH_VAR.into(), "11234".into())),
+                "{rule}"
+            );
             let agent = find(pod, "agent").expect("the agent");
+            assert_eq!(
+                agent.get("livenessProbe").cloned(),
+                liveness_probe(agent_list, 11234),
+                "{rule}: probed where Kubernetes allows it"
+            );
             assert!(
                 pod[agent_list]
                     .as_array()
@@ -359,11 +429,76 @@ mod tests {
     }
 
     #[test]
+    fn the_agent_is_probed_on_the_gateway_s_health_port_only_as_a_main_container() {
+        // (rule, the agent's list, probed)
+        let cases = [
+            ("the agent's own git: a main container", "containers", true),
+            (
+                "afk's workspace: an init container, never probed",
+                "initContainers",
+                false,
+            ),
+        ];
+        for (rule, list, probed) in cases {
+            let probe = liveness_probe(list, 11234);
+            assert_eq!(probe.is_some(), probed, "{rule}");
+            let Some(p) = probe else { continue };
+            assert_eq!(
+                p["httpGet"],
+                json!({"path": HEALTH_PATH, "port": 11234}),
+                "{rule}: the pod's address (no host)"
+            );
+            assert_eq!(p["periodSeconds"], 1, "{rule}");
+            assert_eq!(p["failureThreshold"], 1, "{rule}");
+            assert!(p.get("initialDelaySeconds").is_none(), "{rule}");
+            assert_eq!(p["terminationGracePeriodSeconds"], 1, "{rule}");
+        }
+    }
+
+    #[test]
+    fn the_health_port_says_whether_the_turn_may_go_on_and_nothing_else() {
+        // (rule, request line, stopped, answer)
+        let cases = [
+            ("the turn goes on", "GET /afk-turn HTTP/1.1\r\n", false, 200),
+            (
+                "stopped at its budget",
+                "GET /afk-turn HTTP/1.1\r\n",
+                true,
+                503,
+            ),
+            ("HTTP/1.0 too", "GET /afk-turn HTTP/1.0", true, 503),
+            ("another path", "GET /v1/messages HTTP/1.1", false, 404),
+            (
+                "a query is another path",
+                "GET /afk-turn?x=1 HTTP/1.1",
+                false,
+                404,
+            ),
+            ("another method", "POST /afk-turn HTTP/1.1", false, 404),
+            (
+                "a proxy's absolute URI",
+                "GET http://x/afk-turn HTTP/1.1",
+                false,
+                404,
+            ),
+            ("no version", "GET /afk-turn", false, 404),
+            ("more words", "GET /afk-turn HTTP/1.1 x", false, 404),
+            ("not HTTP", "\u{16}\u{3}\u{1}", true, 404),
+            ("nothing", "", false, 404),
+        ];
+        for (rule, line, stopped, want) in cases {
+            assert_eq!(health(line, stopped), want, "{rule}");
+        }
+    }
+
+    #[test]
     fn ports_are_fixed_by_the_job_and_in_range() {
         assert_eq!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-1"));
         assert_ne!(port("afk-ab12cd-7-1"), port("afk-ab12cd-7-2"));
         for n in ["a", "afk-x-1-1", ""] {
             assert!((20000..28000).contains(&port(n)));
+            assert!((10000..18000).contains(&health_port(n)));
+            assert_ne!(health_port(n), port(n));
         }
         assert!(env_secret_line("", "K").is_none());
         assert!(

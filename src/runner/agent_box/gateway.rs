@@ -156,6 +156,12 @@ impl Gateway {
         }))
     }
 
+    /// Whether the gateway stopped the turn (at its budget, or unable to
+    /// write its record): a Kubernetes pod's health port answers 503 then.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped.load(SeqCst)
+    }
+
     /// The turn's line in the run's log, after its box ended.
     pub(super) fn summary(&self) {
         let passed = self.passed.load(SeqCst);

@@ -5,13 +5,16 @@
 //! Job (`core::kube_gateway`), and what that container runs (`afk workspace
 //! gateway`): the keeper's own [`Gateway`](crate::runner::agent_box::Gateway)
 //! on the pod's loopback, its metered lines on its stdout, which the log
-//! mirror (`log.rs`) makes the run's `metered.jsonl`.
+//! mirror (`log.rs`) makes the run's `metered.jsonl`, and its health port
+//! on the pod's address, where the kubelet probes the agent's liveness: 503
+//! once the gateway stopped the turn, so the agent's container ends then.
 
 use crate::core::gateway::{self as rules, Api, InForce, Mode, Setting};
 use crate::core::kube_gateway as kg;
 use crate::runner::agent_box::{GATEWAY_STDOUT, Gateway, GatewayOn, GatewaySpec, PLACEHOLDER};
 use anyhow::{Context, Result, anyhow, bail};
 use serde_json::Value;
+use std::io::{BufRead, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
@@ -116,6 +119,7 @@ pub(super) fn add(
             spec: &spec,
             agent_env: &agent_env,
             agent_unset: &unset,
+            health_port: kg::health_port(job),
         },
     );
     Ok(())
@@ -145,7 +149,9 @@ const DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
 /// `afk workspace gateway`: the gateway container's program. It listens on
 /// the pod's loopback until Kubernetes ends it (SIGTERM, once the pod's
 /// main containers ended), then lets the requests in flight finish, so
-/// each is metered, and exits 0.
+/// each is metered, and exits 0. Its health port (on the pod's address) is
+/// bound first, so it is the gateway's before the startup probe lets the
+/// agent start.
 pub fn serve() -> Result<()> {
     let text = std::env::var(kg::SPEC_VAR)
         .map_err(|_| anyhow!("${} is not set: this runs in a turn's pod", kg::SPEC_VAR))?;
@@ -166,6 +172,11 @@ pub fn serve() -> Result<()> {
     unsafe { std::env::remove_var(KEY_VAR) };
     let gateway = made?;
     let term = block_term();
+    let health = bind_health()?;
+    {
+        let gateway = gateway.clone();
+        std::thread::spawn(move || serve_health(health, &gateway));
+    }
     let listener = std::net::TcpListener::bind(("127.0.0.1", spec.port))
         .with_context(|| format!("the gateway cannot listen on 127.0.0.1:{}", spec.port))?;
     crate::log::info(&format!(
@@ -197,6 +208,74 @@ pub fn serve() -> Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// The health port's connections handled at once; more are closed unanswered.
+const HEALTH_CONNS: usize = 16;
+/// How long a health request may take to arrive, and its answer to leave.
+const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The health port ([`kg::HEALTH_VAR`]) on every address of the pod (the
+/// kubelet probes the pod's own): IPv6 and IPv4 where the pod has IPv6,
+/// else IPv4.
+fn bind_health() -> Result<std::net::TcpListener> {
+    let port: u16 = std::env::var(kg::HEALTH_VAR)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or_else(|| {
+            anyhow!(
+                "${} is not a port: this runs in a turn's pod",
+                kg::HEALTH_VAR
+            )
+        })?;
+    std::net::TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, port))
+        .or_else(|_| std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port)))
+        .with_context(|| format!("the gateway's health port {port} cannot be bound"))
+}
+
+/// Answer the agent's liveness probe (`core::kube_gateway::health`): one
+/// line read within a cap and a time, one status line written, the
+/// connection closed. Nothing else is served here: no model, no figure.
+fn serve_health(listener: std::net::TcpListener, gateway: &Arc<Gateway>) {
+    let open = Arc::new(AtomicUsize::new(0));
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        if open.fetch_add(1, SeqCst) >= HEALTH_CONNS {
+            open.fetch_sub(1, SeqCst);
+            continue;
+        }
+        let (gateway, open) = (gateway.clone(), open.clone());
+        std::thread::spawn(move || {
+            answer_health(conn, &gateway);
+            open.fetch_sub(1, SeqCst);
+        });
+    }
+}
+
+fn answer_health(mut conn: std::net::TcpStream, gateway: &Gateway) {
+    let _ = conn.set_read_timeout(Some(HEALTH_WAIT));
+    let _ = conn.set_write_timeout(Some(HEALTH_WAIT));
+    let mut line = Vec::new();
+    {
+        let mut r = std::io::BufReader::new((&conn).take(kg::HEALTH_LINE_MAX as u64));
+        let _ = r.read_until(b'\n', &mut line);
+    }
+    // the gateway's state as the request arrived
+    let status = kg::health(&String::from_utf8_lossy(&line), gateway.stopped());
+    let words = match status {
+        200 => "OK",
+        503 => "Service Unavailable",
+        _ => "Not Found",
+    };
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {status} {words}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    // the rest of the request (its headers) read and dropped, within a
+    // cap, so the close is a FIN the prober reads the answer before, not a
+    // reset that may beat it
+    let _ = conn.shutdown(std::net::Shutdown::Write);
+    let _ = std::io::copy(&mut (&conn).take(16 << 10), &mut std::io::sink());
 }
 
 /// `afk workspace gateway --ready`, the gateway container's startup probe:
