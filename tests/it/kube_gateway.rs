@@ -46,7 +46,7 @@ fn mounts(c: &Value) -> Vec<String> {
 /// script `claude` (found on PATH through the agent's own Secret, which
 /// also holds `env` and a stale copy of the key the gateway overrides);
 /// `extra`: more of the config, at its end.
-fn kube_afk(sb: &Sandbox, claude: &str, extra: &str, env: &[(&str, &str)]) -> Afk {
+pub(crate) fn kube_afk(sb: &Sandbox, claude: &str, extra: &str, env: &[(&str, &str)]) -> Afk {
     let scratch = Scratch::new();
     let bin = scratch.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
