@@ -352,14 +352,28 @@ mod box_program_tests {
     #[test]
     fn the_lines_afk_starts_are_the_box_programs_with_their_arguments() {
         let s = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        let cases: [(&[&str], Program); 7] = [
+        let cases: [(&[&str], Program); 8] = [
             (
                 &["__box", "/r/box/turn-1.json"],
                 Program::Keep {
                     spec: "/r/box/turn-1.json".into(),
+                    record: None,
                 },
             ),
-            (&["__box"], Program::Keep { spec: "".into() }),
+            (
+                &["__box", "/r/box/turn-1.json", "--record", "/r"],
+                Program::Keep {
+                    spec: "/r/box/turn-1.json".into(),
+                    record: Some("/r".into()),
+                },
+            ),
+            (
+                &["__box"],
+                Program::Keep {
+                    spec: "".into(),
+                    record: None,
+                },
+            ),
             (
                 &["__box-init", "{\"argv\":[\"-x\"]}"],
                 Program::Init {

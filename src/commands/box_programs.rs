@@ -22,6 +22,10 @@ pub enum Program {
         /// The turn's spec (`<run_dir>/box/turn-T.json`)
         #[arg(value_parser = clap::value_parser!(OsString), default_value = "")]
         spec: OsString,
+        /// The run folder: the keeper records the turn's start and exit
+        /// status there (the unboxed turn's wrapper does it otherwise)
+        #[arg(long = "record", value_parser = clap::value_parser!(OsString))]
+        record: Option<OsString>,
     },
     /// The box's pid 1 (the keeper's bubblewrap starts it)
     ///
@@ -60,7 +64,10 @@ pub enum Program {
 /// Run one of the box's programs; its exit status.
 pub fn run(p: &Program) -> i32 {
     match p {
-        Program::Keep { spec } => agent_box::keep(&PathBuf::from(spec)),
+        Program::Keep { spec, record } => agent_box::keep(
+            &PathBuf::from(spec),
+            record.as_ref().map(PathBuf::from).as_deref(),
+        ),
         Program::Init { spec } => {
             let json = spec.clone().and_then(|j| j.into_string().ok());
             agent_box::init(&json.unwrap_or_default())

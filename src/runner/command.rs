@@ -184,7 +184,33 @@ pub fn program_check(command: &[String]) -> (bool, String) {
 /// between the fork and writing the run's row leaves a trace the next tick finds;
 /// after the agent exits it writes the exit status. Field 22 of /proc/$$/stat is
 /// the start time; `st` drops the 19 fields after the command name.
+/// A boxed turn has no wrapper: its keeper (`afk __box SPEC --record
+/// RUN_DIR`, runner/agent_box/keeper.rs) writes the same two records itself
+/// ([`record_start`], [`record_exit`]), so the box adds no shell and no `mv`
+/// to a turn (SPEC 5.6.9).
 const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
+
+/// The agent's start record in its run folder: `PID START_TIME`.
+pub const PID_RECORD: &str = "agent.pid";
+/// The turn's exit status in its run folder, written once it has ended.
+pub const EXIT_RECORD: &str = "exit_status";
+
+/// This process's start record (`PID_RECORD`), as the wrapper writes its
+/// own: a boxed turn's keeper is the turn's first process.
+pub fn record_start(run_dir: &Path) -> std::io::Result<()> {
+    let pid = std::process::id();
+    let start = process_start_time(pid as i32).unwrap_or(0);
+    crate::metrics::replace_file(
+        &run_dir.join(PID_RECORD),
+        &format!("{pid} {start}\n"),
+        0o600,
+    )
+}
+
+/// The turn's exit status (`EXIT_RECORD`), as the wrapper writes it.
+pub fn record_exit(run_dir: &Path, code: i32) -> std::io::Result<()> {
+    crate::metrics::replace_file(&run_dir.join(EXIT_RECORD), &format!("{code}\n"), 0o600)
+}
 
 /// Whether a start may have got as far as the fork (the marker written just before it).
 pub fn may_have_spawned(run_dir: &Path) -> bool {
@@ -193,7 +219,7 @@ pub fn may_have_spawned(run_dir: &Path) -> bool {
 
 /// The agent's own record of its start, if it got that far: (pid, start time).
 pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
-    let s = std::fs::read_to_string(run_dir.join("agent.pid")).ok()?;
+    let s = std::fs::read_to_string(run_dir.join(PID_RECORD)).ok()?;
     let mut it = s.split_whitespace();
     let pid = it.next()?.parse().ok()?;
     let start_time = it.next()?.parse().ok()?;
@@ -279,9 +305,9 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
         )?,
         None => argv,
     };
-    let exit_status = rd.join("exit_status");
+    let exit_status = rd.join(EXIT_RECORD);
     let _ = std::fs::remove_file(&exit_status);
-    let _ = std::fs::remove_file(rd.join("agent.pid"));
+    let _ = std::fs::remove_file(rd.join(PID_RECORD));
     let log = {
         use std::os::unix::fs::OpenOptionsExt;
         std::fs::OpenOptions::new()
@@ -292,14 +318,25 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     }
     .context("runner: cannot open agent.log")?;
     let stdin = std::fs::File::open(&prompt_file)?;
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c")
-        .arg(WRAPPER)
-        .arg("afk-agent")
-        .arg(&exit_status)
-        .arg(rd.join("agent.pid"))
-        .args(&argv)
-        .current_dir(&workdir)
+    let mut cmd = match spec.boxed {
+        // the keeper records the turn itself
+        Some(_) => {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        }
+        None => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(WRAPPER)
+                .arg("afk-agent")
+                .arg(&exit_status)
+                .arg(rd.join(PID_RECORD))
+                .args(&argv);
+            c
+        }
+    };
+    cmd.current_dir(&workdir)
         .stdin(Stdio::from(stdin))
         .stdout(Stdio::from(log.try_clone()?))
         .stderr(Stdio::from(log));
@@ -552,7 +589,7 @@ fn alive(h: &Handle) -> bool {
 
 /// Running, exited with a status, or vanished.
 pub fn liveness(h: &Handle, run_dir: &Path) -> Liveness {
-    if let Ok(s) = std::fs::read_to_string(run_dir.join("exit_status"))
+    if let Ok(s) = std::fs::read_to_string(run_dir.join(EXIT_RECORD))
         && let Ok(code) = s.trim().parse()
     {
         return Liveness::Exited(code);
@@ -665,6 +702,24 @@ mod tests {
             rd.join("progress.jsonl").display()
         )));
         assert!(!env.contains("hunter2"));
+        let _ = std::fs::remove_dir_all(&rd);
+    }
+
+    #[test]
+    fn a_keepers_records_read_back_as_the_wrappers_do() {
+        let rd = std::env::temp_dir().join(format!("afk-records-{}", std::process::id()));
+        crate::private_files::private_dir(&rd).unwrap();
+        record_start(&rd).unwrap();
+        let h = recorded_start(&rd).expect("a start record");
+        assert_eq!(h.pid, std::process::id() as i32);
+        assert_eq!(liveness(&h, &rd), Liveness::Running);
+        record_exit(&rd, 7).unwrap();
+        assert_eq!(liveness(&h, &rd), Liveness::Exited(7));
+        for f in [PID_RECORD, EXIT_RECORD] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(rd.join(f)).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{f}");
+        }
         let _ = std::fs::remove_dir_all(&rd);
     }
 

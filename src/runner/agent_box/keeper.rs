@@ -15,15 +15,37 @@ use std::path::{Path, PathBuf};
 /// A turn's model gateway, shared by its connections.
 type Gateway = std::sync::Arc<super::gateway::Gateway>;
 
-/// Run one boxed turn; the agent's exit status.
-pub fn keep(spec_file: &Path) -> i32 {
-    match keep_inner(spec_file) {
-        Ok(code) => code,
-        Err(e) => {
+/// Run one boxed turn; the agent's exit status. With `record` (the run
+/// folder) the keeper is the turn's first process and writes its records
+/// there as the unboxed turn's wrapper does: its start before anything
+/// else, the exit status once the box has ended (a panic's 101 too).
+pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
+    if let Some(dir) = record
+        && let Err(e) = crate::runner::command::record_start(dir)
+    {
+        say(&format!(
+            "cannot record the turn's start: {}",
+            afk_host::os_words(&e)
+        ));
+    }
+    let kept = std::panic::catch_unwind(|| keep_inner(spec_file));
+    let code = match kept {
+        Ok(Ok(code)) => code,
+        Ok(Err(e)) => {
             say(&format!("cannot make the box: {e:#}"));
             126
         }
+        Err(_) => 101,
+    };
+    if let Some(dir) = record
+        && let Err(e) = crate::runner::command::record_exit(dir, code)
+    {
+        say(&format!(
+            "cannot record the turn's exit status: {}",
+            afk_host::os_words(&e)
+        ));
     }
+    code
 }
 
 fn keep_inner(spec_file: &Path) -> Result<i32> {

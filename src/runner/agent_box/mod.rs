@@ -56,6 +56,10 @@ pub use probe::{can_box, probe};
 
 /// The keeper's subcommand: `afk __box SPEC` (commands/box_programs.rs).
 pub const KEEPER_CMD: &str = "__box";
+/// The keeper's option naming the run folder where it writes the turn's
+/// records (runner/command.rs: its start, its exit status), as the
+/// unboxed turn's wrapper does.
+pub const RECORD_ARG: &str = "--record";
 /// The init's subcommand: `afk __box-init JSON`, the box's pid 1.
 pub const INIT_CMD: &str = "__box-init";
 /// Doctor's probe's subcommand: `afk __box-probe state=STATE MODEL FORGE`.
@@ -423,6 +427,8 @@ impl Boxer {
             init_exe.display().to_string(),
             KEEPER_CMD.to_string(),
             spec_file.display().to_string(),
+            RECORD_ARG.to_string(),
+            t.run_dir.display().to_string(),
         ])
     }
 
