@@ -172,8 +172,7 @@ pub fn serve() -> Result<()> {
     unsafe { std::env::remove_var(KEY_VAR) };
     let gateway = made?;
     let term = block_term();
-    let health = bind_health()?;
-    {
+    for health in bind_health()? {
         let gateway = gateway.clone();
         std::thread::spawn(move || serve_health(health, &gateway));
     }
@@ -216,9 +215,10 @@ const HEALTH_CONNS: usize = 16;
 const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The health port ([`kg::HEALTH_VAR`]) on every address of the pod (the
-/// kubelet probes the pod's own): IPv6 and IPv4 where the pod has IPv6,
-/// else IPv4.
-fn bind_health() -> Result<std::net::TcpListener> {
+/// kubelet probes the pod's own, IPv4 or IPv6): `[::]`, which takes IPv4
+/// too unless the node says `bindv6only`, and `0.0.0.0` beside it where
+/// that is not taken already; one of them at least.
+fn bind_health() -> Result<Vec<std::net::TcpListener>> {
     let port: u16 = std::env::var(kg::HEALTH_VAR)
         .ok()
         .and_then(|p| p.trim().parse().ok())
@@ -228,9 +228,17 @@ fn bind_health() -> Result<std::net::TcpListener> {
                 kg::HEALTH_VAR
             )
         })?;
-    std::net::TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, port))
-        .or_else(|_| std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port)))
-        .with_context(|| format!("the gateway's health port {port} cannot be bound"))
+    let v6 = std::net::TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, port));
+    let v4 = std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port));
+    match (v6, v4) {
+        (Ok(a), Ok(b)) => Ok(vec![a, b]),
+        // a dual-stack `[::]` holds IPv4's port already
+        (Ok(a), Err(_)) => Ok(vec![a]),
+        (Err(_), Ok(b)) => Ok(vec![b]),
+        (Err(_), Err(e)) => {
+            Err(e).with_context(|| format!("the gateway's health port {port} cannot be bound"))
+        }
+    }
 }
 
 /// Answer the agent's liveness probe (`core::kube_gateway::health`): one
