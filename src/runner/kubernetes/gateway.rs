@@ -217,17 +217,17 @@ const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// The health port ([`kg::HEALTH_VAR`]) on every address of the pod (the
 /// kubelet probes the pod's own, IPv4 or IPv6): `[::]`, which takes IPv4
 /// too unless the node says `bindv6only`, and `0.0.0.0` beside it where
-/// that is not taken already; one of them at least.
+/// that is not taken already; one of them at least. None at all when the
+/// pod names no health port (a Job made by an afk before it, whose agent
+/// has no probe).
 fn bind_health() -> Result<Vec<std::net::TcpListener>> {
-    let port: u16 = std::env::var(kg::HEALTH_VAR)
-        .ok()
-        .and_then(|p| p.trim().parse().ok())
-        .ok_or_else(|| {
-            anyhow!(
-                "${} is not a port: this runs in a turn's pod",
-                kg::HEALTH_VAR
-            )
-        })?;
+    let Ok(port) = std::env::var(kg::HEALTH_VAR) else {
+        return Ok(vec![]);
+    };
+    let port: u16 = port
+        .trim()
+        .parse()
+        .map_err(|_| anyhow!("${} is not a port", kg::HEALTH_VAR))?;
     let v6 = std::net::TcpListener::bind((std::net::Ipv6Addr::UNSPECIFIED, port));
     let v4 = std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port));
     match (v6, v4) {
