@@ -299,6 +299,13 @@ impl Session {
         crate::runner::from_config(self.config())
     }
 
+    /// `afk doctor`'s checks of the configured runner, beside its
+    /// `Runner::check`: what it runs on this host, where the checkouts are
+    /// made, the agent's confinement (built even when the runner cannot be).
+    pub fn runner_checks(&self) -> Box<dyn crate::runner::checks::Checks + '_> {
+        crate::runner::checks::of(self.config())
+    }
+
     /// The registry client: the configured mirrors and tag cap, no
     /// credentials (doctor's `/v2/` check needs none).
     pub fn registry(&self) -> crate::registry::OciRegistry {

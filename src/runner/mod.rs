@@ -3,6 +3,7 @@
 //! hold a `Box<dyn Runner>` from [`from_config`] and a typed [`RunnerHandle`].
 
 pub mod agent_box;
+pub mod checks;
 pub mod command;
 pub mod http;
 pub mod kubernetes;

@@ -1,6 +1,7 @@
 //! What this host holds: the state folder, the state file, the stop file, the
-//! metrics and status page folders, the variables the config names, the local
-//! runner's paths and the `[budget]` limits.
+//! metrics and status page folders, the variables the config names and the
+//! `[budget]` limits. The runner's own checks (its paths, the workspace, the
+//! agent's box) are its own: `runner::checks`.
 
 use super::Doctor;
 use crate::core::doctor::{self, Level};
@@ -8,9 +9,10 @@ use crate::session::Session;
 
 /// The `[budget]` limits, and whether they can see what the agent spends: a
 /// money limit over a `claude` that prints no JSON result would never act.
-pub(super) fn budget_check(c: &crate::config::Config) -> (bool, String) {
-    use crate::core::spend::{claude_reports_spend, usd};
-    use crate::runner::command::{Invokes, invoked_program};
+/// `blind`: the runner's command is known to report no spend
+/// (`runner::checks::Checks::reports_no_spend`).
+pub(super) fn budget_check(c: &crate::config::Config, blind: bool) -> (bool, String) {
+    use crate::core::spend::usd;
     let b = &c.budget;
     let money = |v: f64| if v > 0.0 { usd(v) } else { "none".into() };
     let limits = format!(
@@ -25,12 +27,6 @@ pub(super) fn budget_check(c: &crate::config::Config) -> (bool, String) {
     if !any_money && b.run_time.is_none() {
         return (true, "no limits set ([budget])".into());
     }
-    let command = [&c.runner.command[..], &c.runner.resume_command[..]];
-    let blind = c.runner.kind == crate::config::RunnerKind::Command
-        && command.iter().any(|argv| {
-            matches!(invoked_program(argv), Some(Invokes::Program(p))
-                if claude_reports_spend(&p, argv) == Some(false))
-        });
     if any_money && blind {
         return (
             false,
@@ -211,144 +207,9 @@ fn probe_state_folder(dir: &std::path::Path) -> Result<bool, Unusable> {
     result
 }
 
-/// Every path-like word of the local runner's commands: there, and
-/// executable when it is the program.
-pub(super) fn runner_paths(c: &crate::config::Config, d: &mut Doctor) {
-    use std::os::unix::fs::PermissionsExt;
-    if c.runner.kind != crate::config::RunnerKind::Command {
-        return;
-    }
-    use crate::runner::command::{Invokes, invoked_program};
-    let mut seen = std::collections::HashSet::new();
-    // a named agent's line as afk runs it: its extra arguments are arguments
-    let agent = c.runner.agent();
-    let command = crate::core::agent::argv(agent, &c.runner.command, None, None);
-    let resume = crate::core::agent::argv(agent, &c.runner.resume_command, None, None);
-    // the runner's own check already says whether this program is there
-    let checked = match invoked_program(&command) {
-        Some(Invokes::Program(p)) => Some(p),
-        _ => None,
-    };
-    for argv in [&command, &resume] {
-        for (path, used) in doctor::command_paths(argv) {
-            if !seen.insert(path.clone()) {
-                continue;
-            }
-            let missing = !std::path::Path::new(&path).exists();
-            if missing && used == doctor::PathUse::Program && checked.as_deref() == Some(&path) {
-                continue;
-            }
-            let meta = std::fs::metadata(&path).ok();
-            let is_dir = meta.as_ref().is_some_and(|m| m.is_dir());
-            let executable = meta.is_some_and(|m| m.permissions().mode() & 0o111 != 0);
-            let exists = std::path::Path::new(&path).exists();
-            if let Some((level, text)) =
-                doctor::command_path(&path, used, exists, is_dir, executable)
-            {
-                d.add("runner", level, text);
-            }
-        }
-    }
-}
-
-/// The workspace (docs/how-it-works.md#the-workspace): the git cache folder afk
-/// must be able to write (or create), git on PATH, and a warning when the agent
-/// runs as afk's own user while afk's token is in a file (the agent can read
-/// it).
-pub(super) fn workspace(ctx: &crate::session::Session, d: &mut Doctor) {
-    let c = ctx.config();
-    if c.runner.workspace() != crate::types::Workspace::Afk {
-        return;
-    }
-    if c.runner.kind == crate::config::RunnerKind::Kubernetes {
-        let k = &c.runner.kubernetes;
-        let image = match k.git_image.trim() {
-            "" => "afk's own image (the tick's pod's)",
-            i => i,
-        };
-        d.add(
-            "workspace",
-            Level::Ok,
-            format!(
-                "each Job's git containers make the checkout and push ({image}), with the credential of Secret {} (afk does not read Secrets: kubectl -n {} get secret {} checks it is there)",
-                k.git_secret,
-                if k.namespace.is_empty() { "<namespace>" } else { &k.namespace },
-                k.git_secret
-            ),
-        );
-        return;
-    }
-    let cache = &ctx.paths().git_cache;
-    let existing = cache.ancestors().find(|p| p.exists());
-    let ok = existing.is_some_and(|p| p.is_dir() && writable(p));
-    d.check(
-        "workspace",
-        ok,
-        if ok {
-            format!("git cache {} is writable", cache.display())
-        } else {
-            format!(
-                "git cache {} cannot be written by afk's user: set runner.git_cache to a folder it owns",
-                cache.display()
-            )
-        },
-    );
-    let git = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("git").is_file()));
-    d.check(
-        "workspace",
-        git,
-        if git {
-            "git found (afk makes the checkouts and pushes with it)".into()
-        } else {
-            "git not found on PATH: afk makes the agents' checkouts with it (apt-get install git)"
-                .into()
-        },
-    );
-    let switches_user = c.runner.command.first().is_some_and(|p| {
-        let base = p.rsplit('/').next().unwrap_or(p);
-        matches!(
-            base,
-            "sudo" | "runuser" | "su" | "doas" | "setpriv" | "systemd-run"
-        )
-    }) && c.runner.agent() == crate::types::AgentKind::Custom;
-    if let Some(file) = &c.forge.token_file
-        && c.runner.kind == crate::config::RunnerKind::Command
-        && c.runner.confine() == crate::core::agent_box::Confine::None
-        && !switches_user
-    {
-        d.add(
-            "workspace",
-            Level::Warn,
-            format!(
-                "the agent runs as afk's own user, so it can read {} (the forge token) and the state file: run agents as another user or in a container (docs/security.md#the-workspace)",
-                file.display()
-            ),
-        );
-    }
-}
-
-/// Whether this process can create a file in `dir`, tried as the state
-/// folder's check tries it: a file of doctor's own made (exclusively, never
-/// through a link) and removed at once. The same test for every folder, so
-/// the checks agree (access(2) answers for root by permission bits alone).
-pub(super) fn writable(dir: &std::path::Path) -> bool {
-    use std::os::unix::fs::OpenOptionsExt;
-    if !dir.is_dir() {
-        return false;
-    }
-    let probe = dir.join(format!(".afk-doctor-{}.probe", std::process::id()));
-    let made = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&probe);
-    match made {
-        Ok(_) => std::fs::remove_file(&probe).is_ok(),
-        Err(_) => false,
-    }
-}
+/// Whether this process can create a file in a folder: the one test every
+/// folder doctor checks takes (the runner's git cache too).
+pub(super) use crate::runner::checks::writable;
 
 /// (check, key, variable, what stops without it) for every optional `*_env`.
 fn named_variables(c: &crate::config::Config) -> Vec<(&'static str, String, String, &'static str)> {

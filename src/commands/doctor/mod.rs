@@ -3,7 +3,6 @@
 //! slow forge shows where doctor waits; `-q` prints only the problems. What a
 //! finding means is decided in `core::doctor`.
 
-mod agent_box;
 mod forge;
 mod local;
 mod units;
@@ -69,6 +68,13 @@ impl Doctor {
     }
 }
 
+/// The runner's own checks add their lines as doctor's do.
+impl crate::runner::checks::Report for Doctor {
+    fn add(&mut self, check: &str, level: Level, text: String) {
+        Doctor::add(self, check, level, text);
+    }
+}
+
 pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     ctx.load()?;
     let mut d = Doctor {
@@ -108,10 +114,16 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         }
         Err(e) => d.check("runner", false, crate::command_error::person_line(&e)),
     }
-    local::runner_paths(ctx.config(), &mut d);
-    local::workspace(ctx, &mut d);
-    agent_box::agent_box(ctx, &units::env_files(&args.units), &mut d);
-    let (ok, detail) = local::budget_check(ctx.config());
+    let runner = ctx.runner_checks();
+    runner.paths(&mut d);
+    runner.workspace(&ctx.paths().git_cache, &mut d);
+    let probe = crate::runner::checks::Probe {
+        state_path: ctx.state_path(),
+        config_path: &ctx.config_path(),
+        unit_env: &units::env_files(&args.units),
+    };
+    runner.confinement(&probe, &mut d);
+    let (ok, detail) = local::budget_check(ctx.config(), runner.reports_no_spend());
     d.check("budget", ok, detail);
     if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {
         d.add("budget", level, detail);
@@ -120,7 +132,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         d.add("prices", Level::Warn, line);
     }
     upgrade::local(ctx, &mut d);
-    units::units(ctx, &args.units, &mut d);
+    units::units(ctx, &args.units, &runner.writes(), &mut d);
     forge::forge(ctx, &mut d)?;
     let failed = d.checks.iter().any(|c| c.level == Level::Fail);
     if ctx.json() {

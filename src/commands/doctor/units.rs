@@ -15,7 +15,9 @@ const UNIT_DIRS: [&str; 3] = [
     "/usr/lib/systemd/system",
 ];
 
-pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
+/// `runner`: the folders the runner's turns write on this host
+/// (`runner::checks::Checks::writes`).
+pub(super) fn units(ctx: &Session, given: &[PathBuf], runner: &[(String, String)], d: &mut Doctor) {
     for path in &listed(given) {
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
@@ -48,7 +50,7 @@ pub(super) fn units(ctx: &Session, given: &[PathBuf], d: &mut Doctor) {
             );
             d.add("systemd", Level::Warn, text);
         }
-        let paths = written_by(ctx, tick);
+        let paths = written_by(ctx, tick, runner);
         let (level, text) = systemd_unit::check(&name, &unit, &paths);
         d.add("systemd", level, text);
     }
@@ -135,7 +137,7 @@ fn read_unit(path: &Path) -> std::io::Result<systemd_unit::Unit> {
 }
 
 /// `(what, folder)` for every place a tick of this kind creates files in.
-fn written_by(ctx: &Session, tick: &str) -> Vec<(String, String)> {
+fn written_by(ctx: &Session, tick: &str, runner: &[(String, String)]) -> Vec<(String, String)> {
     let c = ctx.config();
     let folder_of = |f: &Path| {
         f.parent()
@@ -147,13 +149,7 @@ fn written_by(ctx: &Session, tick: &str) -> Vec<(String, String)> {
     )];
     if tick != "harvest" {
         out.push(("runs_dir".into(), ctx.runs_dir().display().to_string()));
-        let workdir = &c.runner.workdir;
-        if c.runner.kind == crate::config::RunnerKind::Command
-            && workdir.starts_with('/')
-            && !workdir.contains('{')
-        {
-            out.push(("runner.workdir".into(), workdir.clone()));
-        }
+        out.extend(runner.iter().cloned());
     }
     if tick == "upgrade" {
         let work = ctx.paths().recipes.clone();

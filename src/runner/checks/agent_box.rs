@@ -4,22 +4,14 @@
 //! limits, and whether a boxed agent can authenticate. Unconfined agents
 //! are said, and a named agent that would refuse to start is a FAIL.
 
-use super::Doctor;
+use super::{Probe, Report};
+use crate::config::Config;
 use crate::core::agent_box::{Confine, HostPort, Network};
 use crate::core::doctor::Level;
 use crate::runner::agent_box::{self as boxes, Boxer};
-use crate::session::Session;
 use crate::types::AgentKind;
 
-pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut Doctor) {
-    let c = ctx.config();
-    if c.runner.kind == crate::config::RunnerKind::Kubernetes {
-        kube_gateway(c, d);
-        return;
-    }
-    if c.runner.kind != crate::config::RunnerKind::Command {
-        return;
-    }
+pub(super) fn agent_box(c: &Config, at: &Probe, d: &mut dyn Report) {
     if c.runner.confine() == Confine::None {
         unconfined(c, d);
         return;
@@ -33,7 +25,7 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
     if !view(c, &b, d) {
         return;
     }
-    probed(ctx, &b, unit_env, d);
+    probed(c, at, &b, d);
     box_user(&b, d);
     limits(c, d);
     if let Some(why) = no_login(c.runner.agent()) {
@@ -43,7 +35,7 @@ pub(super) fn agent_box(ctx: &Session, unit_env: &[std::path::PathBuf], d: &mut 
 
 /// An unconfined agent is said; a claude as root (outside a sandbox) would
 /// refuse to start, a FAIL.
-fn unconfined(c: &crate::config::Config, d: &mut Doctor) {
+fn unconfined(c: &Config, d: &mut dyn Report) {
     // SAFETY: geteuid(2) cannot fail
     let root = unsafe { libc::geteuid() } == 0;
     if root
@@ -70,7 +62,7 @@ fn unconfined(c: &crate::config::Config, d: &mut Doctor) {
 
 /// The model gateway as the keeper would run it (SPEC 5.8.6): who holds the
 /// key, whose word the spend is; `gateway = "on"` without its key, a FAIL.
-fn gateway(b: &Boxer, d: &mut Doctor) {
+fn gateway(b: &Boxer, d: &mut dyn Report) {
     use crate::core::gateway::doctor::{Decided, gateway_line};
     let decided = match b.gateway() {
         boxes::GatewaySetup::On(on) => Decided::On {
@@ -85,45 +77,9 @@ fn gateway(b: &Boxer, d: &mut Doctor) {
     d.add("gateway", level, text);
 }
 
-/// The model gateway on Kubernetes (SPEC 5.8.7): a container of each
-/// turn's pod, the key's Secret mounted in it alone; `env_secret` beside it
-/// must not carry the key.
-fn kube_gateway(c: &crate::config::Config, d: &mut Doctor) {
-    use crate::core::gateway::doctor::{Decided, gateway_line};
-    use crate::runner::kubernetes::PodGateway;
-    let k = &c.runner.kubernetes;
-    let setup = crate::runner::kubernetes::gateway_setup(c);
-    let decided = match &setup {
-        PodGateway::On { on, secret, .. } => {
-            let (_, text) = gateway_line(&Decided::On {
-                api: on.api,
-                key_env: &on.key_env,
-                upstream: &on.upstream,
-            });
-            d.add(
-                "gateway",
-                Level::Ok,
-                format!(
-                    "{text}; on Kubernetes a container of each turn's pod (afk's own image), which alone mounts Secret {secret}"
-                ),
-            );
-            if let Some(line) =
-                crate::core::kube_gateway::env_secret_line(&k.env_secret, &on.key_env)
-            {
-                d.add("gateway", Level::Warn, line);
-            }
-            return;
-        }
-        PodGateway::Off(why) => Decided::Off(why),
-        PodGateway::Refused(why) => Decided::Refused(why),
-    };
-    let (level, text) = gateway_line(&decided);
-    d.add("gateway", level, text);
-}
-
 /// The box's view of the agent's command, and the folders of afk's PATH it
 /// does not show; false when no view can be made (a FAIL, said).
-fn view(c: &crate::config::Config, b: &Boxer, d: &mut Doctor) -> bool {
+fn view(c: &Config, b: &Boxer, d: &mut dyn Report) -> bool {
     let argv = crate::core::agent::argv(c.runner.agent(), &c.runner.command, None, None);
     let view = match b.base_view(&argv) {
         Err(e) => {
@@ -155,16 +111,16 @@ fn view(c: &crate::config::Config, b: &Boxer, d: &mut Doctor) -> bool {
 /// A probe in a box made as a turn's would be: the env files afk's secrets
 /// live in (`core::doctor::box_env_files`), then afk's state file and the
 /// network (`judge`).
-fn probed(ctx: &Session, b: &Boxer, unit_env: &[std::path::PathBuf], d: &mut Doctor) {
+fn probed(c: &Config, at: &Probe, b: &Boxer, d: &mut dyn Report) {
     // the env files afk's secrets live in: the documented one, one beside
     // the config, the units' EnvironmentFile
     let mut env_files: Vec<std::path::PathBuf> = vec!["/etc/afk/env".into()];
-    env_files.extend(ctx.config_path().parent().map(|d| d.join("env")));
-    env_files.extend(unit_env.iter().cloned());
+    env_files.extend(at.config_path.parent().map(|d| d.join("env")));
+    env_files.extend(at.unit_env.iter().cloned());
     env_files.retain(|f| f.is_file());
     env_files.sort();
     env_files.dedup();
-    match probe(ctx, b, &env_files) {
+    match probe(c, at.state_path, b, &env_files) {
         Ok(found) => {
             if let Some((level, text)) = crate::core::doctor::box_env_files(&found) {
                 d.add("box", level, text);
@@ -181,7 +137,7 @@ fn probed(ctx: &Session, b: &Boxer, unit_env: &[std::path::PathBuf], d: &mut Doc
 }
 
 /// As root, the box's user: never root.
-fn box_user(b: &Boxer, d: &mut Doctor) {
+fn box_user(b: &Boxer, d: &mut dyn Report) {
     if let Some((uid, gid)) = b.host_user() {
         d.add(
             "box",
@@ -194,7 +150,7 @@ fn box_user(b: &Boxer, d: &mut Doctor) {
 }
 
 /// Whether runner.box.memory and tasks, when set, are in force here.
-fn limits(c: &crate::config::Config, d: &mut Doctor) {
+fn limits(c: &Config, d: &mut dyn Report) {
     let b_keys = &c.runner.boxed;
     if !b_keys.memory.is_empty() || b_keys.tasks > 0 {
         match boxes::limits_in_force() {
@@ -306,7 +262,12 @@ fn no_login(agent: AgentKind) -> Option<String> {
 
 /// Run `afk __box-probe` in a box made as a turn's would be, in a scratch
 /// run folder; what it printed.
-fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::Result<String> {
+fn probe(
+    c: &Config,
+    state_path: &std::path::Path,
+    b: &Boxer,
+    env_files: &[std::path::PathBuf],
+) -> anyhow::Result<String> {
     let dir = std::env::temp_dir().join(format!("afk-doctor-box-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let work = dir.join("work");
@@ -315,7 +276,6 @@ fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::
     crate::private_files::private_write(&progress, b"")?;
     let prompt = dir.join("prompt-1.md");
     crate::private_files::private_write(&prompt, b"")?;
-    let c = ctx.config();
     let forge = HostPort::of_url(&c.forge.api_url)
         .or_else(|| HostPort::of_url(&c.forge.url))
         .map(|h| h.to_string())
@@ -326,7 +286,7 @@ fn probe(ctx: &Session, b: &Boxer, env_files: &[std::path::PathBuf]) -> anyhow::
         crate::runner::agent_box::PROBE_CMD.to_string(),
         // not an absolute path: the box binds the files its command names,
         // and afk's state file is one it may not show
-        format!("state={}", ctx.state_path().display()),
+        format!("state={}", state_path.display()),
         model,
         forge,
     ];
