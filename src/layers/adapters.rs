@@ -326,3 +326,68 @@ fn the_operations_sit_between_the_commands_and_the_tick() {
     }
     assert!(wrong.is_empty(), "an arrow across the ops layer: {wrong:?}");
 }
+
+/// The lines of `code` (comments dropped, a `#[cfg(test)]` module and what
+/// follows it left out) that branch on the runner's kind or the workspace
+/// mode: `RunnerKind::` or `Workspace::` named, the mode read
+/// (`.workspace()`), or `runner.kind` compared or matched. Handing the kind
+/// on as a value (`runner_kind: cfg.runner.kind,`) is no branch.
+fn mode_branches(code: &str) -> Vec<String> {
+    let branches = |l: &str| {
+        ["RunnerKind::", "Workspace::", ".workspace()"]
+            .iter()
+            .any(|w| l.contains(w))
+            || l.contains("runner.kind ==")
+            || l.contains("runner.kind !=")
+            || (l.contains("match ") && l.contains("runner.kind"))
+    };
+    code.lines()
+        .take_while(|l| !l.trim_start().starts_with("#[cfg(test)]"))
+        .map(|l| l.split("//").next().unwrap_or(""))
+        .filter(|l| branches(l))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
+/// Structure VI: no command and no operation branches on the workspace mode
+/// or the runner kind; they ask the edge what it can do (`Checkouts::afks`,
+/// `Runner::looks_locally`, doctor's `runner::checks::Checks`).
+#[test]
+fn no_command_or_operation_branches_on_the_runner_kind_or_the_workspace_mode() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = vec![];
+    rust_files(&src.join("commands"), &mut files);
+    rust_files(&src.join("ops"), &mut files);
+    let mut wrong = vec![];
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for l in mode_branches(&text) {
+            wrong.push(format!("{}: {l}", f.strip_prefix(&src).unwrap().display()));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "ask the edge (Checkouts, Runner, runner::checks) what it can do: {wrong:#?}"
+    );
+}
+
+#[test]
+fn the_mode_reader_sees_a_comparison_and_a_match_but_not_a_value_given() {
+    let cases = [
+        (
+            "if c.runner.kind == crate::config::RunnerKind::Command {",
+            1,
+        ),
+        ("if c.runner.kind != kind {", 1),
+        ("match cfg.runner.kind { k => k }", 1),
+        ("if c.runner.workspace() != afk {", 1),
+        ("let afk = Workspace::Afk;", 1),
+        ("        runner_kind: cfg.runner.kind,", 0),
+        ("say(\"runner.kind = \\\"kubernetes\\\"\");", 0),
+        ("// RunnerKind::Command in a comment", 0),
+        ("#[cfg(test)]\nmod tests { RunnerKind::Http }", 0),
+    ];
+    for (code, want) in cases {
+        assert_eq!(mode_branches(code).len(), want, "{code}");
+    }
+}
