@@ -7,7 +7,10 @@
 //! sandbox they are made for.
 #![allow(dead_code)]
 
+pub mod paths;
 pub mod registry;
+
+pub use paths::{Listed, Paths};
 
 use serde_json::{Value, json};
 use std::cell::Cell;
@@ -798,11 +801,7 @@ impl Sandbox {
 
     /// The open PRs of `repo`, as the API lists them.
     pub fn open_prs(&self, repo: &str) -> Vec<Pr> {
-        let rest = match self.dialect {
-            Dialect::Gitea | Dialect::Github => "pulls?state=open",
-            Dialect::Gitlab => "merge_requests?state=opened",
-        };
-        let (code, v) = self.api(&self.path(repo, rest));
+        let (code, v) = self.api(&self.dialect.prs_path(repo, Listed::Open));
         assert_eq!(code, 200, "list the PRs of {repo}: {v}");
         v.as_array()
             .unwrap()
