@@ -144,7 +144,7 @@ fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
     assert!(!seen.contains("AFK_FORGE_TOKEN"), "{seen}");
     // the agent's commit is the forge's branch now, in afk's own PR
     let head = forge_head(&sb, "afk/issue-1").expect("afk pushed the branch");
-    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     let pr = &pulls[0];
     assert_eq!(pr["head"]["ref"], "afk/issue-1");
     assert_eq!(pr["head"]["sha"], head.as_str());
@@ -162,7 +162,7 @@ fn the_agent_starts_in_a_checkout_on_its_branch_with_no_credential_anywhere() {
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     assert_eq!(
-        sb.api("/repos/acme/api/pulls?state=all")
+        sb.api(&sb.dialect.prs_path("acme/api", Listed::All))
             .1
             .as_array()
             .unwrap()
@@ -407,7 +407,7 @@ fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
         "agent: turn 2"
     );
     assert_eq!(
-        sb.api("/repos/acme/api/pulls?state=all")
+        sb.api(&sb.dialect.prs_path("acme/api", Listed::All))
             .1
             .as_array()
             .unwrap()
@@ -561,7 +561,7 @@ fn a_tick_killed_anywhere_in_checkout_push_or_pr_leaves_one_pr_and_every_commit(
         assert_eq!(code, 0, "{point}: {err} {r}");
         let (code, r, err) = afk.watch();
         assert_eq!(code, 0, "{point}: {err} {r}");
-        let pulls = sb.api("/repos/acme/api/pulls?state=all").1;
+        let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
         assert_eq!(
             pulls.as_array().unwrap().len(),
             1,
@@ -709,7 +709,7 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{err} {r}");
     let body = || {
-        let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
         let prs = prs.as_array().unwrap().clone();
         assert_eq!(prs.len(), 1, "one PR: {prs:?}");
         (
@@ -759,11 +759,7 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
         sb.writes()
             .iter()
             .filter(|q| {
-                q["method"] == "PATCH"
-                    && q["path"]
-                        .as_str()
-                        .unwrap()
-                        .ends_with(&format!("/issues/{pr}"))
+                q["method"] == "PATCH" && q["path"] == sb.dialect.body_path("acme/api", On::Pr(pr))
             })
             .count()
     };
@@ -775,7 +771,7 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
 
 /// afk's one PR on acme/api: (number, body).
 fn the_pr(sb: &Sandbox) -> (u64, String) {
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
     let prs = prs.as_array().unwrap().clone();
     assert_eq!(prs.len(), 1, "one PR: {prs:?}");
     (
@@ -789,11 +785,7 @@ fn body_edits(sb: &Sandbox, pr: u64) -> usize {
     sb.writes()
         .iter()
         .filter(|q| {
-            q["method"] == "PATCH"
-                && q["path"]
-                    .as_str()
-                    .unwrap()
-                    .ends_with(&format!("/issues/{pr}"))
+            q["method"] == "PATCH" && q["path"] == sb.dialect.body_path("acme/api", On::Pr(pr))
         })
         .count()
 }
@@ -819,7 +811,7 @@ fn the_prs_body_says_the_runs_spend_as_of_its_last_rewrite() {
     );
     assert_eq!(body_edits(&sb, pr), 0, "opened with it: no edit");
     let checklist = |sb: &Sandbox| {
-        let (_, c) = sb.api("/repos/acme/api/issues/1/comments");
+        let (_, c) = sb.api(&sb.dialect.issue_comments_path("acme/api", 1));
         c.as_array()
             .unwrap()
             .iter()
@@ -870,7 +862,7 @@ fn a_run_whose_turns_left_no_commits_escalates_saying_so() {
         ("escalate".into(), Some("no-pr".into())),
         "{code} {r} {err}"
     );
-    let (_, comments) = sb.api("/repos/acme/api/issues/1/comments");
+    let (_, comments) = sb.api(&sb.dialect.issue_comments_path("acme/api", 1));
     let escalation = comments
         .as_array()
         .unwrap()
@@ -1013,7 +1005,10 @@ fn a_git_planted_in_an_agents_repository_lends_the_cache_no_other_repositorys_ob
             "{}: {r} {err}",
             l.name
         );
-        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        let comments = sb
+            .api(&sb.dialect.issue_comments_path("acme/api", 1))
+            .1
+            .to_string();
         assert!(
             comments.contains(l.path),
             "{}: the escalation does not name {}: {comments}",
@@ -1105,7 +1100,10 @@ fn a_fifo_in_an_agents_git_folder_is_refused_and_makes_no_tick_wait() {
             "{}: {r} {err}",
             b.name
         );
-        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        let comments = sb
+            .api(&sb.dialect.issue_comments_path("acme/api", 1))
+            .1
+            .to_string();
         assert!(
             comments.contains(b.path) && comments.contains("FIFO"),
             "{}: the escalation does not name {}: {comments}",
@@ -1168,7 +1166,10 @@ fn a_gitlink_the_base_did_not_have_is_push_refused_naming_its_path() {
             "{}: {r} {err}",
             l.name
         );
-        let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+        let comments = sb
+            .api(&sb.dialect.issue_comments_path("acme/api", 1))
+            .1
+            .to_string();
         assert!(
             comments.contains("sub") && comments.contains("gitlink"),
             "{}: the escalation does not name the gitlink at sub: {comments}",
@@ -1209,7 +1210,10 @@ fn a_git_waiting_on_a_fifo_ends_with_a_short_tick_and_none_is_left_behind() {
         ("escalate".into(), Some("push-refused".into())),
         "{r} {err}"
     );
-    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    let comments = sb
+        .api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string();
     assert!(comments.contains("FIFO"), "{comments}");
     assert_eq!(forge_head(&sb, "afk/issue-1"), None);
     let work = workdir(&afk);
