@@ -184,7 +184,7 @@ fn lifecycle(agent: &str) {
         "{r}\n{}",
         agent_log(&afk)
     );
-    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     assert_eq!(pulls[0]["user"]["login"], "afk-bot", "{pulls}");
     let body = pulls[0]["body"].as_str().unwrap();
     assert!(body.starts_with("Closes #1"), "{body}");
@@ -214,7 +214,7 @@ fn lifecycle(agent: &str) {
         "one branch, both turns' commits"
     );
     assert_eq!(
-        sb.api("/repos/acme/api/pulls?state=all")
+        sb.api(&sb.dialect.prs_path("acme/api", Listed::All))
             .1
             .as_array()
             .unwrap()
@@ -234,7 +234,7 @@ fn lifecycle(agent: &str) {
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).1.as_deref(), Some("awaiting-merge"), "{r}");
-    let number = sb.api("/repos/acme/api/pulls?state=open").1[0]["number"]
+    let number = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1[0]["number"]
         .as_u64()
         .unwrap();
     sb.merge("acme/api", number);
@@ -333,7 +333,7 @@ fn pushes_what_it_likes(agent: &str) {
         !refs.contains("refs/tags/v9") && !refs.contains("refs/heads/other"),
         "{refs}"
     );
-    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls}");
     assert_eq!(pulls[0]["user"]["login"], "afk-bot", "{pulls}");
     assert!(
@@ -671,7 +671,7 @@ fn claude_on_an_imported_repository_answers_a_review_with_its_second_turns_scrip
         "{r} {err}\n{}",
         agent_log(&afk)
     );
-    let pr = sb.api("/repos/acme/api/pulls?state=open").1[0].clone();
+    let pr = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1[0].clone();
     let body = pr["body"].as_str().unwrap();
     assert!(
         body.contains("First turn done.") && body.contains("First change"),
@@ -696,7 +696,7 @@ fn claude_on_an_imported_repository_answers_a_review_with_its_second_turns_scrip
         Some("ci-pending"),
         "{r} {err}"
     );
-    let body = sb.api("/repos/acme/api/pulls?state=open").1[0]["body"]
+    let body = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1[0]["body"]
         .as_str()
         .unwrap()
         .to_string();

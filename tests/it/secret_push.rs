@@ -161,7 +161,7 @@ fn a_turn_whose_commits_hold_a_secret_is_not_pushed_and_the_escalation_names_whe
         assert_eq!(pushes(&sb), 0, "{}: a push was made", a.name);
         // the bodies as a reader sees them: markdown's escapes taken out
         let comments: String = sb
-            .api("/repos/acme/api/issues/1/comments")
+            .api(&sb.dialect.issue_comments_path("acme/api", 1))
             .1
             .as_array()
             .unwrap()
@@ -224,6 +224,6 @@ fn ordinary_code_and_near_misses_are_pushed_as_before() {
         "{files}"
     );
     assert_eq!(pushes(&sb), 1);
-    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     assert_eq!(pulls[0]["head"]["sha"], head.as_str(), "afk's PR: {pulls}");
 }
