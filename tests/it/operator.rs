@@ -904,7 +904,7 @@ fn harvest_records_a_transient_retry_when_a_forge_call_exhausts_its_retries() {
     // the call's own words, carried by the error the tick collected
     let detail = lessons[0]["detail"].as_str().unwrap();
     assert!(
-        detail.starts_with("forge: GET /repos/acme/api/")
+        detail.starts_with(&format!("forge: GET {}/", sb.path("acme/api", "")))
             && detail.contains("failed after 1 retries"),
         "{detail}"
     );
@@ -977,7 +977,7 @@ fn status_age_is_seconds_and_every_runs_show_moment_has_a_time() {
     afk.watch();
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     afk.watch();
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open));
     sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
     let (_, s, _) = afk.json(&["status"]);
     let age = &s["runs"][0]["age"];
@@ -1180,12 +1180,18 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
     );
     let w = afk(&["watch"]);
     assert!(w.to_string().contains("awaiting-merge"), "{w}");
-    let prs: Value = ureq::get(&format!("{url}/api/v1/repos/acme/api/pulls?state=open"))
-        .set("Authorization", &format!("token {token}"))
-        .call()
-        .unwrap()
-        .into_json()
-        .unwrap();
+    // the sandbox started without --dialect speaks its default
+    let d = Dialect::default();
+    let prs: Value = ureq::get(&format!(
+        "{url}{}{}",
+        d.prefix(),
+        d.prs_path("acme/api", Listed::Open)
+    ))
+    .set("Authorization", &format!("token {token}"))
+    .call()
+    .unwrap()
+    .into_json()
+    .unwrap();
     assert_eq!(
         prs[0]["number"], 4,
         "the number README's quick start merges"
@@ -1557,7 +1563,7 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
         }
         // CI goes green on every PR and a person merges it
         for r in &repos {
-            let (_, prs) = sb.api(&format!("/repos/{r}/pulls?state=open"));
+            let (_, prs) = sb.api(&sb.dialect.prs_path(r, Listed::Open));
             for pr in prs.as_array().unwrap() {
                 let branch = pr["head"]["ref"].as_str().unwrap();
                 sb.status(r, branch, "ci/build", "success");

@@ -122,7 +122,10 @@ fn the_sandbox_draws_its_tokens_and_the_old_fixed_ones_open_nothing() {
         Err(ureq::Error::Status(c, _)) => c,
         Err(e) => panic!("{e}"),
     };
-    let forge = "/api/v1/repos/acme/api/issues/1/comments";
+    // the sandbox started without --dialect speaks its default
+    let d = Dialect::default();
+    let forge = format!("{}{}", d.prefix(), d.issue_comments_path("acme/api", 1));
+    let forge = forge.as_str();
     let k8s = "/k8s/apis/batch/v1/namespaces/afk/jobs";
     let agent = "/agent/threads/1";
     for (path, old, new) in [
