@@ -319,7 +319,7 @@ fn a_missing_in_progress_label_is_created_by_adding_it() {
     assert!(
         sb.requests()
             .iter()
-            .all(|q| q["path"] != "/repos/acme/api/labels"),
+            .all(|q| q["path"] != sb.dialect.labels_path("acme/api")),
         "poll needs no label list on GitHub"
     );
 }
@@ -355,7 +355,11 @@ fn a_renamed_repo_answers_301_and_nothing_follows_it() {
         .iter()
         .map(|q| q["path"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(paths, vec!["/repos/acme/old/issues"], "not followed");
+    assert_eq!(
+        paths,
+        vec![sb.dialect.issues_path("acme/old", "")],
+        "not followed"
+    );
     assert!(
         !sb.labels_of("acme/new", 1)
             .contains(&"agent-in-progress".into())
@@ -381,14 +385,14 @@ fn a_run_that_succeeds_closes_its_issue_as_completed() {
     let close: Vec<Value> = sb
         .writes()
         .into_iter()
-        .filter(|w| w["method"] == "PATCH" && w["path"] == "/repos/acme/api/issues/1")
+        .filter(|w| w["method"] == "PATCH" && w["path"] == sb.dialect.issue_path("acme/api", 1))
         .collect();
     assert_eq!(close.len(), 1, "{close:?}");
     assert_eq!(
         close[0]["body"],
         json!({"state": "closed", "state_reason": "completed"})
     );
-    let (_, issue) = sb.api("/repos/acme/api/issues/1");
+    let (_, issue) = sb.api(&sb.dialect.issue_path("acme/api", 1));
     assert_eq!(
         (issue["state"].as_str(), issue["state_reason"].as_str()),
         (Some("closed"), Some("completed"))
