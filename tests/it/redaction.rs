@@ -32,7 +32,10 @@ fn an_agent_that_prints_a_secret_and_fails_gets_it_redacted_everywhere_afk_write
         ("escalate".into(), Some("agent-failed".into())),
         "{r} {err}"
     );
-    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    let comments = sb
+        .api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string();
     let b64 = |s: &str| {
         let out = std::process::Command::new("sh")
             .args(["-c", &format!("printf %s '{s}' | base64")])
@@ -237,7 +240,10 @@ fn a_blocked_report_quoting_a_secret_in_escaped_and_encoded_forms_reaches_nobody
         ("escalate".into(), Some("blocked".into())),
         "{w} {werr}"
     );
-    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    let comments = sb
+        .api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string();
     assert!(
         comments.contains("question: is it hex"),
         "the questions are quoted: {comments}"
@@ -271,7 +277,10 @@ fn a_failing_agents_log_printing_a_secret_in_escaped_and_encoded_forms_reaches_n
         ("escalate".into(), Some("agent-failed".into())),
         "{w} {werr}"
     );
-    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    let comments = sb
+        .api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string();
     assert!(
         comments.contains("hex:"),
         "the log's end is quoted: {comments}"
@@ -369,7 +378,10 @@ fn a_public_repositorys_escalation_quotes_none_of_the_agents_log() {
         ("escalate".into(), Some("agent-failed".into())),
         "{w} {werr}"
     );
-    let comments = sb.api("/repos/acme/api/issues/1/comments").1.to_string();
+    let comments = sb
+        .api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string();
     assert!(comments.contains("afk needs a human"), "{comments}");
     assert!(comments.contains("afk runs show 1 --log"), "{comments}");
     for quoted in [

@@ -75,7 +75,9 @@ fn watch_counts_a_run_in_flight_and_only_real_errors() {
     assert_eq!(code, 0, "{text}");
     assert!(text.starts_with("watch: 1 run, 0 errors"), "{text}");
     // the run's issue cannot be read: one error, and still one run looked at
-    sb.faults(json!([{"method": "GET", "path": "/repos/acme/api/issues/1", "status": 500}]));
+    sb.faults(
+        json!([{"method": "GET", "path": sb.dialect.issue_path("acme/api", 1), "status": 500}]),
+    );
     let (code, text) = agreeing(&afk, &["watch"]);
     assert_eq!(code, 1, "{text}");
     assert!(text.starts_with("watch: 1 run, 1 error"), "{text}");
@@ -187,7 +189,9 @@ fn the_status_page_has_tick_health_and_a_banner_for_a_failed_or_overdue_kind() {
         "{html}"
     );
     assert!(!html.contains("TICK HEALTH:"), "all well: no banner");
-    sb.faults(json!([{"method": "GET", "path": "/repos/acme/api/issues/1", "status": 500}]));
+    sb.faults(
+        json!([{"method": "GET", "path": sb.dialect.issue_path("acme/api", 1), "status": 500}]),
+    );
     let (code, _) = agreeing(&afk, &["watch"]);
     assert_eq!(code, 1);
     sb.faults(json!([]));
