@@ -392,6 +392,6 @@ fn afk_runs_the_entrypoint_in_its_own_checkout_and_opens_the_pr() {
         &["log", "--format=%s", "afk/issue-1"],
     );
     assert!(subjects.contains("agent-work"), "{subjects}");
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=all");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
     assert_eq!(prs.as_array().map(Vec::len), Some(1), "{prs}");
 }

@@ -194,9 +194,9 @@ fn sandbox_refuses_non_loopback_addresses() {
 fn sandbox_requires_the_token_and_pages_like_gitea() {
     let issues: Vec<_> = (1..=120).map(|n| ready(n, "alice")).collect();
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!(issues))]}));
-    let resp = ureq::get(&format!("{}/api/v1/user", sb.url)).call();
+    let resp = ureq::get(&format!("{}/user", sb.api_url())).call();
     assert!(matches!(resp, Err(ureq::Error::Status(401, _))));
-    let (_, page) = sb.api("/repos/acme/api/issues?limit=100");
+    let (_, page) = sb.api(&sb.dialect.issues_path("acme/api", "limit=100"));
     assert_eq!(page.as_array().unwrap().len(), 50, "limit is capped at 50");
 }
 

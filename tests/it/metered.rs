@@ -118,7 +118,7 @@ fn a_metered_run_spends_its_metered_sum_everywhere_whatever_its_agent_says() {
     assert_eq!(log.matches(said).count(), 1, "{log}");
 
     // the PR body and the checklist say the metered figure
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open));
     let body = prs[0]["body"].as_str().unwrap_or("").to_string();
     assert!(
         body.contains("Spend so far, metered by afk's model gateway: $1.44."),

@@ -440,7 +440,7 @@ fn the_status_page_shows_the_pilot_figures_of_30_days() {
 #[test]
 fn times_count_from_the_arming_poll_recorded() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let (status, timeline) = sb.api("/repos/acme/api/issues/1/timeline");
+    let (status, timeline) = sb.api(&sb.dialect.timeline_path("acme/api", 1));
     assert_eq!(status, 200, "{timeline}");
     let armed = timeline
         .as_array()

@@ -82,7 +82,7 @@ fn ended(sb: &Sandbox, sha: &str) -> Value {
 
 /// The latest status per context the forge shows on `sha`: (context, state, description).
 fn statuses(sb: &Sandbox, sha: &str) -> Vec<(String, String, String)> {
-    let (code, v) = sb.api(&format!("/repos/acme/api/commits/{sha}/status"));
+    let (code, v) = sb.api(&sb.dialect.combined_status_path("acme/api", sha));
     assert_eq!(code, 200, "{v}");
     v["statuses"]
         .as_array()
@@ -132,7 +132,7 @@ fn a_push_to_a_prs_branch_runs_the_repos_ci_command_and_its_result_is_the_commit
         "{run}"
     );
     assert_eq!(statuses(&sb, &green)[0].1, "success");
-    let (_, combined) = sb.api("/repos/acme/api/commits/feature/status");
+    let (_, combined) = sb.api(&sb.dialect.combined_status_path("acme/api", "feature"));
     assert_eq!(combined["state"], "success", "{combined}");
     // the red commit's result stands
     assert_eq!(statuses(&sb, &red)[0].1, "failure");

@@ -202,7 +202,7 @@ fn a_merged_runs_row_shows_the_ci_it_merged_with() {
     );
     let live = table_after(&std::fs::read_to_string(&page).unwrap(), "Runs in flight");
     assert!(live.contains("|green since "), "{live}");
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open));
     sb.merge("acme/api", prs[0]["number"].as_u64().unwrap());
     let (_, r, _) = afk.watch();
     assert_eq!(action_of(&r, 1).0, "succeed", "{r}");
