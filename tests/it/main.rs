@@ -56,6 +56,7 @@ mod scripted_model;
 mod secret_push;
 mod status_issue;
 mod status_page;
+mod style;
 pub mod summaries;
 mod template;
 mod text_out;
