@@ -200,16 +200,18 @@ pub const EXIT_RECORD: &str = "exit_status";
 pub fn record_start(run_dir: &Path) -> std::io::Result<()> {
     let pid = std::process::id();
     let start = process_start_time(pid as i32).unwrap_or(0);
-    crate::metrics::replace_file(
+    crate::private_files::private_replace(
         &run_dir.join(PID_RECORD),
-        &format!("{pid} {start}\n"),
-        0o600,
+        format!("{pid} {start}\n").as_bytes(),
     )
 }
 
 /// The turn's exit status (`EXIT_RECORD`), as the wrapper writes it.
 pub fn record_exit(run_dir: &Path, code: i32) -> std::io::Result<()> {
-    crate::metrics::replace_file(&run_dir.join(EXIT_RECORD), &format!("{code}\n"), 0o600)
+    crate::private_files::private_replace(
+        &run_dir.join(EXIT_RECORD),
+        format!("{code}\n").as_bytes(),
+    )
 }
 
 /// Whether a start may have got as far as the fork (the marker written just before it).

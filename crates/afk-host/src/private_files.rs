@@ -25,6 +25,28 @@ pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
     f.write_all(text)
 }
 
+/// Replace a private file (0600) whole: written beside it as
+/// `<name>.tmp` (never through a link planted there), then renamed over it,
+/// so a reader sees the old text or the new, never half of it. The turn's
+/// records (runner/command.rs) as its wrapper's `printf > $f.tmp && mv`.
+pub fn private_replace(path: &Path, text: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)?;
+    f.write_all(text)?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
 /// Whether the file system holding `path` (a file, or the folder it would be
 /// in) has no room left for this user: less than 1 MiB it may write (root
 /// may use the blocks reserved for it). What turns SQLite's "disk I/O error"
