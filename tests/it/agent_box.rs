@@ -16,7 +16,6 @@ pub const DETACHED: &str = "4242.5";
 /// The probe, as shell text: one `name=value` line per check into
 /// `box-probe.txt` in the checkout, which it commits.
 pub fn probe(afk: &Afk, sb: &Sandbox) -> String {
-    let forge_port = sb.url.rsplit(':').next().unwrap();
     let s = |p: &str| afk.scratch.path(p).display().to_string();
     format!(
         r#"o=box-probe.txt; : > $o
@@ -37,8 +36,8 @@ echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthr
 echo "model_as_another_host=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' -H 'Host: forge.internal' {model}/model/anthropic/v1/models)" >> $o
 gw="${{ANTHROPIC_BASE_URL:-}}"; [ -n "$gw" ] || gw=$(sed -n 's#^base_url *= *"\(http://127\.0\.0\.1:[0-9]*\)/v1".*#\1#p' "${{CODEX_HOME:-/nonexistent}}/config.toml" 2>/dev/null | head -1)
 case "$gw" in http://127.0.0.1:*) echo "gateway=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' $gw/v1/models)" >> $o ;; esac
-if curl -s -m 5 -o /dev/null --noproxy '*' http://127.0.0.1:{forge_port}/api/v1/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
-echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 http://127.0.0.1:{forge_port}/api/v1/version)" >> $o
+if curl -s -m 5 -o /dev/null --noproxy '*' {forge_api}/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
+echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 {forge_api}/version)" >> $o
 setsid sh -c 'exec sleep {DETACHED}' </dev/null >/dev/null 2>&1 &
 git add $o && git commit -qm "box probe""#,
         state = s("state/afk.db"),
@@ -48,6 +47,7 @@ git add $o && git commit -qm "box probe""#,
         env = s("env"),
         others = s("state/runs/99"),
         model = sb.model_url,
+        forge_api = sb.api_url(),
     )
 }
 
@@ -232,7 +232,7 @@ fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_e
         Some("ci-pending"),
         "{r} {err}"
     );
-    let (_, prs) = sb.api("/repos/acme/api/pulls?state=open");
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open));
     let body = prs[0]["body"].as_str().unwrap_or("").to_string();
     let forge_port = sb.url.rsplit(':').next().unwrap();
     assert!(
@@ -443,7 +443,7 @@ fn a_machine_that_cannot_make_a_box_dispatches_nothing_and_labels_nothing() {
         !w.to_string().contains("escalate"),
         "nothing escalated: {w}"
     );
-    let (_, comments) = sb.api("/repos/acme/api/issues/1/comments");
+    let (_, comments) = sb.api(&sb.dialect.issue_comments_path("acme/api", 1));
     assert_eq!(comments, json!([]), "no comment");
 }
 
@@ -822,7 +822,7 @@ fn gateway_on_without_its_key_starts_no_turn_and_labels_nothing() {
         r["dispatched"].as_array().is_none_or(|d| d.is_empty()),
         "{all}"
     );
-    let (_, issue) = sb.api("/repos/acme/api/issues/1");
+    let (_, issue) = sb.api(&sb.dialect.issue_path("acme/api", 1));
     let labels: Vec<&str> = issue["labels"]
         .as_array()
         .unwrap()

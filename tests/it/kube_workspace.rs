@@ -119,13 +119,13 @@ fn a_job_makes_the_checkout_runs_the_agent_without_the_credential_and_forwards_i
         );
     }
     // the failing agent's work is forwarded; afk's account opens the PR
-    let pulls = sb.api("/repos/acme/api/pulls?state=open").1;
+    let pulls = sb.api(&sb.dialect.prs_path("acme/api", Listed::Open)).1;
     assert_eq!(pulls.as_array().unwrap().len(), 1, "{pulls}");
     assert_eq!(pulls[0]["user"]["login"], "afk-bot");
     assert_eq!(pulls[0]["head"]["sha"], head.as_str());
     // a second tick opens nothing more
     afk.watch();
-    let all = sb.api("/repos/acme/api/pulls?state=all").1;
+    let all = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
     assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
 }
 
@@ -220,7 +220,7 @@ fn a_corrective_turn_is_a_new_job_whose_checkout_starts_from_the_forge_s_head() 
         git(&repo, &["log", "-1", "--format=%s", &head]),
         "agent: turn 2"
     );
-    let all = sb.api("/repos/acme/api/pulls?state=all").1;
+    let all = sb.api(&sb.dialect.prs_path("acme/api", Listed::All)).1;
     assert_eq!(all.as_array().unwrap().len(), 1, "one PR: {all}");
 }
 
