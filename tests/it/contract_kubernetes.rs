@@ -411,40 +411,67 @@ fn the_kubernetes_checker_catches_drift() {
 
 /// A turn's Job with the model gateway (docs/kubernetes.md#the-model-gateway):
 /// the sidecar, its startup probe and the agent's liveness probe on the
-/// gateway's health port are the contract's fields, of its types.
+/// gateway's health port are the contract's fields, of its types; in afk's
+/// workspace (the agent an init container, no probe) the turn's volume,
+/// its read-only mount and the agent's watchdog too.
 #[test]
 fn a_turn_s_job_with_the_model_gateway_is_in_the_contract() {
     let c = contract();
-    let sb = Sandbox::start(
-        json!({"model_key": "k", "repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
-    );
-    let afk = crate::kube_gateway::kube_afk(&sb, "#!/bin/sh\ncat > /dev/null\n", "", &[]);
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
-    let t = "/apis/batch/v1/namespaces/{namespace}/jobs";
-    let body: Value = sb
-        .requests()
-        .into_iter()
-        .filter(|r| {
-            r["method"] == "POST"
-                && template(&c, &r["path"].as_str().unwrap()["/k8s".len()..]) == Some(t)
-        })
-        .find_map(|r| match &r["body"] {
-            Value::String(s) => serde_json::from_str(s).ok(),
-            v => Some(v.clone()),
-        })
-        .expect("the Job afk created");
-    let pod = &body["spec"]["template"]["spec"];
-    assert!(
-        pod["containers"][0]["livenessProbe"]["httpGet"].is_object(),
-        "{pod}"
-    );
-    assert!(
-        pod["initContainers"][0]["startupProbe"]["exec"].is_object(),
-        "{pod}"
-    );
-    let schema = &c["paths"][t]["post"]["requestBody"]["content"]["*/*"]["schema"];
-    let mut problems = vec![];
-    check(&c, schema, &body, "post jobs body", &mut problems);
-    assert!(problems.is_empty(), "{problems:#?}");
+    for afks in [false, true] {
+        let sb = Sandbox::start(
+            json!({"model_key": "k", "repos": [repo("acme/api", json!([ready(1, "alice")]))]}),
+        );
+        let afk =
+            crate::kube_gateway::kube_afk_in(&sb, "#!/bin/sh\ncat > /dev/null\n", "", &[], afks);
+        let (code, r, err) = afk.poll();
+        assert_eq!(code, 0, "{err} {r}");
+        let t = "/apis/batch/v1/namespaces/{namespace}/jobs";
+        let body: Value = sb
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r["method"] == "POST"
+                    && template(&c, &r["path"].as_str().unwrap()["/k8s".len()..]) == Some(t)
+            })
+            .find_map(|r| match &r["body"] {
+                Value::String(s) => serde_json::from_str(s).ok(),
+                v => Some(v.clone()),
+            })
+            .expect("the Job afk created");
+        let pod = &body["spec"]["template"]["spec"];
+        assert!(
+            pod["initContainers"][0]["startupProbe"]["exec"].is_object(),
+            "{pod}"
+        );
+        if afks {
+            let turn = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == "turn");
+            assert!(
+                turn.is_some_and(|v| v["emptyDir"]["sizeLimit"].is_string()),
+                "{pod}"
+            );
+            let agent = &pod["initContainers"][2];
+            assert_eq!(agent["name"], "agent", "{pod}");
+            assert!(
+                agent["volumeMounts"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m["name"] == "turn" && m["readOnly"] == true),
+                "{pod}"
+            );
+        } else {
+            assert!(
+                pod["containers"][0]["livenessProbe"]["httpGet"].is_object(),
+                "{pod}"
+            );
+        }
+        let schema = &c["paths"][t]["post"]["requestBody"]["content"]["*/*"]["schema"];
+        let mut problems = vec![];
+        check(&c, schema, &body, "post jobs body", &mut problems);
+        assert!(problems.is_empty(), "{afks}: {problems:#?}");
+    }
 }

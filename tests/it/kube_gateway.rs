@@ -7,10 +7,14 @@
 //! whatever the agent reports. At the budget the gateway refuses every
 //! request (429) and answers the agent's liveness probe 503: the kubelet
 //! ends the looping agent's container at once (its pod fails), and the next
-//! watch tick escalates `over-budget` with the gateway's figures.
+//! watch tick escalates `over-budget` with the gateway's figures. In afk's
+//! workspace, whose agent is an init container (no probe there), the
+//! agent's process 1 is afk's watchdog, which ends it as soon as the
+//! gateway marks the turn stopped in a volume they share.
 
 use crate::kubernetes::{n, wait_done};
 use crate::support::*;
+use crate::workspace::forge_head;
 use serde_json::{Value, json};
 
 const KEY: &str = "sk-sandbox-kube-gw-7c21e0";
@@ -47,6 +51,19 @@ fn mounts(c: &Value) -> Vec<String> {
 /// also holds `env` and a stale copy of the key the gateway overrides);
 /// `extra`: more of the config, at its end.
 pub(crate) fn kube_afk(sb: &Sandbox, claude: &str, extra: &str, env: &[(&str, &str)]) -> Afk {
+    kube_afk_in(sb, claude, extra, env, false)
+}
+
+/// As [`kube_afk`]; `afks`: in afk's workspace (the kind's default: the
+/// Job's git containers around the agent, which is an init container),
+/// else `workspace = "agent"`.
+pub(crate) fn kube_afk_in(
+    sb: &Sandbox,
+    claude: &str,
+    extra: &str,
+    env: &[(&str, &str)],
+    afks: bool,
+) -> Afk {
     let scratch = Scratch::new();
     let bin = scratch.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -61,16 +78,23 @@ pub(crate) fn kube_afk(sb: &Sandbox, claude: &str, extra: &str, env: &[(&str, &s
     std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let text = format!(
         "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
-         [runner]\nkind = \"kubernetes\"\nagent = \"claude\"\nworkspace = \"agent\"\n\
+         [runner]\nkind = \"kubernetes\"\nagent = \"claude\"\n{workspace}\
          [runner.model]\nupstream = \"{model}/model/anthropic\"\n\
          [runner.kubernetes]\napi_url = \"{url}/k8s\"\ntoken_file = \"{token}\"\nnamespace = \"afk\"\n\
          image = \"registry.example/agent:1\"\nenv_secret = \"agent-env\"\ngit_image = \"afk\"\n\
-         model_secret = \"model-key\"\n\
+         model_secret = \"model-key\"\n{git}\
          [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n{extra}",
         forge = sb.forge_keys(),
         url = sb.url,
         model = sb.model_url,
         token = token.display(),
+        workspace = if afks { "" } else { "workspace = \"agent\"\n" },
+        // the sandbox's cluster holds afk's forge credential as `afk-git`
+        git = if afks {
+            "git_secret = \"afk-git\"\n"
+        } else {
+            ""
+        },
     );
     let config = scratch.write("afk.toml", &text);
     let afk = Afk {
@@ -211,25 +235,7 @@ done
 #[test]
 fn at_its_budget_the_pod_s_gateway_fails_the_agent_s_liveness_probe_and_the_turn_ends_before_any_tick()
  {
-    // each answer is 1000 input and 100 output tokens at $3 and $15 a
-    // million: $0.0045; the run may spend $0.005, so two pass
-    let mut issue = ready(1, "alice");
-    issue["script"] = json!([{"text": "Done.", "usage": {"input": 1000, "output": 100}}]);
-    let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
-    let marks = Scratch::new();
-    // the pod's user writes its marks here
-    std::fs::set_permissions(
-        &marks.dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let mark = marks.path("asked");
-    let mark_s = mark.display().to_string();
-    let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
-                  [budget]\nrun_usd = 0.005\n";
-    let afk = kube_afk(&sb, LOOPING, prices, &[("MARK", &mark_s)]);
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
+    let (sb, marks, afk) = looping_turn(false);
     // the agent's container is watched by the kubelet through the gateway's
     // health port, on the pod's address, every second
     let spec = pod(&sb);
@@ -257,43 +263,35 @@ fn at_its_budget_the_pod_s_gateway_fails_the_agent_s_liveness_probe_and_the_turn
         "{ended}"
     );
     assert_eq!(cluster["jobs"][0]["status"]["failed"], 1, "{cluster}");
-    let pid: i32 = std::fs::read_to_string(marks.path("asked.pid"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
-    let alive = {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        !stat.is_empty() && !stat.contains(") Z ")
-    };
     assert!(
-        !alive,
+        !alive(&marks),
         "the looping agent's process is gone with its container"
     );
     // the health port said the turn went on, and served no model
     let said = |f: &str| std::fs::read_to_string(marks.path(f)).unwrap_or_default();
     assert_eq!(said("asked.health"), "200");
     assert_eq!(said("asked.health.model"), "404");
-    // two passed; every later request was refused with a 429 naming the
-    // budget (the last one may have been cut by the kill)
-    let asked = |i: u32| std::fs::read_to_string(marks.path(&format!("asked.{i}"))).ok();
-    assert_eq!(asked(1).as_deref(), Some("200"));
-    assert_eq!(asked(2).as_deref(), Some("200"));
-    assert_eq!(asked(3).as_deref(), Some("429"));
-    let later: Vec<String> = (4..).map_while(asked).filter(|s| !s.is_empty()).collect();
-    assert!(later.iter().all(|s| s == "429"), "{later:?}");
-    let body = std::fs::read_to_string(marks.path("asked.body.3")).unwrap_or_default();
-    assert!(body.contains("budget.run_usd"), "{body}");
-    assert_eq!(
-        sb.admin("GET", "/model/requests", None)
-            .as_array()
-            .unwrap()
-            .len(),
-        2,
-        "nothing reached the model after the stop"
-    );
+    two_passed_then_refused(&sb, &marks);
     // the next watch tick reads the gateway's stop from its log and
     // escalates the run over-budget with its figures (not agent-failed)
+    escalated_over_budget(&sb, &afk);
+    // the Job had ended already: left to ttl_after_finished like any
+    // finished turn's, no container of its running
+    let cluster = sb.admin("GET", "/k8s/state", None);
+    assert_eq!(cluster["jobs"][0]["status"]["active"], 0, "{cluster}");
+    let statuses = &cluster["pods"][0]["status"];
+    for c in ["containerStatuses", "initContainerStatuses"]
+        .iter()
+        .flat_map(|k| statuses[*k].as_array().unwrap())
+    {
+        assert!(c["state"]["terminated"].is_object(), "{c}");
+    }
+}
+
+/// The next watch tick reads the gateway's stop from its log and escalates
+/// the run `over-budget` with its figures ($0.0090 spent of $0.0050), not
+/// `agent-failed`.
+fn escalated_over_budget(sb: &Sandbox, afk: &Afk) {
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
@@ -320,15 +318,133 @@ fn at_its_budget_the_pod_s_gateway_fails_the_agent_s_liveness_probe_and_the_turn
             && esc.contains("$0.0090"),
         "{esc}"
     );
-    // the Job had ended already: left to ttl_after_finished like any
-    // finished turn's, no container of its running
-    let cluster = sb.admin("GET", "/k8s/state", None);
-    assert_eq!(cluster["jobs"][0]["status"]["active"], 0, "{cluster}");
-    let statuses = &cluster["pods"][0]["status"];
-    for c in ["containerStatuses", "initContainerStatuses"]
+}
+
+/// What the looping agent was answered: two requests passed; every later
+/// one was refused with a 429 naming the budget (the last one may have
+/// been cut by the stop), and nothing reached the model after the stop.
+fn two_passed_then_refused(sb: &Sandbox, marks: &Scratch) {
+    let asked = |i: u32| std::fs::read_to_string(marks.path(&format!("asked.{i}"))).ok();
+    assert_eq!(asked(1).as_deref(), Some("200"));
+    assert_eq!(asked(2).as_deref(), Some("200"));
+    assert_eq!(asked(3).as_deref(), Some("429"));
+    let later: Vec<String> = (4..).map_while(asked).filter(|s| !s.is_empty()).collect();
+    assert!(later.iter().all(|s| s == "429"), "{later:?}");
+    let body = std::fs::read_to_string(marks.path("asked.body.3")).unwrap_or_default();
+    assert!(body.contains("budget.run_usd"), "{body}");
+    assert_eq!(
+        sb.admin("GET", "/model/requests", None)
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing reached the model after the stop"
+    );
+}
+
+/// Whether the process `pid` (a pid the agent wrote in `$MARK.pid`) is
+/// still there, a zombie not counted.
+fn alive(marks: &Scratch) -> bool {
+    let pid: i32 = std::fs::read_to_string(marks.path("asked.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    !stat.is_empty() && !stat.contains(") Z ")
+}
+
+/// The looping agent's turn at a budget of $0.005 a run, two answers of
+/// $0.0045 passing: the sandbox, the scratch folder its marks go to, and
+/// afk (`afks`: in afk's workspace) after the poll that started the turn.
+fn looping_turn(afks: bool) -> (Sandbox, Scratch, Afk) {
+    // each answer is 1000 input and 100 output tokens at $3 and $15 a
+    // million: $0.0045; the run may spend $0.005, so two pass
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"text": "Done.", "usage": {"input": 1000, "output": 100}}]);
+    let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
+    let marks = Scratch::new();
+    // the pod's user writes its marks here
+    std::fs::set_permissions(
+        &marks.dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mark_s = marks.path("asked").display().to_string();
+    let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
+                  [budget]\nrun_usd = 0.005\n";
+    let afk = kube_afk_in(&sb, LOOPING, prices, &[("MARK", &mark_s)], afks);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    (sb, marks, afk)
+}
+
+#[test]
+fn in_afk_s_workspace_at_its_budget_the_agent_s_watchdog_ends_the_turn_before_any_tick() {
+    let (sb, marks, afk) = looping_turn(true);
+    // the agent is an init container (no probe there): its process 1 is
+    // afk's watchdog, which reads the gateway's stop from a volume only
+    // the gateway writes (the agent's mount of it is read-only)
+    let spec = pod(&sb);
+    let inits = spec["initContainers"].as_array().unwrap();
+    let agent = inits
         .iter()
-        .flat_map(|k| statuses[*k].as_array().unwrap())
-    {
-        assert!(c["state"]["terminated"].is_object(), "{c}");
-    }
+        .find(|c| c["name"] == "agent")
+        .unwrap_or_else(|| panic!("{spec}"));
+    let gateway = inits
+        .iter()
+        .find(|c| c["name"] == "gateway")
+        .unwrap_or_else(|| panic!("{spec}"));
+    assert!(agent.get("livenessProbe").is_none(), "{agent}");
+    assert_eq!(agent["command"][0], "/bin/sh", "{agent}");
+    let turn = |c: &Value| {
+        c["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "turn")
+            .cloned()
+            .unwrap_or_else(|| panic!("{c}"))
+    };
+    assert_eq!(turn(agent)["readOnly"], true, "{agent}");
+    assert_ne!(turn(gateway)["readOnly"], true, "{gateway}");
+    assert_eq!(spec["containers"][0]["name"], "forward", "{spec}");
+    // no watch tick from here: the sandbox's cluster moves on as it is
+    // asked; the pod fails once the watchdog ended the agent (bounded
+    // wait on its phase)
+    let job = n(&afk, "1-1");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let cluster = loop {
+        let c = sb.admin("GET", "/k8s/state", None);
+        if c["pods"][0]["status"]["phase"] == "Failed" {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "{job}: {c}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let status = &cluster["pods"][0]["status"];
+    let ended = status["initContainerStatuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "agent")
+        .map(|c| c["state"]["terminated"].clone())
+        .unwrap();
+    assert_eq!(
+        ended["reason"], "Error",
+        "the watchdog failed it: {cluster}"
+    );
+    assert_ne!(ended["exitCode"], 0, "{ended}");
+    assert!(
+        status["containerStatuses"][0]["state"]["waiting"].is_object(),
+        "nothing of a stopped turn is forwarded: {cluster}"
+    );
+    assert_eq!(cluster["jobs"][0]["status"]["failed"], 1, "{cluster}");
+    assert!(
+        !alive(&marks),
+        "the looping agent's process is gone with its container"
+    );
+    two_passed_then_refused(&sb, &marks);
+    escalated_over_budget(&sb, &afk);
+    assert_eq!(forge_head(&sb, "afk/issue-1"), None, "nothing pushed");
 }

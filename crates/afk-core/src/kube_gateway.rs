@@ -12,7 +12,11 @@
 //! `envFrom`), and never the Secret's volume. Where Kubernetes allows it
 //! (the agent a main container) the agent's container has a liveness probe
 //! on the gateway's health port: once the gateway stopped the turn at its
-//! budget, the kubelet ends the agent's container within a second.
+//! budget, the kubelet ends the agent's container within a second. Where
+//! it does not (afk's workspace: the agent an init container) the agent's
+//! process 1 is afk's watchdog (`kube_workspace::WATCHDOG`), which ends the
+//! agent once the gateway leaves its stop mark on a small volume of theirs
+//! (the gateway's to write, the agent's only to read).
 
 use serde_json::{Value, json};
 
@@ -34,6 +38,17 @@ pub const HEALTH_VAR: &str = "AFK_GATEWAY_HEALTH_PORT";
 pub const HEALTH_PATH: &str = "/afk-turn";
 /// A health request's line read at most (the rest is never read).
 pub const HEALTH_LINE_MAX: usize = 256;
+/// The turn's volume (afk's workspace): the gateway's stop mark on it.
+pub const TURN_VOLUME: &str = "turn";
+/// Where the gateway and the agent's watchdog mount it.
+pub const TURN_DIR: &str = "/afk-turn";
+/// The gateway's stop mark: there once it stopped the turn.
+pub const STOP_MARK: &str = "/afk-turn/stopped";
+/// The stop mark's path in the gateway container's environment; unset, the
+/// gateway leaves no mark (its agent is probed instead).
+pub const STOP_MARK_VAR: &str = "AFK_GATEWAY_STOP_MARK";
+/// What the stop mark says (its being there is what the watchdog reads).
+pub const STOPPED: &str = "stopped\n";
 
 /// The gateway side of a turn's pod.
 pub struct GatewaySide<'a> {
@@ -68,6 +83,7 @@ const MEMORY: &str = "256Mi";
 pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
     let pod = &mut job["spec"]["template"]["spec"];
     let mut template = Value::Null;
+    let mut watched = false;
     for list in ["initContainers", "containers"] {
         for c in pod[list].as_array_mut().into_iter().flatten() {
             if c["name"] != "agent" {
@@ -76,6 +92,11 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
             template = c.clone();
             if let Some(probe) = liveness_probe(list, g.health_port) {
                 c["livenessProbe"] = probe;
+            } else if crate::kube_workspace::watch_agent(c, STOP_MARK)
+                && let Some(mounts) = c["volumeMounts"].as_array_mut()
+            {
+                mounts.push(turn_mount(false));
+                watched = true;
             }
             let env = c["env"].as_array_mut();
             let Some(vars) = env else { continue };
@@ -97,17 +118,23 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
         }
     }
     let resources = json!({"cpu": CPU, "memory": MEMORY});
+    let mut env = vec![
+        json!({"name": SPEC_VAR, "value": g.spec}),
+        json!({"name": KEY_FILE_VAR, "value": KEY_FILE}),
+        json!({"name": HEALTH_VAR, "value": g.health_port.to_string()}),
+    ];
+    let mut mounts = vec![json!({"name": KEY_VOLUME, "mountPath": KEY_DIR, "readOnly": true})];
+    if watched {
+        env.push(json!({"name": STOP_MARK_VAR, "value": STOP_MARK}));
+        mounts.push(turn_mount(true));
+    }
     let gateway = json!({
         "name": CONTAINER,
         "image": g.image,
         "command": ["afk", "workspace", "gateway"],
         "restartPolicy": "Always",
-        "env": [
-            {"name": SPEC_VAR, "value": g.spec},
-            {"name": KEY_FILE_VAR, "value": KEY_FILE},
-            {"name": HEALTH_VAR, "value": g.health_port.to_string()}
-        ],
-        "volumeMounts": [{"name": KEY_VOLUME, "mountPath": KEY_DIR, "readOnly": true}],
+        "env": env,
+        "volumeMounts": mounts,
         "resources": {"requests": resources, "limits": resources},
         "securityContext": template["securityContext"].clone(),
         // started once it listens: until then no later container starts,
@@ -131,6 +158,9 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
             "items": [{"key": g.secret_key, "path": "key"}],
             "defaultMode": 0o440
         }}));
+        if watched {
+            vols.push(turn_volume());
+        }
     }
     pod["securityContext"]["fsGroup"] = json!(1000);
 }
@@ -183,7 +213,7 @@ pub fn health_port(job: &str) -> u16 {
 /// the pod's address, every second, one failure enough, its container
 /// killed one second after its SIGTERM. None for an init container:
 /// Kubernetes refuses probes on one that is not a sidecar (the agent of
-/// afk's workspace), so that turn ends at watch's next tick instead.
+/// afk's workspace), whose watchdog reads the gateway's stop mark instead.
 pub fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
     (list == "containers").then(|| {
         json!({
@@ -195,6 +225,29 @@ pub fn liveness_probe(list: &str, health_port: u16) -> Option<Value> {
             "terminationGracePeriodSeconds": 1
         })
     })
+}
+
+/// The turn's volume, where the gateway leaves its stop mark for the
+/// agent's watchdog: an `emptyDir` in memory, of a few bytes' use, capped.
+pub fn turn_volume() -> Value {
+    json!({"name": TURN_VOLUME, "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}})
+}
+
+/// A container's mount of the turn's volume: the gateway's may write it
+/// (`writer`), the agent's only read it, so the agent can neither leave
+/// nor take away the stop mark.
+pub fn turn_mount(writer: bool) -> Value {
+    json!({"name": TURN_VOLUME, "mountPath": TURN_DIR, "readOnly": !writer})
+}
+
+/// Where the gateway leaves its stop mark, once it stopped the turn (at
+/// its budget, or unable to write its record): the path its container's
+/// environment names ([`STOP_MARK_VAR`], `var`) when that is an absolute
+/// path; none otherwise (a probed agent's pod names none, and a Job made
+/// by an afk before it has no such volume).
+pub fn stop_mark(var: Option<&str>) -> Option<&str> {
+    var.map(str::trim)
+        .filter(|p| p.starts_with('/') && p.len() > 1 && !p.ends_with('/'))
 }
 
 /// The health port's answer to a request whose first line is `line`
@@ -426,6 +479,111 @@ mod tests {
         assert!(!ok && says.contains("agent"), "{says}");
         let none = json!({"volumes": []});
         assert!(!key_verdict(&none).0);
+    }
+
+    #[test]
+    fn where_no_probe_is_allowed_the_agent_s_watchdog_reads_a_stop_mark_only_the_gateway_writes() {
+        let side = GatewaySide {
+            image: "afk:1",
+            secret: "model",
+            secret_key: "K",
+            spec: "{}",
+            agent_env: &[],
+            agent_unset: &[],
+            health_port: 11234,
+        };
+        let mount = |c: &Value| {
+            c["volumeMounts"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|m| m["name"] == TURN_VOLUME)
+                .cloned()
+        };
+        // (rule, afk's workspace: the agent an init container, watched)
+        let cases = [
+            ("the agent's own git: probed, no mark", false, false),
+            ("afk's workspace: no probe, the watchdog", true, true),
+        ];
+        for (rule, git, watched) in cases {
+            let mut j = job(&spec(&[], ""));
+            if git {
+                crate::kube_workspace::with_git(
+                    &mut j,
+                    &crate::kube_workspace::GitSide {
+                        image: "afk:1",
+                        secret: "git",
+                        url: "https://forge/o/r.git",
+                    },
+                    &[],
+                );
+            }
+            with_gateway(&mut j, &side);
+            let pod = &j["spec"]["template"]["spec"];
+            let agent = find(pod, "agent").expect("the agent");
+            let gateway = find(pod, CONTAINER).expect("the gateway");
+            let volume = pod["volumes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["name"] == TURN_VOLUME)
+                .cloned();
+            assert_eq!(volume.is_some(), watched, "{rule}");
+            assert_eq!(
+                env_of(gateway).contains(&(STOP_MARK_VAR.into(), STOP_MARK.into())),
+                watched,
+                "{rule}: the gateway leaves its mark only where it is read"
+            );
+            assert_eq!(
+                env_of(agent).contains(&(
+                    crate::kube_workspace::STOP_MARK_VAR.into(),
+                    STOP_MARK.into()
+                )),
+                watched,
+                "{rule}"
+            );
+            let script = agent["command"][2].as_str().unwrap_or("");
+            assert_eq!(
+                script.contains("AFK_TURN_STOP_MARK"),
+                watched,
+                "{rule}: {script}"
+            );
+            if !watched {
+                assert!(mount(agent).is_none() && mount(gateway).is_none(), "{rule}");
+                continue;
+            }
+            assert!(agent.get("livenessProbe").is_none(), "{rule}");
+            assert_eq!(mount(agent), Some(turn_mount(false)), "{rule}");
+            assert_eq!(mount(agent).unwrap()["readOnly"], true, "{rule}");
+            assert_eq!(mount(gateway), Some(turn_mount(true)), "{rule}");
+            assert_eq!(mount(gateway).unwrap()["readOnly"], false, "{rule}");
+            assert_eq!(volume, Some(turn_volume()), "{rule}");
+            assert!(STOP_MARK.starts_with(&format!("{TURN_DIR}/")));
+            // the agent's argv unchanged, after the watchdog's $0
+            assert_eq!(agent["command"][3], "afk-agent", "{rule}");
+        }
+    }
+
+    #[test]
+    fn the_gateway_leaves_its_stop_mark_only_where_its_container_names_one() {
+        // (rule, the variable, the mark)
+        let cases = [
+            ("afk's workspace names it", Some(STOP_MARK), Some(STOP_MARK)),
+            ("a probed agent's pod names none", None, None),
+            ("empty", Some(""), None),
+            ("blank", Some("  "), None),
+            ("a relative path is no mark", Some("afk-turn/stopped"), None),
+            ("the root is no file", Some("/"), None),
+            ("a folder is no file", Some("/afk-turn/"), None),
+            (
+                "the sandbox's local folder",
+                Some("/tmp/k8s/afk/p/volumes/turn/stopped"),
+                Some("/tmp/k8s/afk/p/volumes/turn/stopped"),
+            ),
+        ];
+        for (rule, var, want) in cases {
+            assert_eq!(stop_mark(var), want, "{rule}");
+        }
     }
 
     #[test]

@@ -347,6 +347,10 @@ pub struct PodView {
     /// the `agent` container runs (an init container in afk's workspace,
     /// while the pod is still `Pending`)
     pub agent_running: bool,
+    /// the `agent` container terminated (in afk's workspace an init
+    /// container, whose failure, as its watchdog's stop at the model
+    /// gateway's budget, ends the pod before any forwarding)
+    pub agent_ended: bool,
     /// afk's workspace (docs/kubernetes.md): the `checkout` container failed,
     /// with its termination message
     pub checkout_failed: Option<String>,

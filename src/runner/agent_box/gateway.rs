@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The first line the init sends for a connection to the gateway's port
 /// (never a `host:port`, so never judged by `runner.box.allow`).
@@ -108,6 +108,9 @@ pub struct Gateway {
     refused: AtomicU64,
     /// Models already said to have no price.
     said: Mutex<Vec<String>>,
+    /// Called once the turn is stopped (a Kubernetes pod's gateway leaves
+    /// its stop mark for the agent's watchdog).
+    on_stop: OnceLock<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// The request head read at most.
@@ -153,6 +156,7 @@ impl Gateway {
             passed: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             said: Mutex::new(vec![]),
+            on_stop: OnceLock::new(),
         }))
     }
 
@@ -160,6 +164,18 @@ impl Gateway {
     /// write its record): a Kubernetes pod's health port answers 503 then.
     pub(crate) fn stopped(&self) -> bool {
         self.stopped.load(SeqCst)
+    }
+
+    /// What to do once the gateway stopped the turn, after its record is
+    /// written (set once, before the gateway serves).
+    pub(crate) fn when_stopped(&self, f: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.on_stop.set(f);
+    }
+
+    fn stopped_now(&self) {
+        if let Some(f) = self.on_stop.get() {
+            f();
+        }
     }
 
     /// The turn's line in the run's log, after its box ended.
@@ -242,6 +258,7 @@ impl Gateway {
             answer(w, 429, &refusal.body(api));
             self.leave_stop(&refusal);
             stop_turn(&refusal.line());
+            self.stopped_now();
             return false;
         }
         if h.header("expect")
@@ -390,6 +407,7 @@ impl Gateway {
                     self.spec.metered.display(),
                     afk_host::os_words(&e)
                 ));
+                self.stopped_now();
                 return false;
             }
         }

@@ -7,7 +7,9 @@
 //! on the pod's loopback, its metered lines on its stdout, which the log
 //! mirror (`log.rs`) makes the run's `metered.jsonl`, and its health port
 //! on the pod's address, where the kubelet probes the agent's liveness: 503
-//! once the gateway stopped the turn, so the agent's container ends then.
+//! once the gateway stopped the turn, so the agent's container ends then;
+//! in afk's workspace (no probe on the agent's init container) its stop
+//! mark on the turn's volume, which the agent's watchdog reads.
 
 use crate::core::gateway::{self as rules, Api, InForce, Mode, Setting};
 use crate::core::kube_gateway as kg;
@@ -171,6 +173,10 @@ pub fn serve() -> Result<()> {
     // SAFETY: as above
     unsafe { std::env::remove_var(KEY_VAR) };
     let gateway = made?;
+    if let Some(mark) = kg::stop_mark(std::env::var(kg::STOP_MARK_VAR).ok().as_deref()) {
+        let mark = std::path::PathBuf::from(mark);
+        gateway.when_stopped(Box::new(move || leave_mark(&mark)));
+    }
     let term = block_term();
     for health in bind_health()? {
         let gateway = gateway.clone();
@@ -207,6 +213,24 @@ pub fn serve() -> Result<()> {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     Ok(())
+}
+
+/// The gateway stopped the turn: its stop mark left on the turn's volume
+/// for the agent's watchdog (afk's workspace), whole or not at all (a
+/// file beside it, then renamed). Unwritten, the turn ends at watch's next
+/// tick, as it did before the watchdog; the gateway refuses every request
+/// meanwhile.
+fn leave_mark(mark: &std::path::Path) {
+    let name = mark.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = mark.with_file_name(format!(".{}.tmp", name.unwrap_or_default()));
+    let left = std::fs::write(&tmp, kg::STOPPED).and_then(|()| std::fs::rename(&tmp, mark));
+    if let Err(e) = left {
+        crate::log::warn(&format!(
+            "afk gateway: the stop mark {} cannot be written ({}): the agent ends at watch's next tick",
+            mark.display(),
+            afk_host::os_words(&e)
+        ));
+    }
 }
 
 /// The health port's connections handled at once; more are closed unanswered.

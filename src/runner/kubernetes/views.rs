@@ -96,6 +96,7 @@ pub fn pod_view(v: &Value) -> PodView {
         exit_code,
         unschedulable,
         agent_running: agent.is_some_and(|c| c["state"]["running"].is_object()),
+        agent_ended: terminated(agent).is_some(),
         checkout_failed,
         forwarded: terminated(forward).and_then(|(_, m)| m.map(str::to_string)),
     }
