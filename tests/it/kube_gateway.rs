@@ -411,12 +411,14 @@ fn in_afk_s_workspace_at_its_budget_the_agent_s_watchdog_ends_the_turn_before_an
     assert_eq!(spec["containers"][0]["name"], "forward", "{spec}");
     // no watch tick from here: the sandbox's cluster moves on as it is
     // asked; the pod fails once the watchdog ended the agent (bounded
-    // wait on its phase)
+    // wait on its phase and its Job's)
     let job = n(&afk, "1-1");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     let cluster = loop {
         let c = sb.admin("GET", "/k8s/state", None);
-        if c["pods"][0]["status"]["phase"] == "Failed" {
+        // the pod's phase, and the Job's count of it (the Job's status
+        // follows its pod's)
+        if c["pods"][0]["status"]["phase"] == "Failed" && c["jobs"][0]["status"]["failed"] == 1 {
             break c;
         }
         assert!(std::time::Instant::now() < deadline, "{job}: {c}");

@@ -14,7 +14,7 @@
 //! on the gateway's health port: once the gateway stopped the turn at its
 //! budget, the kubelet ends the agent's container within a second. Where
 //! it does not (afk's workspace: the agent an init container) the agent's
-//! process 1 is afk's watchdog (`kube_workspace::WATCHDOG`), which ends the
+//! process 1 is afk's watchdog (`kube_watchdog::WATCHDOG`), which ends the
 //! agent once the gateway leaves its stop mark on a small volume of theirs
 //! (the gateway's to write, the agent's only to read).
 
@@ -92,7 +92,7 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
             template = c.clone();
             if let Some(probe) = liveness_probe(list, g.health_port) {
                 c["livenessProbe"] = probe;
-            } else if crate::kube_workspace::watch_agent(c, STOP_MARK)
+            } else if crate::kube_watchdog::watch_agent(c, STOP_MARK)
                 && let Some(mounts) = c["volumeMounts"].as_array_mut()
             {
                 mounts.push(turn_mount(false));
@@ -535,10 +535,8 @@ mod tests {
                 "{rule}: the gateway leaves its mark only where it is read"
             );
             assert_eq!(
-                env_of(agent).contains(&(
-                    crate::kube_workspace::STOP_MARK_VAR.into(),
-                    STOP_MARK.into()
-                )),
+                env_of(agent)
+                    .contains(&(crate::kube_watchdog::STOP_MARK_VAR.into(), STOP_MARK.into())),
                 watched,
                 "{rule}"
             );

@@ -42,6 +42,7 @@ pub mod hosts;
 pub mod html;
 pub mod kinds;
 pub mod kube_gateway;
+pub mod kube_watchdog;
 pub mod kube_workspace;
 pub mod kubernetes;
 pub mod lines;
