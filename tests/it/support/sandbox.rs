@@ -1,0 +1,349 @@
+//! A running `afk sandbox` (the forge, its admin API, the scripted model and
+//! the Kubernetes API on port 0), what the tests ask of it, and the seeds
+//! its repositories start from.
+
+use super::{
+    AGENT_TOKEN, Dialect, K8S_TOKEN, Listed, On, Paths, Plays, Pr, TOKEN, afk_bin, api_path,
+    auth_header, dialect,
+};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+/// A running `afk sandbox`, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    _stdout: BufReader<std::process::ChildStdout>,
+    pub url: String,
+    /// The scripted model's own root (another port than the forge's)
+    pub model_url: String,
+    /// `<git>/<owner>/<repo>.git` are the sandbox's bare repositories
+    pub git: PathBuf,
+    pub dialect: Dialect,
+    agent: ureq::Agent,
+}
+
+impl Sandbox {
+    /// A sandbox in this thread's dialect, seeded.
+    pub fn start(seed: Value) -> Sandbox {
+        Sandbox::start_in(dialect(), seed)
+    }
+
+    pub fn start_in(dialect: Dialect, seed: Value) -> Sandbox {
+        let mut child = Command::new(afk_bin())
+            .args([
+                "sandbox",
+                "--addr",
+                "127.0.0.1:0",
+                "--dialect",
+                dialect.name(),
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start afk sandbox");
+        let mut line = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("AFK_SANDBOX_URL=")
+            .expect("sandbox prints its URL first")
+            .to_string();
+        let mut git = String::new();
+        stdout.read_line(&mut git).unwrap();
+        let git = PathBuf::from(
+            git.trim()
+                .strip_prefix("AFK_SANDBOX_GIT=")
+                .expect("then its git directory"),
+        );
+        let mut model_url = String::new();
+        stdout.read_line(&mut model_url).unwrap();
+        let model_url = model_url
+            .trim()
+            .strip_prefix("AFK_SANDBOX_MODEL_URL=")
+            .expect("then its model's URL")
+            .to_string();
+        let sb = Sandbox {
+            child,
+            _stdout: stdout,
+            git,
+            url,
+            model_url,
+            dialect,
+            agent: ureq::AgentBuilder::new().build(),
+        };
+        let mut seed = seed;
+        for (key, token) in [
+            ("token", TOKEN),
+            ("k8s_token", K8S_TOKEN),
+            ("agent_token", AGENT_TOKEN),
+        ] {
+            if seed.get(key).is_none() {
+                seed[key] = json!(token);
+            }
+        }
+        sb.admin("POST", "/seed", Some(seed));
+        sb
+    }
+
+    /// The API root (`forge.api_url`).
+    pub fn api_url(&self) -> String {
+        format!("{}{}", self.url, self.dialect.prefix())
+    }
+
+    /// The `[forge]` keys that point afk at this sandbox (without the table name).
+    pub fn forge_keys(&self) -> String {
+        format!("{}\n", self.dialect.forge_keys(&self.url))
+    }
+
+    /// An API path of `repo` in this sandbox's dialect ([`api_path`]).
+    pub fn path(&self, repo: &str, rest: &str) -> String {
+        api_path(self.dialect, repo, rest)
+    }
+
+    /// A request through the API with afk's token ([`auth_header`]): its
+    /// status and JSON answer (`null` when it has none).
+    pub fn api_call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let (name, value) = auth_header(self.dialect, TOKEN);
+        let req = self
+            .agent
+            .request(method, &format!("{}{path}", self.api_url()))
+            .set(name, &value);
+        let answer = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        };
+        match answer {
+            Ok(r) => (r.status(), r.into_json().unwrap_or(Value::Null)),
+            Err(ureq::Error::Status(s, r)) => (s, r.into_json().unwrap_or(Value::Null)),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let req = self
+            .agent
+            .request(method, &format!("{}/_admin{path}", self.url));
+        let resp = match body {
+            Some(b) => req.send_json(b),
+            None => req.call(),
+        }
+        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
+        resp.into_json().unwrap()
+    }
+
+    /// Every API request the sandbox received: {method, path, query, body}.
+    pub fn requests(&self) -> Vec<Value> {
+        self.admin("GET", "/requests", None)
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn writes(&self) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["method"] != "GET")
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.admin("DELETE", "/requests", None);
+    }
+
+    pub fn faults(&self, faults: Value) {
+        self.admin("POST", "/faults", Some(json!({ "faults": faults })));
+    }
+
+    pub fn label(&self, repo: &str, issue: u64, label: &str, by: &str, add: bool) {
+        self.admin(
+            "POST",
+            "/label",
+            Some(json!({"repo": repo, "issue": issue, "label": label, "by": by, "add": add})),
+        );
+    }
+
+    pub fn issue(&self, repo: &str, number: u64) -> Value {
+        let st = self.admin("GET", "/state", None);
+        st["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == repo)
+            .and_then(|r| {
+                r["issues"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|i| i["number"] == number)
+                    .cloned()
+            })
+            .unwrap_or_else(|| panic!("no issue {repo}#{number}"))
+    }
+
+    pub fn labels_of(&self, repo: &str, number: u64) -> Vec<String> {
+        self.issue(repo, number)["labels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// A GET through the API with the token, as afk would make it.
+    pub fn api(&self, path: &str) -> (u16, Value) {
+        self.api_call("GET", path, None)
+    }
+
+    /// The API path of comment `id` on `on` of `repo` ([`Plays::comment_path`]).
+    pub fn comment_path(&self, repo: &str, on: On, id: i64) -> String {
+        self.path(repo, &self.dialect.comment_path(on, id))
+    }
+
+    /// Edit comment `id` on `on` of `repo` through the API with afk's token
+    /// (an account with write access), as the forge edits one; its status.
+    pub fn edit_comment(&self, repo: &str, on: On, id: i64, body: &str) -> u16 {
+        let path = self.comment_path(repo, on, id);
+        let method = self.dialect.edit_method();
+        self.api_call(method, &path, Some(json!({ "body": body })))
+            .0
+    }
+
+    /// `PATCH` an API path with afk's token (an account with write access).
+    pub fn api_patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.api_call("PATCH", path, Some(body))
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.git);
+    }
+}
+
+impl Sandbox {
+    /// A person (`by`) merges pull request `pr`; returns the merge commit.
+    pub fn merge_by(&self, repo: &str, pr: u64, by: &str) -> String {
+        let r = self.admin(
+            "POST",
+            "/merge",
+            Some(json!({"repo": repo, "pr": pr, "by": by})),
+        );
+        r["merge_commit_sha"].as_str().unwrap().to_string()
+    }
+
+    /// Open a PR through the API as an agent would; returns its number (a
+    /// merge request's `iid`).
+    pub fn open_pr(&self, repo: &str, head: &str, body: &str) -> u64 {
+        let title = format!("work on {head}");
+        let (rest, pr) = match self.dialect {
+            Dialect::Gitea | Dialect::Github => (
+                "pulls",
+                json!({"head": head, "base": "main", "title": title, "body": body}),
+            ),
+            Dialect::Gitlab => (
+                "merge_requests",
+                json!({"source_branch": head, "target_branch": "main", "title": title,
+                       "description": body}),
+            ),
+        };
+        let (code, r) = self.api_call("POST", &self.path(repo, rest), Some(pr));
+        assert!(
+            (200..300).contains(&code),
+            "open a PR on {repo}: {code} {r}"
+        );
+        Pr::of(self.dialect, &r).number
+    }
+
+    /// The open PRs of `repo`, as the API lists them.
+    pub fn open_prs(&self, repo: &str) -> Vec<Pr> {
+        let (code, v) = self.api(&self.dialect.prs_path(repo, Listed::Open));
+        assert_eq!(code, 200, "list the PRs of {repo}: {v}");
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| Pr::of(self.dialect, p))
+            .collect()
+    }
+
+    /// PR `n` of `repo`, as the API answers it.
+    pub fn pr(&self, repo: &str, n: u64) -> Pr {
+        let rest = match self.dialect {
+            Dialect::Gitea | Dialect::Github => format!("pulls/{n}"),
+            Dialect::Gitlab => format!("merge_requests/{n}"),
+        };
+        let (code, v) = self.api(&self.path(repo, &rest));
+        assert_eq!(code, 200, "PR {n} of {repo}: {v}");
+        Pr::of(self.dialect, &v)
+    }
+
+    /// The reactions (award emoji) on comment `comment` of `on` in `repo`:
+    /// (who, what), as the API lists them.
+    pub fn reactions(&self, repo: &str, on: On, comment: i64) -> (u16, Vec<(String, String)>) {
+        let (code, v) = self.api(&self.path(repo, &self.dialect.reactions_path(on, comment)));
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let got = v.as_array().map_or(vec![], |a| {
+            a.iter()
+                .map(|r| match self.dialect {
+                    Dialect::Gitea | Dialect::Github => (s(&r["user"]["login"]), s(&r["content"])),
+                    Dialect::Gitlab => (s(&r["user"]["username"]), s(&r["name"])),
+                })
+                .collect()
+        });
+        (code, got)
+    }
+
+    /// Whether comment `c` of `/_admin/state` is on PR `pr`: its number,
+    /// marked `pull` where merge requests are numbered apart (GitLab).
+    pub fn is_on_pr(&self, c: &Value, pr: u64) -> bool {
+        let apart = self.dialect.first_pr(1) == 1;
+        c["issue"] == pr && (c["pull"] == true || !apart)
+    }
+
+    /// A comment by `user` on `on` of `repo` through the admin API; its id.
+    pub fn comment_on(&self, repo: &str, on: On, user: &str, body: &str) -> i64 {
+        let (key, n) = on.key();
+        let v = self.admin(
+            "POST",
+            "/comment",
+            Some(json!({"repo": repo, key: n, "user": user, "body": body})),
+        );
+        v["id"].as_i64().unwrap()
+    }
+
+    pub fn status(&self, repo: &str, branch: &str, context: &str, state: &str) -> String {
+        let r = self.admin(
+            "POST",
+            "/status",
+            Some(
+                json!({"repo": repo, "branch": branch, "context": context, "state": state,
+                        "target_url": format!("http://ci.invalid/{context}/{state}")}),
+            ),
+        );
+        r["sha"].as_str().unwrap().to_string()
+    }
+
+    pub fn merge(&self, repo: &str, pr: u64) -> String {
+        let r = self.admin("POST", "/merge", Some(json!({"repo": repo, "pr": pr})));
+        r["merge_commit_sha"].as_str().unwrap().to_string()
+    }
+
+    pub fn hooks(&self) -> Vec<Value> {
+        self.admin("GET", "/hooks", None)
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+}
+
+pub fn repo(name: &str, issues: Value) -> Value {
+    json!({"name": name, "collaborators": {"alice": "write", "mallory": "read", "root": "admin"}, "issues": issues})
+}
+
+pub fn ready(number: u64, by: &str) -> Value {
+    json!({"number": number, "title": format!("Issue {number}"), "body": "do it", "labels": ["ready-for-agent"], "labeled_by": by})
+}
