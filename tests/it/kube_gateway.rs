@@ -450,3 +450,90 @@ fn in_afk_s_workspace_at_its_budget_the_agent_s_watchdog_ends_the_turn_before_an
     escalated_over_budget(&sb, &afk);
     assert_eq!(forge_head(&sb, "afk/issue-1"), None, "nothing pushed");
 }
+
+/// A `claude` in afk's workspace that asks the model once, leaves a
+/// change in its checkout, says how many arguments it was given and the
+/// last of them in `$MARK.argv`, and fails with status 3.
+const WORKING: &str = r#"#!/bin/sh
+cat > /dev/null
+curl -s -o /dev/null -w '%{http_code}' \
+  -H "x-api-key: $ANTHROPIC_API_KEY" -H 'anthropic-version: 2023-06-01' \
+  -H 'content-type: application/json' \
+  -d '{"model":"claude-gw-test","max_tokens":64,"messages":[{"role":"user","content":"- Repository: acme/api\n- Issue: #1\n"}]}' \
+  "$ANTHROPIC_BASE_URL/v1/messages" > "$MARK.asked"
+echo "the agent's work" > work.txt
+for a in "$@"; do last=$a; done
+printf '%s %s' "$#" "$last" > "$MARK.argv"
+exit 3
+"#;
+
+#[test]
+fn in_afk_s_workspace_the_watchdog_passes_the_agent_s_argv_status_and_work_through_unchanged() {
+    let mut issue = ready(1, "alice");
+    issue["script"] = json!([{"text": "Done.", "usage": {"input": 10, "output": 10}}]);
+    let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
+    let marks = Scratch::new();
+    std::fs::set_permissions(
+        &marks.dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let mark_s = marks.path("asked").display().to_string();
+    let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n";
+    let afk = kube_afk_in(&sb, WORKING, prices, &[("MARK", &mark_s)], true);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let spec = pod(&sb);
+    let agent = spec["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "agent")
+        .cloned()
+        .unwrap();
+    assert!(
+        agent["command"][2]
+            .as_str()
+            .unwrap()
+            .contains("AFK_TURN_STOP_MARK"),
+        "under the watchdog: {agent}"
+    );
+    // the forwarding container ends the pod (bounded wait)
+    wait_done(&sb, &n(&afk, "1-1"));
+    let said = |f: &str| std::fs::read_to_string(marks.path(f)).unwrap_or_default();
+    assert_eq!(said("asked.asked"), "200", "the model answered");
+    // the agent's argv reached it whole: afk's `sh -c` line for `claude`
+    // (quotes, `${...}` and `"$@"` in it) ran as it does without the
+    // watchdog, and gave `claude` its five arguments
+    assert_eq!(said("asked.argv"), "5 --dangerously-skip-permissions");
+    let cluster = sb.admin("GET", "/k8s/state", None);
+    let status = &cluster["pods"][0]["status"];
+    let ended = |list: &str, name: &str| {
+        status[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["state"]["terminated"].clone())
+            .unwrap_or_else(|| panic!("{cluster}"))
+    };
+    // the watchdog ended well, the agent's 3 kept for the forwarding
+    // container, which exits with it
+    assert_eq!(
+        ended("initContainerStatuses", "agent")["exitCode"],
+        0,
+        "{cluster}"
+    );
+    let forward = ended("containerStatuses", "forward");
+    assert_eq!(forward["exitCode"], 3, "the agent's status: {forward}");
+    assert!(
+        forward["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\"pushed\"")),
+        "{forward}"
+    );
+    assert!(
+        forge_head(&sb, "afk/issue-1").is_some(),
+        "its work forwarded"
+    );
+}
