@@ -42,7 +42,10 @@ pub const STOPPED_STATUS: u8 = 143;
 /// it ignores what the agent sends it unless it handles it (SIGTERM: a
 /// stop), and its end takes every process of the container with it. The
 /// container's stdin is `/dev/null` already (the pod asks for none), so
-/// the agent started in the background reads the same. With no `sleep` in
+/// the agent started in the background reads the same; as any background
+/// command of a shell with no job control, it starts with SIGINT and
+/// SIGQUIT ignored (POSIX; no shell can undo it), which nothing of the
+/// pod sends (the kubelet ends a container with SIGTERM and SIGKILL). With no `sleep` in
 /// the image it only waits for the agent, as without the watchdog.
 pub const WATCHDOG: &str = r#"stop=
 trap 'stop=1' TERM
