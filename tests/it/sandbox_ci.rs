@@ -21,17 +21,7 @@ fn test_ok() -> Value {
 /// Push `files` as one commit on `branch` over the sandbox's git smart HTTP,
 /// as afk, an agent or a person pushes; returns the pushed commit.
 fn push_http(sb: &Sandbox, branch: &str, files: &[(&str, &str)]) -> String {
-    let s = Scratch::new();
-    let remote = sb.git.join("acme/api.git");
-    git(&s.dir, &["clone", "-q", remote.to_str().unwrap(), "w"]);
-    let w = s.dir.join("w");
-    let exists = !git(&w, &["ls-remote", "--heads", "origin", branch]).is_empty();
-    let from = if exists {
-        format!("origin/{branch}")
-    } else {
-        "origin/main".to_string()
-    };
-    git(&w, &["checkout", "-q", "-B", branch, &from]);
+    let (_s, w) = sb.clone_on("acme/api", branch, "origin/main");
     for (path, text) in files {
         std::fs::write(w.join(path), text).unwrap();
     }

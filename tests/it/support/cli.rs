@@ -47,31 +47,19 @@ impl Afk {
 
     /// Pin afk's clock `hours` from the real now (see [`Afk::at`]).
     pub fn later(&self, hours: i64) {
-        let t = time::OffsetDateTime::now_utc() + time::Duration::hours(hours);
-        let text = t
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap();
-        *self.now.borrow_mut() = Some(text);
+        self.at(time::OffsetDateTime::now_utc() + time::Duration::hours(hours));
     }
 
     /// `extra` is appended to a config with [forge] filled in; it may add keys to
     /// [poll] because [poll] is written last when `poll` is given.
     pub fn new(sb: &Sandbox, poll: &str, extra: &str) -> Afk {
-        let scratch = Scratch::new();
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{}timeout = \"5s\"\nretries = 2\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"sh\", \"{}\"]\n\n{extra}\n\n[poll]\n{poll}\n",
             sb.forge_keys(),
             demo_agent().display()
         );
-        let config = scratch.write("afk.toml", &text);
-        Afk {
-            scratch,
-            config,
-            hooks: None,
-            now: Default::default(),
-            env: vec![],
-        }
+        Afk::with_text(&text)
     }
 
     pub fn with_text(text: &str) -> Afk {
@@ -206,7 +194,6 @@ impl Afk {
     /// A config for watch tests: the scripted agent works against the sandbox's
     /// git and API in `mode`; `watch` and `extra` add keys to [watch] and elsewhere.
     pub fn agent(sb: &Sandbox, mode: &str, watch: &str, extra: &str) -> Afk {
-        let scratch = Scratch::new();
         let text = format!(
             "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
              [runner]\nworkspace = \"agent\"\ncommand = [\"env\", \"AFK_DEMO_GIT={git}\", \"AFK_DEMO_API={api}\", \"AFK_DEMO_FORGE={kind}\", \"AFK_DEMO_TOKEN={TOKEN}\", \"AFK_DEMO_MODE={mode}\", \"sh\", \"{agent}\"]\n\n\
@@ -219,13 +206,9 @@ impl Afk {
             git = sb.url,
             agent = demo_agent().display(),
         );
-        let config = scratch.write("afk.toml", &text);
         Afk {
-            scratch,
-            config,
             hooks: Some(sb.url.clone()),
-            now: Default::default(),
-            env: vec![],
+            ..Afk::with_text(&text)
         }
     }
 

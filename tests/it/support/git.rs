@@ -2,7 +2,7 @@
 //! or as the tests, and on the sandbox's repositories through a fresh clone.
 
 use super::{Sandbox, Scratch};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Run git in `dir`, panicking with its stderr on failure; returns stdout.
@@ -46,17 +46,7 @@ impl Sandbox {
     /// when it is new): `work` changes the work tree and commits (with
     /// [`git_as`]); then the branch is pushed. Returns its new head.
     pub fn work_as(&self, repo: &str, branch: &str, work: impl FnOnce(&Path)) -> String {
-        let s = Scratch::new();
-        let remote = self.git.join(format!("{repo}.git"));
-        git(&s.dir, &["clone", "-q", remote.to_str().unwrap(), "w"]);
-        let w = s.dir.join("w");
-        let exists = !git(&w, &["ls-remote", "--heads", "origin", branch]).is_empty();
-        let from = if exists {
-            format!("origin/{branch}")
-        } else {
-            "origin/main".to_string()
-        };
-        git(&w, &["checkout", "-q", "-B", branch, &from]);
+        let (_s, w) = self.clone_on(repo, branch, "origin/main");
         work(&w);
         git(&w, &["push", "-q", "origin", branch]);
         git(&w, &["rev-parse", "HEAD"])
@@ -83,23 +73,30 @@ impl Sandbox {
 
     /// Push a commit to `branch` of `repo` (as an agent would); returns its sha.
     pub fn push_commit(&self, repo: &str, branch: &str, file: &str) -> String {
-        let s = Scratch::new();
-        let remote = self.git.join(format!("{repo}.git"));
-        git(&s.dir, &["clone", "-q", remote.to_str().unwrap(), "w"]);
-        let w = s.dir.join("w");
-        let exists = !git(&w, &["ls-remote", "--heads", "origin", branch]).is_empty();
-        if exists {
-            git(
-                &w,
-                &["checkout", "-q", "-B", branch, &format!("origin/{branch}")],
-            );
-        } else {
-            git(&w, &["checkout", "-q", "-b", branch]);
-        }
+        let (_s, w) = self.clone_on(repo, branch, "HEAD");
         std::fs::write(w.join(file), format!("{file}\n")).unwrap();
         git(&w, &["add", "."]);
         git(&w, &["commit", "-q", "-m", &format!("add {file}")]);
         git(&w, &["push", "-q", "origin", branch]);
         git(&w, &["rev-parse", "HEAD"])
+    }
+
+    /// A fresh clone of `repo` in a scratch directory, checked out on
+    /// `branch`: the forge's where it has one, else new from `new_from`
+    /// (`origin/main`, or the clone's `HEAD`). The scratch (removed on drop)
+    /// and the work tree.
+    pub fn clone_on(&self, repo: &str, branch: &str, new_from: &str) -> (Scratch, PathBuf) {
+        let s = Scratch::new();
+        let remote = self.git.join(format!("{repo}.git"));
+        git(&s.dir, &["clone", "-q", remote.to_str().unwrap(), "w"]);
+        let w = s.dir.join("w");
+        let exists = !git(&w, &["ls-remote", "--heads", "origin", branch]).is_empty();
+        let from = if exists {
+            format!("origin/{branch}")
+        } else {
+            new_from.to_string()
+        };
+        git(&w, &["checkout", "-q", "-B", branch, &from]);
+        (s, w)
     }
 }

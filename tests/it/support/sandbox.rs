@@ -43,28 +43,17 @@ impl Sandbox {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start afk sandbox");
-        let mut line = String::new();
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        stdout.read_line(&mut line).unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("AFK_SANDBOX_URL=")
-            .expect("sandbox prints its URL first")
-            .to_string();
-        let mut git = String::new();
-        stdout.read_line(&mut git).unwrap();
-        let git = PathBuf::from(
-            git.trim()
-                .strip_prefix("AFK_SANDBOX_GIT=")
-                .expect("then its git directory"),
-        );
-        let mut model_url = String::new();
-        stdout.read_line(&mut model_url).unwrap();
-        let model_url = model_url
-            .trim()
-            .strip_prefix("AFK_SANDBOX_MODEL_URL=")
-            .expect("then its model's URL")
-            .to_string();
+        // its first lines, in order: `key=value`, the value
+        let mut next = |key: &str, what: &str| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            let value = line.trim().strip_prefix(key).map(str::to_string);
+            value.unwrap_or_else(|| panic!("{what}"))
+        };
+        let url = next("AFK_SANDBOX_URL=", "sandbox prints its URL first");
+        let git = PathBuf::from(next("AFK_SANDBOX_GIT=", "then its git directory"));
+        let model_url = next("AFK_SANDBOX_MODEL_URL=", "then its model's URL");
         let sb = Sandbox {
             child,
             _stdout: stdout,
