@@ -315,7 +315,7 @@ mod box_program_tests {
     //! The box's programs (`commands::box_programs`) as the command line
     //! parses them: here, as the cli names the commands and never the other way.
     use crate::commands::box_programs::Program;
-    use crate::runner::agent_box::{INIT_CMD, KEEPER_CMD, PROBE_CMD};
+    use crate::runner::agent_box::{KEEPER_CMD, PROBE_CMD};
     use clap::FromArgMatches;
     use std::ffi::OsString;
 
@@ -352,7 +352,7 @@ mod box_program_tests {
     #[test]
     fn the_lines_afk_starts_are_the_box_programs_with_their_arguments() {
         let s = |v: &[&str]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        let cases: [(&[&str], Program); 8] = [
+        let cases: [(&[&str], Program); 6] = [
             (
                 &["__box", "/r/box/turn-1.json"],
                 Program::Keep {
@@ -374,13 +374,6 @@ mod box_program_tests {
                     record: None,
                 },
             ),
-            (
-                &["__box-init", "{\"argv\":[\"-x\"]}"],
-                Program::Init {
-                    spec: Some("{\"argv\":[\"-x\"]}".into()),
-                },
-            ),
-            (&["__box-init"], Program::Init { spec: None }),
             // doctor's: an unknown model or forge is an empty argument
             (
                 &["__box-probe", "state=/s.db", "", "", "read=/etc/afk/env"],
@@ -405,7 +398,7 @@ mod box_program_tests {
     fn the_box_programs_are_hidden_from_people() {
         let mut cmd = crate::cli::command();
         cmd.build();
-        for name in [KEEPER_CMD, INIT_CMD, PROBE_CMD] {
+        for name in [KEEPER_CMD, PROBE_CMD] {
             let sc = cmd.find_subcommand(name).expect("the program is there");
             assert!(sc.is_hide_set(), "{name}");
         }

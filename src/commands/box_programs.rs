@@ -1,11 +1,10 @@
-//! `afk __box SPEC`, `afk __box-init JSON`, `afk __box-probe ARGS`: the
-//! agent's box's programs (runner/agent_box/: the keeper, the box's pid 1,
-//! doctor's probe), hidden, for afk starts them, not people. `main` runs
+//! `afk __box SPEC`, `afk __box-probe ARGS`: the agent's box's programs
+//! (runner/agent_box/: the keeper, doctor's probe), hidden, for afk starts them, not people. `main` runs
 //! them straight after clap, before the session's set-up: none reads a
 //! config or a secret, and each keeps the umask and the dumpable flag it was
 //! started with (the keeper's cgroup and files, the box's processes).
 
-use crate::runner::agent_box::{self, INIT_CMD, KEEPER_CMD, PROBE_CMD};
+use crate::runner::agent_box::{self, KEEPER_CMD, PROBE_CMD};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -26,22 +25,6 @@ pub enum Program {
         /// status there (the unboxed turn's wrapper does it otherwise)
         #[arg(long = "record", value_parser = clap::value_parser!(OsString))]
         record: Option<OsString>,
-    },
-    /// The box's pid 1 (the keeper's bubblewrap starts it)
-    ///
-    /// Becomes the box's user, listens inside the box and relays to the
-    /// keeper, starts the agent, reaps, and exits with the agent's status
-    /// (126: the box cannot be set up, 127: the agent cannot start). Not for
-    /// people.
-    #[command(name = INIT_CMD, hide = true)]
-    Init {
-        /// What the init listens on and starts (JSON)
-        #[arg(
-            value_name = "JSON",
-            value_parser = clap::value_parser!(OsString),
-            allow_hyphen_values = true
-        )]
-        spec: Option<OsString>,
     },
     /// Doctor's probe inside a box (`afk doctor` starts it)
     ///
@@ -68,10 +51,6 @@ pub fn run(p: &Program) -> i32 {
             &PathBuf::from(spec),
             record.as_ref().map(PathBuf::from).as_deref(),
         ),
-        Program::Init { spec } => {
-            let json = spec.clone().and_then(|j| j.into_string().ok());
-            agent_box::init(&json.unwrap_or_default())
-        }
         Program::Probe { args } => {
             let args: Vec<String> = args
                 .iter()

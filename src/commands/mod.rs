@@ -264,7 +264,7 @@ Examples:
     /// otherwise suggest `lessons`)
     #[command(hide = true)]
     Version,
-    // the agent's box's programs (`afk __box`, `__box-init`, `__box-probe`),
+    // the agent's box's programs (`afk __box`, `__box-probe`),
     // hidden; main runs them before the session's set-up
     #[command(flatten)]
     Box(box_programs::Program),

@@ -18,10 +18,12 @@
 //!   the borrowed cache objects read-only), so nothing earlier hides them.
 //! - **Who**: uid and gid 1000 inside a user namespace, all capabilities
 //!   dropped, `no_new_privs` (bubblewrap sets it), its own session; the
-//!   box's pid 1 is afk's small init, so every process of the box ends when
-//!   the agent program does.
-//! - **Network**: `model` (its own network namespace; out only through the
-//!   forwarder, to the `allow` entries), `open` (the host's), `none`.
+//!   box's pid 1 is bubblewrap's reaper, so every process of the box ends
+//!   when the agent program does. afk as root starts bubblewrap as the box's
+//!   unprivileged host user, binding from descriptors it opened.
+//! - **Network**: `model` (a network namespace the keeper made, its
+//!   listeners in it made before the box; out only through the forwarder,
+//!   to the `allow` entries), `open` (the host's), `none`.
 
 use crate::types::Invalid;
 use std::fmt;
@@ -29,12 +31,9 @@ use std::path::{Path, PathBuf};
 
 /// The user and group the agent is inside the box.
 pub const BOX_UID: u32 = 1000;
-/// Where afk's init is bound inside the box.
-pub const INIT_PATH: &str = "/run/afk/init";
-/// The init's descriptor to the keeper's forwarder (network = model): a
-/// socket of a pair, nothing on any file system; the init sends one end of
-/// a new pair on it for each connection out of the box.
-pub const NET_FD: i32 = 6;
+/// Where afk's own program is bound inside the box when the box's command
+/// is afk's (doctor's probe, [`Shape::program`]).
+pub const PROGRAM_PATH: &str = "/run/afk/afk";
 
 /// `runner.confine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
@@ -138,7 +137,7 @@ impl HostPort {
         })
     }
 
-    /// A loopback host: the box's init listens on it inside the box, so a
+    /// A loopback host: the keeper listens on it inside the box, so a
     /// base URL naming it works unchanged.
     pub fn is_loopback(&self) -> bool {
         self.host == "localhost"
@@ -566,12 +565,17 @@ pub struct Shape<'a> {
     pub network: Network,
     /// Where the agent starts (its checkout).
     pub chdir: &'a Path,
-    /// afk's own program, bound at [`INIT_PATH`].
-    pub init: &'a Path,
-    /// afk runs as root: the keeper writes the box's user namespace maps
-    /// itself ([`outside_maps`]), so the box's user is an unprivileged host
-    /// uid, never root; bubblewrap waits on [`BLOCK_FD`] for them.
+    /// afk's own program, bound at [`PROGRAM_PATH`] when the box's command
+    /// is afk's (doctor's probe); None: not bound.
+    pub program: Option<&'a Path>,
+    /// afk runs as root: the keeper starts bubblewrap as the box's
+    /// unprivileged host user (`runner.box.user`).
     pub root: bool,
+    /// afk as root: the bound paths that user may not reach ([`passable`]:
+    /// afk's private folders above them), which the keeper binds first at
+    /// [`STAGE_DIR`]`/<i>` in a mount namespace of bubblewrap's own, and
+    /// bubblewrap binds from there.
+    pub staged: &'a [PathBuf],
     /// The keeper hands bubblewrap the box's [`seccomp_filter`] on
     /// [`SECCOMP_FD`].
     pub seccomp: bool,
@@ -623,26 +627,47 @@ pub fn group() -> String {
     format!("root:x:0:\nafk-agent:x:{BOX_UID}:\nnogroup:x:65534:\n")
 }
 
-/// When afk runs as root, the descriptor bubblewrap blocks on until the
-/// keeper wrote the box's user namespace maps, and the one it names its
-/// child's pid on.
-pub const BLOCK_FD: i32 = 3;
-pub const INFO_FD: i32 = 4;
+/// Where the keeper binds the paths the box's host user may not reach (afk
+/// as root), each at `<STAGE_DIR>/<i>`: a fresh tmpfs on it in bubblewrap's
+/// own mount namespace, nothing of it on the host's (the box makes its own
+/// `/dev`, so the host's `/dev/shm` is nowhere in it).
+pub const STAGE_DIR: &str = "/dev/shm";
 
-/// The `uid_map` (or `gid_map`) the keeper writes for a box when afk runs as
-/// root: the box's user is `host` outside, an unprivileged id (what it
-/// creates belongs to `host`; a set-user-ID file it makes runs as `host`);
-/// the namespace's root is root outside only so bubblewrap can bind afk's
-/// private folders before the box's init drops to [`BOX_UID`], and no
-/// process of the agent's can become it (no capability, `no_new_privs`,
-/// every mount `nosuid`).
-pub fn outside_maps(host: u32) -> String {
-    format!("0 0 1\n{BOX_UID} {host} 1\n")
+/// A folder on the way to a path: its mode and owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Folder {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
-/// bubblewrap's first arguments: the namespaces, the user the box starts
-/// as, its session and capabilities, the filter, and (afk as root) what the
-/// init needs to drop to [`BOX_UID`].
+/// Whether `(uid, gid)`, with no other group, may pass every folder of
+/// `chain` (the folders above a path, from `/` down).
+pub fn passable(chain: &[Folder], (uid, gid): (u32, u32)) -> bool {
+    chain.iter().all(|f| {
+        let bit = if f.uid == uid {
+            0o100
+        } else if f.gid == gid {
+            0o010
+        } else {
+            0o001
+        };
+        f.mode & bit != 0
+    })
+}
+
+/// The `uid_map` (or `gid_map`) of the user namespace the keeper makes for
+/// a box's network (network = model): its root is `host` outside, afk's
+/// own user or, afk as root, the box's unprivileged host user; bubblewrap
+/// runs in it as that root and maps [`BOX_UID`] onto it, so what the agent
+/// creates belongs to `host` and nothing of the box is root outside.
+pub fn netns_maps(host: u32) -> String {
+    format!("0 {host} 1")
+}
+
+/// bubblewrap's first arguments: the namespaces (network = model: the
+/// keeper's own network namespace, bubblewrap makes none), the user the box
+/// is, its session and capabilities, the filter.
 fn namespaces_and_user(shape: &Shape) -> Vec<String> {
     let mut a: Vec<String> = [
         "--unshare-user",
@@ -653,14 +678,10 @@ fn namespaces_and_user(shape: &Shape) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec();
-    if shape.network != Network::Open {
+    if shape.network == Network::None {
         a.push("--unshare-net".into());
     }
-    let uid = match shape.root {
-        // the namespace's root until the init drops to BOX_UID
-        true => "0".to_string(),
-        false => BOX_UID.to_string(),
-    };
+    let uid = BOX_UID.to_string();
     a.extend(
         [
             "--uid",
@@ -671,7 +692,6 @@ fn namespaces_and_user(shape: &Shape) -> Vec<String> {
             "afk-box",
             "--die-with-parent",
             "--new-session",
-            "--as-pid-1",
             "--cap-drop",
             "ALL",
         ]
@@ -680,34 +700,17 @@ fn namespaces_and_user(shape: &Shape) -> Vec<String> {
     if shape.seccomp {
         a.extend(["--seccomp".into(), SECCOMP_FD.to_string()]);
     }
-    if shape.root {
-        // the init needs these two to become BOX_UID, and loses every
-        // capability as it does
-        a.extend(
-            [
-                "--cap-add",
-                "CAP_SETUID",
-                "--cap-add",
-                "CAP_SETGID",
-                "--userns-block-fd",
-                &BLOCK_FD.to_string(),
-                "--info-fd",
-                &INFO_FD.to_string(),
-            ]
-            .map(String::from),
-        );
-    }
     a
 }
 
 /// bubblewrap's arguments before the command: namespaces, the user, the
-/// mounts and the init.
+/// mounts and where the agent starts.
 pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
     let s = |p: &Path| p.to_string_lossy().to_string();
     let mut a = namespaces_and_user(shape);
-    // afk as root: bubblewrap (the namespace's root) would make a bound
-    // path's missing parents with its source's modes (afk's private 0700
-    // folders), which the box's user could not pass; they are made first
+    // afk as root: a bound path's missing parents are made first, passable
+    // (bubblewrap could make them with its source's modes: afk's private
+    // 0700 folders, which the box's user could not pass)
     let mut made: Vec<PathBuf> = vec![];
     let mut parents = |a: &mut Vec<String>, p: &Path| {
         if !shape.root {
@@ -728,6 +731,11 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
         // a bound path is there: nothing below it makes it again
         made.push(p.to_path_buf());
     };
+    // a staged path is bound from where the keeper staged it
+    let source = |p: &Path| match shape.staged.iter().position(|x| x == p) {
+        Some(i) => format!("{STAGE_DIR}/{i}"),
+        None => s(p),
+    };
     let mut files = FILES_FD..;
     for m in mounts {
         match m {
@@ -740,8 +748,8 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             _ => {}
         }
         match m {
-            Mount::ReadOnly(p) => a.extend(["--ro-bind".into(), s(p), s(p)]),
-            Mount::ReadWrite(p) => a.extend(["--bind".into(), s(p), s(p)]),
+            Mount::ReadOnly(p) => a.extend(["--ro-bind".into(), source(p), s(p)]),
+            Mount::ReadWrite(p) => a.extend(["--bind".into(), source(p), s(p)]),
             Mount::Data { at, .. } => {
                 let fd = files.next().unwrap_or(FILES_FD);
                 a.extend(["--perms".into(), "0444".into(), "--ro-bind-data".into()]);
@@ -766,19 +774,16 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
             Mount::Dir(p) => a.extend(["--perms".into(), "0755".into(), "--dir".into(), s(p)]),
         }
     }
-    parents(&mut a, Path::new(INIT_PATH));
-    a.extend(["--ro-bind".into(), s(shape.init), INIT_PATH.into()]);
-    if shape.root {
-        // the box's init goes there once it is the box's user
-        a.extend(["--chdir".into(), "/".into()]);
-    } else {
-        a.extend(["--chdir".into(), s(shape.chdir)]);
+    if let Some(program) = shape.program {
+        parents(&mut a, Path::new(PROGRAM_PATH));
+        a.extend(["--ro-bind".into(), s(program), PROGRAM_PATH.into()]);
     }
+    a.extend(["--chdir".into(), s(shape.chdir)]);
     a
 }
 
 /// A port inside the box for the forwarder's HTTP proxy, free of the
-/// loopback entries the init listens on.
+/// loopback entries the keeper listens on inside the box.
 pub fn proxy_port(allow: &[HostPort]) -> u16 {
     (3128..u16::MAX)
         .find(|p| !allow.iter().any(|a| a.is_loopback() && a.port == *p))
@@ -807,9 +812,10 @@ pub fn proxy_env(allow: &[HostPort]) -> Vec<(String, String)> {
     env
 }
 
-/// What the box's init does, handed to it as one argument.
+/// What the box listens on inside (the keeper's listeners, made in the
+/// box's network namespace before the box) and the command it runs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct InitSpec {
+pub struct Inside {
     /// Loopback `host:port`s to listen on inside the box, each relayed to
     /// the forwarder.
     pub listen: Vec<HostPort>,
@@ -818,10 +824,6 @@ pub struct InitSpec {
     pub proxy: Option<u16>,
     /// The agent's command line.
     pub argv: Vec<String>,
-    /// Where the agent starts, when the init goes there itself (afk as
-    /// root: the box's user enters its checkout, not the namespace's root).
-    #[serde(default)]
-    pub chdir: Option<PathBuf>,
     /// The model gateway's loopback port (SPEC 5.8): each connection to
     /// `127.0.0.1:<port>` goes to the keeper's gateway, not to a `host:port`.
     #[serde(default)]
@@ -1047,8 +1049,9 @@ mod tests {
         let shape = Shape {
             network: Network::Model,
             chdir: Path::new("/w"),
-            init: Path::new("/usr/local/bin/afk"),
-            root: true,
+            program: None,
+            root: false,
+            staged: &[],
             seccomp: true,
         };
         let l = bwrap_args(&m, &shape).join(" ");
@@ -1064,13 +1067,8 @@ mod tests {
             assert!(l.contains(must), "{must}: {l}");
             assert!(!l.contains(never), "{never}: {l}");
         }
-        // the files' descriptors are above every other one bubblewrap and
-        // the init are handed
-        assert!(
-            [SECCOMP_FD, BLOCK_FD, INFO_FD, NET_FD]
-                .iter()
-                .all(|fd| *fd < FILES_FD)
-        );
+        // the files' descriptors are above the filter's
+        const { assert!(SECCOMP_FD < FILES_FD) };
     }
 
     #[test]
@@ -1115,8 +1113,9 @@ mod tests {
                     &Shape {
                         network: Network::Model,
                         chdir: Path::new("/w"),
-                        init: Path::new("/usr/local/bin/afk"),
-                        root: true,
+                        program: None,
+                        root: false,
+                        staged: &[],
                         seccomp: true,
                     },
                 )
@@ -1221,8 +1220,9 @@ mod tests {
             &Shape {
                 network: Network::Model,
                 chdir: Path::new("/w"),
-                init: Path::new("/usr/local/bin/afk"),
+                program: None,
                 root: false,
+                staged: &[],
                 seccomp: true,
             },
         )
@@ -1263,7 +1263,8 @@ mod tests {
     }
 
     #[test]
-    fn bubblewraps_line_unshares_everything_but_the_net_when_open_and_ends_with_the_init() {
+    fn bubblewraps_line_unshares_everything_the_keeper_does_not_and_starts_the_agent_in_its_checkout()
+     {
         let m = mounts(&view());
         let line = |network| {
             bwrap_args(
@@ -1271,30 +1272,34 @@ mod tests {
                 &Shape {
                     network,
                     chdir: Path::new("/w"),
-                    init: Path::new("/usr/local/bin/afk"),
+                    program: None,
                     root: false,
+                    staged: &[],
                     seccomp: true,
                 },
             )
             .join(" ")
         };
+        // network = model: the keeper's network namespace (its listeners
+        // made in it before the box), bubblewrap makes none
         for (network, net_unshared) in [
-            (Network::Model, true),
+            (Network::Model, false),
             (Network::None, true),
             (Network::Open, false),
         ] {
             let l = line(network);
             assert_eq!(l.contains("--unshare-net"), net_unshared, "{l}");
+            for never in ["--as-pid-1", "--cap-add", "/run/afk", "-fd "] {
+                assert!(!l.contains(never), "{never}: {l}");
+            }
             for must in [
                 "--unshare-user",
                 "--unshare-pid",
-                "--as-pid-1",
                 "--die-with-parent",
                 "--cap-drop ALL",
-                "--uid 1000",
+                "--uid 1000 --gid 1000",
                 "--proc /proc",
                 "--perms 1777 --tmpfs /tmp",
-                "--ro-bind /usr/local/bin/afk /run/afk/init",
                 "--symlink usr/bin /bin",
                 "--ro-bind /etc/ssl/certs /etc/ssl/certs",
                 "--seccomp 5",
@@ -1308,65 +1313,86 @@ mod tests {
     }
 
     #[test]
-    fn as_root_the_boxs_user_is_an_unprivileged_host_uid_mapped_by_the_keeper() {
+    fn as_root_the_paths_the_boxs_host_user_cannot_reach_are_bound_from_where_the_keeper_staged_them()
+     {
         let m = mounts(&view());
-        let line = |root| {
+        let staged: Vec<PathBuf> = vec![
+            "/var/lib/afk/runs/7".into(),
+            "/var/lib/afk/runs/7/home".into(),
+        ];
+        let line = |root, staged: &[PathBuf], program: Option<&Path>| {
             bwrap_args(
                 &m,
                 &Shape {
                     network: Network::Model,
                     chdir: Path::new("/w"),
-                    init: Path::new("/usr/local/bin/afk"),
+                    program,
                     root,
+                    staged,
                     seccomp: false,
                 },
             )
             .join(" ")
         };
-        let cases = [
-            // (afk is root, in the line, not in it)
+        let l = line(true, &staged, None);
+        for (must, never) in [
             (
-                false,
-                vec!["--uid 1000 --gid 1000", "--cap-drop ALL"],
-                vec!["--userns-block-fd", "--cap-add"],
+                "--ro-bind /dev/shm/0 /var/lib/afk/runs/7 ",
+                "--ro-bind /var/lib/afk/runs/7 ",
             ),
             (
-                true,
-                vec![
-                    "--uid 0 --gid 0",
-                    "--cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID",
-                    "--userns-block-fd 3 --info-fd 4",
-                ],
-                vec!["--uid 1000", "CAP_SYS_ADMIN"],
+                "--bind /dev/shm/1 /var/lib/afk/runs/7/home ",
+                "--bind /var/lib/afk/runs/7/home ",
             ),
-        ];
+            // what the box's host user reaches is bound as it is
+            ("--ro-bind /usr /usr", "/dev/shm/2"),
+            ("--bind /var/lib/afk/runs/7/work ", "--cap-add"),
+            ("--uid 1000 --gid 1000", "--uid 0"),
+        ] {
+            assert!(l.contains(must), "{must}: {l}");
+            assert!(!l.contains(never), "{never}: {l}");
+        }
         // afk's private folders above the run's paths are made passable
         // first, once each, never after their own bind
-        let l = line(true);
         let dir = l
             .find("--perms 0755 --dir /var/lib/afk/runs ")
             .unwrap_or(usize::MAX);
-        let bind = l.find("--ro-bind /var/lib/afk/runs/7 ").unwrap_or(0);
+        let bind = l.find(" /var/lib/afk/runs/7 ").unwrap_or(0);
         assert!(dir < bind, "{l}");
         assert_eq!(l.matches("--dir /var/lib/afk ").count(), 1, "{l}");
         assert!(!l.contains("--dir /var/lib/afk/runs/7 "), "{l}");
+        assert!(!line(false, &[], None).contains("--dir"));
+        // afk's own program only where the box's command is afk's
+        let p = line(true, &[], Some(Path::new("/usr/local/bin/afk")));
         assert!(
-            l.contains("--perms 0755 --dir /run/afk --ro-bind /usr/local/bin/afk /run/afk/init"),
-            "{l}"
+            p.contains("--perms 0755 --dir /run/afk --ro-bind /usr/local/bin/afk /run/afk/afk"),
+            "{p}"
         );
-        assert!(!line(false).contains("--dir"));
-        for (root, must, never) in cases {
-            let l = line(root);
-            for x in must {
-                assert!(l.contains(x), "{root}: {x}: {l}");
-            }
-            for x in never {
-                assert!(!l.contains(x), "{root}: {x}: {l}");
-            }
+        // the keeper's user namespace: its root is the box's host user
+        assert_eq!(netns_maps(100000), "0 100000 1");
+    }
+
+    #[test]
+    fn a_path_is_passable_when_every_folder_above_it_lets_the_user_search() {
+        let f = |mode, uid, gid| Folder { mode, uid, gid };
+        let user = (100000, 100000);
+        let cases = [
+            (vec![f(0o755, 0, 0), f(0o755, 0, 0)], true),
+            // afk's private state folder
+            (vec![f(0o755, 0, 0), f(0o700, 0, 0)], false),
+            // the run folder: its group searches
+            (vec![f(0o755, 0, 0), f(0o710, 0, 100000)], true),
+            (vec![f(0o701, 0, 0)], true),
+            // the owner's bits, not the others'
+            (vec![f(0o601, 100000, 0)], false),
+            (vec![f(0o700, 100000, 0)], true),
+            // the group's bits, not the others'
+            (vec![f(0o701, 0, 100000)], false),
+            (vec![], true),
+        ];
+        for (chain, want) in cases {
+            assert_eq!(passable(&chain, user), want, "{chain:?}");
         }
-        // the box's user is the host's `host`; only the namespace's root
-        // (which no agent process can become) is root outside
-        assert_eq!(outside_maps(100000), "0 0 1\n1000 100000 1\n");
     }
 
     #[test]

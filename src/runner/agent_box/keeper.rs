@@ -1,6 +1,7 @@
 //! The keeper: `afk __box SPEC`, outside the box, in the turn's process
-//! group: the forwarder, the turn's cgroup, bubblewrap (and, afk as root,
-//! the box's user namespace maps).
+//! group: the turn's cgroup, the box's network (inside.rs: its namespaces
+//! and listeners, made before the box), the forwarder, bubblewrap (afk as
+//! root: started as the box's unprivileged host user).
 
 use super::Spec;
 use super::said::say;
@@ -61,15 +62,6 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         );
     }
     let spec = read_spec(spec_file)?;
-    let counts = std::sync::Arc::new(Counts::default());
-    let gateway = match &spec.gateway {
-        Some(g) => Some(super::gateway::Gateway::new(g.clone())?),
-        None => None,
-    };
-    let net = match spec.forward {
-        true => Some(forwarder(&spec, counts.clone(), gateway.clone())?),
-        false => None,
-    };
     if spec.memory.is_some() || spec.tasks > 0 {
         match limit(&spec.name, spec.memory, spec.tasks) {
             Ok(()) => {}
@@ -78,6 +70,32 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
             )),
         }
     }
+    // the box's network first, while the keeper is one thread (it forks)
+    let net = match spec.forward {
+        true => {
+            // SAFETY: geteuid(2) and getegid(2) cannot fail
+            let own = unsafe { (libc::geteuid(), libc::getegid()) };
+            let host = spec.host_user.unwrap_or(own);
+            Some(super::inside::make(
+                &spec.inside,
+                host,
+                spec.host_user.is_some(),
+            )?)
+        }
+        false => None,
+    };
+    let counts = std::sync::Arc::new(Counts::default());
+    let gateway = match &spec.gateway {
+        Some(g) => Some(super::gateway::Gateway::new(g.clone())?),
+        None => None,
+    };
+    let net = net.map(|n| {
+        super::inside::serve(
+            n.listeners,
+            forwarder(&spec, counts.clone(), gateway.clone()),
+        );
+        (n.user, n.net)
+    });
     let code = run_bwrap(&spec, net)?;
     after(spec_file, &spec, &counts, code);
     if let Some(g) = &gateway {
@@ -95,31 +113,38 @@ fn read_spec(spec_file: &Path) -> Result<Spec> {
     serde_json::from_str(&text).context("the box's spec")
 }
 
-/// The forwarder: a socket pair whose other end the box's init gets, each
-/// connection it sends judged and relayed on a thread of its own; the box's
-/// end.
+/// The forwarder: each connection made inside the box is one end of a new
+/// pair, judged and relayed on a thread of its own (at most
+/// [`MAX_CONNECTIONS`] at once; more are closed).
 fn forwarder(
     spec: &Spec,
     counts: std::sync::Arc<Counts>,
     gateway: Option<Gateway>,
-) -> Result<std::os::fd::OwnedFd> {
-    let (ours, theirs) =
-        super::pass::pair(libc::SOCK_SEQPACKET).context("cannot make the forwarder's socket")?;
+) -> super::inside::Out {
     let allow = spec.allow.clone();
-    std::thread::spawn(move || forward_all(ours, allow, counts, gateway));
-    Ok(theirs)
+    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    super::inside::Out {
+        ask: Box::new(move |conn| {
+            use std::sync::atomic::Ordering::SeqCst;
+            if open.load(SeqCst) >= MAX_CONNECTIONS {
+                return;
+            }
+            open.fetch_add(1, SeqCst);
+            let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
+            let gateway = gateway.clone();
+            std::thread::spawn(move || {
+                forward_one(conn, &allow, &counts, gateway.as_deref());
+                open.fetch_sub(1, SeqCst);
+            });
+        }),
+    }
 }
 
-/// bubblewrap's command: its line, then the init with its spec; the
-/// variables set and removed.
+/// bubblewrap's command: its line, then the agent's; the variables set and
+/// removed.
 fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
-    let init_json = serde_json::to_string(&spec.init)?;
     let mut cmd = std::process::Command::new(&spec.bwrap);
-    cmd.args(&spec.args)
-        .arg("--")
-        .arg(rules::INIT_PATH)
-        .arg(super::INIT_CMD)
-        .arg(init_json);
+    cmd.args(&spec.args).arg("--").args(&spec.inside.argv);
     for k in &spec.unset {
         cmd.env_remove(k);
     }
@@ -129,17 +154,15 @@ fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
     Ok(cmd)
 }
 
-/// Run bubblewrap to the box's end (afk as root: the box's maps written
-/// while it waits); the agent's exit status.
-fn run_bwrap(spec: &Spec, net: Option<std::os::fd::OwnedFd>) -> Result<i32> {
+/// Run bubblewrap to the box's end (in the box's namespaces, `net`; afk
+/// as root, as the box's host user); the agent's exit status.
+fn run_bwrap(
+    spec: &Spec,
+    net: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+) -> Result<i32> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
     let mut cmd = bwrap_command(spec)?;
-    // afk as root: bubblewrap blocks until the keeper wrote the box's maps
-    let maps = match spec.host_user {
-        Some(_) => Some((pipe()?, pipe()?)),
-        None => None,
-    };
     let filter = match spec.filter {
         true => {
             let arch = rules::Arch::native().context("no seccomp filter for this machine")?;
@@ -165,43 +188,25 @@ fn run_bwrap(spec: &Spec, net: Option<std::os::fd::OwnedFd>) -> Result<i32> {
     if let Some(f) = &filter {
         given.push((above_all(f.as_raw_fd(), above)?, rules::SECCOMP_FD));
     }
-    if let Some(((block_r, _), (_, info_w))) = &maps {
-        given.push((above_all(*block_r, above)?, rules::BLOCK_FD));
-        given.push((above_all(*info_w, above)?, rules::INFO_FD));
-    }
-    if let Some(n) = &net {
-        given.push((above_all(n.as_raw_fd(), above)?, rules::NET_FD));
-    }
     for (k, f) in files.iter().enumerate() {
         given.push((above_all(f.as_raw_fd(), above)?, rules::FILES_FD + k as i32));
     }
     let places: Vec<(i32, i32)> = given.iter().map(|(fd, at)| (fd.as_raw_fd(), *at)).collect();
-    let root = maps.is_some();
-    // SAFETY: prctl, keyctl, dup2 and umask are async-signal-safe; `places`
-    // is read, never allocated, in the child
+    let to = Before {
+        host: spec.host_user,
+        staged: Staged::of(&spec.staged)?,
+        join: net.as_ref().map(|(u, n)| (u.as_raw_fd(), n.as_raw_fd())),
+    };
+    // SAFETY: setgroups, setresgid, setresuid, setns, prctl, keyctl and
+    // dup2 are async-signal-safe; `places` is read, never allocated, in the
+    // child
     unsafe {
-        cmd.pre_exec(move || before_bwrap(&places, root));
+        cmd.pre_exec(move || before_bwrap(&places, &to));
     }
     let spawned = cmd.spawn().context("cannot run bwrap");
     drop((given, files, filter, net));
     let mut child = spawned?;
     super::gateway::box_started(child.id());
-    if let (Some(((block_r, block_w), (info_r, info_w))), Some((uid, gid))) = (maps, spec.host_user)
-    {
-        close(block_r);
-        close(info_w);
-        let mapped = write_maps(info_r, uid, gid);
-        close(info_r);
-        if let Err(why) = &mapped {
-            let _ = child.kill();
-            say(&format!("cannot map the box's user to uid {uid}: {why}"));
-        }
-        // SAFETY: a byte to the pipe bubblewrap waits on, then its end closed
-        unsafe {
-            libc::write(block_w, b"1".as_ptr().cast(), 1);
-        }
-        close(block_w);
-    }
     let status = child.wait().context("cannot run bwrap")?;
     Ok(exit_of(status))
 }
@@ -250,15 +255,134 @@ fn above_all(fd: i32, min: i32) -> Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) })
 }
 
-/// In bubblewrap's process before it starts: it (and so the box) dies with
-/// the keeper, whom a stop signals with the turn's process group; a session
-/// keyring of the box's own; each descriptor at the number bubblewrap's line
-/// names (the filter, the maps' pipe ends, the copied files, the forwarder's).
-fn before_bwrap(places: &[(i32, i32)], root: bool) -> std::io::Result<()> {
+/// What bubblewrap's process becomes before it starts.
+struct Before {
+    /// afk as root: the box's unprivileged host user (uid, gid).
+    host: Option<(u32, u32)>,
+    /// afk as root: the paths that user may not reach, bound first (as
+    /// root) where it may ([`Staged`]).
+    staged: Staged,
+    /// The box's user and network namespaces to join (network = model).
+    join: Option<(i32, i32)>,
+}
+
+/// afk as root: the paths the box's host user may not reach, each bound
+/// (by root, before it becomes that user) at `STAGE_DIR/<i>` on a fresh
+/// tmpfs in a mount namespace of bubblewrap's own, where bubblewrap binds
+/// it from. Everything made before the fork: the child only makes calls.
+struct Staged {
+    /// The tmpfs's mount point, its file system's name, then each
+    /// `(source, at, folder)`.
+    stage: std::ffi::CString,
+    tmpfs: std::ffi::CString,
+    paths: Vec<(std::ffi::CString, std::ffi::CString, bool)>,
+}
+
+impl Staged {
+    fn of(sources: &[PathBuf]) -> Result<Staged> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes()).context("a path with a NUL in it")
+        };
+        let mut paths = vec![];
+        for (i, p) in sources.iter().enumerate() {
+            let at = PathBuf::from(format!("{}/{i}", rules::STAGE_DIR));
+            let dir = std::fs::symlink_metadata(p)
+                .with_context(|| format!("cannot stage {}", p.display()))?
+                .is_dir();
+            paths.push((c(p)?, c(&at)?, dir));
+        }
+        Ok(Staged {
+            stage: c(Path::new(rules::STAGE_DIR))?,
+            tmpfs: c(Path::new("tmpfs"))?,
+            paths,
+        })
+    }
+
+    /// In bubblewrap's process, still root: a mount namespace of its own,
+    /// nothing of it shown to the host's; the tmpfs; each path bound.
+    fn bind(&self) -> std::io::Result<()> {
+        if self.paths.is_empty() {
+            return Ok(());
+        }
+        let fail = || Err(std::io::Error::last_os_error());
+        // SAFETY: unshare, mount, mkdir, open and close are async-signal-safe;
+        // every string was made before the fork
+        unsafe {
+            if libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_SLAVE,
+                    std::ptr::null(),
+                ) != 0
+                || libc::mount(
+                    self.tmpfs.as_ptr(),
+                    self.stage.as_ptr(),
+                    self.tmpfs.as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+                    c"mode=0755".as_ptr().cast(),
+                ) != 0
+            {
+                return fail();
+            }
+            for (source, at, dir) in &self.paths {
+                let made = if *dir {
+                    libc::mkdir(at.as_ptr(), 0o755) == 0
+                } else {
+                    let fd = libc::open(
+                        at.as_ptr(),
+                        libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                        0o644,
+                    );
+                    fd >= 0 && libc::close(fd) == 0
+                };
+                if !made
+                    || libc::mount(
+                        source.as_ptr(),
+                        at.as_ptr(),
+                        std::ptr::null(),
+                        libc::MS_BIND | libc::MS_REC,
+                        std::ptr::null(),
+                    ) != 0
+                {
+                    return fail();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// In bubblewrap's process before it starts: afk as root, it becomes the
+/// box's host user (no group, no capability of root's); it joins the box's
+/// namespaces (as their root, so it may make the box in them); it (and so
+/// the box) dies with the keeper, whom a stop signals with the turn's
+/// process group; a session keyring of the box's own; each descriptor at
+/// the number bubblewrap's line names (the filter, the copied files, the
+/// bound paths).
+fn before_bwrap(places: &[(i32, i32)], to: &Before) -> std::io::Result<()> {
+    let fail = || Err(std::io::Error::last_os_error());
+    to.staged.bind()?;
     // SAFETY: each call is async-signal-safe and touches only this process
     unsafe {
+        if let Some((uid, gid)) = to.host
+            && (libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setresgid(gid, gid, gid) != 0
+                || libc::setresuid(uid, uid, uid) != 0)
+        {
+            return fail();
+        }
+        if let Some((user, net)) = to.join
+            && (libc::setns(user, libc::CLONE_NEWUSER) != 0
+                || libc::setns(net, libc::CLONE_NEWNET) != 0)
+        {
+            return fail();
+        }
+        // after the change of user, which clears it
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-            return Err(std::io::Error::last_os_error());
+            return fail();
         }
         // never afk's keyring (where the kernel has keyrings; the filter
         // refuses the box any keyring call)
@@ -267,12 +391,6 @@ fn before_bwrap(places: &[(i32, i32)], root: bool) -> std::io::Result<()> {
             1, /* KEYCTL_JOIN_SESSION_KEYRING */
             0usize,
         );
-        if root {
-            // the folders bubblewrap makes for its mounts (as the
-            // namespace's root) let the box's user through; the init puts
-            // afk's umask back before the agent starts
-            libc::umask(0o022);
-        }
         for &(fd, at) in places {
             if libc::dup2(fd, at) < 0 {
                 return Err(std::io::Error::last_os_error());
@@ -308,46 +426,6 @@ fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
     }
 }
 
-/// A pipe whose ends close on exec (the child gets them by dup2 only).
-fn pipe() -> Result<(i32, i32)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2(2) into a two-element array
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        bail!("cannot make a pipe: {}", std::io::Error::last_os_error());
-    }
-    Ok((fds[0], fds[1]))
-}
-
-fn close(fd: i32) {
-    // SAFETY: a descriptor this keeper made and closes once
-    unsafe {
-        libc::close(fd);
-    }
-}
-
-/// Read bubblewrap's child pid from its info descriptor (bounded), then
-/// write the box's maps: its user is `uid:gid` outside.
-fn write_maps(info: i32, uid: u32, gid: u32) -> std::result::Result<(), Invalid> {
-    let mut text = Vec::new();
-    let mut buf = [0u8; 512];
-    while text.len() < 8192 && !text.contains(&b'}') {
-        // SAFETY: read(2) into a buffer this function owns
-        let n = unsafe { libc::read(info, buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            return Err(Invalid::new("bubblewrap ended before it named its child"));
-        }
-        text.extend_from_slice(&buf[..n as usize]);
-    }
-    let v: serde_json::Value = serde_json::from_slice(&text).map_err(|e| Invalid(e.to_string()))?;
-    let pid = v["child-pid"]
-        .as_u64()
-        .ok_or_else(|| Invalid::new("bubblewrap named no child"))?;
-    let proc = PathBuf::from(format!("/proc/{pid}"));
-    std::fs::write(proc.join("uid_map"), rules::outside_maps(uid))
-        .and_then(|()| std::fs::write(proc.join("gid_map"), rules::outside_maps(gid)))
-        .map_err(|e| Invalid(afk_host::os_words(&e)))
-}
-
 #[derive(Default)]
 struct Counts {
     forwarded: std::sync::atomic::AtomicU64,
@@ -373,36 +451,6 @@ impl Counts {
 
 /// Connections from the box at once, at most.
 const MAX_CONNECTIONS: usize = 64;
-
-fn forward_all(
-    channel: std::os::fd::OwnedFd,
-    allow: Vec<HostPort>,
-    counts: std::sync::Arc<Counts>,
-    gateway: Option<Gateway>,
-) {
-    use super::pass::Got;
-    use std::os::fd::AsRawFd;
-    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    loop {
-        let conn = match super::pass::receive(channel.as_raw_fd()) {
-            Ok(Got::Conn(fd)) => std::os::unix::net::UnixStream::from(fd),
-            Ok(Got::Nothing) => continue,
-            Ok(Got::End) => return,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return,
-        };
-        if open.load(std::sync::atomic::Ordering::SeqCst) >= MAX_CONNECTIONS {
-            continue;
-        }
-        open.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
-        let gateway = gateway.clone();
-        std::thread::spawn(move || {
-            forward_one(conn, &allow, &counts, gateway.as_deref());
-            open.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-        });
-    }
-}
 
 /// One connection from the box: its first line names `host:port` (at most
 /// 300 bytes); let out when allowed, else refused and counted.
@@ -618,11 +666,10 @@ mod tests {
         Spec {
             bwrap: "/usr/bin/bwrap".into(),
             args: vec!["--unshare-all".into(), "--die-with-parent".into()],
-            init: rules::InitSpec {
+            inside: rules::Inside {
                 listen: vec![],
                 proxy: Some(3128),
                 argv: vec!["claude".into(), "-p".into()],
-                chdir: None,
                 gateway: None,
             },
             forward: true,
@@ -635,12 +682,13 @@ mod tests {
             host_user: None,
             filter: false,
             handed: vec![],
+            staged: vec![],
             gateway: None,
         }
     }
 
     #[test]
-    fn bubblewrap_runs_the_init_with_its_spec() {
+    fn bubblewrap_runs_the_agents_command_itself() {
         let s = spec();
         let cmd = bwrap_command(&s).unwrap();
         assert_eq!(cmd.get_program(), "/usr/bin/bwrap");
@@ -648,15 +696,7 @@ mod tests {
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        let json = serde_json::to_string(&s.init).unwrap();
-        let want = [
-            "--unshare-all",
-            "--die-with-parent",
-            "--",
-            rules::INIT_PATH,
-            super::super::INIT_CMD,
-            json.as_str(),
-        ];
+        let want = ["--unshare-all", "--die-with-parent", "--", "claude", "-p"];
         assert_eq!(args, want);
         let envs: Vec<_> = cmd.get_envs().collect();
         assert!(envs.contains(&("HOME".as_ref(), Some("/r/home".as_ref()))));

@@ -1,40 +1,38 @@
 //! The agent's box on the command runner (docs/runners.md#the-agents-box):
 //! what the rules in `core::agent_box` decide, made real.
 //!
-//! Three processes, one turn:
+//! Two processes of afk's, one turn:
 //! - the **tick** resolves the paths (the agent program's files, the run's
-//!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`);
-//!   the runner's wrapper then starts `afk __box SPEC` instead of the agent;
-//! - the **keeper** (`afk __box`, outside, in the turn's process group): the
-//!   forwarder (a socket pair, one end handed into the box to the init, who
-//!   sends on it one end of a new pair per connection; each names a
-//!   `host:port`, let out only when `runner.box.allow` has it, refusals
-//!   counted in the run's log), the turn's cgroup where one can be made,
-//!   then `bwrap`; it lives exactly as long as the turn and exits with the
-//!   agent's status, so the wrapper writes `exit_status` only once every
-//!   process of the box is gone;
-//! - the **init** (`afk __box-init`, the box's pid 1): listens inside the
-//!   box (the model's loopback address, an HTTP proxy for the rest) and
-//!   relays to the keeper's forwarder, starts the agent, reaps, and exits with
-//!   the agent's status, which ends every other process of the box.
-
+//!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`),
+//!   then starts `afk __box SPEC --record RUN_DIR` instead of the agent;
+//! - the **keeper** (`afk __box`, outside, the turn's first process and its
+//!   process group's leader): records the turn's start, makes the turn's
+//!   cgroup where one can be made and the box's network (network = model:
+//!   a user and network namespace with the box's listeners in it, the
+//!   model's loopback address, the gateway's port, an HTTP proxy for the
+//!   rest), relays each connection made to them through its forwarder (a
+//!   `host:port` let out only when `runner.box.allow` has it, refusals
+//!   counted in the run's log), then runs `bwrap` in those namespaces,
+//!   whose pid 1 reaps and ends every process of the box with the agent; it
+//!   lives exactly as long as the turn, records its exit status and exits
+//!   with it.
 //!
 //! The files: this one the tick side (the turn's spec, the view);
 //! `paths.rs` what the tick resolves of the machine and the agent program;
 //! `owners.rs` what it makes for a turn and gives to the box's user;
-//! `keeper.rs`, `init.rs` and `probe.rs` the three programs of a box (hidden
-//! subcommands: `commands/box_programs.rs`, named by [`KEEPER_CMD`],
-//! [`INIT_CMD`] and [`PROBE_CMD`]), `pass.rs` the forwarder's channel between
-//! the keeper and the init.
+//! `keeper.rs` and `probe.rs` the box's two programs (hidden subcommands:
+//! `commands/box_programs.rs`, named by [`KEEPER_CMD`] and [`PROBE_CMD`]);
+//! `inside.rs` the box's network and its listeners, `pass.rs` how their
+//! descriptors reach the keeper.
 
-use crate::core::agent_box::{self as rules, HostPort, InitSpec, Network};
+use crate::core::agent_box::{self as rules, HostPort, Inside, Network};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 mod gateway;
-mod init;
+mod inside;
 mod keeper;
 mod owners;
 mod pass;
@@ -46,7 +44,6 @@ pub use gateway::Setup as GatewaySetup;
 pub(crate) use gateway::{
     Gateway, GatewaySpec, On as GatewayOn, PLACEHOLDER, STDOUT as GATEWAY_STDOUT,
 };
-pub use init::init;
 pub use keeper::{keep, limits_in_force};
 use owners::{own_tree, readable_tree};
 pub(crate) use paths::find_program;
@@ -60,8 +57,6 @@ pub const KEEPER_CMD: &str = "__box";
 /// records (runner/command.rs: its start, its exit status), as the
 /// unboxed turn's wrapper does.
 pub const RECORD_ARG: &str = "--record";
-/// The init's subcommand: `afk __box-init JSON`, the box's pid 1.
-pub const INIT_CMD: &str = "__box-init";
 /// Doctor's probe's subcommand: `afk __box-probe state=STATE MODEL FORGE`.
 pub const PROBE_CMD: &str = "__box-probe";
 
@@ -71,9 +66,10 @@ pub struct Spec {
     pub bwrap: PathBuf,
     /// bubblewrap's arguments before `--` (namespaces, mounts, chdir).
     pub args: Vec<String>,
-    pub init: InitSpec,
-    /// The forwarder (network = model): the box's init gets its socket on
-    /// `core::agent_box::NET_FD`.
+    /// What the box listens on (the keeper's listeners) and runs.
+    pub inside: Inside,
+    /// Network = model: the keeper makes the box's network namespace, its
+    /// listeners in it, and forwards what they are asked.
     #[serde(default)]
     pub forward: bool,
     pub allow: Vec<HostPort>,
@@ -85,7 +81,7 @@ pub struct Spec {
     /// The cgroup's name, unique per turn.
     pub name: String,
     /// afk runs as root: the host uid and gid the box's user is (the
-    /// keeper writes the box's maps).
+    /// keeper starts bubblewrap as that user).
     #[serde(default)]
     pub host_user: Option<(u32, u32)>,
     /// The box's seccomp filter (`core::agent_box::seccomp_filter`, this
@@ -97,10 +93,44 @@ pub struct Spec {
     /// each on its descriptor from `FILES_FD`.
     #[serde(default)]
     pub handed: Vec<rules::Handed>,
-    /// The model gateway (SPEC 5.8): the keeper serves the init's loopback
+    /// afk as root: the bound paths the box's host user may not reach,
+    /// which the keeper binds at `core::agent_box::STAGE_DIR/<i>` for
+    /// bubblewrap (`core::agent_box::Shape::staged`).
+    #[serde(default)]
+    pub staged: Vec<PathBuf>,
+    /// The model gateway (SPEC 5.8): the keeper serves the box's loopback
     /// port with the key it reads from its own environment.
     #[serde(default)]
     pub gateway: Option<gateway::GatewaySpec>,
+}
+
+/// The paths `mounts` binds that `ids` (the box's host user, with no other
+/// group) may not reach: a folder above one does not let it search.
+fn unreachable_for(mounts: &[rules::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let chain = |p: &Path| -> Vec<rules::Folder> {
+        let mut up: Vec<rules::Folder> = p
+            .ancestors()
+            .skip(1)
+            .filter_map(|a| std::fs::metadata(a).ok())
+            .map(|m| rules::Folder {
+                mode: m.mode(),
+                uid: m.uid(),
+                gid: m.gid(),
+            })
+            .collect();
+        up.reverse();
+        up
+    };
+    mounts
+        .iter()
+        .filter_map(|m| match m {
+            rules::Mount::ReadOnly(p) | rules::Mount::ReadWrite(p) => Some(p),
+            _ => None,
+        })
+        .filter(|p| !rules::passable(&chain(p), ids))
+        .cloned()
+        .collect()
 }
 
 /// The box's settings, from the config.
@@ -347,7 +377,10 @@ impl Boxer {
     /// with doctor's line, so poll labels nothing and no run escalates.
     pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Vec<String>> {
         let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
-        if let Err(why) = self.can.get_or_init(can_box) {
+        if let Err(why) = self.can.get_or_init(|| match &self.program {
+            Some(afk) => probe::can_box_as(afk),
+            None => can_box(),
+        }) {
             bail!("{why}");
         }
         let gw = match &self.gateway {
@@ -369,24 +402,31 @@ impl Boxer {
             _ => self.copy_logins(&home)?,
         };
         (view.run_read_only, view.run_read_write) = self.run_paths(t, &home)?;
-        let init_exe = match &self.program {
+        let afk = match &self.program {
             Some(p) => p.clone(),
             None => std::env::current_exe().context("runner: cannot find afk's own program")?,
         };
-        let init_exe = canonical(&init_exe)?;
+        let afk = canonical(&afk)?;
+        // afk's own program is in the box only when its command is afk's
+        let afks = argv.first().map(String::as_str) == Some(rules::PROGRAM_PATH);
         let workdir = canonical(t.workdir)?;
         if let Some(ids) = self.host_user {
             self.give_the_turn(ids, t, &home, &view)?;
         }
         let filter = rules::Arch::native().is_some();
         let mounts = rules::mounts(&view);
+        let staged = match self.host_user {
+            Some(ids) => unreachable_for(&mounts, ids),
+            None => vec![],
+        };
         let args = rules::bwrap_args(
             &mounts,
             &rules::Shape {
                 network: self.network,
                 chdir: &workdir,
-                init: &init_exe,
+                program: afks.then_some(afk.as_path()),
                 root: self.host_user.is_some(),
+                staged: &staged,
                 seccomp: filter,
             },
         );
@@ -401,10 +441,9 @@ impl Boxer {
         let spec = Spec {
             bwrap,
             args,
-            init: InitSpec {
-                chdir: self.host_user.is_some().then(|| workdir.clone()),
+            inside: Inside {
                 gateway: gw_port,
-                ..self.init_spec(argv)
+                ..self.inside(argv)
             },
             forward: self.network == Network::Model,
             allow: self.allow.clone(),
@@ -416,6 +455,7 @@ impl Boxer {
             host_user: self.host_user,
             filter,
             handed: rules::handed(&mounts),
+            staged,
             gateway: gw
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
@@ -424,7 +464,7 @@ impl Boxer {
         crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
             .with_context(|| format!("runner: cannot write {}", spec_file.display()))?;
         Ok(vec![
-            init_exe.display().to_string(),
+            afk.display().to_string(),
             KEEPER_CMD.to_string(),
             spec_file.display().to_string(),
             RECORD_ARG.to_string(),
@@ -588,10 +628,10 @@ impl Boxer {
         (env, unset)
     }
 
-    /// What the box's init listens on and starts.
-    fn init_spec(&self, argv: Vec<String>) -> InitSpec {
+    /// What the box listens on (the keeper's listeners) and runs.
+    fn inside(&self, argv: Vec<String>) -> Inside {
         let model = self.network == Network::Model;
-        InitSpec {
+        Inside {
             listen: match model {
                 true => self
                     .allow
@@ -603,7 +643,6 @@ impl Boxer {
             },
             proxy: model.then(|| rules::proxy_port(&self.allow)),
             argv,
-            chdir: None,
             gateway: None,
         }
     }
@@ -651,7 +690,7 @@ mod tests {
     }
 
     #[test]
-    fn the_init_listens_on_the_models_loopback_and_proxies_the_rest() {
+    fn the_box_listens_on_the_models_loopback_and_proxies_the_rest() {
         let allow = ["127.0.0.1:3128", "api.anthropic.com:443", "localhost:11434"];
         let cases = [
             (
@@ -663,13 +702,13 @@ mod tests {
             (Network::None, vec![], None),
         ];
         for (network, listen, proxy) in cases {
-            let spec = boxer(network, &allow).init_spec(vec!["claude".into()]);
+            let spec = boxer(network, &allow).inside(vec!["claude".into()]);
             let listen: Vec<HostPort> =
                 listen.iter().map(|a| HostPort::parse(a).unwrap()).collect();
             assert_eq!(spec.listen, listen, "{network:?}");
             assert_eq!(spec.proxy, proxy, "{network:?}");
             assert_eq!(spec.argv, ["claude"]);
-            assert_eq!((spec.chdir, spec.gateway), (None, None));
+            assert_eq!(spec.gateway, None);
         }
     }
 

@@ -1,6 +1,6 @@
-//! The forwarder's channel between the box's init and the keeper: a socket
-//! pair (nothing on any file system); each connection out of the box is one
-//! end of a new pair, sent over it with `SCM_RIGHTS`.
+//! Descriptors passed over a socket pair (nothing on any file system) with
+//! `SCM_RIGHTS`: the box's namespaces and listeners, from the child that
+//! makes them to the keeper (inside.rs).
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -26,9 +26,10 @@ pub(super) fn pair(kind: i32) -> std::io::Result<(OwnedFd, OwnedFd)> {
 /// Room for one descriptor's control message.
 const CONTROL: usize = 64;
 
-/// Send `fd` over `channel` (one byte, the descriptor beside it).
-pub(super) fn send(channel: RawFd, fd: &OwnedFd) -> std::io::Result<()> {
-    let mut byte = [b'c'];
+/// Send `fd` over `channel`: one byte (`tag`, what it is), the descriptor
+/// beside it.
+pub(super) fn send(channel: RawFd, tag: u8, fd: &OwnedFd) -> std::io::Result<()> {
+    let mut byte = [tag];
     let mut iov = libc::iovec {
         iov_base: byte.as_mut_ptr().cast(),
         iov_len: 1,
@@ -55,11 +56,11 @@ pub(super) fn send(channel: RawFd, fd: &OwnedFd) -> std::io::Result<()> {
 
 /// What one message on the channel brought.
 pub(super) enum Got {
-    /// A connection's end (closed on exec).
-    Conn(OwnedFd),
+    /// A descriptor (closed on exec) and its tag.
+    Conn(u8, OwnedFd),
     /// A message without a descriptor (ignored).
     Nothing,
-    /// The box's end is closed: no connection comes any more.
+    /// The other end is closed: nothing comes any more.
     End,
 }
 
@@ -101,7 +102,7 @@ pub(super) fn receive(channel: RawFd) -> std::io::Result<Got> {
         }
         // one descriptor a message: any more are closed
         Ok(match got.into_iter().next() {
-            Some(fd) => Got::Conn(fd),
+            Some(fd) => Got::Conn(byte[0], fd),
             None => Got::Nothing,
         })
     }

@@ -209,7 +209,7 @@ pub fn cannot_box_fix(what: &str) -> String {
     match what {
         "bwrap" => "runner.confine = \"box\": bubblewrap is not installed (Debian: apt-get install bubblewrap), or set runner.confine = \"none\" to run agents unconfined as afk's user".into(),
         why => format!(
-            "runner.confine = \"box\": this machine cannot make a box ({why}); user namespaces may be off: sysctl kernel.unprivileged_userns_clone=1 (Debian), or on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0 or an AppArmor profile for bwrap; or set runner.confine = \"none\""
+            "runner.confine = \"box\": this machine cannot make a box ({why}); user namespaces may be off: sysctl kernel.unprivileged_userns_clone=1 (Debian), or on Ubuntu 24.04 kernel.apparmor_restrict_unprivileged_userns=0 or AppArmor profiles for bwrap and afk (afk makes the box's network namespace itself: docs/runners.md); or set runner.confine = \"none\""
         ),
     }
 }

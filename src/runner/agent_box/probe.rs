@@ -6,8 +6,17 @@ use crate::types::Invalid;
 use std::io::{BufRead, BufReader, Read, Write};
 
 /// Whether this machine can make a box: bubblewrap is there and makes one
-/// (a user, pid and network namespace); else the fix, in one line.
+/// (a user, pid and network namespace), and afk makes a user and network
+/// namespace of its own (the box's network, inside.rs: root always may);
+/// else the fix, in one line.
 pub fn can_box() -> std::result::Result<(), Invalid> {
+    let afk =
+        std::env::current_exe().map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
+    can_box_as(&afk)
+}
+
+/// [`can_box`], afk's own program being `afk` (the keeper's).
+pub fn can_box_as(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
     let bwrap = find_bwrap().ok_or_else(|| Invalid(cannot_box_fix("bwrap")))?;
     let out = std::process::Command::new(bwrap)
         .args([
@@ -27,8 +36,12 @@ pub fn can_box() -> std::result::Result<(), Invalid> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
+    // SAFETY: geteuid(2) cannot fail
     if out.status.success() {
-        return Ok(());
+        return match unsafe { libc::geteuid() } == 0 {
+            true => Ok(()),
+            false => afk_makes_a_network(afk),
+        };
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let first = err.lines().next().unwrap_or("bwrap failed").trim();
@@ -37,10 +50,46 @@ pub fn can_box() -> std::result::Result<(), Invalid> {
     ))))
 }
 
+/// Whether afk's program makes a user and network namespace of its own
+/// here (a machine may let only listed programs make them): asked of a
+/// new process (`afk __box-probe network`), for the tick's own is not
+/// dumpable and so may not write a new namespace's maps.
+fn afk_makes_a_network(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
+    let out = std::process::Command::new(afk)
+        .args([super::PROBE_CMD, NETWORK])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let err = String::from_utf8_lossy(&out.stderr);
+    let first = err
+        .lines()
+        .next()
+        .unwrap_or("afk cannot make a network namespace");
+    Err(Invalid(cannot_box_fix(&crate::core::sanitize::one_line(
+        first.trim(),
+        200,
+    ))))
+}
+
+/// The probe's argument that asks [`afk_makes_a_network`].
+const NETWORK: &str = "network";
+
 /// Doctor's probe inside a box (`afk __box-probe state=STATE MODEL FORGE`): one
 /// line each, whether afk's state file can be read and whether the model's
 /// and the forge's `host:port` are let out (through the box's proxy).
 pub fn probe(args: &[String]) -> i32 {
+    if args == [NETWORK] {
+        return match super::inside::can_make() {
+            Ok(()) => 0,
+            Err(why) => {
+                super::said::say(&why.0);
+                1
+            }
+        };
+    }
     let asked = Asked::of(args);
     let state = if std::fs::File::open(asked.state).is_ok() {
         "readable"

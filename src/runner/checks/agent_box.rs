@@ -282,7 +282,7 @@ fn probe(
         .unwrap_or_default();
     let model = b.allow().first().map(|h| h.to_string()).unwrap_or_default();
     let mut argv = vec![
-        crate::core::agent_box::INIT_PATH.to_string(),
+        crate::core::agent_box::PROGRAM_PATH.to_string(),
         crate::runner::agent_box::PROBE_CMD.to_string(),
         // not an absolute path: the box binds the files its command names,
         // and afk's state file is one it may not show
