@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 const TURNS: usize = 40;
 
 pub fn box_bench(dir: &Path, afk: &Path) {
+    // afk's state folder as afk makes it (0700): afk as root, the box's
+    // host user cannot pass it, so the keeper stages the run's paths
     let root = dir.join("box");
-    std::fs::create_dir_all(&root).unwrap();
+    afk::private_files::private_dir(&root).unwrap();
     let cfg = afk::config::Config::parse(
         "state_path = \"state/afk.db\"\n[runner]\nagent = \"custom\"\ncommand = [\"true\"]\nworkspace = \"agent\"\n[runner.box]\nallow = [\"127.0.0.1:9\"]\n",
         &root,

@@ -290,8 +290,8 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     let workdir = PathBuf::from(sub(spec.workdir));
     std::fs::create_dir_all(&workdir)
         .with_context(|| format!("runner: cannot create workdir {}", workdir.display()))?;
-    let argv = match spec.boxed {
-        Some(b) => b.wrap(
+    let wrapped = match spec.boxed {
+        Some(b) => Some(b.wrap(
             &argv,
             &super::agent_box::TurnPaths {
                 run_dir: rd,
@@ -304,8 +304,8 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
                 budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
                 gate: spec.gate,
             },
-        )?,
-        None => argv,
+        )?),
+        None => None,
     };
     let exit_status = rd.join(EXIT_RECORD);
     let _ = std::fs::remove_file(&exit_status);
@@ -320,13 +320,9 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
     }
     .context("runner: cannot open agent.log")?;
     let stdin = std::fs::File::open(&prompt_file)?;
-    let mut cmd = match spec.boxed {
+    let mut cmd = match &wrapped {
         // the keeper records the turn itself
-        Some(_) => {
-            let mut c = Command::new(&argv[0]);
-            c.args(&argv[1..]);
-            c
-        }
+        Some(w) => w.command(),
         None => {
             let mut c = Command::new("sh");
             c.arg("-c")

@@ -29,7 +29,7 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
             afk_host::os_words(&e)
         ));
     }
-    let kept = std::panic::catch_unwind(|| keep_inner(spec_file));
+    let kept = std::panic::catch_unwind(|| keep_inner(spec_file, record));
     let code = match kept {
         Ok(Ok(code)) => code,
         Ok(Err(e)) => {
@@ -49,7 +49,7 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
     code
 }
 
-fn keep_inner(spec_file: &Path) -> Result<i32> {
+fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     // only descriptors 0-2 reach the box: one afk inherited (a cron
     // wrapper's lock on fd 9) would let the agent write through it
     // SAFETY: close_range(2) marks this process's own descriptors
@@ -97,7 +97,7 @@ fn keep_inner(spec_file: &Path) -> Result<i32> {
         (n.user, n.net)
     });
     let code = run_bwrap(&spec, net)?;
-    after(spec_file, &spec, &counts, code);
+    after(record, &spec, &counts, code);
     if let Some(g) = &gateway {
         g.summary();
     }
@@ -207,6 +207,14 @@ fn run_bwrap(
     drop((given, files, filter, net));
     let mut child = spawned?;
     super::gateway::box_started(child.id());
+    // the staged mount namespace is held here, so its end (a wait for the
+    // kernel to let go of its mounts) comes after the turn's exit record,
+    // at the keeper's own exit, not in bubblewrap's before it
+    if !spec.staged.is_empty()
+        && let Ok(ns) = std::fs::File::open(format!("/proc/{}/ns/mnt", child.id()))
+    {
+        std::mem::forget(ns);
+    }
     let status = child.wait().context("cannot run bwrap")?;
     Ok(exit_of(status))
 }
@@ -400,9 +408,10 @@ fn before_bwrap(places: &[(i32, i32)], to: &Before) -> std::io::Result<()> {
     Ok(())
 }
 
-/// After the box: what it refused, kept beside the spec for the PR and an
-/// escalation, and said in the run's log.
-fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
+/// After the box: what it refused, kept in the run folder's `box/` for the
+/// PR and an escalation (`run_files::box_refusals`), and said in the run's
+/// log.
+fn after(record: Option<&Path>, spec: &Spec, counts: &Counts, code: i32) {
     let refused = counts.refused.load(std::sync::atomic::Ordering::SeqCst);
     let forwarded = counts.forwarded.load(std::sync::atomic::Ordering::SeqCst);
     if refused > 0 {
@@ -411,12 +420,14 @@ fn after(spec_file: &Path, spec: &Spec, counts: &Counts, code: i32) {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let name = spec_file
-            .file_name()
-            .map(|n| format!("refused-{}", n.to_string_lossy()))
-            .unwrap_or_else(|| "refused.json".into());
-        if let Ok(text) = serde_json::to_vec(&by) {
-            let _ = crate::private_files::private_write(&spec_file.with_file_name(name), &text);
+        if let (Some(dir), Ok(text)) = (record, serde_json::to_vec(&by)) {
+            let dir = dir.join("box");
+            let _ = crate::private_files::private_dir(&dir).and_then(|()| {
+                crate::private_files::private_write(
+                    &dir.join(format!("refused-turn-{}.json", spec.turn)),
+                    &text,
+                )
+            });
         }
     }
     if spec.forward && refused > 0 {
@@ -679,6 +690,7 @@ mod tests {
             memory: None,
             tasks: 0,
             name: "t1".into(),
+            turn: 1,
             host_user: None,
             filter: false,
             handed: vec![],

@@ -80,6 +80,9 @@ pub struct Spec {
     pub tasks: u32,
     /// The cgroup's name, unique per turn.
     pub name: String,
+    /// The turn's number (the keeper's `box/refused-turn-N.json`).
+    #[serde(default)]
+    pub turn: u32,
     /// afk runs as root: the host uid and gid the box's user is (the
     /// keeper starts bubblewrap as that user).
     #[serde(default)]
@@ -131,6 +134,61 @@ fn unreachable_for(mounts: &[rules::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
         .filter(|p| !rules::passable(&chain(p), ids))
         .cloned()
         .collect()
+}
+
+/// The descriptor the keeper reads its turn's spec on (`afk __box
+/// /dev/fd/3`): a file in memory, nothing written on disk for it.
+pub const SPEC_FD: i32 = 3;
+
+/// A boxed turn: the keeper's command line and its spec.
+pub struct Wrapped {
+    pub argv: Vec<String>,
+    spec: std::fs::File,
+}
+
+impl Wrapped {
+    /// The keeper's command, its spec on [`SPEC_FD`].
+    pub fn command(&self) -> std::process::Command {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..]);
+        let fd = self.spec.as_raw_fd();
+        // SAFETY: dup2 and fcntl are async-signal-safe and touch only the
+        // child's descriptor table
+        unsafe {
+            cmd.pre_exec(move || {
+                let put = match fd == SPEC_FD {
+                    true => libc::fcntl(fd, libc::F_SETFD, 0),
+                    false => libc::dup2(fd, SPEC_FD),
+                };
+                match put < 0 {
+                    true => Err(std::io::Error::last_os_error()),
+                    false => Ok(()),
+                }
+            });
+        }
+        cmd
+    }
+}
+
+/// `bytes` in a file of memory (nothing on disk), read from its start.
+fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::FileExt;
+    // SAFETY: memfd_create(2) with a NUL-terminated name
+    let fd = unsafe { libc::memfd_create(c"afk-box-spec".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        bail!(
+            "runner: cannot make the box's spec: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    // SAFETY: a new descriptor, owned here only
+    let f = unsafe { std::fs::File::from_raw_fd(fd) };
+    f.write_all_at(bytes, 0)
+        .context("runner: cannot write the box's spec")?;
+    Ok(f)
 }
 
 /// The box's settings, from the config.
@@ -375,7 +433,7 @@ impl Boxer {
     /// Write the turn's spec; the command line that runs the turn in its box.
     /// A machine that cannot make a box starts no turn: the start fails
     /// with doctor's line, so poll labels nothing and no run escalates.
-    pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Vec<String>> {
+    pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Wrapped> {
         let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
         if let Err(why) = self.can.get_or_init(|| match &self.program {
             Some(afk) => probe::can_box_as(afk),
@@ -389,12 +447,9 @@ impl Boxer {
             gateway::Setup::Off(_) => None,
         };
         let (mut view, argv) = self.base_view(argv)?;
-        let box_dir = t.run_dir.join("box");
         let home = t.run_dir.join("home");
-        for dir in [&box_dir, &home] {
-            crate::private_files::private_dir(dir)
-                .with_context(|| format!("runner: cannot create {}", dir.display()))?;
-        }
+        crate::private_files::private_dir(&home)
+            .with_context(|| format!("runner: cannot create {}", home.display()))?;
         view.identity = Some(home.clone());
         let gw_port = gw.map(|on| on.port(&self.allow));
         let logins = match (gw, gw_port) {
@@ -452,6 +507,7 @@ impl Boxer {
             memory: self.memory,
             tasks: self.tasks,
             name: t.name.clone(),
+            turn: t.turn,
             host_user: self.host_user,
             filter,
             handed: rules::handed(&mounts),
@@ -460,16 +516,16 @@ impl Boxer {
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
         };
-        let spec_file = box_dir.join(format!("turn-{}.json", t.turn));
-        crate::private_files::private_write(&spec_file, &serde_json::to_vec(&spec)?)
-            .with_context(|| format!("runner: cannot write {}", spec_file.display()))?;
-        Ok(vec![
-            afk.display().to_string(),
-            KEEPER_CMD.to_string(),
-            spec_file.display().to_string(),
-            RECORD_ARG.to_string(),
-            t.run_dir.display().to_string(),
-        ])
+        Ok(Wrapped {
+            argv: vec![
+                afk.display().to_string(),
+                KEEPER_CMD.to_string(),
+                format!("/dev/fd/{SPEC_FD}"),
+                RECORD_ARG.to_string(),
+                t.run_dir.display().to_string(),
+            ],
+            spec: in_memory(&serde_json::to_vec(&spec)?)?,
+        })
     }
 
     /// afk runs as root and the box's user is the unprivileged host user

@@ -307,10 +307,7 @@ fn probe(
         },
     );
     let out = line.and_then(|line| {
-        let out = std::process::Command::new(&line[0])
-            .args(&line[1..])
-            .stdin(std::process::Stdio::null())
-            .output()?;
+        let out = line.command().stdin(std::process::Stdio::null()).output()?;
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
     });
     let _ = std::fs::remove_dir_all(&dir);
