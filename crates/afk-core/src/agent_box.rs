@@ -462,8 +462,10 @@ pub const SYSTEM: [&str; 7] = [
 /// alternatives, the terminal and MIME tables. Nothing else of the host's
 /// `/etc`: it holds the operator's env files (`/etc/afk/env`, a unit's
 /// `EnvironmentFile`), afk's config and root-only files. The box's own
-/// `passwd` and `group` are afk's.
-pub const ETC: [&str; 27] = [
+/// `passwd` and `group` are afk's. Not what only the system's own tools
+/// read (`ld.so.conf*`, `ca-certificates.conf` and its hooks): every
+/// entry is a file the box's start copies.
+pub const ETC: [&str; 23] = [
     "/etc/hosts",
     "/etc/hostname",
     "/etc/resolv.conf",
@@ -474,16 +476,12 @@ pub const ETC: [&str; 27] = [
     "/etc/services",
     "/etc/ssl/certs",
     "/etc/ssl/openssl.cnf",
-    "/etc/ca-certificates",
-    "/etc/ca-certificates.conf",
     "/etc/pki/tls/certs",
     "/etc/pki/ca-trust",
     "/etc/localtime",
     "/etc/timezone",
     "/etc/alternatives",
     "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
     "/etc/os-release",
     "/etc/debian_version",
     "/etc/mime.types",
@@ -633,6 +631,27 @@ pub fn group() -> String {
 /// `/dev`, so the host's `/dev/shm` is nowhere in it).
 pub const STAGE_DIR: &str = "/dev/shm";
 
+/// Where bubblewrap binds `p` from when a staged path holds it (itself or
+/// a folder above it): `<STAGE_DIR>/<i>/<the rest>`; None: from `p`.
+fn staged_source(staged: &[PathBuf], p: &Path) -> Option<String> {
+    staged.iter().enumerate().find_map(|(i, root)| {
+        let rest = p.strip_prefix(root).ok()?;
+        let at = Path::new(STAGE_DIR).join(i.to_string()).join(rest);
+        Some(at.to_string_lossy().trim_end_matches('/').to_string())
+    })
+}
+
+/// The paths to stage of those the box's host user cannot reach: each but
+/// one a staged path already holds (the run's checkout, home and progress
+/// file come with its folder), in their order.
+pub fn stage_roots(unreachable: &[PathBuf]) -> Vec<PathBuf> {
+    unreachable
+        .iter()
+        .filter(|p| !unreachable.iter().any(|r| r != *p && p.starts_with(r)))
+        .cloned()
+        .collect()
+}
+
 /// A folder on the way to a path: its mode and owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Folder {
@@ -731,11 +750,7 @@ pub fn bwrap_args(mounts: &[Mount], shape: &Shape) -> Vec<String> {
         // a bound path is there: nothing below it makes it again
         made.push(p.to_path_buf());
     };
-    // a staged path is bound from where the keeper staged it
-    let source = |p: &Path| match shape.staged.iter().position(|x| x == p) {
-        Some(i) => format!("{STAGE_DIR}/{i}"),
-        None => s(p),
-    };
+    let source = |p: &Path| staged_source(shape.staged, p).unwrap_or_else(|| s(p));
     let mut files = FILES_FD..;
     for m in mounts {
         match m {
@@ -1316,10 +1331,11 @@ mod tests {
     fn as_root_the_paths_the_boxs_host_user_cannot_reach_are_bound_from_where_the_keeper_staged_them()
      {
         let m = mounts(&view());
-        let staged: Vec<PathBuf> = vec![
+        let staged = stage_roots(&[
             "/var/lib/afk/runs/7".into(),
             "/var/lib/afk/runs/7/home".into(),
-        ];
+        ]);
+        assert_eq!(staged, [PathBuf::from("/var/lib/afk/runs/7")]);
         let line = |root, staged: &[PathBuf], program: Option<&Path>| {
             bwrap_args(
                 &m,
@@ -1340,13 +1356,17 @@ mod tests {
                 "--ro-bind /dev/shm/0 /var/lib/afk/runs/7 ",
                 "--ro-bind /var/lib/afk/runs/7 ",
             ),
+            // what a staged folder holds is bound from within it
             (
-                "--bind /dev/shm/1 /var/lib/afk/runs/7/home ",
+                "--bind /dev/shm/0/home /var/lib/afk/runs/7/home ",
                 "--bind /var/lib/afk/runs/7/home ",
             ),
             // what the box's host user reaches is bound as it is
-            ("--ro-bind /usr /usr", "/dev/shm/2"),
-            ("--bind /var/lib/afk/runs/7/work ", "--cap-add"),
+            ("--ro-bind /usr /usr", "/dev/shm/1"),
+            (
+                "--bind /dev/shm/0/work /var/lib/afk/runs/7/work ",
+                "--cap-add",
+            ),
             ("--uid 1000 --gid 1000", "--uid 0"),
         ] {
             assert!(l.contains(must), "{must}: {l}");

@@ -30,14 +30,6 @@ pub(super) enum Kind {
     Proxy,
 }
 
-/// The box's network: its namespaces (for bubblewrap to join) and the
-/// listeners made in them.
-pub(super) struct Netns {
-    pub user: OwnedFd,
-    pub net: OwnedFd,
-    pub listeners: Vec<(std::net::TcpListener, Kind)>,
-}
-
 /// What the box listens on, and where.
 fn wanted(inside: &Inside) -> Vec<(String, Kind)> {
     let mut w: Vec<(String, Kind)> = inside
@@ -54,86 +46,115 @@ fn wanted(inside: &Inside) -> Vec<(String, Kind)> {
     w
 }
 
-/// The message tags on the child's channel: the two namespaces, then
-/// listener `i` as `LISTENER + i`.
-const USER_NS: u8 = 0;
-const NET_NS: u8 = 1;
-const LISTENER: u8 = 2;
+/// The box's network as the keeper plans it before bubblewrap starts:
+/// what bubblewrap's own process makes of it ([`Plan::make`], in the child
+/// before it runs bubblewrap) and how its listeners come back to the keeper
+/// ([`Plan::listeners`]).
+pub(super) struct Plan {
+    wanted: Vec<(String, Kind)>,
+    /// The ids the namespaces' root is outside.
+    host: (u32, u32),
+    /// The child's ends: the listeners go back on `channel`, what it has to
+    /// say on `said` (each closed on exec).
+    channel: OwnedFd,
+    said: std::io::PipeWriter,
+    ours: OwnedFd,
+    said_r: std::io::PipeReader,
+}
 
-/// Make the box's namespaces and listeners. `host`: the ids the namespaces'
-/// root is outside; `become_host`: afk is root, the child becomes `host`
-/// first. The child takes no lock the parent's other threads may hold (it
-/// says what it has to say on a pipe the parent reads), so a tick of many
-/// threads may ask it too ([`can_make`]).
-pub(super) fn make(inside: &Inside, host: (u32, u32), become_host: bool) -> Result<Netns> {
-    let wanted = wanted(inside);
-    let (ours, theirs) =
-        super::pass::pair(libc::SOCK_SEQPACKET).context("cannot make the box's network channel")?;
-    let (mut said_r, said_w) = std::io::pipe().context("cannot make the box's network channel")?;
-    // SAFETY: fork(2) of a process of one thread: the child may do anything
-    // the parent could, and ends with _exit
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        bail!(
-            "cannot make the box's network: {}",
-            std::io::Error::last_os_error()
-        );
+impl Plan {
+    pub(super) fn new(inside: &Inside, host: (u32, u32)) -> Result<Plan> {
+        let (ours, channel) = super::pass::pair(libc::SOCK_SEQPACKET)
+            .context("cannot make the box's network channel")?;
+        let (said_r, said) = std::io::pipe().context("cannot make the box's network channel")?;
+        Ok(Plan {
+            wanted: wanted(inside),
+            host,
+            channel,
+            said,
+            ours,
+            said_r,
+        })
     }
-    if pid == 0 {
-        let said = said_w.as_raw_fd();
-        let code = match in_child(theirs.as_raw_fd(), said, &wanted, host, become_host) {
-            Ok(()) => 0,
-            Err(why) => {
-                tell(said, &why.0);
-                1
-            }
-        };
-        // SAFETY: the child ends here, running nothing of the parent's
-        unsafe { libc::_exit(code) }
+
+    /// What bubblewrap's process makes of the plan (its descriptors valid
+    /// while the plan is kept).
+    pub(super) fn child(&self) -> Child {
+        Child {
+            wanted: self.wanted.iter().map(|(a, _)| a.clone()).collect(),
+            host: self.host,
+            channel: self.channel.as_raw_fd(),
+            said: self.said.as_raw_fd(),
+        }
     }
-    drop((theirs, said_w));
-    let (mut user, mut net) = (None, None);
-    let mut listeners = vec![];
-    loop {
-        match super::pass::receive(ours.as_raw_fd()) {
-            Ok(super::pass::Got::Conn(tag, fd)) => match tag {
-                USER_NS => user = Some(fd),
-                NET_NS => net = Some(fd),
-                t => {
-                    if let Some((_, kind)) = wanted.get((t - LISTENER) as usize) {
+
+    /// The keeper, once bubblewrap started (or could not): the listeners
+    /// made, and what the child said (each line in the run's log). Err: the
+    /// child's last line.
+    pub(super) fn listeners(self, started: bool) -> Result<Vec<(std::net::TcpListener, Kind)>> {
+        let Plan {
+            wanted,
+            channel,
+            said,
+            ours,
+            mut said_r,
+            ..
+        } = self;
+        drop((channel, said));
+        let mut listeners = vec![];
+        loop {
+            match super::pass::receive(ours.as_raw_fd()) {
+                Ok(super::pass::Got::Conn(tag, fd)) => {
+                    if let Some((_, kind)) = wanted.get(tag as usize) {
                         listeners.push((std::net::TcpListener::from(fd), kind.clone()));
                     }
                 }
-            },
-            Ok(super::pass::Got::Nothing) => continue,
-            Ok(super::pass::Got::End) => break,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e).context("cannot make the box's network"),
-        }
-    }
-    let mut status = 0;
-    // SAFETY: waitpid(2) on the child forked above
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    let mut text = String::new();
-    let _ = (&mut said_r).take(4096).read_to_string(&mut text);
-    let lines: Vec<&str> = text.lines().collect();
-    match (user, net) {
-        (Some(user), Some(net)) if status == 0 => {
-            for l in lines {
-                say(l);
+                Ok(super::pass::Got::Nothing) => continue,
+                Ok(super::pass::Got::End) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("cannot make the box's network"),
             }
-            Ok(Netns {
-                user,
-                net,
-                listeners,
-            })
         }
-        _ => bail!(
-            "{}",
-            lines
-                .last()
-                .unwrap_or(&"cannot make the box's network namespace")
-        ),
+        let mut text = String::new();
+        let _ = (&mut said_r).take(4096).read_to_string(&mut text);
+        let lines: Vec<&str> = text.lines().collect();
+        if !started {
+            bail!(
+                "{}",
+                lines
+                    .last()
+                    .unwrap_or(&"cannot make the box's network namespace")
+            );
+        }
+        for l in lines {
+            say(l);
+        }
+        Ok(listeners)
+    }
+}
+
+/// The plan's side in bubblewrap's process.
+pub(super) struct Child {
+    wanted: Vec<String>,
+    host: (u32, u32),
+    channel: i32,
+    said: i32,
+}
+
+impl Child {
+    /// In bubblewrap's process before it starts, once it is the box's host
+    /// user: a user namespace whose root is that user outside and a network
+    /// namespace, its loopback up; the listeners, each sent to the keeper.
+    /// No lock of the keeper's other threads is taken (what it says goes on
+    /// a pipe); allocation is glibc's, safe after a fork.
+    pub(super) fn make(&self) -> std::io::Result<()> {
+        match make_here(self.channel, self.said, &self.wanted, self.host) {
+            Ok(()) => Ok(()),
+            Err(why) => {
+                tell(self.said, &why.0);
+                Err(std::io::Error::other(why.0))
+            }
+        }
     }
 }
 
@@ -146,27 +167,21 @@ fn tell(fd: i32, line: &str) {
     }
 }
 
-/// The child: (afk as root) become `host`; a user namespace whose root is
-/// `host` outside and a network namespace, its loopback up; the listeners;
-/// each sent to the keeper. Err: why, one line.
-fn in_child(
+/// A user namespace whose root is `host` outside and a network namespace,
+/// its loopback up; the listeners, each sent on `channel` tagged with its
+/// place in `wanted`. This process: one thread. Err: why, one line.
+fn make_here(
     channel: i32,
     said: i32,
-    wanted: &[(String, Kind)],
+    wanted: &[String],
     (uid, gid): (u32, u32),
-    become_host: bool,
 ) -> std::result::Result<(), Invalid> {
     let os = |what: &str| Invalid(format!("{what}: {}", std::io::Error::last_os_error()));
-    // SAFETY: setgroups, setresgid, setresuid, prctl and unshare on this
-    // process of one thread
+    // SAFETY: prctl and unshare on this process of one thread; dumpable
+    // (as an exec would make it) so it may write its new namespace's maps
     unsafe {
-        if become_host
-            && (libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setresgid(gid, gid, gid) != 0
-                || libc::setresuid(uid, uid, uid) != 0
-                || libc::prctl(libc::PR_SET_DUMPABLE, 1) != 0)
-        {
-            return Err(os(&format!("cannot become the box's host user {uid}")));
+        if libc::prctl(libc::PR_SET_DUMPABLE, 1) != 0 {
+            return Err(os("cannot make the box's namespaces"));
         }
         if libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
             return Err(os("cannot make the box's user and network namespaces"));
@@ -180,16 +195,9 @@ fn in_child(
         std::fs::write(file, text).map_err(|e| Invalid(format!("cannot write {file}: {e}")))?;
     }
     loopback_up().map_err(|e| Invalid(format!("cannot bring the box's loopback up: {e}")))?;
-    for (tag, ns) in [
-        (USER_NS, "/proc/self/ns/user"),
-        (NET_NS, "/proc/self/ns/net"),
-    ] {
-        let f = std::fs::File::open(ns).map_err(|e| Invalid(format!("cannot open {ns}: {e}")))?;
-        super::pass::send(channel, tag, &OwnedFd::from(f)).map_err(|e| Invalid(e.to_string()))?;
-    }
-    for (i, (addr, _)) in wanted.iter().enumerate() {
+    for (i, addr) in wanted.iter().enumerate() {
         match std::net::TcpListener::bind(addr.as_str()) {
-            Ok(l) => super::pass::send(channel, LISTENER + i as u8, &OwnedFd::from(l))
+            Ok(l) => super::pass::send(channel, i as u8, &OwnedFd::from(l))
                 .map_err(|e| Invalid(e.to_string()))?,
             Err(e) => tell(said, &format!("cannot listen on {addr} in the box: {e}")),
         }
@@ -224,20 +232,14 @@ fn loopback_up() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether afk can make a box's network here (doctor, and the tick before
-/// its first boxed start): the namespaces made and dropped. Err: why.
+/// Whether afk can make a box's network here (`afk __box-probe network`,
+/// a process of one thread that ends after: the namespaces are made in it
+/// and dropped with it). Err: why.
 pub fn can_make() -> std::result::Result<(), Invalid> {
-    let inside = Inside {
-        listen: vec![],
-        proxy: None,
-        argv: vec![],
-        gateway: None,
-    };
     // SAFETY: geteuid(2) and getegid(2) cannot fail
     let ids = unsafe { (libc::geteuid(), libc::getegid()) };
-    make(&inside, ids, false)
-        .map(|_| ())
-        .map_err(|e| Invalid(format!("{e:#}")))
+    let (a, _b) = super::pass::pair(libc::SOCK_SEQPACKET).map_err(|e| Invalid(e.to_string()))?;
+    make_here(a.as_raw_fd(), 2, &[], ids)
 }
 
 /// A turn's listeners served from the keeper: each connection in a thread
@@ -464,15 +466,26 @@ mod tests {
         };
         // SAFETY: geteuid(2) and getegid(2) cannot fail
         let ids = unsafe { (libc::geteuid(), libc::getegid()) };
-        let net = make(&inside, ids, false).expect("the box's network");
-        let kinds: Vec<Kind> = net.listeners.iter().map(|(_, k)| k.clone()).collect();
+        let plan = Plan::new(&inside, ids).unwrap();
+        // as bubblewrap's process does it: in a child, before an exec
+        let mut cmd = std::process::Command::new("true");
+        let child = plan.child();
+        // SAFETY: the plan (its descriptors) outlives the spawn below
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || child.make());
+        }
+        let status = cmd.status().expect("the child");
+        assert!(status.success());
+        let listeners = plan.listeners(true).expect("the box's listeners");
+        let kinds: Vec<Kind> = listeners.iter().map(|(_, k)| k.clone()).collect();
         assert_eq!(
             kinds,
             [Kind::Target(hp("127.0.0.1:9")), Kind::Gateway, Kind::Proxy]
         );
         // bound inside (a privileged port too, whoever afk is), not on
         // the host's loopback
-        for (l, _) in &net.listeners {
+        for (l, _) in &listeners {
             let at = l.local_addr().unwrap();
             assert!(at.ip().is_loopback(), "{at}");
             if at.port() >= 1024 || ids.0 == 0 {

@@ -70,16 +70,15 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
             )),
         }
     }
-    // the box's network first, while the keeper is one thread (it forks)
+    // the box's network, made by bubblewrap's own process before it runs
+    // bubblewrap (inside.rs), its listeners served from here
     let net = match spec.forward {
         true => {
             // SAFETY: geteuid(2) and getegid(2) cannot fail
             let own = unsafe { (libc::geteuid(), libc::getegid()) };
-            let host = spec.host_user.unwrap_or(own);
-            Some(super::inside::make(
+            Some(super::inside::Plan::new(
                 &spec.inside,
-                host,
-                spec.host_user.is_some(),
+                spec.host_user.unwrap_or(own),
             )?)
         }
         false => None,
@@ -89,14 +88,8 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
         Some(g) => Some(super::gateway::Gateway::new(g.clone())?),
         None => None,
     };
-    let net = net.map(|n| {
-        super::inside::serve(
-            n.listeners,
-            forwarder(&spec, counts.clone(), gateway.clone()),
-        );
-        (n.user, n.net)
-    });
-    let code = run_bwrap(&spec, net)?;
+    let out = forwarder(&spec, counts.clone(), gateway.clone());
+    let code = run_bwrap(&spec, net, out)?;
     after(record, &spec, &counts, code);
     if let Some(g) = &gateway {
         g.summary();
@@ -158,7 +151,8 @@ fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
 /// as root, as the box's host user); the agent's exit status.
 fn run_bwrap(
     spec: &Spec,
-    net: Option<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)>,
+    net: Option<super::inside::Plan>,
+    out: super::inside::Out,
 ) -> Result<i32> {
     use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
@@ -195,7 +189,7 @@ fn run_bwrap(
     let to = Before {
         host: spec.host_user,
         staged: Staged::of(&spec.staged)?,
-        join: net.as_ref().map(|(u, n)| (u.as_raw_fd(), n.as_raw_fd())),
+        net: net.as_ref().map(|n| n.child()),
     };
     // SAFETY: setgroups, setresgid, setresuid, setns, prctl, keyctl and
     // dup2 are async-signal-safe; `places` is read, never allocated, in the
@@ -203,9 +197,13 @@ fn run_bwrap(
     unsafe {
         cmd.pre_exec(move || before_bwrap(&places, &to));
     }
-    let spawned = cmd.spawn().context("cannot run bwrap");
-    drop((given, files, filter, net));
-    let mut child = spawned?;
+    let spawned = cmd.spawn();
+    drop((given, files, filter));
+    if let Some(plan) = net {
+        let listeners = plan.listeners(spawned.is_ok())?;
+        super::inside::serve(listeners, out);
+    }
+    let mut child = spawned.context("cannot run bwrap")?;
     super::gateway::box_started(child.id());
     // the staged mount namespace is held here, so its end (a wait for the
     // kernel to let go of its mounts) comes after the turn's exit record,
@@ -270,8 +268,9 @@ struct Before {
     /// afk as root: the paths that user may not reach, bound first (as
     /// root) where it may ([`Staged`]).
     staged: Staged,
-    /// The box's user and network namespaces to join (network = model).
-    join: Option<(i32, i32)>,
+    /// The box's network to make, once the box's host user (network =
+    /// model).
+    net: Option<super::inside::Child>,
 }
 
 /// afk as root: the paths the box's host user may not reach, each bound
@@ -364,8 +363,9 @@ impl Staged {
 }
 
 /// In bubblewrap's process before it starts: afk as root, it becomes the
-/// box's host user (no group, no capability of root's); it joins the box's
-/// namespaces (as their root, so it may make the box in them); it (and so
+/// box's host user (no group, no capability of root's); it makes the box's
+/// network (inside.rs: a user and network namespace whose root it is, so
+/// it may make the box in them, and the listeners); it (and so
 /// the box) dies with the keeper, whom a stop signals with the turn's
 /// process group; a session keyring of the box's own; each descriptor at
 /// the number bubblewrap's line names (the filter, the copied files, the
@@ -382,11 +382,8 @@ fn before_bwrap(places: &[(i32, i32)], to: &Before) -> std::io::Result<()> {
         {
             return fail();
         }
-        if let Some((user, net)) = to.join
-            && (libc::setns(user, libc::CLONE_NEWUSER) != 0
-                || libc::setns(net, libc::CLONE_NEWNET) != 0)
-        {
-            return fail();
+        if let Some(net) = &to.net {
+            net.make()?;
         }
         // after the change of user, which clears it
         if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {

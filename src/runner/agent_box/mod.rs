@@ -191,6 +191,14 @@ fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// What a tick reads of the machine once for all its boxes.
+#[derive(Debug, Clone)]
+struct Machine {
+    system: Vec<rules::SystemPath>,
+    hidden: Vec<rules::Hidden>,
+    sysrq_trigger: bool,
+}
+
 /// The box's settings, from the config.
 #[derive(Debug, Clone)]
 pub struct Boxer {
@@ -205,6 +213,10 @@ pub struct Boxer {
     workspace_afk: bool,
     /// afk's own program (keeper and init); None: this one.
     program: Option<PathBuf>,
+    /// The machine's paths every box of the tick is made from (its system
+    /// folders and `/etc` entries, afk's paths to keep out), read once, at
+    /// the tick's first box, and kept for the tick.
+    machine: std::sync::OnceLock<Machine>,
     /// Whether this machine can make a box, asked once (before the tick's
     /// first boxed start) and kept for the tick.
     can: std::sync::OnceLock<std::result::Result<(), crate::types::Invalid>>,
@@ -304,6 +316,7 @@ impl Boxer {
             git_cache: paths.git_cache,
             workspace_afk: cfg.runner.workspace() == crate::types::Workspace::Afk,
             program: None,
+            machine: std::sync::OnceLock::new(),
             can: std::sync::OnceLock::new(),
             // SAFETY: geteuid(2) cannot fail
             host_user: (unsafe { libc::geteuid() } == 0)
@@ -371,13 +384,20 @@ impl Boxer {
     /// The view of the operator's and the program's paths, without the run:
     /// what doctor checks and every turn starts from.
     pub fn base_view(&self, argv: &[String]) -> Result<(rules::View, Vec<String>)> {
-        let hidden = self.hidden();
+        let machine = self.machine.get_or_init(|| {
+            let hidden = self.hidden();
+            Machine {
+                system: system_paths(&hidden),
+                hidden,
+                sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
+            }
+        });
         let mut view = rules::View {
-            system: system_paths(&hidden),
+            system: machine.system.clone(),
             read_only: vec![],
             read_write: vec![],
-            hidden,
-            sysrq_trigger: Path::new("/proc/sysrq-trigger").exists(),
+            hidden: machine.hidden.clone(),
+            sysrq_trigger: machine.sysrq_trigger,
             ..Default::default()
         };
         let (argv, program_files) = program_files(argv);
@@ -471,7 +491,7 @@ impl Boxer {
         let filter = rules::Arch::native().is_some();
         let mounts = rules::mounts(&view);
         let staged = match self.host_user {
-            Some(ids) => unreachable_for(&mounts, ids),
+            Some(ids) => rules::stage_roots(&unreachable_for(&mounts, ids)),
             None => vec![],
         };
         let args = rules::bwrap_args(
@@ -739,6 +759,7 @@ mod tests {
             git_cache: "/var/lib/afk/git".into(),
             workspace_afk: true,
             program: None,
+            machine: std::sync::OnceLock::new(),
             can: std::sync::OnceLock::new(),
             host_user: None,
             gateway: gateway::Setup::Off("off".into()),
