@@ -357,20 +357,26 @@ fn alive(marks: &Scratch) -> bool {
 /// The looping agent's turn at a budget of $0.005 a run, two answers of
 /// $0.0045 passing: the sandbox, the scratch folder its marks go to, and
 /// afk (`afks`: in afk's workspace) after the poll that started the turn.
-fn looping_turn(afks: bool) -> (Sandbox, Scratch, Afk) {
-    // each answer is 1000 input and 100 output tokens at $3 and $15 a
-    // million: $0.0045; the run may spend $0.005, so two pass
+/// acme/api#1 armed, its model answering `usage` each time, and a folder
+/// the pod's user writes its marks in (its `asked` mark's path).
+fn marked_sandbox(usage: Value) -> (Sandbox, Scratch, String) {
     let mut issue = ready(1, "alice");
-    issue["script"] = json!([{"text": "Done.", "usage": {"input": 1000, "output": 100}}]);
+    issue["script"] = json!([{"text": "Done.", "usage": usage}]);
     let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
     let marks = Scratch::new();
-    // the pod's user writes its marks here
     std::fs::set_permissions(
         &marks.dir,
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .unwrap();
     let mark_s = marks.path("asked").display().to_string();
+    (sb, marks, mark_s)
+}
+
+fn looping_turn(afks: bool) -> (Sandbox, Scratch, Afk) {
+    // each answer is 1000 input and 100 output tokens at $3 and $15 a
+    // million: $0.0045; the run may spend $0.005, so two pass
+    let (sb, marks, mark_s) = marked_sandbox(json!({"input": 1000, "output": 100}));
     let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n\
                   [budget]\nrun_usd = 0.005\n";
     let afk = kube_afk_in(&sb, LOOPING, prices, &[("MARK", &mark_s)], afks);
@@ -469,16 +475,7 @@ exit 3
 
 #[test]
 fn in_afk_s_workspace_the_watchdog_passes_the_agent_s_argv_status_and_work_through_unchanged() {
-    let mut issue = ready(1, "alice");
-    issue["script"] = json!([{"text": "Done.", "usage": {"input": 10, "output": 10}}]);
-    let sb = Sandbox::start(json!({"model_key": KEY, "repos": [repo("acme/api", json!([issue]))]}));
-    let marks = Scratch::new();
-    std::fs::set_permissions(
-        &marks.dir,
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .unwrap();
-    let mark_s = marks.path("asked").display().to_string();
+    let (sb, marks, mark_s) = marked_sandbox(json!({"input": 10, "output": 10}));
     let prices = "[runner.prices.models.\"claude-gw-test\"]\ninput = 3.0\ncached_input = 0.3\ncache_write = 3.75\noutput = 15.0\n";
     let afk = kube_afk_in(&sb, WORKING, prices, &[("MARK", &mark_s)], true);
     let (code, r, err) = afk.poll();

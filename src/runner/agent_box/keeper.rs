@@ -160,7 +160,7 @@ fn run_bwrap(
     let filter = match spec.filter {
         true => {
             let arch = rules::Arch::native().context("no seccomp filter for this machine")?;
-            Some(in_memory(&rules::seccomp_filter(arch))?)
+            Some(super::in_memory(&rules::seccomp_filter(arch))?)
         }
         false => None,
     };
@@ -171,7 +171,7 @@ fn run_bwrap(
             rules::Handed::File(f) => {
                 std::fs::File::open(f).with_context(|| format!("cannot read {}", f.display()))
             }
-            rules::Handed::Text(text) => in_memory(text.as_bytes()),
+            rules::Handed::Text(text) => super::in_memory(text.as_bytes()),
         })
         .collect::<Result<Vec<_>>>()?;
     // every descriptor bubblewrap gets is copied above all the numbers its
@@ -223,27 +223,6 @@ fn exit_of(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
     })
-}
-
-/// `bytes` in a file of memory (nothing written on the host), read from
-/// its start.
-fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    use std::os::unix::fs::FileExt;
-    // SAFETY: memfd_create(2) with a NUL-terminated name
-    let fd = unsafe { libc::memfd_create(c"afk-box".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        bail!(
-            "cannot make a file in memory: {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    // SAFETY: a new descriptor, owned here only
-    let f = unsafe { std::fs::File::from_raw_fd(fd) };
-    // at its offset: the file's position stays at its start
-    f.write_all_at(bytes, 0)
-        .context("cannot write a file in memory")?;
-    Ok(f)
 }
 
 /// A copy of `fd` at `min` or above, closed on exec.

@@ -172,22 +172,24 @@ impl Wrapped {
     }
 }
 
-/// `bytes` in a file of memory (nothing on disk), read from its start.
+/// `bytes` in a file of memory (nothing on disk), read from its start:
+/// the keeper's spec, the box's copied texts.
 fn in_memory(bytes: &[u8]) -> Result<std::fs::File> {
     use std::os::fd::FromRawFd;
     use std::os::unix::fs::FileExt;
     // SAFETY: memfd_create(2) with a NUL-terminated name
-    let fd = unsafe { libc::memfd_create(c"afk-box-spec".as_ptr(), libc::MFD_CLOEXEC) };
+    let fd = unsafe { libc::memfd_create(c"afk-box".as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
         bail!(
-            "runner: cannot make the box's spec: {}",
+            "cannot make a file in memory: {}",
             std::io::Error::last_os_error()
         );
     }
     // SAFETY: a new descriptor, owned here only
     let f = unsafe { std::fs::File::from_raw_fd(fd) };
+    // at its offset: the file's position stays at its start
     f.write_all_at(bytes, 0)
-        .context("runner: cannot write the box's spec")?;
+        .context("cannot write a file in memory")?;
     Ok(f)
 }
 
