@@ -27,7 +27,7 @@ pub fn box_bench(dir: &Path, afk: &Path) {
     println!("  without a box        {:>7.1} ms", ms(bare));
     let cost = boxed.saturating_sub(bare);
     println!(
-        "  in its box           {:>7.1} ms   (+{:.1} ms: the keeper, its forwarder, bubblewrap, the init)",
+        "  in its box           {:>7.1} ms   (+{:.1} ms: the keeper, the box's network and listeners, bubblewrap)",
         ms(boxed),
         ms(cost)
     );
