@@ -190,29 +190,7 @@ pub fn program_check(command: &[String]) -> (bool, String) {
 /// to a turn (SPEC 5.6.9).
 const WRAPPER: &str = r#"es="$1"; pf="$2"; shift 2; read -r s < /proc/$$/stat; s=${s##*) }; st() { shift 19; printf '%s' "$1"; }; printf '%s %s\n' "$$" "$(st $s)" > "$pf.tmp" && mv "$pf.tmp" "$pf"; "$@"; s=$?; printf '%s\n' "$s" > "$es.tmp" && mv "$es.tmp" "$es"; exit "$s""#;
 
-/// The agent's start record in its run folder: `PID START_TIME`.
-pub const PID_RECORD: &str = "agent.pid";
-/// The turn's exit status in its run folder, written once it has ended.
-pub const EXIT_RECORD: &str = "exit_status";
-
-/// This process's start record (`PID_RECORD`), as the wrapper writes its
-/// own: a boxed turn's keeper is the turn's first process.
-pub fn record_start(run_dir: &Path) -> std::io::Result<()> {
-    let pid = std::process::id();
-    let start = process_start_time(pid as i32).unwrap_or(0);
-    crate::private_files::private_replace(
-        &run_dir.join(PID_RECORD),
-        format!("{pid} {start}\n").as_bytes(),
-    )
-}
-
-/// The turn's exit status (`EXIT_RECORD`), as the wrapper writes it.
-pub fn record_exit(run_dir: &Path, code: i32) -> std::io::Result<()> {
-    crate::private_files::private_replace(
-        &run_dir.join(EXIT_RECORD),
-        format!("{code}\n").as_bytes(),
-    )
-}
+pub use super::records::{EXIT_RECORD, PID_RECORD, process_start_time, record_exit, record_start};
 
 /// Whether a start may have got as far as the fork (the marker written just before it).
 pub fn may_have_spawned(run_dir: &Path) -> bool {
@@ -569,13 +547,6 @@ impl super::Runner for CommandRunner {
         let (ok, text) = program_check(&command);
         (crate::core::doctor::Level::of(ok), text)
     }
-}
-
-pub fn process_start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // the command name (field 2) may hold spaces: split after its closing paren
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
 }
 
 fn alive(h: &Handle) -> bool {

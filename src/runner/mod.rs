@@ -8,6 +8,7 @@ pub mod command;
 pub mod http;
 pub mod kubernetes;
 pub mod output;
+pub mod records;
 pub mod spend;
 
 use crate::config::Config;

@@ -6,12 +6,13 @@
 //! a connection made inside is relayed to its forwarder, which lets it out
 //! or refuses it.
 //!
-//! The namespaces are made by a child the keeper forks while it is still
-//! one thread: afk as root, it becomes the box's host user first, so the
-//! namespaces (and the box in them) are that unprivileged user's; its user
-//! namespace's root is that user outside (`core::agent_box::netns_maps`).
+//! The namespaces are made in bubblewrap's own process before it runs
+//! bubblewrap, once that process is the box's host user (afk as root: an
+//! unprivileged one), so they (and the box in them) are that user's; its
+//! user namespace's root is that user outside
+//! (`core::agent_box::netns_maps`).
 
-use super::keeper::relay;
+use super::relay::relay;
 use super::said::say;
 use crate::core::agent_box::{self as rules, HostPort, Inside};
 use crate::types::Invalid;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 // ---- the keeper: `afk __box SPEC` ----
 
 /// A turn's model gateway, shared by its connections.
-type Gateway = std::sync::Arc<super::gateway::Gateway>;
+type SharedGateway = std::sync::Arc<super::gateway::Gateway>;
 
 /// Run one boxed turn; the agent's exit status. With `record` (the run
 /// folder) the keeper is the turn's first process and writes its records
@@ -22,7 +22,7 @@ type Gateway = std::sync::Arc<super::gateway::Gateway>;
 /// else, the exit status once the box has ended (a panic's 101 too).
 pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
     if let Some(dir) = record
-        && let Err(e) = crate::runner::command::record_start(dir)
+        && let Err(e) = crate::runner::records::record_start(dir)
     {
         say(&format!(
             "cannot record the turn's start: {}",
@@ -39,7 +39,7 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
         Err(_) => 101,
     };
     if let Some(dir) = record
-        && let Err(e) = crate::runner::command::record_exit(dir, code)
+        && let Err(e) = crate::runner::records::record_exit(dir, code)
     {
         say(&format!(
             "cannot record the turn's exit status: {}",
@@ -112,7 +112,7 @@ fn read_spec(spec_file: &Path) -> Result<Spec> {
 fn forwarder(
     spec: &Spec,
     counts: std::sync::Arc<Counts>,
-    gateway: Option<Gateway>,
+    gateway: Option<SharedGateway>,
 ) -> super::inside::Out {
     let allow = spec.allow.clone();
     let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -524,48 +524,7 @@ fn forward_one(
     if !first.is_empty() && up_w.write_all(&first).is_err() {
         return;
     }
-    relay(conn, up);
-}
-
-/// Copy both ways between two sockets until one side closes.
-pub(super) fn relay<A, B>(a: A, b: B)
-where
-    A: Read + Write + Send + TryCloneShut + 'static,
-    B: Read + Write + Send + TryCloneShut + 'static,
-{
-    let (Some(mut a2), Some(mut b2)) = (a.clone_it(), b.clone_it()) else {
-        return;
-    };
-    let t = std::thread::spawn(move || {
-        let mut a = a;
-        let mut b = b;
-        let _ = std::io::copy(&mut a, &mut b);
-        b.shut_write();
-    });
-    let _ = std::io::copy(&mut b2, &mut a2);
-    a2.shut_write();
-    let _ = t.join();
-}
-
-pub(super) trait TryCloneShut: Sized {
-    fn clone_it(&self) -> Option<Self>;
-    fn shut_write(&self);
-}
-impl TryCloneShut for std::net::TcpStream {
-    fn clone_it(&self) -> Option<Self> {
-        self.try_clone().ok()
-    }
-    fn shut_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
-}
-impl TryCloneShut for std::os::unix::net::UnixStream {
-    fn clone_it(&self) -> Option<Self> {
-        self.try_clone().ok()
-    }
-    fn shut_write(&self) {
-        let _ = self.shutdown(std::net::Shutdown::Write);
-    }
+    super::relay::relay(conn, up);
 }
 
 /// afk's own cgroup v2 folder, where a turn's cgroup would be made.

@@ -38,6 +38,7 @@ mod owners;
 mod pass;
 mod paths;
 mod probe;
+mod relay;
 mod said;
 
 pub use gateway::Setup as GatewaySetup;
