@@ -7,6 +7,7 @@ mod adapters;
 mod circles;
 mod crates;
 mod files;
+mod rooms;
 mod sinks;
 mod watch;
 

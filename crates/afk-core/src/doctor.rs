@@ -1,3 +1,4 @@
+// One file: doctor's rules (~480 lines) and the table tests that pin them, kept beside them as everywhere in core.
 //! What `afk doctor` makes of what it found: each check's level and its
 //! words, with the fix. Pure; the command gathers the facts.
 

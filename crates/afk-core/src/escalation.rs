@@ -1,3 +1,4 @@
+// One file: the end states' texts (~380 lines) and the tests that pin their every word, kept beside them as everywhere in core.
 //! The texts an end state writes for people: the escalation comment on the
 //! issue and the notification line. Pure text, beside the checklist.
 

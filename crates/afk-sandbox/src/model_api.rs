@@ -1,3 +1,4 @@
+// One file: the scripted model (~840 lines: the Anthropic and OpenAI shapes it answers, its script, its key and usage, one request's path) and the tests that pin its answers, kept beside them as everywhere in the sandbox.
 //! The scripted model (docs/sandbox.md#the-scripted-model): the Anthropic
 //! Messages API (for Claude Code, under `/model/anthropic`) and the OpenAI
 //! Responses API (for Codex, under `/model/openai`), streaming, answering from
