@@ -305,6 +305,55 @@ fn box_keys_are_checked_at_load_with_one_clear_line() {
 /// and never ends is stopped by `budget.run_time`; neither it nor what it
 /// detached is left on the machine.
 #[test]
+fn the_other_networks_box_the_agent_as_the_model_one_does() {
+    // (runner.box.network, whether the box reaches the forge's port)
+    for (network, reaches) in [("none", false), ("open", true)] {
+        let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+        let port = sb
+            .url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string();
+        let afk = boxed_afk(&sb, |_| {
+            format!(
+                "agent = \"custom\"\ncommand = [\"sh\", \"-c\", \"id -u > uid.txt; (exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo yes > net.txt || echo no > net.txt\"]\n[runner.box]\nnetwork = \"{network}\""
+            )
+        });
+        // bash's /dev/tcp: the box's sh may be dash, so run the probe in bash
+        let cfg = afk.scratch.path("afk.toml");
+        let text = std::fs::read_to_string(&cfg)
+            .unwrap()
+            .replace("[\"sh\", \"-c\"", "[\"bash\", \"-c\"");
+        std::fs::write(&cfg, text).unwrap();
+        let (code, _, err) = afk.poll();
+        assert_eq!(code, 0, "{network}: {err}");
+        assert_eq!(afk.wait_agent(1), 0, "{network}: {}", run_log(&afk, 1));
+        let read = |f: &str| {
+            std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/work/{f}")))
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        // the box's own unprivileged user, whoever runs afk
+        assert_eq!(read("uid.txt"), "1000", "{network}: {}", run_log(&afk, 1));
+        assert_eq!(
+            read("net.txt"),
+            if reaches { "yes" } else { "no" },
+            "{network}"
+        );
+        // and what it made is its host user's, never root's
+        use std::os::unix::fs::MetadataExt;
+        let made = std::fs::metadata(afk.scratch.path("state/runs/1/work/uid.txt")).unwrap();
+        // SAFETY: geteuid(2) cannot fail
+        let me = unsafe { libc::geteuid() };
+        let host = if me == 0 { 100_000 } else { me };
+        assert_eq!(made.uid(), host, "{network}");
+    }
+}
+
+#[test]
 fn stopping_a_boxed_agent_ends_everything_in_its_box() {
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
     let afk = boxed_afk(&sb, |_| {
