@@ -244,22 +244,34 @@ pub fn can_make() -> std::result::Result<(), Invalid> {
 }
 
 /// A turn's listeners served from the keeper: each connection in a thread
-/// of its own, relayed through `out` (the forwarder).
-pub(super) fn serve(listeners: Vec<(std::net::TcpListener, Kind)>, out: Out) {
+/// of its own, relayed through `out` (the forwarder); at most `most` at
+/// once, each one more closed as it comes (the agent's connections cost
+/// the keeper threads, outside the box's own limits).
+pub(super) fn serve(listeners: Vec<(std::net::TcpListener, Kind)>, out: Out, most: usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     let out = std::sync::Arc::new(out);
+    let open = std::sync::Arc::new(AtomicUsize::new(0));
     for (l, kind) in listeners {
-        let out = out.clone();
+        let (out, open) = (out.clone(), open.clone());
         std::thread::spawn(move || {
             for c in l.incoming().flatten() {
-                let (out, kind) = (out.clone(), kind.clone());
-                std::thread::spawn(move || match &kind {
-                    Kind::Target(hp) => {
-                        out.relay_out(c, &hp.to_string(), &[]);
+                if open.fetch_add(1, SeqCst) >= most {
+                    open.fetch_sub(1, SeqCst);
+                    drop(c);
+                    continue;
+                }
+                let (out, kind, open) = (out.clone(), kind.clone(), open.clone());
+                std::thread::spawn(move || {
+                    match &kind {
+                        Kind::Target(hp) => {
+                            out.relay_out(c, &hp.to_string(), &[]);
+                        }
+                        Kind::Gateway => {
+                            out.relay_out(c, super::gateway::LINE, &[]);
+                        }
+                        Kind::Proxy => out.proxy_one(c),
                     }
-                    Kind::Gateway => {
-                        out.relay_out(c, super::gateway::LINE, &[]);
-                    }
-                    Kind::Proxy => out.proxy_one(c),
+                    open.fetch_sub(1, SeqCst);
                 });
             }
         });
@@ -494,6 +506,42 @@ mod tests {
                 drop(host);
             }
         }
+    }
+
+    #[test]
+    fn the_keeper_serves_at_most_so_many_of_the_boxs_connections_at_once() {
+        use std::io::Read;
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let at = l.local_addr().unwrap();
+        // a forwarder that never answers: each connection stays in service
+        let asked = std::sync::Arc::new(AtomicUsize::new(0));
+        let held = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let (a, h) = (asked.clone(), held.clone());
+        let out = Out {
+            ask: Box::new(move |conn| {
+                h.lock().unwrap().push(conn);
+                a.fetch_add(1, SeqCst);
+            }),
+        };
+        serve(vec![(l, Kind::Target(hp("127.0.0.1:9")))], out, 2);
+        let mut kept = vec![];
+        for n in 1..=2 {
+            kept.push(std::net::TcpStream::connect(at).unwrap());
+            while asked.load(SeqCst) < n {
+                std::thread::yield_now();
+            }
+        }
+        // one more each is closed, never served (a guard against a hang,
+        // not a timing)
+        for _ in 0..3 {
+            let mut c = std::net::TcpStream::connect(at).unwrap();
+            c.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+                .unwrap();
+            assert_eq!(c.read(&mut [0u8; 8]).unwrap(), 0);
+        }
+        assert_eq!(asked.load(SeqCst), 2);
+        drop(kept);
     }
 
     #[test]

@@ -107,28 +107,19 @@ fn read_spec(spec_file: &Path) -> Result<Spec> {
 }
 
 /// The forwarder: each connection made inside the box is one end of a new
-/// pair, judged and relayed on a thread of its own (at most
-/// [`MAX_CONNECTIONS`] at once; more are closed).
+/// pair, judged and relayed on a thread of its own (one for each of the
+/// at most [`MAX_CONNECTIONS`] the listeners serve at once).
 fn forwarder(
     spec: &Spec,
     counts: std::sync::Arc<Counts>,
     gateway: Option<SharedGateway>,
 ) -> super::inside::Out {
     let allow = spec.allow.clone();
-    let open = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     super::inside::Out {
         ask: Box::new(move |conn| {
-            use std::sync::atomic::Ordering::SeqCst;
-            if open.load(SeqCst) >= MAX_CONNECTIONS {
-                return;
-            }
-            open.fetch_add(1, SeqCst);
-            let (allow, counts, open) = (allow.clone(), counts.clone(), open.clone());
+            let (allow, counts) = (allow.clone(), counts.clone());
             let gateway = gateway.clone();
-            std::thread::spawn(move || {
-                forward_one(conn, &allow, &counts, gateway.as_deref());
-                open.fetch_sub(1, SeqCst);
-            });
+            std::thread::spawn(move || forward_one(conn, &allow, &counts, gateway.as_deref()));
         }),
     }
 }
@@ -201,7 +192,7 @@ fn run_bwrap(
     drop((given, files, filter));
     if let Some(plan) = net {
         let listeners = plan.listeners(spawned.is_ok())?;
-        super::inside::serve(listeners, out);
+        super::inside::serve(listeners, out, MAX_CONNECTIONS);
     }
     let mut child = spawned.context("cannot run bwrap")?;
     super::gateway::box_started(child.id());
