@@ -960,6 +960,18 @@ mod tests {
         }
     }
 
+    /// bubblewrap's shape for a turn of the model's network, afk not root.
+    fn plain() -> Shape<'static> {
+        Shape {
+            network: Network::Model,
+            chdir: Path::new("/w"),
+            program: None,
+            root: false,
+            staged: &[],
+            seccomp: true,
+        }
+    }
+
     fn view() -> View {
         View {
             system: vec![
@@ -1061,14 +1073,7 @@ mod tests {
                 Handed::Text(group()),
             ]
         );
-        let shape = Shape {
-            network: Network::Model,
-            chdir: Path::new("/w"),
-            program: None,
-            root: false,
-            staged: &[],
-            seccomp: true,
-        };
+        let shape = plain();
         let l = bwrap_args(&m, &shape).join(" ");
         for (must, never) in [
             ("--perms 0444 --file 10 /etc/hosts", "--ro-bind /etc/hosts"),
@@ -1123,18 +1128,7 @@ mod tests {
             if let Some(c) = copy {
                 // made before /dev and any bound folder: never written through one
                 assert!(c < at(&Mount::Dev).unwrap_or(0), "{m:?}");
-                let l = bwrap_args(
-                    &m,
-                    &Shape {
-                        network: Network::Model,
-                        chdir: Path::new("/w"),
-                        program: None,
-                        root: false,
-                        staged: &[],
-                        seccomp: true,
-                    },
-                )
-                .join(" ");
+                let l = bwrap_args(&m, &plain()).join(" ");
                 assert!(l.contains("--perms 0444 --file 10 /etc/passwd"), "{l}");
                 assert!(l.contains("--perms 0444 --file 11 /etc/group"), "{l}");
                 assert!(!l.contains("--ro-bind-data"), "{l}");
@@ -1230,18 +1224,7 @@ mod tests {
             system: etc_folder(dir, &[file("/etc/ld.so.conf.d/libc.conf")], &[]),
             ..Default::default()
         };
-        let l = bwrap_args(
-            &mounts(&v),
-            &Shape {
-                network: Network::Model,
-                chdir: Path::new("/w"),
-                program: None,
-                root: false,
-                staged: &[],
-                seccomp: true,
-            },
-        )
-        .join(" ");
+        let l = bwrap_args(&mounts(&v), &plain()).join(" ");
         assert!(
             l.contains("--perms 0755 --dir /etc/ld.so.conf.d --perms 0444 --file 10 /etc/ld.so.conf.d/libc.conf"),
             "{l}"
@@ -1281,20 +1264,7 @@ mod tests {
     fn bubblewraps_line_unshares_everything_the_keeper_does_not_and_starts_the_agent_in_its_checkout()
      {
         let m = mounts(&view());
-        let line = |network| {
-            bwrap_args(
-                &m,
-                &Shape {
-                    network,
-                    chdir: Path::new("/w"),
-                    program: None,
-                    root: false,
-                    staged: &[],
-                    seccomp: true,
-                },
-            )
-            .join(" ")
-        };
+        let line = |network| bwrap_args(&m, &Shape { network, ..plain() }).join(" ");
         // network = model: the keeper's network namespace (its listeners
         // made in it before the box), bubblewrap makes none
         for (network, net_unshared) in [
