@@ -577,18 +577,22 @@ fn the_single_merge_request(f: &Gitlab, r: &RepoName, _: &Seen) {
     assert_eq!(f.open_pulls(r).unwrap().len(), 1);
 }
 
+/// A CI answer's lines as (context, status).
+fn named(statuses: Option<Vec<crate::model::CommitStatus>>) -> Vec<(String, String)> {
+    statuses
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.context, s.status))
+        .collect()
+}
+
 /// CI: the head pipeline's jobs, latest per name, skipped left out
 fn ci(f: &Gitlab, r: &RepoName, _: &Seen) {
     // the head sha is known from the merge request read
     f.pull(r, PrNumber(4)).unwrap();
     let ci = f.combined_status(r, "abc").unwrap();
     assert_eq!(ci.state, "failure");
-    let lines: Vec<(String, String)> = ci
-        .statuses
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.context, s.status))
-        .collect();
+    let lines = named(ci.statuses);
     assert_eq!(
         lines,
         vec![
@@ -629,12 +633,7 @@ fn ci(f: &Gitlab, r: &RepoName, _: &Seen) {
     // another commit: its statuses, the latest per name
     let ci = f.combined_status(r, "eee").unwrap();
     assert_eq!(ci.state, "pending");
-    let lines: Vec<(String, String)> = ci
-        .statuses
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.context, s.status))
-        .collect();
+    let lines = named(ci.statuses);
     assert_eq!(
         lines,
         vec![
