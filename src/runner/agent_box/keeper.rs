@@ -100,9 +100,15 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
 /// The turn's spec, as the tick wrote it (bounded).
 fn read_spec(spec_file: &Path) -> Result<Spec> {
     let mut text = String::new();
-    std::fs::File::open(spec_file)?
-        .take(4 << 20)
-        .read_to_string(&mut text)?;
+    std::fs::File::open(spec_file)
+        .and_then(|f| f.take(4 << 20).read_to_string(&mut text))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the box's spec {}: {}",
+                spec_file.display(),
+                afk_host::os_words(&e)
+            )
+        })?;
     serde_json::from_str(&text).context("the box's spec")
 }
 
