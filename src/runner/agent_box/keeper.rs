@@ -52,7 +52,8 @@ pub fn keep(spec_file: &Path, record: Option<&Path>) -> i32 {
 fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     // only descriptors 0-2 reach the box: one afk inherited (a cron
     // wrapper's lock on fd 9) would let the agent write through it
-    // SAFETY: close_range(2) marks this process's own descriptors
+    // SAFETY: close_range(2) marks this process's own descriptors;
+    // prctl(2) makes the keeper the reaper of what bubblewrap leaves
     unsafe {
         libc::syscall(
             libc::SYS_close_range,
@@ -60,6 +61,10 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
             u32::MAX,
             libc::CLOSE_RANGE_CLOEXEC,
         );
+        // bubblewrap ends as soon as the agent does; the box's pid 1, its
+        // child, is then the keeper's, and reaped only once the kernel
+        // ended every process of the box ([`the_box_ended`])
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
     }
     let spec = read_spec(spec_file)?;
     if spec.memory.is_some() || spec.tasks > 0 {
@@ -211,7 +216,22 @@ fn run_bwrap(
         std::mem::forget(ns);
     }
     let status = child.wait().context("cannot run bwrap")?;
+    the_box_ended();
     Ok(exit_of(status))
+}
+
+/// Wait for every child the keeper has left: the box's pid 1, which
+/// bubblewrap leaves behind when it ends with the agent, is reaped only
+/// after the kernel ended every process of the box (a detached one too),
+/// so the turn's exit record comes after the whole box (SPEC 5.6.3).
+fn the_box_ended() {
+    loop {
+        // SAFETY: waitpid(2) on any child of this process
+        let pid = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
+        if pid < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
 }
 
 /// The keeper's exit status for bubblewrap's (the agent's, through the
