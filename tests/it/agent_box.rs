@@ -11,7 +11,18 @@ use serde_json::json;
 use std::path::Path;
 
 /// A unique argument of the process the probe detaches, to find it on the host.
-pub const DETACHED: &str = "4242.5";
+/// The sleep a probe detaches: its own per test (from its scratch
+/// folder), so a box of another test still running is never taken for
+/// this one's.
+pub fn detached(afk: &Afk) -> String {
+    let h = afk
+        .scratch
+        .path("")
+        .to_string_lossy()
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+    format!("4242.{}", h % 1_000_000_000)
+}
 
 /// The probe, as shell text: one `name=value` line per check into
 /// `box-probe.txt` in the checkout, which it commits.
@@ -38,8 +49,9 @@ gw="${{ANTHROPIC_BASE_URL:-}}"; [ -n "$gw" ] || gw=$(sed -n 's#^base_url *= *"\(
 case "$gw" in http://127.0.0.1:*) echo "gateway=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' $gw/v1/models)" >> $o ;; esac
 if curl -s -m 5 -o /dev/null --noproxy '*' {forge_api}/version; then echo forge=LEAK >> $o; else echo forge=no >> $o; fi
 echo "forge_proxied=$(env -u NO_PROXY -u no_proxy curl -s -m 5 -o /dev/null -w '%{{http_code}}' -x http://127.0.0.1:3128 {forge_api}/version)" >> $o
-setsid sh -c 'exec sleep {DETACHED}' </dev/null >/dev/null 2>&1 &
+setsid sh -c 'exec sleep {detached}' </dev/null >/dev/null 2>&1 &
 git add $o && git commit -qm "box probe""#,
+        detached = detached(afk),
         state = s("state/afk.db"),
         token = s("token"),
         config = s("afk.toml"),
@@ -58,16 +70,16 @@ pub fn findings(afk: &Afk) -> String {
 }
 
 /// Whether a process the probe detached is still alive anywhere on the host.
-pub fn detached_alive() -> bool {
+pub fn detached_alive(marker: &str) -> bool {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .any(|c| c.split(|b| *b == 0).any(|w| w == DETACHED.as_bytes()))
+        .any(|c| c.split(|b| *b == 0).any(|w| w == marker.as_bytes()))
 }
 
 /// What every probe must find: nothing of afk's, the model only, not root.
-pub fn assert_boxed(found: &str, log: &str) {
+pub fn assert_boxed(found: &str, log: &str, detached: &str) {
     let ctx = format!("{found}\n--- agent.log:\n{log}");
     assert!(found.contains("uid=1000\n"), "not root: {ctx}");
     assert!(found.contains("nnp=1\n"), "no_new_privs: {ctx}");
@@ -108,7 +120,7 @@ pub fn assert_boxed(found: &str, log: &str) {
         "the refusal is in the run's log: {log}"
     );
     assert!(
-        !detached_alive(),
+        !detached_alive(detached),
         "the detached process ended with the turn"
     );
 }
@@ -217,7 +229,7 @@ fn a_boxed_agent_sees_nothing_of_afks_reaches_only_its_model_and_its_processes_e
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
-    assert_boxed(&findings(&afk), &run_log(&afk, 1));
+    assert_boxed(&findings(&afk), &run_log(&afk, 1), &detached(&afk));
     assert_eq!(
         std::fs::read_to_string(&inherited).unwrap(),
         "",

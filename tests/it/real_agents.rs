@@ -562,7 +562,11 @@ fn boxed(agent: &str) {
         ]})),
     );
     assert_eq!(dispatch(&afk), 0, "{}", agent_log(&afk));
-    crate::agent_box::assert_boxed(&crate::agent_box::findings(&afk), &agent_log(&afk));
+    crate::agent_box::assert_boxed(
+        &crate::agent_box::findings(&afk),
+        &agent_log(&afk),
+        &crate::agent_box::detached(&afk),
+    );
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     assert_eq!(action_of(&r, 1).1.as_deref(), Some("ci-pending"), "{r}");
