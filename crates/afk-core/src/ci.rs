@@ -241,13 +241,14 @@ pub fn belongs(pr: &PrFacts, run: &RunIdentity) -> Option<Belongs> {
     None
 }
 
-/// Among candidates, the run's PR: the branch beats the account, then the newest.
-pub fn choose_pr(candidates: &[PrFacts], run: &RunIdentity) -> Option<PrNumber> {
+/// Among candidates, the run's PR and how it is the run's: the branch beats
+/// the account, then the newest.
+pub fn choose_pr(candidates: &[PrFacts], run: &RunIdentity) -> Option<(PrNumber, Belongs)> {
     candidates
         .iter()
         .filter_map(|p| belongs(p, run).map(|b| (b, std::cmp::Reverse(p.number), p.number)))
         .min()
-        .map(|(_, _, n)| n)
+        .map(|(b, _, n)| (n, b))
 }
 
 #[cfg(test)]
@@ -527,8 +528,11 @@ mod tests {
             pr(6, "afk/issue-7", Some("acme/api"), "x", false),
             pr(12, "afk/issue-7", Some("fork/api"), "mallory", true),
         ];
-        assert_eq!(choose_pr(&c, &run), Some(PrNumber(6)));
-        assert_eq!(choose_pr(&c[..1], &run), Some(PrNumber(9)));
+        assert_eq!(choose_pr(&c, &run), Some((PrNumber(6), Belongs::Branch)));
+        assert_eq!(
+            choose_pr(&c[..1], &run),
+            Some((PrNumber(9), Belongs::AgentAccount))
+        );
         assert_eq!(choose_pr(&c[3..], &run), None);
     }
 }

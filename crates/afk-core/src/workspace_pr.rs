@@ -21,6 +21,48 @@ pub fn title(issue_title: &str, issue: IssueNumber) -> String {
     }
 }
 
+/// The run's PR as watch found it before a push (`ci::choose_pr`): whether
+/// it is open and the commit its head was at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found<'a> {
+    pub open: bool,
+    pub head: &'a str,
+}
+
+/// What forwarding a turn's work does with afk's PR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterPush {
+    /// the PR found stands as it is (or there is none to open)
+    Keep,
+    /// this push moved the open PR's head: read it again
+    ReadAgain,
+    /// no PR of afk's holds this work: open one
+    Open,
+}
+
+/// afk opens the run's PR once (docs/how-it-works.md#the-workspace): only
+/// after a push of this tick (`fresh`) or when the run has none recorded, and
+/// only when the PR found is not one of afk's that is open or holds the pushed
+/// commit (an earlier run's closed PR on the same branch holds other work).
+/// A run whose PR was recorded once never gets a second, even when that one
+/// was closed or is gone. A PR whose head this push moved is read again.
+pub fn after_push(found: Option<Found>, pushed: &str, fresh: bool, recorded: bool) -> AfterPush {
+    if !fresh && recorded {
+        return AfterPush::Keep;
+    }
+    match found {
+        Some(f) if f.open || f.head == pushed => {
+            if fresh && f.open && f.head != pushed {
+                AfterPush::ReadAgain
+            } else {
+                AfterPush::Keep
+            }
+        }
+        _ if recorded => AfterPush::Keep,
+        _ => AfterPush::Open,
+    }
+}
+
 /// What a branch holds over its base (afk's cache knows it when afk
 /// forwarded the work on this machine).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -186,6 +228,37 @@ pub fn body(f: &Facts) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn afk_opens_the_runs_pr_once_and_never_over_one_that_holds_the_work() {
+        let open = |head| Some(Found { open: true, head });
+        let closed = |head| Some(Found { open: false, head });
+        use AfterPush::*;
+        // (found before the push, pushed now, fresh push, a PR recorded) -> step
+        let cases = [
+            (None, "b", true, false, Open),
+            (None, "b", false, false, Open),
+            (None, "b", true, true, Keep),
+            (None, "b", false, true, Keep),
+            (open("a"), "b", true, false, ReadAgain),
+            (open("a"), "b", true, true, ReadAgain),
+            (open("b"), "b", true, true, Keep),
+            (open("a"), "b", false, false, Keep),
+            (open("a"), "b", false, true, Keep),
+            (closed("b"), "b", true, false, Keep),
+            (closed("b"), "b", false, false, Keep),
+            (closed("a"), "b", true, false, Open),
+            (closed("a"), "b", false, false, Open),
+            (closed("a"), "b", true, true, Keep),
+        ];
+        for (found, pushed, fresh, recorded, want) in cases {
+            assert_eq!(
+                after_push(found, pushed, fresh, recorded),
+                want,
+                "{found:?} pushed {pushed} fresh {fresh} recorded {recorded}"
+            );
+        }
+    }
 
     #[test]
     fn afks_pr_title_is_the_issue_title_on_one_clean_line() {

@@ -29,11 +29,11 @@ use anyhow::Result;
 pub(crate) fn act(
     w: &Watch,
     store: &Store,
-    run: &Run,
     seen: &Seen,
     action: Option<Action>,
     notes: &mut Vec<String>,
 ) -> Result<()> {
+    let run = &seen.run;
     record(w, store, run, &seen.record)?;
     let Some(action) = action else {
         return Ok(());
@@ -75,7 +75,7 @@ pub(crate) fn act(
         blind: seen.blind,
         pr: seen.pr.as_ref(),
         spend_usd: seen.spend_usd,
-        run_dir: &seen.run_dir,
+        at: &at,
     };
     super::pr_body::refresh(w, store, run, &looked, step.turn)?;
     if let Some(plan) = &plan {
@@ -291,7 +291,7 @@ fn carry_out(
     }
     if plan.stop_agent
         && seen.agent == Agent::Running
-        && let Some(h) = &seen.handle
+        && let Some(h) = &seen.run.handle
     {
         w.t.runner.stop(h);
     }

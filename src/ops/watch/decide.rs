@@ -22,7 +22,8 @@ pub(crate) struct Decision {
 /// The decision for `run`: `core::run_state::next_action` on what watch saw;
 /// for a run seen blind, an escalation when a limit is over and nothing
 /// otherwise. Each decision is logged with its why.
-pub(crate) fn decide(w: &Watch, run: &Run, seen: &Seen) -> Option<Decision> {
+pub(crate) fn decide(w: &Watch, seen: &Seen) -> Option<Decision> {
+    let run = &seen.run;
     if seen.blind {
         let why = run_state::limit_over(&blind(w, run, seen))?;
         let action = Action::Escalate(why);
@@ -126,10 +127,8 @@ fn conflict(w: &Watch, run: &Run, seen: &Seen) -> Option<ConflictStep> {
     let facts = ConflictFacts {
         mergeable: p.mergeable,
         update: cfg.watch.update_branch,
-        // afk's branch by the one rule (`settle::belongs`); settle has read
-        // what it asks, so it asks nothing here
-        afk_branch: super::mine::belongs(w, run, p).ok().flatten()
-            == Some(crate::core::ci::Belongs::Branch),
+        // afk's branch by the one rule, as settle found the PR (`pr.rs`)
+        afk_branch: seen.afk_branch,
         base_sha: &p.base.sha,
         asked_for_base: seen.heard.talk.update_base.as_deref(),
         turns_left: fix_turns < cfg.watch.fix_forward_max,

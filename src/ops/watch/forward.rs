@@ -1,65 +1,52 @@
-//! Forwarding a run's ended turn (docs/how-it-works.md#the-workspace), before
-//! watch looks for its PR: the turn's work pushed to `afk/issue-<N>` by afk,
-//! and afk's own PR opened after the first push. What cannot be forwarded is
-//! the decision's to escalate (`push-conflict`, `push-refused`).
+//! Forwarding a run's ended turn (docs/how-it-works.md#the-workspace), once
+//! the run's PR is found (`pr.rs`): the turn's work pushed to
+//! `afk/issue-<N>` by afk, and afk's own PR opened when none of afk's holds
+//! it (`core::workspace_pr::after_push`). What cannot be forwarded is the
+//! decision's to escalate (`push-conflict`, `push-refused`).
 
 use super::lists::Watch;
+use super::pr::Found;
 use crate::core::run_state::{Agent, PushProblem};
-use crate::forge::PullRequest;
+use crate::core::workspace_pr::{self, AfterPush};
 use crate::store::runs::Run;
-use crate::workspace::Forwarded;
+use crate::workspace::{At, Forwarded};
 use anyhow::Result;
 use std::path::Path;
 
 /// What forwarding met that the run's decision must hear of, with the words
-/// for the escalation comment, and the PR it opened or pushed to.
+/// for the escalation comment.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Forward {
     pub problem: Option<(PushProblem, String)>,
-    /// afk's PR for the run that this step opened, or pushed to, as the forge
-    /// has it now: the tick's lists are from before the push, so finding the
-    /// run's PR (`settle::find_pr`) looks here first
-    pub pr: Option<PullRequest>,
 }
 
-/// The repo's PRs as the tick listed them (before this push): read once
-/// for a push's PR steps.
-struct Listed {
-    open: Vec<PullRequest>,
-    /// the recently closed ones, only where a PR of afk's may be among them
-    closed: Vec<PullRequest>,
+/// The run's checkout, as the workspace names it (act's too).
+pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
+    At {
+        repo: &run.repo,
+        issue: run.issue,
+        run_id: run.id,
+        run_dir,
+        branch: &run.branch,
+    }
 }
-
-fn listed(w: &Watch, run: &Run, fresh: bool) -> Result<Listed> {
-    let closed = if fresh || run.pr_number.is_none() {
-        w.pulls(&run.repo, false)?
-    } else {
-        vec![]
-    };
-    Ok(Listed {
-        open: w.pulls(&run.repo, true)?,
-        closed,
-    })
-}
-
-/// The run's checkout, as the workspace names it (the PR body's module
-/// holds it: that module reads the branch and is below this one).
-pub(crate) use super::pr_body::at;
 
 /// Forward the run's last turn when its agent is no longer running; open
-/// afk's PR once the branch is on the forge and no PR of afk's is open, its
+/// afk's PR once the branch is on the forge and no PR of afk's holds it, its
 /// body saying `spend_usd`, the run's spend as this tick read it (act keeps
-/// the body right after: `pr_body::refresh`).
+/// the body right after: `pr_body::refresh`). Hands back the run's PR: the
+/// one `found` before the push, read again when the push moved its head, or
+/// the one it opened.
 pub(crate) fn step(
     w: &Watch,
     run: &Run,
     run_dir: &Path,
-    agent: Agent,
-    spend_usd: Option<f64>,
-) -> Result<Forward> {
+    (agent, spend_usd): (Agent, Option<f64>),
+    found: Found,
+) -> Result<(Forward, Found)> {
     let afks = w.t.workspace.afks();
     if !afks || run.state.decided() || agent == Agent::Running {
-        return Ok(Forward::default());
+        return Ok((Forward::default(), found));
     }
     let turn = run.turns.max(1);
     let done = match w.t.runner.forwarded(run.handle.as_ref()) {
@@ -73,7 +60,7 @@ pub(crate) fn step(
     };
     crate::crash::point("watch:forwarded");
     match done {
-        Forwarded::Nothing => Ok(Forward::default()),
+        Forwarded::Nothing => Ok((Forward::default(), found)),
         Forwarded::Pushed {
             sha,
             commits,
@@ -97,18 +84,21 @@ pub(crate) fn step(
                     }
                 ));
             }
-            let listed = listed(w, run, fresh)?;
-            let pr = open_pr(w, run, run_dir, &base, (&sha, fresh), &listed, spend_usd)?;
-            Ok(Forward { problem: None, pr })
+            let found = open_pr(w, run, run_dir, &base, (&sha, fresh), found, spend_usd)?;
+            Ok((Forward::default(), found))
         }
-        Forwarded::Conflict { bundle } => Ok(Forward {
-            problem: Some((PushProblem::Conflict, bundle.display().to_string())),
-            pr: None,
-        }),
-        Forwarded::Refused(why) => Ok(Forward {
-            problem: Some((PushProblem::Refused, why)),
-            pr: None,
-        }),
+        Forwarded::Conflict { bundle } => Ok((
+            Forward {
+                problem: Some((PushProblem::Conflict, bundle.display().to_string())),
+            },
+            found,
+        )),
+        Forwarded::Refused(why) => Ok((
+            Forward {
+                problem: Some((PushProblem::Refused, why)),
+            },
+            found,
+        )),
     }
 }
 
@@ -142,49 +132,42 @@ fn from_job(r: crate::core::kube_workspace::Result, run_dir: &Path) -> Forwarded
     }
 }
 
-/// afk's own PR for the run (docs/how-it-works.md#the-workspace), unless one of
-/// afk's is open from the branch: a PR opened by a tick whose answer was lost
-/// is in the next tick's list, so it is never opened twice. Returns the PR
-/// it opened, or the one it pushed to read again.
+/// afk's own PR for the run (docs/how-it-works.md#the-workspace), by
+/// `core::workspace_pr::after_push`: a PR opened by a tick whose answer was
+/// lost is in the next tick's list, found before the push, so it is never
+/// opened twice. Returns the run's PR after the push.
 fn open_pr(
     w: &Watch,
     run: &Run,
     run_dir: &Path,
     base: &str,
     (sha, fresh): (&str, bool),
-    listed: &Listed,
+    found: Found,
     spend_usd: Option<f64>,
-) -> Result<Option<PullRequest>> {
-    if !fresh && run.pr_number.is_some() {
-        return Ok(None);
-    }
-    // a closed or merged PR of afk's counts when it holds this work (its
-    // head is the pushed commit); an earlier run's closed PR does not
-    let holding = listed.closed.iter().filter(|p| p.head.sha == sha);
-    let mut mine = None;
-    for p in listed.open.iter().chain(holding) {
-        if super::mine::belongs(w, run, p)?.is_some() {
-            mine = Some(p);
-            break;
-        }
-    }
-    if let Some(p) = mine {
-        if fresh && p.head.sha != sha && p.state == crate::forge::State::Open {
+) -> Result<Found> {
+    let before = found.as_ref().map(|(p, _)| workspace_pr::Found {
+        open: p.state == crate::forge::State::Open && !p.merged,
+        head: &p.head.sha,
+    });
+    match workspace_pr::after_push(before, sha, fresh, run.pr_number.is_some()) {
+        AfterPush::Keep => Ok(found),
+        AfterPush::ReadAgain => {
+            let Some((p, how)) = found else {
+                return Ok(None);
+            };
             // this tick pushed to it: its head as the forge has it now
-            return Ok(Some(w.t.forge()?.pull(&run.repo, p.number)?));
+            Ok(Some((w.t.forge()?.pull(&run.repo, p.number)?, how)))
         }
-        return Ok(None);
+        AfterPush::Open => {
+            let title = workspace_pr::title(&run.title, run.issue);
+            let at = at(run, run_dir);
+            let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
+            let base = if base.is_empty() { "main" } else { base };
+            crate::crash::point("watch:opening-pr");
+            let pr =
+                w.t.forge()?
+                    .create_pull(&run.repo, &run.branch, base, &title, &body)?;
+            super::pr::judge(w, run, pr)
+        }
     }
-    if run.pr_number.is_some() {
-        // the run's PR was seen before (merged or closed since): never a second
-        return Ok(None);
-    }
-    let title = crate::core::workspace_pr::title(&run.title, run.issue);
-    let body = super::pr_body::body(w, run, run_dir, sha, spend_usd, run.turns)?;
-    let base = if base.is_empty() { "main" } else { base };
-    crate::crash::point("watch:opening-pr");
-    let pr =
-        w.t.forge()?
-            .create_pull(&run.repo, &run.branch, base, &title, &body)?;
-    Ok(Some(pr))
 }

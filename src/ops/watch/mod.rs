@@ -17,10 +17,11 @@ mod comments;
 mod decide;
 mod forward;
 mod lists;
-mod mine;
 mod observe;
+mod pr;
 mod pr_body;
 mod settle;
+mod spend;
 mod summary;
 mod talk;
 mod turn;
@@ -237,34 +238,35 @@ fn process(w: &Watch, run: &Run) -> (Option<ActionItem>, Vec<ErrorItem>) {
             }
         }
     };
-    // → decide (core) → act (the only writer)
-    let decision = decide::decide(w, run, &seen);
+    // → decide (core) → act (the only writer), both over what settle and
+    // observe made of the run
+    let decision = decide::decide(w, &seen);
     let mut notes = vec![];
     let action = decision.as_ref().map(|d| d.action);
-    if let Err(e) = act::act(w, &store, run, &seen, action, &mut notes) {
+    if let Err(e) = act::act(w, &store, &seen, action, &mut notes) {
         errors.push(err(&e));
     }
     let item = decision.map(|d| ActionItem {
         notes,
-        ..action_item(run, &d.action, seen.spend_usd, d.detail)
+        ..action_item(&seen, &d.action, d.detail)
     });
     (item, errors)
 }
 
 /// What the report says watch did with one run.
 fn action_item(
-    run: &Run,
+    seen: &observe::Seen,
     action: &crate::core::run_state::Action,
-    spend_usd: Option<f64>,
     detail: String,
 ) -> ActionItem {
+    let run = &seen.run;
     ActionItem {
         repo: run.repo.clone(),
         issue: run.issue,
         run_id: run.id,
         action: action.name().into(),
         reason: action.reason(),
-        spend_usd,
+        spend_usd: seen.spend_usd,
         detail: Some(detail),
         notes: vec![],
     }

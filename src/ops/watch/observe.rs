@@ -15,25 +15,29 @@ use crate::core::ci::{self, StatusLine, Verdict};
 use crate::core::progress::{self, Blocked, Marks, Stored};
 use crate::core::run_state::{Agent, Checks, Pr};
 use crate::forge::{CombinedStatus, PullRequest, State};
-use crate::runner::RunnerHandle;
 use crate::store::runs::Run;
 use anyhow::Result;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-/// What watch saw of one run.
+/// What watch saw of one run, with the run as settle left it: the value
+/// decide and act work from.
 #[derive(Clone)]
 pub(crate) struct Seen {
+    /// the run as settle left it (a resumed hold restarted its stall clock)
+    pub run: Run,
     pub issue_open: bool,
     pub in_progress_label: bool,
     pub pr: Option<PullRequest>,
+    /// the PR is the run's by its branch (`core::ci::Belongs::Branch`, as
+    /// settle found it): afk may ask the forge to update it
+    pub afk_branch: bool,
     pub ci: Verdict,
     pub ci_sha: Option<String>,
     /// when the newest status on the PR's head was reported (the forge's clock)
     pub ci_newest_at: Option<OffsetDateTime>,
     pub deploy: Checks,
     pub agent: Agent,
-    pub handle: Option<RunnerHandle>,
     pub blocked: Option<Blocked>,
     /// Why the runner says the agent cannot start
     /// (docs/runners.md#kubernetes-a-job-per-turn), if it cannot.
@@ -258,12 +262,16 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
     let super::settle::Settled {
         agent,
         forwarded,
-        pr,
+        found,
         run,
         heard,
         run_dir,
         spend,
     } = settled;
+    let afk_branch = found
+        .as_ref()
+        .is_some_and(|(_, how)| *how == crate::core::ci::Belongs::Branch);
+    let pr = found.map(|(p, _)| p);
     let run = &run;
     let (issue_open, in_progress_label) = issue_state(w, run)?;
     let (ci, ci_sha, deploy, ci_newest_at) = checks(w, run, pr.as_ref())?;
@@ -275,15 +283,16 @@ pub(crate) fn observe(w: &Watch, settled: super::settle::Settled) -> Result<Seen
     let (last, observation, merge_hold) =
         clocks(w, run, pr.as_ref(), &files.fp, agent_clock, ci.checks);
     Ok(Seen {
+        run: run.clone(),
         issue_open,
         in_progress_label,
         pr,
+        afk_branch,
         ci,
         ci_sha,
         ci_newest_at,
         deploy,
         agent: agent.agent,
-        handle: run.handle.clone(),
         blocked: files.blocked,
         log_end: crate::core::run_state::agent_failed(agent.agent)
             .then(|| crate::run_files::log_end(&run_dir))
@@ -381,9 +390,10 @@ fn blocked(agent: &crate::runner::Observed, lines: &[u8]) -> Option<Blocked> {
 /// and the progress clock from its files and the store. For the limits of a
 /// run whose reads failed (`decide`).
 pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Result<Seen> {
+    let age = age(w, run);
     let run_dir = w.t.run_dir(run);
     let agent = w.t.runner.observe(run.handle.as_ref(), &run_dir)?;
-    let (spend_usd, spend_moved) = super::settle::spend(w, run, &run_dir, &agent);
+    let (spend_usd, spend_moved) = super::spend::read(w, run, &run_dir, &agent);
     let stored = run
         .last_progress_at
         .as_deref()
@@ -400,15 +410,16 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
     .max();
     let last = wrote.map_or(stored, |t| t.max(stored));
     Ok(Seen {
+        run: run.clone(),
         issue_open: true,
         in_progress_label: true,
         pr: None,
+        afk_branch: false,
         ci: Verdict::none(),
         ci_sha: None,
         ci_newest_at: None,
         deploy: Checks::None,
         agent: agent.agent,
-        handle: run.handle.clone(),
         blocked: None,
         log_end: None,
         cannot_start: agent.cannot_start,
@@ -426,7 +437,7 @@ pub(crate) fn blind(w: &Watch, run: &Run, talk: crate::store::talk::Talk) -> Res
             ..Default::default()
         },
         blind: true,
-        age: age(w, run),
+        age,
         run_dir,
     })
 }

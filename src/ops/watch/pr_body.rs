@@ -23,33 +23,24 @@ pub(super) struct Looked<'a> {
     pub blind: bool,
     pub pr: Option<&'a crate::forge::PullRequest>,
     pub spend_usd: Option<f64>,
-    pub run_dir: &'a Path,
+    /// the run's checkout (`forward::at`), in its folder
+    pub at: &'a At<'a>,
 }
 
-/// The run's checkout, as the workspace names it.
-pub(crate) fn at<'a>(run: &'a Run, run_dir: &'a Path) -> At<'a> {
-    At {
-        repo: &run.repo,
-        issue: run.issue,
-        run_id: run.id,
-        run_dir,
-        branch: &run.branch,
-    }
-}
-
-/// afk's PR body for the run as its branch stands at `head`, after `turns`
-/// turns, having spent `spend_usd`.
+/// afk's PR body for the run, whose checkout is `at`, as its branch stands
+/// at `head`, after `turns` turns, having spent `spend_usd`.
 pub(super) fn body(
     w: &Watch,
     run: &Run,
-    run_dir: &Path,
+    at: &At,
     head: &str,
     spend_usd: Option<f64>,
     turns: u32,
 ) -> Result<String> {
+    let run_dir = at.run_dir;
     let holds =
         w.t.workspace
-            .summary(&at(run, run_dir), head, workspace_pr::COMMITS_SHOWN)
+            .summary(at, head, workspace_pr::COMMITS_SHOWN)
             .map(|s| workspace_pr::Branch {
                 base: s.base,
                 commits: s.commits,
@@ -127,13 +118,13 @@ pub(super) fn refresh(
     };
     let turns = turns.max(1);
     let head = pr.head.sha.as_str();
-    let key = key(pr.number.0, head, turns, seen.spend_usd, seen.run_dir);
+    let key = key(pr.number.0, head, turns, seen.spend_usd, seen.at.run_dir);
     if run.pr_body_key.as_deref() == Some(key.as_str()) {
         return Ok(());
     }
     let now = pr.body.as_deref().unwrap_or("");
     if workspace_pr::is_afks(now, run.id) {
-        let new = body(w, run, seen.run_dir, head, seen.spend_usd, turns)?;
+        let new = body(w, run, seen.at, head, seen.spend_usd, turns)?;
         if workspace_pr::rewrite(now, &new, run.id) {
             crate::crash::point("watch:refreshing-pr-body");
             w.t.forge()?

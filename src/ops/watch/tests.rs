@@ -54,18 +54,22 @@ fn run(store: &Store, id: RunId) -> Run {
     store.run(id).unwrap().unwrap()
 }
 
-/// An agent still at work, no PR yet.
+/// An agent still at work, no PR yet (on a run of its own: `step` sets
+/// the run it acts on).
 fn seen() -> Seen {
+    let s = scratch();
+    let store = s.store();
     Seen {
+        run: run(&store, dispatched(&store)),
         issue_open: true,
         in_progress_label: true,
         pr: None,
+        afk_branch: false,
         ci: Verdict::none(),
         ci_sha: None,
         ci_newest_at: None,
         deploy: Checks::None,
         agent: Agent::Running,
-        handle: None,
         blocked: None,
         cannot_start: None,
         forwarded: Default::default(),
@@ -99,9 +103,10 @@ fn step(
     // the run's folder as observe finds it
     let seen = Seen {
         run_dir: w.t.run_dir(&run),
+        run,
         ..seen.clone()
     };
-    act(&w, store, &run, &seen, Some(action), &mut vec![])
+    act(&w, store, &seen, Some(action), &mut vec![])
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub(super) fn start(
         w.t.workspace.as_ref().make(w.t.forge()?, at)?;
     }
     let started = w.t.runner.resume(
-        seen.handle.as_ref(),
+        seen.run.handle.as_ref(),
         &Turn {
             run_id: TurnOf::Run(run.id),
             repo: &run.repo,
