@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::parse();
-    // the agent's box's programs (commands/box_programs.rs: the keeper, the
-    // box's init, doctor's probe): none reads a config or a secret, and each
+    // the agent's box's programs (commands/box_programs.rs: the keeper and
+    // doctor's probes): none reads a config or a secret, and each
     // keeps the umask and the dumpable flag it was started with
     if let commands::Cmd::Box(program) = &cli.command {
         std::process::exit(commands::box_programs::run(program));
