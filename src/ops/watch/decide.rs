@@ -1,8 +1,9 @@
 //! Decide, the third of watch's phases for a run: what the pure rules of
-//! `core::run_state` need, gathered from the run and what watch saw of it
-//! (`Seen`), and their answer with its words. It reads nothing and writes
-//! nothing; a run watch saw blind (its reads failed) is held to its limits
-//! alone (`core::run_state::limit_over`).
+//! `core::run_state` need, gathered from what watch saw of the run (`Seen`,
+//! which carries the run as settle left it), and their answer with its
+//! words. It reads nothing and writes nothing; a run watch saw blind (its
+//! reads failed) is held to its limits alone
+//! (`core::run_state::limit_over`).
 
 use super::lists::Watch;
 use super::observe::Seen;

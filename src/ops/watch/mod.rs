@@ -1,14 +1,16 @@
 //! `afk watch`: one lifecycle tick over the runs in flight
 //! (docs/how-it-works.md#afk-watch-the-lifecycle). For each run, in parallel,
 //! four phases: settle (`settle.rs`: the writes that catch up on the last
-//! turn: a start left pending finished, its work forwarded and afk's PR
-//! opened, the conversation heard and its stop, hold and resume carried out)
+//! turn: a start left pending finished, the spend read (`spend.rs`), the
+//! run's PR found once (`pr.rs`), its work forwarded and afk's PR opened,
+//! the conversation heard and its stop, hold and resume carried out)
 //! → observe (`observe.rs`, reads only: issue, CI, deploy, mergeability,
-//! spend, progress, into one `Seen`) → decide (`decide.rs`: the pure
-//! `core::run_state` rules on it) → act (`act.rs`, which writes what was
-//! decided: what the look found kept, a corrective turn (`turn.rs`), a branch update or retest,
-//! `core::end_plan` carried out for end states, afk's comments
-//! (`comments.rs`)). End states are decided in SQLite first (with their
+//! progress, into one `Seen`, which carries the run as settle left it)
+//! → decide (`decide.rs`: the pure `core::run_state` rules on it) → act
+//! (`act.rs`, which writes what was decided: what the look found kept, a
+//! corrective turn (`turn.rs`), a branch update or retest, `core::end_plan`
+//! carried out for end states, afk's comments (`comments.rs`) and afk's PR
+//! body (`pr_body.rs`)). End states are decided in SQLite first (with their
 //! outbox event, in one transaction) and their forge writes are resumed on
 //! the next tick if one fails, so every step is idempotent.
 

@@ -1,7 +1,8 @@
 //! Settle, the first of watch's four phases for a run: the writes that catch
 //! up on the last turn, before anything watch decides on is read. A turn an
-//! earlier step began and never heard back from is finished; the run's PR is
-//! found, once (`pr.rs`); the ended turn's work is forwarded to the forge and
+//! earlier step began and never heard back from is finished; the run's spend
+//! is read (`spend.rs`, before forwarding); the run's PR is found, once
+//! (`pr.rs`); the ended turn's work is forwarded to the forge and
 //! afk's PR opened when none of afk's holds it
 //! (docs/how-it-works.md#the-workspace); the conversation is read and heard,
 //! its `/afk stop`, `hold` and `resume` carried out and answered
