@@ -1,9 +1,9 @@
 // One file: the gateway's one path for a request (its head and body read within caps, admitted, sent upstream with the key, streamed back, metered, the budget's stop) reads top to bottom; its rules are core::gateway, its tests tests/it/agent_box.rs.
 //! The model gateway's keeper side (SPEC 5.8,
-//! docs/runners.md#the-model-gateway-runnermodel): the box's init listens on
-//! a loopback port inside the box and sends each connection to the keeper
-//! (the forwarder's channel, its first line [`LINE`]); here, outside the
-//! box, each request on it is judged by `core::gateway`, given the real key
+//! docs/runners.md#the-model-gateway-runnermodel): the box's listener on a
+//! loopback port inside the box is served by the keeper (`inside::serve`),
+//! which hands each connection to the forwarder under [`LINE`]; here,
+//! outside the box, each request on it is judged by `core::gateway`, given the real key
 //! (read from afk's environment by the keeper, never written anywhere the
 //! box sees), sent to the upstream over HTTPS with its certificate checked,
 //! and its answer streamed back chunk by chunk while its usage is read,
@@ -22,8 +22,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The first line the init sends for a connection to the gateway's port
-/// (never a `host:port`, so never judged by `runner.box.allow`).
+/// What a connection to the gateway's port is relayed as (`inside::serve`):
+/// never a `host:port`, so never judged by `runner.box.allow`.
 pub const LINE: &str = "afk-gateway";
 
 /// What the box's agent holds instead of a key.

@@ -4,19 +4,21 @@
 //!
 //! Two processes of afk's, one turn:
 //! - the **tick** resolves the paths (the agent program's files, the run's
-//!   own, afk's to keep out) and writes the turn's spec (`<run_dir>/box/`),
-//!   then starts `afk __box SPEC --record RUN_DIR` instead of the agent;
+//!   own, afk's to keep out) and makes the turn's spec, which it hands over
+//!   in memory (`/dev/fd/3`), then starts `afk __box /dev/fd/3 --record
+//!   RUN_DIR` instead of the agent;
 //! - the **keeper** (`afk __box`, outside, the turn's first process and its
-//!   process group's leader): records the turn's start, makes the turn's
-//!   cgroup where one can be made and the box's network (network = model:
-//!   a user and network namespace with the box's listeners in it, the
-//!   model's loopback address, the gateway's port, an HTTP proxy for the
-//!   rest), relays each connection made to them through its forwarder (a
-//!   `host:port` let out only when `runner.box.allow` has it, refusals
-//!   counted in the run's log), then runs `bwrap` in those namespaces,
-//!   whose pid 1 reaps and ends every process of the box with the agent; it
-//!   lives exactly as long as the turn, records its exit status and exits
-//!   with it.
+//!   process group's leader): records the turn's start (`runner/records.rs`),
+//!   makes the turn's cgroup where one can be made, and starts bubblewrap,
+//!   whose own process first makes the box's network (`inside.rs`, network
+//!   = model: a user and network namespace with the box's listeners in it,
+//!   the model's loopback address, the gateway's port, an HTTP proxy for the
+//!   rest) and sends the listeners back to the keeper (`pass.rs`). The keeper
+//!   serves them from outside, relaying each connection through its
+//!   forwarder (a `host:port` let out only when `runner.box.allow` has it,
+//!   refusals counted in the run's log). Bubblewrap's pid 1 reaps and ends
+//!   every process of the box with the agent; the keeper, a child
+//!   subreaper, reaps that pid 1, records the exit status and exits with it.
 //!
 //! The files: this one the tick side (the turn's spec, the view);
 //! `paths.rs` what the tick resolves of the machine and the agent program;
