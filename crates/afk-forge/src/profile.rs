@@ -1,5 +1,5 @@
-//! One place describes a forge: what differs between Gitea/Forgejo and
-//! GitHub, as data. The binary asks the profile of `forge.kind` and
+//! One place describes a forge: what differs between Gitea/Forgejo, GitHub
+//! and GitLab, as data. The binary asks the profile of `forge.kind` and
 //! branches on the kind nowhere else; a new kind is a new [`Profile`] here
 //! (and its [`Forge`] implementation), not an edit in each command.
 //!
@@ -8,7 +8,7 @@
 //! for a kind whose projects nest), and every URL a profile builds takes the
 //! name as one string, so a nested name changes no shape here; the web
 //! address of a PR is its own segment
-//! (`pulls`, `pull`; a merge request's `-/merge_requests` would be a third).
+//! (`pulls`, `pull`, GitLab's `-/merge_requests`).
 //! What the model does not assume either: a PR's number is its own type
 //! (`PrNumber`, beside `IssueNumber`), so a forge that numbers merge
 //! requests apart from issues keeps them apart; Gitea's and GitHub's PRs are

@@ -1,5 +1,5 @@
-//! The box's network (network = model): a user and a network namespace the
-//! keeper makes before the box, with the box's listeners already in it (the
+//! The box's network (network = model): a user and a network namespace made
+//! for the box before bubblewrap runs, with the box's listeners in it (the
 //! loopback entries, the model gateway's port, the HTTP proxy), so nothing
 //! runs inside the box but the agent; bubblewrap joins them
 //! (`keeper::before_bwrap`). The keeper serves each listener from outside:

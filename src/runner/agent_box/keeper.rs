@@ -234,8 +234,8 @@ fn the_box_ended() {
     }
 }
 
-/// The keeper's exit status for bubblewrap's (the agent's, through the
-/// init): its code, or 128 + the signal that ended it.
+/// The keeper's exit status for bubblewrap's (the agent's, which
+/// bubblewrap exits with): its code, or 128 + the signal that ended it.
 fn exit_of(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or_else(|| {
         128 + std::os::unix::process::ExitStatusExt::signal(&status).unwrap_or(0)
