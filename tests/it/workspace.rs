@@ -641,6 +641,44 @@ fn a_re_armed_issue_s_new_run_removes_the_checkout_its_escalated_run_kept() {
     );
 }
 
+/// A re-armed issue's new run opens a PR of its own: the earlier run's PR,
+/// closed unmerged on the same branch, holds other work, so it is never
+/// taken for the new run's (nor escalated as its `pr-closed`), and the new
+/// PR is opened once.
+#[test]
+fn a_re_armed_issues_new_run_opens_its_own_pr_beside_the_earlier_runs_closed_one() {
+    let (sb, afk) = setup(&format!("set -eu\n{COMMIT}"), "");
+    let (code, r, err) = run_once(&sb, &afk);
+    assert_eq!(code, 0, "{err} {r}");
+    let (first, _) = the_pr(&sb);
+    sb.admin(
+        "POST",
+        "/issue_state",
+        Some(json!({"repo": "acme/api", "pr": first, "state": "closed"})),
+    );
+    let (_, r, _) = afk.watch();
+    assert_eq!(
+        action_of(&r, 1),
+        ("escalate".into(), Some("pr-closed".into())),
+        "{r}"
+    );
+    sb.label("acme/api", 1, "ready-for-agent", "alice", true);
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(r["dispatched"][0]["run_id"], 2, "{r}");
+    assert_eq!(afk.wait_agent(2), 0);
+    for _ in 0..2 {
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+        assert_ne!(action_of(&r, 1).1.as_deref(), Some("pr-closed"), "{r}");
+    }
+    let open = sb.open_prs("acme/api");
+    assert_eq!(open.len(), 1, "the new run's PR: {open:?}");
+    assert_ne!(open[0].number, first);
+    let (_, all) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    assert_eq!(all.as_array().unwrap().len(), 2, "opened once: {all}");
+}
+
 /// Issue 47: afk's own leftover commit is told by what afk wrote (a ref in
 /// its cache), never by identity: the agent's own commit with afk's name,
 /// address and leftover subject is not reported as afk's.
