@@ -11,6 +11,102 @@ fn one_repo(issues: serde_json::Value) -> Sandbox {
     Sandbox::start(json!({"repos": [repo("acme/api", issues)]}))
 }
 
+/// acme/api with issue #1 armed by alice, and an afk polling it.
+fn one_ready() -> (Sandbox, Afk) {
+    let sb = one_repo(json!([ready(1, "alice")]));
+    let afk = Afk::new(&sb, ON, "");
+    (sb, afk)
+}
+
+/// Each of `repos` with issue #1 armed by alice.
+fn ready_in(repos: &[&str]) -> Sandbox {
+    let seed: Vec<serde_json::Value> = repos
+        .iter()
+        .map(|r| repo(r, json!([ready(1, "alice")])))
+        .collect();
+    Sandbox::start(json!({ "repos": seed }))
+}
+
+/// [poll] keys: enabled, with `repos` allowlisted.
+fn allowing(repos: &[&str]) -> String {
+    let quoted: Vec<String> = repos.iter().map(|r| format!("\"{r}\"")).collect();
+    format!("enabled = true\nallowlist = [{}]", quoted.join(", "))
+}
+
+/// The message of the first error a poll report carries.
+fn first_error(r: &serde_json::Value) -> &str {
+    r["errors"][0]["message"].as_str().unwrap()
+}
+
+/// Whether `repo`#`issue` carries the in-progress label.
+fn in_progress(sb: &Sandbox, repo: &str, issue: u64) -> bool {
+    sb.labels_of(repo, issue)
+        .contains(&"agent-in-progress".to_string())
+}
+
+/// How many times acme/api's issue list was asked for.
+fn issue_lists(sb: &Sandbox) -> usize {
+    sb.requests()
+        .iter()
+        .filter(|q| q["path"] == api_path(dialect(), "acme/api", "issues"))
+        .count()
+}
+
+/// `afk poll` without --json: its output.
+fn poll_plain(afk: &Afk) -> std::process::Output {
+    afk.cmd().arg("poll").output().unwrap()
+}
+
+/// The prompt of run `run`'s first turn.
+fn first_prompt(afk: &Afk, run: i64) -> String {
+    std::fs::read_to_string(afk.scratch.path(&format!("state/runs/{run}/prompt-1.md"))).unwrap()
+}
+
+/// An agent script at `rel` in the scratch dir that exits 0 at once.
+fn write_ok_script(afk: &Afk, rel: &str) {
+    let script = afk.scratch.write(rel, "#!/bin/sh\nexit 0\n");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+}
+
+/// Seeds ci[bot] as an admin collaborator of acme/api.
+fn make_ci_bot_admin(sb: &Sandbox) {
+    sb.admin(
+        "POST",
+        "/seed",
+        Some(json!({"repos": [{"name": "acme/api", "collaborators": {"ci[bot]": "admin"}}]})),
+    );
+}
+
+/// `afk --json poll` while another connection holds the state file's write
+/// lock (taken with `begin`), with a busy wait of `busy_ms`; the lock is let
+/// go once the tick has ended. Its exit code, report and stderr.
+fn poll_with_state_locked(
+    afk: &Afk,
+    begin: &str,
+    busy_ms: &str,
+) -> (Option<i32>, serde_json::Value, String) {
+    let c = rusqlite::Connection::open(afk.state()).unwrap();
+    c.execute_batch(begin).unwrap();
+    let out = afk
+        .cmd()
+        .env("AFK_BUSY_TIMEOUT_MS", busy_ms)
+        .args(["--json", "poll"])
+        .output()
+        .unwrap();
+    // let go only once the tick has reported and ended
+    c.execute_batch("ROLLBACK").unwrap();
+    let r = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code(),
+        r,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// One ready issue, `fault` injected, `extra_forge` in [forge]: one poll.
 fn fault_run(
     fault: serde_json::Value,
@@ -115,11 +211,7 @@ both_dialects! {
             ]]
         );
         let run_id = r["dispatched"][0]["run_id"].as_i64().unwrap();
-        let prompt = std::fs::read_to_string(
-            afk.scratch
-                .path(&format!("state/runs/{run_id}/prompt-1.md")),
-        )
-        .unwrap();
+        let prompt = first_prompt(&afk, run_id);
         assert!(prompt.contains("acme/api") && prompt.contains("#7") && prompt.contains("Closes #7"));
         assert!(prompt.contains("afk/issue-7"));
     }
@@ -140,7 +232,7 @@ both_dialects! {
     fn human_output_is_a_short_table() {
         let sb = one_repo(json!([ready(1, "alice"), ready(2, "alice")]));
         let afk = Afk::new(&sb, ON, "");
-        let out = afk.cmd().arg("poll").output().unwrap();
+        let out = poll_plain(&afk);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             text.starts_with("poll: dispatched 1, skipped 1, errors 0"),
@@ -185,11 +277,7 @@ both_dialects! {
             repo("acme/infra", json!([{"number": 1, "title": "x", "labels": ["ready-for-agent", "agent-in-progress"], "labeled_by": "alice"}])),
             repo("acme/dotfiles", json!([ready(2, "alice")])),
         ]}));
-        let afk = Afk::new(
-            &sb,
-            "enabled = true\nallowlist = [\"acme/infra\", \"acme/dotfiles\"]",
-            "",
-        );
+        let afk = Afk::new(&sb, &allowing(&["acme/infra", "acme/dotfiles"]), "");
         let (code, r, _) = afk.poll();
         assert_eq!(code, 0);
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/dotfiles".into(), 2)]);
@@ -245,14 +333,11 @@ both_dialects! {
 
     #[test]
     fn max_per_tick_and_max_in_flight_cap_dispatches() {
-        let sb = Sandbox::start(json!({"repos": [
-            repo("acme/a", json!([ready(1, "alice")])),
-            repo("acme/b", json!([ready(1, "alice")])),
-            repo("acme/c", json!([ready(1, "alice")])),
-        ]}));
+        let repos = ["acme/a", "acme/b", "acme/c"];
+        let sb = ready_in(&repos);
         let afk = Afk::new(
             &sb,
-            "enabled = true\nallowlist = [\"acme/a\", \"acme/b\", \"acme/c\"]\nmax_per_tick = 1\nmax_in_flight = 2",
+            &format!("{}\nmax_per_tick = 1\nmax_in_flight = 2", allowing(&repos)),
             "",
         );
         let (_, r, _) = afk.poll();
@@ -309,11 +394,7 @@ both_dialects! {
             ready(3, "carol"),
         ]));
         // ci[bot] is an admin collaborator but bots are trusted only by name
-        sb.admin(
-            "POST",
-            "/seed",
-            Some(json!({"repos": [{"name": "acme/api", "collaborators": {"ci[bot]": "admin"}}]})),
-        );
+        make_ci_bot_admin(&sb);
         let afk = Afk::new(
             &sb,
             &format!("{ON}\ntrusted_users = [\"renovate[bot]\", \"carol\"]\nmax_per_tick = 4"),
@@ -323,11 +404,7 @@ both_dialects! {
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
         // make #1 not a candidate and look again at #2 and #3 through priority
         let sb2 = one_repo(json!([ready(2, "ci[bot]"), ready(3, "carol")]));
-        sb2.admin(
-            "POST",
-            "/seed",
-            Some(json!({"repos": [{"name": "acme/api", "collaborators": {"ci[bot]": "admin"}}]})),
-        );
+        make_ci_bot_admin(&sb2);
         let afk2 = Afk::new(&sb2, &format!("{ON}\ntrusted_users = [\"carol\"]"), "");
         let (_, r, _) = afk2.poll();
         assert_eq!(reason_of(&r, "acme/api", 2).as_deref(), Some("untrusted"));
@@ -353,7 +430,7 @@ both_dialects! {
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
         assert_eq!(reason_of(&r, "acme/api", 1).as_deref(), Some("untrusted"));
-        let msg = r["errors"][0]["message"].as_str().unwrap();
+        let msg = first_error(&r);
         assert!(msg.contains("403") && msg.contains("admin"), "{msg}");
         assert!(sb.writes().is_empty());
     }
@@ -402,10 +479,7 @@ both_dialects! {
 
     #[test]
     fn only_allowlisted_repos_are_queried() {
-        let sb = Sandbox::start(json!({"repos": [
-            repo("acme/api", json!([ready(1, "alice")])),
-            repo("acme/secret", json!([ready(1, "alice")])),
-        ]}));
+        let sb = ready_in(&["acme/api", "acme/secret"]);
         let afk = Afk::new(&sb, ON, "");
         afk.poll();
         assert!(
@@ -413,10 +487,7 @@ both_dialects! {
                 .iter()
                 .all(|r| !r["path"].as_str().unwrap().contains("acme/secret"))
         );
-        assert!(
-            !sb.labels_of("acme/secret", 1)
-                .contains(&"agent-in-progress".to_string())
-        );
+        assert!(!in_progress(&sb, "acme/secret", 1));
     }
 
     #[test]
@@ -452,11 +523,11 @@ both_dialects! {
             {"name": "acme/old", "renamed_to": "acme/new", "issues": []},
             repo("acme/new", json!([ready(1, "alice")])),
         ]}));
-        let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/old\"]", "");
+        let afk = Afk::new(&sb, &allowing(&["acme/old"]), "");
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
         assert_eq!(r["dispatched"], json!([]));
-        assert!(r["errors"][0]["message"].as_str().unwrap().contains("301"));
+        assert!(first_error(&r).contains("301"));
         assert!(sb.writes().is_empty());
     }
 
@@ -464,8 +535,7 @@ both_dialects! {
 
     #[test]
     fn an_arming_is_dispatched_at_most_once() {
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         afk.poll();
         // the run ends (as watch would end it) and the in-progress label comes off
         afk.sql("UPDATE runs SET state = 'escalated'");
@@ -487,46 +557,24 @@ both_dialects! {
 
     #[test]
     fn a_failed_start_leaves_no_label_and_other_repos_still_dispatch() {
-        let sb = Sandbox::start(json!({"repos": [
-            repo("acme/a", json!([ready(1, "alice")])),
-            repo("acme/b", json!([ready(1, "alice")])),
-        ]}));
+        let repos = ["acme/a", "acme/b"];
+        let sb = ready_in(&repos);
         // the agent command exists only for acme/b: {repo} is substituted in the command
-        let afk = Afk::new(
-            &sb,
-            "enabled = true\nallowlist = [\"acme/a\", \"acme/b\"]",
-            "",
-        );
+        let afk = Afk::new(&sb, &allowing(&repos), "");
         let text = std::fs::read_to_string(&afk.config).unwrap().replace(
             &format!("command = [\"sh\", \"{}\"]", demo_agent().display()),
             &format!("command = [\"{}/{{repo}}.sh\"]", afk.scratch.dir.display()),
         );
         std::fs::write(&afk.config, text).unwrap();
         std::fs::create_dir_all(afk.scratch.path("acme")).unwrap();
-        let script = afk.scratch.write("acme/b.sh", "#!/bin/sh\nexit 0\n");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(&script)
-            .status()
-            .unwrap();
+        write_ok_script(&afk, "acme/b.sh");
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/b".into(), 1)]);
         assert_eq!(r["errors"][0]["repo"], "acme/a");
-        assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("agent start failed")
-        );
-        assert!(
-            !sb.labels_of("acme/a", 1)
-                .contains(&"agent-in-progress".to_string())
-        );
-        assert!(
-            sb.labels_of("acme/b", 1)
-                .contains(&"agent-in-progress".to_string())
-        );
+        assert!(first_error(&r).contains("agent start failed"));
+        assert!(!in_progress(&sb, "acme/a", 1));
+        assert!(in_progress(&sb, "acme/b", 1));
         let states = afk.sql_rows("SELECT repo, state FROM runs ORDER BY repo");
         assert_eq!(
             states,
@@ -537,12 +585,7 @@ both_dialects! {
         );
         // the failed start does not count as handled: a later tick retries it
 
-        afk.scratch.write("acme/a.sh", "#!/bin/sh\nexit 0\n");
-        std::process::Command::new("chmod")
-            .arg("+x")
-            .arg(afk.scratch.path("acme/a.sh"))
-            .status()
-            .unwrap();
+        write_ok_script(&afk, "acme/a.sh");
         let (code, r, _) = afk.poll();
         assert_eq!(code, 0);
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/a".into(), 1)]);
@@ -550,22 +593,13 @@ both_dialects! {
 
     #[test]
     fn a_crash_between_start_and_label_is_reconciled_next_tick() {
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         let (method, path) = dialect().differs().label_add;
         sb.faults(json!([{"method": method, "path": path, "status": 500}]));
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
-        assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("labelling failed")
-        );
-        assert!(
-            !sb.labels_of("acme/api", 1)
-                .contains(&"agent-in-progress".to_string())
-        );
+        assert!(first_error(&r).contains("labelling failed"));
+        assert!(!in_progress(&sb, "acme/api", 1));
         assert_eq!(
             afk.sql_rows("SELECT state FROM runs"),
             vec![vec!["started".to_string()]]
@@ -575,10 +609,7 @@ both_dialects! {
         assert_eq!(code, 0);
         assert_eq!(pairs(&r["reconciled"]), vec![("acme/api".into(), 1)]);
         assert_eq!(r["dispatched"], json!([]), "never dispatched again");
-        assert!(
-            sb.labels_of("acme/api", 1)
-                .contains(&"agent-in-progress".to_string())
-        );
+        assert!(in_progress(&sb, "acme/api", 1));
         assert_eq!(
             afk.sql_rows("SELECT count(*), state FROM runs"),
             vec![vec!["1".to_string(), "dispatched".into()]]
@@ -589,8 +620,7 @@ both_dialects! {
 
     #[test]
     fn dry_run_touches_nothing() {
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         let (code, r, _) = afk.json(&["--dry-run", "poll"]);
         assert_eq!(code, 0);
         assert_eq!(r["dry_run"], true);
@@ -627,7 +657,7 @@ both_dialects! {
         let (code, r, _) = afk.poll();
         assert_eq!(code, 0);
         assert_eq!(r["dispatched"][0]["template_version"], 1);
-        let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+        let prompt = first_prompt(&afk, 1);
         assert!(prompt.starts_with("You are the implementer v1."));
         assert!(prompt.contains("untrusted data"));
         assert!(prompt.contains("zerowidth"));
@@ -647,7 +677,7 @@ both_dialects! {
         );
         let afk = Afk::new(&sb, &format!("{ON}\ninclude_body = false"), "");
         afk.poll();
-        let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+        let prompt = first_prompt(&afk, 1);
         assert!(!prompt.contains("SECRET-BODY"));
     }
 
@@ -655,7 +685,7 @@ both_dialects! {
     fn unauthorized_names_the_request_and_the_token_variable_never_the_token() {
         let (code, r, err, sb) = fault_run(json!([{"status": 401}]), "");
         assert_eq!(code, 1);
-        let msg = r["errors"][0]["message"].as_str().unwrap();
+        let msg = first_error(&r);
         let issues = api_path(dialect(), "acme/api", "issues");
         assert_eq!(
             msg,
@@ -682,12 +712,7 @@ both_dialects! {
         let (code, r, _) = afk.poll();
         assert_eq!(code, 1);
         assert_eq!(r["errors"][0]["repo"], "acme/gone");
-        assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("returned 404")
-        );
+        assert!(first_error(&r).contains("returned 404"));
         assert_eq!(
             pairs(&r["dispatched"]),
             vec![("acme/api".into(), 1)],
@@ -703,12 +728,7 @@ both_dialects! {
         );
         assert_eq!(code, 0, "{err}");
         assert_eq!(pairs(&r["dispatched"]), vec![("acme/api".into(), 1)]);
-        let lists = sb
-            .requests()
-            .iter()
-            .filter(|q| q["path"] == api_path(dialect(), "acme/api", "issues"))
-            .count();
-        assert!(lists >= 2, "the 429 was retried");
+        assert!(issue_lists(&sb) >= 2, "the 429 was retried");
     }
 
     #[test]
@@ -725,18 +745,8 @@ both_dialects! {
     fn a_persistent_5xx_fails_the_tick_after_the_retries() {
         let (code, r, _, sb) = fault_run(json!([{"path": "/issues", "status": 500}]), "");
         assert_eq!(code, 1);
-        assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("returned 500")
-        );
-        let n = sb
-            .requests()
-            .iter()
-            .filter(|q| q["path"] == api_path(dialect(), "acme/api", "issues"))
-            .count();
-        assert_eq!(n, 3, "1 try + forge.retries = 2");
+        assert!(first_error(&r).contains("returned 500"));
+        assert_eq!(issue_lists(&sb), 3, "1 try + forge.retries = 2");
         assert!(sb.writes().is_empty());
     }
 
@@ -747,7 +757,7 @@ both_dialects! {
             "timeout = \"1s\"\nretries = 0",
         );
         assert_eq!(code, 1);
-        let msg = r["errors"][0]["message"].as_str().unwrap();
+        let msg = first_error(&r);
         assert!(
             msg.contains(&format!("GET {}", api_path(dialect(), "acme/api", "issues")))
                 && msg.contains("timed out"),
@@ -761,7 +771,7 @@ both_dialects! {
         let timeline = dialect().differs().timeline;
         let (code, r, _, sb) = fault_run(json!([{"path": timeline, "malformed": true}]), "");
         assert_eq!(code, 1);
-        let msg = r["errors"][0]["message"].as_str().unwrap();
+        let msg = first_error(&r);
         assert!(
             msg.contains("malformed JSON") && msg.contains(timeline),
             "{msg}"
@@ -774,10 +784,7 @@ both_dialects! {
         let (code, r, _, _) = fault_run(json!([{"path": "/issues", "drop": true}]), "");
         assert_eq!(code, 1);
         assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with(&format!(
+            first_error(&r).starts_with(&format!(
                     "forge: GET {} failed",
                     api_path(dialect(), "acme/api", "issues")
                 ))
@@ -790,13 +797,12 @@ both_dialects! {
 
     #[test]
     fn a_second_poll_steps_aside_while_the_lock_is_held() {
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
         let f = afk::lock::try_acquire(&afk.scratch.path("state"), "poll")
             .unwrap()
             .unwrap();
-        let out = afk.cmd().arg("poll").output().unwrap();
+        let out = poll_plain(&afk);
         assert_eq!(out.status.code(), Some(0));
         assert!(String::from_utf8_lossy(&out.stderr).contains("another poll tick holds the lock"));
         assert!(sb.requests().is_empty());
@@ -810,8 +816,7 @@ both_dialects! {
         // A tick killed between forking an agent and the agent's exec leaves a
         // child that still has the tick's open files. The lock must not be one
         // of the things it holds, or the next tick steps aside for a dead one.
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         let lock = afk::lock::try_acquire(&afk.scratch.path("state"), "poll")
             .unwrap()
             .unwrap();
@@ -831,7 +836,7 @@ both_dialects! {
         assert!(child > 0, "fork failed");
         // the 'tick' dies; its fork lives on, not yet exec'd
         drop(lock);
-        let out = afk.cmd().arg("poll").output().unwrap();
+        let out = poll_plain(&afk);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         // SAFETY: wake and reap our own child.
         unsafe {
@@ -847,12 +852,11 @@ both_dialects! {
 
     #[test]
     fn a_corrupt_state_file_is_refused_and_left_alone() {
-        let sb = one_repo(json!([ready(1, "alice")]));
-        let afk = Afk::new(&sb, ON, "");
+        let (sb, afk) = one_ready();
         std::fs::create_dir_all(afk.scratch.path("state")).unwrap();
         let junk = "not a database, just text that someone wrote here by mistake\n".repeat(50);
         std::fs::write(afk.state(), &junk).unwrap();
-        let out = afk.cmd().arg("poll").output().unwrap();
+        let out = poll_plain(&afk);
         assert_eq!(out.status.code(), Some(1));
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("is not a valid afk state file"), "{err}");
@@ -873,29 +877,14 @@ both_dialects! {
             "/issues",
             Some(json!({"repo": "acme/api", "issue": ready(1, "alice")})),
         );
-        let c = rusqlite::Connection::open(afk.state()).unwrap();
-        c.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        let out = afk
-            .cmd()
-            .env("AFK_BUSY_TIMEOUT_MS", "50")
-            .args(["--json", "poll"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(1));
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert!(
-            r["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains("locked"),
-            "{r}"
-        );
+        let (code, r, _) = poll_with_state_locked(&afk, "BEGIN EXCLUSIVE", "50");
+        assert_eq!(code, Some(1));
+        assert!(first_error(&r).contains("locked"), "{r}");
         assert!(
             sb.writes().is_empty(),
             "the claim failed, so nothing was started or labelled"
         );
         assert!(!afk.scratch.path("state/runs/1").exists());
-        c.execute_batch("ROLLBACK").unwrap();
         assert_eq!(
             pairs(&afk.poll().1["dispatched"]),
             vec![("acme/api".into(), 1)]
@@ -920,19 +909,8 @@ both_dialects! {
             let issue = json!({"repo": format!("acme/r{i}"), "issue": ready(1, "alice")});
             sb.admin("POST", "/issues", Some(issue));
         }
-        let c = rusqlite::Connection::open(afk.state()).unwrap();
-        c.execute_batch("BEGIN IMMEDIATE").unwrap();
-        let out = afk
-            .cmd()
-            .env("AFK_BUSY_TIMEOUT_MS", "300")
-            .args(["--json", "poll"])
-            .output()
-            .unwrap();
-        // let go only once the tick has reported and ended
-        c.execute_batch("ROLLBACK").unwrap();
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{err}");
-        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let (code, r, err) = poll_with_state_locked(&afk, "BEGIN IMMEDIATE", "300");
+        assert_eq!(code, Some(1), "{err}");
         assert_eq!(r["dispatched"].as_array().map_or(0, Vec::len), 0, "{r}");
         let errors = r["errors"].as_array().unwrap();
         assert!(!errors.is_empty() && errors.iter().all(|e| e["message"].as_str().unwrap().contains("locked")), "{r}");
@@ -971,7 +949,7 @@ both_dialects! {
 #[test]
 fn bad_config_exits_2_with_one_line() {
     let afk = Afk::with_text("[poll]\nenabled = true\nalowlist = [\"a/b\"]\n");
-    let out = afk.cmd().arg("poll").output().unwrap();
+    let out = poll_plain(&afk);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -980,16 +958,10 @@ fn bad_config_exits_2_with_one_line() {
     );
     assert_eq!(err.trim().lines().count(), 1);
 
-    let afk = Afk::with_text("[forge]\ntimeout = \"soon\"\n");
-    assert_eq!(
-        afk.cmd().arg("poll").output().unwrap().status.code(),
-        Some(2)
-    );
-    let afk = Afk::with_text("[poll\n");
-    assert_eq!(
-        afk.cmd().arg("poll").output().unwrap().status.code(),
-        Some(2)
-    );
+    for text in ["[forge]\ntimeout = \"soon\"\n", "[poll\n"] {
+        let afk = Afk::with_text(text);
+        assert_eq!(poll_plain(&afk).status.code(), Some(2), "{text}");
+    }
 }
 
 #[test]
