@@ -10,6 +10,37 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+const ON: &str = "enabled = true\nallowlist = [\"acme/api\"]";
+
+/// acme/api with issue #1 armed by alice.
+fn one_ready_issue() -> Sandbox {
+    Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}))
+}
+
+/// An afk with the scripted agent in `pr` mode (`watch` in [watch]) that has
+/// dispatched issue #1 and whose agent has finished.
+fn first_run_done(sb: &Sandbox, watch: &str) -> Afk {
+    let afk = Afk::agent(sb, "pr", watch, "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    afk.wait_agent(1);
+    afk
+}
+
+/// `afk <args>` without --json: what it printed on stdout.
+fn stdout_of(afk: &Afk, args: &[&str]) -> String {
+    let out = afk.cmd().args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Where the config the sandbox printed starts among its lines.
+fn config_start(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .position(|l| l.starts_with("# --- afk.toml"))
+        .expect("the sandbox prints a config")
+}
+
 /// A child process killed on drop, so a failing test never leaves it running.
 pub(crate) struct Running(pub(crate) Child);
 
@@ -99,10 +130,7 @@ fn terminate(child: &mut Running) -> std::process::ExitStatus {
 /// The config the sandbox printed, as the quick start saves it, with an agent
 /// that exits at once (`true`): a run is recorded, nothing lingers.
 fn saved_config(lines: &[String], to: &Path) -> PathBuf {
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("# --- afk.toml"))
-        .expect("the sandbox prints a config");
+    let start = config_start(lines);
     let mut text = String::new();
     for l in &lines[start..] {
         if l.starts_with("command = ") {
@@ -126,12 +154,7 @@ fn quick_start_poll(config: &Path, lines: &[String]) -> Value {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -203,10 +226,10 @@ fn a_dry_run_of_man_with_a_dir_writes_nothing() {
 
 #[test]
 fn each_tick_kind_pings_its_own_heartbeat_with_a_start_before_the_work() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let sb = one_ready_issue();
     let afk = Afk::new(
         &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
+        ON,
         "[notify]\nheartbeat_env = \"AFK_TEST_HB\"\n[notify.heartbeat]\nwatch = \"AFK_TEST_HB_WATCH\"\n",
     );
     let run = |args: &[&str]| {
@@ -217,12 +240,7 @@ fn each_tick_kind_pings_its_own_heartbeat_with_a_start_before_the_work() {
             .args(args)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
     };
     run(&["--dry-run", "poll"]);
     assert!(sb.hooks().is_empty(), "a dry run pings nothing");
@@ -269,7 +287,7 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
         plain
     ]);
     let sb = Sandbox::start(json!({"repos": [repo("acme/api", issues)]}));
-    let afk = Afk::new(&sb, "enabled = true\nallowlist = [\"acme/api\"]", "");
+    let afk = Afk::new(&sb, ON, "");
     let (code, r, err) = afk.json(&["-v", "--dry-run", "poll"]);
     assert_eq!(code, 0, "{err}");
     for line in [
@@ -301,16 +319,8 @@ fn poll_at_v_says_why_each_issue_was_skipped_and_json_carries_the_detail() {
 
 #[test]
 fn watch_at_v_says_what_a_run_waits_for() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(
-        &sb,
-        "pr",
-        "ci_contexts = [\"build\", \"lint\", \"test\"]",
-        "",
-    );
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
-    afk.wait_agent(1);
+    let sb = one_ready_issue();
+    let afk = first_run_done(&sb, "ci_contexts = [\"build\", \"lint\", \"test\"]");
     sb.status("acme/api", "afk/issue-1", "build", "success");
     let (code, r, err) = afk.json(&["-v", "watch"]);
     assert_eq!(code, 0, "{err}");
@@ -328,11 +338,8 @@ fn watch_at_v_says_what_a_run_waits_for() {
 
 #[test]
 fn the_agents_latest_phase_shows_in_the_checklist_status_and_runs_show() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "pr", "", "");
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
-    afk.wait_agent(1);
+    let sb = one_ready_issue();
+    let afk = first_run_done(&sb, "");
     let (code, _, err) = afk.watch();
     assert_eq!(code, 0, "{err}");
     let st = sb.admin("GET", "/state", None);
@@ -357,8 +364,7 @@ fn the_agents_latest_phase_shows_in_the_checklist_status_and_runs_show() {
             .is_some_and(|t| t.ends_with('Z')),
         "{s}"
     );
-    let out = afk.cmd().arg("status").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["status"]);
     assert!(text.contains("PHASE") && text.contains("pushed"), "{text}");
 
     let (code, shown, err) = afk.json(&["runs", "show", "1"]);
@@ -378,8 +384,7 @@ fn the_agents_latest_phase_shows_in_the_checklist_status_and_runs_show() {
             "{\"phase\":\"pushed\"}"
         ]
     );
-    let out = afk.cmd().args(["runs", "show", "1"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["runs", "show", "1"]);
     assert!(
         text.contains("progress.jsonl") && text.contains("{\"phase\":\"green\"}"),
         "{text}"
@@ -416,8 +421,7 @@ fn status_shows_open_lessons_by_type_and_the_newest_and_list_limit_is_the_defaul
     assert_eq!(s["lessons"]["open"], 2, "{s}");
     assert_eq!(s["lessons"]["by_type"], json!({"gate_failure": 2}), "{s}");
     assert_eq!(s["lessons"]["newest"][0]["id"], 3, "{s}");
-    let out = afk.cmd().arg("status").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["status"]);
     assert!(text.contains("lessons: 2 open (gate_failure 2)"), "{text}");
     assert!(text.contains("CI red on lint"), "{text}");
 
@@ -469,12 +473,8 @@ fn promtool_lint(text: &str) -> Vec<String> {
 
 #[test]
 fn the_metrics_file_names_counters_as_counters_and_carries_build_info() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::new(
-        &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
-        "metrics_file = \"m/afk.prom\"\n",
-    );
+    let sb = one_ready_issue();
+    let afk = Afk::new(&sb, ON, "metrics_file = \"m/afk.prom\"\n");
     // metrics_file must be a top-level key: put it first
     let text = std::fs::read_to_string(&afk.config).unwrap();
     let text = format!(
@@ -508,23 +508,22 @@ fn the_metrics_file_names_counters_as_counters_and_carries_build_info() {
 fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
     let r = json!({"name": "acme/api", "collaborators": {"afk-bot": "read", "alice": "write"}, "issues": []});
     let sb = Sandbox::start(json!({ "repos": [r] }));
-    let afk = Afk::new(
-        &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
-        "[notify]\nwebhook_env = \"AFK_TEST_UNSET_HOOK\"\n",
-    );
+    let afk = Afk::new(&sb, ON, "[notify]\nwebhook_env = \"AFK_TEST_UNSET_HOOK\"\n");
     let text = std::fs::read_to_string(&afk.config).unwrap();
     std::fs::write(
         &afk.config,
         format!("metrics_file = \"nowhere/afk.prom\"\n{text}"),
     )
     .unwrap();
-    let out = afk
-        .cmd()
-        .env_remove("AFK_TEST_UNSET_HOOK")
-        .arg("doctor")
-        .output()
-        .unwrap();
+    // the webhook's variable stays unset, whatever the machine has
+    let doctor = |args: &[&str]| {
+        afk.cmd()
+            .env_remove("AFK_TEST_UNSET_HOOK")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = doctor(&["doctor"]);
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -543,12 +542,7 @@ fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
         !err.contains("doctor: asking the forge"),
         "no progress lines in cron mail without -v: {err}"
     );
-    let out = afk
-        .cmd()
-        .env_remove("AFK_TEST_UNSET_HOOK")
-        .args(["-v", "doctor"])
-        .output()
-        .unwrap();
+    let out = doctor(&["-v", "doctor"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("doctor: asking the forge"),
@@ -556,12 +550,7 @@ fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
     );
 
     // -q: only the problems
-    let out = afk
-        .cmd()
-        .env_remove("AFK_TEST_UNSET_HOOK")
-        .args(["-q", "doctor"])
-        .output()
-        .unwrap();
+    let out = doctor(&["-q", "doctor"]);
     let quiet = String::from_utf8_lossy(&out.stdout);
     assert!(
         quiet
@@ -790,12 +779,7 @@ fn no_config_found_lists_where_afk_looked_and_an_empty_afk_config_is_unset() {
         .args(["lessons", "list"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
 }
 
 #[test]
@@ -950,30 +934,28 @@ fn not_found_is_exit_1_everywhere_and_json_errors_are_one_document() {
 fn init_honours_json() {
     let s = Scratch::new();
     let path = s.path("afk.toml");
-    let out = assert_cmd::Command::new(afk_bin())
-        .args(["--json", "--config", path.to_str().unwrap(), "init"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let init = || {
+        let out = assert_cmd::Command::new(afk_bin())
+            .args(["--json", "--config", path.to_str().unwrap(), "init"])
+            .output()
+            .unwrap();
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), doc)
+    };
+    let (code, doc) = init();
+    assert_eq!(code, Some(0));
     assert_eq!(doc["command"], "init");
     assert_eq!(doc["written"], path.to_str().unwrap());
     assert!(path.exists());
-    let out = assert_cmd::Command::new(afk_bin())
-        .args(["--json", "--config", path.to_str().unwrap(), "init"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, doc) = init();
+    assert_eq!(code, Some(2));
     assert_eq!(doc["exit"], 2);
 }
 
 #[test]
 fn status_age_is_seconds_and_every_runs_show_moment_has_a_time() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "pr", "", "");
-    assert_eq!(afk.poll().0, 0);
-    afk.wait_agent(1);
+    let sb = one_ready_issue();
+    let afk = first_run_done(&sb, "");
     afk.watch();
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     afk.watch();
@@ -1014,8 +996,7 @@ fn harvest_says_runs_on_the_built_in_preamble_have_no_outcome() {
         r["note"], "0 outcomes: no template versions yet — afk template add",
         "{r}"
     );
-    let out = afk.cmd().arg("harvest").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["harvest"]);
     assert!(
         text.contains("0 outcomes: no template versions yet — afk template add"),
         "{text}"
@@ -1036,11 +1017,7 @@ fn demo(args: &[&str], cwd: &Path) -> (String, Value) {
         .timeout(std::time::Duration::from_secs(300))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let doc = serde_json::from_str(&text).unwrap_or(Value::Null);
     (text, doc)
@@ -1131,10 +1108,7 @@ fn the_quick_start_moves_a_run_on_to_success_with_the_admin_api() {
         .strip_prefix("AFK_SANDBOX_URL=")
         .unwrap()
         .to_string();
-    let start = lines
-        .iter()
-        .position(|l| l.starts_with("# --- afk.toml"))
-        .unwrap();
+    let start = config_start(&lines);
     let config = s.write("afk.toml", &(lines[start..].join("\n") + "\n"));
     let token = crate::operator3::printed(&lines, "AFK_SANDBOX_TOKEN");
     let afk = |args: &[&str]| {
@@ -1481,17 +1455,15 @@ fn help_version_readme_and_configs_say_the_same_things() {
 
 #[test]
 fn a_single_run_is_one_run() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let sb = one_ready_issue();
     let afk = Afk::agent(&sb, "pr", "", "");
     assert_eq!(afk.poll().0, 0);
-    let out = afk.cmd().args(["--dry-run", "watch"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["--dry-run", "watch"]);
     assert!(
         text.starts_with("watch (dry run): 1 run, 0 errors"),
         "{text}"
     );
-    let out = afk.cmd().arg("status").output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = stdout_of(&afk, &["status"]);
     assert!(text.contains("1 run in flight"), "{text}");
 }
 
@@ -1610,15 +1582,11 @@ fn a_better_canary_graduates_through_poll_watch_and_harvest_and_is_announced_onc
 
 #[test]
 fn a_direct_ci_red_escalation_records_a_gate_failure_naming_the_check_and_the_agent() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(
+    let sb = one_ready_issue();
+    let afk = first_run_done(
         &sb,
-        "pr",
         "ci_contexts = [\"ci/build\", \"ci/lint\"]\nfix_forward_max = 0",
-        "",
     );
-    assert_eq!(afk.poll().0, 0);
-    afk.wait_agent(1);
     sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
     sb.status("acme/api", "afk/issue-1", "ci/lint", "success");
     let (code, w, err) = afk.watch();
@@ -1643,10 +1611,8 @@ fn a_direct_ci_red_escalation_records_a_gate_failure_naming_the_check_and_the_ag
 
 #[test]
 fn a_corrective_turn_s_gate_failure_names_the_check_too() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
-    let afk = Afk::agent(&sb, "pr", "ci_contexts = [\"ci/build\"]", "");
-    assert_eq!(afk.poll().0, 0);
-    afk.wait_agent(1);
+    let sb = one_ready_issue();
+    let afk = first_run_done(&sb, "ci_contexts = [\"ci/build\"]");
     sb.status("acme/api", "afk/issue-1", "ci/build", "failure");
     let (_, w, _) = afk.watch();
     assert_eq!(action_of(&w, 1).0, "corrective_turn");
@@ -1664,10 +1630,10 @@ fn a_corrective_turn_s_gate_failure_names_the_check_too() {
 
 #[test]
 fn a_run_dispatched_before_the_canary_in_the_same_second_is_not_control() {
-    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    let sb = one_ready_issue();
     let afk = Afk::new(
         &sb,
-        "enabled = true\nallowlist = [\"acme/api\"]",
+        ON,
         "[harvest]\ncanary = true\nsample = 0.5\nmin_samples = 1\ncheck_every = 1\nmax_samples = 4\nearly_failures = 0\n",
     );
     let at = |t: &str| *afk.now.borrow_mut() = Some(format!("2026-01-01T12:00:{t}Z"));
