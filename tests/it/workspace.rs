@@ -67,6 +67,23 @@ fn workdir(afk: &Afk) -> PathBuf {
     afk.scratch.path("state/runs/1/work")
 }
 
+/// Writes `line` into afk's config right after its (one) line `after`.
+fn add_config_line(afk: &Afk, after: &str, line: &str) {
+    let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
+        &format!("{after}\n"),
+        &format!("{after}\n{line}\n"),
+        1,
+    );
+    std::fs::write(&afk.config, text).unwrap();
+}
+
+/// The comments on acme/api#1, as the forge's JSON text.
+fn issue_comments(sb: &Sandbox) -> String {
+    sb.api(&sb.dialect.issue_comments_path("acme/api", 1))
+        .1
+        .to_string()
+}
+
 /// The forge's refs of acme/api: `name sha` lines.
 pub(crate) fn forge_refs(sb: &Sandbox) -> String {
     git(
@@ -421,13 +438,16 @@ fn a_corrective_turn_continues_from_the_forges_head_in_the_same_pr() {
     );
 }
 
-#[test]
-fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
-    // the agent's turn changes the file a person changes on the branch meanwhile
-    let script = "set -eu\necho \"agent's line\" > shared.txt\ngit add -A\ngit commit -qm \"agent: shared\"\n\
-         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n";
-    let (sb, afk) = setup(script, "");
-    // the branch exists on the forge when the run starts (a re-armed issue)
+/// A run whose turn commits "agent's line" to `file` as `subject` on
+/// afk/issue-1, which the forge already has (a re-armed issue), while alice
+/// pushes `alices` (file, text) to it as "alice"; returns once the turn ends.
+fn turn_beside_alices_push(file: &str, subject: &str, alices: (&str, &str)) -> (Sandbox, Afk) {
+    let script = format!(
+        "set -eu\necho \"agent's line\" > {file}\ngit add -A\ngit commit -qm \"{subject}\"\n\
+         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n"
+    );
+    let (sb, afk) = setup(&script, "");
+    // the branch exists on the forge when the run starts
     sb.commit_as(
         "acme/api",
         "afk/issue-1",
@@ -437,16 +457,21 @@ fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
     );
     let (code, r, err) = afk.poll();
     assert_eq!(code, 0, "{err} {r}");
-    // meanwhile alice changes the same file on the branch
-    sb.commit_as(
-        "acme/api",
-        "afk/issue-1",
-        "alice",
-        &[("shared.txt", "alice's line")],
-        "alice",
-    );
+    // the turn has committed and waits: alice pushes meanwhile
+    sb.commit_as("acme/api", "afk/issue-1", "alice", &[alices], "alice");
     std::fs::write(afk.scratch.path("state/runs/1/go"), "").unwrap();
     afk.wait_agent(1);
+    (sb, afk)
+}
+
+#[test]
+fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
+    // the agent's turn changes the file a person changes on the branch meanwhile
+    let (sb, afk) = turn_beside_alices_push(
+        "shared.txt",
+        "agent: shared",
+        ("shared.txt", "alice's line"),
+    );
     let (_, r, err) = afk.watch();
     assert_eq!(
         action_of(&r, 1),
@@ -469,28 +494,8 @@ fn someone_elses_push_during_the_turn_is_merged_or_the_work_kept_as_a_bundle() {
 
 #[test]
 fn someone_elses_push_that_does_not_conflict_gets_the_turn_s_commits_replayed_on_top() {
-    let script = "set -eu\necho \"agent's line\" > agent.txt\ngit add -A\ngit commit -qm \"agent: its file\"\n\
-         until [ -f \"$AFK_RUN_DIR/go\" ]; do sleep 0.05; done\n";
-    let (sb, afk) = setup(script, "");
-    sb.commit_as(
-        "acme/api",
-        "afk/issue-1",
-        "alice",
-        &[("start.txt", "x")],
-        "start",
-    );
-    let (code, r, err) = afk.poll();
-    assert_eq!(code, 0, "{err} {r}");
     // meanwhile alice pushes another file to the branch
-    sb.commit_as(
-        "acme/api",
-        "afk/issue-1",
-        "alice",
-        &[("alice.txt", "hi")],
-        "alice",
-    );
-    std::fs::write(afk.scratch.path("state/runs/1/go"), "").unwrap();
-    afk.wait_agent(1);
+    let (sb, afk) = turn_beside_alices_push("agent.txt", "agent: its file", ("alice.txt", "hi"));
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
     let repo = sb.git.join("acme/api.git");
@@ -703,11 +708,11 @@ fn an_agents_commit_in_afks_name_is_not_afks_leftover_commit() {
 fn the_agents_and_the_leftover_commits_are_authored_as_runner_git_author() {
     let script = format!("set -eu\n{COMMIT}echo left > left.txt\n");
     let (sb, afk) = setup(&script, "");
-    let text = std::fs::read_to_string(&afk.config).unwrap().replace(
-        "[runner]\n",
-        "[runner]\ngit_author = \"Jane Doe <jane@example.org>\"\n",
+    add_config_line(
+        &afk,
+        "[runner]",
+        "git_author = \"Jane Doe <jane@example.org>\"",
     );
-    std::fs::write(&afk.config, text).unwrap();
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{err} {r}");
     let head = forge_head(&sb, "afk/issue-1").expect("pushed");
@@ -746,16 +751,7 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
     );
     let (code, r, err) = run_once(&sb, &afk);
     assert_eq!(code, 0, "{err} {r}");
-    let body = || {
-        let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
-        let prs = prs.as_array().unwrap().clone();
-        assert_eq!(prs.len(), 1, "one PR: {prs:?}");
-        (
-            prs[0]["number"].as_u64().unwrap(),
-            prs[0]["body"].as_str().unwrap().to_string(),
-        )
-    };
-    let (pr, first) = body();
+    let (pr, first) = the_pr(&sb);
     assert!(first.starts_with("Closes #1\n"), "{first}");
     assert!(
         first.contains("1 commit on `afk/issue-1` over `main` (1 file changed"),
@@ -770,6 +766,34 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
         "{first}"
     );
     assert!(first.contains("afk runs show 1"), "{first}");
+    review_turn(&sb, &afk, pr);
+    let (_, second) = the_pr(&sb);
+    assert!(second.contains("2 commits on `afk/issue-1`"), "{second}");
+    assert!(
+        second.contains("agent: turn 2") && second.contains("agent: turn 1"),
+        "{second}"
+    );
+    assert!(second.contains("2. changes requested by alice"), "{second}");
+    assert_eq!(body_edits(&sb, pr), 1, "one edit: {:?}", sb.writes());
+    sb.clear_requests();
+    afk.watch();
+    assert_eq!(body_edits(&sb, pr), 0, "unchanged: no edit");
+}
+
+/// afk's one PR on acme/api: (number, body).
+fn the_pr(sb: &Sandbox) -> (u64, String) {
+    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
+    let prs = prs.as_array().unwrap().clone();
+    assert_eq!(prs.len(), 1, "one PR: {prs:?}");
+    (
+        prs[0]["number"].as_u64().unwrap(),
+        prs[0]["body"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Green CI and alice's request for changes on PR `pr`: the watch that
+/// starts the review turn, then (requests cleared) the one that sees it end.
+fn review_turn(sb: &Sandbox, afk: &Afk, pr: u64) {
     sb.status("acme/api", "afk/issue-1", "ci/build", "success");
     sb.admin(
         "POST",
@@ -786,36 +810,6 @@ fn the_prs_body_is_for_reviewers_and_is_refreshed_after_a_review_turn() {
     sb.clear_requests();
     let (code, r, err) = afk.watch();
     assert_eq!(code, 0, "{err} {r}");
-    let (_, second) = body();
-    assert!(second.contains("2 commits on `afk/issue-1`"), "{second}");
-    assert!(
-        second.contains("agent: turn 2") && second.contains("agent: turn 1"),
-        "{second}"
-    );
-    assert!(second.contains("2. changes requested by alice"), "{second}");
-    let edits = |sb: &Sandbox| {
-        sb.writes()
-            .iter()
-            .filter(|q| {
-                q["method"] == "PATCH" && q["path"] == sb.dialect.body_path("acme/api", On::Pr(pr))
-            })
-            .count()
-    };
-    assert_eq!(edits(&sb), 1, "one edit: {:?}", sb.writes());
-    sb.clear_requests();
-    afk.watch();
-    assert_eq!(edits(&sb), 0, "unchanged: no edit");
-}
-
-/// afk's one PR on acme/api: (number, body).
-fn the_pr(sb: &Sandbox) -> (u64, String) {
-    let (_, prs) = sb.api(&sb.dialect.prs_path("acme/api", Listed::All));
-    let prs = prs.as_array().unwrap().clone();
-    assert_eq!(prs.len(), 1, "one PR: {prs:?}");
-    (
-        prs[0]["number"].as_u64().unwrap(),
-        prs[0]["body"].as_str().unwrap().to_string(),
-    )
 }
 
 /// The edits of PR `pr`'s body the sandbox received.
@@ -858,22 +852,7 @@ fn the_prs_body_says_the_runs_spend_as_of_its_last_rewrite() {
             .unwrap_or_default()
     };
     assert!(checklist(&sb).contains("$0.03"), "{}", checklist(&sb));
-    sb.status("acme/api", "afk/issue-1", "ci/build", "success");
-    sb.admin(
-        "POST",
-        "/review",
-        Some(json!({"repo": "acme/api", "pr": pr, "user": "alice", "state": "REQUEST_CHANGES", "body": "Please add a test"})),
-    );
-    let (_, r, err) = afk.watch();
-    assert_eq!(
-        action_of(&r, 1),
-        ("corrective_turn".into(), Some("review".into())),
-        "{r} {err}"
-    );
-    afk.wait_agent(1);
-    sb.clear_requests();
-    let (code, r, err) = afk.watch();
-    assert_eq!(code, 0, "{err} {r}");
+    review_turn(&sb, &afk, pr);
     let (_, second) = the_pr(&sb);
     assert!(
         second.contains("$0.06") && !second.contains("$0.03"),
@@ -1002,6 +981,33 @@ const LENT: &[Lent] = &[
     },
 ];
 
+/// As [`setup`], after alice committed to acme/secret's `branch`: that
+/// commit's id is `$LENT_SHA` in `script`, and the third of what it returns.
+fn setup_lending(script: &str, branch: &str) -> (Sandbox, Afk, String) {
+    let (sb, afk) = setup_seeded(script, "", |sb| {
+        let lent = sb.commit_as(
+            "acme/secret",
+            branch,
+            "alice",
+            &[("secret.txt", "s3cret")],
+            "secret",
+        );
+        vec![("$LENT_SHA", lent)]
+    });
+    let lent = git(&sb.git.join("acme/secret.git"), &["rev-parse", branch]);
+    (sb, afk, lent)
+}
+
+/// Asserts that watch's report `r` ended run 1 escalated `push-refused`;
+/// `what` names the case in the message.
+fn assert_push_refused(r: &serde_json::Value, err: &str, what: &str) {
+    assert_eq!(
+        action_of(r, 1),
+        ("escalate".into(), Some("push-refused".into())),
+        "{what}: {r} {err}"
+    );
+}
+
 #[test]
 fn a_git_planted_in_an_agents_repository_lends_the_cache_no_other_repositorys_objects() {
     for l in LENT {
@@ -1009,21 +1015,8 @@ fn a_git_planted_in_an_agents_repository_lends_the_cache_no_other_repositorys_ob
             "set -eu\nPUSH=\"$(git config remote.origin.pushurl)\"\n{COMMIT}{}",
             l.script
         );
-        let (sb, afk) = setup_seeded(&script, "", |sb| {
-            // another repository's branch named like the run's
-            let lent = sb.commit_as(
-                "acme/secret",
-                "afk/issue-1",
-                "alice",
-                &[("secret.txt", "s3cret")],
-                "secret",
-            );
-            vec![("$LENT_SHA", lent)]
-        });
-        let lent = git(
-            &sb.git.join("acme/secret.git"),
-            &["rev-parse", "afk/issue-1"],
-        );
+        // another repository's branch named like the run's
+        let (sb, afk, lent) = setup_lending(&script, "afk/issue-1");
         let (_, r, err) = run_once(&sb, &afk);
         let cache = afk.scratch.path("state/git/acme/api.git");
         let held = std::process::Command::new("git")
@@ -1037,16 +1030,8 @@ fn a_git_planted_in_an_agents_repository_lends_the_cache_no_other_repositorys_ob
             "{}: acme/secret's commit entered acme/api's cache",
             l.name
         );
-        assert_eq!(
-            action_of(&r, 1),
-            ("escalate".into(), Some("push-refused".into())),
-            "{}: {r} {err}",
-            l.name
-        );
-        let comments = sb
-            .api(&sb.dialect.issue_comments_path("acme/api", 1))
-            .1
-            .to_string();
+        assert_push_refused(&r, &err, l.name);
+        let comments = issue_comments(&sb);
         assert!(
             comments.contains(l.path),
             "{}: the escalation does not name {}: {comments}",
@@ -1124,24 +1109,15 @@ fn a_fifo_in_an_agents_git_folder_is_refused_and_makes_no_tick_wait() {
         let (sb, afk) = setup(&script, "");
         // a watch that waited on the FIFO would end at this deadline, not
         // with the run's escalation
-        let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
-            "state_path = \"state/afk.db\"\n",
-            "state_path = \"state/afk.db\"\ntick_timeout = \"20s\"\n",
-            1,
+        add_config_line(
+            &afk,
+            "state_path = \"state/afk.db\"",
+            "tick_timeout = \"20s\"",
         );
-        std::fs::write(&afk.config, text).unwrap();
         let (code, r, err) = run_once(&sb, &afk);
         assert_eq!(code, 0, "{}: {err} {r}", b.name);
-        assert_eq!(
-            action_of(&r, 1),
-            ("escalate".into(), Some("push-refused".into())),
-            "{}: {r} {err}",
-            b.name
-        );
-        let comments = sb
-            .api(&sb.dialect.issue_comments_path("acme/api", 1))
-            .1
-            .to_string();
+        assert_push_refused(&r, &err, b.name);
+        let comments = issue_comments(&sb);
         assert!(
             comments.contains(b.path) && comments.contains("FIFO"),
             "{}: the escalation does not name {}: {comments}",
@@ -1186,28 +1162,10 @@ const LINKED: &[Linked] = &[
 fn a_gitlink_the_base_did_not_have_is_push_refused_naming_its_path() {
     for l in LINKED {
         let script = format!("set -eu\n{COMMIT}{}", l.script);
-        let (sb, afk) = setup_seeded(&script, "", |sb| {
-            let lent = sb.commit_as(
-                "acme/secret",
-                "main",
-                "alice",
-                &[("secret.txt", "s3cret")],
-                "secret",
-            );
-            vec![("$LENT_SHA", lent)]
-        });
-        let lent = git(&sb.git.join("acme/secret.git"), &["rev-parse", "main"]);
+        let (sb, afk, lent) = setup_lending(&script, "main");
         let (_, r, err) = run_once(&sb, &afk);
-        assert_eq!(
-            action_of(&r, 1),
-            ("escalate".into(), Some("push-refused".into())),
-            "{}: {r} {err}",
-            l.name
-        );
-        let comments = sb
-            .api(&sb.dialect.issue_comments_path("acme/api", 1))
-            .1
-            .to_string();
+        assert_push_refused(&r, &err, l.name);
+        let comments = issue_comments(&sb);
         assert!(
             comments.contains("sub") && comments.contains("gitlink"),
             "{}: the escalation does not name the gitlink at sub: {comments}",
@@ -1236,22 +1194,14 @@ fn a_gitlink_the_base_did_not_have_is_push_refused_naming_its_path() {
 fn a_git_waiting_on_a_fifo_ends_with_a_short_tick_and_none_is_left_behind() {
     let script = format!("set -eu\n{COMMIT}mkfifo .gitignore\n");
     let (sb, afk) = setup(&script, "");
-    let text = std::fs::read_to_string(&afk.config).unwrap().replacen(
-        "state_path = \"state/afk.db\"\n",
-        "state_path = \"state/afk.db\"\ntick_timeout = \"10s\"\n",
-        1,
+    add_config_line(
+        &afk,
+        "state_path = \"state/afk.db\"",
+        "tick_timeout = \"10s\"",
     );
-    std::fs::write(&afk.config, text).unwrap();
     let (_, r, err) = run_once(&sb, &afk);
-    assert_eq!(
-        action_of(&r, 1),
-        ("escalate".into(), Some("push-refused".into())),
-        "{r} {err}"
-    );
-    let comments = sb
-        .api(&sb.dialect.issue_comments_path("acme/api", 1))
-        .1
-        .to_string();
+    assert_push_refused(&r, &err, "a FIFO .gitignore");
+    let comments = issue_comments(&sb);
     assert!(comments.contains("FIFO"), "{comments}");
     assert_eq!(forge_head(&sb, "afk/issue-1"), None);
     let work = workdir(&afk);
