@@ -245,6 +245,26 @@ impl Setup {
             .to_string()
     }
 
+    /// Points the config's docker.io mirror at `url` instead of the sandbox.
+    fn mirror_docker_io_at(&self, url: &str) {
+        let text = std::fs::read_to_string(&self.afk.config).unwrap().replace(
+            &format!("\"docker.io\" = \"{}\"", self.sb.url),
+            &format!("\"docker.io\" = \"{url}\""),
+        );
+        std::fs::write(&self.afk.config, text).unwrap();
+    }
+
+    /// Opens the PR, fails CI on `branch`, starts fixer run 1 and waits for
+    /// it to exit; the PR's number.
+    fn red_until_the_fixer_ends(&self, branch: &str) -> u64 {
+        let (_, r, _) = self.upgrade(&[]);
+        let n = pr_of(&r)["number"].as_u64().unwrap();
+        self.ci(branch, "failure");
+        self.upgrade(&[]);
+        self.wait_fixer(1);
+        n
+    }
+
     /// Wait (bounded) for the `--with-tests` fixer of test run `run` to exit;
     /// its run dir.
     fn wait_fixer_tests(&self, run: u32) -> PathBuf {
@@ -392,15 +412,21 @@ fn the_token_reaches_git_only_through_askpass_never_argv_urls_or_files() {
     assert!(files.iter().any(|f| f.ends_with(".git/config")));
 }
 
+/// [`setup`] with fixer mode "push", afk signed in as the seeded GitHub App.
+fn setup_as_github_app() -> Setup {
+    let s = setup(COMPOSE, "push", "");
+    crate::github_app::seed_app(&s.sb);
+    crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+    s
+}
+
 /// Issue 21 item 3: as a GitHub App, upgrade's pushes go as `x-access-token`
 /// with the installation token (afk has no other token here), through the
 /// same askpass file: never in argv or the work tree; the PR is the bot's.
 #[test]
 fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token() {
     support::with_dialect(support::Dialect::Github, || {
-        let s = setup(COMPOSE, "push", "");
-        crate::github_app::seed_app(&s.sb);
-        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let s = setup_as_github_app();
         let log = s.afk.scratch.path("git-argv.log");
         let shim = shim_with(
             &s.afk.scratch,
@@ -410,14 +436,17 @@ fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token(
             ),
         );
         let path = format!("{}:{}", shim.display(), std::env::var("PATH").unwrap());
-        let out = s
-            .afk
-            .cmd()
-            .env_remove("AFK_FORGE_TOKEN")
-            .env("PATH", &path)
-            .args(["--json", "upgrade"])
-            .output()
-            .unwrap();
+        // an upgrade tick with the app's key only (no token) and `shim` first on PATH
+        let upgrade_as_app = || {
+            s.afk
+                .cmd()
+                .env_remove("AFK_FORGE_TOKEN")
+                .env("PATH", &path)
+                .args(["--json", "upgrade"])
+                .output()
+                .unwrap()
+        };
+        let out = upgrade_as_app();
         let r: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{r} {err}");
@@ -436,14 +465,7 @@ fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token(
         assert_eq!(s.sb.issue(MIRROR, n)["user"]["login"], "afk-app[bot]");
         assert_eq!(crate::github_app::exchanges(&s.sb), 1);
         // the next upgrade tick reuses the token kept in the state file
-        let out = s
-            .afk
-            .cmd()
-            .env_remove("AFK_FORGE_TOKEN")
-            .env("PATH", &path)
-            .args(["--json", "upgrade"])
-            .output()
-            .unwrap();
+        let out = upgrade_as_app();
         assert_eq!(out.status.code(), Some(0));
         assert_eq!(
             crate::github_app::exchanges(&s.sb),
@@ -459,9 +481,7 @@ fn as_a_github_app_upgrade_pushes_as_x_access_token_with_the_installation_token(
 #[test]
 fn as_a_github_app_only_the_bots_upgrade_prs_are_afks() {
     support::with_dialect(support::Dialect::Github, || {
-        let s = setup(COMPOSE, "push", "");
-        crate::github_app::seed_app(&s.sb);
-        crate::github_app::use_app(&s.afk, "test-app-key-pkcs1.pem", 0o600);
+        let s = setup_as_github_app();
         let branch = "afk/upgrade-nginx-1.26.0";
         s.sb.push_commit(MIRROR, branch, "evil.txt");
         let body = "<!-- afk-upgrade: {\"recipe\":\"nginx\",\"path\":\"nginx\",\"image\":\"library/nginx\",\"to\":\"1.26.0\",\"update_type\":\"minor\",\"sites\":[{\"file\":\"compose.yml\",\"service\":\"app\",\"from\":\"1.25.3\"}]} -->";
@@ -508,11 +528,7 @@ fn release_age_from_a_real_registry() {
     reg.push_image("library/nginx", &strings(&["1.26.0"]), Some(&ago(60)), true);
     reg.push_image("library/postgres", &strings(&["15.4", "15.6"]), None, false);
     let s = setup(COMPOSE, "push", "min_release_age = \"3d\"");
-    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
-        &format!("\"docker.io\" = \"{}\"", s.sb.url),
-        &format!("\"docker.io\" = \"{}\"", reg.url),
-    );
-    std::fs::write(&s.afk.config, text).unwrap();
+    s.mirror_docker_io_at(&reg.url);
     let (code, r, err) = s.upgrade(&["--dry-run"]);
     assert_eq!(code, 0, "{r} {err}");
     let selected: Vec<Vec<String>> = fields(&r["candidates"], &["image", "proposed", "selected"])
@@ -554,11 +570,7 @@ fn candidates_from_a_real_registry() {
     );
     let compose = "services:\n  app:\n    image: nginx:1.25.3-alpine\n  db:\n    image: bitnami/postgresql:15.4.0-debian-11-r10\n";
     let s = setup(compose, "push", "");
-    let text = std::fs::read_to_string(&s.afk.config).unwrap().replace(
-        &format!("\"docker.io\" = \"{}\"", s.sb.url),
-        &format!("\"docker.io\" = \"{}\"", reg.url),
-    );
-    std::fs::write(&s.afk.config, text).unwrap();
+    s.mirror_docker_io_at(&reg.url);
     let (code, r, err) = s.upgrade(&["--dry-run"]);
     assert_eq!(code, 0, "{r} {err}");
     let got: Vec<(String, String, String, String, bool)> = r["candidates"]
@@ -1248,10 +1260,7 @@ fn v4_a_persistent_regression_fails_after_three_runs_once() {
 fn a_fixer_that_pushes_nothing_fails_the_flow() {
     let s = setup(COMPOSE, "nothing", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    s.upgrade(&[]);
-    s.ci(branch, "failure");
-    s.upgrade(&[]);
-    s.wait_fixer(1);
+    s.red_until_the_fixer_ends(branch);
     let (_, r, _) = s.upgrade(&[]);
     assert_eq!(pr_of(&r)["result"], "FAILED");
     assert_eq!(
@@ -1267,11 +1276,7 @@ fn a_fixer_that_pushes_nothing_fails_the_flow() {
 fn a_fixer_that_cannot_run_is_an_error_with_its_exit_status_and_log() {
     let s = setup(COMPOSE, "missing", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
-    s.ci(branch, "failure");
-    s.upgrade(&[]);
-    s.wait_fixer(1);
+    let n = s.red_until_the_fixer_ends(branch);
     let (code, r, err) = s.upgrade(&[]);
     assert_eq!(code, 1, "a fixer that could not run fails the tick: {r}");
     let pr = pr_of(&r);
@@ -2353,11 +2358,7 @@ fn with_tests_needs_a_tests_repo_and_the_stale_comment_names_it_only_then() {
     assert!(s.sb.writes().is_empty());
     // without tests_repo the stale-test comment does not send people to --with-tests
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
-    s.ci(branch, "failure");
-    s.upgrade(&[]);
-    s.wait_fixer(1);
+    let n = s.red_until_the_fixer_ends(branch);
     let (_, r, _) = s.upgrade(&[]);
     assert_eq!(pr_of(&r)["result"], "SUCCESS-PENDING-TESTS");
     let body = s
