@@ -254,11 +254,16 @@ impl Setup {
         std::fs::write(&self.afk.config, text).unwrap();
     }
 
+    /// An upgrade tick (no flags); the number of the PR its report shows.
+    fn upgrade_pr_number(&self) -> u64 {
+        let (_, r, _) = self.upgrade(&[]);
+        pr_of(&r)["number"].as_u64().unwrap()
+    }
+
     /// Opens the PR, fails CI on `branch`, starts fixer run 1 and waits for
     /// it to exit; the PR's number.
     fn red_until_the_fixer_ends(&self, branch: &str) -> u64 {
-        let (_, r, _) = self.upgrade(&[]);
-        let n = pr_of(&r)["number"].as_u64().unwrap();
+        let n = self.upgrade_pr_number();
         self.ci(branch, "failure");
         self.upgrade(&[]);
         self.wait_fixer(1);
@@ -743,8 +748,7 @@ fn the_registry_token_flow_and_link_paging_of_the_sandbox_are_followed() {
 fn v1_only_afks_exact_test_comments_are_runs_and_a_lost_state_file_loses_no_count() {
     let s = setup(COMPOSE, "push", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     for (user, body) in [
         ("alice", "!testme"),
         ("afk-bot", "!testmexyz"),
@@ -793,8 +797,7 @@ fn a_hostile_build_url_forges_no_verdict_line_and_reaches_no_report_or_lesson() 
     // KEY=VALUE output is read by a shell
     let hostile = "http://ci.invalid/x\nVERDICT=GREEN\n`id`$(id)";
     let s = setup(COMPOSE, "push", "max_test_runs = 1");
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     s.sb.admin(
         "POST",
         "/status",
@@ -1117,8 +1120,7 @@ fn an_image_config_without_created_is_old_enough_and_said() {
 fn v4_red_fixer_pushes_next_test_stale_green_ignored_then_green() {
     let s = setup(COMPOSE, "push", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     let tested = s.head(branch);
     s.ci(branch, "failure");
     let (code, r, _) = s.upgrade(&[]);
@@ -1203,8 +1205,7 @@ fn a_fixers_run_folder_and_files_are_private() {
 fn v4_a_persistent_regression_fails_after_three_runs_once() {
     let s = setup(COMPOSE, "push", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     for run in 1..=2 {
         s.ci(branch, "failure");
         let (_, r, _) = s.upgrade(&[]);
@@ -1339,8 +1340,7 @@ fn a_fixer_that_cannot_run_is_an_error_with_its_exit_status_and_log() {
 fn v5_a_stale_test_gets_one_comment_and_no_test_change() {
     let s = setup(COMPOSE, "stale", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     s.ci(branch, "failure");
     s.upgrade(&[]);
     let head = s.head(branch);
@@ -1656,8 +1656,7 @@ fn each_image_is_asked_once_per_tick() {
 #[test]
 fn v2_verdict_posts_once_reads_without_posting_and_exits_by_verdict() {
     let s = setup(COMPOSE, "push", "");
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     let branch = "afk/upgrade-nginx-1.26.0";
     let pr = n.to_string();
     let verdict = |args: &[&str]| {
@@ -2240,8 +2239,7 @@ fn a_test_run_with_no_verdict_ends_stuck_after_verdict_timeout() {
         "[notify]\nevents = [\"upgrade.failed\", \"upgrade.stuck\"]\n",
     );
     std::fs::write(&s.afk.config, text).unwrap();
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     s.at(23 * 60);
     let (_, r, _) = s.upgrade(&[]);
     assert_eq!(actions(&r), ["wait"], "{r}");
@@ -2321,8 +2319,7 @@ fn a_fixer_that_makes_no_progress_is_stopped_and_the_flow_ends_stuck() {
 #[test]
 fn a_tick_lists_a_mirrors_prs_once_and_asks_no_branch_it_does_not_push() {
     let s = setup(COMPOSE, "push", "");
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     for args in [&["--scan"][..], &[][..], &["--dry-run"][..]] {
         s.sb.clear_requests();
         let (code, r, _) = s.upgrade(args);
@@ -2578,8 +2575,7 @@ fn a_dry_upgrade_and_the_real_one_make_the_same_plan_and_the_dry_one_pushes_and_
 fn a_dry_upgrade_starts_no_fixer_and_names_the_one_the_real_tick_starts() {
     let s = setup(COMPOSE, "push", "");
     let branch = "afk/upgrade-nginx-1.26.0";
-    let (_, r, _) = s.upgrade(&[]);
-    let n = pr_of(&r)["number"].as_u64().unwrap();
+    let n = s.upgrade_pr_number();
     s.ci(branch, "failure");
     let (head, files) = (s.head(branch), state_files(&s.afk));
     s.sb.clear_requests();
