@@ -624,9 +624,8 @@ fn candidates_from_a_real_registry() {
 
 #[test]
 fn the_demo_upgrade_act_scans_queues_goes_red_fix_green_and_shows_a_stuck_flow() {
-    let started = std::time::Instant::now();
+    // a demo that hangs is killed at 60 s and fails here (`support::demo`)
     let out = support::demo(&["--json", "demo"], 60);
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
     let ticks = doc["upgrade"].as_array().unwrap();
     // per tick: (recipe, verdict, result, test runs) of each PR, by recipe
