@@ -33,6 +33,15 @@ fn stdout_of(afk: &Afk, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `afk <args>` with a forge token the forge refuses.
+fn with_a_wrong_token(afk: &Afk, args: &[&str]) -> std::process::Output {
+    afk.cmd()
+        .env("AFK_FORGE_TOKEN", "wrong")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 /// Where the config the sandbox printed starts among its lines.
 fn config_start(lines: &[String]) -> usize {
     lines
@@ -573,12 +582,7 @@ fn doctor_fails_or_warns_on_what_would_make_the_ticks_fail() {
     );
 
     // a bad token: one prefix, not two
-    let out = afk
-        .cmd()
-        .env("AFK_FORGE_TOKEN", "wrong")
-        .arg("doctor")
-        .output()
-        .unwrap();
+    let out = with_a_wrong_token(&afk, &["doctor"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("FAIL forge: GET /user returned 401"),
@@ -842,12 +846,7 @@ fn a_refused_token_is_one_error_line_per_tick_and_no_transient_lesson() {
         "enabled = true\nallowlist = [\"acme/a\", \"acme/b\"]",
         "",
     );
-    let out = afk
-        .cmd()
-        .env("AFK_FORGE_TOKEN", "wrong")
-        .args(["--json", "poll"])
-        .output()
-        .unwrap();
+    let out = with_a_wrong_token(&afk, &["--json", "poll"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(error_lines(&err).len(), 1, "{err}");

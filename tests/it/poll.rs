@@ -44,6 +44,14 @@ fn in_progress(sb: &Sandbox, repo: &str, issue: u64) -> bool {
         .contains(&"agent-in-progress".to_string())
 }
 
+/// One tick that ends well and dispatches nothing: its report.
+fn poll_dispatching_nothing(afk: &Afk) -> serde_json::Value {
+    let (code, r, _) = afk.poll();
+    assert_eq!(code, 0);
+    assert_eq!(r["dispatched"], json!([]));
+    r
+}
+
 /// How many times acme/api's issue list was asked for.
 fn issue_lists(sb: &Sandbox) -> usize {
     sb.requests()
@@ -177,9 +185,7 @@ both_dialects! {
     fn empty_allowlist_dispatches_nothing_and_asks_nothing() {
         let sb = one_repo(json!([ready(1, "alice")]));
         let afk = Afk::new(&sb, "enabled = true\nallowlist = []", "");
-        let (code, r, _) = afk.poll();
-        assert_eq!(code, 0);
-        assert_eq!(r["dispatched"], json!([]));
+        poll_dispatching_nothing(&afk);
         assert!(sb.requests().is_empty());
     }
 
@@ -253,9 +259,7 @@ both_dialects! {
             ready(2, "alice")
         ]));
         let afk = Afk::new(&sb, ON, "");
-        let (code, r, _) = afk.poll();
-        assert_eq!(code, 0);
-        assert_eq!(r["dispatched"], json!([]));
+        let r = poll_dispatching_nothing(&afk);
         assert_eq!(reason_of(&r, "acme/api", 2).as_deref(), Some("repo-locked"));
         assert!(sb.writes().is_empty());
     }
@@ -496,9 +500,7 @@ both_dialects! {
             json!([{"number": 1, "title": "a PR", "pull": true, "labels": ["ready-for-agent"], "labeled_by": "alice"}]),
         );
         let afk = Afk::new(&sb, ON, "");
-        let (code, r, _) = afk.poll();
-        assert_eq!(code, 0);
-        assert_eq!(r["dispatched"], json!([]));
+        poll_dispatching_nothing(&afk);
         assert!(sb.writes().is_empty());
     }
 
@@ -511,9 +513,7 @@ both_dialects! {
             "issues": [{"number": 1, "title": "a bug", "labels": ["bug"], "labeled_by": "alice"}]}]}),
         );
         let afk = Afk::new(&sb, ON, "");
-        let (code, r, _) = afk.poll();
-        assert_eq!(code, 0);
-        assert_eq!(r["dispatched"], json!([]));
+        poll_dispatching_nothing(&afk);
         assert!(sb.writes().is_empty());
     }
 
@@ -649,11 +649,7 @@ both_dialects! {
             .arg(&tpl)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_success(&out);
         let (code, r, _) = afk.poll();
         assert_eq!(code, 0);
         assert_eq!(r["dispatched"][0]["template_version"], 1);
