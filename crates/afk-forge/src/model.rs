@@ -215,6 +215,10 @@ impl PullRequest {
     pub fn head_repo(&self) -> Option<&str> {
         self.head.repo.as_ref().map(|r| r.full_name.as_str())
     }
+    /// Open and not merged: the one test of an open PR watch asks.
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open && !self.merged
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

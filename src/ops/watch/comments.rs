@@ -14,7 +14,7 @@ use crate::core::checklist::{self, Checklist, End, Link};
 use crate::core::end_plan::{self, EndPlan};
 use crate::core::escalation;
 use crate::core::run_state::{Action, Agent, Checks, Escalation};
-use crate::forge::{Comment, Failure, ForgeError, LastTry, State, Target};
+use crate::forge::{Comment, Failure, ForgeError, LastTry, Target};
 use crate::store::Store;
 use crate::store::runs::Run;
 use anyhow::Result;
@@ -43,10 +43,7 @@ pub(super) fn write(
             escalation_comment(w, store, run, seen, why, notes)?;
         }
         if action == Action::Abandon
-            && let Some(pr) = seen
-                .pr
-                .as_ref()
-                .filter(|p| p.state == State::Open && !p.merged)
+            && let Some(pr) = seen.pr.as_ref().filter(|p| p.is_open())
         {
             let (marker, body) = end_plan::abandoned_note(run.id, run.issue);
             let key = format!("run:{}:abandoned", run.id);

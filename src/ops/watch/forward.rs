@@ -146,7 +146,7 @@ fn open_pr(
     spend_usd: Option<f64>,
 ) -> Result<Found> {
     let before = found.as_ref().map(|(p, _)| workspace_pr::Found {
-        open: p.state == crate::forge::State::Open && !p.merged,
+        open: p.is_open(),
         head: &p.head.sha,
     });
     match workspace_pr::after_push(before, sha, fresh, run.pr_number.is_some()) {

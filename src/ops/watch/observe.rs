@@ -134,8 +134,7 @@ fn with_mergeable(
     match pr {
         Some(p)
             if p.mergeable.is_none()
-                && p.state == State::Open
-                && !p.merged
+                && p.is_open()
                 && agent != Agent::Running
                 && !run.state.decided() =>
         {

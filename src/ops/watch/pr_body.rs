@@ -110,10 +110,7 @@ pub(super) fn refresh(
     if !w.t.workspace.afks() || seen.blind {
         return Ok(());
     }
-    let Some(pr) = seen
-        .pr
-        .filter(|p| p.state == crate::forge::State::Open && !p.merged)
-    else {
+    let Some(pr) = seen.pr.filter(|p| p.is_open()) else {
         return Ok(());
     };
     let turns = turns.max(1);

@@ -14,7 +14,7 @@
 
 use super::lists::Watch;
 use crate::core::conversation::{self, FirstRead, ReviewContext};
-use crate::forge::{Comment, Failure, ForgeError, PullRequest, State, Target};
+use crate::forge::{Comment, Failure, ForgeError, PullRequest, Target};
 use crate::store::Store;
 use crate::store::comments_read::Reads;
 use crate::store::runs::Run;
@@ -101,7 +101,7 @@ pub(crate) fn hear(
 ) -> Result<Heard> {
     let mut talk = store.talk(run.id)?;
     let items = store.talk_items(run.id)?;
-    let open_pr = pr.filter(|p| p.state == State::Open && !p.merged);
+    let open_pr = pr.filter(|p| p.is_open());
     let snapshot = run.clone();
     let mut trust = Trust {
         w,
