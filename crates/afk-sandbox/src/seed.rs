@@ -207,8 +207,9 @@ impl Forge {
     /// Add an issue or pull request (numbered after the highest unless given),
     /// its labels added by `labeled_by` or the author.
     /// A pull request opened through the API by afk's account, from `head`
-    /// into main; one open pull request per head branch. Each dialect words
-    /// the refusals its own way.
+    /// into main; one open pull request per head branch of this repository
+    /// (a fork's PR from a branch of the same name is another head, as on
+    /// the real forges). Each dialect words the refusals its own way.
     pub(super) fn open_pull(
         &mut self,
         full: &str,
@@ -219,11 +220,12 @@ impl Forge {
         if git::head(&self.git_dir(full), head).is_none() {
             return Err(OpenPull::NoBranch);
         }
-        if self.repos[full]
-            .issues
-            .values()
-            .any(|i| i.pull && i.state == "open" && i.head.as_deref() == Some(head))
-        {
+        if self.repos[full].issues.values().any(|i| {
+            i.pull
+                && i.state == "open"
+                && i.head.as_deref() == Some(head)
+                && i.head_repo.as_deref().is_none_or(|r| r == full)
+        }) {
             return Err(OpenPull::Exists);
         }
         let seed = SeedIssue {
