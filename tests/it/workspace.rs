@@ -646,6 +646,41 @@ fn a_re_armed_issue_s_new_run_removes_the_checkout_its_escalated_run_kept() {
     );
 }
 
+/// Where afk opens the PR, a stranger's PR from a fork's `afk/issue-1` that
+/// says `Closes #1`, open before afk's first push, is never the run's: afk
+/// opens its own, and the run follows afk's.
+#[test]
+fn a_forks_open_pr_on_the_runs_branch_neither_stops_afks_pr_nor_is_taken_for_it() {
+    let (sb, afk) = setup(&format!("set -eu\n{COMMIT}"), "");
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "{err} {r}");
+    let forks = sb.admin(
+        "POST",
+        "/issues",
+        Some(json!({"repo": "acme/api", "issue": {
+            "title": "a stranger's change", "body": "Closes #1", "pull": true,
+            "head": "afk/issue-1", "head_repo": "mallory/api",
+            "author": "mallory", "state": "open"}})),
+    )["number"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(afk.wait_agent(1), 0, "agent: {}", log(&afk));
+    for _ in 0..2 {
+        let (code, r, err) = afk.watch();
+        assert_eq!(code, 0, "{err} {r}");
+    }
+    let open = sb.open_prs("acme/api");
+    assert_eq!(open.len(), 2, "the fork's and afk's: {open:?}");
+    let afks = open.iter().find(|p| p.number != forks).unwrap();
+    assert!(afks.body.contains("afk"), "afk's own PR: {afks:?}");
+    let rows = afk.sql_rows("SELECT pr_number FROM runs WHERE id = 1");
+    assert_eq!(
+        rows[0][0],
+        afks.number.to_string(),
+        "the run follows afk's PR"
+    );
+}
+
 /// A re-armed issue's new run opens a PR of its own: the earlier run's PR,
 /// closed unmerged on the same branch, holds other work, so it is never
 /// taken for the new run's (nor escalated as its `pr-closed`), and the new
