@@ -22,14 +22,31 @@ pub(crate) fn act_ctx(path: &std::path::Path, text: &str, json: bool) -> Result<
     Session::on_file(path, false, json)
 }
 
-/// The run a poll tick dispatched for `repo#issue`.
+/// The run a poll tick dispatched for `repo#issue`; else an error that says
+/// what the tick made of it (its skip, or the tick's errors).
 pub(crate) fn run_of(t: &crate::ops::poll::Ended, repo: &str, issue: IssueNumber) -> Result<RunId> {
-    t.report
-        .dispatched
-        .iter()
+    let r = &t.report;
+    if let Some(id) = (r.dispatched.iter())
         .find(|d| d.repo == repo && d.issue == issue)
         .and_then(|d| d.run_id)
-        .ok_or_else(|| anyhow::anyhow!("demo: {repo}#{issue} was not dispatched"))
+    {
+        return Ok(id);
+    }
+    let why: Vec<String> = (r.skipped.iter())
+        .filter(|s| s.repo == repo && s.issue == issue)
+        .map(|s| match &s.detail {
+            Some(d) => format!("skipped {}: {d}", s.reason),
+            None => format!("skipped {}", s.reason),
+        })
+        .chain(r.errors.iter().map(|e| e.message.clone()))
+        .collect();
+    anyhow::bail!(
+        "demo: {repo}#{issue} was not dispatched ({})",
+        match why.is_empty() {
+            true => "the tick says nothing of it".to_string(),
+            false => why.join("; "),
+        }
+    )
 }
 
 /// CI reports `state` on the head of afk/issue-2 (the demo's agent branch); its SHA.
