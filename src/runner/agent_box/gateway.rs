@@ -172,7 +172,17 @@ impl Gateway {
         let _ = self.on_stop.set(f);
     }
 
-    fn stopped_now(&self) {
+    /// Stop the turn, once: the first caller says `why`, leaves the budget's
+    /// stop record when the budget is why (`leave_stop`), ends the box and
+    /// tells the keeper (`on_stop`); a request racing it finds it stopped.
+    fn stop(&self, why: &str, refusal: Option<&budget::Refusal>) {
+        if self.stopped.swap(true, SeqCst) {
+            return;
+        }
+        if let Some(r) = refusal {
+            self.leave_stop(r);
+        }
+        stop_turn(why);
         if let Some(f) = self.on_stop.get() {
             f();
         }
@@ -254,11 +264,8 @@ impl Gateway {
             return false;
         }
         if let Some(refusal) = self.over_budget() {
-            self.stopped.store(true, SeqCst);
             answer(w, 429, &refusal.body(api));
-            self.leave_stop(&refusal);
-            stop_turn(&refusal.line());
-            self.stopped_now();
+            self.stop(&refusal.line(), Some(&refusal));
             return false;
         }
         if h.header("expect")
@@ -401,13 +408,12 @@ impl Gateway {
             let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
             *spent = spent.saturating_add(priced.micro_usd);
             if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {
-                self.stopped.store(true, SeqCst);
-                stop_turn(&format!(
+                let why = format!(
                     "the model gateway cannot write {}: {}; the turn stops (no request passes unmetered)",
                     self.spec.metered.display(),
                     afk_host::os_words(&e)
-                ));
-                self.stopped_now();
+                );
+                self.stop(&why, None);
                 return false;
             }
         }
