@@ -235,8 +235,37 @@ fn leave_mark(mark: &std::path::Path) {
 
 /// The health port's connections handled at once; more are closed unanswered.
 const HEALTH_CONNS: usize = 16;
-/// How long a health request may take to arrive, and its answer to leave.
+/// How long a health request may take to arrive (all of it, not each
+/// read), and its answer to leave.
 const HEALTH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A connection read before one deadline: each read waits at most what is
+/// left of it, so a client that sends a byte now and then holds no slot
+/// past the deadline.
+struct Before<'a> {
+    conn: &'a std::net::TcpStream,
+    until: std::time::Instant,
+}
+
+impl Read for Before<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self
+            .until
+            .saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        self.conn.set_read_timeout(Some(left))?;
+        (&*self.conn).read(buf)
+    }
+}
+
+fn before(conn: &std::net::TcpStream) -> Before<'_> {
+    Before {
+        conn,
+        until: std::time::Instant::now() + HEALTH_WAIT,
+    }
+}
 
 /// The health port ([`kg::HEALTH_VAR`]) on every address of the pod (the
 /// kubelet probes the pod's own, IPv4 or IPv6): `[::]`, which takes IPv4
@@ -285,11 +314,10 @@ fn serve_health(listener: std::net::TcpListener, gateway: &Arc<Gateway>) {
 }
 
 fn answer_health(mut conn: std::net::TcpStream, gateway: &Gateway) {
-    let _ = conn.set_read_timeout(Some(HEALTH_WAIT));
     let _ = conn.set_write_timeout(Some(HEALTH_WAIT));
     let mut line = Vec::new();
     {
-        let mut r = std::io::BufReader::new((&conn).take(kg::HEALTH_LINE_MAX as u64));
+        let mut r = std::io::BufReader::new(before(&conn).take(kg::HEALTH_LINE_MAX as u64));
         let _ = r.read_until(b'\n', &mut line);
     }
     // the gateway's state as the request arrived
@@ -307,7 +335,7 @@ fn answer_health(mut conn: std::net::TcpStream, gateway: &Gateway) {
     // cap, so the close is a FIN the prober reads the answer before, not a
     // reset that may beat it
     let _ = conn.shutdown(std::net::Shutdown::Write);
-    let _ = std::io::copy(&mut (&conn).take(16 << 10), &mut std::io::sink());
+    let _ = std::io::copy(&mut before(&conn).take(16 << 10), &mut std::io::sink());
 }
 
 /// `afk workspace gateway --ready`, the gateway container's startup probe:
@@ -342,5 +370,44 @@ fn block_term() -> impl FnOnce() {
         let mut sig: libc::c_int = 0;
         // SAFETY: waits on the set blocked above
         unsafe { libc::sigwait(&set, &mut sig) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A health connection is read before one deadline for all of it: once
+    /// it has passed, a read ends at once, whatever the client still sends.
+    #[test]
+    fn a_health_request_past_its_one_deadline_is_read_no_further() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (conn, _) = l.accept().unwrap();
+        client.write_all(b"GET /afk-").unwrap();
+        let now = std::time::Instant::now();
+        let mut line = [0u8; 64];
+        // (rule, the deadline, a read ends at once)
+        let cases = [
+            (
+                "within the deadline: what was sent is read",
+                now + HEALTH_WAIT,
+                false,
+            ),
+            (
+                "past it: nothing more, however the client trickles",
+                now,
+                true,
+            ),
+        ];
+        for (rule, until, timed_out) in cases {
+            let got = Before { conn: &conn, until }.read(&mut line);
+            assert_eq!(
+                got.as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::TimedOut),
+                timed_out,
+                "{rule}: {got:?}"
+            );
+        }
     }
 }
