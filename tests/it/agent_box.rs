@@ -1034,3 +1034,46 @@ git add ans.txt code.txt && git commit -qm answers"#)
     assert!(body.contains("cannot reach its upstream"), "{body}");
     assert!(log.contains("cannot reach its upstream"), "{log}");
 }
+
+/// Whether afk can make the box's network is asked as the user who makes
+/// it in a turn: afk as root names the box's host user
+/// (`__box-probe network as=UID:GID`), and the probe becomes it first; what
+/// is not such a request is one line and a non-zero exit.
+#[test]
+fn the_network_probe_runs_as_the_named_host_user_and_refuses_what_is_not_one() {
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    let who = match root {
+        // an unprivileged host user becomes it; root alone may
+        true => ("as=65534:65534", 0, ""),
+        false => ("as=0:0", 1, "cannot become 0:0"),
+    };
+    // (rule, arguments, exit, its one line)
+    let cases = [
+        ("afk's own user", vec!["network"], 0, ""),
+        ("a named user", vec!["network", who.0], who.1, who.2),
+        (
+            "not a user",
+            vec!["network", "as=x"],
+            1,
+            "\"as=x\" is not as=UID:GID",
+        ),
+        (
+            "one more word",
+            vec!["network", "as=1:1", "more"],
+            1,
+            "network takes at most as=UID:GID",
+        ),
+    ];
+    for (rule, args, code, line) in cases {
+        let out = std::process::Command::new(afk_bin())
+            .arg("__box-probe")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{rule}: {err}");
+        assert_eq!(err.lines().count(), usize::from(code != 0), "{rule}: {err}");
+        assert!(err.contains(line), "{rule}: {err}");
+    }
+}

@@ -53,7 +53,7 @@ use owners::{own_tree, readable_tree};
 pub(crate) use paths::find_program;
 pub use paths::{cannot_box_fix, find_bwrap};
 use paths::{canonical, default_allow, is_system, program_files, program_home, system_paths};
-pub use probe::{can_box, probe};
+pub use probe::{can_box, can_box_here, probe};
 
 /// The keeper's subcommand: `afk __box SPEC` (commands/box_programs.rs).
 pub const KEEPER_CMD: &str = "__box";
@@ -462,8 +462,8 @@ impl Boxer {
     pub fn wrap(&self, argv: &[String], t: &TurnPaths) -> Result<Wrapped> {
         let bwrap = find_bwrap().ok_or_else(|| anyhow::anyhow!("{}", cannot_box_fix("bwrap")))?;
         if let Err(why) = self.can.get_or_init(|| match &self.program {
-            Some(afk) => probe::can_box_as(afk),
-            None => can_box(),
+            Some(afk) => probe::can_box_as(afk, self.host_user),
+            None => probe::can_box_here(self.host_user),
         }) {
             bail!("{why}");
         }

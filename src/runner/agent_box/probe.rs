@@ -7,18 +7,38 @@ use std::io::{BufRead, BufReader, Read, Write};
 
 /// Whether this machine can make a box: bubblewrap is there and makes one
 /// (a user, pid and network namespace), and afk makes a user and network
-/// namespace of its own (the box's network, inside.rs: root always may);
-/// else the fix, in one line.
+/// namespace of its own (the box's network, inside.rs); else the fix, in
+/// one line. Afk as root asks both as the box's host user (the default
+/// `runner.box.user` here), who makes them in a turn.
 pub fn can_box() -> std::result::Result<(), Invalid> {
-    let afk =
-        std::env::current_exe().map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
-    can_box_as(&afk)
+    // SAFETY: geteuid(2) cannot fail
+    let root = unsafe { libc::geteuid() } == 0;
+    let host = root
+        .then(|| crate::config::Runner::default().boxed.host_user().ok())
+        .flatten();
+    can_box_here(host)
 }
 
-/// [`can_box`], afk's own program being `afk` (the keeper's).
-pub fn can_box_as(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
+/// [`can_box`] as `host` (afk as root: the box's host user, `Boxer::host_user`).
+pub fn can_box_here(host: Option<(u32, u32)>) -> std::result::Result<(), Invalid> {
+    let afk =
+        std::env::current_exe().map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
+    can_box_as(&afk, host)
+}
+
+/// [`can_box_here`], afk's own program being `afk` (the keeper's).
+pub fn can_box_as(
+    afk: &std::path::Path,
+    host: Option<(u32, u32)>,
+) -> std::result::Result<(), Invalid> {
+    use std::os::unix::process::CommandExt;
     let bwrap = find_bwrap().ok_or_else(|| Invalid(cannot_box_fix("bwrap")))?;
-    let out = std::process::Command::new(bwrap)
+    let mut cmd = std::process::Command::new(bwrap);
+    if let Some((uid, gid)) = host {
+        // std drops root's supplementary groups with the change of user
+        cmd.uid(uid).gid(gid);
+    }
+    let out = cmd
         .args([
             "--unshare-all",
             "--uid",
@@ -38,9 +58,10 @@ pub fn can_box_as(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
         .map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
     // SAFETY: geteuid(2) cannot fail
     if out.status.success() {
-        return match unsafe { libc::geteuid() } == 0 {
+        return match host.is_none() && unsafe { libc::geteuid() } == 0 {
+            // root makes its own namespaces (no host user to become)
             true => Ok(()),
-            false => afk_makes_a_network(afk),
+            false => afk_makes_a_network(afk, host),
         };
     }
     let err = String::from_utf8_lossy(&out.stderr);
@@ -52,11 +73,20 @@ pub fn can_box_as(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
 
 /// Whether afk's program makes a user and network namespace of its own
 /// here (a machine may let only listed programs make them): asked of a
-/// new process (`afk __box-probe network`), for the tick's own is not
-/// dumpable and so may not write a new namespace's maps.
-fn afk_makes_a_network(afk: &std::path::Path) -> std::result::Result<(), Invalid> {
+/// new process (`afk __box-probe network [as=UID:GID]`), for the tick's
+/// own is not dumpable and so may not write a new namespace's maps. With
+/// `host`, the probe (root) becomes that user first, as a turn's
+/// bubblewrap process does (`keeper::before_bwrap`).
+fn afk_makes_a_network(
+    afk: &std::path::Path,
+    host: Option<(u32, u32)>,
+) -> std::result::Result<(), Invalid> {
+    let mut args = vec![super::PROBE_CMD.to_string(), NETWORK.to_string()];
+    if let Some((uid, gid)) = host {
+        args.push(format!("{AS}{uid}:{gid}"));
+    }
     let out = std::process::Command::new(afk)
-        .args([super::PROBE_CMD, NETWORK])
+        .args(&args)
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| Invalid(cannot_box_fix(&afk_host::os_words(&e))))?;
@@ -76,13 +106,50 @@ fn afk_makes_a_network(afk: &std::path::Path) -> std::result::Result<(), Invalid
 
 /// The probe's argument that asks [`afk_makes_a_network`].
 const NETWORK: &str = "network";
+/// Its optional second argument: the host user to become first.
+const AS: &str = "as=";
+
+/// `network [as=UID:GID]`: whether afk makes a box's network here, as that
+/// user when one is named (the probe is then root and becomes it).
+fn network(args: &[String]) -> std::result::Result<(), Invalid> {
+    match args {
+        [_] => {}
+        [_, who] => {
+            let ids = who
+                .strip_prefix(AS)
+                .and_then(|w| w.split_once(':'))
+                .and_then(|(u, g)| u.parse::<u32>().ok().zip(g.parse::<u32>().ok()))
+                .ok_or_else(|| Invalid(format!("{who:?} is not as=UID:GID")))?;
+            become_user(ids)?;
+        }
+        _ => return Err(Invalid("network takes at most as=UID:GID".into())),
+    }
+    super::inside::can_make()
+}
+
+/// This process becomes `uid:gid`, with no supplementary group.
+fn become_user((uid, gid): (u32, u32)) -> std::result::Result<(), Invalid> {
+    // SAFETY: each call changes only this process's credentials
+    let ok = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setresgid(gid, gid, gid) == 0
+            && libc::setresuid(uid, uid, uid) == 0
+    };
+    match ok {
+        true => Ok(()),
+        false => Err(Invalid(format!(
+            "cannot become {uid}:{gid}: {}",
+            afk_host::os_words(&std::io::Error::last_os_error())
+        ))),
+    }
+}
 
 /// Doctor's probe inside a box (`afk __box-probe state=STATE MODEL FORGE`): one
 /// line each, whether afk's state file can be read and whether the model's
 /// and the forge's `host:port` are let out (through the box's proxy).
 pub fn probe(args: &[String]) -> i32 {
-    if args == [NETWORK] {
-        return match super::inside::can_make() {
+    if args.first().map(String::as_str) == Some(NETWORK) {
+        return match network(args) {
             Ok(()) => 0,
             Err(why) => {
                 super::said::say(&why.0);

@@ -16,11 +16,12 @@ pub(super) fn agent_box(c: &Config, at: &Probe, d: &mut dyn Report) {
         unconfined(c, d);
         return;
     }
-    if let Err(why) = boxes::can_box() {
+    let b = Boxer::new(c);
+    // afk as root: as the box's host user, who makes the box in a turn
+    if let Err(why) = boxes::can_box_here(b.host_user()) {
         d.add("box", Level::Fail, why.0);
         return;
     }
-    let b = Boxer::new(c);
     gateway(&b, d);
     if !view(c, &b, d) {
         return;
