@@ -120,12 +120,12 @@ impl Plan {
         let _ = (&mut said_r).take(4096).read_to_string(&mut text);
         let lines: Vec<&str> = text.lines().collect();
         if !started {
-            bail!(
-                "{}",
-                lines
-                    .last()
-                    .unwrap_or(&"cannot make the box's network namespace")
-            );
+            // what the child said last, if anything: the keeper says it
+            // beside bubblewrap's own failure to start
+            match lines.last() {
+                Some(last) => bail!("{last}"),
+                None => return Ok(listeners),
+            }
         }
         for l in lines {
             say(l);
@@ -146,8 +146,11 @@ impl Child {
     /// In bubblewrap's process before it starts, once it is the box's host
     /// user: a user namespace whose root is that user outside and a network
     /// namespace, its loopback up; the listeners, each sent to the keeper.
-    /// No lock of the keeper's other threads is taken (what it says goes on
-    /// a pipe); allocation is glibc's, safe after a fork.
+    /// The keeper has one thread when it starts bubblewrap (its listeners'
+    /// and the forwarder's threads come after), so no lock is held across
+    /// the fork and allocating here is safe; what it says goes on a pipe.
+    /// Every address it binds is a literal (`127.0.0.1:N`): no name is
+    /// looked up.
     pub(super) fn make(&self) -> std::io::Result<()> {
         match make_here(self.channel, self.said, &self.wanted, self.host) {
             Ok(()) => Ok(()),
@@ -177,7 +180,12 @@ fn make_here(
     wanted: &[String],
     (uid, gid): (u32, u32),
 ) -> std::result::Result<(), Invalid> {
-    let os = |what: &str| Invalid(format!("{what}: {}", std::io::Error::last_os_error()));
+    let os = |what: &str| {
+        Invalid(format!(
+            "{what}: {}",
+            afk_host::os_words(&std::io::Error::last_os_error())
+        ))
+    };
     // SAFETY: prctl and unshare on this process of one thread; dumpable
     // (as an exec would make it) so it may write its new namespace's maps
     unsafe {
@@ -193,14 +201,33 @@ fn make_here(
         ("/proc/self/uid_map", rules::netns_maps(uid)),
         ("/proc/self/gid_map", rules::netns_maps(gid)),
     ] {
-        std::fs::write(file, text).map_err(|e| Invalid(format!("cannot write {file}: {e}")))?;
+        std::fs::write(file, text)
+            .map_err(|e| Invalid(format!("cannot write {file}: {}", afk_host::os_words(&e))))?;
     }
-    loopback_up().map_err(|e| Invalid(format!("cannot bring the box's loopback up: {e}")))?;
+    // not dumpable again once the maps are written: until bubblewrap starts
+    // (its exec makes it dumpable as its own), no process of the host user
+    // reads this one's memory or environment (the keeper's)
+    // SAFETY: prctl(2) on this process
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0) } != 0 {
+        return Err(os("cannot make the box's namespaces"));
+    }
+    loopback_up().map_err(|e| {
+        Invalid(format!(
+            "cannot bring the box's loopback up: {}",
+            afk_host::os_words(&e)
+        ))
+    })?;
     for (i, addr) in wanted.iter().enumerate() {
         match std::net::TcpListener::bind(addr.as_str()) {
             Ok(l) => super::pass::send(channel, i as u8, &OwnedFd::from(l))
                 .map_err(|e| Invalid(e.to_string()))?,
-            Err(e) => tell(said, &format!("cannot listen on {addr} in the box: {e}")),
+            Err(e) => tell(
+                said,
+                &format!(
+                    "cannot listen on {addr} in the box: {}",
+                    afk_host::os_words(&e)
+                ),
+            ),
         }
     }
     Ok(())
@@ -253,15 +280,15 @@ pub(super) fn serve(listeners: Vec<(std::net::TcpListener, Kind)>, out: Out, mos
     let open = std::sync::Arc::new(AtomicUsize::new(0));
     for (l, kind) in listeners {
         let (out, open) = (out.clone(), open.clone());
-        std::thread::spawn(move || {
+        super::relay::thread(move || {
             for c in l.incoming().flatten() {
                 if open.fetch_add(1, SeqCst) >= most {
                     open.fetch_sub(1, SeqCst);
                     drop(c);
                     continue;
                 }
-                let (out, kind, open) = (out.clone(), kind.clone(), open.clone());
-                std::thread::spawn(move || {
+                let (out, kind, done) = (out.clone(), kind.clone(), open.clone());
+                let served = super::relay::thread(move || {
                     match &kind {
                         Kind::Target(hp) => {
                             out.relay_out(c, &hp.to_string(), &[]);
@@ -271,8 +298,11 @@ pub(super) fn serve(listeners: Vec<(std::net::TcpListener, Kind)>, out: Out, mos
                         }
                         Kind::Proxy => out.proxy_one(c),
                     }
-                    open.fetch_sub(1, SeqCst);
+                    done.fetch_sub(1, SeqCst);
                 });
+                if !served {
+                    open.fetch_sub(1, SeqCst);
+                }
             }
         });
     }

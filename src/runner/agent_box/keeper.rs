@@ -130,7 +130,7 @@ fn forwarder(
         ask: Box::new(move |conn| {
             let (allow, counts) = (allow.clone(), counts.clone());
             let gateway = gateway.clone();
-            std::thread::spawn(move || forward_one(conn, &allow, &counts, gateway.as_deref()));
+            super::relay::thread(move || forward_one(conn, &allow, &counts, gateway.as_deref()));
         }),
     }
 }
@@ -193,17 +193,24 @@ fn run_bwrap(
         staged: Staged::of(&spec.staged)?,
         net: net.as_ref().map(|n| n.child()),
     };
-    // SAFETY: setgroups, setresgid, setresuid, setns, prctl, keyctl and
-    // dup2 are async-signal-safe; `places` is read, never allocated, in the
-    // child
+    // SAFETY: the keeper has one thread here (its other threads start
+    // after the spawn), so the child may allocate (the box's network,
+    // `inside::Child::make`); setgroups, setresgid, setresuid, unshare,
+    // prctl, keyctl and dup2 touch only the child
     unsafe {
         cmd.pre_exec(move || before_bwrap(&places, &to));
     }
     let spawned = cmd.spawn();
     drop((given, files, filter));
     if let Some(plan) = net {
-        let listeners = plan.listeners(spawned.is_ok())?;
-        super::inside::serve(listeners, out, MAX_CONNECTIONS);
+        let made = plan.listeners(spawned.is_ok());
+        if let Err(e) = &spawned {
+            // the start's own failure first: a user it could not become, a
+            // task limit, bwrap missing; then what the box's network said
+            let said = made.err().map(|m| format!(" ({m:#})")).unwrap_or_default();
+            bail!("cannot run bwrap: {}{said}", afk_host::os_words(e));
+        }
+        super::inside::serve(made?, out, MAX_CONNECTIONS);
     }
     let mut child = spawned.context("cannot run bwrap")?;
     super::gateway::box_started(child.id());

@@ -12,15 +12,28 @@ where
     let (Some(mut a2), Some(mut b2)) = (a.clone_it(), b.clone_it()) else {
         return;
     };
-    let t = std::thread::spawn(move || {
+    let Ok(t) = std::thread::Builder::new().spawn(move || {
         let mut a = a;
         let mut b = b;
         let _ = std::io::copy(&mut a, &mut b);
         b.shut_write();
-    });
+    }) else {
+        // no thread to be had now (the turn's task limit): both ends told
+        a2.shut_write();
+        b2.shut_write();
+        return;
+    };
     let _ = std::io::copy(&mut b2, &mut a2);
     a2.shut_write();
     let _ = t.join();
+}
+
+/// Run `f` on a thread of its own, where one can be made now: the keeper's
+/// threads count against the turn's task limit (`runner.box.tasks`), and a
+/// connection that gets none is dropped with `f` (closed), never a panic
+/// that ends its listener. Whether it runs.
+pub(super) fn thread(f: impl FnOnce() + Send + 'static) -> bool {
+    std::thread::Builder::new().spawn(f).is_ok()
 }
 
 pub(super) trait TryCloneShut: Sized {
