@@ -29,11 +29,10 @@ pub fn record_exit(run_dir: &Path, code: i32) -> std::io::Result<()> {
 }
 
 /// A process's start time (field 22 of `/proc/PID/stat`, in clock ticks
-/// since boot): with its pid, what tells it from a later process of the
+/// since boot, read by `core::tick_deadline::proc_start` as the tick lock's
+/// holder is): with its pid, what tells it from a later process of the
 /// same pid.
 pub fn process_start_time(pid: i32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // the command name (field 2) may hold spaces: split after its closing paren
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+    crate::core::tick_deadline::proc_start(&stat)
 }
