@@ -24,7 +24,7 @@ pub fn title(issue_title: &str, issue: IssueNumber) -> String {
 /// The run's PR as watch found it before a push (`ci::choose_pr`): whether
 /// it is open and the commit its head was at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Found<'a> {
+pub struct FoundPr<'a> {
     pub open: bool,
     pub head: &'a str,
 }
@@ -46,7 +46,7 @@ pub enum AfterPush {
 /// commit (an earlier run's closed PR on the same branch holds other work).
 /// A run whose PR was recorded once never gets a second, even when that one
 /// was closed or is gone. A PR whose head this push moved is read again.
-pub fn after_push(found: Option<Found>, pushed: &str, fresh: bool, recorded: bool) -> AfterPush {
+pub fn after_push(found: Option<FoundPr>, pushed: &str, fresh: bool, recorded: bool) -> AfterPush {
     if !fresh && recorded {
         return AfterPush::Keep;
     }
@@ -231,8 +231,8 @@ mod tests {
 
     #[test]
     fn afk_opens_the_runs_pr_once_and_never_over_one_that_holds_the_work() {
-        let open = |head| Some(Found { open: true, head });
-        let closed = |head| Some(Found { open: false, head });
+        let open = |head| Some(FoundPr { open: true, head });
+        let closed = |head| Some(FoundPr { open: false, head });
         use AfterPush::*;
         // (found before the push, pushed now, fresh push, a PR recorded) -> step
         let cases = [

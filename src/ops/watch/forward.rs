@@ -145,20 +145,19 @@ fn open_pr(
     found: Found,
     spend_usd: Option<f64>,
 ) -> Result<Found> {
-    let before = found.as_ref().map(|(p, _)| workspace_pr::Found {
+    let before = found.as_ref().map(|(p, _)| workspace_pr::FoundPr {
         open: p.is_open(),
         head: &p.head.sha,
     });
-    match workspace_pr::after_push(before, sha, fresh, run.pr_number.is_some()) {
-        AfterPush::Keep => Ok(found),
-        AfterPush::ReadAgain => {
-            let Some((p, how)) = found else {
-                return Ok(None);
-            };
-            // this tick pushed to it: its head as the forge has it now
+    match (
+        workspace_pr::after_push(before, sha, fresh, run.pr_number.is_some()),
+        found,
+    ) {
+        // this tick pushed to it (found, then): its head as the forge has it now
+        (AfterPush::ReadAgain, Some((p, how))) => {
             Ok(Some((w.t.forge()?.pull(&run.repo, p.number)?, how)))
         }
-        AfterPush::Open => {
+        (AfterPush::Open, _) => {
             let title = workspace_pr::title(&run.title, run.issue);
             let at = at(run, run_dir);
             let body = super::pr_body::body(w, run, &at, sha, spend_usd, run.turns)?;
@@ -169,5 +168,6 @@ fn open_pr(
                     .create_pull(&run.repo, &run.branch, base, &title, &body)?;
             super::pr::judge(w, run, pr)
         }
+        (_, found) => Ok(found),
     }
 }
