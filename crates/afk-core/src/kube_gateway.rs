@@ -92,10 +92,12 @@ pub fn with_gateway(job: &mut Value, g: &GatewaySide) {
             template = c.clone();
             if let Some(probe) = liveness_probe(list, g.health_port) {
                 c["livenessProbe"] = probe;
-            } else if crate::kube_watchdog::watch_agent(c, STOP_MARK)
-                && let Some(mounts) = c["volumeMounts"].as_array_mut()
-            {
-                mounts.push(turn_mount(false));
+            } else if crate::kube_watchdog::watch_agent(c, STOP_MARK) {
+                // the watchdog's mark is where it reads it, always
+                match c["volumeMounts"].as_array_mut() {
+                    Some(mounts) => mounts.push(turn_mount(false)),
+                    None => c["volumeMounts"] = json!([turn_mount(false)]),
+                }
                 watched = true;
             }
             let env = c["env"].as_array_mut();
