@@ -358,6 +358,18 @@ pub struct PodView {
     pub forwarded: Option<String>,
 }
 
+impl PodView {
+    /// Whether the agent's container has a log to read: the pod runs, or
+    /// the agent runs or ended (in afk's workspace an init container, read
+    /// too where the pod ended with it, forwarding never run).
+    pub fn agent_started(&self) -> bool {
+        self.phase == "Running"
+            || self.agent_running
+            || self.agent_ended
+            || self.exit_code.is_some()
+    }
+}
+
 /// What the runner concludes about one turn.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobState {
@@ -558,6 +570,49 @@ impl LogWalk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pods_agent_log_is_read_once_the_agent_started_whatever_its_container() {
+        let pod = |phase: &str, running, ended, exit| PodView {
+            phase: phase.into(),
+            agent_running: running,
+            agent_ended: ended,
+            exit_code: exit,
+            ..Default::default()
+        };
+        // (rule, pod, started)
+        let cases = [
+            (
+                "pending, nothing run yet",
+                pod("Pending", false, false, None),
+                false,
+            ),
+            ("the pod runs", pod("Running", false, false, None), true),
+            (
+                "afk's workspace: the agent, an init container, runs",
+                pod("Pending", true, false, None),
+                true,
+            ),
+            (
+                "afk's workspace: the agent ended and the pod with it",
+                pod("Failed", false, true, None),
+                true,
+            ),
+            (
+                "the agent's exit code is known",
+                pod("Succeeded", false, false, Some(0)),
+                true,
+            ),
+            (
+                "failed before the agent ran (its checkout)",
+                pod("Failed", false, false, None),
+                false,
+            ),
+        ];
+        for (rule, p, want) in cases {
+            assert_eq!(p.agent_started(), want, "{rule}");
+        }
+    }
     use time::macros::datetime;
 
     #[test]

@@ -170,11 +170,7 @@ impl super::Runner for KubernetesRunner {
             self.stall_after,
             OffsetDateTime::now_utc(),
         );
-        // an agent that ended is read too where the pod ended with it (afk's
-        // workspace: a failed init container, forwarding never run)
-        let pod_started = pod.as_ref().is_some_and(|p| {
-            p.phase == "Running" || p.agent_running || p.agent_ended || p.exit_code.is_some()
-        });
+        let pod_started = pod.as_ref().is_some_and(k8s::PodView::agent_started);
         let mut log_at = std::fs::read_to_string(run_dir.join(CURSOR_FILE))
             .ok()
             .and_then(|s| k8s::LogCursor::parse(&s))
