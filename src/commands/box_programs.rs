@@ -18,7 +18,7 @@ pub enum Program {
     /// no box was made). Not for people.
     #[command(name = KEEPER_CMD, hide = true)]
     Keep {
-        /// The turn's spec (the tick hands it in memory: `/dev/fd/3`)
+        /// The turn's spec (the tick hands it in memory: `/dev/fd/N`)
         #[arg(value_parser = clap::value_parser!(OsString), default_value = "")]
         spec: OsString,
         /// The run folder: the keeper records the turn's start and exit

@@ -5,7 +5,7 @@
 //! Two processes of afk's, one turn:
 //! - the **tick** resolves the paths (the agent program's files, the run's
 //!   own, afk's to keep out) and makes the turn's spec, which it hands over
-//!   in memory (`/dev/fd/3`), then starts `afk __box /dev/fd/3 --record
+//!   in memory (`/dev/fd/N`), then starts `afk __box /dev/fd/N --record
 //!   RUN_DIR` instead of the agent;
 //! - the **keeper** (`afk __box`, outside, the turn's first process and its
 //!   process group's leader): records the turn's start (`runner/records.rs`),
@@ -140,10 +140,6 @@ fn unreachable_for(mounts: &[rules::Mount], ids: (u32, u32)) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The descriptor the keeper reads its turn's spec on (`afk __box
-/// /dev/fd/3`): a file in memory, nothing written on disk for it.
-pub const SPEC_FD: i32 = 3;
-
 /// A boxed turn: the keeper's command line and its spec.
 pub struct Wrapped {
     pub argv: Vec<String>,
@@ -151,25 +147,22 @@ pub struct Wrapped {
 }
 
 impl Wrapped {
-    /// The keeper's command, its spec on [`SPEC_FD`].
+    /// The keeper's command, its spec (a file in memory, nothing written on
+    /// disk for it) on the descriptor its argv names (`/dev/fd/N`, the
+    /// tick's own number: left open across the keeper's exec, never put on
+    /// a fixed number another of the spawn's descriptors may hold).
     pub fn command(&self) -> std::process::Command {
         use std::os::fd::AsRawFd;
         use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..]);
         let fd = self.spec.as_raw_fd();
-        // SAFETY: dup2 and fcntl are async-signal-safe and touch only the
-        // child's descriptor table
+        // SAFETY: fcntl(2) is async-signal-safe and touches only the child's
+        // descriptor table
         unsafe {
-            cmd.pre_exec(move || {
-                let put = match fd == SPEC_FD {
-                    true => libc::fcntl(fd, libc::F_SETFD, 0),
-                    false => libc::dup2(fd, SPEC_FD),
-                };
-                match put < 0 {
-                    true => Err(std::io::Error::last_os_error()),
-                    false => Ok(()),
-                }
+            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                true => Err(std::io::Error::last_os_error()),
+                false => Ok(()),
             });
         }
         cmd
@@ -542,15 +535,16 @@ impl Boxer {
                 .zip(gw_port)
                 .map(|(on, port)| on.spec_gated(port, t.run_dir, t.gate)),
         };
+        let spec = in_memory(&serde_json::to_vec(&spec)?)?;
         Ok(Wrapped {
             argv: vec![
                 afk.display().to_string(),
                 KEEPER_CMD.to_string(),
-                format!("/dev/fd/{SPEC_FD}"),
+                format!("/dev/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&spec)),
                 RECORD_ARG.to_string(),
                 t.run_dir.display().to_string(),
             ],
-            spec: in_memory(&serde_json::to_vec(&spec)?)?,
+            spec,
         })
     }
 
