@@ -44,6 +44,7 @@ pub mod doctor;
 pub mod key_vars;
 pub mod metered;
 pub mod prices;
+pub mod request;
 pub mod usage;
 
 use crate::types::{AgentKind, Invalid};

@@ -56,14 +56,43 @@ impl Price {
 
     /// What `u` costs at these prices, in micro-dollars (rounded once, half up).
     pub fn micro_usd(&self, u: &Usage) -> u64 {
-        let sum = self.input * u.input as f64
-            + self.cached_input * u.cache_read as f64
-            + self.cache_write * u.cache_write as f64
-            + self.output * u.output as f64;
+        let sum = self.micro_usd_exact(u);
         if sum.is_finite() && sum > 0.0 {
             sum.round() as u64
         } else {
             0
+        }
+    }
+
+    fn micro_usd_exact(&self, u: &Usage) -> f64 {
+        self.input * u.input as f64
+            + self.cached_input * u.cache_read as f64
+            + self.cache_write * u.cache_write as f64
+            + self.output * u.output as f64
+    }
+
+    /// The prices as the vendor bills with them: a cache figure left 0 is
+    /// the vendor's multiplier of input (Anthropic: reads 0.1x, five-minute
+    /// writes 1.25x; OpenAI bills no writes of their own, so writes are
+    /// input, and a cached read with no figure is priced as input, never
+    /// below what it costs).
+    pub fn billed(self, api: Api) -> Price {
+        let (read, write) = match api {
+            Api::Anthropic => (0.1, 1.25),
+            Api::OpenAi => (1.0, 1.0),
+        };
+        Price {
+            cached_input: if self.cached_input == 0.0 {
+                self.input * read
+            } else {
+                self.cached_input
+            },
+            cache_write: if self.cache_write == 0.0 {
+                self.input * write
+            } else {
+                self.cache_write
+            },
+            ..self
         }
     }
 }
@@ -258,17 +287,68 @@ pub fn price_of(prices: &Prices, api: Api, model: &str) -> (Price, PricedBy) {
 }
 
 /// An answer's usage priced by its request's model (None: the body named
-/// none, priced like a model with no price).
+/// none, priced like a model with no price), at standard rates.
 pub fn price(prices: &Prices, api: Api, model: Option<&str>, usage: &Usage) -> Priced {
+    price_asked(prices, api, model, usage, Asks::default())
+}
+
+/// An answer's usage priced as the vendor bills what its request asked:
+/// a figure left 0 at the vendor's multiplier of input ([`Price::billed`]),
+/// one-hour cache writes at 2x input, and Anthropic's long-context rates
+/// (input over [`LONG_CONTEXT_ABOVE`] tokens with the 1M context asked:
+/// input-side figures 2x, output 1.5x).
+pub fn price_asked(
+    prices: &Prices,
+    api: Api,
+    model: Option<&str>,
+    usage: &Usage,
+    asks: Asks,
+) -> Priced {
     let name = model.unwrap_or("");
     let (p, by) = price_of(prices, api, name);
+    let billed = p.billed(api);
+    let mut rates = billed;
+    let all_input = usage.input + usage.cache_read + usage.cache_write;
+    let (mut one_hour_rate, mut out_factor) = (2.0 * billed.input, 1.0);
+    if asks.long_context && all_input > LONG_CONTEXT_ABOVE {
+        rates.input *= 2.0;
+        rates.cached_input *= 2.0;
+        rates.cache_write *= 2.0;
+        one_hour_rate *= 2.0;
+        out_factor = 1.5;
+    }
+    rates.output *= out_factor;
+    // the one-hour part of the writes: as reported, or all of them when the
+    // request asked for the one-hour cache and the answer did not say
+    let one_hour = match (asks.one_hour_cache, usage.cache_write_1h) {
+        (true, 0) => usage.cache_write,
+        (_, n) => n.min(usage.cache_write),
+    };
+    let five_minute = Usage {
+        cache_write: usage.cache_write - one_hour,
+        ..*usage
+    };
+    let sum = rates.micro_usd_exact(&five_minute) + one_hour_rate * one_hour as f64;
     Priced {
-        micro_usd: p.micro_usd(usage),
+        micro_usd: if sum.is_finite() && sum > 0.0 {
+            sum.round() as u64
+        } else {
+            0
+        },
         by,
         price: p,
         model: name.to_string(),
     }
 }
+
+/// Anthropic's long-context threshold: a request whose input (cached and
+/// written included) is over this many tokens, with the 1M context asked,
+/// is billed at the long-context rates.
+pub const LONG_CONTEXT_ABOVE: u64 = 200_000;
+
+/// What a request asked that its price depends on
+/// (`core::gateway::request::Asks`).
+pub use super::request::Asks;
 
 /// Micro-dollars as dollars.
 pub fn usd(micro: u64) -> f64 {
@@ -281,5 +361,106 @@ pub fn micro(usd: f64) -> u64 {
         (usd * 1e6).round() as u64
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod billed_tests {
+    use super::*;
+
+    #[test]
+    fn every_dimension_the_vendor_bills_is_priced_as_billed() {
+        let models = BTreeMap::new();
+        let flat = |input: f64, output: f64| Price {
+            input,
+            output,
+            ..Price::default()
+        };
+        let u = |input, cache_read, cache_write, cache_write_1h, output| Usage {
+            input,
+            cache_read,
+            cache_write,
+            cache_write_1h,
+            output,
+            ..Usage::default()
+        };
+        let none = Asks::default();
+        let hour = Asks {
+            one_hour_cache: true,
+            long_context: false,
+        };
+        let long = Asks {
+            one_hour_cache: false,
+            long_context: true,
+        };
+        // (flat prices, api, usage, asks, micro-dollars)
+        let cases: &[(Price, Api, Usage, Asks, u64)] = &[
+            // flat prices with no cache_write: writes at the vendor's 1.25x, never free
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(0, 0, 1_000_000, 0, 0),
+                none,
+                3_750_000,
+            ),
+            // no cached_input: Anthropic's 0.1x of input
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(0, 1_000_000, 0, 0, 0),
+                none,
+                300_000,
+            ),
+            // OpenAI: writes are input; reads without a figure are input too
+            (
+                flat(2.0, 8.0),
+                Api::OpenAi,
+                u(0, 1_000_000, 1_000_000, 0, 0),
+                none,
+                4_000_000,
+            ),
+            // one-hour writes at 2x input, as reported
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(0, 0, 1_000_000, 400_000, 0),
+                none,
+                600_000 * 15 / 4 + 400_000 * 6,
+            ),
+            // asked for the hour, the answer gave no split: all at the hour's rate
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(0, 0, 1_000_000, 0, 0),
+                hour,
+                6_000_000,
+            ),
+            // long context: over 200k input, input 2x and output 1.5x
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(250_000, 0, 0, 0, 1_000),
+                long,
+                1_500_000 + 22_500,
+            ),
+            // at or under 200k: standard
+            (
+                flat(3.0, 15.0),
+                Api::Anthropic,
+                u(200_000, 0, 0, 0, 1_000),
+                long,
+                600_000 + 15_000,
+            ),
+        ];
+        for (p, api, usage, asks, want) in cases {
+            let prices = Prices {
+                models: &models,
+                flat: *p,
+                table: table(),
+            };
+            let got = price_asked(&prices, *api, Some("no-such-model"), usage, *asks);
+            assert_eq!(got.by, PricedBy::Flat);
+            assert_eq!(got.micro_usd, *want, "{usage:?} {asks:?}");
+        }
     }
 }

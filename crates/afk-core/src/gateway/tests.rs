@@ -376,6 +376,7 @@ fn the_usage_reader_reads_each_apis_usage_as_it_streams() {
         cache_write: 300,
         output: 250,
         reasoning: 0,
+        cache_write_1h: 0,
     };
     let openai = Usage {
         input: 800,
@@ -383,6 +384,7 @@ fn the_usage_reader_reads_each_apis_usage_as_it_streams() {
         cache_write: 200,
         output: 700,
         reasoning: 500,
+        cache_write_1h: 0,
     };
     // whole, byte by byte, and with CRLF line ends
     let bytes: Vec<&[u8]> = ANTHROPIC_STREAM.as_bytes().chunks(1).collect();
@@ -409,7 +411,8 @@ fn the_usage_reader_reads_each_apis_usage_as_it_streams() {
             cache_read: 60,
             cache_write: 0,
             output: 9,
-            reasoning: 4
+            reasoning: 4,
+            cache_write_1h: 0,
         })
     );
     assert!(r.complete);
@@ -427,7 +430,8 @@ fn a_whole_json_answers_usage_is_read() {
             cache_read: 3,
             cache_write: 2,
             output: 5,
-            reasoning: 0
+            reasoning: 0,
+            cache_write_1h: 0,
         })
     );
     let o = "{\"id\":\"r\",\"usage\":{\"input_tokens\":10,\"input_tokens_details\":{\"cached_tokens\":4},\"output_tokens\":6,\"output_tokens_details\":{\"reasoning_tokens\":2}}}";
@@ -439,7 +443,8 @@ fn a_whole_json_answers_usage_is_read() {
             cache_read: 4,
             cache_write: 0,
             output: 6,
-            reasoning: 2
+            reasoning: 2,
+            cache_write_1h: 0,
         })
     );
     // an error answer: no usage
@@ -475,7 +480,8 @@ fn an_answer_cut_mid_stream_yields_what_arrived() {
             cache_read: 4000,
             cache_write: 300,
             output: 1,
-            reasoning: 0
+            reasoning: 0,
+            cache_write_1h: 0,
         })
     );
     assert!(!r.complete);
@@ -628,6 +634,7 @@ fn u(input: u64, cache_read: u64, cache_write: u64, output: u64) -> Usage {
         cache_write,
         output,
         reasoning: 0,
+        cache_write_1h: 0,
     }
 }
 
@@ -720,7 +727,8 @@ fn the_configs_price_for_a_model_or_its_snapshot_wins_over_the_tables() {
             12_000,
             PricedBy::Config,
         ),
-        (&with, Api::OpenAi, "my-model", 10_000, PricedBy::Config),
+        // cached and written input with no figure of their own: as input (OpenAI bills no less), never free
+        (&with, Api::OpenAi, "my-model", 130_000, PricedBy::Config),
     ]);
 }
 

@@ -50,6 +50,14 @@ pub struct Usage {
     /// Of `output`, reasoning (OpenAI's `reasoning_tokens`): shown, not
     /// priced again.
     pub reasoning: u64,
+    /// Of `cache_write`, the one-hour cache's (Anthropic's
+    /// `cache_creation.ephemeral_1h_input_tokens`): billed at 2x input.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cache_write_1h: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Usage {
@@ -76,6 +84,9 @@ fn anthropic_into(u: &mut Usage, v: &Value) {
     }
     if let Some(x) = n(&v["output_tokens"]) {
         u.output = x;
+    }
+    if let Some(x) = n(&v["cache_creation"]["ephemeral_1h_input_tokens"]) {
+        u.cache_write_1h = x;
     }
 }
 
@@ -110,6 +121,7 @@ fn openai(v: &Value) -> Usage {
         cache_write,
         output: n(&v[output]).unwrap_or(0),
         reasoning: n(&v[odet]["reasoning_tokens"]).unwrap_or(0),
+        cache_write_1h: 0,
     }
 }
 
@@ -316,6 +328,12 @@ impl UsageReader {
         }
     }
 
+    /// The usage that has arrived so far (the answer still streaming):
+    /// Anthropic's `message_start` carries the input as the answer begins.
+    pub fn so_far(&self) -> Option<Usage> {
+        self.usage
+    }
+
     /// The usage that arrived, however the answer ended.
     pub fn finish(mut self) -> Read {
         if self.long.is_some() || !self.line.is_empty() {
@@ -364,6 +382,21 @@ fn last_usage(bytes: &[u8]) -> Option<Value> {
     None
 }
 
+/// Bytes counted as one token where an answer's usage never arrived.
+pub const BYTES_PER_TOKEN: u64 = 3;
+
+/// The usage of an answer whose usage never arrived (cut before it, or a
+/// shape afk does not read), from its bytes: the request's as input, the
+/// answer's as output, one token per [`BYTES_PER_TOKEN`] bytes: an upper
+/// estimate, never zero for a billed answer.
+pub fn estimate(sent: u64, received: u64) -> Usage {
+    Usage {
+        input: sent.div_ceil(BYTES_PER_TOKEN),
+        output: received.div_ceil(BYTES_PER_TOKEN),
+        ..Usage::default()
+    }
+}
+
 /// The longest model name kept (a longer one is cut).
 pub const MAX_MODEL: usize = 200;
 
@@ -377,7 +410,12 @@ pub fn request_model(body: &[u8]) -> Option<String> {
     }
     let body = &body[..body.len().min(super::MAX_BODY as usize)];
     let named: Named = serde_json::from_slice(body).ok()?;
-    let model = named.model?;
+    clean_model(&named.model?)
+}
+
+/// A model's name cleaned for a log line (no control characters, at most
+/// [`MAX_MODEL`] characters); None when nothing is left.
+pub fn clean_model(model: &str) -> Option<String> {
     let clean: String = model
         .chars()
         .filter(|c| !c.is_control())

@@ -1,0 +1,760 @@
+//! What a request's body and feature headers ask of the vendor, judged
+//! before anything goes upstream (docs/runners.md#closed-by-default): the
+//! gateway passes what it understands and refuses the rest, never passes it
+//! unread and never prices it at zero.
+//!
+//! [`judge`] takes the endpoint, the body as the agent sent it, the values of
+//! its `anthropic-beta` / `OpenAI-Beta` headers and `[runner.model]
+//! allow_features`, and gives either a [`Judged`] (the model, what the answer
+//! may still cost, what the price depends on, the body as it goes upstream
+//! when afk changed it) or a [`Refused`] (status and one line for the run's log):
+//!
+//! - a body that is not one JSON object with every key once, at every depth,
+//!   is refused (400): the vendor reads the last of two `model`s, afk would
+//!   price the first;
+//! - a billed request that names no model is refused (400);
+//! - features that make the vendor act outside the box (server-side tools
+//!   that fetch, search, run code, reach MCP servers or files;
+//!   `background: true`; a priority tier; a beta header value afk does not
+//!   know) are refused (403) unless `allow_features` names them
+//!   ([`FEATURES`] lists the names);
+//! - a streamed Chat Completion goes upstream with
+//!   `stream_options.include_usage = true`, so its usage arrives.
+
+use super::{Api, Endpoint};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+
+/// The names `allow_features` takes (each refused unless named), with what
+/// each lets the vendor do. A tool's type names its feature without its date
+/// (`web_search_20250305` is `web_search`); a beta header value is named
+/// whole (`anthropic-beta: mcp-client-2025-04-04` by `mcp-client-2025-04-04`).
+pub const FEATURES: [(&str, &str); 13] = [
+    ("web_search", "the vendor searches the web for the agent"),
+    ("web_fetch", "the vendor fetches URLs for the agent"),
+    (
+        "code_execution",
+        "the vendor runs code in a container of its own",
+    ),
+    (
+        "mcp_servers",
+        "the vendor reaches MCP servers the request names",
+    ),
+    (
+        "mcp",
+        "the vendor reaches an MCP server the request names (OpenAI)",
+    ),
+    ("file_search", "the vendor searches files stored with it"),
+    (
+        "code_interpreter",
+        "the vendor runs code in a container of its own (OpenAI)",
+    ),
+    ("computer", "computer use: the vendor's computer-use tool"),
+    ("computer_use_preview", "computer use (OpenAI)"),
+    ("image_generation", "the vendor makes images (billed apart)"),
+    (
+        "background",
+        "an answer billed later, while afk meters none",
+    ),
+    (
+        "priority",
+        "the priority tier (billed above the table's prices)",
+    ),
+    ("tool_search", "the vendor's tool search"),
+];
+
+/// Beta header values that change only the answer's shape, passed without
+/// being named (what the pinned Claude Code and Codex send). Any other value
+/// is a feature.
+pub const SHAPE_BETAS: [&str; 12] = [
+    "claude-code-20250219",
+    "interleaved-thinking-2025-05-14",
+    "fine-grained-tool-streaming-2025-05-14",
+    "token-efficient-tools-2025-02-19",
+    "prompt-caching-2024-07-31",
+    "context-management-2025-06-27",
+    "effort-2025-11-24",
+    "oauth-2025-04-20",
+    "structured-outputs-2025-11-13",
+    "output-128k-2025-02-19",
+    "responses=experimental",
+    "responses=v1",
+];
+
+/// Client-side tools: the agent runs them, in its box (Anthropic's versioned
+/// `bash_…`, `text_editor_…`, `memory_…`; OpenAI's function and custom
+/// tools, `local_shell`, `shell`, `apply_patch`).
+const CLIENT_TOOL_PREFIXES: [&str; 3] = ["bash_", "text_editor_", "memory_"];
+const CLIENT_TOOLS: [&str; 6] = [
+    "custom",
+    "function",
+    "local_shell",
+    "shell",
+    "apply_patch",
+    "",
+];
+
+/// What an answer is reserved when its request sets no output limit
+/// (OpenAI's `max_output_tokens` is optional): tokens.
+pub const DEFAULT_MAX_OUTPUT: u64 = 32_000;
+
+/// A request the gateway passes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Judged {
+    /// The model the body names (cleaned for a log line).
+    pub model: Option<String>,
+    /// The most output tokens the answer may bill (its `max_tokens`,
+    /// `max_output_tokens`, `max_completion_tokens`; else [`DEFAULT_MAX_OUTPUT`]).
+    pub max_output: u64,
+    /// What the price depends on beyond the usage.
+    pub asks: Asks,
+    /// The body as it goes upstream, when afk changed it (None: as sent).
+    pub body: Option<Vec<u8>>,
+}
+
+/// What a request asks that the vendor bills above the standard prices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Asks {
+    /// A cache breakpoint with `ttl: "1h"` (Anthropic: 2x input per write).
+    pub one_hour_cache: bool,
+    /// The 1M-token context (Anthropic's `context-1m-…` beta): input over
+    /// 200k tokens is billed at the long-context rates.
+    pub long_context: bool,
+}
+
+/// A request refused: its status (400 or 403) and one line for the run's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub status: u16,
+    pub reason: String,
+}
+
+/// The body's JSON, every key once at every depth (else: which key).
+pub fn strict_json(body: &[u8]) -> Result<Value, String> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let v = <Strict as serde::Deserialize>::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    Ok(v.0)
+}
+
+struct Strict(Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = vec![];
+        while let Some(Strict(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(k) = map.next_key::<String>()? {
+            if out.contains_key(&k) {
+                return Err(de::Error::custom(format!(
+                    "the key \"{}\" is written twice",
+                    crate::sanitize::one_line(&k, 60)
+                )));
+            }
+            let Strict(v) = map.next_value()?;
+            out.insert(k, v);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A tool's feature name: its type without a trailing `_YYYYMMDD`.
+fn undated(kind: &str) -> &str {
+    match kind.rsplit_once('_') {
+        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => kind,
+    }
+}
+
+/// Whether a tool's type is one the agent runs itself.
+fn client_tool(kind: &str) -> bool {
+    CLIENT_TOOLS.contains(&kind) || CLIENT_TOOL_PREFIXES.iter().any(|p| kind.starts_with(p))
+}
+
+/// Every feature `v` asks for (server-side tools, background, tiers).
+fn features_of(api: Api, endpoint: Endpoint, v: &Map<String, Value>) -> Vec<String> {
+    let mut out = vec![];
+    let non_empty = |k: &str| match v.get(k) {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+        Some(Value::Bool(b)) => *b,
+        Some(_) => true,
+    };
+    if let Some(Value::Array(tools)) = v.get("tools") {
+        for t in tools {
+            let kind = t.get("type").and_then(Value::as_str).unwrap_or("");
+            if !client_tool(kind) {
+                let name = undated(kind);
+                let name = name
+                    .strip_suffix("_preview")
+                    .filter(|n| *n == "web_search")
+                    .unwrap_or(name);
+                out.push(crate::sanitize::one_line(name, 60));
+            }
+        }
+    }
+    match api {
+        Api::Anthropic => {
+            if non_empty("mcp_servers") {
+                out.push("mcp_servers".into());
+            }
+            if non_empty("container") {
+                out.push("code_execution".into());
+            }
+        }
+        Api::OpenAi => {
+            if v.get("background").and_then(Value::as_bool) == Some(true) {
+                out.push("background".into());
+            }
+            if endpoint == Endpoint::ChatCompletions && non_empty("web_search_options") {
+                out.push("web_search".into());
+            }
+        }
+    }
+    if let Some(tier) = v.get("service_tier").and_then(Value::as_str)
+        && tier.eq_ignore_ascii_case("priority")
+    {
+        out.push("priority".into());
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The output limit the body sets, if any.
+fn max_output(v: &Map<String, Value>) -> Option<u64> {
+    ["max_tokens", "max_output_tokens", "max_completion_tokens"]
+        .iter()
+        .filter_map(|k| v.get(*k).and_then(Value::as_u64))
+        .max()
+}
+
+/// Whether any `cache_control` in `v` asks for a one-hour cache.
+fn one_hour_cache(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.iter().any(|(k, x)| {
+            (k == "cache_control" && x.get("ttl").and_then(Value::as_str) == Some("1h"))
+                || one_hour_cache(x)
+        }),
+        Value::Array(a) => a.iter().any(one_hour_cache),
+        _ => false,
+    }
+}
+
+/// Judge a request before it goes upstream (see the module's docs).
+/// `betas`: the values of its `anthropic-beta` and `OpenAI-Beta` headers,
+/// each header as sent (comma-separated values).
+pub fn judge(
+    api: Api,
+    endpoint: Endpoint,
+    body: &[u8],
+    betas: &[&str],
+    allow: &[String],
+) -> Result<Judged, Refused> {
+    let allowed = |f: &str| allow.iter().any(|a| a.trim().eq_ignore_ascii_case(f));
+    let forbid = |what: String| Refused {
+        status: 403,
+        reason: crate::sanitize::one_line(
+            &format!(
+                "refused a request that asks the vendor for {what}: not in [runner.model] allow_features, so the vendor never acts outside the box for the agent"
+            ),
+            400,
+        ),
+    };
+    let mut long_context = false;
+    for header in betas {
+        for value in header.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+            if value.to_ascii_lowercase().starts_with("context-1m-") {
+                long_context = true;
+            }
+            if !SHAPE_BETAS.iter().any(|s| s.eq_ignore_ascii_case(value)) && !allowed(value) {
+                return Err(forbid(format!(
+                    "the beta \"{}\"",
+                    crate::sanitize::one_line(value, 80)
+                )));
+            }
+        }
+    }
+    if endpoint == Endpoint::Models {
+        return Ok(Judged {
+            max_output: 0,
+            ..Judged::default()
+        });
+    }
+    let bad = |why: String| Refused {
+        status: 400,
+        reason: crate::sanitize::one_line(
+            &format!("refused a request whose body afk cannot read unambiguously: {why}"),
+            400,
+        ),
+    };
+    let v = strict_json(body).map_err(bad)?;
+    let Value::Object(obj) = &v else {
+        return Err(bad("it is not one JSON object".into()));
+    };
+    let model = obj
+        .get("model")
+        .and_then(Value::as_str)
+        .and_then(super::usage::clean_model);
+    if model.is_none() {
+        return Err(bad("it names no model".into()));
+    }
+    if let Some(f) = features_of(api, endpoint, obj)
+        .into_iter()
+        .find(|f| !allowed(f))
+    {
+        return Err(forbid(format!("\"{f}\"")));
+    }
+    let mut judged = Judged {
+        model,
+        max_output: max_output(obj).unwrap_or(DEFAULT_MAX_OUTPUT),
+        asks: Asks {
+            one_hour_cache: api == Api::Anthropic && one_hour_cache(&v),
+            long_context: api == Api::Anthropic && long_context,
+        },
+        body: None,
+    };
+    if endpoint == Endpoint::ChatCompletions
+        && obj.get("stream").and_then(Value::as_bool) == Some(true)
+        && obj
+            .get("stream_options")
+            .and_then(|o| o.get("include_usage"))
+            .and_then(Value::as_bool)
+            != Some(true)
+    {
+        let mut v = v.clone();
+        if let Value::Object(o) = &mut v {
+            let opts = o
+                .entry("stream_options")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !opts.is_object() {
+                *opts = Value::Object(Map::new());
+            }
+            opts["include_usage"] = Value::Bool(true);
+        }
+        judged.body = serde_json::to_vec(&v).ok();
+    }
+    Ok(judged)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn judged(
+        api: Api,
+        e: Endpoint,
+        body: &str,
+        betas: &[&str],
+        allow: &[&str],
+    ) -> Result<Judged, Refused> {
+        let allow: Vec<String> = allow.iter().map(|s| s.to_string()).collect();
+        judge(api, e, body.as_bytes(), betas, &allow)
+    }
+
+    #[test]
+    fn a_body_afk_cannot_read_unambiguously_is_refused_never_priced_flat() {
+        use Api::*;
+        use Endpoint::*;
+        let cases: &[(Api, Endpoint, &str, Option<u16>)] = &[
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"claude-sonnet-4-6","max_tokens":10}"#,
+                None,
+            ),
+            // the vendor reads the last model; afk would price the first
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"claude-haiku-4-5","model":"claude-opus-4-1"}"#,
+                Some(400),
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"gpt-5.5","input":[{"a":1,"a":2}]}"#,
+                Some(400),
+            ),
+            (OpenAi, Responses, r#"[{"model":"gpt-5.5"}]"#, Some(400)),
+            (OpenAi, Responses, r#"{"input":"hi"}"#, Some(400)),
+            (OpenAi, Responses, r#"{"model":"","input":"hi"}"#, Some(400)),
+            (OpenAi, Responses, r#"{"model":7}"#, Some(400)),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"gpt-5.5"} {"model":"x"}"#,
+                Some(400),
+            ),
+            (OpenAi, Responses, "not json", Some(400)),
+            (
+                Anthropic,
+                CountTokens,
+                r#"{"model":"claude-sonnet-4-6","messages":[]}"#,
+                None,
+            ),
+            // the model list carries no body
+            (OpenAi, Models, "", None),
+        ];
+        for (api, e, body, want) in cases {
+            let got = judged(*api, *e, body, &[], &[]);
+            assert_eq!(
+                got.as_ref().err().map(|r| r.status),
+                *want,
+                "{body}: {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn features_that_act_outside_the_box_pass_only_when_allowed_by_name() {
+        use Api::*;
+        use Endpoint::*;
+        let cases: &[(Api, Endpoint, &str, &[&str], &[&str], bool)] = &[
+            // client tools run in the box
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"name":"Bash","input_schema":{}},{"type":"bash_20250124","name":"bash"},{"type":"text_editor_20250728","name":"e"},{"type":"custom","name":"x"}]}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"type":"web_fetch_20250910","name":"web_fetch"}]}"#,
+                &[],
+                &["web_fetch"],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"type":"web_search_20250305","name":"s"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"type":"code_execution_20250825","name":"c"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","mcp_servers":[{"type":"url","url":"https://evil"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","mcp_servers":[]}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m","tools":[{"type":"brand_new_tool_20300101","name":"z"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            // beta headers: shape-only ones pass, any other must be named
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m"}"#,
+                &["claude-code-20250219,interleaved-thinking-2025-05-14"],
+                &[],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m"}"#,
+                &["claude-code-20250219, mcp-client-2025-04-04"],
+                &[],
+                false,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m"}"#,
+                &["mcp-client-2025-04-04"],
+                &["mcp-client-2025-04-04"],
+                true,
+            ),
+            (
+                Anthropic,
+                Messages,
+                r#"{"model":"m"}"#,
+                &["context-1m-2025-08-07"],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"function","name":"shell"},{"type":"custom","name":"apply_patch"},{"type":"local_shell"}]}"#,
+                &["responses=experimental"],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"web_search"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"web_search_preview"}]}"#,
+                &[],
+                &["web_search"],
+                true,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"mcp","server_url":"https://evil"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"file_search"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"code_interpreter"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","tools":[{"type":"computer_use_preview"}]}"#,
+                &[],
+                &[],
+                false,
+            ),
+            // billed later, while afk meters none
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","background":true}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","background":false}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m","service_tier":"priority"}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                ChatCompletions,
+                r#"{"model":"m","web_search_options":{}}"#,
+                &[],
+                &[],
+                true,
+            ),
+            (
+                OpenAi,
+                ChatCompletions,
+                r#"{"model":"m","web_search_options":{"search_context_size":"low"}}"#,
+                &[],
+                &[],
+                false,
+            ),
+            (
+                OpenAi,
+                Responses,
+                r#"{"model":"m"}"#,
+                &["assistants=v2"],
+                &[],
+                false,
+            ),
+        ];
+        for (api, e, body, betas, allow, pass) in cases {
+            let got = judged(*api, *e, body, betas, allow);
+            assert_eq!(got.is_ok(), *pass, "{body} {betas:?} {allow:?}: {got:?}");
+            if let Err(r) = got {
+                assert_eq!(r.status, 403, "{body}");
+                assert!(r.reason.contains("allow_features"), "{}", r.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_chat_completion_goes_upstream_asking_for_its_usage() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                r#"{"model":"m","stream":true}"#,
+                Some(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#),
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"include_usage":false}}"#,
+                Some(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#),
+            ),
+            (
+                r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#,
+                None,
+            ),
+            (r#"{"model":"m"}"#, None),
+        ];
+        for (body, want) in cases {
+            let j = judged(Api::OpenAi, Endpoint::ChatCompletions, body, &[], &[]).unwrap();
+            let got = j.body.map(|b| serde_json::from_slice::<Value>(&b).unwrap());
+            let want = want.map(|w| serde_json::from_str::<Value>(w).unwrap());
+            assert_eq!(got, want, "{body}");
+        }
+    }
+
+    #[test]
+    fn what_an_answer_may_still_cost_is_its_output_limit_and_what_it_asks() {
+        let cases: &[(Api, Endpoint, &str, &[&str], u64, Asks)] = &[
+            (
+                Api::Anthropic,
+                Endpoint::Messages,
+                r#"{"model":"m","max_tokens":500}"#,
+                &[],
+                500,
+                Asks::default(),
+            ),
+            (
+                Api::OpenAi,
+                Endpoint::Responses,
+                r#"{"model":"m","max_output_tokens":900}"#,
+                &[],
+                900,
+                Asks::default(),
+            ),
+            (
+                Api::OpenAi,
+                Endpoint::ChatCompletions,
+                r#"{"model":"m","max_completion_tokens":70}"#,
+                &[],
+                70,
+                Asks::default(),
+            ),
+            (
+                Api::OpenAi,
+                Endpoint::Responses,
+                r#"{"model":"m"}"#,
+                &[],
+                DEFAULT_MAX_OUTPUT,
+                Asks::default(),
+            ),
+            (
+                Api::Anthropic,
+                Endpoint::Messages,
+                r#"{"model":"m","max_tokens":1,"system":[{"type":"text","text":"x","cache_control":{"type":"ephemeral","ttl":"1h"}}]}"#,
+                &[],
+                1,
+                Asks {
+                    one_hour_cache: true,
+                    long_context: false,
+                },
+            ),
+            (
+                Api::Anthropic,
+                Endpoint::Messages,
+                r#"{"model":"m","max_tokens":1}"#,
+                &["context-1m-2025-08-07"],
+                1,
+                Asks {
+                    one_hour_cache: false,
+                    long_context: true,
+                },
+            ),
+        ];
+        for (api, e, body, betas, max, asks) in cases {
+            let allow = ["context-1m-2025-08-07".to_string()];
+            let j = judge(*api, *e, body.as_bytes(), betas, &allow).unwrap();
+            assert_eq!((j.max_output, j.asks), (*max, *asks), "{body}");
+        }
+    }
+}
