@@ -293,6 +293,10 @@ pub struct ModelKeys {
     /// for Anthropic); empty: the agent's own base URL variable, else the
     /// vendor's API. https, or plain http to a loopback host only.
     pub upstream: String,
+    /// What the vendor may do for the agent beyond answering (server-side
+    /// tools, background answers, the priority tier, beta header values):
+    /// each refused unless named here (`core::gateway::request::FEATURES`).
+    pub allow_features: Vec<String>,
 }
 
 impl ModelKeys {
@@ -314,6 +318,20 @@ impl ModelKeys {
                 "key_env",
                 format!("\"{k}\" is not an environment variable's name"),
             ));
+        }
+        for f in &self.allow_features {
+            let f = f.trim();
+            if f.is_empty()
+                || f.len() > 100
+                || f.chars()
+                    .any(|c| c.is_control() || c.is_whitespace() || c == ',')
+            {
+                return Err(c.err(
+                    "runner.model",
+                    "allow_features",
+                    format!("\"{}\" is not a feature's name (a tool's type without its date, or a beta header's value)", crate::core::sanitize::one_line(f, 100)),
+                ));
+            }
         }
         let u = self.upstream.trim();
         if !u.is_empty()

@@ -93,7 +93,10 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
         "runner.prices",
         &["input", "cached_input", "cache_write", "output", "models"],
     ),
-    ("runner.model", &["gateway", "key_env", "upstream"]),
+    (
+        "runner.model",
+        &["gateway", "key_env", "upstream", "allow_features"],
+    ),
     (
         "runner.box",
         &[

@@ -25,6 +25,7 @@ mod exit_codes;
 mod extreme_dates;
 mod faults;
 mod forge_reviews;
+mod gateway_closed;
 mod gateway_secrets;
 mod gateway_tls;
 mod github;

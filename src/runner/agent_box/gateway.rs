@@ -71,6 +71,34 @@ pub struct GatewaySpec {
     /// to redact them from what it sends upstream (never written here).
     #[serde(default)]
     pub redact_env: Vec<String>,
+    /// `[runner.model] allow_features`: what the vendor may do for the
+    /// agent beyond answering (`core::gateway::request`).
+    #[serde(default)]
+    pub allow_features: Vec<String>,
+    /// Every secret the tick holds (the forge's token, the App key, the
+    /// hook's secret, the notifiers' URLs, ...): redacted from every body
+    /// the gateway sends upstream. Handed to the keeper in memory with its
+    /// spec (never a file), shown nowhere.
+    #[serde(default)]
+    pub held: Held,
+}
+
+/// Secret values handed to the keeper (see [`GatewaySpec::held`]): its
+/// `Debug` names how many, never what.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Held(Vec<String>);
+
+impl Held {
+    pub fn of(secrets: &[crate::redact::Secret]) -> Held {
+        Held(secrets.iter().map(|s| s.expose().to_string()).collect())
+    }
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Held({} redacted)", self.0.len())
+    }
 }
 
 /// The box's bubblewrap, ended when the gateway stops the turn.
@@ -94,6 +122,21 @@ fn stop_turn(why: &str) {
     }
 }
 
+/// A request sent upstream and not yet metered: what it may still cost
+/// counts against the budget ([`Gateway::may_spend`]), and a turn that ends
+/// meters it by what arrived ([`Gateway::finish`]).
+#[derive(Debug, Clone)]
+struct Flight {
+    endpoint: rules::Endpoint,
+    model: Option<String>,
+    asks: prices::Asks,
+    max_output: u64,
+    sent: u64,
+    received: u64,
+    status: u16,
+    usage: Option<usage::Usage>,
+}
+
 /// The gateway of one turn.
 pub struct Gateway {
     spec: GatewaySpec,
@@ -111,7 +154,16 @@ pub struct Gateway {
     /// Called once the turn is stopped (a Kubernetes pod's gateway leaves
     /// its stop mark for the agent's watchdog).
     on_stop: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The requests in flight, by number; a request is metered by whoever
+    /// takes it out (its own thread, or [`Gateway::finish`]).
+    flights: Mutex<BTreeMap<u64, Flight>>,
+    landed: std::sync::Condvar,
+    next: AtomicU64,
 }
+
+/// How long the requests in flight as a turn ends are given to finish
+/// before they are metered by what arrived.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The request head read at most.
 const MAX_HEAD: usize = 64 << 10;
@@ -133,8 +185,12 @@ impl Gateway {
         if let Err(why) = rules::upstream_allowed(&spec.upstream) {
             bail!("the model gateway: runner.model.upstream {why}");
         }
-        // the secrets the agent holds: registered, so redacted_body keeps
-        // them from the model as from everything afk writes (SPEC 5.7)
+        // every secret the tick holds, and those the agent holds:
+        // registered, so redacted_body keeps them from the model as from
+        // everything afk writes
+        for v in &spec.held.0 {
+            crate::redact::Secret::new(v.trim());
+        }
         for name in &spec.redact_env {
             if let Ok(v) = std::env::var(name)
                 && !v.trim().is_empty()
@@ -157,6 +213,9 @@ impl Gateway {
             refused: AtomicU64::new(0),
             said: Mutex::new(vec![]),
             on_stop: OnceLock::new(),
+            flights: Mutex::new(BTreeMap::new()),
+            landed: std::sync::Condvar::new(),
+            next: AtomicU64::new(0),
         }))
     }
 
@@ -227,71 +286,173 @@ impl Gateway {
         answer(w, status, &body);
     }
 
-    /// The budget gate with the turn's spend so far: the refusal, if any.
-    fn over_budget(&self) -> Option<budget::Refusal> {
+    /// The budget gate with the turn's spend so far and `aloft` (what the
+    /// requests in flight may still spend): the refusal, if any.
+    fn over_budget(&self, aloft: u64) -> Option<budget::Refusal> {
         let gate = self.spec.gate?;
         let spent = *self.spent.lock().unwrap_or_else(|e| e.into_inner());
-        gate.check(spent).err()
+        gate.check(spent.saturating_add(aloft)).err()
     }
 
     /// One request; whether the connection goes on.
     fn one<R: BufRead>(&self, r: &mut R, w: &mut impl Write, h: &Req) -> bool {
+        let Some(endpoint) = self.admitted(w, h) else {
+            return false;
+        };
+        let Some(body) = self.body_of(r, w, h) else {
+            return false;
+        };
+        let betas: Vec<&str> = h
+            .headers
+            .iter()
+            .filter(|(k, _)| {
+                k.eq_ignore_ascii_case("anthropic-beta") || k.eq_ignore_ascii_case("openai-beta")
+            })
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let allow = &self.spec.allow_features;
+        let mut judged = match rules::request::judge(self.spec.api, endpoint, &body, &betas, allow)
+        {
+            Ok(j) => j,
+            Err(no) => {
+                self.refuse(w, no.status, &format!("the model gateway {}", no.reason));
+                return false;
+            }
+        };
+        let body = redacted_body(judged.body.take().unwrap_or(body));
+        let Some(id) = self.take_off(w, endpoint, judged, body.len() as u64) else {
+            return false;
+        };
+        let Some(resp) = self.send(w, h, &body) else {
+            self.flights_lock().remove(&id);
+            self.landed.notify_all();
+            return false;
+        };
+        self.passed.fetch_add(1, SeqCst);
+        let status = resp.status();
+        let on_chunk = |so_far: Option<usage::Usage>, n: u64| {
+            if let Some(f) = self.flights_lock().get_mut(&id) {
+                f.status = status;
+                f.usage = so_far.or(f.usage);
+                f.received += n;
+            }
+        };
+        let (status, complete, read) = pass_answer(self.spec.api, resp, w, on_chunk);
+        self.meter(id, status, read, complete)
+            && complete
+            && !h
+                .header("connection")
+                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+    }
+
+    /// The request's head judged (its path, host, the turn not stopped, the
+    /// budget not reached): its endpoint, or None (answered, the connection ends).
+    fn admitted(&self, w: &mut impl Write, h: &Req) -> Option<rules::Endpoint> {
         let api = self.spec.api;
         let hosts: Vec<&str> = self.spec.hosts.iter().map(String::as_str).collect();
-        let chunked = h
-            .header("transfer-encoding")
-            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
-        let content_length = h
-            .header("content-length")
-            .and_then(|v| v.trim().parse().ok());
         let head = Head {
             method: &h.method,
             target: &h.target,
             host: h.header("host"),
-            content_length,
+            content_length: h.content_length(),
         };
         let endpoint = match rules::admit(api, &head, &hosts) {
             Admit::Pass(e) => e,
             Admit::Refuse { status, reason } => {
                 self.refuse(w, status, &format!("the model gateway {reason}"));
-                return false;
+                return None;
             }
         };
         if self.stopped.load(SeqCst) {
-            if let Some(refusal) = self.over_budget() {
+            if let Some(refusal) = self.over_budget(0) {
                 answer(w, 429, &refusal.body(api));
             }
-            return false;
+            return None;
         }
-        if let Some(refusal) = self.over_budget() {
+        if let Some(refusal) = self.over_budget(0) {
             answer(w, 429, &refusal.body(api));
             self.stop(&refusal.line(), Some(&refusal));
-            return false;
+            return None;
         }
+        Some(endpoint)
+    }
+
+    /// The request's body, read within its cap (None: refused or cut).
+    fn body_of<R: BufRead>(&self, r: &mut R, w: &mut impl Write, h: &Req) -> Option<Vec<u8>> {
         if h.header("expect")
             .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
             && w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err()
         {
-            return false;
+            return None;
         }
-        let body = match read_body(r, chunked, content_length) {
-            Ok(b) => b,
+        let chunked = h
+            .header("transfer-encoding")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+        match read_body(r, chunked, h.content_length()) {
+            Ok(b) => Some(b),
             Err(BodyError::TooLarge) => {
-                self.refuse(
-                    w,
-                    413,
-                    &format!(
-                        "the model gateway refused {} {}: a body over 32 MiB",
-                        h.method,
-                        h.path()
-                    ),
+                let why = format!(
+                    "the model gateway refused {} {}: a body over 32 MiB",
+                    h.method,
+                    h.path()
                 );
-                return false;
+                self.refuse(w, 413, &why);
+                None
             }
-            Err(BodyError::Cut) => return false,
-        };
-        let model = usage::request_model(&body);
-        let body = redacted_body(body);
+            Err(BodyError::Cut) => None,
+        }
+    }
+
+    /// The budget checked as the request goes upstream, counting what the
+    /// requests in flight may still spend: its number among the flights, or
+    /// None (answered 429: at the budget the turn stops; held back by what
+    /// is in flight, the agent may ask again once those land).
+    fn take_off(
+        &self,
+        w: &mut impl Write,
+        endpoint: rules::Endpoint,
+        judged: rules::request::Judged,
+        sent: u64,
+    ) -> Option<u64> {
+        let api = self.spec.api;
+        let mut flights = self.flights_lock();
+        if let Some(refusal) = self.over_budget(0) {
+            drop(flights);
+            answer(w, 429, &refusal.body(api));
+            self.stop(&refusal.line(), Some(&refusal));
+            return None;
+        }
+        let aloft: u64 = flights.values().map(|f| self.may_spend(f)).sum();
+        if let Some(refusal) = self.over_budget(aloft) {
+            drop(flights);
+            say(&format!(
+                "the model gateway held a request back: the requests in flight may still spend {}, which reaches {} (answered 429; asked again once they end, it passes if the budget allows)",
+                crate::core::spend::usd(prices::usd(aloft)),
+                refusal.limit
+            ));
+            answer(w, 429, &refusal.body(api));
+            return None;
+        }
+        let id = self.next.fetch_add(1, SeqCst);
+        flights.insert(
+            id,
+            Flight {
+                endpoint,
+                model: judged.model,
+                asks: judged.asks,
+                max_output: judged.max_output,
+                sent,
+                received: 0,
+                status: 0,
+                usage: None,
+            },
+        );
+        Some(id)
+    }
+
+    /// Send the request upstream with the key: its answer, or None (a 502 answered).
+    fn send(&self, w: &mut impl Write, h: &Req, body: &[u8]) -> Option<ureq::Response> {
+        let api = self.spec.api;
         let url = rules::upstream_url(api, &self.spec.upstream, &h.target);
         let mut req = self.agent.request(&h.method, &url);
         for (k, v) in &h.headers {
@@ -309,14 +470,14 @@ impl Gateway {
         }
         let sent = match h.method.as_str() {
             "GET" => req.call(),
-            _ => req.send_bytes(&body),
+            _ => req.send_bytes(body),
         };
-        let resp = match sent {
-            Ok(resp) | Err(ureq::Error::Status(_, resp)) => resp,
+        match sent {
+            Ok(resp) | Err(ureq::Error::Status(_, resp)) => Some(resp),
             Err(ureq::Error::Transport(t)) => {
                 let detail = crate::core::sanitize::one_line(&t.to_string(), 300);
                 let why = if afk_http::client::certificate_refused(&t) {
-                    // SPEC 5.8.1: the key goes only where the certificate checks
+                    // the key goes only where the certificate checks
                     format!(
                         "the model gateway sent no key to its upstream {}: its certificate does not check ({detail})",
                         self.spec.upstream
@@ -331,16 +492,65 @@ impl Gateway {
                 let body = serde_json::json!({"type": "error", "error": {"type": "api_error", "message": why}})
                     .to_string();
                 answer(w, 502, &body);
-                return false;
+                None
             }
+        }
+    }
+
+    fn flights_lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Flight>> {
+        self.flights.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What a request in flight may still cost: what its usage so far
+    /// costs, and the output it may still bill at its model's price.
+    fn may_spend(&self, f: &Flight) -> u64 {
+        // before its usage arrives, its input is what it sent
+        let so_far = f.usage.unwrap_or(usage::estimate(f.sent, 0));
+        let left = usage::Usage {
+            output: so_far.output.max(f.max_output),
+            ..so_far
         };
-        self.passed.fetch_add(1, SeqCst);
-        let (status, complete, read) = pass_answer(api, resp, w);
-        self.meter(endpoint, model.as_deref(), status, read, complete)
-            && complete
-            && !h
-                .header("connection")
-                .is_some_and(|v| v.eq_ignore_ascii_case("close"))
+        self.priced(f.model.as_deref(), &left, f.asks).micro_usd
+    }
+
+    fn priced(&self, model: Option<&str>, u: &usage::Usage, asks: prices::Asks) -> prices::Priced {
+        let p = prices::Prices {
+            models: &self.spec.models,
+            flat: self.spec.flat,
+            table: prices::table(),
+        };
+        prices::price_asked(&p, self.spec.api, model, u, asks)
+    }
+
+    /// The turn has ended (its box is gone): the requests still in flight
+    /// get up to `grace` to land, and those that have not are metered by
+    /// what arrived, before the turn's exit record is written.
+    pub(crate) fn finish(&self, grace: std::time::Duration) {
+        let until = std::time::Instant::now() + grace;
+        let mut flights = self.flights_lock();
+        while !flights.is_empty() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            flights = self
+                .landed
+                .wait_timeout(flights, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let left: Vec<Flight> = std::mem::take(&mut *flights).into_values().collect();
+        drop(flights);
+        if !left.is_empty() {
+            say(&format!(
+                "the model gateway metered {} requests still in flight when the turn ended by what had arrived",
+                left.len()
+            ));
+        }
+        for f in left {
+            let u = f.usage;
+            self.record(&f, f.status, u, false);
+        }
     }
 
     /// The refusal that stopped the turn, left in the run's folder
@@ -367,25 +577,29 @@ impl Gateway {
         }
     }
 
-    /// Price the answer and append its line to the run's metered record;
+    /// Price the answer of flight `id` and append its line to the run's
+    /// metered record (unless [`Gateway::finish`] metered it already);
     /// false (and the turn stopped) when the record cannot be written.
-    fn meter(
-        &self,
-        endpoint: rules::Endpoint,
-        model: Option<&str>,
-        status: u16,
-        read: usage::Read,
-        complete: bool,
-    ) -> bool {
-        let api = self.spec.api;
-        let u = read.usage.unwrap_or_default();
-        let p = prices::Prices {
-            models: &self.spec.models,
-            flat: self.spec.flat,
-            table: prices::table(),
+    fn meter(&self, id: u64, status: u16, read: usage::Read, complete: bool) -> bool {
+        let Some(f) = self.flights_lock().remove(&id) else {
+            return true;
         };
-        let priced = prices::price(&p, api, model, &u);
-        if endpoint.billed()
+        self.landed.notify_all();
+        self.record(&f, status, read.usage, complete && read.complete)
+    }
+
+    /// One metered line for `f`: its usage as it arrived, else (a billed
+    /// answer whose usage never came) estimated from its bytes, never $0.
+    fn record(&self, f: &Flight, status: u16, u: Option<usage::Usage>, complete: bool) -> bool {
+        let api = self.spec.api;
+        let estimated = u.is_none() && f.endpoint.billed() && (200..300).contains(&status);
+        let u = match u {
+            Some(u) => u,
+            None if estimated => usage::estimate(f.sent, f.received),
+            None => usage::Usage::default(),
+        };
+        let priced = self.priced(f.model.as_deref(), &u, f.asks);
+        if f.endpoint.billed()
             && let Some(line) = priced.fallback_line(api)
         {
             let mut said = self.said.lock().unwrap_or_else(|e| e.into_inner());
@@ -394,28 +608,34 @@ impl Gateway {
                 say(&line);
             }
         }
-        let line = metered::Line::new(
+        if estimated {
+            say(&format!(
+                "the model gateway read no usage in an answer of {} bytes to a request of {}: priced from its bytes ({} tokens in, {} out)",
+                f.received, f.sent, u.input, u.output
+            ));
+        }
+        let mut line = metered::Line::new(
             time::OffsetDateTime::now_utc(),
             api,
-            model.unwrap_or(""),
+            f.model.as_deref().unwrap_or(""),
             status,
             u,
             priced.micro_usd,
             priced.by,
-            complete && read.complete,
+            complete,
         );
-        {
-            let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
-            *spent = spent.saturating_add(priced.micro_usd);
-            if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {
-                let why = format!(
-                    "the model gateway cannot write {}: {}; the turn stops (no request passes unmetered)",
-                    self.spec.metered.display(),
-                    afk_host::os_words(&e)
-                );
-                self.stop(&why, None);
-                return false;
-            }
+        line.estimated = estimated;
+        let mut spent = self.spent.lock().unwrap_or_else(|e| e.into_inner());
+        *spent = spent.saturating_add(priced.micro_usd);
+        if let Err(e) = append(&self.spec.metered, line.to_line().as_bytes()) {
+            let why = format!(
+                "the model gateway cannot write {}: {}; the turn stops (no request passes unmetered)",
+                self.spec.metered.display(),
+                afk_host::os_words(&e)
+            );
+            drop(spent);
+            self.stop(&why, None);
+            return false;
         }
         true
     }
@@ -444,7 +664,12 @@ fn append(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The upstream's answer passed to the agent as it arrives: its status and
 /// headers unchanged (hop-by-hop ones aside), its body chunk by chunk, each
 /// fed to the usage reader. (status, whether the whole body passed, usage.)
-fn pass_answer(api: Api, resp: ureq::Response, w: &mut impl Write) -> (u16, bool, usage::Read) {
+fn pass_answer(
+    api: Api,
+    resp: ureq::Response,
+    w: &mut impl Write,
+    on_chunk: impl Fn(Option<usage::Usage>, u64),
+) -> (u16, bool, usage::Read) {
     let status = resp.status();
     let framing = usage::Framing::of_content_type(resp.header("content-type"));
     let mut reader = usage::UsageReader::new(api, framing);
@@ -490,6 +715,7 @@ fn pass_answer(api: Api, resp: ureq::Response, w: &mut impl Write) -> (u16, bool
         };
         let chunk = &buf[..n];
         reader.feed(chunk);
+        on_chunk(reader.so_far(), n as u64);
         n_sent += n as u64;
         if to_agent {
             let wrote = match length {
@@ -553,6 +779,11 @@ impl Req {
 
     fn path(&self) -> &str {
         self.target.split(['?', '#']).next().unwrap_or("")
+    }
+
+    fn content_length(&self) -> Option<u64> {
+        self.header("content-length")
+            .and_then(|v| v.trim().parse().ok())
     }
 }
 
@@ -676,6 +907,10 @@ pub struct On {
     pub(crate) flat: prices::Price,
     /// `runner.secret_env` (see [`GatewaySpec::redact_env`]).
     pub(crate) redact_env: Vec<String>,
+    /// `[runner.model] allow_features`.
+    pub(crate) allow_features: Vec<String>,
+    /// Every secret the config names (see [`GatewaySpec::held`]).
+    pub(crate) held: Vec<crate::redact::Secret>,
 }
 
 /// SPEC 5.8.6 over `[runner.model]` (a boxed command runner).
@@ -733,6 +968,8 @@ pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
         models: cfg.runner.prices.models(),
         flat: cfg.runner.prices.flat(),
         redact_env: cfg.runner.secret_env.clone(),
+        allow_features: cfg.runner.model.allow_features.clone(),
+        held: cfg.held_secrets(),
     })
 }
 
@@ -794,6 +1031,8 @@ impl On {
             gate,
             metered: run_dir.join(METERED),
             redact_env: self.redact_env.clone(),
+            allow_features: self.allow_features.clone(),
+            held: Held::of(&self.held),
         }
     }
 
@@ -839,6 +1078,9 @@ impl On {
                     format!("http://127.0.0.1:{port}"),
                 ),
                 ("ANTHROPIC_API_KEY".into(), PLACEHOLDER.into()),
+                // Claude Code sends no experimental beta header: a beta
+                // afk has not read is refused (core::gateway::request)
+                ("CLAUDE_CODE_DISABLE_EXPERIMENTAL_BETAS".into(), "1".into()),
             ],
             Api::OpenAi => vec![(CODEX_KEY_VAR.into(), PLACEHOLDER.into())],
         }
@@ -871,6 +1113,15 @@ impl On {
         }
         ours.entry("wire_api").or_insert("responses".into());
         t.insert("model_provider".into(), CODEX_PROVIDER.into());
+        // Codex asks for the vendor's web search by default: the gateway
+        // refuses it unless allow_features names it, so Codex is told
+        if !self
+            .allow_features
+            .iter()
+            .any(|f| f.trim().eq_ignore_ascii_case("web_search"))
+        {
+            t.insert("web_search".into(), "disabled".into());
+        }
         let providers = t
             .entry("model_providers")
             .or_insert_with(|| toml::Value::Table(Default::default()));

@@ -133,6 +133,9 @@ fn keep_inner(spec_file: &Path, record: Option<&Path>) -> Result<i32> {
     let code = run_bwrap(&spec, net, out)?;
     after(record, &spec, &counts, code);
     if let Some(g) = &gateway {
+        // the requests in flight as the box ended are metered before the
+        // turn's exit record
+        g.finish(super::gateway::GRACE);
         g.summary();
     }
     Ok(code)

@@ -90,6 +90,10 @@ pub(crate) fn setup(cfg: &crate::config::Config) -> PodGateway {
             // the agent's values come from its own env_secret, which the
             // gateway's container does not have: nothing of them to redact
             redact_env: vec![],
+            allow_features: cfg.runner.model.allow_features.clone(),
+            // the pod's gateway reads its spec from the pod's environment:
+            // no secret value is put there
+            held: vec![],
         },
         secret: k.model_secret.trim().to_string(),
         secret_key,
@@ -191,6 +195,7 @@ pub fn serve() -> Result<()> {
     let in_flight = Arc::new(AtomicUsize::new(0));
     {
         let in_flight = in_flight.clone();
+        let gateway = gateway.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { continue };
@@ -208,7 +213,8 @@ pub fn serve() -> Result<()> {
         });
     }
     term();
-    let until = std::time::Instant::now() + DRAIN;
+    gateway.finish(DRAIN);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(1);
     while in_flight.load(SeqCst) > 0 && std::time::Instant::now() < until {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }

@@ -37,6 +37,10 @@ pub struct Line {
     /// Whether the answer's end arrived (false: cut mid-stream, priced by
     /// what arrived).
     pub complete: bool,
+    /// The answer carried no usage: its tokens were estimated from its bytes
+    /// (`usage::estimate`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub estimated: bool,
 }
 
 impl Line {
@@ -60,6 +64,7 @@ impl Line {
             micro_usd,
             priced_by,
             complete,
+            estimated: false,
         }
     }
 

@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 /// each lets the vendor do. A tool's type names its feature without its date
 /// (`web_search_20250305` is `web_search`); a beta header value is named
 /// whole (`anthropic-beta: mcp-client-2025-04-04` by `mcp-client-2025-04-04`).
-pub const FEATURES: [(&str, &str); 13] = [
+pub const FEATURES: [(&str, &str); 12] = [
     ("web_search", "the vendor searches the web for the agent"),
     ("web_fetch", "the vendor fetches URLs for the agent"),
     (
@@ -60,7 +60,6 @@ pub const FEATURES: [(&str, &str); 13] = [
         "priority",
         "the priority tier (billed above the table's prices)",
     ),
-    ("tool_search", "the vendor's tool search"),
 ];
 
 /// Beta header values that change only the answer's shape, passed without
@@ -81,11 +80,14 @@ pub const SHAPE_BETAS: [&str; 12] = [
     "responses=v1",
 ];
 
-/// Client-side tools: the agent runs them, in its box (Anthropic's versioned
-/// `bash_…`, `text_editor_…`, `memory_…`; OpenAI's function and custom
-/// tools, `local_shell`, `shell`, `apply_patch`).
-const CLIENT_TOOL_PREFIXES: [&str; 3] = ["bash_", "text_editor_", "memory_"];
-const CLIENT_TOOLS: [&str; 6] = [
+/// Tools that stay in the request: the agent runs them, in its box
+/// (Anthropic's versioned `bash_…`, `text_editor_…`, `memory_…`; OpenAI's
+/// function and custom tools, `local_shell`, `shell`, `apply_patch`), or the
+/// vendor searches the request's own tool list with them (`tool_search`,
+/// Anthropic's `tool_search_tool_…`), reaching nothing else.
+const CLIENT_TOOL_PREFIXES: [&str; 4] = ["bash_", "text_editor_", "memory_", "tool_search_tool_"];
+const CLIENT_TOOLS: [&str; 7] = [
+    "tool_search",
     "custom",
     "function",
     "local_shell",
@@ -305,18 +307,20 @@ pub fn judge(
         ),
     };
     let mut long_context = false;
+    let mut unknown = vec![];
     for header in betas {
         for value in header.split(',').map(str::trim).filter(|b| !b.is_empty()) {
             if value.to_ascii_lowercase().starts_with("context-1m-") {
                 long_context = true;
             }
             if !SHAPE_BETAS.iter().any(|s| s.eq_ignore_ascii_case(value)) && !allowed(value) {
-                return Err(forbid(format!(
-                    "the beta \"{}\"",
-                    crate::sanitize::one_line(value, 80)
-                )));
+                unknown.push(format!("\"{}\"", crate::sanitize::one_line(value, 80)));
             }
         }
+    }
+    if !unknown.is_empty() {
+        let s = if unknown.len() == 1 { "" } else { "s" };
+        return Err(forbid(format!("the beta{s} {}", unknown.join(", "))));
     }
     if endpoint == Endpoint::Models {
         return Ok(Judged {
