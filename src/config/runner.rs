@@ -85,6 +85,10 @@ pub struct BoxKeys {
     /// uid or `uid:gid`; empty: `afk-agent` where that user exists, else
     /// [`BOX_HOST_ID`]. Never root.
     pub user: String,
+    /// Names of afk's environment variables the box's agent gets beyond
+    /// what afk sets and its program reads (`core::agent_box::EnvPass`):
+    /// nothing else of afk's environment reaches it.
+    pub env: Vec<String>,
 }
 
 /// The host uid and gid of a root afk's boxes when `runner.box.user` is
@@ -161,6 +165,19 @@ impl BoxKeys {
         for a in &self.allow {
             if let Err(why) = crate::core::agent_box::HostPort::parse(a) {
                 return Err(c.err(t, "allow", why));
+            }
+        }
+        for name in &self.env {
+            let n = name.trim();
+            if n.is_empty() || !n.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+                return Err(c.err(
+                    t,
+                    "env",
+                    format!(
+                        "\"{}\" is not an environment variable's name",
+                        crate::core::sanitize::one_line(n, 100)
+                    ),
+                ));
             }
         }
         if !self.memory.trim().is_empty()

@@ -107,6 +107,7 @@ pub(super) const SCHEMA: &[(&str, &[&str])] = &[
             "memory",
             "tasks",
             "user",
+            "env",
         ],
     ),
     (

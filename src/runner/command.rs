@@ -282,6 +282,7 @@ pub fn start(spec: &StartSpec) -> Result<Handle> {
                 name: format!("{}-{}", spec.run_id, spec.turn),
                 budget_usd: spec.budget_usd.as_deref().and_then(|u| u.parse().ok()),
                 gate: spec.gate,
+                turn_vars: spec.env.iter().map(|(k, _)| *k).collect(),
             },
         )?),
         None => None,

@@ -270,3 +270,44 @@ fn an_answer_whose_usage_never_arrives_is_priced_from_its_bytes_never_zero() {
     assert!(l["micro_usd"].as_u64().unwrap() >= 15_000, "{l}");
     assert!(run_log(&afk, 1).contains("read no usage"));
 }
+
+#[test]
+fn a_copy_of_the_forge_token_reaches_neither_the_box_nor_the_model() {
+    let sb = one_ready();
+    let (url, asked) = model(answered);
+    let key = gateway_key();
+    // the agent found the token somewhere (a log, a file): it asks the model
+    // with it; and it lists its environment
+    let body = format!(
+        r#"{{"model":"claude-gw-test","max_tokens":5,"messages":[{{"role":"user","content":"token {TOKEN} in base64 {}"}}]}}"#,
+        b64(TOKEN)
+    );
+    let script = format!(
+        "env > \"$HOME/env.txt\"\n{}git add asked.txt && git commit -qm asked\n",
+        ask("leak", &body, "")
+    );
+    let mut afk = gateway_afk_to(&sb, &url, &key, &script, "");
+    // the operator's env file holds the token twice
+    afk.env.push(("MY_COPY".into(), TOKEN.into()));
+    afk.env.push(("AFK_SANDBOX_TOKEN".into(), TOKEN.into()));
+    let (code, r, err) = afk.poll();
+    assert_eq!(code, 0, "poll: {err} {r}");
+    assert_eq!(afk.wait_agent(1), 0, "{}", run_log(&afk, 1));
+    let env = std::fs::read_to_string(afk.scratch.path("state/runs/1/home/env.txt")).unwrap();
+    assert!(!env.contains(TOKEN), "the box's env holds the token: {env}");
+    assert!(env.contains("AFK_RUN_DIR="), "{env}");
+    assert!(!env.contains("MY_COPY"), "{env}");
+    let passed = asked.lock().unwrap().clone();
+    assert_eq!(passed.len(), 1, "{passed:?}");
+    assert!(!passed[0].body.contains(TOKEN), "{}", passed[0].body);
+    assert!(!passed[0].body.contains(&b64(TOKEN)), "{}", passed[0].body);
+    assert!(passed[0].body.contains("[redacted]"), "{}", passed[0].body);
+}
+
+fn b64(s: &str) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "printf %s \"$1\" | base64 -w0", "sh", s])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

@@ -179,8 +179,15 @@ fn forwarder(
 fn bwrap_command(spec: &Spec) -> Result<std::process::Command> {
     let mut cmd = std::process::Command::new(&spec.bwrap);
     cmd.args(&spec.args).arg("--").args(&spec.inside.argv);
-    for k in &spec.unset {
-        cmd.env_remove(k);
+    // the box's environment is an allowlist of the keeper's (afk's and the
+    // turn's), never afk's less a list: a copy of a token under a name afk
+    // does not know stays out
+    cmd.env_clear();
+    for (k, v) in std::env::vars_os() {
+        let Some(name) = k.to_str() else { continue };
+        if spec.pass.admits(name) && !spec.unset.iter().any(|u| u == name) {
+            cmd.env(&k, v);
+        }
     }
     for (k, v) in &spec.env {
         cmd.env(k, v);
@@ -703,6 +710,7 @@ mod tests {
             allow: vec![],
             env: vec![("HOME".into(), "/r/home".into())],
             unset: vec!["IS_SANDBOX".into()],
+            pass: Default::default(),
             memory: None,
             tasks: 0,
             name: "t1".into(),

@@ -80,6 +80,10 @@ pub struct Spec {
     /// Variables set, and removed, in the box.
     pub env: Vec<(String, String)>,
     pub unset: Vec<String>,
+    /// Which of the keeper's variables (afk's, and the turn's) the box gets:
+    /// nothing else of them.
+    #[serde(default)]
+    pub pass: rules::EnvPass,
     pub memory: Option<u64>,
     pub tasks: u32,
     /// The cgroup's name, unique per turn.
@@ -224,6 +228,10 @@ pub struct Boxer {
     host_user: Option<(u32, u32)>,
     /// The model gateway, decided once for the tick (SPEC 5.8.6).
     gateway: gateway::Setup,
+    /// The named agent (what its program reads of afk's environment).
+    agent: crate::types::AgentKind,
+    /// `runner.box.env`: more of afk's variables the box gets.
+    env: Vec<String>,
 }
 
 /// What one turn's box needs of the turn.
@@ -241,6 +249,9 @@ pub struct TurnPaths<'a> {
     /// spend, the day's other runs' as recorded when the turn started; None:
     /// no money limit.
     pub gate: Option<crate::core::gateway::budget::Gate>,
+    /// The names of the variables the turn's command is started with beyond
+    /// `core::agent_box::TURN_VARS` (the turn's own, e.g. the fixer's).
+    pub turn_vars: Vec<&'a str>,
 }
 
 /// The agent program's own settings folders, which reach the box only when
@@ -322,6 +333,15 @@ impl Boxer {
                 .then(|| b.host_user().ok())
                 .flatten(),
             gateway,
+            agent: cfg.runner.agent(),
+            // runner.secret_env's values are the agent's to hold (kept out of
+            // everything afk writes); runner.box.env names the rest
+            env: b
+                .env
+                .iter()
+                .chain(&cfg.runner.secret_env)
+                .cloned()
+                .collect(),
         }
     }
 
@@ -523,6 +543,12 @@ impl Boxer {
             allow: self.allow.clone(),
             env,
             unset,
+            pass: rules::EnvPass::of(
+                self.agent,
+                paths::codex_provider_key("env_key").as_deref(),
+                &t.turn_vars,
+                &self.env,
+            ),
             memory: self.memory,
             tasks: self.tasks,
             name: t.name.clone(),
@@ -687,6 +713,8 @@ impl Boxer {
             ("USER", "afk-agent".to_string()),
             ("LOGNAME", "afk-agent".to_string()),
             ("AFK_BOX", "1".to_string()),
+            // interpreters keep their caches out of the checkout
+            ("PYTHONDONTWRITEBYTECODE", "1".to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -763,6 +791,8 @@ mod tests {
             can: std::sync::OnceLock::new(),
             host_user: None,
             gateway: gateway::Setup::Off("off".into()),
+            agent: crate::types::AgentKind::Claude,
+            env: vec![],
         }
     }
 

@@ -305,6 +305,7 @@ fn probe(
             name: format!("doctor-{}", std::process::id()),
             budget_usd: None,
             gate: None,
+            turn_vars: vec![],
         },
     );
     let out = line.and_then(|line| {
