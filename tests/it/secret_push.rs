@@ -138,6 +138,38 @@ fn attacks() -> Vec<Attack> {
             names: ["the message's line 3", "a GitHub token"],
             value: GITHUB_TOKEN.into(),
         },
+        Attack {
+            name: "afk's forge token as the commit's author name",
+            script: format!(
+                "echo ok > ok.txt\ngit add -A\ngit -c user.name='{TOKEN}' commit -qm ok\n"
+            ),
+            names: ["its author or committer", "a secret afk holds"],
+            value: TOKEN.into(),
+        },
+        Attack {
+            name: "afk's forge token as the committer's email",
+            script: format!(
+                "echo ok > ok.txt\ngit add -A\nGIT_COMMITTER_EMAIL='{TOKEN}@x.org' git commit -qm ok\n"
+            ),
+            names: ["its author or committer", "a secret afk holds"],
+            value: TOKEN.into(),
+        },
+        Attack {
+            name: "afk's forge token as an empty file's name",
+            script: format!("touch '{TOKEN}'\n{}", commit("empty")),
+            names: ["a file's name", "a secret afk holds"],
+            value: TOKEN.into(),
+        },
+        Attack {
+            name: "afk's forge token as a renamed file's name",
+            script: format!(
+                "echo same > plain.txt\n{}git mv plain.txt '{TOKEN}.txt'\n{}",
+                commit("plain"),
+                commit("rename")
+            ),
+            names: ["a file's name", "a secret afk holds"],
+            value: TOKEN.into(),
+        },
     ]
 }
 

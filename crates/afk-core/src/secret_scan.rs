@@ -183,8 +183,10 @@ pub enum Place {
     Line { file: String, line: u64 },
     /// a line of the commit's message
     Message { line: u64 },
-    /// the name of a file the commit adds or changes
+    /// the name of a file the commit adds, changes, renames or copies
     Name,
+    /// the commit's author or committer (name or email)
+    Identity,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +212,8 @@ pub struct Scan<'h> {
     cols: usize,
     /// the new side's next line number
     line: u64,
+    /// the file's header named a secret already (said once per file)
+    name_said: bool,
     first: Option<Finding>,
     found: usize,
 }
@@ -222,6 +226,7 @@ impl<'h> Scan<'h> {
             file: None,
             cols: 0,
             line: 0,
+            name_said: false,
             first: None,
             found: 0,
         }
@@ -264,8 +269,21 @@ impl<'h> Scan<'h> {
         }
     }
 
+    /// One line of `git log --format=%x00%H%n%an%n%ae%n%cn%n%ce`: each
+    /// commit's author and committer, names and emails, are searched.
+    pub fn identity_line(&mut self, line: &str) {
+        if self.commit_line(line) {
+            return;
+        }
+        if let Some(k) = kind_in(line, self.held) {
+            self.hit(k, Place::Identity);
+        }
+    }
+
     /// One line of `git log -p --cc -U0 --format=%x00%H`: the lines a
-    /// commit adds (a `+` in a parent's column, no `-`) are searched.
+    /// commit adds (a `+` in a parent's column, no `-`) are searched, and
+    /// every name its header lines give (`diff --git`, a rename's or a
+    /// copy's, an empty file's that has no `+++` line).
     pub fn patch_line(&mut self, line: &str) {
         if self.commit_line(line) {
             return;
@@ -273,6 +291,16 @@ impl<'h> Scan<'h> {
         if line.starts_with("diff ") {
             self.file = None;
             self.cols = 0;
+            self.name_said = false;
+            self.name_line(line);
+            return;
+        }
+        if self.cols == 0
+            && ["rename from ", "rename to ", "copy from ", "copy to "]
+                .iter()
+                .any(|p| line.starts_with(p))
+        {
+            self.name_line(line);
             return;
         }
         if line.starts_with("@@") {
@@ -311,12 +339,25 @@ impl<'h> Scan<'h> {
         }
     }
 
+    /// A header line naming the file: a secret in it is found once a file.
+    fn name_line(&mut self, line: &str) {
+        if !self.name_said
+            && let Some(k) = kind_in(line, self.held)
+        {
+            self.name_said = true;
+            self.hit(k, Place::Name);
+        }
+    }
+
     /// The file a `+++ ` line names, as it may be shown: None for a deleted
     /// file, or when the name itself holds a secret (said once, as such).
     fn file_of(&mut self, name: &str) -> Option<String> {
         // git ends a name holding a space with a tab
         let name = name.strip_suffix('\t').unwrap_or(name);
         if name == "/dev/null" {
+            return None;
+        }
+        if self.name_said {
             return None;
         }
         if let Some(k) = kind_in(name, self.held) {
@@ -349,6 +390,7 @@ impl<'h> Scan<'h> {
             Place::Line { file, line } => format!("{file}:{line}"),
             Place::Message { line } => format!("the message's line {line}"),
             Place::Name => "a file's name".to_string(),
+            Place::Identity => "its author or committer".to_string(),
         };
         let more = match self.found - 1 {
             0 => String::new(),
@@ -628,5 +670,56 @@ mod tests {
             why.contains("(the message's line 3 in commit def)"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_secret_in_a_commits_metadata_is_found_as_in_its_lines() {
+        let token = "test-forge-token";
+        let held = [Secrets::new([token])];
+        // (patch lines, place found)
+        let cases: Vec<(String, Option<&str>)> = vec![
+            // an empty file: no `+++` line, only its header names it
+            (
+                format!(
+                    "\0e1\ndiff --git a/{token} b/{token}\nnew file mode 100644\nindex 0000000..e69de29\n"
+                ),
+                Some("a file's name"),
+            ),
+            // a file renamed, its content unchanged
+            (
+                format!(
+                    "\0r1\ndiff --git a/ok.txt b/{token}.txt\nsimilarity index 100%\nrename from ok.txt\nrename to {token}.txt\n"
+                ),
+                Some("a file's name"),
+            ),
+            (
+                format!("\0c1\ndiff --git a/ok.txt b/ok2.txt\ncopy from ok.txt\ncopy to ok2.txt\n"),
+                None,
+            ),
+        ];
+        for (patch, want) in cases {
+            let mut s = Scan::new(&held);
+            patch.lines().for_each(|l| s.patch_line(l));
+            let why = s.refusal();
+            assert_eq!(
+                why.as_deref().map(|w| w.contains(want.unwrap_or("-"))),
+                want.map(|_| true),
+                "{patch}: {why:?}"
+            );
+            assert_eq!(s.found(), usize::from(want.is_some()), "{patch}");
+        }
+        // an author's name or email, a committer's
+        for who in [token.to_string(), format!("{token}@example.org")] {
+            let mut s = Scan::new(&held);
+            for l in ["\0a1", "Ann", "ann@example.org", &who, "c@example.org"] {
+                s.identity_line(l);
+            }
+            let why = s.refusal().unwrap();
+            assert!(
+                why.contains("its author or committer in commit a1"),
+                "{why}"
+            );
+            assert!(!why.contains(token));
+        }
     }
 }

@@ -32,6 +32,13 @@ impl Workspace {
         let mut left = SCAN_BYTES;
         let messages = ["log", "--no-color", "--format=%x00%H%n%B", &range];
         let cut = self.read_lines(cache, &messages, &mut left, |l| scan.message_line(l))?;
+        let who = [
+            "log",
+            "--no-color",
+            "--format=%x00%H%n%an%n%ae%n%cn%n%ce",
+            &range,
+        ];
+        let cut = cut || self.read_lines(cache, &who, &mut left, |l| scan.identity_line(l))?;
         let patches = [
             "log",
             "--no-color",
