@@ -43,6 +43,7 @@ if (echo LEAK >&9) 2>/dev/null; then echo "fd=LEAK" >> $o; fi
 case "$(uname -m)" in x86_64) keyctl=250 ;; aarch64) keyctl=219 ;; *) keyctl=0 ;; esac
 echo "keyring=$(perl -e 'my $r = syscall('$keyctl', 0, -3, 0); print $r < 0 ? $!+0 : "LEAK"')" >> $o
 echo "tiocsti=$(perl -e 'my $c = "x"; ioctl(STDIN, 0x5412, $c) ? print "LEAK" : print $!+0')" >> $o
+echo "io_uring=$(perl -e 'my $p = "\0" x 120; my $r = syscall(425, 4, $p); print $r < 0 ? $!+0 : "LEAK"')" >> $o
 echo "model=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' {model}/model/anthropic/v1/models)" >> $o
 echo "model_as_another_host=$(curl -s -m 10 -o /dev/null -w '%{{http_code}}' -H 'Host: forge.internal' {model}/model/anthropic/v1/models)" >> $o
 gw="${{ANTHROPIC_BASE_URL:-}}"; [ -n "$gw" ] || gw=$(sed -n 's#^base_url *= *"\(http://127\.0\.0\.1:[0-9]*\)/v1".*#\1#p' "${{CODEX_HOME:-/nonexistent}}/config.toml" 2>/dev/null | head -1)
@@ -86,6 +87,8 @@ pub fn assert_boxed(found: &str, log: &str, detached: &str) {
     // the keyrings and terminal injection are refused by the box's filter (EPERM)
     assert!(found.contains("keyring=1\n"), "no keyring call: {ctx}");
     assert!(found.contains("tiocsti=1\n"), "no TIOCSTI: {ctx}");
+    // io_uring's ring would run calls past the filter: none is made (EPERM)
+    assert!(found.contains("io_uring=1\n"), "no io_uring: {ctx}");
     assert!(!found.contains("LEAK"), "nothing of afk's: {ctx}");
     // the model answers: through the byte relay, or (the model gateway, SPEC
     // 5.8) only through the loopback gateway, its host out of the box's reach

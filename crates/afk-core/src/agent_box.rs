@@ -1445,12 +1445,19 @@ impl Arch {
 pub const TIOCSTI: u32 = 0x5412;
 pub const TIOCLINUX: u32 = 0x541C;
 
+/// io_uring's calls (`io_uring_setup`, `io_uring_enter`,
+/// `io_uring_register`): the same numbers on both machines. A ring's
+/// operations run in the kernel without a system call each, past any
+/// filter of calls, so a box makes none.
+pub const IO_URING: [u32; 3] = [425, 426, 427];
+
 /// The box's seccomp filter (classic BPF, as bubblewrap's `--seccomp` reads
 /// it: 8 bytes a rule): the kernel's keyrings (`keyctl`, `add_key`,
-/// `request_key`: afk's session keyring, or any other, is out of reach)
-/// and terminal injection (`ioctl` with `TIOCSTI` or `TIOCLINUX`) answer
-/// EPERM; so does every call of another ABI (x32, 32-bit) that could name
-/// them by other numbers. Everything else is let through.
+/// `request_key`: afk's session keyring, or any other, is out of reach),
+/// io_uring ([`IO_URING`]) and terminal injection (`ioctl` with `TIOCSTI`
+/// or `TIOCLINUX`) answer EPERM; so does every call of another ABI (x32,
+/// 32-bit) that could name them by other numbers. Everything else is let
+/// through (docs/security.md#the-boxs-system-calls).
 pub fn seccomp_filter(arch: Arch) -> Vec<u8> {
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
@@ -1459,6 +1466,10 @@ pub fn seccomp_filter(arch: Arch) -> Vec<u8> {
     const ALLOW: u32 = 0x7fff_0000;
     const EPERM: u32 = 0x0005_0000 | 1;
     let (audit, [keyctl, add_key, request_key, ioctl]) = arch.numbers();
+    let denied: Vec<u32> = [keyctl, add_key, request_key]
+        .into_iter()
+        .chain(IO_URING)
+        .collect();
     // (code, jump if true, jump if false, k): jumps count the rules skipped
     let mut p: Vec<(u16, u8, u8, u32)> = vec![
         (LD_W_ABS, 0, 0, 4), // the ABI
@@ -1466,18 +1477,25 @@ pub fn seccomp_filter(arch: Arch) -> Vec<u8> {
         (RET_K, 0, 0, EPERM),
         (LD_W_ABS, 0, 0, 0), // the call
     ];
-    if arch == Arch::X86_64 {
+    // the tail after the call is loaded: [x32 check], the denied calls,
+    // ioctl, its request's load, the two requests, ALLOW, EPERM
+    let x32 = usize::from(arch == Arch::X86_64);
+    let eperm = x32 + denied.len() + 5;
+    let allow = eperm - 1;
+    let to = |from: usize, target: usize| (target - from - 1) as u8;
+    if x32 == 1 {
         // x32's numbers have bit 30 set
-        p.push((JGE_K, 8, 0, 0x4000_0000));
+        p.push((JGE_K, to(0, eperm), 0, 0x4000_0000));
     }
+    for (i, nr) in denied.iter().enumerate() {
+        p.push((JEQ_K, to(x32 + i, eperm), 0, *nr));
+    }
+    let at = x32 + denied.len();
     p.extend([
-        (JEQ_K, 7, 0, keyctl),
-        (JEQ_K, 6, 0, add_key),
-        (JEQ_K, 5, 0, request_key),
-        (JEQ_K, 0, 3, ioctl),
+        (JEQ_K, 0, to(at, allow), ioctl),
         (LD_W_ABS, 0, 0, 24), // ioctl's request (args[1], low half)
-        (JEQ_K, 2, 0, TIOCSTI),
-        (JEQ_K, 1, 0, TIOCLINUX),
+        (JEQ_K, to(at + 2, eperm), 0, TIOCSTI),
+        (JEQ_K, to(at + 3, eperm), 0, TIOCLINUX),
         (RET_K, 0, 0, ALLOW),
         (RET_K, 0, 0, EPERM),
     ]);
@@ -1532,7 +1550,8 @@ mod seccomp_tests {
     }
 
     #[test]
-    fn the_boxs_filter_refuses_keyrings_and_terminal_injection_and_lets_the_rest_through() {
+    fn the_boxs_filter_refuses_keyrings_io_uring_and_terminal_injection_and_lets_the_rest_through()
+    {
         const ALLOW: u32 = 0x7fff_0000;
         const EPERM: u32 = 0x0005_0001;
         for arch in [Arch::X86_64, Arch::Aarch64] {
@@ -1543,6 +1562,11 @@ mod seccomp_tests {
                 (audit, keyctl, 0, EPERM),
                 (audit, add_key, 0, EPERM),
                 (audit, request_key, 0, EPERM),
+                (audit, IO_URING[0], 0, EPERM),
+                (audit, IO_URING[1], 0, EPERM),
+                (audit, IO_URING[2], 0, EPERM),
+                (audit, 424, 0, ALLOW),
+                (audit, 428, 0, ALLOW),
                 (audit, ioctl, TIOCSTI, EPERM),
                 (audit, ioctl, TIOCLINUX, EPERM),
                 (audit, ioctl, 0x5401, ALLOW), // TCGETS
