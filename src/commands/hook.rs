@@ -71,7 +71,12 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
             .any(|r| r.as_str().eq_ignore_ascii_case(name))
     };
     let mut work = hook::work(dialect, event, repo.as_deref(), allowlisted);
-    if matches!(work, Work::Tick(..)) && delivery.is_some_and(|id| handled(ctx, id)) {
+    // what was delivered, whatever id it comes under: a captured delivery
+    // replayed under a new id is handled once
+    let print = crate::webhook::fingerprint(&request);
+    if matches!(work, Work::Tick(..))
+        && (delivery.is_some_and(|id| handled(ctx, id)) || handled(ctx, &print))
+    {
         work = Work::Replayed;
     }
     let answer = Answer::Accepted(work);
@@ -80,7 +85,7 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
     let Answer::Accepted(Work::Tick(kind, name)) = answer else {
         return Ok(Outcome::code(answer.exit().unwrap_or(0)));
     };
-    start_tick(ctx, cfg, (kind, &name), delivery)
+    start_tick(ctx, cfg, (kind, &name), delivery, &print)
 }
 
 /// The tick an accepted event starts: the allowlist's own spelling of the
@@ -93,6 +98,7 @@ fn start_tick(
     cfg: &crate::config::Config,
     (kind, name): (TickKind, &str),
     delivery: Option<&str>,
+    print: &str,
 ) -> Result<Outcome> {
     // the allowlist's own entry: the name as the config spells it
     let Some(repo) = cfg
@@ -111,7 +117,7 @@ fn start_tick(
         return Ok(Outcome::OK);
     }
     let now = stamp_now();
-    let first = |t: &crate::tick::Tick| begins(t, kind, delivery, &now);
+    let first = |t: &crate::tick::Tick| begins(t, kind, delivery, print, &now);
     let again = || {
         free_in_time(ctx, kind, until, &repo).unwrap_or_else(|e| {
             crate::log::warn(&format!("hook: {e:#}"));
@@ -154,8 +160,15 @@ fn free_in_time(
 /// transaction; false when another event's tick handled the delivery
 /// first (then this one does nothing). A state file that cannot record
 /// them lets the tick go on and say why.
-fn begins(t: &crate::tick::Tick, kind: TickKind, delivery: Option<&str>, now: &str) -> bool {
-    match t.store().hook_tick_begins(delivery, kind.as_str(), now) {
+fn begins(
+    t: &crate::tick::Tick,
+    kind: TickKind,
+    delivery: Option<&str>,
+    print: &str,
+    now: &str,
+) -> bool {
+    let ids: Vec<&str> = delivery.into_iter().chain([print]).collect();
+    match t.store().hook_tick_begins_as(&ids, kind.as_str(), now) {
         Ok(true) => true,
         Ok(false) => {
             crate::log::info(&format!(

@@ -32,12 +32,17 @@ fn hex_mac(secret: &str, body: &str) -> String {
 
 /// An issue event's body for `repo`, in the running dialect's shape.
 fn issue_body(repo: &str) -> String {
+    // each event a forge sends differs from the last (its times, its
+    // sender's state): one body sent twice is one delivery replayed
+    let n = EVENTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     match dialect() {
-        Dialect::Gitlab => json!({"object_kind": "issue", "project": {"path_with_namespace": repo}}),
-        _ => json!({"action": "label_updated", "repository": {"full_name": repo}, "label": {"name": "ready-for-agent"}}),
+        Dialect::Gitlab => json!({"object_kind": "issue", "project": {"path_with_namespace": repo}, "event_seq": n}),
+        _ => json!({"action": "label_updated", "repository": {"full_name": repo}, "label": {"name": "ready-for-agent"}, "event_seq": n}),
     }
     .to_string()
 }
+
+static EVENTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// The headers of an issue event signed with `secret`, as the running
 /// dialect sends them.
@@ -226,8 +231,13 @@ both_dialects! {
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("202 Accepted") && out.ends_with("delivery already handled\n"), "{out}");
         assert_eq!(runs(&afk).len(), 1);
-        // a new delivery of the same event: its poll finds the claim
-        let (code, _, err) = hook(&afk, &body, &signed(&body, "d-2", SECRET));
+        // the captured delivery replayed under a new id: nothing
+        let (code, out, err) = hook(&afk, &body, &signed(&body, "d-2", SECRET));
+        assert_eq!(code, 0, "{err}");
+        assert!(out.ends_with("delivery already handled\n"), "{out}{err}");
+        // a new event for the repository: its poll finds the claim
+        let body = issue_body("acme/api");
+        let (code, _, err) = hook(&afk, &body, &signed(&body, "d-3", SECRET));
         assert_eq!(code, 0, "{err}");
         assert_eq!(runs(&afk).len(), 1, "never two agents: {err}");
         let counted = afk.sql_rows("SELECT kind, count FROM hook_ticks");

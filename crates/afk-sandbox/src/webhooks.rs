@@ -248,7 +248,12 @@ impl Forge {
             })
             .collect();
         let shown = Forge::shown(number);
-        let v = match dialect {
+        // as the forges do, the item's time of change: no two events carry
+        // the same body (afk takes one body delivered twice for a replay)
+        let updated = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut v = match dialect {
             Dialect::Gitlab => json!({"id": i.id, "iid": shown, "title": i.title,
                 "state": if i.state == "open" { "opened" } else if i.merged { "merged" } else { "closed" },
                 "labels": labels.iter().map(|n| json!({"title": n})).collect::<Vec<_>>()}),
@@ -266,6 +271,7 @@ impl Forge {
                 v
             }
         };
+        v["updated_at"] = json!(updated);
         (v, i.pull)
     }
 

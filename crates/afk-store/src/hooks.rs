@@ -35,8 +35,16 @@ impl Store {
     /// already (a redelivery whose tick got the lock second). The oldest ids
     /// past [`DELIVERIES_KEPT`] are let go.
     pub fn hook_tick_begins(&self, id: Option<&str>, kind: &str, at: &str) -> Result<bool> {
+        self.hook_tick_begins_as(id.as_slice(), kind, at)
+    }
+
+    /// As [`Store::hook_tick_begins`], the delivery known by each of `ids`
+    /// (its id, and the fingerprint of what was delivered: a captured
+    /// delivery replayed under a new id is the same one): false, nothing
+    /// written, when any of them was handled already.
+    pub fn hook_tick_begins_as(&self, ids: &[&str], kind: &str, at: &str) -> Result<bool> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        if let Some(id) = id {
+        for id in ids {
             let n = tx
                 .execute(
                     "INSERT OR IGNORE INTO hook_deliveries (id, at) VALUES (?1, ?2)",
