@@ -690,3 +690,23 @@ fn a_claim_the_previous_version_left_finds_its_job_under_the_old_name() {
         vec![vec!["dispatched".to_string(), "job:afk-1-1".to_string()]]
     );
 }
+
+#[test]
+fn the_pod_log_mirrored_into_the_run_folder_passes_the_redacting_sink() {
+    // the agent learned afk's forge token somewhere and prints it, plain
+    // and inside a JSON progress line
+    let script =
+        format!("echo \"the token is {TOKEN}\"; echo \"{{\\\"phase\\\":\\\"{TOKEN}\\\"}}\"");
+    let (sb, afk) = setup(1, &script, "");
+    assert_eq!(afk.poll().0, 0);
+    wait_done(&sb, &n(&afk, "1-1"));
+    let (code, _, err) = afk.watch();
+    assert_eq!(code, 0, "{err}");
+    for file in ["agent.log", "progress.jsonl"] {
+        let text = std::fs::read_to_string(afk.scratch.path(&format!("state/runs/1/{file}")))
+            .unwrap_or_default();
+        assert!(!text.contains(TOKEN), "{file}: {text}");
+    }
+    let log = std::fs::read_to_string(afk.scratch.path("state/runs/1/agent.log")).unwrap();
+    assert!(log.contains("the token is [redacted]"), "{log}");
+}

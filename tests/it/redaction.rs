@@ -494,3 +494,23 @@ fn the_webhook_heartbeat_and_registry_secrets_appear_in_nothing_afk_writes() {
         assert!(!o.contains(MARK), "a secret the config names shows: {o}");
     }
 }
+
+#[test]
+fn an_issue_that_quotes_a_secret_afk_holds_writes_no_prompt_file_with_it() {
+    let mut issue = ready(1, "alice");
+    issue["body"] = json!(format!("please use the token {TOKEN} to deploy"));
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([issue]))]}));
+    let text = format!(
+        "state_path = \"state/afk.db\"\n\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\nconfine = \"none\"\ncommand = [\"true\"]\n",
+        forge = sb.forge_keys(),
+    );
+    let afk = Afk::with_text(&text);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    let prompt = std::fs::read_to_string(afk.scratch.path("state/runs/1/prompt-1.md")).unwrap();
+    assert!(prompt.contains("please use the token"), "{prompt}");
+    assert!(!prompt.contains(TOKEN), "{prompt}");
+    assert!(prompt.contains("[redacted]"), "{prompt}");
+}

@@ -13,6 +13,7 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 /// Write a private file (0600): prompts and run files hold issue text.
+/// Text passes the redacting sink first: no secret afk holds reaches a file.
 pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -22,7 +23,19 @@ pub fn private_write(path: &Path, text: &[u8]) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(path)?;
-    f.write_all(text)
+    f.write_all(&redacted(text))
+}
+
+/// `bytes` without any secret afk holds, where they are text (other bytes
+/// as they are).
+fn redacted(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => match crate::redact::text(text) {
+            std::borrow::Cow::Owned(o) => std::borrow::Cow::Owned(o.into_bytes()),
+            std::borrow::Cow::Borrowed(_) => std::borrow::Cow::Borrowed(bytes),
+        },
+        Err(_) => std::borrow::Cow::Borrowed(bytes),
+    }
 }
 
 /// Replace a private file (0600) whole: written beside it as
@@ -42,7 +55,7 @@ pub fn private_replace(path: &Path, text: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW)
         .open(&tmp)?;
-    f.write_all(text)?;
+    f.write_all(&redacted(text))?;
     drop(f);
     std::fs::rename(&tmp, path)
 }

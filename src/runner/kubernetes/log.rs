@@ -151,6 +151,9 @@ impl Mirror {
             let Some((t, rest)) = k8s::log_line(&text) else {
                 return;
             };
+            // the pod's log passes the redacting sink like every text afk writes
+            let rest = crate::redact::text(rest);
+            let rest = rest.as_ref();
             if !walk.take(t) {
                 return;
             }
