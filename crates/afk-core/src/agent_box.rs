@@ -1625,16 +1625,32 @@ pub fn named(first: &[u8]) -> Named {
             let head = String::from_utf8_lossy(&first[..end]);
             let mut lines = head.split("\r\n");
             let request = lines.next().unwrap_or("");
-            if request.split_whitespace().count() != 3 {
+            let words: Vec<&str> = request.split_whitespace().collect();
+            if words.len() != 3 {
                 return Named::Other;
             }
-            let host = lines.find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.trim()
-                    .eq_ignore_ascii_case("host")
-                    .then(|| v.trim().to_string())
-            });
-            Named::Http(host.map(|h| host_of(&h)))
+            let hosts: Vec<String> = lines
+                .filter_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("host")
+                        .then(|| host_of(v.trim()))
+                })
+                .collect();
+            // two Hosts, or an absolute-form target naming another host
+            // than its Host: which one a server reads is its choice, not afk's
+            if hosts.len() > 1 {
+                return Named::Other;
+            }
+            let host = hosts.into_iter().next();
+            if let Some((_, rest)) = words[1].split_once("://") {
+                let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+                let named = host_of(authority.rsplit('@').next().unwrap_or(""));
+                if authority.contains('@') || host.as_deref() != Some(named.as_str()) {
+                    return Named::Other;
+                }
+            }
+            Named::Http(host)
         }
         Some(_) => Named::Other,
     }
@@ -1807,6 +1823,85 @@ mod named_tests {
         }
         // a hello or a head cut short asks for more, up to the cap
         assert_eq!(named(&full[..full.len() - 3]), Named::More);
+    }
+
+    #[test]
+    fn the_forwarders_host_check_holds_under_parser_differentials() {
+        let api = HostPort::parse("api.anthropic.com:443").unwrap();
+        let v6 = HostPort::parse("[::1]:8080").unwrap();
+        let raw = |head: &str| format!("{head}\r\n\r\n").into_bytes();
+        // (target, first bytes, passes): exactly the allowed host, or refused
+        let cases: Vec<(&HostPort, Vec<u8>, bool)> = vec![
+            (&api, hello("api.anthropic.com\0.evil.example"), false),
+            (&api, hello("evil.example\0api.anthropic.com"), false),
+            (&api, hello("api.anthropic.com."), false),
+            (&api, hello("xn--pi-7ka.anthropic.com"), false),
+            (&api, hello("аpi.anthropic.com"), false),
+            (
+                &api,
+                raw("GET / HTTP/1.1\r\nHost: api.anthropic.com."),
+                false,
+            ),
+            (&api, raw("GET / HTTP/1.1\r\nHost: API.ANTHROPIC.COM"), true),
+            (
+                &api,
+                raw("GET / HTTP/1.1\r\nHost: api.anthropic.com\0.evil"),
+                false,
+            ),
+            // two Hosts: which one a server reads is not afk's to guess
+            (
+                &api,
+                raw("GET / HTTP/1.1\r\nHost: api.anthropic.com\r\nHost: evil.example"),
+                false,
+            ),
+            // an absolute-form target naming another host than its Host
+            (
+                &api,
+                raw("GET http://evil.example/ HTTP/1.1\r\nHost: api.anthropic.com"),
+                false,
+            ),
+            (
+                &api,
+                raw(
+                    "GET http://api.anthropic.com@evil.example/ HTTP/1.1\r\nHost: api.anthropic.com",
+                ),
+                false,
+            ),
+            (
+                &api,
+                raw("GET https://api.anthropic.com/v1 HTTP/1.1\r\nHost: api.anthropic.com"),
+                true,
+            ),
+            (&v6, raw("GET / HTTP/1.1\r\nHost: [::1]:8080"), true),
+            (&v6, raw("GET / HTTP/1.1\r\nHost: [::2]:8080"), false),
+            (
+                &v6,
+                raw("GET / HTTP/1.1\r\nHost: [0:0:0:0:0:0:0:1]:8080"),
+                false,
+            ),
+        ];
+        for (target, first, ok) in cases {
+            let n = named(&first);
+            assert_eq!(names_permit(target, &n).is_ok(), ok, "{target} {n:?}");
+        }
+        // the CONNECT line's target must be an entry, and the name inside
+        // it that target's host
+        let allow = [api.clone()];
+        assert!(matches!(
+            judge(&allow, "api.anthropic.com:443"),
+            Verdict::Forward(_)
+        ));
+        for line in [
+            "api.anthropic.com.:443",
+            "api.anthropic.com:444",
+            "api.anthropic.com\0:443",
+            "[::1]:443",
+        ] {
+            assert!(
+                matches!(judge(&allow, line), Verdict::Refuse(_)),
+                "{line:?}"
+            );
+        }
         assert_eq!(named(b"POST / HTTP/1.1\r\nHost: a"), Named::More);
         assert_eq!(named(&[b'G'; 20 << 10]), Named::Other);
         assert_eq!(named(&[]), Named::More);
