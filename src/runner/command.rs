@@ -200,7 +200,7 @@ pub fn may_have_spawned(run_dir: &Path) -> bool {
 
 /// The agent's own record of its start, if it got that far: (pid, start time).
 pub fn recorded_start(run_dir: &Path) -> Option<Handle> {
-    let s = std::fs::read_to_string(run_dir.join(PID_RECORD)).ok()?;
+    let s = crate::private_files::read_run_file(&run_dir.join(PID_RECORD), 256).ok()?;
     let mut it = s.split_whitespace();
     let pid = it.next()?.parse().ok()?;
     let start_time = it.next()?.parse().ok()?;
@@ -560,7 +560,7 @@ fn alive(h: &Handle) -> bool {
 
 /// Running, exited with a status, or vanished.
 pub fn liveness(h: &Handle, run_dir: &Path) -> Liveness {
-    if let Ok(s) = std::fs::read_to_string(run_dir.join(EXIT_RECORD))
+    if let Ok(s) = crate::private_files::read_run_file(&run_dir.join(EXIT_RECORD), 256)
         && let Ok(code) = s.trim().parse()
     {
         return Liveness::Exited(code);

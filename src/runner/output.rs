@@ -22,7 +22,7 @@ pub struct Tail {
 /// The last `max` bytes of the file at `path` (all of it when shorter); None
 /// when there is no such file or it cannot be read.
 pub fn tail(path: &Path, max: u64) -> Option<Tail> {
-    let mut f = std::fs::File::open(path).ok()?;
+    let mut f = crate::private_files::open_run_file(path).ok()?;
     let meta = f.metadata().ok()?;
     let len = meta.len();
     let from = len.saturating_sub(max);

@@ -27,7 +27,7 @@ pub fn read_run_dir(run_dir: &Path, meter: &Meter, ledger: &mut Ledger, finished
 /// Read one file from where `ledger` stopped (its start when the file was
 /// replaced or truncated), at most [`MAX_READ`] bytes.
 pub fn read_stream(path: &Path, stream: &str, meter: &Meter, ledger: &mut Ledger, finished: bool) {
-    let Ok(mut f) = std::fs::File::open(path) else {
+    let Ok(mut f) = crate::private_files::open_run_file(path) else {
         return;
     };
     let Ok(meta) = f.metadata() else { return };
@@ -75,7 +75,7 @@ pub fn read_now(
 /// for the next tick. Whatever the runner: the keeper writes it in the run
 /// folder.
 pub fn read_metered(run_dir: &Path, spend: &mut RunSpend) {
-    let Ok(mut f) = std::fs::File::open(run_dir.join(metered::FILE)) else {
+    let Ok(mut f) = crate::private_files::open_run_file(&run_dir.join(metered::FILE)) else {
         return;
     };
     let Ok(meta) = f.metadata() else { return };

@@ -975,3 +975,30 @@ fn the_demos_agents_get_no_token_on_their_command_line_and_none_holds_afks() {
         }
     }
 }
+
+#[test]
+fn a_run_folder_whose_files_an_unconfined_agent_turned_into_a_fifo_or_links_is_read_as_no_file() {
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([ready(1, "alice")]))]}));
+    // the agent, unconfined, replaces what afk reads of its run: the
+    // progress file by a FIFO (a read would wait for ever), its metered
+    // record by a link to the state file, its pid record by a device
+    let script = "rm -f \"$AFK_PROGRESS_FILE\"; mkfifo \"$AFK_PROGRESS_FILE\"; \
+                  ln -sf \"$AFK_RUN_DIR/../../afk.db\" \"$AFK_RUN_DIR/metered.jsonl\"; \
+                  ln -sf /dev/zero \"$AFK_RUN_DIR/agent.pid.planted\"; exit 0";
+    let text = format!(
+        "state_path = \"state/afk.db\"\n[forge]\n{forge}timeout = \"5s\"\nretries = 1\n\
+         [poll]\nenabled = true\nallowlist = [\"acme/api\"]\n\
+         [runner]\nworkspace = \"afk\"\nagent = \"custom\"\nconfine = \"none\"\ncommand = [\"sh\", \"-c\", '{script}']\n",
+        forge = sb.forge_keys(),
+    );
+    let afk = Afk::with_text(&text);
+    let (code, _, err) = afk.poll();
+    assert_eq!(code, 0, "{err}");
+    afk.wait_agent(1);
+    // watch reads the run and ends (the harness's timeout is the bound)
+    let (code, r, err) = afk.watch();
+    assert_eq!(code, 0, "{r}{err}");
+    let (code, shown, err) = afk.json(&["runs", "show", "1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!shown.to_string().contains("SQLite format"), "{shown}");
+}

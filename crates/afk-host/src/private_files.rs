@@ -87,3 +87,65 @@ pub fn no_room_at(path: &Path) -> bool {
     };
     (blocks as u128) * (st.f_frsize as u128) < 1 << 20
 }
+
+/// Open a file of a run's folder to read it: never through a link (the
+/// agent may plant one), never a FIFO, a device or a folder (a FIFO would
+/// hang the tick, a device stream without end): a regular file or an
+/// error. What afk reads of it is bounded by its reader.
+pub fn open_run_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(f)
+}
+
+/// At most `max` bytes of the run's file at `path`, as text (lossy), opened
+/// as [`open_run_file`] opens it.
+pub fn read_run_file(path: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = vec![];
+    open_run_file(path)?.take(max).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[cfg(test)]
+mod run_file_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_file_is_read_only_when_it_is_a_regular_file_never_through_a_link_or_a_fifo() {
+        let dir = std::env::temp_dir().join(format!("afk-run-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join("plain");
+        std::fs::write(&plain, "0123456789").unwrap();
+        std::os::unix::fs::symlink(&plain, dir.join("link")).unwrap();
+        let fifo = std::ffi::CString::new(dir.join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: a path we own
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        std::os::unix::fs::symlink("/dev/zero", dir.join("device")).unwrap();
+        // (name, readable)
+        let cases = [
+            ("plain", true),
+            ("link", false),
+            ("fifo", false),
+            ("device", false),
+            (".", false),
+            ("missing", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(open_run_file(&dir.join(name)).is_ok(), ok, "{name}");
+        }
+        assert_eq!(read_run_file(&plain, 4).unwrap(), "0123");
+        assert!(open_run_file(Path::new("/dev/zero")).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
