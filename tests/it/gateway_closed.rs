@@ -311,3 +311,35 @@ fn b64(s: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).to_string()
 }
+
+#[test]
+fn doctor_says_the_gateway_meters_the_budget_and_what_the_vendor_may_do() {
+    let sb = one_ready();
+    let (url, _) = model(answered);
+    let afk = gateway_afk_to(
+        &sb,
+        &url,
+        &gateway_key(),
+        "true",
+        "\n[budget]\nrun_usd = 1.0\n",
+    );
+    let out = afk.cmd().args(["--json", "doctor"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = |check: &str| -> Vec<String> {
+        v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] == check)
+            .map(|c| c["detail"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let budget = lines("budget").join("\n");
+    assert!(
+        budget.contains("metered by afk's model gateway"),
+        "{budget}"
+    );
+    assert!(!budget.contains("what agents report"), "{budget}");
+    let gateway = lines("gateway").join("\n");
+    assert!(gateway.contains("closed by default"), "{gateway}");
+}

@@ -11,7 +11,11 @@ use crate::session::Session;
 /// money limit over a `claude` that prints no JSON result would never act.
 /// `blind`: the runner's command is known to report no spend
 /// (`runner::checks::Checks::reports_no_spend`).
-pub(super) fn budget_check(c: &crate::config::Config, blind: bool) -> (bool, String) {
+pub(super) fn budget_check(
+    c: &crate::config::Config,
+    blind: bool,
+    metered: bool,
+) -> (bool, String) {
     use crate::core::spend::usd;
     let b = &c.budget;
     let money = |v: f64| if v > 0.0 { usd(v) } else { "none".into() };
@@ -26,6 +30,15 @@ pub(super) fn budget_check(c: &crate::config::Config, blind: bool) -> (bool, Str
     let any_money = b.run_usd > 0.0 || b.day_usd > 0.0 || b.repo_day_usd > 0.0;
     if !any_money && b.run_time.is_none() {
         return (true, "no limits set ([budget])".into());
+    }
+    if metered {
+        return (
+            true,
+            format!(
+                "{limits}; spend is metered by afk's model gateway: each model request priced from afk's price table of {} ([runner.prices] where it names a model) and stopped at the budget mid-turn; what an agent reports does not count",
+                crate::core::gateway::prices::table().date
+            ),
+        );
     }
     if any_money && blind {
         return (

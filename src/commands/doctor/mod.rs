@@ -123,9 +123,10 @@ pub fn run(ctx: &Session, args: &Args) -> Result<Outcome> {
         unit_env: &units::env_files(&args.units),
     };
     runner.confinement(&probe, &mut d);
-    let (ok, detail) = local::budget_check(ctx.config(), runner.reports_no_spend());
+    let metered = runner.metered_by_gateway();
+    let (ok, detail) = local::budget_check(ctx.config(), runner.reports_no_spend(), metered);
     d.check("budget", ok, detail);
-    if let Some((level, detail)) = local::agent_spend_check(ctx.config()) {
+    if let Some((level, detail)) = local::agent_spend_check(ctx.config()).filter(|_| !metered) {
         d.add("budget", level, detail);
     }
     for line in local::unpriced_models(ctx.config()) {

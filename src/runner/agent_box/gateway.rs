@@ -974,6 +974,11 @@ pub fn setup(cfg: &crate::config::Config, network_model: bool) -> Setup {
 }
 
 impl On {
+    /// `[runner.model] allow_features`.
+    pub fn allow_features(&self) -> &[String] {
+        &self.allow_features
+    }
+
     /// The loopback port inside the box: one no `allow` entry nor the proxy takes.
     pub fn port(&self, allow: &[crate::core::agent_box::HostPort]) -> u16 {
         let proxy = crate::core::agent_box::proxy_port(allow);

@@ -76,6 +76,13 @@ fn gateway(b: &Boxer, d: &mut dyn Report) {
     };
     let (level, text) = gateway_line(&decided);
     d.add("gateway", level, text);
+    if let boxes::GatewaySetup::On(on) = b.gateway() {
+        d.add(
+            "gateway",
+            Level::Ok,
+            crate::core::gateway::doctor::features_line(on.allow_features()),
+        );
+    }
 }
 
 /// The box's view of the agent's command, and the folders of afk's PATH it

@@ -12,6 +12,13 @@ use std::path::Path;
 pub(super) struct Cluster<'a>(pub(super) &'a Config);
 
 impl Checks for Cluster<'_> {
+    fn metered_by_gateway(&self) -> bool {
+        matches!(
+            crate::runner::kubernetes::gateway_setup(self.0),
+            crate::runner::kubernetes::PodGateway::On { .. }
+        )
+    }
+
     fn workspace(&self, _: &Path, r: &mut dyn Report) {
         if !super::afk_checkouts(self.0) {
             return;

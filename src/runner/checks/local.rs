@@ -28,6 +28,14 @@ impl Checks for Local<'_> {
         super::agent_box::agent_box(self.0, probe, r);
     }
 
+    fn metered_by_gateway(&self) -> bool {
+        self.0.runner.confine() == crate::core::agent_box::Confine::Box
+            && matches!(
+                crate::runner::agent_box::Boxer::new(self.0).gateway(),
+                crate::runner::agent_box::GatewaySetup::On(_)
+            )
+    }
+
     fn reports_no_spend(&self) -> bool {
         use crate::core::spend::claude_reports_spend;
         let c = self.0;

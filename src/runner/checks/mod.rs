@@ -54,6 +54,11 @@ pub trait Checks {
     fn reports_no_spend(&self) -> bool {
         false
     }
+    /// Whether afk's model gateway meters every model request of its turns
+    /// (the run's spend is afk's measure, not the agent's word).
+    fn metered_by_gateway(&self) -> bool {
+        false
+    }
     /// `(what, folder)` for each place on this host its turns write in,
     /// beside the tick's own (systemd's check of a unit's sandbox).
     fn writes(&self) -> Vec<(String, String)> {

@@ -123,3 +123,22 @@ pub fn gateway_line(d: &Decided) -> (crate::doctor::Level, String) {
         Decided::Refused(why) => (Level::Fail, crate::sanitize::one_line(why, 500)),
     }
 }
+
+/// Doctor's line on what the gateway lets the vendor do beyond answering
+/// (`[runner.model] allow_features`; `request::FEATURES`).
+pub fn features_line(allowed: &[String]) -> String {
+    let closed = "server-side tools that fetch, search, run code or reach MCP servers, background answers, the priority tier and beta headers afk has not read are refused";
+    if allowed.is_empty() {
+        return format!(
+            "the model gateway is closed by default: {closed}; allow one by name in [runner.model] allow_features"
+        );
+    }
+    let named: Vec<String> = allowed
+        .iter()
+        .map(|f| crate::sanitize::one_line(f, 60))
+        .collect();
+    format!(
+        "the model gateway lets the vendor act outside the box for: {} ([runner.model] allow_features); the rest is refused: {closed}",
+        named.join(", ")
+    )
+}
