@@ -46,7 +46,10 @@ pub use hook::Hook;
 pub use lessons::Lessons;
 pub use notify::{HeartbeatEnvs, NOTIFY_EVENTS, Notify, NotifyUrls};
 pub use poll::Poll;
-pub use runner::{Kubernetes, Runner};
+pub use runner::{
+    Kubernetes, Runner, default_host_id, gid_has_group, is_dedicated_account, subordinate_ranges,
+    uid_has_account,
+};
 pub use secrets::read_secret_file;
 pub use settled::Settled;
 pub use state::StatePaths;

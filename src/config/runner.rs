@@ -83,19 +83,13 @@ pub struct BoxKeys {
     pub tasks: u32,
     /// The host user the box's user is when afk runs as root: a name, a
     /// uid or `uid:gid`; empty: `afk-agent` where that user exists, else
-    /// [`BOX_HOST_ID`]. Never root.
+    /// the first ids that are nobody's ([`default_host_id`]). Never root.
     pub user: String,
     /// Names of afk's environment variables the box's agent gets beyond
     /// what afk sets and its program reads (`core::agent_box::EnvPass`):
     /// nothing else of afk's environment reaches it.
     pub env: Vec<String>,
 }
-
-/// The host uid and gid of a root afk's boxes when `runner.box.user` is
-/// unset and no `afk-agent` user exists: the first id of the customary
-/// subordinate range (`/etc/subuid`'s `root:100000:65536`), which no
-/// account has.
-pub const BOX_HOST_ID: u32 = 100_000;
 
 impl BoxKeys {
     /// The `allow` entries, parsed (they were checked at load).
@@ -111,7 +105,10 @@ impl BoxKeys {
     pub fn host_user(&self) -> std::result::Result<(u32, u32), crate::types::Invalid> {
         let name = self.user.trim();
         if name.is_empty() {
-            return Ok(user_of("afk-agent").unwrap_or((BOX_HOST_ID, BOX_HOST_ID)));
+            return Ok(user_of("afk-agent").unwrap_or_else(|| {
+                let id = default_host_id();
+                (id, id)
+            }));
         }
         let ids = match name.split_once(':') {
             Some((u, g)) => u.parse::<u32>().ok().zip(g.parse::<u32>().ok()),
@@ -657,6 +654,50 @@ impl Runner {
 /// A group's id by name, when afk's user may give files to it (root, or a
 /// member); empty: None.
 /// A user's uid and gid by name (getpwnam_r), if there is one.
+/// The box's host id when no `afk-agent` account exists and
+/// `runner.box.user` is unset: the first from `HOST_ID_BASE` that no account
+/// (user or group) has and no range of `/etc/subuid` or `/etc/subgid`
+/// covers (`core::agent_box::free_host_id`).
+pub fn default_host_id() -> u32 {
+    let ranges = subordinate_ranges();
+    crate::core::agent_box::free_host_id(|id| uid_has_account(id) || gid_has_group(id), &ranges)
+}
+
+/// Every range of `/etc/subuid` and `/etc/subgid` (each read bounded; an
+/// unreadable file has none).
+pub fn subordinate_ranges() -> Vec<(u64, u64)> {
+    ["/etc/subuid", "/etc/subgid"]
+        .iter()
+        .filter_map(|f| crate::private_files::read_run_file(std::path::Path::new(f), 1 << 20).ok())
+        .flat_map(|t| crate::core::agent_box::sub_ranges(&t))
+        .collect()
+}
+
+/// Whether an account has uid `id` (NSS: getpwuid_r).
+pub fn uid_has_account(id: u32) -> bool {
+    let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r(3) with buffers this function owns
+    let rc = unsafe { libc::getpwuid_r(id, &mut pw, buf.as_mut_ptr(), buf.len(), &mut found) };
+    rc == 0 && !found.is_null()
+}
+
+/// Whether a group has gid `id` (NSS: getgrgid_r).
+pub fn gid_has_group(id: u32) -> bool {
+    let mut gr: libc::group = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    // SAFETY: getgrgid_r(3) with buffers this function owns
+    let rc = unsafe { libc::getgrgid_r(id, &mut gr, buf.as_mut_ptr(), buf.len(), &mut found) };
+    rc == 0 && !found.is_null()
+}
+
+/// Whether the box's host user is the dedicated `afk-agent` account.
+pub fn is_dedicated_account(ids: (u32, u32)) -> bool {
+    user_of("afk-agent") == Some(ids)
+}
+
 fn user_of(name: &str) -> Option<(u32, u32)> {
     let c = std::ffi::CString::new(name).ok()?;
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };

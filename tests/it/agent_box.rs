@@ -129,7 +129,8 @@ pub fn assert_boxed(found: &str, log: &str, detached: &str) {
 }
 
 /// What the agent made belongs to an unprivileged host user, whoever runs
-/// afk: as root, `runner.box.user`'s (default: `afk-agent`, else uid 100000).
+/// afk: as root, `runner.box.user`'s (default: `afk-agent`, else the first
+/// id from 1,900,000,000 that is nobody's).
 pub fn assert_made_by_no_root(afk: &Afk) {
     use std::os::unix::fs::MetadataExt;
     let made = afk.scratch.path("state/runs/1/home/made-by-agent.txt");
@@ -144,7 +145,11 @@ pub fn assert_made_by_no_root(afk: &Afk) {
         "the set-user-ID copy is the agent's"
     );
     if me == 0 {
-        assert_eq!(m.uid(), 100_000, "runner.box.user's default");
+        assert!(
+            m.uid() >= 1_900_000_000,
+            "runner.box.user's default, nobody's: {}",
+            m.uid()
+        );
     } else {
         assert_eq!(m.uid(), me);
     }
@@ -363,8 +368,10 @@ fn the_other_networks_box_the_agent_as_the_model_one_does() {
         let made = std::fs::metadata(afk.scratch.path("state/runs/1/work/uid.txt")).unwrap();
         // SAFETY: geteuid(2) cannot fail
         let me = unsafe { libc::geteuid() };
-        let host = if me == 0 { 100_000 } else { me };
-        assert_eq!(made.uid(), host, "{network}");
+        match me {
+            0 => assert!(made.uid() >= 1_900_000_000, "{network}: {}", made.uid()),
+            _ => assert_eq!(made.uid(), me, "{network}"),
+        }
     }
 }
 
@@ -1079,4 +1086,36 @@ fn the_network_probe_runs_as_the_named_host_user_and_refuses_what_is_not_one() {
         assert_eq!(err.lines().count(), usize::from(code != 0), "{rule}: {err}");
         assert!(err.contains(line), "{rule}: {err}");
     }
+}
+
+#[test]
+fn as_root_doctor_fails_a_box_user_whose_uid_an_account_has() {
+    // SAFETY: geteuid(2) cannot fail
+    if unsafe { libc::geteuid() } != 0 {
+        return; // the box's host user is afk's own when afk is not root
+    }
+    let sb = Sandbox::start(json!({"repos": [repo("acme/api", json!([]))]}));
+    // 65534 is nobody's account: its processes are not afk's
+    let afk = boxed_afk(&sb, |_| {
+        "command = [\"true\"]\n[runner.box]\nuser = \"65534:65534\"\n".into()
+    });
+    let (_, out, err) = text(&afk, &["doctor"]);
+    let line = out
+        .lines()
+        .chain(err.lines())
+        .find(|l| l.contains("the box's user is host uid 65534"))
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(
+        line.starts_with("FAIL") && line.contains("is an account's"),
+        "{line}"
+    );
+    // the default: ids nobody has
+    let afk = boxed_afk(&sb, |_| "command = [\"true\"]\n".into());
+    let (_, out, err) = text(&afk, &["doctor"]);
+    let line = out
+        .lines()
+        .chain(err.lines())
+        .find(|l| l.contains("the box's user is host uid"))
+        .unwrap_or_else(|| panic!("{out}{err}"));
+    assert!(line.starts_with("ok"), "{line}");
 }

@@ -27,7 +27,7 @@ pub(super) fn agent_box(c: &Config, at: &Probe, d: &mut dyn Report) {
         return;
     }
     probed(c, at, &b, d);
-    box_user(&b, d);
+    box_user(c, &b, d);
     limits(c, d);
     if let Some(why) = no_login(c.runner.agent()) {
         d.add("box", Level::Warn, why);
@@ -144,17 +144,60 @@ fn probed(c: &Config, at: &Probe, b: &Boxer, d: &mut dyn Report) {
     }
 }
 
-/// As root, the box's user: never root.
-fn box_user(b: &Boxer, d: &mut dyn Report) {
-    if let Some((uid, gid)) = b.host_user() {
-        d.add(
-            "box",
-            Level::Ok,
-            format!(
-                "afk runs as root: the box's user is host uid {uid} (gid {gid}), never root; what the agent makes is that user's (runner.box.user)"
-            ),
-        );
+/// As root, the box's user: never root, and nobody else's: the dedicated
+/// `afk-agent` account, or ids no account has and no subordinate range
+/// covers (a process of that uid could reach the running box's files).
+fn box_user(c: &Config, b: &Boxer, d: &mut dyn Report) {
+    let Some((uid, gid)) = b.host_user() else {
+        return;
+    };
+    let dedicated = crate::config::is_dedicated_account((uid, gid));
+    let named = !c.runner.boxed.user.trim().is_empty()
+        && !c
+            .runner
+            .boxed
+            .user
+            .trim()
+            .starts_with(|ch: char| ch.is_ascii_digit());
+    if !dedicated && !named {
+        let ranges = crate::config::subordinate_ranges();
+        let taken = crate::core::agent_box::id_taken(
+            uid,
+            crate::config::uid_has_account(uid),
+            &ranges,
+            "uid",
+        )
+        .or_else(|| {
+            crate::core::agent_box::id_taken(gid, crate::config::gid_has_group(gid), &ranges, "gid")
+        });
+        if let Some(why) = taken {
+            d.add(
+                "box",
+                Level::Fail,
+                format!(
+                    "afk runs as root and the box's user is host uid {uid} (gid {gid}): {why}; create the dedicated account (useradd --system --no-create-home --shell /usr/sbin/nologin afk-agent) or set runner.box.user to ids nobody has"
+                ),
+            );
+            return;
+        }
     }
+    let whose = if dedicated {
+        "the dedicated account afk-agent".to_string()
+    } else if named {
+        format!(
+            "the account {} (runner.box.user): run nothing else as it",
+            c.runner.boxed.user.trim()
+        )
+    } else {
+        "ids no account has and no subordinate range covers".to_string()
+    };
+    d.add(
+        "box",
+        Level::Ok,
+        format!(
+            "afk runs as root: the box's user is host uid {uid} (gid {gid}), {whose}; never root; what the agent makes is that user's (runner.box.user)"
+        ),
+    );
 }
 
 /// Whether runner.box.memory and tasks, when set, are in force here.
