@@ -202,12 +202,17 @@ pub struct Prices {
     pub models: std::collections::BTreeMap<String, ModelPrice>,
 }
 
-/// `[runner.prices.models."NAME"]`: all four prices, USD per million tokens.
+/// `[runner.prices.models."NAME"]`: USD per million tokens. `input` and
+/// `output` are required; `cached_input` and `cache_write` only where the
+/// API bills them apart (OpenAI bills no cache writes): left out, each is
+/// the vendor's multiplier of input (`core::gateway::prices::Price::billed`).
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ModelPrice {
     pub input: f64,
+    #[serde(default)]
     pub cached_input: f64,
+    #[serde(default)]
     pub cache_write: f64,
     pub output: f64,
 }
